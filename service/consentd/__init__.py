@@ -1,0 +1,1 @@
+"""consentd: marketing consent, cookie choices and opt-outs with proof, served over gRPC."""

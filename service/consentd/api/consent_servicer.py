@@ -1,0 +1,52 @@
+"""consent.v1.ConsentService over grpc.aio: convert, call one use case, convert back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from consent.v1 import consent_pb2 as pb
+from consent.v1 import consent_pb2_grpc
+
+from consentd.api import consent_converters as conv
+from consentd.api.context import principal
+from consentd.app.consents import ConsentUseCases
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
+    def __init__(self, consents: ConsentUseCases, phone_region: str) -> None:
+        self._consents = consents
+        self._region = phone_region
+
+    async def RecordConsent(
+        self, request: pb.RecordConsentRequest, context: Context
+    ) -> pb.RecordConsentResponse:
+        command = conv.record_in(request, self._region)
+        return conv.record_out(await self._consents.record_consent(principal(), command))
+
+    async def WithdrawConsent(
+        self, request: pb.WithdrawConsentRequest, context: Context
+    ) -> pb.WithdrawConsentResponse:
+        command = conv.withdraw_in(request, self._region)
+        return conv.withdraw_out(await self._consents.withdraw_consent(principal(), command))
+
+    async def CheckConsent(
+        self, request: pb.CheckConsentRequest, context: Context
+    ) -> pb.CheckConsentResponse:
+        command = conv.check_in(request, self._region)
+        return conv.check_out(await self._consents.check_consent(principal(), command))
+
+    async def GetSubjectConsents(
+        self, request: pb.GetSubjectConsentsRequest, context: Context
+    ) -> pb.GetSubjectConsentsResponse:
+        subject = conv.subject_in(request, self._region)
+        subject_id, events = await self._consents.subject_consents(principal(), subject)
+        return conv.consents_out(subject_id, events)
+
+    async def ListConsentHistory(
+        self, request: pb.ListConsentHistoryRequest, context: Context
+    ) -> pb.ListConsentHistoryResponse:
+        query = conv.history_in(request, self._region)
+        return conv.history_out(await self._consents.consent_history(principal(), query))

@@ -1,0 +1,201 @@
+"""Shared proto <-> domain conversions: enums, targets, subjects, timestamps.
+
+Every conversion validates, raising InvalidInput that names the request field.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, TypeVar
+from uuid import UUID
+
+from consent.v1 import types_pb2 as pb
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from consentd.app.commands import Evidence, SubjectSelector
+from consentd.domain.catalog import check_key, check_text
+from consentd.domain.errors import InvalidInput
+from consentd.domain.identifiers import (
+    Identifier,
+    normalise_email,
+    normalise_external_id,
+    normalise_phone,
+)
+from consentd.domain.model import (
+    Channel,
+    ConsentEvent,
+    ConsentState,
+    LawfulBasis,
+    PartyScope,
+    ProcessingRole,
+    Source,
+    Target,
+)
+
+E = TypeVar("E", bound=Enum)
+
+CHANNELS = {
+    pb.CHANNEL_EMAIL: Channel.EMAIL,
+    pb.CHANNEL_SMS: Channel.SMS,
+    pb.CHANNEL_VOICE_CALL: Channel.VOICE_CALL,
+    pb.CHANNEL_CHAT: Channel.CHAT,
+    pb.CHANNEL_SOCIAL: Channel.SOCIAL,
+    pb.CHANNEL_POSTAL: Channel.POSTAL,
+    pb.CHANNEL_PUSH: Channel.PUSH,
+}
+SCOPES = {
+    pb.PARTY_SCOPE_FIRST_PARTY: PartyScope.FIRST_PARTY,
+    pb.PARTY_SCOPE_PARTNERS: PartyScope.PARTNERS,
+}
+STATES = {
+    pb.CONSENT_STATE_GRANTED: ConsentState.GRANTED,
+    pb.CONSENT_STATE_REFUSED: ConsentState.REFUSED,
+    pb.CONSENT_STATE_WITHDRAWN: ConsentState.WITHDRAWN,
+    pb.CONSENT_STATE_EXPIRED: ConsentState.EXPIRED,
+    pb.CONSENT_STATE_ERASED: ConsentState.ERASED,
+}
+BASES = {
+    pb.LAWFUL_BASIS_CONSENT: LawfulBasis.CONSENT,
+    pb.LAWFUL_BASIS_LEGITIMATE_INTEREST: LawfulBasis.LEGITIMATE_INTEREST,
+}
+SOURCES = {
+    pb.SOURCE_PORTAL: Source.PORTAL,
+    pb.SOURCE_BANNER: Source.BANNER,
+    pb.SOURCE_API: Source.API,
+    pb.SOURCE_IMPORT: Source.IMPORT,
+    pb.SOURCE_SUPPORT: Source.SUPPORT,
+}
+ROLES = {
+    pb.PROCESSING_ROLE_CONTROLLER: ProcessingRole.CONTROLLER,
+    pb.PROCESSING_ROLE_PROCESSOR: ProcessingRole.PROCESSOR,
+}
+MAX_ACTOR = 128
+MAX_REFERENCE = 512
+MAX_EVIDENCE = 1024
+
+
+def enum_in(table: Mapping[Any, E], value: int, field: str) -> E:
+    """The domain value of a proto enum; raises InvalidInput when unspecified or unknown."""
+    if value not in table:
+        names = ", ".join(sorted(member.value for member in table.values()))
+        raise InvalidInput(field, f"is required and must be one of: {names}")
+    return table[value]
+
+
+def enum_out(table: Mapping[Any, E], value: E) -> Any:
+    return next(number for number, member in table.items() if member is value)
+
+
+def target_in(message: pb.ConsentTarget, field: str) -> Target:
+    return Target(
+        check_key(f"{field}.purpose", message.purpose),
+        enum_in(CHANNELS, message.channel, f"{field}.channel"),
+        enum_in(SCOPES, message.scope, f"{field}.scope"),
+    )
+
+
+def target_out(target: Target) -> pb.ConsentTarget:
+    if target.is_all:
+        return pb.ConsentTarget()
+    return pb.ConsentTarget(
+        purpose=target.purpose,
+        channel=enum_out(CHANNELS, target.channel),
+        scope=enum_out(SCOPES, target.scope),
+    )
+
+
+def subject_ref_in(message: pb.SubjectRef, field: str, phone_region: str) -> SubjectSelector:
+    """A subject id (UUID) or one normalised identifier."""
+    which = message.WhichOneof("ref")
+    if which is None:
+        raise InvalidInput(field, "is required: set one of subject_id, external_id, email, phone")
+    value = getattr(message, which)
+    inner = f"{field}.{which}"
+    if which == "subject_id":
+        try:
+            return UUID(value)
+        except ValueError:
+            raise InvalidInput(inner, "must be a UUID issued by consentd") from None
+    return identifier_in(which, value, inner, phone_region)
+
+
+def identifier_in(kind: str, value: str, field: str, phone_region: str) -> Identifier:
+    if kind == "email":
+        return normalise_email(value, field)
+    if kind == "phone":
+        return normalise_phone(value, phone_region, field)
+    return normalise_external_id(value, field)
+
+
+def identity_in(
+    message: pb.SubjectIdentity, field: str, phone_region: str
+) -> tuple[Identifier, ...]:
+    """Every identifier given; at least one is required."""
+    found = tuple(
+        identifier_in(kind, getattr(message, kind), f"{field}.{kind}", phone_region)
+        for kind in ("external_id", "email", "phone")
+        if getattr(message, kind)
+    )
+    if not found:
+        raise InvalidInput(field, "is required: set at least one of external_id, email, phone")
+    return found
+
+
+def evidence_in(message: pb.Evidence, field: str) -> Evidence:
+    return Evidence(
+        ip_address=check_text(f"{field}.ip_address", message.ip_address, 64),
+        user_agent=check_text(f"{field}.user_agent", message.user_agent, MAX_EVIDENCE),
+        reference=check_text(f"{field}.reference", message.reference, MAX_REFERENCE),
+    )
+
+
+def actor_in(value: str, field: str = "actor") -> str:
+    return check_text(field, value, MAX_ACTOR)
+
+
+def time_in(message: Timestamp, field: str) -> datetime:
+    try:
+        return message.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput(field, "is not a valid timestamp") from None
+
+
+def time_out(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def event_out(event: ConsentEvent) -> pb.ConsentEvent:
+    return pb.ConsentEvent(
+        event_id=str(event.event_id),
+        subject_id=str(event.subject_id),
+        target=target_out(event.target),
+        state=enum_out(STATES, event.state),
+        notice_id=event.notice_id or "",
+        notice_version=event.notice_version or 0,
+        source=enum_out(SOURCES, event.source),
+        actor=event.actor,
+        processing_role=enum_out(ROLES, event.processing_role),
+        recorded_at=time_out(event.recorded_at),
+        valid_until=time_out(event.valid_until),
+        evidence_reference=event.evidence_reference,
+        applies_to_all=event.target.is_all,
+    )
+
+
+def current_out(event: ConsentEvent) -> pb.CurrentConsent:
+    return pb.CurrentConsent(
+        target=target_out(event.target),
+        state=enum_out(STATES, event.state),
+        event_id=str(event.event_id),
+        notice_id=event.notice_id or "",
+        notice_version=event.notice_version or 0,
+        updated_at=time_out(event.recorded_at),
+        valid_until=time_out(event.valid_until),
+        applies_to_all=event.target.is_all,
+    )

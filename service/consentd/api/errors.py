@@ -1,0 +1,53 @@
+"""The one map from domain errors to gRPC statuses, with google.rpc details."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from consentd.domain import errors
+
+DOMAIN = "consentd"
+STATUS_OF: dict[type[errors.ConsentError], grpc.StatusCode] = {
+    errors.InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+}
+DETAILS_KEY = "grpc-status-details-bin"
+
+
+def status_of(error: errors.ConsentError) -> grpc.StatusCode:
+    for cls in type(error).__mro__:
+        if cls in STATUS_OF:
+            return STATUS_OF[cls]
+    return grpc.StatusCode.INTERNAL
+
+
+def details_of(error: errors.ConsentError, code: grpc.StatusCode) -> bytes:
+    """A serialized google.rpc.Status: BadRequest for invalid input, ErrorInfo always."""
+    detail_messages: list[error_details_pb2.BadRequest | error_details_pb2.ErrorInfo] = []
+    if isinstance(error, errors.InvalidInput):
+        violation = error_details_pb2.BadRequest.FieldViolation(
+            field=error.field, description=error.reason
+        )
+        detail_messages.append(error_details_pb2.BadRequest(field_violations=[violation]))
+    reason = type(error).__name__.upper()
+    detail_messages.append(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN))
+    packed = []
+    for message in detail_messages:
+        item = any_pb2.Any()
+        item.Pack(message)
+        packed.append(item)
+    status = status_pb2.Status(code=_code_number(code), message=error.message, details=packed)
+    serialized: bytes = status.SerializeToString()
+    return serialized
+
+
+def _code_number(code: grpc.StatusCode) -> int:
+    number: int = code.value[0]
+    assert code_pb2.Code.Name(number)
+    return number

@@ -1,0 +1,71 @@
+"""The grpc.aio server: our services, health checking and reflection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+from consent.v1 import catalog_pb2, catalog_pb2_grpc, consent_pb2, consent_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from consentd.api.catalog_servicer import CatalogServicer
+from consentd.api.consent_servicer import ConsentServicer
+
+Registration = Callable[[grpc.aio.Server], None]
+
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+SERVICE_NAMES = (
+    consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
+    catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
+)
+
+
+class Server:
+    """Owns the grpc.aio server and its health status."""
+
+    def __init__(
+        self, registrations: list[Registration], interceptors: list[grpc.aio.ServerInterceptor]
+    ) -> None:
+        self.grpc = grpc.aio.server(
+            interceptors=interceptors,
+            options=[
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        self.health = health.HealthServicer()
+        for register in registrations:
+            register(self.grpc)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.grpc)
+        names = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME)
+        reflection.enable_server_reflection(names, self.grpc)
+
+    def bind(self, address: str) -> int:
+        """Listen on `address` (host:port, port 0 for any); returns the port."""
+        port = self.grpc.add_insecure_port(address)
+        if port == 0:
+            raise OSError(f"cannot listen on {address}")
+        return port
+
+    async def start(self) -> None:
+        await self.grpc.start()
+        self._set_all(health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace: float) -> None:
+        """Report NOT_SERVING, let in-flight calls finish within `grace` seconds, then stop."""
+        self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.grpc.stop(grace)
+
+    def _set_all(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
+        for name in ("", *SERVICE_NAMES):
+            self.health.set(name, status)
+
+
+def consent_service(servicer: ConsentServicer) -> Registration:
+    return lambda server: consent_pb2_grpc.add_ConsentServiceServicer_to_server(servicer, server)
+
+
+def catalog_service(servicer: CatalogServicer) -> Registration:
+    return lambda server: catalog_pb2_grpc.add_CatalogServiceServicer_to_server(servicer, server)

@@ -1,0 +1,87 @@
+"""Use cases of the catalogue: purposes and notices."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from consentd.app.commands import MAX_PAGE_SIZE
+from consentd.app.paging import Page, decode_token, encode_token, page_size
+from consentd.app.ports import Clock, UnitOfWorkFactory
+from consentd.domain.catalog import content_sha256
+from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
+from consentd.domain.model import Notice, Purpose
+from consentd.domain.tenancy import Principal
+
+_PURPOSES = "purposes"
+_NOTICES = "notices"
+
+
+class CatalogUseCases:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def put_purpose(self, principal: Principal, purpose: Purpose) -> tuple[Purpose, bool]:
+        """Create or update a purpose; True when created. Raises InvalidInput for an unknown
+        notice, FailedPrecondition when the lawful basis would change."""
+        async with self._uow(principal.tenant_id) as uow:
+            if purpose.notice_id and not await uow.catalog.notice_versions(purpose.notice_id):
+                raise InvalidInput("purpose.notice_id", "no such notice: publish it first")
+            stored = await uow.catalog.put_purpose(purpose, self._clock())
+            if stored is None:
+                raise FailedPrecondition(
+                    f"purpose {purpose.purpose_id!r} exists with another lawful basis, which never "
+                    "changes; create a new purpose instead"
+                )
+            await uow.commit()
+        return stored
+
+    async def get_purpose(self, principal: Principal, purpose_id: str) -> Purpose:
+        """Raises NotFound."""
+        async with self._uow(principal.tenant_id) as uow:
+            found = await uow.catalog.purposes([purpose_id])
+        if purpose_id not in found:
+            raise NotFound(f"purpose {purpose_id!r} is not in this tenant's catalogue")
+        return found[purpose_id]
+
+    async def list_purposes(self, principal: Principal, size: int, token: str) -> Page[Purpose]:
+        limit = page_size(size, 100, MAX_PAGE_SIZE)
+        after = decode_token(_PURPOSES, token)
+        if after is not None and not isinstance(after, str):
+            raise InvalidInput("page_token", "is not a page token issued for this list")
+        async with self._uow(principal.tenant_id) as uow:
+            items = await uow.catalog.list_purposes(after, limit + 1)
+        more = len(items) > limit
+        items = items[:limit]
+        return Page(items, encode_token(_PURPOSES, items[-1].purpose_id) if more else "")
+
+    async def publish_notice(self, principal: Principal, notice: Notice) -> Notice:
+        """Store the next version, stamped and fingerprinted by the server."""
+        stamped = replace(
+            notice, content_sha256=content_sha256(notice.content), published_at=self._clock()
+        )
+        async with self._uow(principal.tenant_id) as uow:
+            stored = await uow.catalog.publish_notice(stamped)
+            await uow.commit()
+        return stored
+
+    async def list_notices(
+        self, principal: Principal, notice_id: str | None, size: int, token: str
+    ) -> Page[Notice]:
+        limit = page_size(size, 100, MAX_PAGE_SIZE)
+        after = decode_token(_NOTICES, token)
+        if after is not None and not (
+            isinstance(after, list)
+            and len(after) == 2
+            and isinstance(after[0], str)
+            and isinstance(after[1], int)
+        ):
+            raise InvalidInput("page_token", "is not a page token issued for this list")
+        async with self._uow(principal.tenant_id) as uow:
+            items = await uow.catalog.list_notices(
+                notice_id, (after[0], after[1]) if after else None, limit + 1
+            )
+        more = len(items) > limit
+        items = items[:limit]
+        last = [items[-1].notice_id, items[-1].version] if more else None
+        return Page(items, encode_token(_NOTICES, last) if last else "")

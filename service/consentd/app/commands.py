@@ -1,0 +1,71 @@
+"""Inputs of the use cases, already converted to domain types by the API layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from consentd.domain.identifiers import Identifier
+from consentd.domain.model import ConsentState, ProcessingRole, Source, Target
+
+# A subject named by consentd's own id or by one identifier.
+SubjectSelector = UUID | Identifier
+
+MAX_CHOICES = 50
+MAX_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """How a consent was collected. ip_address and user_agent are only ever stored hashed."""
+
+    ip_address: str = ""
+    user_agent: str = ""
+    reference: str = ""
+
+    def __repr__(self) -> str:
+        return f"Evidence(reference={self.reference!r}, <ip/ua redacted>)"
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    target: Target
+    state: ConsentState
+    notice_version: int | None = None
+    valid_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordConsent:
+    identifiers: tuple[Identifier, ...]
+    choices: tuple[Choice, ...]
+    source: Source
+    actor: str
+    evidence: Evidence = Evidence()
+    processing_role: ProcessingRole | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawConsent:
+    subject: SubjectSelector
+    targets: tuple[Target, ...]
+    withdraw_all: bool
+    source: Source
+    actor: str
+    evidence: Evidence = Evidence()
+
+
+@dataclass(frozen=True, slots=True)
+class CheckConsent:
+    subject: SubjectSelector
+    target: Target
+    as_of: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListHistory:
+    subject: SubjectSelector
+    page_size: int
+    page_token: str = ""
+    purpose: str | None = None

@@ -1,0 +1,259 @@
+"""Use cases of consent: record, withdraw, check, current state and history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from consentd.app.commands import (
+    MAX_PAGE_SIZE,
+    CheckConsent,
+    Choice,
+    ListHistory,
+    RecordConsent,
+    SubjectSelector,
+    WithdrawConsent,
+)
+from consentd.app.paging import Page, decode_token, encode_token, page_size
+from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from consentd.app.subjects import SubjectResolver
+from consentd.domain.decision import decide
+from consentd.domain.errors import InvalidInput, NotFound
+from consentd.domain.identifiers import IdentifierHasher
+from consentd.domain.model import (
+    ALL_TARGETS,
+    ConsentEvent,
+    ConsentState,
+    LawfulBasis,
+    ProcessingRole,
+    Purpose,
+    Source,
+    Target,
+    Verdict,
+)
+from consentd.domain.tenancy import Principal
+from consentd.domain.validity import valid_until
+
+_HISTORY = "history"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    verdict: Verdict
+    subject_id: UUID | None
+    lawful_basis: LawfulBasis
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    subject_id: UUID
+    events: list[ConsentEvent]
+
+
+class ConsentUseCases:
+    """Every consent use case; each call is one unit of work inside the caller's tenant."""
+
+    def __init__(self, uow: UnitOfWorkFactory, hasher: IdentifierHasher, clock: Clock) -> None:
+        self._uow = uow
+        self._subjects = SubjectResolver(hasher)
+        self._clock = clock
+
+    async def record_consent(self, principal: Principal, command: RecordConsent) -> Written:
+        """Append a grant or refusal per choice, creating the subject when new.
+
+        Raises InvalidInput (bad notice version or validity), NotFound (purpose),
+        FailedPrecondition (identifiers of two subjects).
+        """
+        now = self._clock()
+        async with self._uow(principal.tenant_id) as uow:
+            purposes = await _purposes(uow, [c.target.purpose for c in command.choices], "choices")
+            await _check_notices(uow, command.choices, purposes)
+            subject_id = await self._subjects.find_or_create(
+                uow, principal.tenant_id, command.identifiers, now
+            )
+            stamp = _Stamp(
+                subject_id,
+                command.source,
+                command.actor,
+                now,
+                command.evidence.reference,
+                command.processing_role or principal.tenant.processing_role,
+            )
+            events = [
+                stamp.event(
+                    choice.target,
+                    choice.state,
+                    purposes[choice.target.purpose].notice_id,
+                    choice.notice_version,
+                    valid_until(
+                        purposes[choice.target.purpose],
+                        choice.state,
+                        now,
+                        choice.valid_until,
+                        f"choices[{index}].valid_until",
+                    ),
+                )
+                for index, choice in enumerate(command.choices)
+            ]
+            written = await uow.consents.append(events)
+            await uow.commit()
+        return Written(subject_id, written)
+
+    async def withdraw_consent(self, principal: Principal, command: WithdrawConsent) -> Written:
+        """Withdraw the targets, or everything (an "all" fact plus each current grant).
+
+        A contact point not yet known becomes a subject so the opt-out is kept.
+        Raises NotFound for an unknown subject id or purpose.
+        """
+        now = self._clock()
+        async with self._uow(principal.tenant_id) as uow:
+            subject_id = await self._withdrawing_subject(uow, principal, command.subject, now)
+            targets = await self._withdrawn_targets(uow, subject_id, command)
+            stamp = _Stamp(
+                subject_id,
+                command.source,
+                command.actor,
+                now,
+                command.evidence.reference,
+                principal.tenant.processing_role,
+            )
+            events = [stamp.event(t, ConsentState.WITHDRAWN, None, None, None) for t in targets]
+            written = await uow.consents.append(events)
+            await uow.commit()
+        return Written(subject_id, written)
+
+    async def check_consent(self, principal: Principal, command: CheckConsent) -> CheckResult:
+        """ALLOW or DENY with a reason; an unknown subject is simply no record. Raises NotFound
+        for a purpose that is not in the catalogue."""
+        now = self._clock()
+        async with self._uow(principal.tenant_id) as uow:
+            purpose = (await _purposes(uow, [command.target.purpose], "target"))[
+                command.target.purpose
+            ]
+            subject_id = await self._subjects.find(uow, principal.tenant_id, command.subject)
+            if subject_id is None:
+                return CheckResult(decide(purpose, [], now), None, purpose.lawful_basis)
+            at = command.as_of or now
+            if command.as_of is None:
+                facts = await uow.consents.current_facts(subject_id, command.target)
+            else:
+                facts = await uow.consents.facts_as_of(subject_id, command.target, at)
+            floor = (
+                await uow.catalog.notice_floor(purpose.notice_id, command.as_of)
+                if purpose.notice_id
+                else None
+            )
+        return CheckResult(decide(purpose, facts, at, floor), subject_id, purpose.lawful_basis)
+
+    async def subject_consents(
+        self, principal: Principal, subject: SubjectSelector
+    ) -> tuple[UUID | None, list[ConsentEvent]]:
+        """The event behind each current-state row; (None, []) for an unknown subject."""
+        async with self._uow(principal.tenant_id) as uow:
+            subject_id = await self._subjects.find(uow, principal.tenant_id, subject)
+            if subject_id is None:
+                return None, []
+            return subject_id, await uow.consents.current(subject_id)
+
+    async def consent_history(self, principal: Principal, query: ListHistory) -> Page[ConsentEvent]:
+        """A page of events, newest first. Raises InvalidInput for a bad page size or token."""
+        size = page_size(query.page_size, 50, MAX_PAGE_SIZE)
+        before = decode_token(_HISTORY, query.page_token)
+        if before is not None and not isinstance(before, int):
+            raise InvalidInput("page_token", "is not a page token issued for this list")
+        async with self._uow(principal.tenant_id) as uow:
+            subject_id = await self._subjects.find(uow, principal.tenant_id, query.subject)
+            if subject_id is None:
+                return Page([], "")
+            events = await uow.consents.history(subject_id, query.purpose, before, size + 1)
+        more = len(events) > size
+        events = events[:size]
+        token = encode_token(_HISTORY, events[-1].sequence) if more else ""
+        return Page(events, token)
+
+    async def _withdrawing_subject(
+        self, uow: UnitOfWork, principal: Principal, selector: SubjectSelector, now: datetime
+    ) -> UUID:
+        if isinstance(selector, UUID):
+            return await self._subjects.require(uow, principal.tenant_id, selector)
+        return await self._subjects.find_or_create(uow, principal.tenant_id, [selector], now)
+
+    async def _withdrawn_targets(
+        self, uow: UnitOfWork, subject_id: UUID, command: WithdrawConsent
+    ) -> list[Target]:
+        if not command.withdraw_all:
+            await _purposes(uow, [t.purpose for t in command.targets], "targets")
+            return list(command.targets)
+        current = await uow.consents.current(subject_id)
+        granted = [e.target for e in current if e.state is ConsentState.GRANTED]
+        return [ALL_TARGETS, *granted]
+
+
+@dataclass(frozen=True, slots=True)
+class _Stamp:
+    """What every event of one request shares."""
+
+    subject_id: UUID
+    source: Source
+    actor: str
+    now: datetime
+    evidence_reference: str
+    role: ProcessingRole
+
+    def event(
+        self,
+        target: Target,
+        state: ConsentState,
+        notice_id: str | None,
+        notice_version: int | None,
+        until: datetime | None,
+    ) -> ConsentEvent:
+        return ConsentEvent(
+            event_id=uuid4(),
+            sequence=0,
+            subject_id=self.subject_id,
+            target=target,
+            state=state,
+            notice_id=notice_id,
+            notice_version=notice_version,
+            source=self.source,
+            actor=self.actor,
+            processing_role=self.role,
+            recorded_at=self.now,
+            valid_until=until,
+            evidence_reference=self.evidence_reference,
+        )
+
+
+async def _purposes(uow: UnitOfWork, purpose_ids: Sequence[str], field: str) -> dict[str, Purpose]:
+    """The catalogue entries for the ids; raises NotFound naming the first unknown one."""
+    found = await uow.catalog.purposes(sorted(set(purpose_ids)))
+    for index, purpose_id in enumerate(purpose_ids):
+        if purpose_id not in found:
+            raise NotFound(
+                f"{field}[{index}]: purpose {purpose_id!r} is not in this tenant's catalogue "
+                "(create it with CatalogService.PutPurpose)"
+            )
+    return found
+
+
+async def _check_notices(
+    uow: UnitOfWork, choices: Sequence[Choice], purposes: dict[str, Purpose]
+) -> None:
+    """Each choice on a purpose with a notice names a published version of it."""
+    versions: dict[str, set[int]] = {}
+    for index, choice in enumerate(choices):
+        notice_id = purposes[choice.target.purpose].notice_id
+        field = f"choices[{index}].notice_version"
+        if notice_id is None:
+            if choice.notice_version:
+                raise InvalidInput(field, f"purpose {choice.target.purpose!r} has no notice")
+            continue
+        if notice_id not in versions:
+            versions[notice_id] = await uow.catalog.notice_versions(notice_id)
+        if choice.notice_version not in versions[notice_id]:
+            raise InvalidInput(
+                field, f"must be a published version of notice {notice_id!r} (the one shown)"
+            )

@@ -1,0 +1,119 @@
+"""Ports the use cases depend on. The store implements them; tests may subclass them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.model import ConsentEvent, ConsentFact, Notice, Purpose, Target
+from consentd.domain.tenancy import Tenant
+
+Clock = Callable[[], datetime]
+Digest = tuple[IdentifierKind, bytes]
+
+
+class SubjectRepository(Protocol):
+    async def owners(self, digests: Sequence[Digest]) -> dict[IdentifierKind, UUID]:
+        """The subject each known identifier belongs to."""
+        ...
+
+    async def exists(self, subject_id: UUID) -> bool: ...
+
+    async def create(self, subject_id: UUID, now: datetime) -> None: ...
+
+    async def delete_unreferenced(self, subject_id: UUID) -> None:
+        """Drop a subject row that no identifier or event refers to (a lost creation race)."""
+        ...
+
+    async def attach(self, subject_id: UUID, digest: Digest, now: datetime) -> UUID:
+        """Link an identifier to a subject unless it is linked already; return its owner."""
+        ...
+
+
+class ConsentRepository(Protocol):
+    async def append(self, events: Sequence[ConsentEvent]) -> list[ConsentEvent]:
+        """Append events and move the current-state projection; returns them with sequences."""
+        ...
+
+    async def current_facts(self, subject_id: UUID, target: Target) -> list[ConsentFact]:
+        """The current facts for the target and for "all" (at most two)."""
+        ...
+
+    async def facts_as_of(
+        self, subject_id: UUID, target: Target, as_of: datetime
+    ) -> list[ConsentFact]:
+        """The latest facts recorded at or before `as_of` for the target and for "all"."""
+        ...
+
+    async def current(self, subject_id: UUID) -> list[ConsentEvent]:
+        """The event behind every current-state row of the subject."""
+        ...
+
+    async def history(
+        self, subject_id: UUID, purpose: str | None, before: int | None, limit: int
+    ) -> list[ConsentEvent]:
+        """Events newest first, with sequence below `before` when given."""
+        ...
+
+
+class CatalogRepository(Protocol):
+    async def purposes(self, purpose_ids: Sequence[str]) -> dict[str, Purpose]: ...
+
+    async def put_purpose(self, purpose: Purpose, now: datetime) -> tuple[Purpose, bool] | None:
+        """Create or update; None when the purpose exists with another lawful basis."""
+        ...
+
+    async def list_purposes(self, after: str | None, limit: int) -> list[Purpose]: ...
+
+    async def publish_notice(self, notice: Notice) -> Notice:
+        """Store the next version of the notice (the given version is ignored)."""
+        ...
+
+    async def notice_versions(self, notice_id: str) -> set[int]: ...
+
+    async def list_notices(
+        self, notice_id: str | None, after: tuple[str, int] | None, limit: int
+    ) -> list[Notice]: ...
+
+    async def notice_floor(self, notice_id: str, as_of: datetime | None) -> int | None:
+        """The newest version requiring re-consent (published by `as_of` when given)."""
+        ...
+
+
+class TenantRepository(Protocol):
+    async def by_slug(self, slug: str) -> Tenant | None: ...
+
+    async def create(self, tenant: Tenant, now: datetime) -> Tenant:
+        """Create the tenant, or return the existing one with that slug."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction inside one tenant. Leaving the block without commit() rolls back."""
+
+    @property
+    def subjects(self) -> SubjectRepository: ...
+
+    @property
+    def consents(self) -> ConsentRepository: ...
+
+    @property
+    def catalog(self) -> CatalogRepository: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[UUID], UnitOfWork]

@@ -1,0 +1,71 @@
+"""Finding the subject a request names, and creating it when a write needs it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from consentd.app.commands import SubjectSelector
+from consentd.app.ports import Digest, UnitOfWork
+from consentd.domain.errors import FailedPrecondition, NotFound
+from consentd.domain.identifiers import Identifier, IdentifierHasher
+
+_CONFLICT = "the identifiers given belong to different subjects"
+
+
+class SubjectResolver:
+    """Turns selectors and identifiers into subject ids inside one tenant."""
+
+    def __init__(self, hasher: IdentifierHasher) -> None:
+        self._hasher = hasher
+
+    def digests(self, tenant_id: UUID, identifiers: Sequence[Identifier]) -> list[Digest]:
+        return [(i.kind, self._hasher.digest(tenant_id, i)) for i in identifiers]
+
+    async def find(
+        self, uow: UnitOfWork, tenant_id: UUID, selector: SubjectSelector
+    ) -> UUID | None:
+        """The subject the selector names, or None when it names nobody."""
+        if isinstance(selector, UUID):
+            return selector if await uow.subjects.exists(selector) else None
+        owners = await uow.subjects.owners(self.digests(tenant_id, [selector]))
+        return next(iter(owners.values()), None)
+
+    async def find_or_create(
+        self, uow: UnitOfWork, tenant_id: UUID, identifiers: Sequence[Identifier], now: datetime
+    ) -> UUID:
+        """The one subject the identifiers name, linking any new ones; a new subject if none.
+
+        Raises FailedPrecondition when they name different subjects. Safe against a concurrent
+        creation: identifiers are linked with ON CONFLICT and the winner's subject is kept.
+        """
+        digests = sorted(self.digests(tenant_id, identifiers))
+        owners = set((await uow.subjects.owners(digests)).values())
+        if len(owners) > 1:
+            raise FailedPrecondition(_CONFLICT)
+        if owners:
+            return await self._attach_all(uow, owners.pop(), digests, now)
+        subject_id = uuid4()
+        await uow.subjects.create(subject_id, now)
+        return await self._attach_all(uow, subject_id, digests, now)
+
+    async def _attach_all(
+        self, uow: UnitOfWork, subject_id: UUID, digests: Sequence[Digest], now: datetime
+    ) -> UUID:
+        chosen = subject_id
+        for digest in digests:
+            owner = await uow.subjects.attach(chosen, digest, now)
+            if owner != chosen:
+                if chosen != subject_id or digest != digests[0]:
+                    raise FailedPrecondition(_CONFLICT)
+                chosen = owner  # another request created this subject first: join it
+        if chosen != subject_id:
+            await uow.subjects.delete_unreferenced(subject_id)
+        return chosen
+
+    async def require(self, uow: UnitOfWork, tenant_id: UUID, selector: SubjectSelector) -> UUID:
+        subject_id = await self.find(uow, tenant_id, selector)
+        if subject_id is None:
+            raise NotFound("subject not found")
+        return subject_id

@@ -1,0 +1,77 @@
+"""Settings, read from environment variables by the composition root only."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting with its default. See the configuration table in README.md."""
+
+    database_url: str | None = None
+    grpc_address: str = "127.0.0.1:50051"
+    data_dir: Path | None = None
+    secret_key: bytes | None = None
+    default_tenant: str = "local"
+    phone_region: str = "FR"
+    log_level: str = "info"
+    log_format: str = "auto"
+    shutdown_grace_seconds: float = 10.0
+    db_pool_size: int = 10
+    migrate_on_start: bool = True
+    migrations_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Read CONSENTD_* and DATABASE_URL. Raises ConfigError naming a bad variable."""
+        data_dir = env.get("CONSENTD_DATA_DIR")
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            grpc_address=env.get("CONSENTD_GRPC_ADDRESS", cls.grpc_address),
+            data_dir=Path(data_dir) if data_dir else None,
+            secret_key=_secret(env.get("CONSENTD_SECRET_KEY")),
+            default_tenant=env.get("CONSENTD_DEFAULT_TENANT", cls.default_tenant),
+            phone_region=env.get("CONSENTD_PHONE_REGION", cls.phone_region).upper(),
+            log_level=env.get("CONSENTD_LOG_LEVEL", cls.log_level).lower(),
+            log_format=env.get("CONSENTD_LOG_FORMAT", cls.log_format).lower(),
+            shutdown_grace_seconds=_number(env, "CONSENTD_SHUTDOWN_GRACE_SECONDS", 10.0),
+            db_pool_size=int(_number(env, "CONSENTD_DB_POOL_SIZE", 10)),
+            migrate_on_start=env.get("CONSENTD_MIGRATE_ON_START", "true").lower() != "false",
+            migrations_dir=Path(env["CONSENTD_MIGRATIONS_DIR"])
+            if env.get("CONSENTD_MIGRATIONS_DIR")
+            else None,
+        )
+
+
+def _secret(value: str | None) -> bytes | None:
+    if not value:
+        return None
+    try:
+        key = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ConfigError("CONSENTD_SECRET_KEY must be base64 (32 random bytes or more)") from None
+    if len(key) < 32:
+        raise ConfigError("CONSENTD_SECRET_KEY must decode to at least 32 bytes")
+    return key
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive")
+    return value

@@ -1,0 +1,73 @@
+"""The decision rule of a consent check, as pure functions.
+
+ALLOW only when the latest applicable fact is a grant that is still valid, on a notice version that
+still counts. For a legitimate-interest purpose, ALLOW unless the latest applicable fact is an
+objection. Everything else is DENY with a reason. When in doubt: deny.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from consentd.domain.model import (
+    ConsentFact,
+    ConsentState,
+    Decision,
+    LawfulBasis,
+    Purpose,
+    Reason,
+    Verdict,
+)
+
+_DENY_REASON = {
+    ConsentState.REFUSED: Reason.REFUSED,
+    ConsentState.WITHDRAWN: Reason.WITHDRAWN,
+    ConsentState.EXPIRED: Reason.EXPIRED,
+    ConsentState.ERASED: Reason.ERASED,
+}
+
+
+def latest(facts: Iterable[ConsentFact]) -> ConsentFact | None:
+    """The fact that decides: the one recorded last, whether for the exact target or for all."""
+    return max(facts, key=lambda fact: fact.sequence, default=None)
+
+
+def decide(
+    purpose: Purpose,
+    facts: Iterable[ConsentFact],
+    now: datetime,
+    notice_floor: int | None = None,
+) -> Verdict:
+    """Decide a check from the facts that apply to the target (exact and "all" facts).
+
+    `notice_floor` is the oldest notice version whose grants still count (None: every version).
+    """
+    fact = latest(facts)
+    if purpose.lawful_basis is LawfulBasis.LEGITIMATE_INTEREST:
+        return _decide_legitimate_interest(fact)
+    return _decide_consent(fact, now, notice_floor)
+
+
+def _deny(reason: Reason, fact: ConsentFact | None) -> Verdict:
+    return Verdict(Decision.DENY, reason, fact.event_id if fact else None)
+
+
+def _decide_consent(fact: ConsentFact | None, now: datetime, notice_floor: int | None) -> Verdict:
+    if fact is None:
+        return _deny(Reason.NO_RECORD, None)
+    if fact.state is not ConsentState.GRANTED:
+        return _deny(_DENY_REASON[fact.state], fact)
+    if fact.valid_until is not None and now >= fact.valid_until:
+        return Verdict(Decision.DENY, Reason.EXPIRED, fact.event_id, fact.valid_until)
+    if notice_floor is not None and (fact.notice_version or 0) < notice_floor:
+        return Verdict(Decision.DENY, Reason.NOTICE_OUTDATED, fact.event_id, fact.valid_until)
+    return Verdict(Decision.ALLOW, Reason.GRANTED, fact.event_id, fact.valid_until)
+
+
+def _decide_legitimate_interest(fact: ConsentFact | None) -> Verdict:
+    if fact is None or fact.state in (ConsentState.GRANTED, ConsentState.EXPIRED):
+        return Verdict(Decision.ALLOW, Reason.LEGITIMATE_INTEREST, fact.event_id if fact else None)
+    if fact.state is ConsentState.ERASED:
+        return _deny(Reason.ERASED, fact)
+    return _deny(Reason.OBJECTED, fact)

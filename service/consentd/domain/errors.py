@@ -1,0 +1,41 @@
+"""The domain's exception tree. The API layer maps each class to one gRPC status in one table."""
+
+
+class ConsentError(Exception):
+    """Base of every error a caller can act on. `message` is safe to show to the caller."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(ConsentError):
+    """The request is malformed; `field` names the offending field (dotted path)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.reason = message
+
+
+class NotFound(ConsentError):
+    """A named thing does not exist in the caller's tenant."""
+
+
+class AlreadyExists(ConsentError):
+    """The thing to create exists already."""
+
+
+class FailedPrecondition(ConsentError):
+    """The request is well-formed but the current state forbids it."""
+
+
+class Unauthenticated(ConsentError):
+    """No valid credentials. Always the same message, whatever was wrong."""
+
+    def __init__(self) -> None:
+        super().__init__("missing or invalid credentials")
+
+
+class PermissionDenied(ConsentError):
+    """The caller is known but may not do this."""

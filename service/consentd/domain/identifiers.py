@@ -1,0 +1,90 @@
+"""Subject identifiers: normalisation of contact points and their keyed hashes.
+
+Contact points are never stored in clear: the store keeps an HMAC-SHA256 under a key derived per
+tenant, so lookups work and a database dump does not reveal an address.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import unicodedata
+from dataclasses import dataclass
+from uuid import UUID
+
+import idna
+import phonenumbers
+
+from consentd.domain.errors import InvalidInput
+
+MAX_EXTERNAL_ID = 256
+MAX_EMAIL = 254
+
+
+class IdentifierKind(enum.StrEnum):
+    EXTERNAL_ID = "external_id"
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """A normalised identifier. `value` is personal data: never log it."""
+
+    kind: IdentifierKind
+    value: str
+
+    def __repr__(self) -> str:
+        return f"Identifier({self.kind.value}, <redacted>)"
+
+
+def normalise_email(raw: str, field: str = "email") -> Identifier:
+    """Lowercase, Unicode NFC, IDNA (punycode) domain. Raises InvalidInput naming `field`."""
+    text = unicodedata.normalize("NFC", raw.strip()).lower()
+    local, at, domain = text.rpartition("@")
+    if not at or not local or not domain or any(c.isspace() for c in text):
+        raise InvalidInput(field, "not an email address (expected local@domain)")
+    try:
+        ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        raise InvalidInput(field, "the email domain is not a valid domain name") from None
+    address = f"{local}@{ascii_domain}"
+    if len(local) > 64 or len(address) > MAX_EMAIL:
+        raise InvalidInput(field, f"email longer than {MAX_EMAIL} characters")
+    return Identifier(IdentifierKind.EMAIL, address)
+
+
+def normalise_phone(raw: str, default_region: str, field: str = "phone") -> Identifier:
+    """E.164 form; national numbers are read in `default_region`. Raises InvalidInput."""
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise InvalidInput(field, "not a valid phone number (use E.164, e.g. +33612345678)")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Identifier(IdentifierKind.PHONE, e164)
+
+
+def normalise_external_id(raw: str, field: str = "external_id") -> Identifier:
+    """1 to 256 printable characters, kept as given. Raises InvalidInput."""
+    if not raw or len(raw) > MAX_EXTERNAL_ID or not raw.isprintable():
+        raise InvalidInput(field, f"must be 1 to {MAX_EXTERNAL_ID} printable characters")
+    return Identifier(IdentifierKind.EXTERNAL_ID, raw)
+
+
+class IdentifierHasher:
+    """Keyed hashes of identifiers, one derived key per tenant, so tenants cannot correlate."""
+
+    def __init__(self, secret: bytes) -> None:
+        if len(secret) < 32:
+            raise ValueError("the identifier secret must be at least 32 bytes")
+        self._secret = secret
+
+    def tenant_key(self, tenant_id: UUID) -> bytes:
+        return hmac.new(self._secret, b"tenant:" + tenant_id.bytes, hashlib.sha256).digest()
+
+    def digest(self, tenant_id: UUID, identifier: Identifier) -> bytes:
+        message = f"{identifier.kind.value}:{identifier.value}".encode()
+        return hmac.new(self.tenant_key(tenant_id), message, hashlib.sha256).digest()

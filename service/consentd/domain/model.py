@@ -1,0 +1,168 @@
+"""Value types of the consent domain. Plain Python: no I/O, no framework import."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+ALL = "*"
+
+
+class Channel(enum.StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+    VOICE_CALL = "voice_call"
+    CHAT = "chat"
+    SOCIAL = "social"
+    POSTAL = "postal"
+    PUSH = "push"
+    ALL = ALL
+
+
+class PartyScope(enum.StrEnum):
+    FIRST_PARTY = "first_party"
+    PARTNERS = "partners"
+    ALL = ALL
+
+
+class ConsentState(enum.StrEnum):
+    GRANTED = "granted"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    ERASED = "erased"
+
+
+class LawfulBasis(enum.StrEnum):
+    CONSENT = "consent"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+
+
+class Source(enum.StrEnum):
+    PORTAL = "portal"
+    BANNER = "banner"
+    API = "api"
+    IMPORT = "import"
+    SUPPORT = "support"
+
+
+class ProcessingRole(enum.StrEnum):
+    CONTROLLER = "controller"
+    PROCESSOR = "processor"
+
+
+class Decision(enum.StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class Reason(enum.StrEnum):
+    GRANTED = "granted"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+    NO_RECORD = "no_record"
+    REFUSED = "refused"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+    NOTICE_OUTDATED = "notice_outdated"
+    OBJECTED = "objected"
+    RESTRICTED = "restricted"
+    SUPPRESSED = "suppressed"
+    ERASED = "erased"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One (purpose, channel, party scope); ALL_TARGETS stands for every one of them."""
+
+    purpose: str
+    channel: Channel
+    scope: PartyScope
+
+    @property
+    def is_all(self) -> bool:
+        return self.purpose == ALL
+
+
+ALL_TARGETS = Target(ALL, Channel.ALL, PartyScope.ALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Purpose:
+    purpose_id: str
+    lawful_basis: LawfulBasis
+    display_name: str = ""
+    description: str = ""
+    notice_id: str | None = None
+    max_validity_days: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    notice_id: str
+    version: int
+    title: str
+    language: str
+    content: str
+    content_sha256: str
+    requires_reconsent: bool
+    published_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentFact:
+    """An event as the decision rule sees it; `sequence` orders events (higher is later)."""
+
+    event_id: UUID
+    sequence: int
+    target: Target
+    state: ConsentState
+    notice_version: int | None
+    valid_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentEvent:
+    """One append-only fact of a subject's consent history."""
+
+    event_id: UUID
+    sequence: int
+    subject_id: UUID
+    target: Target
+    state: ConsentState
+    notice_id: str | None
+    notice_version: int | None
+    source: Source
+    actor: str
+    processing_role: ProcessingRole
+    recorded_at: datetime
+    valid_until: datetime | None
+    evidence_reference: str
+    # Keyed hashes of the collector's IP address and user agent; never the values themselves.
+    evidence_ip_digest: bytes | None = None
+    evidence_ua_digest: bytes | None = None
+
+    def fact(self) -> ConsentFact:
+        return ConsentFact(
+            self.event_id,
+            self.sequence,
+            self.target,
+            self.state,
+            self.notice_version,
+            self.valid_until,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    decision: Decision
+    reason: Reason
+    event_id: UUID | None = None
+    valid_until: datetime | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision is Decision.ALLOW

@@ -1,0 +1,196 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations must match it (`alembic check`).
+
+Every table that holds a tenant's data leads its primary key and unique indexes with tenant_id,
+so row-level security and distribution by tenant need no rewrite. Invariants are constraints.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import BYTEA, UUID
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+TZ = sa.DateTime(timezone=True)
+CHANNELS = "('email','sms','voice_call','chat','social','postal','push','*')"
+SCOPES = "('first_party','partners','*')"
+STATES = "('granted','refused','withdrawn','expired','erased')"
+SOURCES = "('portal','banner','api','import','support')"
+ROLES = "('controller','processor')"
+KEY = "'^[a-z][a-z0-9_-]{0,63}$'"
+
+
+def _tenant_fk() -> sa.ForeignKey:
+    return sa.ForeignKey("tenants.tenant_id", ondelete="RESTRICT")
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("slug", sa.Text, nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("processing_role", sa.Text, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.CheckConstraint("slug ~ '^[a-z][a-z0-9-]{0,62}$'", name="slug_format"),
+    sa.CheckConstraint(f"processing_role IN {ROLES}", name="processing_role"),
+)
+
+subjects = sa.Table(
+    "subjects",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), _tenant_fk(), primary_key=True),
+    sa.Column("subject_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("created_at", TZ, nullable=False),
+)
+
+subject_identifiers = sa.Table(
+    "subject_identifiers",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("digest", BYTEA, primary_key=True),
+    sa.Column("subject_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "subject_id"], ["subjects.tenant_id", "subjects.subject_id"]
+    ),
+    sa.CheckConstraint("kind IN ('external_id','email','phone')", name="kind"),
+    sa.CheckConstraint("octet_length(digest) = 32", name="digest_length"),
+    sa.Index("ix_subject_identifiers_subject", "tenant_id", "subject_id"),
+)
+
+notice_heads = sa.Table(
+    "notice_heads",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), _tenant_fk(), primary_key=True),
+    sa.Column("notice_id", sa.Text, primary_key=True),
+    sa.Column("latest_version", sa.Integer, nullable=False),
+    sa.Column("reconsent_floor", sa.Integer),
+    sa.CheckConstraint(f"notice_id ~ {KEY}", name="notice_id_format"),
+    sa.CheckConstraint("latest_version > 0", name="latest_version_positive"),
+    sa.CheckConstraint("reconsent_floor <= latest_version", name="floor_not_ahead"),
+)
+
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("notice_id", sa.Text, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("language", sa.Text, nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("content_sha256", sa.Text, nullable=False),
+    sa.Column("requires_reconsent", sa.Boolean, nullable=False),
+    sa.Column("published_at", TZ, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "notice_id"], ["notice_heads.tenant_id", "notice_heads.notice_id"]
+    ),
+    sa.CheckConstraint("version > 0", name="version_positive"),
+    sa.CheckConstraint("content_sha256 ~ '^[0-9a-f]{64}$'", name="sha256_hex"),
+)
+
+purposes = sa.Table(
+    "purposes",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), _tenant_fk(), primary_key=True),
+    sa.Column("purpose_id", sa.Text, primary_key=True),
+    sa.Column("display_name", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("lawful_basis", sa.Text, nullable=False),
+    sa.Column("notice_id", sa.Text),
+    sa.Column("max_validity_days", sa.Integer, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.Column("updated_at", TZ, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "notice_id"], ["notice_heads.tenant_id", "notice_heads.notice_id"]
+    ),
+    sa.CheckConstraint(f"purpose_id ~ {KEY}", name="purpose_id_format"),
+    sa.CheckConstraint("lawful_basis IN ('consent','legitimate_interest')", name="lawful_basis"),
+    sa.CheckConstraint("max_validity_days >= 0", name="max_validity_days"),
+)
+
+
+def _target_columns() -> list[sa.Column[str]]:
+    return [
+        sa.Column("purpose_id", sa.Text, nullable=False),
+        sa.Column("channel", sa.Text, nullable=False),
+        sa.Column("scope", sa.Text, nullable=False),
+    ]
+
+
+def _target_checks() -> list[sa.CheckConstraint]:
+    # '*' in all three columns is the "everything" target; it can only be withdrawn.
+    return [
+        sa.CheckConstraint(f"channel IN {CHANNELS}", name="channel"),
+        sa.CheckConstraint(f"scope IN {SCOPES}", name="scope"),
+        sa.CheckConstraint(f"state IN {STATES}", name="state"),
+        sa.CheckConstraint(
+            "(purpose_id = '*') = (channel = '*') AND (channel = '*') = (scope = '*')",
+            name="all_target_whole",
+        ),
+        sa.CheckConstraint("purpose_id <> '*' OR state = 'withdrawn'", name="all_only_withdrawn"),
+    ]
+
+
+consent_events = sa.Table(
+    "consent_events",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("sequence", sa.BigInteger, sa.Identity(always=True), nullable=False),
+    sa.Column("subject_id", UUID(as_uuid=True), nullable=False),
+    *_target_columns(),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("notice_id", sa.Text),
+    sa.Column("notice_version", sa.Integer),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("processing_role", sa.Text, nullable=False),
+    sa.Column("recorded_at", TZ, nullable=False),
+    sa.Column("valid_until", TZ),
+    sa.Column("evidence_reference", sa.Text, nullable=False),
+    sa.Column("evidence_ip_digest", BYTEA),
+    sa.Column("evidence_ua_digest", BYTEA),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "subject_id"], ["subjects.tenant_id", "subjects.subject_id"]
+    ),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "notice_id", "notice_version"],
+        ["notices.tenant_id", "notices.notice_id", "notices.version"],
+    ),
+    *_target_checks(),
+    sa.CheckConstraint(f"source IN {SOURCES}", name="source"),
+    sa.CheckConstraint(f"processing_role IN {ROLES}", name="processing_role"),
+    sa.CheckConstraint("valid_until IS NULL OR valid_until > recorded_at", name="valid_after"),
+    sa.Index("ix_consent_events_subject_sequence", "tenant_id", "subject_id", "sequence"),
+)
+
+current_consents = sa.Table(
+    "current_consents",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("subject_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("purpose_id", sa.Text, primary_key=True),
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("scope", sa.Text, primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("event_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("sequence", sa.BigInteger, nullable=False),
+    sa.Column("notice_version", sa.Integer),
+    sa.Column("valid_until", TZ),
+    sa.Column("updated_at", TZ, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "event_id"], ["consent_events.tenant_id", "consent_events.event_id"]
+    ),
+    *_target_checks(),
+)

@@ -1,0 +1,129 @@
+"""Shared fixtures: one throwaway PostgreSQL per test session, migrated once; one tenant per test
+(every row is tenant-scoped, so tests never see each other's data); the real gRPC server on a
+free port of 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import grpc
+import pytest
+from consent.v1 import catalog_pb2_grpc, consent_pb2_grpc
+
+from consentd.app.auth import TENANT_HEADER
+from consentd.bootstrap import App, bootstrap
+from consentd.config import Settings
+from consentd.domain.model import ProcessingRole
+from consentd.domain.tenancy import Tenant
+from consentd.store.database import migrate
+from consentd.store.embedded import EmbeddedPostgres
+
+TEST_SECRET = bytes(range(32))
+
+
+class TestClock:
+    """The injected clock: real time unless a test pins it with `at`."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        self.pinned: datetime | None = None
+
+    def __call__(self) -> datetime:
+        return self.pinned or datetime.now(UTC)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[EmbeddedPostgres]:
+    base = Path(tempfile.mkdtemp(prefix="consentd-test-"))
+    base.chmod(0o711)  # as root, PostgreSQL runs as `postgres` and must traverse this folder
+    server = EmbeddedPostgres(base / "pg", ephemeral=True)
+    server.start()
+    try:
+        server.create_database("consentd_test")
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres: EmbeddedPostgres) -> str:
+    url = postgres.url("consentd_test")
+    await migrate(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def clock() -> TestClock:
+    return TestClock()
+
+
+@pytest.fixture(autouse=True)
+def _unpin_clock(clock: TestClock) -> Iterator[None]:
+    yield
+    clock.pinned = None
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str, clock: TestClock) -> AsyncIterator[App]:
+    application = bootstrap(Settings(), database_url, TEST_SECRET, clock)
+    yield application
+    await application.aclose()
+
+
+@pytest.fixture
+async def tenant(app: App) -> Tenant:
+    slug = f"t-{uuid4().hex[:12]}"
+    return await app.tenants.create(Tenant(uuid4(), slug, slug, ProcessingRole.PROCESSOR), datetime.now(UTC))
+
+
+@pytest.fixture(scope="session")
+async def grpc_port(app: App) -> AsyncIterator[int]:
+    server = app.server()
+    port = server.bind("127.0.0.1:0")
+    await server.start()
+    yield port
+    await server.stop(grace=1)
+
+
+@pytest.fixture(scope="session")
+async def channel(grpc_port: int) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as opened:
+        yield opened
+
+
+@dataclass
+class Stubs:
+    consent: consent_pb2_grpc.ConsentServiceStub
+    catalog: catalog_pb2_grpc.CatalogServiceStub
+    metadata: tuple[tuple[str, str], ...]
+
+
+@pytest.fixture
+def stubs(channel: grpc.aio.Channel, tenant: Tenant) -> Stubs:
+    """Generated stubs and the metadata that names this test's tenant."""
+    return Stubs(
+        consent_pb2_grpc.ConsentServiceStub(channel),
+        catalog_pb2_grpc.CatalogServiceStub(channel),
+        ((TENANT_HEADER, tenant.slug),),
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tier markers follow the folder, so `-m 'not e2e'` and friends work."""
+    for item in items:
+        parts = Path(str(item.fspath)).parts
+        for tier in ("integration", "e2e"):
+            if tier in parts:
+                item.add_marker(getattr(pytest.mark, tier))
+
+
+os.environ.setdefault("CONSENTD_LOG_FORMAT", "json")

@@ -1,0 +1,182 @@
+"""Integration tests for consentd.store.embedded: a real PostgreSQL child process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from consentd.store import embedded
+from consentd.store.embedded import EmbeddedPostgres, EmbeddedPostgresError
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A fresh mkdtemp() folder the `postgres` user can traverse (we may be root)."""
+    root = Path(tempfile.mkdtemp(prefix="consentd-pg-"))
+    root.chmod(0o711)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+async def _select_one(url: str) -> tuple[int, str]:
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow("SELECT 1 AS one, current_database() AS db")
+        assert row is not None
+        return int(row["one"]), str(row["db"])
+    finally:
+        await conn.close()
+
+
+def _gone(pid: int, timeout: float = 5.0) -> bool:
+    """True once os.kill(pid, 0) raises ProcessLookupError (within timeout)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_ephemeral_cluster_serves_asyncpg_and_vanishes_on_stop(workdir: Path) -> None:
+    """An ephemeral cluster answers asyncpg, and stop() kills it and removes its files."""
+    pg = EmbeddedPostgres(workdir / "pg", ephemeral=True)
+    started = time.monotonic()
+    pg.start()
+    try:
+        cold = time.monotonic() - started
+        pg.create_database("consentd_test")
+        pg.create_database("consentd_test")  # exists already: no error
+        url = pg.url("consentd_test", driver="postgresql")
+        assert asyncio.run(_select_one(url)) == (1, "consentd_test")
+        default_url = pg.url()
+        assert default_url.startswith("postgresql+asyncpg://consentd:")
+        assert default_url.endswith(f"@127.0.0.1:{pg.port}/postgres")
+        pid = pg.pid
+        assert pid is not None
+    finally:
+        pg.stop()
+    print(f"cold start {cold:.2f}s")
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert not pg.data_dir.exists()
+    assert not pg.password_file.exists()
+    assert not pg.log_file.exists()
+    pg.stop()  # a second stop is harmless
+
+
+def test_restart_after_postmaster_sigkill(workdir: Path) -> None:
+    """After a kill -9 of the postmaster, a new start() clears the stale pid and serves."""
+    crashed = EmbeddedPostgres(workdir / "pg")
+    crashed.start()
+    pid = crashed.pid
+    assert pid is not None
+    password_url = crashed.url()
+    os.kill(pid, signal.SIGKILL)
+    assert (workdir / "pg" / "postmaster.pid").exists()
+    revived = EmbeddedPostgres(workdir / "pg", ephemeral=True)
+    try:
+        started = time.monotonic()
+        revived.start()
+        warm = time.monotonic() - started
+        url = revived.url(driver="postgresql")
+        assert asyncio.run(_select_one(url)) == (1, "postgres")
+        assert revived.url().split("@")[0] == password_url.split("@")[0]
+        print(f"warm start after crash {warm:.2f}s")
+    finally:
+        revived.stop()
+        crashed.stop()  # reaps the killed child
+    assert _gone(pid)
+
+
+def test_start_is_idempotent_and_restart_keeps_data(workdir: Path) -> None:
+    """start() twice keeps one server; stop()+start() keeps databases and password."""
+    pg = EmbeddedPostgres(workdir / "pg")
+    try:
+        pg.start()
+        first_pid = pg.pid
+        pg.start()
+        assert pg.pid == first_pid
+        pg.create_database("kept")
+        pg.stop()
+        assert first_pid is not None
+        assert _gone(first_pid)
+        started = time.monotonic()
+        pg.start()
+        print(f"warm start {time.monotonic() - started:.2f}s")
+        url = pg.url("kept", driver="postgresql")
+        assert asyncio.run(_select_one(url)) == (1, "kept")
+        assert oct(pg.password_file.stat().st_mode & 0o777) == "0o600"
+    finally:
+        pg.stop()
+
+
+def test_fixed_port_in_use_reports_log_tail(workdir: Path) -> None:
+    """A taken fixed port makes start() raise with the server's log, leaving no child."""
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        pg = EmbeddedPostgres(workdir / "pg", port=port, ephemeral=True)
+        with pytest.raises(EmbeddedPostgresError, match="Address already in use"):
+            pg.start()
+    assert pg.pid is None
+    assert not (workdir / "pg").exists()
+
+
+def test_picked_port_taken_meanwhile_is_retried(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the port picked for port=None is taken before postgres binds it, start() retries."""
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        ports = iter([taken])
+        real_free_port = embedded._free_port
+        monkeypatch.setattr(embedded, "_free_port", lambda: next(ports, None) or real_free_port())
+        with EmbeddedPostgres(workdir / "pg", ephemeral=True) as pg:
+            assert pg.port != taken
+            assert asyncio.run(_select_one(pg.url(driver="postgresql")))[0] == 1
+
+
+def test_initdb_failure_raises_and_spares_foreign_dir(workdir: Path) -> None:
+    """initdb on a non-empty non-cluster dir raises with its stderr; stop() keeps the dir."""
+    foreign = workdir / "pg"
+    foreign.mkdir()
+    (foreign / "precious.txt").write_text("keep me")
+    pg = EmbeddedPostgres(foreign, ephemeral=True)
+    with pytest.raises(EmbeddedPostgresError, match=r"initdb .* failed: .*not empty"):
+        pg.start()
+    assert (foreign / "precious.txt").read_text() == "keep me"
+
+
+def test_bad_database_name_is_rejected(workdir: Path) -> None:
+    """create_database() refuses names outside ^[a-z_][a-z0-9_]{0,62}$ before any SQL."""
+    pg = EmbeddedPostgres(workdir / "pg", port=1)
+    for name in ("Upper", "x; DROP DATABASE postgres", "1abc", "a" * 64, ""):
+        with pytest.raises(EmbeddedPostgresError, match="bad database name"):
+            pg.create_database(name)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root hands the data dir to postgres")
+def test_root_reports_untraversable_parent(workdir: Path) -> None:
+    """As root, a parent the postgres user cannot traverse gives an actionable error."""
+    workdir.chmod(0o700)
+    pg = EmbeddedPostgres(workdir / "pg", ephemeral=True)
+    with pytest.raises(EmbeddedPostgresError, match="chmod o\\+x"):
+        pg.start()
