@@ -82,7 +82,9 @@ async def app(database_url: str, clock: TestClock) -> AsyncIterator[App]:
 @pytest.fixture
 async def tenant(app: App) -> Tenant:
     slug = f"t-{uuid4().hex[:12]}"
-    return await app.tenants.create(Tenant(uuid4(), slug, slug, ProcessingRole.PROCESSOR), datetime.now(UTC))
+    return await app.tenants.create(
+        Tenant(uuid4(), slug, slug, ProcessingRole.PROCESSOR), datetime.now(UTC)
+    )
 
 
 @pytest.fixture(scope="session")

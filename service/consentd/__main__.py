@@ -10,7 +10,7 @@ import sys
 from consentd.bootstrap import bootstrap
 from consentd.config import ConfigError, Settings
 from consentd.logs import configure_logging
-from consentd.runtime import database, ensure_tenant, serve
+from consentd.runtime import database, ensure_tenant, probe_health, serve
 from consentd.store.database import migrate
 
 EXAMPLES = """examples:
@@ -18,6 +18,7 @@ EXAMPLES = """examples:
   DATABASE_URL=postgresql+asyncpg://u:p@db/consentd CONSENTD_SECRET_KEY=... consentd serve
   consentd migrate                        # upgrade the database to the latest schema
   consentd tenants create acme            # create a tenant (idempotent)
+  consentd health --address 127.0.0.1:50051   # exit 0 when the server reports SERVING
 """
 
 
@@ -31,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the gRPC service (embedded PostgreSQL by default)")
     commands.add_parser("migrate", help="apply database migrations and exit")
+    health = commands.add_parser("health", help="probe a running server's gRPC health")
+    health.add_argument(
+        "--address", default=None, help="host:port (default: CONSENTD_GRPC_ADDRESS)"
+    )
     tenants = commands.add_parser("tenants", help="manage tenants")
     tenant_commands = tenants.add_subparsers(dest="tenant_command", required=True)
     create = tenant_commands.add_parser("create", help="create a tenant (idempotent)")
@@ -61,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(settings.log_level, settings.log_format)
         if args.command == "serve":
             asyncio.run(serve(settings))
+        elif args.command == "health":
+            return asyncio.run(probe_health(args.address or settings.grpc_address))
         elif args.command == "migrate":
             asyncio.run(_migrate(settings))
         else:

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
 
+import grpc
 import structlog
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from consentd.bootstrap import App, bootstrap, utc_now
 from consentd.config import ConfigError, Settings
@@ -95,3 +97,17 @@ async def _serve_until_signalled(app: App) -> None:
     log.info("stopping", grace_seconds=app.settings.shutdown_grace_seconds)
     await server.stop(app.settings.shutdown_grace_seconds)
     log.info("stopped")
+
+
+async def probe_health(address: str) -> int:
+    """0 when the server at `address` answers SERVING within 5 s, else 1 (for container probes)."""
+    host, port = address.rsplit(":", 1)
+    if host in ("0.0.0.0", "[::]", ""):  # noqa: S104 - a wildcard listen address: probe loopback
+        host = "127.0.0.1"
+    async with grpc.aio.insecure_channel(f"{host}:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=5)
+        except grpc.aio.AioRpcError:
+            return 1
+    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1

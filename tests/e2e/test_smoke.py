@@ -9,15 +9,23 @@ from tests.conftest import Stubs
 
 async def test_grant_then_withdraw_round_trip(stubs: Stubs) -> None:
     """Grant -> ALLOW granted; withdraw -> DENY withdrawn with the withdrawal's event id."""
-    purpose = catalog_pb2.Purpose(purpose_id="newsletter", lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT)
-    await stubs.catalog.PutPurpose(catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=stubs.metadata)
+    purpose = catalog_pb2.Purpose(
+        purpose_id="newsletter", lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT
+    )
+    await stubs.catalog.PutPurpose(
+        catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=stubs.metadata
+    )
     target = types_pb2.ConsentTarget(
-        purpose="newsletter", channel=types_pb2.CHANNEL_EMAIL, scope=types_pb2.PARTY_SCOPE_FIRST_PARTY
+        purpose="newsletter",
+        channel=types_pb2.CHANNEL_EMAIL,
+        scope=types_pb2.PARTY_SCOPE_FIRST_PARTY,
     )
     recorded = await stubs.consent.RecordConsent(
         consent_pb2.RecordConsentRequest(
             subject=types_pb2.SubjectIdentity(email="Jeanne.Martin@Example.FR"),
-            choices=[consent_pb2.ConsentChoice(target=target, state=types_pb2.CONSENT_STATE_GRANTED)],
+            choices=[
+                consent_pb2.ConsentChoice(target=target, state=types_pb2.CONSENT_STATE_GRANTED)
+            ],
             source=types_pb2.SOURCE_PORTAL,
         ),
         metadata=stubs.metadata,

@@ -1,0 +1,116 @@
+"""`consentd serve` as a newcomer runs it: embedded PostgreSQL, a non-Python client, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BUF = ROOT / "node_modules" / ".bin" / "buf"
+TARGET = {"purpose": "newsletter", "channel": "CHANNEL_EMAIL", "scope": "PARTY_SCOPE_FIRST_PARTY"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _buf_curl(port: int, method: str, body: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    argv = [str(BUF), "curl", "--http2-prior-knowledge", "--protocol", "grpc"]
+    argv += ["-d", json.dumps(body), f"http://127.0.0.1:{port}/{method}"]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+
+
+def _call(port: int, method: str, body: dict[str, Any]) -> dict[str, Any]:
+    done = _buf_curl(port, method, body)
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
+    """A `consentd serve` child with its own data folder, waited for until health is SERVING."""
+    if not BUF.exists():
+        pytest.fail("node_modules/.bin/buf is missing: run `make setup`")
+    data = Path(tempfile.mkdtemp(prefix="consentd-serve-"))
+    data.chmod(0o711)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CONSENTD_DATA_DIR": str(data),
+        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+    }
+    env["CONSENTD_LOG_FORMAT"] = "json"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "consentd", "serve"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _buf_curl(port, "grpc.health.v1.Health/Check", {}).returncode != 0:
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert time.monotonic() < deadline, "consentd serve did not become healthy in 60 s"
+            time.sleep(0.3)
+        yield child, port, data
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def test_serve_round_trip_with_buf_curl_then_sigterm(
+    served: tuple[subprocess.Popen[str], int, Path],
+) -> None:
+    """The README first call works through buf curl; SIGTERM stops server and PostgreSQL."""
+    child, port, data = served
+    assert _call(port, "grpc.health.v1.Health/Check", {"service": "consent.v1.ConsentService"}) == {
+        "status": "SERVING"
+    }
+    purpose = {"purposeId": "newsletter", "lawfulBasis": "LAWFUL_BASIS_CONSENT"}
+    _call(port, "consent.v1.CatalogService/PutPurpose", {"purpose": purpose})
+    grant = {"target": TARGET, "state": "CONSENT_STATE_GRANTED"}
+    recorded = _call(
+        port,
+        "consent.v1.ConsentService/RecordConsent",
+        {"subject": {"email": "jeanne@example.fr"}, "choices": [grant], "source": "SOURCE_PORTAL"},
+    )
+    check = {"subject": {"email": "jeanne@example.fr"}, "target": TARGET}
+    allowed = _call(port, "consent.v1.ConsentService/CheckConsent", check)
+    assert (allowed["decision"], allowed["eventId"]) == (
+        "DECISION_ALLOW",
+        recorded["events"][0]["eventId"],
+    )
+    withdraw = {
+        "subject": {"email": "jeanne@example.fr"},
+        "targets": [TARGET],
+        "source": "SOURCE_PORTAL",
+    }
+    _call(port, "consent.v1.ConsentService/WithdrawConsent", withdraw)
+    denied = _call(port, "consent.v1.ConsentService/CheckConsent", check)
+    assert (denied["decision"], denied["reason"]) == ("DECISION_DENY", "REASON_WITHDRAWN")
+
+    pid_file = data / "postgres" / "postmaster.pid"
+    postmaster = int(pid_file.read_text().split()[0])
+    child.send_signal(signal.SIGTERM)
+    _, stderr = child.communicate(timeout=30)
+    assert child.returncode == 0, stderr
+    events = [json.loads(line)["event"] for line in stderr.splitlines() if line.startswith("{")]
+    assert events[-3:] == ["stopping", "stopped", "embedded_postgres_stopped"]
+    with pytest.raises(ProcessLookupError):
+        os.kill(postmaster, 0)
+    assert "jeanne@example.fr" not in stderr
