@@ -5,8 +5,8 @@ Every conversion validates, raising InvalidInput that names the request field.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID

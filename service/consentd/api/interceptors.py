@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +26,13 @@ INTERNAL_MESSAGE = "internal error; quote error id {} when reporting it"
 OPEN_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 
 
+def _log(level: str, event: str, **fields: Any) -> None:
+    """Log, but never let a broken sink (closed or full stderr) change the answer of a call
+    whose transaction may be committed already; logging.Handler.handleError does the same."""
+    with contextlib.suppress(OSError, ValueError):
+        getattr(log, level)(event, **fields)
+
+
 class _Call:
     """The bookkeeping of one RPC: who, what answer, how long."""
 
@@ -36,7 +44,8 @@ class _Call:
         self.tenant = ""
 
     def finish(self) -> None:
-        log.info(
+        _log(
+            "info",
             "rpc",
             method=self.method,
             code=self.code.name,
@@ -120,7 +129,7 @@ async def _abort(call: _Call, context: Context, exc: BaseException) -> None:
             call.code = grpc.StatusCode.CANCELLED
         raise exc
     call.code = grpc.StatusCode.INTERNAL
-    log.error("rpc_failed", method=call.method, request_id=call.request_id, exc_info=exc)
+    _log("error", "rpc_failed", method=call.method, request_id=call.request_id, exc_info=exc)
     await context.abort(call.code, INTERNAL_MESSAGE.format(call.request_id))
 
 

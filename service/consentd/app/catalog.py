@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from consentd.app.commands import MAX_PAGE_SIZE
-from consentd.app.paging import Page, decode_token, encode_token, page_size
+from consentd.app.paging import Page, decode_token, encode_token, is_cursor_value, page_size
 from consentd.app.ports import Clock, UnitOfWorkFactory
 from consentd.domain.catalog import content_sha256
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
@@ -47,7 +47,7 @@ class CatalogUseCases:
     async def list_purposes(self, principal: Principal, size: int, token: str) -> Page[Purpose]:
         limit = page_size(size, 100, MAX_PAGE_SIZE)
         after = decode_token(_PURPOSES, token)
-        if after is not None and not isinstance(after, str):
+        if after is not None and not (isinstance(after, str) and is_cursor_value(after)):
             raise InvalidInput("page_token", "is not a page token issued for this list")
         async with self._uow(principal.tenant_id) as uow:
             items = await uow.catalog.list_purposes(after, limit + 1)
@@ -74,7 +74,10 @@ class CatalogUseCases:
             isinstance(after, list)
             and len(after) == 2
             and isinstance(after[0], str)
+            and is_cursor_value(after[0])
             and isinstance(after[1], int)
+            and not isinstance(after[1], bool)
+            and 0 <= after[1] < 2**31  # notices.version is an int4
         ):
             raise InvalidInput("page_token", "is not a page token issued for this list")
         async with self._uow(principal.tenant_id) as uow:

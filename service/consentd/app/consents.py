@@ -16,7 +16,7 @@ from consentd.app.commands import (
     SubjectSelector,
     WithdrawConsent,
 )
-from consentd.app.paging import Page, decode_token, encode_token, page_size
+from consentd.app.paging import Page, decode_token, encode_token, is_cursor_value, page_size
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.decision import decide
@@ -58,6 +58,7 @@ class ConsentUseCases:
     def __init__(self, uow: UnitOfWorkFactory, hasher: IdentifierHasher, clock: Clock) -> None:
         self._uow = uow
         self._subjects = SubjectResolver(hasher)
+        self._hasher = hasher
         self._clock = clock
 
     async def record_consent(self, principal: Principal, command: RecordConsent) -> Written:
@@ -73,14 +74,8 @@ class ConsentUseCases:
             subject_id = await self._subjects.find_or_create(
                 uow, principal.tenant_id, command.identifiers, now
             )
-            stamp = _Stamp(
-                subject_id,
-                command.source,
-                command.actor,
-                now,
-                command.evidence.reference,
-                command.processing_role or principal.tenant.processing_role,
-            )
+            role = command.processing_role or principal.tenant.processing_role
+            stamp = self._stamp(principal, subject_id, command, role, now)
             events = [
                 stamp.event(
                     choice.target,
@@ -111,14 +106,8 @@ class ConsentUseCases:
         async with self._uow(principal.tenant_id) as uow:
             subject_id = await self._withdrawing_subject(uow, principal, command.subject, now)
             targets = await self._withdrawn_targets(uow, subject_id, command)
-            stamp = _Stamp(
-                subject_id,
-                command.source,
-                command.actor,
-                now,
-                command.evidence.reference,
-                principal.tenant.processing_role,
-            )
+            role = principal.tenant.processing_role
+            stamp = self._stamp(principal, subject_id, command, role, now)
             events = [stamp.event(t, ConsentState.WITHDRAWN, None, None, None) for t in targets]
             written = await uow.consents.append(events)
             await uow.commit()
@@ -126,8 +115,10 @@ class ConsentUseCases:
 
     async def check_consent(self, principal: Principal, command: CheckConsent) -> CheckResult:
         """ALLOW or DENY with a reason; an unknown subject is simply no record. Raises NotFound
-        for a purpose that is not in the catalogue."""
+        for a purpose that is not in the catalogue, InvalidInput for an as_of in the future."""
         now = self._clock()
+        if command.as_of is not None and command.as_of > now:
+            raise InvalidInput("as_of", "must not be in the future (leave it unset for now)")
         async with self._uow(principal.tenant_id) as uow:
             purpose = (await _purposes(uow, [command.target.purpose], "target"))[
                 command.target.purpose
@@ -161,7 +152,7 @@ class ConsentUseCases:
         """A page of events, newest first. Raises InvalidInput for a bad page size or token."""
         size = page_size(query.page_size, 50, MAX_PAGE_SIZE)
         before = decode_token(_HISTORY, query.page_token)
-        if before is not None and not isinstance(before, int):
+        if before is not None and not (isinstance(before, int) and is_cursor_value(before)):
             raise InvalidInput("page_token", "is not a page token issued for this list")
         async with self._uow(principal.tenant_id) as uow:
             subject_id = await self._subjects.find(uow, principal.tenant_id, query.subject)
@@ -172,6 +163,32 @@ class ConsentUseCases:
         events = events[:size]
         token = encode_token(_HISTORY, events[-1].sequence) if more else ""
         return Page(events, token)
+
+    def _stamp(
+        self,
+        principal: Principal,
+        subject_id: UUID,
+        command: RecordConsent | WithdrawConsent,
+        role: ProcessingRole,
+        now: datetime,
+    ) -> _Stamp:
+        """What the events of one request share; IP and user agent only as keyed hashes."""
+        evidence = command.evidence
+        tenant = principal.tenant_id
+        return _Stamp(
+            subject_id=subject_id,
+            source=command.source,
+            actor=command.actor,
+            now=now,
+            role=role,
+            evidence_reference=evidence.reference,
+            ip_digest=self._hasher.keyed(tenant, "ip", evidence.ip_address)
+            if evidence.ip_address
+            else None,
+            ua_digest=self._hasher.keyed(tenant, "ua", evidence.user_agent)
+            if evidence.user_agent
+            else None,
+        )
 
     async def _withdrawing_subject(
         self, uow: UnitOfWork, principal: Principal, selector: SubjectSelector, now: datetime
@@ -199,8 +216,10 @@ class _Stamp:
     source: Source
     actor: str
     now: datetime
-    evidence_reference: str
     role: ProcessingRole
+    evidence_reference: str
+    ip_digest: bytes | None
+    ua_digest: bytes | None
 
     def event(
         self,
@@ -224,6 +243,8 @@ class _Stamp:
             recorded_at=self.now,
             valid_until=until,
             evidence_reference=self.evidence_reference,
+            evidence_ip_digest=self.ip_digest,
+            evidence_ua_digest=self.ua_digest,
         )
 
 

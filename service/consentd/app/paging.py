@@ -11,6 +11,8 @@ from typing import Any, Generic, TypeVar
 from consentd.domain.errors import InvalidInput
 
 T = TypeVar("T")
+# Tokens this service issues are well under this; anything longer is not one of ours.
+MAX_TOKEN = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,16 +30,30 @@ def decode_token(kind: str, token: str, field: str = "page_token") -> Any:
     """The cursor inside a token of this kind; None for an empty token. Raises InvalidInput."""
     if not token:
         return None
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError):
-        payload = None
+    payload = None
+    if len(token) <= MAX_TOKEN:
+        try:
+            raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii"))
+            payload = json.loads(raw)
+        except (binascii.Error, ValueError, RecursionError):
+            payload = None
     if not isinstance(payload, dict) or payload.get("k") != kind or "c" not in payload:
         raise InvalidInput(field, "is not a page token issued for this list")
     return payload["c"]
 
 
+def is_cursor_value(value: Any) -> bool:
+    """A value PostgreSQL can compare a key with: a bigint, or text without NUL. A token is
+    only base64 JSON, so a caller can forge any cursor; anything else must be refused."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return isinstance(value, str) and "\x00" not in value
+
+
 def page_size(requested: int, default: int, maximum: int, field: str = "page_size") -> int:
+    """The size to use: `default` for 0 (unset). Raises InvalidInput above `maximum`."""
     if requested < 0 or requested > maximum:
-        raise InvalidInput(field, f"must be between 1 and {maximum}")
+        raise InvalidInput(field, f"must be between 1 and {maximum} (0 or unset: {default})")
     return requested or default

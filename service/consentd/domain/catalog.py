@@ -7,15 +7,18 @@ import re
 
 from consentd.domain.errors import InvalidInput
 
-_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+_KEY = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 MAX_NOTICE_CONTENT = 200_000
+# C0 controls but tab, newline and carriage return; PostgreSQL refuses NUL in text outright.
+_CONTROL = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r") | {"\x7f"}
 MAX_TEXT = 2_000
 
 
 def check_key(field: str, value: str) -> str:
     """A purpose or notice key: 1 to 64 of `a-z 0-9 _ -`, starting with a letter."""
-    if not _KEY.match(value):
+    # fullmatch, not match + "$": "$" also matches before a trailing newline.
+    if not _KEY.fullmatch(value):
         raise InvalidInput(
             field, "must be 1 to 64 characters of a-z, 0-9, '_' or '-', starting with a letter"
         )
@@ -28,12 +31,14 @@ def check_text(field: str, value: str, limit: int = MAX_TEXT, *, required: bool 
         raise InvalidInput(field, "is required")
     if len(value) > limit:
         raise InvalidInput(field, f"must be at most {limit} characters")
+    if any(c in _CONTROL for c in value):
+        raise InvalidInput(field, "must not contain control characters")
     return value
 
 
 def check_language(field: str, value: str) -> str:
     """A BCP 47 language tag such as `fr` or `fr-FR`."""
-    if not _LANGUAGE.match(value):
+    if not _LANGUAGE.fullmatch(value):
         raise InvalidInput(field, "must be a BCP 47 language tag such as 'fr-FR'")
     return value
 

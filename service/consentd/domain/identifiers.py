@@ -20,6 +20,7 @@ from consentd.domain.errors import InvalidInput
 
 MAX_EXTERNAL_ID = 256
 MAX_EMAIL = 254
+MAX_EMAIL_LOCAL = 64
 
 
 class IdentifierKind(enum.StrEnum):
@@ -43,14 +44,21 @@ def normalise_email(raw: str, field: str = "email") -> Identifier:
     """Lowercase, Unicode NFC, IDNA (punycode) domain. Raises InvalidInput naming `field`."""
     text = unicodedata.normalize("NFC", raw.strip()).lower()
     local, at, domain = text.rpartition("@")
-    if not at or not local or not domain or any(c.isspace() for c in text):
+    if not at or not local or not domain or "@" in local or not text.isprintable():
+        raise InvalidInput(field, "not an email address (expected local@domain)")
+    if any(c.isspace() for c in text):
         raise InvalidInput(field, "not an email address (expected local@domain)")
     try:
         ascii_domain = idna.encode(domain, uts46=True).decode("ascii")
     except idna.IDNAError:
         raise InvalidInput(field, "the email domain is not a valid domain name") from None
+    # A trailing dot (fully qualified form) would give the same mailbox a second identity.
+    if ascii_domain.endswith("."):
+        raise InvalidInput(field, "the email domain must not end with a dot")
     address = f"{local}@{ascii_domain}"
-    if len(local) > 64 or len(address) > MAX_EMAIL:
+    if len(local) > MAX_EMAIL_LOCAL:
+        raise InvalidInput(field, f"the part before @ is longer than {MAX_EMAIL_LOCAL} characters")
+    if len(address) > MAX_EMAIL:
         raise InvalidInput(field, f"email longer than {MAX_EMAIL} characters")
     return Identifier(IdentifierKind.EMAIL, address)
 
@@ -86,5 +94,9 @@ class IdentifierHasher:
         return hmac.new(self._secret, b"tenant:" + tenant_id.bytes, hashlib.sha256).digest()
 
     def digest(self, tenant_id: UUID, identifier: Identifier) -> bytes:
-        message = f"{identifier.kind.value}:{identifier.value}".encode()
+        return self.keyed(tenant_id, identifier.kind.value, identifier.value)
+
+    def keyed(self, tenant_id: UUID, label: str, value: str) -> bytes:
+        """HMAC-SHA256 of `label:value` under the tenant's key (evidence such as IP addresses)."""
+        message = f"{label}:{value}".encode()
         return hmac.new(self.tenant_key(tenant_id), message, hashlib.sha256).digest()

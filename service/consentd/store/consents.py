@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.domain.model import (
@@ -151,7 +151,7 @@ class SqlConsents:
     ) -> list[ConsentFact]:
         query = (
             sa.select(_E)
-            .distinct(_E.c.purpose_id, _E.c.channel, _E.c.scope)
+            .ext(distinct_on(_E.c.purpose_id, _E.c.channel, _E.c.scope))
             .where(
                 _E.c.tenant_id == self._tenant,
                 _E.c.subject_id == subject_id,

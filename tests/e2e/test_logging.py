@@ -1,0 +1,130 @@
+"""Logs: one line per RPC with what an operator needs, and never a subject's personal data."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import grpc
+import pytest
+import structlog
+from consent.v1 import types_pb2
+from structlog.testing import capture_logs
+
+from consentd.domain.tenancy import Tenant
+from consentd.logs import configure_logging
+from tests.conftest import Stubs
+from tests.e2e.helpers import check, grant, put_purpose, record, target
+
+EMAIL = "Personal.Address@Example.fr"
+PHONE = "+33612345678"
+NATIONAL_PHONE = "0612345678"
+IP = "203.0.113.77"
+USER_AGENT = "Mozilla/5.0 (PersonalBrowser 99)"
+PERSONAL = [EMAIL, EMAIL.lower(), PHONE, NATIONAL_PHONE, "612345678", IP, USER_AGENT]
+
+
+async def _calls_with_personal_data(stubs: Stubs) -> list[str]:
+    """A record, two checks and two failures that all carry personal data; their methods."""
+    await put_purpose(stubs, "newsletter")
+    evidence = types_pb2.Evidence(ip_address=IP, user_agent=USER_AGENT, reference="form-1")
+    identity = types_pb2.SubjectIdentity(email=EMAIL, phone=PHONE)
+    await record(stubs, identity, grant(target("newsletter")), evidence=evidence)
+    await check(stubs, types_pb2.SubjectRef(email=EMAIL), target("newsletter"))
+    await check(stubs, types_pb2.SubjectRef(phone=NATIONAL_PHONE), target("newsletter"))
+    with pytest.raises(grpc.aio.AioRpcError):
+        await check(stubs, types_pb2.SubjectRef(email=EMAIL), target("unknown"))
+    with pytest.raises(grpc.aio.AioRpcError):
+        await record(
+            stubs,
+            identity,
+            grant(target("newsletter", types_pb2.CHANNEL_UNSPECIFIED)),
+            evidence=evidence,
+        )
+    service = "/consent.v1.ConsentService/"
+    return [
+        "/consent.v1.CatalogService/PutPurpose",
+        f"{service}RecordConsent",
+        f"{service}CheckConsent",
+        f"{service}CheckConsent",
+        f"{service}CheckConsent",
+        f"{service}RecordConsent",
+    ]
+
+
+def _assert_rpc_lines(
+    entries: Sequence[Mapping[str, Any]], methods: list[str], tenant: Tenant
+) -> None:
+    rpc = [e for e in entries if e.get("event") == "rpc"]
+    assert [e["method"] for e in rpc] == methods
+    codes = [e["code"] for e in rpc]
+    assert codes == ["OK", "OK", "OK", "OK", "NOT_FOUND", "INVALID_ARGUMENT"]
+    for entry in rpc:
+        assert entry["tenant"] == tenant.slug
+        assert isinstance(entry["duration_ms"], float)
+        assert entry["duration_ms"] >= 0
+        assert entry["request_id"]
+
+
+def _assert_no_personal_data(text: str) -> None:
+    for value in PERSONAL:
+        assert value not in text, f"personal data {value!r} in the logs"
+
+
+async def test_one_rpc_line_per_call_without_personal_data(stubs: Stubs, tenant: Tenant) -> None:
+    """Every RPC logs exactly one `rpc` event with method, code, duration_ms and tenant, and no
+    email, phone, IP address or user agent appears in any event."""
+    with capture_logs() as entries:
+        methods = await _calls_with_personal_data(stubs)
+    _assert_rpc_lines(entries, methods, tenant)
+    _assert_no_personal_data(repr(entries))
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put back the structlog configuration a test changes."""
+    saved = structlog.get_config()
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_json_lines_on_stderr_without_personal_data(
+    stubs: Stubs, tenant: Tenant, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With the service's JSON configuration, stderr holds one JSON object per line, one `rpc`
+    line per call, and none of the personal data the requests carried."""
+    # Configured here, not in a fixture: sys.stderr is only the captured one during the call.
+    configure_logging("info", "json")
+    # No cached loggers, so none keeps writing to this test's stderr once it is closed.
+    structlog.configure(cache_logger_on_first_use=False)
+    capsys.readouterr()
+    methods = await _calls_with_personal_data(stubs)
+    err = capsys.readouterr().err
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+    _assert_rpc_lines(lines, methods, tenant)
+    assert all(line["level"] == "info" and "timestamp" in line for line in lines)
+    _assert_no_personal_data(err)
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_broken_log_sink_never_changes_the_answer(stubs: Stubs) -> None:
+    """With the log file closed under the logger, calls still answer OK or their own error code,
+    never UNKNOWN: a write may be committed before its log line fails."""
+    sink = io.StringIO()
+    sink.close()
+    structlog.configure(
+        logger_factory=structlog.PrintLoggerFactory(sink), cache_logger_on_first_use=False
+    )
+    await put_purpose(stubs, "newsletter")
+    recorded = await record(
+        stubs, types_pb2.SubjectIdentity(email="sink@example.fr"), grant(target("newsletter"))
+    )
+    assert recorded.events[0].state == types_pb2.CONSENT_STATE_GRANTED
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await check(stubs, types_pb2.SubjectRef(email="sink@example.fr"), target("unknown"))
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND

@@ -1,0 +1,79 @@
+"""Dependencies point inward: domain/ and app/ never import transport, ORM or outer layers."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SERVICE = Path(__file__).parents[2] / "service"
+_OUTER = ("grpc", "google.protobuf", "consent", "sqlalchemy", "asyncpg")
+RULES = {
+    "consentd/domain": (
+        *_OUTER,
+        *("structlog", "opentelemetry", "alembic"),
+        *("consentd.app", "consentd.store", "consentd.api"),
+    ),
+    "consentd/app": (*_OUTER, "consentd.store", "consentd.api"),
+}
+
+
+def imported(path: Path, root: Path) -> set[str]:
+    """Modules a file imports; relative imports resolved, `from x import y` also counted as x.y."""
+    package = path.relative_to(root).parent.parts
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else ()
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def violations(root: Path, layer: str, forbidden: tuple[str, ...]) -> list[str]:
+    """`file imports module` for every forbidden import under root/layer."""
+    return [
+        f"{path.relative_to(root)} imports {name}"
+        for path in sorted((root / layer).rglob("*.py"))
+        for name in sorted(imported(path, root))
+        if any(name == bad or name.startswith(f"{bad}.") for bad in forbidden)
+    ]
+
+
+@pytest.mark.parametrize(("layer", "forbidden"), RULES.items(), ids=list(RULES))
+def test_layer_imports_point_inward(layer: str, forbidden: tuple[str, ...]) -> None:
+    """No module of the layer imports grpc, protobuf, the ORM, the driver or an outer layer."""
+    assert any((SERVICE / layer).rglob("*.py")), f"nothing to check under {SERVICE / layer}"
+    assert violations(SERVICE, layer, forbidden) == []
+
+
+def test_checker_reports_forbidden_imports(tmp_path: Path) -> None:
+    """The checker sees absolute, relative and `from package import module` forbidden imports."""
+    layer = tmp_path / "consentd" / "domain"
+    layer.mkdir(parents=True)
+    (layer / "bad.py").write_text(
+        "import grpc.aio\n"
+        "from google import protobuf\n"
+        "from consent.v1 import types_pb2\n"
+        "from consentd import store\n"
+        "from ..api.converters import target_in\n"
+        "import consentd.domain.model\n"
+        "from . import errors\n"
+        "from consentd.domain.model import Target\n",
+        encoding="utf-8",
+    )
+    found = violations(tmp_path, "consentd/domain", RULES["consentd/domain"])
+    bad = str(Path("consentd/domain/bad.py"))
+    assert found == [
+        f"{bad} imports consent.v1",
+        f"{bad} imports consent.v1.types_pb2",
+        f"{bad} imports consentd.api.converters",
+        f"{bad} imports consentd.api.converters.target_in",
+        f"{bad} imports consentd.store",
+        f"{bad} imports google.protobuf",
+        f"{bad} imports grpc.aio",
+    ]

@@ -1,0 +1,104 @@
+"""Rules of the catalogue: purpose and notice keys, language tags, notice fingerprints."""
+
+from __future__ import annotations
+
+import pytest
+
+from consentd.domain.catalog import check_key, check_language, check_text, content_sha256
+from consentd.domain.errors import InvalidInput
+
+
+@pytest.mark.parametrize("key", ["a", "newsletter", "product_offers", "partner-offers-2", "a" * 64])
+def test_valid_key_is_kept(key: str) -> None:
+    """1 to 64 of a-z, 0-9, '_' and '-', starting with a letter, is a key, returned as is."""
+    assert check_key("purpose.purpose_id", key) == key
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "",
+        "a" * 65,
+        "Newsletter",
+        "1newsletter",
+        "_newsletter",
+        "news letter",
+        "newsletter.v2",
+        "préférences",
+        "*",
+        "newsletter\n",
+    ],
+    ids=[
+        "empty",
+        "65-chars",
+        "uppercase",
+        "leading-digit",
+        "leading-underscore",
+        "space",
+        "dot",
+        "non-ascii",
+        "all-marker",
+        "trailing-newline",
+    ],
+)
+def test_invalid_key_is_refused_naming_the_field(key: str) -> None:
+    """Any other key raises InvalidInput naming the field (even with just a trailing newline)."""
+    with pytest.raises(InvalidInput) as caught:
+        check_key("purpose.purpose_id", key)
+    assert caught.value.field == "purpose.purpose_id"
+
+
+@pytest.mark.parametrize("tag", ["fr", "fra", "fr-FR", "en-US", "zh-Hant-TW", "es-419"])
+def test_valid_language_tag_is_kept(tag: str) -> None:
+    """BCP 47-shaped tags (2-3 letter language, optional subtags) are kept as given."""
+    assert check_language("notice.language", tag) == tag
+
+
+@pytest.mark.parametrize(
+    "tag", ["", "f", "french", "fr_FR", "fr-", "fr-FRANCEXYZ", "fr FR", "fr\n"], ids=repr
+)
+def test_invalid_language_tag_is_refused_naming_the_field(tag: str) -> None:
+    """Anything else raises InvalidInput naming the field."""
+    with pytest.raises(InvalidInput) as caught:
+        check_language("notice.language", tag)
+    assert caught.value.field == "notice.language"
+
+
+def test_text_limit_and_required() -> None:
+    """Text up to the limit is kept; longer, or blank when required, raises InvalidInput."""
+    assert check_text("notice.title", "x" * 10, 10) == "x" * 10
+    with pytest.raises(InvalidInput, match="at most 10"):
+        check_text("notice.title", "x" * 11, 10)
+    with pytest.raises(InvalidInput, match="required"):
+        check_text("notice.title", "  ", required=True)
+    assert check_text("notice.title", "") == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "digest"),
+    [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("é", "4a99557e4033c3539de2eb65472017cad5f9557f7a0625a09f1c3f6e2ba69c4c"),
+        (
+            "Vous pouvez retirer votre consentement à tout moment.",
+            "55ad7b71258a5b8f51af4f67b2ce8b0dba78c6c34ef4559be889267fee56b3ed",
+        ),
+    ],
+    ids=["empty", "abc", "utf-8", "french-sentence"],
+)
+def test_content_sha256_is_lowercase_hex_of_utf8(content: str, digest: str) -> None:
+    """The notice fingerprint is the lowercase hex SHA-256 of the UTF-8 bytes of the text."""
+    assert content_sha256(content) == digest
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "bell\x07", "del\x7f"])
+def test_control_characters_are_refused_in_text(text: str) -> None:
+    """Free text refuses control characters (PostgreSQL refuses NUL outright)."""
+    with pytest.raises(InvalidInput, match="control characters"):
+        check_text("actor", text)
+
+
+def test_tabs_and_newlines_are_kept_in_text() -> None:
+    """Notice content keeps its layout: tab, newline and carriage return pass."""
+    assert check_text("content", "a\tb\r\nc") == "a\tb\r\nc"

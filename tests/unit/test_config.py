@@ -1,0 +1,68 @@
+"""Settings come from environment variables with documented defaults and clear errors."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from consentd.config import ConfigError, Settings
+
+
+def test_defaults_need_no_variable() -> None:
+    """With nothing set: embedded database, loopback gRPC, the `local` tenant, France for phones."""
+    settings = Settings.from_env({})
+    assert settings.database_url is None
+    assert settings.grpc_address == "127.0.0.1:50051"
+    assert settings.default_tenant == "local"
+    assert settings.phone_region == "FR"
+    assert settings.secret_key is None
+    assert settings.migrate_on_start is True
+
+
+def test_every_variable_is_read() -> None:
+    """Each documented variable changes its setting."""
+    key = base64.b64encode(bytes(range(32))).decode()
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql+asyncpg://u:p@db/consentd",
+            "CONSENTD_SECRET_KEY": key,
+            "CONSENTD_GRPC_ADDRESS": "0.0.0.0:6000",
+            "CONSENTD_DATA_DIR": "/srv/consentd",
+            "CONSENTD_DEFAULT_TENANT": "acme",
+            "CONSENTD_PHONE_REGION": "be",
+            "CONSENTD_LOG_LEVEL": "DEBUG",
+            "CONSENTD_LOG_FORMAT": "JSON",
+            "CONSENTD_SHUTDOWN_GRACE_SECONDS": "2.5",
+            "CONSENTD_DB_POOL_SIZE": "4",
+            "CONSENTD_MIGRATE_ON_START": "false",
+            "CONSENTD_MIGRATIONS_DIR": "/opt/m",
+        }
+    )
+    assert settings.database_url == "postgresql+asyncpg://u:p@db/consentd"
+    assert settings.secret_key == bytes(range(32))
+    assert settings.grpc_address == "0.0.0.0:6000"
+    assert settings.data_dir == Path("/srv/consentd")
+    assert (settings.default_tenant, settings.phone_region) == ("acme", "BE")
+    assert (settings.log_level, settings.log_format) == ("debug", "json")
+    assert settings.shutdown_grace_seconds == 2.5
+    assert settings.db_pool_size == 4
+    assert settings.migrate_on_start is False
+    assert settings.migrations_dir == Path("/opt/m")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CONSENTD_SECRET_KEY", "not base64!", "must be base64"),
+        ("CONSENTD_SECRET_KEY", base64.b64encode(b"short").decode(), "at least 32 bytes"),
+        ("CONSENTD_SHUTDOWN_GRACE_SECONDS", "soon", "must be a number"),
+        ("CONSENTD_DB_POOL_SIZE", "0", "must be positive"),
+    ],
+)
+def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:
+    """A bad value is a ConfigError that names the variable and what is wrong."""
+    with pytest.raises(ConfigError, match=message) as raised:
+        Settings.from_env({variable: value})
+    assert variable in str(raised.value)

@@ -1,0 +1,205 @@
+"""Normalisation of subject identifiers and their keyed, per-tenant hashes."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import pytest
+
+from consentd.domain.errors import InvalidInput
+from consentd.domain.identifiers import (
+    Identifier,
+    IdentifierHasher,
+    IdentifierKind,
+    normalise_email,
+    normalise_external_id,
+    normalise_phone,
+)
+
+SECRET = bytes(range(32))
+TENANT_A = UUID("00000000-0000-4000-8000-00000000000a")
+TENANT_B = UUID("00000000-0000-4000-8000-00000000000b")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("jeanne.martin@example.fr", "jeanne.martin@example.fr"),
+        ("Jeanne.Martin@Example.FR", "jeanne.martin@example.fr"),
+        ("  jeanne.martin@example.fr\t\n", "jeanne.martin@example.fr"),
+        ("jean@bücher.example", "jean@xn--bcher-kva.example"),
+        ("JEAN@BÜCHER.EXAMPLE", "jean@xn--bcher-kva.example"),
+        ("jean@xn--bcher-kva.example", "jean@xn--bcher-kva.example"),
+    ],
+)
+def test_email_is_normalised(raw: str, expected: str) -> None:
+    """Emails are trimmed, lowercased and their domain IDNA-encoded (punycode)."""
+    assert normalise_email(raw) == Identifier(IdentifierKind.EMAIL, expected)
+
+
+def test_email_is_unicode_nfc() -> None:
+    """A decomposed "é" (e + U+0301) names the same address as the composed "é" (U+00E9)."""
+    composed = normalise_email("r\u00e9mi@b\u00fccher.example")
+    decomposed = normalise_email("re\u0301mi@bu\u0308cher.example")
+    assert decomposed == composed
+    assert composed.value == "r\u00e9mi@xn--bcher-kva.example"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   ",
+        "jeanne.martin",
+        "jeanne@",
+        "@example.fr",
+        "jeanne martin@example.fr",
+        "jeanne@exa mple.fr",
+        "jeanne@-example.fr",
+        "jeanne@example..fr",
+        "jeanne@example.fr.",
+        "jeanne@under_score.fr",
+        "x" * 65 + "@example.fr",
+        "x" * 64 + "@" + ("a" * 60 + ".") * 4 + "fr",
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "no-at",
+        "no-domain",
+        "no-local-part",
+        "space-in-local-part",
+        "space-in-domain",
+        "hyphen-leading-label",
+        "empty-label",
+        "trailing-dot",
+        "underscore-in-domain",
+        "local-part-too-long",
+        "address-too-long",
+    ],
+)
+def test_invalid_email_is_refused_naming_the_field(raw: str) -> None:
+    """A malformed email raises InvalidInput naming the request field it came from."""
+    with pytest.raises(InvalidInput) as caught:
+        normalise_email(raw, "subject.email")
+    assert caught.value.field == "subject.email"
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("+33 6 12 34 56 78", "FR"),
+        ("+33612345678", "FR"),
+        ("06 12 34 56 78", "FR"),
+        ("06.12.34.56.78", "FR"),
+        ("+33 6 12 34 56 78", "US"),
+    ],
+)
+def test_phone_becomes_e164(raw: str, region: str) -> None:
+    """International and national (read in the default region) numbers become E.164."""
+    assert normalise_phone(raw, region) == Identifier(IdentifierKind.PHONE, "+33612345678")
+
+
+@pytest.mark.parametrize(
+    ("raw", "region"),
+    [
+        ("", "FR"),
+        ("12", "FR"),
+        ("not a phone", "FR"),
+        ("+33 6 12", "FR"),
+        ("+999 1234 5678", "FR"),
+        ("06 12 34 56 78", ""),
+        ("06 12 34 56 78", "ZZ"),
+    ],
+    ids=[
+        "empty",
+        "too-short",
+        "letters",
+        "truncated",
+        "unknown-country-code",
+        "national-without-region",
+        "national-unknown-region",
+    ],
+)
+def test_invalid_phone_is_refused_naming_the_field(raw: str, region: str) -> None:
+    """An unparsable or invalid phone number raises InvalidInput naming the field."""
+    with pytest.raises(InvalidInput) as caught:
+        normalise_phone(raw, region, "subject.phone")
+    assert caught.value.field == "subject.phone"
+
+
+@pytest.mark.parametrize("raw", ["c", "CRM-42 / Dupont", "x" * 256])
+def test_external_id_is_kept_as_given(raw: str) -> None:
+    """An external id of 1 to 256 printable characters is kept exactly (case, spaces)."""
+    assert normalise_external_id(raw) == Identifier(IdentifierKind.EXTERNAL_ID, raw)
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "x" * 257, "crm\n42", "crm\x0042"], ids=["empty", "257", "newline", "nul"]
+)
+def test_invalid_external_id_is_refused_naming_the_field(raw: str) -> None:
+    """Empty, too long (> 256) or non-printable external ids raise InvalidInput."""
+    with pytest.raises(InvalidInput) as caught:
+        normalise_external_id(raw, "subject.external_id")
+    assert caught.value.field == "subject.external_id"
+
+
+def test_hash_is_deterministic() -> None:
+    """The same secret, tenant and identifier give the same 32-byte digest, every time."""
+    email = normalise_email("jeanne.martin@example.fr")
+    first = IdentifierHasher(SECRET).digest(TENANT_A, email)
+    assert IdentifierHasher(SECRET).digest(TENANT_A, email) == first
+    assert len(first) == 32
+
+
+def test_hash_differs_per_tenant() -> None:
+    """Two tenants get unrelated digests for one address, so they cannot correlate subjects."""
+    hasher = IdentifierHasher(SECRET)
+    email = normalise_email("jeanne.martin@example.fr")
+    assert hasher.digest(TENANT_A, email) != hasher.digest(TENANT_B, email)
+
+
+def test_hash_differs_per_kind_and_secret() -> None:
+    """The kind is part of the hashed message, and another secret gives another digest."""
+    hasher = IdentifierHasher(SECRET)
+    email = normalise_email("jeanne.martin@example.fr")
+    external = normalise_external_id(email.value)
+    assert hasher.digest(TENANT_A, email) != hasher.digest(TENANT_A, external)
+    other = IdentifierHasher(bytes(range(1, 33)))
+    assert other.digest(TENANT_A, email) != hasher.digest(TENANT_A, email)
+
+
+def test_hash_does_not_contain_the_value() -> None:
+    """The digest is not the address in clear (the store keeps only this)."""
+    email = normalise_email("jeanne.martin@example.fr")
+    assert email.value.encode() not in IdentifierHasher(SECRET).digest(TENANT_A, email)
+
+
+def test_short_secret_is_refused() -> None:
+    """A secret shorter than 32 bytes is refused at construction; 32 bytes are accepted."""
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        IdentifierHasher(SECRET[:31])
+    IdentifierHasher(SECRET)
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        normalise_email("jeanne.martin@example.fr"),
+        normalise_phone("+33 6 12 34 56 78", "FR"),
+        normalise_external_id("crm-secret-42"),
+    ],
+    ids=["email", "phone", "external_id"],
+)
+def test_identifier_repr_hides_the_value(identifier: Identifier) -> None:
+    """repr/str/f-strings of an identifier (alone or in a tuple) never show the value (no PII)."""
+    for shown in (repr(identifier), str(identifier), f"{identifier}", repr((identifier,))):
+        assert identifier.value not in shown
+        assert identifier.kind.value in shown
+
+
+@pytest.mark.parametrize("raw", ["a@b@example.fr", "a\u200b\x00@example.fr"])
+def test_emails_with_extra_at_or_control_characters_are_refused(raw: str) -> None:
+    """A second @ or an invisible control character is not an address we accept."""
+    with pytest.raises(InvalidInput):
+        normalise_email(raw)

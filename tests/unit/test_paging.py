@@ -1,0 +1,100 @@
+"""Opaque page tokens and page sizes of the list use cases."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+
+from consentd.app.paging import decode_token, encode_token, page_size
+from consentd.domain.errors import InvalidInput
+
+
+def _token(payload: bytes) -> str:
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor", [0, 42, 2**53, "newsletter", "préférences", ["privacy", 3]], ids=repr
+)
+def test_token_round_trip(cursor: object) -> None:
+    """A token hands back the cursor it was made from, for the same kind of list."""
+    token = encode_token("history", cursor)
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", token), "URL-safe, without padding"
+    assert decode_token("history", token) == cursor
+
+
+def test_empty_token_is_the_first_page() -> None:
+    """An empty page_token means "from the start": no cursor."""
+    assert decode_token("history", "") is None
+
+
+def test_token_of_another_list_is_refused() -> None:
+    """A token issued for another list raises InvalidInput on page_token."""
+    token = encode_token("purposes", "newsletter")
+    with pytest.raises(InvalidInput) as caught:
+        decode_token("history", token)
+    assert caught.value.field == "page_token"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage!",
+        "a",
+        "é",
+        _token(b"not json"),
+        _token(b"\xff\xfe\xfd"),
+        _token(b"[1, 2]"),
+        _token(b'"history"'),
+        _token(b'{"k": "history"}'),
+        _token(b'{"c": 42}'),
+    ],
+    ids=[
+        "not-base64",
+        "truncated",
+        "non-ascii",
+        "not-json",
+        "not-utf8",
+        "json-list",
+        "json-string",
+        "no-cursor",
+        "no-kind",
+    ],
+)
+def test_garbage_token_is_refused(token: str) -> None:
+    """Anything not made by encode_token raises InvalidInput on page_token, never another error."""
+    with pytest.raises(InvalidInput) as caught:
+        decode_token("history", token)
+    assert caught.value.field == "page_token"
+
+
+def test_bad_token_names_the_given_field() -> None:
+    """decode_token reports the field name it is given."""
+    with pytest.raises(InvalidInput) as caught:
+        decode_token("history", "garbage!", field="query.page_token")
+    assert caught.value.field == "query.page_token"
+
+
+@pytest.mark.parametrize(("requested", "size"), [(0, 50), (1, 1), (499, 499), (500, 500)])
+def test_page_size_within_bounds(requested: int, size: int) -> None:
+    """0 means the default; 1 to the maximum are kept as asked."""
+    assert page_size(requested, 50, 500) == size
+
+
+@pytest.mark.parametrize("requested", [-1, 501, 10_000])
+def test_page_size_out_of_bounds_is_refused(requested: int) -> None:
+    """A negative page size or one above the maximum raises InvalidInput on page_size."""
+    with pytest.raises(InvalidInput) as caught:
+        page_size(requested, 50, 500)
+    assert caught.value.field == "page_size"
+
+
+def test_oversized_or_deeply_nested_tokens_are_invalid_input() -> None:
+    """A token longer than any we issue, or deeply nested JSON, is INVALID_ARGUMENT."""
+    nested = base64.urlsafe_b64encode(b"[" * 300).decode().rstrip("=")
+    for token in ("A" * 600, nested):
+        with pytest.raises(InvalidInput) as raised:
+            decode_token("history", token)
+        assert raised.value.field == "page_token"
