@@ -175,14 +175,14 @@ async def test_malformed_input_is_invalid_argument_naming_the_field(
 async def test_unknown_purpose_is_not_found(stubs: Stubs) -> None:
     """A purpose missing from the tenant's catalogue is NOT_FOUND for record, check, withdraw."""
     calls = [
-        record(stubs, SOMEONE, grant(target("unknown"))),
-        check(stubs, by_email("someone@example.fr"), target("unknown")),
-        withdraw(stubs, by_email("someone@example.fr"), target("unknown")),
+        (record(stubs, SOMEONE, grant(target("unknown"))), "choices[0].target.purpose"),
+        (check(stubs, by_email("someone@example.fr"), target("unknown")), "target.purpose"),
+        (withdraw(stubs, by_email("someone@example.fr"), target("unknown")), "targets[0].purpose"),
     ]
-    for call in calls:
+    for call, field in calls:
         error = await _fails(call)
         assert error.code() == grpc.StatusCode.NOT_FOUND
-        assert "'unknown'" in str(error.details())
+        assert str(error.details()).startswith(f"{field}: purpose 'unknown' is not in")
         assert _violations(error) == []
 
 

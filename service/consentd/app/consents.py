@@ -249,12 +249,19 @@ class _Stamp:
 
 
 async def _purposes(uow: UnitOfWork, purpose_ids: Sequence[str], field: str) -> dict[str, Purpose]:
-    """The catalogue entries for the ids; raises NotFound naming the first unknown one."""
+    """The catalogue entries for the ids; raises NotFound naming the first unknown one.
+
+    `field` names where the ids came from: `choices` gives `choices[1].target.purpose`,
+    `target` (a single id) gives `target.purpose`."""
     found = await uow.catalog.purposes(sorted(set(purpose_ids)))
     for index, purpose_id in enumerate(purpose_ids):
         if purpose_id not in found:
+            where = {
+                "choices": f"choices[{index}].target.purpose",
+                "targets": f"targets[{index}].purpose",
+            }.get(field, f"{field}.purpose")
             raise NotFound(
-                f"{field}[{index}]: purpose {purpose_id!r} is not in this tenant's catalogue "
+                f"{where}: purpose {purpose_id!r} is not in this tenant's catalogue "
                 "(create it with CatalogService.PutPurpose)"
             )
     return found
