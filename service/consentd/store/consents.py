@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.domain.model import (
@@ -22,39 +20,93 @@ from consentd.domain.model import (
     Source,
     Target,
 )
+from consentd.store.driver import Driver
 from consentd.store.tables import consent_events, current_consents
+
+# A result row: SQLAlchemy's RowMapping or asyncpg's Record, both read by column name.
+Row = Any
 
 _E = consent_events
 _C = current_consents
 
 
-def _event_row(tenant_id: UUID, event: ConsentEvent) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant_id,
-        "event_id": event.event_id,
-        "subject_id": event.subject_id,
-        "purpose_id": event.target.purpose,
-        "channel": event.target.channel.value,
-        "scope": event.target.scope.value,
-        "state": event.state.value,
-        "notice_id": event.notice_id,
-        "notice_version": event.notice_version,
-        "source": event.source.value,
-        "actor": event.actor,
-        "processing_role": event.processing_role.value,
-        "recorded_at": event.recorded_at,
-        "valid_until": event.valid_until,
-        "evidence_reference": event.evidence_reference,
-        "evidence_ip_digest": event.evidence_ip_digest,
-        "evidence_ua_digest": event.evidence_ua_digest,
-    }
+# One row per event, in request order (`ord`). The head upsert runs first: every event row is
+# joined to it, so no sequence is taken before the lock is held.
+_APPEND = """
+WITH head AS (
+    INSERT INTO consent_change_heads AS h (tenant_id, last_position) VALUES ($1, $2)
+    ON CONFLICT (tenant_id) DO UPDATE SET last_position = h.last_position + excluded.last_position
+    RETURNING h.last_position - $2 AS base
+), given AS (
+    SELECT * FROM unnest(
+        $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+        $10::int[], $11::text[], $12::text[], $13::text[], $14::timestamptz[],
+        $15::timestamptz[], $16::text[], $17::bytea[], $18::bytea[]
+    ) WITH ORDINALITY AS g(
+        event_id, subject_id, purpose_id, channel, scope, state, notice_id, notice_version,
+        source, actor, processing_role, recorded_at, valid_until, evidence_reference,
+        evidence_ip_digest, evidence_ua_digest, ord
+    )
+), inserted AS (
+    INSERT INTO consent_events (
+        tenant_id, event_id, subject_id, purpose_id, channel, scope, state, notice_id,
+        notice_version, source, actor, processing_role, recorded_at, valid_until,
+        evidence_reference, evidence_ip_digest, evidence_ua_digest
+    )
+    SELECT $1, g.event_id, g.subject_id, g.purpose_id, g.channel, g.scope, g.state, g.notice_id,
+        g.notice_version, g.source, g.actor, g.processing_role, g.recorded_at, g.valid_until,
+        g.evidence_reference, g.evidence_ip_digest, g.evidence_ua_digest
+    FROM head CROSS JOIN given g ORDER BY g.ord
+    RETURNING *
+), fed AS (
+    INSERT INTO consent_changes (tenant_id, position, event_id)
+    SELECT $1, head.base + g.ord, g.event_id FROM head CROSS JOIN given g
+), projected AS (
+    -- The projection only moves forward: a later event committed first is never overwritten.
+    INSERT INTO current_consents AS c (
+        tenant_id, subject_id, purpose_id, channel, scope, state, event_id, sequence,
+        notice_version, valid_until, updated_at
+    )
+    SELECT tenant_id, subject_id, purpose_id, channel, scope, state, event_id, sequence,
+        notice_version, valid_until, recorded_at
+    FROM inserted
+    ON CONFLICT (tenant_id, subject_id, purpose_id, channel, scope) DO UPDATE SET
+        state = excluded.state, event_id = excluded.event_id, sequence = excluded.sequence,
+        notice_version = excluded.notice_version, valid_until = excluded.valid_until,
+        updated_at = excluded.updated_at
+    WHERE c.sequence < excluded.sequence
+)
+SELECT * FROM inserted ORDER BY sequence
+"""
 
 
-def _target(m: sa.RowMapping) -> Target:
+def _event_columns(event: ConsentEvent) -> tuple[Any, ...]:
+    """The event as the parameters $3.. of _APPEND take it."""
+    return (
+        event.event_id,
+        event.subject_id,
+        event.target.purpose,
+        event.target.channel.value,
+        event.target.scope.value,
+        event.state.value,
+        event.notice_id,
+        event.notice_version,
+        event.source.value,
+        event.actor,
+        event.processing_role.value,
+        event.recorded_at,
+        event.valid_until,
+        event.evidence_reference,
+        event.evidence_ip_digest,
+        event.evidence_ua_digest,
+    )
+
+
+def _target(m: Row) -> Target:
     return Target(m["purpose_id"], Channel(m["channel"]), PartyScope(m["scope"]))
 
 
-def _event(m: sa.RowMapping) -> ConsentEvent:
+def _event(m: Row) -> ConsentEvent:
     return ConsentEvent(
         event_id=m["event_id"],
         sequence=m["sequence"],
@@ -72,7 +124,7 @@ def _event(m: sa.RowMapping) -> ConsentEvent:
     )
 
 
-def _fact(m: sa.RowMapping) -> ConsentFact:
+def _fact(m: Row) -> ConsentFact:
     return ConsentFact(
         m["event_id"],
         m["sequence"],
@@ -83,84 +135,25 @@ def _fact(m: sa.RowMapping) -> ConsentFact:
     )
 
 
-def _applies_to(table: sa.Table, target: Target) -> sa.ColumnElement[bool]:
-    """Rows of the exact target, and the "everything" row."""
-    return sa.or_(
-        sa.and_(
-            table.c.purpose_id == target.purpose,
-            table.c.channel == target.channel.value,
-            table.c.scope == target.scope.value,
-        ),
-        table.c.purpose_id == ALL,
-    )
-
-
 class SqlConsents:
-    def __init__(self, conn: AsyncConnection, tenant_id: UUID) -> None:
+    def __init__(self, conn: AsyncConnection, raw: Driver, tenant_id: UUID) -> None:
         self._conn = conn
+        self._raw = raw
         self._tenant = tenant_id
+        # Set once events are written, so the unit of work can wake the feed's watchers on commit.
+        self.appended = False
 
     async def append(self, events: Sequence[ConsentEvent]) -> list[ConsentEvent]:
+        """Insert the events, their change-feed rows and the projection in one statement.
+
+        The statement first locks the tenant's change head (see tables.consent_change_heads), then
+        takes event sequences, so sequence order, feed order and commit order agree."""
         if not events:
             return []
-        rows = [_event_row(self._tenant, e) for e in events]
-        result = await self._conn.execute(
-            insert(_E).returning(*_E.c, sort_by_parameter_order=True), rows
-        )
-        written = [_event(m) for m in result.mappings()]
-        await self._project(written)
-        return written
-
-    async def _project(self, events: Sequence[ConsentEvent]) -> None:
-        # The projection only ever moves forward: a concurrent writer that committed a later
-        # event first is never overwritten by an earlier one (no lost update).
-        rows = [
-            {
-                "tenant_id": self._tenant,
-                "subject_id": e.subject_id,
-                "purpose_id": e.target.purpose,
-                "channel": e.target.channel.value,
-                "scope": e.target.scope.value,
-                "state": e.state.value,
-                "event_id": e.event_id,
-                "sequence": e.sequence,
-                "notice_version": e.notice_version,
-                "valid_until": e.valid_until,
-                "updated_at": e.recorded_at,
-            }
-            for e in events
-        ]
-        stmt = insert(_C).values(rows)
-        changed = ("state", "event_id", "sequence", "notice_version", "valid_until", "updated_at")
-        await self._conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["tenant_id", "subject_id", "purpose_id", "channel", "scope"],
-                set_={name: stmt.excluded[name] for name in changed},
-                where=_C.c.sequence < stmt.excluded.sequence,
-            )
-        )
-
-    async def current_facts(self, subject_id: UUID, target: Target) -> list[ConsentFact]:
-        query = sa.select(_C).where(
-            _C.c.tenant_id == self._tenant, _C.c.subject_id == subject_id, _applies_to(_C, target)
-        )
-        return [_fact(m) for m in (await self._conn.execute(query)).mappings()]
-
-    async def facts_as_of(
-        self, subject_id: UUID, target: Target, as_of: datetime
-    ) -> list[ConsentFact]:
-        query = (
-            sa.select(_E)
-            .ext(distinct_on(_E.c.purpose_id, _E.c.channel, _E.c.scope))
-            .where(
-                _E.c.tenant_id == self._tenant,
-                _E.c.subject_id == subject_id,
-                _E.c.recorded_at <= as_of,
-                _applies_to(_E, target),
-            )
-            .order_by(_E.c.purpose_id, _E.c.channel, _E.c.scope, _E.c.sequence.desc())
-        )
-        return [_fact(m) for m in (await self._conn.execute(query)).mappings()]
+        columns = zip(*(_event_columns(e) for e in events), strict=True)
+        rows = await self._raw.fetch(_APPEND, self._tenant, len(events), *map(list, columns))
+        self.appended = True
+        return [_event(m) for m in rows]
 
     async def current(self, subject_id: UUID) -> list[ConsentEvent]:
         query = (

@@ -194,3 +194,29 @@ current_consents = sa.Table(
     ),
     *_target_checks(),
 )
+
+# The change feed's transactional outbox. The head row hands out positions: a writer locks it
+# (INSERT ... ON CONFLICT DO UPDATE) before it inserts its events and keeps the lock until it
+# commits, so positions are 1, 2, 3... per tenant in commit order, and a rolled-back write gives
+# its numbers back. An identity column could not promise that: its values are taken at insert
+# time and become visible in commit order, so a reader would see gaps that fill in later.
+consent_change_heads = sa.Table(
+    "consent_change_heads",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), _tenant_fk(), primary_key=True),
+    sa.Column("last_position", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("last_position >= 0", name="last_position"),
+)
+
+consent_changes = sa.Table(
+    "consent_changes",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("position", sa.BigInteger, primary_key=True),
+    sa.Column("event_id", UUID(as_uuid=True), nullable=False),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "event_id"], ["consent_events.tenant_id", "consent_events.event_id"]
+    ),
+    sa.CheckConstraint("position > 0", name="position_positive"),
+    sa.UniqueConstraint("tenant_id", "event_id", name="uq_consent_changes_event"),
+)

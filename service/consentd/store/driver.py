@@ -1,0 +1,29 @@
+"""The asyncpg connection under a SQLAlchemy one, for the hot paths.
+
+Hot statements (the batch check, the append, the feed) are plain SQL sent through the driver:
+asyncpg prepares each once per connection and caches it, where SQLAlchemy Core would build rows
+and, for multi-row VALUES or tuple IN, compile the statement again on every call. They run on the
+unit of work's connection, inside its transaction and its tenant.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, cast
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class Driver(Protocol):
+    """The part of asyncpg.Connection the store uses. Rows are asyncpg Records (read by name)."""
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
+
+    async def fetchrow(self, query: str, *args: Any) -> Any: ...
+
+    async def execute(self, query: str, *args: Any) -> str: ...
+
+
+async def driver_of(conn: AsyncConnection) -> Driver:
+    """The asyncpg connection that `conn` (checked out, inside its transaction) wraps."""
+    fairy = await conn.get_raw_connection()
+    return cast(Driver, fairy.driver_connection)
