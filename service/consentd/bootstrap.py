@@ -8,12 +8,21 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from consentd.api.campaign_servicer import CampaignServicer
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.interceptors import ServiceInterceptor
-from consentd.api.server import Registration, Server, catalog_service, consent_service
+from consentd.api.server import (
+    Registration,
+    Server,
+    campaign_service,
+    catalog_service,
+    consent_service,
+)
 from consentd.app.auth import TenantHeaderAuthenticator
+from consentd.app.campaign import CampaignUseCases
 from consentd.app.catalog import CatalogUseCases
+from consentd.app.changes import ChangeHub
 from consentd.app.consents import ConsentUseCases
 from consentd.app.ports import Clock
 from consentd.config import Settings
@@ -36,6 +45,7 @@ class App:
     tenants: SqlTenants
     consents: ConsentUseCases
     catalog: CatalogUseCases
+    campaign: CampaignUseCases
     registrations: list[Registration] = field(default_factory=list)
     interceptors: list[ServiceInterceptor] = field(default_factory=list)
 
@@ -52,11 +62,15 @@ def bootstrap(
     """Wire engine, unit of work, use cases, servicers and interceptors for `settings`."""
     engine = create_engine(database_url, settings.db_pool_size)
 
+    hub = ChangeHub()
+
     def unit_of_work(tenant_id: UUID) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, tenant_id)
+        return SqlUnitOfWork(engine, tenant_id, hub)
 
     tenants = SqlTenants(engine)
-    consents = ConsentUseCases(unit_of_work, IdentifierHasher(secret_key), clock)
+    hasher = IdentifierHasher(secret_key)
+    consents = ConsentUseCases(unit_of_work, hasher, clock)
+    campaign = CampaignUseCases(unit_of_work, hasher, clock, hub)
     catalog = CatalogUseCases(unit_of_work, clock)
     authenticator = TenantHeaderAuthenticator(tenants, settings.default_tenant)
     return App(
@@ -65,9 +79,11 @@ def bootstrap(
         tenants=tenants,
         consents=consents,
         catalog=catalog,
+        campaign=campaign,
         registrations=[
             consent_service(ConsentServicer(consents, settings.phone_region)),
             catalog_service(CatalogServicer(catalog)),
+            campaign_service(CampaignServicer(campaign, settings.phone_region)),
         ],
         interceptors=[ServiceInterceptor(authenticator)],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -58,31 +59,47 @@ class _Call:
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, authenticator: Authenticator) -> None:
         self._auth = authenticator
+        # The wrapped handler of each method, built on its first call: handlers never change.
+        self._wrapped: dict[str, Handler | None] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
-        handler = await continuation(handler_call_details)
         method = handler_call_details.method
+        if method in self._wrapped:
+            return self._wrapped[method]
+        handler = await continuation(handler_call_details)
         if handler is None or method.startswith(OPEN_PREFIXES):
             return handler
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                self._unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                self._server_stream(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        raise RuntimeError(f"{method}: client-streaming RPCs need interceptor support first")
+        wrapped = self._wrap(method, handler)
+        self._wrapped[method] = wrapped
+        return wrapped
+
+    def _wrap(self, method: str, handler: Handler) -> Handler:
+        for kind, make in _HANDLER_KINDS:
+            behaviour = getattr(handler, kind)
+            if behaviour is not None:
+                # grpc.aio runs an async generator as a response stream and a coroutine as a
+                # call that answers once or writes with context.write(): keep the same kind.
+                wrapped = (
+                    self._server_stream(method, behaviour)
+                    if inspect.isasyncgenfunction(behaviour)
+                    else self._unary(method, behaviour)
+                )
+                made: Handler = make(
+                    wrapped,
+                    request_deserializer=handler.request_deserializer,
+                    response_serializer=handler.response_serializer,
+                )
+                return made
+        raise RuntimeError(f"{method}: a handler of no known kind")
 
     def _unary(self, method: str, behaviour: Any) -> Callable[[Any, Context], Awaitable[Any]]:
+        """A call that returns its answer (unary or client-streaming requests), or writes its
+        answers itself with context.write()."""
+
         async def run(request: Any, context: Context) -> Any:
             call = _Call(method)
             try:
@@ -98,6 +115,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     def _server_stream(
         self, method: str, behaviour: Any
     ) -> Callable[[Any, Context], AsyncIterator[Any]]:
+        """A call whose answers are an async generator; `request` may be a stream too."""
+
         async def run(request: Any, context: Context) -> AsyncIterator[Any]:
             call = _Call(method)
             try:
@@ -133,6 +152,12 @@ async def _abort(call: _Call, context: Context, exc: BaseException) -> None:
     await context.abort(call.code, INTERNAL_MESSAGE.format(call.request_id))
 
 
+_HANDLER_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler),
+)
 _PASS_THROUGH = (
     grpc.aio.AbortError,
     asyncio.CancelledError,

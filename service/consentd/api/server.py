@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
-from consent.v1 import catalog_pb2, catalog_pb2_grpc, consent_pb2, consent_pb2_grpc
+from consent.v1 import (
+    campaign_pb2,
+    campaign_pb2_grpc,
+    catalog_pb2,
+    catalog_pb2_grpc,
+    consent_pb2,
+    consent_pb2_grpc,
+)
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from consentd.api.campaign_servicer import CampaignServicer
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
 
@@ -18,6 +26,7 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 SERVICE_NAMES = (
     consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
+    campaign_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
 )
 
 
@@ -69,3 +78,7 @@ def consent_service(servicer: ConsentServicer) -> Registration:
 
 def catalog_service(servicer: CatalogServicer) -> Registration:
     return lambda server: catalog_pb2_grpc.add_CatalogServiceServicer_to_server(servicer, server)
+
+
+def campaign_service(servicer: CampaignServicer) -> Registration:
+    return lambda server: campaign_pb2_grpc.add_CampaignServiceServicer_to_server(servicer, server)

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
+from consentd.app.checks import Checker, CheckResult, check_as_of
+from consentd.app.coalescing import Coalescer
 from consentd.app.commands import (
     MAX_PAGE_SIZE,
     CheckConsent,
@@ -17,33 +19,27 @@ from consentd.app.commands import (
     WithdrawConsent,
 )
 from consentd.app.paging import Page, decode_token, encode_token, is_cursor_value, page_size
-from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from consentd.app.ports import CheckKey, Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subjects import SubjectResolver
-from consentd.domain.decision import decide
 from consentd.domain.errors import InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import (
     ALL_TARGETS,
     ConsentEvent,
     ConsentState,
-    LawfulBasis,
     ProcessingRole,
     Purpose,
     Source,
     Target,
-    Verdict,
 )
 from consentd.domain.tenancy import Principal
 from consentd.domain.validity import valid_until
 
 _HISTORY = "history"
+# A unary check waits for no one: it joins the next query only if that query has not started.
+CheckBatchKey = tuple[UUID, Target, datetime | None]
 
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    verdict: Verdict
-    subject_id: UUID | None
-    lawful_basis: LawfulBasis
+__all__ = ["CheckResult", "ConsentUseCases", "Written"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +56,8 @@ class ConsentUseCases:
         self._subjects = SubjectResolver(hasher)
         self._hasher = hasher
         self._clock = clock
+        self._checker = Checker(uow, hasher, clock)
+        self._checks: Coalescer[CheckBatchKey, CheckKey, CheckResult] = Coalescer(self._decide)
 
     async def record_consent(self, principal: Principal, command: RecordConsent) -> Written:
         """Append a grant or refusal per choice, creating the subject when new.
@@ -115,28 +113,17 @@ class ConsentUseCases:
 
     async def check_consent(self, principal: Principal, command: CheckConsent) -> CheckResult:
         """ALLOW or DENY with a reason; an unknown subject is simply no record. Raises NotFound
-        for a purpose that is not in the catalogue, InvalidInput for an as_of in the future."""
-        now = self._clock()
-        if command.as_of is not None and command.as_of > now:
-            raise InvalidInput("as_of", "must not be in the future (leave it unset for now)")
-        async with self._uow(principal.tenant_id) as uow:
-            purpose = (await _purposes(uow, [command.target.purpose], "target"))[
-                command.target.purpose
-            ]
-            subject_id = await self._subjects.find(uow, principal.tenant_id, command.subject)
-            if subject_id is None:
-                return CheckResult(decide(purpose, [], now), None, purpose.lawful_basis)
-            at = command.as_of or now
-            if command.as_of is None:
-                facts = await uow.consents.current_facts(subject_id, command.target)
-            else:
-                facts = await uow.consents.facts_as_of(subject_id, command.target, at)
-            floor = (
-                await uow.catalog.notice_floor(purpose.notice_id, command.as_of)
-                if purpose.notice_id
-                else None
-            )
-        return CheckResult(decide(purpose, facts, at, floor), subject_id, purpose.lawful_basis)
+        for a purpose that is not in the catalogue, InvalidInput for an as_of in the future.
+
+        Concurrent checks of one target share one query (see app/coalescing.py)."""
+        check_as_of(command.as_of, self._clock())
+        tenant = principal.tenant_id
+        key = self._checker.key(tenant, command.subject)
+        return await self._checks.submit((tenant, command.target, command.as_of), key)
+
+    async def _decide(self, batch: CheckBatchKey, keys: list[CheckKey]) -> list[CheckResult]:
+        tenant, target, as_of = batch
+        return (await self._checker.decide(tenant, target, as_of, keys))[1]
 
     async def subject_consents(
         self, principal: Principal, subject: SubjectSelector

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -14,6 +15,42 @@ from consentd.domain.tenancy import Tenant
 
 Clock = Callable[[], datetime]
 Digest = tuple[IdentifierKind, bytes]
+# A subject named by consentd's id or by the keyed digest of one identifier.
+CheckKey = UUID | Digest
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    """What decides one check: the subject (None if unknown) and its latest applicable fact."""
+
+    subject_id: UUID | None
+    fact: ConsentFact | None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckBatch:
+    """The rows of a batch check, in key order, with the purpose and its notice floor."""
+
+    purpose: Purpose
+    notice_floor: int | None
+    rows: list[CheckRow]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedChange:
+    position: int
+    event: ConsentEvent
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressedRow:
+    """A subject whose latest applicable fact may forbid contact, with one contact point digest
+    (None when it has no contact point of the kind asked)."""
+
+    subject_id: UUID
+    fact: ConsentFact
+    since: datetime
+    digest: bytes | None
 
 
 class SubjectRepository(Protocol):
@@ -37,16 +74,6 @@ class SubjectRepository(Protocol):
 class ConsentRepository(Protocol):
     async def append(self, events: Sequence[ConsentEvent]) -> list[ConsentEvent]:
         """Append events and move the current-state projection; returns them with sequences."""
-        ...
-
-    async def current_facts(self, subject_id: UUID, target: Target) -> list[ConsentFact]:
-        """The current facts for the target and for "all" (at most two)."""
-        ...
-
-    async def facts_as_of(
-        self, subject_id: UUID, target: Target, as_of: datetime
-    ) -> list[ConsentFact]:
-        """The latest facts recorded at or before `as_of` for the target and for "all"."""
         ...
 
     async def current(self, subject_id: UUID) -> list[ConsentEvent]:
@@ -79,9 +106,34 @@ class CatalogRepository(Protocol):
         self, notice_id: str | None, after: tuple[str, int] | None, limit: int
     ) -> list[Notice]: ...
 
-    async def notice_floor(self, notice_id: str, as_of: datetime | None) -> int | None:
-        """The newest version requiring re-consent (published by `as_of` when given)."""
+
+class CampaignRepository(Protocol):
+    async def check(
+        self, target: Target, keys: Sequence[CheckKey], as_of: datetime | None
+    ) -> CheckBatch | None:
+        """One row per key, in order, as of now or `as_of`; None when the purpose is unknown."""
         ...
+
+    async def changes_after(self, position: int, limit: int) -> list[FeedChange]:
+        """Feed changes with a position above `position`, in position order."""
+        ...
+
+    async def last_position(self) -> int:
+        """The position of the tenant's last committed change (0 when none)."""
+        ...
+
+    async def suppressed(
+        self, target: Target, kind: IdentifierKind, after: UUID | None, limit: int
+    ) -> list[SuppressedRow]:
+        """Up to `limit` subjects after `after` (in subject order) whose latest applicable fact
+        is a refusal, withdrawal or erasure, one row per contact point of `kind`."""
+        ...
+
+
+class ChangeSignal(Protocol):
+    """Tells the change feed's watchers in this process that a tenant committed changes."""
+
+    def changed(self, tenant_id: UUID) -> None: ...
 
 
 class TenantRepository(Protocol):
@@ -103,6 +155,9 @@ class UnitOfWork(Protocol):
 
     @property
     def catalog(self) -> CatalogRepository: ...
+
+    @property
+    def campaign(self) -> CampaignRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -28,6 +28,11 @@ _DENY_REASON = {
 }
 
 
+# The reasons that put a contact point on the suppression list: the person said no, or was
+# erased. An expired grant or an outdated notice is DENY too, but only until asked again.
+SUPPRESSING = frozenset({Reason.REFUSED, Reason.WITHDRAWN, Reason.OBJECTED, Reason.ERASED})
+
+
 def latest(facts: Iterable[ConsentFact]) -> ConsentFact | None:
     """The fact that decides: the one recorded last, whether for the exact target or for all."""
     return max(facts, key=lambda fact: fact.sequence, default=None)

@@ -39,3 +39,8 @@ class Unauthenticated(ConsentError):
 
 class PermissionDenied(ConsentError):
     """The caller is known but may not do this."""
+
+
+class ResourceExhausted(ConsentError):
+    """The caller asks for more than the service will hold for it (too much at once, or answers
+    left unread)."""

@@ -89,9 +89,15 @@ class IdentifierHasher:
         if len(secret) < 32:
             raise ValueError("the identifier secret must be at least 32 bytes")
         self._secret = secret
+        # Derived once per tenant: a check hashes an identifier on every call.
+        self._keys: dict[UUID, bytes] = {}
 
     def tenant_key(self, tenant_id: UUID) -> bytes:
-        return hmac.new(self._secret, b"tenant:" + tenant_id.bytes, hashlib.sha256).digest()
+        key = self._keys.get(tenant_id)
+        if key is None:
+            key = hmac.digest(self._secret, b"tenant:" + tenant_id.bytes, hashlib.sha256)
+            self._keys[tenant_id] = key
+        return key
 
     def digest(self, tenant_id: UUID, identifier: Identifier) -> bytes:
         return self.keyed(tenant_id, identifier.kind.value, identifier.value)
@@ -99,4 +105,4 @@ class IdentifierHasher:
     def keyed(self, tenant_id: UUID, label: str, value: str) -> bytes:
         """HMAC-SHA256 of `label:value` under the tenant's key (evidence such as IP addresses)."""
         message = f"{label}:{value}".encode()
-        return hmac.new(self.tenant_key(tenant_id), message, hashlib.sha256).digest()
+        return hmac.digest(self.tenant_key(tenant_id), message, hashlib.sha256)

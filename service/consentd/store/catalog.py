@@ -143,17 +143,3 @@ class SqlCatalog:
             )
         query = query.order_by(_N.c.notice_id, _N.c.version.desc()).limit(limit)
         return [_notice(m) for m in (await self._conn.execute(query)).mappings()]
-
-    async def notice_floor(self, notice_id: str, as_of: datetime | None) -> int | None:
-        if as_of is None:
-            query = sa.select(_H.c.reconsent_floor).where(
-                _H.c.tenant_id == self._tenant, _H.c.notice_id == notice_id
-            )
-        else:
-            query = sa.select(sa.func.max(_N.c.version)).where(
-                _N.c.tenant_id == self._tenant,
-                _N.c.notice_id == notice_id,
-                _N.c.requires_reconsent,
-                _N.c.published_at <= as_of,
-            )
-        return (await self._conn.execute(query)).scalar_one_or_none()

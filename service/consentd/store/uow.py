@@ -9,8 +9,11 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from consentd.app.ports import ChangeSignal
+from consentd.store.campaign import SqlCampaign
 from consentd.store.catalog import SqlCatalog
 from consentd.store.consents import SqlConsents
+from consentd.store.driver import driver_of
 from consentd.store.subjects import SqlSubjects
 
 # Set per transaction (is_local = true), so a pooled connection never carries a tenant into the
@@ -25,10 +28,14 @@ class SqlUnitOfWork:
     subjects: SqlSubjects
     consents: SqlConsents
     catalog: SqlCatalog
+    campaign: SqlCampaign
 
-    def __init__(self, engine: AsyncEngine, tenant_id: UUID) -> None:
+    def __init__(
+        self, engine: AsyncEngine, tenant_id: UUID, signal: ChangeSignal | None = None
+    ) -> None:
         self._engine = engine
         self._tenant = tenant_id
+        self._signal = signal
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -36,13 +43,15 @@ class SqlUnitOfWork:
         try:
             await conn.begin()
             await conn.execute(_SET_TENANT, {"tenant": str(self._tenant)})
+            raw = await driver_of(conn)
         except BaseException:
             await conn.close()
             raise
         self._conn = conn
         self.subjects = SqlSubjects(conn, self._tenant)
-        self.consents = SqlConsents(conn, self._tenant)
+        self.consents = SqlConsents(conn, raw, self._tenant)
         self.catalog = SqlCatalog(conn, self._tenant)
+        self.campaign = SqlCampaign(raw, self._tenant)
         return self
 
     async def __aexit__(
@@ -64,3 +73,5 @@ class SqlUnitOfWork:
         if self._conn is None:
             raise RuntimeError("commit() outside the unit of work")
         await self._conn.commit()
+        if self._signal is not None and self.consents.appended:
+            self._signal.changed(self._tenant)

@@ -1,0 +1,179 @@
+"""CampaignService messages <-> use-case inputs and results."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+
+from consent.v1 import campaign_pb2 as pb
+from consent.v1 import types_pb2
+
+from consentd.api.consent_converters import DECISIONS, REASONS
+from consentd.api.converters import (
+    BASES,
+    event_out,
+    identifier_in,
+    subject_ref_in,
+    target_in,
+    time_in,
+    time_out,
+)
+from consentd.app.campaign import (
+    MAX_BATCH,
+    AnswerChunk,
+    ChangePage,
+    Hashed,
+    Recipient,
+    Suppressed,
+)
+from consentd.app.checks import CheckResult, Decided
+from consentd.domain.errors import InvalidInput
+from consentd.domain.identifiers import Identifier
+from consentd.domain.model import Target
+
+# Reverse maps, built once: these run for every recipient of a list.
+_DECISION = {member: number for number, member in DECISIONS.items()}
+_REASON = {member: number for number, member in REASONS.items()}
+_BASIS = {member: number for number, member in BASES.items()}
+_HASHABLE = ("email", "phone")
+
+
+def recipients_in(
+    messages: Sequence[types_pb2.SubjectRef], field: str, phone_region: str
+) -> list[Recipient]:
+    """Each recipient as a selector, or the InvalidInput that names what is wrong with it."""
+    if len(messages) > MAX_BATCH:
+        raise InvalidInput(field, f"must hold at most {MAX_BATCH} items per message")
+    found: list[Recipient] = []
+    for index, message in enumerate(messages):
+        try:
+            found.append(subject_ref_in(message, f"{field}[{index}]", phone_region))
+        except InvalidInput as error:
+            found.append(error)
+    return found
+
+
+def _as_of(message: pb.BatchCheckConsentRequest | pb.StreamCheckConsentRequest) -> datetime | None:
+    return time_in(message.as_of, "as_of") if message.HasField("as_of") else None
+
+
+def batch_in(
+    request: pb.BatchCheckConsentRequest, phone_region: str
+) -> tuple[Target, datetime | None, list[Recipient]]:
+    return (
+        target_in(request.target, "target"),
+        _as_of(request),
+        recipients_in(request.recipients, "recipients", phone_region),
+    )
+
+
+def stream_start(request: pb.StreamCheckConsentRequest) -> tuple[Target, datetime | None]:
+    """The campaign named by the first message of a stream."""
+    if not request.HasField("target"):
+        raise InvalidInput("target", "is required in the first message of the stream")
+    return target_in(request.target, "target"), _as_of(request)
+
+
+async def stream_chunks(
+    first: pb.StreamCheckConsentRequest,
+    rest: AsyncIterator[pb.StreamCheckConsentRequest],
+    phone_region: str,
+) -> AsyncIterator[list[Recipient]]:
+    """The recipients of every message, one list per message. Raises InvalidInput for a later
+    message that names a target or as_of, or for a message with too many recipients."""
+    yield recipients_in(first.recipients, "recipients", phone_region)
+    async for message in rest:
+        if message.HasField("target") or message.HasField("as_of"):
+            raise InvalidInput("target", "only the first message of the stream names the target")
+        yield recipients_in(message.recipients, "recipients", phone_region)
+
+
+def _answer(index: int, answer: CheckResult | InvalidInput) -> pb.CheckAnswer:
+    if isinstance(answer, InvalidInput):
+        return pb.CheckAnswer(index=index, error=_error(answer))
+    verdict = answer.verdict
+    return pb.CheckAnswer(
+        index=index,
+        decision=_DECISION[verdict.decision],
+        reason=_REASON[verdict.reason],
+        event_id=str(verdict.event_id) if verdict.event_id else "",
+        valid_until=time_out(verdict.valid_until),
+        subject_id=str(answer.subject_id) if answer.subject_id else "",
+    )
+
+
+def _answers(first_index: int, decided: Decided) -> list[pb.CheckAnswer]:
+    return [_answer(first_index + i, a) for i, a in enumerate(decided.answers)]
+
+
+def batch_out(decided: Decided) -> pb.BatchCheckConsentResponse:
+    return pb.BatchCheckConsentResponse(
+        answers=_answers(0, decided), lawful_basis=_BASIS[decided.lawful_basis]
+    )
+
+
+def stream_out(chunk: AnswerChunk) -> pb.StreamCheckConsentResponse:
+    return pb.StreamCheckConsentResponse(
+        answers=_answers(chunk.first_index, chunk.decided),
+        lawful_basis=_BASIS[chunk.decided.lawful_basis],
+    )
+
+
+def suppression_in(request: pb.ExportSuppressionListRequest) -> Target:
+    return target_in(request.target, "target")
+
+
+def changes_out(page: ChangePage) -> pb.WatchConsentChangesResponse:
+    changes = [
+        pb.ConsentChange(position=c.position, event=event_out(c.event)) for c in page.changes
+    ]
+    return pb.WatchConsentChangesResponse(changes=changes, cursor=page.cursor)
+
+
+def suppression_out(page: list[Suppressed]) -> pb.ExportSuppressionListResponse:
+    entries = [
+        pb.SuppressionEntry(
+            digest=s.digest,
+            kind=s.kind.value,
+            subject_id=str(s.subject_id),
+            reason=_REASON[s.reason],
+            event_id=str(s.event_id),
+            since=time_out(s.since),
+        )
+        for s in page
+    ]
+    return pb.ExportSuppressionListResponse(entries=entries)
+
+
+def contact_points_in(
+    request: pb.HashContactPointsRequest, phone_region: str
+) -> list[Identifier | InvalidInput]:
+    """Each contact point normalised, or the InvalidInput that says what is wrong with it."""
+    found: list[Identifier | InvalidInput] = []
+    for index, message in enumerate(request.contact_points):
+        field = f"contact_points[{index}]"
+        which = message.WhichOneof("ref")
+        try:
+            if which not in _HASHABLE:
+                raise InvalidInput(field, "must be an email or a phone")
+            found.append(
+                identifier_in(which, getattr(message, which), f"{field}.{which}", phone_region)
+            )
+        except InvalidInput as error:
+            found.append(error)
+    return found
+
+
+def _error(error: InvalidInput) -> pb.RecipientError:
+    return pb.RecipientError(field=error.field, message=error.reason)
+
+
+def hashes_out(hashes: Sequence[Hashed | InvalidInput]) -> pb.HashContactPointsResponse:
+    return pb.HashContactPointsResponse(
+        hashes=[
+            pb.ContactPointHash(error=_error(h))
+            if isinstance(h, InvalidInput)
+            else pb.ContactPointHash(kind=h[0].value, digest=h[1])
+            for h in hashes
+        ]
+    )

@@ -1,0 +1,78 @@
+"""consent.v1.CampaignService over grpc.aio: convert, call one use case, convert back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from consent.v1 import campaign_pb2 as pb
+from consent.v1 import campaign_pb2_grpc
+
+from consentd.api import campaign_converters as conv
+from consentd.api.context import principal
+from consentd.app.campaign import CampaignUseCases
+from consentd.app.paging import page_size
+from consentd.domain.errors import ResourceExhausted
+
+Context = grpc.aio.ServicerContext[Any, Any]
+MAX_CHANGES = 1000
+
+
+class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
+    def __init__(
+        self, campaign: CampaignUseCases, phone_region: str, unread_seconds: float = 60.0
+    ) -> None:
+        self._campaign = campaign
+        self._region = phone_region
+        self._unread_seconds = unread_seconds
+
+    async def BatchCheckConsent(
+        self, request: pb.BatchCheckConsentRequest, context: Context
+    ) -> pb.BatchCheckConsentResponse:
+        target, as_of, recipients = conv.batch_in(request, self._region)
+        decided = await self._campaign.check_batch(principal(), target, as_of, recipients)
+        return conv.batch_out(decided)
+
+    async def StreamCheckConsent(  # type: ignore[override] # answers with context.write()
+        self, request_iterator: AsyncIterator[pb.StreamCheckConsentRequest], context: Context
+    ) -> None:
+        first = await anext(aiter(request_iterator), None)
+        if first is None:
+            return
+        target, as_of = conv.stream_start(first)
+        chunks = conv.stream_chunks(first, request_iterator, self._region)
+        async for chunk in self._campaign.stream_checks(principal(), target, as_of, chunks):
+            await self._write(context, conv.stream_out(chunk))
+
+    async def _write(self, context: Context, response: pb.StreamCheckConsentResponse) -> None:
+        """Send, or give up on a client that leaves its answers unread (flow control holds the
+        write while it does)."""
+        try:
+            await asyncio.wait_for(context.write(response), self._unread_seconds)
+        except TimeoutError:
+            raise ResourceExhausted(
+                f"answers left unread for {self._unread_seconds:.0f} s: read them as they come"
+            ) from None
+
+    async def WatchConsentChanges(
+        self, request: pb.WatchConsentChangesRequest, context: Context
+    ) -> AsyncIterator[pb.WatchConsentChangesResponse]:
+        limit = page_size(request.max_changes, 500, MAX_CHANGES, "max_changes")
+        pages = self._campaign.watch_changes(principal(), request.cursor, request.from_now, limit)
+        async for page in pages:
+            yield conv.changes_out(page)
+
+    async def ExportSuppressionList(
+        self, request: pb.ExportSuppressionListRequest, context: Context
+    ) -> AsyncIterator[pb.ExportSuppressionListResponse]:
+        target = conv.suppression_in(request)
+        async for page in self._campaign.suppression_list(principal(), target):
+            yield conv.suppression_out(page)
+
+    async def HashContactPoints(
+        self, request: pb.HashContactPointsRequest, context: Context
+    ) -> pb.HashContactPointsResponse:
+        contact_points = conv.contact_points_in(request, self._region)
+        return conv.hashes_out(self._campaign.hash_contact_points(principal(), contact_points))

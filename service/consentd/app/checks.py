@@ -1,0 +1,91 @@
+"""Deciding many checks with one query: unary checks (coalesced), batches and streams."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from consentd.app.commands import SubjectSelector
+from consentd.app.ports import CheckKey, Clock, UnitOfWorkFactory
+from consentd.domain.decision import decide
+from consentd.domain.errors import InvalidInput, NotFound
+from consentd.domain.identifiers import IdentifierHasher
+from consentd.domain.model import LawfulBasis, Target, Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    verdict: Verdict
+    subject_id: UUID | None
+    lawful_basis: LawfulBasis
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """The answers of one batch, in order: a result, or the error of a malformed recipient."""
+
+    lawful_basis: LawfulBasis
+    answers: list[CheckResult | InvalidInput]
+
+
+def unknown_purpose(purpose_id: str, field: str = "target.purpose") -> NotFound:
+    return NotFound(
+        f"{field}: purpose {purpose_id!r} is not in this tenant's catalogue "
+        "(create it with CatalogService.PutPurpose)"
+    )
+
+
+def check_as_of(as_of: datetime | None, now: datetime) -> None:
+    """Raises InvalidInput for an as_of in the future."""
+    if as_of is not None and as_of > now:
+        raise InvalidInput("as_of", "must not be in the future (leave it unset for now)")
+
+
+class Checker:
+    """Decides checks for one target in one unit of work and one statement."""
+
+    def __init__(self, uow: UnitOfWorkFactory, hasher: IdentifierHasher, clock: Clock) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._clock = clock
+
+    def key(self, tenant_id: UUID, selector: SubjectSelector) -> CheckKey:
+        if isinstance(selector, UUID):
+            return selector
+        return (selector.kind, self._hasher.digest(tenant_id, selector))
+
+    async def decide(
+        self, tenant_id: UUID, target: Target, as_of: datetime | None, keys: Sequence[CheckKey]
+    ) -> tuple[LawfulBasis, list[CheckResult]]:
+        """The results in key order. Raises NotFound for a purpose not in the catalogue."""
+        async with self._uow(tenant_id) as uow:
+            batch = await uow.campaign.check(target, keys, as_of)
+        if batch is None:
+            raise unknown_purpose(target.purpose)
+        at = as_of or self._clock()
+        basis = batch.purpose.lawful_basis
+        results = [
+            CheckResult(
+                decide(batch.purpose, [row.fact] if row.fact else [], at, batch.notice_floor),
+                row.subject_id,
+                basis,
+            )
+            for row in batch.rows
+        ]
+        return basis, results
+
+    async def decide_items(
+        self,
+        tenant_id: UUID,
+        target: Target,
+        as_of: datetime | None,
+        items: Sequence[SubjectSelector | InvalidInput],
+    ) -> Decided:
+        """Like decide(), passing malformed recipients through as their errors."""
+        keys = [self.key(tenant_id, i) for i in items if not isinstance(i, InvalidInput)]
+        basis, results = await self.decide(tenant_id, target, as_of, keys)
+        decided = iter(results)
+        answers = [i if isinstance(i, InvalidInput) else next(decided) for i in items]
+        return Decided(basis, answers)
