@@ -49,12 +49,16 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     async def _write(self, context: Context, response: pb.StreamCheckConsentResponse) -> None:
         """Send, or give up on a client that leaves its answers unread (flow control holds the
         write while it does)."""
-        try:
-            await asyncio.wait_for(context.write(response), self._unread_seconds)
-        except TimeoutError:
+        # Not wait_for: a pending grpc write cannot be cancelled, so waiting for it to cancel
+        # would wait as long as the client does not read. The abort that follows ends it.
+        write = asyncio.ensure_future(context.write(response))
+        done, _ = await asyncio.wait({write}, timeout=self._unread_seconds)
+        if not done:
+            write.add_done_callback(_consume)
             raise ResourceExhausted(
-                f"answers left unread for {self._unread_seconds:.0f} s: read them as they come"
-            ) from None
+                f"answers left unread for {self._unread_seconds:g} s: read them as they come"
+            )
+        write.result()
 
     async def WatchConsentChanges(
         self, request: pb.WatchConsentChangesRequest, context: Context
@@ -76,3 +80,9 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     ) -> pb.HashContactPointsResponse:
         contact_points = conv.contact_points_in(request, self._region)
         return conv.hashes_out(self._campaign.hash_contact_points(principal(), contact_points))
+
+
+def _consume(write: asyncio.Future[None]) -> None:
+    """Retrieve the failure of a write given up on, which the aborted call makes it raise."""
+    if not write.cancelled():
+        write.exception()
