@@ -64,11 +64,14 @@ class Suppressed:
 
 @dataclass(frozen=True, slots=True)
 class FeedTiming:
-    """How often a watcher looks for changes committed by other processes, and how long an idle
-    feed waits before sending a heartbeat (an empty message) to keep proxies from closing it."""
+    """How often a watcher looks for changes committed by other processes, how long an idle
+    feed waits before sending a heartbeat (an empty message) to keep proxies from closing it,
+    and how many subjects an export reads at a time."""
 
     poll_seconds: float = 0.5
     heartbeat_seconds: float = 15.0
+    # Subjects read per query of the suppression list.
+    suppression_page: int = SUPPRESSION_PAGE
 
 
 class CampaignUseCases:
@@ -192,9 +195,10 @@ class CampaignUseCases:
         if purpose is None:
             raise unknown_purpose(target.purpose)
         after: UUID | None = None
+        page_size = self._timing.suppression_page
         while True:
             async with self._uow(tenant) as uow:
-                rows = await uow.campaign.suppressed(target, kind, after, SUPPRESSION_PAGE)
+                rows = await uow.campaign.suppressed(target, kind, after, page_size)
             now = self._clock()
             page = []
             for row in rows:
@@ -213,7 +217,7 @@ class CampaignUseCases:
                     )
             if page:
                 yield page
-            if len({row.subject_id for row in rows}) < SUPPRESSION_PAGE:
+            if len({row.subject_id for row in rows}) < page_size:
                 return
             after = rows[-1].subject_id
 
