@@ -1,0 +1,72 @@
+"""The coalescer: calls that arrive together share a run, a call never joins a run already
+started, failures reach every caller of the run, and a caller that leaves harms no one."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from consentd.app.coalescing import Coalescer
+
+
+class Recorder:
+    """A run that records its batches and can be held open."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[str, list[int]]] = []
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def __call__(self, key: str, items: list[int]) -> list[int]:
+        self.batches.append((key, list(items)))
+        await self.release.wait()
+        if -1 in items:
+            raise ValueError("boom")
+        return [item * 10 for item in items]
+
+
+async def test_calls_that_arrive_together_share_one_run_per_key() -> None:
+    """Concurrent calls are answered each with its own result, in one run per key."""
+    run = Recorder()
+    coalescer: Coalescer[str, int, int] = Coalescer(run)
+
+    results = await asyncio.gather(*(coalescer.submit("ab"[i % 2], i) for i in range(6)))
+
+    assert results == [0, 10, 20, 30, 40, 50]
+    assert sorted(run.batches) == [("a", [0, 2, 4]), ("b", [1, 3, 5])]
+
+
+async def test_a_call_never_joins_a_run_that_has_started() -> None:
+    """A call made while a run is in flight waits for a new run: its answer is never older
+    than the call."""
+    run = Recorder()
+    run.release.clear()
+    coalescer: Coalescer[str, int, int] = Coalescer(run, max_running=1)
+    early = asyncio.ensure_future(coalescer.submit("a", 1))
+    await asyncio.sleep(0.01)
+    late = asyncio.ensure_future(coalescer.submit("a", 2))
+    await asyncio.sleep(0.01)
+    assert run.batches == [("a", [1])]
+
+    run.release.set()
+
+    assert (await early, await late) == (10, 20)
+    assert run.batches == [("a", [1]), ("a", [2])]
+
+
+async def test_batches_are_capped_and_failures_reach_their_callers() -> None:
+    """Runs take at most max_batch items; a failed run fails its own callers only; a cancelled
+    caller is dropped without harm to the others."""
+    run = Recorder()
+    coalescer: Coalescer[str, int, int] = Coalescer(run, max_batch=2)
+    gone = asyncio.ensure_future(coalescer.submit("a", 7))
+    gone.cancel()
+    calls = [asyncio.ensure_future(coalescer.submit("a", i)) for i in (1, 2, -1, 3)]
+    done = await asyncio.gather(*calls, return_exceptions=True)
+
+    assert done[:2] == [10, 20]
+    assert all(isinstance(d, ValueError) for d in done[2:])
+    assert [items for _, items in run.batches] == [[1, 2], [-1, 3]]
+    with pytest.raises(asyncio.CancelledError):
+        await gone
