@@ -28,6 +28,7 @@ from consentd.app.ports import Clock
 from consentd.config import Settings
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.store.database import create_engine
+from consentd.store.reads import ReadPool, ReadUnitOfWork
 from consentd.store.tenants import SqlTenants
 from consentd.store.uow import SqlUnitOfWork
 
@@ -42,6 +43,7 @@ class App:
 
     settings: Settings
     engine: AsyncEngine
+    read_pool: ReadPool
     tenants: SqlTenants
     consents: ConsentUseCases
     catalog: CatalogUseCases
@@ -50,9 +52,10 @@ class App:
     interceptors: list[ServiceInterceptor] = field(default_factory=list)
 
     def server(self) -> Server:
-        return Server(self.registrations, list(self.interceptors))
+        return Server(self.registrations, list(self.interceptors), self.settings.reuse_port)
 
     async def aclose(self) -> None:
+        await self.read_pool.close()
         await self.engine.dispose()
 
 
@@ -67,15 +70,21 @@ def bootstrap(
     def unit_of_work(tenant_id: UUID) -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, tenant_id, hub)
 
+    read_pool = ReadPool(database_url, settings.db_pool_size)
+
+    def read_unit_of_work(tenant_id: UUID) -> ReadUnitOfWork:
+        return ReadUnitOfWork(read_pool, tenant_id)
+
     tenants = SqlTenants(engine)
     hasher = IdentifierHasher(secret_key)
-    consents = ConsentUseCases(unit_of_work, hasher, clock)
-    campaign = CampaignUseCases(unit_of_work, hasher, clock, hub)
+    consents = ConsentUseCases(unit_of_work, hasher, clock, read_unit_of_work)
+    campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub)
     catalog = CatalogUseCases(unit_of_work, clock)
     authenticator = TenantHeaderAuthenticator(tenants, settings.default_tenant)
     return App(
         settings=settings,
         engine=engine,
+        read_pool=read_pool,
         tenants=tenants,
         consents=consents,
         catalog=catalog,

@@ -29,6 +29,8 @@ class Settings:
     db_pool_size: int = 10
     migrate_on_start: bool = True
     migrations_dir: Path | None = None
+    reuse_port: bool = False
+    event_loop: str = "uvloop"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -49,7 +51,16 @@ class Settings:
             migrations_dir=Path(env["CONSENTD_MIGRATIONS_DIR"])
             if env.get("CONSENTD_MIGRATIONS_DIR")
             else None,
+            reuse_port=env.get("CONSENTD_REUSE_PORT", "false").lower() == "true",
+            event_loop=_choice(env, "CONSENTD_EVENT_LOOP", ("uvloop", "asyncio"), "uvloop"),
         )
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = env.get(name, default).lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
 
 
 def _secret(value: str | None) -> bytes | None:

@@ -34,14 +34,19 @@ class Server:
     """Owns the grpc.aio server and its health status."""
 
     def __init__(
-        self, registrations: list[Registration], interceptors: list[grpc.aio.ServerInterceptor]
+        self,
+        registrations: list[Registration],
+        interceptors: list[grpc.aio.ServerInterceptor],
+        reuse_port: bool = False,
     ) -> None:
+        """`reuse_port`: several processes may listen on the same port (SO_REUSEPORT); the
+        kernel spreads new connections among them."""
         self.grpc = grpc.aio.server(
             interceptors=interceptors,
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.so_reuseport", 0),
+                ("grpc.so_reuseport", 1 if reuse_port else 0),
             ],
         )
         self.health = health.HealthServicer()

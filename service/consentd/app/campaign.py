@@ -15,7 +15,7 @@ from consentd.app.changes import ChangeHub
 from consentd.app.checks import Checker, Decided, check_as_of, unknown_purpose
 from consentd.app.commands import SubjectSelector
 from consentd.app.paging import decode_token, encode_token
-from consentd.app.ports import Clock, FeedChange, UnitOfWorkFactory
+from consentd.app.ports import Clock, FeedChange, ReadUnitOfWorkFactory
 from consentd.domain.decision import SUPPRESSING, decide
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
@@ -77,18 +77,18 @@ class FeedTiming:
 class CampaignUseCases:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        reads: ReadUnitOfWorkFactory,
         hasher: IdentifierHasher,
         clock: Clock,
         hub: ChangeHub,
         timing: FeedTiming = FeedTiming(),
     ) -> None:
-        self._uow = uow
+        self._reads = reads
         self._hasher = hasher
         self._clock = clock
         self._hub = hub
         self._timing = timing
-        self._checker = Checker(uow, hasher, clock)
+        self._checker = Checker(reads, hasher, clock)
 
     async def check_batch(
         self,
@@ -157,7 +157,7 @@ class CampaignUseCases:
         position = _cursor_position(cursor)
         if from_now and position is not None:
             raise InvalidInput("from_now", "must be false when a cursor is given")
-        async with self._uow(tenant) as uow:
+        async with self._reads(tenant) as uow:
             head = await uow.campaign.last_position()
         if position is None:
             position = head if from_now else 0
@@ -166,7 +166,7 @@ class CampaignUseCases:
         sent = time.monotonic()
         while True:
             ticket = self._hub.ticket(tenant)
-            async with self._uow(tenant) as uow:
+            async with self._reads(tenant) as uow:
                 changes = await uow.campaign.changes_after(position, limit)
             if changes:
                 self._hub.release(tenant, ticket)
@@ -190,14 +190,15 @@ class CampaignUseCases:
                 "target.channel", "must be EMAIL, SMS or VOICE_CALL: no other has a contact point"
             )
         tenant = principal.tenant_id
-        async with self._uow(tenant) as uow:
-            purpose = (await uow.catalog.purposes([target.purpose])).get(target.purpose)
-        if purpose is None:
+        async with self._reads(tenant) as uow:
+            known = await uow.campaign.check(target, [], None)
+        if known is None:
             raise unknown_purpose(target.purpose)
+        purpose = known.purpose
         after: UUID | None = None
         page_size = self._timing.suppression_page
         while True:
-            async with self._uow(tenant) as uow:
+            async with self._reads(tenant) as uow:
                 rows = await uow.campaign.suppressed(target, kind, after, page_size)
             now = self._clock()
             page = []

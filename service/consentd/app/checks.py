@@ -8,7 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 from consentd.app.commands import SubjectSelector
-from consentd.app.ports import CheckKey, Clock, UnitOfWorkFactory
+from consentd.app.ports import CheckKey, Clock, ReadUnitOfWorkFactory
 from consentd.domain.decision import decide
 from consentd.domain.errors import InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher
@@ -46,8 +46,10 @@ def check_as_of(as_of: datetime | None, now: datetime) -> None:
 class Checker:
     """Decides checks for one target in one unit of work and one statement."""
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: IdentifierHasher, clock: Clock) -> None:
-        self._uow = uow
+    def __init__(
+        self, reads: ReadUnitOfWorkFactory, hasher: IdentifierHasher, clock: Clock
+    ) -> None:
+        self._reads = reads
         self._hasher = hasher
         self._clock = clock
 
@@ -60,7 +62,7 @@ class Checker:
         self, tenant_id: UUID, target: Target, as_of: datetime | None, keys: Sequence[CheckKey]
     ) -> tuple[LawfulBasis, list[CheckResult]]:
         """The results in key order. Raises NotFound for a purpose not in the catalogue."""
-        async with self._uow(tenant_id) as uow:
+        async with self._reads(tenant_id) as uow:
             batch = await uow.campaign.check(target, keys, as_of)
         if batch is None:
             raise unknown_purpose(target.purpose)

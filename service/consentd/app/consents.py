@@ -19,7 +19,13 @@ from consentd.app.commands import (
     WithdrawConsent,
 )
 from consentd.app.paging import Page, decode_token, encode_token, is_cursor_value, page_size
-from consentd.app.ports import CheckKey, Clock, UnitOfWork, UnitOfWorkFactory
+from consentd.app.ports import (
+    CheckKey,
+    Clock,
+    ReadUnitOfWorkFactory,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.errors import InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher
@@ -51,12 +57,19 @@ class Written:
 class ConsentUseCases:
     """Every consent use case; each call is one unit of work inside the caller's tenant."""
 
-    def __init__(self, uow: UnitOfWorkFactory, hasher: IdentifierHasher, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: IdentifierHasher,
+        clock: Clock,
+        reads: ReadUnitOfWorkFactory | None = None,
+    ) -> None:
+        """`reads` serves checks (the unit of work when not given)."""
         self._uow = uow
         self._subjects = SubjectResolver(hasher)
         self._hasher = hasher
         self._clock = clock
-        self._checker = Checker(uow, hasher, clock)
+        self._checker = Checker(reads or uow, hasher, clock)
         self._checks: Coalescer[CheckBatchKey, CheckKey, CheckResult] = Coalescer(self._decide)
 
     async def record_consent(self, principal: Principal, command: RecordConsent) -> Written:

@@ -172,3 +172,22 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[UUID], UnitOfWork]
+
+
+class ReadUnitOfWork(Protocol):
+    """A read-only transaction inside one tenant, for the campaign reads."""
+
+    @property
+    def campaign(self) -> CampaignRepository: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+ReadUnitOfWorkFactory = Callable[[UUID], ReadUnitOfWork]

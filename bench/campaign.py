@@ -1,0 +1,799 @@
+"""Campaign-scale benchmark: consentd against bare baselines, in one run, on this machine.
+
+One run starts a private PostgreSQL with fsync ON (durable commits), seeds it with COPY and
+generate_series (never through the API), starts `consentd serve` and a bare grpc.aio echo server
+(same event loop, uvloop) as processes of their own, and drives every line with the same load
+generator, itself a separate process (this script with --role load) whose CPU use is reported,
+beside the server's and PostgreSQL's, so it is clear which side is the bottleneck:
+
+  unary     CheckConsent at --concurrency in flight        vs the echo server (same messages)
+  bulk      StreamCheckConsent, 1,000 e-mails a message     vs raw asyncpg running the service's
+                                                              check statement (= ANY over digests)
+  writes    RecordConsent (new subject), WithdrawConsent    vs a raw asyncpg transaction with the
+                                                              same statements
+  size      CheckConsent p50 (1 in flight) with 10k and with 1M stored consents
+  reuseport unary CheckConsent with --processes servers sharing one port (SO_REUSEPORT)
+
+    .venv/bin/python bench/campaign.py                 # or: make bench
+    .venv/bin/python bench/campaign.py --seconds 5 --big 200000   # shorter
+
+Everything it starts it stops (by pid) and its files are deleted. Not a test: CI never runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = bytes(range(32))
+TENANT_SLUG = "bench"
+PURPOSE = "newsletter"
+CHUNK = 1000
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers shared by the roles
+# --------------------------------------------------------------------------------------------
+
+
+def _email(index: int) -> str:
+    return f"person{index}@example.fr"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cpu_seconds(pid: int, reaped: bool = False) -> float:
+    """User + system CPU of a process; with `reaped`, plus that of its children it has waited
+    for (PostgreSQL's backends that exited)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                if int((entry / "stat").read_text().rsplit(") ", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used by named process groups between start() and stop()."""
+
+    def __init__(self, groups: dict[str, Callable[[], float]]) -> None:
+        self._groups = groups
+        self._before: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        return {name: seconds() for name, seconds in self._groups.items()}
+
+    def start(self) -> None:
+        self._before = self._now()
+
+    def stop(self) -> dict[str, float]:
+        after = self._now()
+        return {name: after[name] - self._before[name] for name in after}
+
+
+# --------------------------------------------------------------------------------------------
+# Role: echo server (a bare grpc.aio server answering CheckConsent with a fixed response)
+# --------------------------------------------------------------------------------------------
+
+
+async def _echo(port: int) -> None:
+    import grpc
+    from consent.v1 import consent_pb2
+
+    answer = consent_pb2.CheckConsentResponse(
+        decision=consent_pb2.DECISION_ALLOW,
+        reason=consent_pb2.REASON_GRANTED,
+        event_id=str(uuid4()),
+        subject_id=str(uuid4()),
+    )
+
+    async def check(request: Any, context: Any) -> Any:
+        return answer
+
+    handler = grpc.method_handlers_generic_handler(
+        "consent.v1.ConsentService",
+        {
+            "CheckConsent": grpc.unary_unary_rpc_method_handler(
+                check,
+                request_deserializer=consent_pb2.CheckConsentRequest.FromString,
+                response_serializer=consent_pb2.CheckConsentResponse.SerializeToString,
+            )
+        },
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await stop.wait()
+    await server.stop(0)
+
+
+# --------------------------------------------------------------------------------------------
+# Role: load generator (one process; prints one JSON line with its figures and CPU time)
+# --------------------------------------------------------------------------------------------
+
+
+def _quantiles(latencies: list[float]) -> tuple[float, float]:
+    if len(latencies) < 2:
+        return (latencies[0] if latencies else 0.0) * 1000, 0.0
+    cuts = statistics.quantiles(latencies, n=100)
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+async def _drive(
+    call: Callable[[int], Awaitable[Any]], concurrency: int, seconds: float, warmup: float
+) -> dict[str, Any]:
+    """`concurrency` workers calling in a loop; figures over `seconds` after `warmup`."""
+    latencies: list[float] = []
+    started = time.perf_counter()
+    measure_from = started + warmup
+    deadline = measure_from + seconds
+    errors = 0
+
+    async def worker(offset: int) -> None:
+        nonlocal errors
+        index = offset
+        while (now := time.perf_counter()) < deadline:
+            try:
+                await call(index)
+            except Exception:  # noqa: BLE001 - counted and reported, the run goes on
+                errors += 1
+            if now >= measure_from:
+                latencies.append(time.perf_counter() - now)
+            index += concurrency
+
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+    p50, p99 = _quantiles(latencies)
+    return {"count": len(latencies), "seconds": seconds, "p50": p50, "p99": p99, "errors": errors}
+
+
+def _meta() -> tuple[tuple[str, str], ...]:
+    return (("x-consentd-tenant", TENANT_SLUG),)
+
+
+async def _load_unary(args: argparse.Namespace) -> dict[str, Any]:
+    import grpc
+    from consent.v1 import consent_pb2, consent_pb2_grpc, types_pb2
+
+    target = types_pb2.ConsentTarget(
+        purpose=PURPOSE, channel=types_pb2.CHANNEL_EMAIL, scope=types_pb2.PARTY_SCOPE_FIRST_PARTY
+    )
+    requests = [
+        consent_pb2.CheckConsentRequest(
+            subject=types_pb2.SubjectRef(email=_email(i % args.subjects)), target=target
+        )
+        for i in range(min(args.subjects, 20000))
+    ]
+    async with grpc.aio.insecure_channel(args.address) as channel:
+        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        meta = _meta()
+
+        async def check(index: int) -> Any:
+            return await stub.CheckConsent(requests[index % len(requests)], metadata=meta)
+
+        return await _drive(check, args.concurrency, args.seconds, args.warmup)
+
+
+async def _load_writes(args: argparse.Namespace) -> dict[str, Any]:
+    import grpc
+    from consent.v1 import consent_pb2, consent_pb2_grpc, types_pb2
+
+    target = types_pb2.ConsentTarget(
+        purpose=PURPOSE, channel=types_pb2.CHANNEL_EMAIL, scope=types_pb2.PARTY_SCOPE_FIRST_PARTY
+    )
+    choice = consent_pb2.ConsentChoice(target=target, state=types_pb2.CONSENT_STATE_GRANTED)
+    base = args.first_new
+    async with grpc.aio.insecure_channel(args.address) as channel:
+        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        meta = _meta()
+
+        async def record(index: int) -> Any:
+            request = consent_pb2.RecordConsentRequest(
+                subject=types_pb2.SubjectIdentity(email=_email(base + index)),
+                choices=[choice],
+                source=types_pb2.SOURCE_API,
+            )
+            return await stub.RecordConsent(request, metadata=meta)
+
+        async def withdraw(index: int) -> Any:
+            request = consent_pb2.WithdrawConsentRequest(
+                subject=types_pb2.SubjectRef(email=_email(index % args.subjects)),
+                targets=[target],
+                source=types_pb2.SOURCE_API,
+            )
+            return await stub.WithdrawConsent(request, metadata=meta)
+
+        call = record if args.mode == "record" else withdraw
+        return await _drive(call, args.concurrency, args.seconds, args.warmup)
+
+
+async def _load_bulk(args: argparse.Namespace) -> dict[str, Any]:
+    """One stream: chunks of 1,000 e-mails written as fast as flow control lets them, answers
+    read concurrently; checks/s over the whole stream after a warm-up stream."""
+    import grpc
+    from consent.v1 import campaign_pb2, campaign_pb2_grpc, types_pb2
+
+    target = types_pb2.ConsentTarget(
+        purpose=PURPOSE, channel=types_pb2.CHANNEL_EMAIL, scope=types_pb2.PARTY_SCOPE_FIRST_PARTY
+    )
+    chunks = [
+        campaign_pb2.StreamCheckConsentRequest(
+            recipients=[
+                types_pb2.SubjectRef(email=_email((c * CHUNK + i) % args.subjects))
+                for i in range(CHUNK)
+            ]
+        )
+        for c in range(min(50, max(1, args.subjects // CHUNK)))
+    ]
+    async with grpc.aio.insecure_channel(args.address) as channel:
+        stub = campaign_pb2_grpc.CampaignServiceStub(channel)
+
+        async def stream(seconds: float) -> tuple[int, float]:
+            call = stub.StreamCheckConsent(metadata=_meta())
+            deadline = time.perf_counter() + seconds
+
+            async def write() -> None:
+                await call.write(campaign_pb2.StreamCheckConsentRequest(target=target))
+                index = 0
+                while time.perf_counter() < deadline:
+                    await call.write(chunks[index % len(chunks)])
+                    index += 1
+                await call.done_writing()
+
+            started = time.perf_counter()
+            writer = asyncio.create_task(write())
+            answered = 0
+            async for response in call:
+                answered += len(response.answers)
+            await writer
+            return answered, time.perf_counter() - started
+
+        await stream(args.warmup)
+        answered, elapsed = await stream(args.seconds)
+    return {"count": answered, "seconds": elapsed, "p50": 0.0, "p99": 0.0, "errors": 0}
+
+
+async def _raw_connect(args: argparse.Namespace) -> Any:
+    import asyncpg
+
+    return await asyncpg.create_pool(args.dsn, min_size=args.connections, max_size=args.connections)
+
+
+async def _load_raw_bulk(args: argparse.Namespace) -> dict[str, Any]:
+    """The service's check statement over 1,000 precomputed digests per call, on as many
+    connections as one stream keeps busy (read-ahead + 2)."""
+    from consentd.domain.identifiers import IdentifierHasher, normalise_email
+    from consentd.store import campaign as store
+
+    tenant = UUID(args.tenant)
+    hasher = IdentifierHasher(SECRET)
+    digests = [
+        hasher.digest(tenant, normalise_email(_email(i % args.subjects)))
+        for i in range(min(args.subjects, 50 * CHUNK))
+    ]
+    chunks = [digests[i : i + CHUNK] for i in range(0, len(digests), CHUNK)]
+    kinds = ["email"] * CHUNK
+    nones: list[None] = [None] * CHUNK
+    pool = await _raw_connect(args)
+    checked = 0
+
+    async def one(index: int) -> None:
+        nonlocal checked
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT set_config('consentd.tenant_id', $1, true)", args.tenant)
+            rows = await conn.fetch(
+                store._CHECK_NOW, tenant, PURPOSE, "email", "first_party",
+                kinds, chunks[index % len(chunks)], nones,
+            )  # fmt: skip
+            checked += len(rows)
+
+    await _drive(one, args.connections, args.warmup, 0)
+    checked = 0
+    started = time.perf_counter()
+    await _drive(one, args.connections, args.seconds, 0)
+    elapsed = time.perf_counter() - started
+    await pool.close()
+    return {"count": checked, "seconds": elapsed, "p50": 0.0, "p99": 0.0, "errors": 0}
+
+
+_OWNERS = (
+    "SELECT kind, subject_id FROM subject_identifiers "
+    "WHERE tenant_id = $1 AND (kind, digest) IN (($2, $3))"
+)
+_PURPOSES = "SELECT * FROM purposes WHERE tenant_id = $1 AND purpose_id IN ($2)"
+_SUBJECT = "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)"
+_ATTACH = (
+    "INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at) "
+    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING subject_id"
+)
+_OWNER = (
+    "SELECT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND digest = $3"
+)
+
+
+async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
+    """The statements a RecordConsent (new subject) or WithdrawConsent (known subject) sends,
+    in one transaction each, on a pool as large as the service's."""
+    from datetime import UTC, datetime
+
+    from consentd.domain.identifiers import IdentifierHasher, normalise_email
+    from consentd.store import consents as store
+
+    tenant = UUID(args.tenant)
+    hasher = IdentifierHasher(SECRET)
+    pool = await _raw_connect(args)
+    base = args.first_new
+
+    async def write(index: int) -> None:
+        record = args.mode == "raw-record"
+        email = _email(base + index) if record else _email(index % args.subjects)
+        digest = hasher.digest(tenant, normalise_email(email))
+        now = datetime.now(UTC)
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT set_config('consentd.tenant_id', $1, true)", args.tenant)
+            if record:
+                await conn.fetch(_PURPOSES, tenant, PURPOSE)
+            await conn.fetch(_OWNERS, tenant, "email", digest)
+            if record:
+                subject = uuid4()
+                await conn.execute(_SUBJECT, tenant, subject, now)
+                await conn.fetch(_ATTACH, tenant, "email", digest, subject, now)
+            else:
+                attached = await conn.fetch(_ATTACH, tenant, "email", digest, uuid4(), now)
+                subject = (
+                    attached[0][0]
+                    if attached
+                    else (await conn.fetchrow(_OWNER, tenant, "email", digest))[0]
+                )
+                await conn.fetch(_PURPOSES, tenant, PURPOSE)
+            state = "granted" if record else "withdrawn"
+            columns = [
+                [uuid4()], [subject], [PURPOSE], ["email"], ["first_party"], [state], [None],
+                [None], ["api"], [""], ["processor"], [now], [None], [""], [None], [None],
+            ]  # fmt: skip
+            await conn.fetch(store._APPEND, tenant, 1, *columns)
+
+    result = await _drive(write, args.concurrency, args.seconds, args.warmup)
+    await pool.close()
+    return result
+
+
+def _load(args: argparse.Namespace) -> None:
+    import uvloop
+
+    modes: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] = {
+        "unary": _load_unary,
+        "bulk": _load_bulk,
+        "record": _load_writes,
+        "withdraw": _load_writes,
+        "raw-bulk": _load_raw_bulk,
+        "raw-record": _load_raw_writes,
+        "raw-withdraw": _load_raw_writes,
+    }
+    result = uvloop.run(modes[args.mode](args))
+    usage = os.times()
+    result["cpu"] = usage.user + usage.system
+    print(json.dumps(result))
+
+
+# --------------------------------------------------------------------------------------------
+# Role: conductor (the default): database, seed, servers, every line, the table
+# --------------------------------------------------------------------------------------------
+
+
+def _python() -> str:
+    return sys.executable
+
+
+class Conductor:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.base = Path(tempfile.mkdtemp(prefix="consentd-bench-"))
+        self.base.chmod(0o711)
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.rows: list[tuple[str, ...]] = []
+        self.postgres: Any = None
+        self.url = ""
+        self.dsn = ""
+        self.tenant = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start_database(self) -> None:
+        from consentd.store.embedded import EmbeddedPostgres
+
+        # ephemeral=False: fsync, synchronous_commit and full_page_writes stay ON (durable).
+        self.postgres = EmbeddedPostgres(self.base / "pg", ephemeral=False)
+        self.postgres.start()
+        self.postgres.create_database("bench")
+        self.url = self.postgres.url("bench")
+        self.dsn = self.postgres.url("bench", driver="postgresql")
+
+    def stop_all(self) -> None:
+        for proc in self.processes:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.processes:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.processes.clear()
+        if self.postgres is not None:
+            self.postgres.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def postgres_cpu(self) -> float:
+        pid = self.postgres.pid
+        if not pid:
+            return 0.0
+        return _cpu_seconds(pid, reaped=True) + sum(map(_cpu_seconds, _children(pid)))
+
+    def spawn(self, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            argv,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=REPO,
+        )
+        self.processes.append(proc)
+        return proc
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        self.processes.remove(proc)
+
+    def start_consentd(self, port: int, processes: int = 1) -> list[subprocess.Popen[bytes]]:
+        env = {
+            "DATABASE_URL": self.url,
+            "CONSENTD_SECRET_KEY": base64.b64encode(SECRET).decode(),
+            "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+            "CONSENTD_DEFAULT_TENANT": TENANT_SLUG,
+            "CONSENTD_MIGRATE_ON_START": "false",
+            "CONSENTD_LOG_FORMAT": "json",
+            "CONSENTD_DB_POOL_SIZE": str(self.args.pool),
+            "CONSENTD_REUSE_PORT": "true" if processes > 1 else "false",
+        }
+        procs = [self.spawn([_python(), "-m", "consentd", "serve"], env) for _ in range(processes)]
+        self.wait_serving(port)
+        time.sleep(0.5 if processes > 1 else 0)  # the others bind too
+        return procs
+
+    def start_echo(self, port: int) -> subprocess.Popen[bytes]:
+        proc = self.spawn([_python(), __file__, "--role", "echo", "--port", str(port)])
+        self.wait_port(port)
+        return proc
+
+    @staticmethod
+    def wait_port(port: int) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"nothing listens on {port}")
+
+    def wait_serving(self, port: int) -> None:
+        self.wait_port(port)
+        done = subprocess.run(
+            [_python(), "-m", "consentd", "health", "--address", f"127.0.0.1:{port}"],
+            check=False,
+            cwd=REPO,
+        )
+        if done.returncode != 0:
+            raise RuntimeError("consentd did not report SERVING")
+
+    # -- data ----------------------------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        from consentd.app.auth import ALL_SCOPES
+        from consentd.bootstrap import bootstrap
+        from consentd.config import Settings
+        from consentd.domain.model import LawfulBasis, Purpose
+        from consentd.domain.tenancy import Principal
+        from consentd.runtime import ensure_tenant
+        from consentd.store.database import migrate
+
+        await migrate(self.url)
+        app = bootstrap(Settings(), self.url, SECRET)
+        try:
+            tenant = await ensure_tenant(app, TENANT_SLUG)
+            principal = Principal(tenant, "bench", ALL_SCOPES)
+            await app.catalog.put_purpose(principal, Purpose(PURPOSE, LawfulBasis.CONSENT))
+        finally:
+            await app.aclose()
+        self.tenant = str(tenant.tenant_id)
+
+    async def seed(self, first: int, last: int) -> float:
+        """Grants for person<first..last-1>: digests computed here and COPY'd, every other row
+        made by generate_series-style INSERT ... SELECT in PostgreSQL. Returns seconds."""
+        import asyncpg
+
+        from consentd.domain.identifiers import IdentifierHasher, normalise_email
+
+        started = time.perf_counter()
+        tenant = UUID(self.tenant)
+        hasher = IdentifierHasher(SECRET)
+        records = [
+            (i, hasher.digest(tenant, normalise_email(_email(i)))) for i in range(first, last)
+        ]
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            await conn.execute("SET synchronous_commit = off")  # seeding only, not measured
+            async with conn.transaction():
+                await conn.execute(
+                    "CREATE TEMP TABLE seed (i int, digest bytea, subject_id uuid, "
+                    "event_id uuid) ON COMMIT DROP"
+                )
+                await conn.copy_records_to_table("seed", records=records, columns=["i", "digest"])
+                await _seed_statements(conn, tenant)
+            await conn.execute("ANALYZE")
+        finally:
+            await conn.close()
+        return time.perf_counter() - started
+
+    # -- measuring -----------------------------------------------------------------------------
+
+    def load(self, mode: str, address: str = "", **extra: Any) -> dict[str, Any]:
+        """Run the load generator process; its JSON figures plus the CPU of each side."""
+        argv = [_python(), __file__, "--role", "load", "--mode", mode]
+        options = {
+            "address": address,
+            "seconds": self.args.seconds,
+            "warmup": self.args.warmup,
+            "concurrency": self.args.concurrency,
+            "subjects": self.args.small,
+            "tenant": self.tenant,
+            "dsn": self.dsn,
+            "connections": 4,
+            "first_new": 10_000_000,
+            **extra,
+        }
+        for key, value in options.items():
+            argv += [f"--{key.replace('_', '-')}", str(value)]
+        servers = [p.pid for p in self.processes]
+        meter = CpuMeter(
+            {"server": lambda: sum(map(_cpu_seconds, servers)), "postgres": self.postgres_cpu}
+        )
+        meter.start()
+        started = time.perf_counter()
+        done = subprocess.run(argv, check=True, capture_output=True, cwd=REPO)
+        wall = time.perf_counter() - started
+        result: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+        cpu = meter.stop()
+        result["rate"] = result["count"] / result["seconds"] if result["seconds"] else 0.0
+        # Percent of one core over the process's whole life (warm-up included) for each side.
+        result["load_cpu"] = 100 * result["cpu"] / wall
+        result["server_cpu"] = 100 * cpu["server"] / wall
+        result["pg_cpu"] = 100 * cpu["postgres"] / wall
+        return result
+
+    def add(self, line: str, ours: dict[str, Any], base: dict[str, Any] | None, unit: str) -> None:
+        ratio = f"{ours['rate'] / base['rate']:.2f}x" if base and base["rate"] else ""
+        latency = f"{ours['p50']:.2f} / {ours['p99']:.2f}" if ours["p50"] else ""
+        base_rate = f"{base['rate']:,.0f}" if base else ""
+        base_latency = f"{base['p50']:.2f} / {base['p99']:.2f}" if base and base["p50"] else ""
+        cpu = f"{ours['load_cpu']:.0f} / {ours['server_cpu']:.0f} / {ours['pg_cpu']:.0f}"
+        self.rows.append(
+            (line, f"{ours['rate']:,.0f} {unit}", latency, base_rate, base_latency, ratio, cpu)
+        )
+        print(f"  {line}: {self.rows[-1][1:]}", file=sys.stderr, flush=True)
+
+    def table(self) -> str:
+        head = (
+            "line",
+            "consentd",
+            "p50 / p99 ms",
+            "baseline",
+            "base p50 / p99 ms",
+            "ratio",
+            "CPU % load / server / pg",
+        )
+        rows = [head, tuple("---" for _ in head), *self.rows]
+        return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+_SEED_SQL = """
+WITH s AS (
+    UPDATE seed SET subject_id = gen_random_uuid(), event_id = gen_random_uuid() RETURNING *
+), subj AS (
+    INSERT INTO subjects (tenant_id, subject_id, created_at) SELECT $1, subject_id, now() FROM s
+), ident AS (
+    INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at)
+    SELECT $1, 'email', digest, subject_id, now() FROM s
+)
+INSERT INTO consent_events (
+    tenant_id, event_id, subject_id, purpose_id, channel, scope, state, source, actor,
+    processing_role, recorded_at, evidence_reference
+)
+SELECT $1, event_id, subject_id, 'newsletter', 'email', 'first_party', 'granted', 'import',
+    'bench', 'processor', now() - interval '1 day', ''
+FROM s ORDER BY i;
+
+INSERT INTO current_consents (
+    tenant_id, subject_id, purpose_id, channel, scope, state, event_id, sequence, updated_at
+)
+SELECT e.tenant_id, e.subject_id, e.purpose_id, e.channel, e.scope, e.state, e.event_id,
+    e.sequence, e.recorded_at
+FROM consent_events e JOIN seed ON seed.event_id = e.event_id WHERE e.tenant_id = $1;
+
+INSERT INTO consent_changes (tenant_id, position, event_id)
+SELECT $1, coalesce((SELECT last_position FROM consent_change_heads WHERE tenant_id = $1), 0)
+    + row_number() OVER (ORDER BY e.sequence), e.event_id
+FROM consent_events e JOIN seed ON seed.event_id = e.event_id WHERE e.tenant_id = $1;
+
+INSERT INTO consent_change_heads (tenant_id, last_position)
+SELECT $1, max(position) FROM consent_changes WHERE tenant_id = $1
+ON CONFLICT (tenant_id) DO UPDATE SET last_position = excluded.last_position;
+"""
+_SEED_STATEMENTS = [part.strip() for part in _SEED_SQL.split(";\n") if part.strip()]
+
+
+async def _seed_statements(conn: Any, tenant: UUID) -> None:
+    for statement in _SEED_STATEMENTS:
+        await conn.execute(statement, tenant)
+
+
+def _machine() -> str:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores, load average {load}"
+
+
+def _conduct(args: argparse.Namespace) -> None:
+    c = Conductor(args)
+    report: list[str] = [f"machine at start: {_machine()}"]
+    try:
+        c.start_database()
+        asyncio.run(c.prepare())
+        seeded = asyncio.run(c.seed(0, args.small))
+        report.append(f"seeded {args.small:,} grants in {seeded:.1f} s (COPY + INSERT ... SELECT)")
+        port, echo_port = _free_port(), _free_port()
+        address, echo_address = f"127.0.0.1:{port}", f"127.0.0.1:{echo_port}"
+
+        echo = c.start_echo(echo_port)
+        echoed = c.load("unary", echo_address)
+        c.stop(echo)
+
+        servers = c.start_consentd(port)
+        unary = c.load("unary", address)
+        c.add(f"unary CheckConsent, {args.concurrency} in flight", unary, echoed, "calls/s")
+        small_p50 = c.load("unary", address, concurrency=1)
+
+        bulk = c.load("bulk", address)
+        raw_bulk = c.load("raw-bulk")
+        c.add("bulk StreamCheckConsent (1,000 e-mails/msg)", bulk, raw_bulk, "checks/s")
+
+        record = c.load("record", address)
+        raw_record = c.load("raw-record", first_new=20_000_000)
+        c.add(
+            f"RecordConsent (new subject), {args.concurrency} in flight",
+            record,
+            raw_record,
+            "writes/s",
+        )
+        withdraw = c.load("withdraw", address)
+        raw_withdraw = c.load("raw-withdraw")
+        c.add(f"WithdrawConsent, {args.concurrency} in flight", withdraw, raw_withdraw, "writes/s")
+        for proc in servers:
+            c.stop(proc)
+
+        if args.processes > 1:
+            shared = c.start_consentd(port, args.processes)
+            reuse = c.load("unary", address)
+            c.add(
+                f"unary CheckConsent, {args.processes} processes on one port",
+                reuse,
+                unary,
+                "calls/s",
+            )
+            for proc in shared:
+                c.stop(proc)
+
+        seeded = asyncio.run(c.seed(args.small, args.big))
+        report.append(f"seeded up to {args.big:,} grants in {seeded:.1f} s")
+        servers = c.start_consentd(port)
+        big_p50 = c.load("unary", address, concurrency=1, subjects=args.big)
+        big_unary = c.load("unary", address, subjects=args.big)
+        for proc in servers:
+            c.stop(proc)
+        c.add(
+            f"CheckConsent 1 in flight, {args.small:,} stored (baseline: {args.big:,})",
+            small_p50,
+            big_p50,
+            "calls/s",
+        )
+        c.add(
+            f"unary CheckConsent, {args.concurrency} in flight, {args.big:,} stored",
+            big_unary,
+            unary,
+            "calls/s",
+        )
+        report.append(f"machine at end: {_machine()}")
+    finally:
+        c.stop_all()
+    print("\n".join(report))
+    print(
+        f"{args.seconds:g} s per line after {args.warmup:g} s of warm-up; fsync on (durable "
+        "commits); CPU columns: % of one core for the load generator, the consentd process(es) "
+        "and PostgreSQL. Baselines: echo server (unary), raw asyncpg with the service's check "
+        "statement over precomputed digests on 4 connections (bulk), raw asyncpg transaction "
+        "with the same statements (writes); for the size lines the baseline column is the "
+        "other size."
+    )
+    print(c.table())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--role", choices=("conduct", "echo", "load"), default="conduct")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--small", type=int, default=10_000, help="consents stored at first")
+    parser.add_argument("--big", type=int, default=1_000_000, help="consents stored at the end")
+    parser.add_argument("--processes", type=int, default=2, help="servers on one port (0/1: skip)")
+    parser.add_argument("--pool", type=int, default=10, help="CONSENTD_DB_POOL_SIZE")
+    # The load role's own options (set by the conductor).
+    parser.add_argument("--mode", default="unary")
+    parser.add_argument("--address", default="")
+    parser.add_argument("--subjects", type=int, default=10_000)
+    parser.add_argument("--tenant", default="")
+    parser.add_argument("--dsn", default="")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--first-new", type=int, default=10_000_000)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    if args.role == "echo":
+        import uvloop
+
+        uvloop.run(_echo(args.port))
+    elif args.role == "load":
+        _load(args)
+    else:
+        _conduct(args)
+
+
+if __name__ == "__main__":
+    main()
