@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+import idna
 import pytest
 
 from consentd.domain.errors import InvalidInput
@@ -203,3 +204,42 @@ def test_emails_with_extra_at_or_control_characters_are_refused(raw: str) -> Non
     """A second @ or an invisible control character is not an address we accept."""
     with pytest.raises(InvalidInput):
         normalise_email(raw)
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        "example.fr",
+        "mail.example.co.uk",
+        "a.b",
+        "x1-y2.example",
+        "123.example",
+        "localhost",
+        "ab--cd.example",
+        "xn--bcher-kva.example",
+        "-bad.example",
+        "bad-.example",
+        "a..b",
+        f"{'a' * 63}.fr",
+        f"{'a' * 64}.fr",
+        ".".join(["abcdefghi"] * 26),
+        "bücher.example",
+        "straße.de",
+        "ex_ample.fr",
+    ],
+)
+def test_plain_domains_take_the_short_path_to_the_same_result(domain: str) -> None:
+    """An ASCII domain skips the IDNA library only when the library would return it
+    unchanged; every domain gets the same address or the same refusal either way."""
+    address = f"jeanne@{domain}"
+    try:
+        expected: str | None = f"jeanne@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError:
+        expected = None
+    if expected is not None and len(expected) > 254:
+        expected = None
+    try:
+        found: str | None = normalise_email(address).value
+    except InvalidInput:
+        found = None
+    assert found == expected
