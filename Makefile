@@ -48,8 +48,8 @@ gen-check: gen ## fail if the committed generated code differs from a fresh gene
 pytest: setup ## unit, integration and end-to-end tests (starts its own PostgreSQL)
 	$(BIN)/python -m pytest --cov --cov-report=term
 
-bench: setup ## benchmark scripts (print figures; not tests)
-	@ls bench/*.py
+bench: setup ## campaign benchmark: service vs baselines in one table (minutes; not a test)
+	$(BIN)/python bench/campaign.py $(BENCH_ARGS)
 
 clean: ## remove installed tools and caches
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -38,6 +38,8 @@ def test_every_variable_is_read() -> None:
             "CONSENTD_DB_POOL_SIZE": "4",
             "CONSENTD_MIGRATE_ON_START": "false",
             "CONSENTD_MIGRATIONS_DIR": "/opt/m",
+            "CONSENTD_REUSE_PORT": "TRUE",
+            "CONSENTD_EVENT_LOOP": "asyncio",
         }
     )
     assert settings.database_url == "postgresql+asyncpg://u:p@db/consentd"
@@ -50,6 +52,7 @@ def test_every_variable_is_read() -> None:
     assert settings.db_pool_size == 4
     assert settings.migrate_on_start is False
     assert settings.migrations_dir == Path("/opt/m")
+    assert (settings.reuse_port, settings.event_loop) == (True, "asyncio")
 
 
 @pytest.mark.parametrize(
@@ -58,6 +61,7 @@ def test_every_variable_is_read() -> None:
         ("CONSENTD_SECRET_KEY", "not base64!", "must be base64"),
         ("CONSENTD_SECRET_KEY", base64.b64encode(b"short").decode(), "at least 32 bytes"),
         ("CONSENTD_SHUTDOWN_GRACE_SECONDS", "soon", "must be a number"),
+        ("CONSENTD_EVENT_LOOP", "trio", "must be one of uvloop, asyncio"),
         ("CONSENTD_DB_POOL_SIZE", "0", "must be positive"),
     ],
 )

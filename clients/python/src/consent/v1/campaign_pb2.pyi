@@ -361,7 +361,7 @@ class ExportSuppressionListResponse(_message.Message):
     ENTRIES_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___SuppressionEntry]:
-        """Up to 1,000 entries per message, ordered by subject id."""
+        """The contact points of up to 1,000 subjects per message, ordered by subject id."""
 
     def __init__(
         self,
