@@ -91,7 +91,9 @@ async def test_feed_replays_in_order_and_resumes_from_a_cursor(
     call.cancel()
     assert [c.position for c in first.changes] == [1, 2]
 
-    rest, _ = await _collect(_watch(campaign, stubs, cursor=first.cursor, max_changes=2), 3)
+    resumed = _watch(campaign, stubs, cursor=first.cursor, max_changes=2)
+    rest, _ = await _collect(resumed, 3)
+    resumed.cancel()  # a feed never ends by itself
 
     changes = [*first.changes, *rest]
     assert [c.position for c in changes] == [1, 2, 3, 4, 5]
