@@ -326,8 +326,9 @@ async def test_stream_cuts_a_client_that_leaves_answers_unread(app: App, stubs: 
             writer = asyncio.create_task(flood())
             await asyncio.sleep(2)  # the server gives up after 0.5 s of unread answers
             # Its status waits behind the answers already sent: read them, then it comes.
-            read, ended = await _drain(call)
-            await writer
+            async with asyncio.timeout(60):
+                read, ended = await _drain(call)
+                await writer
             assert ended is not None
             assert ended.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
             assert "unread" in (ended.details() or "")

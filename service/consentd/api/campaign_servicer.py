@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -43,8 +44,11 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
             return
         target, as_of = conv.stream_start(first)
         chunks = conv.stream_chunks(first, request_iterator, self._region)
-        async for chunk in self._campaign.stream_checks(principal(), target, as_of, chunks):
-            await self._write(context, conv.stream_out(chunk))
+        # aclosing: when a write gives up, stop reading and deciding before the call ends.
+        answers = self._campaign.stream_checks(principal(), target, as_of, chunks)
+        async with contextlib.aclosing(answers):
+            async for chunk in answers:
+                await self._write(context, conv.stream_out(chunk))
 
     async def _write(self, context: Context, response: pb.StreamCheckConsentResponse) -> None:
         """Send, or give up on a client that leaves its answers unread (flow control holds the
