@@ -182,6 +182,15 @@ async def _drive(
     return {"count": len(latencies), "seconds": seconds, "p50": p50, "p99": p99, "errors": errors}
 
 
+def _run(coro: Awaitable[Any], loop: str) -> Any:
+    """Run on uvloop or on asyncio's own loop (--loop), as the server does."""
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.run(coro)  # type: ignore[arg-type]
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
 def _meta() -> tuple[tuple[str, str], ...]:
     return (("x-consentd-tenant", TENANT_SLUG),)
 
@@ -394,8 +403,6 @@ async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _load(args: argparse.Namespace) -> None:
-    import uvloop
-
     modes: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] = {
         "unary": _load_unary,
         "bulk": _load_bulk,
@@ -405,7 +412,7 @@ def _load(args: argparse.Namespace) -> None:
         "raw-record": _load_raw_writes,
         "raw-withdraw": _load_raw_writes,
     }
-    result = uvloop.run(modes[args.mode](args))
+    result = _run(modes[args.mode](args), args.loop)
     usage = os.times()
     result["cpu"] = usage.user + usage.system
     print(json.dumps(result))
@@ -460,7 +467,7 @@ class Conductor:
         shutil.rmtree(self.base, ignore_errors=True)
 
     def postgres_cpu(self) -> float:
-        pid = self.postgres.pid
+        pid = self.postgres.pid if self.postgres else None
         if not pid:
             return 0.0
         return _cpu_seconds(pid, reaped=True) + sum(map(_cpu_seconds, _children(pid)))
@@ -495,6 +502,7 @@ class Conductor:
             "CONSENTD_LOG_FORMAT": "json",
             "CONSENTD_DB_POOL_SIZE": str(self.args.pool),
             "CONSENTD_REUSE_PORT": "true" if processes > 1 else "false",
+            "CONSENTD_EVENT_LOOP": self.args.loop,
         }
         procs = [self.spawn([_python(), "-m", "consentd", "serve"], env) for _ in range(processes)]
         self.wait_serving(port)
@@ -502,7 +510,8 @@ class Conductor:
         return procs
 
     def start_echo(self, port: int) -> subprocess.Popen[bytes]:
-        proc = self.spawn([_python(), __file__, "--role", "echo", "--port", str(port)])
+        argv = [_python(), __file__, "--role", "echo", "--port", str(port), "--loop", self.args.loop]
+        proc = self.spawn(argv)
         self.wait_port(port)
         return proc
 
@@ -589,6 +598,7 @@ class Conductor:
             "dsn": self.dsn,
             "connections": 4,
             "first_new": 10_000_000,
+            "loop": self.args.loop,
             **extra,
         }
         for key, value in options.items():
@@ -775,6 +785,9 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=1_000_000, help="consents stored at the end")
     parser.add_argument("--processes", type=int, default=2, help="servers on one port (0/1: skip)")
     parser.add_argument("--pool", type=int, default=10, help="CONSENTD_DB_POOL_SIZE")
+    parser.add_argument(
+        "--loop", choices=("uvloop", "asyncio"), default="uvloop", help="every process's loop"
+    )
     # The load role's own options (set by the conductor).
     parser.add_argument("--mode", default="unary")
     parser.add_argument("--address", default="")
@@ -786,9 +799,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
     if args.role == "echo":
-        import uvloop
-
-        uvloop.run(_echo(args.port))
+        _run(_echo(args.port), args.loop)
     elif args.role == "load":
         _load(args)
     else:

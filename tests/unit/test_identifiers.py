@@ -62,6 +62,10 @@ def test_email_is_unicode_nfc() -> None:
         "jeanne@under_score.fr",
         "x" * 65 + "@example.fr",
         "x" * 64 + "@" + ("a" * 60 + ".") * 4 + "fr",
+        "jeanne\tmartin@example.fr",
+        "jeanne\u00a0martin@example.fr",
+        "jeanne@example\u3000.fr",
+        "jeanne\u2028@example.fr",
     ],
     ids=[
         "empty",
@@ -77,6 +81,10 @@ def test_email_is_unicode_nfc() -> None:
         "underscore-in-domain",
         "local-part-too-long",
         "address-too-long",
+        "tab",
+        "no-break-space",
+        "ideographic-space",
+        "line-separator",
     ],
 )
 def test_invalid_email_is_refused_naming_the_field(raw: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -110,7 +110,7 @@ class CampaignUseCases:
         target: Target,
         as_of: datetime | None,
         chunks: AsyncIterator[Sequence[Recipient]],
-    ) -> AsyncIterator[AnswerChunk]:
+    ) -> AsyncGenerator[AnswerChunk, None]:
         """The answers to each chunk, in order, each chunk read in its own snapshot taken after
         the chunk arrived. Raises NotFound (purpose) before reading any chunk, and whatever
         reading a chunk raises after answering the chunks before it."""

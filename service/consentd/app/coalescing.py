@@ -24,7 +24,7 @@ class Coalescer(Generic[K, I, R]):
         self,
         run: Callable[[K, list[I]], Awaitable[list[R]]],
         max_batch: int = 500,
-        max_running: int = 4,
+        max_running: int = 2,
     ) -> None:
         self._run = run
         self._max_batch = max_batch

@@ -49,11 +49,14 @@ class Identifier:
 
 def normalise_email(raw: str, field: str = "email") -> Identifier:
     """Lowercase, Unicode NFC, IDNA (punycode) domain. Raises InvalidInput naming `field`."""
-    text = unicodedata.normalize("NFC", raw.strip()).lower()
+    text = raw.strip()
+    if not text.isascii():  # NFC leaves ASCII as it is
+        text = unicodedata.normalize("NFC", text)
+    text = text.lower()
     local, at, domain = text.rpartition("@")
-    if not at or not local or not domain or "@" in local or not text.isprintable():
-        raise InvalidInput(field, "not an email address (expected local@domain)")
-    if any(c.isspace() for c in text):
+    # Once printable, the only whitespace left is the ASCII space: every other one is in a
+    # Unicode category isprintable() refuses (Cc, Zs, Zl, Zp).
+    if not at or not local or not domain or "@" in local or not text.isprintable() or " " in text:
         raise InvalidInput(field, "not an email address (expected local@domain)")
     ascii_domain = _plain_domain(domain) or _idna_domain(domain, field)
     # A trailing dot (fully qualified form) would give the same mailbox a second identity.
@@ -73,7 +76,7 @@ def _plain_domain(domain: str) -> str | None:
     if (
         len(domain) <= MAX_DOMAIN
         and _PLAIN_DOMAIN.fullmatch(domain)
-        and not any(label[2:4] == "--" for label in domain.split("."))
+        and ("--" not in domain or all(label[2:4] != "--" for label in domain.split(".")))
     ):
         return domain
     return None

@@ -14,12 +14,11 @@ from consentd.app.ports import CheckBatch, CheckKey, CheckRow, FeedChange, Suppr
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import (
     ConsentFact,
-    ConsentState,
     LawfulBasis,
     Purpose,
     Target,
 )
-from consentd.store.consents import Row, _event, _target
+from consentd.store.consents import STATES, Row, _event, _target
 from consentd.store.driver import Driver
 
 # $1 tenant, $2 purpose, $3 channel, $4 scope, $5 kinds, $6 digests, $7 subject ids (one of
@@ -102,7 +101,7 @@ def _fact(m: Row) -> ConsentFact | None:
         m["event_id"],
         m["sequence"],
         _target(m),
-        ConsentState(m["state"]),
+        STATES[m["state"]],
         m["notice_version"],
         m["valid_until"],
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -102,8 +103,18 @@ def _event_columns(event: ConsentEvent) -> tuple[Any, ...]:
     )
 
 
+# Reading rows is on the path of every check: targets are few and immutable, so one object per
+# target is kept, and enum members are found by dict rather than by EnumType.__call__.
+STATES = {state.value: state for state in ConsentState}
+
+
+@functools.lru_cache(maxsize=4096)
+def _target_of(purpose: str, channel: str, scope: str) -> Target:
+    return Target(purpose, Channel(channel), PartyScope(scope))
+
+
 def _target(m: Row) -> Target:
-    return Target(m["purpose_id"], Channel(m["channel"]), PartyScope(m["scope"]))
+    return _target_of(m["purpose_id"], m["channel"], m["scope"])
 
 
 def _event(m: Row) -> ConsentEvent:
@@ -112,7 +123,7 @@ def _event(m: Row) -> ConsentEvent:
         sequence=m["sequence"],
         subject_id=m["subject_id"],
         target=_target(m),
-        state=ConsentState(m["state"]),
+        state=STATES[m["state"]],
         notice_id=m["notice_id"],
         notice_version=m["notice_version"],
         source=Source(m["source"]),
@@ -129,7 +140,7 @@ def _fact(m: Row) -> ConsentFact:
         m["event_id"],
         m["sequence"],
         _target(m),
-        ConsentState(m["state"]),
+        STATES[m["state"]],
         m["notice_version"],
         m["valid_until"],
     )
