@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from uuid import UUID
 
 import idna
@@ -251,3 +252,18 @@ def test_plain_domains_take_the_short_path_to_the_same_result(domain: str) -> No
     except InvalidInput:
         found = None
     assert found == expected
+
+
+def test_keyed_hash_is_hmac_sha256_under_the_tenant_key() -> None:
+    """The prepared-state HMAC equals the standard library's HMAC-SHA256 of `label:value`
+    under the tenant's derived key, for several tenants and values."""
+    hasher = IdentifierHasher(bytes(range(32)))
+    for tenant in (UUID(int=1), UUID(int=2**127 + 5)):
+        key = hasher.tenant_key(tenant)
+        for label, value in (
+            ("email", "jeanne@example.fr"),
+            ("ip", "203.0.113.7"),
+            ("ua", "é" * 300),
+        ):
+            expected = hmac.digest(key, f"{label}:{value}".encode(), "sha256")
+            assert hasher.keyed(tenant, label, value) == expected

