@@ -28,7 +28,7 @@ from consentd.app.campaign import (
 )
 from consentd.app.checks import CheckResult, Decided
 from consentd.domain.errors import InvalidInput
-from consentd.domain.identifiers import Identifier
+from consentd.domain.identifiers import Identifier, normalise_email
 from consentd.domain.model import Target
 
 # Reverse maps, built once: these run for every recipient of a list.
@@ -47,10 +47,21 @@ def recipients_in(
     found: list[Recipient] = []
     for index, message in enumerate(messages):
         try:
-            found.append(subject_ref_in(message, f"{field}[{index}]", phone_region))
+            # E-mails first and without building field names: the common case of a campaign.
+            if message.WhichOneof("ref") == "email":
+                found.append(normalise_email(message.email))
+            else:
+                found.append(subject_ref_in(message, f"{field}[{index}]", phone_region))
         except InvalidInput as error:
-            found.append(error)
+            found.append(_renamed(error, f"{field}[{index}]"))
     return found
+
+
+def _renamed(error: InvalidInput, field: str) -> InvalidInput:
+    """The error with its field under `field` (e.g. `email` -> `recipients[3].email`)."""
+    if error.field.startswith(field):
+        return error
+    return InvalidInput(f"{field}.{error.field}", error.reason)
 
 
 def _as_of(message: pb.BatchCheckConsentRequest | pb.StreamCheckConsentRequest) -> datetime | None:
