@@ -304,8 +304,8 @@ async def _raw_connect(args: argparse.Namespace) -> Any:
 
 
 async def _load_raw_bulk(args: argparse.Namespace) -> dict[str, Any]:
-    """The service's check statement over 1,000 precomputed digests per call, on as many
-    connections as one stream keeps busy (read-ahead + 2)."""
+    """The service's check statement (consentd_check, one round trip) over 1,000 precomputed
+    digests per call, on as many connections as one stream keeps busy (read-ahead + 2)."""
     from consentd.domain.identifiers import IdentifierHasher, normalise_email
     from consentd.store import campaign as store
 
@@ -323,11 +323,10 @@ async def _load_raw_bulk(args: argparse.Namespace) -> dict[str, Any]:
 
     async def one(index: int) -> None:
         nonlocal checked
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT set_config('consentd.tenant_id', $1, true)", args.tenant)
+        async with pool.acquire() as conn:
             rows = await conn.fetch(
-                store._CHECK_NOW, tenant, PURPOSE, "email", "first_party",
-                kinds, chunks[index % len(chunks)], nones,
+                store._CHECK, tenant, PURPOSE, "email", "first_party",
+                kinds, chunks[index % len(chunks)], nones, None,
             )  # fmt: skip
             checked += len(rows)
 
@@ -510,7 +509,16 @@ class Conductor:
         return procs
 
     def start_echo(self, port: int) -> subprocess.Popen[bytes]:
-        argv = [_python(), __file__, "--role", "echo", "--port", str(port), "--loop", self.args.loop]
+        argv = [
+            _python(),
+            __file__,
+            "--role",
+            "echo",
+            "--port",
+            str(port),
+            "--loop",
+            self.args.loop,
+        ]
         proc = self.spawn(argv)
         self.wait_port(port)
         return proc

@@ -157,3 +157,20 @@ async def test_export_pages_through_subjects(app: App, tenant: Tenant) -> None:
     subjects: list[UUID] = [entry.subject_id for page in pages for entry in page]
     assert subjects == sorted(subjects)
     assert len(set(subjects)) == 5
+
+
+async def test_the_check_function_sets_the_tenant_for_its_transaction_only(
+    app: App, tenant: Tenant
+) -> None:
+    """consentd_check() sets consentd.tenant_id before reading (what row-level security reads),
+    inside the caller's transaction; run alone, it leaves nothing on the pooled connection."""
+    call = sa.text(
+        "SELECT count(*) FROM consentd_check(:tenant, 'none', 'email', 'first_party', "
+        "ARRAY[]::text[], ARRAY[]::bytea[], ARRAY[]::uuid[], NULL)"
+    )
+    setting = sa.text("SELECT current_setting('consentd.tenant_id', true)")
+    async with app.engine.connect() as conn:
+        await conn.execute(call, {"tenant": tenant.tenant_id})
+        assert (await conn.execute(setting)).scalar_one() == str(tenant.tenant_id)
+        await conn.rollback()
+        assert (await conn.execute(setting)).scalar_one() in (None, "")

@@ -6,8 +6,9 @@ unit of work's transaction and tenant.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from consentd.app.ports import CheckBatch, CheckKey, CheckRow, FeedChange, SuppressedRow
@@ -21,46 +22,14 @@ from consentd.domain.model import (
 from consentd.store.consents import STATES, Row, _event, _target
 from consentd.store.driver import Driver
 
-# $1 tenant, $2 purpose, $3 channel, $4 scope, $5 kinds, $6 digests, $7 subject ids (one of
-# kind+digest or subject id per key), [$8 as_of]. One row per key in key order, each with the
-# purpose, its notice floor and the latest applicable fact; no row at all for an unknown purpose.
-_CHECK = """
-WITH purpose AS (
-    SELECT p.lawful_basis, p.notice_id, {floor} AS floor
-    FROM purposes p
-    WHERE p.tenant_id = $1 AND p.purpose_id = $2
-), keys AS (
-    SELECT *
-    FROM unnest($5::text[], $6::bytea[], $7::uuid[]) WITH ORDINALITY AS k(kind, digest, sid, ord)
-), subject AS (
-    SELECT k.ord, coalesce(i.subject_id, s.subject_id) AS subject_id
-    FROM keys k
-    LEFT JOIN subject_identifiers i ON i.tenant_id = $1 AND i.kind = k.kind AND i.digest = k.digest
-    LEFT JOIN subjects s ON s.tenant_id = $1 AND s.subject_id = k.sid
-)
-SELECT p.lawful_basis, p.notice_id, p.floor, x.ord, x.subject_id, f.*
-FROM purpose p
-LEFT JOIN (subject x LEFT JOIN LATERAL ({facts}) f ON true) ON true
-ORDER BY x.ord
-"""
+# consentd_check() (migration 0003) sets the tenant for its transaction, then resolves subjects
+# by digest or id, the purpose and its notice floor, and the latest applicable fact per key:
+# one round trip for a whole batch, with no transaction of ours around it.
+_CHECK = "SELECT * FROM consentd_check($1, $2, $3, $4, $5, $6, $7, $8)"
 _APPLIES = "((t.purpose_id = $2 AND t.channel = $3 AND t.scope = $4) OR t.purpose_id = '*')"
 _FACT_COLUMNS = (
     "t.event_id, t.sequence, t.purpose_id, t.channel, t.scope, t.state, t.notice_version, "
     "t.valid_until"
-)
-_CHECK_NOW = _CHECK.format(
-    floor="(SELECT h.reconsent_floor FROM notice_heads h "
-    "WHERE h.tenant_id = p.tenant_id AND h.notice_id = p.notice_id)",
-    facts=f"SELECT {_FACT_COLUMNS} FROM current_consents t "
-    f"WHERE t.tenant_id = $1 AND t.subject_id = x.subject_id AND {_APPLIES} "
-    "ORDER BY t.sequence DESC LIMIT 1",
-)
-_CHECK_AS_OF = _CHECK.format(
-    floor="(SELECT max(n.version) FROM notices n WHERE n.tenant_id = p.tenant_id "
-    "AND n.notice_id = p.notice_id AND n.requires_reconsent AND n.published_at <= $8)",
-    facts=f"SELECT {_FACT_COLUMNS} FROM consent_events t "
-    f"WHERE t.tenant_id = $1 AND t.subject_id = x.subject_id AND {_APPLIES} "
-    "AND t.recorded_at <= $8 ORDER BY t.sequence DESC LIMIT 1",
 )
 
 _FEED = """
@@ -126,19 +95,29 @@ def _key_columns(
 
 
 class SqlCampaign:
-    def __init__(self, raw: Driver, tenant_id: UUID) -> None:
+    """`begin`, when given, is awaited before any statement but the check (which sets the
+    tenant itself): the read unit of work opens its transaction only when a read needs it."""
+
+    def __init__(
+        self,
+        raw: Driver,
+        tenant_id: UUID,
+        begin: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._raw = raw
         self._tenant = tenant_id
+        self._begin = begin
+
+    async def _fetch(self, query: str, *args: Any) -> list[Any]:
+        if self._begin is not None:
+            await self._begin()
+        return await self._raw.fetch(query, *args)
 
     async def check(
         self, target: Target, keys: Sequence[CheckKey], as_of: datetime | None
     ) -> CheckBatch | None:
         args = [self._tenant, target.purpose, target.channel.value, target.scope.value]
-        args += _key_columns(keys)
-        if as_of is None:
-            rows = await self._raw.fetch(_CHECK_NOW, *args)
-        else:
-            rows = await self._raw.fetch(_CHECK_AS_OF, *args, as_of)
+        rows = await self._raw.fetch(_CHECK, *args, *_key_columns(keys), as_of)
         if not rows:
             return None
         first = rows[0]
@@ -149,12 +128,12 @@ class SqlCampaign:
         return CheckBatch(purpose, first["floor"], found)
 
     async def changes_after(self, position: int, limit: int) -> list[FeedChange]:
-        rows = await self._raw.fetch(_FEED, self._tenant, position, limit)
+        rows = await self._fetch(_FEED, self._tenant, position, limit)
         return [FeedChange(m["position"], _event(m)) for m in rows]
 
     async def last_position(self) -> int:
-        row = await self._raw.fetchrow(_HEAD, self._tenant)
-        return int(row["last_position"]) if row else 0
+        rows = await self._fetch(_HEAD, self._tenant)
+        return int(rows[0]["last_position"]) if rows else 0
 
     async def suppressed(
         self, target: Target, kind: IdentifierKind, after: UUID | None, limit: int

@@ -2,9 +2,11 @@
 
 A check or a chunk of a stream is one statement; SQLAlchemy's unit of work wraps it in
 greenlet switches, a compiled set_config, and BEGIN / ROLLBACK round trips of its own, which
-cost more than the statement. This one sends BEGIN READ ONLY and set_config in one round trip,
-the statement, then ROLLBACK, on a pool of its own. The tenant rule is the same: every
-statement runs in a transaction that set `consentd.tenant_id` (transaction-local) first.
+cost more than the statement. Here a check is one round trip: consentd_check() sets the tenant
+for its own transaction before it reads. Other reads (feed, suppression list) open a read-only
+transaction first, BEGIN and set_config in one round trip, and end with ROLLBACK. The tenant
+rule is the same everywhere: every statement runs in a transaction that set
+`consentd.tenant_id` (transaction-local) before reading.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ class ReadPool:
 
 
 class ReadUnitOfWork:
-    """`async with` a read-only transaction inside one tenant; it always ends in a rollback."""
+    """`async with`: reads inside one tenant, in a read-only transaction opened on the first
+    read that needs one (the check sets the tenant itself) and always rolled back."""
 
     campaign: SqlCampaign
 
@@ -67,17 +70,18 @@ class ReadUnitOfWork:
         self._pool = pool
         self._tenant = tenant_id
         self._conn: Any = None
+        self._begun = False
 
     async def __aenter__(self) -> Self:
-        conn = await self._pool.acquire()
-        try:
-            await conn.execute(_BEGIN.format(tenant=UUID(str(self._tenant))))
-        except BaseException:
-            await self._pool.release(conn)
-            raise
-        self._conn = conn
-        self.campaign = SqlCampaign(cast(Driver, conn), self._tenant)
+        self._conn = await self._pool.acquire()
+        self._begun = False
+        self.campaign = SqlCampaign(cast(Driver, self._conn), self._tenant, self._begin)
         return self
+
+    async def _begin(self) -> None:
+        if not self._begun:
+            await self._conn.execute(_BEGIN.format(tenant=UUID(str(self._tenant))))
+            self._begun = True
 
     async def __aexit__(
         self,
@@ -89,6 +93,7 @@ class ReadUnitOfWork:
         if conn is None:
             return
         try:
-            await conn.execute("ROLLBACK")
+            if self._begun:
+                await conn.execute("ROLLBACK")
         finally:
             await self._pool.release(conn)
