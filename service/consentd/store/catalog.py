@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -11,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.domain.model import LawfulBasis, Notice, Purpose
+from consentd.store.driver import Driver
 from consentd.store.tables import notice_heads, notices, purposes
 
 _P = purposes
@@ -18,7 +20,8 @@ _N = notices
 _H = notice_heads
 
 
-def _purpose(m: sa.RowMapping) -> Purpose:
+def _purpose(m: Any) -> Purpose:
+    """From a SQLAlchemy RowMapping or an asyncpg Record (both read by column name)."""
     return Purpose(
         purpose_id=m["purpose_id"],
         lawful_basis=LawfulBasis(m["lawful_basis"]),
@@ -44,18 +47,19 @@ def _notice(m: sa.RowMapping) -> Notice:
     )
 
 
+# Read by every write: a plain statement through the driver, prepared once per connection.
+_PURPOSES = "SELECT * FROM purposes WHERE tenant_id = $1 AND purpose_id = ANY($2::text[])"
+
+
 class SqlCatalog:
-    def __init__(self, conn: AsyncConnection, tenant_id: UUID) -> None:
+    def __init__(self, conn: AsyncConnection, raw: Driver, tenant_id: UUID) -> None:
         self._conn = conn
+        self._raw = raw
         self._tenant = tenant_id
 
     async def purposes(self, purpose_ids: Sequence[str]) -> dict[str, Purpose]:
-        query = sa.select(_P).where(
-            _P.c.tenant_id == self._tenant, _P.c.purpose_id.in_(purpose_ids)
-        )
-        return {
-            p.purpose_id: p for p in map(_purpose, (await self._conn.execute(query)).mappings())
-        }
+        rows = await self._raw.fetch(_PURPOSES, self._tenant, list(purpose_ids))
+        return {p.purpose_id: p for p in map(_purpose, rows)}
 
     async def put_purpose(self, purpose: Purpose, now: datetime) -> tuple[Purpose, bool] | None:
         stmt = insert(_P).values(

@@ -7,30 +7,42 @@ from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.app.ports import Digest
 from consentd.domain.identifiers import IdentifierKind
+from consentd.store.driver import Driver
 from consentd.store.tables import consent_events, subject_identifiers, subjects
+
+# Every write looks subjects up and links identifiers: plain statements through the driver
+# (prepared once per connection) rather than Core statements built and compiled per call.
+_OWNERS = """
+SELECT kind, subject_id FROM subject_identifiers
+WHERE tenant_id = $1 AND (kind, digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
+"""
+_CREATE = "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)"
+_ATTACH = """
+INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at)
+VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING subject_id
+"""
+_OWNER = (
+    "SELECT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND digest = $3"
+)
 
 
 class SqlSubjects:
-    def __init__(self, conn: AsyncConnection, tenant_id: UUID) -> None:
+    def __init__(self, conn: AsyncConnection, raw: Driver, tenant_id: UUID) -> None:
         self._conn = conn
+        self._raw = raw
         self._tenant = tenant_id
 
     async def owners(self, digests: Sequence[Digest]) -> dict[IdentifierKind, UUID]:
         if not digests:
             return {}
-        t = subject_identifiers
-        keys = [(kind.value, digest) for kind, digest in digests]
-        rows = await self._conn.execute(
-            sa.select(t.c.kind, t.c.subject_id).where(
-                t.c.tenant_id == self._tenant, sa.tuple_(t.c.kind, t.c.digest).in_(keys)
-            )
-        )
-        return {IdentifierKind(kind): subject_id for kind, subject_id in rows}
+        kinds = [kind.value for kind, _ in digests]
+        values = [digest for _, digest in digests]
+        rows = await self._raw.fetch(_OWNERS, self._tenant, kinds, values)
+        return {IdentifierKind(m["kind"]): m["subject_id"] for m in rows}
 
     async def exists(self, subject_id: UUID) -> bool:
         query = sa.select(subjects.c.subject_id).where(
@@ -39,9 +51,7 @@ class SqlSubjects:
         return (await self._conn.execute(query)).first() is not None
 
     async def create(self, subject_id: UUID, now: datetime) -> None:
-        await self._conn.execute(
-            subjects.insert().values(tenant_id=self._tenant, subject_id=subject_id, created_at=now)
-        )
+        await self._raw.execute(_CREATE, self._tenant, subject_id, now)
 
     async def delete_unreferenced(self, subject_id: UUID) -> None:
         referenced = sa.exists().where(
@@ -62,27 +72,9 @@ class SqlSubjects:
 
     async def attach(self, subject_id: UUID, digest: Digest, now: datetime) -> UUID:
         kind, value = digest
-        t = subject_identifiers
-        inserted = await self._conn.execute(
-            insert(t)
-            .values(
-                tenant_id=self._tenant,
-                kind=kind.value,
-                digest=value,
-                subject_id=subject_id,
-                created_at=now,
-            )
-            .on_conflict_do_nothing()
-            .returning(t.c.subject_id)
-        )
-        owner: UUID | None = inserted.scalar_one_or_none()
+        owner = await self._raw.fetchrow(_ATTACH, self._tenant, kind.value, value, subject_id, now)
         if owner is not None:
-            return owner
+            return UUID(str(owner["subject_id"]))
         # The identifier was linked already (maybe by a transaction that just committed).
-        existing = await self._conn.execute(
-            sa.select(t.c.subject_id).where(
-                t.c.tenant_id == self._tenant, t.c.kind == kind.value, t.c.digest == value
-            )
-        )
-        linked: UUID = existing.scalar_one()
-        return linked
+        linked = await self._raw.fetchrow(_OWNER, self._tenant, kind.value, value)
+        return UUID(str(linked["subject_id"]))

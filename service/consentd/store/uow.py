@@ -48,9 +48,9 @@ class SqlUnitOfWork:
             await conn.close()
             raise
         self._conn = conn
-        self.subjects = SqlSubjects(conn, self._tenant)
+        self.subjects = SqlSubjects(conn, raw, self._tenant)
         self.consents = SqlConsents(conn, raw, self._tenant)
-        self.catalog = SqlCatalog(conn, self._tenant)
+        self.catalog = SqlCatalog(conn, raw, self._tenant)
         self.campaign = SqlCampaign(raw, self._tenant)
         return self
 
