@@ -339,27 +339,13 @@ async def _load_raw_bulk(args: argparse.Namespace) -> dict[str, Any]:
     return {"count": checked, "seconds": elapsed, "p50": 0.0, "p99": 0.0, "errors": 0}
 
 
-_OWNERS = (
-    "SELECT kind, subject_id FROM subject_identifiers "
-    "WHERE tenant_id = $1 AND (kind, digest) IN (($2, $3))"
-)
-_PURPOSES = "SELECT * FROM purposes WHERE tenant_id = $1 AND purpose_id IN ($2)"
-_SUBJECT = "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)"
-_ATTACH = (
-    "INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at) "
-    "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING subject_id"
-)
-_OWNER = (
-    "SELECT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND digest = $3"
-)
-
-
 async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
     """The statements a RecordConsent (new subject) or WithdrawConsent (known subject) sends,
     in one transaction each, on a pool as large as the service's."""
     from datetime import UTC, datetime
 
     from consentd.domain.identifiers import IdentifierHasher, normalise_email
+    from consentd.store import catalog, subjects
     from consentd.store import consents as store
 
     tenant = UUID(args.tenant)
@@ -375,20 +361,18 @@ async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT set_config('consentd.tenant_id', $1, true)", args.tenant)
             if record:
-                await conn.fetch(_PURPOSES, tenant, PURPOSE)
-            await conn.fetch(_OWNERS, tenant, "email", digest)
+                await conn.fetch(catalog._PURPOSES, tenant, [PURPOSE])
+            await conn.fetch(subjects._OWNERS, tenant, ["email"], [digest])
             if record:
                 subject = uuid4()
-                await conn.execute(_SUBJECT, tenant, subject, now)
-                await conn.fetch(_ATTACH, tenant, "email", digest, subject, now)
+                await conn.execute(subjects._CREATE, tenant, subject, now)
+                await conn.fetchrow(subjects._ATTACH, tenant, "email", digest, subject, now)
             else:
-                attached = await conn.fetch(_ATTACH, tenant, "email", digest, uuid4(), now)
-                subject = (
-                    attached[0][0]
-                    if attached
-                    else (await conn.fetchrow(_OWNER, tenant, "email", digest))[0]
-                )
-                await conn.fetch(_PURPOSES, tenant, PURPOSE)
+                # A known subject: the link already exists, so the service reads its owner.
+                await conn.fetchrow(subjects._ATTACH, tenant, "email", digest, uuid4(), now)
+                owner = await conn.fetchrow(subjects._OWNER, tenant, "email", digest)
+                subject = owner["subject_id"]
+                await conn.fetch(catalog._PURPOSES, tenant, [PURPOSE])
             state = "granted" if record else "withdrawn"
             columns = [
                 [uuid4()], [subject], [PURPOSE], ["email"], ["first_party"], [state], [None],
