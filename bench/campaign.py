@@ -618,9 +618,13 @@ class Conductor:
         base_rate = f"{base['rate']:,.0f}" if base else ""
         base_latency = f"{base['p50']:.2f} / {base['p99']:.2f}" if base and base["p50"] else ""
         cpu = f"{ours['load_cpu']:.0f} / {ours['server_cpu']:.0f} / {ours['pg_cpu']:.0f}"
-        self.rows.append(
-            (line, f"{ours['rate']:,.0f} {unit}", latency, base_rate, base_latency, ratio, cpu)
+        base_cpu = (
+            f"{base['load_cpu']:.0f} / {base['server_cpu']:.0f} / {base['pg_cpu']:.0f}"
+            if base
+            else ""
         )
+        row = (line, f"{ours['rate']:,.0f} {unit}", latency, base_rate, base_latency, ratio)
+        self.rows.append((*row, cpu, base_cpu))
         print(f"  {line}: {self.rows[-1][1:]}", file=sys.stderr, flush=True)
 
     def table(self) -> str:
@@ -632,6 +636,7 @@ class Conductor:
             "base p50 / p99 ms",
             "ratio",
             "CPU % load / server / pg",
+            "baseline CPU %",
         )
         rows = [head, tuple("---" for _ in head), *self.rows]
         return "\n".join("| " + " | ".join(row) + " |" for row in rows)
