@@ -29,6 +29,8 @@ class Settings:
     db_pool_size: int = 10
     migrate_on_start: bool = True
     migrations_dir: Path | None = None
+    audit_signing_key: bytes | None = None
+    audit_checkpoint_every: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -49,6 +51,8 @@ class Settings:
             migrations_dir=Path(env["CONSENTD_MIGRATIONS_DIR"])
             if env.get("CONSENTD_MIGRATIONS_DIR")
             else None,
+            audit_signing_key=_signing_key(env.get("CONSENTD_AUDIT_SIGNING_KEY")),
+            audit_checkpoint_every=int(_number(env, "CONSENTD_AUDIT_CHECKPOINT_EVERY", 1000)),
         )
 
 
@@ -61,6 +65,19 @@ def _secret(value: str | None) -> bytes | None:
         raise ConfigError("CONSENTD_SECRET_KEY must be base64 (32 random bytes or more)") from None
     if len(key) < 32:
         raise ConfigError("CONSENTD_SECRET_KEY must decode to at least 32 bytes")
+    return key
+
+
+def _signing_key(value: str | None) -> bytes | None:
+    name = "CONSENTD_AUDIT_SIGNING_KEY"
+    if not value:
+        return None
+    try:
+        key = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ConfigError(f"{name} must be base64 of a 32-byte Ed25519 seed") from None
+    if len(key) != 32:
+        raise ConfigError(f"{name} must decode to exactly 32 bytes (an Ed25519 seed)")
     return key
 
 

@@ -32,6 +32,7 @@ log = structlog.get_logger("consentd")
 class Database:
     url: str
     secret_key: bytes
+    audit_key: bytes
 
 
 @contextlib.asynccontextmanager
@@ -40,7 +41,9 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
     if settings.database_url:
         if settings.secret_key is None:
             raise ConfigError("CONSENTD_SECRET_KEY is required when DATABASE_URL is set")
-        yield Database(settings.database_url, settings.secret_key)
+        if settings.audit_signing_key is None:
+            raise ConfigError("CONSENTD_AUDIT_SIGNING_KEY is required when DATABASE_URL is set")
+        yield Database(settings.database_url, settings.secret_key, settings.audit_signing_key)
         return
     data_dir = settings.data_dir / "postgres" if settings.data_dir else default_data_dir()
     embedded = EmbeddedPostgres(data_dir)
@@ -48,15 +51,19 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
     try:
         await asyncio.to_thread(embedded.create_database, "consentd")
         key = settings.secret_key or _local_secret(data_dir.parent / "secret.key")
+        audit_key = settings.audit_signing_key or _local_secret(
+            data_dir.parent / "audit-signing.key"
+        )
         log.info("embedded_postgres_started", data_dir=str(data_dir), port=embedded.port)
-        yield Database(embedded.url("consentd"), key)
+        yield Database(embedded.url("consentd"), key, audit_key)
     finally:
         await asyncio.to_thread(embedded.stop)
         log.info("embedded_postgres_stopped")
 
 
 def _local_secret(path: Path) -> bytes:
-    """The embedded mode's identifier key, made once and kept beside the data (mode 0600)."""
+    """An embedded mode's key (the identifier secret, the audit signing seed), made once and
+    kept beside the data (mode 0600). 32 random bytes, base64."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -75,7 +82,7 @@ async def serve(settings: Settings) -> None:
     async with database(settings) as db:
         if settings.migrate_on_start:
             await migrate(db.url, settings.migrations_dir)
-        app = bootstrap(settings, db.url, db.secret_key)
+        app = bootstrap(settings, db.url, db.secret_key, audit_key=db.audit_key)
         try:
             await ensure_tenant(app, settings.default_tenant)
             await _serve_until_signalled(app)

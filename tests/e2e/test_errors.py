@@ -297,10 +297,10 @@ async def test_failure_after_subject_creation_rolls_back(
     }
 
 
-async def test_evidence_is_kept_only_as_keyed_hashes(
-    app: App, stubs: Stubs, tenant: Tenant
-) -> None:
-    """IP address and user agent reach the event as 32-byte keyed hashes, never in clear."""
+async def test_evidence_is_kept_only_sealed(app: App, stubs: Stubs, tenant: Tenant) -> None:
+    """IP address and user agent reach the event sealed under the subject's data key (so
+    erasure shreds them), never in clear and no longer as hashes anyone with the secret could
+    brute-force."""
     await put_purpose(stubs, "newsletter")
     evidence = types_pb2.Evidence(
         ip_address="203.0.113.7", user_agent="Firefox/140", reference="f1"
@@ -310,10 +310,13 @@ async def test_evidence_is_kept_only_as_keyed_hashes(
         consent_events.c.evidence_ip_digest,
         consent_events.c.evidence_ua_digest,
         consent_events.c.evidence_reference,
+        consent_events.c.evidence_sealed,
     ).where(consent_events.c.tenant_id == tenant.tenant_id)
     async with app.engine.connect() as conn:
-        ip_digest, ua_digest, reference = (await conn.execute(query)).one()
+        ip_digest, ua_digest, reference, sealed = (await conn.execute(query)).one()
     assert reference == "f1"
-    assert len(ip_digest) == len(ua_digest) == 32
-    assert b"203.0.113.7" not in ip_digest
-    assert ip_digest != ua_digest
+    assert ip_digest is None
+    assert ua_digest is None
+    assert len(sealed) > 28  # version, nonce, ciphertext and tag
+    assert b"203.0.113.7" not in sealed
+    assert b"Firefox" not in sealed

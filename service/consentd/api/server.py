@@ -5,12 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
-from consent.v1 import catalog_pb2, catalog_pb2_grpc, consent_pb2, consent_pb2_grpc
+from consent.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    catalog_pb2,
+    catalog_pb2_grpc,
+    consent_pb2,
+    consent_pb2_grpc,
+    retention_pb2,
+    retention_pb2_grpc,
+    rights_pb2,
+    rights_pb2_grpc,
+)
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from consentd.api.audit_servicer import AuditServicer
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
+from consentd.api.retention_servicer import RetentionServicer
+from consentd.api.rights_servicer import RightsServicer
 
 Registration = Callable[[grpc.aio.Server], None]
 
@@ -18,6 +32,9 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 SERVICE_NAMES = (
     consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
+    rights_pb2.DESCRIPTOR.services_by_name["RightsService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    retention_pb2.DESCRIPTOR.services_by_name["RetentionService"].full_name,
 )
 
 
@@ -69,3 +86,17 @@ def consent_service(servicer: ConsentServicer) -> Registration:
 
 def catalog_service(servicer: CatalogServicer) -> Registration:
     return lambda server: catalog_pb2_grpc.add_CatalogServiceServicer_to_server(servicer, server)
+
+
+def rights_service(servicer: RightsServicer) -> Registration:
+    return lambda server: rights_pb2_grpc.add_RightsServiceServicer_to_server(servicer, server)
+
+
+def audit_service(servicer: AuditServicer) -> Registration:
+    return lambda server: audit_pb2_grpc.add_AuditServiceServicer_to_server(servicer, server)
+
+
+def retention_service(servicer: RetentionServicer) -> Registration:
+    return lambda server: retention_pb2_grpc.add_RetentionServiceServicer_to_server(
+        servicer, server
+    )

@@ -8,8 +8,20 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.audit import AuditEntry, AuditRecord, Checkpoint, CheckpointSigner, Head
+from consentd.domain.breach import Window
+from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import ConsentEvent, ConsentFact, Notice, Purpose, Target
+from consentd.domain.retention import TenantRetention
+from consentd.domain.rights import (
+    Block,
+    BlockKind,
+    BlockRecord,
+    ContactChange,
+    RequestState,
+    RightsRequest,
+    StoredIdentifier,
+)
 from consentd.domain.tenancy import Tenant
 
 Clock = Callable[[], datetime]
@@ -29,8 +41,11 @@ class SubjectRepository(Protocol):
         """Drop a subject row that no identifier or event refers to (a lost creation race)."""
         ...
 
-    async def attach(self, subject_id: UUID, digest: Digest, now: datetime) -> UUID:
-        """Link an identifier to a subject unless it is linked already; return its owner."""
+    async def attach(
+        self, subject_id: UUID, digest: Digest, now: datetime, sealed: bytes | None = None
+    ) -> UUID:
+        """Link an identifier (and its sealed value) to a subject unless it is linked already;
+        return its owner."""
         ...
 
 
@@ -57,6 +72,10 @@ class ConsentRepository(Protocol):
         self, subject_id: UUID, purpose: str | None, before: int | None, limit: int
     ) -> list[ConsentEvent]:
         """Events newest first, with sequence below `before` when given."""
+        ...
+
+    async def all_events(self, subject_id: UUID) -> list[ConsentEvent]:
+        """Every event of the subject, oldest first."""
         ...
 
 
@@ -87,9 +106,123 @@ class CatalogRepository(Protocol):
 class TenantRepository(Protocol):
     async def by_slug(self, slug: str) -> Tenant | None: ...
 
+    async def all(self) -> list[Tenant]: ...
+
     async def create(self, tenant: Tenant, now: datetime) -> Tenant:
         """Create the tenant, or return the existing one with that slug."""
         ...
+
+
+class AuditRepository(Protocol):
+    def record(self, record: AuditRecord) -> None:
+        """Append `record` to the tenant's chain when the unit of work commits."""
+        ...
+
+    async def head(self) -> Head | None: ...
+
+    async def entries(self, after_seq: int, limit: int) -> list[AuditEntry]: ...
+
+    async def entry_time(self, seq: int) -> datetime | None: ...
+
+    async def checkpoints(self) -> list[Checkpoint]: ...
+
+    async def checkpoint_head(self, signer: CheckpointSigner, at: datetime) -> Checkpoint | None:
+        """Sign the head unless signed already; None for an empty chain."""
+        ...
+
+    async def prune_through(self, seq: int) -> int:
+        """Remove the entries up to the checkpoint at `seq`; how many went."""
+        ...
+
+    async def count_through(self, seq: int) -> int: ...
+
+
+class RightsRepository(Protocol):
+    async def wrapped_key(self, subject_id: UUID) -> bytes | None: ...
+
+    async def store_key(self, subject_id: UUID, wrapped: bytes, now: datetime) -> bytes:
+        """Store the wrapped key unless one exists; the one stored."""
+        ...
+
+    async def destroy_key(self, subject_id: UUID) -> bool: ...
+
+    async def identifiers(self, subject_id: UUID) -> list[StoredIdentifier]: ...
+
+    async def detach(
+        self, subject_id: UUID, kind: IdentifierKind | None
+    ) -> list[StoredIdentifier]: ...
+
+    async def mark_erased(self, subject_id: UUID, now: datetime) -> datetime: ...
+
+    async def erased_at(self, subject_id: UUID) -> datetime | None: ...
+
+    async def subject_created_at(self, subject_id: UUID) -> datetime | None: ...
+
+    async def suppress(
+        self, digests: Sequence[Digest], reason: BlockKind, now: datetime
+    ) -> None: ...
+
+    async def suppressions(self, digests: Sequence[Digest]) -> list[Block]: ...
+
+    async def blocks(self, subject_id: UUID, at: datetime) -> list[Block]: ...
+
+    async def add_block(
+        self, subject_id: UUID, kind: BlockKind, now: datetime, request_id: UUID | None
+    ) -> bool: ...
+
+    async def lift_block(self, subject_id: UUID, kind: BlockKind, now: datetime) -> bool: ...
+
+    async def block_history(self, subject_id: UUID) -> list[BlockRecord]: ...
+
+    async def log_contact_changes(
+        self, subject_id: UUID, changes: Sequence[ContactChange]
+    ) -> None: ...
+
+    async def contact_history(self, subject_id: UUID) -> list[ContactChange]: ...
+
+
+class RequestRepository(Protocol):
+    async def add(self, request: RightsRequest) -> None: ...
+
+    async def get(self, request_id: UUID, *, for_update: bool = False) -> RightsRequest | None: ...
+
+    async def save(self, request: RightsRequest) -> None: ...
+
+    async def of_subject(self, subject_id: UUID) -> list[RightsRequest]: ...
+
+    async def listed(
+        self, overdue_at: datetime | None, state: RequestState | None, after: str | None, limit: int
+    ) -> list[RightsRequest]: ...
+
+
+class RetentionRepository(Protocol):
+    async def settings(self) -> TenantRetention: ...
+
+    async def put_settings(self, settings: TenantRetention, now: datetime) -> TenantRetention: ...
+
+    async def mark_purged(self, now: datetime) -> None: ...
+
+    def purge_order(self) -> list[str]:
+        """The tenant's tables, in the order their rows can be deleted."""
+        ...
+
+    async def count(self, name: str) -> int: ...
+
+    async def purge_batch(self, name: str, limit: int) -> int: ...
+
+
+class BreachRepository(Protocol):
+    async def scope(self, window: Window) -> tuple[int, int, dict[str, int]]:
+        """(subjects touched, subjects held, rows touched per category) in the window."""
+        ...
+
+
+class Notifier(Protocol):
+    """Sends a rights request's one-time code to the subject's own contact point."""
+
+    async def send_code(
+        self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
+    ) -> None: ...
 
 
 class UnitOfWork(Protocol):
@@ -103,6 +236,21 @@ class UnitOfWork(Protocol):
 
     @property
     def catalog(self) -> CatalogRepository: ...
+
+    @property
+    def audit(self) -> AuditRepository: ...
+
+    @property
+    def rights(self) -> RightsRepository: ...
+
+    @property
+    def requests(self) -> RequestRepository: ...
+
+    @property
+    def retention(self) -> RetentionRepository: ...
+
+    @property
+    def breach(self) -> BreachRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

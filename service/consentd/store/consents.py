@@ -47,6 +47,7 @@ def _event_row(tenant_id: UUID, event: ConsentEvent) -> dict[str, Any]:
         "evidence_reference": event.evidence_reference,
         "evidence_ip_digest": event.evidence_ip_digest,
         "evidence_ua_digest": event.evidence_ua_digest,
+        "evidence_sealed": event.evidence_sealed,
     }
 
 
@@ -69,6 +70,7 @@ def _event(m: sa.RowMapping) -> ConsentEvent:
         recorded_at=m["recorded_at"],
         valid_until=m["valid_until"],
         evidence_reference=m["evidence_reference"],
+        evidence_sealed=m["evidence_sealed"],
     )
 
 
@@ -80,6 +82,8 @@ def _fact(m: sa.RowMapping) -> ConsentFact:
         ConsentState(m["state"]),
         m["notice_version"],
         m["valid_until"],
+        # The projection keeps the event's time as updated_at.
+        m["recorded_at"] if "recorded_at" in m else m["updated_at"],
     )
 
 
@@ -168,6 +172,15 @@ class SqlConsents:
             .join(_C, sa.and_(_C.c.tenant_id == _E.c.tenant_id, _C.c.event_id == _E.c.event_id))
             .where(_C.c.tenant_id == self._tenant, _C.c.subject_id == subject_id)
             .order_by(_C.c.purpose_id, _C.c.channel, _C.c.scope)
+        )
+        return [_event(m) for m in (await self._conn.execute(query)).mappings()]
+
+    async def all_events(self, subject_id: UUID) -> list[ConsentEvent]:
+        """Every event of the subject, oldest first (exports)."""
+        query = (
+            sa.select(_E)
+            .where(_E.c.tenant_id == self._tenant, _E.c.subject_id == subject_id)
+            .order_by(_E.c.sequence)
         )
         return [_event(m) for m in (await self._conn.execute(query)).mappings()]
 

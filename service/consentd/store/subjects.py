@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.app.ports import Digest
 from consentd.domain.identifiers import IdentifierKind
-from consentd.store.tables import consent_events, subject_identifiers, subjects
+from consentd.store.tables import consent_events, subject_identifiers, subject_keys, subjects
 
 
 class SqlSubjects:
@@ -51,16 +51,26 @@ class SqlSubjects:
             subject_identifiers.c.tenant_id == self._tenant,
             subject_identifiers.c.subject_id == subject_id,
         )
+        orphan = sa.select(subjects.c.subject_id).where(
+            subjects.c.tenant_id == self._tenant,
+            subjects.c.subject_id == subject_id,
+            ~referenced,
+            ~linked,
+        )
+        await self._conn.execute(
+            subject_keys.delete().where(
+                subject_keys.c.tenant_id == self._tenant, subject_keys.c.subject_id.in_(orphan)
+            )
+        )
         await self._conn.execute(
             subjects.delete().where(
-                subjects.c.tenant_id == self._tenant,
-                subjects.c.subject_id == subject_id,
-                ~referenced,
-                ~linked,
+                subjects.c.tenant_id == self._tenant, subjects.c.subject_id.in_(orphan)
             )
         )
 
-    async def attach(self, subject_id: UUID, digest: Digest, now: datetime) -> UUID:
+    async def attach(
+        self, subject_id: UUID, digest: Digest, now: datetime, sealed: bytes | None = None
+    ) -> UUID:
         kind, value = digest
         t = subject_identifiers
         inserted = await self._conn.execute(
@@ -71,6 +81,7 @@ class SqlSubjects:
                 digest=value,
                 subject_id=subject_id,
                 created_at=now,
+                sealed_value=sealed,
             )
             .on_conflict_do_nothing()
             .returning(t.c.subject_id)

@@ -7,7 +7,7 @@ so row-level security and distribution by tenant need no rewrite. Invariants are
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import BYTEA, UUID
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB, UUID
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -50,6 +50,8 @@ subjects = sa.Table(
     sa.Column("tenant_id", UUID(as_uuid=True), _tenant_fk(), primary_key=True),
     sa.Column("subject_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("created_at", TZ, nullable=False),
+    # Set when the subject was erased: its key is destroyed, its history stays (pseudonymous).
+    sa.Column("erased_at", TZ),
 )
 
 subject_identifiers = sa.Table(
@@ -60,6 +62,8 @@ subject_identifiers = sa.Table(
     sa.Column("digest", BYTEA, primary_key=True),
     sa.Column("subject_id", UUID(as_uuid=True), nullable=False),
     sa.Column("created_at", TZ, nullable=False),
+    # The normalised value sealed under the subject's data key (for exports); NULL before 0005.
+    sa.Column("sealed_value", BYTEA),
     sa.ForeignKeyConstraint(
         ["tenant_id", "subject_id"], ["subjects.tenant_id", "subjects.subject_id"]
     ),
@@ -161,6 +165,7 @@ consent_events = sa.Table(
     sa.Column("evidence_reference", sa.Text, nullable=False),
     sa.Column("evidence_ip_digest", BYTEA),
     sa.Column("evidence_ua_digest", BYTEA),
+    sa.Column("evidence_sealed", BYTEA),
     sa.ForeignKeyConstraint(
         ["tenant_id", "subject_id"], ["subjects.tenant_id", "subjects.subject_id"]
     ),
@@ -193,4 +198,173 @@ current_consents = sa.Table(
         ["tenant_id", "event_id"], ["consent_events.tenant_id", "consent_events.event_id"]
     ),
     *_target_checks(),
+)
+
+
+def _subject_fk() -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        ["tenant_id", "subject_id"], ["subjects.tenant_id", "subjects.subject_id"]
+    )
+
+
+subject_keys = sa.Table(
+    "subject_keys",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("subject_id", UUID(as_uuid=True), primary_key=True),
+    # The subject's data key, wrapped under the service secret. Erasure deletes the row.
+    sa.Column("wrapped_key", BYTEA, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    _subject_fk(),
+)
+
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), _tenant_fk(), primary_key=True),
+    sa.Column("kind", sa.Text, primary_key=True),
+    # The same keyed hash as subject_identifiers.digest; no link to any subject is kept.
+    sa.Column("digest", BYTEA, primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.CheckConstraint("kind IN ('external_id','email','phone')", name="kind"),
+    sa.CheckConstraint("octet_length(digest) = 32", name="digest_length"),
+    sa.CheckConstraint("reason IN ('erased','suppressed')", name="reason"),
+)
+
+subject_blocks = sa.Table(
+    "subject_blocks",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("block_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("subject_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("since", TZ, nullable=False),
+    sa.Column("lifted_at", TZ),
+    sa.Column("request_id", UUID(as_uuid=True)),
+    _subject_fk(),
+    sa.CheckConstraint("kind IN ('restricted','objected')", name="kind"),
+    sa.CheckConstraint("lifted_at IS NULL OR lifted_at >= since", name="lifted_after"),
+    sa.Index("ix_subject_blocks_subject", "tenant_id", "subject_id"),
+    # At most one block of each kind in force per subject: concurrent callers converge on it.
+    sa.Index(
+        "uq_subject_blocks_active",
+        "tenant_id",
+        "subject_id",
+        "kind",
+        unique=True,
+        postgresql_where=sa.text("lifted_at IS NULL"),
+    ),
+)
+
+contact_changes = sa.Table(
+    "contact_changes",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("change_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("subject_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    # The value sealed under the subject's data key; unreadable once the subject is erased.
+    sa.Column("sealed_value", BYTEA),
+    sa.Column("changed_at", TZ, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    _subject_fk(),
+    sa.CheckConstraint("kind IN ('external_id','email','phone')", name="kind"),
+    sa.CheckConstraint("action IN ('added','removed')", name="action"),
+    sa.Index("ix_contact_changes_subject", "tenant_id", "subject_id", "changed_at"),
+)
+
+REQUEST_KINDS = "('access','rectify','erase','restrict','object','port')"
+REQUEST_STATES = "('received','identity_verified','in_progress','done','refused')"
+
+rights_requests = sa.Table(
+    "rights_requests",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("request_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("subject_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("received_at", TZ, nullable=False),
+    sa.Column("updated_at", TZ, nullable=False),
+    sa.Column("verified_at", TZ),
+    sa.Column("due_at", TZ),
+    sa.Column("extended_due_at", TZ),
+    sa.Column("extension_reason", sa.Text, nullable=False),
+    sa.Column("closed_at", TZ),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("verification_method", sa.Text, nullable=False),
+    sa.Column("code_digest", BYTEA),
+    sa.Column("code_expires_at", TZ),
+    sa.Column("code_attempts", sa.Integer, nullable=False),
+    _subject_fk(),
+    sa.CheckConstraint(f"kind IN {REQUEST_KINDS}", name="kind"),
+    sa.CheckConstraint(f"state IN {REQUEST_STATES}", name="state"),
+    sa.CheckConstraint("code_attempts >= 0", name="code_attempts"),
+    sa.CheckConstraint(
+        "(state = 'received') = (verified_at IS NULL AND due_at IS NULL) OR state = 'refused'",
+        name="due_once_verified",
+    ),
+    sa.CheckConstraint("extended_due_at IS NULL OR extended_due_at > due_at", name="extension"),
+    sa.CheckConstraint("(closed_at IS NULL) = (state NOT IN ('done','refused'))", name="closed"),
+    sa.Index("ix_rights_requests_subject", "tenant_id", "subject_id"),
+    sa.Index("ix_rights_requests_open", "tenant_id", "state", "due_at"),
+)
+
+audit_heads = sa.Table(
+    "audit_heads",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), _tenant_fk(), primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("last_hash", BYTEA, nullable=False),
+    # Entries up to here were removed by retention; a checkpoint at this seq anchors the rest.
+    sa.Column("pruned_through", sa.BigInteger, nullable=False),
+    sa.CheckConstraint("last_seq >= 0", name="last_seq"),
+    sa.CheckConstraint("octet_length(last_hash) = 32", name="hash_length"),
+    sa.CheckConstraint("pruned_through >= 0 AND pruned_through <= last_seq", name="pruned"),
+)
+
+audit_entries = sa.Table(
+    "audit_entries",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("prev_hash", BYTEA, nullable=False),
+    sa.Column("entry_hash", BYTEA, nullable=False),
+    sa.Column("recorded_at", TZ, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("subject_id", UUID(as_uuid=True)),
+    sa.Column("payload", JSONB, nullable=False),
+    sa.CheckConstraint("seq > 0", name="seq_positive"),
+    sa.CheckConstraint("octet_length(prev_hash) = 32", name="prev_hash_length"),
+    sa.CheckConstraint("octet_length(entry_hash) = 32", name="entry_hash_length"),
+    sa.Index("ix_audit_entries_time", "tenant_id", "recorded_at"),
+    sa.Index("ix_audit_entries_subject", "tenant_id", "subject_id"),
+)
+
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("entry_hash", BYTEA, nullable=False),
+    sa.Column("signed_at", TZ, nullable=False),
+    sa.Column("key_id", sa.Text, nullable=False),
+    sa.Column("signature", BYTEA, nullable=False),
+    sa.CheckConstraint("seq > 0", name="seq_positive"),
+    sa.CheckConstraint("octet_length(signature) = 64", name="signature_length"),
+)
+
+tenant_retention = sa.Table(
+    "tenant_retention",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), _tenant_fk(), primary_key=True),
+    sa.Column("contract_ended_at", TZ),
+    sa.Column("legal_hold", sa.Boolean, nullable=False),
+    sa.Column("legal_hold_reason", sa.Text, nullable=False),
+    sa.Column("storage_extension", sa.Boolean, nullable=False),
+    sa.Column("purged_at", TZ),
+    sa.Column("updated_at", TZ, nullable=False),
+    sa.CheckConstraint("NOT legal_hold OR legal_hold_reason <> ''", name="hold_has_reason"),
 )

@@ -8,9 +8,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.model import ProcessingRole
 from consentd.domain.tenancy import Tenant
+from consentd.store.audit import SqlAudit
 from consentd.store.tables import tenants
+from consentd.store.uow import SET_TENANT
 
 
 def _tenant(row: sa.Row[tuple[object, ...]]) -> Tenant:
@@ -29,9 +32,16 @@ class SqlTenants:
             row = (await conn.execute(sa.select(tenants).where(tenants.c.slug == slug))).first()
         return _tenant(row) if row else None
 
+    async def all(self) -> list[Tenant]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(sa.select(tenants).order_by(tenants.c.slug))
+            return [_tenant(row) for row in rows]
+
     async def create(self, tenant: Tenant, now: datetime) -> Tenant:
+        """Create the tenant (its first audit entry in the same transaction), or return the
+        existing one with that slug."""
         async with self._engine.begin() as conn:
-            await conn.execute(
+            created = await conn.execute(
                 insert(tenants)
                 .values(
                     tenant_id=tenant.tenant_id,
@@ -41,7 +51,14 @@ class SqlTenants:
                     created_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["slug"])
+                .returning(tenants.c.tenant_id)
             )
+            if created.first() is not None:
+                await conn.execute(SET_TENANT, {"tenant": str(tenant.tenant_id)})
+                audit = SqlAudit(conn, tenant.tenant_id)
+                payload = {"slug": tenant.slug, "processing_role": tenant.processing_role.value}
+                audit.record(AuditRecord(Action.TENANT_CREATED, now, payload))
+                await audit.flush()
             row = (
                 await conn.execute(sa.select(tenants).where(tenants.c.slug == tenant.slug))
             ).one()

@@ -9,33 +9,61 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from consentd.domain.audit import CheckpointSigner
+from consentd.store.audit import SqlAudit
+from consentd.store.breach import SqlBreach
 from consentd.store.catalog import SqlCatalog
 from consentd.store.consents import SqlConsents
+from consentd.store.requests import SqlRequests
+from consentd.store.retention import SqlRetention
+from consentd.store.rights import SqlRights
 from consentd.store.subjects import SqlSubjects
 
 # Set per transaction (is_local = true), so a pooled connection never carries a tenant into the
 # next request. Row-level security policies read it.
-_SET_TENANT = sa.select(sa.func.set_config("consentd.tenant_id", sa.bindparam("tenant"), True))
+SET_TENANT = sa.select(sa.func.set_config("consentd.tenant_id", sa.bindparam("tenant"), True))
 
 
 class SqlUnitOfWork:
     """`async with uow:` opens a transaction inside the tenant; commit() is explicit and leaving
-    the block without it rolls back."""
+    the block without it rolls back. commit() first appends what the use case gave to
+    `audit.record()`, so a change and its audit entry are committed together or not at all.
+
+    `snapshot=True` runs at REPEATABLE READ: every read sees one moment (chain verification).
+    """
 
     subjects: SqlSubjects
     consents: SqlConsents
     catalog: SqlCatalog
+    audit: SqlAudit
+    rights: SqlRights
+    requests: SqlRequests
+    retention: SqlRetention
+    breach: SqlBreach
 
-    def __init__(self, engine: AsyncEngine, tenant_id: UUID) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tenant_id: UUID,
+        signer: CheckpointSigner | None = None,
+        checkpoint_every: int = 0,
+        *,
+        snapshot: bool = False,
+    ) -> None:
         self._engine = engine
         self._tenant = tenant_id
+        self._signer = signer
+        self._every = checkpoint_every
+        self._snapshot = snapshot
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
         try:
+            if self._snapshot:
+                conn = await conn.execution_options(isolation_level="REPEATABLE READ")
             await conn.begin()
-            await conn.execute(_SET_TENANT, {"tenant": str(self._tenant)})
+            await conn.execute(SET_TENANT, {"tenant": str(self._tenant)})
         except BaseException:
             await conn.close()
             raise
@@ -43,6 +71,11 @@ class SqlUnitOfWork:
         self.subjects = SqlSubjects(conn, self._tenant)
         self.consents = SqlConsents(conn, self._tenant)
         self.catalog = SqlCatalog(conn, self._tenant)
+        self.audit = SqlAudit(conn, self._tenant, self._signer, self._every)
+        self.rights = SqlRights(conn, self._tenant)
+        self.requests = SqlRequests(conn, self._tenant)
+        self.retention = SqlRetention(conn, self._tenant)
+        self.breach = SqlBreach(conn, self._tenant)
         return self
 
     async def __aexit__(
@@ -63,4 +96,5 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         if self._conn is None:
             raise RuntimeError("commit() outside the unit of work")
+        await self.audit.flush()
         await self._conn.commit()
