@@ -8,7 +8,6 @@ from uuid import uuid4
 import pytest
 
 from consentd.domain.decision import decide
-from consentd.domain.rights import Block, BlockKind
 from consentd.domain.model import (
     ALL_TARGETS,
     Channel,
@@ -22,6 +21,7 @@ from consentd.domain.model import (
     Target,
     Verdict,
 )
+from consentd.domain.rights import Block, BlockKind
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
@@ -228,9 +228,7 @@ def test_a_grant_after_an_objection_or_suppression_decides(kind: BlockKind) -> N
 def test_a_restriction_denies_even_a_later_grant() -> None:
     """Restriction stops all processing until lifted, whatever is recorded meanwhile."""
     grant = dated(ConsentState.GRANTED, NOW - HOUR)
-    verdict = decide(
-        CONSENT, [grant], NOW, blocks=[Block(BlockKind.RESTRICTED, NOW - 2 * HOUR)]
-    )
+    verdict = decide(CONSENT, [grant], NOW, blocks=[Block(BlockKind.RESTRICTED, NOW - 2 * HOUR)])
     assert verdict == Verdict(Decision.DENY, Reason.RESTRICTED)
 
 
