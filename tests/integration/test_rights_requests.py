@@ -71,7 +71,7 @@ async def _transitions(app: App, tenant: Tenant) -> list[tuple[str | None, str]]
 async def test_erase_request_from_code_to_done(
     rights_app: App, tenant: Tenant, clock: TestClock, notifier: RecordingNotifier
 ) -> None:
-    """Submitted on Jan 31 (3 hours earlier) with a code to the subject's own email; a wrong code counts a try;
+    """Submitted on Jan 31 with a code to the subject's own email; a wrong code counts a try;
     the right one verifies and sets the due date to Feb 28; completing it erases the subject in
     the same transaction; every step is audited."""
     app = rights_app
