@@ -90,7 +90,7 @@ BEGIN
     RETURN v_deleted;
 END
 $$
-"""
+"""  # noqa: S608 - only this module's constants are interpolated, no input
 
 PURGE_EVENTS_FUNCTION = f"""
 CREATE FUNCTION consentd_purge_consent_events(p_tenant uuid, p_limit integer) RETURNS bigint
@@ -115,7 +115,7 @@ BEGIN
     RETURN v_deleted;
 END
 $$
-"""
+"""  # noqa: S608 - only this module's constants are interpolated, no input
 
 ORIGINAL_EVENTS_TRIGGER = """
 CREATE TRIGGER consent_events_append_only
@@ -145,9 +145,7 @@ def upgrade() -> None:
     op.add_column(
         "subject_identifiers", sa.Column("sealed_value", postgresql.BYTEA(), nullable=True)
     )
-    op.add_column(
-        "consent_events", sa.Column("evidence_sealed", postgresql.BYTEA(), nullable=True)
-    )
+    op.add_column("consent_events", sa.Column("evidence_sealed", postgresql.BYTEA(), nullable=True))
     op.create_table(
         "subject_keys",
         sa.Column("tenant_id", sa.UUID(), nullable=False),
@@ -171,9 +169,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "kind IN ('external_id','email','phone')", name=op.f("ck_suppressions_kind")
         ),
-        sa.CheckConstraint(
-            "octet_length(digest) = 32", name=op.f("ck_suppressions_digest_length")
-        ),
+        sa.CheckConstraint("octet_length(digest) = 32", name=op.f("ck_suppressions_digest_length")),
         sa.CheckConstraint(
             "reason IN ('erased','suppressed')", name=op.f("ck_suppressions_reason")
         ),
@@ -227,9 +223,7 @@ def upgrade() -> None:
         sa.Column("sealed_value", postgresql.BYTEA(), nullable=True),
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.Text(), nullable=False),
-        sa.CheckConstraint(
-            "action IN ('added','removed')", name=op.f("ck_contact_changes_action")
-        ),
+        sa.CheckConstraint("action IN ('added','removed')", name=op.f("ck_contact_changes_action")),
         sa.CheckConstraint(
             "kind IN ('external_id','email','phone')", name=op.f("ck_contact_changes_kind")
         ),
@@ -308,9 +302,7 @@ def upgrade() -> None:
         sa.Column("last_seq", sa.BigInteger(), nullable=False),
         sa.Column("last_hash", postgresql.BYTEA(), nullable=False),
         sa.Column("pruned_through", sa.BigInteger(), nullable=False),
-        sa.CheckConstraint(
-            "octet_length(last_hash) = 32", name=op.f("ck_audit_heads_hash_length")
-        ),
+        sa.CheckConstraint("octet_length(last_hash) = 32", name=op.f("ck_audit_heads_hash_length")),
         sa.CheckConstraint("last_seq >= 0", name=op.f("ck_audit_heads_last_seq")),
         sa.CheckConstraint(
             "pruned_through >= 0 AND pruned_through <= last_seq",
