@@ -83,11 +83,13 @@ class SqlAudit:
             entry = chain(self._tenant, last_seq, last_hash, record)
             entries.append(entry)
             last_seq, last_hash = entry.seq, entry.entry_hash
-        await self._conn.execute(insert(_E), [self._row(e) for e in entries])
+        # One statement while the head is locked: the entries go in a CTE of the head's update.
+        added = insert(_E).values([self._row(e) for e in entries]).cte("added")
         await self._conn.execute(
             _H.update()
             .where(_H.c.tenant_id == self._tenant)
             .values(last_seq=last_seq, last_hash=last_hash)
+            .add_cte(added)
         )
         if self._signer is not None and self._every:
             for entry in entries:
@@ -112,18 +114,15 @@ class SqlAudit:
         }
 
     async def _lock_head(self) -> tuple[int, bytes]:
-        await self._conn.execute(
-            insert(_H)
-            .values(tenant_id=self._tenant, last_seq=0, last_hash=GENESIS, pruned_through=0)
-            .on_conflict_do_nothing(index_elements=["tenant_id"])
+        """Create the head on first use and lock it, in one round trip: ON CONFLICT DO UPDATE
+        takes the row lock (held until commit) and returns the current values."""
+        stmt = insert(_H).values(
+            tenant_id=self._tenant, last_seq=0, last_hash=GENESIS, pruned_through=0
         )
-        row = (
-            await self._conn.execute(
-                sa.select(_H.c.last_seq, _H.c.last_hash)
-                .where(_H.c.tenant_id == self._tenant)
-                .with_for_update()
-            )
-        ).one()
+        locked = stmt.on_conflict_do_update(
+            index_elements=["tenant_id"], set_={"last_seq": _H.c.last_seq}
+        ).returning(_H.c.last_seq, _H.c.last_hash)
+        row = (await self._conn.execute(locked)).one()
         return int(row.last_seq), bytes(row.last_hash)
 
     async def head(self) -> Head | None:
