@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from consentd.config import ConfigError, Settings
+from consentd.runtime import database
 
 
 def test_defaults_need_no_variable() -> None:
@@ -38,6 +39,8 @@ def test_every_variable_is_read() -> None:
             "CONSENTD_DB_POOL_SIZE": "4",
             "CONSENTD_MIGRATE_ON_START": "false",
             "CONSENTD_MIGRATIONS_DIR": "/opt/m",
+            "CONSENTD_AUDIT_SIGNING_KEY": key,
+            "CONSENTD_AUDIT_CHECKPOINT_EVERY": "50",
         }
     )
     assert settings.database_url == "postgresql+asyncpg://u:p@db/consentd"
@@ -50,6 +53,8 @@ def test_every_variable_is_read() -> None:
     assert settings.db_pool_size == 4
     assert settings.migrate_on_start is False
     assert settings.migrations_dir == Path("/opt/m")
+    assert settings.audit_signing_key == bytes(range(32))
+    assert settings.audit_checkpoint_every == 50
 
 
 @pytest.mark.parametrize(
@@ -59,6 +64,9 @@ def test_every_variable_is_read() -> None:
         ("CONSENTD_SECRET_KEY", base64.b64encode(b"short").decode(), "at least 32 bytes"),
         ("CONSENTD_SHUTDOWN_GRACE_SECONDS", "soon", "must be a number"),
         ("CONSENTD_DB_POOL_SIZE", "0", "must be positive"),
+        ("CONSENTD_AUDIT_SIGNING_KEY", "not base64!", "must be base64"),
+        ("CONSENTD_AUDIT_SIGNING_KEY", base64.b64encode(bytes(33)).decode(), "exactly 32 bytes"),
+        ("CONSENTD_AUDIT_CHECKPOINT_EVERY", "-1", "must be positive"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:
@@ -66,3 +74,11 @@ def test_bad_values_name_the_variable(variable: str, value: str, message: str) -
     with pytest.raises(ConfigError, match=message) as raised:
         Settings.from_env({variable: value})
     assert variable in str(raised.value)
+
+
+async def test_an_external_database_needs_the_audit_signing_key() -> None:
+    """With DATABASE_URL the checkpoint key must be given: it must never live in the database."""
+    settings = Settings(database_url="postgresql+asyncpg://u:p@db/c", secret_key=bytes(32))
+    with pytest.raises(ConfigError, match="CONSENTD_AUDIT_SIGNING_KEY"):
+        async with database(settings):
+            pass
