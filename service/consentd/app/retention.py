@@ -134,13 +134,7 @@ class RetentionJob:
             return
         while True:
             async with self._uow(tenant.tenant_id) as uow:
-                head = await uow.audit.head()
-                pruned = head.pruned_through if head else 0
-                due = []
-                for checkpoint in await uow.audit.checkpoints():
-                    at = await uow.audit.entry_time(checkpoint.seq)
-                    if checkpoint.seq > pruned and at is not None and at < limit:
-                        due.append(checkpoint.seq)
+                due = await uow.audit.prunable(limit)
                 if not due:
                     return
                 if dry_run:

@@ -144,10 +144,20 @@ class SqlAudit:
         )
         return [_entry(m) for m in (await self._conn.execute(query)).mappings()]
 
-    async def entry_time(self, seq: int) -> datetime | None:
-        query = sa.select(_E.c.recorded_at).where(_E.c.tenant_id == self._tenant, _E.c.seq == seq)
-        value: datetime | None = (await self._conn.execute(query)).scalar_one_or_none()
-        return value
+    async def prunable(self, before: datetime) -> list[int]:
+        """Seqs of checkpoints past the pruned part whose entry is older than `before`."""
+        head = sa.select(_H.c.pruned_through).where(_H.c.tenant_id == self._tenant)
+        query = (
+            sa.select(_K.c.seq)
+            .join(_E, sa.and_(_E.c.tenant_id == _K.c.tenant_id, _E.c.seq == _K.c.seq))
+            .where(
+                _K.c.tenant_id == self._tenant,
+                _K.c.seq > sa.func.coalesce(head.scalar_subquery(), 0),
+                _E.c.recorded_at < before,
+            )
+            .order_by(_K.c.seq)
+        )
+        return [int(seq) for seq in (await self._conn.execute(query)).scalars()]
 
     async def checkpoints(self) -> list[Checkpoint]:
         query = sa.select(_K).where(_K.c.tenant_id == self._tenant).order_by(_K.c.seq)
