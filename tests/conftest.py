@@ -15,7 +15,7 @@ from uuid import uuid4
 
 import grpc
 import pytest
-from consent.v1 import catalog_pb2_grpc, consent_pb2_grpc
+from consent.v1 import catalog_pb2_grpc, consent_pb2_grpc, cookies_pb2_grpc
 
 from consentd.app.auth import TENANT_HEADER
 from consentd.bootstrap import App, bootstrap
@@ -107,6 +107,7 @@ class Stubs:
     consent: consent_pb2_grpc.ConsentServiceStub
     catalog: catalog_pb2_grpc.CatalogServiceStub
     metadata: tuple[tuple[str, str], ...]
+    cookies: cookies_pb2_grpc.CookieServiceStub
 
 
 @pytest.fixture
@@ -116,6 +117,7 @@ def stubs(channel: grpc.aio.Channel, tenant: Tenant) -> Stubs:
         consent_pb2_grpc.ConsentServiceStub(channel),
         catalog_pb2_grpc.CatalogServiceStub(channel),
         ((TENANT_HEADER, tenant.slug),),
+        cookies_pb2_grpc.CookieServiceStub(channel),
     )
 
 

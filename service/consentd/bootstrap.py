@@ -10,15 +10,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
+from consentd.api.cookie_servicer import CookieServicer
 from consentd.api.interceptors import ServiceInterceptor
-from consentd.api.server import Registration, Server, catalog_service, consent_service
-from consentd.app.auth import TenantHeaderAuthenticator
+from consentd.api.server import (
+    Registration,
+    Server,
+    catalog_service,
+    consent_service,
+    cookie_service,
+)
+from consentd.app.auth import Authenticator, TenantHeaderAuthenticator
 from consentd.app.catalog import CatalogUseCases
 from consentd.app.consents import ConsentUseCases
+from consentd.app.cookies import CookieUseCases
 from consentd.app.ports import Clock
+from consentd.app.retention import RetentionUseCases
 from consentd.config import Settings
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.store.database import create_engine
+from consentd.store.retention import advisory_lock
 from consentd.store.tenants import SqlTenants
 from consentd.store.uow import SqlUnitOfWork
 
@@ -36,6 +46,11 @@ class App:
     tenants: SqlTenants
     consents: ConsentUseCases
     catalog: CatalogUseCases
+    cookies: CookieUseCases
+    retention: RetentionUseCases
+    authenticator: Authenticator
+    consent_servicer: ConsentServicer
+    cookie_servicer: CookieServicer
     registrations: list[Registration] = field(default_factory=list)
     interceptors: list[ServiceInterceptor] = field(default_factory=list)
 
@@ -56,18 +71,31 @@ def bootstrap(
         return SqlUnitOfWork(engine, tenant_id)
 
     tenants = SqlTenants(engine)
-    consents = ConsentUseCases(unit_of_work, IdentifierHasher(secret_key), clock)
+    hasher = IdentifierHasher(secret_key)
+    consents = ConsentUseCases(unit_of_work, hasher, clock)
     catalog = CatalogUseCases(unit_of_work, clock)
+    cookies = CookieUseCases(unit_of_work, hasher, clock)
+    retention = RetentionUseCases(
+        unit_of_work, tenants, advisory_lock(engine), clock, settings.purge_batch_size
+    )
     authenticator = TenantHeaderAuthenticator(tenants, settings.default_tenant)
+    consent_servicer = ConsentServicer(consents, settings.phone_region)
+    cookie_servicer = CookieServicer(cookies, settings.phone_region)
     return App(
         settings=settings,
         engine=engine,
         tenants=tenants,
         consents=consents,
         catalog=catalog,
+        cookies=cookies,
+        retention=retention,
+        authenticator=authenticator,
+        consent_servicer=consent_servicer,
+        cookie_servicer=cookie_servicer,
         registrations=[
-            consent_service(ConsentServicer(consents, settings.phone_region)),
+            consent_service(consent_servicer),
             catalog_service(CatalogServicer(catalog)),
+            cookie_service(cookie_servicer),
         ],
         interceptors=[ServiceInterceptor(authenticator)],
     )

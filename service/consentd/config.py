@@ -19,6 +19,7 @@ class Settings:
 
     database_url: str | None = None
     grpc_address: str = "127.0.0.1:50051"
+    http_address: str = "127.0.0.1:8080"
     data_dir: Path | None = None
     secret_key: bytes | None = None
     default_tenant: str = "local"
@@ -29,6 +30,9 @@ class Settings:
     db_pool_size: int = 10
     migrate_on_start: bool = True
     migrations_dir: Path | None = None
+    demo: bool = False
+    purge_interval_seconds: float = 86400.0
+    purge_batch_size: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -37,6 +41,7 @@ class Settings:
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             grpc_address=env.get("CONSENTD_GRPC_ADDRESS", cls.grpc_address),
+            http_address=_address(env, "CONSENTD_HTTP_ADDRESS", cls.http_address),
             data_dir=Path(data_dir) if data_dir else None,
             secret_key=_secret(env.get("CONSENTD_SECRET_KEY")),
             default_tenant=env.get("CONSENTD_DEFAULT_TENANT", cls.default_tenant),
@@ -49,6 +54,11 @@ class Settings:
             migrations_dir=Path(env["CONSENTD_MIGRATIONS_DIR"])
             if env.get("CONSENTD_MIGRATIONS_DIR")
             else None,
+            demo=_flag(env, "CONSENTD_DEMO", default=False),
+            purge_interval_seconds=_number(
+                env, "CONSENTD_PURGE_INTERVAL_SECONDS", 86400.0, zero=True
+            ),
+            purge_batch_size=int(_number(env, "CONSENTD_PURGE_BATCH_SIZE", 1000)),
         )
 
 
@@ -64,7 +74,8 @@ def _secret(value: str | None) -> bytes | None:
     return key
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, *, zero: bool = False) -> float:
+    """A positive number (or 0 when `zero` allows it: "off")."""
     raw = env.get(name)
     if raw is None:
         return default
@@ -72,6 +83,24 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive")
+    if value < 0 or (value == 0 and not zero):
+        raise ConfigError(f"{name} must be positive" + (" or 0" if zero else ""))
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    return raw in ("true", "1", "yes")
+
+
+def _address(env: Mapping[str, str], name: str, default: str) -> str:
+    """host:port with a numeric port (0 picks a free one)."""
+    value = env.get(name, default)
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{name} must be host:port, got {value!r}")
     return value

@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
-from consent.v1 import catalog_pb2, catalog_pb2_grpc, consent_pb2, consent_pb2_grpc
+from consent.v1 import (
+    catalog_pb2,
+    catalog_pb2_grpc,
+    consent_pb2,
+    consent_pb2_grpc,
+    cookies_pb2,
+    cookies_pb2_grpc,
+)
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
+from consentd.api.cookie_servicer import CookieServicer
 
 Registration = Callable[[grpc.aio.Server], None]
 
@@ -18,6 +26,7 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 SERVICE_NAMES = (
     consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
+    cookies_pb2.DESCRIPTOR.services_by_name["CookieService"].full_name,
 )
 
 
@@ -69,3 +78,7 @@ def consent_service(servicer: ConsentServicer) -> Registration:
 
 def catalog_service(servicer: CatalogServicer) -> Registration:
     return lambda server: catalog_pb2_grpc.add_CatalogServiceServicer_to_server(servicer, server)
+
+
+def cookie_service(servicer: CookieServicer) -> Registration:
+    return lambda server: cookies_pb2_grpc.add_CookieServiceServicer_to_server(servicer, server)

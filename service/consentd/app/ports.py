@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from consentd.domain.cookie_policy import CookiePolicy
+from consentd.domain.cookies import ChoiceMethod, CookieChoice
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import ConsentEvent, ConsentFact, Notice, Purpose, Target
 from consentd.domain.tenancy import Tenant
@@ -84,8 +87,72 @@ class CatalogRepository(Protocol):
         ...
 
 
+class CookieRepository(Protocol):
+    async def policy(self, *, for_update: bool = False) -> CookiePolicy | None:
+        """The tenant's stored policy; None while it uses the defaults."""
+        ...
+
+    async def put_policy(self, policy: CookiePolicy, now: datetime) -> CookiePolicy | None:
+        """Store the policy; None when a concurrent put raised the revision above it."""
+        ...
+
+    async def touch_visitor(
+        self, visitor_id: str, subject_id: UUID | None, now: datetime
+    ) -> UUID | None:
+        """Create or refresh the visitor, linking it to `subject_id` when given; returns the
+        subject the visitor is linked to (None when none)."""
+        ...
+
+    async def append(self, choice: CookieChoice) -> CookieChoice:
+        """Store a choice; returns it with its sequence."""
+        ...
+
+    async def latest(self, visitor_id: str) -> CookieChoice | None: ...
+
+    async def history(
+        self, visitor_id: str | None, subject_id: UUID | None, before: int | None, limit: int
+    ) -> list[CookieChoice]:
+        """Choices of the visitor, or of the subject, newest first, sequence below `before`."""
+        ...
+
+    async def link_choices(self, visitor_id: str, subject_id: UUID) -> int:
+        """Attribute the visitor's choices that have no subject; returns how many."""
+        ...
+
+
+MonthlyCounts = Mapping[tuple[date, ChoiceMethod], int]
+
+
+class RetentionRepository(Protocol):
+    async def interrupt_running(self, now: datetime) -> int:
+        """Mark runs left `running` by a killed purge as interrupted; returns how many."""
+        ...
+
+    async def start_run(self, run_id: UUID, now: datetime) -> None: ...
+
+    async def delete_expired_choices(self, cutoff: datetime, limit: int) -> MonthlyCounts:
+        """Delete up to `limit` choices expired at `cutoff`; counts per month and method."""
+        ...
+
+    async def add_counts(self, counts: MonthlyCounts) -> None: ...
+
+    async def delete_idle_visitors(self, idle_before: datetime, limit: int) -> int:
+        """Delete up to `limit` visitors with no choice left, last seen before `idle_before`."""
+        ...
+
+    async def record_progress(self, run_id: UUID, choices: int, visitors: int) -> None:
+        """Add one batch's counts to the run, in the batch's own transaction."""
+        ...
+
+    async def finish_run(self, run_id: UUID, now: datetime) -> None: ...
+
+
 class TenantRepository(Protocol):
     async def by_slug(self, slug: str) -> Tenant | None: ...
+
+    async def all(self) -> list[Tenant]:
+        """Every tenant (the tenants table is not tenant data: jobs loop over it)."""
+        ...
 
     async def create(self, tenant: Tenant, now: datetime) -> Tenant:
         """Create the tenant, or return the existing one with that slug."""
@@ -104,6 +171,12 @@ class UnitOfWork(Protocol):
     @property
     def catalog(self) -> CatalogRepository: ...
 
+    @property
+    def cookies(self) -> CookieRepository: ...
+
+    @property
+    def retention(self) -> RetentionRepository: ...
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(
@@ -117,3 +190,5 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[UUID], UnitOfWork]
+# A lock only one process holds at a time; yields whether it was obtained (never waits).
+TryLock = Callable[[], AbstractAsyncContextManager[bool]]

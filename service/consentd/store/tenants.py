@@ -29,6 +29,11 @@ class SqlTenants:
             row = (await conn.execute(sa.select(tenants).where(tenants.c.slug == slug))).first()
         return _tenant(row) if row else None
 
+    async def all(self) -> list[Tenant]:
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(sa.select(tenants).order_by(tenants.c.slug))
+        return [_tenant(row) for row in rows]
+
     async def create(self, tenant: Tenant, now: datetime) -> Tenant:
         async with self._engine.begin() as conn:
             await conn.execute(

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consentd.store.catalog import SqlCatalog
 from consentd.store.consents import SqlConsents
+from consentd.store.cookies import SqlCookies
+from consentd.store.retention import SqlRetention
 from consentd.store.subjects import SqlSubjects
 
 # Set per transaction (is_local = true), so a pooled connection never carries a tenant into the
@@ -25,6 +27,8 @@ class SqlUnitOfWork:
     subjects: SqlSubjects
     consents: SqlConsents
     catalog: SqlCatalog
+    cookies: SqlCookies
+    retention: SqlRetention
 
     def __init__(self, engine: AsyncEngine, tenant_id: UUID) -> None:
         self._engine = engine
@@ -43,6 +47,8 @@ class SqlUnitOfWork:
         self.subjects = SqlSubjects(conn, self._tenant)
         self.consents = SqlConsents(conn, self._tenant)
         self.catalog = SqlCatalog(conn, self._tenant)
+        self.cookies = SqlCookies(conn, self._tenant)
+        self.retention = SqlRetention(conn, self._tenant)
         return self
 
     async def __aexit__(
