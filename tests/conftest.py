@@ -17,6 +17,7 @@ import grpc
 import pytest
 from consent.v1 import catalog_pb2_grpc, consent_pb2_grpc, cookies_pb2_grpc
 
+from consentd.api.http import HttpServer
 from consentd.app.auth import TENANT_HEADER
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
@@ -94,6 +95,15 @@ async def grpc_port(app: App) -> AsyncIterator[int]:
     await server.start()
     yield port
     await server.stop(grace=1)
+
+
+@pytest.fixture(scope="session")
+async def http_port(app: App) -> AsyncIterator[int]:
+    """The browser port (Connect, gRPC-Web, the demo page) of the same app, on a free port."""
+    server = HttpServer(app.browser_app(demo=True), grace=1)
+    port = await server.start("127.0.0.1:0")
+    yield port
+    await server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from consentd.api.browser import BrowserGate, connect_apps
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.cookie_servicer import CookieServicer
+from consentd.api.http import BrowserApp
 from consentd.api.interceptors import ServiceInterceptor
 from consentd.api.server import (
     Registration,
@@ -25,12 +28,15 @@ from consentd.app.consents import ConsentUseCases
 from consentd.app.cookies import CookieUseCases
 from consentd.app.ports import Clock
 from consentd.app.retention import RetentionUseCases
-from consentd.config import Settings
+from consentd.config import ConfigError, Settings
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.store.database import create_engine
 from consentd.store.retention import advisory_lock
 from consentd.store.tenants import SqlTenants
 from consentd.store.uow import SqlUnitOfWork
+
+# The demo banner page of the repository (web/demo; `make setup` bundles it into dist/).
+DEMO_DIR = Path(__file__).resolve().parents[2] / "web" / "demo"
 
 
 def utc_now() -> datetime:
@@ -56,6 +62,19 @@ class App:
 
     def server(self) -> Server:
         return Server(self.registrations, list(self.interceptors))
+
+    def browser_app(self, *, demo: bool | None = None) -> BrowserApp:
+        """The browser port's ASGI app: the same servicers over Connect and gRPC-Web, with the
+        demo page when CONSENTD_DEMO is set (or `demo`). Raises ConfigError when the demo is
+        asked for but not built."""
+        demo_dir = DEMO_DIR if (self.settings.demo if demo is None else demo) else None
+        if demo_dir is not None and not (demo_dir / "dist" / "banner.js").exists():
+            raise ConfigError(
+                f"CONSENTD_DEMO is set but {demo_dir}/dist/banner.js is missing: run make setup"
+            )
+        gate = BrowserGate(self.authenticator, self.cookies)
+        services = connect_apps(gate, self.cookie_servicer, self.consent_servicer)
+        return BrowserApp(services, self.authenticator, self.cookies, demo_dir)
 
     async def aclose(self) -> None:
         await self.engine.dispose()

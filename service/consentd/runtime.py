@@ -18,6 +18,7 @@ import grpc
 import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from consentd.api.http import HttpServer
 from consentd.bootstrap import App, bootstrap, utc_now
 from consentd.config import ConfigError, Settings
 from consentd.domain.model import ProcessingRole
@@ -84,19 +85,65 @@ async def serve(settings: Settings) -> None:
 
 
 async def _serve_until_signalled(app: App) -> None:
+    settings = app.settings
+    browser = app.browser_app()
     server = app.server()
-    port = server.bind(app.settings.grpc_address)
+    port = server.bind(settings.grpc_address)
+    http = HttpServer(browser, settings.shutdown_grace_seconds)
+    http_port = await http.start(settings.http_address)
     await server.start()
-    host = app.settings.grpc_address.rsplit(":", 1)[0]
-    log.info("serving", grpc=f"{host}:{port}", tenant=app.settings.default_tenant)
+    host = settings.grpc_address.rsplit(":", 1)[0]
+    http_host = settings.http_address.rsplit(":", 1)[0]
+    log.info(
+        "serving",
+        grpc=f"{host}:{port}",
+        http=f"{http_host}:{http_port}",
+        demo=f"http://{http_host}:{http_port}/demo/" if settings.demo else None,
+        tenant=settings.default_tenant,
+    )
+    purging = (
+        asyncio.create_task(purge_periodically(app, settings.purge_interval_seconds))
+        if settings.purge_interval_seconds
+        else None
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
-    log.info("stopping", grace_seconds=app.settings.shutdown_grace_seconds)
-    await server.stop(app.settings.shutdown_grace_seconds)
+    log.info("stopping", grace_seconds=settings.shutdown_grace_seconds)
+    if purging is not None:
+        purging.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await purging
+    await asyncio.gather(server.stop(settings.shutdown_grace_seconds), http.stop())
     log.info("stopped")
+
+
+# The first scheduled purge waits this long after start (or the interval, when shorter), so a
+# service restarted more often than the interval still purges.
+FIRST_PURGE_DELAY = 60.0
+
+
+async def purge_periodically(app: App, interval: float) -> None:
+    """Run the purge every `interval` seconds until cancelled. A failed run is logged and the
+    next one tries again; a run skipped because another replica holds the lock is normal."""
+    delay = min(interval, FIRST_PURGE_DELAY)
+    while True:
+        await asyncio.sleep(delay)
+        delay = interval
+        try:
+            report = await app.retention.purge()
+        except Exception as error:  # the server must outlive a failed purge
+            log.error("purge_failed", exc_info=error)
+            continue
+        log.info(
+            "purge",
+            skipped=report.skipped,
+            choices_deleted=report.choices_deleted,
+            visitors_deleted=report.visitors_deleted,
+            tenants=len(report.tenants),
+        )
 
 
 async def probe_health(address: str) -> int:

@@ -43,17 +43,18 @@ def _call(port: int, method: str, body: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
+def served() -> Iterator[tuple[subprocess.Popen[str], int, Path, int]]:
     """A `consentd serve` child with its own data folder, waited for until health is SERVING."""
     if not BUF.exists():
         pytest.fail("node_modules/.bin/buf is missing: run `make setup`")
     data = Path(tempfile.mkdtemp(prefix="consentd-serve-"))
     data.chmod(0o711)
-    port = _free_port()
+    port, http_port = _free_port(), _free_port()
     env = {
         **os.environ,
         "CONSENTD_DATA_DIR": str(data),
         "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
     }
     env["CONSENTD_LOG_FORMAT"] = "json"
     child = subprocess.Popen(
@@ -65,7 +66,7 @@ def served() -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
             assert child.poll() is None, child.stderr.read() if child.stderr else ""
             assert time.monotonic() < deadline, "consentd serve did not become healthy in 60 s"
             time.sleep(0.3)
-        yield child, port, data
+        yield child, port, data, http_port
     finally:
         if child.poll() is None:
             child.kill()
@@ -74,10 +75,10 @@ def served() -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
 
 
 def test_serve_round_trip_with_buf_curl_then_sigterm(
-    served: tuple[subprocess.Popen[str], int, Path],
+    served: tuple[subprocess.Popen[str], int, Path, int],
 ) -> None:
     """The README first call works through buf curl; SIGTERM stops server and PostgreSQL."""
-    child, port, data = served
+    child, port, data, _ = served
     assert _call(port, "grpc.health.v1.Health/Check", {"service": "consent.v1.ConsentService"}) == {
         "status": "SERVING"
     }
@@ -114,3 +115,53 @@ def test_serve_round_trip_with_buf_curl_then_sigterm(
     with pytest.raises(ProcessLookupError):
         os.kill(postmaster, 0)
     assert "jeanne@example.fr" not in stderr
+
+
+def _readme_curl_block() -> str:
+    """The shell block that follows the `curl-example` marker in README.md."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    after = text.split("<!-- curl-example -->", 1)[1]
+    return after.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def test_readme_curl_connect_json_post_works(
+    served: tuple[subprocess.Popen[str], int, Path, int],
+) -> None:
+    """The README's curl commands (Connect JSON over HTTP/1.1) run as written against `consentd
+    serve`: the POST stores an acceptance valid 12 months, the GET reads it back VALID."""
+    child, port, _, http_port = served
+    script = _readme_curl_block().replace("127.0.0.1:8080", f"127.0.0.1:{http_port}")
+    done = subprocess.run(
+        [shutil.which("bash") or "/bin/bash", "-euo", "pipefail", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    answers, text, decoder = [], done.stdout.strip(), json.JSONDecoder()
+    while text:
+        answer, end = decoder.raw_decode(text)
+        answers.append(answer)
+        text = text[end:].strip()
+    assert len(answers) == 2, done.stdout
+    recorded, read = answers
+    assert recorded["status"] == "COOKIE_CHOICE_STATUS_VALID"
+    assert recorded["choice"]["grantedCategories"] == [
+        "analytics",
+        "marketing",
+        "necessary",
+        "personalisation",
+    ]
+    assert recorded["consentMode"]["ad_storage"] == "granted"
+    assert read["status"] == "COOKIE_CHOICE_STATUS_VALID"
+    assert read["choice"]["expiresAt"] == recorded["choice"]["expiresAt"]
+    native = _call(
+        port,
+        "consent.v1.CookieService/GetCookieChoice",
+        {"visitorId": recorded["choice"]["visitorId"]},
+    )
+    assert native["choice"]["choiceId"] == recorded["choice"]["choiceId"]
+    child.send_signal(signal.SIGTERM)
+    child.communicate(timeout=30)
+    assert child.returncode == 0

@@ -1,0 +1,227 @@
+"""The HTTP side of the browser port: an ASGI app (tenant prefix, CORS, demo page) and the
+uvicorn server that runs it in the serve process's event loop beside grpcio."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from consentd.api.browser import (
+    ALLOWED_HEADERS,
+    EXPOSED_HEADERS,
+    PREFLIGHT_MAX_AGE,
+    TENANT_PREFIX,
+    BrowserRequest,
+    browser_request,
+)
+from consentd.app.auth import TENANT_HEADER, Authenticator
+from consentd.app.cookies import CookieUseCases
+from consentd.domain.errors import ConsentError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# The demo page's files, by URL path: nothing else under the demo folder is ever served.
+DEMO_FILES = {
+    "/demo/": ("index.html", "text/html; charset=utf-8"),
+    "/demo/banner.js": ("dist/banner.js", "text/javascript; charset=utf-8"),
+}
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+def _same_origin(scope: Scope, origin: str | None) -> bool:
+    """No Origin (not a cross-site browser call) or the page is served from this very host."""
+    return origin is None or origin == f"{scope.get('scheme', 'http')}://{_header(scope, b'host')}"
+
+
+async def _respond(
+    send: Send, status: int, body: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers or []})
+    await send({"type": "http.response.body", "body": body})
+
+
+class BrowserApp:
+    """Routes `/[t/<slug>/]<service>/<method>` to the Connect apps, answers CORS preflights from
+    the tenant's allowed origins, and serves the demo banner page when `demo_dir` is given."""
+
+    def __init__(
+        self,
+        services: list[Any],
+        authenticator: Authenticator,
+        cookies: CookieUseCases,
+        demo_dir: Path | None = None,
+    ) -> None:
+        self._services = {f"{app.path}/": app for app in services}
+        self._auth = authenticator
+        self._cookies = cookies
+        self._demo = demo_dir
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        path, slug = scope["path"], None
+        if match := TENANT_PREFIX.fullmatch(path):
+            slug, path = match.group(1), match.group(2)
+            scope = {**scope, "path": path, "raw_path": path.encode(), "root_path": ""}
+        app = next((a for p, a in self._services.items() if path.startswith(p)), None)
+        origin = _header(scope, b"origin")
+        if app is not None and scope["method"] == "OPTIONS":
+            await self._preflight(scope, send, slug, origin)
+        elif app is not None:
+            state = BrowserRequest(slug, origin, same_origin=_same_origin(scope, origin))
+            await self._call(app, scope, receive, send, state=state)
+        else:
+            await self._static(scope, send, path)
+
+    async def _call(
+        self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, state: BrowserRequest
+    ) -> None:
+        """Run the Connect app with `state` visible to its interceptor; add CORS headers to the
+        response when the interceptor admitted the origin."""
+        origin = state.origin
+        token = browser_request.set(state)
+
+        async def cors_send(message: Message) -> None:
+            if message["type"] == "http.response.start" and state.cors_allowed and origin:
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"access-control-allow-origin", origin.encode()),
+                    (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
+                    (b"vary", b"Origin"),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await app(scope, receive, cors_send)
+        finally:
+            browser_request.reset(token)
+
+    async def _preflight(
+        self, scope: Scope, send: Send, slug: str | None, origin: str | None
+    ) -> None:
+        """204 with CORS headers for an allowed origin; 403 (no CORS headers) otherwise."""
+        allowed: frozenset[str] = frozenset()
+        with contextlib.suppress(ConsentError):
+            principal = await self._auth.authenticate({TENANT_HEADER: slug} if slug else {})
+            allowed = await self._cookies.allowed_origins(principal)
+        if origin is None or origin not in allowed:
+            await _respond(send, 403, b"origin not allowed", [(b"vary", b"Origin")])
+            return
+        asked = (_header(scope, b"access-control-request-headers") or "").lower()
+        granted = [h.strip() for h in asked.split(",") if h.strip() in ALLOWED_HEADERS]
+        await _respond(
+            send,
+            204,
+            headers=[
+                (b"access-control-allow-origin", origin.encode()),
+                (b"access-control-allow-methods", b"GET, POST"),
+                (b"access-control-allow-headers", ", ".join(granted).encode()),
+                (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
+                (b"vary", b"Origin"),
+            ],
+        )
+
+    async def _static(self, scope: Scope, send: Send, path: str) -> None:
+        if self._demo is None or scope["method"] not in ("GET", "HEAD"):
+            await _respond(send, 404, b"not found")
+            return
+        if path in ("/", "/demo"):
+            await _respond(send, 307, headers=[(b"location", b"/demo/")])
+            return
+        if path not in DEMO_FILES:
+            await _respond(send, 404, b"not found")
+            return
+        name, kind = DEMO_FILES[path]
+        body = await asyncio.to_thread((self._demo / name).read_bytes)
+        headers = [(b"content-type", kind.encode()), (b"cache-control", b"no-store")]
+        await _respond(send, 200, body if scope["method"] == "GET" else b"", headers)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handlers: `consentd serve` owns SIGTERM/SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class HttpServer:
+    """uvicorn serving the browser app on one socket, as a task of the current event loop."""
+
+    def __init__(self, app: ASGIApp, grace: float) -> None:
+        self._app = app
+        self._grace = grace
+        self._server: _Uvicorn | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.port = 0
+
+    async def start(self, address: str) -> int:
+        """Listen on host:port (0 for any free port); returns the port."""
+        host, port = address.rsplit(":", 1)
+        host = host.strip("[]")
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, int(port)))
+        except OSError:
+            sock.close()
+            raise
+        sock.listen(128)
+        sock.setblocking(False)
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self._app,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            proxy_headers=True,
+            timeout_graceful_shutdown=int(self._grace) or 1,
+        )
+        self._server = _Uvicorn(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.01)
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop accepting, let in-flight requests finish (within the grace), then close."""
+        if self._server is None or self._task is None:
+            return
+        self._server.should_exit = True
+        await self._task
+        self._server = self._task = None
