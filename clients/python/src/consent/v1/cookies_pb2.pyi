@@ -108,7 +108,7 @@ class TcfCore(_message.Message):
     cmp_version: _builtins.int
     consent_screen: _builtins.int
     consent_language: _builtins.str
-    """Two lowercase letters (ISO 639-1), e.g. `fr`."""
+    """Two letters as the string encodes them (ISO 639-1, uppercase), e.g. `FR`."""
     vendor_list_version: _builtins.int
     tcf_policy_version: _builtins.int
     is_service_specific: _builtins.bool

@@ -53,7 +53,7 @@ export type TcfCore = Message<"consent.v1.TcfCore"> & {
   consentScreen: number;
 
   /**
-   * Two lowercase letters (ISO 639-1), e.g. `fr`.
+   * Two letters as the string encodes them (ISO 639-1, uppercase), e.g. `FR`.
    *
    * @generated from field: string consent_language = 7;
    */
