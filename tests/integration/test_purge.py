@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import signal
 import subprocess
@@ -24,6 +25,7 @@ from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import ProcessingRole
 from consentd.domain.tenancy import Principal, Tenant
+from consentd.runtime import purge_periodically
 from consentd.store.database import alembic_config
 from consentd.store.embedded import EmbeddedPostgres
 from consentd.store.retention import advisory_lock
@@ -257,3 +259,22 @@ async def test_purge_killed_mid_way_then_rerun_finishes_correctly(
         assert total == VALID_ROWS
     finally:
         await engine.dispose()
+
+
+async def test_serve_schedules_the_purge(app: App, tenant: Tenant, clock: TestClock) -> None:
+    """The task `consentd serve` starts purges on its interval until cancelled."""
+    clock.pinned = T0
+    await choose(app, tenant, ChoiceMethod.REFUSE_ALL)
+    clock.pinned = T0 + timedelta(days=400)
+    task = asyncio.create_task(purge_periodically(app, 0.05))
+    try:
+        deadline = time.monotonic() + 30
+        while await remaining(app.engine, tenant.tenant_id, clock.pinned):
+            assert time.monotonic() < deadline, "no scheduled purge ran in 30 s"
+            await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    async with SqlUnitOfWork(app.engine, tenant.tenant_id) as uow:
+        assert (await uow.retention.runs())[0]["choices_deleted"] == 1
