@@ -1,7 +1,9 @@
 """Cookie choices recorded per second through Connect (JSON over HTTP/1.1) and native gRPC.
 
-Starts the real `consentd serve` as a child process (its own embedded PostgreSQL, gRPC and the
-browser port on free loopback ports, logs at warning), then from this process records cookie
+Starts the real `consentd serve` as a child process (gRPC and the browser port on free loopback
+ports, logs at warning) on a PostgreSQL started here with fsync and synchronous_commit off, so
+the figures show the service and its protocols rather than this disk's fsync (`--durable`: the
+serve's own embedded PostgreSQL with durable commits instead), then from this process records cookie
 choices with `--concurrency` calls in flight for `--seconds` per protocol: first through
 connectrpc's Python client with the JSON codec over HTTP/1.1 (what a browser's Connect
 transport sends), then through the generated grpcio stub. Every call is a new visitor, so every
@@ -9,13 +11,14 @@ call inserts a visitor and a choice. Prints calls/s, p50/p99 latency and the Con
 The server, PostgreSQL and this load generator share the machine's cores: compare the two
 lines with each other, not with another machine. Stops the child (SIGTERM, then waits).
 
-    .venv/bin/python bench/cookie_throughput.py --concurrency 32 --seconds 10
+    .venv/bin/python bench/cookie_throughput.py --concurrency 32 --seconds 10 --rounds 5 [--durable]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import os
 import shutil
 import signal
@@ -36,6 +39,8 @@ from connectrpc.protocol import ProtocolType
 from consent.v1 import cookies_pb2 as pb
 from consent.v1 import cookies_pb2_grpc
 from consent.v1.cookies_connect import CookieServiceClient
+
+from consentd.store.embedded import EmbeddedPostgres
 
 TENANT = (("x-consentd-tenant", "local"),)
 
@@ -99,7 +104,9 @@ async def _wait_ready(grpc_port: int, child: subprocess.Popen[bytes]) -> None:
                 await asyncio.sleep(0.3)
 
 
-async def measure(grpc_port: int, http_port: int, concurrency: int, seconds: float) -> None:
+async def measure(
+    grpc_port: int, http_port: int, concurrency: int, seconds: float, rounds: int
+) -> None:
     connect = CookieServiceClient(
         f"http://127.0.0.1:{http_port}",
         codec=google_protobuf_json_codec(),
@@ -118,10 +125,17 @@ async def measure(grpc_port: int, http_port: int, concurrency: int, seconds: flo
 
         for warm in (over_connect, over_grpc):  # connections, caches, the JIT of nothing
             await _drive(warm, concurrency, 1.0)
-        print(f"RecordCookieChoice, {concurrency} calls in flight, {seconds:.0f} s per protocol")
-        connect_lat = await _drive(over_connect, concurrency, seconds)
+        print(
+            f"RecordCookieChoice, {concurrency} calls in flight, {seconds:.0f} s per protocol "
+            f"in {rounds} alternating rounds (so a change in machine load hits both alike)"
+        )
+        connect_lat: list[float] = []
+        grpc_lat: list[float] = []
+        for index in range(rounds):
+            order = [(over_connect, connect_lat), (over_grpc, grpc_lat)]
+            for call, into in order if index % 2 == 0 else order[::-1]:
+                into.extend(await _drive(call, concurrency, seconds / rounds))
         print(_line("Connect JSON (HTTP/1.1)", connect_lat, seconds))
-        grpc_lat = await _drive(over_grpc, concurrency, seconds)
         print(_line("native gRPC (HTTP/2)", grpc_lat, seconds))
     print(f"ratio Connect/gRPC: {len(connect_lat) / len(grpc_lat):.2f}")
 
@@ -130,9 +144,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--durable", action="store_true", help="durable commits (fsync on)")
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="consentd-bench-"))
     data.chmod(0o711)
+    postgres = None if args.durable else EmbeddedPostgres(data / "fast-pg", ephemeral=True)
     grpc_port, http_port = _free_port(), _free_port()
     env = {
         **os.environ,
@@ -144,11 +161,17 @@ def main() -> None:
         "CONSENTD_PURGE_INTERVAL_SECONDS": "0",
         "CONSENTD_DB_POOL_SIZE": "20",
     }
+    if postgres is not None:
+        postgres.start()
+        postgres.create_database("bench")
+        env["DATABASE_URL"] = postgres.url("bench")
+        env["CONSENTD_SECRET_KEY"] = base64.b64encode(os.urandom(32)).decode()
+    print("PostgreSQL:", "durable (embedded, fsync on)" if args.durable else "fsync off")
     child = subprocess.Popen([sys.executable, "-m", "consentd", "serve"], env=env)
     try:
         asyncio.run(_wait_ready(grpc_port, child))
         print(f"consentd serve pid {child.pid}: gRPC :{grpc_port}, browser port :{http_port}")
-        asyncio.run(measure(grpc_port, http_port, args.concurrency, args.seconds))
+        asyncio.run(measure(grpc_port, http_port, args.concurrency, args.seconds, args.rounds))
     finally:
         child.send_signal(signal.SIGTERM)
         try:
@@ -156,6 +179,8 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
+        if postgres is not None:
+            postgres.stop()
         shutil.rmtree(data, ignore_errors=True)
 
 

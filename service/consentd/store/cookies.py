@@ -84,6 +84,24 @@ def _choice(m: sa.RowMapping) -> CookieChoice:
 
 
 _CHOICE_COLUMNS = [c for c in _CH.c if c.name not in ("ip_digest", "ua_digest")]
+# The statements of the hot path (record, read back) are built once: executed with parameters,
+# SQLAlchemy reuses their compiled form instead of rebuilding them on every request.
+_POLICY = sa.select(_P).where(_P.c.tenant_id == sa.bindparam("tenant"))
+_APPEND = insert(_CH).returning(*_CHOICE_COLUMNS)
+_VISITOR = insert(_V)
+_TOUCH = _VISITOR.on_conflict_do_update(
+    index_elements=["tenant_id", "visitor_id"],
+    set_={
+        "last_seen_at": sa.func.greatest(_V.c.last_seen_at, _VISITOR.excluded.last_seen_at),
+        "subject_id": sa.func.coalesce(_VISITOR.excluded.subject_id, _V.c.subject_id),
+    },
+).returning(_V.c.subject_id)
+_LATEST = (
+    sa.select(*_CHOICE_COLUMNS)
+    .where(_CH.c.tenant_id == sa.bindparam("tenant"), _CH.c.visitor_id == sa.bindparam("visitor"))
+    .order_by(_CH.c.sequence.desc())
+    .limit(1)
+)
 
 
 class SqlCookies:
@@ -92,10 +110,8 @@ class SqlCookies:
         self._tenant = tenant_id
 
     async def policy(self, *, for_update: bool = False) -> CookiePolicy | None:
-        query = sa.select(_P).where(_P.c.tenant_id == self._tenant)
-        if for_update:
-            query = query.with_for_update()
-        row = (await self._conn.execute(query)).mappings().first()
+        query = _POLICY.with_for_update() if for_update else _POLICY
+        row = (await self._conn.execute(query, {"tenant": self._tenant})).mappings().first()
         if row is None:
             return None
         categories = await self._conn.execute(
@@ -165,35 +181,23 @@ class SqlCookies:
     async def touch_visitor(
         self, visitor_id: str, subject_id: UUID | None, now: datetime
     ) -> UUID | None:
-        stmt = insert(_V).values(
-            tenant_id=self._tenant,
-            visitor_id=visitor_id,
-            subject_id=subject_id,
-            first_seen_at=now,
-            last_seen_at=now,
-        )
-        upsert = stmt.on_conflict_do_update(
-            index_elements=["tenant_id", "visitor_id"],
-            set_={
-                "last_seen_at": sa.func.greatest(_V.c.last_seen_at, stmt.excluded.last_seen_at),
-                "subject_id": sa.func.coalesce(stmt.excluded.subject_id, _V.c.subject_id),
-            },
-        ).returning(_V.c.subject_id)
-        linked: UUID | None = (await self._conn.execute(upsert)).scalar_one()
+        row = {
+            "tenant_id": self._tenant,
+            "visitor_id": visitor_id,
+            "subject_id": subject_id,
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        linked: UUID | None = (await self._conn.execute(_TOUCH, row)).scalar_one()
         return linked
 
     async def append(self, choice: CookieChoice) -> CookieChoice:
-        stmt = insert(_CH).values(_choice_row(self._tenant, choice)).returning(*_CHOICE_COLUMNS)
-        return _choice((await self._conn.execute(stmt)).mappings().one())
+        result = await self._conn.execute(_APPEND, _choice_row(self._tenant, choice))
+        return _choice(result.mappings().one())
 
     async def latest(self, visitor_id: str) -> CookieChoice | None:
-        query = (
-            sa.select(*_CHOICE_COLUMNS)
-            .where(_CH.c.tenant_id == self._tenant, _CH.c.visitor_id == visitor_id)
-            .order_by(_CH.c.sequence.desc())
-            .limit(1)
-        )
-        row = (await self._conn.execute(query)).mappings().first()
+        parameters = {"tenant": self._tenant, "visitor": visitor_id}
+        row = (await self._conn.execute(_LATEST, parameters)).mappings().first()
         return _choice(row) if row else None
 
     async def history(
