@@ -7,7 +7,8 @@ serve's own embedded PostgreSQL with durable commits instead), then from this pr
 choices with `--concurrency` calls in flight for `--seconds` per protocol: first through
 connectrpc's Python client with the JSON codec over HTTP/1.1 (what a browser's Connect
 transport sends), then through the generated grpcio stub. Every call is a new visitor, so every
-call inserts a visitor and a choice. Prints calls/s, p50/p99 latency and the Connect/gRPC ratio.
+call inserts a visitor and a choice. Prints calls/s, p50/p99 latency and the Connect/gRPC ratio
+(plus Connect with the binary codec, to tell the JSON codec's share from HTTP/1.1's).
 The server, PostgreSQL and this load generator share the machine's cores: compare the two
 lines with each other, not with another machine. Stops the child (SIGTERM, then waits).
 
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from connectrpc.compat import google_protobuf_json_codec
+from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json_codec
 from connectrpc.protocol import ProtocolType
 from consent.v1 import cookies_pb2 as pb
 from consent.v1 import cookies_pb2_grpc
@@ -114,8 +115,18 @@ async def measure(
         send_compression=None,
     )
 
+    binary = CookieServiceClient(
+        f"http://127.0.0.1:{http_port}",
+        codec=google_protobuf_binary_codec(),
+        protocol=ProtocolType.CONNECT,
+        send_compression=None,
+    )
+
     async def over_connect() -> Any:
         return await connect.record_cookie_choice(_request(), headers=dict(TENANT))
+
+    async def over_connect_binary() -> Any:
+        return await binary.record_cookie_choice(_request(), headers=dict(TENANT))
 
     async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
         stub = cookies_pb2_grpc.CookieServiceStub(channel)
@@ -123,21 +134,27 @@ async def measure(
         async def over_grpc() -> Any:
             return await stub.RecordCookieChoice(_request(), metadata=TENANT)
 
-        for warm in (over_connect, over_grpc):  # connections, caches, the JIT of nothing
+        for warm in (over_connect, over_connect_binary, over_grpc):  # connections, caches
             await _drive(warm, concurrency, 1.0)
         print(
             f"RecordCookieChoice, {concurrency} calls in flight, {seconds:.0f} s per protocol "
             f"in {rounds} alternating rounds (so a change in machine load hits both alike)"
         )
         connect_lat: list[float] = []
+        binary_lat: list[float] = []
         grpc_lat: list[float] = []
         for index in range(rounds):
-            order = [(over_connect, connect_lat), (over_grpc, grpc_lat)]
+            order = [
+                (over_connect, connect_lat),
+                (over_grpc, grpc_lat),
+                (over_connect_binary, binary_lat),
+            ]
             for call, into in order if index % 2 == 0 else order[::-1]:
                 into.extend(await _drive(call, concurrency, seconds / rounds))
         print(_line("Connect JSON (HTTP/1.1)", connect_lat, seconds))
         print(_line("native gRPC (HTTP/2)", grpc_lat, seconds))
-    print(f"ratio Connect/gRPC: {len(connect_lat) / len(grpc_lat):.2f}")
+        print(_line("(Connect binary, HTTP/1.1)", binary_lat, seconds))
+    print(f"ratio Connect JSON / native gRPC: {len(connect_lat) / len(grpc_lat):.2f}")
 
 
 def main() -> None:
