@@ -29,21 +29,25 @@ def _free_port() -> int:
         return port
 
 
-def _buf_curl(port: int, method: str, body: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def _buf_curl(
+    port: int, method: str, body: dict[str, Any], key: str = ""
+) -> subprocess.CompletedProcess[str]:
     argv = [str(BUF), "curl", "--http2-prior-knowledge", "--protocol", "grpc"]
+    if key:
+        argv += ["-H", f"authorization: Bearer {key}"]
     argv += ["-d", json.dumps(body), f"http://127.0.0.1:{port}/{method}"]
     return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
 
 
-def _call(port: int, method: str, body: dict[str, Any]) -> dict[str, Any]:
-    done = _buf_curl(port, method, body)
+def _call(port: int, method: str, body: dict[str, Any], key: str = "") -> dict[str, Any]:
+    done = _buf_curl(port, method, body, key)
     assert done.returncode == 0, done.stdout + done.stderr
     answer: dict[str, Any] = json.loads(done.stdout)
     return answer
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
+def served() -> Iterator[tuple[subprocess.Popen[str], int, Path, dict[str, str]]]:
     """A `consentd serve` child with its own data folder, waited for until health is SERVING."""
     if not BUF.exists():
         pytest.fail("node_modules/.bin/buf is missing: run `make setup`")
@@ -65,7 +69,7 @@ def served() -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
             assert child.poll() is None, child.stderr.read() if child.stderr else ""
             assert time.monotonic() < deadline, "consentd serve did not become healthy in 60 s"
             time.sleep(0.3)
-        yield child, port, data
+        yield child, port, data, env
     finally:
         if child.poll() is None:
             child.kill()
@@ -74,23 +78,35 @@ def served() -> Iterator[tuple[subprocess.Popen[str], int, Path]]:
 
 
 def test_serve_round_trip_with_buf_curl_then_sigterm(
-    served: tuple[subprocess.Popen[str], int, Path],
+    served: tuple[subprocess.Popen[str], int, Path, dict[str, str]],
 ) -> None:
     """The README first call works through buf curl; SIGTERM stops server and PostgreSQL."""
-    child, port, data = served
+    child, port, data, env = served
+    local_key = subprocess.run(
+        [sys.executable, "-m", "consentd", "local-key"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.strip()
+    refused = _buf_curl(port, "consent.v1.CatalogService/ListPurposes", {})
+    assert refused.returncode != 0
+    assert '"unauthenticated"' in refused.stdout + refused.stderr
     assert _call(port, "grpc.health.v1.Health/Check", {"service": "consent.v1.ConsentService"}) == {
         "status": "SERVING"
     }
     purpose = {"purposeId": "newsletter", "lawfulBasis": "LAWFUL_BASIS_CONSENT"}
-    _call(port, "consent.v1.CatalogService/PutPurpose", {"purpose": purpose})
+    _call(port, "consent.v1.CatalogService/PutPurpose", {"purpose": purpose}, local_key)
     grant = {"target": TARGET, "state": "CONSENT_STATE_GRANTED"}
     recorded = _call(
         port,
         "consent.v1.ConsentService/RecordConsent",
         {"subject": {"email": "jeanne@example.fr"}, "choices": [grant], "source": "SOURCE_PORTAL"},
+        local_key,
     )
     check = {"subject": {"email": "jeanne@example.fr"}, "target": TARGET}
-    allowed = _call(port, "consent.v1.ConsentService/CheckConsent", check)
+    allowed = _call(port, "consent.v1.ConsentService/CheckConsent", check, local_key)
     assert (allowed["decision"], allowed["eventId"]) == (
         "DECISION_ALLOW",
         recorded["events"][0]["eventId"],
@@ -100,8 +116,8 @@ def test_serve_round_trip_with_buf_curl_then_sigterm(
         "targets": [TARGET],
         "source": "SOURCE_PORTAL",
     }
-    _call(port, "consent.v1.ConsentService/WithdrawConsent", withdraw)
-    denied = _call(port, "consent.v1.ConsentService/CheckConsent", check)
+    _call(port, "consent.v1.ConsentService/WithdrawConsent", withdraw, local_key)
+    denied = _call(port, "consent.v1.ConsentService/CheckConsent", check, local_key)
     assert (denied["decision"], denied["reason"]) == ("DECISION_DENY", "REASON_WITHDRAWN")
 
     pid_file = data / "postgres" / "postmaster.pid"
