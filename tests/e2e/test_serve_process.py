@@ -46,6 +46,36 @@ def _call(port: int, method: str, body: dict[str, Any], key: str = "") -> dict[s
     return answer
 
 
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "consentd", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _admin_commands_share_the_running_server(
+    port: int, env: dict[str, str], check: dict[str, Any]
+) -> None:
+    """The admin CLI attaches to the PostgreSQL `serve` runs: a consent:check key checks,
+    may not record, and stops working once revoked."""
+    issued = _cli(env, "keys", "create", "local", "--scope", "consent:check", "--name", "tool")
+    key_id = issued.split()[1]
+    key = next(line.split()[1] for line in issued.splitlines() if line.startswith("key "))
+    assert _call(port, "consent.v1.ConsentService/CheckConsent", check, key)["decision"]
+    denied = _buf_curl(port, "consent.v1.ConsentService/WithdrawConsent", {}, key)
+    assert '"permission_denied"' in denied.stdout + denied.stderr
+    assert f"{key_id} live consent:check 'tool'" in _cli(env, "keys", "list", "local")
+    _cli(env, "keys", "revoke", "local", key_id)
+    assert f"{key_id} revoked" in _cli(env, "keys", "list", "local")
+    assert key not in _cli(env, "keys", "list", "local")
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[subprocess.Popen[str], int, Path, dict[str, str]]]:
     """A `consentd serve` child with its own data folder, waited for until health is SERVING."""
@@ -82,14 +112,7 @@ def test_serve_round_trip_with_buf_curl_then_sigterm(
 ) -> None:
     """The README first call works through buf curl; SIGTERM stops server and PostgreSQL."""
     child, port, data, env = served
-    local_key = subprocess.run(
-        [sys.executable, "-m", "consentd", "local-key"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    ).stdout.strip()
+    local_key = _cli(env, "local-key").strip()
     refused = _buf_curl(port, "consent.v1.CatalogService/ListPurposes", {})
     assert refused.returncode != 0
     assert '"unauthenticated"' in refused.stdout + refused.stderr
@@ -119,6 +142,8 @@ def test_serve_round_trip_with_buf_curl_then_sigterm(
     _call(port, "consent.v1.ConsentService/WithdrawConsent", withdraw, local_key)
     denied = _call(port, "consent.v1.ConsentService/CheckConsent", check, local_key)
     assert (denied["decision"], denied["reason"]) == ("DECISION_DENY", "REASON_WITHDRAWN")
+
+    _admin_commands_share_the_running_server(port, env, check)
 
     pid_file = data / "postgres" / "postmaster.pid"
     postmaster = int(pid_file.read_text().split()[0])
