@@ -18,6 +18,7 @@ from consentd.domain.model import ProcessingRole
 from consentd.domain.tenancy import Scope
 from consentd.logs import configure_logging
 from consentd.runtime import database, probe_health, read_local_key, serve
+from consentd.store.database import UnsafeRuntimeRole, migrate
 
 EXAMPLES = """examples:
   consentd serve                              # embedded PostgreSQL, gRPC on 127.0.0.1:50051
@@ -94,6 +95,15 @@ async def _with_admin(settings: Settings, work: Callable[[AdminUseCases], Awaita
             await app.aclose()
 
 
+async def _migrate(settings: Settings) -> None:
+    """Upgrade to the latest schema as the owner, whatever CONSENTD_MIGRATE_ON_START says."""
+    async with database(settings) as db:
+        if db.owner_url is None:
+            raise ConfigError("set CONSENTD_MIGRATION_DATABASE_URL (the owner's URL) to migrate")
+        await migrate(db.owner_url, settings.migrations_dir)
+    print("database at the latest schema")
+
+
 def _admin_action(args: argparse.Namespace) -> Callable[[AdminUseCases], Awaitable[None]]:
     async def run(admin: AdminUseCases) -> None:
         if args.command == "tenants":
@@ -131,7 +141,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     elif args.command == "local-key":
         print(read_local_key(settings))
     elif args.command == "migrate":
-        asyncio.run(_with_admin(settings, lambda admin: asyncio.sleep(0)))
+        asyncio.run(_migrate(settings))
     else:
         asyncio.run(_with_admin(settings, _admin_action(args)))
     return 0
@@ -143,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env(os.environ)
         configure_logging(settings.log_level, settings.log_format)
         return _dispatch(args, settings)
-    except ConfigError as error:
+    except (ConfigError, UnsafeRuntimeRole) as error:
         print(f"consentd: configuration error: {error}", file=sys.stderr)
         return 2
     except ConsentError as error:
