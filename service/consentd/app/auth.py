@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -24,6 +25,9 @@ TENANT_CLAIM = "tid"
 # within this many seconds.
 CACHE_SECONDS = 5.0
 CACHE_ENTRIES = 10_000
+REFUSED_SECONDS = 1.0
+# Portal tokens act for a person: they must expire within this long of being used.
+MAX_TOKEN_LIFETIME = timedelta(hours=24)
 
 
 class Authenticator(Protocol):
@@ -38,7 +42,8 @@ class CredentialAuthenticator:
     def __init__(self, directory: CallerDirectory, clock: Clock) -> None:
         self._directory = directory
         self._clock = clock
-        self._cache: dict[bytes, tuple[float, Principal]] = {}
+        # fingerprint -> (monotonic deadline, principal, or None for a refused credential)
+        self._cache: dict[bytes, tuple[float, Principal | None]] = {}
 
     async def authenticate(self, metadata: Mapping[str, str]) -> Principal:
         scheme, _, credential = metadata.get(AUTHORIZATION, "").partition(" ")
@@ -48,17 +53,33 @@ class CredentialAuthenticator:
         fingerprint = hashlib.sha256(credential.encode("utf-8", "replace")).digest()
         cached = self._cache.get(fingerprint)
         if cached is not None and cached[0] > time.monotonic():
+            if cached[1] is None:
+                raise Unauthenticated()
             return cached[1]
-        if credential.startswith("ck_"):
-            principal = await self._api_key(credential)
-        else:
-            principal = await self._portal_token(credential)
-        if len(self._cache) >= CACHE_ENTRIES:
-            self._cache.clear()
-        self._cache[fingerprint] = (time.monotonic() + CACHE_SECONDS, principal)
+        try:
+            if credential.startswith("ck_"):
+                principal, valid_until = await self._api_key(credential)
+            else:
+                principal, valid_until = await self._portal_token(credential)
+        except Unauthenticated:
+            # A refused credential is remembered briefly too: a flood of bad keys costs no
+            # database look-up each (no tenant is known yet to rate-limit them).
+            self._remember(fingerprint, REFUSED_SECONDS, None)
+            raise
+        ttl = CACHE_SECONDS
+        if valid_until is not None:
+            ttl = min(ttl, (valid_until - self._clock()).total_seconds())
+        self._remember(fingerprint, ttl, principal)
         return principal
 
-    async def _api_key(self, credential: str) -> Principal:
+    def _remember(self, fingerprint: bytes, ttl: float, principal: Principal | None) -> None:
+        if ttl <= 0:
+            return
+        if len(self._cache) >= CACHE_ENTRIES:
+            self._cache.clear()
+        self._cache[fingerprint] = (time.monotonic() + ttl, principal)
+
+    async def _api_key(self, credential: str) -> tuple[Principal, datetime | None]:
         key = parse_api_key(credential)
         if key is None:
             raise Unauthenticated()
@@ -70,9 +91,10 @@ class CredentialAuthenticator:
             self._clock()
         ):
             raise Unauthenticated()
-        return Principal(tenant=tenant, caller=f"key:{stored.key_id}", scopes=stored.scopes)
+        principal = Principal(tenant=tenant, caller=f"key:{stored.key_id}", scopes=stored.scopes)
+        return principal, stored.expires_at
 
-    async def _portal_token(self, credential: str) -> Principal:
+    async def _portal_token(self, credential: str) -> tuple[Principal, datetime | None]:
         claims = _unverified_claims(credential)
         tenant_id, issuer_name = _tenant_and_issuer(claims)
         found = await self._directory.issuer(tenant_id, issuer_name)
@@ -90,13 +112,17 @@ class CredentialAuthenticator:
                 leeway=30,
             )
             subject = normalise_external_id(str(verified["sub"]), "sub")
-        except (jwt.PyJWTError, InvalidInput):
+            expires = datetime.fromtimestamp(int(verified["exp"]), UTC)
+        except (jwt.PyJWTError, InvalidInput, ValueError, OverflowError):
             raise Unauthenticated() from None
+        if expires - self._clock() > MAX_TOKEN_LIFETIME:
+            raise Unauthenticated()  # a portal token is short-lived by design
         digest = hashlib.sha256(subject.value.encode()).hexdigest()[:16]
         caller = f"token:{issuer.issuer}:{digest}"
-        return Principal(
+        principal = Principal(
             tenant=tenant, caller=caller, scopes=frozenset({Scope.SELF}), subject=subject
         )
+        return principal, expires
 
 
 def _unverified_claims(credential: str) -> dict[str, Any]:
