@@ -16,14 +16,15 @@ from uuid import uuid4
 import grpc
 import pytest
 from consent.v1 import catalog_pb2_grpc, consent_pb2_grpc, cookies_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.api.http import HttpServer
-from consentd.app.auth import TENANT_HEADER
+from consentd.app.admin import AdminUseCases
+from consentd.app.auth import AUTHORIZATION
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
-from consentd.domain.model import ProcessingRole
-from consentd.domain.tenancy import Tenant
-from consentd.store.database import migrate
+from consentd.domain.tenancy import Scope, Tenant
+from consentd.store.database import migrate, provision_runtime_role
 from consentd.store.embedded import EmbeddedPostgres
 
 TEST_SECRET = bytes(range(32))
@@ -56,10 +57,17 @@ def postgres() -> Iterator[EmbeddedPostgres]:
 
 
 @pytest.fixture(scope="session")
-async def database_url(postgres: EmbeddedPostgres) -> str:
+async def owner_url(postgres: EmbeddedPostgres) -> str:
+    """The owner's (a superuser here) URL of the migrated test database."""
     url = postgres.url("consentd_test")
     await migrate(url)
     return url
+
+
+@pytest.fixture(scope="session")
+async def database_url(owner_url: str) -> str:
+    """The runtime role's URL: row-level security applies to everything the service does."""
+    return await provision_runtime_role(owner_url, "runtime-role-test-password")
 
 
 @pytest.fixture(scope="session")
@@ -74,18 +82,28 @@ def _unpin_clock(clock: TestClock) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-async def app(database_url: str, clock: TestClock) -> AsyncIterator[App]:
-    application = bootstrap(Settings(), database_url, TEST_SECRET, clock)
+async def app(database_url: str, owner_url: str, clock: TestClock) -> AsyncIterator[App]:
+    application = bootstrap(Settings(), database_url, TEST_SECRET, clock, owner_url=owner_url)
     yield application
     await application.aclose()
 
 
+@pytest.fixture(scope="session")
+def admin(app: App) -> AdminUseCases:
+    assert app.admin is not None
+    return app.admin
+
+
 @pytest.fixture
-async def tenant(app: App) -> Tenant:
-    slug = f"t-{uuid4().hex[:12]}"
-    return await app.tenants.create(
-        Tenant(uuid4(), slug, slug, ProcessingRole.PROCESSOR), datetime.now(UTC)
-    )
+async def tenant(admin: AdminUseCases) -> Tenant:
+    return await admin.create_tenant(f"t-{uuid4().hex[:12]}")
+
+
+@pytest.fixture
+async def admin_key(admin: AdminUseCases, tenant: Tenant) -> str:
+    """An API key of the test tenant with the admin scope (every RPC allowed)."""
+    key, _ = await admin.issue_key(tenant.slug, [Scope.ADMIN.value], name="tests")
+    return key.token
 
 
 @pytest.fixture(scope="session")
@@ -120,13 +138,23 @@ class Stubs:
     cookies: cookies_pb2_grpc.CookieServiceStub
 
 
+def owner(app: App) -> AsyncEngine:
+    """The superuser's engine of a bootstrapped app: it sees every tenant's rows."""
+    assert app.owner_engine is not None
+    return app.owner_engine
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return ((AUTHORIZATION, f"Bearer {token}"),)
+
+
 @pytest.fixture
-def stubs(channel: grpc.aio.Channel, tenant: Tenant) -> Stubs:
-    """Generated stubs and the metadata that names this test's tenant."""
+def stubs(channel: grpc.aio.Channel, admin_key: str) -> Stubs:
+    """Generated stubs and the metadata carrying this test tenant's admin key."""
     return Stubs(
         consent_pb2_grpc.ConsentServiceStub(channel),
         catalog_pb2_grpc.CatalogServiceStub(channel),
-        ((TENANT_HEADER, tenant.slug),),
+        bearer(admin_key),
         cookies_pb2_grpc.CookieServiceStub(channel),
     )
 

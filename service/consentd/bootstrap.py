@@ -13,8 +13,11 @@ from consentd.api.browser import BrowserGate, connect_apps
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.cookie_servicer import CookieServicer
+from consentd.api.gate import Gate
 from consentd.api.http import BrowserApp
 from consentd.api.interceptors import ServiceInterceptor
+from consentd.api.methods import methods
+from consentd.api.ratelimit import TenantRateLimiter
 from consentd.api.server import (
     Registration,
     Server,
@@ -22,7 +25,8 @@ from consentd.api.server import (
     consent_service,
     cookie_service,
 )
-from consentd.app.auth import Authenticator, TenantHeaderAuthenticator
+from consentd.app.admin import AdminUseCases
+from consentd.app.auth import CredentialAuthenticator
 from consentd.app.catalog import CatalogUseCases
 from consentd.app.consents import ConsentUseCases
 from consentd.app.cookies import CookieUseCases
@@ -30,9 +34,11 @@ from consentd.app.ports import Clock
 from consentd.app.retention import RetentionUseCases
 from consentd.config import ConfigError, Settings
 from consentd.domain.identifiers import IdentifierHasher
+from consentd.store.admin import SqlAdmin
+from consentd.store.callers import SqlCallerDirectory
 from consentd.store.database import create_engine
+from consentd.store.idempotency import SqlIdempotency
 from consentd.store.retention import advisory_lock
-from consentd.store.tenants import SqlTenants
 from consentd.store.uow import SqlUnitOfWork
 
 # The demo banner page of the repository (web/demo; `make setup` bundles it into dist/).
@@ -45,18 +51,20 @@ def utc_now() -> datetime:
 
 @dataclass
 class App:
-    """Everything one process serves with. Close it to release the database pool."""
+    """Everything one process serves with. Close it to release the database pools."""
 
     settings: Settings
     engine: AsyncEngine
-    tenants: SqlTenants
     consents: ConsentUseCases
     catalog: CatalogUseCases
     cookies: CookieUseCases
-    retention: RetentionUseCases
-    authenticator: Authenticator
+    gate: Gate
     consent_servicer: ConsentServicer
     cookie_servicer: CookieServicer
+    # With the owner's URL only: administration, and the purge (it lists every tenant).
+    admin: AdminUseCases | None = None
+    retention: RetentionUseCases | None = None
+    owner_engine: AsyncEngine | None = None
     registrations: list[Registration] = field(default_factory=list)
     interceptors: list[ServiceInterceptor] = field(default_factory=list)
 
@@ -78,43 +86,65 @@ class App:
 
     async def aclose(self) -> None:
         await self.engine.dispose()
+        if self.owner_engine is not None:
+            await self.owner_engine.dispose()
 
 
 def bootstrap(
-    settings: Settings, database_url: str, secret_key: bytes, clock: Clock = utc_now
+    settings: Settings,
+    database_url: str,
+    secret_key: bytes,
+    clock: Clock = utc_now,
+    owner_url: str | None = None,
 ) -> App:
-    """Wire engine, unit of work, use cases, servicers and interceptors for `settings`."""
+    """Wire engines, units of work, use cases, servicers and interceptors.
+
+    `database_url` is the runtime role's (row-level security applies); `owner_url`, when given,
+    is the owner's, used only for tenant and credential administration."""
     engine = create_engine(database_url, settings.db_pool_size)
 
     def unit_of_work(tenant_id: UUID) -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, tenant_id)
 
-    tenants = SqlTenants(engine)
     hasher = IdentifierHasher(secret_key)
     consents = ConsentUseCases(unit_of_work, hasher, clock)
     catalog = CatalogUseCases(unit_of_work, clock)
     cookies = CookieUseCases(unit_of_work, hasher, clock)
-    retention = RetentionUseCases(
-        unit_of_work, tenants, advisory_lock(engine), clock, settings.purge_batch_size
+    gate = Gate(
+        CredentialAuthenticator(SqlCallerDirectory(engine), clock),
+        TenantRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        SqlIdempotency(engine, clock),
+        methods(),
     )
-    authenticator = TenantHeaderAuthenticator(tenants, settings.default_tenant)
     consent_servicer = ConsentServicer(consents, settings.phone_region)
     cookie_servicer = CookieServicer(cookies, settings.phone_region)
+    owner_engine = create_engine(owner_url, 2) if owner_url else None
+    admin_store = SqlAdmin(owner_engine) if owner_engine else None
+    # The purge lists tenants as the owner; each tenant's deletes run in units of work of the
+    # runtime role (row-level security holds), one tenant at a time.
+    retention = (
+        RetentionUseCases(
+            unit_of_work, admin_store, advisory_lock(engine), clock, settings.purge_batch_size
+        )
+        if admin_store
+        else None
+    )
     return App(
         settings=settings,
         engine=engine,
-        tenants=tenants,
         consents=consents,
         catalog=catalog,
         cookies=cookies,
-        retention=retention,
-        authenticator=authenticator,
+        gate=gate,
         consent_servicer=consent_servicer,
         cookie_servicer=cookie_servicer,
+        admin=AdminUseCases(admin_store, clock) if admin_store else None,
+        retention=retention,
+        owner_engine=owner_engine,
         registrations=[
             consent_service(consent_servicer),
             catalog_service(CatalogServicer(catalog)),
             cookie_service(cookie_servicer),
         ],
-        interceptors=[ServiceInterceptor(authenticator)],
+        interceptors=[ServiceInterceptor(gate)],
     )

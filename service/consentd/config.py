@@ -18,6 +18,7 @@ class Settings:
     """Every setting with its default. See the configuration table in README.md."""
 
     database_url: str | None = None
+    migration_database_url: str | None = None
     grpc_address: str = "127.0.0.1:50051"
     http_address: str = "127.0.0.1:8080"
     data_dir: Path | None = None
@@ -33,6 +34,8 @@ class Settings:
     demo: bool = False
     purge_interval_seconds: float = 86400.0
     purge_batch_size: int = 1000
+    rate_limit_per_second: float = 2000.0
+    rate_limit_burst: float = 4000.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -40,6 +43,7 @@ class Settings:
         data_dir = env.get("CONSENTD_DATA_DIR")
         return cls(
             database_url=env.get("DATABASE_URL") or None,
+            migration_database_url=env.get("CONSENTD_MIGRATION_DATABASE_URL") or None,
             grpc_address=env.get("CONSENTD_GRPC_ADDRESS", cls.grpc_address),
             http_address=_address(env, "CONSENTD_HTTP_ADDRESS", cls.http_address),
             data_dir=Path(data_dir) if data_dir else None,
@@ -51,6 +55,8 @@ class Settings:
             shutdown_grace_seconds=_number(env, "CONSENTD_SHUTDOWN_GRACE_SECONDS", 10.0),
             db_pool_size=int(_number(env, "CONSENTD_DB_POOL_SIZE", 10)),
             migrate_on_start=env.get("CONSENTD_MIGRATE_ON_START", "true").lower() != "false",
+            rate_limit_per_second=_number(env, "CONSENTD_RATE_LIMIT", 2000.0),
+            rate_limit_burst=_number(env, "CONSENTD_RATE_BURST", 4000.0),
             migrations_dir=Path(env["CONSENTD_MIGRATIONS_DIR"])
             if env.get("CONSENTD_MIGRATIONS_DIR")
             else None,

@@ -12,73 +12,117 @@ import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from uuid import uuid4
 
 import grpc
 import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from consentd.api.http import HttpServer
-from consentd.bootstrap import App, bootstrap, utc_now
+from consentd.bootstrap import App, bootstrap
 from consentd.config import ConfigError, Settings
-from consentd.domain.model import ProcessingRole
-from consentd.domain.tenancy import Tenant
-from consentd.store.database import migrate
+from consentd.domain.tenancy import Scope
+from consentd.store.database import check_runtime_role, migrate, provision_runtime_role
 from consentd.store.embedded import EmbeddedPostgres, default_data_dir
 
 log = structlog.get_logger("consentd")
+LOCAL_KEY_FILE = "local-admin.key"
 
 
 @dataclass(frozen=True, slots=True)
 class Database:
-    url: str
+    url: str  # the runtime role's
+    owner_url: str | None  # the owner's: migrations and administration
     secret_key: bytes
+    home: Path | None = None  # the embedded mode's folder
+
+
+def _home(settings: Settings) -> Path:
+    return settings.data_dir or default_data_dir().parent
 
 
 @contextlib.asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[Database]:
-    """The configured database, or a private PostgreSQL started (and stopped) here."""
+    """The configured database, migrated; or a private PostgreSQL started here (or already run
+    by another consentd process on the same folder) and stopped here if we started it."""
     if settings.database_url:
         if settings.secret_key is None:
             raise ConfigError("CONSENTD_SECRET_KEY is required when DATABASE_URL is set")
-        yield Database(settings.database_url, settings.secret_key)
+        owner = settings.migration_database_url
+        if owner and settings.migrate_on_start:
+            await migrate(owner, settings.migrations_dir)
+        yield Database(settings.database_url, owner, settings.secret_key)
         return
-    data_dir = settings.data_dir / "postgres" if settings.data_dir else default_data_dir()
-    embedded = EmbeddedPostgres(data_dir)
-    await asyncio.to_thread(embedded.start)
+    home = _home(settings)
+    embedded = EmbeddedPostgres(home / "postgres")
+    started = not embedded.attach()
+    if started:
+        await asyncio.to_thread(embedded.start)
     try:
         await asyncio.to_thread(embedded.create_database, "consentd")
-        key = settings.secret_key or _local_secret(data_dir.parent / "secret.key")
-        log.info("embedded_postgres_started", data_dir=str(data_dir), port=embedded.port)
-        yield Database(embedded.url("consentd"), key)
+        owner = embedded.url("consentd")
+        await migrate(owner, settings.migrations_dir)
+        runtime = await provision_runtime_role(
+            owner, _local_secret(home / "app.password", text=True).decode()
+        )
+        key = settings.secret_key or _local_secret(home / "secret.key")
+        log.info(
+            "embedded_postgres",
+            data_dir=str(embedded.data_dir),
+            port=embedded.port,
+            started=started,
+        )
+        yield Database(runtime, owner, key, home)
     finally:
-        await asyncio.to_thread(embedded.stop)
-        log.info("embedded_postgres_stopped")
+        if started:
+            await asyncio.to_thread(embedded.stop)
+            log.info("embedded_postgres_stopped")
 
 
-def _local_secret(path: Path) -> bytes:
-    """The embedded mode's identifier key, made once and kept beside the data (mode 0600)."""
+def _local_secret(path: Path, text: bool = False) -> bytes:
+    """A random secret made once and kept beside the data (mode 0600): the identifier key, or
+    (text) the runtime role's password."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(base64.b64encode(secrets.token_bytes(32)).decode())
-    return base64.b64decode(path.read_text().strip())
+    value = path.read_text().strip()
+    return value.encode() if text else base64.b64decode(value)
 
 
-async def ensure_tenant(app: App, slug: str) -> Tenant:
-    tenant = Tenant(uuid4(), slug, slug, ProcessingRole.PROCESSOR)
-    return await app.tenants.create(tenant, utc_now())
+async def _local_admin_key(app: App, home: Path, slug: str) -> None:
+    """Embedded mode: an admin key for the default tenant, written once to a 0600 file, so a
+    newcomer can call the service (`consentd local-key` prints it). Never logged."""
+    path = home / LOCAL_KEY_FILE
+    if path.exists() or app.admin is None:
+        return
+    key, _ = await app.admin.issue_key(
+        slug, [Scope.ADMIN.value], name="local admin (embedded mode)"
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key.token + "\n")
+    log.info("local_admin_key_written", path=str(path))
+
+
+def read_local_key(settings: Settings) -> str:
+    path = _home(settings) / LOCAL_KEY_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        raise ConfigError(f"no {path}: run `consentd serve` once (embedded mode) first") from None
 
 
 async def serve(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight calls and stop what was started."""
     async with database(settings) as db:
-        if settings.migrate_on_start:
-            await migrate(db.url, settings.migrations_dir)
-        app = bootstrap(settings, db.url, db.secret_key)
+        app = bootstrap(settings, db.url, db.secret_key, owner_url=db.owner_url)
         try:
-            await ensure_tenant(app, settings.default_tenant)
+            await check_runtime_role(app.engine)
+            if app.admin is not None:
+                await app.admin.create_tenant(settings.default_tenant)
+            if db.home is not None:
+                await _local_admin_key(app, db.home, settings.default_tenant)
             await _serve_until_signalled(app)
         finally:
             await app.aclose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from types import TracebackType
@@ -13,7 +13,7 @@ from consentd.domain.cookie_policy import CookiePolicy
 from consentd.domain.cookies import ChoiceMethod, CookieChoice
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import ConsentEvent, ConsentFact, Notice, Purpose, Target
-from consentd.domain.tenancy import Tenant
+from consentd.domain.tenancy import StoredKey, Tenant, TokenIssuer
 
 Clock = Callable[[], datetime]
 Digest = tuple[IdentifierKind, bytes]
@@ -147,15 +147,53 @@ class RetentionRepository(Protocol):
     async def finish_run(self, run_id: UUID, now: datetime) -> None: ...
 
 
-class TenantRepository(Protocol):
-    async def by_slug(self, slug: str) -> Tenant | None: ...
+class CallerDirectory(Protocol):
+    """Credentials, read inside the tenant the credential claims (row-level security holds)."""
 
-    async def all(self) -> list[Tenant]:
-        """Every tenant (the tenants table is not tenant data: jobs loop over it)."""
+    async def api_key(self, tenant_id: UUID, key_id: str) -> tuple[Tenant, StoredKey] | None: ...
+
+    async def issuer(self, tenant_id: UUID, issuer: str) -> tuple[Tenant, TokenIssuer] | None: ...
+
+
+class AdminRepository(Protocol):
+    """Tenant and credential management; runs with the owner's connection (CLI, provisioning)."""
+
+    async def tenant_by_slug(self, slug: str) -> Tenant | None: ...
+
+    async def tenants(self) -> list[Tenant]:
+        """Every tenant, across tenants (the owner's lookup): jobs that span tenants loop over
+        them and open one unit of work per tenant."""
         ...
 
-    async def create(self, tenant: Tenant, now: datetime) -> Tenant:
+    async def create_tenant(self, tenant: Tenant, now: datetime) -> Tenant:
         """Create the tenant, or return the existing one with that slug."""
+        ...
+
+    async def insert_key(self, tenant_id: UUID, key: StoredKey) -> None: ...
+
+    async def revoke_key(self, tenant_id: UUID, key_id: str, now: datetime) -> bool:
+        """True when a live key was revoked."""
+        ...
+
+    async def keys(self, tenant_id: UUID) -> list[StoredKey]: ...
+
+    async def put_issuer(self, tenant_id: UUID, issuer: TokenIssuer, now: datetime) -> None: ...
+
+
+class IdempotencyStore(Protocol):
+    async def once(
+        self,
+        *,
+        tenant_id: UUID,
+        caller: str,
+        key: str,
+        method: str,
+        request_sha256: bytes,
+        execute: Callable[[], Awaitable[bytes]],
+    ) -> bytes:
+        """Run `execute` at most once per (tenant, caller, key) and return its response; a replay
+        returns the stored response. The write and the key commit together. Raises InvalidInput
+        when the key was used with another request."""
         ...
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, BYTEA, UUID
 
+from consentd.domain.tenancy import Scope
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -26,6 +28,7 @@ STATES = "('granted','refused','withdrawn','expired','erased')"
 SOURCES = "('portal','banner','api','import','support')"
 ROLES = "('controller','processor')"
 KEY = "'^[a-z][a-z0-9_-]{0,63}$'"
+SCOPE_NAMES = tuple(scope.value for scope in Scope)
 
 
 def _tenant_fk() -> sa.ForeignKey:
@@ -193,6 +196,49 @@ current_consents = sa.Table(
         ["tenant_id", "event_id"], ["consent_events.tenant_id", "consent_events.event_id"]
     ),
     *_target_checks(),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), _tenant_fk(), primary_key=True),
+    # The public part of the key, after the tenant: looked up, never secret.
+    sa.Column("key_id", sa.Text, primary_key=True),
+    sa.Column("secret_sha256", BYTEA, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("scopes", sa.ARRAY(sa.Text), nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.Column("expires_at", TZ),
+    sa.Column("revoked_at", TZ),
+    sa.CheckConstraint("key_id ~ '^[a-z2-7]{16}$'", name="key_id_format"),
+    sa.CheckConstraint("octet_length(secret_sha256) = 32", name="secret_sha256_length"),
+    sa.CheckConstraint(f"scopes <@ ARRAY{list(SCOPE_NAMES)}::text[]", name="known_scopes"),
+    sa.CheckConstraint("cardinality(scopes) > 0", name="some_scope"),
+)
+
+token_issuers = sa.Table(
+    "token_issuers",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), _tenant_fk(), primary_key=True),
+    sa.Column("issuer", sa.Text, primary_key=True),
+    sa.Column("audience", sa.Text, nullable=False),
+    sa.Column("public_key_pem", sa.Text, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), _tenant_fk(), primary_key=True),
+    sa.Column("caller", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("request_sha256", BYTEA, nullable=False),
+    sa.Column("response", BYTEA, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.Column("expires_at", TZ, nullable=False),
+    sa.CheckConstraint("char_length(key) BETWEEN 1 AND 255", name="key_length"),
+    sa.Index("ix_idempotency_keys_expires", "tenant_id", "expires_at"),
 )
 
 # --- Cookie choices (issue #3) -------------------------------------------------------------------

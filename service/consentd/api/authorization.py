@@ -1,0 +1,35 @@
+"""Which scopes may call which RPC. Default deny: a method missing here answers PERMISSION_DENIED,
+so a new RPC cannot be forgotten open (tests/e2e/test_scopes.py walks every service descriptor)."""
+
+from __future__ import annotations
+
+from consentd.domain.errors import PermissionDenied
+from consentd.domain.tenancy import Principal, Scope
+
+CHECK, WRITE, COOKIES, SELF, ADMIN = (
+    Scope.CHECK,
+    Scope.WRITE,
+    Scope.COOKIES,
+    Scope.SELF,
+    Scope.ADMIN,
+)
+CATALOG_READERS = frozenset({CHECK, WRITE, COOKIES, SELF, ADMIN})
+
+ALLOWED: dict[str, frozenset[Scope]] = {
+    "/consent.v1.ConsentService/RecordConsent": frozenset({WRITE, ADMIN}),
+    "/consent.v1.ConsentService/WithdrawConsent": frozenset({WRITE, SELF, ADMIN}),
+    "/consent.v1.ConsentService/CheckConsent": frozenset({CHECK, WRITE, ADMIN}),
+    "/consent.v1.ConsentService/GetSubjectConsents": frozenset({CHECK, WRITE, SELF, ADMIN}),
+    "/consent.v1.ConsentService/ListConsentHistory": frozenset({WRITE, SELF, ADMIN}),
+    "/consent.v1.CatalogService/PutPurpose": frozenset({ADMIN}),
+    "/consent.v1.CatalogService/PublishNotice": frozenset({ADMIN}),
+    "/consent.v1.CatalogService/GetPurpose": CATALOG_READERS,
+    "/consent.v1.CatalogService/ListPurposes": CATALOG_READERS,
+    "/consent.v1.CatalogService/ListNotices": CATALOG_READERS,
+}
+
+
+def authorize(method: str, principal: Principal) -> None:
+    """Raises PermissionDenied unless one of the caller's scopes may call `method`."""
+    if not ALLOWED.get(method, frozenset()) & principal.scopes:
+        raise PermissionDenied(f"the caller's scopes do not allow {method.rsplit('/', 1)[-1]}")
