@@ -7,10 +7,13 @@ decoded as provenance and only keyed hashes of IP network and user agent. The te
 three tables (policy, categories, Consent Mode mapping) so each rule is a constraint, not JSON.
 The purge deletes expired choices and keeps only cookie_choice_counts (per month and method) and
 one purge_runs row per run and tenant (counts, no personal data; issue #5 chains the audit log).
-Every new table is tenant-first with the row-level security policy issue #4 applies everywhere.
+Every new table is tenant-first, with ENABLE + FORCE row-level security and the same
+`tenant_isolation` policy as 0002, and the runtime role gets only what the service does with it:
+a stored choice is never rewritten (UPDATE of subject_id alone, for linking a visitor at login),
+deletes only where the purge or a policy replacement needs them, and no TRUNCATE anywhere.
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-30
 """
 
@@ -21,20 +24,52 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TENANT_TABLES = (
-    "cookie_policies",
-    "cookie_categories",
-    "cookie_consent_modes",
-    "cookie_visitors",
-    "cookie_choices",
-    "cookie_choice_counts",
-    "purge_runs",
-)
-TENANT_MATCH = "tenant_id = nullif(current_setting('consentd.tenant_id', true), '')::uuid"
+RUNTIME_ROLE = "consentd_app"
+# table -> privileges of the runtime role (UPDATE only on the columns the service changes);
+# every one of them is a tenant table under RLS.
+GRANTS = {
+    # PutCookiePolicy upserts the row (and locks it FOR UPDATE first).
+    "cookie_policies": "SELECT, INSERT, "
+    "UPDATE (revision, refusal_validity_months, acceptance_validity_months, allowed_origins, "
+    "updated_at)",
+    # Replaced wholesale with the policy.
+    "cookie_categories": "SELECT, INSERT, DELETE",
+    "cookie_consent_modes": "SELECT, INSERT, DELETE",
+    # Touched on every choice, linked at login, deleted by the purge once idle with no choice.
+    "cookie_visitors": "SELECT, INSERT, UPDATE (subject_id, last_seen_at), DELETE",
+    # A choice is never rewritten: LinkVisitor attributes it to a subject, the purge deletes it
+    # once expired (its SELECT ... FOR UPDATE SKIP LOCKED needs that one UPDATE column too).
+    "cookie_choices": "SELECT, INSERT, UPDATE (subject_id), DELETE",
+    # The purge adds to a month's count.
+    "cookie_choice_counts": "SELECT, INSERT, UPDATE (choices)",
+    # The purge's log: a run moves from running to finished or interrupted, never disappears.
+    "purge_runs": "SELECT, INSERT, "
+    "UPDATE (status, finished_at, choices_deleted, visitors_deleted, batches)",
+}
+
+
+def isolate(table: str, grants: str) -> None:
+    """RLS with the tenant policy (as in 0002), and the runtime role's privileges."""
+    op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
+    op.execute(
+        f"CREATE POLICY tenant_isolation ON {table} "
+        "USING (tenant_id = consentd_current_tenant()) "
+        "WITH CHECK (tenant_id = consentd_current_tenant())"
+    )
+    op.execute(f"GRANT {grants} ON {table} TO {RUNTIME_ROLE}")
+
+
+def release(table: str) -> None:
+    """Undo isolate(): REVOKE ALL also takes back the column privileges."""
+    op.execute(f"REVOKE ALL ON {table} FROM {RUNTIME_ROLE}")
+    op.execute(f"DROP POLICY tenant_isolation ON {table}")
+    op.execute(f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY")
+    op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
 
 
 def upgrade() -> None:
@@ -292,18 +327,13 @@ def upgrade() -> None:
         unique=False,
     )
 
-    for table in TENANT_TABLES:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY tenant_isolation ON {table} FOR ALL "
-            f"USING ({TENANT_MATCH}) WITH CHECK ({TENANT_MATCH})"
-        )
+    for table, grants in GRANTS.items():
+        isolate(table, grants)
 
 
 def downgrade() -> None:
-    for table in TENANT_TABLES:
-        op.execute(f"DROP POLICY tenant_isolation ON {table}")
+    for table in GRANTS:
+        release(table)
     op.drop_index("ix_cookie_choices_visitor", table_name="cookie_choices")
     op.drop_index("ix_cookie_choices_subject", table_name="cookie_choices")
     op.drop_index("ix_cookie_choices_expires", table_name="cookie_choices")

@@ -20,7 +20,7 @@ from consentd.domain.cookies import truncate_ip
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import cookie_choices
-from tests.conftest import TEST_SECRET, Stubs, TestClock
+from tests.conftest import TEST_SECRET, Stubs, TestClock, owner
 from tests.unit.test_tcf import BITFIELD
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
@@ -273,7 +273,7 @@ async def test_ip_and_user_agent_are_kept_only_as_keyed_hashes(
     """The row holds HMACs of the /24 network and of the user agent; the values are nowhere."""
     ua = "Mozilla/5.0 (X11; Linux x86_64) Chromium/156"
     answer = await record(stubs, visitor_id=visitor(), ip_address="203.0.113.77", user_agent=ua)
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:  # the runtime role would need the tenant set
         row = (
             (
                 await conn.execute(

@@ -6,7 +6,7 @@ with one, and cannot write into another tenant."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -17,7 +17,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from consentd.app.admin import AdminUseCases
 from consentd.app.commands import Choice, RecordConsent
+from consentd.app.cookies import RecordCookieChoice
 from consentd.bootstrap import App
+from consentd.domain.cookie_policy import DEFAULT_POLICY
+from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.identifiers import normalise_email, normalise_external_id
 from consentd.domain.model import (
     Channel,
@@ -32,6 +35,7 @@ from consentd.domain.model import (
 from consentd.domain.tenancy import Principal, Scope, Tenant
 from consentd.store.database import RUNTIME_ROLE
 from consentd.store.idempotency import SqlIdempotency
+from consentd.store.uow import SqlUnitOfWork
 from tests.conftest import owner
 
 # tenants is the root of the tree: its slug is a global name, unique across tenants by design.
@@ -111,6 +115,24 @@ async def _populate(app: App, admin: AdminUseCases, tenant: Tenant) -> None:
         request_sha256=bytes(32),
         execute=execute,
     )
+    await _populate_cookies(app, tenant)
+
+
+async def _populate_cookies(app: App, tenant: Tenant) -> None:
+    """Issue #3's tables, written as the service writes them (runtime role, unit of work): a
+    policy with categories and Consent Mode, a visitor and its choice, a purge run and count."""
+    principal = _principal(tenant)
+    await app.cookies.put_cookie_policy(principal, DEFAULT_POLICY)
+    choice = RecordCookieChoice(
+        visitor_id=f"isolation-{tenant.tenant_id.hex}", method=ChoiceMethod.ACCEPT_ALL,
+        policy_revision=1,
+    )  # fmt: skip
+    await app.cookies.record_cookie_choice(principal, choice)
+    now = datetime.now(UTC)
+    async with SqlUnitOfWork(app.engine, tenant.tenant_id) as uow:
+        await uow.retention.start_run(uuid4(), now)
+        await uow.retention.add_counts({(date(now.year, now.month, 1), ChoiceMethod.GPC): 1})
+        await uow.commit()
 
 
 @pytest.fixture
@@ -313,6 +335,57 @@ async def test_runtime_role_owns_nothing_and_cannot_bypass(app: App) -> None:
     assert memberships == []
     # Insert-only: an event, once written, cannot be changed or removed by the service.
     assert granted == {"SELECT", "INSERT"}
+
+
+# Issue #3's tables: what the runtime role may do to each, table-wide and UPDATE by column.
+# A stored choice is never rewritten (only attributed to a subject, or purged once expired), a
+# purge run is never deleted, and no table may be truncated.
+COOKIE_PRIVILEGES = {
+    "cookie_policies": ({"SELECT", "INSERT"}, {
+        "revision", "refusal_validity_months", "acceptance_validity_months", "allowed_origins",
+        "updated_at",
+    }),
+    "cookie_categories": ({"SELECT", "INSERT", "DELETE"}, set()),
+    "cookie_consent_modes": ({"SELECT", "INSERT", "DELETE"}, set()),
+    "cookie_visitors": ({"SELECT", "INSERT", "DELETE"}, {"subject_id", "last_seen_at"}),
+    "cookie_choices": ({"SELECT", "INSERT", "DELETE"}, {"subject_id"}),
+    "cookie_choice_counts": ({"SELECT", "INSERT"}, {"choices"}),
+    "purge_runs": ({"SELECT", "INSERT"}, {
+        "status", "finished_at", "choices_deleted", "visitors_deleted", "batches",
+    }),
+}  # fmt: skip
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+
+
+async def test_runtime_privileges_on_cookie_tables(app: App) -> None:
+    """On each cookie table the runtime role holds exactly the table privileges the service
+    uses, and UPDATE only on the columns it changes (migration 0004)."""
+    got = {}
+    async with owner(app).connect() as conn:
+        for table in COOKIE_PRIVILEGES:
+            held = {
+                privilege
+                for privilege in TABLE_PRIVILEGES
+                if (
+                    await conn.execute(
+                        sa.text("SELECT has_table_privilege(:r, :t, :p)"),
+                        {"r": RUNTIME_ROLE, "t": table, "p": privilege},
+                    )
+                ).scalar()
+            }
+            updatable = {
+                row.column_name
+                for row in await conn.execute(
+                    sa.text(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_schema = 'public' AND table_name = :t "
+                        "AND has_column_privilege(:r, :t, column_name, 'UPDATE')"
+                    ),
+                    {"r": RUNTIME_ROLE, "t": table},
+                )
+            }
+            got[table] = (held, updatable)
+    assert got == {t: (set(p), set(c)) for t, (p, c) in COOKIE_PRIVILEGES.items()}
 
 
 async def test_runtime_connection_without_tenant_sees_nothing(
