@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 import pytest
-from consent.v1 import catalog_pb2, consent_pb2, types_pb2
+from consent.v1 import catalog_pb2, consent_pb2, cookies_pb2, types_pb2
 from google.protobuf import descriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
@@ -28,6 +28,7 @@ CHECK, WRITE, COOKIES, SELF, ADMIN = (
 ALL_SCOPES = frozenset({CHECK, WRITE, COOKIES, SELF, ADMIN})
 CONSENT = "/consent.v1.ConsentService/"
 CATALOG = "/consent.v1.CatalogService/"
+COOKIES_SERVICE = "/consent.v1.CookieService/"
 EXPECTED: dict[str, frozenset[str]] = {
     f"{CONSENT}RecordConsent": frozenset({WRITE, ADMIN}),
     f"{CONSENT}WithdrawConsent": frozenset({WRITE, SELF, ADMIN}),
@@ -39,6 +40,13 @@ EXPECTED: dict[str, frozenset[str]] = {
     f"{CATALOG}GetPurpose": ALL_SCOPES,
     f"{CATALOG}ListPurposes": ALL_SCOPES,
     f"{CATALOG}ListNotices": ALL_SCOPES,
+    # cookies:write is a web page's public key: a visitor's own choice, nothing naming a person.
+    f"{COOKIES_SERVICE}RecordCookieChoice": frozenset({COOKIES, WRITE, ADMIN}),
+    f"{COOKIES_SERVICE}GetCookieChoice": frozenset({COOKIES, CHECK, WRITE, ADMIN}),
+    f"{COOKIES_SERVICE}ListCookieChoices": frozenset({WRITE, ADMIN}),
+    f"{COOKIES_SERVICE}LinkVisitor": frozenset({WRITE, ADMIN}),
+    f"{COOKIES_SERVICE}PutCookiePolicy": frozenset({ADMIN}),
+    f"{COOKIES_SERVICE}GetCookiePolicy": ALL_SCOPES,
 }
 # The person the portal token acts for; every subject in the requests below is this one, so a
 # portal caller allowed on an RPC is never refused for naming someone else.
@@ -48,7 +56,7 @@ PERSON = "crm-matrix-person"
 def _rpcs() -> dict[str, descriptor.MethodDescriptor]:
     return {
         f"/{service.full_name}/{method.name}": method
-        for module in (consent_pb2, catalog_pb2)
+        for module in (consent_pb2, catalog_pb2, cookies_pb2)
         for service in module.DESCRIPTOR.services_by_name.values()
         for method in service.methods
     }
@@ -116,10 +124,10 @@ async def callers(admin: AdminUseCases, tenant: Tenant) -> dict[str, Any]:
 
 def test_every_rpc_has_expected_scopes() -> None:
     """The table above names exactly the RPCs the descriptors define (none forgotten, none
-    stale), and the services are the two we know."""
+    stale), and the services are the three we know."""
     assert sorted(set(RPCS) - set(EXPECTED)) == [], "give the new RPC its scopes in EXPECTED"
     assert sorted(set(EXPECTED) - set(RPCS)) == [], "EXPECTED names an RPC that is gone"
-    assert len(RPCS) >= 10
+    assert len(RPCS) >= 16
 
 
 @pytest.mark.parametrize("path", sorted(RPCS), ids=lambda p: p.rsplit("/", 1)[-1])

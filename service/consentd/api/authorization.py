@@ -26,6 +26,15 @@ ALLOWED: dict[str, frozenset[Scope]] = {
     "/consent.v1.CatalogService/GetPurpose": CATALOG_READERS,
     "/consent.v1.CatalogService/ListPurposes": CATALOG_READERS,
     "/consent.v1.CatalogService/ListNotices": CATALOG_READERS,
+    # cookies:write is the publishable key of web pages: whatever it may do, anyone may. So it
+    # records and reads a visitor's choice by the visitor's own random id, and nothing that
+    # names a person (a choice with a subject, LinkVisitor, a subject's list: servers' keys).
+    "/consent.v1.CookieService/RecordCookieChoice": frozenset({COOKIES, WRITE, ADMIN}),
+    "/consent.v1.CookieService/GetCookieChoice": frozenset({COOKIES, CHECK, WRITE, ADMIN}),
+    "/consent.v1.CookieService/ListCookieChoices": frozenset({WRITE, ADMIN}),
+    "/consent.v1.CookieService/LinkVisitor": frozenset({WRITE, ADMIN}),
+    "/consent.v1.CookieService/PutCookiePolicy": frozenset({ADMIN}),
+    "/consent.v1.CookieService/GetCookiePolicy": CATALOG_READERS,
 }
 
 

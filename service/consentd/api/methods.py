@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from consent.v1 import catalog_pb2, consent_pb2
+from consent.v1 import catalog_pb2, consent_pb2, cookies_pb2
 from google.protobuf import descriptor, descriptor_pb2
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
-FILES = (consent_pb2.DESCRIPTOR, catalog_pb2.DESCRIPTOR)
+FILES = (consent_pb2.DESCRIPTOR, catalog_pb2.DESCRIPTOR, cookies_pb2.DESCRIPTOR)
 _READ_ONLY = descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS
 
 

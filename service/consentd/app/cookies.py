@@ -21,15 +21,17 @@ from consentd.domain.cookies import (
     expiry,
     settle_categories,
 )
-from consentd.domain.errors import InvalidInput
+from consentd.domain.errors import InvalidInput, PermissionDenied
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.tcf import decode_tc_string
-from consentd.domain.tenancy import Principal
+from consentd.domain.tenancy import Principal, Scope
 
 _HISTORY = "cookie_choices"
 # How long a process trusts its copy of a tenant's allowed origins (a put in this process
 # refreshes it at once; other replicas see it within this many seconds).
 ORIGINS_TTL_SECONDS = 5.0
+# Who may attribute a choice to a person: keys kept on servers, never a page's public key.
+NAMES_SUBJECTS = frozenset({Scope.WRITE, Scope.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +85,14 @@ class CookieUseCases:
         self, principal: Principal, command: RecordCookieChoice
     ) -> CookieAnswer:
         """Store the choice with the expiry the policy allows. Raises InvalidInput naming the
-        field (unknown category or revision, malformed TCF string, expiry in the past) and
-        NotFound for an unknown subject id; nothing is stored then."""
+        field (unknown category or revision, malformed TCF string, expiry in the past),
+        NotFound for an unknown subject id, and PermissionDenied when a caller with a public
+        page key (cookies:write alone) names a subject; nothing is stored then."""
+        if command.subject is not None and not principal.scopes & NAMES_SUBJECTS:
+            raise PermissionDenied(
+                "subject: a page key may not attribute a choice to a person; "
+                "link the visitor from your server (LinkVisitor, scope consent:write)"
+            )
         now = self._clock()
         tcf = decode_tc_string(command.tcf_string) if command.tcf_string else None
         tenant = principal.tenant_id

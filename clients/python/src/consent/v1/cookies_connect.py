@@ -46,11 +46,17 @@ class CookieService(Protocol):
     the same rules as native gRPC. The server decides every expiry: an acceptance counts at most 12
     calendar months, a refusal the tenant's refusal period (6 months unless configured, never more
     than 12), and a choice made on an older policy revision must be asked again.
+
+    Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
+    page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
+    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
+    to a subject, listing a subject's choices and the policy are for keys kept on servers.
     """
     async def record_cookie_choice(self, request: RecordCookieChoiceRequest, ctx: RequestContext[RecordCookieChoiceRequest, RecordCookieChoiceResponse], /) -> RecordCookieChoiceResponse:
         """
         RecordCookieChoice stores a visitor's choice and returns it with its expiry and the Google
         Consent Mode signals to apply. Nothing is stored when any field is invalid.
+        Scopes: cookies:write, consent:write, admin; `subject` needs consent:write or admin.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -58,6 +64,7 @@ class CookieService(Protocol):
         """
         GetCookieChoice tells the page what to do: NONE, EXPIRED or REVISION_OUTDATED mean "show the
         banner"; VALID comes with the stored categories, their Consent Mode signals and the expiry.
+        Scopes: cookies:write, consent:check, consent:write, admin.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -66,6 +73,7 @@ class CookieService(Protocol):
         ListCookieChoices lists the choices of one visitor, or of every visitor linked to a subject,
         newest first, a page at a time. Choices past their expiry are kept until the purge deletes
         them (`consentd purge`).
+        Scopes: consent:write, admin (a subject's history is personal data: not for page keys).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -73,6 +81,8 @@ class CookieService(Protocol):
         """
         LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
         visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+        Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
+        page key could attribute anyone's visits to any email).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -81,12 +91,14 @@ class CookieService(Protocol):
         PutCookiePolicy replaces the tenant's cookie policy: categories, policy revision, refusal
         period, Consent Mode mapping and the browser origins allowed to call. Raising the revision
         makes every earlier choice REVISION_OUTDATED.
+        Scopes: admin.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def get_cookie_policy(self, request: GetCookiePolicyRequest, ctx: RequestContext[GetCookiePolicyRequest, GetCookiePolicyResponse], /) -> GetCookiePolicyResponse:
         """
         GetCookiePolicy returns the tenant's cookie policy (the defaults until one is put).
+        Scopes: any.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -192,6 +204,11 @@ class CookieServiceClient(ConnectClient):
     the same rules as native gRPC. The server decides every expiry: an acceptance counts at most 12
     calendar months, a refusal the tenant's refusal period (6 months unless configured, never more
     than 12), and a choice made on an older policy revision must be asked again.
+
+    Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
+    page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
+    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
+    to a subject, listing a subject's choices and the policy are for keys kept on servers.
     """
     def __init__(
         self,
@@ -227,6 +244,7 @@ class CookieServiceClient(ConnectClient):
         """
         RecordCookieChoice stores a visitor's choice and returns it with its expiry and the Google
         Consent Mode signals to apply. Nothing is stored when any field is invalid.
+        Scopes: cookies:write, consent:write, admin; `subject` needs consent:write or admin.
         """
         return await self.execute_unary(
             request=request,
@@ -252,6 +270,7 @@ class CookieServiceClient(ConnectClient):
         """
         GetCookieChoice tells the page what to do: NONE, EXPIRED or REVISION_OUTDATED mean "show the
         banner"; VALID comes with the stored categories, their Consent Mode signals and the expiry.
+        Scopes: cookies:write, consent:check, consent:write, admin.
         """
         return await self.execute_unary(
             request=request,
@@ -279,6 +298,7 @@ class CookieServiceClient(ConnectClient):
         ListCookieChoices lists the choices of one visitor, or of every visitor linked to a subject,
         newest first, a page at a time. Choices past their expiry are kept until the purge deletes
         them (`consentd purge`).
+        Scopes: consent:write, admin (a subject's history is personal data: not for page keys).
         """
         return await self.execute_unary(
             request=request,
@@ -304,6 +324,8 @@ class CookieServiceClient(ConnectClient):
         """
         LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
         visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+        Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
+        page key could attribute anyone's visits to any email).
         """
         return await self.execute_unary(
             request=request,
@@ -329,6 +351,7 @@ class CookieServiceClient(ConnectClient):
         PutCookiePolicy replaces the tenant's cookie policy: categories, policy revision, refusal
         period, Consent Mode mapping and the browser origins allowed to call. Raising the revision
         makes every earlier choice REVISION_OUTDATED.
+        Scopes: admin.
         """
         return await self.execute_unary(
             request=request,
@@ -353,6 +376,7 @@ class CookieServiceClient(ConnectClient):
     ) -> GetCookiePolicyResponse:
         """
         GetCookiePolicy returns the tenant's cookie policy (the defaults until one is put).
+        Scopes: any.
         """
         return await self.execute_unary(
             request=request,
@@ -378,11 +402,17 @@ class CookieServiceSync(Protocol):
     the same rules as native gRPC. The server decides every expiry: an acceptance counts at most 12
     calendar months, a refusal the tenant's refusal period (6 months unless configured, never more
     than 12), and a choice made on an older policy revision must be asked again.
+
+    Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
+    page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
+    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
+    to a subject, listing a subject's choices and the policy are for keys kept on servers.
     """
     def record_cookie_choice(self, request: RecordCookieChoiceRequest, ctx: RequestContext[RecordCookieChoiceRequest, RecordCookieChoiceResponse], /) -> RecordCookieChoiceResponse:
         """
         RecordCookieChoice stores a visitor's choice and returns it with its expiry and the Google
         Consent Mode signals to apply. Nothing is stored when any field is invalid.
+        Scopes: cookies:write, consent:write, admin; `subject` needs consent:write or admin.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -390,6 +420,7 @@ class CookieServiceSync(Protocol):
         """
         GetCookieChoice tells the page what to do: NONE, EXPIRED or REVISION_OUTDATED mean "show the
         banner"; VALID comes with the stored categories, their Consent Mode signals and the expiry.
+        Scopes: cookies:write, consent:check, consent:write, admin.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -398,6 +429,7 @@ class CookieServiceSync(Protocol):
         ListCookieChoices lists the choices of one visitor, or of every visitor linked to a subject,
         newest first, a page at a time. Choices past their expiry are kept until the purge deletes
         them (`consentd purge`).
+        Scopes: consent:write, admin (a subject's history is personal data: not for page keys).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -405,6 +437,8 @@ class CookieServiceSync(Protocol):
         """
         LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
         visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+        Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
+        page key could attribute anyone's visits to any email).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -413,12 +447,14 @@ class CookieServiceSync(Protocol):
         PutCookiePolicy replaces the tenant's cookie policy: categories, policy revision, refusal
         period, Consent Mode mapping and the browser origins allowed to call. Raising the revision
         makes every earlier choice REVISION_OUTDATED.
+        Scopes: admin.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def get_cookie_policy(self, request: GetCookiePolicyRequest, ctx: RequestContext[GetCookiePolicyRequest, GetCookiePolicyResponse], /) -> GetCookiePolicyResponse:
         """
         GetCookiePolicy returns the tenant's cookie policy (the defaults until one is put).
+        Scopes: any.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -522,6 +558,11 @@ class CookieServiceClientSync(ConnectClientSync):
     the same rules as native gRPC. The server decides every expiry: an acceptance counts at most 12
     calendar months, a refusal the tenant's refusal period (6 months unless configured, never more
     than 12), and a choice made on an older policy revision must be asked again.
+
+    Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
+    page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
+    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
+    to a subject, listing a subject's choices and the policy are for keys kept on servers.
     """
     def __init__(
         self,
@@ -557,6 +598,7 @@ class CookieServiceClientSync(ConnectClientSync):
         """
         RecordCookieChoice stores a visitor's choice and returns it with its expiry and the Google
         Consent Mode signals to apply. Nothing is stored when any field is invalid.
+        Scopes: cookies:write, consent:write, admin; `subject` needs consent:write or admin.
         """
         return self.execute_unary(
             request=request,
@@ -582,6 +624,7 @@ class CookieServiceClientSync(ConnectClientSync):
         """
         GetCookieChoice tells the page what to do: NONE, EXPIRED or REVISION_OUTDATED mean "show the
         banner"; VALID comes with the stored categories, their Consent Mode signals and the expiry.
+        Scopes: cookies:write, consent:check, consent:write, admin.
         """
         return self.execute_unary(
             request=request,
@@ -609,6 +652,7 @@ class CookieServiceClientSync(ConnectClientSync):
         ListCookieChoices lists the choices of one visitor, or of every visitor linked to a subject,
         newest first, a page at a time. Choices past their expiry are kept until the purge deletes
         them (`consentd purge`).
+        Scopes: consent:write, admin (a subject's history is personal data: not for page keys).
         """
         return self.execute_unary(
             request=request,
@@ -634,6 +678,8 @@ class CookieServiceClientSync(ConnectClientSync):
         """
         LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
         visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+        Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
+        page key could attribute anyone's visits to any email).
         """
         return self.execute_unary(
             request=request,
@@ -659,6 +705,7 @@ class CookieServiceClientSync(ConnectClientSync):
         PutCookiePolicy replaces the tenant's cookie policy: categories, policy revision, refusal
         period, Consent Mode mapping and the browser origins allowed to call. Raising the revision
         makes every earlier choice REVISION_OUTDATED.
+        Scopes: admin.
         """
         return self.execute_unary(
             request=request,
@@ -683,6 +730,7 @@ class CookieServiceClientSync(ConnectClientSync):
     ) -> GetCookiePolicyResponse:
         """
         GetCookiePolicy returns the tenant's cookie policy (the defaults until one is put).
+        Scopes: any.
         """
         return self.execute_unary(
             request=request,

@@ -265,7 +265,9 @@ class RecordCookieChoiceRequest(_message.Message):
     ip_address: _builtins.str
     @_builtins.property
     def subject(self) -> _types_pb2.SubjectRef:
-        """The subject, when the visitor is logged in; identifiers not yet known create the subject."""
+        """The subject, when the visitor is logged in; identifiers not yet known create the subject.
+        Needs a server key (consent:write or admin): a page key naming it is PERMISSION_DENIED.
+        """
 
     @_builtins.property
     def granted_categories(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:

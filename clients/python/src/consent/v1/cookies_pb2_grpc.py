@@ -33,6 +33,11 @@ class CookieServiceStub:
     the same rules as native gRPC. The server decides every expiry: an acceptance counts at most 12
     calendar months, a refusal the tenant's refusal period (6 months unless configured, never more
     than 12), and a choice made on an older policy revision must be asked again.
+
+    Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
+    page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
+    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
+    to a subject, listing a subject's choices and the policy are for keys kept on servers.
     """
 
     def __init__(self, channel):
@@ -81,11 +86,17 @@ class CookieServiceServicer:
     the same rules as native gRPC. The server decides every expiry: an acceptance counts at most 12
     calendar months, a refusal the tenant's refusal period (6 months unless configured, never more
     than 12), and a choice made on an older policy revision must be asked again.
+
+    Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
+    page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
+    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
+    to a subject, listing a subject's choices and the policy are for keys kept on servers.
     """
 
     def RecordCookieChoice(self, request, context):
         """RecordCookieChoice stores a visitor's choice and returns it with its expiry and the Google
         Consent Mode signals to apply. Nothing is stored when any field is invalid.
+        Scopes: cookies:write, consent:write, admin; `subject` needs consent:write or admin.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -94,6 +105,7 @@ class CookieServiceServicer:
     def GetCookieChoice(self, request, context):
         """GetCookieChoice tells the page what to do: NONE, EXPIRED or REVISION_OUTDATED mean "show the
         banner"; VALID comes with the stored categories, their Consent Mode signals and the expiry.
+        Scopes: cookies:write, consent:check, consent:write, admin.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -103,6 +115,7 @@ class CookieServiceServicer:
         """ListCookieChoices lists the choices of one visitor, or of every visitor linked to a subject,
         newest first, a page at a time. Choices past their expiry are kept until the purge deletes
         them (`consentd purge`).
+        Scopes: consent:write, admin (a subject's history is personal data: not for page keys).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,6 +124,8 @@ class CookieServiceServicer:
     def LinkVisitor(self, request, context):
         """LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
         visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+        Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
+        page key could attribute anyone's visits to any email).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -120,6 +135,7 @@ class CookieServiceServicer:
         """PutCookiePolicy replaces the tenant's cookie policy: categories, policy revision, refusal
         period, Consent Mode mapping and the browser origins allowed to call. Raising the revision
         makes every earlier choice REVISION_OUTDATED.
+        Scopes: admin.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -127,6 +143,7 @@ class CookieServiceServicer:
 
     def GetCookiePolicy(self, request, context):
         """GetCookiePolicy returns the tenant's cookie policy (the defaults until one is put).
+        Scopes: any.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -181,6 +198,11 @@ class CookieService:
     the same rules as native gRPC. The server decides every expiry: an acceptance counts at most 12
     calendar months, a refusal the tenant's refusal period (6 months unless configured, never more
     than 12), and a choice made on an older policy revision must be asked again.
+
+    Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
+    page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
+    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
+    to a subject, listing a subject's choices and the policy are for keys kept on servers.
     """
 
     @staticmethod

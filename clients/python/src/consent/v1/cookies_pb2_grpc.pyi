@@ -34,6 +34,11 @@ class CookieServiceStub:
     the same rules as native gRPC. The server decides every expiry: an acceptance counts at most 12
     calendar months, a refusal the tenant's refusal period (6 months unless configured, never more
     than 12), and a choice made on an older policy revision must be asked again.
+
+    Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
+    page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
+    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
+    to a subject, listing a subject's choices and the policy are for keys kept on servers.
     """
 
     @_typing.overload
@@ -43,27 +48,35 @@ class CookieServiceStub:
     RecordCookieChoice: _grpc.UnaryUnaryMultiCallable[_cookies_pb2.RecordCookieChoiceRequest, _cookies_pb2.RecordCookieChoiceResponse]
     """RecordCookieChoice stores a visitor's choice and returns it with its expiry and the Google
     Consent Mode signals to apply. Nothing is stored when any field is invalid.
+    Scopes: cookies:write, consent:write, admin; `subject` needs consent:write or admin.
     """
     GetCookieChoice: _grpc.UnaryUnaryMultiCallable[_cookies_pb2.GetCookieChoiceRequest, _cookies_pb2.GetCookieChoiceResponse]
     """GetCookieChoice tells the page what to do: NONE, EXPIRED or REVISION_OUTDATED mean "show the
     banner"; VALID comes with the stored categories, their Consent Mode signals and the expiry.
+    Scopes: cookies:write, consent:check, consent:write, admin.
     """
     ListCookieChoices: _grpc.UnaryUnaryMultiCallable[_cookies_pb2.ListCookieChoicesRequest, _cookies_pb2.ListCookieChoicesResponse]
     """ListCookieChoices lists the choices of one visitor, or of every visitor linked to a subject,
     newest first, a page at a time. Choices past their expiry are kept until the purge deletes
     them (`consentd purge`).
+    Scopes: consent:write, admin (a subject's history is personal data: not for page keys).
     """
     LinkVisitor: _grpc.UnaryUnaryMultiCallable[_cookies_pb2.LinkVisitorRequest, _cookies_pb2.LinkVisitorResponse]
     """LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
     visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+    Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
+    page key could attribute anyone's visits to any email).
     """
     PutCookiePolicy: _grpc.UnaryUnaryMultiCallable[_cookies_pb2.PutCookiePolicyRequest, _cookies_pb2.PutCookiePolicyResponse]
     """PutCookiePolicy replaces the tenant's cookie policy: categories, policy revision, refusal
     period, Consent Mode mapping and the browser origins allowed to call. Raising the revision
     makes every earlier choice REVISION_OUTDATED.
+    Scopes: admin.
     """
     GetCookiePolicy: _grpc.UnaryUnaryMultiCallable[_cookies_pb2.GetCookiePolicyRequest, _cookies_pb2.GetCookiePolicyResponse]
-    """GetCookiePolicy returns the tenant's cookie policy (the defaults until one is put)."""
+    """GetCookiePolicy returns the tenant's cookie policy (the defaults until one is put).
+    Scopes: any.
+    """
 
 @_typing.type_check_only
 class CookieServiceAsyncStub(CookieServiceStub):
@@ -74,33 +87,46 @@ class CookieServiceAsyncStub(CookieServiceStub):
     the same rules as native gRPC. The server decides every expiry: an acceptance counts at most 12
     calendar months, a refusal the tenant's refusal period (6 months unless configured, never more
     than 12), and a choice made on an older policy revision must be asked again.
+
+    Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
+    page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
+    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
+    to a subject, listing a subject's choices and the policy are for keys kept on servers.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     RecordCookieChoice: _aio.UnaryUnaryMultiCallable[_cookies_pb2.RecordCookieChoiceRequest, _cookies_pb2.RecordCookieChoiceResponse]  # type: ignore[assignment]
     """RecordCookieChoice stores a visitor's choice and returns it with its expiry and the Google
     Consent Mode signals to apply. Nothing is stored when any field is invalid.
+    Scopes: cookies:write, consent:write, admin; `subject` needs consent:write or admin.
     """
     GetCookieChoice: _aio.UnaryUnaryMultiCallable[_cookies_pb2.GetCookieChoiceRequest, _cookies_pb2.GetCookieChoiceResponse]  # type: ignore[assignment]
     """GetCookieChoice tells the page what to do: NONE, EXPIRED or REVISION_OUTDATED mean "show the
     banner"; VALID comes with the stored categories, their Consent Mode signals and the expiry.
+    Scopes: cookies:write, consent:check, consent:write, admin.
     """
     ListCookieChoices: _aio.UnaryUnaryMultiCallable[_cookies_pb2.ListCookieChoicesRequest, _cookies_pb2.ListCookieChoicesResponse]  # type: ignore[assignment]
     """ListCookieChoices lists the choices of one visitor, or of every visitor linked to a subject,
     newest first, a page at a time. Choices past their expiry are kept until the purge deletes
     them (`consentd purge`).
+    Scopes: consent:write, admin (a subject's history is personal data: not for page keys).
     """
     LinkVisitor: _aio.UnaryUnaryMultiCallable[_cookies_pb2.LinkVisitorRequest, _cookies_pb2.LinkVisitorResponse]  # type: ignore[assignment]
     """LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
     visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+    Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
+    page key could attribute anyone's visits to any email).
     """
     PutCookiePolicy: _aio.UnaryUnaryMultiCallable[_cookies_pb2.PutCookiePolicyRequest, _cookies_pb2.PutCookiePolicyResponse]  # type: ignore[assignment]
     """PutCookiePolicy replaces the tenant's cookie policy: categories, policy revision, refusal
     period, Consent Mode mapping and the browser origins allowed to call. Raising the revision
     makes every earlier choice REVISION_OUTDATED.
+    Scopes: admin.
     """
     GetCookiePolicy: _aio.UnaryUnaryMultiCallable[_cookies_pb2.GetCookiePolicyRequest, _cookies_pb2.GetCookiePolicyResponse]  # type: ignore[assignment]
-    """GetCookiePolicy returns the tenant's cookie policy (the defaults until one is put)."""
+    """GetCookiePolicy returns the tenant's cookie policy (the defaults until one is put).
+    Scopes: any.
+    """
 
 class CookieServiceServicer(metaclass=_abc_1.ABCMeta):
     """CookieService records the cookie choices web visitors make in a banner and tells a page whether
@@ -110,6 +136,11 @@ class CookieServiceServicer(metaclass=_abc_1.ABCMeta):
     the same rules as native gRPC. The server decides every expiry: an acceptance counts at most 12
     calendar months, a refusal the tenant's refusal period (6 months unless configured, never more
     than 12), and a choice made on an older policy revision must be asked again.
+
+    Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
+    page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
+    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
+    to a subject, listing a subject's choices and the policy are for keys kept on servers.
     """
 
     @_abc_1.abstractmethod
@@ -120,6 +151,7 @@ class CookieServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_cookies_pb2.RecordCookieChoiceResponse, _abc.Awaitable[_cookies_pb2.RecordCookieChoiceResponse]]:
         """RecordCookieChoice stores a visitor's choice and returns it with its expiry and the Google
         Consent Mode signals to apply. Nothing is stored when any field is invalid.
+        Scopes: cookies:write, consent:write, admin; `subject` needs consent:write or admin.
         """
 
     @_abc_1.abstractmethod
@@ -130,6 +162,7 @@ class CookieServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_cookies_pb2.GetCookieChoiceResponse, _abc.Awaitable[_cookies_pb2.GetCookieChoiceResponse]]:
         """GetCookieChoice tells the page what to do: NONE, EXPIRED or REVISION_OUTDATED mean "show the
         banner"; VALID comes with the stored categories, their Consent Mode signals and the expiry.
+        Scopes: cookies:write, consent:check, consent:write, admin.
         """
 
     @_abc_1.abstractmethod
@@ -141,6 +174,7 @@ class CookieServiceServicer(metaclass=_abc_1.ABCMeta):
         """ListCookieChoices lists the choices of one visitor, or of every visitor linked to a subject,
         newest first, a page at a time. Choices past their expiry are kept until the purge deletes
         them (`consentd purge`).
+        Scopes: consent:write, admin (a subject's history is personal data: not for page keys).
         """
 
     @_abc_1.abstractmethod
@@ -151,6 +185,8 @@ class CookieServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_cookies_pb2.LinkVisitorResponse, _abc.Awaitable[_cookies_pb2.LinkVisitorResponse]]:
         """LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
         visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+        Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
+        page key could attribute anyone's visits to any email).
         """
 
     @_abc_1.abstractmethod
@@ -162,6 +198,7 @@ class CookieServiceServicer(metaclass=_abc_1.ABCMeta):
         """PutCookiePolicy replaces the tenant's cookie policy: categories, policy revision, refusal
         period, Consent Mode mapping and the browser origins allowed to call. Raising the revision
         makes every earlier choice REVISION_OUTDATED.
+        Scopes: admin.
         """
 
     @_abc_1.abstractmethod
@@ -170,6 +207,8 @@ class CookieServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _cookies_pb2.GetCookiePolicyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_cookies_pb2.GetCookiePolicyResponse, _abc.Awaitable[_cookies_pb2.GetCookiePolicyResponse]]:
-        """GetCookiePolicy returns the tenant's cookie policy (the defaults until one is put)."""
+        """GetCookiePolicy returns the tenant's cookie policy (the defaults until one is put).
+        Scopes: any.
+        """
 
 def add_CookieServiceServicer_to_server(servicer: CookieServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

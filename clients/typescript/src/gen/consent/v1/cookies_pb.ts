@@ -224,6 +224,7 @@ export type RecordCookieChoiceRequest = Message<"consent.v1.RecordCookieChoiceRe
 
   /**
    * The subject, when the visitor is logged in; identifiers not yet known create the subject.
+   * Needs a server key (consent:write or admin): a page key naming it is PERMISSION_DENIED.
    *
    * @generated from field: consent.v1.SubjectRef subject = 2;
    */
@@ -794,12 +795,18 @@ export const CookieChoiceStatusSchema: GenEnum<CookieChoiceStatus> = /*@__PURE__
  * calendar months, a refusal the tenant's refusal period (6 months unless configured, never more
  * than 12), and a choice made on an older policy revision must be asked again.
  *
+ * Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
+ * page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
+ * visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
+ * to a subject, listing a subject's choices and the policy are for keys kept on servers.
+ *
  * @generated from service consent.v1.CookieService
  */
 export const CookieService: GenService<{
   /**
    * RecordCookieChoice stores a visitor's choice and returns it with its expiry and the Google
    * Consent Mode signals to apply. Nothing is stored when any field is invalid.
+   * Scopes: cookies:write, consent:write, admin; `subject` needs consent:write or admin.
    *
    * @generated from rpc consent.v1.CookieService.RecordCookieChoice
    */
@@ -811,6 +818,7 @@ export const CookieService: GenService<{
   /**
    * GetCookieChoice tells the page what to do: NONE, EXPIRED or REVISION_OUTDATED mean "show the
    * banner"; VALID comes with the stored categories, their Consent Mode signals and the expiry.
+   * Scopes: cookies:write, consent:check, consent:write, admin.
    *
    * @generated from rpc consent.v1.CookieService.GetCookieChoice
    */
@@ -823,6 +831,7 @@ export const CookieService: GenService<{
    * ListCookieChoices lists the choices of one visitor, or of every visitor linked to a subject,
    * newest first, a page at a time. Choices past their expiry are kept until the purge deletes
    * them (`consentd purge`).
+   * Scopes: consent:write, admin (a subject's history is personal data: not for page keys).
    *
    * @generated from rpc consent.v1.CookieService.ListCookieChoices
    */
@@ -834,6 +843,8 @@ export const CookieService: GenService<{
   /**
    * LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
    * visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+   * Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
+   * page key could attribute anyone's visits to any email).
    *
    * @generated from rpc consent.v1.CookieService.LinkVisitor
    */
@@ -846,6 +857,7 @@ export const CookieService: GenService<{
    * PutCookiePolicy replaces the tenant's cookie policy: categories, policy revision, refusal
    * period, Consent Mode mapping and the browser origins allowed to call. Raising the revision
    * makes every earlier choice REVISION_OUTDATED.
+   * Scopes: admin.
    *
    * @generated from rpc consent.v1.CookieService.PutCookiePolicy
    */
@@ -856,6 +868,7 @@ export const CookieService: GenService<{
   },
   /**
    * GetCookiePolicy returns the tenant's cookie policy (the defaults until one is put).
+   * Scopes: any.
    *
    * @generated from rpc consent.v1.CookieService.GetCookiePolicy
    */
