@@ -19,7 +19,7 @@ from consentd.domain.model import ProcessingRole
 from consentd.domain.tenancy import Scope
 from consentd.logs import configure_logging
 from consentd.runtime import database, probe_health, read_local_key, serve
-from consentd.store.database import UnsafeRuntimeRole, migrate
+from consentd.store.database import UnsafeRuntimeRole, check_runtime_role, migrate
 
 EXAMPLES = """examples:
   consentd serve                              # embedded PostgreSQL, gRPC on 127.0.0.1:50051
@@ -155,6 +155,7 @@ async def _purge(settings: Settings) -> None:
             )
         app = bootstrap(settings, db.url, db.secret_key, owner_url=db.owner_url)
         try:
+            await check_runtime_role(app.engine)  # the deletes run under row-level security
             assert app.retention is not None
             report = await app.retention.purge()
         finally:

@@ -18,6 +18,7 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from consentd.api.http import HttpServer
+from consentd.app.retention import RetentionUseCases
 from consentd.bootstrap import App, bootstrap
 from consentd.config import ConfigError, Settings
 from consentd.domain.tenancy import Scope
@@ -145,11 +146,14 @@ async def _serve_until_signalled(app: App) -> None:
         demo=f"http://{http_host}:{http_port}/demo/" if settings.demo else None,
         tenant=settings.default_tenant,
     )
-    purging = (
-        asyncio.create_task(purge_periodically(app, settings.purge_interval_seconds))
-        if settings.purge_interval_seconds
-        else None
-    )
+    purging = None
+    if settings.purge_interval_seconds and app.retention is not None:
+        interval = settings.purge_interval_seconds
+        purging = asyncio.create_task(purge_periodically(app.retention, interval))
+    elif settings.purge_interval_seconds:
+        # Row-level security shows the runtime role one tenant at a time: listing them is the
+        # owner's. Without its URL, run `consentd purge` as a job that has it.
+        log.warning("purge_not_scheduled", reason="CONSENTD_MIGRATION_DATABASE_URL is not set")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -169,7 +173,7 @@ async def _serve_until_signalled(app: App) -> None:
 FIRST_PURGE_DELAY = 60.0
 
 
-async def purge_periodically(app: App, interval: float) -> None:
+async def purge_periodically(retention: RetentionUseCases, interval: float) -> None:
     """Run the purge every `interval` seconds until cancelled. A failed run is logged and the
     next one tries again; a run skipped because another replica holds the lock is normal."""
     delay = min(interval, FIRST_PURGE_DELAY)
@@ -177,7 +181,7 @@ async def purge_periodically(app: App, interval: float) -> None:
         await asyncio.sleep(delay)
         delay = interval
         try:
-            report = await app.retention.purge()
+            report = await retention.purge()
         except Exception as error:  # the server must outlive a failed purge
             log.error("purge_failed", exc_info=error)
             continue

@@ -11,15 +11,18 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from consentd.app.cookies import RecordCookieChoice
+from consentd.app.retention import PurgeReport
 from consentd.bootstrap import App
 from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.identifiers import Identifier, IdentifierKind
@@ -43,6 +46,12 @@ async def choose(app: App, tenant: Tenant, method: ChoiceMethod) -> str:
     return visitor_id
 
 
+async def purge(app: App) -> PurgeReport:
+    """The purge of the test app (it has the owner's engine, which lists the tenants)."""
+    assert app.retention is not None
+    return await app.retention.purge()
+
+
 async def remaining(engine: AsyncEngine, tenant_id: UUID, before: datetime) -> int:
     async with SqlUnitOfWork(engine, tenant_id) as uow:
         query = sa.text(
@@ -64,7 +73,7 @@ async def test_purge_deletes_expired_choices_only_and_keeps_counts(
     refusal = await choose(app, tenant, ChoiceMethod.REFUSE_ALL)
     kept = await choose(app, tenant, ChoiceMethod.ACCEPT_ALL)
     clock.pinned = datetime(2025, 9, 30, 8, 0, 1, tzinfo=UTC)
-    report = await app.retention.purge()
+    report = await purge(app)
     mine = next(t for t in report.tenants if t.tenant_slug == tenant.slug)
     assert (mine.choices_deleted, mine.visitors_deleted) == (1, 1)
     principal = Principal(tenant, "test")
@@ -78,7 +87,7 @@ async def test_purge_deletes_expired_choices_only_and_keeps_counts(
     await app.cookies.link_visitor(
         principal, uuid4().hex, Identifier(IdentifierKind.EMAIL, "a@b.fr")
     )
-    again = await app.retention.purge()
+    again = await purge(app)
     assert next(t for t in again.tenants if t.tenant_slug == tenant.slug).visitors_deleted == 0
 
 
@@ -89,8 +98,8 @@ async def test_purge_is_idempotent(app: App, tenant: Tenant, clock: TestClock) -
     for _ in range(3):
         await choose(app, tenant, ChoiceMethod.ACCEPT_ALL)
     clock.pinned = T0 + timedelta(days=400)
-    first = await app.retention.purge()
-    second = await app.retention.purge()
+    first = await purge(app)
+    second = await purge(app)
     slug = tenant.slug
     assert next(t for t in first.tenants if t.tenant_slug == slug).choices_deleted == 3
     assert next(t for t in second.tenants if t.tenant_slug == slug).choices_deleted == 0
@@ -109,7 +118,7 @@ async def test_a_second_purge_while_one_holds_the_lock_does_nothing(
     clock.pinned = T0 + timedelta(days=400)
     async with advisory_lock(app.engine)() as held:
         assert held
-        report = await app.retention.purge()
+        report = await purge(app)
     assert report.skipped
     assert await remaining(app.engine, tenant.tenant_id, clock.pinned) == 1
 
@@ -122,7 +131,7 @@ async def test_two_purges_at_once_delete_each_choice_once(
     for _ in range(5):
         await choose(app, tenant, ChoiceMethod.REFUSE_ALL)
     clock.pinned = T0 + timedelta(days=400)
-    reports = await asyncio.gather(app.retention.purge(), app.retention.purge())
+    reports = await asyncio.gather(purge(app), purge(app))
     assert sorted(r.skipped for r in reports) == [False, True]
     async with SqlUnitOfWork(app.engine, tenant.tenant_id) as uow:
         assert sum((await uow.retention.counts()).values()) == 5
@@ -134,13 +143,22 @@ async def test_two_purges_at_once_delete_each_choice_once(
 SEEDED, VALID_ROWS, BATCH = 12_000, 200, 20
 
 
+@dataclass(frozen=True)
+class PurgeDatabase:
+    owner_url: str
+    runtime_url: str
+    tenant_id: UUID
+
+
 @pytest.fixture
-async def purge_database(postgres: EmbeddedPostgres) -> tuple[str, UUID]:
+async def purge_database(postgres: EmbeddedPostgres, database_url: str) -> PurgeDatabase:
     """A database of its own (the purge spans every tenant), migrated, with one tenant holding
-    SEEDED expired choices and VALID_ROWS valid ones."""
+    SEEDED expired choices and VALID_ROWS valid ones; the runtime role (a cluster-wide role
+    whose password the session set) reaches it too."""
     name = f"purge_{uuid4().hex[:12]}"
     await asyncio.to_thread(postgres.create_database, name)
     url = postgres.url(name)
+    runtime_url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
     engine = create_async_engine(url)
     tenant_id = uuid4()
@@ -193,13 +211,15 @@ async def purge_database(postgres: EmbeddedPostgres) -> tuple[str, UUID]:
             await uow.commit()
     finally:
         await engine.dispose()
-    return url, tenant_id
+    return PurgeDatabase(url, runtime_url, tenant_id)
 
 
-def _purge_process(url: str) -> subprocess.Popen[str]:
+def _purge_process(database: PurgeDatabase) -> subprocess.Popen[str]:
+    """`consentd purge` as deployed: the runtime role deletes, the owner lists the tenants."""
     env = {
         **os.environ,
-        "DATABASE_URL": url,
+        "DATABASE_URL": database.runtime_url,
+        "CONSENTD_MIGRATION_DATABASE_URL": database.owner_url,
         "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
         "CONSENTD_MIGRATE_ON_START": "false",
     }
@@ -218,14 +238,14 @@ async def _state(engine: AsyncEngine, tenant_id: UUID) -> tuple[int, int, list[s
 
 
 async def test_purge_killed_mid_way_then_rerun_finishes_correctly(
-    purge_database: tuple[str, UUID],
+    purge_database: PurgeDatabase,
 ) -> None:
     """kill -9 during the batches: every finished batch is whole (deleted = counted = logged);
     the rerun closes the killed run as interrupted, deletes the rest, touches no valid choice."""
-    url, tenant_id = purge_database
-    engine = create_async_engine(url)
+    tenant_id = purge_database.tenant_id
+    engine = create_async_engine(purge_database.owner_url)
     try:
-        child = _purge_process(url)
+        child = _purge_process(purge_database)
         try:
             deadline = time.monotonic() + 120
             while True:
@@ -246,7 +266,7 @@ async def test_purge_killed_mid_way_then_rerun_finishes_correctly(
         assert left + counted == SEEDED
         assert [(r["status"], r["choices_deleted"]) for r in runs] == [("running", counted)]
 
-        rerun = await asyncio.to_thread(_purge_process(url).communicate, timeout=300)
+        rerun = await asyncio.to_thread(_purge_process(purge_database).communicate, timeout=300)
         assert "1 interrupted run(s) closed" in rerun[0], rerun
         left, counted, runs = await _state(engine, tenant_id)
         assert (left, counted) == (0, SEEDED)
@@ -267,7 +287,8 @@ async def test_serve_schedules_the_purge(app: App, tenant: Tenant, clock: TestCl
     clock.pinned = T0
     await choose(app, tenant, ChoiceMethod.REFUSE_ALL)
     clock.pinned = T0 + timedelta(days=400)
-    task = asyncio.create_task(purge_periodically(app, 0.05))
+    assert app.retention is not None
+    task = asyncio.create_task(purge_periodically(app.retention, 0.05))
     try:
         deadline = time.monotonic() + 30
         while await remaining(app.engine, tenant.tenant_id, clock.pinned):

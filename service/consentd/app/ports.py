@@ -155,15 +155,19 @@ class CallerDirectory(Protocol):
     async def issuer(self, tenant_id: UUID, issuer: str) -> tuple[Tenant, TokenIssuer] | None: ...
 
 
+class TenantList(Protocol):
+    async def tenants(self) -> list[Tenant]:
+        """Every tenant, across tenants (the owner's lookup: the runtime role sees only the
+        tenant it is in): jobs that span tenants loop over them, one unit of work each."""
+        ...
+
+
 class AdminRepository(Protocol):
     """Tenant and credential management; runs with the owner's connection (CLI, provisioning)."""
 
     async def tenant_by_slug(self, slug: str) -> Tenant | None: ...
 
-    async def tenants(self) -> list[Tenant]:
-        """Every tenant, across tenants (the owner's lookup): jobs that span tenants loop over
-        them and open one unit of work per tenant."""
-        ...
+    async def tenants(self) -> list[Tenant]: ...
 
     async def create_tenant(self, tenant: Tenant, now: datetime) -> Tenant:
         """Create the tenant, or return the existing one with that slug."""

@@ -1,12 +1,13 @@
 """The retention job: delete cookie choices past their expiry, keep only aggregate counts.
 
-A run takes the purge lock (a second run at the same time does nothing and says so), then for
-each tenant, in that tenant's own units of work: marks runs a killed purge left `running` as
-interrupted, logs a new run, deletes expired choices in batches — each batch one transaction
-that deletes, adds the counts per month and method, and adds to the run's totals — then
-deletes visitors left with no choice, and marks the run finished. A run killed mid-way leaves
-every finished batch consistent; the next run finishes the work. Running it again with nothing
-expired deletes nothing.
+A run takes the purge lock (a second run at the same time does nothing and says so) and reads
+the list of tenants (the owner's lookup: row-level security shows the runtime role only the
+tenant it is in). Then for each tenant, in that tenant's own units of work (runtime role, RLS
+on): marks runs a killed purge left `running` as interrupted, logs a new run, deletes expired
+choices in batches — each batch one transaction that deletes, adds the counts per month and
+method, and adds to the run's totals — then deletes visitors left with no choice, and marks the
+run finished. A run killed mid-way leaves every finished batch consistent; the next run finishes
+the work. Running it again with nothing expired deletes nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from uuid import UUID, uuid4
 
-from consentd.app.ports import Clock, TenantRepository, TryLock, UnitOfWorkFactory
+from consentd.app.ports import Clock, TenantList, TryLock, UnitOfWorkFactory
 
 DEFAULT_BATCH_SIZE = 1000
 # A visitor with no choice left is kept this long after it was last seen (a visitor linked to a
@@ -52,7 +53,7 @@ class RetentionUseCases:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
-        tenants: TenantRepository,
+        tenants: TenantList,
         lock: TryLock,
         clock: Clock,
         batch_size: int = DEFAULT_BATCH_SIZE,
@@ -71,7 +72,7 @@ class RetentionUseCases:
             if not acquired:
                 return PurgeReport(skipped=True)
             done = []
-            for tenant in await self._tenants.all():
+            for tenant in await self._tenants.tenants():
                 done.append(await self._purge_tenant(tenant.tenant_id, tenant.slug))
             return PurgeReport(skipped=False, tenants=done)
 

@@ -29,6 +29,12 @@ class SqlAdmin:
             )
         return tenant_of(row) if row else None
 
+    async def tenants(self) -> list[Tenant]:
+        """Every tenant, by slug (the `owner_lookup` policy again): the purge loops over them."""
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(sa.select(tenants).order_by(tenants.c.slug))).mappings()
+            return [tenant_of(row) for row in rows]
+
     async def create_tenant(self, tenant: Tenant, now: datetime) -> Tenant:
         async with self._engine.connect() as conn:
             await enter_tenant(conn, tenant.tenant_id)
