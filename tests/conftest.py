@@ -116,9 +116,12 @@ async def grpc_port(app: App) -> AsyncIterator[int]:
 
 
 @pytest.fixture(scope="session")
-async def http_port(app: App) -> AsyncIterator[int]:
-    """The browser port (Connect, gRPC-Web, the demo page) of the same app, on a free port."""
-    server = HttpServer(app.browser_app(demo=True), grace=1)
+async def http_port(app: App, admin: AdminUseCases) -> AsyncIterator[int]:
+    """The browser port (Connect, gRPC-Web, the demo page) of the same app, on a free port; its
+    demo page carries a cookies:write key of a tenant of its own, as CONSENTD_DEMO does."""
+    demo = await admin.create_tenant(f"demo-{uuid4().hex[:12]}")
+    key, _ = await admin.issue_key(demo.slug, [Scope.COOKIES.value], name="demo page")
+    server = HttpServer(app.browser_app(demo_key=key.token), grace=1)
     port = await server.start("127.0.0.1:0")
     yield port
     await server.stop()

@@ -14,7 +14,7 @@ from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.cookie_servicer import CookieServicer
 from consentd.api.gate import Gate
-from consentd.api.http import BrowserApp
+from consentd.api.http import BrowserApp, DemoPage
 from consentd.api.interceptors import ServiceInterceptor
 from consentd.api.methods import methods
 from consentd.api.ratelimit import TenantRateLimiter
@@ -71,18 +71,20 @@ class App:
     def server(self) -> Server:
         return Server(self.registrations, list(self.interceptors))
 
-    def browser_app(self, *, demo: bool | None = None) -> BrowserApp:
-        """The browser port's ASGI app: the same servicers over Connect and gRPC-Web, with the
-        demo page when CONSENTD_DEMO is set (or `demo`). Raises ConfigError when the demo is
-        asked for but not built."""
-        demo_dir = DEMO_DIR if (self.settings.demo if demo is None else demo) else None
-        if demo_dir is not None and not (demo_dir / "dist" / "banner.js").exists():
-            raise ConfigError(
-                f"CONSENTD_DEMO is set but {demo_dir}/dist/banner.js is missing: run make setup"
-            )
-        gate = BrowserGate(self.authenticator, self.cookies)
+    def browser_app(self, *, demo_key: str | None = None) -> BrowserApp:
+        """The browser port's ASGI app: the same servicers behind the same Gate, over Connect
+        and gRPC-Web; with `demo_key` (a cookies:write key; CONSENTD_DEMO only) it also serves
+        the demo page, that key written into it. Raises ConfigError when the demo is not built."""
+        demo = None
+        if demo_key is not None:
+            if not (DEMO_DIR / "dist" / "banner.js").exists():
+                raise ConfigError(
+                    f"CONSENTD_DEMO is set but {DEMO_DIR}/dist/banner.js is missing: make setup"
+                )
+            demo = DemoPage(DEMO_DIR, demo_key)
+        gate = BrowserGate(self.gate, self.cookies)
         services = connect_apps(gate, self.cookie_servicer, self.consent_servicer)
-        return BrowserApp(services, self.authenticator, self.cookies, demo_dir)
+        return BrowserApp(services, self.cookies, demo)
 
     async def aclose(self) -> None:
         await self.engine.dispose()

@@ -27,6 +27,7 @@ from consentd.store.embedded import EmbeddedPostgres, default_data_dir
 
 log = structlog.get_logger("consentd")
 LOCAL_KEY_FILE = "local-admin.key"
+DEMO_KEY_FILE = "demo-cookies.key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,30 @@ async def _local_admin_key(app: App, home: Path, slug: str) -> None:
     log.info("local_admin_key_written", path=str(path))
 
 
+async def demo_key(app: App, home: Path | None, slug: str) -> str:
+    """CONSENTD_DEMO only: a publishable key (scope cookies:write, nothing else) of the default
+    tenant for the demo page, which carries it in its HTML like any page would. Embedded mode
+    makes it once into a 0600 file beside the data; with DATABASE_URL a new one is issued at each
+    start (that needs the owner's URL). Never logged."""
+    path = home / DEMO_KEY_FILE if home is not None else None
+    if path is not None and path.exists():
+        return path.read_text().strip()
+    if app.admin is None:
+        raise ConfigError(
+            "CONSENTD_DEMO issues a cookies:write key for the demo page: "
+            "set CONSENTD_MIGRATION_DATABASE_URL (the owner's URL)"
+        )
+    key, stored = await app.admin.issue_key(
+        slug, [Scope.COOKIES.value], name="demo page (CONSENTD_DEMO)"
+    )
+    if path is not None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(key.token + "\n")
+    log.info("demo_key_issued", key_id=stored.key_id, tenant=slug)
+    return key.token
+
+
 def read_local_key(settings: Settings) -> str:
     path = _home(settings) / LOCAL_KEY_FILE
     try:
@@ -124,14 +149,17 @@ async def serve(settings: Settings) -> None:
                 await app.admin.create_tenant(settings.default_tenant)
             if db.home is not None:
                 await _local_admin_key(app, db.home, settings.default_tenant)
-            await _serve_until_signalled(app)
+            page_key = None
+            if settings.demo:
+                page_key = await demo_key(app, db.home, settings.default_tenant)
+            await _serve_until_signalled(app, page_key)
         finally:
             await app.aclose()
 
 
-async def _serve_until_signalled(app: App) -> None:
+async def _serve_until_signalled(app: App, demo: str | None) -> None:
     settings = app.settings
-    browser = app.browser_app()
+    browser = app.browser_app(demo_key=demo)
     server = app.server()
     port = server.bind(settings.grpc_address)
     http = HttpServer(browser, settings.shutdown_grace_seconds)

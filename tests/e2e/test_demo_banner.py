@@ -16,8 +16,11 @@ from typing import Any
 import pytest
 from consent.v1 import cookies_pb2 as pb
 
+from consentd.api.http import HttpServer
+from consentd.app.admin import AdminUseCases
+from consentd.bootstrap import App
 from consentd.domain.months import add_months
-from consentd.domain.tenancy import Tenant
+from consentd.domain.tenancy import Scope, Tenant
 from tests.conftest import Stubs, TestClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,12 +63,23 @@ def _folders() -> tuple[Path, Path]:
 
 
 @pytest.fixture
-async def browser(http_port: int, tenant: Tenant) -> AsyncIterator[Driver]:
+async def demo_port(app: App, admin: AdminUseCases, tenant: Tenant) -> AsyncIterator[int]:
+    """A browser port whose demo page carries a cookies:write key of this test's tenant, as
+    `CONSENTD_DEMO=true consentd serve` does for the default tenant."""
+    key, _ = await admin.issue_key(tenant.slug, [Scope.COOKIES.value], name="demo page")
+    server = HttpServer(app.browser_app(demo_key=key.token), grace=1)
+    port = await server.start("127.0.0.1:0")
+    yield port
+    await server.stop()
+
+
+@pytest.fixture
+async def browser(demo_port: int) -> AsyncIterator[Driver]:
     """Chromium through playwright-core, a fresh profile, the demo page of this test's tenant."""
     node = shutil.which("node")
     assert node, "node is missing"
     profile, shots = _folders()
-    url = f"http://127.0.0.1:{http_port}/demo/?tenant={tenant.slug}"
+    url = f"http://127.0.0.1:{demo_port}/demo/"
     process = await asyncio.create_subprocess_exec(
         node,
         str(SCRIPT),

@@ -4,45 +4,56 @@ Browsers cannot speak native gRPC, so the same servicers the grpcio server uses 
 HTTP/1.1 by connectrpc's ASGI apps (Connect JSON or binary, GET for NO_SIDE_EFFECTS methods, and
 gRPC-Web), under uvicorn in the same process. Around them:
 
-* The tenant: the path prefix `/t/<slug>/` (what browsers use: a CORS preflight cannot carry a
-  header), else the `x-consentd-tenant` header, else the default tenant; a prefix and a header
-  naming two tenants is UNAUTHENTICATED. TODO(#4): browser API keys with scope cookies:write.
+* Admission is the native port's: every call goes through the same Gate (api/gate.py), so the
+  credential (`authorization: Bearer <key>`), the scopes of api/authorization.py, the tenant's
+  rate limit, unknown-field rejection and idempotency keys are decided by one table and one code
+  path. No credential is UNAUTHENTICATED.
+* The tenant is the key's. A page on another origin names its tenant in the path prefix
+  `/t/<tenant id>/` as well, because a CORS preflight carries no credential; a key of another
+  tenant under that prefix is UNAUTHENTICATED.
 * CORS per tenant: a preflight is answered only for an origin in the tenant's
-  CookiePolicy.allowed_origins; an actual request carrying another cross-origin Origin is
-  PERMISSION_DENIED before any use case runs. Same-origin pages (the demo) need no entry.
+  CookiePolicy.allowed_origins; an actual request from another cross-origin Origin is
+  PERMISSION_DENIED before any use case runs. A credential sent from another origin is visible
+  to the page's JavaScript, so it must be a publishable key (scope cookies:write and nothing
+  else) or a portal token; any wider key is PERMISSION_DENIED there. Same-origin pages (the demo)
+  and non-browser callers (no Origin) need no entry.
 * Errors: one table (api/errors.py, domain error -> gRPC status) gives the Connect code of the
   same name, with the same message and google.rpc details; one log line per call.
 """
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 import grpc
 from connectrpc.code import Code
+from connectrpc.codec import Codec
+from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json_codec
 from connectrpc.errors import ConnectError, ErrorDetail
 from connectrpc.request import RequestContext
 from consent.v1 import consent_pb2, cookies_pb2
 from consent.v1.consent_connect import ConsentService, ConsentServiceASGIApplication
 from consent.v1.cookies_connect import CookieService, CookieServiceASGIApplication
+from google.protobuf import json_format
+from google.protobuf.message import Message
 from protobuf.wkt import Any as AnyDetail
 
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.context import set_principal
 from consentd.api.cookie_servicer import CookieServicer
 from consentd.api.errors import STATUS_OF, details_of, status_of
+from consentd.api.gate import IDEMPOTENCY_KEY, Gate
 from consentd.api.interceptors import INTERNAL_MESSAGE, _log
-from consentd.app.auth import TENANT_HEADER, Authenticator
+from consentd.app.auth import AUTHORIZATION
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.cookies import MAX_USER_AGENT
-from consentd.domain.errors import ConsentError, PermissionDenied, Unauthenticated
-from consentd.domain.tenancy import Principal
+from consentd.domain.errors import ConsentError, InvalidInput, PermissionDenied
+from consentd.domain.tenancy import Principal, Scope
 
 # Largest request body the browser port reads; bigger is RESOURCE_EXHAUSTED before decoding.
 MAX_BROWSER_MESSAGE = 64 * 1024
@@ -54,11 +65,14 @@ ALLOWED_HEADERS = (
     "grpc-timeout",
     "x-grpc-web",
     "x-user-agent",
-    TENANT_HEADER,
+    AUTHORIZATION,
+    IDEMPOTENCY_KEY,
 )
 EXPOSED_HEADERS = "grpc-status, grpc-message, grpc-status-details-bin"
 PREFLIGHT_MAX_AGE = "300"
-TENANT_PREFIX = re.compile(r"/t/([a-z][a-z0-9-]{0,62})(/.*)")
+# What a credential sent from another origin may carry: it is readable by the page's scripts.
+PAGE_SCOPES = frozenset({Scope.COOKIES, Scope.SELF})
+M = TypeVar("M", bound=Message)
 
 
 @dataclass
@@ -69,7 +83,6 @@ class BrowserRequest:
     origin: str | None
     same_origin: bool
     cors_allowed: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 browser_request: ContextVar[BrowserRequest] = ContextVar("consentd_browser_request")
@@ -92,11 +105,36 @@ def _details(error: ConsentError, status: grpc.StatusCode) -> Iterable[Any]:
     return list(status_pb2.Status.FromString(details_of(error, status)).details)
 
 
-class BrowserGate:
-    """The Connect interceptor: tenant, origin check, error mapping and one log line per call."""
+class StrictJSONCodec:
+    """Connect's JSON codec, refusing fields the contract does not define (as the Gate does for
+    binary messages) instead of dropping them: INVALID_ARGUMENT naming what was wrong."""
 
-    def __init__(self, authenticator: Authenticator, cookies: CookieUseCases) -> None:
-        self._auth = authenticator
+    _json: Codec[Message, Any] = google_protobuf_json_codec(ignore_unknown_fields=False)
+
+    def name(self) -> str:
+        return self._json.name()
+
+    def encode(self, message: Message) -> bytes:
+        return self._json.encode(message)
+
+    def decode(self, data: bytes | bytearray, message_class: type[M]) -> M:
+        try:
+            decoded: M = self._json.decode(data, message_class)
+        except json_format.ParseError as error:
+            reason = str(error).split("\n", 1)[0]
+            raise connect_error(InvalidInput("request", reason)) from None
+        return decoded
+
+
+CODECS: tuple[Codec[Message, Any], ...] = (google_protobuf_binary_codec(), StrictJSONCodec())
+
+
+class BrowserGate:
+    """The Connect interceptor: the Gate, then the tenant prefix and origin; error mapping and
+    one log line per call."""
+
+    def __init__(self, gate: Gate, cookies: CookieUseCases) -> None:
+        self._gate = gate
         self._cookies = cookies
 
     async def intercept_unary(
@@ -108,11 +146,14 @@ class BrowserGate:
     ) -> Any:
         method = f"/{ctx.method.service_name}/{ctx.method.name}"
         started, request_id, code, tenant = time.perf_counter(), uuid.uuid4().hex, "OK", ""
+        headers: Mapping[str, str] = ctx.request_headers
         try:
-            principal = await self._admit(ctx)
+            principal = await self._admit(method, headers, request)
             tenant = principal.tenant.slug
             set_principal(principal)
-            return await call_next(request, ctx)
+            return await self._gate.unary(
+                method, headers, principal, request, lambda: call_next(request, ctx)
+            )
         except ConsentError as error:
             mapped = connect_error(error)
             code = mapped.code.name
@@ -136,15 +177,16 @@ class BrowserGate:
                 request_id=request_id,
             )
 
-    async def _admit(self, ctx: RequestContext[Any, Any]) -> Principal:
+    async def _admit(self, method: str, headers: Mapping[str, str], request: Any) -> Principal:
         state = browser_request.get(None) or BrowserRequest(None, None, same_origin=True)
-        header = ctx.request_headers.get(TENANT_HEADER)
-        if state.path_tenant and header and header != state.path_tenant:
-            raise Unauthenticated()
-        slug = state.path_tenant or header
-        principal = await self._auth.authenticate({TENANT_HEADER: slug} if slug else {})
+        principal = await self._gate.admit(method, headers, request, tenant=state.path_tenant)
         if state.origin and not state.same_origin:
-            if state.origin not in await self._cookies.allowed_origins(principal):
+            if principal.scopes - PAGE_SCOPES:
+                raise PermissionDenied(
+                    "a credential sent from a web page is public: use a key with scope "
+                    "cookies:write only"
+                )
+            if state.origin not in await self._cookies.allowed_origins(principal.tenant_id):
                 raise PermissionDenied(
                     f"origin {state.origin} is not allowed for this tenant "
                     "(add it to CookiePolicy.allowed_origins)"
@@ -228,9 +270,15 @@ def connect_apps(
     """One connectrpc ASGI app per service, each behind the gate."""
     return [
         CookieServiceASGIApplication(
-            CookieConnect(cookies), interceptors=[gate], read_max_bytes=MAX_BROWSER_MESSAGE
+            CookieConnect(cookies),
+            interceptors=[gate],
+            read_max_bytes=MAX_BROWSER_MESSAGE,
+            codecs=CODECS,
         ),
         ConsentServiceASGIApplication(
-            ConsentConnect(consents), interceptors=[gate], read_max_bytes=MAX_BROWSER_MESSAGE
+            ConsentConnect(consents),
+            interceptors=[gate],
+            read_max_bytes=MAX_BROWSER_MESSAGE,
+            codecs=CODECS,
         ),
     ]

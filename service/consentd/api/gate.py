@@ -14,7 +14,7 @@ from consentd.api.ratelimit import TenantRateLimiter
 from consentd.api.validation import reject_unknown_fields
 from consentd.app.auth import Authenticator
 from consentd.app.ports import IdempotencyStore
-from consentd.domain.errors import InvalidInput
+from consentd.domain.errors import InvalidInput, Unauthenticated
 from consentd.domain.tenancy import Principal
 
 IDEMPOTENCY_KEY = "idempotency-key"
@@ -37,11 +37,19 @@ class Gate:
         self._methods = methods
 
     async def admit(
-        self, method: str, metadata: Mapping[str, str], request: Message | None
+        self,
+        method: str,
+        metadata: Mapping[str, str],
+        request: Message | None,
+        *,
+        tenant: str | None = None,
     ) -> Principal:
-        """The authenticated, authorized caller. Raises Unauthenticated, PermissionDenied,
+        """The authenticated, authorized caller. Raises Unauthenticated (also when `tenant`, the
+        tenant id a browser URL names, is not the credential's), PermissionDenied,
         ResourceExhausted or InvalidInput (a field the contract does not define)."""
         principal = await self._auth.authenticate(metadata)
+        if tenant is not None and tenant != str(principal.tenant_id):
+            raise Unauthenticated()
         authorize(method, principal)
         if method not in NEVER_LIMITED:
             self._limiter.take(principal.tenant_id)

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
+import re
 import socket
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import uvicorn
 
@@ -16,11 +20,9 @@ from consentd.api.browser import (
     ALLOWED_HEADERS,
     EXPOSED_HEADERS,
     PREFLIGHT_MAX_AGE,
-    TENANT_PREFIX,
     BrowserRequest,
     browser_request,
 )
-from consentd.app.auth import TENANT_HEADER, Authenticator
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.errors import ConsentError
 
@@ -30,11 +32,28 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
+# `/t/<tenant id>/<service>/<method>`: the tenant of a cross-origin page (a preflight carries no
+# credential, so the URL names the tenant whose allowed origins answer it).
+TENANT_PREFIX = re.compile(r"/t/([^/]{1,64})(/.*)")
 # The demo page's files, by URL path: nothing else under the demo folder is ever served.
 DEMO_FILES = {
     "/demo/": ("index.html", "text/html; charset=utf-8"),
     "/demo/banner.js": ("dist/banner.js", "text/javascript; charset=utf-8"),
 }
+# Where the demo page receives its key: the served index.html gets the key in this meta tag.
+DEMO_KEY_TAG = '<meta name="consentd-key" content="">'
+
+
+@dataclass(frozen=True)
+class DemoPage:
+    """The demo banner (CONSENTD_DEMO only): its folder, and the publishable key (scope
+    cookies:write alone) written into the page for the tenant it records choices for."""
+
+    folder: Path
+    key: str
+
+    def __repr__(self) -> str:
+        return f"DemoPage(folder={self.folder!s}, key=<redacted>)"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -58,20 +77,15 @@ async def _respond(
 
 
 class BrowserApp:
-    """Routes `/[t/<slug>/]<service>/<method>` to the Connect apps, answers CORS preflights from
-    the tenant's allowed origins, and serves the demo banner page when `demo_dir` is given."""
+    """Routes `/[t/<tenant id>/]<service>/<method>` to the Connect apps, answers CORS preflights
+    from the tenant's allowed origins, and serves the demo banner page when `demo` is given."""
 
     def __init__(
-        self,
-        services: list[Any],
-        authenticator: Authenticator,
-        cookies: CookieUseCases,
-        demo_dir: Path | None = None,
+        self, services: list[Any], cookies: CookieUseCases, demo: DemoPage | None = None
     ) -> None:
         self._services = {f"{app.path}/": app for app in services}
-        self._auth = authenticator
         self._cookies = cookies
-        self._demo = demo_dir
+        self._demo = demo
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -79,19 +93,21 @@ class BrowserApp:
             return
         if scope["type"] != "http":
             return
-        path, slug = scope["path"], None
+        path, tenant = scope["path"], None
         if match := TENANT_PREFIX.fullmatch(path):
-            slug, path = match.group(1), match.group(2)
+            tenant, path = match.group(1), match.group(2)
             scope = {**scope, "path": path, "raw_path": path.encode(), "root_path": ""}
         app = next((a for p, a in self._services.items() if path.startswith(p)), None)
         origin = _header(scope, b"origin")
         if app is not None and scope["method"] == "OPTIONS":
-            await self._preflight(scope, send, slug, origin)
+            await self._preflight(scope, send, tenant, origin)
         elif app is not None:
-            state = BrowserRequest(slug, origin, same_origin=_same_origin(scope, origin))
+            state = BrowserRequest(tenant, origin, same_origin=_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)
-        else:
+        elif tenant is None:
             await self._static(scope, send, path)
+        else:
+            await _respond(send, 404, b"not found")
 
     async def _call(
         self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, state: BrowserRequest
@@ -118,13 +134,13 @@ class BrowserApp:
             browser_request.reset(token)
 
     async def _preflight(
-        self, scope: Scope, send: Send, slug: str | None, origin: str | None
+        self, scope: Scope, send: Send, tenant: str | None, origin: str | None
     ) -> None:
-        """204 with CORS headers for an allowed origin; 403 (no CORS headers) otherwise."""
+        """204 with CORS headers for an origin the tenant of the path allows; 403 (no CORS
+        headers) otherwise, and for a path that names no tenant."""
         allowed: frozenset[str] = frozenset()
-        with contextlib.suppress(ConsentError):
-            principal = await self._auth.authenticate({TENANT_HEADER: slug} if slug else {})
-            allowed = await self._cookies.allowed_origins(principal)
+        with contextlib.suppress(ConsentError, ValueError, TypeError):
+            allowed = await self._cookies.allowed_origins(UUID(tenant))
         if origin is None or origin not in allowed:
             await _respond(send, 403, b"origin not allowed", [(b"vary", b"Origin")])
             return
@@ -153,7 +169,10 @@ class BrowserApp:
             await _respond(send, 404, b"not found")
             return
         name, kind = DEMO_FILES[path]
-        body = await asyncio.to_thread((self._demo / name).read_bytes)
+        body = await asyncio.to_thread((self._demo.folder / name).read_bytes)
+        if name == "index.html":
+            filled = f'<meta name="consentd-key" content="{html.escape(self._demo.key)}">'
+            body = body.replace(DEMO_KEY_TAG.encode(), filled.encode(), 1)
         headers = [(b"content-type", kind.encode()), (b"cache-control", b"no-store")]
         await _respond(send, 200, body if scope["method"] == "GET" else b"", headers)
 

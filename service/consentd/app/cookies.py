@@ -32,6 +32,8 @@ _HISTORY = "cookie_choices"
 ORIGINS_TTL_SECONDS = 5.0
 # Who may attribute a choice to a person: keys kept on servers, never a page's public key.
 NAMES_SUBJECTS = frozenset({Scope.WRITE, Scope.ADMIN})
+# Preflights name any tenant id they like: the cache is bounded (cleared when full).
+ORIGINS_CACHE_ENTRIES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,14 +192,18 @@ class CookieUseCases:
         async with self._uow(principal.tenant_id) as uow:
             return await uow.cookies.policy() or DEFAULT_POLICY
 
-    async def allowed_origins(self, principal: Principal) -> frozenset[str]:
-        """The browser origins the tenant allows, cached for ORIGINS_TTL_SECONDS."""
-        cached = self._origins.get(principal.tenant_id)
+    async def allowed_origins(self, tenant_id: UUID) -> frozenset[str]:
+        """The browser origins the tenant allows, cached for ORIGINS_TTL_SECONDS. Asked before
+        any caller is known (a CORS preflight): it reads the tenant's policy and nothing else."""
+        cached = self._origins.get(tenant_id)
         if cached is not None and time.monotonic() - cached[0] < ORIGINS_TTL_SECONDS:
             return cached[1]
-        policy = await self.get_cookie_policy(principal)
+        async with self._uow(tenant_id) as uow:
+            policy = await uow.cookies.policy() or DEFAULT_POLICY
         origins = frozenset(policy.allowed_origins)
-        self._origins[principal.tenant_id] = (time.monotonic(), origins)
+        if len(self._origins) >= ORIGINS_CACHE_ENTRIES:
+            self._origins.clear()
+        self._origins[tenant_id] = (time.monotonic(), origins)
         return origins
 
     async def _subject(

@@ -1,7 +1,7 @@
 // The demo cookie banner: plain TypeScript, no framework. It keeps a random first-party visitor
 // id, asks consentd whether the stored choice still holds, and shows the banner only when it does
 // not (none, expired, or made on an older policy revision). Bundled by esbuild (make setup).
-import { createClient } from "@connectrpc/connect";
+import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import {
   CookieChoiceMethod,
@@ -13,9 +13,20 @@ import {
 } from "../../../clients/typescript/src/index";
 
 const VISITOR_COOKIE = "consentd_visitor";
-const tenant = new URLSearchParams(location.search).get("tenant") ?? "local";
-// The tenant is in the base URL: a CORS preflight could not carry it in a header.
-const transport = createConnectTransport({ baseUrl: `${location.origin}/t/${tenant}`, useHttpGet: true });
+// The tenant's publishable key (scope cookies:write only), written into the page by the server.
+// It names the tenant. A page on another origin would also use the base URL
+// `https://<consentd>/t/<tenant id>` so that the CORS preflight (which carries no key) finds
+// the tenant's allowed origins; this page is served by consentd itself, so it needs none.
+const key = document.querySelector<HTMLMetaElement>('meta[name="consentd-key"]')?.content ?? "";
+const withKey: Interceptor = (next) => (request) => {
+  request.header.set("Authorization", `Bearer ${key}`);
+  return next(request);
+};
+const transport = createConnectTransport({
+  baseUrl: location.origin,
+  useHttpGet: true,
+  interceptors: [withKey],
+});
 const cookies = createClient(CookieService, transport);
 
 const REASONS: Record<number, string> = {
