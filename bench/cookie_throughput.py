@@ -40,10 +40,10 @@ from connectrpc.protocol import ProtocolType
 from consent.v1 import cookies_pb2 as pb
 from consent.v1 import cookies_pb2_grpc
 from consent.v1.cookies_connect import CookieServiceClient
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from consentd.store.database import migrate, provision_runtime_role
 from consentd.store.embedded import EmbeddedPostgres
-
-TENANT = (("x-consentd-tenant", "local"),)
 
 
 def _free_port() -> int:
@@ -92,12 +92,12 @@ def _line(name: str, latencies: list[float], seconds: float) -> str:
 async def _wait_ready(grpc_port: int, child: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 90
     async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-        stub = cookies_pb2_grpc.CookieServiceStub(channel)
+        stub = health_pb2_grpc.HealthStub(channel)
         while True:
             if child.poll() is not None:
                 raise SystemExit(f"consentd serve exited with {child.returncode}")
             try:
-                await stub.GetCookiePolicy(pb.GetCookiePolicyRequest(), metadata=TENANT, timeout=2)
+                await stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
                 return
             except grpc.aio.AioRpcError:
                 if time.monotonic() > deadline:
@@ -105,9 +105,19 @@ async def _wait_ready(grpc_port: int, child: subprocess.Popen[bytes]) -> None:
                 await asyncio.sleep(0.3)
 
 
+def _page_key(env: dict[str, str]) -> str:
+    """A cookies:write key of the default tenant, as a web page would carry (admin CLI)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "consentd", "keys", "create", "local", "--scope", "cookies:write"],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return next(line.split()[1] for line in done.stdout.splitlines() if line.startswith("key "))
+
+
 async def measure(
-    grpc_port: int, http_port: int, concurrency: int, seconds: float, rounds: int
+    grpc_port: int, http_port: int, key: str, *, concurrency: int, seconds: float, rounds: int
 ) -> None:
+    metadata = (("authorization", f"Bearer {key}"),)
     connect = CookieServiceClient(
         f"http://127.0.0.1:{http_port}",
         codec=google_protobuf_json_codec(),
@@ -123,16 +133,16 @@ async def measure(
     )
 
     async def over_connect() -> Any:
-        return await connect.record_cookie_choice(_request(), headers=dict(TENANT))
+        return await connect.record_cookie_choice(_request(), headers=dict(metadata))
 
     async def over_connect_binary() -> Any:
-        return await binary.record_cookie_choice(_request(), headers=dict(TENANT))
+        return await binary.record_cookie_choice(_request(), headers=dict(metadata))
 
     async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
         stub = cookies_pb2_grpc.CookieServiceStub(channel)
 
         async def over_grpc() -> Any:
-            return await stub.RecordCookieChoice(_request(), metadata=TENANT)
+            return await stub.RecordCookieChoice(_request(), metadata=metadata)
 
         for warm in (over_connect, over_connect_binary, over_grpc):  # connections, caches
             await _drive(warm, concurrency, 1.0)
@@ -181,14 +191,27 @@ def main() -> None:
     if postgres is not None:
         postgres.start()
         postgres.create_database("bench")
-        env["DATABASE_URL"] = postgres.url("bench")
+        owner = postgres.url("bench")
+        asyncio.run(migrate(owner))
+        env["DATABASE_URL"] = asyncio.run(provision_runtime_role(owner, uuid.uuid4().hex))
+        env["CONSENTD_MIGRATION_DATABASE_URL"] = owner
         env["CONSENTD_SECRET_KEY"] = base64.b64encode(os.urandom(32)).decode()
     print("PostgreSQL:", "durable (embedded, fsync on)" if args.durable else "fsync off")
     child = subprocess.Popen([sys.executable, "-m", "consentd", "serve"], env=env)
     try:
         asyncio.run(_wait_ready(grpc_port, child))
         print(f"consentd serve pid {child.pid}: gRPC :{grpc_port}, browser port :{http_port}")
-        asyncio.run(measure(grpc_port, http_port, args.concurrency, args.seconds, args.rounds))
+        key = _page_key(env)
+        asyncio.run(
+            measure(
+                grpc_port,
+                http_port,
+                key,
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+                rounds=args.rounds,
+            )
+        )
     finally:
         child.send_signal(signal.SIGTERM)
         try:

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,12 +182,15 @@ def _readme_curl_block() -> str:
 def test_readme_curl_connect_json_post_works(
     served: Served,
 ) -> None:
-    """The README's curl commands (Connect JSON over HTTP/1.1) run as written against `consentd
-    serve`: the POST stores an acceptance valid 12 months, the GET reads it back VALID."""
+    """The README's curl commands (Connect JSON over HTTP/1.1, with a cookies:write key made by
+    `consentd keys create`) run as written against `consentd serve`: the POST stores an
+    acceptance valid 12 months, the GET reads it back VALID; without the key it is 401."""
     child, port, http_port = served.child, served.port, served.http_port
     script = _readme_curl_block().replace("127.0.0.1:8080", f"127.0.0.1:{http_port}")
     done = subprocess.run(
         [shutil.which("bash") or "/bin/bash", "-euo", "pipefail", "-c", script],
+        env=served.env,  # its CONSENTD_DATA_DIR: the block's `consentd keys create` finds serve
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=60,
@@ -213,8 +218,18 @@ def test_readme_curl_connect_json_post_works(
         port,
         "consent.v1.CookieService/GetCookieChoice",
         {"visitorId": recorded["choice"]["visitorId"]},
+        _cli(served.env, "local-key").strip(),
     )
     assert native["choice"]["choiceId"] == recorded["choice"]["choiceId"]
+    keyless = urllib.request.Request(
+        f"http://127.0.0.1:{http_port}/consent.v1.CookieService/GetCookieChoice",
+        data=b"{}",
+        headers={"Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(keyless, timeout=30)  # noqa: S310
+    with refused.value:
+        assert refused.value.code == 401
     child.send_signal(signal.SIGTERM)
     child.communicate(timeout=30)
     assert child.returncode == 0
