@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -196,9 +197,9 @@ async def test_keys_never_in_a_database_dump(
         for scope in (Scope.CHECK.value, Scope.WRITE.value, Scope.ADMIN.value)
     ]
     writer = bearer(issued[1].token)
-    await put_purpose(Stubs(stubs.consent, stubs.catalog, bearer(issued[2].token)), "newsletter")
+    await put_purpose(replace(stubs, metadata=bearer(issued[2].token)), "newsletter")
     await record(
-        Stubs(stubs.consent, stubs.catalog, writer),
+        replace(stubs, metadata=writer),
         types_pb2.SubjectIdentity(email="dump@example.fr"),
         grant(target("newsletter")),
     )
@@ -211,7 +212,7 @@ async def test_keys_never_in_a_database_dump(
         metadata=(*writer, ("idempotency-key", "dump-test")),
     )
     await check(
-        Stubs(stubs.consent, stubs.catalog, bearer(issued[0].token)),
+        replace(stubs, metadata=bearer(issued[0].token)),
         by_email("dump@example.fr"),
         target("newsletter"),
     )
@@ -233,7 +234,7 @@ async def test_keys_never_in_the_logs(
     with capture_logs() as entries:
         key, _ = await admin.issue_key(tenant.slug, [Scope.WRITE.value], name="logged")
         metadata = bearer(key.token)
-        writer = Stubs(stubs.consent, stubs.catalog, metadata)
+        writer = replace(stubs, metadata=metadata)
         await put_purpose(stubs, "newsletter")
         await record(
             writer, types_pb2.SubjectIdentity(email="log@example.fr"), grant(target("newsletter"))

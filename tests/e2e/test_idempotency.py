@@ -4,6 +4,7 @@ caller; a retry gets the first response, a different request under the same key 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -133,9 +134,7 @@ async def test_keys_are_scoped_to_the_caller(
 ) -> None:
     """The same key from another API key of the same tenant is independent: it executes again
     (new event ids) and each caller's retries replay its own response."""
-    other = Stubs(
-        stubs.consent, stubs.catalog, bearer(await issue(admin, tenant, Scope.WRITE.value))
-    )
+    other = replace(stubs, metadata=bearer(await issue(admin, tenant, Scope.WRITE.value)))
     mine = await _record(stubs, "shared")
     theirs = await _record(other, "shared")
     assert {e.event_id for e in mine.events}.isdisjoint({e.event_id for e in theirs.events})
@@ -148,9 +147,7 @@ async def test_keys_are_scoped_to_the_caller(
 async def test_keys_are_scoped_to_the_tenant(stubs: Stubs, admin: AdminUseCases) -> None:
     """The same key and request in another tenant executes there, independently."""
     other_tenant = await admin.create_tenant(f"t-{uuid4().hex[:12]}")
-    other = Stubs(
-        stubs.consent, stubs.catalog, bearer(await issue(admin, other_tenant, Scope.ADMIN.value))
-    )
+    other = replace(stubs, metadata=bearer(await issue(admin, other_tenant, Scope.ADMIN.value)))
     await put_purpose(other, "newsletter")
     mine = await _record(stubs, "cross-tenant")
     theirs = await _record(other, "cross-tenant")

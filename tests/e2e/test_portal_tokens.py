@@ -5,7 +5,7 @@ that is not exactly right (audience, issuer, expiry, key, algorithm, tenant) is 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import uuid4
 
@@ -76,7 +76,7 @@ async def portal(admin: AdminUseCases, tenant: Tenant) -> Portal:
 
 
 def _as(stubs: Stubs, token: str) -> Stubs:
-    return Stubs(stubs.consent, stubs.catalog, bearer(token))
+    return replace(stubs, metadata=bearer(token))
 
 
 async def test_portal_reads_and_withdraws_its_own_subject(
@@ -189,9 +189,7 @@ async def test_bad_portal_tokens_are_unauthenticated(
         },
         "tampered subject": _tamper(portal.token(JEANNE), portal.token(PAUL)),
     }
-    no_credentials = answer_of(
-        await fails(current(Stubs(stubs.consent, stubs.catalog, ()), _ref(JEANNE)))
-    )
+    no_credentials = answer_of(await fails(current(replace(stubs, metadata=()), _ref(JEANNE))))
     assert no_credentials[0] == grpc.StatusCode.UNAUTHENTICATED
     await current(_as(stubs, portal.token(JEANNE)), _ref(JEANNE))  # a good token works
     answers = {

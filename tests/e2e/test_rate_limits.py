@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 from uuid import uuid4
 
 import grpc
 import pytest
-from consent.v1 import catalog_pb2_grpc, consent_pb2, consent_pb2_grpc, types_pb2
+from consent.v1 import (
+    catalog_pb2_grpc,
+    consent_pb2,
+    consent_pb2_grpc,
+    cookies_pb2_grpc,
+    types_pb2,
+)
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -43,6 +50,7 @@ async def limited(database_url: str, clock: TestClock) -> AsyncIterator[Stubs]:
                 consent_pb2_grpc.ConsentServiceStub(channel),
                 catalog_pb2_grpc.CatalogServiceStub(channel),
                 (),
+                cookies_pb2_grpc.CookieServiceStub(channel),
             )
     finally:
         await server.stop(grace=1)
@@ -82,9 +90,7 @@ async def test_burst_is_limited_per_tenant_but_withdrawals_and_others_pass(
     delay > 0, the rest OK; A's withdrawals sent in the same burst all succeed; tenant B's
     checks in the same moment all succeed; after the advised delay A is served again."""
     other = await admin.create_tenant(f"t-{uuid4().hex[:12]}")
-    other_admin = Stubs(
-        stubs.consent, stubs.catalog, bearer(await issue(admin, other, Scope.ADMIN.value))
-    )
+    other_admin = replace(stubs, metadata=bearer(await issue(admin, other, Scope.ADMIN.value)))
     # Set up through the unlimited server, so the limited one's buckets start full.
     await put_purpose(stubs, "newsletter")
     await put_purpose(other_admin, "newsletter")
@@ -96,7 +102,7 @@ async def test_burst_is_limited_per_tenant_but_withdrawals_and_others_pass(
     # the limiter, so no token is spent): the burst then reaches the limiter all at once.
     for metadata in (checker, writer, other_checker):
         with pytest.raises(grpc.aio.AioRpcError) as refused_first:
-            await put_purpose(Stubs(limited.consent, limited.catalog, metadata), "warm-up")
+            await put_purpose(replace(limited, metadata=metadata), "warm-up")
         assert refused_first.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
     async def result(call: Any) -> Any:
