@@ -159,6 +159,11 @@ async def serve(settings: Settings) -> None:
 
 async def _serve_until_signalled(app: App, demo: str | None) -> None:
     settings = app.settings
+    # Before anything listens or logs "serving": a SIGTERM from then on stops gracefully.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     browser = app.browser_app(demo_key=demo)
     server = app.server()
     port = server.bind(settings.grpc_address)
@@ -182,10 +187,6 @@ async def _serve_until_signalled(app: App, demo: str | None) -> None:
         # Row-level security shows the runtime role one tenant at a time: listing them is the
         # owner's. Without its URL, run `consentd purge` as a job that has it.
         log.warning("purge_not_scheduled", reason="CONSENTD_MIGRATION_DATABASE_URL is not set")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     await stop.wait()
     log.info("stopping", grace_seconds=settings.shutdown_grace_seconds)
     if purging is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -300,3 +301,47 @@ async def test_serve_schedules_the_purge(app: App, tenant: Tenant, clock: TestCl
             await task
     async with SqlUnitOfWork(app.engine, tenant.tenant_id) as uow:
         assert (await uow.retention.runs())[0]["choices_deleted"] == 1
+
+
+def test_without_the_owner_url_purge_explains_and_serve_does_not_schedule(
+    database_url: str,
+) -> None:
+    """With only the runtime role's URL, `consentd purge` says to set the owner's URL (it lists
+    the tenants), and `serve` runs but logs purge_not_scheduled."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
+        "CONSENTD_GRPC_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_LOG_FORMAT": "json",
+    }
+    env.pop("CONSENTD_MIGRATION_DATABASE_URL", None)
+    purge = subprocess.run(
+        [sys.executable, "-m", "consentd", "purge"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert purge.returncode == 2
+    assert "CONSENTD_MIGRATION_DATABASE_URL" in purge.stderr
+    child = subprocess.Popen(
+        [sys.executable, "-m", "consentd", "serve"],
+        env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stderr is not None
+        events: list[str] = []
+        deadline = time.monotonic() + 60
+        while "purge_not_scheduled" not in events:
+            line = child.stderr.readline()
+            assert line, f"serve ended early after {events}"
+            assert time.monotonic() < deadline, events
+            if line.startswith("{"):
+                events.append(json.loads(line)["event"])
+        assert "serving" in events
+        child.send_signal(signal.SIGTERM)
+        child.communicate(timeout=30)
+        assert child.returncode == 0
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
