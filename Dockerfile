@@ -19,11 +19,12 @@ COPY migrations /opt/consentd/migrations
 ENV PATH=/opt/consentd/bin:$PATH \
     CONSENTD_MIGRATIONS_DIR=/opt/consentd/migrations \
     CONSENTD_GRPC_ADDRESS=0.0.0.0:50051 \
+    CONSENTD_HTTP_ADDRESS=0.0.0.0:8080 \
     CONSENTD_MIGRATE_ON_START=false \
     CONSENTD_LOG_FORMAT=json \
     PYTHONDONTWRITEBYTECODE=1
 USER 10001
-EXPOSE 50051
+EXPOSE 50051 8080
 HEALTHCHECK --interval=10s --timeout=6s --retries=3 CMD ["consentd", "health"]
 ENTRYPOINT ["consentd"]
 CMD ["serve"]

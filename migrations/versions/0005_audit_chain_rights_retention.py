@@ -3,15 +3,19 @@ processing blocks, contact history and per-tenant retention facts.
 
 Why: the privacy policy promises the rights of the person (access, rectification, erasure,
 objection, restriction, portability) with deadlines, retention limits and proof of consent for a
-regulator. Audit entries are append-only (a trigger refuses UPDATE, DELETE and TRUNCATE, so the
-runtime role can be granted INSERT and SELECT only); retention removes old entries only through
-`consentd_prune_audit`, a SECURITY DEFINER function that requires a signed checkpoint to anchor
-what stays, and a tenant's consent events only through `consentd_purge_consent_events`, once the
-contract ended a month ago and no legal hold applies. Every new tenant table has row-level
-security on `consentd.tenant_id`, like the rest of the schema (issue #4).
+regulator. Audit entries are append-only (a trigger refuses UPDATE, DELETE and TRUNCATE, and the
+runtime role is granted INSERT and SELECT only). What the runtime role may not delete goes
+through two SECURITY DEFINER functions, the only way it has: `consentd_prune_audit` removes old
+entries up to a signed checkpoint (which anchors what stays), and `consentd_purge_tenant_rows`
+removes a tenant's rows, table by table in batches, once its contract ended a month ago and no
+legal hold applies. Both act only on the transaction's own tenant. Every new table is
+tenant-first with ENABLE + FORCE row-level security and the `tenant_isolation` policy of 0002,
+and the runtime role (`consentd_app`) gets only what the service does with it (issue #4).
+The consent_events trigger of 0001 is replaced by the flag-aware guard (still refusing UPDATE,
+TRUNCATE and any DELETE outside the tenant purge); 0002 and 0004 left it as it was.
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 Create Date: 2026-11-30
 """
 
@@ -22,22 +26,61 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0005"
-down_revision: str | None = "0001"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-TENANT_TABLES = (
-    "subject_keys",
-    "suppressions",
-    "subject_blocks",
+RUNTIME_ROLE = "consentd_app"
+# New table -> privileges of the runtime role; every one of them is a tenant table under RLS.
+GRANTS = {
+    # Erasure destroys the key (crypto-shredding); an unused new subject's key goes with it.
+    "subject_keys": "SELECT, INSERT, DELETE",
+    "suppressions": "SELECT, INSERT",
+    # A block is lifted, never deleted.
+    "subject_blocks": "SELECT, INSERT, UPDATE (lifted_at)",
+    "contact_changes": "SELECT, INSERT",
+    # A request moves through its states (the whole row is written back).
+    "rights_requests": "SELECT, INSERT, UPDATE",
+    # The chain: the head moves, entries and checkpoints are only appended.
+    "audit_heads": "SELECT, INSERT, UPDATE (last_seq, last_hash)",
+    "audit_entries": "SELECT, INSERT",
+    "audit_checkpoints": "SELECT, INSERT",
+    "tenant_retention": "SELECT, INSERT, "
+    "UPDATE (contract_ended_at, legal_hold, legal_hold_reason, storage_extension, purged_at, "
+    "updated_at)",
+}
+TENANT_TABLES = tuple(GRANTS)
+# Existing tables: what erasure and rectification add (unlink identifiers, stamp the subject).
+MORE_GRANTS = {
+    "subject_identifiers": "DELETE",
+    "subjects": "UPDATE (erased_at)",
+}
+CURRENT_TENANT = "consentd_current_tenant()"
+# What the tenant purge may empty, children first (store/retention.py PURGE_ORDER follows it).
+PURGEABLE = (
+    "current_consents",
+    "consent_events",
     "contact_changes",
     "rights_requests",
-    "audit_heads",
-    "audit_entries",
-    "audit_checkpoints",
-    "tenant_retention",
+    "subject_blocks",
+    "subject_keys",
+    "cookie_choices",
+    "cookie_visitors",
+    "cookie_choice_counts",
+    "purge_runs",
+    "cookie_consent_modes",
+    "cookie_categories",
+    "cookie_policies",
+    "subject_identifiers",
+    "suppressions",
+    "subjects",
+    "purposes",
+    "notices",
+    "notice_heads",
+    "idempotency_keys",
+    "api_keys",
+    "token_issuers",
 )
-CURRENT_TENANT = "nullif(current_setting('consentd.tenant_id', true), '')::uuid"
 
 # Append-only tables refuse UPDATE and TRUNCATE always, and DELETE unless the transaction set the
 # flag named by the trigger's argument (only the SECURITY DEFINER functions below set it).
@@ -92,30 +135,39 @@ END
 $$
 """  # noqa: S608 - only this module's constants are interpolated, no input
 
-PURGE_EVENTS_FUNCTION = f"""
-CREATE FUNCTION consentd_purge_consent_events(p_tenant uuid, p_limit integer) RETURNS bigint
+PURGE_ROWS_FUNCTION = f"""
+CREATE FUNCTION consentd_purge_tenant_rows(p_tenant uuid, p_table text, p_limit integer)
+RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
 DECLARE
     v_deleted bigint;
 BEGIN
     IF p_tenant IS DISTINCT FROM {CURRENT_TENANT} THEN
-        RAISE EXCEPTION 'consentd_purge_consent_events: not this transaction''s tenant'
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: not this transaction''s tenant'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF NOT {PURGE_DUE} THEN
-        RAISE EXCEPTION 'consentd_purge_consent_events: the tenant''s data is not due for purge'
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: the tenant''s data is not due for purge'
             USING ERRCODE = 'check_violation';
     END IF;
-    DELETE FROM current_consents WHERE tenant_id = p_tenant;
+    IF NOT (p_table = ANY (ARRAY[{", ".join(repr(t) for t in PURGEABLE)}])) THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: % is not purged this way', p_table
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     PERFORM set_config('consentd.tenant_purge', 'on', true);
-    DELETE FROM consent_events WHERE tenant_id = p_tenant AND event_id IN (
-        SELECT event_id FROM consent_events WHERE tenant_id = p_tenant LIMIT p_limit);
+    EXECUTE format('DELETE FROM %I WHERE tenant_id = $1 AND ctid = ANY (ARRAY('
+                   'SELECT ctid FROM %I WHERE tenant_id = $1 LIMIT $2))', p_table, p_table)
+        USING p_tenant, p_limit;
     GET DIAGNOSTICS v_deleted = ROW_COUNT;
     PERFORM set_config('consentd.tenant_purge', 'off', true);
     RETURN v_deleted;
 END
 $$
 """  # noqa: S608 - only this module's constants are interpolated, no input
+FUNCTIONS = (
+    "consentd_prune_audit(uuid, bigint)",
+    "consentd_purge_tenant_rows(uuid, text, integer)",
+)
 
 ORIGINAL_EVENTS_TRIGGER = """
 CREATE TRIGGER consent_events_append_only
@@ -131,13 +183,15 @@ def _guard(table: str, flag: str) -> str:
     )
 
 
-def _row_level_security(table: str) -> None:
+def isolate(table: str, grants: str) -> None:
+    """RLS with the tenant policy (as in 0002), and the runtime role's privileges."""
     op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
     op.execute(
-        f"CREATE POLICY tenant_isolation ON {table} FOR ALL "
+        f"CREATE POLICY tenant_isolation ON {table} "
         f"USING (tenant_id = {CURRENT_TENANT}) WITH CHECK (tenant_id = {CURRENT_TENANT})"
     )
+    op.execute(f"GRANT {grants} ON {table} TO {RUNTIME_ROLE}")
 
 
 def upgrade() -> None:
@@ -376,26 +430,34 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_tenant_retention")),
     )
-    for table in TENANT_TABLES:
-        _row_level_security(table)
+    for table, grants in GRANTS.items():
+        isolate(table, grants)
+    for table, grants in MORE_GRANTS.items():
+        op.execute(f"GRANT {grants} ON {table} TO {RUNTIME_ROLE}")
     op.execute(GUARD_FUNCTION)
     op.execute(_guard("audit_entries", "audit_prune"))
     op.execute(_guard("audit_checkpoints", "audit_prune"))
     op.execute("DROP TRIGGER consent_events_append_only ON consent_events")
     op.execute(_guard("consent_events", "tenant_purge"))
     op.execute(PRUNE_FUNCTION)
-    op.execute(PURGE_EVENTS_FUNCTION)
+    op.execute(PURGE_ROWS_FUNCTION)
+    for function in FUNCTIONS:
+        op.execute(f"REVOKE ALL ON FUNCTION {function} FROM PUBLIC")
+        op.execute(f"GRANT EXECUTE ON FUNCTION {function} TO {RUNTIME_ROLE}")
 
 
 def downgrade() -> None:
-    op.execute("DROP FUNCTION consentd_purge_consent_events(uuid, integer)")
-    op.execute("DROP FUNCTION consentd_prune_audit(uuid, bigint)")
+    for function in FUNCTIONS:
+        op.execute(f"DROP FUNCTION {function}")  # with its EXECUTE grants
+    op.execute(f"REVOKE DELETE ON subject_identifiers FROM {RUNTIME_ROLE}")
+    op.execute(f"REVOKE UPDATE (erased_at) ON subjects FROM {RUNTIME_ROLE}")
     op.execute("DROP TRIGGER consent_events_append_only ON consent_events")
     op.execute(ORIGINAL_EVENTS_TRIGGER)
     op.execute("DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints")
     op.execute("DROP TRIGGER audit_entries_append_only ON audit_entries")
     op.execute("DROP FUNCTION consentd_guard_append_only()")
     for table in reversed(TENANT_TABLES):
+        op.execute(f"REVOKE ALL ON {table} FROM {RUNTIME_ROLE}")
         op.drop_table(table)  # drops its policy, indexes and constraints with it
     op.drop_column("consent_events", "evidence_sealed")
     op.drop_column("subject_identifiers", "sealed_value")

@@ -20,7 +20,7 @@ from grpc_status import rpc_status
 from consentd.bootstrap import App
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import consent_events, current_consents, subject_identifiers, subjects
-from tests.conftest import Stubs
+from tests.conftest import Stubs, bearer, owner
 from tests.e2e.helpers import (
     LEGITIMATE_INTEREST,
     by_email,
@@ -186,12 +186,12 @@ async def test_unknown_purpose_is_not_found(stubs: Stubs) -> None:
         assert _violations(error) == []
 
 
-async def test_unknown_tenant_is_unauthenticated(stubs: Stubs) -> None:
-    """A tenant header naming no tenant is UNAUTHENTICATED, whatever the request."""
+async def test_unknown_credentials_are_unauthenticated(stubs: Stubs) -> None:
+    """A key naming no tenant is UNAUTHENTICATED, whatever the request."""
     request = consent_pb2.CheckConsentRequest(
         subject=by_email("someone@example.fr"), target=target("newsletter")
     )
-    stranger = (("x-consentd-tenant", "no-such-tenant"),)
+    stranger = bearer("ck_" + "a" * 26 + "_" + "b" * 16 + "_" + "c" * 32)
     error = await _fails(stubs.consent.CheckConsent(request, metadata=stranger))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert error.details() == "missing or invalid credentials"
@@ -235,7 +235,7 @@ async def test_identifiers_of_two_subjects_are_refused(stubs: Stubs) -> None:
 
 async def _rows(app: App, tenant: Tenant) -> dict[str, int]:
     counts: dict[str, int] = {}
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:
         for table in (subjects, subject_identifiers, consent_events, current_consents):
             query = sa.select(sa.func.count()).where(table.c.tenant_id == tenant.tenant_id)
             counts[table.name] = (await conn.execute(query)).scalar_one()
@@ -312,7 +312,7 @@ async def test_evidence_is_kept_only_sealed(app: App, stubs: Stubs, tenant: Tena
         consent_events.c.evidence_reference,
         consent_events.c.evidence_sealed,
     ).where(consent_events.c.tenant_id == tenant.tenant_id)
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:
         ip_digest, ua_digest, reference, sealed = (await conn.execute(query)).one()
     assert reference == "f1"
     assert ip_digest is None

@@ -27,6 +27,7 @@ from consent.v1 import (
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from consentd.bootstrap import derived_signing_key
+from consentd.domain.tenancy import Tenant
 from tests.conftest import TEST_SECRET, Stubs
 from tests.e2e.helpers import (
     DENY,
@@ -260,7 +261,8 @@ async def test_checkpoints_are_signed_proof(stubs: Stubs, dpo: RightsStubs) -> N
 
 async def test_breach_scope_of_the_callers_tenant(stubs: Stubs, dpo: RightsStubs) -> None:
     """A window around the writes reports the subject and the categories it touched; a window
-    before them touches nothing; another tenant needs the operator scope; since is required."""
+    before them touches nothing; another tenant is PERMISSION_DENIED (a key scopes only its own
+    tenant); since is required."""
     now = datetime.now(UTC)
     await _person(stubs)
     request = audit_pb2.ScopeBreachRequest(
@@ -311,14 +313,16 @@ async def test_retention_settings_round_trip(dpo: RightsStubs) -> None:
 
 
 async def test_cli_checkpoint_and_breach_scope(
-    database_url: str, stubs: Stubs, dpo: RightsStubs
+    database_url: str, owner_url: str, tenant: Tenant, stubs: Stubs, dpo: RightsStubs
 ) -> None:
     """`consentd audit checkpoint` prints a proof; `consentd breach scope` the tenant's scope."""
     await _person(stubs)
-    slug = dict(stubs.metadata)["x-consentd-tenant"]
+    slug = tenant.slug
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
+        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
+        "CONSENTD_MIGRATE_ON_START": "false",
         "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
         "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
     }

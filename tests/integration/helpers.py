@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from consentd.app.auth import ALL_SCOPES
 from consentd.app.commands import Choice, Evidence, RecordConsent, WithdrawConsent
 from consentd.app.consents import Written
 from consentd.bootstrap import App
@@ -21,7 +20,7 @@ from consentd.domain.model import (
     Source,
     Target,
 )
-from consentd.domain.tenancy import Principal, Tenant
+from consentd.domain.tenancy import Principal, Scope, Tenant
 
 NEWSLETTER = Target("newsletter", Channel.EMAIL, PartyScope.FIRST_PARTY)
 SMS_OFFERS = Target("offers", Channel.SMS, PartyScope.FIRST_PARTY)
@@ -30,7 +29,7 @@ NO_EVIDENCE = Evidence()
 
 
 def principal(tenant: Tenant) -> Principal:
-    return Principal(tenant=tenant, caller="test", scopes=ALL_SCOPES)
+    return Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
 
 
 def email(value: str) -> Identifier:

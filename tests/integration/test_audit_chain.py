@@ -21,10 +21,10 @@ from consentd.app.commands import Choice, RecordConsent
 from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.audit import AuditRecord, chain
 from consentd.domain.errors import InvalidInput
-from consentd.domain.model import ConsentState, ProcessingRole, Source
+from consentd.domain.model import ConsentState, Source
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import audit_entries, audit_heads
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, owner
 from tests.integration.helpers import (
     B2B,
     NEWSLETTER,
@@ -40,7 +40,7 @@ _E = audit_entries
 
 
 async def _actions(app: App, tenant: Tenant) -> list[tuple[int, str]]:
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:
         rows = await conn.execute(
             sa.select(_E.c.seq, _E.c.action)
             .where(_E.c.tenant_id == tenant.tenant_id)
@@ -120,7 +120,7 @@ async def test_audit_entries_refuse_update_delete_truncate(
     app: App, tenant: Tenant, statement: str
 ) -> None:
     """The trigger guard refuses every change but INSERT, even to the table's owner."""
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:
         with pytest.raises(sa.exc.DBAPIError, match="audit_entries is append-only"):
             await conn.execute(sa.text(statement))
         await conn.rollback()
@@ -132,7 +132,7 @@ async def test_pruning_needs_a_signed_checkpoint_older_than_a_year(
     """consentd_prune_audit refuses a seq with no checkpoint, and a recent checkpoint."""
     await catalogue(app, tenant)
     await app.audit.checkpoint(tenant)
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:
         await conn.execute(
             sa.select(sa.func.set_config("consentd.tenant_id", str(tenant.tenant_id), True))
         )
@@ -239,12 +239,11 @@ async def test_random_superuser_edits_are_all_detected(
     rng = random.Random(f"{kind}-{request.node.name}")  # noqa: S311 - reproducible, not secret
     for _ in range(5):
         slug = f"t-{uuid4().hex[:12]}"
-        tenant = await app.tenants.create(
-            Tenant(uuid4(), slug, slug, ProcessingRole.PROCESSOR), datetime.now(UTC)
-        )
+        assert app.admin is not None
+        tenant = await app.admin.create_tenant(slug)
         await _build_chain(app, tenant)
         assert (await app.audit.verify(tenant)).ok
-        async with app.engine.begin() as conn:
+        async with owner(app).begin() as conn:
             edited = await _tamper(conn, tenant, kind, rng)
         report = await app.audit.verify(tenant)
         assert not report.ok, kind
@@ -261,7 +260,7 @@ async def test_a_forged_tail_with_a_forged_head_is_caught_by_the_signed_checkpoi
     await _build_chain(app, tenant)
     checkpoint = await app.audit.checkpoint(tenant)
     assert checkpoint is not None
-    async with app.engine.begin() as conn:
+    async with owner(app).begin() as conn:
         mine = _E.c.tenant_id == tenant.tenant_id
         rows = (await conn.execute(sa.select(_E).where(mine).order_by(_E.c.seq))).mappings().all()
         await _as_superuser(conn)
@@ -292,7 +291,7 @@ async def test_a_forged_tail_with_a_forged_head_is_caught_by_the_signed_checkpoi
 
 
 async def test_cli_verify_names_the_first_bad_entry(
-    database_url: str, app: App, tenant: Tenant
+    database_url: str, owner_url: str, app: App, tenant: Tenant
 ) -> None:
     """`consentd audit verify --tenant` exits 0 on a sound chain, and 1 naming the first bad
     entry once a row is deleted."""
@@ -300,6 +299,8 @@ async def test_cli_verify_names_the_first_bad_entry(
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
+        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
+        "CONSENTD_MIGRATE_ON_START": "false",
         "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
         "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
     }
@@ -313,7 +314,7 @@ async def test_cli_verify_names_the_first_bad_entry(
     done = await asyncio.to_thread(run)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ok"] is True
-    async with app.engine.begin() as conn:
+    async with owner(app).begin() as conn:
         await _as_superuser(conn)
         await conn.execute(_E.delete().where(_E.c.tenant_id == tenant.tenant_id, _E.c.seq == 6))
     done = await asyncio.to_thread(run)

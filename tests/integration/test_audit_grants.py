@@ -1,6 +1,7 @@
-"""The schema lets the runtime role run on least privilege: INSERT and SELECT on audit entries
-are enough to append, retention prunes through the SECURITY DEFINER function, and every new
-tenant table has forced row-level security."""
+"""The runtime role (consentd_app) runs on least privilege: INSERT and SELECT on audit entries
+are enough to append, deleting them is refused by privileges, retention removes what it may only
+through the SECURITY DEFINER functions, and every new tenant table has forced row-level security.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.bootstrap import App
 from consentd.domain.audit import AuditRecord, CheckpointSigner
 from consentd.domain.tenancy import Tenant
 from consentd.store.audit import SqlAudit
+from consentd.store.database import RUNTIME_ROLE
 from consentd.store.uow import SET_TENANT, SqlUnitOfWork
+from tests.conftest import owner
 
 TENANT_TABLES = (
     "subject_keys",
@@ -28,29 +30,14 @@ TENANT_TABLES = (
     "audit_checkpoints",
     "tenant_retention",
 )
-ROLE = "consentd_audit_writer"
-GRANTS = (
-    f"GRANT SELECT, INSERT ON audit_entries, audit_checkpoints TO {ROLE}",
-    f"GRANT SELECT, INSERT, UPDATE ON audit_heads TO {ROLE}",
-)
-
-
-async def _least_privilege(conn: AsyncConnection) -> None:
-    exists = await conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": ROLE})
-    if exists.first() is None:
-        await conn.execute(sa.text(f"CREATE ROLE {ROLE} NOLOGIN"))
-    for grant in GRANTS:
-        await conn.execute(sa.text(grant))
 
 
 async def test_insert_and_select_are_enough_to_append(app: App, tenant: Tenant) -> None:
-    """As a role with only INSERT+SELECT on audit entries, appending works (row-level security
-    lets the transaction's tenant in) and DELETE is refused by privileges, not only the trigger."""
-    async with app.engine.begin() as conn:
-        await _least_privilege(conn)
+    """As the runtime role, appending works (row-level security lets the transaction's tenant
+    in) and DELETE is refused by privileges, not only by the trigger."""
     async with app.engine.connect() as conn:
         await conn.execute(SET_TENANT, {"tenant": str(tenant.tenant_id)})
-        await conn.execute(sa.text(f"SET LOCAL ROLE {ROLE}"))
+        assert (await conn.execute(sa.text("SELECT current_user"))).scalar() == RUNTIME_ROLE
         audit = SqlAudit(conn, tenant.tenant_id)
         audit.record(AuditRecord("test.appended", datetime.now(UTC), {"ok": True}))
         entries = await audit.flush()
@@ -58,6 +45,24 @@ async def test_insert_and_select_are_enough_to_append(app: App, tenant: Tenant) 
         with pytest.raises(sa.exc.DBAPIError, match="permission denied"):
             await conn.execute(sa.text("DELETE FROM audit_entries"))
         await conn.rollback()
+
+
+async def test_the_runtime_role_cannot_call_the_purge_for_a_tenant_not_due(
+    app: App, tenant: Tenant
+) -> None:
+    """consentd_purge_tenant_rows refuses a tenant whose contract has not ended, another tenant
+    than the transaction's, and a table outside its list."""
+    for tenant_arg, table, message in (
+        (tenant.tenant_id, "subjects", "not due for purge"),
+        (uuid4(), "subjects", "not this transaction's tenant"),
+    ):
+        async with app.engine.connect() as conn:
+            await conn.execute(SET_TENANT, {"tenant": str(tenant.tenant_id)})
+            with pytest.raises(sa.exc.DBAPIError, match=message):
+                await conn.execute(
+                    sa.select(sa.func.consentd_purge_tenant_rows(tenant_arg, table, 10))
+                )
+            await conn.rollback()
 
 
 async def test_checkpoints_are_signed_inline_every_n_entries(app: App, tenant: Tenant) -> None:
@@ -75,7 +80,7 @@ async def test_checkpoints_are_signed_inline_every_n_entries(app: App, tenant: T
 
 async def test_every_new_tenant_table_forces_row_level_security(app: App) -> None:
     """ENABLE + FORCE row-level security and a `tenant_isolation` policy on each new table."""
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:
         rows = await conn.execute(
             sa.text(
                 "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.policyname "
@@ -89,12 +94,9 @@ async def test_every_new_tenant_table_forces_row_level_security(app: App) -> Non
 
 
 async def test_row_level_security_hides_other_tenants_entries(app: App, tenant: Tenant) -> None:
-    """Under a non-superuser role, a transaction set to another tenant sees none of these rows."""
-    async with app.engine.begin() as conn:
-        await _least_privilege(conn)
+    """As the runtime role, a transaction set to another tenant sees none of these rows."""
     async with app.engine.connect() as conn:
         await conn.execute(SET_TENANT, {"tenant": str(uuid4())})
-        await conn.execute(sa.text(f"SET LOCAL ROLE {ROLE}"))
         count = await conn.execute(
             sa.text("SELECT count(*) FROM audit_entries WHERE tenant_id = :t"),
             {"t": tenant.tenant_id},

@@ -19,11 +19,11 @@ from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 from consentd.app.retention import LOCK_NAME
 from consentd.bootstrap import App, bootstrap, derived_signing_key
 from consentd.config import Settings
-from consentd.domain.model import ProcessingRole
 from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Tenant
 from consentd.store.database import migrate
@@ -31,7 +31,7 @@ from consentd.store.embedded import EmbeddedPostgres
 from consentd.store.locks import AdvisoryLock
 from consentd.store.retention import PURGE_ORDER
 from consentd.store.tables import audit_entries, tenant_retention
-from tests.conftest import TEST_SECRET, TestClock
+from tests.conftest import TEST_SECRET, TestClock, owner
 from tests.integration.helpers import B2B, NEWSLETTER, catalogue, email, grant, principal
 
 TABLES = (*PURGE_ORDER, audit_entries)
@@ -41,7 +41,8 @@ SUBJECTS = 150
 @dataclass
 class World:
     app: App
-    url: str
+    url: str  # the owner's
+    runtime_url: str
     active: Tenant
     ended: Tenant
     held: Tenant
@@ -49,7 +50,9 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def world(postgres: EmbeddedPostgres, clock: TestClock) -> AsyncIterator[World]:
+async def world(
+    postgres: EmbeddedPostgres, database_url: str, clock: TestClock
+) -> AsyncIterator[World]:
     """A fresh database: `a-active` with a 14-month-old signed segment of audit log,
     `b-ended` (contract ended 3 months ago, many rows), `c-held` (ended, under legal hold).
     Shared by this module's tests, which run in file order: the purge comes last."""
@@ -57,13 +60,13 @@ async def world(postgres: EmbeddedPostgres, clock: TestClock) -> AsyncIterator[W
     await asyncio.to_thread(postgres.create_database, name)
     url = postgres.url(name)
     await migrate(url)
-    app = bootstrap(Settings(), url, TEST_SECRET, clock)
+    runtime_url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    app = bootstrap(Settings(), runtime_url, TEST_SECRET, clock, owner_url=url)
+    assert app.admin is not None
     now = datetime.now(UTC)
     made = {}
     for slug in ("a-active", "b-ended", "c-held"):
-        made[slug] = await app.tenants.create(
-            Tenant(uuid4(), slug, slug, ProcessingRole.PROCESSOR), now
-        )
+        made[slug] = await app.admin.create_tenant(slug)
     active, ended, held = made["a-active"], made["b-ended"], made["c-held"]
     clock.pinned = now - timedelta(days=430)
     await catalogue(app, active)
@@ -84,13 +87,13 @@ async def world(postgres: EmbeddedPostgres, clock: TestClock) -> AsyncIterator[W
         TenantRetention(contract_ended_at=ended_at, legal_hold=True, legal_hold_reason="litige"),
     )
     try:
-        yield World(app, url, active, ended, held, checkpoint.seq)
+        yield World(app, url, runtime_url, active, ended, held, checkpoint.seq)
     finally:
         await app.aclose()
 
 
 async def _counts(app: App, tenant: Tenant) -> dict[str, int]:
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:
         counts = {}
         for table in TABLES:
             query = sa.select(sa.func.count()).where(table.c.tenant_id == tenant.tenant_id)
@@ -99,17 +102,20 @@ async def _counts(app: App, tenant: Tenant) -> dict[str, int]:
 
 
 async def _first_audit_seq(app: App, tenant: Tenant) -> int:
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:
         query = sa.select(sa.func.min(audit_entries.c.seq)).where(
             audit_entries.c.tenant_id == tenant.tenant_id
         )
         return int((await conn.execute(query)).scalar_one())
 
 
-def _job(url: str, *extra: str) -> subprocess.Popen[str]:
+def _job(world: World, *extra: str) -> subprocess.Popen[str]:
+    """`consentd retention run` as deployed: the owner lists tenants, the runtime role works."""
     env = {
         **os.environ,
-        "DATABASE_URL": url,
+        "DATABASE_URL": world.runtime_url,
+        "CONSENTD_MIGRATION_DATABASE_URL": world.url,
+        "CONSENTD_MIGRATE_ON_START": "false",
         "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
         "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
         "CONSENTD_LOG_FORMAT": "json",
@@ -133,7 +139,8 @@ async def test_dry_run_reports_and_changes_nothing(world: World) -> None:
     assert by_slug["b-ended"].deleted == {name: n for name, n in ended.items() if n}
     assert by_slug["c-held"].status == "held"
     assert by_slug["c-held"].deleted == {}
-    assert any("cookie_choices" in note for note in by_slug["a-active"].notes)
+    assert any("recordings" in note for note in by_slug["a-active"].notes)
+    assert not any("cookie_choices" in note for note in by_slug["a-active"].notes)
     after = {t.slug: await _counts(app, t) for t in (world.active, world.ended, world.held)}
     assert after == before
 
@@ -161,7 +168,7 @@ async def test_a_run_killed_mid_way_then_rerun_leaves_exactly_the_right_rows(
     ended_before = await _counts(app, world.ended)
     assert ended_before["consent_events"] == 2 * SUBJECTS
 
-    job = _job(world.url, "--batch-size", "20", "--pause", "0.05")
+    job = _job(world, "--batch-size", "20", "--pause", "0.05")
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -181,7 +188,7 @@ async def test_a_run_killed_mid_way_then_rerun_leaves_exactly_the_right_rows(
     partial = await _counts(app, world.ended)
     assert 0 < partial["consent_events"] < ended_before["consent_events"]  # killed mid-way
 
-    rerun = await asyncio.to_thread(_job(world.url, "--batch-size", "20").communicate, timeout=120)
+    rerun = await asyncio.to_thread(_job(world, "--batch-size", "20").communicate, timeout=120)
     assert '"status": "purged"' in rerun[0], rerun
 
     ended_after = await _counts(app, world.ended)
@@ -202,7 +209,7 @@ async def test_a_run_killed_mid_way_then_rerun_leaves_exactly_the_right_rows(
     for tenant in (world.active, world.ended, world.held):
         report = await app.audit.verify(tenant)
         assert report.ok, (tenant.slug, report)
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:
         purged = await conn.execute(
             sa.select(tenant_retention.c.purged_at).where(
                 tenant_retention.c.tenant_id == world.ended.tenant_id
@@ -210,7 +217,7 @@ async def test_a_run_killed_mid_way_then_rerun_leaves_exactly_the_right_rows(
         )
         assert purged.scalar_one() is not None
 
-    third = await asyncio.to_thread(_job(world.url).communicate, timeout=120)
+    third = await asyncio.to_thread(_job(world).communicate, timeout=120)
     assert '"status": "already_purged"' in third[0], third
     assert await _counts(app, world.ended) == ended_after
     assert await _counts(app, world.held) == held_before

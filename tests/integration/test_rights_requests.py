@@ -20,7 +20,7 @@ from consentd.domain.model import Reason
 from consentd.domain.rights import RequestKind, RequestState
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import audit_entries
-from tests.conftest import TEST_SECRET, TestClock
+from tests.conftest import TEST_SECRET, TestClock, owner
 from tests.integration.helpers import NEWSLETTER, catalogue, email, grant, phone, principal
 
 T0 = datetime(2027, 1, 31, 10, 0, tzinfo=UTC)
@@ -48,15 +48,17 @@ def notifier() -> RecordingNotifier:
 
 @pytest.fixture(scope="module")
 async def rights_app(
-    database_url: str, clock: TestClock, notifier: RecordingNotifier
+    database_url: str, owner_url: str, clock: TestClock, notifier: RecordingNotifier
 ) -> AsyncIterator[App]:
-    application = bootstrap(Settings(), database_url, TEST_SECRET, clock, notifier=notifier)
+    application = bootstrap(
+        Settings(), database_url, TEST_SECRET, clock, owner_url=owner_url, notifier=notifier
+    )
     yield application
     await application.aclose()
 
 
 async def _transitions(app: App, tenant: Tenant) -> list[tuple[str | None, str]]:
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:
         rows = await conn.execute(
             sa.select(audit_entries.c.payload)
             .where(

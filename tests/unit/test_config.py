@@ -82,3 +82,40 @@ async def test_an_external_database_needs_the_audit_signing_key() -> None:
     with pytest.raises(ConfigError, match="CONSENTD_AUDIT_SIGNING_KEY"):
         async with database(settings):
             pass
+
+
+def test_browser_port_demo_and_purge_settings() -> None:
+    """The browser port, demo mode and the scheduled purge are read, with their defaults."""
+    defaults = Settings.from_env({})
+    assert defaults.http_address == "127.0.0.1:8080"
+    assert defaults.demo is False
+    assert (defaults.purge_interval_seconds, defaults.purge_batch_size) == (86400.0, 1000)
+    settings = Settings.from_env(
+        {
+            "CONSENTD_HTTP_ADDRESS": "0.0.0.0:0",
+            "CONSENTD_DEMO": "TRUE",
+            "CONSENTD_PURGE_INTERVAL_SECONDS": "0",
+            "CONSENTD_PURGE_BATCH_SIZE": "50",
+        }
+    )
+    assert settings.http_address == "0.0.0.0:0"
+    assert settings.demo is True
+    assert (settings.purge_interval_seconds, settings.purge_batch_size) == (0.0, 50)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CONSENTD_HTTP_ADDRESS", "8080", "host:port"),
+        ("CONSENTD_HTTP_ADDRESS", "localhost:http", "host:port"),
+        ("CONSENTD_DEMO", "maybe", "true or false"),
+        ("CONSENTD_PURGE_INTERVAL_SECONDS", "-1", "positive or 0"),
+        ("CONSENTD_PURGE_BATCH_SIZE", "0", "positive"),
+    ],
+)
+def test_bad_browser_and_purge_settings_name_the_variable(
+    name: str, value: str, message: str
+) -> None:
+    """Each bad value is a ConfigError naming the variable."""
+    with pytest.raises(ConfigError, match=f"{name}.*{message}"):
+        Settings.from_env({name: value})

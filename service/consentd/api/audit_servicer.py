@@ -11,15 +11,14 @@ from consent.v1 import audit_pb2_grpc
 from consentd.api.context import principal
 from consentd.api.converters import time_in, time_out
 from consentd.app.audit import AuditUseCases
-from consentd.app.ports import TenantRepository
 from consentd.domain.audit import Checkpoint, VerifyReport
 from consentd.domain.breach import Window
 from consentd.domain.errors import InvalidInput, PermissionDenied
 from consentd.domain.tenancy import Tenant
 
 Context = grpc.aio.ServicerContext[Any, Any]
-# TODO(#4): give operators this scope; until then a caller sees its own tenant only.
-OPERATOR_SCOPE = "operator"
+# Over the API a breach is scoped per tenant: an API key belongs to one tenant, and no scope
+# spans tenants. Operators scope several tenants with `consentd breach scope` (owner's URL).
 
 
 def checkpoint_out(checkpoint: Checkpoint) -> pb.AuditCheckpoint:
@@ -46,9 +45,8 @@ def report_out(report: VerifyReport) -> pb.VerifyAuditChainResponse:
 
 
 class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
-    def __init__(self, audit: AuditUseCases, tenants: TenantRepository) -> None:
+    def __init__(self, audit: AuditUseCases) -> None:
         self._audit = audit
-        self._tenants = tenants
 
     async def VerifyAuditChain(
         self, request: pb.VerifyAuditChainRequest, context: Context
@@ -94,14 +92,10 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
 
     async def _named_tenants(self, slugs: list[str]) -> list[Tenant]:
         caller = principal()
-        if not slugs or slugs == [caller.tenant.slug]:
-            return [caller.tenant]
-        if OPERATOR_SCOPE not in caller.scopes:
-            raise PermissionDenied("scoping other tenants needs the operator scope")
-        found = []
         for index, slug in enumerate(slugs):
-            tenant = await self._tenants.by_slug(slug)
-            if tenant is None:
-                raise InvalidInput(f"tenants[{index}]", "no such tenant")
-            found.append(tenant)
-        return found
+            if slug != caller.tenant.slug:
+                raise PermissionDenied(
+                    f"tenants[{index}]: a key scopes only its own tenant; operators scope "
+                    "several with `consentd breach scope`"
+                )
+        return [caller.tenant]

@@ -1,4 +1,5 @@
-"""One interceptor for every RPC of ours: authenticate, map errors, write one log line."""
+"""One interceptor for every RPC of ours: admit the call (the gate), map errors to statuses,
+write one log line."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ import structlog
 
 from consentd.api.context import set_principal
 from consentd.api.errors import DETAILS_KEY, details_of, status_of
-from consentd.app.auth import Authenticator
+from consentd.api.gate import Gate
 from consentd.domain.errors import ConsentError
+from consentd.domain.tenancy import Principal
 
 log = structlog.get_logger("consentd.rpc")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -56,8 +58,8 @@ class _Call:
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, authenticator: Authenticator) -> None:
-        self._auth = authenticator
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
 
     async def intercept_service(
         self,
@@ -86,8 +88,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         async def run(request: Any, context: Context) -> Any:
             call = _Call(method)
             try:
-                await self._authenticate(call, context)
-                return await behaviour(request, context)
+                metadata = _metadata(context)
+                principal = await self._admit(call, metadata, request)
+                return await self._gate.unary(
+                    method, metadata, principal, request, lambda: behaviour(request, context)
+                )
             except BaseException as exc:  # noqa: BLE001 - every failure becomes a status
                 await _abort(call, context, exc)
             finally:
@@ -101,7 +106,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         async def run(request: Any, context: Context) -> AsyncIterator[Any]:
             call = _Call(method)
             try:
-                await self._authenticate(call, context)
+                await self._admit(call, _metadata(context), request)
                 async for response in behaviour(request, context):
                     yield response
             except BaseException as exc:  # noqa: BLE001 - every failure becomes a status
@@ -111,11 +116,15 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
         return run
 
-    async def _authenticate(self, call: _Call, context: Context) -> None:
-        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
-        principal = await self._auth.authenticate(metadata)
+    async def _admit(self, call: _Call, metadata: dict[str, str], request: Any) -> Principal:
+        principal = await self._gate.admit(call.method, metadata, request)
         call.tenant = principal.tenant.slug
         set_principal(principal)
+        return principal
+
+
+def _metadata(context: Context) -> dict[str, str]:
+    return {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
 
 
 async def _abort(call: _Call, context: Context, exc: BaseException) -> None:

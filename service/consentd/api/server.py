@@ -12,6 +12,8 @@ from consent.v1 import (
     catalog_pb2_grpc,
     consent_pb2,
     consent_pb2_grpc,
+    cookies_pb2,
+    cookies_pb2_grpc,
     retention_pb2,
     retention_pb2_grpc,
     rights_pb2,
@@ -23,6 +25,7 @@ from grpc_reflection.v1alpha import reflection
 from consentd.api.audit_servicer import AuditServicer
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
+from consentd.api.cookie_servicer import CookieServicer
 from consentd.api.retention_servicer import RetentionServicer
 from consentd.api.rights_servicer import RightsServicer
 
@@ -35,6 +38,7 @@ SERVICE_NAMES = (
     rights_pb2.DESCRIPTOR.services_by_name["RightsService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     retention_pb2.DESCRIPTOR.services_by_name["RetentionService"].full_name,
+    cookies_pb2.DESCRIPTOR.services_by_name["CookieService"].full_name,
 )
 
 
@@ -100,3 +104,7 @@ def retention_service(servicer: RetentionServicer) -> Registration:
     return lambda server: retention_pb2_grpc.add_RetentionServiceServicer_to_server(
         servicer, server
     )
+
+
+def cookie_service(servicer: CookieServicer) -> Registration:
+    return lambda server: cookies_pb2_grpc.add_CookieServiceServicer_to_server(servicer, server)

@@ -117,6 +117,7 @@ class ConsentUseCases:
         """
         now = self._clock()
         async with self._uow(principal.tenant_id) as uow:
+            await self._subjects.guard(uow, principal, command.subject)
             subject_id = await self._withdrawing_subject(uow, principal, command.subject, now)
             targets = await self._withdrawn_targets(uow, subject_id, command)
             role = principal.tenant.processing_role
@@ -174,6 +175,7 @@ class ConsentUseCases:
     ) -> tuple[UUID | None, list[ConsentEvent]]:
         """The event behind each current-state row; (None, []) for an unknown subject."""
         async with self._uow(principal.tenant_id) as uow:
+            await self._subjects.guard(uow, principal, subject)
             subject_id = await self._subjects.find(uow, principal.tenant_id, subject)
             if subject_id is None:
                 return None, []
@@ -186,6 +188,7 @@ class ConsentUseCases:
         if before is not None and not (isinstance(before, int) and is_cursor_value(before)):
             raise InvalidInput("page_token", "is not a page token issued for this list")
         async with self._uow(principal.tenant_id) as uow:
+            await self._subjects.guard(uow, principal, query.subject)
             subject_id = await self._subjects.find(uow, principal.tenant_id, query.subject)
             if subject_id is None:
                 return Page([], "")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
 from consentd.domain.audit import AuditEntry, AuditRecord, Checkpoint, CheckpointSigner, Head
 from consentd.domain.breach import Window
+from consentd.domain.cookie_policy import CookiePolicy
+from consentd.domain.cookies import ChoiceMethod, CookieChoice
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import ConsentEvent, ConsentFact, Notice, Purpose, Target
 from consentd.domain.retention import TenantRetention
@@ -22,7 +25,7 @@ from consentd.domain.rights import (
     RightsRequest,
     StoredIdentifier,
 )
-from consentd.domain.tenancy import Tenant
+from consentd.domain.tenancy import StoredKey, Tenant, TokenIssuer
 
 Clock = Callable[[], datetime]
 Digest = tuple[IdentifierKind, bytes]
@@ -103,13 +106,127 @@ class CatalogRepository(Protocol):
         ...
 
 
-class TenantRepository(Protocol):
-    async def by_slug(self, slug: str) -> Tenant | None: ...
+class CookieRepository(Protocol):
+    async def policy(self, *, for_update: bool = False) -> CookiePolicy | None:
+        """The tenant's stored policy; None while it uses the defaults."""
+        ...
 
-    async def all(self) -> list[Tenant]: ...
+    async def put_policy(self, policy: CookiePolicy, now: datetime) -> CookiePolicy | None:
+        """Store the policy; None when a concurrent put raised the revision above it."""
+        ...
 
-    async def create(self, tenant: Tenant, now: datetime) -> Tenant:
+    async def touch_visitor(
+        self, visitor_id: str, subject_id: UUID | None, now: datetime
+    ) -> UUID | None:
+        """Create or refresh the visitor, linking it to `subject_id` when given; returns the
+        subject the visitor is linked to (None when none)."""
+        ...
+
+    async def append(self, choice: CookieChoice) -> CookieChoice:
+        """Store a choice; returns it with its sequence."""
+        ...
+
+    async def latest(self, visitor_id: str) -> CookieChoice | None: ...
+
+    async def history(
+        self, visitor_id: str | None, subject_id: UUID | None, before: int | None, limit: int
+    ) -> list[CookieChoice]:
+        """Choices of the visitor, or of the subject, newest first, sequence below `before`."""
+        ...
+
+    async def link_choices(self, visitor_id: str, subject_id: UUID) -> int:
+        """Attribute the visitor's choices that have no subject; returns how many."""
+        ...
+
+    async def erase_subject(self, subject_id: UUID) -> tuple[MonthlyCounts, int]:
+        """Delete the subject's choices and visitors: (choices per month and method, visitors)."""
+        ...
+
+
+MonthlyCounts = Mapping[tuple[date, ChoiceMethod], int]
+
+
+class CookiePurgeRepository(Protocol):
+    """The cookie-choice category of retention: expired choices, counts and the run log."""
+
+    async def interrupt_running(self, now: datetime) -> int:
+        """Mark runs left `running` by a killed purge as interrupted; returns how many."""
+        ...
+
+    async def start_run(self, run_id: UUID, now: datetime) -> None: ...
+
+    async def delete_expired_choices(self, cutoff: datetime, limit: int) -> MonthlyCounts:
+        """Delete up to `limit` choices expired at `cutoff`; counts per month and method."""
+        ...
+
+    async def add_counts(self, counts: MonthlyCounts) -> None: ...
+
+    async def count_expired(self, cutoff: datetime) -> int:
+        """How many choices have expired at `cutoff` (a dry run's figure)."""
+        ...
+
+    async def delete_idle_visitors(self, idle_before: datetime, limit: int) -> int:
+        """Delete up to `limit` visitors with no choice left, last seen before `idle_before`."""
+        ...
+
+    async def record_progress(self, run_id: UUID, choices: int, visitors: int) -> None:
+        """Add one batch's counts to the run, in the batch's own transaction."""
+        ...
+
+    async def finish_run(self, run_id: UUID, now: datetime) -> None: ...
+
+
+class CallerDirectory(Protocol):
+    """Credentials, read inside the tenant the credential claims (row-level security holds)."""
+
+    async def api_key(self, tenant_id: UUID, key_id: str) -> tuple[Tenant, StoredKey] | None: ...
+
+    async def issuer(self, tenant_id: UUID, issuer: str) -> tuple[Tenant, TokenIssuer] | None: ...
+
+
+class TenantList(Protocol):
+    async def tenants(self) -> list[Tenant]:
+        """Every tenant, across tenants (the owner's lookup: the runtime role sees only the
+        tenant it is in): jobs that span tenants loop over them, one unit of work each."""
+        ...
+
+
+class AdminRepository(Protocol):
+    """Tenant and credential management; runs with the owner's connection (CLI, provisioning)."""
+
+    async def tenant_by_slug(self, slug: str) -> Tenant | None: ...
+
+    async def tenants(self) -> list[Tenant]: ...
+
+    async def create_tenant(self, tenant: Tenant, now: datetime) -> Tenant:
         """Create the tenant, or return the existing one with that slug."""
+        ...
+
+    async def insert_key(self, tenant_id: UUID, key: StoredKey) -> None: ...
+
+    async def revoke_key(self, tenant_id: UUID, key_id: str, now: datetime) -> bool:
+        """True when a live key was revoked."""
+        ...
+
+    async def keys(self, tenant_id: UUID) -> list[StoredKey]: ...
+
+    async def put_issuer(self, tenant_id: UUID, issuer: TokenIssuer, now: datetime) -> None: ...
+
+
+class IdempotencyStore(Protocol):
+    async def once(
+        self,
+        *,
+        tenant_id: UUID,
+        caller: str,
+        key: str,
+        method: str,
+        request_sha256: bytes,
+        execute: Callable[[], Awaitable[bytes]],
+    ) -> bytes:
+        """Run `execute` at most once per (tenant, caller, key) and return its response; a replay
+        returns the stored response. The write and the key commit together. Raises InvalidInput
+        when the key was used with another request."""
         ...
 
 
@@ -249,6 +366,12 @@ class UnitOfWork(Protocol):
     def requests(self) -> RequestRepository: ...
 
     @property
+    def cookies(self) -> CookieRepository: ...
+
+    @property
+    def cookie_purge(self) -> CookiePurgeRepository: ...
+
+    @property
     def retention(self) -> RetentionRepository: ...
 
     @property
@@ -267,3 +390,5 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[UUID], UnitOfWork]
+# A lock only one process holds at a time; yields whether it was obtained (never waits).
+TryLock = Callable[[], AbstractAsyncContextManager[bool]]

@@ -82,6 +82,7 @@ class RightsRequestUseCases:
         now = self._clock()
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id) as uow:
+            await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
             subject_id = await self._subjects.require(uow, tenant_id, selector)
             request = RightsRequest(uuid4(), subject_id, kind, RequestState.RECEIVED, now, now)
             contact = await self._contact(uow, tenant_id, subject_id, send_code_to)

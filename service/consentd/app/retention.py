@@ -9,8 +9,13 @@ tenant, in units of work of one tenant each:
    `retention.purged` entry, so what remains still verifies;
 2. otherwise the audit log keeps 12 months: whole segments up to a signed checkpoint older than
    that go (verification then starts from the oldest kept checkpoint), and the head is signed;
-3. categories stored by other parts (cookie choices: issue #3; recordings) are handed their
-   cut-off through registered purgers.
+3. categories stored by other parts are handed their cut-off through registered purgers: cookie
+   choices (app/cookie_purge.py, each choice's own expiry), recordings (no store here: a hook).
+
+The tenant list is the owner's to read (row-level security shows the runtime role one tenant);
+every tenant's work runs as the runtime role in units of work of that tenant. What the runtime
+role may not delete itself (consent events, old audit segments, a purged tenant's rows) goes
+through SECURITY DEFINER functions that check the tenant, the contract and the legal hold.
 
 A dry run reports what would go and changes nothing.
 """
@@ -24,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from consentd.app.ports import Clock, TenantRepository, UnitOfWorkFactory
+from consentd.app.ports import Clock, TenantList, UnitOfWorkFactory
 from consentd.domain.audit import Action, AuditRecord, CheckpointSigner, stamp
 from consentd.domain.retention import Category, TenantRetention, cutoff, tenant_purge_due
 from consentd.domain.tenancy import Tenant
@@ -70,7 +75,7 @@ class RetentionJob:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
-        tenants: TenantRepository,
+        tenants: TenantList,
         signer: CheckpointSigner,
         clock: Clock,
         lock: JobLock,
@@ -94,7 +99,7 @@ class RetentionJob:
             if not acquired:
                 report.locked_out = True
                 return report
-            for tenant in await self._tenants.all():
+            for tenant in await self._tenants.tenants():
                 report.tenants.append(await self._tenant(tenant, dry_run, batch_size, pause))
         return report
 

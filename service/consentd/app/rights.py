@@ -137,6 +137,7 @@ class RightsUseCases:
         now = self._clock()
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id) as uow:
+            await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
             subject_id = await self._subjects.require(uow, tenant_id, selector)
             key = await self._keys.existing(uow, tenant_id, subject_id)
             identifiers = await uow.rights.identifiers(subject_id)
@@ -286,6 +287,10 @@ async def erase_subject(
         if e.target.purpose != ALL and e.state is not ConsentState.ERASED
     ]
     await uow.consents.append(erased_events)
+    # Cookie choices name the person through the visitor: they go (only counts stay, as in the
+    # cookie purge), with the visitors linked to the subject.
+    cookie_counts, visitors = await uow.cookies.erase_subject(subject_id)
+    await uow.cookie_purge.add_counts(cookie_counts)
     await uow.rights.destroy_key(subject_id)
     erased_at = await uow.rights.mark_erased(subject_id, now)
     kinds: dict[str, int] = {}
@@ -294,6 +299,8 @@ async def erase_subject(
     payload = {
         "identifiers_suppressed": kinds,
         "events_erased": [str(e.event_id) for e in erased_events],
+        "cookie_choices_deleted": sum(cookie_counts.values()),
+        "cookie_visitors_deleted": visitors,
         "request_id": str(request_id) if request_id else None,
     }
     uow.audit.record(_subject_record(Action.SUBJECT_ERASED, subject_id, now, payload))

@@ -9,9 +9,10 @@ from uuid import UUID, uuid4
 from consentd.app.commands import SubjectSelector
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Digest, UnitOfWork
-from consentd.domain.errors import FailedPrecondition, NotFound
+from consentd.domain.errors import FailedPrecondition, NotFound, PermissionDenied
 from consentd.domain.identifiers import Identifier, IdentifierHasher
 from consentd.domain.sealing import SubjectKey
+from consentd.domain.tenancy import Principal
 
 _CONFLICT = "the identifiers given belong to different subjects"
 
@@ -86,3 +87,17 @@ class SubjectResolver:
         if subject_id is None:
             raise NotFound("subject not found")
         return subject_id
+
+    async def guard(self, uow: UnitOfWork, principal: Principal, selector: SubjectSelector) -> None:
+        """A portal caller may name only its own subject, by identifier or by id.
+
+        Raises PermissionDenied otherwise, before anything about the other subject is read."""
+        own = principal.subject
+        if own is None or selector == own:
+            return
+        if (
+            isinstance(selector, UUID)
+            and await self.find(uow, principal.tenant_id, own) == selector
+        ):
+            return
+        raise PermissionDenied("a portal token may act only for its own subject")

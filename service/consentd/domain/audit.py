@@ -48,6 +48,13 @@ class Action:
     RETENTION_SETTINGS_PUT = "retention.settings_put"
     RETENTION_PURGED = "retention.purged"
     AUDIT_PRUNED = "audit.pruned"
+    KEY_ISSUED = "api_key.issued"
+    KEY_REVOKED = "api_key.revoked"
+    ISSUER_PUT = "token_issuer.put"
+    COOKIE_CHOICE_RECORDED = "cookies.choice_recorded"
+    VISITOR_LINKED = "cookies.visitor_linked"
+    COOKIE_POLICY_PUT = "cookies.policy_put"
+    COOKIES_PURGED = "cookies.purged"
 
 
 def _check_value(value: Any, where: str) -> None:

@@ -39,3 +39,11 @@ class Unauthenticated(ConsentError):
 
 class PermissionDenied(ConsentError):
     """The caller is known but may not do this."""
+
+
+class ResourceExhausted(ConsentError):
+    """Too many calls for this tenant right now; retry after `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("rate limit exceeded for this tenant; retry later")
+        self.retry_after = retry_after

@@ -11,10 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.domain.retention import TenantRetention
 from consentd.store.tables import (
+    api_keys,
     consent_events,
     contact_changes,
+    cookie_categories,
+    cookie_choice_counts,
+    cookie_choices,
+    cookie_consent_modes,
+    cookie_policies,
+    cookie_visitors,
+    current_consents,
+    idempotency_keys,
     notice_heads,
     notices,
+    purge_runs,
     purposes,
     rights_requests,
     subject_blocks,
@@ -23,23 +33,36 @@ from consentd.store.tables import (
     subjects,
     suppressions,
     tenant_retention,
+    token_issuers,
 )
 
 _T = tenant_retention
-# A tenant's tables in the order their rows can go (children first). consent_events (and the
-# current-state projection) go through consentd_purge_consent_events, which checks the contract.
+# A tenant's tables in the order their rows can go (children first): the list of migration
+# 0005's consentd_purge_tenant_rows, the one way the runtime role deletes them. It checks the
+# transaction's tenant, the contract end + 1 month and the legal hold itself.
 PURGE_ORDER: tuple[sa.Table, ...] = (
+    current_consents,
     consent_events,
     contact_changes,
     rights_requests,
     subject_blocks,
     subject_keys,
+    cookie_choices,
+    cookie_visitors,
+    cookie_choice_counts,
+    purge_runs,
+    cookie_consent_modes,
+    cookie_categories,
+    cookie_policies,
     subject_identifiers,
     suppressions,
     subjects,
     purposes,
     notices,
     notice_heads,
+    idempotency_keys,
+    api_keys,
+    token_issuers,
 )
 
 _BY_NAME = {table.name: table for table in PURGE_ORDER}
@@ -101,12 +124,5 @@ class SqlRetention:
     async def purge_batch(self, name: str, limit: int) -> int:
         """Delete up to `limit` of the tenant's rows of table `name`; how many went."""
         table = _BY_NAME[name]
-        if table is consent_events:
-            result = await self._conn.execute(
-                sa.select(sa.func.consentd_purge_consent_events(self._tenant, limit))
-            )
-            return int(result.scalar_one())
-        key = list(table.primary_key.columns)
-        batch = sa.select(*key).where(table.c.tenant_id == self._tenant).limit(limit)
-        result = await self._conn.execute(table.delete().where(sa.tuple_(*key).in_(batch)))
-        return int(result.rowcount)
+        purged = sa.func.consentd_purge_tenant_rows(self._tenant, table.name, limit)
+        return int((await self._conn.execute(sa.select(purged))).scalar_one())

@@ -1,7 +1,16 @@
-"""The unit of work: one connection, one transaction, one tenant."""
+"""The unit of work: one connection, one transaction, one tenant.
+
+An ambient transaction (see `ambient`) lets an outer scope — the idempotency gate — own the
+transaction: a unit of work opened inside it for the same tenant joins it, and its commit()
+leaves the final commit to the owner, so the write and the stored response commit together.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -14,6 +23,8 @@ from consentd.store.audit import SqlAudit
 from consentd.store.breach import SqlBreach
 from consentd.store.catalog import SqlCatalog
 from consentd.store.consents import SqlConsents
+from consentd.store.cookie_purge import SqlCookiePurge
+from consentd.store.cookies import SqlCookies
 from consentd.store.requests import SqlRequests
 from consentd.store.retention import SqlRetention
 from consentd.store.rights import SqlRights
@@ -22,6 +33,31 @@ from consentd.store.subjects import SqlSubjects
 # Set per transaction (is_local = true), so a pooled connection never carries a tenant into the
 # next request. Row-level security policies read it.
 SET_TENANT = sa.select(sa.func.set_config("consentd.tenant_id", sa.bindparam("tenant"), True))
+
+
+@dataclass(frozen=True, slots=True)
+class _Ambient:
+    conn: AsyncConnection
+    tenant_id: UUID
+
+
+_ambient: ContextVar[_Ambient | None] = ContextVar("consentd_ambient_transaction", default=None)
+
+
+async def enter_tenant(conn: AsyncConnection, tenant_id: UUID) -> None:
+    """Begin a transaction on `conn` and set the tenant for it alone."""
+    await conn.begin()
+    await conn.execute(SET_TENANT, {"tenant": str(tenant_id)})
+
+
+@asynccontextmanager
+async def ambient(conn: AsyncConnection, tenant_id: UUID) -> AsyncIterator[None]:
+    """Units of work for `tenant_id` opened inside this block join `conn`'s transaction."""
+    token = _ambient.set(_Ambient(conn, tenant_id))
+    try:
+        yield
+    finally:
+        _ambient.reset(token)
 
 
 class SqlUnitOfWork:
@@ -35,11 +71,8 @@ class SqlUnitOfWork:
     subjects: SqlSubjects
     consents: SqlConsents
     catalog: SqlCatalog
-    audit: SqlAudit
-    rights: SqlRights
-    requests: SqlRequests
-    retention: SqlRetention
-    breach: SqlBreach
+    cookies: SqlCookies
+    cookie_purge: SqlCookiePurge
 
     def __init__(
         self,
@@ -56,17 +89,21 @@ class SqlUnitOfWork:
         self._every = checkpoint_every
         self._snapshot = snapshot
         self._conn: AsyncConnection | None = None
+        self._joined = False
 
     async def __aenter__(self) -> Self:
-        conn = await self._engine.connect()
-        try:
-            if self._snapshot:
-                conn = await conn.execution_options(isolation_level="REPEATABLE READ")
-            await conn.begin()
-            await conn.execute(SET_TENANT, {"tenant": str(self._tenant)})
-        except BaseException:
-            await conn.close()
-            raise
+        outer = _ambient.get()
+        if outer is not None and outer.tenant_id == self._tenant:
+            conn, self._joined = outer.conn, True
+        else:
+            conn = await self._engine.connect()
+            try:
+                if self._snapshot:
+                    conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+                await enter_tenant(conn, self._tenant)
+            except BaseException:
+                await conn.close()
+                raise
         self._conn = conn
         self.subjects = SqlSubjects(conn, self._tenant)
         self.consents = SqlConsents(conn, self._tenant)
@@ -76,6 +113,8 @@ class SqlUnitOfWork:
         self.requests = SqlRequests(conn, self._tenant)
         self.retention = SqlRetention(conn, self._tenant)
         self.breach = SqlBreach(conn, self._tenant)
+        self.cookies = SqlCookies(conn, self._tenant)
+        self.cookie_purge = SqlCookiePurge(conn, self._tenant)
         return self
 
     async def __aexit__(
@@ -85,8 +124,8 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         conn, self._conn = self._conn, None
-        if conn is None:
-            return
+        if conn is None or self._joined:
+            return  # a joined transaction is the owner's to commit or roll back
         try:
             if conn.in_transaction():
                 await conn.rollback()
@@ -96,5 +135,6 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         if self._conn is None:
             raise RuntimeError("commit() outside the unit of work")
-        await self.audit.flush()
-        await self._conn.commit()
+        await self.audit.flush()  # in the same transaction, joined or not
+        if not self._joined:
+            await self._conn.commit()
