@@ -26,9 +26,10 @@ from consent.v1 import (
 )
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import derived_signing_key
 from consentd.domain.tenancy import Tenant
-from tests.conftest import TEST_SECRET, Stubs
+from tests.conftest import TEST_SECRET, Stubs, bearer
 from tests.e2e.helpers import (
     DENY,
     LEGITIMATE_INTEREST,
@@ -39,6 +40,7 @@ from tests.e2e.helpers import (
     stamp,
     target,
 )
+from tests.e2e.security_helpers import register_portal
 
 PERSON = types_pb2.SubjectIdentity(email="Lea@Example.fr", phone="+33622334455")
 
@@ -343,3 +345,43 @@ async def test_cli_checkpoint_and_breach_scope(
     window += ["--until", (now + timedelta(hours=1)).isoformat(), "--tenant", slug]
     scope = await asyncio.to_thread(run, "breach", "scope", *window)
     assert scope["tenants"][0]["subjects_touched"] == 1
+
+
+async def test_a_portal_token_exports_and_files_requests_for_its_own_subject_only(
+    admin: AdminUseCases, tenant: Tenant, stubs: Stubs, dpo: RightsStubs
+) -> None:
+    """subject:self may export its own subject and file its own rights request; naming another
+    subject is PERMISSION_DENIED, and erasure stays the DPO's (admin)."""
+    await _person(stubs)
+    own = types_pb2.SubjectRef(external_id="portal-person-1")
+    mine = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id="portal-person-1"),
+        choices=[grant(target("newsletter"))],
+        source=types_pb2.SOURCE_PORTAL,
+    )
+    await stubs.consent.RecordConsent(mine, metadata=stubs.metadata)
+    portal = await register_portal(admin, tenant)
+    me = bearer(portal.token("portal-person-1"))
+    exported = await dpo.rights.ExportSubject(
+        rights_pb2.ExportSubjectRequest(subject=own), metadata=me
+    )
+    assert json.loads(exported.document_json)["identity"][0]["value"] == "portal-person-1"
+    access = rights_pb2.SubmitRightsRequestRequest(
+        kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=own
+    )
+    await dpo.rights.SubmitRightsRequest(access, metadata=me)
+    other = by_email("lea@example.fr")
+    assert (
+        await _code(
+            dpo.rights.ExportSubject(rights_pb2.ExportSubjectRequest(subject=other), metadata=me)
+        )
+        == grpc.StatusCode.PERMISSION_DENIED
+    )
+    access.subject.CopyFrom(other)
+    assert await _code(dpo.rights.SubmitRightsRequest(access, metadata=me)) == (
+        grpc.StatusCode.PERMISSION_DENIED
+    )
+    erase = rights_pb2.EraseSubjectRequest(subject=own)
+    assert await _code(dpo.rights.EraseSubject(erase, metadata=me)) == (
+        grpc.StatusCode.PERMISSION_DENIED
+    )

@@ -21,9 +21,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from consentd.app.cookies import RecordCookieChoice
 from consentd.app.retention import LOCK_NAME
 from consentd.bootstrap import App, bootstrap, derived_signing_key
 from consentd.config import Settings
+from consentd.domain.cookie_policy import DEFAULT_POLICY
+from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Tenant
 from consentd.store.database import migrate
@@ -80,6 +83,15 @@ async def world(
         for index in range(count):
             await grant(app, tenant, email(f"s{index}@example.fr"), targets=(NEWSLETTER, B2B))
         await app.rights.restrict(principal(tenant), email("s1@example.fr"))
+    # Issue #3's and #4's rows go with the ended tenant too (cookie tables reference subjects).
+    who = principal(ended)
+    await app.cookies.put_cookie_policy(who, DEFAULT_POLICY)
+    for index in range(3):
+        visitor = f"ended-visitor-{index:04d}"
+        choice = RecordCookieChoice(visitor, ChoiceMethod.ACCEPT_ALL, policy_revision=1)
+        await app.cookies.record_cookie_choice(who, choice)
+        await app.cookies.link_visitor(who, visitor, email(f"s{index}@example.fr"))
+    await app.admin.issue_key(ended.slug, ["consent:check"], name="ended sender")
     ended_at = now - timedelta(days=92)
     await app.retention_settings.put(ended, TenantRetention(contract_ended_at=ended_at))
     await app.retention_settings.put(
@@ -167,6 +179,8 @@ async def test_a_run_killed_mid_way_then_rerun_leaves_exactly_the_right_rows(
     active_before = await _counts(app, world.active)
     ended_before = await _counts(app, world.ended)
     assert ended_before["consent_events"] == 2 * SUBJECTS
+    assert ended_before["cookie_choices"] == 3
+    assert ended_before["api_keys"] == 1
 
     job = _job(world, "--batch-size", "20", "--pause", "0.05")
     try:
