@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
-# consentd: a non-root image. No embedded PostgreSQL here: set DATABASE_URL, CONSENTD_SECRET_KEY and
-# CONSENTD_AUDIT_SIGNING_KEY,
-# run `consentd migrate` as a separate job, probe with `consentd health`.
+# consentd: a non-root image. No embedded PostgreSQL here: set DATABASE_URL, CONSENTD_SECRET_KEY
+# and CONSENTD_AUDIT_SIGNING_KEY, run `consentd migrate` as a separate job, probe with
+# `consentd health`.
 
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src

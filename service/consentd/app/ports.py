@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -390,5 +389,3 @@ class UnitOfWork(Protocol):
 
 
 UnitOfWorkFactory = Callable[[UUID], UnitOfWork]
-# A lock only one process holds at a time; yields whether it was obtained (never waits).
-TryLock = Callable[[], AbstractAsyncContextManager[bool]]
