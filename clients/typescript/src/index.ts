@@ -4,3 +4,6 @@ export * from "./gen/consent/v1/types_pb";
 export * from "./gen/consent/v1/consent_pb";
 export * from "./gen/consent/v1/catalog_pb";
 export * from "./gen/consent/v1/cookies_pb";
+export * from "./gen/consent/v1/rights_pb";
+export * from "./gen/consent/v1/audit_pb";
+export * from "./gen/consent/v1/retention_pb";
