@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# consentd: a non-root image. No embedded PostgreSQL here: set DATABASE_URL and CONSENTD_SECRET_KEY,
-# run `consentd migrate` as a separate job, probe with `consentd health`.
+# consentd: a non-root image. No embedded PostgreSQL here: set DATABASE_URL, CONSENTD_SECRET_KEY
+# and CONSENTD_AUDIT_SIGNING_KEY, run `consentd migrate` as a separate job, probe with
+# `consentd health`.
 
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
@@ -18,11 +19,12 @@ COPY migrations /opt/consentd/migrations
 ENV PATH=/opt/consentd/bin:$PATH \
     CONSENTD_MIGRATIONS_DIR=/opt/consentd/migrations \
     CONSENTD_GRPC_ADDRESS=0.0.0.0:50051 \
+    CONSENTD_HTTP_ADDRESS=0.0.0.0:8080 \
     CONSENTD_MIGRATE_ON_START=false \
     CONSENTD_LOG_FORMAT=json \
     PYTHONDONTWRITEBYTECODE=1
 USER 10001
-EXPOSE 50051
+EXPOSE 50051 8080
 HEALTHCHECK --interval=10s --timeout=6s --retries=3 CMD ["consentd", "health"]
 ENTRYPOINT ["consentd"]
 CMD ["serve"]

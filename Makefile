@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup run test lint typecheck proto gen gen-check pytest bench clean
+.PHONY: help setup run demo test lint typecheck proto gen gen-check pytest bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-setup: $(VENV)/.installed node_modules/.installed ## install everything the service and tests need
+setup: $(VENV)/.installed node_modules/.installed web/demo/dist/banner.js ## install everything the service and tests need
 	@tools/ensure-postgres
 
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
@@ -22,14 +22,22 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-run: setup ## run the service on its embedded PostgreSQL (gRPC on 127.0.0.1:50051)
+# The demo banner: plain TypeScript and the generated client, bundled by esbuild (from tsx).
+web/demo/dist/banner.js: node_modules/.installed web/demo/src/banner.ts $(wildcard clients/typescript/src/*.ts clients/typescript/src/gen/consent/v1/*.ts)
+	esbuild web/demo/src/banner.ts --bundle --format=iife --target=es2022 --outfile=$@ --log-level=warning
+
+run: setup ## run the service on its embedded PostgreSQL (gRPC :50051, browsers :8080)
 	$(BIN)/consentd serve
+
+demo: setup ## run the service with the demo cookie banner at http://127.0.0.1:8080/demo/
+	CONSENTD_DEMO=true $(BIN)/consentd serve
 
 test: setup lint typecheck proto pytest ## everything CI checks
 
-lint: setup ## ruff lint and format check
+lint: setup ## ruff lint and format check; TypeScript type check of the client and demo
 	$(BIN)/ruff check service tests bench migrations tools
 	$(BIN)/ruff format --check service tests bench migrations tools
+	tsc -p web/demo
 
 typecheck: setup ## mypy --strict on the package
 	$(BIN)/mypy
@@ -52,4 +60,4 @@ bench: setup ## campaign benchmark: service vs baselines in one table (minutes; 
 	$(BIN)/python bench/campaign.py $(BENCH_ARGS)
 
 clean: ## remove installed tools and caches
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage web/demo/dist

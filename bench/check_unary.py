@@ -27,8 +27,7 @@ from consent.v1 import catalog_pb2, catalog_pb2_grpc, consent_pb2, consent_pb2_g
 from consentd.bootstrap import bootstrap
 from consentd.config import Settings
 from consentd.logs import configure_logging
-from consentd.runtime import ensure_tenant
-from consentd.store.database import migrate
+from consentd.store.database import migrate, provision_runtime_role
 from consentd.store.embedded import EmbeddedPostgres
 
 TARGET = types_pb2.ConsentTarget(
@@ -79,14 +78,17 @@ async def run(subjects: int, concurrency: int, seconds: float) -> None:
     postgres.start()
     try:
         postgres.create_database("bench")
-        url = postgres.url("bench")
-        await migrate(url)
-        app = bootstrap(Settings(db_pool_size=20), url, SECRET)
-        tenant = await ensure_tenant(app, "local")
+        owner_url = postgres.url("bench")
+        await migrate(owner_url)
+        url = await provision_runtime_role(owner_url, "bench-runtime-password")
+        app = bootstrap(Settings(db_pool_size=20), url, SECRET, owner_url=owner_url)
+        assert app.admin is not None
+        tenant = await app.admin.create_tenant("bench")
+        key, _ = await app.admin.issue_key(tenant.slug, ["admin"], name="bench")
         server = app.server()
         port = server.bind("127.0.0.1:0")
         await server.start()
-        meta = (("x-consentd-tenant", tenant.slug),)
+        meta = (("authorization", f"Bearer {key.token}"),)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             consent = consent_pb2_grpc.ConsentServiceStub(channel)
             catalog = catalog_pb2_grpc.CatalogServiceStub(channel)

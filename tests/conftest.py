@@ -15,14 +15,16 @@ from uuid import uuid4
 
 import grpc
 import pytest
-from consent.v1 import catalog_pb2_grpc, consent_pb2_grpc
+from consent.v1 import catalog_pb2_grpc, consent_pb2_grpc, cookies_pb2_grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consentd.app.auth import TENANT_HEADER
+from consentd.api.http import HttpServer
+from consentd.app.admin import AdminUseCases
+from consentd.app.auth import AUTHORIZATION
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
-from consentd.domain.model import ProcessingRole
-from consentd.domain.tenancy import Tenant
-from consentd.store.database import migrate
+from consentd.domain.tenancy import Scope, Tenant
+from consentd.store.database import migrate, provision_runtime_role
 from consentd.store.embedded import EmbeddedPostgres
 
 TEST_SECRET = bytes(range(32))
@@ -55,10 +57,17 @@ def postgres() -> Iterator[EmbeddedPostgres]:
 
 
 @pytest.fixture(scope="session")
-async def database_url(postgres: EmbeddedPostgres) -> str:
+async def owner_url(postgres: EmbeddedPostgres) -> str:
+    """The owner's (a superuser here) URL of the migrated test database."""
     url = postgres.url("consentd_test")
     await migrate(url)
     return url
+
+
+@pytest.fixture(scope="session")
+async def database_url(owner_url: str) -> str:
+    """The runtime role's URL: row-level security applies to everything the service does."""
+    return await provision_runtime_role(owner_url, "runtime-role-test-password")
 
 
 @pytest.fixture(scope="session")
@@ -73,18 +82,28 @@ def _unpin_clock(clock: TestClock) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-async def app(database_url: str, clock: TestClock) -> AsyncIterator[App]:
-    application = bootstrap(Settings(), database_url, TEST_SECRET, clock)
+async def app(database_url: str, owner_url: str, clock: TestClock) -> AsyncIterator[App]:
+    application = bootstrap(Settings(), database_url, TEST_SECRET, clock, owner_url=owner_url)
     yield application
     await application.aclose()
 
 
+@pytest.fixture(scope="session")
+def admin(app: App) -> AdminUseCases:
+    assert app.admin is not None
+    return app.admin
+
+
 @pytest.fixture
-async def tenant(app: App) -> Tenant:
-    slug = f"t-{uuid4().hex[:12]}"
-    return await app.tenants.create(
-        Tenant(uuid4(), slug, slug, ProcessingRole.PROCESSOR), datetime.now(UTC)
-    )
+async def tenant(admin: AdminUseCases) -> Tenant:
+    return await admin.create_tenant(f"t-{uuid4().hex[:12]}")
+
+
+@pytest.fixture
+async def admin_key(admin: AdminUseCases, tenant: Tenant) -> str:
+    """An API key of the test tenant with the admin scope (every RPC allowed)."""
+    key, _ = await admin.issue_key(tenant.slug, [Scope.ADMIN.value], name="tests")
+    return key.token
 
 
 @pytest.fixture(scope="session")
@@ -94,6 +113,18 @@ async def grpc_port(app: App) -> AsyncIterator[int]:
     await server.start()
     yield port
     await server.stop(grace=1)
+
+
+@pytest.fixture(scope="session")
+async def http_port(app: App, admin: AdminUseCases) -> AsyncIterator[int]:
+    """The browser port (Connect, gRPC-Web, the demo page) of the same app, on a free port; its
+    demo page carries a cookies:write key of a tenant of its own, as CONSENTD_DEMO does."""
+    demo = await admin.create_tenant(f"demo-{uuid4().hex[:12]}")
+    key, _ = await admin.issue_key(demo.slug, [Scope.COOKIES.value], name="demo page")
+    server = HttpServer(app.browser_app(demo_key=key.token), grace=1)
+    port = await server.start("127.0.0.1:0")
+    yield port
+    await server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -107,15 +138,27 @@ class Stubs:
     consent: consent_pb2_grpc.ConsentServiceStub
     catalog: catalog_pb2_grpc.CatalogServiceStub
     metadata: tuple[tuple[str, str], ...]
+    cookies: cookies_pb2_grpc.CookieServiceStub
+
+
+def owner(app: App) -> AsyncEngine:
+    """The superuser's engine of a bootstrapped app: it sees every tenant's rows."""
+    assert app.owner_engine is not None
+    return app.owner_engine
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return ((AUTHORIZATION, f"Bearer {token}"),)
 
 
 @pytest.fixture
-def stubs(channel: grpc.aio.Channel, tenant: Tenant) -> Stubs:
-    """Generated stubs and the metadata that names this test's tenant."""
+def stubs(channel: grpc.aio.Channel, admin_key: str) -> Stubs:
+    """Generated stubs and the metadata carrying this test tenant's admin key."""
     return Stubs(
         consent_pb2_grpc.ConsentServiceStub(channel),
         catalog_pb2_grpc.CatalogServiceStub(channel),
-        ((TENANT_HEADER, tenant.slug),),
+        bearer(admin_key),
+        cookies_pb2_grpc.CookieServiceStub(channel),
     )
 
 

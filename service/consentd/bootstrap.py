@@ -2,35 +2,69 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from consentd.api.audit_servicer import AuditServicer
+from consentd.api.browser import BrowserGate, connect_apps
 from consentd.api.campaign_servicer import CampaignServicer
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
+from consentd.api.cookie_servicer import CookieServicer
+from consentd.api.gate import Gate
+from consentd.api.http import BrowserApp, DemoPage
 from consentd.api.interceptors import ServiceInterceptor
+from consentd.api.methods import methods
+from consentd.api.ratelimit import TenantRateLimiter
+from consentd.api.retention_servicer import RetentionServicer
+from consentd.api.rights_servicer import RightsServicer
 from consentd.api.server import (
     Registration,
     Server,
+    audit_service,
     campaign_service,
     catalog_service,
     consent_service,
+    cookie_service,
+    retention_service,
+    rights_service,
 )
-from consentd.app.auth import TenantHeaderAuthenticator
+from consentd.app.admin import AdminUseCases
+from consentd.app.audit import AuditUseCases
+from consentd.app.auth import CredentialAuthenticator
 from consentd.app.campaign import CampaignUseCases
 from consentd.app.catalog import CatalogUseCases
 from consentd.app.changes import ChangeHub
 from consentd.app.consents import ConsentUseCases
-from consentd.app.ports import Clock
-from consentd.config import Settings
+from consentd.app.cookie_purge import CookiePurge
+from consentd.app.cookies import CookieExport, CookieUseCases
+from consentd.app.keys import SubjectKeys
+from consentd.app.ports import Clock, Notifier
+from consentd.app.requests import RightsRequestUseCases
+from consentd.app.retention import RetentionJob, RetentionSettingsUseCases
+from consentd.app.rights import RightsUseCases
+from consentd.config import ConfigError, Settings
+from consentd.domain.audit import CheckpointSigner
 from consentd.domain.identifiers import IdentifierHasher
+from consentd.domain.retention import Category
+from consentd.domain.sealing import Keyring
+from consentd.notifiers import LogNotifier
+from consentd.store.admin import SqlAdmin
+from consentd.store.callers import SqlCallerDirectory
 from consentd.store.database import create_engine
+from consentd.store.idempotency import SqlIdempotency
+from consentd.store.locks import AdvisoryLock
 from consentd.store.reads import ReadPool, ReadUnitOfWork
-from consentd.store.tenants import SqlTenants
 from consentd.store.uow import SqlUnitOfWork
+
+# The demo banner page of the repository (web/demo; `make setup` bundles it into dist/).
+DEMO_DIR = Path(__file__).resolve().parents[2] / "web" / "demo"
 
 
 def utc_now() -> datetime:
@@ -39,60 +73,155 @@ def utc_now() -> datetime:
 
 @dataclass
 class App:
-    """Everything one process serves with. Close it to release the database pool."""
+    """Everything one process serves with. Close it to release the database pools."""
 
     settings: Settings
     engine: AsyncEngine
-    read_pool: ReadPool
-    tenants: SqlTenants
     consents: ConsentUseCases
     catalog: CatalogUseCases
     campaign: CampaignUseCases
+    read_pool: ReadPool
+    cookies: CookieUseCases
+    rights: RightsUseCases
+    requests: RightsRequestUseCases
+    audit: AuditUseCases
+    retention_settings: RetentionSettingsUseCases
+    gate: Gate
+    consent_servicer: ConsentServicer
+    cookie_servicer: CookieServicer
+    # With the owner's URL only: administration, and the jobs that span tenants (they list
+    # them as the owner): the retention job and its cookie category alone (`consentd purge`).
+    admin: AdminUseCases | None = None
+    retention: RetentionJob | None = None
+    cookie_purge: CookiePurge | None = None
+    owner_engine: AsyncEngine | None = None
     registrations: list[Registration] = field(default_factory=list)
     interceptors: list[ServiceInterceptor] = field(default_factory=list)
 
     def server(self) -> Server:
         return Server(self.registrations, list(self.interceptors), self.settings.reuse_port)
 
+    def browser_app(self, *, demo_key: str | None = None) -> BrowserApp:
+        """The browser port's ASGI app: the same servicers behind the same Gate, over Connect
+        and gRPC-Web; with `demo_key` (a cookies:write key; CONSENTD_DEMO only) it also serves
+        the demo page, that key written into it. Raises ConfigError when the demo is not built."""
+        demo = None
+        if demo_key is not None:
+            if not (DEMO_DIR / "dist" / "banner.js").exists():
+                raise ConfigError(
+                    f"CONSENTD_DEMO is set but {DEMO_DIR}/dist/banner.js is missing: make setup"
+                )
+            demo = DemoPage(DEMO_DIR, demo_key)
+        gate = BrowserGate(self.gate, self.cookies)
+        services = connect_apps(gate, self.cookie_servicer, self.consent_servicer)
+        return BrowserApp(services, self.cookies, demo)
+
     async def aclose(self) -> None:
         await self.read_pool.close()
         await self.engine.dispose()
+        if self.owner_engine is not None:
+            await self.owner_engine.dispose()
+
+
+def derived_signing_key(secret_key: bytes) -> bytes:
+    """An Ed25519 seed derived from the service secret, for callers that give no signing key
+    (tests, tools). Deployments set CONSENTD_AUDIT_SIGNING_KEY (runtime.py insists)."""
+    return hmac.new(secret_key, b"consentd audit signing key", hashlib.sha256).digest()
 
 
 def bootstrap(
-    settings: Settings, database_url: str, secret_key: bytes, clock: Clock = utc_now
+    settings: Settings,
+    database_url: str,
+    secret_key: bytes,
+    clock: Clock = utc_now,
+    owner_url: str | None = None,
+    *,
+    audit_key: bytes | None = None,
+    notifier: Notifier | None = None,
 ) -> App:
-    """Wire engine, unit of work, use cases, servicers and interceptors for `settings`."""
+    """Wire engines, units of work, use cases, servicers and interceptors.
+
+    `database_url` is the runtime role's (row-level security applies); `owner_url`, when given,
+    is the owner's, used for tenant and credential administration and to list the tenants for
+    the jobs that span them. `audit_key` is the checkpoint signing seed."""
     engine = create_engine(database_url, settings.db_pool_size)
+    signer = CheckpointSigner(audit_key or derived_signing_key(secret_key))
+    every = settings.audit_checkpoint_every
 
     hub = ChangeHub()
 
     def unit_of_work(tenant_id: UUID) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, tenant_id, hub)
+        return SqlUnitOfWork(engine, tenant_id, signer, every, signal=hub)
 
+    def snapshot(tenant_id: UUID) -> SqlUnitOfWork:
+        return SqlUnitOfWork(engine, tenant_id, signer, every, snapshot=True)
+
+    # The hot reads (checks, streams, the feed) run as the same runtime role, under the same
+    # row-level security, on a small asyncpg pool of their own.
     read_pool = ReadPool(database_url, settings.db_pool_size)
 
     def read_unit_of_work(tenant_id: UUID) -> ReadUnitOfWork:
         return ReadUnitOfWork(read_pool, tenant_id)
 
-    tenants = SqlTenants(engine)
     hasher = IdentifierHasher(secret_key)
-    consents = ConsentUseCases(unit_of_work, hasher, clock, read_unit_of_work)
+    keys = SubjectKeys(Keyring(secret_key))
+    consents = ConsentUseCases(unit_of_work, hasher, clock, keys, read_unit_of_work)
     campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub)
     catalog = CatalogUseCases(unit_of_work, clock)
-    authenticator = TenantHeaderAuthenticator(tenants, settings.default_tenant)
+    cookies = CookieUseCases(unit_of_work, hasher, clock, keys)
+    rights = RightsUseCases(
+        unit_of_work, hasher, keys, clock, sections={"cookie_choices": CookieExport()}
+    )
+    requests = RightsRequestUseCases(unit_of_work, hasher, keys, notifier or LogNotifier(), clock)
+    audit = AuditUseCases(unit_of_work, snapshot, signer, clock)
+    retention_settings = RetentionSettingsUseCases(unit_of_work, clock)
+    gate = Gate(
+        CredentialAuthenticator(SqlCallerDirectory(engine), clock),
+        TenantRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        SqlIdempotency(engine, clock),
+        methods(),
+    )
+    consent_servicer = ConsentServicer(consents, settings.phone_region)
+    cookie_servicer = CookieServicer(cookies, settings.phone_region)
+    owner_engine = create_engine(owner_url, 2) if owner_url else None
+    admin_store = SqlAdmin(owner_engine, signer, every) if owner_engine else None
+    # The jobs list tenants as the owner; each tenant's work runs in units of work of the
+    # runtime role (row-level security holds), one tenant at a time, under one lock.
+    cookie_purge = retention = None
+    if admin_store is not None:
+        lock = AdvisoryLock(engine)
+        cookie_purge = CookiePurge(
+            unit_of_work, admin_store, lock, clock, settings.purge_batch_size
+        )
+        purgers = {Category.COOKIE_CHOICES: cookie_purge}
+        retention = RetentionJob(unit_of_work, admin_store, signer, clock, lock, purgers=purgers)
     return App(
         settings=settings,
         engine=engine,
-        read_pool=read_pool,
-        tenants=tenants,
         consents=consents,
         catalog=catalog,
         campaign=campaign,
+        read_pool=read_pool,
+        cookies=cookies,
+        rights=rights,
+        requests=requests,
+        audit=audit,
+        retention_settings=retention_settings,
+        gate=gate,
+        consent_servicer=consent_servicer,
+        cookie_servicer=cookie_servicer,
+        admin=AdminUseCases(admin_store, clock) if admin_store else None,
+        retention=retention,
+        cookie_purge=cookie_purge,
+        owner_engine=owner_engine,
         registrations=[
-            consent_service(ConsentServicer(consents, settings.phone_region)),
+            consent_service(consent_servicer),
             catalog_service(CatalogServicer(catalog)),
+            cookie_service(cookie_servicer),
+            rights_service(RightsServicer(rights, requests, settings.phone_region)),
+            audit_service(AuditServicer(audit)),
+            retention_service(RetentionServicer(retention_settings)),
             campaign_service(CampaignServicer(campaign, settings.phone_region)),
         ],
-        interceptors=[ServiceInterceptor(authenticator)],
+        interceptors=[ServiceInterceptor(gate)],
     )

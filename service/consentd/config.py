@@ -18,7 +18,9 @@ class Settings:
     """Every setting with its default. See the configuration table in README.md."""
 
     database_url: str | None = None
+    migration_database_url: str | None = None
     grpc_address: str = "127.0.0.1:50051"
+    http_address: str = "127.0.0.1:8080"
     data_dir: Path | None = None
     secret_key: bytes | None = None
     default_tenant: str = "local"
@@ -31,6 +33,13 @@ class Settings:
     migrations_dir: Path | None = None
     reuse_port: bool = False
     event_loop: str = "uvloop"
+    audit_signing_key: bytes | None = None
+    audit_checkpoint_every: int = 1000
+    demo: bool = False
+    purge_interval_seconds: float = 86400.0
+    purge_batch_size: int = 1000
+    rate_limit_per_second: float = 2000.0
+    rate_limit_burst: float = 4000.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -38,7 +47,9 @@ class Settings:
         data_dir = env.get("CONSENTD_DATA_DIR")
         return cls(
             database_url=env.get("DATABASE_URL") or None,
+            migration_database_url=env.get("CONSENTD_MIGRATION_DATABASE_URL") or None,
             grpc_address=env.get("CONSENTD_GRPC_ADDRESS", cls.grpc_address),
+            http_address=_address(env, "CONSENTD_HTTP_ADDRESS", cls.http_address),
             data_dir=Path(data_dir) if data_dir else None,
             secret_key=_secret(env.get("CONSENTD_SECRET_KEY")),
             default_tenant=env.get("CONSENTD_DEFAULT_TENANT", cls.default_tenant),
@@ -48,11 +59,20 @@ class Settings:
             shutdown_grace_seconds=_number(env, "CONSENTD_SHUTDOWN_GRACE_SECONDS", 10.0),
             db_pool_size=int(_number(env, "CONSENTD_DB_POOL_SIZE", 10)),
             migrate_on_start=env.get("CONSENTD_MIGRATE_ON_START", "true").lower() != "false",
+            rate_limit_per_second=_number(env, "CONSENTD_RATE_LIMIT", 2000.0),
+            rate_limit_burst=_number(env, "CONSENTD_RATE_BURST", 4000.0),
             migrations_dir=Path(env["CONSENTD_MIGRATIONS_DIR"])
             if env.get("CONSENTD_MIGRATIONS_DIR")
             else None,
             reuse_port=env.get("CONSENTD_REUSE_PORT", "false").lower() == "true",
             event_loop=_choice(env, "CONSENTD_EVENT_LOOP", ("uvloop", "asyncio"), "uvloop"),
+            audit_signing_key=_signing_key(env.get("CONSENTD_AUDIT_SIGNING_KEY")),
+            audit_checkpoint_every=int(_number(env, "CONSENTD_AUDIT_CHECKPOINT_EVERY", 1000)),
+            demo=_flag(env, "CONSENTD_DEMO", default=False),
+            purge_interval_seconds=_number(
+                env, "CONSENTD_PURGE_INTERVAL_SECONDS", 86400.0, zero=True
+            ),
+            purge_batch_size=int(_number(env, "CONSENTD_PURGE_BATCH_SIZE", 1000)),
         )
 
 
@@ -75,7 +95,21 @@ def _secret(value: str | None) -> bytes | None:
     return key
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
+def _signing_key(value: str | None) -> bytes | None:
+    name = "CONSENTD_AUDIT_SIGNING_KEY"
+    if not value:
+        return None
+    try:
+        key = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raise ConfigError(f"{name} must be base64 of a 32-byte Ed25519 seed") from None
+    if len(key) != 32:
+        raise ConfigError(f"{name} must decode to exactly 32 bytes (an Ed25519 seed)")
+    return key
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, zero: bool = False) -> float:
+    """A positive number (or 0 when `zero` allows it: "off")."""
     raw = env.get(name)
     if raw is None:
         return default
@@ -83,6 +117,24 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive")
+    if value < 0 or (value == 0 and not zero):
+        raise ConfigError(f"{name} must be positive" + (" or 0" if zero else ""))
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false", "1", "0", "yes", "no"):
+        raise ConfigError(f"{name} must be true or false, got {raw!r}")
+    return raw in ("true", "1", "yes")
+
+
+def _address(env: Mapping[str, str], name: str, default: str) -> str:
+    """host:port with a numeric port (0 picks a free one)."""
+    value = env.get(name, default)
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{name} must be host:port, got {value!r}")
     return value

@@ -13,91 +13,199 @@ import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from uuid import uuid4
 
 import grpc
 import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from consentd.bootstrap import App, bootstrap, utc_now
+from consentd.api.http import HttpServer
+from consentd.app.retention import RetentionJob
+from consentd.bootstrap import App, bootstrap
 from consentd.config import ConfigError, Settings
-from consentd.domain.model import ProcessingRole
-from consentd.domain.tenancy import Tenant
-from consentd.store.database import migrate
+from consentd.domain.tenancy import Scope
+from consentd.store.database import check_runtime_role, migrate, provision_runtime_role
 from consentd.store.embedded import EmbeddedPostgres, default_data_dir
 
 log = structlog.get_logger("consentd")
+LOCAL_KEY_FILE = "local-admin.key"
+DEMO_KEY_FILE = "demo-cookies.key"
 
 
 @dataclass(frozen=True, slots=True)
 class Database:
-    url: str
+    url: str  # the runtime role's
+    owner_url: str | None  # the owner's: migrations and administration
     secret_key: bytes
+    audit_key: bytes  # the Ed25519 seed that signs audit checkpoints
+    home: Path | None = None  # the embedded mode's folder
+
+
+def _home(settings: Settings) -> Path:
+    return settings.data_dir or default_data_dir().parent
 
 
 @contextlib.asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[Database]:
-    """The configured database, or a private PostgreSQL started (and stopped) here."""
+    """The configured database, migrated; or a private PostgreSQL started here (or already run
+    by another consentd process on the same folder) and stopped here if we started it."""
     if settings.database_url:
         if settings.secret_key is None:
             raise ConfigError("CONSENTD_SECRET_KEY is required when DATABASE_URL is set")
-        yield Database(settings.database_url, settings.secret_key)
+        if settings.audit_signing_key is None:
+            # Never derived from anything in the database: a checkpoint must prove the chain to
+            # someone who does not trust the database.
+            raise ConfigError("CONSENTD_AUDIT_SIGNING_KEY is required when DATABASE_URL is set")
+        owner = settings.migration_database_url
+        if owner and settings.migrate_on_start:
+            await migrate(owner, settings.migrations_dir)
+        yield Database(
+            settings.database_url, owner, settings.secret_key, settings.audit_signing_key
+        )
         return
-    data_dir = settings.data_dir / "postgres" if settings.data_dir else default_data_dir()
-    embedded = EmbeddedPostgres(data_dir)
-    await asyncio.to_thread(embedded.start)
+    home = _home(settings)
+    embedded = EmbeddedPostgres(home / "postgres")
+    started = not embedded.attach()
+    if started:
+        await asyncio.to_thread(embedded.start)
     try:
         await asyncio.to_thread(embedded.create_database, "consentd")
-        key = settings.secret_key or _local_secret(data_dir.parent / "secret.key")
-        log.info("embedded_postgres_started", data_dir=str(data_dir), port=embedded.port)
-        yield Database(embedded.url("consentd"), key)
+        owner = embedded.url("consentd")
+        await migrate(owner, settings.migrations_dir)
+        runtime = await provision_runtime_role(
+            owner, _local_secret(home / "app.password", text=True).decode()
+        )
+        key = settings.secret_key or _local_secret(home / "secret.key")
+        audit_key = settings.audit_signing_key or _local_secret(home / "audit-signing.key")
+        log.info(
+            "embedded_postgres",
+            data_dir=str(embedded.data_dir),
+            port=embedded.port,
+            started=started,
+        )
+        yield Database(runtime, owner, key, audit_key, home)
     finally:
-        await asyncio.to_thread(embedded.stop)
-        log.info("embedded_postgres_stopped")
+        if started:
+            await asyncio.to_thread(embedded.stop)
+            log.info("embedded_postgres_stopped")
 
 
-def _local_secret(path: Path) -> bytes:
-    """The embedded mode's identifier key, made once and kept beside the data (mode 0600)."""
+def _local_secret(path: Path, text: bool = False) -> bytes:
+    """A random secret made once and kept beside the data (mode 0600): the identifier key, the
+    audit signing seed, or (text) the runtime role's password. 32 random bytes, base64."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(base64.b64encode(secrets.token_bytes(32)).decode())
-    return base64.b64decode(path.read_text().strip())
+    value = path.read_text().strip()
+    return value.encode() if text else base64.b64decode(value)
 
 
-async def ensure_tenant(app: App, slug: str) -> Tenant:
-    tenant = Tenant(uuid4(), slug, slug, ProcessingRole.PROCESSOR)
-    return await app.tenants.create(tenant, utc_now())
+async def _local_admin_key(app: App, home: Path, slug: str) -> None:
+    """Embedded mode: an admin key for the default tenant, written once to a 0600 file, so a
+    newcomer can call the service (`consentd local-key` prints it). Never logged."""
+    path = home / LOCAL_KEY_FILE
+    if path.exists() or app.admin is None:
+        return
+    key, _ = await app.admin.issue_key(
+        slug, [Scope.ADMIN.value], name="local admin (embedded mode)"
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(key.token + "\n")
+    log.info("local_admin_key_written", path=str(path))
+
+
+async def demo_key(app: App, home: Path | None, slug: str) -> str:
+    """CONSENTD_DEMO only: a publishable key (scope cookies:write, nothing else) of the default
+    tenant for the demo page, which carries it in its HTML like any page would. Embedded mode
+    makes it once into a 0600 file beside the data; with DATABASE_URL a new one is issued at each
+    start (that needs the owner's URL). Never logged."""
+    path = home / DEMO_KEY_FILE if home is not None else None
+    if path is not None and path.exists():
+        return path.read_text().strip()
+    if app.admin is None:
+        raise ConfigError(
+            "CONSENTD_DEMO issues a cookies:write key for the demo page: "
+            "set CONSENTD_MIGRATION_DATABASE_URL (the owner's URL)"
+        )
+    key, stored = await app.admin.issue_key(
+        slug, [Scope.COOKIES.value], name="demo page (CONSENTD_DEMO)"
+    )
+    if path is not None:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(key.token + "\n")
+    log.info("demo_key_issued", key_id=stored.key_id, tenant=slug)
+    return key.token
+
+
+def read_local_key(settings: Settings) -> str:
+    path = _home(settings) / LOCAL_KEY_FILE
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        raise ConfigError(f"no {path}: run `consentd serve` once (embedded mode) first") from None
 
 
 async def serve(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight calls and stop what was started."""
     async with database(settings) as db:
-        if settings.migrate_on_start:
-            await migrate(db.url, settings.migrations_dir)
-        app = bootstrap(settings, db.url, db.secret_key)
+        app = bootstrap(
+            settings, db.url, db.secret_key, owner_url=db.owner_url, audit_key=db.audit_key
+        )
         try:
-            await ensure_tenant(app, settings.default_tenant)
-            await _serve_until_signalled(app)
+            await check_runtime_role(app.engine)
+            if app.admin is not None:
+                await app.admin.create_tenant(settings.default_tenant)
+            if db.home is not None:
+                await _local_admin_key(app, db.home, settings.default_tenant)
+            page_key = None
+            if settings.demo:
+                page_key = await demo_key(app, db.home, settings.default_tenant)
+            await _serve_until_signalled(app, page_key)
         finally:
             await app.aclose()
 
 
-async def _serve_until_signalled(app: App) -> None:
-    server = app.server()
-    port = server.bind(app.settings.grpc_address)
-    await server.start()
-    _tune_garbage_collector()
-    host = app.settings.grpc_address.rsplit(":", 1)[0]
-    log.info("serving", grpc=f"{host}:{port}", tenant=app.settings.default_tenant)
+async def _serve_until_signalled(app: App, demo: str | None) -> None:
+    settings = app.settings
+    # Before anything listens or logs "serving": a SIGTERM from then on stops gracefully.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    browser = app.browser_app(demo_key=demo)
+    server = app.server()
+    port = server.bind(settings.grpc_address)
+    http = HttpServer(browser, settings.shutdown_grace_seconds)
+    http_port = await http.start(settings.http_address)
+    await server.start()
+    _tune_garbage_collector()
+    host = settings.grpc_address.rsplit(":", 1)[0]
+    http_host = settings.http_address.rsplit(":", 1)[0]
+    log.info(
+        "serving",
+        grpc=f"{host}:{port}",
+        http=f"{http_host}:{http_port}",
+        demo=f"http://{http_host}:{http_port}/demo/" if settings.demo else None,
+        tenant=settings.default_tenant,
+    )
+    purging = None
+    if settings.purge_interval_seconds and app.retention is not None:
+        interval = settings.purge_interval_seconds
+        purging = asyncio.create_task(purge_periodically(app.retention, interval))
+    elif settings.purge_interval_seconds:
+        # Row-level security shows the runtime role one tenant at a time: listing them is the
+        # owner's. Without its URL, run `consentd purge` as a job that has it.
+        log.warning("purge_not_scheduled", reason="CONSENTD_MIGRATION_DATABASE_URL is not set")
     await stop.wait()
-    log.info("stopping", grace_seconds=app.settings.shutdown_grace_seconds)
-    await server.stop(app.settings.shutdown_grace_seconds)
+    log.info("stopping", grace_seconds=settings.shutdown_grace_seconds)
+    if purging is not None:
+        purging.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await purging
+    await asyncio.gather(server.stop(settings.shutdown_grace_seconds), http.stop())
     log.info("stopped")
 
 
@@ -108,6 +216,32 @@ def _tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
+
+
+# The first scheduled purge waits this long after start (or the interval, when shorter), so a
+# service restarted more often than the interval still purges.
+FIRST_PURGE_DELAY = 60.0
+
+
+async def purge_periodically(retention: RetentionJob, interval: float) -> None:
+    """Run the retention job (cookie choices past their expiry, the audit log's 12 months,
+    tenants whose contract ended) every `interval` seconds until cancelled. A failed run is
+    logged and the next one tries again; a run skipped because another replica (or a
+    `consentd retention run` / `consentd purge`) holds the lock is normal."""
+    delay = min(interval, FIRST_PURGE_DELAY)
+    while True:
+        await asyncio.sleep(delay)
+        delay = interval
+        try:
+            report = await retention.run()
+        except Exception as error:  # the server must outlive a failed purge
+            log.error("purge_failed", exc_info=error)
+            continue
+        deleted: dict[str, int] = {}
+        for tenant in report.tenants:
+            for what, count in tenant.deleted.items():
+                deleted[what] = deleted.get(what, 0) + count
+        log.info("purge", skipped=report.locked_out, deleted=deleted, tenants=len(report.tenants))
 
 
 async def probe_health(address: str) -> int:

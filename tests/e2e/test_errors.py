@@ -20,7 +20,7 @@ from grpc_status import rpc_status
 from consentd.bootstrap import App
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import consent_events, current_consents, subject_identifiers, subjects
-from tests.conftest import Stubs
+from tests.conftest import Stubs, bearer, owner
 from tests.e2e.helpers import (
     LEGITIMATE_INTEREST,
     by_email,
@@ -186,12 +186,12 @@ async def test_unknown_purpose_is_not_found(stubs: Stubs) -> None:
         assert _violations(error) == []
 
 
-async def test_unknown_tenant_is_unauthenticated(stubs: Stubs) -> None:
-    """A tenant header naming no tenant is UNAUTHENTICATED, whatever the request."""
+async def test_unknown_credentials_are_unauthenticated(stubs: Stubs) -> None:
+    """A key naming no tenant is UNAUTHENTICATED, whatever the request."""
     request = consent_pb2.CheckConsentRequest(
         subject=by_email("someone@example.fr"), target=target("newsletter")
     )
-    stranger = (("x-consentd-tenant", "no-such-tenant"),)
+    stranger = bearer("ck_" + "a" * 26 + "_" + "b" * 16 + "_" + "c" * 32)
     error = await _fails(stubs.consent.CheckConsent(request, metadata=stranger))
     assert error.code() == grpc.StatusCode.UNAUTHENTICATED
     assert error.details() == "missing or invalid credentials"
@@ -235,7 +235,7 @@ async def test_identifiers_of_two_subjects_are_refused(stubs: Stubs) -> None:
 
 async def _rows(app: App, tenant: Tenant) -> dict[str, int]:
     counts: dict[str, int] = {}
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:
         for table in (subjects, subject_identifiers, consent_events, current_consents):
             query = sa.select(sa.func.count()).where(table.c.tenant_id == tenant.tenant_id)
             counts[table.name] = (await conn.execute(query)).scalar_one()
@@ -297,10 +297,10 @@ async def test_failure_after_subject_creation_rolls_back(
     }
 
 
-async def test_evidence_is_kept_only_as_keyed_hashes(
-    app: App, stubs: Stubs, tenant: Tenant
-) -> None:
-    """IP address and user agent reach the event as 32-byte keyed hashes, never in clear."""
+async def test_evidence_is_kept_only_sealed(app: App, stubs: Stubs, tenant: Tenant) -> None:
+    """IP address and user agent reach the event sealed under the subject's data key (so
+    erasure shreds them), never in clear and no longer as hashes anyone with the secret could
+    brute-force."""
     await put_purpose(stubs, "newsletter")
     evidence = types_pb2.Evidence(
         ip_address="203.0.113.7", user_agent="Firefox/140", reference="f1"
@@ -310,10 +310,13 @@ async def test_evidence_is_kept_only_as_keyed_hashes(
         consent_events.c.evidence_ip_digest,
         consent_events.c.evidence_ua_digest,
         consent_events.c.evidence_reference,
+        consent_events.c.evidence_sealed,
     ).where(consent_events.c.tenant_id == tenant.tenant_id)
-    async with app.engine.connect() as conn:
-        ip_digest, ua_digest, reference = (await conn.execute(query)).one()
+    async with owner(app).connect() as conn:
+        ip_digest, ua_digest, reference, sealed = (await conn.execute(query)).one()
     assert reference == "f1"
-    assert len(ip_digest) == len(ua_digest) == 32
-    assert b"203.0.113.7" not in ip_digest
-    assert ip_digest != ua_digest
+    assert ip_digest is None
+    assert ua_digest is None
+    assert len(sealed) > 28  # version, nonce, ciphertext and tag
+    assert b"203.0.113.7" not in sealed
+    assert b"Firefox" not in sealed

@@ -10,7 +10,6 @@ from uuid import UUID, uuid4
 
 import sqlalchemy as sa
 
-from consentd.app.auth import ALL_SCOPES
 from consentd.app.campaign import CampaignUseCases, FeedTiming
 from consentd.app.changes import ChangeHub
 from consentd.app.commands import Choice, RecordConsent, WithdrawConsent
@@ -27,16 +26,16 @@ from consentd.domain.model import (
     Source,
     Target,
 )
-from consentd.domain.tenancy import Principal, Tenant
+from consentd.domain.tenancy import Principal, Scope, Tenant
 from consentd.store.tables import consent_changes, consent_events
 from consentd.store.uow import SqlUnitOfWork
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, owner
 
 NEWSLETTER = Target("newsletter", Channel.EMAIL, PartyScope.FIRST_PARTY)
 
 
 def _principal(tenant: Tenant) -> Principal:
-    return Principal(tenant=tenant, caller="test", scopes=ALL_SCOPES)
+    return Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
 
 
 def _grant(email: str) -> RecordConsent:
@@ -56,7 +55,7 @@ def _campaign(app: App, timing: FeedTiming, hub: ChangeHub | None = None) -> Cam
     """Use cases of their own (timing, hub), on the app's database."""
     hub = hub or ChangeHub()
     return CampaignUseCases(
-        lambda tenant_id: SqlUnitOfWork(app.engine, tenant_id, hub),
+        lambda tenant_id: SqlUnitOfWork(app.engine, tenant_id, signal=hub),
         IdentifierHasher(TEST_SECRET),
         datetime.now,
         hub,
@@ -78,7 +77,7 @@ async def _positions(app: App, tenant: Tenant) -> list[tuple[int, int]]:
         .where(consent_changes.c.tenant_id == tenant.tenant_id)
         .order_by(consent_changes.c.position)
     )
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:  # the owner sees past row-level security
         return [(p, s) for p, s in await conn.execute(query)]
 
 
@@ -166,7 +165,7 @@ async def test_the_check_function_sets_the_tenant_for_its_transaction_only(
     inside the caller's transaction; run alone, it leaves nothing on the pooled connection."""
     call = sa.text(
         "SELECT count(*) FROM consentd_check(:tenant, 'none', 'email', 'first_party', "
-        "ARRAY[]::text[], ARRAY[]::bytea[], ARRAY[]::uuid[], NULL)"
+        "ARRAY[]::text[], ARRAY[]::bytea[], ARRAY[]::uuid[], NULL, now())"
     )
     setting = sa.text("SELECT current_setting('consentd.tenant_id', true)")
     async with app.engine.connect() as conn:

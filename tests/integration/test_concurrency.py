@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from consentd.app.auth import ALL_SCOPES
 from consentd.app.commands import Choice, ListHistory, RecordConsent, WithdrawConsent
 from consentd.app.consents import Written
 from consentd.bootstrap import App
@@ -23,15 +22,16 @@ from consentd.domain.model import (
     Source,
     Target,
 )
-from consentd.domain.tenancy import Principal, Tenant
+from consentd.domain.tenancy import Principal, Scope, Tenant
 from consentd.store.tables import subject_identifiers, subjects
+from tests.conftest import owner
 
 NEWSLETTER = Target("newsletter", Channel.EMAIL, PartyScope.FIRST_PARTY)
 SETUP = Target("setup", Channel.EMAIL, PartyScope.FIRST_PARTY)
 
 
 def _principal(tenant: Tenant) -> Principal:
-    return Principal(tenant=tenant, caller="test", scopes=ALL_SCOPES)
+    return Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
 
 
 async def _purposes(app: App, principal: Principal, *names: str) -> None:
@@ -59,7 +59,7 @@ def _withdraw(email: str, target: Target) -> WithdrawConsent:
 
 
 async def _count(app: App, tenant: Tenant, table: sa.Table) -> int:
-    async with app.engine.connect() as conn:
+    async with owner(app).connect() as conn:
         query = sa.select(sa.func.count()).where(table.c.tenant_id == tenant.tenant_id)
         return int((await conn.execute(query)).scalar_one())
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from consentd.config import ConfigError, Settings
+from consentd.runtime import database
 
 
 def test_defaults_need_no_variable() -> None:
@@ -40,6 +41,8 @@ def test_every_variable_is_read() -> None:
             "CONSENTD_MIGRATIONS_DIR": "/opt/m",
             "CONSENTD_REUSE_PORT": "TRUE",
             "CONSENTD_EVENT_LOOP": "asyncio",
+            "CONSENTD_AUDIT_SIGNING_KEY": key,
+            "CONSENTD_AUDIT_CHECKPOINT_EVERY": "50",
         }
     )
     assert settings.database_url == "postgresql+asyncpg://u:p@db/consentd"
@@ -53,6 +56,8 @@ def test_every_variable_is_read() -> None:
     assert settings.migrate_on_start is False
     assert settings.migrations_dir == Path("/opt/m")
     assert (settings.reuse_port, settings.event_loop) == (True, "asyncio")
+    assert settings.audit_signing_key == bytes(range(32))
+    assert settings.audit_checkpoint_every == 50
 
 
 @pytest.mark.parametrize(
@@ -63,6 +68,9 @@ def test_every_variable_is_read() -> None:
         ("CONSENTD_SHUTDOWN_GRACE_SECONDS", "soon", "must be a number"),
         ("CONSENTD_EVENT_LOOP", "trio", "must be one of uvloop, asyncio"),
         ("CONSENTD_DB_POOL_SIZE", "0", "must be positive"),
+        ("CONSENTD_AUDIT_SIGNING_KEY", "not base64!", "must be base64"),
+        ("CONSENTD_AUDIT_SIGNING_KEY", base64.b64encode(bytes(33)).decode(), "exactly 32 bytes"),
+        ("CONSENTD_AUDIT_CHECKPOINT_EVERY", "-1", "must be positive"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:
@@ -70,3 +78,48 @@ def test_bad_values_name_the_variable(variable: str, value: str, message: str) -
     with pytest.raises(ConfigError, match=message) as raised:
         Settings.from_env({variable: value})
     assert variable in str(raised.value)
+
+
+async def test_an_external_database_needs_the_audit_signing_key() -> None:
+    """With DATABASE_URL the checkpoint key must be given: it must never live in the database."""
+    settings = Settings(database_url="postgresql+asyncpg://u:p@db/c", secret_key=bytes(32))
+    with pytest.raises(ConfigError, match="CONSENTD_AUDIT_SIGNING_KEY"):
+        async with database(settings):
+            pass
+
+
+def test_browser_port_demo_and_purge_settings() -> None:
+    """The browser port, demo mode and the scheduled purge are read, with their defaults."""
+    defaults = Settings.from_env({})
+    assert defaults.http_address == "127.0.0.1:8080"
+    assert defaults.demo is False
+    assert (defaults.purge_interval_seconds, defaults.purge_batch_size) == (86400.0, 1000)
+    settings = Settings.from_env(
+        {
+            "CONSENTD_HTTP_ADDRESS": "0.0.0.0:0",
+            "CONSENTD_DEMO": "TRUE",
+            "CONSENTD_PURGE_INTERVAL_SECONDS": "0",
+            "CONSENTD_PURGE_BATCH_SIZE": "50",
+        }
+    )
+    assert settings.http_address == "0.0.0.0:0"
+    assert settings.demo is True
+    assert (settings.purge_interval_seconds, settings.purge_batch_size) == (0.0, 50)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CONSENTD_HTTP_ADDRESS", "8080", "host:port"),
+        ("CONSENTD_HTTP_ADDRESS", "localhost:http", "host:port"),
+        ("CONSENTD_DEMO", "maybe", "true or false"),
+        ("CONSENTD_PURGE_INTERVAL_SECONDS", "-1", "positive or 0"),
+        ("CONSENTD_PURGE_BATCH_SIZE", "0", "positive"),
+    ],
+)
+def test_bad_browser_and_purge_settings_name_the_variable(
+    name: str, value: str, message: str
+) -> None:
+    """Each bad value is a ConfigError naming the variable."""
+    with pytest.raises(ConfigError, match=f"{name}.*{message}"):
+        Settings.from_env({name: value})

@@ -21,6 +21,7 @@ from consentd.domain.model import (
     Target,
     Verdict,
 )
+from consentd.domain.rights import Block, BlockKind
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
@@ -179,3 +180,73 @@ def test_deciding_event_is_the_highest_sequence_not_the_last_given() -> None:
     facts = (fact(ConsentState.GRANTED, 12), newest, fact(ConsentState.GRANTED, 5))
     verdict = decide(CONSENT, (f for f in facts), NOW)
     assert verdict == Verdict(Decision.DENY, Reason.REFUSED, newest.event_id)
+
+
+# Blocks: restriction, objection, erasure and suppression (the rights of the person).
+
+HOUR = timedelta(hours=1)
+
+
+def dated(state: ConsentState, at: datetime, sequence: int = 1) -> ConsentFact:
+    return ConsentFact(uuid4(), sequence, TARGET, state, None, None, at)
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        (BlockKind.RESTRICTED, Reason.RESTRICTED),
+        (BlockKind.OBJECTED, Reason.OBJECTED),
+        (BlockKind.ERASED, Reason.ERASED),
+        (BlockKind.SUPPRESSED, Reason.SUPPRESSED),
+    ],
+)
+@pytest.mark.parametrize("purpose", [CONSENT, INTEREST], ids=["consent", "legitimate-interest"])
+def test_a_block_after_the_grant_denies_with_its_reason(
+    kind: BlockKind, reason: Reason, purpose: Purpose
+) -> None:
+    """A grant recorded before a block is DENY with the block's reason, for both lawful bases."""
+    grant = dated(ConsentState.GRANTED, NOW - 2 * HOUR)
+    verdict = decide(purpose, [grant], NOW, blocks=[Block(kind, NOW - HOUR)])
+    assert verdict == Verdict(Decision.DENY, reason)
+
+
+@pytest.mark.parametrize("kind", [BlockKind.ERASED, BlockKind.SUPPRESSED, BlockKind.OBJECTED])
+def test_a_block_denies_a_legitimate_interest_with_no_fact(kind: BlockKind) -> None:
+    """The opt-out survives erasure: no fact at all, an LI purpose, a block: DENY."""
+    verdict = decide(INTEREST, [], NOW, blocks=[Block(kind, NOW - HOUR)])
+    assert verdict.decision is Decision.DENY
+
+
+@pytest.mark.parametrize("kind", [BlockKind.OBJECTED, BlockKind.ERASED, BlockKind.SUPPRESSED])
+def test_a_grant_after_an_objection_or_suppression_decides(kind: BlockKind) -> None:
+    """The person came back and said yes: a grant recorded after the block is ALLOW."""
+    grant = dated(ConsentState.GRANTED, NOW - HOUR)
+    verdict = decide(CONSENT, [grant], NOW, blocks=[Block(kind, NOW - 2 * HOUR)])
+    assert verdict == Verdict(Decision.ALLOW, Reason.GRANTED, grant.event_id)
+
+
+def test_a_restriction_denies_even_a_later_grant() -> None:
+    """Restriction stops all processing until lifted, whatever is recorded meanwhile."""
+    grant = dated(ConsentState.GRANTED, NOW - HOUR)
+    verdict = decide(CONSENT, [grant], NOW, blocks=[Block(BlockKind.RESTRICTED, NOW - 2 * HOUR)])
+    assert verdict == Verdict(Decision.DENY, Reason.RESTRICTED)
+
+
+def test_the_most_recent_block_gives_the_reason() -> None:
+    """An objection then an erasure: DENY erased, the later of the two."""
+    blocks = [Block(BlockKind.OBJECTED, NOW - 2 * HOUR), Block(BlockKind.ERASED, NOW - HOUR)]
+    assert decide(CONSENT, [], NOW, blocks=blocks).reason is Reason.ERASED
+
+
+def test_a_block_after_the_checked_time_is_ignored() -> None:
+    """as_of before the block: the answer is what it was then."""
+    grant = dated(ConsentState.GRANTED, NOW - 2 * HOUR)
+    verdict = decide(CONSENT, [grant], NOW - HOUR, blocks=[Block(BlockKind.ERASED, NOW)])
+    assert verdict == Verdict(Decision.ALLOW, Reason.GRANTED, grant.event_id)
+
+
+def test_a_grant_without_a_recorded_time_never_overrides_a_block() -> None:
+    """When in doubt, deny: a fact whose time is unknown does not beat a block."""
+    grant = fact(ConsentState.GRANTED)
+    verdict = decide(CONSENT, [grant], NOW, blocks=[Block(BlockKind.OBJECTED, NOW - HOUR)])
+    assert verdict.reason is Reason.OBJECTED

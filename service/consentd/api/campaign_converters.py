@@ -146,9 +146,9 @@ def suppression_out(page: list[Suppressed]) -> pb.ExportSuppressionListResponse:
         pb.SuppressionEntry(
             digest=s.digest,
             kind=s.kind.value,
-            subject_id=str(s.subject_id),
+            subject_id=str(s.subject_id) if s.subject_id else "",
             reason=_REASON[s.reason],
-            event_id=str(s.event_id),
+            event_id=str(s.event_id) if s.event_id else "",
             since=time_out(s.since),
         )
         for s in page

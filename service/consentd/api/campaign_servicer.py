@@ -59,9 +59,8 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         done, _ = await asyncio.wait({write}, timeout=self._unread_seconds)
         if not done:
             write.add_done_callback(_consume)
-            raise ResourceExhausted(
-                f"answers left unread for {self._unread_seconds:g} s: read them as they come"
-            )
+            unread = f"answers left unread for {self._unread_seconds:g} s"
+            raise ResourceExhausted(message=f"{unread}: read them as they come")
         write.result()
 
     async def WatchConsentChanges(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from consentd.domain import errors
@@ -30,12 +33,16 @@ def status_of(error: errors.ConsentError) -> grpc.StatusCode:
 
 def details_of(error: errors.ConsentError, code: grpc.StatusCode) -> bytes:
     """A serialized google.rpc.Status: BadRequest for invalid input, ErrorInfo always."""
-    detail_messages: list[error_details_pb2.BadRequest | error_details_pb2.ErrorInfo] = []
+    detail_messages: list[Message] = []
     if isinstance(error, errors.InvalidInput):
         violation = error_details_pb2.BadRequest.FieldViolation(
             field=error.field, description=error.reason
         )
         detail_messages.append(error_details_pb2.BadRequest(field_violations=[violation]))
+    if isinstance(error, errors.ResourceExhausted) and error.retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromTimedelta(timedelta(seconds=max(error.retry_after, 0.001)))
+        detail_messages.append(error_details_pb2.RetryInfo(retry_delay=delay))
     reason = type(error).__name__.upper()
     detail_messages.append(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN))
     packed = []

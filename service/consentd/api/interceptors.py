@@ -1,4 +1,5 @@
-"""One interceptor for every RPC of ours: authenticate, map errors, write one log line."""
+"""One interceptor for every RPC of ours: admit the call (the gate), map errors to statuses,
+write one log line."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 import structlog
+from google.protobuf.message import Message
 
 from consentd.api.context import set_principal
 from consentd.api.errors import DETAILS_KEY, details_of, status_of
-from consentd.app.auth import Authenticator
+from consentd.api.gate import Gate
+from consentd.api.validation import reject_unknown_fields
 from consentd.domain.errors import ConsentError
+from consentd.domain.tenancy import Principal
 
 log = structlog.get_logger("consentd.rpc")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -57,8 +61,8 @@ class _Call:
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, authenticator: Authenticator) -> None:
-        self._auth = authenticator
+    def __init__(self, gate: Gate) -> None:
+        self._gate = gate
         # The wrapped handler of each method, built on its first call: handlers never change.
         self._wrapped: dict[str, Handler | None] = {}
 
@@ -83,10 +87,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             if behaviour is not None:
                 # grpc.aio runs an async generator as a response stream and a coroutine as a
                 # call that answers once or writes with context.write(): keep the same kind.
+                streamed = kind.startswith("stream_")
                 wrapped = (
-                    self._server_stream(method, behaviour)
+                    self._server_stream(method, behaviour, streamed)
                     if inspect.isasyncgenfunction(behaviour)
-                    else self._unary(method, behaviour)
+                    else self._unary(method, behaviour, streamed)
                 )
                 made: Handler = make(
                     wrapped,
@@ -96,15 +101,25 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 return made
         raise RuntimeError(f"{method}: a handler of no known kind")
 
-    def _unary(self, method: str, behaviour: Any) -> Callable[[Any, Context], Awaitable[Any]]:
+    def _unary(
+        self, method: str, behaviour: Any, streamed: bool
+    ) -> Callable[[Any, Context], Awaitable[Any]]:
         """A call that returns its answer (unary or client-streaming requests), or writes its
         answers itself with context.write()."""
 
         async def run(request: Any, context: Context) -> Any:
             call = _Call(method)
             try:
-                await self._authenticate(call, context)
-                return await behaviour(request, context)
+                metadata = _metadata(context)
+                if streamed:
+                    # A request stream is admitted once (one rate-limit token) and each of its
+                    # messages is checked for unknown fields as the servicer reads it.
+                    await self._admit(call, metadata, None)
+                    return await behaviour(_checked(request), context)
+                principal = await self._admit(call, metadata, request)
+                return await self._gate.unary(
+                    method, metadata, principal, request, lambda: behaviour(request, context)
+                )
             except BaseException as exc:  # noqa: BLE001 - every failure becomes a status
                 await _abort(call, context, exc)
             finally:
@@ -113,14 +128,16 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return run
 
     def _server_stream(
-        self, method: str, behaviour: Any
+        self, method: str, behaviour: Any, streamed: bool
     ) -> Callable[[Any, Context], AsyncIterator[Any]]:
         """A call whose answers are an async generator; `request` may be a stream too."""
 
         async def run(request: Any, context: Context) -> AsyncIterator[Any]:
             call = _Call(method)
             try:
-                await self._authenticate(call, context)
+                await self._admit(call, _metadata(context), None if streamed else request)
+                if streamed:
+                    request = _checked(request)
                 async for response in behaviour(request, context):
                     yield response
             except BaseException as exc:  # noqa: BLE001 - every failure becomes a status
@@ -130,11 +147,25 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
         return run
 
-    async def _authenticate(self, call: _Call, context: Context) -> None:
-        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
-        principal = await self._auth.authenticate(metadata)
+    async def _admit(
+        self, call: _Call, metadata: dict[str, str], request: Message | None
+    ) -> Principal:
+        principal = await self._gate.admit(call.method, metadata, request)
         call.tenant = principal.tenant.slug
         set_principal(principal)
+        return principal
+
+
+async def _checked(requests: AsyncIterator[Message]) -> AsyncIterator[Message]:
+    """The messages of a request stream, each refused (InvalidInput) if it carries a field the
+    contract does not define — as the gate refuses a single request."""
+    async for message in requests:
+        reject_unknown_fields(message)
+        yield message
+
+
+def _metadata(context: Context) -> dict[str, str]:
+    return {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
 
 
 async def _abort(call: _Call, context: Context, exc: BaseException) -> None:

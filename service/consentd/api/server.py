@@ -6,19 +6,31 @@ from collections.abc import Callable
 
 import grpc
 from consent.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
     campaign_pb2,
     campaign_pb2_grpc,
     catalog_pb2,
     catalog_pb2_grpc,
     consent_pb2,
     consent_pb2_grpc,
+    cookies_pb2,
+    cookies_pb2_grpc,
+    retention_pb2,
+    retention_pb2_grpc,
+    rights_pb2,
+    rights_pb2_grpc,
 )
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from consentd.api.audit_servicer import AuditServicer
 from consentd.api.campaign_servicer import CampaignServicer
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
+from consentd.api.cookie_servicer import CookieServicer
+from consentd.api.retention_servicer import RetentionServicer
+from consentd.api.rights_servicer import RightsServicer
 
 Registration = Callable[[grpc.aio.Server], None]
 
@@ -27,6 +39,10 @@ SERVICE_NAMES = (
     consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
     campaign_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
+    rights_pb2.DESCRIPTOR.services_by_name["RightsService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    retention_pb2.DESCRIPTOR.services_by_name["RetentionService"].full_name,
+    cookies_pb2.DESCRIPTOR.services_by_name["CookieService"].full_name,
 )
 
 
@@ -87,3 +103,21 @@ def catalog_service(servicer: CatalogServicer) -> Registration:
 
 def campaign_service(servicer: CampaignServicer) -> Registration:
     return lambda server: campaign_pb2_grpc.add_CampaignServiceServicer_to_server(servicer, server)
+
+
+def rights_service(servicer: RightsServicer) -> Registration:
+    return lambda server: rights_pb2_grpc.add_RightsServiceServicer_to_server(servicer, server)
+
+
+def audit_service(servicer: AuditServicer) -> Registration:
+    return lambda server: audit_pb2_grpc.add_AuditServiceServicer_to_server(servicer, server)
+
+
+def retention_service(servicer: RetentionServicer) -> Registration:
+    return lambda server: retention_pb2_grpc.add_RetentionServiceServicer_to_server(
+        servicer, server
+    )
+
+
+def cookie_service(servicer: CookieServicer) -> Registration:
+    return lambda server: cookies_pb2_grpc.add_CookieServiceServicer_to_server(servicer, server)

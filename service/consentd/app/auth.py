@@ -1,39 +1,143 @@
-"""Who is calling. Credentials arrive as gRPC metadata; the result is a Principal."""
+"""Who is calling. Credentials arrive as gRPC metadata (`authorization: Bearer ...`): an API key
+of the tenant, or a portal token (JWT, ES256 or RS256) that acts for one subject."""
 
 from __future__ import annotations
 
+import hashlib
+import time
 from collections.abc import Mapping
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
 
-from consentd.app.ports import TenantRepository
-from consentd.domain.errors import Unauthenticated
-from consentd.domain.tenancy import Principal, Tenant
+import jwt
 
-TENANT_HEADER = "x-consentd-tenant"
-ALL_SCOPES = frozenset({"consent:check", "consent:write", "cookies:write", "admin"})
+from consentd.app.ports import CallerDirectory, Clock
+from consentd.domain.errors import InvalidInput, Unauthenticated
+from consentd.domain.identifiers import normalise_external_id
+from consentd.domain.keys import digest_matches, parse_api_key
+from consentd.domain.tenancy import Principal, Scope
+
+AUTHORIZATION = "authorization"
+TOKEN_ALGORITHMS = ["ES256", "RS256"]
+TENANT_CLAIM = "tid"
+# How long a verified credential is trusted without a new look-up: revocation takes effect
+# within this many seconds.
+CACHE_SECONDS = 5.0
+CACHE_ENTRIES = 10_000
+REFUSED_SECONDS = 1.0
+# Portal tokens act for a person: they must expire within this long of being used.
+MAX_TOKEN_LIFETIME = timedelta(hours=24)
 
 
 class Authenticator(Protocol):
     async def authenticate(self, metadata: Mapping[str, str]) -> Principal:
-        """The caller, or Unauthenticated."""
+        """The caller, or Unauthenticated (the same answer whatever was wrong)."""
         ...
 
 
-class TenantHeaderAuthenticator:
-    """Local-development authentication: the tenant named by slug in `x-consentd-tenant`, or the
-    default tenant, with every scope. TODO(#4): API keys and signed portal tokens replace it."""
+class CredentialAuthenticator:
+    """API keys and portal tokens, verified against the tenant's stored keys and issuers."""
 
-    def __init__(self, tenants: TenantRepository, default_slug: str) -> None:
-        self._tenants = tenants
-        self._default = default_slug
-        self._known: dict[str, Tenant] = {}
+    def __init__(self, directory: CallerDirectory, clock: Clock) -> None:
+        self._directory = directory
+        self._clock = clock
+        # fingerprint -> (monotonic deadline, principal, or None for a refused credential)
+        self._cache: dict[bytes, tuple[float, Principal | None]] = {}
 
     async def authenticate(self, metadata: Mapping[str, str]) -> Principal:
-        slug = metadata.get(TENANT_HEADER) or self._default
-        tenant = self._known.get(slug)
-        if tenant is None:
-            tenant = await self._tenants.by_slug(slug)
-            if tenant is None:
+        scheme, _, credential = metadata.get(AUTHORIZATION, "").partition(" ")
+        if scheme.lower() != "bearer" or not credential.strip():
+            raise Unauthenticated()
+        credential = credential.strip()
+        fingerprint = hashlib.sha256(credential.encode("utf-8", "replace")).digest()
+        cached = self._cache.get(fingerprint)
+        if cached is not None and cached[0] > time.monotonic():
+            if cached[1] is None:
                 raise Unauthenticated()
-            self._known[slug] = tenant
-        return Principal(tenant=tenant, caller=f"dev:{slug}", scopes=ALL_SCOPES)
+            return cached[1]
+        try:
+            if credential.startswith("ck_"):
+                principal, valid_until = await self._api_key(credential)
+            else:
+                principal, valid_until = await self._portal_token(credential)
+        except Unauthenticated:
+            # A refused credential is remembered briefly too: a flood of bad keys costs no
+            # database look-up each (no tenant is known yet to rate-limit them).
+            self._remember(fingerprint, REFUSED_SECONDS, None)
+            raise
+        ttl = CACHE_SECONDS
+        if valid_until is not None:
+            ttl = min(ttl, (valid_until - self._clock()).total_seconds())
+        self._remember(fingerprint, ttl, principal)
+        return principal
+
+    def _remember(self, fingerprint: bytes, ttl: float, principal: Principal | None) -> None:
+        if ttl <= 0:
+            return
+        if len(self._cache) >= CACHE_ENTRIES:
+            self._cache.clear()
+        self._cache[fingerprint] = (time.monotonic() + ttl, principal)
+
+    async def _api_key(self, credential: str) -> tuple[Principal, datetime | None]:
+        key = parse_api_key(credential)
+        if key is None:
+            raise Unauthenticated()
+        found = await self._directory.api_key(key.tenant_id, key.key_id)
+        if found is None:
+            raise Unauthenticated()
+        tenant, stored = found
+        if not digest_matches(key.secret, stored.secret_sha256) or not stored.usable_at(
+            self._clock()
+        ):
+            raise Unauthenticated()
+        principal = Principal(tenant=tenant, caller=f"key:{stored.key_id}", scopes=stored.scopes)
+        return principal, stored.expires_at
+
+    async def _portal_token(self, credential: str) -> tuple[Principal, datetime | None]:
+        claims = _unverified_claims(credential)
+        tenant_id, issuer_name = _tenant_and_issuer(claims)
+        found = await self._directory.issuer(tenant_id, issuer_name)
+        if found is None:
+            raise Unauthenticated()
+        tenant, issuer = found
+        try:
+            verified = jwt.decode(
+                credential,
+                key=issuer.public_key_pem,
+                algorithms=TOKEN_ALGORITHMS,
+                audience=issuer.audience,
+                issuer=issuer.issuer,
+                options={"require": ["exp", "iss", "aud", "sub", TENANT_CLAIM]},
+                leeway=30,
+            )
+            subject = normalise_external_id(str(verified["sub"]), "sub")
+            expires = datetime.fromtimestamp(int(verified["exp"]), UTC)
+        except (jwt.PyJWTError, InvalidInput, ValueError, OverflowError):
+            raise Unauthenticated() from None
+        if expires - self._clock() > MAX_TOKEN_LIFETIME:
+            raise Unauthenticated()  # a portal token is short-lived by design
+        digest = hashlib.sha256(subject.value.encode()).hexdigest()[:16]
+        caller = f"token:{issuer.issuer}:{digest}"
+        principal = Principal(
+            tenant=tenant, caller=caller, scopes=frozenset({Scope.SELF}), subject=subject
+        )
+        return principal, expires
+
+
+def _unverified_claims(credential: str) -> dict[str, Any]:
+    """Claims read only to find the tenant and issuer whose key then verifies the token."""
+    try:
+        if jwt.get_unverified_header(credential).get("alg") not in TOKEN_ALGORITHMS:
+            raise Unauthenticated()
+        claims: dict[str, Any] = jwt.decode(credential, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise Unauthenticated() from None
+    return claims
+
+
+def _tenant_and_issuer(claims: dict[str, Any]) -> tuple[UUID, str]:
+    try:
+        return UUID(str(claims[TENANT_CLAIM])), str(claims["iss"])
+    except (KeyError, ValueError):
+        raise Unauthenticated() from None

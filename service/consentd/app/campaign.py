@@ -8,18 +8,19 @@ import contextlib
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from consentd.app.changes import ChangeHub
 from consentd.app.checks import Checker, Decided, check_as_of, unknown_purpose
 from consentd.app.commands import SubjectSelector
 from consentd.app.paging import decode_token, encode_token
-from consentd.app.ports import Clock, FeedChange, ReadUnitOfWorkFactory
+from consentd.app.ports import Clock, FeedChange, ReadUnitOfWorkFactory, SuppressedRow
 from consentd.domain.decision import SUPPRESSING, decide
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.model import Channel, Reason, Target
+from consentd.domain.rights import BlockKind
 from consentd.domain.tenancy import Principal
 
 MAX_BATCH = 1000
@@ -54,11 +55,14 @@ class ChangePage:
 
 @dataclass(frozen=True, slots=True)
 class Suppressed:
+    """A contact point not to contact; `subject_id` and `event_id` are None for the entry an
+    erasure leaves (no link to the person is kept)."""
+
     digest: bytes
     kind: IdentifierKind
-    subject_id: UUID
+    subject_id: UUID | None
     reason: Reason
-    event_id: UUID
+    event_id: UUID | None
     since: datetime
 
 
@@ -191,36 +195,51 @@ class CampaignUseCases:
             )
         tenant = principal.tenant_id
         async with self._reads(tenant) as uow:
-            known = await uow.campaign.check(target, [], None)
+            known = await uow.campaign.check(target, [], None, self._clock())
         if known is None:
             raise unknown_purpose(target.purpose)
         purpose = known.purpose
         after: UUID | None = None
         page_size = self._timing.suppression_page
         while True:
-            async with self._reads(tenant) as uow:
-                rows = await uow.campaign.suppressed(target, kind, after, page_size)
             now = self._clock()
+            async with self._reads(tenant) as uow:
+                rows = await uow.campaign.suppressed(target, kind, after, page_size, now)
             page = []
             for row in rows:
-                verdict = decide(purpose, [row.fact], now)
+                # The rule of a check (blocks included), minus the notice floor: an outdated
+                # notice is "ask again", not "never".
+                facts = [row.fact] if row.fact else []
+                verdict = decide(purpose, facts, now, None, row.blocks)
                 if verdict.reason in SUPPRESSING and row.digest is not None:
-                    fact = row.fact
                     page.append(
                         Suppressed(
                             row.digest,
                             kind,
                             row.subject_id,
                             verdict.reason,
-                            fact.event_id,
-                            row.since,
+                            verdict.event_id,
+                            _since(row, verdict.event_id),
                         )
                     )
             if page:
                 yield page
             if len({row.subject_id for row in rows}) < page_size:
-                return
+                break
             after = rows[-1].subject_id
+        # Contact points suppressed on their own: an erased person's, which no subject names.
+        last: bytes | None = None
+        while True:
+            async with self._reads(tenant) as uow:
+                entries = await uow.campaign.suppression_entries(kind, last, page_size)
+            if entries:
+                yield [
+                    Suppressed(e.digest, kind, None, _BLOCK_REASONS[e.reason], None, e.since)
+                    for e in entries
+                ]
+            if len(entries) < page_size:
+                return
+            last = entries[-1].digest
 
     def hash_contact_points(
         self, principal: Principal, contact_points: Sequence[Identifier | InvalidInput]
@@ -234,6 +253,23 @@ class CampaignUseCases:
             c if isinstance(c, InvalidInput) else (c.kind, self._hasher.digest(tenant, c))
             for c in contact_points
         ]
+
+
+_BLOCK_REASONS = {
+    BlockKind.ERASED: Reason.ERASED,
+    BlockKind.SUPPRESSED: Reason.SUPPRESSED,
+    BlockKind.OBJECTED: Reason.OBJECTED,
+    BlockKind.RESTRICTED: Reason.RESTRICTED,
+}
+
+
+def _since(row: SuppressedRow, event_id: UUID | None) -> datetime:
+    """When the deciding fact was recorded, else when the newest block began."""
+    if row.fact is not None and row.fact.event_id == event_id and row.since is not None:
+        return row.since
+    if row.blocks:
+        return max(block.since for block in row.blocks)
+    return row.since or datetime.min.replace(tzinfo=UTC)
 
 
 def _cursor_position(cursor: str) -> int | None:

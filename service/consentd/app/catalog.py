@@ -7,6 +7,7 @@ from dataclasses import replace
 from consentd.app.commands import MAX_PAGE_SIZE
 from consentd.app.paging import Page, decode_token, encode_token, is_cursor_value, page_size
 from consentd.app.ports import Clock, UnitOfWorkFactory
+from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.catalog import content_sha256
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.model import Notice, Purpose
@@ -24,15 +25,25 @@ class CatalogUseCases:
     async def put_purpose(self, principal: Principal, purpose: Purpose) -> tuple[Purpose, bool]:
         """Create or update a purpose; True when created. Raises InvalidInput for an unknown
         notice, FailedPrecondition when the lawful basis would change."""
+        now = self._clock()
         async with self._uow(principal.tenant_id) as uow:
             if purpose.notice_id and not await uow.catalog.notice_versions(purpose.notice_id):
                 raise InvalidInput("purpose.notice_id", "no such notice: publish it first")
-            stored = await uow.catalog.put_purpose(purpose, self._clock())
+            stored = await uow.catalog.put_purpose(purpose, now)
             if stored is None:
                 raise FailedPrecondition(
                     f"purpose {purpose.purpose_id!r} exists with another lawful basis, which never "
                     "changes; create a new purpose instead"
                 )
+            saved, created = stored
+            payload = {
+                "purpose": saved.purpose_id,
+                "lawful_basis": saved.lawful_basis.value,
+                "notice_id": saved.notice_id,
+                "max_validity_days": saved.max_validity_days,
+                "created": created,
+            }
+            uow.audit.record(AuditRecord(Action.PURPOSE_PUT, now, payload))
             await uow.commit()
         return stored
 
@@ -62,6 +73,13 @@ class CatalogUseCases:
         )
         async with self._uow(principal.tenant_id) as uow:
             stored = await uow.catalog.publish_notice(stamped)
+            payload = {
+                "notice_id": stored.notice_id,
+                "version": stored.version,
+                "content_sha256": stored.content_sha256,
+                "requires_reconsent": stored.requires_reconsent,
+            }
+            uow.audit.record(AuditRecord(Action.NOTICE_PUBLISHED, stamped.published_at, payload))
             await uow.commit()
         return stored
 

@@ -62,15 +62,23 @@ class Checker:
         self, tenant_id: UUID, target: Target, as_of: datetime | None, keys: Sequence[CheckKey]
     ) -> tuple[LawfulBasis, list[CheckResult]]:
         """The results in key order. Raises NotFound for a purpose not in the catalogue."""
+        # As CheckConsent decides (app/consents.py on main before the fast path): the same
+        # facts, notice floor and blocks, at `as_of` or now, through the same decide().
+        at = as_of or self._clock()
         async with self._reads(tenant_id) as uow:
-            batch = await uow.campaign.check(target, keys, as_of)
+            batch = await uow.campaign.check(target, keys, as_of, at)
         if batch is None:
             raise unknown_purpose(target.purpose)
-        at = as_of or self._clock()
         basis = batch.purpose.lawful_basis
         results = [
             CheckResult(
-                decide(batch.purpose, [row.fact] if row.fact else [], at, batch.notice_floor),
+                decide(
+                    batch.purpose,
+                    [row.fact] if row.fact else [],
+                    at,
+                    batch.notice_floor,
+                    row.blocks,
+                ),
                 row.subject_id,
                 basis,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,11 +14,13 @@ from consentd.app.commands import (
     MAX_PAGE_SIZE,
     CheckConsent,
     Choice,
+    Evidence,
     ListHistory,
     RecordConsent,
     SubjectSelector,
     WithdrawConsent,
 )
+from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, is_cursor_value, page_size
 from consentd.app.ports import (
     CheckKey,
@@ -27,6 +30,7 @@ from consentd.app.ports import (
     UnitOfWorkFactory,
 )
 from consentd.app.subjects import SubjectResolver
+from consentd.domain.audit import Action, AuditRecord, stamp
 from consentd.domain.errors import InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import (
@@ -38,8 +42,11 @@ from consentd.domain.model import (
     Source,
     Target,
 )
+from consentd.domain.sealing import SubjectKey
 from consentd.domain.tenancy import Principal
 from consentd.domain.validity import valid_until
+
+EVIDENCE_LABEL = "evidence"
 
 _HISTORY = "history"
 # A unary check waits for no one: it joins the next query only if that query has not started.
@@ -62,11 +69,13 @@ class ConsentUseCases:
         uow: UnitOfWorkFactory,
         hasher: IdentifierHasher,
         clock: Clock,
+        keys: SubjectKeys,
         reads: ReadUnitOfWorkFactory | None = None,
     ) -> None:
         """`reads` serves checks (the unit of work when not given)."""
         self._uow = uow
-        self._subjects = SubjectResolver(hasher)
+        self._keys = keys
+        self._subjects = SubjectResolver(hasher, keys)
         self._hasher = hasher
         self._clock = clock
         self._checker = Checker(reads or uow, hasher, clock)
@@ -86,9 +95,10 @@ class ConsentUseCases:
                 uow, principal.tenant_id, command.identifiers, now
             )
             role = command.processing_role or principal.tenant.processing_role
-            stamp = self._stamp(principal, subject_id, command, role, now)
+            key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
+            common = _stamp(subject_id, command, role, now, key)
             events = [
-                stamp.event(
+                common.event(
                     choice.target,
                     choice.state,
                     purposes[choice.target.purpose].notice_id,
@@ -104,6 +114,7 @@ class ConsentUseCases:
                 for index, choice in enumerate(command.choices)
             ]
             written = await uow.consents.append(events)
+            uow.audit.record(_audited(Action.CONSENT_RECORDED, subject_id, command, written, now))
             await uow.commit()
         return Written(subject_id, written)
 
@@ -115,12 +126,15 @@ class ConsentUseCases:
         """
         now = self._clock()
         async with self._uow(principal.tenant_id) as uow:
+            await self._subjects.guard(uow, principal, command.subject)
             subject_id = await self._withdrawing_subject(uow, principal, command.subject, now)
             targets = await self._withdrawn_targets(uow, subject_id, command)
             role = principal.tenant.processing_role
-            stamp = self._stamp(principal, subject_id, command, role, now)
-            events = [stamp.event(t, ConsentState.WITHDRAWN, None, None, None) for t in targets]
+            key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
+            common = _stamp(subject_id, command, role, now, key)
+            events = [common.event(t, ConsentState.WITHDRAWN, None, None, None) for t in targets]
             written = await uow.consents.append(events)
+            uow.audit.record(_audited(Action.CONSENT_WITHDRAWN, subject_id, command, written, now))
             await uow.commit()
         return Written(subject_id, written)
 
@@ -143,6 +157,7 @@ class ConsentUseCases:
     ) -> tuple[UUID | None, list[ConsentEvent]]:
         """The event behind each current-state row; (None, []) for an unknown subject."""
         async with self._uow(principal.tenant_id) as uow:
+            await self._subjects.guard(uow, principal, subject)
             subject_id = await self._subjects.find(uow, principal.tenant_id, subject)
             if subject_id is None:
                 return None, []
@@ -155,6 +170,7 @@ class ConsentUseCases:
         if before is not None and not (isinstance(before, int) and is_cursor_value(before)):
             raise InvalidInput("page_token", "is not a page token issued for this list")
         async with self._uow(principal.tenant_id) as uow:
+            await self._subjects.guard(uow, principal, query.subject)
             subject_id = await self._subjects.find(uow, principal.tenant_id, query.subject)
             if subject_id is None:
                 return Page([], "")
@@ -163,32 +179,6 @@ class ConsentUseCases:
         events = events[:size]
         token = encode_token(_HISTORY, events[-1].sequence) if more else ""
         return Page(events, token)
-
-    def _stamp(
-        self,
-        principal: Principal,
-        subject_id: UUID,
-        command: RecordConsent | WithdrawConsent,
-        role: ProcessingRole,
-        now: datetime,
-    ) -> _Stamp:
-        """What the events of one request share; IP and user agent only as keyed hashes."""
-        evidence = command.evidence
-        tenant = principal.tenant_id
-        return _Stamp(
-            subject_id=subject_id,
-            source=command.source,
-            actor=command.actor,
-            now=now,
-            role=role,
-            evidence_reference=evidence.reference,
-            ip_digest=self._hasher.keyed(tenant, "ip", evidence.ip_address)
-            if evidence.ip_address
-            else None,
-            ua_digest=self._hasher.keyed(tenant, "ua", evidence.user_agent)
-            if evidence.user_agent
-            else None,
-        )
 
     async def _withdrawing_subject(
         self, uow: UnitOfWork, principal: Principal, selector: SubjectSelector, now: datetime
@@ -208,6 +198,73 @@ class ConsentUseCases:
         return [ALL_TARGETS, *granted]
 
 
+def _stamp(
+    subject_id: UUID,
+    command: RecordConsent | WithdrawConsent,
+    role: ProcessingRole,
+    now: datetime,
+    key: SubjectKey,
+) -> _Stamp:
+    """What the events of one request share; IP and user agent only sealed under the subject's
+    key, so erasing the subject destroys them."""
+    return _Stamp(
+        subject_id=subject_id,
+        source=command.source,
+        actor=command.actor,
+        now=now,
+        role=role,
+        evidence_reference=command.evidence.reference,
+        evidence_sealed=seal_evidence(key, command.evidence),
+    )
+
+
+def seal_evidence(key: SubjectKey, evidence: Evidence) -> bytes | None:
+    if not (evidence.ip_address or evidence.user_agent):
+        return None
+    document = {"ip_address": evidence.ip_address, "user_agent": evidence.user_agent}
+    return key.seal(EVIDENCE_LABEL, json.dumps(document, sort_keys=True))
+
+
+def open_evidence(key: SubjectKey | None, sealed: bytes | None) -> dict[str, str] | None:
+    """The sealed IP address and user agent; None when there are none or the key is gone."""
+    if key is None or sealed is None:
+        return None
+    opened: dict[str, str] = json.loads(key.open(EVIDENCE_LABEL, sealed))
+    return opened
+
+
+def _audited(
+    action: str,
+    subject_id: UUID,
+    command: RecordConsent | WithdrawConsent,
+    events: Sequence[ConsentEvent],
+    now: datetime,
+) -> AuditRecord:
+    """The audit record of a consent write: ids, targets and states, no personal data."""
+    return AuditRecord(
+        action,
+        now,
+        {
+            "subject_id": str(subject_id),
+            "source": command.source.value,
+            "events": [
+                {
+                    "event_id": str(e.event_id),
+                    "purpose": e.target.purpose,
+                    "channel": e.target.channel.value,
+                    "scope": e.target.scope.value,
+                    "state": e.state.value,
+                    "notice": [e.notice_id, e.notice_version] if e.notice_id else None,
+                    "valid_until": stamp(e.valid_until) if e.valid_until else None,
+                    "processing_role": e.processing_role.value,
+                }
+                for e in events
+            ],
+        },
+        subject_id,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Stamp:
     """What every event of one request shares."""
@@ -218,8 +275,7 @@ class _Stamp:
     now: datetime
     role: ProcessingRole
     evidence_reference: str
-    ip_digest: bytes | None
-    ua_digest: bytes | None
+    evidence_sealed: bytes | None
 
     def event(
         self,
@@ -243,8 +299,7 @@ class _Stamp:
             recorded_at=self.now,
             valid_until=until,
             evidence_reference=self.evidence_reference,
-            evidence_ip_digest=self.ip_digest,
-            evidence_ua_digest=self.ua_digest,
+            evidence_sealed=self.evidence_sealed,
         )
 
 

@@ -7,9 +7,12 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from consentd.app.commands import SubjectSelector
+from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Digest, UnitOfWork
-from consentd.domain.errors import FailedPrecondition, NotFound
+from consentd.domain.errors import FailedPrecondition, NotFound, PermissionDenied
 from consentd.domain.identifiers import Identifier, IdentifierHasher
+from consentd.domain.sealing import SubjectKey
+from consentd.domain.tenancy import Principal
 
 _CONFLICT = "the identifiers given belong to different subjects"
 
@@ -17,8 +20,9 @@ _CONFLICT = "the identifiers given belong to different subjects"
 class SubjectResolver:
     """Turns selectors and identifiers into subject ids inside one tenant."""
 
-    def __init__(self, hasher: IdentifierHasher) -> None:
+    def __init__(self, hasher: IdentifierHasher, keys: SubjectKeys) -> None:
         self._hasher = hasher
+        self._keys = keys
 
     def digests(self, tenant_id: UUID, identifiers: Sequence[Identifier]) -> list[Digest]:
         return [(i.kind, self._hasher.digest(tenant_id, i)) for i in identifiers]
@@ -40,24 +44,38 @@ class SubjectResolver:
         Raises FailedPrecondition when they name different subjects. Safe against a concurrent
         creation: identifiers are linked with ON CONFLICT and the winner's subject is kept.
         """
-        digests = sorted(self.digests(tenant_id, identifiers))
+        named = sorted(
+            (((i.kind, self._hasher.digest(tenant_id, i)), i) for i in identifiers),
+            key=lambda pair: pair[0],
+        )
+        digests = [digest for digest, _ in named]
         owners = set((await uow.subjects.owners(digests)).values())
         if len(owners) > 1:
             raise FailedPrecondition(_CONFLICT)
         if owners:
-            return await self._attach_all(uow, owners.pop(), digests, now)
+            return await self._attach_all(uow, tenant_id, owners.pop(), named, now)
         subject_id = uuid4()
         await uow.subjects.create(subject_id, now)
-        return await self._attach_all(uow, subject_id, digests, now)
+        return await self._attach_all(uow, tenant_id, subject_id, named, now)
 
     async def _attach_all(
-        self, uow: UnitOfWork, subject_id: UUID, digests: Sequence[Digest], now: datetime
+        self,
+        uow: UnitOfWork,
+        tenant_id: UUID,
+        subject_id: UUID,
+        named: Sequence[tuple[Digest, Identifier]],
+        now: datetime,
     ) -> UUID:
+        """Link each identifier with its value sealed under the owner's key."""
         chosen = subject_id
-        for digest in digests:
-            owner = await uow.subjects.attach(chosen, digest, now)
+        key: SubjectKey | None = None
+        for index, (digest, identifier) in enumerate(named):
+            if key is None or key.subject_id != chosen:
+                key = await self._keys.key(uow, tenant_id, chosen, now)
+            sealed = key.seal(identifier.kind.value, identifier.value)
+            owner = await uow.subjects.attach(chosen, digest, now, sealed)
             if owner != chosen:
-                if chosen != subject_id or digest != digests[0]:
+                if chosen != subject_id or index != 0:
                     raise FailedPrecondition(_CONFLICT)
                 chosen = owner  # another request created this subject first: join it
         if chosen != subject_id:
@@ -69,3 +87,17 @@ class SubjectResolver:
         if subject_id is None:
             raise NotFound("subject not found")
         return subject_id
+
+    async def guard(self, uow: UnitOfWork, principal: Principal, selector: SubjectSelector) -> None:
+        """A portal caller may name only its own subject, by identifier or by id.
+
+        Raises PermissionDenied otherwise, before anything about the other subject is read."""
+        own = principal.subject
+        if own is None or selector == own:
+            return
+        if (
+            isinstance(selector, UUID)
+            and await self.find(uow, principal.tenant_id, own) == selector
+        ):
+            return
+        raise PermissionDenied("a portal token may act only for its own subject")

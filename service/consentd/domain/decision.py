@@ -3,6 +3,11 @@
 ALLOW only when the latest applicable fact is a grant that is still valid, on a notice version that
 still counts. For a legitimate-interest purpose, ALLOW unless the latest applicable fact is an
 objection. Everything else is DENY with a reason. When in doubt: deny.
+
+Blocks come before facts. A restriction of processing is DENY `restricted` whatever was recorded,
+until it is lifted. An objection, an erasure (the suppression entry that outlives the person) or a
+suppression is DENY with its own reason unless a fact recorded after it decides the target (the
+person came back and said yes again); the most recent block counts.
 """
 
 from __future__ import annotations
@@ -19,12 +24,19 @@ from consentd.domain.model import (
     Reason,
     Verdict,
 )
+from consentd.domain.rights import Block, BlockKind
 
 _DENY_REASON = {
     ConsentState.REFUSED: Reason.REFUSED,
     ConsentState.WITHDRAWN: Reason.WITHDRAWN,
     ConsentState.EXPIRED: Reason.EXPIRED,
     ConsentState.ERASED: Reason.ERASED,
+}
+_BLOCK_REASON = {
+    BlockKind.RESTRICTED: Reason.RESTRICTED,
+    BlockKind.OBJECTED: Reason.OBJECTED,
+    BlockKind.ERASED: Reason.ERASED,
+    BlockKind.SUPPRESSED: Reason.SUPPRESSED,
 }
 
 
@@ -47,15 +59,33 @@ def decide(
     facts: Iterable[ConsentFact],
     now: datetime,
     notice_floor: int | None = None,
+    blocks: Iterable[Block] = (),
 ) -> Verdict:
     """Decide a check from the facts that apply to the target (exact and "all" facts).
 
     `notice_floor` is the oldest notice version whose grants still count (None: every version).
+    `blocks` are the subject's restrictions, objections and suppressions; those that start after
+    `now` are ignored.
     """
     fact = latest(facts)
+    blocked = _blocked(fact, [b for b in blocks if b.since <= now])
+    if blocked is not None:
+        return blocked
     if purpose.lawful_basis is LawfulBasis.LEGITIMATE_INTEREST:
         return _decide_legitimate_interest(fact)
     return _decide_consent(fact, now, notice_floor)
+
+
+def _blocked(fact: ConsentFact | None, blocks: list[Block]) -> Verdict | None:
+    """DENY for a block that no later fact overrides; None when the facts decide."""
+    if any(b.kind is BlockKind.RESTRICTED for b in blocks):
+        return Verdict(Decision.DENY, Reason.RESTRICTED)
+    if not blocks:
+        return None
+    block = max(blocks, key=lambda b: b.since)
+    if fact is not None and fact.recorded_at is not None and fact.recorded_at > block.since:
+        return None
+    return Verdict(Decision.DENY, _BLOCK_REASON[block.kind])
 
 
 def _deny(reason: Reason, fact: ConsentFact | None) -> Verdict:

@@ -42,5 +42,13 @@ class PermissionDenied(ConsentError):
 
 
 class ResourceExhausted(ConsentError):
-    """The caller asks for more than the service will hold for it (too much at once, or answers
-    left unread)."""
+    """The caller asks for more than the service will hold for it: too many calls for this tenant
+    right now (retry after `retry_after` seconds), too much at once, or answers left unread."""
+
+    def __init__(
+        self,
+        retry_after: float | None = None,
+        message: str = "rate limit exceeded for this tenant; retry later",
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

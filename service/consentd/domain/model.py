@@ -122,6 +122,7 @@ class ConsentFact:
     state: ConsentState
     notice_version: int | None
     valid_until: datetime | None
+    recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,8 @@ class ConsentEvent:
     # Keyed hashes of the collector's IP address and user agent; never the values themselves.
     evidence_ip_digest: bytes | None = None
     evidence_ua_digest: bytes | None = None
+    # IP address and user agent sealed under the subject's data key (crypto-shredded on erasure).
+    evidence_sealed: bytes | None = None
 
     def fact(self) -> ConsentFact:
         return ConsentFact(
@@ -153,6 +156,7 @@ class ConsentEvent:
             self.state,
             self.notice_version,
             self.valid_until,
+            self.recorded_at,
         )
 
 

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
+from consentd.domain.identifiers import Identifier
 from consentd.domain.model import ProcessingRole
+
+
+class Scope(enum.StrEnum):
+    """What a caller may do. Each RPC requires one of a few scopes; no scope, no access."""
+
+    CHECK = "consent:check"  # marketing tools: checks, bulk checks, feeds
+    WRITE = "consent:write"  # systems that record and withdraw consent
+    COOKIES = "cookies:write"  # web frontends: cookie choices only
+    SELF = "subject:self"  # the portal acting for one person (signed token)
+    ADMIN = "admin"  # the tenant's operators: catalogue, rights, audit
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +35,37 @@ class Principal:
 
     tenant: Tenant
     caller: str
-    scopes: frozenset[str] = field(default_factory=frozenset)
+    scopes: frozenset[Scope] = field(default_factory=frozenset)
+    # Set for a portal token: the one person this caller may act for.
+    subject: Identifier | None = None
 
     @property
     def tenant_id(self) -> UUID:
         return self.tenant.tenant_id
+
+
+@dataclass(frozen=True, slots=True)
+class StoredKey:
+    """An API key as stored: its public id, scopes and the SHA-256 of its secret."""
+
+    key_id: str
+    name: str
+    scopes: frozenset[Scope]
+    secret_sha256: bytes
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+    def usable_at(self, now: datetime) -> bool:
+        if self.revoked_at is not None and self.revoked_at <= now:
+            return False
+        return self.expires_at is None or now < self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class TokenIssuer:
+    """Who may sign portal tokens for a tenant, for which audience, with which public key."""
+
+    issuer: str
+    audience: str
+    public_key_pem: str

@@ -42,21 +42,21 @@ WITH head AS (
     SELECT * FROM unnest(
         $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
         $10::int[], $11::text[], $12::text[], $13::text[], $14::timestamptz[],
-        $15::timestamptz[], $16::text[], $17::bytea[], $18::bytea[]
+        $15::timestamptz[], $16::text[], $17::bytea[], $18::bytea[], $19::bytea[]
     ) WITH ORDINALITY AS g(
         event_id, subject_id, purpose_id, channel, scope, state, notice_id, notice_version,
         source, actor, processing_role, recorded_at, valid_until, evidence_reference,
-        evidence_ip_digest, evidence_ua_digest, ord
+        evidence_ip_digest, evidence_ua_digest, evidence_sealed, ord
     )
 ), inserted AS (
     INSERT INTO consent_events (
         tenant_id, event_id, subject_id, purpose_id, channel, scope, state, notice_id,
         notice_version, source, actor, processing_role, recorded_at, valid_until,
-        evidence_reference, evidence_ip_digest, evidence_ua_digest
+        evidence_reference, evidence_ip_digest, evidence_ua_digest, evidence_sealed
     )
     SELECT $1, g.event_id, g.subject_id, g.purpose_id, g.channel, g.scope, g.state, g.notice_id,
         g.notice_version, g.source, g.actor, g.processing_role, g.recorded_at, g.valid_until,
-        g.evidence_reference, g.evidence_ip_digest, g.evidence_ua_digest
+        g.evidence_reference, g.evidence_ip_digest, g.evidence_ua_digest, g.evidence_sealed
     FROM head CROSS JOIN given g ORDER BY g.ord
     RETURNING *
 ), fed AS (
@@ -100,6 +100,7 @@ def _event_columns(event: ConsentEvent) -> tuple[Any, ...]:
         event.evidence_reference,
         event.evidence_ip_digest,
         event.evidence_ua_digest,
+        event.evidence_sealed,
     )
 
 
@@ -132,6 +133,7 @@ def _event(m: Row) -> ConsentEvent:
         recorded_at=m["recorded_at"],
         valid_until=m["valid_until"],
         evidence_reference=m["evidence_reference"],
+        evidence_sealed=m["evidence_sealed"],
     )
 
 
@@ -143,6 +145,8 @@ def _fact(m: Row) -> ConsentFact:
         STATES[m["state"]],
         m["notice_version"],
         m["valid_until"],
+        # The projection keeps the event's time as updated_at.
+        m["recorded_at"] if "recorded_at" in m else m["updated_at"],
     )
 
 
@@ -172,6 +176,15 @@ class SqlConsents:
             .join(_C, sa.and_(_C.c.tenant_id == _E.c.tenant_id, _C.c.event_id == _E.c.event_id))
             .where(_C.c.tenant_id == self._tenant, _C.c.subject_id == subject_id)
             .order_by(_C.c.purpose_id, _C.c.channel, _C.c.scope)
+        )
+        return [_event(m) for m in (await self._conn.execute(query)).mappings()]
+
+    async def all_events(self, subject_id: UUID) -> list[ConsentEvent]:
+        """Every event of the subject, oldest first (exports)."""
+        query = (
+            sa.select(_E)
+            .where(_E.c.tenant_id == self._tenant, _E.c.subject_id == subject_id)
+            .order_by(_E.c.sequence)
         )
         return [_event(m) for m in (await self._conn.execute(query)).mappings()]
 

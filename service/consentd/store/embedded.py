@@ -206,6 +206,22 @@ class EmbeddedPostgres:
             self.stop()
             raise
 
+    def attach(self) -> bool:
+        """Use a cluster another process of ours already runs in this data dir, without owning
+        it (stop() will leave it running). True when attached; False when none is running."""
+        pidfile = self.data_dir / "postmaster.pid"
+        try:
+            lines = pidfile.read_text().splitlines()
+        except (FileNotFoundError, PermissionError):
+            return False
+        if len(lines) < 4 or not lines[0].strip().isdigit() or not lines[3].strip().isdigit():
+            return False
+        if not _pid_alive(int(lines[0].strip()), self.data_dir):
+            return False
+        self._port = int(lines[3].strip())
+        self._password = self._read_password()
+        return True
+
     def stop(self, timeout: float = 30.0) -> None:
         """SIGINT (fast shutdown) and reap the child; SIGKILL it after `timeout` seconds.
         Then an ephemeral cluster's files are deleted. Safe to call twice."""

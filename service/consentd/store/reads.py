@@ -11,6 +11,7 @@ rule is the same everywhere: every statement runs in a transaction that set
 
 from __future__ import annotations
 
+import asyncio
 from types import TracebackType
 from typing import Any, Self, cast
 from uuid import UUID
@@ -39,16 +40,22 @@ class ReadPool:
         self._dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
         self._size = size
         self._pool: Any = None
+        self._opening: asyncio.Lock | None = None
 
     async def acquire(self) -> Any:
         if self._pool is None:
-            self._pool = await asyncpg.create_pool(
-                self._dsn,
-                min_size=1,
-                max_size=self._size,
-                reset=_release,
-                server_settings={"application_name": "consentd-reads"},
-            )
+            # Concurrent first calls must share one pool: a connection is released to the
+            # pool it came from.
+            self._opening = self._opening or asyncio.Lock()
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn,
+                        min_size=1,
+                        max_size=self._size,
+                        reset=_release,
+                        server_settings={"application_name": "consentd-reads"},
+                    )
         return await self._pool.acquire()
 
     async def release(self, conn: Any) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from consentd.app.ports import Digest
 from consentd.domain.identifiers import IdentifierKind
 from consentd.store.driver import Driver
-from consentd.store.tables import consent_events, subject_identifiers, subjects
+from consentd.store.tables import consent_events, subject_identifiers, subject_keys, subjects
 
 # Every write looks subjects up and links identifiers: plain statements through the driver
 # (prepared once per connection) rather than Core statements built and compiled per call.
@@ -22,8 +22,8 @@ WHERE tenant_id = $1 AND (kind, digest) IN (SELECT * FROM unnest($2::text[], $3:
 """
 _CREATE = "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)"
 _ATTACH = """
-INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at)
-VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING subject_id
+INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at, sealed_value)
+VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING subject_id
 """
 _OWNER = (
     "SELECT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND digest = $3"
@@ -61,18 +61,30 @@ class SqlSubjects:
             subject_identifiers.c.tenant_id == self._tenant,
             subject_identifiers.c.subject_id == subject_id,
         )
+        orphan = sa.select(subjects.c.subject_id).where(
+            subjects.c.tenant_id == self._tenant,
+            subjects.c.subject_id == subject_id,
+            ~referenced,
+            ~linked,
+        )
+        await self._conn.execute(
+            subject_keys.delete().where(
+                subject_keys.c.tenant_id == self._tenant, subject_keys.c.subject_id.in_(orphan)
+            )
+        )
         await self._conn.execute(
             subjects.delete().where(
-                subjects.c.tenant_id == self._tenant,
-                subjects.c.subject_id == subject_id,
-                ~referenced,
-                ~linked,
+                subjects.c.tenant_id == self._tenant, subjects.c.subject_id.in_(orphan)
             )
         )
 
-    async def attach(self, subject_id: UUID, digest: Digest, now: datetime) -> UUID:
+    async def attach(
+        self, subject_id: UUID, digest: Digest, now: datetime, sealed: bytes | None = None
+    ) -> UUID:
         kind, value = digest
-        owner = await self._raw.fetchrow(_ATTACH, self._tenant, kind.value, value, subject_id, now)
+        owner = await self._raw.fetchrow(
+            _ATTACH, self._tenant, kind.value, value, subject_id, now, sealed
+        )
         if owner is not None:
             return UUID(str(owner["subject_id"]))
         # The identifier was linked already (maybe by a transaction that just committed).

@@ -1,7 +1,16 @@
-"""The unit of work: one connection, one transaction, one tenant."""
+"""The unit of work: one connection, one transaction, one tenant.
+
+An ambient transaction (see `ambient`) lets an outer scope — the idempotency gate — own the
+transaction: a unit of work opened inside it for the same tenant joins it, and its commit()
+leaves the final commit to the owner, so the write and the stored response commit together.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -10,48 +19,111 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consentd.app.ports import ChangeSignal
+from consentd.domain.audit import CheckpointSigner
+from consentd.store.audit import SqlAudit
+from consentd.store.breach import SqlBreach
 from consentd.store.campaign import SqlCampaign
 from consentd.store.catalog import SqlCatalog
 from consentd.store.consents import SqlConsents
+from consentd.store.cookie_purge import SqlCookiePurge
+from consentd.store.cookies import SqlCookies
 from consentd.store.driver import driver_of
+from consentd.store.requests import SqlRequests
+from consentd.store.retention import SqlRetention
+from consentd.store.rights import SqlRights
 from consentd.store.subjects import SqlSubjects
 
 # Set per transaction (is_local = true), so a pooled connection never carries a tenant into the
 # next request. Row-level security policies read it.
-_SET_TENANT = sa.select(sa.func.set_config("consentd.tenant_id", sa.bindparam("tenant"), True))
+SET_TENANT = sa.select(sa.func.set_config("consentd.tenant_id", sa.bindparam("tenant"), True))
+
+
+@dataclass(frozen=True, slots=True)
+class _Ambient:
+    conn: AsyncConnection
+    tenant_id: UUID
+
+
+_ambient: ContextVar[_Ambient | None] = ContextVar("consentd_ambient_transaction", default=None)
+
+
+async def enter_tenant(conn: AsyncConnection, tenant_id: UUID) -> None:
+    """Begin a transaction on `conn` and set the tenant for it alone."""
+    await conn.begin()
+    await conn.execute(SET_TENANT, {"tenant": str(tenant_id)})
+
+
+@asynccontextmanager
+async def ambient(conn: AsyncConnection, tenant_id: UUID) -> AsyncIterator[None]:
+    """Units of work for `tenant_id` opened inside this block join `conn`'s transaction."""
+    token = _ambient.set(_Ambient(conn, tenant_id))
+    try:
+        yield
+    finally:
+        _ambient.reset(token)
 
 
 class SqlUnitOfWork:
     """`async with uow:` opens a transaction inside the tenant; commit() is explicit and leaving
-    the block without it rolls back."""
+    the block without it rolls back. commit() first appends what the use case gave to
+    `audit.record()`, so a change and its audit entry are committed together or not at all.
+
+    `snapshot=True` runs at REPEATABLE READ: every read sees one moment (chain verification).
+    """
 
     subjects: SqlSubjects
     consents: SqlConsents
     catalog: SqlCatalog
     campaign: SqlCampaign
+    cookies: SqlCookies
+    cookie_purge: SqlCookiePurge
 
     def __init__(
-        self, engine: AsyncEngine, tenant_id: UUID, signal: ChangeSignal | None = None
+        self,
+        engine: AsyncEngine,
+        tenant_id: UUID,
+        signer: CheckpointSigner | None = None,
+        checkpoint_every: int = 0,
+        *,
+        snapshot: bool = False,
+        signal: ChangeSignal | None = None,
     ) -> None:
         self._engine = engine
         self._tenant = tenant_id
+        self._signer = signer
+        self._every = checkpoint_every
+        self._snapshot = snapshot
         self._signal = signal
         self._conn: AsyncConnection | None = None
+        self._joined = False
 
     async def __aenter__(self) -> Self:
-        conn = await self._engine.connect()
-        try:
-            await conn.begin()
-            await conn.execute(_SET_TENANT, {"tenant": str(self._tenant)})
+        outer = _ambient.get()
+        if outer is not None and outer.tenant_id == self._tenant:
+            conn, self._joined = outer.conn, True
             raw = await driver_of(conn)
-        except BaseException:
-            await conn.close()
-            raise
+        else:
+            conn = await self._engine.connect()
+            try:
+                if self._snapshot:
+                    conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+                await enter_tenant(conn, self._tenant)
+                raw = await driver_of(conn)
+            except BaseException:
+                await conn.close()
+                raise
         self._conn = conn
         self.subjects = SqlSubjects(conn, raw, self._tenant)
         self.consents = SqlConsents(conn, raw, self._tenant)
         self.catalog = SqlCatalog(conn, raw, self._tenant)
         self.campaign = SqlCampaign(raw, self._tenant)
+        self.audit = SqlAudit(conn, self._tenant, self._signer, self._every)
+        self.rights = SqlRights(conn, self._tenant)
+        self.requests = SqlRequests(conn, self._tenant)
+        self.retention = SqlRetention(conn, self._tenant)
+        self.breach = SqlBreach(conn, self._tenant)
+        self.cookies = SqlCookies(conn, self._tenant)
+        self.cookie_purge = SqlCookiePurge(conn, self._tenant)
         return self
 
     async def __aexit__(
@@ -61,8 +133,8 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         conn, self._conn = self._conn, None
-        if conn is None:
-            return
+        if conn is None or self._joined:
+            return  # a joined transaction is the owner's to commit or roll back
         try:
             if conn.in_transaction():
                 await conn.rollback()
@@ -72,6 +144,10 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         if self._conn is None:
             raise RuntimeError("commit() outside the unit of work")
-        await self._conn.commit()
+        await self.audit.flush()  # in the same transaction, joined or not
+        if not self._joined:
+            await self._conn.commit()
+        # Wake this process's feed watchers. A joined transaction commits a little later (its
+        # owner's); a watcher woken early finds nothing yet and the feed's polling catches up.
         if self._signal is not None and self.consents.appended:
             self._signal.changed(self._tenant)

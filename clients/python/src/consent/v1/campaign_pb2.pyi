@@ -330,10 +330,13 @@ class SuppressionEntry(_message.Message):
     kind: _builtins.str
     """`email` or `phone`."""
     subject_id: _builtins.str
+    """Empty for the suppression entry an erasure leaves: no link to the person is kept."""
     reason: _consent_pb2.Reason.ValueType
-    """REFUSED, WITHDRAWN, OBJECTED or ERASED."""
+    """REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED."""
     event_id: _builtins.str
-    """The event that decided, and when it was recorded."""
+    """The event that decided (empty when a block or a suppression entry decided), and when it
+    was recorded (or the block began).
+    """
     @_builtins.property
     def since(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(

@@ -67,9 +67,10 @@ class CampaignServiceStub:
     ExportSuppressionList: _grpc.UnaryStreamMultiCallable[_campaign_pb2.ExportSuppressionListRequest, _campaign_pb2.ExportSuppressionListResponse]
     """ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
     whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-    a withdrawal or an objection, or an erasure, as keyed hashes of their e-mail address (channel
-    EMAIL) or phone number (SMS, VOICE_CALL). Other channels have no contact point to export
-    (INVALID_ARGUMENT).
+    a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
+    decided as a check decides — then the suppression entries erasures left (no subject), as
+    keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
+    channels have no contact point to export (INVALID_ARGUMENT).
 
     The hash: consentd never stores an address in clear, only HMAC-SHA256 under a key of the
     tenant's own (derived from the server secret), so the export carries exactly that:
@@ -124,9 +125,10 @@ class CampaignServiceAsyncStub(CampaignServiceStub):
     ExportSuppressionList: _aio.UnaryStreamMultiCallable[_campaign_pb2.ExportSuppressionListRequest, _campaign_pb2.ExportSuppressionListResponse]  # type: ignore[assignment]
     """ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
     whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-    a withdrawal or an objection, or an erasure, as keyed hashes of their e-mail address (channel
-    EMAIL) or phone number (SMS, VOICE_CALL). Other channels have no contact point to export
-    (INVALID_ARGUMENT).
+    a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
+    decided as a check decides — then the suppression entries erasures left (no subject), as
+    keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
+    channels have no contact point to export (INVALID_ARGUMENT).
 
     The hash: consentd never stores an address in clear, only HMAC-SHA256 under a key of the
     tenant's own (derived from the server secret), so the export carries exactly that:
@@ -202,9 +204,10 @@ class CampaignServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_campaign_pb2.ExportSuppressionListResponse], _abc.AsyncIterator[_campaign_pb2.ExportSuppressionListResponse]]:
         """ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
         whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-        a withdrawal or an objection, or an erasure, as keyed hashes of their e-mail address (channel
-        EMAIL) or phone number (SMS, VOICE_CALL). Other channels have no contact point to export
-        (INVALID_ARGUMENT).
+        a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
+        decided as a check decides — then the suppression entries erasures left (no subject), as
+        keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
+        channels have no contact point to export (INVALID_ARGUMENT).
 
         The hash: consentd never stores an address in clear, only HMAC-SHA256 under a key of the
         tenant's own (derived from the server secret), so the export carries exactly that:

@@ -1,0 +1,101 @@
+"""consent.v1.AuditService over grpc.aio: chain verification, checkpoints, breach scoping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from consent.v1 import audit_pb2 as pb
+from consent.v1 import audit_pb2_grpc
+
+from consentd.api.context import principal
+from consentd.api.converters import time_in, time_out
+from consentd.app.audit import AuditUseCases
+from consentd.domain.audit import Checkpoint, VerifyReport
+from consentd.domain.breach import Window
+from consentd.domain.errors import InvalidInput, PermissionDenied
+from consentd.domain.tenancy import Tenant
+
+Context = grpc.aio.ServicerContext[Any, Any]
+# Over the API a breach is scoped per tenant: an API key belongs to one tenant, and no scope
+# spans tenants. Operators scope several tenants with `consentd breach scope` (owner's URL).
+
+
+def checkpoint_out(checkpoint: Checkpoint) -> pb.AuditCheckpoint:
+    return pb.AuditCheckpoint(
+        seq=checkpoint.seq,
+        entry_hash=checkpoint.entry_hash.hex(),
+        signed_at=time_out(checkpoint.signed_at),
+        key_id=checkpoint.key_id,
+        signed_message=checkpoint.message().decode(),
+        signature=checkpoint.signature.hex(),
+    )
+
+
+def report_out(report: VerifyReport) -> pb.VerifyAuditChainResponse:
+    return pb.VerifyAuditChainResponse(
+        ok=report.ok,
+        entries_checked=report.entries_checked,
+        checkpoints_checked=report.checkpoints_checked,
+        first_seq=report.first_seq,
+        last_seq=report.last_seq,
+        bad_seq=report.bad_seq or 0,
+        problem=report.problem,
+    )
+
+
+class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
+    def __init__(self, audit: AuditUseCases) -> None:
+        self._audit = audit
+
+    async def VerifyAuditChain(
+        self, request: pb.VerifyAuditChainRequest, context: Context
+    ) -> pb.VerifyAuditChainResponse:
+        return report_out(await self._audit.verify(principal().tenant))
+
+    async def CreateAuditCheckpoint(
+        self, request: pb.CreateAuditCheckpointRequest, context: Context
+    ) -> pb.CreateAuditCheckpointResponse:
+        checkpoint = await self._audit.checkpoint(principal().tenant)
+        if checkpoint is None:
+            return pb.CreateAuditCheckpointResponse()
+        return pb.CreateAuditCheckpointResponse(checkpoint=checkpoint_out(checkpoint))
+
+    async def ListAuditCheckpoints(
+        self, request: pb.ListAuditCheckpointsRequest, context: Context
+    ) -> pb.ListAuditCheckpointsResponse:
+        checkpoints = await self._audit.checkpoints(principal().tenant)
+        return pb.ListAuditCheckpointsResponse(
+            checkpoints=[checkpoint_out(c) for c in checkpoints],
+            public_key=self._audit.public_key.hex(),
+        )
+
+    async def ScopeBreach(
+        self, request: pb.ScopeBreachRequest, context: Context
+    ) -> pb.ScopeBreachResponse:
+        if not request.HasField("since") or not request.HasField("until"):
+            raise InvalidInput("since", "since and until are both required")
+        window = Window(time_in(request.since, "since"), time_in(request.until, "until"))
+        tenants = await self._named_tenants(list(request.tenants))
+        scopes = await self._audit.scope_breach(tenants, window)
+        return pb.ScopeBreachResponse(
+            tenants=[
+                pb.TenantBreachScope(
+                    tenant=s.tenant_slug,
+                    subjects_touched=s.subjects_touched,
+                    subjects_held=s.subjects_held,
+                    categories=s.categories,
+                )
+                for s in scopes
+            ]
+        )
+
+    async def _named_tenants(self, slugs: list[str]) -> list[Tenant]:
+        caller = principal()
+        for index, slug in enumerate(slugs):
+            if slug != caller.tenant.slug:
+                raise PermissionDenied(
+                    f"tenants[{index}]: a key scopes only its own tenant; operators scope "
+                    "several with `consentd breach scope`"
+                )
+        return [caller.tenant]

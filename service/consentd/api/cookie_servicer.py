@@ -1,0 +1,60 @@
+"""consent.v1.CookieService: convert, call one use case, convert back.
+
+The same servicer answers native gRPC (grpc.aio) and the browser port (Connect and gRPC-Web,
+see api/browser.py): it reads the caller from the principal context variable and never touches
+its transport context, which is typed `object` for that reason.
+"""
+
+from __future__ import annotations
+
+from consent.v1 import cookies_pb2 as pb
+from consent.v1 import cookies_pb2_grpc
+
+from consentd.api import cookie_converters as conv
+from consentd.api.context import principal
+from consentd.app.cookies import CookieUseCases
+
+
+class CookieServicer(cookies_pb2_grpc.CookieServiceServicer):
+    def __init__(self, cookies: CookieUseCases, phone_region: str) -> None:
+        self._cookies = cookies
+        self._region = phone_region
+
+    async def RecordCookieChoice(
+        self, request: pb.RecordCookieChoiceRequest, context: object
+    ) -> pb.RecordCookieChoiceResponse:
+        command = conv.record_in(request, self._region)
+        return conv.record_out(await self._cookies.record_cookie_choice(principal(), command))
+
+    async def GetCookieChoice(
+        self, request: pb.GetCookieChoiceRequest, context: object
+    ) -> pb.GetCookieChoiceResponse:
+        visitor_id = conv.get_in(request)
+        return conv.get_out(await self._cookies.get_cookie_choice(principal(), visitor_id))
+
+    async def ListCookieChoices(
+        self, request: pb.ListCookieChoicesRequest, context: object
+    ) -> pb.ListCookieChoicesResponse:
+        owner, size, token = conv.list_in(request, self._region)
+        page = await self._cookies.list_cookie_choices(principal(), owner, size, token)
+        return conv.list_out(page)
+
+    async def LinkVisitor(
+        self, request: pb.LinkVisitorRequest, context: object
+    ) -> pb.LinkVisitorResponse:
+        visitor_id, subject = conv.link_in(request, self._region)
+        subject_id, linked = await self._cookies.link_visitor(principal(), visitor_id, subject)
+        return pb.LinkVisitorResponse(subject_id=str(subject_id), choices_linked=linked)
+
+    async def PutCookiePolicy(
+        self, request: pb.PutCookiePolicyRequest, context: object
+    ) -> pb.PutCookiePolicyResponse:
+        policy = conv.policy_in(request)
+        stored = await self._cookies.put_cookie_policy(principal(), policy)
+        return pb.PutCookiePolicyResponse(policy=conv.policy_out(stored))
+
+    async def GetCookiePolicy(
+        self, request: pb.GetCookiePolicyRequest, context: object
+    ) -> pb.GetCookiePolicyResponse:
+        policy = await self._cookies.get_cookie_policy(principal())
+        return pb.GetCookiePolicyResponse(policy=conv.policy_out(policy))

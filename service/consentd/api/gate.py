@@ -1,0 +1,95 @@
+"""Admission of every call: who, may they, not too often, well-formed, and at most once."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from google.protobuf.message import Message
+
+from consentd.api.authorization import authorize
+from consentd.api.methods import Method
+from consentd.api.ratelimit import TenantRateLimiter
+from consentd.api.validation import reject_unknown_fields
+from consentd.app.auth import Authenticator
+from consentd.app.ports import IdempotencyStore
+from consentd.domain.errors import InvalidInput, Unauthenticated
+from consentd.domain.tenancy import Principal
+
+IDEMPOTENCY_KEY = "idempotency-key"
+MAX_IDEMPOTENCY_KEY = 255
+# An opt-out must always get through: withdrawals are never rate-limited away.
+NEVER_LIMITED = frozenset({"/consent.v1.ConsentService/WithdrawConsent"})
+
+
+class Gate:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        limiter: TenantRateLimiter,
+        idempotency: IdempotencyStore,
+        methods: Mapping[str, Method],
+    ) -> None:
+        self._auth = authenticator
+        self._limiter = limiter
+        self._idempotency = idempotency
+        self._methods = methods
+
+    async def admit(
+        self,
+        method: str,
+        metadata: Mapping[str, str],
+        request: Message | None,
+        *,
+        tenant: str | None = None,
+    ) -> Principal:
+        """The authenticated, authorized caller. Raises Unauthenticated (also when `tenant`, the
+        tenant id a browser URL names, is not the credential's), PermissionDenied,
+        ResourceExhausted or InvalidInput (a field the contract does not define)."""
+        principal = await self._auth.authenticate(metadata)
+        if tenant is not None and tenant != str(principal.tenant_id):
+            raise Unauthenticated()
+        authorize(method, principal)
+        if method not in NEVER_LIMITED:
+            self._limiter.take(principal.tenant_id)
+        if request is not None:
+            reject_unknown_fields(request)
+        return principal
+
+    async def unary(
+        self,
+        method: str,
+        metadata: Mapping[str, str],
+        principal: Principal,
+        request: Message,
+        behaviour: Callable[[], Awaitable[Any]],
+    ) -> Any:
+        """Run the call; a write carrying an idempotency key runs at most once per key."""
+        key = metadata.get(IDEMPOTENCY_KEY)
+        described = self._methods.get(method)
+        if key is None or described is None or not described.writes:
+            return await behaviour()
+        if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
+            raise InvalidInput(
+                IDEMPOTENCY_KEY, f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
+            )
+        fingerprint = hashlib.sha256(
+            method.encode() + b"\0" + request.SerializeToString(deterministic=True)
+        )
+        produced: list[Message] = []
+
+        async def execute() -> bytes:
+            response: Message = await behaviour()
+            produced.append(response)
+            return response.SerializeToString()
+
+        stored = await self._idempotency.once(
+            tenant_id=principal.tenant_id,
+            caller=principal.caller,
+            key=key,
+            method=method,
+            request_sha256=fingerprint.digest(),
+            execute=execute,
+        )
+        return produced[0] if produced else described.response.FromString(stored)

@@ -1,0 +1,61 @@
+"""consent.v1.RetentionService over grpc.aio: the caller's tenant's retention facts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from consent.v1 import retention_pb2 as pb
+from consent.v1 import retention_pb2_grpc
+
+from consentd.api.context import principal
+from consentd.api.converters import time_in, time_out
+from consentd.app.retention import RetentionSettingsUseCases
+from consentd.domain.catalog import check_text
+from consentd.domain.errors import InvalidInput
+from consentd.domain.retention import TenantRetention
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def settings_in(message: pb.RetentionSettings) -> TenantRetention:
+    if message.HasField("purged_at"):
+        raise InvalidInput("settings.purged_at", "is set by the retention job")
+    reason = check_text("settings.legal_hold_reason", message.legal_hold_reason, 500)
+    if message.legal_hold and not reason.strip():
+        raise InvalidInput("settings.legal_hold_reason", "is required with a legal hold")
+    return TenantRetention(
+        contract_ended_at=time_in(message.contract_ended_at, "settings.contract_ended_at")
+        if message.HasField("contract_ended_at")
+        else None,
+        legal_hold=message.legal_hold,
+        legal_hold_reason=reason if message.legal_hold else "",
+        storage_extension=message.storage_extension,
+    )
+
+
+def settings_out(settings: TenantRetention) -> pb.RetentionSettings:
+    return pb.RetentionSettings(
+        contract_ended_at=time_out(settings.contract_ended_at),
+        legal_hold=settings.legal_hold,
+        legal_hold_reason=settings.legal_hold_reason,
+        storage_extension=settings.storage_extension,
+        purged_at=time_out(settings.purged_at),
+    )
+
+
+class RetentionServicer(retention_pb2_grpc.RetentionServiceServicer):
+    def __init__(self, settings: RetentionSettingsUseCases) -> None:
+        self._settings = settings
+
+    async def GetRetentionSettings(
+        self, request: pb.GetRetentionSettingsRequest, context: Context
+    ) -> pb.GetRetentionSettingsResponse:
+        stored = await self._settings.get(principal().tenant)
+        return pb.GetRetentionSettingsResponse(settings=settings_out(stored))
+
+    async def PutRetentionSettings(
+        self, request: pb.PutRetentionSettingsRequest, context: Context
+    ) -> pb.PutRetentionSettingsResponse:
+        stored = await self._settings.put(principal().tenant, settings_in(request.settings))
+        return pb.PutRetentionSettingsResponse(settings=settings_out(stored))

@@ -1,0 +1,103 @@
+"""Tenant and credential management, for the `consentd` command line and provisioning."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import uuid4
+
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from consentd.app.ports import AdminRepository, Clock
+from consentd.domain.catalog import check_text
+from consentd.domain.errors import InvalidInput, NotFound
+from consentd.domain.keys import ApiKey, new_api_key
+from consentd.domain.model import ProcessingRole
+from consentd.domain.tenancy import Scope, StoredKey, Tenant, TokenIssuer
+
+_SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+class AdminUseCases:
+    def __init__(self, repository: AdminRepository, clock: Clock) -> None:
+        self._repo = repository
+        self._clock = clock
+
+    async def create_tenant(
+        self, slug: str, name: str = "", role: ProcessingRole = ProcessingRole.PROCESSOR
+    ) -> Tenant:
+        """Create a tenant (idempotent by slug). Raises InvalidInput for a bad slug."""
+        if not (1 <= len(slug) <= 63 and slug[0].isalpha() and set(slug) <= _SLUG_CHARS):
+            raise InvalidInput(
+                "slug", "must be 1 to 63 of a-z, 0-9 and '-', starting with a letter"
+            )
+        tenant = Tenant(uuid4(), slug, check_text("name", name or slug, 200), role)
+        return await self._repo.create_tenant(tenant, self._clock())
+
+    async def tenant(self, slug: str) -> Tenant:
+        found = await self._repo.tenant_by_slug(slug)
+        if found is None:
+            raise NotFound(f"no tenant {slug!r}")
+        return found
+
+    async def issue_key(
+        self, slug: str, scopes: Iterable[str], name: str = "", expires_at: datetime | None = None
+    ) -> tuple[ApiKey, StoredKey]:
+        """A new key; its token is returned here once and stored only as a digest."""
+        granted = frozenset(_scope(s) for s in scopes)
+        if not granted:
+            raise InvalidInput("scopes", "at least one scope is required")
+        if Scope.SELF in granted:
+            raise InvalidInput("scopes", "subject:self comes only from a signed portal token")
+        tenant = await self.tenant(slug)
+        key = new_api_key(tenant.tenant_id)
+        now = self._clock()
+        stored = StoredKey(
+            key.key_id, check_text("name", name, 200), granted, key.digest, now, expires_at
+        )
+        await self._repo.insert_key(tenant.tenant_id, stored)
+        return key, stored
+
+    async def revoke_key(self, slug: str, key_id: str) -> None:
+        """Revoke a live key (effective within the authenticator's cache time). Raises NotFound."""
+        tenant = await self.tenant(slug)
+        if not await self._repo.revoke_key(tenant.tenant_id, key_id, self._clock()):
+            raise NotFound(f"no live key {key_id!r} for tenant {slug!r}")
+
+    async def tenants(self) -> list[Tenant]:
+        """Every tenant, by slug (the owner's lookup)."""
+        return await self._repo.tenants()
+
+    async def keys(self, slug: str) -> list[StoredKey]:
+        return await self._repo.keys((await self.tenant(slug)).tenant_id)
+
+    async def put_issuer(self, slug: str, issuer: str, audience: str, public_key_pem: str) -> None:
+        """Trust portal tokens signed by this issuer's key (EC P-256 or RSA >= 2048 bits)."""
+        try:
+            public_key = load_pem_public_key(public_key_pem.encode())
+        except ValueError:
+            raise InvalidInput("public_key_pem", "is not a PEM public key") from None
+        usable = (
+            isinstance(public_key, ec.EllipticCurvePublicKey)
+            and public_key.curve.name == "secp256r1"
+        ) or (isinstance(public_key, rsa.RSAPublicKey) and public_key.key_size >= 2048)
+        if not usable:
+            raise InvalidInput(
+                "public_key_pem", "must be an EC P-256 (ES256) or RSA >= 2048 (RS256) key"
+            )
+        tenant = await self.tenant(slug)
+        record = TokenIssuer(
+            check_text("issuer", issuer, 500, required=True),
+            check_text("audience", audience, 500, required=True),
+            public_key_pem,
+        )
+        await self._repo.put_issuer(tenant.tenant_id, record, self._clock())
+
+
+def _scope(name: str) -> Scope:
+    try:
+        return Scope(name)
+    except ValueError:
+        allowed = ", ".join(s.value for s in Scope)
+        raise InvalidInput("scopes", f"unknown scope {name!r} (one of: {allowed})") from None

@@ -1,0 +1,32 @@
+"""Subjects' data keys: found, made on first use, unwrapped for one unit of work."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from consentd.app.ports import UnitOfWork
+from consentd.domain.sealing import Keyring, SubjectKey
+
+
+class SubjectKeys:
+    def __init__(self, keyring: Keyring) -> None:
+        self._keyring = keyring
+
+    async def key(
+        self, uow: UnitOfWork, tenant_id: UUID, subject_id: UUID, now: datetime
+    ) -> SubjectKey:
+        """The subject's key, made and stored when it has none (concurrent makers converge on
+        the one stored first)."""
+        wrapped = await uow.rights.wrapped_key(subject_id)
+        if wrapped is None:
+            _, fresh = self._keyring.new_key(tenant_id, subject_id)
+            wrapped = await uow.rights.store_key(subject_id, fresh, now)
+        return self._keyring.unwrap(tenant_id, subject_id, wrapped)
+
+    async def existing(
+        self, uow: UnitOfWork, tenant_id: UUID, subject_id: UUID
+    ) -> SubjectKey | None:
+        """The subject's key, or None once it was destroyed (erased) or never made."""
+        wrapped = await uow.rights.wrapped_key(subject_id)
+        return self._keyring.unwrap(tenant_id, subject_id, wrapped) if wrapped else None

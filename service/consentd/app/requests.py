@@ -1,0 +1,272 @@
+"""Rights requests: received -> identity verified -> in progress -> done / refused.
+
+The identity is verified by a one-time code sent through the Notifier port to the subject's own
+contact point (only a keyed hash of the code is kept; it expires after 24 hours and five wrong
+tries), or attested by an operator. Verification starts the one-month clock (domain/rights.py
+gives the month-end rule); one extension of up to two months, with a reason, before the first
+due date. Completing an erase, restrict or object request performs it in the same transaction.
+Every transition is an audit entry.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from consentd.app.commands import MAX_PAGE_SIZE, SubjectSelector
+from consentd.app.keys import SubjectKeys
+from consentd.app.paging import Page, decode_token, encode_token, page_size
+from consentd.app.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
+from consentd.app.rights import block_subject, erase_subject
+from consentd.app.subjects import SubjectResolver
+from consentd.domain.audit import Action, AuditRecord, stamp
+from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
+from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
+from consentd.domain.rights import (
+    CODE_TTL,
+    MAX_CODE_ATTEMPTS,
+    BlockKind,
+    RequestKind,
+    RequestState,
+    RightsRequest,
+)
+from consentd.domain.tenancy import Principal
+
+_REQUESTS = "rights_requests"
+_Move = Callable[[RightsRequest, datetime], RightsRequest]
+CODE_DIGITS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    request: RightsRequest
+    code_sent: bool
+
+
+class RightsRequestUseCases:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: IdentifierHasher,
+        keys: SubjectKeys,
+        notifier: Notifier,
+        clock: Clock,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._keys = keys
+        self._subjects = SubjectResolver(hasher, keys)
+        self._notifier = notifier
+        self._clock = clock
+
+    def now(self) -> datetime:
+        """The use cases' clock (whether a request is overdue is read against it)."""
+        return self._clock()
+
+    def _code_digest(self, tenant_id: UUID, request_id: UUID, code: str) -> bytes:
+        return self._hasher.keyed(tenant_id, f"rights-code:{request_id}", code)
+
+    async def submit(
+        self,
+        principal: Principal,
+        kind: RequestKind,
+        selector: SubjectSelector,
+        send_code_to: IdentifierKind | None,
+    ) -> Submitted:
+        """Receive a request for a known subject; send a one-time code to its email or phone
+        when asked and known. Raises NotFound."""
+        now = self._clock()
+        tenant_id = principal.tenant_id
+        async with self._uow(tenant_id) as uow:
+            await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
+            subject_id = await self._subjects.require(uow, tenant_id, selector)
+            request = RightsRequest(uuid4(), subject_id, kind, RequestState.RECEIVED, now, now)
+            contact = await self._contact(uow, tenant_id, subject_id, send_code_to)
+            code = None
+            if contact is not None:
+                code, request = self._with_code(tenant_id, request, now)
+            await uow.requests.add(request)
+            uow.audit.record(_transition(request, None, now))
+            await uow.commit()
+        if code is not None and contact is not None:
+            await self._notifier.send_code(principal.tenant, request.request_id, contact, code)
+        return Submitted(request, contact is not None)
+
+    async def resend_code(
+        self, principal: Principal, request_id: UUID, send_code_to: IdentifierKind
+    ) -> bool:
+        """A new code (the old one stops working); False when there is no such contact point.
+        Raises NotFound, FailedPrecondition once the identity is verified."""
+        now = self._clock()
+        tenant_id = principal.tenant_id
+        async with self._uow(tenant_id) as uow:
+            request = await _locked(uow, request_id)
+            if request.state is not RequestState.RECEIVED:
+                raise FailedPrecondition("the identity of this request is verified already")
+            contact = await self._contact(uow, tenant_id, request.subject_id, send_code_to)
+            if contact is None:
+                return False
+            code, request = self._with_code(tenant_id, request, now)
+            await uow.requests.save(request)
+            await uow.commit()
+        await self._notifier.send_code(principal.tenant, request_id, contact, code)
+        return True
+
+    def _with_code(
+        self, tenant_id: UUID, request: RightsRequest, now: datetime
+    ) -> tuple[str, RightsRequest]:
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        digest = self._code_digest(tenant_id, request.request_id, code)
+        return code, replace(
+            request, code_digest=digest, code_expires_at=now + CODE_TTL, code_attempts=0
+        )
+
+    async def _contact(
+        self, uow: UnitOfWork, tenant_id: UUID, subject_id: UUID, kind: IdentifierKind | None
+    ) -> Identifier | None:
+        """The subject's own contact point of that kind, opened from its sealed value."""
+        if kind is None:
+            return None
+        key = await self._keys.existing(uow, tenant_id, subject_id)
+        if key is None:
+            return None
+        for stored in await uow.rights.identifiers(subject_id):
+            if stored.kind is kind and stored.sealed_value is not None:
+                return Identifier(kind, key.open(kind.value, stored.sealed_value))
+        return None
+
+    async def confirm_identity(
+        self, principal: Principal, request_id: UUID, code: str
+    ) -> RightsRequest:
+        """Check the one-time code; a wrong one counts as a try (kept even though the call
+        fails). Raises NotFound, InvalidInput (wrong code), FailedPrecondition (no code,
+        expired, too many tries, already verified)."""
+        now = self._clock()
+        tenant_id = principal.tenant_id
+        async with self._uow(tenant_id) as uow:
+            request = await _locked(uow, request_id)
+            if request.state is not RequestState.RECEIVED:
+                raise FailedPrecondition("the identity of this request is verified already")
+            if request.code_digest is None or request.code_expires_at is None:
+                raise FailedPrecondition("no code was sent for this request")
+            if now > request.code_expires_at:
+                raise FailedPrecondition("the code has expired: ask for a new one")
+            if request.code_attempts >= MAX_CODE_ATTEMPTS:
+                raise FailedPrecondition("too many wrong codes: ask for a new one")
+            expected = self._code_digest(tenant_id, request_id, code)
+            if not hmac.compare_digest(expected, request.code_digest):
+                await uow.requests.save(replace(request, code_attempts=request.code_attempts + 1))
+                await uow.commit()
+                raise InvalidInput("code", "does not match the code sent")
+            verified = request.verified(now, "one_time_code")
+            await self._save(uow, request, verified, now)
+        return verified
+
+    async def attest_identity(
+        self, principal: Principal, request_id: UUID, actor: str
+    ) -> RightsRequest:
+        """An operator confirms the identity by other means. Raises NotFound,
+        FailedPrecondition."""
+        return await self._apply(
+            principal, request_id, lambda r, now: r.verified(now, f"operator:{actor}")
+        )
+
+    async def start(self, principal: Principal, request_id: UUID) -> RightsRequest:
+        return await self._apply(principal, request_id, lambda r, now: r.started(now))
+
+    async def extend(
+        self, principal: Principal, request_id: UUID, months: int, reason: str
+    ) -> RightsRequest:
+        return await self._apply(
+            principal, request_id, lambda r, now: r.extended(now, months, reason)
+        )
+
+    async def refuse(self, principal: Principal, request_id: UUID, reason: str) -> RightsRequest:
+        return await self._apply(principal, request_id, lambda r, now: r.refused(now, reason))
+
+    async def complete(
+        self, principal: Principal, request_id: UUID, outcome: str, actor: str
+    ) -> RightsRequest:
+        """Done; an erase, restrict or object request is carried out in the same transaction.
+        Raises NotFound, FailedPrecondition (not in progress)."""
+        now = self._clock()
+        async with self._uow(principal.tenant_id) as uow:
+            request = await _locked(uow, request_id)
+            done = request.done(now, outcome)
+            if request.kind is RequestKind.ERASE:
+                await erase_subject(uow, request.subject_id, now, actor, request_id)
+            elif request.kind is RequestKind.RESTRICT:
+                await block_subject(uow, request.subject_id, BlockKind.RESTRICTED, now, request_id)
+            elif request.kind is RequestKind.OBJECT:
+                await block_subject(uow, request.subject_id, BlockKind.OBJECTED, now, request_id)
+            await self._save(uow, request, done, now)
+        return done
+
+    async def _apply(self, principal: Principal, request_id: UUID, move: _Move) -> RightsRequest:
+        now = self._clock()
+        async with self._uow(principal.tenant_id) as uow:
+            request = await _locked(uow, request_id)
+            moved = move(request, now)
+            await self._save(uow, request, moved, now)
+        return moved
+
+    async def _save(
+        self, uow: UnitOfWork, before: RightsRequest, after: RightsRequest, now: datetime
+    ) -> None:
+        await uow.requests.save(after)
+        uow.audit.record(_transition(after, before, now))
+        await uow.commit()
+
+    async def get(self, principal: Principal, request_id: UUID) -> RightsRequest:
+        async with self._uow(principal.tenant_id) as uow:
+            request = await uow.requests.get(request_id)
+        if request is None:
+            raise NotFound("no such rights request in this tenant")
+        return request
+
+    async def listed(
+        self,
+        principal: Principal,
+        overdue_only: bool,
+        state: RequestState | None,
+        size: int,
+        token: str,
+    ) -> Page[RightsRequest]:
+        """Requests by id; `overdue_only`: open ones past their due date now."""
+        limit = page_size(size, 100, MAX_PAGE_SIZE)
+        after = decode_token(_REQUESTS, token)
+        if after is not None and not isinstance(after, str):
+            raise InvalidInput("page_token", "is not a page token issued for this list")
+        now = self._clock()
+        async with self._uow(principal.tenant_id) as uow:
+            items = await uow.requests.listed(
+                now if overdue_only else None, state, after, limit + 1
+            )
+        more = len(items) > limit
+        items = items[:limit]
+        return Page(items, encode_token(_REQUESTS, str(items[-1].request_id)) if more else "")
+
+
+async def _locked(uow: UnitOfWork, request_id: UUID) -> RightsRequest:
+    request = await uow.requests.get(request_id, for_update=True)
+    if request is None:
+        raise NotFound("no such rights request in this tenant")
+    return request
+
+
+def _transition(request: RightsRequest, before: RightsRequest | None, now: datetime) -> AuditRecord:
+    payload = {
+        "request_id": str(request.request_id),
+        "subject_id": str(request.subject_id),
+        "kind": request.kind.value,
+        "from": before.state.value if before else None,
+        "to": request.state.value,
+        "due_at": stamp(request.effective_due_at) if request.effective_due_at else None,
+        "extended": request.extended_due_at is not None,
+        "verification": request.verification_method or None,
+    }
+    return AuditRecord(Action.REQUEST_TRANSITIONED, now, payload, request.subject_id)

@@ -1,0 +1,221 @@
+"""The retention job: per-category limits enforced tenant by tenant, idempotent and restartable.
+
+One run holds an advisory lock (a second run at the same time does nothing), then for each
+tenant, in units of work of one tenant each:
+
+1. a tenant whose contract ended at least a month ago, without a legal hold, loses all its data,
+   table by table in batches (each batch its own transaction: a run killed mid-way is simply run
+   again); its audit chain is signed at the head, pruned through that checkpoint, and ends with one
+   `retention.purged` entry, so what remains still verifies;
+2. otherwise the audit log keeps 12 months: whole segments up to a signed checkpoint older than
+   that go (verification then starts from the oldest kept checkpoint), and the head is signed;
+3. categories stored by other parts are handed their cut-off through registered purgers: cookie
+   choices (app/cookie_purge.py, each choice's own expiry), recordings (no store here: a hook).
+
+The tenant list is the owner's to read (row-level security shows the runtime role one tenant);
+every tenant's work runs as the runtime role in units of work of that tenant. What the runtime
+role may not delete itself (consent events, old audit segments, a purged tenant's rows) goes
+through SECURITY DEFINER functions that check the tenant, the contract and the legal hold.
+
+A dry run reports what would go and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from consentd.app.ports import Clock, TenantList, UnitOfWorkFactory
+from consentd.domain.audit import Action, AuditRecord, CheckpointSigner, stamp
+from consentd.domain.retention import Category, TenantRetention, cutoff, tenant_purge_due
+from consentd.domain.tenancy import Tenant
+
+LOCK_NAME = "consentd.retention"
+AUDIT_ENTRIES = "audit_entries"
+
+
+class CategoryPurger(Protocol):
+    """Deletes one category's rows of a tenant older than `cutoff` (or counts them)."""
+
+    async def purge(self, tenant: Tenant, cutoff: datetime | None, dry_run: bool) -> int: ...
+
+
+class JobLock(Protocol):
+    def hold(self, name: str) -> contextlib.AbstractAsyncContextManager[bool]:
+        """True inside the block when this process got the lock, False when another has it."""
+        ...
+
+
+@dataclass
+class TenantReport:
+    tenant: str
+    # kept (nothing due), held (legal hold), purged (this run), already_purged
+    status: str
+    deleted: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, what: str, count: int) -> None:
+        if count:
+            self.deleted[what] = self.deleted.get(what, 0) + count
+
+
+@dataclass
+class RetentionReport:
+    dry_run: bool
+    ran_at: datetime
+    locked_out: bool = False
+    tenants: list[TenantReport] = field(default_factory=list)
+
+
+class RetentionJob:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        tenants: TenantList,
+        signer: CheckpointSigner,
+        clock: Clock,
+        lock: JobLock,
+        *,
+        purgers: Mapping[Category, CategoryPurger] | None = None,
+    ) -> None:
+        self._uow = uow
+        self._tenants = tenants
+        self._signer = signer
+        self._clock = clock
+        self._lock = lock
+        self._purgers = dict(purgers or {})
+
+    async def run(
+        self, *, dry_run: bool = False, batch_size: int = 500, pause: float = 0.0
+    ) -> RetentionReport:
+        """Apply (or, dry, report) every tenant's retention. `pause` seconds between batches
+        spread the load of a large purge."""
+        report = RetentionReport(dry_run, self._clock())
+        async with self._lock.hold(LOCK_NAME) as acquired:
+            if not acquired:
+                report.locked_out = True
+                return report
+            for tenant in await self._tenants.tenants():
+                report.tenants.append(await self._tenant(tenant, dry_run, batch_size, pause))
+        return report
+
+    async def _tenant(
+        self, tenant: Tenant, dry_run: bool, batch_size: int, pause: float
+    ) -> TenantReport:
+        now = self._clock()
+        async with self._uow(tenant.tenant_id) as uow:
+            settings = await uow.retention.settings()
+        if settings.purged_at is not None:
+            return TenantReport(tenant.slug, "already_purged")
+        if tenant_purge_due(settings, now):
+            return await self._purge_tenant(tenant, dry_run, batch_size, pause)
+        report = TenantReport(tenant.slug, "held" if settings.legal_hold else "kept")
+        if settings.legal_hold:
+            report.notes.append(f"legal hold: {settings.legal_hold_reason}")
+        await self._prune_audit(tenant, settings, dry_run, report)
+        for category in (Category.COOKIE_CHOICES, Category.RECORDINGS):
+            limit = cutoff(category, settings, now)
+            purger = self._purgers.get(category)
+            if purger is None:
+                report.notes.append(f"{category.value}: nothing stored here (no purger registered)")
+            else:
+                report.add(category.value, await purger.purge(tenant, limit, dry_run))
+        return report
+
+    async def _prune_audit(
+        self, tenant: Tenant, settings: TenantRetention, dry_run: bool, report: TenantReport
+    ) -> None:
+        """Drop whole segments up to signed checkpoints older than the log limit."""
+        if not dry_run:
+            async with self._uow(tenant.tenant_id) as uow:
+                await uow.audit.checkpoint_head(self._signer, self._clock())
+                await uow.commit()
+        limit = cutoff(Category.USAGE_LOGS, settings, self._clock())
+        if limit is None:
+            return
+        while True:
+            async with self._uow(tenant.tenant_id) as uow:
+                due = await uow.audit.prunable(limit)
+                if not due:
+                    return
+                if dry_run:
+                    report.add(AUDIT_ENTRIES, await uow.audit.count_through(max(due)))
+                    return
+                through = min(due)
+                count = await uow.audit.prune_through(through)
+                payload = {"through_seq": through, "entries": count}
+                uow.audit.record(AuditRecord(Action.AUDIT_PRUNED, self._clock(), payload))
+                await uow.commit()
+            report.add(AUDIT_ENTRIES, count)
+
+    async def _purge_tenant(
+        self, tenant: Tenant, dry_run: bool, batch_size: int, pause: float
+    ) -> TenantReport:
+        report = TenantReport(tenant.slug, "purged")
+        purger = self._purgers.get(Category.TENANT_DATA)
+        if purger is not None:
+            report.add("other", await purger.purge(tenant, None, dry_run))
+        async with self._uow(tenant.tenant_id) as uow:
+            tables = uow.retention.purge_order()
+            if dry_run:
+                for name in tables:
+                    report.add(name, await uow.retention.count(name))
+                head = await uow.audit.head()
+                if head is not None:
+                    report.add(AUDIT_ENTRIES, await uow.audit.count_through(head.last_seq))
+                return report
+        for name in tables:
+            while True:
+                async with self._uow(tenant.tenant_id) as uow:
+                    count = await uow.retention.purge_batch(name, batch_size)
+                    await uow.commit()
+                report.add(name, count)
+                if count < batch_size:
+                    break
+                if pause:
+                    await asyncio.sleep(pause)
+        await self._close_chain(tenant, report)
+        return report
+
+    async def _close_chain(self, tenant: Tenant, report: TenantReport) -> None:
+        """Sign the head, prune the chain through it, record the purge, mark the tenant."""
+        now = self._clock()
+        async with self._uow(tenant.tenant_id) as uow:
+            checkpoint = await uow.audit.checkpoint_head(self._signer, now)
+            head = await uow.audit.head()
+            if checkpoint is not None and head is not None and head.pruned_through < checkpoint.seq:
+                report.add(AUDIT_ENTRIES, await uow.audit.prune_through(checkpoint.seq))
+            payload = {"deleted": dict(report.deleted)}
+            uow.audit.record(AuditRecord(Action.RETENTION_PURGED, now, payload))
+            await uow.retention.mark_purged(now)
+            await uow.commit()
+
+
+class RetentionSettingsUseCases:
+    """A tenant's contract end, legal hold and storage extension (audited)."""
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def get(self, tenant: Tenant) -> TenantRetention:
+        async with self._uow(tenant.tenant_id) as uow:
+            return await uow.retention.settings()
+
+    async def put(self, tenant: Tenant, settings: TenantRetention) -> TenantRetention:
+        now = self._clock()
+        async with self._uow(tenant.tenant_id) as uow:
+            stored = await uow.retention.put_settings(settings, now)
+            ended = stored.contract_ended_at
+            payload = {
+                "contract_ended_at": stamp(ended) if ended else None,
+                "legal_hold": stored.legal_hold,
+                "storage_extension": stored.storage_extension,
+            }
+            uow.audit.record(AuditRecord(Action.RETENTION_SETTINGS_PUT, now, payload))
+            await uow.commit()
+        return stored

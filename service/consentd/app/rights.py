@@ -1,0 +1,307 @@
+"""Use cases of the rights of the person: export (access, portability), erasure by
+crypto-shredding, restriction, objection and rectification of contact points.
+
+Each is one unit of work and one audit entry. Erasure destroys the subject's data key (every
+sealed value is then unreadable), unlinks its identifiers and keeps their keyed hashes as
+suppression entries, so a later check for the same email or phone is still DENY; the history
+and the audit chain, which hold no personal data, stay and still verify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID, uuid4
+
+from consentd.app.commands import SubjectSelector
+from consentd.app.consents import open_evidence
+from consentd.app.keys import SubjectKeys
+from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from consentd.app.subjects import SubjectResolver
+from consentd.domain.audit import Action, AuditRecord, stamp
+from consentd.domain.errors import FailedPrecondition
+from consentd.domain.identifiers import Identifier, IdentifierHasher
+from consentd.domain.model import ALL, ConsentEvent, ConsentState
+from consentd.domain.rights import BlockKind, ContactChange, RightsRequest
+from consentd.domain.sealing import SubjectKey
+from consentd.domain.tenancy import Principal
+
+EXPORT_SCHEMA = "consentd.subject-export/1"
+
+
+class ExportSection(Protocol):
+    """More of a subject's data for its export (issue #3 registers `cookie_choices`)."""
+
+    async def export(self, uow: UnitOfWork, subject_id: UUID) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    subject_id: UUID
+    erased_at: datetime
+    identifiers_suppressed: int
+    events_appended: int
+
+
+def _time(value: datetime | None) -> str | None:
+    return stamp(value) if value else None
+
+
+class RightsUseCases:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: IdentifierHasher,
+        keys: SubjectKeys,
+        clock: Clock,
+        sections: Mapping[str, ExportSection] | None = None,
+    ) -> None:
+        self._uow = uow
+        self._keys = keys
+        self._subjects = SubjectResolver(hasher, keys)
+        self._hasher = hasher
+        self._clock = clock
+        self._sections = dict(sections or {})
+
+    async def erase(self, principal: Principal, selector: SubjectSelector, actor: str) -> Erasure:
+        """Crypto-shred the subject. Idempotent. Raises NotFound."""
+        now = self._clock()
+        async with self._uow(principal.tenant_id) as uow:
+            subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
+            erasure = await erase_subject(uow, subject_id, now, actor, None)
+            await uow.commit()
+        return erasure
+
+    async def restrict(
+        self, principal: Principal, selector: SubjectSelector, lift: bool = False
+    ) -> UUID:
+        """Put a restriction of processing in force (or lift it). Raises NotFound."""
+        now = self._clock()
+        async with self._uow(principal.tenant_id) as uow:
+            subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
+            if lift:
+                changed = await uow.rights.lift_block(subject_id, BlockKind.RESTRICTED, now)
+                action = Action.RESTRICTION_LIFTED
+            else:
+                changed = await uow.rights.add_block(subject_id, BlockKind.RESTRICTED, now, None)
+                action = Action.SUBJECT_RESTRICTED
+            if changed:
+                uow.audit.record(_subject_record(action, subject_id, now, {}))
+            await uow.commit()
+        return subject_id
+
+    async def object(self, principal: Principal, selector: SubjectSelector) -> UUID:
+        """Record an objection to processing for marketing. Raises NotFound."""
+        now = self._clock()
+        async with self._uow(principal.tenant_id) as uow:
+            subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
+            await block_subject(uow, subject_id, BlockKind.OBJECTED, now, None)
+            await uow.commit()
+        return subject_id
+
+    async def rectify(
+        self, principal: Principal, selector: SubjectSelector, value: Identifier, actor: str
+    ) -> UUID:
+        """Replace the subject's contact points of `value`'s kind by `value`, keeping the old
+        ones (sealed) in the contact history. Raises NotFound, FailedPrecondition (erased
+        subject, or the value belongs to another subject)."""
+        now = self._clock()
+        tenant_id = principal.tenant_id
+        async with self._uow(tenant_id) as uow:
+            subject_id = await self._subjects.require(uow, tenant_id, selector)
+            key = await self._keys.existing(uow, tenant_id, subject_id)
+            if key is None or await _erased(uow, subject_id):
+                raise FailedPrecondition("the subject was erased: nothing to rectify")
+            removed = await uow.rights.detach(subject_id, value.kind)
+            digest = (value.kind, self._hasher.digest(tenant_id, value))
+            sealed = key.seal(value.kind.value, value.value)
+            owner = await uow.subjects.attach(subject_id, digest, now, sealed)
+            if owner != subject_id:
+                raise FailedPrecondition(f"this {value.kind.value} belongs to another subject")
+            changes = [
+                ContactChange(uuid4(), r.kind, "removed", r.sealed_value, now, actor)
+                for r in removed
+            ]
+            changes.append(ContactChange(uuid4(), value.kind, "added", sealed, now, actor))
+            await uow.rights.log_contact_changes(subject_id, changes)
+            payload = {"kind": value.kind.value, "removed": len(removed), "added": 1}
+            uow.audit.record(_subject_record(Action.CONTACT_RECTIFIED, subject_id, now, payload))
+            await uow.commit()
+        return subject_id
+
+    async def export(self, principal: Principal, selector: SubjectSelector) -> dict[str, Any]:
+        """Everything held about the subject, as a JSON-ready document (schema
+        `consentd.subject-export/1`, see docs/subject-export.md). Raises NotFound."""
+        now = self._clock()
+        tenant_id = principal.tenant_id
+        async with self._uow(tenant_id) as uow:
+            await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
+            subject_id = await self._subjects.require(uow, tenant_id, selector)
+            key = await self._keys.existing(uow, tenant_id, subject_id)
+            identifiers = await uow.rights.identifiers(subject_id)
+            contacts = await uow.rights.contact_history(subject_id)
+            current = await uow.consents.current(subject_id)
+            events = await uow.consents.all_events(subject_id)
+            blocks = await uow.rights.block_history(subject_id)
+            requests = await uow.requests.of_subject(subject_id)
+            created_at = await uow.rights.subject_created_at(subject_id)
+            erased_at = await _erased(uow, subject_id)
+            extra = {name: await s.export(uow, subject_id) for name, s in self._sections.items()}
+        return {
+            "schema": EXPORT_SCHEMA,
+            "exported_at": stamp(now),
+            "tenant": principal.tenant.slug,
+            "controller_or_processor": principal.tenant.processing_role.value,
+            "subject": {
+                "subject_id": str(subject_id),
+                "created_at": _time(created_at),
+                "erased_at": _time(erased_at),
+            },
+            "identity": [
+                {
+                    "kind": i.kind.value,
+                    "value": _open(key, i.kind.value, i.sealed_value),
+                    "linked_at": stamp(i.created_at),
+                }
+                for i in identifiers
+            ],
+            "contact_history": [
+                {
+                    "kind": c.kind.value,
+                    "action": c.action,
+                    "value": _open(key, c.kind.value, c.sealed_value),
+                    "changed_at": stamp(c.changed_at),
+                    "actor": c.actor,
+                }
+                for c in contacts
+            ],
+            "current_consents": [_event(e, key) for e in current],
+            "consent_history": [_event(e, key) for e in events],
+            "processing_blocks": [
+                {
+                    "kind": b.kind.value,
+                    "since": stamp(b.since),
+                    "lifted_at": _time(b.lifted_at),
+                    "request_id": str(b.request_id) if b.request_id else None,
+                }
+                for b in blocks
+            ],
+            "rights_requests": [_request(r) for r in requests],
+            **extra,
+        }
+
+
+def _open(key: SubjectKey | None, label: str, sealed: bytes | None) -> str | None:
+    """A sealed value in clear; None when it was never sealed or the key is destroyed."""
+    if key is None or sealed is None:
+        return None
+    return key.open(label, sealed)
+
+
+def _event(event: ConsentEvent, key: SubjectKey | None) -> dict[str, Any]:
+    return {
+        "event_id": str(event.event_id),
+        "sequence": event.sequence,
+        "purpose": event.target.purpose,
+        "channel": event.target.channel.value,
+        "scope": event.target.scope.value,
+        "applies_to_all": event.target.is_all,
+        "state": event.state.value,
+        "notice_id": event.notice_id,
+        "notice_version": event.notice_version,
+        "source": event.source.value,
+        "actor": event.actor,
+        "processing_role": event.processing_role.value,
+        "recorded_at": stamp(event.recorded_at),
+        "valid_until": _time(event.valid_until),
+        "evidence": {
+            "reference": event.evidence_reference,
+            **(open_evidence(key, event.evidence_sealed) or {}),
+        },
+    }
+
+
+def _request(request: RightsRequest) -> dict[str, Any]:
+    return {
+        "request_id": str(request.request_id),
+        "kind": request.kind.value,
+        "state": request.state.value,
+        "received_at": stamp(request.received_at),
+        "identity_verified_at": _time(request.verified_at),
+        "due_at": _time(request.effective_due_at),
+        "extension_reason": request.extension_reason or None,
+        "closed_at": _time(request.closed_at),
+        "outcome": request.outcome or None,
+    }
+
+
+async def _erased(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
+    return await uow.rights.erased_at(subject_id)
+
+
+def _subject_record(
+    action: str, subject_id: UUID, now: datetime, payload: dict[str, Any]
+) -> AuditRecord:
+    return AuditRecord(action, now, {"subject_id": str(subject_id), **payload}, subject_id)
+
+
+async def block_subject(
+    uow: UnitOfWork, subject_id: UUID, kind: BlockKind, now: datetime, request_id: UUID | None
+) -> None:
+    """Put a restriction or objection in force (audited unless it already was)."""
+    if await uow.rights.add_block(subject_id, kind, now, request_id):
+        action = (
+            Action.SUBJECT_RESTRICTED if kind is BlockKind.RESTRICTED else Action.SUBJECT_OBJECTED
+        )
+        payload = {"request_id": str(request_id) if request_id else None}
+        uow.audit.record(_subject_record(action, subject_id, now, payload))
+
+
+async def erase_subject(
+    uow: UnitOfWork, subject_id: UUID, now: datetime, actor: str, request_id: UUID | None
+) -> Erasure:
+    """Erase inside the caller's unit of work: suppress and unlink the identifiers, mark every
+    current consent erased, destroy the data key, stamp the subject, audit it."""
+    removed = await uow.rights.detach(subject_id, None)
+    await uow.rights.suppress([(i.kind, i.digest) for i in removed], BlockKind.ERASED, now)
+    current = await uow.consents.current(subject_id)
+    erased_events = [
+        ConsentEvent(
+            event_id=uuid4(),
+            sequence=0,
+            subject_id=subject_id,
+            target=e.target,
+            state=ConsentState.ERASED,
+            notice_id=None,
+            notice_version=None,
+            source=e.source,
+            actor=actor,
+            processing_role=e.processing_role,
+            recorded_at=now,
+            valid_until=None,
+            evidence_reference="",
+        )
+        for e in current
+        if e.target.purpose != ALL and e.state is not ConsentState.ERASED
+    ]
+    await uow.consents.append(erased_events)
+    # Cookie choices name the person through the visitor: they go (only counts stay, as in the
+    # cookie purge), with the visitors linked to the subject.
+    cookie_counts, visitors = await uow.cookies.erase_subject(subject_id)
+    await uow.cookie_purge.add_counts(cookie_counts)
+    await uow.rights.destroy_key(subject_id)
+    erased_at = await uow.rights.mark_erased(subject_id, now)
+    kinds: dict[str, int] = {}
+    for identifier in removed:
+        kinds[identifier.kind.value] = kinds.get(identifier.kind.value, 0) + 1
+    payload = {
+        "identifiers_suppressed": kinds,
+        "events_erased": [str(e.event_id) for e in erased_events],
+        "cookie_choices_deleted": sum(cookie_counts.values()),
+        "cookie_visitors_deleted": visitors,
+        "request_id": str(request_id) if request_id else None,
+    }
+    uow.audit.record(_subject_record(Action.SUBJECT_ERASED, subject_id, now, payload))
+    return Erasure(subject_id, erased_at, len(removed), len(erased_events))

@@ -1,0 +1,348 @@
+"""The audit chain: canonical encoding, entry hashes, signed checkpoints and verification.
+
+Each tenant has one chain. Entry `seq` (1, 2, 3, ... with no gap) commits to the entry before it:
+
+    hash(n) = SHA-256(canonical(tenant, n, hash(n-1), time, action, payload))
+
+with hash(0) = 32 zero bytes. The canonical encoding is UTF-8 JSON with sorted keys, no spaces,
+times as `YYYY-MM-DDTHH:MM:SS.ffffffZ` and hashes as lowercase hex. Payloads never hold personal
+data (subject UUIDs, purposes, states and counts only), so erasing a person never breaks a chain.
+
+A checkpoint is an Ed25519 signature over (tenant, seq, hash(seq), time): published outside the
+database it proves the chain up to `seq`, and once the entries up to a checkpoint have gone (the
+log retention), verification starts from it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+GENESIS = bytes(32)
+Payload = Mapping[str, Any]
+
+
+class Action:
+    """Names of audited changes (dotted, past tense)."""
+
+    CONSENT_RECORDED = "consent.recorded"
+    CONSENT_WITHDRAWN = "consent.withdrawn"
+    PURPOSE_PUT = "catalog.purpose_put"
+    NOTICE_PUBLISHED = "catalog.notice_published"
+    TENANT_CREATED = "tenant.created"
+    SUBJECT_ERASED = "subject.erased"
+    SUBJECT_RESTRICTED = "subject.restricted"
+    RESTRICTION_LIFTED = "subject.restriction_lifted"
+    SUBJECT_OBJECTED = "subject.objected"
+    CONTACT_RECTIFIED = "subject.contact_rectified"
+    REQUEST_TRANSITIONED = "rights_request.transitioned"
+    RETENTION_SETTINGS_PUT = "retention.settings_put"
+    RETENTION_PURGED = "retention.purged"
+    AUDIT_PRUNED = "audit.pruned"
+    KEY_ISSUED = "api_key.issued"
+    KEY_REVOKED = "api_key.revoked"
+    ISSUER_PUT = "token_issuer.put"
+    COOKIE_CHOICE_RECORDED = "cookies.choice_recorded"
+    VISITOR_LINKED = "cookies.visitor_linked"
+    COOKIE_POLICY_PUT = "cookies.policy_put"
+    COOKIES_PURGED = "cookies.purged"
+
+
+def _check_value(value: Any, where: str) -> None:
+    """Payload values are JSON without floats, so the encoding round-trips through jsonb."""
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_value(item, f"{where}[{index}]")
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"audit payload key at {where} is not a string")
+            _check_value(item, f"{where}.{key}")
+        return
+    raise TypeError(f"audit payload value at {where} is a {type(value).__name__}")
+
+
+def stamp(moment: datetime) -> str:
+    """The canonical time: UTC with microseconds, e.g. 2026-03-01T12:00:00.000000Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """A change to append: what happened, when, and a payload without personal data."""
+
+    action: str
+    recorded_at: datetime
+    payload: Payload = field(default_factory=dict)
+    subject_id: UUID | None = None
+
+    def __post_init__(self) -> None:
+        _check_value(self.payload, "payload")
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """An entry as stored: a record placed in the chain."""
+
+    tenant_id: UUID
+    seq: int
+    prev_hash: bytes
+    recorded_at: datetime
+    action: str
+    payload: Payload
+    subject_id: UUID | None
+    entry_hash: bytes
+
+    def expected_hash(self) -> bytes:
+        return entry_hash(
+            self.tenant_id,
+            self.seq,
+            self.prev_hash,
+            at=self.recorded_at,
+            action=self.action,
+            payload=self.payload,
+        )
+
+
+def entry_hash(
+    tenant_id: UUID, seq: int, prev: bytes, *, at: datetime, action: str, payload: Payload
+) -> bytes:
+    document = {
+        "tenant": str(tenant_id),
+        "seq": seq,
+        "prev": prev.hex(),
+        "time": stamp(at),
+        "action": action,
+        "payload": payload,
+    }
+    return hashlib.sha256(canonical(document)).digest()
+
+
+def chain(tenant_id: UUID, last_seq: int, last_hash: bytes, record: AuditRecord) -> AuditEntry:
+    """The entry that follows (last_seq, last_hash)."""
+    seq = last_seq + 1
+    digest = entry_hash(
+        tenant_id,
+        seq,
+        last_hash,
+        at=record.recorded_at,
+        action=record.action,
+        payload=record.payload,
+    )
+    return AuditEntry(
+        tenant_id,
+        seq,
+        last_hash,
+        record.recorded_at,
+        record.action,
+        record.payload,
+        record.subject_id,
+        digest,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A signed statement that entry `seq` of the tenant's chain has hash `entry_hash`."""
+
+    tenant_id: UUID
+    seq: int
+    entry_hash: bytes
+    signed_at: datetime
+    key_id: str
+    signature: bytes
+
+    def message(self) -> bytes:
+        return checkpoint_message(
+            self.tenant_id, self.seq, self.entry_hash, self.signed_at, self.key_id
+        )
+
+    def proof(self, public_key: bytes) -> dict[str, Any]:
+        """The JSON document to publish: verifiable with any Ed25519 implementation."""
+        return {
+            "format": "consentd-audit-checkpoint/1",
+            "tenant": str(self.tenant_id),
+            "seq": self.seq,
+            "hash": self.entry_hash.hex(),
+            "time": stamp(self.signed_at),
+            "key": self.key_id,
+            "signed_message": self.message().decode(),
+            "signature": self.signature.hex(),
+            "public_key": public_key.hex(),
+        }
+
+
+def checkpoint_message(
+    tenant_id: UUID, seq: int, digest: bytes, at: datetime, key_id: str
+) -> bytes:
+    return canonical(
+        {
+            "format": "consentd-audit-checkpoint/1",
+            "tenant": str(tenant_id),
+            "seq": seq,
+            "hash": digest.hex(),
+            "time": stamp(at),
+            "key": key_id,
+        }
+    )
+
+
+class CheckpointSigner:
+    """Ed25519 signing of checkpoints; the key never enters the database."""
+
+    def __init__(self, seed: bytes) -> None:
+        if len(seed) != 32:
+            raise ValueError("the audit signing key must be 32 bytes (an Ed25519 seed)")
+        self._key = Ed25519PrivateKey.from_private_bytes(seed)
+        self.public_key = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        self.key_id = hashlib.sha256(self.public_key).hexdigest()[:16]
+
+    def sign(self, tenant_id: UUID, seq: int, digest: bytes, at: datetime) -> Checkpoint:
+        message = checkpoint_message(tenant_id, seq, digest, at, self.key_id)
+        return Checkpoint(tenant_id, seq, digest, at, self.key_id, self._key.sign(message))
+
+    def verifies(self, checkpoint: Checkpoint) -> bool:
+        """True when this key signed the checkpoint as it stands."""
+        if checkpoint.key_id != self.key_id:
+            return False
+        public = Ed25519PublicKey.from_public_bytes(self.public_key)
+        try:
+            public.verify(checkpoint.signature, checkpoint.message())
+        except InvalidSignature:
+            return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The chain's head row: the last entry, and how far retention has pruned."""
+
+    last_seq: int
+    last_hash: bytes
+    pruned_through: int
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    ok: bool
+    entries_checked: int
+    checkpoints_checked: int
+    first_seq: int
+    last_seq: int
+    # The first entry (seq) that is wrong, and why; None when the chain verifies.
+    bad_seq: int | None = None
+    problem: str = ""
+
+
+class ChainVerifier:
+    """Verifies one tenant's chain fed in seq order, batch by batch (constant memory).
+
+    Starts at the genesis, or at the checkpoint retention left at `head.pruned_through`.
+    Names the first bad entry: a changed field or hash, a missing, extra or moved entry, a
+    checkpoint that does not match its entry or whose signature fails, or a head that disagrees.
+    """
+
+    def __init__(
+        self,
+        tenant_id: UUID,
+        head: Head | None,
+        checkpoints: Iterable[Checkpoint],
+        signer: CheckpointSigner,
+    ) -> None:
+        self._tenant = tenant_id
+        self._head = head or Head(0, GENESIS, 0)
+        self._checkpoints = {c.seq: c for c in checkpoints}
+        self._signer = signer
+        self._expected_seq = self._head.pruned_through + 1
+        self._prev: bytes | None = GENESIS
+        self._checked = 0
+        self._verified_checkpoints = 0
+        self._bad: tuple[int, str] | None = None
+        if self._head.pruned_through:
+            anchor = self._checkpoints.get(self._head.pruned_through)
+            if anchor is None:
+                self._fail(self._expected_seq, "no checkpoint where retention pruned the chain")
+            elif not self._checkpoint_ok(anchor):
+                self._fail(anchor.seq, "the anchoring checkpoint's signature does not verify")
+            else:
+                self._prev = anchor.entry_hash
+
+    @property
+    def failed(self) -> bool:
+        return self._bad is not None
+
+    def _fail(self, seq: int, problem: str) -> None:
+        if self._bad is None:
+            self._bad = (seq, problem)
+
+    def _checkpoint_ok(self, checkpoint: Checkpoint) -> bool:
+        ok = checkpoint.tenant_id == self._tenant and self._signer.verifies(checkpoint)
+        self._verified_checkpoints += ok
+        return ok
+
+    def feed(self, entries: Iterable[AuditEntry]) -> None:
+        for entry in entries:
+            if self._bad is not None:
+                return
+            self._check(entry)
+
+    def _check(self, entry: AuditEntry) -> None:
+        seq = self._expected_seq
+        if entry.seq != seq:
+            problem = "missing" if entry.seq > seq else "out of order"
+            self._fail(seq, f"entry {seq} is {problem} (found {entry.seq} next)")
+        elif entry.tenant_id != self._tenant:
+            self._fail(seq, "belongs to another tenant")
+        elif entry.prev_hash != self._prev:
+            self._fail(seq, "its prev_hash is not the hash of the entry before it")
+        elif entry.expected_hash() != entry.entry_hash:
+            self._fail(seq, "its content does not match its hash")
+        elif seq in self._checkpoints:
+            checkpoint = self._checkpoints[seq]
+            if checkpoint.entry_hash != entry.entry_hash:
+                self._fail(seq, "differs from the signed checkpoint at this seq")
+            elif not self._checkpoint_ok(checkpoint):
+                self._fail(seq, "the checkpoint at this seq has a bad signature")
+        self._prev = entry.entry_hash
+        self._expected_seq = seq + 1
+        self._checked += 1
+
+    def finish(self) -> VerifyReport:
+        """The verdict once every entry was fed."""
+        last = self._expected_seq - 1
+        head = self._head
+        if last < head.last_seq:
+            self._fail(last + 1, f"entry {last + 1} is missing (the head is at {head.last_seq})")
+        elif last > head.last_seq:
+            self._fail(head.last_seq + 1, "is beyond the head: not appended by consentd")
+        elif last and self._prev != head.last_hash:
+            self._fail(last, "its hash differs from the head's")
+        beyond = [s for s in self._checkpoints if s > head.last_seq]
+        if beyond:
+            self._fail(min(beyond), "a checkpoint names an entry that does not exist")
+        bad_seq, problem = self._bad if self._bad else (None, "")
+        return VerifyReport(
+            ok=self._bad is None,
+            entries_checked=self._checked,
+            checkpoints_checked=self._verified_checkpoints,
+            first_seq=head.pruned_through + 1,
+            last_seq=head.last_seq,
+            bad_seq=bad_seq,
+            problem=problem,
+        )

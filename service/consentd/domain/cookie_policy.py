@@ -1,0 +1,170 @@
+"""A tenant's cookie policy: categories, revision, validity periods, the Google Consent Mode
+mapping and the browser origins allowed to call. Defaults apply until a tenant puts its own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from consentd.domain.catalog import check_key, check_text
+from consentd.domain.errors import InvalidInput
+from consentd.domain.months import MAX_MONTHS
+
+NECESSARY = "necessary"
+MAX_CATEGORIES = 20
+MAX_ORIGINS = 50
+DEFAULT_REFUSAL_MONTHS = 6
+# Google Consent Mode v2 signals, in the order gtag documents them.
+SIGNALS = (
+    "ad_storage",
+    "ad_user_data",
+    "ad_personalization",
+    "analytics_storage",
+    "functionality_storage",
+    "personalization_storage",
+    "security_storage",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CookieCategory:
+    category_id: str
+    display_name: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CookiePolicy:
+    """A tenant's cookie configuration; `consent_mode` maps a signal to the categories it needs."""
+
+    categories: tuple[CookieCategory, ...]
+    revision: int = 1
+    refusal_validity_months: int = DEFAULT_REFUSAL_MONTHS
+    acceptance_validity_months: int = MAX_MONTHS
+    consent_mode: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    updated_at: datetime | None = None
+
+    @property
+    def category_ids(self) -> frozenset[str]:
+        return frozenset(c.category_id for c in self.categories)
+
+
+DEFAULT_CONSENT_MODE: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ad_storage", ("marketing",)),
+    ("ad_user_data", ("marketing",)),
+    ("ad_personalization", ("marketing",)),
+    ("analytics_storage", ("analytics",)),
+    ("functionality_storage", (NECESSARY,)),
+    ("personalization_storage", ("personalisation",)),
+    ("security_storage", (NECESSARY,)),
+)
+DEFAULT_POLICY = CookiePolicy(
+    categories=(
+        CookieCategory("analytics", "Mesure d'audience", "Statistiques de fréquentation."),
+        CookieCategory("marketing", "Publicité", "Publicité ciblée et mesure publicitaire."),
+        CookieCategory("personalisation", "Personnalisation", "Contenus adaptés au visiteur."),
+    ),
+    consent_mode=DEFAULT_CONSENT_MODE,
+)
+
+
+def check_origin(value: str, name: str) -> str:
+    """A browser origin `scheme://host[:port]`, lowercased; no path, query or credentials."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        raise InvalidInput(name, "is not an origin (scheme://host[:port])") from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or "@" in parts.netloc
+    ):
+        raise InvalidInput(name, "must be an origin such as https://www.example.fr")
+    host = parts.hostname.lower()
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+def _months(value: int, default: int, name: str) -> int:
+    if value == 0:
+        return default
+    if not 1 <= value <= MAX_MONTHS:
+        raise InvalidInput(name, f"must be 1 to {MAX_MONTHS} months (0: {default})")
+    return value
+
+
+def _categories(policy: CookiePolicy, name: str) -> tuple[CookieCategory, ...]:
+    if len(policy.categories) > MAX_CATEGORIES:
+        raise InvalidInput(name, f"must hold at most {MAX_CATEGORIES} categories")
+    seen: set[str] = set()
+    for index, category in enumerate(policy.categories):
+        where = f"{name}[{index}]"
+        check_key(f"{where}.category_id", category.category_id)
+        if category.category_id == NECESSARY:
+            raise InvalidInput(f"{where}.category_id", "necessary is implicit: leave it out")
+        if category.category_id in seen:
+            raise InvalidInput(f"{where}.category_id", "appears twice")
+        seen.add(category.category_id)
+        check_text(f"{where}.display_name", category.display_name, 200)
+        check_text(f"{where}.description", category.description)
+    return policy.categories
+
+
+def _mapping(policy: CookiePolicy, name: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not policy.consent_mode:
+        return DEFAULT_CONSENT_MODE
+    usable = policy.category_ids | {NECESSARY}
+    seen: set[str] = set()
+    for index, (signal, needs) in enumerate(policy.consent_mode):
+        if signal not in SIGNALS or signal in seen:
+            raise InvalidInput(
+                f"{name}[{index}].signal", f"must be one of {', '.join(SIGNALS)}, once each"
+            )
+        seen.add(signal)
+        if not needs:
+            raise InvalidInput(f"{name}[{index}].categories", "needs at least one category")
+        for position, category in enumerate(needs):
+            if category not in usable:
+                raise InvalidInput(
+                    f"{name}[{index}].categories[{position}]", f"unknown category {category!r}"
+                )
+    return tuple((s, tuple(sorted(set(n)))) for s, n in policy.consent_mode)
+
+
+def settle_policy(policy: CookiePolicy, current: CookiePolicy | None) -> CookiePolicy:
+    """The policy to store: defaults filled in, everything checked. Raises InvalidInput naming
+    the field under `policy.` (unknown category in a mapping, lowered revision, bad origin...)."""
+    revision = policy.revision or (current.revision if current else 1)
+    if current is not None and revision < current.revision:
+        raise InvalidInput(
+            "policy.revision", f"must not be lower than the current revision {current.revision}"
+        )
+    if len(policy.allowed_origins) > MAX_ORIGINS:
+        raise InvalidInput("policy.allowed_origins", f"must hold at most {MAX_ORIGINS} origins")
+    origins = tuple(
+        dict.fromkeys(
+            check_origin(o, f"policy.allowed_origins[{i}]")
+            for i, o in enumerate(policy.allowed_origins)
+        )
+    )
+    return CookiePolicy(
+        categories=_categories(policy, "policy.categories"),
+        revision=revision,
+        refusal_validity_months=_months(
+            policy.refusal_validity_months,
+            DEFAULT_REFUSAL_MONTHS,
+            "policy.refusal_validity_months",
+        ),
+        acceptance_validity_months=_months(
+            policy.acceptance_validity_months, MAX_MONTHS, "policy.acceptance_validity_months"
+        ),
+        consent_mode=_mapping(policy, "policy.consent_mode"),
+        allowed_origins=origins,
+        updated_at=policy.updated_at,
+    )

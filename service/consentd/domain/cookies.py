@@ -1,0 +1,188 @@
+"""Rules of cookie choices: categories, expiry, the status a page acts on, Consent Mode signals.
+
+* `necessary` is always granted and cannot be refused; the tenant's policy names the others.
+* A choice's expiry is set by the server: `add_months(recorded_at, n)` (see domain.months) where
+  n is the acceptance period (12 months at most) when the choice grants any optional category,
+  the refusal period (6 months unless configured, 12 at most) when it refuses any, and the
+  shorter of the two when it does both. A caller may ask for an earlier expiry, never a later one.
+* A page shows the banner unless the visitor's latest choice is VALID: not past its expiry
+  (`now < expires_at`) and made on the tenant's current policy revision.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import datetime
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from consentd.domain.catalog import check_text
+from consentd.domain.cookie_policy import DEFAULT_CONSENT_MODE, NECESSARY, CookiePolicy
+from consentd.domain.errors import InvalidInput
+from consentd.domain.months import MAX_MONTHS, add_months
+from consentd.domain.tcf import TcfCore
+
+MAX_PAGE_URL = 2048
+MAX_USER_AGENT = 1024
+MIN_VISITOR_ID, MAX_VISITOR_ID = 16, 64
+GRANTED, DENIED = "granted", "denied"
+_VISITOR_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+class ChoiceMethod(enum.StrEnum):
+    ACCEPT_ALL = "accept_all"
+    REFUSE_ALL = "refuse_all"
+    CUSTOM = "custom"
+    GPC = "gpc"
+
+
+class ChoiceStatus(enum.StrEnum):
+    NONE = "none"
+    VALID = "valid"
+    EXPIRED = "expired"
+    REVISION_OUTDATED = "revision_outdated"
+
+
+@dataclass(frozen=True, slots=True)
+class CookieChoice:
+    """One stored choice. `ip_digest` and `ua_digest` are keyed hashes, never the values."""
+
+    choice_id: UUID
+    visitor_id: str
+    subject_id: UUID | None
+    method: ChoiceMethod
+    granted: tuple[str, ...]
+    refused: tuple[str, ...]
+    policy_revision: int
+    gpc: bool
+    recorded_at: datetime
+    expires_at: datetime
+    page_url: str = ""
+    tcf_string: str = ""
+    tcf: TcfCore | None = None
+    ip_digest: bytes | None = field(default=None, repr=False)
+    ua_digest: bytes | None = field(default=None, repr=False)
+    sequence: int = 0
+
+
+def check_visitor_id(value: str, name: str = "visitor_id") -> str:
+    """16 to 64 of `A-Z a-z 0-9 _ -`: a random id, so it carries no personal data."""
+    if not MIN_VISITOR_ID <= len(value) <= MAX_VISITOR_ID or not set(value) <= _VISITOR_CHARS:
+        raise InvalidInput(
+            name, f"must be {MIN_VISITOR_ID} to {MAX_VISITOR_ID} characters of A-Z a-z 0-9 _ -"
+        )
+    return value
+
+
+def settle_categories(
+    policy: CookiePolicy,
+    method: ChoiceMethod,
+    granted: tuple[str, ...],
+    refused: tuple[str, ...],
+    gpc: bool,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(granted, refused), each sorted, covering every category of the policy; `necessary` is
+    always in granted. Raises InvalidInput naming the first category that is unknown, refused
+    `necessary`, granted and refused at once, or given with a method that sets them itself."""
+    known = policy.category_ids
+    names = ", ".join(sorted(known)) or "none besides necessary"
+    for index, category in enumerate(granted):
+        if category != NECESSARY and category not in known:
+            raise InvalidInput(
+                f"granted_categories[{index}]", f"unknown category {category!r} (known: {names})"
+            )
+    for index, category in enumerate(refused):
+        if category == NECESSARY:
+            raise InvalidInput(f"refused_categories[{index}]", "necessary cannot be refused")
+        if category not in known:
+            raise InvalidInput(
+                f"refused_categories[{index}]", f"unknown category {category!r} (known: {names})"
+            )
+    if method is ChoiceMethod.GPC and not gpc:
+        raise InvalidInput("gpc", "must be true when the method is GPC")
+    if method is ChoiceMethod.CUSTOM:
+        chosen = frozenset(granted) - {NECESSARY}
+        for index, category in enumerate(refused):
+            if category in chosen:
+                raise InvalidInput(f"refused_categories[{index}]", f"{category!r} is also granted")
+    else:
+        for name, given in (("granted_categories", granted), ("refused_categories", refused)):
+            if given:
+                raise InvalidInput(name, f"must be empty with {method.name}: the policy sets it")
+        chosen = known if method is ChoiceMethod.ACCEPT_ALL else frozenset()
+    return tuple(sorted(chosen | {NECESSARY})), tuple(sorted(known - chosen))
+
+
+def expiry(
+    policy: CookiePolicy,
+    granted: tuple[str, ...],
+    refused: tuple[str, ...],
+    recorded_at: datetime,
+    requested: datetime | None,
+    *,
+    name: str = "expires_at",
+) -> datetime:
+    """When a choice stops counting: the policy's limit, or the caller's earlier ask.
+
+    Raises InvalidInput when the ask is not after `recorded_at`.
+    """
+    periods = []
+    if set(granted) - {NECESSARY} or not refused:
+        periods.append(policy.acceptance_validity_months)
+    if refused:
+        periods.append(policy.refusal_validity_months)
+    ceiling = add_months(recorded_at, min(MAX_MONTHS, *periods))
+    if requested is None:
+        return ceiling
+    if requested <= recorded_at:
+        raise InvalidInput(name, "must be in the future")
+    return min(requested, ceiling)
+
+
+def choice_status(choice: CookieChoice | None, revision: int, now: datetime) -> ChoiceStatus:
+    """What the page must do. Expiry is checked first: a choice past it is never VALID."""
+    if choice is None:
+        return ChoiceStatus.NONE
+    if now >= choice.expires_at:
+        return ChoiceStatus.EXPIRED
+    if choice.policy_revision < revision:
+        return ChoiceStatus.REVISION_OUTDATED
+    return ChoiceStatus.VALID
+
+
+def consent_mode(policy: CookiePolicy, granted: tuple[str, ...] | None) -> dict[str, str]:
+    """Each mapped signal `granted` when every category it needs is granted, else `denied`.
+
+    `granted=None` (no valid choice) grants only what `necessary` alone covers; a category the
+    policy does not have is never granted.
+    """
+    have = (frozenset(granted or ()) & policy.category_ids) | {NECESSARY}
+    mapping = policy.consent_mode or DEFAULT_CONSENT_MODE
+    return {signal: GRANTED if set(needs) <= have else DENIED for signal, needs in sorted(mapping)}
+
+
+def check_page_url(value: str, name: str = "page_url") -> str:
+    """An http(s) URL of at most 2048 characters, kept without its query and fragment (they
+    may carry personal data such as an email address)."""
+    check_text(name, value, MAX_PAGE_URL)
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise InvalidInput(name, "is not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+        raise InvalidInput(name, "must be an http or https URL")
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+
+
+def truncate_ip(value: str, name: str = "ip_address") -> str:
+    """The network of an IP address: its /24 for IPv4, its /48 for IPv6. Raises InvalidInput."""
+    try:
+        address = ipaddress.ip_address(value.strip())
+    except ValueError:
+        raise InvalidInput(name, "is not an IPv4 or IPv6 address") from None
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))

@@ -1,0 +1,181 @@
+"""Rights of the person: requests, their state machine and deadlines, and processing blocks.
+
+Deadline rule (GDPR art. 12(3), the privacy policy's "un mois"): a request is due one calendar
+month after the identity of the requester is confirmed, at the same time of day. When that month
+has no such day (31 January + 1 month), the deadline is the last day of the month (28 or 29
+February). One extension of one or two further months is allowed, with a reason, and only before
+the first deadline has passed; it is counted from the first deadline by the same rule.
+"""
+
+from __future__ import annotations
+
+import calendar
+import enum
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from consentd.domain.errors import FailedPrecondition, InvalidInput
+from consentd.domain.identifiers import IdentifierKind
+
+MAX_EXTENSION_MONTHS = 2
+CODE_TTL = timedelta(hours=24)
+MAX_CODE_ATTEMPTS = 5
+
+
+class RequestKind(enum.StrEnum):
+    ACCESS = "access"
+    RECTIFY = "rectify"
+    ERASE = "erase"
+    RESTRICT = "restrict"
+    OBJECT = "object"
+    PORT = "port"
+
+
+class RequestState(enum.StrEnum):
+    RECEIVED = "received"
+    IDENTITY_VERIFIED = "identity_verified"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    REFUSED = "refused"
+
+
+_NEXT: dict[RequestState, frozenset[RequestState]] = {
+    RequestState.RECEIVED: frozenset({RequestState.IDENTITY_VERIFIED, RequestState.REFUSED}),
+    RequestState.IDENTITY_VERIFIED: frozenset({RequestState.IN_PROGRESS, RequestState.REFUSED}),
+    RequestState.IN_PROGRESS: frozenset({RequestState.DONE, RequestState.REFUSED}),
+    RequestState.DONE: frozenset(),
+    RequestState.REFUSED: frozenset(),
+}
+OPEN_STATES = frozenset(
+    {RequestState.RECEIVED, RequestState.IDENTITY_VERIFIED, RequestState.IN_PROGRESS}
+)
+
+
+class BlockKind(enum.StrEnum):
+    """What stops processing for a subject regardless of its consents."""
+
+    RESTRICTED = "restricted"
+    OBJECTED = "objected"
+    ERASED = "erased"
+    SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    kind: BlockKind
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredIdentifier:
+    kind: IdentifierKind
+    digest: bytes
+    sealed_value: bytes | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChange:
+    change_id: UUID
+    kind: IdentifierKind
+    action: str
+    sealed_value: bytes | None
+    changed_at: datetime
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRecord:
+    kind: BlockKind
+    since: datetime
+    lifted_at: datetime | None
+    request_id: UUID | None
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """Same day and time `months` calendar months later; the month's last day if it is short."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+@dataclass(frozen=True, slots=True)
+class RightsRequest:
+    request_id: UUID
+    subject_id: UUID
+    kind: RequestKind
+    state: RequestState
+    received_at: datetime
+    updated_at: datetime
+    verified_at: datetime | None = None
+    due_at: datetime | None = None
+    extended_due_at: datetime | None = None
+    extension_reason: str = ""
+    closed_at: datetime | None = None
+    outcome: str = ""
+    verification_method: str = ""
+    # Keyed hash of the one-time code, its expiry and the wrong tries so far.
+    code_digest: bytes | None = None
+    code_expires_at: datetime | None = None
+    code_attempts: int = 0
+
+    @property
+    def effective_due_at(self) -> datetime | None:
+        return self.extended_due_at or self.due_at
+
+    def is_overdue(self, now: datetime) -> bool:
+        due = self.effective_due_at
+        return self.state in OPEN_STATES and due is not None and now > due
+
+    def _move(self, to: RequestState, now: datetime) -> RightsRequest:
+        if to not in _NEXT[self.state]:
+            raise FailedPrecondition(
+                f"a request that is {self.state.value} cannot become {to.value}"
+            )
+        closed = now if to in (RequestState.DONE, RequestState.REFUSED) else None
+        return replace(self, state=to, updated_at=now, closed_at=closed)
+
+    def verified(self, now: datetime, method: str) -> RightsRequest:
+        """Identity confirmed: the one-month clock starts now."""
+        moved = self._move(RequestState.IDENTITY_VERIFIED, now)
+        return replace(
+            moved,
+            verified_at=now,
+            due_at=add_months(now, 1),
+            verification_method=method,
+            code_digest=None,
+            code_expires_at=None,
+        )
+
+    def started(self, now: datetime) -> RightsRequest:
+        return self._move(RequestState.IN_PROGRESS, now)
+
+    def done(self, now: datetime, outcome: str) -> RightsRequest:
+        return replace(self._move(RequestState.DONE, now), outcome=outcome)
+
+    def refused(self, now: datetime, reason: str) -> RightsRequest:
+        if not reason.strip():
+            raise InvalidInput("reason", "is required to refuse a request")
+        return replace(self._move(RequestState.REFUSED, now), outcome=reason)
+
+    def extended(self, now: datetime, months: int, reason: str) -> RightsRequest:
+        """One extension of 1 or 2 months before the first deadline. Raises InvalidInput or
+        FailedPrecondition."""
+        if not 1 <= months <= MAX_EXTENSION_MONTHS:
+            raise InvalidInput("months", f"must be 1 to {MAX_EXTENSION_MONTHS}")
+        if not reason.strip():
+            raise InvalidInput("reason", "is required: the person must be told why")
+        if self.state not in (RequestState.IDENTITY_VERIFIED, RequestState.IN_PROGRESS):
+            raise FailedPrecondition(f"a request that is {self.state.value} cannot be extended")
+        if self.extended_due_at is not None:
+            raise FailedPrecondition("the request was extended already: one extension only")
+        if self.due_at is None or now > self.due_at:
+            raise FailedPrecondition("an extension is only possible before the first due date")
+        return replace(
+            self,
+            extended_due_at=add_months(self.due_at, months),
+            extension_reason=reason,
+            updated_at=now,
+        )

@@ -1,0 +1,88 @@
+"""Reads for breach scoping: rows and subjects a time window touched, per category."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consentd.domain.breach import Window
+from consentd.store.tables import (
+    audit_entries,
+    consent_events,
+    contact_changes,
+    rights_requests,
+    subject_blocks,
+    subject_identifiers,
+    subjects,
+    suppressions,
+)
+
+
+def _in(column: sa.ColumnElement[object], window: Window) -> sa.ColumnElement[bool]:
+    return sa.and_(column >= window.since, column < window.until)
+
+
+class SqlBreach:
+    def __init__(self, conn: AsyncConnection, tenant_id: UUID) -> None:
+        self._conn = conn
+        self._tenant = tenant_id
+
+    def _queries(self, w: Window) -> dict[str, tuple[sa.Table, sa.ColumnElement[bool], bool]]:
+        """category -> (table, rows touched in the window, whether rows name a subject)."""
+        e, r = consent_events, rights_requests
+        evidence = sa.or_(
+            e.c.evidence_sealed.is_not(None),
+            e.c.evidence_ip_digest.is_not(None),
+            e.c.evidence_ua_digest.is_not(None),
+        )
+        return {
+            "consent_records": (e, _in(e.c.recorded_at, w), True),
+            "evidence": (e, sa.and_(_in(e.c.recorded_at, w), evidence), True),
+            "contact_points": (
+                subject_identifiers,
+                _in(subject_identifiers.c.created_at, w),
+                True,
+            ),
+            "contact_history": (contact_changes, _in(contact_changes.c.changed_at, w), True),
+            "rights_requests": (
+                r,
+                sa.and_(r.c.updated_at >= w.since, r.c.received_at < w.until),
+                True,
+            ),
+            "processing_blocks": (
+                subject_blocks,
+                sa.or_(_in(subject_blocks.c.since, w), _in(subject_blocks.c.lifted_at, w)),
+                True,
+            ),
+            "suppressions": (suppressions, _in(suppressions.c.created_at, w), False),
+            "audit_log": (audit_entries, _in(audit_entries.c.recorded_at, w), True),
+        }
+
+    async def scope(self, window: Window) -> tuple[int, int, dict[str, int]]:
+        """(subjects touched, subjects held, rows touched per category)."""
+        touched: list[sa.Select[tuple[object]]] = []
+        categories: dict[str, int] = {}
+        for name, (table, where, named) in self._queries(window).items():
+            mine = sa.and_(table.c.tenant_id == self._tenant, where)
+            count = await self._conn.execute(
+                sa.select(sa.func.count()).select_from(table).where(mine)
+            )
+            rows = int(count.scalar_one())
+            if rows:
+                categories[name] = rows
+            if named:
+                touched.append(
+                    sa.select(table.c.subject_id).where(mine, table.c.subject_id.is_not(None))
+                )
+        union = sa.union(*touched).subquery()
+        subjects_touched = await self._conn.execute(sa.select(sa.func.count()).select_from(union))
+        held = await self._conn.execute(
+            sa.select(sa.func.count()).where(
+                subjects.c.tenant_id == self._tenant,
+                subjects.c.created_at < window.until,
+                sa.or_(subjects.c.erased_at.is_(None), subjects.c.erased_at >= window.since),
+            )
+        )
+        return int(subjects_touched.scalar_one()), int(held.scalar_one()), categories

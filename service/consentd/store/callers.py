@@ -1,0 +1,67 @@
+"""Credentials as the authenticator reads them: inside the tenant a credential claims."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consentd.domain.model import ProcessingRole
+from consentd.domain.tenancy import Scope, StoredKey, Tenant, TokenIssuer
+from consentd.store.tables import api_keys, tenants, token_issuers
+from consentd.store.uow import enter_tenant
+
+
+def tenant_of(m: sa.RowMapping) -> Tenant:
+    return Tenant(m["tenant_id"], m["slug"], m["name"], ProcessingRole(m["processing_role"]))
+
+
+def key_of(m: sa.RowMapping) -> StoredKey:
+    return StoredKey(
+        key_id=m["key_id"],
+        name=m["name"],
+        scopes=frozenset(Scope(s) for s in m["scopes"]),
+        secret_sha256=m["secret_sha256"],
+        created_at=m["created_at"],
+        expires_at=m["expires_at"],
+        revoked_at=m["revoked_at"],
+    )
+
+
+class SqlCallerDirectory:
+    """Each look-up runs in its own transaction with the claimed tenant set, so row-level
+    security answers: a credential naming another tenant finds nothing."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def api_key(self, tenant_id: UUID, key_id: str) -> tuple[Tenant, StoredKey] | None:
+        query = (
+            sa.select(tenants, *[c for c in api_keys.c if c.name != "tenant_id"])
+            .join(api_keys, api_keys.c.tenant_id == tenants.c.tenant_id)
+            .where(api_keys.c.tenant_id == tenant_id, api_keys.c.key_id == key_id)
+        )
+        row = await self._one(tenant_id, query)
+        return (tenant_of(row), key_of(row)) if row else None
+
+    async def issuer(self, tenant_id: UUID, issuer: str) -> tuple[Tenant, TokenIssuer] | None:
+        t = token_issuers
+        query = (
+            sa.select(tenants, t.c.issuer, t.c.audience, t.c.public_key_pem)
+            .join(t, t.c.tenant_id == tenants.c.tenant_id)
+            .where(t.c.tenant_id == tenant_id, t.c.issuer == issuer)
+        )
+        row = await self._one(tenant_id, query)
+        if row is None:
+            return None
+        return tenant_of(row), TokenIssuer(row["issuer"], row["audience"], row["public_key_pem"])
+
+    async def _one(
+        self, tenant_id: UUID, query: sa.Select[tuple[object, ...]]
+    ) -> sa.RowMapping | None:
+        async with self._engine.connect() as conn:
+            await enter_tenant(conn, tenant_id)
+            row = (await conn.execute(query)).mappings().first()
+            await conn.rollback()
+        return row

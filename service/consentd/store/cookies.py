@@ -1,0 +1,249 @@
+"""Cookie choices, visitors and the tenant's cookie policy."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consentd.app.ports import MonthlyCounts
+from consentd.domain.cookie_policy import CookieCategory, CookiePolicy
+from consentd.domain.cookies import ChoiceMethod, CookieChoice
+from consentd.domain.tcf import decode_tc_string
+from consentd.store.tables import (
+    cookie_categories,
+    cookie_choices,
+    cookie_consent_modes,
+    cookie_policies,
+    cookie_visitors,
+)
+
+_P, _K, _M, _V, _CH = (
+    cookie_policies,
+    cookie_categories,
+    cookie_consent_modes,
+    cookie_visitors,
+    cookie_choices,
+)
+
+
+def _choice_row(tenant_id: UUID, choice: CookieChoice) -> dict[str, Any]:
+    tcf = choice.tcf
+    return {
+        "tenant_id": tenant_id,
+        "choice_id": choice.choice_id,
+        "visitor_id": choice.visitor_id,
+        "subject_id": choice.subject_id,
+        "method": choice.method.value,
+        "granted": list(choice.granted),
+        "refused": list(choice.refused),
+        "policy_revision": choice.policy_revision,
+        "gpc": choice.gpc,
+        "recorded_at": choice.recorded_at,
+        "expires_at": choice.expires_at,
+        "page_url": choice.page_url,
+        "ip_digest": choice.ip_digest,
+        "ua_digest": choice.ua_digest,
+        "tcf_string": choice.tcf_string or None,
+        "tcf_cmp_id": tcf.cmp_id if tcf else None,
+        "tcf_cmp_version": tcf.cmp_version if tcf else None,
+        "tcf_created": tcf.created if tcf else None,
+        "tcf_last_updated": tcf.last_updated if tcf else None,
+        "tcf_consent_screen": tcf.consent_screen if tcf else None,
+        "tcf_consent_language": tcf.consent_language if tcf else None,
+        "tcf_vendor_list_version": tcf.vendor_list_version if tcf else None,
+        "tcf_policy_version": tcf.tcf_policy_version if tcf else None,
+        "tcf_purposes_consent": list(tcf.purposes_consent) if tcf else None,
+        "tcf_purposes_legitimate_interest": list(tcf.purposes_legitimate_interest) if tcf else None,
+    }
+
+
+def _choice(m: sa.RowMapping) -> CookieChoice:
+    # The stored string was validated on the way in; decoding it again gives the same fields
+    # as the tcf_* columns, which are there for SQL queries over provenance.
+    tcf_string = m["tcf_string"] or ""
+    return CookieChoice(
+        choice_id=m["choice_id"],
+        visitor_id=m["visitor_id"],
+        subject_id=m["subject_id"],
+        method=ChoiceMethod(m["method"]),
+        granted=tuple(m["granted"]),
+        refused=tuple(m["refused"]),
+        policy_revision=m["policy_revision"],
+        gpc=m["gpc"],
+        recorded_at=m["recorded_at"],
+        expires_at=m["expires_at"],
+        page_url=m["page_url"],
+        tcf_string=tcf_string,
+        tcf=decode_tc_string(tcf_string) if tcf_string else None,
+        sequence=m["sequence"],
+    )
+
+
+_CHOICE_COLUMNS = [c for c in _CH.c if c.name not in ("ip_digest", "ua_digest")]
+# The statements of the hot path (record, read back) are built once: executed with parameters,
+# SQLAlchemy reuses their compiled form instead of rebuilding them on every request.
+_POLICY = sa.select(_P).where(_P.c.tenant_id == sa.bindparam("tenant"))
+_APPEND = insert(_CH).returning(*_CHOICE_COLUMNS)
+_VISITOR = insert(_V)
+_TOUCH = _VISITOR.on_conflict_do_update(
+    index_elements=["tenant_id", "visitor_id"],
+    set_={
+        "last_seen_at": sa.func.greatest(_V.c.last_seen_at, _VISITOR.excluded.last_seen_at),
+        "subject_id": sa.func.coalesce(_VISITOR.excluded.subject_id, _V.c.subject_id),
+    },
+).returning(_V.c.subject_id)
+_LATEST = (
+    sa.select(*_CHOICE_COLUMNS)
+    .where(_CH.c.tenant_id == sa.bindparam("tenant"), _CH.c.visitor_id == sa.bindparam("visitor"))
+    .order_by(_CH.c.sequence.desc())
+    .limit(1)
+)
+
+
+class SqlCookies:
+    def __init__(self, conn: AsyncConnection, tenant_id: UUID) -> None:
+        self._conn = conn
+        self._tenant = tenant_id
+
+    async def policy(self, *, for_update: bool = False) -> CookiePolicy | None:
+        query = _POLICY.with_for_update() if for_update else _POLICY
+        row = (await self._conn.execute(query, {"tenant": self._tenant})).mappings().first()
+        if row is None:
+            return None
+        categories = await self._conn.execute(
+            sa.select(_K).where(_K.c.tenant_id == self._tenant).order_by(_K.c.position)
+        )
+        modes = await self._conn.execute(
+            sa.select(_M.c.signal, _M.c.categories)
+            .where(_M.c.tenant_id == self._tenant)
+            .order_by(_M.c.signal)
+        )
+        return CookiePolicy(
+            categories=tuple(
+                CookieCategory(k["category_id"], k["display_name"], k["description"])
+                for k in categories.mappings()
+            ),
+            revision=row["revision"],
+            refusal_validity_months=row["refusal_validity_months"],
+            acceptance_validity_months=row["acceptance_validity_months"],
+            consent_mode=tuple((signal, tuple(needs)) for signal, needs in modes),
+            allowed_origins=tuple(row["allowed_origins"]),
+            updated_at=row["updated_at"],
+        )
+
+    async def put_policy(self, policy: CookiePolicy, now: datetime) -> CookiePolicy | None:
+        values = {
+            "tenant_id": self._tenant,
+            "revision": policy.revision,
+            "refusal_validity_months": policy.refusal_validity_months,
+            "acceptance_validity_months": policy.acceptance_validity_months,
+            "allowed_origins": list(policy.allowed_origins),
+            "updated_at": now,
+        }
+        stmt = insert(_P).values(values)
+        # The revision never goes down, even between two concurrent puts.
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["tenant_id"],
+            set_={k: stmt.excluded[k] for k in values if k != "tenant_id"},
+            where=_P.c.revision <= stmt.excluded.revision,
+        ).returning(_P.c.tenant_id)
+        if (await self._conn.execute(upsert)).first() is None:
+            return None
+        await self._conn.execute(sa.delete(_K).where(_K.c.tenant_id == self._tenant))
+        await self._conn.execute(sa.delete(_M).where(_M.c.tenant_id == self._tenant))
+        if policy.categories:
+            await self._conn.execute(
+                insert(_K),
+                [
+                    {
+                        "tenant_id": self._tenant,
+                        "category_id": c.category_id,
+                        "position": position,
+                        "display_name": c.display_name,
+                        "description": c.description,
+                    }
+                    for position, c in enumerate(policy.categories)
+                ],
+            )
+        await self._conn.execute(
+            insert(_M),
+            [
+                {"tenant_id": self._tenant, "signal": signal, "categories": list(needs)}
+                for signal, needs in policy.consent_mode
+            ],
+        )
+        return await self.policy()
+
+    async def touch_visitor(
+        self, visitor_id: str, subject_id: UUID | None, now: datetime
+    ) -> UUID | None:
+        row = {
+            "tenant_id": self._tenant,
+            "visitor_id": visitor_id,
+            "subject_id": subject_id,
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        linked: UUID | None = (await self._conn.execute(_TOUCH, row)).scalar_one()
+        return linked
+
+    async def append(self, choice: CookieChoice) -> CookieChoice:
+        result = await self._conn.execute(_APPEND, _choice_row(self._tenant, choice))
+        return _choice(result.mappings().one())
+
+    async def latest(self, visitor_id: str) -> CookieChoice | None:
+        parameters = {"tenant": self._tenant, "visitor": visitor_id}
+        row = (await self._conn.execute(_LATEST, parameters)).mappings().first()
+        return _choice(row) if row else None
+
+    async def history(
+        self, visitor_id: str | None, subject_id: UUID | None, before: int | None, limit: int
+    ) -> list[CookieChoice]:
+        query = sa.select(*_CHOICE_COLUMNS).where(_CH.c.tenant_id == self._tenant)
+        if visitor_id is not None:
+            query = query.where(_CH.c.visitor_id == visitor_id)
+        else:
+            query = query.where(_CH.c.subject_id == subject_id)
+        if before is not None:
+            query = query.where(_CH.c.sequence < before)
+        query = query.order_by(_CH.c.sequence.desc()).limit(limit)
+        return [_choice(m) for m in (await self._conn.execute(query)).mappings()]
+
+    async def link_choices(self, visitor_id: str, subject_id: UUID) -> int:
+        result = await self._conn.execute(
+            sa.update(_CH)
+            .where(
+                _CH.c.tenant_id == self._tenant,
+                _CH.c.visitor_id == visitor_id,
+                _CH.c.subject_id.is_(None),
+            )
+            .values(subject_id=subject_id)
+        )
+        return result.rowcount
+
+    async def erase_subject(self, subject_id: UUID) -> tuple[MonthlyCounts, int]:
+        """Delete the subject's choices and its visitors (with their unlinked choices); returns
+        the deleted choices counted per (month recorded, method), and the visitors deleted."""
+        visitors = sa.select(_V.c.visitor_id).where(
+            _V.c.tenant_id == self._tenant, _V.c.subject_id == subject_id
+        )
+        month = sa.func.date_trunc("month", sa.func.timezone("UTC", _CH.c.recorded_at))
+        deleted = await self._conn.execute(
+            sa.delete(_CH)
+            .where(
+                _CH.c.tenant_id == self._tenant,
+                sa.or_(_CH.c.subject_id == subject_id, _CH.c.visitor_id.in_(visitors)),
+            )
+            .returning(sa.cast(month, sa.Date), _CH.c.method)
+        )
+        counts = Counter((day, ChoiceMethod(method)) for day, method in deleted)
+        gone = await self._conn.execute(
+            sa.delete(_V).where(_V.c.tenant_id == self._tenant, _V.c.subject_id == subject_id)
+        )
+        return counts, int(gone.rowcount)

@@ -1,0 +1,132 @@
+"""Retention in the store: a tenant's contract facts, and the batched purge of its data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consentd.domain.retention import TenantRetention
+from consentd.store.tables import (
+    api_keys,
+    consent_change_heads,
+    consent_changes,
+    consent_events,
+    contact_changes,
+    cookie_categories,
+    cookie_choice_counts,
+    cookie_choices,
+    cookie_consent_modes,
+    cookie_policies,
+    cookie_visitors,
+    current_consents,
+    idempotency_keys,
+    notice_heads,
+    notices,
+    purge_runs,
+    purposes,
+    rights_requests,
+    subject_blocks,
+    subject_identifiers,
+    subject_keys,
+    subjects,
+    suppressions,
+    tenant_retention,
+    token_issuers,
+)
+
+_T = tenant_retention
+# A tenant's tables in the order their rows can go (children first): the list of migration
+# 0005's consentd_purge_tenant_rows, the one way the runtime role deletes them. It checks the
+# transaction's tenant, the contract end + 1 month and the legal hold itself.
+PURGE_ORDER: tuple[sa.Table, ...] = (
+    consent_changes,  # the change feed's outbox references the events (0006)
+    consent_change_heads,
+    current_consents,
+    consent_events,
+    contact_changes,
+    rights_requests,
+    subject_blocks,
+    subject_keys,
+    cookie_choices,
+    cookie_visitors,
+    cookie_choice_counts,
+    purge_runs,
+    cookie_consent_modes,
+    cookie_categories,
+    cookie_policies,
+    subject_identifiers,
+    suppressions,
+    subjects,
+    purposes,
+    notices,
+    notice_heads,
+    idempotency_keys,
+    api_keys,
+    token_issuers,
+)
+
+_BY_NAME = {table.name: table for table in PURGE_ORDER}
+
+
+class SqlRetention:
+    def __init__(self, conn: AsyncConnection, tenant_id: UUID) -> None:
+        self._conn = conn
+        self._tenant = tenant_id
+
+    async def settings(self) -> TenantRetention:
+        row = (
+            (await self._conn.execute(sa.select(_T).where(_T.c.tenant_id == self._tenant)))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return TenantRetention()
+        return TenantRetention(
+            contract_ended_at=row["contract_ended_at"],
+            legal_hold=row["legal_hold"],
+            legal_hold_reason=row["legal_hold_reason"],
+            storage_extension=row["storage_extension"],
+            purged_at=row["purged_at"],
+            updated_at=row["updated_at"],
+        )
+
+    async def put_settings(self, settings: TenantRetention, now: datetime) -> TenantRetention:
+        values = {
+            "contract_ended_at": settings.contract_ended_at,
+            "legal_hold": settings.legal_hold,
+            "legal_hold_reason": settings.legal_hold_reason,
+            "storage_extension": settings.storage_extension,
+            "updated_at": now,
+        }
+        stmt = insert(_T).values(tenant_id=self._tenant, **values)
+        await self._conn.execute(
+            stmt.on_conflict_do_update(index_elements=["tenant_id"], set_=values)
+        )
+        return await self.settings()
+
+    async def mark_purged(self, now: datetime) -> None:
+        await self._conn.execute(
+            _T.update()
+            .where(_T.c.tenant_id == self._tenant, _T.c.purged_at.is_(None))
+            .values(purged_at=now)
+        )
+
+    def purge_order(self) -> list[str]:
+        return [table.name for table in PURGE_ORDER]
+
+    async def count(self, name: str) -> int:
+        table = _BY_NAME[name]
+        query = (
+            sa.select(sa.func.count()).select_from(table).where(table.c.tenant_id == self._tenant)
+        )
+        return int((await self._conn.execute(query)).scalar_one())
+
+    async def purge_batch(self, name: str, limit: int) -> int:
+        """Delete up to `limit` of the tenant's rows of table `name`; how many went."""
+        table = _BY_NAME[name]
+        purged = sa.func.consentd_purge_tenant_rows(self._tenant, table.name, limit)
+        return int((await self._conn.execute(sa.select(purged))).scalar_one())

@@ -1,0 +1,262 @@
+"""What the rights of the person need from the store: data keys, sealed identifiers, suppressions,
+processing blocks and the history of contact points."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID, uuid4
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consentd.app.ports import Digest
+from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.rights import Block, BlockKind, BlockRecord, ContactChange, StoredIdentifier
+from consentd.store.tables import (
+    contact_changes,
+    subject_blocks,
+    subject_identifiers,
+    subject_keys,
+    subjects,
+    suppressions,
+)
+
+_I = subject_identifiers
+_B = subject_blocks
+_S = suppressions
+_C = contact_changes
+
+
+class SqlRights:
+    def __init__(self, conn: AsyncConnection, tenant_id: UUID) -> None:
+        self._conn = conn
+        self._tenant = tenant_id
+
+    # Data keys -----------------------------------------------------------------------------
+
+    async def wrapped_key(self, subject_id: UUID) -> bytes | None:
+        query = sa.select(subject_keys.c.wrapped_key).where(
+            subject_keys.c.tenant_id == self._tenant, subject_keys.c.subject_id == subject_id
+        )
+        value: bytes | None = (await self._conn.execute(query)).scalar_one_or_none()
+        return value
+
+    async def store_key(self, subject_id: UUID, wrapped: bytes, now: datetime) -> bytes:
+        """Store the subject's wrapped key unless one exists; the one that is stored."""
+        await self._conn.execute(
+            insert(subject_keys)
+            .values(
+                tenant_id=self._tenant, subject_id=subject_id, wrapped_key=wrapped, created_at=now
+            )
+            .on_conflict_do_nothing(index_elements=["tenant_id", "subject_id"])
+        )
+        stored = await self.wrapped_key(subject_id)
+        assert stored is not None
+        return stored
+
+    async def destroy_key(self, subject_id: UUID) -> bool:
+        result = await self._conn.execute(
+            subject_keys.delete().where(
+                subject_keys.c.tenant_id == self._tenant, subject_keys.c.subject_id == subject_id
+            )
+        )
+        return bool(result.rowcount)
+
+    # Identifiers ---------------------------------------------------------------------------
+
+    async def identifiers(self, subject_id: UUID) -> list[StoredIdentifier]:
+        query = (
+            sa.select(_I)
+            .where(_I.c.tenant_id == self._tenant, _I.c.subject_id == subject_id)
+            .order_by(_I.c.kind, _I.c.created_at)
+        )
+        return [
+            StoredIdentifier(
+                IdentifierKind(m["kind"]), m["digest"], m["sealed_value"], m["created_at"]
+            )
+            for m in (await self._conn.execute(query)).mappings()
+        ]
+
+    async def detach(self, subject_id: UUID, kind: IdentifierKind | None) -> list[StoredIdentifier]:
+        """Unlink the subject's identifiers (of one kind, or all); the ones removed."""
+        stmt = _I.delete().where(_I.c.tenant_id == self._tenant, _I.c.subject_id == subject_id)
+        if kind is not None:
+            stmt = stmt.where(_I.c.kind == kind.value)
+        rows = await self._conn.execute(stmt.returning(_I))
+        return [
+            StoredIdentifier(
+                IdentifierKind(m["kind"]), m["digest"], m["sealed_value"], m["created_at"]
+            )
+            for m in rows.mappings()
+        ]
+
+    # Subjects ------------------------------------------------------------------------------
+
+    async def mark_erased(self, subject_id: UUID, now: datetime) -> datetime:
+        """Stamp the erasure once; the time it was (first) erased."""
+        await self._conn.execute(
+            subjects.update()
+            .where(
+                subjects.c.tenant_id == self._tenant,
+                subjects.c.subject_id == subject_id,
+                subjects.c.erased_at.is_(None),
+            )
+            .values(erased_at=now)
+        )
+        return await self.erased_at(subject_id) or now
+
+    async def erased_at(self, subject_id: UUID) -> datetime | None:
+        query = sa.select(subjects.c.erased_at).where(
+            subjects.c.tenant_id == self._tenant, subjects.c.subject_id == subject_id
+        )
+        value: datetime | None = (await self._conn.execute(query)).scalar_one_or_none()
+        return value
+
+    async def subject_created_at(self, subject_id: UUID) -> datetime | None:
+        query = sa.select(subjects.c.created_at).where(
+            subjects.c.tenant_id == self._tenant, subjects.c.subject_id == subject_id
+        )
+        value: datetime | None = (await self._conn.execute(query)).scalar_one_or_none()
+        return value
+
+    # Suppressions and blocks ---------------------------------------------------------------
+
+    async def suppress(self, digests: Sequence[Digest], reason: BlockKind, now: datetime) -> None:
+        if not digests:
+            return
+        rows = [
+            {
+                "tenant_id": self._tenant,
+                "kind": kind.value,
+                "digest": digest,
+                "reason": reason.value,
+                "created_at": now,
+            }
+            for kind, digest in digests
+        ]
+        await self._conn.execute(insert(_S).on_conflict_do_nothing(), rows)
+
+    async def suppressions(self, digests: Sequence[Digest]) -> list[Block]:
+        if not digests:
+            return []
+        keys = [(kind.value, digest) for kind, digest in digests]
+        query = sa.select(_S.c.reason, _S.c.created_at).where(
+            _S.c.tenant_id == self._tenant, sa.tuple_(_S.c.kind, _S.c.digest).in_(keys)
+        )
+        rows = await self._conn.execute(query)
+        return [Block(BlockKind(reason), at) for reason, at in rows]
+
+    async def blocks(self, subject_id: UUID, at: datetime) -> list[Block]:
+        """Restrictions and objections in force at `at`, the subject's erasure, and suppressions
+        of its identifiers: one round trip."""
+        restrictions = sa.select(_B.c.kind, _B.c.since).where(
+            _B.c.tenant_id == self._tenant,
+            _B.c.subject_id == subject_id,
+            _B.c.since <= at,
+            sa.or_(_B.c.lifted_at.is_(None), _B.c.lifted_at > at),
+        )
+        erased = sa.select(sa.literal("erased"), subjects.c.erased_at).where(
+            subjects.c.tenant_id == self._tenant,
+            subjects.c.subject_id == subject_id,
+            subjects.c.erased_at.is_not(None),
+        )
+        suppressed = (
+            sa.select(_S.c.reason, _S.c.created_at)
+            .join(
+                _I,
+                sa.and_(
+                    _I.c.tenant_id == _S.c.tenant_id,
+                    _I.c.kind == _S.c.kind,
+                    _I.c.digest == _S.c.digest,
+                ),
+            )
+            .where(_I.c.tenant_id == self._tenant, _I.c.subject_id == subject_id)
+        )
+        rows = await self._conn.execute(sa.union_all(restrictions, erased, suppressed))
+        return [Block(BlockKind(kind), since) for kind, since in rows]
+
+    async def add_block(
+        self, subject_id: UUID, kind: BlockKind, now: datetime, request_id: UUID | None
+    ) -> bool:
+        """Put a block in force; False when one of that kind is in force already."""
+        result = await self._conn.execute(
+            insert(_B)
+            .values(
+                tenant_id=self._tenant,
+                block_id=uuid4(),
+                subject_id=subject_id,
+                kind=kind.value,
+                since=now,
+                request_id=request_id,
+            )
+            .on_conflict_do_nothing(
+                index_elements=["tenant_id", "subject_id", "kind"],
+                index_where=_B.c.lifted_at.is_(None),
+            )
+            .returning(_B.c.block_id)
+        )
+        return result.first() is not None
+
+    async def lift_block(self, subject_id: UUID, kind: BlockKind, now: datetime) -> bool:
+        result = await self._conn.execute(
+            _B.update()
+            .where(
+                _B.c.tenant_id == self._tenant,
+                _B.c.subject_id == subject_id,
+                _B.c.kind == kind.value,
+                _B.c.lifted_at.is_(None),
+            )
+            .values(lifted_at=now)
+        )
+        return bool(result.rowcount)
+
+    async def block_history(self, subject_id: UUID) -> list[BlockRecord]:
+        query = (
+            sa.select(_B)
+            .where(_B.c.tenant_id == self._tenant, _B.c.subject_id == subject_id)
+            .order_by(_B.c.since)
+        )
+        return [
+            BlockRecord(BlockKind(m["kind"]), m["since"], m["lifted_at"], m["request_id"])
+            for m in (await self._conn.execute(query)).mappings()
+        ]
+
+    # Contact history -----------------------------------------------------------------------
+
+    async def log_contact_changes(self, subject_id: UUID, changes: Sequence[ContactChange]) -> None:
+        if not changes:
+            return
+        rows = [
+            {
+                "tenant_id": self._tenant,
+                "change_id": c.change_id,
+                "subject_id": subject_id,
+                "kind": c.kind.value,
+                "action": c.action,
+                "sealed_value": c.sealed_value,
+                "changed_at": c.changed_at,
+                "actor": c.actor,
+            }
+            for c in changes
+        ]
+        await self._conn.execute(insert(_C), rows)
+
+    async def contact_history(self, subject_id: UUID) -> list[ContactChange]:
+        query = (
+            sa.select(_C)
+            .where(_C.c.tenant_id == self._tenant, _C.c.subject_id == subject_id)
+            .order_by(_C.c.changed_at, _C.c.action.desc())
+        )
+        return [
+            ContactChange(
+                m["change_id"],
+                IdentifierKind(m["kind"]),
+                m["action"],
+                m["sealed_value"],
+                m["changed_at"],
+                m["actor"],
+            )
+            for m in (await self._conn.execute(query)).mappings()
+        ]

@@ -1,0 +1,77 @@
+// Drives the demo cookie banner in headless Chromium (Debian's /usr/bin/chromium through
+// playwright-core). Run by tests/e2e/test_demo_banner.py, which checks every step over native
+// gRPC: prints one JSON line per step and, where the test must move its clock, waits for a
+// line on stdin. Arguments: <page url> <user data dir> <screenshot dir>.
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const [pageUrl, userDataDir, shots] = process.argv.slice(2);
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const say = (step, fields) => console.log(JSON.stringify({ step, ...fields }));
+
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1100, height: 720 },
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+  ],
+});
+try {
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(String(error)));
+
+  async function load() {
+    await page.goto(pageUrl);
+    await page.waitForSelector("body[data-ready]", { timeout: 15000 });
+    return state();
+  }
+  async function state() {
+    return {
+      status: await page.getAttribute("#status", "data-status"),
+      banner: await page.isVisible("#banner"),
+      visitor: await page.textContent("#visitor"),
+      error: await page.textContent("#error"),
+      errors,
+    };
+  }
+  async function settle(expected) {
+    await page.waitForFunction(
+      (want) => document.getElementById("status")?.dataset.status === want,
+      expected,
+      { timeout: 15000 },
+    );
+    return state();
+  }
+
+  say("first-visit", await load());
+  await page.screenshot({ path: `${shots}/1-banner.png` });
+  await page.click("#accept-all");
+  say("accepted", await settle("VALID"));
+  await page.screenshot({ path: `${shots}/2-accepted.png` });
+  say("reloaded", await load());
+
+  say("waiting", { for: "clock past expiry" });
+  await lines.next();
+  say("expired", await load());
+  await page.click("#refuse-all");
+  say("refused", await settle("VALID"));
+
+  await page.click("#reopen");
+  await page.click("#customize");
+  await page.check("#custom input[name=analytics]");
+  await page.click("#save-custom");
+  await page.waitForFunction(() => document.getElementById("choice")?.textContent?.startsWith("CUSTOM"));
+  say("custom", await state());
+  await page.screenshot({ path: `${shots}/3-custom.png` });
+} finally {
+  await context.close();
+}

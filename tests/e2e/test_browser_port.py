@@ -1,0 +1,421 @@
+"""The browser port: Connect JSON (POST and GET) and gRPC-Web reach the same use cases as native
+gRPC behind the same Gate (API key, scopes, unknown fields, idempotency); errors carry the same
+codes; CORS follows each tenant's allowed origins under `/t/<tenant id>/`; a key sent from another
+origin must be a publishable cookies:write key."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from connectrpc.code import Code
+from connectrpc.errors import ConnectError
+from connectrpc.protocol import ProtocolType
+from consent.v1 import cookies_pb2 as pb
+from consent.v1.cookies_connect import CookieServiceClient
+
+from consentd.app.admin import AdminUseCases
+from consentd.bootstrap import App
+from consentd.config import ConfigError
+from consentd.domain.tenancy import Scope, Tenant
+from consentd.runtime import DEMO_KEY_FILE, demo_key
+from tests.conftest import Stubs
+
+SHOP = "https://shop.example.fr"
+Reply = tuple[int, dict[str, str], bytes]
+
+
+@pytest.fixture
+async def page_key(admin: AdminUseCases, tenant: Tenant) -> str:
+    """The publishable key a web page of the test tenant carries: cookies:write and nothing else."""
+    key, _ = await admin.issue_key(tenant.slug, [Scope.COOKIES.value], name="shop page")
+    return key.token
+
+
+def auth(key: str, **headers: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}", **headers}
+
+
+def prefix(tenant: Tenant) -> str:
+    """The base path a cross-origin page uses: it names the tenant for the CORS preflight."""
+    return f"/t/{tenant.tenant_id}"
+
+
+def _send(url: str, body: bytes | None, headers: dict[str, str], method: str) -> Reply:
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310 - loopback test URL
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+async def http(
+    port: int,
+    path: str,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    method: str = "POST",
+) -> Reply:
+    """One HTTP/1.1 call from a thread, so the in-process server keeps serving."""
+    data = json.dumps(body).encode() if body is not None else None
+    sent = {"Content-Type": "application/json", **(headers or {})}
+    url = f"http://127.0.0.1:{port}{path}"
+    return await asyncio.to_thread(_send, url, data, sent, method)
+
+
+def record_body(visitor_id: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "visitorId": visitor_id,
+        "method": "COOKIE_CHOICE_METHOD_ACCEPT_ALL",
+        "policyRevision": 1,
+        **extra,
+    }
+
+
+async def allow_origin(stubs: Stubs, *origins: str) -> None:
+    policy = pb.CookiePolicy(allowed_origins=origins)
+    await stubs.cookies.PutCookiePolicy(
+        pb.PutCookiePolicyRequest(policy=policy), metadata=stubs.metadata
+    )
+
+
+async def test_connect_json_post_then_native_grpc_read(
+    http_port: int, stubs: Stubs, tenant: Tenant, page_key: str
+) -> None:
+    """A choice recorded with Connect JSON and a page key is read back over native gRPC, with the
+    user agent and IP of the HTTP request hashed in (the page sent neither)."""
+    visitor_id = uuid4().hex
+    status, _, body = await http(
+        http_port,
+        f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice",
+        record_body(visitor_id, pageUrl="https://shop.example.fr/panier"),
+        auth(page_key, **{"User-Agent": "TestBrowser/1.0"}),
+    )
+    assert status == 200, body
+    answer = json.loads(body)
+    assert answer["status"] == "COOKIE_CHOICE_STATUS_VALID"
+    assert answer["consentMode"]["analytics_storage"] == "granted"
+    native = await stubs.cookies.GetCookieChoice(
+        pb.GetCookieChoiceRequest(visitor_id=visitor_id), metadata=stubs.metadata
+    )
+    assert native.choice.choice_id == answer["choice"]["choiceId"]
+    assert native.status == pb.COOKIE_CHOICE_STATUS_VALID
+
+
+async def test_native_grpc_write_then_connect_get_read(
+    http_port: int, stubs: Stubs, page_key: str
+) -> None:
+    """A choice recorded over native gRPC is read with a Connect GET (a read-only method); the
+    key alone names the tenant (no prefix needed without a cross-origin page)."""
+    visitor_id = uuid4().hex
+    await stubs.cookies.RecordCookieChoice(
+        pb.RecordCookieChoiceRequest(
+            visitor_id=visitor_id,
+            method=pb.COOKIE_CHOICE_METHOD_REFUSE_ALL,
+            policy_revision=1,
+        ),
+        metadata=stubs.metadata,
+    )
+    query = urllib.parse.urlencode(
+        {"connect": "v1", "encoding": "json", "message": json.dumps({"visitorId": visitor_id})}
+    )
+    status, _, body = await http(
+        http_port,
+        f"/consent.v1.CookieService/GetCookieChoice?{query}",
+        headers=auth(page_key),
+        method="GET",
+    )
+    assert status == 200, body
+    read = json.loads(body)
+    assert read["choice"]["grantedCategories"] == ["necessary"]
+    assert read["consentMode"]["ad_storage"] == "denied"
+
+
+async def test_grpc_web_through_the_connect_python_client(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """gRPC-Web (binary) records and reads on the same port; an invalid request comes back as
+    INVALID_ARGUMENT with the field in the message; no key is UNAUTHENTICATED."""
+    client = CookieServiceClient(
+        f"http://127.0.0.1:{http_port}{prefix(tenant)}", protocol=ProtocolType.GRPC_WEB
+    )
+    headers = auth(page_key)
+    visitor_id = uuid4().hex
+    request = pb.RecordCookieChoiceRequest(
+        visitor_id=visitor_id, method=pb.COOKIE_CHOICE_METHOD_ACCEPT_ALL, policy_revision=1
+    )
+    with pytest.raises(ConnectError) as refused:
+        await client.record_cookie_choice(request)
+    assert refused.value.code is Code.UNAUTHENTICATED
+    recorded = await client.record_cookie_choice(request, headers=headers)
+    read = await client.get_cookie_choice(
+        pb.GetCookieChoiceRequest(visitor_id=visitor_id), headers=headers
+    )
+    assert read.choice.choice_id == recorded.choice.choice_id
+    bad = pb.RecordCookieChoiceRequest(
+        visitor_id=visitor_id,
+        method=pb.COOKIE_CHOICE_METHOD_CUSTOM,
+        policy_revision=1,
+        granted_categories=["tracking"],
+    )
+    with pytest.raises(ConnectError) as raised:
+        await client.record_cookie_choice(bad, headers=headers)
+    assert raised.value.code is Code.INVALID_ARGUMENT
+    assert "granted_categories[0]" in raised.value.message
+    assert raised.value.details[0].type_name == "google.rpc.BadRequest"
+
+
+async def test_invalid_json_request_names_the_field_and_stores_nothing(
+    http_port: int, tenant: Tenant, stubs: Stubs, page_key: str
+) -> None:
+    """A malformed TCF string over Connect JSON: 400 invalid_argument naming tcf_string."""
+    visitor_id = uuid4().hex
+    status, _, body = await http(
+        http_port,
+        f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice",
+        record_body(visitor_id, tcfString="CO+broken"),
+        auth(page_key),
+    )
+    assert status == 400
+    error = json.loads(body)
+    assert error["code"] == "invalid_argument"
+    assert error["message"].startswith("tcf_string:")
+    native = await stubs.cookies.GetCookieChoice(
+        pb.GetCookieChoiceRequest(visitor_id=visitor_id), metadata=stubs.metadata
+    )
+    assert native.status == pb.COOKIE_CHOICE_STATUS_NONE
+
+
+async def test_oversized_body_is_refused(http_port: int, tenant: Tenant, page_key: str) -> None:
+    """A request body over 64 KiB is refused before it is decoded."""
+    status, _, body = await http(
+        http_port,
+        f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice",
+        record_body(uuid4().hex, userAgent="x" * 70_000),
+        auth(page_key),
+    )
+    assert status in (400, 413, 429), body
+    assert json.loads(body)["code"] == "resource_exhausted"
+
+
+async def test_preflight_answers_only_the_tenants_origins(
+    http_port: int, tenant: Tenant, stubs: Stubs
+) -> None:
+    """OPTIONS (no credential) from an allowed origin under /t/<tenant id>/: 204 with CORS
+    headers that let the page send its key; from another origin, for another tenant, for a path
+    naming no tenant id, or without the prefix: 403 without them."""
+    await allow_origin(stubs, SHOP)
+    method = "/consent.v1.CookieService/RecordCookieChoice"
+    path = f"{prefix(tenant)}{method}"
+    asked = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": (
+            "authorization,content-type,connect-protocol-version,x-evil"
+        ),
+    }
+    status, headers, _ = await http(
+        http_port, path, headers={"Origin": SHOP, **asked}, method="OPTIONS"
+    )
+    assert status == 204
+    assert headers["access-control-allow-origin"] == SHOP
+    assert headers["access-control-allow-headers"] == (
+        "authorization, content-type, connect-protocol-version"
+    )
+    elsewhere = (
+        ("https://evil.example", path),
+        (SHOP, f"/t/{uuid4()}{method}"),
+        (SHOP, f"/t/{tenant.slug}{method}"),
+        (SHOP, method),
+    )
+    for origin, where in elsewhere:
+        status, headers, _ = await http(
+            http_port, where, headers={"Origin": origin, **asked}, method="OPTIONS"
+        )
+        assert status == 403
+        assert "access-control-allow-origin" not in headers
+
+
+async def test_cross_origin_calls_are_checked_before_anything_runs(
+    http_port: int, tenant: Tenant, stubs: Stubs, page_key: str
+) -> None:
+    """An allowed origin gets its answer with Access-Control-Allow-Origin; another origin is
+    403 permission_denied and nothing is stored; the same origin as the page needs no entry; a
+    wider key than cookies:write sent from a page is refused even from an allowed origin."""
+    await allow_origin(stubs, SHOP)
+    path = f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice"
+    ok_visitor, evil_visitor, wide_visitor = uuid4().hex, uuid4().hex, uuid4().hex
+    status, headers, _ = await http(
+        http_port, path, record_body(ok_visitor), auth(page_key, Origin=SHOP)
+    )
+    assert status == 200
+    assert headers["access-control-allow-origin"] == SHOP
+    assert "grpc-status-details-bin" in headers["access-control-expose-headers"]
+    admin_key = dict(stubs.metadata)["authorization"].removeprefix("Bearer ")
+    for visitor_id, headers_sent in (
+        (evil_visitor, auth(page_key, Origin="https://evil.example")),
+        (wide_visitor, auth(admin_key, Origin=SHOP)),
+    ):
+        status, headers, body = await http(http_port, path, record_body(visitor_id), headers_sent)
+        assert (status, json.loads(body)["code"]) == (403, "permission_denied")
+        assert "access-control-allow-origin" not in headers
+        native = await stubs.cookies.GetCookieChoice(
+            pb.GetCookieChoiceRequest(visitor_id=visitor_id), metadata=stubs.metadata
+        )
+        assert native.status == pb.COOKIE_CHOICE_STATUS_NONE
+    same = auth(page_key, Origin=f"http://127.0.0.1:{http_port}")
+    status, headers, _ = await http(http_port, path, record_body(uuid4().hex), same)
+    assert status == 200
+    assert "access-control-allow-origin" not in headers
+
+
+async def test_the_key_names_the_tenant_and_the_prefix_must_agree(
+    http_port: int, tenant: Tenant, page_key: str, admin: AdminUseCases
+) -> None:
+    """No credential, a key that is not one, or a key of another tenant under this tenant's
+    prefix: 401 unauthenticated; the key alone, or with its own tenant's prefix: 200."""
+    body = {"visitorId": uuid4().hex}
+    path = "/consent.v1.CookieService/GetCookieChoice"
+    other = await admin.create_tenant(f"t-{uuid4().hex[:12]}")
+    other_key, _ = await admin.issue_key(other.slug, [Scope.COOKIES.value])
+    refused = [
+        await http(http_port, f"{prefix(tenant)}{path}", body),
+        await http(http_port, path, body, {"Authorization": "Bearer ck_not_a_key"}),
+        await http(http_port, f"{prefix(tenant)}{path}", body, auth(other_key.token)),
+        await http(http_port, f"/t/{tenant.slug}{path}", body, auth(page_key)),
+    ]
+    for status, _, reply in refused:
+        assert (status, json.loads(reply)["code"]) == (401, "unauthenticated")
+    for where in (path, f"{prefix(tenant)}{path}"):
+        status, _, reply = await http(http_port, where, body, auth(page_key))
+        assert status == 200, reply
+
+
+async def test_a_page_key_is_held_to_the_same_scope_table(
+    http_port: int, tenant: Tenant, stubs: Stubs, page_key: str
+) -> None:
+    """The cookies:write key may record and read a visitor's choice, but not put the policy,
+    list or link a person's choices, nor attribute a choice to a subject: 403 permission_denied
+    as over native gRPC, and nothing is stored."""
+    base = f"{prefix(tenant)}/consent.v1.CookieService"
+    visitor_id = uuid4().hex
+    jeanne = {"email": "jeanne@example.fr"}
+    for method, body in (
+        ("PutCookiePolicy", {"policy": {"allowedOrigins": ["https://evil.example"]}}),
+        ("ListCookieChoices", {"subject": jeanne}),
+        ("LinkVisitor", {"visitorId": visitor_id, "subject": jeanne}),
+        ("RecordCookieChoice", record_body(visitor_id, subject=jeanne)),
+    ):
+        status, _, reply = await http(http_port, f"{base}/{method}", body, auth(page_key))
+        assert (status, json.loads(reply)["code"]) == (403, "permission_denied"), method
+    native = await stubs.cookies.GetCookieChoice(
+        pb.GetCookieChoiceRequest(visitor_id=visitor_id), metadata=stubs.metadata
+    )
+    assert native.status == pb.COOKIE_CHOICE_STATUS_NONE
+    policy = await stubs.cookies.GetCookiePolicy(
+        pb.GetCookiePolicyRequest(), metadata=stubs.metadata
+    )
+    assert list(policy.policy.allowed_origins) == []
+
+
+async def test_unknown_json_fields_are_refused(
+    http_port: int, tenant: Tenant, stubs: Stubs, page_key: str
+) -> None:
+    """A JSON field the contract does not define (a tenant, a server timestamp) is 400
+    invalid_argument naming it, with a BadRequest detail, and nothing is stored."""
+    visitor_id = uuid4().hex
+    status, _, body = await http(
+        http_port,
+        f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice",
+        record_body(visitor_id, tenantId=str(uuid4())),
+        auth(page_key),
+    )
+    error = json.loads(body)
+    assert (status, error["code"]) == (400, "invalid_argument")
+    assert error["message"].startswith("request:")
+    assert "tenantId" in error["message"]
+    assert error["details"][0]["type"] == "google.rpc.BadRequest"
+    native = await stubs.cookies.GetCookieChoice(
+        pb.GetCookieChoiceRequest(visitor_id=visitor_id), metadata=stubs.metadata
+    )
+    assert native.status == pb.COOKIE_CHOICE_STATUS_NONE
+
+
+async def test_idempotency_key_over_connect(
+    http_port: int, tenant: Tenant, stubs: Stubs, page_key: str
+) -> None:
+    """The same idempotency-key twice records one choice and answers the first response; with
+    another request it is invalid_argument."""
+    visitor_id = uuid4().hex
+    path = f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice"
+    headers = auth(page_key, **{"Idempotency-Key": f"click-{visitor_id}"})
+    first = await http(http_port, path, record_body(visitor_id), headers)
+    again = await http(http_port, path, record_body(visitor_id), headers)
+    assert (first[0], again[0]) == (200, 200)
+    assert json.loads(first[2])["choice"]["choiceId"] == json.loads(again[2])["choice"]["choiceId"]
+    listed = await stubs.cookies.ListCookieChoices(
+        pb.ListCookieChoicesRequest(visitor_id=visitor_id), metadata=stubs.metadata
+    )
+    assert len(listed.choices) == 1
+    status, _, body = await http(http_port, path, record_body(uuid4().hex), headers)
+    assert (status, json.loads(body)["code"]) == (400, "invalid_argument")
+
+
+async def test_consent_writes_stay_on_native_grpc(
+    http_port: int, tenant: Tenant, stubs: Stubs, page_key: str
+) -> None:
+    """ConsentService reads answer on the browser port (to a key whose scopes allow them: not a
+    page key); its writes are unimplemented there."""
+    base = f"{prefix(tenant)}/consent.v1.ConsentService"
+    admin = dict(stubs.metadata)
+    target = {
+        "purpose": "newsletter",
+        "channel": "CHANNEL_EMAIL",
+        "scope": "PARTY_SCOPE_FIRST_PARTY",
+    }
+    check = {"subject": {"email": "a@example.fr"}, "target": target}
+    status, _, body = await http(http_port, f"{base}/CheckConsent", check, auth(page_key))
+    assert (status, json.loads(body)["code"]) == (403, "permission_denied")
+    status, _, body = await http(http_port, f"{base}/CheckConsent", check, admin)
+    assert (status, json.loads(body)["code"]) == (404, "not_found")
+    status, _, body = await http(http_port, f"{base}/RecordConsent", {}, admin)
+    assert json.loads(body)["code"] == "unimplemented"
+
+
+async def test_demo_page_and_unknown_paths(http_port: int) -> None:
+    """The demo page (its publishable key written in) and its bundle are served; / redirects to
+    it; anything else is 404."""
+    status, headers, body = await http(http_port, "/demo/", method="GET")
+    assert status == 200
+    assert headers["content-type"].startswith("text/html")
+    assert b"banner.js" in body
+    assert b'<meta name="consentd-key" content="ck_' in body
+    status, headers, body = await http(http_port, "/demo/banner.js", method="GET")
+    assert (status, headers["content-type"].split(";")[0]) == (200, "text/javascript")
+    for path in ("/demo/../pyproject.toml", "/etc/passwd", "/demo/src/banner.ts"):
+        assert (await http(http_port, path, method="GET"))[0] == 404
+
+
+async def test_demo_mode_key_is_publishable_and_made_once(
+    app: App, admin: AdminUseCases, tenant: Tenant, tmp_path: Path
+) -> None:
+    """CONSENTD_DEMO's key for the page has scope cookies:write alone, is written once to a 0600
+    file (the same key on the next start), and needs the owner's URL to be issued."""
+    first = await demo_key(app, tmp_path, tenant.slug)
+    assert await demo_key(app, tmp_path, tenant.slug) == first
+    stat = (tmp_path / DEMO_KEY_FILE).stat()
+    assert stat.st_mode & 0o777 == 0o600
+    (stored,) = await admin.keys(tenant.slug)
+    assert stored.scopes == {Scope.COOKIES}
+    assert first.split("_")[2] == stored.key_id
+    with pytest.raises(ConfigError, match="CONSENTD_MIGRATION_DATABASE_URL"):
+        await demo_key(replace(app, admin=None), None, tenant.slug)

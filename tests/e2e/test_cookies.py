@@ -1,0 +1,394 @@
+"""CookieService through the generated stubs: record and read back, the server's expiry at the
+12-month boundary, revisions, TCF provenance, history and subject links, tenant policy."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from consent.v1 import cookies_pb2 as pb
+from consent.v1 import types_pb2
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2, status_pb2
+
+from consentd.bootstrap import App
+from consentd.domain.cookies import truncate_ip
+from consentd.domain.identifiers import IdentifierHasher
+from consentd.domain.tenancy import Tenant
+from consentd.store.tables import cookie_choices
+from tests.conftest import TEST_SECRET, Stubs, TestClock, owner
+from tests.unit.test_tcf import BITFIELD
+
+T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
+ACCEPT = pb.COOKIE_CHOICE_METHOD_ACCEPT_ALL
+REFUSE = pb.COOKIE_CHOICE_METHOD_REFUSE_ALL
+CUSTOM = pb.COOKIE_CHOICE_METHOD_CUSTOM
+GPC = pb.COOKIE_CHOICE_METHOD_GPC
+VALID = pb.COOKIE_CHOICE_STATUS_VALID
+EXPIRED = pb.COOKIE_CHOICE_STATUS_EXPIRED
+OUTDATED = pb.COOKIE_CHOICE_STATUS_REVISION_OUTDATED
+NONE = pb.COOKIE_CHOICE_STATUS_NONE
+
+
+def visitor() -> str:
+    return uuid4().hex
+
+
+def stamp(moment: datetime) -> Timestamp:
+    value = Timestamp()
+    value.FromDatetime(moment)
+    return value
+
+
+async def record(stubs: Stubs, **fields: object) -> pb.RecordCookieChoiceResponse:
+    fields.setdefault("policy_revision", 1)
+    fields.setdefault("method", ACCEPT)
+    request = pb.RecordCookieChoiceRequest(**fields)  # type: ignore[arg-type]
+    return await stubs.cookies.RecordCookieChoice(request, metadata=stubs.metadata)
+
+
+async def get(stubs: Stubs, visitor_id: str) -> pb.GetCookieChoiceResponse:
+    request = pb.GetCookieChoiceRequest(visitor_id=visitor_id)
+    return await stubs.cookies.GetCookieChoice(request, metadata=stubs.metadata)
+
+
+async def put_policy(stubs: Stubs, **fields: object) -> pb.CookiePolicy:
+    request = pb.PutCookiePolicyRequest(policy=pb.CookiePolicy(**fields))  # type: ignore[arg-type]
+    return (await stubs.cookies.PutCookiePolicy(request, metadata=stubs.metadata)).policy
+
+
+async def history(stubs: Stubs, **owner: object) -> list[pb.CookieChoice]:
+    request = pb.ListCookieChoicesRequest(**owner)  # type: ignore[arg-type]
+    return list((await stubs.cookies.ListCookieChoices(request, metadata=stubs.metadata)).choices)
+
+
+def violation(error: grpc.aio.AioRpcError) -> str:
+    """The field named by the google.rpc.BadRequest detail."""
+    raw = dict(error.trailing_metadata() or ())["grpc-status-details-bin"]
+    assert isinstance(raw, bytes)
+    status = status_pb2.Status.FromString(raw)
+    bad = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad)
+    field: str = bad.field_violations[0].field
+    return field
+
+
+async def test_accept_all_is_stored_and_read_back_valid(stubs: Stubs, clock: TestClock) -> None:
+    """Accept all: every category granted, 12 calendar months, every Consent Mode signal granted;
+    the same answer comes back from GetCookieChoice."""
+    clock.pinned = T0
+    v = visitor()
+    answer = await record(stubs, visitor_id=v, page_url="https://shop.example.fr/?q=1")
+    assert answer.status == VALID
+    choice = answer.choice
+    assert list(choice.granted_categories) == [
+        "analytics",
+        "marketing",
+        "necessary",
+        "personalisation",
+    ]
+    assert list(choice.refused_categories) == []
+    assert choice.expires_at.ToDatetime(tzinfo=UTC) == datetime(2027, 1, 31, 9, tzinfo=UTC)
+    assert choice.page_url == "https://shop.example.fr/"
+    assert set(answer.consent_mode.values()) == {"granted"}
+    assert answer.consent_mode["ad_user_data"] == "granted"
+    read = await get(stubs, v)
+    assert read.status == VALID
+    assert read.choice == choice
+    assert read.policy_revision == 1
+
+
+async def test_refusal_lasts_six_months_and_denies_signals(stubs: Stubs, clock: TestClock) -> None:
+    """Refuse all: only necessary, 6 months by default, ad and analytics signals denied."""
+    clock.pinned = T0
+    answer = await record(stubs, visitor_id=visitor(), method=REFUSE)
+    assert list(answer.choice.granted_categories) == ["necessary"]
+    assert answer.choice.expires_at.ToDatetime(tzinfo=UTC) == datetime(2026, 7, 31, 9, tzinfo=UTC)
+    assert answer.consent_mode["ad_storage"] == "denied"
+    assert answer.consent_mode["analytics_storage"] == "denied"
+    assert answer.consent_mode["security_storage"] == "granted"
+
+
+@pytest.mark.parametrize(
+    ("method", "limit"),
+    [
+        (ACCEPT, datetime(2027, 1, 31, 9, tzinfo=UTC)),
+        (REFUSE, datetime(2026, 7, 31, 9, tzinfo=UTC)),
+    ],
+    ids=["acceptance-12-months", "refusal-6-months"],
+)
+async def test_valid_one_second_before_the_limit_expired_one_second_after(
+    stubs: Stubs, clock: TestClock, method: int, limit: datetime
+) -> None:
+    """Read at limit - 1 s: VALID; at the limit and at limit + 1 s: EXPIRED, signals denied."""
+    clock.pinned = T0
+    v = visitor()
+    await record(stubs, visitor_id=v, method=method)
+    clock.pinned = limit - timedelta(seconds=1)
+    assert (await get(stubs, v)).status == VALID
+    for late in (limit, limit + timedelta(seconds=1)):
+        clock.pinned = late
+        read = await get(stubs, v)
+        assert read.status == EXPIRED
+        assert read.consent_mode["analytics_storage"] == "denied"
+        assert read.choice.expires_at.ToDatetime(tzinfo=UTC) == limit
+
+
+async def test_a_longer_validity_asked_is_clamped(stubs: Stubs, clock: TestClock) -> None:
+    """A page asking for 5 years gets 12 months; asking for 1 month gets 1 month."""
+    clock.pinned = T0
+    long = await record(stubs, visitor_id=visitor(), expires_at=stamp(T0 + timedelta(days=1826)))
+    assert long.choice.expires_at.ToDatetime(tzinfo=UTC) == datetime(2027, 1, 31, 9, tzinfo=UTC)
+    short = await record(stubs, visitor_id=visitor(), expires_at=stamp(T0 + timedelta(days=30)))
+    assert short.choice.expires_at.ToDatetime(tzinfo=UTC) == T0 + timedelta(days=30)
+
+
+async def test_a_new_revision_outdates_earlier_choices(stubs: Stubs, clock: TestClock) -> None:
+    """After PutCookiePolicy raises the revision, an earlier choice is REVISION_OUTDATED; a
+    choice on the new revision is VALID; a stale page's choice is kept but outdated."""
+    clock.pinned = T0
+    v = visitor()
+    await record(stubs, visitor_id=v)
+    await put_policy(stubs, revision=2)
+    read = await get(stubs, v)
+    assert (read.status, read.policy_revision) == (OUTDATED, 2)
+    assert read.consent_mode["ad_storage"] == "denied"
+    stale = await record(stubs, visitor_id=v, policy_revision=1)
+    assert stale.status == OUTDATED
+    fresh = await record(stubs, visitor_id=v, policy_revision=2)
+    assert fresh.status == VALID
+    assert (await get(stubs, v)).status == VALID
+
+
+async def test_unknown_visitor_is_none(stubs: Stubs) -> None:
+    """A visitor with no choice: NONE, no choice, only necessary-mapped signals granted."""
+    read = await get(stubs, visitor())
+    assert read.status == NONE
+    assert not read.HasField("choice")
+    assert read.consent_mode["functionality_storage"] == "granted"
+    assert read.consent_mode["ad_personalization"] == "denied"
+
+
+def _oversized() -> dict[str, object]:
+    return {"page_url": "https://example.fr/" + "a" * 3000}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        (
+            {"method": CUSTOM, "granted_categories": ["analytics", "tracking"]},
+            "granted_categories[1]",
+        ),
+        ({"method": CUSTOM, "refused_categories": ["necessary"]}, "refused_categories[0]"),
+        ({"tcf_string": "COyfVVoOyfVVo"}, "tcf_string"),
+        ({"tcf_string": "not base64!"}, "tcf_string"),
+        ({"tcf_string": "C" * 5000}, "tcf_string"),
+        (_oversized(), "page_url"),
+        ({"user_agent": "x" * 5000}, "user_agent"),
+        ({"method": CUSTOM, "granted_categories": ["analytics"] * 60}, "granted_categories"),
+        ({"policy_revision": 7}, "policy_revision"),
+        ({"policy_revision": 0}, "policy_revision"),
+        ({"method": 0}, "method"),
+        ({"method": GPC}, "gpc"),
+        ({"ip_address": "999.1.1.1"}, "ip_address"),
+        ({"page_url": "javascript:alert(1)"}, "page_url"),
+        ({"expires_at": stamp(datetime(2020, 1, 1, tzinfo=UTC))}, "expires_at"),
+    ],
+    ids=[
+        "unknown-category",
+        "refuse-necessary",
+        "truncated-tcf",
+        "not-base64-tcf",
+        "oversized-tcf",
+        "oversized-page-url",
+        "oversized-user-agent",
+        "too-many-categories",
+        "unknown-revision",
+        "no-revision",
+        "no-method",
+        "gpc-without-signal",
+        "bad-ip",
+        "bad-url",
+        "expiry-in-the-past",
+    ],
+)
+async def test_bad_input_names_the_field_and_stores_nothing(
+    stubs: Stubs, fields: dict[str, object], field: str
+) -> None:
+    """INVALID_ARGUMENT with the field in the message and the BadRequest detail; no choice and
+    no visitor row are left behind."""
+    v = visitor()
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await record(stubs, visitor_id=v, **fields)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violation(raised.value) == field
+    assert field in (raised.value.details() or "")
+    assert (await get(stubs, v)).status == NONE
+    assert await history(stubs, visitor_id=v) == []
+
+
+async def test_bad_visitor_id_is_refused(stubs: Stubs) -> None:
+    """Visitor ids must be random-looking tokens of 16 to 64 characters."""
+    for bad in ("short", "x" * 65, "with spaces in it!!"):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await record(stubs, visitor_id=bad)
+        assert violation(raised.value) == "visitor_id"
+
+
+async def test_tcf_string_is_decoded_and_kept(stubs: Stubs) -> None:
+    """A valid TC string is stored as given, with its core fields decoded."""
+    answer = await record(stubs, visitor_id=visitor(), tcf_string=BITFIELD)
+    tcf = answer.choice.tcf
+    assert answer.choice.tcf_string == BITFIELD
+    assert (tcf.version, tcf.cmp_id, tcf.cmp_version, tcf.consent_screen) == (2, 21, 7, 2)
+    assert (tcf.consent_language, tcf.vendor_list_version, tcf.tcf_policy_version) == ("EN", 23, 2)
+    assert list(tcf.purposes_consent) == [1, 3, 9, 10]
+    assert list(tcf.purposes_legitimate_interest) == [3, 4, 5, 8, 9, 10]
+    assert (tcf.vendor_consent_count, tcf.publisher_country_code) == (56, "KM")
+    assert tcf.created.ToDatetime(tzinfo=UTC) == datetime(
+        2008, 12, 7, 10, 4, 17, 700000, tzinfo=UTC
+    )
+
+
+async def test_gpc_custom_and_the_signal_are_kept(stubs: Stubs) -> None:
+    """A GPC choice refuses everything optional; custom grants exactly what was ticked."""
+    gpc = await record(stubs, visitor_id=visitor(), method=GPC, gpc=True)
+    assert (gpc.choice.gpc, list(gpc.choice.granted_categories)) == (True, ["necessary"])
+    custom = await record(
+        stubs, visitor_id=visitor(), method=CUSTOM, granted_categories=["analytics"]
+    )
+    assert list(custom.choice.refused_categories) == ["marketing", "personalisation"]
+    assert custom.consent_mode["analytics_storage"] == "granted"
+    assert custom.consent_mode["ad_storage"] == "denied"
+
+
+async def test_ip_and_user_agent_are_kept_only_as_keyed_hashes(
+    stubs: Stubs, app: App, tenant: Tenant
+) -> None:
+    """The row holds HMACs of the /24 network and of the user agent; the values are nowhere."""
+    ua = "Mozilla/5.0 (X11; Linux x86_64) Chromium/156"
+    answer = await record(stubs, visitor_id=visitor(), ip_address="203.0.113.77", user_agent=ua)
+    async with owner(app).connect() as conn:  # the runtime role would need the tenant set
+        row = (
+            (
+                await conn.execute(
+                    sa.select(cookie_choices).where(
+                        cookie_choices.c.choice_id == answer.choice.choice_id
+                    )
+                )
+            )
+            .mappings()
+            .one()
+        )
+    hasher = IdentifierHasher(TEST_SECRET)
+    assert row["ip_digest"] == hasher.keyed(tenant.tenant_id, "ip", truncate_ip("203.0.113.77"))
+    assert row["ua_digest"] == hasher.keyed(tenant.tenant_id, "ua", ua)
+    text = " ".join(str(value) for value in row.values())
+    assert "203.0.113" not in text
+    assert "Mozilla" not in text
+
+
+async def test_history_and_linking_a_visitor_to_a_subject(stubs: Stubs) -> None:
+    """Choices are listed newest first; a login links earlier choices and later ones to the
+    subject, whose history spans every linked visitor."""
+    phone, laptop = visitor(), visitor()
+    await record(stubs, visitor_id=phone, method=REFUSE)
+    await record(stubs, visitor_id=phone)
+    listed = await history(stubs, visitor_id=phone)
+    assert [c.method for c in listed] == [ACCEPT, REFUSE]
+    jeanne = types_pb2.SubjectRef(email="jeanne@example.fr")
+    linked = await stubs.cookies.LinkVisitor(
+        pb.LinkVisitorRequest(visitor_id=phone, subject=jeanne), metadata=stubs.metadata
+    )
+    assert linked.choices_linked == 2
+    later = await record(stubs, visitor_id=phone, method=CUSTOM, granted_categories=["analytics"])
+    assert later.choice.subject_id == linked.subject_id
+    await record(stubs, visitor_id=laptop, subject=jeanne)
+    mine = await history(stubs, subject=jeanne)
+    assert len(mine) == 4
+    assert {c.visitor_id for c in mine} == {phone, laptop}
+    page = await stubs.cookies.ListCookieChoices(
+        pb.ListCookieChoicesRequest(subject=jeanne, page_size=3), metadata=stubs.metadata
+    )
+    rest = await stubs.cookies.ListCookieChoices(
+        pb.ListCookieChoicesRequest(subject=jeanne, page_size=3, page_token=page.next_page_token),
+        metadata=stubs.metadata,
+    )
+    assert len(page.choices) + len(rest.choices) == 4
+    assert rest.next_page_token == ""
+    nobody = types_pb2.SubjectRef(email="nobody@example.fr")
+    assert await history(stubs, subject=nobody) == []
+
+
+async def test_policy_defaults_then_custom_categories_and_mapping(stubs: Stubs) -> None:
+    """Until put, the defaults; a put policy drives categories, refusal period and signals."""
+    got = await stubs.cookies.GetCookiePolicy(pb.GetCookiePolicyRequest(), metadata=stubs.metadata)
+    assert [c.category_id for c in got.policy.categories] == [
+        "analytics",
+        "marketing",
+        "personalisation",
+    ]
+    assert (got.policy.revision, got.policy.refusal_validity_months) == (1, 6)
+    stored = await put_policy(
+        stubs,
+        categories=[pb.CookieCategory(category_id="stats"), pb.CookieCategory(category_id="ads")],
+        refusal_validity_months=3,
+        consent_mode=[
+            pb.ConsentModeMapping(signal="analytics_storage", categories=["stats"]),
+            pb.ConsentModeMapping(signal="ad_storage", categories=["ads", "stats"]),
+        ],
+        allowed_origins=["HTTPS://Shop.Example.FR"],
+    )
+    assert list(stored.allowed_origins) == ["https://shop.example.fr"]
+    assert stored.HasField("updated_at")
+    answer = await record(stubs, visitor_id=visitor(), method=CUSTOM, granted_categories=["stats"])
+    assert answer.consent_mode == {"ad_storage": "denied", "analytics_storage": "granted"}
+    refused = await record(stubs, visitor_id=visitor(), method=REFUSE)
+    recorded = refused.choice.recorded_at.ToDatetime(tzinfo=UTC)
+    assert refused.choice.expires_at.ToDatetime(tzinfo=UTC) - recorded < timedelta(days=93)
+
+
+async def test_bad_policies_name_the_field(stubs: Stubs) -> None:
+    """A policy with an unknown mapped category, a lowered revision or 13 months is refused."""
+    await put_policy(stubs, revision=3)
+    cases = [
+        ({"revision": 2}, "policy.revision"),
+        ({"refusal_validity_months": 13}, "policy.refusal_validity_months"),
+        (
+            {"consent_mode": [pb.ConsentModeMapping(signal="ad_storage", categories=["ads"])]},
+            "policy.consent_mode[0].categories[0]",
+        ),
+        ({"updated_at": stamp(T0)}, "policy.updated_at"),
+    ]
+    for fields, field in cases:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await put_policy(stubs, **fields)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert violation(raised.value) == field
+
+
+async def test_concurrent_policy_puts_never_lower_the_revision(stubs: Stubs) -> None:
+    """Two puts racing with revisions 5 and 3: the stored revision ends at 5; a put that lost
+    against the higher one is INVALID_ARGUMENT on policy.revision, never applied."""
+    outcomes = await asyncio.gather(
+        put_policy(stubs, revision=5), put_policy(stubs, revision=3), return_exceptions=True
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            assert isinstance(outcome, grpc.aio.AioRpcError)
+            assert violation(outcome) == "policy.revision"
+    got = await stubs.cookies.GetCookiePolicy(pb.GetCookiePolicyRequest(), metadata=stubs.metadata)
+    assert got.policy.revision == 5
+
+
+async def test_concurrent_first_choices_of_one_visitor_both_land(stubs: Stubs) -> None:
+    """Two tabs recording the first choice of a new visitor at once: both are stored."""
+    v = visitor()
+    await asyncio.gather(*(record(stubs, visitor_id=v, method=m) for m in (ACCEPT, REFUSE)))
+    assert len(await history(stubs, visitor_id=v)) == 2
+    assert (await get(stubs, v)).status == VALID

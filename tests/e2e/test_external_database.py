@@ -1,0 +1,92 @@
+"""`consentd` against a PostgreSQL it did not start: DATABASE_URL is the runtime role, the owner's
+URL runs migrations and administration, and the service refuses a role RLS would not hold."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from uuid import uuid4
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from consentd.store.embedded import EmbeddedPostgres
+
+SECRET = base64.b64encode(bytes(range(32))).decode()
+SIGNING_KEY = base64.b64encode(bytes(range(32, 64))).decode()
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "consentd", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_migrate_and_admin_commands_use_the_owner_url(
+    postgres: EmbeddedPostgres, database_url: str
+) -> None:
+    """`consentd migrate` upgrades a fresh database even with migrate-on-start off, and the
+    tenant and key commands work through CONSENTD_MIGRATION_DATABASE_URL."""
+    name = f"ext_{uuid4().hex[:8]}"
+    postgres.create_database(name)
+    owner = postgres.url(name)
+    runtime = database_url.rsplit("/", 1)[0] + f"/{name}"
+    env = {
+        "DATABASE_URL": runtime,
+        "CONSENTD_MIGRATION_DATABASE_URL": owner,
+        "CONSENTD_SECRET_KEY": SECRET,
+        "CONSENTD_AUDIT_SIGNING_KEY": SIGNING_KEY,
+        "CONSENTD_MIGRATE_ON_START": "false",
+        "CONSENTD_LOG_FORMAT": "json",
+    }
+    migrated = _run(env, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    engine = create_async_engine(owner)
+    try:
+        async with engine.connect() as conn:
+            version = (
+                await conn.execute(sa.text("SELECT version_num FROM alembic_version"))
+            ).scalar()
+    finally:
+        await engine.dispose()
+    assert version is not None
+    created = _run(env, "tenants", "create", "acme", "--role", "controller")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.startswith("tenant acme ")
+    assert created.stdout.strip().endswith(" controller")
+    issued = _run(env, "keys", "create", "acme", "--scope", "consent:write")
+    assert issued.returncode == 0, issued.stderr
+    assert "shown once" in issued.stderr
+
+
+def test_serve_refuses_a_superuser_connection(postgres: EmbeddedPostgres) -> None:
+    """A DATABASE_URL that row-level security would not hold (a superuser) stops `serve` with a
+    configuration error before it listens."""
+    env = {
+        "DATABASE_URL": postgres.url("consentd_test"),
+        "CONSENTD_SECRET_KEY": SECRET,
+        "CONSENTD_AUDIT_SIGNING_KEY": SIGNING_KEY,
+        "CONSENTD_GRPC_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_LOG_FORMAT": "json",
+    }
+    refused = _run(env, "serve")
+    assert refused.returncode == 2
+    assert "DATABASE_URL must connect as the runtime role" in refused.stderr
+    assert "serving" not in refused.stderr
+
+
+def test_admin_commands_need_the_owner_url() -> None:
+    """Without the owner's URL, an admin command explains what to set instead of failing later."""
+    env = {"DATABASE_URL": "postgresql+asyncpg://consentd_app:x@127.0.0.1:1/none"}
+    env["CONSENTD_SECRET_KEY"] = SECRET
+    env["CONSENTD_AUDIT_SIGNING_KEY"] = SIGNING_KEY
+    refused = _run(env, "keys", "list", "acme")
+    assert refused.returncode == 2
+    assert "CONSENTD_MIGRATION_DATABASE_URL" in refused.stderr

@@ -1,0 +1,211 @@
+"""Idempotent writes: an `idempotency-key` in the metadata makes a write run once per tenant and
+caller; a retry gets the first response, a different request under the same key is refused."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from consent.v1 import catalog_pb2, consent_pb2, types_pb2
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from consentd.app.admin import AdminUseCases
+from consentd.bootstrap import App
+from consentd.domain.tenancy import Scope, Tenant
+from consentd.store.tables import idempotency_keys
+from tests.conftest import Stubs, TestClock, bearer, owner
+from tests.e2e.helpers import by_email, grant, history, put_purpose, refuse, target
+from tests.e2e.security_helpers import fails, issue, row_counts
+
+KEY = "idempotency-key"
+EMAIL = "retry@example.fr"
+IDENTITY = types_pb2.SubjectIdentity(email=EMAIL)
+
+
+def _keyed(stubs: Stubs, key: str) -> tuple[tuple[str, str], ...]:
+    return (*stubs.metadata, (KEY, key))
+
+
+def _record_request(*choices: consent_pb2.ConsentChoice) -> consent_pb2.RecordConsentRequest:
+    return consent_pb2.RecordConsentRequest(
+        subject=IDENTITY,
+        choices=choices or (grant(target("newsletter")),),
+        source=types_pb2.SOURCE_API,
+        actor="retrying client",
+    )
+
+
+async def _record(stubs: Stubs, key: str, *choices: consent_pb2.ConsentChoice) -> Any:
+    return await stubs.consent.RecordConsent(_record_request(*choices), metadata=_keyed(stubs, key))
+
+
+async def _events(stubs: Stubs) -> list[Any]:
+    return list((await history(stubs, by_email(EMAIL), page_size=500)).events)
+
+
+def _violations(error: grpc.aio.AioRpcError) -> list[str]:
+    status = rpc_status.from_call(error)
+    assert status is not None
+    found: list[str] = []
+    for detail in status.details:
+        bad_request = error_details_pb2.BadRequest()
+        if detail.Unpack(bad_request):
+            found.extend(v.field for v in bad_request.field_violations)
+    return found
+
+
+@pytest.fixture(autouse=True)
+async def _purposes(stubs: Stubs) -> None:
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(stubs, "offers")
+
+
+async def test_retry_returns_the_first_response_and_writes_once(stubs: Stubs) -> None:
+    """The same key with the same RecordConsent returns the same response (same event ids),
+    even after the state changed meanwhile; history shows one event."""
+    first = await _record(stubs, "order-1")
+    second = await _record(stubs, "order-1")
+    assert second == first
+    assert [e.event_id for e in second.events] == [e.event_id for e in first.events]
+    assert len(await _events(stubs)) == 1
+
+    await stubs.consent.RecordConsent(
+        _record_request(refuse(target("newsletter"))), metadata=stubs.metadata
+    )
+    assert await _record(stubs, "order-1") == first
+    assert len(await _events(stubs)) == 2  # the refusal; the retry added nothing
+
+
+async def test_same_key_different_request_is_invalid(
+    stubs: Stubs, app: App, tenant: Tenant
+) -> None:
+    """The same key with a different request, or with another write RPC, is INVALID_ARGUMENT
+    naming `idempotency-key`, and writes nothing."""
+    await _record(stubs, "order-2")
+    before = await row_counts(app, tenant.tenant_id)
+    calls = [
+        _record(stubs, "order-2", grant(target("offers"))),
+        stubs.consent.WithdrawConsent(
+            consent_pb2.WithdrawConsentRequest(subject=by_email(EMAIL), all=True),
+            metadata=_keyed(stubs, "order-2"),
+        ),
+    ]
+    for call in calls:
+        error = await fails(call)
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert str(error.details()).startswith(f"{KEY}:")
+        assert _violations(error) == [KEY]
+    assert await row_counts(app, tenant.tenant_id) == before
+
+
+async def test_fifty_concurrent_retries_execute_once(
+    stubs: Stubs, app: App, tenant: Tenant
+) -> None:
+    """50 concurrent calls with one key: one event, 50 identical responses."""
+    responses = await asyncio.gather(*(_record(stubs, "burst") for _ in range(50)))
+    assert len({r.SerializeToString(deterministic=True) for r in responses}) == 1
+    assert len(responses[0].events) == 1
+    assert len(await _events(stubs)) == 1
+    counts = await row_counts(app, tenant.tenant_id)
+    assert counts["consent_events"] == 1
+    assert counts["subjects"] == 1
+
+
+async def test_key_length_is_limited(stubs: Stubs, app: App, tenant: Tenant) -> None:
+    """A key of 256 characters is INVALID_ARGUMENT naming `idempotency-key` and writes nothing;
+    255 characters are accepted."""
+    error = await fails(_record(stubs, "k" * 256))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert _violations(error) == [KEY]
+    assert (await row_counts(app, tenant.tenant_id))["consent_events"] == 0
+    first = await _record(stubs, "k" * 255)
+    assert await _record(stubs, "k" * 255) == first
+
+
+async def test_keys_are_scoped_to_the_caller(
+    stubs: Stubs, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """The same key from another API key of the same tenant is independent: it executes again
+    (new event ids) and each caller's retries replay its own response."""
+    other = replace(stubs, metadata=bearer(await issue(admin, tenant, Scope.WRITE.value)))
+    mine = await _record(stubs, "shared")
+    theirs = await _record(other, "shared")
+    assert {e.event_id for e in mine.events}.isdisjoint({e.event_id for e in theirs.events})
+    assert len(await _events(stubs)) == 2
+    assert await _record(stubs, "shared") == mine
+    assert await _record(other, "shared") == theirs
+    assert len(await _events(stubs)) == 2
+
+
+async def test_keys_are_scoped_to_the_tenant(stubs: Stubs, admin: AdminUseCases) -> None:
+    """The same key and request in another tenant executes there, independently."""
+    other_tenant = await admin.create_tenant(f"t-{uuid4().hex[:12]}")
+    other = replace(stubs, metadata=bearer(await issue(admin, other_tenant, Scope.ADMIN.value)))
+    await put_purpose(other, "newsletter")
+    mine = await _record(stubs, "cross-tenant")
+    theirs = await _record(other, "cross-tenant")
+    assert mine.subject_id != theirs.subject_id
+    assert len(await _events(other)) == 1
+
+
+async def test_failed_write_does_not_use_up_the_key(stubs: Stubs) -> None:
+    """A write that fails (unknown purpose) stores nothing under its key: once the purpose
+    exists, the same key and request execute."""
+    error = await fails(_record(stubs, "after-fix", grant(target("later"))))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    await put_purpose(stubs, "later")
+    done = await _record(stubs, "after-fix", grant(target("later")))
+    assert len(done.events) == 1
+
+
+async def test_put_purpose_replays_its_first_response(stubs: Stubs) -> None:
+    """PutPurpose is a write too: a retry with the key answers `created` like the first call,
+    where a call without key would say it was not created."""
+    request = catalog_pb2.PutPurposeRequest(
+        purpose=catalog_pb2.Purpose(
+            purpose_id="replayed", lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT
+        )
+    )
+    first = await stubs.catalog.PutPurpose(request, metadata=_keyed(stubs, "purpose-1"))
+    again = await stubs.catalog.PutPurpose(request, metadata=_keyed(stubs, "purpose-1"))
+    plain = await stubs.catalog.PutPurpose(request, metadata=stubs.metadata)
+    assert first.created
+    assert again == first
+    assert not plain.created
+
+
+async def test_read_rpcs_ignore_the_key(stubs: Stubs) -> None:
+    """A check carrying a key already used is answered afresh, not replayed."""
+    check = consent_pb2.CheckConsentRequest(subject=by_email(EMAIL), target=target("newsletter"))
+    before = await stubs.consent.CheckConsent(check, metadata=_keyed(stubs, "read-1"))
+    assert before.decision == consent_pb2.DECISION_DENY
+    await stubs.consent.RecordConsent(_record_request(), metadata=stubs.metadata)
+    after = await stubs.consent.CheckConsent(check, metadata=_keyed(stubs, "read-1"))
+    assert after.decision == consent_pb2.DECISION_ALLOW
+
+
+async def test_keys_are_kept_a_day(
+    stubs: Stubs, app: App, tenant: Tenant, clock: TestClock
+) -> None:
+    """A stored key lives at least 24 hours: a retry 23 h 59 min later still replays; after
+    its expiry the key may be used afresh."""
+    first = await _record(stubs, "daily")
+    query = sa.select(idempotency_keys.c.created_at, idempotency_keys.c.expires_at).where(
+        idempotency_keys.c.tenant_id == tenant.tenant_id, idempotency_keys.c.key == "daily"
+    )
+    async with owner(app).connect() as conn:
+        created_at, expires_at = (await conn.execute(query)).one()
+    assert expires_at - created_at >= timedelta(hours=24)
+
+    clock.pinned = datetime.now(UTC) + timedelta(hours=23, minutes=59)
+    assert await _record(stubs, "daily") == first
+    clock.pinned = expires_at + timedelta(minutes=1)
+    later = await _record(stubs, "daily")
+    assert later.events[0].event_id != first.events[0].event_id

@@ -1,0 +1,205 @@
+"""The self-service portal acts for one person with a signed token (ES256): it may read and
+withdraw that person's consents only, may not record or change the catalogue, and every token
+that is not exactly right (audience, issuer, expiry, key, algorithm, tenant) is UNAUTHENTICATED."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+from uuid import uuid4
+
+import grpc
+import jwt
+import pytest
+from consent.v1 import catalog_pb2, consent_pb2, types_pb2
+
+from consentd.app.admin import AdminUseCases
+from consentd.bootstrap import App
+from consentd.domain.tenancy import Tenant
+from tests.conftest import Stubs, bearer
+from tests.e2e.helpers import (
+    by_id,
+    current,
+    grant,
+    history,
+    put_purpose,
+    record,
+    target,
+    withdraw,
+)
+from tests.e2e.security_helpers import (
+    Portal,
+    answer_of,
+    es256_key_pair,
+    fails,
+    hs256_token,
+    register_portal,
+    row_counts,
+    unsigned_token,
+)
+
+JEANNE = "crm-jeanne"
+PAUL = "crm-paul"
+
+
+def _ref(external_id: str) -> types_pb2.SubjectRef:
+    return types_pb2.SubjectRef(external_id=external_id)
+
+
+@dataclass(frozen=True)
+class People:
+    """Subject ids of the two people."""
+
+    jeanne: str
+    paul: str
+
+
+@pytest.fixture
+async def people(stubs: Stubs) -> People:
+    """Two people of the tenant with a grant each, recorded with the admin key."""
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(stubs, "offers")
+    ids = []
+    for external_id, email in ((JEANNE, "jeanne@example.fr"), (PAUL, "paul@example.fr")):
+        identity = types_pb2.SubjectIdentity(external_id=external_id, email=email)
+        written = await record(
+            stubs, identity, grant(target("newsletter")), grant(target("offers"))
+        )
+        ids.append(written.subject_id)
+    return People(*ids)
+
+
+@pytest.fixture
+async def portal(admin: AdminUseCases, tenant: Tenant) -> Portal:
+    return await register_portal(admin, tenant)
+
+
+def _as(stubs: Stubs, token: str) -> Stubs:
+    return replace(stubs, metadata=bearer(token))
+
+
+async def test_portal_reads_and_withdraws_its_own_subject(
+    stubs: Stubs, portal: Portal, people: People
+) -> None:
+    """A portal token for Jeanne reads her consents and history and withdraws them, naming her
+    by external id or by subject id."""
+    jeanne = _as(stubs, portal.token(JEANNE))
+    for ref in (_ref(JEANNE), by_id(people.jeanne)):
+        consents = await current(jeanne, ref)
+        assert consents.subject_id == people.jeanne
+        assert len(consents.consents) == 2
+        events = await history(jeanne, ref)
+        assert {e.subject_id for e in events.events} == {people.jeanne}
+    withdrawn = await withdraw(jeanne, _ref(JEANNE), target("newsletter"))
+    assert withdrawn.subject_id == people.jeanne
+    withdrawn = await withdraw(jeanne, by_id(people.jeanne), target("offers"))
+    assert withdrawn.subject_id == people.jeanne
+    states = {c.target.purpose: c.state for c in (await current(stubs, _ref(JEANNE))).consents}
+    assert states == {
+        "newsletter": types_pb2.CONSENT_STATE_WITHDRAWN,
+        "offers": types_pb2.CONSENT_STATE_WITHDRAWN,
+    }
+
+
+async def test_portal_cannot_touch_another_person(
+    app: App, stubs: Stubs, portal: Portal, people: People, tenant: Tenant
+) -> None:
+    """Naming Paul (by email, external id or subject id) with Jeanne's token is
+    PERMISSION_DENIED on every RPC, changes nothing, and answers exactly as for a subject id
+    that exists nowhere (so the denial reveals nothing about Paul)."""
+    jeanne = _as(stubs, portal.token(JEANNE))
+    before = await row_counts(app, tenant.tenant_id)
+    paul_refs = [
+        types_pb2.SubjectRef(email="paul@example.fr"),
+        _ref(PAUL),
+        by_id(people.paul),
+        by_id(str(uuid4())),
+    ]
+    answers: dict[str, list[Any]] = {"current": [], "history": [], "withdraw": [], "all": []}
+    for ref in paul_refs:
+        calls = {
+            "current": current(jeanne, ref),
+            "history": history(jeanne, ref),
+            "withdraw": withdraw(jeanne, ref, target("newsletter")),
+            "all": withdraw(jeanne, ref, everything=True),
+        }
+        for name, call in calls.items():
+            error = await fails(call)
+            assert error.code() == grpc.StatusCode.PERMISSION_DENIED, (name, ref)
+            answers[name].append(answer_of(error))
+    for name, found in answers.items():
+        assert found[2] == found[3], f"{name}: Paul's id answers unlike an unknown id"
+    assert await row_counts(app, tenant.tenant_id) == before
+    paul = await current(stubs, _ref(PAUL))
+    assert {c.state for c in paul.consents} == {types_pb2.CONSENT_STATE_GRANTED}
+
+
+async def test_portal_cannot_record_or_change_the_catalogue(
+    stubs: Stubs, portal: Portal, people: People
+) -> None:
+    """A portal token may not RecordConsent (even for its own person) nor PutPurpose."""
+    jeanne = _as(stubs, portal.token(JEANNE))
+    own = types_pb2.SubjectIdentity(external_id=JEANNE)
+    calls = [
+        record(jeanne, own, grant(target("newsletter"))),
+        put_purpose(jeanne, "hijack"),
+        jeanne.catalog.PublishNotice(
+            catalog_pb2.PublishNoticeRequest(notice_id="n", content="x"), metadata=jeanne.metadata
+        ),
+        jeanne.consent.CheckConsent(
+            consent_pb2.CheckConsentRequest(subject=_ref(JEANNE), target=target("newsletter")),
+            metadata=jeanne.metadata,
+        ),
+    ]
+    for call in calls:
+        assert (await fails(call)).code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_bad_portal_tokens_are_unauthenticated(
+    stubs: Stubs, admin: AdminUseCases, portal: Portal, people: People
+) -> None:
+    """Wrong audience or issuer, expired, signed by another key, `alg: none`, HS256 keyed with
+    the public key, a tenant claim naming another tenant (even one trusting the same issuer
+    name), missing claims: all get the one UNAUTHENTICATED answer of no credentials."""
+    other = await admin.create_tenant(f"t-{uuid4().hex[:12]}")
+    # The other tenant trusts an issuer of the same name and audience, with its own key.
+    other_portal = await register_portal(admin, other, portal.issuer, portal.audience)
+    stranger = await admin.create_tenant(f"t-{uuid4().hex[:12]}")
+    claims = portal.claims(JEANNE)
+    other_private, _ = es256_key_pair()
+    tokens = {
+        "wrong audience": portal.token(JEANNE, aud="someone-else"),
+        "no audience match in a list": portal.token(JEANNE, aud=["a", "b"]),
+        "wrong issuer": portal.token(JEANNE, iss="https://evil.example"),
+        "expired": portal.token(JEANNE, exp=int(time.time()) - 120),
+        "valid for more than a day": portal.token(JEANNE, exp=int(time.time()) + 2 * 86400),
+        "another key": jwt.encode(claims, other_private, algorithm="ES256"),
+        "alg none": unsigned_token(claims, {"alg": "none", "typ": "JWT"}),
+        "alg none with signature": unsigned_token(claims, {"alg": "none"}, b"sig"),
+        "HS256 with the public key": hs256_token(claims, portal.public_pem.encode()),
+        "tid of a tenant trusting the issuer name": portal.token(JEANNE, tid=str(other.tenant_id)),
+        "tid of a tenant without issuer": portal.token(JEANNE, tid=str(stranger.tenant_id)),
+        "tid not a uuid": portal.token(JEANNE, tid="acme"),
+        "empty subject": portal.token(JEANNE, sub=""),
+        "signed by the other tenant for this tenant": other_portal.token(JEANNE, tid=claims["tid"]),
+        **{
+            f"no {name}": portal.token_without(name, JEANNE)
+            for name in ("exp", "aud", "iss", "sub", "tid")
+        },
+        "tampered subject": _tamper(portal.token(JEANNE), portal.token(PAUL)),
+    }
+    no_credentials = answer_of(await fails(current(replace(stubs, metadata=()), _ref(JEANNE))))
+    assert no_credentials[0] == grpc.StatusCode.UNAUTHENTICATED
+    await current(_as(stubs, portal.token(JEANNE)), _ref(JEANNE))  # a good token works
+    answers = {
+        name: answer_of(await fails(current(_as(stubs, token), _ref(JEANNE))))
+        for name, token in tokens.items()
+    }
+    assert {name: a for name, a in answers.items() if a != no_credentials} == {}
+
+
+def _tamper(token: str, donor: str) -> str:
+    """Jeanne's header and signature around Paul's claims."""
+    head, _, signature = token.split(".")
+    return f"{head}.{donor.split('.')[1]}.{signature}"

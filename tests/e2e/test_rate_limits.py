@@ -1,0 +1,136 @@
+"""Per-tenant rate limits: a tenant's burst gets RESOURCE_EXHAUSTED with RetryInfo, while its
+withdrawals still go through and another tenant's checks are not starved."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+from uuid import uuid4
+
+import grpc
+import pytest
+from consent.v1 import (
+    catalog_pb2_grpc,
+    consent_pb2,
+    consent_pb2_grpc,
+    cookies_pb2_grpc,
+    types_pb2,
+)
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from consentd.app.admin import AdminUseCases
+from consentd.bootstrap import bootstrap
+from consentd.config import Settings
+from consentd.domain.tenancy import Scope, Tenant
+from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer
+from tests.e2e.helpers import put_purpose, target
+from tests.e2e.security_helpers import issue
+
+RATE = 5.0
+BURST = 5.0
+CHECKS = 20
+WITHDRAWALS = 10
+OTHER_CHECKS = 4  # within the other tenant's burst
+
+
+@pytest.fixture
+async def limited(database_url: str, clock: TestClock) -> AsyncIterator[Stubs]:
+    """A second server, on the same database, allowing 5 calls a second per tenant."""
+    settings = Settings(rate_limit_per_second=RATE, rate_limit_burst=BURST, db_pool_size=5)
+    application = bootstrap(settings, database_url, TEST_SECRET, clock)
+    server = application.server()
+    port = server.bind("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield Stubs(
+                consent_pb2_grpc.ConsentServiceStub(channel),
+                catalog_pb2_grpc.CatalogServiceStub(channel),
+                (),
+                cookies_pb2_grpc.CookieServiceStub(channel),
+            )
+    finally:
+        await server.stop(grace=1)
+        await application.aclose()
+
+
+def _check(stubs: Stubs, metadata: Any, email: str) -> Any:
+    request = consent_pb2.CheckConsentRequest(
+        subject=types_pb2.SubjectRef(email=email), target=target("newsletter")
+    )
+    return stubs.consent.CheckConsent(request, metadata=metadata)
+
+
+def _withdraw(stubs: Stubs, metadata: Any, email: str) -> Any:
+    request = consent_pb2.WithdrawConsentRequest(
+        subject=types_pb2.SubjectRef(email=email),
+        targets=[target("newsletter")],
+        source=types_pb2.SOURCE_API,
+    )
+    return stubs.consent.WithdrawConsent(request, metadata=metadata)
+
+
+def _retry_delay(error: grpc.aio.AioRpcError) -> float:
+    status = rpc_status.from_call(error)
+    assert status is not None, "no google.rpc.Status details"
+    for detail in status.details:
+        info = error_details_pb2.RetryInfo()
+        if detail.Unpack(info):
+            return info.retry_delay.ToTimedelta().total_seconds()
+    raise AssertionError("no RetryInfo detail")
+
+
+async def test_burst_is_limited_per_tenant_but_withdrawals_and_others_pass(
+    limited: Stubs, stubs: Stubs, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """20 concurrent checks of tenant A: some are RESOURCE_EXHAUSTED, each with a RetryInfo
+    delay > 0, the rest OK; A's withdrawals sent in the same burst all succeed; tenant B's
+    checks in the same moment all succeed; after the advised delay A is served again."""
+    other = await admin.create_tenant(f"t-{uuid4().hex[:12]}")
+    other_admin = replace(stubs, metadata=bearer(await issue(admin, other, Scope.ADMIN.value)))
+    # Set up through the unlimited server, so the limited one's buckets start full.
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(other_admin, "newsletter")
+    checker = bearer(await issue(admin, tenant, Scope.CHECK.value))
+    writer = bearer(await issue(admin, tenant, Scope.WRITE.value))
+    other_checker = bearer(await issue(admin, other, Scope.CHECK.value))
+
+    # Authenticate each caller once with a call its scope refuses (authorization comes before
+    # the limiter, so no token is spent): the burst then reaches the limiter all at once.
+    for metadata in (checker, writer, other_checker):
+        with pytest.raises(grpc.aio.AioRpcError) as refused_first:
+            await put_purpose(replace(limited, metadata=metadata), "warm-up")
+        assert refused_first.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+    async def result(call: Any) -> Any:
+        try:
+            return await call
+        except grpc.aio.AioRpcError as error:
+            return error
+
+    calls = [
+        *(_check(limited, checker, f"c{i}@example.fr") for i in range(CHECKS)),
+        *(_withdraw(limited, writer, f"w{i}@example.fr") for i in range(WITHDRAWALS)),
+        *(_check(limited, other_checker, f"o{i}@example.fr") for i in range(OTHER_CHECKS)),
+    ]
+    results = await asyncio.gather(*(result(c) for c in calls))
+    checks = results[:CHECKS]
+    withdrawals = results[CHECKS : CHECKS + WITHDRAWALS]
+    others = results[CHECKS + WITHDRAWALS :]
+
+    refused = [r for r in checks if isinstance(r, grpc.aio.AioRpcError)]
+    assert refused, "no check of the burst was limited"
+    assert {r.code() for r in refused} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    delays = [_retry_delay(r) for r in refused]
+    assert all(d > 0 for d in delays), delays
+    assert len(refused) < CHECKS, "the burst allowance served nothing"
+    assert [r for r in withdrawals if isinstance(r, grpc.aio.AioRpcError)] == []
+    assert all(w.events for w in withdrawals)
+    assert [r for r in others if isinstance(r, grpc.aio.AioRpcError)] == []
+
+    await asyncio.sleep(max(delays) + 0.25)
+    served = await _check(limited, checker, "again@example.fr")
+    assert served.decision == consent_pb2.DECISION_DENY

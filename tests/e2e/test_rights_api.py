@@ -1,0 +1,387 @@
+"""RightsService, AuditService and RetentionService through the generated stubs, as a DPO's
+tools would call them."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+import pytest
+from consent.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    consent_pb2,
+    retention_pb2,
+    retention_pb2_grpc,
+    rights_pb2,
+    rights_pb2_grpc,
+    types_pb2,
+)
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from consentd.app.admin import AdminUseCases
+from consentd.bootstrap import derived_signing_key
+from consentd.domain.tenancy import Tenant
+from tests.conftest import TEST_SECRET, Stubs, bearer
+from tests.e2e.helpers import (
+    DENY,
+    LEGITIMATE_INTEREST,
+    by_email,
+    check,
+    grant,
+    put_purpose,
+    stamp,
+    target,
+)
+from tests.e2e.security_helpers import register_portal
+
+PERSON = types_pb2.SubjectIdentity(email="Lea@Example.fr", phone="+33622334455")
+
+
+class RightsStubs:
+    def __init__(self, channel: grpc.aio.Channel, stubs: Stubs) -> None:
+        self.rights = rights_pb2_grpc.RightsServiceStub(channel)
+        self.audit = audit_pb2_grpc.AuditServiceStub(channel)
+        self.retention = retention_pb2_grpc.RetentionServiceStub(channel)
+        self.metadata = stubs.metadata
+
+
+@pytest.fixture
+def dpo(channel: grpc.aio.Channel, stubs: Stubs) -> RightsStubs:
+    return RightsStubs(channel, stubs)
+
+
+async def _person(stubs: Stubs, role: int = types_pb2.PROCESSING_ROLE_UNSPECIFIED) -> str:
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(stubs, "b2b", LEGITIMATE_INTEREST)
+    request = consent_pb2.RecordConsentRequest(
+        subject=PERSON,
+        choices=[grant(target("newsletter"))],
+        source=types_pb2.SOURCE_PORTAL,
+        processing_role=role,  # type: ignore[arg-type]
+    )
+    return (await stubs.consent.RecordConsent(request, metadata=stubs.metadata)).subject_id
+
+
+async def _export(dpo: RightsStubs, ref: types_pb2.SubjectRef) -> dict[str, Any]:
+    response = await dpo.rights.ExportSubject(
+        rights_pb2.ExportSubjectRequest(subject=ref), metadata=dpo.metadata
+    )
+    assert response.schema == "consentd.subject-export/1"
+    document: dict[str, Any] = json.loads(response.document_json)
+    return document
+
+
+async def _code(call: Any) -> grpc.StatusCode:
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await call
+    return error.value.code()
+
+
+async def test_export_shows_identity_history_and_the_processing_role(
+    stubs: Stubs, dpo: RightsStubs
+) -> None:
+    """The export is machine-readable JSON with the identifiers in clear, the history, and the
+    controller-or-processor role of each consent."""
+    subject_id = await _person(stubs, types_pb2.PROCESSING_ROLE_CONTROLLER)
+    document = await _export(dpo, by_email("lea@example.fr"))
+    assert document["subject"]["subject_id"] == subject_id
+    assert sorted(i["value"] for i in document["identity"]) == ["+33622334455", "lea@example.fr"]
+    assert [e["processing_role"] for e in document["consent_history"]] == ["controller"]
+    assert document["current_consents"][0]["state"] == "granted"
+    assert document["rights_requests"] == []
+
+
+async def test_erase_then_checks_deny_and_the_chain_verifies(
+    stubs: Stubs, dpo: RightsStubs
+) -> None:
+    """EraseSubject: the email and phone are DENY erased afterwards, even for a legitimate-
+    interest purpose; VerifyAuditChain is ok."""
+    await _person(stubs)
+    erased = await dpo.rights.EraseSubject(
+        rights_pb2.EraseSubjectRequest(subject=by_email("lea@example.fr"), actor="dpo"),
+        metadata=dpo.metadata,
+    )
+    assert erased.identifiers_suppressed == 2
+    for ref in (by_email("LEA@example.fr"), types_pb2.SubjectRef(phone="06 22 33 44 55")):
+        for purpose in ("newsletter", "b2b"):
+            answer = await check(stubs, ref, target(purpose))
+            assert (answer.decision, answer.reason) == (DENY, consent_pb2.REASON_ERASED)
+    report = await dpo.audit.VerifyAuditChain(
+        audit_pb2.VerifyAuditChainRequest(), metadata=dpo.metadata
+    )
+    assert report.ok
+    assert report.bad_seq == 0
+
+
+async def test_restrict_object_and_rectify(stubs: Stubs, dpo: RightsStubs) -> None:
+    """Restriction is DENY restricted until lifted; an objection is DENY objected; rectifying
+    the email moves the subject to the new address."""
+    await _person(stubs)
+    ref = by_email("lea@example.fr")
+    await dpo.rights.RestrictProcessing(
+        rights_pb2.RestrictProcessingRequest(subject=ref), metadata=dpo.metadata
+    )
+    assert (await check(stubs, ref, target("newsletter"))).reason == consent_pb2.REASON_RESTRICTED
+    await dpo.rights.RestrictProcessing(
+        rights_pb2.RestrictProcessingRequest(subject=ref, lift=True), metadata=dpo.metadata
+    )
+    await dpo.rights.RecordObjection(
+        rights_pb2.RecordObjectionRequest(subject=ref), metadata=dpo.metadata
+    )
+    assert (await check(stubs, ref, target("b2b"))).reason == consent_pb2.REASON_OBJECTED
+    await dpo.rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=ref, kind=rights_pb2.CONTACT_KIND_EMAIL, value="lea@nouveau.fr", actor="s1"
+        ),
+        metadata=dpo.metadata,
+    )
+    document = await _export(dpo, by_email("lea@nouveau.fr"))
+    assert [c["action"] for c in document["contact_history"]] == ["removed", "added"]
+    bad_kind = dpo.rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(subject=ref, value="x"), metadata=dpo.metadata
+    )
+    assert await _code(bad_kind) == grpc.StatusCode.INVALID_ARGUMENT
+    unknown = dpo.rights.EraseSubject(
+        rights_pb2.EraseSubjectRequest(subject=by_email("nobody@example.fr")),
+        metadata=dpo.metadata,
+    )
+    assert await _code(unknown) == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_rights_request_from_receipt_to_done(stubs: Stubs, dpo: RightsStubs) -> None:
+    """Submit, attest identity, start, extend once, complete; get and list it; bad ids and a
+    missing proof are INVALID_ARGUMENT, a second extension FAILED_PRECONDITION."""
+    await _person(stubs)
+    submitted = await dpo.rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_PORT,
+            subject=by_email("lea@example.fr"),
+            send_code_to=rights_pb2.CONTACT_KIND_EMAIL,
+        ),
+        metadata=dpo.metadata,
+    )
+    assert submitted.code_sent
+    request_id = submitted.request.request_id
+    assert submitted.request.state == rights_pb2.RIGHTS_REQUEST_STATE_RECEIVED
+    no_proof = dpo.rights.ConfirmIdentity(
+        rights_pb2.ConfirmIdentityRequest(request_id=request_id), metadata=dpo.metadata
+    )
+    assert await _code(no_proof) == grpc.StatusCode.INVALID_ARGUMENT
+    wrong = dpo.rights.ConfirmIdentity(
+        rights_pb2.ConfirmIdentityRequest(request_id=request_id, code="12345x"),
+        metadata=dpo.metadata,
+    )
+    assert await _code(wrong) == grpc.StatusCode.INVALID_ARGUMENT
+    resent = await dpo.rights.ResendVerificationCode(
+        rights_pb2.ResendVerificationCodeRequest(
+            request_id=request_id, send_code_to=rights_pb2.CONTACT_KIND_PHONE
+        ),
+        metadata=dpo.metadata,
+    )
+    assert resent.code_sent
+    confirmed = await dpo.rights.ConfirmIdentity(
+        rights_pb2.ConfirmIdentityRequest(request_id=request_id, attested_by="dpo"),
+        metadata=dpo.metadata,
+    )
+    assert confirmed.request.verification_method == "operator:dpo"
+    assert confirmed.request.HasField("due_at")
+    await dpo.rights.StartRightsRequest(
+        rights_pb2.StartRightsRequestRequest(request_id=request_id), metadata=dpo.metadata
+    )
+    extend = rights_pb2.ExtendRightsRequestRequest(
+        request_id=request_id, months=2, reason="plusieurs demandes"
+    )
+    extended = await dpo.rights.ExtendRightsRequest(extend, metadata=dpo.metadata)
+    assert extended.request.HasField("extended_due_at")
+    again = dpo.rights.ExtendRightsRequest(extend, metadata=dpo.metadata)
+    assert await _code(again) == grpc.StatusCode.FAILED_PRECONDITION
+    done = await dpo.rights.CompleteRightsRequest(
+        rights_pb2.CompleteRightsRequestRequest(request_id=request_id, outcome="sent", actor="d"),
+        metadata=dpo.metadata,
+    )
+    assert done.request.state == rights_pb2.RIGHTS_REQUEST_STATE_DONE
+    got = await dpo.rights.GetRightsRequest(
+        rights_pb2.GetRightsRequestRequest(request_id=request_id), metadata=dpo.metadata
+    )
+    assert got.request.outcome == "sent"
+    listed = await dpo.rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(state=rights_pb2.RIGHTS_REQUEST_STATE_DONE),
+        metadata=dpo.metadata,
+    )
+    assert [r.request_id for r in listed.requests] == [request_id]
+    overdue = await dpo.rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(overdue_only=True), metadata=dpo.metadata
+    )
+    assert list(overdue.requests) == []
+    other = await dpo.rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=by_email("lea@example.fr")
+        ),
+        metadata=dpo.metadata,
+    )
+    refused = await dpo.rights.RefuseRightsRequest(
+        rights_pb2.RefuseRightsRequestRequest(
+            request_id=other.request.request_id, reason="identité non vérifiable"
+        ),
+        metadata=dpo.metadata,
+    )
+    assert refused.request.state == rights_pb2.RIGHTS_REQUEST_STATE_REFUSED
+    bad_id = dpo.rights.GetRightsRequest(
+        rights_pb2.GetRightsRequestRequest(request_id="nope"), metadata=dpo.metadata
+    )
+    assert await _code(bad_id) == grpc.StatusCode.INVALID_ARGUMENT
+    no_contact = dpo.rights.ResendVerificationCode(
+        rights_pb2.ResendVerificationCodeRequest(request_id=request_id), metadata=dpo.metadata
+    )
+    assert await _code(no_contact) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_checkpoints_are_signed_proof(stubs: Stubs, dpo: RightsStubs) -> None:
+    """A checkpoint's signed message verifies with the published public key (any Ed25519
+    implementation will do); an empty chain has no checkpoint to sign."""
+    await _person(stubs)
+    made = await dpo.audit.CreateAuditCheckpoint(
+        audit_pb2.CreateAuditCheckpointRequest(), metadata=dpo.metadata
+    )
+    listed = await dpo.audit.ListAuditCheckpoints(
+        audit_pb2.ListAuditCheckpointsRequest(), metadata=dpo.metadata
+    )
+    assert [c.seq for c in listed.checkpoints] == [made.checkpoint.seq]
+    public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(listed.public_key))
+    checkpoint = listed.checkpoints[0]
+    public.verify(bytes.fromhex(checkpoint.signature), checkpoint.signed_message.encode())
+    assert json.loads(checkpoint.signed_message)["hash"] == checkpoint.entry_hash
+
+
+async def test_breach_scope_of_the_callers_tenant(stubs: Stubs, dpo: RightsStubs) -> None:
+    """A window around the writes reports the subject and the categories it touched; a window
+    before them touches nothing; another tenant is PERMISSION_DENIED (a key scopes only its own
+    tenant); since is required."""
+    now = datetime.now(UTC)
+    await _person(stubs)
+    request = audit_pb2.ScopeBreachRequest(
+        since=stamp(now - timedelta(minutes=5)), until=stamp(now + timedelta(minutes=5))
+    )
+    scope = (await dpo.audit.ScopeBreach(request, metadata=dpo.metadata)).tenants[0]
+    assert (scope.subjects_touched, scope.subjects_held) == (1, 1)
+    assert {"consent_records", "contact_points", "audit_log"} <= set(scope.categories)
+    earlier = audit_pb2.ScopeBreachRequest(
+        since=stamp(now - timedelta(days=2)), until=stamp(now - timedelta(days=1))
+    )
+    quiet = (await dpo.audit.ScopeBreach(earlier, metadata=dpo.metadata)).tenants[0]
+    assert (quiet.subjects_touched, dict(quiet.categories)) == (0, {})
+    request.tenants.append("someone-else")
+    assert await _code(dpo.audit.ScopeBreach(request, metadata=dpo.metadata)) == (
+        grpc.StatusCode.PERMISSION_DENIED
+    )
+    missing = dpo.audit.ScopeBreach(audit_pb2.ScopeBreachRequest(), metadata=dpo.metadata)
+    assert await _code(missing) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_retention_settings_round_trip(dpo: RightsStubs) -> None:
+    """Contract end, legal hold (with its reason) and storage extension are stored as given;
+    a hold without a reason, or a purged_at from the caller, is INVALID_ARGUMENT."""
+    ended = datetime(2027, 3, 31, tzinfo=UTC)
+    settings = retention_pb2.RetentionSettings(
+        contract_ended_at=stamp(ended),
+        legal_hold=True,
+        legal_hold_reason="contentieux",
+        storage_extension=True,
+    )
+    await dpo.retention.PutRetentionSettings(
+        retention_pb2.PutRetentionSettingsRequest(settings=settings), metadata=dpo.metadata
+    )
+    got = await dpo.retention.GetRetentionSettings(
+        retention_pb2.GetRetentionSettingsRequest(), metadata=dpo.metadata
+    )
+    assert got.settings.contract_ended_at.ToDatetime(tzinfo=UTC) == ended
+    assert (got.settings.legal_hold_reason, got.settings.storage_extension) == ("contentieux", True)
+    for bad in (
+        retention_pb2.RetentionSettings(legal_hold=True),
+        retention_pb2.RetentionSettings(purged_at=stamp(ended)),
+    ):
+        call = dpo.retention.PutRetentionSettings(
+            retention_pb2.PutRetentionSettingsRequest(settings=bad), metadata=dpo.metadata
+        )
+        assert await _code(call) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_cli_checkpoint_and_breach_scope(
+    database_url: str, owner_url: str, tenant: Tenant, stubs: Stubs, dpo: RightsStubs
+) -> None:
+    """`consentd audit checkpoint` prints a proof; `consentd breach scope` the tenant's scope."""
+    await _person(stubs)
+    slug = tenant.slug
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
+        "CONSENTD_MIGRATE_ON_START": "false",
+        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
+        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
+    }
+
+    def run(*args: str) -> dict[str, Any]:
+        argv = [sys.executable, "-m", "consentd", *args]
+        done = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        answer: dict[str, Any] = json.loads(done.stdout)
+        return answer
+
+    proof = await asyncio.to_thread(run, "audit", "checkpoint", "--tenant", slug)
+    assert proof["format"] == "consentd-audit-checkpoint/1"
+    now = datetime.now(UTC)
+    window = ["--since", (now - timedelta(hours=1)).isoformat()]
+    window += ["--until", (now + timedelta(hours=1)).isoformat(), "--tenant", slug]
+    scope = await asyncio.to_thread(run, "breach", "scope", *window)
+    assert scope["tenants"][0]["subjects_touched"] == 1
+
+
+async def test_a_portal_token_exports_and_files_requests_for_its_own_subject_only(
+    admin: AdminUseCases, tenant: Tenant, stubs: Stubs, dpo: RightsStubs
+) -> None:
+    """subject:self may export its own subject and file its own rights request; naming another
+    subject is PERMISSION_DENIED, and erasure stays the DPO's (admin)."""
+    await _person(stubs)
+    own = types_pb2.SubjectRef(external_id="portal-person-1")
+    mine = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id="portal-person-1"),
+        choices=[grant(target("newsletter"))],
+        source=types_pb2.SOURCE_PORTAL,
+    )
+    await stubs.consent.RecordConsent(mine, metadata=stubs.metadata)
+    portal = await register_portal(admin, tenant)
+    me = bearer(portal.token("portal-person-1"))
+    exported = await dpo.rights.ExportSubject(
+        rights_pb2.ExportSubjectRequest(subject=own), metadata=me
+    )
+    assert json.loads(exported.document_json)["identity"][0]["value"] == "portal-person-1"
+    access = rights_pb2.SubmitRightsRequestRequest(
+        kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=own
+    )
+    await dpo.rights.SubmitRightsRequest(access, metadata=me)
+    other = by_email("lea@example.fr")
+    assert (
+        await _code(
+            dpo.rights.ExportSubject(rights_pb2.ExportSubjectRequest(subject=other), metadata=me)
+        )
+        == grpc.StatusCode.PERMISSION_DENIED
+    )
+    access.subject.CopyFrom(other)
+    assert await _code(dpo.rights.SubmitRightsRequest(access, metadata=me)) == (
+        grpc.StatusCode.PERMISSION_DENIED
+    )
+    erase = rights_pb2.EraseSubjectRequest(subject=own)
+    assert await _code(dpo.rights.EraseSubject(erase, metadata=me)) == (
+        grpc.StatusCode.PERMISSION_DENIED
+    )

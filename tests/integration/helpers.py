@@ -1,0 +1,76 @@
+"""Builders shared by the integration tests of proof and rights."""
+
+from __future__ import annotations
+
+from consentd.app.commands import Choice, Evidence, RecordConsent, WithdrawConsent
+from consentd.app.consents import Written
+from consentd.bootstrap import App
+from consentd.domain.identifiers import (
+    Identifier,
+    normalise_email,
+    normalise_external_id,
+    normalise_phone,
+)
+from consentd.domain.model import (
+    Channel,
+    ConsentState,
+    LawfulBasis,
+    PartyScope,
+    Purpose,
+    Source,
+    Target,
+)
+from consentd.domain.tenancy import Principal, Scope, Tenant
+
+NEWSLETTER = Target("newsletter", Channel.EMAIL, PartyScope.FIRST_PARTY)
+SMS_OFFERS = Target("offers", Channel.SMS, PartyScope.FIRST_PARTY)
+B2B = Target("b2b", Channel.EMAIL, PartyScope.FIRST_PARTY)
+NO_EVIDENCE = Evidence()
+
+
+def principal(tenant: Tenant) -> Principal:
+    return Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+
+
+def email(value: str) -> Identifier:
+    return normalise_email(value)
+
+
+def phone(value: str) -> Identifier:
+    return normalise_phone(value, "FR")
+
+
+def external(value: str) -> Identifier:
+    return normalise_external_id(value)
+
+
+async def catalogue(app: App, tenant: Tenant) -> None:
+    """newsletter and offers (consent), b2b (legitimate interest)."""
+    who = principal(tenant)
+    await app.catalog.put_purpose(who, Purpose("newsletter", LawfulBasis.CONSENT))
+    await app.catalog.put_purpose(who, Purpose("offers", LawfulBasis.CONSENT))
+    await app.catalog.put_purpose(who, Purpose("b2b", LawfulBasis.LEGITIMATE_INTEREST))
+
+
+async def grant(
+    app: App,
+    tenant: Tenant,
+    *identifiers: Identifier,
+    targets: tuple[Target, ...] = (NEWSLETTER, SMS_OFFERS),
+    evidence: Evidence = NO_EVIDENCE,
+) -> Written:
+    command = RecordConsent(
+        identifiers=identifiers,
+        choices=tuple(Choice(t, ConsentState.GRANTED) for t in targets),
+        source=Source.PORTAL,
+        actor="self",
+        evidence=evidence,
+    )
+    return await app.consents.record_consent(principal(tenant), command)
+
+
+async def withdraw(app: App, tenant: Tenant, who: Identifier, target: Target) -> Written:
+    command = WithdrawConsent(
+        subject=who, targets=(target,), withdraw_all=False, source=Source.PORTAL, actor="self"
+    )
+    return await app.consents.withdraw_consent(principal(tenant), command)

@@ -1,0 +1,323 @@
+"""The audit chain on real PostgreSQL: appended in the writer's transaction, gap-free under
+concurrency, append-only, and every direct edit by a superuser is detected."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import random
+import subprocess
+import sys
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consentd.app.commands import Choice, RecordConsent
+from consentd.bootstrap import App, derived_signing_key
+from consentd.domain.audit import AuditRecord, chain
+from consentd.domain.errors import InvalidInput
+from consentd.domain.model import ConsentState, Source
+from consentd.domain.tenancy import Tenant
+from consentd.store.tables import audit_entries, audit_heads
+from tests.conftest import TEST_SECRET, owner
+from tests.integration.helpers import (
+    B2B,
+    NEWSLETTER,
+    catalogue,
+    email,
+    grant,
+    phone,
+    principal,
+    withdraw,
+)
+
+_E = audit_entries
+
+
+async def _actions(app: App, tenant: Tenant) -> list[tuple[int, str]]:
+    async with owner(app).connect() as conn:
+        rows = await conn.execute(
+            sa.select(_E.c.seq, _E.c.action)
+            .where(_E.c.tenant_id == tenant.tenant_id)
+            .order_by(_E.c.seq)
+        )
+        return [(seq, action) for seq, action in rows]
+
+
+async def _build_chain(app: App, tenant: Tenant) -> None:
+    """A varied chain: tenant, catalogue, grants, withdrawal, restriction, objection, erasure."""
+    await catalogue(app, tenant)
+    who = principal(tenant)
+    for index in range(3):
+        await grant(app, tenant, email(f"p{index}@example.fr"), phone(f"+3361234567{index}"))
+    await withdraw(app, tenant, email("p0@example.fr"), NEWSLETTER)
+    await app.rights.restrict(who, email("p1@example.fr"))
+    await app.rights.object(who, email("p2@example.fr"))
+    await app.rights.erase(who, email("p0@example.fr"), "dpo")
+
+
+async def test_every_change_is_one_audit_entry_in_order(app: App, tenant: Tenant) -> None:
+    """Tenant creation, catalogue, consent, withdrawal and rights changes each append an entry,
+    seq 1, 2, 3... with no gap, and the chain verifies."""
+    await _build_chain(app, tenant)
+    actions = await _actions(app, tenant)
+    assert [seq for seq, _ in actions] == list(range(1, len(actions) + 1))
+    assert [a for _, a in actions] == [
+        "tenant.created",
+        *["catalog.purpose_put"] * 3,
+        *["consent.recorded"] * 3,
+        "consent.withdrawn",
+        "subject.restricted",
+        "subject.objected",
+        "subject.erased",
+    ]
+    report = await app.audit.verify(tenant)
+    assert (report.ok, report.entries_checked, report.last_seq) == (True, 11, 11)
+
+
+async def test_a_failed_write_leaves_no_audit_entry(app: App, tenant: Tenant) -> None:
+    """The entry is written in the change's transaction: a refused write appends nothing."""
+    await catalogue(app, tenant)
+    before = await _actions(app, tenant)
+    bad = RecordConsent(
+        identifiers=(email("x@example.fr"),),
+        choices=(Choice(NEWSLETTER, ConsentState.GRANTED, notice_version=7),),
+        source=Source.API,
+        actor="t",
+    )
+    with pytest.raises(InvalidInput):
+        await app.consents.record_consent(principal(tenant), bad)
+    assert await _actions(app, tenant) == before
+
+
+async def test_concurrent_writers_get_gap_free_sequences(app: App, tenant: Tenant) -> None:
+    """40 concurrent writes to one tenant: 40 more entries, seq contiguous, chain verifies."""
+    await catalogue(app, tenant)
+    before = len(await _actions(app, tenant))
+    await asyncio.gather(
+        *(grant(app, tenant, email(f"c{i}@example.fr"), targets=(B2B,)) for i in range(40))
+    )
+    actions = await _actions(app, tenant)
+    assert [seq for seq, _ in actions] == list(range(1, before + 41))
+    assert (await app.audit.verify(tenant)).ok
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_entries SET action = 'x'",
+        "DELETE FROM audit_entries",
+        "TRUNCATE audit_entries",
+    ],
+    ids=["update", "delete", "truncate"],
+)
+async def test_audit_entries_refuse_update_delete_truncate(
+    app: App, tenant: Tenant, statement: str
+) -> None:
+    """The trigger guard refuses every change but INSERT, even to the table's owner."""
+    async with owner(app).connect() as conn:
+        with pytest.raises(sa.exc.DBAPIError, match="audit_entries is append-only"):
+            await conn.execute(sa.text(statement))
+        await conn.rollback()
+
+
+async def test_pruning_needs_a_signed_checkpoint_older_than_a_year(
+    app: App, tenant: Tenant
+) -> None:
+    """consentd_prune_audit refuses a seq with no checkpoint, and a recent checkpoint."""
+    await catalogue(app, tenant)
+    await app.audit.checkpoint(tenant)
+    async with owner(app).connect() as conn:
+        await conn.execute(
+            sa.select(sa.func.set_config("consentd.tenant_id", str(tenant.tenant_id), True))
+        )
+        with pytest.raises(sa.exc.DBAPIError, match="no checkpoint at seq 2"):
+            await conn.execute(sa.select(sa.func.consentd_prune_audit(tenant.tenant_id, 2)))
+        await conn.rollback()
+        await conn.execute(
+            sa.select(sa.func.set_config("consentd.tenant_id", str(tenant.tenant_id), True))
+        )
+        with pytest.raises(sa.exc.DBAPIError, match="younger than 12 months"):
+            await conn.execute(sa.select(sa.func.consentd_prune_audit(tenant.tenant_id, 4)))
+        await conn.rollback()
+        with pytest.raises(sa.exc.DBAPIError, match="not this transaction's tenant"):
+            await conn.execute(sa.select(sa.func.consentd_prune_audit(tenant.tenant_id, 4)))
+        await conn.rollback()
+
+
+# Tampering by a superuser --------------------------------------------------------------------
+
+TAMPERS = ("payload", "entry_hash", "prev_hash", "time", "action", "delete", "swap", "insert")
+
+
+async def _as_superuser(conn: AsyncConnection) -> None:
+    """Triggers off for this transaction (only a superuser may): the edit goes through."""
+    await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+
+
+def _flip(data: bytes, rng: random.Random) -> bytes:
+    index = rng.randrange(len(data))
+    return data[:index] + bytes([data[index] ^ (1 << rng.randrange(8))]) + data[index + 1 :]
+
+
+def _edit_payload(payload: dict[str, object], rng: random.Random) -> dict[str, object]:
+    """Flip one bit of one character of the payload's JSON text, keeping it valid JSON."""
+    text = json.dumps(payload, sort_keys=True)
+    while True:
+        flipped = _flip(text.encode(), rng)
+        try:
+            edited = json.loads(flipped.decode())
+        except (UnicodeDecodeError, ValueError):
+            continue
+        if isinstance(edited, dict) and edited != payload:
+            return edited
+
+
+async def _tamper(conn: AsyncConnection, tenant: Tenant, kind: str, rng: random.Random) -> int:
+    """Make one edit of `kind` at a random entry; the seq edited."""
+    mine = _E.c.tenant_id == tenant.tenant_id
+    rows = (await conn.execute(sa.select(_E).where(mine).order_by(_E.c.seq))).mappings().all()
+    row = rng.choice(rows)
+    at = _E.c.seq == row["seq"]
+    await _as_superuser(conn)
+    if kind == "payload":
+        payload = _edit_payload(dict(row["payload"]), rng)
+        await conn.execute(_E.update().where(mine, at).values(payload=payload))
+    elif kind in ("entry_hash", "prev_hash"):
+        values = {kind: _flip(row[kind], rng)}
+        await conn.execute(_E.update().where(mine, at).values(**values))
+    elif kind == "time":
+        moved = row["recorded_at"].replace(microsecond=(row["recorded_at"].microsecond + 1) % 10**6)
+        await conn.execute(_E.update().where(mine, at).values(recorded_at=moved))
+    elif kind == "action":
+        await conn.execute(_E.update().where(mine, at).values(action=row["action"] + "x"))
+    elif kind == "delete":
+        await conn.execute(_E.delete().where(mine, at))
+    elif kind == "swap":
+        other = rng.choice([r for r in rows if r["seq"] != row["seq"]])
+        fields = ("prev_hash", "entry_hash", "recorded_at", "action", "subject_id", "payload")
+        for source, target in ((row, other), (other, row)):
+            await conn.execute(
+                _E.update()
+                .where(mine, _E.c.seq == target["seq"])
+                .values(**{f: source[f] for f in fields})
+            )
+    else:  # a forged entry, correctly chained after the last one, the head left alone
+        last = rows[-1]
+        forged = chain(
+            tenant.tenant_id,
+            last["seq"],
+            last["entry_hash"],
+            AuditRecord("consent.recorded", datetime.now(UTC), {"forged": True}),
+        )
+        await conn.execute(
+            _E.insert().values(
+                tenant_id=tenant.tenant_id,
+                seq=forged.seq,
+                prev_hash=forged.prev_hash,
+                entry_hash=forged.entry_hash,
+                recorded_at=forged.recorded_at,
+                action=forged.action,
+                payload=dict(forged.payload),
+            )
+        )
+        return forged.seq
+    return int(row["seq"])
+
+
+@pytest.mark.parametrize("kind", TAMPERS)
+async def test_random_superuser_edits_are_all_detected(
+    app: App, kind: str, request: pytest.FixtureRequest
+) -> None:
+    """For each kind of edit, five random edits on fresh chains: every one is detected and the
+    first bad entry named is the edited one or the next (a swap: the first of the two)."""
+    rng = random.Random(f"{kind}-{request.node.name}")  # noqa: S311 - reproducible, not secret
+    for _ in range(5):
+        slug = f"t-{uuid4().hex[:12]}"
+        assert app.admin is not None
+        tenant = await app.admin.create_tenant(slug)
+        await _build_chain(app, tenant)
+        assert (await app.audit.verify(tenant)).ok
+        async with owner(app).begin() as conn:
+            edited = await _tamper(conn, tenant, kind, rng)
+        report = await app.audit.verify(tenant)
+        assert not report.ok, kind
+        assert report.bad_seq is not None
+        if kind != "swap":
+            assert report.bad_seq in (edited, edited + 1), (kind, edited, report)
+
+
+async def test_a_forged_tail_with_a_forged_head_is_caught_by_the_signed_checkpoint(
+    app: App, tenant: Tenant
+) -> None:
+    """Rewriting a signed entry and every hash after it, head included, is still caught: the
+    checkpoint's signature needs a key the database never holds."""
+    await _build_chain(app, tenant)
+    checkpoint = await app.audit.checkpoint(tenant)
+    assert checkpoint is not None
+    async with owner(app).begin() as conn:
+        mine = _E.c.tenant_id == tenant.tenant_id
+        rows = (await conn.execute(sa.select(_E).where(mine).order_by(_E.c.seq))).mappings().all()
+        await _as_superuser(conn)
+        last_seq, last_hash = 0, bytes(32)
+        for row in rows:
+            payload = dict(row["payload"])
+            if row["seq"] == 5:
+                payload["forged"] = True
+            entry = chain(
+                tenant.tenant_id,
+                last_seq,
+                last_hash,
+                AuditRecord(row["action"], row["recorded_at"], payload, row["subject_id"]),
+            )
+            await conn.execute(
+                _E.update()
+                .where(mine, _E.c.seq == entry.seq)
+                .values(prev_hash=entry.prev_hash, entry_hash=entry.entry_hash, payload=payload)
+            )
+            last_seq, last_hash = entry.seq, entry.entry_hash
+        await conn.execute(
+            audit_heads.update()
+            .where(audit_heads.c.tenant_id == tenant.tenant_id)
+            .values(last_hash=last_hash)
+        )
+    report = await app.audit.verify(tenant)
+    assert (report.ok, report.bad_seq) == (False, checkpoint.seq)
+
+
+async def test_cli_verify_names_the_first_bad_entry(
+    database_url: str, owner_url: str, app: App, tenant: Tenant
+) -> None:
+    """`consentd audit verify --tenant` exits 0 on a sound chain, and 1 naming the first bad
+    entry once a row is deleted."""
+    await _build_chain(app, tenant)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
+        "CONSENTD_MIGRATE_ON_START": "false",
+        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
+        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
+    }
+    argv = [sys.executable, "-m", "consentd", "audit", "verify", "--tenant", tenant.slug]
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    done = await asyncio.to_thread(run)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] is True
+    async with owner(app).begin() as conn:
+        await _as_superuser(conn)
+        await conn.execute(_E.delete().where(_E.c.tenant_id == tenant.tenant_id, _E.c.seq == 6))
+    done = await asyncio.to_thread(run)
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["ok"], report["bad_seq"]) == (False, 6)

@@ -1,0 +1,105 @@
+"""The runtime role (consentd_app) runs on least privilege: INSERT and SELECT on audit entries
+are enough to append, deleting them is refused by privileges, retention removes what it may only
+through the SECURITY DEFINER functions, and every new tenant table has forced row-level security.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+import pytest
+import sqlalchemy as sa
+
+from consentd.bootstrap import App
+from consentd.domain.audit import AuditRecord, CheckpointSigner
+from consentd.domain.tenancy import Tenant
+from consentd.store.audit import SqlAudit
+from consentd.store.database import RUNTIME_ROLE
+from consentd.store.uow import SET_TENANT, SqlUnitOfWork
+from tests.conftest import owner
+
+TENANT_TABLES = (
+    "subject_keys",
+    "suppressions",
+    "subject_blocks",
+    "contact_changes",
+    "rights_requests",
+    "audit_heads",
+    "audit_entries",
+    "audit_checkpoints",
+    "tenant_retention",
+)
+
+
+async def test_insert_and_select_are_enough_to_append(app: App, tenant: Tenant) -> None:
+    """As the runtime role, appending works (row-level security lets the transaction's tenant
+    in) and DELETE is refused by privileges, not only by the trigger."""
+    async with app.engine.connect() as conn:
+        await conn.execute(SET_TENANT, {"tenant": str(tenant.tenant_id)})
+        assert (await conn.execute(sa.text("SELECT current_user"))).scalar() == RUNTIME_ROLE
+        audit = SqlAudit(conn, tenant.tenant_id)
+        audit.record(AuditRecord("test.appended", datetime.now(UTC), {"ok": True}))
+        entries = await audit.flush()
+        assert entries[0].seq == 2  # after tenant.created
+        with pytest.raises(sa.exc.DBAPIError, match="permission denied"):
+            await conn.execute(sa.text("DELETE FROM audit_entries"))
+        await conn.rollback()
+
+
+async def test_the_runtime_role_cannot_call_the_purge_for_a_tenant_not_due(
+    app: App, tenant: Tenant
+) -> None:
+    """consentd_purge_tenant_rows refuses a tenant whose contract has not ended, another tenant
+    than the transaction's, and a table outside its list."""
+    for tenant_arg, table, message in (
+        (tenant.tenant_id, "subjects", "not due for purge"),
+        (uuid4(), "subjects", "not this transaction's tenant"),
+    ):
+        async with app.engine.connect() as conn:
+            await conn.execute(SET_TENANT, {"tenant": str(tenant.tenant_id)})
+            with pytest.raises(sa.exc.DBAPIError, match=message):
+                await conn.execute(
+                    sa.select(sa.func.consentd_purge_tenant_rows(tenant_arg, table, 10))
+                )
+            await conn.rollback()
+
+
+async def test_checkpoints_are_signed_inline_every_n_entries(app: App, tenant: Tenant) -> None:
+    """With checkpoint_every=3, entries 3 and 6 get signed checkpoints as they are appended."""
+    signer = CheckpointSigner(bytes(range(32)))
+    for _ in range(5):
+        async with SqlUnitOfWork(app.engine, tenant.tenant_id, signer, 3) as uow:
+            uow.audit.record(AuditRecord("test.appended", datetime.now(UTC)))
+            await uow.commit()
+    async with SqlUnitOfWork(app.engine, tenant.tenant_id) as uow:
+        checkpoints = await uow.audit.checkpoints()
+    assert [c.seq for c in checkpoints] == [3, 6]
+    assert all(signer.verifies(c) for c in checkpoints)
+
+
+async def test_every_new_tenant_table_forces_row_level_security(app: App) -> None:
+    """ENABLE + FORCE row-level security and a `tenant_isolation` policy on each new table."""
+    async with owner(app).connect() as conn:
+        rows = await conn.execute(
+            sa.text(
+                "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.policyname "
+                "FROM pg_class c LEFT JOIN pg_policies p ON p.tablename = c.relname "
+                "WHERE c.relname = ANY(:names)"
+            ),
+            {"names": list(TENANT_TABLES)},
+        )
+        found = {name: (enabled, forced, policy) for name, enabled, forced, policy in rows}
+    assert found == dict.fromkeys(TENANT_TABLES, (True, True, "tenant_isolation"))
+
+
+async def test_row_level_security_hides_other_tenants_entries(app: App, tenant: Tenant) -> None:
+    """As the runtime role, a transaction set to another tenant sees none of these rows."""
+    async with app.engine.connect() as conn:
+        await conn.execute(SET_TENANT, {"tenant": str(uuid4())})
+        count = await conn.execute(
+            sa.text("SELECT count(*) FROM audit_entries WHERE tenant_id = :t"),
+            {"t": tenant.tenant_id},
+        )
+        assert count.scalar_one() == 0
+        await conn.rollback()

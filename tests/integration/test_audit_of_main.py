@@ -1,0 +1,154 @@
+"""What issues #3 and #4 added is audited and covered by the rights: tenant and key
+administration, cookie choices, links and policies, and cookie purges each append a chain entry
+without secrets or visitor ids; erasure deletes the subject's cookie choices and visitors (the
+counts stay) and the export lists them first."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import sqlalchemy as sa
+
+from consentd.app.admin import AdminUseCases
+from consentd.app.cookies import RecordCookieChoice
+from consentd.bootstrap import App
+from consentd.domain.cookie_policy import DEFAULT_POLICY
+from consentd.domain.cookies import ChoiceMethod
+from consentd.domain.tenancy import Scope, Tenant
+from consentd.store.tables import audit_entries, cookie_choices, cookie_visitors
+from consentd.store.uow import SqlUnitOfWork
+from tests.conftest import TestClock, owner
+from tests.integration.helpers import catalogue, email, grant, principal
+
+_E = audit_entries
+
+
+async def _entries(app: App, tenant: Tenant) -> list[tuple[str, Any, dict[str, Any]]]:
+    """(action, subject_id, payload) of the tenant's chain, in order (read as the owner)."""
+    query = (
+        sa.select(_E.c.action, _E.c.subject_id, _E.c.payload)
+        .where(_E.c.tenant_id == tenant.tenant_id)
+        .order_by(_E.c.seq)
+    )
+    async with owner(app).connect() as conn:
+        return [(a, s, dict(p)) for a, s, p in await conn.execute(query)]
+
+
+async def test_tenant_and_key_administration_is_audited_without_secrets(
+    app: App, admin: AdminUseCases
+) -> None:
+    """Creating a tenant, issuing and revoking a key, trusting an issuer: one entry each, in
+    the change's transaction; the key's token is in no payload; the chain verifies."""
+    tenant = await admin.create_tenant(f"adm-{uuid4().hex[:10]}")
+    again = await admin.create_tenant(tenant.slug)  # idempotent: no second entry
+    assert again.tenant_id == tenant.tenant_id
+    key, stored = await admin.issue_key(tenant.slug, [Scope.CHECK.value], name="sender")
+    await admin.revoke_key(tenant.slug, stored.key_id)
+    entries = await _entries(app, tenant)
+    assert [a for a, _, _ in entries] == ["tenant.created", "api_key.issued", "api_key.revoked"]
+    issued = entries[1][2]
+    assert issued == {
+        "key_id": stored.key_id,
+        "name": "sender",
+        "scopes": ["consent:check"],
+        "expires_at": None,
+    }
+    assert key.token not in json.dumps([p for _, _, p in entries])
+    assert (await app.audit.verify(tenant)).ok
+
+
+async def test_cookie_choices_links_and_policies_are_audited(app: App, tenant: Tenant) -> None:
+    """A choice's entry names its id, method and revision, never the visitor id or the page;
+    a link names the subject; a policy put its revision and categories."""
+    who = principal(tenant)
+    await app.cookies.put_cookie_policy(who, DEFAULT_POLICY)
+    visitor = uuid4().hex
+    command = RecordCookieChoice(
+        visitor_id=visitor,
+        method=ChoiceMethod.ACCEPT_ALL,
+        policy_revision=1,
+        page_url="https://shop.example/panier",
+    )
+    answer = await app.cookies.record_cookie_choice(who, command)
+    assert answer.choice is not None
+    subject_id, linked = await app.cookies.link_visitor(who, visitor, email("ana@example.fr"))
+    assert linked == 1
+    entries = await _entries(app, tenant)
+    actions = [a for a, _, _ in entries]
+    assert actions[-3:] == [
+        "cookies.policy_put",
+        "cookies.choice_recorded",
+        "cookies.visitor_linked",
+    ]
+    policy, choice, link = (p for _, _, p in entries[-3:])
+    assert policy["revision"] == 1
+    assert "analytics" in policy["categories"]
+    assert choice["choice_id"] == str(answer.choice.choice_id)
+    assert (choice["method"], choice["policy_revision"]) == ("accept_all", 1)
+    assert entries[-1][1] == subject_id
+    assert link == {"choices_linked": 1}
+    text = json.dumps([p for _, _, p in entries])
+    assert visitor not in text
+    assert "shop.example" not in text
+    assert (await app.audit.verify(tenant)).ok
+
+
+async def test_erasure_deletes_the_subjects_cookie_choices_after_exporting_them(
+    app: App, tenant: Tenant
+) -> None:
+    """The export lists the cookie choices attributed to the subject; erasure deletes them with
+    the visitor linked to it (the counts per month and method stay) and audits how many."""
+    who = principal(tenant)
+    await catalogue(app, tenant)
+    written = await grant(app, tenant, email("zoe@example.fr"))
+    visitor = uuid4().hex
+    for method in (ChoiceMethod.REFUSE_ALL, ChoiceMethod.ACCEPT_ALL):
+        command = RecordCookieChoice(visitor_id=visitor, method=method, policy_revision=1)
+        await app.cookies.record_cookie_choice(who, command)
+    await app.cookies.link_visitor(who, visitor, email("zoe@example.fr"))
+    document = await app.rights.export(who, email("zoe@example.fr"))
+    choices = document["cookie_choices"]
+    assert [c["method"] for c in choices] == ["refuse_all", "accept_all"]
+    assert {c["visitor_id"] for c in choices} == {visitor}
+
+    await app.rights.erase(who, written.subject_id, "dpo")
+    async with owner(app).connect() as conn:
+        left = await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(cookie_choices)
+            .where(cookie_choices.c.tenant_id == tenant.tenant_id)
+        )
+        visitors = await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(cookie_visitors)
+            .where(cookie_visitors.c.tenant_id == tenant.tenant_id)
+        )
+        assert (left.scalar_one(), visitors.scalar_one()) == (0, 0)
+    async with SqlUnitOfWork(app.engine, tenant.tenant_id) as uow:
+        assert sum((await uow.cookie_purge.counts()).values()) == 2
+    erased = [p for a, _, p in await _entries(app, tenant) if a == "subject.erased"]
+    assert (erased[0]["cookie_choices_deleted"], erased[0]["cookie_visitors_deleted"]) == (2, 1)
+    assert (await app.audit.verify(tenant)).ok
+
+
+async def test_a_cookie_purge_that_deletes_is_one_audit_entry(
+    app: App, tenant: Tenant, clock: TestClock
+) -> None:
+    """A purge run that deleted choices appends `cookies.purged` with its counts; a run that
+    found nothing to do in this tenant appends nothing."""
+    clock.pinned = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)
+    command = RecordCookieChoice(
+        visitor_id=uuid4().hex, method=ChoiceMethod.REFUSE_ALL, policy_revision=1
+    )
+    await app.cookies.record_cookie_choice(principal(tenant), command)
+    clock.pinned += timedelta(days=400)
+    assert app.cookie_purge is not None
+    await app.cookie_purge.purge_tenant(tenant)
+    await app.cookie_purge.purge_tenant(tenant)
+    purged = [p for a, _, p in await _entries(app, tenant) if a == "cookies.purged"]
+    assert len(purged) == 1
+    assert (purged[0]["choices_deleted"], purged[0]["visitors_deleted"]) == (1, 1)
+    assert (await app.audit.verify(tenant)).ok

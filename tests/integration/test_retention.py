@@ -1,0 +1,237 @@
+"""The retention job on a database of its own: a dry run changes nothing, a second run at the
+same time is locked out, and a run killed with SIGKILL mid-way then run again leaves exactly the
+right rows: the ended tenant's data gone, the held tenant untouched, the active tenant's audit
+log cut at its year-old checkpoint, and every chain still verifying."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from consentd.app.cookies import RecordCookieChoice
+from consentd.app.retention import LOCK_NAME
+from consentd.bootstrap import App, bootstrap, derived_signing_key
+from consentd.config import Settings
+from consentd.domain.cookie_policy import DEFAULT_POLICY
+from consentd.domain.cookies import ChoiceMethod
+from consentd.domain.retention import TenantRetention
+from consentd.domain.tenancy import Tenant
+from consentd.store.database import migrate
+from consentd.store.embedded import EmbeddedPostgres
+from consentd.store.locks import AdvisoryLock
+from consentd.store.retention import PURGE_ORDER
+from consentd.store.tables import audit_entries, tenant_retention
+from tests.conftest import TEST_SECRET, TestClock, owner
+from tests.integration.helpers import B2B, NEWSLETTER, catalogue, email, grant, principal
+
+TABLES = (*PURGE_ORDER, audit_entries)
+SUBJECTS = 150
+
+
+@dataclass
+class World:
+    app: App
+    url: str  # the owner's
+    runtime_url: str
+    active: Tenant
+    ended: Tenant
+    held: Tenant
+    old_checkpoint: int
+
+
+@pytest.fixture(scope="module")
+async def world(
+    postgres: EmbeddedPostgres, database_url: str, clock: TestClock
+) -> AsyncIterator[World]:
+    """A fresh database: `a-active` with a 14-month-old signed segment of audit log,
+    `b-ended` (contract ended 3 months ago, many rows), `c-held` (ended, under legal hold).
+    Shared by this module's tests, which run in file order: the purge comes last."""
+    name = f"retention_{uuid4().hex[:12]}"
+    await asyncio.to_thread(postgres.create_database, name)
+    url = postgres.url(name)
+    await migrate(url)
+    runtime_url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    app = bootstrap(Settings(), runtime_url, TEST_SECRET, clock, owner_url=url)
+    assert app.admin is not None
+    now = datetime.now(UTC)
+    made = {}
+    for slug in ("a-active", "b-ended", "c-held"):
+        made[slug] = await app.admin.create_tenant(slug)
+    active, ended, held = made["a-active"], made["b-ended"], made["c-held"]
+    clock.pinned = now - timedelta(days=430)
+    await catalogue(app, active)
+    await grant(app, active, email("old@example.fr"))
+    checkpoint = await app.audit.checkpoint(active)
+    assert checkpoint is not None
+    clock.pinned = None
+    await grant(app, active, email("new@example.fr"))
+    for tenant, count in ((ended, SUBJECTS), (held, 5)):
+        await catalogue(app, tenant)
+        for index in range(count):
+            await grant(app, tenant, email(f"s{index}@example.fr"), targets=(NEWSLETTER, B2B))
+        await app.rights.restrict(principal(tenant), email("s1@example.fr"))
+    # Issue #3's and #4's rows go with the ended tenant too (cookie tables reference subjects).
+    who = principal(ended)
+    await app.cookies.put_cookie_policy(who, DEFAULT_POLICY)
+    for index in range(3):
+        visitor = f"ended-visitor-{index:04d}"
+        choice = RecordCookieChoice(visitor, ChoiceMethod.ACCEPT_ALL, policy_revision=1)
+        await app.cookies.record_cookie_choice(who, choice)
+        await app.cookies.link_visitor(who, visitor, email(f"s{index}@example.fr"))
+    await app.admin.issue_key(ended.slug, ["consent:check"], name="ended sender")
+    ended_at = now - timedelta(days=92)
+    await app.retention_settings.put(ended, TenantRetention(contract_ended_at=ended_at))
+    await app.retention_settings.put(
+        held,
+        TenantRetention(contract_ended_at=ended_at, legal_hold=True, legal_hold_reason="litige"),
+    )
+    try:
+        yield World(app, url, runtime_url, active, ended, held, checkpoint.seq)
+    finally:
+        await app.aclose()
+
+
+async def _counts(app: App, tenant: Tenant) -> dict[str, int]:
+    async with owner(app).connect() as conn:
+        counts = {}
+        for table in TABLES:
+            query = sa.select(sa.func.count()).where(table.c.tenant_id == tenant.tenant_id)
+            counts[table.name] = int((await conn.execute(query)).scalar_one())
+        return counts
+
+
+async def _first_audit_seq(app: App, tenant: Tenant) -> int:
+    async with owner(app).connect() as conn:
+        query = sa.select(sa.func.min(audit_entries.c.seq)).where(
+            audit_entries.c.tenant_id == tenant.tenant_id
+        )
+        return int((await conn.execute(query)).scalar_one())
+
+
+def _job(world: World, *extra: str) -> subprocess.Popen[str]:
+    """`consentd retention run` as deployed: the owner lists tenants, the runtime role works."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": world.runtime_url,
+        "CONSENTD_MIGRATION_DATABASE_URL": world.url,
+        "CONSENTD_MIGRATE_ON_START": "false",
+        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
+        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
+        "CONSENTD_LOG_FORMAT": "json",
+    }
+    argv = [sys.executable, "-m", "consentd", "retention", "run", *extra]
+    return subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+async def test_dry_run_reports_and_changes_nothing(world: World) -> None:
+    """The dry run names what would go per tenant and category; every row is still there."""
+    app = world.app
+    before = {t.slug: await _counts(app, t) for t in (world.active, world.ended, world.held)}
+    report = await app.retention.run(dry_run=True)
+    by_slug = {t.tenant: t for t in report.tenants}
+    assert by_slug["a-active"].status == "kept"
+    assert by_slug["a-active"].deleted == {"audit_entries": world.old_checkpoint}
+    assert by_slug["b-ended"].status == "purged"
+    ended = before["b-ended"]
+    assert by_slug["b-ended"].deleted == {name: n for name, n in ended.items() if n}
+    assert by_slug["c-held"].status == "held"
+    assert by_slug["c-held"].deleted == {}
+    assert any("recordings" in note for note in by_slug["a-active"].notes)
+    assert not any("cookie_choices" in note for note in by_slug["a-active"].notes)
+    after = {t.slug: await _counts(app, t) for t in (world.active, world.ended, world.held)}
+    assert after == before
+
+
+async def test_a_second_run_at_the_same_time_does_nothing(world: World) -> None:
+    """While another process holds the advisory lock, a run is locked out and changes nothing."""
+    before = await _counts(world.app, world.ended)
+    async with AdvisoryLock(world.app.engine).hold(LOCK_NAME) as held:
+        assert held
+        report = await world.app.retention.run()
+    assert report.locked_out
+    assert report.tenants == []
+    assert await _counts(world.app, world.ended) == before
+
+
+async def test_a_run_killed_mid_way_then_rerun_leaves_exactly_the_right_rows(
+    world: World,
+) -> None:
+    """`consentd retention run` (a real process) is killed with SIGKILL while it deletes the
+    ended tenant's rows; run again, it finishes: only the right rows are left, and every
+    tenant's chain verifies."""
+    app = world.app
+    held_before = await _counts(app, world.held)
+    active_before = await _counts(app, world.active)
+    ended_before = await _counts(app, world.ended)
+    assert ended_before["consent_events"] == 2 * SUBJECTS
+    assert ended_before["cookie_choices"] == 3
+    assert ended_before["api_keys"] == 1
+
+    job = _job(world, "--batch-size", "20", "--pause", "0.05")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            events = (await _counts(app, world.ended))["consent_events"]
+            if 0 < events < ended_before["consent_events"]:
+                break
+            assert job.poll() is None, job.communicate()[1]
+            assert time.monotonic() < deadline, "the job never started deleting"
+            await asyncio.sleep(0.02)
+        job.send_signal(signal.SIGKILL)
+        job.communicate(timeout=30)
+    finally:
+        if job.poll() is None:
+            job.kill()
+            job.communicate()
+    assert job.returncode == -signal.SIGKILL
+    partial = await _counts(app, world.ended)
+    assert 0 < partial["consent_events"] < ended_before["consent_events"]  # killed mid-way
+
+    rerun = await asyncio.to_thread(_job(world, "--batch-size", "20").communicate, timeout=120)
+    assert '"status": "purged"' in rerun[0], rerun
+
+    ended_after = await _counts(app, world.ended)
+    assert {k: v for k, v in ended_after.items() if k != "audit_entries"} == dict.fromkeys(
+        (t.name for t in PURGE_ORDER), 0
+    )
+    assert ended_after["audit_entries"] == 1  # only `retention.purged`, anchored by a checkpoint
+    assert await _counts(app, world.held) == held_before
+    active_after = await _counts(app, world.active)
+    assert {k: v for k, v in active_after.items() if k != "audit_entries"} == {
+        k: v for k, v in active_before.items() if k != "audit_entries"
+    }
+    # The year-old segment went; what came after stays, plus one `audit.pruned` entry.
+    kept = active_before["audit_entries"] - world.old_checkpoint
+    assert active_after["audit_entries"] == kept + 1
+    assert await _first_audit_seq(app, world.active) == world.old_checkpoint + 1
+
+    for tenant in (world.active, world.ended, world.held):
+        report = await app.audit.verify(tenant)
+        assert report.ok, (tenant.slug, report)
+    async with owner(app).connect() as conn:
+        purged = await conn.execute(
+            sa.select(tenant_retention.c.purged_at).where(
+                tenant_retention.c.tenant_id == world.ended.tenant_id
+            )
+        )
+        assert purged.scalar_one() is not None
+
+    third = await asyncio.to_thread(_job(world).communicate, timeout=120)
+    assert '"status": "already_purged"' in third[0], third
+    assert await _counts(app, world.ended) == ended_after
+    assert await _counts(app, world.held) == held_before

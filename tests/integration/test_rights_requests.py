@@ -1,0 +1,218 @@
+"""Rights requests on real PostgreSQL with the injected clock and a recording notifier: identity
+by one-time code, deadlines, the one extension, overdue lists, and an audit entry per step."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+import sqlalchemy as sa
+
+from consentd.app.commands import CheckConsent
+from consentd.bootstrap import App, bootstrap
+from consentd.config import Settings
+from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
+from consentd.domain.identifiers import Identifier, IdentifierKind
+from consentd.domain.model import Reason
+from consentd.domain.rights import RequestKind, RequestState
+from consentd.domain.tenancy import Tenant
+from consentd.store.tables import audit_entries
+from tests.conftest import TEST_SECRET, TestClock, owner
+from tests.integration.helpers import NEWSLETTER, catalogue, email, grant, phone, principal
+
+T0 = datetime(2027, 1, 31, 10, 0, tzinfo=UTC)
+
+
+class RecordingNotifier:
+    """The tests' notifier: keeps every code it was asked to send, and to whom."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[UUID, Identifier, str]] = []
+
+    async def send_code(
+        self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
+    ) -> None:
+        self.sent.append((request_id, contact, code))
+
+    def code_for(self, request_id: UUID) -> str:
+        return [code for rid, _, code in self.sent if rid == request_id][-1]
+
+
+@pytest.fixture(scope="module")
+def notifier() -> RecordingNotifier:
+    return RecordingNotifier()
+
+
+@pytest.fixture(scope="module")
+async def rights_app(
+    database_url: str, owner_url: str, clock: TestClock, notifier: RecordingNotifier
+) -> AsyncIterator[App]:
+    application = bootstrap(
+        Settings(), database_url, TEST_SECRET, clock, owner_url=owner_url, notifier=notifier
+    )
+    yield application
+    await application.aclose()
+
+
+async def _transitions(app: App, tenant: Tenant) -> list[tuple[str | None, str]]:
+    async with owner(app).connect() as conn:
+        rows = await conn.execute(
+            sa.select(audit_entries.c.payload)
+            .where(
+                audit_entries.c.tenant_id == tenant.tenant_id,
+                audit_entries.c.action == "rights_request.transitioned",
+            )
+            .order_by(audit_entries.c.seq)
+        )
+        return [(p["from"], p["to"]) for (p,) in rows]
+
+
+async def test_erase_request_from_code_to_done(
+    rights_app: App, tenant: Tenant, clock: TestClock, notifier: RecordingNotifier
+) -> None:
+    """Submitted on Jan 31 with a code to the subject's own email; a wrong code counts a try;
+    the right one verifies and sets the due date to Feb 28; completing it erases the subject in
+    the same transaction; every step is audited."""
+    app = rights_app
+    who = principal(tenant)
+    clock.pinned = T0 - timedelta(hours=3)
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("Mia@Example.fr"), phone("0611223344"))
+    submitted = await app.requests.submit(
+        who, RequestKind.ERASE, email("mia@example.fr"), IdentifierKind.EMAIL
+    )
+    request_id = submitted.request.request_id
+    assert submitted.code_sent
+    sent_to = [contact for rid, contact, _ in notifier.sent if rid == request_id]
+    assert sent_to == [email("mia@example.fr")]
+    code = notifier.code_for(request_id)
+
+    clock.pinned = T0
+    with pytest.raises(InvalidInput, match="does not match"):
+        await app.requests.confirm_identity(who, request_id, "000000" if code != "000000" else "1")
+    assert (await app.requests.get(who, request_id)).code_attempts == 1
+    verified = await app.requests.confirm_identity(who, request_id, code)
+    assert verified.state is RequestState.IDENTITY_VERIFIED
+    assert verified.due_at == datetime(2027, 2, 28, 10, 0, tzinfo=UTC)
+    with pytest.raises(FailedPrecondition):
+        await app.requests.confirm_identity(who, request_id, code)
+
+    with pytest.raises(FailedPrecondition):
+        await app.requests.complete(who, request_id, "erased", "dpo")
+    await app.requests.start(who, request_id)
+    done = await app.requests.complete(who, request_id, "erased", "dpo")
+    assert (done.state, done.closed_at) == (RequestState.DONE, T0)
+    check = await app.consents.check_consent(who, CheckConsent(email("mia@example.fr"), NEWSLETTER))
+    assert check.verdict.reason is Reason.ERASED
+    assert await _transitions(app, tenant) == [
+        (None, "received"),
+        ("received", "identity_verified"),
+        ("identity_verified", "in_progress"),
+        ("in_progress", "done"),
+    ]
+    assert (await app.audit.verify(tenant)).ok
+
+
+async def test_codes_expire_and_five_wrong_tries_lock_the_code(
+    rights_app: App, tenant: Tenant, clock: TestClock, notifier: RecordingNotifier
+) -> None:
+    """A code is good for 24 hours and five tries; a new code resets both."""
+    app = rights_app
+    who = principal(tenant)
+    clock.pinned = T0
+    await catalogue(app, tenant)
+    await grant(app, tenant, phone("0611223355"))
+    submitted = await app.requests.submit(
+        who, RequestKind.ACCESS, phone("0611223355"), IdentifierKind.PHONE
+    )
+    request_id = submitted.request.request_id
+    for _ in range(5):
+        with pytest.raises(InvalidInput):
+            await app.requests.confirm_identity(who, request_id, "x")
+    with pytest.raises(FailedPrecondition, match="too many"):
+        await app.requests.confirm_identity(who, request_id, notifier.code_for(request_id))
+    assert await app.requests.resend_code(who, request_id, IdentifierKind.PHONE)
+    assert not await app.requests.resend_code(who, request_id, IdentifierKind.EMAIL)
+    clock.pinned = T0 + timedelta(hours=24, seconds=1)
+    with pytest.raises(FailedPrecondition, match="expired"):
+        await app.requests.confirm_identity(who, request_id, notifier.code_for(request_id))
+    await app.requests.resend_code(who, request_id, IdentifierKind.PHONE)
+    verified = await app.requests.confirm_identity(who, request_id, notifier.code_for(request_id))
+    assert verified.verification_method == "one_time_code"
+
+
+async def test_extension_once_before_due_and_the_overdue_list(
+    rights_app: App, tenant: Tenant, clock: TestClock
+) -> None:
+    """An operator attests identity on Jan 31 (due Feb 28); one is extended by two months
+    (Apr 28) before the due date, a second extension is refused; on Mar 1 only the other is
+    overdue, on Apr 29 both; a refused request is never overdue."""
+    app = rights_app
+    who = principal(tenant)
+    clock.pinned = T0
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("o1@example.fr"))
+    ids = []
+    for kind in (RequestKind.PORT, RequestKind.RECTIFY, RequestKind.OBJECT):
+        submitted = await app.requests.submit(who, kind, email("o1@example.fr"), None)
+        assert not submitted.code_sent
+        await app.requests.attest_identity(who, submitted.request.request_id, "dpo")
+        ids.append(submitted.request.request_id)
+    late, extended, refused = ids
+    clock.pinned = T0 + timedelta(days=20)
+    stretched = await app.requests.extend(who, extended, 2, "several requests at once")
+    assert stretched.extended_due_at == datetime(2027, 4, 28, 10, 0, tzinfo=UTC)
+    with pytest.raises(FailedPrecondition, match="one extension"):
+        await app.requests.extend(who, extended, 1, "again")
+    await app.requests.refuse(who, refused, "manifestly unfounded")
+
+    clock.pinned = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
+    with pytest.raises(FailedPrecondition, match="before the first due date"):
+        await app.requests.extend(who, late, 1, "too late")
+    overdue = await app.requests.listed(who, True, None, 0, "")
+    assert [r.request_id for r in overdue.items] == [late]
+    clock.pinned = datetime(2027, 4, 29, 10, 0, tzinfo=UTC)
+    overdue = await app.requests.listed(who, True, None, 0, "")
+    assert {r.request_id for r in overdue.items} == {late, extended}
+    refused_only = await app.requests.listed(who, False, RequestState.REFUSED, 0, "")
+    assert [r.request_id for r in refused_only.items] == [refused]
+
+
+async def test_paging_and_unknown_requests(rights_app: App, tenant: Tenant) -> None:
+    """Requests list a page at a time; an unknown request id is NotFound."""
+    app = rights_app
+    who = principal(tenant)
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("p@example.fr"))
+    for _ in range(3):
+        await app.requests.submit(who, RequestKind.ACCESS, email("p@example.fr"), None)
+    first = await app.requests.listed(who, False, None, 2, "")
+    second = await app.requests.listed(who, False, None, 2, first.next_page_token)
+    assert (len(first.items), len(second.items), second.next_page_token) == (2, 1, "")
+    with pytest.raises(NotFound):
+        await app.requests.get(who, UUID(int=1))
+    with pytest.raises(NotFound):
+        await app.requests.start(who, UUID(int=1))
+    with pytest.raises(InvalidInput):
+        await app.requests.listed(who, False, None, 2, "not-a-token")
+
+
+async def test_concurrent_transitions_have_one_winner(rights_app: App, tenant: Tenant) -> None:
+    """Ten concurrent StartRightsRequest on one request: the row lock lets exactly one move it,
+    the nine others get FailedPrecondition, and one transition is audited."""
+    app = rights_app
+    who = principal(tenant)
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("race@example.fr"))
+    submitted = await app.requests.submit(who, RequestKind.ACCESS, email("race@example.fr"), None)
+    request_id = submitted.request.request_id
+    await app.requests.attest_identity(who, request_id, "dpo")
+    results = await asyncio.gather(
+        *(app.requests.start(who, request_id) for _ in range(10)), return_exceptions=True
+    )
+    assert sum(not isinstance(r, BaseException) for r in results) == 1
+    assert all(isinstance(r, FailedPrecondition) for r in results if isinstance(r, BaseException))
+    assert (await _transitions(app, tenant)).count(("identity_verified", "in_progress")) == 1

@@ -1,0 +1,251 @@
+"""Cookie-choice rules: categories settled against the policy, expiry by the server, the status a
+page acts on at the 12-month boundary, Consent Mode signals, and policy checks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from consentd.domain.cookie_policy import (
+    DEFAULT_POLICY,
+    CookieCategory,
+    CookiePolicy,
+    check_origin,
+    settle_policy,
+)
+from consentd.domain.cookies import (
+    ChoiceMethod,
+    ChoiceStatus,
+    CookieChoice,
+    check_page_url,
+    check_visitor_id,
+    choice_status,
+    consent_mode,
+    expiry,
+    settle_categories,
+    truncate_ip,
+)
+from consentd.domain.errors import InvalidInput
+
+T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
+ALL = ("analytics", "marketing", "necessary", "personalisation")
+OPTIONAL = ("analytics", "marketing", "personalisation")
+
+
+def choice(expires_at: datetime, revision: int = 1) -> CookieChoice:
+    return CookieChoice(
+        uuid4(), "v" * 16, None, ChoiceMethod.ACCEPT_ALL, ALL, (), revision, False, T0, expires_at
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "granted", "expected"),
+    [
+        (ChoiceMethod.ACCEPT_ALL, (), (ALL, ())),
+        (ChoiceMethod.REFUSE_ALL, (), (("necessary",), OPTIONAL)),
+        (
+            ChoiceMethod.CUSTOM,
+            ("marketing",),
+            (("marketing", "necessary"), ("analytics", "personalisation")),
+        ),
+        (ChoiceMethod.CUSTOM, ("necessary",), (("necessary",), OPTIONAL)),
+    ],
+    ids=["accept-all", "refuse-all", "custom", "custom-nothing"],
+)
+def test_categories_cover_the_whole_policy(
+    method: ChoiceMethod, granted: tuple[str, ...], expected: tuple[tuple[str, ...], ...]
+) -> None:
+    """Every category ends up granted or refused; necessary is always granted."""
+    assert settle_categories(DEFAULT_POLICY, method, granted, (), gpc=False) == expected
+
+
+def test_gpc_choice_refuses_everything_and_needs_the_signal() -> None:
+    """A GPC choice is a refusal of every optional category, and only with gpc set."""
+    assert settle_categories(DEFAULT_POLICY, ChoiceMethod.GPC, (), (), gpc=True)[1] == OPTIONAL
+    with pytest.raises(InvalidInput, match="gpc"):
+        settle_categories(DEFAULT_POLICY, ChoiceMethod.GPC, (), (), gpc=False)
+
+
+@pytest.mark.parametrize(
+    ("method", "granted", "refused", "field"),
+    [
+        (ChoiceMethod.CUSTOM, ("analytics", "cookies_tiers"), (), "granted_categories[1]"),
+        (ChoiceMethod.CUSTOM, (), ("necessary",), "refused_categories[0]"),
+        (ChoiceMethod.CUSTOM, (), ("nope",), "refused_categories[0]"),
+        (ChoiceMethod.CUSTOM, ("analytics",), ("marketing", "analytics"), "refused_categories[1]"),
+        (ChoiceMethod.ACCEPT_ALL, ("analytics",), (), "granted_categories"),
+        (ChoiceMethod.REFUSE_ALL, (), ("analytics",), "refused_categories"),
+    ],
+    ids=[
+        "unknown-granted",
+        "refuse-necessary",
+        "unknown-refused",
+        "overlap",
+        "accept-with-list",
+        "refuse-with-list",
+    ],
+)
+def test_bad_categories_name_the_field(
+    method: ChoiceMethod, granted: tuple[str, ...], refused: tuple[str, ...], field: str
+) -> None:
+    """Unknown, contradictory or superfluous categories are InvalidInput on the exact item."""
+    with pytest.raises(InvalidInput) as raised:
+        settle_categories(DEFAULT_POLICY, method, granted, refused, gpc=False)
+    assert raised.value.field == field
+
+
+def test_acceptance_lasts_12_calendar_months_refusal_6_mixed_the_shorter() -> None:
+    """Accept: 12 months; refuse: the policy's 6; a mixed choice: the shorter (31 Jan clamps)."""
+    assert expiry(DEFAULT_POLICY, ALL, (), T0, None) == datetime(2027, 1, 31, 9, tzinfo=UTC)
+    refused = expiry(DEFAULT_POLICY, ("necessary",), OPTIONAL, T0, None)
+    assert refused == datetime(2026, 7, 31, 9, tzinfo=UTC)
+    mixed = expiry(DEFAULT_POLICY, ("analytics", "necessary"), ("marketing",), T0, None)
+    assert mixed == refused
+    three = replace(DEFAULT_POLICY, refusal_validity_months=3)
+    assert expiry(three, ("necessary",), OPTIONAL, T0, None) == datetime(2026, 4, 30, 9, tzinfo=UTC)
+
+
+def test_policy_with_only_necessary_counts_as_an_acceptance() -> None:
+    """With no optional category there is nothing to refuse: the acceptance period applies."""
+    bare = CookiePolicy(categories=())
+    assert expiry(bare, ("necessary",), (), T0, None) == datetime(2027, 1, 31, 9, tzinfo=UTC)
+
+
+def test_a_longer_ask_is_clamped_a_shorter_one_kept_a_past_one_refused() -> None:
+    """The caller may shorten the validity, never lengthen it, and never set it in the past."""
+    ceiling = datetime(2027, 1, 31, 9, tzinfo=UTC)
+    assert expiry(DEFAULT_POLICY, ALL, (), T0, T0 + timedelta(days=3650)) == ceiling
+    assert expiry(DEFAULT_POLICY, ALL, (), T0, T0 + timedelta(days=30)) == T0 + timedelta(days=30)
+    with pytest.raises(InvalidInput, match="future"):
+        expiry(DEFAULT_POLICY, ALL, (), T0, T0)
+
+
+def test_valid_until_one_second_before_12_months_expired_after() -> None:
+    """At 12 months minus 1 s the choice is VALID; at the instant and 1 s after, EXPIRED."""
+    limit = expiry(DEFAULT_POLICY, ALL, (), T0, None)
+    made = choice(limit)
+    assert choice_status(made, 1, limit - timedelta(seconds=1)) is ChoiceStatus.VALID
+    assert choice_status(made, 1, limit) is ChoiceStatus.EXPIRED
+    assert choice_status(made, 1, limit + timedelta(seconds=1)) is ChoiceStatus.EXPIRED
+
+
+def test_status_none_and_revision_outdated() -> None:
+    """No choice is NONE; an older revision is REVISION_OUTDATED unless already expired."""
+    limit = T0 + timedelta(days=10)
+    assert choice_status(None, 1, T0) is ChoiceStatus.NONE
+    assert choice_status(choice(limit, 1), 2, T0) is ChoiceStatus.REVISION_OUTDATED
+    assert choice_status(choice(limit, 1), 2, limit) is ChoiceStatus.EXPIRED
+    assert choice_status(choice(limit, 2), 2, T0) is ChoiceStatus.VALID
+
+
+def test_consent_mode_follows_the_mapping() -> None:
+    """Signals are granted when every mapped category is; necessary-only signals always are."""
+    signals = consent_mode(DEFAULT_POLICY, ("analytics", "necessary"))
+    assert signals["analytics_storage"] == "granted"
+    assert signals["ad_storage"] == signals["ad_user_data"] == "denied"
+    assert signals["security_storage"] == signals["functionality_storage"] == "granted"
+    nothing = consent_mode(DEFAULT_POLICY, None)
+    assert {k for k, v in nothing.items() if v == "granted"} == {
+        "functionality_storage",
+        "security_storage",
+    }
+    assert len(consent_mode(DEFAULT_POLICY, ALL)) == 7
+    assert set(consent_mode(DEFAULT_POLICY, ALL).values()) == {"granted"}
+
+
+def test_a_mapped_category_the_policy_lacks_is_never_granted() -> None:
+    """Default mapping on a policy without `marketing`: the ad signals stay denied."""
+    policy = CookiePolicy(categories=(CookieCategory("analytics"),))
+    assert consent_mode(policy, ("analytics", "marketing", "necessary"))["ad_storage"] == "denied"
+
+
+def test_visitor_ids_page_urls_and_ips() -> None:
+    """Visitor ids are random-looking tokens; URLs lose query and fragment; IPs are truncated."""
+    assert check_visitor_id("a" * 16) == "a" * 16
+    for bad in ("a" * 15, "a" * 65, "ab cd" * 4, "é" * 20):
+        with pytest.raises(InvalidInput, match="visitor_id"):
+            check_visitor_id(bad)
+    url = "https://user:pw@shop.example.fr:8443/panier?email=jeanne@example.fr#x"
+    assert check_page_url(url) == "https://shop.example.fr:8443/panier"
+    assert check_page_url("") == ""
+    for bad in ("javascript:alert(1)", "ftp://x/", "https://", "http://a b/", "https://[::1"):
+        with pytest.raises(InvalidInput, match="page_url"):
+            check_page_url(bad)
+    with pytest.raises(InvalidInput, match="at most 2048"):
+        check_page_url("https://example.fr/" + "a" * 2048)
+    assert truncate_ip("192.0.2.77") == "192.0.2.0/24"
+    assert truncate_ip("2001:db8:1234:5678::1") == "2001:db8:1234::/48"
+    with pytest.raises(InvalidInput, match="ip_address"):
+        truncate_ip("not-an-ip")
+
+
+def test_origins_are_normalised_and_checked() -> None:
+    """Origins are scheme://host[:port], lowercased; paths, credentials and junk are refused."""
+    assert check_origin("HTTPS://WWW.Example.FR", "o") == "https://www.example.fr"
+    assert check_origin("http://127.0.0.1:8080/", "o") == "http://127.0.0.1:8080"
+    assert check_origin("http://[::1]:3000", "o") == "http://[::1]:3000"
+    for bad in (
+        "www.example.fr",
+        "https://example.fr/page",
+        "https://u@example.fr",
+        "https://x:99999",
+        "null",
+    ):
+        with pytest.raises(InvalidInput):
+            check_origin(bad, "o")
+
+
+def test_settle_policy_fills_defaults_and_checks_every_field() -> None:
+    """Zero values take the defaults; revisions never go down; every bad field is named."""
+    settled = settle_policy(CookiePolicy(categories=(CookieCategory("analytics"),)), None)
+    assert (settled.revision, settled.refusal_validity_months) == (1, 6)
+    assert settled.acceptance_validity_months == 12
+    assert dict(settled.consent_mode)["analytics_storage"] == ("analytics",)
+    kept = settle_policy(CookiePolicy(categories=(), revision=0), replace(settled, revision=4))
+    assert kept.revision == 4
+    bad_cases = [
+        (CookiePolicy(categories=(), revision=3), "policy.revision"),
+        (
+            CookiePolicy(categories=(CookieCategory("necessary"),)),
+            "policy.categories[0].category_id",
+        ),
+        (
+            CookiePolicy(categories=(CookieCategory("a"), CookieCategory("a"))),
+            "policy.categories[1].category_id",
+        ),
+        (CookiePolicy(categories=(CookieCategory("Bad Id"),)), "policy.categories[0].category_id"),
+        (CookiePolicy(categories=(), refusal_validity_months=13), "policy.refusal_validity_months"),
+        (
+            CookiePolicy(categories=(), acceptance_validity_months=24),
+            "policy.acceptance_validity_months",
+        ),
+        (
+            CookiePolicy(categories=(), consent_mode=(("ad_storage", ("marketing",)),)),
+            "policy.consent_mode[0].categories[0]",
+        ),
+        (
+            CookiePolicy(categories=(), consent_mode=(("cookies", ("necessary",)),)),
+            "policy.consent_mode[0].signal",
+        ),
+        (
+            CookiePolicy(categories=(), consent_mode=(("ad_storage", ()),)),
+            "policy.consent_mode[0].categories",
+        ),
+        (CookiePolicy(categories=(), allowed_origins=("ftp://x",)), "policy.allowed_origins[0]"),
+        (
+            CookiePolicy(categories=(), allowed_origins=("https://a.fr",) * 51),
+            "policy.allowed_origins",
+        ),
+        (
+            CookiePolicy(categories=tuple(CookieCategory(f"c{i}") for i in range(21))),
+            "policy.categories",
+        ),
+    ]
+    for policy, field in bad_cases:
+        unchanged = 0 if policy.revision == 1 else policy.revision  # 1 is the dataclass default
+        with pytest.raises(InvalidInput) as raised:
+            settle_policy(replace(policy, revision=unchanged), replace(settled, revision=4))
+        assert raised.value.field == field, policy

@@ -1,0 +1,122 @@
+"""Rights requests as pure rules: the month arithmetic of deadlines, the state machine and the
+one extension (domain/rights.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from consentd.domain.errors import FailedPrecondition, InvalidInput
+from consentd.domain.rights import RequestKind, RequestState, RightsRequest, add_months
+
+T0 = datetime(2027, 1, 31, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("start", "months", "expected"),
+    [
+        (datetime(2027, 1, 15, 9, 30, tzinfo=UTC), 1, datetime(2027, 2, 15, 9, 30, tzinfo=UTC)),
+        (datetime(2027, 1, 31, 9, 30, tzinfo=UTC), 1, datetime(2027, 2, 28, 9, 30, tzinfo=UTC)),
+        (datetime(2028, 1, 31, 9, 30, tzinfo=UTC), 1, datetime(2028, 2, 29, 9, 30, tzinfo=UTC)),
+        (datetime(2027, 3, 31, 0, 0, tzinfo=UTC), 1, datetime(2027, 4, 30, 0, 0, tzinfo=UTC)),
+        (datetime(2027, 12, 20, 8, 0, tzinfo=UTC), 1, datetime(2028, 1, 20, 8, 0, tzinfo=UTC)),
+        (datetime(2027, 11, 30, 8, 0, tzinfo=UTC), 3, datetime(2028, 2, 29, 8, 0, tzinfo=UTC)),
+        (datetime(2027, 3, 31, 8, 0, tzinfo=UTC), -1, datetime(2027, 2, 28, 8, 0, tzinfo=UTC)),
+        (datetime(2027, 1, 10, 8, 0, tzinfo=UTC), -12, datetime(2026, 1, 10, 8, 0, tzinfo=UTC)),
+    ],
+    ids=["mid-month", "jan31-feb28", "leap-feb29", "mar31-apr30", "year-end", "three-months",
+         "backwards", "a-year-back"],
+)  # fmt: skip
+def test_add_months_keeps_day_and_time_or_the_months_last_day(
+    start: datetime, months: int, expected: datetime
+) -> None:
+    """One calendar month later, same time; a missing day becomes the month's last day."""
+    assert add_months(start, months) == expected
+
+
+def _received(at: datetime = T0) -> RightsRequest:
+    return RightsRequest(uuid4(), uuid4(), RequestKind.ERASE, RequestState.RECEIVED, at, at)
+
+
+def test_due_date_is_one_month_after_verification_not_receipt() -> None:
+    """The clock starts at the identity check (confirmed receipt): Jan 31 -> Feb 28."""
+    request = _received(T0 - timedelta(days=10)).verified(T0, "one_time_code")
+    assert request.state is RequestState.IDENTITY_VERIFIED
+    assert request.due_at == datetime(2027, 2, 28, 9, 30, tzinfo=UTC)
+    assert request.effective_due_at == request.due_at
+
+
+def test_the_state_machine_refuses_skipped_or_backward_steps() -> None:
+    """received -> verified -> in progress -> done; anything else is FailedPrecondition."""
+    received = _received()
+    with pytest.raises(FailedPrecondition):
+        received.started(T0)
+    with pytest.raises(FailedPrecondition):
+        received.done(T0, "")
+    verified = received.verified(T0, "operator:dpo")
+    with pytest.raises(FailedPrecondition):
+        verified.verified(T0, "again")
+    done = verified.started(T0).done(T0 + timedelta(days=1), "erased")
+    assert (done.state, done.closed_at) == (RequestState.DONE, T0 + timedelta(days=1))
+    with pytest.raises(FailedPrecondition):
+        done.refused(T0, "too late")
+
+
+def test_refusal_needs_a_reason_and_closes_the_request() -> None:
+    """A refusal is told to the person: the reason is required."""
+    with pytest.raises(InvalidInput):
+        _received().refused(T0, "  ")
+    refused = _received().refused(T0, "identity could not be verified")
+    assert (refused.state, refused.outcome, refused.closed_at) == (
+        RequestState.REFUSED,
+        "identity could not be verified",
+        T0,
+    )
+
+
+@pytest.mark.parametrize("months", [1, 2])
+def test_one_extension_of_one_or_two_months_before_the_first_due_date(months: int) -> None:
+    """Extended from the first due date by the same month rule; the first due date stays."""
+    verified = _received().verified(T0, "one_time_code")
+    extended = verified.extended(T0 + timedelta(days=5), months, "complex request")
+    assert extended.due_at == verified.due_at
+    assert extended.extended_due_at == add_months(verified.due_at or T0, months)
+    assert extended.extension_reason == "complex request"
+    with pytest.raises(FailedPrecondition, match="one extension only"):
+        extended.extended(T0 + timedelta(days=6), 1, "again")
+
+
+@pytest.mark.parametrize(
+    ("months", "reason", "error"),
+    [(0, "why", InvalidInput), (3, "why", InvalidInput), (1, " ", InvalidInput)],
+    ids=["zero-months", "three-months", "no-reason"],
+)
+def test_extension_bounds(months: int, reason: str, error: type[Exception]) -> None:
+    """At most two months, at least one, and always with a reason."""
+    with pytest.raises(error):
+        _received().verified(T0, "code").extended(T0, months, reason)
+
+
+def test_no_extension_after_the_first_due_date_or_before_verification() -> None:
+    """An extension must be announced within the first month; nothing to extend before."""
+    verified = _received().verified(T0, "code")
+    late = (verified.due_at or T0) + timedelta(seconds=1)
+    with pytest.raises(FailedPrecondition, match="before the first due date"):
+        verified.extended(late, 1, "complex")
+    with pytest.raises(FailedPrecondition):
+        _received().extended(T0, 1, "complex")
+
+
+def test_overdue_only_while_open_and_past_the_effective_due_date() -> None:
+    """Past the (extended) due date and not closed: overdue; closed requests never are."""
+    verified = _received().verified(T0, "code")
+    due = verified.due_at or T0
+    assert not verified.is_overdue(due)
+    assert verified.is_overdue(due + timedelta(seconds=1))
+    extended = verified.extended(T0, 2, "complex")
+    assert not extended.is_overdue(due + timedelta(days=1))
+    assert not replace(verified, state=RequestState.DONE).is_overdue(due + timedelta(days=90))
+    assert not _received().is_overdue(T0 + timedelta(days=400))

@@ -1,0 +1,130 @@
+// The demo cookie banner: plain TypeScript, no framework. It keeps a random first-party visitor
+// id, asks consentd whether the stored choice still holds, and shows the banner only when it does
+// not (none, expired, or made on an older policy revision). Bundled by esbuild (make setup).
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import {
+  CookieChoiceMethod,
+  CookieChoiceStatus,
+  CookieService,
+  type CookiePolicy,
+  type GetCookieChoiceResponse,
+  type RecordCookieChoiceResponse,
+} from "../../../clients/typescript/src/index";
+
+const VISITOR_COOKIE = "consentd_visitor";
+// The tenant's publishable key (scope cookies:write only), written into the page by the server.
+// It names the tenant. A page on another origin would also use the base URL
+// `https://<consentd>/t/<tenant id>` so that the CORS preflight (which carries no key) finds
+// the tenant's allowed origins; this page is served by consentd itself, so it needs none.
+const key = document.querySelector<HTMLMetaElement>('meta[name="consentd-key"]')?.content ?? "";
+const withKey: Interceptor = (next) => (request) => {
+  request.header.set("Authorization", `Bearer ${key}`);
+  return next(request);
+};
+const transport = createConnectTransport({
+  baseUrl: location.origin,
+  useHttpGet: true,
+  interceptors: [withKey],
+});
+const cookies = createClient(CookieService, transport);
+
+const REASONS: Record<number, string> = {
+  [CookieChoiceStatus.NONE]: "Première visite : dites-nous ce que vous acceptez.",
+  [CookieChoiceStatus.EXPIRED]: "Votre choix a expiré : merci de le renouveler.",
+  [CookieChoiceStatus.REVISION_OUTDATED]: "Notre politique cookies a changé : merci de choisir à nouveau.",
+};
+
+function byId<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`#${id} is missing`);
+  return found as T;
+}
+
+function visitorId(): string {
+  const kept = document.cookie.split("; ").find((c) => c.startsWith(`${VISITOR_COOKIE}=`));
+  if (kept) return kept.slice(VISITOR_COOKIE.length + 1);
+  const fresh = crypto.randomUUID().replaceAll("-", "");
+  // A necessary cookie: it only lets the server find this browser's choice again.
+  document.cookie = `${VISITOR_COOKIE}=${fresh}; Max-Age=${60 * 60 * 24 * 396}; Path=/; SameSite=Lax`;
+  return fresh;
+}
+
+let policy: CookiePolicy | undefined;
+const visitor = visitorId();
+
+function show(answer: GetCookieChoiceResponse | RecordCookieChoiceResponse): void {
+  const status = byId("status");
+  status.textContent = CookieChoiceStatus[answer.status];
+  status.dataset.status = CookieChoiceStatus[answer.status];
+  const choice = answer.choice;
+  byId("choice").textContent = choice
+    ? `${CookieChoiceMethod[choice.method]} — ${choice.grantedCategories.join(", ")}`
+    : "—";
+  byId("expires").textContent = choice?.expiresAt
+    ? new Date(Number(choice.expiresAt.seconds) * 1000).toISOString()
+    : "—";
+  byId("consent-mode").textContent = JSON.stringify(answer.consentMode);
+  const valid = answer.status === CookieChoiceStatus.VALID;
+  byId("banner").hidden = valid;
+  if (!valid) byId("banner-text").textContent = REASONS[answer.status] ?? "";
+  // What a real page would do with the answer: gtag("consent", "update", answer.consentMode);
+  document.body.dataset.ready = "true";
+}
+
+async function record(method: CookieChoiceMethod, granted: string[] = []): Promise<void> {
+  byId("error").textContent = "";
+  try {
+    const gpc = (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl === true;
+    show(
+      await cookies.recordCookieChoice({
+        visitorId: visitor,
+        method,
+        grantedCategories: granted,
+        policyRevision: policy?.revision ?? 1,
+        gpc,
+        pageUrl: location.href,
+      }),
+    );
+  } catch (error) {
+    byId("error").textContent = String(error);
+  }
+}
+
+function customForm(): void {
+  const form = byId("custom");
+  form.replaceChildren();
+  for (const category of policy?.categories ?? []) {
+    const label = document.createElement("label");
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.name = category.categoryId;
+    label.append(box, ` ${category.displayName || category.categoryId}`);
+    form.append(label);
+  }
+  form.hidden = false;
+  byId("save-custom").hidden = false;
+}
+
+async function start(): Promise<void> {
+  byId("visitor").textContent = visitor;
+  byId("accept-all").addEventListener("click", () => void record(CookieChoiceMethod.ACCEPT_ALL));
+  byId("refuse-all").addEventListener("click", () => void record(CookieChoiceMethod.REFUSE_ALL));
+  byId("customize").addEventListener("click", customForm);
+  byId("save-custom").addEventListener("click", () => {
+    const ticked = [...byId("custom").querySelectorAll<HTMLInputElement>("input:checked")];
+    void record(CookieChoiceMethod.CUSTOM, ticked.map((box) => box.name));
+  });
+  byId("reopen").addEventListener("click", () => {
+    byId("banner").hidden = false;
+  });
+  try {
+    policy = (await cookies.getCookiePolicy({})).policy;
+    show(await cookies.getCookieChoice({ visitorId: visitor }));
+  } catch (error) {
+    byId("error").textContent = String(error);
+    document.body.dataset.ready = "error";
+  }
+}
+
+void start();
