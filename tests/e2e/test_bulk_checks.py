@@ -17,7 +17,6 @@ from structlog.testing import capture_logs
 from consentd.api.campaign_servicer import CampaignServicer
 from consentd.api.interceptors import ServiceInterceptor
 from consentd.api.server import Server, campaign_service
-from consentd.app.auth import TenantHeaderAuthenticator
 from consentd.bootstrap import App
 from tests.conftest import Stubs, TestClock
 from tests.e2e.helpers import (
@@ -304,7 +303,7 @@ async def test_stream_cuts_a_client_that_leaves_answers_unread(app: App, stubs: 
     RESOURCE_EXHAUSTED, which the client gets after the answers already sent."""
     await _people(stubs)
     servicer = CampaignServicer(app.campaign, "FR", unread_seconds=0.5)
-    interceptor = ServiceInterceptor(TenantHeaderAuthenticator(app.tenants, "local"))
+    interceptor = ServiceInterceptor(app.gate)
     server = Server([campaign_service(servicer)], [interceptor])
     port = server.bind("127.0.0.1:0")
     await server.start()
@@ -367,3 +366,27 @@ async def test_a_check_after_an_acknowledged_withdrawal_sees_it(
     reasons = {a.reason for a in after} | {batch.answers[0].reason}
     reasons |= {streamed[0].answers[0].reason}
     assert reasons == {consent_pb2.REASON_WITHDRAWN}
+
+
+async def test_a_stream_message_with_an_unknown_field_is_refused(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """The gate's unknown-field rule holds for every message of a request stream: a later
+    message carrying a field the contract does not define ends the stream with
+    INVALID_ARGUMENT, after the answers to the messages before it."""
+    await _people(stubs)
+    forged = _chunk(by_email("ana@example.fr")).SerializeToString() + b"\x98\x06\x01"  # field 99
+    messages = [
+        _chunk(by_email("ana@example.fr"), first=True).SerializeToString(),
+        forged,
+    ]
+    call = channel.stream_stream(
+        "/consent.v1.CampaignService/StreamCheckConsent",
+        request_serializer=lambda raw: raw,
+        response_deserializer=campaign_pb2.StreamCheckConsentResponse.FromString,
+    )(iter(messages), metadata=stubs.metadata)
+    read, ended = await _drain(call)
+    assert read == 1
+    assert ended is not None
+    assert ended.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "99" in (ended.details() or "")

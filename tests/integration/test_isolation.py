@@ -409,19 +409,26 @@ RIGHTS_PRIVILEGES = {
     "subject_identifiers": ({"SELECT", "INSERT", "DELETE"}, set()),
     "subjects": ({"SELECT", "INSERT", "DELETE"}, {"erased_at"}),
 }  # fmt: skip
+# Issue #7's change feed (0006): the outbox is only appended to; the head moves.
+CAMPAIGN_PRIVILEGES = {
+    "consent_changes": ({"SELECT", "INSERT"}, set()),
+    "consent_change_heads": ({"SELECT", "INSERT"}, {"last_position"}),
+}
 SECURITY_DEFINER = {"consentd_prune_audit", "consentd_purge_tenant_rows"}
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
 
 @pytest.mark.parametrize(
-    "expected", [COOKIE_PRIVILEGES, RIGHTS_PRIVILEGES], ids=["cookies-0004", "rights-0005"]
+    "expected",
+    [COOKIE_PRIVILEGES, RIGHTS_PRIVILEGES, CAMPAIGN_PRIVILEGES],
+    ids=["cookies-0004", "rights-0005", "campaign-0006"],
 )
 async def test_runtime_privileges_on_cookie_and_rights_tables(
     app: App, expected: dict[str, tuple[set[str], set[str]]]
 ) -> None:
-    """On each cookie table (migration 0004) and each table issue #5 writes (0005) the runtime
-    role holds exactly the table privileges the service uses, and UPDATE only on the columns
-    it changes."""
+    """On each cookie table (migration 0004), each table issue #5 writes (0005) and the change
+    feed's tables (0006) the runtime role holds exactly the table privileges the service uses,
+    and UPDATE only on the columns it changes."""
     got = {}
     async with owner(app).connect() as conn:
         for table in expected:
@@ -468,6 +475,59 @@ async def test_only_the_runtime_role_may_call_the_security_definer_functions(app
         ).all()
     found = {r.proname: (r.runtime, r.public) for r in rows}
     assert found == dict.fromkeys(SECURITY_DEFINER, (True, False))
+
+
+async def test_check_function_runs_as_its_caller_for_the_runtime_role_only(app: App) -> None:
+    """consentd_check() (0006) is SECURITY INVOKER (row-level security applies to what it
+    reads), callable by the runtime role and not by PUBLIC."""
+    async with owner(app).connect() as conn:
+        row = (
+            await conn.execute(
+                sa.text(
+                    "SELECT p.prosecdef, has_function_privilege(:r, p.oid, 'EXECUTE') AS runtime, "
+                    "(p.proacl IS NULL OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a "
+                    "WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE')) AS public "
+                    "FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                    "WHERE n.nspname = 'public' AND p.proname = 'consentd_check'"
+                ),
+                {"r": RUNTIME_ROLE},
+            )
+        ).one()
+    assert (row.prosecdef, row.runtime, row.public) == (False, True, False)
+
+
+async def test_check_function_reads_only_the_tenant_it_sets(
+    app: App, runtime: asyncpg.Connection, two_tenants: tuple[Tenant, Tenant]
+) -> None:
+    """Asked for tenant A inside a transaction that set tenant B, consentd_check() finds A's
+    subject and not B's, and its tenant setting stays local to that transaction."""
+    first, second = two_tenants
+    async with owner(app).connect() as conn:
+        ids = {
+            tenant.tenant_id: (
+                await conn.execute(
+                    sa.text("SELECT subject_id FROM subjects WHERE tenant_id = :t LIMIT 1"),
+                    {"t": tenant.tenant_id},
+                )
+            ).scalar_one()
+            for tenant in (first, second)
+        }
+    async with runtime.transaction():
+        await runtime.execute(
+            "SELECT set_config('consentd.tenant_id', $1, true)", str(second.tenant_id)
+        )
+        rows = await runtime.fetch(
+            "SELECT ord, subject_id FROM consentd_check($1, 'newsletter', 'email', "
+            "'first_party', ARRAY[NULL, NULL]::text[], ARRAY[NULL, NULL]::bytea[], $2::uuid[], "
+            "NULL, now())",
+            first.tenant_id,
+            [ids[first.tenant_id], ids[second.tenant_id]],
+        )
+        inside = await runtime.fetchval("SELECT current_setting('consentd.tenant_id', true)")
+    after = await runtime.fetchval("SELECT current_setting('consentd.tenant_id', true)")
+    assert [(r["ord"], r["subject_id"]) for r in rows] == [(1, ids[first.tenant_id]), (2, None)]
+    assert inside == str(first.tenant_id)
+    assert after in (None, "")
 
 
 async def test_runtime_connection_without_tenant_sees_nothing(

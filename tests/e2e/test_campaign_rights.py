@@ -1,0 +1,149 @@
+"""Issue #5's blocks hold at campaign scale: on every check path — the unary fast path, a batch,
+a stream, and each of them with `as_of` — an erased e-mail, a restricted subject and an objection
+are DENY with their own reason, exactly as CheckConsent answers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
+
+from consentd.bootstrap import App
+from consentd.domain.identifiers import normalise_email
+from consentd.domain.tenancy import Principal, Scope, Tenant
+from tests.conftest import Stubs
+from tests.e2e.helpers import ALLOW, DENY, by_email, check, grant, put_purpose, record, stamp
+from tests.e2e.helpers import target as make_target
+
+Campaign = campaign_pb2_grpc.CampaignServiceStub
+NEWSLETTER = make_target("newsletter")
+# ana stays granted; bea is erased; cleo is restricted; dora objects; eve was never recorded.
+PEOPLE = ("ana", "bea", "cleo", "dora")
+EXPECTED = [
+    (ALLOW, consent_pb2.REASON_GRANTED),
+    (DENY, consent_pb2.REASON_ERASED),
+    (DENY, consent_pb2.REASON_RESTRICTED),
+    (DENY, consent_pb2.REASON_OBJECTED),
+    (DENY, consent_pb2.REASON_NO_RECORD),
+]
+
+
+def _ref(name: str) -> types_pb2.SubjectRef:
+    return by_email(f"{name}@example.fr")
+
+
+RECIPIENTS = [_ref(name) for name in (*PEOPLE, "eve")]
+
+
+async def _blocked_people(app: App, stubs: Stubs, tenant: Tenant) -> datetime:
+    """Everyone granted the newsletter, then bea erased, cleo restricted, dora objecting;
+    returns a moment after all of it."""
+    await put_purpose(stubs, "newsletter")
+    for name in PEOPLE:
+        identity = types_pb2.SubjectIdentity(email=f"{name}@example.fr")
+        await record(stubs, identity, grant(NEWSLETTER))
+    principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+    await app.rights.erase(principal, normalise_email("bea@example.fr"), "test")
+    await app.rights.restrict(principal, normalise_email("cleo@example.fr"))
+    await app.rights.object(principal, normalise_email("dora@example.fr"))
+    return datetime.now(UTC)
+
+
+def _verdicts(answers: list[campaign_pb2.CheckAnswer]) -> list[tuple[int, int]]:
+    return [(a.decision, a.reason) for a in answers]
+
+
+async def _unary(stubs: Stubs, as_of: datetime | None) -> list[tuple[int, int]]:
+    answers = [await check(stubs, ref, NEWSLETTER, as_of) for ref in RECIPIENTS]
+    return [(a.decision, a.reason) for a in answers]
+
+
+async def _batch(stubs: Stubs, campaign: Campaign, as_of: datetime | None) -> list[tuple[int, int]]:
+    request = campaign_pb2.BatchCheckConsentRequest(target=NEWSLETTER, recipients=RECIPIENTS)
+    if as_of is not None:
+        request.as_of.CopyFrom(stamp(as_of))
+    response = await campaign.BatchCheckConsent(request, metadata=stubs.metadata)
+    return _verdicts(list(response.answers))
+
+
+async def _stream(
+    stubs: Stubs, campaign: Campaign, as_of: datetime | None
+) -> list[tuple[int, int]]:
+    first = campaign_pb2.StreamCheckConsentRequest(target=NEWSLETTER, recipients=RECIPIENTS[:2])
+    if as_of is not None:
+        first.as_of.CopyFrom(stamp(as_of))
+    rest = campaign_pb2.StreamCheckConsentRequest(recipients=RECIPIENTS[2:])
+
+    async def requests() -> AsyncIterator[campaign_pb2.StreamCheckConsentRequest]:
+        yield first
+        yield rest
+
+    answers: list[campaign_pb2.CheckAnswer] = []
+    async for response in campaign.StreamCheckConsent(requests(), metadata=stubs.metadata):
+        answers.extend(response.answers)
+    return _verdicts(answers)
+
+
+async def test_unary_checks_deny_erased_restricted_and_objected(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """CheckConsent (the coalesced one-statement path): blocks decide, now and as_of."""
+    after = await _blocked_people(app, stubs, tenant)
+    assert await _unary(stubs, None) == EXPECTED
+    assert await _unary(stubs, after) == EXPECTED
+
+
+async def test_batch_denies_erased_restricted_and_objected(
+    app: App, stubs: Stubs, tenant: Tenant, campaign: Campaign
+) -> None:
+    """BatchCheckConsent answers an erased e-mail, a restriction and an objection in bulk as
+    CheckConsent does."""
+    await _blocked_people(app, stubs, tenant)
+    assert await _batch(stubs, campaign, None) == EXPECTED
+
+
+async def test_batch_as_of_denies_erased_restricted_and_objected(
+    app: App, stubs: Stubs, tenant: Tenant, campaign: Campaign
+) -> None:
+    """BatchCheckConsent with as_of after the blocks: the history path weighs them too."""
+    after = await _blocked_people(app, stubs, tenant)
+    assert await _batch(stubs, campaign, after) == EXPECTED
+
+
+async def test_stream_denies_erased_restricted_and_objected(
+    app: App, stubs: Stubs, tenant: Tenant, campaign: Campaign
+) -> None:
+    """StreamCheckConsent, across two chunks: the same answers as CheckConsent."""
+    await _blocked_people(app, stubs, tenant)
+    assert await _stream(stubs, campaign, None) == EXPECTED
+
+
+async def test_stream_as_of_denies_erased_restricted_and_objected(
+    app: App, stubs: Stubs, tenant: Tenant, campaign: Campaign
+) -> None:
+    """StreamCheckConsent with as_of after the blocks: the same answers."""
+    after = await _blocked_people(app, stubs, tenant)
+    assert await _stream(stubs, campaign, after) == EXPECTED
+
+
+async def test_a_lifted_restriction_no_longer_denies_in_bulk(
+    app: App, stubs: Stubs, tenant: Tenant, campaign: Campaign
+) -> None:
+    """Lifting the restriction gives cleo's grant back in a batch, and an as_of before the
+    restriction was put in force does not see it."""
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, types_pb2.SubjectIdentity(email="cleo@example.fr"), grant(NEWSLETTER))
+    before = datetime.now(UTC)
+    principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+    await app.rights.restrict(principal, normalise_email("cleo@example.fr"))
+    request = campaign_pb2.BatchCheckConsentRequest(target=NEWSLETTER, recipients=[_ref("cleo")])
+    restricted = await campaign.BatchCheckConsent(request, metadata=stubs.metadata)
+    request.as_of.CopyFrom(stamp(before))
+    earlier = await campaign.BatchCheckConsent(request, metadata=stubs.metadata)
+    await app.rights.restrict(principal, normalise_email("cleo@example.fr"), lift=True)
+    request.ClearField("as_of")
+    lifted = await campaign.BatchCheckConsent(request, metadata=stubs.metadata)
+    assert _verdicts(list(restricted.answers)) == [(DENY, consent_pb2.REASON_RESTRICTED)]
+    assert _verdicts(list(earlier.answers)) == [(ALLOW, consent_pb2.REASON_GRANTED)]
+    assert _verdicts(list(lifted.answers)) == [(ALLOW, consent_pb2.REASON_GRANTED)]
