@@ -47,6 +47,7 @@ from uuid import UUID, uuid4
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = bytes(range(32))
+AUDIT_SEED = bytes(range(32, 64))
 TENANT_SLUG = "bench"
 PURPOSE = "newsletter"
 CHUNK = 1000
@@ -195,8 +196,12 @@ def _run(coro: Awaitable[Any], loop: str) -> Any:
     return asyncio.run(coro)  # type: ignore[arg-type]
 
 
+# The load generator's API key (--key): the conductor issues an admin key of the bench tenant.
+_KEY = {"token": ""}
+
+
 def _meta() -> tuple[tuple[str, str], ...]:
-    return (("x-consentd-tenant", TENANT_SLUG),)
+    return (("authorization", f"Bearer {_KEY['token']}"),)
 
 
 async def _load_unary(args: argparse.Namespace) -> dict[str, Any]:
@@ -310,6 +315,8 @@ async def _raw_connect(args: argparse.Namespace) -> Any:
 async def _load_raw_bulk(args: argparse.Namespace) -> dict[str, Any]:
     """The service's check statement (consentd_check, one round trip) over 1,000 precomputed
     digests per call, on as many connections as one stream keeps busy (read-ahead + 2)."""
+    from datetime import UTC, datetime
+
     from consentd.domain.identifiers import IdentifierHasher, normalise_email
     from consentd.store import campaign as store
 
@@ -330,7 +337,7 @@ async def _load_raw_bulk(args: argparse.Namespace) -> dict[str, Any]:
         async with pool.acquire() as conn:
             rows = await conn.fetch(
                 store._CHECK, tenant, PURPOSE, "email", "first_party",
-                kinds, chunks[index % len(chunks)], nones, None,
+                kinds, chunks[index % len(chunks)], nones, None, datetime.now(UTC),
             )  # fmt: skip
             checked += len(rows)
 
@@ -370,17 +377,17 @@ async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
             if record:
                 subject = uuid4()
                 await conn.execute(subjects._CREATE, tenant, subject, now)
-                await conn.fetchrow(subjects._ATTACH, tenant, "email", digest, subject, now)
+                await conn.fetchrow(subjects._ATTACH, tenant, "email", digest, subject, now, None)
             else:
                 # A known subject: the link already exists, so the service reads its owner.
-                await conn.fetchrow(subjects._ATTACH, tenant, "email", digest, uuid4(), now)
+                await conn.fetchrow(subjects._ATTACH, tenant, "email", digest, uuid4(), now, None)
                 owner = await conn.fetchrow(subjects._OWNER, tenant, "email", digest)
                 subject = owner["subject_id"]
                 await conn.fetch(catalog._PURPOSES, tenant, [PURPOSE])
             state = "granted" if record else "withdrawn"
             columns = [
                 [uuid4()], [subject], [PURPOSE], ["email"], ["first_party"], [state], [None],
-                [None], ["api"], [""], ["processor"], [now], [None], [""], [None], [None],
+                [None], ["api"], [""], ["processor"], [now], [None], [""], [None], [None], [None],
             ]  # fmt: skip
             await conn.fetch(store._APPEND, tenant, 1, *columns)
 
@@ -399,6 +406,7 @@ def _load(args: argparse.Namespace) -> None:
         "raw-record": _load_raw_writes,
         "raw-withdraw": _load_raw_writes,
     }
+    _KEY["token"] = args.key
     result = _run(modes[args.mode](args), args.loop)
     usage = os.times()
     result["cpu"] = usage.user + usage.system
@@ -425,6 +433,8 @@ class Conductor:
         self.url = ""
         self.dsn = ""
         self.tenant = ""
+        self.owner_url = ""
+        self.key = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -435,8 +445,9 @@ class Conductor:
         self.postgres = EmbeddedPostgres(self.base / "pg", ephemeral=False)
         self.postgres.start()
         self.postgres.create_database("bench")
-        self.url = self.postgres.url("bench")
-        self.dsn = self.postgres.url("bench", driver="postgresql")
+        # Migrations and seeding as the owner; the service and the raw baselines as the runtime
+        # role (consentd_app, under row-level security), as deployed.
+        self.owner_url = self.postgres.url("bench")
 
     def stop_all(self) -> None:
         for proc in self.processes:
@@ -483,6 +494,8 @@ class Conductor:
         env = {
             "DATABASE_URL": self.url,
             "CONSENTD_SECRET_KEY": base64.b64encode(SECRET).decode(),
+            "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(AUDIT_SEED).decode(),
+            "CONSENTD_PURGE_INTERVAL_SECONDS": "0",
             "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
             "CONSENTD_DEFAULT_TENANT": TENANT_SLUG,
             "CONSENTD_MIGRATE_ON_START": "false",
@@ -533,23 +546,26 @@ class Conductor:
     # -- data ----------------------------------------------------------------------------------
 
     async def prepare(self) -> None:
-        from consentd.app.auth import ALL_SCOPES
         from consentd.bootstrap import bootstrap
         from consentd.config import Settings
         from consentd.domain.model import LawfulBasis, Purpose
-        from consentd.domain.tenancy import Principal
-        from consentd.runtime import ensure_tenant
-        from consentd.store.database import migrate
+        from consentd.domain.tenancy import Principal, Scope
+        from consentd.store.database import migrate, provision_runtime_role
 
-        await migrate(self.url)
-        app = bootstrap(Settings(), self.url, SECRET)
+        await migrate(self.owner_url)
+        self.url = await provision_runtime_role(self.owner_url, "bench-runtime-password")
+        self.dsn = self.url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        app = bootstrap(Settings(), self.url, SECRET, owner_url=self.owner_url)
         try:
-            tenant = await ensure_tenant(app, TENANT_SLUG)
-            principal = Principal(tenant, "bench", ALL_SCOPES)
+            assert app.admin is not None
+            tenant = await app.admin.create_tenant(TENANT_SLUG)
+            key, _ = await app.admin.issue_key(tenant.slug, ["admin"], name="bench")
+            principal = Principal(tenant, "bench", frozenset(Scope))
             await app.catalog.put_purpose(principal, Purpose(PURPOSE, LawfulBasis.CONSENT))
         finally:
             await app.aclose()
         self.tenant = str(tenant.tenant_id)
+        self.key = key.token
 
     async def seed(self, first: int, last: int) -> float:
         """Grants for person<first..last-1>: digests computed here and COPY'd, every other row
@@ -564,7 +580,9 @@ class Conductor:
         records = [
             (i, hasher.digest(tenant, normalise_email(_email(i)))) for i in range(first, last)
         ]
-        conn = await asyncpg.connect(self.dsn)
+        conn = await asyncpg.connect(
+            self.owner_url.replace("postgresql+asyncpg://", "postgresql://")
+        )
         try:
             await conn.execute("SET synchronous_commit = off")  # seeding only, not measured
             async with conn.transaction():
@@ -592,6 +610,7 @@ class Conductor:
             "subjects": self.args.small,
             "tenant": self.tenant,
             "dsn": self.dsn,
+            "key": self.key,
             "connections": 4,
             "first_new": 10_000_000,
             "loop": self.args.loop,
@@ -816,6 +835,7 @@ def main() -> None:
     parser.add_argument("--subjects", type=int, default=10_000)
     parser.add_argument("--tenant", default="")
     parser.add_argument("--dsn", default="")
+    parser.add_argument("--key", default="", help="the load generator's API key")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--first-new", type=int, default=10_000_000)
     parser.add_argument("--port", type=int, default=0)
