@@ -12,17 +12,6 @@ from datetime import datetime
 
 from consentd.domain.errors import InvalidInput
 
-CATEGORIES = (
-    "consent_records",
-    "evidence",
-    "contact_points",
-    "contact_history",
-    "rights_requests",
-    "processing_blocks",
-    "suppressions",
-    "audit_log",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Window:
