@@ -84,8 +84,15 @@ def enum_in(table: Mapping[Any, E], value: int, field: str) -> E:
     return table[value]
 
 
+# Reverse tables, built on first use per table: enum_out runs several times per answer.
+_REVERSED: dict[int, dict[Any, Any]] = {}
+
+
 def enum_out(table: Mapping[Any, E], value: E) -> Any:
-    return next(number for number, member in table.items() if member is value)
+    reverse = _REVERSED.get(id(table))
+    if reverse is None:
+        reverse = _REVERSED[id(table)] = {member: number for number, member in table.items()}
+    return reverse[value]
 
 
 def target_in(message: pb.ConsentTarget, field: str) -> Target:
