@@ -11,6 +11,20 @@ from consentd.domain.errors import InvalidInput
 def reject_unknown_fields(message: Message, path: str = "") -> None:
     """A field this contract does not define (a tenant id, a server timestamp, a field from a
     newer or forged schema) is refused rather than silently dropped. Raises InvalidInput."""
+    # The common case, no unknown field anywhere, is told in C: a copy that drops unknown fields
+    # (recursively) is as long as the message. Walking the tree in Python to find and name the
+    # field is only done when there is one (a 1,000-recipient message: 0.4 us per recipient
+    # instead of 6).
+    copy = type(message).FromString(message.SerializeToString())
+    copy.DiscardUnknownFields()
+    if copy.ByteSize() != message.ByteSize():
+        _name_unknown_fields(message, path)
+        # Somewhere the walk does not name (inside a map value): refused all the same.
+        raise InvalidInput(path or "request", "has fields this API does not accept")
+
+
+def _name_unknown_fields(message: Message, path: str) -> None:
+    """Raises InvalidInput naming the first (sub)message found that carries unknown fields."""
     unknown = UnknownFieldSet(message)
     if len(unknown):
         numbers = sorted({unknown[i].field_number for i in range(len(unknown))})
@@ -23,6 +37,6 @@ def reject_unknown_fields(message: Message, path: str = "") -> None:
         name = f"{path}.{descriptor.name}" if path else descriptor.name
         if descriptor.is_repeated and not descriptor.message_type.GetOptions().map_entry:
             for index, item in enumerate(value):
-                reject_unknown_fields(item, f"{name}[{index}]")
+                _name_unknown_fields(item, f"{name}[{index}]")
         elif not descriptor.is_repeated:
-            reject_unknown_fields(value, name)
+            _name_unknown_fields(value, name)
