@@ -350,19 +350,38 @@ async def _load_raw_bulk(args: argparse.Namespace) -> dict[str, Any]:
     return {"count": checked, "seconds": elapsed, "p50": 0.0, "p99": 0.0, "errors": 0}
 
 
+# The statements of the service's write path that the store builds with SQLAlchemy Core rather
+# than keeping as constants: finding and storing the subject's data key.
+_KEY_FIND = "SELECT wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2"
+_KEY_STORE = """
+INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant_id, subject_id) DO NOTHING RETURNING wrapped_key
+"""
+
+
 async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
     """The statements a RecordConsent (new subject) or WithdrawConsent (known subject) sends,
-    in one transaction each, on a pool as large as the service's."""
+    in the service's order, in one transaction each, on a pool as large as the service's; the
+    audit entry is chained in Python as the service does (the chain stays verifiable)."""
     from datetime import UTC, datetime
 
+    from consentd.domain.audit import GENESIS, AuditRecord, canonical, chain
     from consentd.domain.identifiers import IdentifierHasher, normalise_email
-    from consentd.store import catalog, subjects
+    from consentd.domain.sealing import Keyring
+    from consentd.store import audit, catalog, subjects
     from consentd.store import consents as store
 
     tenant = UUID(args.tenant)
     hasher = IdentifierHasher(SECRET)
+    keyring = Keyring(SECRET)  # wrapped keys the service can unwrap: both sides share subjects
     pool = await _raw_connect(args)
     base = args.first_new
+
+    async def data_key(conn: Any, subject: UUID, now: datetime) -> None:
+        """As SubjectKeys.key(): found, or made and stored (seeded subjects have none yet)."""
+        if await conn.fetchval(_KEY_FIND, tenant, subject) is None:
+            wrapped = keyring.new_key(tenant, subject)[1]
+            await conn.fetchrow(_KEY_STORE, tenant, subject, wrapped, now)
 
     async def write(index: int) -> None:
         record = args.mode == "raw-record"
@@ -373,23 +392,39 @@ async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
             await conn.execute("SELECT set_config('consentd.tenant_id', $1, true)", args.tenant)
             if record:
                 await conn.fetch(catalog._PURPOSES, tenant, [PURPOSE])
-            await conn.fetch(subjects._OWNERS, tenant, ["email"], [digest])
+            owners = await conn.fetch(subjects._OWNERS, tenant, ["email"], [digest])
             if record:
                 subject = uuid4()
                 await conn.execute(subjects._CREATE, tenant, subject, now)
-                await conn.fetchrow(subjects._ATTACH, tenant, "email", digest, subject, now, None)
+                await data_key(conn, subject, now)
+                await conn.fetchrow(
+                    subjects._ATTACH, tenant, "email", digest, subject, now, os.urandom(48)
+                )
             else:
-                # A known subject: the link already exists, so the service reads its owner.
-                await conn.fetchrow(subjects._ATTACH, tenant, "email", digest, uuid4(), now, None)
-                owner = await conn.fetchrow(subjects._OWNER, tenant, "email", digest)
-                subject = owner["subject_id"]
+                subject = owners[0]["subject_id"]  # known: no attach
                 await conn.fetch(catalog._PURPOSES, tenant, [PURPOSE])
+                await data_key(conn, subject, now)
             state = "granted" if record else "withdrawn"
+            event = uuid4()
             columns = [
-                [uuid4()], [subject], [PURPOSE], ["email"], ["first_party"], [state], [None],
-                [None], ["api"], [""], ["processor"], [now], [None], [""], [None], [None], [None],
+                [event], [subject], [PURPOSE], ["email"], ["first_party"], [state], [None],
+                [None], ["api"], [""], ["processor"], [now], [None], [""], [None], [None],
+                [os.urandom(48)],
             ]  # fmt: skip
             await conn.fetch(store._APPEND, tenant, 1, *columns)
+            payload = {"subject_id": str(subject), "source": "api", "events": [str(event)]}
+            head = await conn.fetchrow(audit._LOCK_HEAD, tenant, GENESIS)
+            entry = chain(
+                tenant,
+                head["last_seq"],
+                bytes(head["last_hash"]),
+                AuditRecord(f"consent.{state}", now, payload, subject),
+            )
+            await conn.execute(
+                audit._APPEND, tenant, [entry.seq], [entry.prev_hash], [entry.entry_hash],
+                [entry.recorded_at], [entry.action], [subject],
+                [canonical(payload).decode()], entry.seq, entry.entry_hash,
+            )  # fmt: skip
 
     result = await _drive(write, args.concurrency, args.seconds, args.warmup)
     await pool.close()

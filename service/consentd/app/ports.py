@@ -80,8 +80,8 @@ class SuppressionEntry:
 
 
 class SubjectRepository(Protocol):
-    async def owners(self, digests: Sequence[Digest]) -> dict[IdentifierKind, UUID]:
-        """The subject each known identifier belongs to."""
+    async def owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]:
+        """The subject each known identifier (of `digests`) belongs to."""
         ...
 
     async def exists(self, subject_id: UUID) -> bool: ...

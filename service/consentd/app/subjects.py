@@ -49,11 +49,14 @@ class SubjectResolver:
             key=lambda pair: pair[0],
         )
         digests = [digest for digest, _ in named]
-        owners = set((await uow.subjects.owners(digests)).values())
+        linked = await uow.subjects.owners(digests)
+        owners = set(linked.values())
         if len(owners) > 1:
             raise FailedPrecondition(_CONFLICT)
         if owners:
-            return await self._attach_all(uow, tenant_id, owners.pop(), named, now)
+            # Identifiers linked already need nothing: no key, no attach, no owner read.
+            new = [pair for pair in named if pair[0] not in linked]
+            return await self._attach_all(uow, tenant_id, owners.pop(), new, now)
         subject_id = uuid4()
         await uow.subjects.create(subject_id, now)
         return await self._attach_all(uow, tenant_id, subject_id, named, now)

@@ -10,7 +10,6 @@ transaction, so it cannot take part in a deadlock.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -24,13 +23,40 @@ from consentd.domain.audit import (
     Checkpoint,
     CheckpointSigner,
     Head,
+    canonical,
     chain,
 )
+from consentd.store.driver import Driver, driver_of
 from consentd.store.tables import audit_checkpoints, audit_entries, audit_heads
 
 _E = audit_entries
 _H = audit_heads
 _K = audit_checkpoints
+
+# The append is on every write's path while the tenant's head is locked, so both statements are
+# plain SQL that asyncpg prepares once per connection (SQLAlchemy compiled a multi-row VALUES
+# again on every call, inside the lock). Creating the head on first use and locking it is one
+# round trip: ON CONFLICT DO UPDATE takes the row lock (held until commit) and returns it.
+_LOCK_HEAD = """
+INSERT INTO audit_heads AS h (tenant_id, last_seq, last_hash, pruned_through)
+VALUES ($1, 0, $2, 0)
+ON CONFLICT (tenant_id) DO UPDATE SET last_seq = h.last_seq
+RETURNING last_seq, last_hash
+"""
+# The entries go in a CTE of the head's update: one statement while the head is locked.
+_APPEND = """
+WITH added AS (
+    INSERT INTO audit_entries (
+        tenant_id, seq, prev_hash, entry_hash, recorded_at, action, subject_id, payload
+    )
+    SELECT $1, e.seq, e.prev_hash, e.entry_hash, e.recorded_at, e.action, e.subject_id,
+        e.payload::jsonb
+    FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $5::timestamptz[], $6::text[],
+        $7::uuid[], $8::text[]) AS e(seq, prev_hash, entry_hash, recorded_at, action, subject_id,
+        payload)
+)
+UPDATE audit_heads SET last_seq = $9, last_hash = $10 WHERE tenant_id = $1
+"""
 
 
 def _entry(m: sa.RowMapping) -> AuditEntry:
@@ -61,8 +87,10 @@ class SqlAudit:
         tenant_id: UUID,
         signer: CheckpointSigner | None = None,
         checkpoint_every: int = 0,
+        raw: Driver | None = None,
     ) -> None:
         self._conn = conn
+        self._raw_driver = raw
         self._tenant = tenant_id
         self._signer = signer
         self._every = checkpoint_every
@@ -83,13 +111,18 @@ class SqlAudit:
             entry = chain(self._tenant, last_seq, last_hash, record)
             entries.append(entry)
             last_seq, last_hash = entry.seq, entry.entry_hash
-        # One statement while the head is locked: the entries go in a CTE of the head's update.
-        added = insert(_E).values([self._row(e) for e in entries]).cte("added")
-        await self._conn.execute(
-            _H.update()
-            .where(_H.c.tenant_id == self._tenant)
-            .values(last_seq=last_seq, last_hash=last_hash)
-            .add_cte(added)
+        await (await self._driver()).execute(
+            _APPEND,
+            self._tenant,
+            [e.seq for e in entries],
+            [e.prev_hash for e in entries],
+            [e.entry_hash for e in entries],
+            [e.recorded_at for e in entries],
+            [e.action for e in entries],
+            [e.subject_id for e in entries],
+            [canonical(e.payload).decode() for e in entries],
+            last_seq,
+            last_hash,
         )
         if self._signer is not None and self._every:
             for entry in entries:
@@ -101,29 +134,15 @@ class SqlAudit:
                     )
         return entries
 
-    def _row(self, entry: AuditEntry) -> dict[str, Any]:
-        return {
-            "tenant_id": self._tenant,
-            "seq": entry.seq,
-            "prev_hash": entry.prev_hash,
-            "entry_hash": entry.entry_hash,
-            "recorded_at": entry.recorded_at,
-            "action": entry.action,
-            "subject_id": entry.subject_id,
-            "payload": dict(entry.payload),
-        }
+    async def _driver(self) -> Driver:
+        """The asyncpg connection under `conn` (given by the unit of work, else looked up)."""
+        if self._raw_driver is None:
+            self._raw_driver = await driver_of(self._conn)
+        return self._raw_driver
 
     async def _lock_head(self) -> tuple[int, bytes]:
-        """Create the head on first use and lock it, in one round trip: ON CONFLICT DO UPDATE
-        takes the row lock (held until commit) and returns the current values."""
-        stmt = insert(_H).values(
-            tenant_id=self._tenant, last_seq=0, last_hash=GENESIS, pruned_through=0
-        )
-        locked = stmt.on_conflict_do_update(
-            index_elements=["tenant_id"], set_={"last_seq": _H.c.last_seq}
-        ).returning(_H.c.last_seq, _H.c.last_hash)
-        row = (await self._conn.execute(locked)).one()
-        return int(row.last_seq), bytes(row.last_hash)
+        row = await (await self._driver()).fetchrow(_LOCK_HEAD, self._tenant, GENESIS)
+        return int(row["last_seq"]), bytes(row["last_hash"])
 
     async def head(self) -> Head | None:
         row = (

@@ -30,9 +30,9 @@ from consentd.domain.rights import Block, BlockKind
 from consentd.store.consents import STATES, Row, _event, _target
 from consentd.store.driver import Driver
 
-# consentd_check() (migrations 0006, 0008) sets the tenant for its transaction, then resolves subjects
-# by digest or id, the purpose and its notice floor, and the latest applicable fact per key:
-# one round trip for a whole batch, with no transaction of ours around it.
+# consentd_check() (migrations 0006, 0008) sets the tenant for its transaction, then resolves
+# subjects by digest or id, the purpose and its notice floor, and the latest applicable fact per
+# key: one round trip for a whole batch, with no transaction of ours around it.
 _CHECK = "SELECT * FROM consentd_check($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 _APPLIES = "((t.purpose_id = $2 AND t.channel = $3 AND t.scope = $4) OR t.purpose_id = '*')"
 _FACT_COLUMNS = (

@@ -33,30 +33,44 @@ class SqlRights:
     def __init__(self, conn: AsyncConnection, tenant_id: UUID) -> None:
         self._conn = conn
         self._tenant = tenant_id
+        # Keys found or stored in this transaction: a write seals an identifier and its evidence
+        # with the same key, and each lookup was a round trip inside the tenant's write path.
+        self._keys: dict[UUID, bytes] = {}
 
     # Data keys -----------------------------------------------------------------------------
 
     async def wrapped_key(self, subject_id: UUID) -> bytes | None:
+        known = self._keys.get(subject_id)
+        if known is not None:
+            return known
         query = sa.select(subject_keys.c.wrapped_key).where(
             subject_keys.c.tenant_id == self._tenant, subject_keys.c.subject_id == subject_id
         )
         value: bytes | None = (await self._conn.execute(query)).scalar_one_or_none()
+        if value is not None:
+            self._keys[subject_id] = value
         return value
 
     async def store_key(self, subject_id: UUID, wrapped: bytes, now: datetime) -> bytes:
         """Store the subject's wrapped key unless one exists; the one that is stored."""
-        await self._conn.execute(
+        inserted = await self._conn.execute(
             insert(subject_keys)
             .values(
                 tenant_id=self._tenant, subject_id=subject_id, wrapped_key=wrapped, created_at=now
             )
             .on_conflict_do_nothing(index_elements=["tenant_id", "subject_id"])
+            .returning(subject_keys.c.wrapped_key)
         )
-        stored = await self.wrapped_key(subject_id)
+        stored: bytes | None = inserted.scalar_one_or_none()
+        if stored is None:  # another writer stored one first: read it (a new snapshot)
+            self._keys.pop(subject_id, None)
+            stored = await self.wrapped_key(subject_id)
         assert stored is not None
+        self._keys[subject_id] = stored
         return stored
 
     async def destroy_key(self, subject_id: UUID) -> bool:
+        self._keys.pop(subject_id, None)
         result = await self._conn.execute(
             subject_keys.delete().where(
                 subject_keys.c.tenant_id == self._tenant, subject_keys.c.subject_id == subject_id

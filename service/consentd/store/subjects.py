@@ -17,7 +17,7 @@ from consentd.store.tables import consent_events, subject_identifiers, subject_k
 # Every write looks subjects up and links identifiers: plain statements through the driver
 # (prepared once per connection) rather than Core statements built and compiled per call.
 _OWNERS = """
-SELECT kind, subject_id FROM subject_identifiers
+SELECT kind, digest, subject_id FROM subject_identifiers
 WHERE tenant_id = $1 AND (kind, digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
 """
 _CREATE = "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)"
@@ -36,13 +36,13 @@ class SqlSubjects:
         self._raw = raw
         self._tenant = tenant_id
 
-    async def owners(self, digests: Sequence[Digest]) -> dict[IdentifierKind, UUID]:
+    async def owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]:
         if not digests:
             return {}
         kinds = [kind.value for kind, _ in digests]
         values = [digest for _, digest in digests]
         rows = await self._raw.fetch(_OWNERS, self._tenant, kinds, values)
-        return {IdentifierKind(m["kind"]): m["subject_id"] for m in rows}
+        return {(IdentifierKind(m["kind"]), m["digest"]): m["subject_id"] for m in rows}
 
     async def exists(self, subject_id: UUID) -> bool:
         query = sa.select(subjects.c.subject_id).where(

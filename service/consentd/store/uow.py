@@ -117,7 +117,7 @@ class SqlUnitOfWork:
         self.consents = SqlConsents(conn, raw, self._tenant)
         self.catalog = SqlCatalog(conn, raw, self._tenant)
         self.campaign = SqlCampaign(raw, self._tenant)
-        self.audit = SqlAudit(conn, self._tenant, self._signer, self._every)
+        self.audit = SqlAudit(conn, self._tenant, self._signer, self._every, raw)
         self.rights = SqlRights(conn, self._tenant)
         self.requests = SqlRequests(conn, self._tenant)
         self.retention = SqlRetention(conn, self._tenant)
