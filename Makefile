@@ -36,12 +36,13 @@ demo: setup ## run the service with the demo cookie banner at http://127.0.0.1:8
 test: setup lint typecheck proto pytest ## everything CI checks
 
 lint: setup ## ruff lint and format check; TypeScript type check of the client and demo
-	$(BIN)/ruff check service tests bench migrations tools
-	$(BIN)/ruff format --check service tests bench migrations tools
+	$(BIN)/ruff check service tests bench migrations tools clients/python
+	$(BIN)/ruff format --check service tests bench migrations tools clients/python
 	tsc -p web/demo
 
-typecheck: setup ## mypy --strict on the package
+typecheck: setup ## mypy --strict on the package and the Python client (and its example)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict clients/python/example.py
 
 proto: setup gen-check ## buf lint + format + breaking (vs protos/baseline.binpb), generated code matches
 	buf lint
