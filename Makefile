@@ -35,10 +35,11 @@ demo: setup ## run the service with the demo cookie banner at http://127.0.0.1:8
 
 test: setup lint typecheck proto pytest ## everything CI checks
 
-lint: setup ## ruff lint and format check; TypeScript type check of the client and demo
+lint: setup ## ruff lint and format check; TypeScript type check of the client, its Node example and the demo
 	$(BIN)/ruff check service tests bench migrations tools clients/python
 	$(BIN)/ruff format --check service tests bench migrations tools clients/python
 	tsc -p web/demo
+	tsc -p clients/typescript
 
 typecheck: setup ## mypy --strict on the package and the Python client (and its example)
 	$(BIN)/mypy
