@@ -40,6 +40,7 @@ lint: setup ## ruff lint and format check; TypeScript type check of the client, 
 	$(BIN)/ruff format --check service tests bench migrations tools clients/python
 	tsc -p web/demo
 	tsc -p clients/typescript
+	@test -z "$$(gofmt -l clients/go/example)" || { gofmt -l clients/go/example; echo "gofmt the Go example"; exit 1; }
 
 typecheck: setup ## mypy --strict on the package and the Python client (and its example)
 	$(BIN)/mypy
