@@ -7,6 +7,7 @@ import random
 
 import grpc
 import pytest
+
 from consentd_client import IDEMPOTENCY_KEY, CallPolicy, Effect, RetryPolicy
 from consentd_client.policy import EFFECTS
 
@@ -63,7 +64,7 @@ def test_reads_carry_no_key_and_the_default_deadline() -> None:
 def test_backoff_grows_exponentially_to_its_cap_with_full_jitter() -> None:
     """Retry n waits uniformly in [0, min(cap, initial * multiplier^(n-1))]."""
     policy = RetryPolicy(initial_backoff=0.1, max_backoff=1.0, multiplier=2.0)
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 (jitter, not secrets)
     for retry, ceiling in ((1, 0.1), (2, 0.2), (3, 0.4), (4, 0.8), (5, 1.0), (9, 1.0)):
         waits = [policy.backoff(retry, rng) for _ in range(200)]
         assert all(0 <= w <= ceiling for w in waits)
@@ -76,7 +77,7 @@ def test_backoff_grows_exponentially_to_its_cap_with_full_jitter() -> None:
 )
 def test_a_nonsensical_retry_policy_is_refused(arguments: dict[str, float]) -> None:
     """Misconfiguration fails at construction, not at the first outage."""
-    with pytest.raises(ValueError, match="must|need"):
+    with pytest.raises(ValueError, match=r"must|need"):
         RetryPolicy(**arguments)  # type: ignore[arg-type]
 
 
