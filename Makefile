@@ -75,4 +75,4 @@ bench: setup ## campaign benchmark: service vs baselines in one table (minutes; 
 	$(BIN)/python bench/campaign.py $(BENCH_ARGS)
 
 clean: ## remove installed tools and caches
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage web/demo/dist
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage web/demo/dist build/clients
