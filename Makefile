@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup run demo test lint typecheck proto gen gen-check pytest bench clean
+.PHONY: help setup run demo test lint typecheck proto gen gen-check pytest bench clean proto-baseline clients
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 setup: $(VENV)/.installed node_modules/.installed web/demo/dist/banner.js ## install everything the service and tests need
 	@tools/ensure-postgres
+	@tools/ensure-client-toolchains
 
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,17 +35,27 @@ demo: setup ## run the service with the demo cookie banner at http://127.0.0.1:8
 
 test: setup lint typecheck proto pytest ## everything CI checks
 
-lint: setup ## ruff lint and format check; TypeScript type check of the client and demo
-	$(BIN)/ruff check service tests bench migrations tools
-	$(BIN)/ruff format --check service tests bench migrations tools
+lint: setup ## ruff lint and format check; TypeScript type check of the client, its Node example and the demo
+	$(BIN)/ruff check service tests bench migrations tools clients/python
+	$(BIN)/ruff format --check service tests bench migrations tools clients/python
 	tsc -p web/demo
+	tsc -p clients/typescript
+	@test -z "$$(gofmt -l clients/go/example)" || { gofmt -l clients/go/example; echo "gofmt the Go example"; exit 1; }
 
-typecheck: setup ## mypy --strict on the package
+typecheck: setup ## mypy --strict on the package and the Python client (and its example)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict clients/python/example.py
 
-proto: setup gen-check ## buf lint + format, and generated code matches protos/
+proto: setup gen-check ## buf lint + format + breaking (vs protos/baseline.binpb), generated code matches
 	buf lint
 	buf format --diff --exit-code
+	buf breaking --against protos/baseline.binpb
+
+# The contract released clients rely on. `buf breaking` compares protos/ with it; after a
+# deliberate breaking change (a new major version, agreed with every client), accept it here
+# and commit protos/baseline.binpb with the change that needs it.
+proto-baseline: setup ## accept protos/ as the new compatibility baseline (deliberate breaks only)
+	buf build --exclude-source-info -o protos/baseline.binpb
 
 gen: setup ## regenerate clients/ from protos/
 	buf generate
@@ -53,6 +64,10 @@ gen-check: gen ## fail if the committed generated code differs from a fresh gene
 	@git diff --exit-code --stat -- clients || { echo "generated code is stale: run 'make gen' and commit"; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- clients)" || { git status --short -- clients; echo "generated files not committed"; exit 1; }
 
+clients: setup ## build the Go and Java client examples (build/clients; the e2e tests run them)
+	clients/go/build-example
+	clients/java/build-example >/dev/null
+
 pytest: setup ## unit, integration and end-to-end tests (starts its own PostgreSQL)
 	$(BIN)/python -m pytest --cov --cov-report=term
 
@@ -60,4 +75,4 @@ bench: setup ## campaign benchmark: service vs baselines in one table (minutes; 
 	$(BIN)/python bench/campaign.py $(BENCH_ARGS)
 
 clean: ## remove installed tools and caches
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage web/demo/dist
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .coverage web/demo/dist build/clients

@@ -1,0 +1,251 @@
+"""gRPC client interceptors (blocking and asyncio) applying a CallPolicy to every call of a
+channel: unary calls get credentials, a deadline, an idempotency key and retries; streaming
+calls get credentials only (a change feed may rightly run for hours, and is resumed by cursor)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import grpc
+from grpc import aio
+
+from consentd_client.policy import CallPolicy, Prepared
+
+if TYPE_CHECKING:
+    from grpc import _CallFuture, _CallIterator
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+
+
+def method_name(method: str | bytes) -> str:
+    """grpc.aio hands interceptors the method path as bytes, the blocking API as str."""
+    return method.decode() if isinstance(method, bytes) else method
+
+
+@dataclass
+class _Details(grpc.ClientCallDetails):
+    method: str
+    timeout: float | None
+    metadata: tuple[tuple[str, str | bytes], ...] | None
+    credentials: grpc.CallCredentials | None
+    wait_for_ready: bool | None
+    compression: grpc.Compression | None
+
+
+class Retrier:
+    """The attempt loop's arithmetic, shared by both interceptors: when to stop, how long to
+    wait, how much of the deadline is left."""
+
+    def __init__(
+        self, policy: CallPolicy, prepared: Prepared, rng: random.Random, clock: Callable[[], float]
+    ) -> None:
+        self._retry = policy.retry
+        self._prepared = prepared
+        self._rng = rng
+        self._clock = clock
+        self._deadline = None if prepared.timeout is None else clock() + prepared.timeout
+        self.attempt = 1
+
+    def remaining(self) -> float | None:
+        """Seconds left of the call's deadline, for the next attempt."""
+        return None if self._deadline is None else max(self._deadline - self._clock(), 0.0)
+
+    def pause(self, code: grpc.StatusCode) -> float | None:
+        """Seconds to wait before another attempt, or None when this outcome is final."""
+        if (
+            not self._prepared.retryable
+            or code not in self._retry.retry_on
+            or self.attempt >= self._retry.max_attempts
+        ):
+            return None
+        wait = self._retry.backoff(self.attempt, self._rng)
+        if self._deadline is not None and self._clock() + wait >= self._deadline:
+            return None
+        self.attempt += 1
+        return wait
+
+
+class PolicyInterceptor(
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+):
+    """The policy for a blocking channel (grpc.intercept_channel)."""
+
+    def __init__(
+        self,
+        policy: CallPolicy,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._policy = policy
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
+        self._clock = clock
+
+    def _details(
+        self, details: grpc.ClientCallDetails, metadata: Any, timeout: float | None
+    ) -> _Details:
+        return _Details(
+            method_name(details.method),
+            timeout,
+            metadata,
+            details.credentials,
+            details.wait_for_ready,
+            getattr(details, "compression", None),
+        )
+
+    def intercept_unary_unary(
+        self,
+        continuation: Callable[[grpc.ClientCallDetails, Req], _CallFuture[Resp]],
+        client_call_details: grpc.ClientCallDetails,
+        request: Req,
+    ) -> _CallFuture[Resp]:
+        prepared = self._policy.prepare(
+            method_name(client_call_details.method),
+            client_call_details.metadata,
+            client_call_details.timeout,
+        )
+        retrier = Retrier(self._policy, prepared, self._rng, self._clock)
+        while True:
+            details = self._details(client_call_details, prepared.metadata, retrier.remaining())
+            call = continuation(details, request)
+            wait = retrier.pause(call.code())
+            if wait is None:
+                return call
+            self._sleep(wait)
+
+    def _credentials(self, details: grpc.ClientCallDetails) -> _Details:
+        return self._details(details, self._policy.credentials(details.metadata), details.timeout)
+
+    def intercept_unary_stream(
+        self,
+        continuation: Callable[[grpc.ClientCallDetails, Req], _CallIterator[Resp]],
+        client_call_details: grpc.ClientCallDetails,
+        request: Req,
+    ) -> _CallIterator[Resp]:
+        return continuation(self._credentials(client_call_details), request)
+
+    def intercept_stream_unary(
+        self,
+        continuation: Callable[[grpc.ClientCallDetails, Iterator[Req]], _CallFuture[Resp]],
+        client_call_details: grpc.ClientCallDetails,
+        request_iterator: Iterator[Req],
+    ) -> _CallFuture[Resp]:
+        return continuation(self._credentials(client_call_details), request_iterator)
+
+    def intercept_stream_stream(
+        self,
+        continuation: Callable[[grpc.ClientCallDetails, Iterator[Req]], _CallIterator[Resp]],
+        client_call_details: grpc.ClientCallDetails,
+        request_iterator: Iterator[Req],
+    ) -> _CallIterator[Resp]:
+        return continuation(self._credentials(client_call_details), request_iterator)
+
+
+class _AsyncBase:
+    def __init__(
+        self,
+        policy: CallPolicy,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._policy = policy
+        self._sleep = sleep
+        self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
+        self._clock = clock
+
+    def _details(
+        self,
+        details: aio.ClientCallDetails,
+        metadata: Iterable[tuple[str, str | bytes]],
+        timeout: float | None,
+    ) -> aio.ClientCallDetails:
+        return aio.ClientCallDetails(
+            details.method,
+            timeout,
+            aio.Metadata(*metadata),
+            details.credentials,
+            details.wait_for_ready,
+        )
+
+    def _credentials(self, details: aio.ClientCallDetails) -> aio.ClientCallDetails:
+        return self._details(details, self._policy.credentials(details.metadata), details.timeout)
+
+
+class AsyncUnaryPolicy(_AsyncBase, aio.UnaryUnaryClientInterceptor):
+    """The policy for the unary calls of an asyncio channel."""
+
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[
+            [aio.ClientCallDetails, Req], Awaitable[aio.UnaryUnaryCall[Req, Resp]]
+        ],
+        client_call_details: aio.ClientCallDetails,
+        request: Req,
+    ) -> Resp | aio.UnaryUnaryCall[Req, Resp]:
+        prepared = self._policy.prepare(
+            method_name(client_call_details.method),
+            client_call_details.metadata,
+            client_call_details.timeout,
+        )
+        retrier = Retrier(self._policy, prepared, self._rng, self._clock)
+        while True:
+            details = self._details(client_call_details, prepared.metadata, retrier.remaining())
+            call = await continuation(details, request)
+            wait = retrier.pause(await call.code())
+            if wait is None:
+                return call
+            await self._sleep(wait)
+
+
+class AsyncStreamCredentials(
+    _AsyncBase,
+    aio.UnaryStreamClientInterceptor,
+    aio.StreamUnaryClientInterceptor,
+    aio.StreamStreamClientInterceptor,
+):
+    """Credentials for the streaming calls of an asyncio channel (no deadline, no retry)."""
+
+    async def intercept_unary_stream(
+        self,
+        continuation: Callable[
+            [aio.ClientCallDetails, Req], Awaitable[aio.UnaryStreamCall[Req, Resp]]
+        ],
+        client_call_details: aio.ClientCallDetails,
+        request: Req,
+    ) -> AsyncIterator[Resp] | aio.UnaryStreamCall[Req, Resp]:
+        return await continuation(self._credentials(client_call_details), request)
+
+    async def intercept_stream_unary(
+        self,
+        continuation: Callable[
+            [aio.ClientCallDetails, AsyncIterable[Req] | Iterable[Req]],
+            Awaitable[aio.StreamUnaryCall[Req, Resp]],
+        ],
+        client_call_details: aio.ClientCallDetails,
+        request_iterator: AsyncIterable[Req] | Iterable[Req],
+    ) -> aio.StreamUnaryCall[Req, Resp]:
+        return await continuation(self._credentials(client_call_details), request_iterator)
+
+    async def intercept_stream_stream(
+        self,
+        continuation: Callable[
+            [aio.ClientCallDetails, AsyncIterable[Req] | Iterable[Req]],
+            Awaitable[aio.StreamStreamCall[Req, Resp]],
+        ],
+        client_call_details: aio.ClientCallDetails,
+        request_iterator: AsyncIterable[Req] | Iterable[Req],
+    ) -> AsyncIterator[Resp] | aio.StreamStreamCall[Req, Resp]:
+        return await continuation(self._credentials(client_call_details), request_iterator)

@@ -1,0 +1,212 @@
+"""consentd_client against the real server: its example walks record, ALLOW, withdraw, DENY; the
+API key travels as bearer metadata; a write whose answer was lost is retried under the same
+idempotency key and applied once; reads are retried on UNAVAILABLE with backoff, unkeyed writes
+are not."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
+
+import grpc
+import pytest
+from consent.v1 import catalog_pb2, consent_pb2, types_pb2
+from grpc import aio
+
+from consentd.bootstrap import App
+from consentd.domain.tenancy import Tenant
+from consentd_client import IDEMPOTENCY_KEY, AsyncClient, Client, RetryPolicy
+from tests.e2e.client_examples import ROOT, run_example, stored_states
+from tests.e2e.helpers import by_email, grant, target
+
+EMAIL = "client@example.fr"
+NEWSLETTER = target("newsletter")
+RECORD = "/consent.v1.ConsentService/RecordConsent"
+
+
+async def test_python_example_records_checks_and_withdraws(
+    app: App, tenant: Tenant, grpc_port: int, admin_key: str
+) -> None:
+    """The example (blocking Client) reaches the server: ALLOW then DENY, two stored events."""
+    lines = await run_example(
+        [sys.executable, str(ROOT / "clients/python/example.py")], grpc_port, admin_key
+    )
+    assert await stored_states(app, tenant, lines) == ["granted", "withdrawn"]
+
+
+class _Lost(aio.UnaryUnaryCall[Any, Any]):
+    """A call whose answer never came back: the connection dropped after the server acted."""
+
+    def _error(self) -> aio.AioRpcError:
+        return aio.AioRpcError(grpc.StatusCode.UNAVAILABLE, aio.Metadata(), aio.Metadata(), "lost")
+
+    async def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+    async def details(self) -> str:
+        return "lost"
+
+    async def initial_metadata(self) -> aio.Metadata:
+        return aio.Metadata()
+
+    async def trailing_metadata(self) -> aio.Metadata:
+        return aio.Metadata()
+
+    async def wait_for_connection(self) -> None:
+        return None
+
+    def cancelled(self) -> bool:
+        return False
+
+    def done(self) -> bool:
+        return True
+
+    def time_remaining(self) -> float | None:
+        return None
+
+    def cancel(self) -> bool:
+        return False
+
+    def add_done_callback(self, callback: Any) -> None:
+        callback(self)
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        raise self._error()
+        yield  # a generator, as __await__ must be
+
+
+class _LoseFirstAnswer(aio.UnaryUnaryClientInterceptor):
+    """On the wire side of the policy: sends each attempt, but loses the first write's answer."""
+
+    def __init__(self) -> None:
+        self.keys: list[str | None] = []
+
+    async def intercept_unary_unary(
+        self,
+        continuation: Callable[[aio.ClientCallDetails, Any], Awaitable[Any]],
+        client_call_details: aio.ClientCallDetails,
+        request: Any,
+    ) -> Any:
+        call = await continuation(client_call_details, request)
+        if client_call_details.method not in (RECORD, RECORD.encode()):
+            return call
+        metadata = client_call_details.metadata or aio.Metadata()
+        key = metadata.get(IDEMPOTENCY_KEY)
+        self.keys.append(None if key is None else str(key))
+        if len(self.keys) == 1:
+            await call  # the server has recorded it
+            return _Lost()
+        return call
+
+
+def _record() -> consent_pb2.RecordConsentRequest:
+    return consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=EMAIL),
+        choices=[grant(NEWSLETTER)],
+        source=types_pb2.SOURCE_API,
+        actor="client test",
+    )
+
+
+async def _history(client: AsyncClient) -> list[Any]:
+    response = await client.consent.ListConsentHistory(
+        consent_pb2.ListConsentHistoryRequest(subject=by_email(EMAIL), page_size=50)
+    )
+    return list(response.events)
+
+
+async def _put_newsletter(client: AsyncClient) -> None:
+    await client.catalog.PutPurpose(
+        catalog_pb2.PutPurposeRequest(
+            purpose=catalog_pb2.Purpose(
+                purpose_id="newsletter", lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT
+            )
+        )
+    )
+
+
+async def test_a_lost_answer_is_retried_under_the_same_key_and_applied_once(
+    grpc_port: int, admin_key: str
+) -> None:
+    """The retry carries the first attempt's key: the server answers it from the first write."""
+    lossy = _LoseFirstAnswer()
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    async with AsyncClient(
+        f"127.0.0.1:{grpc_port}", api_key=admin_key, interceptors=[lossy], sleep=sleep
+    ) as client:
+        await _put_newsletter(client)
+        response = await client.consent.RecordConsent(_record())
+        assert len(lossy.keys) == 2
+        assert lossy.keys[0] is not None
+        assert lossy.keys[0] == lossy.keys[1]
+        assert len(waits) == 1
+        assert 0 <= waits[0] <= RetryPolicy().initial_backoff
+        events = await _history(client)
+        assert [e.event_id for e in events] == [e.event_id for e in response.events]
+
+
+async def test_an_unkeyed_write_is_not_retried(grpc_port: int, admin_key: str) -> None:
+    """Without an idempotency key a lost answer surfaces: repeating could write twice."""
+    lossy = _LoseFirstAnswer()
+    async with AsyncClient(
+        f"127.0.0.1:{grpc_port}", api_key=admin_key, interceptors=[lossy], idempotency_keys=False
+    ) as client:
+        await _put_newsletter(client)
+        with pytest.raises(aio.AioRpcError) as raised:
+            await client.consent.RecordConsent(_record())
+        assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert lossy.keys == [None]
+        assert len(await _history(client)) == 1
+
+
+async def test_calls_without_the_key_are_refused(grpc_port: int) -> None:
+    """The API key is what authenticates: a client without one is UNAUTHENTICATED."""
+    async with AsyncClient(f"127.0.0.1:{grpc_port}") as client:
+        with pytest.raises(aio.AioRpcError) as raised:
+            await _history(client)
+        assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_an_unreachable_server_is_retried_with_backoff_then_reported() -> None:
+    """A read against no server: max_attempts tries, growing jittered waits, then UNAVAILABLE."""
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    policy = RetryPolicy(max_attempts=4, initial_backoff=0.05, max_backoff=0.1)
+    async with AsyncClient(
+        f"127.0.0.1:{_closed_port()}", api_key="ck_none", retry=policy, sleep=sleep
+    ) as client:
+        with pytest.raises(aio.AioRpcError) as raised:
+            await _history(client)
+    assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert len(waits) == 3
+    assert all(0 <= w <= c for w, c in zip(waits, (0.05, 0.1, 0.1), strict=True))
+
+
+def test_the_blocking_client_retries_reads_the_same_way() -> None:
+    """Client (blocking) applies the same policy: three attempts, two waits, UNAVAILABLE."""
+    waits: list[float] = []
+    policy = RetryPolicy(max_attempts=3, initial_backoff=0.01, max_backoff=0.01)
+    with Client(
+        f"127.0.0.1:{_closed_port()}", api_key="ck_none", retry=policy, sleep=waits.append
+    ) as client:
+        with pytest.raises(grpc.RpcError) as raised:
+            client.consent.CheckConsent(
+                consent_pb2.CheckConsentRequest(subject=by_email(EMAIL), target=NEWSLETTER)
+            )
+        assert raised.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
+    assert len(waits) == 2
