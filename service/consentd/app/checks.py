@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID
 
 from consentd.app.commands import SubjectSelector
@@ -15,8 +16,9 @@ from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import LawfulBasis, Target, Verdict
 
 
-@dataclass(frozen=True, slots=True)
-class CheckResult:
+class CheckResult(NamedTuple):
+    """One check's answer (a NamedTuple: one is made per recipient of a bulk check)."""
+
     verdict: Verdict
     subject_id: UUID | None
     lawful_basis: LawfulBasis

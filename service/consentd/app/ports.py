@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import NamedTuple, Protocol, Self
 from uuid import UUID
 
 from consentd.domain.audit import AuditEntry, AuditRecord, Checkpoint, CheckpointSigner, Head
@@ -33,14 +33,14 @@ Digest = tuple[IdentifierKind, bytes]
 CheckKey = UUID | Digest
 
 
-@dataclass(frozen=True, slots=True)
-class CheckRow:
+class CheckRow(NamedTuple):
     """What decides one check: the subject (None if unknown), its latest applicable fact, and
-    its blocks (restrictions, objections, erasure, suppressions; see SqlRights.blocks)."""
+    its blocks (restrictions, objections, erasure, suppressions; see SqlRights.blocks). A
+    NamedTuple: one is made per recipient of a bulk check."""
 
     subject_id: UUID | None
     fact: ConsentFact | None
-    blocks: list[Block] = field(default_factory=list)
+    blocks: Sequence[Block] = ()
 
 
 @dataclass(frozen=True, slots=True)

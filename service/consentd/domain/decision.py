@@ -68,9 +68,10 @@ def decide(
     `now` are ignored.
     """
     fact = latest(facts)
-    blocked = _blocked(fact, [b for b in blocks if b.since <= now])
-    if blocked is not None:
-        return blocked
+    if blocks:  # most subjects have none: skip building the list and the scans
+        blocked = _blocked(fact, [b for b in blocks if b.since <= now])
+        if blocked is not None:
+            return blocked
     if purpose.lawful_basis is LawfulBasis.LEGITIMATE_INTEREST:
         return _decide_legitimate_interest(fact)
     return _decide_consent(fact, now, notice_floor)
@@ -78,10 +79,10 @@ def decide(
 
 def _blocked(fact: ConsentFact | None, blocks: list[Block]) -> Verdict | None:
     """DENY for a block that no later fact overrides; None when the facts decide."""
-    if any(b.kind is BlockKind.RESTRICTED for b in blocks):
-        return Verdict(Decision.DENY, Reason.RESTRICTED)
     if not blocks:
         return None
+    if any(b.kind is BlockKind.RESTRICTED for b in blocks):
+        return Verdict(Decision.DENY, Reason.RESTRICTED)
     block = max(blocks, key=lambda b: b.since)
     if fact is not None and fact.recorded_at is not None and fact.recorded_at > block.since:
         return None
