@@ -41,11 +41,14 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     """0 when every row is imported (or superseded), 1 when rows were refused."""
     assert app.admin is not None
     tenant = await app.admin.tenant(args.tenant)
+    if not args.file.is_file():
+        print(f"consentd import: no file {args.file}", file=sys.stderr)
+        return 1
     parsed = read_csv(args.file, app.settings.phone_region, utc_now())
-    errors = list(parsed.errors)
-    if not errors:
-        purposes, versions = await _catalogue(app, tenant.tenant_id, parsed.rows)
-        errors = sorted(errors + against(parsed.rows, purposes, versions), key=lambda e: e.line)
+    purposes, versions = await _catalogue(app, tenant.tenant_id, parsed.rows)
+    errors = sorted(
+        [*parsed.errors, *against(parsed.rows, purposes, versions)], key=lambda e: e.line
+    )
     if errors:
         _report(errors)
         print(f"consentd import: {len(errors)} error(s); nothing imported", file=sys.stderr)
