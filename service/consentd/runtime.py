@@ -62,6 +62,11 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
             settings.database_url, owner, settings.secret_key, settings.audit_signing_key
         )
         return
+    if not settings.embedded_postgres:
+        raise ConfigError(
+            "DATABASE_URL is required: CONSENTD_EMBEDDED_POSTGRES=false (as in the container "
+            "image, which has no PostgreSQL)"
+        )
     home = _home(settings)
     embedded = EmbeddedPostgres(home / "postgres")
     started = not embedded.attach()

@@ -189,3 +189,40 @@ def _running_with(text: str) -> list[int]:
             except OSError:
                 continue
     return found
+
+
+def _consentd(env: dict[str, str], *args: str) -> tuple[int, str]:
+    import subprocess  # noqa: PLC0415 - these two tests alone run the CLI synchronously
+
+    done = subprocess.run(
+        [sys.executable, "-m", "consentd", *args],
+        env={k: v for k, v in env.items() if k != "DATABASE_URL"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_container_mode_refuses_to_start_without_a_database_url() -> None:
+    """With CONSENTD_EMBEDDED_POSTGRES=false (the image's setting), `serve` without
+    DATABASE_URL is a configuration error (exit 2) naming DATABASE_URL, not an attempt to start
+    PostgreSQL."""
+    env = {**os.environ, "CONSENTD_EMBEDDED_POSTGRES": "false"}
+    code, output = _consentd(env, "serve")
+    assert code == 2, output
+    assert "DATABASE_URL is required" in output
+
+
+def test_migrate_needs_only_the_owner_url(owner_url: str) -> None:
+    """The migration Job's environment: the owner's URL and nothing else (no runtime URL, no
+    keys) is enough for `consentd migrate`."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CONSENTD_")},
+        "CONSENTD_EMBEDDED_POSTGRES": "false",
+        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
+    }
+    code, output = _consentd(env, "migrate")
+    assert code == 0, output
+    assert "database at the latest schema" in output

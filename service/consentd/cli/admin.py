@@ -87,7 +87,12 @@ def proof_work(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
 
 
 async def run_migrations(settings: Settings) -> None:
-    """Upgrade to the latest schema as the owner, whatever CONSENTD_MIGRATE_ON_START says."""
+    """Upgrade to the latest schema as the owner, whatever CONSENTD_MIGRATE_ON_START says. With
+    the owner's URL alone (a migration Job) nothing else is needed: no runtime URL, no keys."""
+    if settings.migration_database_url:
+        await migrate(settings.migration_database_url, settings.migrations_dir)
+        print("database at the latest schema")
+        return
     async with database(settings) as db:
         if db.owner_url is None:
             raise ConfigError("set CONSENTD_MIGRATION_DATABASE_URL (the owner's URL) to migrate")
