@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from bisect import bisect_right
 from dataclasses import replace
 from uuid import UUID
 
@@ -91,14 +92,15 @@ class _Importer:
         self.refused: list[RowError] = []
 
     async def run(self, rows: list[Row]) -> ImportCheckpoint:
+        lines = [r.line for r in rows]  # ascending: where a checkpoint's line falls, by bisection
         with Progress(f"import {self._name}", total=len(rows)) as progress:
             while True:
-                checkpoint, more = await self._next_batch(rows)
-                progress.update(sum(1 for r in rows if r.line <= checkpoint.last_line))
+                checkpoint, more = await self._next_batch(rows, lines)
+                progress.update(bisect_right(lines, checkpoint.last_line))
                 if not more:
                     return checkpoint
 
-    async def _next_batch(self, rows: list[Row]) -> tuple[ImportCheckpoint, bool]:
+    async def _next_batch(self, rows: list[Row], lines: list[int]) -> tuple[ImportCheckpoint, bool]:
         """Write the rows after the checkpoint, up to a batch, and move it: one transaction."""
         tenant_id = self._principal.tenant_id
         async with self._app.engine.connect() as conn:
@@ -109,7 +111,8 @@ class _Importer:
             )
             if checkpoint.completed_at is not None:
                 return checkpoint, False
-            batch = [r for r in rows if r.line > checkpoint.last_line][: self._batch]
+            start = bisect_right(lines, checkpoint.last_line)
+            batch = rows[start : start + self._batch]
             imported = superseded = 0
             async with ambient(conn, tenant_id):
                 for row in batch:
