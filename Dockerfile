@@ -1,7 +1,10 @@
 # syntax=docker/dockerfile:1
-# consentd: a non-root image. No embedded PostgreSQL here: set DATABASE_URL, CONSENTD_SECRET_KEY
-# and CONSENTD_AUDIT_SIGNING_KEY, run `consentd migrate` as a separate job, probe with
-# `consentd health`.
+# consentd: a non-root image, no PostgreSQL inside (CONSENTD_EMBEDDED_POSTGRES=false: DATABASE_URL
+# is required). Give it DATABASE_URL (the consentd_app runtime role), CONSENTD_SECRET_KEY and
+# CONSENTD_AUDIT_SIGNING_KEY; run `consentd migrate` with CONSENTD_MIGRATION_DATABASE_URL (the
+# owner) as a separate job before each rollout; probe with `consentd health` or a native gRPC
+# probe on 50051. deploy/k8s/ runs it on Kubernetes; docs/operations.md says how to operate it.
+# tests/unit/test_deployment.py checks this file's structure (no Docker on the CI machine).
 
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
@@ -10,21 +13,27 @@ COPY clients/python clients/python
 COPY service service
 RUN python -m venv /opt/consentd \
  && /opt/consentd/bin/pip install --no-cache-dir ./clients/python . \
+ && /opt/consentd/bin/python -m compileall -q /opt/consentd/lib \
  && /opt/consentd/bin/consentd --help >/dev/null
 
-FROM python:3.11-slim-bookworm
-RUN useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin consentd
+FROM python:3.11-slim-bookworm AS runtime
+RUN groupadd --system --gid 10001 consentd \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin consentd
 COPY --from=build /opt/consentd /opt/consentd
 COPY migrations /opt/consentd/migrations
+# Bytecode is compiled above: the root filesystem can be read-only.
 ENV PATH=/opt/consentd/bin:$PATH \
     CONSENTD_MIGRATIONS_DIR=/opt/consentd/migrations \
+    CONSENTD_EMBEDDED_POSTGRES=false \
     CONSENTD_GRPC_ADDRESS=0.0.0.0:50051 \
     CONSENTD_HTTP_ADDRESS=0.0.0.0:8080 \
     CONSENTD_MIGRATE_ON_START=false \
     CONSENTD_LOG_FORMAT=json \
-    PYTHONDONTWRITEBYTECODE=1
-USER 10001
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+USER 10001:10001
 EXPOSE 50051 8080
-HEALTHCHECK --interval=10s --timeout=6s --retries=3 CMD ["consentd", "health"]
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=6s --start-period=20s --retries=3 CMD ["consentd", "health"]
 ENTRYPOINT ["consentd"]
 CMD ["serve"]

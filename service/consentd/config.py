@@ -40,6 +40,7 @@ class Settings:
     purge_batch_size: int = 1000
     rate_limit_per_second: float = 2000.0
     rate_limit_burst: float = 4000.0
+    embedded_postgres: bool = True  # false (the container image): DATABASE_URL is required
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -73,6 +74,7 @@ class Settings:
                 env, "CONSENTD_PURGE_INTERVAL_SECONDS", 86400.0, zero=True
             ),
             purge_batch_size=int(_number(env, "CONSENTD_PURGE_BATCH_SIZE", 1000)),
+            embedded_postgres=_flag(env, "CONSENTD_EMBEDDED_POSTGRES", default=True),
         )
 
 

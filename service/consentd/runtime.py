@@ -62,6 +62,11 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
             settings.database_url, owner, settings.secret_key, settings.audit_signing_key
         )
         return
+    if not settings.embedded_postgres:
+        raise ConfigError(
+            "DATABASE_URL is required: CONSENTD_EMBEDDED_POSTGRES=false (as in the container "
+            "image, which has no PostgreSQL)"
+        )
     home = _home(settings)
     embedded = EmbeddedPostgres(home / "postgres")
     started = not embedded.attach()
@@ -155,17 +160,24 @@ async def serve(settings: Settings) -> None:
             settings, db.url, db.secret_key, owner_url=db.owner_url, audit_key=db.audit_key
         )
         try:
-            await check_runtime_role(app.engine)
-            if app.admin is not None:
-                await app.admin.create_tenant(settings.default_tenant)
-            if db.home is not None:
-                await _local_admin_key(app, db.home, settings.default_tenant)
+            await prepare(app, db)
             page_key = None
             if settings.demo:
                 page_key = await demo_key(app, db.home, settings.default_tenant)
             await _serve_until_signalled(app, page_key)
         finally:
             await app.aclose()
+
+
+async def prepare(app: App, db: Database) -> None:
+    """Start-up work done once per database, before serving: the runtime role is safe, the
+    default tenant exists and (embedded mode) its admin key is written. `consentd serve
+    --workers N` does it in the supervisor, once, and each worker again (all idempotent)."""
+    await check_runtime_role(app.engine)
+    if app.admin is not None:
+        await app.admin.create_tenant(app.settings.default_tenant)
+    if db.home is not None:
+        await _local_admin_key(app, db.home, app.settings.default_tenant)
 
 
 async def _serve_until_signalled(app: App, demo: str | None) -> None:
@@ -179,7 +191,7 @@ async def _serve_until_signalled(app: App, demo: str | None) -> None:
     server = app.server()
     port = server.bind(settings.grpc_address)
     http = HttpServer(browser, settings.shutdown_grace_seconds)
-    http_port = await http.start(settings.http_address)
+    http_port = await http.start(settings.http_address, reuse_port=settings.reuse_port)
     await server.start()
     _tune_garbage_collector()
     host = settings.grpc_address.rsplit(":", 1)[0]

@@ -37,7 +37,8 @@ from consentd.domain.rights import RequestKind
 from consentd.domain.tenancy import Principal, Scope, Tenant
 from consentd.store.database import RUNTIME_ROLE
 from consentd.store.idempotency import SqlIdempotency
-from consentd.store.uow import SqlUnitOfWork
+from consentd.store.imports import claim
+from consentd.store.uow import SqlUnitOfWork, enter_tenant
 from tests.conftest import owner
 
 # tenants is the root of the tree: its slug is a global name, unique across tenants by design.
@@ -122,6 +123,10 @@ async def _populate(app: App, admin: AdminUseCases, tenant: Tenant) -> None:
     )
     await _populate_cookies(app, tenant)
     await _populate_rights(app, tenant)
+    async with app.engine.connect() as conn:  # an import's checkpoint, as the CLI writes it
+        await enter_tenant(conn, tenant.tenant_id)
+        await claim(conn, tenant.tenant_id, "0" * 64, name="crm.csv", rows=1, now=datetime.now(UTC))
+        await conn.commit()
 
 
 async def _populate_rights(app: App, tenant: Tenant) -> None:
@@ -414,14 +419,20 @@ CAMPAIGN_PRIVILEGES = {
     "consent_changes": ({"SELECT", "INSERT"}, set()),
     "consent_change_heads": ({"SELECT", "INSERT"}, {"last_position"}),
 }
+# Issue #6's import checkpoints (0007): created and advanced, never deleted by the service.
+IMPORT_PRIVILEGES = {
+    "consent_imports": ({"SELECT", "INSERT"}, {
+        "last_line", "imported", "superseded", "updated_at", "completed_at",
+    }),
+}  # fmt: skip
 SECURITY_DEFINER = {"consentd_prune_audit", "consentd_purge_tenant_rows"}
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
 
 @pytest.mark.parametrize(
     "expected",
-    [COOKIE_PRIVILEGES, RIGHTS_PRIVILEGES, CAMPAIGN_PRIVILEGES],
-    ids=["cookies-0004", "rights-0005", "campaign-0006"],
+    [COOKIE_PRIVILEGES, RIGHTS_PRIVILEGES, CAMPAIGN_PRIVILEGES, IMPORT_PRIVILEGES],
+    ids=["cookies-0004", "rights-0005", "campaign-0006", "imports-0007"],
 )
 async def test_runtime_privileges_on_cookie_and_rights_tables(
     app: App, expected: dict[str, tuple[set[str], set[str]]]

@@ -205,13 +205,16 @@ class HttpServer:
         self._task: asyncio.Task[None] | None = None
         self.port = 0
 
-    async def start(self, address: str) -> int:
-        """Listen on host:port (0 for any free port); returns the port."""
+    async def start(self, address: str, *, reuse_port: bool = False) -> int:
+        """Listen on host:port (0 for any free port); returns the port. `reuse_port`: several
+        processes may listen on it (SO_REUSEPORT, as the gRPC port with CONSENTD_REUSE_PORT)."""
         host, port = address.rsplit(":", 1)
         host = host.strip("[]")
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             sock.bind((host, int(port)))
         except OSError:

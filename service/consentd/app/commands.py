@@ -44,6 +44,9 @@ class RecordConsent:
     actor: str
     evidence: Evidence = Evidence()
     processing_role: ProcessingRole | None = None
+    # When the person decided, for consents collected elsewhere (`consentd import consents`);
+    # None: now. The API never sets it. Validity counts from it; the audit entry keeps now.
+    recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class WithdrawConsent:
     source: Source
     actor: str
     evidence: Evidence = Evidence()
+    recorded_at: datetime | None = None  # as RecordConsent's
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,8 @@ class ConsentUseCases:
             )
             role = command.processing_role or principal.tenant.processing_role
             key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
-            common = _stamp(subject_id, command, role, now, key)
+            decided = command.recorded_at or now
+            common = _stamp(subject_id, command, role, decided, key)
             events = [
                 common.event(
                     choice.target,
@@ -106,7 +107,7 @@ class ConsentUseCases:
                     valid_until(
                         purposes[choice.target.purpose],
                         choice.state,
-                        now,
+                        decided,
                         choice.valid_until,
                         f"choices[{index}].valid_until",
                     ),
@@ -131,7 +132,7 @@ class ConsentUseCases:
             targets = await self._withdrawn_targets(uow, subject_id, command)
             role = principal.tenant.processing_role
             key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
-            common = _stamp(subject_id, command, role, now, key)
+            common = _stamp(subject_id, command, role, command.recorded_at or now, key)
             events = [common.event(t, ConsentState.WITHDRAWN, None, None, None) for t in targets]
             written = await uow.consents.append(events)
             uow.audit.record(_audited(Action.CONSENT_WITHDRAWN, subject_id, command, written, now))

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -90,17 +90,25 @@ class RetentionJob:
         self._purgers = dict(purgers or {})
 
     async def run(
-        self, *, dry_run: bool = False, batch_size: int = 500, pause: float = 0.0
+        self,
+        *,
+        dry_run: bool = False,
+        batch_size: int = 500,
+        pause: float = 0.0,
+        progress: Callable[[int, int], None] | None = None,
     ) -> RetentionReport:
         """Apply (or, dry, report) every tenant's retention. `pause` seconds between batches
-        spread the load of a large purge."""
+        spread the load of a large purge. `progress(done, total)` is told after each tenant."""
         report = RetentionReport(dry_run, self._clock())
         async with self._lock.hold(LOCK_NAME) as acquired:
             if not acquired:
                 report.locked_out = True
                 return report
-            for tenant in await self._tenants.tenants():
+            tenants = await self._tenants.tenants()
+            for done, tenant in enumerate(tenants, 1):
                 report.tenants.append(await self._tenant(tenant, dry_run, batch_size, pause))
+                if progress is not None:
+                    progress(done, len(tenants))
         return report
 
     async def _tenant(

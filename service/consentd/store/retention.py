@@ -15,6 +15,7 @@ from consentd.store.tables import (
     consent_change_heads,
     consent_changes,
     consent_events,
+    consent_imports,
     contact_changes,
     cookie_categories,
     cookie_choice_counts,
@@ -43,6 +44,7 @@ _T = tenant_retention
 # 0005's consentd_purge_tenant_rows, the one way the runtime role deletes them. It checks the
 # transaction's tenant, the contract end + 1 month and the legal hold itself.
 PURGE_ORDER: tuple[sa.Table, ...] = (
+    consent_imports,  # import checkpoints (0007)
     consent_changes,  # the change feed's outbox references the events (0006)
     consent_change_heads,
     current_consents,

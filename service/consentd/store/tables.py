@@ -596,3 +596,23 @@ purge_runs = sa.Table(
     ),
     sa.Index("ix_purge_runs_started", "tenant_id", "started_at"),
 )
+
+# `consentd import consents`: one row per imported file (its SHA-256) and tenant, advanced in the
+# transaction that writes each batch, so a killed import resumes after its last committed line.
+# No personal data: the file's digest, its name, line numbers and counts.
+consent_imports = sa.Table(
+    "consent_imports",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), _tenant_fk(), primary_key=True),
+    sa.Column("file_sha256", sa.Text, primary_key=True),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("rows_total", sa.Integer, nullable=False),
+    sa.Column("last_line", sa.Integer, nullable=False),
+    sa.Column("imported", sa.Integer, nullable=False),
+    sa.Column("superseded", sa.Integer, nullable=False),
+    sa.Column("started_at", TZ, nullable=False),
+    sa.Column("updated_at", TZ, nullable=False),
+    sa.Column("completed_at", TZ),
+    sa.CheckConstraint("file_sha256 ~ '^[0-9a-f]{64}$'", name="file_sha256"),
+    sa.CheckConstraint("last_line >= 1 AND imported >= 0 AND superseded >= 0", name="counts"),
+)

@@ -1,0 +1,77 @@
+"""The `consentd` command line: parser.py declares the commands, the modules beside it run them."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+
+from consentd.cli.admin import admin_action, proof_work, purge, run_migrations, with_app
+from consentd.cli.importing import import_consents
+from consentd.cli.parser import parser
+from consentd.config import ConfigError, Settings
+from consentd.domain.errors import ConsentError
+from consentd.logs import configure_logging
+from consentd.runtime import probe_health, read_local_key, serve
+from consentd.store.database import UnsafeRuntimeRole
+
+__all__ = ["main"]
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911 - one per command
+    if args.command == "serve":
+        if args.workers > 1:
+            from consentd.workers import supervise  # noqa: PLC0415 - only this path needs it
+
+            return supervise(settings, args.workers)
+        with asyncio.Runner(loop_factory=loop_factory(settings)) as runner:
+            runner.run(serve(settings))
+    elif args.command == "health":
+        return asyncio.run(probe_health(args.address or settings.grpc_address))
+    elif args.command == "local-key":
+        print(read_local_key(settings))
+    elif args.command == "migrate":
+        asyncio.run(run_migrations(settings))
+    elif args.command == "purge":
+        if args.batch_size is not None:
+            if args.batch_size < 1:
+                raise ConfigError("--batch-size must be at least 1")
+            settings = replace(settings, purge_batch_size=args.batch_size)
+        return asyncio.run(with_app(settings, purge, "the purge lists tenants"))
+    elif args.command in ("audit", "retention", "breach"):
+        return asyncio.run(with_app(settings, proof_work(args), "this command lists tenants"))
+    elif args.command == "import":
+        return asyncio.run(
+            with_app(settings, lambda app: import_consents(app, args), "it finds the tenant")
+        )
+    else:
+        return asyncio.run(with_app(settings, admin_action(args), "for admin commands"))
+    return 0
+
+
+def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop unless CONSENTD_EVENT_LOOP=asyncio: its loop costs grpc.aio and asyncpg less CPU
+    per call (see bench/campaign.py)."""
+    if settings.event_loop == "asyncio":
+        return None
+    import uvloop  # noqa: PLC0415 - only the server needs it, and only when chosen
+
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+        configure_logging(settings.log_level, settings.log_format)
+        return _dispatch(args, settings)
+    except (ConfigError, UnsafeRuntimeRole) as error:
+        print(f"consentd: configuration error: {error}", file=sys.stderr)
+        return 2
+    except ConsentError as error:
+        print(f"consentd: {error.message}", file=sys.stderr)
+        return 1

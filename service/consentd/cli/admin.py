@@ -1,0 +1,158 @@
+"""Administration commands: migrate, tenants, keys, issuers, audit, retention, purge, breach."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from consentd.app.admin import AdminUseCases
+from consentd.bootstrap import App, bootstrap, utc_now
+from consentd.cli.progress import Progress
+from consentd.config import ConfigError, Settings
+from consentd.domain.audit import stamp
+from consentd.domain.breach import Window
+from consentd.domain.model import ProcessingRole
+from consentd.runtime import database
+from consentd.store.database import check_runtime_role, migrate
+
+
+async def with_app(settings: Settings, work: Callable[[App], Awaitable[int]], why: str) -> int:
+    """Run `work(app)` with the owner's URL (tenants are listed and found as the owner; each
+    tenant's work runs as the runtime role under row-level security)."""
+    async with database(settings) as db:
+        if db.owner_url is None:
+            raise ConfigError(f"set CONSENTD_MIGRATION_DATABASE_URL (the owner's URL): {why}")
+        app = bootstrap(
+            settings, db.url, db.secret_key, owner_url=db.owner_url, audit_key=db.audit_key
+        )
+        try:
+            return await work(app)
+        finally:
+            await app.aclose()
+
+
+def print_json(document: Any) -> None:
+    print(json.dumps(document, indent=2, sort_keys=True, default=str))
+
+
+def proof_work(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
+    """`audit`, `retention` and `breach`: the work each does with the app."""
+
+    async def audit(app: App) -> int:
+        assert app.admin is not None
+        tenant = await app.admin.tenant(args.tenant)
+        if args.action == "verify":
+            report = await app.audit.verify(tenant)
+            print_json({"tenant": tenant.slug, **asdict(report)})
+            return 0 if report.ok else 1
+        checkpoint = await app.audit.checkpoint(tenant)
+        print_json(
+            checkpoint.proof(app.audit.public_key) if checkpoint else {"tenant": tenant.slug}
+        )
+        return 0
+
+    async def retention(app: App) -> int:
+        assert app.retention is not None
+        await check_runtime_role(app.engine)  # the deletes run under row-level security
+        with Progress("retention", unit="tenants") as progress:
+            report = await app.retention.run(
+                dry_run=args.dry_run,
+                batch_size=args.batch_size,
+                pause=args.pause,
+                progress=progress.update,
+            )
+        print_json({**asdict(report), "ran_at": stamp(report.ran_at)})
+        return 3 if report.locked_out else 0
+
+    async def breach(app: App) -> int:
+        assert app.admin is not None
+        names = args.tenant
+        tenants = [await app.admin.tenant(slug) for slug in names] or await app.admin.tenants()
+        scopes = await app.audit.scope_breach(tenants, Window(args.since, args.until))
+        print_json(
+            {
+                "since": stamp(args.since),
+                "until": stamp(args.until),
+                "tenants": [asdict(s) for s in scopes],
+            }
+        )
+        return 0
+
+    return {"audit": audit, "retention": retention, "breach": breach}[args.command]
+
+
+async def run_migrations(settings: Settings) -> None:
+    """Upgrade to the latest schema as the owner, whatever CONSENTD_MIGRATE_ON_START says. With
+    the owner's URL alone (a migration Job) nothing else is needed: no runtime URL, no keys."""
+    if settings.migration_database_url:
+        await migrate(settings.migration_database_url, settings.migrations_dir)
+        print("database at the latest schema")
+        return
+    async with database(settings) as db:
+        if db.owner_url is None:
+            raise ConfigError("set CONSENTD_MIGRATION_DATABASE_URL (the owner's URL) to migrate")
+        await migrate(db.owner_url, settings.migrations_dir)
+    print("database at the latest schema")
+
+
+def admin_action(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
+    async def run(app: App) -> int:
+        assert app.admin is not None
+        await _administer(app.admin, args)
+        return 0
+
+    return run
+
+
+async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
+    if args.command == "tenants":
+        tenant = await admin.create_tenant(args.slug, args.name, ProcessingRole(args.role))
+        print(f"tenant {tenant.slug} {tenant.tenant_id} {tenant.processing_role.value}")
+    elif args.command == "issuers":
+        pem = args.public_key.read_text()
+        await admin.put_issuer(args.slug, args.issuer, args.audience, pem)
+        print(f"issuer {args.issuer} trusted for {args.slug}")
+    elif args.action == "create":
+        expires = utc_now() + timedelta(days=args.expires_days) if args.expires_days else None
+        key, stored = await admin.issue_key(args.slug, args.scope, args.name, expires)
+        print(f"key_id {stored.key_id} scopes {','.join(sorted(stored.scopes))}")
+        print(f"key {key.token}")
+        print("(shown once: store it now; consentd keeps only its SHA-256)", file=sys.stderr)
+    elif args.action == "list":
+        for k in await admin.keys(args.slug):
+            state = "revoked" if k.revoked_at else "live"
+            print(
+                f"{k.key_id} {state} {','.join(sorted(k.scopes))} {k.name!r} expires={k.expires_at}"
+            )
+    else:
+        await admin.revoke_key(args.slug, args.key_id)
+        print(f"key {args.key_id} revoked")
+
+
+async def purge(app: App) -> int:
+    """The cookie category of retention for every tenant: the tenant list is the owner's to
+    read, each tenant's deletes run as the runtime role inside that tenant (row-level security
+    holds). It takes the retention job's lock: never at once with `consentd retention run`."""
+    await check_runtime_role(app.engine)  # the deletes run under row-level security
+    assert app.cookie_purge is not None
+    report = await app.cookie_purge.run()
+    if report.skipped:
+        print("purge skipped: another purge or retention run holds the lock")
+        return 0
+    for done in report.tenants:
+        print(
+            f"tenant {done.tenant_slug}: {done.choices_deleted} choices and "
+            f"{done.visitors_deleted} visitors deleted"
+            + (
+                f", {done.interrupted_runs} interrupted run(s) closed"
+                if done.interrupted_runs
+                else ""
+            )
+        )
+    print(f"purge done: {report.choices_deleted} choices, {report.visitors_deleted} visitors")
+    return 0

@@ -1,0 +1,211 @@
+"""Reading a consent CSV for `consentd import consents`: every row checked before any is written.
+
+Errors name the line and the column and say what is wrong, never the value (it is personal
+data)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from consentd.domain.errors import InvalidInput
+from consentd.domain.identifiers import (
+    Identifier,
+    normalise_email,
+    normalise_external_id,
+    normalise_phone,
+)
+from consentd.domain.model import Channel, ConsentState, PartyScope, Purpose, Source, Target
+
+IDENTIFIERS = ("email", "phone", "external_id")
+REQUIRED = ("purpose", "channel", "state", "recorded_at")
+OPTIONAL = ("scope", "source", "notice_version", "evidence")
+COLUMNS = (*IDENTIFIERS, *REQUIRED, *OPTIONAL)
+STATES = (ConsentState.GRANTED, ConsentState.REFUSED, ConsentState.WITHDRAWN)
+MAX_EVIDENCE = 512
+E = TypeVar("E", Channel, PartyScope, ConsentState, Source)
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One decision to import; `line` is the CSV line it ends on (the header is line 1)."""
+
+    line: int
+    identifier: Identifier
+    target: Target
+    state: ConsentState
+    recorded_at: datetime
+    source: Source
+    notice_version: int | None
+    evidence: str
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFile:
+    digest: str  # SHA-256 of the bytes: the import's identity (its checkpoint's key)
+    rows: list[Row]
+    errors: list[RowError]
+
+
+def read_csv(path: Path, phone_region: str, now: datetime) -> CsvFile:
+    """Every row parsed and checked on its own (the catalogue is checked by `against`)."""
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return CsvFile(digest, [], [RowError(1, "", "the file is not UTF-8")])
+    reader = csv.DictReader(text.splitlines(keepends=True), strict=True)
+    header = [name.strip() for name in reader.fieldnames or []]
+    errors = _header_errors(header)
+    if errors:
+        return CsvFile(digest, [], errors)
+    reader.fieldnames = header
+    rows: list[Row] = []
+    try:
+        for record in reader:
+            row = _row(reader.line_num, record, phone_region, now, errors)
+            if row is not None:
+                rows.append(row)
+    except csv.Error as error:
+        errors.append(RowError(reader.line_num, "", f"not valid CSV ({error})"))
+    return CsvFile(digest, rows, errors)
+
+
+def _header_errors(header: list[str]) -> list[RowError]:
+    errors = [
+        RowError(1, name, f"unknown column (known: {', '.join(COLUMNS)})")
+        for name in header
+        if name not in COLUMNS
+    ]
+    errors += [
+        RowError(1, name, "required column missing") for name in REQUIRED if name not in header
+    ]
+    if not any(name in header for name in IDENTIFIERS):
+        errors.append(RowError(1, "", f"needs one of the columns {', '.join(IDENTIFIERS)}"))
+    if len(set(header)) != len(header):
+        errors.append(RowError(1, "", "a column is named twice"))
+    return errors
+
+
+def _row(
+    line: int, record: dict[str, str | None], region: str, now: datetime, errors: list[RowError]
+) -> Row | None:
+    if None in record:
+        errors.append(RowError(line, "", "more fields than the header has columns"))
+        return None
+    value = {k: (v or "").strip() for k, v in record.items() if k is not None}
+    found = len(errors)
+    given = [kind for kind in IDENTIFIERS if value.get(kind)]
+    identifier = None
+    if len(given) != 1:
+        errors.append(RowError(line, "", f"give exactly one of {', '.join(IDENTIFIERS)}"))
+    else:
+        identifier = _identifier(given[0], value[given[0]], region, line, errors)
+    channel = _member(Channel, value["channel"], line, "channel", errors)
+    scope = _member(PartyScope, value.get("scope") or "first_party", line, "scope", errors)
+    state = _member(ConsentState, value["state"], line, "state", errors)
+    if state is not None and state not in STATES:
+        errors.append(RowError(line, "state", "must be granted, refused or withdrawn"))
+    source = _member(Source, value.get("source") or "import", line, "source", errors)
+    recorded_at = _time(value["recorded_at"], now, line, errors)
+    version = _version(value.get("notice_version", ""), line, errors)
+    evidence = value.get("evidence", "")
+    if len(evidence) > MAX_EVIDENCE or not evidence.isprintable():
+        errors.append(RowError(line, "evidence", f"at most {MAX_EVIDENCE} printable characters"))
+    if not value["purpose"]:
+        errors.append(RowError(line, "purpose", "required"))
+    if len(errors) > found:
+        return None
+    if not (identifier and channel and scope and state and source and recorded_at):
+        return None  # unreachable: each None came with an error
+    target = Target(value["purpose"], channel, scope)
+    return Row(line, identifier, target, state, recorded_at, source, version, evidence)
+
+
+def _identifier(
+    kind: str, raw: str, region: str, line: int, errors: list[RowError]
+) -> Identifier | None:
+    try:
+        if kind == "email":
+            return normalise_email(raw, kind)
+        if kind == "phone":
+            return normalise_phone(raw, region, kind)
+        return normalise_external_id(raw, kind)
+    except InvalidInput as error:
+        errors.append(RowError(line, kind, error.reason))
+        return None
+
+
+def _member(kind: type[E], raw: str, line: int, column: str, errors: list[RowError]) -> E | None:
+    allowed = [m.value for m in kind if m.value != "*"]
+    if raw.lower() not in allowed:
+        errors.append(RowError(line, column, f"must be one of {', '.join(allowed)}"))
+        return None
+    return kind(raw.lower())
+
+
+def _time(raw: str, now: datetime, line: int, errors: list[RowError]) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        errors.append(RowError(line, "recorded_at", "must be an ISO 8601 time"))
+        return None
+    if moment.tzinfo is None:
+        errors.append(RowError(line, "recorded_at", "needs a time zone (e.g. Z or +02:00)"))
+        return None
+    if moment > now:
+        errors.append(RowError(line, "recorded_at", "is in the future"))
+        return None
+    return moment
+
+
+def _version(raw: str, line: int, errors: list[RowError]) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        errors.append(RowError(line, "notice_version", "must be a whole number from 1"))
+        return None
+    return int(raw)
+
+
+def against(
+    rows: Iterable[Row], purposes: dict[str, Purpose], versions: dict[str, set[int]]
+) -> list[RowError]:
+    """Rows naming a purpose the tenant lacks, or a notice version it never published."""
+    errors = []
+    for row in rows:
+        purpose = purposes.get(row.target.purpose)
+        if purpose is None:
+            errors.append(RowError(row.line, "purpose", "not in this tenant's catalogue"))
+        elif row.state is ConsentState.WITHDRAWN:
+            continue  # a withdrawal names no notice
+        elif purpose.notice_id is None and row.notice_version is not None:
+            errors.append(RowError(row.line, "notice_version", "the purpose has no notice"))
+        elif purpose.notice_id is not None and row.notice_version not in versions.get(
+            purpose.notice_id, set()
+        ):
+            errors.append(
+                RowError(
+                    row.line,
+                    "notice_version",
+                    f"must be a published version of notice {purpose.notice_id!r}",
+                )
+            )
+    return errors

@@ -1,0 +1,82 @@
+"""Checkpoints of `consentd import consents` (table consent_imports, migration 0007)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consentd.store.tables import consent_imports
+
+_I = consent_imports
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCheckpoint:
+    """Where an import of one file stands: every line up to `last_line` is committed."""
+
+    last_line: int
+    imported: int
+    superseded: int
+    completed_at: datetime | None
+
+
+async def claim(
+    conn: AsyncConnection,
+    tenant_id: UUID,
+    digest: str,
+    *,
+    name: str,
+    rows: int,
+    now: datetime,
+) -> ImportCheckpoint:
+    """The file's checkpoint (created at line 1, the header, when new), locked until the
+    transaction ends: a second import of the same file waits instead of writing the same rows."""
+    await conn.execute(
+        insert(_I)
+        .values(
+            tenant_id=tenant_id,
+            file_sha256=digest,
+            file_name=name,
+            rows_total=rows,
+            last_line=1,
+            imported=0,
+            superseded=0,
+            started_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
+    row = (
+        await conn.execute(
+            sa.select(_I.c.last_line, _I.c.imported, _I.c.superseded, _I.c.completed_at)
+            .where(_I.c.tenant_id == tenant_id, _I.c.file_sha256 == digest)
+            .with_for_update()
+        )
+    ).one()
+    return ImportCheckpoint(row.last_line, row.imported, row.superseded, row.completed_at)
+
+
+async def advance(
+    conn: AsyncConnection,
+    tenant_id: UUID,
+    digest: str,
+    checkpoint: ImportCheckpoint,
+    now: datetime,
+) -> None:
+    """Move the file's checkpoint, in the transaction that wrote the rows it counts."""
+    await conn.execute(
+        sa.update(_I)
+        .where(_I.c.tenant_id == tenant_id, _I.c.file_sha256 == digest)
+        .values(
+            last_line=checkpoint.last_line,
+            imported=checkpoint.imported,
+            superseded=checkpoint.superseded,
+            completed_at=checkpoint.completed_at,
+            updated_at=now,
+        )
+    )

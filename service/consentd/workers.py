@@ -1,0 +1,94 @@
+"""`consentd serve --workers N`: one supervisor, N server processes on the same ports.
+
+The supervisor owns the database: it starts the embedded PostgreSQL once (or takes
+DATABASE_URL), migrates, makes the default tenant and the local admin key, then starts N
+`consentd serve` children pointed at that database with CONSENTD_REUSE_PORT=true, so the kernel
+spreads new connections across them (SO_REUSEPORT). SIGTERM/SIGINT to the supervisor is passed
+on to every child; it waits for them (each drains its calls within the grace), then stops the
+PostgreSQL it started. A child that dies on its own stops the others and the supervisor exits 1:
+the orchestrator (systemd, Kubernetes) restarts the whole, rather than serving with fewer.
+Only the first child runs the scheduled retention job (the job's lock would keep the others
+out anyway)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import signal
+import sys
+
+import structlog
+
+from consentd.bootstrap import bootstrap
+from consentd.config import ConfigError, Settings
+from consentd.runtime import database, prepare
+
+log = structlog.get_logger("consentd")
+
+
+def supervise(settings: Settings, workers: int) -> int:
+    return asyncio.run(_supervise(settings, workers))
+
+
+def _fixed_port(address: str, name: str) -> None:
+    if address.rsplit(":", 1)[-1] == "0":
+        raise ConfigError(f"--workers needs a fixed port in {name} (0 would give each its own)")
+
+
+async def _supervise(settings: Settings, workers: int) -> int:
+    _fixed_port(settings.grpc_address, "CONSENTD_GRPC_ADDRESS")
+    _fixed_port(settings.http_address, "CONSENTD_HTTP_ADDRESS")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with database(settings) as db:
+        app = bootstrap(
+            settings, db.url, db.secret_key, owner_url=db.owner_url, audit_key=db.audit_key
+        )
+        try:
+            await prepare(app, db)
+        finally:
+            await app.aclose()
+        env = {
+            **os.environ,
+            "DATABASE_URL": db.url,
+            "CONSENTD_SECRET_KEY": base64.b64encode(db.secret_key).decode(),
+            "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(db.audit_key).decode(),
+            "CONSENTD_MIGRATE_ON_START": "false",  # done above, once
+            "CONSENTD_REUSE_PORT": "true",
+        }
+        if db.owner_url:
+            env["CONSENTD_MIGRATION_DATABASE_URL"] = db.owner_url
+        children = []
+        for index in range(workers):
+            child_env = dict(env)
+            if index:
+                child_env["CONSENTD_PURGE_INTERVAL_SECONDS"] = "0"
+            children.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "consentd", "serve", env=child_env
+                )
+            )
+        log.info("workers_started", workers=workers, pids=[c.pid for c in children])
+        return await _watch(children, stop)
+
+
+async def _watch(children: list[asyncio.subprocess.Process], stop: asyncio.Event) -> int:
+    """Until SIGTERM or a child's death; then SIGTERM to every child still running."""
+    exits = [asyncio.create_task(c.wait()) for c in children]
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait([stopping, *exits], return_when=asyncio.FIRST_COMPLETED)
+    died = [c.pid for c, e in zip(children, exits, strict=True) if e.done()]
+    if died and not stop.is_set():
+        log.error("worker_exited", pids=died, codes=[c.returncode for c in children])
+    for child in children:
+        if child.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                child.send_signal(signal.SIGTERM)
+    codes = await asyncio.gather(*exits)
+    stopping.cancel()
+    log.info("workers_stopped", codes=list(codes))
+    return 0 if stop.is_set() and not died else 1

@@ -1,0 +1,216 @@
+"""`consentd import consents` as an operator runs it: a real subprocess against the test
+database, checked through the use cases; killed with SIGKILL mid-way and rerun."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from consentd.app.commands import CheckConsent
+from consentd.bootstrap import App
+from consentd.domain.model import ConsentState, Decision, Source
+from consentd.domain.tenancy import Tenant
+from tests.conftest import TEST_SECRET, owner
+from tests.integration.helpers import NEWSLETTER, SMS_OFFERS, catalogue, email, grant, principal
+
+HEADER = "email,purpose,channel,state,recorded_at,source,evidence\n"
+
+
+def _env(database_url: str, owner_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
+        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
+        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(bytes(range(32, 64))).decode(),
+        "CONSENTD_MIGRATE_ON_START": "false",
+    }
+
+
+def _import(
+    env: dict[str, str], path: Path, slug: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "consentd",
+            "import",
+            "consents",
+            str(path),
+            "--tenant",
+            slug,
+            *extra,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+async def _count(app: App, tenant: Tenant, sql: str) -> int:
+    async with owner(app).connect() as conn:
+        value: int = (await conn.execute(sa.text(sql), {"t": tenant.tenant_id})).scalar_one()
+    return value
+
+
+async def _state(app: App, tenant: Tenant, address: str) -> dict[str, ConsentState]:
+    _, events = await app.consents.subject_consents(principal(tenant), email(address))
+    return {e.target.purpose: e.state for e in events}
+
+
+async def test_import_writes_through_the_use_cases_and_a_rerun_adds_nothing(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Grants, refusals and withdrawals land as consent events with their dates, an audit entry
+    and a change-feed row each; an older row than what is on record is superseded, not
+    written; running the same file again imports nothing."""
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("live@example.com"), targets=(NEWSLETTER,))  # today
+    rows = [
+        "a@example.com,newsletter,email,granted,2025-01-02T10:00:00Z,portal,form-17",
+        "a@example.com,offers,sms,refused,2025-01-02T10:00:00Z,,",
+        "b@example.com,newsletter,email,granted,2025-02-01T09:00:00+01:00,,",
+        "b@example.com,newsletter,email,withdrawn,2025-03-01T09:00:00Z,,unsubscribe-link",
+        "c@example.com,offers,sms,withdrawn,2025-03-01T09:00:00Z,,",
+        "live@example.com,newsletter,email,withdrawn,2024-01-01T00:00:00Z,,",  # older than live
+    ]
+    path = tmp_path / "crm.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    env = _env(database_url, owner_url)
+    done = _import(env, path, tenant.slug, "--batch-size", "2")
+    assert done.returncode == 0, done.stderr
+    assert "5 imported, 1 superseded, 0 refused, through line 7" in done.stdout
+    assert await _state(app, tenant, "a@example.com") == {
+        "newsletter": ConsentState.GRANTED,
+        "offers": ConsentState.REFUSED,
+    }
+    assert await _state(app, tenant, "b@example.com") == {"newsletter": ConsentState.WITHDRAWN}
+    assert await _state(app, tenant, "live@example.com") == {"newsletter": ConsentState.GRANTED}
+    _, a_events = await app.consents.subject_consents(principal(tenant), email("a@example.com"))
+    first = next(e for e in a_events if e.target == NEWSLETTER)
+    assert (first.recorded_at.isoformat(), first.source, first.evidence_reference) == (
+        "2025-01-02T10:00:00+00:00",
+        Source.PORTAL,
+        "form-17",
+    )
+    check = await app.consents.check_consent(
+        principal(tenant), CheckConsent(email("c@example.com"), SMS_OFFERS)
+    )
+    assert check.verdict.decision is Decision.DENY
+    events = "SELECT count(*) FROM consent_events WHERE tenant_id = :t"
+    assert await _count(app, tenant, events) == 6  # the live grant + 5 imported
+    changes = "SELECT count(*) FROM consent_changes WHERE tenant_id = :t"
+    assert await _count(app, tenant, changes) == 6
+    audited = (
+        "SELECT count(*) FROM audit_entries WHERE tenant_id = :t "
+        "AND action IN ('consent.recorded', 'consent.withdrawn')"
+    )
+    assert await _count(app, tenant, audited) == 6
+    again = _import(env, path, tenant.slug)
+    assert again.returncode == 0, again.stderr
+    assert "5 imported, 1 superseded" in again.stdout
+    assert await _count(app, tenant, events) == 6
+
+
+async def test_bad_rows_are_named_by_line_and_column_and_nothing_is_written(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Every bad row is reported (line, column, what is wrong) without echoing its value, and
+    one bad row stops the whole file before any write."""
+    await catalogue(app, tenant)
+    rows = [
+        "ok@example.com,newsletter,email,granted,2025-01-02T10:00:00Z,,",
+        "not-an-address,newsletter,email,granted,2025-01-02T10:00:00Z,,",
+        "x@example.com,newsletter,fax,granted,2025-01-02T10:00:00Z,,",
+        "y@example.com,nosuch,email,granted,2025-01-02T10:00:00Z,,",
+        "z@example.com,newsletter,email,granted,2025-01-02 10:00,,",
+        "w@example.com,newsletter,email,expired,2025-01-02T10:00:00Z,,",
+    ]
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 1
+    lines = done.stderr.splitlines()
+    for expected in (
+        "line 3, column email:",
+        "line 4, column channel: must be one of",
+        "line 5, column purpose: not in this tenant's catalogue",
+        "line 6, column recorded_at: needs a time zone",
+        "line 7, column state: must be granted, refused or withdrawn",
+    ):
+        assert any(expected in line for line in lines), (expected, done.stderr)
+    assert "not-an-address" not in done.stderr
+    assert "5 error(s); nothing imported" in done.stderr
+    events = "SELECT count(*) FROM consent_events WHERE tenant_id = :t"
+    assert await _count(app, tenant, events) == 0
+    checked = _import(_env(database_url, owner_url), path.with_name("ok.csv"), tenant.slug)
+    assert checked.returncode != 0  # a missing file is an error too, not a traceback
+    assert "Traceback" not in checked.stderr
+
+
+async def test_a_killed_import_resumes_and_imports_every_row_exactly_once(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """SIGKILL during an import leaves whole batches and their checkpoint, or neither: the
+    events committed equal the rows the checkpoint counts; the rerun resumes after it and ends
+    with exactly one event per row."""
+    await catalogue(app, tenant)
+    total = 600
+    rows = [
+        f"p{n}@example.com,newsletter,email,granted,2025-01-02T10:00:00Z,,ref-{n}"
+        for n in range(total)
+    ]
+    path = tmp_path / "big.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    env = _env(database_url, owner_url)
+    argv = [sys.executable, "-m", "consentd", "import", "consents", str(path)]
+    child = await asyncio.create_subprocess_exec(
+        *argv,
+        "--tenant",
+        tenant.slug,
+        "--batch-size",
+        "20",
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    checkpoint = "SELECT coalesce(max(imported), 0) FROM consent_imports WHERE tenant_id = :t"
+    try:
+        deadline = time.monotonic() + 120
+        while await _count(app, tenant, checkpoint) < 100:
+            assert child.returncode is None, "the import ended before it could be killed"
+            assert time.monotonic() < deadline, "the import did not get going in 120 s"
+            await asyncio.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(child.wait(), 30)
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    events = "SELECT count(*) FROM consent_events WHERE tenant_id = :t"
+    killed_at = await _count(app, tenant, checkpoint)
+    assert 100 <= killed_at < total, "killed too late to prove a resume"
+    assert await _count(app, tenant, events) == killed_at
+    rerun = _import(env, path, tenant.slug, "--batch-size", "20")
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{total} imported, 0 superseded, 0 refused, through line {total + 1}" in rerun.stdout
+    assert await _count(app, tenant, events) == total
+    per_subject = (
+        "SELECT count(*) FROM (SELECT subject_id FROM consent_events WHERE tenant_id = :t "
+        "GROUP BY subject_id HAVING count(*) <> 1) doubled"
+    )
+    assert await _count(app, tenant, per_subject) == 0
+    assert await _count(app, tenant, "SELECT count(*) FROM subjects WHERE tenant_id = :t") == total
+    _, sample = await app.consents.subject_consents(principal(tenant), email("p599@example.com"))
+    assert [e.evidence_reference for e in sample] == ["ref-599"]

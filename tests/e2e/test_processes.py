@@ -1,0 +1,228 @@
+"""Several server processes on one database: what one writes, another answers at once; and
+`consentd serve --workers N` (one embedded PostgreSQL, N processes on one port, SIGTERM to all)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import grpc
+from consent.v1 import catalog_pb2_grpc, consent_pb2_grpc, cookies_pb2_grpc, types_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from consentd.app.admin import AdminUseCases
+from consentd.domain.tenancy import Tenant
+from tests.conftest import TEST_SECRET, Stubs, bearer
+from tests.e2e.helpers import ALLOW, DENY, by_email, check, grant, put_purpose, record, target
+from tests.e2e.helpers import withdraw as withdraw_rpc
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def _serving(port: int, child: asyncio.subprocess.Process, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            assert child.returncode is None, "the server exited before it served"
+            try:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.aio.AioRpcError:
+                pass
+            assert time.monotonic() < deadline, f"nothing served on {port} in {within} s"
+            await asyncio.sleep(0.2)
+
+
+@asynccontextmanager
+async def _server(env: dict[str, str], *args: str) -> AsyncIterator[asyncio.subprocess.Process]:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "consentd", "serve", *args, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        yield child
+    finally:
+        if child.returncode is None:
+            child.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(child.wait(), 30)
+            except TimeoutError:
+                child.kill()
+                await child.wait()
+
+
+def _stubs(channel: grpc.aio.Channel, key: str) -> Stubs:
+    return Stubs(
+        consent_pb2_grpc.ConsentServiceStub(channel),
+        catalog_pb2_grpc.CatalogServiceStub(channel),
+        bearer(key),
+        cookies_pb2_grpc.CookieServiceStub(channel),
+    )
+
+
+async def test_two_processes_on_one_database_answer_each_others_writes_at_once(
+    database_url: str, owner_url: str, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """Process A records, process B's check allows at once; B withdraws, A's check denies at
+    once — over interleaved rounds, subjects and targets, through the generated stubs."""
+    key, _ = await admin.issue_key(tenant.slug, ["admin"], name="two processes")
+    ports = [_free_port(), _free_port()]
+    base = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
+        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
+        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(bytes(range(32, 64))).decode(),
+        "CONSENTD_MIGRATE_ON_START": "false",
+        "CONSENTD_PURGE_INTERVAL_SECONDS": "0",
+        "CONSENTD_LOG_LEVEL": "warning",
+    }
+    envs = [
+        {**base, "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{p}", "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0"}
+        for p in ports
+    ]
+    async with _server(envs[0]) as first, _server(envs[1]) as second:
+        await asyncio.gather(_serving(ports[0], first), _serving(ports[1], second))
+        async with (
+            grpc.aio.insecure_channel(f"127.0.0.1:{ports[0]}") as channel_a,
+            grpc.aio.insecure_channel(f"127.0.0.1:{ports[1]}") as channel_b,
+        ):
+            a, b = _stubs(channel_a, key.token), _stubs(channel_b, key.token)
+            for purpose in ("newsletter", "offers"):
+                await put_purpose(a, purpose)
+            for n in range(6):
+                writer, reader = (a, b) if n % 2 == 0 else (b, a)
+                email = f"round{n}@example.com"
+                to = target("newsletter" if n % 3 else "offers", types_pb2.CHANNEL_EMAIL)
+                await record(writer, types_pb2.SubjectIdentity(email=email), grant(to))
+                assert (await check(reader, by_email(email), to)).decision == ALLOW
+                await withdraw_rpc(reader, by_email(email), to)
+                assert (await check(writer, by_email(email), to)).decision == DENY
+                await record(reader, types_pb2.SubjectIdentity(email=email), grant(to))
+                assert (await check(writer, by_email(email), to)).decision == ALLOW
+
+
+async def test_serve_with_workers_starts_one_postgres_and_stops_everything_on_sigterm() -> None:
+    """`consentd serve --workers 2`: one embedded PostgreSQL, two servers on one gRPC port
+    (each logs `serving`), and SIGTERM to the supervisor stops both and the PostgreSQL."""
+    data = _folder()
+    port, http_port = _free_port(), _free_port()
+    env = {
+        **os.environ,
+        "CONSENTD_DATA_DIR": str(data),
+        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
+        "CONSENTD_LOG_FORMAT": "json",
+    }
+    try:
+        async with _server(env, "--workers", "2") as supervisor:
+            await _serving(port, supervisor, within=90)
+            pids = {supervisor.pid}
+            assert (data / "local-admin.key").exists()
+            for _ in range(150):  # both children exist before the first serves; 30 s at most
+                workers = _children(supervisor.pid)
+                if len(workers) == 2:
+                    break
+                await asyncio.sleep(0.2)
+            assert len(workers) == 2, workers
+            pids.update(workers)
+            supervisor.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(supervisor.wait(), 60) == 0
+            assert supervisor.stderr is not None
+            log = (await supervisor.stderr.read()).decode()
+        assert log.count('"event":"serving"') == 2, log[-2000:]
+        assert '"event":"embedded_postgres_stopped"' in log
+        assert _running(pids) == []
+        assert _running_with(str(data)) == [], "a process still uses the data folder"
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _folder() -> Path:
+    data = Path(tempfile.mkdtemp(prefix="consentd-workers-"))
+    data.chmod(0o711)
+    return data
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def _running(pids: set[int]) -> list[int]:
+    """Those of `pids` alive and not zombies."""
+    alive = []
+    for pid in pids:
+        try:
+            if Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+                alive.append(pid)
+        except FileNotFoundError:
+            continue
+    return alive
+
+
+def _running_with(text: str) -> list[int]:
+    """Processes whose command line mentions `text` (the embedded PostgreSQL's data folder)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _consentd(env: dict[str, str], *args: str) -> tuple[int, str]:
+    import subprocess  # noqa: PLC0415 - these two tests alone run the CLI synchronously
+
+    done = subprocess.run(
+        [sys.executable, "-m", "consentd", *args],
+        env={k: v for k, v in env.items() if k != "DATABASE_URL"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_container_mode_refuses_to_start_without_a_database_url() -> None:
+    """With CONSENTD_EMBEDDED_POSTGRES=false (the image's setting), `serve` without
+    DATABASE_URL is a configuration error (exit 2) naming DATABASE_URL, not an attempt to start
+    PostgreSQL."""
+    env = {**os.environ, "CONSENTD_EMBEDDED_POSTGRES": "false"}
+    code, output = _consentd(env, "serve")
+    assert code == 2, output
+    assert "DATABASE_URL is required" in output
+
+
+def test_migrate_needs_only_the_owner_url(owner_url: str) -> None:
+    """The migration Job's environment: the owner's URL and nothing else (no runtime URL, no
+    keys) is enough for `consentd migrate`."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CONSENTD_")},
+        "CONSENTD_EMBEDDED_POSTGRES": "false",
+        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
+    }
+    code, output = _consentd(env, "migrate")
+    assert code == 0, output
+    assert "database at the latest schema" in output

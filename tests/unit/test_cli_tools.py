@@ -1,0 +1,118 @@
+"""The CLI's pure parts: the consent CSV reader, the progress line, and --help's examples."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from consentd.cli.csv_rows import read_csv
+from consentd.cli.parser import parser
+from consentd.cli.progress import Progress
+from consentd.domain.model import ConsentState, Source
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def _read(tmp_path: Path, text: str) -> tuple[list[str], int]:
+    path = tmp_path / "f.csv"
+    path.write_text(text)
+    parsed = read_csv(path, "FR", NOW)
+    return [str(e) for e in parsed.errors], len(parsed.rows)
+
+
+def test_a_header_with_unknown_or_missing_columns_is_refused(tmp_path: Path) -> None:
+    """Line 1 errors name the unknown column, each missing required one, and the absent
+    identifier column; no row is read."""
+    errors, rows = _read(tmp_path, "mail,purpose,channel\nx,y,z\n")
+    assert rows == 0
+    assert "line 1, column mail: unknown column" in errors[0]
+    assert "line 1, column state: required column missing" in errors
+    assert any("needs one of the columns email, phone, external_id" in e for e in errors)
+
+
+def test_rows_are_read_with_their_own_line_numbers(tmp_path: Path) -> None:
+    """A quoted field spanning two lines moves the next row's line number; defaults apply (scope
+    first_party, source import); phone numbers are read in the region; the BOM is ignored."""
+    text = (
+        "\ufeffphone,purpose,channel,state,recorded_at,evidence\n"
+        '06 12 34 56 78,news,sms,granted,2026-01-01T00:00:00Z,"two\nlines"\n'
+        "06 12 34 56 79,news,sms,withdrawn,2026-01-01T00:00:00Z,\n"
+        "06 12 34 56 79,news,sms,granted,2027-01-01T00:00:00Z,\n"
+        "06 12 34 56 79,news,sms,granted,2026-01-01T00:00:00Z,,extra\n"
+    )
+    path = tmp_path / "f.csv"
+    path.write_text(text)
+    parsed = read_csv(path, "FR", NOW)
+    assert [str(e) for e in parsed.errors] == [
+        "line 3, column evidence: at most 512 printable characters",
+        "line 5, column recorded_at: is in the future",
+        "line 6: more fields than the header has columns",
+    ]
+    (row,) = parsed.rows
+    assert (row.line, row.identifier.value, row.state, row.source) == (
+        4,
+        "+33612345679",
+        ConsentState.WITHDRAWN,
+        Source.IMPORT,
+    )
+    assert len(parsed.digest) == 64
+
+
+def test_exactly_one_identifier_and_no_value_in_the_message(tmp_path: Path) -> None:
+    """Two identifiers on a row, or a bad one, are errors that never repeat the value."""
+    errors, rows = _read(
+        tmp_path,
+        "email,external_id,purpose,channel,state,recorded_at,notice_version\n"
+        "a@example.com,crm-1,news,email,granted,2026-01-01T00:00:00Z,\n"
+        "secret-value@@,,news,email,granted,2026-01-01T00:00:00Z,0\n",
+    )
+    assert rows == 0
+    assert errors[0] == "line 2: give exactly one of email, phone, external_id"
+    assert errors[1].startswith("line 3, column email: ")
+    assert errors[2] == "line 3, column notice_version: must be a whole number from 1"
+    assert not any("secret-value" in e for e in errors)
+
+
+def test_progress_prints_plain_lines_when_not_a_terminal() -> None:
+    """Off a terminal (logs, CI) progress is whole lines with counts, never carriage returns."""
+    out = io.StringIO()
+    with Progress("import f.csv", total=10, stream=out, every=0.0) as progress:
+        progress.update(4)
+        progress.update(10)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("import f.csv: 4/10 rows  40%")
+    assert lines[-1].startswith("import f.csv: 10/10 rows 100%")
+    assert "\r" not in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "serve",
+        "migrate",
+        "health",
+        "tenants",
+        "keys",
+        "issuers",
+        "import",
+        "purge",
+        "audit",
+        "retention",
+        "breach",
+        "local-key",
+    ],
+)
+def test_every_command_has_examples_in_its_help(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`consentd COMMAND --help` ends with examples that run that command, and the top-level
+    help lists it with an example too."""
+    with pytest.raises(SystemExit):
+        parser().parse_args([command, "--help"])
+    text = capsys.readouterr().out
+    assert "examples:" in text
+    assert f"consentd {command}" in text.split("examples:", 1)[1]
+    assert f"consentd {command}" in parser().format_help()
