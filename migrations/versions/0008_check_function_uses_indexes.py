@@ -11,7 +11,7 @@ the planner may use in an index condition. Same answers, same signature, same gr
 REPLACE keeps them).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
