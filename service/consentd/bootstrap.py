@@ -49,6 +49,7 @@ from consentd.app.ports import Clock, Notifier
 from consentd.app.requests import RightsRequestUseCases
 from consentd.app.retention import RetentionJob, RetentionSettingsUseCases
 from consentd.app.rights import RightsUseCases
+from consentd.app.writers import TenantWriters
 from consentd.config import ConfigError, Settings
 from consentd.domain.audit import CheckpointSigner
 from consentd.domain.identifiers import IdentifierHasher
@@ -165,7 +166,10 @@ def bootstrap(
 
     hasher = IdentifierHasher(secret_key)
     keys = SubjectKeys(Keyring(secret_key))
-    consents = ConsentUseCases(unit_of_work, hasher, clock, keys, read_unit_of_work)
+    writers = TenantWriters(settings.tenant_writers)
+    consents = ConsentUseCases(
+        unit_of_work, hasher, clock, keys, read_unit_of_work, writers=writers
+    )
     campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub)
     catalog = CatalogUseCases(unit_of_work, clock)
     cookies = CookieUseCases(unit_of_work, hasher, clock, keys)

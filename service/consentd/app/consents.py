@@ -30,6 +30,7 @@ from consentd.app.ports import (
     UnitOfWorkFactory,
 )
 from consentd.app.subjects import SubjectResolver
+from consentd.app.writers import TenantWriters
 from consentd.domain.audit import Action, AuditRecord, stamp
 from consentd.domain.errors import InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher
@@ -71,9 +72,13 @@ class ConsentUseCases:
         clock: Clock,
         keys: SubjectKeys,
         reads: ReadUnitOfWorkFactory | None = None,
+        *,
+        writers: TenantWriters | None = None,
     ) -> None:
-        """`reads` serves checks (the unit of work when not given)."""
+        """`reads` serves checks (the unit of work when not given); `writers` admits a tenant's
+        writes a few at a time (see app/writers.py; unlimited when not given)."""
         self._uow = uow
+        self._writers = writers or TenantWriters(1_000_000)
         self._keys = keys
         self._subjects = SubjectResolver(hasher, keys)
         self._hasher = hasher
@@ -88,7 +93,7 @@ class ConsentUseCases:
         FailedPrecondition (identifiers of two subjects).
         """
         now = self._clock()
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._writers(principal.tenant_id), self._uow(principal.tenant_id) as uow:
             purposes = await _purposes(uow, [c.target.purpose for c in command.choices], "choices")
             await _check_notices(uow, command.choices, purposes)
             subject_id = await self._subjects.find_or_create(
@@ -126,7 +131,7 @@ class ConsentUseCases:
         Raises NotFound for an unknown subject id or purpose.
         """
         now = self._clock()
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._writers(principal.tenant_id), self._uow(principal.tenant_id) as uow:
             await self._subjects.guard(uow, principal, command.subject)
             subject_id = await self._withdrawing_subject(uow, principal, command.subject, now)
             targets = await self._withdrawn_targets(uow, subject_id, command)

@@ -14,11 +14,18 @@ class SubjectKeys:
         self._keyring = keyring
 
     async def key(
-        self, uow: UnitOfWork, tenant_id: UUID, subject_id: UUID, now: datetime
+        self,
+        uow: UnitOfWork,
+        tenant_id: UUID,
+        subject_id: UUID,
+        now: datetime,
+        *,
+        created: bool = False,
     ) -> SubjectKey:
         """The subject's key, made and stored when it has none (concurrent makers converge on
-        the one stored first)."""
-        wrapped = await uow.rights.wrapped_key(subject_id)
+        the one stored first). `created`: the subject was made in this unit of work, so it has
+        no key yet and looking one up would be a wasted round trip."""
+        wrapped = None if created else await uow.rights.wrapped_key(subject_id)
         if wrapped is None:
             _, fresh = self._keyring.new_key(tenant_id, subject_id)
             wrapped = await uow.rights.store_key(subject_id, fresh, now)

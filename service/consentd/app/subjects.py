@@ -59,7 +59,7 @@ class SubjectResolver:
             return await self._attach_all(uow, tenant_id, owners.pop(), new, now)
         subject_id = uuid4()
         await uow.subjects.create(subject_id, now)
-        return await self._attach_all(uow, tenant_id, subject_id, named, now)
+        return await self._attach_all(uow, tenant_id, subject_id, named, now, created=True)
 
     async def _attach_all(
         self,
@@ -68,13 +68,17 @@ class SubjectResolver:
         subject_id: UUID,
         named: Sequence[tuple[Digest, Identifier]],
         now: datetime,
+        *,
+        created: bool = False,
     ) -> UUID:
-        """Link each identifier with its value sealed under the owner's key."""
+        """Link each identifier with its value sealed under the owner's key (`created`: the
+        subject was made in this unit of work)."""
         chosen = subject_id
         key: SubjectKey | None = None
         for index, (digest, identifier) in enumerate(named):
             if key is None or key.subject_id != chosen:
-                key = await self._keys.key(uow, tenant_id, chosen, now)
+                fresh = created and chosen == subject_id
+                key = await self._keys.key(uow, tenant_id, chosen, now, created=fresh)
             sealed = key.seal(identifier.kind.value, identifier.value)
             owner = await uow.subjects.attach(chosen, digest, now, sealed)
             if owner != chosen:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from consentd.app.ports import Digest
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import Block, BlockKind, BlockRecord, ContactChange, StoredIdentifier
+from consentd.store.driver import Driver, driver_of
 from consentd.store.tables import (
     contact_changes,
     subject_blocks,
@@ -29,13 +30,29 @@ _S = suppressions
 _C = contact_changes
 
 
+# On every write's path (sealing identifiers and evidence): prepared plain SQL, as the other
+# hot statements (store/driver.py).
+_FIND_KEY = "SELECT wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2"
+_STORE_KEY = """
+INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)
+ON CONFLICT (tenant_id, subject_id) DO NOTHING RETURNING wrapped_key
+"""
+
+
 class SqlRights:
-    def __init__(self, conn: AsyncConnection, tenant_id: UUID) -> None:
+    def __init__(self, conn: AsyncConnection, tenant_id: UUID, raw: Driver | None = None) -> None:
         self._conn = conn
         self._tenant = tenant_id
+        self._raw_driver = raw
         # Keys found or stored in this transaction: a write seals an identifier and its evidence
         # with the same key, and each lookup was a round trip inside the tenant's write path.
         self._keys: dict[UUID, bytes] = {}
+
+    async def _driver(self) -> Driver:
+        """The asyncpg connection under `conn` (given by the unit of work, else looked up)."""
+        if self._raw_driver is None:
+            self._raw_driver = await driver_of(self._conn)
+        return self._raw_driver
 
     # Data keys -----------------------------------------------------------------------------
 
@@ -43,25 +60,18 @@ class SqlRights:
         known = self._keys.get(subject_id)
         if known is not None:
             return known
-        query = sa.select(subject_keys.c.wrapped_key).where(
-            subject_keys.c.tenant_id == self._tenant, subject_keys.c.subject_id == subject_id
-        )
-        value: bytes | None = (await self._conn.execute(query)).scalar_one_or_none()
+        row = await (await self._driver()).fetchrow(_FIND_KEY, self._tenant, subject_id)
+        value: bytes | None = None if row is None else bytes(row["wrapped_key"])
         if value is not None:
             self._keys[subject_id] = value
         return value
 
     async def store_key(self, subject_id: UUID, wrapped: bytes, now: datetime) -> bytes:
         """Store the subject's wrapped key unless one exists; the one that is stored."""
-        inserted = await self._conn.execute(
-            insert(subject_keys)
-            .values(
-                tenant_id=self._tenant, subject_id=subject_id, wrapped_key=wrapped, created_at=now
-            )
-            .on_conflict_do_nothing(index_elements=["tenant_id", "subject_id"])
-            .returning(subject_keys.c.wrapped_key)
+        row = await (await self._driver()).fetchrow(
+            _STORE_KEY, self._tenant, subject_id, wrapped, now
         )
-        stored: bytes | None = inserted.scalar_one_or_none()
+        stored: bytes | None = None if row is None else bytes(row["wrapped_key"])
         if stored is None:  # another writer stored one first: read it (a new snapshot)
             self._keys.pop(subject_id, None)
             stored = await self.wrapped_key(subject_id)

@@ -118,7 +118,7 @@ class SqlUnitOfWork:
         self.catalog = SqlCatalog(conn, raw, self._tenant)
         self.campaign = SqlCampaign(raw, self._tenant)
         self.audit = SqlAudit(conn, self._tenant, self._signer, self._every, raw)
-        self.rights = SqlRights(conn, self._tenant)
+        self.rights = SqlRights(conn, self._tenant, raw)
         self.requests = SqlRequests(conn, self._tenant)
         self.retention = SqlRetention(conn, self._tenant)
         self.breach = SqlBreach(conn, self._tenant)
