@@ -40,6 +40,10 @@ class Settings:
     purge_batch_size: int = 1000
     rate_limit_per_second: float = 2000.0
     rate_limit_burst: float = 4000.0
+    # Prometheus text on http://<address>/metrics; None (CONSENTD_METRICS_ADDRESS=off): no port.
+    metrics_address: str | None = "127.0.0.1:9464"
+    # Where spans go (OTLP over gRPC); None: no exporter, spans are not recorded.
+    otlp_endpoint: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -73,6 +77,8 @@ class Settings:
                 env, "CONSENTD_PURGE_INTERVAL_SECONDS", 86400.0, zero=True
             ),
             purge_batch_size=int(_number(env, "CONSENTD_PURGE_BATCH_SIZE", 1000)),
+            metrics_address=_metrics_address(env),
+            otlp_endpoint=_otlp_endpoint(env),
         )
 
 
@@ -138,3 +144,23 @@ def _address(env: Mapping[str, str], name: str, default: str) -> str:
     if not sep or not host or not port.isdigit() or int(port) > 65535:
         raise ConfigError(f"{name} must be host:port, got {value!r}")
     return value
+
+
+def _metrics_address(env: Mapping[str, str]) -> str | None:
+    name = "CONSENTD_METRICS_ADDRESS"
+    if env.get(name, "").strip().lower() in ("off", "false", "none"):
+        return None
+    return _address(env, name, "127.0.0.1:9464")
+
+
+def _otlp_endpoint(env: Mapping[str, str]) -> str | None:
+    """The standard OpenTelemetry variables: the traces endpoint, else the general one. The
+    exporter reads the rest (headers, certificates, timeout) itself; it speaks OTLP over gRPC."""
+    endpoint = (
+        env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    ) or None
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = env.get(name, "").strip().lower()
+        if protocol and protocol != "grpc":
+            raise ConfigError(f"{name}: consentd exports OTLP over grpc only, got {protocol!r}")
+    return endpoint

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from consentd.telemetry import PoolUsage
 
 # The repository's migrations/ folder; a deployment that installs the package elsewhere sets
 # CONSENTD_MIGRATIONS_DIR (read by Settings).
@@ -24,6 +27,13 @@ def create_engine(url: str, pool_size: int) -> AsyncEngine:
         pool_pre_ping=False,
         connect_args={"server_settings": {"application_name": "consentd"}},
     )
+
+
+def pool_usage(engine: AsyncEngine) -> PoolUsage:
+    """The engine's connections now (for the metrics; read when scraped)."""
+    pool: Any = engine.sync_engine.pool
+    # create_engine allows as many overflow connections as the pool holds.
+    return PoolUsage(pool.checkedout(), pool.checkedin(), 2 * pool.size())
 
 
 def alembic_config(url: str, migrations_dir: Path | None = None) -> Config:
