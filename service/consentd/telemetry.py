@@ -32,7 +32,13 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import start_http_server
 from prometheus_client.registry import Collector
@@ -40,6 +46,7 @@ from prometheus_client.registry import Collector
 # Seconds; from a cached check (~0.5 ms) to a slow export page.
 RPC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 TRACEPARENT = "traceparent"
+PURGE_OUTCOMES = ("done", "locked_out", "failed")
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
@@ -110,6 +117,8 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        for outcome in PURGE_OUTCOMES:  # present at 0 from the start, for rate()
+            self.purge_runs.labels(outcome)
         self.purged = Counter(
             "consentd_purged_rows",
             "Rows deleted by scheduled retention runs, by category",
@@ -118,6 +127,9 @@ class Metrics:
         )
         self._pools = _Pools()
         self.registry.register(self._pools)
+        # CPU, memory, open files and the Python version, as every Prometheus client serves.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
         self._durations: dict[tuple[str, str], Any] = {}
         self._decided: dict[tuple[int, int], Any] = {}
 
