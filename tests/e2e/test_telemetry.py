@@ -15,12 +15,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from prometheus_client import generate_latest
 
+from consentd.api.http import HttpServer
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
 from consentd.logs import configure_logging
 from consentd.telemetry import Telemetry, Tracing
 from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer
 from tests.e2e.helpers import check, grant, put_purpose, record, target
+from tests.e2e.test_browser_port import auth, http
 
 EMAIL = "Personal.Address@Example.fr"
 PHONE = "+33612345678"
@@ -186,3 +188,27 @@ async def test_metrics_count_rpcs_and_decisions(traced: App, traced_stubs: Stubs
     assert 'consentd_decisions_total{decision="deny",reason="no_record"} 1.0' in text
     assert 'consentd_db_pool_connections{pool="writes",state="idle"}' in text
     assert 'consentd_db_pool_max_connections{pool="reads"} 10.0' in text
+
+
+async def test_browser_port_calls_have_spans_and_durations(
+    traced: App, admin_key: str, spans: InMemorySpanExporter
+) -> None:
+    """A CheckConsent over Connect (the browser port) is a server span of rpc.system
+    connect_rpc with its status, and its duration counts in the same series as gRPC's."""
+    server = HttpServer(traced.browser_app(), grace=1)
+    port = await server.start("127.0.0.1:0")
+    try:
+        spans.clear()
+        body = {"subject": {"email": "visitor@example.fr"}, "target": {"purpose": "nope"}}
+        status, _, _ = await http(
+            port, "/consent.v1.ConsentService/CheckConsent", body, auth(admin_key)
+        )
+    finally:
+        await server.stop()
+    assert status == 400  # INVALID_ARGUMENT: no channel in the target
+    (span,) = [s for s in _finished(spans) if s.kind == SpanKind.SERVER]
+    assert span.name == "consent.v1.ConsentService/CheckConsent"
+    assert (span.attributes or {})["rpc.system"] == "connect_rpc"
+    assert (span.attributes or {})["rpc.grpc.status_code"] == 3
+    text = generate_latest(traced.telemetry.metrics.registry).decode()
+    assert 'code="INVALID_ARGUMENT",method="/consent.v1.ConsentService/CheckConsent"' in text
