@@ -170,8 +170,10 @@ def bootstrap(
 
     hasher = IdentifierHasher(secret_key)
     keys = SubjectKeys(Keyring(secret_key))
-    consents = ConsentUseCases(unit_of_work, hasher, clock, keys, read_unit_of_work)
-    campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub)
+    telemetry = telemetry or Telemetry()
+    tally = telemetry.metrics.decided
+    consents = ConsentUseCases(unit_of_work, hasher, clock, keys, read_unit_of_work, tally=tally)
+    campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub, tally=tally)
     catalog = CatalogUseCases(unit_of_work, clock)
     cookies = CookieUseCases(unit_of_work, hasher, clock, keys)
     rights = RightsUseCases(
@@ -189,7 +191,6 @@ def bootstrap(
     consent_servicer = ConsentServicer(consents, settings.phone_region)
     cookie_servicer = CookieServicer(cookies, settings.phone_region)
     owner_engine = create_engine(owner_url, 2) if owner_url else None
-    telemetry = telemetry or Telemetry()
     telemetry.metrics.watch_pool("writes", lambda: pool_usage(engine))
     telemetry.metrics.watch_pool("reads", read_pool.usage)
     if owner_engine is not None:

@@ -16,8 +16,8 @@ def add_trace_ids(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     or a job: every call has a valid span (telemetry.py), recorded or not."""
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
-        event["trace_id"] = format(context.trace_id, "032x")
-        event["span_id"] = format(context.span_id, "016x")
+        event["trace_id"] = context.trace_id.to_bytes(16).hex()
+        event["span_id"] = context.span_id.to_bytes(8).hex()
     return event
 
 

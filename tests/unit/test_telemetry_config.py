@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import asyncpg
 import pytest
-from consent.v1 import campaign_pb2, consent_pb2
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import generate_latest
 
+from consentd.app.checks import CheckResult
 from consentd.config import ConfigError, Settings
+from consentd.domain.model import Decision, LawfulBasis, Reason, Verdict
 from consentd.logs import add_trace_ids
 from consentd.telemetry import Metrics, PoolUsage, Telemetry, Tracing
 
@@ -93,29 +96,22 @@ def test_otlp_without_endpoint_exports_nothing() -> None:
 
 
 def test_decisions_counted_by_label_never_by_subject() -> None:
-    """Batch answers are tallied by (decision, reason); malformed recipients are not counted;
-    the pool collector skips a pool not opened yet."""
+    """A batch of answers is tallied by (decision, reason); the pool collector skips a pool
+    not opened yet; purge outcomes exist at 0 from the start."""
     metrics = Metrics()
-    answers = [
-        campaign_pb2.CheckAnswer(
-            decision=consent_pb2.DECISION_DENY, reason=consent_pb2.REASON_WITHDRAWN
-        ),
-        campaign_pb2.CheckAnswer(
-            decision=consent_pb2.DECISION_DENY, reason=consent_pb2.REASON_WITHDRAWN
-        ),
-        campaign_pb2.CheckAnswer(subject_id="x"),
-    ]
-    observe = metrics.observer("/consent.v1.CampaignService/BatchCheckConsent")
-    assert observe is not None
-    observe(campaign_pb2.BatchCheckConsentResponse(answers=answers))
-    assert metrics.observer("/consent.v1.ConsentService/RecordConsent") is None
+    basis = LawfulBasis.CONSENT
+    withdrawn = CheckResult(Verdict(Decision.DENY, Reason.WITHDRAWN), uuid4(), basis)
+    granted = CheckResult(Verdict(Decision.ALLOW, Reason.GRANTED), uuid4(), basis)
+    metrics.decided([withdrawn, granted, withdrawn])
+    metrics.decided([granted])
     metrics.watch_pool("reads", lambda: None)
     metrics.watch_pool("writes", lambda: PoolUsage(1, 2, 6))
     metrics.purge("done", {"cookie_choices": 3})
     text = generate_latest(metrics.registry).decode()
     assert 'consentd_decisions_total{decision="deny",reason="withdrawn"} 2.0' in text
-    assert "unspecified" not in text
+    assert 'consentd_decisions_total{decision="allow",reason="granted"} 2.0' in text
     assert 'pool="reads"' not in text
     assert 'consentd_db_pool_connections{pool="writes",state="in_use"} 1.0' in text
+    assert 'consentd_db_pool_max_connections{pool="writes"} 6.0' in text
     assert 'consentd_purged_rows_total{category="cookie_choices"} 3.0' in text
     assert 'consentd_purge_runs_total{outcome="failed"} 0.0' in text

@@ -159,13 +159,9 @@ class BrowserGate:
             principal = await self._admit(method, headers, request)
             tenant = principal.tenant.slug
             set_principal(principal)
-            response = await self._gate.unary(
+            return await self._gate.unary(
                 method, headers, principal, request, lambda: call_next(request, ctx)
             )
-            observe = self._telemetry.metrics.observer(method)
-            if observe is not None:
-                observe(response)
-            return response
         except ConsentError as error:
             mapped = connect_error(error)
             code = mapped.code.name

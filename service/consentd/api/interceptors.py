@@ -27,7 +27,6 @@ log = structlog.get_logger("consentd.rpc")
 Context = grpc.aio.ServicerContext[Any, Any]
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
-Observer = Callable[[Any], None]
 INTERNAL_MESSAGE = "internal error; quote error id {} when reporting it"
 # Services we serve but do not guard: health checks and reflection carry no tenant data.
 OPEN_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
@@ -114,11 +113,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 # grpc.aio runs an async generator as a response stream and a coroutine as a
                 # call that answers once or writes with context.write(): keep the same kind.
                 streamed = kind.startswith("stream_")
-                observe = self._telemetry.metrics.observer(method)
                 wrapped = (
-                    self._server_stream(method, behaviour, streamed, observe)
+                    self._server_stream(method, behaviour, streamed)
                     if inspect.isasyncgenfunction(behaviour)
-                    else self._unary(method, behaviour, streamed, observe)
+                    else self._unary(method, behaviour, streamed)
                 )
                 made: Handler = make(
                     wrapped,
@@ -129,7 +127,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         raise RuntimeError(f"{method}: a handler of no known kind")
 
     def _unary(
-        self, method: str, behaviour: Any, streamed: bool, observe: Observer | None
+        self, method: str, behaviour: Any, streamed: bool
     ) -> Callable[[Any, Context], Awaitable[Any]]:
         """A call that returns its answer (unary or client-streaming requests), or writes its
         answers itself with context.write()."""
@@ -144,12 +142,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     await self._admit(call, metadata, None)
                     return await behaviour(_checked(request), context)
                 principal = await self._admit(call, metadata, request)
-                response = await self._gate.unary(
+                return await self._gate.unary(
                     method, metadata, principal, request, lambda: behaviour(request, context)
                 )
-                if observe is not None:
-                    observe(response)
-                return response
             except BaseException as exc:  # noqa: BLE001 - every failure becomes a status
                 await _abort(call, context, exc)
             finally:
@@ -158,7 +153,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return run
 
     def _server_stream(
-        self, method: str, behaviour: Any, streamed: bool, observe: Observer | None
+        self, method: str, behaviour: Any, streamed: bool
     ) -> Callable[[Any, Context], AsyncIterator[Any]]:
         """A call whose answers are an async generator; `request` may be a stream too."""
 
@@ -170,8 +165,6 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 if streamed:
                     request = _checked(request)
                 async for response in behaviour(request, context):
-                    if observe is not None:
-                        observe(response)
                     yield response
             except BaseException as exc:  # noqa: BLE001 - every failure becomes a status
                 await _abort(call, context, exc)

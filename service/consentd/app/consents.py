@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from consentd.app.checks import Checker, CheckResult, check_as_of
+from consentd.app.checks import Checker, CheckResult, Tally, check_as_of
 from consentd.app.coalescing import Coalescer
 from consentd.app.commands import (
     MAX_PAGE_SIZE,
@@ -71,14 +71,17 @@ class ConsentUseCases:
         clock: Clock,
         keys: SubjectKeys,
         reads: ReadUnitOfWorkFactory | None = None,
+        *,
+        tally: Tally | None = None,
     ) -> None:
-        """`reads` serves checks (the unit of work when not given)."""
+        """`reads` serves checks (the unit of work when not given); `tally` is told of
+        every decision."""
         self._uow = uow
         self._keys = keys
         self._subjects = SubjectResolver(hasher, keys)
         self._hasher = hasher
         self._clock = clock
-        self._checker = Checker(reads or uow, hasher, clock)
+        self._checker = Checker(reads or uow, hasher, clock, tally)
         self._checks: Coalescer[CheckBatchKey, CheckKey, CheckResult] = Coalescer(self._decide)
 
     async def record_consent(self, principal: Principal, command: RecordConsent) -> Written:
