@@ -194,7 +194,11 @@ class Tracing:
     `batch` False exports each span as it ends (tests)."""
 
     def __init__(self, exporter: SpanExporter | None = None, *, batch: bool = True) -> None:
-        resource = Resource.create({SERVICE_NAME: "consentd"})
+        # OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES as the SDK reads them; "consentd" when
+        # they name no service.
+        resource = Resource.create()
+        if str(resource.attributes.get(SERVICE_NAME, "")).startswith("unknown_service"):
+            resource = resource.merge(Resource({SERVICE_NAME: "consentd"}))
         self.recording = exporter is not None
         if exporter is None:
             self.provider = TracerProvider(sampler=ALWAYS_OFF, resource=resource)

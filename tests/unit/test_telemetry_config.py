@@ -115,3 +115,16 @@ def test_decisions_counted_by_label_never_by_subject() -> None:
     assert 'consentd_db_pool_max_connections{pool="writes"} 6.0' in text
     assert 'consentd_purged_rows_total{category="cookie_choices"} 3.0' in text
     assert 'consentd_purge_runs_total{outcome="failed"} 0.0' in text
+
+
+def test_service_name_is_consentd_unless_the_environment_names_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Spans say service.name=consentd; OTEL_SERVICE_NAME, when set, wins."""
+    tracing = Tracing()
+    assert tracing.provider.resource.attributes["service.name"] == "consentd"
+    tracing.close()
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "consentd-eu-1")
+    tracing = Tracing()
+    assert tracing.provider.resource.attributes["service.name"] == "consentd-eu-1"
+    tracing.close()
