@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -59,7 +60,9 @@ async def provision_runtime_role(owner_url: str, password: str) -> str:
         async with engine.begin() as conn:
             # A password cannot be a bind parameter in ALTER ROLE; quote it as a literal.
             literal = "'" + password.replace("'", "''") + "'"
-            await conn.execute(sa.text(f"ALTER ROLE {RUNTIME_ROLE} LOGIN PASSWORD {literal}"))
+            # Never in a span (db.statement would carry the password), whatever is traced.
+            with suppress_instrumentation():
+                await conn.execute(sa.text(f"ALTER ROLE {RUNTIME_ROLE} LOGIN PASSWORD {literal}"))
     finally:
         await engine.dispose()
     return (
