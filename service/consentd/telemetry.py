@@ -3,16 +3,16 @@
 Traces: one SERVER span per RPC (started by the one interceptor, api/interceptors.py, and the
 browser port's gate) and one CLIENT span per database statement (asyncpg's instrumentation:
 every statement, SQLAlchemy's included, reaches PostgreSQL through asyncpg). With no exporter
-configured nothing is recorded: spans are the SDK's non-recording ones (always-off sampler),
-which still carry a trace id — the caller's when it sent `traceparent`, else a fresh one — so
-every log line of a call names its trace. Statement spans are only made when spans are exported.
+configured nothing is recorded: an RPC's span is a non-recording one that still carries ids —
+the caller's trace id when it sent `traceparent`, else a fresh one — so every log line of a
+call names its trace; asyncpg is not instrumented at all.
 
 No personal data in a span: RPC spans carry the method, the status code, the tenant's slug and
 the request id; never the request, the peer address or an exception's text. Statement spans
 carry the SQL text with its $n placeholders, never the bound values (capture_parameters off).
 
-Metrics: prometheus_client counters and histograms in a registry of the process, served as
-Prometheus text on the metrics port (serve_metrics). Labels are methods, codes, decisions,
+Metrics: prometheus_client counters and collectors in a registry of the process, served as
+Prometheus text on the metrics port (MetricsServer). Labels are methods, codes, decisions,
 reasons, pool and category names: never a subject, an identifier or an address.
 """
 
