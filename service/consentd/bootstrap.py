@@ -58,11 +58,12 @@ from consentd.domain.sealing import Keyring
 from consentd.notifiers import LogNotifier
 from consentd.store.admin import SqlAdmin
 from consentd.store.callers import SqlCallerDirectory
-from consentd.store.database import create_engine
+from consentd.store.database import create_engine, pool_usage
 from consentd.store.idempotency import SqlIdempotency
 from consentd.store.locks import AdvisoryLock
 from consentd.store.reads import ReadPool, ReadUnitOfWork
 from consentd.store.uow import SqlUnitOfWork
+from consentd.telemetry import Telemetry
 
 # The demo banner page of the repository (web/demo; `make setup` bundles it into dist/).
 DEMO_DIR = Path(__file__).resolve().parents[2] / "web" / "demo"
@@ -90,6 +91,7 @@ class App:
     gate: Gate
     consent_servicer: ConsentServicer
     cookie_servicer: CookieServicer
+    telemetry: Telemetry
     # With the owner's URL only: administration, and the jobs that span tenants (they list
     # them as the owner): the retention job and its cookie category alone (`consentd purge`).
     admin: AdminUseCases | None = None
@@ -113,7 +115,7 @@ class App:
                     f"CONSENTD_DEMO is set but {DEMO_DIR}/dist/banner.js is missing: make setup"
                 )
             demo = DemoPage(DEMO_DIR, demo_key)
-        gate = BrowserGate(self.gate, self.cookies)
+        gate = BrowserGate(self.gate, self.cookies, self.telemetry)
         services = connect_apps(gate, self.cookie_servicer, self.consent_servicer)
         return BrowserApp(services, self.cookies, demo)
 
@@ -122,6 +124,7 @@ class App:
         await self.engine.dispose()
         if self.owner_engine is not None:
             await self.owner_engine.dispose()
+        self.telemetry.close()
 
 
 def derived_signing_key(secret_key: bytes) -> bytes:
@@ -139,12 +142,14 @@ def bootstrap(
     *,
     audit_key: bytes | None = None,
     notifier: Notifier | None = None,
+    telemetry: Telemetry | None = None,
 ) -> App:
     """Wire engines, units of work, use cases, servicers and interceptors.
 
     `database_url` is the runtime role's (row-level security applies); `owner_url`, when given,
     is the owner's, used for tenant and credential administration and to list the tenants for
-    the jobs that span them. `audit_key` is the checkpoint signing seed."""
+    the jobs that span them. `audit_key` is the checkpoint signing seed. `telemetry` (traces
+    and metrics) defaults to no exporter and a registry nobody serves; the App closes it."""
     engine = create_engine(database_url, settings.db_pool_size)
     signer = CheckpointSigner(audit_key or derived_signing_key(secret_key))
     every = settings.audit_checkpoint_every
@@ -166,11 +171,13 @@ def bootstrap(
 
     hasher = IdentifierHasher(secret_key)
     keys = SubjectKeys(Keyring(secret_key))
+    telemetry = telemetry or Telemetry()
+    tally = telemetry.metrics.decided
     writers = TenantWriters(settings.tenant_writers)
     consents = ConsentUseCases(
-        unit_of_work, hasher, clock, keys, read_unit_of_work, writers=writers
+        unit_of_work, hasher, clock, keys, read_unit_of_work, writers=writers, tally=tally
     )
-    campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub)
+    campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub, tally=tally)
     catalog = CatalogUseCases(unit_of_work, clock)
     cookies = CookieUseCases(unit_of_work, hasher, clock, keys)
     rights = RightsUseCases(
@@ -188,6 +195,10 @@ def bootstrap(
     consent_servicer = ConsentServicer(consents, settings.phone_region)
     cookie_servicer = CookieServicer(cookies, settings.phone_region)
     owner_engine = create_engine(owner_url, 2) if owner_url else None
+    telemetry.metrics.watch_pool("writes", lambda: pool_usage(engine))
+    telemetry.metrics.watch_pool("reads", read_pool.usage)
+    if owner_engine is not None:
+        telemetry.metrics.watch_pool("owner", lambda: pool_usage(owner_engine))
     admin_store = SqlAdmin(owner_engine, signer, every) if owner_engine else None
     # The jobs list tenants as the owner; each tenant's work runs in units of work of the
     # runtime role (row-level security holds), one tenant at a time, under one lock.
@@ -214,6 +225,7 @@ def bootstrap(
         gate=gate,
         consent_servicer=consent_servicer,
         cookie_servicer=cookie_servicer,
+        telemetry=telemetry,
         admin=AdminUseCases(admin_store, clock) if admin_store else None,
         retention=retention,
         cookie_purge=cookie_purge,
@@ -227,5 +239,5 @@ def bootstrap(
             retention_service(RetentionServicer(retention_settings)),
             campaign_service(CampaignServicer(campaign, settings.phone_region)),
         ],
-        interceptors=[ServiceInterceptor(gate)],
+        interceptors=[ServiceInterceptor(gate, telemetry)],
     )

@@ -42,6 +42,10 @@ class Settings:
     rate_limit_burst: float = 4000.0
     tenant_writers: int = 4
     embedded_postgres: bool = True  # false (the container image): DATABASE_URL is required
+    # Prometheus text on http://<address>/metrics; None (CONSENTD_METRICS_ADDRESS=off): no port.
+    metrics_address: str | None = "127.0.0.1:9464"
+    # Where spans go (OTLP over gRPC); None: no exporter, spans are not recorded.
+    otlp_endpoint: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -77,6 +81,8 @@ class Settings:
             ),
             purge_batch_size=int(_number(env, "CONSENTD_PURGE_BATCH_SIZE", 1000)),
             embedded_postgres=_flag(env, "CONSENTD_EMBEDDED_POSTGRES", default=True),
+            metrics_address=_metrics_address(env),
+            otlp_endpoint=_otlp_endpoint(env),
         )
 
 
@@ -142,3 +148,23 @@ def _address(env: Mapping[str, str], name: str, default: str) -> str:
     if not sep or not host or not port.isdigit() or int(port) > 65535:
         raise ConfigError(f"{name} must be host:port, got {value!r}")
     return value
+
+
+def _metrics_address(env: Mapping[str, str]) -> str | None:
+    name = "CONSENTD_METRICS_ADDRESS"
+    if env.get(name, "").strip().lower() in ("off", "false", "none"):
+        return None
+    return _address(env, name, "127.0.0.1:9464")
+
+
+def _otlp_endpoint(env: Mapping[str, str]) -> str | None:
+    """The standard OpenTelemetry variables: the traces endpoint, else the general one. The
+    exporter reads the rest (headers, certificates, timeout) itself; it speaks OTLP over gRPC."""
+    endpoint = (
+        env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    ) or None
+    for name in ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"):
+        protocol = env.get(name, "").strip().lower()
+        if protocol and protocol != "grpc":
+            raise ConfigError(f"{name}: consentd exports OTLP over grpc only, got {protocol!r}")
+    return endpoint

@@ -7,6 +7,18 @@ import sys
 
 import orjson
 import structlog
+from opentelemetry import trace
+from structlog.typing import EventDict, WrappedLogger
+
+
+def add_trace_ids(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """The current span's trace and span ids (W3C hex), when a line is written inside an RPC
+    or a job: every call has a valid span (telemetry.py), recorded or not."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event["trace_id"] = context.trace_id.to_bytes(16).hex()
+        event["span_id"] = context.span_id.to_bytes(8).hex()
+    return event
 
 
 def configure_logging(level: str, fmt: str) -> None:
@@ -25,6 +37,7 @@ def configure_logging(level: str, fmt: str) -> None:
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            add_trace_ids,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             renderer,

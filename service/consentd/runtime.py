@@ -25,6 +25,7 @@ from consentd.config import ConfigError, Settings
 from consentd.domain.tenancy import Scope
 from consentd.store.database import check_runtime_role, migrate, provision_runtime_role
 from consentd.store.embedded import EmbeddedPostgres, default_data_dir
+from consentd.telemetry import MetricsServer, Telemetry, Tracing
 
 log = structlog.get_logger("consentd")
 LOCAL_KEY_FILE = "local-admin.key"
@@ -156,8 +157,14 @@ def read_local_key(settings: Settings) -> str:
 async def serve(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT, then drain in-flight calls and stop what was started."""
     async with database(settings) as db:
+        telemetry = Telemetry(Tracing.otlp(settings.otlp_endpoint))
         app = bootstrap(
-            settings, db.url, db.secret_key, owner_url=db.owner_url, audit_key=db.audit_key
+            settings,
+            db.url,
+            db.secret_key,
+            owner_url=db.owner_url,
+            audit_key=db.audit_key,
+            telemetry=telemetry,
         )
         try:
             await prepare(app, db)
@@ -193,20 +200,24 @@ async def _serve_until_signalled(app: App, demo: str | None) -> None:
     http = HttpServer(browser, settings.shutdown_grace_seconds)
     http_port = await http.start(settings.http_address, reuse_port=settings.reuse_port)
     await server.start()
+    metrics = _metrics_server(app)
     _tune_garbage_collector()
     host = settings.grpc_address.rsplit(":", 1)[0]
     http_host = settings.http_address.rsplit(":", 1)[0]
+    metrics_host = (settings.metrics_address or "").rsplit(":", 1)[0]
     log.info(
         "serving",
         grpc=f"{host}:{port}",
         http=f"{http_host}:{http_port}",
+        metrics=f"{metrics_host}:{metrics.port}" if metrics else None,
+        traces=settings.otlp_endpoint,
         demo=f"http://{http_host}:{http_port}/demo/" if settings.demo else None,
         tenant=settings.default_tenant,
     )
     purging = None
     if settings.purge_interval_seconds and app.retention is not None:
         interval = settings.purge_interval_seconds
-        purging = asyncio.create_task(purge_periodically(app.retention, interval))
+        purging = asyncio.create_task(purge_periodically(app.retention, interval, app.telemetry))
     elif settings.purge_interval_seconds:
         # Row-level security shows the runtime role one tenant at a time: listing them is the
         # owner's. Without its URL, run `consentd purge` as a job that has it.
@@ -218,7 +229,22 @@ async def _serve_until_signalled(app: App, demo: str | None) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await purging
     await asyncio.gather(server.stop(settings.shutdown_grace_seconds), http.stop())
+    if metrics is not None:
+        await asyncio.to_thread(metrics.close)
     log.info("stopped")
+
+
+def _metrics_server(app: App) -> MetricsServer | None:
+    """The metrics port, unless disabled. A port that cannot be bound is logged, not fatal:
+    consent answers matter more than their metrics."""
+    address = app.settings.metrics_address
+    if address is None:
+        return None
+    try:
+        return MetricsServer(app.telemetry.metrics.registry, address)
+    except OSError as error:
+        log.error("metrics_unavailable", address=address, error=error.strerror)
+        return None
 
 
 def _tune_garbage_collector() -> None:
@@ -235,25 +261,35 @@ def _tune_garbage_collector() -> None:
 FIRST_PURGE_DELAY = 60.0
 
 
-async def purge_periodically(retention: RetentionJob, interval: float) -> None:
+async def purge_periodically(
+    retention: RetentionJob, interval: float, telemetry: Telemetry | None = None
+) -> None:
     """Run the retention job (cookie choices past their expiry, the audit log's 12 months,
     tenants whose contract ended) every `interval` seconds until cancelled. A failed run is
     logged and the next one tries again; a run skipped because another replica (or a
-    `consentd retention run` / `consentd purge`) holds the lock is normal."""
+    `consentd retention run` / `consentd purge`) holds the lock is normal. Each run is a span
+    (its statements are its children) and counts in consentd_purge_runs_total and
+    consentd_purged_rows_total."""
+    telemetry = telemetry or Telemetry()
     delay = min(interval, FIRST_PURGE_DELAY)
     while True:
         await asyncio.sleep(delay)
         delay = interval
-        try:
-            report = await retention.run()
-        except Exception as error:  # the server must outlive a failed purge
-            log.error("purge_failed", exc_info=error)
-            continue
-        deleted: dict[str, int] = {}
-        for tenant in report.tenants:
-            for what, count in tenant.deleted.items():
-                deleted[what] = deleted.get(what, 0) + count
-        log.info("purge", skipped=report.locked_out, deleted=deleted, tenants=len(report.tenants))
+        with telemetry.tracing.tracer.start_as_current_span("retention.run"):
+            try:
+                report = await retention.run()
+            except Exception as error:  # the server must outlive a failed purge
+                telemetry.metrics.purge("failed")
+                log.error("purge_failed", exc_info=error)
+                continue
+            deleted: dict[str, int] = {}
+            for tenant in report.tenants:
+                for what, count in tenant.deleted.items():
+                    deleted[what] = deleted.get(what, 0) + count
+            telemetry.metrics.purge("locked_out" if report.locked_out else "done", deleted)
+            log.info(
+                "purge", skipped=report.locked_out, deleted=deleted, tenants=len(report.tenants)
+            )
 
 
 async def probe_health(address: str) -> int:

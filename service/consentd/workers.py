@@ -8,7 +8,7 @@ on to every child; it waits for them (each drains its calls within the grace), t
 PostgreSQL it started. A child that dies on its own stops the others and the supervisor exits 1:
 the orchestrator (systemd, Kubernetes) restarts the whole, rather than serving with fewer.
 Only the first child runs the scheduled retention job (the job's lock would keep the others
-out anyway)."""
+out anyway). Worker i serves its metrics on the metrics port + i."""
 
 from __future__ import annotations
 
@@ -35,6 +35,11 @@ def supervise(settings: Settings, workers: int) -> int:
 def _fixed_port(address: str, name: str) -> None:
     if address.rsplit(":", 1)[-1] == "0":
         raise ConfigError(f"--workers needs a fixed port in {name} (0 would give each its own)")
+
+
+def _nth_port(address: str, index: int) -> str:
+    host, port = address.rsplit(":", 1)
+    return f"{host}:{int(port) + index}" if int(port) else address
 
 
 async def _supervise(settings: Settings, workers: int) -> int:
@@ -67,6 +72,10 @@ async def _supervise(settings: Settings, workers: int) -> int:
             child_env = dict(env)
             if index:
                 child_env["CONSENTD_PURGE_INTERVAL_SECONDS"] = "0"
+            if settings.metrics_address is not None:
+                # Each worker's series are its own: one metrics port per worker (port + index),
+                # so a scraper sees every process rather than whichever one a connection hits.
+                child_env["CONSENTD_METRICS_ADDRESS"] = _nth_port(settings.metrics_address, index)
             children.append(
                 await asyncio.create_subprocess_exec(
                     sys.executable, "-m", "consentd", "serve", env=child_env

@@ -12,6 +12,7 @@ from consentd.cli.csv_rows import read_csv
 from consentd.cli.parser import parser
 from consentd.cli.progress import Progress
 from consentd.domain.model import ConsentState, Source
+from consentd.workers import _nth_port
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -116,3 +117,14 @@ def test_every_command_has_examples_in_its_help(
     assert "examples:" in text
     assert f"consentd {command}" in text.split("examples:", 1)[1]
     assert f"consentd {command}" in parser().format_help()
+
+
+def test_each_worker_gets_its_own_metrics_port() -> None:
+    """serve --workers N: worker i serves metrics on the configured port + i (a scraper sees
+    every process); port 0 stays 0."""
+    assert [_nth_port("127.0.0.1:9464", i) for i in range(3)] == [
+        "127.0.0.1:9464",
+        "127.0.0.1:9465",
+        "127.0.0.1:9466",
+    ]
+    assert _nth_port("[::1]:0", 1) == "[::1]:0"

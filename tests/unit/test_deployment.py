@@ -89,14 +89,16 @@ def test_dockerfile_is_multi_stage_non_root_and_probes_itself() -> None:
 
 def test_dockerfile_sets_only_real_variables_and_no_embedded_database() -> None:
     """Every CONSENTD_* the image sets is read by Settings.from_env; the embedded PostgreSQL is
-    off (DATABASE_URL required); the exposed ports are the listen addresses' ports."""
+    off (DATABASE_URL required); the exposed ports are the listen addresses' ports (gRPC, browsers,
+    metrics)."""
     env = _env(_final_stage())
     ours = {k for k in env if k.startswith("CONSENTD_")}
     assert ours <= _variables(), ours - _variables()
     assert env["CONSENTD_EMBEDDED_POSTGRES"] == "false"
     assert env["CONSENTD_MIGRATE_ON_START"] == "false"
     exposed = next(a for op, a in _final_stage() if op == "EXPOSE").split()
-    ports = {env[k].rsplit(":", 1)[1] for k in ("CONSENTD_GRPC_ADDRESS", "CONSENTD_HTTP_ADDRESS")}
+    listening = ("CONSENTD_GRPC_ADDRESS", "CONSENTD_HTTP_ADDRESS", "CONSENTD_METRICS_ADDRESS")
+    ports = {env[k].rsplit(":", 1)[1] for k in listening}
     assert set(exposed) == ports
 
 
@@ -158,12 +160,15 @@ def test_selectors_select_the_servers_pods() -> None:
 
 def test_servers_probe_grpc_health_and_are_locked_down() -> None:
     """Readiness, liveness and startup probes are native gRPC on the container's grpc port
-    (the image's); every container of every workload has requests and limits, runs as the
-    image's non-root user with a read-only root filesystem and no privilege escalation."""
+    (the image's); the metrics port is declared and annotated for scraping; every container of
+    every workload has requests and limits, runs as the image's non-root user with a read-only
+    root filesystem and no privilege escalation."""
     deployment = _one("Deployment", "consentd")
     (server,) = _pod(deployment)["spec"]["containers"]
     ports = {p["name"]: p["containerPort"] for p in server["ports"]}
-    assert ports == {"grpc": 50051, "http": 8080}
+    assert ports == {"grpc": 50051, "http": 8080, "metrics": 9464}
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(ports["metrics"])
     for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
         assert server[probe]["grpc"]["port"] == ports["grpc"], probe
     uid = int(_image_user().split(":")[0])

@@ -23,7 +23,6 @@ gRPC-Web), under uvicorn in the same process. Around them:
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
@@ -54,6 +53,7 @@ from consentd.app.cookies import CookieUseCases
 from consentd.domain.cookies import MAX_USER_AGENT
 from consentd.domain.errors import ConsentError, InvalidInput, PermissionDenied
 from consentd.domain.tenancy import Principal, Scope
+from consentd.telemetry import Telemetry
 
 # Largest request body the browser port reads; bigger is RESOURCE_EXHAUSTED before decoding.
 MAX_BROWSER_MESSAGE = 64 * 1024
@@ -73,6 +73,10 @@ PREFLIGHT_MAX_AGE = "300"
 # What a credential sent from another origin may carry: it is readable by the page's scripts.
 PAGE_SCOPES = frozenset({Scope.COOKIES, Scope.SELF})
 M = TypeVar("M", bound=Message)
+# A Connect code's number in gRPC's numbering (same names, but Connect spells CANCELED).
+_STATUS_NUMBER = {code.name: code.value[0] for code in grpc.StatusCode} | {
+    "CANCELED": grpc.StatusCode.CANCELLED.value[0]
+}
 
 
 @dataclass
@@ -133,9 +137,12 @@ class BrowserGate:
     """The Connect interceptor: the Gate, then the tenant prefix and origin; error mapping and
     one log line per call."""
 
-    def __init__(self, gate: Gate, cookies: CookieUseCases) -> None:
+    def __init__(
+        self, gate: Gate, cookies: CookieUseCases, telemetry: Telemetry | None = None
+    ) -> None:
         self._gate = gate
         self._cookies = cookies
+        self._telemetry = telemetry or Telemetry()
 
     async def intercept_unary(
         self,
@@ -145,8 +152,9 @@ class BrowserGate:
         /,
     ) -> Any:
         method = f"/{ctx.method.service_name}/{ctx.method.name}"
-        started, request_id, code, tenant = time.perf_counter(), uuid.uuid4().hex, "OK", ""
+        request_id, code, tenant = uuid.uuid4().hex, "OK", ""
         headers: Mapping[str, str] = ctx.request_headers
+        rpc = self._telemetry.rpc(method, headers)
         try:
             principal = await self._admit(method, headers, request)
             tenant = principal.tenant.slug
@@ -166,16 +174,23 @@ class BrowserGate:
             _log("error", "rpc_failed", method=method, request_id=request_id, exc_info=error)
             raise ConnectError(Code.INTERNAL, INTERNAL_MESSAGE.format(request_id)) from None
         finally:
-            _log(
-                "info",
-                "rpc",
-                method=method,
-                code=code,
-                protocol="browser",
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-                tenant=tenant,
-                request_id=request_id,
+            status = _STATUS_NUMBER.get(code, grpc.StatusCode.UNKNOWN.value[0])
+            seconds = self._telemetry.finish(
+                rpc, method, code, status, "connect_rpc", tenant=tenant, request_id=request_id
             )
+            try:
+                _log(
+                    "info",
+                    "rpc",
+                    method=method,
+                    code=code,
+                    protocol="browser",
+                    duration_ms=round(seconds * 1000, 3),
+                    tenant=tenant,
+                    request_id=request_id,
+                )
+            finally:
+                rpc.detach()
 
     async def _admit(self, method: str, headers: Mapping[str, str], request: Any) -> Principal:
         state = browser_request.get(None) or BrowserRequest(None, None, same_origin=True)

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import inspect
 import itertools
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from consentd.api.gate import Gate
 from consentd.api.validation import reject_unknown_fields
 from consentd.domain.errors import ConsentError
 from consentd.domain.tenancy import Principal
+from consentd.telemetry import Telemetry
 
 log = structlog.get_logger("consentd.rpc")
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -46,30 +46,48 @@ _ID_COUNTER = itertools.count(1)
 
 
 class _Call:
-    """The bookkeeping of one RPC: who, what answer, how long."""
+    """The bookkeeping of one RPC: who, what answer, how long, and its span (current from
+    here until the log line is written)."""
 
-    def __init__(self, method: str) -> None:
+    __slots__ = ("code", "method", "request_id", "rpc", "telemetry", "tenant")
+
+    def __init__(self, method: str, telemetry: Telemetry, metadata: dict[str, str]) -> None:
         self.method = method
-        self.started = time.perf_counter()
+        self.telemetry = telemetry
+        self.rpc = telemetry.rpc(method, metadata)
         self.request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
         self.code = grpc.StatusCode.OK
         self.tenant = ""
 
     def finish(self) -> None:
-        _log(
-            "info",
-            "rpc",
-            method=self.method,
-            code=self.code.name,
-            duration_ms=round((time.perf_counter() - self.started) * 1000, 3),
+        code = self.code
+        seconds = self.telemetry.finish(
+            self.rpc,
+            self.method,
+            code.name,
+            code.value[0],
+            "grpc",
             tenant=self.tenant,
             request_id=self.request_id,
         )
+        try:
+            _log(
+                "info",
+                "rpc",
+                method=self.method,
+                code=code.name,
+                duration_ms=round(seconds * 1000, 3),
+                tenant=self.tenant,
+                request_id=self.request_id,
+            )
+        finally:
+            self.rpc.detach()
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, gate: Gate) -> None:
+    def __init__(self, gate: Gate, telemetry: Telemetry | None = None) -> None:
         self._gate = gate
+        self._telemetry = telemetry or Telemetry()
         # The wrapped handler of each method, built on its first call: handlers never change.
         self._wrapped: dict[str, Handler | None] = {}
 
@@ -115,9 +133,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         answers itself with context.write()."""
 
         async def run(request: Any, context: Context) -> Any:
-            call = _Call(method)
+            metadata = _metadata(context)
+            call = _Call(method, self._telemetry, metadata)
             try:
-                metadata = _metadata(context)
                 if streamed:
                     # A request stream is admitted once (one rate-limit token) and each of its
                     # messages is checked for unknown fields as the servicer reads it.
@@ -140,9 +158,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         """A call whose answers are an async generator; `request` may be a stream too."""
 
         async def run(request: Any, context: Context) -> AsyncIterator[Any]:
-            call = _Call(method)
+            metadata = _metadata(context)
+            call = _Call(method, self._telemetry, metadata)
             try:
-                await self._admit(call, _metadata(context), None if streamed else request)
+                await self._admit(call, metadata, None if streamed else request)
                 if streamed:
                     request = _checked(request)
                 async for response in behaviour(request, context):

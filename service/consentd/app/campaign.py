@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from consentd.app.changes import ChangeHub
-from consentd.app.checks import Checker, Decided, check_as_of, unknown_purpose
+from consentd.app.checks import Checker, Decided, Tally, check_as_of, unknown_purpose
 from consentd.app.commands import SubjectSelector
 from consentd.app.paging import decode_token, encode_token
 from consentd.app.ports import Clock, FeedChange, ReadUnitOfWorkFactory, SuppressedRow
@@ -86,13 +86,15 @@ class CampaignUseCases:
         clock: Clock,
         hub: ChangeHub,
         timing: FeedTiming = FeedTiming(),
+        *,
+        tally: Tally | None = None,
     ) -> None:
         self._reads = reads
         self._hasher = hasher
         self._clock = clock
         self._hub = hub
         self._timing = timing
-        self._checker = Checker(reads, hasher, clock)
+        self._checker = Checker(reads, hasher, clock, tally)
 
     async def check_batch(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -32,6 +32,10 @@ class Decided:
     answers: list[CheckResult | InvalidInput]
 
 
+# Told of every batch of answers as it is decided (the metrics count decisions by reason).
+Tally = Callable[[Sequence[CheckResult]], None]
+
+
 def unknown_purpose(purpose_id: str, field: str = "target.purpose") -> NotFound:
     return NotFound(
         f"{field}: purpose {purpose_id!r} is not in this tenant's catalogue "
@@ -49,11 +53,16 @@ class Checker:
     """Decides checks for one target in one unit of work and one statement."""
 
     def __init__(
-        self, reads: ReadUnitOfWorkFactory, hasher: IdentifierHasher, clock: Clock
+        self,
+        reads: ReadUnitOfWorkFactory,
+        hasher: IdentifierHasher,
+        clock: Clock,
+        tally: Tally | None = None,
     ) -> None:
         self._reads = reads
         self._hasher = hasher
         self._clock = clock
+        self._tally = tally
 
     def key(self, tenant_id: UUID, selector: SubjectSelector) -> CheckKey:
         if isinstance(selector, UUID):
@@ -86,6 +95,8 @@ class Checker:
             )
             for row in batch.rows
         ]
+        if self._tally is not None:
+            self._tally(results)
         return basis, results
 
     async def decide_items(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from consentd.app.checks import Checker, CheckResult, check_as_of
+from consentd.app.checks import Checker, CheckResult, Tally, check_as_of
 from consentd.app.coalescing import Coalescer
 from consentd.app.commands import (
     MAX_PAGE_SIZE,
@@ -74,16 +74,18 @@ class ConsentUseCases:
         reads: ReadUnitOfWorkFactory | None = None,
         *,
         writers: TenantWriters | None = None,
+        tally: Tally | None = None,
     ) -> None:
         """`reads` serves checks (the unit of work when not given); `writers` admits a tenant's
-        writes a few at a time (see app/writers.py; unlimited when not given)."""
+        writes a few at a time (see app/writers.py; unlimited when not given); `tally` is told
+        of every decision."""
         self._uow = uow
         self._writers = writers or TenantWriters(1_000_000)
         self._keys = keys
         self._subjects = SubjectResolver(hasher, keys)
         self._hasher = hasher
         self._clock = clock
-        self._checker = Checker(reads or uow, hasher, clock)
+        self._checker = Checker(reads or uow, hasher, clock, tally)
         self._checks: Coalescer[CheckBatchKey, CheckKey, CheckResult] = Coalescer(self._decide)
 
     async def record_consent(self, principal: Principal, command: RecordConsent) -> Written:

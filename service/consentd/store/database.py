@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from consentd.telemetry import PoolUsage
 
 # The repository's migrations/ folder; a deployment that installs the package elsewhere sets
 # CONSENTD_MIGRATIONS_DIR (read by Settings).
@@ -24,6 +28,13 @@ def create_engine(url: str, pool_size: int) -> AsyncEngine:
         pool_pre_ping=False,
         connect_args={"server_settings": {"application_name": "consentd"}},
     )
+
+
+def pool_usage(engine: AsyncEngine) -> PoolUsage:
+    """The engine's connections now (for the metrics; read when scraped)."""
+    pool: Any = engine.sync_engine.pool
+    # create_engine allows as many overflow connections as the pool holds.
+    return PoolUsage(pool.checkedout(), pool.checkedin(), 2 * pool.size())
 
 
 def alembic_config(url: str, migrations_dir: Path | None = None) -> Config:
@@ -49,7 +60,9 @@ async def provision_runtime_role(owner_url: str, password: str) -> str:
         async with engine.begin() as conn:
             # A password cannot be a bind parameter in ALTER ROLE; quote it as a literal.
             literal = "'" + password.replace("'", "''") + "'"
-            await conn.execute(sa.text(f"ALTER ROLE {RUNTIME_ROLE} LOGIN PASSWORD {literal}"))
+            # Never in a span (db.statement would carry the password), whatever is traced.
+            with suppress_instrumentation():
+                await conn.execute(sa.text(f"ALTER ROLE {RUNTIME_ROLE} LOGIN PASSWORD {literal}"))
     finally:
         await engine.dispose()
     return (

@@ -20,6 +20,7 @@ import asyncpg
 
 from consentd.store.campaign import SqlCampaign
 from consentd.store.driver import Driver
+from consentd.telemetry import PoolUsage
 
 # Only a UUID's own text is formatted into this (str(UUID) is hex and dashes).
 _BEGIN = "BEGIN READ ONLY; SELECT set_config('consentd.tenant_id', '{tenant}', true)"
@@ -60,6 +61,14 @@ class ReadPool:
 
     async def release(self, conn: Any) -> None:
         await self._pool.release(conn)
+
+    def usage(self) -> PoolUsage | None:
+        """Its connections now (for the metrics); None before the pool is opened."""
+        pool = self._pool
+        if pool is None:
+            return None
+        idle = pool.get_idle_size()
+        return PoolUsage(pool.get_size() - idle, idle, pool.get_max_size())
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -1,0 +1,214 @@
+"""Traces, metrics and trace ids in logs, in process: an app whose spans go to memory."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import grpc
+import pytest
+import structlog
+from consent.v1 import catalog_pb2_grpc, consent_pb2, consent_pb2_grpc, cookies_pb2_grpc, types_pb2
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from prometheus_client import generate_latest
+
+from consentd.api.http import HttpServer
+from consentd.bootstrap import App, bootstrap
+from consentd.config import Settings
+from consentd.logs import configure_logging
+from consentd.telemetry import Telemetry, Tracing
+from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer
+from tests.e2e.helpers import check, grant, put_purpose, record, target
+from tests.e2e.test_browser_port import auth, http
+
+EMAIL = "Personal.Address@Example.fr"
+PHONE = "+33612345678"
+NATIONAL_PHONE = "0612345678"
+IP = "203.0.113.77"
+USER_AGENT = "Mozilla/5.0 (PersonalBrowser 99)"
+PERSONAL = [EMAIL, EMAIL.lower(), PHONE, NATIONAL_PHONE, "612345678", IP, USER_AGENT]
+RECORD = "consent.v1.ConsentService/RecordConsent"
+
+
+@pytest.fixture
+def spans() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+async def traced(
+    database_url: str, owner_url: str, clock: TestClock, spans: InMemorySpanExporter
+) -> AsyncIterator[App]:
+    """An app of its own whose spans (RPCs and statements) go to `spans` as they end."""
+    telemetry = Telemetry(Tracing(spans, batch=False))
+    application = bootstrap(
+        Settings(), database_url, TEST_SECRET, clock, owner_url=owner_url, telemetry=telemetry
+    )
+    try:
+        yield application
+    finally:
+        await application.aclose()  # uninstruments asyncpg for the other tests
+
+
+@pytest.fixture
+async def traced_stubs(traced: App, admin_key: str) -> AsyncIterator[Stubs]:
+    server = traced.server()
+    port = server.bind("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            yield Stubs(
+                consent_pb2_grpc.ConsentServiceStub(channel),
+                catalog_pb2_grpc.CatalogServiceStub(channel),
+                bearer(admin_key),
+                cookies_pb2_grpc.CookieServiceStub(channel),
+            )
+    finally:
+        await server.stop(grace=1)
+
+
+@pytest.fixture
+def json_logs() -> Iterator[None]:
+    """The service's JSON log configuration, put back as it was afterwards."""
+    saved = structlog.get_config()
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+
+
+def _finished(spans: InMemorySpanExporter) -> list[ReadableSpan]:
+    return list(spans.get_finished_spans())
+
+
+def _everything_recorded(spans: list[ReadableSpan]) -> str:
+    """Every name, attribute, event and status text of the spans, as one string."""
+    parts: list[Any] = []
+    for span in spans:
+        parts += [span.name, dict(span.attributes or {}), span.status.description]
+        parts += [(event.name, dict(event.attributes or {})) for event in span.events]
+        parts += [dict(link.attributes or {}) for link in span.links]
+    return repr(parts)
+
+
+async def _record_with_personal_data(stubs: Stubs) -> None:
+    await put_purpose(stubs, "newsletter")
+    evidence = types_pb2.Evidence(ip_address=IP, user_agent=USER_AGENT, reference="form-1")
+    identity = types_pb2.SubjectIdentity(email=EMAIL, phone=PHONE)
+    await record(stubs, identity, grant(target("newsletter")), evidence=evidence)
+
+
+@pytest.mark.usefixtures("json_logs")
+async def test_a_trace_of_record_consent_holds_no_personal_data(
+    traced_stubs: Stubs, spans: InMemorySpanExporter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RecordConsent with an email, a phone and an IP address: its server span has the
+    statements as children in the same trace, and no span attribute, event or status nor any
+    log line carries the email, the phone or the IP address in any of their forms."""
+    configure_logging("info", "json")
+    structlog.configure(cache_logger_on_first_use=False)
+    capsys.readouterr()
+    spans.clear()
+    await _record_with_personal_data(traced_stubs)
+    await check(traced_stubs, types_pb2.SubjectRef(email=EMAIL), target("newsletter"))
+    with pytest.raises(grpc.aio.AioRpcError):
+        await check(traced_stubs, types_pb2.SubjectRef(phone=NATIONAL_PHONE), target("nope"))
+    logs = capsys.readouterr().err
+    finished = _finished(spans)
+
+    (rpc,) = [s for s in finished if s.name == RECORD]
+    assert rpc.kind == SpanKind.SERVER
+    assert rpc.attributes is not None
+    assert rpc.attributes["rpc.grpc.status_code"] == 0
+    assert rpc.attributes["rpc.method"] == "RecordConsent"
+    assert rpc.context is not None
+    trace_id = rpc.context.trace_id
+    children = [s for s in finished if s.parent and s.parent.span_id == rpc.context.span_id]
+    statements = [s for s in children if s.kind == SpanKind.CLIENT]
+    assert len(statements) >= 2, [s.name for s in children]
+    assert all(s.context is not None and s.context.trace_id == trace_id for s in statements)
+    assert all((s.attributes or {}).get("db.system") == "postgresql" for s in statements)
+    assert not any("db.statement.parameters" in (s.attributes or {}) for s in finished)
+
+    recorded = _everything_recorded(finished)
+    for value in PERSONAL:
+        assert value not in recorded, f"personal data {value!r} in a span"
+        assert value not in logs, f"personal data {value!r} in the logs"
+    lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
+    (line,) = [e for e in lines if e.get("event") == "rpc" and e["method"] == f"/{RECORD}"]
+    assert line["trace_id"] == format(trace_id, "032x")
+    assert line["span_id"] == format(rpc.context.span_id, "016x")
+
+
+async def test_failed_rpc_span_has_the_code_and_no_message(
+    traced_stubs: Stubs, spans: InMemorySpanExporter
+) -> None:
+    """A refused call's span is an error with its gRPC code and status number, never the
+    error message (which may quote the request)."""
+    spans.clear()
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await check(traced_stubs, types_pb2.SubjectRef(email=EMAIL), target("no-such-purpose"))
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    (span,) = [s for s in _finished(spans) if s.kind == SpanKind.SERVER]
+    assert span.status.description == "NOT_FOUND"
+    assert (span.attributes or {})["rpc.grpc.status_code"] == grpc.StatusCode.NOT_FOUND.value[0]
+    assert not span.events
+
+
+async def test_a_callers_traceparent_is_the_parent_of_the_rpc_span(
+    traced_stubs: Stubs, spans: InMemorySpanExporter
+) -> None:
+    """A call that carries W3C `traceparent` metadata is traced in the caller's trace."""
+    spans.clear()
+    trace_id, parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    metadata = (*traced_stubs.metadata, ("traceparent", f"00-{trace_id}-{parent}-01"))
+    request = consent_pb2.CheckConsentRequest(
+        subject=types_pb2.SubjectRef(email="someone@example.fr"), target=target("newsletter")
+    )
+    await put_purpose(traced_stubs, "newsletter")
+    await traced_stubs.consent.CheckConsent(request, metadata=metadata)
+    (span,) = [s for s in _finished(spans) if s.name.endswith("/CheckConsent")]
+    assert span.context is not None
+    assert span.parent is not None
+    assert format(span.context.trace_id, "032x") == trace_id
+    assert format(span.parent.span_id, "016x") == parent
+
+
+async def test_metrics_count_rpcs_and_decisions(traced: App, traced_stubs: Stubs) -> None:
+    """The registry has the RPC's duration by method and code, the decisions by reason, and
+    the pools' connections."""
+    await put_purpose(traced_stubs, "newsletter")
+    await check(traced_stubs, types_pb2.SubjectRef(email="nobody@example.fr"), target("newsletter"))
+    text = generate_latest(traced.telemetry.metrics.registry).decode()
+    method = "/consent.v1.ConsentService/CheckConsent"
+    assert f'consentd_rpc_duration_seconds_count{{code="OK",method="{method}"}} 1.0' in text
+    assert 'consentd_decisions_total{decision="deny",reason="no_record"} 1.0' in text
+    assert 'consentd_db_pool_connections{pool="writes",state="idle"}' in text
+    assert 'consentd_db_pool_max_connections{pool="reads"} 10.0' in text
+
+
+async def test_browser_port_calls_have_spans_and_durations(
+    traced: App, admin_key: str, spans: InMemorySpanExporter
+) -> None:
+    """A CheckConsent over Connect (the browser port) is a server span of rpc.system
+    connect_rpc with its status, and its duration counts in the same series as gRPC's."""
+    server = HttpServer(traced.browser_app(), grace=1)
+    port = await server.start("127.0.0.1:0")
+    try:
+        spans.clear()
+        body = {"subject": {"email": "visitor@example.fr"}, "target": {"purpose": "nope"}}
+        status, _, _ = await http(
+            port, "/consent.v1.ConsentService/CheckConsent", body, auth(admin_key)
+        )
+    finally:
+        await server.stop()
+    assert status == 400  # INVALID_ARGUMENT: no channel in the target
+    (span,) = [s for s in _finished(spans) if s.kind == SpanKind.SERVER]
+    assert span.name == "consent.v1.ConsentService/CheckConsent"
+    assert (span.attributes or {})["rpc.system"] == "connect_rpc"
+    assert (span.attributes or {})["rpc.grpc.status_code"] == 3
+    text = generate_latest(traced.telemetry.metrics.registry).decode()
+    assert 'code="INVALID_ARGUMENT",method="/consent.v1.ConsentService/CheckConsent"' in text
