@@ -70,3 +70,30 @@ async def test_batches_are_capped_and_failures_reach_their_callers() -> None:
     assert [items for _, items in run.batches] == [[1, 2], [-1, 3]]
     with pytest.raises(asyncio.CancelledError):
         await gone
+
+
+async def test_one_run_per_key_at_a_time_while_other_keys_run_beside_it() -> None:
+    """With max_per_key=1, a key's next calls wait for its run to end (and then share one run),
+    while a call for another key starts at once."""
+    gates = {"a": asyncio.Event(), "b": asyncio.Event()}
+    runs: list[tuple[str, list[int]]] = []
+
+    async def run(key: str, items: list[int]) -> list[int]:
+        runs.append((key, items))
+        await gates[key].wait()
+        return items
+
+    coalescer: Coalescer[str, int, int] = Coalescer(run, max_running=8, max_per_key=1)
+    first = asyncio.create_task(coalescer.submit("a", 1))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    later = [asyncio.create_task(coalescer.submit("a", n)) for n in (2, 3)]
+    other = asyncio.create_task(coalescer.submit("b", 9))
+    await asyncio.sleep(0.01)
+    assert runs == [("a", [1]), ("b", [9])]  # b did not wait for a
+    gates["b"].set()
+    assert await other == 9
+    gates["a"].set()
+    assert await first == 1
+    assert await asyncio.gather(*later) == [2, 3]
+    assert runs[2:] == [("a", [2, 3])]  # a's waiting calls shared its next run

@@ -54,6 +54,16 @@ class ChangePage:
 
 
 @dataclass(frozen=True, slots=True)
+class ExportCursor:
+    """Where a suppression-list export stands: the subjects up to `after_subject` (all of them
+    once `subjects_done`), then the lone entries up to `after_digest`."""
+
+    subjects_done: bool = False
+    after_subject: UUID | None = None
+    after_digest: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Suppressed:
     """A contact point not to contact; `subject_id` and `event_id` are None for the entry an
     erasure leaves (no link to the person is kept)."""
@@ -190,6 +200,16 @@ class CampaignUseCases:
     ) -> AsyncIterator[list[Suppressed]]:
         """Pages of contact points that must not be contacted for the target, in subject order.
         Raises InvalidInput for a channel without contact points, NotFound for the purpose."""
+        async for page, _ in self.suppression_pages(principal, target):
+            if page:
+                yield page
+
+    async def suppression_pages(
+        self, principal: Principal, target: Target, start: ExportCursor | None = None
+    ) -> AsyncIterator[tuple[list[Suppressed], ExportCursor]]:
+        """suppression_list() with, after each page, the cursor that resumes after it (`start`:
+        resume there). Subjects come first in id order, then the contact points suppressed on
+        their own (an erased person's, which no subject names) in digest order."""
         kind = _CONTACT_KIND.get(target.channel)
         if kind is None:
             raise InvalidInput(
@@ -201,9 +221,10 @@ class CampaignUseCases:
         if known is None:
             raise unknown_purpose(target.purpose)
         purpose = known.purpose
-        after: UUID | None = None
+        start = start or ExportCursor()
+        after: UUID | None = start.after_subject
         page_size = self._timing.suppression_page
-        while True:
+        while not start.subjects_done:
             now = self._clock()
             async with self._reads(tenant) as uow:
                 rows = await uow.campaign.suppressed(target, kind, after, page_size, now)
@@ -224,24 +245,26 @@ class CampaignUseCases:
                             _since(row, verdict.event_id),
                         )
                     )
-            if page:
-                yield page
-            if len({row.subject_id for row in rows}) < page_size:
+            done = len({row.subject_id for row in rows}) < page_size
+            after = rows[-1].subject_id if rows else after
+            cursor = ExportCursor(done, after)
+            if page or done:
+                yield page, cursor
+            if done:
                 break
-            after = rows[-1].subject_id
-        # Contact points suppressed on their own: an erased person's, which no subject names.
-        last: bytes | None = None
+        last: bytes | None = start.after_digest
         while True:
             async with self._reads(tenant) as uow:
                 entries = await uow.campaign.suppression_entries(kind, last, page_size)
-            if entries:
-                yield [
-                    Suppressed(e.digest, kind, None, _BLOCK_REASONS[e.reason], None, e.since)
-                    for e in entries
-                ]
+            last = entries[-1].digest if entries else last
+            page = [
+                Suppressed(e.digest, kind, None, _BLOCK_REASONS[e.reason], None, e.since)
+                for e in entries
+            ]
+            if page:
+                yield page, ExportCursor(True, after, last)
             if len(entries) < page_size:
                 return
-            last = entries[-1].digest
 
     def hash_contact_points(
         self, principal: Principal, contact_points: Sequence[Identifier | InvalidInput]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from consentd.cli.admin import admin_action, proof_work, purge, run_migrations, with_app
+from consentd.cli.exporting import export_suppressions
 from consentd.cli.importing import import_consents
 from consentd.cli.parser import parser
 from consentd.config import ConfigError, Settings
@@ -43,6 +44,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR
         return asyncio.run(with_app(settings, purge, "the purge lists tenants"))
     elif args.command in ("audit", "retention", "breach"):
         return asyncio.run(with_app(settings, proof_work(args), "this command lists tenants"))
+    elif args.command == "export":
+        return asyncio.run(
+            with_app(settings, lambda app: export_suppressions(app, args), "it finds the tenant")
+        )
     elif args.command == "import":
         return asyncio.run(
             with_app(settings, lambda app: import_consents(app, args), "it finds the tenant")

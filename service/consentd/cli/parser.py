@@ -22,6 +22,8 @@ EXAMPLES = """examples:
       --public-key portal-es256.pub.pem       # trust the portal's subject:self tokens
   consentd import consents crm.csv --tenant acme --check   # validate only, report bad rows
   consentd import consents crm.csv --tenant acme           # import; rerun resumes after a kill
+  consentd export suppressions --tenant acme --purpose newsletter --channel email \
+      --out suppress.csv                      # who must not be e-mailed; rerun resumes
   consentd retention run --dry-run            # what retention would delete, per tenant
   consentd retention run                      # every retention limit, cookie choices included
   consentd purge                              # the cookie-choice part of it alone
@@ -100,8 +102,44 @@ def parser() -> argparse.ArgumentParser:
     _serving(commands)
     _administration(commands)
     _imports(commands)
+    _exports(commands)
     _proofs(commands)
     return top
+
+
+def _exports(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    exports = _command(
+        commands,
+        "export",
+        "bulk exports",
+        "  consentd export suppressions --tenant acme --purpose newsletter --channel email \\\n"
+        "      --out suppress.csv\n",
+    ).add_subparsers(dest="action", required=True)
+    suppressions = exports.add_parser(
+        "suppressions",
+        help="the suppression list of a purpose and channel to a CSV file (resumable)",
+        description="Everyone who must not be contacted for the purpose on the channel\n"
+        "(withdrawn, refused, objected, erased), as keyed hashes of the normalised e-mail or\n"
+        "phone (HashContactPoints gives the same hash of a clear address).\n"
+        "Columns: kind, digest (hex), reason, since, subject_id, event_id.\n"
+        "A checkpoint beside the file (FILE.cursor) lets the same command, run again after a\n"
+        "kill, resume where it stopped; it is removed when the file is complete.",
+        epilog="examples:\n"
+        "  consentd export suppressions --tenant acme --purpose newsletter --channel email \\\n"
+        "      --out suppress-email.csv\n"
+        "  consentd export suppressions --tenant acme --purpose offers --channel sms "
+        "--scope partners --out suppress-sms.csv\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    suppressions.add_argument("--tenant", required=True, help="tenant slug")
+    suppressions.add_argument("--purpose", required=True, help="purpose id in the catalogue")
+    suppressions.add_argument(
+        "--channel", required=True, choices=("email", "sms", "voice_call"), help="contact channel"
+    )
+    suppressions.add_argument(
+        "--scope", default="first_party", choices=("first_party", "partners"), help="party scope"
+    )
+    suppressions.add_argument("--out", required=True, type=Path, help="the CSV file to write")
 
 
 def _serving(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

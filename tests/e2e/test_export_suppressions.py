@@ -1,0 +1,113 @@
+"""`consentd export suppressions` as an operator runs it: a real subprocess against the test
+database; the file holds exactly the suppression list the API streams, and a run cut off mid-way
+(its last page half written past the checkpoint) is finished by running the same command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from consentd.app.campaign import Suppressed
+from consentd.bootstrap import App
+from consentd.domain.identifiers import IdentifierHasher
+from consentd.domain.tenancy import Tenant
+from tests.conftest import TEST_SECRET
+from tests.e2e.test_import_consents import _env
+from tests.integration.helpers import NEWSLETTER, catalogue, email, grant, principal, withdraw
+
+HEADER = "kind,digest,reason,since,subject_id,event_id"
+
+
+def _export(env: dict[str, str], slug: str, out: Path) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "consentd", "export", "suppressions", "--tenant", slug]
+    argv += ["--purpose", "newsletter", "--channel", "email", "--out", str(out)]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+async def _people(app: App, tenant: Tenant) -> list[Suppressed]:
+    """40 withdrawn and 5 granted subscribers; what the use case lists for the newsletter."""
+    await catalogue(app, tenant)
+    for n in range(40):
+        await withdraw(app, tenant, email(f"gone{n}@example.com"), NEWSLETTER)
+    for n in range(5):
+        await grant(app, tenant, email(f"kept{n}@example.com"), targets=(NEWSLETTER,))
+    return [
+        entry
+        async for page in app.campaign.suppression_list(principal(tenant), NEWSLETTER)
+        for entry in page
+    ]
+
+
+async def test_the_file_is_the_suppression_list_in_keyed_hashes(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Every withdrawn address appears once, as the keyed hash HashContactPoints gives, with its
+    reason; no granted one; no clear address; the checkpoint is gone once complete."""
+    listed = await _people(app, tenant)
+    out = tmp_path / "suppress.csv"
+    done = await asyncio.to_thread(_export, _env(database_url, owner_url), tenant.slug, out)
+    assert done.returncode == 0, done.stderr
+    assert "40 contact points" in done.stdout
+    lines = out.read_text().splitlines()
+    assert lines[0] == HEADER
+    hasher = IdentifierHasher(TEST_SECRET)
+    expected = {
+        hasher.digest(tenant.tenant_id, email(f"gone{n}@example.com")).hex() for n in range(40)
+    }
+    digests = [line.split(",")[1] for line in lines[1:]]
+    assert sorted(digests) == sorted(expected)
+    assert {line.split(",")[2] for line in lines[1:]} == {"withdrawn"}
+    assert [entry.digest.hex() for entry in listed] == digests
+    assert "example.com" not in out.read_text() + done.stdout + done.stderr
+    assert not out.with_name("suppress.csv.cursor").exists()
+
+
+async def test_a_cut_off_export_resumes_from_its_checkpoint(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """A checkpoint after the 17th row with half a page written past it: running the command
+    again cuts the file back to the checkpoint and finishes it, identical to a whole run."""
+    await _people(app, tenant)
+    env = _env(database_url, owner_url)
+    whole = tmp_path / "whole.csv"
+    assert (await asyncio.to_thread(_export, env, tenant.slug, whole)).returncode == 0
+    lines = whole.read_text().splitlines(keepends=True)
+    kept = "".join(lines[:18])  # the header and 17 rows, as a checkpoint after a page
+    cut = tmp_path / "cut.csv"
+    cut.write_text(kept + lines[18] + lines[19][:20])  # a page half written past it
+    cursor = {
+        "export": f"{tenant.slug}/newsletter/email/first_party",
+        "offset": len(kept.encode()),
+        "rows": 17,
+        "subjects_done": False,
+        "after_subject": lines[17].split(",")[4],
+        "after_digest": None,
+    }
+    cut.with_name("cut.csv.cursor").write_text(json.dumps(cursor))
+    done = await asyncio.to_thread(_export, env, tenant.slug, cut)
+    assert done.returncode == 0, done.stderr
+    assert "resuming after 17 rows" in done.stderr
+    assert cut.read_text() == whole.read_text()
+    assert not cut.with_name("cut.csv.cursor").exists()
+
+
+async def test_an_existing_file_or_another_exports_checkpoint_is_refused(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """A file that is not this export's to resume is left as it is, with exit 1."""
+    await catalogue(app, tenant)
+    env = _env(database_url, owner_url)
+    out = tmp_path / "mine.csv"
+    out.write_text("someone else's file\n")
+    done = await asyncio.to_thread(_export, env, tenant.slug, out)
+    assert done.returncode == 1
+    assert "exists" in done.stderr
+    other = {"export": "other/offers/sms/first_party", "offset": 0, "rows": 0}
+    out.with_name("mine.csv.cursor").write_text(json.dumps(other))
+    done = await asyncio.to_thread(_export, env, tenant.slug, out)
+    assert done.returncode == 1
+    assert "belongs to the export other/offers/sms/first_party" in done.stderr
+    assert out.read_text() == "someone else's file\n"
