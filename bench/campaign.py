@@ -350,15 +350,6 @@ async def _load_raw_bulk(args: argparse.Namespace) -> dict[str, Any]:
     return {"count": checked, "seconds": elapsed, "p50": 0.0, "p99": 0.0, "errors": 0}
 
 
-# The statements of the service's write path that the store builds with SQLAlchemy Core rather
-# than keeping as constants: finding and storing the subject's data key.
-_KEY_FIND = "SELECT wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2"
-_KEY_STORE = """
-INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (tenant_id, subject_id) DO NOTHING RETURNING wrapped_key
-"""
-
-
 async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
     """The statements a RecordConsent (new subject) or WithdrawConsent (known subject) sends,
     in the service's order, in one transaction each, on a pool as large as the service's; the
@@ -368,7 +359,7 @@ async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
     from consentd.domain.audit import GENESIS, AuditRecord, canonical, chain
     from consentd.domain.identifiers import IdentifierHasher, normalise_email
     from consentd.domain.sealing import Keyring
-    from consentd.store import audit, catalog, subjects
+    from consentd.store import audit, catalog, rights, subjects
     from consentd.store import consents as store
 
     tenant = UUID(args.tenant)
@@ -379,9 +370,9 @@ async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
 
     async def data_key(conn: Any, subject: UUID, now: datetime) -> None:
         """As SubjectKeys.key(): found, or made and stored (seeded subjects have none yet)."""
-        if await conn.fetchval(_KEY_FIND, tenant, subject) is None:
+        if await conn.fetchval(rights._FIND_KEY, tenant, subject) is None:
             wrapped = keyring.new_key(tenant, subject)[1]
-            await conn.fetchrow(_KEY_STORE, tenant, subject, wrapped, now)
+            await conn.fetchrow(rights._STORE_KEY, tenant, subject, wrapped, now)
 
     async def write(index: int) -> None:
         record = args.mode == "raw-record"
