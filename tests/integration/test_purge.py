@@ -349,3 +349,15 @@ def test_without_the_owner_url_purge_explains_and_serve_does_not_schedule(
         if child.poll() is None:
             child.kill()
             child.communicate()
+
+
+async def test_the_purge_reports_progress_after_each_tenant(app: App, tenant: Tenant) -> None:
+    """`consentd purge` draws its bar from run(progress=...): told (done, total) after every
+    tenant, ending at the number of tenants."""
+    assert app.cookie_purge is not None
+    told: list[tuple[int, int]] = []
+    report = await app.cookie_purge.run(progress=lambda done, total: told.append((done, total)))
+    assert not report.skipped
+    total = len(report.tenants)
+    assert told == [(n, total) for n in range(1, total + 1)]
+    assert tenant.slug in {done.tenant_slug for done in report.tenants}

@@ -19,6 +19,7 @@ run killed mid-way leaves every finished batch consistent; the next run finishes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
@@ -76,14 +77,18 @@ class CookiePurge:
         self._clock = clock
         self._batch = batch_size
 
-    async def run(self) -> PurgeReport:
-        """Purge every tenant's expired choices; skipped when a retention run holds the lock."""
+    async def run(self, progress: Callable[[int, int], None] | None = None) -> PurgeReport:
+        """Purge every tenant's expired choices; skipped when a retention run holds the lock.
+        `progress(done, total)` is told after each tenant (the CLI's progress bar)."""
         async with self._lock.hold(LOCK_NAME) as acquired:
             if not acquired:
                 return PurgeReport(skipped=True)
             done = []
-            for tenant in await self._tenants.tenants():
+            tenants = await self._tenants.tenants()
+            for tenant in tenants:
                 done.append(await self.purge_tenant(tenant))
+                if progress is not None:
+                    progress(len(done), len(tenants))
             return PurgeReport(skipped=False, tenants=done)
 
     async def purge(self, tenant: Tenant, cutoff: datetime | None, dry_run: bool) -> int:

@@ -140,7 +140,8 @@ async def purge(app: App) -> int:
     holds). It takes the retention job's lock: never at once with `consentd retention run`."""
     await check_runtime_role(app.engine)  # the deletes run under row-level security
     assert app.cookie_purge is not None
-    report = await app.cookie_purge.run()
+    with Progress("purge", unit="tenants") as progress:
+        report = await app.cookie_purge.run(progress=progress.update)
     if report.skipped:
         print("purge skipped: another purge or retention run holds the lock")
         return 0
