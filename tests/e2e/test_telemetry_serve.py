@@ -198,7 +198,8 @@ async def test_serve_exposes_metrics_spans_and_trace_ids(
     method = f'method="{CHECK}"'
     assert f'consentd_rpc_duration_seconds_bucket{{code="OK",le="0.5",{method}}} 1.0' in text
     assert 'consentd_decisions_total{decision="allow",reason="granted"} 1.0' in text
-    assert 'consentd_db_pool_connections{pool="writes",state="in_use"} 0.0' in text
+    # Any value: the purge scheduled every 2 s may hold a writing connection at scrape time.
+    assert re.search(r'consentd_db_pool_connections\{pool="writes",state="in_use"\} \d', text)
     assert 'consentd_db_pool_max_connections{pool="reads"}' in text
     assert purged.search(text)
     assert "consentd_purged_rows_total" in text
