@@ -16,6 +16,7 @@ from consentd.domain.audit import AuditRecord, CheckpointSigner
 from consentd.domain.tenancy import Tenant
 from consentd.store.audit import SqlAudit
 from consentd.store.database import RUNTIME_ROLE
+from consentd.store.driver import driver_of
 from consentd.store.uow import SET_TENANT, SqlUnitOfWork
 from tests.conftest import owner
 
@@ -38,7 +39,7 @@ async def test_insert_and_select_are_enough_to_append(app: App, tenant: Tenant) 
     async with app.engine.connect() as conn:
         await conn.execute(SET_TENANT, {"tenant": str(tenant.tenant_id)})
         assert (await conn.execute(sa.text("SELECT current_user"))).scalar() == RUNTIME_ROLE
-        audit = SqlAudit(conn, tenant.tenant_id)
+        audit = SqlAudit(conn, await driver_of(conn), tenant.tenant_id)
         audit.record(AuditRecord("test.appended", datetime.now(UTC), {"ok": True}))
         entries = await audit.flush()
         assert entries[0].seq == 2  # after tenant.created

@@ -13,6 +13,7 @@ from consentd.domain.audit import Action, AuditRecord, CheckpointSigner, stamp
 from consentd.domain.tenancy import StoredKey, Tenant, TokenIssuer
 from consentd.store.audit import SqlAudit
 from consentd.store.callers import key_of, tenant_of
+from consentd.store.driver import driver_of
 from consentd.store.tables import api_keys, tenants, token_issuers
 from consentd.store.uow import enter_tenant
 
@@ -29,7 +30,7 @@ class SqlAdmin:
         self._every = every
 
     async def _audit(self, conn: AsyncConnection, tenant_id: UUID, record: AuditRecord) -> None:
-        audit = SqlAudit(conn, tenant_id, self._signer, self._every)
+        audit = SqlAudit(conn, await driver_of(conn), tenant_id, self._signer, self._every)
         audit.record(record)
         await audit.flush()
 

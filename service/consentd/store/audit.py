@@ -26,7 +26,7 @@ from consentd.domain.audit import (
     canonical,
     chain,
 )
-from consentd.store.driver import Driver, driver_of
+from consentd.store.driver import Driver
 from consentd.store.tables import audit_checkpoints, audit_entries, audit_heads
 
 _E = audit_entries
@@ -84,13 +84,13 @@ class SqlAudit:
     def __init__(
         self,
         conn: AsyncConnection,
+        raw: Driver,
         tenant_id: UUID,
         signer: CheckpointSigner | None = None,
         checkpoint_every: int = 0,
-        raw: Driver | None = None,
     ) -> None:
         self._conn = conn
-        self._raw_driver = raw
+        self._raw = raw
         self._tenant = tenant_id
         self._signer = signer
         self._every = checkpoint_every
@@ -111,7 +111,7 @@ class SqlAudit:
             entry = chain(self._tenant, last_seq, last_hash, record)
             entries.append(entry)
             last_seq, last_hash = entry.seq, entry.entry_hash
-        await (await self._driver()).execute(
+        await self._raw.execute(
             _APPEND,
             self._tenant,
             [e.seq for e in entries],
@@ -134,14 +134,8 @@ class SqlAudit:
                     )
         return entries
 
-    async def _driver(self) -> Driver:
-        """The asyncpg connection under `conn` (given by the unit of work, else looked up)."""
-        if self._raw_driver is None:
-            self._raw_driver = await driver_of(self._conn)
-        return self._raw_driver
-
     async def _lock_head(self) -> tuple[int, bytes]:
-        row = await (await self._driver()).fetchrow(_LOCK_HEAD, self._tenant, GENESIS)
+        row = await self._raw.fetchrow(_LOCK_HEAD, self._tenant, GENESIS)
         return int(row["last_seq"]), bytes(row["last_hash"])
 
     async def head(self) -> Head | None:

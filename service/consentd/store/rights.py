@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from consentd.app.ports import Digest
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import Block, BlockKind, BlockRecord, ContactChange, StoredIdentifier
-from consentd.store.driver import Driver, driver_of
+from consentd.store.driver import Driver
 from consentd.store.tables import (
     contact_changes,
     subject_blocks,
@@ -40,19 +40,13 @@ ON CONFLICT (tenant_id, subject_id) DO NOTHING RETURNING wrapped_key
 
 
 class SqlRights:
-    def __init__(self, conn: AsyncConnection, tenant_id: UUID, raw: Driver | None = None) -> None:
+    def __init__(self, conn: AsyncConnection, raw: Driver, tenant_id: UUID) -> None:
         self._conn = conn
+        self._raw = raw
         self._tenant = tenant_id
-        self._raw_driver = raw
         # Keys found or stored in this transaction: a write seals an identifier and its evidence
         # with the same key, and each lookup was a round trip inside the tenant's write path.
         self._keys: dict[UUID, bytes] = {}
-
-    async def _driver(self) -> Driver:
-        """The asyncpg connection under `conn` (given by the unit of work, else looked up)."""
-        if self._raw_driver is None:
-            self._raw_driver = await driver_of(self._conn)
-        return self._raw_driver
 
     # Data keys -----------------------------------------------------------------------------
 
@@ -60,7 +54,7 @@ class SqlRights:
         known = self._keys.get(subject_id)
         if known is not None:
             return known
-        row = await (await self._driver()).fetchrow(_FIND_KEY, self._tenant, subject_id)
+        row = await self._raw.fetchrow(_FIND_KEY, self._tenant, subject_id)
         value: bytes | None = None if row is None else bytes(row["wrapped_key"])
         if value is not None:
             self._keys[subject_id] = value
@@ -68,9 +62,7 @@ class SqlRights:
 
     async def store_key(self, subject_id: UUID, wrapped: bytes, now: datetime) -> bytes:
         """Store the subject's wrapped key unless one exists; the one that is stored."""
-        row = await (await self._driver()).fetchrow(
-            _STORE_KEY, self._tenant, subject_id, wrapped, now
-        )
+        row = await self._raw.fetchrow(_STORE_KEY, self._tenant, subject_id, wrapped, now)
         stored: bytes | None = None if row is None else bytes(row["wrapped_key"])
         if stored is None:  # another writer stored one first: read it (a new snapshot)
             self._keys.pop(subject_id, None)
