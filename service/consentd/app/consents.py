@@ -73,14 +73,13 @@ class ConsentUseCases:
         keys: SubjectKeys,
         reads: ReadUnitOfWorkFactory | None = None,
         *,
-        writers: TenantWriters | None = None,
+        writers: TenantWriters,
         tally: Tally | None = None,
     ) -> None:
         """`reads` serves checks (the unit of work when not given); `writers` admits a tenant's
-        writes a few at a time (see app/writers.py; unlimited when not given); `tally` is told
-        of every decision."""
+        writes a few at a time (see app/writers.py); `tally` is told of every decision."""
         self._uow = uow
-        self._writers = writers or TenantWriters(1_000_000)
+        self._writers = writers
         self._keys = keys
         self._subjects = SubjectResolver(hasher, keys)
         self._hasher = hasher
