@@ -97,3 +97,62 @@ async def test_one_run_per_key_at_a_time_while_other_keys_run_beside_it() -> Non
     assert await first == 1
     assert await asyncio.gather(*later) == [2, 3]
     assert runs[2:] == [("a", [2, 3])]  # a's waiting calls shared its next run
+
+
+async def test_under_load_a_keys_next_run_waits_as_long_as_the_last_took() -> None:
+    """With pace_limit, calls made right after a run ended wait (about as long as that run
+    took) and share one run; the wait never passes pace_limit."""
+    runs: list[list[int]] = []
+
+    async def run(key: str, items: list[int]) -> list[int]:
+        runs.append(items)
+        if items == [1]:
+            await asyncio.sleep(0.3)  # the run the next ones are paced after
+        return items
+
+    coalescer: Coalescer[str, int, int] = Coalescer(run, max_per_key=1, pace_limit=10.0)
+    assert await coalescer.submit("a", 1) == 1
+    early = asyncio.create_task(coalescer.submit("a", 2))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert runs == [[1]]  # paced: not started at once
+    await asyncio.sleep(0.02)
+    late = asyncio.create_task(coalescer.submit("a", 3))
+
+    assert await asyncio.gather(early, late) == [2, 3]
+    assert runs == [[1], [2, 3]]
+
+
+async def test_paced_calls_of_one_key_do_not_delay_a_lone_call_or_another_key() -> None:
+    """A call made once the pause is over starts at once, as does a call for another key while
+    a key is paced; a full batch does not wait either."""
+    runs: list[tuple[str, list[int]]] = []
+
+    async def run(key: str, items: list[int]) -> list[int]:
+        runs.append((key, items))
+        if items == [1]:
+            await asyncio.sleep(0.05)
+        return items
+
+    coalescer: Coalescer[str, int, int] = Coalescer(
+        run, max_batch=3, max_per_key=1, pace_limit=10.0
+    )
+    await coalescer.submit("a", 1)
+    await asyncio.sleep(0.2)  # more than the 0.05 s the last run took
+    lone = asyncio.create_task(coalescer.submit("a", 2))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert runs[-1] == ("a", [2])
+    await lone
+
+    await coalescer.submit("a", 1)  # paced again after this one
+    paced = asyncio.create_task(coalescer.submit("a", 5))
+    other = asyncio.create_task(coalescer.submit("b", 9))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert runs[-1] == ("b", [9])  # b did not wait for a's pause
+    full = [asyncio.create_task(coalescer.submit("a", n)) for n in (6, 7)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert runs[-1] == ("a", [5, 6, 7])  # three waiting: a full batch starts at once
+    assert await asyncio.gather(paced, other, *full) == [5, 9, 6, 7]
