@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
+import time
 
 import orjson
 import structlog
@@ -21,6 +23,21 @@ def add_trace_ids(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     return event
 
 
+@functools.lru_cache(maxsize=4)
+def _second(whole: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+
+
+def add_timestamp(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """`timestamp`: UTC, ISO 8601 with microseconds and a Z, as structlog's TimeStamper; the
+    text of the second is formatted once per second (TimeStamper formats a datetime for every
+    line: a fifth of the cost of the line every RPC writes)."""
+    now = time.time()
+    whole = int(now)
+    event["timestamp"] = f"{_second(whole)}.{int((now - whole) * 1_000_000):06d}Z"
+    return event
+
+
 def configure_logging(level: str, fmt: str) -> None:
     """`fmt` is json, console or auto (console on a terminal, JSON otherwise)."""
     console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
@@ -34,11 +51,11 @@ def configure_logging(level: str, fmt: str) -> None:
         renderer = structlog.processors.JSONRenderer(serializer=orjson.dumps)
         factory = structlog.BytesLoggerFactory(sys.stderr.buffer)
     structlog.configure(
+        # (No contextvars merging: nothing binds any; the call's ids come from its span.)
         processors=[
-            structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             add_trace_ids,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            add_timestamp,
             structlog.processors.format_exc_info,
             renderer,
         ],

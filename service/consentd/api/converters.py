@@ -95,12 +95,25 @@ def enum_out(table: Mapping[Any, E], value: E) -> Any:
     return reverse[value]
 
 
+# Targets already read, by their wire values: a campaign checks one target over and over, and
+# the same object lets the check coalescer compare its keys by identity.
+_TARGETS: dict[tuple[str, int, int], Target] = {}
+_MAX_TARGETS = 10_000
+
+
 def target_in(message: pb.ConsentTarget, field: str) -> Target:
-    return Target(
-        check_key(f"{field}.purpose", message.purpose),
-        enum_in(CHANNELS, message.channel, f"{field}.channel"),
-        enum_in(SCOPES, message.scope, f"{field}.scope"),
-    )
+    wire = (message.purpose, message.channel, message.scope)
+    target = _TARGETS.get(wire)
+    if target is None:
+        target = Target(
+            check_key(f"{field}.purpose", message.purpose),
+            enum_in(CHANNELS, message.channel, f"{field}.channel"),
+            enum_in(SCOPES, message.scope, f"{field}.scope"),
+        )
+        if len(_TARGETS) >= _MAX_TARGETS:
+            _TARGETS.clear()
+        _TARGETS[wire] = target
+    return target
 
 
 def target_out(target: Target) -> pb.ConsentTarget:

@@ -43,6 +43,8 @@ def _log(level: str, event: str, **fields: Any) -> None:
 # system call and object that uuid4() costs on every RPC.
 _ID_PREFIX = uuid.uuid4().hex[:16]
 _ID_COUNTER = itertools.count(1)
+# Each status's name and number (an enum member's .name and .value cost a property call each).
+_CODES = {code: (code.name, code.value[0]) for code in grpc.StatusCode}
 
 
 class _Call:
@@ -60,12 +62,12 @@ class _Call:
         self.tenant = ""
 
     def finish(self) -> None:
-        code = self.code
+        name, number = _CODES[self.code]
         seconds = self.telemetry.finish(
             self.rpc,
             self.method,
-            code.name,
-            code.value[0],
+            name,
+            number,
             "grpc",
             tenant=self.tenant,
             request_id=self.request_id,
@@ -75,7 +77,7 @@ class _Call:
                 "info",
                 "rpc",
                 method=self.method,
-                code=code.name,
+                code=name,
                 duration_ms=round(seconds * 1000, 3),
                 tenant=self.tenant,
                 request_id=self.request_id,

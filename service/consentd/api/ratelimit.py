@@ -26,7 +26,9 @@ class TenantRateLimiter:
     def take(self, tenant_id: UUID) -> None:
         """Spend one call; raises ResourceExhausted with the wait until the next token."""
         now = time.monotonic()
-        bucket = self._buckets.setdefault(tenant_id, _Bucket(self._burst, now))
+        bucket = self._buckets.get(tenant_id)
+        if bucket is None:
+            bucket = self._buckets[tenant_id] = _Bucket(self._burst, now)
         bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
         bucket.updated = now
         if bucket.tokens < 1:
