@@ -220,14 +220,24 @@ async def _load_unary(args: argparse.Namespace) -> dict[str, Any]:
         )
         for i in range(min(args.subjects, 20000))
     ]
-    async with grpc.aio.insecure_channel(args.address) as channel:
-        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+    # --channels connections (a local subchannel pool each: channels to one address would
+    # otherwise share one connection), so SO_REUSEPORT can spread them across processes.
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    channels = [
+        grpc.aio.insecure_channel(args.address, options=options) for _ in range(args.channels)
+    ]
+    try:
+        stubs = [consent_pb2_grpc.ConsentServiceStub(channel) for channel in channels]
         meta = _meta()
 
         async def check(index: int) -> Any:
+            stub = stubs[index % len(stubs)]
             return await stub.CheckConsent(requests[index % len(requests)], metadata=meta)
 
         return await _drive(check, args.concurrency, args.seconds, args.warmup)
+    finally:
+        for channel in channels:
+            await channel.close()
 
 
 async def _load_writes(args: argparse.Namespace) -> dict[str, Any]:
@@ -644,6 +654,7 @@ class Conductor:
             "dsn": self.dsn,
             "key": self.key,
             "connections": 4,
+            "channels": 1,
             "first_new": 10_000_000,
             "loop": self.args.loop,
             **extra,
@@ -784,6 +795,9 @@ def _conduct(args: argparse.Namespace) -> None:
         c.stop(echo)
         c.add(f"unary CheckConsent, {args.concurrency} in flight", unary, echoed, "calls/s")
         small_p50, _ = c.pair(("unary", address, {"concurrency": 1}), None)
+        # The baseline of the several-processes line: one process, as many client connections.
+        spread = {"channels": 2 * max(args.processes, 1)}
+        unary_spread, _ = c.pair(("unary", address, spread), None)
 
         bulk, raw_bulk = c.pair(("bulk", address, {}), ("raw-bulk", "", {}))
         c.add("bulk StreamCheckConsent (1,000 e-mails/msg)", bulk, raw_bulk, "checks/s")
@@ -805,11 +819,12 @@ def _conduct(args: argparse.Namespace) -> None:
 
         if args.processes > 1:
             shared = c.start_consentd(port, args.processes)
-            reuse, _ = c.pair(("unary", address, {}), None)
+            reuse, _ = c.pair(("unary", address, spread), None)
             c.add(
-                f"unary CheckConsent, {args.processes} processes on one port",
+                f"unary CheckConsent, {args.processes} processes on one port, "
+                f"{spread['channels']} client connections (baseline: 1 process)",
                 reuse,
-                unary,
+                unary_spread,
                 "calls/s",
             )
             for proc in shared:
@@ -872,6 +887,7 @@ def main() -> None:
     parser.add_argument("--dsn", default="")
     parser.add_argument("--key", default="", help="the load generator's API key")
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--channels", type=int, default=1, help="unary: client connections")
     parser.add_argument("--first-new", type=int, default=10_000_000)
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
