@@ -47,7 +47,7 @@ from consentd.api.context import set_principal
 from consentd.api.cookie_servicer import CookieServicer
 from consentd.api.errors import STATUS_OF, details_of, status_of
 from consentd.api.gate import IDEMPOTENCY_KEY, Gate
-from consentd.api.interceptors import INTERNAL_MESSAGE, _log
+from consentd.api.interceptors import INTERNAL_MESSAGE, _log, _rpc_line
 from consentd.app.auth import AUTHORIZATION
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.cookies import MAX_USER_AGENT
@@ -179,9 +179,7 @@ class BrowserGate:
                 rpc, method, code, status, "connect_rpc", tenant=tenant, request_id=request_id
             )
             try:
-                _log(
-                    "info",
-                    "rpc",
+                _rpc_line(
                     method=method,
                     code=code,
                     protocol="browser",

@@ -21,6 +21,7 @@ from consentd.api.gate import Gate
 from consentd.api.validation import reject_unknown_fields
 from consentd.domain.errors import ConsentError
 from consentd.domain.tenancy import Principal
+from consentd.logs import rpc_line
 from consentd.telemetry import Telemetry
 
 log = structlog.get_logger("consentd.rpc")
@@ -37,6 +38,12 @@ def _log(level: str, event: str, **fields: Any) -> None:
     whose transaction may be committed already; logging.Handler.handleError does the same."""
     with contextlib.suppress(OSError, ValueError):
         getattr(log, level)(event, **fields)
+
+
+def _rpc_line(**fields: Any) -> None:
+    """The call's `rpc` line, as _log writes it (a broken sink changes no answer)."""
+    with contextlib.suppress(OSError, ValueError):
+        rpc_line(**fields)
 
 
 # Request ids: a random prefix per process and a counter, unique in the logs without the
@@ -73,9 +80,7 @@ class _Call:
             request_id=self.request_id,
         )
         try:
-            _log(
-                "info",
-                "rpc",
+            _rpc_line(
                 method=self.method,
                 code=name,
                 duration_ms=round(seconds * 1000, 3),

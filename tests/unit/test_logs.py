@@ -1,0 +1,90 @@
+"""The log configuration's lines: the RPC line written directly is the line structlog writes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+import structlog
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext
+from structlog.testing import capture_logs
+
+from consentd import logs
+from consentd.logs import configure_logging, rpc_line
+
+FIELDS = {
+    "method": "/consent.v1.ConsentService/CheckConsent",
+    "code": "OK",
+    "duration_ms": 1.25,
+    "tenant": "acme",
+    "request_id": "0123456789abcdef00000001",
+}
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    saved = structlog.get_config()
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+
+
+def _lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_the_direct_rpc_line_is_the_line_structlog_writes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Under the JSON configuration, rpc_line() writes the same keys, in the same order, with the
+    same values (the call's trace and span ids included) as log.info("rpc", ...) through
+    structlog; only the timestamps differ, both UTC ISO 8601 with microseconds."""
+    configure_logging("info", "json")
+    structlog.configure(cache_logger_on_first_use=False)
+    capsys.readouterr()
+    span = NonRecordingSpan(SpanContext(0xABC, 0xDEF, False))
+    with trace.use_span(span):
+        rpc_line(**FIELDS)
+        structlog.get_logger("consentd.rpc").info("rpc", **FIELDS)
+    direct, through = _lines(capsys.readouterr().err)
+    assert list(direct) == list(through)
+    stamps = direct.pop("timestamp"), through.pop("timestamp")
+    assert (
+        direct
+        == through
+        == {
+            **FIELDS,
+            "event": "rpc",
+            "level": "info",
+            "trace_id": f"{0xABC:032x}",
+            "span_id": f"{0xDEF:016x}",
+        }
+    )
+    for stamp in stamps:
+        assert isinstance(stamp, str)
+        assert datetime.fromisoformat(stamp).utcoffset() == timedelta(0)
+        assert len(stamp) == len("2026-11-30T16:33:12.868933Z")
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_rpc_line_goes_through_structlog_when_logs_are_captured_or_filtered(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tests that capture logs see the line; above INFO it is not written at all."""
+    configure_logging("info", "json")
+    with capture_logs() as entries:
+        rpc_line(**FIELDS)
+    assert entries == [{**FIELDS, "event": "rpc", "log_level": "info"}]
+
+    configure_logging("warning", "json")
+    structlog.configure(cache_logger_on_first_use=False)
+    # (The module's logger may have cached an earlier configuration, as loggers do once used.)
+    monkeypatch.setattr(logs, "_rpc_log", structlog.get_logger("consentd.rpc"))
+    capsys.readouterr()
+    rpc_line(**FIELDS)
+    assert capsys.readouterr().err == ""
