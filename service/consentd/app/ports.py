@@ -400,6 +400,14 @@ class RetentionRepository(Protocol):
 
     async def purge_batch(self, name: str, limit: int) -> int: ...
 
+    async def count_expired_replays(self, now: datetime) -> int:
+        """Stored answers of idempotent writes whose key has expired."""
+        ...
+
+    async def delete_expired_replays(self, now: datetime, limit: int) -> int:
+        """Delete up to `limit` of them; how many went."""
+        ...
+
 
 class BreachRepository(Protocol):
     async def scope(self, window: Window) -> tuple[int, int, dict[str, int]]:

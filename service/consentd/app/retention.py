@@ -10,7 +10,9 @@ tenant, in units of work of one tenant each:
 2. otherwise the audit log keeps 12 months: whole segments up to a signed checkpoint older than
    that go (verification then starts from the oldest kept checkpoint), and the head is signed;
 3. categories stored by other parts are handed their cut-off through registered purgers: cookie
-   choices (app/cookie_purge.py, each choice's own expiry), recordings (no store here: a hook).
+   choices (app/cookie_purge.py, each choice's own expiry), recordings (no store here: a hook);
+4. the answers idempotent writes stored for replay go once their key expired (24 h), legal hold
+   or not: a replay cache, not a record (the events and the audit chain are).
 
 The tenant list is the owner's to read (row-level security shows the runtime role one tenant);
 every tenant's work runs as the runtime role in units of work of that tenant. What the runtime
@@ -36,6 +38,7 @@ from consentd.domain.tenancy import Tenant
 
 LOCK_NAME = "consentd.retention"
 AUDIT_ENTRIES = "audit_entries"
+REPLAYS = "idempotency_keys"
 
 
 class CategoryPurger(Protocol):
@@ -132,7 +135,23 @@ class RetentionJob:
                 report.notes.append(f"{category.value}: nothing stored here (no purger registered)")
             else:
                 report.add(category.value, await purger.purge(tenant, limit, dry_run))
+        report.add(REPLAYS, await self._sweep_replays(tenant, dry_run, batch_size))
         return report
+
+    async def _sweep_replays(self, tenant: Tenant, dry_run: bool, batch_size: int) -> int:
+        """Delete (or, dry, count) the stored answers of idempotent writes whose key expired."""
+        now = self._clock()
+        if dry_run:
+            async with self._uow(tenant.tenant_id) as uow:
+                return await uow.retention.count_expired_replays(now)
+        total = 0
+        while True:
+            async with self._uow(tenant.tenant_id) as uow:
+                count = await uow.retention.delete_expired_replays(now, batch_size)
+                await uow.commit()
+            total += count
+            if count < batch_size:
+                return total
 
     async def _prune_audit(
         self, tenant: Tenant, settings: TenantRetention, dry_run: bool, report: TenantReport

@@ -40,6 +40,7 @@ from consentd.store.tables import (
 )
 
 _T = tenant_retention
+_K = idempotency_keys
 # A tenant's tables in the order their rows can go (children first): the list of migration
 # 0005's consentd_purge_tenant_rows, the one way the runtime role deletes them. It checks the
 # transaction's tenant, the contract end + 1 month and the legal hold itself.
@@ -132,3 +133,19 @@ class SqlRetention:
         table = _BY_NAME[name]
         purged = sa.func.consentd_purge_tenant_rows(self._tenant, table.name, limit)
         return int((await self._conn.execute(sa.select(purged))).scalar_one())
+
+    async def count_expired_replays(self, now: datetime) -> int:
+        query = sa.select(sa.func.count()).where(*self._expired(now))
+        return int((await self._conn.execute(query)).scalar_one())
+
+    async def delete_expired_replays(self, now: datetime, limit: int) -> int:
+        # By the (tenant_id, expires_at) index; the expiry is checked again on the row deleted,
+        # so a key claimed anew meanwhile (a fresh expiry) stays.
+        batch = sa.select(_K.c.caller, _K.c.key).where(*self._expired(now)).limit(limit)
+        deleted = await self._conn.execute(
+            _K.delete().where(*self._expired(now), sa.tuple_(_K.c.caller, _K.c.key).in_(batch))
+        )
+        return int(deleted.rowcount)
+
+    def _expired(self, now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
+        return (_K.c.tenant_id == self._tenant, _K.c.expires_at <= now)
