@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 
 from consent.v1 import consent_pb2, types_pb2
 
@@ -127,6 +129,15 @@ async def test_withdraw_everything_denies_every_target_until_regranted(stubs: St
     assert (await check(stubs, ref, target("prospecting"))).decision == DENY
 
 
+def _cursor(token: str) -> object:
+    return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["c"]
+
+
+def _token(cursor: str) -> str:
+    raw = json.dumps({"k": "history", "c": cursor}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 async def test_history_is_newest_first_paginated_and_filtered(stubs: Stubs) -> None:
     """History lists every change newest first; page_size 2 over 5 events gives 3 pages with
     no duplicate and an empty last token; `purpose` keeps only that purpose's events."""
@@ -160,6 +171,15 @@ async def test_history_is_newest_first_paginated_and_filtered(stubs: Stubs) -> N
             break
     assert [len(p.events) for p in pages] == [2, 2, 1]
     assert [e.event_id for p in pages for e in p.events] == newest_first
+    # A token holds the last event id of its page (seen already), not the database's sequence,
+    # which every tenant's writes advance; another subject's event as cursor lists nothing.
+    cursors = [_cursor(p.next_page_token) for p in pages[:-1]]
+    assert cursors == [pages[0].events[-1].event_id, pages[1].events[-1].event_id]
+    other = await record(
+        stubs, types_pb2.SubjectIdentity(external_id="crm-8"), grant(target("newsletter"))
+    )
+    foreign = _token(other.events[0].event_id)
+    assert list((await history(stubs, ref, page_token=foreign)).events) == []
 
     offers = await history(stubs, ref, purpose="offers")
     assert [e.event_id for e in offers.events] == [ids[1]]

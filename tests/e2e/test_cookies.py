@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -321,6 +323,11 @@ async def test_history_and_linking_a_visitor_to_a_subject(stubs: Stubs) -> None:
     )
     assert len(page.choices) + len(rest.choices) == 4
     assert rest.next_page_token == ""
+    # The token holds the page's last choice id (seen already), not the global sequence.
+    token = page.next_page_token
+    payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    assert payload["c"] == page.choices[-1].choice_id
+    assert {c.choice_id for c in page.choices}.isdisjoint(c.choice_id for c in rest.choices)
     nobody = types_pb2.SubjectRef(email="nobody@example.fr")
     assert await history(stubs, subject=nobody) == []
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import re
+from uuid import uuid4
 
 import pytest
 
-from consentd.app.paging import decode_token, encode_token, page_size
+from consentd.app.paging import decode_token, encode_token, id_cursor, page_size
 from consentd.domain.errors import InvalidInput
 
 
@@ -75,6 +76,18 @@ def test_bad_token_names_the_given_field() -> None:
     with pytest.raises(InvalidInput) as caught:
         decode_token("history", "garbage!", field="query.page_token")
     assert caught.value.field == "query.page_token"
+
+
+def test_history_cursor_is_an_id_the_caller_saw() -> None:
+    """A history token's cursor is a UUID (the previous page's last item); a number (what tokens
+    held before: the global sequence), a boolean or any other text is refused on the field."""
+    item = uuid4()
+    assert id_cursor(decode_token("history", encode_token("history", str(item)))) == item
+    assert id_cursor(None) is None
+    for forged in (42, True, "not-a-uuid", ["x"]):
+        with pytest.raises(InvalidInput) as caught:
+            id_cursor(forged, "query.page_token")
+        assert caught.value.field == "query.page_token"
 
 
 @pytest.mark.parametrize(("requested", "size"), [(0, 50), (1, 1), (499, 499), (500, 500)])

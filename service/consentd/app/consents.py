@@ -21,7 +21,7 @@ from consentd.app.commands import (
     WithdrawConsent,
 )
 from consentd.app.keys import SubjectKeys
-from consentd.app.paging import Page, decode_token, encode_token, is_cursor_value, page_size
+from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import (
     CheckKey,
     Clock,
@@ -183,9 +183,7 @@ class ConsentUseCases:
     async def consent_history(self, principal: Principal, query: ListHistory) -> Page[ConsentEvent]:
         """A page of events, newest first. Raises InvalidInput for a bad page size or token."""
         size = page_size(query.page_size, 50, MAX_PAGE_SIZE)
-        before = decode_token(_HISTORY, query.page_token)
-        if before is not None and not (isinstance(before, int) and is_cursor_value(before)):
-            raise InvalidInput("page_token", "is not a page token issued for this list")
+        before = id_cursor(decode_token(_HISTORY, query.page_token))
         async with self._uow(principal.tenant_id) as uow:
             await self._subjects.guard(uow, principal, query.subject)
             subject_id = await self._subjects.find(uow, principal.tenant_id, query.subject)
@@ -194,7 +192,7 @@ class ConsentUseCases:
             events = await uow.consents.history(subject_id, query.purpose, before, size + 1)
         more = len(events) > size
         events = events[:size]
-        token = encode_token(_HISTORY, events[-1].sequence) if more else ""
+        token = encode_token(_HISTORY, str(events[-1].event_id)) if more else ""
         return Page(events, token)
 
     async def _withdrawing_subject(

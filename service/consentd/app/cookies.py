@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from consentd.app.commands import MAX_PAGE_SIZE, SubjectSelector
 from consentd.app.keys import SubjectKeys
-from consentd.app.paging import Page, decode_token, encode_token, is_cursor_value, page_size
+from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action, AuditRecord, stamp
@@ -157,9 +157,7 @@ class CookieUseCases:
         """A page of a visitor's (str) or a subject's choices, newest first; an unknown subject
         has none. Raises InvalidInput for a bad page size or token."""
         limit = page_size(size, 50, MAX_PAGE_SIZE)
-        before = decode_token(_HISTORY, token)
-        if before is not None and not (isinstance(before, int) and is_cursor_value(before)):
-            raise InvalidInput("page_token", "is not a page token issued for this list")
+        before = id_cursor(decode_token(_HISTORY, token))
         async with self._uow(principal.tenant_id) as uow:
             if isinstance(owner, str):
                 items = await uow.cookies.history(owner, None, before, limit + 1)
@@ -170,7 +168,7 @@ class CookieUseCases:
                 items = await uow.cookies.history(None, subject_id, before, limit + 1)
         more = len(items) > limit
         items = items[:limit]
-        return Page(items, encode_token(_HISTORY, items[-1].sequence) if more else "")
+        return Page(items, encode_token(_HISTORY, str(items[-1].choice_id)) if more else "")
 
     async def link_visitor(
         self, principal: Principal, visitor_id: str, subject: SubjectSelector
@@ -249,13 +247,13 @@ class CookieExport:
 
     async def export(self, uow: UnitOfWork, subject_id: UUID) -> list[dict[str, Any]]:
         found: list[CookieChoice] = []
-        before: int | None = None
+        before: UUID | None = None
         while True:
             page = await uow.cookies.history(None, subject_id, before, MAX_PAGE_SIZE)
             found.extend(page)
             if len(page) < MAX_PAGE_SIZE:
                 break
-            before = page[-1].sequence
+            before = page[-1].choice_id
         return [
             {
                 "choice_id": str(c.choice_id),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from uuid import UUID
 
 from consentd.domain.errors import InvalidInput
 
@@ -50,6 +52,18 @@ def is_cursor_value(value: Any) -> bool:
     if isinstance(value, int):
         return -(2**63) <= value < 2**63
     return isinstance(value, str) and "\x00" not in value
+
+
+def id_cursor(value: Any, field: str = "page_token") -> UUID | None:
+    """The cursor of a history list: the id of the previous page's last item, something the
+    caller has already seen (a global sequence number would tell it how many events every tenant
+    writes). None for no cursor; raises InvalidInput for anything but a UUID."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            return UUID(value)
+    raise InvalidInput(field, "is not a page token issued for this list")
 
 
 def page_size(requested: int, default: int, maximum: int, field: str = "page_size") -> int:

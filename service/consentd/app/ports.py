@@ -110,9 +110,10 @@ class ConsentRepository(Protocol):
         ...
 
     async def history(
-        self, subject_id: UUID, purpose: str | None, before: int | None, limit: int
+        self, subject_id: UUID, purpose: str | None, before: UUID | None, limit: int
     ) -> list[ConsentEvent]:
-        """Events newest first, with sequence below `before` when given."""
+        """Events newest first; when `before` (an event id of this subject) is given, those
+        recorded before it (none when it is not one of the subject's events)."""
         ...
 
     async def all_events(self, subject_id: UUID) -> list[ConsentEvent]:
@@ -200,9 +201,10 @@ class CookieRepository(Protocol):
     async def latest(self, visitor_id: str) -> CookieChoice | None: ...
 
     async def history(
-        self, visitor_id: str | None, subject_id: UUID | None, before: int | None, limit: int
+        self, visitor_id: str | None, subject_id: UUID | None, before: UUID | None, limit: int
     ) -> list[CookieChoice]:
-        """Choices of the visitor, or of the subject, newest first, sequence below `before`."""
+        """Choices of the visitor, or of the subject, newest first; when `before` (the id of
+        one of those choices) is given, those recorded before it (none when it is not one)."""
         ...
 
     async def link_choices(self, visitor_id: str, subject_id: UUID) -> int:

@@ -189,12 +189,14 @@ class SqlConsents:
         return [_event(m) for m in (await self._conn.execute(query)).mappings()]
 
     async def history(
-        self, subject_id: UUID, purpose: str | None, before: int | None, limit: int
+        self, subject_id: UUID, purpose: str | None, before: UUID | None, limit: int
     ) -> list[ConsentEvent]:
-        query = sa.select(_E).where(_E.c.tenant_id == self._tenant, _E.c.subject_id == subject_id)
+        mine = (_E.c.tenant_id == self._tenant, _E.c.subject_id == subject_id)
+        query = sa.select(_E).where(*mine)
         if purpose is not None:
             query = query.where(_E.c.purpose_id.in_([purpose, ALL]))
         if before is not None:
-            query = query.where(_E.c.sequence < before)
+            cursor = sa.select(_E.c.sequence).where(*mine, _E.c.event_id == before)
+            query = query.where(_E.c.sequence < cursor.scalar_subquery())
         query = query.order_by(_E.c.sequence.desc()).limit(limit)
         return [_event(m) for m in (await self._conn.execute(query)).mappings()]

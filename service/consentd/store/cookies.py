@@ -203,15 +203,19 @@ class SqlCookies:
         return _choice(row) if row else None
 
     async def history(
-        self, visitor_id: str | None, subject_id: UUID | None, before: int | None, limit: int
+        self, visitor_id: str | None, subject_id: UUID | None, before: UUID | None, limit: int
     ) -> list[CookieChoice]:
-        query = sa.select(*_CHOICE_COLUMNS).where(_CH.c.tenant_id == self._tenant)
-        if visitor_id is not None:
-            query = query.where(_CH.c.visitor_id == visitor_id)
-        else:
-            query = query.where(_CH.c.subject_id == subject_id)
+        owner = (
+            _CH.c.visitor_id == visitor_id
+            if visitor_id is not None
+            else (_CH.c.subject_id == subject_id)
+        )
+        query = sa.select(*_CHOICE_COLUMNS).where(_CH.c.tenant_id == self._tenant, owner)
         if before is not None:
-            query = query.where(_CH.c.sequence < before)
+            cursor = sa.select(_CH.c.sequence).where(
+                _CH.c.tenant_id == self._tenant, owner, _CH.c.choice_id == before
+            )
+            query = query.where(_CH.c.sequence < cursor.scalar_subquery())
         query = query.order_by(_CH.c.sequence.desc()).limit(limit)
         return [_choice(m) for m in (await self._conn.execute(query)).mappings()]
 
