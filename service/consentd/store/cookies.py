@@ -210,11 +210,10 @@ class SqlCookies:
             if visitor_id is not None
             else (_CH.c.subject_id == subject_id)
         )
-        query = sa.select(*_CHOICE_COLUMNS).where(_CH.c.tenant_id == self._tenant, owner)
+        mine = (_CH.c.tenant_id == self._tenant, owner)
+        query = sa.select(*_CHOICE_COLUMNS).where(*mine)
         if before is not None:
-            cursor = sa.select(_CH.c.sequence).where(
-                _CH.c.tenant_id == self._tenant, owner, _CH.c.choice_id == before
-            )
+            cursor = sa.select(_CH.c.sequence).where(*mine, _CH.c.choice_id == before)
             query = query.where(_CH.c.sequence < cursor.scalar_subquery())
         query = query.order_by(_CH.c.sequence.desc()).limit(limit)
         return [_choice(m) for m in (await self._conn.execute(query)).mappings()]
