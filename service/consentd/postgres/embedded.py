@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypedDict
+from typing import Self
 from urllib.parse import quote
 
+from consentd.postgres.cluster import Cluster, initdb, prepare_dirs, run_as
 from consentd.postgres.host import (
     EmbeddedPostgresError,
-    check_searchable,
     clean_env,
     find_bindir,
     free_port,
@@ -39,14 +37,6 @@ _EPHEMERAL = ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
 _PORT_TAKEN = "Address already in use"
 _CRASH_LEFTOVERS = ("pre-existing shared memory block", "lock file")
 _SOCKET_DIR_MAX = 107 - len("/.s.PGSQL.65535")
-
-
-class _RunAs(TypedDict):
-    """Popen keywords choosing the user that runs PostgreSQL's binaries."""
-
-    user: str | None
-    group: int | None
-    extra_groups: list[int] | None
 
 
 class EmbeddedPostgres:
@@ -110,9 +100,9 @@ class EmbeddedPostgres:
             return
         deadline = time.monotonic() + timeout
         try:
-            self._prepare_dirs()
+            prepare_dirs(self.data_dir, self._user)
             if not (self.data_dir / "PG_VERSION").exists():
-                self._initdb(deadline)
+                initdb(self._cluster(), deadline)
             self._password = self._read_password()
             self._remove_stale_pid(deadline)
             self._launch(deadline)
@@ -183,59 +173,11 @@ class EmbeddedPostgres:
     ) -> None:  # fmt: skip
         self.stop()
 
-    def _prepare_dirs(self) -> None:
-        """Create missing parents (0711 as root, else 0700) and a 0700 data dir; as root,
-        check the postgres user can reach the data dir and give it to that user."""
-        for parent in reversed(self.data_dir.parents):
-            if not parent.exists():
-                parent.mkdir(exist_ok=True)
-                parent.chmod(0o711 if self._user else 0o700)
-        self.data_dir.mkdir(mode=0o700, exist_ok=True)
-        if self._user is not None:
-            check_searchable(self.data_dir, self._user)
-            if self.data_dir.stat().st_uid != self._user.pw_uid:
-                os.chown(self.data_dir, self._user.pw_uid, self._user.pw_gid)
-
-    def _initdb(self, deadline: float) -> None:
-        """Run initdb with a new random password, then save it in the password file."""
-        password = secrets.token_urlsafe(24)
-        fd, pwfile = tempfile.mkstemp(prefix=".pwfile-", dir=self.data_dir.parent)
-        try:
-            os.write(fd, password.encode() + b"\n")
-            if self._user is not None:  # initdb reads it as the postgres user
-                os.fchown(fd, self._user.pw_uid, self._user.pw_gid)
-            os.close(fd)
-            self._run_initdb(pwfile, deadline)
-        finally:
-            os.unlink(pwfile)
-        fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(password + "\n")
-
-    def _run_initdb(self, pwfile: str, deadline: float) -> None:
-        """initdb UTF8/C/scram-sha-256; EmbeddedPostgresError with its stderr on failure."""
-        argv = [self._bin("initdb"), f"--pgdata={self.data_dir}", "--locale=C"]
-        argv += [f"--username={self.superuser}", f"--pwfile={pwfile}"]
-        argv += ["--encoding=UTF8", "--auth=scram-sha-256", "--no-instructions"]
-        argv += ["--no-sync"] if self.ephemeral else []
-        try:
-            done = subprocess.run(
-                argv, check=False, capture_output=True, timeout=max(seconds_left(deadline), 1),
-                cwd="/", env=clean_env(), **self._as_user(),
-            )  # fmt: skip
-        except subprocess.TimeoutExpired:
-            raise EmbeddedPostgresError(f"initdb of {self.data_dir} timed out") from None
-        if done.returncode != 0:
-            err = done.stderr.decode(errors="replace").strip()
-            raise EmbeddedPostgresError(f"initdb of {self.data_dir} failed: {err}")
-
-    def _as_user(self) -> _RunAs:
-        """Popen keywords running a child as the postgres user (no extra groups) as root."""
-        if self._user is None:
-            return {"user": None, "group": None, "extra_groups": None}
-        user = self._user
-        return {"user": user.pw_name, "group": user.pw_gid, "extra_groups": []}
+    def _cluster(self) -> Cluster:
+        return Cluster(
+            self._bindir, self.data_dir, self.password_file, self.superuser, self._user,
+            self.ephemeral,
+        )  # fmt: skip
 
     def _read_password(self) -> str:
         """The superuser's password; EmbeddedPostgresError if the file is missing."""
@@ -293,7 +235,7 @@ class EmbeddedPostgres:
             offset = log.seek(0, os.SEEK_END)
             self._proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/",
-                env=clean_env(), start_new_session=True, **self._as_user(),
+                env=clean_env(), start_new_session=True, **run_as(self._user),
             )  # fmt: skip
         return offset
 
