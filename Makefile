@@ -12,9 +12,11 @@ help: ## list the targets
 setup: $(VENV)/.installed node_modules/.installed web/demo/dist/banner.js ## install everything the service and tests need
 	@tools/ensure-postgres
 	@tools/ensure-client-toolchains
+	@tools/ensure-test-tools
 
+# Debian ships venv's ensurepip apart, in python3-venv: installed with it when missing.
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || { $(PYTHON) -c 'import ensurepip' 2>/dev/null || tools/ensure-apt python3-venv; $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e clients/python -e '.[dev]'
 	touch $@
@@ -72,6 +74,7 @@ pytest: setup ## unit, integration and end-to-end tests (starts its own PostgreS
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 bench: setup ## campaign benchmark: service vs baselines in one table (minutes; not a test)
+	@tools/ensure-bench-tools
 	$(BIN)/python bench/campaign.py $(BENCH_ARGS)
 
 clean: ## remove installed tools and caches

@@ -24,8 +24,8 @@ from consentd.app.auth import AUTHORIZATION
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
 from consentd.domain.tenancy import Scope, Tenant
+from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import migrate, provision_runtime_role
-from consentd.store.embedded import EmbeddedPostgres
 
 TEST_SECRET = bytes(range(32))
 

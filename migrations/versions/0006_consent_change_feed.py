@@ -35,9 +35,7 @@ Revises: 0005
 Create Date: 2026-11-30
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
@@ -81,29 +79,74 @@ $$
 """
 
 
-def _purge_function_of_0005() -> str:
-    """0005's consentd_purge_tenant_rows, as that revision created it."""
-    path = Path(__file__).with_name("0005_audit_chain_rights_retention.py")
-    spec = importlib.util.spec_from_file_location("consentd_migration_0005", path)
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    text: str = module.PURGE_ROWS_FUNCTION
-    return text.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+# 0005's consentd_purge_tenant_rows, allowed to empty the outbox (before the events it
+# references) and the head as well. Stated in full: the text below is what PostgreSQL stores.
+PURGE_FUNCTION = """
+CREATE OR REPLACE FUNCTION consentd_purge_tenant_rows(p_tenant uuid, p_table text, p_limit integer)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE
+    v_deleted bigint;
+BEGIN
+    IF p_tenant IS DISTINCT FROM consentd_current_tenant() THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: not this transaction''s tenant'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT 
+    EXISTS (SELECT 1 FROM tenant_retention r WHERE r.tenant_id = p_tenant
+            AND NOT r.legal_hold AND r.contract_ended_at + interval '1 month' <= now())
+ THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: the tenant''s data is not due for purge'
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF NOT (p_table = ANY (ARRAY['consent_changes', 'consent_change_heads', 'current_consents', 'consent_events', 'contact_changes', 'rights_requests', 'subject_blocks', 'subject_keys', 'cookie_choices', 'cookie_visitors', 'cookie_choice_counts', 'purge_runs', 'cookie_consent_modes', 'cookie_categories', 'cookie_policies', 'subject_identifiers', 'suppressions', 'subjects', 'purposes', 'notices', 'notice_heads', 'idempotency_keys', 'api_keys', 'token_issuers'])) THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: % is not purged this way', p_table
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    PERFORM set_config('consentd.tenant_purge', 'on', true);
+    EXECUTE format('DELETE FROM %I WHERE tenant_id = $1 AND ctid = ANY (ARRAY('
+                   'SELECT ctid FROM %I WHERE tenant_id = $1 LIMIT $2))', p_table, p_table)
+        USING p_tenant, p_limit;
+    GET DIAGNOSTICS v_deleted = ROW_COUNT;
+    PERFORM set_config('consentd.tenant_purge', 'off', true);
+    RETURN v_deleted;
+END
+$$
+"""  # noqa: W291
 
-
-def _purge_function_with_feed() -> str:
-    """The same function, allowed to empty the outbox (before the events it references) and
-    the head."""
-    before = "'current_consents', 'consent_events'"
-    text = _purge_function_of_0005()
-    if before not in text:
-        raise RuntimeError("0005's purge list changed: update 0006")
-    return text.replace(
-        before,
-        "'consent_changes', 'consent_change_heads', 'current_consents', 'consent_events'",
-    )
+# The downgrade puts back 0005's definition, restated here in full.
+PURGE_FUNCTION_OF_0005 = """
+CREATE OR REPLACE FUNCTION consentd_purge_tenant_rows(p_tenant uuid, p_table text, p_limit integer)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE
+    v_deleted bigint;
+BEGIN
+    IF p_tenant IS DISTINCT FROM consentd_current_tenant() THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: not this transaction''s tenant'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT 
+    EXISTS (SELECT 1 FROM tenant_retention r WHERE r.tenant_id = p_tenant
+            AND NOT r.legal_hold AND r.contract_ended_at + interval '1 month' <= now())
+ THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: the tenant''s data is not due for purge'
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF NOT (p_table = ANY (ARRAY['current_consents', 'consent_events', 'contact_changes', 'rights_requests', 'subject_blocks', 'subject_keys', 'cookie_choices', 'cookie_visitors', 'cookie_choice_counts', 'purge_runs', 'cookie_consent_modes', 'cookie_categories', 'cookie_policies', 'subject_identifiers', 'suppressions', 'subjects', 'purposes', 'notices', 'notice_heads', 'idempotency_keys', 'api_keys', 'token_issuers'])) THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: % is not purged this way', p_table
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    PERFORM set_config('consentd.tenant_purge', 'on', true);
+    EXECUTE format('DELETE FROM %I WHERE tenant_id = $1 AND ctid = ANY (ARRAY('
+                   'SELECT ctid FROM %I WHERE tenant_id = $1 LIMIT $2))', p_table, p_table)
+        USING p_tenant, p_limit;
+    GET DIAGNOSTICS v_deleted = ROW_COUNT;
+    PERFORM set_config('consentd.tenant_purge', 'off', true);
+    RETURN v_deleted;
+END
+$$
+"""  # noqa: W291
 
 
 # One row per key (kind + digest, or subject id) in key order, each with the purpose's lawful
@@ -238,11 +281,11 @@ def upgrade() -> None:
     op.execute(CHECK_FUNCTION)
     op.execute(f"REVOKE ALL ON FUNCTION {CHECK_SIGNATURE} FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION {CHECK_SIGNATURE} TO {RUNTIME_ROLE}")
-    op.execute(_purge_function_with_feed())
+    op.execute(PURGE_FUNCTION)
 
 
 def downgrade() -> None:
-    op.execute(_purge_function_of_0005())
+    op.execute(PURGE_FUNCTION_OF_0005)
     op.execute(f"DROP FUNCTION {CHECK_SIGNATURE}")  # with its EXECUTE grants
     for table in reversed(tuple(GRANTS)):
         op.execute(f"REVOKE ALL ON {table} FROM {RUNTIME_ROLE}")

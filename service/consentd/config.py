@@ -15,7 +15,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting with its default. See the configuration table in README.md."""
+    """Every setting with its default. docs/configuration.md lists each variable."""
 
     database_url: str | None = None
     migration_database_url: str | None = None

@@ -19,12 +19,13 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from consentd.api.http import HttpServer
-from consentd.app.retention import RetentionJob
 from consentd.bootstrap import App, bootstrap
 from consentd.config import ConfigError, Settings
 from consentd.domain.tenancy import Scope
+from consentd.jobs.retention import purge_periodically
+from consentd.postgres.embedded import EmbeddedPostgres
+from consentd.postgres.host import default_data_dir
 from consentd.store.database import check_runtime_role, migrate, provision_runtime_role
-from consentd.store.embedded import EmbeddedPostgres, default_data_dir
 from consentd.telemetry import MetricsServer, Telemetry, Tracing
 
 log = structlog.get_logger("consentd")
@@ -254,42 +255,6 @@ def _tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
-
-
-# The first scheduled purge waits this long after start (or the interval, when shorter), so a
-# service restarted more often than the interval still purges.
-FIRST_PURGE_DELAY = 60.0
-
-
-async def purge_periodically(
-    retention: RetentionJob, interval: float, telemetry: Telemetry | None = None
-) -> None:
-    """Run the retention job (cookie choices past their expiry, the audit log's 12 months,
-    tenants whose contract ended) every `interval` seconds until cancelled. A failed run is
-    logged and the next one tries again; a run skipped because another replica (or a
-    `consentd retention run` / `consentd purge`) holds the lock is normal. Each run is a span
-    (its statements are its children) and counts in consentd_purge_runs_total and
-    consentd_purged_rows_total."""
-    telemetry = telemetry or Telemetry()
-    delay = min(interval, FIRST_PURGE_DELAY)
-    while True:
-        await asyncio.sleep(delay)
-        delay = interval
-        with telemetry.tracing.tracer.start_as_current_span("retention.run"):
-            try:
-                report = await retention.run()
-            except Exception as error:  # the server must outlive a failed purge
-                telemetry.metrics.purge("failed")
-                log.error("purge_failed", exc_info=error)
-                continue
-            deleted: dict[str, int] = {}
-            for tenant in report.tenants:
-                for what, count in tenant.deleted.items():
-                    deleted[what] = deleted.get(what, 0) + count
-            telemetry.metrics.purge("locked_out" if report.locked_out else "done", deleted)
-            log.info(
-                "purge", skipped=report.locked_out, deleted=deleted, tenants=len(report.tenants)
-            )
 
 
 async def probe_health(address: str) -> int:

@@ -25,7 +25,7 @@ from consentd.app.admin import AdminUseCases
 from consentd.app.auth import AUTHORIZATION
 from consentd.domain.keys import new_api_key, parse_api_key
 from consentd.domain.tenancy import Scope, Tenant
-from consentd.store.embedded import find_bindir
+from consentd.postgres.embedded import find_bindir
 from tests.conftest import Stubs, bearer
 from tests.e2e.helpers import by_email, check, grant, put_purpose, record, target
 from tests.e2e.security_helpers import answer_of, fails, issue

@@ -55,7 +55,7 @@ class Driver:
 def _folders() -> tuple[Path, Path]:
     """A fresh Chromium profile, and where screenshots go (CONSENTD_E2E_SCREENSHOTS to keep)."""
     if not CHROMIUM.exists():
-        pytest.fail("/usr/bin/chromium is missing: apt-get install chromium (.ci/run does)")
+        pytest.fail("/usr/bin/chromium is missing: run `make setup` (tools/ensure-test-tools)")
     profile = Path(tempfile.mkdtemp(prefix="consentd-chromium-"))
     shots = Path(os.environ.get("CONSENTD_E2E_SCREENSHOTS") or tempfile.mkdtemp(prefix="shots-"))
     shots.mkdir(parents=True, exist_ok=True)

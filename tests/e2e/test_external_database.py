@@ -12,7 +12,7 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from consentd.store.embedded import EmbeddedPostgres
+from consentd.postgres.embedded import EmbeddedPostgres
 
 SECRET = base64.b64encode(bytes(range(32))).decode()
 SIGNING_KEY = base64.b64encode(bytes(range(32, 64))).decode()

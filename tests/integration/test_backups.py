@@ -11,8 +11,8 @@ from uuid import uuid4
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from consentd.postgres.embedded import EmbeddedPostgres, find_bindir
 from consentd.store.database import migrate
-from consentd.store.embedded import EmbeddedPostgres, find_bindir
 
 
 def _tool(

@@ -1,4 +1,4 @@
-"""Integration tests for consentd.store.embedded: a real PostgreSQL child process."""
+"""Integration tests for consentd.postgres.embedded: a real PostgreSQL child process."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from consentd.store import embedded
-from consentd.store.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from consentd.postgres import embedded
+from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
 pytestmark = pytest.mark.integration
 
@@ -147,8 +147,8 @@ def test_picked_port_taken_meanwhile_is_retried(
         blocker.listen()
         taken = blocker.getsockname()[1]
         ports = iter([taken])
-        real_free_port = embedded._free_port
-        monkeypatch.setattr(embedded, "_free_port", lambda: next(ports, None) or real_free_port())
+        real_free_port = embedded.free_port
+        monkeypatch.setattr(embedded, "free_port", lambda: next(ports, None) or real_free_port())
         with EmbeddedPostgres(workdir / "pg", ephemeral=True) as pg:
             assert pg.port != taken
             assert asyncio.run(_select_one(pg.url(driver="postgresql")))[0] == 1

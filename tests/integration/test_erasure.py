@@ -16,7 +16,7 @@ from consentd.bootstrap import App
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.model import Decision, Reason, Target
 from consentd.domain.tenancy import Tenant
-from consentd.store.embedded import EmbeddedPostgres, find_bindir
+from consentd.postgres.embedded import EmbeddedPostgres, find_bindir
 from tests.integration.helpers import (
     B2B,
     NEWSLETTER,

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import alembic_config
-from consentd.store.embedded import EmbeddedPostgres
 from consentd.store.tables import consent_events, metadata, subjects, tenants
 
 APPEND_ONLY = "consent_events is append-only"

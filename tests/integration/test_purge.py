@@ -30,9 +30,9 @@ from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import ProcessingRole
 from consentd.domain.tenancy import Principal, Tenant
-from consentd.runtime import purge_periodically
+from consentd.jobs.retention import purge_periodically
+from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import alembic_config
-from consentd.store.embedded import EmbeddedPostgres
 from consentd.store.locks import AdvisoryLock
 from consentd.store.tables import tenants
 from consentd.store.uow import SqlUnitOfWork

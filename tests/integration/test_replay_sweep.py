@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
 from consentd.domain.tenancy import Tenant
+from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import migrate
-from consentd.store.embedded import EmbeddedPostgres
 from consentd.store.idempotency import SqlIdempotency
 from consentd.store.tables import idempotency_keys
 from tests.conftest import TEST_SECRET, TestClock, owner

@@ -29,8 +29,8 @@ from consentd.domain.cookie_policy import DEFAULT_POLICY
 from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Tenant
+from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import migrate
-from consentd.store.embedded import EmbeddedPostgres
 from consentd.store.locks import AdvisoryLock
 from consentd.store.retention import PURGE_ORDER
 from consentd.store.tables import audit_entries, tenant_retention

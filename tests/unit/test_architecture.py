@@ -1,4 +1,6 @@
-"""Dependencies point inward: domain/ and app/ never import transport, ORM or outer layers."""
+"""Dependencies point inward: domain/ and app/ never import transport, ORM or outer layers;
+store/ holds SQL only, postgres/ runs PostgreSQL only, jobs/ calls use cases only. The
+migration rule is checked by test_architecture_migrations.py."""
 
 from __future__ import annotations
 
@@ -16,6 +18,17 @@ RULES = {
         *("consentd.app", "consentd.store", "consentd.api"),
     ),
     "consentd/app": (*_OUTER, "consentd.store", "consentd.api"),
+    # The store speaks SQL; transport, the composition root and process supervision are
+    # elsewhere (the embedded PostgreSQL lives in consentd/postgres).
+    "consentd/store": (
+        *("grpc", "google.protobuf", "consent", "subprocess", "signal"),
+        *("consentd.api", "consentd.bootstrap", "consentd.runtime", "consentd.cli"),
+        "consentd.jobs",
+    ),
+    # Running PostgreSQL itself: no SQL of ours, no rules, no transport.
+    "consentd/postgres": (*_OUTER, "consentd.domain", "consentd.app", "consentd.api"),
+    # Scheduled work calls use cases; it reaches neither the database nor the wire itself.
+    "consentd/jobs": (*_OUTER, "consentd.store", "consentd.api"),
 }
 
 
@@ -46,7 +59,8 @@ def violations(root: Path, layer: str, forbidden: tuple[str, ...]) -> list[str]:
 
 @pytest.mark.parametrize(("layer", "forbidden"), RULES.items(), ids=list(RULES))
 def test_layer_imports_point_inward(layer: str, forbidden: tuple[str, ...]) -> None:
-    """No module of the layer imports grpc, protobuf, the ORM, the driver or an outer layer."""
+    """No module of the layer imports what its rule forbids: grpc, protobuf, the ORM, the
+    driver or an outer layer for domain/ and app/ (see RULES for store/, postgres/, jobs/)."""
     assert any((SERVICE / layer).rglob("*.py")), f"nothing to check under {SERVICE / layer}"
     assert violations(SERVICE, layer, forbidden) == []
 

@@ -35,7 +35,7 @@ CheckKey = UUID | Digest
 
 class CheckRow(NamedTuple):
     """What decides one check: the subject (None if unknown), its latest applicable fact, and
-    its blocks (restrictions, objections, erasure, suppressions; see SqlRights.blocks). A
+    its blocks (restrictions, objections, erasure, suppressions; see consentd_check()). A
     NamedTuple: one is made per recipient of a bulk check."""
 
     subject_id: UUID | None
@@ -353,10 +353,6 @@ class RightsRepository(Protocol):
     async def suppress(
         self, digests: Sequence[Digest], reason: BlockKind, now: datetime
     ) -> None: ...
-
-    async def suppressions(self, digests: Sequence[Digest]) -> list[Block]: ...
-
-    async def blocks(self, subject_id: UUID, at: datetime) -> list[Block]: ...
 
     async def add_block(
         self, subject_id: UUID, kind: BlockKind, now: datetime, request_id: UUID | None

@@ -1,0 +1,1 @@
+"""Work the service runs on a schedule, beside serving calls."""

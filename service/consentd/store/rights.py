@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.app.ports import Digest
 from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.rights import Block, BlockKind, BlockRecord, ContactChange, StoredIdentifier
+from consentd.domain.rights import BlockKind, BlockRecord, ContactChange, StoredIdentifier
 from consentd.store.driver import Driver
 from consentd.store.tables import (
     contact_changes,
@@ -153,45 +153,6 @@ class SqlRights:
             for kind, digest in digests
         ]
         await self._conn.execute(insert(_S).on_conflict_do_nothing(), rows)
-
-    async def suppressions(self, digests: Sequence[Digest]) -> list[Block]:
-        if not digests:
-            return []
-        keys = [(kind.value, digest) for kind, digest in digests]
-        query = sa.select(_S.c.reason, _S.c.created_at).where(
-            _S.c.tenant_id == self._tenant, sa.tuple_(_S.c.kind, _S.c.digest).in_(keys)
-        )
-        rows = await self._conn.execute(query)
-        return [Block(BlockKind(reason), at) for reason, at in rows]
-
-    async def blocks(self, subject_id: UUID, at: datetime) -> list[Block]:
-        """Restrictions and objections in force at `at`, the subject's erasure, and suppressions
-        of its identifiers: one round trip."""
-        restrictions = sa.select(_B.c.kind, _B.c.since).where(
-            _B.c.tenant_id == self._tenant,
-            _B.c.subject_id == subject_id,
-            _B.c.since <= at,
-            sa.or_(_B.c.lifted_at.is_(None), _B.c.lifted_at > at),
-        )
-        erased = sa.select(sa.literal("erased"), subjects.c.erased_at).where(
-            subjects.c.tenant_id == self._tenant,
-            subjects.c.subject_id == subject_id,
-            subjects.c.erased_at.is_not(None),
-        )
-        suppressed = (
-            sa.select(_S.c.reason, _S.c.created_at)
-            .join(
-                _I,
-                sa.and_(
-                    _I.c.tenant_id == _S.c.tenant_id,
-                    _I.c.kind == _S.c.kind,
-                    _I.c.digest == _S.c.digest,
-                ),
-            )
-            .where(_I.c.tenant_id == self._tenant, _I.c.subject_id == subject_id)
-        )
-        rows = await self._conn.execute(sa.union_all(restrictions, erased, suppressed))
-        return [Block(BlockKind(kind), since) for kind, since in rows]
 
     async def add_block(
         self, subject_id: UUID, kind: BlockKind, now: datetime, request_id: UUID | None

@@ -1,0 +1,48 @@
+"""The retention job on a schedule: `consentd serve` runs it in the background every
+CONSENTD_PURGE_INTERVAL_SECONDS (the job itself is consentd.app.retention.RetentionJob)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from consentd.app.retention import RetentionJob
+from consentd.telemetry import Telemetry
+
+log = structlog.get_logger("consentd")
+
+# The first scheduled purge waits this long after start (or the interval, when shorter), so a
+# service restarted more often than the interval still purges.
+FIRST_PURGE_DELAY = 60.0
+
+
+async def purge_periodically(
+    retention: RetentionJob, interval: float, telemetry: Telemetry | None = None
+) -> None:
+    """Run the retention job (cookie choices past their expiry, the audit log's 12 months,
+    tenants whose contract ended) every `interval` seconds until cancelled. A failed run is
+    logged and the next one tries again; a run skipped because another replica (or a
+    `consentd retention run` / `consentd purge`) holds the lock is normal. Each run is a span
+    (its statements are its children) and counts in consentd_purge_runs_total and
+    consentd_purged_rows_total."""
+    telemetry = telemetry or Telemetry()
+    delay = min(interval, FIRST_PURGE_DELAY)
+    while True:
+        await asyncio.sleep(delay)
+        delay = interval
+        with telemetry.tracing.tracer.start_as_current_span("retention.run"):
+            try:
+                report = await retention.run()
+            except Exception as error:  # the server must outlive a failed purge
+                telemetry.metrics.purge("failed")
+                log.error("purge_failed", exc_info=error)
+                continue
+            deleted: dict[str, int] = {}
+            for tenant in report.tenants:
+                for what, count in tenant.deleted.items():
+                    deleted[what] = deleted.get(what, 0) + count
+            telemetry.metrics.purge("locked_out" if report.locked_out else "done", deleted)
+            log.info(
+                "purge", skipped=report.locked_out, deleted=deleted, tenants=len(report.tenants)
+            )

@@ -1,0 +1,98 @@
+"""Making a cluster on disk: the data folder and its parents, initdb with a random superuser
+password (kept 0600 beside the data folder), and the user PostgreSQL's programs run as."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypedDict
+
+from consentd.postgres.host import (
+    EmbeddedPostgresError,
+    check_searchable,
+    clean_env,
+    seconds_left,
+)
+
+
+class RunAs(TypedDict):
+    """Popen keywords choosing the user that runs PostgreSQL's binaries."""
+
+    user: str | None
+    group: int | None
+    extra_groups: list[int] | None
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where a cluster lives and who runs it (user None: ourselves, as we are not root)."""
+
+    bindir: Path
+    data_dir: Path
+    password_file: Path
+    superuser: str
+    user: pwd.struct_passwd | None
+    ephemeral: bool
+
+
+def run_as(user: pwd.struct_passwd | None) -> RunAs:
+    """Popen keywords running a child as the postgres user (no extra groups) as root."""
+    if user is None:
+        return {"user": None, "group": None, "extra_groups": None}
+    return {"user": user.pw_name, "group": user.pw_gid, "extra_groups": []}
+
+
+def prepare_dirs(data_dir: Path, user: pwd.struct_passwd | None) -> None:
+    """Create missing parents (0711 as root, else 0700) and a 0700 data dir; as root,
+    check the postgres user can reach the data dir and give it to that user."""
+    for parent in reversed(data_dir.parents):
+        if not parent.exists():
+            parent.mkdir(exist_ok=True)
+            parent.chmod(0o711 if user else 0o700)
+    data_dir.mkdir(mode=0o700, exist_ok=True)
+    if user is not None:
+        check_searchable(data_dir, user)
+        if data_dir.stat().st_uid != user.pw_uid:
+            os.chown(data_dir, user.pw_uid, user.pw_gid)
+
+
+def initdb(cluster: Cluster, deadline: float) -> None:
+    """Run initdb with a new random password, then save it in the password file."""
+    password = secrets.token_urlsafe(24)
+    fd, pwfile = tempfile.mkstemp(prefix=".pwfile-", dir=cluster.data_dir.parent)
+    try:
+        os.write(fd, password.encode() + b"\n")
+        if cluster.user is not None:  # initdb reads it as the postgres user
+            os.fchown(fd, cluster.user.pw_uid, cluster.user.pw_gid)
+        os.close(fd)
+        _run_initdb(cluster, pwfile, deadline)
+    finally:
+        os.unlink(pwfile)
+    fd = os.open(cluster.password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(password + "\n")
+
+
+def _run_initdb(cluster: Cluster, pwfile: str, deadline: float) -> None:
+    """initdb UTF8/C/scram-sha-256; EmbeddedPostgresError with its stderr on failure."""
+    data_dir = cluster.data_dir
+    argv = [str(cluster.bindir / "initdb"), f"--pgdata={data_dir}", "--locale=C"]
+    argv += [f"--username={cluster.superuser}", f"--pwfile={pwfile}"]
+    argv += ["--encoding=UTF8", "--auth=scram-sha-256", "--no-instructions"]
+    argv += ["--no-sync"] if cluster.ephemeral else []
+    try:
+        done = subprocess.run(
+            argv, check=False, capture_output=True, timeout=max(seconds_left(deadline), 1),
+            cwd="/", env=clean_env(), **run_as(cluster.user),
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        raise EmbeddedPostgresError(f"initdb of {data_dir} timed out") from None
+    if done.returncode != 0:
+        err = done.stderr.decode(errors="replace").strip()
+        raise EmbeddedPostgresError(f"initdb of {data_dir} failed: {err}")

@@ -1,0 +1,295 @@
+"""A private PostgreSQL run from the system binaries as a child process of ours.
+
+Used by ``consentd serve`` (persistent cluster) and the tests (``ephemeral=True``).
+PostgreSQL refuses root, so as root ``initdb`` and ``postgres`` (never Python) run as
+the ``postgres`` system user, which owns the data dir. The server gets its own session:
+a terminal Ctrl-C reaches only us, and the caller decides when to call ``stop()``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+from urllib.parse import quote
+
+from consentd.postgres.cluster import Cluster, initdb, prepare_dirs, run_as
+from consentd.postgres.host import (
+    EmbeddedPostgresError,
+    clean_env,
+    find_bindir,
+    free_port,
+    pid_alive,
+    seconds_left,
+    server_user,
+)
+
+__all__ = ["EmbeddedPostgres", "EmbeddedPostgresError", "find_bindir"]
+
+_DB_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_EPHEMERAL = ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
+_PORT_TAKEN = "Address already in use"
+_CRASH_LEFTOVERS = ("pre-existing shared memory block", "lock file")
+_SOCKET_DIR_MAX = 107 - len("/.s.PGSQL.65535")
+
+
+class EmbeddedPostgres:
+    """A cluster in ``data_dir`` served on 127.0.0.1 by a ``postgres`` child process.
+
+    Beside the data dir: ``<data_dir>.password`` (0600, the superuser's password) and
+    ``<data_dir>.log`` (the server's output)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        ephemeral: bool = False,
+        superuser: str = "consentd",
+    ) -> None:
+        """ephemeral=True: fsync, synchronous_commit and full_page_writes off; the data
+        dir, password and log files are deleted on stop(). port None: a free port on
+        127.0.0.1 is picked at each start. Raises EmbeddedPostgresError if find_bindir()
+        does, or if we are root and there is no `postgres` user."""
+        self.data_dir = Path(data_dir).absolute()
+        self.ephemeral, self.superuser = ephemeral, superuser
+        self.password_file = self.data_dir.with_name(self.data_dir.name + ".password")
+        self.log_file = self.data_dir.with_name(self.data_dir.name + ".log")
+        self._fixed_port, self._port = port, port
+        self._password: str | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sockets = ""
+        self._bindir = find_bindir()
+        self._user = server_user()
+
+    @property
+    def port(self) -> int:
+        """The TCP port; EmbeddedPostgresError if it is still to be picked by start()."""
+        if self._port is None:
+            raise EmbeddedPostgresError("no port yet: call start() first")
+        return self._port
+
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's pid while our child runs, else None."""
+        proc = self._proc
+        return proc.pid if proc is not None and proc.poll() is None else None
+
+    def url(self, database: str = "postgres", driver: str = "postgresql+asyncpg") -> str:
+        """The superuser's URL over TCP (parts URL-quoted); EmbeddedPostgresError before
+        start()."""
+        if self._password is None:
+            raise EmbeddedPostgresError("no password yet: call start() first")
+        auth = f"{quote(self.superuser, safe='')}:{quote(self._password, safe='')}"
+        return f"{driver}://{auth}@127.0.0.1:{self.port}/{quote(database, safe='')}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        """initdb if there is no PG_VERSION, drop a stale postmaster.pid, start postgres
+        and wait until it accepts connections. Idempotent while running.
+
+        Raises EmbeddedPostgresError if initdb fails (with its stderr), if a live
+        postmaster holds the data dir, or if postgres exits during start-up or is not
+        ready in `timeout` seconds (with its log's tail). On failure stop() is called."""
+        if self.pid is not None:
+            return
+        deadline = time.monotonic() + timeout
+        try:
+            prepare_dirs(self.data_dir, self._user)
+            if not (self.data_dir / "PG_VERSION").exists():
+                initdb(self._cluster(), deadline)
+            self._password = self._read_password()
+            self._remove_stale_pid(deadline)
+            self._launch(deadline)
+        except BaseException:
+            self.stop()
+            raise
+
+    def attach(self) -> bool:
+        """Use a cluster another process of ours already runs in this data dir, without owning
+        it (stop() will leave it running). True when attached; False when none is running."""
+        pidfile = self.data_dir / "postmaster.pid"
+        try:
+            lines = pidfile.read_text().splitlines()
+        except (FileNotFoundError, PermissionError):
+            return False
+        if len(lines) < 4 or not lines[0].strip().isdigit() or not lines[3].strip().isdigit():
+            return False
+        if not pid_alive(int(lines[0].strip()), self.data_dir):
+            return False
+        self._port = int(lines[3].strip())
+        self._password = self._read_password()
+        return True
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGINT (fast shutdown) and reap the child; SIGKILL it after `timeout` seconds.
+        Then an ephemeral cluster's files are deleted. Safe to call twice."""
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self.ephemeral:
+            self._remove_files()
+        self._port = self._fixed_port
+
+    def create_database(self, name: str) -> None:
+        """CREATE DATABASE name unless it exists, with `psql` over TCP as superuser.
+
+        Raises EmbeddedPostgresError if name does not match ^[a-z_][a-z0-9_]{0,62}$ or
+        psql fails (with its stderr)."""
+        if not _DB_NAME.fullmatch(name):
+            raise EmbeddedPostgresError(f"bad database name {name!r}: not [a-z_][a-z0-9_]*")
+        # name is checked against _DB_NAME above, so it cannot break out of the quotes.
+        sql = (
+            f"SELECT 'CREATE DATABASE \"{name}\"' WHERE NOT EXISTS "  # noqa: S608
+            f"(SELECT FROM pg_database WHERE datname = '{name}')\\gexec\n"
+        )
+        argv = [self._bin("psql"), "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1"]
+        argv += ["-h", "127.0.0.1", "-p", str(self.port), "-U", self.superuser]
+        env = clean_env(PGPASSWORD=self._password or "", PGCONNECT_TIMEOUT="10")
+        done = subprocess.run(
+            [*argv, "-d", "postgres"], check=False, input=sql.encode(),
+            capture_output=True, env=env, timeout=60,
+        )  # fmt: skip
+        if done.returncode != 0:
+            err = done.stderr.decode(errors="replace").strip()
+            raise EmbeddedPostgresError(f"creating database {name} failed: {err}")
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:  # fmt: skip
+        self.stop()
+
+    def _cluster(self) -> Cluster:
+        return Cluster(
+            self._bindir, self.data_dir, self.password_file, self.superuser, self._user,
+            self.ephemeral,
+        )  # fmt: skip
+
+    def _read_password(self) -> str:
+        """The superuser's password; EmbeddedPostgresError if the file is missing."""
+        try:
+            return self.password_file.read_text().strip()
+        except FileNotFoundError:
+            raise EmbeddedPostgresError(
+                f"{self.password_file} is missing but {self.data_dir} is initialised: "
+                "restore it, or remove the data dir to start afresh"
+            ) from None
+
+    def _remove_stale_pid(self, deadline: float) -> None:
+        """Delete postmaster.pid once its pid is dead (a dying one gets up to 2 s);
+        EmbeddedPostgresError if that postmaster still lives."""
+        pidfile = self.data_dir / "postmaster.pid"
+        try:
+            pid = pidfile.read_text().split("\n", 1)[0].strip().lstrip("-")
+        except FileNotFoundError:
+            return
+        grace = time.monotonic() + min(2.0, seconds_left(deadline))
+        while pid.isdigit() and pid_alive(int(pid), self.data_dir):
+            if time.monotonic() > grace:
+                msg = f"{self.data_dir} is in use by postgres pid {pid}: stop it first"
+                raise EmbeddedPostgresError(f"{msg} (kill -INT {pid})")
+            time.sleep(0.05)
+        pidfile.unlink(missing_ok=True)
+
+    def _launch(self, deadline: float) -> None:
+        """Spawn postgres until ready: once more on a new port if a picked port got taken,
+        and again after a pause while a crashed server's orphans still hold its memory."""
+        port_retries = 1 if self._fixed_port is None else 0
+        while True:
+            self._port = self._fixed_port or free_port()
+            tail = self._wait_ready(self._spawn(), deadline)
+            if tail is None:
+                return
+            if _PORT_TAKEN in tail and port_retries:
+                port_retries -= 1
+            elif any(m in tail for m in _CRASH_LEFTOVERS) and seconds_left(deadline) > 0.2:
+                time.sleep(0.2)
+            else:
+                msg = f"postgres exited at start (port {self._port}); its log ends:\n"
+                raise EmbeddedPostgresError(msg + tail)
+
+    def _spawn(self) -> int:
+        """Start postgres as our child, output appended to the log; return the log offset.
+        Its unix socket lives in <data_dir>/run."""
+        self._sockets = self._socket_dir()
+        argv = [self._bin("postgres"), "-D", str(self.data_dir), "-k", self._sockets]
+        argv += ["-p", str(self.port), "-c", "listen_addresses=127.0.0.1"]
+        for setting in _EPHEMERAL if self.ephemeral else []:
+            argv += ["-c", setting]
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as log:
+            offset = log.seek(0, os.SEEK_END)
+            self._proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd="/",
+                env=clean_env(), start_new_session=True, **run_as(self._user),
+            )  # fmt: skip
+        return offset
+
+    def _socket_dir(self) -> str:
+        """<data_dir>/run, made for the server, or "" (no unix socket) if too long."""
+        run = self.data_dir / "run"
+        if len(os.fsencode(run)) > _SOCKET_DIR_MAX:
+            return ""
+        run.mkdir(mode=0o700, exist_ok=True)
+        if self._user is not None:
+            os.chown(run, self._user.pw_uid, self._user.pw_gid)
+        return str(run)
+
+    def _bin(self, name: str) -> str:
+        """The path of PostgreSQL's program `name`."""
+        return str(self._bindir / name)
+
+    def _wait_ready(self, offset: int, deadline: float) -> str | None:
+        """None once the server accepts connections; its log's tail if it exited first.
+        Raises EmbeddedPostgresError (with the tail) when the deadline passes."""
+        while seconds_left(deadline) > 0:
+            if self.pid is None:
+                self._proc = None
+                return self._log_tail(offset)
+            if self._is_ready():
+                return None
+            time.sleep(0.02)
+        msg = f"postgres was not ready in time; its log ends:\n{self._log_tail(offset)}"
+        raise EmbeddedPostgresError(msg)
+
+    def _is_ready(self) -> bool:
+        """pg_isready via our own unix socket, so no other server on the port answers."""
+        host, port = self._sockets or "127.0.0.1", str(self.port)
+        argv = [self._bin("pg_isready"), "-q", "-t", "1", "-h", host, "-p", port]
+        try:
+            done = subprocess.run(argv, check=False, env=clean_env(), timeout=5)
+            return done.returncode == 0
+        except subprocess.TimeoutExpired:
+            return False
+
+    def _log_tail(self, offset: int, lines: int = 20) -> str:
+        """The last `lines` lines the server logged after offset."""
+        try:
+            with self.log_file.open("rb") as log:
+                log.seek(offset)
+                text = log.read().decode(errors="replace").strip()
+        except FileNotFoundError:
+            text = ""
+        return "\n".join(text.splitlines()[-lines:]) or "(empty)"
+
+    def _remove_files(self) -> None:
+        """Delete the data dir (only if it holds a cluster or nothing), password and log."""
+        empty = self.data_dir.is_dir() and not any(self.data_dir.iterdir())
+        if empty or (self.data_dir / "PG_VERSION").exists():
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.password_file.unlink(missing_ok=True)
+        self.log_file.unlink(missing_ok=True)
