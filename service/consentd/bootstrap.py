@@ -41,6 +41,7 @@ from consentd.app.auth import CredentialAuthenticator
 from consentd.app.campaign import CampaignUseCases
 from consentd.app.catalog import CatalogUseCases
 from consentd.app.changes import ChangeHub
+from consentd.app.confirmations import DoubleOptIn
 from consentd.app.consents import ConsentUseCases
 from consentd.app.cookie_purge import CookiePurge
 from consentd.app.cookies import CookieExport, CookieUseCases
@@ -55,7 +56,7 @@ from consentd.domain.audit import CheckpointSigner
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.retention import Category
 from consentd.domain.sealing import Keyring
-from consentd.notifiers import LogNotifier
+from consentd.notifiers import LogNotifier, SmtpNotifier, SmtpRelay
 from consentd.store.admin import SqlAdmin
 from consentd.store.callers import SqlCallerDirectory
 from consentd.store.database import create_engine, pool_usage
@@ -133,6 +134,21 @@ def derived_signing_key(secret_key: bytes) -> bytes:
     return hmac.new(secret_key, b"consentd audit signing key", hashlib.sha256).digest()
 
 
+def notifier_of(settings: Settings) -> Notifier:
+    """Email through the configured SMTP relay; without one, messages are only logged."""
+    if settings.smtp_host is None:
+        return LogNotifier()
+    relay = SmtpRelay(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_sender,
+        settings.smtp_username,
+        settings.smtp_password,
+        settings.smtp_tls,
+    )
+    return SmtpNotifier(relay, settings.notify_language)
+
+
 def bootstrap(
     settings: Settings,
     database_url: str,
@@ -174,8 +190,25 @@ def bootstrap(
     telemetry = telemetry or Telemetry()
     tally = telemetry.metrics.decided
     writers = TenantWriters(settings.tenant_writers)
+    notifier = notifier or notifier_of(settings)
+    double_opt_in = DoubleOptIn(
+        unit_of_work,
+        clock,
+        keys,
+        hasher,
+        notifier,
+        link=settings.confirm_url,
+        pending_days=settings.confirmation_days,
+    )
     consents = ConsentUseCases(
-        unit_of_work, hasher, clock, keys, read_unit_of_work, writers=writers, tally=tally
+        unit_of_work,
+        hasher,
+        clock,
+        keys,
+        read_unit_of_work,
+        writers=writers,
+        tally=tally,
+        double_opt_in=double_opt_in,
     )
     campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub, tally=tally)
     catalog = CatalogUseCases(unit_of_work, clock)
@@ -183,7 +216,7 @@ def bootstrap(
     rights = RightsUseCases(
         unit_of_work, hasher, keys, clock, sections={"cookie_choices": CookieExport()}
     )
-    requests = RightsRequestUseCases(unit_of_work, hasher, keys, notifier or LogNotifier(), clock)
+    requests = RightsRequestUseCases(unit_of_work, hasher, keys, notifier, clock)
     audit = AuditUseCases(unit_of_work, snapshot, signer, clock)
     retention_settings = RetentionSettingsUseCases(unit_of_work, clock)
     gate = Gate(
@@ -192,7 +225,7 @@ def bootstrap(
         SqlIdempotency(engine, clock),
         methods(),
     )
-    consent_servicer = ConsentServicer(consents, settings.phone_region)
+    consent_servicer = ConsentServicer(consents, settings.phone_region, double_opt_in)
     cookie_servicer = CookieServicer(cookies, settings.phone_region)
     owner_engine = create_engine(owner_url, 2) if owner_url else None
     telemetry.metrics.watch_pool("writes", lambda: pool_usage(engine))
