@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.api.audit_servicer import AuditServicer
 from consentd.api.browser import BrowserGate, connect_apps
+from consentd.api.browser_portal import PortalServicers, portal_apps
 from consentd.api.campaign_servicer import CampaignServicer
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
@@ -68,6 +69,8 @@ from consentd.telemetry import Telemetry
 
 # The demo banner page of the repository (web/demo; `make setup` bundles it into dist/).
 DEMO_DIR = Path(__file__).resolve().parents[2] / "web" / "demo"
+# The preference centre (web/preferences; CONSENTD_PREFERENCES), bundled the same way.
+PREFERENCES_DIR = DEMO_DIR.with_name("preferences")
 
 
 def utc_now() -> datetime:
@@ -101,6 +104,8 @@ class App:
     owner_engine: AsyncEngine | None = None
     registrations: list[Registration] = field(default_factory=list)
     interceptors: list[ServiceInterceptor] = field(default_factory=list)
+    # The person's own writes and the catalogue on the browser port (the preference centre).
+    portal: PortalServicers | None = None
 
     def server(self) -> Server:
         return Server(self.registrations, list(self.interceptors), self.settings.reuse_port)
@@ -118,7 +123,17 @@ class App:
             demo = DemoPage(DEMO_DIR, demo_key)
         gate = BrowserGate(self.gate, self.cookies, self.telemetry)
         services = connect_apps(gate, self.cookie_servicer, self.consent_servicer)
-        return BrowserApp(services, self.cookies, demo)
+        if self.portal is not None:
+            services = portal_apps(gate, services, self.portal)
+        preferences = None
+        if self.settings.preferences:
+            if not (PREFERENCES_DIR / "dist" / "preferences.js").exists():
+                raise ConfigError(
+                    f"CONSENTD_PREFERENCES is set but {PREFERENCES_DIR}/dist/preferences.js is "
+                    "missing: make setup"
+                )
+            preferences = PREFERENCES_DIR
+        return BrowserApp(services, self.cookies, demo, preferences)
 
     async def aclose(self) -> None:
         await self.read_pool.close()
@@ -226,6 +241,8 @@ def bootstrap(
         methods(),
     )
     consent_servicer = ConsentServicer(consents, settings.phone_region, double_opt_in)
+    catalog_servicer = CatalogServicer(catalog)
+    rights_servicer = RightsServicer(rights, requests, settings.phone_region)
     cookie_servicer = CookieServicer(cookies, settings.phone_region)
     owner_engine = create_engine(owner_url, 2) if owner_url else None
     telemetry.metrics.watch_pool("writes", lambda: pool_usage(engine))
@@ -265,12 +282,13 @@ def bootstrap(
         owner_engine=owner_engine,
         registrations=[
             consent_service(consent_servicer),
-            catalog_service(CatalogServicer(catalog)),
+            catalog_service(catalog_servicer),
             cookie_service(cookie_servicer),
-            rights_service(RightsServicer(rights, requests, settings.phone_region)),
+            rights_service(rights_servicer),
             audit_service(AuditServicer(audit)),
             retention_service(RetentionServicer(retention_settings)),
             campaign_service(CampaignServicer(campaign, settings.phone_region)),
         ],
         interceptors=[ServiceInterceptor(gate, telemetry)],
+        portal=PortalServicers(consent_servicer, catalog_servicer, rights_servicer),
     )

@@ -1,5 +1,5 @@
 """A real SMTP server for the tests (aiosmtpd on 127.0.0.1, a free port), keeping what it
-receives, and an App whose notifier sends through it."""
+receives, and fixtures of an App whose notifier sends through it (its own gRPC server)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import Message
 from typing import Any
+from uuid import uuid4
 
+import grpc
 from aiosmtpd.controller import Controller
+from consent.v1 import catalog_pb2_grpc, consent_pb2_grpc, cookies_pb2_grpc
 
-TOKEN_IN_LINK = re.compile(r"token=([A-Za-z0-9_-]{20,})")
+from consentd.app.admin import AdminUseCases
+from consentd.bootstrap import App
+from consentd.domain.tenancy import Scope, Tenant
+from tests.conftest import Stubs, bearer
+
+TOKEN_IN_LINK = re.compile(r"confirm=([A-Za-z0-9_-]{20,})")
+# Where the confirmation link points: the preference centre, as a portal would send it on.
+LINK = "https://portal.example/preferences/#confirm={token}"
 
 
 class Mailbox:
@@ -67,3 +77,18 @@ def token_of(message: Message) -> str:
     found = TOKEN_IN_LINK.search(body_of(message))
     assert found, "the confirmation message carries no link with a token"
     return found.group(1)
+
+
+async def new_tenant(app: App, channel: grpc.aio.Channel) -> tuple[Stubs, Tenant]:
+    """A fresh tenant of `app`, and stubs with an admin key of it."""
+    admin = app.admin
+    assert isinstance(admin, AdminUseCases)
+    tenant = await admin.create_tenant(f"doi-{uuid4().hex[:12]}")
+    key, _ = await admin.issue_key(tenant.slug, [Scope.ADMIN.value], name="tests")
+    stubs = Stubs(
+        consent_pb2_grpc.ConsentServiceStub(channel),
+        catalog_pb2_grpc.CatalogServiceStub(channel),
+        bearer(key.token),
+        cookies_pb2_grpc.CookieServiceStub(channel),
+    )
+    return stubs, tenant

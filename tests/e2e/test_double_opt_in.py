@@ -6,7 +6,6 @@ sends rights-request identity codes."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -15,21 +14,15 @@ import pytest
 import sqlalchemy as sa
 from consent.v1 import (
     catalog_pb2,
-    catalog_pb2_grpc,
     consent_pb2,
-    consent_pb2_grpc,
-    cookies_pb2_grpc,
     rights_pb2,
     rights_pb2_grpc,
     types_pb2,
 )
 
-from consentd.app.admin import AdminUseCases
-from consentd.bootstrap import App, bootstrap
-from consentd.config import Settings
-from consentd.domain.tenancy import Scope
+from consentd.bootstrap import App
 from consentd.store.tables import audit_entries
-from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer
+from tests.conftest import Stubs, TestClock
 from tests.e2e.helpers import (
     ALLOW,
     DENY,
@@ -41,62 +34,9 @@ from tests.e2e.helpers import (
     target,
     withdraw,
 )
-from tests.e2e.mailbox import Mailbox, body_of, smtp_server, token_of
+from tests.e2e.mailbox import Mailbox, body_of, new_tenant, token_of
 
 PENDING = consent_pb2.REASON_PENDING_CONFIRMATION
-LINK = "https://portal.example/preferences#token={token}"
-
-
-@pytest.fixture(scope="module")
-def mail() -> Iterator[tuple[Mailbox, int]]:
-    with smtp_server() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-async def mailing_app(
-    mail: tuple[Mailbox, int], database_url: str, owner_url: str, clock: TestClock
-) -> AsyncIterator[App]:
-    """The service, sending mail through the test's SMTP server (no TLS on 127.0.0.1)."""
-    settings = Settings(
-        smtp_host="127.0.0.1",
-        smtp_port=mail[1],
-        smtp_sender="consent@consentd.example",
-        smtp_tls="none",
-        confirm_url=LINK,
-    )
-    application = bootstrap(settings, database_url, TEST_SECRET, clock, owner_url=owner_url)
-    yield application
-    await application.aclose()
-
-
-@pytest.fixture(scope="module")
-async def mailing_channel(mailing_app: App) -> AsyncIterator[grpc.aio.Channel]:
-    server = mailing_app.server()
-    port = server.bind("127.0.0.1:0")
-    await server.start()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        yield channel
-    await server.stop(grace=1)
-
-
-async def _stubs(app: App, channel: grpc.aio.Channel) -> Stubs:
-    admin = app.admin
-    assert isinstance(admin, AdminUseCases)
-    tenant = await admin.create_tenant(f"doi-{uuid4().hex[:12]}")
-    key, _ = await admin.issue_key(tenant.slug, [Scope.ADMIN.value], name="tests")
-    return Stubs(
-        consent_pb2_grpc.ConsentServiceStub(channel),
-        catalog_pb2_grpc.CatalogServiceStub(channel),
-        bearer(key.token),
-        cookies_pb2_grpc.CookieServiceStub(channel),
-    )
-
-
-@pytest.fixture
-async def mailing(mailing_app: App, mailing_channel: grpc.aio.Channel) -> Stubs:
-    """Stubs with an admin key of a fresh tenant of the mailing app."""
-    return await _stubs(mailing_app, mailing_channel)
 
 
 async def _confirmed_purpose(stubs: Stubs, purpose_id: str = "newsletter") -> None:
@@ -218,7 +158,7 @@ async def test_another_tenant_cannot_use_the_token(
     address, to = _address(), target("newsletter")
     await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
     (message,) = await mail[0].wait_for(address)
-    other = await _stubs(mailing_app, mailing_channel)
+    other, _ = await new_tenant(mailing_app, mailing_channel)
 
     with pytest.raises(grpc.aio.AioRpcError) as foreign:
         await _confirm(other, token_of(message))
