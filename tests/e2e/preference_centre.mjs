@@ -97,8 +97,12 @@ try {
 
   await page.click("#lang-en");
   await page.waitForFunction(() => document.documentElement.lang === "en");
-  await idle();
-  await say("english", { title: await page.textContent("h1"), ...(await state()) });
+  await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Your"));
+  await say("english", {
+    title: await page.textContent("h1"),
+    states: await page.$$eval("#consents tbody td:nth-child(3)", (cells) => cells.map((c) => c.textContent)),
+    ...(await state()),
+  });
   await page.screenshot({ path: `${shots}/4-english.png`, fullPage: true });
 
   const other = await context.browser().newContext({ locale: "fr-FR" });

@@ -54,6 +54,7 @@ const subject = { ref: { case: "externalId" as const, value: subjectOf(token) } 
 
 const purposes = new Map<string, Purpose>();
 const notices = new Map<string, Notice>();
+const latestNotice = new Map<string, Notice>();
 
 function byId<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -108,8 +109,10 @@ function confirm(code: string, what: string): Promise<void> {
   });
 }
 
+// The version the person was shown; after a withdrawal (which shows none), the purpose's latest.
 function noticeOf(row: CurrentConsent): HTMLElement | null {
-  const notice = notices.get(`${row.noticeId}@${row.noticeVersion}`);
+  const latest = latestNotice.get(purposes.get(row.target?.purpose ?? "")?.noticeId ?? "");
+  const notice = row.noticeId ? notices.get(`${row.noticeId}@${row.noticeVersion}`) : latest;
   if (!notice) return null;
   const details = document.createElement("details");
   const summary = Object.assign(document.createElement("summary"), { textContent: `${t().notice} (v${notice.version})` });
@@ -176,7 +179,9 @@ function showHistory(events: ConsentEvent[]): void {
     const tr = document.createElement("tr");
     tr.dataset.state = ConsentState[event.state];
     const target = event.target!;
-    cells(tr, [when(event.recordedAt), purposeName(target.purpose), channelName(target.channel), stateName(event.state), sourceName(event.source)]);
+    const purpose = event.appliesToAll ? t().all : purposeName(target.purpose);
+    const channel = event.appliesToAll ? t().all : channelName(target.channel);
+    cells(tr, [when(event.recordedAt), purpose, channel, stateName(event.state), sourceName(event.source)]);
     body.append(tr);
   }
 }
@@ -184,9 +189,11 @@ function showHistory(events: ConsentEvent[]): void {
 async function loadCatalog(rows: CurrentConsent[]): Promise<void> {
   const listed = await catalog.listPurposes({ pageSize: 500 });
   for (const purpose of listed.purposes) purposes.set(purpose.purposeId, purpose);
-  for (const noticeId of new Set(rows.map((r) => r.noticeId).filter(Boolean))) {
+  const shown = rows.map((r) => r.noticeId || purposes.get(r.target?.purpose ?? "")?.noticeId);
+  for (const noticeId of new Set(shown.filter((id): id is string => Boolean(id)))) {
     for (const notice of (await catalog.listNotices({ noticeId, pageSize: 500 })).notices) {
       notices.set(`${notice.noticeId}@${notice.version}`, notice);
+      if (notice.version >= (latestNotice.get(noticeId)?.version ?? 0)) latestNotice.set(noticeId, notice);
     }
   }
 }
@@ -217,8 +224,13 @@ async function request(kind: RightsRequestKind): Promise<void> {
 
 async function start(): Promise<void> {
   translate();
-  byId("lang-fr").addEventListener("click", () => { language = "fr"; translate(); void refresh(); });
-  byId("lang-en").addEventListener("click", () => { language = "en"; translate(); void refresh(); });
+  for (const choice of ["fr", "en"] as const) {
+    byId(`lang-${choice}`).addEventListener("click", () => {
+      language = choice;
+      translate();
+      void act(async () => t().loaded); // rows and dates again, in the new language
+    });
+  }
   byId("withdraw-all").addEventListener("click", () =>
     void act(async () => {
       await consents.withdrawConsent({ subject, all: true, source: Source.PORTAL, actor: "self" });
