@@ -25,7 +25,8 @@ from consentd.domain.tenancy import Tenant
 from consentd.notify_templates import code_text, confirmation_text
 
 log = structlog.get_logger("consentd.notify")
-SMTP_TIMEOUT = 30.0
+# The send happens inside the RecordConsent or SubmitRightsRequest call, after its commit.
+SMTP_TIMEOUT = 10.0
 
 
 class LogNotifier:
