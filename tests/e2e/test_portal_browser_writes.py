@@ -26,7 +26,13 @@ WITHDRAW = "/consent.v1.ConsentService/WithdrawConsent"
 def _withdraw_body(external_id: str) -> dict[str, object]:
     return {
         "subject": {"externalId": external_id},
-        "targets": [{"purpose": "newsletter", "channel": "CHANNEL_EMAIL", "scope": "PARTY_SCOPE_FIRST_PARTY"}],
+        "targets": [
+            {
+                "purpose": "newsletter",
+                "channel": "CHANNEL_EMAIL",
+                "scope": "PARTY_SCOPE_FIRST_PARTY",
+            }
+        ],
         "source": "SOURCE_PORTAL",
         "actor": "self",
     }
