@@ -13,6 +13,8 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from consent.v1 import (
+    campaign_pb2,
+    campaign_pb2_grpc,
     catalog_pb2,
     consent_pb2,
     rights_pb2,
@@ -63,8 +65,29 @@ def _address() -> str:
     return f"p-{uuid4().hex[:8]}@example.fr"
 
 
+async def _batch(
+    stubs: Stubs, channel: grpc.aio.Channel, address: str, to: types_pb2.ConsentTarget
+) -> campaign_pb2.CheckAnswer:
+    """The campaign path's answer for one address."""
+    answer = await campaign_pb2_grpc.CampaignServiceStub(channel).BatchCheckConsent(
+        campaign_pb2.BatchCheckConsentRequest(target=to, recipients=[by_email(address)]),
+        metadata=stubs.metadata,
+    )
+    return answer.answers[0]
+
+
+async def _suppressed(
+    stubs: Stubs, channel: grpc.aio.Channel, to: types_pb2.ConsentTarget
+) -> list[campaign_pb2.ExportSuppressionListResponse]:
+    """The tenant's suppression list for the target (a pending grant is no refusal)."""
+    campaign = campaign_pb2_grpc.CampaignServiceStub(channel)
+    request = campaign_pb2.ExportSuppressionListRequest(target=to)
+    stream = campaign.ExportSuppressionList(request, metadata=stubs.metadata)
+    return [m async for m in stream if list(m.entries)]
+
+
 async def test_the_link_sent_by_mail_confirms_once_and_only_then_allows(
-    mailing: Stubs, mail: tuple[Mailbox, int], mailing_app: App
+    mailing: Stubs, mail: tuple[Mailbox, int], mailing_app: App, mailing_channel: grpc.aio.Channel
 ) -> None:
     """Pending -> DENY pending_confirmation; the message arrives (French, with the link); the
     token confirms once (ALLOW granted, confirmation in the audit log); a second use is
@@ -75,6 +98,9 @@ async def test_the_link_sent_by_mail_confirms_once_and_only_then_allows(
     assert recorded.events[0].state == types_pb2.CONSENT_STATE_PENDING
     pending = await check(mailing, by_email(address), to)
     assert (pending.decision, pending.reason) == (DENY, PENDING)
+    batch = await _batch(mailing, mailing_channel, address, to)
+    assert (batch.decision, batch.reason) == (DENY, PENDING)
+    assert await _suppressed(mailing, mailing_channel, to) == []
 
     (message,) = await mail[0].wait_for(address)
     assert "Confirmez votre accord" in message["Subject"]
@@ -89,6 +115,7 @@ async def test_the_link_sent_by_mail_confirms_once_and_only_then_allows(
     allowed = await check(mailing, by_email(address), to)
     assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
     assert allowed.event_id == confirmed.events[0].event_id
+    assert (await _batch(mailing, mailing_channel, address, to)).decision == ALLOW
 
     with pytest.raises(grpc.aio.AioRpcError) as again:
         await _confirm(mailing, token)
