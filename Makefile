@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-setup: $(VENV)/.installed node_modules/.installed web/demo/dist/banner.js ## install everything the service and tests need
+setup: $(VENV)/.installed node_modules/.installed web/demo/dist/banner.js web/preferences/dist/preferences.js ## install everything the service and tests need
 	@tools/ensure-postgres
 	@tools/ensure-client-toolchains
 	@tools/ensure-test-tools
@@ -29,6 +29,10 @@ node_modules/.installed: package.json package-lock.json
 web/demo/dist/banner.js: node_modules/.installed web/demo/src/banner.ts $(wildcard clients/typescript/src/*.ts clients/typescript/src/gen/consent/v1/*.ts)
 	esbuild web/demo/src/banner.ts --bundle --format=iife --target=es2022 --outfile=$@ --log-level=warning
 
+# The preference centre (CONSENTD_PREFERENCES): the same way.
+web/preferences/dist/preferences.js: node_modules/.installed $(wildcard web/preferences/src/*.ts) $(wildcard clients/typescript/src/*.ts clients/typescript/src/gen/consent/v1/*.ts)
+	esbuild web/preferences/src/preferences.ts --bundle --format=iife --target=es2022 --outfile=$@ --log-level=warning
+
 run: setup ## run the service on its embedded PostgreSQL (gRPC :50051, browsers :8080)
 	$(BIN)/consentd serve
 
@@ -41,6 +45,7 @@ lint: setup ## ruff lint and format check; TypeScript type check of the client, 
 	$(BIN)/ruff check service tests bench migrations tools clients/python
 	$(BIN)/ruff format --check service tests bench migrations tools clients/python
 	tsc -p web/demo
+	tsc -p web/preferences
 	tsc -p clients/typescript
 	@test -z "$$(gofmt -l clients/go/example)" || { gofmt -l clients/go/example; echo "gofmt the Go example"; exit 1; }
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.api.audit_servicer import AuditServicer
 from consentd.api.browser import BrowserGate, connect_apps
+from consentd.api.browser_portal import PortalServicers, portal_apps
 from consentd.api.campaign_servicer import CampaignServicer
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
@@ -41,6 +42,7 @@ from consentd.app.auth import CredentialAuthenticator
 from consentd.app.campaign import CampaignUseCases
 from consentd.app.catalog import CatalogUseCases
 from consentd.app.changes import ChangeHub
+from consentd.app.confirmations import DoubleOptIn
 from consentd.app.consents import ConsentUseCases
 from consentd.app.cookie_purge import CookiePurge
 from consentd.app.cookies import CookieExport, CookieUseCases
@@ -55,7 +57,7 @@ from consentd.domain.audit import CheckpointSigner
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.retention import Category
 from consentd.domain.sealing import Keyring
-from consentd.notifiers import LogNotifier
+from consentd.notifiers import LogNotifier, SmtpNotifier, SmtpRelay
 from consentd.store.admin import SqlAdmin
 from consentd.store.callers import SqlCallerDirectory
 from consentd.store.database import create_engine, pool_usage
@@ -67,6 +69,8 @@ from consentd.telemetry import Telemetry
 
 # The demo banner page of the repository (web/demo; `make setup` bundles it into dist/).
 DEMO_DIR = Path(__file__).resolve().parents[2] / "web" / "demo"
+# The preference centre (web/preferences; CONSENTD_PREFERENCES), bundled the same way.
+PREFERENCES_DIR = DEMO_DIR.with_name("preferences")
 
 
 def utc_now() -> datetime:
@@ -100,6 +104,8 @@ class App:
     owner_engine: AsyncEngine | None = None
     registrations: list[Registration] = field(default_factory=list)
     interceptors: list[ServiceInterceptor] = field(default_factory=list)
+    # The person's own writes and the catalogue on the browser port (the preference centre).
+    portal: PortalServicers | None = None
 
     def server(self) -> Server:
         return Server(self.registrations, list(self.interceptors), self.settings.reuse_port)
@@ -117,7 +123,17 @@ class App:
             demo = DemoPage(DEMO_DIR, demo_key)
         gate = BrowserGate(self.gate, self.cookies, self.telemetry)
         services = connect_apps(gate, self.cookie_servicer, self.consent_servicer)
-        return BrowserApp(services, self.cookies, demo)
+        if self.portal is not None:
+            services = portal_apps(gate, services, self.portal)
+        preferences = None
+        if self.settings.preferences:
+            if not (PREFERENCES_DIR / "dist" / "preferences.js").exists():
+                raise ConfigError(
+                    f"CONSENTD_PREFERENCES is set but {PREFERENCES_DIR}/dist/preferences.js is "
+                    "missing: make setup"
+                )
+            preferences = PREFERENCES_DIR
+        return BrowserApp(services, self.cookies, demo, preferences)
 
     async def aclose(self) -> None:
         await self.read_pool.close()
@@ -131,6 +147,21 @@ def derived_signing_key(secret_key: bytes) -> bytes:
     """An Ed25519 seed derived from the service secret, for callers that give no signing key
     (tests, tools). Deployments set CONSENTD_AUDIT_SIGNING_KEY (runtime.py insists)."""
     return hmac.new(secret_key, b"consentd audit signing key", hashlib.sha256).digest()
+
+
+def notifier_of(settings: Settings) -> Notifier:
+    """Email through the configured SMTP relay; without one, messages are only logged."""
+    if settings.smtp_host is None:
+        return LogNotifier()
+    relay = SmtpRelay(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_sender,
+        settings.smtp_username,
+        settings.smtp_password,
+        settings.smtp_tls,
+    )
+    return SmtpNotifier(relay, settings.notify_language)
 
 
 def bootstrap(
@@ -174,8 +205,25 @@ def bootstrap(
     telemetry = telemetry or Telemetry()
     tally = telemetry.metrics.decided
     writers = TenantWriters(settings.tenant_writers)
+    notifier = notifier or notifier_of(settings)
+    double_opt_in = DoubleOptIn(
+        unit_of_work,
+        clock,
+        keys,
+        hasher,
+        notifier,
+        link=settings.confirm_url,
+        pending_days=settings.confirmation_days,
+    )
     consents = ConsentUseCases(
-        unit_of_work, hasher, clock, keys, read_unit_of_work, writers=writers, tally=tally
+        unit_of_work,
+        hasher,
+        clock,
+        keys,
+        read_unit_of_work,
+        writers=writers,
+        tally=tally,
+        double_opt_in=double_opt_in,
     )
     campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub, tally=tally)
     catalog = CatalogUseCases(unit_of_work, clock)
@@ -183,7 +231,7 @@ def bootstrap(
     rights = RightsUseCases(
         unit_of_work, hasher, keys, clock, sections={"cookie_choices": CookieExport()}
     )
-    requests = RightsRequestUseCases(unit_of_work, hasher, keys, notifier or LogNotifier(), clock)
+    requests = RightsRequestUseCases(unit_of_work, hasher, keys, notifier, clock)
     audit = AuditUseCases(unit_of_work, snapshot, signer, clock)
     retention_settings = RetentionSettingsUseCases(unit_of_work, clock)
     gate = Gate(
@@ -192,7 +240,9 @@ def bootstrap(
         SqlIdempotency(engine, clock),
         methods(),
     )
-    consent_servicer = ConsentServicer(consents, settings.phone_region)
+    consent_servicer = ConsentServicer(consents, settings.phone_region, double_opt_in)
+    catalog_servicer = CatalogServicer(catalog)
+    rights_servicer = RightsServicer(rights, requests, settings.phone_region)
     cookie_servicer = CookieServicer(cookies, settings.phone_region)
     owner_engine = create_engine(owner_url, 2) if owner_url else None
     telemetry.metrics.watch_pool("writes", lambda: pool_usage(engine))
@@ -232,12 +282,13 @@ def bootstrap(
         owner_engine=owner_engine,
         registrations=[
             consent_service(consent_servicer),
-            catalog_service(CatalogServicer(catalog)),
+            catalog_service(catalog_servicer),
             cookie_service(cookie_servicer),
-            rights_service(RightsServicer(rights, requests, settings.phone_region)),
+            rights_service(rights_servicer),
             audit_service(AuditServicer(audit)),
             retention_service(RetentionServicer(retention_settings)),
             campaign_service(CampaignServicer(campaign, settings.phone_region)),
         ],
         interceptors=[ServiceInterceptor(gate, telemetry)],
+        portal=PortalServicers(consent_servicer, catalog_servicer, rights_servicer),
     )

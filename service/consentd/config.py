@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 class ConfigError(ValueError):
@@ -46,6 +47,20 @@ class Settings:
     metrics_address: str | None = "127.0.0.1:9464"
     # Where spans go (OTLP over gRPC); None: no exporter, spans are not recorded.
     otlp_endpoint: str | None = None
+    # Email (docs/double-opt-in.md): the SMTP relay for double opt-in confirmations and
+    # rights-request codes; None: they are only logged (LogNotifier).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_sender: str = ""
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_tls: str = "starttls"
+    notify_language: str = "fr"
+    # The page that confirms a double opt-in, with {token} where the token goes ("" : none).
+    confirm_url: str = ""
+    confirmation_days: int = 7
+    # The preference centre page on the browser port (/preferences/), off unless set.
+    preferences: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -83,7 +98,31 @@ class Settings:
             embedded_postgres=_flag(env, "CONSENTD_EMBEDDED_POSTGRES", default=True),
             metrics_address=_metrics_address(env),
             otlp_endpoint=_otlp_endpoint(env),
+            **_mail(env),
         )
+
+
+def _mail(env: Mapping[str, str]) -> dict[str, Any]:
+    """The CONSENTD_SMTP_* relay, the messages' language and the confirmation page."""
+    host = env.get("CONSENTD_SMTP_HOST") or None
+    sender = env.get("CONSENTD_SMTP_FROM", "")
+    if host and "@" not in sender:
+        raise ConfigError("CONSENTD_SMTP_FROM (an address) is required with CONSENTD_SMTP_HOST")
+    url = env.get("CONSENTD_CONFIRM_URL", "")
+    if url and "{token}" not in url:
+        raise ConfigError("CONSENTD_CONFIRM_URL must contain {token}")
+    return {
+        "smtp_host": host,
+        "smtp_port": int(_number(env, "CONSENTD_SMTP_PORT", 587)),
+        "smtp_sender": sender,
+        "smtp_username": env.get("CONSENTD_SMTP_USERNAME", ""),
+        "smtp_password": env.get("CONSENTD_SMTP_PASSWORD", ""),
+        "smtp_tls": _choice(env, "CONSENTD_SMTP_TLS", ("starttls", "tls", "none"), "starttls"),
+        "notify_language": _choice(env, "CONSENTD_NOTIFY_LANGUAGE", ("fr", "en"), "fr"),
+        "confirm_url": url,
+        "confirmation_days": int(_number(env, "CONSENTD_CONFIRMATION_DAYS", 7)),
+        "preferences": _flag(env, "CONSENTD_PREFERENCES", default=False),
+    }
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -1,20 +1,32 @@
-"""Notifier adapters: how a rights request's one-time code reaches the person.
+"""Notifier adapters: how a rights request's one-time code, or a double opt-in confirmation,
+reaches the person.
 
-Sending email or SMS belongs to the tenant's own providers; until one is plugged in through
-`bootstrap(..., notifier=...)`, LogNotifier records that a code was issued (the request and
-tenant, never the code or the address) and operators confirm identities by attestation.
+SmtpNotifier sends them by email through the operator's SMTP relay (aiosmtplib), in French or
+English. LogNotifier (no relay configured) records that a message was due (tenant, request or
+language, never the code, token or address); operators then confirm identities by attestation
+and double opt-in grants stay pending. Neither ever logs an address, a code or a token.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from uuid import UUID
 
+import aiosmtplib
 import structlog
 
-from consentd.domain.identifiers import Identifier
+from consentd.app.ports import ConfirmationMessage
+from consentd.domain.confirmations import DEFAULT_LANGUAGE
+from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.tenancy import Tenant
+from consentd.notify_templates import code_text, confirmation_text
 
 log = structlog.get_logger("consentd.notify")
+# The send happens inside the RecordConsent or SubmitRightsRequest call, after its commit.
+SMTP_TIMEOUT = 10.0
 
 
 class LogNotifier:
@@ -28,3 +40,95 @@ class LogNotifier:
             channel=contact.kind.value,
             delivered=False,
         )
+
+    async def send_confirmation(self, message: ConfirmationMessage) -> None:
+        log.info(
+            "confirmation_issued",
+            tenant=message.tenant.slug,
+            language=message.language,
+            delivered=False,
+        )
+
+
+@dataclass(frozen=True)
+class SmtpRelay:
+    """Where mail goes: host, port, sender, optional login, and TLS (`starttls`, `tls` or
+    `none` — the last for a relay on the same host only)."""
+
+    host: str
+    port: int
+    sender: str
+    username: str = ""
+    password: str = ""
+    tls: str = "starttls"
+
+    def __repr__(self) -> str:
+        return f"SmtpRelay({self.host}:{self.port}, tls={self.tls}, <credentials redacted>)"
+
+
+class SmtpNotifier:
+    """Sends by email; a phone contact point (SMS needs the tenant's own provider) is logged as
+    LogNotifier does. Raises aiosmtplib.SMTPException when the relay refuses."""
+
+    def __init__(self, relay: SmtpRelay, language: str = DEFAULT_LANGUAGE) -> None:
+        self._relay = relay
+        self._language = language
+        self._fallback = LogNotifier()
+
+    async def send_code(
+        self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
+    ) -> None:
+        if contact.kind is not IdentifierKind.EMAIL:
+            await self._fallback.send_code(tenant, request_id, contact, code)
+            return
+        subject, body = code_text(self._language, tenant.name, code)
+        await self._send(contact.value, subject, body)
+        log.info(
+            "verification_code_issued",
+            tenant=tenant.slug,
+            request_id=str(request_id),
+            channel=contact.kind.value,
+            delivered=True,
+        )
+
+    async def send_confirmation(self, message: ConfirmationMessage) -> None:
+        subject, body = confirmation_text(
+            message.language,
+            message.tenant.name,
+            purposes=message.purposes,
+            link=message.link,
+            token=message.token,
+            expires_at=message.expires_at,
+        )
+        await self._send(message.contact.value, subject, body)
+        log.info(
+            "confirmation_issued",
+            tenant=message.tenant.slug,
+            language=message.language,
+            delivered=True,
+        )
+
+    async def _send(self, address: str, subject: str, body: str) -> None:
+        email = EmailMessage()
+        email["From"] = self._relay.sender
+        email["To"] = address
+        email["Subject"] = subject
+        email["Message-ID"] = make_msgid(domain=self._relay.sender.rpartition("@")[2] or None)
+        email["Date"] = format_datetime(_now())
+        email["Auto-Submitted"] = "auto-generated"
+        email.set_content(body)
+        relay = self._relay
+        await aiosmtplib.send(
+            email,
+            hostname=relay.host,
+            port=relay.port,
+            username=relay.username or None,
+            password=relay.password or None,
+            start_tls=relay.tls == "starttls",
+            use_tls=relay.tls == "tls",
+            timeout=SMTP_TIMEOUT,
+        )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -49,6 +49,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     f"{CONSENT}CheckConsent": frozenset({CHECK, WRITE, ADMIN}),
     f"{CONSENT}GetSubjectConsents": frozenset({CHECK, WRITE, SELF, ADMIN}),
     f"{CONSENT}ListConsentHistory": frozenset({WRITE, SELF, ADMIN}),
+    f"{CONSENT}ConfirmConsent": frozenset({WRITE, SELF, ADMIN}),
     # Campaign tools: what CheckConsent allows, at scale (and the hashes to match the export).
     f"{CAMPAIGN}BatchCheckConsent": frozenset({CHECK, WRITE, ADMIN}),
     f"{CAMPAIGN}StreamCheckConsent": frozenset({CHECK, WRITE, ADMIN}),

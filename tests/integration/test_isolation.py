@@ -6,6 +6,7 @@ with one, and cannot write into another tenant."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
 
@@ -123,10 +124,27 @@ async def _populate(app: App, admin: AdminUseCases, tenant: Tenant) -> None:
     )
     await _populate_cookies(app, tenant)
     await _populate_rights(app, tenant)
+    await _populate_confirmations(app, tenant)
     async with app.engine.connect() as conn:  # an import's checkpoint, as the CLI writes it
         await enter_tenant(conn, tenant.tenant_id)
         await claim(conn, tenant.tenant_id, "0" * 64, name="crm.csv", rows=1, now=datetime.now(UTC))
         await conn.commit()
+
+
+async def _populate_confirmations(app: App, tenant: Tenant) -> None:
+    """Issue #14's double opt-in: a pending grant and its confirmation (the token's digest)."""
+    principal = _principal(tenant)
+    offers = Purpose("offers", LawfulBasis.CONSENT, requires_confirmation=True)
+    await app.catalog.put_purpose(principal, offers)
+    await app.consents.record_consent(
+        principal,
+        RecordConsent(
+            identifiers=(normalise_email(f"optin@{tenant.slug}.example"),),
+            choices=(Choice(replace(NEWSLETTER, purpose="offers"), ConsentState.GRANTED),),
+            source=Source.API,
+            actor="isolation",
+        ),
+    )
 
 
 async def _populate_rights(app: App, tenant: Tenant) -> None:

@@ -21,6 +21,8 @@ ALLOWED: dict[str, frozenset[Scope]] = {
     "/consent.v1.ConsentService/CheckConsent": frozenset({CHECK, WRITE, ADMIN}),
     "/consent.v1.ConsentService/GetSubjectConsents": frozenset({CHECK, WRITE, SELF, ADMIN}),
     "/consent.v1.ConsentService/ListConsentHistory": frozenset({WRITE, SELF, ADMIN}),
+    # The token is the proof; a portal token may confirm its own person's grants only.
+    "/consent.v1.ConsentService/ConfirmConsent": frozenset({WRITE, SELF, ADMIN}),
     # Campaign tools read at scale what CheckConsent answers one at a time: the same scopes.
     # HashContactPoints goes with the suppression export (matching a list against it).
     "/consent.v1.CampaignService/BatchCheckConsent": frozenset({CHECK, WRITE, ADMIN}),

@@ -28,6 +28,7 @@ def purpose_in(request: pb.PutPurposeRequest) -> Purpose:
         description=check_text("purpose.description", message.description),
         notice_id=check_key("purpose.notice_id", message.notice_id) if message.notice_id else None,
         max_validity_days=message.max_validity_days,
+        requires_confirmation=message.requires_confirmation,
     )
 
 
@@ -41,6 +42,7 @@ def purpose_out(purpose: Purpose) -> pb.Purpose:
         max_validity_days=purpose.max_validity_days,
         created_at=time_out(purpose.created_at),
         updated_at=time_out(purpose.updated_at),
+        requires_confirmation=purpose.requires_confirmation,
     )
 
 

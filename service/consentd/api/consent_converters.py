@@ -6,6 +6,7 @@ from consent.v1 import consent_pb2 as pb
 
 from consentd.api.converters import (
     BASES,
+    CHANNELS,
     ROLES,
     SOURCES,
     STATES,
@@ -25,14 +26,17 @@ from consentd.app.commands import (
     MAX_CHOICES,
     CheckConsent,
     Choice,
+    Evidence,
     ListHistory,
     RecordConsent,
     SubjectSelector,
     WithdrawConsent,
 )
+from consentd.app.confirmations import Confirmed
 from consentd.app.consents import CheckResult, Written
 from consentd.app.paging import Page
 from consentd.domain.catalog import check_key
+from consentd.domain.confirmations import MAX_TOKEN
 from consentd.domain.errors import InvalidInput
 from consentd.domain.model import ConsentEvent, ConsentState, Decision, Reason, Target
 
@@ -142,4 +146,19 @@ def history_in(request: pb.ListConsentHistoryRequest, phone_region: str) -> List
 def history_out(page: Page[ConsentEvent]) -> pb.ListConsentHistoryResponse:
     return pb.ListConsentHistoryResponse(
         events=[event_out(e) for e in page.items], next_page_token=page.next_page_token
+    )
+
+
+def confirm_in(request: pb.ConfirmConsentRequest) -> tuple[str, Evidence]:
+    if not request.token or len(request.token) > MAX_TOKEN:
+        raise InvalidInput("token", f"is required, at most {MAX_TOKEN} characters")
+    return request.token, evidence_in(request.evidence, "evidence")
+
+
+def confirm_out(confirmed: Confirmed) -> pb.ConfirmConsentResponse:
+    return pb.ConfirmConsentResponse(
+        subject_id=str(confirmed.subject_id),
+        events=[event_out(e) for e in confirmed.events],
+        confirmed_at=time_out(confirmed.confirmed_at),
+        channel=enum_out(CHANNELS, confirmed.channel),
     )

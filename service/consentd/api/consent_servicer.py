@@ -10,15 +10,19 @@ from consent.v1 import consent_pb2_grpc
 
 from consentd.api import consent_converters as conv
 from consentd.api.context import principal
+from consentd.app.confirmations import DoubleOptIn
 from consentd.app.consents import ConsentUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
-    def __init__(self, consents: ConsentUseCases, phone_region: str) -> None:
+    def __init__(
+        self, consents: ConsentUseCases, phone_region: str, double_opt_in: DoubleOptIn
+    ) -> None:
         self._consents = consents
         self._region = phone_region
+        self._double_opt_in = double_opt_in
 
     async def RecordConsent(
         self, request: pb.RecordConsentRequest, context: Context
@@ -50,3 +54,10 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
     ) -> pb.ListConsentHistoryResponse:
         query = conv.history_in(request, self._region)
         return conv.history_out(await self._consents.consent_history(principal(), query))
+
+    async def ConfirmConsent(
+        self, request: pb.ConfirmConsentRequest, context: Context
+    ) -> pb.ConfirmConsentResponse:
+        token, evidence = conv.confirm_in(request)
+        confirmed = await self._double_opt_in.confirm(principal(), token, evidence)
+        return conv.confirm_out(confirmed)

@@ -40,6 +40,18 @@ DEMO_FILES = {
     "/demo/": ("index.html", "text/html; charset=utf-8"),
     "/demo/banner.js": ("dist/banner.js", "text/javascript; charset=utf-8"),
 }
+# The preference centre's files (CONSENTD_PREFERENCES only). The person's portal token never
+# reaches the server in the URL: the portal puts it in the fragment (#token=...).
+PREFERENCES_FILES = {
+    "/preferences/": ("index.html", "text/html; charset=utf-8"),
+    "/preferences/preferences.js": ("dist/preferences.js", "text/javascript; charset=utf-8"),
+}
+# Framing is the portal's choice (it embeds the page); the page itself loads nothing else.
+PREFERENCES_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; style-src 'self' 'unsafe-inline'"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+]
 # Where the demo page receives its key: the served index.html gets the key in this meta tag.
 DEMO_KEY_TAG = '<meta name="consentd-key" content="">'
 
@@ -81,11 +93,16 @@ class BrowserApp:
     from the tenant's allowed origins, and serves the demo banner page when `demo` is given."""
 
     def __init__(
-        self, services: list[Any], cookies: CookieUseCases, demo: DemoPage | None = None
+        self,
+        services: list[Any],
+        cookies: CookieUseCases,
+        demo: DemoPage | None = None,
+        preferences: Path | None = None,
     ) -> None:
         self._services = {f"{app.path}/": app for app in services}
         self._cookies = cookies
         self._demo = demo
+        self._preferences = preferences
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -159,6 +176,9 @@ class BrowserApp:
         )
 
     async def _static(self, scope: Scope, send: Send, path: str) -> None:
+        if self._preferences is not None and path in ("/preferences", *PREFERENCES_FILES):
+            await self._preference_file(scope, send, path, self._preferences)
+            return
         if self._demo is None or scope["method"] not in ("GET", "HEAD"):
             await _respond(send, 404, b"not found")
             return
@@ -175,6 +195,20 @@ class BrowserApp:
             body = body.replace(DEMO_KEY_TAG.encode(), filled.encode(), 1)
         headers = [(b"content-type", kind.encode()), (b"cache-control", b"no-store")]
         await _respond(send, 200, body if scope["method"] == "GET" else b"", headers)
+
+    async def _preference_file(self, scope: Scope, send: Send, path: str, folder: Path) -> None:
+        if scope["method"] not in ("GET", "HEAD"):
+            await _respond(send, 404, b"not found")
+            return
+        if path == "/preferences":
+            await _respond(send, 307, headers=[(b"location", b"/preferences/")])
+            return
+        name, kind = PREFERENCES_FILES[path]
+        body = await asyncio.to_thread((folder / name).read_bytes)
+        headers = [(b"content-type", kind.encode()), (b"cache-control", b"no-store")]
+        await _respond(
+            send, 200, body if scope["method"] == "GET" else b"", headers + PREFERENCES_HEADERS
+        )
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

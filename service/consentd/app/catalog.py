@@ -10,7 +10,7 @@ from consentd.app.ports import Clock, UnitOfWorkFactory
 from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.catalog import content_sha256
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
-from consentd.domain.model import Notice, Purpose
+from consentd.domain.model import LawfulBasis, Notice, Purpose
 from consentd.domain.tenancy import Principal
 
 _PURPOSES = "purposes"
@@ -27,6 +27,11 @@ class CatalogUseCases:
         notice, FailedPrecondition when the lawful basis would change."""
         now = self._clock()
         async with self._uow(principal.tenant_id) as uow:
+            if purpose.requires_confirmation and purpose.lawful_basis is not LawfulBasis.CONSENT:
+                raise InvalidInput(
+                    "purpose.requires_confirmation",
+                    "only a consent purpose can require confirmation (double opt-in)",
+                )
             if purpose.notice_id and not await uow.catalog.notice_versions(purpose.notice_id):
                 raise InvalidInput("purpose.notice_id", "no such notice: publish it first")
             stored = await uow.catalog.put_purpose(purpose, now)
@@ -41,6 +46,7 @@ class CatalogUseCases:
                 "lawful_basis": saved.lawful_basis.value,
                 "notice_id": saved.notice_id,
                 "max_validity_days": saved.max_validity_days,
+                "requires_confirmation": saved.requires_confirmation,
                 "created": created,
             }
             uow.audit.record(AuditRecord(Action.PURPOSE_PUT, now, payload))

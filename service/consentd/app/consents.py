@@ -20,6 +20,7 @@ from consentd.app.commands import (
     SubjectSelector,
     WithdrawConsent,
 )
+from consentd.app.confirmations import DoubleOptIn, Outgoing, pend
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import (
@@ -32,6 +33,7 @@ from consentd.app.ports import (
 from consentd.app.subjects import SubjectResolver
 from consentd.app.writers import TenantWriters
 from consentd.domain.audit import Action, AuditRecord, stamp
+from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
 from consentd.domain.errors import InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import (
@@ -50,6 +52,8 @@ from consentd.domain.validity import valid_until
 EVIDENCE_LABEL = "evidence"
 
 _HISTORY = "history"
+# What "withdraw everything" lists one by one (beside the "all" fact): grants, pending or not.
+_WITHDRAWABLE = (ConsentState.GRANTED, ConsentState.PENDING)
 # A unary check joins the next query of its target only if that query has not started.
 CheckBatchKey = tuple[UUID, Target, datetime | None]
 # Under load a target's next query waits after the previous one as long as that one took, up to
@@ -78,10 +82,12 @@ class ConsentUseCases:
         *,
         writers: TenantWriters,
         tally: Tally | None = None,
+        double_opt_in: DoubleOptIn | None = None,
     ) -> None:
         """`reads` serves checks (the unit of work when not given); `writers` admits a tenant's
         writes a few at a time (see app/writers.py); `tally` is told of every decision."""
         self._uow = uow
+        self._double_opt_in = double_opt_in
         self._writers = writers
         self._keys = keys
         self._subjects = SubjectResolver(hasher, keys)
@@ -130,10 +136,27 @@ class ConsentUseCases:
                 )
                 for index, choice in enumerate(command.choices)
             ]
-            written = await uow.consents.append(events)
+            days = self._double_opt_in.days if self._double_opt_in else DEFAULT_PENDING_DAYS
+            written = await uow.consents.append(pend(events, purposes, decided, days))
+            outgoing = await self._confirmation(uow, principal, command, written, purposes)
             uow.audit.record(_audited(Action.CONSENT_RECORDED, subject_id, command, written, now))
             await uow.commit()
+        if self._double_opt_in is not None:
+            await self._double_opt_in.send(outgoing)
         return Written(subject_id, written)
+
+    async def _confirmation(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        command: RecordConsent,
+        written: list[ConsentEvent],
+        purposes: dict[str, Purpose],
+    ) -> Outgoing | None:
+        """The double opt-in message for the pending grants among `written` (app/confirmations)."""
+        if self._double_opt_in is None:
+            return None
+        return await self._double_opt_in.open(uow, principal, command, written, purposes)
 
     async def withdraw_consent(self, principal: Principal, command: WithdrawConsent) -> Written:
         """Withdraw the targets, or everything (an "all" fact plus each current grant).
@@ -209,7 +232,7 @@ class ConsentUseCases:
             await _purposes(uow, [t.purpose for t in command.targets], "targets")
             return list(command.targets)
         current = await uow.consents.current(subject_id)
-        granted = [e.target for e in current if e.state is ConsentState.GRANTED]
+        granted = [e.target for e in current if e.state in _WITHDRAWABLE]
         return [ALL_TARGETS, *granted]
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from consentd.domain.audit import AuditEntry, AuditRecord, Checkpoint, CheckpointSigner, Head
 from consentd.domain.breach import Window
+from consentd.domain.confirmations import Confirmation
 from consentd.domain.cookie_policy import CookiePolicy
 from consentd.domain.cookies import ChoiceMethod, CookieChoice
 from consentd.domain.identifiers import Identifier, IdentifierKind
@@ -413,12 +414,47 @@ class BreachRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ConfirmationMessage:
+    """What a double opt-in message says: the purposes to confirm, the token (and the link that
+    carries it, when the tenant's portal has one), until when. `contact` and `token` are secret:
+    never log them."""
+
+    tenant: Tenant
+    contact: Identifier
+    token: str
+    link: str
+    language: str
+    purposes: tuple[str, ...]
+    expires_at: datetime
+
+    def __repr__(self) -> str:
+        return f"ConfirmationMessage({self.tenant.slug}, {self.language}, <redacted>)"
+
+
 class Notifier(Protocol):
-    """Sends a rights request's one-time code to the subject's own contact point."""
+    """Sends a rights request's one-time code, or a double opt-in confirmation, to the subject's
+    own contact point."""
 
     async def send_code(
         self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
     ) -> None: ...
+
+    async def send_confirmation(self, message: ConfirmationMessage) -> None: ...
+
+
+class ConfirmationRepository(Protocol):
+    """Double opt-in confirmations, by the SHA-256 of their token."""
+
+    async def add(self, confirmation: Confirmation, token_sha256: bytes) -> None: ...
+
+    async def lock(self, token_sha256: bytes) -> Confirmation | None:
+        """The confirmation, locked for this transaction; None for an unknown digest."""
+        ...
+
+    async def confirmed(self, confirmation_id: UUID, at: datetime) -> None: ...
+
+    async def of_subject(self, subject_id: UUID) -> list[Confirmation]: ...
 
 
 class UnitOfWork(Protocol):
@@ -456,6 +492,9 @@ class UnitOfWork(Protocol):
 
     @property
     def breach(self) -> BreachRepository: ...
+
+    @property
+    def confirmations(self) -> ConfirmationRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -36,6 +36,7 @@ class Action:
 
     CONSENT_RECORDED = "consent.recorded"
     CONSENT_WITHDRAWN = "consent.withdrawn"
+    CONSENT_CONFIRMED = "consent.confirmed"  # double opt-in: pending grants confirmed
     PURPOSE_PUT = "catalog.purpose_put"
     NOTICE_PUBLISHED = "catalog.notice_published"
     TENANT_CREATED = "tenant.created"

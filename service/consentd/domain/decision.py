@@ -31,6 +31,7 @@ _DENY_REASON = {
     ConsentState.WITHDRAWN: Reason.WITHDRAWN,
     ConsentState.EXPIRED: Reason.EXPIRED,
     ConsentState.ERASED: Reason.ERASED,
+    ConsentState.PENDING: Reason.PENDING_CONFIRMATION,
 }
 _BLOCK_REASON = {
     BlockKind.RESTRICTED: Reason.RESTRICTED,
@@ -39,6 +40,10 @@ _BLOCK_REASON = {
     BlockKind.SUPPRESSED: Reason.SUPPRESSED,
 }
 
+
+# A legitimate-interest purpose needs no grant: only an objection (or erasure) stops it. (The
+# catalogue refuses confirmation on such a purpose, so PENDING is there for completeness.)
+_NOT_OBJECTING = frozenset({ConsentState.GRANTED, ConsentState.EXPIRED, ConsentState.PENDING})
 
 # The reasons that put a contact point on the suppression list: the person said no, or was
 # erased. An expired grant or an outdated notice is DENY too, but only until asked again.
@@ -96,17 +101,24 @@ def _deny(reason: Reason, fact: ConsentFact | None) -> Verdict:
 def _decide_consent(fact: ConsentFact | None, now: datetime, notice_floor: int | None) -> Verdict:
     if fact is None:
         return _deny(Reason.NO_RECORD, None)
+    if fact.state is ConsentState.PENDING and _past(fact, now):
+        # Never confirmed within its time: the pending grant lapsed (app/confirmations.py).
+        return Verdict(Decision.DENY, Reason.EXPIRED, fact.event_id, fact.valid_until)
     if fact.state is not ConsentState.GRANTED:
         return _deny(_DENY_REASON[fact.state], fact)
-    if fact.valid_until is not None and now >= fact.valid_until:
+    if _past(fact, now):
         return Verdict(Decision.DENY, Reason.EXPIRED, fact.event_id, fact.valid_until)
     if notice_floor is not None and (fact.notice_version or 0) < notice_floor:
         return Verdict(Decision.DENY, Reason.NOTICE_OUTDATED, fact.event_id, fact.valid_until)
     return Verdict(Decision.ALLOW, Reason.GRANTED, fact.event_id, fact.valid_until)
 
 
+def _past(fact: ConsentFact, now: datetime) -> bool:
+    return fact.valid_until is not None and now >= fact.valid_until
+
+
 def _decide_legitimate_interest(fact: ConsentFact | None) -> Verdict:
-    if fact is None or fact.state in (ConsentState.GRANTED, ConsentState.EXPIRED):
+    if fact is None or fact.state in _NOT_OBJECTING:
         return Verdict(Decision.ALLOW, Reason.LEGITIMATE_INTEREST, fact.event_id if fact else None)
     if fact.state is ConsentState.ERASED:
         return _deny(Reason.ERASED, fact)

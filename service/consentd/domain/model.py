@@ -34,6 +34,8 @@ class ConsentState(enum.StrEnum):
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
     ERASED = "erased"
+    # A grant on a purpose that requires confirmation (double opt-in), until the person confirms.
+    PENDING = "pending"
 
 
 class LawfulBasis(enum.StrEnum):
@@ -71,6 +73,7 @@ class Reason(enum.StrEnum):
     RESTRICTED = "restricted"
     SUPPRESSED = "suppressed"
     ERASED = "erased"
+    PENDING_CONFIRMATION = "pending_confirmation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +102,8 @@ class Purpose:
     max_validity_days: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # Double opt-in: a grant is recorded pending until the person confirms it (consent basis only).
+    requires_confirmation: bool = False
 
 
 @dataclass(frozen=True, slots=True)

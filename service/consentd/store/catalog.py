@@ -31,6 +31,7 @@ def _purpose(m: Any) -> Purpose:
         max_validity_days=m["max_validity_days"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        requires_confirmation=m["requires_confirmation"],
     )
 
 
@@ -70,10 +71,18 @@ class SqlCatalog:
             lawful_basis=purpose.lawful_basis.value,
             notice_id=purpose.notice_id,
             max_validity_days=purpose.max_validity_days,
+            requires_confirmation=purpose.requires_confirmation,
             created_at=now,
             updated_at=now,
         )
-        updated = ("display_name", "description", "notice_id", "max_validity_days", "updated_at")
+        updated = (
+            "display_name",
+            "description",
+            "notice_id",
+            "max_validity_days",
+            "requires_confirmation",
+            "updated_at",
+        )
         upsert = stmt.on_conflict_do_update(
             index_elements=["tenant_id", "purpose_id"],
             set_={name: stmt.excluded[name] for name in updated},

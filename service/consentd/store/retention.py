@@ -38,6 +38,7 @@ from consentd.store.tables import (
     tenant_retention,
     token_issuers,
 )
+from consentd.store.tables_confirmations import consent_confirmations
 
 _T = tenant_retention
 _K = idempotency_keys
@@ -45,6 +46,7 @@ _K = idempotency_keys
 # 0005's consentd_purge_tenant_rows, the one way the runtime role deletes them. It checks the
 # transaction's tenant, the contract end + 1 month and the legal hold itself.
 PURGE_ORDER: tuple[sa.Table, ...] = (
+    consent_confirmations,  # double opt-in confirmations reference subjects (0013)
     consent_imports,  # import checkpoints (0007)
     consent_changes,  # the change feed's outbox references the events (0006)
     consent_change_heads,

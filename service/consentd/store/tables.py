@@ -24,7 +24,7 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 TZ = sa.DateTime(timezone=True)
 CHANNELS = "('email','sms','voice_call','chat','social','postal','push','*')"
 SCOPES = "('first_party','partners','*')"
-STATES = "('granted','refused','withdrawn','expired','erased')"
+STATES = "('granted','refused','withdrawn','expired','erased','pending')"
 SOURCES = "('portal','banner','api','import','support')"
 ROLES = "('controller','processor')"
 KEY = "'^[a-z][a-z0-9_-]{0,63}$'"
@@ -116,6 +116,8 @@ purposes = sa.Table(
     sa.Column("lawful_basis", sa.Text, nullable=False),
     sa.Column("notice_id", sa.Text),
     sa.Column("max_validity_days", sa.Integer, nullable=False),
+    # Double opt-in (migration 0013): grants stay pending until the person confirms them.
+    sa.Column("requires_confirmation", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", TZ, nullable=False),
     sa.Column("updated_at", TZ, nullable=False),
     sa.ForeignKeyConstraint(
@@ -124,6 +126,9 @@ purposes = sa.Table(
     sa.CheckConstraint(f"purpose_id ~ {KEY}", name="purpose_id_format"),
     sa.CheckConstraint("lawful_basis IN ('consent','legitimate_interest')", name="lawful_basis"),
     sa.CheckConstraint("max_validity_days >= 0", name="max_validity_days"),
+    sa.CheckConstraint(
+        "NOT requires_confirmation OR lawful_basis = 'consent'", name="confirmation_needs_consent"
+    ),
 )
 
 
@@ -616,3 +621,6 @@ consent_imports = sa.Table(
     sa.CheckConstraint("file_sha256 ~ '^[0-9a-f]{64}$'", name="file_sha256"),
     sa.CheckConstraint("last_line >= 1 AND imported >= 0 AND superseded >= 0", name="counts"),
 )
+
+# Tables kept in their own modules register on `metadata` when imported here (after it exists).
+from consentd.store import tables_confirmations  # noqa: E402, F401 - registers its table

@@ -24,6 +24,7 @@ from consentd.store.audit import SqlAudit
 from consentd.store.breach import SqlBreach
 from consentd.store.campaign import SqlCampaign
 from consentd.store.catalog import SqlCatalog
+from consentd.store.confirmations import SqlConfirmations
 from consentd.store.consents import SqlConsents
 from consentd.store.cookie_purge import SqlCookiePurge
 from consentd.store.cookies import SqlCookies
@@ -124,6 +125,7 @@ class SqlUnitOfWork:
         self.breach = SqlBreach(conn, self._tenant)
         self.cookies = SqlCookies(conn, self._tenant)
         self.cookie_purge = SqlCookiePurge(conn, self._tenant)
+        self.confirmations = SqlConfirmations(conn, self._tenant)
         return self
 
     async def __aexit__(

@@ -31,6 +31,10 @@ type ConsentServiceClient interface {
 	GetSubjectConsents(ctx context.Context, in *GetSubjectConsentsRequest, opts ...grpc.CallOption) (*GetSubjectConsentsResponse, error)
 	// ListConsentHistory lists a subject's consent events, newest first, a page at a time.
 	ListConsentHistory(ctx context.Context, in *ListConsentHistoryRequest, opts ...grpc.CallOption) (*ListConsentHistoryResponse, error)
+	// ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+	// given the single-use token sent to the person's contact point. A used, expired or unknown
+	// token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+	ConfirmConsent(ctx context.Context, in *ConfirmConsentRequest, opts ...grpc.CallOption) (*ConfirmConsentResponse, error)
 }
 
 type consentServiceClient struct {
@@ -86,6 +90,15 @@ func (c *consentServiceClient) ListConsentHistory(ctx context.Context, in *ListC
 	return out, nil
 }
 
+func (c *consentServiceClient) ConfirmConsent(ctx context.Context, in *ConfirmConsentRequest, opts ...grpc.CallOption) (*ConfirmConsentResponse, error) {
+	out := new(ConfirmConsentResponse)
+	err := c.cc.Invoke(ctx, "/consent.v1.ConsentService/ConfirmConsent", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConsentServiceServer is the server API for ConsentService service.
 // All implementations must embed UnimplementedConsentServiceServer
 // for forward compatibility
@@ -104,6 +117,10 @@ type ConsentServiceServer interface {
 	GetSubjectConsents(context.Context, *GetSubjectConsentsRequest) (*GetSubjectConsentsResponse, error)
 	// ListConsentHistory lists a subject's consent events, newest first, a page at a time.
 	ListConsentHistory(context.Context, *ListConsentHistoryRequest) (*ListConsentHistoryResponse, error)
+	// ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+	// given the single-use token sent to the person's contact point. A used, expired or unknown
+	// token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+	ConfirmConsent(context.Context, *ConfirmConsentRequest) (*ConfirmConsentResponse, error)
 	mustEmbedUnimplementedConsentServiceServer()
 }
 
@@ -125,6 +142,9 @@ func (UnimplementedConsentServiceServer) GetSubjectConsents(context.Context, *Ge
 }
 func (UnimplementedConsentServiceServer) ListConsentHistory(context.Context, *ListConsentHistoryRequest) (*ListConsentHistoryResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListConsentHistory not implemented")
+}
+func (UnimplementedConsentServiceServer) ConfirmConsent(context.Context, *ConfirmConsentRequest) (*ConfirmConsentResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ConfirmConsent not implemented")
 }
 func (UnimplementedConsentServiceServer) mustEmbedUnimplementedConsentServiceServer() {}
 
@@ -229,6 +249,24 @@ func _ConsentService_ListConsentHistory_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ConsentService_ConfirmConsent_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConfirmConsentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConsentServiceServer).ConfirmConsent(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/consent.v1.ConsentService/ConfirmConsent",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConsentServiceServer).ConfirmConsent(ctx, req.(*ConfirmConsentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _ConsentService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "consent.v1.ConsentService",
 	HandlerType: (*ConsentServiceServer)(nil),
@@ -252,6 +290,10 @@ var _ConsentService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListConsentHistory",
 			Handler:    _ConsentService_ListConsentHistory_Handler,
+		},
+		{
+			MethodName: "ConfirmConsent",
+			Handler:    _ConsentService_ConfirmConsent_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -26,7 +26,7 @@ from consent.v1 import types_pb2 as consent_dot_v1_dot_types__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63onsent/v1/catalog.proto\x12\nconsent.v1\x1a\x16\x63onsent/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe8\x02\n\x07Purpose\x12\x1d\n\npurpose_id\x18\x01 \x01(\tR\tpurposeId\x12!\n\x0c\x64isplay_name\x18\x02 \x01(\tR\x0b\x64isplayName\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12:\n\x0clawful_basis\x18\x04 \x01(\x0e\x32\x17.consent.v1.LawfulBasisR\x0blawfulBasis\x12\x1b\n\tnotice_id\x18\x05 \x01(\tR\x08noticeId\x12*\n\x11max_validity_days\x18\x06 \x01(\rR\x0fmaxValidityDays\x12\x39\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x39\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tupdatedAt\"B\n\x11PutPurposeRequest\x12-\n\x07purpose\x18\x01 \x01(\x0b\x32\x13.consent.v1.PurposeR\x07purpose\"]\n\x12PutPurposeResponse\x12-\n\x07purpose\x18\x01 \x01(\x0b\x32\x13.consent.v1.PurposeR\x07purpose\x12\x18\n\x07\x63reated\x18\x02 \x01(\x08R\x07\x63reated\"2\n\x11GetPurposeRequest\x12\x1d\n\npurpose_id\x18\x01 \x01(\tR\tpurposeId\"C\n\x12GetPurposeResponse\x12-\n\x07purpose\x18\x01 \x01(\x0b\x32\x13.consent.v1.PurposeR\x07purpose\"Q\n\x13ListPurposesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\rR\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"o\n\x14ListPurposesResponse\x12/\n\x08purposes\x18\x01 \x03(\x0b\x32\x13.consent.v1.PurposeR\x08purposes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa0\x02\n\x06Notice\x12\x1b\n\tnotice_id\x18\x01 \x01(\tR\x08noticeId\x12\x18\n\x07version\x18\x02 \x01(\rR\x07version\x12\x14\n\x05title\x18\x03 \x01(\tR\x05title\x12\x1a\n\x08language\x18\x04 \x01(\tR\x08language\x12\x18\n\x07\x63ontent\x18\x05 \x01(\tR\x07\x63ontent\x12%\n\x0e\x63ontent_sha256\x18\x06 \x01(\tR\rcontentSha256\x12-\n\x12requires_reconsent\x18\x07 \x01(\x08R\x11requiresReconsent\x12=\n\x0cpublished_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bpublishedAt\"\xae\x01\n\x14PublishNoticeRequest\x12\x1b\n\tnotice_id\x18\x01 \x01(\tR\x08noticeId\x12\x14\n\x05title\x18\x02 \x01(\tR\x05title\x12\x1a\n\x08language\x18\x03 \x01(\tR\x08language\x12\x18\n\x07\x63ontent\x18\x04 \x01(\tR\x07\x63ontent\x12-\n\x12requires_reconsent\x18\x05 \x01(\x08R\x11requiresReconsent\"C\n\x15PublishNoticeResponse\x12*\n\x06notice\x18\x01 \x01(\x0b\x32\x12.consent.v1.NoticeR\x06notice\"m\n\x12ListNoticesRequest\x12\x1b\n\tnotice_id\x18\x01 \x01(\tR\x08noticeId\x12\x1b\n\tpage_size\x18\x02 \x01(\rR\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"k\n\x13ListNoticesResponse\x12,\n\x07notices\x18\x01 \x03(\x0b\x32\x12.consent.v1.NoticeR\x07notices\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xb7\x03\n\x0e\x43\x61talogService\x12P\n\nPutPurpose\x12\x1d.consent.v1.PutPurposeRequest\x1a\x1e.consent.v1.PutPurposeResponse\"\x03\x90\x02\x02\x12P\n\nGetPurpose\x12\x1d.consent.v1.GetPurposeRequest\x1a\x1e.consent.v1.GetPurposeResponse\"\x03\x90\x02\x01\x12V\n\x0cListPurposes\x12\x1f.consent.v1.ListPurposesRequest\x1a .consent.v1.ListPurposesResponse\"\x03\x90\x02\x01\x12T\n\rPublishNotice\x12 .consent.v1.PublishNoticeRequest\x1a!.consent.v1.PublishNoticeResponse\x12S\n\x0bListNotices\x12\x1e.consent.v1.ListNoticesRequest\x1a\x1f.consent.v1.ListNoticesResponse\"\x03\x90\x02\x01\x42L\n\x1a\x63onsentd.client.consent.v1P\x01Z,consentd/clients/go/gen/consent/v1;consentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63onsent/v1/catalog.proto\x12\nconsent.v1\x1a\x16\x63onsent/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x03\n\x07Purpose\x12\x1d\n\npurpose_id\x18\x01 \x01(\tR\tpurposeId\x12!\n\x0c\x64isplay_name\x18\x02 \x01(\tR\x0b\x64isplayName\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12:\n\x0clawful_basis\x18\x04 \x01(\x0e\x32\x17.consent.v1.LawfulBasisR\x0blawfulBasis\x12\x1b\n\tnotice_id\x18\x05 \x01(\tR\x08noticeId\x12*\n\x11max_validity_days\x18\x06 \x01(\rR\x0fmaxValidityDays\x12\x39\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x39\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x33\n\x15requires_confirmation\x18\t \x01(\x08R\x14requiresConfirmation\"B\n\x11PutPurposeRequest\x12-\n\x07purpose\x18\x01 \x01(\x0b\x32\x13.consent.v1.PurposeR\x07purpose\"]\n\x12PutPurposeResponse\x12-\n\x07purpose\x18\x01 \x01(\x0b\x32\x13.consent.v1.PurposeR\x07purpose\x12\x18\n\x07\x63reated\x18\x02 \x01(\x08R\x07\x63reated\"2\n\x11GetPurposeRequest\x12\x1d\n\npurpose_id\x18\x01 \x01(\tR\tpurposeId\"C\n\x12GetPurposeResponse\x12-\n\x07purpose\x18\x01 \x01(\x0b\x32\x13.consent.v1.PurposeR\x07purpose\"Q\n\x13ListPurposesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\rR\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"o\n\x14ListPurposesResponse\x12/\n\x08purposes\x18\x01 \x03(\x0b\x32\x13.consent.v1.PurposeR\x08purposes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa0\x02\n\x06Notice\x12\x1b\n\tnotice_id\x18\x01 \x01(\tR\x08noticeId\x12\x18\n\x07version\x18\x02 \x01(\rR\x07version\x12\x14\n\x05title\x18\x03 \x01(\tR\x05title\x12\x1a\n\x08language\x18\x04 \x01(\tR\x08language\x12\x18\n\x07\x63ontent\x18\x05 \x01(\tR\x07\x63ontent\x12%\n\x0e\x63ontent_sha256\x18\x06 \x01(\tR\rcontentSha256\x12-\n\x12requires_reconsent\x18\x07 \x01(\x08R\x11requiresReconsent\x12=\n\x0cpublished_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bpublishedAt\"\xae\x01\n\x14PublishNoticeRequest\x12\x1b\n\tnotice_id\x18\x01 \x01(\tR\x08noticeId\x12\x14\n\x05title\x18\x02 \x01(\tR\x05title\x12\x1a\n\x08language\x18\x03 \x01(\tR\x08language\x12\x18\n\x07\x63ontent\x18\x04 \x01(\tR\x07\x63ontent\x12-\n\x12requires_reconsent\x18\x05 \x01(\x08R\x11requiresReconsent\"C\n\x15PublishNoticeResponse\x12*\n\x06notice\x18\x01 \x01(\x0b\x32\x12.consent.v1.NoticeR\x06notice\"m\n\x12ListNoticesRequest\x12\x1b\n\tnotice_id\x18\x01 \x01(\tR\x08noticeId\x12\x1b\n\tpage_size\x18\x02 \x01(\rR\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"k\n\x13ListNoticesResponse\x12,\n\x07notices\x18\x01 \x03(\x0b\x32\x12.consent.v1.NoticeR\x07notices\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xb7\x03\n\x0e\x43\x61talogService\x12P\n\nPutPurpose\x12\x1d.consent.v1.PutPurposeRequest\x1a\x1e.consent.v1.PutPurposeResponse\"\x03\x90\x02\x02\x12P\n\nGetPurpose\x12\x1d.consent.v1.GetPurposeRequest\x1a\x1e.consent.v1.GetPurposeResponse\"\x03\x90\x02\x01\x12V\n\x0cListPurposes\x12\x1f.consent.v1.ListPurposesRequest\x1a .consent.v1.ListPurposesResponse\"\x03\x90\x02\x01\x12T\n\rPublishNotice\x12 .consent.v1.PublishNoticeRequest\x1a!.consent.v1.PublishNoticeResponse\x12S\n\x0bListNotices\x12\x1e.consent.v1.ListNoticesRequest\x1a\x1f.consent.v1.ListNoticesResponse\"\x03\x90\x02\x01\x42L\n\x1a\x63onsentd.client.consent.v1P\x01Z,consentd/clients/go/gen/consent/v1;consentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,29 +43,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CATALOGSERVICE'].methods_by_name['ListNotices']._loaded_options = None
   _globals['_CATALOGSERVICE'].methods_by_name['ListNotices']._serialized_options = b'\220\002\001'
   _globals['_PURPOSE']._serialized_start=98
-  _globals['_PURPOSE']._serialized_end=458
-  _globals['_PUTPURPOSEREQUEST']._serialized_start=460
-  _globals['_PUTPURPOSEREQUEST']._serialized_end=526
-  _globals['_PUTPURPOSERESPONSE']._serialized_start=528
-  _globals['_PUTPURPOSERESPONSE']._serialized_end=621
-  _globals['_GETPURPOSEREQUEST']._serialized_start=623
-  _globals['_GETPURPOSEREQUEST']._serialized_end=673
-  _globals['_GETPURPOSERESPONSE']._serialized_start=675
-  _globals['_GETPURPOSERESPONSE']._serialized_end=742
-  _globals['_LISTPURPOSESREQUEST']._serialized_start=744
-  _globals['_LISTPURPOSESREQUEST']._serialized_end=825
-  _globals['_LISTPURPOSESRESPONSE']._serialized_start=827
-  _globals['_LISTPURPOSESRESPONSE']._serialized_end=938
-  _globals['_NOTICE']._serialized_start=941
-  _globals['_NOTICE']._serialized_end=1229
-  _globals['_PUBLISHNOTICEREQUEST']._serialized_start=1232
-  _globals['_PUBLISHNOTICEREQUEST']._serialized_end=1406
-  _globals['_PUBLISHNOTICERESPONSE']._serialized_start=1408
-  _globals['_PUBLISHNOTICERESPONSE']._serialized_end=1475
-  _globals['_LISTNOTICESREQUEST']._serialized_start=1477
-  _globals['_LISTNOTICESREQUEST']._serialized_end=1586
-  _globals['_LISTNOTICESRESPONSE']._serialized_start=1588
-  _globals['_LISTNOTICESRESPONSE']._serialized_end=1695
-  _globals['_CATALOGSERVICE']._serialized_start=1698
-  _globals['_CATALOGSERVICE']._serialized_end=2137
+  _globals['_PURPOSE']._serialized_end=511
+  _globals['_PUTPURPOSEREQUEST']._serialized_start=513
+  _globals['_PUTPURPOSEREQUEST']._serialized_end=579
+  _globals['_PUTPURPOSERESPONSE']._serialized_start=581
+  _globals['_PUTPURPOSERESPONSE']._serialized_end=674
+  _globals['_GETPURPOSEREQUEST']._serialized_start=676
+  _globals['_GETPURPOSEREQUEST']._serialized_end=726
+  _globals['_GETPURPOSERESPONSE']._serialized_start=728
+  _globals['_GETPURPOSERESPONSE']._serialized_end=795
+  _globals['_LISTPURPOSESREQUEST']._serialized_start=797
+  _globals['_LISTPURPOSESREQUEST']._serialized_end=878
+  _globals['_LISTPURPOSESRESPONSE']._serialized_start=880
+  _globals['_LISTPURPOSESRESPONSE']._serialized_end=991
+  _globals['_NOTICE']._serialized_start=994
+  _globals['_NOTICE']._serialized_end=1282
+  _globals['_PUBLISHNOTICEREQUEST']._serialized_start=1285
+  _globals['_PUBLISHNOTICEREQUEST']._serialized_end=1459
+  _globals['_PUBLISHNOTICERESPONSE']._serialized_start=1461
+  _globals['_PUBLISHNOTICERESPONSE']._serialized_end=1528
+  _globals['_LISTNOTICESREQUEST']._serialized_start=1530
+  _globals['_LISTNOTICESREQUEST']._serialized_end=1639
+  _globals['_LISTNOTICESRESPONSE']._serialized_start=1641
+  _globals['_LISTNOTICESRESPONSE']._serialized_end=1748
+  _globals['_CATALOGSERVICE']._serialized_start=1751
+  _globals['_CATALOGSERVICE']._serialized_end=2190
 # @@protoc_insertion_point(module_scope)

@@ -32,6 +32,7 @@ class Purpose(_message.Message):
     MAX_VALIDITY_DAYS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    REQUIRES_CONFIRMATION_FIELD_NUMBER: _builtins.int
     purpose_id: _builtins.str
     """Key of the purpose: 1 to 64 characters of `a-z 0-9 _ -`, starting with a letter."""
     display_name: _builtins.str
@@ -41,6 +42,10 @@ class Purpose(_message.Message):
     """The notice that explains this purpose; empty when none."""
     max_validity_days: _builtins.int
     """Longest validity of a grant, in days (0: no limit of its own)."""
+    requires_confirmation: _builtins.bool
+    """Double opt-in: a grant stays pending (DENY `pending_confirmation`) until the person confirms
+    it with the token sent to their email address. Consent purposes only.
+    """
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -56,10 +61,11 @@ class Purpose(_message.Message):
         max_validity_days: _builtins.int = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        requires_confirmation: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "description", b"description", "display_name", b"display_name", "lawful_basis", b"lawful_basis", "max_validity_days", b"max_validity_days", "notice_id", b"notice_id", "purpose_id", b"purpose_id", "updated_at", b"updated_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "description", b"description", "display_name", b"display_name", "lawful_basis", b"lawful_basis", "max_validity_days", b"max_validity_days", "notice_id", b"notice_id", "purpose_id", b"purpose_id", "requires_confirmation", b"requires_confirmation", "updated_at", b"updated_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

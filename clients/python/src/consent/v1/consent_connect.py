@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, ConnectWSGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint, EndpointSync
 from pyqwest import Client, SyncClient
 
-from .consent_pb2 import CheckConsentRequest, CheckConsentResponse, GetSubjectConsentsRequest, GetSubjectConsentsResponse, ListConsentHistoryRequest, ListConsentHistoryResponse, RecordConsentRequest, RecordConsentResponse, WithdrawConsentRequest, WithdrawConsentResponse
+from .consent_pb2 import CheckConsentRequest, CheckConsentResponse, ConfirmConsentRequest, ConfirmConsentResponse, GetSubjectConsentsRequest, GetSubjectConsentsResponse, ListConsentHistoryRequest, ListConsentHistoryResponse, RecordConsentRequest, RecordConsentResponse, WithdrawConsentRequest, WithdrawConsentResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Iterable, Mapping
@@ -76,6 +76,14 @@ class ConsentService(Protocol):
     async def list_consent_history(self, request: ListConsentHistoryRequest, ctx: RequestContext[ListConsentHistoryRequest, ListConsentHistoryResponse], /) -> ListConsentHistoryResponse:
         """
         ListConsentHistory lists a subject's consent events, newest first, a page at a time.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def confirm_consent(self, request: ConfirmConsentRequest, ctx: RequestContext[ConfirmConsentRequest, ConfirmConsentResponse], /) -> ConfirmConsentResponse:
+        """
+        ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+        given the single-use token sent to the person's contact point. A used, expired or unknown
+        token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -147,6 +155,17 @@ class ConsentServiceASGIApplication(ConnectASGIApplication[ConsentService]):
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.list_consent_history,
+                ),
+                "/consent.v1.ConsentService/ConfirmConsent": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ConfirmConsent",
+                        service_name="consent.v1.ConsentService",
+                        input=ConfirmConsentRequest,
+                        output=ConfirmConsentResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.confirm_consent,
                 ),
             },
             interceptors=interceptors,
@@ -318,6 +337,31 @@ class ConsentServiceClient(ConnectClient):
             timeout_ms=timeout_ms,
             use_get=use_get,
         )
+    async def confirm_consent(
+        self,
+        request: ConfirmConsentRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ConfirmConsentResponse:
+        """
+        ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+        given the single-use token sent to the person's contact point. A used, expired or unknown
+        token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ConfirmConsent",
+                service_name="consent.v1.ConsentService",
+                input=ConfirmConsentRequest,
+                output=ConfirmConsentResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
 
 class ConsentServiceSync(Protocol):
     """
@@ -358,6 +402,14 @@ class ConsentServiceSync(Protocol):
     def list_consent_history(self, request: ListConsentHistoryRequest, ctx: RequestContext[ListConsentHistoryRequest, ListConsentHistoryResponse], /) -> ListConsentHistoryResponse:
         """
         ListConsentHistory lists a subject's consent events, newest first, a page at a time.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def confirm_consent(self, request: ConfirmConsentRequest, ctx: RequestContext[ConfirmConsentRequest, ConfirmConsentResponse], /) -> ConfirmConsentResponse:
+        """
+        ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+        given the single-use token sent to the person's contact point. A used, expired or unknown
+        token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -427,6 +479,17 @@ class ConsentServiceWSGIApplication(ConnectWSGIApplication):
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.list_consent_history,
+                ),
+                "/consent.v1.ConsentService/ConfirmConsent": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ConfirmConsent",
+                        service_name="consent.v1.ConsentService",
+                        input=ConfirmConsentRequest,
+                        output=ConfirmConsentResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.confirm_consent,
                 ),
             },
             interceptors=interceptors,
@@ -597,4 +660,29 @@ class ConsentServiceClientSync(ConnectClientSync):
             headers=headers,
             timeout_ms=timeout_ms,
             use_get=use_get,
+        )
+    def confirm_consent(
+        self,
+        request: ConfirmConsentRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ConfirmConsentResponse:
+        """
+        ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+        given the single-use token sent to the person's contact point. A used, expired or unknown
+        token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ConfirmConsent",
+                service_name="consent.v1.ConsentService",
+                input=ConfirmConsentRequest,
+                output=ConfirmConsentResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
         )

@@ -63,6 +63,8 @@ class _ReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Reason.ValueTy
     REASON_RESTRICTED: _Reason.ValueType  # 9
     REASON_SUPPRESSED: _Reason.ValueType  # 10
     REASON_ERASED: _Reason.ValueType  # 11
+    REASON_PENDING_CONFIRMATION: _Reason.ValueType  # 12
+    """DENY: the purpose requires confirmation (double opt-in) and the person has not confirmed yet."""
 
 class Reason(_Reason, metaclass=_ReasonEnumTypeWrapper):
     """Reason is the machine-readable why of a decision."""
@@ -85,6 +87,8 @@ REASON_OBJECTED: Reason.ValueType  # 8
 REASON_RESTRICTED: Reason.ValueType  # 9
 REASON_SUPPRESSED: Reason.ValueType  # 10
 REASON_ERASED: Reason.ValueType  # 11
+REASON_PENDING_CONFIRMATION: Reason.ValueType  # 12
+"""DENY: the purpose requires confirmation (double opt-in) and the person has not confirmed yet."""
 Global___Reason: _TypeAlias = Reason  # noqa: Y015
 
 @_typing.final
@@ -415,3 +419,62 @@ class ListConsentHistoryResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListConsentHistoryResponse: _TypeAlias = ListConsentHistoryResponse  # noqa: Y015
+
+@_typing.final
+class ConfirmConsentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOKEN_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    token: _builtins.str
+    """The token of the confirmation message (its link carries it), at most 128 characters."""
+    @_builtins.property
+    def evidence(self) -> _types_pb2.Evidence:
+        """The request that confirmed (IP address, user agent), sealed like a grant's."""
+
+    def __init__(
+        self,
+        *,
+        token: _builtins.str = ...,
+        evidence: _types_pb2.Evidence | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence", "token", b"token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfirmConsentRequest: _TypeAlias = ConfirmConsentRequest  # noqa: Y015
+
+@_typing.final
+class ConfirmConsentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SUBJECT_ID_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
+    CONFIRMED_AT_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    subject_id: _builtins.str
+    channel: _types_pb2.Channel.ValueType
+    """Where the token was sent."""
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ConsentEvent]:
+        """The grants the confirmation recorded (none when every pending grant was withdrawn since)."""
+
+    @_builtins.property
+    def confirmed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        subject_id: _builtins.str = ...,
+        events: _abc.Iterable[_types_pb2.ConsentEvent] | None = ...,
+        confirmed_at: _timestamp_pb2.Timestamp | None = ...,
+        channel: _types_pb2.Channel.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["confirmed_at", b"confirmed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "confirmed_at", b"confirmed_at", "events", b"events", "subject_id", b"subject_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfirmConsentResponse: _TypeAlias = ConfirmConsentResponse  # noqa: Y015

@@ -64,6 +64,11 @@ class ConsentServiceStub:
                 request_serializer=consent_dot_v1_dot_consent__pb2.ListConsentHistoryRequest.SerializeToString,
                 response_deserializer=consent_dot_v1_dot_consent__pb2.ListConsentHistoryResponse.FromString,
                 _registered_method=True)
+        self.ConfirmConsent = channel.unary_unary(
+                '/consent.v1.ConsentService/ConfirmConsent',
+                request_serializer=consent_dot_v1_dot_consent__pb2.ConfirmConsentRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_consent__pb2.ConfirmConsentResponse.FromString,
+                _registered_method=True)
 
 
 class ConsentServiceServicer:
@@ -113,6 +118,15 @@ class ConsentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ConfirmConsent(self, request, context):
+        """ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+        given the single-use token sent to the person's contact point. A used, expired or unknown
+        token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ConsentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -140,6 +154,11 @@ def add_ConsentServiceServicer_to_server(servicer, server):
                     servicer.ListConsentHistory,
                     request_deserializer=consent_dot_v1_dot_consent__pb2.ListConsentHistoryRequest.FromString,
                     response_serializer=consent_dot_v1_dot_consent__pb2.ListConsentHistoryResponse.SerializeToString,
+            ),
+            'ConfirmConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmConsent,
+                    request_deserializer=consent_dot_v1_dot_consent__pb2.ConfirmConsentRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_consent__pb2.ConfirmConsentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -282,6 +301,33 @@ class ConsentService:
             '/consent.v1.ConsentService/ListConsentHistory',
             consent_dot_v1_dot_consent__pb2.ListConsentHistoryRequest.SerializeToString,
             consent_dot_v1_dot_consent__pb2.ListConsentHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.ConsentService/ConfirmConsent',
+            consent_dot_v1_dot_consent__pb2.ConfirmConsentRequest.SerializeToString,
+            consent_dot_v1_dot_consent__pb2.ConfirmConsentResponse.FromString,
             options,
             channel_credentials,
             insecure,

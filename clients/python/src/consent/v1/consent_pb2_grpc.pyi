@@ -55,6 +55,11 @@ class ConsentServiceStub:
     """GetSubjectConsents returns the current state of every target the subject has a record for."""
     ListConsentHistory: _grpc.UnaryUnaryMultiCallable[_consent_pb2.ListConsentHistoryRequest, _consent_pb2.ListConsentHistoryResponse]
     """ListConsentHistory lists a subject's consent events, newest first, a page at a time."""
+    ConfirmConsent: _grpc.UnaryUnaryMultiCallable[_consent_pb2.ConfirmConsentRequest, _consent_pb2.ConfirmConsentResponse]
+    """ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+    given the single-use token sent to the person's contact point. A used, expired or unknown
+    token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+    """
 
 @_typing.type_check_only
 class ConsentServiceAsyncStub(ConsentServiceStub):
@@ -83,6 +88,11 @@ class ConsentServiceAsyncStub(ConsentServiceStub):
     """GetSubjectConsents returns the current state of every target the subject has a record for."""
     ListConsentHistory: _aio.UnaryUnaryMultiCallable[_consent_pb2.ListConsentHistoryRequest, _consent_pb2.ListConsentHistoryResponse]  # type: ignore[assignment]
     """ListConsentHistory lists a subject's consent events, newest first, a page at a time."""
+    ConfirmConsent: _aio.UnaryUnaryMultiCallable[_consent_pb2.ConfirmConsentRequest, _consent_pb2.ConfirmConsentResponse]  # type: ignore[assignment]
+    """ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+    given the single-use token sent to the person's contact point. A used, expired or unknown
+    token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+    """
 
 class ConsentServiceServicer(metaclass=_abc_1.ABCMeta):
     """ConsentService records, withdraws and checks a subject's marketing consent.
@@ -138,5 +148,16 @@ class ConsentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_consent_pb2.ListConsentHistoryResponse, _abc.Awaitable[_consent_pb2.ListConsentHistoryResponse]]:
         """ListConsentHistory lists a subject's consent events, newest first, a page at a time."""
+
+    @_abc_1.abstractmethod
+    def ConfirmConsent(
+        self,
+        request: _consent_pb2.ConfirmConsentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_consent_pb2.ConfirmConsentResponse, _abc.Awaitable[_consent_pb2.ConfirmConsentResponse]]:
+        """ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+        given the single-use token sent to the person's contact point. A used, expired or unknown
+        token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+        """
 
 def add_ConsentServiceServicer_to_server(servicer: ConsentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -79,6 +79,10 @@ class _ConsentStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ConsentS
     CONSENT_STATE_WITHDRAWN: _ConsentState.ValueType  # 3
     CONSENT_STATE_EXPIRED: _ConsentState.ValueType  # 4
     CONSENT_STATE_ERASED: _ConsentState.ValueType  # 5
+    CONSENT_STATE_PENDING: _ConsentState.ValueType  # 6
+    """A grant on a purpose that requires confirmation (double opt-in), waiting for the person to
+    confirm it with the single-use token sent to their contact point; DENY until then.
+    """
 
 class ConsentState(_ConsentState, metaclass=_ConsentStateEnumTypeWrapper):
     """ConsentState is the state a consent event puts a (purpose, channel, scope) in."""
@@ -89,6 +93,10 @@ CONSENT_STATE_REFUSED: ConsentState.ValueType  # 2
 CONSENT_STATE_WITHDRAWN: ConsentState.ValueType  # 3
 CONSENT_STATE_EXPIRED: ConsentState.ValueType  # 4
 CONSENT_STATE_ERASED: ConsentState.ValueType  # 5
+CONSENT_STATE_PENDING: ConsentState.ValueType  # 6
+"""A grant on a purpose that requires confirmation (double opt-in), waiting for the person to
+confirm it with the single-use token sent to their contact point; DENY until then.
+"""
 Global___ConsentState: _TypeAlias = ConsentState  # noqa: Y015
 
 class _LawfulBasis:

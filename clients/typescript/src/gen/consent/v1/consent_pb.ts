@@ -4,7 +4,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { ConsentEvent, ConsentState, ConsentTarget, CurrentConsent, Evidence, LawfulBasis, ProcessingRole, Source, SubjectIdentity, SubjectRef } from "./types_pb";
+import type { Channel, ConsentEvent, ConsentState, ConsentTarget, CurrentConsent, Evidence, LawfulBasis, ProcessingRole, Source, SubjectIdentity, SubjectRef } from "./types_pb";
 import { file_consent_v1_types } from "./types_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file consent/v1/consent.proto.
  */
 export const file_consent_v1_consent: GenFile = /*@__PURE__*/
-  fileDesc("Chhjb25zZW50L3YxL2NvbnNlbnQucHJvdG8SCmNvbnNlbnQudjEirAEKDUNvbnNlbnRDaG9pY2USKQoGdGFyZ2V0GAEgASgLMhkuY29uc2VudC52MS5Db25zZW50VGFyZ2V0EicKBXN0YXRlGAIgASgOMhguY29uc2VudC52MS5Db25zZW50U3RhdGUSFgoObm90aWNlX3ZlcnNpb24YAyABKA0SLwoLdmFsaWRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoACChRSZWNvcmRDb25zZW50UmVxdWVzdBIsCgdzdWJqZWN0GAEgASgLMhsuY29uc2VudC52MS5TdWJqZWN0SWRlbnRpdHkSKgoHY2hvaWNlcxgCIAMoCzIZLmNvbnNlbnQudjEuQ29uc2VudENob2ljZRIiCgZzb3VyY2UYAyABKA4yEi5jb25zZW50LnYxLlNvdXJjZRINCgVhY3RvchgEIAEoCRImCghldmlkZW5jZRgFIAEoCzIULmNvbnNlbnQudjEuRXZpZGVuY2USMwoPcHJvY2Vzc2luZ19yb2xlGAYgASgOMhouY29uc2VudC52MS5Qcm9jZXNzaW5nUm9sZSJVChVSZWNvcmRDb25zZW50UmVzcG9uc2USEgoKc3ViamVjdF9pZBgBIAEoCRIoCgZldmVudHMYAiADKAsyGC5jb25zZW50LnYxLkNvbnNlbnRFdmVudCLVAQoWV2l0aGRyYXdDb25zZW50UmVxdWVzdBInCgdzdWJqZWN0GAEgASgLMhYuY29uc2VudC52MS5TdWJqZWN0UmVmEioKB3RhcmdldHMYAiADKAsyGS5jb25zZW50LnYxLkNvbnNlbnRUYXJnZXQSCwoDYWxsGAMgASgIEiIKBnNvdXJjZRgEIAEoDjISLmNvbnNlbnQudjEuU291cmNlEg0KBWFjdG9yGAUgASgJEiYKCGV2aWRlbmNlGAYgASgLMhQuY29uc2VudC52MS5FdmlkZW5jZSJXChdXaXRoZHJhd0NvbnNlbnRSZXNwb25zZRISCgpzdWJqZWN0X2lkGAEgASgJEigKBmV2ZW50cxgCIAMoCzIYLmNvbnNlbnQudjEuQ29uc2VudEV2ZW50IpQBChNDaGVja0NvbnNlbnRSZXF1ZXN0EicKB3N1YmplY3QYASABKAsyFi5jb25zZW50LnYxLlN1YmplY3RSZWYSKQoGdGFyZ2V0GAIgASgLMhkuY29uc2VudC52MS5Db25zZW50VGFyZ2V0EikKBWFzX29mGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLoAQoUQ2hlY2tDb25zZW50UmVzcG9uc2USJgoIZGVjaXNpb24YASABKA4yFC5jb25zZW50LnYxLkRlY2lzaW9uEiIKBnJlYXNvbhgCIAEoDjISLmNvbnNlbnQudjEuUmVhc29uEhAKCGV2ZW50X2lkGAMgASgJEi8KC3ZhbGlkX3VudGlsGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzdWJqZWN0X2lkGAUgASgJEi0KDGxhd2Z1bF9iYXNpcxgGIAEoDjIXLmNvbnNlbnQudjEuTGF3ZnVsQmFzaXMiRAoZR2V0U3ViamVjdENvbnNlbnRzUmVxdWVzdBInCgdzdWJqZWN0GAEgASgLMhYuY29uc2VudC52MS5TdWJqZWN0UmVmIl4KGkdldFN1YmplY3RDb25zZW50c1Jlc3BvbnNlEhIKCnN1YmplY3RfaWQYASABKAkSLAoIY29uc2VudHMYAiADKAsyGi5jb25zZW50LnYxLkN1cnJlbnRDb25zZW50InwKGUxpc3RDb25zZW50SGlzdG9yeVJlcXVlc3QSJwoHc3ViamVjdBgBIAEoCzIWLmNvbnNlbnQudjEuU3ViamVjdFJlZhIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCRIPCgdwdXJwb3NlGAQgASgJIl8KGkxpc3RDb25zZW50SGlzdG9yeVJlc3BvbnNlEigKBmV2ZW50cxgBIAMoCzIYLmNvbnNlbnQudjEuQ29uc2VudEV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSpLCghEZWNpc2lvbhIYChRERUNJU0lPTl9VTlNQRUNJRklFRBAAEhIKDkRFQ0lTSU9OX0FMTE9XEAESEQoNREVDSVNJT05fREVOWRACKpoCCgZSZWFzb24SFgoSUkVBU09OX1VOU1BFQ0lGSUVEEAASEgoOUkVBU09OX0dSQU5URUQQARIeChpSRUFTT05fTEVHSVRJTUFURV9JTlRFUkVTVBACEhQKEFJFQVNPTl9OT19SRUNPUkQQAxISCg5SRUFTT05fUkVGVVNFRBAEEhQKEFJFQVNPTl9XSVRIRFJBV04QBRISCg5SRUFTT05fRVhQSVJFRBAGEhoKFlJFQVNPTl9OT1RJQ0VfT1VUREFURUQQBxITCg9SRUFTT05fT0JKRUNURUQQCBIVChFSRUFTT05fUkVTVFJJQ1RFRBAJEhUKEVJFQVNPTl9TVVBQUkVTU0VEEAoSEQoNUkVBU09OX0VSQVNFRBALMu4DCg5Db25zZW50U2VydmljZRJUCg1SZWNvcmRDb25zZW50EiAuY29uc2VudC52MS5SZWNvcmRDb25zZW50UmVxdWVzdBohLmNvbnNlbnQudjEuUmVjb3JkQ29uc2VudFJlc3BvbnNlEloKD1dpdGhkcmF3Q29uc2VudBIiLmNvbnNlbnQudjEuV2l0aGRyYXdDb25zZW50UmVxdWVzdBojLmNvbnNlbnQudjEuV2l0aGRyYXdDb25zZW50UmVzcG9uc2USVgoMQ2hlY2tDb25zZW50Eh8uY29uc2VudC52MS5DaGVja0NvbnNlbnRSZXF1ZXN0GiAuY29uc2VudC52MS5DaGVja0NvbnNlbnRSZXNwb25zZSIDkAIBEmgKEkdldFN1YmplY3RDb25zZW50cxIlLmNvbnNlbnQudjEuR2V0U3ViamVjdENvbnNlbnRzUmVxdWVzdBomLmNvbnNlbnQudjEuR2V0U3ViamVjdENvbnNlbnRzUmVzcG9uc2UiA5ACARJoChJMaXN0Q29uc2VudEhpc3RvcnkSJS5jb25zZW50LnYxLkxpc3RDb25zZW50SGlzdG9yeVJlcXVlc3QaJi5jb25zZW50LnYxLkxpc3RDb25zZW50SGlzdG9yeVJlc3BvbnNlIgOQAgFCTAoaY29uc2VudGQuY2xpZW50LmNvbnNlbnQudjFQAVosY29uc2VudGQvY2xpZW50cy9nby9nZW4vY29uc2VudC92MTtjb25zZW50djFiBnByb3RvMw", [file_consent_v1_types, file_google_protobuf_timestamp]);
+  fileDesc("Chhjb25zZW50L3YxL2NvbnNlbnQucHJvdG8SCmNvbnNlbnQudjEirAEKDUNvbnNlbnRDaG9pY2USKQoGdGFyZ2V0GAEgASgLMhkuY29uc2VudC52MS5Db25zZW50VGFyZ2V0EicKBXN0YXRlGAIgASgOMhguY29uc2VudC52MS5Db25zZW50U3RhdGUSFgoObm90aWNlX3ZlcnNpb24YAyABKA0SLwoLdmFsaWRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoACChRSZWNvcmRDb25zZW50UmVxdWVzdBIsCgdzdWJqZWN0GAEgASgLMhsuY29uc2VudC52MS5TdWJqZWN0SWRlbnRpdHkSKgoHY2hvaWNlcxgCIAMoCzIZLmNvbnNlbnQudjEuQ29uc2VudENob2ljZRIiCgZzb3VyY2UYAyABKA4yEi5jb25zZW50LnYxLlNvdXJjZRINCgVhY3RvchgEIAEoCRImCghldmlkZW5jZRgFIAEoCzIULmNvbnNlbnQudjEuRXZpZGVuY2USMwoPcHJvY2Vzc2luZ19yb2xlGAYgASgOMhouY29uc2VudC52MS5Qcm9jZXNzaW5nUm9sZSJVChVSZWNvcmRDb25zZW50UmVzcG9uc2USEgoKc3ViamVjdF9pZBgBIAEoCRIoCgZldmVudHMYAiADKAsyGC5jb25zZW50LnYxLkNvbnNlbnRFdmVudCLVAQoWV2l0aGRyYXdDb25zZW50UmVxdWVzdBInCgdzdWJqZWN0GAEgASgLMhYuY29uc2VudC52MS5TdWJqZWN0UmVmEioKB3RhcmdldHMYAiADKAsyGS5jb25zZW50LnYxLkNvbnNlbnRUYXJnZXQSCwoDYWxsGAMgASgIEiIKBnNvdXJjZRgEIAEoDjISLmNvbnNlbnQudjEuU291cmNlEg0KBWFjdG9yGAUgASgJEiYKCGV2aWRlbmNlGAYgASgLMhQuY29uc2VudC52MS5FdmlkZW5jZSJXChdXaXRoZHJhd0NvbnNlbnRSZXNwb25zZRISCgpzdWJqZWN0X2lkGAEgASgJEigKBmV2ZW50cxgCIAMoCzIYLmNvbnNlbnQudjEuQ29uc2VudEV2ZW50IpQBChNDaGVja0NvbnNlbnRSZXF1ZXN0EicKB3N1YmplY3QYASABKAsyFi5jb25zZW50LnYxLlN1YmplY3RSZWYSKQoGdGFyZ2V0GAIgASgLMhkuY29uc2VudC52MS5Db25zZW50VGFyZ2V0EikKBWFzX29mGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLoAQoUQ2hlY2tDb25zZW50UmVzcG9uc2USJgoIZGVjaXNpb24YASABKA4yFC5jb25zZW50LnYxLkRlY2lzaW9uEiIKBnJlYXNvbhgCIAEoDjISLmNvbnNlbnQudjEuUmVhc29uEhAKCGV2ZW50X2lkGAMgASgJEi8KC3ZhbGlkX3VudGlsGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpzdWJqZWN0X2lkGAUgASgJEi0KDGxhd2Z1bF9iYXNpcxgGIAEoDjIXLmNvbnNlbnQudjEuTGF3ZnVsQmFzaXMiRAoZR2V0U3ViamVjdENvbnNlbnRzUmVxdWVzdBInCgdzdWJqZWN0GAEgASgLMhYuY29uc2VudC52MS5TdWJqZWN0UmVmIl4KGkdldFN1YmplY3RDb25zZW50c1Jlc3BvbnNlEhIKCnN1YmplY3RfaWQYASABKAkSLAoIY29uc2VudHMYAiADKAsyGi5jb25zZW50LnYxLkN1cnJlbnRDb25zZW50InwKGUxpc3RDb25zZW50SGlzdG9yeVJlcXVlc3QSJwoHc3ViamVjdBgBIAEoCzIWLmNvbnNlbnQudjEuU3ViamVjdFJlZhIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCRIPCgdwdXJwb3NlGAQgASgJIl8KGkxpc3RDb25zZW50SGlzdG9yeVJlc3BvbnNlEigKBmV2ZW50cxgBIAMoCzIYLmNvbnNlbnQudjEuQ29uc2VudEV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJOChVDb25maXJtQ29uc2VudFJlcXVlc3QSDQoFdG9rZW4YASABKAkSJgoIZXZpZGVuY2UYAiABKAsyFC5jb25zZW50LnYxLkV2aWRlbmNlIq4BChZDb25maXJtQ29uc2VudFJlc3BvbnNlEhIKCnN1YmplY3RfaWQYASABKAkSKAoGZXZlbnRzGAIgAygLMhguY29uc2VudC52MS5Db25zZW50RXZlbnQSMAoMY29uZmlybWVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIkCgdjaGFubmVsGAQgASgOMhMuY29uc2VudC52MS5DaGFubmVsKksKCERlY2lzaW9uEhgKFERFQ0lTSU9OX1VOU1BFQ0lGSUVEEAASEgoOREVDSVNJT05fQUxMT1cQARIRCg1ERUNJU0lPTl9ERU5ZEAIquwIKBlJlYXNvbhIWChJSRUFTT05fVU5TUEVDSUZJRUQQABISCg5SRUFTT05fR1JBTlRFRBABEh4KGlJFQVNPTl9MRUdJVElNQVRFX0lOVEVSRVNUEAISFAoQUkVBU09OX05PX1JFQ09SRBADEhIKDlJFQVNPTl9SRUZVU0VEEAQSFAoQUkVBU09OX1dJVEhEUkFXThAFEhIKDlJFQVNPTl9FWFBJUkVEEAYSGgoWUkVBU09OX05PVElDRV9PVVREQVRFRBAHEhMKD1JFQVNPTl9PQkpFQ1RFRBAIEhUKEVJFQVNPTl9SRVNUUklDVEVEEAkSFQoRUkVBU09OX1NVUFBSRVNTRUQQChIRCg1SRUFTT05fRVJBU0VEEAsSHwobUkVBU09OX1BFTkRJTkdfQ09ORklSTUFUSU9OEAwyxwQKDkNvbnNlbnRTZXJ2aWNlElQKDVJlY29yZENvbnNlbnQSIC5jb25zZW50LnYxLlJlY29yZENvbnNlbnRSZXF1ZXN0GiEuY29uc2VudC52MS5SZWNvcmRDb25zZW50UmVzcG9uc2USWgoPV2l0aGRyYXdDb25zZW50EiIuY29uc2VudC52MS5XaXRoZHJhd0NvbnNlbnRSZXF1ZXN0GiMuY29uc2VudC52MS5XaXRoZHJhd0NvbnNlbnRSZXNwb25zZRJWCgxDaGVja0NvbnNlbnQSHy5jb25zZW50LnYxLkNoZWNrQ29uc2VudFJlcXVlc3QaIC5jb25zZW50LnYxLkNoZWNrQ29uc2VudFJlc3BvbnNlIgOQAgESaAoSR2V0U3ViamVjdENvbnNlbnRzEiUuY29uc2VudC52MS5HZXRTdWJqZWN0Q29uc2VudHNSZXF1ZXN0GiYuY29uc2VudC52MS5HZXRTdWJqZWN0Q29uc2VudHNSZXNwb25zZSIDkAIBEmgKEkxpc3RDb25zZW50SGlzdG9yeRIlLmNvbnNlbnQudjEuTGlzdENvbnNlbnRIaXN0b3J5UmVxdWVzdBomLmNvbnNlbnQudjEuTGlzdENvbnNlbnRIaXN0b3J5UmVzcG9uc2UiA5ACARJXCg5Db25maXJtQ29uc2VudBIhLmNvbnNlbnQudjEuQ29uZmlybUNvbnNlbnRSZXF1ZXN0GiIuY29uc2VudC52MS5Db25maXJtQ29uc2VudFJlc3BvbnNlQkwKGmNvbnNlbnRkLmNsaWVudC5jb25zZW50LnYxUAFaLGNvbnNlbnRkL2NsaWVudHMvZ28vZ2VuL2NvbnNlbnQvdjE7Y29uc2VudHYxYgZwcm90bzM", [file_consent_v1_types, file_google_protobuf_timestamp]);
 
 /**
  * ConsentChoice is one grant or refusal inside a RecordConsent call.
@@ -371,6 +371,68 @@ export const ListConsentHistoryResponseSchema: GenMessage<ListConsentHistoryResp
   messageDesc(file_consent_v1_consent, 10);
 
 /**
+ * @generated from message consent.v1.ConfirmConsentRequest
+ */
+export type ConfirmConsentRequest = Message<"consent.v1.ConfirmConsentRequest"> & {
+  /**
+   * The token of the confirmation message (its link carries it), at most 128 characters.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * The request that confirmed (IP address, user agent), sealed like a grant's.
+   *
+   * @generated from field: consent.v1.Evidence evidence = 2;
+   */
+  evidence?: Evidence | undefined;
+};
+
+/**
+ * Describes the message consent.v1.ConfirmConsentRequest.
+ * Use `create(ConfirmConsentRequestSchema)` to create a new message.
+ */
+export const ConfirmConsentRequestSchema: GenMessage<ConfirmConsentRequest> = /*@__PURE__*/
+  messageDesc(file_consent_v1_consent, 11);
+
+/**
+ * @generated from message consent.v1.ConfirmConsentResponse
+ */
+export type ConfirmConsentResponse = Message<"consent.v1.ConfirmConsentResponse"> & {
+  /**
+   * @generated from field: string subject_id = 1;
+   */
+  subjectId: string;
+
+  /**
+   * The grants the confirmation recorded (none when every pending grant was withdrawn since).
+   *
+   * @generated from field: repeated consent.v1.ConsentEvent events = 2;
+   */
+  events: ConsentEvent[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp confirmed_at = 3;
+   */
+  confirmedAt?: Timestamp | undefined;
+
+  /**
+   * Where the token was sent.
+   *
+   * @generated from field: consent.v1.Channel channel = 4;
+   */
+  channel: Channel;
+};
+
+/**
+ * Describes the message consent.v1.ConfirmConsentResponse.
+ * Use `create(ConfirmConsentResponseSchema)` to create a new message.
+ */
+export const ConfirmConsentResponseSchema: GenMessage<ConfirmConsentResponse> = /*@__PURE__*/
+  messageDesc(file_consent_v1_consent, 12);
+
+/**
  * Decision of a check.
  *
  * @generated from enum consent.v1.Decision
@@ -475,6 +537,13 @@ export enum Reason {
    * @generated from enum value: REASON_ERASED = 11;
    */
   ERASED = 11,
+
+  /**
+   * DENY: the purpose requires confirmation (double opt-in) and the person has not confirmed yet.
+   *
+   * @generated from enum value: REASON_PENDING_CONFIRMATION = 12;
+   */
+  PENDING_CONFIRMATION = 12,
 }
 
 /**
@@ -546,6 +615,18 @@ export const ConsentService: GenService<{
     methodKind: "unary";
     input: typeof ListConsentHistoryRequestSchema;
     output: typeof ListConsentHistoryResponseSchema;
+  },
+  /**
+   * ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+   * given the single-use token sent to the person's contact point. A used, expired or unknown
+   * token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+   *
+   * @generated from rpc consent.v1.ConsentService.ConfirmConsent
+   */
+  confirmConsent: {
+    methodKind: "unary";
+    input: typeof ConfirmConsentRequestSchema;
+    output: typeof ConfirmConsentResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_consent_v1_consent, 0);

@@ -85,7 +85,7 @@ public final class Catalog {
     java.lang.String[] descriptorData = {
       "\n\030consent/v1/catalog.proto\022\nconsent.v1\032\026" +
       "consent/v1/types.proto\032\037google/protobuf/" +
-      "timestamp.proto\"\350\002\n\007Purpose\022\035\n\npurpose_i" +
+      "timestamp.proto\"\235\003\n\007Purpose\022\035\n\npurpose_i" +
       "d\030\001 \001(\tR\tpurposeId\022!\n\014display_name\030\002 \001(\t" +
       "R\013displayName\022 \n\013description\030\003 \001(\tR\013desc" +
       "ription\022:\n\014lawful_basis\030\004 \001(\0162\027.consent." +
@@ -94,51 +94,52 @@ public final class Catalog {
       "\001(\rR\017maxValidityDays\0229\n\ncreated_at\030\007 \001(\013" +
       "2\032.google.protobuf.TimestampR\tcreatedAt\022" +
       "9\n\nupdated_at\030\010 \001(\0132\032.google.protobuf.Ti" +
-      "mestampR\tupdatedAt\"B\n\021PutPurposeRequest\022" +
-      "-\n\007purpose\030\001 \001(\0132\023.consent.v1.PurposeR\007p" +
-      "urpose\"]\n\022PutPurposeResponse\022-\n\007purpose\030" +
-      "\001 \001(\0132\023.consent.v1.PurposeR\007purpose\022\030\n\007c" +
-      "reated\030\002 \001(\010R\007created\"2\n\021GetPurposeReque" +
-      "st\022\035\n\npurpose_id\030\001 \001(\tR\tpurposeId\"C\n\022Get" +
-      "PurposeResponse\022-\n\007purpose\030\001 \001(\0132\023.conse" +
-      "nt.v1.PurposeR\007purpose\"Q\n\023ListPurposesRe" +
-      "quest\022\033\n\tpage_size\030\001 \001(\rR\010pageSize\022\035\n\npa" +
-      "ge_token\030\002 \001(\tR\tpageToken\"o\n\024ListPurpose" +
-      "sResponse\022/\n\010purposes\030\001 \003(\0132\023.consent.v1" +
-      ".PurposeR\010purposes\022&\n\017next_page_token\030\002 " +
-      "\001(\tR\rnextPageToken\"\240\002\n\006Notice\022\033\n\tnotice_" +
-      "id\030\001 \001(\tR\010noticeId\022\030\n\007version\030\002 \001(\rR\007ver" +
-      "sion\022\024\n\005title\030\003 \001(\tR\005title\022\032\n\010language\030\004" +
-      " \001(\tR\010language\022\030\n\007content\030\005 \001(\tR\007content" +
-      "\022%\n\016content_sha256\030\006 \001(\tR\rcontentSha256\022" +
-      "-\n\022requires_reconsent\030\007 \001(\010R\021requiresRec" +
-      "onsent\022=\n\014published_at\030\010 \001(\0132\032.google.pr" +
-      "otobuf.TimestampR\013publishedAt\"\256\001\n\024Publis" +
-      "hNoticeRequest\022\033\n\tnotice_id\030\001 \001(\tR\010notic" +
-      "eId\022\024\n\005title\030\002 \001(\tR\005title\022\032\n\010language\030\003 " +
-      "\001(\tR\010language\022\030\n\007content\030\004 \001(\tR\007content\022" +
-      "-\n\022requires_reconsent\030\005 \001(\010R\021requiresRec" +
-      "onsent\"C\n\025PublishNoticeResponse\022*\n\006notic" +
-      "e\030\001 \001(\0132\022.consent.v1.NoticeR\006notice\"m\n\022L" +
-      "istNoticesRequest\022\033\n\tnotice_id\030\001 \001(\tR\010no" +
-      "ticeId\022\033\n\tpage_size\030\002 \001(\rR\010pageSize\022\035\n\np" +
-      "age_token\030\003 \001(\tR\tpageToken\"k\n\023ListNotice" +
-      "sResponse\022,\n\007notices\030\001 \003(\0132\022.consent.v1." +
-      "NoticeR\007notices\022&\n\017next_page_token\030\002 \001(\t" +
-      "R\rnextPageToken2\267\003\n\016CatalogService\022P\n\nPu" +
-      "tPurpose\022\035.consent.v1.PutPurposeRequest\032" +
-      "\036.consent.v1.PutPurposeResponse\"\003\220\002\002\022P\n\n" +
-      "GetPurpose\022\035.consent.v1.GetPurposeReques" +
-      "t\032\036.consent.v1.GetPurposeResponse\"\003\220\002\001\022V" +
-      "\n\014ListPurposes\022\037.consent.v1.ListPurposes" +
-      "Request\032 .consent.v1.ListPurposesRespons" +
-      "e\"\003\220\002\001\022T\n\rPublishNotice\022 .consent.v1.Pub" +
-      "lishNoticeRequest\032!.consent.v1.PublishNo" +
-      "ticeResponse\022S\n\013ListNotices\022\036.consent.v1" +
-      ".ListNoticesRequest\032\037.consent.v1.ListNot" +
-      "icesResponse\"\003\220\002\001BL\n\032consentd.client.con" +
-      "sent.v1P\001Z,consentd/clients/go/gen/conse" +
-      "nt/v1;consentv1b\006proto3"
+      "mestampR\tupdatedAt\0223\n\025requires_confirmat" +
+      "ion\030\t \001(\010R\024requiresConfirmation\"B\n\021PutPu" +
+      "rposeRequest\022-\n\007purpose\030\001 \001(\0132\023.consent." +
+      "v1.PurposeR\007purpose\"]\n\022PutPurposeRespons" +
+      "e\022-\n\007purpose\030\001 \001(\0132\023.consent.v1.PurposeR" +
+      "\007purpose\022\030\n\007created\030\002 \001(\010R\007created\"2\n\021Ge" +
+      "tPurposeRequest\022\035\n\npurpose_id\030\001 \001(\tR\tpur" +
+      "poseId\"C\n\022GetPurposeResponse\022-\n\007purpose\030" +
+      "\001 \001(\0132\023.consent.v1.PurposeR\007purpose\"Q\n\023L" +
+      "istPurposesRequest\022\033\n\tpage_size\030\001 \001(\rR\010p" +
+      "ageSize\022\035\n\npage_token\030\002 \001(\tR\tpageToken\"o" +
+      "\n\024ListPurposesResponse\022/\n\010purposes\030\001 \003(\013" +
+      "2\023.consent.v1.PurposeR\010purposes\022&\n\017next_" +
+      "page_token\030\002 \001(\tR\rnextPageToken\"\240\002\n\006Noti" +
+      "ce\022\033\n\tnotice_id\030\001 \001(\tR\010noticeId\022\030\n\007versi" +
+      "on\030\002 \001(\rR\007version\022\024\n\005title\030\003 \001(\tR\005title\022" +
+      "\032\n\010language\030\004 \001(\tR\010language\022\030\n\007content\030\005" +
+      " \001(\tR\007content\022%\n\016content_sha256\030\006 \001(\tR\rc" +
+      "ontentSha256\022-\n\022requires_reconsent\030\007 \001(\010" +
+      "R\021requiresReconsent\022=\n\014published_at\030\010 \001(" +
+      "\0132\032.google.protobuf.TimestampR\013published" +
+      "At\"\256\001\n\024PublishNoticeRequest\022\033\n\tnotice_id" +
+      "\030\001 \001(\tR\010noticeId\022\024\n\005title\030\002 \001(\tR\005title\022\032" +
+      "\n\010language\030\003 \001(\tR\010language\022\030\n\007content\030\004 " +
+      "\001(\tR\007content\022-\n\022requires_reconsent\030\005 \001(\010" +
+      "R\021requiresReconsent\"C\n\025PublishNoticeResp" +
+      "onse\022*\n\006notice\030\001 \001(\0132\022.consent.v1.Notice" +
+      "R\006notice\"m\n\022ListNoticesRequest\022\033\n\tnotice" +
+      "_id\030\001 \001(\tR\010noticeId\022\033\n\tpage_size\030\002 \001(\rR\010" +
+      "pageSize\022\035\n\npage_token\030\003 \001(\tR\tpageToken\"" +
+      "k\n\023ListNoticesResponse\022,\n\007notices\030\001 \003(\0132" +
+      "\022.consent.v1.NoticeR\007notices\022&\n\017next_pag" +
+      "e_token\030\002 \001(\tR\rnextPageToken2\267\003\n\016Catalog" +
+      "Service\022P\n\nPutPurpose\022\035.consent.v1.PutPu" +
+      "rposeRequest\032\036.consent.v1.PutPurposeResp" +
+      "onse\"\003\220\002\002\022P\n\nGetPurpose\022\035.consent.v1.Get" +
+      "PurposeRequest\032\036.consent.v1.GetPurposeRe" +
+      "sponse\"\003\220\002\001\022V\n\014ListPurposes\022\037.consent.v1" +
+      ".ListPurposesRequest\032 .consent.v1.ListPu" +
+      "rposesResponse\"\003\220\002\001\022T\n\rPublishNotice\022 .c" +
+      "onsent.v1.PublishNoticeRequest\032!.consent" +
+      ".v1.PublishNoticeResponse\022S\n\013ListNotices" +
+      "\022\036.consent.v1.ListNoticesRequest\032\037.conse" +
+      "nt.v1.ListNoticesResponse\"\003\220\002\001BL\n\032consen" +
+      "td.client.consent.v1P\001Z,consentd/clients" +
+      "/go/gen/consent/v1;consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -151,7 +152,7 @@ public final class Catalog {
     internal_static_consent_v1_Purpose_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_Purpose_descriptor,
-        new java.lang.String[] { "PurposeId", "DisplayName", "Description", "LawfulBasis", "NoticeId", "MaxValidityDays", "CreatedAt", "UpdatedAt", });
+        new java.lang.String[] { "PurposeId", "DisplayName", "Description", "LawfulBasis", "NoticeId", "MaxValidityDays", "CreatedAt", "UpdatedAt", "RequiresConfirmation", });
     internal_static_consent_v1_PutPurposeRequest_descriptor =
       getDescriptor().getMessageTypes().get(1);
     internal_static_consent_v1_PutPurposeRequest_fieldAccessorTable = new

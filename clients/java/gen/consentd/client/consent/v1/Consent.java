@@ -69,6 +69,16 @@ public final class Consent {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_consent_v1_ListConsentHistoryResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_ConfirmConsentRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_ConfirmConsentRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_ConfirmConsentResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_ConfirmConsentResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -129,31 +139,42 @@ public final class Consent {
       "purpose\030\004 \001(\tR\007purpose\"v\n\032ListConsentHis" +
       "toryResponse\0220\n\006events\030\001 \003(\0132\030.consent.v" +
       "1.ConsentEventR\006events\022&\n\017next_page_toke" +
-      "n\030\002 \001(\tR\rnextPageToken*K\n\010Decision\022\030\n\024DE" +
-      "CISION_UNSPECIFIED\020\000\022\022\n\016DECISION_ALLOW\020\001" +
-      "\022\021\n\rDECISION_DENY\020\002*\232\002\n\006Reason\022\026\n\022REASON" +
-      "_UNSPECIFIED\020\000\022\022\n\016REASON_GRANTED\020\001\022\036\n\032RE" +
-      "ASON_LEGITIMATE_INTEREST\020\002\022\024\n\020REASON_NO_" +
-      "RECORD\020\003\022\022\n\016REASON_REFUSED\020\004\022\024\n\020REASON_W" +
-      "ITHDRAWN\020\005\022\022\n\016REASON_EXPIRED\020\006\022\032\n\026REASON" +
-      "_NOTICE_OUTDATED\020\007\022\023\n\017REASON_OBJECTED\020\010\022" +
-      "\025\n\021REASON_RESTRICTED\020\t\022\025\n\021REASON_SUPPRES" +
-      "SED\020\n\022\021\n\rREASON_ERASED\020\0132\356\003\n\016ConsentServ" +
-      "ice\022T\n\rRecordConsent\022 .consent.v1.Record" +
-      "ConsentRequest\032!.consent.v1.RecordConsen" +
-      "tResponse\022Z\n\017WithdrawConsent\022\".consent.v" +
-      "1.WithdrawConsentRequest\032#.consent.v1.Wi" +
-      "thdrawConsentResponse\022V\n\014CheckConsent\022\037." +
-      "consent.v1.CheckConsentRequest\032 .consent" +
-      ".v1.CheckConsentResponse\"\003\220\002\001\022h\n\022GetSubj" +
-      "ectConsents\022%.consent.v1.GetSubjectConse" +
-      "ntsRequest\032&.consent.v1.GetSubjectConsen" +
-      "tsResponse\"\003\220\002\001\022h\n\022ListConsentHistory\022%." +
-      "consent.v1.ListConsentHistoryRequest\032&.c" +
-      "onsent.v1.ListConsentHistoryResponse\"\003\220\002" +
-      "\001BL\n\032consentd.client.consent.v1P\001Z,conse" +
-      "ntd/clients/go/gen/consent/v1;consentv1b" +
-      "\006proto3"
+      "n\030\002 \001(\tR\rnextPageToken\"_\n\025ConfirmConsent" +
+      "Request\022\024\n\005token\030\001 \001(\tR\005token\0220\n\010evidenc" +
+      "e\030\002 \001(\0132\024.consent.v1.EvidenceR\010evidence\"" +
+      "\327\001\n\026ConfirmConsentResponse\022\035\n\nsubject_id" +
+      "\030\001 \001(\tR\tsubjectId\0220\n\006events\030\002 \003(\0132\030.cons" +
+      "ent.v1.ConsentEventR\006events\022=\n\014confirmed" +
+      "_at\030\003 \001(\0132\032.google.protobuf.TimestampR\013c" +
+      "onfirmedAt\022-\n\007channel\030\004 \001(\0162\023.consent.v1" +
+      ".ChannelR\007channel*K\n\010Decision\022\030\n\024DECISIO" +
+      "N_UNSPECIFIED\020\000\022\022\n\016DECISION_ALLOW\020\001\022\021\n\rD" +
+      "ECISION_DENY\020\002*\273\002\n\006Reason\022\026\n\022REASON_UNSP" +
+      "ECIFIED\020\000\022\022\n\016REASON_GRANTED\020\001\022\036\n\032REASON_" +
+      "LEGITIMATE_INTEREST\020\002\022\024\n\020REASON_NO_RECOR" +
+      "D\020\003\022\022\n\016REASON_REFUSED\020\004\022\024\n\020REASON_WITHDR" +
+      "AWN\020\005\022\022\n\016REASON_EXPIRED\020\006\022\032\n\026REASON_NOTI" +
+      "CE_OUTDATED\020\007\022\023\n\017REASON_OBJECTED\020\010\022\025\n\021RE" +
+      "ASON_RESTRICTED\020\t\022\025\n\021REASON_SUPPRESSED\020\n" +
+      "\022\021\n\rREASON_ERASED\020\013\022\037\n\033REASON_PENDING_CO" +
+      "NFIRMATION\020\0142\307\004\n\016ConsentService\022T\n\rRecor" +
+      "dConsent\022 .consent.v1.RecordConsentReque" +
+      "st\032!.consent.v1.RecordConsentResponse\022Z\n" +
+      "\017WithdrawConsent\022\".consent.v1.WithdrawCo" +
+      "nsentRequest\032#.consent.v1.WithdrawConsen" +
+      "tResponse\022V\n\014CheckConsent\022\037.consent.v1.C" +
+      "heckConsentRequest\032 .consent.v1.CheckCon" +
+      "sentResponse\"\003\220\002\001\022h\n\022GetSubjectConsents\022" +
+      "%.consent.v1.GetSubjectConsentsRequest\032&" +
+      ".consent.v1.GetSubjectConsentsResponse\"\003" +
+      "\220\002\001\022h\n\022ListConsentHistory\022%.consent.v1.L" +
+      "istConsentHistoryRequest\032&.consent.v1.Li" +
+      "stConsentHistoryResponse\"\003\220\002\001\022W\n\016Confirm" +
+      "Consent\022!.consent.v1.ConfirmConsentReque" +
+      "st\032\".consent.v1.ConfirmConsentResponseBL" +
+      "\n\032consentd.client.consent.v1P\001Z,consentd" +
+      "/clients/go/gen/consent/v1;consentv1b\006pr" +
+      "oto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -227,6 +248,18 @@ public final class Consent {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ListConsentHistoryResponse_descriptor,
         new java.lang.String[] { "Events", "NextPageToken", });
+    internal_static_consent_v1_ConfirmConsentRequest_descriptor =
+      getDescriptor().getMessageTypes().get(11);
+    internal_static_consent_v1_ConfirmConsentRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_ConfirmConsentRequest_descriptor,
+        new java.lang.String[] { "Token", "Evidence", });
+    internal_static_consent_v1_ConfirmConsentResponse_descriptor =
+      getDescriptor().getMessageTypes().get(12);
+    internal_static_consent_v1_ConfirmConsentResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_ConfirmConsentResponse_descriptor,
+        new java.lang.String[] { "SubjectId", "Events", "ConfirmedAt", "Channel", });
     consentd.client.consent.v1.Types.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
   }

@@ -179,6 +179,37 @@ public final class ConsentServiceGrpc {
     return getListConsentHistoryMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<consentd.client.consent.v1.ConfirmConsentRequest,
+      consentd.client.consent.v1.ConfirmConsentResponse> getConfirmConsentMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ConfirmConsent",
+      requestType = consentd.client.consent.v1.ConfirmConsentRequest.class,
+      responseType = consentd.client.consent.v1.ConfirmConsentResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<consentd.client.consent.v1.ConfirmConsentRequest,
+      consentd.client.consent.v1.ConfirmConsentResponse> getConfirmConsentMethod() {
+    io.grpc.MethodDescriptor<consentd.client.consent.v1.ConfirmConsentRequest, consentd.client.consent.v1.ConfirmConsentResponse> getConfirmConsentMethod;
+    if ((getConfirmConsentMethod = ConsentServiceGrpc.getConfirmConsentMethod) == null) {
+      synchronized (ConsentServiceGrpc.class) {
+        if ((getConfirmConsentMethod = ConsentServiceGrpc.getConfirmConsentMethod) == null) {
+          ConsentServiceGrpc.getConfirmConsentMethod = getConfirmConsentMethod =
+              io.grpc.MethodDescriptor.<consentd.client.consent.v1.ConfirmConsentRequest, consentd.client.consent.v1.ConfirmConsentResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ConfirmConsent"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.ConfirmConsentRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.ConfirmConsentResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new ConsentServiceMethodDescriptorSupplier("ConfirmConsent"))
+              .build();
+        }
+      }
+    }
+    return getConfirmConsentMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -287,6 +318,18 @@ public final class ConsentServiceGrpc {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListConsentHistoryMethod(), responseObserver);
     }
 
+    /**
+     * <pre>
+     * ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+     * given the single-use token sent to the person's contact point. A used, expired or unknown
+     * token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+     * </pre>
+     */
+    public void confirmConsent(consentd.client.consent.v1.ConfirmConsentRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.ConfirmConsentResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getConfirmConsentMethod(), responseObserver);
+    }
+
     @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
       return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
           .addMethod(
@@ -324,6 +367,13 @@ public final class ConsentServiceGrpc {
                 consentd.client.consent.v1.ListConsentHistoryRequest,
                 consentd.client.consent.v1.ListConsentHistoryResponse>(
                   this, METHODID_LIST_CONSENT_HISTORY)))
+          .addMethod(
+            getConfirmConsentMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                consentd.client.consent.v1.ConfirmConsentRequest,
+                consentd.client.consent.v1.ConfirmConsentResponse>(
+                  this, METHODID_CONFIRM_CONSENT)))
           .build();
     }
   }
@@ -406,6 +456,19 @@ public final class ConsentServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getListConsentHistoryMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+     * given the single-use token sent to the person's contact point. A used, expired or unknown
+     * token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+     * </pre>
+     */
+    public void confirmConsent(consentd.client.consent.v1.ConfirmConsentRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.ConfirmConsentResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getConfirmConsentMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -480,6 +543,18 @@ public final class ConsentServiceGrpc {
     public consentd.client.consent.v1.ListConsentHistoryResponse listConsentHistory(consentd.client.consent.v1.ListConsentHistoryRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getListConsentHistoryMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+     * given the single-use token sent to the person's contact point. A used, expired or unknown
+     * token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+     * </pre>
+     */
+    public consentd.client.consent.v1.ConfirmConsentResponse confirmConsent(consentd.client.consent.v1.ConfirmConsentRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getConfirmConsentMethod(), getCallOptions(), request);
     }
   }
 
@@ -561,6 +636,19 @@ public final class ConsentServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getListConsentHistoryMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * ConfirmConsent turns the pending grants of one confirmation (double opt-in) into grants,
+     * given the single-use token sent to the person's contact point. A used, expired or unknown
+     * token is FAILED_PRECONDITION / NOT_FOUND; a grant withdrawn meanwhile stays withdrawn.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.ConfirmConsentResponse> confirmConsent(
+        consentd.client.consent.v1.ConfirmConsentRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getConfirmConsentMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_RECORD_CONSENT = 0;
@@ -568,6 +656,7 @@ public final class ConsentServiceGrpc {
   private static final int METHODID_CHECK_CONSENT = 2;
   private static final int METHODID_GET_SUBJECT_CONSENTS = 3;
   private static final int METHODID_LIST_CONSENT_HISTORY = 4;
+  private static final int METHODID_CONFIRM_CONSENT = 5;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -605,6 +694,10 @@ public final class ConsentServiceGrpc {
         case METHODID_LIST_CONSENT_HISTORY:
           serviceImpl.listConsentHistory((consentd.client.consent.v1.ListConsentHistoryRequest) request,
               (io.grpc.stub.StreamObserver<consentd.client.consent.v1.ListConsentHistoryResponse>) responseObserver);
+          break;
+        case METHODID_CONFIRM_CONSENT:
+          serviceImpl.confirmConsent((consentd.client.consent.v1.ConfirmConsentRequest) request,
+              (io.grpc.stub.StreamObserver<consentd.client.consent.v1.ConfirmConsentResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -672,6 +765,7 @@ public final class ConsentServiceGrpc {
               .addMethod(getCheckConsentMethod())
               .addMethod(getGetSubjectConsentsMethod())
               .addMethod(getListConsentHistoryMethod())
+              .addMethod(getConfirmConsentMethod())
               .build();
         }
       }

@@ -36,6 +36,15 @@ public enum ConsentState
    * <code>CONSENT_STATE_ERASED = 5;</code>
    */
   CONSENT_STATE_ERASED(5),
+  /**
+   * <pre>
+   * A grant on a purpose that requires confirmation (double opt-in), waiting for the person to
+   * confirm it with the single-use token sent to their contact point; DENY until then.
+   * </pre>
+   *
+   * <code>CONSENT_STATE_PENDING = 6;</code>
+   */
+  CONSENT_STATE_PENDING(6),
   UNRECOGNIZED(-1),
   ;
 
@@ -63,6 +72,15 @@ public enum ConsentState
    * <code>CONSENT_STATE_ERASED = 5;</code>
    */
   public static final int CONSENT_STATE_ERASED_VALUE = 5;
+  /**
+   * <pre>
+   * A grant on a purpose that requires confirmation (double opt-in), waiting for the person to
+   * confirm it with the single-use token sent to their contact point; DENY until then.
+   * </pre>
+   *
+   * <code>CONSENT_STATE_PENDING = 6;</code>
+   */
+  public static final int CONSENT_STATE_PENDING_VALUE = 6;
 
 
   public final int getNumber() {
@@ -95,6 +113,7 @@ public enum ConsentState
       case 3: return CONSENT_STATE_WITHDRAWN;
       case 4: return CONSENT_STATE_EXPIRED;
       case 5: return CONSENT_STATE_ERASED;
+      case 6: return CONSENT_STATE_PENDING;
       default: return null;
     }
   }

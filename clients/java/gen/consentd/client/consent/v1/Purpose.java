@@ -305,6 +305,22 @@ private static final long serialVersionUID = 0L;
     return updatedAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : updatedAt_;
   }
 
+  public static final int REQUIRES_CONFIRMATION_FIELD_NUMBER = 9;
+  private boolean requiresConfirmation_ = false;
+  /**
+   * <pre>
+   * Double opt-in: a grant stays pending (DENY `pending_confirmation`) until the person confirms
+   * it with the token sent to their email address. Consent purposes only.
+   * </pre>
+   *
+   * <code>bool requires_confirmation = 9 [json_name = "requiresConfirmation"];</code>
+   * @return The requiresConfirmation.
+   */
+  @java.lang.Override
+  public boolean getRequiresConfirmation() {
+    return requiresConfirmation_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -343,6 +359,9 @@ private static final long serialVersionUID = 0L;
     if (updatedAt_ != null) {
       output.writeMessage(8, getUpdatedAt());
     }
+    if (requiresConfirmation_ != false) {
+      output.writeBool(9, requiresConfirmation_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -380,6 +399,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(8, getUpdatedAt());
     }
+    if (requiresConfirmation_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(9, requiresConfirmation_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -416,6 +439,8 @@ private static final long serialVersionUID = 0L;
       if (!getUpdatedAt()
           .equals(other.getUpdatedAt())) return false;
     }
+    if (getRequiresConfirmation()
+        != other.getRequiresConfirmation()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -447,6 +472,9 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + UPDATED_AT_FIELD_NUMBER;
       hash = (53 * hash) + getUpdatedAt().hashCode();
     }
+    hash = (37 * hash) + REQUIRES_CONFIRMATION_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getRequiresConfirmation());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -592,6 +620,7 @@ private static final long serialVersionUID = 0L;
         updatedAtBuilder_.dispose();
         updatedAtBuilder_ = null;
       }
+      requiresConfirmation_ = false;
       return this;
     }
 
@@ -652,6 +681,9 @@ private static final long serialVersionUID = 0L;
         result.updatedAt_ = updatedAtBuilder_ == null
             ? updatedAt_
             : updatedAtBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.requiresConfirmation_ = requiresConfirmation_;
       }
     }
 
@@ -731,6 +763,9 @@ private static final long serialVersionUID = 0L;
       if (other.hasUpdatedAt()) {
         mergeUpdatedAt(other.getUpdatedAt());
       }
+      if (other.getRequiresConfirmation() != false) {
+        setRequiresConfirmation(other.getRequiresConfirmation());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -801,6 +836,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000080;
               break;
             } // case 66
+            case 72: {
+              requiresConfirmation_ = input.readBool();
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 72
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1479,6 +1519,53 @@ private static final long serialVersionUID = 0L;
         updatedAt_ = null;
       }
       return updatedAtBuilder_;
+    }
+
+    private boolean requiresConfirmation_ ;
+    /**
+     * <pre>
+     * Double opt-in: a grant stays pending (DENY `pending_confirmation`) until the person confirms
+     * it with the token sent to their email address. Consent purposes only.
+     * </pre>
+     *
+     * <code>bool requires_confirmation = 9 [json_name = "requiresConfirmation"];</code>
+     * @return The requiresConfirmation.
+     */
+    @java.lang.Override
+    public boolean getRequiresConfirmation() {
+      return requiresConfirmation_;
+    }
+    /**
+     * <pre>
+     * Double opt-in: a grant stays pending (DENY `pending_confirmation`) until the person confirms
+     * it with the token sent to their email address. Consent purposes only.
+     * </pre>
+     *
+     * <code>bool requires_confirmation = 9 [json_name = "requiresConfirmation"];</code>
+     * @param value The requiresConfirmation to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRequiresConfirmation(boolean value) {
+      
+      requiresConfirmation_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Double opt-in: a grant stays pending (DENY `pending_confirmation`) until the person confirms
+     * it with the token sent to their email address. Consent purposes only.
+     * </pre>
+     *
+     * <code>bool requires_confirmation = 9 [json_name = "requiresConfirmation"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRequiresConfirmation() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      requiresConfirmation_ = false;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

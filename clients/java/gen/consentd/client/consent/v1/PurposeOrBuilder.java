@@ -121,4 +121,15 @@ public interface PurposeOrBuilder extends
    * <code>.google.protobuf.Timestamp updated_at = 8 [json_name = "updatedAt"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getUpdatedAtOrBuilder();
+
+  /**
+   * <pre>
+   * Double opt-in: a grant stays pending (DENY `pending_confirmation`) until the person confirms
+   * it with the token sent to their email address. Consent purposes only.
+   * </pre>
+   *
+   * <code>bool requires_confirmation = 9 [json_name = "requiresConfirmation"];</code>
+   * @return The requiresConfirmation.
+   */
+  boolean getRequiresConfirmation();
 }

@@ -84,6 +84,14 @@ public enum Reason
    * <code>REASON_ERASED = 11;</code>
    */
   REASON_ERASED(11),
+  /**
+   * <pre>
+   * DENY: the purpose requires confirmation (double opt-in) and the person has not confirmed yet.
+   * </pre>
+   *
+   * <code>REASON_PENDING_CONFIRMATION = 12;</code>
+   */
+  REASON_PENDING_CONFIRMATION(12),
   UNRECOGNIZED(-1),
   ;
 
@@ -159,6 +167,14 @@ public enum Reason
    * <code>REASON_ERASED = 11;</code>
    */
   public static final int REASON_ERASED_VALUE = 11;
+  /**
+   * <pre>
+   * DENY: the purpose requires confirmation (double opt-in) and the person has not confirmed yet.
+   * </pre>
+   *
+   * <code>REASON_PENDING_CONFIRMATION = 12;</code>
+   */
+  public static final int REASON_PENDING_CONFIRMATION_VALUE = 12;
 
 
   public final int getNumber() {
@@ -197,6 +213,7 @@ public enum Reason
       case 9: return REASON_RESTRICTED;
       case 10: return REASON_SUPPRESSED;
       case 11: return REASON_ERASED;
+      case 12: return REASON_PENDING_CONFIRMATION;
       default: return null;
     }
   }

@@ -1,0 +1,121 @@
+"""What the preference centre needs on the browser port, beside api/browser.py's reads: a
+person's own writes (WithdrawConsent, ConfirmConsent, SubmitRightsRequest and ExportSubject)
+and the catalogue (purpose names, notice texts), over Connect.
+
+The same servicers behind the same BrowserGate: scopes (api/authorization.py: a portal token,
+`subject:self`, may withdraw, confirm and file only for its own person, guarded by the use
+cases), origins (a cross-origin page only with the tenant's allowed origins and a page
+credential), rate limits and idempotency keys apply exactly as on the native port.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from connectrpc.request import RequestContext
+from consent.v1 import catalog_pb2, consent_pb2, rights_pb2
+from consent.v1.catalog_connect import CatalogService, CatalogServiceASGIApplication
+from consent.v1.consent_connect import ConsentServiceASGIApplication
+from consent.v1.rights_connect import RightsService, RightsServiceASGIApplication
+
+from consentd.api.browser import (
+    _NO_GRPC_CONTEXT,
+    CODECS,
+    MAX_BROWSER_MESSAGE,
+    BrowserGate,
+    ConsentConnect,
+)
+from consentd.api.catalog_servicer import CatalogServicer
+from consentd.api.consent_servicer import ConsentServicer
+from consentd.api.rights_servicer import RightsServicer
+from consentd.domain.cookies import MAX_USER_AGENT
+
+
+@dataclass(frozen=True)
+class PortalServicers:
+    consents: ConsentServicer
+    catalog: CatalogServicer
+    rights: RightsServicer
+
+
+def _evidence(message: Any, ctx: RequestContext[Any, Any]) -> None:
+    """The browser's user agent and address as evidence when the page sent none (only sealed
+    or hashed by the use cases, never stored in clear)."""
+    evidence = message.evidence
+    if not evidence.user_agent:
+        evidence.user_agent = ctx.request_headers.get("user-agent", "")[:MAX_USER_AGENT]
+    if not evidence.ip_address and ctx.client_address:
+        evidence.ip_address = ctx.client_address.rsplit(":", 1)[0].strip("[]")
+
+
+class PortalConsentConnect(ConsentConnect):
+    """ConsentService's reads, plus the person's withdrawal and confirmation."""
+
+    async def withdraw_consent(
+        self, request: consent_pb2.WithdrawConsentRequest, ctx: RequestContext[Any, Any], /
+    ) -> consent_pb2.WithdrawConsentResponse:
+        _evidence(request, ctx)
+        return await self._servicer.WithdrawConsent(request, _NO_GRPC_CONTEXT)
+
+    async def confirm_consent(
+        self, request: consent_pb2.ConfirmConsentRequest, ctx: RequestContext[Any, Any], /
+    ) -> consent_pb2.ConfirmConsentResponse:
+        _evidence(request, ctx)
+        return await self._servicer.ConfirmConsent(request, _NO_GRPC_CONTEXT)
+
+
+class CatalogConnect(CatalogService):
+    """The catalogue's reads: purpose names and the notices' texts."""
+
+    def __init__(self, servicer: CatalogServicer) -> None:
+        self._servicer = servicer
+
+    async def get_purpose(
+        self, request: catalog_pb2.GetPurposeRequest, ctx: RequestContext[Any, Any], /
+    ) -> catalog_pb2.GetPurposeResponse:
+        return await self._servicer.GetPurpose(request, _NO_GRPC_CONTEXT)
+
+    async def list_purposes(
+        self, request: catalog_pb2.ListPurposesRequest, ctx: RequestContext[Any, Any], /
+    ) -> catalog_pb2.ListPurposesResponse:
+        return await self._servicer.ListPurposes(request, _NO_GRPC_CONTEXT)
+
+    async def list_notices(
+        self, request: catalog_pb2.ListNoticesRequest, ctx: RequestContext[Any, Any], /
+    ) -> catalog_pb2.ListNoticesResponse:
+        return await self._servicer.ListNotices(request, _NO_GRPC_CONTEXT)
+
+
+class RightsConnect(RightsService):
+    """A person's own rights requests and export; everything else stays on native gRPC."""
+
+    def __init__(self, servicer: RightsServicer) -> None:
+        self._servicer = servicer
+
+    async def submit_rights_request(
+        self, request: rights_pb2.SubmitRightsRequestRequest, ctx: RequestContext[Any, Any], /
+    ) -> rights_pb2.SubmitRightsRequestResponse:
+        return await self._servicer.SubmitRightsRequest(request, _NO_GRPC_CONTEXT)
+
+    async def export_subject(
+        self, request: rights_pb2.ExportSubjectRequest, ctx: RequestContext[Any, Any], /
+    ) -> rights_pb2.ExportSubjectResponse:
+        return await self._servicer.ExportSubject(request, _NO_GRPC_CONTEXT)
+
+
+def portal_apps(gate: BrowserGate, services: list[Any], servicers: PortalServicers) -> list[Any]:
+    """`services` (api/browser.py connect_apps) with ConsentService's app replaced by one that
+    also withdraws and confirms, and the catalogue and rights apps added."""
+    common: dict[str, Any] = {
+        "interceptors": [gate],
+        "read_max_bytes": MAX_BROWSER_MESSAGE,
+        "codecs": CODECS,
+    }
+    kept = [s for s in services if not isinstance(s, ConsentServiceASGIApplication)]
+    return [
+        *kept,
+        ConsentServiceASGIApplication(PortalConsentConnect(servicers.consents), **common),
+        CatalogServiceASGIApplication(CatalogConnect(servicers.catalog), **common),
+        RightsServiceASGIApplication(RightsConnect(servicers.rights), **common),
+    ]

@@ -1,0 +1,268 @@
+"""Double opt-in: grants on a purpose that requires confirmation are recorded pending, a
+single-use token goes to the person's email address, and confirming it records the grants.
+
+The pending event is an ordinary consent event in state `pending`, so every check path (unary,
+batch, stream, as_of) answers DENY `pending_confirmation` from the latest fact without a rule of
+its own; it lapses at its valid_until (DENY `expired`). Confirming appends a `granted` event per
+pending event that is still the current state of its target (one withdrawn meanwhile stays
+withdrawn), with the confirmation's time and channel in its sealed evidence and in the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from uuid import UUID, uuid4
+
+import structlog
+
+from consentd.app.commands import Evidence, RecordConsent
+from consentd.app.keys import SubjectKeys
+from consentd.app.ports import Clock, ConfirmationMessage, Notifier, UnitOfWork, UnitOfWorkFactory
+from consentd.app.subjects import SubjectResolver
+from consentd.domain.audit import Action, AuditRecord, stamp
+from consentd.domain.confirmations import (
+    DEFAULT_PENDING_DAYS,
+    Confirmation,
+    language_of,
+    new_token,
+    pending_until,
+    token_digest,
+    unknown_token,
+)
+from consentd.domain.errors import InvalidInput
+from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
+from consentd.domain.model import Channel, ConsentEvent, ConsentState, Purpose, Source
+from consentd.domain.tenancy import Principal
+from consentd.domain.validity import valid_until
+
+log = structlog.get_logger("consentd.confirmations")
+EVIDENCE_LABEL = "evidence"
+TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - where the link takes the token, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmed:
+    subject_id: UUID
+    events: list[ConsentEvent]
+    confirmed_at: datetime
+    channel: Channel
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A confirmation message to send once its transaction has committed."""
+
+    message: ConfirmationMessage
+
+
+def pend(
+    events: Sequence[ConsentEvent],
+    purposes: Mapping[str, Purpose],
+    now: datetime,
+    days: int = DEFAULT_PENDING_DAYS,
+) -> list[ConsentEvent]:
+    """The events, with each grant on a purpose that requires confirmation made pending until
+    `now` + `days` (its valid_until: past it, the check answers DENY `expired`)."""
+    if not any(purposes[e.target.purpose].requires_confirmation for e in events):
+        return list(events)
+    until = pending_until(now, days)
+    return [
+        replace(e, state=ConsentState.PENDING, valid_until=until)
+        if e.state is ConsentState.GRANTED and purposes[e.target.purpose].requires_confirmation
+        else e
+        for e in events
+    ]
+
+
+class DoubleOptIn:
+    """Pending grants, confirmation messages and confirmations.
+
+    `link` is the URL of the page that confirms (a portal, the preference centre) with
+    `{token}` where the token goes; empty: the message gives the token alone.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        keys: SubjectKeys,
+        hasher: IdentifierHasher,
+        notifier: Notifier,
+        *,
+        link: str = "",
+        pending_days: int = DEFAULT_PENDING_DAYS,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._keys = keys
+        self._subjects = SubjectResolver(hasher, keys)
+        self._notifier = notifier
+        self._link = link
+        self.days = pending_days
+
+    async def open(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        command: RecordConsent,
+        written: Sequence[ConsentEvent],
+        purposes: Mapping[str, Purpose],
+    ) -> Outgoing | None:
+        """Store a confirmation for the pending events among `written` (None when there are
+        none) and return the message to send after commit. Raises InvalidInput when the request
+        names no email address to send it to."""
+        pending = [e for e in written if e.state is ConsentState.PENDING]
+        if not pending:
+            return None
+        contact = contact_of(command.identifiers)
+        if contact is None:
+            raise InvalidInput(
+                "subject.email",
+                "a purpose of this request requires confirmation (double opt-in): give the "
+                "email address the confirmation is sent to",
+            )
+        token, now = new_token(), pending[0].recorded_at
+        language = await _notice_language(uow, pending[0])
+        confirmation = Confirmation(
+            uuid4(),
+            pending[0].subject_id,
+            Channel.EMAIL,
+            language_of(language),
+            tuple(e.event_id for e in pending),
+            now,
+            pending[0].valid_until or pending_until(now, self.days),
+        )
+        await uow.confirmations.add(confirmation, token_digest(token))
+        names = tuple(purposes[e.target.purpose].display_name or e.target.purpose for e in pending)
+        message = ConfirmationMessage(
+            principal.tenant,
+            contact,
+            token,
+            self._link.replace(TOKEN_PLACEHOLDER, token) if self._link else "",
+            confirmation.language,
+            tuple(dict.fromkeys(names)),
+            confirmation.expires_at,
+        )
+        return Outgoing(message)
+
+    async def send(self, outgoing: Outgoing | None) -> None:
+        """Send after commit; a failure is logged (never the address) and the grant stays
+        pending: the person can be asked again."""
+        if outgoing is None:
+            return
+        try:
+            await self._notifier.send_confirmation(outgoing.message)
+        except Exception as error:  # noqa: BLE001 - the write is committed; say so, do not fail it
+            log.warning(
+                "confirmation_not_sent",
+                tenant=outgoing.message.tenant.slug,
+                error=type(error).__name__,
+            )
+
+    async def confirm(self, principal: Principal, token: str, evidence: Evidence) -> Confirmed:
+        """Record the confirmed grants. Raises NotFound (unknown token, or a portal token of
+        another person), FailedPrecondition (used or expired)."""
+        digest, now = token_digest(token), self._clock()
+        async with self._uow(principal.tenant_id) as uow:
+            confirmation = await uow.confirmations.lock(digest)
+            if confirmation is None or not await self._own(uow, principal, confirmation):
+                raise unknown_token()
+            confirmation.check_usable(now)
+            events = await self._granted(uow, principal, confirmation, evidence, now)
+            written = await uow.consents.append(events) if events else []
+            await uow.confirmations.confirmed(confirmation.confirmation_id, now)
+            uow.audit.record(_audited(confirmation, written, now))
+            await uow.commit()
+        return Confirmed(confirmation.subject_id, written, now, confirmation.channel)
+
+    async def _own(self, uow: UnitOfWork, principal: Principal, confirmation: Confirmation) -> bool:
+        """A portal token (subject:self) may confirm its own person's grants only."""
+        if principal.subject is None:
+            return True
+        own = await self._subjects.find(uow, principal.tenant_id, principal.subject)
+        return own == confirmation.subject_id
+
+    async def _granted(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        confirmation: Confirmation,
+        evidence: Evidence,
+        now: datetime,
+    ) -> list[ConsentEvent]:
+        """A grant per pending event still current, valid from now on as a grant would be."""
+        current = {e.event_id: e for e in await uow.consents.current(confirmation.subject_id)}
+        still = [current[i] for i in confirmation.event_ids if i in current]
+        if not still:
+            return []
+        purposes = await uow.catalog.purposes(sorted({e.target.purpose for e in still}))
+        key = await self._keys.key(uow, principal.tenant_id, confirmation.subject_id, now)
+        document = {
+            "ip_address": evidence.ip_address,
+            "user_agent": evidence.user_agent,
+            "confirmed_at": stamp(now),
+            "confirmation_channel": confirmation.channel.value,
+            "confirmation_id": str(confirmation.confirmation_id),
+        }
+        sealed = key.seal(EVIDENCE_LABEL, json.dumps(document, sort_keys=True))
+        return [
+            replace(
+                e,
+                event_id=uuid4(),
+                sequence=0,
+                state=ConsentState.GRANTED,
+                source=Source.PORTAL if principal.subject else e.source,
+                recorded_at=now,
+                valid_until=valid_until(
+                    purposes[e.target.purpose], ConsentState.GRANTED, now, None, "token"
+                ),
+                evidence_reference=f"confirmation:{confirmation.confirmation_id}",
+                evidence_sealed=sealed,
+                evidence_ip_digest=None,
+                evidence_ua_digest=None,
+            )
+            for e in still
+        ]
+
+
+def _audited(
+    confirmation: Confirmation, events: Sequence[ConsentEvent], now: datetime
+) -> AuditRecord:
+    """When and through which channel the person confirmed, and the grants it recorded."""
+    return AuditRecord(
+        Action.CONSENT_CONFIRMED,
+        now,
+        {
+            "subject_id": str(confirmation.subject_id),
+            "confirmation_id": str(confirmation.confirmation_id),
+            "channel": confirmation.channel.value,
+            "confirmed_at": stamp(now),
+            "sent_at": stamp(confirmation.created_at),
+            "events": [
+                {
+                    "event_id": str(e.event_id),
+                    "purpose": e.target.purpose,
+                    "channel": e.target.channel.value,
+                    "scope": e.target.scope.value,
+                    "state": e.state.value,
+                }
+                for e in events
+            ],
+        },
+        confirmation.subject_id,
+    )
+
+
+async def _notice_language(uow: UnitOfWork, event: ConsentEvent) -> str | None:
+    """The language of the notice version the person was shown, if any."""
+    if event.notice_id is None:
+        return None
+    notices = await uow.catalog.list_notices(event.notice_id, None, 500)
+    return next((n.language for n in notices if n.version == event.notice_version), None)
+
+
+def contact_of(identifiers: Sequence[Identifier]) -> Identifier | None:
+    return next((i for i in identifiers if i.kind is IdentifierKind.EMAIL), None)

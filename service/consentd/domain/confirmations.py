@@ -1,0 +1,71 @@
+"""Double opt-in: a grant on a purpose that requires confirmation is recorded pending, and only
+the person's confirmation, with the single-use token sent to their contact point, makes it a
+grant. Plain Python: tokens, their digests and the rules of a confirmation."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
+from consentd.domain.model import Channel
+
+# How long a pending grant waits for its confirmation, unless configured otherwise.
+DEFAULT_PENDING_DAYS = 7
+LANGUAGES = ("fr", "en")
+DEFAULT_LANGUAGE = "fr"
+MAX_TOKEN = 128
+_TOKEN_BYTES = 32
+
+
+def new_token() -> str:
+    """A 256-bit random token, URL-safe (it travels in a link)."""
+    return base64.urlsafe_b64encode(secrets.token_bytes(_TOKEN_BYTES)).rstrip(b"=").decode()
+
+
+def token_digest(token: str) -> bytes:
+    """What is stored: SHA-256 of the token (a random secret needs no key nor stretching)."""
+    if not token or len(token) > MAX_TOKEN:
+        raise InvalidInput("token", f"is required, at most {MAX_TOKEN} characters")
+    return hashlib.sha256(token.encode()).digest()
+
+
+def pending_until(now: datetime, days: int = DEFAULT_PENDING_DAYS) -> datetime:
+    return now + timedelta(days=days)
+
+
+def language_of(notice_language: str | None) -> str:
+    """The message's language: the notice's when it is one of ours, French otherwise."""
+    base = (notice_language or "").split("-", 1)[0].lower()
+    return base if base in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """One confirmation message: which pending events it confirms, where it went, until when."""
+
+    confirmation_id: UUID
+    subject_id: UUID
+    channel: Channel
+    language: str
+    event_ids: tuple[UUID, ...]
+    created_at: datetime
+    expires_at: datetime
+    confirmed_at: datetime | None = None
+
+    def check_usable(self, now: datetime) -> None:
+        """Raises FailedPrecondition when already used or past its time."""
+        if self.confirmed_at is not None:
+            raise FailedPrecondition("this confirmation link was already used")
+        if now >= self.expires_at:
+            raise FailedPrecondition(
+                "this confirmation link has expired: the grant lapsed, give it again"
+            )
+
+
+def unknown_token() -> NotFound:
+    return NotFound("no confirmation has this token in this tenant")

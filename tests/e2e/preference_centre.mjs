@@ -1,0 +1,122 @@
+// Drives the preference centre in headless Chromium (Debian's /usr/bin/chromium through
+// playwright-core). Run by tests/e2e/test_preference_centre.py, which checks every step over
+// native gRPC: prints one JSON line per step, then waits for a line on stdin to go on.
+// Arguments: <page url of the person> <url of another person> <url of another tenant> <shots>.
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const [personUrl, otherPersonUrl, otherTenantUrl, shots] = process.argv.slice(2);
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const say = async (step, fields) => {
+  console.log(JSON.stringify({ step, ...fields }));
+  await lines.next();
+};
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"],
+});
+try {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, locale: "fr-FR" });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (error) => errors.push(String(error)));
+
+  async function state() {
+    return {
+      rows: await page.$$eval("#consents tbody tr", (rows) =>
+        rows.map((r) => ({ purpose: r.dataset.purpose, channel: r.dataset.channel, state: r.dataset.state })),
+      ),
+      history: await page.$$eval("#history tbody tr", (rows) => rows.map((r) => r.dataset.state)),
+      status: await page.textContent("#status"),
+      error: await page.textContent("#error"),
+      notices: await page.$$eval("#consents details .notice", (n) => n.map((x) => x.textContent)),
+      url: page.url(),
+      errors,
+    };
+  }
+  async function open(url) {
+    await page.goto(url);
+    await page.waitForSelector("body[data-ready]", { timeout: 15000 });
+    return state();
+  }
+  const rowState = (purpose, channel, want) =>
+    page.waitForFunction(
+      ([p, c, w]) => document.querySelector(`#consents tr[data-purpose="${p}"][data-channel="${c}"]`)?.dataset.state === w,
+      [purpose, channel, want],
+      { timeout: 15000 },
+    );
+  const idle = () => page.waitForFunction(() => !document.body.dataset.busy, null, { timeout: 15000 });
+
+  await say("loaded", await open(personUrl));
+  await page.screenshot({ path: `${shots}/1-list.png`, fullPage: true });
+
+  // Keyboard: the controls come in reading order, each with a name; every input has a label.
+  const order = [];
+  for (let i = 0; i < 6; i++) {
+    await page.keyboard.press("Tab");
+    order.push(await page.evaluate(() => {
+      const el = document.activeElement;
+      return el.id || el.className || el.tagName;
+    }));
+  }
+  const unnamed = await page.$$eval("button, input", (els) =>
+    els.filter((e) => !(e.labels?.length || e.getAttribute("aria-label") || e.textContent.trim())).length,
+  );
+  await say("keyboard", { order, unnamed });
+
+  await page.click('#consents tr[data-purpose="offers"] button.confirm');
+  await rowState("offers", "EMAIL", "GRANTED");
+  await idle();
+  await say("confirmed", await state());
+
+  // Withdraw one, with the keyboard alone.
+  await page.focus('#consents tr[data-purpose="newsletter"][data-channel="EMAIL"] button.withdraw');
+  await page.keyboard.press("Enter");
+  await rowState("newsletter", "EMAIL", "WITHDRAWN");
+  await idle();
+  const focused = await page.evaluate(() => document.activeElement?.id);
+  await say("withdrawn-one", { ...(await state()), focused });
+  await page.screenshot({ path: `${shots}/2-withdrawn-one.png`, fullPage: true });
+
+  await page.click("#request-export");
+  await page.waitForSelector("section[data-requested]", { timeout: 15000 });
+  await idle();
+  await say("export-requested", await state());
+
+  await page.click("#withdraw-all");
+  await page.waitForFunction(
+    () => ![...document.querySelectorAll("#consents tbody tr")].some((r) => ["GRANTED", "PENDING"].includes(r.dataset.state)),
+    null,
+    { timeout: 15000 },
+  );
+  await idle();
+  await say("withdrawn-all", await state());
+  await page.screenshot({ path: `${shots}/3-withdrawn-all.png`, fullPage: true });
+
+  await page.click("#lang-en");
+  await page.waitForFunction(() => document.documentElement.lang === "en");
+  await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Your"));
+  await say("english", {
+    title: await page.textContent("h1"),
+    states: await page.$$eval("#consents tbody td:nth-child(3)", (cells) => cells.map((c) => c.textContent)),
+    ...(await state()),
+  });
+  await page.screenshot({ path: `${shots}/4-english.png`, fullPage: true });
+
+  const other = await context.browser().newContext({ locale: "fr-FR" });
+  for (const [step, url] of [["other-person", otherPersonUrl], ["other-tenant", otherTenantUrl]]) {
+    const fresh = await other.newPage();
+    await fresh.goto(url);
+    await fresh.waitForSelector("body[data-ready]", { timeout: 15000 });
+    await say(step, {
+      rows: await fresh.$$eval("#consents tbody tr", (rows) => rows.map((r) => r.dataset.purpose)),
+      history: await fresh.$$eval("#history tbody tr", (rows) => rows.length),
+      error: await fresh.textContent("#error"),
+    });
+    await fresh.screenshot({ path: `${shots}/5-${step}.png`, fullPage: true });
+  }
+} finally {
+  await browser.close();
+}

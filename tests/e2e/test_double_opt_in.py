@@ -1,0 +1,261 @@
+"""Double opt-in through a real SMTP server: a grant on a purpose that requires confirmation is
+DENY `pending_confirmation` until the person follows the link sent to them, which works once and
+not after it expired; the confirmation is in the evidence and the audit log. The same notifier
+sends rights-request identity codes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from consent.v1 import (
+    campaign_pb2,
+    campaign_pb2_grpc,
+    catalog_pb2,
+    consent_pb2,
+    rights_pb2,
+    rights_pb2_grpc,
+    types_pb2,
+)
+
+from consentd.bootstrap import App
+from consentd.store.tables import audit_entries
+from tests.conftest import Stubs, TestClock
+from tests.e2e.helpers import (
+    ALLOW,
+    DENY,
+    by_email,
+    check,
+    grant,
+    put_purpose,
+    record,
+    target,
+    withdraw,
+)
+from tests.e2e.mailbox import Mailbox, body_of, new_tenant, token_of
+
+PENDING = consent_pb2.REASON_PENDING_CONFIRMATION
+
+
+async def _confirmed_purpose(stubs: Stubs, purpose_id: str = "newsletter") -> None:
+    purpose = catalog_pb2.Purpose(
+        purpose_id=purpose_id,
+        display_name="Lettre d'information",
+        lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
+        requires_confirmation=True,
+    )
+    saved = await stubs.catalog.PutPurpose(
+        catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=stubs.metadata
+    )
+    assert saved.purpose.requires_confirmation
+
+
+async def _confirm(stubs: Stubs, token: str) -> consent_pb2.ConfirmConsentResponse:
+    request = consent_pb2.ConfirmConsentRequest(
+        token=token, evidence=types_pb2.Evidence(ip_address="203.0.113.9", user_agent="Firefox")
+    )
+    return await stubs.consent.ConfirmConsent(request, metadata=stubs.metadata)
+
+
+def _address() -> str:
+    return f"p-{uuid4().hex[:8]}@example.fr"
+
+
+async def _batch(
+    stubs: Stubs, channel: grpc.aio.Channel, address: str, to: types_pb2.ConsentTarget
+) -> campaign_pb2.CheckAnswer:
+    """The campaign path's answer for one address."""
+    answer = await campaign_pb2_grpc.CampaignServiceStub(channel).BatchCheckConsent(
+        campaign_pb2.BatchCheckConsentRequest(target=to, recipients=[by_email(address)]),
+        metadata=stubs.metadata,
+    )
+    return answer.answers[0]
+
+
+async def _suppressed(
+    stubs: Stubs, channel: grpc.aio.Channel, to: types_pb2.ConsentTarget
+) -> list[campaign_pb2.ExportSuppressionListResponse]:
+    """The tenant's suppression list for the target (a pending grant is no refusal)."""
+    campaign = campaign_pb2_grpc.CampaignServiceStub(channel)
+    request = campaign_pb2.ExportSuppressionListRequest(target=to)
+    stream = campaign.ExportSuppressionList(request, metadata=stubs.metadata)
+    return [m async for m in stream if list(m.entries)]
+
+
+async def test_the_link_sent_by_mail_confirms_once_and_only_then_allows(
+    mailing: Stubs, mail: tuple[Mailbox, int], mailing_app: App, mailing_channel: grpc.aio.Channel
+) -> None:
+    """Pending -> DENY pending_confirmation; the message arrives (French, with the link); the
+    token confirms once (ALLOW granted, confirmation in the audit log); a second use is
+    FAILED_PRECONDITION and changes nothing."""
+    await _confirmed_purpose(mailing)
+    address, to = _address(), target("newsletter")
+    recorded = await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
+    assert recorded.events[0].state == types_pb2.CONSENT_STATE_PENDING
+    pending = await check(mailing, by_email(address), to)
+    assert (pending.decision, pending.reason) == (DENY, PENDING)
+    batch = await _batch(mailing, mailing_channel, address, to)
+    assert (batch.decision, batch.reason) == (DENY, PENDING)
+    assert await _suppressed(mailing, mailing_channel, to) == []
+
+    (message,) = await mail[0].wait_for(address)
+    assert "Confirmez votre accord" in message["Subject"]
+    assert "Lettre d'information" in body_of(message)
+    token = token_of(message)
+    assert await check(mailing, by_email(address), to) == pending  # the message alone: no
+
+    confirmed = await _confirm(mailing, token)
+    assert confirmed.channel == types_pb2.CHANNEL_EMAIL
+    assert [e.state for e in confirmed.events] == [types_pb2.CONSENT_STATE_GRANTED]
+    assert confirmed.events[0].evidence_reference.startswith("confirmation:")
+    allowed = await check(mailing, by_email(address), to)
+    assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
+    assert allowed.event_id == confirmed.events[0].event_id
+    assert (await _batch(mailing, mailing_channel, address, to)).decision == ALLOW
+
+    with pytest.raises(grpc.aio.AioRpcError) as again:
+        await _confirm(mailing, token)
+    assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert await check(mailing, by_email(address), to) == allowed
+
+    engine = mailing_app.owner_engine
+    assert engine is not None
+    async with engine.connect() as conn:
+        payloads = (
+            (
+                await conn.execute(
+                    sa.select(audit_entries.c.payload).where(
+                        audit_entries.c.action == "consent.confirmed",
+                        audit_entries.c.subject_id == sa.cast(recorded.subject_id, sa.Uuid),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(payloads) == 1
+    assert payloads[0]["channel"] == "email"
+    assert payloads[0]["confirmed_at"]
+    assert address not in str(payloads[0])
+
+
+async def test_an_expired_token_is_refused_and_the_grant_lapses(
+    mailing: Stubs, mail: tuple[Mailbox, int], clock: TestClock
+) -> None:
+    """Seven days on, the token is FAILED_PRECONDITION and the check DENY expired."""
+    await _confirmed_purpose(mailing)
+    address, to = _address(), target("newsletter")
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
+    (message,) = await mail[0].wait_for(address)
+
+    clock.pinned = datetime.now(UTC) + timedelta(days=7, minutes=1)
+    with pytest.raises(grpc.aio.AioRpcError) as late:
+        await _confirm(mailing, token_of(message))
+    assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "expired" in (late.value.details() or "")
+    lapsed = await check(mailing, by_email(address), to)
+    assert (lapsed.decision, lapsed.reason) == (DENY, consent_pb2.REASON_EXPIRED)
+
+
+async def test_a_grant_withdrawn_before_confirmation_stays_withdrawn(
+    mailing: Stubs, mail: tuple[Mailbox, int]
+) -> None:
+    """Confirming after a withdrawal records nothing: the later withdrawal stands."""
+    await _confirmed_purpose(mailing)
+    address, to = _address(), target("newsletter")
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
+    (message,) = await mail[0].wait_for(address)
+    await withdraw(mailing, by_email(address), everything=True)
+
+    confirmed = await _confirm(mailing, token_of(message))
+    assert list(confirmed.events) == []
+    denied = await check(mailing, by_email(address), to)
+    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
+
+
+async def test_another_tenant_cannot_use_the_token(
+    mailing: Stubs, mail: tuple[Mailbox, int], mailing_app: App, mailing_channel: grpc.aio.Channel
+) -> None:
+    """A token is NOT_FOUND under another tenant's credentials, and still works in its own."""
+    await _confirmed_purpose(mailing)
+    address, to = _address(), target("newsletter")
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
+    (message,) = await mail[0].wait_for(address)
+    other, _ = await new_tenant(mailing_app, mailing_channel)
+
+    with pytest.raises(grpc.aio.AioRpcError) as foreign:
+        await _confirm(other, token_of(message))
+    assert foreign.value.code() == grpc.StatusCode.NOT_FOUND
+    assert len((await _confirm(mailing, token_of(message))).events) == 1
+
+
+async def test_a_purpose_with_confirmation_needs_an_email_address(mailing: Stubs) -> None:
+    """A grant that needs confirmation, recorded by phone alone, is INVALID_ARGUMENT."""
+    await _confirmed_purpose(mailing)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await record(
+            mailing, types_pb2.SubjectIdentity(phone="+33612345678"), grant(target("newsletter"))
+        )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "subject.email" in (refused.value.details() or "")
+
+
+async def test_the_english_notice_gets_the_english_message(
+    mailing: Stubs, mail: tuple[Mailbox, int]
+) -> None:
+    """The message is in the language of the notice the person was shown."""
+    notice = await mailing.catalog.PublishNotice(
+        catalog_pb2.PublishNoticeRequest(
+            notice_id="offers-notice", title="Offers", language="en", content="We will write."
+        ),
+        metadata=mailing.metadata,
+    )
+    purpose = catalog_pb2.Purpose(
+        purpose_id="offers",
+        display_name="Product offers",
+        lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
+        notice_id="offers-notice",
+        requires_confirmation=True,
+    )
+    await mailing.catalog.PutPurpose(
+        catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=mailing.metadata
+    )
+    address = _address()
+    choice = grant(target("offers"), notice_version=notice.notice.version)
+    await record(mailing, types_pb2.SubjectIdentity(email=address), choice)
+    (message,) = await mail[0].wait_for(address)
+    assert message["Subject"].startswith("Please confirm your consent")
+    assert "Product offers" in body_of(message)
+
+
+async def test_rights_request_codes_go_out_by_mail(
+    mailing: Stubs, mail: tuple[Mailbox, int], mailing_channel: grpc.aio.Channel
+) -> None:
+    """SubmitRightsRequest with send_code_to EMAIL mails the code; that code verifies."""
+    address = _address()
+    await put_purpose(mailing, "calls")
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(target("calls")))
+    rights = rights_pb2_grpc.RightsServiceStub(mailing_channel)
+    submitted = await rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS,
+            subject=by_email(address),
+            send_code_to=rights_pb2.CONTACT_KIND_EMAIL,
+        ),
+        metadata=mailing.metadata,
+    )
+    assert submitted.code_sent
+    (message,) = await mail[0].wait_for(address)
+    code = re.search(r"code ?: ?(\S+)", body_of(message))
+    assert code
+    confirmed = await rights.ConfirmIdentity(
+        rights_pb2.ConfirmIdentityRequest(
+            request_id=submitted.request.request_id, code=code.group(1)
+        ),
+        metadata=mailing.metadata,
+    )
+    assert confirmed.request.state == rights_pb2.RIGHTS_REQUEST_STATE_IDENTITY_VERIFIED

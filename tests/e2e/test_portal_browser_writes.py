@@ -1,0 +1,112 @@
+"""The person's own writes on the browser port (what the preference centre calls): a portal
+token withdraws its own consent over Connect from an allowed origin, with the withdrawal in
+force for native gRPC checks when the answer arrives; another origin, another person or a
+wider key from a page is refused and changes nothing. Two clicks on one confirmation link race:
+exactly one confirms."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import grpc
+from consent.v1 import catalog_pb2, consent_pb2, types_pb2
+
+from consentd.app.admin import AdminUseCases
+from consentd.domain.tenancy import Tenant
+from tests.conftest import Stubs
+from tests.e2e.helpers import ALLOW, DENY, check, grant, put_purpose, record, target
+from tests.e2e.mailbox import Mailbox, token_of
+from tests.e2e.security_helpers import register_portal
+from tests.e2e.test_browser_port import SHOP, allow_origin, auth, http, prefix
+
+WITHDRAW = "/consent.v1.ConsentService/WithdrawConsent"
+
+
+def _withdraw_body(external_id: str) -> dict[str, object]:
+    return {
+        "subject": {"externalId": external_id},
+        "targets": [
+            {
+                "purpose": "newsletter",
+                "channel": "CHANNEL_EMAIL",
+                "scope": "PARTY_SCOPE_FIRST_PARTY",
+            }
+        ],
+        "source": "SOURCE_PORTAL",
+        "actor": "self",
+    }
+
+
+async def test_a_portal_token_withdraws_over_connect_only_from_an_allowed_origin(
+    http_port: int, tenant: Tenant, stubs: Stubs, admin: AdminUseCases
+) -> None:
+    """Allowed origin: 200 and the native check is DENY withdrawn; another origin, or another
+    person's subject: refused, and the consent is still ALLOW."""
+    await put_purpose(stubs, "newsletter")
+    for person in ("crm-ana", "crm-bob"):
+        await record(
+            stubs, types_pb2.SubjectIdentity(external_id=person), grant(target("newsletter"))
+        )
+    await allow_origin(stubs, SHOP)
+    portal = await register_portal(admin, tenant)
+    path = f"{prefix(tenant)}{WITHDRAW}"
+    ana = portal.token("crm-ana")
+    bob_ref = types_pb2.SubjectRef(external_id="crm-bob")
+    ana_ref = types_pb2.SubjectRef(external_id="crm-ana")
+
+    for body, headers, code in (
+        (_withdraw_body("crm-ana"), auth(ana, Origin="https://evil.example"), "permission_denied"),
+        (_withdraw_body("crm-bob"), auth(ana, Origin=SHOP), "permission_denied"),
+    ):
+        status, _, answer = await http(http_port, path, body, headers)
+        assert (status, json.loads(answer)["code"]) == (403, code)
+    for ref in (ana_ref, bob_ref):
+        assert (await check(stubs, ref, target("newsletter"))).decision == ALLOW
+
+    status, headers, answer = await http(
+        http_port, path, _withdraw_body("crm-ana"), auth(ana, Origin=SHOP)
+    )
+    assert status == 200, answer
+    assert headers["access-control-allow-origin"] == SHOP
+    denied = await check(stubs, ana_ref, target("newsletter"))
+    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
+    assert (await check(stubs, bob_ref, target("newsletter"))).decision == ALLOW
+
+
+async def test_two_clicks_on_one_link_confirm_once(
+    mailing: Stubs, mail: tuple[Mailbox, int]
+) -> None:
+    """Concurrent ConfirmConsent with one token: one OK with the grant, one FAILED_PRECONDITION,
+    and exactly one granted event recorded."""
+    purpose = catalog_pb2.Purpose(
+        purpose_id="newsletter",
+        lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
+        requires_confirmation=True,
+    )
+    await mailing.catalog.PutPurpose(
+        catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=mailing.metadata
+    )
+    address = "race@example.fr"
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(target("newsletter")))
+    (message,) = await mail[0].wait_for(address)
+    request = consent_pb2.ConfirmConsentRequest(token=token_of(message))
+
+    outcomes = await asyncio.gather(
+        mailing.consent.ConfirmConsent(request, metadata=mailing.metadata),
+        mailing.consent.ConfirmConsent(request, metadata=mailing.metadata),
+        return_exceptions=True,
+    )
+    won = [o for o in outcomes if isinstance(o, consent_pb2.ConfirmConsentResponse)]
+    lost = [o for o in outcomes if isinstance(o, grpc.aio.AioRpcError)]
+    assert len(won) == 1
+    assert len(won[0].events) == 1
+    assert [e.code() for e in lost] == [grpc.StatusCode.FAILED_PRECONDITION]
+    history = await mailing.consent.ListConsentHistory(
+        consent_pb2.ListConsentHistoryRequest(subject=types_pb2.SubjectRef(email=address)),
+        metadata=mailing.metadata,
+    )
+    assert [e.state for e in history.events] == [
+        types_pb2.CONSENT_STATE_GRANTED,
+        types_pb2.CONSENT_STATE_PENDING,
+    ]

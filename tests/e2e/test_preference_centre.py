@@ -1,0 +1,219 @@
+"""The preference centre in headless Chromium, opened with a person's portal token: it lists
+their consents with the notice text, confirms a pending opt-in (with the code mailed through a
+real SMTP server), withdraws one (by keyboard) and then everything, shows the history, files an
+export request; each step is checked over native gRPC. A token of another person or tenant sees
+none of it. Screenshots go to build/artifacts/preference-centre/ (or CONSENTD_E2E_SCREENSHOTS)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from consent.v1 import catalog_pb2, consent_pb2, rights_pb2, rights_pb2_grpc, types_pb2
+
+from consentd.api.http import HttpServer
+from consentd.app.admin import AdminUseCases
+from consentd.bootstrap import App
+from tests.conftest import Stubs
+from tests.e2e.helpers import ALLOW, DENY, check, grant, record, target
+from tests.e2e.mailbox import Mailbox, new_tenant, token_of
+from tests.e2e.security_helpers import register_portal
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = Path(__file__).with_name("preference_centre.mjs")
+CHROMIUM = Path("/usr/bin/chromium")
+STEP_TIMEOUT = 60
+JEANNE, PAUL = "crm-jeanne", "crm-paul"
+JEANNE_EMAIL = "jeanne.preferences@example.fr"
+NOTICE_TEXT = "Nous vous écrivons une fois par mois."
+
+
+class Driver:
+    """The node script as a child process: one JSON line per step, a line back to go on."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    async def step(self, name: str) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        assert self.process.stdin is not None
+        while True:
+            line = await asyncio.wait_for(self.process.stdout.readline(), STEP_TIMEOUT)
+            assert line, f"the browser script ended before step {name!r}"
+            if line.startswith(b"{"):
+                report: dict[str, Any] = json.loads(line)
+                assert report["step"] == name, report
+                self.process.stdin.write(b"go\n")
+                await self.process.stdin.drain()
+                return report
+
+
+@pytest.fixture
+async def page_port(mailing_app: App) -> AsyncIterator[int]:
+    """The browser port of the mailing app, preference centre on (CONSENTD_PREFERENCES)."""
+    server = HttpServer(mailing_app.browser_app(), grace=1)
+    port = await server.start("127.0.0.1:0")
+    yield port
+    await server.stop()
+
+
+async def _people(stubs: Stubs) -> None:
+    """Jeanne: newsletter by email and SMS (with a notice), offers pending confirmation; Paul:
+    newsletter by SMS."""
+    notice = await stubs.catalog.PublishNotice(
+        catalog_pb2.PublishNoticeRequest(
+            notice_id="newsletter-notice", title="Lettre", language="fr", content=NOTICE_TEXT
+        ),
+        metadata=stubs.metadata,
+    )
+    for purpose in (
+        catalog_pb2.Purpose(
+            purpose_id="newsletter",
+            display_name="Lettre d'information",
+            lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
+            notice_id="newsletter-notice",
+        ),
+        catalog_pb2.Purpose(
+            purpose_id="offers",
+            display_name="Offres produits",
+            lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
+            requires_confirmation=True,
+        ),
+    ):
+        await stubs.catalog.PutPurpose(
+            catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=stubs.metadata
+        )
+    version = notice.notice.version
+    jeanne = types_pb2.SubjectIdentity(external_id=JEANNE, email=JEANNE_EMAIL)
+    await record(
+        stubs,
+        jeanne,
+        grant(target("newsletter", types_pb2.CHANNEL_EMAIL), version),
+        grant(target("newsletter", types_pb2.CHANNEL_SMS), version),
+        grant(target("offers")),
+    )
+    paul = types_pb2.SubjectIdentity(external_id=PAUL, email="paul.preferences@example.fr")
+    await record(stubs, paul, grant(target("newsletter", types_pb2.CHANNEL_SMS), version))
+
+
+def _shots() -> Path:
+    shots = Path(
+        os.environ.get("CONSENTD_E2E_SCREENSHOTS") or ROOT / "build/artifacts/preference-centre"
+    )
+    shots.mkdir(parents=True, exist_ok=True)  # build/ is gitignored
+    return shots
+
+
+async def _browser(urls: list[str]) -> asyncio.subprocess.Process:
+    if not await asyncio.to_thread(CHROMIUM.exists):
+        pytest.fail("/usr/bin/chromium is missing: apt-get install chromium")
+    node = shutil.which("node")
+    assert node, "node is missing"
+    return await asyncio.create_subprocess_exec(
+        node,
+        str(SCRIPT),
+        *urls,
+        str(_shots()),
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+
+
+def _jeanne(stubs: Stubs, purpose: str, channel: int = types_pb2.CHANNEL_EMAIL) -> Any:
+    return check(stubs, types_pb2.SubjectRef(external_id=JEANNE), target(purpose, channel))
+
+
+async def test_preference_centre_end_to_end(
+    mailing_app: App,
+    mailing_channel: grpc.aio.Channel,
+    mail: tuple[Mailbox, int],
+    page_port: int,
+) -> None:
+    """List (with the notice), keyboard order, confirm, withdraw one, export request, withdraw
+    all, English; native checks DENY after each withdrawal; others see nothing of Jeanne."""
+    admin = mailing_app.admin
+    assert isinstance(admin, AdminUseCases)
+    stubs, tenant = await new_tenant(mailing_app, mailing_channel)
+    await _people(stubs)
+    (message,) = await mail[0].wait_for(JEANNE_EMAIL)
+    portal = await register_portal(admin, tenant)
+    _, elsewhere = await new_tenant(mailing_app, mailing_channel)
+    other_portal = await register_portal(admin, elsewhere)
+    base = f"http://127.0.0.1:{page_port}/preferences/#token="
+    urls = [
+        f"{base}{portal.token(JEANNE)}&confirm={token_of(message)}",
+        f"{base}{portal.token(PAUL)}",
+        f"{base}{other_portal.token(JEANNE)}",
+    ]
+    process = await _browser(urls)
+    try:
+        await _walk(Driver(process), stubs, rights_pb2_grpc.RightsServiceStub(mailing_channel))
+        assert process.stdin is not None
+        process.stdin.close()
+        assert await asyncio.wait_for(process.wait(), STEP_TIMEOUT) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsServiceStub) -> None:
+    loaded = await browser.step("loaded")
+    assert loaded["errors"] == []
+    assert loaded["error"] == ""
+    assert "#token" not in loaded["url"]  # the token left the address bar
+    assert sorted((r["purpose"], r["channel"], r["state"]) for r in loaded["rows"]) == [
+        ("newsletter", "EMAIL", "GRANTED"),
+        ("newsletter", "SMS", "GRANTED"),
+        ("offers", "EMAIL", "PENDING"),
+    ]
+    assert loaded["notices"] == [NOTICE_TEXT, NOTICE_TEXT]
+    assert len(loaded["history"]) == 3
+
+    keyboard = await browser.step("keyboard")
+    assert keyboard["order"][:3] == ["lang-fr", "lang-en", "SUMMARY"]
+    assert keyboard["unnamed"] == 0
+
+    await browser.step("confirmed")
+    allowed = await _jeanne(stubs, "offers")
+    assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
+
+    withdrawn = await browser.step("withdrawn-one")
+    assert withdrawn["focused"] == "status"  # the outcome is announced where focus went
+    denied = await _jeanne(stubs, "newsletter")
+    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
+    assert (await _jeanne(stubs, "newsletter", types_pb2.CHANNEL_SMS)).decision == ALLOW
+    assert withdrawn["history"][0] == "WITHDRAWN"
+
+    requested = await browser.step("export-requested")
+    assert requested["error"] == ""
+    listed = await rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(), metadata=stubs.metadata
+    )
+    assert [r.kind for r in listed.requests] == [rights_pb2.RIGHTS_REQUEST_KIND_PORT]
+
+    everything = await browser.step("withdrawn-all")
+    assert {r["state"] for r in everything["rows"]} == {"WITHDRAWN"}
+    for purpose, channel in (
+        ("newsletter", types_pb2.CHANNEL_SMS),
+        ("offers", types_pb2.CHANNEL_EMAIL),
+    ):
+        assert (await _jeanne(stubs, purpose, channel)).decision == DENY
+
+    english = await browser.step("english")
+    assert english["title"] == "My contact preferences"
+    assert english["states"] == ["Withdrawn"] * 3
+    assert english["status"] == "Your preferences are up to date."
+
+    other_person = await browser.step("other-person")
+    assert (other_person["rows"], other_person["error"]) == (["newsletter"], "")
+    other_tenant = await browser.step("other-tenant")
+    assert (other_tenant["rows"], other_tenant["history"], other_tenant["error"]) == ([], 0, "")

@@ -1,0 +1,258 @@
+// The preference centre: a person's consents by purpose and channel with the notice they were
+// shown, one-click withdrawal (one or everything), their history, confirming a pending opt-in,
+// and export or erasure requests. The portal opens it with the person's portal token
+// (subject:self) in the URL fragment — `#token=<jwt>[&confirm=<code>][&lang=en]` — which never
+// reaches a server log; the page keeps it for this tab only. Bundled by esbuild (make setup).
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import {
+  CatalogService,
+  Channel,
+  ConsentService,
+  ConsentState,
+  ContactKind,
+  RightsRequestKind,
+  RightsService,
+  Source,
+  type ConsentEvent,
+  type ConsentTarget,
+  type CurrentConsent,
+  type Notice,
+  type Purpose,
+} from "../../../clients/typescript/src/index";
+import { TEXTS, type Language } from "./texts";
+
+const STORED = "consentd_portal_token";
+const fragment = new URLSearchParams(location.hash.slice(1));
+const token = fragment.get("token") ?? sessionStorage.getItem(STORED) ?? "";
+const confirmCode = fragment.get("confirm") ?? "";
+let language: Language = (fragment.get("lang") ?? navigator.language).startsWith("en") ? "en" : "fr";
+if (fragment.has("token")) {
+  sessionStorage.setItem(STORED, token);
+  history.replaceState(null, "", location.pathname); // the token leaves the address bar
+}
+
+const withToken: Interceptor = (next) => (request) => {
+  request.header.set("Authorization", `Bearer ${token}`);
+  return next(request);
+};
+const transport = createConnectTransport({ baseUrl: location.origin, interceptors: [withToken] });
+const consents = createClient(ConsentService, transport);
+const catalog = createClient(CatalogService, transport);
+const rights = createClient(RightsService, transport);
+
+// The person is the token's subject (its `sub`, the portal's own id for them).
+function subjectOf(jwt: string): string {
+  try {
+    const body = jwt.split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
+    return String(JSON.parse(atob(body)).sub ?? "");
+  } catch {
+    return "";
+  }
+}
+const subject = { ref: { case: "externalId" as const, value: subjectOf(token) } };
+
+const purposes = new Map<string, Purpose>();
+const notices = new Map<string, Notice>();
+const latestNotice = new Map<string, Notice>();
+
+function byId<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`#${id} is missing`);
+  return found as T;
+}
+const t = () => TEXTS[language];
+const when = (stamp?: { seconds: bigint }) =>
+  stamp ? new Date(Number(stamp.seconds) * 1000).toLocaleString(language === "fr" ? "fr-FR" : "en-GB") : "—";
+const purposeName = (id: string) => (id === "*" ? t().all : purposes.get(id)?.displayName || id);
+const channelName = (c: Channel) => (c ? t().channels[Channel[c] as keyof ReturnType<typeof t>["channels"]] : t().all);
+const stateName = (s: ConsentState) => t().states[ConsentState[s] as keyof ReturnType<typeof t>["states"]] ?? "";
+const sourceName = (s: Source) => t().sources[Source[s] as keyof ReturnType<typeof t>["sources"]] ?? "";
+
+function say(message: string): void {
+  const status = byId("status");
+  status.textContent = message;
+  status.focus(); // screen readers and keyboard users land on the outcome of their click
+}
+
+async function act(work: () => Promise<string>): Promise<void> {
+  byId("error").textContent = "";
+  document.body.dataset.busy = "true";
+  try {
+    const message = await work();
+    await refresh();
+    say(message);
+  } catch (error) {
+    byId("error").textContent = String(error);
+  } finally {
+    delete document.body.dataset.busy;
+  }
+}
+
+function button(label: string, onClick: () => void, extra?: Partial<HTMLButtonElement>): HTMLButtonElement {
+  const made = Object.assign(document.createElement("button"), { type: "button", textContent: label, ...extra });
+  made.addEventListener("click", onClick);
+  return made;
+}
+
+function withdraw(target: ConsentTarget): Promise<void> {
+  return act(async () => {
+    await consents.withdrawConsent({ subject, targets: [target], source: Source.PORTAL, actor: "self" });
+    return t().withdrawn.replace("{what}", `${purposeName(target.purpose)} — ${channelName(target.channel)}`);
+  });
+}
+
+function confirm(code: string, what: string): Promise<void> {
+  return act(async () => {
+    await consents.confirmConsent({ token: code.trim() });
+    return t().confirmed.replace("{what}", what);
+  });
+}
+
+// The version the person was shown; after a withdrawal (which shows none), the purpose's latest.
+function noticeOf(row: CurrentConsent): HTMLElement | null {
+  const latest = latestNotice.get(purposes.get(row.target?.purpose ?? "")?.noticeId ?? "");
+  const notice = row.noticeId ? notices.get(`${row.noticeId}@${row.noticeVersion}`) : latest;
+  if (!notice) return null;
+  const details = document.createElement("details");
+  const summary = Object.assign(document.createElement("summary"), { textContent: `${t().notice} (v${notice.version})` });
+  const text = Object.assign(document.createElement("div"), { className: "notice", textContent: notice.content });
+  text.lang = notice.language;
+  details.append(summary, text);
+  return details;
+}
+
+function actionsOf(row: CurrentConsent, index: number): HTMLElement {
+  const cell = document.createElement("td");
+  const target = row.target!;
+  const what = `${purposeName(target.purpose)} — ${channelName(target.channel)}`;
+  if (row.state === ConsentState.PENDING) {
+    const id = `confirm-code-${index}`;
+    const label = Object.assign(document.createElement("label"), { htmlFor: id, textContent: t().confirmCode });
+    const input = Object.assign(document.createElement("input"), { id, value: confirmCode, autocomplete: "one-time-code" });
+    cell.append(label, input, button(t().confirm, () => void confirm(input.value, what), { className: "confirm" }));
+  }
+  if (row.state === ConsentState.GRANTED || row.state === ConsentState.PENDING) {
+    const label = `${t().withdraw} : ${what}`;
+    cell.append(button(t().withdraw, () => void withdraw(target), { className: "withdraw secondary", ariaLabel: label }));
+  }
+  return cell;
+}
+
+function cells(row: HTMLTableRowElement, values: (string | Node | null)[]): void {
+  for (const value of values) {
+    const cell = document.createElement("td");
+    if (value) cell.append(value);
+    row.append(cell);
+  }
+}
+
+function showConsents(rows: CurrentConsent[]): void {
+  const body = byId("consents").querySelector("tbody")!;
+  body.replaceChildren();
+  rows
+    .filter((row) => !row.appliesToAll)
+    .forEach((row, index) => {
+      const tr = document.createElement("tr");
+      const target = row.target!;
+      tr.dataset.purpose = target.purpose;
+      tr.dataset.channel = Channel[target.channel];
+      tr.dataset.state = ConsentState[row.state];
+      const purpose = document.createElement("div");
+      purpose.append(purposeName(target.purpose));
+      const notice = noticeOf(row);
+      if (notice) purpose.append(notice);
+      const state = Object.assign(document.createElement("span"), { textContent: stateName(row.state) });
+      if (row.state === ConsentState.PENDING) state.className = "state-pending";
+      cells(tr, [purpose, channelName(target.channel), state, when(row.updatedAt)]);
+      tr.append(actionsOf(row, index));
+      body.append(tr);
+    });
+  byId("no-consents").hidden = body.children.length > 0;
+  byId<HTMLButtonElement>("withdraw-all").disabled = body.children.length === 0;
+}
+
+function showHistory(events: ConsentEvent[]): void {
+  const body = byId("history").querySelector("tbody")!;
+  body.replaceChildren();
+  for (const event of events) {
+    const tr = document.createElement("tr");
+    tr.dataset.state = ConsentState[event.state];
+    const target = event.target!;
+    const purpose = event.appliesToAll ? t().all : purposeName(target.purpose);
+    const channel = event.appliesToAll ? t().all : channelName(target.channel);
+    cells(tr, [when(event.recordedAt), purpose, channel, stateName(event.state), sourceName(event.source)]);
+    body.append(tr);
+  }
+}
+
+async function loadCatalog(rows: CurrentConsent[]): Promise<void> {
+  const listed = await catalog.listPurposes({ pageSize: 500 });
+  for (const purpose of listed.purposes) purposes.set(purpose.purposeId, purpose);
+  const shown = rows.map((r) => r.noticeId || purposes.get(r.target?.purpose ?? "")?.noticeId);
+  for (const noticeId of new Set(shown.filter((id): id is string => Boolean(id)))) {
+    for (const notice of (await catalog.listNotices({ noticeId, pageSize: 500 })).notices) {
+      notices.set(`${notice.noticeId}@${notice.version}`, notice);
+      if (notice.version >= (latestNotice.get(noticeId)?.version ?? 0)) latestNotice.set(noticeId, notice);
+    }
+  }
+}
+
+async function refresh(): Promise<void> {
+  const current = await consents.getSubjectConsents({ subject });
+  await loadCatalog(current.consents);
+  showConsents(current.consents);
+  showHistory((await consents.listConsentHistory({ subject, pageSize: 100 })).events);
+}
+
+function translate(): void {
+  document.documentElement.lang = language;
+  document.title = t().title;
+  for (const node of document.querySelectorAll<HTMLElement>("[data-i18n]")) {
+    node.textContent = t()[node.dataset.i18n as keyof ReturnType<typeof t>] as string;
+  }
+}
+
+async function request(kind: RightsRequestKind): Promise<void> {
+  await act(async () => {
+    const filed = await rights.submitRightsRequest({ kind, subject, sendCodeTo: ContactKind.EMAIL });
+    const due = filed.request?.dueAt ?? filed.request?.receivedAt;
+    byId("rights-title").parentElement!.dataset.requested = RightsRequestKind[kind];
+    return t().requested.replace("{id}", filed.request?.requestId.slice(0, 8) ?? "").replace("{due}", when(due));
+  });
+}
+
+async function start(): Promise<void> {
+  translate();
+  for (const choice of ["fr", "en"] as const) {
+    byId(`lang-${choice}`).addEventListener("click", () => {
+      language = choice;
+      translate();
+      void act(async () => t().loaded); // rows and dates again, in the new language
+    });
+  }
+  byId("withdraw-all").addEventListener("click", () =>
+    void act(async () => {
+      await consents.withdrawConsent({ subject, all: true, source: Source.PORTAL, actor: "self" });
+      return t().withdrawnAll;
+    }),
+  );
+  byId("request-export").addEventListener("click", () => void request(RightsRequestKind.PORT));
+  byId("request-erasure").addEventListener("click", () => void request(RightsRequestKind.ERASE));
+  if (!token) {
+    byId("error").textContent = t().noToken;
+    document.body.dataset.ready = "error";
+    return;
+  }
+  try {
+    byId("status").textContent = t().loading;
+    await refresh();
+    byId("status").textContent = t().loaded;
+    document.body.dataset.ready = "true";
+  } catch (error) {
+    byId("error").textContent = String(error);
+    document.body.dataset.ready = "error";
+  }
+}
+
+void start();
