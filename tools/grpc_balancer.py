@@ -14,8 +14,34 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ha_cluster import exe, free_port, stop_process, wait_for
 
-# An empty HealthCheckRequest in gRPC framing: no compression, length 0. A SERVING answer holds
-# field 1 = 1 (bytes 08 01); NOT_SERVING (08 02), an error or a dead replica fail the check.
+# HAProxy 2.6's http-check cannot send the NUL bytes of a gRPC message, so the check is a
+# tcp-check speaking HTTP/2 itself: the client preface, empty SETTINGS, one HEADERS frame (HPACK
+# without Huffman) for POST /grpc.health.v1.Health/Check and one DATA frame holding an empty
+# HealthCheckRequest (5 bytes of gRPC framing). A SERVING answer's DATA payload is the frame
+# 00 00000002 then field 1 = 1 (08 01); NOT_SERVING (08 02), an error or a dead replica fail.
+SERVING_REPLY = "00000000020801"
+
+
+def _frame(kind: int, flags: int, payload: bytes) -> bytes:
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + (1).to_bytes(4, "big") + payload
+
+
+def _literal(name: bytes, value: bytes) -> bytes:
+    """An HPACK literal header field without indexing, with a new name (lengths < 127)."""
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+def health_check_request() -> str:
+    """The bytes of one gRPC Health/Check call over a fresh HTTP/2 connection, as hex."""
+    headers = b"\x83\x86"  # :method POST, :scheme http (HPACK static table)
+    headers += b"\x01" + bytes([9]) + b"localhost"  # :authority, indexed name
+    headers += b"\x04" + bytes([28]) + b"/grpc.health.v1.Health/Check"  # :path, indexed name
+    headers += _literal(b"content-type", b"application/grpc") + _literal(b"te", b"trailers")
+    settings = len(b"").to_bytes(3, "big") + bytes([4, 0]) + bytes(4)
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + settings
+    return (preface + _frame(1, 4, headers) + _frame(0, 1, bytes(5))).hex()
+
+
 HAPROXY_GRPC = """global
     maxconn 2000
 defaults
@@ -32,11 +58,10 @@ backend consentd
     retries 2
     option redispatch 1
     retry-on conn-failure empty-response
-    option httpchk
-    http-check connect proto h2
-    http-check send meth POST uri /grpc.health.v1.Health/Check ver HTTP/2 \
-hdr content-type application/grpc hdr te trailers body-lf "%[bin(0000000000)]"
-    http-check expect binary 0801
+    option tcp-check
+    tcp-check connect
+    tcp-check send-binary {request}
+    tcp-check expect binary {reply}
     default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions
 {servers}
 """
@@ -60,7 +85,11 @@ class GrpcBalancer:
             for i, port in enumerate(self.backends)
         )
         config = self.folder / "haproxy-grpc.cfg"
-        config.write_text(HAPROXY_GRPC.format(port=self.port, servers=servers))
+        config.write_text(
+            HAPROXY_GRPC.format(
+                port=self.port, servers=servers, request=health_check_request(), reply=SERVING_REPLY
+            )
+        )
         check = subprocess.run(
             [exe("haproxy"), "-c", "-q", "-f", str(config)],
             capture_output=True,
