@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.api.audit_servicer import AuditServicer
@@ -58,13 +60,16 @@ from consentd.domain.sealing import Keyring
 from consentd.notifiers import LogNotifier
 from consentd.store.admin import SqlAdmin
 from consentd.store.callers import SqlCallerDirectory
-from consentd.store.database import create_engine, pool_usage
+from consentd.store.database import DatabaseProbe, create_engine, pool_usage
 from consentd.store.idempotency import SqlIdempotency
 from consentd.store.locks import AdvisoryLock
 from consentd.store.reads import ReadPool, ReadUnitOfWork
 from consentd.store.uow import SqlUnitOfWork
 from consentd.telemetry import Telemetry
 
+log = structlog.get_logger("consentd")
+# How long closing a pool may wait for PostgreSQL at exit.
+CLOSE_SECONDS = 1.0
 # The demo banner page of the repository (web/demo; `make setup` bundles it into dist/).
 DEMO_DIR = Path(__file__).resolve().parents[2] / "web" / "demo"
 
@@ -78,6 +83,7 @@ class App:
     """Everything one process serves with. Close it to release the database pools."""
 
     settings: Settings
+    database_url: str
     engine: AsyncEngine
     consents: ConsentUseCases
     catalog: CatalogUseCases
@@ -102,7 +108,13 @@ class App:
     interceptors: list[ServiceInterceptor] = field(default_factory=list)
 
     def server(self) -> Server:
-        return Server(self.registrations, list(self.interceptors), self.settings.reuse_port)
+        """The gRPC server; its health follows the database (a probe of its own)."""
+        return Server(
+            self.registrations,
+            list(self.interceptors),
+            self.settings.reuse_port,
+            probe=DatabaseProbe(self.database_url, self.settings.db_timeout_seconds),
+        )
 
     def browser_app(self, *, demo_key: str | None = None) -> BrowserApp:
         """The browser port's ASGI app: the same servicers behind the same Gate, over Connect
@@ -119,11 +131,19 @@ class App:
         services = connect_apps(gate, self.cookie_servicer, self.consent_servicer)
         return BrowserApp(services, self.cookies, demo)
 
-    async def aclose(self) -> None:
-        await self.read_pool.close()
-        await self.engine.dispose()
+    async def aclose(self, within: float = CLOSE_SECONDS) -> None:
+        """Release the pools, waiting `within` seconds at most for each (PostgreSQL may not
+        answer: the process must exit all the same; the connections are then dropped)."""
+        closing = [self.read_pool.close(), self.engine.dispose()]
         if self.owner_engine is not None:
-            await self.owner_engine.dispose()
+            closing.append(self.owner_engine.dispose())
+        for close in closing:
+            try:
+                async with asyncio.timeout(within):
+                    await close
+            except TimeoutError:
+                log.warning("pool_close_timed_out", seconds=within)
+        self.read_pool.terminate()
         self.telemetry.close()
 
 
@@ -150,7 +170,8 @@ def bootstrap(
     is the owner's, used for tenant and credential administration and to list the tenants for
     the jobs that span them. `audit_key` is the checkpoint signing seed. `telemetry` (traces
     and metrics) defaults to no exporter and a registry nobody serves; the App closes it."""
-    engine = create_engine(database_url, settings.db_pool_size)
+    ceiling = settings.db_timeout_seconds
+    engine = create_engine(database_url, settings.db_pool_size, ceiling)
     signer = CheckpointSigner(audit_key or derived_signing_key(secret_key))
     every = settings.audit_checkpoint_every
 
@@ -164,7 +185,7 @@ def bootstrap(
 
     # The hot reads (checks, streams, the feed) run as the same runtime role, under the same
     # row-level security, on a small asyncpg pool of their own.
-    read_pool = ReadPool(database_url, settings.db_pool_size)
+    read_pool = ReadPool(database_url, settings.db_pool_size, ceiling)
 
     def read_unit_of_work(tenant_id: UUID) -> ReadUnitOfWork:
         return ReadUnitOfWork(read_pool, tenant_id)
@@ -194,7 +215,7 @@ def bootstrap(
     )
     consent_servicer = ConsentServicer(consents, settings.phone_region)
     cookie_servicer = CookieServicer(cookies, settings.phone_region)
-    owner_engine = create_engine(owner_url, 2) if owner_url else None
+    owner_engine = create_engine(owner_url, 2, ceiling) if owner_url else None
     telemetry.metrics.watch_pool("writes", lambda: pool_usage(engine))
     telemetry.metrics.watch_pool("reads", read_pool.usage)
     if owner_engine is not None:
@@ -212,6 +233,7 @@ def bootstrap(
         retention = RetentionJob(unit_of_work, admin_store, signer, clock, lock, purgers=purgers)
     return App(
         settings=settings,
+        database_url=database_url,
         engine=engine,
         consents=consents,
         catalog=catalog,
