@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 
 import pytest
+from tools.grpc_balancer import GrpcBalancer
+from tools.ha_cluster import HaCluster
 
 from consentd_client import AsyncClient
 from tests.ha.conftest import Deployment, Replica, deploy, replica, report
 from tests.ha.ledger import HA_RETRY, Ledger, Load, verify
-from tools.grpc_balancer import GrpcBalancer
-from tools.ha_cluster import HaCluster
 
 
 class Pair:
@@ -73,7 +73,8 @@ async def test_a_planned_switchover_under_load_fails_no_call_beyond_retried_unav
         "switchover", old_leader=old and old.name, new_leader=new.name, calls=ledger.calls,
         failed=dict(ledger.failed), attempts=dict(load.attempts.codes),
     )  # fmt: skip
-    assert old is not None and new.name != old.name
+    assert old is not None
+    assert new.name != old.name
     assert dict(ledger.failed) == {}
     await _held(pair, ledger)
 
