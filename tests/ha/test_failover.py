@@ -21,9 +21,12 @@ from tests.ha.ledger import HA_RETRY, FeedWatcher, Load, Verdict, first_write_af
 STALL_SECONDS = 1.5
 
 
-async def _failover_under_load(cluster: HaCluster, run: str) -> tuple[Verdict, FeedWatcher]:
-    """Load, stall the standbys, kill -9 the primary's postmaster; time the first write after
-    it, let the load run on the new primary, then hold the ledger against the database."""
+async def _failover_under_load(
+    cluster: HaCluster, run: str, *, machine: bool = False
+) -> tuple[Verdict, FeedWatcher]:
+    """Load, stall the standbys, kill -9 the primary's postmaster (with `machine`, its Patroni
+    too: the leader key must expire); time the first write after it, let the load run on the
+    new primary, then hold the ledger against the database."""
     deployment: Deployment = await deploy(cluster)
     async with replica(deployment) as server:
         watcher = FeedWatcher(server.address, deployment.api_key)
@@ -36,9 +39,12 @@ async def _failover_under_load(cluster: HaCluster, run: str) -> tuple[Verdict, F
         stalled = _stall(old)
         await asyncio.sleep(STALL_SECONDS)
         killed_at = time.monotonic()
+        if machine:
+            assert old.proc is not None
+            old.proc.kill()
         cluster.kill_postmaster(old)
         _kill(stalled)
-        to_write = await first_write_after(server.address, deployment.api_key, killed_at, 60)
+        to_write = await first_write_after(server.address, deployment.api_key, killed_at, 90)
         await asyncio.sleep(5)
         ledger = await load.stop()
         new = await asyncio.to_thread(_new_leader, cluster, old.name)
@@ -114,3 +120,19 @@ async def test_without_synchronous_replication_the_same_failover_loses_acknowled
     finally:
         cluster.stop()
     assert verdict.lost != []
+
+
+async def test_the_loss_of_the_whole_primary_machine_loses_no_acknowledged_write(
+    synchronous_cluster: HaCluster,
+) -> None:
+    """kill -9 of the primary's Patroni and postmaster together (the machine is gone): the
+    leader key expires after its TTL, the synchronous standby is promoted, the ledger holds."""
+    verdict, watcher = await _failover_under_load(
+        synchronous_cluster, "failover-machine-lost", machine=True
+    )
+    assert verdict.lost == []
+    assert verdict.duplicated == []
+    assert verdict.allowed_after_withdrawal == []
+    assert verdict.feed_gaps == []
+    assert verdict.audit_ok
+    assert watcher.disagreements(verdict.feed) == []
