@@ -74,7 +74,7 @@ pytest: setup ## unit, integration and end-to-end tests (starts its own PostgreS
 # Patroni + etcd + HAProxy on 127.0.0.1 (tools/ha_cluster.py): failover, switchover, replica loss.
 ha-test: setup ## high-availability suite (a few minutes; needs patroni, etcd-server, haproxy)
 	rm -f build/ha-report.txt
-	CONSENTD_HA_TESTS=1 $(BIN)/python -m pytest tests/ha -p no:cacheprovider -s -q
+	CONSENTD_HA_TESTS=1 GRPC_VERBOSITY=ERROR $(BIN)/python -m pytest tests/ha -p no:cacheprovider -s -q
 	@cat build/ha-report.txt
 
 bench: setup ## campaign benchmark: service vs baselines in one table (minutes; not a test)
