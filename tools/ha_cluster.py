@@ -145,7 +145,7 @@ def _cmdline(pid: int) -> bytes:
 
 class HaCluster:
     """etcd + 3 Patroni/PostgreSQL nodes + HAProxy to the primary, in `base` (a new temporary
-    folder by default, removed by stop() then). `synchronous=False` runs the same cluster with
+    folder by default, removed by stop() then unless CONSENTD_HA_KEEP is set: logs to read). `synchronous=False` runs the same cluster with
     asynchronous replication (the harness's control run: it must lose writes)."""
 
     def __init__(self, base: Path | None = None, *, synchronous: bool = True, nodes: int = 3):
@@ -191,7 +191,7 @@ class HaCluster:
             self._stop_orphan_postmaster(node)
         if self._etcd is not None:
             stop_process(self._etcd)
-        if self._own_base:
+        if self._own_base and not os.environ.get("CONSENTD_HA_KEEP"):
             shutil.rmtree(self.base, ignore_errors=True)
 
     def members(self) -> list[dict[str, Any]]:

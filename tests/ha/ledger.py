@@ -81,10 +81,12 @@ class Load:
         self._tasks = [asyncio.create_task(self._worker(n)) for n in range(self.workers)]
 
     async def stop(self) -> Ledger:
-        self._stop.set()
-        await asyncio.gather(*self._tasks)
-        if self._client is not None:
-            await self._client.close()
+        """Let every worker finish its step, close the client; the ledger. Safe twice."""
+        if not self._stop.is_set():
+            self._stop.set()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            if self._client is not None:
+                await self._client.close()
         return self.ledger
 
     async def _call(self, method: Any, request: Any) -> Any:
@@ -234,10 +236,12 @@ class FeedWatcher:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        assert self._task is not None
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        await self._client.close()
+        """Cancel the consumer and close its client. Safe twice."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await self._client.close()
 
     async def _run(self) -> None:
         cursor = ""

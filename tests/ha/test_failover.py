@@ -30,31 +30,25 @@ async def _failover_under_load(
     deployment: Deployment = await deploy(cluster)
     async with replica(deployment) as server:
         watcher = FeedWatcher(server.address, deployment.api_key)
-        watcher.start()
         load = Load(server.address, deployment.api_key)
-        await load.start()
-        await asyncio.sleep(4)
-        old = cluster.leader()
-        assert old is not None
-        stalled = _stall(old)
-        await asyncio.sleep(STALL_SECONDS)
-        killed_at = time.monotonic()
-        if machine:
-            assert old.proc is not None
-            old.proc.kill()
-        cluster.kill_postmaster(old)
-        _kill(stalled)
-        to_write = await first_write_after(server.address, deployment.api_key, killed_at, 90)
-        await asyncio.sleep(5)
-        ledger = await load.stop()
-        new = await asyncio.to_thread(_new_leader, cluster, old.name)
-        async with AsyncClient(
-            server.address, api_key=deployment.api_key, retry=HA_RETRY, timeout=30
-        ) as client:
-            verdict = await verify(client, ledger)
-        await watcher.stop()
+        try:
+            watcher.start()
+            await load.start()
+            await asyncio.sleep(4)
+            old, killed_at = await _kill_primary(cluster, machine)
+            to_write = await first_write_after(server.address, deployment.api_key, killed_at, 90)
+            await asyncio.sleep(5)
+            ledger = await load.stop()
+            new = await asyncio.to_thread(_new_leader, cluster, old)
+            async with AsyncClient(
+                server.address, api_key=deployment.api_key, retry=HA_RETRY, timeout=30
+            ) as client:
+                verdict = await verify(client, ledger)
+        finally:
+            await load.stop()
+            await watcher.stop()
     report(
-        run, first_write_after_kill_s=f"{to_write:.1f}", old_leader=old.name, new_leader=new,
+        run, first_write_after_kill_s=f"{to_write:.1f}", old_leader=old, new_leader=new,
         calls=ledger.calls, acked_writes=len(ledger.acked), failed=dict(ledger.failed),
         attempts=dict(load.attempts.codes), lost=len(verdict.lost),
         duplicated=len(verdict.duplicated),
@@ -63,6 +57,24 @@ async def _failover_under_load(
         watcher_reconnects=watcher.reconnects,
     )  # fmt: skip
     return verdict, watcher
+
+
+async def _kill_primary(cluster: HaCluster, machine: bool) -> tuple[str, float]:
+    """Stall the primary's WAL senders for STALL_SECONDS, then kill -9 its postmaster, the
+    stalled senders and, with `machine`, its Patroni; its name and the monotonic kill time."""
+    old = cluster.leader()
+    assert old is not None
+    stalled = _stall(old)
+    try:
+        await asyncio.sleep(STALL_SECONDS)
+        killed_at = time.monotonic()
+        if machine:
+            assert old.proc is not None
+            old.proc.kill()
+        cluster.kill_postmaster(old)
+    finally:
+        _kill(stalled)
+    return old.name, killed_at
 
 
 def _stall(primary: Node) -> list[int]:

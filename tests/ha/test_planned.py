@@ -62,13 +62,15 @@ async def test_a_planned_switchover_under_load_fails_no_call_beyond_retried_unav
     succeeds (some after retried UNAVAILABLE attempts), consentd is not restarted."""
     cluster = pair.deployment.cluster
     load = Load(pair.balancer.address, pair.deployment.api_key, tag="switchover")
-    await load.start()
-    await asyncio.sleep(3)
-    old = cluster.leader()
-    await asyncio.to_thread(cluster.switchover)
-    new = await asyncio.to_thread(cluster.wait_healthy, 60)
-    await asyncio.sleep(4)
-    ledger = await load.stop()
+    try:
+        await load.start()
+        await asyncio.sleep(3)
+        old = cluster.leader()
+        await asyncio.to_thread(cluster.switchover)
+        new = await asyncio.to_thread(cluster.wait_healthy, 60)
+        await asyncio.sleep(4)
+    finally:
+        ledger = await load.stop()
     report(
         "switchover", old_leader=old and old.name, new_leader=new.name, calls=ledger.calls,
         failed=dict(ledger.failed), attempts=dict(load.attempts.codes),
@@ -85,12 +87,14 @@ async def test_one_replica_killed_behind_the_balancer_fails_no_call_beyond_retri
     """SIGKILL of one of the two replicas under load: the balancer's gRPC health check takes
     it out, the client's retries of UNAVAILABLE cover the calls it was serving."""
     load = Load(pair.balancer.address, pair.deployment.api_key, tag="replica-kill")
-    await load.start()
-    await asyncio.sleep(3)
-    pair.replicas[0].process.send_signal(signal.SIGKILL)
-    await pair.replicas[0].process.wait()
-    await asyncio.sleep(5)
-    ledger = await load.stop()
+    try:
+        await load.start()
+        await asyncio.sleep(3)
+        pair.replicas[0].process.send_signal(signal.SIGKILL)
+        await pair.replicas[0].process.wait()
+        await asyncio.sleep(5)
+    finally:
+        ledger = await load.stop()
     report(
         "replica-killed", calls=ledger.calls, failed=dict(ledger.failed),
         attempts=dict(load.attempts.codes),

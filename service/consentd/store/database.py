@@ -96,9 +96,15 @@ def _outage_kind(error: BaseException) -> str | None:
         return kind
     if isinstance(error, TimeoutError | sa.exc.TimeoutError):
         return DEADLINE
+    # InternalClientError, "cannot switch to state N; another operation is in progress": a
+    # connection left mid-way by a failover (tests/ha's switchover). A fresh connection serves;
+    # the unit of work drops this one (SqlUnitOfWork.__aexit__ invalidates it).
     if isinstance(
         error,
-        ConnectionError | asyncpg.exceptions.InterfaceError | asyncpg.ConnectionDoesNotExistError,
+        ConnectionError
+        | asyncpg.exceptions.InterfaceError
+        | asyncpg.ConnectionDoesNotExistError
+        | asyncpg.exceptions.InternalClientError,
     ):
         return UNAVAILABLE
     if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:

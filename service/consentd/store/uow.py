@@ -27,6 +27,7 @@ from consentd.store.catalog import SqlCatalog
 from consentd.store.consents import SqlConsents
 from consentd.store.cookie_purge import SqlCookiePurge
 from consentd.store.cookies import SqlCookies
+from consentd.store.database import UNAVAILABLE, outage_of
 from consentd.store.driver import driver_of
 from consentd.store.requests import SqlRequests
 from consentd.store.retention import SqlRetention
@@ -135,6 +136,8 @@ class SqlUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None or self._joined:
             return  # a joined transaction is the owner's to commit or roll back
+        if exc is not None and outage_of(exc) == UNAVAILABLE:
+            await conn.invalidate()  # never back to the pool: the next call gets a fresh one
         try:
             if conn.in_transaction():
                 await conn.rollback()
