@@ -33,7 +33,6 @@ class Probe(Protocol):
     async def close(self) -> None: ...
 
 
-
 class Health(health_pb2_grpc.HealthServicer):  # type: ignore[misc] # grpc_health is untyped
     """The statuses of "" (the whole server) and each service, all the same."""
 

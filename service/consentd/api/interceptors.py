@@ -4,6 +4,7 @@ log line). Open streams end when the server drains or their credential is revoke
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -17,6 +18,7 @@ from consentd.api.errors import DETAILS_KEY
 from consentd.api.gate import Gate
 from consentd.api.validation import decode
 from consentd.domain.tenancy import Principal
+from consentd.store.database import set_call_deadline
 from consentd.telemetry import Telemetry
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -100,9 +102,14 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 if shape.responses_streamed:
                     async with self.streams.watched(lambda: self._gate.recheck(metadata)):
                         return await behaviour(message, context)
-                return await self._gate.unary(
-                    method, metadata, principal, message, lambda: behaviour(message, context)
-                )
+                # Bounded by the caller's deadline: past it nobody reads the answer, and every
+                # statement still waiting is cancelled (DEADLINE_EXCEEDED).
+                remaining = context.time_remaining()
+                set_call_deadline(remaining)
+                async with asyncio.timeout(remaining):
+                    return await self._gate.unary(
+                        method, metadata, principal, message, lambda: behaviour(message, context)
+                    )
             except BaseException as exc:  # noqa: BLE001 - every failure becomes a status
                 await _abort(call, context, exc)
             finally:

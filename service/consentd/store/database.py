@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,26 @@ def create_engine(url: str, pool_size: int, ceiling: float = DEFAULT_DB_TIMEOUT)
         pool_timeout=ceiling,
         connect_args=connect_args("consentd", ceiling),
     )
+
+
+# When the current call must be answered (the event loop's clock), set by the RPC layer: a
+# transaction opened for it waits no longer than that (SET LOCAL statement_timeout/lock_timeout).
+_call_deadline: ContextVar[float | None] = ContextVar("consentd_call_deadline", default=None)
+
+
+def set_call_deadline(seconds: float | None) -> None:
+    """The current call must be answered within `seconds` (None: only the ceiling bounds it)."""
+    loop_time = asyncio.get_running_loop().time()
+    _call_deadline.set(None if seconds is None else loop_time + seconds)
+
+
+def remaining_milliseconds() -> int | None:
+    """What is left of the current call's deadline, in milliseconds (at least 1); None when the
+    call has none and the connection's own ceiling applies."""
+    deadline = _call_deadline.get()
+    if deadline is None:
+        return None
+    return max(1, int((deadline - asyncio.get_running_loop().time()) * 1000))
 
 
 UNAVAILABLE = "unavailable"

@@ -27,7 +27,7 @@ from consentd.store.catalog import SqlCatalog
 from consentd.store.consents import SqlConsents
 from consentd.store.cookie_purge import SqlCookiePurge
 from consentd.store.cookies import SqlCookies
-from consentd.store.database import UNAVAILABLE, outage_of
+from consentd.store.database import UNAVAILABLE, outage_of, remaining_milliseconds
 from consentd.store.driver import driver_of
 from consentd.store.requests import SqlRequests
 from consentd.store.retention import SqlRetention
@@ -37,6 +37,13 @@ from consentd.store.subjects import SqlSubjects
 # Set per transaction (is_local = true), so a pooled connection never carries a tenant into the
 # next request. Row-level security policies read it.
 SET_TENANT = sa.select(sa.func.set_config("consentd.tenant_id", sa.bindparam("tenant"), True))
+# The same, with the call's remaining deadline as this transaction's statement and lock timeouts
+# (the connection's own are the configured ceiling): a caller gone is a wait ended.
+SET_TENANT_BOUNDED = sa.select(
+    sa.func.set_config("consentd.tenant_id", sa.bindparam("tenant"), True),
+    sa.func.set_config("statement_timeout", sa.bindparam("wait"), True),
+    sa.func.set_config("lock_timeout", sa.bindparam("wait"), True),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +58,11 @@ _ambient: ContextVar[_Ambient | None] = ContextVar("consentd_ambient_transaction
 async def enter_tenant(conn: AsyncConnection, tenant_id: UUID) -> None:
     """Begin a transaction on `conn` and set the tenant for it alone."""
     await conn.begin()
-    await conn.execute(SET_TENANT, {"tenant": str(tenant_id)})
+    wait = remaining_milliseconds()
+    if wait is None:
+        await conn.execute(SET_TENANT, {"tenant": str(tenant_id)})
+    else:
+        await conn.execute(SET_TENANT_BOUNDED, {"tenant": str(tenant_id), "wait": str(wait)})
 
 
 @asynccontextmanager
