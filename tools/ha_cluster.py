@@ -145,8 +145,9 @@ def _cmdline(pid: int) -> bytes:
 
 class HaCluster:
     """etcd + 3 Patroni/PostgreSQL nodes + HAProxy to the primary, in `base` (a new temporary
-    folder by default, removed by stop() then unless CONSENTD_HA_KEEP is set: logs to read). `synchronous=False` runs the same cluster with
-    asynchronous replication (the harness's control run: it must lose writes)."""
+    folder by default, removed by stop() unless CONSENTD_HA_KEEP is set, to read its logs).
+    `synchronous=False` runs the same cluster with asynchronous replication (the harness's
+    control run: it must lose writes)."""
 
     def __init__(self, base: Path | None = None, *, synchronous: bool = True, nodes: int = 3):
         self._own_base = base is None
