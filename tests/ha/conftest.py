@@ -101,13 +101,18 @@ async def replica(deployment: Deployment, port: int | None = None) -> AsyncItera
         "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
         "CONSENTD_METRICS_ADDRESS": "off",
     }
-    log = (deployment.cluster.base / f"consentd-{port}.log").open("ab")
+    log_path = deployment.cluster.base / f"consentd-{port}.log"
+    log = log_path.open("ab")
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "consentd", "serve", env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=log,
     )  # fmt: skip
     try:
-        await serving(port, child)
+        try:
+            await serving(port, child)
+        except AssertionError as error:
+            tail = log_path.read_text(errors="replace")[-3000:]
+            raise AssertionError(f"{error}; its log ends with:\n{tail}") from None
         yield Replica(port, child)
     finally:
         if child.returncode is None:

@@ -160,6 +160,13 @@ class Verdict:
     feed_gaps: list[int]  # positions missing from 1..last
     audit_ok: bool
     feed: list[campaign_pb2.ConsentChange]
+    failed: dict[str, int]  # final status of the calls that failed (after the client's retries)
+
+    def unexpected_failures(self) -> dict[str, int]:
+        """Failed calls other than UNAVAILABLE (no primary for longer than the retries lasted)
+        or DEADLINE_EXCEEDED (the call's own deadline ran out while retrying)."""
+        allowed = {"UNAVAILABLE", "DEADLINE_EXCEEDED"}
+        return {code: n for code, n in self.failed.items() if code not in allowed}
 
 
 async def verify(client: AsyncClient, ledger: Ledger) -> Verdict:
@@ -180,7 +187,7 @@ async def verify(client: AsyncClient, ledger: Ledger) -> Verdict:
     return Verdict(
         lost=lost, duplicated=duplicated, allowed_after_withdrawal=allowed,
         feed_gaps=sorted(set(expected) - set(positions)), audit_ok=audit.ok,
-        feed=feed,
+        feed=feed, failed=dict(ledger.failed),
     )  # fmt: skip
 
 

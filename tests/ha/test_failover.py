@@ -110,7 +110,8 @@ async def test_kill_9_of_the_primary_loses_no_acknowledged_write_and_writes_resu
 ) -> None:
     """Synchronous replication (strict): after the failover no acknowledged write is lost or
     doubled, no check allows after an acknowledged withdrawal, the feed has no gap and agrees
-    with what a resuming consumer saw, the audit chain verifies; writes resume within 30 s."""
+    with what a resuming consumer saw, the audit chain verifies, no call fails other than with
+    UNAVAILABLE or its deadline; writes resume (the time is reported, not asserted)."""
     verdict, watcher = await _failover_under_load(synchronous_cluster, "failover-synchronous")
     assert verdict.lost == []
     assert verdict.duplicated == []
@@ -118,6 +119,7 @@ async def test_kill_9_of_the_primary_loses_no_acknowledged_write_and_writes_resu
     assert verdict.feed_gaps == []
     assert verdict.audit_ok
     assert watcher.disagreements(verdict.feed) == []
+    assert verdict.unexpected_failures() == {}
 
 
 async def test_without_synchronous_replication_the_same_failover_loses_acknowledged_writes() -> (
@@ -148,3 +150,4 @@ async def test_the_loss_of_the_whole_primary_machine_loses_no_acknowledged_write
     assert verdict.feed_gaps == []
     assert verdict.audit_ok
     assert watcher.disagreements(verdict.feed) == []
+    assert verdict.unexpected_failures() == {}

@@ -80,8 +80,10 @@ def remaining_milliseconds() -> int | None:
 UNAVAILABLE = "unavailable"
 DEADLINE = "deadline"
 # SQLSTATEs of a database that cannot serve now (class 08: connection exceptions; 57P01-03:
-# shutting down, crashed, starting; 53300: too many connections) and of a wait cut short.
-_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+# shutting down, crashed, starting; 53300: too many connections; 25006: a write reached a node
+# still read-only — a standby being promoted, seen in tests/ha's failovers) and of a wait cut
+# short.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300", "25006")
 _DEADLINE_STATES = ("57014", "55P03")
 
 
