@@ -180,8 +180,13 @@ def bootstrap(
     def unit_of_work(tenant_id: UUID) -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, tenant_id, signer, every, signal=hub)
 
+    def purging(tenant_id: UUID) -> SqlUnitOfWork:
+        """The retention job's: it works on the tenants it marked purged (0011's guard)."""
+        return SqlUnitOfWork(engine, tenant_id, signer, every, guarded=False)
+
     def snapshot(tenant_id: UUID) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, tenant_id, signer, every, snapshot=True)
+        # Verification reads: a purged tenant's remaining chain still verifies.
+        return SqlUnitOfWork(engine, tenant_id, signer, every, snapshot=True, guarded=False)
 
     # The hot reads (checks, streams, the feed) run as the same runtime role, under the same
     # row-level security, on a small asyncpg pool of their own.
@@ -230,7 +235,7 @@ def bootstrap(
             unit_of_work, admin_store, lock, clock, settings.purge_batch_size
         )
         purgers = {Category.COOKIE_CHOICES: cookie_purge}
-        retention = RetentionJob(unit_of_work, admin_store, signer, clock, lock, purgers=purgers)
+        retention = RetentionJob(purging, admin_store, signer, clock, lock, purgers=purgers)
     return App(
         settings=settings,
         database_url=database_url,
