@@ -89,6 +89,7 @@ class App:
     catalog: CatalogUseCases
     campaign: CampaignUseCases
     read_pool: ReadPool
+    bulk_pool: ReadPool
     cookies: CookieUseCases
     rights: RightsUseCases
     requests: RightsRequestUseCases
@@ -134,7 +135,7 @@ class App:
     async def aclose(self, within: float = CLOSE_SECONDS) -> None:
         """Release the pools, waiting `within` seconds at most for each (PostgreSQL may not
         answer: the process must exit all the same; the connections are then dropped)."""
-        closing = [self.read_pool.close(), self.engine.dispose()]
+        closing = [self.read_pool.close(), self.bulk_pool.close(), self.engine.dispose()]
         if self.owner_engine is not None:
             closing.append(self.owner_engine.dispose())
         for close in closing:
@@ -144,6 +145,7 @@ class App:
             except TimeoutError:
                 log.warning("pool_close_timed_out", seconds=within)
         self.read_pool.terminate()
+        self.bulk_pool.terminate()
         self.telemetry.close()
 
 
@@ -180,8 +182,13 @@ def bootstrap(
     def unit_of_work(tenant_id: UUID) -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, tenant_id, signer, every, signal=hub)
 
+    def purging(tenant_id: UUID) -> SqlUnitOfWork:
+        """The retention job's: it works on the tenants it marked purged (0011's guard)."""
+        return SqlUnitOfWork(engine, tenant_id, signer, every, guarded=False)
+
     def snapshot(tenant_id: UUID) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, tenant_id, signer, every, snapshot=True)
+        # Verification reads: a purged tenant's remaining chain still verifies.
+        return SqlUnitOfWork(engine, tenant_id, signer, every, snapshot=True, guarded=False)
 
     # The hot reads (checks, streams, the feed) run as the same runtime role, under the same
     # row-level security, on a small asyncpg pool of their own.
@@ -189,6 +196,14 @@ def bootstrap(
 
     def read_unit_of_work(tenant_id: UUID) -> ReadUnitOfWork:
         return ReadUnitOfWork(read_pool, tenant_id)
+
+    # Bulk work (recipient-list streams, the feed, suppression exports) reads on a pool of its
+    # own, CONSENTD_BULK_CONCURRENCY connections: 500 open streams queue for those, never for
+    # the connections single checks need.
+    bulk_pool = ReadPool(database_url, settings.bulk_concurrency, ceiling, "consentd-bulk")
+
+    def bulk_unit_of_work(tenant_id: UUID) -> ReadUnitOfWork:
+        return ReadUnitOfWork(bulk_pool, tenant_id)
 
     hasher = IdentifierHasher(secret_key)
     keys = SubjectKeys(Keyring(secret_key))
@@ -198,7 +213,14 @@ def bootstrap(
     consents = ConsentUseCases(
         unit_of_work, hasher, clock, keys, read_unit_of_work, writers=writers, tally=tally
     )
-    campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub, tally=tally)
+    campaign = CampaignUseCases(
+        bulk_unit_of_work,
+        hasher,
+        clock,
+        hub,
+        tally=tally,
+        bulk=asyncio.Semaphore(settings.bulk_concurrency),
+    )
     catalog = CatalogUseCases(unit_of_work, clock)
     cookies = CookieUseCases(unit_of_work, hasher, clock, keys)
     rights = RightsUseCases(
@@ -218,6 +240,7 @@ def bootstrap(
     owner_engine = create_engine(owner_url, 2, ceiling) if owner_url else None
     telemetry.metrics.watch_pool("writes", lambda: pool_usage(engine))
     telemetry.metrics.watch_pool("reads", read_pool.usage)
+    telemetry.metrics.watch_pool("bulk", bulk_pool.usage)
     if owner_engine is not None:
         telemetry.metrics.watch_pool("owner", lambda: pool_usage(owner_engine))
     admin_store = SqlAdmin(owner_engine, signer, every) if owner_engine else None
@@ -230,7 +253,7 @@ def bootstrap(
             unit_of_work, admin_store, lock, clock, settings.purge_batch_size
         )
         purgers = {Category.COOKIE_CHOICES: cookie_purge}
-        retention = RetentionJob(unit_of_work, admin_store, signer, clock, lock, purgers=purgers)
+        retention = RetentionJob(purging, admin_store, signer, clock, lock, purgers=purgers)
     return App(
         settings=settings,
         database_url=database_url,
@@ -239,6 +262,7 @@ def bootstrap(
         catalog=catalog,
         campaign=campaign,
         read_pool=read_pool,
+        bulk_pool=bulk_pool,
         cookies=cookies,
         rights=rights,
         requests=requests,

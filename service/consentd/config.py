@@ -31,8 +31,8 @@ class Settings:
     db_pool_size: int = 10
     # The ceiling of every database wait: a statement, a lock, a connection attempt (seconds).
     db_timeout_seconds: float = 5.0
-    # Stream chunks (StreamCheckConsent, list pages) read at most this many at once, so bulk
-    # work leaves the read pool's other connections to single checks.
+    # Connections of the bulk read pool (StreamCheckConsent, BatchCheckConsent, the change feed,
+    # suppression exports): bulk work queues for these, never for single checks' connections.
     bulk_concurrency: int = 4
     migrate_on_start: bool = True
     migrations_dir: Path | None = None

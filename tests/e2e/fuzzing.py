@@ -37,7 +37,7 @@ LEAKS = (
     "object is not",
     "NoneType",
     "Failed to",
-    "File \"",
+    'File "',
     ", line ",
 )
 

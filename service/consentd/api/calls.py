@@ -23,13 +23,14 @@ from consentd.api.errors import details_of, status_of
 from consentd.app.auth import AUTHORIZATION
 from consentd.domain.errors import ConsentError
 from consentd.logs import rpc_line
-from consentd.store.database import DEADLINE, UNAVAILABLE, outage_of
+from consentd.store.database import DEADLINE, PURGED, UNAVAILABLE, outage_of
 from consentd.telemetry import Telemetry
 
 log = structlog.get_logger("consentd.rpc")
 INTERNAL_MESSAGE = "internal error; quote error id {} when reporting it"
 UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly"
 DEADLINE_MESSAGE = "the database did not answer in time"
+PURGED_MESSAGE = "this tenant's data was purged (its contract ended); nothing more is kept"
 SHUTTING_DOWN = "the server is shutting down; retry on another replica"
 T = TypeVar("T")
 
@@ -133,6 +134,8 @@ def failure_of(error: BaseException) -> Failure | None:
         return Failure(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
     if outage == DEADLINE:
         return Failure(grpc.StatusCode.DEADLINE_EXCEEDED, DEADLINE_MESSAGE)
+    if outage == PURGED:
+        return Failure(grpc.StatusCode.FAILED_PRECONDITION, PURGED_MESSAGE)
     return None
 
 

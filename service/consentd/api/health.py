@@ -18,7 +18,11 @@ from consentd.api.calls import SHUTTING_DOWN
 log = structlog.get_logger("consentd.health")
 SERVING: int = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING: int = health_pb2.HealthCheckResponse.NOT_SERVING
+SERVICE_UNKNOWN: int = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 Status = int  # a HealthCheckResponse.ServingStatus value
+# The one name that does not follow the database: SERVING while the process serves at all (a
+# liveness probe must not restart every replica because PostgreSQL is down).
+LIVENESS = "consentd.liveness"
 # Probe every PROBE_INTERVAL; a probe unanswered after PROBE_TIMEOUT counts as lost: a lost
 # database shows within PROBE_INTERVAL + PROBE_TIMEOUT (< 2 s).
 PROBE_INTERVAL = 0.5
@@ -37,7 +41,7 @@ class Health(health_pb2_grpc.HealthServicer):  # type: ignore[misc] # grpc_healt
     """The statuses of "" (the whole server) and each service, all the same."""
 
     def __init__(self, services: Iterable[str]) -> None:
-        self._names = ("", *services)
+        self._names = ("", LIVENESS, *services)
         self._status: Status = NOT_SERVING
         self._changed = asyncio.Event()
         self._closing = False
@@ -65,7 +69,12 @@ class Health(health_pb2_grpc.HealthServicer):  # type: ignore[misc] # grpc_healt
     ) -> health_pb2.HealthCheckResponse:
         if request.service not in self._names:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown service")
-        return health_pb2.HealthCheckResponse(status=self._status)
+        return health_pb2.HealthCheckResponse(status=self._of(request.service))
+
+    def _of(self, service: str) -> Status:
+        if service == LIVENESS:
+            return NOT_SERVING if self._closing else SERVING
+        return self._status
 
     async def Watch(
         self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -73,7 +82,7 @@ class Health(health_pb2_grpc.HealthServicer):  # type: ignore[misc] # grpc_healt
         known = request.service in self._names
         last: Status | None = None
         while True:
-            status = self._status if known else health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+            status = self._of(request.service) if known else SERVICE_UNKNOWN
             if status != last:
                 yield health_pb2.HealthCheckResponse(status=status)
                 last = status

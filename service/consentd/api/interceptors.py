@@ -36,6 +36,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         self._telemetry = telemetry or Telemetry()
         # Open streams: ended when the server drains, their credential re-checked meanwhile.
         self.streams = streams or Streams()
+        # Calls that reached the server so far (a draining server waits until none arrives).
+        self.arrived = 0
         # The wrapped handler of each method, built on its first call: handlers never change.
         self._wrapped: dict[str, Handler | None] = {}
 
@@ -45,6 +47,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         method = handler_call_details.method
+        self.arrived += 1
         if method in self._wrapped:
             return self._wrapped[method]
         handler = await continuation(handler_call_details)

@@ -45,6 +45,9 @@ from consentd.api.retention_servicer import RetentionServicer
 from consentd.api.rights_servicer import RightsServicer
 
 Registration = Callable[[grpc.aio.Server], None]
+# At shutdown, how long calls already sent may keep arriving before the server stops taking them.
+SETTLE_SECONDS = 1.0
+SETTLE_QUIET = 0.1
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 SERVICE_NAMES = (
@@ -145,7 +148,22 @@ class Server:
         self._following = None
         if self._probe is not None:
             await self._probe.close()
+        await self._settle(min(SETTLE_SECONDS, grace / 2))
         await self.grpc.stop(grace)
+
+    async def _settle(self, within: float) -> None:
+        """Let calls the clients sent before the signal reach their handlers: grpc refuses
+        (CANCELLED) every call not yet dispatched when it stops. Waits until no call arrived
+        for SETTLE_QUIET seconds, `within` seconds at most."""
+        ours = [i for i in self._interceptors if isinstance(i, ServiceInterceptor)]
+        deadline = asyncio.get_running_loop().time() + within
+        seen = -1
+        while asyncio.get_running_loop().time() < deadline:
+            arrived = sum(i.arrived for i in ours)
+            if arrived == seen:
+                return
+            seen = arrived
+            await asyncio.sleep(SETTLE_QUIET)
 
 
 def consent_service(servicer: ConsentServicer) -> Registration:

@@ -79,6 +79,9 @@ def remaining_milliseconds() -> int | None:
 
 UNAVAILABLE = "unavailable"
 DEADLINE = "deadline"
+# Not an outage: the tenant was purged (migration 0011's guard refused the transaction).
+PURGED = "purged"
+PURGED_STATE = "CDP01"
 # SQLSTATEs of a database that cannot serve now (class 08: connection exceptions; 57P01-03:
 # shutting down, crashed, starting; 53300: too many connections; 25006: a write reached a node
 # still read-only — a standby being promoted, seen in tests/ha's failovers) and of a wait cut
@@ -90,7 +93,8 @@ _DEADLINE_STATES = ("57014", "55P03")
 def outage_of(error: BaseException) -> str | None:
     """UNAVAILABLE when `error` (or what it wraps) says the database cannot be reached or is not
     serving, DEADLINE when a wait was cut short (statement or lock timeout, a client-side
-    timeout); None for anything else (a bug, a constraint: not the database's availability)."""
+    timeout), PURGED when the tenant's data was purged; None for anything else (a bug, a
+    constraint: not the database's availability)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
@@ -111,6 +115,8 @@ def _state_kind(error: BaseException) -> str | None:
         return None
     if state in _DEADLINE_STATES:
         return DEADLINE
+    if state == PURGED_STATE:
+        return PURGED
     return UNAVAILABLE if state.startswith(_UNAVAILABLE_STATES) else None
 
 

@@ -38,10 +38,17 @@ async def _release(conn: Any) -> None:
 class ReadPool:
     """An asyncpg pool, opened on first use (it needs the running loop)."""
 
-    def __init__(self, url: str, size: int, ceiling: float = DEFAULT_DB_TIMEOUT) -> None:
+    def __init__(
+        self,
+        url: str,
+        size: int,
+        ceiling: float = DEFAULT_DB_TIMEOUT,
+        application: str = "consentd-reads",
+    ) -> None:
         self._dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
         self._size = size
         self._ceiling = ceiling
+        self._application = application
         self._pool: Any = None
         self._opening: asyncio.Lock | None = None
 
@@ -57,7 +64,7 @@ class ReadPool:
                         min_size=1,
                         max_size=self._size,
                         reset=_release,
-                        **connect_args("consentd-reads", self._ceiling),
+                        **connect_args(self._application, self._ceiling),
                     )
         return await self._pool.acquire(timeout=self._ceiling)
 

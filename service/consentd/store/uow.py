@@ -16,6 +16,7 @@ from typing import Self
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID as UUID_TYPE
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consentd.app.ports import ChangeSignal
@@ -44,6 +45,9 @@ SET_TENANT_BOUNDED = sa.select(
     sa.func.set_config("statement_timeout", sa.bindparam("wait"), True),
     sa.func.set_config("lock_timeout", sa.bindparam("wait"), True),
 )
+# Migration 0011's guard: refuses (SQLSTATE CDP01) a transaction of a tenant that was purged,
+# with no window (the purge marks the tenant under a lock this takes shared).
+GUARD = sa.func.consentd_tenant_writable(sa.cast(sa.bindparam("tenant"), UUID_TYPE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +59,19 @@ class _Ambient:
 _ambient: ContextVar[_Ambient | None] = ContextVar("consentd_ambient_transaction", default=None)
 
 
-async def enter_tenant(conn: AsyncConnection, tenant_id: UUID) -> None:
-    """Begin a transaction on `conn` and set the tenant for it alone."""
+async def enter_tenant(conn: AsyncConnection, tenant_id: UUID, *, guarded: bool = False) -> None:
+    """Begin a transaction on `conn` and set the tenant for it alone. `guarded`: refused
+    (SQLSTATE CDP01) when the tenant was purged — what every unit of work of the use cases
+    does; the purge itself and credential look-ups are not."""
     await conn.begin()
     wait = remaining_milliseconds()
-    if wait is None:
-        await conn.execute(SET_TENANT, {"tenant": str(tenant_id)})
-    else:
-        await conn.execute(SET_TENANT_BOUNDED, {"tenant": str(tenant_id), "wait": str(wait)})
+    statement = SET_TENANT if wait is None else SET_TENANT_BOUNDED
+    if guarded:
+        statement = statement.add_columns(GUARD)
+    parameters = {"tenant": str(tenant_id)}
+    if wait is not None:
+        parameters["wait"] = str(wait)
+    await conn.execute(statement, parameters)
 
 
 @asynccontextmanager
@@ -99,6 +108,7 @@ class SqlUnitOfWork:
         *,
         snapshot: bool = False,
         signal: ChangeSignal | None = None,
+        guarded: bool = True,
     ) -> None:
         self._engine = engine
         self._tenant = tenant_id
@@ -106,6 +116,7 @@ class SqlUnitOfWork:
         self._every = checkpoint_every
         self._snapshot = snapshot
         self._signal = signal
+        self._guarded = guarded
         self._conn: AsyncConnection | None = None
         self._joined = False
 
@@ -119,7 +130,7 @@ class SqlUnitOfWork:
             try:
                 if self._snapshot:
                     conn = await conn.execution_options(isolation_level="REPEATABLE READ")
-                await enter_tenant(conn, self._tenant)
+                await enter_tenant(conn, self._tenant, guarded=self._guarded)
                 raw = await driver_of(conn)
             except BaseException:
                 await conn.close()
