@@ -404,13 +404,18 @@ def _clean_env() -> dict[str, str]:
     return {**env, "LC_ALL": "C", "HOME": "/tmp"}  # noqa: S108 - the postgres user's scratch
 
 
+def _interrupt(*_: object) -> None:
+    """SIGTERM ends `tools/ha-cluster` as Ctrl-C does: through the cleanup."""
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     """`tools/ha-cluster [--async]`: start the cluster, print how to reach it, run until Ctrl-C
     (or SIGTERM), then stop every process and remove the folder."""
     import sys  # noqa: PLC0415 - only the command line needs it
 
     cluster = HaCluster(synchronous="--async" not in sys.argv[1:])
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         cluster.start()
         leader = cluster.leader()
