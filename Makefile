@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup run demo test lint typecheck proto gen gen-check pytest bench clean proto-baseline clients
+.PHONY: help setup run demo test lint typecheck proto gen gen-check pytest bench clean proto-baseline clients ha-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -77,6 +77,13 @@ clients: setup ## build the Go and Java client examples (build/clients; the e2e 
 
 pytest: setup ## unit, integration and end-to-end tests (starts its own PostgreSQL)
 	$(BIN)/python -m pytest --cov --cov-report=term
+
+# Patroni + etcd + HAProxy on 127.0.0.1 (tools/ha_cluster.py): failover, switchover, replica loss.
+ha-test: setup ## high-availability suite (a few minutes; installs patroni, etcd-server, haproxy when missing)
+	@tools/ensure-ha-tools
+	rm -f build/ha-report.txt
+	CONSENTD_HA_TESTS=1 GRPC_VERBOSITY=ERROR $(BIN)/python -m pytest tests/ha -p no:cacheprovider -s -q
+	@cat build/ha-report.txt
 
 bench: setup ## campaign benchmark: service vs baselines in one table (minutes; not a test)
 	@tools/ensure-bench-tools

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.api.audit_servicer import AuditServicer
@@ -60,13 +62,16 @@ from consentd.domain.sealing import Keyring
 from consentd.notifiers import LogNotifier, SmtpNotifier, SmtpRelay
 from consentd.store.admin import SqlAdmin
 from consentd.store.callers import SqlCallerDirectory
-from consentd.store.database import create_engine, pool_usage
+from consentd.store.database import DatabaseProbe, create_engine, pool_usage
 from consentd.store.idempotency import SqlIdempotency
 from consentd.store.locks import AdvisoryLock
 from consentd.store.reads import ReadPool, ReadUnitOfWork
 from consentd.store.uow import SqlUnitOfWork
 from consentd.telemetry import Telemetry
 
+log = structlog.get_logger("consentd")
+# How long closing a pool may wait for PostgreSQL at exit.
+CLOSE_SECONDS = 1.0
 # The demo banner page of the repository (web/demo; `make setup` bundles it into dist/).
 DEMO_DIR = Path(__file__).resolve().parents[2] / "web" / "demo"
 # The preference centre (web/preferences; CONSENTD_PREFERENCES), bundled the same way.
@@ -82,11 +87,13 @@ class App:
     """Everything one process serves with. Close it to release the database pools."""
 
     settings: Settings
+    database_url: str
     engine: AsyncEngine
     consents: ConsentUseCases
     catalog: CatalogUseCases
     campaign: CampaignUseCases
     read_pool: ReadPool
+    bulk_pool: ReadPool
     cookies: CookieUseCases
     rights: RightsUseCases
     requests: RightsRequestUseCases
@@ -108,7 +115,13 @@ class App:
     portal: PortalServicers | None = None
 
     def server(self) -> Server:
-        return Server(self.registrations, list(self.interceptors), self.settings.reuse_port)
+        """The gRPC server; its health follows the database (a probe of its own)."""
+        return Server(
+            self.registrations,
+            list(self.interceptors),
+            self.settings.reuse_port,
+            probe=DatabaseProbe(self.database_url, self.settings.db_timeout_seconds),
+        )
 
     def browser_app(self, *, demo_key: str | None = None) -> BrowserApp:
         """The browser port's ASGI app: the same servicers behind the same Gate, over Connect
@@ -135,11 +148,20 @@ class App:
             preferences = PREFERENCES_DIR
         return BrowserApp(services, self.cookies, demo, preferences)
 
-    async def aclose(self) -> None:
-        await self.read_pool.close()
-        await self.engine.dispose()
+    async def aclose(self, within: float = CLOSE_SECONDS) -> None:
+        """Release the pools, waiting `within` seconds at most for each (PostgreSQL may not
+        answer: the process must exit all the same; the connections are then dropped)."""
+        closing = [self.read_pool.close(), self.bulk_pool.close(), self.engine.dispose()]
         if self.owner_engine is not None:
-            await self.owner_engine.dispose()
+            closing.append(self.owner_engine.dispose())
+        for close in closing:
+            try:
+                async with asyncio.timeout(within):
+                    await close
+            except TimeoutError:
+                log.warning("pool_close_timed_out", seconds=within)
+        self.read_pool.terminate()
+        self.bulk_pool.terminate()
         self.telemetry.close()
 
 
@@ -181,7 +203,8 @@ def bootstrap(
     is the owner's, used for tenant and credential administration and to list the tenants for
     the jobs that span them. `audit_key` is the checkpoint signing seed. `telemetry` (traces
     and metrics) defaults to no exporter and a registry nobody serves; the App closes it."""
-    engine = create_engine(database_url, settings.db_pool_size)
+    ceiling = settings.db_timeout_seconds
+    engine = create_engine(database_url, settings.db_pool_size, ceiling)
     signer = CheckpointSigner(audit_key or derived_signing_key(secret_key))
     every = settings.audit_checkpoint_every
 
@@ -190,15 +213,28 @@ def bootstrap(
     def unit_of_work(tenant_id: UUID) -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, tenant_id, signer, every, signal=hub)
 
+    def purging(tenant_id: UUID) -> SqlUnitOfWork:
+        """The retention job's: it works on the tenants it marked purged (0011's guard)."""
+        return SqlUnitOfWork(engine, tenant_id, signer, every, guarded=False)
+
     def snapshot(tenant_id: UUID) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, tenant_id, signer, every, snapshot=True)
+        # Verification reads: a purged tenant's remaining chain still verifies.
+        return SqlUnitOfWork(engine, tenant_id, signer, every, snapshot=True, guarded=False)
 
     # The hot reads (checks, streams, the feed) run as the same runtime role, under the same
     # row-level security, on a small asyncpg pool of their own.
-    read_pool = ReadPool(database_url, settings.db_pool_size)
+    read_pool = ReadPool(database_url, settings.db_pool_size, ceiling)
 
     def read_unit_of_work(tenant_id: UUID) -> ReadUnitOfWork:
         return ReadUnitOfWork(read_pool, tenant_id)
+
+    # Bulk work (recipient-list streams, the feed, suppression exports) reads on a pool of its
+    # own, CONSENTD_BULK_CONCURRENCY connections: 500 open streams queue for those, never for
+    # the connections single checks need.
+    bulk_pool = ReadPool(database_url, settings.bulk_concurrency, ceiling, "consentd-bulk")
+
+    def bulk_unit_of_work(tenant_id: UUID) -> ReadUnitOfWork:
+        return ReadUnitOfWork(bulk_pool, tenant_id)
 
     hasher = IdentifierHasher(secret_key)
     keys = SubjectKeys(Keyring(secret_key))
@@ -225,7 +261,14 @@ def bootstrap(
         tally=tally,
         double_opt_in=double_opt_in,
     )
-    campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub, tally=tally)
+    campaign = CampaignUseCases(
+        bulk_unit_of_work,
+        hasher,
+        clock,
+        hub,
+        tally=tally,
+        bulk=asyncio.Semaphore(settings.bulk_concurrency),
+    )
     catalog = CatalogUseCases(unit_of_work, clock)
     cookies = CookieUseCases(unit_of_work, hasher, clock, keys)
     rights = RightsUseCases(
@@ -244,9 +287,10 @@ def bootstrap(
     catalog_servicer = CatalogServicer(catalog)
     rights_servicer = RightsServicer(rights, requests, settings.phone_region)
     cookie_servicer = CookieServicer(cookies, settings.phone_region)
-    owner_engine = create_engine(owner_url, 2) if owner_url else None
+    owner_engine = create_engine(owner_url, 2, ceiling) if owner_url else None
     telemetry.metrics.watch_pool("writes", lambda: pool_usage(engine))
     telemetry.metrics.watch_pool("reads", read_pool.usage)
+    telemetry.metrics.watch_pool("bulk", bulk_pool.usage)
     if owner_engine is not None:
         telemetry.metrics.watch_pool("owner", lambda: pool_usage(owner_engine))
     admin_store = SqlAdmin(owner_engine, signer, every) if owner_engine else None
@@ -259,14 +303,16 @@ def bootstrap(
             unit_of_work, admin_store, lock, clock, settings.purge_batch_size
         )
         purgers = {Category.COOKIE_CHOICES: cookie_purge}
-        retention = RetentionJob(unit_of_work, admin_store, signer, clock, lock, purgers=purgers)
+        retention = RetentionJob(purging, admin_store, signer, clock, lock, purgers=purgers)
     return App(
         settings=settings,
+        database_url=database_url,
         engine=engine,
         consents=consents,
         catalog=catalog,
         campaign=campaign,
         read_pool=read_pool,
+        bulk_pool=bulk_pool,
         cookies=cookies,
         rights=rights,
         requests=requests,

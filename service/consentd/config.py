@@ -30,6 +30,11 @@ class Settings:
     log_format: str = "auto"
     shutdown_grace_seconds: float = 10.0
     db_pool_size: int = 10
+    # The ceiling of every database wait: a statement, a lock, a connection attempt (seconds).
+    db_timeout_seconds: float = 5.0
+    # Connections of the bulk read pool (StreamCheckConsent, BatchCheckConsent, the change feed,
+    # suppression exports): bulk work queues for these, never for single checks' connections.
+    bulk_concurrency: int = 4
     migrate_on_start: bool = True
     migrations_dir: Path | None = None
     reuse_port: bool = False
@@ -79,6 +84,8 @@ class Settings:
             log_format=env.get("CONSENTD_LOG_FORMAT", cls.log_format).lower(),
             shutdown_grace_seconds=_number(env, "CONSENTD_SHUTDOWN_GRACE_SECONDS", 10.0),
             db_pool_size=int(_number(env, "CONSENTD_DB_POOL_SIZE", 10)),
+            db_timeout_seconds=_number(env, "CONSENTD_DB_TIMEOUT_SECONDS", 5.0),
+            bulk_concurrency=int(_number(env, "CONSENTD_BULK_CONCURRENCY", 4)),
             migrate_on_start=env.get("CONSENTD_MIGRATE_ON_START", "true").lower() != "false",
             rate_limit_per_second=_number(env, "CONSENTD_RATE_LIMIT", 2000.0),
             rate_limit_burst=_number(env, "CONSENTD_RATE_BURST", 4000.0),

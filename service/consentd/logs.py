@@ -85,6 +85,7 @@ def configure_logging(level: str, fmt: str) -> None:
     threshold = logging.getLevelNamesMapping()[level.upper()]
     direct = not console and threshold <= logging.INFO
     _DIRECT.stream, _DIRECT.renderer = (sys.stderr.buffer, renderer) if direct else (None, None)
+    _route_standard_logging(threshold, console)
     structlog.configure(
         # (No contextvars merging: nothing binds any; the call's ids come from its span.)
         processors=[
@@ -98,3 +99,44 @@ def configure_logging(level: str, fmt: str) -> None:
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
+
+
+def _route_standard_logging(threshold: int, console: bool) -> None:
+    """What libraries log through the standard library (asyncio, uvicorn, grpc, OpenTelemetry's
+    "Failed to detach context") is rendered as our own lines: in JSON mode, JSON on every line,
+    a traceback inside its event (`exception`), never printed raw. Uncaught exceptions too."""
+    shared: list[structlog.typing.Processor] = [
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        add_trace_ids,
+        add_timestamp,
+    ]
+    renderer: structlog.typing.Processor = (
+        structlog.dev.ConsoleRenderer()
+        if console
+        else structlog.processors.JSONRenderer(serializer=_json_text)
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(threshold)
+    if not console:
+        sys.excepthook = _log_uncaught
+
+
+def _json_text(event: Any, **_: Any) -> str:
+    return orjson.dumps(event, default=str).decode()
+
+
+def _log_uncaught(kind: type[BaseException], error: BaseException, tb: Any) -> None:
+    logging.getLogger("consentd").critical("uncaught", exc_info=(kind, error, tb))

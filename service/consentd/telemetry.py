@@ -18,6 +18,7 @@ reasons, pool and category names: never a subject, an identifier or an address.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -274,7 +275,12 @@ class Rpc:
         return seconds
 
     def detach(self) -> None:
-        otel_context.detach(self._token)
+        """Make the caller's context current again. A stream the client cancelled is finished
+        in another context than the one that attached: nothing to restore there (OpenTelemetry's
+        own detach would log an error, "Failed to detach context", for every such stream)."""
+        token: Any = self._token
+        with contextlib.suppress(ValueError, RuntimeError):
+            token.var.reset(token)
 
 
 class Telemetry:

@@ -23,7 +23,8 @@ gRPC-Web), under uvicorn in the same process. Around them:
 
 from __future__ import annotations
 
-import uuid
+import json
+import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -42,12 +43,13 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from protobuf.wkt import Any as AnyDetail
 
+from consentd.api.calls import Call, Failure, metadata_of
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.context import set_principal
 from consentd.api.cookie_servicer import CookieServicer
 from consentd.api.errors import STATUS_OF, details_of, status_of
 from consentd.api.gate import IDEMPOTENCY_KEY, Gate
-from consentd.api.interceptors import INTERNAL_MESSAGE, _log, _rpc_line
+from consentd.api.validation import decode
 from consentd.app.auth import AUTHORIZATION
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.cookies import MAX_USER_AGENT
@@ -73,10 +75,8 @@ PREFLIGHT_MAX_AGE = "300"
 # What a credential sent from another origin may carry: it is readable by the page's scripts.
 PAGE_SCOPES = frozenset({Scope.COOKIES, Scope.SELF})
 M = TypeVar("M", bound=Message)
-# A Connect code's number in gRPC's numbering (same names, but Connect spells CANCELED).
-_STATUS_NUMBER = {code.name: code.value[0] for code in grpc.StatusCode} | {
-    "CANCELED": grpc.StatusCode.CANCELLED.value[0]
-}
+# A Connect code's gRPC name (the same names, but Connect spells CANCELED).
+_STATUS_NAME = {"CANCELED": "CANCELLED"}
 
 
 @dataclass
@@ -104,14 +104,30 @@ def connect_error(error: ConsentError) -> ConnectError:
 
 
 def _details(error: ConsentError, status: grpc.StatusCode) -> Iterable[Any]:
+    return _packed(details_of(error, status))
+
+
+def _packed(details: bytes) -> list[Any]:
     from google.rpc import status_pb2  # noqa: PLC0415 - only errors pay for it
 
-    return list(status_pb2.Status.FromString(details_of(error, status)).details)
+    return list(status_pb2.Status.FromString(details).details)
+
+
+def failure_error(failure: Failure) -> ConnectError:
+    """The Connect error of a call's failure (api/calls.py): same code name, message and
+    details as the gRPC port gives."""
+    code = Code.CANCELED if failure.code == grpc.StatusCode.CANCELLED else Code[failure.code.name]
+    packed = [
+        ErrorDetail(AnyDetail(type_url=item.type_url, value=item.value))
+        for item in (_packed(failure.details) if failure.details else ())
+    ]
+    return ConnectError(code, failure.message, packed)
 
 
 class StrictJSONCodec:
-    """Connect's JSON codec, refusing fields the contract does not define (as the Gate does for
-    binary messages) instead of dropping them: INVALID_ARGUMENT naming what was wrong."""
+    """Connect's JSON codec, refusing what the contract does not define (as the Gate does for
+    binary messages) instead of dropping it, and anything that is not a JSON object:
+    INVALID_ARGUMENT naming the field, never the parser's own words."""
 
     _json: Codec[Message, Any] = google_protobuf_json_codec(ignore_unknown_fields=False)
 
@@ -123,14 +139,53 @@ class StrictJSONCodec:
 
     def decode(self, data: bytes | bytearray, message_class: type[M]) -> M:
         try:
-            decoded: M = self._json.decode(data, message_class)
-        except json_format.ParseError as error:
-            reason = str(error).split("\n", 1)[0]
-            raise connect_error(InvalidInput("request", reason)) from None
-        return decoded
+            document = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            raise connect_error(InvalidInput("request", "is not valid JSON")) from None
+        if not isinstance(document, dict):
+            raise connect_error(InvalidInput("request", "must be a JSON object"))
+        message = message_class()
+        try:
+            json_format.ParseDict(document, message, ignore_unknown_fields=False)
+        except (json_format.ParseError, ValueError, TypeError, AttributeError) as error:
+            raise connect_error(_json_error(str(error))) from None
+        return message
 
 
-CODECS: tuple[Codec[Message, Any], ...] = (google_protobuf_binary_codec(), StrictJSONCodec())
+def _json_error(text: str) -> InvalidInput:
+    """The field json_format names in `text` ("Failed to parse a field: Failed to parse b
+    field: <parser's words>" -> a.b), with a reason of ours."""
+    path = FAILED_FIELD.findall(text)
+    if path:
+        return InvalidInput(".".join(path), "has a value of the wrong type or out of range")
+    if text.startswith("Message type"):
+        return InvalidInput("request", text.split("\n", 1)[0][:200])
+    return InvalidInput("request", "does not match the contract")
+
+
+FAILED_FIELD = re.compile(r"Failed to parse (\w+) field")
+
+
+class StrictBinaryCodec:
+    """Connect's binary codec, decoding as the gRPC port does (api/validation.py): a body that
+    does not decode is INVALID_ARGUMENT naming the field, never the parser's own words."""
+
+    _binary: Codec[Message, Any] = google_protobuf_binary_codec()
+
+    def name(self) -> str:
+        return self._binary.name()
+
+    def encode(self, message: Message) -> bytes:
+        return self._binary.encode(message)
+
+    def decode(self, data: bytes | bytearray, message_class: type[M]) -> M:
+        try:
+            return decode(message_class, bytes(data))
+        except InvalidInput as error:
+            raise connect_error(error) from None
+
+
+CODECS: tuple[Codec[Message, Any], ...] = (StrictBinaryCodec(), StrictJSONCodec())
 
 
 class BrowserGate:
@@ -152,43 +207,25 @@ class BrowserGate:
         /,
     ) -> Any:
         method = f"/{ctx.method.service_name}/{ctx.method.name}"
-        request_id, code, tenant = uuid.uuid4().hex, "OK", ""
-        headers: Mapping[str, str] = ctx.request_headers
-        rpc = self._telemetry.rpc(method, headers)
+        headers = metadata_of(ctx.request_headers.allitems())
+        call = Call(method, self._telemetry, headers, "browser")
         try:
             principal = await self._admit(method, headers, request)
-            tenant = principal.tenant.slug
+            call.tenant = principal.tenant.slug
             set_principal(principal)
             return await self._gate.unary(
                 method, headers, principal, request, lambda: call_next(request, ctx)
             )
-        except ConsentError as error:
-            mapped = connect_error(error)
-            code = mapped.code.name
-            raise mapped from None
         except ConnectError as error:
-            code = error.code.name
+            call.code = grpc.StatusCode[_STATUS_NAME.get(error.code.name, error.code.name)]
             raise
-        except Exception as error:  # noqa: BLE001 - anything else is INTERNAL with a logged id
-            code = "INTERNAL"
-            _log("error", "rpc_failed", method=method, request_id=request_id, exc_info=error)
-            raise ConnectError(Code.INTERNAL, INTERNAL_MESSAGE.format(request_id)) from None
+        except BaseException as error:
+            failure = call.fail(error)
+            if failure is None:
+                raise
+            raise failure_error(failure) from None
         finally:
-            status = _STATUS_NUMBER.get(code, grpc.StatusCode.UNKNOWN.value[0])
-            seconds = self._telemetry.finish(
-                rpc, method, code, status, "connect_rpc", tenant=tenant, request_id=request_id
-            )
-            try:
-                _rpc_line(
-                    method=method,
-                    code=code,
-                    protocol="browser",
-                    duration_ms=round(seconds * 1000, 3),
-                    tenant=tenant,
-                    request_id=request_id,
-                )
-            finally:
-                rpc.detach()
+            call.finish()
 
     async def _admit(self, method: str, headers: Mapping[str, str], request: Any) -> Principal:
         state = browser_request.get(None) or BrowserRequest(None, None, same_origin=True)

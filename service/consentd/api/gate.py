@@ -9,9 +9,10 @@ from typing import Any
 from google.protobuf.message import Message
 
 from consentd.api.authorization import authorize
+from consentd.api.calls import retried_once
 from consentd.api.methods import Method
 from consentd.api.ratelimit import TenantRateLimiter
-from consentd.api.validation import reject_unknown_fields
+from consentd.api.validation import check_ranges, reject_unknown_fields
 from consentd.app.auth import Authenticator
 from consentd.app.ports import IdempotencyStore
 from consentd.domain.errors import InvalidInput, Unauthenticated
@@ -55,7 +56,13 @@ class Gate:
             self._limiter.take(principal.tenant_id)
         if request is not None:
             reject_unknown_fields(request)
+            check_ranges(request)
         return principal
+
+    async def recheck(self, metadata: Mapping[str, str]) -> None:
+        """The credential of an open stream, looked up again (no cache): Unauthenticated once
+        it is revoked or expired."""
+        await self._auth.authenticate(metadata, fresh=True)
 
     async def unary(
         self,
@@ -68,7 +75,9 @@ class Gate:
         """Run the call; a write carrying an idempotency key runs at most once per key."""
         key = metadata.get(IDEMPOTENCY_KEY)
         described = self._methods.get(method)
-        if key is None or described is None or not described.writes:
+        if described is not None and not described.writes:
+            return await retried_once(behaviour)
+        if key is None or described is None:
             return await behaviour()
         if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
             raise InvalidInput(

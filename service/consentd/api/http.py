@@ -76,6 +76,23 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+# Native gRPC sent to the browser port: a trailers-only answer (status in the headers, which
+# every gRPC client reads), since this port has no HTTP/2 trailers to send one in.
+NATIVE_GRPC_REFUSAL = [
+    (b"content-type", b"application/grpc"),
+    (b"grpc-status", b"12"),
+    (
+        b"grpc-message",
+        b"this is the browser port (Connect, gRPC-Web); send native gRPC to the gRPC port",
+    ),
+]
+
+
+def _native_grpc(scope: Scope) -> bool:
+    kind = (_header(scope, b"content-type") or "").lower()
+    return kind.startswith("application/grpc") and not kind.startswith("application/grpc-web")
+
+
 def _same_origin(scope: Scope, origin: str | None) -> bool:
     """No Origin (not a cross-site browser call) or the page is served from this very host."""
     return origin is None or origin == f"{scope.get('scheme', 'http')}://{_header(scope, b'host')}"
@@ -118,6 +135,8 @@ class BrowserApp:
         origin = _header(scope, b"origin")
         if app is not None and scope["method"] == "OPTIONS":
             await self._preflight(scope, send, tenant, origin)
+        elif app is not None and _native_grpc(scope):
+            await _respond(send, 200, headers=NATIVE_GRPC_REFUSAL)
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from typing import cast
 
@@ -22,7 +24,7 @@ from consent.v1 import (
     rights_pb2,
     rights_pb2_grpc,
 )
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from consentd.api.audit_servicer import AuditServicer
@@ -30,10 +32,22 @@ from consentd.api.campaign_servicer import CampaignServicer
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.cookie_servicer import CookieServicer
+from consentd.api.health import (
+    PROBE_TIMEOUT,
+    SERVING,
+    Health,
+    Probe,
+    follow_database,
+    stop_following,
+)
+from consentd.api.interceptors import ServiceInterceptor
 from consentd.api.retention_servicer import RetentionServicer
 from consentd.api.rights_servicer import RightsServicer
 
 Registration = Callable[[grpc.aio.Server], None]
+# At shutdown, how long calls already sent may keep arriving before the server stops taking them.
+SETTLE_SECONDS = 1.0
+SETTLE_QUIET = 0.1
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 SERVICE_NAMES = (
@@ -68,16 +82,21 @@ class GenericOnly:
 
 
 class Server:
-    """Owns the grpc.aio server and its health status."""
+    """Owns the grpc.aio server and its health status, which follows the database."""
 
     def __init__(
         self,
         registrations: list[Registration],
         interceptors: list[grpc.aio.ServerInterceptor],
         reuse_port: bool = False,
+        probe: Probe | None = None,
     ) -> None:
         """`reuse_port`: several processes may listen on the same port (SO_REUSEPORT); the
-        kernel spreads new connections among them."""
+        kernel spreads new connections among them. `probe`: a database round trip; health is
+        SERVING while it answers (always, without one)."""
+        self._interceptors = interceptors
+        self._probe = probe
+        self._following: asyncio.Task[None] | None = None
         self.grpc = grpc.aio.server(
             interceptors=interceptors,
             options=[
@@ -86,7 +105,7 @@ class Server:
                 ("grpc.so_reuseport", 1 if reuse_port else 0),
             ],
         )
-        self.health = health.HealthServicer()
+        self.health = Health(SERVICE_NAMES)
         # The generated functions call only the two methods GenericOnly has.
         generic = cast(grpc.aio.Server, GenericOnly(self.grpc))
         for register in registrations:
@@ -107,16 +126,44 @@ class Server:
 
     async def start(self) -> None:
         await self.grpc.start()
-        self._set_all(health_pb2.HealthCheckResponse.SERVING)
+        if self._probe is None:
+            self.health.set(SERVING)
+            return
+        self._following = asyncio.create_task(follow_database(self.health, self._probe))
+        # Answer health checks truthfully from the first one: wait for the first probe.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(PROBE_TIMEOUT + 0.5):
+                while self.health.status != SERVING and not self._following.done():  # noqa: ASYNC110 - bounded, start-up only
+                    await asyncio.sleep(0.01)
 
     async def stop(self, grace: float) -> None:
-        """Report NOT_SERVING, let in-flight calls finish within `grace` seconds, then stop."""
-        self._set_all(health_pb2.HealthCheckResponse.NOT_SERVING)
+        """Stop accepting calls and report NOT_SERVING; end every open stream (health watches
+        included) with UNAVAILABLE at once; let unary calls in flight finish within `grace`
+        seconds, then stop."""
+        self.health.close()
+        for interceptor in self._interceptors:
+            if isinstance(interceptor, ServiceInterceptor):
+                interceptor.streams.close()
+        await stop_following(self._following)
+        self._following = None
+        if self._probe is not None:
+            await self._probe.close()
+        await self._settle(min(SETTLE_SECONDS, grace / 2))
         await self.grpc.stop(grace)
 
-    def _set_all(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
-        for name in ("", *SERVICE_NAMES):
-            self.health.set(name, status)
+    async def _settle(self, within: float) -> None:
+        """Let calls the clients sent before the signal reach their handlers: grpc refuses
+        (CANCELLED) every call not yet dispatched when it stops. Waits until no call arrived
+        for SETTLE_QUIET seconds, `within` seconds at most."""
+        ours = [i for i in self._interceptors if isinstance(i, ServiceInterceptor)]
+        deadline = asyncio.get_running_loop().time() + within
+        seen = -1
+        while asyncio.get_running_loop().time() < deadline:
+            arrived = sum(i.arrived for i in ours)
+            if arrived == seen:
+                return
+            seen = arrived
+            await asyncio.sleep(SETTLE_QUIET)
 
 
 def consent_service(servicer: ConsentServicer) -> Registration:

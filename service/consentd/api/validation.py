@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from google.protobuf.message import Message
+import functools
+from typing import TypeVar, cast
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import DecodeError, Message
+from google.protobuf.message_factory import GetMessageClass
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from consentd.domain.errors import InvalidInput
+
+M = TypeVar("M", bound=Message)
 
 
 def reject_unknown_fields(message: Message, path: str = "") -> None:
@@ -40,3 +47,143 @@ def _name_unknown_fields(message: Message, path: str) -> None:
                 _name_unknown_fields(item, f"{name}[{index}]")
         elif not descriptor.is_repeated:
             _name_unknown_fields(value, name)
+
+
+# The widest value an integer field may carry: what its column (integer or bigint) holds.
+_INT32_MAX = 2**31 - 1
+_INT64_MAX = 2**63 - 1
+_32_BIT = frozenset(
+    {
+        FieldDescriptor.TYPE_INT32,
+        FieldDescriptor.TYPE_UINT32,
+        FieldDescriptor.TYPE_SINT32,
+        FieldDescriptor.TYPE_FIXED32,
+        FieldDescriptor.TYPE_SFIXED32,
+    }
+)
+_64_BIT = frozenset(
+    {
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)
+
+
+def decode(message_class: type[M], data: bytes) -> M:
+    """A request from its wire bytes, refused (InvalidInput naming the field) when it does not
+    decode, carries a field the contract does not define, or an integer no column holds."""
+    try:
+        message = message_class.FromString(data)
+    except (DecodeError, ValueError, RuntimeError):
+        field, reason = _undecodable(cast(Descriptor, message_class.DESCRIPTOR), bytes(data), "")
+        raise InvalidInput(field, reason) from None
+    reject_unknown_fields(message)
+    check_ranges(message)
+    return message
+
+
+def check_ranges(message: Message, path: str = "") -> None:
+    """Every integer within its column's range (32-bit fields: integer, 64-bit: bigint), so a
+    value the database cannot store is refused here. Raises InvalidInput naming the field."""
+    if not _has_integers(message.DESCRIPTOR):
+        return
+    for descriptor, value in message.ListFields():
+        name = f"{path}.{descriptor.name}" if path else descriptor.name
+        if descriptor.type in _32_BIT or descriptor.type in _64_BIT:
+            limit = _INT32_MAX if descriptor.type in _32_BIT else _INT64_MAX
+            values = value if descriptor.is_repeated else (value,)
+            if any(not -limit - 1 <= item <= limit for item in values):
+                raise InvalidInput(name, f"must be at most {limit}")
+        elif descriptor.message_type and not descriptor.message_type.GetOptions().map_entry:
+            items = value if descriptor.is_repeated else (value,)
+            for index, item in enumerate(items):
+                check_ranges(item, f"{name}[{index}]" if descriptor.is_repeated else name)
+
+
+@functools.cache
+def _has_integers(descriptor: Descriptor) -> bool:
+    """Whether a message of this type can hold an integer field, itself or below (the walk
+    skips the rest: a 1,000-recipient list of strings costs nothing here)."""
+    return any(
+        field.type in _32_BIT
+        or field.type in _64_BIT
+        or (
+            field.message_type is not None
+            and field.message_type is not descriptor
+            and _has_integers(field.message_type)
+        )
+        for field in descriptor.fields
+    )
+
+
+def _undecodable(descriptor: Descriptor, data: bytes, path: str) -> tuple[str, str]:
+    """Which field of a message that does not decode is wrong, and how: read the wire format
+    as far as it goes (protobuf says only that the whole message failed)."""
+    here = path or "request"
+    position = 0
+    try:
+        while position < len(data):
+            key, position = _varint(data, position)
+            number, wire = key >> 3, key & 7
+            field = descriptor.fields_by_number.get(number)
+            name = (f"{path}.{field.name}" if path else field.name) if field else here
+            if wire == 0:
+                _, position = _varint(data, position)
+            elif wire in (1, 5):
+                position += 8 if wire == 1 else 4
+            elif wire == 2:
+                length, position = _varint(data, position)
+                chunk, position = data[position : position + length], position + length
+                if position > len(data):
+                    return name, "is truncated"
+                bad = _bad_bytes(field, chunk, name)
+                if bad is not None:
+                    return bad
+            else:
+                return name, "is not valid protobuf (unknown wire type)"
+            if position > len(data):
+                return name, "is truncated"
+    except IndexError:
+        return here, "is truncated"
+    return here, "is not a valid message"
+
+
+def _bad_bytes(field: FieldDescriptor | None, chunk: bytes, name: str) -> tuple[str, str] | None:
+    if field is None:
+        return None
+    if field.type == FieldDescriptor.TYPE_STRING:
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            return name, "is not valid UTF-8"
+    elif field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type is not None:
+        try:
+            GetMessageClass(field.message_type).FromString(chunk)
+        except (DecodeError, ValueError, RuntimeError):
+            return _undecodable(field.message_type, chunk, name)
+    elif field.is_repeated and field.type != FieldDescriptor.TYPE_BYTES:
+        # A packed run of numbers: each must be a whole varint or fixed-width value.
+        try:
+            packed = 0
+            while packed < len(chunk):
+                _, packed = _varint(chunk, packed)
+        except IndexError:
+            return name, "is truncated"
+    return None
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    """A varint at `position` and the position after it; IndexError when it runs off the end."""
+    value = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, position
+        shift += 7
+        if shift >= 70:
+            raise IndexError("varint too long")

@@ -31,8 +31,9 @@ MAX_TOKEN_LIFETIME = timedelta(hours=24)
 
 
 class Authenticator(Protocol):
-    async def authenticate(self, metadata: Mapping[str, str]) -> Principal:
-        """The caller, or Unauthenticated (the same answer whatever was wrong)."""
+    async def authenticate(self, metadata: Mapping[str, str], *, fresh: bool = False) -> Principal:
+        """The caller, or Unauthenticated (the same answer whatever was wrong); `fresh`: looked
+        up again, not taken from a cache (an open stream's periodic re-check)."""
         ...
 
 
@@ -45,13 +46,16 @@ class CredentialAuthenticator:
         # fingerprint -> (monotonic deadline, principal, or None for a refused credential)
         self._cache: dict[bytes, tuple[float, Principal | None]] = {}
 
-    async def authenticate(self, metadata: Mapping[str, str]) -> Principal:
+    async def authenticate(self, metadata: Mapping[str, str], *, fresh: bool = False) -> Principal:
+        """`authorization: Bearer <credential>` exactly: one space, no other blank anywhere
+        (`Bearer  x` or a trailing space is a credential some proxy rewrote: refused)."""
         scheme, _, credential = metadata.get(AUTHORIZATION, "").partition(" ")
-        if scheme.lower() != "bearer" or not credential.strip():
+        if scheme.lower() != "bearer" or not credential or len(credential.split()) != 1:
             raise Unauthenticated()
-        credential = credential.strip()
+        if credential != credential.strip():
+            raise Unauthenticated()
         fingerprint = hashlib.sha256(credential.encode("utf-8", "replace")).digest()
-        cached = self._cache.get(fingerprint)
+        cached = None if fresh else self._cache.get(fingerprint)
         if cached is not None and cached[0] > time.monotonic():
             if cached[1] is None:
                 raise Unauthenticated()

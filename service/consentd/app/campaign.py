@@ -27,6 +27,8 @@ MAX_BATCH = 1000
 # Chunks a stream decides ahead of the one being answered (each one query at most); with the
 # chunk being read and the one being answered, a stream holds at most READ_AHEAD + 2 chunks.
 READ_AHEAD = 2
+# Stream chunks read and decided at once in the whole process (CONSENTD_BULK_CONCURRENCY).
+BULK_CHUNKS = 4
 SUPPRESSION_PAGE = 1000
 _CHANGES = "changes"
 _CONTACT_KIND = {
@@ -98,8 +100,12 @@ class CampaignUseCases:
         timing: FeedTiming = FeedTiming(),
         *,
         tally: Tally | None = None,
+        bulk: asyncio.Semaphore | None = None,
     ) -> None:
+        """`bulk`: how many stream chunks the whole process reads and decides at once (fair
+        turns for every stream, the rest of the process left to single checks)."""
         self._reads = reads
+        self._bulk = bulk or asyncio.Semaphore(BULK_CHUNKS)
         self._hasher = hasher
         self._clock = clock
         self._hub = hub
@@ -133,15 +139,23 @@ class CampaignUseCases:
         check_as_of(as_of, self._clock())
         tenant = principal.tenant_id
         await self._checker.decide(tenant, target, as_of, [])
-        window: asyncio.Queue[tuple[int, asyncio.Task[Decided]] | BaseException | None]
+        window: asyncio.Queue[tuple[int, asyncio.Future[Decided]] | BaseException | None]
         window = asyncio.Queue(maxsize=READ_AHEAD)
 
         async def read() -> None:
             index = 0
             try:
-                async for chunk in chunks:
-                    work = self._checker.decide_items(tenant, target, as_of, chunk)
-                    await window.put((index, asyncio.ensure_future(work)))
+                while True:
+                    # Reading (decoding, hashing) and deciding a chunk take a turn of the
+                    # process-wide bulk allowance: 500 streams take turns, checks go first.
+                    async with self._bulk:
+                        chunk = await anext(chunks, None)
+                        if chunk is None:
+                            break
+                        decided = await self._checker.decide_items(tenant, target, as_of, chunk)
+                    answered: asyncio.Future[Decided] = asyncio.get_running_loop().create_future()
+                    answered.set_result(decided)
+                    await window.put((index, answered))
                     index += len(chunk)
                 await window.put(None)
             except Exception as error:  # noqa: BLE001 - handed to the answering side

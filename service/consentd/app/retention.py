@@ -121,7 +121,9 @@ class RetentionJob:
         async with self._uow(tenant.tenant_id) as uow:
             settings = await uow.retention.settings()
         if settings.purged_at is not None:
-            return TenantReport(tenant.slug, "already_purged")
+            # Anything a write slipped in before an older version marked the tenant, or a run
+            # killed midway left: purged again (nothing new can be written since the mark).
+            return await self._purge_tenant(tenant, dry_run, batch_size, pause, "already_purged")
         if tenant_purge_due(settings, now):
             return await self._purge_tenant(tenant, dry_run, batch_size, pause)
         report = TenantReport(tenant.slug, "held" if settings.legal_hold else "kept")
@@ -180,9 +182,15 @@ class RetentionJob:
             report.add(AUDIT_ENTRIES, count)
 
     async def _purge_tenant(
-        self, tenant: Tenant, dry_run: bool, batch_size: int, pause: float
+        self, tenant: Tenant, dry_run: bool, batch_size: int, pause: float, status: str = "purged"
     ) -> TenantReport:
-        report = TenantReport(tenant.slug, "purged")
+        """Mark the tenant purged first (every unit of work of the tenant is refused from
+        then on: migration 0011), then delete its rows in batches and close its audit chain."""
+        report = TenantReport(tenant.slug, status)
+        if not dry_run:
+            async with self._uow(tenant.tenant_id) as uow:
+                await uow.retention.mark_purged(self._clock())
+                await uow.commit()
         purger = self._purgers.get(Category.TENANT_DATA)
         if purger is not None:
             report.add("other", await purger.purge(tenant, None, dry_run))
@@ -205,7 +213,11 @@ class RetentionJob:
                     break
                 if pause:
                     await asyncio.sleep(pause)
-        await self._close_chain(tenant, report)
+        if status == "purged" or any(report.deleted.values()):
+            # This run deleted what was left (a killed run's rest, a write slipped in): it is
+            # the run that purged the tenant, and closes the chain.
+            report.status = "purged"
+            await self._close_chain(tenant, report)
         return report
 
     async def _close_chain(self, tenant: Tenant, report: TenantReport) -> None:

@@ -118,7 +118,9 @@ async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
         await admin.put_issuer(args.slug, args.issuer, args.audience, pem)
         print(f"issuer {args.issuer} trusted for {args.slug}")
     elif args.action == "create":
-        expires = utc_now() + timedelta(days=args.expires_days) if args.expires_days else None
+        expires = (
+            utc_now() + timedelta(days=args.expires_days) if args.expires_days is not None else None
+        )
         key, stored = await admin.issue_key(args.slug, args.scope, args.name, expires)
         print(f"key_id {stored.key_id} scopes {','.join(sorted(stored.scopes))}")
         print(f"key {key.token}")

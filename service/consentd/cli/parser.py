@@ -91,6 +91,23 @@ def _positive(text: str) -> int:
     return value
 
 
+# The longest a key may be issued for (ten years): beyond it a date overflows, and a key meant
+# to expire should not outlive its purpose.
+MAX_KEY_DAYS = 3650
+
+
+def _days(text: str) -> int:
+    """A key's lifetime in days: 0 or less would make a key that never expires (or one born
+    expired), so it is refused, as are more than MAX_KEY_DAYS."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of days, got {text!r}") from None
+    if not 1 <= days <= MAX_KEY_DAYS:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_KEY_DAYS} days")
+    return days
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="consentd",
@@ -196,7 +213,12 @@ def _administration(commands: argparse._SubParsersAction[argparse.ArgumentParser
     issue.add_argument("slug")
     issue.add_argument("--scope", action="append", choices=SCOPES, required=True)
     issue.add_argument("--name", default="")
-    issue.add_argument("--expires-days", type=int, default=None)
+    issue.add_argument(
+        "--expires-days",
+        type=_days,
+        default=None,
+        help=f"1 to {MAX_KEY_DAYS}; without it the key never expires",
+    )
     keys.add_parser("list", help="list a tenant's keys (never the secrets)").add_argument("slug")
     revoke = keys.add_parser("revoke", help="revoke a key (effective within 5 s)")
     revoke.add_argument("slug")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -20,14 +22,125 @@ from consentd.telemetry import PoolUsage
 DEFAULT_MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 
 
-def create_engine(url: str, pool_size: int) -> AsyncEngine:
+# The longest any one statement, lock wait or connection attempt may take when no setting says
+# otherwise (CONSENTD_DB_TIMEOUT_SECONDS): PostgreSQL hung or a lock held never holds a call
+# longer than this, whatever the caller's deadline.
+DEFAULT_DB_TIMEOUT = 5.0
+
+
+def connect_args(application: str, ceiling: float) -> dict[str, Any]:
+    """asyncpg's connection arguments: a connection attempt and every statement are bounded on
+    the client (PostgreSQL stopped answers nothing, so its own timeouts cannot help), and on the
+    server (statement_timeout, lock_timeout: the backend stops waiting too)."""
+    milliseconds = str(max(1, int(ceiling * 1000)))
+    return {
+        "timeout": ceiling,
+        "command_timeout": ceiling,
+        "server_settings": {
+            "application_name": application,
+            "statement_timeout": milliseconds,
+            "lock_timeout": milliseconds,
+        },
+    }
+
+
+def create_engine(url: str, pool_size: int, ceiling: float = DEFAULT_DB_TIMEOUT) -> AsyncEngine:
+    """The SQLAlchemy engine. Pooled connections are pinged when checked out, so a connection
+    PostgreSQL closed (a restart) is replaced before a call uses it, not handed to the call."""
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=False,
-        connect_args={"server_settings": {"application_name": "consentd"}},
+        pool_pre_ping=True,
+        pool_timeout=ceiling,
+        connect_args=connect_args("consentd", ceiling),
     )
+
+
+# When the current call must be answered (the event loop's clock), set by the RPC layer: a
+# transaction opened for it waits no longer than that (SET LOCAL statement_timeout/lock_timeout).
+_call_deadline: ContextVar[float | None] = ContextVar("consentd_call_deadline", default=None)
+
+
+def set_call_deadline(seconds: float | None) -> None:
+    """The current call must be answered within `seconds` (None: only the ceiling bounds it)."""
+    loop_time = asyncio.get_running_loop().time()
+    _call_deadline.set(None if seconds is None else loop_time + seconds)
+
+
+def remaining_milliseconds() -> int | None:
+    """What is left of the current call's deadline, in milliseconds (at least 1); None when the
+    call has none and the connection's own ceiling applies."""
+    deadline = _call_deadline.get()
+    if deadline is None:
+        return None
+    return max(1, int((deadline - asyncio.get_running_loop().time()) * 1000))
+
+
+UNAVAILABLE = "unavailable"
+DEADLINE = "deadline"
+# Not an outage: the tenant was purged (migration 0011's guard refused the transaction).
+PURGED = "purged"
+PURGED_STATE = "CDP01"
+# SQLSTATEs of a database that cannot serve now (class 08: connection exceptions; 57P01-03:
+# shutting down, crashed, starting; 53300: too many connections; 25006: a write reached a node
+# still read-only — a standby being promoted, seen in tests/ha's failovers) and of a wait cut
+# short.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300", "25006")
+_DEADLINE_STATES = ("57014", "55P03")
+
+
+def outage_of(error: BaseException) -> str | None:
+    """UNAVAILABLE when `error` (or what it wraps) says the database cannot be reached or is not
+    serving, DEADLINE when a wait was cut short (statement or lock timeout, a client-side
+    timeout), PURGED when the tenant's data was purged; None for anything else (a bug, a
+    constraint: not the database's availability)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        kind = _outage_kind(current)
+        if kind is not None:
+            return kind
+        orig = getattr(current, "orig", None)
+        current = (
+            orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+        )
+    return None
+
+
+def _state_kind(error: BaseException) -> str | None:
+    state = getattr(error, "sqlstate", None)
+    if not isinstance(state, str):
+        return None
+    if state in _DEADLINE_STATES:
+        return DEADLINE
+    if state == PURGED_STATE:
+        return PURGED
+    return UNAVAILABLE if state.startswith(_UNAVAILABLE_STATES) else None
+
+
+def _outage_kind(error: BaseException) -> str | None:
+    if (kind := _state_kind(error)) is not None:
+        return kind
+    if isinstance(error, TimeoutError | sa.exc.TimeoutError):
+        return DEADLINE
+    # InternalClientError, "cannot switch to state N; another operation is in progress": a
+    # connection left mid-way by a failover (tests/ha's switchover). A fresh connection serves;
+    # the unit of work drops this one (SqlUnitOfWork.__aexit__ invalidates it).
+    if isinstance(
+        error,
+        ConnectionError
+        | asyncpg.exceptions.InterfaceError
+        | asyncpg.ConnectionDoesNotExistError
+        | asyncpg.exceptions.InternalClientError,
+    ):
+        return UNAVAILABLE
+    if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+        return UNAVAILABLE
+    if isinstance(error, OSError) and error.errno is not None:
+        return UNAVAILABLE  # connection refused, host unreachable: the socket never opened
+    return None
 
 
 def pool_usage(engine: AsyncEngine) -> PoolUsage:
@@ -92,3 +205,35 @@ async def check_runtime_role(engine: AsyncEngine) -> None:
             "not BYPASSRLS, owning no table; give migrations the owner's URL in "
             "CONSENTD_MIGRATION_DATABASE_URL"
         )
+
+
+class DatabaseProbe:
+    """`SELECT 1` on a connection of its own (a busy pool must not make a healthy database look
+    lost), reconnected after any failure; each attempt bounded by `timeout`."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self._dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        self._timeout = timeout
+        self._conn: asyncpg.Connection | None = None
+
+    async def __call__(self) -> None:
+        try:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await asyncpg.connect(
+                    self._dsn,
+                    timeout=self._timeout,
+                    server_settings={"application_name": "consentd-health"},
+                )
+            await self._conn.fetchval("SELECT 1", timeout=self._timeout)
+        except BaseException:
+            self.reset()
+            raise
+
+    def reset(self) -> None:
+        """Drop the connection without waiting on a server that may not answer."""
+        if self._conn is not None:
+            self._conn.terminate()
+            self._conn = None
+
+    async def close(self) -> None:
+        self.reset()

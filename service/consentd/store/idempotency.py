@@ -39,7 +39,7 @@ class SqlIdempotency:
         now = self._clock()
         where = (_K.c.tenant_id == tenant_id, _K.c.caller == caller, _K.c.key == key)
         async with self._engine.connect() as conn:
-            await enter_tenant(conn, tenant_id)
+            await enter_tenant(conn, tenant_id, guarded=True)
             await conn.execute(_K.delete().where(*where, _K.c.expires_at <= now))
             claim = (
                 insert(_K)

@@ -19,6 +19,7 @@ from uuid import UUID
 import asyncpg
 
 from consentd.store.campaign import SqlCampaign
+from consentd.store.database import DEFAULT_DB_TIMEOUT, UNAVAILABLE, connect_args, outage_of
 from consentd.store.driver import Driver
 from consentd.telemetry import PoolUsage
 
@@ -37,9 +38,17 @@ async def _release(conn: Any) -> None:
 class ReadPool:
     """An asyncpg pool, opened on first use (it needs the running loop)."""
 
-    def __init__(self, url: str, size: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        size: int,
+        ceiling: float = DEFAULT_DB_TIMEOUT,
+        application: str = "consentd-reads",
+    ) -> None:
         self._dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
         self._size = size
+        self._ceiling = ceiling
+        self._application = application
         self._pool: Any = None
         self._opening: asyncio.Lock | None = None
 
@@ -55,9 +64,15 @@ class ReadPool:
                         min_size=1,
                         max_size=self._size,
                         reset=_release,
-                        server_settings={"application_name": "consentd-reads"},
+                        **connect_args(self._application, self._ceiling),
                     )
-        return await self._pool.acquire()
+        return await self._pool.acquire(timeout=self._ceiling)
+
+    def expire(self) -> None:
+        """After a lost connection (PostgreSQL restarted): every pooled connection is replaced
+        before its next use, so a retried read does not meet another dead one."""
+        if self._pool is not None:
+            self._pool.expire_connections()
 
     async def release(self, conn: Any) -> None:
         await self._pool.release(conn)
@@ -73,6 +88,12 @@ class ReadPool:
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()
+            self._pool = None
+
+    def terminate(self) -> None:
+        """Drop every connection at once (close() did not finish: PostgreSQL is not answering)."""
+        if self._pool is not None:
+            self._pool.terminate()
             self._pool = None
 
 
@@ -108,8 +129,10 @@ class ReadUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        if exc is not None and outage_of(exc) == UNAVAILABLE:
+            self._pool.expire()
         try:
-            if self._begun:
+            if self._begun and not conn.is_closed():
                 await conn.execute("ROLLBACK")
         finally:
             await self._pool.release(conn)

@@ -114,11 +114,10 @@ class SqlRetention:
         return await self.settings()
 
     async def mark_purged(self, now: datetime) -> None:
-        await self._conn.execute(
-            _T.update()
-            .where(_T.c.tenant_id == self._tenant, _T.c.purged_at.is_(None))
-            .values(purged_at=now)
-        )
+        """Mark the tenant purged (kept if marked already), once every unit of work of the
+        tenant in flight has ended; from its commit on, every new one is refused (0011)."""
+        marked = sa.func.consentd_mark_tenant_purged(self._tenant, now)
+        await self._conn.execute(sa.select(marked))
 
     def purge_order(self) -> list[str]:
         return [table.name for table in PURGE_ORDER]

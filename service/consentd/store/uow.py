@@ -16,6 +16,7 @@ from typing import Self
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID as UUID_TYPE
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consentd.app.ports import ChangeSignal
@@ -28,6 +29,7 @@ from consentd.store.confirmations import SqlConfirmations
 from consentd.store.consents import SqlConsents
 from consentd.store.cookie_purge import SqlCookiePurge
 from consentd.store.cookies import SqlCookies
+from consentd.store.database import UNAVAILABLE, outage_of, remaining_milliseconds
 from consentd.store.driver import driver_of
 from consentd.store.requests import SqlRequests
 from consentd.store.retention import SqlRetention
@@ -37,6 +39,16 @@ from consentd.store.subjects import SqlSubjects
 # Set per transaction (is_local = true), so a pooled connection never carries a tenant into the
 # next request. Row-level security policies read it.
 SET_TENANT = sa.select(sa.func.set_config("consentd.tenant_id", sa.bindparam("tenant"), True))
+# The same, with the call's remaining deadline as this transaction's statement and lock timeouts
+# (the connection's own are the configured ceiling): a caller gone is a wait ended.
+SET_TENANT_BOUNDED = sa.select(
+    sa.func.set_config("consentd.tenant_id", sa.bindparam("tenant"), True),
+    sa.func.set_config("statement_timeout", sa.bindparam("wait"), True),
+    sa.func.set_config("lock_timeout", sa.bindparam("wait"), True),
+)
+# Migration 0011's guard: refuses (SQLSTATE CDP01) a transaction of a tenant that was purged,
+# with no window (the purge marks the tenant under a lock this takes shared).
+GUARD = sa.func.consentd_tenant_writable(sa.cast(sa.bindparam("tenant"), UUID_TYPE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,10 +60,19 @@ class _Ambient:
 _ambient: ContextVar[_Ambient | None] = ContextVar("consentd_ambient_transaction", default=None)
 
 
-async def enter_tenant(conn: AsyncConnection, tenant_id: UUID) -> None:
-    """Begin a transaction on `conn` and set the tenant for it alone."""
+async def enter_tenant(conn: AsyncConnection, tenant_id: UUID, *, guarded: bool = False) -> None:
+    """Begin a transaction on `conn` and set the tenant for it alone. `guarded`: refused
+    (SQLSTATE CDP01) when the tenant was purged — what every unit of work of the use cases
+    does; the purge itself and credential look-ups are not."""
     await conn.begin()
-    await conn.execute(SET_TENANT, {"tenant": str(tenant_id)})
+    wait = remaining_milliseconds()
+    statement = SET_TENANT if wait is None else SET_TENANT_BOUNDED
+    if guarded:
+        statement = statement.add_columns(GUARD)
+    parameters = {"tenant": str(tenant_id)}
+    if wait is not None:
+        parameters["wait"] = str(wait)
+    await conn.execute(statement, parameters)
 
 
 @asynccontextmanager
@@ -88,6 +109,7 @@ class SqlUnitOfWork:
         *,
         snapshot: bool = False,
         signal: ChangeSignal | None = None,
+        guarded: bool = True,
     ) -> None:
         self._engine = engine
         self._tenant = tenant_id
@@ -95,6 +117,7 @@ class SqlUnitOfWork:
         self._every = checkpoint_every
         self._snapshot = snapshot
         self._signal = signal
+        self._guarded = guarded
         self._conn: AsyncConnection | None = None
         self._joined = False
 
@@ -108,7 +131,7 @@ class SqlUnitOfWork:
             try:
                 if self._snapshot:
                     conn = await conn.execution_options(isolation_level="REPEATABLE READ")
-                await enter_tenant(conn, self._tenant)
+                await enter_tenant(conn, self._tenant, guarded=self._guarded)
                 raw = await driver_of(conn)
             except BaseException:
                 await conn.close()
@@ -137,6 +160,8 @@ class SqlUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None or self._joined:
             return  # a joined transaction is the owner's to commit or roll back
+        if exc is not None and outage_of(exc) == UNAVAILABLE:
+            await conn.invalidate()  # never back to the pool: the next call gets a fresh one
         try:
             if conn.in_transaction():
                 await conn.rollback()

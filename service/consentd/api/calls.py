@@ -1,0 +1,242 @@
+"""The one pipeline of every call, on both ports: its request id and span, the status any
+failure becomes, and its `rpc` log line. The gRPC interceptor and the browser gate both use it.
+
+A failure becomes a status here and only here: a domain error its mapped status (api/errors.py);
+a database that cannot serve UNAVAILABLE (retry), a wait cut short DEADLINE_EXCEEDED; anything
+else INTERNAL with an error id that is logged beside the traceback, never the exception text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import grpc
+import structlog
+
+from consentd.api.errors import details_of, status_of
+from consentd.app.auth import AUTHORIZATION
+from consentd.domain.errors import ConsentError
+from consentd.logs import rpc_line
+from consentd.store.database import DEADLINE, PURGED, UNAVAILABLE, outage_of
+from consentd.telemetry import Telemetry
+
+log = structlog.get_logger("consentd.rpc")
+INTERNAL_MESSAGE = "internal error; quote error id {} when reporting it"
+UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly"
+DEADLINE_MESSAGE = "the database did not answer in time"
+PURGED_MESSAGE = "this tenant's data was purged (its contract ended); nothing more is kept"
+SHUTTING_DOWN = "the server is shutting down; retry on another replica"
+T = TypeVar("T")
+
+# Request ids: a random prefix per process and a counter, unique in the logs without the
+# system call and object that uuid4() costs on every RPC.
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_ID_COUNTER = itertools.count(1)
+# Each status's name and number (an enum member's .name and .value cost a property call each).
+CODES = {code: (code.name, code.value[0]) for code in grpc.StatusCode}
+
+
+def log_safely(level: str, event: str, **fields: Any) -> None:
+    """Log, but never let a broken sink (closed or full stderr) change the answer of a call
+    whose transaction may be committed already; logging.Handler.handleError does the same."""
+    with contextlib.suppress(OSError, ValueError):
+        getattr(log, level)(event, **fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What a caller is told: a status, a message safe to show, google.rpc details if any."""
+
+    code: grpc.StatusCode
+    message: str
+    details: bytes | None = None
+
+
+class Call:
+    """The bookkeeping of one RPC: who, what answer, how long, and its span (current from
+    here until finish() has written the log line)."""
+
+    __slots__ = ("code", "method", "protocol", "request_id", "rpc", "telemetry", "tenant")
+
+    def __init__(
+        self, method: str, telemetry: Telemetry, metadata: Mapping[str, str], protocol: str
+    ) -> None:
+        self.method = method
+        self.telemetry = telemetry
+        self.protocol = protocol
+        self.rpc = telemetry.rpc(method, metadata)
+        self.request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+        self.code = grpc.StatusCode.OK
+        self.tenant = ""
+
+    def fail(self, error: BaseException) -> Failure | None:
+        """The status `error` becomes (recorded as this call's), or None for what passes
+        through untouched: an abort already sent, a cancellation, the process exiting."""
+        if isinstance(error, _PASS_THROUGH):
+            if isinstance(error, asyncio.CancelledError):
+                self.code = grpc.StatusCode.CANCELLED
+            return None
+        failure = failure_of(error)
+        if failure is None:
+            failure = Failure(grpc.StatusCode.INTERNAL, INTERNAL_MESSAGE.format(self.request_id))
+            log_safely(
+                "error",
+                "rpc_failed",
+                method=self.method,
+                request_id=self.request_id,
+                exc_info=error,
+            )
+        self.code = failure.code
+        return failure
+
+    def finish(self) -> None:
+        """End the span, observe the duration, write the `rpc` line."""
+        name, number = CODES[self.code]
+        try:
+            seconds = self.telemetry.finish(
+                self.rpc,
+                self.method,
+                name,
+                number,
+                "grpc" if self.protocol == "grpc" else "connect_rpc",
+                tenant=self.tenant,
+                request_id=self.request_id,
+            )
+            fields: dict[str, Any] = {"method": self.method, "code": name}
+            if self.protocol != "grpc":
+                fields["protocol"] = self.protocol
+            with contextlib.suppress(OSError, ValueError):
+                rpc_line(
+                    **fields,
+                    duration_ms=round(seconds * 1000, 3),
+                    tenant=self.tenant,
+                    request_id=self.request_id,
+                )
+        finally:
+            self.rpc.detach()
+
+
+def failure_of(error: BaseException) -> Failure | None:
+    """The status of a failure a caller can act on; None for a bug (INTERNAL)."""
+    if isinstance(error, StreamEnded):
+        return error.failure
+    if isinstance(error, ConsentError):
+        code = status_of(error)
+        return Failure(code, error.message, details_of(error, code))
+    outage = outage_of(error)
+    if outage == UNAVAILABLE:
+        return Failure(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
+    if outage == DEADLINE:
+        return Failure(grpc.StatusCode.DEADLINE_EXCEEDED, DEADLINE_MESSAGE)
+    if outage == PURGED:
+        return Failure(grpc.StatusCode.FAILED_PRECONDITION, PURGED_MESSAGE)
+    return None
+
+
+async def retried_once(behaviour: Callable[[], Awaitable[T]]) -> T:
+    """Run a call that writes nothing; when the database connection it used was lost (a
+    restart), run it once more: the pools hand out fresh connections by then."""
+    try:
+        return await behaviour()
+    except Exception as error:
+        if outage_of(error) != UNAVAILABLE:
+            raise
+    return await behaviour()
+
+
+def metadata_of(pairs: Iterable[tuple[str, str | bytes]] | None) -> dict[str, str]:
+    """The call's text metadata. Two `authorization` entries leave none (the call is then
+    UNAUTHENTICATED): which one would be believed is not for a proxy in between to decide."""
+    metadata: dict[str, str] = {}
+    for key, value in pairs or ():
+        if not isinstance(value, str):
+            continue
+        duplicate = key == AUTHORIZATION and key in metadata
+        metadata[key] = REFUSED_CREDENTIAL if duplicate else value
+    return metadata
+
+
+# What two `authorization` entries become: no scheme, so never a valid credential.
+REFUSED_CREDENTIAL = "refused: more than one authorization entry"
+
+
+_PASS_THROUGH = (
+    grpc.aio.AbortError,
+    asyncio.CancelledError,
+    GeneratorExit,
+    KeyboardInterrupt,
+    SystemExit,
+)
+
+
+class StreamEnded(Exception):
+    """A stream ended by the server: it is draining, or the stream's credential was revoked."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+# How often an open stream checks its credential again (the README promises 5 s at most).
+RECHECK_SECONDS = 4.0
+
+
+class Streams:
+    """Every open stream of a server: each ends at once (UNAVAILABLE) when close() is called
+    (the server is draining) and re-checks its credential every RECHECK_SECONDS, ending with
+    UNAUTHENTICATED once the key is revoked or expired."""
+
+    def __init__(self, recheck_seconds: float = RECHECK_SECONDS) -> None:
+        self._closing = asyncio.Event()
+        self._every = recheck_seconds
+
+    def close(self) -> None:
+        self._closing.set()
+
+    @contextlib.asynccontextmanager
+    async def watched(self, recheck: Callable[[], Awaitable[object]]) -> AsyncIterator[None]:
+        """The block runs until it ends, or until the server drains or `recheck` (the
+        credential looked up again) raises a domain error: then StreamEnded is raised in it."""
+        if self._closing.is_set():
+            raise StreamEnded(Failure(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN))
+        task = asyncio.current_task()
+        assert task is not None
+        ended: list[Failure] = []
+        watcher = asyncio.create_task(self._watch(task, recheck, ended))
+        try:
+            yield
+        except asyncio.CancelledError:
+            if ended and task.uncancel() == 0:
+                raise StreamEnded(ended[0]) from None
+            raise
+        finally:
+            watcher.cancel()
+
+    async def _watch(
+        self,
+        task: asyncio.Task[Any],
+        recheck: Callable[[], Awaitable[object]],
+        ended: list[Failure],
+    ) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._every):
+                    await self._closing.wait()
+            if self._closing.is_set():
+                ended.append(Failure(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN))
+                task.cancel()
+                return
+            try:
+                await recheck()
+            except ConsentError as error:
+                ended.append(failure_of(error) or Failure(grpc.StatusCode.UNAUTHENTICATED, ""))
+                task.cancel()
+                return
+            except Exception:  # noqa: BLE001, S112 - the database is down: the stream's own reads say so
+                continue

@@ -1,0 +1,116 @@
+"""grpc.health.v1 that follows the database: NOT_SERVING within 2 s of losing it (or of a probe
+that does not answer in time), SERVING again when it answers; Watch streams end (UNAVAILABLE)
+at once when the server drains, so an open watch never holds the exit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from typing import Any, Protocol
+
+import grpc
+import structlog
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from consentd.api.calls import SHUTTING_DOWN
+
+log = structlog.get_logger("consentd.health")
+SERVING: int = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING: int = health_pb2.HealthCheckResponse.NOT_SERVING
+SERVICE_UNKNOWN: int = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
+Status = int  # a HealthCheckResponse.ServingStatus value
+# The one name that does not follow the database: SERVING while the process serves at all (a
+# liveness probe must not restart every replica because PostgreSQL is down).
+LIVENESS = "consentd.liveness"
+# Probe every PROBE_INTERVAL; a probe unanswered after PROBE_TIMEOUT counts as lost: a lost
+# database shows within PROBE_INTERVAL + PROBE_TIMEOUT (< 2 s).
+PROBE_INTERVAL = 0.5
+PROBE_TIMEOUT = 1.2
+
+
+class Probe(Protocol):
+    """A database round trip, and how to release what it holds."""
+
+    def __call__(self) -> Awaitable[object]: ...
+
+    async def close(self) -> None: ...
+
+
+class Health(health_pb2_grpc.HealthServicer):  # type: ignore[misc] # grpc_health is untyped
+    """The statuses of "" (the whole server) and each service, all the same."""
+
+    def __init__(self, services: Iterable[str]) -> None:
+        self._names = ("", LIVENESS, *services)
+        self._status: Status = NOT_SERVING
+        self._changed = asyncio.Event()
+        self._closing = False
+
+    @property
+    def status(self) -> Status:
+        return self._status
+
+    def set(self, status: Status) -> None:
+        """Every service's status (ignored once closed: a draining server stays NOT_SERVING)."""
+        if self._closing or status == self._status:
+            return
+        self._status = status
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def close(self) -> None:
+        """NOT_SERVING for good; every Watch ends."""
+        self.set(NOT_SERVING)
+        self._closing = True
+        self._changed.set()
+
+    async def Check(
+        self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> health_pb2.HealthCheckResponse:
+        if request.service not in self._names:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "unknown service")
+        return health_pb2.HealthCheckResponse(status=self._of(request.service))
+
+    def _of(self, service: str) -> Status:
+        if service == LIVENESS:
+            return NOT_SERVING if self._closing else SERVING
+        return self._status
+
+    async def Watch(
+        self, request: health_pb2.HealthCheckRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[health_pb2.HealthCheckResponse]:
+        known = request.service in self._names
+        last: Status | None = None
+        while True:
+            status = self._of(request.service) if known else SERVICE_UNKNOWN
+            if status != last:
+                yield health_pb2.HealthCheckResponse(status=status)
+                last = status
+            if self._closing:
+                await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
+            await self._changed.wait()
+
+
+async def follow_database(health: Health, probe: Probe) -> None:
+    """Until cancelled: SERVING while `probe` answers within PROBE_TIMEOUT, NOT_SERVING when
+    it fails or hangs (logged once per change)."""
+    while True:
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await probe()
+        except Exception as error:  # noqa: BLE001 - any failure of the probe is "not serving"
+            if health.status == SERVING:
+                log.warning("database_lost", error=type(error).__name__)
+            health.set(NOT_SERVING)
+        else:
+            if health.status != SERVING:
+                log.info("database_reachable")
+            health.set(SERVING)
+        await asyncio.sleep(PROBE_INTERVAL)
+
+
+async def stop_following(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

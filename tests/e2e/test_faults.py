@@ -1,0 +1,380 @@
+"""Fault injection against a real `consentd serve` and a PostgreSQL of the suite's own (child
+processes both, fsync on): kill -9 of either under mixed load loses and duplicates no
+acknowledged write; PostgreSQL stopped or killed gives no ALLOW, UNAVAILABLE or
+DEADLINE_EXCEEDED in our words, and health NOT_SERVING; SIGTERM with streams open exits within
+the grace, in-flight unary calls completed. The ledger check has teeth: with
+synchronous_commit=off it finds the writes a kill -9 lost."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from consent.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    campaign_pb2,
+    campaign_pb2_grpc,
+    consent_pb2,
+    consent_pb2_grpc,
+    types_pb2,
+)
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from consentd.bootstrap import bootstrap
+from consentd.config import Settings
+from consentd.domain.tenancy import Scope
+from consentd.store.database import migrate, provision_runtime_role
+from consentd.store.embedded import EmbeddedPostgres
+from tests.conftest import TEST_SECRET, bearer
+from tests.e2e.faults import (
+    CEILING,
+    GRACE,
+    SERVING,
+    Ledger,
+    Served,
+    check,
+    free_port,
+    kill_postgres,
+    mixed_load,
+    postgres_processes,
+    put_purpose,
+    record,
+    serve,
+    signal_all,
+    until_health,
+)
+
+Fault = Callable[[], object]
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+OUR_WORDS = ("the database is unavailable", "the database did not answer in time")
+
+
+@dataclass
+class Cluster:
+    postgres: EmbeddedPostgres
+    folder: Path
+    runtime_url: str
+    owner_url: str
+    metadata: tuple[tuple[str, str], ...]
+
+
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[tuple[EmbeddedPostgres, Path]]:
+    """A durable cluster (not the suite's ephemeral one) on a fixed port, so it can be killed
+    and started again where the service expects it."""
+    folder = Path(tempfile.mkdtemp(prefix="consentd-faults-"))
+    folder.chmod(0o711)
+    postgres = EmbeddedPostgres(folder / "pg", port=free_port())
+    postgres.start()
+    try:
+        postgres.create_database("faults")
+        yield postgres, folder
+    finally:
+        postgres.stop()
+        if not os.environ.get("CONSENTD_KEEP_FAULT_LOGS"):  # set it to read the serve logs
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+async def cluster(own_postgres: tuple[EmbeddedPostgres, Path]) -> Cluster:
+    postgres, folder = own_postgres
+    owner_url = postgres.url("faults")
+    await migrate(owner_url)
+    runtime_url = await provision_runtime_role(owner_url, "faults-password")
+    app = bootstrap(Settings(), runtime_url, TEST_SECRET, owner_url=owner_url)
+    try:
+        assert app.admin is not None
+        await app.admin.create_tenant("faults")
+        key, _ = await app.admin.issue_key("faults", [Scope.ADMIN.value], name="faults")
+    finally:
+        await app.aclose()
+    return Cluster(postgres, folder, runtime_url, owner_url, bearer(key.token))
+
+
+@pytest.fixture
+async def served(cluster: Cluster) -> AsyncIterator[Served]:
+    """`consentd serve` on this cluster, SERVING; killed afterwards if still running."""
+    server = serve(cluster.runtime_url, cluster.owner_url, cluster.folder, free_port())
+    async with grpc.aio.insecure_channel(server.address) as channel:
+        await until_health(channel, SERVING, 60)
+        await put_purpose(channel, cluster.metadata)
+    yield server
+    if server.child.poll() is None:
+        server.kill()
+
+
+def _restart_postgres(postgres: EmbeddedPostgres) -> None:
+    postgres.start(timeout=60)
+
+
+async def _verify_ledger(address: str, cluster: Cluster, ledger: Ledger) -> dict[str, int]:
+    """Lost (acknowledged, not stored), duplicated (stored twice), the audit chain and the
+    feed (every acknowledged event in it, positions 1..n without a gap)."""
+    lost = duplicated = 0
+    async with grpc.aio.insecure_channel(address) as channel:
+        consent = consent_pb2_grpc.ConsentServiceStub(channel)
+        for subject in [*ledger.acknowledged, *ledger.uncertain]:
+            stored = 0
+            with contextlib.suppress(grpc.aio.AioRpcError):  # NOT_FOUND: never stored
+                history = await consent.ListConsentHistory(
+                    consent_pb2.ListConsentHistoryRequest(
+                        subject=types_pb2.SubjectRef(external_id=subject), page_size=10
+                    ),
+                    metadata=cluster.metadata,
+                    timeout=10,
+                )
+                stored = len(history.events)
+            lost += subject in ledger.acknowledged and stored == 0
+            duplicated += stored > 1
+        audit = await audit_pb2_grpc.AuditServiceStub(channel).VerifyAuditChain(
+            audit_pb2.VerifyAuditChainRequest(), metadata=cluster.metadata, timeout=30
+        )
+        missing_in_feed, gaps = await _feed(channel, cluster, set(ledger.acknowledged.values()))
+    return {
+        "lost": lost,
+        "duplicated": duplicated,
+        "audit_ok": int(audit.ok),
+        "missing_in_feed": missing_in_feed,
+        "feed_gaps": gaps,
+    }
+
+
+async def _feed(channel: grpc.aio.Channel, cluster: Cluster, expected: set[str]) -> tuple[int, int]:
+    """How many `expected` events the change feed lacks, and its position gaps."""
+    stub = campaign_pb2_grpc.CampaignServiceStub(channel)
+    seen: set[str] = set()
+    positions: list[int] = []
+    call = stub.WatchConsentChanges(
+        campaign_pb2.WatchConsentChangesRequest(), metadata=cluster.metadata, timeout=5
+    )
+    try:
+        async for response in call:
+            for change in response.changes:
+                positions.append(change.position)
+                seen.add(change.event.event_id)
+            if not response.changes or expected <= seen:
+                break
+    except grpc.aio.AioRpcError as error:
+        # Nothing more came before the deadline (the feed waits for new changes).
+        if error.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+            raise
+    finally:
+        call.cancel()
+    gaps = sum(1 for a, b in itertools.pairwise(positions) if b != a + 1)
+    return len(expected - seen), gaps + (positions[:1] not in ([], [1]))
+
+
+async def _load_through(
+    served: Served, cluster: Cluster, faults: list[tuple[float, object]]
+) -> Ledger:
+    """Mixed load while each fault (a callable) runs after its delay; then the load stops."""
+    ledger, stop = Ledger(), asyncio.Event()
+    load = asyncio.create_task(mixed_load(served.address, cluster.metadata, ledger, stop))
+    for delay, fault in faults:
+        await asyncio.sleep(delay)
+        result = fault()
+        if asyncio.iscoroutine(result):
+            await result
+    await asyncio.sleep(1.5)
+    stop.set()
+    await asyncio.wait_for(load, 60)
+    return ledger
+
+
+async def test_kill_9_of_the_server_and_of_postgres_loses_and_duplicates_nothing(
+    cluster: Cluster, served: Served
+) -> None:
+    """Under writes and checks: kill -9 of consentd (then started again on the same port),
+    then kill -9 of PostgreSQL (started again): every acknowledged write is stored once, none
+    twice, the audit chain verifies, the feed has every acknowledged event, no wrong ALLOW."""
+    port = int(served.address.rsplit(":", 1)[1])
+    current = [served]
+
+    async def restart_server() -> None:
+        current[0].kill()
+        await asyncio.sleep(0.3)
+        current[0] = serve(cluster.runtime_url, cluster.owner_url, cluster.folder, port)
+        async with grpc.aio.insecure_channel(served.address) as channel:
+            await until_health(channel, SERVING, 60)  # starting needs the database
+
+    async def kill_and_restart_postgres() -> None:
+        kill_postgres(cluster.postgres)
+        await asyncio.sleep(1.0)
+        await asyncio.to_thread(_restart_postgres, cluster.postgres)
+
+    ledger = await _load_through(
+        served, cluster, [(2.0, restart_server), (3.0, kill_and_restart_postgres)]
+    )
+    try:
+        async with grpc.aio.insecure_channel(served.address) as channel:
+            await until_health(channel, SERVING, 30)
+        report = await _verify_ledger(served.address, cluster, ledger)
+    finally:
+        current[0].kill()
+    print(f"ledger: {len(ledger.acknowledged)} acknowledged, codes {ledger.codes}, {report}")
+    assert len(ledger.acknowledged) > 20
+    assert report == {
+        "lost": 0,
+        "duplicated": 0,
+        "audit_ok": 1,
+        "missing_in_feed": 0,
+        "feed_gaps": 0,
+    }
+    assert ledger.wrong_allows == 0
+    assert set(ledger.codes) <= {"OK", "UNAVAILABLE", "DEADLINE_EXCEEDED"}, ledger.codes
+
+
+async def _outage_answers(served: Served, cluster: Cluster) -> list[tuple[str, str]]:
+    """A check, a write and a read during the outage: (code, message) of each."""
+    answers = []
+    async with grpc.aio.insecure_channel(served.address) as channel:
+        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        calls = [
+            stub.CheckConsent(check("s1"), metadata=cluster.metadata, timeout=30),
+            stub.RecordConsent(record("s2"), metadata=cluster.metadata, timeout=30),
+            stub.GetSubjectConsents(
+                consent_pb2.GetSubjectConsentsRequest(
+                    subject=types_pb2.SubjectRef(external_id="s1")
+                ),
+                metadata=cluster.metadata,
+                timeout=30,
+            ),
+        ]
+        for call in calls:
+            try:
+                reply = await call
+            except grpc.aio.AioRpcError as error:
+                answers.append((error.code().name, error.details() or ""))
+            else:
+                answers.append(("OK", str(reply)))
+    return answers
+
+
+@pytest.mark.parametrize("fault", ["sigstop", "kill"])
+async def test_postgres_stopped_or_killed_is_unavailable_and_not_serving(
+    cluster: Cluster, served: Served, fault: str
+) -> None:
+    """PostgreSQL frozen (SIGSTOP) or killed: health turns NOT_SERVING, every call ends
+    UNAVAILABLE or DEADLINE_EXCEEDED in the server's words (not the client's 30 s deadline),
+    no ALLOW; then PostgreSQL back: SERVING again and the first write succeeds."""
+    frozen = postgres_processes(cluster.postgres)
+    async with grpc.aio.insecure_channel(served.address) as channel:
+        if fault == "sigstop":
+            signal_all(frozen, signal.SIGSTOP)
+        else:
+            kill_postgres(cluster.postgres)
+        try:
+            took = await until_health(channel, NOT_SERVING, 15)
+            started = time.monotonic()
+            answers = await _outage_answers(served, cluster)
+            waited = time.monotonic() - started
+        finally:
+            if fault == "sigstop":
+                signal_all(frozen, signal.SIGCONT)
+            else:
+                await asyncio.to_thread(_restart_postgres, cluster.postgres)
+        print(f"{fault}: NOT_SERVING after {took:.2f} s; 3 calls answered in {waited:.2f} s")
+        for code, message in answers:
+            assert code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"), answers
+            assert any(words in message for words in OUR_WORDS), answers
+        await until_health(channel, SERVING, 30)
+        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        written = await stub.RecordConsent(
+            record(f"after-{fault}"), metadata=cluster.metadata, timeout=10
+        )
+        assert written.events
+        reply = await stub.CheckConsent(check("s1"), metadata=cluster.metadata, timeout=10)
+        assert reply.decision == consent_pb2.DECISION_DENY
+
+
+async def test_sigterm_with_streams_open_exits_in_grace_and_completes_unary_calls(
+    cluster: Cluster, served: Served
+) -> None:
+    """SIGTERM with a health watch, a change feed and writes in flight: the writes complete,
+    the streams end UNAVAILABLE, and the process exits 0 within the grace."""
+    async with grpc.aio.insecure_channel(served.address) as channel:
+        watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest())
+        feed = campaign_pb2_grpc.CampaignServiceStub(channel).WatchConsentChanges(
+            campaign_pb2.WatchConsentChangesRequest(from_now=True), metadata=cluster.metadata
+        )
+        await watch.read()
+        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        writes = [
+            asyncio.ensure_future(
+                stub.RecordConsent(record(f"term-{n}"), metadata=cluster.metadata, timeout=30)
+            )
+            for n in range(30)
+        ]
+        await asyncio.sleep(0.05)
+        served.child.send_signal(signal.SIGTERM)
+        sent = time.monotonic()
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        ends = []
+        for stream in (watch, feed):
+            try:
+                while True:
+                    if await stream.read() == grpc.aio.EOF:
+                        break
+            except grpc.aio.AioRpcError as error:
+                ends.append(error.code())
+        code = await asyncio.to_thread(served.child.wait, GRACE + 5)
+        exited = time.monotonic() - sent
+    failed = [r for r in results if isinstance(r, BaseException)]
+    # A write sent after the server stopped accepting is refused UNAVAILABLE before it ran.
+    assert all(
+        isinstance(f, grpc.aio.AioRpcError) and f.code() == grpc.StatusCode.UNAVAILABLE
+        for f in failed
+    ), failed
+    assert len(failed) < len(results)
+    assert ends == [grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAVAILABLE]
+    assert code == 0
+    assert exited < GRACE, exited
+
+
+async def test_the_ledger_check_finds_the_writes_synchronous_commit_off_loses(
+    cluster: Cluster, served: Served
+) -> None:
+    """The suite has teeth: with synchronous_commit=off (and the WAL writer made lazy), a
+    kill -9 of PostgreSQL right after a burst of acknowledged writes loses some, and the
+    ledger check reports them."""
+    owner = create_async_engine(cluster.owner_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with owner.connect() as conn:
+            await conn.execute(sa.text("ALTER SYSTEM SET synchronous_commit = off"))
+            await conn.execute(sa.text("ALTER SYSTEM SET wal_writer_delay = '10s'"))
+            await conn.execute(sa.text("SELECT pg_reload_conf()"))
+        await asyncio.sleep(0.5)
+        ledger = await _load_through(
+            served, cluster, [(2.0, lambda: kill_postgres(cluster.postgres))]
+        )
+        await asyncio.to_thread(_restart_postgres, cluster.postgres)
+        async with grpc.aio.insecure_channel(served.address) as channel:
+            await until_health(channel, SERVING, 30)
+        report = await _verify_ledger(served.address, cluster, ledger)
+    finally:
+        await owner.dispose()
+        owner = create_async_engine(cluster.owner_url, isolation_level="AUTOCOMMIT")
+        async with owner.connect() as conn:
+            await conn.execute(sa.text("ALTER SYSTEM RESET synchronous_commit"))
+            await conn.execute(sa.text("ALTER SYSTEM RESET wal_writer_delay"))
+            await conn.execute(sa.text("SELECT pg_reload_conf()"))
+        await owner.dispose()
+    print(f"synchronous_commit=off: {len(ledger.acknowledged)} acknowledged, {report}")
+    assert report["lost"] > 0, report
+
+
+assert CEILING < 30  # the outage test tells the server's answer from the client's deadline

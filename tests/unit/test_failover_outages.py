@@ -1,0 +1,30 @@
+"""What a failover throws at the service is UNAVAILABLE (the client retries it), not INTERNAL:
+found by tests/ha, pinned here without a cluster."""
+
+from __future__ import annotations
+
+import asyncpg
+import sqlalchemy as sa
+
+from consentd.store.database import UNAVAILABLE, outage_of
+
+
+def test_a_write_reaching_a_standby_being_promoted_is_unavailable() -> None:
+    """SQLSTATE 25006 (read-only transaction), raw or wrapped by SQLAlchemy."""
+    raw = asyncpg.exceptions.ReadOnlySQLTransactionError("cannot execute DELETE")
+    wrapped = sa.exc.DBAPIError("DELETE ...", None, raw)
+    assert outage_of(raw) == UNAVAILABLE
+    assert outage_of(wrapped) == UNAVAILABLE
+
+
+def test_a_connection_left_mid_operation_is_unavailable() -> None:
+    """asyncpg's "cannot switch to state ...; another operation is in progress"."""
+    error = asyncpg.exceptions.InternalClientError(
+        "cannot switch to state 12; another operation (2) is in progress"
+    )
+    assert outage_of(error) == UNAVAILABLE
+
+
+def test_a_constraint_violation_is_still_not_an_outage() -> None:
+    """Only availability errors are retried: a unique violation stays a bug to report."""
+    assert outage_of(asyncpg.exceptions.UniqueViolationError("duplicate key")) is None
