@@ -38,6 +38,7 @@ from consentd.store.tables import (
     tenant_retention,
     token_issuers,
 )
+from consentd.store.tables_contacts import contact_point_holdings
 
 _T = tenant_retention
 _K = idempotency_keys
@@ -61,6 +62,7 @@ PURGE_ORDER: tuple[sa.Table, ...] = (
     cookie_consent_modes,
     cookie_categories,
     cookie_policies,
+    contact_point_holdings,  # who held which contact point (0012)
     subject_identifiers,
     suppressions,
     subjects,

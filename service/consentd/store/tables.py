@@ -616,3 +616,6 @@ consent_imports = sa.Table(
     sa.CheckConstraint("file_sha256 ~ '^[0-9a-f]{64}$'", name="file_sha256"),
     sa.CheckConstraint("last_line >= 1 AND imported >= 0 AND superseded >= 0", name="counts"),
 )
+
+# Tables defined in modules of their own, on this metadata (imported last: they import it).
+from consentd.store import tables_contacts  # noqa: E402, F401
