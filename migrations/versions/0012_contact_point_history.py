@@ -11,7 +11,8 @@ unlinked before this revision have no holding (an erased one keeps its suppressi
 
 consentd_check() (last written by 0008) is replaced in full: it now resolves a contact point at
 `as_of` through the holdings (now: through subject_identifiers, as before), returns the holder's
-`held_from`, and, for each earlier holding of the contact point that ended by `p_at` (another
+`held_from`, reads the suppressions of the contact points a subject held at `p_at` (not of
+those it holds now), and, for each earlier holding of the contact point that ended by `p_at` (another
 subject's), the holder's latest applicable fact recorded by then, the objection in force then and
 the erasure that ended it: the domain rule (domain/contact_points.py) decides from them, for the
 checks and the suppression list alike. The return type changes, so it is dropped and created
@@ -211,10 +212,12 @@ BEGIN
             WHERE s.tenant_id = p_tenant AND s.subject_id = x.subject_id
               AND s.erased_at IS NOT NULL
             UNION ALL
+            -- Suppressions of the contact points the subject held at p_at (now: those linked).
             SELECT sp.reason, sp.created_at FROM suppressions sp
-            JOIN subject_identifiers i
-                ON i.tenant_id = sp.tenant_id AND i.kind = sp.kind AND i.digest = sp.digest
-            WHERE i.tenant_id = p_tenant AND i.subject_id = x.subject_id
+            JOIN contact_point_holdings ch
+                ON ch.tenant_id = sp.tenant_id AND ch.kind = sp.kind AND ch.digest = sp.digest
+            WHERE ch.tenant_id = p_tenant AND ch.subject_id = x.subject_id
+              AND ch.held_from <= p_at AND (ch.held_until IS NULL OR ch.held_until > p_at)
             UNION ALL
             SELECT sp.reason, sp.created_at FROM suppressions sp
             WHERE x.subject_id IS NULL AND sp.tenant_id = p_tenant AND sp.kind = x.kind
