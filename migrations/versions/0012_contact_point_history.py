@@ -19,6 +19,14 @@ checks and the suppression list alike. The return type changes, so it is dropped
 (same arguments, same grants: EXECUTE for consentd_app only). It stays SECURITY INVOKER and sets
 the tenant for the caller's transaction only, as 0006 explains.
 
+Rights requests are due one month after their acknowledged receipt, not after the identity
+check (the seed policy's "à compter de la confirmation de réception"): existing requests get that
+due date (received_at + 1 month, PostgreSQL's month arithmetic in UTC, which clamps to the
+month's last day as domain/rights.add_months does) where they had none or a later one; an
+extension granted before keeps its date. The CHECK constraint that tied a due date to the
+identity check becomes `due_at IS NOT NULL`; the downgrade takes the due date of unverified
+requests away again.
+
 consentd_purge_tenant_rows() (last written by 0007) is replaced in full so that the tenant purge
 may empty the new table (before subjects, which it references).
 
@@ -62,6 +70,23 @@ BEGIN
             (tenant_id, holding_id, kind, digest, subject_id, held_from)
         SELECT tenant_id, gen_random_uuid(), kind, digest, subject_id, created_at
         FROM subject_identifiers WHERE tenant_id = v_tenant;
+    END LOOP;
+    PERFORM set_config('consentd.tenant_id', '', true);
+END
+$$
+"""
+
+DUE_FROM_RECEIPT = """
+DO $$
+DECLARE
+    v_tenant uuid;
+BEGIN
+    PERFORM set_config('TimeZone', 'UTC', true);
+    FOR v_tenant IN SELECT tenant_id FROM tenants LOOP
+        PERFORM set_config('consentd.tenant_id', v_tenant::text, true);
+        UPDATE rights_requests SET due_at = received_at + interval '1 month'
+        WHERE tenant_id = v_tenant
+          AND (due_at IS NULL OR due_at > received_at + interval '1 month');
     END LOOP;
     PERFORM set_config('consentd.tenant_id', '', true);
 END
@@ -345,6 +370,52 @@ $$
 """
 
 
+# Before 0012 a received (unverified) request had no due date: the downgrade takes it away.
+NO_DUE_BEFORE_VERIFICATION = """
+DO $$
+DECLARE
+    v_tenant uuid;
+BEGIN
+    FOR v_tenant IN SELECT tenant_id FROM tenants LOOP
+        PERFORM set_config('consentd.tenant_id', v_tenant::text, true);
+        UPDATE rights_requests SET due_at = NULL, extended_due_at = NULL
+        WHERE tenant_id = v_tenant AND state = 'received';
+    END LOOP;
+    PERFORM set_config('consentd.tenant_id', '', true);
+END
+$$
+"""
+OLD_DUE_CHECK = (
+    "(state = 'received') = (verified_at IS NULL AND due_at IS NULL) OR state = 'refused'"
+)
+
+
+def _due_from_receipt() -> None:
+    op.drop_constraint(
+        op.f("ck_rights_requests_due_once_verified"), "rights_requests", type_="check"
+    )
+    op.execute(DUE_FROM_RECEIPT)
+    op.create_check_constraint(
+        op.f("ck_rights_requests_verified_once"),
+        "rights_requests",
+        "(state = 'received') = (verified_at IS NULL) OR state = 'refused'",
+    )
+    op.create_check_constraint(
+        op.f("ck_rights_requests_due_from_receipt"), "rights_requests", "due_at IS NOT NULL"
+    )
+
+
+def _due_from_verification() -> None:
+    op.drop_constraint(
+        op.f("ck_rights_requests_due_from_receipt"), "rights_requests", type_="check"
+    )
+    op.drop_constraint(op.f("ck_rights_requests_verified_once"), "rights_requests", type_="check")
+    op.execute(NO_DUE_BEFORE_VERIFICATION)
+    op.create_check_constraint(
+        op.f("ck_rights_requests_due_once_verified"), "rights_requests", OLD_DUE_CHECK
+    )
+
+
 def _create_check(text: str) -> None:
     op.execute(text)
     op.execute(f"REVOKE ALL ON FUNCTION {CHECK_SIGNATURE} FROM PUBLIC")
@@ -390,6 +461,7 @@ def upgrade() -> None:
         postgresql_where=sa.text("held_until IS NULL"),
     )
     op.execute(BACKFILL)
+    _due_from_receipt()
     op.execute(f"ALTER TABLE {TABLE} ENABLE ROW LEVEL SECURITY")
     op.execute(f"ALTER TABLE {TABLE} FORCE ROW LEVEL SECURITY")
     op.execute(
@@ -403,6 +475,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _due_from_verification()
     op.execute(_purge_function(PURGEABLE_0007))
     op.execute(f"DROP FUNCTION {CHECK_SIGNATURE}")
     _create_check(CHECK_FUNCTION_0008)

@@ -10,6 +10,7 @@ import pytest
 
 from consentd.app.commands import CheckConsent
 from consentd.bootstrap import App
+from consentd.domain.breach import Window
 from consentd.domain.model import Decision, Reason
 from consentd.domain.tenancy import Tenant
 from tests.conftest import TestClock
@@ -141,3 +142,20 @@ async def test_a_new_grant_after_an_erasure_takes_the_address_off_the_suppressio
     assert await suppressed(app, tenant, NEWSLETTER) == {}
     # As of before the new grant, it was still erased.
     assert await _answers(app, tenant, NEWSLETTER, _at(base, 2)) == {(Decision.DENY, Reason.ERASED)}
+
+
+async def test_breach_scope_counts_contact_points_erased_since(
+    app: App, tenant: Tenant, clock: TestClock
+) -> None:
+    """Five subjects written in a window, one erased after it: the window still touched five
+    contact points (and five subjects)."""
+    base = datetime.now(UTC) - timedelta(hours=1)
+    await catalogue(app, tenant)
+    clock.pinned = _at(base, 1)
+    for index in range(5):
+        await grant(app, tenant, email(f"person{index}@example.fr"), targets=(NEWSLETTER,))
+    clock.pinned = _at(base, 10)
+    await app.rights.erase(principal(tenant), email("person0@example.fr"), "dpo")
+    [scope] = await app.audit.scope_breach([tenant], Window(_at(base, 0), _at(base, 5)))
+    assert scope.subjects_touched == 5
+    assert scope.categories["contact_points"] == 5
