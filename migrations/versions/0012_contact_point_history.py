@@ -199,6 +199,41 @@ BEGIN
             ORDER BY ch.held_from DESC LIMIT 1
         ) hh ON true
         LEFT JOIN subjects s ON s.tenant_id = p_tenant AND s.subject_id = k.sid
+    ), prior AS (
+        -- The contact point's earlier holders (other subjects), each as it stood when the
+        -- contact point left them: what domain/contact_points.py carries over. Few contact
+        -- points have one: a join on the small index of ended holdings, then per holding.
+        SELECT x.ord,
+            array_agg(ph.held_until ORDER BY ph.held_until) AS ended,
+            array_agg(pf.event_id ORDER BY ph.held_until) AS event_ids,
+            array_agg(pf.sequence ORDER BY ph.held_until) AS sequences,
+            array_agg(pf.state ORDER BY ph.held_until) AS states,
+            array_agg(pf.recorded_at ORDER BY ph.held_until) AS recorded,
+            array_agg(po.since ORDER BY ph.held_until) AS objected,
+            array_agg(ps.erased_at ORDER BY ph.held_until) AS erased
+        FROM subject x
+        JOIN contact_point_holdings ph
+            ON ph.tenant_id = p_tenant AND ph.kind = x.kind AND ph.digest = x.digest
+           AND ph.held_until IS NOT NULL AND ph.held_until <= p_at
+           AND ph.subject_id IS DISTINCT FROM x.subject_id
+        LEFT JOIN LATERAL (
+            SELECT e.event_id, e.sequence, e.state, e.recorded_at FROM consent_events e
+            WHERE e.tenant_id = p_tenant AND e.subject_id = ph.subject_id
+              AND e.recorded_at <= ph.held_until
+              AND ((e.purpose_id = p_purpose AND e.channel = p_channel AND e.scope = p_scope)
+                   OR e.purpose_id = '*')
+            ORDER BY e.sequence DESC LIMIT 1
+        ) pf ON true
+        LEFT JOIN LATERAL (
+            SELECT min(sb.since) AS since FROM subject_blocks sb
+            WHERE sb.tenant_id = p_tenant AND sb.subject_id = ph.subject_id
+              AND sb.kind = 'objected' AND sb.since <= ph.held_until
+              AND (sb.lifted_at IS NULL OR sb.lifted_at > ph.held_until)
+        ) po ON true
+        LEFT JOIN subjects ps
+            ON ps.tenant_id = p_tenant AND ps.subject_id = ph.subject_id
+           AND ps.erased_at <= ph.held_until
+        GROUP BY x.ord
     )
     SELECT p.lawful_basis, p.notice_id, p.floor, x.ord, x.subject_id,
         f.event_id, f.sequence, f.purpose_id, f.channel, f.scope, f.state, f.notice_version,
@@ -248,38 +283,7 @@ BEGIN
             WHERE x.subject_id IS NULL AND sp.tenant_id = p_tenant AND sp.kind = x.kind
               AND sp.digest = x.digest
         ) bk
-    ) b ON true LEFT JOIN LATERAL (
-        -- The contact point's earlier holders (other subjects), each as it stood when the
-        -- contact point left them: what domain/contact_points.py carries over.
-        SELECT array_agg(ph.held_until ORDER BY ph.held_until) AS ended,
-            array_agg(pf.event_id ORDER BY ph.held_until) AS event_ids,
-            array_agg(pf.sequence ORDER BY ph.held_until) AS sequences,
-            array_agg(pf.state ORDER BY ph.held_until) AS states,
-            array_agg(pf.recorded_at ORDER BY ph.held_until) AS recorded,
-            array_agg(po.since ORDER BY ph.held_until) AS objected,
-            array_agg(ps.erased_at ORDER BY ph.held_until) AS erased
-        FROM contact_point_holdings ph
-        LEFT JOIN LATERAL (
-            SELECT e.event_id, e.sequence, e.state, e.recorded_at FROM consent_events e
-            WHERE e.tenant_id = p_tenant AND e.subject_id = ph.subject_id
-              AND e.recorded_at <= ph.held_until
-              AND ((e.purpose_id = p_purpose AND e.channel = p_channel AND e.scope = p_scope)
-                   OR e.purpose_id = '*')
-            ORDER BY e.sequence DESC LIMIT 1
-        ) pf ON true
-        LEFT JOIN LATERAL (
-            SELECT min(sb.since) AS since FROM subject_blocks sb
-            WHERE sb.tenant_id = p_tenant AND sb.subject_id = ph.subject_id
-              AND sb.kind = 'objected' AND sb.since <= ph.held_until
-              AND (sb.lifted_at IS NULL OR sb.lifted_at > ph.held_until)
-        ) po ON true
-        LEFT JOIN subjects ps
-            ON ps.tenant_id = p_tenant AND ps.subject_id = ph.subject_id
-           AND ps.erased_at <= ph.held_until
-        WHERE x.kind IS NOT NULL AND ph.tenant_id = p_tenant AND ph.kind = x.kind
-          AND ph.digest = x.digest AND ph.held_until IS NOT NULL AND ph.held_until <= p_at
-          AND ph.subject_id IS DISTINCT FROM x.subject_id
-    ) pr ON true) ON true
+    ) b ON true LEFT JOIN prior pr ON pr.ord = x.ord) ON true
     ORDER BY x.ord;
 END
 $$
@@ -453,6 +457,12 @@ def upgrade() -> None:
         "ix_contact_point_holdings_point", TABLE, ["tenant_id", "kind", "digest", "held_from"]
     )
     op.create_index("ix_contact_point_holdings_subject", TABLE, ["tenant_id", "subject_id"])
+    op.create_index(
+        "ix_contact_point_holdings_ended",
+        TABLE,
+        ["tenant_id", "kind", "digest"],
+        postgresql_where=sa.text("held_until IS NOT NULL"),
+    )
     op.create_index(
         "uq_contact_point_holdings_open",
         TABLE,

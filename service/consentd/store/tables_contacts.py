@@ -34,6 +34,14 @@ contact_point_holdings = sa.Table(
     sa.CheckConstraint("held_until IS NULL OR held_until >= held_from", name="held_after"),
     sa.Index("ix_contact_point_holdings_point", "tenant_id", "kind", "digest", "held_from"),
     sa.Index("ix_contact_point_holdings_subject", "tenant_id", "subject_id"),
+    # The earlier holders a check looks for: few contact points have any.
+    sa.Index(
+        "ix_contact_point_holdings_ended",
+        "tenant_id",
+        "kind",
+        "digest",
+        postgresql_where=sa.text("held_until IS NOT NULL"),
+    ),
     # A contact point has one holder at a time: the open holding mirrors subject_identifiers.
     sa.Index(
         "uq_contact_point_holdings_open",
