@@ -63,11 +63,11 @@ WITH latest AS (
         AND sp.digest = i.digest
     WHERE i.tenant_id = $1 AND i.subject_id > $5
     UNION
-    SELECT i.subject_id FROM subject_identifiers i
-    WHERE i.tenant_id = $1 AND i.subject_id > $5 AND i.kind = $6 AND EXISTS (
-        SELECT 1 FROM contact_point_holdings h
-        WHERE h.tenant_id = $1 AND h.kind = i.kind AND h.digest = i.digest
-          AND h.held_until IS NOT NULL AND h.subject_id <> i.subject_id)
+    SELECT i.subject_id FROM contact_point_holdings h
+    JOIN subject_identifiers i ON i.tenant_id = h.tenant_id AND i.kind = h.kind
+        AND i.digest = h.digest
+    WHERE h.tenant_id = $1 AND h.kind = $6 AND h.held_until IS NOT NULL
+      AND i.subject_id > $5 AND i.subject_id <> h.subject_id
     ORDER BY subject_id LIMIT $7
 )
 SELECT c.subject_id, i.digest
