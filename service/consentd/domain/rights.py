@@ -156,8 +156,7 @@ class RightsRequest:
         return replace(self, state=to, updated_at=now, closed_at=closed)
 
     def verified(self, now: datetime, method: str) -> RightsRequest:
-        """Identity confirmed; the due date stays the one counted from receipt (a request
-        recorded before revision 0012 without one gets it now)."""
+        """Identity confirmed; the due date stays the one counted from receipt."""
         moved = self._move(RequestState.IDENTITY_VERIFIED, now)
         return replace(
             moved,
