@@ -10,11 +10,11 @@ unlinks it. Existing links are backfilled as open holdings from their creation; 
 unlinked before this revision have no holding (an erased one keeps its suppression entry).
 
 consentd_check() (last written by 0008) is replaced in full: it now resolves a contact point at
-`as_of` through the holdings (now: through subject_identifiers, as before), returns the holder's
-`held_from`, reads the suppressions of the contact points a subject held at `p_at` (not of
-those it holds now), and, for each earlier holding of the contact point that ended by `p_at` (another
-subject's), the holder's latest applicable fact recorded by then, the objection in force then and
-the erasure that ended it: the domain rule (domain/contact_points.py) decides from them, for the
+`as_of` through the holdings (now: through subject_identifiers, as before), reads the
+suppressions of the contact points a subject held at `p_at` (not of those it holds now), and,
+for each earlier holding of the contact point that ended by `p_at` (another subject's), returns
+the holder's latest applicable fact recorded by then, the objection in force then and the
+erasure that ended it: the domain rule (domain/contact_points.py) decides from them, for the
 checks and the suppression list alike. The return type changes, so it is dropped and created
 (same arguments, same grants: EXECUTE for consentd_app only). It stays SECURITY INVOKER and sets
 the tenant for the caller's transaction only, as 0006 explains.
@@ -156,7 +156,7 @@ CREATE FUNCTION consentd_check(
     lawful_basis text, notice_id text, floor integer, ord bigint, subject_id uuid,
     event_id uuid, sequence bigint, purpose_id text, channel text, scope text, state text,
     notice_version integer, valid_until timestamptz, recorded_at timestamptz,
-    block_kinds text[], block_since timestamptz[], held_from timestamptz,
+    block_kinds text[], block_since timestamptz[],
     prior_ended timestamptz[], prior_event_ids uuid[], prior_sequences bigint[],
     prior_states text[], prior_recorded timestamptz[], prior_objected timestamptz[],
     prior_erased timestamptz[]
@@ -185,14 +185,13 @@ BEGIN
         SELECT k.ord, k.kind, k.digest,
             CASE WHEN k.sid IS NOT NULL THEN s.subject_id
                  WHEN p_as_of IS NULL THEN i.subject_id
-                 ELSE hh.subject_id END AS subject_id,
-            CASE WHEN p_as_of IS NULL THEN i.created_at ELSE hh.held_from END AS held_from
+                 ELSE hh.subject_id END AS subject_id
         FROM keys k
         LEFT JOIN subject_identifiers i
             ON p_as_of IS NULL AND i.tenant_id = p_tenant AND i.kind = k.kind
            AND i.digest = k.digest
         LEFT JOIN LATERAL (
-            SELECT ch.subject_id, ch.held_from FROM contact_point_holdings ch
+            SELECT ch.subject_id FROM contact_point_holdings ch
             WHERE p_as_of IS NOT NULL AND ch.tenant_id = p_tenant AND ch.kind = k.kind
               AND ch.digest = k.digest AND ch.held_from <= p_as_of
               AND (ch.held_until IS NULL OR ch.held_until > p_as_of)
@@ -237,7 +236,7 @@ BEGIN
     )
     SELECT p.lawful_basis, p.notice_id, p.floor, x.ord, x.subject_id,
         f.event_id, f.sequence, f.purpose_id, f.channel, f.scope, f.state, f.notice_version,
-        f.valid_until, f.recorded_at, b.kinds, b.since, x.held_from,
+        f.valid_until, f.recorded_at, b.kinds, b.since,
         pr.ended, pr.event_ids, pr.sequences, pr.states, pr.recorded, pr.objected, pr.erased
     FROM purpose p
     LEFT JOIN (subject x LEFT JOIN LATERAL (

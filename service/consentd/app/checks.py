@@ -93,7 +93,6 @@ class Checker:
                 batch.notice_floor,
                 row.blocks,
                 priors=row.priors,
-                held_from=row.held_from,
             )
             results.append(CheckResult(ruling.verdict, row.subject_id, basis, ruling.since))
         if self._tally is not None:

@@ -42,8 +42,7 @@ class CheckRow(NamedTuple):
     subject_id: UUID | None
     fact: ConsentFact | None
     blocks: Sequence[Block] = ()
-    # A contact point's key: since when its holder holds it, and its earlier holders.
-    held_from: datetime | None = None
+    # A contact point's key: its earlier holders.
     priors: Sequence[PriorHolding] = ()
 
 

@@ -4,8 +4,9 @@ A check by contact point and the suppression list both go through decide_contact
 holder of the contact point at the time asked decides as decide() says for a subject, except
 that the refusals, withdrawals, objections and the erasure of its earlier holders stay in force
 on it (DENY, and on the suppression list) until its holder records a fact for the target after
-them, while holding it. Grants never pass from one holder to the next: a rectified address is
-not the person's any more.
+them (the same rule as for a subject's own objection or erasure: the person came back and said
+yes again). Grants never pass from one holder to the next: a rectified address is not the
+person's any more.
 """
 
 from __future__ import annotations
@@ -78,11 +79,9 @@ def decide_contact_point(
     blocks: Sequence[Block] = (),
     *,
     priors: Sequence[PriorHolding] = (),
-    held_from: datetime | None = None,
 ) -> Ruling:
     """The answer for a contact point: its holder's (`facts`, `blocks`; none when nobody holds
-    it), unless an earlier holder's DENY (`priors`) is later than every fact the holder recorded
-    while holding it (since `held_from`)."""
+    it), unless an earlier holder's DENY (`priors`) is later than the holder's latest fact."""
     facts = list(facts)
     ruling = rule(purpose, facts, now, notice_floor, blocks)
     denials = [d for d in (carried(purpose, p) for p in priors) if d is not None]
@@ -94,6 +93,5 @@ def decide_contact_point(
         fact is not None
         and fact.recorded_at is not None
         and fact.recorded_at > (denial.since or now)
-        and (held_from is None or fact.recorded_at >= held_from)
     )
     return ruling if answered else denial

@@ -189,7 +189,7 @@ class SqlCampaign:
             target.purpose, LawfulBasis(first["lawful_basis"]), notice_id=first["notice_id"]
         )
         found = [
-            CheckRow(m["subject_id"], _fact(m), _blocks(m), m["held_from"], _priors(m, target))
+            CheckRow(m["subject_id"], _fact(m), _blocks(m), _priors(m, target))
             for m in rows
             if m["ord"] is not None
         ]
