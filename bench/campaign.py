@@ -738,6 +738,10 @@ WITH s AS (
 ), ident AS (
     INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at)
     SELECT $1, 'email', digest, subject_id, now() FROM s
+), held AS (
+    -- As linking an identifier does (store/subjects.py): its holding opens (migration 0012).
+    INSERT INTO contact_point_holdings (tenant_id, holding_id, kind, digest, subject_id, held_from)
+    SELECT $1, gen_random_uuid(), 'email', digest, subject_id, now() FROM s
 )
 INSERT INTO consent_events (
     tenant_id, event_id, subject_id, purpose_id, channel, scope, state, source, actor,

@@ -96,7 +96,7 @@ async def test_erase_request_from_code_to_done(
     assert (await app.requests.get(who, request_id)).code_attempts == 1
     verified = await app.requests.confirm_identity(who, request_id, code)
     assert verified.state is RequestState.IDENTITY_VERIFIED
-    assert verified.due_at == datetime(2027, 2, 28, 10, 0, tzinfo=UTC)
+    assert verified.due_at == datetime(2027, 2, 28, 7, 0, tzinfo=UTC)  # from receipt, T0 - 3 h
     with pytest.raises(FailedPrecondition):
         await app.requests.confirm_identity(who, request_id, code)
 
@@ -179,6 +179,30 @@ async def test_extension_once_before_due_and_the_overdue_list(
     assert {r.request_id for r in overdue.items} == {late, extended}
     refused_only = await app.requests.listed(who, False, RequestState.REFUSED, 0, "")
     assert [r.request_id for r in refused_only.items] == [refused]
+
+
+async def test_an_unverified_request_is_due_from_receipt_and_listed_overdue(
+    rights_app: App, tenant: Tenant, clock: TestClock
+) -> None:
+    """Submitted Jan 31 and never verified: due Feb 28 (the acknowledged receipt starts the
+    month), on the overdue list on Mar 1; a request verified later keeps that due date."""
+    app = rights_app
+    who = principal(tenant)
+    clock.pinned = T0
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("u@example.fr"))
+    waiting = await app.requests.submit(who, RequestKind.ERASE, email("u@example.fr"), None)
+    verified_late = await app.requests.submit(who, RequestKind.ACCESS, email("u@example.fr"), None)
+    assert waiting.request.due_at == datetime(2027, 2, 28, 10, 0, tzinfo=UTC)
+    clock.pinned = T0 + timedelta(days=20)
+    verified = await app.requests.attest_identity(who, verified_late.request.request_id, "dpo")
+    assert verified.due_at == waiting.request.due_at
+    clock.pinned = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
+    overdue = await app.requests.listed(who, True, None, 0, "")
+    assert {r.request_id for r in overdue.items} == {
+        waiting.request.request_id,
+        verified_late.request.request_id,
+    }
 
 
 async def test_paging_and_unknown_requests(rights_app: App, tenant: Tenant) -> None:

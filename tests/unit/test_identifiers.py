@@ -138,6 +138,41 @@ def test_invalid_phone_is_refused_naming_the_field(raw: str, region: str) -> Non
     assert caught.value.field == "subject.phone"
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0692 12 34 56", "+262692123456"),  # La Réunion, mobile
+        ("0693123456", "+262693123456"),
+        ("02 62 20 12 34", "+262262201234"),  # La Réunion, fixed
+        ("0639012345", "+262639012345"),  # Mayotte, mobile
+        ("02.69.60.12.34", "+262269601234"),  # Mayotte, fixed (not a metropolitan +33 2)
+        ("0690 12 34 56", "+590690123456"),  # Guadeloupe, Saint-Martin, Saint-Barthélemy
+        ("0691281234", "+590691281234"),
+        ("0590271234", "+590590271234"),
+        ("0696123456", "+596696123456"),  # Martinique
+        ("0697123456", "+596697123456"),
+        ("0596301234", "+596596301234"),  # fixed, not a metropolitan +33 5
+        ("0694201234", "+594694201234"),  # Guyane
+        ("0594301234", "+594594301234"),
+        ("05 08 41 12 34", "+508411234"),  # Saint-Pierre-et-Miquelon
+        ("+262692123456", "+262692123456"),
+        ("06 12 34 56 78", "+33612345678"),  # metropolitan numbers are unchanged
+    ],
+)
+def test_french_overseas_national_numbers_get_their_own_country_code(
+    raw: str, expected: str
+) -> None:
+    """With the region FR, the national number of an overseas department or collectivity is
+    read under its own country code (the French numbering plan), as an agent types it."""
+    assert normalise_phone(raw, "FR") == Identifier(IdentifierKind.PHONE, expected)
+
+
+def test_overseas_prefix_with_an_unallocated_number_is_still_refused() -> None:
+    """The mapping picks the country code; the number must still be an allocated one."""
+    with pytest.raises(InvalidInput):
+        normalise_phone("0639123456", "FR")
+
+
 @pytest.mark.parametrize("raw", ["c", "CRM-42 / Dupont", "x" * 256])
 def test_external_id_is_kept_as_given(raw: str) -> None:
     """An external id of 1 to 256 printable characters is kept exactly (case, spaces)."""

@@ -38,15 +38,26 @@ def test_add_months_keeps_day_and_time_or_the_months_last_day(
 
 
 def _received(at: datetime = T0) -> RightsRequest:
-    return RightsRequest(uuid4(), uuid4(), RequestKind.ERASE, RequestState.RECEIVED, at, at)
+    return RightsRequest.received(uuid4(), uuid4(), RequestKind.ERASE, at)
 
 
-def test_due_date_is_one_month_after_verification_not_receipt() -> None:
-    """The clock starts at the identity check (confirmed receipt): Jan 31 -> Feb 28."""
-    request = _received(T0 - timedelta(days=10)).verified(T0, "one_time_code")
+def test_due_date_is_one_month_after_receipt_and_verification_does_not_move_it() -> None:
+    """The clock starts at the acknowledged receipt (Jan 31 -> Feb 28); the identity check ten
+    days later leaves the due date where it was."""
+    received = _received(T0)
+    assert received.due_at == datetime(2027, 2, 28, 9, 30, tzinfo=UTC)
+    request = received.verified(T0 + timedelta(days=10), "one_time_code")
     assert request.state is RequestState.IDENTITY_VERIFIED
     assert request.due_at == datetime(2027, 2, 28, 9, 30, tzinfo=UTC)
     assert request.effective_due_at == request.due_at
+
+
+def test_an_unverified_request_falls_overdue() -> None:
+    """Identity checks do not stop the clock: a request never verified is overdue after its
+    month, like any open request."""
+    received = _received(T0)
+    assert not received.is_overdue(datetime(2027, 2, 28, 9, 30, tzinfo=UTC))
+    assert received.is_overdue(datetime(2027, 2, 28, 9, 31, tzinfo=UTC))
 
 
 def test_the_state_machine_refuses_skipped_or_backward_steps() -> None:
@@ -111,7 +122,8 @@ def test_no_extension_after_the_first_due_date_or_before_verification() -> None:
 
 
 def test_overdue_only_while_open_and_past_the_effective_due_date() -> None:
-    """Past the (extended) due date and not closed: overdue; closed requests never are."""
+    """Past the (extended) due date and not closed, verified or not: overdue; closed requests
+    never are."""
     verified = _received().verified(T0, "code")
     due = verified.due_at or T0
     assert not verified.is_overdue(due)
@@ -119,4 +131,4 @@ def test_overdue_only_while_open_and_past_the_effective_due_date() -> None:
     extended = verified.extended(T0, 2, "complex")
     assert not extended.is_overdue(due + timedelta(days=1))
     assert not replace(verified, state=RequestState.DONE).is_overdue(due + timedelta(days=90))
-    assert not _received().is_overdue(T0 + timedelta(days=400))
+    assert _received().is_overdue(T0 + timedelta(days=400))

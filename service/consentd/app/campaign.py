@@ -12,15 +12,14 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from consentd.app.changes import ChangeHub
-from consentd.app.checks import Checker, Decided, Tally, check_as_of, unknown_purpose
+from consentd.app.checks import Checker, Decided, Tally, check_as_of
 from consentd.app.commands import SubjectSelector
 from consentd.app.paging import decode_token, encode_token
-from consentd.app.ports import Clock, FeedChange, ReadUnitOfWorkFactory, SuppressedRow
-from consentd.domain.decision import SUPPRESSING, decide
+from consentd.app.ports import Clock, FeedChange, ReadUnitOfWorkFactory
+from consentd.domain.decision import SUPPRESSING
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.model import Channel, Reason, Target
-from consentd.domain.rights import BlockKind
 from consentd.domain.tenancy import Principal
 
 MAX_BATCH = 1000
@@ -111,6 +110,8 @@ class CampaignUseCases:
         self._hub = hub
         self._timing = timing
         self._checker = Checker(reads, hasher, clock, tally)
+        # The suppression list asks the checks' rule too, but is not counted as checks.
+        self._rule = Checker(reads, hasher, clock)
 
     async def check_batch(
         self,
@@ -230,55 +231,56 @@ class CampaignUseCases:
                 "target.channel", "must be EMAIL, SMS or VOICE_CALL: no other has a contact point"
             )
         tenant = principal.tenant_id
-        async with self._reads(tenant) as uow:
-            known = await uow.campaign.check(target, [], None, self._clock())
-        if known is None:
-            raise unknown_purpose(target.purpose)
-        purpose = known.purpose
+        await self._rule.decide(tenant, target, None, [])  # NotFound for the purpose
         start = start or ExportCursor()
         after: UUID | None = start.after_subject
         page_size = self._timing.suppression_page
         while not start.subjects_done:
-            now = self._clock()
             async with self._reads(tenant) as uow:
-                rows = await uow.campaign.suppressed(target, kind, after, page_size, now)
-            page = []
-            for row in rows:
-                # The rule of a check (blocks included), minus the notice floor: an outdated
-                # notice is "ask again", not "never".
-                facts = [row.fact] if row.fact else []
-                verdict = decide(purpose, facts, now, None, row.blocks)
-                if verdict.reason in SUPPRESSING and row.digest is not None:
-                    page.append(
-                        Suppressed(
-                            row.digest,
-                            kind,
-                            row.subject_id,
-                            verdict.reason,
-                            verdict.event_id,
-                            _since(row, verdict.event_id),
-                        )
-                    )
-            done = len({row.subject_id for row in rows}) < page_size
-            after = rows[-1].subject_id if rows else after
-            cursor = ExportCursor(done, after)
+                rows = await uow.campaign.suppression_candidates(
+                    target, kind, after, page_size, self._clock()
+                )
+            held = [(subject, digest) for subject, digest in rows if digest is not None]
+            page = await self._suppressed(tenant, target, kind, [d for _, d in held])
+            done = len({subject for subject, _ in rows}) < page_size
+            after = rows[-1][0] if rows else after
             if page or done:
-                yield page, cursor
+                yield page, ExportCursor(done, after)
             if done:
                 break
         last: bytes | None = start.after_digest
         while True:
             async with self._reads(tenant) as uow:
-                entries = await uow.campaign.suppression_entries(kind, last, page_size)
-            last = entries[-1].digest if entries else last
-            page = [
-                Suppressed(e.digest, kind, None, _BLOCK_REASONS[e.reason], None, e.since)
-                for e in entries
-            ]
+                digests = await uow.campaign.unheld_contact_points(kind, last, page_size)
+            last = digests[-1] if digests else last
+            page = await self._suppressed(tenant, target, kind, digests)
             if page:
                 yield page, ExportCursor(True, after, last)
-            if len(entries) < page_size:
+            if len(digests) < page_size:
                 return
+
+    async def _suppressed(
+        self, tenant: UUID, target: Target, kind: IdentifierKind, digests: Sequence[bytes]
+    ) -> list[Suppressed]:
+        """The contact points a check of the target answers with a suppressing DENY now: the
+        checks' own rule, from the checks' own query."""
+        if not digests:
+            return []
+        _, results = await self._rule.decide(
+            tenant, target, None, [(kind, digest) for digest in digests]
+        )
+        return [
+            Suppressed(
+                digest,
+                kind,
+                result.subject_id,
+                result.verdict.reason,
+                result.verdict.event_id,
+                result.since or _EPOCH,
+            )
+            for digest, result in zip(digests, results, strict=True)
+            if result.verdict.reason in SUPPRESSING
+        ]
 
     def hash_contact_points(
         self, principal: Principal, contact_points: Sequence[Identifier | InvalidInput]
@@ -294,21 +296,7 @@ class CampaignUseCases:
         ]
 
 
-_BLOCK_REASONS = {
-    BlockKind.ERASED: Reason.ERASED,
-    BlockKind.SUPPRESSED: Reason.SUPPRESSED,
-    BlockKind.OBJECTED: Reason.OBJECTED,
-    BlockKind.RESTRICTED: Reason.RESTRICTED,
-}
-
-
-def _since(row: SuppressedRow, event_id: UUID | None) -> datetime:
-    """When the deciding fact was recorded, else when the newest block began."""
-    if row.fact is not None and row.fact.event_id == event_id and row.since is not None:
-        return row.since
-    if row.blocks:
-        return max(block.since for block in row.blocks)
-    return row.since or datetime.min.replace(tzinfo=UTC)
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 
 
 def _cursor_position(cursor: str) -> int | None:

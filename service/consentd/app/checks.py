@@ -10,7 +10,7 @@ from uuid import UUID
 
 from consentd.app.commands import SubjectSelector
 from consentd.app.ports import CheckKey, Clock, ReadUnitOfWorkFactory
-from consentd.domain.decision import decide
+from consentd.domain.contact_points import decide_contact_point
 from consentd.domain.errors import InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import LawfulBasis, Target, Verdict
@@ -22,6 +22,8 @@ class CheckResult(NamedTuple):
     verdict: Verdict
     subject_id: UUID | None
     lawful_basis: LawfulBasis
+    # When what decided began (the fact's recording, the block's start); None for no record.
+    since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,27 +76,25 @@ class Checker:
     ) -> tuple[LawfulBasis, list[CheckResult]]:
         """The results in key order. Raises NotFound for a purpose not in the catalogue."""
         # As CheckConsent decides (app/consents.py on main before the fast path): the same
-        # facts, notice floor and blocks, at `as_of` or now, through the same decide().
+        # facts, notice floor and blocks, at `as_of` or now, through the same decide(), with
+        # the contact point's earlier holders (domain/contact_points.py).
         at = as_of or self._clock()
         async with self._reads(tenant_id) as uow:
             batch = await uow.campaign.check(target, keys, as_of, at)
         if batch is None:
             raise unknown_purpose(target.purpose)
         basis = batch.purpose.lawful_basis
-        results = [
-            CheckResult(
-                decide(
-                    batch.purpose,
-                    [row.fact] if row.fact else [],
-                    at,
-                    batch.notice_floor,
-                    row.blocks,
-                ),
-                row.subject_id,
-                basis,
+        results = []
+        for row in batch.rows:
+            ruling = decide_contact_point(
+                batch.purpose,
+                [row.fact] if row.fact else [],
+                at,
+                batch.notice_floor,
+                row.blocks,
+                priors=row.priors,
             )
-            for row in batch.rows
-        ]
+            results.append(CheckResult(ruling.verdict, row.subject_id, basis, ruling.since))
         if self._tally is not None:
             self._tally(results)
         return basis, results

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from types import TracebackType
 from typing import NamedTuple, Protocol, Self
@@ -12,6 +12,7 @@ from uuid import UUID
 from consentd.domain.audit import AuditEntry, AuditRecord, Checkpoint, CheckpointSigner, Head
 from consentd.domain.breach import Window
 from consentd.domain.confirmations import Confirmation
+from consentd.domain.contact_points import PriorHolding
 from consentd.domain.cookie_policy import CookiePolicy
 from consentd.domain.cookies import ChoiceMethod, CookieChoice
 from consentd.domain.identifiers import Identifier, IdentifierKind
@@ -42,6 +43,8 @@ class CheckRow(NamedTuple):
     subject_id: UUID | None
     fact: ConsentFact | None
     blocks: Sequence[Block] = ()
+    # A contact point's key: its earlier holders.
+    priors: Sequence[PriorHolding] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,27 +60,6 @@ class CheckBatch:
 class FeedChange:
     position: int
     event: ConsentEvent
-
-
-@dataclass(frozen=True, slots=True)
-class SuppressedRow:
-    """A subject whose latest applicable fact or blocks may forbid contact, with one contact
-    point digest (None when it has no contact point of the kind asked)."""
-
-    subject_id: UUID
-    fact: ConsentFact | None
-    since: datetime | None
-    digest: bytes | None
-    blocks: list[Block] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class SuppressionEntry:
-    """A contact point suppressed on its own (the erasure's entry outlives the person)."""
-
-    digest: bytes
-    reason: BlockKind
-    since: datetime
 
 
 class SubjectRepository(Protocol):
@@ -158,18 +140,21 @@ class CampaignRepository(Protocol):
         """The position of the tenant's last committed change (0 when none)."""
         ...
 
-    async def suppressed(
+    async def suppression_candidates(
         self, target: Target, kind: IdentifierKind, after: UUID | None, limit: int, at: datetime
-    ) -> list[SuppressedRow]:
-        """Up to `limit` subjects after `after` (in subject order) whose latest applicable fact
-        is a refusal, withdrawal or erasure, or who have a block in force at `at`, one row per
-        contact point of `kind`, with the latest fact and the blocks."""
+    ) -> list[tuple[UUID, bytes | None]]:
+        """Up to `limit` subjects after `after` (in subject order) that a check of the target
+        may answer with a suppressing DENY for one of their contact points: their latest
+        applicable fact is a refusal, withdrawal or erasure, a block is in force at `at`, they
+        were erased, or a contact point of theirs had another holder or is suppressed. One row
+        per contact point of `kind` (digest None when they have none)."""
         ...
 
-    async def suppression_entries(
+    async def unheld_contact_points(
         self, kind: IdentifierKind, after: bytes | None, limit: int
-    ) -> list[SuppressionEntry]:
-        """Up to `limit` suppression entries of `kind` (no subject) after digest `after`."""
+    ) -> list[bytes]:
+        """Up to `limit` digests of `kind` after `after` (in digest order) that nobody holds now
+        but that were held before or are suppressed."""
         ...
 
 
@@ -342,8 +327,10 @@ class RightsRepository(Protocol):
     async def identifiers(self, subject_id: UUID) -> list[StoredIdentifier]: ...
 
     async def detach(
-        self, subject_id: UUID, kind: IdentifierKind | None
-    ) -> list[StoredIdentifier]: ...
+        self, subject_id: UUID, kind: IdentifierKind | None, now: datetime
+    ) -> list[StoredIdentifier]:
+        """Unlink identifiers (of one kind, or all), ending their holdings at `now`."""
+        ...
 
     async def mark_erased(self, subject_id: UUID, now: datetime) -> datetime: ...
 

@@ -2,9 +2,10 @@
 
 The identity is verified by a one-time code sent through the Notifier port to the subject's own
 contact point (only a keyed hash of the code is kept; it expires after 24 hours and five wrong
-tries), or attested by an operator. Verification starts the one-month clock (domain/rights.py
-gives the month-end rule); one extension of up to two months, with a reason, before the first
-due date. Completing an erase, restrict or object request performs it in the same transaction.
+tries), or attested by an operator. The one-month clock starts at the acknowledged receipt and
+the identity check does not stop it (domain/rights.py gives the month-end rule); one extension of
+up to two months, with a reason, before the first due date. Completing an erase, restrict or
+object request performs it in the same transaction.
 Every transition is an audit entry.
 """
 
@@ -84,7 +85,7 @@ class RightsRequestUseCases:
         async with self._uow(tenant_id) as uow:
             await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
             subject_id = await self._subjects.require(uow, tenant_id, selector)
-            request = RightsRequest(uuid4(), subject_id, kind, RequestState.RECEIVED, now, now)
+            request = RightsRequest.received(uuid4(), subject_id, kind, now)
             contact = await self._contact(uow, tenant_id, subject_id, send_code_to)
             code = None
             if contact is not None:

@@ -114,7 +114,7 @@ class RightsUseCases:
             key = await self._keys.existing(uow, tenant_id, subject_id)
             if key is None or await _erased(uow, subject_id):
                 raise FailedPrecondition("the subject was erased: nothing to rectify")
-            removed = await uow.rights.detach(subject_id, value.kind)
+            removed = await uow.rights.detach(subject_id, value.kind, now)
             digest = (value.kind, self._hasher.digest(tenant_id, value))
             sealed = key.seal(value.kind.value, value.value)
             owner = await uow.subjects.attach(subject_id, digest, now, sealed)
@@ -264,7 +264,7 @@ async def erase_subject(
 ) -> Erasure:
     """Erase inside the caller's unit of work: suppress and unlink the identifiers, mark every
     current consent erased, destroy the data key, stamp the subject, audit it."""
-    removed = await uow.rights.detach(subject_id, None)
+    removed = await uow.rights.detach(subject_id, None, now)
     await uow.rights.suppress([(i.kind, i.digest) for i in removed], BlockKind.ERASED, now)
     current = await uow.consents.current(subject_id)
     erased_events = [

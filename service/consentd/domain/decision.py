@@ -45,9 +45,12 @@ _BLOCK_REASON = {
 # catalogue refuses confirmation on such a purpose, so PENDING is there for completeness.)
 _NOT_OBJECTING = frozenset({ConsentState.GRANTED, ConsentState.EXPIRED, ConsentState.PENDING})
 
-# The reasons that put a contact point on the suppression list: the person said no, or was
-# erased. An expired grant or an outdated notice is DENY too, but only until asked again.
-SUPPRESSING = frozenset({Reason.REFUSED, Reason.WITHDRAWN, Reason.OBJECTED, Reason.ERASED})
+# The reasons that put a contact point on the suppression list: the person said no, was erased,
+# or the contact point is suppressed. An expired grant or an outdated notice is DENY too, but
+# only until asked again.
+SUPPRESSING = frozenset(
+    {Reason.REFUSED, Reason.WITHDRAWN, Reason.OBJECTED, Reason.ERASED, Reason.SUPPRESSED}
+)
 
 
 def latest(facts: Iterable[ConsentFact]) -> ConsentFact | None:

@@ -89,8 +89,43 @@ def _idna_domain(domain: str, field: str) -> str:
         raise InvalidInput(field, "the email domain is not a valid domain name") from None
 
 
+# The French numbering plan (ARCEP) gives the overseas departments and collectivities ten-digit
+# national numbers behind the trunk prefix 0, as in metropolitan France, but they are reached
+# under country codes of their own: the three digits after the 0 say which. libphonenumber reads
+# a national number in one region only, so with the region FR it refused 0692 12 34 56 (La
+# Réunion) and read 0269 / 0596 numbers as metropolitan +33 ones.
+_FRENCH_OVERSEAS = {
+    # La Réunion (fixed 0262, 0263; mobile 0692, 0693) and Mayotte (fixed 0269, mobile 0639)
+    **dict.fromkeys(("262", "263", "269", "639", "692", "693"), "262"),
+    # Guadeloupe, Saint-Martin, Saint-Barthélemy
+    **dict.fromkeys(("590", "690", "691"), "590"),
+    # Guyane
+    **dict.fromkeys(("594", "694"), "594"),
+    # Martinique
+    **dict.fromkeys(("596", "696", "697"), "596"),
+}
+# Saint-Pierre-et-Miquelon: 0508 then its six-digit number (+508 41 12 34).
+_SAINT_PIERRE = "508"
+_NOT_DIGITS = re.compile(r"[\s.\-()/]")
+
+
+def _french_international(raw: str) -> str | None:
+    """+<code><number> for a French national number of an overseas territory, else None."""
+    digits = _NOT_DIGITS.sub("", raw)
+    if len(digits) != 10 or digits[0] != "0" or not digits.isdigit():
+        return None
+    prefix = digits[1:4]
+    if prefix == _SAINT_PIERRE:
+        return f"+{_SAINT_PIERRE}{digits[4:]}"
+    code = _FRENCH_OVERSEAS.get(prefix)
+    return None if code is None else f"+{code}{digits[1:]}"
+
+
 def normalise_phone(raw: str, default_region: str, field: str = "phone") -> Identifier:
-    """E.164 form; national numbers are read in `default_region`. Raises InvalidInput."""
+    """E.164 form; national numbers are read in `default_region` (with FR, the overseas
+    departments and collectivities under their own country codes). Raises InvalidInput."""
+    if default_region == "FR":
+        raw = _french_international(raw) or raw
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:

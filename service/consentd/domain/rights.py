@@ -1,7 +1,10 @@
 """Rights of the person: requests, their state machine and deadlines, and processing blocks.
 
-Deadline rule (GDPR art. 12(3), the privacy policy's "un mois"): a request is due one calendar
-month after the identity of the requester is confirmed, at the same time of day. When that month
+Deadline rule (GDPR art. 12(3); the privacy policy's "dans un délai d'un mois à compter de la
+confirmation de réception de votre demande"): a request is due one calendar month after its
+receipt, which the service acknowledges when it records the request, at the same time of day.
+Checking the requester's identity does not stop the clock: an unverified request falls due (and
+overdue) like any other. When that month
 has no such day (31 January + 1 month), the deadline is the last day of the month (28 or 29
 February). One extension of one or two further months is allowed, with a reason, and only before
 the first deadline has passed; it is counted from the first deadline by the same rule.
@@ -121,6 +124,21 @@ class RightsRequest:
     code_expires_at: datetime | None = None
     code_attempts: int = 0
 
+    @classmethod
+    def received(
+        cls, request_id: UUID, subject_id: UUID, kind: RequestKind, now: datetime
+    ) -> RightsRequest:
+        """A request acknowledged at `now`: due one month later."""
+        return cls(
+            request_id,
+            subject_id,
+            kind,
+            RequestState.RECEIVED,
+            now,
+            now,
+            due_at=add_months(now, 1),
+        )
+
     @property
     def effective_due_at(self) -> datetime | None:
         return self.extended_due_at or self.due_at
@@ -138,12 +156,12 @@ class RightsRequest:
         return replace(self, state=to, updated_at=now, closed_at=closed)
 
     def verified(self, now: datetime, method: str) -> RightsRequest:
-        """Identity confirmed: the one-month clock starts now."""
+        """Identity confirmed; the due date stays the one counted from receipt."""
         moved = self._move(RequestState.IDENTITY_VERIFIED, now)
         return replace(
             moved,
             verified_at=now,
-            due_at=add_months(now, 1),
+            due_at=self.due_at or add_months(self.received_at, 1),
             verification_method=method,
             code_digest=None,
             code_expires_at=None,

@@ -14,10 +14,10 @@ from consentd.store.tables import (
     contact_changes,
     rights_requests,
     subject_blocks,
-    subject_identifiers,
     subjects,
     suppressions,
 )
+from consentd.store.tables_contacts import contact_point_holdings as holdings
 
 
 def _in(column: sa.ColumnElement[object], window: Window) -> sa.ColumnElement[bool]:
@@ -40,11 +40,8 @@ class SqlBreach:
         return {
             "consent_records": (e, _in(e.c.recorded_at, w), True),
             "evidence": (e, sa.and_(_in(e.c.recorded_at, w), evidence), True),
-            "contact_points": (
-                subject_identifiers,
-                _in(subject_identifiers.c.created_at, w),
-                True,
-            ),
+            # Holdings, not links: a contact point erased or rectified since still counts.
+            "contact_points": (holdings, _in(holdings.c.held_from, w), True),
             "contact_history": (contact_changes, _in(contact_changes.c.changed_at, w), True),
             "rights_requests": (
                 r,

@@ -11,14 +11,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from consentd.app.ports import (
-    CheckBatch,
-    CheckKey,
-    CheckRow,
-    FeedChange,
-    SuppressedRow,
-    SuppressionEntry,
-)
+from consentd.app.ports import CheckBatch, CheckKey, CheckRow, FeedChange
+from consentd.domain.contact_points import PriorHolding
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import (
     ConsentFact,
@@ -35,10 +29,6 @@ from consentd.store.driver import Driver
 # key: one round trip for a whole batch, with no transaction of ours around it.
 _CHECK = "SELECT * FROM consentd_check($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 _APPLIES = "((t.purpose_id = $2 AND t.channel = $3 AND t.scope = $4) OR t.purpose_id = '*')"
-_FACT_COLUMNS = (
-    "t.event_id, t.sequence, t.purpose_id, t.channel, t.scope, t.state, t.notice_version, "
-    "t.valid_until, t.updated_at AS recorded_at"
-)
 
 _FEED = """
 SELECT c.position, e.*
@@ -50,11 +40,12 @@ LIMIT $3
 """
 _HEAD = "SELECT last_position FROM consent_change_heads WHERE tenant_id = $1"
 
-# Candidates in subject order after $5: subjects whose latest applicable fact is a refusal,
-# withdrawal or erasure, or who have a restriction or objection in force at $8 — $7 subjects at
-# most; each with its latest applicable fact, its blocks (as consentd_check() returns them) and
-# its contact points of kind $6 (none when it has no such contact point). decide() then says.
-_SUPPRESSED = f"""
+# Candidates in subject order after $5, $7 subjects at most: those a check may answer with a
+# suppressing DENY (domain/contact_points.py): their latest applicable fact is a refusal,
+# withdrawal or erasure, a restriction or objection is in force at $8, an identifier of theirs
+# is suppressed (that blocks the subject), or a contact point of theirs of kind $6 had another
+# holder. Each with its contact points of kind $6 (a NULL digest when it has none).
+_CANDIDATES = f"""
 WITH latest AS (
     SELECT DISTINCT ON (t.subject_id) t.subject_id, t.state
     FROM current_consents t
@@ -66,34 +57,38 @@ WITH latest AS (
     SELECT b.subject_id FROM subject_blocks b
     WHERE b.tenant_id = $1 AND b.subject_id > $5 AND b.since <= $8
       AND (b.lifted_at IS NULL OR b.lifted_at > $8)
+    UNION
+    SELECT i.subject_id FROM subject_identifiers i
+    JOIN suppressions sp ON sp.tenant_id = i.tenant_id AND sp.kind = i.kind
+        AND sp.digest = i.digest
+    WHERE i.tenant_id = $1 AND i.subject_id > $5
+    UNION
+    SELECT i.subject_id FROM contact_point_holdings h
+    JOIN subject_identifiers i ON i.tenant_id = h.tenant_id AND i.kind = h.kind
+        AND i.digest = h.digest
+    WHERE h.tenant_id = $1 AND h.kind = $6 AND h.held_until IS NOT NULL
+      AND i.subject_id > $5 AND i.subject_id <> h.subject_id
     ORDER BY subject_id LIMIT $7
 )
-SELECT c.subject_id, f.*, bl.block_kinds, bl.block_since, i.digest
+SELECT c.subject_id, i.digest
 FROM candidates c
-LEFT JOIN LATERAL (
-    SELECT {_FACT_COLUMNS}, t.updated_at
-    FROM current_consents t
-    WHERE t.tenant_id = $1 AND t.subject_id = c.subject_id AND {_APPLIES}
-    ORDER BY t.sequence DESC LIMIT 1
-) f ON true
-LEFT JOIN LATERAL (
-    SELECT array_agg(bk.kind) AS block_kinds, array_agg(bk.since) AS block_since FROM (
-        SELECT b.kind, b.since FROM subject_blocks b
-        WHERE b.tenant_id = $1 AND b.subject_id = c.subject_id AND b.since <= $8
-          AND (b.lifted_at IS NULL OR b.lifted_at > $8)
-        UNION ALL
-        SELECT 'erased', s.erased_at FROM subjects s
-        WHERE s.tenant_id = $1 AND s.subject_id = c.subject_id AND s.erased_at IS NOT NULL
-    ) bk
-) bl ON true
 LEFT JOIN subject_identifiers i ON i.tenant_id = $1 AND i.subject_id = c.subject_id AND i.kind = $6
 ORDER BY c.subject_id, i.digest
 """
-# The suppression entries of one kind (an erased person's contact points), in digest order.
-_ENTRIES = """
-SELECT digest, reason, created_at FROM suppressions
-WHERE tenant_id = $1 AND kind = $2 AND digest > $3
-ORDER BY digest LIMIT $4
+# Contact points of kind $2 after digest $3 that nobody holds now but someone held (or that an
+# erasure before revision 0012 left suppressed), in digest order.
+_UNHELD = """
+SELECT d.digest FROM (
+    SELECT h.digest FROM contact_point_holdings h
+    WHERE h.tenant_id = $1 AND h.kind = $2 AND h.digest > $3 AND h.held_until IS NOT NULL
+    UNION
+    SELECT sp.digest FROM suppressions sp
+    WHERE sp.tenant_id = $1 AND sp.kind = $2 AND sp.digest > $3
+) d
+WHERE NOT EXISTS (
+    SELECT 1 FROM subject_identifiers i
+    WHERE i.tenant_id = $1 AND i.kind = $2 AND i.digest = d.digest)
+ORDER BY d.digest LIMIT $4
 """
 _FIRST_SUBJECT = UUID(int=0)
 BLOCK_KINDS = {kind.value: kind for kind in BlockKind}
@@ -118,6 +113,31 @@ def _blocks(m: Row) -> list[Block]:
     if not kinds:
         return []
     return [Block(BLOCK_KINDS[k], since) for k, since in zip(kinds, m["block_since"], strict=True)]
+
+
+def _priors(m: Row, target: Target) -> list[PriorHolding]:
+    """The contact point's earlier holders, as consentd_check() (0012) returns them."""
+    ended = m["prior_ended"]
+    if not ended:
+        return []
+    priors = []
+    for index, until in enumerate(ended):
+        event_id = m["prior_event_ids"][index]
+        fact = None
+        if event_id is not None:
+            fact = ConsentFact(
+                event_id,
+                m["prior_sequences"][index],
+                target,
+                STATES[m["prior_states"][index]],
+                None,
+                None,
+                m["prior_recorded"][index],
+            )
+        priors.append(
+            PriorHolding(until, fact, m["prior_objected"][index], m["prior_erased"][index])
+        )
+    return priors
 
 
 def _key_columns(
@@ -169,7 +189,9 @@ class SqlCampaign:
             target.purpose, LawfulBasis(first["lawful_basis"]), notice_id=first["notice_id"]
         )
         found = [
-            CheckRow(m["subject_id"], _fact(m), _blocks(m)) for m in rows if m["ord"] is not None
+            CheckRow(m["subject_id"], _fact(m), _blocks(m), _priors(m, target))
+            for m in rows
+            if m["ord"] is not None
         ]
         return CheckBatch(purpose, first["floor"], found)
 
@@ -181,21 +203,16 @@ class SqlCampaign:
         rows = await self._fetch(_HEAD, self._tenant)
         return int(rows[0]["last_position"]) if rows else 0
 
-    async def suppressed(
+    async def suppression_candidates(
         self, target: Target, kind: IdentifierKind, after: UUID | None, limit: int, at: datetime
-    ) -> list[SuppressedRow]:
+    ) -> list[tuple[UUID, bytes | None]]:
         args = [self._tenant, target.purpose, target.channel.value, target.scope.value]
         first = after or _FIRST_SUBJECT
-        rows = await self._fetch(_SUPPRESSED, *args, first, kind.value, limit, at)
-        return [
-            SuppressedRow(m["subject_id"], _fact(m), m["updated_at"], m["digest"], _blocks(m))
-            for m in rows
-        ]
+        rows = await self._fetch(_CANDIDATES, *args, first, kind.value, limit, at)
+        return [(m["subject_id"], m["digest"]) for m in rows]
 
-    async def suppression_entries(
+    async def unheld_contact_points(
         self, kind: IdentifierKind, after: bytes | None, limit: int
-    ) -> list[SuppressionEntry]:
-        rows = await self._fetch(_ENTRIES, self._tenant, kind.value, after or b"", limit)
-        return [
-            SuppressionEntry(m["digest"], BLOCK_KINDS[m["reason"]], m["created_at"]) for m in rows
-        ]
+    ) -> list[bytes]:
+        rows = await self._fetch(_UNHELD, self._tenant, kind.value, after or b"", limit)
+        return [m["digest"] for m in rows]

@@ -39,6 +39,7 @@ from consentd.store.tables import (
     token_issuers,
 )
 from consentd.store.tables_confirmations import consent_confirmations
+from consentd.store.tables_contacts import contact_point_holdings
 
 _T = tenant_retention
 _K = idempotency_keys
@@ -63,6 +64,7 @@ PURGE_ORDER: tuple[sa.Table, ...] = (
     cookie_consent_modes,
     cookie_categories,
     cookie_policies,
+    contact_point_holdings,  # who held which contact point (0012)
     subject_identifiers,
     suppressions,
     subjects,

@@ -23,11 +23,13 @@ from consentd.store.tables import (
     subjects,
     suppressions,
 )
+from consentd.store.tables_contacts import contact_point_holdings
 
 _I = subject_identifiers
 _B = subject_blocks
 _S = suppressions
 _C = contact_changes
+_H = contact_point_holdings
 
 
 # On every write's path (sealing identifiers and evidence): prepared plain SQL, as the other
@@ -95,18 +97,34 @@ class SqlRights:
             for m in (await self._conn.execute(query)).mappings()
         ]
 
-    async def detach(self, subject_id: UUID, kind: IdentifierKind | None) -> list[StoredIdentifier]:
-        """Unlink the subject's identifiers (of one kind, or all); the ones removed."""
+    async def detach(
+        self, subject_id: UUID, kind: IdentifierKind | None, now: datetime
+    ) -> list[StoredIdentifier]:
+        """Unlink the subject's identifiers (of one kind, or all) and close their holdings at
+        `now`; the ones removed."""
         stmt = _I.delete().where(_I.c.tenant_id == self._tenant, _I.c.subject_id == subject_id)
         if kind is not None:
             stmt = stmt.where(_I.c.kind == kind.value)
         rows = await self._conn.execute(stmt.returning(_I))
-        return [
+        removed = [
             StoredIdentifier(
                 IdentifierKind(m["kind"]), m["digest"], m["sealed_value"], m["created_at"]
             )
             for m in rows.mappings()
         ]
+        if removed:
+            keys = [(r.kind.value, r.digest) for r in removed]
+            await self._conn.execute(
+                _H.update()
+                .where(
+                    _H.c.tenant_id == self._tenant,
+                    _H.c.subject_id == subject_id,
+                    _H.c.held_until.is_(None),
+                    sa.tuple_(_H.c.kind, _H.c.digest).in_(keys),
+                )
+                .values(held_until=sa.func.greatest(_H.c.held_from, now))
+            )
+        return removed
 
     # Subjects ------------------------------------------------------------------------------
 

@@ -21,9 +21,17 @@ SELECT kind, digest, subject_id FROM subject_identifiers
 WHERE tenant_id = $1 AND (kind, digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
 """
 _CREATE = "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)"
+# Linking an identifier opens its holding (store/tables_contacts.py) in the same statement.
 _ATTACH = """
-INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at, sealed_value)
-VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING subject_id
+WITH linked AS (
+    INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at, sealed_value)
+    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
+    RETURNING tenant_id, kind, digest, subject_id, created_at
+), held AS (
+    INSERT INTO contact_point_holdings (tenant_id, holding_id, kind, digest, subject_id, held_from)
+    SELECT tenant_id, gen_random_uuid(), kind, digest, subject_id, created_at FROM linked
+)
+SELECT subject_id FROM linked
 """
 _OWNER = (
     "SELECT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND digest = $3"

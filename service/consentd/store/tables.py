@@ -337,9 +337,10 @@ rights_requests = sa.Table(
     sa.CheckConstraint(f"state IN {REQUEST_STATES}", name="state"),
     sa.CheckConstraint("code_attempts >= 0", name="code_attempts"),
     sa.CheckConstraint(
-        "(state = 'received') = (verified_at IS NULL AND due_at IS NULL) OR state = 'refused'",
-        name="due_once_verified",
+        "(state = 'received') = (verified_at IS NULL) OR state = 'refused'", name="verified_once"
     ),
+    # Due one month after the acknowledged receipt, verified or not (0012).
+    sa.CheckConstraint("due_at IS NOT NULL", name="due_from_receipt"),
     sa.CheckConstraint("extended_due_at IS NULL OR extended_due_at > due_at", name="extension"),
     sa.CheckConstraint("(closed_at IS NULL) = (state NOT IN ('done','refused'))", name="closed"),
     sa.Index("ix_rights_requests_subject", "tenant_id", "subject_id"),
@@ -624,3 +625,4 @@ consent_imports = sa.Table(
 
 # Tables kept in their own modules register on `metadata` when imported here (after it exists).
 from consentd.store import tables_confirmations  # noqa: E402, F401 - registers its table
+from consentd.store import tables_contacts  # noqa: E402, F401 - registers its table

@@ -205,9 +205,10 @@ type RightsRequest struct {
 	Kind       RightsRequestKind      `protobuf:"varint,3,opt,name=kind,proto3,enum=consent.v1.RightsRequestKind" json:"kind,omitempty"`
 	State      RightsRequestState     `protobuf:"varint,4,opt,name=state,proto3,enum=consent.v1.RightsRequestState" json:"state,omitempty"`
 	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
-	// Set once the identity is verified: the one-month clock starts then.
+	// Set once the identity is verified (it does not stop the one-month clock).
 	IdentityVerifiedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=identity_verified_at,json=identityVerifiedAt,proto3" json:"identity_verified_at,omitempty"`
-	// The first due date (verification + 1 calendar month; the month's last day when shorter).
+	// The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+	// when the request is received, verified or not.
 	DueAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
 	// The due date after the one extension, when extended.
 	ExtendedDueAt   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=extended_due_at,json=extendedDueAt,proto3" json:"extended_due_at,omitempty"`

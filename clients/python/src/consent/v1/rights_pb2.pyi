@@ -124,11 +124,13 @@ class RightsRequest(_message.Message):
     def received_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def identity_verified_at(self) -> _timestamp_pb2.Timestamp:
-        """Set once the identity is verified: the one-month clock starts then."""
+        """Set once the identity is verified (it does not stop the one-month clock)."""
 
     @_builtins.property
     def due_at(self) -> _timestamp_pb2.Timestamp:
-        """The first due date (verification + 1 calendar month; the month's last day when shorter)."""
+        """The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+        when the request is received, verified or not.
+        """
 
     @_builtins.property
     def extended_due_at(self) -> _timestamp_pb2.Timestamp:

@@ -46,14 +46,15 @@ export type RightsRequest = Message<"consent.v1.RightsRequest"> & {
   receivedAt?: Timestamp | undefined;
 
   /**
-   * Set once the identity is verified: the one-month clock starts then.
+   * Set once the identity is verified (it does not stop the one-month clock).
    *
    * @generated from field: google.protobuf.Timestamp identity_verified_at = 6;
    */
   identityVerifiedAt?: Timestamp | undefined;
 
   /**
-   * The first due date (verification + 1 calendar month; the month's last day when shorter).
+   * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+   * when the request is received, verified or not.
    *
    * @generated from field: google.protobuf.Timestamp due_at = 7;
    */

@@ -194,7 +194,7 @@ private static final long serialVersionUID = 0L;
   private com.google.protobuf.Timestamp identityVerifiedAt_;
   /**
    * <pre>
-   * Set once the identity is verified: the one-month clock starts then.
+   * Set once the identity is verified (it does not stop the one-month clock).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -206,7 +206,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Set once the identity is verified: the one-month clock starts then.
+   * Set once the identity is verified (it does not stop the one-month clock).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -218,7 +218,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Set once the identity is verified: the one-month clock starts then.
+   * Set once the identity is verified (it does not stop the one-month clock).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -232,7 +232,8 @@ private static final long serialVersionUID = 0L;
   private com.google.protobuf.Timestamp dueAt_;
   /**
    * <pre>
-   * The first due date (verification + 1 calendar month; the month's last day when shorter).
+   * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+   * when the request is received, verified or not.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -244,7 +245,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The first due date (verification + 1 calendar month; the month's last day when shorter).
+   * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+   * when the request is received, verified or not.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -256,7 +258,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The first due date (verification + 1 calendar month; the month's last day when shorter).
+   * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+   * when the request is received, verified or not.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -1582,7 +1585,7 @@ private static final long serialVersionUID = 0L;
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> identityVerifiedAtBuilder_;
     /**
      * <pre>
-     * Set once the identity is verified: the one-month clock starts then.
+     * Set once the identity is verified (it does not stop the one-month clock).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -1593,7 +1596,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Set once the identity is verified: the one-month clock starts then.
+     * Set once the identity is verified (it does not stop the one-month clock).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -1608,7 +1611,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Set once the identity is verified: the one-month clock starts then.
+     * Set once the identity is verified (it does not stop the one-month clock).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -1628,7 +1631,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Set once the identity is verified: the one-month clock starts then.
+     * Set once the identity is verified (it does not stop the one-month clock).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -1646,7 +1649,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Set once the identity is verified: the one-month clock starts then.
+     * Set once the identity is verified (it does not stop the one-month clock).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -1669,7 +1672,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Set once the identity is verified: the one-month clock starts then.
+     * Set once the identity is verified (it does not stop the one-month clock).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -1686,7 +1689,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Set once the identity is verified: the one-month clock starts then.
+     * Set once the identity is verified (it does not stop the one-month clock).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -1698,7 +1701,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Set once the identity is verified: the one-month clock starts then.
+     * Set once the identity is verified (it does not stop the one-month clock).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -1713,7 +1716,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Set once the identity is verified: the one-month clock starts then.
+     * Set once the identity is verified (it does not stop the one-month clock).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -1737,7 +1740,8 @@ private static final long serialVersionUID = 0L;
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> dueAtBuilder_;
     /**
      * <pre>
-     * The first due date (verification + 1 calendar month; the month's last day when shorter).
+     * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+     * when the request is received, verified or not.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -1748,7 +1752,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The first due date (verification + 1 calendar month; the month's last day when shorter).
+     * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+     * when the request is received, verified or not.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -1763,7 +1768,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The first due date (verification + 1 calendar month; the month's last day when shorter).
+     * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+     * when the request is received, verified or not.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -1783,7 +1789,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The first due date (verification + 1 calendar month; the month's last day when shorter).
+     * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+     * when the request is received, verified or not.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -1801,7 +1808,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The first due date (verification + 1 calendar month; the month's last day when shorter).
+     * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+     * when the request is received, verified or not.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -1824,7 +1832,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The first due date (verification + 1 calendar month; the month's last day when shorter).
+     * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+     * when the request is received, verified or not.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -1841,7 +1850,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The first due date (verification + 1 calendar month; the month's last day when shorter).
+     * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+     * when the request is received, verified or not.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -1853,7 +1863,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The first due date (verification + 1 calendar month; the month's last day when shorter).
+     * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+     * when the request is received, verified or not.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -1868,7 +1879,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The first due date (verification + 1 calendar month; the month's last day when shorter).
+     * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+     * when the request is received, verified or not.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>

@@ -70,7 +70,7 @@ public interface RightsRequestOrBuilder extends
 
   /**
    * <pre>
-   * Set once the identity is verified: the one-month clock starts then.
+   * Set once the identity is verified (it does not stop the one-month clock).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -79,7 +79,7 @@ public interface RightsRequestOrBuilder extends
   boolean hasIdentityVerifiedAt();
   /**
    * <pre>
-   * Set once the identity is verified: the one-month clock starts then.
+   * Set once the identity is verified (it does not stop the one-month clock).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -88,7 +88,7 @@ public interface RightsRequestOrBuilder extends
   com.google.protobuf.Timestamp getIdentityVerifiedAt();
   /**
    * <pre>
-   * Set once the identity is verified: the one-month clock starts then.
+   * Set once the identity is verified (it does not stop the one-month clock).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp identity_verified_at = 6 [json_name = "identityVerifiedAt"];</code>
@@ -97,7 +97,8 @@ public interface RightsRequestOrBuilder extends
 
   /**
    * <pre>
-   * The first due date (verification + 1 calendar month; the month's last day when shorter).
+   * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+   * when the request is received, verified or not.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -106,7 +107,8 @@ public interface RightsRequestOrBuilder extends
   boolean hasDueAt();
   /**
    * <pre>
-   * The first due date (verification + 1 calendar month; the month's last day when shorter).
+   * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+   * when the request is received, verified or not.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
@@ -115,7 +117,8 @@ public interface RightsRequestOrBuilder extends
   com.google.protobuf.Timestamp getDueAt();
   /**
    * <pre>
-   * The first due date (verification + 1 calendar month; the month's last day when shorter).
+   * The first due date (receipt + 1 calendar month; the month's last day when shorter), set
+   * when the request is received, verified or not.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp due_at = 7 [json_name = "dueAt"];</code>
