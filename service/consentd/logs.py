@@ -129,7 +129,9 @@ def _route_standard_logging(threshold: int, console: bool) -> None:
     )
     root = logging.getLogger()
     root.handlers = [handler]
-    root.setLevel(threshold)
+    # Libraries' own INFO lines (uvicorn's start and stop, alembic's context) were never
+    # written: warnings and errors are what an operator needs from them.
+    root.setLevel(max(threshold, logging.WARNING))
     if not console:
         sys.excepthook = _log_uncaught
 
