@@ -130,7 +130,7 @@ class App:
             demo = DemoPage(DEMO_DIR, demo_key)
         gate = BrowserGate(self.gate, self.cookies, self.telemetry)
         services = connect_apps(gate, self.cookie_servicer, self.consent_servicer)
-        return BrowserApp(services, self.cookies, demo)
+        return BrowserApp(services, self.cookies, demo, authenticate=self.gate.authenticate)
 
     async def aclose(self, within: float = CLOSE_SECONDS) -> None:
         """Release the pools, waiting `within` seconds at most for each (PostgreSQL may not

@@ -136,3 +136,12 @@ async def test_native_grpc_on_the_browser_port_is_told_where_grpc_belongs(
     _, headers, _ = await _browser(app, b"\0\0\0\0\0", "application/grpc", admin_key)
     assert headers[b"grpc-status"] == b"12"
     assert b"gRPC port" in headers[b"grpc-message"]
+
+
+async def test_the_browser_port_authenticates_before_it_reads_the_body(app: App) -> None:
+    """No valid credential: unauthenticated, whatever the body (it is never decoded)."""
+    status, _, content = await _browser(app, b"{", "application/json", "ck_not_a_key")
+    assert status == 401
+    assert json.loads(content)["code"] == "unauthenticated"
+    _, headers, _ = await _browser(app, b"\xff", "application/grpc-web+proto", "ck_not_a_key")
+    assert headers[b"grpc-status"] == b"16"
