@@ -27,6 +27,12 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS 
 DECLARE
   purged timestamptz;
 BEGIN
+  -- Row-level security is forced (for the owner too): the transaction's tenant must be set,
+  -- and be this one (the unit of work sets it in the same statement, before this call).
+  IF t IS DISTINCT FROM nullif(current_setting('consentd.tenant_id', true), '')::uuid THEN
+    RAISE EXCEPTION 'consentd_tenant_writable: not the transaction''s tenant'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
   -- Shared: units of work never wait for each other, only for the purge's mark.
   PERFORM pg_advisory_xact_lock_shared(hashtextextended('consentd.tenant.' || t::text, 0));
   -- A VOLATILE function's statement takes its snapshot now, after the lock.

@@ -146,7 +146,9 @@ class App:
                     "missing: make setup"
                 )
             preferences = PREFERENCES_DIR
-        return BrowserApp(services, self.cookies, demo, preferences)
+        return BrowserApp(
+            services, self.cookies, demo, preferences, authenticate=self.gate.authenticate
+        )
 
     async def aclose(self, within: float = CLOSE_SECONDS) -> None:
         """Release the pools, waiting `within` seconds at most for each (PostgreSQL may not

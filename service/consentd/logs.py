@@ -116,7 +116,7 @@ def _route_standard_logging(threshold: int, console: bool) -> None:
         if console
         else structlog.processors.JSONRenderer(serializer=_json_text)
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
@@ -129,9 +129,20 @@ def _route_standard_logging(threshold: int, console: bool) -> None:
     )
     root = logging.getLogger()
     root.handlers = [handler]
-    root.setLevel(threshold)
+    # Libraries' own INFO lines (uvicorn's start and stop, alembic's context) were never
+    # written: warnings and errors are what an operator needs from them.
+    root.setLevel(max(threshold, logging.WARNING))
     if not console:
         sys.excepthook = _log_uncaught
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to sys.stderr as it is when a line is written (tests swap it; a handler holding
+    the stream of its creation would write to a closed one)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
 
 
 def _json_text(event: Any, **_: Any) -> str:

@@ -63,9 +63,10 @@ def kill_postgres(postgres: EmbeddedPostgres) -> None:
     """kill -9 of the postmaster, and of its backends (they would exit on their own, a little
     later: a new postmaster cannot start while they hold the shared memory)."""
     signal_all(postgres_processes(postgres), signal.SIGKILL)
-    proc = postgres._proc
-    if proc is not None:
-        proc.wait(10)
+    deadline = time.monotonic() + 10
+    while postgres.pid is not None and time.monotonic() < deadline:
+        time.sleep(0.01)  # pid turns None once our child, the postmaster, is reaped
+    postgres.stop()  # forgets it; a durable cluster keeps its files
 
 
 @dataclass

@@ -443,7 +443,14 @@ IMPORT_PRIVILEGES = {
         "last_line", "imported", "superseded", "updated_at", "completed_at",
     }),
 }  # fmt: skip
-SECURITY_DEFINER = {"consentd_prune_audit", "consentd_purge_tenant_rows"}
+SECURITY_DEFINER = {
+    "consentd_prune_audit",
+    "consentd_purge_tenant_rows",
+    # 0011: every unit of work's purge guard reads the tenant's mark whatever row-level
+    # security shows, and the retention job's mark takes the tenant's lock exclusive.
+    "consentd_tenant_writable",
+    "consentd_mark_tenant_purged",
+}
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
 
@@ -487,8 +494,8 @@ async def test_runtime_privileges_on_cookie_and_rights_tables(
 
 
 async def test_only_the_runtime_role_may_call_the_security_definer_functions(app: App) -> None:
-    """The two SECURITY DEFINER functions of 0005 are the runtime role's to call, not PUBLIC's,
-    and they are the only SECURITY DEFINER functions in public."""
+    """The SECURITY DEFINER functions (0005's two, 0011's two) are the runtime role's to call,
+    not PUBLIC's, and they are the only SECURITY DEFINER functions in public."""
     async with owner(app).connect() as conn:
         rows = (
             await conn.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -88,3 +89,29 @@ def test_rpc_line_goes_through_structlog_when_logs_are_captured_or_filtered(
     capsys.readouterr()
     rpc_line(**FIELDS)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_library_errors_and_tracebacks_are_json_lines_in_json_mode(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What libraries log through the standard library (OpenTelemetry's "Failed to detach
+    context" with its traceback, asyncio's errors) is one JSON object per line, the traceback
+    inside it; their INFO chatter is not written."""
+    configure_logging("info", "json")
+    capsys.readouterr()
+    try:
+        raise ValueError("<Token> was created in a different Context")
+    except ValueError:
+        logging.getLogger("opentelemetry.context").exception("Failed to detach context")
+    logging.getLogger("uvicorn.error").info("Finished server process [1]")
+    logging.getLogger("asyncio").error("Task exception was never retrieved")
+    lines = capsys.readouterr().err.splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [e["event"] for e in events] == [
+        "Failed to detach context",
+        "Task exception was never retrieved",
+    ]
+    assert "ValueError" in events[0]["exception"]
+    assert events[0]["level"] == "error"
+    assert events[0]["logger"] == "opentelemetry.context"

@@ -59,6 +59,11 @@ class Gate:
             check_ranges(request)
         return principal
 
+    async def authenticate(self, metadata: Mapping[str, str]) -> None:
+        """The caller's credential alone (Unauthenticated): what a port checks before it reads
+        a request's body."""
+        await self._auth.authenticate(metadata)
+
     async def recheck(self, metadata: Mapping[str, str]) -> None:
         """The credential of an open stream, looked up again (no cache): Unauthenticated once
         it is revoked or expired."""

@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import json
 import re
 import socket
-from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import grpc
 import uvicorn
 
 from consentd.api.browser import (
@@ -23,14 +25,16 @@ from consentd.api.browser import (
     BrowserRequest,
     browser_request,
 )
+from consentd.api.calls import metadata_of
 from consentd.app.cookies import CookieUseCases
-from consentd.domain.errors import ConsentError
+from consentd.domain.errors import ConsentError, Unauthenticated
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Authenticate = Callable[[Mapping[str, str]], Awaitable[None]]
 
 # `/t/<tenant id>/<service>/<method>`: the tenant of a cross-origin page (a preflight carries no
 # credential, so the URL names the tenant whose allowed origins answer it).
@@ -88,6 +92,23 @@ NATIVE_GRPC_REFUSAL = [
 ]
 
 
+async def _refuse_unauthenticated(scope: Scope, send: Send) -> None:
+    """UNAUTHENTICATED before the body is read: in gRPC-Web's form (status in the headers) or
+    Connect's (401, a JSON error), as the Connect app would answer it."""
+    kind = (_header(scope, b"content-type") or "").lower()
+    message = Unauthenticated().message
+    if kind.startswith("application/grpc-web"):
+        headers = [
+            (b"content-type", kind.encode()),
+            (b"grpc-status", str(grpc.StatusCode.UNAUTHENTICATED.value[0]).encode()),
+            (b"grpc-message", message.encode()),
+        ]
+        await _respond(send, 200, headers=headers)
+        return
+    body = json.dumps({"code": "unauthenticated", "message": message}).encode()
+    await _respond(send, 401, body, [(b"content-type", b"application/json")])
+
+
 def _native_grpc(scope: Scope) -> bool:
     kind = (_header(scope, b"content-type") or "").lower()
     return kind.startswith("application/grpc") and not kind.startswith("application/grpc-web")
@@ -115,11 +136,15 @@ class BrowserApp:
         cookies: CookieUseCases,
         demo: DemoPage | None = None,
         preferences: Path | None = None,
+        authenticate: Authenticate | None = None,
     ) -> None:
+        """`authenticate`: the credential check run before a body is read (a caller without a
+        valid credential never reaches the decoder); the Gate admits the call afterwards."""
         self._services = {f"{app.path}/": app for app in services}
         self._cookies = cookies
         self._demo = demo
         self._preferences = preferences
+        self._authenticate = authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -137,6 +162,8 @@ class BrowserApp:
             await self._preflight(scope, send, tenant, origin)
         elif app is not None and _native_grpc(scope):
             await _respond(send, 200, headers=NATIVE_GRPC_REFUSAL)
+        elif app is not None and not await self._authenticated(scope):
+            await _refuse_unauthenticated(scope, send)
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)
@@ -144,6 +171,18 @@ class BrowserApp:
             await self._static(scope, send, path)
         else:
             await _respond(send, 404, b"not found")
+
+    async def _authenticated(self, scope: Scope) -> bool:
+        if self._authenticate is None:
+            return True
+        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
+        try:
+            await self._authenticate(metadata_of(pairs))
+        except Unauthenticated:
+            return False
+        except Exception:  # noqa: BLE001 - the database is down, say: the gate's answer says so
+            return True
+        return True
 
     async def _call(
         self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, state: BrowserRequest
