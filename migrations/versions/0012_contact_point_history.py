@@ -93,7 +93,10 @@ END
 $$
 """
 
-_PURGE_FUNCTION = """
+# consentd_purge_tenant_rows as this revision leaves it: 0007's list of tables the tenant purge
+# may empty, children first, with contact_point_holdings before subject_identifiers
+# (store/retention.py PURGE_ORDER follows the same order).
+PURGE_FUNCTION = """
 CREATE OR REPLACE FUNCTION consentd_purge_tenant_rows(p_tenant uuid, p_table text, p_limit integer)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
@@ -109,7 +112,15 @@ BEGIN
         RAISE EXCEPTION 'consentd_purge_tenant_rows: the tenant''s data is not due for purge'
             USING ERRCODE = 'check_violation';
     END IF;
-    IF NOT (p_table = ANY (ARRAY[%(tables)s])) THEN
+    IF NOT (p_table = ANY (ARRAY[
+        'consent_imports', 'consent_changes', 'consent_change_heads', 'current_consents',
+        'consent_events', 'contact_changes', 'rights_requests', 'subject_blocks',
+        'subject_keys', 'cookie_choices', 'cookie_visitors', 'cookie_choice_counts',
+        'purge_runs', 'cookie_consent_modes', 'cookie_categories', 'cookie_policies',
+        'contact_point_holdings', 'subject_identifiers', 'suppressions', 'subjects',
+        'purposes', 'notices', 'notice_heads', 'idempotency_keys',
+        'api_keys', 'token_issuers'
+    ])) THEN
         RAISE EXCEPTION 'consentd_purge_tenant_rows: % is not purged this way', p_table
             USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -123,25 +134,46 @@ BEGIN
 END
 $$
 """
-# What the tenant purge may empty, children first (store/retention.py PURGE_ORDER follows it).
-PURGEABLE_0007 = (
-    "consent_imports", "consent_changes", "consent_change_heads", "current_consents",
-    "consent_events", "contact_changes", "rights_requests", "subject_blocks", "subject_keys",
-    "cookie_choices", "cookie_visitors", "cookie_choice_counts", "purge_runs",
-    "cookie_consent_modes", "cookie_categories", "cookie_policies", "subject_identifiers",
-    "suppressions", "subjects", "purposes", "notices", "notice_heads", "idempotency_keys",
-    "api_keys", "token_issuers",
-)  # fmt: skip
-PURGEABLE = tuple(
-    name
-    for table in PURGEABLE_0007
-    for name in ((TABLE, table) if table == "subject_identifiers" else (table,))
-)
 
-
-def _purge_function(tables: Sequence[str]) -> str:
-    # A placeholder replaced, not str.format: the body is full of braces and format()'s %I.
-    return _PURGE_FUNCTION.replace("%(tables)s", ", ".join(f"'{t}'" for t in tables))
+# As 0007 left it (the downgrade puts it back).
+PURGE_FUNCTION_0007 = """
+CREATE OR REPLACE FUNCTION consentd_purge_tenant_rows(p_tenant uuid, p_table text, p_limit integer)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE
+    v_deleted bigint;
+BEGIN
+    IF p_tenant IS DISTINCT FROM consentd_current_tenant() THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: not this transaction''s tenant'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM tenant_retention r WHERE r.tenant_id = p_tenant
+            AND NOT r.legal_hold AND r.contract_ended_at + interval '1 month' <= now()) THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: the tenant''s data is not due for purge'
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF NOT (p_table = ANY (ARRAY[
+        'consent_imports', 'consent_changes', 'consent_change_heads', 'current_consents',
+        'consent_events', 'contact_changes', 'rights_requests', 'subject_blocks',
+        'subject_keys', 'cookie_choices', 'cookie_visitors', 'cookie_choice_counts',
+        'purge_runs', 'cookie_consent_modes', 'cookie_categories', 'cookie_policies',
+        'subject_identifiers', 'suppressions', 'subjects', 'purposes',
+        'notices', 'notice_heads', 'idempotency_keys', 'api_keys',
+        'token_issuers'
+    ])) THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: % is not purged this way', p_table
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    PERFORM set_config('consentd.tenant_purge', 'on', true);
+    EXECUTE format('DELETE FROM %I WHERE tenant_id = $1 AND ctid = ANY (ARRAY('
+                   'SELECT ctid FROM %I WHERE tenant_id = $1 LIMIT $2))', p_table, p_table)
+        USING p_tenant, p_limit;
+    GET DIAGNOSTICS v_deleted = ROW_COUNT;
+    PERFORM set_config('consentd.tenant_purge', 'off', true);
+    RETURN v_deleted;
+END
+$$
+"""
 
 
 # One row per key (kind + digest, or subject id) in key order, each with the purpose's lawful
@@ -480,12 +512,12 @@ def upgrade() -> None:
     op.execute(f"GRANT {GRANTS} ON {TABLE} TO {RUNTIME_ROLE}")
     op.execute(f"DROP FUNCTION {CHECK_SIGNATURE}")
     _create_check(CHECK_FUNCTION)
-    op.execute(_purge_function(PURGEABLE))
+    op.execute(PURGE_FUNCTION)
 
 
 def downgrade() -> None:
     _due_from_verification()
-    op.execute(_purge_function(PURGEABLE_0007))
+    op.execute(PURGE_FUNCTION_0007)
     op.execute(f"DROP FUNCTION {CHECK_SIGNATURE}")
     _create_check(CHECK_FUNCTION_0008)
     op.execute(f"REVOKE ALL ON {TABLE} FROM {RUNTIME_ROLE}")

@@ -37,17 +37,8 @@ STATES_BEFORE = "('granted','refused','withdrawn','expired','erased')"
 STATES_AFTER = "('granted','refused','withdrawn','expired','erased','pending')"
 STATE_CHECKS = ("consent_events", "current_consents")
 
-PURGED_BEFORE = (
-    "'consent_imports', 'consent_changes', 'consent_change_heads', 'current_consents', "
-    "'consent_events', 'contact_changes', 'rights_requests', 'subject_blocks', 'subject_keys', "
-    "'cookie_choices', 'cookie_visitors', 'cookie_choice_counts', 'purge_runs', "
-    "'cookie_consent_modes', 'cookie_categories', 'cookie_policies', 'subject_identifiers', "
-    "'suppressions', 'subjects', 'purposes', 'notices', 'notice_heads', 'idempotency_keys', "
-    "'api_keys', 'token_issuers'"
-)
-PURGED_AFTER = f"'{TABLE}', {PURGED_BEFORE}"
-
-# consentd_purge_tenant_rows as 0007 left it, with the list of purgeable tables as a parameter.
+# consentd_purge_tenant_rows as this revision leaves it: 0012's list with consent_confirmations
+# first (it references subjects); store/retention.py PURGE_ORDER follows the same order.
 PURGE_FUNCTION = """
 CREATE OR REPLACE FUNCTION consentd_purge_tenant_rows(p_tenant uuid, p_table text, p_limit integer)
 RETURNS bigint
@@ -59,14 +50,60 @@ BEGIN
         RAISE EXCEPTION 'consentd_purge_tenant_rows: not this transaction''s tenant'
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    IF NOT
-    EXISTS (SELECT 1 FROM tenant_retention r WHERE r.tenant_id = p_tenant
-            AND NOT r.legal_hold AND r.contract_ended_at + interval '1 month' <= now())
- THEN
+    IF NOT EXISTS (SELECT 1 FROM tenant_retention r WHERE r.tenant_id = p_tenant
+            AND NOT r.legal_hold AND r.contract_ended_at + interval '1 month' <= now()) THEN
         RAISE EXCEPTION 'consentd_purge_tenant_rows: the tenant''s data is not due for purge'
             USING ERRCODE = 'check_violation';
     END IF;
-    IF NOT (p_table = ANY (ARRAY[@TABLES@])) THEN
+    IF NOT (p_table = ANY (ARRAY[
+        'consent_confirmations', 'consent_imports', 'consent_changes', 'consent_change_heads',
+        'current_consents', 'consent_events', 'contact_changes', 'rights_requests',
+        'subject_blocks', 'subject_keys', 'cookie_choices', 'cookie_visitors',
+        'cookie_choice_counts', 'purge_runs', 'cookie_consent_modes', 'cookie_categories',
+        'cookie_policies', 'contact_point_holdings', 'subject_identifiers', 'suppressions',
+        'subjects', 'purposes', 'notices', 'notice_heads',
+        'idempotency_keys', 'api_keys', 'token_issuers'
+    ])) THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: % is not purged this way', p_table
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    PERFORM set_config('consentd.tenant_purge', 'on', true);
+    EXECUTE format('DELETE FROM %I WHERE tenant_id = $1 AND ctid = ANY (ARRAY('
+                   'SELECT ctid FROM %I WHERE tenant_id = $1 LIMIT $2))', p_table, p_table)
+        USING p_tenant, p_limit;
+    GET DIAGNOSTICS v_deleted = ROW_COUNT;
+    PERFORM set_config('consentd.tenant_purge', 'off', true);
+    RETURN v_deleted;
+END
+$$
+"""
+
+# As 0012 left it (the downgrade puts it back).
+PURGE_FUNCTION_0012 = """
+CREATE OR REPLACE FUNCTION consentd_purge_tenant_rows(p_tenant uuid, p_table text, p_limit integer)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $$
+DECLARE
+    v_deleted bigint;
+BEGIN
+    IF p_tenant IS DISTINCT FROM consentd_current_tenant() THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: not this transaction''s tenant'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM tenant_retention r WHERE r.tenant_id = p_tenant
+            AND NOT r.legal_hold AND r.contract_ended_at + interval '1 month' <= now()) THEN
+        RAISE EXCEPTION 'consentd_purge_tenant_rows: the tenant''s data is not due for purge'
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF NOT (p_table = ANY (ARRAY[
+        'consent_imports', 'consent_changes', 'consent_change_heads', 'current_consents',
+        'consent_events', 'contact_changes', 'rights_requests', 'subject_blocks',
+        'subject_keys', 'cookie_choices', 'cookie_visitors', 'cookie_choice_counts',
+        'purge_runs', 'cookie_consent_modes', 'cookie_categories', 'cookie_policies',
+        'contact_point_holdings', 'subject_identifiers', 'suppressions', 'subjects',
+        'purposes', 'notices', 'notice_heads', 'idempotency_keys',
+        'api_keys', 'token_issuers'
+    ])) THEN
         RAISE EXCEPTION 'consentd_purge_tenant_rows: % is not purged this way', p_table
             USING ERRCODE = 'insufficient_privilege';
     END IF;
@@ -154,11 +191,11 @@ def upgrade() -> None:
         f"USING (tenant_id = {CURRENT_TENANT}) WITH CHECK (tenant_id = {CURRENT_TENANT})"
     )
     op.execute(f"GRANT {GRANTS} ON {TABLE} TO {RUNTIME_ROLE}")
-    op.execute(PURGE_FUNCTION.replace("@TABLES@", PURGED_AFTER))
+    op.execute(PURGE_FUNCTION)
 
 
 def downgrade() -> None:
-    op.execute(PURGE_FUNCTION.replace("@TABLES@", PURGED_BEFORE))
+    op.execute(PURGE_FUNCTION_0012)
     op.execute(f"REVOKE ALL ON {TABLE} FROM {RUNTIME_ROLE}")
     op.drop_table(TABLE)  # with its policy
     op.drop_constraint(op.f("ck_purposes_confirmation_needs_consent"), "purposes", type_="check")
