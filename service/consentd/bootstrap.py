@@ -184,7 +184,9 @@ def bootstrap(
     consents = ConsentUseCases(
         unit_of_work, hasher, clock, keys, read_unit_of_work, writers=writers, tally=tally
     )
-    campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub, tally=tally)
+    campaign = CampaignUseCases(
+        read_unit_of_work, hasher, clock, hub, tally=tally, sequencer=sequencer
+    )
     catalog = CatalogUseCases(unit_of_work, clock)
     cookies = CookieUseCases(unit_of_work, hasher, clock, keys)
     rights = RightsUseCases(

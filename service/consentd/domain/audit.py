@@ -34,6 +34,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from consentd.domain.proofs import NO_FACTS, FactCheck, TreeHead, tree_head_message
+
 GENESIS = bytes(32)
 Payload = Mapping[str, Any]
 
@@ -150,10 +152,13 @@ class AuditEntry:
         )
 
     def leaf_hash(self) -> bytes:
-        """RFC 9162 leaf hash: the entry hash itself for format 2."""
-        if self.format == FORMAT:
-            return self.entry_hash
-        return leaf_hash_of(self.entry_hash)
+        return stored_leaf(self.entry_hash, self.format)
+
+
+def stored_leaf(digest: bytes, fmt: int) -> bytes:
+    """The RFC 9162 leaf hash of a stored entry: its hash itself for format 2, the leaf of its
+    hash for format 1 (whose hash is not in leaf form)."""
+    return digest if fmt == FORMAT else leaf_hash_of(digest)
 
 
 FORMAT = 2
@@ -241,38 +246,6 @@ def checkpoint_message(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class TreeHead:
-    """A signed tree head: the Merkle root of the tenant's first `tree_size` entries."""
-
-    tenant_id: UUID
-    tree_size: int
-    root_hash: bytes
-    signed_at: datetime
-    key_id: str
-    signature: bytes
-
-    def message(self) -> bytes:
-        return tree_head_message(
-            self.tenant_id, self.tree_size, self.root_hash, self.signed_at, self.key_id
-        )
-
-
-def tree_head_message(
-    tenant_id: UUID, tree_size: int, root_hash: bytes, at: datetime, key_id: str
-) -> bytes:
-    return canonical(
-        {
-            "format": "consentd-audit-tree-head/1",
-            "tenant": str(tenant_id),
-            "tree_size": tree_size,
-            "root_hash": root_hash.hex(),
-            "time": stamp(at),
-            "key": key_id,
-        }
-    )
-
-
 class CheckpointSigner:
     """Ed25519 signing of checkpoints; the key never enters the database."""
 
@@ -310,6 +283,8 @@ class Head:
     last_seq: int
     last_hash: bytes
     pruned_through: int
+    # The Merkle root of entries 1..last_seq (None for a head that predates 0009 and was pruned).
+    root_hash: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +297,8 @@ class VerifyReport:
     # The first entry (seq) that is wrong, and why; None when the chain verifies.
     bad_seq: int | None = None
     problem: str = ""
+    # The fact tables recomputed against the log (see store/audit_facts.py).
+    facts: FactCheck = NO_FACTS
 
 
 class ChainVerifier:
