@@ -15,7 +15,6 @@ finds the queue already emptied by another commits nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
@@ -53,6 +52,7 @@ class Sequencer:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._locks: dict[UUID, asyncio.Lock] = {}
+        self._closing = False
 
     def changed(self, tenant_id: UUID) -> None:
         """A transaction of `tenant_id` that queued entries committed."""
@@ -64,7 +64,7 @@ class Sequencer:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             await self._wake.wait()
             self._wake.clear()
             while self._woken:
@@ -107,8 +107,13 @@ class Sequencer:
             await asyncio.sleep(seconds)
 
     async def aclose(self) -> None:
+        """Integrate what this process's writes queued (a CLI command exits right after), then
+        stop the task."""
         task, self._task = self._task, None
         if task is not None and task.get_loop() is asyncio.get_running_loop():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            self._closing = True
+            self._wake.set()
+            await task
+        for tenant in list(self._woken):
+            await self.drain(tenant)
+        self._woken.clear()

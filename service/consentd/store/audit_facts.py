@@ -7,7 +7,9 @@ a fact row with no entry (and not queued: those are `pending`), an entry whose f
 an entry for a fact that already has one, and a current-state row that is not the latest event
 of its key. Events written before 0009 are covered by the event lists of format-1 entries.
 
-Cookie choices leave the table by design (the cookie purge, erasure): an entry whose choice is
+Facts recorded before the signed checkpoint where retention pruned the log may have had their
+entries in the pruned part: they are not reported as missing. Cookie choices leave the table by
+design (the cookie purge, erasure): an entry whose choice is
 gone is accounted for when a later `cookies.purged` entry's cutoff is past the choice's expiry,
 or its subject was erased.
 """
@@ -20,6 +22,13 @@ from consentd.domain.proofs import FactCheck, FactProblem
 from consentd.store.driver import Driver
 
 _CONSENT = "('consent.recorded', 'consent.withdrawn')"
+# Retention pruned the log up to a signed checkpoint: facts recorded until then may have had
+# their entries there.
+_PRUNED = """pruned AS (
+    SELECT k.signed_at AS until FROM audit_heads h
+    JOIN audit_checkpoints k ON k.tenant_id = h.tenant_id AND k.seq = h.pruned_through
+    WHERE h.tenant_id = $1
+)"""
 
 _EVENTS = f"""
 WITH v1 AS (
@@ -30,7 +39,7 @@ WITH v1 AS (
 ), logged AS (
     SELECT a.seq, a.fact_id, a.payload, a.action, a.subject_id FROM audit_entries a
     WHERE a.tenant_id = $1 AND a.format = 2 AND a.action IN {_CONSENT}
-)
+), {_PRUNED}
 SELECT 'consent_events' AS fact_table, e.event_id AS fact_id, coalesce(l.seq, v.seq) AS seq,
     CASE
         WHEN l.seq IS NOT NULL THEN 'differs from its log entry'
@@ -48,7 +57,7 @@ WHERE e.tenant_id = $1
         OR l.subject_id IS DISTINCT FROM e.subject_id
     WHEN v.seq IS NOT NULL THEN (v.state, v.purpose, v.channel, v.scope)
         IS DISTINCT FROM (e.state, e.purpose_id, e.channel, e.scope)
-    ELSE true
+    ELSE NOT EXISTS (SELECT 1 FROM pruned p WHERE e.recorded_at <= p.until)
   END
 UNION ALL
 SELECT 'consent_events', l.fact_id, l.seq, 'its log entry has no event (deleted?)'
@@ -92,8 +101,8 @@ WHERE c.event_id IS NULL OR l.event_id IS NULL
       (l.state, l.event_id, l.sequence, l.notice_version, l.valid_until, l.recorded_at)
 """
 
-_COOKIES = """
-WITH logged AS (
+_COOKIES = f"""
+WITH {_PRUNED}, logged AS (
     SELECT a.seq, a.fact_id, a.payload, a.subject_id FROM audit_entries a
     WHERE a.tenant_id = $1 AND a.format = 2 AND a.action = 'cookies.choice_recorded'
 ), purged AS (
@@ -105,6 +114,7 @@ SELECT 'cookie_choices' AS fact_table, c.choice_id AS fact_id, l.seq,
 FROM cookie_choices c LEFT JOIN logged l ON l.fact_id = c.choice_id
 WHERE c.tenant_id = $1
   AND NOT EXISTS (SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1 AND q.fact_id = c.choice_id)
+  AND NOT (l.seq IS NULL AND EXISTS (SELECT 1 FROM pruned p WHERE c.recorded_at <= p.until))
   AND (l.seq IS NULL OR l.payload IS DISTINCT FROM consentd_cookie_choice_payload(c)
        OR l.subject_id IS DISTINCT FROM c.subject_id)
 UNION ALL
@@ -117,7 +127,7 @@ WHERE NOT EXISTS (
     SELECT 1 FROM subjects s
     WHERE s.tenant_id = $1 AND s.subject_id = l.subject_id AND s.erased_at IS NOT NULL
 )
-"""
+"""  # noqa: S608 - only this module's constants are interpolated, no input
 
 _COUNTS = """
 SELECT (SELECT count(*) FROM consent_events WHERE tenant_id = $1)

@@ -53,7 +53,7 @@ WITH added AS (
         subject_id, payload, fact_id)
 ), head AS (
     INSERT INTO consent_change_heads AS h (tenant_id, last_position)
-    VALUES ($1, cardinality($10::uuid[]))
+    SELECT $1, cardinality($10::uuid[]) WHERE cardinality($10::uuid[]) > 0
     ON CONFLICT (tenant_id) DO UPDATE SET last_position = h.last_position + excluded.last_position
     RETURNING h.last_position - cardinality($10::uuid[]) AS base
 ), fed AS (
