@@ -61,6 +61,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
 $$ SELECT ('x' || substr(md5(p_tenant::text || p_subject::text), 1, 16))::bit(64)::bigint $$
 """
 
+# A cookie choice's subject_id is left out: linking the visitor later sets it (an entry of its
+# own, cookies.visitor_linked).
 # No personal data in the log: free text (actor, evidence reference) as SHA-256 digests, the
 # sealed evidence as the digest of its ciphertext; ids, target, state, times as they are.
 EVENT_PAYLOAD_FUNCTION = f"""
@@ -102,7 +104,6 @@ SELECT jsonb_build_object(
     'choice_id', c.choice_id::text,
     'sequence', c.sequence,
     'visitor_sha256', {_SHA.format("c.visitor_id")},
-    'subject_id', c.subject_id::text,
     'method', c.method,
     'granted', to_jsonb(c.granted),
     'refused', to_jsonb(c.refused),

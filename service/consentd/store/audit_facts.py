@@ -115,8 +115,7 @@ FROM cookie_choices c LEFT JOIN logged l ON l.fact_id = c.choice_id
 WHERE c.tenant_id = $1
   AND NOT EXISTS (SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1 AND q.fact_id = c.choice_id)
   AND NOT (l.seq IS NULL AND EXISTS (SELECT 1 FROM pruned p WHERE c.recorded_at <= p.until))
-  AND (l.seq IS NULL OR l.payload IS DISTINCT FROM consentd_cookie_choice_payload(c)
-       OR l.subject_id IS DISTINCT FROM c.subject_id)
+  AND (l.seq IS NULL OR l.payload IS DISTINCT FROM consentd_cookie_choice_payload(c))
 UNION ALL
 SELECT 'cookie_choices', l.fact_id, l.seq, 'its log entry has no choice (deleted?)'
 FROM logged l CROSS JOIN purged p
