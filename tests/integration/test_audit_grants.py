@@ -91,7 +91,8 @@ async def test_checkpoints_are_signed_inline_every_n_entries(app: App, tenant: T
         head = await uow.audit.tree_head(6)
     assert [c.seq for c in checkpoints] == [3, 6]
     assert all(signer.verifies(c) for c in checkpoints)
-    assert head is not None and signer.verifies(head)
+    assert head is not None
+    assert signer.verifies(head)
 
 
 async def test_every_new_tenant_table_forces_row_level_security(app: App) -> None:

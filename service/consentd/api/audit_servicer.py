@@ -12,7 +12,8 @@ from consent.v1 import audit_pb2_grpc
 from consentd.api.context import principal
 from consentd.api.converters import time_in, time_out
 from consentd.app.audit import AuditUseCases
-from consentd.domain.audit import Checkpoint, VerifyReport
+from consentd.domain.audit import Checkpoint
+from consentd.domain.audit_verify import VerifyReport
 from consentd.domain.breach import Window
 from consentd.domain.errors import InvalidInput, PermissionDenied
 from consentd.domain.proofs import TreeHead

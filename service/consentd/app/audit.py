@@ -9,7 +9,8 @@ from uuid import UUID
 
 from consentd.app.ports import Clock, LogSequencer, UnitOfWork, UnitOfWorkFactory
 from consentd.domain import merkle
-from consentd.domain.audit import ChainVerifier, Checkpoint, CheckpointSigner, Head, VerifyReport
+from consentd.domain.audit import Checkpoint, CheckpointSigner, Head
+from consentd.domain.audit_verify import ChainVerifier, VerifyReport
 from consentd.domain.breach import TenantScope, Window
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.proofs import ConsistencyProof, InclusionProof, TreeHead
