@@ -145,6 +145,8 @@ async def test_watchers_poll_for_other_processes_and_send_heartbeats(
     written = await app.consents.record_consent(principal, _grant("a@example.fr"))
 
     page = await asyncio.wait_for(reading, 5)
+    while not page.changes:  # heartbeats until the sequencer integrated the write
+        page = await asyncio.wait_for(anext(pages), 5)
     assert [c.event.event_id for c in page.changes] == [e.event_id for e in written.events]
     heartbeat = await asyncio.wait_for(anext(pages), 5)
     assert (heartbeat.changes, heartbeat.cursor) == ([], page.cursor)

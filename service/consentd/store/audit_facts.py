@@ -11,7 +11,7 @@ Facts recorded before the signed checkpoint where retention pruned the log may h
 entries in the pruned part: they are not reported as missing. Cookie choices leave the table by
 design (the cookie purge, erasure): an entry whose choice is
 gone is accounted for when a later `cookies.purged` entry's cutoff is past the choice's expiry,
-or its subject was erased.
+or its subject was erased, or a later erasure took its visitor too.
 """
 
 from __future__ import annotations
@@ -125,6 +125,13 @@ WHERE NOT EXISTS (
   AND NOT EXISTS (
     SELECT 1 FROM subjects s
     WHERE s.tenant_id = $1 AND s.subject_id = l.subject_id AND s.erased_at IS NOT NULL
+) AND NOT (
+    -- erased with a visitor linked after the choice: the visitor went with it
+    EXISTS (SELECT 1 FROM audit_entries x
+            WHERE x.tenant_id = $1 AND x.seq > l.seq AND x.action = 'subject.erased')
+    AND NOT EXISTS (SELECT 1 FROM cookie_visitors v WHERE v.tenant_id = $1
+                    AND encode(sha256(convert_to(v.visitor_id, 'UTF8')), 'hex')
+                        = l.payload->>'visitor_sha256')
 )
 """  # noqa: S608 - only this module's constants are interpolated, no input
 
