@@ -43,7 +43,7 @@ class Sequencer:
         feed: ChangeSignal,
         batch: int = BATCH,
     ) -> None:
-        self._engine = engine
+        self.engine = engine
         self._store = store
         self._clock = clock
         self._feed = feed
@@ -89,7 +89,7 @@ class Sequencer:
 
     async def sweep(self) -> int:
         """Integrate every tenant with queued rows; the entries appended."""
-        async with self._engine.connect() as conn:
+        async with self.engine.connect() as conn:
             tenants = list((await conn.execute(_QUEUED_TENANTS)).scalars())
             await conn.rollback()
         total = 0
