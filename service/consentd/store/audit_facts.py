@@ -4,14 +4,15 @@ A consent event's entry holds consentd_event_payload(event) and a cookie choice'
 consentd_cookie_choice_payload(choice) (migration 0009), so the same functions recompute them
 from the fact tables now. Each query names what differs: a fact row whose entry says otherwise,
 a fact row with no entry (and not queued: those are `pending`), an entry whose fact row is gone,
-an entry for a fact that already has one, and a current-state row that is not the latest event
-of its key. Events written before 0009 are covered by the event lists of format-1 entries.
+an entry for a fact that already has one, a current-state row that is not the latest event of
+its key, and a rights request whose row is not what its latest transition entry says. Events
+written before 0009 are covered by the event lists of format-1 entries.
 
 Facts recorded before the signed checkpoint where retention pruned the log may have had their
 entries in the pruned part: they are not reported as missing. Cookie choices leave the table by
-design (the cookie purge, erasure): an entry whose choice is
-gone is accounted for when a later `cookies.purged` entry's cutoff is past the choice's expiry,
-or its subject was erased, or a later erasure took its visitor too.
+design (the cookie purge, erasure): an entry whose choice is gone is accounted for when a later
+`cookies.purged` entry's cutoff is past the choice's expiry, or its subject was erased, or a
+later erasure took its visitor too.
 """
 
 from __future__ import annotations
@@ -135,16 +136,43 @@ WHERE NOT EXISTS (
 )
 """  # noqa: S608 - only this module's constants are interpolated, no input
 
+# A rights request's row is its latest transition: the latest `rights_request.transitioned`
+# entry of the request must say its state, kind, subject and whether it was extended.
+_RIGHTS = f"""
+WITH {_PRUNED}, latest AS (
+    SELECT DISTINCT ON (a.payload->>'request_id') a.payload->>'request_id' AS request_id,
+        a.seq, a.payload
+    FROM audit_entries a
+    WHERE a.tenant_id = $1 AND a.action = 'rights_request.transitioned'
+    ORDER BY a.payload->>'request_id', a.seq DESC
+)
+SELECT 'rights_requests' AS fact_table, r.request_id AS fact_id, l.seq,
+    CASE WHEN l.seq IS NULL THEN 'is not in the log'
+         ELSE 'differs from its latest log entry' END AS problem
+FROM rights_requests r LEFT JOIN latest l ON l.request_id = r.request_id::text
+WHERE r.tenant_id = $1
+  AND NOT EXISTS (
+    SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1
+    AND q.action = 'rights_request.transitioned' AND q.payload->>'request_id' = r.request_id::text
+  )
+  AND CASE WHEN l.seq IS NULL THEN NOT EXISTS (SELECT 1 FROM pruned p WHERE r.updated_at <= p.until)
+    ELSE (l.payload->>'to', l.payload->>'kind', l.payload->>'subject_id',
+          (l.payload->>'extended')::boolean)
+         IS DISTINCT FROM (r.state, r.kind, r.subject_id::text, r.extended_due_at IS NOT NULL)
+  END
+"""  # noqa: S608 - only this module's constants are interpolated, no input
+
 _COUNTS = """
 SELECT (SELECT count(*) FROM consent_events WHERE tenant_id = $1)
-     + (SELECT count(*) FROM cookie_choices WHERE tenant_id = $1) AS facts,
+     + (SELECT count(*) FROM cookie_choices WHERE tenant_id = $1)
+     + (SELECT count(*) FROM rights_requests WHERE tenant_id = $1) AS facts,
        (SELECT count(*) FROM audit_queue WHERE tenant_id = $1) AS pending
 """
 
 
 _CHECKS = tuple(
     f"SELECT * FROM ({query}) AS p ORDER BY 2 LIMIT $2"  # noqa: S608 - constants only
-    for query in (_EVENTS, _DUPLICATES, _PROJECTION, _COOKIES)
+    for query in (_EVENTS, _DUPLICATES, _PROJECTION, _COOKIES, _RIGHTS)
 )
 
 
