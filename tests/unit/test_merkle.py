@@ -57,3 +57,23 @@ def test_the_compact_range_gives_the_same_root_at_every_size() -> None:
         frontier.append(leaf)
         frontier = merkle.Frontier.of(size, frontier.packed())
         assert frontier.root() == merkle.root(LEAVES[:size])
+
+
+@pytest.mark.parametrize("pruned", [1, 2, 3, 5, 8, 13, 20])
+def test_a_tree_with_a_pruned_prefix_gives_the_same_root_and_paths(pruned: int) -> None:
+    """With the first leaves known only by their compact range (retention pruned them), the
+    root, every later leaf's path and consistency proofs from sizes past the prefix are those of
+    the whole tree; a path of a pruned leaf is refused."""
+    whole = merkle.Tree(LEAVES)
+    frontier = merkle.Frontier(0, [])
+    for leaf in LEAVES[:pruned]:
+        frontier.append(leaf)
+    cut = merkle.Tree(LEAVES[pruned:], frontier)
+    for size in range(pruned, 41):
+        assert cut.root(size) == whole.root(size)
+        for index in range(pruned, size):
+            assert cut.inclusion_path(index, size) == whole.inclusion_path(index, size)
+    for first in range(pruned, 41):
+        assert cut.consistency_path(first) == whole.consistency_path(first)
+    with pytest.raises(ValueError, match="pruned"):
+        cut.inclusion_path(pruned - 1)

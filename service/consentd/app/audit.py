@@ -17,6 +17,7 @@ from consentd.domain.proofs import ConsistencyProof, InclusionProof, TreeHead
 from consentd.domain.tenancy import Tenant
 
 BATCH = 2_000
+PRUNED = "retention pruned the part of the log's Merkle tree this needs"
 # Fact problems reported per kind (a tampered table could hold millions).
 FACT_PROBLEMS = 100
 
@@ -83,12 +84,16 @@ class AuditUseCases:
     async def _root(self, uow: UnitOfWork, head: Head | None, size: int) -> bytes:
         if head is not None and size == head.last_seq and head.root_hash is not None:
             return head.root_hash
-        return merkle.root(await self._leaves(uow, head, size))
+        try:
+            return (await self._tree(uow, size)).root()
+        except ValueError:
+            raise FailedPrecondition(PRUNED) from None
 
-    async def _leaves(self, uow: UnitOfWork, head: Head | None, size: int) -> list[bytes]:
-        if head is not None and head.pruned_through:
-            raise FailedPrecondition("retention pruned the log's first entries: no proofs")
-        return await uow.audit.leaves(size)
+    async def _tree(self, uow: UnitOfWork, size: int) -> merkle.Tree:
+        tree = await uow.audit.tree(size)
+        if tree is None:
+            raise FailedPrecondition(PRUNED)
+        return tree
 
     async def prove_inclusion(
         self, tenant: Tenant, seq: int, fact_id: UUID | None, size: int = 0
@@ -106,8 +111,8 @@ class AuditUseCases:
                 raise InvalidInput("tree_size", f"entry {entry.seq} is not in the first {size}")
             if fact is not None:
                 entry = replace(entry, payload=fact)
-            leaves = await self._leaves(uow, await uow.audit.head(), head.tree_size)
-        path = merkle.inclusion_path(entry.seq - 1, leaves)
+            tree = await self._tree(uow, head.tree_size)
+        path = tree.inclusion_path(entry.seq - 1)
         return InclusionProof(entry.seq, entry.leaf_input(), tuple(path), head)
 
     async def prove_consistency(
@@ -120,8 +125,12 @@ class AuditUseCases:
             raise InvalidInput("first", f"must be between 1 and {new.tree_size}")
         old = await self.tree_head(tenant, first)
         async with self._snapshot(tenant.tenant_id) as uow:
-            leaves = await self._leaves(uow, await uow.audit.head(), new.tree_size)
-        return ConsistencyProof(old, new, tuple(merkle.consistency_path(first, leaves)))
+            tree = await self._tree(uow, new.tree_size)
+        try:
+            path = tree.consistency_path(first)
+        except ValueError:
+            raise FailedPrecondition(PRUNED) from None
+        return ConsistencyProof(old, new, tuple(path))
 
     async def checkpoint(self, tenant: Tenant) -> Checkpoint | None:
         """Sign the chain's head now (unless signed already); None while the chain is empty."""

@@ -21,6 +21,7 @@ from consentd.domain.breach import Window
 from consentd.domain.cookie_policy import CookiePolicy
 from consentd.domain.cookies import ChoiceMethod, CookieChoice
 from consentd.domain.identifiers import Identifier, IdentifierKind
+from consentd.domain.merkle import Tree
 from consentd.domain.model import ConsentEvent, ConsentFact, Notice, Purpose, Target
 from consentd.domain.proofs import FactCheck, TreeHead
 from consentd.domain.retention import TenantRetention
@@ -355,8 +356,8 @@ class AuditRepository(Protocol):
         """The fact tables recomputed against the log; at most `limit` problems of each kind."""
         ...
 
-    async def leaves(self, size: int) -> list[bytes]:
-        """The Merkle leaf hashes of entries 1..size."""
+    async def tree(self, size: int) -> Tree | None:
+        """The Merkle tree of entries 1..size (None when its pruned part is unknown)."""
         ...
 
     async def proof_entry(

@@ -27,6 +27,7 @@ from consentd.domain.audit import (
     Payload,
     canonical,
 )
+from consentd.domain.merkle import Tree
 from consentd.domain.proofs import FactCheck, TreeHead
 from consentd.store import audit_tree
 from consentd.store.audit_facts import check_facts
@@ -147,8 +148,9 @@ class SqlAudit:
         """The fact tables recomputed against the log (store/audit_facts.py)."""
         return await check_facts(self._raw, self._tenant, limit)
 
-    async def leaves(self, size: int) -> list[bytes]:
-        return await audit_tree.leaves(self._raw, self._tenant, size)
+    async def tree(self, size: int) -> Tree | None:
+        """The Merkle tree of entries 1..size (None when pruned before 0009 kept its range)."""
+        return await audit_tree.tree(self._raw, self._tenant, size)
 
     async def proof_entry(
         self, seq: int, fact_id: UUID | None
@@ -231,7 +233,9 @@ class SqlAudit:
         )
 
     async def prune_through(self, seq: int) -> int:
-        """Remove entries up to the checkpoint at `seq` (database-enforced rules); the count."""
+        """Remove entries up to the checkpoint at `seq` (database-enforced rules), keeping their
+        Merkle compact range; the count."""
+        await audit_tree.keep_pruned_range(self._raw, self._tenant, seq)
         result = await self._conn.execute(
             sa.select(sa.func.consentd_prune_audit(self._tenant, seq))
         )
