@@ -412,7 +412,9 @@ RIGHTS_PRIVILEGES = {
         "verified_at", "due_at", "extended_due_at", "extension_reason", "closed_at", "outcome",
         "verification_method", "code_digest", "code_expires_at", "code_attempts",
     }),
-    "audit_heads": ({"SELECT", "INSERT"}, {"last_seq", "last_hash", "tree_frontier", "root_hash"}),
+    "audit_heads": ({"SELECT", "INSERT"}, {
+        "last_seq", "last_hash", "tree_frontier", "root_hash", "pruned_frontier",
+    }),
     "audit_entries": ({"SELECT", "INSERT"}, set()),
     "audit_checkpoints": ({"SELECT", "INSERT"}, set()),
     "tenant_retention": ({"SELECT", "INSERT"}, {
