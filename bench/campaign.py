@@ -366,13 +366,12 @@ async def _load_raw_bulk(args: argparse.Namespace) -> dict[str, Any]:
 async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
     """The statements a RecordConsent (new subject) or WithdrawConsent (known subject) sends,
     in the service's order, in one transaction each, on a pool as large as the service's; the
-    audit entry is chained in Python as the service does (the chain stays verifiable)."""
+    audit entry is queued as the service queues it (the chain stays verifiable)."""
     from datetime import UTC, datetime
 
-    from consentd.domain.audit import GENESIS, AuditRecord, canonical, chain
     from consentd.domain.identifiers import IdentifierHasher, normalise_email
     from consentd.domain.sealing import Keyring
-    from consentd.store import audit, catalog, rights, subjects
+    from consentd.store import catalog, rights, subjects
     from consentd.store import consents as store
 
     tenant = UUID(args.tenant)
@@ -415,20 +414,10 @@ async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
                 [None], ["api"], [""], ["processor"], [now], [None], [""], [None], [None],
                 [os.urandom(48)],
             ]  # fmt: skip
-            await conn.fetch(store._APPEND, tenant, 1, *columns)
-            payload = {"subject_id": str(subject), "source": "api", "events": [str(event)]}
-            head = await conn.fetchrow(audit._LOCK_HEAD, tenant, GENESIS)
-            entry = chain(
-                tenant,
-                head["last_seq"],
-                bytes(head["last_hash"]),
-                AuditRecord(f"consent.{state}", now, payload, subject),
-            )
-            await conn.execute(
-                audit._APPEND, tenant, [entry.seq], [entry.prev_hash], [entry.entry_hash],
-                [entry.recorded_at], [entry.action], [subject],
-                [canonical(payload).decode()], entry.seq, entry.entry_hash,
-            )  # fmt: skip
+            # As the service since 0009: the subject's lock, then the events with their queued
+            # audit entries (the service's sequencer integrates them, as for its own writes).
+            await conn.execute(store._LOCK_SUBJECTS, tenant, [subject])
+            await conn.fetch(store._APPEND, tenant, *columns, now)
 
     result = await _drive(write, args.concurrency, args.seconds, args.warmup)
     await pool.close()

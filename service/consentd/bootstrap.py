@@ -59,6 +59,7 @@ from consentd.domain.audit import CheckpointSigner
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.retention import Category
 from consentd.domain.sealing import Keyring
+from consentd.jobs.sequencer import Sequencer
 from consentd.notifiers import LogNotifier, SmtpNotifier, SmtpRelay
 from consentd.store.admin import SqlAdmin
 from consentd.store.callers import SqlCallerDirectory
@@ -66,6 +67,7 @@ from consentd.store.database import DatabaseProbe, create_engine, pool_usage
 from consentd.store.idempotency import SqlIdempotency
 from consentd.store.locks import AdvisoryLock
 from consentd.store.reads import ReadPool, ReadUnitOfWork
+from consentd.store.sequencer import SqlSequencer
 from consentd.store.uow import SqlUnitOfWork
 from consentd.telemetry import Telemetry
 
@@ -103,6 +105,7 @@ class App:
     consent_servicer: ConsentServicer
     cookie_servicer: CookieServicer
     telemetry: Telemetry
+    sequencer: Sequencer
     # With the owner's URL only: administration, and the jobs that span tenants (they list
     # them as the owner): the retention job and its cookie category alone (`consentd purge`).
     admin: AdminUseCases | None = None
@@ -153,7 +156,11 @@ class App:
     async def aclose(self, within: float = CLOSE_SECONDS) -> None:
         """Release the pools, waiting `within` seconds at most for each (PostgreSQL may not
         answer: the process must exit all the same; the connections are then dropped)."""
-        closing = [self.read_pool.close(), self.bulk_pool.close(), self.engine.dispose()]
+        closing = [
+            self.sequencer.aclose(),
+            self.sequencer.engine.dispose(),
+            self.read_pool.close(), self.bulk_pool.close(), self.engine.dispose(),
+        ]
         if self.owner_engine is not None:
             closing.append(self.owner_engine.dispose())
         for close in closing:
@@ -211,9 +218,15 @@ def bootstrap(
     every = settings.audit_checkpoint_every
 
     hub = ChangeHub()
+    # Writers queue audit entries; the sequencer chains them into the log and the feed, then
+    # wakes the feed's watchers (hub).
+    # It has connections of its own: on the writers' pool it would queue behind them under load
+    # and the log would fall behind the writes.
+    sequencing = create_engine(database_url, 1)
+    sequencer = Sequencer(sequencing, SqlSequencer(sequencing, signer, every), clock, hub)
 
     def unit_of_work(tenant_id: UUID) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, tenant_id, signer, every, signal=hub)
+        return SqlUnitOfWork(engine, tenant_id, signer, every, signal=sequencer)
 
     def purging(tenant_id: UUID) -> SqlUnitOfWork:
         """The retention job's: it works on the tenants it marked purged (0011's guard)."""
@@ -270,6 +283,7 @@ def bootstrap(
         hub,
         tally=tally,
         bulk=asyncio.Semaphore(settings.bulk_concurrency),
+        sequencer=sequencer,
     )
     catalog = CatalogUseCases(unit_of_work, clock)
     cookies = CookieUseCases(unit_of_work, hasher, clock, keys)
@@ -277,7 +291,7 @@ def bootstrap(
         unit_of_work, hasher, keys, clock, sections={"cookie_choices": CookieExport()}
     )
     requests = RightsRequestUseCases(unit_of_work, hasher, keys, notifier, clock)
-    audit = AuditUseCases(unit_of_work, snapshot, signer, clock)
+    audit = AuditUseCases(unit_of_work, snapshot, signer, clock, sequencer)
     retention_settings = RetentionSettingsUseCases(unit_of_work, clock)
     gate = Gate(
         CredentialAuthenticator(SqlCallerDirectory(engine), clock),
@@ -324,6 +338,7 @@ def bootstrap(
         consent_servicer=consent_servicer,
         cookie_servicer=cookie_servicer,
         telemetry=telemetry,
+        sequencer=sequencer,
         admin=AdminUseCases(admin_store, clock) if admin_store else None,
         retention=retention,
         cookie_purge=cookie_purge,

@@ -22,6 +22,7 @@ from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.audit import AuditRecord, chain
 from consentd.domain.errors import InvalidInput
 from consentd.domain.model import ConsentState, Source
+from consentd.domain.rights import RequestKind
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import audit_entries, audit_heads
 from tests.conftest import TEST_SECRET, owner
@@ -40,6 +41,8 @@ _E = audit_entries
 
 
 async def _actions(app: App, tenant: Tenant) -> list[tuple[int, str]]:
+    """The log's (seq, action) once the sequencer integrated what was queued."""
+    await app.sequencer.drain(tenant.tenant_id)
     async with owner(app).connect() as conn:
         rows = await conn.execute(
             sa.select(_E.c.seq, _E.c.action)
@@ -62,22 +65,23 @@ async def _build_chain(app: App, tenant: Tenant) -> None:
 
 
 async def test_every_change_is_one_audit_entry_in_order(app: App, tenant: Tenant) -> None:
-    """Tenant creation, catalogue, consent, withdrawal and rights changes each append an entry,
-    seq 1, 2, 3... with no gap, and the chain verifies."""
+    """Tenant creation, catalogue, each consent event (the erasure's too), withdrawal and rights
+    changes each append an entry, seq 1, 2, 3... with no gap, and the chain verifies."""
     await _build_chain(app, tenant)
     actions = await _actions(app, tenant)
     assert [seq for seq, _ in actions] == list(range(1, len(actions) + 1))
     assert [a for _, a in actions] == [
         "tenant.created",
         *["catalog.purpose_put"] * 3,
-        *["consent.recorded"] * 3,
+        *["consent.recorded"] * 6,
         "consent.withdrawn",
         "subject.restricted",
         "subject.objected",
+        *["consent.recorded"] * 2,  # the erased events of p0's newsletter and offers
         "subject.erased",
     ]
     report = await app.audit.verify(tenant)
-    assert (report.ok, report.entries_checked, report.last_seq) == (True, 11, 11)
+    assert (report.ok, report.entries_checked, report.last_seq) == (True, 16, 16)
 
 
 async def test_a_failed_write_leaves_no_audit_entry(app: App, tenant: Tenant) -> None:
@@ -152,7 +156,19 @@ async def test_pruning_needs_a_signed_checkpoint_older_than_a_year(
 
 # Tampering by a superuser --------------------------------------------------------------------
 
-TAMPERS = ("payload", "entry_hash", "prev_hash", "time", "action", "delete", "swap", "insert")
+TAMPERS = (
+    "payload",
+    "entry_hash",
+    "prev_hash",
+    "time",
+    "action",
+    "subject_id",
+    "fact_id",
+    "format",
+    "delete",
+    "swap",
+    "insert",
+)
 
 
 async def _as_superuser(conn: AsyncConnection) -> None:
@@ -196,11 +212,24 @@ async def _tamper(conn: AsyncConnection, tenant: Tenant, kind: str, rng: random.
         await conn.execute(_E.update().where(mine, at).values(recorded_at=moved))
     elif kind == "action":
         await conn.execute(_E.update().where(mine, at).values(action=row["action"] + "x"))
+    elif kind in ("subject_id", "fact_id"):
+        await conn.execute(_E.update().where(mine, at).values(**{kind: uuid4()}))
+    elif kind == "format":
+        await conn.execute(_E.update().where(mine, at).values(format=1))
     elif kind == "delete":
         await conn.execute(_E.delete().where(mine, at))
     elif kind == "swap":
         other = rng.choice([r for r in rows if r["seq"] != row["seq"]])
-        fields = ("prev_hash", "entry_hash", "recorded_at", "action", "subject_id", "payload")
+        fields = (
+            "prev_hash",
+            "entry_hash",
+            "recorded_at",
+            "action",
+            "subject_id",
+            "payload",
+            "format",
+            "fact_id",
+        )
         for source, target in ((row, other), (other, row)):
             await conn.execute(
                 _E.update()
@@ -273,7 +302,9 @@ async def test_a_forged_tail_with_a_forged_head_is_caught_by_the_signed_checkpoi
                 tenant.tenant_id,
                 last_seq,
                 last_hash,
-                AuditRecord(row["action"], row["recorded_at"], payload, row["subject_id"]),
+                AuditRecord(
+                    row["action"], row["recorded_at"], payload, row["subject_id"], row["fact_id"]
+                ),
             )
             await conn.execute(
                 _E.update()
@@ -321,3 +352,32 @@ async def test_cli_verify_names_the_first_bad_entry(
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert (report["ok"], report["bad_seq"]) == (False, 6)
+
+
+async def test_a_rights_request_that_is_not_its_latest_transition_is_named(
+    app: App, tenant: Tenant
+) -> None:
+    """A submitted request verifies; once the owner moves its row to `done` behind the log's
+    back, verify names the request (the latest transition entry says otherwise)."""
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("r@example.fr"))
+    submitted = await app.requests.submit(
+        principal(tenant), RequestKind.ACCESS, email("r@example.fr"), None
+    )
+    request_id = submitted.request.request_id
+    assert (await app.audit.verify(tenant)).ok
+    async with owner(app).begin() as conn:
+        await _as_superuser(conn)
+        await conn.execute(
+            sa.text(
+                "UPDATE rights_requests SET state = 'refused', closed_at = now() "
+                "WHERE tenant_id = :t AND request_id = :r"
+            ),
+            {"t": tenant.tenant_id, "r": request_id},
+        )
+    report = await app.audit.verify(tenant)
+    assert not report.ok
+    assert report.bad_seq is None  # the chain itself is sound
+    assert [(p.table, p.fact_id) for p in report.facts.problems] == [
+        ("rights_requests", request_id)
+    ]

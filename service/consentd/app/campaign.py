@@ -15,7 +15,7 @@ from consentd.app.changes import ChangeHub
 from consentd.app.checks import Checker, Decided, Tally, check_as_of
 from consentd.app.commands import SubjectSelector
 from consentd.app.paging import decode_token, encode_token
-from consentd.app.ports import Clock, FeedChange, ReadUnitOfWorkFactory
+from consentd.app.ports import Clock, FeedChange, LogSequencer, ReadUnitOfWorkFactory
 from consentd.domain.decision import SUPPRESSING
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
@@ -100,9 +100,12 @@ class CampaignUseCases:
         *,
         tally: Tally | None = None,
         bulk: asyncio.Semaphore | None = None,
+        sequencer: LogSequencer | None = None,
     ) -> None:
         """`bulk`: how many stream chunks the whole process reads and decides at once (fair
-        turns for every stream, the rest of the process left to single checks)."""
+        turns for every stream, the rest of the process left to single checks); `sequencer`:
+        the audit log's, pushed along before a feed read (see jobs/sequencer.py)."""
+        self._sequencer = sequencer
         self._reads = reads
         self._bulk = bulk or asyncio.Semaphore(BULK_CHUNKS)
         self._hasher = hasher
@@ -188,6 +191,9 @@ class CampaignUseCases:
         position = _cursor_position(cursor)
         if from_now and position is not None:
             raise InvalidInput("from_now", "must be false when a cursor is given")
+        if self._sequencer is not None:
+            # Writes acknowledged before the watch began are in the feed it starts from.
+            await self._sequencer.drain(tenant)
         async with self._reads(tenant) as uow:
             head = await uow.campaign.last_position()
         if position is None:

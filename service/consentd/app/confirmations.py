@@ -172,7 +172,7 @@ class DoubleOptIn:
                 raise unknown_token()
             confirmation.check_usable(now)
             events = await self._granted(uow, principal, confirmation, evidence, now)
-            written = await uow.consents.append(events) if events else []
+            written = await uow.consents.append(events, now) if events else []
             await uow.confirmations.confirmed(confirmation.confirmation_id, now)
             uow.audit.record(_audited(confirmation, written, now))
             await uow.commit()

@@ -9,14 +9,23 @@ from types import TracebackType
 from typing import NamedTuple, Protocol, Self
 from uuid import UUID
 
-from consentd.domain.audit import AuditEntry, AuditRecord, Checkpoint, CheckpointSigner, Head
+from consentd.domain.audit import (
+    AuditEntry,
+    AuditRecord,
+    Checkpoint,
+    CheckpointSigner,
+    Head,
+    Payload,
+)
 from consentd.domain.breach import Window
 from consentd.domain.confirmations import Confirmation
 from consentd.domain.contact_points import PriorHolding
 from consentd.domain.cookie_policy import CookiePolicy
 from consentd.domain.cookies import ChoiceMethod, CookieChoice
 from consentd.domain.identifiers import Identifier, IdentifierKind
+from consentd.domain.merkle import Tree
 from consentd.domain.model import ConsentEvent, ConsentFact, Notice, Purpose, Target
+from consentd.domain.proofs import FactCheck, TreeHead
 from consentd.domain.retention import TenantRetention
 from consentd.domain.rights import (
     Block,
@@ -84,8 +93,11 @@ class SubjectRepository(Protocol):
 
 
 class ConsentRepository(Protocol):
-    async def append(self, events: Sequence[ConsentEvent]) -> list[ConsentEvent]:
-        """Append events and move the current-state projection; returns them with sequences."""
+    async def append(
+        self, events: Sequence[ConsentEvent], queued_at: datetime
+    ) -> list[ConsentEvent]:
+        """Append events, queue their log entries (stamped `queued_at`) and move the
+        current-state projection; returns them with sequences."""
         ...
 
     async def current(self, subject_id: UUID) -> list[ConsentEvent]:
@@ -162,6 +174,14 @@ class ChangeSignal(Protocol):
     """Tells the change feed's watchers in this process that a tenant committed changes."""
 
     def changed(self, tenant_id: UUID) -> None: ...
+
+
+class LogSequencer(Protocol):
+    """Integrates a tenant's queued audit entries into its log (and the change feed)."""
+
+    async def drain(self, tenant_id: UUID) -> int:
+        """Integrate everything queued so far; the entries appended."""
+        ...
 
 
 class CookieRepository(Protocol):
@@ -291,7 +311,11 @@ class IdempotencyStore(Protocol):
 
 class AuditRepository(Protocol):
     def record(self, record: AuditRecord) -> None:
-        """Append `record` to the tenant's chain when the unit of work commits."""
+        """Queue `record` for the tenant's log when the unit of work commits."""
+        ...
+
+    def cookie_choice(self, choice_id: UUID, at: datetime) -> None:
+        """Queue the stored cookie choice's entry when the unit of work commits."""
         ...
 
     async def head(self) -> Head | None: ...
@@ -313,6 +337,24 @@ class AuditRepository(Protocol):
         ...
 
     async def count_through(self, seq: int) -> int: ...
+
+    async def facts(self, limit: int) -> FactCheck:
+        """The fact tables recomputed against the log; at most `limit` problems of each kind."""
+        ...
+
+    async def tree(self, size: int) -> Tree | None:
+        """The Merkle tree of entries 1..size (None when its pruned part is unknown)."""
+        ...
+
+    async def proof_entry(
+        self, seq: int, fact_id: UUID | None
+    ) -> tuple[AuditEntry, Payload | None] | None:
+        """Entry `seq` (or the entry of `fact_id`) and its fact's content as it stands now."""
+        ...
+
+    async def tree_head(self, size: int) -> TreeHead | None: ...
+
+    async def store_tree_head(self, head: TreeHead) -> None: ...
 
 
 class RightsRepository(Protocol):

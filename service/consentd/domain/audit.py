@@ -4,9 +4,16 @@ Each tenant has one chain. Entry `seq` (1, 2, 3, ... with no gap) commits to the
 
     hash(n) = SHA-256(canonical(tenant, n, hash(n-1), time, action, payload))
 
-with hash(0) = 32 zero bytes. The canonical encoding is UTF-8 JSON with sorted keys, no spaces,
-times as `YYYY-MM-DDTHH:MM:SS.ffffffZ` and hashes as lowercase hex. Payloads never hold personal
-data (subject UUIDs, purposes, states and counts only), so erasing a person never breaks a chain.
+with hash(0) = 32 zero bytes (format 1, entries written before migration 0009). Format 2 entries
+hash every column of their row, as the leaf of an RFC 9162 Merkle tree (see domain/merkle.py):
+
+    hash(n) = SHA-256(0x00 || canonical(format, tenant, n, hash(n-1), time, action, subject,
+                                         fact, payload))
+
+so the chain and the tree share the entry's hash. The canonical encoding is UTF-8 JSON with
+sorted keys, no spaces, times as `YYYY-MM-DDTHH:MM:SS.ffffffZ` and hashes as lowercase hex.
+Payloads never hold personal data (ids, targets, states, counts, and SHA-256 digests of free
+text), so erasing a person never breaks a chain.
 
 A checkpoint is an Ed25519 signature over (tenant, seq, hash(seq), time): published outside the
 database it proves the chain up to `seq`, and once the entries up to a checkpoint have gone (the
@@ -17,8 +24,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -26,6 +33,8 @@ from uuid import UUID
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from consentd.domain.proofs import TreeHead, tree_head_message
 
 GENESIS = bytes(32)
 Payload = Mapping[str, Any]
@@ -92,6 +101,7 @@ class AuditRecord:
     recorded_at: datetime
     payload: Payload = field(default_factory=dict)
     subject_id: UUID | None = None
+    fact_id: UUID | None = None
 
     def __post_init__(self) -> None:
         _check_value(self.payload, "payload")
@@ -109,8 +119,12 @@ class AuditEntry:
     payload: Payload
     subject_id: UUID | None
     entry_hash: bytes
+    format: int = 1
+    fact_id: UUID | None = None
 
     def expected_hash(self) -> bytes:
+        if self.format == FORMAT:
+            return leaf_hash_of(self.leaf_input())
         return entry_hash(
             self.tenant_id,
             self.seq,
@@ -119,6 +133,41 @@ class AuditEntry:
             action=self.action,
             payload=self.payload,
         )
+
+    def leaf_input(self) -> bytes:
+        """The bytes the Merkle leaf hashes: the whole row (format 2), or the format-1 hash."""
+        if self.format != FORMAT:
+            return self.entry_hash
+        return canonical(
+            {
+                "format": FORMAT,
+                "tenant": str(self.tenant_id),
+                "seq": self.seq,
+                "prev": self.prev_hash.hex(),
+                "time": stamp(self.recorded_at),
+                "action": self.action,
+                "subject": str(self.subject_id) if self.subject_id else None,
+                "fact": str(self.fact_id) if self.fact_id else None,
+                "payload": self.payload,
+            }
+        )
+
+    def leaf_hash(self) -> bytes:
+        return stored_leaf(self.entry_hash, self.format)
+
+
+def stored_leaf(digest: bytes, fmt: int) -> bytes:
+    """The RFC 9162 leaf hash of a stored entry: its hash itself for format 2, the leaf of its
+    hash for format 1 (whose hash is not in leaf form)."""
+    return digest if fmt == FORMAT else leaf_hash_of(digest)
+
+
+FORMAT = 2
+
+
+def leaf_hash_of(data: bytes) -> bytes:
+    """SHA-256(0x00 || data): an RFC 9162 leaf."""
+    return hashlib.sha256(b"\x00" + data).digest()
 
 
 def entry_hash(
@@ -136,26 +185,20 @@ def entry_hash(
 
 
 def chain(tenant_id: UUID, last_seq: int, last_hash: bytes, record: AuditRecord) -> AuditEntry:
-    """The entry that follows (last_seq, last_hash)."""
-    seq = last_seq + 1
-    digest = entry_hash(
+    """The (format 2) entry that follows (last_seq, last_hash)."""
+    unhashed = AuditEntry(
         tenant_id,
-        seq,
-        last_hash,
-        at=record.recorded_at,
-        action=record.action,
-        payload=record.payload,
-    )
-    return AuditEntry(
-        tenant_id,
-        seq,
+        last_seq + 1,
         last_hash,
         record.recorded_at,
         record.action,
         record.payload,
         record.subject_id,
-        digest,
+        b"",
+        FORMAT,
+        record.fact_id,
     )
+    return replace(unhashed, entry_hash=leaf_hash_of(unhashed.leaf_input()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,13 +261,17 @@ class CheckpointSigner:
         message = checkpoint_message(tenant_id, seq, digest, at, self.key_id)
         return Checkpoint(tenant_id, seq, digest, at, self.key_id, self._key.sign(message))
 
-    def verifies(self, checkpoint: Checkpoint) -> bool:
-        """True when this key signed the checkpoint as it stands."""
-        if checkpoint.key_id != self.key_id:
+    def sign_tree(self, tenant_id: UUID, size: int, root: bytes, at: datetime) -> TreeHead:
+        message = tree_head_message(tenant_id, size, root, at, self.key_id)
+        return TreeHead(tenant_id, size, root, at, self.key_id, self._key.sign(message))
+
+    def verifies(self, signed: Checkpoint | TreeHead) -> bool:
+        """True when this key signed the checkpoint or tree head as it stands."""
+        if signed.key_id != self.key_id:
             return False
         public = Ed25519PublicKey.from_public_bytes(self.public_key)
         try:
-            public.verify(checkpoint.signature, checkpoint.message())
+            public.verify(signed.signature, signed.message())
         except InvalidSignature:
             return False
         return True
@@ -237,113 +284,5 @@ class Head:
     last_seq: int
     last_hash: bytes
     pruned_through: int
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyReport:
-    ok: bool
-    entries_checked: int
-    checkpoints_checked: int
-    first_seq: int
-    last_seq: int
-    # The first entry (seq) that is wrong, and why; None when the chain verifies.
-    bad_seq: int | None = None
-    problem: str = ""
-
-
-class ChainVerifier:
-    """Verifies one tenant's chain fed in seq order, batch by batch (constant memory).
-
-    Starts at the genesis, or at the checkpoint retention left at `head.pruned_through`.
-    Names the first bad entry: a changed field or hash, a missing, extra or moved entry, a
-    checkpoint that does not match its entry or whose signature fails, or a head that disagrees.
-    """
-
-    def __init__(
-        self,
-        tenant_id: UUID,
-        head: Head | None,
-        checkpoints: Iterable[Checkpoint],
-        signer: CheckpointSigner,
-    ) -> None:
-        self._tenant = tenant_id
-        self._head = head or Head(0, GENESIS, 0)
-        self._checkpoints = {c.seq: c for c in checkpoints}
-        self._signer = signer
-        self._expected_seq = self._head.pruned_through + 1
-        self._prev: bytes | None = GENESIS
-        self._checked = 0
-        self._verified_checkpoints = 0
-        self._bad: tuple[int, str] | None = None
-        if self._head.pruned_through:
-            anchor = self._checkpoints.get(self._head.pruned_through)
-            if anchor is None:
-                self._fail(self._expected_seq, "no checkpoint where retention pruned the chain")
-            elif not self._checkpoint_ok(anchor):
-                self._fail(anchor.seq, "the anchoring checkpoint's signature does not verify")
-            else:
-                self._prev = anchor.entry_hash
-
-    @property
-    def failed(self) -> bool:
-        return self._bad is not None
-
-    def _fail(self, seq: int, problem: str) -> None:
-        if self._bad is None:
-            self._bad = (seq, problem)
-
-    def _checkpoint_ok(self, checkpoint: Checkpoint) -> bool:
-        ok = checkpoint.tenant_id == self._tenant and self._signer.verifies(checkpoint)
-        self._verified_checkpoints += ok
-        return ok
-
-    def feed(self, entries: Iterable[AuditEntry]) -> None:
-        for entry in entries:
-            if self._bad is not None:
-                return
-            self._check(entry)
-
-    def _check(self, entry: AuditEntry) -> None:
-        seq = self._expected_seq
-        if entry.seq != seq:
-            problem = "missing" if entry.seq > seq else "out of order"
-            self._fail(seq, f"entry {seq} is {problem} (found {entry.seq} next)")
-        elif entry.tenant_id != self._tenant:
-            self._fail(seq, "belongs to another tenant")
-        elif entry.prev_hash != self._prev:
-            self._fail(seq, "its prev_hash is not the hash of the entry before it")
-        elif entry.expected_hash() != entry.entry_hash:
-            self._fail(seq, "its content does not match its hash")
-        elif seq in self._checkpoints:
-            checkpoint = self._checkpoints[seq]
-            if checkpoint.entry_hash != entry.entry_hash:
-                self._fail(seq, "differs from the signed checkpoint at this seq")
-            elif not self._checkpoint_ok(checkpoint):
-                self._fail(seq, "the checkpoint at this seq has a bad signature")
-        self._prev = entry.entry_hash
-        self._expected_seq = seq + 1
-        self._checked += 1
-
-    def finish(self) -> VerifyReport:
-        """The verdict once every entry was fed."""
-        last = self._expected_seq - 1
-        head = self._head
-        if last < head.last_seq:
-            self._fail(last + 1, f"entry {last + 1} is missing (the head is at {head.last_seq})")
-        elif last > head.last_seq:
-            self._fail(head.last_seq + 1, "is beyond the head: not appended by consentd")
-        elif last and self._prev != head.last_hash:
-            self._fail(last, "its hash differs from the head's")
-        beyond = [s for s in self._checkpoints if s > head.last_seq]
-        if beyond:
-            self._fail(min(beyond), "a checkpoint names an entry that does not exist")
-        bad_seq, problem = self._bad if self._bad else (None, "")
-        return VerifyReport(
-            ok=self._bad is None,
-            entries_checked=self._checked,
-            checkpoints_checked=self._verified_checkpoints,
-            first_seq=head.pruned_through + 1,
-            last_seq=head.last_seq,
-            bad_seq=bad_seq,
-            problem=problem,
-        )
+    # The Merkle root of entries 1..last_seq (None for a head that predates 0009 and was pruned).
+    root_hash: bytes | None = None
