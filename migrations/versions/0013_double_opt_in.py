@@ -14,7 +14,7 @@ the runtime role reads, inserts and sets confirmed_at, never deletes. The tenant
 (consentd_purge_tenant_rows, stated in full below) may empty it, before `subjects`.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 Create Date: 2026-12-03
 """
 
@@ -25,7 +25,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0013"
-down_revision: str | None = "0008"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -159,7 +159,9 @@ class App:
         closing = [
             self.sequencer.aclose(),
             self.sequencer.engine.dispose(),
-            self.read_pool.close(), self.bulk_pool.close(), self.engine.dispose(),
+            self.read_pool.close(),
+            self.bulk_pool.close(),
+            self.engine.dispose(),
         ]
         if self.owner_engine is not None:
             closing.append(self.owner_engine.dispose())

@@ -638,6 +638,8 @@ consent_imports = sa.Table(
 )
 
 # Tables kept in their own modules register on `metadata` when imported here (after it exists).
-from consentd.store import tables_confirmations  # noqa: E402, F401 - registers its table
-from consentd.store import tables_contacts  # noqa: E402, F401 - registers its table
-from consentd.store import tables_audit  # noqa: E402, F401 - the audit queue and tree heads (0009)
+from consentd.store import (  # noqa: E402 - they import `metadata` from here
+    tables_audit,  # noqa: F401 - the audit queue and tree heads (0009)
+    tables_confirmations,  # noqa: F401 - double opt-in confirmations (0013)
+    tables_contacts,  # noqa: F401 - contact point holdings (0012)
+)
