@@ -35,6 +35,8 @@ class TenantData:
     keys: dict[UUID, bytes] = field(default_factory=dict)
     blocks: dict[UUID, list[Block]] = field(default_factory=dict)
     audit: list[AuditRecord] = field(default_factory=list)
+    # What the real append queues for the sequencer: one log entry per event, with its row.
+    queued: list[ConsentEvent] = field(default_factory=list)
     sequence: int = 0
 
 
@@ -64,12 +66,15 @@ class FakeConsents:
     def __init__(self, data: TenantData) -> None:
         self._d = data
 
-    async def append(self, events: Sequence[ConsentEvent]) -> list[ConsentEvent]:
+    async def append(
+        self, events: Sequence[ConsentEvent], queued_at: datetime
+    ) -> list[ConsentEvent]:
         written = []
         for event in events:
             self._d.sequence += 1
             written.append(replace(event, sequence=self._d.sequence))
         self._d.events.extend(written)
+        self._d.queued.extend(written)
         return written
 
     def _of(self, subject_id: UUID) -> list[ConsentEvent]:
