@@ -158,7 +158,6 @@ class App:
         answer: the process must exit all the same; the connections are then dropped)."""
         closing = [
             self.sequencer.aclose(),
-            self.sequencer.engine.dispose(),
             self.read_pool.close(),
             self.bulk_pool.close(),
             self.engine.dispose(),
@@ -225,7 +224,7 @@ def bootstrap(
     # It has connections of its own: on the writers' pool it would queue behind them under load
     # and the log would fall behind the writes.
     sequencing = create_engine(database_url, 1)
-    sequencer = Sequencer(sequencing, SqlSequencer(sequencing, signer, every), clock, hub)
+    sequencer = Sequencer(SqlSequencer(sequencing, signer, every), clock, hub)
 
     def unit_of_work(tenant_id: UUID) -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, tenant_id, signer, every, signal=sequencer)

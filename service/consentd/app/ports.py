@@ -176,6 +176,30 @@ class ChangeSignal(Protocol):
     def changed(self, tenant_id: UUID) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Integrated:
+    """What one integration pass did: entries appended, of which consent events put in the feed."""
+
+    entries: int
+    fed: int
+
+
+class LogIntegration(Protocol):
+    """The store side of the audit sequencer (store/sequencer.py)."""
+
+    async def integrate(self, tenant_id: UUID, limit: int, now: datetime) -> Integrated:
+        """One pass: chain up to `limit` queued rows of the tenant into its log and feed."""
+        ...
+
+    async def queued_tenants(self) -> list[UUID]:
+        """The tenants that have queued rows (every tenant's, whatever row-level security)."""
+        ...
+
+    async def close(self) -> None:
+        """Release the connections it holds."""
+        ...
+
+
 class LogSequencer(Protocol):
     """Integrates a tenant's queued audit entries into its log (and the change feed)."""
 

@@ -19,17 +19,13 @@ from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
-import sqlalchemy as sa
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consentd.app.ports import ChangeSignal
-from consentd.store.sequencer import SqlSequencer
+from consentd.app.ports import ChangeSignal, LogIntegration
 
 log = structlog.get_logger("consentd.sequencer")
 
 BATCH = 2_000
-_QUEUED_TENANTS = sa.text("SELECT t FROM consentd_queued_tenants() AS t")
 
 
 class Sequencer:
@@ -37,13 +33,11 @@ class Sequencer:
 
     def __init__(
         self,
-        engine: AsyncEngine,
-        store: SqlSequencer,
+        store: LogIntegration,
         clock: Callable[[], datetime],
         feed: ChangeSignal,
         batch: int = BATCH,
     ) -> None:
-        self.engine = engine
         self._store = store
         self._clock = clock
         self._feed = feed
@@ -89,11 +83,8 @@ class Sequencer:
 
     async def sweep(self) -> int:
         """Integrate every tenant with queued rows; the entries appended."""
-        async with self.engine.connect() as conn:
-            tenants = list((await conn.execute(_QUEUED_TENANTS)).scalars())
-            await conn.rollback()
         total = 0
-        for tenant in tenants:
+        for tenant in await self._store.queued_tenants():
             total += await self.drain(tenant)
         return total
 
@@ -117,3 +108,4 @@ class Sequencer:
         for tenant in list(self._woken):
             await self.drain(tenant)
         self._woken.clear()
+        await self._store.close()

@@ -17,7 +17,7 @@ from consentd.store.tables import (
     subjects,
     suppressions,
 )
-from consentd.store.tables_contacts import contact_point_holdings as holdings
+from consentd.store.tables import contact_point_holdings as holdings
 
 
 def _in(column: sa.ColumnElement[object], window: Window) -> sa.ColumnElement[bool]:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.domain.confirmations import Confirmation
 from consentd.domain.model import Channel
-from consentd.store.tables_confirmations import consent_confirmations
+from consentd.store.tables import consent_confirmations
 
 _C = consent_confirmations
 

@@ -14,9 +14,11 @@ from consentd.store.tables import (
     api_keys,
     consent_change_heads,
     consent_changes,
+    consent_confirmations,
     consent_events,
     consent_imports,
     contact_changes,
+    contact_point_holdings,
     cookie_categories,
     cookie_choice_counts,
     cookie_choices,
@@ -38,8 +40,6 @@ from consentd.store.tables import (
     tenant_retention,
     token_issuers,
 )
-from consentd.store.tables_confirmations import consent_confirmations
-from consentd.store.tables_contacts import contact_point_holdings
 
 _T = tenant_retention
 _K = idempotency_keys

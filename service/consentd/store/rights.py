@@ -17,13 +17,13 @@ from consentd.domain.rights import BlockKind, BlockRecord, ContactChange, Stored
 from consentd.store.driver import Driver
 from consentd.store.tables import (
     contact_changes,
+    contact_point_holdings,
     subject_blocks,
     subject_identifiers,
     subject_keys,
     subjects,
     suppressions,
 )
-from consentd.store.tables_contacts import contact_point_holdings
 
 _I = subject_identifiers
 _B = subject_blocks

@@ -13,18 +13,21 @@ log and the feed agree per subject and in total.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from consentd.app.ports import Integrated
 from consentd.domain.audit import GENESIS, AuditEntry, AuditRecord, CheckpointSigner, chain
 from consentd.domain.merkle import Frontier
 from consentd.store.audit_tree import leaves
 from consentd.store.driver import Driver, driver_of
 from consentd.store.uow import enter_tenant
+
+_QUEUED_TENANTS = sa.text("SELECT t FROM consentd_queued_tenants() AS t")
 
 FEED_ACTIONS = ("consent.recorded", "consent.withdrawn")
 
@@ -74,14 +77,6 @@ VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Integrated:
-    """What one pass did: entries appended, of which consent events put in the feed."""
-
-    entries: int
-    fed: int
-
-
 def _record(row: Any) -> AuditRecord:
     return AuditRecord(
         row["action"],
@@ -111,6 +106,17 @@ class SqlSequencer:
         self._engine = engine
         self._signer = signer
         self._every = every
+
+    async def queued_tenants(self) -> list[UUID]:
+        """Tenants with queued rows, through a SECURITY DEFINER function (0009) that returns
+        their ids and nothing else."""
+        async with self._engine.connect() as conn:
+            tenants = list((await conn.execute(_QUEUED_TENANTS)).scalars())
+            await conn.rollback()
+        return tenants
+
+    async def close(self) -> None:
+        await self._engine.dispose()
 
     async def integrate(self, tenant_id: UUID, limit: int, now: datetime) -> Integrated:
         """One pass (see the module's docstring); Integrated(0, 0) when nothing was queued."""

@@ -21,7 +21,7 @@ SELECT kind, digest, subject_id FROM subject_identifiers
 WHERE tenant_id = $1 AND (kind, digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
 """
 _CREATE = "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)"
-# Linking an identifier opens its holding (store/tables_contacts.py) in the same statement.
+# Linking an identifier opens its holding (store/tables/subjects.py) in the same statement.
 _ATTACH = """
 WITH linked AS (
     INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at, sealed_value)

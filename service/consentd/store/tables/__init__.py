@@ -1,0 +1,125 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations must match it (`alembic check`).
+
+Every table that holds a tenant's data leads its primary key and unique indexes with tenant_id,
+so row-level security and distribution by tenant need no rewrite. Invariants are constraints.
+"""
+
+from __future__ import annotations
+
+from consentd.store.tables._base import (
+    CHANNELS,
+    KEY,
+    NAMING_CONVENTION,
+    ROLES,
+    SCOPE_NAMES,
+    SCOPES,
+    SOURCES,
+    STATES,
+    TZ,
+    metadata,
+    subject_fk,
+    target_checks,
+    target_columns,
+    tenant_fk,
+)
+from consentd.store.tables.audit import (
+    audit_checkpoints,
+    audit_entries,
+    audit_heads,
+    audit_queue,
+    audit_tree_heads,
+)
+from consentd.store.tables.catalog import notice_heads, notices, purposes
+from consentd.store.tables.consents import (
+    consent_change_heads,
+    consent_changes,
+    consent_confirmations,
+    consent_events,
+    consent_imports,
+    current_consents,
+)
+from consentd.store.tables.cookies import (
+    METHODS,
+    SIGNALS,
+    VISITOR,
+    cookie_categories,
+    cookie_choice_counts,
+    cookie_choices,
+    cookie_consent_modes,
+    cookie_policies,
+    cookie_visitors,
+    purge_runs,
+)
+from consentd.store.tables.rights import REQUEST_KINDS, REQUEST_STATES, rights_requests
+from consentd.store.tables.subjects import (
+    contact_changes,
+    contact_point_holdings,
+    subject_blocks,
+    subject_identifiers,
+    subject_keys,
+    subjects,
+    suppressions,
+)
+from consentd.store.tables.tenancy import (
+    api_keys,
+    idempotency_keys,
+    tenant_retention,
+    tenants,
+    token_issuers,
+)
+
+__all__ = [
+    "CHANNELS",
+    "KEY",
+    "METHODS",
+    "NAMING_CONVENTION",
+    "REQUEST_KINDS",
+    "REQUEST_STATES",
+    "ROLES",
+    "SCOPES",
+    "SCOPE_NAMES",
+    "SIGNALS",
+    "SOURCES",
+    "STATES",
+    "TZ",
+    "VISITOR",
+    "api_keys",
+    "audit_checkpoints",
+    "audit_entries",
+    "audit_heads",
+    "audit_queue",
+    "audit_tree_heads",
+    "consent_change_heads",
+    "consent_changes",
+    "consent_confirmations",
+    "consent_events",
+    "consent_imports",
+    "contact_changes",
+    "contact_point_holdings",
+    "cookie_categories",
+    "cookie_choice_counts",
+    "cookie_choices",
+    "cookie_consent_modes",
+    "cookie_policies",
+    "cookie_visitors",
+    "current_consents",
+    "idempotency_keys",
+    "metadata",
+    "notice_heads",
+    "notices",
+    "purge_runs",
+    "purposes",
+    "rights_requests",
+    "subject_blocks",
+    "subject_fk",
+    "subject_identifiers",
+    "subject_keys",
+    "subjects",
+    "suppressions",
+    "target_checks",
+    "target_columns",
+    "tenant_fk",
+    "tenant_retention",
+    "tenants",
+    "token_issuers",
+]

@@ -1,0 +1,80 @@
+"""Tenants, their API keys and token issuers, idempotency keys and retention settings."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import BYTEA, UUID
+
+from consentd.store.tables._base import ROLES, SCOPE_NAMES, TZ, metadata, tenant_fk
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("slug", sa.Text, nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("processing_role", sa.Text, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.CheckConstraint("slug ~ '^[a-z][a-z0-9-]{0,62}$'", name="slug_format"),
+    sa.CheckConstraint(f"processing_role IN {ROLES}", name="processing_role"),
+)
+
+
+tenant_retention = sa.Table(
+    "tenant_retention",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), tenant_fk(), primary_key=True),
+    sa.Column("contract_ended_at", TZ),
+    sa.Column("legal_hold", sa.Boolean, nullable=False),
+    sa.Column("legal_hold_reason", sa.Text, nullable=False),
+    sa.Column("storage_extension", sa.Boolean, nullable=False),
+    sa.Column("purged_at", TZ),
+    sa.Column("updated_at", TZ, nullable=False),
+    sa.CheckConstraint("NOT legal_hold OR legal_hold_reason <> ''", name="hold_has_reason"),
+)
+
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), tenant_fk(), primary_key=True),
+    # The public part of the key, after the tenant: looked up, never secret.
+    sa.Column("key_id", sa.Text, primary_key=True),
+    sa.Column("secret_sha256", BYTEA, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("scopes", sa.ARRAY(sa.Text), nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.Column("expires_at", TZ),
+    sa.Column("revoked_at", TZ),
+    sa.CheckConstraint("key_id ~ '^[a-z2-7]{16}$'", name="key_id_format"),
+    sa.CheckConstraint("octet_length(secret_sha256) = 32", name="secret_sha256_length"),
+    sa.CheckConstraint(f"scopes <@ ARRAY{list(SCOPE_NAMES)}::text[]", name="known_scopes"),
+    sa.CheckConstraint("cardinality(scopes) > 0", name="some_scope"),
+)
+
+
+token_issuers = sa.Table(
+    "token_issuers",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), tenant_fk(), primary_key=True),
+    sa.Column("issuer", sa.Text, primary_key=True),
+    sa.Column("audience", sa.Text, nullable=False),
+    sa.Column("public_key_pem", sa.Text, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+)
+
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), tenant_fk(), primary_key=True),
+    sa.Column("caller", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("method", sa.Text, nullable=False),
+    sa.Column("request_sha256", BYTEA, nullable=False),
+    sa.Column("response", BYTEA, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.Column("expires_at", TZ, nullable=False),
+    sa.CheckConstraint("char_length(key) BETWEEN 1 AND 255", name="key_length"),
+    sa.Index("ix_idempotency_keys_expires", "tenant_id", "expires_at"),
+)
