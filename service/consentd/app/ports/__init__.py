@@ -1,0 +1,74 @@
+"""Ports the use cases depend on. The store implements them; tests may subclass them."""
+
+from __future__ import annotations
+
+from consentd.app.ports._base import CheckKey, Clock, Digest
+from consentd.app.ports.audit import AuditRepository, Integrated, LogIntegration, LogSequencer
+from consentd.app.ports.consents import (
+    CampaignRepository,
+    CatalogRepository,
+    ChangeSignal,
+    CheckBatch,
+    CheckRow,
+    ConfirmationMessage,
+    ConfirmationRepository,
+    ConsentRepository,
+    FeedChange,
+    SubjectRepository,
+)
+from consentd.app.ports.cookies import CookiePurgeRepository, CookieRepository, MonthlyCounts
+from consentd.app.ports.rights import (
+    BreachRepository,
+    Notifier,
+    RequestRepository,
+    RetentionRepository,
+    RightsRepository,
+)
+from consentd.app.ports.tenancy import (
+    AdminRepository,
+    CallerDirectory,
+    IdempotencyStore,
+    TenantList,
+)
+from consentd.app.ports.uow import (
+    ReadUnitOfWork,
+    ReadUnitOfWorkFactory,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+
+__all__ = [
+    "AdminRepository",
+    "AuditRepository",
+    "BreachRepository",
+    "CallerDirectory",
+    "CampaignRepository",
+    "CatalogRepository",
+    "ChangeSignal",
+    "CheckBatch",
+    "CheckKey",
+    "CheckRow",
+    "Clock",
+    "ConfirmationMessage",
+    "ConfirmationRepository",
+    "ConsentRepository",
+    "CookiePurgeRepository",
+    "CookieRepository",
+    "Digest",
+    "FeedChange",
+    "IdempotencyStore",
+    "Integrated",
+    "LogIntegration",
+    "LogSequencer",
+    "MonthlyCounts",
+    "Notifier",
+    "ReadUnitOfWork",
+    "ReadUnitOfWorkFactory",
+    "RequestRepository",
+    "RetentionRepository",
+    "RightsRepository",
+    "SubjectRepository",
+    "TenantList",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]

@@ -1,0 +1,121 @@
+"""Ports of the rights of the person: keys, blocks, requests, retention, breach scoping and the
+notifier."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from consentd.app.ports._base import Digest
+from consentd.app.ports.consents import ConfirmationMessage
+from consentd.domain.breach import Window
+from consentd.domain.identifiers import Identifier, IdentifierKind
+from consentd.domain.retention import TenantRetention
+from consentd.domain.rights import (
+    BlockKind,
+    BlockRecord,
+    ContactChange,
+    RequestState,
+    RightsRequest,
+    StoredIdentifier,
+)
+from consentd.domain.tenancy import Tenant
+
+
+class RightsRepository(Protocol):
+    async def wrapped_key(self, subject_id: UUID) -> bytes | None: ...
+
+    async def store_key(self, subject_id: UUID, wrapped: bytes, now: datetime) -> bytes:
+        """Store the wrapped key unless one exists; the one stored."""
+        ...
+
+    async def destroy_key(self, subject_id: UUID) -> bool: ...
+
+    async def identifiers(self, subject_id: UUID) -> list[StoredIdentifier]: ...
+
+    async def detach(
+        self, subject_id: UUID, kind: IdentifierKind | None, now: datetime
+    ) -> list[StoredIdentifier]:
+        """Unlink identifiers (of one kind, or all), ending their holdings at `now`."""
+        ...
+
+    async def mark_erased(self, subject_id: UUID, now: datetime) -> datetime: ...
+
+    async def erased_at(self, subject_id: UUID) -> datetime | None: ...
+
+    async def subject_created_at(self, subject_id: UUID) -> datetime | None: ...
+
+    async def suppress(
+        self, digests: Sequence[Digest], reason: BlockKind, now: datetime
+    ) -> None: ...
+
+    async def add_block(
+        self, subject_id: UUID, kind: BlockKind, now: datetime, request_id: UUID | None
+    ) -> bool: ...
+
+    async def lift_block(self, subject_id: UUID, kind: BlockKind, now: datetime) -> bool: ...
+
+    async def block_history(self, subject_id: UUID) -> list[BlockRecord]: ...
+
+    async def log_contact_changes(
+        self, subject_id: UUID, changes: Sequence[ContactChange]
+    ) -> None: ...
+
+    async def contact_history(self, subject_id: UUID) -> list[ContactChange]: ...
+
+
+class RequestRepository(Protocol):
+    async def add(self, request: RightsRequest) -> None: ...
+
+    async def get(self, request_id: UUID, *, for_update: bool = False) -> RightsRequest | None: ...
+
+    async def save(self, request: RightsRequest) -> None: ...
+
+    async def of_subject(self, subject_id: UUID) -> list[RightsRequest]: ...
+
+    async def listed(
+        self, overdue_at: datetime | None, state: RequestState | None, after: str | None, limit: int
+    ) -> list[RightsRequest]: ...
+
+
+class RetentionRepository(Protocol):
+    async def settings(self) -> TenantRetention: ...
+
+    async def put_settings(self, settings: TenantRetention, now: datetime) -> TenantRetention: ...
+
+    async def mark_purged(self, now: datetime) -> None: ...
+
+    def purge_order(self) -> list[str]:
+        """The tenant's tables, in the order their rows can be deleted."""
+        ...
+
+    async def count(self, name: str) -> int: ...
+
+    async def purge_batch(self, name: str, limit: int) -> int: ...
+
+    async def count_expired_replays(self, now: datetime) -> int:
+        """Stored answers of idempotent writes whose key has expired."""
+        ...
+
+    async def delete_expired_replays(self, now: datetime, limit: int) -> int:
+        """Delete up to `limit` of them; how many went."""
+        ...
+
+
+class BreachRepository(Protocol):
+    async def scope(self, window: Window) -> tuple[int, int, dict[str, int]]:
+        """(subjects touched, subjects held, rows touched per category) in the window."""
+        ...
+
+
+class Notifier(Protocol):
+    """Sends a rights request's one-time code, or a double opt-in confirmation, to the subject's
+    own contact point."""
+
+    async def send_code(
+        self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
+    ) -> None: ...
+
+    async def send_confirmation(self, message: ConfirmationMessage) -> None: ...

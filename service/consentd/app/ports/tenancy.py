@@ -1,0 +1,64 @@
+"""Ports of tenants and callers: keys, issuers, administration and idempotency keys."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from consentd.domain.tenancy import StoredKey, Tenant, TokenIssuer
+
+
+class CallerDirectory(Protocol):
+    """Credentials, read inside the tenant the credential claims (row-level security holds)."""
+
+    async def api_key(self, tenant_id: UUID, key_id: str) -> tuple[Tenant, StoredKey] | None: ...
+
+    async def issuer(self, tenant_id: UUID, issuer: str) -> tuple[Tenant, TokenIssuer] | None: ...
+
+
+class TenantList(Protocol):
+    async def tenants(self) -> list[Tenant]:
+        """Every tenant, across tenants (the owner's lookup: the runtime role sees only the
+        tenant it is in): jobs that span tenants loop over them, one unit of work each."""
+        ...
+
+
+class AdminRepository(Protocol):
+    """Tenant and credential management; runs with the owner's connection (CLI, provisioning)."""
+
+    async def tenant_by_slug(self, slug: str) -> Tenant | None: ...
+
+    async def tenants(self) -> list[Tenant]: ...
+
+    async def create_tenant(self, tenant: Tenant, now: datetime) -> Tenant:
+        """Create the tenant, or return the existing one with that slug."""
+        ...
+
+    async def insert_key(self, tenant_id: UUID, key: StoredKey) -> None: ...
+
+    async def revoke_key(self, tenant_id: UUID, key_id: str, now: datetime) -> bool:
+        """True when a live key was revoked."""
+        ...
+
+    async def keys(self, tenant_id: UUID) -> list[StoredKey]: ...
+
+    async def put_issuer(self, tenant_id: UUID, issuer: TokenIssuer, now: datetime) -> None: ...
+
+
+class IdempotencyStore(Protocol):
+    async def once(
+        self,
+        *,
+        tenant_id: UUID,
+        caller: str,
+        key: str,
+        method: str,
+        request_sha256: bytes,
+        execute: Callable[[], Awaitable[bytes]],
+    ) -> bytes:
+        """Run `execute` at most once per (tenant, caller, key) and return its response; a replay
+        returns the stored response. The write and the key commit together. Raises InvalidInput
+        when the key was used with another request."""
+        ...

@@ -1,0 +1,97 @@
+"""The unit of work: one transaction inside one tenant, and its read-only sibling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+from consentd.app.ports.audit import AuditRepository
+from consentd.app.ports.consents import (
+    CampaignRepository,
+    CatalogRepository,
+    ConfirmationRepository,
+    ConsentRepository,
+    SubjectRepository,
+)
+from consentd.app.ports.cookies import CookiePurgeRepository, CookieRepository
+from consentd.app.ports.rights import (
+    BreachRepository,
+    RequestRepository,
+    RetentionRepository,
+    RightsRepository,
+)
+
+
+class UnitOfWork(Protocol):
+    """One transaction inside one tenant. Leaving the block without commit() rolls back."""
+
+    @property
+    def subjects(self) -> SubjectRepository: ...
+
+    @property
+    def consents(self) -> ConsentRepository: ...
+
+    @property
+    def catalog(self) -> CatalogRepository: ...
+
+    @property
+    def campaign(self) -> CampaignRepository: ...
+
+    @property
+    def audit(self) -> AuditRepository: ...
+
+    @property
+    def rights(self) -> RightsRepository: ...
+
+    @property
+    def requests(self) -> RequestRepository: ...
+
+    @property
+    def cookies(self) -> CookieRepository: ...
+
+    @property
+    def cookie_purge(self) -> CookiePurgeRepository: ...
+
+    @property
+    def retention(self) -> RetentionRepository: ...
+
+    @property
+    def breach(self) -> BreachRepository: ...
+
+    @property
+    def confirmations(self) -> ConfirmationRepository: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[UUID], UnitOfWork]
+
+
+class ReadUnitOfWork(Protocol):
+    """A read-only transaction inside one tenant, for the campaign reads."""
+
+    @property
+    def campaign(self) -> CampaignRepository: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+ReadUnitOfWorkFactory = Callable[[UUID], ReadUnitOfWork]
