@@ -106,6 +106,9 @@ class Sequencer:
             self._wake.set()
             await task
         for tenant in list(self._woken):
-            await self.drain(tenant)
+            try:
+                await self.drain(tenant)
+            except Exception:  # still queued: the next sweep (any process's) integrates it
+                log.warning("sequencer_left_queued", tenant=str(tenant), exc_info=True)
         self._woken.clear()
         await self._store.close()
