@@ -72,6 +72,7 @@ pytest: setup ## unit, integration and end-to-end tests (starts its own PostgreS
 	$(BIN)/python -m pytest --cov --cov-report=term
 
 bench: setup ## campaign benchmark: service vs baselines in one table (minutes; not a test)
+	@tools/ensure-loadgen
 	$(BIN)/python bench/campaign.py $(BENCH_ARGS)
 
 clean: ## remove installed tools and caches
