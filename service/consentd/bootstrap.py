@@ -55,6 +55,7 @@ from consentd.domain.audit import CheckpointSigner
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.retention import Category
 from consentd.domain.sealing import Keyring
+from consentd.jobs.sequencer import Sequencer
 from consentd.notifiers import LogNotifier
 from consentd.store.admin import SqlAdmin
 from consentd.store.callers import SqlCallerDirectory
@@ -62,6 +63,7 @@ from consentd.store.database import create_engine, pool_usage
 from consentd.store.idempotency import SqlIdempotency
 from consentd.store.locks import AdvisoryLock
 from consentd.store.reads import ReadPool, ReadUnitOfWork
+from consentd.store.sequencer import SqlSequencer
 from consentd.store.uow import SqlUnitOfWork
 from consentd.telemetry import Telemetry
 
@@ -92,6 +94,7 @@ class App:
     consent_servicer: ConsentServicer
     cookie_servicer: CookieServicer
     telemetry: Telemetry
+    sequencer: Sequencer
     # With the owner's URL only: administration, and the jobs that span tenants (they list
     # them as the owner): the retention job and its cookie category alone (`consentd purge`).
     admin: AdminUseCases | None = None
@@ -120,6 +123,7 @@ class App:
         return BrowserApp(services, self.cookies, demo)
 
     async def aclose(self) -> None:
+        await self.sequencer.aclose()
         await self.read_pool.close()
         await self.engine.dispose()
         if self.owner_engine is not None:
@@ -155,9 +159,12 @@ def bootstrap(
     every = settings.audit_checkpoint_every
 
     hub = ChangeHub()
+    # Writers queue audit entries; the sequencer chains them into the log and the feed, then
+    # wakes the feed's watchers (hub).
+    sequencer = Sequencer(engine, SqlSequencer(engine, signer, every), clock, hub)
 
     def unit_of_work(tenant_id: UUID) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, tenant_id, signer, every, signal=hub)
+        return SqlUnitOfWork(engine, tenant_id, signer, every, signal=sequencer)
 
     def snapshot(tenant_id: UUID) -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, tenant_id, signer, every, snapshot=True)
@@ -184,7 +191,7 @@ def bootstrap(
         unit_of_work, hasher, keys, clock, sections={"cookie_choices": CookieExport()}
     )
     requests = RightsRequestUseCases(unit_of_work, hasher, keys, notifier or LogNotifier(), clock)
-    audit = AuditUseCases(unit_of_work, snapshot, signer, clock)
+    audit = AuditUseCases(unit_of_work, snapshot, signer, clock, sequencer)
     retention_settings = RetentionSettingsUseCases(unit_of_work, clock)
     gate = Gate(
         CredentialAuthenticator(SqlCallerDirectory(engine), clock),
@@ -226,6 +233,7 @@ def bootstrap(
         consent_servicer=consent_servicer,
         cookie_servicer=cookie_servicer,
         telemetry=telemetry,
+        sequencer=sequencer,
         admin=AdminUseCases(admin_store, clock) if admin_store else None,
         retention=retention,
         cookie_purge=cookie_purge,

@@ -214,6 +214,9 @@ async def _serve_until_signalled(app: App, demo: str | None) -> None:
         demo=f"http://{http_host}:{http_port}/demo/" if settings.demo else None,
         tenant=settings.default_tenant,
     )
+    # Integrates what other processes queued, or a killed one left behind (and, at start, what
+    # this process's predecessor did).
+    sweeping = asyncio.create_task(app.sequencer.sweep_periodically(SWEEP_SECONDS))
     purging = None
     if settings.purge_interval_seconds and app.retention is not None:
         interval = settings.purge_interval_seconds
@@ -229,6 +232,10 @@ async def _serve_until_signalled(app: App, demo: str | None) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await purging
     await asyncio.gather(server.stop(settings.shutdown_grace_seconds), http.stop())
+    sweeping.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeping
+    await app.sequencer.sweep()  # what the last writes queued, before the pools close
     if metrics is not None:
         await asyncio.to_thread(metrics.close)
     log.info("stopped")
@@ -255,6 +262,10 @@ def _tune_garbage_collector() -> None:
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
 
+
+# How often the audit sequencer looks for queued entries no wake-up announced (other processes'
+# writes, or a killed process's): the bound on their time to the log, with a pass's length.
+SWEEP_SECONDS = 0.5
 
 # The first scheduled purge waits this long after start (or the interval, when shorter), so a
 # service restarted more often than the interval still purges.

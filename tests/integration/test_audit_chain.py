@@ -40,6 +40,8 @@ _E = audit_entries
 
 
 async def _actions(app: App, tenant: Tenant) -> list[tuple[int, str]]:
+    """The log's (seq, action) once the sequencer integrated what was queued."""
+    await app.sequencer.drain(tenant.tenant_id)
     async with owner(app).connect() as conn:
         rows = await conn.execute(
             sa.select(_E.c.seq, _E.c.action)
@@ -62,22 +64,23 @@ async def _build_chain(app: App, tenant: Tenant) -> None:
 
 
 async def test_every_change_is_one_audit_entry_in_order(app: App, tenant: Tenant) -> None:
-    """Tenant creation, catalogue, consent, withdrawal and rights changes each append an entry,
-    seq 1, 2, 3... with no gap, and the chain verifies."""
+    """Tenant creation, catalogue, each consent event (the erasure's too), withdrawal and rights
+    changes each append an entry, seq 1, 2, 3... with no gap, and the chain verifies."""
     await _build_chain(app, tenant)
     actions = await _actions(app, tenant)
     assert [seq for seq, _ in actions] == list(range(1, len(actions) + 1))
     assert [a for _, a in actions] == [
         "tenant.created",
         *["catalog.purpose_put"] * 3,
-        *["consent.recorded"] * 3,
+        *["consent.recorded"] * 6,
         "consent.withdrawn",
         "subject.restricted",
         "subject.objected",
+        *["consent.recorded"] * 2,  # the erased events of p0's newsletter and offers
         "subject.erased",
     ]
     report = await app.audit.verify(tenant)
-    assert (report.ok, report.entries_checked, report.last_seq) == (True, 11, 11)
+    assert (report.ok, report.entries_checked, report.last_seq) == (True, 16, 16)
 
 
 async def test_a_failed_write_leaves_no_audit_entry(app: App, tenant: Tenant) -> None:
@@ -152,7 +155,19 @@ async def test_pruning_needs_a_signed_checkpoint_older_than_a_year(
 
 # Tampering by a superuser --------------------------------------------------------------------
 
-TAMPERS = ("payload", "entry_hash", "prev_hash", "time", "action", "delete", "swap", "insert")
+TAMPERS = (
+    "payload",
+    "entry_hash",
+    "prev_hash",
+    "time",
+    "action",
+    "subject_id",
+    "fact_id",
+    "format",
+    "delete",
+    "swap",
+    "insert",
+)
 
 
 async def _as_superuser(conn: AsyncConnection) -> None:
@@ -196,11 +211,24 @@ async def _tamper(conn: AsyncConnection, tenant: Tenant, kind: str, rng: random.
         await conn.execute(_E.update().where(mine, at).values(recorded_at=moved))
     elif kind == "action":
         await conn.execute(_E.update().where(mine, at).values(action=row["action"] + "x"))
+    elif kind in ("subject_id", "fact_id"):
+        await conn.execute(_E.update().where(mine, at).values(**{kind: uuid4()}))
+    elif kind == "format":
+        await conn.execute(_E.update().where(mine, at).values(format=1))
     elif kind == "delete":
         await conn.execute(_E.delete().where(mine, at))
     elif kind == "swap":
         other = rng.choice([r for r in rows if r["seq"] != row["seq"]])
-        fields = ("prev_hash", "entry_hash", "recorded_at", "action", "subject_id", "payload")
+        fields = (
+            "prev_hash",
+            "entry_hash",
+            "recorded_at",
+            "action",
+            "subject_id",
+            "payload",
+            "format",
+            "fact_id",
+        )
         for source, target in ((row, other), (other, row)):
             await conn.execute(
                 _E.update()
@@ -273,7 +301,9 @@ async def test_a_forged_tail_with_a_forged_head_is_caught_by_the_signed_checkpoi
                 tenant.tenant_id,
                 last_seq,
                 last_hash,
-                AuditRecord(row["action"], row["recorded_at"], payload, row["subject_id"]),
+                AuditRecord(
+                    row["action"], row["recorded_at"], payload, row["subject_id"], row["fact_id"]
+                ),
             )
             await conn.execute(
                 _E.update()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from consentd.app.ports import Clock, UnitOfWorkFactory
+from consentd.app.ports import Clock, LogSequencer, UnitOfWorkFactory
 from consentd.domain.audit import ChainVerifier, Checkpoint, CheckpointSigner, VerifyReport
 from consentd.domain.breach import TenantScope, Window
 from consentd.domain.tenancy import Tenant
@@ -19,11 +19,13 @@ class AuditUseCases:
         snapshot: UnitOfWorkFactory,
         signer: CheckpointSigner,
         clock: Clock,
+        sequencer: LogSequencer,
     ) -> None:
         self._uow = uow
         self._snapshot = snapshot
         self._signer = signer
         self._clock = clock
+        self._sequencer = sequencer
 
     @property
     def public_key(self) -> bytes:
@@ -31,7 +33,9 @@ class AuditUseCases:
 
     async def verify(self, tenant: Tenant) -> VerifyReport:
         """Recompute the tenant's chain from its start (or retention's anchoring checkpoint),
-        in one snapshot, a batch at a time; the report names the first bad entry."""
+        in one snapshot, a batch at a time; the report names the first bad entry. What was
+        queued before is integrated first."""
+        await self._sequencer.drain(tenant.tenant_id)
         async with self._snapshot(tenant.tenant_id) as uow:
             head = await uow.audit.head()
             verifier = ChainVerifier(
@@ -48,6 +52,7 @@ class AuditUseCases:
 
     async def checkpoint(self, tenant: Tenant) -> Checkpoint | None:
         """Sign the chain's head now (unless signed already); None while the chain is empty."""
+        await self._sequencer.drain(tenant.tenant_id)
         async with self._uow(tenant.tenant_id) as uow:
             checkpoint = await uow.audit.checkpoint_head(self._signer, self._clock())
             await uow.commit()

@@ -31,7 +31,6 @@ from consentd.app.ports import (
 )
 from consentd.app.subjects import SubjectResolver
 from consentd.app.writers import TenantWriters
-from consentd.domain.audit import Action, AuditRecord, stamp
 from consentd.domain.errors import InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import (
@@ -130,8 +129,8 @@ class ConsentUseCases:
                 )
                 for index, choice in enumerate(command.choices)
             ]
-            written = await uow.consents.append(events)
-            uow.audit.record(_audited(Action.CONSENT_RECORDED, subject_id, command, written, now))
+            # Each event queues its own log entry (its whole row) in the same statement.
+            written = await uow.consents.append(events, now)
             await uow.commit()
         return Written(subject_id, written)
 
@@ -150,8 +149,7 @@ class ConsentUseCases:
             key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
             common = _stamp(subject_id, command, role, command.recorded_at or now, key)
             events = [common.event(t, ConsentState.WITHDRAWN, None, None, None) for t in targets]
-            written = await uow.consents.append(events)
-            uow.audit.record(_audited(Action.CONSENT_WITHDRAWN, subject_id, command, written, now))
+            written = await uow.consents.append(events, now)
             await uow.commit()
         return Written(subject_id, written)
 
@@ -246,38 +244,6 @@ def open_evidence(key: SubjectKey | None, sealed: bytes | None) -> dict[str, str
         return None
     opened: dict[str, str] = json.loads(key.open(EVIDENCE_LABEL, sealed))
     return opened
-
-
-def _audited(
-    action: str,
-    subject_id: UUID,
-    command: RecordConsent | WithdrawConsent,
-    events: Sequence[ConsentEvent],
-    now: datetime,
-) -> AuditRecord:
-    """The audit record of a consent write: ids, targets and states, no personal data."""
-    return AuditRecord(
-        action,
-        now,
-        {
-            "subject_id": str(subject_id),
-            "source": command.source.value,
-            "events": [
-                {
-                    "event_id": str(e.event_id),
-                    "purpose": e.target.purpose,
-                    "channel": e.target.channel.value,
-                    "scope": e.target.scope.value,
-                    "state": e.state.value,
-                    "notice": [e.notice_id, e.notice_version] if e.notice_id else None,
-                    "valid_until": stamp(e.valid_until) if e.valid_until else None,
-                    "processing_role": e.processing_role.value,
-                }
-                for e in events
-            ],
-        },
-        subject_id,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,15 +130,8 @@ class CookieUseCases:
                 ua_digest=self._digest(tenant, "ua", command.user_agent),
             )
             stored = await uow.cookies.append(choice)
-            # No visitor id, URL or TCF string in the chain: the choice's id points to the row.
-            payload = {
-                "choice_id": str(stored.choice_id),
-                "method": stored.method.value,
-                "policy_revision": stored.policy_revision,
-                "gpc": stored.gpc,
-                "expires_at": stamp(stored.expires_at),
-            }
-            uow.audit.record(AuditRecord(Action.COOKIE_CHOICE_RECORDED, now, payload, linked))
+            # The entry is the stored row (digests for the visitor id, URL and TCF string).
+            uow.audit.cookie_choice(stored.choice_id, now)
             await uow.commit()
         return answer(policy, stored, now)
 

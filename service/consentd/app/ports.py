@@ -101,8 +101,11 @@ class SubjectRepository(Protocol):
 
 
 class ConsentRepository(Protocol):
-    async def append(self, events: Sequence[ConsentEvent]) -> list[ConsentEvent]:
-        """Append events and move the current-state projection; returns them with sequences."""
+    async def append(
+        self, events: Sequence[ConsentEvent], queued_at: datetime
+    ) -> list[ConsentEvent]:
+        """Append events, queue their log entries (stamped `queued_at`) and move the
+        current-state projection; returns them with sequences."""
         ...
 
     async def current(self, subject_id: UUID) -> list[ConsentEvent]:
@@ -176,6 +179,14 @@ class ChangeSignal(Protocol):
     """Tells the change feed's watchers in this process that a tenant committed changes."""
 
     def changed(self, tenant_id: UUID) -> None: ...
+
+
+class LogSequencer(Protocol):
+    """Integrates a tenant's queued audit entries into its log (and the change feed)."""
+
+    async def drain(self, tenant_id: UUID) -> int:
+        """Integrate everything queued so far; the entries appended."""
+        ...
 
 
 class CookieRepository(Protocol):
@@ -305,7 +316,11 @@ class IdempotencyStore(Protocol):
 
 class AuditRepository(Protocol):
     def record(self, record: AuditRecord) -> None:
-        """Append `record` to the tenant's chain when the unit of work commits."""
+        """Queue `record` for the tenant's log when the unit of work commits."""
+        ...
+
+    def cookie_choice(self, choice_id: UUID, at: datetime) -> None:
+        """Queue the stored cookie choice's entry when the unit of work commits."""
         ...
 
     async def head(self) -> Head | None: ...

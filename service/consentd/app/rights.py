@@ -286,7 +286,7 @@ async def erase_subject(
         for e in current
         if e.target.purpose != ALL and e.state is not ConsentState.ERASED
     ]
-    await uow.consents.append(erased_events)
+    await uow.consents.append(erased_events, now)
     # Cookie choices name the person through the visitor: they go (only counts stay, as in the
     # cookie purge), with the visitors linked to the subject.
     cookie_counts, visitors = await uow.cookies.erase_subject(subject_id)

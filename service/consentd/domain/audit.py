@@ -4,9 +4,16 @@ Each tenant has one chain. Entry `seq` (1, 2, 3, ... with no gap) commits to the
 
     hash(n) = SHA-256(canonical(tenant, n, hash(n-1), time, action, payload))
 
-with hash(0) = 32 zero bytes. The canonical encoding is UTF-8 JSON with sorted keys, no spaces,
-times as `YYYY-MM-DDTHH:MM:SS.ffffffZ` and hashes as lowercase hex. Payloads never hold personal
-data (subject UUIDs, purposes, states and counts only), so erasing a person never breaks a chain.
+with hash(0) = 32 zero bytes (format 1, entries written before migration 0009). Format 2 entries
+hash every column of their row, as the leaf of an RFC 9162 Merkle tree (see domain/merkle.py):
+
+    hash(n) = SHA-256(0x00 || canonical(format, tenant, n, hash(n-1), time, action, subject,
+                                         fact, payload))
+
+so the chain and the tree share the entry's hash. The canonical encoding is UTF-8 JSON with
+sorted keys, no spaces, times as `YYYY-MM-DDTHH:MM:SS.ffffffZ` and hashes as lowercase hex.
+Payloads never hold personal data (ids, targets, states, counts, and SHA-256 digests of free
+text), so erasing a person never breaks a chain.
 
 A checkpoint is an Ed25519 signature over (tenant, seq, hash(seq), time): published outside the
 database it proves the chain up to `seq`, and once the entries up to a checkpoint have gone (the
@@ -18,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -91,6 +98,7 @@ class AuditRecord:
     recorded_at: datetime
     payload: Payload = field(default_factory=dict)
     subject_id: UUID | None = None
+    fact_id: UUID | None = None
 
     def __post_init__(self) -> None:
         _check_value(self.payload, "payload")
@@ -108,8 +116,12 @@ class AuditEntry:
     payload: Payload
     subject_id: UUID | None
     entry_hash: bytes
+    format: int = 1
+    fact_id: UUID | None = None
 
     def expected_hash(self) -> bytes:
+        if self.format == FORMAT:
+            return leaf_hash_of(self.leaf_input())
         return entry_hash(
             self.tenant_id,
             self.seq,
@@ -118,6 +130,38 @@ class AuditEntry:
             action=self.action,
             payload=self.payload,
         )
+
+    def leaf_input(self) -> bytes:
+        """The bytes the Merkle leaf hashes: the whole row (format 2), or the format-1 hash."""
+        if self.format != FORMAT:
+            return self.entry_hash
+        return canonical(
+            {
+                "format": FORMAT,
+                "tenant": str(self.tenant_id),
+                "seq": self.seq,
+                "prev": self.prev_hash.hex(),
+                "time": stamp(self.recorded_at),
+                "action": self.action,
+                "subject": str(self.subject_id) if self.subject_id else None,
+                "fact": str(self.fact_id) if self.fact_id else None,
+                "payload": self.payload,
+            }
+        )
+
+    def leaf_hash(self) -> bytes:
+        """RFC 9162 leaf hash: the entry hash itself for format 2."""
+        if self.format == FORMAT:
+            return self.entry_hash
+        return leaf_hash_of(self.entry_hash)
+
+
+FORMAT = 2
+
+
+def leaf_hash_of(data: bytes) -> bytes:
+    """SHA-256(0x00 || data): an RFC 9162 leaf."""
+    return hashlib.sha256(b"\x00" + data).digest()
 
 
 def entry_hash(
@@ -135,26 +179,20 @@ def entry_hash(
 
 
 def chain(tenant_id: UUID, last_seq: int, last_hash: bytes, record: AuditRecord) -> AuditEntry:
-    """The entry that follows (last_seq, last_hash)."""
-    seq = last_seq + 1
-    digest = entry_hash(
+    """The (format 2) entry that follows (last_seq, last_hash)."""
+    unhashed = AuditEntry(
         tenant_id,
-        seq,
-        last_hash,
-        at=record.recorded_at,
-        action=record.action,
-        payload=record.payload,
-    )
-    return AuditEntry(
-        tenant_id,
-        seq,
+        last_seq + 1,
         last_hash,
         record.recorded_at,
         record.action,
         record.payload,
         record.subject_id,
-        digest,
+        b"",
+        FORMAT,
+        record.fact_id,
     )
+    return replace(unhashed, entry_hash=leaf_hash_of(unhashed.leaf_input()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +241,38 @@ def checkpoint_message(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class TreeHead:
+    """A signed tree head: the Merkle root of the tenant's first `tree_size` entries."""
+
+    tenant_id: UUID
+    tree_size: int
+    root_hash: bytes
+    signed_at: datetime
+    key_id: str
+    signature: bytes
+
+    def message(self) -> bytes:
+        return tree_head_message(
+            self.tenant_id, self.tree_size, self.root_hash, self.signed_at, self.key_id
+        )
+
+
+def tree_head_message(
+    tenant_id: UUID, tree_size: int, root_hash: bytes, at: datetime, key_id: str
+) -> bytes:
+    return canonical(
+        {
+            "format": "consentd-audit-tree-head/1",
+            "tenant": str(tenant_id),
+            "tree_size": tree_size,
+            "root_hash": root_hash.hex(),
+            "time": stamp(at),
+            "key": key_id,
+        }
+    )
+
+
 class CheckpointSigner:
     """Ed25519 signing of checkpoints; the key never enters the database."""
 
@@ -217,13 +287,17 @@ class CheckpointSigner:
         message = checkpoint_message(tenant_id, seq, digest, at, self.key_id)
         return Checkpoint(tenant_id, seq, digest, at, self.key_id, self._key.sign(message))
 
-    def verifies(self, checkpoint: Checkpoint) -> bool:
-        """True when this key signed the checkpoint as it stands."""
-        if checkpoint.key_id != self.key_id:
+    def sign_tree(self, tenant_id: UUID, size: int, root: bytes, at: datetime) -> TreeHead:
+        message = tree_head_message(tenant_id, size, root, at, self.key_id)
+        return TreeHead(tenant_id, size, root, at, self.key_id, self._key.sign(message))
+
+    def verifies(self, signed: Checkpoint | TreeHead) -> bool:
+        """True when this key signed the checkpoint or tree head as it stands."""
+        if signed.key_id != self.key_id:
             return False
         public = Ed25519PublicKey.from_public_bytes(self.public_key)
         try:
-            public.verify(checkpoint.signature, checkpoint.message())
+            public.verify(signed.signature, signed.message())
         except InvalidSignature:
             return False
         return True
@@ -272,6 +346,7 @@ class ChainVerifier:
         self._expected_seq = self._head.pruned_through + 1
         self._prev: bytes | None = GENESIS
         self._checked = 0
+        self._format = 1  # entries written since 0009 are format 2; never back to 1
         self._verified_checkpoints = 0
         self._bad: tuple[int, str] | None = None
         if self._head.pruned_through:
@@ -309,9 +384,11 @@ class ChainVerifier:
             self._fail(seq, f"entry {seq} is {problem} (found {entry.seq} next)")
         elif entry.tenant_id != self._tenant:
             self._fail(seq, "belongs to another tenant")
+        elif entry.format < self._format:
+            self._fail(seq, f"is format {entry.format} after an entry of format {self._format}")
         elif entry.prev_hash != self._prev:
             self._fail(seq, "its prev_hash is not the hash of the entry before it")
-        elif entry.expected_hash() != entry.entry_hash:
+        elif entry.format not in (1, FORMAT) or entry.expected_hash() != entry.entry_hash:
             self._fail(seq, "its content does not match its hash")
         elif seq in self._checkpoints:
             checkpoint = self._checkpoints[seq]
@@ -320,6 +397,7 @@ class ChainVerifier:
             elif not self._checkpoint_ok(checkpoint):
                 self._fail(seq, "the checkpoint at this seq has a bad signature")
         self._prev = entry.entry_hash
+        self._format = max(self._format, entry.format)
         self._expected_seq = seq + 1
         self._checked += 1
 

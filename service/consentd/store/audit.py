@@ -1,10 +1,9 @@
-"""The per-tenant audit chain in PostgreSQL: appended in the writer's own transaction.
+"""The per-tenant audit log in PostgreSQL: queued in the writer's own transaction.
 
-Use cases `record()` what changed; the unit of work appends the records when it commits, in the
-same transaction: the head row is locked FOR UPDATE (one appender per tenant at a time, so `seq`
-has no gap and each entry commits to the one before), the entries are inserted, the head moves.
-Appending last keeps the head lock as short as possible and after every other lock of the
-transaction, so it cannot take part in a deadlock.
+Use cases `record()` what changed; the unit of work queues the records when it commits, in the
+same transaction (`audit_queue`, migration 0009), with no tenant-wide lock. Consent events queue
+their own entries in the statement that writes them (store/consents.py). The sequencer
+(store/sequencer.py) chains queued rows into entries later, in batches.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from consentd.domain.audit import (
     CheckpointSigner,
     Head,
     canonical,
-    chain,
 )
 from consentd.store.driver import Driver
 from consentd.store.tables import audit_checkpoints, audit_entries, audit_heads
@@ -33,29 +31,27 @@ _E = audit_entries
 _H = audit_heads
 _K = audit_checkpoints
 
-# The append is on every write's path while the tenant's head is locked, so both statements are
-# plain SQL that asyncpg prepares once per connection (SQLAlchemy compiled a multi-row VALUES
-# again on every call, inside the lock). Creating the head on first use and locking it is one
-# round trip: ON CONFLICT DO UPDATE takes the row lock (held until commit) and returns it.
+# Head lock for checkpoints of the head (the sequencer takes the same lock, see sequencer.py).
 _LOCK_HEAD = """
 INSERT INTO audit_heads AS h (tenant_id, last_seq, last_hash, pruned_through)
 VALUES ($1, 0, $2, 0)
 ON CONFLICT (tenant_id) DO UPDATE SET last_seq = h.last_seq
 RETURNING last_seq, last_hash
 """
-# The entries go in a CTE of the head's update: one statement while the head is locked.
-_APPEND = """
-WITH added AS (
-    INSERT INTO audit_entries (
-        tenant_id, seq, prev_hash, entry_hash, recorded_at, action, subject_id, payload
-    )
-    SELECT $1, e.seq, e.prev_hash, e.entry_hash, e.recorded_at, e.action, e.subject_id,
-        e.payload::jsonb
-    FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $5::timestamptz[], $6::text[],
-        $7::uuid[], $8::text[]) AS e(seq, prev_hash, entry_hash, recorded_at, action, subject_id,
-        payload)
-)
-UPDATE audit_heads SET last_seq = $9, last_hash = $10 WHERE tenant_id = $1
+# A writer queues its records; no tenant-wide lock (the sequencer chains them later).
+_QUEUE = """
+INSERT INTO audit_queue (tenant_id, action, recorded_at, subject_id, fact_id, payload)
+SELECT $1, q.action, q.recorded_at, q.subject_id, q.fact_id, q.payload::jsonb
+FROM unnest($2::text[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::text[])
+    WITH ORDINALITY AS q(action, recorded_at, subject_id, fact_id, payload, ord)
+ORDER BY q.ord
+"""
+# A cookie choice's entry is its row, as consentd_cookie_choice_payload (0009) renders it.
+_QUEUE_COOKIE_CHOICE = """
+INSERT INTO audit_queue (tenant_id, action, recorded_at, subject_id, fact_id, payload)
+SELECT c.tenant_id, 'cookies.choice_recorded', $3, c.subject_id, c.choice_id,
+    consentd_cookie_choice_payload(c)
+FROM cookie_choices c WHERE c.tenant_id = $1 AND c.choice_id = $2
 """
 
 
@@ -69,6 +65,8 @@ def _entry(m: sa.RowMapping) -> AuditEntry:
         payload=m["payload"],
         subject_id=m["subject_id"],
         entry_hash=m["entry_hash"],
+        format=m["format"],
+        fact_id=m["fact_id"],
     )
 
 
@@ -79,7 +77,7 @@ def _checkpoint(m: sa.RowMapping) -> Checkpoint:
 
 
 class SqlAudit:
-    """Buffered appends plus the reads verification and retention need."""
+    """Queued appends plus the reads verification and retention need."""
 
     def __init__(
         self,
@@ -95,44 +93,35 @@ class SqlAudit:
         self._signer = signer
         self._every = checkpoint_every
         self._pending: list[AuditRecord] = []
+        self._choices: list[tuple[UUID, datetime]] = []
+        # Set once this transaction queued something: the unit of work wakes the sequencer.
+        self.queued = False
 
     def record(self, record: AuditRecord) -> None:
-        """Append `record` when the unit of work commits (never if it rolls back)."""
+        """Queue `record` when the unit of work commits (never if it rolls back)."""
         self._pending.append(record)
 
-    async def flush(self) -> list[AuditEntry]:
-        """Append the pending records now, in this transaction."""
+    def cookie_choice(self, choice_id: UUID, at: datetime) -> None:
+        """Queue the stored cookie choice's entry (its whole row) when the unit of work commits."""
+        self._choices.append((choice_id, at))
+
+    async def flush(self) -> None:
+        """Queue the pending records now, in this transaction, for the sequencer to chain."""
         pending, self._pending = self._pending, []
-        if not pending:
-            return []
-        last_seq, last_hash = await self._lock_head()
-        entries: list[AuditEntry] = []
-        for record in pending:
-            entry = chain(self._tenant, last_seq, last_hash, record)
-            entries.append(entry)
-            last_seq, last_hash = entry.seq, entry.entry_hash
-        await self._raw.execute(
-            _APPEND,
-            self._tenant,
-            [e.seq for e in entries],
-            [e.prev_hash for e in entries],
-            [e.entry_hash for e in entries],
-            [e.recorded_at for e in entries],
-            [e.action for e in entries],
-            [e.subject_id for e in entries],
-            [canonical(e.payload).decode() for e in entries],
-            last_seq,
-            last_hash,
-        )
-        if self._signer is not None and self._every:
-            for entry in entries:
-                if entry.seq % self._every == 0:
-                    await self._store_checkpoint(
-                        self._signer.sign(
-                            self._tenant, entry.seq, entry.entry_hash, entry.recorded_at
-                        )
-                    )
-        return entries
+        choices, self._choices = self._choices, []
+        for choice_id, at in choices:
+            await self._raw.execute(_QUEUE_COOKIE_CHOICE, self._tenant, choice_id, at)
+        if pending:
+            await self._raw.execute(
+                _QUEUE,
+                self._tenant,
+                [r.action for r in pending],
+                [r.recorded_at for r in pending],
+                [r.subject_id for r in pending],
+                [r.fact_id for r in pending],
+                [canonical(r.payload).decode() for r in pending],
+            )
+        self.queued = self.queued or bool(pending or choices)
 
     async def _lock_head(self) -> tuple[int, bytes]:
         row = await self._raw.fetchrow(_LOCK_HEAD, self._tenant, GENESIS)

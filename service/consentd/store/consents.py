@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -31,18 +32,24 @@ _E = consent_events
 _C = current_consents
 
 
-# One row per event, in request order (`ord`). The head upsert runs first: every event row is
-# joined to it, so no sequence is taken before the lock is held.
+# A transaction-level lock per (tenant, subject), taken before the subject's events take their
+# sequence and queue their log entries and held until commit: for one subject, sequence order,
+# queue order (hence feed and log order) and commit order agree. Only writes of one subject wait
+# on each other. Several subjects are locked in one order, so two writers cannot deadlock.
+_LOCK_SUBJECTS = """
+SELECT pg_advisory_xact_lock(k)
+FROM (SELECT DISTINCT consentd_subject_lock($1, s) AS k FROM unnest($2::uuid[]) AS s) AS keys
+ORDER BY k
+"""
+
+# One row per event, in request order (`ord`); each event's log entry is queued (its whole row,
+# consentd_event_payload of 0009) for the sequencer, which also gives it its feed position.
 _APPEND = """
-WITH head AS (
-    INSERT INTO consent_change_heads AS h (tenant_id, last_position) VALUES ($1, $2)
-    ON CONFLICT (tenant_id) DO UPDATE SET last_position = h.last_position + excluded.last_position
-    RETURNING h.last_position - $2 AS base
-), given AS (
+WITH given AS (
     SELECT * FROM unnest(
-        $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-        $10::int[], $11::text[], $12::text[], $13::text[], $14::timestamptz[],
-        $15::timestamptz[], $16::text[], $17::bytea[], $18::bytea[], $19::bytea[]
+        $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+        $9::int[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
+        $14::timestamptz[], $15::text[], $16::bytea[], $17::bytea[], $18::bytea[]
     ) WITH ORDINALITY AS g(
         event_id, subject_id, purpose_id, channel, scope, state, notice_id, notice_version,
         source, actor, processing_role, recorded_at, valid_until, evidence_reference,
@@ -57,11 +64,13 @@ WITH head AS (
     SELECT $1, g.event_id, g.subject_id, g.purpose_id, g.channel, g.scope, g.state, g.notice_id,
         g.notice_version, g.source, g.actor, g.processing_role, g.recorded_at, g.valid_until,
         g.evidence_reference, g.evidence_ip_digest, g.evidence_ua_digest, g.evidence_sealed
-    FROM head CROSS JOIN given g ORDER BY g.ord
+    FROM given g ORDER BY g.ord
     RETURNING *
-), fed AS (
-    INSERT INTO consent_changes (tenant_id, position, event_id)
-    SELECT $1, head.base + g.ord, g.event_id FROM head CROSS JOIN given g
+), queued AS (
+    INSERT INTO audit_queue (tenant_id, action, recorded_at, subject_id, fact_id, payload)
+    SELECT i.tenant_id, consentd_event_action(i.state), $19, i.subject_id, i.event_id,
+        consentd_event_payload(i::consent_events)
+    FROM inserted i ORDER BY i.sequence
 ), projected AS (
     -- The projection only moves forward: a later event committed first is never overwritten.
     INSERT INTO current_consents AS c (
@@ -82,7 +91,7 @@ SELECT * FROM inserted ORDER BY sequence
 
 
 def _event_columns(event: ConsentEvent) -> tuple[Any, ...]:
-    """The event as the parameters $3.. of _APPEND take it."""
+    """The event as the parameters $2..$18 of _APPEND take it."""
     return (
         event.event_id,
         event.subject_id,
@@ -158,15 +167,17 @@ class SqlConsents:
         # Set once events are written, so the unit of work can wake the feed's watchers on commit.
         self.appended = False
 
-    async def append(self, events: Sequence[ConsentEvent]) -> list[ConsentEvent]:
-        """Insert the events, their change-feed rows and the projection in one statement.
-
-        The statement first locks the tenant's change head (see tables.consent_change_heads), then
-        takes event sequences, so sequence order, feed order and commit order agree."""
+    async def append(
+        self, events: Sequence[ConsentEvent], queued_at: datetime
+    ) -> list[ConsentEvent]:
+        """Insert the events, their queued log entries and the projection in one statement,
+        after locking the events' subjects (see _LOCK_SUBJECTS)."""
         if not events:
             return []
+        subjects = sorted({e.subject_id for e in events})
+        await self._raw.execute(_LOCK_SUBJECTS, self._tenant, subjects)
         columns = zip(*(_event_columns(e) for e in events), strict=True)
-        rows = await self._raw.fetch(_APPEND, self._tenant, len(events), *map(list, columns))
+        rows = await self._raw.fetch(_APPEND, self._tenant, *map(list, columns), queued_at)
         self.appended = True
         return [_event(m) for m in rows]
 

@@ -65,8 +65,10 @@ class SqlIdempotency:
                     )
                 response: bytes = stored["response"]
                 return response
-            async with ambient(conn, tenant_id):
+            async with ambient(conn, tenant_id) as committed:
                 response = await execute()
             await conn.execute(_K.update().where(*where).values(response=response))
             await conn.commit()
+        for callback in committed:
+            callback()
         return response

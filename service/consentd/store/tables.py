@@ -352,6 +352,12 @@ audit_heads = sa.Table(
     sa.CheckConstraint("last_seq >= 0", name="last_seq"),
     sa.CheckConstraint("octet_length(last_hash) = 32", name="hash_length"),
     sa.CheckConstraint("pruned_through >= 0 AND pruned_through <= last_seq", name="pruned"),
+    # The Merkle tree over the entries (0009): its compact range (the roots of the perfect
+    # subtrees covering 1..last_seq, left to right, 32 bytes each) and its root.
+    sa.Column("tree_frontier", BYTEA),
+    sa.Column("root_hash", BYTEA),
+    sa.CheckConstraint("octet_length(tree_frontier) % 32 = 0", name="frontier_length"),
+    sa.CheckConstraint("octet_length(root_hash) = 32", name="root_length"),
 )
 
 audit_entries = sa.Table(
@@ -365,11 +371,17 @@ audit_entries = sa.Table(
     sa.Column("action", sa.Text, nullable=False),
     sa.Column("subject_id", UUID(as_uuid=True)),
     sa.Column("payload", JSONB, nullable=False),
+    # 1: entries before 0009 (subject_id and format outside the hash); 2: every column hashed.
+    sa.Column("format", sa.SmallInteger, nullable=False, server_default=sa.text("1")),
+    # The fact row the entry records (consent event, cookie choice), when it records one.
+    sa.Column("fact_id", UUID(as_uuid=True)),
     sa.CheckConstraint("seq > 0", name="seq_positive"),
+    sa.CheckConstraint("format IN (1, 2)", name="format"),
     sa.CheckConstraint("octet_length(prev_hash) = 32", name="prev_hash_length"),
     sa.CheckConstraint("octet_length(entry_hash) = 32", name="entry_hash_length"),
     sa.Index("ix_audit_entries_time", "tenant_id", "recorded_at"),
     sa.Index("ix_audit_entries_subject", "tenant_id", "subject_id"),
+    sa.Index("ix_audit_entries_fact", "tenant_id", "fact_id"),
 )
 
 audit_checkpoints = sa.Table(
@@ -616,3 +628,6 @@ consent_imports = sa.Table(
     sa.CheckConstraint("file_sha256 ~ '^[0-9a-f]{64}$'", name="file_sha256"),
     sa.CheckConstraint("last_line >= 1 AND imported >= 0 AND superseded >= 0", name="counts"),
 )
+
+# The write queue of the audit log and its signed tree heads (0009) live in their own module.
+from consentd.store import tables_audit as _tables_audit  # noqa: E402, F401 - registers them

@@ -7,10 +7,10 @@ leaves the final commit to the owner, so the write and the stored response commi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -42,6 +42,8 @@ SET_TENANT = sa.select(sa.func.set_config("consentd.tenant_id", sa.bindparam("te
 class _Ambient:
     conn: AsyncConnection
     tenant_id: UUID
+    # Run by the owner once it committed (the joined units of work's wake-ups).
+    on_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
 _ambient: ContextVar[_Ambient | None] = ContextVar("consentd_ambient_transaction", default=None)
@@ -54,11 +56,15 @@ async def enter_tenant(conn: AsyncConnection, tenant_id: UUID) -> None:
 
 
 @asynccontextmanager
-async def ambient(conn: AsyncConnection, tenant_id: UUID) -> AsyncIterator[None]:
-    """Units of work for `tenant_id` opened inside this block join `conn`'s transaction."""
-    token = _ambient.set(_Ambient(conn, tenant_id))
+async def ambient(
+    conn: AsyncConnection, tenant_id: UUID
+) -> AsyncIterator[list[Callable[[], None]]]:
+    """Units of work for `tenant_id` opened inside this block join `conn`'s transaction; the
+    owner calls the yielded callbacks once it committed."""
+    outer = _Ambient(conn, tenant_id)
+    token = _ambient.set(outer)
     try:
-        yield
+        yield outer.on_commit
     finally:
         _ambient.reset(token)
 
@@ -95,12 +101,12 @@ class SqlUnitOfWork:
         self._snapshot = snapshot
         self._signal = signal
         self._conn: AsyncConnection | None = None
-        self._joined = False
+        self._joined: _Ambient | None = None
 
     async def __aenter__(self) -> Self:
         outer = _ambient.get()
         if outer is not None and outer.tenant_id == self._tenant:
-            conn, self._joined = outer.conn, True
+            conn, self._joined = outer.conn, outer
             raw = await driver_of(conn)
         else:
             conn = await self._engine.connect()
@@ -133,7 +139,7 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         conn, self._conn = self._conn, None
-        if conn is None or self._joined:
+        if conn is None or self._joined is not None:
             return  # a joined transaction is the owner's to commit or roll back
         try:
             if conn.in_transaction():
@@ -145,9 +151,19 @@ class SqlUnitOfWork:
         if self._conn is None:
             raise RuntimeError("commit() outside the unit of work")
         await self.audit.flush()  # in the same transaction, joined or not
-        if not self._joined:
-            await self._conn.commit()
-        # Wake this process's feed watchers. A joined transaction commits a little later (its
-        # owner's); a watcher woken early finds nothing yet and the feed's polling catches up.
-        if self._signal is not None and self.consents.appended:
-            self._signal.changed(self._tenant)
+        signal, tenant = self._signal, self._tenant
+        if signal is None or not self.audit.queued:
+            wake = None
+        else:
+            # Wake the audit sequencer: it integrates the queued entries into the log and the
+            # feed, then wakes the feed's watchers.
+            def wake() -> None:
+                signal.changed(tenant)
+
+        if self._joined is not None:
+            if wake is not None:
+                self._joined.on_commit.append(wake)  # the owner commits, then wakes it
+            return
+        await self._conn.commit()
+        if wake is not None:
+            wake()

@@ -1,0 +1,114 @@
+"""The audit sequencer of one process: integrates queued audit rows into the log and the feed.
+
+Writers queue entries in their own transactions (store/audit.py, store/consents.py) and, once
+committed, call `changed(tenant)` (the unit of work's change signal). One task per process then
+runs integration passes (store/sequencer.py) for the woken tenants until their queues are empty,
+and wakes the change feed's watchers. `sweep()` integrates every tenant that has queued rows:
+what another process queued, or what a process killed before its pass left behind; `serve` runs
+it every `sweep_seconds`. `drain(tenant)` integrates a tenant's queue before a caller reads the
+log (verification, proofs, checkpoints), so what was acknowledged before is in it.
+
+Several processes (or replicas) integrating one tenant serialise on its head row: a pass that
+finds the queue already emptied by another commits nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consentd.app.ports import ChangeSignal
+from consentd.store.sequencer import SqlSequencer
+
+log = structlog.get_logger("consentd.sequencer")
+
+BATCH = 2_000
+_QUEUED_TENANTS = sa.text("SELECT t FROM consentd_queued_tenants() AS t")
+
+
+class Sequencer:
+    """`changed(tenant)` wakes it; `drain(tenant)` and `sweep()` integrate now."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: SqlSequencer,
+        clock: Callable[[], datetime],
+        feed: ChangeSignal,
+        batch: int = BATCH,
+    ) -> None:
+        self._engine = engine
+        self._store = store
+        self._clock = clock
+        self._feed = feed
+        self._batch = batch
+        self._woken: set[UUID] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._locks: dict[UUID, asyncio.Lock] = {}
+
+    def changed(self, tenant_id: UUID) -> None:
+        """A transaction of `tenant_id` that queued entries committed."""
+        self._woken.add(tenant_id)
+        task = self._task
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            self._wake = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._woken:
+                tenant = self._woken.pop()
+                try:
+                    await self.drain(tenant)
+                except Exception:  # the sweep retries; never let the task die
+                    log.exception("sequencer_pass_failed", tenant=str(tenant))
+
+    async def drain(self, tenant_id: UUID) -> int:
+        """Integrate the tenant's queue until it is empty; the entries appended."""
+        lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+        total = 0
+        async with lock:  # one pass per tenant at a time in this process
+            while True:
+                done = await self._store.integrate(tenant_id, self._batch, self._clock())
+                total += done.entries
+                if done.fed:
+                    self._feed.changed(tenant_id)
+                if done.entries < self._batch:
+                    return total
+
+    async def sweep(self) -> int:
+        """Integrate every tenant with queued rows; the entries appended."""
+        async with self._engine.connect() as conn:
+            tenants = list((await conn.execute(_QUEUED_TENANTS)).scalars())
+            await conn.rollback()
+        total = 0
+        for tenant in tenants:
+            total += await self.drain(tenant)
+        return total
+
+    async def sweep_periodically(self, seconds: float) -> None:
+        """`sweep()` now and then every `seconds`, until cancelled; failures are logged."""
+        while True:
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("sequencer_sweep_failed")
+            await asyncio.sleep(seconds)
+
+    async def aclose(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and task.get_loop() is asyncio.get_running_loop():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
