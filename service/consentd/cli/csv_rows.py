@@ -6,6 +6,7 @@ data)."""
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -156,12 +157,18 @@ def _identifier(
         return None
 
 
+@functools.cache
+def _members(kind: type[E]) -> dict[str, E]:
+    """The members a file may name, by value (every row looks them up: built once)."""
+    return {m.value: m for m in kind if m.value != "*"}
+
+
 def _member(kind: type[E], raw: str, line: int, column: str, errors: list[RowError]) -> E | None:
-    allowed = [m.value for m in kind if m.value != "*"]
-    if raw.lower() not in allowed:
+    allowed = _members(kind)
+    member = allowed.get(raw.lower())
+    if member is None:
         errors.append(RowError(line, column, f"must be one of {', '.join(allowed)}"))
-        return None
-    return kind(raw.lower())
+    return member
 
 
 def _time(raw: str, now: datetime, line: int, errors: list[RowError]) -> datetime | None:
