@@ -153,14 +153,16 @@ class ConsentImports:
         progress: Callable[[ImportCheckpoint], None],
     ) -> ImportCheckpoint:
         """Import `rows(after)` (the rows after line `after`, in file order) in batches;
-        `progress` is told after each commit. Raises FailedPrecondition when another import
-        of the same file moves its checkpoint meanwhile."""
+        `progress` is told where the import starts (a rerun resumes) and after each commit.
+        Raises FailedPrecondition when another import of the same file moves its checkpoint
+        meanwhile."""
         tenant = principal.tenant_id
         purposes, _ = await self._store.catalogue(tenant)
         async with self._store.batch(tenant, source) as tx:
             start = await tx.checkpoint(self._clock())
         if start.completed_at is not None:
             return start
+        progress(start)
         checkpoint = start
         stream = rows(start.last_line)
         while True:

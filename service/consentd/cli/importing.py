@@ -57,9 +57,13 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
         return (row for row in iter_rows(args.file, region, now, []) if row.line > after)
 
     with Progress(f"import {args.file.name}", total=count) as progress:
+        resumed: list[int] = []  # rows a previous (killed) run committed: not this run's rate
 
         def moved(checkpoint: ImportCheckpoint) -> None:
-            progress.update(checkpoint.imported + checkpoint.superseded)
+            done = checkpoint.imported + checkpoint.superseded
+            if not resumed:
+                resumed.append(done)
+            progress.update(done - resumed[0], count - resumed[0])
 
         try:
             checkpoint = await app.imports.run(
