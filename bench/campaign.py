@@ -796,6 +796,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=10, help="CONSENTD_DB_POOL_SIZE")
     parser.add_argument("--tenants", type=int, default=50, help="tenants of the spread lines")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the import")
+    parser.add_argument("--import-batch", type=int, default=0, help="its --batch-size (0: default)")
     parser.add_argument(
         "--lines",
         default="unary,bulk,cookie,writes,spread,import,processes,size",

@@ -56,7 +56,10 @@ def import_file(c: Any, path: Path) -> dict[str, Any]:
         "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(c.secret).decode(),
         "CONSENTD_MIGRATE_ON_START": "false",
     }
-    argv = [sys.executable, "-m", "consentd", "import", "consents", str(path), "--tenant"]
+    argv = [sys.executable, "-m", "consentd", "import", "consents", str(path)]
+    if c.args.import_batch:
+        argv += ["--batch-size", str(c.args.import_batch)]
+    argv.append("--tenant")
     rows = sum(1 for _ in path.open()) - 1
     outcome: dict[str, Any] = {}
 
