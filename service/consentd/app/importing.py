@@ -15,6 +15,7 @@ file) is counted as superseded and not written: the projection keeps the latest 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -165,14 +166,26 @@ class ConsentImports:
         progress(start)
         checkpoint = start
         stream = rows(start.last_line)
-        while True:
-            batch = list(islice(stream, batch_size))
-            checkpoint = await self._batch(
-                principal, source, batch, purposes=purposes, before=checkpoint, actor=actor
-            )
-            progress(checkpoint)
-            if not batch:
-                break
+
+        def take() -> list[ImportRow]:
+            return list(islice(stream, batch_size))
+
+        # The next batch is read (parsed) in a thread while this one is in PostgreSQL.
+        reading = asyncio.ensure_future(asyncio.to_thread(take))
+        try:
+            while True:
+                batch = await reading
+                if batch:
+                    reading = asyncio.ensure_future(asyncio.to_thread(take))
+                checkpoint = await self._batch(
+                    principal, source, batch, purposes=purposes, before=checkpoint, actor=actor
+                )
+                progress(checkpoint)
+                if not batch:
+                    break
+        finally:
+            if not reading.done():
+                await asyncio.gather(reading, return_exceptions=True)  # never two readers
         await self._store.settled(tenant)
         return checkpoint
 
