@@ -17,7 +17,8 @@ likewise (`consentd_cookie_choice_payload`). Entries get `format` and `fact_id` 
 2 entries hash every column of their row, as an RFC 9162 leaf (SHA-256(0x00 || entry)); the
 entries already written keep format 1 and verify under the old rule (the log is append-only:
 re-hashing them is impossible), their leaf in the Merkle tree being SHA-256(0x00 || entry_hash).
-`audit_heads` keeps the tree's compact range (`tree_frontier`) and root; `audit_tree_heads`
+`audit_heads` keeps the tree's compact range (`tree_frontier`) and root, and the compact range
+of what retention pruned (`pruned_frontier`, so proofs of the rest still work); `audit_tree_heads`
 holds signed tree heads (append-only like the checkpoints).
 
 Isolation as in 0005: ENABLE + FORCE ROW LEVEL SECURITY and the `tenant_isolation` policy on the
@@ -48,7 +49,7 @@ GRANTS = {
     "audit_tree_heads": "SELECT, INSERT",
 }
 HEAD_COLUMNS_BEFORE = "UPDATE (last_seq, last_hash)"
-HEAD_COLUMNS = "UPDATE (last_seq, last_hash, tree_frontier, root_hash)"
+HEAD_COLUMNS = "UPDATE (last_seq, last_hash, tree_frontier, root_hash, pruned_frontier)"
 
 # The canonical time of domain/audit.py stamp(): UTC, microseconds, a Z.
 _STAMP = """to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
@@ -61,6 +62,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS
 $$ SELECT ('x' || substr(md5(p_tenant::text || p_subject::text), 1, 16))::bit(64)::bigint $$
 """
 
+# A cookie choice's subject_id is left out: linking the visitor later sets it (an entry of its
+# own, cookies.visitor_linked).
 # No personal data in the log: free text (actor, evidence reference) as SHA-256 digests, the
 # sealed evidence as the digest of its ciphertext; ids, target, state, times as they are.
 EVENT_PAYLOAD_FUNCTION = f"""
@@ -102,7 +105,6 @@ SELECT jsonb_build_object(
     'choice_id', c.choice_id::text,
     'sequence', c.sequence,
     'visitor_sha256', {_SHA.format("c.visitor_id")},
-    'subject_id', c.subject_id::text,
     'method', c.method,
     'granted', to_jsonb(c.granted),
     'refused', to_jsonb(c.refused),
@@ -212,6 +214,7 @@ def upgrade() -> None:
     )
     op.add_column("audit_heads", sa.Column("tree_frontier", postgresql.BYTEA(), nullable=True))
     op.add_column("audit_heads", sa.Column("root_hash", postgresql.BYTEA(), nullable=True))
+    op.add_column("audit_heads", sa.Column("pruned_frontier", postgresql.BYTEA(), nullable=True))
     op.create_check_constraint(
         "frontier_length", "audit_heads", "octet_length(tree_frontier) % 32 = 0"
     )
@@ -238,6 +241,7 @@ def downgrade() -> None:
     op.execute(f"GRANT {HEAD_COLUMNS_BEFORE} ON audit_heads TO {RUNTIME_ROLE}")
     op.drop_constraint(op.f("ck_audit_heads_root_length"), "audit_heads", type_="check")
     op.drop_constraint(op.f("ck_audit_heads_frontier_length"), "audit_heads", type_="check")
+    op.drop_column("audit_heads", "pruned_frontier")
     op.drop_column("audit_heads", "root_hash")
     op.drop_column("audit_heads", "tree_frontier")
     op.drop_index("ix_audit_entries_fact", table_name="audit_entries")

@@ -127,6 +127,7 @@ class App:
 
     async def aclose(self) -> None:
         await self.sequencer.aclose()
+        await self.sequencer.engine.dispose()
         await self.read_pool.close()
         await self.engine.dispose()
         if self.owner_engine is not None:
@@ -164,7 +165,10 @@ def bootstrap(
     hub = ChangeHub()
     # Writers queue audit entries; the sequencer chains them into the log and the feed, then
     # wakes the feed's watchers (hub).
-    sequencer = Sequencer(engine, SqlSequencer(engine, signer, every), clock, hub)
+    # It has connections of its own: on the writers' pool it would queue behind them under load
+    # and the log would fall behind the writes.
+    sequencing = create_engine(database_url, 1)
+    sequencer = Sequencer(sequencing, SqlSequencer(sequencing, signer, every), clock, hub)
 
     def unit_of_work(tenant_id: UUID) -> SqlUnitOfWork:
         return SqlUnitOfWork(engine, tenant_id, signer, every, signal=sequencer)
@@ -188,7 +192,9 @@ def bootstrap(
     consents = ConsentUseCases(
         unit_of_work, hasher, clock, keys, read_unit_of_work, writers=writers, tally=tally
     )
-    campaign = CampaignUseCases(read_unit_of_work, hasher, clock, hub, tally=tally)
+    campaign = CampaignUseCases(
+        read_unit_of_work, hasher, clock, hub, tally=tally, sequencer=sequencer
+    )
     catalog = CatalogUseCases(unit_of_work, clock)
     cookies = CookieUseCases(unit_of_work, hasher, clock, keys)
     rights = RightsUseCases(

@@ -40,7 +40,7 @@ class Settings:
     purge_batch_size: int = 1000
     rate_limit_per_second: float = 2000.0
     rate_limit_burst: float = 4000.0
-    tenant_writers: int = 4
+    tenant_writers: int = 32
     embedded_postgres: bool = True  # false (the container image): DATABASE_URL is required
     # Prometheus text on http://<address>/metrics; None (CONSENTD_METRICS_ADDRESS=off): no port.
     metrics_address: str | None = "127.0.0.1:9464"
@@ -67,7 +67,7 @@ class Settings:
             migrate_on_start=env.get("CONSENTD_MIGRATE_ON_START", "true").lower() != "false",
             rate_limit_per_second=_number(env, "CONSENTD_RATE_LIMIT", 2000.0),
             rate_limit_burst=_number(env, "CONSENTD_RATE_BURST", 4000.0),
-            tenant_writers=int(_number(env, "CONSENTD_TENANT_WRITERS", 4)),
+            tenant_writers=int(_number(env, "CONSENTD_TENANT_WRITERS", 32)),
             migrations_dir=Path(env["CONSENTD_MIGRATIONS_DIR"])
             if env.get("CONSENTD_MIGRATIONS_DIR")
             else None,

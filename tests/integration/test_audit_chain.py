@@ -22,6 +22,7 @@ from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.audit import AuditRecord, chain
 from consentd.domain.errors import InvalidInput
 from consentd.domain.model import ConsentState, Source
+from consentd.domain.rights import RequestKind
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import audit_entries, audit_heads
 from tests.conftest import TEST_SECRET, owner
@@ -351,3 +352,32 @@ async def test_cli_verify_names_the_first_bad_entry(
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert (report["ok"], report["bad_seq"]) == (False, 6)
+
+
+async def test_a_rights_request_that_is_not_its_latest_transition_is_named(
+    app: App, tenant: Tenant
+) -> None:
+    """A submitted request verifies; once the owner moves its row to `done` behind the log's
+    back, verify names the request (the latest transition entry says otherwise)."""
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("r@example.fr"))
+    submitted = await app.requests.submit(
+        principal(tenant), RequestKind.ACCESS, email("r@example.fr"), None
+    )
+    request_id = submitted.request.request_id
+    assert (await app.audit.verify(tenant)).ok
+    async with owner(app).begin() as conn:
+        await _as_superuser(conn)
+        await conn.execute(
+            sa.text(
+                "UPDATE rights_requests SET state = 'refused', closed_at = now() "
+                "WHERE tenant_id = :t AND request_id = :r"
+            ),
+            {"t": tenant.tenant_id, "r": request_id},
+        )
+    report = await app.audit.verify(tenant)
+    assert not report.ok
+    assert report.bad_seq is None  # the chain itself is sound
+    assert [(p.table, p.fact_id) for p in report.facts.problems] == [
+        ("rights_requests", request_id)
+    ]

@@ -17,6 +17,7 @@ from consentd.domain.tenancy import Tenant
 from consentd.store.audit import SqlAudit
 from consentd.store.database import RUNTIME_ROLE
 from consentd.store.driver import driver_of
+from consentd.store.sequencer import SqlSequencer
 from consentd.store.uow import SET_TENANT, SqlUnitOfWork
 from tests.conftest import owner
 
@@ -30,19 +31,29 @@ TENANT_TABLES = (
     "audit_entries",
     "audit_checkpoints",
     "tenant_retention",
+    "audit_queue",
+    "audit_tree_heads",
 )
 
 
 async def test_insert_and_select_are_enough_to_append(app: App, tenant: Tenant) -> None:
-    """As the runtime role, appending works (row-level security lets the transaction's tenant
-    in) and DELETE is refused by privileges, not only by the trigger."""
+    """As the runtime role, queueing and integrating work (row-level security lets the
+    transaction's tenant in) and DELETE of entries is refused by privileges, not only by the
+    trigger."""
     async with app.engine.connect() as conn:
         await conn.execute(SET_TENANT, {"tenant": str(tenant.tenant_id)})
         assert (await conn.execute(sa.text("SELECT current_user"))).scalar() == RUNTIME_ROLE
         audit = SqlAudit(conn, await driver_of(conn), tenant.tenant_id)
         audit.record(AuditRecord("test.appended", datetime.now(UTC), {"ok": True}))
-        entries = await audit.flush()
-        assert entries[0].seq == 2  # after tenant.created
+        await audit.flush()
+        await conn.commit()
+    signer = CheckpointSigner(bytes(range(32)))
+    done = await SqlSequencer(app.engine, signer, 0).integrate(
+        tenant.tenant_id, 10, datetime.now(UTC)
+    )
+    assert done.entries == 2  # tenant.created, then this one
+    async with app.engine.connect() as conn:
+        await conn.execute(SET_TENANT, {"tenant": str(tenant.tenant_id)})
         with pytest.raises(sa.exc.DBAPIError, match="permission denied"):
             await conn.execute(sa.text("DELETE FROM audit_entries"))
         await conn.rollback()
@@ -67,16 +78,21 @@ async def test_the_runtime_role_cannot_call_the_purge_for_a_tenant_not_due(
 
 
 async def test_checkpoints_are_signed_inline_every_n_entries(app: App, tenant: Tenant) -> None:
-    """With checkpoint_every=3, entries 3 and 6 get signed checkpoints as they are appended."""
+    """With checkpoint_every=3, the sequencer signs entries 3 and 6 as it integrates them, and
+    a tree head of the pass's size."""
     signer = CheckpointSigner(bytes(range(32)))
     for _ in range(5):
-        async with SqlUnitOfWork(app.engine, tenant.tenant_id, signer, 3) as uow:
+        async with SqlUnitOfWork(app.engine, tenant.tenant_id) as uow:
             uow.audit.record(AuditRecord("test.appended", datetime.now(UTC)))
             await uow.commit()
+    await SqlSequencer(app.engine, signer, 3).integrate(tenant.tenant_id, 100, datetime.now(UTC))
     async with SqlUnitOfWork(app.engine, tenant.tenant_id) as uow:
         checkpoints = await uow.audit.checkpoints()
+        head = await uow.audit.tree_head(6)
     assert [c.seq for c in checkpoints] == [3, 6]
     assert all(signer.verifies(c) for c in checkpoints)
+    assert head is not None
+    assert signer.verifies(head)
 
 
 async def test_every_new_tenant_table_forces_row_level_security(app: App) -> None:

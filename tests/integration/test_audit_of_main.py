@@ -27,7 +27,9 @@ _E = audit_entries
 
 
 async def _entries(app: App, tenant: Tenant) -> list[tuple[str, Any, dict[str, Any]]]:
-    """(action, subject_id, payload) of the tenant's chain, in order (read as the owner)."""
+    """(action, subject_id, payload) of the tenant's chain, in order (read as the owner), once
+    the sequencer integrated what was queued (administration does not wake it)."""
+    await app.sequencer.drain(tenant.tenant_id)
     query = (
         sa.select(_E.c.action, _E.c.subject_id, _E.c.payload)
         .where(_E.c.tenant_id == tenant.tenant_id)
@@ -61,8 +63,9 @@ async def test_tenant_and_key_administration_is_audited_without_secrets(
 
 
 async def test_cookie_choices_links_and_policies_are_audited(app: App, tenant: Tenant) -> None:
-    """A choice's entry names its id, method and revision, never the visitor id or the page;
-    a link names the subject; a policy put its revision and categories."""
+    """A choice's entry is its whole row, with digests for the visitor id, the page and the
+    TCF string (never them); a link names the subject; a policy put its revision and
+    categories."""
     who = principal(tenant)
     await app.cookies.put_cookie_policy(who, DEFAULT_POLICY)
     visitor = uuid4().hex

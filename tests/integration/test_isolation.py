@@ -19,6 +19,7 @@ from consentd.app.admin import AdminUseCases
 from consentd.app.commands import Choice, RecordConsent
 from consentd.app.cookies import RecordCookieChoice
 from consentd.bootstrap import App
+from consentd.domain.audit import AuditRecord
 from consentd.domain.cookie_policy import DEFAULT_POLICY
 from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.identifiers import normalise_email, normalise_external_id
@@ -127,6 +128,12 @@ async def _populate(app: App, admin: AdminUseCases, tenant: Tenant) -> None:
         await enter_tenant(conn, tenant.tenant_id)
         await claim(conn, tenant.tenant_id, "0" * 64, name="crm.csv", rows=1, now=datetime.now(UTC))
         await conn.commit()
+    # Everything integrated, then one audit row left queued (no sequencer woken): the counts
+    # the tests compare stay still.
+    await app.sequencer.drain(tenant.tenant_id)
+    async with SqlUnitOfWork(app.engine, tenant.tenant_id) as uow:
+        uow.audit.record(AuditRecord("test.queued", datetime.now(UTC)))
+        await uow.commit()
 
 
 async def _populate_rights(app: App, tenant: Tenant) -> None:
@@ -152,6 +159,7 @@ async def _populate_rights(app: App, tenant: Tenant) -> None:
     )
     await app.rights.erase(principal, written.subject_id, "isolation")
     await app.audit.checkpoint(tenant)
+    await app.audit.tree_head(tenant)
     await app.retention_settings.put(tenant, TenantRetention(storage_extension=True))
 
 
@@ -404,7 +412,9 @@ RIGHTS_PRIVILEGES = {
         "verified_at", "due_at", "extended_due_at", "extension_reason", "closed_at", "outcome",
         "verification_method", "code_digest", "code_expires_at", "code_attempts",
     }),
-    "audit_heads": ({"SELECT", "INSERT"}, {"last_seq", "last_hash"}),
+    "audit_heads": ({"SELECT", "INSERT"}, {
+        "last_seq", "last_hash", "tree_frontier", "root_hash", "pruned_frontier",
+    }),
     "audit_entries": ({"SELECT", "INSERT"}, set()),
     "audit_checkpoints": ({"SELECT", "INSERT"}, set()),
     "tenant_retention": ({"SELECT", "INSERT"}, {
@@ -425,14 +435,29 @@ IMPORT_PRIVILEGES = {
         "last_line", "imported", "superseded", "updated_at", "completed_at",
     }),
 }  # fmt: skip
-SECURITY_DEFINER = {"consentd_prune_audit", "consentd_purge_tenant_rows"}
+# Issue #12's sequenced log (0009): queued rows are integrated (deleted); tree heads appended.
+AUDIT_LOG_PRIVILEGES = {
+    "audit_queue": ({"SELECT", "INSERT", "DELETE"}, set()),
+    "audit_tree_heads": ({"SELECT", "INSERT"}, set()),
+}
+SECURITY_DEFINER = {
+    "consentd_prune_audit",
+    "consentd_purge_tenant_rows",
+    "consentd_queued_tenants",  # 0009: tenant ids with queued audit rows, nothing else
+}
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
 
 @pytest.mark.parametrize(
     "expected",
-    [COOKIE_PRIVILEGES, RIGHTS_PRIVILEGES, CAMPAIGN_PRIVILEGES, IMPORT_PRIVILEGES],
-    ids=["cookies-0004", "rights-0005", "campaign-0006", "imports-0007"],
+    [
+        COOKIE_PRIVILEGES,
+        RIGHTS_PRIVILEGES,
+        CAMPAIGN_PRIVILEGES,
+        IMPORT_PRIVILEGES,
+        AUDIT_LOG_PRIVILEGES,
+    ],
+    ids=["cookies-0004", "rights-0005", "campaign-0006", "imports-0007", "audit-log-0009"],
 )
 async def test_runtime_privileges_on_cookie_and_rights_tables(
     app: App, expected: dict[str, tuple[set[str], set[str]]]

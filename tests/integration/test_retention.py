@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import os
 import signal
 import subprocess
@@ -25,8 +26,10 @@ from consentd.app.cookies import RecordCookieChoice
 from consentd.app.retention import LOCK_NAME
 from consentd.bootstrap import App, bootstrap, derived_signing_key
 from consentd.config import Settings
+from consentd.domain import merkle
 from consentd.domain.cookie_policy import DEFAULT_POLICY
 from consentd.domain.cookies import ChoiceMethod
+from consentd.domain.errors import NotFound
 from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Tenant
 from consentd.store.database import migrate
@@ -235,3 +238,28 @@ async def test_a_run_killed_mid_way_then_rerun_leaves_exactly_the_right_rows(
     assert '"status": "already_purged"' in third[0], third
     assert await _counts(app, world.ended) == ended_after
     assert await _counts(app, world.held) == held_before
+
+
+async def test_proofs_of_the_kept_entries_still_verify_once_retention_pruned_the_log(
+    world: World,
+) -> None:
+    """After the run above pruned the active tenant's year-old segment (its Merkle compact range
+    kept): the first and the last kept entries are proven in the current signed head, whose root
+    the sequencer kept without the pruned leaves, and that head extends the one at the pruning
+    point; a pruned entry has no proof."""
+    app, tenant = world.app, world.active
+    head = await app.audit.tree_head(tenant)
+    for seq in (world.old_checkpoint + 1, head.tree_size):
+        proof = await app.audit.prove_inclusion(tenant, seq, None)
+        leaf = hashlib.sha256(b"\x00" + proof.leaf_input).digest()
+        assert merkle.verify_inclusion(leaf, seq - 1, head.tree_size, proof.path, head.root_hash)
+    consistency = await app.audit.prove_consistency(tenant, world.old_checkpoint)
+    assert merkle.verify_consistency(
+        world.old_checkpoint,
+        head.tree_size,
+        consistency.first.root_hash,
+        head.root_hash,
+        consistency.path,
+    )
+    with pytest.raises(NotFound):
+        await app.audit.prove_inclusion(tenant, 1, None)

@@ -15,11 +15,11 @@ from consentd.domain.audit import (
     GENESIS,
     AuditEntry,
     AuditRecord,
-    ChainVerifier,
     CheckpointSigner,
     Head,
     chain,
 )
+from consentd.domain.audit_verify import ChainVerifier
 
 TENANT = uuid4()
 T0 = datetime(2027, 5, 1, 12, 0, tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import grpc
 from consent.v1 import audit_pb2 as pb
@@ -11,9 +12,11 @@ from consent.v1 import audit_pb2_grpc
 from consentd.api.context import principal
 from consentd.api.converters import time_in, time_out
 from consentd.app.audit import AuditUseCases
-from consentd.domain.audit import Checkpoint, VerifyReport
+from consentd.domain.audit import Checkpoint
+from consentd.domain.audit_verify import VerifyReport
 from consentd.domain.breach import Window
 from consentd.domain.errors import InvalidInput, PermissionDenied
+from consentd.domain.proofs import TreeHead
 from consentd.domain.tenancy import Tenant
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -41,6 +44,35 @@ def report_out(report: VerifyReport) -> pb.VerifyAuditChainResponse:
         last_seq=report.last_seq,
         bad_seq=report.bad_seq or 0,
         problem=report.problem,
+        facts_checked=report.facts.facts,
+        facts_pending=report.facts.pending,
+        fact_problems=[
+            pb.AuditFactProblem(
+                table=p.table,
+                fact_id=str(p.fact_id) if p.fact_id else "",
+                seq=p.seq or 0,
+                problem=p.problem,
+            )
+            for p in report.facts.problems
+        ],
+    )
+
+
+def fact_id_in(value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidInput("fact_id", "must be a consent event or cookie choice id") from None
+
+
+def tree_head_out(head: TreeHead) -> pb.AuditTreeHead:
+    return pb.AuditTreeHead(
+        tree_size=head.tree_size,
+        root_hash=head.root_hash.hex(),
+        signed_at=time_out(head.signed_at),
+        key_id=head.key_id,
+        signed_message=head.message().decode(),
+        signature=head.signature.hex(),
     )
 
 
@@ -67,6 +99,45 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         checkpoints = await self._audit.checkpoints(principal().tenant)
         return pb.ListAuditCheckpointsResponse(
             checkpoints=[checkpoint_out(c) for c in checkpoints],
+            public_key=self._audit.public_key.hex(),
+        )
+
+    async def GetAuditTreeHead(
+        self, request: pb.GetAuditTreeHeadRequest, context: Context
+    ) -> pb.GetAuditTreeHeadResponse:
+        head = await self._audit.tree_head(principal().tenant, request.tree_size)
+        return pb.GetAuditTreeHeadResponse(
+            head=tree_head_out(head), public_key=self._audit.public_key.hex()
+        )
+
+    async def ProveAuditInclusion(
+        self, request: pb.ProveAuditInclusionRequest, context: Context
+    ) -> pb.ProveAuditInclusionResponse:
+        fact = fact_id_in(request.fact_id) if request.HasField("fact_id") else None
+        if fact is None and not request.seq:
+            raise InvalidInput("entry", "give a seq or a fact_id")
+        proof = await self._audit.prove_inclusion(
+            principal().tenant, request.seq, fact, request.tree_size
+        )
+        return pb.ProveAuditInclusionResponse(
+            seq=proof.seq,
+            leaf_index=proof.seq - 1,
+            leaf_input=proof.leaf_input.hex(),
+            audit_path=[node.hex() for node in proof.path],
+            head=tree_head_out(proof.head),
+            public_key=self._audit.public_key.hex(),
+        )
+
+    async def ProveAuditConsistency(
+        self, request: pb.ProveAuditConsistencyRequest, context: Context
+    ) -> pb.ProveAuditConsistencyResponse:
+        proof = await self._audit.prove_consistency(
+            principal().tenant, request.first, request.second
+        )
+        return pb.ProveAuditConsistencyResponse(
+            first=tree_head_out(proof.first),
+            second=tree_head_out(proof.second),
+            consistency_path=[node.hex() for node in proof.path],
             public_key=self._audit.public_key.hex(),
         )
 

@@ -1,15 +1,25 @@
-"""Use cases of proof: verify a tenant's audit chain, sign and list checkpoints, scope a breach."""
+"""Use cases of proof: verify a tenant's audit log against itself and the facts, sign tree heads
+and checkpoints, prove inclusion and consistency (RFC 9162), scope a breach."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from uuid import UUID
 
-from consentd.app.ports import Clock, LogSequencer, UnitOfWorkFactory
-from consentd.domain.audit import ChainVerifier, Checkpoint, CheckpointSigner, VerifyReport
+from consentd.app.ports import Clock, LogSequencer, UnitOfWork, UnitOfWorkFactory
+from consentd.domain import merkle
+from consentd.domain.audit import Checkpoint, CheckpointSigner, Head
+from consentd.domain.audit_verify import ChainVerifier, VerifyReport
 from consentd.domain.breach import TenantScope, Window
+from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
+from consentd.domain.proofs import ConsistencyProof, InclusionProof, TreeHead
 from consentd.domain.tenancy import Tenant
 
 BATCH = 2_000
+PRUNED = "retention pruned the part of the log's Merkle tree this needs"
+# Fact problems reported per kind (a tampered table could hold millions).
+FACT_PROBLEMS = 100
 
 
 class AuditUseCases:
@@ -48,7 +58,79 @@ class AuditUseCases:
                     break
                 verifier.feed(batch)
                 after = batch[-1].seq
-        return verifier.finish()
+            facts = await uow.audit.facts(FACT_PROBLEMS)
+        report = verifier.finish()
+        return replace(report, ok=report.ok and not facts.problems, facts=facts)
+
+    async def tree_head(self, tenant: Tenant, size: int = 0) -> TreeHead:
+        """The signed head of the tree of `size` entries (0: all of them, after integrating
+        what is queued), signed now unless it was signed before. Raises InvalidInput for a size
+        beyond the log, FailedPrecondition when retention pruned the leaves it needs."""
+        await self._sequencer.drain(tenant.tenant_id)
+        async with self._uow(tenant.tenant_id) as uow:
+            head = await uow.audit.head()
+            last = head.last_seq if head else 0
+            size = size or last
+            if not 0 < size <= last:
+                raise InvalidInput("tree_size", f"must be between 1 and {last}")
+            signed = await uow.audit.tree_head(size)
+            if signed is None:
+                root = await self._root(uow, head, size)
+                signed = self._signer.sign_tree(tenant.tenant_id, size, root, self._clock())
+                await uow.audit.store_tree_head(signed)
+                await uow.commit()
+        return signed
+
+    async def _root(self, uow: UnitOfWork, head: Head | None, size: int) -> bytes:
+        if head is not None and size == head.last_seq and head.root_hash is not None:
+            return head.root_hash
+        try:
+            return (await self._tree(uow, size)).root()
+        except ValueError:
+            raise FailedPrecondition(PRUNED) from None
+
+    async def _tree(self, uow: UnitOfWork, size: int) -> merkle.Tree:
+        tree = await uow.audit.tree(size)
+        if tree is None:
+            raise FailedPrecondition(PRUNED)
+        return tree
+
+    async def prove_inclusion(
+        self, tenant: Tenant, seq: int, fact_id: UUID | None, size: int = 0
+    ) -> InclusionProof:
+        """Entry `seq` (or the entry of the fact `fact_id`: its content recomputed from the fact
+        table as it stands now) is in the tree of the signed head of `size` entries. Raises
+        NotFound (no such entry or fact), InvalidInput (the entry is beyond the size)."""
+        head = await self.tree_head(tenant, size)
+        async with self._snapshot(tenant.tenant_id) as uow:
+            found = await uow.audit.proof_entry(seq, fact_id)
+            if found is None:
+                raise NotFound(f"no audit entry for {fact_id or seq}")
+            entry, fact = found
+            if entry.seq > head.tree_size:
+                raise InvalidInput("tree_size", f"entry {entry.seq} is not in the first {size}")
+            if fact is not None:
+                entry = replace(entry, payload=fact)
+            tree = await self._tree(uow, head.tree_size)
+        path = tree.inclusion_path(entry.seq - 1)
+        return InclusionProof(entry.seq, entry.leaf_input(), tuple(path), head)
+
+    async def prove_consistency(
+        self, tenant: Tenant, first: int, second: int = 0
+    ) -> ConsistencyProof:
+        """The tree of `first` entries is a prefix of the tree of `second` (0: all): both heads
+        signed. Raises InvalidInput for sizes out of order or beyond the log."""
+        new = await self.tree_head(tenant, second)
+        if not 0 < first <= new.tree_size:
+            raise InvalidInput("first", f"must be between 1 and {new.tree_size}")
+        old = await self.tree_head(tenant, first)
+        async with self._snapshot(tenant.tenant_id) as uow:
+            tree = await self._tree(uow, new.tree_size)
+        try:
+            path = tree.consistency_path(first)
+        except ValueError:
+            raise FailedPrecondition(PRUNED) from None
+        return ConsistencyProof(old, new, tuple(path))
 
     async def checkpoint(self, tenant: Tenant) -> Checkpoint | None:
         """Sign the chain's head now (unless signed already); None while the chain is empty."""

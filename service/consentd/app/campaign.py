@@ -15,7 +15,13 @@ from consentd.app.changes import ChangeHub
 from consentd.app.checks import Checker, Decided, Tally, check_as_of, unknown_purpose
 from consentd.app.commands import SubjectSelector
 from consentd.app.paging import decode_token, encode_token
-from consentd.app.ports import Clock, FeedChange, ReadUnitOfWorkFactory, SuppressedRow
+from consentd.app.ports import (
+    Clock,
+    FeedChange,
+    LogSequencer,
+    ReadUnitOfWorkFactory,
+    SuppressedRow,
+)
 from consentd.domain.decision import SUPPRESSING, decide
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
@@ -98,7 +104,9 @@ class CampaignUseCases:
         timing: FeedTiming = FeedTiming(),
         *,
         tally: Tally | None = None,
+        sequencer: LogSequencer | None = None,
     ) -> None:
+        self._sequencer = sequencer
         self._reads = reads
         self._hasher = hasher
         self._clock = clock
@@ -173,6 +181,9 @@ class CampaignUseCases:
         position = _cursor_position(cursor)
         if from_now and position is not None:
             raise InvalidInput("from_now", "must be false when a cursor is given")
+        if self._sequencer is not None:
+            # Writes acknowledged before the watch began are in the feed it starts from.
+            await self._sequencer.drain(tenant)
         async with self._reads(tenant) as uow:
             head = await uow.campaign.last_position()
         if position is None:

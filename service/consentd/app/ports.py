@@ -9,12 +9,21 @@ from types import TracebackType
 from typing import NamedTuple, Protocol, Self
 from uuid import UUID
 
-from consentd.domain.audit import AuditEntry, AuditRecord, Checkpoint, CheckpointSigner, Head
+from consentd.domain.audit import (
+    AuditEntry,
+    AuditRecord,
+    Checkpoint,
+    CheckpointSigner,
+    Head,
+    Payload,
+)
 from consentd.domain.breach import Window
 from consentd.domain.cookie_policy import CookiePolicy
 from consentd.domain.cookies import ChoiceMethod, CookieChoice
 from consentd.domain.identifiers import Identifier, IdentifierKind
+from consentd.domain.merkle import Tree
 from consentd.domain.model import ConsentEvent, ConsentFact, Notice, Purpose, Target
+from consentd.domain.proofs import FactCheck, TreeHead
 from consentd.domain.retention import TenantRetention
 from consentd.domain.rights import (
     Block,
@@ -342,6 +351,24 @@ class AuditRepository(Protocol):
         ...
 
     async def count_through(self, seq: int) -> int: ...
+
+    async def facts(self, limit: int) -> FactCheck:
+        """The fact tables recomputed against the log; at most `limit` problems of each kind."""
+        ...
+
+    async def tree(self, size: int) -> Tree | None:
+        """The Merkle tree of entries 1..size (None when its pruned part is unknown)."""
+        ...
+
+    async def proof_entry(
+        self, seq: int, fact_id: UUID | None
+    ) -> tuple[AuditEntry, Payload | None] | None:
+        """Entry `seq` (or the entry of `fact_id`) and its fact's content as it stands now."""
+        ...
+
+    async def tree_head(self, size: int) -> TreeHead | None: ...
+
+    async def store_tree_head(self, head: TreeHead) -> None: ...
 
 
 class RightsRepository(Protocol):

@@ -1,12 +1,14 @@
-"""Admission of a tenant's consent writes into transactions, a few at a time per process.
+"""Admission of a tenant's consent writes into transactions, a bounded number per process.
 
-Every consent write of a tenant ends holding the tenant's feed and audit heads until it commits,
-so its writes commit one after the other whatever the number of open transactions. With more
-open at once than that, the writers that wait for the heads keep the event loop busy with their
-first statements while the one holding them waits for its turn to send the next: the heads are
-held longer and every write slows (64 in flight: p99 0.8-1.2 s; 4 at a time: 0.4 s, and more
-writes per second). Waiting here is first come, first served (asyncio.Semaphore), so a
-withdrawal queues behind at most the writes that came before it, never behind later ones.
+Until migration 0009 every consent write of a tenant held the tenant's feed and audit heads
+until it committed, so its writes committed one after the other and more than a few open at once
+only made every write slower (64 in flight: p99 0.8-1.2 s): the default was 4. Writers now lock
+only their subject and queue their log entries (the sequencer chains them), so a tenant's writes
+commit side by side; the bound (default 32, above the writing pool's 20 connections) only keeps
+one tenant from taking every connection of the process. Measured on the shared 2-core machine
+(/work/notes/issue-12a.md): 4 admitted 49-95 writes/s, p50 0.5-1 s; 16: 129/s; 64: 75-147/s,
+p50 0.12-0.16 s. Waiting here is first come, first served (asyncio.Semaphore), so a withdrawal
+queues behind at most the writes that came before it, never behind later ones.
 """
 
 from __future__ import annotations

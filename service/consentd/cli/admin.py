@@ -13,6 +13,7 @@ from typing import Any
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App, bootstrap, utc_now
 from consentd.cli.progress import Progress
+from consentd.cli.proofs import proof_document
 from consentd.config import ConfigError, Settings
 from consentd.domain.audit import stamp
 from consentd.domain.breach import Window
@@ -50,6 +51,9 @@ def proof_work(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
             report = await app.audit.verify(tenant)
             print_json({"tenant": tenant.slug, **asdict(report)})
             return 0 if report.ok else 1
+        if args.action in ("tree-head", "prove"):
+            print_json(await proof_document(app, tenant, args))
+            return 0
         checkpoint = await app.audit.checkpoint(tenant)
         print_json(
             checkpoint.proof(app.audit.public_key) if checkpoint else {"tenant": tenant.slug}

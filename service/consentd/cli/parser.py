@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 from pathlib import Path
+from uuid import UUID
 
 from consentd.domain.model import ProcessingRole
 from consentd.domain.tenancy import Scope
@@ -257,16 +258,28 @@ def _proofs(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     audit = _command(
         commands,
         "audit",
-        "verify and sign tenants' audit chains",
-        "  consentd audit verify --tenant acme\n  consentd audit checkpoint --tenant acme\n",
+        "verify, sign and prove tenants' audit logs (docs/audit.md)",
+        "  consentd audit verify --tenant acme\n  consentd audit checkpoint --tenant acme\n"
+        "  consentd audit tree-head --tenant acme\n"
+        "  consentd audit prove --tenant acme --fact 0b7c...   # inclusion of a consent event\n"
+        "  consentd audit prove --tenant acme --first 100      # consistency of 100 -> now\n",
     )
     audit_commands = audit.add_subparsers(dest="action", required=True)
+    subs = {}
     for name, text in (
-        ("verify", "recompute a tenant's chain; exit 1 naming the first bad entry"),
+        ("verify", "recompute a tenant's log and facts; exit 1 naming what differs"),
         ("checkpoint", "sign a tenant's chain head and print the proof (JSON)"),
+        ("tree-head", "sign (unless signed) the tenant's Merkle tree head and print it (JSON)"),
+        ("prove", "an RFC 9162 inclusion (--seq/--fact) or consistency (--first) proof (JSON)"),
     ):
-        sub = audit_commands.add_parser(name, help=text)
+        subs[name] = sub = audit_commands.add_parser(name, help=text)
         sub.add_argument("--tenant", required=True, help="tenant slug")
+        if name in ("tree-head", "prove"):
+            sub.add_argument("--tree-size", type=int, default=0, help="entries (0: all)")
+    which = subs["prove"].add_mutually_exclusive_group(required=True)
+    which.add_argument("--seq", type=int, help="the entry to prove included")
+    which.add_argument("--fact", type=UUID, help="the consent event / cookie choice to prove")
+    which.add_argument("--first", type=int, help="the older tree size to prove consistent")
     retention = _command(
         commands,
         "retention",

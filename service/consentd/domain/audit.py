@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,8 @@ from uuid import UUID
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from consentd.domain.proofs import TreeHead, tree_head_message
 
 GENESIS = bytes(32)
 Payload = Mapping[str, Any]
@@ -150,10 +152,13 @@ class AuditEntry:
         )
 
     def leaf_hash(self) -> bytes:
-        """RFC 9162 leaf hash: the entry hash itself for format 2."""
-        if self.format == FORMAT:
-            return self.entry_hash
-        return leaf_hash_of(self.entry_hash)
+        return stored_leaf(self.entry_hash, self.format)
+
+
+def stored_leaf(digest: bytes, fmt: int) -> bytes:
+    """The RFC 9162 leaf hash of a stored entry: its hash itself for format 2, the leaf of its
+    hash for format 1 (whose hash is not in leaf form)."""
+    return digest if fmt == FORMAT else leaf_hash_of(digest)
 
 
 FORMAT = 2
@@ -241,38 +246,6 @@ def checkpoint_message(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class TreeHead:
-    """A signed tree head: the Merkle root of the tenant's first `tree_size` entries."""
-
-    tenant_id: UUID
-    tree_size: int
-    root_hash: bytes
-    signed_at: datetime
-    key_id: str
-    signature: bytes
-
-    def message(self) -> bytes:
-        return tree_head_message(
-            self.tenant_id, self.tree_size, self.root_hash, self.signed_at, self.key_id
-        )
-
-
-def tree_head_message(
-    tenant_id: UUID, tree_size: int, root_hash: bytes, at: datetime, key_id: str
-) -> bytes:
-    return canonical(
-        {
-            "format": "consentd-audit-tree-head/1",
-            "tenant": str(tenant_id),
-            "tree_size": tree_size,
-            "root_hash": root_hash.hex(),
-            "time": stamp(at),
-            "key": key_id,
-        }
-    )
-
-
 class CheckpointSigner:
     """Ed25519 signing of checkpoints; the key never enters the database."""
 
@@ -310,117 +283,5 @@ class Head:
     last_seq: int
     last_hash: bytes
     pruned_through: int
-
-
-@dataclass(frozen=True, slots=True)
-class VerifyReport:
-    ok: bool
-    entries_checked: int
-    checkpoints_checked: int
-    first_seq: int
-    last_seq: int
-    # The first entry (seq) that is wrong, and why; None when the chain verifies.
-    bad_seq: int | None = None
-    problem: str = ""
-
-
-class ChainVerifier:
-    """Verifies one tenant's chain fed in seq order, batch by batch (constant memory).
-
-    Starts at the genesis, or at the checkpoint retention left at `head.pruned_through`.
-    Names the first bad entry: a changed field or hash, a missing, extra or moved entry, a
-    checkpoint that does not match its entry or whose signature fails, or a head that disagrees.
-    """
-
-    def __init__(
-        self,
-        tenant_id: UUID,
-        head: Head | None,
-        checkpoints: Iterable[Checkpoint],
-        signer: CheckpointSigner,
-    ) -> None:
-        self._tenant = tenant_id
-        self._head = head or Head(0, GENESIS, 0)
-        self._checkpoints = {c.seq: c for c in checkpoints}
-        self._signer = signer
-        self._expected_seq = self._head.pruned_through + 1
-        self._prev: bytes | None = GENESIS
-        self._checked = 0
-        self._format = 1  # entries written since 0009 are format 2; never back to 1
-        self._verified_checkpoints = 0
-        self._bad: tuple[int, str] | None = None
-        if self._head.pruned_through:
-            anchor = self._checkpoints.get(self._head.pruned_through)
-            if anchor is None:
-                self._fail(self._expected_seq, "no checkpoint where retention pruned the chain")
-            elif not self._checkpoint_ok(anchor):
-                self._fail(anchor.seq, "the anchoring checkpoint's signature does not verify")
-            else:
-                self._prev = anchor.entry_hash
-
-    @property
-    def failed(self) -> bool:
-        return self._bad is not None
-
-    def _fail(self, seq: int, problem: str) -> None:
-        if self._bad is None:
-            self._bad = (seq, problem)
-
-    def _checkpoint_ok(self, checkpoint: Checkpoint) -> bool:
-        ok = checkpoint.tenant_id == self._tenant and self._signer.verifies(checkpoint)
-        self._verified_checkpoints += ok
-        return ok
-
-    def feed(self, entries: Iterable[AuditEntry]) -> None:
-        for entry in entries:
-            if self._bad is not None:
-                return
-            self._check(entry)
-
-    def _check(self, entry: AuditEntry) -> None:
-        seq = self._expected_seq
-        if entry.seq != seq:
-            problem = "missing" if entry.seq > seq else "out of order"
-            self._fail(seq, f"entry {seq} is {problem} (found {entry.seq} next)")
-        elif entry.tenant_id != self._tenant:
-            self._fail(seq, "belongs to another tenant")
-        elif entry.format < self._format:
-            self._fail(seq, f"is format {entry.format} after an entry of format {self._format}")
-        elif entry.prev_hash != self._prev:
-            self._fail(seq, "its prev_hash is not the hash of the entry before it")
-        elif entry.format not in (1, FORMAT) or entry.expected_hash() != entry.entry_hash:
-            self._fail(seq, "its content does not match its hash")
-        elif seq in self._checkpoints:
-            checkpoint = self._checkpoints[seq]
-            if checkpoint.entry_hash != entry.entry_hash:
-                self._fail(seq, "differs from the signed checkpoint at this seq")
-            elif not self._checkpoint_ok(checkpoint):
-                self._fail(seq, "the checkpoint at this seq has a bad signature")
-        self._prev = entry.entry_hash
-        self._format = max(self._format, entry.format)
-        self._expected_seq = seq + 1
-        self._checked += 1
-
-    def finish(self) -> VerifyReport:
-        """The verdict once every entry was fed."""
-        last = self._expected_seq - 1
-        head = self._head
-        if last < head.last_seq:
-            self._fail(last + 1, f"entry {last + 1} is missing (the head is at {head.last_seq})")
-        elif last > head.last_seq:
-            self._fail(head.last_seq + 1, "is beyond the head: not appended by consentd")
-        elif last and self._prev != head.last_hash:
-            self._fail(last, "its hash differs from the head's")
-        beyond = [s for s in self._checkpoints if s > head.last_seq]
-        if beyond:
-            self._fail(min(beyond), "a checkpoint names an entry that does not exist")
-        bad_seq, problem = self._bad if self._bad else (None, "")
-        return VerifyReport(
-            ok=self._bad is None,
-            entries_checked=self._checked,
-            checkpoints_checked=self._verified_checkpoints,
-            first_seq=head.pruned_through + 1,
-            last_seq=head.last_seq,
-            bad_seq=bad_seq,
-            problem=problem,
-        )
+    # The Merkle root of entries 1..last_seq (None for a head that predates 0009 and was pruned).
+    root_hash: bytes | None = None

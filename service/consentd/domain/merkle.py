@@ -29,43 +29,85 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
+class Tree:
+    """The tree of `size` leaves whose first `prefix.size` leaves are known only by their compact
+    range (retention pruned them) and the rest by their hashes (`leaves`). Every node that a
+    proof for a leaf past the prefix needs is computable from these."""
+
+    def __init__(self, leaves: Sequence[bytes], prefix: Frontier | None = None) -> None:
+        self._prefix = prefix.size if prefix else 0
+        self._leaves = leaves
+        self.size = self._prefix + len(leaves)
+        self._known: dict[tuple[int, int], bytes] = {}
+        if prefix:
+            start = 0
+            for bit in reversed(range(prefix.size.bit_length())):
+                if prefix.size >> bit & 1:
+                    end = start + (1 << bit)
+                    self._known[start, end] = prefix.hashes[len(self._known)]
+                    start = end
+
+    def mth(self, lo: int, hi: int) -> bytes:
+        """MTH of leaves [lo, hi). Raises ValueError for a node inside the pruned prefix."""
+        if (lo, hi) in self._known:
+            return self._known[lo, hi]
+        if lo == hi:
+            return EMPTY_ROOT
+        width = hi - lo
+        if hi <= self._prefix and width & (width - 1) == 0:  # a perfect subtree, not kept
+            raise ValueError("the node is inside the pruned part of the tree")
+        if width == 1:
+            return self._leaves[lo - self._prefix]
+        k = lo + _split(hi - lo)
+        return node(self.mth(lo, k), self.mth(k, hi))
+
+    def root(self, size: int | None = None) -> bytes:
+        return self.mth(0, self.size if size is None else size)
+
+    def inclusion_path(self, index: int, size: int | None = None) -> list[bytes]:
+        """PATH(index, D[size]); the leaf must not be in the pruned prefix."""
+        size = self.size if size is None else size
+        if not self._prefix <= index < size <= self.size:
+            raise ValueError("the leaf is not in the tree, or was pruned")
+        return self._path(index, 0, size)
+
+    def _path(self, m: int, lo: int, hi: int) -> list[bytes]:
+        if hi - lo == 1:
+            return []
+        k = lo + _split(hi - lo)
+        if m < k:
+            return [*self._path(m, lo, k), self.mth(k, hi)]
+        return [*self._path(m, k, hi), self.mth(lo, k)]
+
+    def consistency_path(self, first: int, size: int | None = None) -> list[bytes]:
+        """PROOF(first, D[size]). Raises ValueError when it needs a pruned node."""
+        size = self.size if size is None else size
+        if not 0 < first <= size <= self.size:
+            raise ValueError("the first tree must be non-empty and no larger than the second")
+        return self._subproof(first, 0, size, complete=True)
+
+    def _subproof(self, m: int, lo: int, hi: int, *, complete: bool) -> list[bytes]:
+        if m == hi - lo:
+            return [] if complete else [self.mth(lo, hi)]
+        k = _split(hi - lo)
+        if m <= k:
+            return [*self._subproof(m, lo, lo + k, complete=complete), self.mth(lo + k, hi)]
+        return [*self._subproof(m - k, lo + k, hi, complete=False), self.mth(lo, lo + k)]
+
+
 def root(leaves: Sequence[bytes]) -> bytes:
     """MTH(D[n]) of the given leaf hashes."""
-    if not leaves:
-        return EMPTY_ROOT
-    if len(leaves) == 1:
-        return leaves[0]
-    k = _split(len(leaves))
-    return node(root(leaves[:k]), root(leaves[k:]))
+    return Tree(leaves).root()
 
 
 def inclusion_path(index: int, leaves: Sequence[bytes]) -> list[bytes]:
     """PATH(m, D[n]): the audit path of leaf `index` in the tree of `leaves`."""
-    if not 0 <= index < len(leaves):
-        raise ValueError("the leaf is not in the tree")
-    if len(leaves) == 1:
-        return []
-    k = _split(len(leaves))
-    if index < k:
-        return [*inclusion_path(index, leaves[:k]), root(leaves[k:])]
-    return [*inclusion_path(index - k, leaves[k:]), root(leaves[:k])]
+    return Tree(leaves).inclusion_path(index)
 
 
 def consistency_path(first: int, leaves: Sequence[bytes]) -> list[bytes]:
     """PROOF(m, D[n]): shows the tree of the first `first` leaves is a prefix of this one."""
-    if not 0 < first <= len(leaves):
-        raise ValueError("the first tree must be non-empty and no larger than the second")
-    return _subproof(first, leaves, complete=True)
-
-
-def _subproof(m: int, leaves: Sequence[bytes], *, complete: bool) -> list[bytes]:
-    n = len(leaves)
-    if m == n:
-        return [] if complete else [root(leaves)]
-    k = _split(n)
-    if m <= k:
-        return [*_subproof(m, leaves[:k], complete=complete), root(leaves[k:])]
-    return [*_subproof(m - k, leaves[k:], complete=False), root(leaves[:k])]
+    return Tree(leaves).consistency_path(first)
 
 
 def verify_inclusion(

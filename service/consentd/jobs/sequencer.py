@@ -15,7 +15,6 @@ finds the queue already emptied by another commits nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
@@ -44,7 +43,7 @@ class Sequencer:
         feed: ChangeSignal,
         batch: int = BATCH,
     ) -> None:
-        self._engine = engine
+        self.engine = engine
         self._store = store
         self._clock = clock
         self._feed = feed
@@ -53,6 +52,7 @@ class Sequencer:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._locks: dict[UUID, asyncio.Lock] = {}
+        self._closing = False
 
     def changed(self, tenant_id: UUID) -> None:
         """A transaction of `tenant_id` that queued entries committed."""
@@ -64,7 +64,7 @@ class Sequencer:
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
             await self._wake.wait()
             self._wake.clear()
             while self._woken:
@@ -89,7 +89,7 @@ class Sequencer:
 
     async def sweep(self) -> int:
         """Integrate every tenant with queued rows; the entries appended."""
-        async with self._engine.connect() as conn:
+        async with self.engine.connect() as conn:
             tenants = list((await conn.execute(_QUEUED_TENANTS)).scalars())
             await conn.rollback()
         total = 0
@@ -107,8 +107,13 @@ class Sequencer:
             await asyncio.sleep(seconds)
 
     async def aclose(self) -> None:
+        """Integrate what this process's writes queued (a CLI command exits right after), then
+        stop the task."""
         task, self._task = self._task, None
         if task is not None and task.get_loop() is asyncio.get_running_loop():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            self._closing = True
+            self._wake.set()
+            await task
+        for tenant in list(self._woken):
+            await self.drain(tenant)
+        self._woken.clear()

@@ -8,7 +8,9 @@ their own entries in the statement that writes them (store/consents.py). The seq
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -22,8 +24,13 @@ from consentd.domain.audit import (
     Checkpoint,
     CheckpointSigner,
     Head,
+    Payload,
     canonical,
 )
+from consentd.domain.merkle import Tree
+from consentd.domain.proofs import FactCheck, TreeHead
+from consentd.store import audit_tree
+from consentd.store.audit_facts import check_facts
 from consentd.store.driver import Driver
 from consentd.store.tables import audit_checkpoints, audit_entries, audit_heads
 
@@ -55,16 +62,17 @@ FROM cookie_choices c WHERE c.tenant_id = $1 AND c.choice_id = $2
 """
 
 
-def _entry(m: sa.RowMapping) -> AuditEntry:
+def _entry(m: Any) -> AuditEntry:
+    payload = m["payload"]
     return AuditEntry(
         tenant_id=m["tenant_id"],
         seq=m["seq"],
-        prev_hash=m["prev_hash"],
+        prev_hash=bytes(m["prev_hash"]),
         recorded_at=m["recorded_at"],
         action=m["action"],
-        payload=m["payload"],
+        payload=json.loads(payload) if isinstance(payload, str) else payload,
         subject_id=m["subject_id"],
-        entry_hash=m["entry_hash"],
+        entry_hash=bytes(m["entry_hash"]),
         format=m["format"],
         fact_id=m["fact_id"],
     )
@@ -134,7 +142,31 @@ class SqlAudit:
         if row is None:
             return None
         m = row._mapping
-        return Head(m["last_seq"], m["last_hash"], m["pruned_through"])
+        return Head(m["last_seq"], m["last_hash"], m["pruned_through"], m["root_hash"])
+
+    async def facts(self, limit: int) -> FactCheck:
+        """The fact tables recomputed against the log (store/audit_facts.py)."""
+        return await check_facts(self._raw, self._tenant, limit)
+
+    async def tree(self, size: int) -> Tree | None:
+        """The Merkle tree of entries 1..size (None when pruned before 0009 kept its range)."""
+        return await audit_tree.tree(self._raw, self._tenant, size)
+
+    async def proof_entry(
+        self, seq: int, fact_id: UUID | None
+    ) -> tuple[AuditEntry, Payload | None] | None:
+        """Entry `seq` (or the entry of `fact_id`), and its fact's content as it stands now."""
+        row = await audit_tree.entry_row(self._raw, self._tenant, seq, fact_id)
+        if row is None:
+            return None
+        fact = row["fact_payload"]
+        return _entry(row), json.loads(fact) if fact is not None else None
+
+    async def tree_head(self, size: int) -> TreeHead | None:
+        return await audit_tree.tree_head(self._raw, self._tenant, size)
+
+    async def store_tree_head(self, head: TreeHead) -> None:
+        await audit_tree.store_tree_head(self._raw, head)
 
     async def entries(self, after_seq: int, limit: int) -> list[AuditEntry]:
         """Entries with seq above `after_seq`, in seq order."""
@@ -201,7 +233,9 @@ class SqlAudit:
         )
 
     async def prune_through(self, seq: int) -> int:
-        """Remove entries up to the checkpoint at `seq` (database-enforced rules); the count."""
+        """Remove entries up to the checkpoint at `seq` (database-enforced rules), keeping their
+        Merkle compact range; the count."""
+        await audit_tree.keep_pruned_range(self._raw, self._tenant, seq)
         result = await self._conn.execute(
             sa.select(sa.func.consentd_prune_audit(self._tenant, seq))
         )

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.domain.audit import GENESIS, AuditEntry, AuditRecord, CheckpointSigner, chain
 from consentd.domain.merkle import Frontier
+from consentd.store.audit_tree import leaves
 from consentd.store.driver import Driver, driver_of
 from consentd.store.uow import enter_tenant
 
@@ -39,7 +40,6 @@ DELETE FROM audit_queue WHERE tenant_id = $1 AND queue_id IN (
 )
 RETURNING queue_id, action, recorded_at, subject_id, fact_id, payload::text AS payload
 """
-_LEAVES = "SELECT entry_hash, format FROM audit_entries WHERE tenant_id = $1 ORDER BY seq"
 _APPEND = """
 WITH added AS (
     INSERT INTO audit_entries (
@@ -53,7 +53,7 @@ WITH added AS (
         subject_id, payload, fact_id)
 ), head AS (
     INSERT INTO consent_change_heads AS h (tenant_id, last_position)
-    VALUES ($1, cardinality($10::uuid[]))
+    SELECT $1, cardinality($10::uuid[]) WHERE cardinality($10::uuid[]) > 0
     ON CONFLICT (tenant_id) DO UPDATE SET last_position = h.last_position + excluded.last_position
     RETURNING h.last_position - cardinality($10::uuid[]) AS base
 ), fed AS (
@@ -101,10 +101,8 @@ async def frontier_of(raw: Driver, tenant_id: UUID, head: Any) -> Frontier | Non
     if head["pruned_through"]:
         return None
     frontier = Frontier(0, [])
-    for row in await raw.fetch(_LEAVES, tenant_id):
-        entry_hash, fmt = bytes(row["entry_hash"]), row["format"]
-        probe = AuditEntry(tenant_id, 0, GENESIS, datetime.min, "", {}, None, entry_hash, fmt)
-        frontier.append(probe.leaf_hash())
+    for leaf in await leaves(raw, tenant_id, size):
+        frontier.append(leaf)
     return frontier
 
 

@@ -356,6 +356,8 @@ audit_heads = sa.Table(
     # subtrees covering 1..last_seq, left to right, 32 bytes each) and its root.
     sa.Column("tree_frontier", BYTEA),
     sa.Column("root_hash", BYTEA),
+    # The compact range of the entries retention pruned (1..pruned_through): proofs need it.
+    sa.Column("pruned_frontier", BYTEA),
     sa.CheckConstraint("octet_length(tree_frontier) % 32 = 0", name="frontier_length"),
     sa.CheckConstraint("octet_length(root_hash) = 32", name="root_length"),
 )

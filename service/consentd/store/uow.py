@@ -152,7 +152,7 @@ class SqlUnitOfWork:
             raise RuntimeError("commit() outside the unit of work")
         await self.audit.flush()  # in the same transaction, joined or not
         signal, tenant = self._signal, self._tenant
-        if signal is None or not self.audit.queued:
+        if signal is None or not (self.audit.queued or self.consents.appended):
             wake = None
         else:
             # Wake the audit sequencer: it integrates the queued entries into the log and the

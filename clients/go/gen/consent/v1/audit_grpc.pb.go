@@ -24,6 +24,17 @@ type AuditServiceClient interface {
 	CreateAuditCheckpoint(ctx context.Context, in *CreateAuditCheckpointRequest, opts ...grpc.CallOption) (*CreateAuditCheckpointResponse, error)
 	// ListAuditCheckpoints returns the kept checkpoints with the public key, to publish as proof.
 	ListAuditCheckpoints(ctx context.Context, in *ListAuditCheckpointsRequest, opts ...grpc.CallOption) (*ListAuditCheckpointsResponse, error)
+	// GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+	// over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+	// signing it now unless it was signed before.
+	GetAuditTreeHead(ctx context.Context, in *GetAuditTreeHeadRequest, opts ...grpc.CallOption) (*GetAuditTreeHeadResponse, error)
+	// ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+	// or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+	// of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+	ProveAuditInclusion(ctx context.Context, in *ProveAuditInclusionRequest, opts ...grpc.CallOption) (*ProveAuditInclusionResponse, error)
+	// ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+	// `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+	ProveAuditConsistency(ctx context.Context, in *ProveAuditConsistencyRequest, opts ...grpc.CallOption) (*ProveAuditConsistencyResponse, error)
 	// ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
 	// were held, and the data categories touched, per tenant.
 	ScopeBreach(ctx context.Context, in *ScopeBreachRequest, opts ...grpc.CallOption) (*ScopeBreachResponse, error)
@@ -64,6 +75,33 @@ func (c *auditServiceClient) ListAuditCheckpoints(ctx context.Context, in *ListA
 	return out, nil
 }
 
+func (c *auditServiceClient) GetAuditTreeHead(ctx context.Context, in *GetAuditTreeHeadRequest, opts ...grpc.CallOption) (*GetAuditTreeHeadResponse, error) {
+	out := new(GetAuditTreeHeadResponse)
+	err := c.cc.Invoke(ctx, "/consent.v1.AuditService/GetAuditTreeHead", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *auditServiceClient) ProveAuditInclusion(ctx context.Context, in *ProveAuditInclusionRequest, opts ...grpc.CallOption) (*ProveAuditInclusionResponse, error) {
+	out := new(ProveAuditInclusionResponse)
+	err := c.cc.Invoke(ctx, "/consent.v1.AuditService/ProveAuditInclusion", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *auditServiceClient) ProveAuditConsistency(ctx context.Context, in *ProveAuditConsistencyRequest, opts ...grpc.CallOption) (*ProveAuditConsistencyResponse, error) {
+	out := new(ProveAuditConsistencyResponse)
+	err := c.cc.Invoke(ctx, "/consent.v1.AuditService/ProveAuditConsistency", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *auditServiceClient) ScopeBreach(ctx context.Context, in *ScopeBreachRequest, opts ...grpc.CallOption) (*ScopeBreachResponse, error) {
 	out := new(ScopeBreachResponse)
 	err := c.cc.Invoke(ctx, "/consent.v1.AuditService/ScopeBreach", in, out, opts...)
@@ -84,6 +122,17 @@ type AuditServiceServer interface {
 	CreateAuditCheckpoint(context.Context, *CreateAuditCheckpointRequest) (*CreateAuditCheckpointResponse, error)
 	// ListAuditCheckpoints returns the kept checkpoints with the public key, to publish as proof.
 	ListAuditCheckpoints(context.Context, *ListAuditCheckpointsRequest) (*ListAuditCheckpointsResponse, error)
+	// GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+	// over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+	// signing it now unless it was signed before.
+	GetAuditTreeHead(context.Context, *GetAuditTreeHeadRequest) (*GetAuditTreeHeadResponse, error)
+	// ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+	// or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+	// of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+	ProveAuditInclusion(context.Context, *ProveAuditInclusionRequest) (*ProveAuditInclusionResponse, error)
+	// ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+	// `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+	ProveAuditConsistency(context.Context, *ProveAuditConsistencyRequest) (*ProveAuditConsistencyResponse, error)
 	// ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
 	// were held, and the data categories touched, per tenant.
 	ScopeBreach(context.Context, *ScopeBreachRequest) (*ScopeBreachResponse, error)
@@ -102,6 +151,15 @@ func (UnimplementedAuditServiceServer) CreateAuditCheckpoint(context.Context, *C
 }
 func (UnimplementedAuditServiceServer) ListAuditCheckpoints(context.Context, *ListAuditCheckpointsRequest) (*ListAuditCheckpointsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ListAuditCheckpoints not implemented")
+}
+func (UnimplementedAuditServiceServer) GetAuditTreeHead(context.Context, *GetAuditTreeHeadRequest) (*GetAuditTreeHeadResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetAuditTreeHead not implemented")
+}
+func (UnimplementedAuditServiceServer) ProveAuditInclusion(context.Context, *ProveAuditInclusionRequest) (*ProveAuditInclusionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ProveAuditInclusion not implemented")
+}
+func (UnimplementedAuditServiceServer) ProveAuditConsistency(context.Context, *ProveAuditConsistencyRequest) (*ProveAuditConsistencyResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ProveAuditConsistency not implemented")
 }
 func (UnimplementedAuditServiceServer) ScopeBreach(context.Context, *ScopeBreachRequest) (*ScopeBreachResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ScopeBreach not implemented")
@@ -173,6 +231,60 @@ func _AuditService_ListAuditCheckpoints_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuditService_GetAuditTreeHead_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAuditTreeHeadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).GetAuditTreeHead(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/consent.v1.AuditService/GetAuditTreeHead",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).GetAuditTreeHead(ctx, req.(*GetAuditTreeHeadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuditService_ProveAuditInclusion_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProveAuditInclusionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).ProveAuditInclusion(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/consent.v1.AuditService/ProveAuditInclusion",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).ProveAuditInclusion(ctx, req.(*ProveAuditInclusionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AuditService_ProveAuditConsistency_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProveAuditConsistencyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).ProveAuditConsistency(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/consent.v1.AuditService/ProveAuditConsistency",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).ProveAuditConsistency(ctx, req.(*ProveAuditConsistencyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AuditService_ScopeBreach_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ScopeBreachRequest)
 	if err := dec(in); err != nil {
@@ -206,6 +318,18 @@ var _AuditService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListAuditCheckpoints",
 			Handler:    _AuditService_ListAuditCheckpoints_Handler,
+		},
+		{
+			MethodName: "GetAuditTreeHead",
+			Handler:    _AuditService_GetAuditTreeHead_Handler,
+		},
+		{
+			MethodName: "ProveAuditInclusion",
+			Handler:    _AuditService_ProveAuditInclusion_Handler,
+		},
+		{
+			MethodName: "ProveAuditConsistency",
+			Handler:    _AuditService_ProveAuditConsistency_Handler,
 		},
 		{
 			MethodName: "ScopeBreach",

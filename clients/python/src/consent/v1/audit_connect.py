@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, ConnectWSGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint, EndpointSync
 from pyqwest import Client, SyncClient
 
-from .audit_pb2 import CreateAuditCheckpointRequest, CreateAuditCheckpointResponse, ListAuditCheckpointsRequest, ListAuditCheckpointsResponse, ScopeBreachRequest, ScopeBreachResponse, VerifyAuditChainRequest, VerifyAuditChainResponse
+from .audit_pb2 import CreateAuditCheckpointRequest, CreateAuditCheckpointResponse, GetAuditTreeHeadRequest, GetAuditTreeHeadResponse, ListAuditCheckpointsRequest, ListAuditCheckpointsResponse, ProveAuditConsistencyRequest, ProveAuditConsistencyResponse, ProveAuditInclusionRequest, ProveAuditInclusionResponse, ScopeBreachRequest, ScopeBreachResponse, VerifyAuditChainRequest, VerifyAuditChainResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Iterable, Mapping
@@ -58,6 +58,29 @@ class AuditService(Protocol):
     async def list_audit_checkpoints(self, request: ListAuditCheckpointsRequest, ctx: RequestContext[ListAuditCheckpointsRequest, ListAuditCheckpointsResponse], /) -> ListAuditCheckpointsResponse:
         """
         ListAuditCheckpoints returns the kept checkpoints with the public key, to publish as proof.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def get_audit_tree_head(self, request: GetAuditTreeHeadRequest, ctx: RequestContext[GetAuditTreeHeadRequest, GetAuditTreeHeadResponse], /) -> GetAuditTreeHeadResponse:
+        """
+        GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+        over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+        signing it now unless it was signed before.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def prove_audit_inclusion(self, request: ProveAuditInclusionRequest, ctx: RequestContext[ProveAuditInclusionRequest, ProveAuditInclusionResponse], /) -> ProveAuditInclusionResponse:
+        """
+        ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+        or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+        of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def prove_audit_consistency(self, request: ProveAuditConsistencyRequest, ctx: RequestContext[ProveAuditConsistencyRequest, ProveAuditConsistencyResponse], /) -> ProveAuditConsistencyResponse:
+        """
+        ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+        `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -114,6 +137,39 @@ class AuditServiceASGIApplication(ConnectASGIApplication[AuditService]):
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.list_audit_checkpoints,
+                ),
+                "/consent.v1.AuditService/GetAuditTreeHead": Endpoint.unary(
+                    method=MethodInfo(
+                        name="GetAuditTreeHead",
+                        service_name="consent.v1.AuditService",
+                        input=GetAuditTreeHeadRequest,
+                        output=GetAuditTreeHeadResponse,
+                        idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.get_audit_tree_head,
+                ),
+                "/consent.v1.AuditService/ProveAuditInclusion": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ProveAuditInclusion",
+                        service_name="consent.v1.AuditService",
+                        input=ProveAuditInclusionRequest,
+                        output=ProveAuditInclusionResponse,
+                        idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.prove_audit_inclusion,
+                ),
+                "/consent.v1.AuditService/ProveAuditConsistency": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ProveAuditConsistency",
+                        service_name="consent.v1.AuditService",
+                        input=ProveAuditConsistencyRequest,
+                        output=ProveAuditConsistencyResponse,
+                        idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.prove_audit_consistency,
                 ),
                 "/consent.v1.AuditService/ScopeBreach": Endpoint.unary(
                     method=MethodInfo(
@@ -242,6 +298,80 @@ class AuditServiceClient(ConnectClient):
             timeout_ms=timeout_ms,
             use_get=use_get,
         )
+    async def get_audit_tree_head(
+        self,
+        request: GetAuditTreeHeadRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> GetAuditTreeHeadResponse:
+        """
+        GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+        over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+        signing it now unless it was signed before.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetAuditTreeHead",
+                service_name="consent.v1.AuditService",
+                input=GetAuditTreeHeadRequest,
+                output=GetAuditTreeHeadResponse,
+                idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def prove_audit_inclusion(
+        self,
+        request: ProveAuditInclusionRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ProveAuditInclusionResponse:
+        """
+        ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+        or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+        of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ProveAuditInclusion",
+                service_name="consent.v1.AuditService",
+                input=ProveAuditInclusionRequest,
+                output=ProveAuditInclusionResponse,
+                idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def prove_audit_consistency(
+        self,
+        request: ProveAuditConsistencyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ProveAuditConsistencyResponse:
+        """
+        ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+        `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ProveAuditConsistency",
+                service_name="consent.v1.AuditService",
+                input=ProveAuditConsistencyRequest,
+                output=ProveAuditConsistencyResponse,
+                idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
     async def scope_breach(
         self,
         request: ScopeBreachRequest,
@@ -290,6 +420,29 @@ class AuditServiceSync(Protocol):
     def list_audit_checkpoints(self, request: ListAuditCheckpointsRequest, ctx: RequestContext[ListAuditCheckpointsRequest, ListAuditCheckpointsResponse], /) -> ListAuditCheckpointsResponse:
         """
         ListAuditCheckpoints returns the kept checkpoints with the public key, to publish as proof.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def get_audit_tree_head(self, request: GetAuditTreeHeadRequest, ctx: RequestContext[GetAuditTreeHeadRequest, GetAuditTreeHeadResponse], /) -> GetAuditTreeHeadResponse:
+        """
+        GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+        over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+        signing it now unless it was signed before.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def prove_audit_inclusion(self, request: ProveAuditInclusionRequest, ctx: RequestContext[ProveAuditInclusionRequest, ProveAuditInclusionResponse], /) -> ProveAuditInclusionResponse:
+        """
+        ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+        or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+        of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def prove_audit_consistency(self, request: ProveAuditConsistencyRequest, ctx: RequestContext[ProveAuditConsistencyRequest, ProveAuditConsistencyResponse], /) -> ProveAuditConsistencyResponse:
+        """
+        ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+        `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -344,6 +497,39 @@ class AuditServiceWSGIApplication(ConnectWSGIApplication):
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.list_audit_checkpoints,
+                ),
+                "/consent.v1.AuditService/GetAuditTreeHead": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="GetAuditTreeHead",
+                        service_name="consent.v1.AuditService",
+                        input=GetAuditTreeHeadRequest,
+                        output=GetAuditTreeHeadResponse,
+                        idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.get_audit_tree_head,
+                ),
+                "/consent.v1.AuditService/ProveAuditInclusion": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ProveAuditInclusion",
+                        service_name="consent.v1.AuditService",
+                        input=ProveAuditInclusionRequest,
+                        output=ProveAuditInclusionResponse,
+                        idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.prove_audit_inclusion,
+                ),
+                "/consent.v1.AuditService/ProveAuditConsistency": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ProveAuditConsistency",
+                        service_name="consent.v1.AuditService",
+                        input=ProveAuditConsistencyRequest,
+                        output=ProveAuditConsistencyResponse,
+                        idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.prove_audit_consistency,
                 ),
                 "/consent.v1.AuditService/ScopeBreach": EndpointSync.unary(
                     method=MethodInfo(
@@ -471,6 +657,80 @@ class AuditServiceClientSync(ConnectClientSync):
             headers=headers,
             timeout_ms=timeout_ms,
             use_get=use_get,
+        )
+    def get_audit_tree_head(
+        self,
+        request: GetAuditTreeHeadRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> GetAuditTreeHeadResponse:
+        """
+        GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+        over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+        signing it now unless it was signed before.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="GetAuditTreeHead",
+                service_name="consent.v1.AuditService",
+                input=GetAuditTreeHeadRequest,
+                output=GetAuditTreeHeadResponse,
+                idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def prove_audit_inclusion(
+        self,
+        request: ProveAuditInclusionRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ProveAuditInclusionResponse:
+        """
+        ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+        or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+        of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ProveAuditInclusion",
+                service_name="consent.v1.AuditService",
+                input=ProveAuditInclusionRequest,
+                output=ProveAuditInclusionResponse,
+                idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def prove_audit_consistency(
+        self,
+        request: ProveAuditConsistencyRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> ProveAuditConsistencyResponse:
+        """
+        ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+        `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ProveAuditConsistency",
+                service_name="consent.v1.AuditService",
+                input=ProveAuditConsistencyRequest,
+                output=ProveAuditConsistencyResponse,
+                idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
         )
     def scope_breach(
         self,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63onsent/v1/audit.proto\x12\nconsent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x19\n\x17VerifyAuditChainRequest\"\xef\x01\n\x18VerifyAuditChainResponse\x12\x0e\n\x02ok\x18\x01 \x01(\x08R\x02ok\x12\'\n\x0f\x65ntries_checked\x18\x02 \x01(\x04R\x0e\x65ntriesChecked\x12/\n\x13\x63heckpoints_checked\x18\x03 \x01(\x04R\x12\x63heckpointsChecked\x12\x1b\n\tfirst_seq\x18\x04 \x01(\x04R\x08\x66irstSeq\x12\x19\n\x08last_seq\x18\x05 \x01(\x04R\x07lastSeq\x12\x17\n\x07\x62\x61\x64_seq\x18\x06 \x01(\x04R\x06\x62\x61\x64Seq\x12\x18\n\x07problem\x18\x07 \x01(\tR\x07problem\"\x1e\n\x1c\x43reateAuditCheckpointRequest\"\\\n\x1d\x43reateAuditCheckpointResponse\x12;\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1b.consent.v1.AuditCheckpointR\ncheckpoint\"\xd7\x01\n\x0f\x41uditCheckpoint\x12\x10\n\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1d\n\nentry_hash\x18\x02 \x01(\tR\tentryHash\x12\x37\n\tsigned_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08signedAt\x12\x15\n\x06key_id\x18\x04 \x01(\tR\x05keyId\x12%\n\x0esigned_message\x18\x05 \x01(\tR\rsignedMessage\x12\x1c\n\tsignature\x18\x06 \x01(\tR\tsignature\"\x1d\n\x1bListAuditCheckpointsRequest\"|\n\x1cListAuditCheckpointsResponse\x12=\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1b.consent.v1.AuditCheckpointR\x0b\x63heckpoints\x12\x1d\n\npublic_key\x18\x02 \x01(\tR\tpublicKey\"\x92\x01\n\x12ScopeBreachRequest\x12\x30\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05since\x12\x30\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05until\x12\x18\n\x07tenants\x18\x03 \x03(\tR\x07tenants\"N\n\x13ScopeBreachResponse\x12\x37\n\x07tenants\x18\x01 \x03(\x0b\x32\x1d.consent.v1.TenantBreachScopeR\x07tenants\"\x89\x02\n\x11TenantBreachScope\x12\x16\n\x06tenant\x18\x01 \x01(\tR\x06tenant\x12)\n\x10subjects_touched\x18\x02 \x01(\x04R\x0fsubjectsTouched\x12#\n\rsubjects_held\x18\x03 \x01(\x04R\x0csubjectsHeld\x12M\n\ncategories\x18\x04 \x03(\x0b\x32-.consent.v1.TenantBreachScope.CategoriesEntryR\ncategories\x1a=\n\x0f\x43\x61tegoriesEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x04R\x05value:\x02\x38\x01\x32\xaa\x03\n\x0c\x41uditService\x12\x62\n\x10VerifyAuditChain\x12#.consent.v1.VerifyAuditChainRequest\x1a$.consent.v1.VerifyAuditChainResponse\"\x03\x90\x02\x01\x12q\n\x15\x43reateAuditCheckpoint\x12(.consent.v1.CreateAuditCheckpointRequest\x1a).consent.v1.CreateAuditCheckpointResponse\"\x03\x90\x02\x02\x12n\n\x14ListAuditCheckpoints\x12\'.consent.v1.ListAuditCheckpointsRequest\x1a(.consent.v1.ListAuditCheckpointsResponse\"\x03\x90\x02\x01\x12S\n\x0bScopeBreach\x12\x1e.consent.v1.ScopeBreachRequest\x1a\x1f.consent.v1.ScopeBreachResponse\"\x03\x90\x02\x01\x42L\n\x1a\x63onsentd.client.consent.v1P\x01Z,consentd/clients/go/gen/consent/v1;consentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63onsent/v1/audit.proto\x12\nconsent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x19\n\x17VerifyAuditChainRequest\"\xfc\x02\n\x18VerifyAuditChainResponse\x12\x0e\n\x02ok\x18\x01 \x01(\x08R\x02ok\x12\'\n\x0f\x65ntries_checked\x18\x02 \x01(\x04R\x0e\x65ntriesChecked\x12/\n\x13\x63heckpoints_checked\x18\x03 \x01(\x04R\x12\x63heckpointsChecked\x12\x1b\n\tfirst_seq\x18\x04 \x01(\x04R\x08\x66irstSeq\x12\x19\n\x08last_seq\x18\x05 \x01(\x04R\x07lastSeq\x12\x17\n\x07\x62\x61\x64_seq\x18\x06 \x01(\x04R\x06\x62\x61\x64Seq\x12\x18\n\x07problem\x18\x07 \x01(\tR\x07problem\x12#\n\rfacts_checked\x18\x08 \x01(\x04R\x0c\x66\x61\x63tsChecked\x12#\n\rfacts_pending\x18\t \x01(\x04R\x0c\x66\x61\x63tsPending\x12\x41\n\rfact_problems\x18\n \x03(\x0b\x32\x1c.consent.v1.AuditFactProblemR\x0c\x66\x61\x63tProblems\"m\n\x10\x41uditFactProblem\x12\x14\n\x05table\x18\x01 \x01(\tR\x05table\x12\x17\n\x07\x66\x61\x63t_id\x18\x02 \x01(\tR\x06\x66\x61\x63tId\x12\x10\n\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x18\n\x07problem\x18\x04 \x01(\tR\x07problem\"\xde\x01\n\rAuditTreeHead\x12\x1b\n\ttree_size\x18\x01 \x01(\x04R\x08treeSize\x12\x1b\n\troot_hash\x18\x02 \x01(\tR\x08rootHash\x12\x37\n\tsigned_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08signedAt\x12\x15\n\x06key_id\x18\x04 \x01(\tR\x05keyId\x12%\n\x0esigned_message\x18\x05 \x01(\tR\rsignedMessage\x12\x1c\n\tsignature\x18\x06 \x01(\tR\tsignature\"6\n\x17GetAuditTreeHeadRequest\x12\x1b\n\ttree_size\x18\x01 \x01(\x04R\x08treeSize\"h\n\x18GetAuditTreeHeadResponse\x12-\n\x04head\x18\x01 \x01(\x0b\x32\x19.consent.v1.AuditTreeHeadR\x04head\x12\x1d\n\npublic_key\x18\x02 \x01(\tR\tpublicKey\"q\n\x1aProveAuditInclusionRequest\x12\x12\n\x03seq\x18\x01 \x01(\x04H\x00R\x03seq\x12\x19\n\x07\x66\x61\x63t_id\x18\x02 \x01(\tH\x00R\x06\x66\x61\x63tId\x12\x1b\n\ttree_size\x18\x03 \x01(\x04R\x08treeSizeB\x07\n\x05\x65ntry\"\xda\x01\n\x1bProveAuditInclusionResponse\x12\x10\n\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1d\n\nleaf_index\x18\x02 \x01(\x04R\tleafIndex\x12\x1d\n\nleaf_input\x18\x03 \x01(\tR\tleafInput\x12\x1d\n\naudit_path\x18\x04 \x03(\tR\tauditPath\x12-\n\x04head\x18\x05 \x01(\x0b\x32\x19.consent.v1.AuditTreeHeadR\x04head\x12\x1d\n\npublic_key\x18\x06 \x01(\tR\tpublicKey\"L\n\x1cProveAuditConsistencyRequest\x12\x14\n\x05\x66irst\x18\x01 \x01(\x04R\x05\x66irst\x12\x16\n\x06second\x18\x02 \x01(\x04R\x06second\"\xcd\x01\n\x1dProveAuditConsistencyResponse\x12/\n\x05\x66irst\x18\x01 \x01(\x0b\x32\x19.consent.v1.AuditTreeHeadR\x05\x66irst\x12\x31\n\x06second\x18\x02 \x01(\x0b\x32\x19.consent.v1.AuditTreeHeadR\x06second\x12)\n\x10\x63onsistency_path\x18\x03 \x03(\tR\x0f\x63onsistencyPath\x12\x1d\n\npublic_key\x18\x04 \x01(\tR\tpublicKey\"\x1e\n\x1c\x43reateAuditCheckpointRequest\"\\\n\x1d\x43reateAuditCheckpointResponse\x12;\n\ncheckpoint\x18\x01 \x01(\x0b\x32\x1b.consent.v1.AuditCheckpointR\ncheckpoint\"\xd7\x01\n\x0f\x41uditCheckpoint\x12\x10\n\x03seq\x18\x01 \x01(\x04R\x03seq\x12\x1d\n\nentry_hash\x18\x02 \x01(\tR\tentryHash\x12\x37\n\tsigned_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08signedAt\x12\x15\n\x06key_id\x18\x04 \x01(\tR\x05keyId\x12%\n\x0esigned_message\x18\x05 \x01(\tR\rsignedMessage\x12\x1c\n\tsignature\x18\x06 \x01(\tR\tsignature\"\x1d\n\x1bListAuditCheckpointsRequest\"|\n\x1cListAuditCheckpointsResponse\x12=\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32\x1b.consent.v1.AuditCheckpointR\x0b\x63heckpoints\x12\x1d\n\npublic_key\x18\x02 \x01(\tR\tpublicKey\"\x92\x01\n\x12ScopeBreachRequest\x12\x30\n\x05since\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05since\x12\x30\n\x05until\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05until\x12\x18\n\x07tenants\x18\x03 \x03(\tR\x07tenants\"N\n\x13ScopeBreachResponse\x12\x37\n\x07tenants\x18\x01 \x03(\x0b\x32\x1d.consent.v1.TenantBreachScopeR\x07tenants\"\x89\x02\n\x11TenantBreachScope\x12\x16\n\x06tenant\x18\x01 \x01(\tR\x06tenant\x12)\n\x10subjects_touched\x18\x02 \x01(\x04R\x0fsubjectsTouched\x12#\n\rsubjects_held\x18\x03 \x01(\x04R\x0csubjectsHeld\x12M\n\ncategories\x18\x04 \x03(\x0b\x32-.consent.v1.TenantBreachScope.CategoriesEntryR\ncategories\x1a=\n\x0f\x43\x61tegoriesEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\x04R\x05value:\x02\x38\x01\x32\xee\x05\n\x0c\x41uditService\x12\x62\n\x10VerifyAuditChain\x12#.consent.v1.VerifyAuditChainRequest\x1a$.consent.v1.VerifyAuditChainResponse\"\x03\x90\x02\x01\x12q\n\x15\x43reateAuditCheckpoint\x12(.consent.v1.CreateAuditCheckpointRequest\x1a).consent.v1.CreateAuditCheckpointResponse\"\x03\x90\x02\x02\x12n\n\x14ListAuditCheckpoints\x12\'.consent.v1.ListAuditCheckpointsRequest\x1a(.consent.v1.ListAuditCheckpointsResponse\"\x03\x90\x02\x01\x12\x62\n\x10GetAuditTreeHead\x12#.consent.v1.GetAuditTreeHeadRequest\x1a$.consent.v1.GetAuditTreeHeadResponse\"\x03\x90\x02\x02\x12k\n\x13ProveAuditInclusion\x12&.consent.v1.ProveAuditInclusionRequest\x1a\'.consent.v1.ProveAuditInclusionResponse\"\x03\x90\x02\x02\x12q\n\x15ProveAuditConsistency\x12(.consent.v1.ProveAuditConsistencyRequest\x1a).consent.v1.ProveAuditConsistencyResponse\"\x03\x90\x02\x02\x12S\n\x0bScopeBreach\x12\x1e.consent.v1.ScopeBreachRequest\x1a\x1f.consent.v1.ScopeBreachResponse\"\x03\x90\x02\x01\x42L\n\x1a\x63onsentd.client.consent.v1P\x01Z,consentd/clients/go/gen/consent/v1;consentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,30 +41,52 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUDITSERVICE'].methods_by_name['CreateAuditCheckpoint']._serialized_options = b'\220\002\002'
   _globals['_AUDITSERVICE'].methods_by_name['ListAuditCheckpoints']._loaded_options = None
   _globals['_AUDITSERVICE'].methods_by_name['ListAuditCheckpoints']._serialized_options = b'\220\002\001'
+  _globals['_AUDITSERVICE'].methods_by_name['GetAuditTreeHead']._loaded_options = None
+  _globals['_AUDITSERVICE'].methods_by_name['GetAuditTreeHead']._serialized_options = b'\220\002\002'
+  _globals['_AUDITSERVICE'].methods_by_name['ProveAuditInclusion']._loaded_options = None
+  _globals['_AUDITSERVICE'].methods_by_name['ProveAuditInclusion']._serialized_options = b'\220\002\002'
+  _globals['_AUDITSERVICE'].methods_by_name['ProveAuditConsistency']._loaded_options = None
+  _globals['_AUDITSERVICE'].methods_by_name['ProveAuditConsistency']._serialized_options = b'\220\002\002'
   _globals['_AUDITSERVICE'].methods_by_name['ScopeBreach']._loaded_options = None
   _globals['_AUDITSERVICE'].methods_by_name['ScopeBreach']._serialized_options = b'\220\002\001'
   _globals['_VERIFYAUDITCHAINREQUEST']._serialized_start=71
   _globals['_VERIFYAUDITCHAINREQUEST']._serialized_end=96
   _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_start=99
-  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_end=338
-  _globals['_CREATEAUDITCHECKPOINTREQUEST']._serialized_start=340
-  _globals['_CREATEAUDITCHECKPOINTREQUEST']._serialized_end=370
-  _globals['_CREATEAUDITCHECKPOINTRESPONSE']._serialized_start=372
-  _globals['_CREATEAUDITCHECKPOINTRESPONSE']._serialized_end=464
-  _globals['_AUDITCHECKPOINT']._serialized_start=467
-  _globals['_AUDITCHECKPOINT']._serialized_end=682
-  _globals['_LISTAUDITCHECKPOINTSREQUEST']._serialized_start=684
-  _globals['_LISTAUDITCHECKPOINTSREQUEST']._serialized_end=713
-  _globals['_LISTAUDITCHECKPOINTSRESPONSE']._serialized_start=715
-  _globals['_LISTAUDITCHECKPOINTSRESPONSE']._serialized_end=839
-  _globals['_SCOPEBREACHREQUEST']._serialized_start=842
-  _globals['_SCOPEBREACHREQUEST']._serialized_end=988
-  _globals['_SCOPEBREACHRESPONSE']._serialized_start=990
-  _globals['_SCOPEBREACHRESPONSE']._serialized_end=1068
-  _globals['_TENANTBREACHSCOPE']._serialized_start=1071
-  _globals['_TENANTBREACHSCOPE']._serialized_end=1336
-  _globals['_TENANTBREACHSCOPE_CATEGORIESENTRY']._serialized_start=1275
-  _globals['_TENANTBREACHSCOPE_CATEGORIESENTRY']._serialized_end=1336
-  _globals['_AUDITSERVICE']._serialized_start=1339
-  _globals['_AUDITSERVICE']._serialized_end=1765
+  _globals['_VERIFYAUDITCHAINRESPONSE']._serialized_end=479
+  _globals['_AUDITFACTPROBLEM']._serialized_start=481
+  _globals['_AUDITFACTPROBLEM']._serialized_end=590
+  _globals['_AUDITTREEHEAD']._serialized_start=593
+  _globals['_AUDITTREEHEAD']._serialized_end=815
+  _globals['_GETAUDITTREEHEADREQUEST']._serialized_start=817
+  _globals['_GETAUDITTREEHEADREQUEST']._serialized_end=871
+  _globals['_GETAUDITTREEHEADRESPONSE']._serialized_start=873
+  _globals['_GETAUDITTREEHEADRESPONSE']._serialized_end=977
+  _globals['_PROVEAUDITINCLUSIONREQUEST']._serialized_start=979
+  _globals['_PROVEAUDITINCLUSIONREQUEST']._serialized_end=1092
+  _globals['_PROVEAUDITINCLUSIONRESPONSE']._serialized_start=1095
+  _globals['_PROVEAUDITINCLUSIONRESPONSE']._serialized_end=1313
+  _globals['_PROVEAUDITCONSISTENCYREQUEST']._serialized_start=1315
+  _globals['_PROVEAUDITCONSISTENCYREQUEST']._serialized_end=1391
+  _globals['_PROVEAUDITCONSISTENCYRESPONSE']._serialized_start=1394
+  _globals['_PROVEAUDITCONSISTENCYRESPONSE']._serialized_end=1599
+  _globals['_CREATEAUDITCHECKPOINTREQUEST']._serialized_start=1601
+  _globals['_CREATEAUDITCHECKPOINTREQUEST']._serialized_end=1631
+  _globals['_CREATEAUDITCHECKPOINTRESPONSE']._serialized_start=1633
+  _globals['_CREATEAUDITCHECKPOINTRESPONSE']._serialized_end=1725
+  _globals['_AUDITCHECKPOINT']._serialized_start=1728
+  _globals['_AUDITCHECKPOINT']._serialized_end=1943
+  _globals['_LISTAUDITCHECKPOINTSREQUEST']._serialized_start=1945
+  _globals['_LISTAUDITCHECKPOINTSREQUEST']._serialized_end=1974
+  _globals['_LISTAUDITCHECKPOINTSRESPONSE']._serialized_start=1976
+  _globals['_LISTAUDITCHECKPOINTSRESPONSE']._serialized_end=2100
+  _globals['_SCOPEBREACHREQUEST']._serialized_start=2103
+  _globals['_SCOPEBREACHREQUEST']._serialized_end=2249
+  _globals['_SCOPEBREACHRESPONSE']._serialized_start=2251
+  _globals['_SCOPEBREACHRESPONSE']._serialized_end=2329
+  _globals['_TENANTBREACHSCOPE']._serialized_start=2332
+  _globals['_TENANTBREACHSCOPE']._serialized_end=2597
+  _globals['_TENANTBREACHSCOPE_CATEGORIESENTRY']._serialized_start=2536
+  _globals['_TENANTBREACHSCOPE_CATEGORIESENTRY']._serialized_end=2597
+  _globals['_AUDITSERVICE']._serialized_start=2600
+  _globals['_AUDITSERVICE']._serialized_end=3350
 # @@protoc_insertion_point(module_scope)

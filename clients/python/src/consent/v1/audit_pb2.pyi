@@ -45,6 +45,9 @@ class VerifyAuditChainResponse(_message.Message):
     LAST_SEQ_FIELD_NUMBER: _builtins.int
     BAD_SEQ_FIELD_NUMBER: _builtins.int
     PROBLEM_FIELD_NUMBER: _builtins.int
+    FACTS_CHECKED_FIELD_NUMBER: _builtins.int
+    FACTS_PENDING_FIELD_NUMBER: _builtins.int
+    FACT_PROBLEMS_FIELD_NUMBER: _builtins.int
     ok: _builtins.bool
     entries_checked: _builtins.int
     checkpoints_checked: _builtins.int
@@ -54,6 +57,16 @@ class VerifyAuditChainResponse(_message.Message):
     bad_seq: _builtins.int
     """The first bad entry, 0 when ok."""
     problem: _builtins.str
+    facts_checked: _builtins.int
+    """Fact rows (consent events, cookie choices) recomputed against their entries."""
+    facts_pending: _builtins.int
+    """Entries queued and not yet in the log when the check ran."""
+    @_builtins.property
+    def fact_problems(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditFactProblem]:
+        """Every fact row that differs from the log, is missing from it, or whose entry has no fact
+        (at most 100 of each kind); ok is false when there is any.
+        """
+
     def __init__(
         self,
         *,
@@ -64,14 +77,260 @@ class VerifyAuditChainResponse(_message.Message):
         last_seq: _builtins.int = ...,
         bad_seq: _builtins.int = ...,
         problem: _builtins.str = ...,
+        facts_checked: _builtins.int = ...,
+        facts_pending: _builtins.int = ...,
+        fact_problems: _abc.Iterable[Global___AuditFactProblem] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bad_seq", b"bad_seq", "checkpoints_checked", b"checkpoints_checked", "entries_checked", b"entries_checked", "first_seq", b"first_seq", "last_seq", b"last_seq", "ok", b"ok", "problem", b"problem"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bad_seq", b"bad_seq", "checkpoints_checked", b"checkpoints_checked", "entries_checked", b"entries_checked", "fact_problems", b"fact_problems", "facts_checked", b"facts_checked", "facts_pending", b"facts_pending", "first_seq", b"first_seq", "last_seq", b"last_seq", "ok", b"ok", "problem", b"problem"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VerifyAuditChainResponse: _TypeAlias = VerifyAuditChainResponse  # noqa: Y015
+
+@_typing.final
+class AuditFactProblem(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TABLE_FIELD_NUMBER: _builtins.int
+    FACT_ID_FIELD_NUMBER: _builtins.int
+    SEQ_FIELD_NUMBER: _builtins.int
+    PROBLEM_FIELD_NUMBER: _builtins.int
+    table: _builtins.str
+    """The table the fact lives in (consent_events, current_consents, cookie_choices), or
+    audit_entries for a fact with several entries.
+    """
+    fact_id: _builtins.str
+    seq: _builtins.int
+    """The entry concerned, 0 when none."""
+    problem: _builtins.str
+    def __init__(
+        self,
+        *,
+        table: _builtins.str = ...,
+        fact_id: _builtins.str = ...,
+        seq: _builtins.int = ...,
+        problem: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fact_id", b"fact_id", "problem", b"problem", "seq", b"seq", "table", b"table"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditFactProblem: _TypeAlias = AuditFactProblem  # noqa: Y015
+
+@_typing.final
+class AuditTreeHead(_message.Message):
+    """A signed tree head: the RFC 9162 Merkle tree hash of the first `tree_size` entries."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TREE_SIZE_FIELD_NUMBER: _builtins.int
+    ROOT_HASH_FIELD_NUMBER: _builtins.int
+    SIGNED_AT_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    SIGNED_MESSAGE_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    tree_size: _builtins.int
+    root_hash: _builtins.str
+    """Lowercase hex SHA-256."""
+    key_id: _builtins.str
+    signed_message: _builtins.str
+    """The exact bytes signed (canonical JSON)."""
+    signature: _builtins.str
+    """Ed25519 signature, lowercase hex."""
+    @_builtins.property
+    def signed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        tree_size: _builtins.int = ...,
+        root_hash: _builtins.str = ...,
+        signed_at: _timestamp_pb2.Timestamp | None = ...,
+        key_id: _builtins.str = ...,
+        signed_message: _builtins.str = ...,
+        signature: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["signed_at", b"signed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key_id", b"key_id", "root_hash", b"root_hash", "signature", b"signature", "signed_at", b"signed_at", "signed_message", b"signed_message", "tree_size", b"tree_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditTreeHead: _TypeAlias = AuditTreeHead  # noqa: Y015
+
+@_typing.final
+class GetAuditTreeHeadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TREE_SIZE_FIELD_NUMBER: _builtins.int
+    tree_size: _builtins.int
+    """0: the whole log."""
+    def __init__(
+        self,
+        *,
+        tree_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tree_size", b"tree_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAuditTreeHeadRequest: _TypeAlias = GetAuditTreeHeadRequest  # noqa: Y015
+
+@_typing.final
+class GetAuditTreeHeadResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEAD_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    public_key: _builtins.str
+    """The raw Ed25519 public key, lowercase hex."""
+    @_builtins.property
+    def head(self) -> Global___AuditTreeHead: ...
+    def __init__(
+        self,
+        *,
+        head: Global___AuditTreeHead | None = ...,
+        public_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["head", b"head"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["head", b"head", "public_key", b"public_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAuditTreeHeadResponse: _TypeAlias = GetAuditTreeHeadResponse  # noqa: Y015
+
+@_typing.final
+class ProveAuditInclusionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEQ_FIELD_NUMBER: _builtins.int
+    FACT_ID_FIELD_NUMBER: _builtins.int
+    TREE_SIZE_FIELD_NUMBER: _builtins.int
+    seq: _builtins.int
+    fact_id: _builtins.str
+    """A consent event id or cookie choice id."""
+    tree_size: _builtins.int
+    """0: the whole log."""
+    def __init__(
+        self,
+        *,
+        seq: _builtins.int = ...,
+        fact_id: _builtins.str = ...,
+        tree_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry", "fact_id", b"fact_id", "seq", b"seq"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry", "fact_id", b"fact_id", "seq", b"seq", "tree_size", b"tree_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_entry: _TypeAlias = _typing.Literal["seq", "fact_id"]  # noqa: Y015
+    _WhichOneofArgType_entry: _TypeAlias = _typing.Literal["entry", b"entry"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_entry) -> _WhichOneofReturnType_entry | None: ...
+
+Global___ProveAuditInclusionRequest: _TypeAlias = ProveAuditInclusionRequest  # noqa: Y015
+
+@_typing.final
+class ProveAuditInclusionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEQ_FIELD_NUMBER: _builtins.int
+    LEAF_INDEX_FIELD_NUMBER: _builtins.int
+    LEAF_INPUT_FIELD_NUMBER: _builtins.int
+    AUDIT_PATH_FIELD_NUMBER: _builtins.int
+    HEAD_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    seq: _builtins.int
+    leaf_index: _builtins.int
+    """seq - 1."""
+    leaf_input: _builtins.str
+    """Lowercase hex of the leaf's bytes; the leaf hash is SHA-256(0x00 || leaf_input). For an
+    entry of format 2, the canonical JSON of the entry (its payload: the fact's content).
+    """
+    public_key: _builtins.str
+    @_builtins.property
+    def audit_path(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Lowercase hex SHA-256 node hashes, leaf to root."""
+
+    @_builtins.property
+    def head(self) -> Global___AuditTreeHead: ...
+    def __init__(
+        self,
+        *,
+        seq: _builtins.int = ...,
+        leaf_index: _builtins.int = ...,
+        leaf_input: _builtins.str = ...,
+        audit_path: _abc.Iterable[_builtins.str] | None = ...,
+        head: Global___AuditTreeHead | None = ...,
+        public_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["head", b"head"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audit_path", b"audit_path", "head", b"head", "leaf_index", b"leaf_index", "leaf_input", b"leaf_input", "public_key", b"public_key", "seq", b"seq"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProveAuditInclusionResponse: _TypeAlias = ProveAuditInclusionResponse  # noqa: Y015
+
+@_typing.final
+class ProveAuditConsistencyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIRST_FIELD_NUMBER: _builtins.int
+    SECOND_FIELD_NUMBER: _builtins.int
+    first: _builtins.int
+    second: _builtins.int
+    """0: the whole log."""
+    def __init__(
+        self,
+        *,
+        first: _builtins.int = ...,
+        second: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first", b"first", "second", b"second"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProveAuditConsistencyRequest: _TypeAlias = ProveAuditConsistencyRequest  # noqa: Y015
+
+@_typing.final
+class ProveAuditConsistencyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FIRST_FIELD_NUMBER: _builtins.int
+    SECOND_FIELD_NUMBER: _builtins.int
+    CONSISTENCY_PATH_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_FIELD_NUMBER: _builtins.int
+    public_key: _builtins.str
+    @_builtins.property
+    def first(self) -> Global___AuditTreeHead: ...
+    @_builtins.property
+    def second(self) -> Global___AuditTreeHead: ...
+    @_builtins.property
+    def consistency_path(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Lowercase hex SHA-256 node hashes."""
+
+    def __init__(
+        self,
+        *,
+        first: Global___AuditTreeHead | None = ...,
+        second: Global___AuditTreeHead | None = ...,
+        consistency_path: _abc.Iterable[_builtins.str] | None = ...,
+        public_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first", b"first", "second", b"second"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consistency_path", b"consistency_path", "first", b"first", "public_key", b"public_key", "second", b"second"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProveAuditConsistencyResponse: _TypeAlias = ProveAuditConsistencyResponse  # noqa: Y015
 
 @_typing.final
 class CreateAuditCheckpointRequest(_message.Message):

@@ -51,6 +51,21 @@ class AuditServiceStub:
                 request_serializer=consent_dot_v1_dot_audit__pb2.ListAuditCheckpointsRequest.SerializeToString,
                 response_deserializer=consent_dot_v1_dot_audit__pb2.ListAuditCheckpointsResponse.FromString,
                 _registered_method=True)
+        self.GetAuditTreeHead = channel.unary_unary(
+                '/consent.v1.AuditService/GetAuditTreeHead',
+                request_serializer=consent_dot_v1_dot_audit__pb2.GetAuditTreeHeadRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_audit__pb2.GetAuditTreeHeadResponse.FromString,
+                _registered_method=True)
+        self.ProveAuditInclusion = channel.unary_unary(
+                '/consent.v1.AuditService/ProveAuditInclusion',
+                request_serializer=consent_dot_v1_dot_audit__pb2.ProveAuditInclusionRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_audit__pb2.ProveAuditInclusionResponse.FromString,
+                _registered_method=True)
+        self.ProveAuditConsistency = channel.unary_unary(
+                '/consent.v1.AuditService/ProveAuditConsistency',
+                request_serializer=consent_dot_v1_dot_audit__pb2.ProveAuditConsistencyRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_audit__pb2.ProveAuditConsistencyResponse.FromString,
+                _registered_method=True)
         self.ScopeBreach = channel.unary_unary(
                 '/consent.v1.AuditService/ScopeBreach',
                 request_serializer=consent_dot_v1_dot_audit__pb2.ScopeBreachRequest.SerializeToString,
@@ -85,6 +100,32 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetAuditTreeHead(self, request, context):
+        """GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+        over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+        signing it now unless it was signed before.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProveAuditInclusion(self, request, context):
+        """ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+        or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+        of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProveAuditConsistency(self, request, context):
+        """ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+        `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ScopeBreach(self, request, context):
         """ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
         were held, and the data categories touched, per tenant.
@@ -110,6 +151,21 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.ListAuditCheckpoints,
                     request_deserializer=consent_dot_v1_dot_audit__pb2.ListAuditCheckpointsRequest.FromString,
                     response_serializer=consent_dot_v1_dot_audit__pb2.ListAuditCheckpointsResponse.SerializeToString,
+            ),
+            'GetAuditTreeHead': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAuditTreeHead,
+                    request_deserializer=consent_dot_v1_dot_audit__pb2.GetAuditTreeHeadRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_audit__pb2.GetAuditTreeHeadResponse.SerializeToString,
+            ),
+            'ProveAuditInclusion': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProveAuditInclusion,
+                    request_deserializer=consent_dot_v1_dot_audit__pb2.ProveAuditInclusionRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_audit__pb2.ProveAuditInclusionResponse.SerializeToString,
+            ),
+            'ProveAuditConsistency': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProveAuditConsistency,
+                    request_deserializer=consent_dot_v1_dot_audit__pb2.ProveAuditConsistencyRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_audit__pb2.ProveAuditConsistencyResponse.SerializeToString,
             ),
             'ScopeBreach': grpc.unary_unary_rpc_method_handler(
                     servicer.ScopeBreach,
@@ -200,6 +256,87 @@ class AuditService:
             '/consent.v1.AuditService/ListAuditCheckpoints',
             consent_dot_v1_dot_audit__pb2.ListAuditCheckpointsRequest.SerializeToString,
             consent_dot_v1_dot_audit__pb2.ListAuditCheckpointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAuditTreeHead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.AuditService/GetAuditTreeHead',
+            consent_dot_v1_dot_audit__pb2.GetAuditTreeHeadRequest.SerializeToString,
+            consent_dot_v1_dot_audit__pb2.GetAuditTreeHeadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProveAuditInclusion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.AuditService/ProveAuditInclusion',
+            consent_dot_v1_dot_audit__pb2.ProveAuditInclusionRequest.SerializeToString,
+            consent_dot_v1_dot_audit__pb2.ProveAuditInclusionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProveAuditConsistency(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.AuditService/ProveAuditConsistency',
+            consent_dot_v1_dot_audit__pb2.ProveAuditConsistencyRequest.SerializeToString,
+            consent_dot_v1_dot_audit__pb2.ProveAuditConsistencyResponse.FromString,
             options,
             channel_credentials,
             insecure,

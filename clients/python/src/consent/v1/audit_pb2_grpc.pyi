@@ -43,6 +43,20 @@ class AuditServiceStub:
     """CreateAuditCheckpoint signs the chain's head (Ed25519) unless it is signed already."""
     ListAuditCheckpoints: _grpc.UnaryUnaryMultiCallable[_audit_pb2.ListAuditCheckpointsRequest, _audit_pb2.ListAuditCheckpointsResponse]
     """ListAuditCheckpoints returns the kept checkpoints with the public key, to publish as proof."""
+    GetAuditTreeHead: _grpc.UnaryUnaryMultiCallable[_audit_pb2.GetAuditTreeHeadRequest, _audit_pb2.GetAuditTreeHeadResponse]
+    """GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+    over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+    signing it now unless it was signed before.
+    """
+    ProveAuditInclusion: _grpc.UnaryUnaryMultiCallable[_audit_pb2.ProveAuditInclusionRequest, _audit_pb2.ProveAuditInclusionResponse]
+    """ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+    or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+    of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+    """
+    ProveAuditConsistency: _grpc.UnaryUnaryMultiCallable[_audit_pb2.ProveAuditConsistencyRequest, _audit_pb2.ProveAuditConsistencyResponse]
+    """ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+    `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+    """
     ScopeBreach: _grpc.UnaryUnaryMultiCallable[_audit_pb2.ScopeBreachRequest, _audit_pb2.ScopeBreachResponse]
     """ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
     were held, and the data categories touched, per tenant.
@@ -63,6 +77,20 @@ class AuditServiceAsyncStub(AuditServiceStub):
     """CreateAuditCheckpoint signs the chain's head (Ed25519) unless it is signed already."""
     ListAuditCheckpoints: _aio.UnaryUnaryMultiCallable[_audit_pb2.ListAuditCheckpointsRequest, _audit_pb2.ListAuditCheckpointsResponse]  # type: ignore[assignment]
     """ListAuditCheckpoints returns the kept checkpoints with the public key, to publish as proof."""
+    GetAuditTreeHead: _aio.UnaryUnaryMultiCallable[_audit_pb2.GetAuditTreeHeadRequest, _audit_pb2.GetAuditTreeHeadResponse]  # type: ignore[assignment]
+    """GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+    over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+    signing it now unless it was signed before.
+    """
+    ProveAuditInclusion: _aio.UnaryUnaryMultiCallable[_audit_pb2.ProveAuditInclusionRequest, _audit_pb2.ProveAuditInclusionResponse]  # type: ignore[assignment]
+    """ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+    or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+    of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+    """
+    ProveAuditConsistency: _aio.UnaryUnaryMultiCallable[_audit_pb2.ProveAuditConsistencyRequest, _audit_pb2.ProveAuditConsistencyResponse]  # type: ignore[assignment]
+    """ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+    `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+    """
     ScopeBreach: _aio.UnaryUnaryMultiCallable[_audit_pb2.ScopeBreachRequest, _audit_pb2.ScopeBreachResponse]  # type: ignore[assignment]
     """ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
     were held, and the data categories touched, per tenant.
@@ -98,6 +126,38 @@ class AuditServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_audit_pb2.ListAuditCheckpointsResponse, _abc.Awaitable[_audit_pb2.ListAuditCheckpointsResponse]]:
         """ListAuditCheckpoints returns the kept checkpoints with the public key, to publish as proof."""
+
+    @_abc_1.abstractmethod
+    def GetAuditTreeHead(
+        self,
+        request: _audit_pb2.GetAuditTreeHeadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.GetAuditTreeHeadResponse, _abc.Awaitable[_audit_pb2.GetAuditTreeHeadResponse]]:
+        """GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+        over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+        signing it now unless it was signed before.
+        """
+
+    @_abc_1.abstractmethod
+    def ProveAuditInclusion(
+        self,
+        request: _audit_pb2.ProveAuditInclusionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.ProveAuditInclusionResponse, _abc.Awaitable[_audit_pb2.ProveAuditInclusionResponse]]:
+        """ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+        or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+        of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+        """
+
+    @_abc_1.abstractmethod
+    def ProveAuditConsistency(
+        self,
+        request: _audit_pb2.ProveAuditConsistencyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.ProveAuditConsistencyResponse, _abc.Awaitable[_audit_pb2.ProveAuditConsistencyResponse]]:
+        """ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+        `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+        """
 
     @_abc_1.abstractmethod
     def ScopeBreach(

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file consent/v1/audit.proto.
  */
 export const file_consent_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChZjb25zZW50L3YxL2F1ZGl0LnByb3RvEgpjb25zZW50LnYxIhkKF1ZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0IqMBChhWZXJpZnlBdWRpdENoYWluUmVzcG9uc2USCgoCb2sYASABKAgSFwoPZW50cmllc19jaGVja2VkGAIgASgEEhsKE2NoZWNrcG9pbnRzX2NoZWNrZWQYAyABKAQSEQoJZmlyc3Rfc2VxGAQgASgEEhAKCGxhc3Rfc2VxGAUgASgEEg8KB2JhZF9zZXEYBiABKAQSDwoHcHJvYmxlbRgHIAEoCSIeChxDcmVhdGVBdWRpdENoZWNrcG9pbnRSZXF1ZXN0IlAKHUNyZWF0ZUF1ZGl0Q2hlY2twb2ludFJlc3BvbnNlEi8KCmNoZWNrcG9pbnQYASABKAsyGy5jb25zZW50LnYxLkF1ZGl0Q2hlY2twb2ludCKcAQoPQXVkaXRDaGVja3BvaW50EgsKA3NlcRgBIAEoBBISCgplbnRyeV9oYXNoGAIgASgJEi0KCXNpZ25lZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGa2V5X2lkGAQgASgJEhYKDnNpZ25lZF9tZXNzYWdlGAUgASgJEhEKCXNpZ25hdHVyZRgGIAEoCSIdChtMaXN0QXVkaXRDaGVja3BvaW50c1JlcXVlc3QiZAocTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXNwb25zZRIwCgtjaGVja3BvaW50cxgBIAMoCzIbLmNvbnNlbnQudjEuQXVkaXRDaGVja3BvaW50EhIKCnB1YmxpY19rZXkYAiABKAkiewoSU2NvcGVCcmVhY2hSZXF1ZXN0EikKBXNpbmNlGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdGVuYW50cxgDIAMoCSJFChNTY29wZUJyZWFjaFJlc3BvbnNlEi4KB3RlbmFudHMYASADKAsyHS5jb25zZW50LnYxLlRlbmFudEJyZWFjaFNjb3BlIsoBChFUZW5hbnRCcmVhY2hTY29wZRIOCgZ0ZW5hbnQYASABKAkSGAoQc3ViamVjdHNfdG91Y2hlZBgCIAEoBBIVCg1zdWJqZWN0c19oZWxkGAMgASgEEkEKCmNhdGVnb3JpZXMYBCADKAsyLS5jb25zZW50LnYxLlRlbmFudEJyZWFjaFNjb3BlLkNhdGVnb3JpZXNFbnRyeRoxCg9DYXRlZ29yaWVzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ATKqAwoMQXVkaXRTZXJ2aWNlEmIKEFZlcmlmeUF1ZGl0Q2hhaW4SIy5jb25zZW50LnYxLlZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0GiQuY29uc2VudC52MS5WZXJpZnlBdWRpdENoYWluUmVzcG9uc2UiA5ACARJxChVDcmVhdGVBdWRpdENoZWNrcG9pbnQSKC5jb25zZW50LnYxLkNyZWF0ZUF1ZGl0Q2hlY2twb2ludFJlcXVlc3QaKS5jb25zZW50LnYxLkNyZWF0ZUF1ZGl0Q2hlY2twb2ludFJlc3BvbnNlIgOQAgISbgoUTGlzdEF1ZGl0Q2hlY2twb2ludHMSJy5jb25zZW50LnYxLkxpc3RBdWRpdENoZWNrcG9pbnRzUmVxdWVzdBooLmNvbnNlbnQudjEuTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXNwb25zZSIDkAIBElMKC1Njb3BlQnJlYWNoEh4uY29uc2VudC52MS5TY29wZUJyZWFjaFJlcXVlc3QaHy5jb25zZW50LnYxLlNjb3BlQnJlYWNoUmVzcG9uc2UiA5ACAUJMChpjb25zZW50ZC5jbGllbnQuY29uc2VudC52MVABWixjb25zZW50ZC9jbGllbnRzL2dvL2dlbi9jb25zZW50L3YxO2NvbnNlbnR2MWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChZjb25zZW50L3YxL2F1ZGl0LnByb3RvEgpjb25zZW50LnYxIhkKF1ZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0IoYCChhWZXJpZnlBdWRpdENoYWluUmVzcG9uc2USCgoCb2sYASABKAgSFwoPZW50cmllc19jaGVja2VkGAIgASgEEhsKE2NoZWNrcG9pbnRzX2NoZWNrZWQYAyABKAQSEQoJZmlyc3Rfc2VxGAQgASgEEhAKCGxhc3Rfc2VxGAUgASgEEg8KB2JhZF9zZXEYBiABKAQSDwoHcHJvYmxlbRgHIAEoCRIVCg1mYWN0c19jaGVja2VkGAggASgEEhUKDWZhY3RzX3BlbmRpbmcYCSABKAQSMwoNZmFjdF9wcm9ibGVtcxgKIAMoCzIcLmNvbnNlbnQudjEuQXVkaXRGYWN0UHJvYmxlbSJQChBBdWRpdEZhY3RQcm9ibGVtEg0KBXRhYmxlGAEgASgJEg8KB2ZhY3RfaWQYAiABKAkSCwoDc2VxGAMgASgEEg8KB3Byb2JsZW0YBCABKAkinwEKDUF1ZGl0VHJlZUhlYWQSEQoJdHJlZV9zaXplGAEgASgEEhEKCXJvb3RfaGFzaBgCIAEoCRItCglzaWduZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmtleV9pZBgEIAEoCRIWCg5zaWduZWRfbWVzc2FnZRgFIAEoCRIRCglzaWduYXR1cmUYBiABKAkiLAoXR2V0QXVkaXRUcmVlSGVhZFJlcXVlc3QSEQoJdHJlZV9zaXplGAEgASgEIlcKGEdldEF1ZGl0VHJlZUhlYWRSZXNwb25zZRInCgRoZWFkGAEgASgLMhkuY29uc2VudC52MS5BdWRpdFRyZWVIZWFkEhIKCnB1YmxpY19rZXkYAiABKAkiWgoaUHJvdmVBdWRpdEluY2x1c2lvblJlcXVlc3QSDQoDc2VxGAEgASgESAASEQoHZmFjdF9pZBgCIAEoCUgAEhEKCXRyZWVfc2l6ZRgDIAEoBEIHCgVlbnRyeSKjAQobUHJvdmVBdWRpdEluY2x1c2lvblJlc3BvbnNlEgsKA3NlcRgBIAEoBBISCgpsZWFmX2luZGV4GAIgASgEEhIKCmxlYWZfaW5wdXQYAyABKAkSEgoKYXVkaXRfcGF0aBgEIAMoCRInCgRoZWFkGAUgASgLMhkuY29uc2VudC52MS5BdWRpdFRyZWVIZWFkEhIKCnB1YmxpY19rZXkYBiABKAkiPQocUHJvdmVBdWRpdENvbnNpc3RlbmN5UmVxdWVzdBINCgVmaXJzdBgBIAEoBBIOCgZzZWNvbmQYAiABKAQiogEKHVByb3ZlQXVkaXRDb25zaXN0ZW5jeVJlc3BvbnNlEigKBWZpcnN0GAEgASgLMhkuY29uc2VudC52MS5BdWRpdFRyZWVIZWFkEikKBnNlY29uZBgCIAEoCzIZLmNvbnNlbnQudjEuQXVkaXRUcmVlSGVhZBIYChBjb25zaXN0ZW5jeV9wYXRoGAMgAygJEhIKCnB1YmxpY19rZXkYBCABKAkiHgocQ3JlYXRlQXVkaXRDaGVja3BvaW50UmVxdWVzdCJQCh1DcmVhdGVBdWRpdENoZWNrcG9pbnRSZXNwb25zZRIvCgpjaGVja3BvaW50GAEgASgLMhsuY29uc2VudC52MS5BdWRpdENoZWNrcG9pbnQinAEKD0F1ZGl0Q2hlY2twb2ludBILCgNzZXEYASABKAQSEgoKZW50cnlfaGFzaBgCIAEoCRItCglzaWduZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmtleV9pZBgEIAEoCRIWCg5zaWduZWRfbWVzc2FnZRgFIAEoCRIRCglzaWduYXR1cmUYBiABKAkiHQobTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXF1ZXN0ImQKHExpc3RBdWRpdENoZWNrcG9pbnRzUmVzcG9uc2USMAoLY2hlY2twb2ludHMYASADKAsyGy5jb25zZW50LnYxLkF1ZGl0Q2hlY2twb2ludBISCgpwdWJsaWNfa2V5GAIgASgJInsKElNjb3BlQnJlYWNoUmVxdWVzdBIpCgVzaW5jZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3RlbmFudHMYAyADKAkiRQoTU2NvcGVCcmVhY2hSZXNwb25zZRIuCgd0ZW5hbnRzGAEgAygLMh0uY29uc2VudC52MS5UZW5hbnRCcmVhY2hTY29wZSLKAQoRVGVuYW50QnJlYWNoU2NvcGUSDgoGdGVuYW50GAEgASgJEhgKEHN1YmplY3RzX3RvdWNoZWQYAiABKAQSFQoNc3ViamVjdHNfaGVsZBgDIAEoBBJBCgpjYXRlZ29yaWVzGAQgAygLMi0uY29uc2VudC52MS5UZW5hbnRCcmVhY2hTY29wZS5DYXRlZ29yaWVzRW50cnkaMQoPQ2F0ZWdvcmllc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEy7gUKDEF1ZGl0U2VydmljZRJiChBWZXJpZnlBdWRpdENoYWluEiMuY29uc2VudC52MS5WZXJpZnlBdWRpdENoYWluUmVxdWVzdBokLmNvbnNlbnQudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlIgOQAgEScQoVQ3JlYXRlQXVkaXRDaGVja3BvaW50EiguY29uc2VudC52MS5DcmVhdGVBdWRpdENoZWNrcG9pbnRSZXF1ZXN0GikuY29uc2VudC52MS5DcmVhdGVBdWRpdENoZWNrcG9pbnRSZXNwb25zZSIDkAICEm4KFExpc3RBdWRpdENoZWNrcG9pbnRzEicuY29uc2VudC52MS5MaXN0QXVkaXRDaGVja3BvaW50c1JlcXVlc3QaKC5jb25zZW50LnYxLkxpc3RBdWRpdENoZWNrcG9pbnRzUmVzcG9uc2UiA5ACARJiChBHZXRBdWRpdFRyZWVIZWFkEiMuY29uc2VudC52MS5HZXRBdWRpdFRyZWVIZWFkUmVxdWVzdBokLmNvbnNlbnQudjEuR2V0QXVkaXRUcmVlSGVhZFJlc3BvbnNlIgOQAgISawoTUHJvdmVBdWRpdEluY2x1c2lvbhImLmNvbnNlbnQudjEuUHJvdmVBdWRpdEluY2x1c2lvblJlcXVlc3QaJy5jb25zZW50LnYxLlByb3ZlQXVkaXRJbmNsdXNpb25SZXNwb25zZSIDkAICEnEKFVByb3ZlQXVkaXRDb25zaXN0ZW5jeRIoLmNvbnNlbnQudjEuUHJvdmVBdWRpdENvbnNpc3RlbmN5UmVxdWVzdBopLmNvbnNlbnQudjEuUHJvdmVBdWRpdENvbnNpc3RlbmN5UmVzcG9uc2UiA5ACAhJTCgtTY29wZUJyZWFjaBIeLmNvbnNlbnQudjEuU2NvcGVCcmVhY2hSZXF1ZXN0Gh8uY29uc2VudC52MS5TY29wZUJyZWFjaFJlc3BvbnNlIgOQAgFCTAoaY29uc2VudGQuY2xpZW50LmNvbnNlbnQudjFQAVosY29uc2VudGQvY2xpZW50cy9nby9nZW4vY29uc2VudC92MTtjb25zZW50djFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message consent.v1.VerifyAuditChainRequest
@@ -69,6 +69,28 @@ export type VerifyAuditChainResponse = Message<"consent.v1.VerifyAuditChainRespo
    * @generated from field: string problem = 7;
    */
   problem: string;
+
+  /**
+   * Fact rows (consent events, cookie choices) recomputed against their entries.
+   *
+   * @generated from field: uint64 facts_checked = 8;
+   */
+  factsChecked: bigint;
+
+  /**
+   * Entries queued and not yet in the log when the check ran.
+   *
+   * @generated from field: uint64 facts_pending = 9;
+   */
+  factsPending: bigint;
+
+  /**
+   * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+   * (at most 100 of each kind); ok is false when there is any.
+   *
+   * @generated from field: repeated consent.v1.AuditFactProblem fact_problems = 10;
+   */
+  factProblems: AuditFactProblem[];
 };
 
 /**
@@ -77,6 +99,281 @@ export type VerifyAuditChainResponse = Message<"consent.v1.VerifyAuditChainRespo
  */
 export const VerifyAuditChainResponseSchema: GenMessage<VerifyAuditChainResponse> = /*@__PURE__*/
   messageDesc(file_consent_v1_audit, 1);
+
+/**
+ * @generated from message consent.v1.AuditFactProblem
+ */
+export type AuditFactProblem = Message<"consent.v1.AuditFactProblem"> & {
+  /**
+   * The table the fact lives in (consent_events, current_consents, cookie_choices), or
+   * audit_entries for a fact with several entries.
+   *
+   * @generated from field: string table = 1;
+   */
+  table: string;
+
+  /**
+   * @generated from field: string fact_id = 2;
+   */
+  factId: string;
+
+  /**
+   * The entry concerned, 0 when none.
+   *
+   * @generated from field: uint64 seq = 3;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: string problem = 4;
+   */
+  problem: string;
+};
+
+/**
+ * Describes the message consent.v1.AuditFactProblem.
+ * Use `create(AuditFactProblemSchema)` to create a new message.
+ */
+export const AuditFactProblemSchema: GenMessage<AuditFactProblem> = /*@__PURE__*/
+  messageDesc(file_consent_v1_audit, 2);
+
+/**
+ * A signed tree head: the RFC 9162 Merkle tree hash of the first `tree_size` entries.
+ *
+ * @generated from message consent.v1.AuditTreeHead
+ */
+export type AuditTreeHead = Message<"consent.v1.AuditTreeHead"> & {
+  /**
+   * @generated from field: uint64 tree_size = 1;
+   */
+  treeSize: bigint;
+
+  /**
+   * Lowercase hex SHA-256.
+   *
+   * @generated from field: string root_hash = 2;
+   */
+  rootHash: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp signed_at = 3;
+   */
+  signedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string key_id = 4;
+   */
+  keyId: string;
+
+  /**
+   * The exact bytes signed (canonical JSON).
+   *
+   * @generated from field: string signed_message = 5;
+   */
+  signedMessage: string;
+
+  /**
+   * Ed25519 signature, lowercase hex.
+   *
+   * @generated from field: string signature = 6;
+   */
+  signature: string;
+};
+
+/**
+ * Describes the message consent.v1.AuditTreeHead.
+ * Use `create(AuditTreeHeadSchema)` to create a new message.
+ */
+export const AuditTreeHeadSchema: GenMessage<AuditTreeHead> = /*@__PURE__*/
+  messageDesc(file_consent_v1_audit, 3);
+
+/**
+ * @generated from message consent.v1.GetAuditTreeHeadRequest
+ */
+export type GetAuditTreeHeadRequest = Message<"consent.v1.GetAuditTreeHeadRequest"> & {
+  /**
+   * 0: the whole log.
+   *
+   * @generated from field: uint64 tree_size = 1;
+   */
+  treeSize: bigint;
+};
+
+/**
+ * Describes the message consent.v1.GetAuditTreeHeadRequest.
+ * Use `create(GetAuditTreeHeadRequestSchema)` to create a new message.
+ */
+export const GetAuditTreeHeadRequestSchema: GenMessage<GetAuditTreeHeadRequest> = /*@__PURE__*/
+  messageDesc(file_consent_v1_audit, 4);
+
+/**
+ * @generated from message consent.v1.GetAuditTreeHeadResponse
+ */
+export type GetAuditTreeHeadResponse = Message<"consent.v1.GetAuditTreeHeadResponse"> & {
+  /**
+   * @generated from field: consent.v1.AuditTreeHead head = 1;
+   */
+  head?: AuditTreeHead | undefined;
+
+  /**
+   * The raw Ed25519 public key, lowercase hex.
+   *
+   * @generated from field: string public_key = 2;
+   */
+  publicKey: string;
+};
+
+/**
+ * Describes the message consent.v1.GetAuditTreeHeadResponse.
+ * Use `create(GetAuditTreeHeadResponseSchema)` to create a new message.
+ */
+export const GetAuditTreeHeadResponseSchema: GenMessage<GetAuditTreeHeadResponse> = /*@__PURE__*/
+  messageDesc(file_consent_v1_audit, 5);
+
+/**
+ * @generated from message consent.v1.ProveAuditInclusionRequest
+ */
+export type ProveAuditInclusionRequest = Message<"consent.v1.ProveAuditInclusionRequest"> & {
+  /**
+   * @generated from oneof consent.v1.ProveAuditInclusionRequest.entry
+   */
+  entry: {
+    /**
+     * @generated from field: uint64 seq = 1;
+     */
+    value: bigint;
+    case: "seq";
+  } | {
+    /**
+     * A consent event id or cookie choice id.
+     *
+     * @generated from field: string fact_id = 2;
+     */
+    value: string;
+    case: "factId";
+  } | { case: undefined; value?: undefined };
+
+  /**
+   * 0: the whole log.
+   *
+   * @generated from field: uint64 tree_size = 3;
+   */
+  treeSize: bigint;
+};
+
+/**
+ * Describes the message consent.v1.ProveAuditInclusionRequest.
+ * Use `create(ProveAuditInclusionRequestSchema)` to create a new message.
+ */
+export const ProveAuditInclusionRequestSchema: GenMessage<ProveAuditInclusionRequest> = /*@__PURE__*/
+  messageDesc(file_consent_v1_audit, 6);
+
+/**
+ * @generated from message consent.v1.ProveAuditInclusionResponse
+ */
+export type ProveAuditInclusionResponse = Message<"consent.v1.ProveAuditInclusionResponse"> & {
+  /**
+   * @generated from field: uint64 seq = 1;
+   */
+  seq: bigint;
+
+  /**
+   * seq - 1.
+   *
+   * @generated from field: uint64 leaf_index = 2;
+   */
+  leafIndex: bigint;
+
+  /**
+   * Lowercase hex of the leaf's bytes; the leaf hash is SHA-256(0x00 || leaf_input). For an
+   * entry of format 2, the canonical JSON of the entry (its payload: the fact's content).
+   *
+   * @generated from field: string leaf_input = 3;
+   */
+  leafInput: string;
+
+  /**
+   * Lowercase hex SHA-256 node hashes, leaf to root.
+   *
+   * @generated from field: repeated string audit_path = 4;
+   */
+  auditPath: string[];
+
+  /**
+   * @generated from field: consent.v1.AuditTreeHead head = 5;
+   */
+  head?: AuditTreeHead | undefined;
+
+  /**
+   * @generated from field: string public_key = 6;
+   */
+  publicKey: string;
+};
+
+/**
+ * Describes the message consent.v1.ProveAuditInclusionResponse.
+ * Use `create(ProveAuditInclusionResponseSchema)` to create a new message.
+ */
+export const ProveAuditInclusionResponseSchema: GenMessage<ProveAuditInclusionResponse> = /*@__PURE__*/
+  messageDesc(file_consent_v1_audit, 7);
+
+/**
+ * @generated from message consent.v1.ProveAuditConsistencyRequest
+ */
+export type ProveAuditConsistencyRequest = Message<"consent.v1.ProveAuditConsistencyRequest"> & {
+  /**
+   * @generated from field: uint64 first = 1;
+   */
+  first: bigint;
+
+  /**
+   * 0: the whole log.
+   *
+   * @generated from field: uint64 second = 2;
+   */
+  second: bigint;
+};
+
+/**
+ * Describes the message consent.v1.ProveAuditConsistencyRequest.
+ * Use `create(ProveAuditConsistencyRequestSchema)` to create a new message.
+ */
+export const ProveAuditConsistencyRequestSchema: GenMessage<ProveAuditConsistencyRequest> = /*@__PURE__*/
+  messageDesc(file_consent_v1_audit, 8);
+
+/**
+ * @generated from message consent.v1.ProveAuditConsistencyResponse
+ */
+export type ProveAuditConsistencyResponse = Message<"consent.v1.ProveAuditConsistencyResponse"> & {
+  /**
+   * @generated from field: consent.v1.AuditTreeHead first = 1;
+   */
+  first?: AuditTreeHead | undefined;
+
+  /**
+   * @generated from field: consent.v1.AuditTreeHead second = 2;
+   */
+  second?: AuditTreeHead | undefined;
+
+  /**
+   * Lowercase hex SHA-256 node hashes.
+   *
+   * @generated from field: repeated string consistency_path = 3;
+   */
+  consistencyPath: string[];
+
+  /**
+   * @generated from field: string public_key = 4;
+   */
+  publicKey: string;
+};
+
+/**
+ * Describes the message consent.v1.ProveAuditConsistencyResponse.
+ * Use `create(ProveAuditConsistencyResponseSchema)` to create a new message.
+ */
+export const ProveAuditConsistencyResponseSchema: GenMessage<ProveAuditConsistencyResponse> = /*@__PURE__*/
+  messageDesc(file_consent_v1_audit, 9);
 
 /**
  * @generated from message consent.v1.CreateAuditCheckpointRequest
@@ -89,7 +386,7 @@ export type CreateAuditCheckpointRequest = Message<"consent.v1.CreateAuditCheckp
  * Use `create(CreateAuditCheckpointRequestSchema)` to create a new message.
  */
 export const CreateAuditCheckpointRequestSchema: GenMessage<CreateAuditCheckpointRequest> = /*@__PURE__*/
-  messageDesc(file_consent_v1_audit, 2);
+  messageDesc(file_consent_v1_audit, 10);
 
 /**
  * @generated from message consent.v1.CreateAuditCheckpointResponse
@@ -108,7 +405,7 @@ export type CreateAuditCheckpointResponse = Message<"consent.v1.CreateAuditCheck
  * Use `create(CreateAuditCheckpointResponseSchema)` to create a new message.
  */
 export const CreateAuditCheckpointResponseSchema: GenMessage<CreateAuditCheckpointResponse> = /*@__PURE__*/
-  messageDesc(file_consent_v1_audit, 3);
+  messageDesc(file_consent_v1_audit, 11);
 
 /**
  * @generated from message consent.v1.AuditCheckpoint
@@ -156,7 +453,7 @@ export type AuditCheckpoint = Message<"consent.v1.AuditCheckpoint"> & {
  * Use `create(AuditCheckpointSchema)` to create a new message.
  */
 export const AuditCheckpointSchema: GenMessage<AuditCheckpoint> = /*@__PURE__*/
-  messageDesc(file_consent_v1_audit, 4);
+  messageDesc(file_consent_v1_audit, 12);
 
 /**
  * @generated from message consent.v1.ListAuditCheckpointsRequest
@@ -169,7 +466,7 @@ export type ListAuditCheckpointsRequest = Message<"consent.v1.ListAuditCheckpoin
  * Use `create(ListAuditCheckpointsRequestSchema)` to create a new message.
  */
 export const ListAuditCheckpointsRequestSchema: GenMessage<ListAuditCheckpointsRequest> = /*@__PURE__*/
-  messageDesc(file_consent_v1_audit, 5);
+  messageDesc(file_consent_v1_audit, 13);
 
 /**
  * @generated from message consent.v1.ListAuditCheckpointsResponse
@@ -193,7 +490,7 @@ export type ListAuditCheckpointsResponse = Message<"consent.v1.ListAuditCheckpoi
  * Use `create(ListAuditCheckpointsResponseSchema)` to create a new message.
  */
 export const ListAuditCheckpointsResponseSchema: GenMessage<ListAuditCheckpointsResponse> = /*@__PURE__*/
-  messageDesc(file_consent_v1_audit, 6);
+  messageDesc(file_consent_v1_audit, 14);
 
 /**
  * @generated from message consent.v1.ScopeBreachRequest
@@ -222,7 +519,7 @@ export type ScopeBreachRequest = Message<"consent.v1.ScopeBreachRequest"> & {
  * Use `create(ScopeBreachRequestSchema)` to create a new message.
  */
 export const ScopeBreachRequestSchema: GenMessage<ScopeBreachRequest> = /*@__PURE__*/
-  messageDesc(file_consent_v1_audit, 7);
+  messageDesc(file_consent_v1_audit, 15);
 
 /**
  * @generated from message consent.v1.ScopeBreachResponse
@@ -239,7 +536,7 @@ export type ScopeBreachResponse = Message<"consent.v1.ScopeBreachResponse"> & {
  * Use `create(ScopeBreachResponseSchema)` to create a new message.
  */
 export const ScopeBreachResponseSchema: GenMessage<ScopeBreachResponse> = /*@__PURE__*/
-  messageDesc(file_consent_v1_audit, 8);
+  messageDesc(file_consent_v1_audit, 16);
 
 /**
  * @generated from message consent.v1.TenantBreachScope
@@ -274,7 +571,7 @@ export type TenantBreachScope = Message<"consent.v1.TenantBreachScope"> & {
  * Use `create(TenantBreachScopeSchema)` to create a new message.
  */
 export const TenantBreachScopeSchema: GenMessage<TenantBreachScope> = /*@__PURE__*/
-  messageDesc(file_consent_v1_audit, 9);
+  messageDesc(file_consent_v1_audit, 17);
 
 /**
  * AuditService gives proof: the tenant's tamper-evident audit chain, its signed checkpoints, and
@@ -313,6 +610,41 @@ export const AuditService: GenService<{
     methodKind: "unary";
     input: typeof ListAuditCheckpointsRequestSchema;
     output: typeof ListAuditCheckpointsResponseSchema;
+  },
+  /**
+   * GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+   * over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+   * signing it now unless it was signed before.
+   *
+   * @generated from rpc consent.v1.AuditService.GetAuditTreeHead
+   */
+  getAuditTreeHead: {
+    methodKind: "unary";
+    input: typeof GetAuditTreeHeadRequestSchema;
+    output: typeof GetAuditTreeHeadResponseSchema;
+  },
+  /**
+   * ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+   * or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+   * of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+   *
+   * @generated from rpc consent.v1.AuditService.ProveAuditInclusion
+   */
+  proveAuditInclusion: {
+    methodKind: "unary";
+    input: typeof ProveAuditInclusionRequestSchema;
+    output: typeof ProveAuditInclusionResponseSchema;
+  },
+  /**
+   * ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+   * `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+   *
+   * @generated from rpc consent.v1.AuditService.ProveAuditConsistency
+   */
+  proveAuditConsistency: {
+    methodKind: "unary";
+    input: typeof ProveAuditConsistencyRequestSchema;
+    output: typeof ProveAuditConsistencyResponseSchema;
   },
   /**
    * ScopeBreach reports, for a time window, how many subjects had data written or changed, how many

@@ -25,6 +25,46 @@ public final class Audit {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_consent_v1_VerifyAuditChainResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_AuditFactProblem_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_AuditFactProblem_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_AuditTreeHead_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_AuditTreeHead_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_GetAuditTreeHeadRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_GetAuditTreeHeadRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_GetAuditTreeHeadResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_GetAuditTreeHeadResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_ProveAuditInclusionRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_ProveAuditInclusionRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_ProveAuditInclusionResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_ProveAuditInclusionResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_ProveAuditConsistencyRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_ProveAuditConsistencyRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_ProveAuditConsistencyResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_ProveAuditConsistencyResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_consent_v1_CreateAuditCheckpointRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -80,51 +120,90 @@ public final class Audit {
     java.lang.String[] descriptorData = {
       "\n\026consent/v1/audit.proto\022\nconsent.v1\032\037go" +
       "ogle/protobuf/timestamp.proto\"\031\n\027VerifyA" +
-      "uditChainRequest\"\357\001\n\030VerifyAuditChainRes" +
+      "uditChainRequest\"\374\002\n\030VerifyAuditChainRes" +
       "ponse\022\016\n\002ok\030\001 \001(\010R\002ok\022\'\n\017entries_checked" +
       "\030\002 \001(\004R\016entriesChecked\022/\n\023checkpoints_ch" +
       "ecked\030\003 \001(\004R\022checkpointsChecked\022\033\n\tfirst" +
       "_seq\030\004 \001(\004R\010firstSeq\022\031\n\010last_seq\030\005 \001(\004R\007" +
       "lastSeq\022\027\n\007bad_seq\030\006 \001(\004R\006badSeq\022\030\n\007prob" +
-      "lem\030\007 \001(\tR\007problem\"\036\n\034CreateAuditCheckpo" +
-      "intRequest\"\\\n\035CreateAuditCheckpointRespo" +
-      "nse\022;\n\ncheckpoint\030\001 \001(\0132\033.consent.v1.Aud" +
-      "itCheckpointR\ncheckpoint\"\327\001\n\017AuditCheckp" +
-      "oint\022\020\n\003seq\030\001 \001(\004R\003seq\022\035\n\nentry_hash\030\002 \001" +
-      "(\tR\tentryHash\0227\n\tsigned_at\030\003 \001(\0132\032.googl" +
-      "e.protobuf.TimestampR\010signedAt\022\025\n\006key_id" +
-      "\030\004 \001(\tR\005keyId\022%\n\016signed_message\030\005 \001(\tR\rs" +
-      "ignedMessage\022\034\n\tsignature\030\006 \001(\tR\tsignatu" +
-      "re\"\035\n\033ListAuditCheckpointsRequest\"|\n\034Lis" +
-      "tAuditCheckpointsResponse\022=\n\013checkpoints" +
-      "\030\001 \003(\0132\033.consent.v1.AuditCheckpointR\013che" +
-      "ckpoints\022\035\n\npublic_key\030\002 \001(\tR\tpublicKey\"" +
-      "\222\001\n\022ScopeBreachRequest\0220\n\005since\030\001 \001(\0132\032." +
-      "google.protobuf.TimestampR\005since\0220\n\005unti" +
-      "l\030\002 \001(\0132\032.google.protobuf.TimestampR\005unt" +
-      "il\022\030\n\007tenants\030\003 \003(\tR\007tenants\"N\n\023ScopeBre" +
-      "achResponse\0227\n\007tenants\030\001 \003(\0132\035.consent.v" +
-      "1.TenantBreachScopeR\007tenants\"\211\002\n\021TenantB" +
-      "reachScope\022\026\n\006tenant\030\001 \001(\tR\006tenant\022)\n\020su" +
-      "bjects_touched\030\002 \001(\004R\017subjectsTouched\022#\n" +
-      "\rsubjects_held\030\003 \001(\004R\014subjectsHeld\022M\n\nca" +
-      "tegories\030\004 \003(\0132-.consent.v1.TenantBreach" +
-      "Scope.CategoriesEntryR\ncategories\032=\n\017Cat" +
-      "egoriesEntry\022\020\n\003key\030\001 \001(\tR\003key\022\024\n\005value\030" +
-      "\002 \001(\004R\005value:\0028\0012\252\003\n\014AuditService\022b\n\020Ver" +
-      "ifyAuditChain\022#.consent.v1.VerifyAuditCh" +
-      "ainRequest\032$.consent.v1.VerifyAuditChain" +
-      "Response\"\003\220\002\001\022q\n\025CreateAuditCheckpoint\022(" +
-      ".consent.v1.CreateAuditCheckpointRequest" +
-      "\032).consent.v1.CreateAuditCheckpointRespo" +
-      "nse\"\003\220\002\002\022n\n\024ListAuditCheckpoints\022\'.conse" +
-      "nt.v1.ListAuditCheckpointsRequest\032(.cons" +
-      "ent.v1.ListAuditCheckpointsResponse\"\003\220\002\001" +
-      "\022S\n\013ScopeBreach\022\036.consent.v1.ScopeBreach" +
-      "Request\032\037.consent.v1.ScopeBreachResponse" +
-      "\"\003\220\002\001BL\n\032consentd.client.consent.v1P\001Z,c" +
-      "onsentd/clients/go/gen/consent/v1;consen" +
-      "tv1b\006proto3"
+      "lem\030\007 \001(\tR\007problem\022#\n\rfacts_checked\030\010 \001(" +
+      "\004R\014factsChecked\022#\n\rfacts_pending\030\t \001(\004R\014" +
+      "factsPending\022A\n\rfact_problems\030\n \003(\0132\034.co" +
+      "nsent.v1.AuditFactProblemR\014factProblems\"" +
+      "m\n\020AuditFactProblem\022\024\n\005table\030\001 \001(\tR\005tabl" +
+      "e\022\027\n\007fact_id\030\002 \001(\tR\006factId\022\020\n\003seq\030\003 \001(\004R" +
+      "\003seq\022\030\n\007problem\030\004 \001(\tR\007problem\"\336\001\n\rAudit" +
+      "TreeHead\022\033\n\ttree_size\030\001 \001(\004R\010treeSize\022\033\n" +
+      "\troot_hash\030\002 \001(\tR\010rootHash\0227\n\tsigned_at\030" +
+      "\003 \001(\0132\032.google.protobuf.TimestampR\010signe" +
+      "dAt\022\025\n\006key_id\030\004 \001(\tR\005keyId\022%\n\016signed_mes" +
+      "sage\030\005 \001(\tR\rsignedMessage\022\034\n\tsignature\030\006" +
+      " \001(\tR\tsignature\"6\n\027GetAuditTreeHeadReque" +
+      "st\022\033\n\ttree_size\030\001 \001(\004R\010treeSize\"h\n\030GetAu" +
+      "ditTreeHeadResponse\022-\n\004head\030\001 \001(\0132\031.cons" +
+      "ent.v1.AuditTreeHeadR\004head\022\035\n\npublic_key" +
+      "\030\002 \001(\tR\tpublicKey\"q\n\032ProveAuditInclusion" +
+      "Request\022\022\n\003seq\030\001 \001(\004H\000R\003seq\022\031\n\007fact_id\030\002" +
+      " \001(\tH\000R\006factId\022\033\n\ttree_size\030\003 \001(\004R\010treeS" +
+      "izeB\007\n\005entry\"\332\001\n\033ProveAuditInclusionResp" +
+      "onse\022\020\n\003seq\030\001 \001(\004R\003seq\022\035\n\nleaf_index\030\002 \001" +
+      "(\004R\tleafIndex\022\035\n\nleaf_input\030\003 \001(\tR\tleafI" +
+      "nput\022\035\n\naudit_path\030\004 \003(\tR\tauditPath\022-\n\004h" +
+      "ead\030\005 \001(\0132\031.consent.v1.AuditTreeHeadR\004he" +
+      "ad\022\035\n\npublic_key\030\006 \001(\tR\tpublicKey\"L\n\034Pro" +
+      "veAuditConsistencyRequest\022\024\n\005first\030\001 \001(\004" +
+      "R\005first\022\026\n\006second\030\002 \001(\004R\006second\"\315\001\n\035Prov" +
+      "eAuditConsistencyResponse\022/\n\005first\030\001 \001(\013" +
+      "2\031.consent.v1.AuditTreeHeadR\005first\0221\n\006se" +
+      "cond\030\002 \001(\0132\031.consent.v1.AuditTreeHeadR\006s" +
+      "econd\022)\n\020consistency_path\030\003 \003(\tR\017consist" +
+      "encyPath\022\035\n\npublic_key\030\004 \001(\tR\tpublicKey\"" +
+      "\036\n\034CreateAuditCheckpointRequest\"\\\n\035Creat" +
+      "eAuditCheckpointResponse\022;\n\ncheckpoint\030\001" +
+      " \001(\0132\033.consent.v1.AuditCheckpointR\ncheck" +
+      "point\"\327\001\n\017AuditCheckpoint\022\020\n\003seq\030\001 \001(\004R\003" +
+      "seq\022\035\n\nentry_hash\030\002 \001(\tR\tentryHash\0227\n\tsi" +
+      "gned_at\030\003 \001(\0132\032.google.protobuf.Timestam" +
+      "pR\010signedAt\022\025\n\006key_id\030\004 \001(\tR\005keyId\022%\n\016si" +
+      "gned_message\030\005 \001(\tR\rsignedMessage\022\034\n\tsig" +
+      "nature\030\006 \001(\tR\tsignature\"\035\n\033ListAuditChec" +
+      "kpointsRequest\"|\n\034ListAuditCheckpointsRe" +
+      "sponse\022=\n\013checkpoints\030\001 \003(\0132\033.consent.v1" +
+      ".AuditCheckpointR\013checkpoints\022\035\n\npublic_" +
+      "key\030\002 \001(\tR\tpublicKey\"\222\001\n\022ScopeBreachRequ" +
+      "est\0220\n\005since\030\001 \001(\0132\032.google.protobuf.Tim" +
+      "estampR\005since\0220\n\005until\030\002 \001(\0132\032.google.pr" +
+      "otobuf.TimestampR\005until\022\030\n\007tenants\030\003 \003(\t" +
+      "R\007tenants\"N\n\023ScopeBreachResponse\0227\n\007tena" +
+      "nts\030\001 \003(\0132\035.consent.v1.TenantBreachScope" +
+      "R\007tenants\"\211\002\n\021TenantBreachScope\022\026\n\006tenan" +
+      "t\030\001 \001(\tR\006tenant\022)\n\020subjects_touched\030\002 \001(" +
+      "\004R\017subjectsTouched\022#\n\rsubjects_held\030\003 \001(" +
+      "\004R\014subjectsHeld\022M\n\ncategories\030\004 \003(\0132-.co" +
+      "nsent.v1.TenantBreachScope.CategoriesEnt" +
+      "ryR\ncategories\032=\n\017CategoriesEntry\022\020\n\003key" +
+      "\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\004R\005value:\0028\0012\356\005" +
+      "\n\014AuditService\022b\n\020VerifyAuditChain\022#.con" +
+      "sent.v1.VerifyAuditChainRequest\032$.consen" +
+      "t.v1.VerifyAuditChainResponse\"\003\220\002\001\022q\n\025Cr" +
+      "eateAuditCheckpoint\022(.consent.v1.CreateA" +
+      "uditCheckpointRequest\032).consent.v1.Creat" +
+      "eAuditCheckpointResponse\"\003\220\002\002\022n\n\024ListAud" +
+      "itCheckpoints\022\'.consent.v1.ListAuditChec" +
+      "kpointsRequest\032(.consent.v1.ListAuditChe" +
+      "ckpointsResponse\"\003\220\002\001\022b\n\020GetAuditTreeHea" +
+      "d\022#.consent.v1.GetAuditTreeHeadRequest\032$" +
+      ".consent.v1.GetAuditTreeHeadResponse\"\003\220\002" +
+      "\002\022k\n\023ProveAuditInclusion\022&.consent.v1.Pr" +
+      "oveAuditInclusionRequest\032\'.consent.v1.Pr" +
+      "oveAuditInclusionResponse\"\003\220\002\002\022q\n\025ProveA" +
+      "uditConsistency\022(.consent.v1.ProveAuditC" +
+      "onsistencyRequest\032).consent.v1.ProveAudi" +
+      "tConsistencyResponse\"\003\220\002\002\022S\n\013ScopeBreach" +
+      "\022\036.consent.v1.ScopeBreachRequest\032\037.conse" +
+      "nt.v1.ScopeBreachResponse\"\003\220\002\001BL\n\032consen" +
+      "td.client.consent.v1P\001Z,consentd/clients" +
+      "/go/gen/consent/v1;consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -142,51 +221,99 @@ public final class Audit {
     internal_static_consent_v1_VerifyAuditChainResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_VerifyAuditChainResponse_descriptor,
-        new java.lang.String[] { "Ok", "EntriesChecked", "CheckpointsChecked", "FirstSeq", "LastSeq", "BadSeq", "Problem", });
-    internal_static_consent_v1_CreateAuditCheckpointRequest_descriptor =
+        new java.lang.String[] { "Ok", "EntriesChecked", "CheckpointsChecked", "FirstSeq", "LastSeq", "BadSeq", "Problem", "FactsChecked", "FactsPending", "FactProblems", });
+    internal_static_consent_v1_AuditFactProblem_descriptor =
       getDescriptor().getMessageTypes().get(2);
+    internal_static_consent_v1_AuditFactProblem_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_AuditFactProblem_descriptor,
+        new java.lang.String[] { "Table", "FactId", "Seq", "Problem", });
+    internal_static_consent_v1_AuditTreeHead_descriptor =
+      getDescriptor().getMessageTypes().get(3);
+    internal_static_consent_v1_AuditTreeHead_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_AuditTreeHead_descriptor,
+        new java.lang.String[] { "TreeSize", "RootHash", "SignedAt", "KeyId", "SignedMessage", "Signature", });
+    internal_static_consent_v1_GetAuditTreeHeadRequest_descriptor =
+      getDescriptor().getMessageTypes().get(4);
+    internal_static_consent_v1_GetAuditTreeHeadRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_GetAuditTreeHeadRequest_descriptor,
+        new java.lang.String[] { "TreeSize", });
+    internal_static_consent_v1_GetAuditTreeHeadResponse_descriptor =
+      getDescriptor().getMessageTypes().get(5);
+    internal_static_consent_v1_GetAuditTreeHeadResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_GetAuditTreeHeadResponse_descriptor,
+        new java.lang.String[] { "Head", "PublicKey", });
+    internal_static_consent_v1_ProveAuditInclusionRequest_descriptor =
+      getDescriptor().getMessageTypes().get(6);
+    internal_static_consent_v1_ProveAuditInclusionRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_ProveAuditInclusionRequest_descriptor,
+        new java.lang.String[] { "Seq", "FactId", "TreeSize", "Entry", });
+    internal_static_consent_v1_ProveAuditInclusionResponse_descriptor =
+      getDescriptor().getMessageTypes().get(7);
+    internal_static_consent_v1_ProveAuditInclusionResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_ProveAuditInclusionResponse_descriptor,
+        new java.lang.String[] { "Seq", "LeafIndex", "LeafInput", "AuditPath", "Head", "PublicKey", });
+    internal_static_consent_v1_ProveAuditConsistencyRequest_descriptor =
+      getDescriptor().getMessageTypes().get(8);
+    internal_static_consent_v1_ProveAuditConsistencyRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_ProveAuditConsistencyRequest_descriptor,
+        new java.lang.String[] { "First", "Second", });
+    internal_static_consent_v1_ProveAuditConsistencyResponse_descriptor =
+      getDescriptor().getMessageTypes().get(9);
+    internal_static_consent_v1_ProveAuditConsistencyResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_ProveAuditConsistencyResponse_descriptor,
+        new java.lang.String[] { "First", "Second", "ConsistencyPath", "PublicKey", });
+    internal_static_consent_v1_CreateAuditCheckpointRequest_descriptor =
+      getDescriptor().getMessageTypes().get(10);
     internal_static_consent_v1_CreateAuditCheckpointRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_CreateAuditCheckpointRequest_descriptor,
         new java.lang.String[] { });
     internal_static_consent_v1_CreateAuditCheckpointResponse_descriptor =
-      getDescriptor().getMessageTypes().get(3);
+      getDescriptor().getMessageTypes().get(11);
     internal_static_consent_v1_CreateAuditCheckpointResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_CreateAuditCheckpointResponse_descriptor,
         new java.lang.String[] { "Checkpoint", });
     internal_static_consent_v1_AuditCheckpoint_descriptor =
-      getDescriptor().getMessageTypes().get(4);
+      getDescriptor().getMessageTypes().get(12);
     internal_static_consent_v1_AuditCheckpoint_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_AuditCheckpoint_descriptor,
         new java.lang.String[] { "Seq", "EntryHash", "SignedAt", "KeyId", "SignedMessage", "Signature", });
     internal_static_consent_v1_ListAuditCheckpointsRequest_descriptor =
-      getDescriptor().getMessageTypes().get(5);
+      getDescriptor().getMessageTypes().get(13);
     internal_static_consent_v1_ListAuditCheckpointsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ListAuditCheckpointsRequest_descriptor,
         new java.lang.String[] { });
     internal_static_consent_v1_ListAuditCheckpointsResponse_descriptor =
-      getDescriptor().getMessageTypes().get(6);
+      getDescriptor().getMessageTypes().get(14);
     internal_static_consent_v1_ListAuditCheckpointsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ListAuditCheckpointsResponse_descriptor,
         new java.lang.String[] { "Checkpoints", "PublicKey", });
     internal_static_consent_v1_ScopeBreachRequest_descriptor =
-      getDescriptor().getMessageTypes().get(7);
+      getDescriptor().getMessageTypes().get(15);
     internal_static_consent_v1_ScopeBreachRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ScopeBreachRequest_descriptor,
         new java.lang.String[] { "Since", "Until", "Tenants", });
     internal_static_consent_v1_ScopeBreachResponse_descriptor =
-      getDescriptor().getMessageTypes().get(8);
+      getDescriptor().getMessageTypes().get(16);
     internal_static_consent_v1_ScopeBreachResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ScopeBreachResponse_descriptor,
         new java.lang.String[] { "Tenants", });
     internal_static_consent_v1_TenantBreachScope_descriptor =
-      getDescriptor().getMessageTypes().get(9);
+      getDescriptor().getMessageTypes().get(17);
     internal_static_consent_v1_TenantBreachScope_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_TenantBreachScope_descriptor,

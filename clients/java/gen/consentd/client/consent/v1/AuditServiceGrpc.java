@@ -115,6 +115,102 @@ public final class AuditServiceGrpc {
     return getListAuditCheckpointsMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<consentd.client.consent.v1.GetAuditTreeHeadRequest,
+      consentd.client.consent.v1.GetAuditTreeHeadResponse> getGetAuditTreeHeadMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetAuditTreeHead",
+      requestType = consentd.client.consent.v1.GetAuditTreeHeadRequest.class,
+      responseType = consentd.client.consent.v1.GetAuditTreeHeadResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<consentd.client.consent.v1.GetAuditTreeHeadRequest,
+      consentd.client.consent.v1.GetAuditTreeHeadResponse> getGetAuditTreeHeadMethod() {
+    io.grpc.MethodDescriptor<consentd.client.consent.v1.GetAuditTreeHeadRequest, consentd.client.consent.v1.GetAuditTreeHeadResponse> getGetAuditTreeHeadMethod;
+    if ((getGetAuditTreeHeadMethod = AuditServiceGrpc.getGetAuditTreeHeadMethod) == null) {
+      synchronized (AuditServiceGrpc.class) {
+        if ((getGetAuditTreeHeadMethod = AuditServiceGrpc.getGetAuditTreeHeadMethod) == null) {
+          AuditServiceGrpc.getGetAuditTreeHeadMethod = getGetAuditTreeHeadMethod =
+              io.grpc.MethodDescriptor.<consentd.client.consent.v1.GetAuditTreeHeadRequest, consentd.client.consent.v1.GetAuditTreeHeadResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetAuditTreeHead"))
+              .setIdempotent(true)
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.GetAuditTreeHeadRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.GetAuditTreeHeadResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new AuditServiceMethodDescriptorSupplier("GetAuditTreeHead"))
+              .build();
+        }
+      }
+    }
+    return getGetAuditTreeHeadMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<consentd.client.consent.v1.ProveAuditInclusionRequest,
+      consentd.client.consent.v1.ProveAuditInclusionResponse> getProveAuditInclusionMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ProveAuditInclusion",
+      requestType = consentd.client.consent.v1.ProveAuditInclusionRequest.class,
+      responseType = consentd.client.consent.v1.ProveAuditInclusionResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<consentd.client.consent.v1.ProveAuditInclusionRequest,
+      consentd.client.consent.v1.ProveAuditInclusionResponse> getProveAuditInclusionMethod() {
+    io.grpc.MethodDescriptor<consentd.client.consent.v1.ProveAuditInclusionRequest, consentd.client.consent.v1.ProveAuditInclusionResponse> getProveAuditInclusionMethod;
+    if ((getProveAuditInclusionMethod = AuditServiceGrpc.getProveAuditInclusionMethod) == null) {
+      synchronized (AuditServiceGrpc.class) {
+        if ((getProveAuditInclusionMethod = AuditServiceGrpc.getProveAuditInclusionMethod) == null) {
+          AuditServiceGrpc.getProveAuditInclusionMethod = getProveAuditInclusionMethod =
+              io.grpc.MethodDescriptor.<consentd.client.consent.v1.ProveAuditInclusionRequest, consentd.client.consent.v1.ProveAuditInclusionResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ProveAuditInclusion"))
+              .setIdempotent(true)
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.ProveAuditInclusionRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.ProveAuditInclusionResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new AuditServiceMethodDescriptorSupplier("ProveAuditInclusion"))
+              .build();
+        }
+      }
+    }
+    return getProveAuditInclusionMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<consentd.client.consent.v1.ProveAuditConsistencyRequest,
+      consentd.client.consent.v1.ProveAuditConsistencyResponse> getProveAuditConsistencyMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ProveAuditConsistency",
+      requestType = consentd.client.consent.v1.ProveAuditConsistencyRequest.class,
+      responseType = consentd.client.consent.v1.ProveAuditConsistencyResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<consentd.client.consent.v1.ProveAuditConsistencyRequest,
+      consentd.client.consent.v1.ProveAuditConsistencyResponse> getProveAuditConsistencyMethod() {
+    io.grpc.MethodDescriptor<consentd.client.consent.v1.ProveAuditConsistencyRequest, consentd.client.consent.v1.ProveAuditConsistencyResponse> getProveAuditConsistencyMethod;
+    if ((getProveAuditConsistencyMethod = AuditServiceGrpc.getProveAuditConsistencyMethod) == null) {
+      synchronized (AuditServiceGrpc.class) {
+        if ((getProveAuditConsistencyMethod = AuditServiceGrpc.getProveAuditConsistencyMethod) == null) {
+          AuditServiceGrpc.getProveAuditConsistencyMethod = getProveAuditConsistencyMethod =
+              io.grpc.MethodDescriptor.<consentd.client.consent.v1.ProveAuditConsistencyRequest, consentd.client.consent.v1.ProveAuditConsistencyResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ProveAuditConsistency"))
+              .setIdempotent(true)
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.ProveAuditConsistencyRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.ProveAuditConsistencyResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new AuditServiceMethodDescriptorSupplier("ProveAuditConsistency"))
+              .build();
+        }
+      }
+    }
+    return getProveAuditConsistencyMethod;
+  }
+
   private static volatile io.grpc.MethodDescriptor<consentd.client.consent.v1.ScopeBreachRequest,
       consentd.client.consent.v1.ScopeBreachResponse> getScopeBreachMethod;
 
@@ -232,6 +328,41 @@ public final class AuditServiceGrpc {
 
     /**
      * <pre>
+     * GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+     * over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+     * signing it now unless it was signed before.
+     * </pre>
+     */
+    public void getAuditTreeHead(consentd.client.consent.v1.GetAuditTreeHeadRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.GetAuditTreeHeadResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetAuditTreeHeadMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+     * or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+     * of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+     * </pre>
+     */
+    public void proveAuditInclusion(consentd.client.consent.v1.ProveAuditInclusionRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.ProveAuditInclusionResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getProveAuditInclusionMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+     * `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+     * </pre>
+     */
+    public void proveAuditConsistency(consentd.client.consent.v1.ProveAuditConsistencyRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.ProveAuditConsistencyResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getProveAuditConsistencyMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
      * ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
      * were held, and the data categories touched, per tenant.
      * </pre>
@@ -264,6 +395,27 @@ public final class AuditServiceGrpc {
                 consentd.client.consent.v1.ListAuditCheckpointsRequest,
                 consentd.client.consent.v1.ListAuditCheckpointsResponse>(
                   this, METHODID_LIST_AUDIT_CHECKPOINTS)))
+          .addMethod(
+            getGetAuditTreeHeadMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                consentd.client.consent.v1.GetAuditTreeHeadRequest,
+                consentd.client.consent.v1.GetAuditTreeHeadResponse>(
+                  this, METHODID_GET_AUDIT_TREE_HEAD)))
+          .addMethod(
+            getProveAuditInclusionMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                consentd.client.consent.v1.ProveAuditInclusionRequest,
+                consentd.client.consent.v1.ProveAuditInclusionResponse>(
+                  this, METHODID_PROVE_AUDIT_INCLUSION)))
+          .addMethod(
+            getProveAuditConsistencyMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                consentd.client.consent.v1.ProveAuditConsistencyRequest,
+                consentd.client.consent.v1.ProveAuditConsistencyResponse>(
+                  this, METHODID_PROVE_AUDIT_CONSISTENCY)))
           .addMethod(
             getScopeBreachMethod(),
             io.grpc.stub.ServerCalls.asyncUnaryCall(
@@ -329,6 +481,44 @@ public final class AuditServiceGrpc {
 
     /**
      * <pre>
+     * GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+     * over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+     * signing it now unless it was signed before.
+     * </pre>
+     */
+    public void getAuditTreeHead(consentd.client.consent.v1.GetAuditTreeHeadRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.GetAuditTreeHeadResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetAuditTreeHeadMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+     * or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+     * of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+     * </pre>
+     */
+    public void proveAuditInclusion(consentd.client.consent.v1.ProveAuditInclusionRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.ProveAuditInclusionResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getProveAuditInclusionMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+     * `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+     * </pre>
+     */
+    public void proveAuditConsistency(consentd.client.consent.v1.ProveAuditConsistencyRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.ProveAuditConsistencyResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getProveAuditConsistencyMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
      * ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
      * were held, and the data categories touched, per tenant.
      * </pre>
@@ -387,6 +577,41 @@ public final class AuditServiceGrpc {
     public consentd.client.consent.v1.ListAuditCheckpointsResponse listAuditCheckpoints(consentd.client.consent.v1.ListAuditCheckpointsRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getListAuditCheckpointsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+     * over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+     * signing it now unless it was signed before.
+     * </pre>
+     */
+    public consentd.client.consent.v1.GetAuditTreeHeadResponse getAuditTreeHead(consentd.client.consent.v1.GetAuditTreeHeadRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetAuditTreeHeadMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+     * or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+     * of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+     * </pre>
+     */
+    public consentd.client.consent.v1.ProveAuditInclusionResponse proveAuditInclusion(consentd.client.consent.v1.ProveAuditInclusionRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getProveAuditInclusionMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+     * `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+     * </pre>
+     */
+    public consentd.client.consent.v1.ProveAuditConsistencyResponse proveAuditConsistency(consentd.client.consent.v1.ProveAuditConsistencyRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getProveAuditConsistencyMethod(), getCallOptions(), request);
     }
 
     /**
@@ -455,6 +680,44 @@ public final class AuditServiceGrpc {
 
     /**
      * <pre>
+     * GetAuditTreeHead returns the signed head (Ed25519) of the tenant's Merkle tree (RFC 9162)
+     * over its first `tree_size` entries (0: all of them, once what was queued is integrated),
+     * signing it now unless it was signed before.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.GetAuditTreeHeadResponse> getAuditTreeHead(
+        consentd.client.consent.v1.GetAuditTreeHeadRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetAuditTreeHeadMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * ProveAuditInclusion proves that an entry (by seq, or the entry of a fact: a consent event
+     * or a cookie choice, its content recomputed from the fact as it stands now) is in the tree
+     * of a signed head: RFC 9162 §2.1.3. Checkable outside consentd (docs/audit.md).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.ProveAuditInclusionResponse> proveAuditInclusion(
+        consentd.client.consent.v1.ProveAuditInclusionRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getProveAuditInclusionMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * ProveAuditConsistency proves that the tree of `first` entries is a prefix of the tree of
+     * `second` entries (RFC 9162 §2.1.4): nothing signed before was rewritten.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.ProveAuditConsistencyResponse> proveAuditConsistency(
+        consentd.client.consent.v1.ProveAuditConsistencyRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getProveAuditConsistencyMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
      * ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
      * were held, and the data categories touched, per tenant.
      * </pre>
@@ -469,7 +732,10 @@ public final class AuditServiceGrpc {
   private static final int METHODID_VERIFY_AUDIT_CHAIN = 0;
   private static final int METHODID_CREATE_AUDIT_CHECKPOINT = 1;
   private static final int METHODID_LIST_AUDIT_CHECKPOINTS = 2;
-  private static final int METHODID_SCOPE_BREACH = 3;
+  private static final int METHODID_GET_AUDIT_TREE_HEAD = 3;
+  private static final int METHODID_PROVE_AUDIT_INCLUSION = 4;
+  private static final int METHODID_PROVE_AUDIT_CONSISTENCY = 5;
+  private static final int METHODID_SCOPE_BREACH = 6;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -499,6 +765,18 @@ public final class AuditServiceGrpc {
         case METHODID_LIST_AUDIT_CHECKPOINTS:
           serviceImpl.listAuditCheckpoints((consentd.client.consent.v1.ListAuditCheckpointsRequest) request,
               (io.grpc.stub.StreamObserver<consentd.client.consent.v1.ListAuditCheckpointsResponse>) responseObserver);
+          break;
+        case METHODID_GET_AUDIT_TREE_HEAD:
+          serviceImpl.getAuditTreeHead((consentd.client.consent.v1.GetAuditTreeHeadRequest) request,
+              (io.grpc.stub.StreamObserver<consentd.client.consent.v1.GetAuditTreeHeadResponse>) responseObserver);
+          break;
+        case METHODID_PROVE_AUDIT_INCLUSION:
+          serviceImpl.proveAuditInclusion((consentd.client.consent.v1.ProveAuditInclusionRequest) request,
+              (io.grpc.stub.StreamObserver<consentd.client.consent.v1.ProveAuditInclusionResponse>) responseObserver);
+          break;
+        case METHODID_PROVE_AUDIT_CONSISTENCY:
+          serviceImpl.proveAuditConsistency((consentd.client.consent.v1.ProveAuditConsistencyRequest) request,
+              (io.grpc.stub.StreamObserver<consentd.client.consent.v1.ProveAuditConsistencyResponse>) responseObserver);
           break;
         case METHODID_SCOPE_BREACH:
           serviceImpl.scopeBreach((consentd.client.consent.v1.ScopeBreachRequest) request,
@@ -568,6 +846,9 @@ public final class AuditServiceGrpc {
               .addMethod(getVerifyAuditChainMethod())
               .addMethod(getCreateAuditCheckpointMethod())
               .addMethod(getListAuditCheckpointsMethod())
+              .addMethod(getGetAuditTreeHeadMethod())
+              .addMethod(getProveAuditInclusionMethod())
+              .addMethod(getProveAuditConsistencyMethod())
               .addMethod(getScopeBreachMethod())
               .build();
         }

@@ -17,6 +17,7 @@ private static final long serialVersionUID = 0L;
   }
   private VerifyAuditChainResponse() {
     problem_ = "";
+    factProblems_ = java.util.Collections.emptyList();
   }
 
   @java.lang.Override
@@ -157,6 +158,102 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int FACTS_CHECKED_FIELD_NUMBER = 8;
+  private long factsChecked_ = 0L;
+  /**
+   * <pre>
+   * Fact rows (consent events, cookie choices) recomputed against their entries.
+   * </pre>
+   *
+   * <code>uint64 facts_checked = 8 [json_name = "factsChecked"];</code>
+   * @return The factsChecked.
+   */
+  @java.lang.Override
+  public long getFactsChecked() {
+    return factsChecked_;
+  }
+
+  public static final int FACTS_PENDING_FIELD_NUMBER = 9;
+  private long factsPending_ = 0L;
+  /**
+   * <pre>
+   * Entries queued and not yet in the log when the check ran.
+   * </pre>
+   *
+   * <code>uint64 facts_pending = 9 [json_name = "factsPending"];</code>
+   * @return The factsPending.
+   */
+  @java.lang.Override
+  public long getFactsPending() {
+    return factsPending_;
+  }
+
+  public static final int FACT_PROBLEMS_FIELD_NUMBER = 10;
+  @SuppressWarnings("serial")
+  private java.util.List<consentd.client.consent.v1.AuditFactProblem> factProblems_;
+  /**
+   * <pre>
+   * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+   * (at most 100 of each kind); ok is false when there is any.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<consentd.client.consent.v1.AuditFactProblem> getFactProblemsList() {
+    return factProblems_;
+  }
+  /**
+   * <pre>
+   * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+   * (at most 100 of each kind); ok is false when there is any.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends consentd.client.consent.v1.AuditFactProblemOrBuilder> 
+      getFactProblemsOrBuilderList() {
+    return factProblems_;
+  }
+  /**
+   * <pre>
+   * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+   * (at most 100 of each kind); ok is false when there is any.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+   */
+  @java.lang.Override
+  public int getFactProblemsCount() {
+    return factProblems_.size();
+  }
+  /**
+   * <pre>
+   * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+   * (at most 100 of each kind); ok is false when there is any.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+   */
+  @java.lang.Override
+  public consentd.client.consent.v1.AuditFactProblem getFactProblems(int index) {
+    return factProblems_.get(index);
+  }
+  /**
+   * <pre>
+   * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+   * (at most 100 of each kind); ok is false when there is any.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+   */
+  @java.lang.Override
+  public consentd.client.consent.v1.AuditFactProblemOrBuilder getFactProblemsOrBuilder(
+      int index) {
+    return factProblems_.get(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -191,6 +288,15 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(problem_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 7, problem_);
+    }
+    if (factsChecked_ != 0L) {
+      output.writeUInt64(8, factsChecked_);
+    }
+    if (factsPending_ != 0L) {
+      output.writeUInt64(9, factsPending_);
+    }
+    for (int i = 0; i < factProblems_.size(); i++) {
+      output.writeMessage(10, factProblems_.get(i));
     }
     getUnknownFields().writeTo(output);
   }
@@ -228,6 +334,18 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(problem_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(7, problem_);
     }
+    if (factsChecked_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(8, factsChecked_);
+    }
+    if (factsPending_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(9, factsPending_);
+    }
+    for (int i = 0; i < factProblems_.size(); i++) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(10, factProblems_.get(i));
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -257,6 +375,12 @@ private static final long serialVersionUID = 0L;
         != other.getBadSeq()) return false;
     if (!getProblem()
         .equals(other.getProblem())) return false;
+    if (getFactsChecked()
+        != other.getFactsChecked()) return false;
+    if (getFactsPending()
+        != other.getFactsPending()) return false;
+    if (!getFactProblemsList()
+        .equals(other.getFactProblemsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -288,6 +412,16 @@ private static final long serialVersionUID = 0L;
         getBadSeq());
     hash = (37 * hash) + PROBLEM_FIELD_NUMBER;
     hash = (53 * hash) + getProblem().hashCode();
+    hash = (37 * hash) + FACTS_CHECKED_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getFactsChecked());
+    hash = (37 * hash) + FACTS_PENDING_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getFactsPending());
+    if (getFactProblemsCount() > 0) {
+      hash = (37 * hash) + FACT_PROBLEMS_FIELD_NUMBER;
+      hash = (53 * hash) + getFactProblemsList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -424,6 +558,15 @@ private static final long serialVersionUID = 0L;
       lastSeq_ = 0L;
       badSeq_ = 0L;
       problem_ = "";
+      factsChecked_ = 0L;
+      factsPending_ = 0L;
+      if (factProblemsBuilder_ == null) {
+        factProblems_ = java.util.Collections.emptyList();
+      } else {
+        factProblems_ = null;
+        factProblemsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000200);
       return this;
     }
 
@@ -450,9 +593,22 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public consentd.client.consent.v1.VerifyAuditChainResponse buildPartial() {
       consentd.client.consent.v1.VerifyAuditChainResponse result = new consentd.client.consent.v1.VerifyAuditChainResponse(this);
+      buildPartialRepeatedFields(result);
       if (bitField0_ != 0) { buildPartial0(result); }
       onBuilt();
       return result;
+    }
+
+    private void buildPartialRepeatedFields(consentd.client.consent.v1.VerifyAuditChainResponse result) {
+      if (factProblemsBuilder_ == null) {
+        if (((bitField0_ & 0x00000200) != 0)) {
+          factProblems_ = java.util.Collections.unmodifiableList(factProblems_);
+          bitField0_ = (bitField0_ & ~0x00000200);
+        }
+        result.factProblems_ = factProblems_;
+      } else {
+        result.factProblems_ = factProblemsBuilder_.build();
+      }
     }
 
     private void buildPartial0(consentd.client.consent.v1.VerifyAuditChainResponse result) {
@@ -477,6 +633,12 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000040) != 0)) {
         result.problem_ = problem_;
+      }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.factsChecked_ = factsChecked_;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.factsPending_ = factsPending_;
       }
     }
 
@@ -547,6 +709,38 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000040;
         onChanged();
       }
+      if (other.getFactsChecked() != 0L) {
+        setFactsChecked(other.getFactsChecked());
+      }
+      if (other.getFactsPending() != 0L) {
+        setFactsPending(other.getFactsPending());
+      }
+      if (factProblemsBuilder_ == null) {
+        if (!other.factProblems_.isEmpty()) {
+          if (factProblems_.isEmpty()) {
+            factProblems_ = other.factProblems_;
+            bitField0_ = (bitField0_ & ~0x00000200);
+          } else {
+            ensureFactProblemsIsMutable();
+            factProblems_.addAll(other.factProblems_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.factProblems_.isEmpty()) {
+          if (factProblemsBuilder_.isEmpty()) {
+            factProblemsBuilder_.dispose();
+            factProblemsBuilder_ = null;
+            factProblems_ = other.factProblems_;
+            bitField0_ = (bitField0_ & ~0x00000200);
+            factProblemsBuilder_ = 
+              com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                 getFactProblemsFieldBuilder() : null;
+          } else {
+            factProblemsBuilder_.addAllMessages(other.factProblems_);
+          }
+        }
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -608,6 +802,29 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000040;
               break;
             } // case 58
+            case 64: {
+              factsChecked_ = input.readUInt64();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 64
+            case 72: {
+              factsPending_ = input.readUInt64();
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 72
+            case 82: {
+              consentd.client.consent.v1.AuditFactProblem m =
+                  input.readMessage(
+                      consentd.client.consent.v1.AuditFactProblem.parser(),
+                      extensionRegistry);
+              if (factProblemsBuilder_ == null) {
+                ensureFactProblemsIsMutable();
+                factProblems_.add(m);
+              } else {
+                factProblemsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 82
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -911,6 +1128,424 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00000040;
       onChanged();
       return this;
+    }
+
+    private long factsChecked_ ;
+    /**
+     * <pre>
+     * Fact rows (consent events, cookie choices) recomputed against their entries.
+     * </pre>
+     *
+     * <code>uint64 facts_checked = 8 [json_name = "factsChecked"];</code>
+     * @return The factsChecked.
+     */
+    @java.lang.Override
+    public long getFactsChecked() {
+      return factsChecked_;
+    }
+    /**
+     * <pre>
+     * Fact rows (consent events, cookie choices) recomputed against their entries.
+     * </pre>
+     *
+     * <code>uint64 facts_checked = 8 [json_name = "factsChecked"];</code>
+     * @param value The factsChecked to set.
+     * @return This builder for chaining.
+     */
+    public Builder setFactsChecked(long value) {
+      
+      factsChecked_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Fact rows (consent events, cookie choices) recomputed against their entries.
+     * </pre>
+     *
+     * <code>uint64 facts_checked = 8 [json_name = "factsChecked"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearFactsChecked() {
+      bitField0_ = (bitField0_ & ~0x00000080);
+      factsChecked_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private long factsPending_ ;
+    /**
+     * <pre>
+     * Entries queued and not yet in the log when the check ran.
+     * </pre>
+     *
+     * <code>uint64 facts_pending = 9 [json_name = "factsPending"];</code>
+     * @return The factsPending.
+     */
+    @java.lang.Override
+    public long getFactsPending() {
+      return factsPending_;
+    }
+    /**
+     * <pre>
+     * Entries queued and not yet in the log when the check ran.
+     * </pre>
+     *
+     * <code>uint64 facts_pending = 9 [json_name = "factsPending"];</code>
+     * @param value The factsPending to set.
+     * @return This builder for chaining.
+     */
+    public Builder setFactsPending(long value) {
+      
+      factsPending_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Entries queued and not yet in the log when the check ran.
+     * </pre>
+     *
+     * <code>uint64 facts_pending = 9 [json_name = "factsPending"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearFactsPending() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      factsPending_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private java.util.List<consentd.client.consent.v1.AuditFactProblem> factProblems_ =
+      java.util.Collections.emptyList();
+    private void ensureFactProblemsIsMutable() {
+      if (!((bitField0_ & 0x00000200) != 0)) {
+        factProblems_ = new java.util.ArrayList<consentd.client.consent.v1.AuditFactProblem>(factProblems_);
+        bitField0_ |= 0x00000200;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        consentd.client.consent.v1.AuditFactProblem, consentd.client.consent.v1.AuditFactProblem.Builder, consentd.client.consent.v1.AuditFactProblemOrBuilder> factProblemsBuilder_;
+
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public java.util.List<consentd.client.consent.v1.AuditFactProblem> getFactProblemsList() {
+      if (factProblemsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(factProblems_);
+      } else {
+        return factProblemsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public int getFactProblemsCount() {
+      if (factProblemsBuilder_ == null) {
+        return factProblems_.size();
+      } else {
+        return factProblemsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public consentd.client.consent.v1.AuditFactProblem getFactProblems(int index) {
+      if (factProblemsBuilder_ == null) {
+        return factProblems_.get(index);
+      } else {
+        return factProblemsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public Builder setFactProblems(
+        int index, consentd.client.consent.v1.AuditFactProblem value) {
+      if (factProblemsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureFactProblemsIsMutable();
+        factProblems_.set(index, value);
+        onChanged();
+      } else {
+        factProblemsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public Builder setFactProblems(
+        int index, consentd.client.consent.v1.AuditFactProblem.Builder builderForValue) {
+      if (factProblemsBuilder_ == null) {
+        ensureFactProblemsIsMutable();
+        factProblems_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        factProblemsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public Builder addFactProblems(consentd.client.consent.v1.AuditFactProblem value) {
+      if (factProblemsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureFactProblemsIsMutable();
+        factProblems_.add(value);
+        onChanged();
+      } else {
+        factProblemsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public Builder addFactProblems(
+        int index, consentd.client.consent.v1.AuditFactProblem value) {
+      if (factProblemsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureFactProblemsIsMutable();
+        factProblems_.add(index, value);
+        onChanged();
+      } else {
+        factProblemsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public Builder addFactProblems(
+        consentd.client.consent.v1.AuditFactProblem.Builder builderForValue) {
+      if (factProblemsBuilder_ == null) {
+        ensureFactProblemsIsMutable();
+        factProblems_.add(builderForValue.build());
+        onChanged();
+      } else {
+        factProblemsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public Builder addFactProblems(
+        int index, consentd.client.consent.v1.AuditFactProblem.Builder builderForValue) {
+      if (factProblemsBuilder_ == null) {
+        ensureFactProblemsIsMutable();
+        factProblems_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        factProblemsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public Builder addAllFactProblems(
+        java.lang.Iterable<? extends consentd.client.consent.v1.AuditFactProblem> values) {
+      if (factProblemsBuilder_ == null) {
+        ensureFactProblemsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, factProblems_);
+        onChanged();
+      } else {
+        factProblemsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public Builder clearFactProblems() {
+      if (factProblemsBuilder_ == null) {
+        factProblems_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000200);
+        onChanged();
+      } else {
+        factProblemsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public Builder removeFactProblems(int index) {
+      if (factProblemsBuilder_ == null) {
+        ensureFactProblemsIsMutable();
+        factProblems_.remove(index);
+        onChanged();
+      } else {
+        factProblemsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public consentd.client.consent.v1.AuditFactProblem.Builder getFactProblemsBuilder(
+        int index) {
+      return getFactProblemsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public consentd.client.consent.v1.AuditFactProblemOrBuilder getFactProblemsOrBuilder(
+        int index) {
+      if (factProblemsBuilder_ == null) {
+        return factProblems_.get(index);  } else {
+        return factProblemsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public java.util.List<? extends consentd.client.consent.v1.AuditFactProblemOrBuilder> 
+         getFactProblemsOrBuilderList() {
+      if (factProblemsBuilder_ != null) {
+        return factProblemsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(factProblems_);
+      }
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public consentd.client.consent.v1.AuditFactProblem.Builder addFactProblemsBuilder() {
+      return getFactProblemsFieldBuilder().addBuilder(
+          consentd.client.consent.v1.AuditFactProblem.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public consentd.client.consent.v1.AuditFactProblem.Builder addFactProblemsBuilder(
+        int index) {
+      return getFactProblemsFieldBuilder().addBuilder(
+          index, consentd.client.consent.v1.AuditFactProblem.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+     * (at most 100 of each kind); ok is false when there is any.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+     */
+    public java.util.List<consentd.client.consent.v1.AuditFactProblem.Builder> 
+         getFactProblemsBuilderList() {
+      return getFactProblemsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        consentd.client.consent.v1.AuditFactProblem, consentd.client.consent.v1.AuditFactProblem.Builder, consentd.client.consent.v1.AuditFactProblemOrBuilder> 
+        getFactProblemsFieldBuilder() {
+      if (factProblemsBuilder_ == null) {
+        factProblemsBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+            consentd.client.consent.v1.AuditFactProblem, consentd.client.consent.v1.AuditFactProblem.Builder, consentd.client.consent.v1.AuditFactProblemOrBuilder>(
+                factProblems_,
+                ((bitField0_ & 0x00000200) != 0),
+                getParentForChildren(),
+                isClean());
+        factProblems_ = null;
+      }
+      return factProblemsBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -62,4 +62,73 @@ public interface VerifyAuditChainResponseOrBuilder extends
    */
   com.google.protobuf.ByteString
       getProblemBytes();
+
+  /**
+   * <pre>
+   * Fact rows (consent events, cookie choices) recomputed against their entries.
+   * </pre>
+   *
+   * <code>uint64 facts_checked = 8 [json_name = "factsChecked"];</code>
+   * @return The factsChecked.
+   */
+  long getFactsChecked();
+
+  /**
+   * <pre>
+   * Entries queued and not yet in the log when the check ran.
+   * </pre>
+   *
+   * <code>uint64 facts_pending = 9 [json_name = "factsPending"];</code>
+   * @return The factsPending.
+   */
+  long getFactsPending();
+
+  /**
+   * <pre>
+   * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+   * (at most 100 of each kind); ok is false when there is any.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+   */
+  java.util.List<consentd.client.consent.v1.AuditFactProblem> 
+      getFactProblemsList();
+  /**
+   * <pre>
+   * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+   * (at most 100 of each kind); ok is false when there is any.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+   */
+  consentd.client.consent.v1.AuditFactProblem getFactProblems(int index);
+  /**
+   * <pre>
+   * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+   * (at most 100 of each kind); ok is false when there is any.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+   */
+  int getFactProblemsCount();
+  /**
+   * <pre>
+   * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+   * (at most 100 of each kind); ok is false when there is any.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+   */
+  java.util.List<? extends consentd.client.consent.v1.AuditFactProblemOrBuilder> 
+      getFactProblemsOrBuilderList();
+  /**
+   * <pre>
+   * Every fact row that differs from the log, is missing from it, or whose entry has no fact
+   * (at most 100 of each kind); ok is false when there is any.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.AuditFactProblem fact_problems = 10 [json_name = "factProblems"];</code>
+   */
+  consentd.client.consent.v1.AuditFactProblemOrBuilder getFactProblemsOrBuilder(
+      int index);
 }

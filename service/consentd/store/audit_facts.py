@@ -1,0 +1,188 @@
+"""The facts against the log: each fact row recomputed as its entry, compared in SQL.
+
+A consent event's entry holds consentd_event_payload(event) and a cookie choice's
+consentd_cookie_choice_payload(choice) (migration 0009), so the same functions recompute them
+from the fact tables now. Each query names what differs: a fact row whose entry says otherwise,
+a fact row with no entry (and not queued: those are `pending`), an entry whose fact row is gone,
+an entry for a fact that already has one, a current-state row that is not the latest event of
+its key, and a rights request whose row is not what its latest transition entry says. Events
+written before 0009 are covered by the event lists of format-1 entries.
+
+Facts recorded before the signed checkpoint where retention pruned the log may have had their
+entries in the pruned part: they are not reported as missing. Cookie choices leave the table by
+design (the cookie purge, erasure): an entry whose choice is gone is accounted for when a later
+`cookies.purged` entry's cutoff is past the choice's expiry, or its subject was erased, or a
+later erasure took its visitor too.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from consentd.domain.proofs import FactCheck, FactProblem
+from consentd.store.driver import Driver
+
+_CONSENT = "('consent.recorded', 'consent.withdrawn')"
+# Retention pruned the log up to a signed checkpoint: facts recorded until then may have had
+# their entries there.
+_PRUNED = """pruned AS (
+    SELECT k.signed_at AS until FROM audit_heads h
+    JOIN audit_checkpoints k ON k.tenant_id = h.tenant_id AND k.seq = h.pruned_through
+    WHERE h.tenant_id = $1
+)"""
+
+_EVENTS = f"""
+WITH v1 AS (
+    SELECT (x->>'event_id')::uuid AS event_id, x->>'state' AS state, x->>'purpose' AS purpose,
+        x->>'channel' AS channel, x->>'scope' AS scope, a.seq
+    FROM audit_entries a CROSS JOIN jsonb_array_elements(a.payload->'events') AS x
+    WHERE a.tenant_id = $1 AND a.format = 1 AND a.action IN {_CONSENT}
+), logged AS (
+    SELECT a.seq, a.fact_id, a.payload, a.action, a.subject_id FROM audit_entries a
+    WHERE a.tenant_id = $1 AND a.format = 2 AND a.action IN {_CONSENT}
+), {_PRUNED}
+SELECT 'consent_events' AS fact_table, e.event_id AS fact_id, coalesce(l.seq, v.seq) AS seq,
+    CASE
+        WHEN l.seq IS NOT NULL THEN 'differs from its log entry'
+        WHEN v.seq IS NOT NULL THEN 'differs from its (format 1) log entry'
+        ELSE 'is not in the log'
+    END AS problem
+FROM consent_events e
+LEFT JOIN logged l ON l.fact_id = e.event_id
+LEFT JOIN v1 v ON v.event_id = e.event_id
+WHERE e.tenant_id = $1
+  AND NOT EXISTS (SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1 AND q.fact_id = e.event_id)
+  AND CASE
+    WHEN l.seq IS NOT NULL THEN l.payload IS DISTINCT FROM consentd_event_payload(e)
+        OR l.action IS DISTINCT FROM consentd_event_action(e.state)
+        OR l.subject_id IS DISTINCT FROM e.subject_id
+    WHEN v.seq IS NOT NULL THEN (v.state, v.purpose, v.channel, v.scope)
+        IS DISTINCT FROM (e.state, e.purpose_id, e.channel, e.scope)
+    ELSE NOT EXISTS (SELECT 1 FROM pruned p WHERE e.recorded_at <= p.until)
+  END
+UNION ALL
+SELECT 'consent_events', l.fact_id, l.seq, 'its log entry has no event (deleted?)'
+FROM logged l
+WHERE NOT EXISTS (
+    SELECT 1 FROM consent_events e WHERE e.tenant_id = $1 AND e.event_id = l.fact_id
+)
+UNION ALL
+SELECT 'consent_events', v.event_id, v.seq, 'its (format 1) log entry has no event (deleted?)'
+FROM v1 v
+WHERE NOT EXISTS (
+    SELECT 1 FROM consent_events e WHERE e.tenant_id = $1 AND e.event_id = v.event_id
+)
+"""  # noqa: S608 - only this module's constants are interpolated, no input
+
+_DUPLICATES = """
+SELECT 'audit_entries' AS fact_table, fact_id, max(seq) AS seq,
+    'has ' || count(*) || ' log entries' AS problem
+FROM audit_entries WHERE tenant_id = $1 AND fact_id IS NOT NULL
+GROUP BY fact_id HAVING count(*) > 1
+"""
+
+_PROJECTION = """
+WITH latest AS (
+    SELECT DISTINCT ON (subject_id, purpose_id, channel, scope) *
+    FROM consent_events WHERE tenant_id = $1
+    ORDER BY subject_id, purpose_id, channel, scope, sequence DESC
+)
+SELECT 'current_consents' AS fact_table, coalesce(c.event_id, l.event_id) AS fact_id,
+    NULL::bigint AS seq,
+    CASE WHEN l.event_id IS NULL THEN 'has no event of its key'
+         WHEN c.event_id IS NULL THEN 'is missing the latest event of its key'
+         ELSE 'is not the latest event of its key' END AS problem
+FROM latest l
+FULL JOIN (SELECT * FROM current_consents WHERE tenant_id = $1) c
+    ON (c.subject_id, c.purpose_id, c.channel, c.scope)
+     = (l.subject_id, l.purpose_id, l.channel, l.scope)
+WHERE c.event_id IS NULL OR l.event_id IS NULL
+   OR (c.state, c.event_id, c.sequence, c.notice_version, c.valid_until, c.updated_at)
+      IS DISTINCT FROM
+      (l.state, l.event_id, l.sequence, l.notice_version, l.valid_until, l.recorded_at)
+"""
+
+_COOKIES = f"""
+WITH {_PRUNED}, logged AS (
+    SELECT a.seq, a.fact_id, a.payload, a.subject_id FROM audit_entries a
+    WHERE a.tenant_id = $1 AND a.format = 2 AND a.action = 'cookies.choice_recorded'
+), purged AS (
+    SELECT max((a.payload->>'cutoff')::timestamptz) AS cutoff FROM audit_entries a
+    WHERE a.tenant_id = $1 AND a.action = 'cookies.purged'
+)
+SELECT 'cookie_choices' AS fact_table, c.choice_id AS fact_id, l.seq,
+    CASE WHEN l.seq IS NULL THEN 'is not in the log' ELSE 'differs from its log entry' END
+FROM cookie_choices c LEFT JOIN logged l ON l.fact_id = c.choice_id
+WHERE c.tenant_id = $1
+  AND NOT EXISTS (SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1 AND q.fact_id = c.choice_id)
+  AND NOT (l.seq IS NULL AND EXISTS (SELECT 1 FROM pruned p WHERE c.recorded_at <= p.until))
+  AND (l.seq IS NULL OR l.payload IS DISTINCT FROM consentd_cookie_choice_payload(c))
+UNION ALL
+SELECT 'cookie_choices', l.fact_id, l.seq, 'its log entry has no choice (deleted?)'
+FROM logged l CROSS JOIN purged p
+WHERE NOT EXISTS (
+    SELECT 1 FROM cookie_choices c WHERE c.tenant_id = $1 AND c.choice_id = l.fact_id
+) AND NOT coalesce((l.payload->>'expires_at')::timestamptz <= p.cutoff, false)
+  AND NOT EXISTS (
+    SELECT 1 FROM subjects s
+    WHERE s.tenant_id = $1 AND s.subject_id = l.subject_id AND s.erased_at IS NOT NULL
+) AND NOT (
+    -- erased with a visitor linked after the choice: the visitor went with it
+    EXISTS (SELECT 1 FROM audit_entries x
+            WHERE x.tenant_id = $1 AND x.seq > l.seq AND x.action = 'subject.erased')
+    AND NOT EXISTS (SELECT 1 FROM cookie_visitors v WHERE v.tenant_id = $1
+                    AND encode(sha256(convert_to(v.visitor_id, 'UTF8')), 'hex')
+                        = l.payload->>'visitor_sha256')
+)
+"""  # noqa: S608 - only this module's constants are interpolated, no input
+
+# A rights request's row is its latest transition: the latest `rights_request.transitioned`
+# entry of the request must say its state, kind, subject and whether it was extended.
+_RIGHTS = f"""
+WITH {_PRUNED}, latest AS (
+    SELECT DISTINCT ON (a.payload->>'request_id') a.payload->>'request_id' AS request_id,
+        a.seq, a.payload
+    FROM audit_entries a
+    WHERE a.tenant_id = $1 AND a.action = 'rights_request.transitioned'
+    ORDER BY a.payload->>'request_id', a.seq DESC
+)
+SELECT 'rights_requests' AS fact_table, r.request_id AS fact_id, l.seq,
+    CASE WHEN l.seq IS NULL THEN 'is not in the log'
+         ELSE 'differs from its latest log entry' END AS problem
+FROM rights_requests r LEFT JOIN latest l ON l.request_id = r.request_id::text
+WHERE r.tenant_id = $1
+  AND NOT EXISTS (
+    SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1
+    AND q.action = 'rights_request.transitioned' AND q.payload->>'request_id' = r.request_id::text
+  )
+  AND CASE WHEN l.seq IS NULL THEN NOT EXISTS (SELECT 1 FROM pruned p WHERE r.updated_at <= p.until)
+    ELSE (l.payload->>'to', l.payload->>'kind', l.payload->>'subject_id',
+          (l.payload->>'extended')::boolean)
+         IS DISTINCT FROM (r.state, r.kind, r.subject_id::text, r.extended_due_at IS NOT NULL)
+  END
+"""  # noqa: S608 - only this module's constants are interpolated, no input
+
+_COUNTS = """
+SELECT (SELECT count(*) FROM consent_events WHERE tenant_id = $1)
+     + (SELECT count(*) FROM cookie_choices WHERE tenant_id = $1)
+     + (SELECT count(*) FROM rights_requests WHERE tenant_id = $1) AS facts,
+       (SELECT count(*) FROM audit_queue WHERE tenant_id = $1) AS pending
+"""
+
+
+_CHECKS = tuple(
+    f"SELECT * FROM ({query}) AS p ORDER BY 2 LIMIT $2"  # noqa: S608 - constants only
+    for query in (_EVENTS, _DUPLICATES, _PROJECTION, _COOKIES, _RIGHTS)
+)
+
+
+async def check_facts(raw: Driver, tenant_id: UUID, limit: int) -> FactCheck:
+    """Every fact problem of the tenant (the first `limit` of each kind), with the counts."""
+    problems: list[FactProblem] = []
+    for query in _CHECKS:
+        rows = await raw.fetch(query, tenant_id, limit)
+        problems += [
+            FactProblem(r[0], r[1], int(r[2]) if r[2] is not None else None, r[3]) for r in rows
+        ]
+    counts = await raw.fetchrow(_COUNTS, tenant_id)
+    return FactCheck(int(counts["facts"]), int(counts["pending"]), tuple(problems))

@@ -1,0 +1,287 @@
+"""The audit log covers the facts, end to end: writes through the real server, proofs checked by
+the standalone verifier of docs/audit.md, and every kind of tampering by the database owner
+caught by both `consentd audit verify` and the VerifyAuditChain RPC."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from consent.v1 import audit_pb2, audit_pb2_grpc, types_pb2
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from consentd.bootstrap import App, derived_signing_key
+from consentd.domain.merkle import verify_consistency
+from consentd.domain.tenancy import Tenant
+from tests.conftest import TEST_SECRET, Stubs, owner
+from tests.e2e.helpers import by_email, grant, put_purpose, record, target, withdraw
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "audit.md"
+NEWSLETTER = target("newsletter")
+SMS = target("newsletter", types_pb2.CHANNEL_SMS)
+
+
+@pytest.fixture
+def audit(channel: grpc.aio.Channel) -> audit_pb2_grpc.AuditServiceStub:
+    return audit_pb2_grpc.AuditServiceStub(channel)
+
+
+@pytest.fixture(scope="module")
+def verifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first Python block of docs/audit.md, as a script: the documented check itself."""
+    block = re.search(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL)
+    assert block is not None
+    path = tmp_path_factory.mktemp("verifier") / "verify_inclusion.py"
+    path.write_text(block.group(1))
+    assert "import hashlib, json, sys" in block.group(1)  # hashlib only
+    return path
+
+
+def _verify(script: Path, proof: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(script)],
+        input=json.dumps(proof),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def _document(response: audit_pb2.ProveAuditInclusionResponse) -> dict[str, Any]:
+    """The RPC's proof in the CLI's document shape (the verifier reads either)."""
+    return {
+        "leaf_input": response.leaf_input,
+        "leaf_index": response.leaf_index,
+        "tree_size": response.head.tree_size,
+        "audit_path": list(response.audit_path),
+        "root_hash": response.head.root_hash,
+        "head": {"signed_message": response.head.signed_message},
+    }
+
+
+def _signed(response: audit_pb2.ProveAuditInclusionResponse) -> bool:
+    key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(response.public_key))
+    try:
+        key.verify(bytes.fromhex(response.head.signature), response.head.signed_message.encode())
+    except InvalidSignature:
+        return False
+    return True
+
+
+@pytest.fixture
+def cli_env(database_url: str, owner_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
+        "CONSENTD_MIGRATE_ON_START": "false",
+        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
+        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
+    }
+
+
+async def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "consentd", "audit", *args]
+    return await asyncio.to_thread(
+        subprocess.run, argv, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+async def _as_owner(app: App, statement: str, **params: Any) -> None:
+    """One edit by the database owner, triggers (append-only guards, foreign keys) off."""
+    async with owner(app).begin() as conn:
+        await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        await conn.execute(sa.text(statement), params)
+
+
+async def _writes(stubs: Stubs) -> dict[str, str]:
+    """A grant of two targets, a refusal and a withdrawal; event ids by name."""
+    await put_purpose(stubs, "newsletter")
+    ana = await record(
+        stubs, types_pb2.SubjectIdentity(email="ana@example.fr"), grant(NEWSLETTER), grant(SMS)
+    )
+    bob = await record(stubs, types_pb2.SubjectIdentity(email="bob@example.fr"), grant(SMS))
+    gone = await withdraw(stubs, by_email("ana@example.fr"), NEWSLETTER)
+    return {
+        "granted": ana.events[0].event_id,
+        "sms": ana.events[1].event_id,
+        "bob": bob.events[0].event_id,
+        "withdrawn": gone.events[0].event_id,
+    }
+
+
+async def test_an_inclusion_proof_verifies_outside_consentd_until_the_event_is_altered(
+    app: App,
+    stubs: Stubs,
+    audit: audit_pb2_grpc.AuditServiceStub,
+    *,
+    tenant: Tenant,
+    verifier: Path,
+    cli_env: dict[str, str],
+) -> None:
+    """The withdrawal's proof (RPC and CLI) passes the documented hashlib-only check, names the
+    withdrawal, and its head's signature verifies; once the owner flips the event's state, the
+    proof at the same signed head fails the check."""
+    events = await _writes(stubs)
+    request = audit_pb2.ProveAuditInclusionRequest(fact_id=events["withdrawn"])
+    proof = await audit.ProveAuditInclusion(request, metadata=stubs.metadata)
+    done = _verify(verifier, _document(proof))
+    assert done.returncode == 0, done.stdout + done.stderr
+    proven = json.loads(done.stdout)
+    assert (proven["event_id"], proven["state"]) == (events["withdrawn"], "withdrawn")
+    assert _signed(proof)
+
+    cli = await _cli(cli_env, "prove", "--tenant", tenant.slug, "--fact", events["withdrawn"])
+    assert cli.returncode == 0, cli.stderr
+    assert _verify(verifier, json.loads(cli.stdout)).returncode == 0
+
+    await _as_owner(
+        app,
+        "UPDATE consent_events SET state = 'granted' WHERE tenant_id = :t AND event_id = :e",
+        t=tenant.tenant_id,
+        e=events["withdrawn"],
+    )
+    request.tree_size = proof.head.tree_size
+    again = await audit.ProveAuditInclusion(request, metadata=stubs.metadata)
+    assert again.head.root_hash == proof.head.root_hash  # the same signed head
+    failed = _verify(verifier, _document(again))
+    assert (failed.returncode, failed.stdout.strip()) == (1, "NOT PROVEN")
+
+
+async def test_an_inclusion_proof_fails_once_the_signed_head_is_altered(
+    app: App, stubs: Stubs, audit: audit_pb2_grpc.AuditServiceStub, tenant: Tenant, verifier: Path
+) -> None:
+    """A proof verifies; after the owner rewrites the stored head's root, the proof against
+    that head fails the check and the head's signature no longer verifies."""
+    events = await _writes(stubs)
+    request = audit_pb2.ProveAuditInclusionRequest(fact_id=events["bob"])
+    proof = await audit.ProveAuditInclusion(request, metadata=stubs.metadata)
+    assert _verify(verifier, _document(proof)).returncode == 0
+    await _as_owner(
+        app,
+        "UPDATE audit_tree_heads SET root_hash = sha256(root_hash) "
+        "WHERE tenant_id = :t AND tree_size = :n",
+        t=tenant.tenant_id,
+        n=proof.head.tree_size,
+    )
+    request.tree_size = proof.head.tree_size
+    again = await audit.ProveAuditInclusion(request, metadata=stubs.metadata)
+    assert _verify(verifier, _document(again)).returncode == 1
+    assert not _signed(again)
+
+
+async def test_a_consistency_proof_links_an_older_signed_head_to_the_current_one(
+    stubs: Stubs, audit: audit_pb2_grpc.AuditServiceStub
+) -> None:
+    """Heads taken before and after more writes: the consistency proof verifies (RFC 9162
+    §2.1.4.2, with the service's own module)."""
+    await _writes(stubs)
+    old = await audit.GetAuditTreeHead(audit_pb2.GetAuditTreeHeadRequest(), metadata=stubs.metadata)
+    await withdraw(stubs, by_email("bob@example.fr"), SMS)
+    proof = await audit.ProveAuditConsistency(
+        audit_pb2.ProveAuditConsistencyRequest(first=old.head.tree_size), metadata=stubs.metadata
+    )
+    assert proof.first.root_hash == old.head.root_hash
+    assert proof.second.tree_size > old.head.tree_size
+    path = [bytes.fromhex(h) for h in proof.consistency_path]
+    assert verify_consistency(
+        proof.first.tree_size,
+        proof.second.tree_size,
+        bytes.fromhex(proof.first.root_hash),
+        bytes.fromhex(proof.second.root_hash),
+        path,
+    )
+
+
+# Tampering by the database owner ---------------------------------------------------------------
+
+_ENTRY = "tenant_id = :t AND fact_id = :e"  # the withdrawal's log entry
+_COLUMNS = "prev_hash, entry_hash, recorded_at, action, subject_id, payload, format, fact_id"
+
+
+def _edit(assignment: str) -> str:
+    return f"UPDATE audit_entries SET {assignment} WHERE {_ENTRY}"  # noqa: S608 - constants
+
+
+TAMPERING = {
+    "flip a state in consent_events": (
+        "UPDATE consent_events SET state = 'granted' WHERE tenant_id = :t AND event_id = :e"
+    ),
+    "flip a state in current_consents": (
+        "UPDATE current_consents SET state = 'granted' WHERE tenant_id = :t AND event_id = :e"
+    ),
+    "delete an event": (
+        "DELETE FROM current_consents WHERE tenant_id = :t AND event_id = :e; "
+        "DELETE FROM consent_changes WHERE tenant_id = :t AND event_id = :e; "
+        "DELETE FROM consent_events WHERE tenant_id = :t AND event_id = :e"
+    ),
+    "log row: payload": _edit("""payload = payload || '{"state": "granted"}'"""),
+    "log row: prev_hash": _edit("prev_hash = sha256(prev_hash)"),
+    "log row: entry_hash": _edit("entry_hash = sha256(entry_hash)"),
+    "log row: recorded_at": _edit("recorded_at = recorded_at + interval '1 microsecond'"),
+    "log row: action": _edit("action = 'consent.recorded'"),
+    "log row: subject_id": _edit("subject_id = gen_random_uuid()"),
+    "log row: fact_id": _edit("fact_id = gen_random_uuid()"),
+    "log row: format": _edit("format = 1"),
+    "log row: seq": _edit("seq = seq + 1000"),
+    "log row: tenant_id": _edit("tenant_id = gen_random_uuid()"),
+    "truncate the log": (
+        "DELETE FROM audit_entries WHERE tenant_id = :t AND seq >= "
+        "(SELECT seq FROM audit_entries WHERE tenant_id = :t AND fact_id = :e)"
+    ),
+    # The withdrawal's entry and the one before it swap places (every column but seq).
+    "reorder two entries": (
+        f"UPDATE audit_entries a SET ({_COLUMNS}) = (SELECT {_COLUMNS} FROM audit_entries b "  # noqa: S608
+        "WHERE b.tenant_id = a.tenant_id AND b.seq = m.s + (CASE WHEN a.seq = m.s THEN -1 "
+        "ELSE 0 END)) "
+        "FROM (SELECT seq AS s FROM audit_entries WHERE tenant_id = :t AND fact_id = :e) m "
+        "WHERE a.tenant_id = :t AND a.seq IN (m.s - 1, m.s)"
+    ),
+    "forge an entry": (
+        f"INSERT INTO audit_entries (tenant_id, seq, {_COLUMNS}) SELECT tenant_id, seq + 1, "  # noqa: S608
+        "entry_hash, sha256(entry_hash), recorded_at, action, subject_id, payload, 2, "
+        "gen_random_uuid() FROM audit_entries WHERE tenant_id = :t ORDER BY seq DESC LIMIT 1"
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(TAMPERING))
+async def test_each_kind_of_tampering_is_caught_by_the_cli_and_the_rpc(
+    app: App,
+    stubs: Stubs,
+    audit: audit_pb2_grpc.AuditServiceStub,
+    *,
+    tenant: Tenant,
+    kind: str,
+    cli_env: dict[str, str],
+) -> None:
+    """The log verifies before; after the owner's edit, the RPC and `consentd audit verify`
+    both say not ok and name the bad entry or the fact (the withdrawal) that differs."""
+    events = await _writes(stubs)
+    verify = audit_pb2.VerifyAuditChainRequest()
+    assert (await audit.VerifyAuditChain(verify, metadata=stubs.metadata)).ok
+    for statement in TAMPERING[kind].split("; "):
+        await _as_owner(app, statement, t=tenant.tenant_id, e=events["withdrawn"])
+
+    report = await audit.VerifyAuditChain(verify, metadata=stubs.metadata)
+    assert not report.ok, kind
+    named = {p.fact_id for p in report.fact_problems}
+    assert report.bad_seq or events["withdrawn"] in named, (kind, report)
+    cli = await _cli(cli_env, "verify", "--tenant", tenant.slug)
+    assert cli.returncode == 1, (kind, cli.stdout, cli.stderr)
+    printed = json.loads(cli.stdout)
+    assert printed["ok"] is False
+    assert printed["bad_seq"] == (report.bad_seq or None)
+    assert len(printed["facts"]["problems"]) == len(report.fact_problems)
