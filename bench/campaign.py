@@ -45,6 +45,9 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
+import imports
+import writes
+
 REPO = Path(__file__).resolve().parents[1]
 SECRET = bytes(range(32))
 AUDIT_SEED = bytes(range(32, 64))
@@ -59,7 +62,7 @@ CHUNK = 1000
 
 
 def _email(index: int) -> str:
-    return f"person{index}@example.fr"
+    return writes.email(index)
 
 
 def _free_port() -> int:
@@ -240,39 +243,6 @@ async def _load_unary(args: argparse.Namespace) -> dict[str, Any]:
             await channel.close()
 
 
-async def _load_writes(args: argparse.Namespace) -> dict[str, Any]:
-    import grpc
-    from consent.v1 import consent_pb2, consent_pb2_grpc, types_pb2
-
-    target = types_pb2.ConsentTarget(
-        purpose=PURPOSE, channel=types_pb2.CHANNEL_EMAIL, scope=types_pb2.PARTY_SCOPE_FIRST_PARTY
-    )
-    choice = consent_pb2.ConsentChoice(target=target, state=types_pb2.CONSENT_STATE_GRANTED)
-    base = args.first_new
-    async with grpc.aio.insecure_channel(args.address) as channel:
-        stub = consent_pb2_grpc.ConsentServiceStub(channel)
-        meta = _meta()
-
-        async def record(index: int) -> Any:
-            request = consent_pb2.RecordConsentRequest(
-                subject=types_pb2.SubjectIdentity(email=_email(base + index)),
-                choices=[choice],
-                source=types_pb2.SOURCE_API,
-            )
-            return await stub.RecordConsent(request, metadata=meta)
-
-        async def withdraw(index: int) -> Any:
-            request = consent_pb2.WithdrawConsentRequest(
-                subject=types_pb2.SubjectRef(email=_email(index % args.subjects)),
-                targets=[target],
-                source=types_pb2.SOURCE_API,
-            )
-            return await stub.WithdrawConsent(request, metadata=meta)
-
-        call = record if args.mode == "record" else withdraw
-        return await _drive(call, args.concurrency, args.seconds, args.warmup)
-
-
 async def _load_bulk(args: argparse.Namespace) -> dict[str, Any]:
     """One stream: chunks of 1,000 e-mails written as fast as flow control lets them, answers
     read concurrently; checks/s over the whole stream after a warm-up stream."""
@@ -363,76 +333,11 @@ async def _load_raw_bulk(args: argparse.Namespace) -> dict[str, Any]:
     return {"count": checked, "seconds": elapsed, "p50": 0.0, "p99": 0.0, "errors": 0}
 
 
-async def _load_raw_writes(args: argparse.Namespace) -> dict[str, Any]:
-    """The statements a RecordConsent (new subject) or WithdrawConsent (known subject) sends,
-    in the service's order, in one transaction each, on a pool as large as the service's; the
-    audit entry is queued as the service queues it (the chain stays verifiable)."""
-    from datetime import UTC, datetime
-
-    from consentd.domain.identifiers import IdentifierHasher, normalise_email
-    from consentd.domain.sealing import Keyring
-    from consentd.store import catalog, rights, subjects
-    from consentd.store import consents as store
-
-    tenant = UUID(args.tenant)
-    hasher = IdentifierHasher(SECRET)
-    keyring = Keyring(SECRET)  # wrapped keys the service can unwrap: both sides share subjects
-    pool = await _raw_connect(args)
-    base = args.first_new
-
-    async def data_key(conn: Any, subject: UUID, now: datetime) -> None:
-        """As SubjectKeys.key(): found, or made and stored (seeded subjects have none yet)."""
-        if await conn.fetchval(rights._FIND_KEY, tenant, subject) is None:
-            wrapped = keyring.new_key(tenant, subject)[1]
-            await conn.fetchrow(rights._STORE_KEY, tenant, subject, wrapped, now)
-
-    async def write(index: int) -> None:
-        record = args.mode == "raw-record"
-        email = _email(base + index) if record else _email(index % args.subjects)
-        digest = hasher.digest(tenant, normalise_email(email))
-        now = datetime.now(UTC)
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT set_config('consentd.tenant_id', $1, true)", args.tenant)
-            if record:
-                await conn.fetch(catalog._PURPOSES, tenant, [PURPOSE])
-            owners = await conn.fetch(subjects._OWNERS, tenant, ["email"], [digest])
-            if record:
-                subject = uuid4()
-                await conn.execute(subjects._CREATE, tenant, subject, now)
-                await data_key(conn, subject, now)
-                await conn.fetchrow(
-                    subjects._ATTACH, tenant, "email", digest, subject, now, os.urandom(48)
-                )
-            else:
-                subject = owners[0]["subject_id"]  # known: no attach
-                await conn.fetch(catalog._PURPOSES, tenant, [PURPOSE])
-                await data_key(conn, subject, now)
-            state = "granted" if record else "withdrawn"
-            event = uuid4()
-            columns = [
-                [event], [subject], [PURPOSE], ["email"], ["first_party"], [state], [None],
-                [None], ["api"], [""], ["processor"], [now], [None], [""], [None], [None],
-                [os.urandom(48)],
-            ]  # fmt: skip
-            # As the service since 0009: the subject's lock, then the events with their queued
-            # audit entries (the service's sequencer integrates them, as for its own writes).
-            await conn.execute(store._LOCK_SUBJECTS, tenant, [subject])
-            await conn.fetch(store._APPEND, tenant, *columns, now)
-
-    result = await _drive(write, args.concurrency, args.seconds, args.warmup)
-    await pool.close()
-    return result
-
-
 def _load(args: argparse.Namespace) -> None:
     modes: dict[str, Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]] = {
         "unary": _load_unary,
         "bulk": _load_bulk,
-        "record": _load_writes,
-        "withdraw": _load_writes,
         "raw-bulk": _load_raw_bulk,
-        "raw-record": _load_raw_writes,
-        "raw-withdraw": _load_raw_writes,
     }
     _KEY["token"] = args.key
     result = _run(modes[args.mode](args), args.loop)
@@ -463,6 +368,11 @@ class Conductor:
         self.tenant = ""
         self.owner_url = ""
         self.key = ""
+        self.cookie_key = ""
+        self.http_port = _free_port()
+        self.tenant_slug = TENANT_SLUG
+        self.secret = SECRET
+        self.spread: list[tuple[str, str]] = []  # (tenant id, admin key) of --tenants tenants
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -525,6 +435,7 @@ class Conductor:
             "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(AUDIT_SEED).decode(),
             "CONSENTD_PURGE_INTERVAL_SECONDS": "0",
             "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+            "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{self.http_port}",
             "CONSENTD_DEFAULT_TENANT": TENANT_SLUG,
             "CONSENTD_MIGRATE_ON_START": "false",
             "CONSENTD_LOG_FORMAT": "json",
@@ -579,8 +490,6 @@ class Conductor:
     async def prepare(self) -> None:
         from consentd.bootstrap import bootstrap
         from consentd.config import Settings
-        from consentd.domain.model import LawfulBasis, Purpose
-        from consentd.domain.tenancy import Principal, Scope
         from consentd.store.database import migrate, provision_runtime_role
 
         await migrate(self.owner_url)
@@ -588,17 +497,17 @@ class Conductor:
         self.dsn = self.url.replace("postgresql+asyncpg://", "postgresql://", 1)
         app = bootstrap(Settings(), self.url, SECRET, owner_url=self.owner_url)
         try:
+            self.tenant, self.key = await _tenant(app, TENANT_SLUG)
             assert app.admin is not None
-            tenant = await app.admin.create_tenant(TENANT_SLUG)
-            key, _ = await app.admin.issue_key(tenant.slug, ["admin"], name="bench")
-            principal = Principal(tenant, "bench", frozenset(Scope))
-            await app.catalog.put_purpose(principal, Purpose(PURPOSE, LawfulBasis.CONSENT))
+            cookie_key, _ = await app.admin.issue_key(TENANT_SLUG, ["cookies:write"], name="wrk")
+            self.cookie_key = cookie_key.token
+            for n in range(self.args.tenants):
+                self.spread.append(await _tenant(app, f"bench{n:02d}"))
         finally:
             await app.aclose()
-        self.tenant = str(tenant.tenant_id)
-        self.key = key.token
+        await writes.make_plain_tables(self.owner_url.replace("postgresql+asyncpg", "postgresql"))
 
-    async def seed(self, first: int, last: int) -> float:
+    async def seed(self, first: int, last: int, tenant_id: str = "") -> float:
         """Grants for person<first..last-1>: digests computed here and COPY'd, every other row
         made by generate_series-style INSERT ... SELECT in PostgreSQL. Returns seconds."""
         import asyncpg
@@ -606,7 +515,7 @@ class Conductor:
         from consentd.domain.identifiers import IdentifierHasher, normalise_email
 
         started = time.perf_counter()
-        tenant = UUID(self.tenant)
+        tenant = UUID(tenant_id or self.tenant)
         hasher = IdentifierHasher(SECRET)
         records = [
             (i, hasher.digest(tenant, normalise_email(_email(i)))) for i in range(first, last)
@@ -719,6 +628,19 @@ class Conductor:
         return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
+async def _tenant(app: Any, slug: str) -> tuple[str, str]:
+    """A tenant with the bench purpose; its id and an admin key."""
+    from consentd.domain.model import LawfulBasis, Purpose
+    from consentd.domain.tenancy import Principal, Scope
+
+    assert app.admin is not None
+    tenant = await app.admin.create_tenant(slug)
+    key, _ = await app.admin.issue_key(tenant.slug, ["admin"], name="bench")
+    principal = Principal(tenant, "bench", frozenset(Scope))
+    await app.catalog.put_purpose(principal, Purpose(PURPOSE, LawfulBasis.CONSENT))
+    return str(tenant.tenant_id), key.token
+
+
 _SEED_SQL = """
 WITH s AS (
     UPDATE seed SET subject_id = gen_random_uuid(), event_id = gen_random_uuid() RETURNING *
@@ -780,37 +702,35 @@ def _conduct(args: argparse.Namespace) -> None:
         port, echo_port = _free_port(), _free_port()
         address, echo_address = f"127.0.0.1:{port}", f"127.0.0.1:{echo_port}"
 
-        echo = c.start_echo(echo_port)
+        lines = set(args.lines.split(","))
         servers = c.start_consentd(port)
-        # Each pair alternates, --rounds times, and keeps the best of each side: the machine is
-        # shared, and the best run is the one least disturbed by others.
-        unary, echoed = c.pair(("unary", address, {}), ("unary", echo_address, {}))
-        c.stop(echo)
-        c.add(f"unary CheckConsent, {args.concurrency} in flight", unary, echoed, "calls/s")
+        if "unary" in lines:
+            echo = c.start_echo(echo_port)
+            # Each pair alternates, --rounds times, and keeps the best of each side: the machine
+            # is shared, and the best run is the one least disturbed by others.
+            unary, echoed = writes.best(
+                c,
+                lambda r: writes.h2load(c, "unary", address, [c.key], 0),
+                lambda r: writes.h2load(c, "unary", echo_address, [c.key], 0),
+            )
+            c.stop(echo)
+            c.add(f"unary CheckConsent, h2load, {args.concurrency} in flight", unary, echoed,
+                  "calls/s")  # fmt: skip
         small_p50, _ = c.pair(("unary", address, {"concurrency": 1}), None)
         # The baseline of the several-processes line: one process, as many client connections.
         spread = {"channels": 2 * max(args.processes, 1)}
         unary_spread, _ = c.pair(("unary", address, spread), None)
 
-        bulk, raw_bulk = c.pair(("bulk", address, {}), ("raw-bulk", "", {}))
-        c.add("bulk StreamCheckConsent (1,000 e-mails/msg)", bulk, raw_bulk, "checks/s")
-
-        record, raw_record = c.pair(
-            ("record", address, {"first_new": 10_000_000}),
-            ("raw-record", "", {"first_new": 20_000_000}),
-        )
-        c.add(
-            f"RecordConsent (new subject), {args.concurrency} in flight",
-            record,
-            raw_record,
-            "writes/s",
-        )
-        withdraw, raw_withdraw = c.pair(("withdraw", address, {}), ("raw-withdraw", "", {}))
-        c.add(f"WithdrawConsent, {args.concurrency} in flight", withdraw, raw_withdraw, "writes/s")
+        if "bulk" in lines:
+            bulk, raw_bulk = c.pair(("bulk", address, {}), ("raw-bulk", "", {}))
+            c.add("bulk StreamCheckConsent (1,000 e-mails/msg)", bulk, raw_bulk, "checks/s")
+        writes.write_lines(c, lines, address, f"127.0.0.1:{c.http_port}")
         for proc in servers:
             c.stop(proc)
+        if "import" in lines:
+            imports.import_line(c)
 
-        if args.processes > 1:
+        if args.processes > 1 and "processes" in lines:
             shared = c.start_consentd(port, args.processes)
             reuse, _ = c.pair(("unary", address, spread), None)
             c.add(
@@ -823,25 +743,33 @@ def _conduct(args: argparse.Namespace) -> None:
             for proc in shared:
                 c.stop(proc)
 
-        seeded = asyncio.run(c.seed(args.small, args.big))
-        report.append(f"seeded up to {args.big:,} grants in {seeded:.1f} s")
-        servers = c.start_consentd(port)
-        big_p50, _ = c.pair(("unary", address, {"concurrency": 1, "subjects": args.big}), None)
-        big_unary, _ = c.pair(("unary", address, {"subjects": args.big}), None)
-        for proc in servers:
-            c.stop(proc)
-        c.add(
-            f"CheckConsent 1 in flight, {args.small:,} stored (baseline: {args.big:,})",
-            small_p50,
-            big_p50,
-            "calls/s",
-        )
-        c.add(
-            f"unary CheckConsent, {args.concurrency} in flight, {args.big:,} stored",
-            big_unary,
-            unary,
-            "calls/s",
-        )
+        if "size" in lines:
+            seeded = asyncio.run(c.seed(args.small, args.big))
+            report.append(f"seeded up to {args.big:,} grants in {seeded:.1f} s")
+            servers = c.start_consentd(port)
+            big = {"concurrency": 1, "subjects": args.big}
+            big_p50, _ = c.pair(("unary", address, big), None)
+            big_unary, _ = writes.best(
+                c,
+                lambda r: writes.h2load(c, "unary", address, [c.key], 0, subjects=args.big),
+                None,
+            )
+            for proc in servers:
+                c.stop(proc)
+            c.add(
+                f"CheckConsent 1 in flight, {args.small:,} stored (baseline: {args.big:,})",
+                small_p50,
+                big_p50,
+                "calls/s",
+            )
+            if "unary" in lines:
+                c.add(
+                    f"unary CheckConsent, h2load, {args.concurrency} in flight, "
+                    f"{args.big:,} stored (baseline: {args.small:,})",
+                    big_unary,
+                    unary,
+                    "calls/s",
+                )
         report.append(f"machine at end: {_machine()}")
     finally:
         c.stop_all()
@@ -850,10 +778,12 @@ def _conduct(args: argparse.Namespace) -> None:
         f"{args.seconds:g} s per run after {args.warmup:g} s of warm-up, best of {args.rounds} "
         "alternating runs per side; fsync on (durable "
         "commits); CPU columns: % of one core for the load generator, the consentd process(es) "
-        "and PostgreSQL. Baselines: echo server (unary), raw asyncpg with the service's check "
-        "statement over precomputed digests on 4 connections (bulk), raw asyncpg transaction "
-        "with the same statements (writes); for the size lines the baseline column is the "
-        "other size."
+        "and PostgreSQL (import: the import process under server). Baselines: echo server "
+        "(unary), raw asyncpg with the service's check statement over precomputed digests on "
+        "4 connections (bulk), a plain single-row INSERT per durable transaction at the same "
+        "concurrency (pgbench; writes), a plain COPY of the same file (import); for the size "
+        "lines the baseline column is the other size. Load generators: h2load (gRPC), wrk "
+        "(Connect JSON), the Python client (bulk, 1 in flight, size and processes lines)."
     )
     print(c.table())
 
@@ -868,6 +798,14 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=1_000_000, help="consents stored at the end")
     parser.add_argument("--processes", type=int, default=2, help="servers on one port (0/1: skip)")
     parser.add_argument("--pool", type=int, default=10, help="CONSENTD_DB_POOL_SIZE")
+    parser.add_argument("--tenants", type=int, default=50, help="tenants of the spread lines")
+    parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the import")
+    parser.add_argument("--import-batch", type=int, default=0, help="its --batch-size (0: default)")
+    parser.add_argument(
+        "--lines",
+        default="unary,bulk,cookie,writes,spread,import,processes,size",
+        help="which lines to run (comma-separated)",
+    )
     parser.add_argument("--rounds", type=int, default=2, help="alternations per line (best kept)")
     parser.add_argument(
         "--loop", choices=("uvloop", "asyncio"), default="uvloop", help="every process's loop"

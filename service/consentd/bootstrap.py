@@ -48,6 +48,7 @@ from consentd.app.confirmations import DoubleOptIn
 from consentd.app.consents import ConsentUseCases
 from consentd.app.cookie_purge import CookiePurge
 from consentd.app.cookies import CookieExport, CookieUseCases
+from consentd.app.importing import ConsentImports
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, Notifier
 from consentd.app.requests import RightsRequestUseCases
@@ -65,6 +66,7 @@ from consentd.store.admin import SqlAdmin
 from consentd.store.callers import SqlCallerDirectory
 from consentd.store.database import DatabaseProbe, create_engine, pool_usage
 from consentd.store.idempotency import SqlIdempotency
+from consentd.store.importing import SqlImportStore
 from consentd.store.locks import AdvisoryLock
 from consentd.store.reads import ReadPool, ReadUnitOfWork
 from consentd.store.sequencer import SqlSequencer
@@ -106,6 +108,7 @@ class App:
     cookie_servicer: CookieServicer
     telemetry: Telemetry
     sequencer: Sequencer
+    imports: ConsentImports
     # With the owner's URL only: administration, and the jobs that span tenants (they list
     # them as the owner): the retention job and its cookie category alone (`consentd purge`).
     admin: AdminUseCases | None = None
@@ -253,7 +256,8 @@ def bootstrap(
         return ReadUnitOfWork(bulk_pool, tenant_id)
 
     hasher = IdentifierHasher(secret_key)
-    keys = SubjectKeys(Keyring(secret_key))
+    keyring = Keyring(secret_key)
+    keys = SubjectKeys(keyring)
     telemetry = telemetry or Telemetry()
     tally = telemetry.metrics.decided
     writers = TenantWriters(settings.tenant_writers)
@@ -294,6 +298,8 @@ def bootstrap(
     requests = RightsRequestUseCases(unit_of_work, hasher, keys, notifier, clock)
     audit = AuditUseCases(unit_of_work, snapshot, signer, clock, sequencer)
     retention_settings = RetentionSettingsUseCases(unit_of_work, clock)
+    import_store = SqlImportStore(engine, unit_of_work, sequencer, sequencer.drain)
+    imports = ConsentImports(import_store, hasher, keyring, clock)
     gate = Gate(
         CredentialAuthenticator(SqlCallerDirectory(engine), clock),
         TenantRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
@@ -340,6 +346,7 @@ def bootstrap(
         cookie_servicer=cookie_servicer,
         telemetry=telemetry,
         sequencer=sequencer,
+        imports=imports,
         admin=AdminUseCases(admin_store, clock) if admin_store else None,
         retention=retention,
         cookie_purge=cookie_purge,

@@ -6,13 +6,15 @@ data)."""
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
+from consentd.app.importing import ImportRow as Row
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import (
     Identifier,
@@ -43,20 +45,6 @@ class RowError:
 
 
 @dataclass(frozen=True, slots=True)
-class Row:
-    """One decision to import; `line` is the CSV line it ends on (the header is line 1)."""
-
-    line: int
-    identifier: Identifier
-    target: Target
-    state: ConsentState
-    recorded_at: datetime
-    source: Source
-    notice_version: int | None
-    evidence: str
-
-
-@dataclass(frozen=True, slots=True)
 class CsvFile:
     digest: str  # SHA-256 of the bytes: the import's identity (its checkpoint's key)
     rows: list[Row]
@@ -65,27 +53,43 @@ class CsvFile:
 
 def read_csv(path: Path, phone_region: str, now: datetime) -> CsvFile:
     """Every row parsed and checked on its own (the catalogue is checked by `against`)."""
-    data = path.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return CsvFile(digest, [], [RowError(1, "", "the file is not UTF-8")])
-    reader = csv.DictReader(text.splitlines(keepends=True), strict=True)
-    header = [name.strip() for name in reader.fieldnames or []]
-    errors = _header_errors(header)
-    if errors:
-        return CsvFile(digest, [], errors)
-    reader.fieldnames = header
-    rows: list[Row] = []
-    try:
-        for record in reader:
-            row = _row(reader.line_num, record, phone_region, now, errors)
-            if row is not None:
-                rows.append(row)
-    except csv.Error as error:
-        errors.append(RowError(reader.line_num, "", f"not valid CSV ({error})"))
-    return CsvFile(digest, rows, errors)
+    errors: list[RowError] = []
+    rows = list(iter_rows(path, phone_region, now, errors))
+    return CsvFile(file_digest(path), rows, errors)
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of the file's bytes (read in chunks): the import's identity."""
+    with path.open("rb") as source:
+        return hashlib.file_digest(source, "sha256").hexdigest()
+
+
+def iter_rows(
+    path: Path, phone_region: str, now: datetime, errors: list[RowError]
+) -> Iterator[Row]:
+    """The valid rows, read as a stream (memory stays flat); each bad one is appended to
+    `errors` instead."""
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        reader = csv.DictReader(source, strict=True)
+        try:
+            header = [name.strip() for name in reader.fieldnames or []]
+        except UnicodeDecodeError:
+            errors.append(RowError(1, "", "the file is not UTF-8"))
+            return
+        found = _header_errors(header)
+        if found:
+            errors.extend(found)
+            return
+        reader.fieldnames = header
+        try:
+            for record in reader:
+                row = _row(reader.line_num, record, phone_region, now, errors)
+                if row is not None:
+                    yield row
+        except csv.Error as error:
+            errors.append(RowError(reader.line_num, "", f"not valid CSV ({error})"))
+        except UnicodeDecodeError:
+            errors.append(RowError(reader.line_num + 1, "", "the file is not UTF-8"))
 
 
 def _header_errors(header: list[str]) -> list[RowError]:
@@ -153,12 +157,18 @@ def _identifier(
         return None
 
 
+@functools.cache
+def _members(kind: type[E]) -> dict[str, E]:
+    """The members a file may name, by value (every row looks them up: built once)."""
+    return {m.value: m for m in kind if m.value != "*"}
+
+
 def _member(kind: type[E], raw: str, line: int, column: str, errors: list[RowError]) -> E | None:
-    allowed = [m.value for m in kind if m.value != "*"]
-    if raw.lower() not in allowed:
+    allowed = _members(kind)
+    member = allowed.get(raw.lower())
+    if member is None:
         errors.append(RowError(line, column, f"must be one of {', '.join(allowed)}"))
-        return None
-    return kind(raw.lower())
+    return member
 
 
 def _time(raw: str, now: datetime, line: int, errors: list[RowError]) -> datetime | None:

@@ -256,7 +256,7 @@ def _imports(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     consents.add_argument("file", type=Path, help="UTF-8 CSV with a header row")
     consents.add_argument("--tenant", required=True, help="tenant slug")
-    consents.add_argument("--batch-size", type=_positive, default=500, help="rows per commit")
+    consents.add_argument("--batch-size", type=_positive, default=2000, help="rows per commit")
     consents.add_argument(
         "--check", action="store_true", help="validate every row and stop (write nothing)"
     )

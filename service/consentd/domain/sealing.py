@@ -73,11 +73,16 @@ class Keyring:
         if len(secret) < 32:
             raise ValueError("the service secret must be at least 32 bytes")
         self._secret = secret
+        self._wrapping: dict[UUID, bytes] = {}  # per tenant: derived once (an import makes many)
 
     def _wrapping_key(self, tenant_id: UUID) -> bytes:
-        return hmac.new(
-            self._secret, b"subject-key-wrap:" + tenant_id.bytes, hashlib.sha256
-        ).digest()
+        key = self._wrapping.get(tenant_id)
+        if key is None:
+            key = hmac.new(
+                self._secret, b"subject-key-wrap:" + tenant_id.bytes, hashlib.sha256
+            ).digest()
+            self._wrapping[tenant_id] = key
+        return key
 
     def new_key(self, tenant_id: UUID, subject_id: UUID) -> tuple[SubjectKey, bytes]:
         """A fresh data key and its wrapped form (what the database stores)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -10,19 +9,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from consentd.app.importing import ImportCheckpoint
 from consentd.store.tables import consent_imports
 
 _I = consent_imports
-
-
-@dataclass(frozen=True, slots=True)
-class ImportCheckpoint:
-    """Where an import of one file stands: every line up to `last_line` is committed."""
-
-    last_line: int
-    imported: int
-    superseded: int
-    completed_at: datetime | None
 
 
 async def claim(

@@ -1,0 +1,264 @@
+"""The campaign benchmark's lines driven by C load generators (see cload.py), and their baselines:
+
+  unary     CheckConsent, h2load, --concurrency in flight       vs the bare grpc.aio echo server
+  cookie    RecordCookieChoice, Connect JSON, wrk, 16 conns     vs plain INSERT (pgbench, 16)
+  record    RecordConsent (new subject), h2load, 64 in flight   vs plain INSERT (pgbench, 64)
+  withdraw  WithdrawConsent, h2load, 64 in flight               vs plain INSERT (pgbench, 64)
+            (record and withdraw: one tenant, then spread over --tenants tenants)
+  import    `consentd import consents` of --import-rows rows     vs plain COPY of the same file
+
+A plain INSERT is one durable single-row INSERT per transaction (fsync and synchronous_commit
+on) into a copy of the fact table (same columns, CHECKs and indexes; no foreign keys, no row
+level security, no locks). The body makers here are imported by the h2load rotator too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+import cload
+
+PURPOSE = "newsletter"
+SUBJECTS_ENV = "CONSENTD_BENCH_SUBJECTS"
+FEW = 16  # connections of the cookie line (a banner's backend: few connections)
+
+
+def email(index: int) -> str:
+    """Zero-padded: every body of one h2load file has the same length."""
+    return f"person{index:010d}@example.fr"
+
+
+def _target() -> Any:
+    from consent.v1 import types_pb2
+
+    return types_pb2.ConsentTarget(
+        purpose=PURPOSE, channel=types_pb2.CHANNEL_EMAIL, scope=types_pb2.PARTY_SCOPE_FIRST_PARTY
+    )
+
+
+def check_maker(number: int) -> cload.Maker:
+    from consent.v1 import consent_pb2, types_pb2
+
+    target, subjects = _target(), int(os.environ.get(SUBJECTS_ENV, "10000"))
+
+    def make(index: int) -> bytes:
+        subject = types_pb2.SubjectRef(email=email(index % subjects))
+        return consent_pb2.CheckConsentRequest(subject=subject, target=target).SerializeToString()
+
+    return make
+
+
+def record_maker(number: int) -> cload.Maker:
+    from consent.v1 import consent_pb2, types_pb2
+
+    state = types_pb2.CONSENT_STATE_GRANTED
+    choice = consent_pb2.ConsentChoice(target=_target(), state=state)
+
+    def make(index: int) -> bytes:
+        return consent_pb2.RecordConsentRequest(
+            subject=types_pb2.SubjectIdentity(email=email(index)),
+            choices=[choice],
+            source=types_pb2.SOURCE_API,
+        ).SerializeToString()
+
+    return make
+
+
+def withdraw_maker(number: int) -> cload.Maker:
+    from consent.v1 import consent_pb2, types_pb2
+
+    target, subjects = _target(), int(os.environ.get(SUBJECTS_ENV, "10000"))
+
+    def make(index: int) -> bytes:
+        return consent_pb2.WithdrawConsentRequest(
+            subject=types_pb2.SubjectRef(email=email(index % subjects)),
+            targets=[target],
+            source=types_pb2.SOURCE_API,
+        ).SerializeToString()
+
+    return make
+
+
+MAKERS = {"unary": check_maker, "record": record_maker, "withdraw": withdraw_maker}
+METHODS = {"unary": "CheckConsent", "record": "RecordConsent", "withdraw": "WithdrawConsent"}
+
+
+def h2load(
+    c: Any, mode: str, address: str, keys: list[str], first: int, *, subjects: int = 0
+) -> dict[str, Any]:
+    """`mode` through h2load at --concurrency in flight, spread over one process per key;
+    checks and withdrawals name the first `subjects` (--small) seeded subjects."""
+    total = c.args.concurrency
+    os.environ[SUBJECTS_ENV] = str(subjects or c.args.small)
+    folder = c.base / f"bodies-{mode}-{time.monotonic_ns()}"
+    folder.mkdir()
+    maker = MAKERS[mode]
+    # Far apart first indexes: the files never name the same new subject.
+    paths = cload.write_bodies(
+        folder, [(maker(n), first + n * 10_000_000) for n in range(len(keys))]
+    )
+    url = f"http://{address}/consent.v1.ConsentService/{METHODS[mode]}"
+    shares = [total // len(keys) + (n < total % len(keys)) for n in range(len(keys))]
+    targets = [
+        cload.Target(url, cload.grpc_headers(key), path, share)
+        for key, path, share in zip(keys, paths, shares, strict=True)
+        if share
+    ]
+    _preflight(url, targets[0].headers, paths[0].read_bytes())
+    rotate = f"writes:{maker.__name__}"
+    return measure(c, lambda: cload.run_h2load(targets, c.args.seconds, c.args.warmup, rotate))
+
+
+def _preflight(url: str, headers: dict[str, str], body: bytes) -> None:
+    """One call with the first body through grpcio: h2load cannot see a gRPC status (it is in
+    the trailers), so a body or key the service refuses would otherwise count as answered."""
+    import grpc
+
+    address, method = url.removeprefix("http://").split("/", 1)
+    with grpc.insecure_channel(address) as channel:
+        call = channel.unary_unary(f"/{method}")
+        meta = [("authorization", headers["authorization"])]
+        call(body[5:], metadata=meta, timeout=30)  # raises grpc.RpcError when refused
+
+
+_COOKIE_LUA = """
+local n = 0
+request = function()
+  n = n + 1
+  local body = string.format('{"visitorId":"wrk-%%010d-%%08d",'
+    .. '"method":"COOKIE_CHOICE_METHOD_CUSTOM","grantedCategories":["analytics"],'
+    .. '"policyRevision":1,'
+    .. '"pageUrl":"https://www.example.fr/produits"}', math.random(1, 1000000000), n)
+  return wrk.format("POST", nil, {["Content-Type"]="application/json",
+    ["Authorization"]="Bearer %s"}, body)
+end
+"""
+
+
+def cookie(c: Any, http_address: str) -> dict[str, Any]:
+    url = f"http://{http_address}/consent.v1.CookieService/RecordCookieChoice"
+    script = _COOKIE_LUA % c.cookie_key
+    _connect_preflight(url, c.cookie_key)
+    return measure(c, lambda: cload.run_wrk(url, script, FEW, c.args.seconds, c.args.warmup))
+
+
+def _connect_preflight(url: str, key: str) -> None:
+    """One Connect JSON call as wrk sends it; raises unless the service answers 200."""
+    import urllib.error
+    import urllib.request
+
+    body = (
+        b'{"visitorId":"preflight-visitor-0001","method":"COOKIE_CHOICE_METHOD_CUSTOM",'
+        b'"grantedCategories":["analytics"],"policyRevision":1,'
+        b'"pageUrl":"https://www.example.fr/produits"}'
+    )
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    request = urllib.request.Request(url, body, headers, method="POST")  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - loopback
+            answer.read()
+    except urllib.error.HTTPError as error:
+        raise RuntimeError(f"RecordCookieChoice refused: {error.read()!r}") from error
+
+
+# One durable single-row INSERT per transaction, rows as wide as the service's.
+PLAIN_TABLES = {"plain_events": "consent_events", "plain_cookies": "cookie_choices"}
+_PLAIN_EVENT = """INSERT INTO plain_events (tenant_id, event_id, subject_id, purpose_id, channel,
+ scope, state, source, actor, processing_role, recorded_at, evidence_reference, evidence_sealed)
+ VALUES ('{tenant}', gen_random_uuid(), gen_random_uuid(), 'newsletter', 'email', 'first_party',
+ 'granted', 'api', '', 'processor', now(), '', sha384(random()::text::bytea));
+"""
+_PLAIN_COOKIE = """INSERT INTO plain_cookies (tenant_id, choice_id, visitor_id, method, granted,
+ refused, policy_revision, gpc, recorded_at, expires_at, page_url, ip_digest, ua_digest)
+ VALUES ('{tenant}', gen_random_uuid(), md5(random()::text), 'custom', '{{necessary,analytics}}',
+ '{{}}', 1, false, now(), now() + interval '6 months', 'https://www.example.fr/produits',
+ sha256(random()::text::bytea), sha256(random()::text::bytea));
+"""
+
+
+async def make_plain_tables(owner_dsn: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(owner_dsn)
+    try:
+        for plain, real in PLAIN_TABLES.items():
+            await conn.execute(
+                f"CREATE TABLE {plain} (LIKE {real} INCLUDING DEFAULTS INCLUDING IDENTITY "
+                "INCLUDING CONSTRAINTS INCLUDING INDEXES)"
+            )
+    finally:
+        await conn.close()
+
+
+def plain_insert(c: Any, table: str, clients: int) -> dict[str, Any]:
+    script = (_PLAIN_EVENT if table == "plain_events" else _PLAIN_COOKIE).format(tenant=c.tenant)
+    dsn = c.owner_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    return measure(
+        c, lambda: cload.run_pgbench(dsn, script, clients, c.args.seconds, c.args.warmup)
+    )
+
+
+def measure(c: Any, run: Any) -> dict[str, Any]:
+    """`run()`'s figures plus the CPU % of one core of generator, servers and PostgreSQL."""
+    servers = [p.pid for p in c.processes]
+    from campaign import CpuMeter, _cpu_seconds
+
+    meter = CpuMeter(
+        {"server": lambda: sum(map(_cpu_seconds, servers)), "postgres": c.postgres_cpu}
+    )
+    meter.start()
+    started = time.perf_counter()
+    result: dict[str, Any] = run()
+    wall = time.perf_counter() - started
+    cpu = meter.stop()
+    result["rate"] = result["count"] / result["seconds"] if result["seconds"] else 0.0
+    result["load_cpu"] = 100 * result.pop("cpu") / wall
+    result["server_cpu"] = 100 * (cpu["server"] + result.pop("server_seconds", 0.0)) / wall
+    result["pg_cpu"] = 100 * cpu["postgres"] / wall
+    return result
+
+
+def best(c: Any, ours: Any, base: Any | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Alternate the two --rounds times (round number passed); the best run of each side."""
+    runs: list[list[dict[str, Any]]] = [[], []]
+    for round_ in range(c.args.rounds):
+        runs[0].append(ours(round_))
+        if base is not None:
+            runs[1].append(base(round_))
+    pick = [max(r, key=lambda x: x["rate"]) if r else None for r in runs]
+    assert pick[0] is not None
+    return pick[0], pick[1]
+
+
+def write_lines(c: Any, lines: set[str], address: str, http_address: str) -> None:
+    """The cookie line, then RecordConsent and WithdrawConsent for one tenant and spread."""
+    n = c.args.concurrency
+    if "cookie" in lines:
+        ours, base = best(
+            c, lambda r: cookie(c, http_address), lambda r: plain_insert(c, "plain_cookies", FEW)
+        )
+        c.add(f"RecordCookieChoice, Connect JSON, wrk, {FEW} connections", ours, base, "writes/s")
+    groups = []
+    if "writes" in lines:
+        groups.append(("1 tenant", [c.key], c.args.small))
+    if "spread" in lines and c.spread:
+        per = max(1, c.args.small // len(c.spread))
+        for tenant_id, _ in c.spread:
+            asyncio.run(c.seed(0, per, tenant_id))
+        groups.append((f"{len(c.spread)} tenants", [key for _, key in c.spread], per))
+    for label, keys, subjects in groups:
+        for mode, name in (
+            ("record", "RecordConsent (new subject)"),
+            ("withdraw", "WithdrawConsent"),
+        ):
+            ours, base = best(
+                c,
+                lambda r, m=mode, k=keys, s=subjects: h2load(
+                    c, m, address, k, 1_000_000_000 * (1 + r), subjects=s
+                ),
+                lambda r: plain_insert(c, "plain_events", n),
+            )
+            c.add(f"{name}, h2load, {n} in flight, {label}", ours, base, "writes/s")

@@ -1,0 +1,232 @@
+"""The import store: one transaction per batch of `consentd import consents` (app/importing.py).
+
+Rows are streamed with COPY into a temporary staging table (one per connection, emptied at
+each commit), then applied with set-based statements: the events not superseded are appended
+in file order, the projection takes the latest event per key, and each event's log entry is
+queued in audit_queue in exactly the writers' format (consentd_event_action /
+consentd_event_payload of 0009); the sequencer gives them log entries and feed positions.
+The batch's subjects are locked first (store/consents.py's advisory lock), as every writer does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from consentd.app.importing import ImportCheckpoint, ImportFile, NewSubject, StagedEvent
+from consentd.app.ports import ChangeSignal, Digest, UnitOfWorkFactory
+from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.model import Purpose
+from consentd.store.consents import _LOCK_SUBJECTS
+from consentd.store.driver import driver_of
+from consentd.store.imports import advance, claim
+from consentd.store.subjects import _OWNERS
+from consentd.store.uow import enter_tenant
+
+_STAGE = """
+CREATE TEMPORARY TABLE IF NOT EXISTS import_stage (
+    line integer NOT NULL, event_id uuid NOT NULL, subject_id uuid NOT NULL,
+    purpose_id text NOT NULL, channel text NOT NULL, scope text NOT NULL, state text NOT NULL,
+    notice_id text, notice_version integer, source text NOT NULL,
+    recorded_at timestamptz NOT NULL, valid_until timestamptz, evidence_reference text NOT NULL
+) ON COMMIT DELETE ROWS
+"""
+_STAGE_COLUMNS = (
+    "line", "event_id", "subject_id", "purpose_id", "channel", "scope", "state", "notice_id",
+    "notice_version", "source", "recorded_at", "valid_until", "evidence_reference",
+)  # fmt: skip
+
+_ADD_SUBJECTS = """
+WITH given AS (
+    SELECT * FROM unnest($2::uuid[], $3::text[], $4::bytea[], $5::bytea[], $6::bytea[])
+        AS g(subject_id, kind, digest, wrapped_key, sealed_value)
+), subj AS (
+    INSERT INTO subjects (tenant_id, subject_id, created_at) SELECT $1, subject_id, $7 FROM given
+), keyed AS (
+    INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at)
+    SELECT $1, subject_id, wrapped_key, $7 FROM given
+)
+INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at, sealed_value)
+SELECT $1, kind, digest, subject_id, $7, sealed_value FROM given
+ON CONFLICT DO NOTHING RETURNING kind, digest, subject_id
+"""
+# Subjects made for identifiers another writer linked first: nothing refers to them.
+_DROP_SUBJECTS = """
+WITH keys AS (DELETE FROM subject_keys WHERE tenant_id = $1 AND subject_id = ANY($2::uuid[]))
+DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = ANY($2::uuid[])
+"""
+
+# A row is superseded when its target (or the "all" target) already has a decision at least as
+# recent: on record, or in an earlier row of the batch. The rest is appended in file order.
+_APPLY = """
+WITH staged AS (
+    SELECT s.*, greatest(
+        max(s.recorded_at) OVER (
+            PARTITION BY s.subject_id, s.purpose_id, s.channel, s.scope ORDER BY s.line
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ),
+        (SELECT max(c.updated_at) FROM current_consents c
+         WHERE c.tenant_id = $1 AND c.subject_id = s.subject_id AND (c.purpose_id = '*'
+            OR (c.purpose_id, c.channel, c.scope) = (s.purpose_id, s.channel, s.scope)))
+    ) AS latest
+    FROM import_stage s
+), inserted AS (
+    INSERT INTO consent_events (
+        tenant_id, event_id, subject_id, purpose_id, channel, scope, state, notice_id,
+        notice_version, source, actor, processing_role, recorded_at, valid_until,
+        evidence_reference
+    )
+    SELECT $1, event_id, subject_id, purpose_id, channel, scope, state, notice_id,
+        notice_version, source, $2, $3, recorded_at, valid_until, evidence_reference
+    FROM staged WHERE latest IS NULL OR latest < recorded_at
+    ORDER BY line
+    RETURNING *
+), queued AS (
+    INSERT INTO audit_queue (tenant_id, action, recorded_at, subject_id, fact_id, payload)
+    SELECT i.tenant_id, consentd_event_action(i.state), $4, i.subject_id, i.event_id,
+        consentd_event_payload(i::consent_events)
+    FROM inserted i ORDER BY i.sequence
+), projected AS (
+    -- One row per key (the batch's latest event); never over a later event already there.
+    INSERT INTO current_consents AS c (
+        tenant_id, subject_id, purpose_id, channel, scope, state, event_id, sequence,
+        notice_version, valid_until, updated_at
+    )
+    SELECT DISTINCT ON (subject_id, purpose_id, channel, scope) tenant_id, subject_id,
+        purpose_id, channel, scope, state, event_id, sequence, notice_version, valid_until,
+        recorded_at
+    FROM inserted ORDER BY subject_id, purpose_id, channel, scope, sequence DESC
+    ON CONFLICT (tenant_id, subject_id, purpose_id, channel, scope) DO UPDATE SET
+        state = excluded.state, event_id = excluded.event_id, sequence = excluded.sequence,
+        notice_version = excluded.notice_version, valid_until = excluded.valid_until,
+        updated_at = excluded.updated_at
+    WHERE c.sequence < excluded.sequence
+)
+SELECT count(*) FROM inserted
+"""
+
+
+class SqlImportBatch:
+    def __init__(
+        self, conn: AsyncConnection, raw: Any, tenant_id: UUID, source: ImportFile
+    ) -> None:
+        self._conn = conn
+        self._raw = raw  # asyncpg.Connection: COPY is not in the Driver protocol
+        self._tenant = tenant_id
+        self._source = source
+        self.queued = False
+
+    async def checkpoint(self, at: datetime) -> ImportCheckpoint:
+        source = self._source
+        return await claim(
+            self._conn, self._tenant, source.digest, name=source.name, rows=source.rows, now=at
+        )
+
+    async def owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]:
+        if not digests:
+            return {}
+        kinds = [kind.value for kind, _ in digests]
+        rows = await self._raw.fetch(_OWNERS, self._tenant, kinds, [d for _, d in digests])
+        return {(IdentifierKind(m["kind"]), bytes(m["digest"])): m["subject_id"] for m in rows}
+
+    async def add_subjects(
+        self, subjects: Sequence[NewSubject], at: datetime
+    ) -> dict[Digest, UUID]:
+        linked = await self._raw.fetch(
+            _ADD_SUBJECTS,
+            self._tenant,
+            [s.subject_id for s in subjects],
+            [s.digest[0].value for s in subjects],
+            [s.digest[1] for s in subjects],
+            [s.wrapped_key for s in subjects],
+            [s.sealed_value for s in subjects],
+            at,
+        )
+        owners = {(IdentifierKind(m["kind"]), bytes(m["digest"])): m["subject_id"] for m in linked}
+        lost = [s for s in subjects if s.digest not in owners]
+        if lost:  # linked meanwhile by a live writer: join its subject, drop ours
+            owners.update(await self.owners([s.digest for s in lost]))
+            await self._raw.execute(_DROP_SUBJECTS, self._tenant, [s.subject_id for s in lost])
+        return owners
+
+    async def apply(
+        self, events: Sequence[StagedEvent], actor: str, role: str, at: datetime
+    ) -> int:
+        if not events:
+            return 0
+        await self._raw.execute(_STAGE)
+        records = [
+            (
+                e.line,
+                e.event_id,
+                e.subject_id,
+                e.target.purpose,
+                e.target.channel.value,
+                e.target.scope.value,
+                e.state.value,
+                e.notice_id,
+                e.notice_version,
+                e.source.value,
+                e.recorded_at,
+                e.valid_until,
+                e.evidence_reference,
+            )
+            for e in events
+        ]
+        await self._raw.copy_records_to_table(
+            "import_stage", records=records, columns=_STAGE_COLUMNS
+        )
+        subjects = sorted({e.subject_id for e in events})
+        await self._raw.execute(_LOCK_SUBJECTS, self._tenant, subjects)
+        imported: int = await self._raw.fetchval(_APPLY, self._tenant, actor, role, at)
+        self.queued = self.queued or imported > 0
+        return imported
+
+    async def advance(self, checkpoint: ImportCheckpoint, at: datetime) -> None:
+        await advance(self._conn, self._tenant, self._source.digest, checkpoint, at)
+
+
+class SqlImportStore:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        uow: UnitOfWorkFactory,
+        signal: ChangeSignal,
+        settle: Any,
+    ) -> None:
+        """`signal` is woken after a batch that queued log entries commits; `settle(tenant)`
+        integrates what is queued (the sequencer's drain)."""
+        self._engine = engine
+        self._uow = uow
+        self._signal = signal
+        self._settle = settle
+
+    @asynccontextmanager
+    async def batch(self, tenant_id: UUID, source: ImportFile) -> AsyncIterator[SqlImportBatch]:
+        async with self._engine.connect() as conn:
+            await enter_tenant(conn, tenant_id)
+            raw = await driver_of(conn)
+            batch = SqlImportBatch(conn, raw, tenant_id, source)
+            yield batch
+            await conn.commit()
+        if batch.queued:
+            self._signal.changed(tenant_id)
+
+    async def catalogue(self, tenant_id: UUID) -> tuple[dict[str, Purpose], dict[str, set[int]]]:
+        purposes: dict[str, Purpose] = {}
+        async with self._uow(tenant_id) as uow:
+            after = None
+            while page := await uow.catalog.list_purposes(after, 500):
+                purposes.update((p.purpose_id, p) for p in page)
+                after = page[-1].purpose_id
+            notices = sorted({p.notice_id for p in purposes.values() if p.notice_id})
+            versions = {n: await uow.catalog.notice_versions(n) for n in notices}
+        return purposes, versions
+
+    async def settled(self, tenant_id: UUID) -> None:
+        await self._settle(tenant_id)
