@@ -132,10 +132,20 @@ SELECT jsonb_build_object(
 $$
 """
 
+# A loose index scan over the primary key: one probe per tenant, however many rows are queued
+# (an import can queue a million before the sequencer catches up).
 QUEUED_TENANTS_FUNCTION = """
 CREATE FUNCTION consentd_queued_tenants() RETURNS SETOF uuid
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS
-$$ SELECT DISTINCT tenant_id FROM audit_queue $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
+WITH RECURSIVE t AS (
+    (SELECT tenant_id FROM audit_queue ORDER BY tenant_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT q.tenant_id FROM audit_queue q WHERE q.tenant_id > t.tenant_id
+            ORDER BY q.tenant_id LIMIT 1)
+    FROM t WHERE t.tenant_id IS NOT NULL
+)
+SELECT tenant_id FROM t WHERE tenant_id IS NOT NULL
+$$
 """
 
 FUNCTIONS = {
