@@ -1,4 +1,5 @@
-"""The one composition root: settings in, a wired application out. No work at import time."""
+"""The one composition root: settings in, a wired application out. No work at import time.
+bootstrap() calls the builders of consentd/wiring/ in turn: the store, the use cases, the API."""
 
 from __future__ import annotations
 
@@ -7,79 +8,45 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from uuid import UUID
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consentd.api.audit_servicer import AuditServicer
 from consentd.api.browser import BrowserGate, connect_apps
 from consentd.api.browser_portal import PortalServicers, portal_apps
-from consentd.api.campaign_servicer import CampaignServicer
-from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.cookie_servicer import CookieServicer
 from consentd.api.gate import Gate
-from consentd.api.http import BrowserApp, DemoPage
+from consentd.api.http import BrowserApp
 from consentd.api.interceptors import ServiceInterceptor
-from consentd.api.methods import methods
-from consentd.api.ratelimit import TenantRateLimiter
-from consentd.api.retention_servicer import RetentionServicer
-from consentd.api.rights_servicer import RightsServicer
-from consentd.api.server import (
-    Registration,
-    Server,
-    audit_service,
-    campaign_service,
-    catalog_service,
-    consent_service,
-    cookie_service,
-    retention_service,
-    rights_service,
-)
+from consentd.api.server import Registration, Server
 from consentd.app.admin import AdminUseCases
 from consentd.app.audit import AuditUseCases
-from consentd.app.auth import CredentialAuthenticator
 from consentd.app.campaign import CampaignUseCases
 from consentd.app.catalog import CatalogUseCases
 from consentd.app.changes import ChangeHub
-from consentd.app.confirmations import DoubleOptIn
 from consentd.app.consents import ConsentUseCases
 from consentd.app.cookie_purge import CookiePurge
-from consentd.app.cookies import CookieExport, CookieUseCases
+from consentd.app.cookies import CookieUseCases
 from consentd.app.importing import ConsentImports
-from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, Notifier
 from consentd.app.requests import RightsRequestUseCases
 from consentd.app.retention import RetentionJob, RetentionSettingsUseCases
 from consentd.app.rights import RightsUseCases
-from consentd.app.writers import TenantWriters
-from consentd.config import ConfigError, Settings
+from consentd.config import Settings
 from consentd.domain.audit import CheckpointSigner
-from consentd.domain.identifiers import IdentifierHasher
-from consentd.domain.retention import Category
-from consentd.domain.sealing import Keyring
 from consentd.jobs.sequencer import Sequencer
 from consentd.notifiers import LogNotifier, SmtpNotifier, SmtpRelay
-from consentd.store.admin import SqlAdmin
-from consentd.store.callers import SqlCallerDirectory
-from consentd.store.database import DatabaseProbe, create_engine, pool_usage
-from consentd.store.idempotency import SqlIdempotency
-from consentd.store.importing import SqlImportStore
-from consentd.store.locks import AdvisoryLock
-from consentd.store.reads import ReadPool, ReadUnitOfWork
-from consentd.store.sequencer import SqlSequencer
-from consentd.store.uow import SqlUnitOfWork
+from consentd.store.database import DatabaseProbe
+from consentd.store.reads import ReadPool
 from consentd.telemetry import Telemetry
+from consentd.wiring.api import Api, build_api, demo_page, preferences_dir
+from consentd.wiring.store import Store, build_store
+from consentd.wiring.use_cases import OwnerJobs, UseCases, build_owner_jobs, build_use_cases
 
 log = structlog.get_logger("consentd")
 # How long closing a pool may wait for PostgreSQL at exit.
 CLOSE_SECONDS = 1.0
-# The demo banner page of the repository (web/demo; `make setup` bundles it into dist/).
-DEMO_DIR = Path(__file__).resolve().parents[2] / "web" / "demo"
-# The preference centre (web/preferences; CONSENTD_PREFERENCES), bundled the same way.
-PREFERENCES_DIR = DEMO_DIR.with_name("preferences")
 
 
 def utc_now() -> datetime:
@@ -133,27 +100,17 @@ class App:
         """The browser port's ASGI app: the same servicers behind the same Gate, over Connect
         and gRPC-Web; with `demo_key` (a cookies:write key; CONSENTD_DEMO only) it also serves
         the demo page, that key written into it. Raises ConfigError when the demo is not built."""
-        demo = None
-        if demo_key is not None:
-            if not (DEMO_DIR / "dist" / "banner.js").exists():
-                raise ConfigError(
-                    f"CONSENTD_DEMO is set but {DEMO_DIR}/dist/banner.js is missing: make setup"
-                )
-            demo = DemoPage(DEMO_DIR, demo_key)
+        demo = demo_page(demo_key)
         gate = BrowserGate(self.gate, self.cookies, self.telemetry)
         services = connect_apps(gate, self.cookie_servicer, self.consent_servicer)
         if self.portal is not None:
             services = portal_apps(gate, services, self.portal)
-        preferences = None
-        if self.settings.preferences:
-            if not (PREFERENCES_DIR / "dist" / "preferences.js").exists():
-                raise ConfigError(
-                    f"CONSENTD_PREFERENCES is set but {PREFERENCES_DIR}/dist/preferences.js is "
-                    "missing: make setup"
-                )
-            preferences = PREFERENCES_DIR
         return BrowserApp(
-            services, self.cookies, demo, preferences, authenticate=self.gate.authenticate
+            services,
+            self.cookies,
+            demo,
+            preferences_dir(self.settings),
+            authenticate=self.gate.authenticate,
         )
 
     async def aclose(self, within: float = CLOSE_SECONDS) -> None:
@@ -216,150 +173,73 @@ def bootstrap(
     is the owner's, used for tenant and credential administration and to list the tenants for
     the jobs that span them. `audit_key` is the checkpoint signing seed. `telemetry` (traces
     and metrics) defaults to no exporter and a registry nobody serves; the App closes it."""
-    ceiling = settings.db_timeout_seconds
-    engine = create_engine(database_url, settings.db_pool_size, ceiling)
     signer = CheckpointSigner(audit_key or derived_signing_key(secret_key))
-    every = settings.audit_checkpoint_every
-
-    hub = ChangeHub()
     # Writers queue audit entries; the sequencer chains them into the log and the feed, then
     # wakes the feed's watchers (hub).
-    # It has connections of its own: on the writers' pool it would queue behind them under load
-    # and the log would fall behind the writes.
-    sequencing = create_engine(database_url, 1)
-    sequencer = Sequencer(SqlSequencer(sequencing, signer, every), clock, hub)
-
-    def unit_of_work(tenant_id: UUID) -> SqlUnitOfWork:
-        return SqlUnitOfWork(engine, tenant_id, signer, every, signal=sequencer)
-
-    def purging(tenant_id: UUID) -> SqlUnitOfWork:
-        """The retention job's: it works on the tenants it marked purged (0011's guard)."""
-        return SqlUnitOfWork(engine, tenant_id, signer, every, guarded=False)
-
-    def snapshot(tenant_id: UUID) -> SqlUnitOfWork:
-        # Verification reads: a purged tenant's remaining chain still verifies.
-        return SqlUnitOfWork(engine, tenant_id, signer, every, snapshot=True, guarded=False)
-
-    # The hot reads (checks, streams, the feed) run as the same runtime role, under the same
-    # row-level security, on a small asyncpg pool of their own.
-    read_pool = ReadPool(database_url, settings.db_pool_size, ceiling)
-
-    def read_unit_of_work(tenant_id: UUID) -> ReadUnitOfWork:
-        return ReadUnitOfWork(read_pool, tenant_id)
-
-    # Bulk work (recipient-list streams, the feed, suppression exports) reads on a pool of its
-    # own, CONSENTD_BULK_CONCURRENCY connections: 500 open streams queue for those, never for
-    # the connections single checks need.
-    bulk_pool = ReadPool(database_url, settings.bulk_concurrency, ceiling, "consentd-bulk")
-
-    def bulk_unit_of_work(tenant_id: UUID) -> ReadUnitOfWork:
-        return ReadUnitOfWork(bulk_pool, tenant_id)
-
-    hasher = IdentifierHasher(secret_key)
-    keyring = Keyring(secret_key)
-    keys = SubjectKeys(keyring)
+    hub = ChangeHub()
+    store = build_store(
+        settings, database_url, owner_url=owner_url, signer=signer, clock=clock, hub=hub
+    )
     telemetry = telemetry or Telemetry()
-    tally = telemetry.metrics.decided
-    writers = TenantWriters(settings.tenant_writers)
-    notifier = notifier or notifier_of(settings)
-    double_opt_in = DoubleOptIn(
-        unit_of_work,
-        clock,
-        keys,
-        hasher,
-        notifier,
-        link=settings.confirm_url,
-        pending_days=settings.confirmation_days,
+    store.watch_pools(telemetry.metrics)
+    use_cases = build_use_cases(
+        settings,
+        store,
+        hub=hub,
+        secret_key=secret_key,
+        clock=clock,
+        notifier=notifier or notifier_of(settings),
+        tally=telemetry.metrics.decided,
     )
-    consents = ConsentUseCases(
-        unit_of_work,
-        hasher,
-        clock,
-        keys,
-        read_unit_of_work,
-        writers=writers,
-        tally=tally,
-        double_opt_in=double_opt_in,
+    api = build_api(settings, store, use_cases, clock, telemetry)
+    jobs = build_owner_jobs(settings, store, clock)
+    return assemble(
+        settings,
+        database_url=database_url,
+        telemetry=telemetry,
+        store=store,
+        use_cases=use_cases,
+        api=api,
+        jobs=jobs,
     )
-    campaign = CampaignUseCases(
-        bulk_unit_of_work,
-        hasher,
-        clock,
-        hub,
-        tally=tally,
-        bulk=asyncio.Semaphore(settings.bulk_concurrency),
-        sequencer=sequencer,
-    )
-    catalog = CatalogUseCases(unit_of_work, clock)
-    cookies = CookieUseCases(unit_of_work, hasher, clock, keys)
-    rights = RightsUseCases(
-        unit_of_work, hasher, keys, clock, sections={"cookie_choices": CookieExport()}
-    )
-    requests = RightsRequestUseCases(unit_of_work, hasher, keys, notifier, clock)
-    audit = AuditUseCases(unit_of_work, snapshot, signer, clock, sequencer)
-    retention_settings = RetentionSettingsUseCases(unit_of_work, clock)
-    import_store = SqlImportStore(engine, unit_of_work, sequencer, sequencer.drain)
-    imports = ConsentImports(import_store, hasher, keyring, clock)
-    gate = Gate(
-        CredentialAuthenticator(SqlCallerDirectory(engine), clock),
-        TenantRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
-        SqlIdempotency(engine, clock),
-        methods(),
-    )
-    consent_servicer = ConsentServicer(consents, settings.phone_region, double_opt_in)
-    catalog_servicer = CatalogServicer(catalog)
-    rights_servicer = RightsServicer(rights, requests, settings.phone_region)
-    cookie_servicer = CookieServicer(cookies, settings.phone_region)
-    owner_engine = create_engine(owner_url, 2, ceiling) if owner_url else None
-    telemetry.metrics.watch_pool("writes", lambda: pool_usage(engine))
-    telemetry.metrics.watch_pool("reads", read_pool.usage)
-    telemetry.metrics.watch_pool("bulk", bulk_pool.usage)
-    if owner_engine is not None:
-        telemetry.metrics.watch_pool("owner", lambda: pool_usage(owner_engine))
-    admin_store = SqlAdmin(owner_engine, signer, every) if owner_engine else None
-    # The jobs list tenants as the owner; each tenant's work runs in units of work of the
-    # runtime role (row-level security holds), one tenant at a time, under one lock.
-    cookie_purge = retention = None
-    if admin_store is not None:
-        lock = AdvisoryLock(engine)
-        cookie_purge = CookiePurge(
-            unit_of_work, admin_store, lock, clock, settings.purge_batch_size
-        )
-        purgers = {Category.COOKIE_CHOICES: cookie_purge}
-        retention = RetentionJob(purging, admin_store, signer, clock, lock, purgers=purgers)
+
+
+def assemble(
+    settings: Settings,
+    *,
+    database_url: str,
+    telemetry: Telemetry,
+    store: Store,
+    use_cases: UseCases,
+    api: Api,
+    jobs: OwnerJobs,
+) -> App:
+    """The App of what the builders made."""
     return App(
         settings=settings,
         database_url=database_url,
-        engine=engine,
-        consents=consents,
-        catalog=catalog,
-        campaign=campaign,
-        read_pool=read_pool,
-        bulk_pool=bulk_pool,
-        cookies=cookies,
-        rights=rights,
-        requests=requests,
-        audit=audit,
-        retention_settings=retention_settings,
-        gate=gate,
-        consent_servicer=consent_servicer,
-        cookie_servicer=cookie_servicer,
+        engine=store.engine,
+        consents=use_cases.consents,
+        catalog=use_cases.catalog,
+        campaign=use_cases.campaign,
+        read_pool=store.read_pool,
+        bulk_pool=store.bulk_pool,
+        cookies=use_cases.cookies,
+        rights=use_cases.rights,
+        requests=use_cases.requests,
+        audit=use_cases.audit,
+        retention_settings=use_cases.retention_settings,
+        gate=api.gate,
+        consent_servicer=api.consent_servicer,
+        cookie_servicer=api.cookie_servicer,
         telemetry=telemetry,
-        sequencer=sequencer,
-        imports=imports,
-        admin=AdminUseCases(admin_store, clock) if admin_store else None,
-        retention=retention,
-        cookie_purge=cookie_purge,
-        owner_engine=owner_engine,
-        registrations=[
-            consent_service(consent_servicer),
-            catalog_service(catalog_servicer),
-            cookie_service(cookie_servicer),
-            rights_service(rights_servicer),
-            audit_service(AuditServicer(audit)),
-            retention_service(RetentionServicer(retention_settings)),
-            campaign_service(CampaignServicer(campaign, settings.phone_region)),
-        ],
-        interceptors=[ServiceInterceptor(gate, telemetry)],
-        portal=PortalServicers(consent_servicer, catalog_servicer, rights_servicer),
+        sequencer=store.sequencer,
+        imports=use_cases.imports,
+        admin=jobs.admin,
+        retention=jobs.retention,
+        cookie_purge=jobs.cookie_purge,
+        owner_engine=store.owner_engine,
+        registrations=api.registrations,
+        interceptors=api.interceptors,
+        portal=api.portal,
     )

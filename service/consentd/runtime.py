@@ -1,15 +1,13 @@
-"""Process lifecycle of `consentd serve`: database (embedded or given), migrations, server,
-graceful stop on SIGTERM/SIGINT."""
+"""Process lifecycle of `consentd serve`: database (embedded or given), migrations, start-up
+work, then serving until SIGTERM/SIGINT (consentd/serving.py); the container's health probe."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import contextlib
-import gc
 import os
 import secrets
-import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,15 +16,14 @@ import grpc
 import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from consentd.api.http import HttpServer
 from consentd.bootstrap import App, bootstrap
 from consentd.config import ConfigError, Settings
 from consentd.domain.tenancy import Scope
-from consentd.jobs.retention import purge_periodically
 from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.postgres.host import default_data_dir
+from consentd.serving import serve_until_signalled
 from consentd.store.database import check_runtime_role, migrate, provision_runtime_role
-from consentd.telemetry import MetricsServer, Telemetry, Tracing
+from consentd.telemetry import Telemetry, Tracing
 
 log = structlog.get_logger("consentd")
 LOCAL_KEY_FILE = "local-admin.key"
@@ -172,7 +169,7 @@ async def serve(settings: Settings) -> None:
             page_key = None
             if settings.demo:
                 page_key = await demo_key(app, db.home, settings.default_tenant)
-            await _serve_until_signalled(app, page_key)
+            await serve_until_signalled(app, page_key)
         finally:
             await app.aclose()
 
@@ -186,87 +183,6 @@ async def prepare(app: App, db: Database) -> None:
         await app.admin.create_tenant(app.settings.default_tenant)
     if db.home is not None:
         await _local_admin_key(app, db.home, app.settings.default_tenant)
-
-
-async def _serve_until_signalled(app: App, demo: str | None) -> None:
-    settings = app.settings
-    # Before anything listens or logs "serving": a SIGTERM from then on stops gracefully.
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    browser = app.browser_app(demo_key=demo)
-    server = app.server()
-    port = server.bind(settings.grpc_address)
-    http = HttpServer(browser, settings.shutdown_grace_seconds)
-    http_port = await http.start(settings.http_address, reuse_port=settings.reuse_port)
-    await server.start()
-    metrics = _metrics_server(app)
-    _tune_garbage_collector()
-    host = settings.grpc_address.rsplit(":", 1)[0]
-    http_host = settings.http_address.rsplit(":", 1)[0]
-    metrics_host = (settings.metrics_address or "").rsplit(":", 1)[0]
-    log.info(
-        "serving",
-        grpc=f"{host}:{port}",
-        http=f"{http_host}:{http_port}",
-        metrics=f"{metrics_host}:{metrics.port}" if metrics else None,
-        traces=settings.otlp_endpoint,
-        demo=f"http://{http_host}:{http_port}/demo/" if settings.demo else None,
-        tenant=settings.default_tenant,
-    )
-    # Integrates what other processes queued, or a killed one left behind (and, at start, what
-    # this process's predecessor did).
-    sweeping = asyncio.create_task(app.sequencer.sweep_periodically(SWEEP_SECONDS))
-    purging = None
-    if settings.purge_interval_seconds and app.retention is not None:
-        interval = settings.purge_interval_seconds
-        purging = asyncio.create_task(purge_periodically(app.retention, interval, app.telemetry))
-    elif settings.purge_interval_seconds:
-        # Row-level security shows the runtime role one tenant at a time: listing them is the
-        # owner's. Without its URL, run `consentd purge` as a job that has it.
-        log.warning("purge_not_scheduled", reason="CONSENTD_MIGRATION_DATABASE_URL is not set")
-    await stop.wait()
-    log.info("stopping", grace_seconds=settings.shutdown_grace_seconds)
-    if purging is not None:
-        purging.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await purging
-    await asyncio.gather(server.stop(settings.shutdown_grace_seconds), http.stop())
-    sweeping.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await sweeping
-    await app.sequencer.sweep()  # what the last writes queued, before the pools close
-    if metrics is not None:
-        await asyncio.to_thread(metrics.close)
-    log.info("stopped")
-
-
-def _metrics_server(app: App) -> MetricsServer | None:
-    """The metrics port, unless disabled. A port that cannot be bound is logged, not fatal:
-    consent answers matter more than their metrics."""
-    address = app.settings.metrics_address
-    if address is None:
-        return None
-    try:
-        return MetricsServer(app.telemetry.metrics.registry, address)
-    except OSError as error:
-        log.error("metrics_unavailable", address=address, error=error.strerror)
-        return None
-
-
-def _tune_garbage_collector() -> None:
-    """Leave what start-up built out of every future collection, and collect the youngest
-    objects less often: answering a list allocates thousands of short-lived objects per chunk,
-    and the default threshold (700) ran a collection every few recipients."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
-
-
-# How often the audit sequencer looks for queued entries no wake-up announced (other processes'
-# writes, or a killed process's): the bound on their time to the log, with a pass's length.
-SWEEP_SECONDS = 0.5
 
 
 async def probe_health(address: str) -> int:

@@ -22,7 +22,8 @@ RULES = {
     # elsewhere (the embedded PostgreSQL lives in consentd/postgres).
     "consentd/store": (
         *("grpc", "google.protobuf", "consent", "subprocess", "signal"),
-        *("consentd.api", "consentd.bootstrap", "consentd.runtime", "consentd.cli"),
+        *("consentd.api", "consentd.bootstrap", "consentd.wiring", "consentd.runtime"),
+        "consentd.cli",
         "consentd.jobs",
     ),
     # Running PostgreSQL itself: no SQL of ours, no rules, no transport.

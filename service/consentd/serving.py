@@ -1,0 +1,160 @@
+"""One process serving until it is told to stop: the gRPC, browser and metrics ports open and
+the audit sweep and the purge schedule run; on SIGTERM or SIGINT in-flight calls drain within
+the grace, then what the last writes queued reaches the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import signal
+from dataclasses import dataclass
+
+import structlog
+
+from consentd.api.http import HttpServer
+from consentd.api.server import Server
+from consentd.bootstrap import App
+from consentd.config import Settings
+from consentd.jobs.retention import purge_periodically
+from consentd.telemetry import MetricsServer
+
+log = structlog.get_logger("consentd")
+# How often the audit sequencer looks for queued entries no wake-up announced (other processes'
+# writes, or a killed process's): the bound on their time to the log, with a pass's length.
+SWEEP_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Listening:
+    """The started servers and the ports they listen on (chosen when the address says 0)."""
+
+    server: Server
+    http: HttpServer
+    metrics: MetricsServer | None
+    grpc_port: int
+    http_port: int
+
+
+@dataclass(frozen=True, slots=True)
+class Background:
+    """What runs beside the calls while serving."""
+
+    sweeping: asyncio.Task[None]
+    purging: asyncio.Task[None] | None
+
+
+async def serve_until_signalled(app: App, demo: str | None) -> None:
+    """Serve until SIGTERM or SIGINT, then drain. `demo` is the demo page's key (CONSENTD_DEMO).
+    Raises ConfigError when the demo or the preference centre is asked for but not built."""
+    # Before anything listens or logs "serving": a SIGTERM from then on stops gracefully.
+    stop = _stop_on_signals()
+    listening = await _open_ports(app, demo)
+    _tune_garbage_collector()
+    _announce(app.settings, listening)
+    background = _start_background_work(app)
+    await stop.wait()
+    log.info("stopping", grace_seconds=app.settings.shutdown_grace_seconds)
+    await _drain(app, listening, background)
+    log.info("stopped")
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event that SIGTERM and SIGINT set."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _open_ports(app: App, demo: str | None) -> Listening:
+    """The browser port listens, then the gRPC server (its health follows the database), then
+    the metrics port."""
+    settings = app.settings
+    browser = app.browser_app(demo_key=demo)
+    server = app.server()
+    grpc_port = server.bind(settings.grpc_address)
+    http = HttpServer(browser, settings.shutdown_grace_seconds)
+    http_port = await http.start(settings.http_address, reuse_port=settings.reuse_port)
+    await server.start()
+    return Listening(server, http, _metrics_server(app), grpc_port, http_port)
+
+
+def _announce(settings: Settings, listening: Listening) -> None:
+    """The one "serving" line: where each port listens."""
+    host = settings.grpc_address.rsplit(":", 1)[0]
+    http_host = settings.http_address.rsplit(":", 1)[0]
+    metrics_host = (settings.metrics_address or "").rsplit(":", 1)[0]
+    http_port = listening.http_port
+    metrics = listening.metrics
+    log.info(
+        "serving",
+        grpc=f"{host}:{listening.grpc_port}",
+        http=f"{http_host}:{http_port}",
+        metrics=f"{metrics_host}:{metrics.port}" if metrics else None,
+        traces=settings.otlp_endpoint,
+        demo=f"http://{http_host}:{http_port}/demo/" if settings.demo else None,
+        tenant=settings.default_tenant,
+    )
+
+
+def _start_background_work(app: App) -> Background:
+    """The audit sweep, and the retention job on its schedule when the owner's URL is known."""
+    settings = app.settings
+    # Integrates what other processes queued, or a killed one left behind (and, at start, what
+    # this process's predecessor did).
+    sweeping = asyncio.create_task(app.sequencer.sweep_periodically(SWEEP_SECONDS))
+    purging = None
+    if settings.purge_interval_seconds and app.retention is not None:
+        interval = settings.purge_interval_seconds
+        purging = asyncio.create_task(purge_periodically(app.retention, interval, app.telemetry))
+    elif settings.purge_interval_seconds:
+        # Row-level security shows the runtime role one tenant at a time: listing them is the
+        # owner's. Without its URL, run `consentd purge` as a job that has it.
+        log.warning("purge_not_scheduled", reason="CONSENTD_MIGRATION_DATABASE_URL is not set")
+    return Background(sweeping, purging)
+
+
+async def _drain(app: App, listening: Listening, background: Background) -> None:
+    """The purge stops; in-flight calls finish within the grace; the sweep stops and one last
+    pass integrates what the last writes queued, before the pools close; the metrics port
+    closes."""
+    await _cancel(background.purging)
+    grace = app.settings.shutdown_grace_seconds
+    await asyncio.gather(listening.server.stop(grace), listening.http.stop())
+    await _cancel(background.sweeping)
+    await app.sequencer.sweep()
+    if listening.metrics is not None:
+        await asyncio.to_thread(listening.metrics.close)
+
+
+async def _cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel the task and wait until it has stopped."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def _metrics_server(app: App) -> MetricsServer | None:
+    """The metrics port, unless disabled. A port that cannot be bound is logged, not fatal:
+    consent answers matter more than their metrics."""
+    address = app.settings.metrics_address
+    if address is None:
+        return None
+    try:
+        return MetricsServer(app.telemetry.metrics.registry, address)
+    except OSError as error:
+        log.error("metrics_unavailable", address=address, error=error.strerror)
+        return None
+
+
+def _tune_garbage_collector() -> None:
+    """Leave what start-up built out of every future collection, and collect the youngest
+    objects less often: answering a list allocates thousands of short-lived objects per chunk,
+    and the default threshold (700) ran a collection every few recipients."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)

@@ -1,0 +1,123 @@
+"""The API side of the composition root: the Gate every call passes (credentials, rate
+limits, idempotency), the servicers over the use cases, their gRPC registrations and the
+interceptor; and the browser port's own pages (the demo, the preference centre)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from consentd.api.audit_servicer import AuditServicer
+from consentd.api.browser_portal import PortalServicers
+from consentd.api.campaign_servicer import CampaignServicer
+from consentd.api.catalog_servicer import CatalogServicer
+from consentd.api.consent_servicer import ConsentServicer
+from consentd.api.cookie_servicer import CookieServicer
+from consentd.api.gate import Gate
+from consentd.api.http import DemoPage
+from consentd.api.interceptors import ServiceInterceptor
+from consentd.api.methods import methods
+from consentd.api.ratelimit import TenantRateLimiter
+from consentd.api.retention_servicer import RetentionServicer
+from consentd.api.rights_servicer import RightsServicer
+from consentd.api.server import (
+    Registration,
+    audit_service,
+    campaign_service,
+    catalog_service,
+    consent_service,
+    cookie_service,
+    retention_service,
+    rights_service,
+)
+from consentd.app.auth import CredentialAuthenticator
+from consentd.app.ports import Clock
+from consentd.config import ConfigError, Settings
+from consentd.store.callers import SqlCallerDirectory
+from consentd.store.idempotency import SqlIdempotency
+from consentd.telemetry import Telemetry
+from consentd.wiring.store import Store
+from consentd.wiring.use_cases import UseCases
+
+# The demo banner page of the repository (web/demo; `make setup` bundles it into dist/).
+DEMO_DIR = Path(__file__).resolve().parents[3] / "web" / "demo"
+# The preference centre (web/preferences; CONSENTD_PREFERENCES), bundled the same way.
+PREFERENCES_DIR = DEMO_DIR.with_name("preferences")
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    """What the gRPC server and the browser port serve."""
+
+    gate: Gate
+    consent_servicer: ConsentServicer
+    cookie_servicer: CookieServicer
+    registrations: list[Registration]
+    interceptors: list[ServiceInterceptor]
+    # The person's own writes and the catalogue on the browser port (the preference centre).
+    portal: PortalServicers
+
+
+def build_gate(settings: Settings, store: Store, clock: Clock) -> Gate:
+    """Callers' credentials and idempotency keys are read as the runtime role."""
+    return Gate(
+        CredentialAuthenticator(SqlCallerDirectory(store.engine), clock),
+        TenantRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        SqlIdempotency(store.engine, clock),
+        methods(),
+    )
+
+
+def build_api(
+    settings: Settings, store: Store, use_cases: UseCases, clock: Clock, telemetry: Telemetry
+) -> Api:
+    """One servicer per service, each registered with the gRPC server behind one interceptor
+    (the Gate, traces and metrics); the browser port reuses some of them."""
+    gate = build_gate(settings, store, clock)
+    region = settings.phone_region
+    consent_servicer = ConsentServicer(use_cases.consents, region, use_cases.double_opt_in)
+    catalog_servicer = CatalogServicer(use_cases.catalog)
+    rights_servicer = RightsServicer(use_cases.rights, use_cases.requests, region)
+    cookie_servicer = CookieServicer(use_cases.cookies, region)
+    registrations = [
+        consent_service(consent_servicer),
+        catalog_service(catalog_servicer),
+        cookie_service(cookie_servicer),
+        rights_service(rights_servicer),
+        audit_service(AuditServicer(use_cases.audit)),
+        retention_service(RetentionServicer(use_cases.retention_settings)),
+        campaign_service(CampaignServicer(use_cases.campaign, region)),
+    ]
+    return Api(
+        gate=gate,
+        consent_servicer=consent_servicer,
+        cookie_servicer=cookie_servicer,
+        registrations=registrations,
+        interceptors=[ServiceInterceptor(gate, telemetry)],
+        portal=PortalServicers(consent_servicer, catalog_servicer, rights_servicer),
+    )
+
+
+def demo_page(demo_key: str | None) -> DemoPage | None:
+    """The demo page with `demo_key` (a cookies:write key; CONSENTD_DEMO only) written into it;
+    None without a key. Raises ConfigError when the demo is not built."""
+    if demo_key is None:
+        return None
+    if not (DEMO_DIR / "dist" / "banner.js").exists():
+        raise ConfigError(
+            f"CONSENTD_DEMO is set but {DEMO_DIR}/dist/banner.js is missing: make setup"
+        )
+    return DemoPage(DEMO_DIR, demo_key)
+
+
+def preferences_dir(settings: Settings) -> Path | None:
+    """The preference centre's folder with CONSENTD_PREFERENCES, else None. Raises ConfigError
+    when it is not built."""
+    if not settings.preferences:
+        return None
+    if not (PREFERENCES_DIR / "dist" / "preferences.js").exists():
+        raise ConfigError(
+            f"CONSENTD_PREFERENCES is set but {PREFERENCES_DIR}/dist/preferences.js is "
+            "missing: make setup"
+        )
+    return PREFERENCES_DIR

@@ -1,0 +1,151 @@
+"""The use cases of the composition root, each given the store's units of work, the clock and
+the keys derived from the service secret; and the owner's jobs, which span tenants."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from consentd.app.admin import AdminUseCases
+from consentd.app.audit import AuditUseCases
+from consentd.app.campaign import CampaignUseCases
+from consentd.app.catalog import CatalogUseCases
+from consentd.app.changes import ChangeHub
+from consentd.app.checks import Tally
+from consentd.app.confirmations import DoubleOptIn
+from consentd.app.consents import ConsentUseCases
+from consentd.app.cookie_purge import CookiePurge
+from consentd.app.cookies import CookieExport, CookieUseCases
+from consentd.app.importing import ConsentImports
+from consentd.app.keys import SubjectKeys
+from consentd.app.ports import Clock, Notifier
+from consentd.app.requests import RightsRequestUseCases
+from consentd.app.retention import RetentionJob, RetentionSettingsUseCases
+from consentd.app.rights import RightsUseCases
+from consentd.app.writers import TenantWriters
+from consentd.config import Settings
+from consentd.domain.identifiers import IdentifierHasher
+from consentd.domain.retention import Category
+from consentd.domain.sealing import Keyring
+from consentd.store.importing import SqlImportStore
+from consentd.store.locks import AdvisoryLock
+from consentd.wiring.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class UseCases:
+    """What the servicers call (the double opt-in too: a confirmation link is its own call)."""
+
+    consents: ConsentUseCases
+    double_opt_in: DoubleOptIn
+    campaign: CampaignUseCases
+    catalog: CatalogUseCases
+    cookies: CookieUseCases
+    rights: RightsUseCases
+    requests: RightsRequestUseCases
+    audit: AuditUseCases
+    retention_settings: RetentionSettingsUseCases
+    imports: ConsentImports
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerJobs:
+    """With the owner's URL only: administration, and the jobs that span tenants (they list
+    them as the owner): the retention job and its cookie category alone (`consentd purge`)."""
+
+    admin: AdminUseCases | None = None
+    retention: RetentionJob | None = None
+    cookie_purge: CookiePurge | None = None
+
+
+def build_use_cases(
+    settings: Settings,
+    store: Store,
+    *,
+    hub: ChangeHub,
+    secret_key: bytes,
+    clock: Clock,
+    notifier: Notifier,
+    tally: Tally,
+) -> UseCases:
+    """Identifiers are hashed and subjects' data sealed with keys of `secret_key`; `notifier`
+    sends the confirmation and rights-request emails; `tally` counts the decisions of checks."""
+    hasher = IdentifierHasher(secret_key)
+    keyring = Keyring(secret_key)
+    keys = SubjectKeys(keyring)
+    uow = store.unit_of_work
+    double_opt_in = DoubleOptIn(
+        uow, clock, keys, hasher, notifier,
+        link=settings.confirm_url, pending_days=settings.confirmation_days,
+    )  # fmt: skip
+    writers = TenantWriters(settings.tenant_writers)
+    return UseCases(
+        consents=ConsentUseCases(
+            uow,
+            hasher,
+            clock,
+            keys,
+            store.reads,
+            writers=writers,
+            tally=tally,
+            double_opt_in=double_opt_in,
+        ),
+        double_opt_in=double_opt_in,
+        campaign=build_campaign(settings, store, hub=hub, hasher=hasher, clock=clock, tally=tally),
+        catalog=CatalogUseCases(uow, clock),
+        cookies=CookieUseCases(uow, hasher, clock, keys),
+        rights=RightsUseCases(
+            uow, hasher, keys, clock, sections={"cookie_choices": CookieExport()}
+        ),
+        requests=RightsRequestUseCases(uow, hasher, keys, notifier, clock),
+        audit=AuditUseCases(uow, store.snapshot, store.signer, clock, store.sequencer),
+        retention_settings=RetentionSettingsUseCases(uow, clock),
+        imports=build_imports(store, hasher, keyring, clock),
+    )
+
+
+def build_imports(
+    store: Store, hasher: IdentifierHasher, keyring: Keyring, clock: Clock
+) -> ConsentImports:
+    """`consentd import consents`: COPY-staged batches in the runtime role's units of work; the
+    sequencer integrates what they queue (the import waits for it at the end)."""
+    sequencer = store.sequencer
+    import_store = SqlImportStore(store.engine, store.unit_of_work, sequencer, sequencer.drain)
+    return ConsentImports(import_store, hasher, keyring, clock)
+
+
+def build_campaign(
+    settings: Settings,
+    store: Store,
+    *,
+    hub: ChangeHub,
+    hasher: IdentifierHasher,
+    clock: Clock,
+    tally: Tally,
+) -> CampaignUseCases:
+    """Recipient lists and the feed read on the bulk pool, CONSENTD_BULK_CONCURRENCY at once;
+    the feed's watchers wake on `hub`, and a feed read first pushes the sequencer along."""
+    return CampaignUseCases(
+        store.bulk_reads,
+        hasher,
+        clock,
+        hub,
+        tally=tally,
+        bulk=asyncio.Semaphore(settings.bulk_concurrency),
+        sequencer=store.sequencer,
+    )
+
+
+def build_owner_jobs(settings: Settings, store: Store, clock: Clock) -> OwnerJobs:
+    """None of them without the owner's URL. The jobs list tenants as the owner; each tenant's
+    work runs in units of work of the runtime role (row-level security holds), one tenant at a
+    time, under one lock."""
+    if store.admin is None:
+        return OwnerJobs()
+    lock = AdvisoryLock(store.engine)
+    cookie_purge = CookiePurge(
+        store.unit_of_work, store.admin, lock, clock, settings.purge_batch_size
+    )
+    purgers = {Category.COOKIE_CHOICES: cookie_purge}
+    retention = RetentionJob(store.purging, store.admin, store.signer, clock, lock, purgers=purgers)
+    return OwnerJobs(AdminUseCases(store.admin, clock), retention, cookie_purge)
