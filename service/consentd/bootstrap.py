@@ -249,9 +249,8 @@ def bootstrap(
     cookie_purge = retention = None
     if admin_store is not None:
         lock = AdvisoryLock(engine)
-        cookie_purge = CookiePurge(
-            unit_of_work, admin_store, lock, clock, settings.purge_batch_size
-        )
+        # Purge jobs work on every tenant, purged ones included (0011's guard is the API's).
+        cookie_purge = CookiePurge(purging, admin_store, lock, clock, settings.purge_batch_size)
         purgers = {Category.COOKIE_CHOICES: cookie_purge}
         retention = RetentionJob(purging, admin_store, signer, clock, lock, purgers=purgers)
     return App(
