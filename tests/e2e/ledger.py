@@ -39,10 +39,15 @@ class Ledger:
 
 
 async def mixed_load(
-    address: str, metadata: tuple[tuple[str, str], ...], ledger: Ledger, stop: asyncio.Event
+    address: str,
+    metadata: tuple[tuple[str, str], ...],
+    ledger: Ledger,
+    stop: asyncio.Event,
+    prefix: str,
 ) -> None:
-    """Writers (a subject each, retried with one idempotency key until acknowledged) and
-    checkers (of subjects never granted: any ALLOW is wrong) until `stop` is set."""
+    """Writers (a new subject each, named after `prefix`, retried with one idempotency key
+    until acknowledged) and checkers (of subjects never granted: any ALLOW is wrong) until
+    `stop` is set. Each load needs its own prefix: a key used before replays its answer."""
 
     async def writer(number: int) -> None:
         sequence = 0
@@ -50,7 +55,7 @@ async def mixed_load(
             stub = consent_pb2_grpc.ConsentServiceStub(channel)
             while not stop.is_set():
                 sequence += 1
-                subject = f"w{number}-{sequence}"
+                subject = f"{prefix}w{number}-{sequence}"
                 await _write_until_acknowledged(stub, subject, metadata, ledger, stop)
 
     async def checker(number: int) -> None:
