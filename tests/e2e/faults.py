@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -149,74 +149,29 @@ def check(subject: str) -> consent_pb2.CheckConsentRequest:
     )
 
 
-@dataclass
-class Ledger:
-    """What the load was told: each write acknowledged (its subject and event id), each write
-    that may or may not have happened, every status seen, and any ALLOW for a subject that was
-    never granted."""
-
-    acknowledged: dict[str, str] = field(default_factory=dict)
-    uncertain: set[str] = field(default_factory=set)
-    codes: dict[str, int] = field(default_factory=dict)
-    wrong_allows: int = 0
-
-    def saw(self, code: grpc.StatusCode) -> None:
-        self.codes[code.name] = self.codes.get(code.name, 0) + 1
-
-
-async def mixed_load(
-    address: str, metadata: tuple[tuple[str, str], ...], ledger: Ledger, stop: asyncio.Event
-) -> None:
-    """Writers (a subject each, retried with one idempotency key until acknowledged) and
-    checkers (of subjects never granted: any ALLOW is wrong) until `stop` is set."""
-
-    async def writer(number: int) -> None:
-        sequence = 0
-        async with grpc.aio.insecure_channel(address) as channel:
-            stub = consent_pb2_grpc.ConsentServiceStub(channel)
-            while not stop.is_set():
-                sequence += 1
-                subject = f"w{number}-{sequence}"
-                await _write_until_acknowledged(stub, subject, metadata, ledger, stop)
-
-    async def checker(number: int) -> None:
-        async with grpc.aio.insecure_channel(address) as channel:
-            stub = consent_pb2_grpc.ConsentServiceStub(channel)
-            while not stop.is_set():
-                try:
-                    reply = await stub.CheckConsent(
-                        check(f"never-{number}"), metadata=metadata, timeout=5
-                    )
-                except grpc.aio.AioRpcError as error:
-                    ledger.saw(error.code())
-                    await asyncio.sleep(0.05)
-                    continue
-                ledger.saw(grpc.StatusCode.OK)
-                if reply.decision == consent_pb2.DECISION_ALLOW:
-                    ledger.wrong_allows += 1
-
-    await asyncio.gather(*(writer(n) for n in range(6)), *(checker(n) for n in range(2)))
-
-
-async def _write_until_acknowledged(
-    stub: consent_pb2_grpc.ConsentServiceStub,
-    subject: str,
-    metadata: tuple[tuple[str, str], ...],
-    ledger: Ledger,
-    stop: asyncio.Event,
-) -> None:
-    keyed = (*metadata, ("idempotency-key", f"k-{subject}"))
-    while True:
-        try:
-            reply = await stub.RecordConsent(record(subject), metadata=keyed, timeout=5)
-        except grpc.aio.AioRpcError as error:
-            ledger.saw(error.code())
-            ledger.uncertain.add(subject)
-            if stop.is_set():
-                return
-            await asyncio.sleep(0.05)
-            continue
-        ledger.saw(grpc.StatusCode.OK)
-        ledger.uncertain.discard(subject)
-        ledger.acknowledged[subject] = reply.events[0].event_id
-        return
+async def outage_answers(
+    address: str, metadata: tuple[tuple[str, str], ...]
+) -> list[tuple[str, str]]:
+    """A check, a write and a read during the outage: (code, message) of each."""
+    answers = []
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        calls = [
+            stub.CheckConsent(check("s1"), metadata=metadata, timeout=30),
+            stub.RecordConsent(record("s2"), metadata=metadata, timeout=30),
+            stub.GetSubjectConsents(
+                consent_pb2.GetSubjectConsentsRequest(
+                    subject=types_pb2.SubjectRef(external_id="s1")
+                ),
+                metadata=metadata,
+                timeout=30,
+            ),
+        ]
+        for call in calls:
+            try:
+                reply = await call
+            except grpc.aio.AioRpcError as error:
+                answers.append((error.code().name, error.details() or ""))
+            else:
+                answers.append(("OK", str(reply)))
+    return answers

@@ -108,6 +108,9 @@ async def world(
 
 
 async def _counts(app: App, tenant: Tenant) -> dict[str, int]:
+    """Rows per table of the tenant, once what its writes queued for the audit log is in it
+    (the sequencer integrates in the background: counting earlier would race it)."""
+    await app.sequencer.drain(tenant.tenant_id)
     async with owner(app).connect() as conn:
         counts = {}
         for table in TABLES:

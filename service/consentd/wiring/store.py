@@ -43,9 +43,15 @@ class Store:
         )
 
     def purging(self, tenant_id: UUID) -> SqlUnitOfWork:
-        """The retention job's: it works on the tenants it marked purged (0011's guard)."""
+        """The retention job's: it works on the tenants it marked purged (0011's guard); what it
+        queues for the audit log wakes the sequencer like any write."""
         return SqlUnitOfWork(
-            self.engine, tenant_id, self.signer, self.checkpoint_every, guarded=False
+            self.engine,
+            tenant_id,
+            self.signer,
+            self.checkpoint_every,
+            guarded=False,
+            signal=self.sequencer,
         )
 
     def snapshot(self, tenant_id: UUID) -> SqlUnitOfWork:

@@ -143,9 +143,8 @@ def build_owner_jobs(settings: Settings, store: Store, clock: Clock) -> OwnerJob
     if store.admin is None:
         return OwnerJobs()
     lock = AdvisoryLock(store.engine)
-    cookie_purge = CookiePurge(
-        store.unit_of_work, store.admin, lock, clock, settings.purge_batch_size
-    )
+    # Purge jobs work on every tenant, purged ones included (0011's guard is the API's).
+    cookie_purge = CookiePurge(store.purging, store.admin, lock, clock, settings.purge_batch_size)
     purgers = {Category.COOKIE_CHOICES: cookie_purge}
     retention = RetentionJob(store.purging, store.admin, store.signer, clock, lock, purgers=purgers)
     return OwnerJobs(AdminUseCases(store.admin, clock), retention, cookie_purge)
