@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 from consentd.app.commands import SubjectSelector
-from consentd.app.consents import open_evidence
+from consentd.app.evidence import open_evidence
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subjects import SubjectResolver
