@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from consentd.app.campaign import Suppressed
+from consentd.app.suppressions import Suppressed
 from consentd.bootstrap import App
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.tenancy import Tenant

@@ -16,7 +16,8 @@ from consentd.app.commands import (
     RecordConsent,
     WithdrawConsent,
 )
-from consentd.app.consents import ConsentUseCases, open_evidence
+from consentd.app.consents import ConsentUseCases
+from consentd.app.evidence import open_evidence
 from consentd.app.keys import SubjectKeys
 from consentd.app.writers import TenantWriters
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound, PermissionDenied

@@ -19,15 +19,10 @@ from consentd.api.converters import (
     time_in,
     time_out,
 )
-from consentd.app.campaign import (
-    MAX_BATCH,
-    AnswerChunk,
-    ChangePage,
-    Hashed,
-    Recipient,
-    Suppressed,
-)
+from consentd.app.campaign import MAX_BATCH, AnswerChunk, Hashed, Recipient
 from consentd.app.checks import Decided
+from consentd.app.feed import ChangePage
+from consentd.app.suppressions import Suppressed
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, normalise_email
 from consentd.domain.model import Target

@@ -11,7 +11,8 @@ from consent.v1 import rights_pb2 as pb
 
 from consentd.api.converters import enum_in, enum_out, identifier_in, time_out
 from consentd.app.requests import Submitted
-from consentd.app.rights import EXPORT_SCHEMA, Erasure
+from consentd.app.rights import Erasure
+from consentd.app.subject_export import EXPORT_SCHEMA
 from consentd.domain.catalog import check_text
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierKind

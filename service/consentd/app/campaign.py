@@ -1,25 +1,25 @@
-"""Use cases of marketing tools at campaign scale: batch and streamed checks, the change feed,
-the suppression list and the keyed hashes of contact points."""
+"""Use cases of marketing tools at campaign scale: batch and streamed checks (here), the change
+feed (app/feed.py), the suppression list (app/suppressions.py) and the keyed hashes of contact
+points."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
 from consentd.app.changes import ChangeHub
 from consentd.app.checks import Checker, Decided, Tally, check_as_of
 from consentd.app.commands import SubjectSelector
-from consentd.app.paging import decode_token, encode_token
-from consentd.app.ports import Clock, FeedChange, LogSequencer, ReadUnitOfWorkFactory
-from consentd.domain.decision import SUPPRESSING
+from consentd.app.feed import ChangeFeed, ChangePage
+from consentd.app.ports import Clock, LogSequencer, ReadUnitOfWorkFactory
+from consentd.app.suppressions import SUPPRESSION_PAGE, ExportCursor, Suppressed, SuppressionList
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
-from consentd.domain.model import Channel, Reason, Target
+from consentd.domain.model import Target
 from consentd.domain.tenancy import Principal
 
 MAX_BATCH = 1000
@@ -28,16 +28,12 @@ MAX_BATCH = 1000
 READ_AHEAD = 2
 # Stream chunks read and decided at once in the whole process (CONSENTD_BULK_CONCURRENCY).
 BULK_CHUNKS = 4
-SUPPRESSION_PAGE = 1000
-_CHANGES = "changes"
-_CONTACT_KIND = {
-    Channel.EMAIL: IdentifierKind.EMAIL,
-    Channel.SMS: IdentifierKind.PHONE,
-    Channel.VOICE_CALL: IdentifierKind.PHONE,
-}
 
 Recipient = SubjectSelector | InvalidInput
 Hashed = tuple[IdentifierKind, bytes]
+# A stream's decided chunks, ahead of the answering side: (first index, answers), then None at
+# the end, or what reading raised.
+_Window = asyncio.Queue[tuple[int, asyncio.Future[Decided]] | BaseException | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,35 +42,6 @@ class AnswerChunk:
 
     first_index: int
     decided: Decided
-
-
-@dataclass(frozen=True, slots=True)
-class ChangePage:
-    changes: list[FeedChange]
-    cursor: str
-
-
-@dataclass(frozen=True, slots=True)
-class ExportCursor:
-    """Where a suppression-list export stands: the subjects up to `after_subject` (all of them
-    once `subjects_done`), then the lone entries up to `after_digest`."""
-
-    subjects_done: bool = False
-    after_subject: UUID | None = None
-    after_digest: bytes | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Suppressed:
-    """A contact point not to contact; `subject_id` and `event_id` are None for the entry an
-    erasure leaves (no link to the person is kept)."""
-
-    digest: bytes
-    kind: IdentifierKind
-    subject_id: UUID | None
-    reason: Reason
-    event_id: UUID | None
-    since: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,16 +72,14 @@ class CampaignUseCases:
         """`bulk`: how many stream chunks the whole process reads and decides at once (fair
         turns for every stream, the rest of the process left to single checks); `sequencer`:
         the audit log's, pushed along before a feed read (see jobs/sequencer.py)."""
-        self._sequencer = sequencer
-        self._reads = reads
         self._bulk = bulk or asyncio.Semaphore(BULK_CHUNKS)
         self._hasher = hasher
         self._clock = clock
-        self._hub = hub
-        self._timing = timing
         self._checker = Checker(reads, hasher, clock, tally)
-        # The suppression list asks the checks' rule too, but is not counted as checks.
-        self._rule = Checker(reads, hasher, clock)
+        self._feed = ChangeFeed(
+            reads, hub, timing.poll_seconds, timing.heartbeat_seconds, sequencer
+        )
+        self._suppressions = SuppressionList(reads, hasher, clock, timing.suppression_page)
 
     async def check_batch(
         self,
@@ -143,29 +108,8 @@ class CampaignUseCases:
         check_as_of(as_of, self._clock())
         tenant = principal.tenant_id
         await self._checker.decide(tenant, target, as_of, [])
-        window: asyncio.Queue[tuple[int, asyncio.Future[Decided]] | BaseException | None]
-        window = asyncio.Queue(maxsize=READ_AHEAD)
-
-        async def read() -> None:
-            index = 0
-            try:
-                while True:
-                    # Reading (decoding, hashing) and deciding a chunk take a turn of the
-                    # process-wide bulk allowance: 500 streams take turns, checks go first.
-                    async with self._bulk:
-                        chunk = await anext(chunks, None)
-                        if chunk is None:
-                            break
-                        decided = await self._checker.decide_items(tenant, target, as_of, chunk)
-                    answered: asyncio.Future[Decided] = asyncio.get_running_loop().create_future()
-                    answered.set_result(decided)
-                    await window.put((index, answered))
-                    index += len(chunk)
-                await window.put(None)
-            except Exception as error:  # noqa: BLE001 - handed to the answering side
-                await window.put(error)
-
-        reader = asyncio.create_task(read())
+        window: _Window = asyncio.Queue(maxsize=READ_AHEAD)
+        reader = asyncio.create_task(self._read_ahead(tenant, target, as_of, chunks, window))
         try:
             while (item := await window.get()) is not None:
                 if isinstance(item, BaseException):
@@ -173,120 +117,59 @@ class CampaignUseCases:
                 first, work = item
                 yield AnswerChunk(first, await work)
         finally:
-            reader.cancel()
-            while not window.empty():
-                left = window.get_nowait()
-                if isinstance(left, tuple):
-                    left[1].cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            await _stop_reading(reader, window)
 
-    async def watch_changes(
+    async def _read_ahead(
+        self,
+        tenant: UUID,
+        target: Target,
+        as_of: datetime | None,
+        chunks: AsyncIterator[Sequence[Recipient]],
+        window: _Window,
+    ) -> None:
+        """Read and decide the stream's chunks into the window (at most READ_AHEAD waiting),
+        then None; or put what reading raised, for the answering side to raise."""
+        index = 0
+        try:
+            while True:
+                # Reading (decoding, hashing) and deciding a chunk take a turn of the
+                # process-wide bulk allowance: 500 streams take turns, checks go first.
+                async with self._bulk:
+                    chunk = await anext(chunks, None)
+                    if chunk is None:
+                        break
+                    decided = await self._checker.decide_items(tenant, target, as_of, chunk)
+                answered: asyncio.Future[Decided] = asyncio.get_running_loop().create_future()
+                answered.set_result(decided)
+                await window.put((index, answered))
+                index += len(chunk)
+            await window.put(None)
+        except Exception as error:  # noqa: BLE001 - handed to the answering side
+            await window.put(error)
+
+    def watch_changes(
         self, principal: Principal, cursor: str, from_now: bool, limit: int
     ) -> AsyncIterator[ChangePage]:
         """Changes after the cursor in position order, then new ones as they commit; an empty
         page as a heartbeat when idle. Never ends by itself. Raises InvalidInput for a cursor
-        that is not one of ours or is ahead of the feed."""
-        tenant = principal.tenant_id
-        position = _cursor_position(cursor)
-        if from_now and position is not None:
-            raise InvalidInput("from_now", "must be false when a cursor is given")
-        if self._sequencer is not None:
-            # Writes acknowledged before the watch began are in the feed it starts from.
-            await self._sequencer.drain(tenant)
-        async with self._reads(tenant) as uow:
-            head = await uow.campaign.last_position()
-        if position is None:
-            position = head if from_now else 0
-        elif position > head:
-            raise InvalidInput("cursor", "is ahead of this tenant's feed")
-        sent = time.monotonic()
-        while True:
-            ticket = self._hub.ticket(tenant)
-            async with self._reads(tenant) as uow:
-                changes = await uow.campaign.changes_after(position, limit)
-            if changes:
-                self._hub.release(tenant, ticket)
-                position = changes[-1].position
-                yield ChangePage(changes, encode_token(_CHANGES, position))
-                sent = time.monotonic()
-                continue
-            if time.monotonic() - sent >= self._timing.heartbeat_seconds:
-                yield ChangePage([], encode_token(_CHANGES, position))
-                sent = time.monotonic()
-            await self._hub.wait(tenant, ticket, self._timing.poll_seconds)
+        that is not one of ours or is ahead of the feed (app/feed.py)."""
+        return self._feed.watch(principal, cursor, from_now, limit)
 
-    async def suppression_list(
+    def suppression_list(
         self, principal: Principal, target: Target
     ) -> AsyncIterator[list[Suppressed]]:
         """Pages of contact points that must not be contacted for the target, in subject order.
-        Raises InvalidInput for a channel without contact points, NotFound for the purpose."""
-        async for page, _ in self.suppression_pages(principal, target):
-            if page:
-                yield page
+        Raises InvalidInput for a channel without contact points, NotFound for the purpose
+        (app/suppressions.py)."""
+        return self._suppressions.entries(principal, target)
 
-    async def suppression_pages(
+    def suppression_pages(
         self, principal: Principal, target: Target, start: ExportCursor | None = None
     ) -> AsyncIterator[tuple[list[Suppressed], ExportCursor]]:
         """suppression_list() with, after each page, the cursor that resumes after it (`start`:
         resume there). Subjects come first in id order, then the contact points suppressed on
         their own (an erased person's, which no subject names) in digest order."""
-        kind = _CONTACT_KIND.get(target.channel)
-        if kind is None:
-            raise InvalidInput(
-                "target.channel", "must be EMAIL, SMS or VOICE_CALL: no other has a contact point"
-            )
-        tenant = principal.tenant_id
-        await self._rule.decide(tenant, target, None, [])  # NotFound for the purpose
-        start = start or ExportCursor()
-        after: UUID | None = start.after_subject
-        page_size = self._timing.suppression_page
-        while not start.subjects_done:
-            async with self._reads(tenant) as uow:
-                rows = await uow.campaign.suppression_candidates(
-                    target, kind, after, page_size, self._clock()
-                )
-            held = [(subject, digest) for subject, digest in rows if digest is not None]
-            page = await self._suppressed(tenant, target, kind, [d for _, d in held])
-            done = len({subject for subject, _ in rows}) < page_size
-            after = rows[-1][0] if rows else after
-            if page or done:
-                yield page, ExportCursor(done, after)
-            if done:
-                break
-        last: bytes | None = start.after_digest
-        while True:
-            async with self._reads(tenant) as uow:
-                digests = await uow.campaign.unheld_contact_points(kind, last, page_size)
-            last = digests[-1] if digests else last
-            page = await self._suppressed(tenant, target, kind, digests)
-            if page:
-                yield page, ExportCursor(True, after, last)
-            if len(digests) < page_size:
-                return
-
-    async def _suppressed(
-        self, tenant: UUID, target: Target, kind: IdentifierKind, digests: Sequence[bytes]
-    ) -> list[Suppressed]:
-        """The contact points a check of the target answers with a suppressing DENY now: the
-        checks' own rule, from the checks' own query."""
-        if not digests:
-            return []
-        _, results = await self._rule.decide(
-            tenant, target, None, [(kind, digest) for digest in digests]
-        )
-        return [
-            Suppressed(
-                digest,
-                kind,
-                result.subject_id,
-                result.verdict.reason,
-                result.verdict.event_id,
-                result.since or _EPOCH,
-            )
-            for digest, result in zip(digests, results, strict=True)
-            if result.verdict.reason in SUPPRESSING
-        ]
+        return self._suppressions.pages(principal, target, start)
 
     def hash_contact_points(
         self, principal: Principal, contact_points: Sequence[Identifier | InvalidInput]
@@ -302,13 +185,12 @@ class CampaignUseCases:
         ]
 
 
-_EPOCH = datetime.min.replace(tzinfo=UTC)
-
-
-def _cursor_position(cursor: str) -> int | None:
-    position = decode_token(_CHANGES, cursor, "cursor")
-    if position is not None and not (
-        isinstance(position, int) and not isinstance(position, bool) and 0 <= position < 2**63
-    ):
-        raise InvalidInput("cursor", "is not a cursor issued by this feed")
-    return position
+async def _stop_reading(reader: asyncio.Task[None], window: _Window) -> None:
+    """Stop a stream's reader: the chunks it decided ahead are dropped."""
+    reader.cancel()
+    while not window.empty():
+        left = window.get_nowait()
+        if isinstance(left, tuple):
+            left[1].cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reader

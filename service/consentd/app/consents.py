@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from consentd.app.checks import Checker, CheckResult, Tally, check_as_of
 from consentd.app.coalescing import Coalescer
@@ -14,13 +13,13 @@ from consentd.app.commands import (
     MAX_PAGE_SIZE,
     CheckConsent,
     Choice,
-    Evidence,
     ListHistory,
     RecordConsent,
     SubjectSelector,
     WithdrawConsent,
 )
 from consentd.app.confirmations import DoubleOptIn, Outgoing, pend
+from consentd.app.evidence import event_stamp
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import (
@@ -39,16 +38,11 @@ from consentd.domain.model import (
     ALL_TARGETS,
     ConsentEvent,
     ConsentState,
-    ProcessingRole,
     Purpose,
-    Source,
     Target,
 )
-from consentd.domain.sealing import SubjectKey
 from consentd.domain.tenancy import Principal
 from consentd.domain.validity import valid_until
-
-EVIDENCE_LABEL = "evidence"
 
 _HISTORY = "history"
 # What "withdraw everything" lists one by one (beside the "all" fact): grants, pending or not.
@@ -118,7 +112,7 @@ class ConsentUseCases:
             role = command.processing_role or principal.tenant.processing_role
             key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
             decided = command.recorded_at or now
-            common = _stamp(subject_id, command, role, decided, key)
+            common = event_stamp(subject_id, command, role, decided, key)
             events = [
                 common.event(
                     choice.target,
@@ -170,7 +164,7 @@ class ConsentUseCases:
             targets = await self._withdrawn_targets(uow, subject_id, command)
             role = principal.tenant.processing_role
             key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
-            common = _stamp(subject_id, command, role, command.recorded_at or now, key)
+            common = event_stamp(subject_id, command, role, command.recorded_at or now, key)
             events = [common.event(t, ConsentState.WITHDRAWN, None, None, None) for t in targets]
             written = await uow.consents.append(events, now)
             await uow.commit()
@@ -232,79 +226,6 @@ class ConsentUseCases:
         current = await uow.consents.current(subject_id)
         granted = [e.target for e in current if e.state in _WITHDRAWABLE]
         return [ALL_TARGETS, *granted]
-
-
-def _stamp(
-    subject_id: UUID,
-    command: RecordConsent | WithdrawConsent,
-    role: ProcessingRole,
-    now: datetime,
-    key: SubjectKey,
-) -> _Stamp:
-    """What the events of one request share; IP and user agent only sealed under the subject's
-    key, so erasing the subject destroys them."""
-    return _Stamp(
-        subject_id=subject_id,
-        source=command.source,
-        actor=command.actor,
-        now=now,
-        role=role,
-        evidence_reference=command.evidence.reference,
-        evidence_sealed=seal_evidence(key, command.evidence),
-    )
-
-
-def seal_evidence(key: SubjectKey, evidence: Evidence) -> bytes | None:
-    if not (evidence.ip_address or evidence.user_agent):
-        return None
-    document = {"ip_address": evidence.ip_address, "user_agent": evidence.user_agent}
-    return key.seal(EVIDENCE_LABEL, json.dumps(document, sort_keys=True))
-
-
-def open_evidence(key: SubjectKey | None, sealed: bytes | None) -> dict[str, str] | None:
-    """The sealed IP address and user agent; None when there are none or the key is gone."""
-    if key is None or sealed is None:
-        return None
-    opened: dict[str, str] = json.loads(key.open(EVIDENCE_LABEL, sealed))
-    return opened
-
-
-@dataclass(frozen=True, slots=True)
-class _Stamp:
-    """What every event of one request shares."""
-
-    subject_id: UUID
-    source: Source
-    actor: str
-    now: datetime
-    role: ProcessingRole
-    evidence_reference: str
-    evidence_sealed: bytes | None
-
-    def event(
-        self,
-        target: Target,
-        state: ConsentState,
-        notice_id: str | None,
-        notice_version: int | None,
-        until: datetime | None,
-    ) -> ConsentEvent:
-        return ConsentEvent(
-            event_id=uuid4(),
-            sequence=0,
-            subject_id=self.subject_id,
-            target=target,
-            state=state,
-            notice_id=notice_id,
-            notice_version=notice_version,
-            source=self.source,
-            actor=self.actor,
-            processing_role=self.role,
-            recorded_at=self.now,
-            valid_until=until,
-            evidence_reference=self.evidence_reference,
-            evidence_sealed=self.evidence_sealed,
-        )
 
 
 async def _purposes(uow: UnitOfWork, purpose_ids: Sequence[str], field: str) -> dict[str, Purpose]:

@@ -235,8 +235,9 @@ class CookieUseCases:
 
 
 class CookieExport:
-    """The `cookie_choices` section of a subject's export (app/rights.py ExportSection): every
-    choice attributed to the subject, oldest first, without the keyed hashes."""
+    """The `cookie_choices` section of a subject's export (an ExportSection of
+    app/subject_export.py): every choice attributed to the subject, oldest first, without the
+    keyed hashes."""
 
     async def export(self, uow: UnitOfWork, subject_id: UUID) -> list[dict[str, Any]]:
         found: list[CookieChoice] = []

@@ -1,5 +1,6 @@
-"""Use cases of the rights of the person: export (access, portability), erasure by
-crypto-shredding, restriction, objection and rectification of contact points.
+"""Use cases of the rights of the person: export (access, portability; the document is laid
+out by app/subject_export.py), erasure by crypto-shredding, restriction, objection and
+rectification of contact points.
 
 Each is one unit of work and one audit entry. Erasure destroys the subject's data key (every
 sealed value is then unreadable), unlinks its identifiers and keeps their keyed hashes as
@@ -12,29 +13,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID, uuid4
 
 from consentd.app.commands import SubjectSelector
-from consentd.app.consents import open_evidence
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from consentd.app.subject_export import ExportSection, export_document, read_records
 from consentd.app.subjects import SubjectResolver
-from consentd.domain.audit import Action, AuditRecord, stamp
+from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import Identifier, IdentifierHasher
 from consentd.domain.model import ALL, ConsentEvent, ConsentState
-from consentd.domain.rights import BlockKind, ContactChange, RightsRequest
-from consentd.domain.sealing import SubjectKey
+from consentd.domain.rights import BlockKind, ContactChange
 from consentd.domain.tenancy import Principal
-
-EXPORT_SCHEMA = "consentd.subject-export/1"
-
-
-class ExportSection(Protocol):
-    """More of a subject's data for its export (issue #3 registers `cookie_choices`)."""
-
-    async def export(self, uow: UnitOfWork, subject_id: UUID) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +35,6 @@ class Erasure:
     erased_at: datetime
     identifiers_suppressed: int
     events_appended: int
-
-
-def _time(value: datetime | None) -> str | None:
-    return stamp(value) if value else None
 
 
 class RightsUseCases:
@@ -140,101 +128,8 @@ class RightsUseCases:
             await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
             subject_id = await self._subjects.require(uow, tenant_id, selector)
             key = await self._keys.existing(uow, tenant_id, subject_id)
-            identifiers = await uow.rights.identifiers(subject_id)
-            contacts = await uow.rights.contact_history(subject_id)
-            current = await uow.consents.current(subject_id)
-            events = await uow.consents.all_events(subject_id)
-            blocks = await uow.rights.block_history(subject_id)
-            requests = await uow.requests.of_subject(subject_id)
-            created_at = await uow.rights.subject_created_at(subject_id)
-            erased_at = await _erased(uow, subject_id)
-            extra = {name: await s.export(uow, subject_id) for name, s in self._sections.items()}
-        return {
-            "schema": EXPORT_SCHEMA,
-            "exported_at": stamp(now),
-            "tenant": principal.tenant.slug,
-            "controller_or_processor": principal.tenant.processing_role.value,
-            "subject": {
-                "subject_id": str(subject_id),
-                "created_at": _time(created_at),
-                "erased_at": _time(erased_at),
-            },
-            "identity": [
-                {
-                    "kind": i.kind.value,
-                    "value": _open(key, i.kind.value, i.sealed_value),
-                    "linked_at": stamp(i.created_at),
-                }
-                for i in identifiers
-            ],
-            "contact_history": [
-                {
-                    "kind": c.kind.value,
-                    "action": c.action,
-                    "value": _open(key, c.kind.value, c.sealed_value),
-                    "changed_at": stamp(c.changed_at),
-                    "actor": c.actor,
-                }
-                for c in contacts
-            ],
-            "current_consents": [_event(e, key) for e in current],
-            "consent_history": [_event(e, key) for e in events],
-            "processing_blocks": [
-                {
-                    "kind": b.kind.value,
-                    "since": stamp(b.since),
-                    "lifted_at": _time(b.lifted_at),
-                    "request_id": str(b.request_id) if b.request_id else None,
-                }
-                for b in blocks
-            ],
-            "rights_requests": [_request(r) for r in requests],
-            **extra,
-        }
-
-
-def _open(key: SubjectKey | None, label: str, sealed: bytes | None) -> str | None:
-    """A sealed value in clear; None when it was never sealed or the key is destroyed."""
-    if key is None or sealed is None:
-        return None
-    return key.open(label, sealed)
-
-
-def _event(event: ConsentEvent, key: SubjectKey | None) -> dict[str, Any]:
-    return {
-        "event_id": str(event.event_id),
-        "sequence": event.sequence,
-        "purpose": event.target.purpose,
-        "channel": event.target.channel.value,
-        "scope": event.target.scope.value,
-        "applies_to_all": event.target.is_all,
-        "state": event.state.value,
-        "notice_id": event.notice_id,
-        "notice_version": event.notice_version,
-        "source": event.source.value,
-        "actor": event.actor,
-        "processing_role": event.processing_role.value,
-        "recorded_at": stamp(event.recorded_at),
-        "valid_until": _time(event.valid_until),
-        "evidence": {
-            "reference": event.evidence_reference,
-            **(open_evidence(key, event.evidence_sealed) or {}),
-        },
-    }
-
-
-def _request(request: RightsRequest) -> dict[str, Any]:
-    return {
-        "request_id": str(request.request_id),
-        "kind": request.kind.value,
-        "state": request.state.value,
-        "received_at": stamp(request.received_at),
-        "identity_verified_at": _time(request.verified_at),
-        "due_at": _time(request.effective_due_at),
-        "extension_reason": request.extension_reason or None,
-        "closed_at": _time(request.closed_at),
-        "outcome": request.outcome or None,
-    }
+            records = await read_records(uow, subject_id, self._sections)
+        return export_document(principal, now, subject_id, key, records)
 
 
 async def _erased(uow: UnitOfWork, subject_id: UUID) -> datetime | None:

@@ -1,4 +1,5 @@
-"""The `consentd` command line: parser.py declares the commands, the modules beside it run them."""
+"""The `consentd` command line: parser.py (with parser_*.py) declares the commands, the modules
+beside it run them."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
 
-from consentd.app.campaign import ExportCursor, Suppressed
+from consentd.app.suppressions import ExportCursor, Suppressed
 from consentd.bootstrap import App
 from consentd.cli.progress import Progress
 from consentd.domain.model import Channel, PartyScope, Target

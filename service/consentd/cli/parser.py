@@ -1,14 +1,16 @@
-"""The argparse tree of `consentd`: every command, its options and its examples."""
+"""The argparse tree of `consentd`: every command, its options and its examples. Serving and
+the bulk imports and exports are declared here; tenancy, audit and breach, retention in the
+parser_*.py modules beside it."""
 
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
 from pathlib import Path
-from uuid import UUID
 
-from consentd.domain.model import ProcessingRole
-from consentd.domain.tenancy import Scope
+from consentd.cli.arguments import Commands, command
+from consentd.cli.parser_audit import add_audit, add_breach
+from consentd.cli.parser_retention import add_purge, add_retention
+from consentd.cli.parser_tenancy import add_tenancy
 
 EXAMPLES = """examples:
   consentd serve                              # embedded PostgreSQL, gRPC on 127.0.0.1:50051
@@ -45,7 +47,6 @@ rerunning the same file after a crash resumes after the last committed batch and
 a row twice. Do not edit a partly imported file: the checkpoint is keyed by its SHA-256.
 
 """
-SCOPES = [s.value for s in Scope if s is not Scope.SELF]
 IMPORT_COLUMNS = """columns (a header row; any order; an unknown column is refused):
   email | phone | external_id  exactly one per row: the person's contact point or your id
   purpose                      a purpose id of the tenant's catalogue
@@ -61,52 +62,11 @@ a row older than what is on record for its target is counted "superseded" and no
 """
 
 
-def _command(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str,
-    text: str,
-    examples: str = "",
-) -> argparse.ArgumentParser:
-    """A sub-command whose --help shows `text` and its examples verbatim."""
-    return commands.add_parser(
-        name,
-        help=text,
-        description=text,
-        epilog=f"examples:\n{examples}" if examples else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-
-
-def when(text: str) -> datetime:
-    """An ISO 8601 time with a zone (argparse type)."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError("give a time zone, e.g. 2026-03-01T00:00:00Z")
-    return moment
-
-
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
-
-
-# The longest a key may be issued for (ten years): beyond it a date overflows, and a key meant
-# to expire should not outlive its purpose.
-MAX_KEY_DAYS = 3650
-
-
-def _days(text: str) -> int:
-    """A key's lifetime in days: 0 or less would make a key that never expires (or one born
-    expired), so it is refused, as are more than MAX_KEY_DAYS."""
-    try:
-        days = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a whole number of days, got {text!r}") from None
-    if not 1 <= days <= MAX_KEY_DAYS:
-        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_KEY_DAYS} days")
-    return days
 
 
 def parser() -> argparse.ArgumentParser:
@@ -118,15 +78,18 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _serving(commands)
-    _administration(commands)
+    add_tenancy(commands)
     _imports(commands)
     _exports(commands)
-    _proofs(commands)
+    add_purge(commands)
+    add_audit(commands)
+    add_retention(commands)
+    add_breach(commands)
     return top
 
 
-def _exports(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    exports = _command(
+def _exports(commands: Commands) -> None:
+    exports = command(
         commands,
         "export",
         "bulk exports",
@@ -160,8 +123,8 @@ def _exports(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     suppressions.add_argument("--out", required=True, type=Path, help="the CSV file to write")
 
 
-def _serving(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    serve = _command(
+def _serving(commands: Commands) -> None:
+    serve = command(
         commands,
         "serve",
         "run the gRPC service (embedded PostgreSQL unless DATABASE_URL is set)",
@@ -176,15 +139,15 @@ def _serving(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="server processes sharing the gRPC and browser ports (SO_REUSEPORT); the "
         "embedded PostgreSQL is started once, by the supervisor (default 1)",
     )
-    _command(
+    command(
         commands,
         "migrate",
         "apply database migrations as the owner and exit (run before a rolling upgrade)",
         "  CONSENTD_MIGRATION_DATABASE_URL=postgresql+asyncpg://consentd@db/consentd "
         "consentd migrate\n",
     )
-    _command(commands, "local-key", "print the embedded mode's admin key", "  consentd local-key\n")
-    health = _command(
+    command(commands, "local-key", "print the embedded mode's admin key", "  consentd local-key\n")
+    health = command(
         commands,
         "health",
         "probe a running server's gRPC health; exit 0 when SERVING",
@@ -195,51 +158,8 @@ def _serving(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
 
 
-def _administration(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    tenants = _command(
-        commands, "tenants", "manage tenants", "  consentd tenants create acme --role controller\n"
-    ).add_subparsers(dest="action", required=True)
-    create = tenants.add_parser("create", help="create a tenant (idempotent)")
-    create.add_argument("slug", help="a-z, 0-9 and '-', starting with a letter")
-    create.add_argument("--name", default="")
-    create.add_argument("--role", choices=[r.value for r in ProcessingRole], default="processor")
-    keys = _command(
-        commands,
-        "keys",
-        "manage API keys",
-        "  consentd keys create acme --scope consent:check --scope consent:write --name crm\n"
-        "  consentd keys list acme\n  consentd keys revoke acme 6xw2kq4ebq7s3p2a\n",
-    ).add_subparsers(dest="action", required=True)
-    issue = keys.add_parser("create", help="issue a key (printed once, stored hashed)")
-    issue.add_argument("slug")
-    issue.add_argument("--scope", action="append", choices=SCOPES, required=True)
-    issue.add_argument("--name", default="")
-    issue.add_argument(
-        "--expires-days",
-        type=_days,
-        default=None,
-        help=f"1 to {MAX_KEY_DAYS}; without it the key never expires",
-    )
-    keys.add_parser("list", help="list a tenant's keys (never the secrets)").add_argument("slug")
-    revoke = keys.add_parser("revoke", help="revoke a key (effective within 5 s)")
-    revoke.add_argument("slug")
-    revoke.add_argument("key_id")
-    issuers = _command(
-        commands,
-        "issuers",
-        "portal token issuers",
-        "  consentd issuers put acme --issuer https://portal.acme.example --audience consentd \\\n"
-        "      --public-key portal-es256.pub.pem\n",
-    ).add_subparsers(dest="action", required=True)
-    put = issuers.add_parser("put", help="trust an issuer's ES256/RS256 public key")
-    put.add_argument("slug")
-    put.add_argument("--issuer", required=True)
-    put.add_argument("--audience", required=True)
-    put.add_argument("--public-key", type=Path, required=True)
-
-
-def _imports(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    imports = _command(
+def _imports(commands: Commands) -> None:
+    imports = command(
         commands,
         "import",
         "bulk imports",
@@ -261,72 +181,3 @@ def _imports(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--check", action="store_true", help="validate every row and stop (write nothing)"
     )
     consents.add_argument("--actor", default="consentd import", help="the events' actor")
-
-
-def _proofs(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    purge = _command(
-        commands,
-        "purge",
-        "retention's cookie category alone: delete choices past their expiry, keeping only "
-        "counts (safe to rerun; the retention job's lock)",
-        "  consentd purge\n  consentd purge --batch-size 200\n",
-    )
-    purge.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        help="rows per transaction (CONSENTD_PURGE_BATCH_SIZE)",
-    )
-    audit = _command(
-        commands,
-        "audit",
-        "verify, sign and prove tenants' audit logs (docs/audit.md)",
-        "  consentd audit verify --tenant acme\n  consentd audit checkpoint --tenant acme\n"
-        "  consentd audit tree-head --tenant acme\n"
-        "  consentd audit prove --tenant acme --fact 0b7c...   # inclusion of a consent event\n"
-        "  consentd audit prove --tenant acme --first 100      # consistency of 100 -> now\n",
-    )
-    audit_commands = audit.add_subparsers(dest="action", required=True)
-    subs = {}
-    for name, text in (
-        ("verify", "recompute a tenant's log and facts; exit 1 naming what differs"),
-        ("checkpoint", "sign a tenant's chain head and print the proof (JSON)"),
-        ("tree-head", "sign (unless signed) the tenant's Merkle tree head and print it (JSON)"),
-        ("prove", "an RFC 9162 inclusion (--seq/--fact) or consistency (--first) proof (JSON)"),
-    ):
-        subs[name] = sub = audit_commands.add_parser(name, help=text)
-        sub.add_argument("--tenant", required=True, help="tenant slug")
-        if name in ("tree-head", "prove"):
-            sub.add_argument("--tree-size", type=int, default=0, help="entries (0: all)")
-    which = subs["prove"].add_mutually_exclusive_group(required=True)
-    which.add_argument("--seq", type=int, help="the entry to prove included")
-    which.add_argument("--fact", type=UUID, help="the consent event / cookie choice to prove")
-    which.add_argument("--first", type=int, help="the older tree size to prove consistent")
-    retention = _command(
-        commands,
-        "retention",
-        "enforce the retention limits (batched, restartable: rerun after an interruption)",
-        "  consentd retention run --dry-run\n  consentd retention run --batch-size 200 "
-        "--pause 0.05\n",
-    )
-    retention_commands = retention.add_subparsers(dest="action", required=True)
-    run = retention_commands.add_parser(
-        "run", help="run the retention job once, every category and tenant (JSON report)"
-    )
-    run.add_argument("--dry-run", action="store_true", help="report what would go; change nothing")
-    run.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
-    run.add_argument("--pause", type=float, default=0.0, help="seconds between batches")
-    breach = _command(
-        commands,
-        "breach",
-        "breach scoping for the 48-hour notice",
-        "  consentd breach scope --since 2026-03-01T00:00:00Z --until 2026-03-02T00:00:00Z "
-        "--tenant acme\n",
-    )
-    breach_commands = breach.add_subparsers(dest="action", required=True)
-    scope = breach_commands.add_parser(
-        "scope", help="subjects and data categories a window touched"
-    )
-    scope.add_argument("--since", required=True, type=when, help="ISO 8601 time with zone")
-    scope.add_argument("--until", required=True, type=when, help="ISO 8601 time with zone")
-    scope.add_argument("--tenant", action="append", default=[], help="slug (repeat; default all)")

@@ -1,0 +1,91 @@
+"""The change feed as a watcher reads it: the changes after a cursor in position order, then new
+ones as they commit, with a heartbeat when idle."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from uuid import UUID
+
+from consentd.app.changes import ChangeHub
+from consentd.app.paging import decode_token, encode_token
+from consentd.app.ports import FeedChange, LogSequencer, ReadUnitOfWorkFactory
+from consentd.domain.errors import InvalidInput
+from consentd.domain.tenancy import Principal
+
+_CHANGES = "changes"
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePage:
+    changes: list[FeedChange]
+    cursor: str
+
+
+class ChangeFeed:
+    """A tenant's feed: looked at again every `poll_seconds` (changes committed by other
+    processes) or when the hub wakes it; an empty page after `heartbeat_seconds` idle."""
+
+    def __init__(
+        self,
+        reads: ReadUnitOfWorkFactory,
+        hub: ChangeHub,
+        poll_seconds: float,
+        heartbeat_seconds: float,
+        sequencer: LogSequencer | None = None,
+    ) -> None:
+        self._reads = reads
+        self._hub = hub
+        self._poll_seconds = poll_seconds
+        self._heartbeat_seconds = heartbeat_seconds
+        self._sequencer = sequencer
+
+    async def watch(
+        self, principal: Principal, cursor: str, from_now: bool, limit: int
+    ) -> AsyncIterator[ChangePage]:
+        """Changes after the cursor in position order, then new ones as they commit; an empty
+        page as a heartbeat when idle. Never ends by itself. Raises InvalidInput for a cursor
+        that is not one of ours or is ahead of the feed."""
+        tenant = principal.tenant_id
+        position = await self._start(tenant, cursor, from_now)
+        sent = time.monotonic()
+        while True:
+            ticket = self._hub.ticket(tenant)
+            async with self._reads(tenant) as uow:
+                changes = await uow.campaign.changes_after(position, limit)
+            if changes:
+                self._hub.release(tenant, ticket)
+                position = changes[-1].position
+                yield ChangePage(changes, encode_token(_CHANGES, position))
+                sent = time.monotonic()
+                continue
+            if time.monotonic() - sent >= self._heartbeat_seconds:
+                yield ChangePage([], encode_token(_CHANGES, position))
+                sent = time.monotonic()
+            await self._hub.wait(tenant, ticket, self._poll_seconds)
+
+    async def _start(self, tenant: UUID, cursor: str, from_now: bool) -> int:
+        """The position a watch starts after: the cursor's, else the head (`from_now`) or 0."""
+        position = _cursor_position(cursor)
+        if from_now and position is not None:
+            raise InvalidInput("from_now", "must be false when a cursor is given")
+        if self._sequencer is not None:
+            # Writes acknowledged before the watch began are in the feed it starts from.
+            await self._sequencer.drain(tenant)
+        async with self._reads(tenant) as uow:
+            head = await uow.campaign.last_position()
+        if position is None:
+            return head if from_now else 0
+        if position > head:
+            raise InvalidInput("cursor", "is ahead of this tenant's feed")
+        return position
+
+
+def _cursor_position(cursor: str) -> int | None:
+    position = decode_token(_CHANGES, cursor, "cursor")
+    if position is not None and not (
+        isinstance(position, int) and not isinstance(position, bool) and 0 <= position < 2**63
+    ):
+        raise InvalidInput("cursor", "is not a cursor issued by this feed")
+    return position

@@ -1,0 +1,34 @@
+"""Building blocks of the argparse tree shared by the command families (cli/parser*.py)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from typing import TypeAlias
+
+# The sub-parsers of a parser (a string: argparse's class is generic for type checkers only).
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def command(
+    commands: Commands,
+    name: str,
+    text: str,
+    examples: str = "",
+) -> argparse.ArgumentParser:
+    """A sub-command whose --help shows `text` and its examples verbatim."""
+    return commands.add_parser(
+        name,
+        help=text,
+        description=text,
+        epilog=f"examples:\n{examples}" if examples else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def when(text: str) -> datetime:
+    """An ISO 8601 time with a zone (argparse type)."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a time zone, e.g. 2026-03-01T00:00:00Z")
+    return moment

@@ -1,0 +1,83 @@
+"""The tenancy commands of the argparse tree: `tenants`, `keys` and `issuers`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from consentd.cli.arguments import Commands, command
+from consentd.domain.model import ProcessingRole
+from consentd.domain.tenancy import Scope
+
+SCOPES = [s.value for s in Scope if s is not Scope.SELF]
+# The longest a key may be issued for (ten years): beyond it a date overflows, and a key meant
+# to expire should not outlive its purpose.
+MAX_KEY_DAYS = 3650
+
+
+def add_tenancy(commands: Commands) -> None:
+    """`tenants create`, `keys create|list|revoke` and `issuers put`."""
+    _tenants(commands)
+    _keys(commands)
+    _issuers(commands)
+
+
+def _days(text: str) -> int:
+    """A key's lifetime in days: 0 or less would make a key that never expires (or one born
+    expired), so it is refused, as are more than MAX_KEY_DAYS."""
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of days, got {text!r}") from None
+    if not 1 <= days <= MAX_KEY_DAYS:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_KEY_DAYS} days")
+    return days
+
+
+def _tenants(commands: Commands) -> None:
+    tenants = command(
+        commands, "tenants", "manage tenants", "  consentd tenants create acme --role controller\n"
+    ).add_subparsers(dest="action", required=True)
+    create = tenants.add_parser("create", help="create a tenant (idempotent)")
+    create.add_argument("slug", help="a-z, 0-9 and '-', starting with a letter")
+    create.add_argument("--name", default="")
+    create.add_argument("--role", choices=[r.value for r in ProcessingRole], default="processor")
+
+
+def _keys(commands: Commands) -> None:
+    keys = command(
+        commands,
+        "keys",
+        "manage API keys",
+        "  consentd keys create acme --scope consent:check --scope consent:write --name crm\n"
+        "  consentd keys list acme\n  consentd keys revoke acme 6xw2kq4ebq7s3p2a\n",
+    ).add_subparsers(dest="action", required=True)
+    issue = keys.add_parser("create", help="issue a key (printed once, stored hashed)")
+    issue.add_argument("slug")
+    issue.add_argument("--scope", action="append", choices=SCOPES, required=True)
+    issue.add_argument("--name", default="")
+    issue.add_argument(
+        "--expires-days",
+        type=_days,
+        default=None,
+        help=f"1 to {MAX_KEY_DAYS}; without it the key never expires",
+    )
+    keys.add_parser("list", help="list a tenant's keys (never the secrets)").add_argument("slug")
+    revoke = keys.add_parser("revoke", help="revoke a key (effective within 5 s)")
+    revoke.add_argument("slug")
+    revoke.add_argument("key_id")
+
+
+def _issuers(commands: Commands) -> None:
+    issuers = command(
+        commands,
+        "issuers",
+        "portal token issuers",
+        "  consentd issuers put acme --issuer https://portal.acme.example --audience consentd \\\n"
+        "      --public-key portal-es256.pub.pem\n",
+    ).add_subparsers(dest="action", required=True)
+    put = issuers.add_parser("put", help="trust an issuer's ES256/RS256 public key")
+    put.add_argument("slug")
+    put.add_argument("--issuer", required=True)
+    put.add_argument("--audience", required=True)
+    put.add_argument("--public-key", type=Path, required=True)
