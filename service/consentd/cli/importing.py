@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID
 
 from consentd.app.importing import ImportCheckpoint, ImportFile, ImportRow
 from consentd.bootstrap import App, utc_now
@@ -37,15 +40,8 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
         return 1
     now = utc_now()
     region = app.settings.phone_region
-    purposes, versions = await app.imports.catalogue(tenant.tenant_id)
-    errors: list[RowError] = []
-    count = 0
-    for row in iter_rows(args.file, region, now, errors):
-        count += 1
-        errors += against((row,), purposes, versions)
-    if errors:
-        _report(sorted(errors, key=lambda e: e.line))
-        print(f"consentd import: {len(errors)} error(s); nothing imported", file=sys.stderr)
+    count = await _checked_rows(app, tenant.tenant_id, args.file, region, now)
+    if count is None:
         return 1
     if args.check:
         print(f"{count} rows valid; nothing written (--check)")
@@ -56,8 +52,49 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     def rows(after: int) -> Iterator[ImportRow]:
         return (row for row in iter_rows(args.file, region, now, []) if row.line > after)
 
+    try:
+        checkpoint = await _run(app, principal, source, rows, args)
+    except ConsentError as error:
+        print(f"consentd import: {error.message}", file=sys.stderr)
+        return 1
+    print(
+        f"import {source.digest[:12]} of {args.file.name} into {tenant.slug}: "
+        f"{checkpoint.imported} imported, {checkpoint.superseded} superseded, "
+        f"through line {checkpoint.last_line}"
+    )
+    return 0
+
+
+async def _checked_rows(
+    app: App, tenant_id: UUID, path: Path, region: str, now: datetime
+) -> int | None:
+    """The number of rows when every one is valid against the catalogue; None (errors printed)
+    when any is not."""
+    purposes, versions = await app.imports.catalogue(tenant_id)
+    errors: list[RowError] = []
+    count = 0
+    for row in iter_rows(path, region, now, errors):
+        count += 1
+        errors += against((row,), purposes, versions)
+    if errors:
+        _report(sorted(errors, key=lambda e: e.line))
+        print(f"consentd import: {len(errors)} error(s); nothing imported", file=sys.stderr)
+        return None
+    return count
+
+
+async def _run(
+    app: App,
+    principal: Principal,
+    source: ImportFile,
+    rows: Callable[[int], Iterator[ImportRow]],
+    args: argparse.Namespace,
+) -> ImportCheckpoint:
+    """The import use case, with a progress bar of this run's rows (a resumed run's rate does
+    not count what a killed run committed)."""
+    count = source.rows
     with Progress(f"import {args.file.name}", total=count) as progress:
-        resumed: list[int] = []  # rows a previous (killed) run committed: not this run's rate
+        resumed: list[int] = []
 
         def moved(checkpoint: ImportCheckpoint) -> None:
             done = checkpoint.imported + checkpoint.superseded
@@ -65,21 +102,6 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
                 resumed.append(done)
             progress.update(done - resumed[0], count - resumed[0])
 
-        try:
-            checkpoint = await app.imports.run(
-                principal,
-                source,
-                rows,
-                batch_size=args.batch_size,
-                actor=args.actor,
-                progress=moved,
-            )
-        except ConsentError as error:
-            print(f"consentd import: {error.message}", file=sys.stderr)
-            return 1
-    print(
-        f"import {source.digest[:12]} of {args.file.name} into {tenant.slug}: "
-        f"{checkpoint.imported} imported, {checkpoint.superseded} superseded, "
-        f"through line {checkpoint.last_line}"
-    )
-    return 0
+        return await app.imports.run(
+            principal, source, rows, batch_size=args.batch_size, actor=args.actor, progress=moved
+        )
