@@ -48,9 +48,8 @@ from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.context import set_principal
 from consentd.api.cookie_servicer import CookieServicer
 from consentd.api.errors import STATUS_OF, details_of, status_of
-from consentd.api.gate import IDEMPOTENCY_KEY, Gate
+from consentd.api.gate import Gate
 from consentd.api.validation import decode
-from consentd.app.auth import AUTHORIZATION
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.cookies import MAX_USER_AGENT
 from consentd.domain.errors import ConsentError, InvalidInput, PermissionDenied
@@ -60,18 +59,6 @@ from consentd.telemetry import Telemetry
 # Largest request body the browser port reads; bigger is RESOURCE_EXHAUSTED before decoding.
 MAX_BROWSER_MESSAGE = 64 * 1024
 CONNECT_CODE = {status: Code[status.name] for status in set(STATUS_OF.values())}
-ALLOWED_HEADERS = (
-    "content-type",
-    "connect-protocol-version",
-    "connect-timeout-ms",
-    "grpc-timeout",
-    "x-grpc-web",
-    "x-user-agent",
-    AUTHORIZATION,
-    IDEMPOTENCY_KEY,
-)
-EXPOSED_HEADERS = "grpc-status, grpc-message, grpc-status-details-bin"
-PREFLIGHT_MAX_AGE = "300"
 # What a credential sent from another origin may carry: it is readable by the page's scripts.
 PAGE_SCOPES = frozenset({Scope.COOKIES, Scope.SELF})
 M = TypeVar("M", bound=Message)
