@@ -14,7 +14,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.api.audit_servicer import AuditServicer
-from consentd.api.browser import BrowserGate, connect_apps
+from consentd.api.browser import connect_apps
+from consentd.api.browser_gate import BrowserGate
 from consentd.api.browser_portal import PortalServicers, portal_apps
 from consentd.api.campaign_servicer import CampaignServicer
 from consentd.api.catalog_servicer import CatalogServicer

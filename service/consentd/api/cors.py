@@ -6,7 +6,7 @@ checks it for actual requests)."""
 from __future__ import annotations
 
 from consentd.api.asgi import Message, Scope, Send, header, respond
-from consentd.api.browser import BrowserRequest
+from consentd.api.browser_gate import BrowserRequest
 from consentd.api.gate import IDEMPOTENCY_KEY
 from consentd.app.auth import AUTHORIZATION
 

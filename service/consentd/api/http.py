@@ -16,7 +16,7 @@ from uuid import UUID
 import uvicorn
 
 from consentd.api.asgi import ASGIApp, Receive, Scope, Send, header, lifespan, respond
-from consentd.api.browser import BrowserRequest, browser_request
+from consentd.api.browser_gate import BrowserRequest, browser_request
 from consentd.api.calls import metadata_of
 from consentd.api.cors import answer_preflight, exposing_to_origin, is_same_origin
 from consentd.api.pages import DemoPage, Pages
