@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consentd.api.browser import BrowserGate, connect_apps
+from consentd.api.browser import connect_apps
+from consentd.api.browser_gate import BrowserGate
 from consentd.api.browser_portal import PortalServicers, portal_apps
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.cookie_servicer import CookieServicer

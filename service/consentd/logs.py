@@ -16,7 +16,7 @@ from structlog.typing import EventDict, WrappedLogger
 
 def add_trace_ids(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     """The current span's trace and span ids (W3C hex), when a line is written inside an RPC
-    or a job: every call has a valid span (telemetry.py), recorded or not."""
+    or a job: every call has a valid span (telemetry/tracing.py), recorded or not."""
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
         event["trace_id"] = context.trace_id.to_bytes(16).hex()

@@ -1,4 +1,4 @@
-"""Telemetry settings and the pieces of telemetry.py that need no server."""
+"""Telemetry settings and the pieces of telemetry/ that need no server."""
 
 from __future__ import annotations
 

@@ -19,14 +19,10 @@ from consent.v1.catalog_connect import CatalogService, CatalogServiceASGIApplica
 from consent.v1.consent_connect import ConsentServiceASGIApplication
 from consent.v1.rights_connect import RightsService, RightsServiceASGIApplication
 
-from consentd.api.browser import (
-    _NO_GRPC_CONTEXT,
-    CODECS,
-    MAX_BROWSER_MESSAGE,
-    BrowserGate,
-    ConsentConnect,
-)
+from consentd.api.browser import MAX_BROWSER_MESSAGE, NO_GRPC_CONTEXT, ConsentConnect
+from consentd.api.browser_gate import BrowserGate
 from consentd.api.catalog_servicer import CatalogServicer
+from consentd.api.connect_codecs import CODECS
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.rights_servicer import RightsServicer
 from consentd.domain.cookies import MAX_USER_AGENT
@@ -56,13 +52,13 @@ class PortalConsentConnect(ConsentConnect):
         self, request: consent_pb2.WithdrawConsentRequest, ctx: RequestContext[Any, Any], /
     ) -> consent_pb2.WithdrawConsentResponse:
         _evidence(request, ctx)
-        return await self._servicer.WithdrawConsent(request, _NO_GRPC_CONTEXT)
+        return await self._servicer.WithdrawConsent(request, NO_GRPC_CONTEXT)
 
     async def confirm_consent(
         self, request: consent_pb2.ConfirmConsentRequest, ctx: RequestContext[Any, Any], /
     ) -> consent_pb2.ConfirmConsentResponse:
         _evidence(request, ctx)
-        return await self._servicer.ConfirmConsent(request, _NO_GRPC_CONTEXT)
+        return await self._servicer.ConfirmConsent(request, NO_GRPC_CONTEXT)
 
 
 class CatalogConnect(CatalogService):
@@ -74,17 +70,17 @@ class CatalogConnect(CatalogService):
     async def get_purpose(
         self, request: catalog_pb2.GetPurposeRequest, ctx: RequestContext[Any, Any], /
     ) -> catalog_pb2.GetPurposeResponse:
-        return await self._servicer.GetPurpose(request, _NO_GRPC_CONTEXT)
+        return await self._servicer.GetPurpose(request, NO_GRPC_CONTEXT)
 
     async def list_purposes(
         self, request: catalog_pb2.ListPurposesRequest, ctx: RequestContext[Any, Any], /
     ) -> catalog_pb2.ListPurposesResponse:
-        return await self._servicer.ListPurposes(request, _NO_GRPC_CONTEXT)
+        return await self._servicer.ListPurposes(request, NO_GRPC_CONTEXT)
 
     async def list_notices(
         self, request: catalog_pb2.ListNoticesRequest, ctx: RequestContext[Any, Any], /
     ) -> catalog_pb2.ListNoticesResponse:
-        return await self._servicer.ListNotices(request, _NO_GRPC_CONTEXT)
+        return await self._servicer.ListNotices(request, NO_GRPC_CONTEXT)
 
 
 class RightsConnect(RightsService):
@@ -96,12 +92,12 @@ class RightsConnect(RightsService):
     async def submit_rights_request(
         self, request: rights_pb2.SubmitRightsRequestRequest, ctx: RequestContext[Any, Any], /
     ) -> rights_pb2.SubmitRightsRequestResponse:
-        return await self._servicer.SubmitRightsRequest(request, _NO_GRPC_CONTEXT)
+        return await self._servicer.SubmitRightsRequest(request, NO_GRPC_CONTEXT)
 
     async def export_subject(
         self, request: rights_pb2.ExportSubjectRequest, ctx: RequestContext[Any, Any], /
     ) -> rights_pb2.ExportSubjectResponse:
-        return await self._servicer.ExportSubject(request, _NO_GRPC_CONTEXT)
+        return await self._servicer.ExportSubject(request, NO_GRPC_CONTEXT)
 
 
 def portal_apps(gate: BrowserGate, services: list[Any], servicers: PortalServicers) -> list[Any]:

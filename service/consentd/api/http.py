@@ -1,129 +1,34 @@
-"""The HTTP side of the browser port: an ASGI app (tenant prefix, CORS, demo page) and the
-uvicorn server that runs it in the serve process's event loop beside grpcio."""
+"""The HTTP side of the browser port: an ASGI app that routes `/[t/<tenant id>/]<service>/...`
+to the Connect apps (api/browser.py) or to the pages (api/pages.py), with CORS (api/cors.py),
+and the uvicorn server that runs it in the serve process's event loop beside grpcio."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
-import json
 import re
 import socket
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import grpc
 import uvicorn
 
-from consentd.api.browser import (
-    ALLOWED_HEADERS,
-    EXPOSED_HEADERS,
-    PREFLIGHT_MAX_AGE,
-    BrowserRequest,
-    browser_request,
-)
+from consentd.api.asgi import ASGIApp, Receive, Scope, Send, header, lifespan, respond
+from consentd.api.browser_gate import BrowserRequest, browser_request
 from consentd.api.calls import metadata_of
+from consentd.api.cors import answer_preflight, exposing_to_origin, is_same_origin
+from consentd.api.pages import DemoPage, Pages
+from consentd.api.refusals import is_native_grpc, refuse_native_grpc, refuse_unauthenticated
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.errors import ConsentError, Unauthenticated
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Authenticate = Callable[[Mapping[str, str]], Awaitable[None]]
 
 # `/t/<tenant id>/<service>/<method>`: the tenant of a cross-origin page (a preflight carries no
 # credential, so the URL names the tenant whose allowed origins answer it).
 TENANT_PREFIX = re.compile(r"/t/([^/]{1,64})(/.*)")
-# The demo page's files, by URL path: nothing else under the demo folder is ever served.
-DEMO_FILES = {
-    "/demo/": ("index.html", "text/html; charset=utf-8"),
-    "/demo/banner.js": ("dist/banner.js", "text/javascript; charset=utf-8"),
-}
-# The preference centre's files (CONSENTD_PREFERENCES only). The person's portal token never
-# reaches the server in the URL: the portal puts it in the fragment (#token=...).
-PREFERENCES_FILES = {
-    "/preferences/": ("index.html", "text/html; charset=utf-8"),
-    "/preferences/preferences.js": ("dist/preferences.js", "text/javascript; charset=utf-8"),
-}
-# Framing is the portal's choice (it embeds the page); the page itself loads nothing else.
-PREFERENCES_HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; style-src 'self' 'unsafe-inline'"),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-content-type-options", b"nosniff"),
-]
-# Where the demo page receives its key: the served index.html gets the key in this meta tag.
-DEMO_KEY_TAG = '<meta name="consentd-key" content="">'
-
-
-@dataclass(frozen=True)
-class DemoPage:
-    """The demo banner (CONSENTD_DEMO only): its folder, and the publishable key (scope
-    cookies:write alone) written into the page for the tenant it records choices for."""
-
-    folder: Path
-    key: str
-
-    def __repr__(self) -> str:
-        return f"DemoPage(folder={self.folder!s}, key=<redacted>)"
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            text: str = value.decode("latin-1")
-            return text
-    return None
-
-
-# Native gRPC sent to the browser port: a trailers-only answer (status in the headers, which
-# every gRPC client reads), since this port has no HTTP/2 trailers to send one in.
-NATIVE_GRPC_REFUSAL = [
-    (b"content-type", b"application/grpc"),
-    (b"grpc-status", b"12"),
-    (
-        b"grpc-message",
-        b"this is the browser port (Connect, gRPC-Web); send native gRPC to the gRPC port",
-    ),
-]
-
-
-async def _refuse_unauthenticated(scope: Scope, send: Send) -> None:
-    """UNAUTHENTICATED before the body is read: in gRPC-Web's form (status in the headers) or
-    Connect's (401, a JSON error), as the Connect app would answer it."""
-    kind = (_header(scope, b"content-type") or "").lower()
-    message = Unauthenticated().message
-    if kind.startswith("application/grpc-web"):
-        headers = [
-            (b"content-type", kind.encode()),
-            (b"grpc-status", str(grpc.StatusCode.UNAUTHENTICATED.value[0]).encode()),
-            (b"grpc-message", message.encode()),
-        ]
-        await _respond(send, 200, headers=headers)
-        return
-    body = json.dumps({"code": "unauthenticated", "message": message}).encode()
-    await _respond(send, 401, body, [(b"content-type", b"application/json")])
-
-
-def _native_grpc(scope: Scope) -> bool:
-    kind = (_header(scope, b"content-type") or "").lower()
-    return kind.startswith("application/grpc") and not kind.startswith("application/grpc-web")
-
-
-def _same_origin(scope: Scope, origin: str | None) -> bool:
-    """No Origin (not a cross-site browser call) or the page is served from this very host."""
-    return origin is None or origin == f"{scope.get('scheme', 'http')}://{_header(scope, b'host')}"
-
-
-async def _respond(
-    send: Send, status: int, body: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers or []})
-    await send({"type": "http.response.body", "body": body})
 
 
 class BrowserApp:
@@ -142,13 +47,12 @@ class BrowserApp:
         valid credential never reaches the decoder); the Gate admits the call afterwards."""
         self._services = {f"{app.path}/": app for app in services}
         self._cookies = cookies
-        self._demo = demo
-        self._preferences = preferences
+        self._pages = Pages(demo, preferences)
         self._authenticate = authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if scope["type"] != "http":
             return
@@ -157,20 +61,20 @@ class BrowserApp:
             tenant, path = match.group(1), match.group(2)
             scope = {**scope, "path": path, "raw_path": path.encode(), "root_path": ""}
         app = next((a for p, a in self._services.items() if path.startswith(p)), None)
-        origin = _header(scope, b"origin")
+        origin = header(scope, b"origin")
         if app is not None and scope["method"] == "OPTIONS":
-            await self._preflight(scope, send, tenant, origin)
-        elif app is not None and _native_grpc(scope):
-            await _respond(send, 200, headers=NATIVE_GRPC_REFUSAL)
+            await answer_preflight(scope, send, origin, await self._allowed_origins(tenant))
+        elif app is not None and is_native_grpc(scope):
+            await refuse_native_grpc(send)
         elif app is not None and not await self._authenticated(scope):
-            await _refuse_unauthenticated(scope, send)
+            await refuse_unauthenticated(scope, send)
         elif app is not None:
-            state = BrowserRequest(tenant, origin, same_origin=_same_origin(scope, origin))
+            state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)
         elif tenant is None:
-            await self._static(scope, send, path)
+            await self._pages.serve(scope, send, path)
         else:
-            await _respond(send, 404, b"not found")
+            await respond(send, 404, b"not found")
 
     async def _authenticated(self, scope: Scope) -> bool:
         if self._authenticate is None:
@@ -189,94 +93,18 @@ class BrowserApp:
     ) -> None:
         """Run the Connect app with `state` visible to its interceptor; add CORS headers to the
         response when the interceptor admitted the origin."""
-        origin = state.origin
         token = browser_request.set(state)
-
-        async def cors_send(message: Message) -> None:
-            if message["type"] == "http.response.start" and state.cors_allowed and origin:
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"access-control-allow-origin", origin.encode()),
-                    (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
-                    (b"vary", b"Origin"),
-                ]
-                message = {**message, "headers": headers}
-            await send(message)
-
         try:
-            await app(scope, receive, cors_send)
+            await app(scope, receive, exposing_to_origin(send, state))
         finally:
             browser_request.reset(token)
 
-    async def _preflight(
-        self, scope: Scope, send: Send, tenant: str | None, origin: str | None
-    ) -> None:
-        """204 with CORS headers for an origin the tenant of the path allows; 403 (no CORS
-        headers) otherwise, and for a path that names no tenant."""
+    async def _allowed_origins(self, tenant: str | None) -> frozenset[str]:
+        """The origins the tenant of the path allows; none for a path that names no tenant."""
         allowed: frozenset[str] = frozenset()
         with contextlib.suppress(ConsentError, ValueError, TypeError):
             allowed = await self._cookies.allowed_origins(UUID(tenant))
-        if origin is None or origin not in allowed:
-            await _respond(send, 403, b"origin not allowed", [(b"vary", b"Origin")])
-            return
-        asked = (_header(scope, b"access-control-request-headers") or "").lower()
-        granted = [h.strip() for h in asked.split(",") if h.strip() in ALLOWED_HEADERS]
-        await _respond(
-            send,
-            204,
-            headers=[
-                (b"access-control-allow-origin", origin.encode()),
-                (b"access-control-allow-methods", b"GET, POST"),
-                (b"access-control-allow-headers", ", ".join(granted).encode()),
-                (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
-                (b"vary", b"Origin"),
-            ],
-        )
-
-    async def _static(self, scope: Scope, send: Send, path: str) -> None:
-        if self._preferences is not None and path in ("/preferences", *PREFERENCES_FILES):
-            await self._preference_file(scope, send, path, self._preferences)
-            return
-        if self._demo is None or scope["method"] not in ("GET", "HEAD"):
-            await _respond(send, 404, b"not found")
-            return
-        if path in ("/", "/demo"):
-            await _respond(send, 307, headers=[(b"location", b"/demo/")])
-            return
-        if path not in DEMO_FILES:
-            await _respond(send, 404, b"not found")
-            return
-        name, kind = DEMO_FILES[path]
-        body = await asyncio.to_thread((self._demo.folder / name).read_bytes)
-        if name == "index.html":
-            filled = f'<meta name="consentd-key" content="{html.escape(self._demo.key)}">'
-            body = body.replace(DEMO_KEY_TAG.encode(), filled.encode(), 1)
-        headers = [(b"content-type", kind.encode()), (b"cache-control", b"no-store")]
-        await _respond(send, 200, body if scope["method"] == "GET" else b"", headers)
-
-    async def _preference_file(self, scope: Scope, send: Send, path: str, folder: Path) -> None:
-        if scope["method"] not in ("GET", "HEAD"):
-            await _respond(send, 404, b"not found")
-            return
-        if path == "/preferences":
-            await _respond(send, 307, headers=[(b"location", b"/preferences/")])
-            return
-        name, kind = PREFERENCES_FILES[path]
-        body = await asyncio.to_thread((folder / name).read_bytes)
-        headers = [(b"content-type", kind.encode()), (b"cache-control", b"no-store")]
-        await _respond(
-            send, 200, body if scope["method"] == "GET" else b"", headers + PREFERENCES_HEADERS
-        )
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+        return allowed
 
 
 class _Uvicorn(uvicorn.Server):

@@ -14,9 +14,9 @@ from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.cookie_servicer import CookieServicer
 from consentd.api.gate import Gate
-from consentd.api.http import DemoPage
 from consentd.api.interceptors import ServiceInterceptor
 from consentd.api.methods import methods
+from consentd.api.pages import DemoPage
 from consentd.api.ratelimit import TenantRateLimiter
 from consentd.api.retention_servicer import RetentionServicer
 from consentd.api.rights_servicer import RightsServicer

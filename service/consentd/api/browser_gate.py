@@ -1,0 +1,94 @@
+"""The browser port's Connect interceptor: the native port's Gate (api/gate.py), then the
+tenant prefix and the page's origin, with error mapping and one log line per call."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from connectrpc.errors import ConnectError
+from connectrpc.request import RequestContext
+
+from consentd.api.calls import Call, metadata_of
+from consentd.api.connect_errors import failure_error, grpc_status
+from consentd.api.context import set_principal
+from consentd.api.gate import Gate
+from consentd.app.cookies import CookieUseCases
+from consentd.domain.errors import PermissionDenied
+from consentd.domain.tenancy import Principal, Scope
+from consentd.telemetry import Telemetry
+
+# What a credential sent from another origin may carry: it is readable by the page's scripts.
+PAGE_SCOPES = frozenset({Scope.COOKIES, Scope.SELF})
+
+
+@dataclass
+class BrowserRequest:
+    """What the HTTP layer knows about one request, shared with the Connect interceptor."""
+
+    path_tenant: str | None
+    origin: str | None
+    same_origin: bool
+    cors_allowed: bool = False
+
+
+browser_request: ContextVar[BrowserRequest] = ContextVar("consentd_browser_request")
+
+
+class BrowserGate:
+    """The Connect interceptor: the Gate, then the tenant prefix and origin; error mapping and
+    one log line per call."""
+
+    def __init__(
+        self, gate: Gate, cookies: CookieUseCases, telemetry: Telemetry | None = None
+    ) -> None:
+        self._gate = gate
+        self._cookies = cookies
+        self._telemetry = telemetry or Telemetry()
+
+    async def intercept_unary(
+        self,
+        call_next: Callable[[Any, RequestContext[Any, Any]], Awaitable[Any]],
+        request: Any,
+        ctx: RequestContext[Any, Any],
+        /,
+    ) -> Any:
+        method = f"/{ctx.method.service_name}/{ctx.method.name}"
+        headers = metadata_of(ctx.request_headers.allitems())
+        call = Call(method, self._telemetry, headers, "browser")
+        try:
+            principal = await self._admit(method, headers, request)
+            call.tenant = principal.tenant.slug
+            set_principal(principal)
+            return await self._gate.unary(
+                method, headers, principal, request, lambda: call_next(request, ctx)
+            )
+        except ConnectError as error:
+            call.code = grpc_status(error.code)
+            raise
+        except BaseException as error:
+            failure = call.fail(error)
+            if failure is None:
+                raise
+            raise failure_error(failure) from None
+        finally:
+            call.finish()
+
+    async def _admit(self, method: str, headers: Mapping[str, str], request: Any) -> Principal:
+        state = browser_request.get(None) or BrowserRequest(None, None, same_origin=True)
+        principal = await self._gate.admit(method, headers, request, tenant=state.path_tenant)
+        if state.origin and not state.same_origin:
+            if principal.scopes - PAGE_SCOPES:
+                raise PermissionDenied(
+                    "a credential sent from a web page is public: use a key with scope "
+                    "cookies:write only"
+                )
+            if state.origin not in await self._cookies.allowed_origins(principal.tenant_id):
+                raise PermissionDenied(
+                    f"origin {state.origin} is not allowed for this tenant "
+                    "(add it to CookiePolicy.allowed_origins)"
+                )
+            state.cors_allowed = True
+        return principal

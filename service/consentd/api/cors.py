@@ -1,0 +1,70 @@
+"""CORS on the browser port: which headers a page may send and read, the preflight's answer
+for an origin the tenant allows, and the CORS headers added to an admitted call's response.
+Whether an origin is allowed is the tenant's CookiePolicy.allowed_origins (the BrowserGate
+checks it for actual requests)."""
+
+from __future__ import annotations
+
+from consentd.api.asgi import Message, Scope, Send, header, respond
+from consentd.api.browser_gate import BrowserRequest
+from consentd.api.gate import IDEMPOTENCY_KEY
+from consentd.app.auth import AUTHORIZATION
+
+ALLOWED_HEADERS = (
+    "content-type",
+    "connect-protocol-version",
+    "connect-timeout-ms",
+    "grpc-timeout",
+    "x-grpc-web",
+    "x-user-agent",
+    AUTHORIZATION,
+    IDEMPOTENCY_KEY,
+)
+EXPOSED_HEADERS = "grpc-status, grpc-message, grpc-status-details-bin"
+PREFLIGHT_MAX_AGE = "300"
+
+
+def is_same_origin(scope: Scope, origin: str | None) -> bool:
+    """No Origin (not a cross-site browser call) or the page is served from this very host."""
+    return origin is None or origin == f"{scope.get('scheme', 'http')}://{header(scope, b'host')}"
+
+
+async def answer_preflight(
+    scope: Scope, send: Send, origin: str | None, allowed: frozenset[str]
+) -> None:
+    """204 with CORS headers for an origin in `allowed`; 403 (no CORS headers) otherwise."""
+    if origin is None or origin not in allowed:
+        await respond(send, 403, b"origin not allowed", [(b"vary", b"Origin")])
+        return
+    asked = (header(scope, b"access-control-request-headers") or "").lower()
+    granted = [h.strip() for h in asked.split(",") if h.strip() in ALLOWED_HEADERS]
+    await respond(
+        send,
+        204,
+        headers=[
+            (b"access-control-allow-origin", origin.encode()),
+            (b"access-control-allow-methods", b"GET, POST"),
+            (b"access-control-allow-headers", ", ".join(granted).encode()),
+            (b"access-control-max-age", PREFLIGHT_MAX_AGE.encode()),
+            (b"vary", b"Origin"),
+        ],
+    )
+
+
+def exposing_to_origin(send: Send, state: BrowserRequest) -> Send:
+    """`send`, adding CORS headers to the response start when the interceptor admitted the
+    request's origin (state.cors_allowed, read when the response starts)."""
+    origin = state.origin
+
+    async def cors_send(message: Message) -> None:
+        if message["type"] == "http.response.start" and state.cors_allowed and origin:
+            headers = list(message.get("headers", []))
+            headers += [
+                (b"access-control-allow-origin", origin.encode()),
+                (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
+                (b"vary", b"Origin"),
+            ]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return cors_send
