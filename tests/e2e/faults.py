@@ -8,6 +8,7 @@ import asyncio
 import base64
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -36,11 +37,21 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 PGREP = shutil.which("pgrep") or "/usr/bin/pgrep"
 
 
+# Below Linux's ephemeral range (32768-60999): a server restarted on the same port must not
+# find it taken by some client connection's local port meanwhile (a full suite opens many).
+STABLE_PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A free port outside the ephemeral range (see STABLE_PORTS)."""
+    for port in random.sample(STABLE_PORTS, 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def postgres_processes(postgres: EmbeddedPostgres) -> list[int]:

@@ -105,12 +105,14 @@ async def cluster(own_postgres: tuple[EmbeddedPostgres, Path]) -> Cluster:
 async def served(cluster: Cluster) -> AsyncIterator[Served]:
     """`consentd serve` on this cluster, SERVING; killed afterwards if still running."""
     server = serve(cluster.runtime_url, cluster.owner_url, cluster.folder, free_port())
-    async with grpc.aio.insecure_channel(server.address) as channel:
-        await until_health(channel, SERVING, 60)
-        await put_purpose(channel, cluster.metadata)
-    yield server
-    if server.child.poll() is None:
-        server.kill()
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            await until_health(channel, SERVING, 60)
+            await put_purpose(channel, cluster.metadata)
+        yield server
+    finally:  # a server that never became SERVING is stopped too, never left running
+        if server.child.poll() is None:
+            server.kill()
 
 
 def _restart_postgres(postgres: EmbeddedPostgres) -> None:
@@ -123,13 +125,15 @@ async def _load_through(
     """Mixed load while each fault (a callable) runs after its delay; then the load stops."""
     ledger, stop = Ledger(), asyncio.Event()
     load = asyncio.create_task(mixed_load(served.address, cluster.metadata, ledger, stop, prefix))
-    for delay, fault in faults:
-        await asyncio.sleep(delay)
-        result = fault()
-        if asyncio.iscoroutine(result):
-            await result
-    await asyncio.sleep(1.5)
-    stop.set()
+    try:
+        for delay, fault in faults:
+            await asyncio.sleep(delay)
+            result = fault()
+            if asyncio.iscoroutine(result):
+                await result
+        await asyncio.sleep(1.5)
+    finally:  # a fault that failed must not leave the load running for the rest of the suite
+        stop.set()
     await asyncio.wait_for(load, 60)
     return ledger
 
@@ -155,10 +159,10 @@ async def test_kill_9_of_the_server_and_of_postgres_loses_and_duplicates_nothing
         await asyncio.sleep(1.0)
         await asyncio.to_thread(_restart_postgres, cluster.postgres)
 
-    ledger = await _load_through(
-        served, cluster, [(2.0, restart_server), (3.0, kill_and_restart_postgres)], "kill-"
-    )
     try:
+        ledger = await _load_through(
+            served, cluster, [(2.0, restart_server), (3.0, kill_and_restart_postgres)], "kill-"
+        )
         async with grpc.aio.insecure_channel(served.address) as channel:
             await until_health(channel, SERVING, 30)
         report = await verify_ledger(served.address, cluster.metadata, ledger)
