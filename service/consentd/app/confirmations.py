@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 import structlog
 
 from consentd.app.commands import Evidence, RecordConsent
+from consentd.app.evidence import EVIDENCE_LABEL
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, ConfirmationMessage, Notifier, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subjects import SubjectResolver
@@ -39,7 +40,6 @@ from consentd.domain.tenancy import Principal
 from consentd.domain.validity import valid_until
 
 log = structlog.get_logger("consentd.confirmations")
-EVIDENCE_LABEL = "evidence"
 TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - where the link takes the token, not a secret
 
 

@@ -21,7 +21,7 @@ from consentd.domain.model import (
     Target,
 )
 from consentd.domain.rights import Block, BlockKind
-from consentd.store.consents import STATES, Row, _event, _target
+from consentd.store.consents import STATES, Row, event_of, target_of
 from consentd.store.driver import Driver
 
 # consentd_check() (migrations 0006, 0008) sets the tenant for its transaction, then resolves
@@ -100,7 +100,7 @@ def _fact(m: Row) -> ConsentFact | None:
     return ConsentFact(
         m["event_id"],
         m["sequence"],
-        _target(m),
+        target_of(m),
         STATES[m["state"]],
         m["notice_version"],
         m["valid_until"],
@@ -197,7 +197,7 @@ class SqlCampaign:
 
     async def changes_after(self, position: int, limit: int) -> list[FeedChange]:
         rows = await self._fetch(_FEED, self._tenant, position, limit)
-        return [FeedChange(m["position"], _event(m)) for m in rows]
+        return [FeedChange(m["position"], event_of(m)) for m in rows]
 
     async def last_position(self) -> int:
         rows = await self._fetch(_HEAD, self._tenant)

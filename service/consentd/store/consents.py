@@ -123,16 +123,16 @@ def _target_of(purpose: str, channel: str, scope: str) -> Target:
     return Target(purpose, Channel(channel), PartyScope(scope))
 
 
-def _target(m: Row) -> Target:
+def target_of(m: Row) -> Target:
     return _target_of(m["purpose_id"], m["channel"], m["scope"])
 
 
-def _event(m: Row) -> ConsentEvent:
+def event_of(m: Row) -> ConsentEvent:
     return ConsentEvent(
         event_id=m["event_id"],
         sequence=m["sequence"],
         subject_id=m["subject_id"],
-        target=_target(m),
+        target=target_of(m),
         state=STATES[m["state"]],
         notice_id=m["notice_id"],
         notice_version=m["notice_version"],
@@ -150,7 +150,7 @@ def _fact(m: Row) -> ConsentFact:
     return ConsentFact(
         m["event_id"],
         m["sequence"],
-        _target(m),
+        target_of(m),
         STATES[m["state"]],
         m["notice_version"],
         m["valid_until"],
@@ -179,7 +179,7 @@ class SqlConsents:
         columns = zip(*(_event_columns(e) for e in events), strict=True)
         rows = await self._raw.fetch(_APPEND, self._tenant, *map(list, columns), queued_at)
         self.appended = True
-        return [_event(m) for m in rows]
+        return [event_of(m) for m in rows]
 
     async def current(self, subject_id: UUID) -> list[ConsentEvent]:
         query = (
@@ -188,7 +188,7 @@ class SqlConsents:
             .where(_C.c.tenant_id == self._tenant, _C.c.subject_id == subject_id)
             .order_by(_C.c.purpose_id, _C.c.channel, _C.c.scope)
         )
-        return [_event(m) for m in (await self._conn.execute(query)).mappings()]
+        return [event_of(m) for m in (await self._conn.execute(query)).mappings()]
 
     async def all_events(self, subject_id: UUID) -> list[ConsentEvent]:
         """Every event of the subject, oldest first (exports)."""
@@ -197,7 +197,7 @@ class SqlConsents:
             .where(_E.c.tenant_id == self._tenant, _E.c.subject_id == subject_id)
             .order_by(_E.c.sequence)
         )
-        return [_event(m) for m in (await self._conn.execute(query)).mappings()]
+        return [event_of(m) for m in (await self._conn.execute(query)).mappings()]
 
     async def history(
         self, subject_id: UUID, purpose: str | None, before: UUID | None, limit: int
@@ -210,4 +210,4 @@ class SqlConsents:
             cursor = sa.select(_E.c.sequence).where(*mine, _E.c.event_id == before)
             query = query.where(_E.c.sequence < cursor.scalar_subquery())
         query = query.order_by(_E.c.sequence.desc()).limit(limit)
-        return [_event(m) for m in (await self._conn.execute(query)).mappings()]
+        return [event_of(m) for m in (await self._conn.execute(query)).mappings()]
