@@ -300,6 +300,18 @@ async def test_the_key_names_the_tenant_and_the_prefix_must_agree(
         assert status == 200, reply
 
 
+async def test_a_refused_caller_still_sending_its_body_reads_the_whole_refusal(
+    http_port: int, tenant: Tenant
+) -> None:
+    """The credential is refused before the body is read, but the body is then read (undecoded)
+    up to 64 KiB: a client still sending sees the 401, never a reset connection."""
+    path = f"{prefix(tenant)}/consent.v1.CookieService/GetCookieChoice"
+    body = {"visitorId": "v" * 60_000}
+    for _ in range(30):
+        status, _, reply = await http(http_port, path, body, {"Authorization": "Bearer ck_no"})
+        assert (status, json.loads(reply)["code"]) == (401, "unauthenticated")
+
+
 async def test_a_page_key_is_held_to_the_same_scope_table(
     http_port: int, tenant: Tenant, stubs: Stubs, page_key: str
 ) -> None:

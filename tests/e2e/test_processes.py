@@ -133,21 +133,25 @@ async def test_serve_with_workers_starts_one_postgres_and_stops_everything_on_si
     }
     try:
         async with _server(env, "--workers", "2") as supervisor:
+            assert supervisor.stderr is not None
+            lines: list[str] = []
+            reading = asyncio.create_task(_collect(supervisor.stderr, lines))
             await _serving(port, supervisor, within=90)
             pids = {supervisor.pid}
             assert (data / "local-admin.key").exists()
-            for _ in range(150):  # both children exist before the first serves; 30 s at most
-                workers = _children(supervisor.pid)
-                if len(workers) == 2:
+            for _ in range(450):  # both workers log `serving` before the stop; 90 s at most
+                if sum('"event":"serving"' in line for line in lines) == 2:
                     break
                 await asyncio.sleep(0.2)
-            assert len(workers) == 2, workers
+            workers = _children(supervisor.pid)
+            assert len(workers) == 2, (workers, lines[-20:])
             pids.update(workers)
             supervisor.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(supervisor.wait(), 60) == 0
-            assert supervisor.stderr is not None
-            log = (await supervisor.stderr.read()).decode()
+            await asyncio.wait_for(reading, 30)
+            log = "".join(lines)
         assert log.count('"event":"serving"') == 2, log[-2000:]
+        assert '"codes":[0,0]' in log, "a worker did not stop cleanly"
         assert '"event":"embedded_postgres_stopped"' in log
         assert _running(pids) == []
         assert _running_with(str(data)) == [], "a process still uses the data folder"
@@ -159,6 +163,11 @@ def _folder() -> Path:
     data = Path(tempfile.mkdtemp(prefix="consentd-workers-"))
     data.chmod(0o711)
     return data
+
+
+async def _collect(stream: asyncio.StreamReader, lines: list[str]) -> None:
+    while line := await stream.readline():
+        lines.append(line.decode(errors="replace"))
 
 
 def _children(pid: int) -> list[int]:

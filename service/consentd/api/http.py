@@ -20,7 +20,12 @@ from consentd.api.browser_gate import BrowserRequest, browser_request
 from consentd.api.calls import metadata_of
 from consentd.api.cors import answer_preflight, exposing_to_origin, is_same_origin
 from consentd.api.pages import DemoPage, Pages
-from consentd.api.refusals import is_native_grpc, refuse_native_grpc, refuse_unauthenticated
+from consentd.api.refusals import (
+    discard_body,
+    is_native_grpc,
+    refuse_native_grpc,
+    refuse_unauthenticated,
+)
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.errors import ConsentError, Unauthenticated
 
@@ -65,8 +70,10 @@ class BrowserApp:
         if app is not None and scope["method"] == "OPTIONS":
             await answer_preflight(scope, send, origin, await self._allowed_origins(tenant))
         elif app is not None and is_native_grpc(scope):
+            await discard_body(receive)
             await refuse_native_grpc(send)
         elif app is not None and not await self._authenticated(scope):
+            await discard_body(receive)
             await refuse_unauthenticated(scope, send)
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))

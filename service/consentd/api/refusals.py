@@ -7,7 +7,7 @@ import json
 
 import grpc
 
-from consentd.api.asgi import Scope, Send, header, respond
+from consentd.api.asgi import Receive, Scope, Send, header, respond
 from consentd.domain.errors import Unauthenticated
 
 # Native gRPC sent to the browser port: a trailers-only answer (status in the headers, which
@@ -20,6 +20,24 @@ NATIVE_GRPC_REFUSAL = [
         b"this is the browser port (Connect, gRPC-Web); send native gRPC to the gRPC port",
     ),
 ]
+
+
+# What a refused request may still send before the answer: read and thrown away undecoded, so
+# the connection is not closed on unread bytes (the kernel would reset it and the client could
+# lose the answer). A longer body is cut off: the connection closes, as for any abuse.
+DISCARDED_BODY_LIMIT = 64 * 1024
+
+
+async def discard_body(receive: Receive) -> None:
+    """Read the request body up to DISCARDED_BODY_LIMIT bytes, undecoded, and drop it."""
+    seen = 0
+    while seen <= DISCARDED_BODY_LIMIT:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 def is_native_grpc(scope: Scope) -> bool:
