@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+# gRPC fork handlers off in every process started from here (see service/consentd/__init__.py).
+export GRPC_ENABLE_FORK_SUPPORT := false
 
-.PHONY: help setup run demo test lint typecheck proto gen gen-check pytest bench clean proto-baseline clients ha-test
+.PHONY: help setup run demo test lint typecheck proto gen gen-check pytest fuzz bench clean proto-baseline clients ha-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -77,9 +79,16 @@ clients: setup ## build the Go and Java client examples (build/clients; the e2e 
 
 # The fault suite (kill -9 of servers and of its own PostgreSQL) runs in a process of its own,
 # after the rest: a process it kills leaves nothing behind in the others' session.
+# The generated-input tests run FUZZ_CASES cases per RPC and HISTORIES contact-point histories
+# here; `make fuzz` runs the full 2,000 of each (CI runs both).
+FUZZ_CASES ?= 200
+HISTORIES ?= 300
 pytest: setup ## unit, integration and end-to-end tests (starts its own PostgreSQL)
-	$(BIN)/python -m pytest --cov --cov-report=term --deselect tests/e2e/test_faults.py
+	CONSENTD_FUZZ_CASES=$(FUZZ_CASES) CONSENTD_HISTORIES=$(HISTORIES) $(BIN)/python -m pytest --cov --cov-report=term --durations=15 --deselect tests/e2e/test_faults.py
 	$(BIN)/python -m pytest -p no:cacheprovider tests/e2e/test_faults.py
+
+fuzz: setup ## the generated-input tests at full size: 2,000 cases per RPC on both ports, 2,000 histories
+	CONSENTD_FUZZ_CASES=2000 CONSENTD_HISTORIES=2000 $(BIN)/python -m pytest -p no:cacheprovider -q tests/e2e/test_fuzzing.py tests/integration/test_contact_point_rule.py
 
 # Patroni + etcd + HAProxy on 127.0.0.1 (tools/ha_cluster.py): failover, switchover, replica loss.
 ha-test: setup ## high-availability suite (a few minutes; installs patroni, etcd-server, haproxy when missing)

@@ -33,7 +33,8 @@ from consentd.domain.tenancy import Scope, Tenant
 from tests.conftest import TEST_SECRET, bearer, owner
 from tests.e2e.fuzzing import LEAKS, hostile, hostile_json, messages
 
-# 2,000 per RPC (issue 13); CONSENTD_FUZZ_CASES lowers it for a quick local run.
+# 2,000 per RPC by default (issue 13: `make fuzz`, run by CI); `make test` runs fewer
+# (CONSENTD_FUZZ_CASES).
 CASES_PER_RPC = int(os.environ.get("CONSENTD_FUZZ_CASES", "2000"))
 BATCH = 50
 WELL_FORMED_PER_RPC = 100
