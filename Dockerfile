@@ -16,14 +16,27 @@ RUN python -m venv /opt/consentd \
  && /opt/consentd/bin/python -m compileall -q /opt/consentd/lib \
  && /opt/consentd/bin/consentd --help >/dev/null
 
+# The browser pages (CONSENTD_DEMO, CONSENTD_PREFERENCES): TypeScript bundled with the pinned
+# esbuild (from tsx), as `make setup` does.
+FROM node:20-bookworm-slim AS web
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY clients/typescript clients/typescript
+COPY web web
+RUN npx esbuild web/demo/src/banner.ts --bundle --format=iife --target=es2022 --outfile=web/demo/dist/banner.js \
+ && npx esbuild web/preferences/src/preferences.ts --bundle --format=iife --target=es2022 --outfile=web/preferences/dist/preferences.js
+
 FROM python:3.11-slim-bookworm AS runtime
 RUN groupadd --system --gid 10001 consentd \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin consentd
 COPY --from=build /opt/consentd /opt/consentd
 COPY migrations /opt/consentd/migrations
+COPY --from=web /src/web /opt/consentd/web
 # Bytecode is compiled above: the root filesystem can be read-only.
 ENV PATH=/opt/consentd/bin:$PATH \
     CONSENTD_MIGRATIONS_DIR=/opt/consentd/migrations \
+    CONSENTD_WEB_DIR=/opt/consentd/web \
     CONSENTD_EMBEDDED_POSTGRES=false \
     CONSENTD_GRPC_ADDRESS=0.0.0.0:50051 \
     CONSENTD_HTTP_ADDRESS=0.0.0.0:8080 \

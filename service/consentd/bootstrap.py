@@ -101,7 +101,7 @@ class App:
         """The browser port's ASGI app: the same servicers behind the same Gate, over Connect
         and gRPC-Web; with `demo_key` (a cookies:write key; CONSENTD_DEMO only) it also serves
         the demo page, that key written into it. Raises ConfigError when the demo is not built."""
-        demo = demo_page(demo_key)
+        demo = demo_page(self.settings, demo_key)
         gate = BrowserGate(self.gate, self.cookies, self.telemetry)
         services = connect_apps(gate, self.cookie_servicer, self.consent_servicer)
         if self.portal is not None:

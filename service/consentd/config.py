@@ -66,6 +66,8 @@ class Settings:
     confirmation_days: int = 7
     # The preference centre page on the browser port (/preferences/), off unless set.
     preferences: bool = False
+    # The folder holding demo/ and preferences/ with their bundles ("": the repository's web/).
+    web_dir: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -129,6 +131,7 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
         "confirm_url": url,
         "confirmation_days": int(_number(env, "CONSENTD_CONFIRMATION_DAYS", 7)),
         "preferences": _flag(env, "CONSENTD_PREFERENCES", default=False),
+        "web_dir": env.get("CONSENTD_WEB_DIR", ""),
     }
 
 

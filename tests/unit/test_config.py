@@ -9,6 +9,7 @@ import pytest
 
 from consentd.config import ConfigError, Settings
 from consentd.runtime import database
+from consentd.wiring.api import REPOSITORY_WEB, preferences_dir, web_dir
 
 
 def test_defaults_need_no_variable() -> None:
@@ -123,3 +124,16 @@ def test_bad_browser_and_purge_settings_name_the_variable(
     """Each bad value is a ConfigError naming the variable."""
     with pytest.raises(ConfigError, match=f"{name}.*{message}"):
         Settings.from_env({name: value})
+
+
+def test_the_web_folder_is_the_repository_s_unless_named(tmp_path: Path) -> None:
+    """CONSENTD_WEB_DIR moves the demo and the preference centre (the image's
+    /opt/consentd/web); a folder without the bundles is refused, naming the file missing."""
+    assert web_dir(Settings.from_env({})) == REPOSITORY_WEB
+    named = {"CONSENTD_WEB_DIR": str(tmp_path), "CONSENTD_PREFERENCES": "true"}
+    with pytest.raises(ConfigError, match=f"{tmp_path}/preferences/dist/preferences.js"):
+        preferences_dir(Settings.from_env(named))
+    bundle = tmp_path / "preferences" / "dist" / "preferences.js"
+    bundle.parent.mkdir(parents=True)
+    bundle.write_text("// built")
+    assert preferences_dir(Settings.from_env(named)) == tmp_path / "preferences"

@@ -39,10 +39,14 @@ from consentd.telemetry import Telemetry
 from consentd.wiring.store import Store
 from consentd.wiring.use_cases import UseCases
 
-# The demo banner page of the repository (web/demo; `make setup` bundles it into dist/).
-DEMO_DIR = Path(__file__).resolve().parents[3] / "web" / "demo"
-# The preference centre (web/preferences; CONSENTD_PREFERENCES), bundled the same way.
-PREFERENCES_DIR = DEMO_DIR.with_name("preferences")
+# The repository's web/: the demo banner page (web/demo) and the preference centre
+# (web/preferences), each bundled into its dist/ by `make setup`. CONSENTD_WEB_DIR names another
+# folder of the same layout (the container image's /opt/consentd/web).
+REPOSITORY_WEB = Path(__file__).resolve().parents[3] / "web"
+
+
+def web_dir(settings: Settings) -> Path:
+    return Path(settings.web_dir) if settings.web_dir else REPOSITORY_WEB
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,16 +102,15 @@ def build_api(
     )
 
 
-def demo_page(demo_key: str | None) -> DemoPage | None:
+def demo_page(settings: Settings, demo_key: str | None) -> DemoPage | None:
     """The demo page with `demo_key` (a cookies:write key; CONSENTD_DEMO only) written into it;
     None without a key. Raises ConfigError when the demo is not built."""
     if demo_key is None:
         return None
-    if not (DEMO_DIR / "dist" / "banner.js").exists():
-        raise ConfigError(
-            f"CONSENTD_DEMO is set but {DEMO_DIR}/dist/banner.js is missing: make setup"
-        )
-    return DemoPage(DEMO_DIR, demo_key)
+    demo = web_dir(settings) / "demo"
+    if not (demo / "dist" / "banner.js").exists():
+        raise ConfigError(f"CONSENTD_DEMO is set but {demo}/dist/banner.js is missing: make setup")
+    return DemoPage(demo, demo_key)
 
 
 def preferences_dir(settings: Settings) -> Path | None:
@@ -115,9 +118,10 @@ def preferences_dir(settings: Settings) -> Path | None:
     when it is not built."""
     if not settings.preferences:
         return None
-    if not (PREFERENCES_DIR / "dist" / "preferences.js").exists():
+    preferences = web_dir(settings) / "preferences"
+    if not (preferences / "dist" / "preferences.js").exists():
         raise ConfigError(
-            f"CONSENTD_PREFERENCES is set but {PREFERENCES_DIR}/dist/preferences.js is "
+            f"CONSENTD_PREFERENCES is set but {preferences}/dist/preferences.js is "
             "missing: make setup"
         )
-    return PREFERENCES_DIR
+    return preferences
