@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
-from consentd.app.ports import CheckBatch, CheckKey, CheckRow, Digest
+from consentd.app.ports import CheckBatch, CheckKey, CheckRow, Digest, NewSubject
 from consentd.domain.audit import AuditRecord
 from consentd.domain.decision import latest
 from consentd.domain.model import ALL, ConsentEvent, Purpose, Target
@@ -60,6 +60,16 @@ class FakeSubjects:
         self, subject_id: UUID, digest: Digest, now: datetime, sealed: bytes | None = None
     ) -> UUID:
         return self._d.owners.setdefault(digest, subject_id)
+
+    async def create_many(self, created: Sequence[NewSubject], now: datetime) -> int:
+        linked = 0
+        for subject in created:
+            self._d.subjects[subject.subject_id] = now
+            self._d.keys[subject.subject_id] = subject.wrapped_key
+            for digest, _ in subject.identifiers:
+                owner = self._d.owners.setdefault(digest, subject.subject_id)
+                linked += owner == subject.subject_id
+        return linked
 
 
 class FakeConsents:

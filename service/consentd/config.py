@@ -47,6 +47,8 @@ class Settings:
     rate_limit_per_second: float = 2000.0
     rate_limit_burst: float = 4000.0
     tenant_writers: int = 32
+    # Concurrent RecordConsent calls of a tenant sharing one transaction, at most (1: none).
+    write_batch: int = 64
     embedded_postgres: bool = True  # false (the container image): DATABASE_URL is required
     # Prometheus text on http://<address>/metrics; None (CONSENTD_METRICS_ADDRESS=off): no port.
     metrics_address: str | None = "127.0.0.1:9464"
@@ -92,6 +94,7 @@ class Settings:
             rate_limit_per_second=_number(env, "CONSENTD_RATE_LIMIT", 2000.0),
             rate_limit_burst=_number(env, "CONSENTD_RATE_BURST", 4000.0),
             tenant_writers=int(_number(env, "CONSENTD_TENANT_WRITERS", 32)),
+            write_batch=int(_number(env, "CONSENTD_WRITE_BATCH", 64)),
             migrations_dir=Path(env["CONSENTD_MIGRATIONS_DIR"])
             if env.get("CONSENTD_MIGRATIONS_DIR")
             else None,

@@ -69,6 +69,12 @@ def clock() -> Clock:
 
 @pytest.fixture
 def principal(store: FakeStore) -> Principal:
+    return acme(store)
+
+
+def acme(store: FakeStore) -> Principal:
+    """A tenant with newsletter (noticed), offers (30 days at most) and prospecting (legitimate
+    interest) in its catalogue, and its caller."""
     tenant = Tenant(uuid4(), "acme", "Acme", ProcessingRole.CONTROLLER)
     data = store.tenant(tenant.tenant_id)
     data.purposes = {

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -18,8 +17,9 @@ from consentd.app.commands import (
     SubjectSelector,
     WithdrawConsent,
 )
-from consentd.app.confirmations import DoubleOptIn, Outgoing, pend
+from consentd.app.confirmations import DoubleOptIn, Outgoing
 from consentd.app.evidence import event_stamp
+from consentd.app.grouped_records import GroupedRecords
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import (
@@ -29,10 +29,16 @@ from consentd.app.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from consentd.app.recording import (
+    Written,
+    choice_events,
+    notices_of,
+    require_notices,
+    require_purposes,
+)
 from consentd.app.subjects import SubjectResolver
 from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
-from consentd.domain.errors import InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import (
     ALL_TARGETS,
@@ -42,7 +48,6 @@ from consentd.domain.model import (
     Target,
 )
 from consentd.domain.tenancy import Principal
-from consentd.domain.validity import valid_until
 
 _HISTORY = "history"
 # What "withdraw everything" lists one by one (beside the "all" fact): grants, pending or not.
@@ -54,12 +59,6 @@ CheckBatchKey = tuple[UUID, Target, datetime | None]
 CHECK_PACE_LIMIT = 0.01
 
 __all__ = ["CheckResult", "ConsentUseCases", "Written"]
-
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    subject_id: UUID
-    events: list[ConsentEvent]
 
 
 class ConsentUseCases:
@@ -76,10 +75,29 @@ class ConsentUseCases:
         writers: TenantWriters,
         tally: Tally | None = None,
         double_opt_in: DoubleOptIn | None = None,
+        batch: int = 1,
+        joined: Callable[[UUID], bool] | None = None,
     ) -> None:
         """`reads` serves checks (the unit of work when not given); `writers` admits a tenant's
-        writes a few at a time (see app/writers.py); `tally` is told of every decision."""
+        writes a few at a time (see app/writers.py); `tally` is told of every decision.
+        `batch` > 1: concurrent records of a tenant share a transaction, up to `batch` of them
+        (app/grouped_records.py), except in a unit of work that `joined` says would join an outer
+        transaction (an idempotent call's: it records alone, in that transaction)."""
         self._uow = uow
+        self._joined = joined or (lambda _: False)
+        self._grouped = (
+            None
+            if batch <= 1
+            else GroupedRecords(
+                uow,
+                hasher,
+                clock,
+                keys,
+                writers=writers,
+                record_one=self._record_one,
+                max_batch=batch,
+            )
+        )
         self._double_opt_in = double_opt_in
         self._writers = writers
         self._keys = keys
@@ -102,6 +120,11 @@ class ConsentUseCases:
         Raises InvalidInput (bad notice version or validity), NotFound (purpose),
         FailedPrecondition (identifiers of two subjects).
         """
+        if self._grouped is not None and not self._joined(principal.tenant_id):
+            return await self._grouped.record(principal, command)
+        return await self._record_one(principal, command)
+
+    async def _record_one(self, principal: Principal, command: RecordConsent) -> Written:
         now = self._clock()
         async with self._writers(principal.tenant_id), self._uow(principal.tenant_id) as uow:
             purposes = await _purposes(uow, [c.target.purpose for c in command.choices], "choices")
@@ -111,27 +134,12 @@ class ConsentUseCases:
             )
             role = command.processing_role or principal.tenant.processing_role
             key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
-            decided = command.recorded_at or now
-            common = event_stamp(subject_id, command, role, decided, key)
-            events = [
-                common.event(
-                    choice.target,
-                    choice.state,
-                    purposes[choice.target.purpose].notice_id,
-                    choice.notice_version,
-                    valid_until(
-                        purposes[choice.target.purpose],
-                        choice.state,
-                        decided,
-                        choice.valid_until,
-                        f"choices[{index}].valid_until",
-                    ),
-                )
-                for index, choice in enumerate(command.choices)
-            ]
             days = self._double_opt_in.days if self._double_opt_in else DEFAULT_PENDING_DAYS
+            events = choice_events(
+                command, subject_id, key, role=role, purposes=purposes, now=now, pending_days=days
+            )
             # Each event queues its own log entry (its whole row) in the same statement.
-            written = await uow.consents.append(pend(events, purposes, decided, days), now)
+            written = await uow.consents.append(events, now)
             outgoing = await self._confirmation(uow, principal, command, written, purposes)
             await uow.commit()
         if self._double_opt_in is not None:
@@ -229,21 +237,10 @@ class ConsentUseCases:
 
 
 async def _purposes(uow: UnitOfWork, purpose_ids: Sequence[str], field: str) -> dict[str, Purpose]:
-    """The catalogue entries for the ids; raises NotFound naming the first unknown one.
-
-    `field` names where the ids came from: `choices` gives `choices[1].target.purpose`,
-    `target` (a single id) gives `target.purpose`."""
+    """The catalogue entries for the ids; raises NotFound naming the first unknown one (see
+    app/recording.require_purposes for `field`)."""
     found = await uow.catalog.purposes(sorted(set(purpose_ids)))
-    for index, purpose_id in enumerate(purpose_ids):
-        if purpose_id not in found:
-            where = {
-                "choices": f"choices[{index}].target.purpose",
-                "targets": f"targets[{index}].purpose",
-            }.get(field, f"{field}.purpose")
-            raise NotFound(
-                f"{where}: purpose {purpose_id!r} is not in this tenant's catalogue "
-                "(create it with CatalogService.PutPurpose)"
-            )
+    require_purposes(purpose_ids, found, field)
     return found
 
 
@@ -251,17 +248,6 @@ async def _check_notices(
     uow: UnitOfWork, choices: Sequence[Choice], purposes: dict[str, Purpose]
 ) -> None:
     """Each choice on a purpose with a notice names a published version of it."""
-    versions: dict[str, set[int]] = {}
-    for index, choice in enumerate(choices):
-        notice_id = purposes[choice.target.purpose].notice_id
-        field = f"choices[{index}].notice_version"
-        if notice_id is None:
-            if choice.notice_version:
-                raise InvalidInput(field, f"purpose {choice.target.purpose!r} has no notice")
-            continue
-        if notice_id not in versions:
-            versions[notice_id] = await uow.catalog.notice_versions(notice_id)
-        if choice.notice_version not in versions[notice_id]:
-            raise InvalidInput(
-                field, f"must be a published version of notice {notice_id!r} (the one shown)"
-            )
+    notices = notices_of(choices, purposes)
+    versions = {n: await uow.catalog.notice_versions(n) for n in sorted(notices)}
+    require_notices(choices, purposes, versions)

@@ -31,6 +31,10 @@ class SubjectKeys:
             wrapped = await uow.rights.store_key(subject_id, fresh, now)
         return self._keyring.unwrap(tenant_id, subject_id, wrapped)
 
+    def made(self, tenant_id: UUID, subject_id: UUID) -> tuple[SubjectKey, bytes]:
+        """A new subject's fresh key and its wrapped form, to be stored with the subject."""
+        return self._keyring.new_key(tenant_id, subject_id)
+
     async def existing(
         self, uow: UnitOfWork, tenant_id: UUID, subject_id: UUID
     ) -> SubjectKey | None:

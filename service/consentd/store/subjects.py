@@ -9,7 +9,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from consentd.app.ports import Digest
+from consentd.app.ports import Digest, NewSubject
 from consentd.domain.identifiers import IdentifierKind
 from consentd.store.driver import Driver
 from consentd.store.tables import consent_events, subject_identifiers, subject_keys, subjects
@@ -32,6 +32,27 @@ WITH linked AS (
     SELECT tenant_id, gen_random_uuid(), kind, digest, subject_id, created_at FROM linked
 )
 SELECT subject_id FROM linked
+"""
+# Subjects made by grouped writes (app/grouped_records.py): the subjects, their keys, their
+# identifiers and holdings in one statement (foreign keys are checked at its end).
+_CREATE_MANY = """
+WITH made AS (
+    INSERT INTO subjects (tenant_id, subject_id, created_at)
+    SELECT $1, s, $2 FROM unnest($3::uuid[]) AS s
+), keyed AS (
+    INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at)
+    SELECT $1, k.s, k.w, $2 FROM unnest($3::uuid[], $4::bytea[]) AS k(s, w)
+), linked AS (
+    INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at, sealed_value)
+    SELECT $1, i.kind, i.digest, i.s, $2, i.sealed
+    FROM unnest($5::text[], $6::bytea[], $7::uuid[], $8::bytea[]) AS i(kind, digest, s, sealed)
+    ON CONFLICT DO NOTHING
+    RETURNING tenant_id, kind, digest, subject_id, created_at
+), held AS (
+    INSERT INTO contact_point_holdings (tenant_id, holding_id, kind, digest, subject_id, held_from)
+    SELECT tenant_id, gen_random_uuid(), kind, digest, subject_id, created_at FROM linked
+)
+SELECT count(*) AS linked FROM linked
 """
 _OWNER = (
     "SELECT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND digest = $3"
@@ -85,6 +106,24 @@ class SqlSubjects:
                 subjects.c.tenant_id == self._tenant, subjects.c.subject_id.in_(orphan)
             )
         )
+
+    async def create_many(self, created: Sequence[NewSubject], now: datetime) -> int:
+        if not created:
+            return 0
+        links = [(d, sealed, s.subject_id) for s in created for d, sealed in s.identifiers]
+        row = await self._raw.fetchrow(
+            _CREATE_MANY,
+            self._tenant,
+            now,
+            [s.subject_id for s in created],
+            [s.wrapped_key for s in created],
+            [kind.value for (kind, _), _, _ in links],
+            [digest for (_, digest), _, _ in links],
+            [subject_id for _, _, subject_id in links],
+            [sealed for _, sealed, _ in links],
+        )
+        linked: int = row["linked"]
+        return linked
 
     async def attach(
         self, subject_id: UUID, digest: Digest, now: datetime, sealed: bytes | None = None

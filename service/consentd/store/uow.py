@@ -77,6 +77,12 @@ async def enter_tenant(conn: AsyncConnection, tenant_id: UUID, *, guarded: bool 
     await conn.execute(statement, parameters)
 
 
+def joins_outer(tenant_id: UUID) -> bool:
+    """Whether a unit of work for `tenant_id` opened here would join an outer transaction."""
+    outer = _ambient.get()
+    return outer is not None and outer.tenant_id == tenant_id
+
+
 @asynccontextmanager
 async def ambient(
     conn: AsyncConnection, tenant_id: UUID

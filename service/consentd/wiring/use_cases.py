@@ -29,6 +29,7 @@ from consentd.domain.retention import Category
 from consentd.domain.sealing import Keyring
 from consentd.store.importing import SqlImportStore
 from consentd.store.locks import AdvisoryLock
+from consentd.store.uow import joins_outer
 from consentd.wiring.store import Store
 
 
@@ -89,6 +90,8 @@ def build_use_cases(
             writers=writers,
             tally=tally,
             double_opt_in=double_opt_in,
+            batch=settings.write_batch,
+            joined=joins_outer,
         ),
         double_opt_in=double_opt_in,
         campaign=build_campaign(settings, store, hub=hub, hasher=hasher, clock=clock, tally=tally),

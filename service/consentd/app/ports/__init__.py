@@ -14,6 +14,7 @@ from consentd.app.ports.consents import (
     ConfirmationRepository,
     ConsentRepository,
     FeedChange,
+    NewSubject,
     SubjectRepository,
 )
 from consentd.app.ports.cookies import CookiePurgeRepository, CookieRepository, MonthlyCounts
@@ -61,6 +62,7 @@ __all__ = [
     "LogIntegration",
     "LogSequencer",
     "MonthlyCounts",
+    "NewSubject",
     "Notifier",
     "ReadUnitOfWork",
     "ReadUnitOfWorkFactory",

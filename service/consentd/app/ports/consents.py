@@ -47,6 +47,15 @@ class FeedChange:
     event: ConsentEvent
 
 
+@dataclass(frozen=True, slots=True)
+class NewSubject:
+    """A subject to create with its wrapped data key and its identifiers (digest, sealed value)."""
+
+    subject_id: UUID
+    wrapped_key: bytes
+    identifiers: list[tuple[Digest, bytes]]
+
+
 class SubjectRepository(Protocol):
     async def owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]:
         """The subject each known identifier (of `digests`) belongs to."""
@@ -65,6 +74,11 @@ class SubjectRepository(Protocol):
     ) -> UUID:
         """Link an identifier (and its sealed value) to a subject unless it is linked already;
         return its owner."""
+        ...
+
+    async def create_many(self, created: Sequence[NewSubject], now: datetime) -> int:
+        """Create the subjects, store their keys and link their identifiers in one statement;
+        the number of identifiers linked (fewer when another transaction linked one first)."""
         ...
 
 

@@ -1,0 +1,199 @@
+"""Group commit of RecordConsent: concurrent records of one tenant share one transaction.
+
+A lone call runs alone (app/consents.py), as before. Calls that arrive while a tenant's batches
+are running wait for the next one (app/coalescing.py), which then does in one transaction what
+each did in its own: one catalogue read, one owners look-up for every identifier, one statement
+creating every new subject with its key and identifiers, one append of every event (each
+subject locked, in one order), one commit — one WAL flush instead of one per call. An
+acknowledged record is committed, as alone; the feed and the log take the events as they take
+any append.
+
+What a batch does not take runs alone after it: a call naming an identifier another call of the
+batch names (or the same existing subject), one that links a new identifier to an existing
+subject, and a grant that waits for a double opt-in confirmation. A call the rules refuse
+(unknown purpose, unpublished notice version, identifiers of two subjects, a validity the purpose
+does not allow) gets its error and the others go on. When another transaction linked one of the
+batch's new identifiers first, the batch rolls back whole and every call runs alone (each path
+handles that race). Any other failure (the database gone) fails each call of the batch with it,
+as it would have failed alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from consentd.app.coalescing import Coalescer
+from consentd.app.commands import RecordConsent
+from consentd.app.keys import SubjectKeys
+from consentd.app.ports import Clock, Digest, NewSubject, UnitOfWork, UnitOfWorkFactory
+from consentd.app.recording import Written, choice_events, require_notices, require_purposes
+from consentd.app.writers import TenantWriters
+from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
+from consentd.domain.errors import ConsentError, FailedPrecondition
+from consentd.domain.identifiers import Identifier, IdentifierHasher
+from consentd.domain.model import ConsentEvent, ConsentState, Purpose
+from consentd.domain.tenancy import Principal
+
+Job = tuple[Principal, RecordConsent]
+Outcome = Written | Exception
+RecordOne = Callable[[Principal, RecordConsent], Awaitable[Written]]
+CONFLICT = "the identifiers given belong to different subjects"
+
+
+class _Raced(Exception):
+    """Another transaction linked one of the batch's new identifiers first."""
+
+
+@dataclass
+class _Batch:
+    """What one batch writes, and what is left for after it."""
+
+    now: datetime
+    outcomes: list[Outcome | None]
+    purposes: dict[str, Purpose]
+    owners: dict[Digest, UUID]  # of every identifier the batch's calls name, known already
+    later: list[int] = field(default_factory=list)
+    claimed: set[Digest] = field(default_factory=set)
+    subjects: dict[int, UUID] = field(default_factory=dict)
+    events: dict[int, list[ConsentEvent]] = field(default_factory=dict)
+    created: list[NewSubject] = field(default_factory=list)
+
+
+class GroupedRecords:
+    """`record_one` is the one-call path: lone calls, and what a batch leaves, go through it."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: IdentifierHasher,
+        clock: Clock,
+        keys: SubjectKeys,
+        *,
+        writers: TenantWriters,
+        record_one: RecordOne,
+        max_batch: int,
+        per_tenant: int = 4,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._clock = clock
+        self._keys = keys
+        self._writers = writers
+        self._one = record_one
+        self._batches: Coalescer[UUID, Job, Outcome] = Coalescer(
+            self._run, max_batch=max_batch, max_running=256, max_per_key=per_tenant
+        )
+
+    async def record(self, principal: Principal, command: RecordConsent) -> Written:
+        outcome = await self._batches.submit(principal.tenant_id, (principal, command))
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def _run(self, tenant_id: UUID, jobs: list[Job]) -> list[Outcome]:
+        if len(jobs) > 1:
+            try:
+                return await self._together(tenant_id, jobs)
+            except _Raced:
+                pass
+        return list(await asyncio.gather(*(self._alone(job) for job in jobs)))
+
+    async def _alone(self, job: Job) -> Outcome:
+        try:
+            return await self._one(*job)
+        except Exception as error:  # noqa: BLE001 - raised again in the caller's own task
+            return error
+
+    async def _together(self, tenant_id: UUID, jobs: list[Job]) -> list[Outcome]:
+        now = self._clock()
+        async with self._writers(tenant_id), self._uow(tenant_id) as uow:
+            purposes = await _catalogue(uow, jobs)
+            notices = sorted({p.notice_id for p in purposes.values() if p.notice_id})
+            versions = {n: await uow.catalog.notice_versions(n) for n in notices}
+            named = [self._digests(tenant_id, command) for _, command in jobs]
+            owners = await uow.subjects.owners(sorted({d for ds in named for d in ds}))
+            batch = _Batch(now, [None] * len(jobs), purposes, owners)
+            for index, (_, command) in enumerate(jobs):
+                try:
+                    chosen = [c.target.purpose for c in command.choices]
+                    require_purposes(chosen, purposes, "choices")
+                    require_notices(command.choices, purposes, versions)
+                    await self._plan(uow, batch, index, jobs[index], named[index])
+                except ConsentError as error:
+                    batch.outcomes[index] = error
+            if batch.created:
+                expected = sum(len(s.identifiers) for s in batch.created)
+                if await uow.subjects.create_many(batch.created, batch.now) != expected:
+                    raise _Raced
+            order = sorted(batch.events)
+            appended = [e for index in order for e in batch.events[index]]
+            written = {e.event_id: e for e in await uow.consents.append(appended, batch.now)}
+            await uow.commit()
+        for index, events in batch.events.items():
+            batch.outcomes[index] = Written(
+                batch.subjects[index], [written[e.event_id] for e in events]
+            )
+        alone = await asyncio.gather(*(self._alone(jobs[i]) for i in batch.later))
+        for index, outcome in zip(batch.later, alone, strict=True):
+            batch.outcomes[index] = outcome
+        return [o if o is not None else RuntimeError("not recorded") for o in batch.outcomes]
+
+    def _digests(self, tenant_id: UUID, command: RecordConsent) -> dict[Digest, Identifier]:
+        return {(i.kind, self._hasher.digest(tenant_id, i)): i for i in command.identifiers}
+
+    async def _plan(
+        self,
+        uow: UnitOfWork,
+        batch: _Batch,
+        index: int,
+        job: Job,
+        named: dict[Digest, Identifier],
+    ) -> None:
+        """Put the call's subject and events into the batch, or leave it for after: when another
+        call of the batch names one of its identifiers or its subject, or when it links a new
+        identifier to a known subject."""
+        owners = batch.owners
+        linked = {owners[d] for d in named if d in owners}
+        if len(linked) > 1:
+            raise FailedPrecondition(CONFLICT)
+        known = next(iter(linked), None)
+        shared = batch.claimed.intersection(named) or known in batch.subjects.values()
+        if shared or (known is not None and any(d not in owners for d in named)):
+            batch.later.append(index)
+            return
+        principal, command = job
+        tenant_id = principal.tenant_id
+        if known is None:
+            subject_id = uuid4()
+            key, wrapped = self._keys.made(tenant_id, subject_id)
+        else:
+            subject_id = known
+            key = await self._keys.key(uow, tenant_id, subject_id, batch.now)
+        role = command.processing_role or principal.tenant.processing_role
+        events = choice_events(
+            command,
+            subject_id,
+            key,
+            role=role,
+            purposes=batch.purposes,
+            now=batch.now,
+            pending_days=DEFAULT_PENDING_DAYS,
+        )
+        if any(e.state is ConsentState.PENDING for e in events):
+            batch.later.append(index)  # its confirmation is stored and sent by the one-call path
+            return
+        batch.claimed.update(named)
+        batch.subjects[index] = subject_id
+        batch.events[index] = events
+        if known is None:
+            sealed = [(d, key.seal(d[0].value, i.value)) for d, i in sorted(named.items())]
+            batch.created.append(NewSubject(subject_id, wrapped, sealed))
+
+
+async def _catalogue(uow: UnitOfWork, jobs: Sequence[Job]) -> dict[str, Purpose]:
+    ids = sorted({c.target.purpose for _, command in jobs for c in command.choices})
+    return await uow.catalog.purposes(ids)

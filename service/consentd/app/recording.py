@@ -1,0 +1,102 @@
+"""What recording a consent decides before anything is written, shared by the one-call path
+(app/consents.py) and the grouped one (app/grouped_records.py): the catalogue rules a request
+must meet, and the events it becomes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from consentd.app.commands import Choice, RecordConsent
+from consentd.app.confirmations import pend
+from consentd.app.evidence import event_stamp
+from consentd.domain.errors import InvalidInput, NotFound
+from consentd.domain.model import ConsentEvent, ProcessingRole, Purpose
+from consentd.domain.sealing import SubjectKey
+from consentd.domain.validity import valid_until
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    subject_id: UUID
+    events: list[ConsentEvent]
+
+
+def require_purposes(purpose_ids: Sequence[str], found: Mapping[str, Purpose], field: str) -> None:
+    """Raises NotFound naming the first id not in `found` (the tenant's catalogue entries).
+
+    `field` names where the ids came from: `choices` gives `choices[1].target.purpose`,
+    `target` (a single id) gives `target.purpose`."""
+    for index, purpose_id in enumerate(purpose_ids):
+        if purpose_id not in found:
+            where = {
+                "choices": f"choices[{index}].target.purpose",
+                "targets": f"targets[{index}].purpose",
+            }.get(field, f"{field}.purpose")
+            raise NotFound(
+                f"{where}: purpose {purpose_id!r} is not in this tenant's catalogue "
+                "(create it with CatalogService.PutPurpose)"
+            )
+
+
+def notices_of(choices: Sequence[Choice], purposes: Mapping[str, Purpose]) -> set[str]:
+    """The notices whose published versions the choices must be checked against."""
+    return {
+        notice_id
+        for choice in choices
+        if (notice_id := purposes[choice.target.purpose].notice_id) is not None
+    }
+
+
+def require_notices(
+    choices: Sequence[Choice],
+    purposes: Mapping[str, Purpose],
+    versions: Mapping[str, set[int]],
+) -> None:
+    """Each choice on a purpose with a notice names a published version of it (`versions`:
+    the published versions of each notice of notices_of()). Raises InvalidInput."""
+    for index, choice in enumerate(choices):
+        notice_id = purposes[choice.target.purpose].notice_id
+        field = f"choices[{index}].notice_version"
+        if notice_id is None:
+            if choice.notice_version:
+                raise InvalidInput(field, f"purpose {choice.target.purpose!r} has no notice")
+        elif choice.notice_version not in versions[notice_id]:
+            raise InvalidInput(
+                field, f"must be a published version of notice {notice_id!r} (the one shown)"
+            )
+
+
+def choice_events(
+    command: RecordConsent,
+    subject_id: UUID,
+    key: SubjectKey,
+    *,
+    role: ProcessingRole,
+    purposes: Mapping[str, Purpose],
+    now: datetime,
+    pending_days: int,
+) -> list[ConsentEvent]:
+    """One event per choice, grants that need confirmation pending. Raises InvalidInput for a
+    validity the purpose does not allow."""
+    decided = command.recorded_at or now
+    common = event_stamp(subject_id, command, role, decided, key)
+    events = [
+        common.event(
+            choice.target,
+            choice.state,
+            purposes[choice.target.purpose].notice_id,
+            choice.notice_version,
+            valid_until(
+                purposes[choice.target.purpose],
+                choice.state,
+                decided,
+                choice.valid_until,
+                f"choices[{index}].valid_until",
+            ),
+        )
+        for index, choice in enumerate(command.choices)
+    ]
+    return pend(events, purposes, decided, pending_days)

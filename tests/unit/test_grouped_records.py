@@ -1,0 +1,113 @@
+"""Group commit on in-memory fakes: one unit of work for the calls of one turn, and every call
+alone when another writer linked a batch's new identifier first (app/grouped_records.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from consentd.app.consents import ConsentUseCases, Written
+from consentd.app.keys import SubjectKeys
+from consentd.app.ports import NewSubject
+from consentd.app.writers import TenantWriters
+from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
+from consentd.domain.sealing import Keyring
+from consentd.domain.tenancy import Principal
+from tests.fakes import FakeStore, FakeSubjects, FakeUnitOfWork
+from tests.unit.test_consent_use_cases import NEWSLETTER, SECRET, Clock, acme, grant
+
+PEOPLE = [Identifier(IdentifierKind.EMAIL, f"p{i}@example.fr") for i in range(6)]
+
+
+class CountingStore(FakeStore):
+    """Counts the units of work opened."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened = 0
+
+    def __call__(self, tenant_id: Any) -> FakeUnitOfWork:
+        self.opened += 1
+        return super().__call__(tenant_id)
+
+
+@pytest.fixture
+def counting() -> CountingStore:
+    return CountingStore()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def principal(counting: CountingStore) -> Principal:
+    return acme(counting)
+
+
+def _grouped(store: FakeStore, clock: Clock, joined: bool = False) -> ConsentUseCases:
+    return ConsentUseCases(
+        store,
+        IdentifierHasher(SECRET),
+        clock,
+        SubjectKeys(Keyring(SECRET)),
+        writers=TenantWriters(4),
+        batch=64,
+        joined=lambda _: joined,
+    )
+
+
+async def _all(consents: ConsentUseCases, principal: Principal) -> list[Any]:
+    return await asyncio.gather(
+        *(consents.record_consent(principal, grant(NEWSLETTER, who=p)) for p in PEOPLE),
+        return_exceptions=True,
+    )
+
+
+async def test_the_calls_of_one_turn_share_one_unit_of_work(
+    counting: CountingStore, clock: Clock, principal: Principal
+) -> None:
+    written = await _all(_grouped(counting, clock), principal)
+    assert all(isinstance(w, Written) for w in written), written
+    assert counting.opened == 1
+    assert len(counting.tenant(principal.tenant_id).subjects) == len(PEOPLE)
+
+
+async def test_a_call_inside_an_outer_transaction_records_alone(
+    counting: CountingStore, clock: Clock, principal: Principal
+) -> None:
+    """An idempotent call's unit of work joins the call's transaction: never a batch's."""
+    written = await _all(_grouped(counting, clock, joined=True), principal)
+    assert all(isinstance(w, Written) for w in written), written
+    assert counting.opened == len(PEOPLE)
+
+
+async def test_a_batch_that_lost_a_race_runs_every_call_alone(
+    counting: CountingStore,
+    clock: Clock,
+    principal: Principal,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another writer linked a new identifier first: the batch rolls back whole, each call runs
+    alone and every one is recorded."""
+    raced: list[int] = []
+    create_many = FakeSubjects.create_many
+
+    async def racing(self: FakeSubjects, created: Sequence[NewSubject], now: datetime) -> int:
+        raced.append(len(created))
+        (digest, _), *_ = created[0].identifiers
+        self._d.owners[digest] = uuid4()  # linked by someone else, in this unit of work's view
+        return await create_many(self, created, now)
+
+    monkeypatch.setattr(FakeSubjects, "create_many", racing)
+    written = await _all(_grouped(counting, clock), principal)
+    assert all(isinstance(w, Written) for w in written), written
+    assert raced == [len(PEOPLE)]
+    assert counting.opened == 1 + len(PEOPLE)
+    assert len(counting.tenant(principal.tenant_id).events) == len(PEOPLE)
