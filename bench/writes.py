@@ -24,6 +24,11 @@ import cload
 PURPOSE = "newsletter"
 SUBJECTS_ENV = "CONSENTD_BENCH_SUBJECTS"
 FEW = 16  # connections of the cookie line (a banner's backend: few connections)
+# h2load processes of the record and withdraw lines, each with a body file of its own: the
+# rotator changes a file every few ms, so a process with many streams sends a burst of answers'
+# follow-ups with one body, one person, whose writes then queue on that person's lock. With two
+# streams per process, successive requests name different people, as the line says.
+WRITERS = 32
 
 
 def email(index: int) -> str:
@@ -87,24 +92,32 @@ METHODS = {"unary": "CheckConsent", "record": "RecordConsent", "withdraw": "With
 
 
 def h2load(
-    c: Any, mode: str, address: str, keys: list[str], first: int, *, subjects: int = 0
+    c: Any,
+    mode: str,
+    address: str,
+    keys: list[str],
+    first: int,
+    *,
+    subjects: int = 0,
+    processes: int = 0,
 ) -> dict[str, Any]:
-    """`mode` through h2load at --concurrency in flight, spread over one process per key;
-    checks and withdrawals name the first `subjects` (--small) seeded subjects."""
+    """`mode` through h2load at --concurrency in flight, spread over `processes` processes (one
+    per key at least, keys taken in turn), each with its own body file; checks and withdrawals
+    name the first `subjects` (--small) seeded subjects."""
     total = c.args.concurrency
     os.environ[SUBJECTS_ENV] = str(subjects or c.args.small)
     folder = c.base / f"bodies-{mode}-{time.monotonic_ns()}"
     folder.mkdir()
     maker = MAKERS[mode]
-    # Far apart first indexes: the files never name the same new subject.
-    paths = cload.write_bodies(
-        folder, [(maker(n), first + n * 10_000_000) for n in range(len(keys))]
-    )
+    count = max(len(keys), processes)
+    # Far apart first indexes: the files never name the same new subject; 37 apart modulo the
+    # seeded subjects, so withdrawals of different files name different people too.
+    paths = cload.write_bodies(folder, [(maker(n), first + n * 10_000_037) for n in range(count)])
     url = f"http://{address}/consent.v1.ConsentService/{METHODS[mode]}"
-    shares = [total // len(keys) + (n < total % len(keys)) for n in range(len(keys))]
+    shares = [total // count + (n < total % count) for n in range(count)]
     targets = [
-        cload.Target(url, cload.grpc_headers(key), path, share)
-        for key, path, share in zip(keys, paths, shares, strict=True)
+        cload.Target(url, cload.grpc_headers(keys[n % len(keys)]), path, share)
+        for n, (path, share) in enumerate(zip(paths, shares, strict=True))
         if share
     ]
     _preflight(url, targets[0].headers, paths[0].read_bytes())
@@ -257,7 +270,7 @@ def write_lines(c: Any, lines: set[str], address: str, http_address: str) -> Non
             ours, base = best(
                 c,
                 lambda r, m=mode, k=keys, s=subjects: h2load(
-                    c, m, address, k, 1_000_000_000 * (1 + r), subjects=s
+                    c, m, address, k, 1_000_000_000 * (1 + r), subjects=s, processes=WRITERS
                 ),
                 lambda r: plain_insert(c, "plain_events", n),
             )
