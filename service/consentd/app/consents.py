@@ -19,7 +19,7 @@ from consentd.app.commands import (
 )
 from consentd.app.confirmations import DoubleOptIn, Outgoing
 from consentd.app.evidence import event_stamp
-from consentd.app.grouped_records import GroupedRecords
+from consentd.app.grouped_writes import GroupedWrites
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import (
@@ -80,21 +80,21 @@ class ConsentUseCases:
     ) -> None:
         """`reads` serves checks (the unit of work when not given); `writers` admits a tenant's
         writes a few at a time (see app/writers.py); `tally` is told of every decision.
-        `batch` > 1: concurrent records of a tenant share a transaction, up to `batch` of them
-        (app/grouped_records.py), except in a unit of work that `joined` says would join an outer
-        transaction (an idempotent call's: it records alone, in that transaction)."""
+        `batch` > 1: concurrent records and withdrawals of a tenant share a transaction, up to
+        `batch` of them (app/grouped_writes.py), except in a unit of work that `joined` says
+        would join an outer transaction (an idempotent call's: it writes alone, in that one)."""
         self._uow = uow
         self._joined = joined or (lambda _: False)
         self._grouped = (
             None
             if batch <= 1
-            else GroupedRecords(
+            else GroupedWrites(
                 uow,
                 hasher,
                 clock,
                 keys,
                 writers=writers,
-                record_one=self._record_one,
+                write_one=self._write_one,
                 max_batch=batch,
             )
         )
@@ -121,8 +121,16 @@ class ConsentUseCases:
         FailedPrecondition (identifiers of two subjects).
         """
         if self._grouped is not None and not self._joined(principal.tenant_id):
-            return await self._grouped.record(principal, command)
+            return await self._grouped.write(principal, command)
         return await self._record_one(principal, command)
+
+    async def _write_one(
+        self, principal: Principal, command: RecordConsent | WithdrawConsent
+    ) -> Written:
+        """The one-call path of either write (what the grouped path leaves to it)."""
+        if isinstance(command, RecordConsent):
+            return await self._record_one(principal, command)
+        return await self._withdraw_one(principal, command)
 
     async def _record_one(self, principal: Principal, command: RecordConsent) -> Written:
         now = self._clock()
@@ -165,6 +173,11 @@ class ConsentUseCases:
         A contact point not yet known becomes a subject so the opt-out is kept.
         Raises NotFound for an unknown subject id or purpose.
         """
+        if self._grouped is not None and not self._joined(principal.tenant_id):
+            return await self._grouped.write(principal, command)
+        return await self._withdraw_one(principal, command)
+
+    async def _withdraw_one(self, principal: Principal, command: WithdrawConsent) -> Written:
         now = self._clock()
         async with self._writers(principal.tenant_id), self._uow(principal.tenant_id) as uow:
             await self._subjects.guard(uow, principal, command.subject)

@@ -1,5 +1,5 @@
 """What recording a consent decides before anything is written, shared by the one-call path
-(app/consents.py) and the grouped one (app/grouped_records.py): the catalogue rules a request
+(app/consents.py) and the grouped one (app/grouped_writes.py): the catalogue rules a request
 must meet, and the events it becomes."""
 
 from __future__ import annotations

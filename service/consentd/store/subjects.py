@@ -33,7 +33,7 @@ WITH linked AS (
 )
 SELECT subject_id FROM linked
 """
-# Subjects made by grouped writes (app/grouped_records.py): the subjects, their keys, their
+# Subjects made by grouped writes (app/grouped_writes.py): the subjects, their keys, their
 # identifiers and holdings in one statement (foreign keys are checked at its end).
 _CREATE_MANY = """
 WITH made AS (

@@ -1,5 +1,5 @@
 """Group commit on real PostgreSQL: concurrent records of one tenant share transactions, and
-each call gets what it would have got alone (app/grouped_records.py)."""
+each call gets what it would have got alone (app/grouped_writes.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from uuid import UUID
 import pytest
 import sqlalchemy as sa
 
-from consentd.app.commands import Choice, RecordConsent
+from consentd.app.commands import CheckConsent, Choice, RecordConsent, WithdrawConsent
 from consentd.app.consents import Written
 from consentd.bootstrap import App
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.identifiers import Identifier
-from consentd.domain.model import Channel, ConsentState, PartyScope, Source, Target
+from consentd.domain.model import Channel, ConsentState, Decision, PartyScope, Source, Target
 from consentd.domain.tenancy import Tenant
 from tests.conftest import owner
 from tests.integration.helpers import NEWSLETTER, SMS_OFFERS, catalogue, email, phone, principal
@@ -153,3 +153,87 @@ async def test_a_batch_records_as_many_as_it_is_given(app: App, tenant: Tenant, 
     assert all(isinstance(w, Written) for w in written), written
     events, _ = await _transactions(app, tenant)
     assert events == size
+
+
+def _withdraw(who: Identifier | UUID, *targets: Target, everything: bool = False) -> Any:
+    return WithdrawConsent(
+        subject=who,
+        targets=targets,
+        withdraw_all=everything,
+        source=Source.API,
+        actor="grouped",
+    )
+
+
+async def _decision(app: App, tenant: Tenant, who: Identifier, target: Target) -> Decision:
+    check = CheckConsent(who, target)
+    return (await app.consents.check_consent(principal(tenant), check)).verdict.decision
+
+
+async def test_concurrent_withdrawals_share_transactions_and_each_denies_at_once(
+    app: App, tenant: Tenant
+) -> None:
+    """32 people granted, then 32 concurrent withdrawals (and 8 of people never seen, who become
+    subjects so the opt-out is kept): fewer transactions than calls, and every check after the
+    acknowledgements answers DENY."""
+    await catalogue(app, tenant)
+    people = [email(f"w{i}@example.fr") for i in range(32)]
+    await _together(app, tenant, [_record(p) for p in people])
+    strangers = [email(f"never{i}@example.fr") for i in range(8)]
+    before = await _transactions(app, tenant)
+    answers = await _together_withdrawals(app, tenant, [*people, *strangers])
+    assert all(isinstance(a, Written) for a in answers), answers
+    events, transactions = await _transactions(app, tenant)
+    assert events - before[0] == 40
+    assert transactions - before[1] < 40, "no two withdrawals shared a transaction"
+    for who in [*people, *strangers]:
+        assert await _decision(app, tenant, who, NEWSLETTER) is Decision.DENY
+    await app.sequencer.drain(tenant.tenant_id)
+    assert (await app.audit.verify(tenant)).ok
+
+
+async def _together_withdrawals(app: App, tenant: Tenant, people: list[Identifier]) -> list[Any]:
+    who = principal(tenant)
+    return await asyncio.gather(
+        *(app.consents.withdraw_consent(who, _withdraw(p, NEWSLETTER)) for p in people),
+        return_exceptions=True,
+    )
+
+
+async def test_a_batch_mixing_records_and_withdrawals_answers_each_as_alone(
+    app: App, tenant: Tenant
+) -> None:
+    """One batch: a withdrawal by subject id, one of everything, one on an unknown purpose
+    (NotFound naming targets[0]), a grant and a withdrawal of one person, and plain ones: each
+    its own answer; the person withdrawn everywhere is DENY everywhere."""
+    await catalogue(app, tenant)
+    who = principal(tenant)
+    ida = await app.consents.record_consent(who, _record(email("ida@example.fr")))
+    await app.consents.record_consent(who, _record(email("jo@example.fr"), target=SMS_OFFERS))
+    commands: list[Any] = [
+        _withdraw(ida.subject_id, NEWSLETTER),
+        _withdraw(email("jo@example.fr"), everything=True),
+        _withdraw(email("kim@example.fr"), UNKNOWN),
+        _record(email("lou@example.fr")),
+        _withdraw(email("lou@example.fr"), NEWSLETTER),
+        _withdraw(email("max@example.fr"), NEWSLETTER),
+    ]
+    answers = await asyncio.gather(
+        *(
+            app.consents.record_consent(who, c)
+            if isinstance(c, RecordConsent)
+            else app.consents.withdraw_consent(who, c)
+            for c in commands
+        ),
+        return_exceptions=True,
+    )
+    assert isinstance(answers[2], NotFound)
+    assert "targets[0].purpose" in str(answers[2])
+    assert all(isinstance(a, Written) for i, a in enumerate(answers) if i != 2), answers
+    assert answers[0].subject_id == ida.subject_id
+    assert answers[3].subject_id == answers[4].subject_id
+    assert await _decision(app, tenant, email("ida@example.fr"), NEWSLETTER) is Decision.DENY
+    assert await _decision(app, tenant, email("jo@example.fr"), SMS_OFFERS) is Decision.DENY
+    assert await _decision(app, tenant, email("max@example.fr"), NEWSLETTER) is Decision.DENY
+    await app.sequencer.drain(tenant.tenant_id)
+    assert (await app.audit.verify(tenant)).ok

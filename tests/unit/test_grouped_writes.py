@@ -1,5 +1,5 @@
 """Group commit on in-memory fakes: one unit of work for the calls of one turn, and every call
-alone when another writer linked a batch's new identifier first (app/grouped_records.py)."""
+alone when another writer linked a batch's new identifier first (app/grouped_writes.py)."""
 
 from __future__ import annotations
 

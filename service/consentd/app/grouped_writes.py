@@ -1,4 +1,5 @@
-"""Group commit of RecordConsent: concurrent records of one tenant share one transaction.
+"""Group commit of RecordConsent and WithdrawConsent: a tenant's concurrent writes share one
+transaction.
 
 A lone call runs alone (app/consents.py), as before. Calls that arrive while a tenant's two
 batches are running wait for the next one (app/coalescing.py, paced like checks: a tenant's next
@@ -6,19 +7,20 @@ batch waits as long as its last took, 10 ms at most), which then does in one tra
 each did in its own: one catalogue read, one owners look-up for every identifier, one statement
 creating every new subject with its key and identifiers, one append of every event (each
 subject locked, in one order), one commit — one WAL flush instead of one per call. An
-acknowledged record is committed, as alone; the feed and the log take the events as they take
-any append. Measured (bench/campaign.py, 64 in flight, one tenant, this 2-core machine):
-267 records/s alone; 370 with four batches at once per tenant, unpaced (small batches); 507
-with one; 590 with two; 679 with two, paced.
+acknowledged write is committed, as alone (a withdrawal acknowledged is seen by every check
+that starts after it); the feed and the log take the events as they take any append. Measured
+(bench/campaign.py, 64 in flight, one tenant, this 2-core machine): 267 records/s alone; 370
+with four batches at once per tenant, unpaced (small batches); 507 with one; 590 with two; 679
+with two, paced.
 
 What a batch does not take runs alone after it: a call naming an identifier another call of the
-batch names (or the same existing subject), one that links a new identifier to an existing
-subject, and a grant that waits for a double opt-in confirmation. A call the rules refuse
-(unknown purpose, unpublished notice version, identifiers of two subjects, a validity the purpose
-does not allow) gets its error and the others go on. When another transaction linked one of the
-batch's new identifiers first, the batch rolls back whole and every call runs alone (each path
-handles that race). Any other failure (the database gone) fails each call of the batch with it,
-as it would have failed alone.
+batch names (or the same existing subject), a record that links a new identifier to an existing
+subject, a grant that waits for a double opt-in confirmation, and a withdrawal by subject id, of
+everything, or by a portal caller. A call the rules refuse (unknown purpose, unpublished notice
+version, identifiers of two subjects, a validity the purpose does not allow) gets its error and
+the others go on. When another transaction linked one of the batch's new identifiers first, the
+batch rolls back whole and every call runs alone (each path handles that race). Any other
+failure (the database gone) fails each call of the batch with it, as it would have failed alone.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from consentd.app.coalescing import Coalescer
-from consentd.app.commands import RecordConsent
+from consentd.app.commands import RecordConsent, WithdrawConsent
+from consentd.app.evidence import event_stamp
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, Digest, NewSubject, UnitOfWork, UnitOfWorkFactory
 from consentd.app.recording import Written, choice_events, require_notices, require_purposes
@@ -38,12 +41,14 @@ from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
 from consentd.domain.errors import ConsentError, FailedPrecondition
 from consentd.domain.identifiers import Identifier, IdentifierHasher
-from consentd.domain.model import ConsentEvent, ConsentState, Purpose
+from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target
+from consentd.domain.sealing import SubjectKey
 from consentd.domain.tenancy import Principal
 
-Job = tuple[Principal, RecordConsent]
+Command = RecordConsent | WithdrawConsent
+Job = tuple[Principal, Command]
 Outcome = Written | Exception
-RecordOne = Callable[[Principal, RecordConsent], Awaitable[Written]]
+WriteOne = Callable[[Principal, Command], Awaitable[Written]]
 CONFLICT = "the identifiers given belong to different subjects"
 
 
@@ -66,8 +71,8 @@ class _Batch:
     created: list[NewSubject] = field(default_factory=list)
 
 
-class GroupedRecords:
-    """`record_one` is the one-call path: lone calls, and what a batch leaves, go through it."""
+class GroupedWrites:
+    """`write_one` is the one-call path: lone calls, and what a batch leaves, go through it."""
 
     def __init__(
         self,
@@ -77,7 +82,7 @@ class GroupedRecords:
         keys: SubjectKeys,
         *,
         writers: TenantWriters,
-        record_one: RecordOne,
+        write_one: WriteOne,
         max_batch: int,
         per_tenant: int = 2,
     ) -> None:
@@ -86,12 +91,12 @@ class GroupedRecords:
         self._clock = clock
         self._keys = keys
         self._writers = writers
-        self._one = record_one
+        self._one = write_one
         self._batches: Coalescer[UUID, Job, Outcome] = Coalescer(
             self._run, max_batch=max_batch, max_running=256, max_per_key=per_tenant, pace_limit=0.01
         )
 
-    async def record(self, principal: Principal, command: RecordConsent) -> Written:
+    async def write(self, principal: Principal, command: Command) -> Written:
         outcome = await self._batches.submit(principal.tenant_id, (principal, command))
         if isinstance(outcome, Exception):
             raise outcome
@@ -117,15 +122,16 @@ class GroupedRecords:
             purposes = await _catalogue(uow, jobs)
             notices = sorted({p.notice_id for p in purposes.values() if p.notice_id})
             versions = {n: await uow.catalog.notice_versions(n) for n in notices}
-            named = [self._digests(tenant_id, command) for _, command in jobs]
+            named = [self._digests(tenant_id, job) for job in jobs]
             owners = await uow.subjects.owners(sorted({d for ds in named for d in ds}))
             batch = _Batch(now, [None] * len(jobs), purposes, owners)
-            for index, (_, command) in enumerate(jobs):
+            for index, job in enumerate(jobs):
                 try:
-                    chosen = [c.target.purpose for c in command.choices]
-                    require_purposes(chosen, purposes, "choices")
-                    require_notices(command.choices, purposes, versions)
-                    await self._plan(uow, batch, index, jobs[index], named[index])
+                    if not named[index]:
+                        batch.later.append(index)
+                        continue
+                    _validate(job[1], purposes, versions)
+                    await self._plan(uow, batch, index, job, named[index])
                 except ConsentError as error:
                     batch.outcomes[index] = error
             if batch.created:
@@ -145,8 +151,16 @@ class GroupedRecords:
             batch.outcomes[index] = outcome
         return [o if o is not None else RuntimeError("not recorded") for o in batch.outcomes]
 
-    def _digests(self, tenant_id: UUID, command: RecordConsent) -> dict[Digest, Identifier]:
-        return {(i.kind, self._hasher.digest(tenant_id, i)): i for i in command.identifiers}
+    def _digests(self, tenant_id: UUID, job: Job) -> dict[Digest, Identifier]:
+        """The identifiers the call names by digest; none when the call runs alone."""
+        principal, command = job
+        if isinstance(command, RecordConsent):
+            named: Sequence[Identifier] = command.identifiers
+        elif principal.subject is None and not command.withdraw_all:
+            named = [] if isinstance(command.subject, UUID) else [command.subject]
+        else:
+            named = []
+        return {(i.kind, self._hasher.digest(tenant_id, i)): i for i in named}
 
     async def _plan(
         self,
@@ -165,7 +179,8 @@ class GroupedRecords:
             raise FailedPrecondition(CONFLICT)
         known = next(iter(linked), None)
         shared = batch.claimed.intersection(named) or known in batch.subjects.values()
-        if shared or (known is not None and any(d not in owners for d in named)):
+        linking = isinstance(job[1], RecordConsent) and any(d not in owners for d in named)
+        if shared or (known is not None and linking):
             batch.later.append(index)
             return
         principal, command = job
@@ -176,16 +191,7 @@ class GroupedRecords:
         else:
             subject_id = known
             key = await self._keys.key(uow, tenant_id, subject_id, batch.now)
-        role = command.processing_role or principal.tenant.processing_role
-        events = choice_events(
-            command,
-            subject_id,
-            key,
-            role=role,
-            purposes=batch.purposes,
-            now=batch.now,
-            pending_days=DEFAULT_PENDING_DAYS,
-        )
+        events = _events(command, principal, subject_id, key, batch)
         if any(e.state is ConsentState.PENDING for e in events):
             batch.later.append(index)  # its confirmation is stored and sent by the one-call path
             return
@@ -197,6 +203,41 @@ class GroupedRecords:
             batch.created.append(NewSubject(subject_id, wrapped, sealed))
 
 
+def _targets(command: Command) -> list[Target]:
+    if isinstance(command, RecordConsent):
+        return [c.target for c in command.choices]
+    return list(command.targets)
+
+
 async def _catalogue(uow: UnitOfWork, jobs: Sequence[Job]) -> dict[str, Purpose]:
-    ids = sorted({c.target.purpose for _, command in jobs for c in command.choices})
+    ids = sorted({t.purpose for _, command in jobs for t in _targets(command)})
     return await uow.catalog.purposes(ids)
+
+
+def _validate(
+    command: Command, purposes: dict[str, Purpose], versions: dict[str, set[int]]
+) -> None:
+    """The rules the one-call path applies before writing (same errors, same messages)."""
+    if isinstance(command, RecordConsent):
+        require_purposes([t.purpose for t in _targets(command)], purposes, "choices")
+        require_notices(command.choices, purposes, versions)
+    else:
+        require_purposes([t.purpose for t in command.targets], purposes, "targets")
+
+
+def _events(
+    command: Command, principal: Principal, subject_id: UUID, key: SubjectKey, batch: _Batch
+) -> list[ConsentEvent]:
+    if isinstance(command, RecordConsent):
+        return choice_events(
+            command,
+            subject_id,
+            key,
+            role=command.processing_role or principal.tenant.processing_role,
+            purposes=batch.purposes,
+            now=batch.now,
+            pending_days=DEFAULT_PENDING_DAYS,
+        )
+    role = principal.tenant.processing_role
+    stamp = event_stamp(subject_id, command, role, command.recorded_at or batch.now, key)
+    return [stamp.event(t, ConsentState.WITHDRAWN, None, None, None) for t in command.targets]
