@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -513,6 +514,7 @@ class Conductor:
         import asyncpg
 
         from consentd.domain.identifiers import IdentifierHasher, normalise_email
+        from consentd.domain.sealing import Keyring
 
         started = time.perf_counter()
         tenant = UUID(tenant_id or self.tenant)
@@ -532,6 +534,18 @@ class Conductor:
                 )
                 await conn.copy_records_to_table("seed", records=records, columns=["i", "digest"])
                 await _seed_statements(conn, tenant)
+                # Data keys, as a recorded subject has (a withdrawal of a subject without one
+                # makes it first, alone: app/grouped_writes.py).
+                keyring, now = Keyring(SECRET), datetime.now(UTC)
+                keys = [
+                    (tenant, row["subject_id"], keyring.new_key(tenant, row["subject_id"])[1], now)
+                    for row in await conn.fetch("SELECT subject_id FROM seed")
+                ]
+                await conn.copy_records_to_table(
+                    "subject_keys",
+                    records=keys,
+                    columns=["tenant_id", "subject_id", "wrapped_key", "created_at"],
+                )
             await conn.execute("ANALYZE")
         finally:
             await conn.close()

@@ -15,12 +15,14 @@ with two, paced.
 
 What a batch does not take runs alone after it: a call naming an identifier another call of the
 batch names (or the same existing subject), a record that links a new identifier to an existing
-subject, a grant that waits for a double opt-in confirmation, and a withdrawal by subject id, of
-everything, or by a portal caller. A call the rules refuse (unknown purpose, unpublished notice
-version, identifiers of two subjects, a validity the purpose does not allow) gets its error and
-the others go on. When another transaction linked one of the batch's new identifiers first, the
-batch rolls back whole and every call runs alone (each path handles that race). Any other
-failure (the database gone) fails each call of the batch with it, as it would have failed alone.
+subject, a known subject without a data key (made alone: two batches making keys in opposite
+orders would deadlock), a grant that waits for a double opt-in confirmation, and a withdrawal by
+subject id, of everything, or by a portal caller. A call the rules refuse (unknown purpose,
+unpublished notice version, identifiers of two subjects, a validity the purpose does not allow)
+gets its error and the others go on. When another transaction linked one of the batch's new
+identifiers first, the batch rolls back whole and every call runs alone (each path handles that
+race). Any other failure (the database gone) fails each call of the batch with it, as it would
+have failed alone.
 """
 
 from __future__ import annotations
@@ -190,7 +192,13 @@ class GroupedWrites:
             key, wrapped = self._keys.made(tenant_id, subject_id)
         else:
             subject_id = known
-            key = await self._keys.key(uow, tenant_id, subject_id, batch.now)
+            existing = await self._keys.existing(uow, tenant_id, subject_id)
+            if existing is None:
+                # A key made here would be an insert of its own before the append: two batches
+                # making keys in opposite orders would deadlock. The one-call path makes it.
+                batch.later.append(index)
+                return
+            key = existing
         events = _events(command, principal, subject_id, key, batch)
         if any(e.state is ConsentState.PENDING for e in events):
             batch.later.append(index)  # its confirmation is stored and sent by the one-call path

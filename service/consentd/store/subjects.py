@@ -110,7 +110,9 @@ class SqlSubjects:
     async def create_many(self, created: Sequence[NewSubject], now: datetime) -> int:
         if not created:
             return 0
-        links = [(d, sealed, s.subject_id) for s in created for d, sealed in s.identifiers]
+        # In one order (the digests'): two batches linking the same new identifiers wait for each
+        # other in that order, never crosswise (a deadlock).
+        links = sorted((d, sealed, s.subject_id) for s in created for d, sealed in s.identifiers)
         row = await self._raw.fetchrow(
             _CREATE_MANY,
             self._tenant,
