@@ -4,6 +4,7 @@ started, failures reach every caller of the run, and a caller that leaves harms 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 
 import pytest
 
@@ -156,3 +157,25 @@ async def test_paced_calls_of_one_key_do_not_delay_a_lone_call_or_another_key() 
         await asyncio.sleep(0)
     assert runs[-1] == ("a", [5, 6, 7])  # three waiting: a full batch starts at once
     assert await asyncio.gather(paced, other, *full) == [5, 9, 6, 7]
+
+
+CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="none")
+
+
+async def test_a_run_runs_in_the_context_it_is_given() -> None:
+    """A run serves several calls: it runs in the context `context` gives (the wiring's drops
+    the first caller's deadline), not in the first caller's."""
+    seen: list[str] = []
+
+    async def run(key: str, items: list[int]) -> list[int]:
+        seen.append(CALLER.get())
+        return items
+
+    coalescer: Coalescer[str, int, int] = Coalescer(run, context=contextvars.Context)
+
+    async def call(name: str, item: int) -> int:
+        CALLER.set(name)
+        return await coalescer.submit("k", item)
+
+    assert await asyncio.gather(call("impatient", 1), call("patient", 2)) == [1, 2]
+    assert seen == ["none"]

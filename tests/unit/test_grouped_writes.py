@@ -12,6 +12,7 @@ from uuid import uuid4
 import pytest
 
 from consentd.app.consents import ConsentUseCases, Written
+from consentd.app.grouped_writes import Grouping
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import NewSubject
 from consentd.app.writers import TenantWriters
@@ -58,8 +59,7 @@ def _grouped(store: FakeStore, clock: Clock, joined: bool = False) -> ConsentUse
         clock,
         SubjectKeys(Keyring(SECRET)),
         writers=TenantWriters(4),
-        batch=64,
-        joined=lambda _: joined,
+        grouping=Grouping(64, lambda _: joined),
     )
 
 

@@ -17,6 +17,7 @@ caller wait (3.0 -> 5.4 ms p50).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import math
 from collections.abc import Awaitable, Callable, Hashable
@@ -41,8 +42,14 @@ class Coalescer(Generic[K, I, R]):
         max_running: int = 2,
         max_per_key: int | None = None,
         pace_limit: float = 0.0,
+        *,
+        context: Callable[[], contextvars.Context] = contextvars.copy_context,
     ) -> None:
+        """`context` gives each run's context when it starts (from the context of the call that
+        started the batch): a run serves several calls, so what binds one call alone (its
+        deadline) must not bind the run; the wiring passes store/uow.py's batch_context."""
         self._run = run
+        self._context = context
         self._max_batch = max_batch
         self._max_running = max_running
         self._max_per_key = max_per_key or max_running
@@ -85,7 +92,7 @@ class Coalescer(Generic[K, I, R]):
                 self._waiting[key] = rest
             batch = [(item, future) for item, future in batch if not future.done()]
             if batch:
-                task = loop.create_task(self._serve(key, batch))
+                task = loop.create_task(self._serve(key, batch), context=self._context())
                 self._running.add(task)
                 self._busy[key] = self._busy.get(key, 0) + 1
                 task.add_done_callback(functools.partial(self._finished, key, now))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -19,7 +19,7 @@ from consentd.app.commands import (
 )
 from consentd.app.confirmations import DoubleOptIn, Outgoing
 from consentd.app.evidence import event_stamp
-from consentd.app.grouped_writes import GroupedWrites
+from consentd.app.grouped_writes import ALONE, GroupedWrites, Grouping
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import (
@@ -75,29 +75,20 @@ class ConsentUseCases:
         writers: TenantWriters,
         tally: Tally | None = None,
         double_opt_in: DoubleOptIn | None = None,
-        batch: int = 1,
-        joined: Callable[[UUID], bool] | None = None,
+        grouping: Grouping = ALONE,
     ) -> None:
         """`reads` serves checks (the unit of work when not given); `writers` admits a tenant's
         writes a few at a time (see app/writers.py); `tally` is told of every decision.
-        `batch` > 1: concurrent records and withdrawals of a tenant share a transaction, up to
-        `batch` of them (app/grouped_writes.py), except in a unit of work that `joined` says
-        would join an outer transaction (an idempotent call's: it writes alone, in that one)."""
+        `grouping.batch` > 1: concurrent records and withdrawals of a tenant share a transaction
+        (app/grouped_writes.py); concurrent checks of a target share a query either way."""
         self._uow = uow
-        self._joined = joined or (lambda _: False)
-        self._grouped = (
-            None
-            if batch <= 1
-            else GroupedWrites(
-                uow,
-                hasher,
-                clock,
-                keys,
-                writers=writers,
-                write_one=self._write_one,
-                max_batch=batch,
-            )
-        )
+        self._joined = grouping.joined
+        self._grouped = None
+        if grouping.batch > 1:
+            self._grouped = GroupedWrites(
+                uow, hasher, clock, keys, writers=writers, write_one=self._write_one,
+                grouping=grouping,
+            )  # fmt: skip
         self._double_opt_in = double_opt_in
         self._writers = writers
         self._keys = keys
@@ -111,7 +102,11 @@ class ConsentUseCases:
         # second and a lower p99 than two at a time), and paced under load (CHECK_PACE_LIMIT).
         # Other targets run beside it.
         self._checks: Coalescer[CheckBatchKey, CheckKey, CheckResult] = Coalescer(
-            self._decide, max_running=8, max_per_key=1, pace_limit=CHECK_PACE_LIMIT
+            self._decide,
+            max_running=8,
+            max_per_key=1,
+            pace_limit=CHECK_PACE_LIMIT,
+            context=grouping.context,
         )
 
     async def record_consent(self, principal: Principal, command: RecordConsent) -> Written:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import Context, copy_context
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID, uuid4
@@ -52,6 +53,26 @@ Job = tuple[Principal, Command]
 Outcome = Written | Exception
 WriteOne = Callable[[Principal, Command], Awaitable[Written]]
 CONFLICT = "the identifiers given belong to different subjects"
+
+
+def _alone_everywhere(_: UUID) -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """How concurrent calls share work. `batch`: writes of a tenant per transaction at most (1:
+    each its own); `joined(tenant)`: whether a unit of work opened now would join an outer
+    transaction (an idempotent call's: it then writes alone, in that one); `context()`: the
+    context a shared run starts in (store/uow.py's batch_context drops the call's deadline)."""
+
+    batch: int = 1
+    joined: Callable[[UUID], bool] = _alone_everywhere
+    context: Callable[[], Context] = copy_context
+
+
+# Each write its own transaction, runs in the first caller's context (tests, tools).
+ALONE = Grouping()
 
 
 class _Raced(Exception):
@@ -85,7 +106,7 @@ class GroupedWrites:
         *,
         writers: TenantWriters,
         write_one: WriteOne,
-        max_batch: int,
+        grouping: Grouping,
         per_tenant: int = 2,
     ) -> None:
         self._uow = uow
@@ -95,7 +116,12 @@ class GroupedWrites:
         self._writers = writers
         self._one = write_one
         self._batches: Coalescer[UUID, Job, Outcome] = Coalescer(
-            self._run, max_batch=max_batch, max_running=256, max_per_key=per_tenant, pace_limit=0.01
+            self._run,
+            max_batch=grouping.batch,
+            max_running=256,
+            max_per_key=per_tenant,
+            pace_limit=0.01,
+            context=grouping.context,
         )
 
     async def write(self, principal: Principal, command: Command) -> Written:

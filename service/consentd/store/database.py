@@ -71,6 +71,11 @@ def set_call_deadline(seconds: float | None) -> None:
     _call_deadline.set(None if seconds is None else loop_time + seconds)
 
 
+def clear_call_deadline() -> None:
+    """No call deadline in this context: only the connection's ceiling bounds its statements."""
+    _call_deadline.set(None)
+
+
 def remaining_milliseconds() -> int | None:
     """What is left of the current call's deadline, in milliseconds (at least 1); None when the
     call has none and the connection's own ceiling applies."""

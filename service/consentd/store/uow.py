@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from contextvars import Context, ContextVar, copy_context
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
@@ -29,7 +29,12 @@ from consentd.store.confirmations import SqlConfirmations
 from consentd.store.consents import SqlConsents
 from consentd.store.cookie_purge import SqlCookiePurge
 from consentd.store.cookies import SqlCookies
-from consentd.store.database import UNAVAILABLE, outage_of, remaining_milliseconds
+from consentd.store.database import (
+    UNAVAILABLE,
+    clear_call_deadline,
+    outage_of,
+    remaining_milliseconds,
+)
 from consentd.store.driver import driver_of
 from consentd.store.requests import SqlRequests
 from consentd.store.retention import SqlRetention
@@ -75,6 +80,17 @@ async def enter_tenant(conn: AsyncConnection, tenant_id: UUID, *, guarded: bool 
     if wait is not None:
         parameters["wait"] = str(wait)
     await conn.execute(statement, parameters)
+
+
+def batch_context() -> Context:
+    """The current context without what binds one call alone: its deadline and its outer
+    transaction. A coalesced run (app/coalescing.py) serves several calls and starts in the first
+    one's context; it keeps that call's trace, not its deadline (one impatient caller would
+    otherwise cut every call's query short) nor its idempotency transaction."""
+    context = copy_context()
+    context.run(clear_call_deadline)
+    context.run(_ambient.set, None)
+    return context
 
 
 def joins_outer(tenant_id: UUID) -> bool:

@@ -16,6 +16,7 @@ from consentd.app.confirmations import DoubleOptIn
 from consentd.app.consents import ConsentUseCases
 from consentd.app.cookie_purge import CookiePurge
 from consentd.app.cookies import CookieExport, CookieUseCases
+from consentd.app.grouped_writes import Grouping
 from consentd.app.importing import ConsentImports
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, Notifier
@@ -29,7 +30,7 @@ from consentd.domain.retention import Category
 from consentd.domain.sealing import Keyring
 from consentd.store.importing import SqlImportStore
 from consentd.store.locks import AdvisoryLock
-from consentd.store.uow import joins_outer
+from consentd.store.uow import batch_context, joins_outer
 from consentd.wiring.store import Store
 
 
@@ -90,8 +91,7 @@ def build_use_cases(
             writers=writers,
             tally=tally,
             double_opt_in=double_opt_in,
-            batch=settings.write_batch,
-            joined=joins_outer,
+            grouping=Grouping(settings.write_batch, joins_outer, batch_context),
         ),
         double_opt_in=double_opt_in,
         campaign=build_campaign(settings, store, hub=hub, hasher=hasher, clock=clock, tally=tally),
