@@ -13,7 +13,7 @@ from uuid import uuid4
 import sqlalchemy as sa
 
 from consentd.app.admin import AdminUseCases
-from consentd.app.cookies import RecordCookieChoice
+from consentd.app.cookie_choices import RecordCookieChoice
 from consentd.bootstrap import App
 from consentd.domain.cookie_policy import DEFAULT_POLICY
 from consentd.domain.cookies import ChoiceMethod

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from consentd.app.admin import AdminUseCases
 from consentd.app.commands import Choice, RecordConsent
-from consentd.app.cookies import RecordCookieChoice
+from consentd.app.cookie_choices import RecordCookieChoice
 from consentd.bootstrap import App
 from consentd.domain.audit import AuditRecord
 from consentd.domain.cookie_policy import DEFAULT_POLICY

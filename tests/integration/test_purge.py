@@ -22,8 +22,8 @@ from alembic import command
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from consentd.app.cookie_choices import RecordCookieChoice
 from consentd.app.cookie_purge import PurgeReport
-from consentd.app.cookies import RecordCookieChoice
 from consentd.app.retention import LOCK_NAME
 from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.cookies import ChoiceMethod

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from consentd.app.cookies import RecordCookieChoice
+from consentd.app.cookie_choices import RecordCookieChoice
 from consentd.app.retention import LOCK_NAME
 from consentd.bootstrap import App, bootstrap, derived_signing_key
 from consentd.config import Settings

@@ -7,7 +7,7 @@ from consent.v1 import cookies_pb2 as pb
 
 from consentd.api.converters import enum_in, enum_out, subject_ref_in, time_in, time_out
 from consentd.app.commands import SubjectSelector
-from consentd.app.cookies import CookieAnswer, RecordCookieChoice
+from consentd.app.cookie_choices import CookieAnswer, RecordCookieChoice
 from consentd.app.paging import Page
 from consentd.domain.catalog import check_text
 from consentd.domain.cookie_policy import CookieCategory, CookiePolicy

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 from consentd.app.commands import MAX_PAGE_SIZE, SubjectSelector
+from consentd.app.cookie_choices import CookieAnswer, RecordCookieChoice, answer
+from consentd.app.grouped_cookies import GroupedChoices
+from consentd.app.grouped_writes import ALONE, Grouping
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -16,11 +19,7 @@ from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action, AuditRecord, stamp
 from consentd.domain.cookie_policy import DEFAULT_POLICY, CookiePolicy, settle_policy
 from consentd.domain.cookies import (
-    ChoiceMethod,
-    ChoiceStatus,
     CookieChoice,
-    choice_status,
-    consent_mode,
     expiry,
     settle_categories,
 )
@@ -39,50 +38,26 @@ NAMES_SUBJECTS = frozenset({Scope.WRITE, Scope.ADMIN})
 ORIGINS_CACHE_ENTRIES = 10_000
 
 
-@dataclass(frozen=True, slots=True)
-class RecordCookieChoice:
-    """A choice as the page sent it. `ip_network` is already truncated (see truncate_ip)."""
-
-    visitor_id: str
-    method: ChoiceMethod
-    policy_revision: int
-    subject: SubjectSelector | None = None
-    granted: tuple[str, ...] = ()
-    refused: tuple[str, ...] = ()
-    gpc: bool = False
-    tcf_string: str = ""
-    page_url: str = ""
-    user_agent: str = ""
-    ip_network: str = ""
-    expires_at: datetime | None = None
-
-    def __repr__(self) -> str:
-        return f"RecordCookieChoice(visitor_id={self.visitor_id!r}, method={self.method}, ...)"
-
-
-@dataclass(frozen=True, slots=True)
-class CookieAnswer:
-    """What a page acts on: the status, the latest choice, the Consent Mode signals to apply."""
-
-    status: ChoiceStatus
-    choice: CookieChoice | None
-    consent_mode: dict[str, str]
-    policy_revision: int
-
-
-def answer(policy: CookiePolicy, choice: CookieChoice | None, now: datetime) -> CookieAnswer:
-    status = choice_status(choice, policy.revision, now)
-    granted = choice.granted if choice is not None and status is ChoiceStatus.VALID else None
-    return CookieAnswer(status, choice, consent_mode(policy, granted), policy.revision)
-
-
 class CookieUseCases:
     """Every cookie use case; each call is one unit of work inside the caller's tenant."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, hasher: IdentifierHasher, clock: Clock, keys: SubjectKeys
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: IdentifierHasher,
+        clock: Clock,
+        keys: SubjectKeys,
+        grouping: Grouping = ALONE,
     ) -> None:
+        """`grouping.batch` > 1: concurrent choices of a tenant share a transaction
+        (app/grouped_cookies.py), except those naming a subject or under an idempotency key."""
         self._uow = uow
+        self._joined = grouping.joined
+        self._grouped = (
+            GroupedChoices(uow, clock, self.prepared, self._record_one, grouping)
+            if grouping.batch > 1
+            else None
+        )
         self._hasher = hasher
         self._subjects = SubjectResolver(hasher, keys)
         self._clock = clock
@@ -100,36 +75,21 @@ class CookieUseCases:
                 "subject: a page key may not attribute a choice to a person; "
                 "link the visitor from your server (LinkVisitor, scope consent:write)"
             )
+        grouped = self._grouped is not None and not self._joined(principal.tenant_id)
+        if grouped and command.subject is None:
+            assert self._grouped is not None
+            return await self._grouped.record(principal, command)
+        return await self._record_one(principal, command)
+
+    async def _record_one(self, principal: Principal, command: RecordCookieChoice) -> CookieAnswer:
         now = self._clock()
-        tcf = decode_tc_string(command.tcf_string) if command.tcf_string else None
         tenant = principal.tenant_id
         async with self._uow(tenant) as uow:
             policy = await uow.cookies.policy() or DEFAULT_POLICY
-            _check_revision(command.policy_revision, policy.revision)
-            granted, refused = settle_categories(
-                policy, command.method, command.granted, command.refused, command.gpc
-            )
-            expires_at = expiry(policy, granted, refused, now, command.expires_at)
+            choice = self.prepared(tenant, command, policy, now)
             subject_id = await self._subject(uow, tenant, command.subject, now)
             linked = await uow.cookies.touch_visitor(command.visitor_id, subject_id, now)
-            choice = CookieChoice(
-                choice_id=uuid4(),
-                visitor_id=command.visitor_id,
-                subject_id=linked,
-                method=command.method,
-                granted=granted,
-                refused=refused,
-                policy_revision=command.policy_revision,
-                gpc=command.gpc,
-                recorded_at=now,
-                expires_at=expires_at,
-                page_url=command.page_url,
-                tcf_string=command.tcf_string,
-                tcf=tcf,
-                ip_digest=self._digest(tenant, "ip", command.ip_network),
-                ua_digest=self._digest(tenant, "ua", command.user_agent),
-            )
-            stored = await uow.cookies.append(choice)
+            stored = await uow.cookies.append(replace(choice, subject_id=linked))
             # The entry is the stored row (digests for the visitor id, URL and TCF string).
             uow.audit.cookie_choice(stored.choice_id, now)
             await uow.commit()
@@ -229,6 +189,33 @@ class CookieUseCases:
         if isinstance(selector, UUID):
             return await self._subjects.require(uow, tenant_id, selector)
         return await self._subjects.find_or_create(uow, tenant_id, [selector], now)
+
+    def prepared(
+        self, tenant_id: UUID, command: RecordCookieChoice, policy: CookiePolicy, now: datetime
+    ) -> CookieChoice:
+        """The choice to store under `policy` (no subject yet). Raises InvalidInput naming the
+        field (unknown category or revision, malformed TCF string, expiry in the past)."""
+        _check_revision(command.policy_revision, policy.revision)
+        granted, refused = settle_categories(
+            policy, command.method, command.granted, command.refused, command.gpc
+        )
+        return CookieChoice(
+            choice_id=uuid4(),
+            visitor_id=command.visitor_id,
+            subject_id=None,
+            method=command.method,
+            granted=granted,
+            refused=refused,
+            policy_revision=command.policy_revision,
+            gpc=command.gpc,
+            recorded_at=now,
+            expires_at=expiry(policy, granted, refused, now, command.expires_at),
+            page_url=command.page_url,
+            tcf_string=command.tcf_string,
+            tcf=decode_tc_string(command.tcf_string) if command.tcf_string else None,
+            ip_digest=self._digest(tenant_id, "ip", command.ip_network),
+            ua_digest=self._digest(tenant_id, "ua", command.user_agent),
+        )
 
     def _digest(self, tenant_id: UUID, label: str, value: str) -> bytes | None:
         return self._hasher.keyed(tenant_id, label, value) if value else None

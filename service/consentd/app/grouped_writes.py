@@ -20,9 +20,10 @@ orders would deadlock), a grant that waits for a double opt-in confirmation, and
 subject id, of everything, or by a portal caller. A call the rules refuse (unknown purpose,
 unpublished notice version, identifiers of two subjects, a validity the purpose does not allow)
 gets its error and the others go on. When another transaction linked one of the batch's new
-identifiers first, the batch rolls back whole and every call runs alone (each path handles that
-race). Any other failure (the database gone) fails each call of the batch with it, as it would
-have failed alone.
+identifiers first, or a statement fails before the commit (a value the database refuses), the
+batch rolls back whole and every call runs alone (each gets its own answer; nothing was written
+twice). A failed commit fails each call of the batch with it (it may have committed: retrying
+could write twice), as it would have failed alone.
 """
 
 from __future__ import annotations
@@ -75,8 +76,9 @@ class Grouping:
 ALONE = Grouping()
 
 
-class _Raced(Exception):
-    """Another transaction linked one of the batch's new identifiers first."""
+class _Undone(Exception):
+    """The batch was rolled back before its commit (another transaction linked one of its new
+    identifiers first, or a statement failed on one call's data): nothing of it was written."""
 
 
 @dataclass
@@ -134,8 +136,8 @@ class GroupedWrites:
         if len(jobs) > 1:
             try:
                 return await self._together(tenant_id, jobs)
-            except _Raced:
-                pass
+            except _Undone:
+                pass  # every call alone: each gets its own answer
         return list(await asyncio.gather(*(self._alone(job) for job in jobs)))
 
     async def _alone(self, job: Job) -> Outcome:
@@ -147,28 +149,14 @@ class GroupedWrites:
     async def _together(self, tenant_id: UUID, jobs: list[Job]) -> list[Outcome]:
         now = self._clock()
         async with self._writers(tenant_id), self._uow(tenant_id) as uow:
-            purposes = await _catalogue(uow, jobs)
-            notices = sorted({p.notice_id for p in purposes.values() if p.notice_id})
-            versions = {n: await uow.catalog.notice_versions(n) for n in notices}
-            named = [self._digests(tenant_id, job) for job in jobs]
-            owners = await uow.subjects.owners(sorted({d for ds in named for d in ds}))
-            batch = _Batch(now, [None] * len(jobs), purposes, owners)
-            for index, job in enumerate(jobs):
-                try:
-                    if not named[index]:
-                        batch.later.append(index)
-                        continue
-                    _validate(job[1], purposes, versions)
-                    await self._plan(uow, batch, index, job, named[index])
-                except ConsentError as error:
-                    batch.outcomes[index] = error
-            if batch.created:
-                expected = sum(len(s.identifiers) for s in batch.created)
-                if await uow.subjects.create_many(batch.created, batch.now) != expected:
-                    raise _Raced
-            order = sorted(batch.events)
-            appended = [e for index in order for e in batch.events[index]]
-            written = {e.event_id: e for e in await uow.consents.append(appended, batch.now)}
+            try:
+                batch, written = await self._write(uow, tenant_id, jobs, now)
+            except _Undone:
+                raise
+            except Exception as error:
+                # Before the commit: rolled back, nothing written, so running each call alone
+                # writes nothing twice. (A failed commit is not retried: it may have committed.)
+                raise _Undone from error
             await uow.commit()
         for index, events in batch.events.items():
             batch.outcomes[index] = Written(
@@ -178,6 +166,33 @@ class GroupedWrites:
         for index, outcome in zip(batch.later, alone, strict=True):
             batch.outcomes[index] = outcome
         return [o if o is not None else RuntimeError("not recorded") for o in batch.outcomes]
+
+    async def _write(
+        self, uow: UnitOfWork, tenant_id: UUID, jobs: list[Job], now: datetime
+    ) -> tuple[_Batch, dict[UUID, ConsentEvent]]:
+        """Everything of the batch up to its commit: the written events by id."""
+        purposes = await _catalogue(uow, jobs)
+        notices = sorted({p.notice_id for p in purposes.values() if p.notice_id})
+        versions = {n: await uow.catalog.notice_versions(n) for n in notices}
+        named = [self._digests(tenant_id, job) for job in jobs]
+        owners = await uow.subjects.owners(sorted({d for ds in named for d in ds}))
+        batch = _Batch(now, [None] * len(jobs), purposes, owners)
+        for index, job in enumerate(jobs):
+            try:
+                if not named[index]:
+                    batch.later.append(index)
+                    continue
+                _validate(job[1], purposes, versions)
+                await self._plan(uow, batch, index, job, named[index])
+            except ConsentError as error:
+                batch.outcomes[index] = error
+        if batch.created:
+            expected = sum(len(s.identifiers) for s in batch.created)
+            if await uow.subjects.create_many(batch.created, batch.now) != expected:
+                raise _Undone
+        appended = [e for index in sorted(batch.events) for e in batch.events[index]]
+        written = {e.event_id: e for e in await uow.consents.append(appended, batch.now)}
+        return batch, written
 
     def _digests(self, tenant_id: UUID, job: Job) -> dict[Digest, Identifier]:
         """The identifiers the call names by digest; none when the call runs alone."""

@@ -81,6 +81,7 @@ def build_use_cases(
         link=settings.confirm_url, pending_days=settings.confirmation_days,
     )  # fmt: skip
     writers = TenantWriters(settings.tenant_writers)
+    grouping = Grouping(settings.write_batch, joins_outer, batch_context)
     return UseCases(
         consents=ConsentUseCases(
             uow,
@@ -91,12 +92,12 @@ def build_use_cases(
             writers=writers,
             tally=tally,
             double_opt_in=double_opt_in,
-            grouping=Grouping(settings.write_batch, joins_outer, batch_context),
+            grouping=grouping,
         ),
         double_opt_in=double_opt_in,
         campaign=build_campaign(settings, store, hub=hub, hasher=hasher, clock=clock, tally=tally),
         catalog=CatalogUseCases(uow, clock),
-        cookies=CookieUseCases(uow, hasher, clock, keys),
+        cookies=CookieUseCases(uow, hasher, clock, keys, grouping),
         rights=RightsUseCases(
             uow, hasher, keys, clock, sections={"cookie_choices": CookieExport()}
         ),

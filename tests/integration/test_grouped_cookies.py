@@ -1,0 +1,81 @@
+"""Group commit of cookie choices on real PostgreSQL (app/grouped_cookies.py): concurrent
+choices of one tenant share transactions, each gets what it would have got alone."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from uuid import uuid4
+
+import sqlalchemy as sa
+
+from consentd.app.cookie_choices import CookieAnswer, RecordCookieChoice
+from consentd.bootstrap import App
+from consentd.domain.cookies import ChoiceMethod, ChoiceStatus
+from consentd.domain.errors import InvalidInput
+from consentd.domain.tenancy import Principal, Tenant
+from tests.conftest import owner
+
+
+def _choice(visitor: str, **fields: Any) -> RecordCookieChoice:
+    values: dict[str, Any] = {"method": ChoiceMethod.ACCEPT_ALL, "policy_revision": 1, **fields}
+    return RecordCookieChoice(visitor_id=visitor, **values)
+
+
+async def _together(app: App, tenant: Tenant, choices: list[RecordCookieChoice]) -> list[Any]:
+    who = Principal(tenant, "test")
+    return await asyncio.gather(
+        *(app.cookies.record_cookie_choice(who, c) for c in choices), return_exceptions=True
+    )
+
+
+async def test_concurrent_choices_share_transactions_and_each_is_answered(
+    app: App, tenant: Tenant
+) -> None:
+    """40 choices at once, among them a revision the tenant never had, an unknown category and
+    one visitor twice: each its own answer, fewer transactions than choices, the log verifies."""
+    twice = uuid4().hex
+    choices = [_choice(uuid4().hex) for _ in range(36)]
+    choices += [
+        _choice(uuid4().hex, policy_revision=7),
+        _choice(uuid4().hex, method=ChoiceMethod.CUSTOM, granted=("nope",)),
+        _choice(twice),
+        _choice(twice, method=ChoiceMethod.REFUSE_ALL),
+    ]
+    answers = await _together(app, tenant, choices)
+    assert isinstance(answers[36], InvalidInput)
+    assert "policy_revision" in str(answers[36])
+    assert isinstance(answers[37], InvalidInput)
+    good = [a for i, a in enumerate(answers) if i not in {36, 37}]
+    assert all(isinstance(a, CookieAnswer) for a in good), good
+    assert all(a.status is ChoiceStatus.VALID for a in good)
+    async with owner(app).connect() as conn:
+        stored, transactions = (
+            await conn.execute(
+                sa.text(
+                    "SELECT count(*), count(DISTINCT xmin::text) FROM cookie_choices "
+                    "WHERE tenant_id = :t"
+                ),
+                {"t": tenant.tenant_id},
+            )
+        ).one()
+    assert stored == 38
+    assert transactions < 38, "no two choices shared a transaction"
+    latest = await app.cookies.get_cookie_choice(Principal(tenant, "test"), twice)
+    assert latest.choice is not None
+    await app.sequencer.drain(tenant.tenant_id)
+    assert (await app.audit.verify(tenant)).ok
+
+
+async def test_a_value_the_database_refuses_fails_its_choice_alone(
+    app: App, tenant: Tenant
+) -> None:
+    """A visitor id the table's CHECK refuses (the browser port would have refused it first)
+    fails the batch's statement: the batch is rolled back and every choice is recorded alone,
+    so only that one fails."""
+    good = [uuid4().hex for _ in range(8)]
+    answers = await _together(app, tenant, [_choice("x"), *(_choice(v) for v in good)])
+    assert isinstance(answers[0], Exception)
+    assert all(isinstance(a, CookieAnswer) for a in answers[1:]), answers
+    for visitor in good:
+        assert (await app.cookies.get_cookie_choice(Principal(tenant, "test"), visitor)).choice
