@@ -47,8 +47,8 @@ class Settings:
     rate_limit_per_second: float = 2000.0
     rate_limit_burst: float = 4000.0
     tenant_writers: int = 32
-    # Concurrent RecordConsent and WithdrawConsent calls of a tenant sharing one transaction, at
-    # most (1: none).
+    # Concurrent RecordConsent, WithdrawConsent and RecordCookieChoice calls of a tenant sharing one
+    # transaction, at most (1: none).
     write_batch: int = 64
     embedded_postgres: bool = True  # false (the container image): DATABASE_URL is required
     # Prometheus text on http://<address>/metrics; None (CONSENTD_METRICS_ADDRESS=off): no port.
