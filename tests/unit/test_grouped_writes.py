@@ -12,7 +12,7 @@ from uuid import uuid4
 import pytest
 
 from consentd.app.consents import ConsentUseCases, Written
-from consentd.app.grouped_writes import Grouping
+from consentd.app.group_commit import Grouping
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import NewSubject
 from consentd.app.writers import TenantWriters

@@ -19,7 +19,8 @@ from consentd.app.commands import (
 )
 from consentd.app.confirmations import DoubleOptIn, Outgoing
 from consentd.app.evidence import event_stamp
-from consentd.app.grouped_writes import ALONE, GroupedWrites, Grouping
+from consentd.app.group_commit import ALONE, Grouping
+from consentd.app.grouped_writes import GroupedWrites
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import (

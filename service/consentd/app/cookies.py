@@ -10,8 +10,8 @@ from uuid import UUID, uuid4
 
 from consentd.app.commands import MAX_PAGE_SIZE, SubjectSelector
 from consentd.app.cookie_choices import CookieAnswer, RecordCookieChoice, answer
+from consentd.app.group_commit import ALONE, Grouping
 from consentd.app.grouped_cookies import GroupedChoices
-from consentd.app.grouped_writes import ALONE, Grouping
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory

@@ -12,15 +12,13 @@ is recorded alone; a failed commit fails each choice of the batch (it may have c
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
-from consentd.app.coalescing import Coalescer
 from consentd.app.cookie_choices import CookieAnswer, RecordCookieChoice, answer
-from consentd.app.grouped_writes import Grouping
+from consentd.app.group_commit import GroupCommit, Grouping, before_commit
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.domain.cookie_policy import DEFAULT_POLICY, CookiePolicy
 from consentd.domain.cookies import CookieChoice
@@ -36,7 +34,7 @@ RecordOne = Callable[[Principal, RecordCookieChoice], Awaitable[CookieAnswer]]
 _NOT_RECORDED = RuntimeError("not recorded")
 
 
-class GroupedChoices:
+class GroupedChoices(GroupCommit[Job, CookieAnswer]):
     def __init__(
         self,
         uow: UnitOfWorkFactory,
@@ -45,48 +43,22 @@ class GroupedChoices:
         record_one: RecordOne,
         grouping: Grouping,
     ) -> None:
+        super().__init__(grouping)
         self._uow = uow
         self._clock = clock
         self._prepare = prepare
-        self._one = record_one
-        self._batches: Coalescer[UUID, Job, Outcome] = Coalescer(
-            self._run,
-            max_batch=grouping.batch,
-            max_running=256,
-            max_per_key=2,
-            pace_limit=0.01,
-            context=grouping.context,
-        )
+        self._record_one = record_one
 
     async def record(self, principal: Principal, command: RecordCookieChoice) -> CookieAnswer:
-        outcome = await self._batches.submit(principal.tenant_id, (principal, command))
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+        return await self.submit(principal.tenant_id, (principal, command))
 
-    async def _run(self, tenant_id: UUID, jobs: list[Job]) -> list[Outcome]:
-        if len(jobs) > 1:
-            try:
-                return await self._together(tenant_id, jobs)
-            except _Undone:
-                pass  # every choice alone: each gets its own answer
-        return list(await asyncio.gather(*(self._alone(job) for job in jobs)))
-
-    async def _alone(self, job: Job) -> Outcome:
-        try:
-            return await self._one(*job)
-        except Exception as error:  # noqa: BLE001 - raised again in the caller's own task
-            return error
+    async def _one(self, job: Job) -> CookieAnswer:
+        return await self._record_one(*job)
 
     async def _together(self, tenant_id: UUID, jobs: list[Job]) -> list[Outcome]:
         now = self._clock()
         async with self._uow(tenant_id) as uow:
-            try:
-                outcomes = await self._write(uow, jobs, now)
-            except Exception as error:
-                # Before the commit: rolled back, nothing written, so each choice alone writes
-                # nothing twice. (A failed commit is not retried: it may have committed.)
-                raise _Undone from error
+            outcomes = await before_commit(self._write(uow, jobs, now))
             await uow.commit()
         return outcomes
 
@@ -108,7 +80,3 @@ class GroupedChoices:
             uow.audit.cookie_choice(stored.choice_id, now)
             outcomes[index] = answer(policy, stored, now)
         return outcomes
-
-
-class _Undone(Exception):
-    """The batch was rolled back before its commit: nothing of it was written."""

@@ -1,17 +1,13 @@
-"""Group commit of RecordConsent and WithdrawConsent: a tenant's concurrent writes share one
-transaction.
+"""Group commit of RecordConsent and WithdrawConsent (the frame: app/group_commit.py).
 
-A lone call runs alone (app/consents.py), as before. Calls that arrive while a tenant's two
-batches are running wait for the next one (app/coalescing.py, paced like checks: a tenant's next
-batch waits as long as its last took, 10 ms at most), which then does in one transaction what
-each did in its own: one catalogue read, one owners look-up for every identifier, one statement
-creating every new subject with its key and identifiers, one append of every event (each
-subject locked, in one order), one commit — one WAL flush instead of one per call. An
-acknowledged write is committed, as alone (a withdrawal acknowledged is seen by every check
-that starts after it); the feed and the log take the events as they take any append. Measured
-(bench/campaign.py, 64 in flight, one tenant, this 2-core machine): 267 records/s alone; 370
-with four batches at once per tenant, unpaced (small batches); 507 with one; 590 with two; 679
-with two, paced.
+A batch does in one transaction what each call did in its own: one catalogue read, one owners
+look-up for every identifier, one statement creating every new subject with its key and
+identifiers, one append of every event (each subject locked, in one order), one commit — one WAL
+flush instead of one per call. An acknowledged write is committed, as alone (a withdrawal
+acknowledged is seen by every check that starts after it); the feed and the log take the events
+as they take any append. Measured (bench/campaign.py, 64 in flight, one tenant, this 2-core
+machine): 267 records/s alone; 370 with four batches at once per tenant, unpaced (small
+batches); 507 with one; 590 with two; 679 with two, paced.
 
 What a batch does not take runs alone after it: a call naming an identifier another call of the
 batch names (or the same existing subject), a record that links a new identifier to an existing
@@ -19,25 +15,22 @@ subject, a known subject without a data key (made alone: two batches making keys
 orders would deadlock), a grant that waits for a double opt-in confirmation, and a withdrawal by
 subject id, of everything, or by a portal caller. A call the rules refuse (unknown purpose,
 unpublished notice version, identifiers of two subjects, a validity the purpose does not allow)
-gets its error and the others go on. When another transaction linked one of the batch's new
-identifiers first, or a statement fails before the commit (a value the database refuses), the
-batch rolls back whole and every call runs alone (each gets its own answer; nothing was written
-twice). A failed commit fails each call of the batch with it (it may have committed: retrying
-could write twice), as it would have failed alone.
+gets its error and the others go on. Another transaction linking one of the batch's new
+identifiers first, or a statement failing before the commit, rolls the batch back (Undone) and
+every call runs alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from contextvars import Context, copy_context
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from consentd.app.coalescing import Coalescer
 from consentd.app.commands import RecordConsent, WithdrawConsent
 from consentd.app.evidence import event_stamp
+from consentd.app.group_commit import GroupCommit, Grouping, Undone, before_commit
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, Digest, NewSubject, UnitOfWork, UnitOfWorkFactory
 from consentd.app.recording import Written, choice_events, require_notices, require_purposes
@@ -56,31 +49,6 @@ WriteOne = Callable[[Principal, Command], Awaitable[Written]]
 CONFLICT = "the identifiers given belong to different subjects"
 
 
-def _alone_everywhere(_: UUID) -> bool:
-    return False
-
-
-@dataclass(frozen=True, slots=True)
-class Grouping:
-    """How concurrent calls share work. `batch`: writes of a tenant per transaction at most (1:
-    each its own); `joined(tenant)`: whether a unit of work opened now would join an outer
-    transaction (an idempotent call's: it then writes alone, in that one); `context()`: the
-    context a shared run starts in (store/uow.py's batch_context drops the call's deadline)."""
-
-    batch: int = 1
-    joined: Callable[[UUID], bool] = _alone_everywhere
-    context: Callable[[], Context] = copy_context
-
-
-# Each write its own transaction, runs in the first caller's context (tests, tools).
-ALONE = Grouping()
-
-
-class _Undone(Exception):
-    """The batch was rolled back before its commit (another transaction linked one of its new
-    identifiers first, or a statement failed on one call's data): nothing of it was written."""
-
-
 @dataclass
 class _Batch:
     """What one batch writes, and what is left for after it."""
@@ -96,7 +64,7 @@ class _Batch:
     created: list[NewSubject] = field(default_factory=list)
 
 
-class GroupedWrites:
+class GroupedWrites(GroupCommit[Job, Written]):
     """`write_one` is the one-call path: lone calls, and what a batch leaves, go through it."""
 
     def __init__(
@@ -109,54 +77,25 @@ class GroupedWrites:
         writers: TenantWriters,
         write_one: WriteOne,
         grouping: Grouping,
-        per_tenant: int = 2,
     ) -> None:
+        super().__init__(grouping)
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
         self._keys = keys
         self._writers = writers
-        self._one = write_one
-        self._batches: Coalescer[UUID, Job, Outcome] = Coalescer(
-            self._run,
-            max_batch=grouping.batch,
-            max_running=256,
-            max_per_key=per_tenant,
-            pace_limit=0.01,
-            context=grouping.context,
-        )
+        self._write_one = write_one
 
     async def write(self, principal: Principal, command: Command) -> Written:
-        outcome = await self._batches.submit(principal.tenant_id, (principal, command))
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
+        return await self.submit(principal.tenant_id, (principal, command))
 
-    async def _run(self, tenant_id: UUID, jobs: list[Job]) -> list[Outcome]:
-        if len(jobs) > 1:
-            try:
-                return await self._together(tenant_id, jobs)
-            except _Undone:
-                pass  # every call alone: each gets its own answer
-        return list(await asyncio.gather(*(self._alone(job) for job in jobs)))
-
-    async def _alone(self, job: Job) -> Outcome:
-        try:
-            return await self._one(*job)
-        except Exception as error:  # noqa: BLE001 - raised again in the caller's own task
-            return error
+    async def _one(self, job: Job) -> Written:
+        return await self._write_one(*job)
 
     async def _together(self, tenant_id: UUID, jobs: list[Job]) -> list[Outcome]:
         now = self._clock()
         async with self._writers(tenant_id), self._uow(tenant_id) as uow:
-            try:
-                batch, written = await self._write(uow, tenant_id, jobs, now)
-            except _Undone:
-                raise
-            except Exception as error:
-                # Before the commit: rolled back, nothing written, so running each call alone
-                # writes nothing twice. (A failed commit is not retried: it may have committed.)
-                raise _Undone from error
+            batch, written = await before_commit(self._write(uow, tenant_id, jobs, now))
             await uow.commit()
         for index, events in batch.events.items():
             batch.outcomes[index] = Written(
@@ -189,7 +128,7 @@ class GroupedWrites:
         if batch.created:
             expected = sum(len(s.identifiers) for s in batch.created)
             if await uow.subjects.create_many(batch.created, batch.now) != expected:
-                raise _Undone
+                raise Undone
         appended = [e for index in sorted(batch.events) for e in batch.events[index]]
         written = {e.event_id: e for e in await uow.consents.append(appended, batch.now)}
         return batch, written

@@ -16,7 +16,7 @@ from consentd.app.confirmations import DoubleOptIn
 from consentd.app.consents import ConsentUseCases
 from consentd.app.cookie_purge import CookiePurge
 from consentd.app.cookies import CookieExport, CookieUseCases
-from consentd.app.grouped_writes import Grouping
+from consentd.app.group_commit import Grouping
 from consentd.app.importing import ConsentImports
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, Notifier

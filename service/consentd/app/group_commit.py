@@ -1,0 +1,101 @@
+"""Group commit: the frame the grouped writers share (app/grouped_writes.py for consents,
+app/grouped_cookies.py for cookie choices).
+
+Calls of one tenant that arrive while its two batches run wait for the next one
+(app/coalescing.py, paced like checks: a tenant's next batch waits as long as its last took,
+10 ms at most), which writes them in one transaction. A lone call runs alone, through the
+one-call path. A batch rolled back before its commit (`Undone`: a race it lost, a value the
+database refused) runs every call alone, so each gets its own answer and nothing is written
+twice; a failed commit fails every call of the batch (it may have committed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextvars import Context, copy_context
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from consentd.app.coalescing import Coalescer
+
+J = TypeVar("J")
+R = TypeVar("R")
+T = TypeVar("T")
+
+
+def _alone_everywhere(_: UUID) -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class Grouping:
+    """How concurrent calls share work. `batch`: writes of a tenant per transaction at most (1:
+    each its own); `joined(tenant)`: whether a unit of work opened now would join an outer
+    transaction (an idempotent call's: it then writes alone, in that one); `context()`: the
+    context a shared run starts in (store/uow.py's batch_context drops the call's deadline)."""
+
+    batch: int = 1
+    joined: Callable[[UUID], bool] = _alone_everywhere
+    context: Callable[[], Context] = copy_context
+
+
+# Each write its own transaction, runs in the first caller's context (tests, tools).
+ALONE = Grouping()
+
+
+class Undone(Exception):
+    """The batch was rolled back before its commit: nothing of it was written."""
+
+
+async def before_commit(write: Awaitable[T]) -> T:
+    """`write`, any failure of it made Undone: it ran inside the batch's transaction, before its
+    commit, so the rollback leaves nothing of it."""
+    try:
+        return await write
+    except Undone:
+        raise
+    except Exception as error:
+        raise Undone from error
+
+
+class GroupCommit(Generic[J, R]):
+    """Subclasses write a batch in `_together` (raising Undone before the commit to have every
+    call run alone) and one call in `_one`."""
+
+    def __init__(self, grouping: Grouping, per_tenant: int = 2) -> None:
+        self._batches: Coalescer[UUID, J, R | Exception] = Coalescer(
+            self._run,
+            max_batch=grouping.batch,
+            max_running=256,
+            max_per_key=per_tenant,
+            pace_limit=0.01,
+            context=grouping.context,
+        )
+
+    async def submit(self, tenant_id: UUID, job: J) -> R:
+        outcome = await self._batches.submit(tenant_id, job)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    async def _run(self, tenant_id: UUID, jobs: list[J]) -> list[R | Exception]:
+        if len(jobs) > 1:
+            try:
+                return await self._together(tenant_id, jobs)
+            except Undone:
+                pass  # every call alone: each gets its own answer
+        return list(await asyncio.gather(*(self._alone(job) for job in jobs)))
+
+    async def _alone(self, job: J) -> R | Exception:
+        try:
+            return await self._one(job)
+        except Exception as error:  # noqa: BLE001 - raised again in the caller's own task
+            return error
+
+    async def _one(self, job: J) -> R:
+        raise NotImplementedError
+
+    async def _together(self, tenant_id: UUID, jobs: list[J]) -> list[R | Exception]:
+        raise NotImplementedError
