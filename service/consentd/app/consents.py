@@ -83,13 +83,9 @@ class ConsentUseCases:
         `grouping.batch` > 1: concurrent records and withdrawals of a tenant share a transaction
         (app/grouped_writes.py); concurrent checks of a target share a query either way."""
         self._uow = uow
-        self._joined = grouping.joined
-        self._grouped = None
-        if grouping.batch > 1:
-            self._grouped = GroupedWrites(
-                uow, hasher, clock, keys, writers=writers, write_one=self._write_one,
-                grouping=grouping,
-            )  # fmt: skip
+        self._grouped = GroupedWrites(
+            uow, hasher, clock, keys, writers=writers, write_one=self._write_one, grouping=grouping
+        )
         self._double_opt_in = double_opt_in
         self._writers = writers
         self._keys = keys
@@ -116,9 +112,7 @@ class ConsentUseCases:
         Raises InvalidInput (bad notice version or validity), NotFound (purpose),
         FailedPrecondition (identifiers of two subjects).
         """
-        if self._grouped is not None and not self._joined(principal.tenant_id):
-            return await self._grouped.write(principal, command)
-        return await self._record_one(principal, command)
+        return await self._grouped.write(principal, command)
 
     async def _write_one(
         self, principal: Principal, command: RecordConsent | WithdrawConsent
@@ -169,9 +163,7 @@ class ConsentUseCases:
         A contact point not yet known becomes a subject so the opt-out is kept.
         Raises NotFound for an unknown subject id or purpose.
         """
-        if self._grouped is not None and not self._joined(principal.tenant_id):
-            return await self._grouped.write(principal, command)
-        return await self._withdraw_one(principal, command)
+        return await self._grouped.write(principal, command)
 
     async def _withdraw_one(self, principal: Principal, command: WithdrawConsent) -> Written:
         now = self._clock()

@@ -52,12 +52,7 @@ class CookieUseCases:
         """`grouping.batch` > 1: concurrent choices of a tenant share a transaction
         (app/grouped_cookies.py), except those naming a subject or under an idempotency key."""
         self._uow = uow
-        self._joined = grouping.joined
-        self._grouped = (
-            GroupedChoices(uow, clock, self.prepared, self._record_one, grouping)
-            if grouping.batch > 1
-            else None
-        )
+        self._grouped = GroupedChoices(uow, clock, self.prepared, self._record_one, grouping)
         self._hasher = hasher
         self._subjects = SubjectResolver(hasher, keys)
         self._clock = clock
@@ -75,11 +70,7 @@ class CookieUseCases:
                 "subject: a page key may not attribute a choice to a person; "
                 "link the visitor from your server (LinkVisitor, scope consent:write)"
             )
-        grouped = self._grouped is not None and not self._joined(principal.tenant_id)
-        if grouped and command.subject is None:
-            assert self._grouped is not None
-            return await self._grouped.record(principal, command)
-        return await self._record_one(principal, command)
+        return await self._grouped.record(principal, command)
 
     async def _record_one(self, principal: Principal, command: RecordCookieChoice) -> CookieAnswer:
         now = self._clock()

@@ -65,6 +65,7 @@ class GroupCommit(Generic[J, R]):
     call run alone) and one call in `_one`."""
 
     def __init__(self, grouping: Grouping, per_tenant: int = 2) -> None:
+        self._grouping = grouping
         self._batches: Coalescer[UUID, J, R | Exception] = Coalescer(
             self._run,
             max_batch=grouping.batch,
@@ -75,6 +76,10 @@ class GroupCommit(Generic[J, R]):
         )
 
     async def submit(self, tenant_id: UUID, job: J) -> R:
+        """The job's result; alone when grouping is off or inside an outer transaction (an
+        idempotent call's unit of work joins it, never a batch's)."""
+        if self._grouping.batch <= 1 or self._grouping.joined(tenant_id):
+            return await self._one(job)
         outcome = await self._batches.submit(tenant_id, job)
         if isinstance(outcome, Exception):
             raise outcome

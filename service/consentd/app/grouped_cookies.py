@@ -5,7 +5,7 @@ arrive while a tenant's two batches run share the next one: one policy read, the
 visitor's row and the choice (visitors in one order, so two batches never wait on each other
 crosswise), one commit. A choice the policy refuses (unknown category or revision, malformed
 TCF string, expiry in the past) gets its own error and the others go on; a choice naming a
-subject, or under an idempotency key, is recorded alone (app/cookies.py decides). A statement
+subject, or under an idempotency key, is recorded alone. A statement
 failing before the commit (a value the database refuses) rolls the batch back and every choice
 is recorded alone; a failed commit fails each choice of the batch (it may have committed).
 """
@@ -50,6 +50,8 @@ class GroupedChoices(GroupCommit[Job, CookieAnswer]):
         self._record_one = record_one
 
     async def record(self, principal: Principal, command: RecordCookieChoice) -> CookieAnswer:
+        if command.subject is not None:  # resolving a person is the one-call path's
+            return await self._record_one(principal, command)
         return await self.submit(principal.tenant_id, (principal, command))
 
     async def _one(self, job: Job) -> CookieAnswer:
