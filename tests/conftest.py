@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import grpc
 import pytest
@@ -21,11 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from consentd.api.http import HttpServer
 from consentd.app.admin import AdminUseCases
 from consentd.app.auth import AUTHORIZATION
+from consentd.app.idempotency import IdempotencyKey, Once, Replayed
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
 from consentd.domain.tenancy import Scope, Tenant
 from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import migrate, provision_runtime_role
+from consentd.store.uow import SqlUnitOfWork
 
 TEST_SECRET = bytes(range(32))
 
@@ -172,3 +174,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 os.environ.setdefault("CONSENTD_LOG_FORMAT", "json")
+
+
+async def keyed_write(
+    engine: AsyncEngine, tenant_id: UUID, key: IdempotencyKey, answer: bytes
+) -> bytes:
+    """A write under `key` whose answer is `answer`, through a unit of work as a use case opens
+    one: the stored answer when the key was done already."""
+    try:
+        async with SqlUnitOfWork(engine, tenant_id, once=Once(key, bytes)) as uow:
+            await uow.commit(answer)
+    except Replayed as replay:
+        return replay.response
+    return answer

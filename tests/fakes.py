@@ -16,9 +16,11 @@ from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
 
+from consentd.app.idempotency import NO_ANSWER, Once, Replayed
 from consentd.app.ports import CheckBatch, CheckKey, CheckRow, Digest, NewSubject
 from consentd.domain.audit import AuditRecord
 from consentd.domain.decision import latest
+from consentd.domain.errors import InvalidInput
 from consentd.domain.model import ALL, ConsentEvent, Purpose, Target
 from consentd.domain.rights import Block
 
@@ -174,14 +176,25 @@ class FakeCampaign:
 
 
 class FakeUnitOfWork:
-    """Works on a copy of the tenant's data; commit() makes the copy the tenant's data."""
+    """Works on a copy of the tenant's data; commit() makes the copy the tenant's data. With
+    `once`, a key done already replays its stored answer (no concurrent claims here)."""
 
-    def __init__(self, store: FakeStore, tenant_id: UUID) -> None:
+    def __init__(self, store: FakeStore, tenant_id: UUID, once: Once | None = None) -> None:
         self._store = store
         self._tenant = tenant_id
+        self._once = once
         self.committed = False
 
     async def __aenter__(self) -> Self:
+        if self._once is not None:
+            key = self._once.key
+            stored = self._store.answers.get((self._tenant, key.caller, key.key))
+            if stored is not None:
+                if stored[0] != (key.method, key.request_sha256):
+                    raise InvalidInput(
+                        "idempotency-key", "was already used with a different request"
+                    )
+                raise Replayed(stored[1])
         self._data = copy.deepcopy(self._store.tenant(self._tenant))
         self.subjects = FakeSubjects(self._data)
         self.consents = FakeConsents(self._data)
@@ -199,9 +212,21 @@ class FakeUnitOfWork:
     ) -> None:
         return None
 
-    async def commit(self) -> None:
+    async def commit(self, answer: object = NO_ANSWER) -> None:
+        if self._once is not None:
+            if answer is NO_ANSWER:
+                raise RuntimeError("a write under an idempotency key commits with its answer")
+            key = self._once.key
+            self._store.answers[(self._tenant, key.caller, key.key)] = (
+                (key.method, key.request_sha256),
+                self._once.render(answer),
+            )
         self._store.tenants[self._tenant] = self._data
         self.committed = True
+
+    async def commit_refusal(self) -> None:
+        self._once = None
+        await self.commit()
 
     def __getattr__(self, name: str) -> Any:
         raise NotImplementedError(f"FakeUnitOfWork has no {name}")
@@ -212,9 +237,11 @@ class FakeStore:
 
     def __init__(self) -> None:
         self.tenants: dict[UUID, TenantData] = {}
+        # Idempotency keys: (tenant, caller, key) -> ((method, request digest), answer).
+        self.answers: dict[tuple[UUID, str, str], tuple[tuple[str, bytes], bytes]] = {}
 
     def tenant(self, tenant_id: UUID) -> TenantData:
         return self.tenants.setdefault(tenant_id, TenantData())
 
-    def __call__(self, tenant_id: UUID) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self, tenant_id)
+    def __call__(self, tenant_id: UUID, once: Once | None = None, /) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self, tenant_id, once)

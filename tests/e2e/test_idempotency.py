@@ -12,14 +12,24 @@ from uuid import uuid4
 import grpc
 import pytest
 import sqlalchemy as sa
-from consent.v1 import catalog_pb2, consent_pb2, types_pb2
+from consent.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    catalog_pb2,
+    consent_pb2,
+    cookies_pb2,
+    rights_pb2,
+    rights_pb2_grpc,
+    types_pb2,
+)
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
+from consentd.domain.rights import MAX_CODE_ATTEMPTS
 from consentd.domain.tenancy import Scope, Tenant
-from consentd.store.tables import idempotency_keys
+from consentd.store.tables import audit_entries, audit_queue, idempotency_keys
 from tests.conftest import Stubs, TestClock, bearer, owner
 from tests.e2e.helpers import by_email, grant, history, put_purpose, refuse, target
 from tests.e2e.security_helpers import fails, issue, row_counts
@@ -93,7 +103,9 @@ async def test_same_key_different_request_is_invalid(
     calls = [
         _record(stubs, "order-2", grant(target("offers"))),
         stubs.consent.WithdrawConsent(
-            consent_pb2.WithdrawConsentRequest(subject=by_email(EMAIL), all=True),
+            consent_pb2.WithdrawConsentRequest(
+                subject=by_email(EMAIL), all=True, source=types_pb2.SOURCE_API, actor="retry"
+            ),
             metadata=_keyed(stubs, "order-2"),
         ),
     ]
@@ -209,3 +221,75 @@ async def test_keys_are_kept_a_day(
     clock.pinned = expires_at + timedelta(minutes=1)
     later = await _record(stubs, "daily")
     assert later.events[0].event_id != first.events[0].event_id
+
+
+async def _audit_entries(app: App, tenant: Tenant) -> int:
+    """Every fact a write leaves is in the audit log: queued or integrated, counted by the owner."""
+    async with owner(app).connect() as conn:
+        counted = 0
+        for table in (audit_entries, audit_queue):
+            query = sa.select(sa.func.count()).where(table.c.tenant_id == tenant.tenant_id)
+            counted += (await conn.execute(query)).scalar_one()
+        return counted
+
+
+async def test_every_kind_of_write_replays_under_its_key(
+    stubs: Stubs, channel: grpc.aio.Channel, app: App, tenant: Tenant
+) -> None:
+    """A withdrawal, a cookie choice, a cookie policy, an erasure and a checkpoint, each sent
+    twice under one key: the second answer is the first and leaves no fact and no audit entry
+    more (a choice alone would go through the grouped path; under a key it writes alone)."""
+    await _record(stubs, "before-all")
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    audit = audit_pb2_grpc.AuditServiceStub(channel)
+    withdraw = consent_pb2.WithdrawConsentRequest(
+        subject=by_email(EMAIL), all=True, source=types_pb2.SOURCE_API, actor="retry"
+    )
+    choice = cookies_pb2.RecordCookieChoiceRequest(
+        visitor_id=uuid4().hex,
+        method=cookies_pb2.COOKIE_CHOICE_METHOD_REFUSE_ALL,
+        policy_revision=1,
+    )
+    policy = cookies_pb2.PutCookiePolicyRequest(
+        policy=cookies_pb2.CookiePolicy(refusal_validity_months=6)
+    )
+    erase = rights_pb2.EraseSubjectRequest(subject=by_email(EMAIL), actor="dpo")
+    calls = [
+        (stubs.consent.WithdrawConsent, withdraw),
+        (stubs.cookies.RecordCookieChoice, choice),
+        (stubs.cookies.PutCookiePolicy, policy),
+        (rights.EraseSubject, erase),
+        (audit.CreateAuditCheckpoint, audit_pb2.CreateAuditCheckpointRequest()),
+    ]
+    for number, (rpc, request) in enumerate(calls):
+        key = f"every-{number}"
+        first = await rpc(request, metadata=_keyed(stubs, key))
+        facts = await row_counts(app, tenant.tenant_id), await _audit_entries(app, tenant)
+        assert await rpc(request, metadata=_keyed(stubs, key)) == first, rpc
+        assert (await row_counts(app, tenant.tenant_id), await _audit_entries(app, tenant)) == facts
+
+
+async def test_wrong_codes_count_under_a_key(stubs: Stubs, channel: grpc.aio.Channel) -> None:
+    """A wrong one-time code is a try that counts even when the call carries a key (the key
+    stays unused: its retry is refused again and counts again), so a key never buys more tries:
+    after MAX_CODE_ATTEMPTS wrong codes the request needs a new code."""
+    await _record(stubs, "person")
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    submitted = await rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS,
+            subject=by_email(EMAIL),
+            send_code_to=rights_pb2.CONTACT_KIND_EMAIL,
+        ),
+        metadata=stubs.metadata,
+    )
+    assert submitted.code_sent
+    wrong = rights_pb2.ConfirmIdentityRequest(
+        request_id=submitted.request.request_id, code="not-the-code"
+    )
+    for _ in range(MAX_CODE_ATTEMPTS):
+        error = await fails(rights.ConfirmIdentity(wrong, metadata=_keyed(stubs, "same-try")))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    error = await fails(rights.ConfirmIdentity(wrong, metadata=_keyed(stubs, "same-try")))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "too many wrong codes" in str(error.details())

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from consentd.app.admin import AdminUseCases
 from consentd.app.commands import Choice, RecordConsent
 from consentd.app.cookie_choices import RecordCookieChoice
+from consentd.app.idempotency import IdempotencyKey
 from consentd.bootstrap import App
 from consentd.domain.audit import AuditRecord
 from consentd.domain.cookie_policy import DEFAULT_POLICY
@@ -38,10 +39,9 @@ from consentd.domain.retention import TenantRetention
 from consentd.domain.rights import RequestKind
 from consentd.domain.tenancy import Principal, Scope, Tenant
 from consentd.store.database import RUNTIME_ROLE
-from consentd.store.idempotency import SqlIdempotency
 from consentd.store.imports import claim
 from consentd.store.uow import SqlUnitOfWork, enter_tenant
-from tests.conftest import owner
+from tests.conftest import keyed_write, owner
 
 # tenants is the root of the tree: its slug is a global name, unique across tenants by design.
 GLOBAL_UNIQUE_INDEXES = {"uq_tenants_slug"}
@@ -112,17 +112,9 @@ async def _populate(app: App, admin: AdminUseCases, tenant: Tenant) -> None:
     await admin.issue_key(tenant.slug, [Scope.CHECK.value], name="isolation")
     await admin.put_issuer(tenant.slug, "https://portal.example", "consentd", _public_pem())
 
-    async def execute() -> bytes:
-        return b"stored response"
-
-    await SqlIdempotency(app.engine, lambda: datetime.now(UTC)).once(
-        tenant_id=tenant.tenant_id,
-        caller="isolation-test",
-        key="once",
-        method="/consent.v1.ConsentService/RecordConsent",
-        request_sha256=bytes(32),
-        execute=execute,
-    )
+    method = "/consent.v1.ConsentService/RecordConsent"
+    key = IdempotencyKey("isolation-test", "once", method, bytes(32), datetime.now(UTC))
+    await keyed_write(app.engine, tenant.tenant_id, key, b"stored response")
     await _populate_cookies(app, tenant)
     await _populate_rights(app, tenant)
     await _populate_confirmations(app, tenant)

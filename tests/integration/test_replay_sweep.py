@@ -12,14 +12,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from consentd.app.idempotency import IdempotencyKey
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
 from consentd.domain.tenancy import Tenant
 from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import migrate
-from consentd.store.idempotency import SqlIdempotency
 from consentd.store.tables import idempotency_keys
-from tests.conftest import TEST_SECRET, TestClock, owner
+from tests.conftest import TEST_SECRET, TestClock, keyed_write, owner
 
 METHOD = "/consent.v1.ConsentService/RecordConsent"
 
@@ -41,18 +41,9 @@ async def app(
         await made.aclose()
 
 
-async def _write(store: SqlIdempotency, tenant: Tenant, key: str, answer: bytes) -> bytes:
-    async def execute() -> bytes:
-        return answer
-
-    return await store.once(
-        tenant_id=tenant.tenant_id,
-        caller="key:test",
-        key=key,
-        method=METHOD,
-        request_sha256=b"\x01" * 32,
-        execute=execute,
-    )
+async def _write(app: App, clock: TestClock, tenant: Tenant, key: str, answer: bytes) -> bytes:
+    claim = IdempotencyKey("key:test", key, METHOD, b"\x01" * 32, clock())
+    return await keyed_write(app.engine, tenant.tenant_id, claim, answer)
 
 
 async def _keys(app: App) -> set[tuple[str, str]]:
@@ -69,14 +60,13 @@ async def test_expired_replays_go_live_ones_stay(app: App, clock: TestClock) -> 
     assert app.retention is not None
     first = await app.admin.create_tenant("replays-a")
     second = await app.admin.create_tenant("replays-b")
-    store = SqlIdempotency(app.engine, clock)
     now = datetime.now(UTC)
     clock.pinned = now - timedelta(days=2)
     for tenant in (first, second):
-        await _write(store, tenant, "old", b"old answer")
+        await _write(app, clock, tenant, "old", b"old answer")
     clock.pinned = now
     for tenant in (first, second):
-        await _write(store, tenant, "fresh", b"fresh answer")
+        await _write(app, clock, tenant, "fresh", b"fresh answer")
     everything = await _keys(app)
     assert len(everything) == 4
 
@@ -94,5 +84,5 @@ async def test_expired_replays_go_live_ones_stay(app: App, clock: TestClock) -> 
         (str(first.tenant_id), "fresh"),
         (str(second.tenant_id), "fresh"),
     }
-    assert await _write(store, first, "fresh", b"another answer") == b"fresh answer"
-    assert await _write(store, first, "old", b"a new answer") == b"a new answer"
+    assert await _write(app, clock, first, "fresh", b"another answer") == b"fresh answer"
+    assert await _write(app, clock, first, "old", b"a new answer") == b"a new answer"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -13,6 +13,7 @@ import pytest
 
 from consentd.app.consents import ConsentUseCases, Written
 from consentd.app.group_commit import Grouping
+from consentd.app.idempotency import IdempotencyKey, Once, Replayed
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import NewSubject
 from consentd.app.writers import TenantWriters
@@ -32,9 +33,9 @@ class CountingStore(FakeStore):
         super().__init__()
         self.opened = 0
 
-    def __call__(self, tenant_id: Any) -> FakeUnitOfWork:
+    def __call__(self, tenant_id: Any, once: Once | None = None, /) -> FakeUnitOfWork:
         self.opened += 1
-        return super().__call__(tenant_id)
+        return super().__call__(tenant_id, once)
 
 
 @pytest.fixture
@@ -52,14 +53,14 @@ def principal(counting: CountingStore) -> Principal:
     return acme(counting)
 
 
-def _grouped(store: FakeStore, clock: Clock, joined: bool = False) -> ConsentUseCases:
+def _grouped(store: FakeStore, clock: Clock) -> ConsentUseCases:
     return ConsentUseCases(
         store,
         IdentifierHasher(SECRET),
         clock,
         SubjectKeys(Keyring(SECRET)),
         writers=TenantWriters(4),
-        grouping=Grouping(64, lambda _: joined),
+        grouping=Grouping(64),
     )
 
 
@@ -79,13 +80,31 @@ async def test_the_calls_of_one_turn_share_one_unit_of_work(
     assert len(counting.tenant(principal.tenant_id).subjects) == len(PEOPLE)
 
 
-async def test_a_call_inside_an_outer_transaction_records_alone(
+def _once(principal: Principal, key: str) -> Once:
+    claim = IdempotencyKey(principal.caller, key, "RecordConsent", key.encode(), datetime.now(UTC))
+    return Once(claim, lambda written: str(written.subject_id).encode())
+
+
+async def test_calls_under_idempotency_keys_record_alone_and_replay(
     counting: CountingStore, clock: Clock, principal: Principal
 ) -> None:
-    """An idempotent call's unit of work joins the call's transaction: never a batch's."""
-    written = await _all(_grouped(counting, clock, joined=True), principal)
-    assert all(isinstance(w, Written) for w in written), written
+    """A call under a key writes in the unit of work that claims its key, never in a batch's;
+    the same key again replays the stored answer and writes nothing."""
+    consents = _grouped(counting, clock)
+    written = await asyncio.gather(
+        *(
+            consents.record_consent(principal, grant(NEWSLETTER, who=p), _once(principal, p.value))
+            for p in PEOPLE
+        )
+    )
     assert counting.opened == len(PEOPLE)
+    events = len(counting.tenant(principal.tenant_id).events)
+    with pytest.raises(Replayed) as replay:
+        await consents.record_consent(
+            principal, grant(NEWSLETTER, who=PEOPLE[0]), _once(principal, PEOPLE[0].value)
+        )
+    assert replay.value.response == str(written[0].subject_id).encode()
+    assert len(counting.tenant(principal.tenant_id).events) == events
 
 
 async def test_a_batch_that_lost_a_race_runs_every_call_alone(

@@ -9,7 +9,7 @@ import grpc
 from consent.v1 import audit_pb2 as pb
 from consent.v1 import audit_pb2_grpc
 
-from consentd.api.context import principal
+from consentd.api.context import once, principal
 from consentd.api.converters import time_in, time_out
 from consentd.app.audit import AuditUseCases
 from consentd.domain.audit import Checkpoint
@@ -88,10 +88,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     async def CreateAuditCheckpoint(
         self, request: pb.CreateAuditCheckpointRequest, context: Context
     ) -> pb.CreateAuditCheckpointResponse:
-        checkpoint = await self._audit.checkpoint(principal().tenant)
-        if checkpoint is None:
-            return pb.CreateAuditCheckpointResponse()
-        return pb.CreateAuditCheckpointResponse(checkpoint=checkpoint_out(checkpoint))
+        return _created(await self._audit.checkpoint(principal().tenant, once(_created)))
 
     async def ListAuditCheckpoints(
         self, request: pb.ListAuditCheckpointsRequest, context: Context
@@ -170,3 +167,9 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                     "several with `consentd breach scope`"
                 )
         return [caller.tenant]
+
+
+def _created(checkpoint: Checkpoint | None) -> pb.CreateAuditCheckpointResponse:
+    if checkpoint is None:
+        return pb.CreateAuditCheckpointResponse()
+    return pb.CreateAuditCheckpointResponse(checkpoint=checkpoint_out(checkpoint))

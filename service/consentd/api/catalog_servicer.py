@@ -9,9 +9,10 @@ from consent.v1 import catalog_pb2 as pb
 from consent.v1 import catalog_pb2_grpc
 
 from consentd.api import catalog_converters as conv
-from consentd.api.context import principal
+from consentd.api.context import once, principal
 from consentd.app.catalog import CatalogUseCases
 from consentd.domain.catalog import check_key
+from consentd.domain.model import Notice, Purpose
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -23,8 +24,8 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def PutPurpose(
         self, request: pb.PutPurposeRequest, context: Context
     ) -> pb.PutPurposeResponse:
-        purpose, created = await self._catalog.put_purpose(principal(), conv.purpose_in(request))
-        return pb.PutPurposeResponse(purpose=conv.purpose_out(purpose), created=created)
+        purpose = conv.purpose_in(request)
+        return _put(await self._catalog.put_purpose(principal(), purpose, once(_put)))
 
     async def GetPurpose(
         self, request: pb.GetPurposeRequest, context: Context
@@ -42,8 +43,8 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def PublishNotice(
         self, request: pb.PublishNoticeRequest, context: Context
     ) -> pb.PublishNoticeResponse:
-        notice = await self._catalog.publish_notice(principal(), conv.notice_in(request))
-        return pb.PublishNoticeResponse(notice=conv.notice_out(notice))
+        notice = conv.notice_in(request)
+        return _published(await self._catalog.publish_notice(principal(), notice, once(_published)))
 
     async def ListNotices(
         self, request: pb.ListNoticesRequest, context: Context
@@ -53,3 +54,12 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             principal(), notice_id, request.page_size, request.page_token
         )
         return conv.notices_out(page)
+
+
+def _put(stored: tuple[Purpose, bool]) -> pb.PutPurposeResponse:
+    purpose, created = stored
+    return pb.PutPurposeResponse(purpose=conv.purpose_out(purpose), created=created)
+
+
+def _published(notice: Notice) -> pb.PublishNoticeResponse:
+    return pb.PublishNoticeResponse(notice=conv.notice_out(notice))

@@ -9,7 +9,7 @@ from consent.v1 import consent_pb2 as pb
 from consent.v1 import consent_pb2_grpc
 
 from consentd.api import consent_converters as conv
-from consentd.api.context import principal
+from consentd.api.context import once, principal
 from consentd.app.confirmations import DoubleOptIn
 from consentd.app.consents import ConsentUseCases
 
@@ -28,13 +28,15 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         self, request: pb.RecordConsentRequest, context: Context
     ) -> pb.RecordConsentResponse:
         command = conv.record_in(request, self._region)
-        return conv.record_out(await self._consents.record_consent(principal(), command))
+        written = await self._consents.record_consent(principal(), command, once(conv.record_out))
+        return conv.record_out(written)
 
     async def WithdrawConsent(
         self, request: pb.WithdrawConsentRequest, context: Context
     ) -> pb.WithdrawConsentResponse:
         command = conv.withdraw_in(request, self._region)
-        return conv.withdraw_out(await self._consents.withdraw_consent(principal(), command))
+        keyed = once(conv.withdraw_out)
+        return conv.withdraw_out(await self._consents.withdraw_consent(principal(), command, keyed))
 
     async def CheckConsent(
         self, request: pb.CheckConsentRequest, context: Context
@@ -59,5 +61,7 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         self, request: pb.ConfirmConsentRequest, context: Context
     ) -> pb.ConfirmConsentResponse:
         token, evidence = conv.confirm_in(request)
-        confirmed = await self._double_opt_in.confirm(principal(), token, evidence)
-        return conv.confirm_out(confirmed)
+        keyed = once(conv.confirm_out)
+        return conv.confirm_out(
+            await self._double_opt_in.confirm(principal(), token, evidence, keyed)
+        )

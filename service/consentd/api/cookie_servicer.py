@@ -7,12 +7,15 @@ its transport context, which is typed `object` for that reason.
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from consent.v1 import cookies_pb2 as pb
 from consent.v1 import cookies_pb2_grpc
 
 from consentd.api import cookie_converters as conv
-from consentd.api.context import principal
+from consentd.api.context import once, principal
 from consentd.app.cookies import CookieUseCases
+from consentd.domain.cookie_policy import CookiePolicy
 
 
 class CookieServicer(cookies_pb2_grpc.CookieServiceServicer):
@@ -24,7 +27,10 @@ class CookieServicer(cookies_pb2_grpc.CookieServiceServicer):
         self, request: pb.RecordCookieChoiceRequest, context: object
     ) -> pb.RecordCookieChoiceResponse:
         command = conv.record_in(request, self._region)
-        return conv.record_out(await self._cookies.record_cookie_choice(principal(), command))
+        keyed = once(conv.record_out)
+        return conv.record_out(
+            await self._cookies.record_cookie_choice(principal(), command, keyed)
+        )
 
     async def GetCookieChoice(
         self, request: pb.GetCookieChoiceRequest, context: object
@@ -43,18 +49,28 @@ class CookieServicer(cookies_pb2_grpc.CookieServiceServicer):
         self, request: pb.LinkVisitorRequest, context: object
     ) -> pb.LinkVisitorResponse:
         visitor_id, subject = conv.link_in(request, self._region)
-        subject_id, linked = await self._cookies.link_visitor(principal(), visitor_id, subject)
-        return pb.LinkVisitorResponse(subject_id=str(subject_id), choices_linked=linked)
+        keyed = once(_linked)
+        return _linked(await self._cookies.link_visitor(principal(), visitor_id, subject, keyed))
 
     async def PutCookiePolicy(
         self, request: pb.PutCookiePolicyRequest, context: object
     ) -> pb.PutCookiePolicyResponse:
         policy = conv.policy_in(request)
-        stored = await self._cookies.put_cookie_policy(principal(), policy)
-        return pb.PutCookiePolicyResponse(policy=conv.policy_out(stored))
+        return _policy_put(
+            await self._cookies.put_cookie_policy(principal(), policy, once(_policy_put))
+        )
 
     async def GetCookiePolicy(
         self, request: pb.GetCookiePolicyRequest, context: object
     ) -> pb.GetCookiePolicyResponse:
         policy = await self._cookies.get_cookie_policy(principal())
         return pb.GetCookiePolicyResponse(policy=conv.policy_out(policy))
+
+
+def _linked(linked: tuple[UUID, int]) -> pb.LinkVisitorResponse:
+    subject_id, count = linked
+    return pb.LinkVisitorResponse(subject_id=str(subject_id), choices_linked=count)
+
+
+def _policy_put(stored: CookiePolicy) -> pb.PutCookiePolicyResponse:
+    return pb.PutCookiePolicyResponse(policy=conv.policy_out(stored))

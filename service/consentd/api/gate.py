@@ -10,11 +10,13 @@ from google.protobuf.message import Message
 
 from consentd.api.authorization import authorize
 from consentd.api.calls import retried_once
+from consentd.api.context import keyed
 from consentd.api.methods import Method
 from consentd.api.ratelimit import TenantRateLimiter
 from consentd.api.validation import check_ranges, reject_unknown_fields
 from consentd.app.auth import Authenticator
-from consentd.app.ports import IdempotencyStore
+from consentd.app.idempotency import IdempotencyKey, Replayed
+from consentd.app.ports import Clock
 from consentd.domain.errors import InvalidInput, Unauthenticated
 from consentd.domain.tenancy import Principal
 
@@ -29,12 +31,12 @@ class Gate:
         self,
         authenticator: Authenticator,
         limiter: TenantRateLimiter,
-        idempotency: IdempotencyStore,
+        clock: Clock,
         methods: Mapping[str, Method],
     ) -> None:
         self._auth = authenticator
         self._limiter = limiter
-        self._idempotency = idempotency
+        self._clock = clock
         self._methods = methods
 
     async def admit(
@@ -77,7 +79,9 @@ class Gate:
         request: Message,
         behaviour: Callable[[], Awaitable[Any]],
     ) -> Any:
-        """Run the call; a write carrying an idempotency key runs at most once per key."""
+        """Run the call; a write carrying an idempotency key runs at most once per key: the
+        key is handed to the servicer (api/context.py: once()), whose use case claims it in its
+        own transaction (app/idempotency.py); a retry gets the first call's stored answer."""
         key = metadata.get(IDEMPOTENCY_KEY)
         described = self._methods.get(method)
         if described is not None and not described.writes:
@@ -91,19 +95,9 @@ class Gate:
         fingerprint = hashlib.sha256(
             method.encode() + b"\0" + request.SerializeToString(deterministic=True)
         )
-        produced: list[Message] = []
-
-        async def execute() -> bytes:
-            response: Message = await behaviour()
-            produced.append(response)
-            return response.SerializeToString()
-
-        stored = await self._idempotency.once(
-            tenant_id=principal.tenant_id,
-            caller=principal.caller,
-            key=key,
-            method=method,
-            request_sha256=fingerprint.digest(),
-            execute=execute,
-        )
-        return produced[0] if produced else described.response.FromString(stored)
+        claim = IdempotencyKey(principal.caller, key, method, fingerprint.digest(), self._clock())
+        try:
+            with keyed(claim):
+                return await behaviour()
+        except Replayed as replay:
+            return described.response.FromString(replay.response)

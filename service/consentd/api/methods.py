@@ -27,17 +27,24 @@ FILES = (
     campaign_pb2.DESCRIPTOR,
 )
 _READ_ONLY = descriptor_pb2.MethodOptions.NO_SIDE_EFFECTS
+# Writes only in that they sign and keep a tree head the first time one is asked for: served
+# like reads (retried once on a lost connection, an idempotency key ignored: the answer is the
+# same signed head, or a newer one for "the whole log").
+_SIGNING_READS = frozenset({"GetAuditTreeHead", "ProveAuditInclusion", "ProveAuditConsistency"})
 
 
 @dataclass(frozen=True, slots=True)
 class Method:
     path: str
+    # A write: its servicer hands the use case the call's idempotency key (api/context.once).
     writes: bool
     response: type[Message]
 
 
 def _method(service: descriptor.ServiceDescriptor, method: descriptor.MethodDescriptor) -> Method:
-    writes = method.GetOptions().idempotency_level != _READ_ONLY
+    writes = (
+        method.GetOptions().idempotency_level != _READ_ONLY and method.name not in _SIGNING_READS
+    )
     return Method(
         f"/{service.full_name}/{method.name}", writes, GetMessageClass(method.output_type)
     )

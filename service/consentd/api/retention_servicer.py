@@ -8,7 +8,7 @@ import grpc
 from consent.v1 import retention_pb2 as pb
 from consent.v1 import retention_pb2_grpc
 
-from consentd.api.context import principal
+from consentd.api.context import once, principal
 from consentd.api.converters import time_in, time_out
 from consentd.app.retention import RetentionSettingsUseCases
 from consentd.domain.catalog import check_text
@@ -57,5 +57,9 @@ class RetentionServicer(retention_pb2_grpc.RetentionServiceServicer):
     async def PutRetentionSettings(
         self, request: pb.PutRetentionSettingsRequest, context: Context
     ) -> pb.PutRetentionSettingsResponse:
-        stored = await self._settings.put(principal().tenant, settings_in(request.settings))
-        return pb.PutRetentionSettingsResponse(settings=settings_out(stored))
+        settings = settings_in(request.settings)
+        return _put(await self._settings.put(principal().tenant, settings, once(_put)))
+
+
+def _put(stored: TenantRetention) -> pb.PutRetentionSettingsResponse:
+    return pb.PutRetentionSettingsResponse(settings=settings_out(stored))

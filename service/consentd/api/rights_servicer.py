@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
 
 import grpc
 from consent.v1 import rights_pb2 as pb
 from consent.v1 import rights_pb2_grpc
+from google.protobuf.message import Message
 
 from consentd.api import rights_converters as conv
-from consentd.api.context import principal
+from consentd.api.context import once, principal
 from consentd.api.converters import actor_in, enum_in, subject_ref_in
-from consentd.app.requests import RightsRequestUseCases
+from consentd.app.requests import RightsRequestUseCases, Submitted
 from consentd.app.rights import RightsUseCases
 from consentd.domain.errors import InvalidInput
+from consentd.domain.rights import RightsRequest
 
 Context = grpc.aio.ServicerContext[Any, Any]
+R = TypeVar("R", bound=Message)
 
 
 class RightsServicer(rights_pb2_grpc.RightsServiceServicer):
@@ -25,6 +30,14 @@ class RightsServicer(rights_pb2_grpc.RightsServiceServicer):
         self._rights = rights
         self._requests = requests
         self._region = phone_region
+
+    def _answer(self, response: type[R]) -> Callable[[RightsRequest], R]:
+        """The response of a rights request's transition: the request as it now stands."""
+
+        def answer(moved: RightsRequest) -> R:
+            return response(request=conv.request_out(moved, self._requests.now()))
+
+        return answer
 
     async def ExportSubject(
         self, request: pb.ExportSubjectRequest, context: Context
@@ -36,32 +49,30 @@ class RightsServicer(rights_pb2_grpc.RightsServiceServicer):
         self, request: pb.EraseSubjectRequest, context: Context
     ) -> pb.EraseSubjectResponse:
         subject = subject_ref_in(request.subject, "subject", self._region)
-        erasure = await self._rights.erase(principal(), subject, actor_in(request.actor))
-        return conv.erasure_out(erasure)
+        actor = actor_in(request.actor)
+        keyed = once(conv.erasure_out)
+        return conv.erasure_out(await self._rights.erase(principal(), subject, actor, keyed))
 
     async def RestrictProcessing(
         self, request: pb.RestrictProcessingRequest, context: Context
     ) -> pb.RestrictProcessingResponse:
         subject = subject_ref_in(request.subject, "subject", self._region)
-        subject_id = await self._rights.restrict(principal(), subject, request.lift)
-        return pb.RestrictProcessingResponse(subject_id=str(subject_id))
+        keyed = once(_restricted)
+        return _restricted(await self._rights.restrict(principal(), subject, request.lift, keyed))
 
     async def RecordObjection(
         self, request: pb.RecordObjectionRequest, context: Context
     ) -> pb.RecordObjectionResponse:
         subject = subject_ref_in(request.subject, "subject", self._region)
-        subject_id = await self._rights.object(principal(), subject)
-        return pb.RecordObjectionResponse(subject_id=str(subject_id))
+        return _objected(await self._rights.object(principal(), subject, once(_objected)))
 
     async def RectifyContact(
         self, request: pb.RectifyContactRequest, context: Context
     ) -> pb.RectifyContactResponse:
         subject = subject_ref_in(request.subject, "subject", self._region)
         value = conv.contact_in(request, self._region)
-        subject_id = await self._rights.rectify(
-            principal(), subject, value, actor_in(request.actor)
-        )
-        return pb.RectifyContactResponse(subject_id=str(subject_id))
+        actor, keyed = actor_in(request.actor), once(_rectified)
+        return _rectified(await self._rights.rectify(principal(), subject, value, actor, keyed))
 
     async def SubmitRightsRequest(
         self, request: pb.SubmitRightsRequestRequest, context: Context
@@ -69,8 +80,13 @@ class RightsServicer(rights_pb2_grpc.RightsServiceServicer):
         kind = enum_in(conv.KINDS, request.kind, "kind")
         subject = subject_ref_in(request.subject, "subject", self._region)
         send_to = conv.code_contact_in(request.send_code_to, "send_code_to")
-        submitted = await self._requests.submit(principal(), kind, subject, send_to)
-        return conv.submitted_out(submitted, self._requests.now())
+
+        def answer(submitted: Submitted) -> pb.SubmitRightsRequestResponse:
+            return conv.submitted_out(submitted, self._requests.now())
+
+        return answer(
+            await self._requests.submit(principal(), kind, subject, send_to, once(answer))
+        )
 
     async def ResendVerificationCode(
         self, request: pb.ResendVerificationCodeRequest, context: Context
@@ -79,62 +95,59 @@ class RightsServicer(rights_pb2_grpc.RightsServiceServicer):
         send_to = conv.code_contact_in(request.send_code_to, "send_code_to")
         if send_to is None:
             raise InvalidInput("send_code_to", "is required: EMAIL or PHONE")
-        sent = await self._requests.resend_code(principal(), request_id, send_to)
-        return pb.ResendVerificationCodeResponse(code_sent=sent)
+        keyed = once(_resent)
+        return _resent(await self._requests.resend_code(principal(), request_id, send_to, keyed))
 
     async def ConfirmIdentity(
         self, request: pb.ConfirmIdentityRequest, context: Context
     ) -> pb.ConfirmIdentityResponse:
         request_id = conv.request_id_in(request.request_id)
         proof = request.WhichOneof("proof")
+        answer, requests = self._answer(pb.ConfirmIdentityResponse), self._requests
         if proof == "code":
-            confirmed = await self._requests.confirm_identity(principal(), request_id, request.code)
+            code = request.code
+            confirmed = await requests.confirm_identity(principal(), request_id, code, once(answer))
         elif proof == "attested_by" and request.attested_by.strip():
-            attested_by = actor_in(request.attested_by, "attested_by")
-            confirmed = await self._requests.attest_identity(principal(), request_id, attested_by)
+            by = actor_in(request.attested_by, "attested_by")
+            confirmed = await requests.attest_identity(principal(), request_id, by, once(answer))
         else:
             raise InvalidInput("proof", "is required: set code or attested_by")
-        return pb.ConfirmIdentityResponse(request=conv.request_out(confirmed, self._requests.now()))
+        return answer(confirmed)
 
     async def StartRightsRequest(
         self, request: pb.StartRightsRequestRequest, context: Context
     ) -> pb.StartRightsRequestResponse:
-        started = await self._requests.start(principal(), conv.request_id_in(request.request_id))
-        return pb.StartRightsRequestResponse(
-            request=conv.request_out(started, self._requests.now())
-        )
+        request_id = conv.request_id_in(request.request_id)
+        answer = self._answer(pb.StartRightsRequestResponse)
+        return answer(await self._requests.start(principal(), request_id, once(answer)))
 
     async def ExtendRightsRequest(
         self, request: pb.ExtendRightsRequestRequest, context: Context
     ) -> pb.ExtendRightsRequestResponse:
         request_id = conv.request_id_in(request.request_id)
         reason = conv.text_in("reason", request.reason, required=True)
-        extended = await self._requests.extend(principal(), request_id, request.months, reason)
-        return pb.ExtendRightsRequestResponse(
-            request=conv.request_out(extended, self._requests.now())
+        answer = self._answer(pb.ExtendRightsRequestResponse)
+        extended = await self._requests.extend(
+            principal(), request_id, request.months, reason, once(answer)
         )
+        return answer(extended)
 
     async def CompleteRightsRequest(
         self, request: pb.CompleteRightsRequestRequest, context: Context
     ) -> pb.CompleteRightsRequestResponse:
         request_id = conv.request_id_in(request.request_id)
         outcome = conv.text_in("outcome", request.outcome)
-        done = await self._requests.complete(
-            principal(), request_id, outcome, actor_in(request.actor)
-        )
-        return pb.CompleteRightsRequestResponse(
-            request=conv.request_out(done, self._requests.now())
-        )
+        actor, answer = actor_in(request.actor), self._answer(pb.CompleteRightsRequestResponse)
+        done = await self._requests.complete(principal(), request_id, outcome, actor, once(answer))
+        return answer(done)
 
     async def RefuseRightsRequest(
         self, request: pb.RefuseRightsRequestRequest, context: Context
     ) -> pb.RefuseRightsRequestResponse:
         request_id = conv.request_id_in(request.request_id)
         reason = conv.text_in("reason", request.reason, required=True)
-        refused = await self._requests.refuse(principal(), request_id, reason)
-        return pb.RefuseRightsRequestResponse(
-            request=conv.request_out(refused, self._requests.now())
-        )
+        answer = self._answer(pb.RefuseRightsRequestResponse)
+        return answer(await self._requests.refuse(principal(), request_id, reason, once(answer)))
 
     async def GetRightsRequest(
         self, request: pb.GetRightsRequestRequest, context: Context
@@ -158,3 +171,19 @@ class RightsServicer(rights_pb2_grpc.RightsServiceServicer):
             requests=[conv.request_out(r, now) for r in page.items],
             next_page_token=page.next_page_token,
         )
+
+
+def _restricted(subject_id: UUID) -> pb.RestrictProcessingResponse:
+    return pb.RestrictProcessingResponse(subject_id=str(subject_id))
+
+
+def _objected(subject_id: UUID) -> pb.RecordObjectionResponse:
+    return pb.RecordObjectionResponse(subject_id=str(subject_id))
+
+
+def _rectified(subject_id: UUID) -> pb.RectifyContactResponse:
+    return pb.RectifyContactResponse(subject_id=str(subject_id))
+
+
+def _resent(sent: bool) -> pb.ResendVerificationCodeResponse:
+    return pb.ResendVerificationCodeResponse(code_sent=sent)

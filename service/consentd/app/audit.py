@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from uuid import UUID
 
-from consentd.app.ports import Clock, LogSequencer, UnitOfWork, UnitOfWorkFactory
+from consentd.app.idempotency import Once
+from consentd.app.ports import (
+    Clock,
+    JobUnitOfWorkFactory,
+    LogSequencer,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from consentd.domain import merkle
 from consentd.domain.audit import Checkpoint, CheckpointSigner, Head
 from consentd.domain.audit_verify import ChainVerifier, VerifyReport
@@ -26,7 +33,7 @@ class AuditUseCases:
     def __init__(
         self,
         uow: UnitOfWorkFactory,
-        snapshot: UnitOfWorkFactory,
+        snapshot: JobUnitOfWorkFactory,
         signer: CheckpointSigner,
         clock: Clock,
         sequencer: LogSequencer,
@@ -132,12 +139,12 @@ class AuditUseCases:
             raise FailedPrecondition(PRUNED) from None
         return ConsistencyProof(old, new, tuple(path))
 
-    async def checkpoint(self, tenant: Tenant) -> Checkpoint | None:
+    async def checkpoint(self, tenant: Tenant, once: Once | None = None) -> Checkpoint | None:
         """Sign the chain's head now (unless signed already); None while the chain is empty."""
         await self._sequencer.drain(tenant.tenant_id)
-        async with self._uow(tenant.tenant_id) as uow:
+        async with self._uow(tenant.tenant_id, once) as uow:
             checkpoint = await uow.audit.checkpoint_head(self._signer, self._clock())
-            await uow.commit()
+            await uow.commit(checkpoint)
         return checkpoint
 
     async def checkpoints(self, tenant: Tenant) -> list[Checkpoint]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from consentd.app.commands import MAX_PAGE_SIZE
+from consentd.app.idempotency import Once
 from consentd.app.paging import Page, decode_token, encode_token, is_cursor_value, page_size
 from consentd.app.ports import Clock, UnitOfWorkFactory
 from consentd.domain.audit import Action, AuditRecord
@@ -22,11 +23,13 @@ class CatalogUseCases:
         self._uow = uow
         self._clock = clock
 
-    async def put_purpose(self, principal: Principal, purpose: Purpose) -> tuple[Purpose, bool]:
+    async def put_purpose(
+        self, principal: Principal, purpose: Purpose, once: Once | None = None
+    ) -> tuple[Purpose, bool]:
         """Create or update a purpose; True when created. Raises InvalidInput for an unknown
         notice, FailedPrecondition when the lawful basis would change."""
         now = self._clock()
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._uow(principal.tenant_id, once) as uow:
             if purpose.requires_confirmation and purpose.lawful_basis is not LawfulBasis.CONSENT:
                 raise InvalidInput(
                     "purpose.requires_confirmation",
@@ -50,7 +53,7 @@ class CatalogUseCases:
                 "created": created,
             }
             uow.audit.record(AuditRecord(Action.PURPOSE_PUT, now, payload))
-            await uow.commit()
+            await uow.commit(stored)
         return stored
 
     async def get_purpose(self, principal: Principal, purpose_id: str) -> Purpose:
@@ -72,12 +75,14 @@ class CatalogUseCases:
         items = items[:limit]
         return Page(items, encode_token(_PURPOSES, items[-1].purpose_id) if more else "")
 
-    async def publish_notice(self, principal: Principal, notice: Notice) -> Notice:
+    async def publish_notice(
+        self, principal: Principal, notice: Notice, once: Once | None = None
+    ) -> Notice:
         """Store the next version, stamped and fingerprinted by the server."""
         stamped = replace(
             notice, content_sha256=content_sha256(notice.content), published_at=self._clock()
         )
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._uow(principal.tenant_id, once) as uow:
             stored = await uow.catalog.publish_notice(stamped)
             payload = {
                 "notice_id": stored.notice_id,
@@ -86,7 +91,7 @@ class CatalogUseCases:
                 "requires_reconsent": stored.requires_reconsent,
             }
             uow.audit.record(AuditRecord(Action.NOTICE_PUBLISHED, stamped.published_at, payload))
-            await uow.commit()
+            await uow.commit(stored)
         return stored
 
     async def list_notices(

@@ -20,6 +20,7 @@ import structlog
 
 from consentd.app.commands import Evidence, RecordConsent
 from consentd.app.evidence import EVIDENCE_LABEL
+from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, ConfirmationMessage, Notifier, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subjects import SubjectResolver
@@ -162,11 +163,13 @@ class DoubleOptIn:
                 error=type(error).__name__,
             )
 
-    async def confirm(self, principal: Principal, token: str, evidence: Evidence) -> Confirmed:
+    async def confirm(
+        self, principal: Principal, token: str, evidence: Evidence, once: Once | None = None
+    ) -> Confirmed:
         """Record the confirmed grants. Raises NotFound (unknown token, or a portal token of
         another person), FailedPrecondition (used or expired)."""
         digest, now = token_digest(token), self._clock()
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._uow(principal.tenant_id, once) as uow:
             confirmation = await uow.confirmations.lock(digest)
             if confirmation is None or not await self._own(uow, principal, confirmation):
                 raise unknown_token()
@@ -175,8 +178,9 @@ class DoubleOptIn:
             written = await uow.consents.append(events, now) if events else []
             await uow.confirmations.confirmed(confirmation.confirmation_id, now)
             uow.audit.record(_audited(confirmation, written, now))
-            await uow.commit()
-        return Confirmed(confirmation.subject_id, written, now, confirmation.channel)
+            result = Confirmed(confirmation.subject_id, written, now, confirmation.channel)
+            await uow.commit(result)
+        return result
 
     async def _own(self, uow: UnitOfWork, principal: Principal, confirmation: Confirmation) -> bool:
         """A portal token (subject:self) may confirm its own person's grants only."""

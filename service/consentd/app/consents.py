@@ -21,6 +21,7 @@ from consentd.app.confirmations import DoubleOptIn, Outgoing
 from consentd.app.evidence import event_stamp
 from consentd.app.group_commit import ALONE, Grouping
 from consentd.app.grouped_writes import GroupedWrites
+from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import (
@@ -106,12 +107,17 @@ class ConsentUseCases:
             context=grouping.context,
         )
 
-    async def record_consent(self, principal: Principal, command: RecordConsent) -> Written:
-        """Append a grant or refusal per choice, creating the subject when new.
+    async def record_consent(
+        self, principal: Principal, command: RecordConsent, once: Once | None = None
+    ) -> Written:
+        """Append a grant or refusal per choice, creating the subject when new. Under an
+        idempotency key (`once`) it runs alone, in the transaction that claims the key.
 
         Raises InvalidInput (bad notice version or validity), NotFound (purpose),
         FailedPrecondition (identifiers of two subjects).
         """
+        if once is not None:
+            return await self._record_one(principal, command, once)
         return await self._grouped.write(principal, command)
 
     async def _write_one(
@@ -122,9 +128,12 @@ class ConsentUseCases:
             return await self._record_one(principal, command)
         return await self._withdraw_one(principal, command)
 
-    async def _record_one(self, principal: Principal, command: RecordConsent) -> Written:
+    async def _record_one(
+        self, principal: Principal, command: RecordConsent, once: Once | None = None
+    ) -> Written:
         now = self._clock()
-        async with self._writers(principal.tenant_id), self._uow(principal.tenant_id) as uow:
+        tenant = principal.tenant_id
+        async with self._writers(tenant), self._uow(tenant, once) as uow:
             purposes = await _purposes(uow, [c.target.purpose for c in command.choices], "choices")
             await _check_notices(uow, command.choices, purposes)
             subject_id = await self._subjects.find_or_create(
@@ -139,10 +148,11 @@ class ConsentUseCases:
             # Each event queues its own log entry (its whole row) in the same statement.
             written = await uow.consents.append(events, now)
             outgoing = await self._confirmation(uow, principal, command, written, purposes)
-            await uow.commit()
+            result = Written(subject_id, written)
+            await uow.commit(result)
         if self._double_opt_in is not None:
             await self._double_opt_in.send(outgoing)
-        return Written(subject_id, written)
+        return result
 
     async def _confirmation(
         self,
@@ -157,17 +167,25 @@ class ConsentUseCases:
             return None
         return await self._double_opt_in.open(uow, principal, command, written, purposes)
 
-    async def withdraw_consent(self, principal: Principal, command: WithdrawConsent) -> Written:
+    async def withdraw_consent(
+        self, principal: Principal, command: WithdrawConsent, once: Once | None = None
+    ) -> Written:
         """Withdraw the targets, or everything (an "all" fact plus each current grant).
+        Under an idempotency key (`once`) it runs alone, in the transaction that claims it.
 
         A contact point not yet known becomes a subject so the opt-out is kept.
         Raises NotFound for an unknown subject id or purpose.
         """
+        if once is not None:
+            return await self._withdraw_one(principal, command, once)
         return await self._grouped.write(principal, command)
 
-    async def _withdraw_one(self, principal: Principal, command: WithdrawConsent) -> Written:
+    async def _withdraw_one(
+        self, principal: Principal, command: WithdrawConsent, once: Once | None = None
+    ) -> Written:
         now = self._clock()
-        async with self._writers(principal.tenant_id), self._uow(principal.tenant_id) as uow:
+        tenant = principal.tenant_id
+        async with self._writers(tenant), self._uow(tenant, once) as uow:
             await self._subjects.guard(uow, principal, command.subject)
             subject_id = await self._withdrawing_subject(uow, principal, command.subject, now)
             targets = await self._withdrawn_targets(uow, subject_id, command)
@@ -176,8 +194,9 @@ class ConsentUseCases:
             common = event_stamp(subject_id, command, role, command.recorded_at or now, key)
             events = [common.event(t, ConsentState.WITHDRAWN, None, None, None) for t in targets]
             written = await uow.consents.append(events, now)
-            await uow.commit()
-        return Written(subject_id, written)
+            result = Written(subject_id, written)
+            await uow.commit(result)
+        return result
 
     async def check_consent(self, principal: Principal, command: CheckConsent) -> CheckResult:
         """ALLOW or DENY with a reason; an unknown subject is simply no record. Raises NotFound

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from consentd.app.ports import Clock, TenantList, UnitOfWorkFactory
+from consentd.app.ports import Clock, JobUnitOfWorkFactory, TenantList
 from consentd.app.retention import LOCK_NAME, JobLock
 from consentd.domain.audit import Action, AuditRecord, stamp
 from consentd.domain.tenancy import Tenant
@@ -63,7 +63,7 @@ class PurgeReport:
 class CookiePurge:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: JobUnitOfWorkFactory,
         tenants: TenantList,
         lock: JobLock,
         clock: Clock,

@@ -12,6 +12,7 @@ from consentd.app.commands import MAX_PAGE_SIZE, SubjectSelector
 from consentd.app.cookie_choices import CookieAnswer, RecordCookieChoice, answer
 from consentd.app.group_commit import ALONE, Grouping
 from consentd.app.grouped_cookies import GroupedChoices
+from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -59,7 +60,7 @@ class CookieUseCases:
         self._origins: dict[UUID, tuple[float, frozenset[str]]] = {}
 
     async def record_cookie_choice(
-        self, principal: Principal, command: RecordCookieChoice
+        self, principal: Principal, command: RecordCookieChoice, once: Once | None = None
     ) -> CookieAnswer:
         """Store the choice with the expiry the policy allows. Raises InvalidInput naming the
         field (unknown category or revision, malformed TCF string, expiry in the past),
@@ -70,12 +71,16 @@ class CookieUseCases:
                 "subject: a page key may not attribute a choice to a person; "
                 "link the visitor from your server (LinkVisitor, scope consent:write)"
             )
+        if once is not None:  # alone, in the transaction that claims the key
+            return await self._record_one(principal, command, once)
         return await self._grouped.record(principal, command)
 
-    async def _record_one(self, principal: Principal, command: RecordCookieChoice) -> CookieAnswer:
+    async def _record_one(
+        self, principal: Principal, command: RecordCookieChoice, once: Once | None = None
+    ) -> CookieAnswer:
         now = self._clock()
         tenant = principal.tenant_id
-        async with self._uow(tenant) as uow:
+        async with self._uow(tenant, once) as uow:
             policy = await uow.cookies.policy() or DEFAULT_POLICY
             choice = self.prepared(tenant, command, policy, now)
             subject_id = await self._subject(uow, tenant, command.subject, now)
@@ -83,8 +88,9 @@ class CookieUseCases:
             stored = await uow.cookies.append(replace(choice, subject_id=linked))
             # The entry is the stored row (digests for the visitor id, URL and TCF string).
             uow.audit.cookie_choice(stored.choice_id, now)
-            await uow.commit()
-        return answer(policy, stored, now)
+            result = answer(policy, stored, now)
+            await uow.commit(result)
+        return result
 
     async def get_cookie_choice(self, principal: Principal, visitor_id: str) -> CookieAnswer:
         """The visitor's latest choice and what the page must do with it (never VALID once
@@ -115,27 +121,33 @@ class CookieUseCases:
         return Page(items, encode_token(_HISTORY, str(items[-1].choice_id)) if more else "")
 
     async def link_visitor(
-        self, principal: Principal, visitor_id: str, subject: SubjectSelector
+        self,
+        principal: Principal,
+        visitor_id: str,
+        subject: SubjectSelector,
+        once: Once | None = None,
     ) -> tuple[UUID, int]:
         """Link the visitor to the subject (created when its identifiers are new); returns the
         subject and how many earlier choices were attributed. Raises NotFound for an unknown
         subject id."""
         now = self._clock()
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._uow(principal.tenant_id, once) as uow:
             subject_id = await self._subject(uow, principal.tenant_id, subject, now)
             assert subject_id is not None  # a selector always resolves or raises
             await uow.cookies.touch_visitor(visitor_id, subject_id, now)
             linked = await uow.cookies.link_choices(visitor_id, subject_id)
             payload = {"choices_linked": linked}
             uow.audit.record(AuditRecord(Action.VISITOR_LINKED, now, payload, subject_id))
-            await uow.commit()
+            await uow.commit((subject_id, linked))
         return subject_id, linked
 
-    async def put_cookie_policy(self, principal: Principal, policy: CookiePolicy) -> CookiePolicy:
+    async def put_cookie_policy(
+        self, principal: Principal, policy: CookiePolicy, once: Once | None = None
+    ) -> CookiePolicy:
         """Replace the tenant's policy (defaults for zero values). Raises InvalidInput naming the
         field, also when the revision would go down (even through a concurrent put)."""
         now = self._clock()
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._uow(principal.tenant_id, once) as uow:
             current = await uow.cookies.policy(for_update=True)
             settled = settle_policy(policy, current)
             stored = await uow.cookies.put_policy(replace(settled, updated_at=now), now)
@@ -149,7 +161,7 @@ class CookieUseCases:
                 "allowed_origins": list(stored.allowed_origins),
             }
             uow.audit.record(AuditRecord(Action.COOKIE_POLICY_PUT, now, payload))
-            await uow.commit()
+            await uow.commit(stored)
         self._origins[principal.tenant_id] = (time.monotonic(), frozenset(stored.allowed_origins))
         return stored
 

@@ -25,19 +25,13 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 
-def _alone_everywhere(_: UUID) -> bool:
-    return False
-
-
 @dataclass(frozen=True, slots=True)
 class Grouping:
     """How concurrent calls share work. `batch`: writes of a tenant per transaction at most (1:
-    each its own); `joined(tenant)`: whether a unit of work opened now would join an outer
-    transaction (an idempotent call's: it then writes alone, in that one); `context()`: the
-    context a shared run starts in (store/uow.py's batch_context drops the call's deadline)."""
+    each its own); `context()`: the context a shared run starts in (store/uow.py's
+    batch_context drops the call's deadline)."""
 
     batch: int = 1
-    joined: Callable[[UUID], bool] = _alone_everywhere
     context: Callable[[], Context] = copy_context
 
 
@@ -76,9 +70,8 @@ class GroupCommit(Generic[J, R]):
         )
 
     async def submit(self, tenant_id: UUID, job: J) -> R:
-        """The job's result; alone when grouping is off or inside an outer transaction (an
-        idempotent call's unit of work joins it, never a batch's)."""
-        if self._grouping.batch <= 1 or self._grouping.joined(tenant_id):
+        """The job's result; alone when grouping is off."""
+        if self._grouping.batch <= 1:
             return await self._one(job)
         outcome = await self._batches.submit(tenant_id, job)
         if isinstance(outcome, Exception):

@@ -19,6 +19,7 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from consentd.app.commands import MAX_PAGE_SIZE, SubjectSelector
+from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, page_size
 from consentd.app.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
@@ -77,12 +78,13 @@ class RightsRequestUseCases:
         kind: RequestKind,
         selector: SubjectSelector,
         send_code_to: IdentifierKind | None,
+        once: Once | None = None,
     ) -> Submitted:
         """Receive a request for a known subject; send a one-time code to its email or phone
         when asked and known. Raises NotFound."""
         now = self._clock()
         tenant_id = principal.tenant_id
-        async with self._uow(tenant_id) as uow:
+        async with self._uow(tenant_id, once) as uow:
             await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
             subject_id = await self._subjects.require(uow, tenant_id, selector)
             request = RightsRequest.received(uuid4(), subject_id, kind, now)
@@ -92,19 +94,24 @@ class RightsRequestUseCases:
                 code, request = self._with_code(tenant_id, request, now)
             await uow.requests.add(request)
             uow.audit.record(_transition(request, None, now))
-            await uow.commit()
+            submitted = Submitted(request, contact is not None)
+            await uow.commit(submitted)
         if code is not None and contact is not None:
             await self._notifier.send_code(principal.tenant, request.request_id, contact, code)
-        return Submitted(request, contact is not None)
+        return submitted
 
     async def resend_code(
-        self, principal: Principal, request_id: UUID, send_code_to: IdentifierKind
+        self,
+        principal: Principal,
+        request_id: UUID,
+        send_code_to: IdentifierKind,
+        once: Once | None = None,
     ) -> bool:
         """A new code (the old one stops working); False when there is no such contact point.
         Raises NotFound, FailedPrecondition once the identity is verified."""
         now = self._clock()
         tenant_id = principal.tenant_id
-        async with self._uow(tenant_id) as uow:
+        async with self._uow(tenant_id, once) as uow:
             request = await _locked(uow, request_id)
             if request.state is not RequestState.RECEIVED:
                 raise FailedPrecondition("the identity of this request is verified already")
@@ -113,7 +120,7 @@ class RightsRequestUseCases:
                 return False
             code, request = self._with_code(tenant_id, request, now)
             await uow.requests.save(request)
-            await uow.commit()
+            await uow.commit(True)
         await self._notifier.send_code(principal.tenant, request_id, contact, code)
         return True
 
@@ -141,14 +148,14 @@ class RightsRequestUseCases:
         return None
 
     async def confirm_identity(
-        self, principal: Principal, request_id: UUID, code: str
+        self, principal: Principal, request_id: UUID, code: str, once: Once | None = None
     ) -> RightsRequest:
         """Check the one-time code; a wrong one counts as a try (kept even though the call
         fails). Raises NotFound, InvalidInput (wrong code), FailedPrecondition (no code,
         expired, too many tries, already verified)."""
         now = self._clock()
         tenant_id = principal.tenant_id
-        async with self._uow(tenant_id) as uow:
+        async with self._uow(tenant_id, once) as uow:
             request = await _locked(uow, request_id)
             if request.state is not RequestState.RECEIVED:
                 raise FailedPrecondition("the identity of this request is verified already")
@@ -161,41 +168,55 @@ class RightsRequestUseCases:
             expected = self._code_digest(tenant_id, request_id, code)
             if not hmac.compare_digest(expected, request.code_digest):
                 await uow.requests.save(replace(request, code_attempts=request.code_attempts + 1))
-                await uow.commit()
+                await uow.commit_refusal()  # the try counts, under a key or not
                 raise InvalidInput("code", "does not match the code sent")
             verified = request.verified(now, "one_time_code")
             await self._save(uow, request, verified, now)
         return verified
 
     async def attest_identity(
-        self, principal: Principal, request_id: UUID, actor: str
+        self, principal: Principal, request_id: UUID, actor: str, once: Once | None = None
     ) -> RightsRequest:
         """An operator confirms the identity by other means. Raises NotFound,
         FailedPrecondition."""
         return await self._apply(
-            principal, request_id, lambda r, now: r.verified(now, f"operator:{actor}")
+            principal, request_id, lambda r, now: r.verified(now, f"operator:{actor}"), once
         )
 
-    async def start(self, principal: Principal, request_id: UUID) -> RightsRequest:
-        return await self._apply(principal, request_id, lambda r, now: r.started(now))
+    async def start(
+        self, principal: Principal, request_id: UUID, once: Once | None = None
+    ) -> RightsRequest:
+        return await self._apply(principal, request_id, lambda r, now: r.started(now), once)
 
     async def extend(
-        self, principal: Principal, request_id: UUID, months: int, reason: str
+        self,
+        principal: Principal,
+        request_id: UUID,
+        months: int,
+        reason: str,
+        once: Once | None = None,
     ) -> RightsRequest:
         return await self._apply(
-            principal, request_id, lambda r, now: r.extended(now, months, reason)
+            principal, request_id, lambda r, now: r.extended(now, months, reason), once
         )
 
-    async def refuse(self, principal: Principal, request_id: UUID, reason: str) -> RightsRequest:
-        return await self._apply(principal, request_id, lambda r, now: r.refused(now, reason))
+    async def refuse(
+        self, principal: Principal, request_id: UUID, reason: str, once: Once | None = None
+    ) -> RightsRequest:
+        return await self._apply(principal, request_id, lambda r, now: r.refused(now, reason), once)
 
     async def complete(
-        self, principal: Principal, request_id: UUID, outcome: str, actor: str
+        self,
+        principal: Principal,
+        request_id: UUID,
+        outcome: str,
+        actor: str,
+        once: Once | None = None,
     ) -> RightsRequest:
         """Done; an erase, restrict or object request is carried out in the same transaction.
         Raises NotFound, FailedPrecondition (not in progress)."""
         now = self._clock()
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._uow(principal.tenant_id, once) as uow:
             request = await _locked(uow, request_id)
             done = request.done(now, outcome)
             if request.kind is RequestKind.ERASE:
@@ -207,9 +228,11 @@ class RightsRequestUseCases:
             await self._save(uow, request, done, now)
         return done
 
-    async def _apply(self, principal: Principal, request_id: UUID, move: _Move) -> RightsRequest:
+    async def _apply(
+        self, principal: Principal, request_id: UUID, move: _Move, once: Once | None
+    ) -> RightsRequest:
         now = self._clock()
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._uow(principal.tenant_id, once) as uow:
             request = await _locked(uow, request_id)
             moved = move(request, now)
             await self._save(uow, request, moved, now)
@@ -220,7 +243,7 @@ class RightsRequestUseCases:
     ) -> None:
         await uow.requests.save(after)
         uow.audit.record(_transition(after, before, now))
-        await uow.commit()
+        await uow.commit(after)
 
     async def get(self, principal: Principal, request_id: UUID) -> RightsRequest:
         async with self._uow(principal.tenant_id) as uow:

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from consentd.app.ports import Clock, TenantList, UnitOfWorkFactory
+from consentd.app.idempotency import Once
+from consentd.app.ports import Clock, JobUnitOfWorkFactory, TenantList, UnitOfWorkFactory
 from consentd.domain.audit import Action, AuditRecord, CheckpointSigner, stamp
 from consentd.domain.retention import Category, TenantRetention, cutoff, tenant_purge_due
 from consentd.domain.tenancy import Tenant
@@ -77,7 +78,7 @@ class RetentionReport:
 class RetentionJob:
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: JobUnitOfWorkFactory,
         tenants: TenantList,
         signer: CheckpointSigner,
         clock: Clock,
@@ -245,9 +246,11 @@ class RetentionSettingsUseCases:
         async with self._uow(tenant.tenant_id) as uow:
             return await uow.retention.settings()
 
-    async def put(self, tenant: Tenant, settings: TenantRetention) -> TenantRetention:
+    async def put(
+        self, tenant: Tenant, settings: TenantRetention, once: Once | None = None
+    ) -> TenantRetention:
         now = self._clock()
-        async with self._uow(tenant.tenant_id) as uow:
+        async with self._uow(tenant.tenant_id, once) as uow:
             stored = await uow.retention.put_settings(settings, now)
             ended = stored.contract_ended_at
             payload = {
@@ -256,5 +259,5 @@ class RetentionSettingsUseCases:
                 "storage_extension": stored.storage_extension,
             }
             uow.audit.record(AuditRecord(Action.RETENTION_SETTINGS_PUT, now, payload))
-            await uow.commit()
+            await uow.commit(stored)
         return stored

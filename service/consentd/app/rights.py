@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from consentd.app.commands import SubjectSelector
+from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subject_export import ExportSection, export_document, read_records
@@ -53,21 +54,31 @@ class RightsUseCases:
         self._clock = clock
         self._sections = dict(sections or {})
 
-    async def erase(self, principal: Principal, selector: SubjectSelector, actor: str) -> Erasure:
+    async def erase(
+        self,
+        principal: Principal,
+        selector: SubjectSelector,
+        actor: str,
+        once: Once | None = None,
+    ) -> Erasure:
         """Crypto-shred the subject. Idempotent. Raises NotFound."""
         now = self._clock()
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._uow(principal.tenant_id, once) as uow:
             subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
             erasure = await erase_subject(uow, subject_id, now, actor, None)
-            await uow.commit()
+            await uow.commit(erasure)
         return erasure
 
     async def restrict(
-        self, principal: Principal, selector: SubjectSelector, lift: bool = False
+        self,
+        principal: Principal,
+        selector: SubjectSelector,
+        lift: bool = False,
+        once: Once | None = None,
     ) -> UUID:
         """Put a restriction of processing in force (or lift it). Raises NotFound."""
         now = self._clock()
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._uow(principal.tenant_id, once) as uow:
             subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
             if lift:
                 changed = await uow.rights.lift_block(subject_id, BlockKind.RESTRICTED, now)
@@ -77,27 +88,34 @@ class RightsUseCases:
                 action = Action.SUBJECT_RESTRICTED
             if changed:
                 uow.audit.record(_subject_record(action, subject_id, now, {}))
-            await uow.commit()
+            await uow.commit(subject_id)
         return subject_id
 
-    async def object(self, principal: Principal, selector: SubjectSelector) -> UUID:
+    async def object(
+        self, principal: Principal, selector: SubjectSelector, once: Once | None = None
+    ) -> UUID:
         """Record an objection to processing for marketing. Raises NotFound."""
         now = self._clock()
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._uow(principal.tenant_id, once) as uow:
             subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
             await block_subject(uow, subject_id, BlockKind.OBJECTED, now, None)
-            await uow.commit()
+            await uow.commit(subject_id)
         return subject_id
 
     async def rectify(
-        self, principal: Principal, selector: SubjectSelector, value: Identifier, actor: str
+        self,
+        principal: Principal,
+        selector: SubjectSelector,
+        value: Identifier,
+        actor: str,
+        once: Once | None = None,
     ) -> UUID:
         """Replace the subject's contact points of `value`'s kind by `value`, keeping the old
         ones (sealed) in the contact history. Raises NotFound, FailedPrecondition (erased
         subject, or the value belongs to another subject)."""
         now = self._clock()
         tenant_id = principal.tenant_id
-        async with self._uow(tenant_id) as uow:
+        async with self._uow(tenant_id, once) as uow:
             subject_id = await self._subjects.require(uow, tenant_id, selector)
             key = await self._keys.existing(uow, tenant_id, subject_id)
             if key is None or await _erased(uow, subject_id):
@@ -116,7 +134,7 @@ class RightsUseCases:
             await uow.rights.log_contact_changes(subject_id, changes)
             payload = {"kind": value.kind.value, "removed": len(removed), "added": 1}
             uow.audit.record(_subject_record(Action.CONTACT_RECTIFIED, subject_id, now, payload))
-            await uow.commit()
+            await uow.commit(subject_id)
         return subject_id
 
     async def export(self, principal: Principal, selector: SubjectSelector) -> dict[str, Any]:

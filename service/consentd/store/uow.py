@@ -1,16 +1,10 @@
-"""The unit of work: one connection, one transaction, one tenant.
-
-An ambient transaction (see `ambient`) lets an outer scope — the idempotency gate — own the
-transaction: a unit of work opened inside it for the same tenant joins it, and its commit()
-leaves the final commit to the owner, so the write and the stored response commit together.
-"""
+"""The unit of work: one connection, one transaction, one tenant; the use case that opens it
+commits it. A write under an idempotency key claims the key in this transaction and stores its
+answer before the commit (app/idempotency.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from contextvars import Context, ContextVar, copy_context
-from dataclasses import dataclass, field
+from contextvars import Context, copy_context
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -19,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID as UUID_TYPE
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from consentd.app.idempotency import NO_ANSWER, Once
 from consentd.app.ports import ChangeSignal
 from consentd.domain.audit import CheckpointSigner
 from consentd.store.audit import SqlAudit
@@ -36,6 +31,7 @@ from consentd.store.database import (
     remaining_milliseconds,
 )
 from consentd.store.driver import driver_of
+from consentd.store.idempotency import SqlIdempotency
 from consentd.store.requests import SqlRequests
 from consentd.store.retention import SqlRetention
 from consentd.store.rights import SqlRights
@@ -56,17 +52,6 @@ SET_TENANT_BOUNDED = sa.select(
 GUARD = sa.func.consentd_tenant_writable(sa.cast(sa.bindparam("tenant"), UUID_TYPE))
 
 
-@dataclass(frozen=True, slots=True)
-class _Ambient:
-    conn: AsyncConnection
-    tenant_id: UUID
-    # Run by the owner once it committed (the joined units of work's wake-ups).
-    on_commit: list[Callable[[], None]] = field(default_factory=list)
-
-
-_ambient: ContextVar[_Ambient | None] = ContextVar("consentd_ambient_transaction", default=None)
-
-
 async def enter_tenant(conn: AsyncConnection, tenant_id: UUID, *, guarded: bool = False) -> None:
     """Begin a transaction on `conn` and set the tenant for it alone. `guarded`: refused
     (SQLSTATE CDP01) when the tenant was purged — what every unit of work of the use cases
@@ -83,34 +68,13 @@ async def enter_tenant(conn: AsyncConnection, tenant_id: UUID, *, guarded: bool 
 
 
 def batch_context() -> Context:
-    """The current context without what binds one call alone: its deadline and its outer
-    transaction. A coalesced run (app/coalescing.py) serves several calls and starts in the first
-    one's context; it keeps that call's trace, not its deadline (one impatient caller would
-    otherwise cut every call's query short) nor its idempotency transaction."""
+    """The current context without what binds one call alone: its deadline. A coalesced run
+    (app/coalescing.py) serves several calls and starts in the first one's context; it keeps
+    that call's trace, not its deadline (one impatient caller would otherwise cut every call's
+    query short)."""
     context = copy_context()
     context.run(clear_call_deadline)
-    context.run(_ambient.set, None)
     return context
-
-
-def joins_outer(tenant_id: UUID) -> bool:
-    """Whether a unit of work for `tenant_id` opened here would join an outer transaction."""
-    outer = _ambient.get()
-    return outer is not None and outer.tenant_id == tenant_id
-
-
-@asynccontextmanager
-async def ambient(
-    conn: AsyncConnection, tenant_id: UUID
-) -> AsyncIterator[list[Callable[[], None]]]:
-    """Units of work for `tenant_id` opened inside this block join `conn`'s transaction; the
-    owner calls the yielded callbacks once it committed."""
-    outer = _Ambient(conn, tenant_id)
-    token = _ambient.set(outer)
-    try:
-        yield outer.on_commit
-    finally:
-        _ambient.reset(token)
 
 
 class SqlUnitOfWork:
@@ -119,6 +83,8 @@ class SqlUnitOfWork:
     `audit.record()`, so a change and its audit entry are committed together or not at all.
 
     `snapshot=True` runs at REPEATABLE READ: every read sees one moment (chain verification).
+    `once`: the write's idempotency key, claimed first thing (Replayed when its write is done);
+    commit(answer) then stores the rendered answer with the write.
     """
 
     subjects: SqlSubjects
@@ -138,6 +104,7 @@ class SqlUnitOfWork:
         snapshot: bool = False,
         signal: ChangeSignal | None = None,
         guarded: bool = True,
+        once: Once | None = None,
     ) -> None:
         self._engine = engine
         self._tenant = tenant_id
@@ -146,24 +113,22 @@ class SqlUnitOfWork:
         self._snapshot = snapshot
         self._signal = signal
         self._guarded = guarded
+        self._once = once
         self._conn: AsyncConnection | None = None
-        self._joined: _Ambient | None = None
 
     async def __aenter__(self) -> Self:
-        outer = _ambient.get()
-        if outer is not None and outer.tenant_id == self._tenant:
-            conn, self._joined = outer.conn, outer
+        conn = await self._engine.connect()
+        try:
+            if self._snapshot:
+                conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+            await enter_tenant(conn, self._tenant, guarded=self._guarded)
             raw = await driver_of(conn)
-        else:
-            conn = await self._engine.connect()
-            try:
-                if self._snapshot:
-                    conn = await conn.execution_options(isolation_level="REPEATABLE READ")
-                await enter_tenant(conn, self._tenant, guarded=self._guarded)
-                raw = await driver_of(conn)
-            except BaseException:
-                await conn.close()
-                raise
+            self.idempotency = SqlIdempotency(conn, self._tenant)
+            if self._once is not None:
+                await self.idempotency.claim(self._once.key)
+        except BaseException:
+            await conn.close()
+            raise
         self._conn = conn
         self.subjects = SqlSubjects(conn, raw, self._tenant)
         self.consents = SqlConsents(conn, raw, self._tenant)
@@ -186,8 +151,8 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         conn, self._conn = self._conn, None
-        if conn is None or self._joined is not None:
-            return  # a joined transaction is the owner's to commit or roll back
+        if conn is None:
+            return
         if exc is not None and outage_of(exc) == UNAVAILABLE:
             await conn.invalidate()  # never back to the pool: the next call gets a fresh one
         try:
@@ -196,10 +161,24 @@ class SqlUnitOfWork:
         finally:
             await conn.close()
 
-    async def commit(self) -> None:
+    async def commit_refusal(self) -> None:
+        """Commit what a refused call keeps (a wrong code's try) without using up its
+        idempotency key: a retry runs again and is refused again."""
+        if self._once is not None:
+            await self.idempotency.release(self._once.key)
+            self._once = None
+        await self.commit()
+
+    async def commit(self, answer: object = NO_ANSWER) -> None:
+        """Commit, the queued audit entries first; under an idempotency key, `answer` (the use
+        case's result) rendered and stored under it too."""
         if self._conn is None:
             raise RuntimeError("commit() outside the unit of work")
-        await self.audit.flush()  # in the same transaction, joined or not
+        if self._once is not None:
+            if answer is NO_ANSWER:
+                raise RuntimeError("a write under an idempotency key commits with its answer")
+            await self.idempotency.complete(self._once.key, self._once.render(answer))
+        await self.audit.flush()
         signal, tenant = self._signal, self._tenant
         if signal is None or not (self.audit.queued or self.consents.appended):
             wake = None
@@ -209,10 +188,6 @@ class SqlUnitOfWork:
             def wake() -> None:
                 signal.changed(tenant)
 
-        if self._joined is not None:
-            if wake is not None:
-                self._joined.on_commit.append(wake)  # the owner commits, then wakes it
-            return
         await self._conn.commit()
         if wake is not None:
             wake()

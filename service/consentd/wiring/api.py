@@ -34,7 +34,6 @@ from consentd.app.auth import CredentialAuthenticator
 from consentd.app.ports import Clock
 from consentd.config import ConfigError, Settings
 from consentd.store.callers import SqlCallerDirectory
-from consentd.store.idempotency import SqlIdempotency
 from consentd.telemetry import Telemetry
 from consentd.wiring.store import Store
 from consentd.wiring.use_cases import UseCases
@@ -63,11 +62,11 @@ class Api:
 
 
 def build_gate(settings: Settings, store: Store, clock: Clock) -> Gate:
-    """Callers' credentials and idempotency keys are read as the runtime role."""
+    """Callers' credentials are read as the runtime role."""
     return Gate(
         CredentialAuthenticator(SqlCallerDirectory(store.engine), clock),
         TenantRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
-        SqlIdempotency(store.engine, clock),
+        clock,
         methods(),
     )
 

@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.app.changes import ChangeHub
+from consentd.app.idempotency import Once
 from consentd.app.ports import Clock
 from consentd.config import Settings
 from consentd.domain.audit import CheckpointSigner
@@ -36,10 +37,16 @@ class Store:
     # The owner's: tenants and credentials, and the tenant list the jobs span.
     admin: SqlAdmin | None = None
 
-    def unit_of_work(self, tenant_id: UUID) -> SqlUnitOfWork:
-        """A tenant's writes; the audit entries they queue wake the sequencer."""
+    def unit_of_work(self, tenant_id: UUID, once: Once | None = None, /) -> SqlUnitOfWork:
+        """A tenant's writes; the audit entries they queue wake the sequencer. `once`: the
+        write's idempotency key (app/idempotency.py)."""
         return SqlUnitOfWork(
-            self.engine, tenant_id, self.signer, self.checkpoint_every, signal=self.sequencer
+            self.engine,
+            tenant_id,
+            self.signer,
+            self.checkpoint_every,
+            signal=self.sequencer,
+            once=once,
         )
 
     def purging(self, tenant_id: UUID) -> SqlUnitOfWork:

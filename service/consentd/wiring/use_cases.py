@@ -30,7 +30,7 @@ from consentd.domain.retention import Category
 from consentd.domain.sealing import Keyring
 from consentd.store.importing import SqlImportStore
 from consentd.store.locks import AdvisoryLock
-from consentd.store.uow import batch_context, joins_outer
+from consentd.store.uow import batch_context
 from consentd.wiring.store import Store
 
 
@@ -81,7 +81,7 @@ def build_use_cases(
         link=settings.confirm_url, pending_days=settings.confirmation_days,
     )  # fmt: skip
     writers = TenantWriters(settings.tenant_writers)
-    grouping = Grouping(settings.write_batch, joins_outer, batch_context)
+    grouping = Grouping(settings.write_batch, batch_context)
     return UseCases(
         consents=ConsentUseCases(
             uow,

@@ -28,10 +28,11 @@ from consentd.app.ports.rights import (
 from consentd.app.ports.tenancy import (
     AdminRepository,
     CallerDirectory,
-    IdempotencyStore,
+    IdempotencyRepository,
     TenantList,
 )
 from consentd.app.ports.uow import (
+    JobUnitOfWorkFactory,
     ReadUnitOfWork,
     ReadUnitOfWorkFactory,
     UnitOfWork,
@@ -57,8 +58,9 @@ __all__ = [
     "CookieRepository",
     "Digest",
     "FeedChange",
-    "IdempotencyStore",
+    "IdempotencyRepository",
     "Integrated",
+    "JobUnitOfWorkFactory",
     "LogIntegration",
     "LogSequencer",
     "MonthlyCounts",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from consentd.app.idempotency import IdempotencyKey
 from consentd.domain.tenancy import StoredKey, Tenant, TokenIssuer
 
 
@@ -47,18 +47,19 @@ class AdminRepository(Protocol):
     async def put_issuer(self, tenant_id: UUID, issuer: TokenIssuer, now: datetime) -> None: ...
 
 
-class IdempotencyStore(Protocol):
-    async def once(
-        self,
-        *,
-        tenant_id: UUID,
-        caller: str,
-        key: str,
-        method: str,
-        request_sha256: bytes,
-        execute: Callable[[], Awaitable[bytes]],
-    ) -> bytes:
-        """Run `execute` at most once per (tenant, caller, key) and return its response; a replay
-        returns the stored response. The write and the key commit together. Raises InvalidInput
-        when the key was used with another request."""
+class IdempotencyRepository(Protocol):
+    """Idempotency keys, inside a unit of work's transaction (app/idempotency.py)."""
+
+    async def claim(self, key: IdempotencyKey) -> None:
+        """Take the key for this transaction, waiting while a concurrent call holds it. Raises
+        Replayed with the stored answer when its write is done, InvalidInput when the key was
+        used with another request."""
+        ...
+
+    async def complete(self, key: IdempotencyKey, response: bytes) -> None:
+        """Store the answer under the claimed key (committed with the write)."""
+        ...
+
+    async def release(self, key: IdempotencyKey) -> None:
+        """Give the claimed key up (committed with the transaction): it stays unused."""
         ...

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
+from consentd.app.idempotency import NO_ANSWER, Once
 from consentd.app.ports.audit import AuditRepository
 from consentd.app.ports.consents import (
     CampaignRepository,
@@ -72,10 +73,25 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    async def commit(self) -> None: ...
+    async def commit_refusal(self) -> None:
+        """Commit what a refused call keeps, leaving its idempotency key unused."""
+        ...
+
+    async def commit(self, answer: object = NO_ANSWER) -> None:
+        """Commit; a unit of work opened with an idempotency key stores `answer` (the use
+        case's result, rendered by the key's Once) in the same transaction, and needs it."""
+        ...
 
 
-UnitOfWorkFactory = Callable[[UUID], UnitOfWork]
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, tenant_id: UUID, once: Once | None = None, /) -> UnitOfWork:
+        """A unit of work in the tenant; with `once`, it claims the write's idempotency key
+        first (raising Replayed when that write is done already)."""
+        ...
+
+
+# Units of work no caller's idempotency key reaches: the jobs' and verification snapshots.
+JobUnitOfWorkFactory = Callable[[UUID], UnitOfWork]
 
 
 class ReadUnitOfWork(Protocol):

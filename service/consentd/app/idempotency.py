@@ -1,0 +1,54 @@
+"""Idempotent writes: a write carrying an idempotency key runs at most once per key.
+
+Who does what, in order:
+- the gate (api/gate.py) checks the key and fingerprints the request: an `IdempotencyKey`;
+- the servicer hands the use case a `Once`: that key and how to render the use case's result as
+  the response bytes a retry replays (api/context.py: `once()`);
+- the use case opens its unit of work with it (`self._uow(tenant_id, once)`): the unit of work
+  claims the key first, inside its own transaction (a retry running at the same moment waits on
+  the key until this one commits or rolls back), and `commit(answer)` stores the rendered answer
+  in that transaction, so the write and its answer commit together or not at all;
+- a key already done raises `Replayed` from the unit of work's opening, with the stored answer;
+  the gate answers it. A key used with another request raises InvalidInput.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+# How long an answer stays replayable.
+KEEP = timedelta(hours=24)
+# What commit() is given when the use case gives no answer (a write without a key).
+NO_ANSWER: object = object()
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """A caller's key for one write, with what the call asked (its method and a SHA-256 of the
+    request) and when."""
+
+    caller: str
+    key: str
+    method: str
+    request_sha256: bytes
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Once:
+    """A write under an idempotency key; `render` turns the use case's result into the
+    response bytes a retry gets."""
+
+    key: IdempotencyKey
+    render: Callable[[Any], bytes]
+
+
+class Replayed(Exception):
+    """The key's write is done already: `response` is its stored answer."""
+
+    def __init__(self, response: bytes) -> None:
+        super().__init__("replayed")
+        self.response = response
