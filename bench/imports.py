@@ -65,10 +65,14 @@ def import_file(c: Any, path: Path) -> dict[str, Any]:
 
     def run() -> dict[str, Any]:
         started = time.perf_counter()
-        proc = subprocess.Popen(
-            [*argv, c.tenant_slug], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-        _, status, usage = os.wait4(proc.pid, 0)
+        with (c.base / "import.err").open("w+b") as err:
+            proc = subprocess.Popen(
+                [*argv, c.tenant_slug], env=env, stdout=subprocess.DEVNULL, stderr=err
+            )
+            _, status, usage = os.wait4(proc.pid, 0)
+            if status != 0:  # say why: a refused run is not a figure
+                err.seek(0)
+                print(err.read()[-2000:].decode(errors="replace"), file=sys.stderr)
         took = time.perf_counter() - started
         outcome["rss_mb"] = usage.ru_maxrss / 1024
         errors = 0 if status == 0 else rows

@@ -37,9 +37,16 @@ VALUES ($1, 0, $2, 0)
 ON CONFLICT (tenant_id) DO UPDATE SET last_seq = h.last_seq
 RETURNING last_seq, last_hash, pruned_through, tree_frontier
 """
+# The first `limit` visible rows are every visible row up to the last of them: one range of the
+# primary key, found once. (`queue_id IN (SELECT ... LIMIT $2)` let the planner run the subquery
+# again for each row: with statistics still saying the queue is empty — a backlog made in
+# seconds, an import — a nested loop, 2,000 x 2,000 rows a pass, past the statement timeout,
+# and the log and the feed stopped.)
 _TAKE = """
-DELETE FROM audit_queue WHERE tenant_id = $1 AND queue_id IN (
-    SELECT queue_id FROM audit_queue WHERE tenant_id = $1 ORDER BY queue_id LIMIT $2
+DELETE FROM audit_queue WHERE tenant_id = $1 AND queue_id <= (
+    SELECT max(queue_id) FROM (
+        SELECT queue_id FROM audit_queue WHERE tenant_id = $1 ORDER BY queue_id LIMIT $2
+    ) AS taken
 )
 RETURNING queue_id, action, recorded_at, subject_id, fact_id, payload::text AS payload
 """
