@@ -236,7 +236,16 @@ async def test_sigterm_with_streams_open_exits_in_grace_and_completes_unary_call
             )
             for n in range(30)
         ]
-        await asyncio.sleep(0.05)
+        # Signal once the server is writing (the first write answered; on a loaded machine a
+        # fixed sleep could end before any write reached it), with more writes just sent.
+        await asyncio.wait(writes, return_when=asyncio.FIRST_COMPLETED, timeout=20)
+        writes += [
+            asyncio.ensure_future(
+                stub.RecordConsent(record(f"late-{n}"), metadata=cluster.metadata, timeout=30)
+            )
+            for n in range(30)
+        ]
+        await asyncio.sleep(0)
         served.child.send_signal(signal.SIGTERM)
         sent = time.monotonic()
         results = await asyncio.gather(*writes, return_exceptions=True)
