@@ -13,7 +13,8 @@ from consentd.app.cookie_choices import CookieAnswer, RecordCookieChoice
 from consentd.bootstrap import App
 from consentd.domain.cookies import ChoiceMethod, ChoiceStatus
 from consentd.domain.errors import InvalidInput
-from consentd.domain.tenancy import Principal, Tenant
+from consentd.domain.identifiers import normalise_email
+from consentd.domain.tenancy import Principal, Scope, Tenant
 from tests.conftest import owner
 
 
@@ -79,3 +80,32 @@ async def test_a_value_the_database_refuses_fails_its_choice_alone(
     assert all(isinstance(a, CookieAnswer) for a in answers[1:]), answers
     for visitor in good:
         assert (await app.cookies.get_cookie_choice(Principal(tenant, "test"), visitor)).choice
+
+
+async def test_a_batch_attributes_a_linked_visitors_choices_and_answers_in_order(
+    app: App, tenant: Tenant
+) -> None:
+    """A visitor linked to a person before: its choices of a batch carry that subject, the
+    others none; each answer is its own choice's (the rows come back in the order given)."""
+    who = Principal(tenant, "test", frozenset(Scope))
+    linked = uuid4().hex
+    subject_id, _ = await app.cookies.link_visitor(
+        who, linked, normalise_email("linked@example.fr")
+    )
+    visitors = [uuid4().hex for _ in range(30)] + [linked, linked]
+    answers = await _together(app, tenant, [_choice(v) for v in visitors])
+    assert all(isinstance(a, CookieAnswer) for a in answers), answers
+    assert [a.choice.visitor_id for a in answers] == visitors
+    async with owner(app).connect() as conn:
+        rows = await conn.execute(
+            sa.text(
+                "SELECT visitor_id, subject_id FROM cookie_choices WHERE tenant_id = :t "
+                "AND visitor_id = ANY(:v)"
+            ),
+            {"t": tenant.tenant_id, "v": visitors},
+        )
+        subjects = dict(rows.tuples().all())
+    assert subjects[linked] == subject_id
+    assert all(subjects[v] is None for v in visitors[:30])
+    await app.sequencer.drain(tenant.tenant_id)
+    assert (await app.audit.verify(tenant)).ok

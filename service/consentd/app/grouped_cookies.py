@@ -1,9 +1,9 @@
 """Group commit of RecordCookieChoice: a tenant's concurrent cookie choices share a transaction.
 
 As app/grouped_writes.py does for consents: a lone choice is recorded alone; the choices that
-arrive while a tenant's two batches run share the next one: one policy read, then per choice the
-visitor's row and the choice (visitors in one order, so two batches never wait on each other
-crosswise), one commit. A choice the policy refuses (unknown category or revision, malformed
+arrive while a tenant's two batches run share the next one: one policy read, the visitors' rows
+in one statement (in visitor-id order, so two batches never wait on each other crosswise), the
+choices in one statement, their log entries queued in one, one commit. A choice the policy refuses (unknown category or revision, malformed
 TCF string, expiry in the past) gets its own error and the others go on; a choice naming a
 subject, or under an idempotency key, is recorded alone. A statement
 failing before the commit (a value the database refuses) rolls the batch back and every choice
@@ -76,9 +76,14 @@ class GroupedChoices(GroupCommit[Job, CookieAnswer]):
                 outcomes[index] = error
                 continue
             planned.append((command.visitor_id, index, choice))
-        for visitor_id, index, choice in sorted(planned, key=lambda p: (p[0], p[1])):
-            linked = await uow.cookies.touch_visitor(visitor_id, None, now)
-            stored = await uow.cookies.append(replace(choice, subject_id=linked))
-            uow.audit.cookie_choice(stored.choice_id, now)
-            outcomes[index] = answer(policy, stored, now)
+        if not planned:
+            return outcomes
+        planned.sort(key=lambda p: (p[0], p[1]))
+        linked = await uow.cookies.touch_visitors([visitor for visitor, _, _ in planned], now)
+        stored = await uow.cookies.append_many(
+            [replace(choice, subject_id=linked[visitor]) for visitor, _, choice in planned]
+        )
+        for (_, index, _), choice in zip(planned, stored, strict=True):
+            uow.audit.cookie_choice(choice.choice_id, now)
+            outcomes[index] = answer(policy, choice, now)
         return outcomes

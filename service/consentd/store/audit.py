@@ -54,11 +54,14 @@ FROM unnest($2::text[], $3::timestamptz[], $4::uuid[], $5::uuid[], $6::text[])
 ORDER BY q.ord
 """
 # A cookie choice's entry is its row, as consentd_cookie_choice_payload (0009) renders it.
-_QUEUE_COOKIE_CHOICE = """
+# The stored choices' entries (each its whole row), in the order given, in one statement.
+_QUEUE_COOKIE_CHOICES = """
 INSERT INTO audit_queue (tenant_id, action, recorded_at, subject_id, fact_id, payload)
-SELECT c.tenant_id, 'cookies.choice_recorded', $3, c.subject_id, c.choice_id,
+SELECT c.tenant_id, 'cookies.choice_recorded', g.at, c.subject_id, c.choice_id,
     consentd_cookie_choice_payload(c)
-FROM cookie_choices c WHERE c.tenant_id = $1 AND c.choice_id = $2
+FROM unnest($2::uuid[], $3::timestamptz[]) WITH ORDINALITY AS g(choice_id, at, n)
+JOIN cookie_choices c ON c.tenant_id = $1 AND c.choice_id = g.choice_id
+ORDER BY g.n
 """
 
 
@@ -117,8 +120,9 @@ class SqlAudit:
         """Queue the pending records now, in this transaction, for the sequencer to chain."""
         pending, self._pending = self._pending, []
         choices, self._choices = self._choices, []
-        for choice_id, at in choices:
-            await self._raw.execute(_QUEUE_COOKIE_CHOICE, self._tenant, choice_id, at)
+        if choices:
+            ids, times = zip(*choices, strict=True)
+            await self._raw.execute(_QUEUE_COOKIE_CHOICES, self._tenant, list(ids), list(times))
         if pending:
             await self._raw.execute(
                 _QUEUE,

@@ -139,7 +139,7 @@ class SqlUnitOfWork:
         self.requests = SqlRequests(conn, self._tenant)
         self.retention = SqlRetention(conn, self._tenant)
         self.breach = SqlBreach(conn, self._tenant)
-        self.cookies = SqlCookies(conn, self._tenant)
+        self.cookies = SqlCookies(conn, raw, self._tenant)
         self.cookie_purge = SqlCookiePurge(conn, self._tenant)
         self.confirmations = SqlConfirmations(conn, self._tenant)
         return self

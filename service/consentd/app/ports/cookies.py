@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID
@@ -27,8 +27,20 @@ class CookieRepository(Protocol):
         subject the visitor is linked to (None when none)."""
         ...
 
+    async def touch_visitors(
+        self, visitor_ids: Sequence[str], now: datetime
+    ) -> dict[str, UUID | None]:
+        """touch_visitor of each (no subject given), in one statement, visitors in id order;
+        the subject each is linked to."""
+        ...
+
     async def append(self, choice: CookieChoice) -> CookieChoice:
         """Store a choice; returns it with its sequence."""
+        ...
+
+    async def append_many(self, choices: Sequence[CookieChoice]) -> list[CookieChoice]:
+        """Store the choices in one statement; returns them, in the order given, with their
+        sequences."""
         ...
 
     async def latest(self, visitor_id: str) -> CookieChoice | None: ...
