@@ -104,7 +104,7 @@ async def test_a_batch_attributes_a_linked_visitors_choices_and_answers_in_order
             ),
             {"t": tenant.tenant_id, "v": visitors},
         )
-        subjects = dict(rows.tuples().all())
+        subjects = {str(row[0]): row[1] for row in rows}
     assert subjects[linked] == subject_id
     assert all(subjects[v] is None for v in visitors[:30])
     await app.sequencer.drain(tenant.tenant_id)
