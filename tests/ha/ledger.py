@@ -191,24 +191,36 @@ async def verify(client: AsyncClient, ledger: Ledger) -> Verdict:
     )  # fmt: skip
 
 
-async def read_feed(client: AsyncClient, idle: float = 2.0) -> list[campaign_pb2.ConsentChange]:
-    """Every change from the start, until the feed sends nothing new for `idle` seconds."""
+async def read_feed(
+    client: AsyncClient, idle: float = 2.0, resumes: int = 5
+) -> list[campaign_pb2.ConsentChange]:
+    """Every change from the start, until the feed sends nothing new for `idle` seconds. A
+    stream ended UNAVAILABLE (its replica's connection to a database that just changed hands)
+    is resumed from the last cursor, as a feed consumer does, at most `resumes` times."""
     changes: list[campaign_pb2.ConsentChange] = []
-    stream = client.campaign.WatchConsentChanges(
-        campaign_pb2.WatchConsentChangesRequest(max_changes=1000)
-    )
-    iterator = stream.__aiter__()
-    try:
-        while True:
-            try:
-                response = await asyncio.wait_for(iterator.__anext__(), idle)
-            except (TimeoutError, StopAsyncIteration):
-                return changes
-            if not response.changes and changes:
-                return changes
-            changes.extend(response.changes)
-    finally:
-        stream.cancel()
+    cursor = ""
+    for _ in range(resumes + 1):
+        stream = client.campaign.WatchConsentChanges(
+            campaign_pb2.WatchConsentChangesRequest(cursor=cursor, max_changes=1000)
+        )
+        iterator = stream.__aiter__()
+        try:
+            while True:
+                try:
+                    response = await asyncio.wait_for(iterator.__anext__(), idle)
+                except (TimeoutError, StopAsyncIteration):
+                    return changes
+                if not response.changes and changes:
+                    return changes
+                changes.extend(response.changes)
+                cursor = response.cursor or cursor
+        except aio.AioRpcError as error:
+            if error.code() != grpc.StatusCode.UNAVAILABLE:
+                raise
+            await asyncio.sleep(0.5)
+        finally:
+            stream.cancel()
+    raise AssertionError(f"the feed ended UNAVAILABLE {resumes + 1} times")
 
 
 async def first_write_after(address: str, api_key: str, since: float, limit: float) -> float:
