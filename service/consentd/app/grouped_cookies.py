@@ -3,11 +3,12 @@
 As app/grouped_writes.py does for consents: a lone choice is recorded alone; the choices that
 arrive while a tenant's two batches run share the next one: one policy read, the visitors' rows
 in one statement (in visitor-id order, so two batches never wait on each other crosswise), the
-choices in one statement, their log entries queued in one, one commit. A choice the policy refuses (unknown category or revision, malformed
-TCF string, expiry in the past) gets its own error and the others go on; a choice naming a
-subject, or under an idempotency key, is recorded alone. A statement
-failing before the commit (a value the database refuses) rolls the batch back and every choice
-is recorded alone; a failed commit fails each choice of the batch (it may have committed).
+choices in one statement, their log entries queued in one, one commit. A choice the policy
+refuses (unknown category or revision, malformed TCF string, expiry in the past) gets its own
+error and the others go on; a choice naming a subject, or under an idempotency key, is recorded
+alone. A statement failing before the commit (a value the database refuses) rolls the batch
+back and every choice is recorded alone; a failed commit fails each choice of the batch (it may
+have committed).
 """
 
 from __future__ import annotations

@@ -50,6 +50,15 @@ SET_TENANT_BOUNDED = sa.select(
 # Migration 0011's guard: refuses (SQLSTATE CDP01) a transaction of a tenant that was purged,
 # with no window (the purge marks the tenant under a lock this takes shared).
 GUARD = sa.func.consentd_tenant_writable(sa.cast(sa.bindparam("tenant"), UUID_TYPE))
+# The four statements, by (bounded by a deadline, guarded), built once: add_columns() on every
+# transaction made a new statement whose cache key SQLAlchemy computed again each time.
+_ENTER = {
+    (bounded, guarded): (SET_TENANT_BOUNDED if bounded else SET_TENANT).add_columns(GUARD)
+    if guarded
+    else (SET_TENANT_BOUNDED if bounded else SET_TENANT)
+    for bounded in (False, True)
+    for guarded in (False, True)
+}
 
 
 async def enter_tenant(conn: AsyncConnection, tenant_id: UUID, *, guarded: bool = False) -> None:
@@ -58,9 +67,7 @@ async def enter_tenant(conn: AsyncConnection, tenant_id: UUID, *, guarded: bool 
     does; the purge itself and credential look-ups are not."""
     await conn.begin()
     wait = remaining_milliseconds()
-    statement = SET_TENANT if wait is None else SET_TENANT_BOUNDED
-    if guarded:
-        statement = statement.add_columns(GUARD)
+    statement = _ENTER[wait is not None, guarded]
     parameters = {"tenant": str(tenant_id)}
     if wait is not None:
         parameters["wait"] = str(wait)
