@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from typing import Any
 
@@ -217,19 +218,76 @@ def plain_insert(c: Any, table: str, clients: int) -> dict[str, Any]:
     )
 
 
+class AuditLag:
+    """How long committed writes wait for the audit log: every 50 ms while a line runs, the
+    ids of the rows queued for it (a row is visible once its write committed, just before the
+    write is acknowledged, and gone once a sequencer pass integrated it). A row's lag is from
+    the first sample that saw it to the first that did not, so within 50 ms of the truth, and
+    rows integrated between two samples (never seen) count as 50 ms: the p99 bounds "a write
+    is in the log within 1 s of its acknowledgement" from above."""
+
+    EVERY = 0.05
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn.replace("postgresql+asyncpg://", "postgresql://", 1)
+        self._lags: list[float] = []
+        self._unseen = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._sample()))
+
+    async def _sample(self) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self._dsn)
+        first: dict[int, float] = {}
+        try:
+            before = await conn.fetchval("SELECT count(*) FROM audit_entries")
+            while not self._stop.is_set():
+                now = time.monotonic()
+                queued = {r[0] for r in await conn.fetch("SELECT queue_id FROM audit_queue")}
+                for gone in first.keys() - queued:
+                    self._lags.append(now - first.pop(gone))
+                for new in queued - first.keys():
+                    first[new] = now
+                await asyncio.sleep(self.EVERY)
+            after = await conn.fetchval("SELECT count(*) FROM audit_entries")
+            self._unseen = max(0, after - before - len(self._lags) - len(first))
+            self._lags.extend(time.monotonic() - t for t in first.values())  # still queued
+        finally:
+            await conn.close()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> tuple[float, float]:
+        """(p99, max) in milliseconds."""
+        self._stop.set()
+        self._thread.join()
+        ordered = sorted([self.EVERY] * self._unseen + self._lags) or [0.0]
+        p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+        return 1000 * p99, 1000 * ordered[-1]
+
+
 def measure(c: Any, run: Any) -> dict[str, Any]:
-    """`run()`'s figures plus the CPU % of one core of generator, servers and PostgreSQL."""
+    """`run()`'s figures plus the CPU % of one core of generator, servers and PostgreSQL, and
+    the audit log's lag behind the writes (AuditLag)."""
     servers = [p.pid for p in c.processes]
     from campaign import CpuMeter, _cpu_seconds
 
     meter = CpuMeter(
         {"server": lambda: sum(map(_cpu_seconds, servers)), "postgres": c.postgres_cpu}
     )
+    lag = AuditLag(c.owner_url)
+    lag.start()
     meter.start()
     started = time.perf_counter()
-    result: dict[str, Any] = run()
+    try:
+        result: dict[str, Any] = run()
+    finally:
+        result_lag = lag.stop()
     wall = time.perf_counter() - started
     cpu = meter.stop()
+    result["audit_lag_ms"] = result_lag
     result["rate"] = result["count"] / result["seconds"] if result["seconds"] else 0.0
     result["load_cpu"] = 100 * result.pop("cpu") / wall
     result["server_cpu"] = 100 * (cpu["server"] + result.pop("server_seconds", 0.0)) / wall
@@ -256,7 +314,10 @@ def write_lines(c: Any, lines: set[str], address: str, http_address: str) -> Non
         ours, base = best(
             c, lambda r: cookie(c, http_address), lambda r: plain_insert(c, "plain_cookies", FEW)
         )
-        c.add(f"RecordCookieChoice, Connect JSON, wrk, {FEW} connections", ours, base, "writes/s")
+        p99, worst = ours["audit_lag_ms"]
+        lag = f"audit log lag p99 {p99:.0f} ms, max {worst:.0f} ms"
+        c.add(f"RecordCookieChoice, Connect JSON, wrk, {FEW} connections ({lag})", ours, base,
+              "writes/s")  # fmt: skip
     groups = []
     if "writes" in lines:
         groups.append(("1 tenant", [c.key], c.args.small))
@@ -277,4 +338,6 @@ def write_lines(c: Any, lines: set[str], address: str, http_address: str) -> Non
                 ),
                 lambda r: plain_insert(c, "plain_events", n),
             )
-            c.add(f"{name}, h2load, {n} in flight, {label}", ours, base, "writes/s")
+            p99, worst = ours["audit_lag_ms"]
+            lag = f"audit log lag p99 {p99:.0f} ms, max {worst:.0f} ms"
+            c.add(f"{name}, h2load, {n} in flight, {label} ({lag})", ours, base, "writes/s")

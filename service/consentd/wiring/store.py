@@ -13,7 +13,7 @@ from consentd.app.idempotency import Once
 from consentd.app.ports import Clock
 from consentd.config import Settings
 from consentd.domain.audit import CheckpointSigner
-from consentd.jobs.sequencer import Sequencer
+from consentd.jobs.sequencer import PARALLEL, Sequencer
 from consentd.store.admin import SqlAdmin
 from consentd.store.database import create_engine, pool_usage
 from consentd.store.reads import ReadPool, ReadUnitOfWork
@@ -106,8 +106,9 @@ def build_store(
     every = settings.audit_checkpoint_every
     engine = create_engine(database_url, settings.db_pool_size, ceiling)
     # The sequencer has connections of its own: on the writers' pool it would queue behind them
-    # under load and the log would fall behind the writes.
-    sequencing = create_engine(database_url, 1)
+    # under load and the log would fall behind the writes. One per pass it runs at once
+    # (create_engine keeps twice the size given).
+    sequencing = create_engine(database_url, (PARALLEL + 1) // 2)
     sequencer = Sequencer(SqlSequencer(sequencing, signer, every), clock, hub)
     # The hot reads run as the same runtime role, under the same row-level security, on a small
     # asyncpg pool of their own.
