@@ -32,10 +32,14 @@ class ChangeHub:
         return future
 
     async def wait(self, tenant_id: UUID, ticket: asyncio.Future[None], seconds: float) -> None:
-        """Until a change of the tenant is committed here, or `seconds` pass."""
+        """Until a change of the tenant is committed here, or `seconds` pass. (Not
+        asyncio.wait_for: on Python 3.11 a cancellation arriving as the ticket resolves is
+        swallowed, so a feed stream the server ended at shutdown — a write committing at that
+        moment — went on until the grace ran out; asyncio.timeout keeps the cancellation.)"""
         try:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(ticket), seconds)
+                async with asyncio.timeout(seconds):
+                    await asyncio.shield(ticket)
         finally:
             self.release(tenant_id, ticket)
 
