@@ -125,6 +125,7 @@ async def _populate(app: App, admin: AdminUseCases, tenant: Tenant) -> None:
     # Everything integrated, then one audit row left queued (no sequencer woken): the counts
     # the tests compare stay still.
     await app.sequencer.drain(tenant.tenant_id)
+    await app.sequencer.settled()  # no pass woken by the writes above may take the row below
     async with SqlUnitOfWork(app.engine, tenant.tenant_id) as uow:
         uow.audit.record(AuditRecord("test.queued", datetime.now(UTC)))
         await uow.commit()

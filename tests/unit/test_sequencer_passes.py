@@ -61,7 +61,9 @@ async def test_woken_tenants_are_integrated_a_few_at_a_time() -> None:
     for tenant in tenants:
         sequencer.changed(tenant)
         sequencer.changed(tenant)  # woken twice: still one pass at a time
-    await asyncio.wait_for(store.empty.wait(), 10)
+    await asyncio.wait_for(sequencer.settled(), 10)  # every woken tenant integrated
+    assert not any(store.queued.values())
+    assert store.empty.is_set()
     await sequencer.aclose()
     assert 1 < store.most <= PARALLEL
     assert store.most_of_one == 1

@@ -52,10 +52,13 @@ class Sequencer:
         self._task: asyncio.Task[None] | None = None
         self._locks: dict[UUID, asyncio.Lock] = {}
         self._closing = False
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def changed(self, tenant_id: UUID) -> None:
         """A transaction of `tenant_id` that queued entries committed."""
         self._woken.add(tenant_id)
+        self._idle.clear()
         task = self._task
         if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
             self._wake = asyncio.Event()
@@ -71,6 +74,11 @@ class Sequencer:
                 while self._woken and len(running) < PARALLEL:
                     running.add(asyncio.ensure_future(self._drain_logged(self._woken.pop())))
                 _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            self._idle.set()
+
+    async def settled(self) -> None:
+        """Until every tenant woken so far is integrated (no pass running or pending)."""
+        await self._idle.wait()
 
     async def _drain_logged(self, tenant_id: UUID) -> None:
         try:
