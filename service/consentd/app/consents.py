@@ -110,26 +110,24 @@ class ConsentUseCases:
     async def record_consent(
         self, principal: Principal, command: RecordConsent, once: Once | None = None
     ) -> Written:
-        """Append a grant or refusal per choice, creating the subject when new. Under an
-        idempotency key (`once`) it runs alone, in the transaction that claims the key.
+        """Append a grant or refusal per choice, creating the subject when new.
 
         Raises InvalidInput (bad notice version or validity), NotFound (purpose),
         FailedPrecondition (identifiers of two subjects).
         """
-        if once is not None:
-            return await self._record_one(principal, command, once)
-        return await self._grouped.write(principal, command)
+        return await self._grouped.write(principal, command, once)
 
     async def _write_one(
-        self, principal: Principal, command: RecordConsent | WithdrawConsent
+        self, principal: Principal, command: RecordConsent | WithdrawConsent, once: Once | None
     ) -> Written:
-        """The one-call path of either write (what the grouped path leaves to it)."""
+        """The one-call path of either write (what the grouped path leaves to it, and a write
+        under an idempotency key)."""
         if isinstance(command, RecordConsent):
-            return await self._record_one(principal, command)
-        return await self._withdraw_one(principal, command)
+            return await self._record_one(principal, command, once)
+        return await self._withdraw_one(principal, command, once)
 
     async def _record_one(
-        self, principal: Principal, command: RecordConsent, once: Once | None = None
+        self, principal: Principal, command: RecordConsent, once: Once | None
     ) -> Written:
         now = self._clock()
         tenant = principal.tenant_id
@@ -171,17 +169,14 @@ class ConsentUseCases:
         self, principal: Principal, command: WithdrawConsent, once: Once | None = None
     ) -> Written:
         """Withdraw the targets, or everything (an "all" fact plus each current grant).
-        Under an idempotency key (`once`) it runs alone, in the transaction that claims it.
 
         A contact point not yet known becomes a subject so the opt-out is kept.
         Raises NotFound for an unknown subject id or purpose.
         """
-        if once is not None:
-            return await self._withdraw_one(principal, command, once)
-        return await self._grouped.write(principal, command)
+        return await self._grouped.write(principal, command, once)
 
     async def _withdraw_one(
-        self, principal: Principal, command: WithdrawConsent, once: Once | None = None
+        self, principal: Principal, command: WithdrawConsent, once: Once | None
     ) -> Written:
         now = self._clock()
         tenant = principal.tenant_id

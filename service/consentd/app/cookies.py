@@ -71,12 +71,10 @@ class CookieUseCases:
                 "subject: a page key may not attribute a choice to a person; "
                 "link the visitor from your server (LinkVisitor, scope consent:write)"
             )
-        if once is not None:  # alone, in the transaction that claims the key
-            return await self._record_one(principal, command, once)
-        return await self._grouped.record(principal, command)
+        return await self._grouped.record(principal, command, once)
 
     async def _record_one(
-        self, principal: Principal, command: RecordCookieChoice, once: Once | None = None
+        self, principal: Principal, command: RecordCookieChoice, once: Once | None
     ) -> CookieAnswer:
         now = self._clock()
         tenant = principal.tenant_id

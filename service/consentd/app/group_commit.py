@@ -19,6 +19,7 @@ from typing import Generic, TypeVar
 from uuid import UUID
 
 from consentd.app.coalescing import Coalescer
+from consentd.app.idempotency import Once
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -56,7 +57,7 @@ async def before_commit(write: Awaitable[T]) -> T:
 
 class GroupCommit(Generic[J, R]):
     """Subclasses write a batch in `_together` (raising Undone before the commit to have every
-    call run alone) and one call in `_one`."""
+    call run alone) and one call in `_one` (with its idempotency key, if any)."""
 
     def __init__(self, grouping: Grouping, per_tenant: int = 2) -> None:
         self._grouping = grouping
@@ -69,10 +70,11 @@ class GroupCommit(Generic[J, R]):
             context=grouping.context,
         )
 
-    async def submit(self, tenant_id: UUID, job: J) -> R:
-        """The job's result; alone when grouping is off."""
-        if self._grouping.batch <= 1:
-            return await self._one(job)
+    async def submit(self, tenant_id: UUID, job: J, once: Once | None = None) -> R:
+        """The job's result; alone when grouping is off or under an idempotency key (the unit
+        of work that claims the key writes that call alone, never a batch)."""
+        if self._grouping.batch <= 1 or once is not None:
+            return await self._one(job, once)
         outcome = await self._batches.submit(tenant_id, job)
         if isinstance(outcome, Exception):
             raise outcome
@@ -88,11 +90,11 @@ class GroupCommit(Generic[J, R]):
 
     async def _alone(self, job: J) -> R | Exception:
         try:
-            return await self._one(job)
+            return await self._one(job, None)
         except Exception as error:  # noqa: BLE001 - raised again in the caller's own task
             return error
 
-    async def _one(self, job: J) -> R:
+    async def _one(self, job: J, once: Once | None) -> R:
         raise NotImplementedError
 
     async def _together(self, tenant_id: UUID, jobs: list[J]) -> list[R | Exception]:

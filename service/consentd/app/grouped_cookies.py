@@ -20,6 +20,7 @@ from uuid import UUID
 
 from consentd.app.cookie_choices import CookieAnswer, RecordCookieChoice, answer
 from consentd.app.group_commit import GroupCommit, Grouping, before_commit
+from consentd.app.idempotency import Once
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.domain.cookie_policy import DEFAULT_POLICY, CookiePolicy
 from consentd.domain.cookies import CookieChoice
@@ -29,7 +30,7 @@ from consentd.domain.tenancy import Principal
 Job = tuple[Principal, RecordCookieChoice]
 Outcome = CookieAnswer | Exception
 Prepare = Callable[[UUID, RecordCookieChoice, CookiePolicy, datetime], CookieChoice]
-RecordOne = Callable[[Principal, RecordCookieChoice], Awaitable[CookieAnswer]]
+RecordOne = Callable[[Principal, RecordCookieChoice, Once | None], Awaitable[CookieAnswer]]
 
 
 _NOT_RECORDED = RuntimeError("not recorded")
@@ -50,13 +51,15 @@ class GroupedChoices(GroupCommit[Job, CookieAnswer]):
         self._prepare = prepare
         self._record_one = record_one
 
-    async def record(self, principal: Principal, command: RecordCookieChoice) -> CookieAnswer:
+    async def record(
+        self, principal: Principal, command: RecordCookieChoice, once: Once | None = None
+    ) -> CookieAnswer:
         if command.subject is not None:  # resolving a person is the one-call path's
-            return await self._record_one(principal, command)
-        return await self.submit(principal.tenant_id, (principal, command))
+            return await self._record_one(principal, command, once)
+        return await self.submit(principal.tenant_id, (principal, command), once)
 
-    async def _one(self, job: Job) -> CookieAnswer:
-        return await self._record_one(*job)
+    async def _one(self, job: Job, once: Once | None) -> CookieAnswer:
+        return await self._record_one(*job, once)
 
     async def _together(self, tenant_id: UUID, jobs: list[Job]) -> list[Outcome]:
         now = self._clock()

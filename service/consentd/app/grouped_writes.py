@@ -31,6 +31,7 @@ from uuid import UUID, uuid4
 from consentd.app.commands import RecordConsent, WithdrawConsent
 from consentd.app.evidence import event_stamp
 from consentd.app.group_commit import GroupCommit, Grouping, Undone, before_commit
+from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, Digest, NewSubject, UnitOfWork, UnitOfWorkFactory
 from consentd.app.recording import Written, choice_events, require_notices, require_purposes
@@ -45,7 +46,7 @@ from consentd.domain.tenancy import Principal
 Command = RecordConsent | WithdrawConsent
 Job = tuple[Principal, Command]
 Outcome = Written | Exception
-WriteOne = Callable[[Principal, Command], Awaitable[Written]]
+WriteOne = Callable[[Principal, Command, Once | None], Awaitable[Written]]
 CONFLICT = "the identifiers given belong to different subjects"
 
 
@@ -86,11 +87,13 @@ class GroupedWrites(GroupCommit[Job, Written]):
         self._writers = writers
         self._write_one = write_one
 
-    async def write(self, principal: Principal, command: Command) -> Written:
-        return await self.submit(principal.tenant_id, (principal, command))
+    async def write(
+        self, principal: Principal, command: Command, once: Once | None = None
+    ) -> Written:
+        return await self.submit(principal.tenant_id, (principal, command), once)
 
-    async def _one(self, job: Job) -> Written:
-        return await self._write_one(*job)
+    async def _one(self, job: Job, once: Once | None) -> Written:
+        return await self._write_one(*job, once)
 
     async def _together(self, tenant_id: UUID, jobs: list[Job]) -> list[Outcome]:
         now = self._clock()
