@@ -53,11 +53,10 @@ GUARD = sa.func.consentd_tenant_writable(sa.cast(sa.bindparam("tenant"), UUID_TY
 # The four statements, by (bounded by a deadline, guarded), built once: add_columns() on every
 # transaction made a new statement whose cache key SQLAlchemy computed again each time.
 _ENTER = {
-    (bounded, guarded): (SET_TENANT_BOUNDED if bounded else SET_TENANT).add_columns(GUARD)
-    if guarded
-    else (SET_TENANT_BOUNDED if bounded else SET_TENANT)
-    for bounded in (False, True)
-    for guarded in (False, True)
+    (False, False): SET_TENANT,
+    (True, False): SET_TENANT_BOUNDED,
+    (False, True): SET_TENANT.add_columns(GUARD),
+    (True, True): SET_TENANT_BOUNDED.add_columns(GUARD),
 }
 
 

@@ -28,7 +28,6 @@ from consentd.app.ports.rights import (
 from consentd.app.ports.tenancy import (
     AdminRepository,
     CallerDirectory,
-    IdempotencyRepository,
     TenantList,
 )
 from consentd.app.ports.uow import (
@@ -58,7 +57,6 @@ __all__ = [
     "CookieRepository",
     "Digest",
     "FeedChange",
-    "IdempotencyRepository",
     "Integrated",
     "JobUnitOfWorkFactory",
     "LogIntegration",

@@ -1,4 +1,5 @@
-"""Ports of tenants and callers: keys, issuers, administration and idempotency keys."""
+"""Ports of tenants and callers: keys, issuers and administration. (Idempotency keys are the
+unit of work's own: app/idempotency.py.)"""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-from consentd.app.idempotency import IdempotencyKey
 from consentd.domain.tenancy import StoredKey, Tenant, TokenIssuer
 
 
@@ -45,21 +45,3 @@ class AdminRepository(Protocol):
     async def keys(self, tenant_id: UUID) -> list[StoredKey]: ...
 
     async def put_issuer(self, tenant_id: UUID, issuer: TokenIssuer, now: datetime) -> None: ...
-
-
-class IdempotencyRepository(Protocol):
-    """Idempotency keys, inside a unit of work's transaction (app/idempotency.py)."""
-
-    async def claim(self, key: IdempotencyKey) -> None:
-        """Take the key for this transaction, waiting while a concurrent call holds it. Raises
-        Replayed with the stored answer when its write is done, InvalidInput when the key was
-        used with another request."""
-        ...
-
-    async def complete(self, key: IdempotencyKey, response: bytes) -> None:
-        """Store the answer under the claimed key (committed with the write)."""
-        ...
-
-    async def release(self, key: IdempotencyKey) -> None:
-        """Give the claimed key up (committed with the transaction): it stays unused."""
-        ...
