@@ -24,7 +24,8 @@ from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, ConfirmationMessage, Notifier, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subjects import SubjectResolver
-from consentd.domain.audit import Action, AuditRecord, stamp
+from consentd.domain.audit import Action, AuditRecord
+from consentd.domain.canonical import stamp
 from consentd.domain.confirmations import (
     DEFAULT_PENDING_DAYS,
     Confirmation,

@@ -26,7 +26,8 @@ from uuid import UUID, uuid4
 
 from consentd.app.ports import Clock, JobUnitOfWorkFactory, TenantList
 from consentd.app.retention import LOCK_NAME, JobLock
-from consentd.domain.audit import Action, AuditRecord, stamp
+from consentd.domain.audit import Action, AuditRecord
+from consentd.domain.canonical import stamp
 from consentd.domain.tenancy import Tenant
 
 DEFAULT_BATCH_SIZE = 1000

@@ -17,7 +17,8 @@ from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subjects import SubjectResolver
-from consentd.domain.audit import Action, AuditRecord, stamp
+from consentd.domain.audit import Action, AuditRecord
+from consentd.domain.canonical import stamp
 from consentd.domain.cookie_policy import DEFAULT_POLICY, CookiePolicy, settle_policy
 from consentd.domain.cookies import (
     CookieChoice,

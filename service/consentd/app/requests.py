@@ -25,7 +25,8 @@ from consentd.app.paging import Page, decode_token, encode_token, page_size
 from consentd.app.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from consentd.app.rights import block_subject, erase_subject
 from consentd.app.subjects import SubjectResolver
-from consentd.domain.audit import Action, AuditRecord, stamp
+from consentd.domain.audit import Action, AuditRecord
+from consentd.domain.canonical import stamp
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.rights import (

@@ -33,7 +33,8 @@ from typing import Protocol
 
 from consentd.app.idempotency import Once
 from consentd.app.ports import Clock, JobUnitOfWorkFactory, TenantList, UnitOfWorkFactory
-from consentd.domain.audit import Action, AuditRecord, CheckpointSigner, stamp
+from consentd.domain.audit import Action, AuditRecord, CheckpointSigner
+from consentd.domain.canonical import stamp
 from consentd.domain.retention import Category, TenantRetention, cutoff, tenant_purge_due
 from consentd.domain.tenancy import Tenant
 

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from consentd.app.evidence import open_evidence
 from consentd.app.ports import UnitOfWork
-from consentd.domain.audit import stamp
+from consentd.domain.canonical import stamp
 from consentd.domain.model import ConsentEvent
 from consentd.domain.rights import BlockRecord, ContactChange, RightsRequest, StoredIdentifier
 from consentd.domain.sealing import SubjectKey

@@ -15,8 +15,8 @@ from consentd.bootstrap import App, bootstrap, utc_now
 from consentd.cli.progress import Progress
 from consentd.cli.proofs import proof_document
 from consentd.config import ConfigError, Settings
-from consentd.domain.audit import stamp
 from consentd.domain.breach import Window
+from consentd.domain.canonical import stamp
 from consentd.domain.model import ProcessingRole
 from consentd.runtime import database
 from consentd.store.database import check_runtime_role, migrate

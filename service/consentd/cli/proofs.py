@@ -11,7 +11,7 @@ import argparse
 from typing import Any
 
 from consentd.bootstrap import App
-from consentd.domain.audit import stamp
+from consentd.domain.canonical import stamp
 from consentd.domain.proofs import TreeHead
 from consentd.domain.tenancy import Tenant
 

@@ -23,10 +23,9 @@ log retention), verification starts from it.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +33,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from consentd.domain.canonical import canonical, check_json, stamp
 from consentd.domain.proofs import TreeHead, tree_head_message
 
 GENESIS = bytes(32)
@@ -67,32 +67,6 @@ class Action:
     COOKIES_PURGED = "cookies.purged"
 
 
-def _check_value(value: Any, where: str) -> None:
-    """Payload values are JSON without floats, so the encoding round-trips through jsonb."""
-    if value is None or isinstance(value, bool | int | str):
-        return
-    if isinstance(value, list | tuple):
-        for index, item in enumerate(value):
-            _check_value(item, f"{where}[{index}]")
-        return
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"audit payload key at {where} is not a string")
-            _check_value(item, f"{where}.{key}")
-        return
-    raise TypeError(f"audit payload value at {where} is a {type(value).__name__}")
-
-
-def stamp(moment: datetime) -> str:
-    """The canonical time: UTC with microseconds, e.g. 2026-03-01T12:00:00.000000Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def canonical(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     """A change to append: what happened, when, and a payload without personal data."""
@@ -104,7 +78,7 @@ class AuditRecord:
     fact_id: UUID | None = None
 
     def __post_init__(self) -> None:
-        _check_value(self.payload, "payload")
+        check_json(self.payload, "payload")
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,19 +112,10 @@ class AuditEntry:
         """The bytes the Merkle leaf hashes: the whole row (format 2), or the format-1 hash."""
         if self.format != FORMAT:
             return self.entry_hash
-        return canonical(
-            {
-                "format": FORMAT,
-                "tenant": str(self.tenant_id),
-                "seq": self.seq,
-                "prev": self.prev_hash.hex(),
-                "time": stamp(self.recorded_at),
-                "action": self.action,
-                "subject": str(self.subject_id) if self.subject_id else None,
-                "fact": str(self.fact_id) if self.fact_id else None,
-                "payload": self.payload,
-            }
-        )
+        return leaf_input(
+            self.tenant_id, self.seq, self.prev_hash, at=self.recorded_at, action=self.action,
+            subject_id=self.subject_id, fact_id=self.fact_id, payload=self.payload,
+        )  # fmt: skip
 
     def leaf_hash(self) -> bytes:
         return stored_leaf(self.entry_hash, self.format)
@@ -184,21 +149,63 @@ def entry_hash(
     return hashlib.sha256(canonical(document)).digest()
 
 
+def leaf_input(
+    tenant_id: UUID,
+    seq: int,
+    prev: bytes,
+    *,
+    at: datetime,
+    action: str,
+    subject_id: UUID | None,
+    fact_id: UUID | None,
+    payload: Payload,
+) -> bytes:
+    """A format-2 entry's canonical row: what its hash (its Merkle leaf) covers."""
+    return canonical(
+        {
+            "format": FORMAT,
+            "tenant": str(tenant_id),
+            "seq": seq,
+            "prev": prev.hex(),
+            "time": stamp(at),
+            "action": action,
+            "subject": str(subject_id) if subject_id else None,
+            "fact": str(fact_id) if fact_id else None,
+            "payload": payload,
+        }
+    )
+
+
 def chain(tenant_id: UUID, last_seq: int, last_hash: bytes, record: AuditRecord) -> AuditEntry:
     """The (format 2) entry that follows (last_seq, last_hash)."""
-    unhashed = AuditEntry(
-        tenant_id,
-        last_seq + 1,
-        last_hash,
-        record.recorded_at,
-        record.action,
-        record.payload,
-        record.subject_id,
-        b"",
-        FORMAT,
-        record.fact_id,
+    return chained(
+        tenant_id, last_seq, last_hash, at=record.recorded_at, action=record.action,
+        payload=record.payload, subject_id=record.subject_id, fact_id=record.fact_id,
+    )  # fmt: skip
+
+
+def chained(
+    tenant_id: UUID,
+    last_seq: int,
+    last_hash: bytes,
+    *,
+    at: datetime,
+    action: str,
+    payload: Payload,
+    subject_id: UUID | None,
+    fact_id: UUID | None,
+) -> AuditEntry:
+    """`chain` of a record already checked (the sequencer's queued rows: their payloads were
+    checked when queued, or built by the database), without making the record."""
+    seq = last_seq + 1
+    row = leaf_input(
+        tenant_id, seq, last_hash, at=at, action=action, subject_id=subject_id,
+        fact_id=fact_id, payload=payload,
+    )  # fmt: skip
+    digest = leaf_hash_of(row)
+    return AuditEntry(
+        tenant_id, seq, last_hash, at, action, payload, subject_id, digest, FORMAT, fact_id
     )
-    return replace(unhashed, entry_hash=leaf_hash_of(unhashed.leaf_input()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID
 
-
-def _stamp(moment: datetime) -> str:
-    """domain/audit.py's canonical time (that module imports this one)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+from consentd.domain.canonical import canonical, stamp
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,20 +29,16 @@ class TreeHead:
 def tree_head_message(
     tenant_id: UUID, tree_size: int, root_hash: bytes, at: datetime, key_id: str
 ) -> bytes:
-    return _canonical(
+    return canonical(
         {
             "format": "consentd-audit-tree-head/1",
             "tenant": str(tenant_id),
             "tree_size": tree_size,
             "root_hash": root_hash.hex(),
-            "time": _stamp(at),
+            "time": stamp(at),
             "key": key_id,
         }
     )
-
-
-def _canonical(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @dataclass(frozen=True, slots=True)

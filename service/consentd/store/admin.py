@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from consentd.domain.audit import Action, AuditRecord, CheckpointSigner, stamp
+from consentd.domain.audit import Action, AuditRecord, CheckpointSigner
+from consentd.domain.canonical import stamp
 from consentd.domain.tenancy import StoredKey, Tenant, TokenIssuer
 from consentd.store.audit import SqlAudit
 from consentd.store.callers import key_of, tenant_of

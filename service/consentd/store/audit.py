@@ -25,8 +25,8 @@ from consentd.domain.audit import (
     CheckpointSigner,
     Head,
     Payload,
-    canonical,
 )
+from consentd.domain.canonical import canonical
 from consentd.domain.merkle import Tree
 from consentd.domain.proofs import FactCheck, TreeHead
 from consentd.store import audit_tree

@@ -12,16 +12,16 @@ log and the feed agree per subject and in total.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.app.ports import Integrated
-from consentd.domain.audit import GENESIS, AuditEntry, AuditRecord, CheckpointSigner, chain
+from consentd.domain.audit import GENESIS, AuditEntry, CheckpointSigner, chained
 from consentd.domain.merkle import Frontier
 from consentd.store.audit_tree import leaves
 from consentd.store.driver import Driver, driver_of
@@ -84,16 +84,6 @@ VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
 """
 
 
-def _record(row: Any) -> AuditRecord:
-    return AuditRecord(
-        row["action"],
-        row["recorded_at"],
-        json.loads(row["payload"]),
-        row["subject_id"],
-        row["fact_id"],
-    )
-
-
 async def frontier_of(raw: Driver, tenant_id: UUID, head: Any) -> Frontier | None:
     """The tree's compact range as stored, or rebuilt from the entries (a head written before
     0009); None when pruned entries make that impossible."""
@@ -146,7 +136,13 @@ class SqlSequencer:
         last_seq, last_hash = int(head["last_seq"]), bytes(head["last_hash"])
         entries: list[AuditEntry] = []
         for row in rows:
-            entry = chain(tenant_id, last_seq, last_hash, _record(row))
+            # The payload was checked when it was queued (or built by the database): chained,
+            # not chain(AuditRecord(...)), which checks it again.
+            payload = orjson.loads(row["payload"])
+            entry = chained(
+                tenant_id, last_seq, last_hash, at=row["recorded_at"], action=row["action"],
+                payload=payload, subject_id=row["subject_id"], fact_id=row["fact_id"],
+            )  # fmt: skip
             entries.append(entry)
             last_seq, last_hash = entry.seq, entry.entry_hash
             if frontier is not None:
@@ -161,7 +157,7 @@ class SqlSequencer:
             [e.recorded_at for e in entries],
             [e.action for e in entries],
             [e.subject_id for e in entries],
-            [json.dumps(e.payload, sort_keys=True) for e in entries],
+            [row["payload"] for row in rows],  # as queued: the same jsonb value
             [e.fact_id for e in entries],
             fed,
             last_seq,
