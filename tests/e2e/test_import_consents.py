@@ -10,6 +10,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -273,3 +274,33 @@ async def test_rows_of_one_batch_apply_in_file_order_and_an_older_row_is_superse
     async with owner(app).connect() as conn:
         order = (await conn.execute(sa.text(feed), {"t": tenant.tenant_id})).scalar_one()
     assert order == "granted,withdrawn,refused"
+
+
+async def test_imported_contact_points_are_held_like_linked_ones(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """An imported identifier opens its holding (docs/contact-points.md), as a live write's
+    does: a check in the past (`as_of`) resolves the contact point through the holdings, and an
+    erasure or a rectification later ends the holding so that the person's "no" stays on it.
+    (The import linked identifiers without holdings: an `as_of` check of an imported grant
+    answered as if nobody held the address.)"""
+    await catalogue(app, tenant)
+    rows = [
+        "held@example.com,newsletter,email,granted,2025-01-02T10:00:00Z,,",
+        "other@example.com,newsletter,email,withdrawn,2025-01-02T10:00:00Z,,",
+    ]
+    path = tmp_path / "held.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    after = datetime.now(UTC)
+    check = await app.consents.check_consent(
+        principal(tenant), CheckConsent(email("held@example.com"), NEWSLETTER, as_of=after)
+    )
+    assert check.verdict.decision is Decision.ALLOW
+    holdings = (
+        "SELECT count(*) FROM contact_point_holdings h JOIN subject_identifiers i "
+        "USING (tenant_id, kind, digest, subject_id) "
+        "WHERE h.tenant_id = :t AND h.held_until IS NULL AND h.held_from = i.created_at"
+    )
+    assert await _count(app, tenant, holdings) == 2

@@ -14,7 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import alembic_config
-from consentd.store.tables import consent_events, metadata, subjects, tenants
+from consentd.store.tables import (
+    consent_events,
+    contact_point_holdings,
+    metadata,
+    subject_identifiers,
+    subjects,
+    tenants,
+)
 
 APPEND_ONLY = "consent_events is append-only"
 
@@ -123,3 +130,54 @@ async def test_consent_events_refuse_update_and_delete(
             assert (await conn.execute(kept)).scalar_one() == 1
     finally:
         await engine.dispose()
+
+
+async def test_0014_opens_the_holdings_imports_left_out(fresh_url: str) -> None:
+    """At 0013, an identifier linked by an import had no holding; 0014 opens one from the link's
+    time and leaves an identifier that has its holding as it was."""
+    config = alembic_config(fresh_url)
+    await asyncio.to_thread(command.upgrade, config, "0013")
+    engine = create_async_engine(fresh_url)
+    linked_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    try:
+        async with engine.begin() as conn:
+            tenant_id = await _seed_event(conn)
+            await conn.execute(
+                sa.text("SELECT set_config('consentd.tenant_id', :t, true)"), {"t": str(tenant_id)}
+            )
+            subject_id = (
+                await conn.execute(
+                    sa.select(subjects.c.subject_id).where(subjects.c.tenant_id == tenant_id)
+                )
+            ).scalar_one()
+            for n, held in ((1, False), (2, True)):
+                values = {
+                    "tenant_id": tenant_id, "kind": "email", "digest": bytes([n]) * 32,
+                    "subject_id": subject_id, "created_at": linked_at,
+                }  # fmt: skip
+                await conn.execute(subject_identifiers.insert().values(**values))
+                if held:
+                    holding = {
+                        "tenant_id": tenant_id, "holding_id": uuid4(), "kind": "email",
+                        "digest": values["digest"], "subject_id": subject_id,
+                        "held_from": datetime(2025, 1, 1, tzinfo=UTC),
+                    }  # fmt: skip
+                    await conn.execute(contact_point_holdings.insert().values(**holding))
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text("SELECT set_config('consentd.tenant_id', :t, true)"), {"t": str(tenant_id)}
+            )
+            rows = (
+                await conn.execute(
+                    sa.select(contact_point_holdings.c.digest, contact_point_holdings.c.held_from)
+                    .where(contact_point_holdings.c.held_until.is_(None))
+                    .order_by(contact_point_holdings.c.digest)
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [(bytes(d)[0], at) for d, at in rows] == [
+        (1, linked_at),
+        (2, datetime(2025, 1, 1, tzinfo=UTC)),
+    ]

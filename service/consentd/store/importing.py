@@ -5,7 +5,9 @@ each commit), then applied with set-based statements: the events not superseded 
 in file order, the projection takes the latest event per key, and each event's log entry is
 queued in audit_queue in exactly the writers' format (consentd_event_action /
 consentd_event_payload of 0009); the sequencer gives them log entries and feed positions.
-The batch's subjects are locked first (store/consents.py's advisory lock), as every writer does.
+New subjects are made as grouped writes make them (store/subjects.py CREATE_LINKED: subject,
+key, identifier and its holding in one statement). The batch's subjects are locked first
+(store/consents.py's advisory lock), as every writer does.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from consentd.domain.model import Purpose
 from consentd.store.consents import _LOCK_SUBJECTS
 from consentd.store.driver import driver_of
 from consentd.store.imports import advance, claim
-from consentd.store.subjects import _OWNERS
+from consentd.store.subjects import _OWNERS, CREATE_LINKED
 from consentd.store.uow import enter_tenant
 
 _STAGE = """
@@ -41,20 +43,6 @@ _STAGE_COLUMNS = (
     "notice_version", "source", "recorded_at", "valid_until", "evidence_reference",
 )  # fmt: skip
 
-_ADD_SUBJECTS = """
-WITH given AS (
-    SELECT * FROM unnest($2::uuid[], $3::text[], $4::bytea[], $5::bytea[], $6::bytea[])
-        AS g(subject_id, kind, digest, wrapped_key, sealed_value)
-), subj AS (
-    INSERT INTO subjects (tenant_id, subject_id, created_at) SELECT $1, subject_id, $7 FROM given
-), keyed AS (
-    INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at)
-    SELECT $1, subject_id, wrapped_key, $7 FROM given
-)
-INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, created_at, sealed_value)
-SELECT $1, kind, digest, subject_id, $7, sealed_value FROM given
-ON CONFLICT DO NOTHING RETURNING kind, digest, subject_id
-"""
 # Subjects made for identifiers another writer linked first: nothing refers to them.
 _DROP_SUBJECTS = """
 WITH keys AS (DELETE FROM subject_keys WHERE tenant_id = $1 AND subject_id = ANY($2::uuid[]))
@@ -137,15 +125,18 @@ class SqlImportBatch:
     async def add_subjects(
         self, subjects: Sequence[NewSubject], at: datetime
     ) -> dict[Digest, UUID]:
+        # In the digests' order, as live writers link them: never waiting crosswise.
+        made = sorted(subjects, key=lambda s: (s.digest[0].value, s.digest[1]))
         linked = await self._raw.fetch(
-            _ADD_SUBJECTS,
+            CREATE_LINKED,
             self._tenant,
-            [s.subject_id for s in subjects],
-            [s.digest[0].value for s in subjects],
-            [s.digest[1] for s in subjects],
-            [s.wrapped_key for s in subjects],
-            [s.sealed_value for s in subjects],
             at,
+            [s.subject_id for s in made],
+            [s.wrapped_key for s in made],
+            [s.digest[0].value for s in made],
+            [s.digest[1] for s in made],
+            [s.subject_id for s in made],
+            [s.sealed_value for s in made],
         )
         owners = {(IdentifierKind(m["kind"]), bytes(m["digest"])): m["subject_id"] for m in linked}
         lost = [s for s in subjects if s.digest not in owners]

@@ -33,9 +33,10 @@ WITH linked AS (
 )
 SELECT subject_id FROM linked
 """
-# Subjects made by grouped writes (app/grouped_writes.py): the subjects, their keys, their
-# identifiers and holdings in one statement (foreign keys are checked at its end).
-_CREATE_MANY = """
+# New subjects (grouped writes, app/grouped_writes.py; imports, store/importing.py): the
+# subjects, their keys, their identifiers and the identifiers' holdings in one statement (foreign
+# keys are checked at its end); the identifiers linked, those another writer linked first left.
+CREATE_LINKED = """
 WITH made AS (
     INSERT INTO subjects (tenant_id, subject_id, created_at)
     SELECT $1, s, $2 FROM unnest($3::uuid[]) AS s
@@ -52,7 +53,7 @@ WITH made AS (
     INSERT INTO contact_point_holdings (tenant_id, holding_id, kind, digest, subject_id, held_from)
     SELECT tenant_id, gen_random_uuid(), kind, digest, subject_id, created_at FROM linked
 )
-SELECT count(*) AS linked FROM linked
+SELECT kind, digest, subject_id FROM linked
 """
 _OWNER = (
     "SELECT subject_id FROM subject_identifiers WHERE tenant_id = $1 AND kind = $2 AND digest = $3"
@@ -113,8 +114,8 @@ class SqlSubjects:
         # In one order (the digests'): two batches linking the same new identifiers wait for each
         # other in that order, never crosswise (a deadlock).
         links = sorted((d, sealed, s.subject_id) for s in created for d, sealed in s.identifiers)
-        row = await self._raw.fetchrow(
-            _CREATE_MANY,
+        rows = await self._raw.fetch(
+            CREATE_LINKED,
             self._tenant,
             now,
             [s.subject_id for s in created],
@@ -124,8 +125,7 @@ class SqlSubjects:
             [subject_id for _, _, subject_id in links],
             [sealed for _, sealed, _ in links],
         )
-        linked: int = row["linked"]
-        return linked
+        return len(rows)
 
     async def attach(
         self, subject_id: UUID, digest: Digest, now: datetime, sealed: bytes | None = None
