@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 
 from consentd.app.commands import SubjectSelector
 from consentd.app.keys import SubjectKeys
-from consentd.app.ports import Digest, UnitOfWork
+from consentd.app.ports import Digest, NewSubject, UnitOfWork
 from consentd.domain.errors import FailedPrecondition, NotFound, PermissionDenied
 from consentd.domain.identifiers import Identifier, IdentifierHasher
 from consentd.domain.sealing import SubjectKey
@@ -50,6 +50,11 @@ class SubjectResolver:
         )
         digests = [digest for digest, _ in named]
         linked = await uow.subjects.owners(digests)
+        if not linked and len(named) == 1:
+            made = await self._create_linked(uow, tenant_id, named[0], now)
+            if made is not None:
+                return made
+            linked = await uow.subjects.owners(digests)  # the request that linked it first
         owners = set(linked.values())
         if len(owners) > 1:
             raise FailedPrecondition(_CONFLICT)
@@ -60,6 +65,22 @@ class SubjectResolver:
         subject_id = uuid4()
         await uow.subjects.create(subject_id, now)
         return await self._attach_all(uow, tenant_id, subject_id, named, now, created=True)
+
+    async def _create_linked(
+        self, uow: UnitOfWork, tenant_id: UUID, named: tuple[Digest, Identifier], now: datetime
+    ) -> UUID | None:
+        """A new subject for one new identifier (most writes name one): subject, key, identifier
+        and holding in one statement, not three. None when another request linked the
+        identifier meanwhile: nothing of ours is linked, our subject and key are removed."""
+        subject_id = uuid4()
+        key, wrapped = self._keys.made(tenant_id, subject_id)
+        digest, identifier = named
+        sealed = key.seal(identifier.kind.value, identifier.value)
+        made = NewSubject(subject_id, wrapped, [(digest, sealed)])
+        if await uow.subjects.create_many([made], now):
+            return subject_id
+        await uow.subjects.delete_unreferenced(subject_id)
+        return None
 
     async def _attach_all(
         self,

@@ -42,13 +42,16 @@ ON CONFLICT (tenant_id, subject_id) DO NOTHING RETURNING wrapped_key
 
 
 class SqlRights:
-    def __init__(self, conn: AsyncConnection, raw: Driver, tenant_id: UUID) -> None:
+    def __init__(
+        self, conn: AsyncConnection, raw: Driver, tenant_id: UUID, keys: dict[UUID, bytes]
+    ) -> None:
         self._conn = conn
         self._raw = raw
         self._tenant = tenant_id
-        # Keys found or stored in this transaction: a write seals an identifier and its evidence
-        # with the same key, and each lookup was a round trip inside the tenant's write path.
-        self._keys: dict[UUID, bytes] = {}
+        # Keys found or stored in this transaction (shared with SqlSubjects, which stores new
+        # subjects' keys): a write seals an identifier and its evidence with the same key, and
+        # each lookup was a round trip inside the tenant's write path.
+        self._keys = keys
 
     # Data keys -----------------------------------------------------------------------------
 

@@ -61,10 +61,13 @@ _OWNER = (
 
 
 class SqlSubjects:
-    def __init__(self, conn: AsyncConnection, raw: Driver, tenant_id: UUID) -> None:
+    def __init__(
+        self, conn: AsyncConnection, raw: Driver, tenant_id: UUID, keys: dict[UUID, bytes]
+    ) -> None:
         self._conn = conn
         self._raw = raw
         self._tenant = tenant_id
+        self._keys = keys  # the data keys known in this transaction (SqlRights reads them)
 
     async def owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]:
         if not digests:
@@ -97,6 +100,7 @@ class SqlSubjects:
             ~referenced,
             ~linked,
         )
+        self._keys.pop(subject_id, None)
         await self._conn.execute(
             subject_keys.delete().where(
                 subject_keys.c.tenant_id == self._tenant, subject_keys.c.subject_id.in_(orphan)
@@ -125,6 +129,7 @@ class SqlSubjects:
             [subject_id for _, _, subject_id in links],
             [sealed for _, sealed, _ in links],
         )
+        self._keys.update((s.subject_id, s.wrapped_key) for s in created)
         return len(rows)
 
     async def attach(

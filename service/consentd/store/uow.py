@@ -136,12 +136,13 @@ class SqlUnitOfWork:
             await conn.close()
             raise
         self._conn = conn
-        self.subjects = SqlSubjects(conn, raw, self._tenant)
+        keys: dict[UUID, bytes] = {}  # the data keys known in this transaction
+        self.subjects = SqlSubjects(conn, raw, self._tenant, keys)
         self.consents = SqlConsents(conn, raw, self._tenant)
         self.catalog = SqlCatalog(conn, raw, self._tenant)
         self.campaign = SqlCampaign(raw, self._tenant)
         self.audit = SqlAudit(conn, raw, self._tenant, self._signer, self._every)
-        self.rights = SqlRights(conn, raw, self._tenant)
+        self.rights = SqlRights(conn, raw, self._tenant, keys)
         self.requests = SqlRequests(conn, self._tenant)
         self.retention = SqlRetention(conn, self._tenant)
         self.breach = SqlBreach(conn, self._tenant)
