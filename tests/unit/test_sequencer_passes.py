@@ -1,16 +1,18 @@
 """The sequencer integrates woken tenants a few at a time (jobs/sequencer.py: PARALLEL): passes
 of different tenants overlap, never more than PARALLEL at once, never two of one tenant, and
-every woken tenant is drained — on a fake store whose passes take time."""
+every woken tenant is drained — on a fake store whose passes take time. Tenants woken together
+share a transaction (GROUP); when that fails, each is drained alone."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from consentd.app.ports import Integrated
-from consentd.jobs.sequencer import PARALLEL, Sequencer
+from consentd.jobs.sequencer import GROUP, PARALLEL, Sequencer
 
 
 class SlowStore:
@@ -22,8 +24,14 @@ class SlowStore:
         self.most = 0
         self.most_of_one = 0
         self.empty = asyncio.Event()
+        self.groups: list[int] = []  # tenants of each integrate_many
+        self.open = 0  # transactions running (a pass, or a group's passes)
+        self.most_open = 0
+        self.fail_groups = False
 
     async def integrate(self, tenant_id: UUID, limit: int, now: datetime) -> Integrated:
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
         self.running[tenant_id] += 1
         self.most = max(self.most, sum(self.running.values()))
         self.most_of_one = max(self.most_of_one, self.running[tenant_id])
@@ -31,9 +39,34 @@ class SlowStore:
         taken = min(limit, self.queued[tenant_id])
         self.queued[tenant_id] -= taken
         self.running[tenant_id] -= 1
+        self.open -= 1
         if not any(self.queued.values()) and not sum(self.running.values()):
             self.empty.set()
         return Integrated(taken, taken)
+
+    async def integrate_many(
+        self, tenants: Sequence[UUID], limit: int, now: datetime
+    ) -> dict[UUID, Integrated]:
+        self.groups.append(len(tenants))
+        if self.fail_groups:
+            raise RuntimeError("a pass of the group failed")
+        self.open += 1
+        self.most_open = max(self.most_open, self.open)
+        for tenant in tenants:  # one transaction: its passes run in turn, as one running
+            self.running[tenant] += 1
+        self.most = max(self.most, sum(self.running.values()))
+        self.most_of_one = max(self.most_of_one, *(self.running[t] for t in tenants))
+        await asyncio.sleep(0.01)
+        done = {}
+        for tenant in tenants:
+            taken = min(limit, self.queued[tenant])
+            self.queued[tenant] -= taken
+            self.running[tenant] -= 1
+            done[tenant] = Integrated(taken, taken)
+        self.open -= 1
+        if not any(self.queued.values()) and not sum(self.running.values()):
+            self.empty.set()
+        return done
 
     async def queued_tenants(self) -> list[UUID]:
         return [t for t, n in self.queued.items() if n]
@@ -65,9 +98,25 @@ async def test_woken_tenants_are_integrated_a_few_at_a_time() -> None:
     assert not any(store.queued.values())
     assert store.empty.is_set()
     await sequencer.aclose()
-    assert 1 < store.most <= PARALLEL
+    assert 1 < store.most_open <= PARALLEL
     assert store.most_of_one == 1
     assert set(feed.woken) == set(tenants)
+    assert max(store.groups) > 1  # tenants woken together shared a transaction
+    assert max(store.groups) <= GROUP
+
+
+async def test_a_failed_group_drains_each_tenant_alone() -> None:
+    tenants = [uuid4() for _ in range(6)]
+    store, feed = SlowStore(tenants, 12), Feed()
+    store.fail_groups = True
+    sequencer = _sequencer(store, feed)
+    for tenant in tenants:
+        sequencer.changed(tenant)
+    await asyncio.wait_for(sequencer.settled(), 10)
+    assert not any(store.queued.values())  # every tenant integrated alone after all
+    assert max(store.groups) > 1
+    assert store.most_of_one == 1
+    await sequencer.aclose()
 
 
 async def test_a_sweep_drains_every_queued_tenant_a_few_at_a_time() -> None:

@@ -2,8 +2,9 @@
 
 Writers queue entries in their own transactions (store/audit.py, store/consents.py) and, once
 committed, call `changed(tenant)` (the unit of work's change signal). One task per process then
-runs integration passes (store/sequencer.py) for the woken tenants until their queues are empty,
-PARALLEL tenants at once, and wakes the change feed's watchers. `sweep()` integrates every
+runs integration passes (store/sequencer.py) for the woken tenants until their queues are empty
+(the tenants woken together in one transaction, up to GROUP of them; PARALLEL transactions at
+once), and wakes the change feed's watchers. `sweep()` integrates every
 tenant that has queued rows: what another process queued, or what a process killed before its
 pass left behind; `serve` runs it every `sweep_seconds`. `drain(tenant)` integrates a tenant's
 queue before a caller reads the log (verification, proofs, checkpoints), so what was
@@ -16,6 +17,7 @@ finds the queue already emptied by another commits nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
@@ -27,10 +29,13 @@ from consentd.app.ports import ChangeSignal, LogIntegration
 log = structlog.get_logger("consentd.sequencer")
 
 BATCH = 2_000
-# Tenants integrated at once: each pass is its own short transaction on its own head row, so
-# passes of different tenants never wait on each other. One at a time, writes spread over 50
-# tenants waited up to a second to be in the log (a pass and its commit per tenant, in turn).
+# Transactions of passes at once: each is short, on its own head rows, so they never wait on
+# each other. One at a time, writes spread over 50 tenants waited up to a second to be in the
+# log (a pass and its commit per tenant, in turn).
 PARALLEL = 4
+# Tenants woken together are integrated in one transaction, up to GROUP of them: writes spread
+# over many tenants woke a pass per write, each with its own commit.
+GROUP = 8
 
 
 class Sequencer:
@@ -72,7 +77,8 @@ class Sequencer:
             self._wake.clear()
             while self._woken or running:
                 while self._woken and len(running) < PARALLEL:
-                    running.add(asyncio.ensure_future(self._drain_logged(self._woken.pop())))
+                    group = [self._woken.pop() for _ in range(min(GROUP, len(self._woken)))]
+                    running.add(asyncio.ensure_future(self._integrate_logged(group)))
                 _, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
             self._idle.set()
 
@@ -80,11 +86,34 @@ class Sequencer:
         """Until every tenant woken so far is integrated (no pass running or pending)."""
         await self._idle.wait()
 
-    async def _drain_logged(self, tenant_id: UUID) -> None:
-        try:
-            await self.drain(tenant_id)
-        except Exception:  # the sweep retries; never let the task die
-            log.exception("sequencer_pass_failed", tenant=str(tenant_id))
+    async def _integrate_logged(self, tenants: list[UUID]) -> None:
+        """A pass of each tenant, together when several; a tenant with more queued than a pass
+        takes is woken again. When the passes together fail, each tenant is drained alone (one
+        tenant's failure never holds the others back)."""
+        if len(tenants) > 1:
+            try:
+                await self._together(tenants)
+                return
+            except Exception:
+                log.warning("sequencer_group_failed", tenants=len(tenants), exc_info=True)
+        for tenant_id in tenants:
+            try:
+                await self.drain(tenant_id)
+            except Exception:  # the sweep retries; never let the task die
+                log.exception("sequencer_pass_failed", tenant=str(tenant_id))
+
+    async def _together(self, tenants: list[UUID]) -> None:
+        async with contextlib.AsyncExitStack() as held:
+            for tenant_id in sorted(tenants):  # one order: never two groups waiting crosswise
+                lock = self._locks.setdefault(tenant_id, asyncio.Lock())
+                await held.enter_async_context(lock)
+            done = await self._store.integrate_many(tenants, self._batch, self._clock())
+        for tenant_id, integrated in done.items():
+            if integrated.fed:
+                self._feed.changed(tenant_id)
+            if integrated.entries >= self._batch:  # more queued: another pass
+                self._woken.add(tenant_id)
+                self._wake.set()
 
     async def drain(self, tenant_id: UUID) -> int:
         """Integrate the tenant's queue until it is empty; the entries appended."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -32,6 +33,12 @@ class LogIntegration(Protocol):
 
     async def integrate(self, tenant_id: UUID, limit: int, now: datetime) -> Integrated:
         """One pass: chain up to `limit` queued rows of the tenant into its log and feed."""
+        ...
+
+    async def integrate_many(
+        self, tenants: Sequence[UUID], limit: int, now: datetime
+    ) -> dict[UUID, Integrated]:
+        """One pass of each tenant, all committed together or none."""
         ...
 
     async def queued_tenants(self) -> list[UUID]:
