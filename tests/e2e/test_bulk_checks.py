@@ -241,6 +241,30 @@ async def test_stream_answers_each_chunk_in_order(stubs: Stubs, campaign: Campai
     assert {a.reason for a in answers[4:1004]} == {consent_pb2.REASON_NO_RECORD}
 
 
+async def test_idle_streams_do_not_hold_back_the_others(stubs: Stubs, campaign: Campaign) -> None:
+    """Streams whose callers sent their target and nothing more wait for their next chunk
+    without holding a turn of the process's bulk allowance (CONSENTD_BULK_CONCURRENCY, 4): with
+    more of them than turns, another stream's chunk is still answered. (A reader took its turn
+    before waiting for the chunk: four idle callers stalled every stream of the process.)"""
+    await _people(stubs)
+    idle = [campaign.StreamCheckConsent(metadata=stubs.metadata) for _ in range(6)]
+    try:
+        for call in idle:
+            await call.write(_chunk(first=True))
+        await asyncio.sleep(0.5)  # each one's reader now waits for a chunk
+        async with asyncio.timeout(10):
+            responses, error = await _stream(
+                campaign, stubs, [_chunk(first=True), _chunk(*_emails("ana@example.fr"))]
+            )
+        assert error is None
+        assert _verdicts([a for r in responses for a in r.answers]) == [
+            (0, ALLOW, consent_pb2.REASON_GRANTED)
+        ]
+    finally:
+        for call in idle:
+            call.cancel()
+
+
 async def test_stream_limits_end_it_with_a_clear_status(stubs: Stubs, campaign: Campaign) -> None:
     """A first message without a target, a later one naming a target or over 1,000 recipients
     end the stream with INVALID_ARGUMENT (after answering what came before); an unknown purpose

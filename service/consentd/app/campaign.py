@@ -23,8 +23,9 @@ from consentd.domain.model import Target
 from consentd.domain.tenancy import Principal
 
 MAX_BATCH = 1000
-# Chunks a stream decides ahead of the one being answered (each one query at most); with the
-# chunk being read and the one being answered, a stream holds at most READ_AHEAD + 2 chunks.
+# Chunks a stream decides ahead of the one being answered (each one query at most, running while
+# the next chunk is read); with the chunk being read and the one being answered, a stream holds
+# at most READ_AHEAD + 2 chunks.
 READ_AHEAD = 2
 # Stream chunks read and decided at once in the whole process (CONSENTD_BULK_CONCURRENCY).
 BULK_CHUNKS = 4
@@ -110,6 +111,7 @@ class CampaignUseCases:
         await self._checker.decide(tenant, target, as_of, [])
         window: _Window = asyncio.Queue(maxsize=READ_AHEAD)
         reader = asyncio.create_task(self._read_ahead(tenant, target, as_of, chunks, window))
+        work: asyncio.Future[Decided] | None = None
         try:
             while (item := await window.get()) is not None:
                 if isinstance(item, BaseException):
@@ -117,6 +119,8 @@ class CampaignUseCases:
                 first, work = item
                 yield AnswerChunk(first, await work)
         finally:
+            if work is not None and not work.done():
+                work.cancel()
             await _stop_reading(reader, window)
 
     async def _read_ahead(
@@ -127,21 +131,28 @@ class CampaignUseCases:
         chunks: AsyncIterator[Sequence[Recipient]],
         window: _Window,
     ) -> None:
-        """Read and decide the stream's chunks into the window (at most READ_AHEAD waiting),
-        then None; or put what reading raised, for the answering side to raise."""
+        """Read the stream's chunks and start deciding each (at most READ_AHEAD waiting to be
+        answered), then None; or put what reading raised, for the answering side to raise.
+        Chunks are decided while the next ones are read: one query at a time per
+        stream left the database idle half the time (bulk line: server and PostgreSQL ~50 %
+        each, in turn)."""
         index = 0
         try:
-            while True:
-                # Reading (decoding, hashing) and deciding a chunk take a turn of the
-                # process-wide bulk allowance: 500 streams take turns, checks go first.
-                async with self._bulk:
-                    chunk = await anext(chunks, None)
-                    if chunk is None:
-                        break
-                    decided = await self._checker.decide_items(tenant, target, as_of, chunk)
-                answered: asyncio.Future[Decided] = asyncio.get_running_loop().create_future()
-                answered.set_result(decided)
-                await window.put((index, answered))
+            while (chunk := await anext(chunks, None)) is not None:
+                # Deciding a chunk (hashing, the query) holds a turn of the process-wide bulk
+                # allowance until it is decided: 500 streams take turns, checks go first. Not
+                # the wait for the chunk: streams whose callers sent nothing more held every
+                # turn, and every other stream waited.
+                await self._bulk.acquire()
+                work = asyncio.ensure_future(
+                    self._checker.decide_items(tenant, target, as_of, chunk)
+                )
+                work.add_done_callback(lambda _: self._bulk.release())
+                try:
+                    await window.put((index, work))
+                except BaseException:
+                    work.cancel()
+                    raise
                 index += len(chunk)
             await window.put(None)
         except Exception as error:  # noqa: BLE001 - handed to the answering side
@@ -186,11 +197,20 @@ class CampaignUseCases:
 
 
 async def _stop_reading(reader: asyncio.Task[None], window: _Window) -> None:
-    """Stop a stream's reader: the chunks it decided ahead are dropped."""
+    """Stop a stream's reader: the chunks it decided ahead, or is deciding, are dropped (a
+    decision that failed meanwhile is dropped too: the stream already ended)."""
     reader.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await reader
     while not window.empty():
         left = window.get_nowait()
         if isinstance(left, tuple):
-            left[1].cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await reader
+            _drop(left[1])
+
+
+def _drop(work: asyncio.Future[Decided]) -> None:
+    if work.done():
+        if not work.cancelled():
+            work.exception()  # retrieved: never "exception was never retrieved"
+    else:
+        work.cancel()
