@@ -50,9 +50,7 @@ async def _entries(app: App, tenant_id: UUID) -> tuple[list[int], int]:
 async def test_one_transaction_integrates_each_tenant_into_its_own_log(
     app: App, admin: AdminUseCases
 ) -> None:
-    tenants = [
-        await admin.create_tenant(f"group-{uuid4().hex[:12]}") for _ in range(3)
-    ]
+    tenants = [await admin.create_tenant(f"group-{uuid4().hex[:12]}") for _ in range(3)]
     await app.sequencer.settled()
     for count, tenant in enumerate(tenants, start=2):
         await _queue(app, tenant, count)
@@ -72,9 +70,7 @@ async def test_one_transaction_integrates_each_tenant_into_its_own_log(
 async def test_a_failed_pass_commits_nothing_of_the_group(
     app: App, admin: AdminUseCases, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tenants = [
-        await admin.create_tenant(f"fail-{uuid4().hex[:12]}") for _ in range(2)
-    ]
+    tenants = [await admin.create_tenant(f"fail-{uuid4().hex[:12]}") for _ in range(2)]
     await app.sequencer.settled()
     for tenant in tenants:
         await _queue(app, tenant, 2)
