@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
@@ -67,7 +68,12 @@ class Sequencer:
         task = self._task
         if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
             self._wake = asyncio.Event()
-            self._task = asyncio.get_running_loop().create_task(self._run())
+            # In a context of its own: the request that woke it first must not lend it its
+            # deadline (a 1 ms statement timeout on every pass once that deadline passed) nor
+            # its trace.
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), context=contextvars.Context()
+            )
         self._wake.set()
 
     async def _run(self) -> None:
