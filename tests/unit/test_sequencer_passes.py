@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 from consentd.app.ports import Integrated
 from consentd.jobs.sequencer import GROUP, PARALLEL, Sequencer
+from consentd.store.database import remaining_milliseconds, set_call_deadline
 
 
 class SlowStore:
@@ -28,8 +29,10 @@ class SlowStore:
         self.open = 0  # transactions running (a pass, or a group's passes)
         self.most_open = 0
         self.fail_groups = False
+        self.deadlines: list[int | None] = []  # the call deadline each transaction ran under
 
     async def integrate(self, tenant_id: UUID, limit: int, now: datetime) -> Integrated:
+        self.deadlines.append(remaining_milliseconds())
         self.open += 1
         self.most_open = max(self.most_open, self.open)
         self.running[tenant_id] += 1
@@ -48,6 +51,7 @@ class SlowStore:
         self, tenants: Sequence[UUID], limit: int, now: datetime
     ) -> dict[UUID, Integrated]:
         self.groups.append(len(tenants))
+        self.deadlines.append(remaining_milliseconds())
         if self.fail_groups:
             raise RuntimeError("a pass of the group failed")
         self.open += 1
@@ -103,6 +107,21 @@ async def test_woken_tenants_are_integrated_a_few_at_a_time() -> None:
     assert set(feed.woken) == set(tenants)
     assert max(store.groups) > 1  # tenants woken together shared a transaction
     assert max(store.groups) <= GROUP
+
+
+async def test_passes_do_not_run_under_the_deadline_of_the_call_that_woke_them() -> None:
+    # The first writer's call had 10 ms left; its passes (and every later one) must not be cut
+    # to what is left of it (a 1 ms statement timeout once it passed).
+    tenants = [uuid4() for _ in range(3)]
+    store, feed = SlowStore(tenants, 12), Feed()
+    sequencer = _sequencer(store, feed)
+    set_call_deadline(0.01)
+    for tenant in tenants:
+        sequencer.changed(tenant)
+    await asyncio.wait_for(sequencer.settled(), 10)
+    await sequencer.aclose()
+    assert store.deadlines
+    assert set(store.deadlines) == {None}
 
 
 async def test_a_failed_group_drains_each_tenant_alone() -> None:
