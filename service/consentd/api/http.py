@@ -19,6 +19,7 @@ from consentd.api.asgi import ASGIApp, Receive, Scope, Send, header, lifespan, r
 from consentd.api.browser_gate import BrowserRequest, browser_request
 from consentd.api.calls import metadata_of
 from consentd.api.cors import answer_preflight, exposing_to_origin, is_same_origin
+from consentd.api.http_guard import ConnectionGuard, guarded_protocol
 from consentd.api.pages import DemoPage, Pages
 from consentd.api.refusals import (
     discard_body,
@@ -123,11 +124,13 @@ class _Uvicorn(uvicorn.Server):
 
 
 class HttpServer:
-    """uvicorn serving the browser app on one socket, as a task of the current event loop."""
+    """uvicorn serving the browser app on one socket, as a task of the current event loop, with
+    read deadlines and a connection limit (api/http_guard.py)."""
 
-    def __init__(self, app: ASGIApp, grace: float) -> None:
+    def __init__(self, app: ASGIApp, grace: float, *, guard: ConnectionGuard | None = None) -> None:
         self._app = app
         self._grace = grace
+        self.guard = guard or ConnectionGuard()
         self._server: _Uvicorn | None = None
         self._task: asyncio.Task[None] | None = None
         self.port = 0
@@ -152,6 +155,8 @@ class HttpServer:
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self._app,
+            http=guarded_protocol(self.guard),
+            ws="none",
             log_config=None,
             access_log=False,
             lifespan="off",
