@@ -124,7 +124,12 @@ async def _drain(app: App, listening: Listening, background: Background) -> None
     grace = app.settings.shutdown_grace_seconds
     await asyncio.gather(listening.server.stop(grace), listening.http.stop())
     await _cancel(background.sweeping)
-    await app.sequencer.sweep()
+    try:
+        await app.sequencer.sweep()
+    except Exception as error:  # noqa: BLE001 - the database is gone: stop all the same
+        # Nothing is lost: the queued entries stay in the database, and the next start's
+        # sweep (or another process's) integrates them.
+        log.warning("final_sweep_failed", error=type(error).__name__)
     if listening.metrics is not None:
         await asyncio.to_thread(listening.metrics.close)
 
