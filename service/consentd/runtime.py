@@ -8,8 +8,9 @@ import base64
 import contextlib
 import os
 import secrets
+import signal
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -19,7 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from consentd.bootstrap import App, bootstrap
 from consentd.config import ConfigError, Settings
 from consentd.domain.tenancy import Scope
-from consentd.postgres.embedded import EmbeddedPostgres
+from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from consentd.postgres.host import default_data_dir
 from consentd.serving import serve_until_signalled
 from consentd.store.database import check_runtime_role, migrate, provision_runtime_role
@@ -27,6 +28,8 @@ from consentd.telemetry import Telemetry, Tracing
 
 log = structlog.get_logger("consentd")
 LOCAL_KEY_FILE = "local-admin.key"
+# How often serve looks whether the embedded PostgreSQL it started still runs.
+POSTGRES_WATCH_SECONDS = 1.0
 DEMO_KEY_FILE = "demo-cookies.key"
 
 
@@ -37,6 +40,8 @@ class Database:
     secret_key: bytes
     audit_key: bytes  # the Ed25519 seed that signs audit checkpoints
     home: Path | None = None  # the embedded mode's folder
+    # Why the embedded PostgreSQL could not be kept running, once it could not.
+    failures: list[str] = field(default_factory=list)
 
 
 def _home(settings: Settings) -> Path:
@@ -69,8 +74,12 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
     home = _home(settings)
     embedded = EmbeddedPostgres(home / "postgres")
     started = not embedded.attach()
+    if embedded.stopped_orphan is not None:
+        log.warning("embedded_postgres_orphan_stopped", pid=embedded.stopped_orphan)
     if started:
         await asyncio.to_thread(embedded.start)
+    failures: list[str] = []
+    watching = asyncio.create_task(_keep_running(embedded, failures)) if started else None
     try:
         await asyncio.to_thread(embedded.create_database, "consentd")
         owner = embedded.url("consentd")
@@ -86,11 +95,44 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
             port=embedded.port,
             started=started,
         )
-        yield Database(runtime, owner, key, audit_key, home)
+        yield Database(runtime, owner, key, audit_key, home, failures)
     finally:
+        if watching is not None:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
         if started:
             await asyncio.to_thread(embedded.stop)
             log.info("embedded_postgres_stopped")
+
+
+async def _keep_running(embedded: EmbeddedPostgres, failures: list[str]) -> None:
+    """Restart the embedded PostgreSQL on its port when it exits on its own (killed, crashed):
+    the pools reconnect, and readiness says NOT_SERVING only meanwhile. When it cannot be
+    restarted, the reason goes to `failures` and the process stops itself (serve then exits 1),
+    so that a supervisor starts it afresh rather than a live process serving no database."""
+    while True:
+        await asyncio.sleep(POSTGRES_WATCH_SECONDS)
+        status = embedded.exit_status
+        if status is None:
+            continue
+        log.error("embedded_postgres_exited", status=status)
+        restarting = asyncio.ensure_future(asyncio.to_thread(embedded.restart))
+        try:
+            await asyncio.shield(restarting)
+        except asyncio.CancelledError:
+            # Not stopped half-way: the caller stops it next, after the restart is over.
+            with contextlib.suppress(Exception):
+                await restarting
+            raise
+        except EmbeddedPostgresError as error:
+            # The first and last lines only: the rest is the server's log, which may quote data.
+            lines = str(error).splitlines()
+            failures.append(" ".join(lines[:1] + lines[-1:] if len(lines) > 1 else lines))
+            log.error("embedded_postgres_restart_failed", error=failures[-1])
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        log.warning("embedded_postgres_restarted", port=embedded.port)
 
 
 def _local_secret(path: Path, text: bool = False) -> bytes:
@@ -172,6 +214,8 @@ async def serve(settings: Settings) -> None:
             await serve_until_signalled(app, page_key)
         finally:
             await app.aclose()
+    if db.failures:
+        raise EmbeddedPostgresError(f"stopped serving: {db.failures[0]}")
 
 
 async def prepare(app: App, db: Database) -> None:

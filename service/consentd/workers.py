@@ -82,7 +82,9 @@ async def _supervise(settings: Settings, workers: int) -> int:
                 )
             )
         log.info("workers_started", workers=workers, pids=[c.pid for c in children])
-        return await _watch(children, stop)
+        code = await _watch(children, stop)
+    # The embedded PostgreSQL could not be restarted: the supervisor stopped everything.
+    return 1 if db.failures else code
 
 
 async def _watch(children: list[asyncio.subprocess.Process], stop: asyncio.Event) -> int:

@@ -17,6 +17,7 @@ from consentd.cli.parser import parser
 from consentd.config import ConfigError, Settings
 from consentd.domain.errors import ConsentError
 from consentd.logs import configure_logging
+from consentd.postgres.host import EmbeddedPostgresError
 from consentd.runtime import probe_health, read_local_key, serve
 from consentd.store.database import UnsafeRuntimeRole
 
@@ -80,4 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ConsentError as error:
         print(f"consentd: {error.message}", file=sys.stderr)
+        return 1
+    except EmbeddedPostgresError as error:
+        print(f"consentd: embedded PostgreSQL: {error}", file=sys.stderr)
         return 1

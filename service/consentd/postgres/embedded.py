@@ -8,6 +8,7 @@ a terminal Ctrl-C reaches only us, and the caller decides when to call ``stop()`
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ from consentd.postgres.host import (
     clean_env,
     find_bindir,
     free_port,
+    parent_is_consentd,
     pid_alive,
     seconds_left,
     server_user,
@@ -65,6 +67,8 @@ class EmbeddedPostgres:
         self._password: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._sockets = ""
+        # The pid of a killed consentd's postmaster that attach() stopped, if any.
+        self.stopped_orphan: int | None = None
         self._bindir = find_bindir()
         self._user = server_user()
 
@@ -120,11 +124,34 @@ class EmbeddedPostgres:
             return False
         if len(lines) < 4 or not lines[0].strip().isdigit() or not lines[3].strip().isdigit():
             return False
-        if not pid_alive(int(lines[0].strip()), self.data_dir):
+        pid = int(lines[0].strip())
+        if not pid_alive(pid, self.data_dir):
+            return False
+        if not parent_is_consentd(pid):
+            # Its consentd was killed: nobody would stop it, watch it or restart it. Stop it,
+            # so that start() runs one that is ours.
+            self._stop_orphan(pid)
             return False
         self._port = int(lines[3].strip())
         self._password = self._read_password()
         return True
+
+    @property
+    def exit_status(self) -> int | None:
+        """The postmaster's exit status once our child has exited (reaped here), else None."""
+        proc = self._proc
+        return proc.poll() if proc is not None else None
+
+    def restart(self, timeout: float = 30.0) -> None:
+        """Start again on the same port after the server exited on its own (crash recovery
+        replays its WAL), so that the URLs handed out stay valid. Raises as start() does."""
+        port, fixed = self._port, self._fixed_port
+        self.stop()
+        self._fixed_port = port
+        try:
+            self.start(timeout)
+        finally:
+            self._fixed_port = fixed
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGINT (fast shutdown) and reap the child; SIGKILL it after `timeout` seconds.
@@ -204,6 +231,19 @@ class EmbeddedPostgres:
                 raise EmbeddedPostgresError(f"{msg} (kill -INT {pid})")
             time.sleep(0.05)
         pidfile.unlink(missing_ok=True)
+
+    def _stop_orphan(self, pid: int, timeout: float = 30.0) -> None:
+        """Fast shutdown of a postmaster that is not our child; SIGKILL after `timeout`."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGINT)
+        deadline = time.monotonic() + timeout
+        while pid_alive(pid, self.data_dir):
+            if seconds_left(deadline) <= 0:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                deadline = time.monotonic() + timeout
+            time.sleep(0.05)
+        self.stopped_orphan = pid
 
     def _launch(self, deadline: float) -> None:
         """Spawn postgres until ready: once more on a new port if a picked port got taken,

@@ -89,6 +89,18 @@ def pid_alive(pid: int, data_dir: Path) -> bool:
         return True
 
 
+def parent_is_consentd(pid: int) -> bool:
+    """False when /proc shows that pid's parent is not a consentd process: the postmaster of a
+    consentd that was killed, adopted by init or a subreaper. True when it cannot be told."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ppid = int(stat.rpartition(") ")[2].split()[1])
+        cmdline = Path(f"/proc/{ppid}/cmdline").read_bytes()
+    except (OSError, ValueError, IndexError):
+        return True
+    return b"consentd" in cmdline
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """Our environment minus PG* variables (PGDATA, PGOPTIONS...), with C messages."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
