@@ -126,13 +126,19 @@ async def _keep_running(embedded: EmbeddedPostgres, failures: list[str]) -> None
                 await restarting
             raise
         except EmbeddedPostgresError as error:
-            # The first and last lines only: the rest is the server's log, which may quote data.
-            lines = str(error).splitlines()
-            failures.append(" ".join(lines[:1] + lines[-1:] if len(lines) > 1 else lines))
+            failures.append(_headline(str(error)))
             log.error("embedded_postgres_restart_failed", error=failures[-1])
             os.kill(os.getpid(), signal.SIGTERM)
             return
         log.warning("embedded_postgres_restarted", port=embedded.port)
+
+
+def _headline(error: str) -> str:
+    """An embedded PostgreSQL error's first line, with its log's first FATAL line if any: the
+    rest of the log may quote data."""
+    lines = error.splitlines() or [""]
+    fatal = next((line for line in lines[1:] if "FATAL" in line), "")
+    return f"{lines[0]} {fatal}".strip()
 
 
 def _local_secret(path: Path, text: bool = False) -> bytes:

@@ -1,0 +1,134 @@
+"""`consentd serve` keeps its embedded PostgreSQL running: a killed postmaster is reaped and
+restarted on its port, one that cannot be restarted makes serve exit 1, and the orphan postmaster
+of a killed serve is stopped and replaced by the next serve (runtime.py `_keep_running`,
+postgres/embedded.py `attach`). Real processes, real signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+from pathlib import Path
+
+from tests.e2e.test_processes import _collect, _folder, _free_port, _running, _server, _serving
+
+
+def _env(data: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CONSENTD_DATA_DIR": str(data),
+        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "CONSENTD_METRICS_ADDRESS": "off",
+        "CONSENTD_LOG_FORMAT": "json",
+    }
+
+
+def _postmaster(data: Path) -> tuple[int, int]:
+    """The pid and port in the embedded cluster's postmaster.pid."""
+    lines = (data / "postgres" / "postmaster.pid").read_text().splitlines()
+    return int(lines[0]), int(lines[3])
+
+
+def _grpc_port(env: dict[str, str]) -> int:
+    return int(env["CONSENTD_GRPC_ADDRESS"].rsplit(":", 1)[1])
+
+
+async def _new_postmaster(data: Path, old: int, within: float = 30) -> tuple[int, int]:
+    for _ in range(int(within / 0.1)):
+        try:
+            pid, port = _postmaster(data)
+        except (FileNotFoundError, IndexError, ValueError):
+            pid, port = old, 0
+        if pid != old and _running({pid}):
+            return pid, port
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no new postmaster in {within} s")
+
+
+async def test_a_killed_postmaster_is_reaped_and_restarted_on_its_port() -> None:
+    data = _folder()
+    env = _env(data)
+    try:
+        async with _server(env) as serve:
+            await _serving(_grpc_port(env), serve)
+            old, port = _postmaster(data)
+            os.kill(old, signal.SIGKILL)
+            new, new_port = await _new_postmaster(data, old)
+            assert new_port == port, "the pools' URL names the old port"
+            await _serving(_grpc_port(env), serve)
+            assert _running({old}) == [], "the killed postmaster is left a zombie"
+            serve.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(serve.wait(), 60) == 0
+        assert _running({new}) == []
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+async def test_a_postmaster_that_cannot_restart_makes_serve_exit_1() -> None:
+    """Its port is taken while serve is stopped: the restart fails, serve says why and exits 1
+    (a supervisor restarts it), rather than living on with no database."""
+    data = _folder()
+    env = _env(data)
+    try:
+        async with _server(env) as serve:
+            assert serve.stderr is not None
+            lines: list[str] = []
+            reading = asyncio.create_task(_collect(serve.stderr, lines))
+            await _serving(_grpc_port(env), serve)
+            pid, port = _postmaster(data)
+            serve.send_signal(signal.SIGSTOP)
+            try:
+                os.kill(pid, signal.SIGKILL)
+                taken = await _take_port(port)
+            finally:
+                serve.send_signal(signal.SIGCONT)
+            with taken:
+                assert await asyncio.wait_for(serve.wait(), 60) == 1
+            await asyncio.wait_for(reading, 10)
+        log = "".join(lines)
+        assert '"event":"embedded_postgres_restart_failed"' in log
+        assert "consentd: embedded PostgreSQL: stopped serving" in log
+        assert '"event":"uncaught"' not in log
+        assert _running({pid}) == []
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+async def _take_port(port: int) -> socket.socket:
+    taker = socket.socket()
+    taker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    for _ in range(200):
+        try:
+            taker.bind(("127.0.0.1", port))
+            taker.listen()
+            return taker
+        except OSError:
+            await asyncio.sleep(0.05)
+    taker.close()
+    raise AssertionError(f"port {port} stayed taken")
+
+
+async def test_the_orphan_postmaster_of_a_killed_serve_is_replaced_and_stopped() -> None:
+    """kill -9 of serve leaves its postmaster running (adopted by init); the next serve stops
+    it, starts its own, and stops that one on SIGTERM: nothing keeps running the data folder."""
+    data = _folder()
+    env = _env(data)
+    try:
+        async with _server(env) as killed:
+            await _serving(_grpc_port(env), killed)
+            orphan, _ = _postmaster(data)
+            killed.kill()
+            await killed.wait()
+        assert _running({orphan}) == [orphan]
+        async with _server(env) as serve:
+            await _serving(_grpc_port(env), serve)
+            assert _running({orphan}) == []
+            own, _ = _postmaster(data)
+            serve.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(serve.wait(), 60) == 0
+        assert _running({own}) == []
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
