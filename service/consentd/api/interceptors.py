@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import grpc
 from google.protobuf.message import Message
 
-from consentd.api.calls import Call, Streams, metadata_of
+from consentd.api.calls import SHUTTING_DOWN, Call, Streams, metadata_of
 from consentd.api.context import set_principal
 from consentd.api.errors import DETAILS_KEY
 from consentd.api.gate import Gate
@@ -40,6 +40,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         self.arrived = 0
         # The wrapped handler of each method, built on its first call: handlers never change.
         self._wrapped: dict[str, Handler | None] = {}
+        # Set when the server drains: calls arriving from then on are refused UNAVAILABLE
+        # (not run, safe to retry) rather than left for grpc to cancel when it stops.
+        self.refusing = False
+        self._refusals: dict[str, Handler | None] = {}
 
     async def intercept_service(
         self,
@@ -48,6 +52,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     ) -> Handler | None:
         method = handler_call_details.method
         self.arrived += 1
+        if self.refusing and not method.startswith(OPEN_PREFIXES):
+            return await self._refusal(continuation, handler_call_details)
         if method in self._wrapped:
             return self._wrapped[method]
         handler = await continuation(handler_call_details)
@@ -56,6 +62,18 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         wrapped = self._wrap(method, handler)
         self._wrapped[method] = wrapped
         return wrapped
+
+    async def _refusal(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        """A handler of the method's kind that answers UNAVAILABLE without reading the call."""
+        method = handler_call_details.method
+        if method not in self._refusals:
+            handler = await continuation(handler_call_details)
+            self._refusals[method] = None if handler is None else _refusing(handler)
+        return self._refusals[method]
 
     def _wrap(self, method: str, handler: Handler) -> Handler:
         for kind, make in _HANDLER_KINDS:
@@ -173,6 +191,21 @@ async def _decoded(
     field) as the servicer reads it — as a single request is."""
     async for data in requests:
         yield decode(message, data)
+
+
+def _refusing(handler: Handler) -> Handler:
+    """`handler`'s kind, answering UNAVAILABLE (the server is shutting down) to every call."""
+
+    async def refuse(request: Any, context: Context) -> None:
+        await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
+
+    for kind, make in _HANDLER_KINDS:
+        if getattr(handler, kind) is not None:
+            made: Handler = make(
+                refuse, request_deserializer=None, response_serializer=handler.response_serializer
+            )
+            return made
+    raise RuntimeError("a handler of no known kind")
 
 
 async def _abort(call: Call, context: Context, exc: BaseException) -> None:

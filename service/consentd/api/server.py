@@ -48,6 +48,9 @@ Registration = Callable[[grpc.aio.Server], None]
 # At shutdown, how long calls already sent may keep arriving before the server stops taking them.
 SETTLE_SECONDS = 1.0
 SETTLE_QUIET = 0.1
+# Then, how long calls still arriving are refused (UNAVAILABLE) before grpc stops.
+REFUSE_SECONDS = 0.5
+REFUSE_QUIET = 0.02
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 SERVICE_NAMES = (
@@ -149,7 +152,25 @@ class Server:
         if self._probe is not None:
             await self._probe.close()
         await self._settle(min(SETTLE_SECONDS, grace / 2))
+        await self._refuse_new_calls()
         await self.grpc.stop(grace)
+
+    async def _refuse_new_calls(self) -> None:
+        """From now on calls are answered UNAVAILABLE (not run: a client retries them). What
+        grpc holds undispatched when it stops it cancels (CANCELLED, which clients do not
+        retry): wait until those it holds now have been refused, REFUSE_SECONDS at most."""
+        ours = [i for i in self._interceptors if isinstance(i, ServiceInterceptor)]
+        for interceptor in ours:
+            interceptor.refusing = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REFUSE_SECONDS
+        seen = -1
+        while loop.time() < deadline:
+            arrived = sum(i.arrived for i in ours)
+            if arrived == seen:
+                return
+            seen = arrived
+            await asyncio.sleep(REFUSE_QUIET)
 
     async def _settle(self, within: float) -> None:
         """Let calls the clients sent before the signal reach their handlers: grpc refuses
