@@ -55,7 +55,7 @@ class Gate:
             raise Unauthenticated()
         authorize(method, principal)
         if method not in NEVER_LIMITED:
-            self._limiter.take(principal.tenant_id)
+            self._limiter.take_for(principal)
         if request is not None:
             reject_unknown_fields(request)
             check_ranges(request)

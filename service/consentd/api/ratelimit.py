@@ -1,36 +1,30 @@
-"""Per-tenant token buckets, so one tenant's burst cannot starve another's calls."""
+"""Per-tenant token buckets, so one tenant's burst cannot starve another's calls; and within a
+tenant, the callers a web page or a person's portal holds have a bucket of their own, so that a
+busy (or abused) public page cannot use up the allowance of the tenant's back office."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
 from uuid import UUID
 
-from consentd.domain.errors import ResourceExhausted
+from consentd.app.throttle import TokenBuckets
+from consentd.domain.tenancy import Principal, Scope
 
-
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
+# The scopes of credentials that sit in web pages (publishable cookies:write keys) or in a
+# person's hands (portal tokens).
+PUBLIC_SCOPES = frozenset({Scope.COOKIES, Scope.SELF})
 
 
 class TenantRateLimiter:
-    """`rate` calls per second per tenant with bursts up to `burst`, in this process."""
+    """`rate` calls per second per tenant (and as many for its public callers) with bursts up
+    to `burst`, in this process."""
 
     def __init__(self, rate: float, burst: float) -> None:
-        self._rate = rate
-        self._burst = burst
-        self._buckets: dict[UUID, _Bucket] = {}
+        self._buckets = TokenBuckets(rate, burst)
 
-    def take(self, tenant_id: UUID) -> None:
+    def take(self, tenant_id: UUID, *, public: bool = False) -> None:
         """Spend one call; raises ResourceExhausted with the wait until the next token."""
-        now = time.monotonic()
-        bucket = self._buckets.get(tenant_id)
-        if bucket is None:
-            bucket = self._buckets[tenant_id] = _Bucket(self._burst, now)
-        bucket.tokens = min(self._burst, bucket.tokens + (now - bucket.updated) * self._rate)
-        bucket.updated = now
-        if bucket.tokens < 1:
-            raise ResourceExhausted((1 - bucket.tokens) / self._rate)
-        bucket.tokens -= 1
+        self._buckets.take((tenant_id, public))
+
+    def take_for(self, principal: Principal) -> None:
+        """Spend one call of the principal's bucket: its tenant's, public or not."""
+        self.take(principal.tenant_id, public=principal.scopes <= PUBLIC_SCOPES)
