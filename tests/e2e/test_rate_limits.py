@@ -15,12 +15,14 @@ from consent.v1 import (
     catalog_pb2_grpc,
     consent_pb2,
     consent_pb2_grpc,
+    cookies_pb2,
     cookies_pb2_grpc,
     types_pb2,
 )
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from consentd.app import auth
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import bootstrap
 from consentd.config import Settings
@@ -134,3 +136,70 @@ async def test_burst_is_limited_per_tenant_but_withdrawals_and_others_pass(
     await asyncio.sleep(max(delays) + 0.25)
     served = await _check(limited, checker, "again@example.fr")
     assert served.decision == consent_pb2.DECISION_DENY
+
+
+async def _outcomes(calls: list[Any]) -> list[grpc.StatusCode]:
+    async def code(call: Any) -> grpc.StatusCode:
+        try:
+            await call
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+        return grpc.StatusCode.OK
+
+    return list(await asyncio.gather(*(code(c) for c in calls)))
+
+
+async def test_a_public_page_key_has_a_bucket_of_its_own(
+    limited: Stubs, stubs: Stubs, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """A flood through the tenant's publishable cookies:write key (it sits in web pages) uses up
+    that key's bucket only: the tenant's back-office checks in the same moment are all served."""
+    await put_purpose(stubs, "newsletter")
+    page = bearer(await issue(admin, tenant, Scope.COOKIES.value))
+    checker = bearer(await issue(admin, tenant, Scope.CHECK.value))
+    for metadata in (page, checker):
+        with pytest.raises(grpc.aio.AioRpcError) as refused_first:
+            await put_purpose(replace(limited, metadata=metadata), "warm-up")
+        assert refused_first.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    empty = cookies_pb2.RecordCookieChoiceRequest()
+    flood = [limited.cookies.RecordCookieChoice(empty, metadata=page) for _ in range(CHECKS)]
+    checks = [_check(limited, checker, f"b{i}@example.fr") for i in range(OTHER_CHECKS)]
+    codes = await _outcomes([*flood, *checks])
+    assert grpc.StatusCode.RESOURCE_EXHAUSTED in codes[:CHECKS]
+    assert codes[CHECKS:] == [grpc.StatusCode.OK] * OTHER_CHECKS
+
+
+async def test_made_up_credentials_are_looked_up_at_a_bounded_rate(
+    database_url: str, clock: TestClock, admin: AdminUseCases, tenant: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Unknown credentials cost a database look-up each: past the process-wide allowance they
+    are refused RESOURCE_EXHAUSTED without one, while a known caller's cached key is served."""
+    monkeypatch.setattr(auth, "LOOKUPS_PER_SECOND", 2.0)
+    monkeypatch.setattr(auth, "LOOKUP_BURST", 5.0)
+    application = bootstrap(Settings(db_pool_size=5), database_url, TEST_SECRET, clock)
+    server = application.server()
+    port = server.bind("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            known = Stubs(
+                consent_pb2_grpc.ConsentServiceStub(channel),
+                catalog_pb2_grpc.CatalogServiceStub(channel),
+                bearer(await issue(admin, tenant, Scope.ADMIN.value)),
+                cookies_pb2_grpc.CookieServiceStub(channel),
+            )
+            await put_purpose(known, "newsletter")  # its key is looked up once, then cached
+            made_up = [bearer(f"ck_{uuid4().hex}") for _ in range(12)]
+            codes = await _outcomes(
+                [_check(known, m, "x@example.fr") for m in made_up]
+                + [_check(known, known.metadata, "k@example.fr")]
+            )
+    finally:
+        await server.stop(grace=1)
+        await application.aclose()
+    assert set(codes[:-1]) == {
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }, codes
+    assert codes[-1] == grpc.StatusCode.OK

@@ -13,6 +13,7 @@ from uuid import UUID
 import jwt
 
 from consentd.app.ports import CallerDirectory, Clock
+from consentd.app.throttle import TokenBuckets
 from consentd.domain.errors import InvalidInput, Unauthenticated
 from consentd.domain.identifiers import normalise_external_id
 from consentd.domain.keys import digest_matches, parse_api_key
@@ -26,6 +27,12 @@ TENANT_CLAIM = "tid"
 CACHE_SECONDS = 5.0
 CACHE_ENTRIES = 10_000
 REFUSED_SECONDS = 1.0
+# Look-ups of credentials not in the cache, per second, process-wide (no tenant is known yet to
+# rate-limit them): a flood of made-up keys is refused at this rate, not a query each, and leaves
+# the pool and the event loop to the known callers, whose credentials stay cached.
+LOOKUPS_PER_SECOND = 500.0
+LOOKUP_BURST = 1000.0
+LOOKUPS_EXHAUSTED = "too many unknown credentials presented at once; retry later"
 # Portal tokens act for a person: they must expire within this long of being used.
 MAX_TOKEN_LIFETIME = timedelta(hours=24)
 
@@ -45,6 +52,7 @@ class CredentialAuthenticator:
         self._clock = clock
         # fingerprint -> (monotonic deadline, principal, or None for a refused credential)
         self._cache: dict[bytes, tuple[float, Principal | None]] = {}
+        self._lookups = TokenBuckets(LOOKUPS_PER_SECOND, LOOKUP_BURST)
 
     async def authenticate(self, metadata: Mapping[str, str], *, fresh: bool = False) -> Principal:
         """`authorization: Bearer <credential>` exactly: one space, no other blank anywhere
@@ -60,6 +68,8 @@ class CredentialAuthenticator:
             if cached[1] is None:
                 raise Unauthenticated()
             return cached[1]
+        if not fresh:
+            self._lookups.take(message=LOOKUPS_EXHAUSTED)
         try:
             if credential.startswith("ck_"):
                 principal, valid_until = await self._api_key(credential)
