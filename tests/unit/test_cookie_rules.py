@@ -11,6 +11,7 @@ import pytest
 
 from consentd.domain.cookie_policy import (
     DEFAULT_POLICY,
+    MAX_REVISION,
     CookieCategory,
     CookiePolicy,
     check_origin,
@@ -182,6 +183,38 @@ def test_visitor_ids_page_urls_and_ips() -> None:
         truncate_ip("not-an-ip")
 
 
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("https://a.fr/compte/jeanne@example.fr/x", "https://a.fr/compte/(email)/x"),
+        ("https://a.fr/u/jeanne%40example.fr", "https://a.fr/u/(email)"),
+        ("https://a.fr/u/jeanne%2540example.fr", "https://a.fr/u/(email)"),
+        ("https://a.fr/u;mail=a@b.fr/", "https://a.fr/(email)/"),
+        ("https://a.fr/@marque/produit", "https://a.fr/@marque/produit"),
+        ("https://a.fr/100%25/remise", "https://a.fr/100%25/remise"),
+    ],
+)
+def test_email_looking_path_segments_are_replaced(url: str, kept: str) -> None:
+    """A path segment holding `x@y` (also percent-encoded) becomes `(email)`; others stay."""
+    assert check_page_url(url) == kept
+
+
+def test_no_categories_means_the_default_ones_and_revisions_have_a_ceiling() -> None:
+    """An empty category list settles to the defaults (a mapping may name them); a revision
+    over MAX_REVISION is refused unless it is the one already stored (kept, never raised to)."""
+    mapped = CookiePolicy(categories=(), consent_mode=(("ad_storage", ("marketing",)),))
+    settled = settle_policy(mapped, None)
+    assert settled.categories == DEFAULT_POLICY.categories
+    assert settled.consent_mode == (("ad_storage", ("marketing",)),)
+    for too_high in (MAX_REVISION + 1, 2**31 - 1):
+        with pytest.raises(InvalidInput, match=r"policy\.revision"):
+            settle_policy(CookiePolicy(categories=(), revision=too_high), settled)
+    assert settle_policy(CookiePolicy((), revision=MAX_REVISION), settled).revision == MAX_REVISION
+    legacy = replace(settled, revision=2**31 - 1)
+    assert settle_policy(CookiePolicy((), revision=0), legacy).revision == 2**31 - 1
+    assert settle_policy(CookiePolicy((), revision=2**31 - 1), legacy).revision == 2**31 - 1
+
+
 def test_origins_are_normalised_and_checked() -> None:
     """Origins are scheme://host[:port], lowercased; paths, credentials and junk are refused."""
     assert check_origin("HTTPS://WWW.Example.FR", "o") == "https://www.example.fr"
@@ -223,7 +256,10 @@ def test_settle_policy_fills_defaults_and_checks_every_field() -> None:
             "policy.acceptance_validity_months",
         ),
         (
-            CookiePolicy(categories=(), consent_mode=(("ad_storage", ("marketing",)),)),
+            CookiePolicy(
+                categories=(CookieCategory("stats"),),
+                consent_mode=(("ad_storage", ("marketing",)),),
+            ),
             "policy.consent_mode[0].categories[0]",
         ),
         (

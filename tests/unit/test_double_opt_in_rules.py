@@ -90,6 +90,18 @@ def test_tokens_are_random_and_stored_as_sha256_digests() -> None:
         token_digest("")
 
 
+@pytest.mark.parametrize("token", ["a\x00b", "a b", "a+b/c=", "x" * 129])
+def test_anything_but_a_token_is_refused_before_any_lookup(token: str) -> None:
+    """A token is 1 to 128 of the URL-safe base64 alphabet new_token() uses: anything else
+    is InvalidInput naming `token`, never an unknown token."""
+    assert set(new_token()) <= set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+    )
+    with pytest.raises(InvalidInput) as raised:
+        token_digest(token)
+    assert raised.value.field == "token"
+
+
 def test_a_confirmation_is_usable_once_and_in_time() -> None:
     """Used or past its expiry: FailedPrecondition."""
     open_ = Confirmation(uuid4(), uuid4(), Channel.EMAIL, "fr", (uuid4(),), NOW, pending_until(NOW))

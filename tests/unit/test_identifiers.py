@@ -180,10 +180,12 @@ def test_external_id_is_kept_as_given(raw: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "x" * 257, "crm\n42", "crm\x0042"], ids=["empty", "257", "newline", "nul"]
+    "raw",
+    ["", " ", "   ", "x" * 257, "crm\n42", "crm\x0042"],
+    ids=["empty", "space", "spaces", "257", "newline", "nul"],
 )
 def test_invalid_external_id_is_refused_naming_the_field(raw: str) -> None:
-    """Empty, too long (> 256) or non-printable external ids raise InvalidInput."""
+    """Empty, blank, too long (> 256) or non-printable external ids raise InvalidInput."""
     with pytest.raises(InvalidInput) as caught:
         normalise_external_id(raw, "subject.external_id")
     assert caught.value.field == "subject.external_id"

@@ -36,7 +36,7 @@ from consentd.app.confirmations import Confirmed
 from consentd.app.consents import CheckResult, Written
 from consentd.app.paging import Page
 from consentd.domain.catalog import check_key
-from consentd.domain.confirmations import MAX_TOKEN
+from consentd.domain.confirmations import check_token
 from consentd.domain.errors import InvalidInput
 from consentd.domain.model import ConsentEvent, ConsentState, Decision, Reason, Target
 
@@ -150,9 +150,7 @@ def history_out(page: Page[ConsentEvent]) -> pb.ListConsentHistoryResponse:
 
 
 def confirm_in(request: pb.ConfirmConsentRequest) -> tuple[str, Evidence]:
-    if not request.token or len(request.token) > MAX_TOKEN:
-        raise InvalidInput("token", f"is required, at most {MAX_TOKEN} characters")
-    return request.token, evidence_in(request.evidence, "evidence")
+    return check_token(request.token), evidence_in(request.evidence, "evidence")
 
 
 def confirm_out(confirmed: Confirmed) -> pb.ConfirmConsentResponse:

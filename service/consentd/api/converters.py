@@ -12,10 +12,11 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from consent.v1 import types_pb2 as pb
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from consentd.app.commands import Evidence, SubjectSelector
-from consentd.domain.catalog import check_key, check_text
+from consentd.domain.catalog import check_ip_address, check_key, check_text
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import (
     Identifier,
@@ -164,16 +165,27 @@ def identity_in(
     return found
 
 
+def required_in(message: Message, field: str, why: str) -> None:
+    """Raises InvalidInput when `message` does not carry its sub-message `field`: a request
+    whose zero value would silently reset what is stored (a put that replaces everything)."""
+    if not message.HasField(field):
+        raise InvalidInput(field, f"is required: {why}")
+
+
 def evidence_in(message: pb.Evidence, field: str) -> Evidence:
+    """The evidence as given; an IP address, when given, must be one (kept in its canonical
+    form). Raises InvalidInput naming the field."""
+    ip_address = check_text(f"{field}.ip_address", message.ip_address, 64)
     return Evidence(
-        ip_address=check_text(f"{field}.ip_address", message.ip_address, 64),
+        ip_address=str(check_ip_address(f"{field}.ip_address", ip_address)) if ip_address else "",
         user_agent=check_text(f"{field}.user_agent", message.user_agent, MAX_EVIDENCE),
         reference=check_text(f"{field}.reference", message.reference, MAX_REFERENCE),
     )
 
 
 def actor_in(value: str, field: str = "actor") -> str:
-    return check_text(field, value, MAX_ACTOR)
+    """Who did it (an agent id, `self`, a system or operator name): one line of text."""
+    return check_text(field, value, MAX_ACTOR, one_line=True)
 
 
 def time_in(message: Timestamp, field: str) -> datetime:

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from consent.v1 import cookies_pb2 as pb
 
-from consentd.api.converters import enum_in, enum_out, subject_ref_in, time_in, time_out
+from consentd.api.converters import (
+    enum_in,
+    enum_out,
+    required_in,
+    subject_ref_in,
+    time_in,
+    time_out,
+)
 from consentd.app.commands import SubjectSelector
 from consentd.app.cookie_choices import CookieAnswer, RecordCookieChoice
 from consentd.app.paging import Page
@@ -160,6 +167,9 @@ def link_in(request: pb.LinkVisitorRequest, phone_region: str) -> tuple[str, Sub
 
 
 def policy_in(request: pb.PutCookiePolicyRequest) -> CookiePolicy:
+    """The policy to put. A request without one is refused: the put replaces the whole policy,
+    so it would silently drop the allowed origins and reset every period to its default."""
+    required_in(request, "policy", "the put replaces the whole policy (send it whole)")
     message = request.policy
     if message.HasField("updated_at"):
         raise InvalidInput("policy.updated_at", "is set by the server: leave it empty")

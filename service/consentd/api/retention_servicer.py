@@ -9,7 +9,7 @@ from consent.v1 import retention_pb2 as pb
 from consent.v1 import retention_pb2_grpc
 
 from consentd.api.context import once, principal
-from consentd.api.converters import time_in, time_out
+from consentd.api.converters import required_in, time_in, time_out
 from consentd.app.retention import RetentionSettingsUseCases
 from consentd.domain.catalog import check_text
 from consentd.domain.errors import InvalidInput
@@ -18,7 +18,12 @@ from consentd.domain.retention import TenantRetention
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-def settings_in(message: pb.RetentionSettings) -> TenantRetention:
+def settings_in(request: pb.PutRetentionSettingsRequest) -> TenantRetention:
+    """The settings to put, whole. A request without them is refused: every setting would be
+    reset to its zero value, lifting a legal hold, dropping the contract's end and the storage
+    extension. Raises InvalidInput naming the field."""
+    required_in(request, "settings", "the put replaces every setting (send them all)")
+    message = request.settings
     if message.HasField("purged_at"):
         raise InvalidInput("settings.purged_at", "is set by the retention job")
     reason = check_text("settings.legal_hold_reason", message.legal_hold_reason, 500)
@@ -57,7 +62,7 @@ class RetentionServicer(retention_pb2_grpc.RetentionServiceServicer):
     async def PutRetentionSettings(
         self, request: pb.PutRetentionSettingsRequest, context: Context
     ) -> pb.PutRetentionSettingsResponse:
-        settings = settings_in(request.settings)
+        settings = settings_in(request)
         return _put(await self._settings.put(principal().tenant, settings, once(_put)))
 
 

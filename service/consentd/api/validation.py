@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 from google.protobuf.unknown_fields import UnknownFieldSet
@@ -87,8 +87,10 @@ def decode(message_class: type[M], data: bytes) -> M:
 
 def check_ranges(message: Message, path: str = "") -> None:
     """Every integer within its column's range (32-bit fields: integer, 64-bit: bigint), so a
-    value the database cannot store is refused here. Raises InvalidInput naming the field."""
-    if not _has_integers(message.DESCRIPTOR):
+    value the database cannot store is refused here, and every enum a value the contract
+    defines (proto3 enums are open: an undefined number decodes and would pass for another).
+    Raises InvalidInput naming the field."""
+    if not _has_numbers(message.DESCRIPTOR):
         return
     for descriptor, value in message.ListFields():
         name = f"{path}.{descriptor.name}" if path else descriptor.name
@@ -97,23 +99,41 @@ def check_ranges(message: Message, path: str = "") -> None:
             values = value if descriptor.is_repeated else (value,)
             if any(not -limit - 1 <= item <= limit for item in values):
                 raise InvalidInput(name, f"must be at most {limit}")
-        elif descriptor.message_type and not descriptor.message_type.GetOptions().map_entry:
+        elif descriptor.enum_type is not None:
+            _check_enum(descriptor.enum_type, descriptor, value, name)
+        elif (
+            descriptor.message_type
+            and not descriptor.message_type.GetOptions().map_entry
+            and _has_numbers(descriptor.message_type)
+        ):
             items = value if descriptor.is_repeated else (value,)
             for index, item in enumerate(items):
                 check_ranges(item, f"{name}[{index}]" if descriptor.is_repeated else name)
 
 
+def _check_enum(enum: EnumDescriptor, field: FieldDescriptor, value: Any, name: str) -> None:
+    values = value if field.is_repeated else (value,)
+    for index, item in enumerate(values):
+        if item not in enum.values_by_number:
+            names = ", ".join(v.name for v in enum.values)
+            raise InvalidInput(
+                f"{name}[{index}]" if field.is_repeated else name,
+                f"{item} is not a {enum.name} value: use one of {names}",
+            )
+
+
 @functools.cache
-def _has_integers(descriptor: Descriptor) -> bool:
-    """Whether a message of this type can hold an integer field, itself or below (the walk
-    skips the rest: a 1,000-recipient list of strings costs nothing here)."""
+def _has_numbers(descriptor: Descriptor) -> bool:
+    """Whether a message of this type can hold an integer or enum field, itself or below (the
+    walk skips the rest: a 1,000-recipient list of strings costs nothing here)."""
     return any(
         field.type in _32_BIT
         or field.type in _64_BIT
+        or field.enum_type is not None
         or (
             field.message_type is not None
             and field.message_type is not descriptor
-            and _has_integers(field.message_type)
+            and _has_numbers(field.message_type)
         )
         for field in descriptor.fields
     )

@@ -1,8 +1,10 @@
-"""Rules of the tenant's catalogue: purpose and notice keys, notice fingerprints."""
+"""Rules of the tenant's catalogue: purpose and notice keys, notice fingerprints; and the field
+checks every request shares: free text, one-line names, IP addresses."""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 
 from consentd.domain.errors import InvalidInput
@@ -12,6 +14,10 @@ _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 MAX_NOTICE_CONTENT = 200_000
 # C0 controls but tab, newline and carriage return; PostgreSQL refuses NUL in text outright.
 _CONTROL = frozenset(chr(c) for c in range(32) if chr(c) not in "\t\n\r") | {"\x7f"}
+# One line (a name): no control character at all, C1 included, and no line or paragraph break.
+_NOT_IN_A_LINE = (
+    _CONTROL | frozenset("\t\n\r\u2028\u2029") | frozenset(chr(c) for c in range(0x80, 0xA0))
+)
 MAX_TEXT = 2_000
 
 
@@ -25,15 +31,34 @@ def check_key(field: str, value: str) -> str:
     return value
 
 
-def check_text(field: str, value: str, limit: int = MAX_TEXT, *, required: bool = False) -> str:
-    """Free text of at most `limit` characters; raises InvalidInput when empty but required."""
+def check_text(
+    field: str,
+    value: str,
+    limit: int = MAX_TEXT,
+    *,
+    required: bool = False,
+    one_line: bool = False,
+) -> str:
+    """Free text of at most `limit` characters, without control characters (tab and line breaks
+    allowed unless `one_line`: names of who did something are one line). Raises InvalidInput
+    when empty but required, too long, or holding a character it may not."""
     if required and not value.strip():
         raise InvalidInput(field, "is required")
     if len(value) > limit:
         raise InvalidInput(field, f"must be at most {limit} characters")
+    if one_line and any(c in _NOT_IN_A_LINE for c in value):
+        raise InvalidInput(field, "must be one line: no tab, newline or control character")
     if any(c in _CONTROL for c in value):
         raise InvalidInput(field, "must not contain control characters")
     return value
+
+
+def check_ip_address(field: str, value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """An IPv4 or IPv6 address (surrounding spaces ignored). Raises InvalidInput."""
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        raise InvalidInput(field, "is not an IPv4 or IPv6 address (e.g. 203.0.113.7)") from None
 
 
 def check_language(field: str, value: str) -> str:

@@ -20,6 +20,8 @@ LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
 MAX_TOKEN = 128
 _TOKEN_BYTES = 32
+# What new_token() makes (URL-safe base64, no padding): anything else is no token of ours.
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
 def new_token() -> str:
@@ -27,11 +29,23 @@ def new_token() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(_TOKEN_BYTES)).rstrip(b"=").decode()
 
 
+def check_token(token: str, field: str = "token") -> str:
+    """A confirmation token as its link carries it: 1 to 128 of `A-Z a-z 0-9 _ -`. Raises
+    InvalidInput for anything else (a malformed token is the caller's error, not an unknown
+    one)."""
+    if not token or len(token) > MAX_TOKEN or not set(token) <= _TOKEN_CHARS:
+        raise InvalidInput(
+            field,
+            f"is required: the token of a confirmation link, 1 to {MAX_TOKEN} characters of"
+            " A-Z a-z 0-9 _ -",
+        )
+    return token
+
+
 def token_digest(token: str) -> bytes:
-    """What is stored: SHA-256 of the token (a random secret needs no key nor stretching)."""
-    if not token or len(token) > MAX_TOKEN:
-        raise InvalidInput("token", f"is required, at most {MAX_TOKEN} characters")
-    return hashlib.sha256(token.encode()).digest()
+    """What is stored: SHA-256 of the token (a random secret needs no key nor stretching).
+    Raises InvalidInput when it is not a token (check_token)."""
+    return hashlib.sha256(check_token(token).encode()).digest()
 
 
 def pending_until(now: datetime, days: int = DEFAULT_PENDING_DAYS) -> datetime:

@@ -14,6 +14,9 @@ from consentd.domain.months import MAX_MONTHS
 NECESSARY = "necessary"
 MAX_CATEGORIES = 20
 MAX_ORIGINS = 50
+# Revisions only go up, so the highest one accepted must leave room for every later re-consent:
+# a revision put at the column's limit (2^31 - 1) could never be raised again.
+MAX_REVISION = 1_000_000
 DEFAULT_REFUSAL_MONTHS = 6
 # Google Consent Mode v2 signals, in the order gtag documents them.
 SIGNALS = (
@@ -100,6 +103,11 @@ def _months(value: int, default: int, name: str) -> int:
 
 
 def _categories(policy: CookiePolicy, name: str) -> tuple[CookieCategory, ...]:
+    """The policy's categories; none given means the default ones (analytics, marketing,
+    personalisation), as the contract says: a policy without them would leave the default
+    Consent Mode mapping nothing to grant."""
+    if not policy.categories:
+        return DEFAULT_POLICY.categories
     if len(policy.categories) > MAX_CATEGORIES:
         raise InvalidInput(name, f"must hold at most {MAX_CATEGORIES} categories")
     seen: set[str] = set()
@@ -116,10 +124,12 @@ def _categories(policy: CookiePolicy, name: str) -> tuple[CookieCategory, ...]:
     return policy.categories
 
 
-def _mapping(policy: CookiePolicy, name: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _mapping(
+    policy: CookiePolicy, categories: tuple[CookieCategory, ...], name: str
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if not policy.consent_mode:
         return DEFAULT_CONSENT_MODE
-    usable = policy.category_ids | {NECESSARY}
+    usable = {c.category_id for c in categories} | {NECESSARY}
     seen: set[str] = set()
     for index, (signal, needs) in enumerate(policy.consent_mode):
         if signal not in SIGNALS or signal in seen:
@@ -139,8 +149,14 @@ def _mapping(policy: CookiePolicy, name: str) -> tuple[tuple[str, tuple[str, ...
 
 def settle_policy(policy: CookiePolicy, current: CookiePolicy | None) -> CookiePolicy:
     """The policy to store: defaults filled in, everything checked. Raises InvalidInput naming
-    the field under `policy.` (unknown category in a mapping, lowered revision, bad origin...)."""
+    the field under `policy.` (unknown category in a mapping, lowered revision, a revision over
+    MAX_REVISION, bad origin...)."""
     revision = policy.revision or (current.revision if current else 1)
+    # One stored before the ceiling existed may be kept (0 or the same number), never raised to.
+    if revision > MAX_REVISION and (current is None or revision != current.revision):
+        raise InvalidInput(
+            "policy.revision", f"must be 1 to {MAX_REVISION} (0 keeps the current revision)"
+        )
     if current is not None and revision < current.revision:
         raise InvalidInput(
             "policy.revision", f"must not be lower than the current revision {current.revision}"
@@ -153,8 +169,9 @@ def settle_policy(policy: CookiePolicy, current: CookiePolicy | None) -> CookieP
             for i, o in enumerate(policy.allowed_origins)
         )
     )
+    categories = _categories(policy, "policy.categories")
     return CookiePolicy(
-        categories=_categories(policy, "policy.categories"),
+        categories=categories,
         revision=revision,
         refusal_validity_months=_months(
             policy.refusal_validity_months,
@@ -164,7 +181,7 @@ def settle_policy(policy: CookiePolicy, current: CookiePolicy | None) -> CookieP
         acceptance_validity_months=_months(
             policy.acceptance_validity_months, MAX_MONTHS, "policy.acceptance_validity_months"
         ),
-        consent_mode=_mapping(policy, "policy.consent_mode"),
+        consent_mode=_mapping(policy, categories, "policy.consent_mode"),
         allowed_origins=origins,
         updated_at=policy.updated_at,
     )

@@ -13,18 +13,22 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
-from consentd.domain.catalog import check_text
+from consentd.domain.catalog import check_ip_address, check_text
 from consentd.domain.cookie_policy import DEFAULT_CONSENT_MODE, NECESSARY, CookiePolicy
 from consentd.domain.errors import InvalidInput
 from consentd.domain.months import MAX_MONTHS, add_months
 from consentd.domain.tcf import TcfCore
 
 MAX_PAGE_URL = 2048
+# What an email-looking segment of a page URL's path becomes (a valid path segment itself).
+EMAIL_MARKER = "(email)"
+_EMAIL_LIKE = re.compile(r"[^\s@]@[^\s@]")
 MAX_USER_AGENT = 1024
 MIN_VISITOR_ID, MAX_VISITOR_ID = 16, 64
 GRANTED, DENIED = "granted", "denied"
@@ -164,8 +168,9 @@ def consent_mode(policy: CookiePolicy, granted: tuple[str, ...] | None) -> dict[
 
 
 def check_page_url(value: str, name: str = "page_url") -> str:
-    """An http(s) URL of at most 2048 characters, kept without its query and fragment (they
-    may carry personal data such as an email address)."""
+    """An http(s) URL of at most 2048 characters, kept without its query, fragment and
+    credentials, and with every path segment that looks like an email address replaced by
+    EMAIL_MARKER: they may all carry personal data, which a proof must not keep."""
     check_text(name, value, MAX_PAGE_URL)
     if not value:
         return ""
@@ -175,14 +180,23 @@ def check_page_url(value: str, name: str = "page_url") -> str:
         raise InvalidInput(name, "is not a URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
         raise InvalidInput(name, "must be an http or https URL")
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
+    path = parts.path
+    if "@" in path or "%" in path:
+        path = "/".join(EMAIL_MARKER if _looks_like_email(s) else s for s in path.split("/"))
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{path}"
+
+
+def _looks_like_email(segment: str) -> bool:
+    """Something, `@`, something; also percent-encoded (`%40`, even encoded twice)."""
+    for _ in range(3):
+        if _EMAIL_LIKE.search(segment):
+            return True
+        segment = unquote(segment)
+    return _EMAIL_LIKE.search(segment) is not None
 
 
 def truncate_ip(value: str, name: str = "ip_address") -> str:
     """The network of an IP address: its /24 for IPv4, its /48 for IPv6. Raises InvalidInput."""
-    try:
-        address = ipaddress.ip_address(value.strip())
-    except ValueError:
-        raise InvalidInput(name, "is not an IPv4 or IPv6 address") from None
+    address = check_ip_address(name, value)
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))

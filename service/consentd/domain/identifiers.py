@@ -137,9 +137,12 @@ def normalise_phone(raw: str, default_region: str, field: str = "phone") -> Iden
 
 
 def normalise_external_id(raw: str, field: str = "external_id") -> Identifier:
-    """1 to 256 printable characters, kept as given. Raises InvalidInput."""
+    """1 to 256 printable characters, not only spaces, kept as given. Raises InvalidInput."""
     if not raw or len(raw) > MAX_EXTERNAL_ID or not raw.isprintable():
         raise InvalidInput(field, f"must be 1 to {MAX_EXTERNAL_ID} printable characters")
+    # "   " names nobody: every caller that sent a blank id would share one subject.
+    if not raw.strip():
+        raise InvalidInput(field, "must not be blank (only spaces)")
     return Identifier(IdentifierKind.EXTERNAL_ID, raw)
 
 

@@ -1,0 +1,363 @@
+"""Input a black-box probe of the gRPC API found accepted, now refused (or defaulted as the
+contract says): each is INVALID_ARGUMENT naming the field and what it accepts, and leaves
+nothing written."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from consent.v1 import (
+    consent_pb2,
+    cookies_pb2,
+    retention_pb2,
+    retention_pb2_grpc,
+    rights_pb2,
+    rights_pb2_grpc,
+    types_pb2,
+)
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from consentd.bootstrap import App
+from consentd.domain.tenancy import Tenant
+from consentd.store.tables import cookie_choices
+from tests.conftest import Stubs, owner
+from tests.e2e.helpers import by_email, grant, put_purpose, record, target
+from tests.e2e.security_helpers import fails, row_counts
+
+SOMEONE = types_pb2.SubjectIdentity(email="someone@example.fr")
+ORIGIN = "https://shop.example.fr"
+# A token as new_token() makes them (43 of the URL-safe base64 alphabet), issued to nobody.
+UNKNOWN_TOKEN = "A" * 43
+
+
+def _field(error: grpc.aio.AioRpcError) -> str:
+    """The one field the BadRequest detail names (rpc_status also checks code and message)."""
+    status = rpc_status.from_call(error)
+    assert status is not None, "no grpc-status-details-bin trailer"
+    bad = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad)
+    assert len(bad.field_violations) == 1
+    field: str = bad.field_violations[0].field
+    return field
+
+
+async def _invalid(call: Awaitable[Any], field: str) -> str:
+    """Asserts the call is INVALID_ARGUMENT naming `field`; returns the message."""
+    error = await fails(call)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
+    assert _field(error) == field
+    details = str(error.details())
+    assert details.startswith(f"{field}:")
+    return details
+
+
+async def _put_policy(stubs: Stubs, **fields: object) -> cookies_pb2.CookiePolicy:
+    request = cookies_pb2.PutCookiePolicyRequest(policy=cookies_pb2.CookiePolicy(**fields))  # type: ignore[arg-type]
+    return (await stubs.cookies.PutCookiePolicy(request, metadata=stubs.metadata)).policy
+
+
+async def _policy(stubs: Stubs) -> cookies_pb2.CookiePolicy:
+    request = cookies_pb2.GetCookiePolicyRequest()
+    return (await stubs.cookies.GetCookiePolicy(request, metadata=stubs.metadata)).policy
+
+
+# 1. PutCookiePolicy without categories
+
+
+async def test_a_policy_put_without_categories_keeps_the_default_categories(
+    stubs: Stubs,
+) -> None:
+    """No categories means the documented default (analytics, marketing, personalisation), so
+    the default Consent Mode mapping still has categories to grant: accept-all grants them and
+    ad_storage / analytics_storage are granted."""
+    stored = await _put_policy(stubs, allowed_origins=[ORIGIN], refusal_validity_months=3)
+    defaults = ["analytics", "marketing", "personalisation"]
+    assert [c.category_id for c in stored.categories] == defaults
+    assert [c.category_id for c in (await _policy(stubs)).categories] == defaults
+    answer = await stubs.cookies.RecordCookieChoice(
+        cookies_pb2.RecordCookieChoiceRequest(
+            visitor_id="v" * 20,
+            method=cookies_pb2.COOKIE_CHOICE_METHOD_ACCEPT_ALL,
+            policy_revision=1,
+        ),
+        metadata=stubs.metadata,
+    )
+    assert list(answer.choice.granted_categories) == sorted(["necessary", *defaults])
+    assert answer.consent_mode["ad_storage"] == "granted"
+    assert answer.consent_mode["analytics_storage"] == "granted"
+
+
+async def test_a_policy_without_categories_may_map_signals_to_the_default_ones(
+    stubs: Stubs,
+) -> None:
+    """A Consent Mode mapping naming a default category is checked against the defaults the
+    put will store, not against the empty list it was sent with."""
+    mapping = cookies_pb2.ConsentModeMapping(signal="ad_storage", categories=["marketing"])
+    stored = await _put_policy(stubs, consent_mode=[mapping])
+    assert [(m.signal, list(m.categories)) for m in stored.consent_mode] == [
+        ("ad_storage", ["marketing"])
+    ]
+
+
+# 2. Puts that replace everything: the whole message is required
+
+
+async def test_an_empty_retention_put_is_invalid_and_keeps_the_legal_hold(
+    channel: grpc.aio.Channel, stubs: Stubs
+) -> None:
+    """PutRetentionSettings without `settings` would reset every setting (lifting a legal hold,
+    dropping the contract's end): INVALID_ARGUMENT naming `settings`, the hold stays."""
+    retention = retention_pb2_grpc.RetentionServiceStub(channel)
+    held = retention_pb2.RetentionSettings(
+        legal_hold=True, legal_hold_reason="contentieux", storage_extension=True
+    )
+    await retention.PutRetentionSettings(
+        retention_pb2.PutRetentionSettingsRequest(settings=held), metadata=stubs.metadata
+    )
+    empty = retention.PutRetentionSettings(
+        retention_pb2.PutRetentionSettingsRequest(), metadata=stubs.metadata
+    )
+    assert "is required" in await _invalid(empty, "settings")
+    got = await retention.GetRetentionSettings(
+        retention_pb2.GetRetentionSettingsRequest(), metadata=stubs.metadata
+    )
+    assert (got.settings.legal_hold, got.settings.legal_hold_reason) == (True, "contentieux")
+    assert got.settings.storage_extension
+
+
+async def test_an_empty_cookie_policy_put_is_invalid_and_keeps_the_origins(stubs: Stubs) -> None:
+    """PutCookiePolicy without `policy` would drop the allowed origins and reset the periods:
+    INVALID_ARGUMENT naming `policy`, the stored policy unchanged."""
+    await _put_policy(stubs, allowed_origins=[ORIGIN], refusal_validity_months=3)
+    empty = stubs.cookies.PutCookiePolicy(
+        cookies_pb2.PutCookiePolicyRequest(), metadata=stubs.metadata
+    )
+    assert "is required" in await _invalid(empty, "policy")
+    kept = await _policy(stubs)
+    assert (list(kept.allowed_origins), kept.refusal_validity_months) == ([ORIGIN], 3)
+
+
+# 3. Cookie policy revision ceiling
+
+
+@pytest.mark.parametrize("revision", [2**31 - 1, 1_000_001])
+async def test_a_revision_over_one_million_is_invalid_and_leaves_room_to_raise(
+    stubs: Stubs, revision: int
+) -> None:
+    """A revision past 1,000,000 (int32 max included) is refused naming policy.revision with
+    the accepted range; the stored revision is untouched and can still be raised."""
+    message = await _invalid(_put_policy(stubs, revision=revision), "policy.revision")
+    assert "1 to 1000000" in message
+    assert (await _policy(stubs)).revision == 1
+    assert (await _put_policy(stubs, revision=1_000_000)).revision == 1_000_000
+
+
+# 4. Enum values the contract does not define
+
+
+async def test_an_undefined_processing_role_is_invalid_and_writes_nothing(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """processing_role 99 (no such ProcessingRole) was taken as the tenant's default: it is
+    INVALID_ARGUMENT naming the field and listing the defined values, and nothing is stored."""
+    await put_purpose(stubs, "newsletter")
+    before = await row_counts(app, tenant.tenant_id)
+    request = consent_pb2.RecordConsentRequest(
+        subject=SOMEONE,
+        choices=[grant(target("newsletter"))],
+        source=types_pb2.SOURCE_API,
+        processing_role=types_pb2.ProcessingRole.ValueType(99),
+    )
+    message = await _invalid(
+        stubs.consent.RecordConsent(request, metadata=stubs.metadata), "processing_role"
+    )
+    assert "PROCESSING_ROLE_CONTROLLER" in message
+    assert await row_counts(app, tenant.tenant_id) == before
+
+
+async def test_an_undefined_enum_inside_a_message_is_named_by_its_path(stubs: Stubs) -> None:
+    """The check is general: an undefined channel inside the first choice's target is named
+    `choices[0].target.channel`, with the values Channel defines."""
+    await put_purpose(stubs, "newsletter")
+    to = target("newsletter", channel=types_pb2.Channel.ValueType(42))
+    request = consent_pb2.RecordConsentRequest(
+        subject=SOMEONE, choices=[grant(to)], source=types_pb2.SOURCE_API
+    )
+    message = await _invalid(
+        stubs.consent.RecordConsent(request, metadata=stubs.metadata), "choices[0].target.channel"
+    )
+    assert "42 is not a Channel value" in message
+
+
+# 5. Evidence IP addresses
+
+
+async def test_an_evidence_ip_that_is_no_address_is_invalid_on_record(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """RecordConsent with evidence.ip_address 999.1.1.1 is refused as the cookie path refuses
+    it, and nothing is stored."""
+    await put_purpose(stubs, "newsletter")
+    before = await row_counts(app, tenant.tenant_id)
+    bad = types_pb2.Evidence(ip_address="999.1.1.1", user_agent="Firefox")
+    call = record(stubs, SOMEONE, grant(target("newsletter")), evidence=bad)
+    assert "IPv4 or IPv6" in await _invalid(call, "evidence.ip_address")
+    assert await row_counts(app, tenant.tenant_id) == before
+
+
+async def test_an_evidence_ip_that_is_no_address_is_invalid_on_withdraw_and_confirm(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """The same on every path that takes Evidence: a withdrawal (which would create the
+    subject) and a confirmation are refused naming evidence.ip_address; nothing is stored."""
+    before = await row_counts(app, tenant.tenant_id)
+    bad = types_pb2.Evidence(ip_address="999.1.1.1")
+    withdraw = consent_pb2.WithdrawConsentRequest(
+        subject=by_email("new@example.fr"), all=True, source=types_pb2.SOURCE_API, evidence=bad
+    )
+    await _invalid(
+        stubs.consent.WithdrawConsent(withdraw, metadata=stubs.metadata), "evidence.ip_address"
+    )
+    confirm = consent_pb2.ConfirmConsentRequest(token=UNKNOWN_TOKEN, evidence=bad)
+    await _invalid(
+        stubs.consent.ConfirmConsent(confirm, metadata=stubs.metadata), "evidence.ip_address"
+    )
+    assert await row_counts(app, tenant.tenant_id) == before
+
+
+# 6. Blank external ids
+
+
+@pytest.mark.parametrize("blank", [" ", "   "])
+async def test_a_blank_external_id_is_invalid(
+    app: App, stubs: Stubs, tenant: Tenant, blank: str
+) -> None:
+    """An external id of spaces only names nobody (every such caller would share a subject):
+    refused in a SubjectIdentity and in a SubjectRef, and nothing is stored."""
+    await put_purpose(stubs, "newsletter")
+    before = await row_counts(app, tenant.tenant_id)
+    identity = types_pb2.SubjectIdentity(external_id=blank)
+    call = record(stubs, identity, grant(target("newsletter")))
+    assert "blank" in await _invalid(call, "subject.external_id")
+    withdraw = consent_pb2.WithdrawConsentRequest(
+        subject=types_pb2.SubjectRef(external_id=blank), all=True, source=types_pb2.SOURCE_API
+    )
+    await _invalid(
+        stubs.consent.WithdrawConsent(withdraw, metadata=stubs.metadata), "subject.external_id"
+    )
+    assert await row_counts(app, tenant.tenant_id) == before
+
+
+# 7. Names of who did something are one line
+
+
+async def test_an_attestation_by_a_name_with_a_line_break_is_invalid(
+    channel: grpc.aio.Channel, stubs: Stubs
+) -> None:
+    """ConfirmIdentity attested_by "dpo\\nverified: yes" is refused naming attested_by; the
+    request stays RECEIVED, and a one-line name still attests it."""
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, SOMEONE, grant(target("newsletter")))
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    submitted = await rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=by_email("someone@example.fr")
+        ),
+        metadata=stubs.metadata,
+    )
+    request_id = submitted.request.request_id
+    for forged in ("dpo\nverified: yes", "dpo\r", "dpo\tx", "dpo\x85", "dpo\u2028x"):
+        attest = rights_pb2.ConfirmIdentityRequest(request_id=request_id, attested_by=forged)
+        message = await _invalid(
+            rights.ConfirmIdentity(attest, metadata=stubs.metadata), "attested_by"
+        )
+        assert "one line" in message
+    got = await rights.GetRightsRequest(
+        rights_pb2.GetRightsRequestRequest(request_id=request_id), metadata=stubs.metadata
+    )
+    assert got.request.state == rights_pb2.RIGHTS_REQUEST_STATE_RECEIVED
+    attest = rights_pb2.ConfirmIdentityRequest(request_id=request_id, attested_by="Jeanne (DPO)")
+    confirmed = await rights.ConfirmIdentity(attest, metadata=stubs.metadata)
+    assert confirmed.request.verification_method == "operator:Jeanne (DPO)"
+
+
+async def test_an_actor_with_a_line_break_is_invalid(
+    app: App, channel: grpc.aio.Channel, stubs: Stubs, tenant: Tenant
+) -> None:
+    """Every `actor` (who recorded, withdrew, erased) is one line: a newline is refused naming
+    `actor`, and nothing is stored."""
+    await put_purpose(stubs, "newsletter")
+    before = await row_counts(app, tenant.tenant_id)
+    recorded = consent_pb2.RecordConsentRequest(
+        subject=SOMEONE,
+        choices=[grant(target("newsletter"))],
+        source=types_pb2.SOURCE_API,
+        actor="agent-7\nactor: admin",
+    )
+    await _invalid(stubs.consent.RecordConsent(recorded, metadata=stubs.metadata), "actor")
+    withdrawn = consent_pb2.WithdrawConsentRequest(
+        subject=by_email("new@example.fr"), all=True, source=types_pb2.SOURCE_API, actor="a\nb"
+    )
+    await _invalid(stubs.consent.WithdrawConsent(withdrawn, metadata=stubs.metadata), "actor")
+    erase = rights_pb2.EraseSubjectRequest(subject=by_email("new@example.fr"), actor="a\r\nb")
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await _invalid(rights.EraseSubject(erase, metadata=stubs.metadata), "actor")
+    assert await row_counts(app, tenant.tenant_id) == before
+
+
+# 8. E-mail addresses in a page URL's path
+
+
+async def test_an_email_in_the_page_url_path_is_not_stored(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """A path segment that looks like an email address (plain or percent-encoded) is replaced
+    by `(email)` before the choice is stored; the query is dropped as before."""
+    url = (
+        "https://shop.example.fr/compte/jeanne.martin@example.fr/commandes/"
+        "paul%40example.org?email=jeanne.martin@example.fr"
+    )
+    answer = await stubs.cookies.RecordCookieChoice(
+        cookies_pb2.RecordCookieChoiceRequest(
+            visitor_id="v" * 20,
+            method=cookies_pb2.COOKIE_CHOICE_METHOD_ACCEPT_ALL,
+            policy_revision=1,
+            page_url=url,
+        ),
+        metadata=stubs.metadata,
+    )
+    kept = "https://shop.example.fr/compte/(email)/commandes/(email)"
+    assert answer.choice.page_url == kept
+    async with owner(app).connect() as conn:
+        stored = (
+            await conn.execute(
+                sa.select(cookie_choices.c.page_url).where(
+                    cookie_choices.c.tenant_id == tenant.tenant_id
+                )
+            )
+        ).scalar_one()
+    assert stored == kept
+
+
+# 9. Malformed confirmation tokens
+
+
+@pytest.mark.parametrize("token", ["abc\x00def", "abc def", "abc/def=", "é" * 10])
+async def test_a_malformed_confirmation_token_is_invalid_not_unknown(
+    stubs: Stubs, token: str
+) -> None:
+    """A token with a NUL byte (or any character a token never has) is INVALID_ARGUMENT saying
+    what a token looks like, not NOT_FOUND; a well-formed unknown one is still NOT_FOUND."""
+    malformed = consent_pb2.ConfirmConsentRequest(token=token)
+    message = await _invalid(
+        stubs.consent.ConfirmConsent(malformed, metadata=stubs.metadata), "token"
+    )
+    assert "A-Z a-z 0-9 _ -" in message
+    unknown = consent_pb2.ConfirmConsentRequest(token=UNKNOWN_TOKEN)
+    error = await fails(stubs.consent.ConfirmConsent(unknown, metadata=stubs.metadata))
+    assert error.code() == grpc.StatusCode.NOT_FOUND
