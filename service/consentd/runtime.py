@@ -53,24 +53,36 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
     """The configured database, migrated; or a private PostgreSQL started here (or already run
     by another consentd process on the same folder) and stopped here if we started it."""
     if settings.database_url:
-        if settings.secret_key is None:
-            raise ConfigError("CONSENTD_SECRET_KEY is required when DATABASE_URL is set")
-        if settings.audit_signing_key is None:
-            # Never derived from anything in the database: a checkpoint must prove the chain to
-            # someone who does not trust the database.
-            raise ConfigError("CONSENTD_AUDIT_SIGNING_KEY is required when DATABASE_URL is set")
-        owner = settings.migration_database_url
-        if owner and settings.migrate_on_start:
-            await migrate(owner, settings.migrations_dir)
-        yield Database(
-            settings.database_url, owner, settings.secret_key, settings.audit_signing_key
-        )
+        yield await _given_database(settings)
         return
     if not settings.embedded_postgres:
         raise ConfigError(
             "DATABASE_URL is required: CONSENTD_EMBEDDED_POSTGRES=false (as in the container "
             "image, which has no PostgreSQL)"
         )
+    async with _embedded_database(settings) as db:
+        yield db
+
+
+async def _given_database(settings: Settings) -> Database:
+    """DATABASE_URL's, migrated when the owner's URL is given too."""
+    if settings.secret_key is None:
+        raise ConfigError("CONSENTD_SECRET_KEY is required when DATABASE_URL is set")
+    if settings.audit_signing_key is None:
+        # Never derived from anything in the database: a checkpoint must prove the chain to
+        # someone who does not trust the database.
+        raise ConfigError("CONSENTD_AUDIT_SIGNING_KEY is required when DATABASE_URL is set")
+    assert settings.database_url is not None
+    owner = settings.migration_database_url
+    if owner and settings.migrate_on_start:
+        await migrate(owner, settings.migrations_dir)
+    return Database(settings.database_url, owner, settings.secret_key, settings.audit_signing_key)
+
+
+@contextlib.asynccontextmanager
+async def _embedded_database(settings: Settings) -> AsyncIterator[Database]:
+    """The private PostgreSQL in the data folder: attached to, or started, watched (restarted
+    when it dies) and stopped here."""
     home = _home(settings)
     embedded = EmbeddedPostgres(home / "postgres")
     started = not embedded.attach()
@@ -90,11 +102,9 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
         key = settings.secret_key or _local_secret(home / "secret.key")
         audit_key = settings.audit_signing_key or _local_secret(home / "audit-signing.key")
         log.info(
-            "embedded_postgres",
-            data_dir=str(embedded.data_dir),
-            port=embedded.port,
+            "embedded_postgres", data_dir=str(embedded.data_dir), port=embedded.port,
             started=started,
-        )
+        )  # fmt: skip
         yield Database(runtime, owner, key, audit_key, home, failures)
     finally:
         if watching is not None:

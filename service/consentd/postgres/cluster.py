@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pwd
 import secrets
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -45,6 +46,30 @@ def run_as(user: pwd.struct_passwd | None) -> RunAs:
     if user is None:
         return {"user": None, "group": None, "extra_groups": None}
     return {"user": user.pw_name, "group": user.pw_gid, "extra_groups": []}
+
+
+# A unix socket path is at most 107 bytes.
+_SOCKET_DIR_MAX = 107 - len("/.s.PGSQL.65535")
+
+
+def socket_dir(data_dir: Path, user: pwd.struct_passwd | None) -> str:
+    """<data_dir>/run, made for the server, or "" (no unix socket) if too long."""
+    run = data_dir / "run"
+    if len(os.fsencode(run)) > _SOCKET_DIR_MAX:
+        return ""
+    run.mkdir(mode=0o700, exist_ok=True)
+    if user is not None:
+        os.chown(run, user.pw_uid, user.pw_gid)
+    return str(run)
+
+
+def remove_cluster(data_dir: Path, password_file: Path, log_file: Path) -> None:
+    """Delete the data dir (only if it holds a cluster or nothing), password and log."""
+    empty = data_dir.is_dir() and not any(data_dir.iterdir())
+    if empty or (data_dir / "PG_VERSION").exists():
+        shutil.rmtree(data_dir, ignore_errors=True)
+    password_file.unlink(missing_ok=True)
+    log_file.unlink(missing_ok=True)
 
 
 def prepare_dirs(data_dir: Path, user: pwd.struct_passwd | None) -> None:

@@ -8,10 +8,8 @@ a terminal Ctrl-C reaches only us, and the caller decides when to call ``stop()`
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
@@ -20,16 +18,25 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import quote
 
-from consentd.postgres.cluster import Cluster, initdb, prepare_dirs, run_as
+from consentd.postgres.cluster import (
+    Cluster,
+    initdb,
+    prepare_dirs,
+    remove_cluster,
+    run_as,
+    socket_dir,
+)
 from consentd.postgres.host import (
     EmbeddedPostgresError,
     clean_env,
     find_bindir,
     free_port,
+    log_tail,
     parent_is_consentd,
     pid_alive,
     seconds_left,
     server_user,
+    stop_orphan,
 )
 
 __all__ = ["EmbeddedPostgres", "EmbeddedPostgresError", "find_bindir"]
@@ -38,7 +45,6 @@ _DB_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _EPHEMERAL = ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
 _PORT_TAKEN = "Address already in use"
 _CRASH_LEFTOVERS = ("pre-existing shared memory block", "lock file")
-_SOCKET_DIR_MAX = 107 - len("/.s.PGSQL.65535")
 
 
 class EmbeddedPostgres:
@@ -128,9 +134,9 @@ class EmbeddedPostgres:
         if not pid_alive(pid, self.data_dir):
             return False
         if not parent_is_consentd(pid):
-            # Its consentd was killed: nobody would stop it, watch it or restart it. Stop it,
-            # so that start() runs one that is ours.
-            self._stop_orphan(pid)
+            # Its consentd was killed: stop it, so that start() runs one that is ours.
+            stop_orphan(pid, self.data_dir)
+            self.stopped_orphan = pid
             return False
         self._port = int(lines[3].strip())
         self._password = self._read_password()
@@ -165,7 +171,7 @@ class EmbeddedPostgres:
                 proc.kill()
                 proc.wait()
         if self.ephemeral:
-            self._remove_files()
+            remove_cluster(self.data_dir, self.password_file, self.log_file)
         self._port = self._fixed_port
 
     def create_database(self, name: str) -> None:
@@ -232,19 +238,6 @@ class EmbeddedPostgres:
             time.sleep(0.05)
         pidfile.unlink(missing_ok=True)
 
-    def _stop_orphan(self, pid: int, timeout: float = 30.0) -> None:
-        """Fast shutdown of a postmaster that is not our child; SIGKILL after `timeout`."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGINT)
-        deadline = time.monotonic() + timeout
-        while pid_alive(pid, self.data_dir):
-            if seconds_left(deadline) <= 0:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-                deadline = time.monotonic() + timeout
-            time.sleep(0.05)
-        self.stopped_orphan = pid
-
     def _launch(self, deadline: float) -> None:
         """Spawn postgres until ready: once more on a new port if a picked port got taken,
         and again after a pause while a crashed server's orphans still hold its memory."""
@@ -265,7 +258,7 @@ class EmbeddedPostgres:
     def _spawn(self) -> int:
         """Start postgres as our child, output appended to the log; return the log offset.
         Its unix socket lives in <data_dir>/run."""
-        self._sockets = self._socket_dir()
+        self._sockets = socket_dir(self.data_dir, self._user)
         argv = [self._bin("postgres"), "-D", str(self.data_dir), "-k", self._sockets]
         argv += ["-p", str(self.port), "-c", "listen_addresses=127.0.0.1"]
         for setting in _EPHEMERAL if self.ephemeral else []:
@@ -279,16 +272,6 @@ class EmbeddedPostgres:
             )  # fmt: skip
         return offset
 
-    def _socket_dir(self) -> str:
-        """<data_dir>/run, made for the server, or "" (no unix socket) if too long."""
-        run = self.data_dir / "run"
-        if len(os.fsencode(run)) > _SOCKET_DIR_MAX:
-            return ""
-        run.mkdir(mode=0o700, exist_ok=True)
-        if self._user is not None:
-            os.chown(run, self._user.pw_uid, self._user.pw_gid)
-        return str(run)
-
     def _bin(self, name: str) -> str:
         """The path of PostgreSQL's program `name`."""
         return str(self._bindir / name)
@@ -299,11 +282,11 @@ class EmbeddedPostgres:
         while seconds_left(deadline) > 0:
             if self.pid is None:
                 self._proc = None
-                return self._log_tail(offset)
+                return log_tail(self.log_file, offset)
             if self._is_ready():
                 return None
             time.sleep(0.02)
-        msg = f"postgres was not ready in time; its log ends:\n{self._log_tail(offset)}"
+        msg = f"postgres was not ready in time; its log ends:\n{log_tail(self.log_file, offset)}"
         raise EmbeddedPostgresError(msg)
 
     def _is_ready(self) -> bool:
@@ -315,21 +298,3 @@ class EmbeddedPostgres:
             return done.returncode == 0
         except subprocess.TimeoutExpired:
             return False
-
-    def _log_tail(self, offset: int, lines: int = 20) -> str:
-        """The last `lines` lines the server logged after offset."""
-        try:
-            with self.log_file.open("rb") as log:
-                log.seek(offset)
-                text = log.read().decode(errors="replace").strip()
-        except FileNotFoundError:
-            text = ""
-        return "\n".join(text.splitlines()[-lines:]) or "(empty)"
-
-    def _remove_files(self) -> None:
-        """Delete the data dir (only if it holds a cluster or nothing), password and log."""
-        empty = self.data_dir.is_dir() and not any(self.data_dir.iterdir())
-        if empty or (self.data_dir / "PG_VERSION").exists():
-            shutil.rmtree(self.data_dir, ignore_errors=True)
-        self.password_file.unlink(missing_ok=True)
-        self.log_file.unlink(missing_ok=True)

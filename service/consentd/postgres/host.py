@@ -3,9 +3,11 @@ user runs it, free ports, live postmasters, a clean environment for its commands
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import stat
 import time
@@ -131,3 +133,28 @@ def server_user() -> pwd.struct_passwd | None:
             "PostgreSQL refuses to run as root and there is no 'postgres' user: create "
             "one (useradd --system postgres) or run consentd as a normal user"
         ) from None
+
+
+def stop_orphan(pid: int, data_dir: Path, timeout: float = 30.0) -> None:
+    """Fast shutdown (SIGINT) of data_dir's postmaster `pid`, which is not our child; SIGKILL
+    after `timeout` seconds. Returns once it is gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid, data_dir):
+        if seconds_left(deadline) <= 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + timeout
+        time.sleep(0.05)
+
+
+def log_tail(log_file: Path, offset: int, lines: int = 20) -> str:
+    """The last `lines` lines the server logged in log_file after offset."""
+    try:
+        with log_file.open("rb") as log:
+            log.seek(offset)
+            text = log.read().decode(errors="replace").strip()
+    except FileNotFoundError:
+        text = ""
+    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
