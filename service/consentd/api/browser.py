@@ -19,11 +19,15 @@ gRPC-Web), under uvicorn in the same process. Around them:
   and non-browser callers (no Origin) need no entry.
 * Errors: one table (api/errors.py, domain error -> gRPC status) gives the Connect code of the
   same name, with the same message and google.rpc details; one log line per call.
+* A request connectrpc cannot read (a body that is not what its content type and encoding
+  say, a malformed timeout header) is refused in our words, never the library's
+  (api/connect_wire.py); gRPC-Web's text form (application/grpc-web-text) is served too.
 
 Here: the Connect apps (the servicers behind the gate). The pieces: api/browser_gate.py
-(admission, tenant prefix, origins), api/connect_codecs.py and api/connect_errors.py, api/http.py
-(ASGI routing and the uvicorn server) with api/cors.py, api/refusals.py and api/pages.py;
-api/browser_portal.py adds the preference centre's methods.
+(admission, tenant prefix, origins), api/connect_codecs.py, api/connect_errors.py and
+api/connect_wire.py (with api/grpc_web_text.py), api/http.py (ASGI routing and the uvicorn
+server) with api/cors.py, api/refusals.py and api/pages.py; api/browser_portal.py adds the
+preference centre's methods.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from consent.v1.consent_connect import ConsentService, ConsentServiceASGIApplica
 from consent.v1.cookies_connect import CookieService, CookieServiceASGIApplication
 
 from consentd.api.browser_gate import BrowserGate
-from consentd.api.connect_codecs import CODECS
+from consentd.api.connect_codecs import CODECS, COMPRESSIONS
+from consentd.api.connect_wire import BrowserService, WireErrors
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.cookie_servicer import CookieServicer
 from consentd.domain.cookies import MAX_USER_AGENT
@@ -115,21 +120,30 @@ class ConsentConnect(ConsentService):
         return await self._servicer.ListConsentHistory(request, NO_GRPC_CONTEXT)
 
 
+WIRE_ERRORS = WireErrors()
+
+
+def connect_options(gate: BrowserGate) -> dict[str, Any]:
+    """What every Connect app of the browser port is built with: WireErrors first (it runs
+    before the body is read), then the gate; the strict codecs and compressions; the size
+    limit."""
+    return {
+        "interceptors": [WIRE_ERRORS, gate],
+        "read_max_bytes": MAX_BROWSER_MESSAGE,
+        "codecs": CODECS,
+        "compressions": COMPRESSIONS,
+    }
+
+
 def connect_apps(
     gate: BrowserGate, cookies: CookieServicer, consents: ConsentServicer
-) -> list[CookieServiceASGIApplication | ConsentServiceASGIApplication]:
+) -> list[BrowserService]:
     """One connectrpc ASGI app per service, each behind the gate."""
     return [
-        CookieServiceASGIApplication(
-            CookieConnect(cookies),
-            interceptors=[gate],
-            read_max_bytes=MAX_BROWSER_MESSAGE,
-            codecs=CODECS,
+        BrowserService(
+            CookieServiceASGIApplication(CookieConnect(cookies), **connect_options(gate))
         ),
-        ConsentServiceASGIApplication(
-            ConsentConnect(consents),
-            interceptors=[gate],
-            read_max_bytes=MAX_BROWSER_MESSAGE,
-            codecs=CODECS,
+        BrowserService(
+            ConsentServiceASGIApplication(ConsentConnect(consents), **connect_options(gate))
         ),
     ]

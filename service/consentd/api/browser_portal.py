@@ -19,10 +19,10 @@ from consent.v1.catalog_connect import CatalogService, CatalogServiceASGIApplica
 from consent.v1.consent_connect import ConsentServiceASGIApplication
 from consent.v1.rights_connect import RightsService, RightsServiceASGIApplication
 
-from consentd.api.browser import MAX_BROWSER_MESSAGE, NO_GRPC_CONTEXT, ConsentConnect
+from consentd.api.browser import NO_GRPC_CONTEXT, ConsentConnect, connect_options
 from consentd.api.browser_gate import BrowserGate
 from consentd.api.catalog_servicer import CatalogServicer
-from consentd.api.connect_codecs import CODECS
+from consentd.api.connect_wire import BrowserService
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.rights_servicer import RightsServicer
 from consentd.domain.cookies import MAX_USER_AGENT
@@ -100,18 +100,18 @@ class RightsConnect(RightsService):
         return await self._servicer.ExportSubject(request, NO_GRPC_CONTEXT)
 
 
-def portal_apps(gate: BrowserGate, services: list[Any], servicers: PortalServicers) -> list[Any]:
+def portal_apps(
+    gate: BrowserGate, services: list[BrowserService], servicers: PortalServicers
+) -> list[BrowserService]:
     """`services` (api/browser.py connect_apps) with ConsentService's app replaced by one that
     also withdraws and confirms, and the catalogue and rights apps added."""
-    common: dict[str, Any] = {
-        "interceptors": [gate],
-        "read_max_bytes": MAX_BROWSER_MESSAGE,
-        "codecs": CODECS,
-    }
-    kept = [s for s in services if not isinstance(s, ConsentServiceASGIApplication)]
+    common = connect_options(gate)
+    kept = [s for s in services if not isinstance(s.app, ConsentServiceASGIApplication)]
     return [
         *kept,
-        ConsentServiceASGIApplication(PortalConsentConnect(servicers.consents), **common),
-        CatalogServiceASGIApplication(CatalogConnect(servicers.catalog), **common),
-        RightsServiceASGIApplication(RightsConnect(servicers.rights), **common),
+        BrowserService(
+            ConsentServiceASGIApplication(PortalConsentConnect(servicers.consents), **common)
+        ),
+        BrowserService(CatalogServiceASGIApplication(CatalogConnect(servicers.catalog), **common)),
+        BrowserService(RightsServiceASGIApplication(RightsConnect(servicers.rights), **common)),
     ]

@@ -1,15 +1,21 @@
-"""The browser port's codecs: Connect's JSON and binary codecs, decoding as strictly as the
-gRPC port does (api/validation.py)."""
+"""The browser port's codecs and compressions: Connect's JSON and binary codecs, decoding as
+strictly as the gRPC port does (api/validation.py), and gzip, each refusing a body it cannot read
+with INVALID_ARGUMENT in our words (connectrpc would quote the exception it caught)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from connectrpc.codec import Codec
 from connectrpc.compat import google_protobuf_binary_codec, google_protobuf_json_codec
+from connectrpc.compression import Compression
+from connectrpc.compression.gzip import GzipCompression
+from connectrpc.errors import ConnectError
 from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from consentd.api.connect_errors import connect_error
@@ -17,6 +23,8 @@ from consentd.api.validation import decode
 from consentd.domain.errors import InvalidInput
 
 M = TypeVar("M", bound=Message)
+# The longest piece of a caller's field name quoted back to it.
+MAX_QUOTED_NAME = 64
 
 
 class StrictJSONCodec:
@@ -34,28 +42,97 @@ class StrictJSONCodec:
 
     def decode(self, data: bytes | bytearray, message_class: type[M]) -> M:
         try:
-            document = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
-            raise connect_error(InvalidInput("request", "is not valid JSON")) from None
-        if not isinstance(document, dict):
-            raise connect_error(InvalidInput("request", "must be a JSON object"))
-        message = message_class()
-        try:
-            json_format.ParseDict(document, message, ignore_unknown_fields=False)
-        except (json_format.ParseError, ValueError, TypeError, AttributeError) as error:
-            raise connect_error(_json_error(str(error))) from None
-        return message
+            return _from_json(data, message_class)
+        except InvalidInput as error:
+            raise connect_error(error) from None
+
+
+def _from_json(data: bytes | bytearray, message_class: type[M]) -> M:
+    """The message a JSON body holds. Raises InvalidInput naming the field (the first unknown
+    one, or the one of the wrong type), or the request when it is not one JSON object."""
+    descriptor = cast(Descriptor, message_class.DESCRIPTOR)
+    try:
+        document = json.loads(data)
+    except ValueError:  # not JSON, or not UTF-8
+        raise InvalidInput("request", "is not valid JSON") from None
+    except RecursionError:
+        raise _too_deep(descriptor) from None
+    if not isinstance(document, dict):
+        raise InvalidInput("request", "must be a JSON object")
+    message = message_class()
+    try:
+        _refuse_unknown_fields(document, descriptor, "")
+        json_format.ParseDict(document, message, ignore_unknown_fields=False)
+    except RecursionError:
+        raise _too_deep(descriptor) from None
+    except (json_format.ParseError, ValueError, TypeError, AttributeError) as error:
+        raise _json_error(str(error)) from None
+    return message
+
+
+def _too_deep(descriptor: Descriptor) -> InvalidInput:
+    return InvalidInput(
+        "request", f"is not valid JSON for {descriptor.full_name}: nested too deeply"
+    )
+
+
+def _refuse_unknown_fields(document: dict[str, Any], descriptor: Descriptor, path: str) -> None:
+    """Raises InvalidInput for the first key of `document`, or of a message inside it, that
+    names no field of the contract (json_format reads a key as the JSON or the proto name)."""
+    for key, value in document.items():
+        field = _json_fields(descriptor).get(key)
+        if field is None:
+            quoted = json.dumps(str(key)[:MAX_QUOTED_NAME])
+            reason = f"is not valid JSON for {descriptor.full_name}: unknown field {quoted}"
+            raise InvalidInput(path or "request", reason)
+        inner = _message_of(field)
+        if inner is None or value is None:
+            continue
+        name = f"{path}.{field.name}" if path else field.name
+        for where, item in _items(field, name, value):
+            if isinstance(item, dict):
+                _refuse_unknown_fields(item, inner, where)
+
+
+@functools.cache
+def _json_fields(descriptor: Descriptor) -> dict[str, FieldDescriptor]:
+    fields = {f.json_name: f for f in descriptor.fields}
+    fields.update(descriptor.fields_by_name)
+    return fields
+
+
+def _message_of(field: FieldDescriptor) -> Descriptor | None:
+    """The message type a field's JSON value (or map value) holds, unless its JSON form is
+    special (the google.protobuf types: json_format checks those itself)."""
+    inner = field.message_type
+    if inner is not None and inner.GetOptions().map_entry:
+        inner = inner.fields_by_name["value"].message_type
+    if inner is None or inner.full_name.startswith("google.protobuf."):
+        return None
+    return inner
+
+
+def _items(field: FieldDescriptor, name: str, value: Any) -> list[tuple[str, Any]]:
+    if field.message_type is not None and field.message_type.GetOptions().map_entry:
+        if not isinstance(value, dict):
+            return []
+        return [(f"{name}[{str(k)[:MAX_QUOTED_NAME]}]", v) for k, v in value.items()]
+    if field.is_repeated:
+        return [(f"{name}[{i}]", v) for i, v in enumerate(value)] if isinstance(value, list) else []
+    return [(name, value)]
 
 
 def _json_error(text: str) -> InvalidInput:
     """The field json_format names in `text` ("Failed to parse a field: Failed to parse b
     field: <parser's words>" -> a.b), with a reason of ours."""
-    path = FAILED_FIELD.findall(text)
-    if path:
-        return InvalidInput(".".join(path), "has a value of the wrong type or out of range")
-    if text.startswith("Message type"):
-        return InvalidInput("request", text.split("\n", 1)[0][:200])
-    return InvalidInput("request", "does not match the contract")
+    field = ".".join(FAILED_FIELD.findall(text)) or "request"
+    if "should not have multiple" in text:
+        return InvalidInput(field, "sets one field, or two fields of one oneof, more than once")
+    if "null is not allowed" in text:
+        return InvalidInput(field, "must not hold null in a list")
+    if field == "request":
+        return InvalidInput(field, "does not match the contract")
+    return InvalidInput(field, "has a value of the wrong type or out of range")
 
 
 FAILED_FIELD = re.compile(r"Failed to parse (\w+) field")
@@ -80,4 +157,31 @@ class StrictBinaryCodec:
             raise connect_error(error) from None
 
 
+class StrictCompression:
+    """A compression whose corrupt input is INVALID_ARGUMENT ("request: is not valid gzip
+    data"), never zlib's words; a body that inflates past the limit stays connectrpc's
+    RESOURCE_EXHAUSTED."""
+
+    def __init__(self, compression: Compression) -> None:
+        self._compression = compression
+
+    def name(self) -> str:
+        return self._compression.name()
+
+    def compress(self, data: bytes | bytearray | memoryview) -> bytes:
+        return self._compression.compress(data)
+
+    def decompress(
+        self, data: bytes | bytearray | memoryview, read_max_bytes: int | None = None
+    ) -> bytes:
+        try:
+            return self._compression.decompress(data, read_max_bytes)
+        except ConnectError:
+            raise
+        except Exception:  # noqa: BLE001 - zlib.error, EOFError, OSError: all one answer
+            reason = f"is not valid {self.name()} data (the encoding its header names)"
+            raise connect_error(InvalidInput("request", reason)) from None
+
+
 CODECS: tuple[Codec[Message, Any], ...] = (StrictBinaryCodec(), StrictJSONCodec())
+COMPRESSIONS: tuple[Compression, ...] = (StrictCompression(GzipCompression()),)
