@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
 import pytest
@@ -358,6 +360,60 @@ async def test_stream_cuts_a_client_that_leaves_answers_unread(app: App, stubs: 
             assert read < 20  # a few chunks were decided, not the 500 sent
     finally:
         await server.stop(1)
+
+
+async def test_a_client_leaving_mid_stream_leaves_no_unretrieved_write_failure(
+    stubs: Stubs, grpc_port: int
+) -> None:
+    """A client that stops reading, then cancels the call, leaves the server blocked in a
+    write; that write fails once the call ends, and its failure is retrieved: asyncio reports
+    no "Task exception was never retrieved" (it did, with grpc's ExecuteBatchError)."""
+    await _people(stubs)
+    loop = asyncio.get_running_loop()
+    reported: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: reported.append(context))
+    try:
+        # Without BDP probing the client's receive window stays at its 64 KiB default.
+        options = [("grpc.http2.bdp_probe", 0)]
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}", options=options) as opened:
+            call = Campaign(opened).StreamCheckConsent(metadata=stubs.metadata)
+            await call.write(_chunk(first=True))
+            await _flood_until_blocked(call)  # the server now waits for the client to read
+            call.cancel()
+        # The report comes when the forgotten write is collected, after the call ended.
+        for _ in range(30):
+            gc.collect()
+            await asyncio.sleep(0.1)
+            if reported:
+                break
+    finally:
+        loop.set_exception_handler(previous)
+    assert [c.get("message") for c in reported] == []
+
+
+async def _flood_until_blocked(call: Any) -> None:
+    """Send chunks without reading answers until the flow-control windows are full (no write
+    completes for half a second), then stop sending."""
+    chunk = _chunk(*_emails(*["ana@example.fr"] * 1000))
+    sent = 0
+
+    async def flood() -> None:
+        nonlocal sent
+        with contextlib.suppress(asyncio.InvalidStateError, grpc.aio.AioRpcError):
+            for _ in range(500):
+                await call.write(chunk)
+                sent += 1
+
+    writer = asyncio.create_task(flood())
+    seen = -1
+    async with asyncio.timeout(30):
+        while sent != seen:
+            seen = sent
+            await asyncio.sleep(0.5)
+    writer.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await writer
 
 
 async def test_a_check_after_an_acknowledged_withdrawal_sees_it(

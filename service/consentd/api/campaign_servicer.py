@@ -54,11 +54,13 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         """Send, or give up on a client that leaves its answers unread (flow control holds the
         write while it does)."""
         # Not wait_for: a pending grpc write cannot be cancelled, so waiting for it to cancel
-        # would wait as long as the client does not read. The abort that follows ends it.
+        # would wait as long as the client does not read. The abort that follows ends it. A
+        # write left pending, given up on here or when the client leaves (this call is then
+        # cancelled in the wait), fails once the call ends: _consume retrieves that failure.
         write = asyncio.ensure_future(context.write(response))
+        write.add_done_callback(_consume)
         done, _ = await asyncio.wait({write}, timeout=self._unread_seconds)
         if not done:
-            write.add_done_callback(_consume)
             unread = f"answers left unread for {self._unread_seconds:g} s"
             raise ResourceExhausted(message=f"{unread}: read them as they come")
         write.result()
@@ -86,6 +88,8 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
 
 
 def _consume(write: asyncio.Future[None]) -> None:
-    """Retrieve the failure of a write given up on, which the aborted call makes it raise."""
+    """Retrieve a write's failure, so that one no one waits for any more (the call ended:
+    aborted, or cancelled by a client that left) is not reported as never retrieved; the
+    call's own outcome is logged already (its `rpc` line)."""
     if not write.cancelled():
         write.exception()
