@@ -30,6 +30,10 @@ SMTP_TIMEOUT = 10.0
 
 
 class LogNotifier:
+    def delivers(self, kind: IdentifierKind) -> bool:
+        """Nothing reaches anyone: messages are only logged."""
+        return False
+
     async def send_code(
         self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
     ) -> None:
@@ -74,6 +78,10 @@ class SmtpNotifier:
         self._relay = relay
         self._language = language
         self._fallback = LogNotifier()
+
+    def delivers(self, kind: IdentifierKind) -> bool:
+        """Email only: a phone contact point's code is only logged."""
+        return kind is IdentifierKind.EMAIL
 
     async def send_code(
         self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str

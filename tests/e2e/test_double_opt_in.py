@@ -259,3 +259,36 @@ async def test_rights_request_codes_go_out_by_mail(
         metadata=mailing.metadata,
     )
     assert confirmed.request.state == rights_pb2.RIGHTS_REQUEST_STATE_IDENTITY_VERIFIED
+
+
+async def test_with_a_relay_only_a_mailed_code_is_reported_sent(
+    mailing: Stubs, mail: tuple[Mailbox, int], mailing_channel: grpc.aio.Channel
+) -> None:
+    """With an SMTP relay, a code to the subject's email is sent (code_sent true, the mail
+    arrives); a code to its phone only logged (SMS needs the tenant's own provider) answers
+    code_sent false, on submit and on resend."""
+    address = _address()
+    await put_purpose(mailing, "calls")
+    person = types_pb2.SubjectIdentity(email=address, phone="+33622334466")
+    await record(mailing, person, grant(target("calls")))
+    rights = rights_pb2_grpc.RightsServiceStub(mailing_channel)
+    by_phone = await rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS,
+            subject=by_email(address),
+            send_code_to=rights_pb2.CONTACT_KIND_PHONE,
+        ),
+        metadata=mailing.metadata,
+    )
+    assert not by_phone.code_sent
+    request_id = by_phone.request.request_id
+    for kind, sent in (
+        (rights_pb2.CONTACT_KIND_PHONE, False),
+        (rights_pb2.CONTACT_KIND_EMAIL, True),
+    ):
+        resent = await rights.ResendVerificationCode(
+            rights_pb2.ResendVerificationCodeRequest(request_id=request_id, send_code_to=kind),
+            metadata=mailing.metadata,
+        )
+        assert resent.code_sent is sent
+    await mail[0].wait_for(address)

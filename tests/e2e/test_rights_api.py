@@ -168,7 +168,7 @@ async def test_a_rights_request_from_receipt_to_done(stubs: Stubs, dpo: RightsSt
         ),
         metadata=dpo.metadata,
     )
-    assert submitted.code_sent
+    assert not submitted.code_sent  # no SMTP relay here: the identity is attested below
     request_id = submitted.request.request_id
     assert submitted.request.state == rights_pb2.RIGHTS_REQUEST_STATE_RECEIVED
     no_proof = dpo.rights.ConfirmIdentity(
@@ -186,7 +186,7 @@ async def test_a_rights_request_from_receipt_to_done(stubs: Stubs, dpo: RightsSt
         ),
         metadata=dpo.metadata,
     )
-    assert resent.code_sent
+    assert not resent.code_sent
     confirmed = await dpo.rights.ConfirmIdentity(
         rights_pb2.ConfirmIdentityRequest(request_id=request_id, attested_by="dpo"),
         metadata=dpo.metadata,
@@ -242,6 +242,32 @@ async def test_a_rights_request_from_receipt_to_done(stubs: Stubs, dpo: RightsSt
         rights_pb2.ResendVerificationCodeRequest(request_id=request_id), metadata=dpo.metadata
     )
     assert await _code(no_contact) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_code_sent_is_false_when_no_smtp_relay_is_configured(
+    stubs: Stubs, dpo: RightsStubs
+) -> None:
+    """Without an SMTP relay (the service under test has none) no code reaches the person:
+    SubmitRightsRequest and ResendVerificationCode answer code_sent false for the subject's
+    email and phone alike, as for a contact point not on record (it answered true)."""
+    await _person(stubs)
+    for kind in (rights_pb2.CONTACT_KIND_EMAIL, rights_pb2.CONTACT_KIND_PHONE):
+        submitted = await dpo.rights.SubmitRightsRequest(
+            rights_pb2.SubmitRightsRequestRequest(
+                kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS,
+                subject=by_email("lea@example.fr"),
+                send_code_to=kind,
+            ),
+            metadata=dpo.metadata,
+        )
+        assert not submitted.code_sent
+        resent = await dpo.rights.ResendVerificationCode(
+            rights_pb2.ResendVerificationCodeRequest(
+                request_id=submitted.request.request_id, send_code_to=kind
+            ),
+            metadata=dpo.metadata,
+        )
+        assert not resent.code_sent
 
 
 async def test_checkpoints_are_signed_proof(stubs: Stubs, dpo: RightsStubs) -> None:

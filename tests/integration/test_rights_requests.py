@@ -32,6 +32,9 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.sent: list[tuple[UUID, Identifier, str]] = []
 
+    def delivers(self, kind: IdentifierKind) -> bool:
+        return True
+
     async def send_code(
         self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
     ) -> None:

@@ -82,7 +82,7 @@ class RightsRequestUseCases:
         once: Once | None = None,
     ) -> Submitted:
         """Receive a request for a known subject; send a one-time code to its email or phone
-        when asked and known. Raises NotFound."""
+        when asked and known; `code_sent` only if it reaches the person. Raises NotFound."""
         now = self._clock()
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
@@ -95,7 +95,9 @@ class RightsRequestUseCases:
                 code, request = self._with_code(tenant_id, request, now)
             await uow.requests.add(request)
             uow.audit.record(_transition(request, None, now))
-            submitted = Submitted(request, contact is not None)
+            # Known before the commit, so that an idempotent retry answers the same.
+            sent = contact is not None and self._notifier.delivers(contact.kind)
+            submitted = Submitted(request, sent)
             await uow.commit(submitted)
         if code is not None and contact is not None:
             await self._notifier.send_code(principal.tenant, request.request_id, contact, code)
@@ -108,8 +110,8 @@ class RightsRequestUseCases:
         send_code_to: IdentifierKind,
         once: Once | None = None,
     ) -> bool:
-        """A new code (the old one stops working); False when there is no such contact point.
-        Raises NotFound, FailedPrecondition once the identity is verified."""
+        """A new code (the old one stops working); False when it reaches no one. Raises
+        NotFound, FailedPrecondition once the identity is verified."""
         now = self._clock()
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
@@ -121,9 +123,10 @@ class RightsRequestUseCases:
                 return False
             code, request = self._with_code(tenant_id, request, now)
             await uow.requests.save(request)
-            await uow.commit(True)
+            sent = self._notifier.delivers(contact.kind)  # as in submit()
+            await uow.commit(sent)
         await self._notifier.send_code(principal.tenant, request_id, contact, code)
-        return True
+        return sent
 
     def _with_code(
         self, tenant_id: UUID, request: RightsRequest, now: datetime

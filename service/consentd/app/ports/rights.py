@@ -114,6 +114,11 @@ class Notifier(Protocol):
     """Sends a rights request's one-time code, or a double opt-in confirmation, to the subject's
     own contact point."""
 
+    def delivers(self, kind: IdentifierKind) -> bool:
+        """Whether a code sent to a contact point of this kind reaches the person (False: it
+        is only logged, e.g. no SMTP relay is configured)."""
+        ...
+
     async def send_code(
         self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
     ) -> None: ...

@@ -972,7 +972,10 @@ type SubmitRightsRequestResponse struct {
 	unknownFields protoimpl.UnknownFields
 
 	Request *RightsRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
-	// False when no code was sent (none asked, or no such contact point on record).
+	// True only when a code is on its way to the person: false when none was asked, when the
+	// subject has no such contact point on record, or when the service cannot deliver on that
+	// channel (no SMTP relay configured; a phone code is only logged). Without a code, an
+	// operator attests the identity (ConfirmIdentity.attested_by).
 	CodeSent bool `protobuf:"varint,2,opt,name=code_sent,json=codeSent,proto3" json:"code_sent,omitempty"`
 }
 
@@ -1082,6 +1085,7 @@ type ResendVerificationCodeResponse struct {
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
+	// As SubmitRightsRequestResponse.code_sent: false when the code reaches no one.
 	CodeSent bool `protobuf:"varint,1,opt,name=code_sent,json=codeSent,proto3" json:"code_sent,omitempty"`
 }
 

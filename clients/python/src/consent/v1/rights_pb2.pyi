@@ -431,7 +431,11 @@ class SubmitRightsRequestResponse(_message.Message):
     REQUEST_FIELD_NUMBER: _builtins.int
     CODE_SENT_FIELD_NUMBER: _builtins.int
     code_sent: _builtins.bool
-    """False when no code was sent (none asked, or no such contact point on record)."""
+    """True only when a code is on its way to the person: false when none was asked, when the
+    subject has no such contact point on record, or when the service cannot deliver on that
+    channel (no SMTP relay configured; a phone code is only logged). Without a code, an
+    operator attests the identity (ConfirmIdentity.attested_by).
+    """
     @_builtins.property
     def request(self) -> Global___RightsRequest: ...
     def __init__(
@@ -476,6 +480,7 @@ class ResendVerificationCodeResponse(_message.Message):
 
     CODE_SENT_FIELD_NUMBER: _builtins.int
     code_sent: _builtins.bool
+    """As SubmitRightsRequestResponse.code_sent: false when the code reaches no one."""
     def __init__(
         self,
         *,

@@ -378,7 +378,10 @@ export type SubmitRightsRequestResponse = Message<"consent.v1.SubmitRightsReques
   request?: RightsRequest | undefined;
 
   /**
-   * False when no code was sent (none asked, or no such contact point on record).
+   * True only when a code is on its way to the person: false when none was asked, when the
+   * subject has no such contact point on record, or when the service cannot deliver on that
+   * channel (no SMTP relay configured; a phone code is only logged). Without a code, an
+   * operator attests the identity (ConfirmIdentity.attested_by).
    *
    * @generated from field: bool code_sent = 2;
    */
@@ -419,6 +422,8 @@ export const ResendVerificationCodeRequestSchema: GenMessage<ResendVerificationC
  */
 export type ResendVerificationCodeResponse = Message<"consent.v1.ResendVerificationCodeResponse"> & {
   /**
+   * As SubmitRightsRequestResponse.code_sent: false when the code reaches no one.
+   *
    * @generated from field: bool code_sent = 1;
    */
   codeSent: boolean;

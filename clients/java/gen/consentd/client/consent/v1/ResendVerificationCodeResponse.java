@@ -46,6 +46,10 @@ private static final long serialVersionUID = 0L;
   public static final int CODE_SENT_FIELD_NUMBER = 1;
   private boolean codeSent_ = false;
   /**
+   * <pre>
+   * As SubmitRightsRequestResponse.code_sent: false when the code reaches no one.
+   * </pre>
+   *
    * <code>bool code_sent = 1 [json_name = "codeSent"];</code>
    * @return The codeSent.
    */
@@ -380,6 +384,10 @@ private static final long serialVersionUID = 0L;
 
     private boolean codeSent_ ;
     /**
+     * <pre>
+     * As SubmitRightsRequestResponse.code_sent: false when the code reaches no one.
+     * </pre>
+     *
      * <code>bool code_sent = 1 [json_name = "codeSent"];</code>
      * @return The codeSent.
      */
@@ -388,6 +396,10 @@ private static final long serialVersionUID = 0L;
       return codeSent_;
     }
     /**
+     * <pre>
+     * As SubmitRightsRequestResponse.code_sent: false when the code reaches no one.
+     * </pre>
+     *
      * <code>bool code_sent = 1 [json_name = "codeSent"];</code>
      * @param value The codeSent to set.
      * @return This builder for chaining.
@@ -400,6 +412,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * As SubmitRightsRequestResponse.code_sent: false when the code reaches no one.
+     * </pre>
+     *
      * <code>bool code_sent = 1 [json_name = "codeSent"];</code>
      * @return This builder for chaining.
      */

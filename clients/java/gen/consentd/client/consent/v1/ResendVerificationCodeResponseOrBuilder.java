@@ -8,6 +8,10 @@ public interface ResendVerificationCodeResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * As SubmitRightsRequestResponse.code_sent: false when the code reaches no one.
+   * </pre>
+   *
    * <code>bool code_sent = 1 [json_name = "codeSent"];</code>
    * @return The codeSent.
    */

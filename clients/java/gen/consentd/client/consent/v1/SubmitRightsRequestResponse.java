@@ -73,7 +73,10 @@ private static final long serialVersionUID = 0L;
   private boolean codeSent_ = false;
   /**
    * <pre>
-   * False when no code was sent (none asked, or no such contact point on record).
+   * True only when a code is on its way to the person: false when none was asked, when the
+   * subject has no such contact point on record, or when the service cannot deliver on that
+   * channel (no SMTP relay configured; a phone code is only logged). Without a code, an
+   * operator attests the identity (ConfirmIdentity.attested_by).
    * </pre>
    *
    * <code>bool code_sent = 2 [json_name = "codeSent"];</code>
@@ -566,7 +569,10 @@ private static final long serialVersionUID = 0L;
     private boolean codeSent_ ;
     /**
      * <pre>
-     * False when no code was sent (none asked, or no such contact point on record).
+     * True only when a code is on its way to the person: false when none was asked, when the
+     * subject has no such contact point on record, or when the service cannot deliver on that
+     * channel (no SMTP relay configured; a phone code is only logged). Without a code, an
+     * operator attests the identity (ConfirmIdentity.attested_by).
      * </pre>
      *
      * <code>bool code_sent = 2 [json_name = "codeSent"];</code>
@@ -578,7 +584,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * False when no code was sent (none asked, or no such contact point on record).
+     * True only when a code is on its way to the person: false when none was asked, when the
+     * subject has no such contact point on record, or when the service cannot deliver on that
+     * channel (no SMTP relay configured; a phone code is only logged). Without a code, an
+     * operator attests the identity (ConfirmIdentity.attested_by).
      * </pre>
      *
      * <code>bool code_sent = 2 [json_name = "codeSent"];</code>
@@ -594,7 +603,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * False when no code was sent (none asked, or no such contact point on record).
+     * True only when a code is on its way to the person: false when none was asked, when the
+     * subject has no such contact point on record, or when the service cannot deliver on that
+     * channel (no SMTP relay configured; a phone code is only logged). Without a code, an
+     * operator attests the identity (ConfirmIdentity.attested_by).
      * </pre>
      *
      * <code>bool code_sent = 2 [json_name = "codeSent"];</code>

@@ -24,7 +24,10 @@ public interface SubmitRightsRequestResponseOrBuilder extends
 
   /**
    * <pre>
-   * False when no code was sent (none asked, or no such contact point on record).
+   * True only when a code is on its way to the person: false when none was asked, when the
+   * subject has no such contact point on record, or when the service cannot deliver on that
+   * channel (no SMTP relay configured; a phone code is only logged). Without a code, an
+   * operator attests the identity (ConfirmIdentity.attested_by).
    * </pre>
    *
    * <code>bool code_sent = 2 [json_name = "codeSent"];</code>
