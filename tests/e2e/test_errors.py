@@ -320,3 +320,22 @@ async def test_evidence_is_kept_only_sealed(app: App, stubs: Stubs, tenant: Tena
     assert len(sealed) > 28  # version, nonce, ciphertext and tag
     assert b"203.0.113.7" not in sealed
     assert b"Firefox" not in sealed
+
+
+async def test_a_uint32_past_the_column_range_names_the_fields_own_limit(stubs: Stubs) -> None:
+    """A page size or a validity over 2**31 - 1 (a uint32 may carry it) is INVALID_ARGUMENT
+    stating the field's own limit, 500 or 3660, as a smaller excess does, not the column's."""
+    await put_purpose(stubs, "newsletter")
+    error = await _fails(history(stubs, by_email("someone@example.fr"), page_size=3_000_000_000))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert str(error.details()).startswith("page_size: must be between 1 and 500")
+    purpose = catalog_pb2.Purpose(
+        purpose_id="longest",
+        lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
+        max_validity_days=3_000_000_000,
+    )
+    put = stubs.catalog.PutPurpose(
+        catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=stubs.metadata
+    )
+    error = await _fails(put)
+    assert error.details() == "purpose.max_validity_days: must be at most 3660"

@@ -13,12 +13,12 @@ from consent.v1 import campaign_pb2_grpc
 
 from consentd.api import campaign_converters as conv
 from consentd.api.context import principal
+from consentd.api.limits import MAX_CHANGES
 from consentd.app.campaign import CampaignUseCases
 from consentd.app.paging import page_size
 from consentd.domain.errors import ResourceExhausted
 
 Context = grpc.aio.ServicerContext[Any, Any]
-MAX_CHANGES = 1000
 
 
 class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):

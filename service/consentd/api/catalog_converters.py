@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 from consent.v1 import catalog_pb2 as pb
 
 from consentd.api.converters import BASES, enum_in, enum_out, time_out
+from consentd.api.limits import MAX_VALIDITY_DAYS
 from consentd.app.paging import Page
 from consentd.domain.catalog import MAX_NOTICE_CONTENT, check_key, check_language, check_text
 from consentd.domain.errors import InvalidInput
 from consentd.domain.model import Notice, Purpose
-
-MAX_VALIDITY_DAYS = 3660
 
 
 def purpose_in(request: pb.PutPurposeRequest) -> Purpose:

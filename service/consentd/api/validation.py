@@ -10,6 +10,7 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 from google.protobuf.unknown_fields import UnknownFieldSet
 
+from consentd.api.limits import FIELD_LIMITS
 from consentd.domain.errors import InvalidInput
 
 M = TypeVar("M", bound=Message)
@@ -98,7 +99,8 @@ def check_ranges(message: Message, path: str = "") -> None:
             limit = _INT32_MAX if descriptor.type in _32_BIT else _INT64_MAX
             values = value if descriptor.is_repeated else (value,)
             if any(not -limit - 1 <= item <= limit for item in values):
-                raise InvalidInput(name, f"must be at most {limit}")
+                own = FIELD_LIMITS.get(descriptor.name)
+                raise InvalidInput(name, own or f"must be at most {limit}")
         elif descriptor.enum_type is not None:
             _check_enum(descriptor.enum_type, descriptor, value, name)
         elif (

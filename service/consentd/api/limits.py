@@ -1,0 +1,16 @@
+"""Numeric fields of the contract whose own limit, checked where they are used, is far below
+their column's range: past the column (which api/validation.py check_ranges refuses before
+anything runs) they are refused with their own limit, the answer a smaller excess gets."""
+
+from __future__ import annotations
+
+from consentd.app.commands import MAX_PAGE_SIZE
+
+MAX_VALIDITY_DAYS = 3660
+MAX_CHANGES = 1000
+
+FIELD_LIMITS = {
+    "page_size": f"must be between 1 and {MAX_PAGE_SIZE} (0 or unset: the method's default)",
+    "max_validity_days": f"must be at most {MAX_VALIDITY_DAYS}",
+    "max_changes": f"must be between 1 and {MAX_CHANGES} (0 or unset: 500)",
+}
