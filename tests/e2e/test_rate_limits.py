@@ -174,9 +174,12 @@ async def test_made_up_credentials_are_looked_up_at_a_bounded_rate(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     """Unknown credentials cost a database look-up each: past the process-wide allowance they
-    are refused RESOURCE_EXHAUSTED without one, while a known caller's cached key is served."""
-    monkeypatch.setattr(auth, "LOOKUPS_PER_SECOND", 2.0)
+    are refused RESOURCE_EXHAUSTED without one, while a known caller is served, from the cache
+    and, once its entry expired, by a look-up of its own (a known key never waits for the
+    unknown ones' allowance: the probe saw a valid key refused during a flood)."""
+    monkeypatch.setattr(auth, "LOOKUPS_PER_SECOND", 0.5)
     monkeypatch.setattr(auth, "LOOKUP_BURST", 5.0)
+    monkeypatch.setattr(auth, "CACHE_SECONDS", 0.3)
     application = bootstrap(Settings(db_pool_size=5), database_url, TEST_SECRET, clock)
     server = application.server()
     port = server.bind("127.0.0.1:0")
@@ -195,11 +198,23 @@ async def test_made_up_credentials_are_looked_up_at_a_bounded_rate(
                 [_check(known, m, "x@example.fr") for m in made_up]
                 + [_check(known, known.metadata, "k@example.fr")]
             )
+            await asyncio.sleep(0.4)  # the known key's entry expired; the allowance is still spent
+            made_up_again = bearer(f"ck_{uuid4().hex}")
+            codes += await _outcomes(
+                [
+                    _check(known, made_up_again, "y@example.fr"),
+                    _check(known, known.metadata, "k@example.fr"),
+                ]
+            )
     finally:
         await server.stop(grace=1)
         await application.aclose()
-    assert set(codes[:-1]) == {
+    assert set(codes[:12]) == {
         grpc.StatusCode.UNAUTHENTICATED,
         grpc.StatusCode.RESOURCE_EXHAUSTED,
     }, codes
-    assert codes[-1] == grpc.StatusCode.OK
+    assert codes[12:] == [
+        grpc.StatusCode.OK,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.OK,
+    ], codes

@@ -7,7 +7,7 @@ import hashlib
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import jwt
@@ -19,6 +19,7 @@ from consentd.domain.identifiers import normalise_external_id
 from consentd.domain.keys import digest_matches, parse_api_key
 from consentd.domain.tenancy import Principal, Scope
 
+V = TypeVar("V")
 AUTHORIZATION = "authorization"
 TOKEN_ALGORITHMS = ["ES256", "RS256"]
 TENANT_CLAIM = "tid"
@@ -30,8 +31,10 @@ REFUSED_SECONDS = 1.0
 # Look-ups of credentials not in the cache, per second, process-wide (no tenant is known yet to
 # rate-limit them): a flood of made-up keys is refused at this rate, not a query each, and leaves
 # the pool and the event loop to the known callers, whose credentials stay cached.
-LOOKUPS_PER_SECOND = 500.0
-LOOKUP_BURST = 1000.0
+LOOKUPS_PER_SECOND = 100.0
+LOOKUP_BURST = 200.0
+# Fingerprints of credentials found valid once, at most (then forgotten all at once).
+KNOWN_ENTRIES = 100_000
 LOOKUPS_EXHAUSTED = "too many unknown credentials presented at once; retry later"
 # Portal tokens act for a person: they must expire within this long of being used.
 MAX_TOKEN_LIFETIME = timedelta(hours=24)
@@ -50,8 +53,13 @@ class CredentialAuthenticator:
     def __init__(self, directory: CallerDirectory, clock: Clock) -> None:
         self._directory = directory
         self._clock = clock
-        # fingerprint -> (monotonic deadline, principal, or None for a refused credential)
-        self._cache: dict[bytes, tuple[float, Principal | None]] = {}
+        # fingerprint -> (monotonic deadline, principal); refused credentials apart, so a flood
+        # of them never pushes a known caller out
+        self._cache: dict[bytes, tuple[float, Principal]] = {}
+        self._refused: dict[bytes, float] = {}
+        # Credentials that were valid once: looked up again when their cache entry expires
+        # without waiting for the unknown ones' allowance (a flood keeps it empty).
+        self._known: set[bytes] = set()
         self._lookups = TokenBuckets(LOOKUPS_PER_SECOND, LOOKUP_BURST)
 
     async def authenticate(self, metadata: Mapping[str, str], *, fresh: bool = False) -> Principal:
@@ -63,13 +71,15 @@ class CredentialAuthenticator:
         if credential != credential.strip():
             raise Unauthenticated()
         fingerprint = hashlib.sha256(credential.encode("utf-8", "replace")).digest()
-        cached = None if fresh else self._cache.get(fingerprint)
-        if cached is not None and cached[0] > time.monotonic():
-            if cached[1] is None:
-                raise Unauthenticated()
-            return cached[1]
         if not fresh:
-            self._lookups.take(message=LOOKUPS_EXHAUSTED)
+            now = time.monotonic()
+            cached = self._cache.get(fingerprint)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+            if self._refused.get(fingerprint, 0.0) > now:
+                raise Unauthenticated()
+            if fingerprint not in self._known:
+                self._lookups.take(message=LOOKUPS_EXHAUSTED)
         try:
             if credential.startswith("ck_"):
                 principal, valid_until = await self._api_key(credential)
@@ -78,20 +88,18 @@ class CredentialAuthenticator:
         except Unauthenticated:
             # A refused credential is remembered briefly too: a flood of bad keys costs no
             # database look-up each (no tenant is known yet to rate-limit them).
-            self._remember(fingerprint, REFUSED_SECONDS, None)
+            self._known.discard(fingerprint)
+            _remember(self._refused, fingerprint, time.monotonic() + REFUSED_SECONDS)
             raise
         ttl = CACHE_SECONDS
         if valid_until is not None:
             ttl = min(ttl, (valid_until - self._clock()).total_seconds())
-        self._remember(fingerprint, ttl, principal)
+        if ttl > 0:
+            _remember(self._cache, fingerprint, (time.monotonic() + ttl, principal))
+        if len(self._known) >= KNOWN_ENTRIES:
+            self._known.clear()
+        self._known.add(fingerprint)
         return principal
-
-    def _remember(self, fingerprint: bytes, ttl: float, principal: Principal | None) -> None:
-        if ttl <= 0:
-            return
-        if len(self._cache) >= CACHE_ENTRIES:
-            self._cache.clear()
-        self._cache[fingerprint] = (time.monotonic() + ttl, principal)
 
     async def _api_key(self, credential: str) -> tuple[Principal, datetime | None]:
         key = parse_api_key(credential)
@@ -137,6 +145,13 @@ class CredentialAuthenticator:
             tenant=tenant, caller=caller, scopes=frozenset({Scope.SELF}), subject=subject
         )
         return principal, expires
+
+
+def _remember(cache: dict[bytes, V], fingerprint: bytes, value: V) -> None:
+    """Keep `value`; a full cache is emptied first (entries expire within seconds anyway)."""
+    if len(cache) >= CACHE_ENTRIES:
+        cache.clear()
+    cache[fingerprint] = value
 
 
 def _unverified_claims(credential: str) -> dict[str, Any]:
