@@ -112,24 +112,111 @@ async def test_a_full_port_closes_the_longest_waiting_connection_for_a_new_one(
         _close(writer)
 
 
-async def test_a_port_full_of_busy_connections_refuses_new_ones(app: App) -> None:
-    """With every connection inside a request (none waiting for a head), a new one is closed at
-    once rather than held."""
+async def test_a_port_full_of_unfinished_bodies_closes_the_oldest_for_a_new_client(
+    app: App,
+) -> None:
+    """Connections that sent a head and one byte of their body wait on their client as much as
+    half-sent heads do: the oldest is closed for a new client, which is answered (the probe held
+    the port with 5,200 of them, no key needed)."""
     guard = ConnectionGuard(2, head_seconds=5, body_seconds=5)
     server = HttpServer(app.browser_app(), grace=1, guard=guard)
     port = await server.start("127.0.0.1:0")
     try:
-        busy = [await _connect(port) for _ in range(2)]
-        for _, writer in busy:
+        stuck = [await _connect(port) for _ in range(2)]
+        for _, writer in stuck:
             writer.write(HEAD + b"Content-Length: 10\r\n\r\n{")
         await asyncio.sleep(0.1)
-        reader, writer = await _connect(port)
-        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (await _page_answers(port)).startswith(b"HTTP/1.1 404 ")
+        first_reader, _ = stuck[0]
         with contextlib.suppress(ConnectionError):
-            assert await _answer(reader, within=2) == b""
-        _close(writer)
-        assert guard.refused == 1
-        for _, busy_writer in busy:
-            _close(busy_writer)
+            assert await _answer(first_reader, within=1) == b""
+        assert guard.refused == 0
+        for _, writer in stuck:
+            _close(writer)
     finally:
         await server.stop()
+
+
+def test_a_full_port_with_no_connection_waiting_refuses_the_new_one() -> None:
+    """Every connection inside a request being answered: the new one is refused, counted."""
+    guard = ConnectionGuard(2)
+    assert guard.make_room(2)
+    assert not guard.make_room(3)
+    assert guard.refused == 1
+
+
+async def test_a_whole_head_over_the_limit_is_refused_even_in_one_piece(port: int) -> None:
+    """h11 bounds only a head it holds incomplete: a 20 KB header read in one piece used to be
+    served."""
+    reader, writer = await _connect(port)
+    writer.write(b"GET /x HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20_000 + b"\r\n\r\n")
+    answer = await _answer(reader)
+    _close(writer)
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+async def test_a_request_both_sized_and_chunked_is_refused_and_closed(port: int) -> None:
+    """Two framings (request smuggling through a proxy): 400, and nothing after it is served."""
+    reader, writer = await _connect(port)
+    writer.write(
+        b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n"
+        b"\r\n0\r\n\r\nGET /y HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    answer = await _answer(reader)
+    _close(writer)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert answer.count(b"HTTP/1.1") == 1
+
+
+async def test_a_client_that_half_closes_after_its_request_is_answered(
+    port: int, admin_key: str
+) -> None:
+    """shutdown(SHUT_WR) after a whole request: the answer still reaches the client, then the
+    connection closes (it used to close unanswered)."""
+    body = b'{"visitorId":"half-closed-visitor-01"}'
+    reader, writer = await _connect(port)
+    writer.write(
+        b"POST /consent.v1.CookieService/GetCookieChoice HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (admin_key.encode(), len(body), body)
+    )
+    writer.write_eof()
+    answer = await _answer(reader)
+    _close(writer)
+    assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+async def test_an_answer_before_the_body_is_read_closes_without_a_late_408(port: int) -> None:
+    """A body refused unread (too large): the client reads the refusal and the connection
+    closes, rather than its remaining body being taken for a slow next request (408)."""
+    reader, writer = await _connect(port)
+    body = b"x" * 2_000_000
+    writer.write(
+        b"POST /consent.v1.CookieService/RecordCookieChoice HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    writer.write(body)
+    answer = await _answer(reader, within=10)
+    _close(writer)
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert b" 408 " not in answer
+
+
+async def test_a_request_arriving_while_the_server_stops_is_answered_503(app: App) -> None:
+    """An idle keep-alive connection at shutdown answers what arrives 503 (retry) instead of
+    being reset (the probe's 16 busy browser clients were all reset at SIGTERM)."""
+    server = HttpServer(app.browser_app(), grace=1)
+    port = await server.start("127.0.0.1:0")
+    reader, writer = await _connect(port)
+    writer.write(b"GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n")
+    first = await reader.readuntil(b"not found")
+    first += await reader.readuntil(b"0\r\n\r\n")  # the end of its chunked body
+    stopping = asyncio.create_task(server.stop())
+    await asyncio.sleep(0.2)
+    writer.write(b"GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = await _answer(reader)
+    _close(writer)
+    await stopping
+    assert first.startswith(b"HTTP/1.1 404 ")
+    assert answer.startswith(b"HTTP/1.1 503 ")
+    assert b"shutting down" in answer

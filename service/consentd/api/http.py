@@ -19,7 +19,8 @@ from consentd.api.asgi import ASGIApp, Receive, Scope, Send, header, lifespan, r
 from consentd.api.browser_gate import BrowserRequest, browser_request
 from consentd.api.calls import metadata_of
 from consentd.api.cors import answer_preflight, exposing_to_origin, is_same_origin
-from consentd.api.http_guard import ConnectionGuard, guarded_protocol
+from consentd.api.http_guard import ConnectionGuard
+from consentd.api.http_protocol import guarded_protocol
 from consentd.api.pages import DemoPage, Pages
 from consentd.api.refusals import (
     discard_body,
