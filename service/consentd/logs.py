@@ -132,6 +132,9 @@ def _route_standard_logging(threshold: int, console: bool) -> None:
     # Libraries' own INFO lines (uvicorn's start and stop, alembic's context) were never
     # written: warnings and errors are what an operator needs from them.
     root.setLevel(max(threshold, logging.WARNING))
+    # uvicorn warns once per malformed request or Upgrade header: a client could fill the logs.
+    # Its errors (an exception in the app) are still written.
+    logging.getLogger("uvicorn.error").setLevel(max(threshold, logging.ERROR))
     if not console:
         sys.excepthook = _log_uncaught
 

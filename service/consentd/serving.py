@@ -15,7 +15,7 @@ import structlog
 from consentd.api.http import HttpServer
 from consentd.api.server import Server
 from consentd.bootstrap import App
-from consentd.config import Settings
+from consentd.config import ConfigError, Settings
 from consentd.jobs.retention import purge_periodically
 from consentd.telemetry import MetricsServer
 
@@ -74,9 +74,19 @@ async def _open_ports(app: App, demo: str | None) -> Listening:
     settings = app.settings
     browser = app.browser_app(demo_key=demo)
     server = app.server()
-    grpc_port = server.bind(settings.grpc_address)
     http = HttpServer(browser, settings.shutdown_grace_seconds)
-    http_port = await http.start(settings.http_address, reuse_port=settings.reuse_port)
+    try:
+        grpc_port = server.bind(settings.grpc_address)
+    except OSError:
+        raise ConfigError(
+            f"cannot listen on {settings.grpc_address} (CONSENTD_GRPC_ADDRESS)"
+        ) from None
+    try:
+        http_port = await http.start(settings.http_address, reuse_port=settings.reuse_port)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot listen on {settings.http_address} (CONSENTD_HTTP_ADDRESS): {error.strerror}"
+        ) from None
     await server.start()
     return Listening(server, http, _metrics_server(app), grpc_port, http_port)
 

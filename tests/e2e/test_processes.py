@@ -224,6 +224,32 @@ def test_container_mode_refuses_to_start_without_a_database_url() -> None:
     assert "DATABASE_URL is required" in output
 
 
+def test_a_taken_port_is_a_configuration_error_not_a_traceback() -> None:
+    """The browser port already taken: `serve` says which address and variable (exit 2), and
+    stops the PostgreSQL it started; it used to die on an uncaught traceback."""
+    data = _folder()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        env = {
+            **os.environ,
+            "CONSENTD_DATA_DIR": str(data),
+            "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{_free_port()}",
+            "CONSENTD_HTTP_ADDRESS": address,
+            "CONSENTD_METRICS_ADDRESS": "off",
+        }
+        try:
+            code, output = _consentd(env, "serve")
+        finally:
+            running = _running_with(str(data))
+            shutil.rmtree(data, ignore_errors=True)
+    assert code == 2, output
+    assert f"cannot listen on {address} (CONSENTD_HTTP_ADDRESS)" in output
+    assert "Traceback" not in output
+    assert running == []
+
+
 def test_migrate_needs_only_the_owner_url(owner_url: str) -> None:
     """The migration Job's environment: the owner's URL and nothing else (no runtime URL, no
     keys) is enough for `consentd migrate`."""
