@@ -361,3 +361,209 @@ async def test_a_malformed_confirmation_token_is_invalid_not_unknown(
     unknown = consent_pb2.ConfirmConsentRequest(token=UNKNOWN_TOKEN)
     error = await fails(stubs.consent.ConfirmConsent(unknown, metadata=stubs.metadata))
     assert error.code() == grpc.StatusCode.NOT_FOUND
+
+
+# 10. Names of who did something show who it was
+
+
+async def _received_request(channel: grpc.aio.Channel, stubs: Stubs) -> str:
+    """The id of a new access request of SOMEONE, still RECEIVED."""
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, SOMEONE, grant(target("newsletter")))
+    submitted = await rights_pb2_grpc.RightsServiceStub(channel).SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=by_email("someone@example.fr")
+        ),
+        metadata=stubs.metadata,
+    )
+    return submitted.request.request_id
+
+
+@pytest.mark.parametrize(
+    ("forged", "says"),
+    [
+        ("\u200b", "visible character"),
+        ("\u2800", "visible character"),
+        ("\u3164", "visible character"),
+        ("\u202e", "visible character"),
+        ("\ufeff", "visible character"),
+        ("dpo\u202egnp.exe", "bidi controls (found U+202E)"),
+        ("d\u200bpo", "bidi controls (found U+200B)"),
+    ],
+    ids=repr,
+)
+async def test_an_attestation_by_an_invisible_or_disguised_name_is_invalid(
+    channel: grpc.aio.Channel, stubs: Stubs, forged: str, says: str
+) -> None:
+    """ConfirmIdentity attested_by a zero-width space, a Braille blank, a Hangul filler, a
+    bidi override or a BOM (a name that shows nothing, or reads as another) is refused naming
+    attested_by and saying why; the request stays RECEIVED."""
+    request_id = await _received_request(channel, stubs)
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    attest = rights_pb2.ConfirmIdentityRequest(request_id=request_id, attested_by=forged)
+    message = await _invalid(rights.ConfirmIdentity(attest, metadata=stubs.metadata), "attested_by")
+    assert says in message
+    got = await rights.GetRightsRequest(
+        rights_pb2.GetRightsRequestRequest(request_id=request_id), metadata=stubs.metadata
+    )
+    assert got.request.state == rights_pb2.RIGHTS_REQUEST_STATE_RECEIVED
+
+
+@pytest.mark.parametrize("actor", ["admin\u202egnp.exe", "ad\u200bmin", "\u2800", "\u115f\u1160"])
+async def test_an_actor_with_bidi_controls_or_nothing_visible_is_invalid(
+    app: App, channel: grpc.aio.Channel, stubs: Stubs, tenant: Tenant, actor: str
+) -> None:
+    """`actor` is shown in the history as given: one with a bidi override or a zero-width
+    character, or made of blank fillers, is refused naming `actor` on record, withdraw and
+    erase, and nothing is stored."""
+    await put_purpose(stubs, "newsletter")
+    before = await row_counts(app, tenant.tenant_id)
+    recorded = consent_pb2.RecordConsentRequest(
+        subject=SOMEONE,
+        choices=[grant(target("newsletter"))],
+        source=types_pb2.SOURCE_API,
+        actor=actor,
+    )
+    await _invalid(stubs.consent.RecordConsent(recorded, metadata=stubs.metadata), "actor")
+    withdrawn = consent_pb2.WithdrawConsentRequest(
+        subject=by_email("new@example.fr"), all=True, source=types_pb2.SOURCE_API, actor=actor
+    )
+    await _invalid(stubs.consent.WithdrawConsent(withdrawn, metadata=stubs.metadata), "actor")
+    erase = rights_pb2.EraseSubjectRequest(subject=by_email("new@example.fr"), actor=actor)
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await _invalid(rights.EraseSubject(erase, metadata=stubs.metadata), "actor")
+    assert await row_counts(app, tenant.tenant_id) == before
+
+
+# 11. External ids that show nothing, or hide characters
+
+
+@pytest.mark.parametrize(
+    ("external_id", "says"),
+    [
+        ("\u2800", "blank"),
+        ("\u3164", "blank"),
+        ("\u115f", "blank"),
+        ("\u034f", "blank"),
+        ("\u0301", "blank"),
+        ("crm\u200b42", "U+200B"),
+        ("crm\u202e24", "U+202E"),
+    ],
+    ids=repr,
+)
+async def test_an_external_id_that_shows_nothing_or_hides_characters_is_invalid(
+    app: App, stubs: Stubs, tenant: Tenant, external_id: str, says: str
+) -> None:
+    """A Braille blank, Hangul filler, grapheme joiner or lone combining mark would each be a
+    subject of its own that no one can read; a zero-width or bidi character makes two ids
+    that look the same name two subjects. Refused naming subject.external_id, nothing
+    stored."""
+    await put_purpose(stubs, "newsletter")
+    before = await row_counts(app, tenant.tenant_id)
+    identity = types_pb2.SubjectIdentity(external_id=external_id)
+    call = record(stubs, identity, grant(target("newsletter")))
+    assert says in await _invalid(call, "subject.external_id")
+    assert await row_counts(app, tenant.tenant_id) == before
+
+
+# 12. IPv6 zone ids
+
+
+ZONED = ["fe80::1%jeanne.dupont@example.fr", "::1%+33612345678", "fe80::1%a b"]
+
+
+@pytest.mark.parametrize("address", ZONED)
+async def test_an_evidence_ip_with_a_zone_id_is_invalid(
+    app: App, stubs: Stubs, tenant: Tenant, address: str
+) -> None:
+    """A zone id ('%...') carried any text (an email, a phone number) into the evidence: it
+    is refused naming evidence.ip_address, and nothing is stored."""
+    await put_purpose(stubs, "newsletter")
+    before = await row_counts(app, tenant.tenant_id)
+    zoned = types_pb2.Evidence(ip_address=address)
+    call = record(stubs, SOMEONE, grant(target("newsletter")), evidence=zoned)
+    assert "zone id" in await _invalid(call, "evidence.ip_address")
+    assert await row_counts(app, tenant.tenant_id) == before
+
+
+async def _choices(app: App, tenant: Tenant) -> list[str]:
+    """The page URLs of the tenant's stored cookie choices."""
+    async with owner(app).connect() as conn:
+        query = sa.select(cookie_choices.c.page_url).where(
+            cookie_choices.c.tenant_id == tenant.tenant_id
+        )
+        return list((await conn.execute(query)).scalars())
+
+
+def _cookie_choice(
+    page_url: str = "", ip_address: str = ""
+) -> cookies_pb2.RecordCookieChoiceRequest:
+    return cookies_pb2.RecordCookieChoiceRequest(
+        visitor_id="v" * 20,
+        method=cookies_pb2.COOKIE_CHOICE_METHOD_ACCEPT_ALL,
+        policy_revision=1,
+        page_url=page_url,
+        ip_address=ip_address,
+    )
+
+
+@pytest.mark.parametrize("address", ZONED)
+async def test_a_cookie_ip_with_a_zone_id_is_invalid(
+    app: App, stubs: Stubs, tenant: Tenant, address: str
+) -> None:
+    """The same for the IP of a cookie choice: refused naming ip_address, no choice stored."""
+    call = stubs.cookies.RecordCookieChoice(
+        _cookie_choice(ip_address=address), metadata=stubs.metadata
+    )
+    assert "zone id" in await _invalid(call, "ip_address")
+    assert await _choices(app, tenant) == []
+
+
+# 13. E-mail addresses in a page URL's path, however written
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        "jeanne%25252540example.fr",
+        "jeanne\uff20example.fr",
+        "jeanne%EF%BC%A0example.fr",
+        "jeanne\ufe6bexample.fr",
+    ],
+    ids=["encoded-4-times", "full-width-at", "full-width-at-encoded", "small-at"],
+)
+async def test_an_email_written_any_way_in_the_page_url_path_is_not_stored(
+    app: App, stubs: Stubs, tenant: Tenant, segment: str
+) -> None:
+    """An address percent-encoded four times, or written with the full-width or small at sign
+    (raw or encoded), is still replaced by `(email)` before the choice is stored."""
+    url = f"{ORIGIN}/compte/{segment}/commandes"
+    call = stubs.cookies.RecordCookieChoice(_cookie_choice(page_url=url), metadata=stubs.metadata)
+    kept = f"{ORIGIN}/compte/(email)/commandes"
+    assert (await call).choice.page_url == kept
+    assert await _choices(app, tenant) == [kept]
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("https://shop.example.fr\\u\\jeanne@example.fr", "U+005C"),
+        ("https://shop.example.fr/compte\\jeanne", "U+005C"),
+        ("https://shop.example.fr/a b", "U+0020"),
+        ("https://shop.example.fr/a\nb", "U+000A"),
+        ("https://shop.example.fr/\u202eb", "U+202E"),
+    ],
+    ids=["backslash-host", "backslash-path", "space", "newline", "bidi"],
+)
+async def test_a_page_url_with_a_backslash_whitespace_or_control_is_invalid(
+    app: App, stubs: Stubs, tenant: Tenant, url: str, named: str
+) -> None:
+    """`https://shop.example.fr\\u\\jeanne@example.fr` was stored as `https://example.fr` (the
+    backslash made the rest read as credentials): a URL holding a backslash, whitespace or a
+    control or format character, which location.href never does, is refused naming page_url
+    and the character, and no choice is stored."""
+    call = stubs.cookies.RecordCookieChoice(_cookie_choice(page_url=url), metadata=stubs.metadata)
+    message = await _invalid(call, "page_url")
+    assert "backslash, whitespace, control" in message
+    assert named in message
+    assert await _choices(app, tenant) == []

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from consentd.domain.catalog import check_key, check_language, check_text, content_sha256
+from consentd.domain.catalog import (
+    check_ip_address,
+    check_key,
+    check_language,
+    check_text,
+    content_sha256,
+)
 from consentd.domain.errors import InvalidInput
 
 
@@ -102,3 +108,53 @@ def test_control_characters_are_refused_in_text(text: str) -> None:
 def test_tabs_and_newlines_are_kept_in_text() -> None:
     """Notice content keeps its layout: tab, newline and carriage return pass."""
     assert check_text("content", "a\tb\r\nc") == "a\tb\r\nc"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["admin\u202egnp.exe", "ad\u200bmin", "\ufeffdpo", "dpo\u2060", "Jean\u00adne", "a\u200db"],
+    ids=["rlo", "zero-width-space", "bom", "word-joiner", "soft-hyphen", "zwj"],
+)
+def test_one_line_text_refuses_format_characters(name: str) -> None:
+    """A one-line name (who did something) refuses Unicode format characters (Cf: zero-width,
+    bidi controls, BOM), which make it read as another name; the message names the character."""
+    with pytest.raises(InvalidInput, match="format characters") as caught:
+        check_text("actor", name, one_line=True)
+    assert caught.value.field == "actor"
+    assert f"U+{ord(next(c for c in name if not c.isprintable())):04X}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [" ", "\u200b", "\u2800", "\u3164", "\u115f\u1160", "\uffa0", "\u034f", "\u0301", " \u2800 "],
+    ids=repr,
+)
+def test_one_line_text_needs_a_visible_character(blank: str) -> None:
+    """A one-line name made only of spaces, format characters, blank-looking fillers (Braille
+    blank, Hangul fillers) or combining marks shows nothing: refused as blank when given, and
+    as required when it is."""
+    with pytest.raises(InvalidInput, match="at least one visible character"):
+        check_text("attested_by", blank, one_line=True)
+    with pytest.raises(InvalidInput, match="is required"):
+        check_text("attested_by", blank, one_line=True, required=True)
+
+
+@pytest.mark.parametrize("name", ["", "Jeanne (DPO)", "agent-7", "Zoe\u0308", "李雷", "⚙ cron"])
+def test_one_line_text_keeps_visible_names(name: str) -> None:
+    """Names that show something (accents as combining marks included) and the empty optional
+    value pass; free text keeps what only one-line names refuse."""
+    assert check_text("actor", name, one_line=True) == name
+    assert check_text("notice.title", "\u2800 \u200b") == "\u2800 \u200b"
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["fe80::1%eth0", "fe80::1%jeanne.dupont@example.fr", "::1%+33612345678", "fe80::1%a b"],
+)
+def test_an_ip_address_with_a_zone_id_is_refused(address: str) -> None:
+    """An IPv6 zone id (`%...`) names an interface, not where a request came from, and carries
+    any text: refused, the message saying to give the address only."""
+    with pytest.raises(InvalidInput, match="zone id") as caught:
+        check_ip_address("evidence.ip_address", address)
+    assert caught.value.field == "evidence.ip_address"
+    assert str(check_ip_address("evidence.ip_address", " fe80::1 ")) == "fe80::1"

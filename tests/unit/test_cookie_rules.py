@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 from uuid import uuid4
 
 import pytest
@@ -18,6 +19,7 @@ from consentd.domain.cookie_policy import (
     settle_policy,
 )
 from consentd.domain.cookies import (
+    MAX_DECODINGS,
     ChoiceMethod,
     ChoiceStatus,
     CookieChoice,
@@ -192,11 +194,57 @@ def test_visitor_ids_page_urls_and_ips() -> None:
         ("https://a.fr/u;mail=a@b.fr/", "https://a.fr/(email)/"),
         ("https://a.fr/@marque/produit", "https://a.fr/@marque/produit"),
         ("https://a.fr/100%25/remise", "https://a.fr/100%25/remise"),
+        ("https://a.fr/u/jeanne%25252540example.fr", "https://a.fr/u/(email)"),
+        ("https://a.fr/u/jeanne\uff20example.fr", "https://a.fr/u/(email)"),
+        ("https://a.fr/u/jeanne%EF%BC%A0example.fr", "https://a.fr/u/(email)"),
+        ("https://a.fr/u/jeanne\ufe6bexample.fr", "https://a.fr/u/(email)"),
+        ("https://a.fr/u/" + "%25" * 20 + "40", "https://a.fr/u/" + "%25" * 20 + "40"),
     ],
+    ids=repr,
 )
 def test_email_looking_path_segments_are_replaced(url: str, kept: str) -> None:
-    """A path segment holding `x@y` (also percent-encoded) becomes `(email)`; others stay."""
+    """A path segment holding `x@y` (also percent-encoded, however many times, and with the
+    full-width or small at sign) becomes `(email)`; others stay."""
     assert check_page_url(url) == kept
+
+
+def test_a_segment_encoded_past_the_decoding_bound_is_scrubbed() -> None:
+    """A segment still changing after MAX_DECODINGS percent-decodings hides what it holds: it
+    is scrubbed, not kept, whatever it would decode to."""
+    segment = "jeanne@example.fr"
+    for _ in range(MAX_DECODINGS + 2):
+        segment = quote(segment, safe="")
+    assert check_page_url(f"https://a.fr/u/{segment}") == "https://a.fr/u/(email)"
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("https://shop.example.fr\\u\\jeanne@example.fr", "U+005C"),
+        ("https://shop.example.fr/a\\b", "U+005C"),
+        ("https://shop.example.fr/a\tb", "U+0009"),
+        ("https://shop.example.fr/a\nb", "U+000A"),
+        ("https://shop.example.fr/a\u00a0b", "U+00A0"),
+        ("https://shop.example.fr/a\u0085b", "U+0085"),
+        ("https://shop.example.fr/a\u202eb", "U+202E"),
+    ],
+    ids=["backslash-host", "backslash-path", "tab", "newline", "nbsp", "nel", "rlo"],
+)
+def test_a_page_url_with_a_backslash_whitespace_or_control_is_refused(url: str, named: str) -> None:
+    """location.href never holds these, and parsers disagree on them (a backslash made the
+    rest of the URL read as credentials of another host): refused naming the character."""
+    with pytest.raises(InvalidInput, match="backslash, whitespace, control") as caught:
+        check_page_url(url)
+    assert caught.value.field == "page_url"
+    assert named in caught.value.reason
+
+
+@pytest.mark.parametrize("address", ["fe80::1%eth0", "::1%+33612345678", "fe80::1%a b"])
+def test_a_cookie_ip_with_a_zone_id_is_refused(address: str) -> None:
+    """The network kept of a visitor's IP never carries a zone id: refused naming the field."""
+    with pytest.raises(InvalidInput, match="zone id") as caught:
+        truncate_ip(address)
+    assert caught.value.field == "ip_address"
 
 
 def test_no_categories_means_the_default_ones_and_revisions_have_a_ceiling() -> None:

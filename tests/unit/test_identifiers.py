@@ -191,6 +191,48 @@ def test_invalid_external_id_is_refused_naming_the_field(raw: str) -> None:
     assert caught.value.field == "subject.external_id"
 
 
+@pytest.mark.parametrize(
+    "blank",
+    ["\u2800", "\u3164", "\u115f", "\u1160", "\uffa0", "\u034f", "\u0301", " \u2800 "],
+    ids=repr,
+)
+def test_an_external_id_that_shows_nothing_is_refused(blank: str) -> None:
+    """Braille blank, Hangul fillers, a grapheme joiner or a lone combining mark are printable
+    but show nothing: such an id names nobody, so it is refused as blank."""
+    with pytest.raises(InvalidInput, match="blank") as caught:
+        normalise_external_id(blank, "subject.external_id")
+    assert caught.value.field == "subject.external_id"
+    assert "visible character" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        ("crm\u200b42", "U+200B"),
+        ("\ufeffcrm-42", "U+FEFF"),
+        ("crm\u202e24", "U+202E"),
+        ("crm\u00ad42", "U+00AD"),
+        ("crm\x0042", "U+0000"),
+        ("crm\x8542", "U+0085"),
+    ],
+)
+def test_an_external_id_with_a_format_or_control_character_says_which(raw: str, named: str) -> None:
+    """Format (zero-width, bidi, BOM, soft hyphen) and control characters are refused anywhere
+    in an id; the message names the code point and the kinds of character refused."""
+    with pytest.raises(InvalidInput) as caught:
+        normalise_external_id(raw, "subject.external_id")
+    assert named in caught.value.reason
+    assert "format" in caught.value.reason
+    assert "control" in caught.value.reason
+
+
+@pytest.mark.parametrize("raw", ["Zoe\u0308", "李雷", "\u2800crm-42", "#42"])
+def test_an_external_id_with_something_visible_is_kept(raw: str) -> None:
+    """A combining mark on a base, other scripts, and a filler beside visible characters are
+    kept exactly: only ids that show nothing are blank."""
+    assert normalise_external_id(raw) == Identifier(IdentifierKind.EXTERNAL_ID, raw)
+
+
 def test_hash_is_deterministic() -> None:
     """The same secret, tenant and identifier give the same 32-byte digest, every time."""
     email = normalise_email("jeanne.martin@example.fr")

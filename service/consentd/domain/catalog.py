@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import unicodedata
 
 from consentd.domain.errors import InvalidInput
 
@@ -19,6 +20,13 @@ _NOT_IN_A_LINE = (
     _CONTROL | frozenset("\t\n\r\u2028\u2029") | frozenset(chr(c) for c in range(0x80, 0xA0))
 )
 MAX_TEXT = 2_000
+# Letters and symbols that render as nothing: Braille blank, the Hangul fillers. With spaces,
+# format characters (Cf) and lone combining marks, a value made of them only looks empty.
+BLANK_LOOKING = frozenset("\u2800\u3164\u115f\u1160\uffa0")
+VISIBLE = (
+    "at least one visible character (spaces, invisible characters and blank fillers such as"
+    " U+2800 or U+3164 do not count)"
+)
 
 
 def check_key(field: str, value: str) -> str:
@@ -40,23 +48,60 @@ def check_text(
     one_line: bool = False,
 ) -> str:
     """Free text of at most `limit` characters, without control characters (tab and line breaks
-    allowed unless `one_line`: names of who did something are one line). Raises InvalidInput
-    when empty but required, too long, or holding a character it may not."""
+    allowed unless `one_line`). Raises InvalidInput when empty but required, too long, or
+    holding a character it may not.
+
+    `one_line` is for names of who did something, shown to operators as they are: besides line
+    breaks they may not hold format characters (zero-width, bidi controls, BOM), which make a
+    name read as another, and when given they must show at least one visible character."""
     if required and not value.strip():
         raise InvalidInput(field, "is required")
     if len(value) > limit:
         raise InvalidInput(field, f"must be at most {limit} characters")
-    if one_line and any(c in _NOT_IN_A_LINE for c in value):
-        raise InvalidInput(field, "must be one line: no tab, newline or control character")
+    if one_line:
+        _check_one_line(field, value, required=required)
     if any(c in _CONTROL for c in value):
         raise InvalidInput(field, "must not contain control characters")
     return value
 
 
+def _check_one_line(field: str, value: str, *, required: bool) -> None:
+    if value and not has_visible(value):
+        raise InvalidInput(field, f"{'is required:' if required else 'must have'} {VISIBLE}")
+    if any(c in _NOT_IN_A_LINE for c in value):
+        raise InvalidInput(field, "must be one line: no tab, newline or control character")
+    hidden = next((c for c in value if unicodedata.category(c) == "Cf"), None)
+    if hidden is not None:
+        raise InvalidInput(
+            field,
+            f"must not contain invisible format characters such as zero-width or bidi controls"
+            f" (found {code_point(hidden)})",
+        )
+
+
+def has_visible(value: str) -> bool:
+    """Whether `value` shows something: a letter, digit, punctuation or symbol that is not a
+    blank-looking filler. Spaces, control and format characters, and combining marks (which
+    need a base to show) do not count."""
+    return any(unicodedata.category(c)[0] in "LNPS" and c not in BLANK_LOOKING for c in value)
+
+
+def code_point(char: str) -> str:
+    """`U+200B`: how a message names a character it refuses (the character itself may not show)."""
+    return f"U+{ord(char):04X}"
+
+
 def check_ip_address(field: str, value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """An IPv4 or IPv6 address (surrounding spaces ignored). Raises InvalidInput."""
+    """An IPv4 or IPv6 address (surrounding spaces ignored), without an IPv6 zone id: `%eth0`
+    names an interface of the machine that saw the request, not where it came from, and would
+    carry any text into the evidence. Raises InvalidInput."""
+    text = value.strip()
+    if "%" in text:
+        raise InvalidInput(
+            field, "must not have a zone id ('%...'): give the address only (e.g. fe80::1)"
+        )
     try:
-        return ipaddress.ip_address(value.strip())
+        return ipaddress.ip_address(text)
     except ValueError:
         raise InvalidInput(field, "is not an IPv4 or IPv6 address (e.g. 203.0.113.7)") from None
 

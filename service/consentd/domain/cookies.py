@@ -14,12 +14,13 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
-from consentd.domain.catalog import check_ip_address, check_text
+from consentd.domain.catalog import check_ip_address, check_text, code_point
 from consentd.domain.cookie_policy import DEFAULT_CONSENT_MODE, NECESSARY, CookiePolicy
 from consentd.domain.errors import InvalidInput
 from consentd.domain.months import MAX_MONTHS, add_months
@@ -29,6 +30,13 @@ MAX_PAGE_URL = 2048
 # What an email-looking segment of a page URL's path becomes (a valid path segment itself).
 EMAIL_MARKER = "(email)"
 _EMAIL_LIKE = re.compile(r"[^\s@]@[^\s@]")
+# Characters that read as '@' (full-width, small): an address written with one is still one.
+_AT_SIGNS = str.maketrans(dict.fromkeys("\uff20\ufe6b", "@"))
+_SCRUB_IF_IN_PATH = frozenset("@%\uff20\ufe6b")
+# Backslash, whitespace (Unicode's included), C0 and C1 controls; format characters apart.
+_NOT_IN_A_URL = re.compile(r"[\\\s\x00-\x1f\x7f-\x9f]")
+# Percent-decodings tried on a segment; one still encoded after that many is scrubbed unread.
+MAX_DECODINGS = 8
 MAX_USER_AGENT = 1024
 MIN_VISITOR_ID, MAX_VISITOR_ID = 16, 64
 GRANTED, DENIED = "granted", "denied"
@@ -170,29 +178,55 @@ def consent_mode(policy: CookiePolicy, granted: tuple[str, ...] | None) -> dict[
 def check_page_url(value: str, name: str = "page_url") -> str:
     """An http(s) URL of at most 2048 characters, kept without its query, fragment and
     credentials, and with every path segment that looks like an email address replaced by
-    EMAIL_MARKER: they may all carry personal data, which a proof must not keep."""
+    EMAIL_MARKER: they may all carry personal data, which a proof must not keep.
+
+    Raises InvalidInput when it is no http(s) URL, or holds a backslash, whitespace, control or
+    format character: a browser's location.href never does, and parsers disagree on them (a
+    backslash made the rest of `https://a.fr\\x@b.fr` read as credentials of host b.fr)."""
     check_text(name, value, MAX_PAGE_URL)
     if not value:
         return ""
+    odd = _odd_character(value)
+    if odd is not None:
+        raise InvalidInput(
+            name,
+            f"must be a URL as a browser gives it (location.href), without backslash,"
+            f" whitespace, control or format characters (found {code_point(odd)})",
+        )
     try:
         parts = urlsplit(value)
     except ValueError:
         raise InvalidInput(name, "is not a URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname or " " in value:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput(name, "must be an http or https URL")
     path = parts.path
-    if "@" in path or "%" in path:
+    if not _SCRUB_IF_IN_PATH.isdisjoint(path):
         path = "/".join(EMAIL_MARKER if _looks_like_email(s) else s for s in path.split("/"))
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{path}"
 
 
+def _odd_character(value: str) -> str | None:
+    """The first backslash, whitespace, control (C0, C1) or format character, if any."""
+    found = _NOT_IN_A_URL.search(value)
+    if found is not None:
+        return found.group()
+    if value.isascii():
+        return None
+    return next((c for c in value if unicodedata.category(c) == "Cf"), None)
+
+
 def _looks_like_email(segment: str) -> bool:
-    """Something, `@`, something; also percent-encoded (`%40`, even encoded twice)."""
-    for _ in range(3):
-        if _EMAIL_LIKE.search(segment):
+    """Something, `@` (or a look-alike), something; also percent-encoded, however many times
+    (decoded until it no longer changes). A segment still encoded after MAX_DECODINGS rounds
+    counts as one: what it hides is not kept."""
+    for _ in range(MAX_DECODINGS):
+        if _EMAIL_LIKE.search(segment.translate(_AT_SIGNS)):
             return True
-        segment = unquote(segment)
-    return _EMAIL_LIKE.search(segment) is not None
+        decoded = unquote(segment)
+        if decoded == segment:
+            return False
+        segment = decoded
+    return True
 
 
 def truncate_ip(value: str, name: str = "ip_address") -> str:

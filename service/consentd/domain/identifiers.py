@@ -17,6 +17,7 @@ from uuid import UUID
 import idna
 import phonenumbers
 
+from consentd.domain.catalog import VISIBLE, code_point, has_visible
 from consentd.domain.errors import InvalidInput
 
 MAX_EXTERNAL_ID = 256
@@ -137,12 +138,26 @@ def normalise_phone(raw: str, default_region: str, field: str = "phone") -> Iden
 
 
 def normalise_external_id(raw: str, field: str = "external_id") -> Identifier:
-    """1 to 256 printable characters, not only spaces, kept as given. Raises InvalidInput."""
-    if not raw or len(raw) > MAX_EXTERNAL_ID or not raw.isprintable():
-        raise InvalidInput(field, f"must be 1 to {MAX_EXTERNAL_ID} printable characters")
-    # "   " names nobody: every caller that sent a blank id would share one subject.
-    if not raw.strip():
-        raise InvalidInput(field, "must not be blank (only spaces)")
+    """1 to 256 printable characters, at least one of them visible, kept as given.
+
+    Raises InvalidInput when empty or too long; when it holds a control, format (zero-width,
+    bidi, BOM), separator other than the ASCII space, or unassigned character (the caller's
+    system never shows them, so two ids that look the same would name two subjects); and when
+    it shows nothing (spaces, fillers such as U+2800 or U+3164, a lone combining mark).
+    """
+    if not raw or len(raw) > MAX_EXTERNAL_ID:
+        raise InvalidInput(field, f"must be 1 to {MAX_EXTERNAL_ID} characters")
+    hidden = next((c for c in raw if not c.isprintable()), None)
+    if hidden is not None:
+        raise InvalidInput(
+            field,
+            f"must be printable characters (found {code_point(hidden)}): control, format such"
+            " as zero-width or bidi, separator other than the space, and unassigned characters"
+            " are refused",
+        )
+    # An id that shows nothing names nobody: every caller that sent one would share a subject.
+    if not has_visible(raw):
+        raise InvalidInput(field, f"must not be blank: it needs {VISIBLE}")
     return Identifier(IdentifierKind.EXTERNAL_ID, raw)
 
 
