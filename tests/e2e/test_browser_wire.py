@@ -23,8 +23,21 @@ RECORD = "/consent.v1.CookieService/RecordCookieChoice"
 GET = "/consent.v1.CookieService/GetCookieChoice"
 GRPC_WEB = "application/grpc-web+proto"
 GRPC_WEB_TEXT = "application/grpc-web-text+proto"
-# What the library's own answers quoted: none of it may reach a caller.
-LIBRARY_WORDS = ("has no field named", "recursion", "decompress", "Error -3", "unmarshal")
+# What the library's own answers said or quoted: none of it may reach a caller.
+LIBRARY_WORDS = (
+    "has no field named",
+    "recursion",
+    "decompress",
+    "Error -3",
+    "unmarshal",
+    "protocol error",
+    "unary request",
+    "configured max",
+    "parameter is required",
+    "Request timed out",
+    "Not implemented",
+    "unknown compression",
+)
 
 
 @pytest.fixture
@@ -191,3 +204,232 @@ async def test_grpc_web_text_is_served_in_base64(
     assert trailers["grpc-message"] == (
         "request: is not valid base64 (the content type is application/grpc-web-text)"
     )
+
+
+async def connect_answer(
+    port: int, path: str, data: bytes, headers: dict[str, str]
+) -> tuple[int, str, str]:
+    """A Connect call's HTTP status, error code and message (never the library's words)."""
+    status, _, body = await post(port, path, data, {"Content-Type": "application/json", **headers})
+    error = json.loads(body)
+    assert not any(words in error["message"] for words in LIBRARY_WORDS), error
+    return status, error["code"], error["message"]
+
+
+async def grpc_web_status(
+    port: int, path: str, data: bytes, headers: dict[str, str]
+) -> tuple[str, str]:
+    """A gRPC-Web call's grpc-status and grpc-message (never the library's words)."""
+    status, answer, reply = await post(port, path, data, {"Content-Type": GRPC_WEB, **headers})
+    _, trailers = grpc_web_reply(answer, reply)
+    assert status == 200
+    message = trailers.get("grpc-message", "")
+    assert not any(words in message for words in LIBRARY_WORDS), message
+    return trailers["grpc-status"], message
+
+
+async def test_a_grpc_web_body_without_exactly_one_message_is_invalid_argument(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """An empty gRPC-Web body, or one holding two messages, is INVALID_ARGUMENT (3) saying so,
+    never connectrpc's UNIMPLEMENTED "unary request has zero messages"."""
+    path = f"{prefix(tenant)}{GET}"
+    message = frame(pb.GetCookieChoiceRequest(visitor_id=uuid4().hex).SerializeToString())
+    assert await grpc_web_status(http_port, path, b"", auth(page_key)) == (
+        "3",
+        "request: the body holds no message",
+    )
+    assert await grpc_web_status(http_port, path, message * 2, auth(page_key)) == (
+        "3",
+        "request: the body holds more than one message: the call takes one",
+    )
+
+
+async def test_a_broken_grpc_web_frame_is_invalid_argument_in_our_words(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """A body ending inside a frame (its prefix or its message), a frame with unknown flags,
+    and a frame flagged compressed with no grpc-encoding are INVALID_ARGUMENT in our words,
+    never "protocol error: promised 20 bytes ..." (nor INTERNAL for the compressed one)."""
+    path = f"{prefix(tenant)}{GET}"
+    message = pb.GetCookieChoiceRequest(visitor_id=uuid4().hex).SerializeToString()
+    cut = "request: the body ends inside a message"
+    for body in (struct.pack(">BI", 0, 20) + b"x" * 17, b"\x00\x00\x00"):
+        assert await grpc_web_status(http_port, path, body, auth(page_key)) == ("3", cut)
+    assert await grpc_web_status(http_port, path, frame(message, flags=2), auth(page_key)) == (
+        "3",
+        "request: a message's flags must be 0, or 1 when it is compressed",
+    )
+    compressed = frame(gzip.compress(message), flags=1)
+    assert await grpc_web_status(http_port, path, compressed, auth(page_key)) == (
+        "3",
+        "request: a message is flagged compressed, but no grpc-encoding header names its "
+        "compression",
+    )
+
+
+async def test_a_message_over_the_limit_is_resource_exhausted_in_our_words(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """A message over 64 KiB (as sent, as a gRPC-Web frame announces it, or once inflated) is
+    resource_exhausted naming the limit in bytes, never "larger than configured max"."""
+    path = f"{prefix(tenant)}{RECORD}"
+    too_large = "request: the message is larger than 65536 bytes"
+    big = json.dumps(record_body(uuid4().hex, userAgent="x" * 70_000)).encode()
+    gzipped = auth(page_key, **{"Content-Encoding": "gzip"})
+    for body, headers in ((big, auth(page_key)), (gzip.compress(big), gzipped)):
+        status, code, message = await connect_answer(http_port, path, body, headers)
+        assert (status, code, message) == (429, "resource_exhausted", too_large)
+    announced = struct.pack(">BI", 0, 70_000) + b"x" * 10
+    assert await grpc_web_status(http_port, path, announced, auth(page_key)) == ("8", too_large)
+
+
+async def test_a_get_without_a_readable_message_is_invalid_argument_in_our_words(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """A Connect GET without its `message` parameter, or whose base64 message is not base64,
+    is invalid_argument naming the parameter."""
+    url = f"http://127.0.0.1:{http_port}{prefix(tenant)}{GET}"
+    answers = {
+        "?encoding=json": "message: is required for a GET call: the request, in the encoding "
+        "it names",
+        "?encoding=json&base64=1&message=A": "message: is not valid base64url (the base64 "
+        "parameter is 1)",
+    }
+    for query, expected in answers.items():
+        status, _, body = await asyncio.to_thread(_send, url + query, None, auth(page_key), "GET")
+        error = json.loads(body)
+        assert (status, error["code"], error["message"]) == (400, "invalid_argument", expected)
+
+
+async def test_a_deadline_is_deadline_exceeded_in_our_words(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """A call past the timeout it set is deadline_exceeded naming that header, never
+    connectrpc's "Request timed out"."""
+    path = f"{prefix(tenant)}{GET}"
+    body = json.dumps({"visitorId": uuid4().hex}).encode()
+    headers = auth(page_key, **{"Connect-Timeout-Ms": "0"})
+    assert await connect_answer(http_port, path, body, headers) == (
+        504,
+        "deadline_exceeded",
+        "the call took longer than its connect-timeout-ms allows",
+    )
+    message = frame(pb.GetCookieChoiceRequest(visitor_id=uuid4().hex).SerializeToString())
+    headers = auth(page_key, **{"grpc-timeout": "1n"})
+    assert await grpc_web_status(http_port, path, message, headers) == (
+        "4",
+        "the call took longer than its grpc-timeout allows",
+    )
+
+
+async def test_an_unknown_compression_is_named_and_never_echoed(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """A compression the port does not support, named in content-encoding, grpc-encoding or a
+    GET's compression parameter, is unimplemented saying which ones to use; what was sent is
+    never echoed (it is the caller's text: "<img src=x>")."""
+    path = f"{prefix(tenant)}{GET}"
+    sent = "<img src=x>"
+    body = json.dumps({"visitorId": uuid4().hex}).encode()
+    headers = auth(page_key, **{"Content-Encoding": sent})
+    assert await connect_answer(http_port, path, body, headers) == (
+        501,
+        "unimplemented",
+        "content-encoding: not supported: use gzip or identity",
+    )
+    message = frame(pb.GetCookieChoiceRequest(visitor_id=uuid4().hex).SerializeToString())
+    assert await grpc_web_status(
+        http_port, path, message, auth(page_key, **{"grpc-encoding": sent})
+    ) == ("12", "grpc-encoding: not supported: use gzip or identity")
+    query = urllib.parse.urlencode({"encoding": "json", "message": "{}", "compression": sent})
+    url = f"http://127.0.0.1:{http_port}{path}?{query}"
+    status, _, reply = await asyncio.to_thread(_send, url, None, auth(page_key), "GET")
+    error = json.loads(reply)
+    assert (status, error["code"], error["message"]) == (
+        501,
+        "unimplemented",
+        "compression: not supported: use gzip or identity",
+    )
+
+
+async def test_a_bad_protocol_version_is_refused_without_echoing_it(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """A connect-protocol-version other than 1 is invalid_argument saying what it must be,
+    never quoting it back ("got '2<x>'"), even with a malformed timeout header beside it."""
+    path = f"{prefix(tenant)}{GET}"
+    body = json.dumps({"visitorId": uuid4().hex}).encode()
+    for headers in (
+        {"Connect-Protocol-Version": "2<x>"},
+        {"Connect-Protocol-Version": "", "Connect-Timeout-Ms": "<x>"},
+    ):
+        assert await connect_answer(http_port, path, body, auth(page_key, **headers)) == (
+            400,
+            "invalid_argument",
+            "connect-protocol-version: must be 1",
+        )
+    ok = auth(page_key, **{"Connect-Protocol-Version": "1"})
+    assert (await post(http_port, path, body, {"Content-Type": "application/json", **ok}))[0] == 200
+
+
+async def test_a_method_not_served_here_is_unimplemented_in_our_words(
+    http_port: int, tenant: Tenant, admin_key: str
+) -> None:
+    """ConsentService's writes are unimplemented on the browser port, saying where to call
+    them, never the generated "Not implemented"."""
+    path = f"{prefix(tenant)}/consent.v1.ConsentService/RecordConsent"
+    assert await connect_answer(http_port, path, b"{}", auth(admin_key)) == (
+        501,
+        "unimplemented",
+        "consent.v1.ConsentService/RecordConsent is not served on the browser port: call it on "
+        "the gRPC port",
+    )
+
+
+async def test_content_types_are_matched_in_any_case(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """A content type is a media type, case-insensitive and with parameters:
+    `Application/grpc-web-text` is gRPC-Web's text form (answered in it), `Application/JSON;
+    charset=utf-8` is Connect's JSON."""
+    path = f"{prefix(tenant)}{GET}"
+    read = frame(pb.GetCookieChoiceRequest(visitor_id=uuid4().hex).SerializeToString())
+    headers = auth(page_key, **{"Content-Type": "Application/grpc-web-text"})
+    status, answer, reply = await post(http_port, path, base64.b64encode(read), headers)
+    assert (status, answer["content-type"]) == (200, GRPC_WEB_TEXT)
+    _, trailers = grpc_web_reply(answer, base64.b64decode(reply, validate=True))
+    assert trailers["grpc-status"] == "0"
+    body = json.dumps({"visitorId": uuid4().hex}).encode()
+    headers = auth(page_key, **{"Content-Type": "Application/JSON; charset=utf-8"})
+    status, answer, _ = await post(http_port, path, body, headers)
+    assert (status, answer["content-type"]) == (200, "application/json")
+
+
+async def test_an_unknown_content_type_is_a_415_saying_what_to_send(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """A POST in a content type the port does not serve, or a GET naming an encoding it does
+    not know, is 415 with a short text naming what to send and Accept-Post listing every
+    content type accepted (gRPC-Web's forms too); what was sent is never echoed."""
+    path = f"{prefix(tenant)}{GET}"
+    accepted = (
+        "application/proto, application/json, application/grpc-web, application/grpc-web+proto, "
+        "application/grpc-web+json, application/grpc-web-text, application/grpc-web-text+proto, "
+        "application/grpc-web-text+json"
+    )
+    for kind in ("text/x<img src=x>", "application/xml", "application/connect+json"):
+        headers = auth(page_key, **{"Content-Type": kind})
+        status, answer, reply = await post(http_port, path, b"{}", headers)
+        assert (status, answer["accept-post"]) == (415, accepted)
+        assert answer["content-type"] == "text/plain; charset=utf-8"
+        assert reply.decode() == (
+            "content-type: not supported: use application/proto, application/json, "
+            "application/grpc-web, application/grpc-web+proto, application/grpc-web+json, "
+            "application/grpc-web-text, application/grpc-web-text+proto or "
+            "application/grpc-web-text+json"
+        )
+    url = f"http://127.0.0.1:{http_port}{path}?encoding=%3Cimg%3E&message=%7B%7D"
+    status, answer, reply = await asyncio.to_thread(_send, url, None, auth(page_key), "GET")
+    assert (status, answer["accept-post"]) == (415, accepted)
+    assert reply == b"encoding: not supported: use proto or json"

@@ -1,51 +1,92 @@
 """What the browser port answers for a request connectrpc cannot read, in our words.
 
-connectrpc answers some malformed requests itself, quoting the exception it caught
-("decompress: Error -3 while decompressing data: incorrect header check", "unmarshal message:
-maximum recursion depth exceeded ...") or echoing a header with an unbalanced quote ("Invalid
-timeout header: '12345678901 has >10 digits"). Callers get ours instead:
+connectrpc answers some malformed requests itself, in its own words ("unary request has zero
+messages", "protocol error: promised 20 bytes in enveloped message, got 17 bytes", a bare 415),
+quoting the exception it caught ("decompress: Error -3 while decompressing data: incorrect
+header check") or echoing a header ("unknown compression: '<img src=x>'"). Callers get ours
+instead, and never a header's value back:
 
+* BrowserService, before connectrpc sees the call: reads its content type as a media type (in
+  any case) and answers 415 in our words for one the port does not serve (api/refusals.py);
+  takes a malformed header connectrpc checks before any interceptor runs (the protocol version,
+  the timeout) off the request and has WireErrors refuse it; serves gRPC-Web's text form
+  (api/grpc_web_text.py);
 * the codecs and compressions (api/connect_codecs.py) refuse a body they cannot read in our
   words at the source, naming the field where there is one;
-* BrowserService checks the call's timeout header before connectrpc parses it (and serves
-  gRPC-Web's text form, api/grpc_web_text.py);
 * WireErrors, the first interceptor of every Connect app, runs before the body is read: it
   raises that header's refusal (so connectrpc writes it in the caller's protocol), and at the
-  end of the call replaces any INVALID_ARGUMENT connectrpc composed around an exception it
-  caught, whatever it was.
+  end of the call replaces connectrpc's own answers with ours: any INVALID_ARGUMENT composed
+  around an exception it caught, and each one of LIBRARY_ANSWERS.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
+import grpc
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from connectrpc.request import RequestContext
 from connectrpc.server import ConnectASGIApplication
 
 from consentd.api.asgi import Receive, Scope, Send, header
-from consentd.api.connect_errors import connect_error
-from consentd.api.grpc_web_text import BINARY, as_binary, is_text
-from consentd.api.refusals import discard_body
-from consentd.domain.errors import InvalidInput
+from consentd.api.calls import Failure
+from consentd.api.connect_codecs import COMPRESSIONS
+from consentd.api.connect_errors import connect_error, failure_error
+from consentd.api.grpc_web_text import as_binary, is_text
+from consentd.api.refusals import (
+    discard_body,
+    is_grpc_web,
+    media_type,
+    refuse_unsupported_media_type,
+    unsupported_media_type,
+)
+from consentd.domain.errors import InvalidInput, ResourceExhausted
 
-# The timeout headers as connectrpc parses them: gRPC-Web's up to 8 digits and a unit, Connect's
-# up to 10 digits of milliseconds.
-GRPC_TIMEOUT = re.compile(r"[0-9]{1,8}[HMSmun]")
-CONNECT_TIMEOUT = re.compile(r"[0-9]{1,10}")
 UNREADABLE = "cannot be read: it is not in the encoding and compression the call names"
+ENCODINGS = (*(compression.name() for compression in COMPRESSIONS), "identity")
 
 # The refusal of a malformed header, from BrowserService to WireErrors.on_start.
 _refused: ContextVar[InvalidInput | None] = ContextVar("consentd_header_refused", default=None)
 
 
+@dataclass(frozen=True)
+class HeaderRule:
+    """The form a header connectrpc checks before any interceptor runs must have, and our words
+    for it (connectrpc's quote the header)."""
+
+    name: bytes
+    form: re.Pattern[str]
+    reason: str
+
+
+# Connect's headers, then gRPC-Web's, in the order connectrpc checks them. An empty
+# connect-timeout-ms is no timeout; gRPC-Web's timeout is up to 8 digits and a unit.
+CONNECT_HEADERS = (
+    HeaderRule(b"connect-protocol-version", re.compile("1"), "must be 1"),
+    HeaderRule(
+        b"connect-timeout-ms",
+        re.compile("[0-9]{0,10}"),
+        "must be 1 to 10 digits: the timeout in milliseconds",
+    ),
+)
+GRPC_WEB_HEADERS = (
+    HeaderRule(
+        b"grpc-timeout",
+        re.compile("[0-9]{1,8}[HMSmun]"),
+        "must be 1 to 8 digits and a unit (H, M, S, m, u or n), e.g. 1500m",
+    ),
+)
+
+
 class WireErrors:
     """The Connect apps' first interceptor (a metadata interceptor: it runs before the body is
     read): refuses a malformed header BrowserService found, and puts connectrpc's own answers
-    that quote an exception into our words."""
+    into our words."""
 
     async def on_start(self, ctx: RequestContext[Any, Any]) -> None:
         refused = _refused.get()
@@ -55,18 +96,22 @@ class WireErrors:
     async def on_end(
         self, token: None, ctx: RequestContext[Any, Any], error: Exception | None, /
     ) -> None:
-        if error is not None and _quotes_an_exception(error):
+        if not isinstance(error, ConnectError):
+            return
+        if _quotes_an_exception(error):
             raise connect_error(InvalidInput("request", UNREADABLE)) from None
+        for code, words, answer in LIBRARY_ANSWERS:
+            if error.code is code and (found := words.match(error.message)):
+                raise answer(found, ctx) from None
 
 
-def _quotes_an_exception(error: Exception) -> bool:
+def _quotes_an_exception(error: ConnectError) -> bool:
     """An INVALID_ARGUMENT connectrpc raised from an exception it caught, whose text its message
-    quotes ("decompress: <zlib's words>"). Ours are raised from None; its own words ("Invalid
-    base64 encoding"), a deadline or a disconnect are left as they are."""
+    quotes ("decompress: <zlib's words>"). Ours are raised from None; a deadline or a
+    disconnect are left as they are."""
     cause = error.__cause__
     return (
-        isinstance(error, ConnectError)
-        and error.code is Code.INVALID_ARGUMENT
+        error.code is Code.INVALID_ARGUMENT
         and cause is not None
         and not isinstance(cause, ConnectError)
         and str(cause) != ""
@@ -74,10 +119,107 @@ def _quotes_an_exception(error: Exception) -> bool:
     )
 
 
+Answer = Callable[[re.Match[str], RequestContext[Any, Any]], ConnectError]
+
+
+def _invalid(field: str, reason: str) -> Answer:
+    return lambda found, ctx: connect_error(InvalidInput(field, reason))
+
+
+def _too_large(found: re.Match[str], ctx: RequestContext[Any, Any]) -> ConnectError:
+    limit = found.group(1)
+    return connect_error(
+        ResourceExhausted(message=f"request: the message is larger than {limit} bytes")
+    )
+
+
+def _flagged_compressed(found: re.Match[str], ctx: RequestContext[Any, Any]) -> ConnectError:
+    name = "grpc-encoding" if _grpc_web(ctx) else "connect-content-encoding"
+    reason = f"a message is flagged compressed, but no {name} header names its compression"
+    return connect_error(InvalidInput("request", reason))
+
+
+def _unknown_compression(found: re.Match[str], ctx: RequestContext[Any, Any]) -> ConnectError:
+    """Named after where the call names its compression: a GET's query parameter, gRPC-Web's
+    header or Connect's."""
+    if ctx.http_method == "GET":
+        name = "compression"
+    else:
+        name = "grpc-encoding" if _grpc_web(ctx) else "content-encoding"
+    usable = f"{', '.join(ENCODINGS[:-1])} or {ENCODINGS[-1]}"
+    return _failure(grpc.StatusCode.UNIMPLEMENTED, f"{name}: not supported: use {usable}")
+
+
+def _deadline(found: re.Match[str], ctx: RequestContext[Any, Any]) -> ConnectError:
+    name = "grpc-timeout" if _grpc_web(ctx) else "connect-timeout-ms"
+    message = f"the call took longer than its {name} allows"
+    return _failure(grpc.StatusCode.DEADLINE_EXCEEDED, message)
+
+
+def _not_served(found: re.Match[str], ctx: RequestContext[Any, Any]) -> ConnectError:
+    method = f"{ctx.method.service_name}/{ctx.method.name}"
+    message = f"{method} is not served on the browser port: call it on the gRPC port"
+    return _failure(grpc.StatusCode.UNIMPLEMENTED, message)
+
+
+def _failure(code: grpc.StatusCode, message: str) -> ConnectError:
+    return failure_error(Failure(code, message))
+
+
+def _grpc_web(ctx: RequestContext[Any, Any]) -> bool:
+    return is_grpc_web(media_type(ctx.request_headers.get("content-type", "")))
+
+
+# connectrpc's own answers (as of 0.13: its code and the start of its words, which
+# tests/e2e/test_browser_wire.py provokes one by one), and ours instead.
+LIBRARY_ANSWERS: tuple[tuple[Code, re.Pattern[str], Answer], ...] = (
+    (
+        Code.UNIMPLEMENTED,
+        re.compile("unary request has zero messages"),
+        _invalid("request", "the body holds no message"),
+    ),
+    (
+        Code.UNIMPLEMENTED,
+        re.compile("unary request has multiple messages"),
+        _invalid("request", "the body holds more than one message: the call takes one"),
+    ),
+    (
+        Code.INVALID_ARGUMENT,
+        re.compile("protocol error: (promised|incomplete envelope)"),
+        _invalid("request", "the body ends inside a message"),
+    ),
+    (
+        Code.INVALID_ARGUMENT,
+        re.compile("protocol error: invalid envelope flags"),
+        _invalid("request", "a message's flags must be 0, or 1 when it is compressed"),
+    ),
+    (Code.INTERNAL, re.compile("protocol error: sent compressed message"), _flagged_compressed),
+    (
+        Code.RESOURCE_EXHAUSTED,
+        re.compile(r"message is larger than configured max (\d+)"),
+        _too_large,
+    ),
+    (
+        Code.INVALID_ARGUMENT,
+        re.compile("'message' parameter is required"),
+        _invalid("message", "is required for a GET call: the request, in the encoding it names"),
+    ),
+    (
+        Code.INVALID_ARGUMENT,
+        re.compile("Invalid base64 encoding"),
+        _invalid("message", "is not valid base64url (the base64 parameter is 1)"),
+    ),
+    (Code.UNIMPLEMENTED, re.compile("unknown compression"), _unknown_compression),
+    (Code.DEADLINE_EXCEEDED, re.compile("Request timed out"), _deadline),
+    (Code.UNIMPLEMENTED, re.compile("Not implemented"), _not_served),
+)
+
+
 class BrowserService:
     """One service's Connect app as the browser port serves it (api/http.py routes by `path`):
-    gRPC-Web's text form translated to the binary form, and a malformed timeout header taken off
-    the request and refused (WireErrors) before connectrpc parses it."""
+    its content type read as a media type, and refused (415) when the app cannot read it;
+    gRPC-Web's text form translated to the binary form; a malformed header taken off the
+    request and refused (WireErrors) before connectrpc parses it."""
 
     def __init__(self, app: ConnectASGIApplication[Any]) -> None:
         self.app = app
@@ -88,12 +230,18 @@ class BrowserService:
             await self.app(scope, receive, send)
             return
         body = receive
+        scope = _with_media_type(scope)
+        unsupported = unsupported_media_type(scope)
+        if unsupported is not None:
+            # Answered before the body is read: read it first, undecoded, so that the
+            # connection is not reset on unread bytes before the client reads the answer.
+            await discard_body(body)
+            await refuse_unsupported_media_type(send, unsupported)
+            return
         if is_text(scope):
             scope, receive, send = as_binary(scope, receive, send)
-        scope, refused = _without_malformed_timeout(scope)
+        scope, refused = _without_malformed_headers(scope)
         if refused is not None:
-            # Refused before connectrpc reads the body: read it first, undecoded, so that the
-            # connection is not reset on unread bytes before the client reads the answer.
             await discard_body(body)
         token = _refused.set(refused)
         try:
@@ -102,21 +250,32 @@ class BrowserService:
             _refused.reset(token)
 
 
-def _without_malformed_timeout(scope: Scope) -> tuple[Scope, InvalidInput | None]:
-    """The request without its timeout header when that header is malformed, and the refusal:
-    gRPC-Web's grpc-timeout, Connect's connect-timeout-ms (the one the protocol reads)."""
-    kind = header(scope, b"content-type") or ""
-    if kind == BINARY or kind.startswith(f"{BINARY}+"):
-        name, form = b"grpc-timeout", GRPC_TIMEOUT
-        reason = "must be 1 to 8 digits and a unit (H, M, S, m, u or n), e.g. 1500m"
-    else:
-        name, form = b"connect-timeout-ms", CONNECT_TIMEOUT
-        reason = "must be 1 to 10 digits: the timeout in milliseconds"
+def _with_media_type(scope: Scope) -> Scope:
+    """The request with its content type as its media type (lower case, no parameters), the
+    form connectrpc matches exactly."""
     headers = scope.get("headers", ())
-    values = [value.decode("latin-1") for key, value in headers if key == name]
-    if name == b"connect-timeout-ms":
-        values = [value for value in values if value]  # an empty one is no timeout
-    if all(form.fullmatch(value) for value in values):
+    kind = header(scope, b"content-type")
+    if kind is None:
+        return scope
+    kept = [(key, value) for key, value in headers if key != b"content-type"]
+    return {**scope, "headers": [*kept, (b"content-type", media_type(kind).encode("latin-1"))]}
+
+
+def _without_malformed_headers(scope: Scope) -> tuple[Scope, InvalidInput | None]:
+    """The request without the headers of its protocol that are malformed, and the refusal of
+    the first one."""
+    rules = (
+        GRPC_WEB_HEADERS if is_grpc_web(header(scope, b"content-type") or "") else CONNECT_HEADERS
+    )
+    headers = list(scope.get("headers", ()))
+    refused: InvalidInput | None = None
+    for rule in rules:
+        values = [value.decode("latin-1") for key, value in headers if key == rule.name]
+        if all(rule.form.fullmatch(value) for value in values):
+            continue
+        headers = [(key, value) for key, value in headers if key != rule.name]
+        if refused is None:
+            refused = InvalidInput(rule.name.decode(), rule.reason)
+    if refused is None:
         return scope, None
-    kept = [(key, value) for key, value in headers if key != name]
-    return {**scope, "headers": kept}, InvalidInput(name.decode(), reason)
+    return {**scope, "headers": headers}, refused

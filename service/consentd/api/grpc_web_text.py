@@ -21,6 +21,8 @@ _PADDED_RUN = re.compile(rb"[^=]*=*")
 
 
 def is_text(scope: Scope) -> bool:
+    """A call in the text form. `scope`'s content type is a media type in lower case, as
+    BrowserService (api/connect_wire.py) leaves it: `Application/grpc-web-text` is one too."""
     kind = header(scope, b"content-type") or ""
     return kind == TEXT or kind.startswith(f"{TEXT}+")
 

@@ -1,14 +1,31 @@
-"""What the browser port answers before a body is read: native gRPC sent to it, and a call
-without a valid credential (UNAUTHENTICATED, as the Connect app would answer it)."""
+"""What the browser port answers before a body is read: native gRPC sent to it, a call without
+a valid credential (UNAUTHENTICATED, as the Connect app would answer it), and a call in a
+content type it does not serve (415, in our words, never echoing what was sent)."""
 
 from __future__ import annotations
 
 import json
+import urllib.parse
 
 import grpc
 
 from consentd.api.asgi import Receive, Scope, Send, header, respond
+from consentd.api.connect_codecs import CODECS
+from consentd.api.grpc_web_text import BINARY, TEXT
 from consentd.domain.errors import Unauthenticated
+
+CODEC_NAMES = tuple(codec.name() for codec in CODECS)
+# What a call may be POSTed in: Connect's unary form, one per codec; gRPC-Web and its text form
+# (api/grpc_web_text.py), naming no codec (proto) or one.
+ACCEPTED_CONTENT_TYPES = (
+    *(f"application/{name}" for name in CODEC_NAMES),
+    *(
+        f"{form}{suffix}"
+        for form in (BINARY, TEXT)
+        for suffix in ("", *(f"+{name}" for name in CODEC_NAMES))
+    ),
+)
+ACCEPT_POST = ", ".join(ACCEPTED_CONTENT_TYPES).encode()
 
 # Native gRPC sent to the browser port: a trailers-only answer (status in the headers, which
 # every gRPC client reads), since this port has no HTTP/2 trailers to send one in.
@@ -40,6 +57,17 @@ async def discard_body(receive: Receive) -> None:
             return
 
 
+def media_type(content_type: str) -> str:
+    """A content type's media type, without its parameters and in lower case: a type and
+    subtype are case-insensitive (RFC 9110), so `Application/grpc-web-text` is gRPC-Web."""
+    return content_type.partition(";")[0].strip().lower()
+
+
+def is_grpc_web(kind: str) -> bool:
+    """gRPC-Web or its text form, naming a codec or not (`kind`: a media type)."""
+    return any(kind == form or kind.startswith(f"{form}+") for form in (BINARY, TEXT))
+
+
 def is_native_grpc(scope: Scope) -> bool:
     """A native gRPC call (application/grpc, not gRPC-Web)."""
     kind = (header(scope, b"content-type") or "").lower()
@@ -53,11 +81,13 @@ async def refuse_native_grpc(send: Send) -> None:
 async def refuse_unauthenticated(scope: Scope, send: Send) -> None:
     """UNAUTHENTICATED before the body is read: in gRPC-Web's form (status in the headers) or
     Connect's (401, a JSON error), as the Connect app would answer it."""
-    kind = (header(scope, b"content-type") or "").lower()
+    kind = media_type(header(scope, b"content-type") or "")
     message = Unauthenticated().message
-    if kind.startswith("application/grpc-web"):
+    if is_grpc_web(kind):
+        # The media type, not the header as sent: a header's parameters are never echoed.
+        answered = kind if kind in ACCEPTED_CONTENT_TYPES else BINARY
         headers = [
-            (b"content-type", kind.encode()),
+            (b"content-type", answered.encode()),
             (b"grpc-status", str(grpc.StatusCode.UNAUTHENTICATED.value[0]).encode()),
             (b"grpc-message", message.encode()),
         ]
@@ -65,3 +95,29 @@ async def refuse_unauthenticated(scope: Scope, send: Send) -> None:
         return
     body = json.dumps({"code": "unauthenticated", "message": message}).encode()
     await respond(send, 401, body, [(b"content-type", b"application/json")])
+
+
+def unsupported_media_type(scope: Scope) -> bytes | None:
+    """Why the Connect apps cannot read the call in the form it names (what a 415 says), or
+    None: a POST's content type (a media type) must be one of ACCEPTED_CONTENT_TYPES; a GET (a
+    Connect call in the URL) names a codec in its `encoding` parameter."""
+    if scope["method"] == "POST":
+        if media_type(header(scope, b"content-type") or "") in ACCEPTED_CONTENT_TYPES:
+            return None
+        return f"content-type: not supported: use {_either(ACCEPTED_CONTENT_TYPES)}".encode()
+    if scope["method"] == "GET":
+        query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        if query.get("encoding", [""])[0] in CODEC_NAMES:
+            return None
+        return f"encoding: not supported: use {_either(CODEC_NAMES)}".encode()
+    return None
+
+
+async def refuse_unsupported_media_type(send: Send, reason: bytes) -> None:
+    """415 with `reason` as a short text, and Accept-Post naming every accepted content type."""
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"accept-post", ACCEPT_POST)]
+    await respond(send, 415, reason, headers)
+
+
+def _either(names: tuple[str, ...]) -> str:
+    return f"{', '.join(names[:-1])} or {names[-1]}"
