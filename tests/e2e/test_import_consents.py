@@ -12,13 +12,20 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import sqlalchemy as sa
 
 from consentd.app.commands import CheckConsent
+from consentd.app.importing import ImportFile, NewSubject, StagedEvent
 from consentd.bootstrap import App
-from consentd.domain.model import ConsentState, Decision, Source
+from consentd.domain.identifiers import IdentifierHasher
+from consentd.domain.model import Channel, ConsentState, Decision, PartyScope, Source
+from consentd.domain.sealing import Keyring
 from consentd.domain.tenancy import Tenant
+from consentd.store.driver import driver_of
+from consentd.store.importing import SqlImportBatch
+from consentd.store.uow import enter_tenant
 from tests.conftest import TEST_SECRET, owner
 from tests.integration.helpers import NEWSLETTER, SMS_OFFERS, catalogue, email, grant, principal
 
@@ -304,3 +311,113 @@ async def test_imported_contact_points_are_held_like_linked_ones(
         "WHERE h.tenant_id = :t AND h.held_until IS NULL AND h.held_from = i.created_at"
     )
     assert await _count(app, tenant, holdings) == 2
+
+
+async def test_batches_in_flight_follow_each_other_in_file_order(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Batches are written two at a time: one naming the person the batch before it made (not
+    yet committed) finds that subject instead of making a second, and one deciding a target
+    the batch before it decided sees that decision (an older row is superseded). One row per
+    batch: the same outcome as importing the rows one by one."""
+    await catalogue(app, tenant)
+    rows = [
+        "e@example.com,newsletter,email,granted,2025-01-01T10:00:00Z,,",
+        "e@example.com,newsletter,email,withdrawn,2025-02-01T10:00:00Z,,",
+        "e@example.com,newsletter,email,granted,2025-01-15T10:00:00Z,,",  # older: superseded
+        "E@example.com,newsletter,email,refused,2025-03-01T10:00:00Z,,",
+        "f@example.com,offers,sms,granted,2025-03-01T10:00:00Z,,",
+    ]
+    path = tmp_path / "one-by-one.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    env = _env(database_url, owner_url)
+    done = await _import(env, path, tenant.slug, "--batch-size", "1")
+    assert done.returncode == 0, done.stderr
+    assert "4 imported, 1 superseded, through line 6" in done.stdout
+    assert await _state(app, tenant, "e@example.com") == {"newsletter": ConsentState.REFUSED}
+    subjects = "SELECT count(*) FROM subjects WHERE tenant_id = :t"
+    assert await _count(app, tenant, subjects) == 2
+    feed = (
+        "SELECT string_agg(e.state, ',' ORDER BY c.position) FROM consent_changes c "
+        "JOIN consent_events e USING (tenant_id, event_id) WHERE c.tenant_id = :t"
+    )
+    async with owner(app).connect() as conn:
+        order = (await conn.execute(sa.text(feed), {"t": tenant.tenant_id})).scalar_one()
+    assert order == "granted,withdrawn,refused,granted"
+    queued = "SELECT count(*) FROM audit_queue WHERE tenant_id = :t"
+    assert await _count(app, tenant, queued) == 0
+    verify = await _verify(env, tenant.slug)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+async def test_an_identifier_linked_meanwhile_joins_the_subject_that_linked_it(
+    app: App, tenant: Tenant
+) -> None:
+    """A live write links an identifier after the batch looked it up: the batch links the
+    others, joins that subject (its event is written to it) and drops the subject it made for
+    it, key and all. (The import store's own transaction, as the import runs it.)"""
+    await catalogue(app, tenant)
+    live = await grant(app, tenant, email("taken@example.com"), targets=(NEWSLETTER,))
+    hasher, keyring = IdentifierHasher(TEST_SECRET), Keyring(TEST_SECRET)
+    made = []
+    for address in ("taken@example.com", "fresh@example.com"):
+        identifier, subject_id = email(address), uuid4()
+        key, wrapped = keyring.new_key(tenant.tenant_id, subject_id)
+        digest = (identifier.kind, hasher.digest(tenant.tenant_id, identifier))
+        sealed = key.seal(identifier.kind.value, identifier.value)
+        made.append(NewSubject(subject_id, digest, wrapped, sealed))
+    now = datetime.now(UTC)
+    source = ImportFile("0" * 64, "race.csv", 2)
+    async with app.engine.connect() as conn:
+        await enter_tenant(conn, tenant.tenant_id)
+        batch = SqlImportBatch(conn, await driver_of(conn), tenant.tenant_id, source)
+        taken = await batch.add_subjects(made, now)
+        assert taken == {made[0].digest: live.subject_id}
+        withdrawn = (Channel.EMAIL, PartyScope.FIRST_PARTY, ConsentState.WITHDRAWN, None, None)
+        events = [
+            StagedEvent(n, subject, "newsletter", *withdrawn, Source.IMPORT, now, None, "")
+            for n, subject in ((2, live.subject_id), (3, made[1].subject_id))
+        ]
+        assert await batch.apply(events, "test", "controller", now) == 2
+        await conn.commit()
+    assert await _state(app, tenant, "taken@example.com") == {"newsletter": ConsentState.WITHDRAWN}
+    dropped = "SELECT count(*) FROM subjects WHERE tenant_id = :t AND subject_id = :s"
+    keys = "SELECT count(*) FROM subject_keys WHERE tenant_id = :t AND subject_id = :s"
+    async with owner(app).connect() as conn:
+        for sql, subject, expected in (
+            (dropped, made[0].subject_id, 0),
+            (keys, made[0].subject_id, 0),
+            (dropped, made[1].subject_id, 1),
+        ):
+            found = await conn.execute(sa.text(sql), {"t": tenant.tenant_id, "s": subject})
+            assert found.scalar_one() == expected
+
+
+async def test_two_imports_of_one_file_at_once_import_each_row_once(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Two processes importing the same file at the same time (each with two batches in
+    flight, making the same new subjects): one writes each batch, the other's batch finds the
+    checkpoint moved and rolls back, with the batch after it ("another import of this file is
+    running"), or finds the import done. Each row is imported once, each person one subject."""
+    await catalogue(app, tenant)
+    total = 400
+    rows = [
+        f"twice{n}@example.com,newsletter,email,granted,2025-01-02T10:00:00Z,,ref-{n}"
+        for n in range(total)
+    ]
+    path = tmp_path / "twice.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    env = _env(database_url, owner_url)
+    twice = (_import(env, path, tenant.slug, "--batch-size", "20") for _ in range(2))
+    runs = await asyncio.gather(*twice)
+    assert all(r.returncode == 0 or "another import of this file" in r.stderr for r in runs), runs
+    assert any(f"{total} imported, 0 superseded" in r.stdout for r in runs), runs
+    events = "SELECT count(*) FROM consent_events WHERE tenant_id = :t"
+    assert await _count(app, tenant, events) == total
+    subjects = "SELECT count(*) FROM subjects WHERE tenant_id = :t"
+    assert await _count(app, tenant, subjects) == total
+    rerun = await _import(env, path, tenant.slug)
+    assert f"{total} imported, 0 superseded, through line {total + 1}" in rerun.stdout
+    verify = await _verify(env, tenant.slug)
+    assert verify.returncode == 0, verify.stdout + verify.stderr

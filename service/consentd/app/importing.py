@@ -1,13 +1,16 @@
 """Importing consents collected elsewhere (`consentd import consents`), a batch at a time.
 
 The rows arrive validated (the CLI reads and checks the file first) as a stream, so memory stays
-flat however long the file. Each batch is ONE transaction of the import store: it locks the
-file's checkpoint (the import ledger, keyed by the file's SHA-256), links the batch's new
-identifiers to new subjects (keys made and identifiers sealed here), applies the rows with
-set-based statements (consent events, the projection and one queued log entry per event: the
-sequencer gives them their log entries and feed positions) and advances the checkpoint. A killed
-import committed whole batches with their checkpoint, or nothing of the batch in flight; a rerun
-skips what the checkpoint counts, so no row is imported twice.
+flat however long the file. Each batch is ONE transaction of the import store: it links the
+batch's new identifiers to new subjects (keys made and identifiers sealed here), applies the rows
+with set-based statements (consent events, the projection and one queued log entry per event:
+the sequencer gives them their log entries and feed positions), then locks the file's checkpoint
+(the import ledger, keyed by the file's SHA-256), finds it where the batch before left it and
+advances it. Two batches are written at once, each on its own connection, in turn: while
+PostgreSQL applies one, the next is prepared and links its subjects, and a batch commits only
+after the one before it did. A killed import committed whole batches with their checkpoint, a
+prefix of the file, and nothing of the batches in flight; a rerun skips what the checkpoint
+counts, so no row is imported twice.
 
 A row older than what is on record for its target (imported or live, or an earlier row of the
 file) is counted as superseded and not written: the projection keeps the latest event.
@@ -16,26 +19,27 @@ file) is counted as superseded and not written: the projection keeps the latest 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from uuid import UUID, uuid4
 
 from consentd.app.ports import Clock, Digest
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import Identifier, IdentifierHasher
-from consentd.domain.model import ConsentState, Purpose, Source, Target
+from consentd.domain.model import Channel, ConsentState, PartyScope, Purpose, Source, Target
 from consentd.domain.sealing import Keyring
 from consentd.domain.tenancy import Principal
 from consentd.domain.validity import valid_until
 
 
-@dataclass(frozen=True, slots=True)
-class ImportRow:
-    """One decision to import; `line` is the file line it ends on (the header is line 1)."""
+class ImportRow(NamedTuple):
+    """One decision to import; `line` is the file line it ends on (the header is line 1). A
+    NamedTuple, cheaper to make than a frozen dataclass: two per row (checked, then imported)."""
 
     line: int
     identifier: Identifier
@@ -65,14 +69,15 @@ class NewSubject:
     sealed_value: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class StagedEvent:
-    """A row as the set-based apply takes it (the subject resolved, the event id chosen)."""
+class StagedEvent(NamedTuple):
+    """A row as the set-based apply takes it (the subject resolved, the target's parts apart;
+    the event id is chosen by the apply). A NamedTuple, one per row, as ImportRow."""
 
     line: int
-    event_id: UUID
     subject_id: UUID
-    target: Target
+    purpose_id: str
+    channel: Channel
+    scope: PartyScope
     state: ConsentState
     notice_id: str | None
     notice_version: int | None
@@ -94,8 +99,8 @@ class ImportBatch(Protocol):
     async def add_subjects(
         self, subjects: Sequence[NewSubject], at: datetime
     ) -> dict[Digest, UUID]:
-        """Create the subjects and link their identifiers; the owner of each digest (another
-        writer may have linked one first: its subject is kept, ours removed)."""
+        """Create the subjects and link their identifiers; the owners of the digests another
+        writer linked first (its subject is kept, ours removed), most often none."""
         ...
 
     async def apply(
@@ -112,7 +117,11 @@ class ImportStore(Protocol):
     def batch(
         self, tenant_id: UUID, source: ImportFile
     ) -> AbstractAsyncContextManager[ImportBatch]:
-        """A transaction; committed when the block ends without error."""
+        """A transaction; committed when the block ends without error. The batches of a file
+        open at once are written in turn, in the order they were opened: one looks its owners
+        up once the one before it linked its subjects (and once it committed, when it names an
+        identifier that one linked to a new subject), and applies once the one before it
+        applied; a batch after one that ended without committing fails."""
         ...
 
     async def catalogue(self, tenant_id: UUID) -> tuple[dict[str, Purpose], dict[str, set[int]]]:
@@ -164,50 +173,66 @@ class ConsentImports:
         if start.completed_at is not None:
             return start
         progress(start)
-        checkpoint = start
-        stream = rows(start.last_line)
+        role = principal.tenant.processing_role.value
+        job = _Job(tenant, source, purposes, actor, role)
+        checkpoint = await self._write_all(job, rows(start.last_line), start, batch_size, progress)
+        await self._store.settled(tenant)
+        return checkpoint
+
+    async def _write_all(
+        self,
+        job: _Job,
+        stream: Iterator[ImportRow],
+        start: ImportCheckpoint,
+        batch_size: int,
+        progress: Callable[[ImportCheckpoint], None],
+    ) -> ImportCheckpoint:
+        """The batches, IN_FLIGHT at once; the checkpoint after the last (completed)."""
 
         def take() -> list[ImportRow]:
             return list(islice(stream, batch_size))
 
-        # The next batch is read (parsed) in a thread while this one is in PostgreSQL.
+        # The next batch is read (parsed) in a thread while the others are written.
         reading = asyncio.ensure_future(asyncio.to_thread(take))
+        writing: deque[asyncio.Future[ImportCheckpoint]] = deque()
+        prior: asyncio.Future[ImportCheckpoint] = asyncio.get_running_loop().create_future()
+        prior.set_result(start)
+        checkpoint = start
         try:
             while True:
                 batch = await reading
                 if batch:
                     reading = asyncio.ensure_future(asyncio.to_thread(take))
-                checkpoint = await self._batch(
-                    principal, source, batch, purposes=purposes, before=checkpoint, actor=actor
-                )
-                progress(checkpoint)
+                prior = asyncio.ensure_future(self._write(job, batch, prior))
+                writing.append(prior)
+                while writing and (len(writing) >= IN_FLIGHT or not batch):
+                    checkpoint = await writing.popleft()  # batches commit in file order
+                    progress(checkpoint)
                 if not batch:
-                    break
+                    return checkpoint
         finally:
-            if not reading.done():
-                await asyncio.gather(reading, return_exceptions=True)  # never two readers
-        await self._store.settled(tenant)
-        return checkpoint
+            # Left early (a batch failed, or cancelled): the batches in flight roll back. The
+            # reader is waited for (never two readers).
+            for task in writing:
+                task.cancel()
+            await asyncio.gather(reading, *writing, return_exceptions=True)
 
-    async def _batch(
-        self,
-        principal: Principal,
-        source: ImportFile,
-        batch: list[ImportRow],
-        *,
-        purposes: dict[str, Purpose],
-        before: ImportCheckpoint,
-        actor: str,
+    async def _write(
+        self, job: _Job, batch: list[ImportRow], prior: Awaitable[ImportCheckpoint]
     ) -> ImportCheckpoint:
-        tenant = principal.tenant_id
+        """One batch in its own transaction, in turn with the one opened before it (see
+        ImportStore.batch); the checkpoint it moved, once `prior` (that one's) committed."""
         now = self._clock()
-        async with self._store.batch(tenant, source) as tx:
+        async with self._store.batch(job.tenant, job.source) as tx:
+            subjects = await self._subjects(tx, job.tenant, batch, now)
+            events = [
+                _staged(row, subject, job.purposes)
+                for row, subject in zip(batch, subjects, strict=True)
+            ]
+            imported = await tx.apply(events, job.actor, job.role, now)
+            before = await prior
             if (await tx.checkpoint(now)).last_line != before.last_line:
                 raise FailedPrecondition("another import of this file is running; rerun later")
-            subjects = await self._subjects(tx, tenant, batch, now)
-            events = [_staged(row, subjects, purposes) for row in batch]
-            role = principal.tenant.processing_role.value
-            imported = await tx.apply(events, actor, role, now)
             after = ImportCheckpoint(
                 last_line=batch[-1].line if batch else before.last_line,
                 imported=before.imported + imported,
@@ -218,36 +243,53 @@ class ConsentImports:
         return after
 
     async def _subjects(
-        self, tx: ImportBatch, tenant: UUID, batch: Iterable[ImportRow], now: datetime
-    ) -> dict[Identifier, UUID]:
-        """The subject of every identifier of the batch, new ones made (a key each, the value
-        sealed under it, as SubjectResolver does for one request)."""
-        named = {row.identifier: (row.identifier.kind, self._hasher.digest(tenant, row.identifier))
-                 for row in batch}  # fmt: skip
-        owners = await tx.owners(sorted(set(named.values())))
-        fresh: dict[Digest, NewSubject] = {}
-        for identifier, digest in named.items():
-            if digest in owners or digest in fresh:
+        self, tx: ImportBatch, tenant: UUID, batch: list[ImportRow], now: datetime
+    ) -> list[UUID]:
+        """The subject of each row, new ones made (a key each, the value sealed under it, as
+        SubjectResolver does for one request)."""
+        digests = [self._hasher.digest(tenant, row.identifier) for row in batch]
+        named = {digest: row.identifier for digest, row in zip(digests, batch, strict=True)}
+        owners = await tx.owners([(i.kind, d) for d, i in named.items()])
+        known = {digest: subject for (_, digest), subject in owners.items()}
+        fresh: list[NewSubject] = []
+        for digest, identifier in named.items():
+            if digest in known:
                 continue
             subject_id = uuid4()
             key, wrapped = self._keyring.new_key(tenant, subject_id)
             sealed = key.seal(identifier.kind.value, identifier.value)
-            fresh[digest] = NewSubject(subject_id, digest, wrapped, sealed)
+            fresh.append(NewSubject(subject_id, (identifier.kind, digest), wrapped, sealed))
         if fresh:
-            owners.update(await tx.add_subjects(list(fresh.values()), now))
-        return {identifier: owners[digest] for identifier, digest in named.items()}
+            known.update((s.digest[1], s.subject_id) for s in fresh)
+            taken = await tx.add_subjects(fresh, now)
+            known.update((digest, subject) for (_, digest), subject in taken.items())
+        return [known[digest] for digest in digests]
 
 
-def _staged(
-    row: ImportRow, subjects: dict[Identifier, UUID], purposes: dict[str, Purpose]
-) -> StagedEvent:
+# Batches written at once, each in its own transaction on its own connection: while
+# PostgreSQL applies one, the next is prepared (digests, keys, sealing) and links its subjects.
+IN_FLIGHT = 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    tenant: UUID
+    source: ImportFile
+    purposes: dict[str, Purpose]
+    actor: str
+    role: str
+
+
+def _staged(row: ImportRow, subject_id: UUID, purposes: dict[str, Purpose]) -> StagedEvent:
     purpose = purposes[row.target.purpose]
     granted_or_refused = row.state is not ConsentState.WITHDRAWN
+    target = row.target
     return StagedEvent(
         line=row.line,
-        event_id=uuid4(),
-        subject_id=subjects[row.identifier],
-        target=row.target,
+        subject_id=subject_id,
+        purpose_id=target.purpose,
+        channel=target.channel,
+        scope=target.scope,
         state=row.state,
         notice_id=purpose.notice_id if granted_or_refused else None,
         notice_version=row.notice_version if granted_or_refused else None,

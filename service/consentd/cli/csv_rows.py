@@ -70,9 +70,9 @@ def iter_rows(
     """The valid rows, read as a stream (memory stays flat); each bad one is appended to
     `errors` instead."""
     with path.open(encoding="utf-8-sig", newline="") as source:
-        reader = csv.DictReader(source, strict=True)
+        reader = csv.reader(source, strict=True)
         try:
-            header = [name.strip() for name in reader.fieldnames or []]
+            header = [name.strip() for name in next(reader, [])]
         except UnicodeDecodeError:
             errors.append(RowError(1, "", "the file is not UTF-8"))
             return
@@ -80,16 +80,19 @@ def iter_rows(
         if found:
             errors.extend(found)
             return
-        reader.fieldnames = header
+        parse = _Rows(header, phone_region, now)
+        read = 1  # lines read: a bad record starts on the next one
         try:
-            for record in reader:
-                row = _row(reader.line_num, record, phone_region, now, errors)
-                if row is not None:
-                    yield row
+            for fields in reader:
+                if fields:  # a blank line is no row (nor an error)
+                    row = parse(reader.line_num, fields, errors)
+                    if row is not None:
+                        yield row
+                read = reader.line_num
         except csv.Error as error:
-            errors.append(RowError(reader.line_num, "", f"not valid CSV ({error})"))
+            errors.append(RowError(read + 1, "", f"not valid CSV ({error})"))
         except UnicodeDecodeError:
-            errors.append(RowError(reader.line_num + 1, "", "the file is not UTF-8"))
+            errors.append(RowError(read + 1, "", "the file is not UTF-8"))
 
 
 def _header_errors(header: list[str]) -> list[RowError]:
@@ -108,39 +111,58 @@ def _header_errors(header: list[str]) -> list[RowError]:
     return errors
 
 
-def _row(
-    line: int, record: dict[str, str | None], region: str, now: datetime, errors: list[RowError]
-) -> Row | None:
-    if None in record:
-        errors.append(RowError(line, "", "more fields than the header has columns"))
-        return None
-    value = {k: (v or "").strip() for k, v in record.items() if k is not None}
-    found = len(errors)
-    given = [kind for kind in IDENTIFIERS if value.get(kind)]
-    identifier = None
-    if len(given) != 1:
-        errors.append(RowError(line, "", f"give exactly one of {', '.join(IDENTIFIERS)}"))
-    else:
-        identifier = _identifier(given[0], value[given[0]], region, line, errors)
-    channel = _member(Channel, value["channel"], line, "channel", errors)
-    scope = _member(PartyScope, value.get("scope") or "first_party", line, "scope", errors)
-    state = _member(ConsentState, value["state"], line, "state", errors)
-    if state is not None and state not in STATES:
-        errors.append(RowError(line, "state", "must be granted, refused or withdrawn"))
-    source = _member(Source, value.get("source") or "import", line, "source", errors)
-    recorded_at = _time(value["recorded_at"], now, line, errors)
-    version = _version(value.get("notice_version", ""), line, errors)
-    evidence = value.get("evidence", "")
-    if len(evidence) > MAX_EVIDENCE or not evidence.isprintable():
-        errors.append(RowError(line, "evidence", f"at most {MAX_EVIDENCE} printable characters"))
-    if not value["purpose"]:
-        errors.append(RowError(line, "purpose", "required"))
-    if len(errors) > found:
-        return None
-    if not (identifier and channel and scope and state and source and recorded_at):
-        return None  # unreachable: each None came with an error
-    target = Target(value["purpose"], channel, scope)
-    return Row(line, identifier, target, state, recorded_at, source, version, evidence)
+class _Rows:
+    """Reads the rows under one header: each column found by its position, and the targets
+    the rows repeat made once (a file of a million rows names a handful)."""
+
+    def __init__(self, header: list[str], region: str, now: datetime) -> None:
+        self._width = len(header)
+        # An absent column reads the empty field put after the row's own.
+        at = {name: header.index(name) if name in header else len(header) for name in COLUMNS}
+        self._identifiers = [(kind, at[kind]) for kind in IDENTIFIERS if kind in header]
+        self._columns = tuple(at[name] for name in (*REQUIRED, *OPTIONAL))
+        self._region = region
+        self._now = now
+        self._targets: dict[tuple[str, Channel, PartyScope], Target] = {}
+
+    def __call__(self, line: int, fields: list[str], errors: list[RowError]) -> Row | None:
+        if len(fields) > self._width:
+            errors.append(RowError(line, "", "more fields than the header has columns"))
+            return None
+        value = [field.strip() for field in fields]
+        value += [""] * (self._width + 1 - len(value))  # a short row's last columns are empty
+        purpose, channel_, state_, time, scope_, source_, version_, evidence = (
+            value[at] for at in self._columns
+        )
+        found = len(errors)
+        given = [(kind, value[at]) for kind, at in self._identifiers if value[at]]
+        identifier = None
+        if len(given) != 1:
+            errors.append(RowError(line, "", f"give exactly one of {', '.join(IDENTIFIERS)}"))
+        else:
+            identifier = _identifier(*given[0], self._region, line, errors)
+        channel = _member(Channel, channel_, line, "channel", errors)
+        scope = _member(PartyScope, scope_ or "first_party", line, "scope", errors)
+        state = _member(ConsentState, state_, line, "state", errors)
+        if state is not None and state not in STATES:
+            errors.append(RowError(line, "state", "must be granted, refused or withdrawn"))
+        source = _member(Source, source_ or "import", line, "source", errors)
+        recorded_at = _time(time, self._now, line, errors)
+        version = _version(version_, line, errors)
+        if len(evidence) > MAX_EVIDENCE or not evidence.isprintable():
+            errors.append(
+                RowError(line, "evidence", f"at most {MAX_EVIDENCE} printable characters")
+            )
+        if not purpose:
+            errors.append(RowError(line, "purpose", "required"))
+        if len(errors) > found:
+            return None
+        if not (identifier and channel and scope and state and source and recorded_at):
+            return None  # unreachable: each None came with an error
+        target = self._targets.get((purpose, channel, scope))
+        if target is None:
+            target = self._targets[purpose, channel, scope] = Target(purpose, channel, scope)
+        return Row(line, identifier, target, state, recorded_at, source, version, evidence)
 
 
 def _identifier(
@@ -165,7 +187,7 @@ def _members(kind: type[E]) -> dict[str, E]:
 
 def _member(kind: type[E], raw: str, line: int, column: str, errors: list[RowError]) -> E | None:
     allowed = _members(kind)
-    member = allowed.get(raw.lower())
+    member = allowed.get(raw) or allowed.get(raw.lower())
     if member is None:
         errors.append(RowError(line, column, f"must be one of {', '.join(allowed)}"))
     return member

@@ -6,12 +6,14 @@ in file order, the projection takes the latest event per key, and each event's l
 queued in audit_queue in exactly the writers' format (consentd_event_action /
 consentd_event_payload of 0009); the sequencer gives them log entries and feed positions.
 New subjects are made as grouped writes make them (store/subjects.py CREATE_LINKED: subject,
-key, identifier and its holding in one statement). The batch's subjects are locked first
-(store/consents.py's advisory lock), as every writer does.
+key, identifier and its holding in one statement). The batch's subjects are locked before the
+apply (store/consents.py's advisory lock), as every writer does, but for the subjects made in
+the transaction itself: no other writer can see one before it commits.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -32,16 +34,23 @@ from consentd.store.uow import enter_tenant
 
 _STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS import_stage (
-    line integer NOT NULL, event_id uuid NOT NULL, subject_id uuid NOT NULL,
+    line integer NOT NULL, subject_id uuid NOT NULL,
     purpose_id text NOT NULL, channel text NOT NULL, scope text NOT NULL, state text NOT NULL,
     notice_id text, notice_version integer, source text NOT NULL,
     recorded_at timestamptz NOT NULL, valid_until timestamptz, evidence_reference text NOT NULL
 ) ON COMMIT DELETE ROWS
 """
-_STAGE_COLUMNS = (
-    "line", "event_id", "subject_id", "purpose_id", "channel", "scope", "state", "notice_id",
-    "notice_version", "source", "recorded_at", "valid_until", "evidence_reference",
-)  # fmt: skip
+# A staged event's fields, in order (the enums are str: COPY takes them as their values).
+_STAGE_COLUMNS = StagedEvent._fields
+
+# CREATE_LINKED answering with the identifiers another writer linked first (most often none),
+# not with every one linked: an import links thousands a statement. (Were CREATE_LINKED to end
+# otherwise, this would be two statements: refused at once.)
+_LINKED_ALL = "SELECT kind, digest, subject_id FROM linked\n"
+_TAKEN = """SELECT kind, digest FROM unnest($5::text[], $6::bytea[]) AS i(kind, digest)
+EXCEPT ALL SELECT kind, digest FROM linked
+"""
+_CREATE = CREATE_LINKED.removesuffix(_LINKED_ALL) + _TAKEN
 
 # Subjects made for identifiers another writer linked first: nothing refers to them.
 _DROP_SUBJECTS = """
@@ -69,7 +78,7 @@ WITH staged AS (
         notice_version, source, actor, processing_role, recorded_at, valid_until,
         evidence_reference
     )
-    SELECT $1, event_id, subject_id, purpose_id, channel, scope, state, notice_id,
+    SELECT $1, gen_random_uuid(), subject_id, purpose_id, channel, scope, state, notice_id,
         notice_version, source, $2, $3, recorded_at, valid_until, evidence_reference
     FROM staged WHERE latest IS NULL OR latest < recorded_at
     ORDER BY line
@@ -99,14 +108,60 @@ SELECT count(*) FROM inserted
 """
 
 
+class _Abandoned(Exception):
+    """The batch before this one ended without committing: this one rolls back too."""
+
+
+class _Turn:
+    """A batch's place among the batches of its file open at once (SqlImportStore.batch). The
+    next looks its owners up once this one linked its subjects (two never wait crosswise on an
+    identifier), and once this one committed when it names an identifier this one linked to a
+    new subject (it then finds that subject); it applies once this one applied (subjects locked
+    and events sequenced in file order)."""
+
+    def __init__(self, prior: _Turn | None) -> None:
+        self.prior = prior
+        self.linked, self.applied, self.ended = asyncio.Event(), asyncio.Event(), asyncio.Event()
+        self.created: set[bytes] = set()
+        self.committed = False
+
+    def end(self, committed: bool) -> None:
+        self.committed = committed
+        self.prior = None  # the chain ends at the batches open: memory stays flat
+        for stage in (self.linked, self.applied, self.ended):
+            stage.set()
+
+    async def reached(self, stage: asyncio.Event) -> None:
+        """Until this batch reached `stage`; raises _Abandoned when it ended uncommitted."""
+        await stage.wait()
+        if self.ended.is_set() and not self.committed:
+            raise _Abandoned
+
+    async def settled(self, digests: set[bytes]) -> None:
+        """Until no batch still open (this one or before) links one of `digests`."""
+        turn: _Turn | None = self
+        while turn is not None and not turn.ended.is_set():
+            if turn.created & digests:
+                await turn.reached(turn.ended)  # commits are in order: the earlier ones too
+                return
+            turn = turn.prior
+
+
 class SqlImportBatch:
     def __init__(
-        self, conn: AsyncConnection, raw: Any, tenant_id: UUID, source: ImportFile
+        self,
+        conn: AsyncConnection,
+        raw: Any,
+        tenant_id: UUID,
+        source: ImportFile,
+        turn: _Turn | None = None,  # None: no other batch of the file is open
     ) -> None:
         self._conn = conn
         self._raw = raw  # asyncpg.Connection: COPY is not in the Driver protocol
         self._tenant = tenant_id
         self._source = source
+        self._turn = turn or _Turn(None)
+        self._made: set[UUID] = set()  # subjects made in this transaction: nobody else sees them
         self.queued = False
 
     async def checkpoint(self, at: datetime) -> ImportCheckpoint:
@@ -116,6 +171,13 @@ class SqlImportBatch:
         )
 
     async def owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]:
+        prior = self._turn.prior
+        if prior is not None:
+            await prior.reached(prior.linked)
+            await prior.settled({digest for _, digest in digests})
+        return await self._owners(digests)
+
+    async def _owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]:
         if not digests:
             return {}
         kinds = [kind.value for kind, _ in digests]
@@ -127,8 +189,9 @@ class SqlImportBatch:
     ) -> dict[Digest, UUID]:
         # In the digests' order, as live writers link them: never waiting crosswise.
         made = sorted(subjects, key=lambda s: (s.digest[0].value, s.digest[1]))
-        linked = await self._raw.fetch(
-            CREATE_LINKED,
+        self._turn.created.update(s.digest[1] for s in made)
+        taken = await self._raw.fetch(
+            _CREATE,
             self._tenant,
             at,
             [s.subject_id for s in made],
@@ -138,42 +201,38 @@ class SqlImportBatch:
             [s.subject_id for s in made],
             [s.sealed_value for s in made],
         )
-        owners = {(IdentifierKind(m["kind"]), bytes(m["digest"])): m["subject_id"] for m in linked}
-        lost = [s for s in subjects if s.digest not in owners]
-        if lost:  # linked meanwhile by a live writer: join its subject, drop ours
-            owners.update(await self.owners([s.digest for s in lost]))
-            await self._raw.execute(_DROP_SUBJECTS, self._tenant, [s.subject_id for s in lost])
-        return owners
+        self._made.update(s.subject_id for s in made)
+        if not taken:
+            return {}
+        # Linked meanwhile by a live writer: join its subject, drop ours.
+        taken_digests = {(IdentifierKind(m["kind"]), bytes(m["digest"])) for m in taken}
+        lost = [s.subject_id for s in subjects if s.digest in taken_digests]
+        self._made.difference_update(lost)
+        await self._raw.execute(_DROP_SUBJECTS, self._tenant, lost)
+        return await self._owners(list(taken_digests))
 
     async def apply(
         self, events: Sequence[StagedEvent], actor: str, role: str, at: datetime
     ) -> int:
-        if not events:
-            return 0
+        self._turn.linked.set()
+        prior = self._turn.prior
+        if prior is not None:
+            await prior.reached(prior.applied)
+        imported = await self._apply(events, actor, role, at) if events else 0
+        self._turn.applied.set()
+        return imported
+
+    async def _apply(
+        self, events: Sequence[StagedEvent], actor: str, role: str, at: datetime
+    ) -> int:
         await self._raw.execute(_STAGE)
-        records = [
-            (
-                e.line,
-                e.event_id,
-                e.subject_id,
-                e.target.purpose,
-                e.target.channel.value,
-                e.target.scope.value,
-                e.state.value,
-                e.notice_id,
-                e.notice_version,
-                e.source.value,
-                e.recorded_at,
-                e.valid_until,
-                e.evidence_reference,
-            )
-            for e in events
-        ]
         await self._raw.copy_records_to_table(
-            "import_stage", records=records, columns=_STAGE_COLUMNS
+            "import_stage", records=events, columns=_STAGE_COLUMNS
         )
-        subjects = sorted({e.subject_id for e in events})
-        await self._raw.execute(_LOCK_SUBJECTS, self._tenant, subjects)
+        # Only subjects others may write need their lock: nobody else sees one made here yet.
+        subjects = sorted({e.subject_id for e in events}.difference(self._made))
+        if subjects:
+            await self._raw.execute(_LOCK_SUBJECTS, self._tenant, subjects)
         imported: int = await self._raw.fetchval(_APPLY, self._tenant, actor, role, at)
         self.queued = self.queued or imported > 0
         return imported
@@ -196,15 +255,26 @@ class SqlImportStore:
         self._uow = uow
         self._signal = signal
         self._settle = settle
+        self._open: dict[tuple[UUID, str], _Turn] = {}  # the last batch opened of each file
 
     @asynccontextmanager
     async def batch(self, tenant_id: UUID, source: ImportFile) -> AsyncIterator[SqlImportBatch]:
-        async with self._engine.connect() as conn:
-            await enter_tenant(conn, tenant_id)
-            raw = await driver_of(conn)
-            batch = SqlImportBatch(conn, raw, tenant_id, source)
-            yield batch
-            await conn.commit()
+        """In turn with the batches of the file already open (_Turn)."""
+        file = (tenant_id, source.digest)
+        turn = self._open[file] = _Turn(self._open.get(file))
+        try:
+            async with self._engine.connect() as conn:
+                await enter_tenant(conn, tenant_id)
+                batch = SqlImportBatch(conn, await driver_of(conn), tenant_id, source, turn)
+                yield batch
+                await conn.commit()
+        except BaseException:
+            turn.end(committed=False)
+            raise
+        finally:
+            if self._open.get(file) is turn:
+                del self._open[file]
+        turn.end(committed=True)
         if batch.queued:
             self._signal.changed(tenant_id)
 
