@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -220,3 +221,28 @@ async def test_a_request_arriving_while_the_server_stops_is_answered_503(app: Ap
     assert first.startswith(b"HTTP/1.1 404 ")
     assert answer.startswith(b"HTTP/1.1 503 ")
     assert b"shutting down" in answer
+
+
+async def test_a_request_in_progress_at_shutdown_is_answered_with_connection_close() -> None:
+    """Its answer says `connection: close` (uvicorn's own shutdown answered it as if the
+    connection stayed open, then closed it under the client's next request: resets at SIGTERM)."""
+
+    async def slow(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await receive()
+        await asyncio.sleep(0.3)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    server = HttpServer(slow, grace=2)
+    port = await server.start("127.0.0.1:0")
+    reader, writer = await _connect(port)
+    writer.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+    await asyncio.sleep(0.1)
+    stopping = asyncio.create_task(server.stop())
+    answer = await _answer(reader)
+    _close(writer)
+    await stopping
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert b"connection: close" in answer.lower()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from uvicorn.config import Config
+from uvicorn.protocols.http.flow_control import CLOSE_HEADER
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
@@ -106,17 +107,24 @@ class GuardedH11Protocol(H11Protocol):
             self._head_received()
         else:
             self._await_head()
+            if self._stopping:  # answered while stopping: what arrives next is told 503
+                self._arm(SHUTDOWN_LINGER_SECONDS, self.transport.close)
 
     def shutdown(self) -> None:
-        """The server stops: a connection inside a request finishes it and closes; an idle one
-        answers 503 to what arrives within SHUTDOWN_LINGER_SECONDS, then closes."""
+        """The server stops: a connection inside a request finishes it, its answer saying
+        `connection: close` when not begun yet (uvicorn's own shutdown closed after the answer
+        without saying so: a client sending its next request met a closed connection); an idle
+        one answers 503 to what arrives within SHUTDOWN_LINGER_SECONDS, then closes."""
         self._stopping = True
-        if self._phase is not Phase.HEAD:
-            super().shutdown()
-        elif self._head_bytes:
-            self._refuse(503, SHUTTING_DOWN)
-        else:
-            self._arm(SHUTDOWN_LINGER_SECONDS, self.transport.close)
+        if self._phase is Phase.HEAD:
+            if self._head_bytes:
+                self._refuse(503, SHUTTING_DOWN)
+            else:
+                self._arm(SHUTDOWN_LINGER_SECONDS, self.transport.close)
+        elif self._phase is not Phase.DONE and not self.cycle.response_started:
+            # uvicorn adds `connection: close` to the answer of a request that carried it, then
+            # closes once it is written (self.headers is the list its scope holds)
+            self.headers.append(CLOSE_HEADER)
 
     def send_400_response(self, msg: str) -> None:
         """h11 refused the bytes: a head too large (431, or 414 when the request line alone is)
