@@ -76,28 +76,17 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         return self._refusals[method]
 
     def _wrap(self, method: str, handler: Handler) -> Handler:
-        for kind, make in _HANDLER_KINDS:
-            behaviour = getattr(handler, kind)
-            if behaviour is not None:
-                # grpc.aio runs an async generator as a response stream and a coroutine as a
-                # call that answers once or writes with context.write(): keep the same kind.
-                # Requests arrive as bytes (no deserializer): decoded after the caller is
-                # authenticated, so no unauthenticated byte reaches the protobuf parser.
-                shape = _Shape(
-                    kind.startswith("stream_"), kind.endswith("_stream"), _request_type(handler)
-                )
-                wrapped = (
-                    self._server_stream(method, behaviour, shape)
-                    if inspect.isasyncgenfunction(behaviour)
-                    else self._unary(method, behaviour, shape)
-                )
-                made: Handler = make(
-                    wrapped,
-                    request_deserializer=None,
-                    response_serializer=handler.response_serializer,
-                )
-                return made
-        raise RuntimeError(f"{method}: a handler of no known kind")
+        def wrap(kind: str, behaviour: Any) -> Any:
+            # grpc.aio runs an async generator as a response stream and a coroutine as a call
+            # that answers once or writes with context.write(): keep the same kind.
+            shape = _Shape(
+                kind.startswith("stream_"), kind.endswith("_stream"), _request_type(handler)
+            )
+            if inspect.isasyncgenfunction(behaviour):
+                return self._server_stream(method, behaviour, shape)
+            return self._unary(method, behaviour, shape)
+
+        return _remade(handler, wrap)
 
     def _unary(
         self, method: str, behaviour: Any, shape: _Shape
@@ -199,10 +188,20 @@ def _refusing(handler: Handler) -> Handler:
     async def refuse(request: Any, context: Context) -> None:
         await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
 
+    return _remade(handler, lambda kind, behaviour: refuse)
+
+
+def _remade(handler: Handler, behaviour_of: Callable[[str, Any], Any]) -> Handler:
+    """A handler of `handler`'s kind running `behaviour_of(kind, its behaviour)`. Requests
+    arrive as bytes (no deserializer): decoded after the caller is authenticated, so no
+    unauthenticated byte reaches the protobuf parser."""
     for kind, make in _HANDLER_KINDS:
-        if getattr(handler, kind) is not None:
+        behaviour = getattr(handler, kind)
+        if behaviour is not None:
             made: Handler = make(
-                refuse, request_deserializer=None, response_serializer=handler.response_serializer
+                behaviour_of(kind, behaviour),
+                request_deserializer=None,
+                response_serializer=handler.response_serializer,
             )
             return made
     raise RuntimeError("a handler of no known kind")

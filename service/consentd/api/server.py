@@ -144,9 +144,8 @@ class Server:
         included) with UNAVAILABLE at once; let unary calls in flight finish within `grace`
         seconds, then stop."""
         self.health.close()
-        for interceptor in self._interceptors:
-            if isinstance(interceptor, ServiceInterceptor):
-                interceptor.streams.close()
+        for interceptor in self._ours():
+            interceptor.streams.close()
         await stop_following(self._following)
         self._following = None
         if self._probe is not None:
@@ -159,32 +158,30 @@ class Server:
         """From now on calls are answered UNAVAILABLE (not run: a client retries them). What
         grpc holds undispatched when it stops it cancels (CANCELLED, which clients do not
         retry): wait until those it holds now have been refused, REFUSE_SECONDS at most."""
-        ours = [i for i in self._interceptors if isinstance(i, ServiceInterceptor)]
-        for interceptor in ours:
+        for interceptor in self._ours():
             interceptor.refusing = True
+        await self._until_quiet(REFUSE_SECONDS, REFUSE_QUIET)
+
+    async def _settle(self, within: float) -> None:
+        """Let calls the clients sent before the signal reach their handlers: grpc refuses
+        (CANCELLED) every call not yet dispatched when it stops."""
+        await self._until_quiet(within, SETTLE_QUIET)
+
+    async def _until_quiet(self, within: float, quiet: float) -> None:
+        """Until no call arrived for `quiet` seconds, `within` seconds at most."""
+        ours = self._ours()
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + REFUSE_SECONDS
+        deadline = loop.time() + within
         seen = -1
         while loop.time() < deadline:
             arrived = sum(i.arrived for i in ours)
             if arrived == seen:
                 return
             seen = arrived
-            await asyncio.sleep(REFUSE_QUIET)
+            await asyncio.sleep(quiet)
 
-    async def _settle(self, within: float) -> None:
-        """Let calls the clients sent before the signal reach their handlers: grpc refuses
-        (CANCELLED) every call not yet dispatched when it stops. Waits until no call arrived
-        for SETTLE_QUIET seconds, `within` seconds at most."""
-        ours = [i for i in self._interceptors if isinstance(i, ServiceInterceptor)]
-        deadline = asyncio.get_running_loop().time() + within
-        seen = -1
-        while asyncio.get_running_loop().time() < deadline:
-            arrived = sum(i.arrived for i in ours)
-            if arrived == seen:
-                return
-            seen = arrived
-            await asyncio.sleep(SETTLE_QUIET)
+    def _ours(self) -> list[ServiceInterceptor]:
+        return [i for i in self._interceptors if isinstance(i, ServiceInterceptor)]
 
 
 def consent_service(servicer: ConsentServicer) -> Registration:
