@@ -53,7 +53,7 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
     """The configured database, migrated; or a private PostgreSQL started here (or already run
     by another consentd process on the same folder) and stopped here if we started it."""
     if settings.database_url:
-        yield await _given_database(settings)
+        yield await _given_database(settings, settings.database_url)
         return
     if not settings.embedded_postgres:
         raise ConfigError(
@@ -64,19 +64,18 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
         yield db
 
 
-async def _given_database(settings: Settings) -> Database:
-    """DATABASE_URL's, migrated when the owner's URL is given too."""
+async def _given_database(settings: Settings, url: str) -> Database:
+    """DATABASE_URL's (`url`), migrated when the owner's URL is given too."""
     if settings.secret_key is None:
         raise ConfigError("CONSENTD_SECRET_KEY is required when DATABASE_URL is set")
     if settings.audit_signing_key is None:
         # Never derived from anything in the database: a checkpoint must prove the chain to
         # someone who does not trust the database.
         raise ConfigError("CONSENTD_AUDIT_SIGNING_KEY is required when DATABASE_URL is set")
-    assert settings.database_url is not None
     owner = settings.migration_database_url
     if owner and settings.migrate_on_start:
         await migrate(owner, settings.migrations_dir)
-    return Database(settings.database_url, owner, settings.secret_key, settings.audit_signing_key)
+    return Database(url, owner, settings.secret_key, settings.audit_signing_key)
 
 
 @contextlib.asynccontextmanager
