@@ -61,11 +61,16 @@ def _from_json(data: bytes | bytearray, message_class: type[M]) -> M:
         raise InvalidInput("request", "must be a JSON object")
     message = message_class()
     try:
-        _refuse_unknown_fields(document, descriptor, "")
         json_format.ParseDict(document, message, ignore_unknown_fields=False)
     except RecursionError:
         raise _too_deep(descriptor) from None
     except (json_format.ParseError, ValueError, TypeError, AttributeError) as error:
+        # Only a body json_format refused is walked: to name an unknown field in our words
+        # (json_format quotes it in its own), first as before any other fault.
+        try:
+            _refuse_unknown_fields(document, descriptor, "")
+        except RecursionError:
+            raise _too_deep(descriptor) from None
         raise _json_error(str(error)) from None
     return message
 
