@@ -16,9 +16,12 @@ from consentd.store.tables import consent_events, subject_identifiers, subject_k
 
 # Every write looks subjects up and links identifiers: plain statements through the driver
 # (prepared once per connection) rather than Core statements built and compiled per call.
+# With each owner's data key: a batch of writes to known subjects needs every key, and a
+# look-up per subject was a round trip per call inside the batch's transaction.
 _OWNERS = """
-SELECT kind, digest, subject_id FROM subject_identifiers
-WHERE tenant_id = $1 AND (kind, digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
+SELECT i.kind, i.digest, i.subject_id, k.wrapped_key FROM subject_identifiers i
+LEFT JOIN subject_keys k ON k.tenant_id = i.tenant_id AND k.subject_id = i.subject_id
+WHERE i.tenant_id = $1 AND (i.kind, i.digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
 """
 _CREATE = "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)"
 # Linking an identifier opens its holding (store/tables/subjects.py) in the same statement.
@@ -75,6 +78,9 @@ class SqlSubjects:
         kinds = [kind.value for kind, _ in digests]
         values = [digest for _, digest in digests]
         rows = await self._raw.fetch(_OWNERS, self._tenant, kinds, values)
+        for row in rows:
+            if row["wrapped_key"] is not None:
+                self._keys.setdefault(row["subject_id"], bytes(row["wrapped_key"]))
         return {(IdentifierKind(m["kind"]), m["digest"]): m["subject_id"] for m in rows}
 
     async def exists(self, subject_id: UUID) -> bool:
