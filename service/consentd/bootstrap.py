@@ -38,6 +38,7 @@ from consentd.config import Settings
 from consentd.domain.audit import CheckpointSigner
 from consentd.jobs.sequencer import Sequencer
 from consentd.notifiers import LogNotifier, SmtpNotifier, SmtpRelay
+from consentd.store.connections import terminate_connections
 from consentd.store.database import DatabaseProbe
 from consentd.store.reads import ReadPool
 from consentd.telemetry import Telemetry
@@ -115,25 +116,40 @@ class App:
         )
 
     async def aclose(self, within: float = CLOSE_SECONDS) -> None:
-        """Release the pools, waiting `within` seconds at most for each (PostgreSQL may not
-        answer: the process must exit all the same; the connections are then dropped)."""
+        """Release the pools, one after the other (SQLAlchemy's pools lock a thread mutex: two
+        disposing at once on one event loop can block it), `within` seconds at most for the
+        first; once one did not close in time (PostgreSQL does not answer), the sockets of every
+        connection are dropped, so the rest close at once and the process exits."""
         closing = [
-            self.sequencer.aclose(),
-            self.read_pool.close(),
-            self.bulk_pool.close(),
-            self.engine.dispose(),
+            self.sequencer.aclose,
+            self.read_pool.close,
+            self.bulk_pool.close,
+            self.engine.dispose,
         ]
         if self.owner_engine is not None:
-            closing.append(self.owner_engine.dispose())
+            closing.append(self.owner_engine.dispose)
+        stuck = False
         for close in closing:
             try:
                 async with asyncio.timeout(within):
-                    await close
+                    await close()
             except TimeoutError:
-                log.warning("pool_close_timed_out", seconds=within)
+                if not stuck:
+                    log.warning("pool_close_timed_out", seconds=within)
+                stuck = True
+            if stuck:
+                self._terminate_connections()
         self.read_pool.terminate()
         self.bulk_pool.terminate()
         self.telemetry.close()
+
+    def _terminate_connections(self) -> None:
+        self.sequencer.terminate()
+        for engine in (self.engine, self.owner_engine):
+            if engine is not None:
+                terminate_connections(engine)
+        self.read_pool.terminate()
+        self.bulk_pool.terminate()
 
 
 def derived_signing_key(secret_key: bytes) -> bytes:

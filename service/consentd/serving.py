@@ -23,6 +23,8 @@ log = structlog.get_logger("consentd")
 # How often the audit sequencer looks for queued entries no wake-up announced (other processes'
 # writes, or a killed process's): the bound on their time to the log, with a pass's length.
 SWEEP_SECONDS = 0.5
+# Of the shutdown grace, what the last sweep gets (the calls in flight get the rest).
+LAST_SWEEP_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +76,7 @@ async def _open_ports(app: App, demo: str | None) -> Listening:
     settings = app.settings
     browser = app.browser_app(demo_key=demo)
     server = app.server()
-    http = HttpServer(browser, settings.shutdown_grace_seconds)
+    http = HttpServer(browser, drain_budget(settings.shutdown_grace_seconds)[0])
     try:
         grpc_port = server.bind(settings.grpc_address)
     except OSError:
@@ -131,17 +133,33 @@ async def _drain(app: App, listening: Listening, background: Background) -> None
     pass integrates what the last writes queued, before the pools close; the metrics port
     closes."""
     await _cancel(background.purging)
-    grace = app.settings.shutdown_grace_seconds
-    await asyncio.gather(listening.server.stop(grace), listening.http.stop())
-    await _cancel(background.sweeping)
-    try:
-        await app.sequencer.sweep()
-    except Exception as error:  # noqa: BLE001 - the database is gone: stop all the same
+    calls, last = drain_budget(app.settings.shutdown_grace_seconds)
+    await asyncio.gather(listening.server.stop(calls), listening.http.stop())
+    # Neither the periodic sweep's end nor the last sweep is waited for past the budget: a task
+    # cancelled in the middle of a statement to a database that does not answer can take
+    # seconds to end (asyncpg waits for its cancel request, SQLAlchemy for a graceful close).
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + last
+    background.sweeping.cancel()
+    await asyncio.wait([background.sweeping], timeout=last)
+    final = asyncio.ensure_future(app.sequencer.sweep())
+    await asyncio.wait([final], timeout=max(0.0, deadline - loop.time()))
+    if not final.done():
+        final.cancel()
         # Nothing is lost: the queued entries stay in the database, and the next start's
         # sweep (or another process's) integrates them.
-        log.warning("final_sweep_failed", error=type(error).__name__)
+        log.warning("final_sweep_failed", error="TimeoutError")
+    elif not final.cancelled() and final.exception() is not None:
+        log.warning("final_sweep_failed", error=type(final.exception()).__name__)
     if listening.metrics is not None:
         await asyncio.to_thread(listening.metrics.close)
+
+
+def drain_budget(grace: float) -> tuple[float, float]:
+    """The grace split between the calls in flight and the last sweep: the calls get all of it
+    but LAST_SWEEP_SECONDS (a quarter of a shorter grace), so the whole drain ends within it."""
+    last = min(LAST_SWEEP_SECONDS, grace / 4)
+    return grace - last, last
 
 
 async def _cancel(task: asyncio.Task[None] | None) -> None:

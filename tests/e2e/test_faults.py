@@ -308,6 +308,39 @@ async def test_sigterm_under_steady_load_answers_no_call_cancelled(
     assert set(codes) <= {"OK", "UNAVAILABLE"}, codes
 
 
+async def test_sigterm_with_postgres_frozen_ends_the_drain_within_the_grace(
+    cluster: Cluster, served: Served
+) -> None:
+    """SIGTERM while PostgreSQL is frozen (SIGSTOP) and writes wait on it: nothing can finish,
+    so the drain is what the grace allows and no more. The settle and the refusals used to come
+    on top of grpc's own grace, the last sweep waited for the database, and the pools closed
+    one by one (7.5 s and more here against a 5 s grace)."""
+    frozen = postgres_processes(cluster.postgres)
+    async with grpc.aio.insecure_channel(served.address) as channel:
+        await until_health(channel, SERVING, 15)
+        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        signal_all(frozen, signal.SIGSTOP)
+        try:
+            writes = [
+                asyncio.ensure_future(
+                    stub.RecordConsent(record(f"frozen-{n}"), metadata=cluster.metadata)
+                )
+                for n in range(16)
+            ]
+            await asyncio.sleep(0.5)  # the writes reach the server and wait on the database
+            served.child.send_signal(signal.SIGTERM)
+            sent = time.monotonic()
+            code = await asyncio.to_thread(served.child.wait, GRACE + 10)
+            exited = time.monotonic() - sent
+            await asyncio.gather(*writes, return_exceptions=True)
+        finally:
+            signal_all(frozen, signal.SIGCONT)
+    assert code == 0
+    # The grace, the pools' one second, and the interpreter's own exit.
+    print(f"exited {exited:.2f} s after SIGTERM")
+    assert exited < GRACE + 1.5, exited
+
+
 async def test_the_ledger_check_finds_the_writes_synchronous_commit_off_loses(
     cluster: Cluster, served: Served
 ) -> None:

@@ -78,6 +78,9 @@ class SlowStore:
     async def close(self) -> None:
         return None
 
+    def terminate(self) -> None:
+        pass
+
 
 class Feed:
     def __init__(self) -> None:

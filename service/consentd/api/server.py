@@ -142,7 +142,9 @@ class Server:
     async def stop(self, grace: float) -> None:
         """Stop accepting calls and report NOT_SERVING; end every open stream (health watches
         included) with UNAVAILABLE at once; let unary calls in flight finish within `grace`
-        seconds, then stop."""
+        seconds (the settle and the refusals included), then stop."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         self.health.close()
         for interceptor in self._ours():
             interceptor.streams.close()
@@ -152,7 +154,9 @@ class Server:
             await self._probe.close()
         await self._settle(min(SETTLE_SECONDS, grace / 2))
         await self._refuse_new_calls()
-        await self.grpc.stop(grace)
+        # What is left of the grace: grpc's own grace counted from here let a drain last the
+        # settle and the refusals longer than the operator's grace.
+        await self.grpc.stop(max(0.0, deadline - loop.time()))
 
     async def _refuse_new_calls(self) -> None:
         """From now on calls are answered UNAVAILABLE (not run: a client retries them). What

@@ -169,3 +169,7 @@ class Sequencer:
                 log.warning("sequencer_left_queued", tenant=str(tenant), exc_info=True)
         self._woken.clear()
         await self._store.close()
+
+    def terminate(self) -> None:
+        """Drop the store's connections at once: the database did not answer at shutdown."""
+        self._store.terminate()

@@ -44,32 +44,6 @@ def connect_args(application: str, ceiling: float) -> dict[str, Any]:
     }
 
 
-def create_engine(url: str, pool_size: int, ceiling: float = DEFAULT_DB_TIMEOUT) -> AsyncEngine:
-    """The SQLAlchemy engine: up to twice `pool_size` connections, each kept once opened. (An
-    overflow connection is closed when returned to a full pool: under a steady load of writes
-    that was a new connection — authentication, type introspection — every few calls, about
-    170 in 20 s of the write benchmark.) A pooled connection PostgreSQL closed (a restart, a
-    failover) is replaced when checked out, before a call uses it: see `_replace_closed`."""
-    engine = create_async_engine(
-        url,
-        pool_size=2 * pool_size,
-        max_overflow=0,
-        pool_timeout=ceiling,
-        connect_args=connect_args("consentd", ceiling),
-    )
-    sa.event.listen(engine.sync_engine.pool, "checkout", _replace_closed)
-    return engine
-
-
-def _replace_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-    """A connection the server closed is known to asyncpg at once (the event loop reads every
-    socket, idle or not, and sees its end): checking it costs nothing, where SQLAlchemy's
-    pool_pre_ping ran BEGIN, a statement and ROLLBACK — three round trips before every
-    transaction. DisconnectionError makes the pool drop it and check out another."""
-    if dbapi_connection.driver_connection.is_closed():
-        raise sa.exc.DisconnectionError("the server closed this connection")
-
-
 # When the current call must be answered (the event loop's clock), set by the RPC layer: a
 # transaction opened for it waits no longer than that (SET LOCAL statement_timeout/lock_timeout).
 _call_deadline: ContextVar[float | None] = ContextVar("consentd_call_deadline", default=None)

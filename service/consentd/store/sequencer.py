@@ -25,6 +25,7 @@ from consentd.app.ports import Integrated
 from consentd.domain.audit import GENESIS, AuditEntry, CheckpointSigner, chained
 from consentd.domain.merkle import Frontier
 from consentd.store.audit_tree import leaves
+from consentd.store.connections import connected, terminate_connections
 from consentd.store.driver import Driver, driver_of
 from consentd.store.uow import enter_tenant
 
@@ -110,13 +111,16 @@ class SqlSequencer:
     async def queued_tenants(self) -> list[UUID]:
         """Tenants with queued rows, through a SECURITY DEFINER function (0009) that returns
         their ids and nothing else."""
-        async with self._engine.connect() as conn:
+        async with connected(self._engine) as conn:
             tenants = list((await conn.execute(_QUEUED_TENANTS)).scalars())
             await conn.rollback()
         return tenants
 
     async def close(self) -> None:
         await self._engine.dispose()
+
+    def terminate(self) -> None:
+        terminate_connections(self._engine)
 
     async def integrate(self, tenant_id: UUID, limit: int, now: datetime) -> Integrated:
         """One pass (see the module's docstring); Integrated(0, 0) when nothing was queued."""
@@ -132,7 +136,7 @@ class SqlSequencer:
         other crosswise. Nothing is committed when a pass fails."""
         ordered = sorted(set(tenants))
         done: dict[UUID, Integrated] = {}
-        async with self._engine.connect() as conn:
+        async with connected(self._engine) as conn:
             await enter_tenant(conn, ordered[0])
             raw = await driver_of(conn)
             for tenant_id in ordered:

@@ -21,16 +21,12 @@ from consentd.store.breach import SqlBreach
 from consentd.store.campaign import SqlCampaign
 from consentd.store.catalog import SqlCatalog
 from consentd.store.confirmations import SqlConfirmations
+from consentd.store.connections import discard, discards_connection
 from consentd.store.consents import SqlConsents
 from consentd.store.cookie_purge import SqlCookiePurge
 from consentd.store.cookies import SqlCookies
-from consentd.store.database import (
-    UNAVAILABLE,
-    clear_call_deadline,
-    outage_of,
-    remaining_milliseconds,
-)
-from consentd.store.driver import driver_of
+from consentd.store.database import clear_call_deadline, remaining_milliseconds
+from consentd.store.driver import Driver, driver_of
 from consentd.store.idempotency import SqlIdempotency
 from consentd.store.requests import SqlRequests
 from consentd.store.retention import SqlRetention
@@ -121,6 +117,7 @@ class SqlUnitOfWork:
         self._guarded = guarded
         self._once = once
         self._conn: AsyncConnection | None = None
+        self._driver: Driver | None = None
 
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
@@ -128,7 +125,7 @@ class SqlUnitOfWork:
             if self._snapshot:
                 conn = await conn.execution_options(isolation_level="REPEATABLE READ")
             await enter_tenant(conn, self._tenant, guarded=self._guarded)
-            raw = await driver_of(conn)
+            raw = self._driver = await driver_of(conn)
             self.idempotency = SqlIdempotency(conn, self._tenant)
             if self._once is not None:
                 await self.idempotency.claim(self._once.key)
@@ -160,8 +157,8 @@ class SqlUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        if exc is not None and outage_of(exc) == UNAVAILABLE:
-            await conn.invalidate()  # never back to the pool: the next call gets a fresh one
+        if exc is not None and discards_connection(exc):
+            await discard(conn, self._driver)  # never back to the pool: a fresh one next
         try:
             if conn.in_transaction():
                 await conn.rollback()

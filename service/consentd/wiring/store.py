@@ -15,7 +15,8 @@ from consentd.config import Settings
 from consentd.domain.audit import CheckpointSigner
 from consentd.jobs.sequencer import PARALLEL, Sequencer
 from consentd.store.admin import SqlAdmin
-from consentd.store.database import create_engine, pool_usage
+from consentd.store.connections import create_engine
+from consentd.store.database import pool_usage
 from consentd.store.reads import ReadPool, ReadUnitOfWork
 from consentd.store.sequencer import SqlSequencer
 from consentd.store.uow import SqlUnitOfWork

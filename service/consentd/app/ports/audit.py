@@ -49,6 +49,10 @@ class LogIntegration(Protocol):
         """Release the connections it holds."""
         ...
 
+    def terminate(self) -> None:
+        """Drop its connections at once (a shutdown with the database not answering)."""
+        ...
+
 
 class LogSequencer(Protocol):
     """Integrates a tenant's queued audit entries into its log (and the change feed)."""
