@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -90,7 +91,19 @@ def _choice(m: sa.RowMapping) -> CookieChoice:
 _CHOICE_COLUMNS = [c for c in _CH.c if c.name not in ("ip_digest", "ua_digest")]
 # The statements of the hot path (record, read back) are built once: executed with parameters,
 # SQLAlchemy reuses their compiled form instead of rebuilding them on every request.
-_POLICY = sa.select(_P).where(_P.c.tenant_id == sa.bindparam("tenant"))
+# The policy with its categories (in their order) and its consent-mode signals, in one round
+# trip: every cookie write reads it, and three statements were three round trips a batch.
+_POLICY = """
+SELECT p.revision, p.refusal_validity_months, p.acceptance_validity_months, p.allowed_origins,
+    p.updated_at,
+    (SELECT coalesce(jsonb_agg(jsonb_build_array(k.category_id, k.display_name, k.description)
+        ORDER BY k.position), '[]') FROM cookie_categories k WHERE k.tenant_id = p.tenant_id)::text
+        AS categories,
+    (SELECT coalesce(jsonb_agg(jsonb_build_array(m.signal, m.categories) ORDER BY m.signal),
+        '[]') FROM cookie_consent_modes m WHERE m.tenant_id = p.tenant_id)::text AS modes
+FROM cookie_policies p WHERE p.tenant_id = $1
+"""
+_POLICY_LOCKED = _POLICY + "FOR UPDATE OF p\n"
 _APPEND = insert(_CH).returning(*_CHOICE_COLUMNS)
 _VISITOR = insert(_V)
 _TOUCH = _VISITOR.on_conflict_do_update(
@@ -126,27 +139,17 @@ class SqlCookies:
         self._tenant = tenant_id
 
     async def policy(self, *, for_update: bool = False) -> CookiePolicy | None:
-        query = _POLICY.with_for_update() if for_update else _POLICY
-        row = (await self._conn.execute(query, {"tenant": self._tenant})).mappings().first()
+        row = await self._raw.fetchrow(_POLICY_LOCKED if for_update else _POLICY, self._tenant)
         if row is None:
             return None
-        categories = await self._conn.execute(
-            sa.select(_K).where(_K.c.tenant_id == self._tenant).order_by(_K.c.position)
-        )
-        modes = await self._conn.execute(
-            sa.select(_M.c.signal, _M.c.categories)
-            .where(_M.c.tenant_id == self._tenant)
-            .order_by(_M.c.signal)
-        )
         return CookiePolicy(
-            categories=tuple(
-                CookieCategory(k["category_id"], k["display_name"], k["description"])
-                for k in categories.mappings()
-            ),
+            categories=tuple(CookieCategory(*k) for k in orjson.loads(row["categories"])),
             revision=row["revision"],
             refusal_validity_months=row["refusal_validity_months"],
             acceptance_validity_months=row["acceptance_validity_months"],
-            consent_mode=tuple((signal, tuple(needs)) for signal, needs in modes),
+            consent_mode=tuple(
+                (signal, tuple(needs)) for signal, needs in orjson.loads(row["modes"])
+            ),
             allowed_origins=tuple(row["allowed_origins"]),
             updated_at=row["updated_at"],
         )
