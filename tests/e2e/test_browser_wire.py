@@ -387,6 +387,45 @@ async def test_a_method_not_served_here_is_unimplemented_in_our_words(
     )
 
 
+async def test_an_unknown_method_or_http_verb_is_unimplemented_in_our_words(
+    http_port: int, tenant: Tenant, admin_key: str
+) -> None:
+    """A method the service does not have (404) or an HTTP verb it does not take (405) is
+    unimplemented saying why, in the call's own form: a Connect JSON error (connectrpc sent an
+    empty body), gRPC-Web's status headers; the path as sent is never echoed."""
+    service = f"{prefix(tenant)}/consent.v1.ConsentService"
+    status, headers, body = await post(
+        http_port,
+        f"{service}/NoSuchMethod",
+        b"{}",
+        {"Content-Type": "application/json", **auth(admin_key)},
+    )
+    assert (status, headers["content-type"]) == (404, "application/json")
+    assert json.loads(body) == {
+        "code": "unimplemented",
+        "message": "consent.v1.ConsentService has no such method",
+    }
+    status, headers, body = await asyncio.to_thread(
+        _send,
+        f"http://127.0.0.1:{http_port}{service}/CheckConsent",
+        b"{}",
+        {"Content-Type": "application/json", **auth(admin_key)},
+        "PUT",
+    )
+    assert (status, headers["allow"]) == (405, "GET, POST")
+    assert json.loads(body)["code"] == "unimplemented"
+    assert "take POST" in json.loads(body)["message"]
+    status, headers, body = await post(
+        http_port,
+        f"{service}/NoSuchMethod",
+        frame(b""),
+        {"Content-Type": GRPC_WEB, **auth(admin_key)},
+    )
+    _, trailers = grpc_web_reply(headers, body)
+    assert (status, trailers["grpc-status"]) == (200, "12")
+    assert trailers["grpc-message"] == "consent.v1.ConsentService has no such method"
+
+
 async def test_content_types_are_matched_in_any_case(
     http_port: int, tenant: Tenant, page_key: str
 ) -> None:

@@ -40,6 +40,7 @@ from consentd.api.connect_errors import connect_error, failure_error
 from consentd.api.grpc_web_text import as_binary, is_text
 from consentd.api.refusals import (
     discard_body,
+    explaining_refusals,
     is_grpc_web,
     media_type,
     refuse_unsupported_media_type,
@@ -244,8 +245,9 @@ class BrowserService:
         if refused is not None:
             await discard_body(body)
         token = _refused.set(refused)
+        kind = header(scope, b"content-type") or ""
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, explaining_refusals(self.path, kind, send))
         finally:
             _refused.reset(token)
 

@@ -9,7 +9,7 @@ import urllib.parse
 
 import grpc
 
-from consentd.api.asgi import Receive, Scope, Send, header, respond
+from consentd.api.asgi import Message, Receive, Scope, Send, header, respond
 from consentd.api.connect_codecs import CODECS
 from consentd.api.grpc_web_text import BINARY, TEXT
 from consentd.domain.errors import Unauthenticated
@@ -117,6 +117,57 @@ async def refuse_unsupported_media_type(send: Send, reason: bytes) -> None:
     """415 with `reason` as a short text, and Accept-Post naming every accepted content type."""
     headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"accept-post", ACCEPT_POST)]
     await respond(send, 415, reason, headers)
+
+
+def explaining_refusals(service: str, kind: str, send: Send) -> Send:
+    """`send`, answering in our words where connectrpc answers a method the service does not
+    have (404) or an HTTP method it does not take (405) with an empty body: UNIMPLEMENTED and
+    why, in the form the call was sent in (`kind`, its media type): gRPC-Web's status headers,
+    or Connect's JSON error. A 404 with a body (a servicer's NOT_FOUND) goes as it is."""
+    held: list[Message] = []
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start" and message["status"] in (404, 405):
+            held.append(message)  # until its body shows whether connectrpc said anything
+        elif held and message["type"] == "http.response.body":
+            start = held.pop()
+            if message.get("body") or message.get("more_body", False):
+                await send(start)
+                await send(message)
+            else:
+                await _send_unimplemented(send, start, service, kind)
+        else:
+            await send(message)
+
+    return sending
+
+
+async def _send_unimplemented(send: Send, start: Message, service: str, kind: str) -> None:
+    text = _unimplemented(service, start["status"])
+    if is_grpc_web(kind):
+        answered = kind if kind in ACCEPTED_CONTENT_TYPES else BINARY
+        headers = [
+            (b"content-type", answered.encode()),
+            (b"grpc-status", str(grpc.StatusCode.UNIMPLEMENTED.value[0]).encode()),
+            (b"grpc-message", text.encode()),
+        ]
+        await respond(send, 200, headers=headers)
+        return
+    body = json.dumps({"code": "unimplemented", "message": text}).encode()
+    kept = [
+        (k, v)
+        for k, v in start.get("headers", ())
+        if k.lower() not in (b"content-type", b"content-length")
+    ]
+    await respond(send, start["status"], body, [*kept, (b"content-type", b"application/json")])
+
+
+def _unimplemented(service: str, status: int) -> str:
+    """What a 404 or a 405 says (the path as sent is never echoed)."""
+    name = service.strip("/")
+    if status == 404:
+        return f"{name} has no such method"
+    return f"the methods of {name} take POST (GET for those without side effects)"
 
 
 def _either(names: tuple[str, ...]) -> str:
