@@ -56,7 +56,7 @@ class GuardedH11Protocol(H11Protocol):
         self._stopping = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(_Lingering(transport, self))  # type: ignore[arg-type]
         if not self.guard.make_room(len(self.connections)):
             transport.abort()
             return
@@ -100,7 +100,7 @@ class GuardedH11Protocol(H11Protocol):
         if self._closing():
             return
         if cycle.more_body:
-            self._linger()  # answered before its body was read: the rest is not
+            self.linger()  # answered before its body was read: the rest is not
         elif self._eof:
             self.transport.close()
         elif self.cycle is not cycle:
@@ -219,9 +219,13 @@ class GuardedH11Protocol(H11Protocol):
             self._phase = Phase.DONE
             return
         self.transport.write(refusal(status, message))
-        self._linger()
+        self.linger()
 
-    def _linger(self) -> None:
+    def body_arriving(self) -> bool:
+        """The request being answered still has body on the way (the app answered early)."""
+        return self._phase in (Phase.BODY, Phase.APP) and self.cycle.more_body
+
+    def linger(self) -> None:
         """Close once the client had time to read what was written: what it still sends is
         read and dropped meanwhile (closing with unread bytes would reset the connection)."""
         self._disarm()
@@ -240,3 +244,24 @@ class GuardedH11Protocol(H11Protocol):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+
+
+class _Lingering:
+    """The connection's transport as uvicorn's request cycle holds it: closing it while the
+    request's body is still on the way lingers instead (what uvicorn does when the client said
+    `connection: close` and the app answered before reading the body: a 401, 405, 415 or a
+    passed deadline). Closing at once made the kernel reset the connection when the rest of the
+    body arrived, and the client lost the answer (urllib sends a body apart from the head)."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedH11Protocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def close(self) -> None:
+        if self._protocol.body_arriving():
+            self._protocol.linger()
+        else:
+            self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
