@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import grpc
 import pytest
@@ -18,6 +19,7 @@ from consent.v1 import (
     audit_pb2,
     audit_pb2_grpc,
     consent_pb2,
+    cookies_pb2,
     retention_pb2,
     retention_pb2_grpc,
     rights_pb2,
@@ -288,23 +290,29 @@ async def test_checkpoints_are_signed_proof(stubs: Stubs, dpo: RightsStubs) -> N
 
 
 async def test_breach_scope_of_the_callers_tenant(stubs: Stubs, dpo: RightsStubs) -> None:
-    """A window around the writes reports the subject and the categories it touched; a window
-    before them touches nothing; another tenant is PERMISSION_DENIED (a key scopes only its own
-    tenant); since is required."""
+    """A window around the writes reports the subject and the categories it touched, the
+    cookie choices and the log entries not yet chained by the sequencer included (a report
+    taken in the second after a write missed its entry); a window before them touches nothing;
+    another tenant is PERMISSION_DENIED (a key scopes only its own tenant); since is
+    required."""
     now = datetime.now(UTC)
     await _person(stubs)
+    choice = cookies_pb2.RecordCookieChoiceRequest(
+        visitor_id=uuid4().hex,
+        method=cookies_pb2.COOKIE_CHOICE_METHOD_ACCEPT_ALL,
+        policy_revision=1,
+    )
+    await stubs.cookies.RecordCookieChoice(choice, metadata=stubs.metadata)
     request = audit_pb2.ScopeBreachRequest(
         since=stamp(now - timedelta(minutes=5)), until=stamp(now + timedelta(minutes=5))
     )
-    # The log's entries are integrated by the sequencer within about a second of the writes:
-    # until then the window has no audit_log rows yet (the test failed once in a loaded run).
-    for _ in range(50):
-        scope = (await dpo.audit.ScopeBreach(request, metadata=dpo.metadata)).tenants[0]
-        if "audit_log" in scope.categories:
-            break
-        await asyncio.sleep(0.1)
+    scope = (await dpo.audit.ScopeBreach(request, metadata=dpo.metadata)).tenants[0]
     assert (scope.subjects_touched, scope.subjects_held) == (1, 1)
-    assert {"consent_records", "contact_points", "audit_log"} <= set(scope.categories)
+    assert scope.categories["cookie_choices"] == 1
+    # The person's consents, contact points and choice, and the tenant's set-up, are all in the
+    # log, chained or still queued: at least one entry per consent and the choice.
+    assert scope.categories["audit_log"] >= scope.categories["consent_records"] + 1
+    assert {"consent_records", "contact_points"} <= set(scope.categories)
     earlier = audit_pb2.ScopeBreachRequest(
         since=stamp(now - timedelta(days=2)), until=stamp(now - timedelta(days=1))
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -10,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from consentd.domain.breach import Window
 from consentd.store.tables import (
     audit_entries,
+    audit_queue,
     consent_events,
     contact_changes,
+    cookie_choices,
     rights_requests,
     subject_blocks,
     subjects,
@@ -29,50 +33,63 @@ class SqlBreach:
         self._conn = conn
         self._tenant = tenant_id
 
-    def _queries(self, w: Window) -> dict[str, tuple[sa.Table, sa.ColumnElement[bool], bool]]:
-        """category -> (table, rows touched in the window, whether rows name a subject)."""
+    def _queries(self, w: Window) -> list[tuple[str, sa.Table, sa.ColumnElement[bool], bool]]:
+        """(category, table, rows touched in the window, whether rows name a subject); a
+        category of two tables counts the rows of both."""
         e, r = consent_events, rights_requests
         evidence = sa.or_(
             e.c.evidence_sealed.is_not(None),
             e.c.evidence_ip_digest.is_not(None),
             e.c.evidence_ua_digest.is_not(None),
         )
-        return {
-            "consent_records": (e, _in(e.c.recorded_at, w), True),
-            "evidence": (e, sa.and_(_in(e.c.recorded_at, w), evidence), True),
+        return [
+            ("consent_records", e, _in(e.c.recorded_at, w), True),
+            ("evidence", e, sa.and_(_in(e.c.recorded_at, w), evidence), True),
             # Holdings, not links: a contact point erased or rectified since still counts.
-            "contact_points": (holdings, _in(holdings.c.held_from, w), True),
-            "contact_history": (contact_changes, _in(contact_changes.c.changed_at, w), True),
-            "rights_requests": (
+            ("contact_points", holdings, _in(holdings.c.held_from, w), True),
+            ("contact_history", contact_changes, _in(contact_changes.c.changed_at, w), True),
+            (
+                "rights_requests",
                 r,
                 sa.and_(r.c.updated_at >= w.since, r.c.received_at < w.until),
                 True,
             ),
-            "processing_blocks": (
+            (
+                "processing_blocks",
                 subject_blocks,
                 sa.or_(_in(subject_blocks.c.since, w), _in(subject_blocks.c.lifted_at, w)),
                 True,
             ),
-            "suppressions": (suppressions, _in(suppressions.c.created_at, w), False),
-            "audit_log": (audit_entries, _in(audit_entries.c.recorded_at, w), True),
-        }
+            ("suppressions", suppressions, _in(suppressions.c.created_at, w), False),
+            # Visitor ids, page URLs, keyed digests of IP and user agent: pseudonymous, and
+            # personal data all the same.
+            ("cookie_choices", cookie_choices, _in(cookie_choices.c.recorded_at, w), True),
+            ("audit_log", audit_entries, _in(audit_entries.c.recorded_at, w), True),
+            # Entries written, not yet chained by the sequencer (the last second's): in the
+            # log all the same for a report taken now.
+            ("audit_log", audit_queue, _in(audit_queue.c.recorded_at, w), True),
+        ]
 
     async def scope(self, window: Window) -> tuple[int, int, dict[str, int]]:
         """(subjects touched, subjects held, rows touched per category)."""
         touched: list[sa.Select[tuple[object]]] = []
         categories: dict[str, int] = {}
-        for name, (table, where, named) in self._queries(window).items():
+        counts: dict[str, list[sa.ScalarSelect[int]]] = {}
+        for name, table, where, named in self._queries(window):
             mine = sa.and_(table.c.tenant_id == self._tenant, where)
-            count = await self._conn.execute(
-                sa.select(sa.func.count()).select_from(table).where(mine)
-            )
-            rows = int(count.scalar_one())
-            if rows:
-                categories[name] = rows
+            counting = sa.select(sa.func.count()).select_from(table).where(mine)
+            counts.setdefault(name, []).append(counting.scalar_subquery())
             if named:
                 touched.append(
                     sa.select(table.c.subject_id).where(mine, table.c.subject_id.is_not(None))
                 )
+        for name, parts in counts.items():
+            # One statement per category: an entry the sequencer moves from the queue to the
+            # log meanwhile is counted once, in one snapshot.
+            total = functools.reduce(operator.add, parts)
+            rows = int((await self._conn.execute(sa.select(total))).scalar_one())
+            if rows:
+                categories[name] = rows
         union = sa.union(*touched).subquery()
         subjects_touched = await self._conn.execute(sa.select(sa.func.count()).select_from(union))
         held = await self._conn.execute(

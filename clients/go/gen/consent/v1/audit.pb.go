@@ -1153,7 +1153,8 @@ type TenantBreachScope struct {
 	SubjectsTouched uint64 `protobuf:"varint,2,opt,name=subjects_touched,json=subjectsTouched,proto3" json:"subjects_touched,omitempty"`
 	SubjectsHeld    uint64 `protobuf:"varint,3,opt,name=subjects_held,json=subjectsHeld,proto3" json:"subjects_held,omitempty"`
 	// Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-	// rights_requests, processing_blocks, suppressions, audit_log).
+	// rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+	// counts the entries not yet chained too.
 	Categories map[string]uint64 `protobuf:"bytes,4,rep,name=categories,proto3" json:"categories,omitempty" protobuf_key:"bytes,1,opt,name=key,proto3" protobuf_val:"varint,2,opt,name=value,proto3"`
 }
 

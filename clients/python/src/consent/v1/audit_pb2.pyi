@@ -530,7 +530,8 @@ class TenantBreachScope(_message.Message):
     @_builtins.property
     def categories(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-        rights_requests, processing_blocks, suppressions, audit_log).
+        rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+        counts the entries not yet chained too.
         """
 
     def __init__(

@@ -559,7 +559,8 @@ export type TenantBreachScope = Message<"consent.v1.TenantBreachScope"> & {
 
   /**
    * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-   * rights_requests, processing_blocks, suppressions, audit_log).
+   * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+   * counts the entries not yet chained too.
    *
    * @generated from field: map<string, uint64> categories = 4;
    */

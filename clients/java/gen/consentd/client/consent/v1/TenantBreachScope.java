@@ -146,7 +146,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-   * rights_requests, processing_blocks, suppressions, audit_log).
+   * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+   * counts the entries not yet chained too.
    * </pre>
    *
    * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -168,7 +169,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-   * rights_requests, processing_blocks, suppressions, audit_log).
+   * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+   * counts the entries not yet chained too.
    * </pre>
    *
    * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -180,7 +182,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-   * rights_requests, processing_blocks, suppressions, audit_log).
+   * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+   * counts the entries not yet chained too.
    * </pre>
    *
    * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -197,7 +200,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-   * rights_requests, processing_blocks, suppressions, audit_log).
+   * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+   * counts the entries not yet chained too.
    * </pre>
    *
    * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -812,7 +816,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-     * rights_requests, processing_blocks, suppressions, audit_log).
+     * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+     * counts the entries not yet chained too.
      * </pre>
      *
      * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -834,7 +839,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-     * rights_requests, processing_blocks, suppressions, audit_log).
+     * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+     * counts the entries not yet chained too.
      * </pre>
      *
      * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -846,7 +852,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-     * rights_requests, processing_blocks, suppressions, audit_log).
+     * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+     * counts the entries not yet chained too.
      * </pre>
      *
      * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -863,7 +870,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-     * rights_requests, processing_blocks, suppressions, audit_log).
+     * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+     * counts the entries not yet chained too.
      * </pre>
      *
      * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -888,7 +896,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-     * rights_requests, processing_blocks, suppressions, audit_log).
+     * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+     * counts the entries not yet chained too.
      * </pre>
      *
      * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -912,7 +921,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-     * rights_requests, processing_blocks, suppressions, audit_log).
+     * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+     * counts the entries not yet chained too.
      * </pre>
      *
      * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -930,7 +940,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-     * rights_requests, processing_blocks, suppressions, audit_log).
+     * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+     * counts the entries not yet chained too.
      * </pre>
      *
      * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>

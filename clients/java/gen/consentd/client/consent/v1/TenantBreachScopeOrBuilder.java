@@ -34,7 +34,8 @@ public interface TenantBreachScopeOrBuilder extends
   /**
    * <pre>
    * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-   * rights_requests, processing_blocks, suppressions, audit_log).
+   * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+   * counts the entries not yet chained too.
    * </pre>
    *
    * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -43,7 +44,8 @@ public interface TenantBreachScopeOrBuilder extends
   /**
    * <pre>
    * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-   * rights_requests, processing_blocks, suppressions, audit_log).
+   * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+   * counts the entries not yet chained too.
    * </pre>
    *
    * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -59,7 +61,8 @@ public interface TenantBreachScopeOrBuilder extends
   /**
    * <pre>
    * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-   * rights_requests, processing_blocks, suppressions, audit_log).
+   * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+   * counts the entries not yet chained too.
    * </pre>
    *
    * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -69,7 +72,8 @@ public interface TenantBreachScopeOrBuilder extends
   /**
    * <pre>
    * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-   * rights_requests, processing_blocks, suppressions, audit_log).
+   * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+   * counts the entries not yet chained too.
    * </pre>
    *
    * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
@@ -80,7 +84,8 @@ public interface TenantBreachScopeOrBuilder extends
   /**
    * <pre>
    * Rows touched per data category (consent_records, evidence, contact_points, contact_history,
-   * rights_requests, processing_blocks, suppressions, audit_log).
+   * rights_requests, processing_blocks, suppressions, cookie_choices, audit_log); audit_log
+   * counts the entries not yet chained too.
    * </pre>
    *
    * <code>map&lt;string, uint64&gt; categories = 4 [json_name = "categories"];</code>
