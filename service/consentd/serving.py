@@ -5,7 +5,6 @@ the grace, then what the last writes queued reaches the audit log."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import signal
 from dataclasses import dataclass
@@ -132,8 +131,10 @@ async def _drain(app: App, listening: Listening, background: Background) -> None
     """The purge stops; in-flight calls finish within the grace; the sweep stops and one last
     pass integrates what the last writes queued, before the pools close; the metrics port
     closes."""
-    await _cancel(background.purging)
     calls, last = drain_budget(app.settings.shutdown_grace_seconds)
+    if background.purging is not None:  # its transaction rolls back; the next run goes on
+        background.purging.cancel()
+        await asyncio.wait([background.purging], timeout=last)
     await asyncio.gather(listening.server.stop(calls), listening.http.stop())
     # Neither the periodic sweep's end nor the last sweep is waited for past the budget: a task
     # cancelled in the middle of a statement to a database that does not answer can take
@@ -160,15 +161,6 @@ def drain_budget(grace: float) -> tuple[float, float]:
     but LAST_SWEEP_SECONDS (a quarter of a shorter grace), so the whole drain ends within it."""
     last = min(LAST_SWEEP_SECONDS, grace / 4)
     return grace - last, last
-
-
-async def _cancel(task: asyncio.Task[None] | None) -> None:
-    """Cancel the task and wait until it has stopped."""
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
 
 
 def _metrics_server(app: App) -> MetricsServer | None:
