@@ -30,9 +30,9 @@ LINGER_SECONDS = 2.0
 FULL_LOG_SECONDS = 10.0
 
 
-def default_connection_limit() -> int:
-    """A quarter of the process's file descriptors (raised to the hard limit first), between 64
-    and 10,000: the rest stay for the gRPC port, PostgreSQL and the logs."""
+def file_descriptors() -> int | None:
+    """The process's file descriptor limit, its soft limit raised to the hard one first; None
+    when unlimited."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and soft < hard:
         try:
@@ -40,9 +40,14 @@ def default_connection_limit() -> int:
             soft = hard
         except (ValueError, OSError):
             pass
-    if soft == resource.RLIM_INFINITY:
-        return 10_000
-    return max(64, min(10_000, soft // 4))
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def default_connection_limit() -> int:
+    """A quarter of the process's file descriptors, between 64 and 10,000: the rest stay for the
+    gRPC port (api/server.py takes half), PostgreSQL and the logs."""
+    limit = file_descriptors()
+    return 10_000 if limit is None else max(64, min(10_000, limit // 4))
 
 
 class Waiting(Protocol):

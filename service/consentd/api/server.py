@@ -40,6 +40,7 @@ from consentd.api.health import (
     follow_database,
     stop_following,
 )
+from consentd.api.http_guard import file_descriptors
 from consentd.api.interceptors import ServiceInterceptor
 from consentd.api.retention_servicer import RetentionServicer
 from consentd.api.rights_servicer import RightsServicer
@@ -53,6 +54,21 @@ REFUSE_SECONDS = 0.5
 REFUSE_QUIET = 0.02
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# A connection without a call for this long is closed (GOAWAY: its client reconnects when it
+# calls again); calls in flight, streams included, keep a connection busy.
+IDLE_CONNECTION_MS = 10 * 60 * 1000
+# Calls in flight on one connection at most; a client queues the rest (HTTP/2's
+# SETTINGS_MAX_CONCURRENT_STREAMS). The benchmark runs 64 on one.
+MAX_STREAMS_PER_CONNECTION = 1_000
+
+
+def grpc_connection_limit() -> int:
+    """Connections the gRPC port holds at most: half the process's file descriptors (a quarter
+    goes to the browser port, the rest to PostgreSQL and the logs), between 256 and 100,000."""
+    limit = file_descriptors()
+    return 100_000 if limit is None else max(256, min(100_000, limit // 2))
+
+
 SERVICE_NAMES = (
     consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
@@ -106,6 +122,14 @@ class Server:
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.so_reuseport", 1 if reuse_port else 0),
+                # A client holding thousands of connections took every file descriptor (20,000
+                # here): PostgreSQL connections and the browser port failed with them. Past
+                # half of them the port closes new connections; connections left without a call
+                # are closed after a while (clients reconnect on their own); one connection
+                # may not open streams without end.
+                ("grpc.max_allowed_incoming_connections", grpc_connection_limit()),
+                ("grpc.max_connection_idle_ms", IDLE_CONNECTION_MS),
+                ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
             ],
         )
         self.health = Health(SERVICE_NAMES)

@@ -1,0 +1,133 @@
+"""The gRPC port against a client that holds connections open: past half the process's file
+descriptors it closes new ones, so PostgreSQL connections, the browser port and new clients
+keep theirs. A real `consentd serve` (embedded mode) with its file descriptor limit lowered to
+1,024, raw sockets that speak HTTP/2's preface and nothing more."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+FD_LIMIT = 1024  # the gRPC port then holds 512 connections at most (api/server.py)
+HELD = 900
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+
+
+@dataclass
+class Serving:
+    child: subprocess.Popen[bytes]
+    port: int
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _lower_fd_limit() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (FD_LIMIT, FD_LIMIT))
+
+
+def _health(port: int) -> int | None:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=5
+            )
+        except grpc.RpcError:
+            return None
+    return int(reply.status)
+
+
+@pytest.fixture
+def serving() -> Iterator[Serving]:
+    data = Path(tempfile.mkdtemp(prefix="consentd-conns-"))
+    data.chmod(0o711)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CONSENTD_DATA_DIR": str(data),
+        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "CONSENTD_METRICS_ADDRESS": "off",
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "consentd", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=_lower_fd_limit,  # noqa: PLW1509 - the child runs Python, no threads yet
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _health(port) != health_pb2.HealthCheckResponse.SERVING:
+            assert child.poll() is None, "consentd serve exited"
+            assert time.monotonic() < deadline, "consentd serve did not become healthy in 60 s"
+            time.sleep(0.3)
+        yield Serving(child, port)
+    finally:
+        child.terminate()
+        try:
+            child.wait(30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _still_open(sockets: list[socket.socket]) -> int:
+    """How many the server has not closed (a closed one reads as the end, or a reset)."""
+    time.sleep(1.0)
+    count = 0
+    for sock in sockets:
+        sock.setblocking(False)
+        try:
+            while sock.recv(65536):  # the server's settings frame, if any
+                pass
+        except BlockingIOError:
+            count += 1
+        except OSError:
+            pass
+    return count
+
+
+def test_a_client_holding_connections_cannot_take_every_file_descriptor(
+    serving: Serving,
+) -> None:
+    """900 connections that never call, against a process allowed 1,024 file descriptors: the
+    port keeps 512 and closes the rest, the process keeps descriptors for its own use (it had
+    none left before: the port took them all), and a new client is served once some of the
+    held ones are gone."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2 * HELD:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4 * HELD), hard))
+    held = []
+    try:
+        for _ in range(HELD):
+            sock = socket.create_connection(("127.0.0.1", serving.port), timeout=5)
+            sock.sendall(PREFACE)
+            held.append(sock)
+        open_ = _still_open(held)
+        used = len(os.listdir(f"/proc/{serving.child.pid}/fd"))
+        assert open_ <= FD_LIMIT // 2, open_
+        assert used < FD_LIMIT - 100, used
+        for sock in held[:50]:
+            sock.close()
+        assert _health(serving.port) == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        for sock in held:
+            sock.close()
