@@ -125,6 +125,36 @@ def test_one_line_text_refuses_format_characters(name: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "name",
+    [
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # Persian: ZWNJ between letters
+        "\u0915\u094d\u200d\u0937",  # Devanagari: ZWJ after a virama
+        "\u0915\u094d\u200c\u0937",  # and ZWNJ
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467",  # an emoji family
+        "\U0001f469\U0001f3fd\u200d\U0001f4bb",  # a technologist, skin tone modified
+    ],
+    ids=["persian-zwnj", "devanagari-zwj", "devanagari-zwnj", "emoji-family", "emoji-modified"],
+)
+def test_one_line_text_keeps_the_joiners_a_name_needs(name: str) -> None:
+    """ZWNJ and ZWJ where a script or an emoji sequence needs them (IDNA's CONTEXTJ rules:
+    after a virama, ZWNJ between joining letters, ZWJ between emoji) are kept: Persian and Indic
+    names could not be an actor before."""
+    assert check_text("actor", name, one_line=True) == name
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Jean\u200cne", "\u200dadmin", "dpo\u200c", "\u0645\u200c", "a\u200d\U0001f468"],
+    ids=["latin-zwnj", "leading-zwj", "trailing-zwnj", "arabic-zwnj-at-end", "zwj-letter-emoji"],
+)
+def test_one_line_text_refuses_joiners_out_of_place(name: str) -> None:
+    """A joiner nothing needs (between Latin letters, at either end, between a letter and an
+    emoji) is refused: it makes a name read as another."""
+    with pytest.raises(InvalidInput, match="format characters"):
+        check_text("actor", name, one_line=True)
+
+
+@pytest.mark.parametrize(
     "blank",
     [" ", "\u200b", "\u2800", "\u3164", "\u115f\u1160", "\uffa0", "\u034f", "\u0301", " \u2800 "],
     ids=repr,

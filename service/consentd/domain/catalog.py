@@ -70,13 +70,61 @@ def _check_one_line(field: str, value: str, *, required: bool) -> None:
         raise InvalidInput(field, f"{'is required:' if required else 'must have'} {VISIBLE}")
     if any(c in _NOT_IN_A_LINE for c in value):
         raise InvalidInput(field, "must be one line: no tab, newline or control character")
-    hidden = next((c for c in value if unicodedata.category(c) == "Cf"), None)
+    hidden = next(
+        (
+            c
+            for i, c in enumerate(value)
+            if unicodedata.category(c) == "Cf" and not _joins(value, i)
+        ),
+        None,
+    )
     if hidden is not None:
         raise InvalidInput(
             field,
             f"must not contain invisible format characters such as zero-width or bidi controls"
             f" (found {code_point(hidden)})",
         )
+
+
+ZWNJ, ZWJ = "\u200c", "\u200d"
+VIRAMA = 9  # the canonical combining class of a virama (Indic scripts)
+# Scripts whose letters join (Arabic, Syriac...): ZWNJ keeps two of them apart, as Persian
+# spelling needs.
+_JOINING_SCRIPTS = ("ARABIC", "SYRIAC", "NKO", "MONGOLIAN", "MANDAIC", "ADLAM", "HANIFI")
+
+
+def _joins(value: str, i: int) -> bool:
+    """Whether the joiner at `value[i]` is one a name needs, as IDNA's CONTEXTJ rules allow it
+    (RFC 5892, approximated without joining types): ZWNJ or ZWJ after a virama; ZWNJ between
+    two letters of a joining script; ZWJ between two emoji (a family, a profession). Any other
+    is refused with the other format characters: it makes a name read as another."""
+    before = _neighbour(value, i, -1)
+    after = _neighbour(value, i, 1)
+    if before is None or after is None:
+        return False
+    if value[i] in (ZWNJ, ZWJ) and unicodedata.combining(value[i - 1]) == VIRAMA:
+        return True
+    if value[i] == ZWNJ:
+        return _joining_letter(before) and _joining_letter(after)
+    if value[i] == ZWJ:
+        return unicodedata.category(before) == "So" and unicodedata.category(after) == "So"
+    return False
+
+
+def _neighbour(value: str, i: int, step: int) -> str | None:
+    """The nearest character before (-1) or after (1) `value[i]` that is not a combining mark,
+    a variation selector or an emoji modifier."""
+    i += step
+    while 0 <= i < len(value):
+        c = value[i]
+        if not (unicodedata.category(c) in ("Mn", "Me", "Sk") or "\ufe00" <= c <= "\ufe0f"):
+            return c
+        i += step
+    return None
+
+
+def _joining_letter(c: str) -> bool:
+    return unicodedata.category(c) == "Lo" and unicodedata.name(c, "").startswith(_JOINING_SCRIPTS)
 
 
 def has_visible(value: str) -> bool:
