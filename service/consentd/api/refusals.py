@@ -84,17 +84,22 @@ async def refuse_unauthenticated(scope: Scope, send: Send) -> None:
     kind = media_type(header(scope, b"content-type") or "")
     message = Unauthenticated().message
     if is_grpc_web(kind):
-        # The media type, not the header as sent: a header's parameters are never echoed.
-        answered = kind if kind in ACCEPTED_CONTENT_TYPES else BINARY
-        headers = [
-            (b"content-type", answered.encode()),
-            (b"grpc-status", str(grpc.StatusCode.UNAUTHENTICATED.value[0]).encode()),
-            (b"grpc-message", message.encode()),
-        ]
-        await respond(send, 200, headers=headers)
+        await grpc_web_status(send, kind, grpc.StatusCode.UNAUTHENTICATED, message)
         return
     body = json.dumps({"code": "unauthenticated", "message": message}).encode()
     await respond(send, 401, body, [(b"content-type", b"application/json")])
+
+
+async def grpc_web_status(send: Send, kind: str, code: grpc.StatusCode, message: str) -> None:
+    """A gRPC-Web answer of only a status (in its headers: trailers-only), in the call's media
+    type `kind` (never the header as sent: its parameters are not echoed)."""
+    answered = kind if kind in ACCEPTED_CONTENT_TYPES else BINARY
+    headers = [
+        (b"content-type", answered.encode()),
+        (b"grpc-status", str(code.value[0]).encode()),
+        (b"grpc-message", message.encode()),
+    ]
+    await respond(send, 200, headers=headers)
 
 
 def unsupported_media_type(scope: Scope) -> bytes | None:
@@ -145,13 +150,7 @@ def explaining_refusals(service: str, kind: str, send: Send) -> Send:
 async def _send_unimplemented(send: Send, start: Message, service: str, kind: str) -> None:
     text = _unimplemented(service, start["status"])
     if is_grpc_web(kind):
-        answered = kind if kind in ACCEPTED_CONTENT_TYPES else BINARY
-        headers = [
-            (b"content-type", answered.encode()),
-            (b"grpc-status", str(grpc.StatusCode.UNIMPLEMENTED.value[0]).encode()),
-            (b"grpc-message", text.encode()),
-        ]
-        await respond(send, 200, headers=headers)
+        await grpc_web_status(send, kind, grpc.StatusCode.UNIMPLEMENTED, text)
         return
     body = json.dumps({"code": "unimplemented", "message": text}).encode()
     kept = [
