@@ -117,9 +117,9 @@ class App:
 
     async def aclose(self, within: float = CLOSE_SECONDS) -> None:
         """Release the pools, one after the other (SQLAlchemy's pools lock a thread mutex: two
-        disposing at once on one event loop can block it), `within` seconds at most for the
-        first; once one did not close in time (PostgreSQL does not answer), the sockets of every
-        connection are dropped, so the rest close at once and the process exits."""
+        disposing at once on one event loop can block it), `within` seconds at most each; once
+        one did not close in time (PostgreSQL does not answer), the sockets of every connection
+        are dropped, so the rest close at once and the process exits."""
         closing = [
             self.sequencer.aclose,
             self.read_pool.close,
@@ -136,9 +136,8 @@ class App:
             except TimeoutError:
                 if not stuck:
                     log.warning("pool_close_timed_out", seconds=within)
+                    self._terminate_connections()
                 stuck = True
-            if stuck:
-                self._terminate_connections()
         self.read_pool.terminate()
         self.bulk_pool.terminate()
         self.telemetry.close()

@@ -44,6 +44,9 @@ class Background:
     sweeping: asyncio.Task[None]
     purging: asyncio.Task[None] | None
 
+    def jobs(self) -> list[asyncio.Task[None]]:
+        return [t for t in (self.sweeping, self.purging) if t is not None]
+
 
 async def serve_until_signalled(app: App, demo: str | None) -> None:
     """Serve until SIGTERM or SIGINT, then drain. `demo` is the demo page's key (CONSENTD_DEMO).
@@ -128,30 +131,30 @@ def _start_background_work(app: App) -> Background:
 
 
 async def _drain(app: App, listening: Listening, background: Background) -> None:
-    """The purge stops; in-flight calls finish within the grace; the sweep stops and one last
-    pass integrates what the last writes queued, before the pools close; the metrics port
+    """The periodic sweep and the purge stop (a purge's transaction rolls back; its next run
+    goes on); in-flight calls finish within the grace less the last second; in that second one
+    last pass integrates what the last writes queued, before the pools close; the metrics port
     closes."""
     calls, last = drain_budget(app.settings.shutdown_grace_seconds)
-    if background.purging is not None:  # its transaction rolls back; the next run goes on
-        background.purging.cancel()
-        await asyncio.wait([background.purging], timeout=last)
+    jobs = background.jobs()
+    for job in jobs:
+        job.cancel()
     await asyncio.gather(listening.server.stop(calls), listening.http.stop())
-    # Neither the periodic sweep's end nor the last sweep is waited for past the budget: a task
-    # cancelled in the middle of a statement to a database that does not answer can take
-    # seconds to end (asyncpg waits for its cancel request, SQLAlchemy for a graceful close).
+    # Neither the jobs' end nor the last sweep is waited for past the budget: a task cancelled
+    # in the middle of a statement to a database that does not answer can take seconds to end
+    # (asyncpg waits for its cancel request, SQLAlchemy for a graceful close).
     loop = asyncio.get_running_loop()
     deadline = loop.time() + last
-    background.sweeping.cancel()
-    await asyncio.wait([background.sweeping], timeout=last)
+    await asyncio.wait(jobs, timeout=last)
     final = asyncio.ensure_future(app.sequencer.sweep())
     await asyncio.wait([final], timeout=max(0.0, deadline - loop.time()))
     if not final.done():
         final.cancel()
+    failure = final.exception() if final.done() and not final.cancelled() else TimeoutError()
+    if failure is not None:
         # Nothing is lost: the queued entries stay in the database, and the next start's
         # sweep (or another process's) integrates them.
-        log.warning("final_sweep_failed", error="TimeoutError")
-    elif not final.cancelled() and final.exception() is not None:
-        log.warning("final_sweep_failed", error=type(final.exception()).__name__)
+        log.warning("final_sweep_failed", error=type(failure).__name__)
     if listening.metrics is not None:
         await asyncio.to_thread(listening.metrics.close)
 

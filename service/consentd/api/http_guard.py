@@ -43,11 +43,17 @@ def file_descriptors() -> int | None:
     return None if soft == resource.RLIM_INFINITY else soft
 
 
+def descriptor_share(divisor: int, low: int, high: int) -> int:
+    """The process's file descriptors divided by `divisor`, between `low` and `high` (`high`
+    when unlimited): how many connections a port may hold."""
+    limit = file_descriptors()
+    return high if limit is None else max(low, min(high, limit // divisor))
+
+
 def default_connection_limit() -> int:
     """A quarter of the process's file descriptors, between 64 and 10,000: the rest stay for the
     gRPC port (api/server.py takes half), PostgreSQL and the logs."""
-    limit = file_descriptors()
-    return 10_000 if limit is None else max(64, min(10_000, limit // 4))
+    return descriptor_share(4, 64, 10_000)
 
 
 class Waiting(Protocol):

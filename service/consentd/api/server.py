@@ -40,7 +40,7 @@ from consentd.api.health import (
     follow_database,
     stop_following,
 )
-from consentd.api.http_guard import file_descriptors
+from consentd.api.http_guard import descriptor_share
 from consentd.api.interceptors import ServiceInterceptor
 from consentd.api.retention_servicer import RetentionServicer
 from consentd.api.rights_servicer import RightsServicer
@@ -65,8 +65,7 @@ MAX_STREAMS_PER_CONNECTION = 1_000
 def grpc_connection_limit() -> int:
     """Connections the gRPC port holds at most: half the process's file descriptors (a quarter
     goes to the browser port, the rest to PostgreSQL and the logs), between 256 and 100,000."""
-    limit = file_descriptors()
-    return 100_000 if limit is None else max(256, min(100_000, limit // 2))
+    return descriptor_share(2, 256, 100_000)
 
 
 SERVICE_NAMES = (
