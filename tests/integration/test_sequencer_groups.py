@@ -76,14 +76,14 @@ async def test_a_failed_pass_commits_nothing_of_the_group(
         await _queue(app, tenant, 2)
     sequencer = SqlSequencer(app.engine, CheckpointSigner(bytes(range(32))), 0)
     last = max(t.tenant_id for t in tenants)
-    append = SqlSequencer._append
+    chain = SqlSequencer._chain
 
     async def failing(self: SqlSequencer, raw: object, tenant_id: UUID, *rest: object) -> object:
         if tenant_id == last:
             raise RuntimeError("the second pass fails")
-        return await append(self, raw, tenant_id, *rest)  # type: ignore[arg-type]
+        return await chain(self, raw, tenant_id, *rest)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(SqlSequencer, "_append", failing)
+    monkeypatch.setattr(SqlSequencer, "_chain", failing)
     with pytest.raises(RuntimeError):
         await sequencer.integrate_many([t.tenant_id for t in tenants], 100, datetime.now(UTC))
     for tenant in tenants:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from consentd.bootstrap import App
+from consentd.domain.audit import GENESIS
 from consentd.domain.tenancy import Tenant
-from consentd.store.sequencer import _TAKE
+from consentd.store.driver import driver_of
 from tests.conftest import owner
 
 FILL = """
@@ -19,19 +20,34 @@ INSERT INTO audit_queue (tenant_id, action, subject_id, fact_id, payload)
 SELECT :tenant, 'consent.recorded', gen_random_uuid(), gen_random_uuid(), '{}'::jsonb
 FROM generate_series(1, :rows)
 """
+# auto_explain sends the plan of every statement the take function runs to the client.
+EXPLAINED = (
+    "auto_explain.log_min_duration = 0",
+    "auto_explain.log_nested_statements = on",
+    "auto_explain.log_level = notice",
+    "plan_cache_mode = force_generic_plan",
+)
 
 
 async def _plan(app: App, tenant: Tenant) -> str:
-    async with app.engine.begin() as conn:  # the runtime role, row-level security forced
-        await conn.execute(sa.text("SELECT set_config('consentd.tenant_id', :t, true)"),
-                           {"t": str(tenant.tenant_id)})  # fmt: skip
-        await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
-        await conn.exec_driver_sql(f"PREPARE consentd_take(uuid, bigint) AS {_TAKE}")
-        execute = f"EXPLAIN EXECUTE consentd_take('{tenant.tenant_id}', 2000)"
-        plan = "\n".join(row[0] for row in await conn.exec_driver_sql(execute))
-        await conn.exec_driver_sql("DEALLOCATE consentd_take")
+    """The plans of consentd_take_queued's statements (migration 0015), generic, as the runtime
+    role under row-level security, as the sequencer runs it."""
+    notices: list[str] = []
+    async with owner(app).connect() as conn:  # a superuser, to load auto_explain
+        await conn.begin()
+        raw = await driver_of(conn)
+        raw.add_log_listener(lambda _, message: notices.append(message.message))  # type: ignore[attr-defined]
+        await conn.exec_driver_sql("LOAD 'auto_explain'")
+        for setting in EXPLAINED:
+            await conn.exec_driver_sql(f"SET LOCAL {setting}")
+        await conn.exec_driver_sql("SET LOCAL ROLE consentd_app")
+        await raw.fetch(
+            "SELECT * FROM consentd_take_queued($1, 2000, $2)", [tenant.tenant_id], GENESIS
+        )
         await conn.rollback()
-    return plan
+    taken = [n for n in notices if "DELETE FROM audit_queue" in n]
+    assert taken, notices
+    return "\n".join(taken)
 
 
 async def test_the_take_reads_the_queue_once_whatever_the_statistics(

@@ -5,14 +5,17 @@ head (the only tenant-wide lock left on the write path, held for a handful of st
 by a writer), take up to `limit` queued rows in queue_id order (deleting them), chain them into
 format-2 entries, give the consent events among them change-feed positions in the same order,
 move both heads and the Merkle tree's compact range, sign checkpoints and tree heads every
-`every` entries, commit. A row visible to a pass implies every earlier row of its subject is
-visible (writers of one subject are serialised by store/consents.py's advisory lock), so the
-log and the feed agree per subject and in total.
+`every` entries, commit. Several tenants' passes share one transaction, in two statements
+(migration 0015's functions, which set each tenant before its statements). A row visible to
+a pass implies every earlier row of its subject is visible (writers of one subject are
+serialised by store/consents.py's advisory lock), so the log and the feed agree per subject and
+in total.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -35,49 +38,13 @@ _SWITCH = "SELECT set_config('consentd.tenant_id', $1, true)"
 
 FEED_ACTIONS = ("consent.recorded", "consent.withdrawn")
 
-_LOCK_HEAD = """
-INSERT INTO audit_heads AS h (tenant_id, last_seq, last_hash, pruned_through)
-VALUES ($1, 0, $2, 0)
-ON CONFLICT (tenant_id) DO UPDATE SET last_seq = h.last_seq
-RETURNING last_seq, last_hash, pruned_through, tree_frontier
-"""
-# The first `limit` visible rows are every visible row up to the last of them: one range of the
-# primary key, found once. (`queue_id IN (SELECT ... LIMIT $2)` let the planner run the subquery
-# again for each row: with statistics still saying the queue is empty — a backlog made in
-# seconds, an import — a nested loop, 2,000 x 2,000 rows a pass, past the statement timeout,
-# and the log and the feed stopped.)
-_TAKE = """
-DELETE FROM audit_queue WHERE tenant_id = $1 AND queue_id <= (
-    SELECT max(queue_id) FROM (
-        SELECT queue_id FROM audit_queue WHERE tenant_id = $1 ORDER BY queue_id LIMIT $2
-    ) AS taken
+# Migration 0015's functions: every tenant's head locked and queue taken, then every tenant's
+# entries appended, feed positions given and heads moved, each with the tenant set first.
+_TAKE = "SELECT * FROM consentd_take_queued($1, $2, $3)"
+_APPEND = (
+    "SELECT consentd_append_integrated("
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
 )
-RETURNING queue_id, action, recorded_at, subject_id, fact_id, payload::text AS payload
-"""
-_APPEND = """
-WITH added AS (
-    INSERT INTO audit_entries (
-        tenant_id, seq, prev_hash, entry_hash, recorded_at, action, subject_id, payload,
-        format, fact_id
-    )
-    SELECT $1, e.seq, e.prev_hash, e.entry_hash, e.recorded_at, e.action, e.subject_id,
-        e.payload::jsonb, 2, e.fact_id
-    FROM unnest($2::bigint[], $3::bytea[], $4::bytea[], $5::timestamptz[], $6::text[],
-        $7::uuid[], $8::text[], $9::uuid[]) AS e(seq, prev_hash, entry_hash, recorded_at, action,
-        subject_id, payload, fact_id)
-), head AS (
-    INSERT INTO consent_change_heads AS h (tenant_id, last_position)
-    SELECT $1, cardinality($10::uuid[]) WHERE cardinality($10::uuid[]) > 0
-    ON CONFLICT (tenant_id) DO UPDATE SET last_position = h.last_position + excluded.last_position
-    RETURNING h.last_position - cardinality($10::uuid[]) AS base
-), fed AS (
-    INSERT INTO consent_changes (tenant_id, position, event_id)
-    SELECT $1, head.base + f.ord, f.event_id
-    FROM head CROSS JOIN unnest($10::uuid[]) WITH ORDINALITY AS f(event_id, ord)
-)
-UPDATE audit_heads SET last_seq = $11, last_hash = $12, tree_frontier = $13, root_hash = $14
-WHERE tenant_id = $1
-"""
 _CHECKPOINT = """
 INSERT INTO audit_checkpoints (tenant_id, seq, entry_hash, signed_at, key_id, signature)
 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
@@ -129,91 +96,122 @@ class SqlSequencer:
     async def integrate_many(
         self, tenants: Sequence[UUID], limit: int, now: datetime
     ) -> dict[UUID, Integrated]:
-        """One pass of each tenant, in one transaction: one commit (one WAL flush) for the
-        tenants of writes spread over many, where each wrote a few entries. The tenant is set
-        before each pass's statements (row-level security reads it per statement); heads are
-        locked in tenant id order, as every such transaction does, so two never wait on each
-        other crosswise. Nothing is committed when a pass fails."""
+        """One pass of each tenant, in one transaction of four round trips (begin, take,
+        append, commit): one commit (one WAL flush) for the tenants of writes spread over many,
+        where each wrote a few entries. Heads are locked in tenant id order, as every such
+        transaction does, so two never wait on each other crosswise. Nothing is committed when
+        a pass fails."""
         ordered = sorted(set(tenants))
-        done: dict[UUID, Integrated] = {}
         async with connected(self._engine) as conn:
             await enter_tenant(conn, ordered[0])
             raw = await driver_of(conn)
-            for tenant_id in ordered:
-                if done:
-                    await raw.execute(_SWITCH, str(tenant_id))
-                done[tenant_id] = await self._pass(raw, tenant_id, limit, now)
-            if any(d.entries for d in done.values()):
+            taken = _by_tenant(await raw.fetch(_TAKE, ordered, limit, GENESIS))
+            chains = [
+                await self._chain(raw, tenant_id, head, rows)
+                for tenant_id, (head, rows) in taken.items()
+                if rows
+            ]
+            if chains:
+                await raw.execute(_APPEND, *_columns(chains))
+                for chain in chains:
+                    await self._sign(raw, chain, now)
                 await conn.commit()
             else:
                 await conn.rollback()
-        return done
+        done = {c.tenant_id: Integrated(len(c.entries), len(c.fed)) for c in chains}
+        return {tenant_id: done.get(tenant_id, Integrated(0, 0)) for tenant_id in ordered}
 
-    async def _pass(self, raw: Driver, tenant_id: UUID, limit: int, now: datetime) -> Integrated:
-        head = await raw.fetchrow(_LOCK_HEAD, tenant_id, GENESIS)
-        rows = sorted(await raw.fetch(_TAKE, tenant_id, limit), key=lambda r: r["queue_id"])
-        if not rows:
-            return Integrated(0, 0)
-        return await self._append(raw, tenant_id, head, rows, now)
-
-    async def _append(
-        self, raw: Driver, tenant_id: UUID, head: Any, rows: list[Any], now: datetime
-    ) -> Integrated:
+    async def _chain(self, raw: Driver, tenant_id: UUID, head: Any, rows: list[Any]) -> _Chain:
+        """The tenant's queued rows chained after its head, and its tree's new compact range."""
+        if head["tree_frontier"] is None and head["last_seq"]:
+            await raw.execute(_SWITCH, str(tenant_id))  # a head from before 0009: read leaves
         frontier = await frontier_of(raw, tenant_id, head)
         last_seq, last_hash = int(head["last_seq"]), bytes(head["last_hash"])
-        entries: list[AuditEntry] = []
+        chain = _Chain(tenant_id, frontier)
         for row in rows:
             # The payload was checked when it was queued (or built by the database): chained,
             # not chain(AuditRecord(...)), which checks it again.
-            payload = orjson.loads(row["payload"])
             entry = chained(
-                tenant_id, last_seq, last_hash, at=row["recorded_at"], action=row["action"],
-                payload=payload, subject_id=row["subject_id"], fact_id=row["fact_id"],
+                tenant_id, last_seq, last_hash, at=row["o_recorded_at"], action=row["o_action"],
+                payload=orjson.loads(row["o_payload"]), subject_id=row["o_subject_id"],
+                fact_id=row["o_fact_id"],
             )  # fmt: skip
-            entries.append(entry)
+            chain.entries.append(entry)
+            chain.payloads.append(row["o_payload"])  # as queued: the same jsonb value
             last_seq, last_hash = entry.seq, entry.entry_hash
             if frontier is not None:
                 frontier.append(entry.leaf_hash())
-        fed = [e.fact_id for e in entries if e.action in FEED_ACTIONS and e.fact_id]
-        await raw.execute(
-            _APPEND,
-            tenant_id,
-            [e.seq for e in entries],
-            [e.prev_hash for e in entries],
-            [e.entry_hash for e in entries],
-            [e.recorded_at for e in entries],
-            [e.action for e in entries],
-            [e.subject_id for e in entries],
-            [row["payload"] for row in rows],  # as queued: the same jsonb value
-            [e.fact_id for e in entries],
-            fed,
-            last_seq,
-            last_hash,
-            frontier.packed() if frontier else None,
-            frontier.root() if frontier else None,
-        )
-        await self._sign(raw, tenant_id, entries, frontier, now)
-        return Integrated(len(entries), len(fed))
+            if entry.action in FEED_ACTIONS and entry.fact_id:
+                chain.fed.append(entry.fact_id)
+        return chain
 
-    async def _sign(
-        self,
-        raw: Driver,
-        tenant_id: UUID,
-        entries: list[AuditEntry],
-        frontier: Frontier | None,
-        now: datetime,
-    ) -> None:
+    async def _sign(self, raw: Driver, chain: _Chain, now: datetime) -> None:
         """A checkpoint at every multiple of `every`; a tree head when the pass crossed one."""
-        if not self._every:
+        marks = [e for e in chain.entries if self._every and e.seq % self._every == 0]
+        if not marks:
             return
-        marks = [e for e in entries if e.seq % self._every == 0]
+        tenant_id, frontier = chain.tenant_id, chain.frontier
+        await raw.execute(_SWITCH, str(tenant_id))
         for entry in marks:
             c = self._signer.sign(tenant_id, entry.seq, entry.entry_hash, entry.recorded_at)
             await raw.execute(
                 _CHECKPOINT, tenant_id, c.seq, c.entry_hash, c.signed_at, c.key_id, c.signature
             )
-        if marks and frontier is not None:
+        if frontier is not None:
             h = self._signer.sign_tree(tenant_id, frontier.size, frontier.root(), now)
             await raw.execute(
                 _TREE_HEAD, tenant_id, h.tree_size, h.root_hash, h.signed_at, h.key_id, h.signature
             )
+
+
+@dataclass
+class _Chain:
+    """One tenant's part of a pass."""
+
+    tenant_id: UUID
+    frontier: Frontier | None
+    entries: list[AuditEntry] = field(default_factory=list)
+    payloads: list[str] = field(default_factory=list)
+    fed: list[UUID] = field(default_factory=list)
+
+
+def _by_tenant(rows: list[Any]) -> dict[UUID, tuple[Any, list[Any]]]:
+    """consentd_take_queued's rows: each tenant's head row, then its queued rows."""
+    taken: dict[UUID, tuple[Any, list[Any]]] = {}
+    for row in rows:
+        if row["o_queue_id"] is None:
+            head = {
+                "last_seq": row["o_last_seq"],
+                "last_hash": row["o_last_hash"],
+                "pruned_through": row["o_pruned_through"],
+                "tree_frontier": row["o_tree_frontier"],
+            }
+            taken[row["o_tenant"]] = (head, [])
+        else:
+            taken[row["o_tenant"]][1].append(row)
+    for _, queued in taken.values():
+        queued.sort(key=lambda r: r["o_queue_id"])
+    return taken
+
+
+def _columns(chains: list[_Chain]) -> list[Any]:
+    """consentd_append_integrated's arguments: the chains' entries end to end."""
+    entries = [e for c in chains for e in c.entries]
+    return [
+        [c.tenant_id for c in chains],
+        [len(c.entries) for c in chains],
+        [e.seq for e in entries],
+        [e.prev_hash for e in entries],
+        [e.entry_hash for e in entries],
+        [e.recorded_at for e in entries],
+        [e.action for e in entries],
+        [e.subject_id for e in entries],
+        [p for c in chains for p in c.payloads],
+        [e.fact_id for e in entries],
+        [len(c.fed) for c in chains],
+        [f for c in chains for f in c.fed],
+        [c.entries[-1].seq for c in chains],
+        [c.entries[-1].entry_hash for c in chains],
+        [c.frontier.packed() if c.frontier else None for c in chains],
+        [c.frontier.root() if c.frontier else None for c in chains],
+    ]
