@@ -195,6 +195,16 @@ class FakeUnitOfWork:
                         "idempotency-key", "was already used with a different request"
                     )
                 raise Replayed(stored[1])
+        self._pending: dict[UUID, Any] = {}
+        self._bind()
+        return self
+
+    async def switch(self, tenant_id: UUID) -> None:
+        self._pending[self._tenant] = self._data
+        self._tenant = tenant_id
+        self._bind()
+
+    def _bind(self) -> None:
         self._data = copy.deepcopy(self._store.tenant(self._tenant))
         self.subjects = FakeSubjects(self._data)
         self.consents = FakeConsents(self._data)
@@ -202,7 +212,6 @@ class FakeUnitOfWork:
         self.rights = FakeRights(self._data)
         self.audit = FakeAudit(self._data)
         self.campaign = FakeCampaign(self._data)
-        return self
 
     async def __aexit__(
         self,
@@ -221,6 +230,7 @@ class FakeUnitOfWork:
                 (key.method, key.request_sha256),
                 self._once.render(answer),
             )
+        self._store.tenants.update(self._pending)
         self._store.tenants[self._tenant] = self._data
         self.committed = True
 

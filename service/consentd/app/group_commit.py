@@ -1,12 +1,13 @@
 """Group commit: the frame the grouped writers share (app/grouped_writes.py for consents,
 app/grouped_cookies.py for cookie choices).
 
-Calls of one tenant that arrive while its two batches run wait for the next one
-(app/coalescing.py, paced like checks: a tenant's next batch waits as long as its last took,
-10 ms at most), which writes them in one transaction. A lone call runs alone, through the
-one-call path. A batch rolled back before its commit (`Undone`: a race it lost, a value the
-database refused) runs every call alone, so each gets its own answer and nothing is written
-twice; a failed commit fails every call of the batch (it may have committed).
+Calls of one tenant (or of every tenant, `across_tenants`) that arrive while its two batches
+run wait for the next one (app/coalescing.py, paced like checks: the next batch waits as long
+as the last took, 10 ms at most), which writes them in one transaction. A lone call runs
+alone, through the one-call path. A batch rolled back before its commit (`Undone`: a race it
+lost, a value the database refused) runs every call alone, so each gets its own answer and
+nothing is written twice; a failed commit fails every call of the batch (it may have
+committed).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class Grouping:
     context: Callable[[], Context] = copy_context
 
 
+# The batches' key when calls of every tenant share them.
+_EVERY_TENANT = UUID(int=0)
+
 # Each write its own transaction, runs in the first caller's context (tests, tools).
 ALONE = Grouping()
 
@@ -59,8 +63,13 @@ class GroupCommit(Generic[J, R]):
     """Subclasses write a batch in `_together` (raising Undone before the commit to have every
     call run alone) and one call in `_one` (with its idempotency key, if any)."""
 
-    def __init__(self, grouping: Grouping, per_tenant: int = 2) -> None:
+    def __init__(
+        self, grouping: Grouping, per_tenant: int = 2, *, across_tenants: bool = False
+    ) -> None:
+        """`across_tenants`: calls of every tenant wait for the same batches (at most
+        `per_tenant` at once in all), and `_together` gets jobs of several tenants."""
         self._grouping = grouping
+        self._across = across_tenants
         self._batches: Coalescer[UUID, J, R | Exception] = Coalescer(
             self._run,
             max_batch=grouping.batch,
@@ -75,15 +84,15 @@ class GroupCommit(Generic[J, R]):
         of work that claims the key writes that call alone, never a batch)."""
         if self._grouping.batch <= 1 or once is not None:
             return await self._one(job, once)
-        outcome = await self._batches.submit(tenant_id, job)
+        outcome = await self._batches.submit(_EVERY_TENANT if self._across else tenant_id, job)
         if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
-    async def _run(self, tenant_id: UUID, jobs: list[J]) -> list[R | Exception]:
+    async def _run(self, key: UUID, jobs: list[J]) -> list[R | Exception]:
         if len(jobs) > 1:
             try:
-                return await self._together(tenant_id, jobs)
+                return await self._together(key, jobs)
             except Undone:
                 pass  # every call alone: each gets its own answer
         return list(await asyncio.gather(*(self._alone(job) for job in jobs)))
@@ -97,5 +106,6 @@ class GroupCommit(Generic[J, R]):
     async def _one(self, job: J, once: Once | None) -> R:
         raise NotImplementedError
 
-    async def _together(self, tenant_id: UUID, jobs: list[J]) -> list[R | Exception]:
+    async def _together(self, key: UUID, jobs: list[J]) -> list[R | Exception]:
+        """The batch of `key` (the tenant's id, or _EVERY_TENANT across tenants)."""
         raise NotImplementedError

@@ -9,6 +9,12 @@ as they take any append. Measured (bench/campaign.py, 64 in flight, one tenant, 
 machine): 267 records/s alone; 370 with four batches at once per tenant, unpaced (small
 batches); 507 with one; 590 with two; 679 with two, paced.
 
+Batches take the calls of every tenant (two at once in all): the transaction writes one
+tenant's part, switches tenant (store/uow.py switch: row-level security reads the setting per
+statement) and writes the next, so writes spread over many tenants, one or two each, share a
+commit too. 50 tenants, 64 in flight: 231-370 -> 384-434 records/s and 313-342 -> 386-506
+withdrawals/s, audit-log lag p99 123-386 -> 57-103 ms (two alternated runs each).
+
 What a batch does not take runs alone after it: a call naming an identifier another call of the
 batch names (or the same existing subject), a record that links a new identifier to an existing
 subject, a known subject without a data key (made alone: two batches making keys in opposite
@@ -23,6 +29,7 @@ every call runs alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -79,7 +86,7 @@ class GroupedWrites(GroupCommit[Job, Written]):
         write_one: WriteOne,
         grouping: Grouping,
     ) -> None:
-        super().__init__(grouping)
+        super().__init__(grouping, across_tenants=True)
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
@@ -95,19 +102,41 @@ class GroupedWrites(GroupCommit[Job, Written]):
     async def _one(self, job: Job, once: Once | None) -> Written:
         return await self._write_one(*job, once)
 
-    async def _together(self, tenant_id: UUID, jobs: list[Job]) -> list[Outcome]:
+    async def _together(self, _key: UUID, jobs: list[Job]) -> list[Outcome]:
+        """The batch in one transaction, tenant after tenant (admitted in tenant id order, as
+        every batch does), then what it left, alone."""
         now = self._clock()
-        async with self._writers(tenant_id), self._uow(tenant_id) as uow:
-            batch, written = await before_commit(self._write(uow, tenant_id, jobs, now))
+        parts: dict[UUID, list[int]] = {}
+        for index, (principal, _) in enumerate(jobs):
+            parts.setdefault(principal.tenant_id, []).append(index)
+        tenants = sorted(parts)
+        done: list[tuple[list[int], _Batch, dict[UUID, ConsentEvent]]] = []
+        async with contextlib.AsyncExitStack() as held:
+            for tenant_id in tenants:
+                await held.enter_async_context(self._writers(tenant_id))
+            # One tenant refused (purged) or a failed start: every call alone, each its answer.
+            uow = await before_commit(held.enter_async_context(self._uow(tenants[0])))
+            for tenant_id in tenants:
+                if done:
+                    await before_commit(uow.switch(tenant_id))
+                mine = [jobs[i] for i in parts[tenant_id]]
+                batch, written = await before_commit(self._write(uow, tenant_id, mine, now))
+                done.append((parts[tenant_id], batch, written))
             await uow.commit()
-        for index, events in batch.events.items():
-            batch.outcomes[index] = Written(
-                batch.subjects[index], [written[e.event_id] for e in events]
-            )
-        alone = await asyncio.gather(*(self._alone(jobs[i]) for i in batch.later))
-        for index, outcome in zip(batch.later, alone, strict=True):
-            batch.outcomes[index] = outcome
-        return [o if o is not None else RuntimeError("not recorded") for o in batch.outcomes]
+        outcomes: list[Outcome | None] = [None] * len(jobs)
+        later: list[int] = []
+        for indexes, batch, written in done:
+            for index, events in batch.events.items():
+                batch.outcomes[index] = Written(
+                    batch.subjects[index], [written[e.event_id] for e in events]
+                )
+            for index, outcome in enumerate(batch.outcomes):
+                outcomes[indexes[index]] = outcome
+            later.extend(indexes[index] for index in batch.later)
+        alone = await asyncio.gather(*(self._alone(jobs[i]) for i in later))
+        for index, outcome in zip(later, alone, strict=True):
+            outcomes[index] = outcome
+        return [o if o is not None else RuntimeError("not recorded") for o in outcomes]
 
     async def _write(
         self, uow: UnitOfWork, tenant_id: UUID, jobs: list[Job], now: datetime

@@ -61,6 +61,11 @@ async def enter_tenant(conn: AsyncConnection, tenant_id: UUID, *, guarded: bool 
     (SQLSTATE CDP01) when the tenant was purged — what every unit of work of the use cases
     does; the purge itself and credential look-ups are not."""
     await conn.begin()
+    await set_tenant(conn, tenant_id, guarded=guarded)
+
+
+async def set_tenant(conn: AsyncConnection, tenant_id: UUID, *, guarded: bool = False) -> None:
+    """Set the tenant of `conn`'s transaction: its next statements are that tenant's."""
     wait = remaining_milliseconds()
     statement = _ENTER[wait is not None, guarded]
     parameters = {"tenant": str(tenant_id)}
@@ -118,6 +123,7 @@ class SqlUnitOfWork:
         self._once = once
         self._conn: AsyncConnection | None = None
         self._driver: Driver | None = None
+        self._woken: set[UUID] = set()  # tenants left by switch() that queued entries
 
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
@@ -133,6 +139,11 @@ class SqlUnitOfWork:
             await conn.close()
             raise
         self._conn = conn
+        self._bind(conn, raw)
+        return self
+
+    def _bind(self, conn: AsyncConnection, raw: Driver) -> None:
+        """The repositories of the transaction's current tenant."""
         keys: dict[UUID, bytes] = {}  # the data keys known in this transaction
         self.subjects = SqlSubjects(conn, raw, self._tenant, keys)
         self.consents = SqlConsents(conn, raw, self._tenant)
@@ -146,7 +157,20 @@ class SqlUnitOfWork:
         self.cookies = SqlCookies(conn, raw, self._tenant)
         self.cookie_purge = SqlCookiePurge(conn, self._tenant)
         self.confirmations = SqlConfirmations(conn, self._tenant)
-        return self
+
+    async def switch(self, tenant_id: UUID) -> None:
+        """Go on in the same transaction inside another tenant (group commit across tenants):
+        what the current tenant queued for its audit log is written now, its sequencer wake is
+        kept for the commit, and the next statements are the other tenant's (row-level
+        security reads the setting per statement; purged tenants refused as at the start)."""
+        if self._conn is None or self._driver is None:
+            raise RuntimeError("switch() outside the unit of work")
+        await self.audit.flush()
+        if self.audit.queued or self.consents.appended:
+            self._woken.add(self._tenant)
+        await set_tenant(self._conn, tenant_id, guarded=self._guarded)
+        self._tenant = tenant_id
+        self._bind(self._conn, self._driver)
 
     async def __aexit__(
         self,
@@ -183,15 +207,12 @@ class SqlUnitOfWork:
                 raise RuntimeError("a write under an idempotency key commits with its answer")
             await self.idempotency.complete(self._once.key, self._once.render(answer))
         await self.audit.flush()
-        signal, tenant = self._signal, self._tenant
-        if signal is None or not (self.audit.queued or self.consents.appended):
-            wake = None
-        else:
+        woken = set(self._woken)
+        if self.audit.queued or self.consents.appended:
+            woken.add(self._tenant)
+        await self._conn.commit()
+        if self._signal is not None:
             # Wake the audit sequencer: it integrates the queued entries into the log and the
             # feed, then wakes the feed's watchers.
-            def wake() -> None:
-                signal.changed(tenant)
-
-        await self._conn.commit()
-        if wake is not None:
-            wake()
+            for tenant in sorted(woken):
+                self._signal.changed(tenant)

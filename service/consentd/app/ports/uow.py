@@ -73,6 +73,11 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
+    async def switch(self, tenant_id: UUID) -> None:
+        """Go on in the same transaction inside another tenant (group commit across tenants):
+        the repositories are then that tenant's; the commit commits every tenant's writes."""
+        ...
+
     async def commit_refusal(self) -> None:
         """Commit what a refused call keeps, leaving its idempotency key unused."""
         ...
