@@ -1,6 +1,7 @@
-"""The unit of work: one connection, one transaction, one tenant; the use case that opens it
-commits it. A write under an idempotency key claims the key in this transaction and stores its
-answer before the commit (app/idempotency.py)."""
+"""The unit of work: one connection, one transaction, one tenant at a time (a batch of several
+tenants' writes switches tenant between its parts); the use case that opens it commits it. A
+write under an idempotency key claims the key in this transaction and stores its answer before
+the commit (app/idempotency.py)."""
 
 from __future__ import annotations
 

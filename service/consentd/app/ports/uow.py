@@ -26,7 +26,8 @@ from consentd.app.ports.rights import (
 
 
 class UnitOfWork(Protocol):
-    """One transaction inside one tenant. Leaving the block without commit() rolls back."""
+    """One transaction inside one tenant at a time (switch() moves it to another). Leaving the
+    block without commit() rolls back."""
 
     @property
     def subjects(self) -> SubjectRepository: ...
