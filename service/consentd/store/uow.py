@@ -166,6 +166,8 @@ class SqlUnitOfWork:
         security reads the setting per statement; purged tenants refused as at the start)."""
         if self._conn is None or self._driver is None:
             raise RuntimeError("switch() outside the unit of work")
+        if self._once is not None:  # its key and answer are the first tenant's
+            raise RuntimeError("a write under an idempotency key stays in its tenant")
         await self.audit.flush()
         if self.audit.queued or self.consents.appended:
             self._woken.add(self._tenant)
