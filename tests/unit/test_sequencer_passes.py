@@ -142,10 +142,25 @@ async def test_a_failed_group_drains_each_tenant_alone() -> None:
 
 
 async def test_a_sweep_drains_every_queued_tenant_a_few_at_a_time() -> None:
+    """20 tenants of 7 rows, passes of 5: groups of GROUP tenants a transaction, PARALLEL
+    transactions at most, never two passes of one tenant, each tenant's rest alone."""
+    tenants = [uuid4() for _ in range(20)]
+    store, feed = SlowStore(tenants, 7), Feed()
+    sequencer = _sequencer(store, feed)
+    assert await sequencer.sweep() == 140
+    assert not any(store.queued.values())
+    assert 1 < store.most_open <= PARALLEL
+    assert store.most_of_one == 1
+    assert max(store.groups) == GROUP
+    await sequencer.aclose()
+
+
+async def test_a_sweep_whose_group_fails_drains_each_tenant_alone() -> None:
     tenants = [uuid4() for _ in range(10)]
     store, feed = SlowStore(tenants, 7), Feed()
+    store.fail_groups = True
     sequencer = _sequencer(store, feed)
     assert await sequencer.sweep() == 70
     assert not any(store.queued.values())
-    assert 1 < store.most <= PARALLEL
+    assert store.most_of_one == 1
     await sequencer.aclose()

@@ -25,7 +25,7 @@ from uuid import UUID
 
 import structlog
 
-from consentd.app.ports import ChangeSignal, LogIntegration
+from consentd.app.ports import ChangeSignal, Integrated, LogIntegration
 
 log = structlog.get_logger("consentd.sequencer")
 
@@ -98,7 +98,10 @@ class Sequencer:
         tenant's failure never holds the others back)."""
         if len(tenants) > 1:
             try:
-                await self._together(tenants)
+                for tenant_id, integrated in (await self._together(tenants)).items():
+                    if integrated.entries >= self._batch:  # more queued: another pass
+                        self._woken.add(tenant_id)
+                        self._wake.set()
                 return
             except Exception:
                 log.warning("sequencer_group_failed", tenants=len(tenants), exc_info=True)
@@ -108,7 +111,7 @@ class Sequencer:
             except Exception:  # the sweep retries; never let the task die
                 log.exception("sequencer_pass_failed", tenant=str(tenant_id))
 
-    async def _together(self, tenants: list[UUID]) -> None:
+    async def _together(self, tenants: list[UUID]) -> dict[UUID, Integrated]:
         async with contextlib.AsyncExitStack() as held:
             for tenant_id in sorted(tenants):  # one order: never two groups waiting crosswise
                 lock = self._locks.setdefault(tenant_id, asyncio.Lock())
@@ -117,9 +120,7 @@ class Sequencer:
         for tenant_id, integrated in done.items():
             if integrated.fed:
                 self._feed.changed(tenant_id)
-            if integrated.entries >= self._batch:  # more queued: another pass
-                self._woken.add(tenant_id)
-                self._wake.set()
+        return done
 
     async def drain(self, tenant_id: UUID) -> int:
         """Integrate the tenant's queue until it is empty; the entries appended."""
@@ -135,15 +136,33 @@ class Sequencer:
                     return total
 
     async def sweep(self) -> int:
-        """Integrate every tenant with queued rows; the entries appended."""
+        """Integrate every tenant with queued rows, up to GROUP of them a transaction (PARALLEL
+        at once); the entries appended. (Each alone, writes spread over 50 tenants kept the
+        sweep at four round trips a tenant every half second beside the woken passes.)"""
         tenants = await self._store.queued_tenants()
         gate = asyncio.Semaphore(PARALLEL)
 
-        async def one(tenant_id: UUID) -> int:
+        async def group(part: list[UUID]) -> int:
             async with gate:
-                return await self.drain(tenant_id)
+                return await self._drain_group(part)
 
-        return sum(await asyncio.gather(*(one(tenant) for tenant in tenants)))
+        parts = [tenants[i : i + GROUP] for i in range(0, len(tenants), GROUP)]
+        return sum(await asyncio.gather(*(group(part) for part in parts)))
+
+    async def _drain_group(self, tenants: list[UUID]) -> int:
+        """The tenants' queues emptied: a pass of them together, then each alone that had more
+        than a pass takes (or all of them alone when the pass together failed)."""
+        total, alone = 0, tenants
+        if len(tenants) > 1:
+            try:
+                done = await self._together(tenants)
+                total = sum(d.entries for d in done.values())
+                alone = [t for t, d in done.items() if d.entries >= self._batch]
+            except Exception:
+                log.warning("sequencer_group_failed", tenants=len(tenants), exc_info=True)
+        for tenant_id in alone:
+            total += await self.drain(tenant_id)
+        return total
 
     async def sweep_periodically(self, seconds: float) -> None:
         """`sweep()` now and then every `seconds`, until cancelled; failures are logged."""
