@@ -116,9 +116,7 @@ class GroupedWrites(GroupCommit[Job, Written]):
                 await held.enter_async_context(self._writers(tenant_id))
             # One tenant refused (purged) or a failed start: every call alone, each its answer.
             uow = await before_commit(held.enter_async_context(self._uow(tenants[0])))
-            for tenant_id in tenants:
-                if done:
-                    await before_commit(uow.switch(tenant_id))
+            for tenant_id in tenants:  # each part enters its tenant (uow.batch_part)
                 mine = [jobs[i] for i in parts[tenant_id]]
                 batch, written = await before_commit(self._write(uow, tenant_id, mine, now))
                 done.append((parts[tenant_id], batch, written))
@@ -142,11 +140,12 @@ class GroupedWrites(GroupCommit[Job, Written]):
         self, uow: UnitOfWork, tenant_id: UUID, jobs: list[Job], now: datetime
     ) -> tuple[_Batch, dict[UUID, ConsentEvent]]:
         """Everything of the batch up to its commit: the written events by id."""
-        purposes = await _catalogue(uow, jobs)
+        named = [self._digests(tenant_id, job) for job in jobs]
+        ids = sorted({t.purpose for _, command in jobs for t in _targets(command)})
+        digests = sorted({d for ds in named for d in ds})
+        purposes, owners = await uow.batch_part(tenant_id, ids, digests)
         notices = sorted({p.notice_id for p in purposes.values() if p.notice_id})
         versions = {n: await uow.catalog.notice_versions(n) for n in notices}
-        named = [self._digests(tenant_id, job) for job in jobs]
-        owners = await uow.subjects.owners(sorted({d for ds in named for d in ds}))
         batch = _Batch(now, [None] * len(jobs), purposes, owners)
         for index, job in enumerate(jobs):
             try:
@@ -227,11 +226,6 @@ def _targets(command: Command) -> list[Target]:
     if isinstance(command, RecordConsent):
         return [c.target for c in command.choices]
     return list(command.targets)
-
-
-async def _catalogue(uow: UnitOfWork, jobs: Sequence[Job]) -> dict[str, Purpose]:
-    ids = sorted({t.purpose for _, command in jobs for t in _targets(command)})
-    return await uow.catalog.purposes(ids)
 
 
 def _validate(

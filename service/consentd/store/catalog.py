@@ -20,7 +20,7 @@ _N = notices
 _H = notice_heads
 
 
-def _purpose(m: Any) -> Purpose:
+def purpose_of(m: Any) -> Purpose:
     """From a SQLAlchemy RowMapping or an asyncpg Record (both read by column name)."""
     return Purpose(
         purpose_id=m["purpose_id"],
@@ -60,7 +60,7 @@ class SqlCatalog:
 
     async def purposes(self, purpose_ids: Sequence[str]) -> dict[str, Purpose]:
         rows = await self._raw.fetch(_PURPOSES, self._tenant, list(purpose_ids))
-        return {p.purpose_id: p for p in map(_purpose, rows)}
+        return {p.purpose_id: p for p in map(purpose_of, rows)}
 
     async def put_purpose(self, purpose: Purpose, now: datetime) -> tuple[Purpose, bool] | None:
         stmt = insert(_P).values(
@@ -90,14 +90,14 @@ class SqlCatalog:
             where=_P.c.lawful_basis == stmt.excluded.lawful_basis,
         ).returning(*_P.c, sa.literal_column("(xmax = 0)").label("created"))
         row = (await self._conn.execute(upsert)).mappings().first()
-        return (_purpose(row), bool(row["created"])) if row else None
+        return (purpose_of(row), bool(row["created"])) if row else None
 
     async def list_purposes(self, after: str | None, limit: int) -> list[Purpose]:
         query = sa.select(_P).where(_P.c.tenant_id == self._tenant)
         if after is not None:
             query = query.where(_P.c.purpose_id > after)
         query = query.order_by(_P.c.purpose_id).limit(limit)
-        return [_purpose(m) for m in (await self._conn.execute(query)).mappings()]
+        return [purpose_of(m) for m in (await self._conn.execute(query)).mappings()]
 
     async def publish_notice(self, notice: Notice) -> Notice:
         # The head row is the lock that hands out versions one at a time.

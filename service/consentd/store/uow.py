@@ -5,6 +5,7 @@ the commit (app/idempotency.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextvars import Context, copy_context
 from types import TracebackType
 from typing import Self
@@ -15,12 +16,13 @@ from sqlalchemy.dialects.postgresql import UUID as UUID_TYPE
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consentd.app.idempotency import NO_ANSWER, Once
-from consentd.app.ports import ChangeSignal
+from consentd.app.ports import ChangeSignal, Digest
 from consentd.domain.audit import CheckpointSigner
+from consentd.domain.model import Purpose
 from consentd.store.audit import SqlAudit
 from consentd.store.breach import SqlBreach
 from consentd.store.campaign import SqlCampaign
-from consentd.store.catalog import SqlCatalog
+from consentd.store.catalog import SqlCatalog, purpose_of
 from consentd.store.confirmations import SqlConfirmations
 from consentd.store.connections import discard, discards_connection
 from consentd.store.consents import SqlConsents
@@ -47,6 +49,8 @@ SET_TENANT_BOUNDED = sa.select(
 # Migration 0011's guard: refuses (SQLSTATE CDP01) a transaction of a tenant that was purged,
 # with no window (the purge marks the tenant under a lock this takes shared).
 GUARD = sa.func.consentd_tenant_writable(sa.cast(sa.bindparam("tenant"), UUID_TYPE))
+# A write batch's part: the tenant set and guarded, its purposes and owners read (0016).
+_BATCH_PART = "SELECT * FROM consentd_batch_part($1, $2, $3, $4)"
 # The four statements, by (bounded by a deadline, guarded), built once: add_columns() on every
 # transaction made a new statement whose cache key SQLAlchemy computed again each time.
 _ENTER = {
@@ -164,16 +168,50 @@ class SqlUnitOfWork:
         what the current tenant queued for its audit log is written now, its sequencer wake is
         kept for the commit, and the next statements are the other tenant's (row-level
         security reads the setting per statement; purged tenants refused as at the start)."""
+        conn, raw = await self._leave()
+        await set_tenant(conn, tenant_id, guarded=self._guarded)
+        self._tenant = tenant_id
+        self._bind(conn, raw)
+
+    async def batch_part(
+        self, tenant_id: UUID, purpose_ids: Sequence[str], digests: Sequence[Digest]
+    ) -> tuple[dict[str, Purpose], dict[Digest, UUID]]:
+        """Inside `tenant_id` (switched to when another), the purposes and the identifiers'
+        owners: what a part of a write batch reads first, in one round trip (migration 0016's
+        consentd_batch_part sets the tenant, passes the purge guard, then reads)."""
+        if remaining_milliseconds() is not None or not self._guarded:  # the function's way
+            if tenant_id != self._tenant:  # has neither a deadline nor a way round the guard
+                await self.switch(tenant_id)
+            return await self.catalog.purposes(purpose_ids), await self.subjects.owners(digests)
+        conn, raw = await self._leave() if tenant_id != self._tenant else self._open()
+        kinds = [kind.value for kind, _ in digests]
+        rows = await raw.fetch(
+            _BATCH_PART, tenant_id, list(purpose_ids), kinds, [d for _, d in digests]
+        )
+        if tenant_id != self._tenant:
+            self._tenant = tenant_id
+            self._bind(conn, raw)
+        purposes = [purpose_of(r["o_purpose"]) for r in rows if r["o_purpose"] is not None]
+        owned = [
+            (r["o_kind"], r["o_digest"], r["o_subject"], r["o_key"]) for r in rows if r["o_kind"]
+        ]
+        return {p.purpose_id: p for p in purposes}, self.subjects.adopt(owned)
+
+    def _open(self) -> tuple[AsyncConnection, Driver]:
         if self._conn is None or self._driver is None:
-            raise RuntimeError("switch() outside the unit of work")
+            raise RuntimeError("outside the unit of work")
+        return self._conn, self._driver
+
+    async def _leave(self) -> tuple[AsyncConnection, Driver]:
+        """Done with the current tenant (before a switch): its audit queue written, its wake
+        kept for the commit."""
+        conn, raw = self._open()
         if self._once is not None:  # its key and answer are the first tenant's
             raise RuntimeError("a write under an idempotency key stays in its tenant")
         await self.audit.flush()
         if self.audit.queued or self.consents.appended:
             self._woken.add(self._tenant)
-        await set_tenant(self._conn, tenant_id, guarded=self._guarded)
-        self._tenant = tenant_id
-        self._bind(self._conn, self._driver)
+        return conn, raw
 
     async def __aexit__(
         self,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
 from consentd.app.idempotency import NO_ANSWER, Once
+from consentd.app.ports._base import Digest
 from consentd.app.ports.audit import AuditRepository
 from consentd.app.ports.consents import (
     CampaignRepository,
@@ -23,6 +24,7 @@ from consentd.app.ports.rights import (
     RetentionRepository,
     RightsRepository,
 )
+from consentd.domain.model import Purpose
 
 
 class UnitOfWork(Protocol):
@@ -77,6 +79,13 @@ class UnitOfWork(Protocol):
     async def switch(self, tenant_id: UUID) -> None:
         """Go on in the same transaction inside another tenant (group commit across tenants):
         the repositories are then that tenant's; the commit commits every tenant's writes."""
+        ...
+
+    async def batch_part(
+        self, tenant_id: UUID, purpose_ids: Sequence[str], digests: Sequence[Digest]
+    ) -> tuple[dict[str, Purpose], dict[Digest, UUID]]:
+        """Inside `tenant_id` (switched to when another), the purposes and the identifiers'
+        owners: what a part of a write batch reads first, in one round trip."""
         ...
 
     async def commit_refusal(self) -> None:
