@@ -42,56 +42,18 @@ FROM (SELECT DISTINCT consentd_subject_lock($1, s) AS k FROM unnest($2::uuid[]) 
 ORDER BY k
 """
 
-# One row per event, in request order (`ord`); each event's log entry is queued (its whole row,
-# consentd_event_payload of 0009) for the sequencer, which also gives it its feed position.
+# Migration 0016's consentd_append_events: _LOCK_SUBJECTS, then one statement inserting the
+# events in request order, queueing each one's log entry (its whole row, consentd_event_payload
+# of 0009; the sequencer gives it its feed position) and moving the projection forward.
 _APPEND = """
-WITH given AS (
-    SELECT * FROM unnest(
-        $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-        $9::int[], $10::text[], $11::text[], $12::text[], $13::timestamptz[],
-        $14::timestamptz[], $15::text[], $16::bytea[], $17::bytea[], $18::bytea[]
-    ) WITH ORDINALITY AS g(
-        event_id, subject_id, purpose_id, channel, scope, state, notice_id, notice_version,
-        source, actor, processing_role, recorded_at, valid_until, evidence_reference,
-        evidence_ip_digest, evidence_ua_digest, evidence_sealed, ord
-    )
-), inserted AS (
-    INSERT INTO consent_events (
-        tenant_id, event_id, subject_id, purpose_id, channel, scope, state, notice_id,
-        notice_version, source, actor, processing_role, recorded_at, valid_until,
-        evidence_reference, evidence_ip_digest, evidence_ua_digest, evidence_sealed
-    )
-    SELECT $1, g.event_id, g.subject_id, g.purpose_id, g.channel, g.scope, g.state, g.notice_id,
-        g.notice_version, g.source, g.actor, g.processing_role, g.recorded_at, g.valid_until,
-        g.evidence_reference, g.evidence_ip_digest, g.evidence_ua_digest, g.evidence_sealed
-    FROM given g ORDER BY g.ord
-    RETURNING *
-), queued AS (
-    INSERT INTO audit_queue (tenant_id, action, recorded_at, subject_id, fact_id, payload)
-    SELECT i.tenant_id, consentd_event_action(i.state), $19, i.subject_id, i.event_id,
-        consentd_event_payload(i::consent_events)
-    FROM inserted i ORDER BY i.sequence
-), projected AS (
-    -- The projection only moves forward: a later event committed first is never overwritten.
-    INSERT INTO current_consents AS c (
-        tenant_id, subject_id, purpose_id, channel, scope, state, event_id, sequence,
-        notice_version, valid_until, updated_at
-    )
-    SELECT tenant_id, subject_id, purpose_id, channel, scope, state, event_id, sequence,
-        notice_version, valid_until, recorded_at
-    FROM inserted
-    ON CONFLICT (tenant_id, subject_id, purpose_id, channel, scope) DO UPDATE SET
-        state = excluded.state, event_id = excluded.event_id, sequence = excluded.sequence,
-        notice_version = excluded.notice_version, valid_until = excluded.valid_until,
-        updated_at = excluded.updated_at
-    WHERE c.sequence < excluded.sequence
+SELECT * FROM consentd_append_events(
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
 )
-SELECT * FROM inserted ORDER BY sequence
 """
 
 
 def _event_columns(event: ConsentEvent) -> tuple[Any, ...]:
-    """The event as the parameters $2..$18 of _APPEND take it."""
+    """The event as the parameters $3..$19 of _APPEND take it."""
     return (
         event.event_id,
         event.subject_id,
@@ -170,14 +132,15 @@ class SqlConsents:
     async def append(
         self, events: Sequence[ConsentEvent], queued_at: datetime
     ) -> list[ConsentEvent]:
-        """Insert the events, their queued log entries and the projection in one statement,
-        after locking the events' subjects (see _LOCK_SUBJECTS)."""
+        """Insert the events, their queued log entries and the projection, after locking the
+        events' subjects (see _LOCK_SUBJECTS), in one round trip."""
         if not events:
             return []
         subjects = sorted({e.subject_id for e in events})
-        await self._raw.execute(_LOCK_SUBJECTS, self._tenant, subjects)
         columns = zip(*(_event_columns(e) for e in events), strict=True)
-        rows = await self._raw.fetch(_APPEND, self._tenant, *map(list, columns), queued_at)
+        rows = await self._raw.fetch(
+            _APPEND, self._tenant, subjects, *map(list, columns), queued_at
+        )
         self.appended = True
         return [event_of(m) for m in rows]
 
