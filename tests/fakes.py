@@ -203,10 +203,10 @@ class FakeUnitOfWork:
         self, tenant_id: UUID, purpose_ids: Sequence[str], digests: Sequence[Digest]
     ) -> tuple[dict[str, Purpose], dict[Digest, UUID]]:
         if tenant_id != self._tenant:
-            await self.switch(tenant_id)
+            await self._switch(tenant_id)
         return await self.catalog.purposes(purpose_ids), await self.subjects.owners(digests)
 
-    async def switch(self, tenant_id: UUID) -> None:
+    async def _switch(self, tenant_id: UUID) -> None:
         self._pending[self._tenant] = self._data
         self._tenant = tenant_id
         self._bind()

@@ -10,7 +10,7 @@ machine): 267 records/s alone; 370 with four batches at once per tenant, unpaced
 batches); 507 with one; 590 with two; 679 with two, paced.
 
 Batches take the calls of every tenant (two at once in all): the transaction writes one
-tenant's part, switches tenant (store/uow.py switch: row-level security reads the setting per
+tenant's part, switches tenant (store/uow.py batch_part: row-level security reads the setting per
 statement) and writes the next, so writes spread over many tenants, one or two each, share a
 commit too. 50 tenants, 64 in flight: 231-370 -> 384-434 records/s and 313-342 -> 386-506
 withdrawals/s, audit-log lag p99 123-386 -> 57-103 ms (two alternated runs each).

@@ -128,7 +128,7 @@ class SqlUnitOfWork:
         self._once = once
         self._conn: AsyncConnection | None = None
         self._driver: Driver | None = None
-        self._woken: set[UUID] = set()  # tenants left by switch() that queued entries
+        self._woken: set[UUID] = set()  # tenants that queued log entries (_note_wake)
 
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
@@ -209,9 +209,13 @@ class SqlUnitOfWork:
         if self._once is not None:  # its key and answer are the first tenant's
             raise RuntimeError("a write under an idempotency key stays in its tenant")
         await self.audit.flush()
+        self._note_wake()
+        return conn, raw
+
+    def _note_wake(self) -> None:
+        """The current tenant queued log entries: its sequencer is woken after the commit."""
         if self.audit.queued or self.consents.appended:
             self._woken.add(self._tenant)
-        return conn, raw
 
     async def __aexit__(
         self,
@@ -248,12 +252,10 @@ class SqlUnitOfWork:
                 raise RuntimeError("a write under an idempotency key commits with its answer")
             await self.idempotency.complete(self._once.key, self._once.render(answer))
         await self.audit.flush()
-        woken = set(self._woken)
-        if self.audit.queued or self.consents.appended:
-            woken.add(self._tenant)
+        self._note_wake()
         await self._conn.commit()
         if self._signal is not None:
             # Wake the audit sequencer: it integrates the queued entries into the log and the
             # feed, then wakes the feed's watchers.
-            for tenant in sorted(woken):
+            for tenant in sorted(self._woken):
                 self._signal.changed(tenant)

@@ -28,8 +28,8 @@ from consentd.domain.model import Purpose
 
 
 class UnitOfWork(Protocol):
-    """One transaction inside one tenant at a time (switch() moves it to another). Leaving the
-    block without commit() rolls back."""
+    """One transaction inside one tenant at a time (batch_part() moves it to another). Leaving
+    the block without commit() rolls back."""
 
     @property
     def subjects(self) -> SubjectRepository: ...
@@ -75,11 +75,6 @@ class UnitOfWork(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
-
-    async def switch(self, tenant_id: UUID) -> None:
-        """Go on in the same transaction inside another tenant (group commit across tenants):
-        the repositories are then that tenant's; the commit commits every tenant's writes."""
-        ...
 
     async def batch_part(
         self, tenant_id: UUID, purpose_ids: Sequence[str], digests: Sequence[Digest]
