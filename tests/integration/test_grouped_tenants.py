@@ -1,6 +1,6 @@
 """Group commit across tenants on real PostgreSQL: concurrent records of several tenants share
 transactions (a tenant set before its own statements), and each tenant's data, log and feed stay
-its own (app/grouped_writes.py, store/uow.py switch)."""
+its own (app/grouped_writes.py, store/uow.py batch_part)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from consentd.app.admin import AdminUseCases
 from consentd.app.commands import CheckConsent, Choice, RecordConsent
 from consentd.app.consents import Written
 from consentd.bootstrap import App
-from consentd.domain.identifiers import Identifier
-from consentd.domain.model import ConsentState, Decision, Source
+from consentd.domain.identifiers import Identifier, IdentifierKind
+from consentd.domain.model import ConsentState, Decision, LawfulBasis, Purpose, Source
 from consentd.domain.tenancy import Tenant
+from consentd.store.database import set_call_deadline
+from consentd.store.uow import SqlUnitOfWork
 from tests.conftest import owner
 from tests.integration.helpers import NEWSLETTER, catalogue, email, principal
 
@@ -126,3 +128,33 @@ async def test_a_purged_tenant_in_a_batch_does_not_hold_the_others_back(
             assert not isinstance(outcome, Written), outcome
         else:
             assert isinstance(outcome, Written), outcome
+
+
+@pytest.mark.parametrize("deadline", [None, 5.0], ids=["batch", "under-a-deadline"])
+async def test_a_batch_part_reads_only_its_own_tenant(
+    app: App, admin: AdminUseCases, deadline: float | None
+) -> None:
+    """batch_part moves the transaction to the next tenant and reads that tenant's purposes and
+    owners only (one call; under a call deadline, the switch and two reads): the first tenant's
+    person and its extra purpose are not seen from the second."""
+    first, second = await _tenants(app, admin, 2, "part-late" if deadline else "part")
+    ann = email("ann@example.fr")
+    written = await app.consents.record_consent(principal(first), _record(ann))
+    await app.catalog.put_purpose(principal(first), Purpose("only-first", LawfulBasis.CONSENT))
+    (row,) = await _owner_rows(
+        app, "SELECT kind, digest FROM subject_identifiers WHERE tenant_id = :t", t=first.tenant_id
+    )
+    digest = (IdentifierKind(row[0]), bytes(row[1]))
+    set_call_deadline(deadline)
+    try:
+        async with SqlUnitOfWork(app.engine, first.tenant_id) as uow:
+            ids = ["newsletter", "only-first"]
+            purposes, owners = await uow.batch_part(first.tenant_id, ids, [digest])
+            assert set(purposes) == {"newsletter", "only-first"}
+            assert owners == {digest: written.subject_id}
+            purposes, owners = await uow.batch_part(second.tenant_id, ids, [digest])
+            assert set(purposes) == {"newsletter"}
+            assert owners == {}
+            assert (await uow.catalog.purposes(ids)).keys() == {"newsletter"}
+    finally:
+        set_call_deadline(None)
