@@ -1,9 +1,9 @@
 """Group commit of RecordCookieChoice: a tenant's concurrent cookie choices share a transaction.
 
 As app/grouped_writes.py does for consents: a lone choice is recorded alone; the choices that
-arrive while a tenant's two batches run share the next one: one policy read, the visitors' rows
-in one statement (in visitor-id order, so two batches never wait on each other crosswise), the
-choices in one statement, their log entries queued in one, one commit. A choice the policy
+arrive while a tenant's two batches run share the next one: one policy read, then one statement
+(store/cookie_batch.py) for the visitors' rows (in visitor-id order, so two batches never wait on
+each other crosswise), the choices and their queued log entries, one commit. A choice the policy
 refuses (unknown category or revision, malformed TCF string, expiry in the past) gets its own
 error and the others go on; a choice naming a subject, or under an idempotency key, is recorded
 alone. A statement failing before the commit (a value the database refuses) rolls the batch
@@ -14,7 +14,6 @@ have committed).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
@@ -83,11 +82,7 @@ class GroupedChoices(GroupCommit[Job, CookieAnswer]):
         if not planned:
             return outcomes
         planned.sort(key=lambda p: (p[0], p[1]))
-        linked = await uow.cookies.touch_visitors([visitor for visitor, _, _ in planned], now)
-        stored = await uow.cookies.append_many(
-            [replace(choice, subject_id=linked[visitor]) for visitor, _, choice in planned]
-        )
+        stored = await uow.cookies.record_many([choice for _, _, choice in planned], now)
         for (_, index, _), choice in zip(planned, stored, strict=True):
-            uow.audit.cookie_choice(choice.choice_id, now)
             outcomes[index] = answer(policy, choice, now)
         return outcomes

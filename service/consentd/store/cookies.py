@@ -17,6 +17,7 @@ from consentd.app.ports import MonthlyCounts
 from consentd.domain.cookie_policy import CookieCategory, CookiePolicy
 from consentd.domain.cookies import ChoiceMethod, CookieChoice
 from consentd.domain.tcf import decode_tc_string
+from consentd.store.cookie_batch import RECORD_MANY, choices_json, in_given_order
 from consentd.store.driver import Driver
 from consentd.store.tables import (
     cookie_categories,
@@ -113,17 +114,6 @@ _TOUCH = _VISITOR.on_conflict_do_update(
         "subject_id": sa.func.coalesce(_VISITOR.excluded.subject_id, _V.c.subject_id),
     },
 ).returning(_V.c.subject_id)
-# The visitors of a batch of choices, once each, in id order (two batches never wait on each
-# other crosswise): created, or their last_seen_at moved; the subject each is linked to.
-_TOUCH_MANY = """
-INSERT INTO cookie_visitors AS v (tenant_id, visitor_id, first_seen_at, last_seen_at)
-SELECT $1, id, $3, $3 FROM (SELECT DISTINCT unnest($2::text[]) AS id) AS given ORDER BY id
-ON CONFLICT (tenant_id, visitor_id) DO UPDATE
-    SET last_seen_at = greatest(v.last_seen_at, excluded.last_seen_at)
-RETURNING visitor_id, subject_id
-"""
-# Many rows in one statement (SQLAlchemy's insertmanyvalues), returned in the order given.
-_APPEND_MANY = insert(_CH).returning(*_CHOICE_COLUMNS, sort_by_parameter_order=True)
 _LATEST = (
     sa.select(*_CHOICE_COLUMNS)
     .where(_CH.c.tenant_id == sa.bindparam("tenant"), _CH.c.visitor_id == sa.bindparam("visitor"))
@@ -137,6 +127,8 @@ class SqlCookies:
         self._conn = conn
         self._raw = raw
         self._tenant = tenant_id
+        # Set once record_many queued log entries: the unit of work wakes the sequencer.
+        self.appended = False
 
     async def policy(self, *, for_update: bool = False) -> CookiePolicy | None:
         row = await self._raw.fetchrow(_POLICY_LOCKED if for_update else _POLICY, self._tenant)
@@ -210,20 +202,17 @@ class SqlCookies:
         linked: UUID | None = (await self._conn.execute(_TOUCH, row)).scalar_one()
         return linked
 
-    async def touch_visitors(
-        self, visitor_ids: Sequence[str], now: datetime
-    ) -> dict[str, UUID | None]:
-        rows = await self._raw.fetch(_TOUCH_MANY, self._tenant, list(visitor_ids), now)
-        return {row["visitor_id"]: row["subject_id"] for row in rows}
-
     async def append(self, choice: CookieChoice) -> CookieChoice:
         result = await self._conn.execute(_APPEND, _choice_row(self._tenant, choice))
         return _choice(result.mappings().one())
 
-    async def append_many(self, choices: Sequence[CookieChoice]) -> list[CookieChoice]:
+    async def record_many(
+        self, choices: Sequence[CookieChoice], queued_at: datetime
+    ) -> list[CookieChoice]:
         rows = [_choice_row(self._tenant, choice) for choice in choices]
-        result = await self._conn.execute(_APPEND_MANY, rows)
-        return [_choice(m) for m in result.mappings()]
+        stored = await self._raw.fetch(RECORD_MANY, self._tenant, choices_json(rows), queued_at)
+        self.appended = True
+        return in_given_order(choices, [_choice(m) for m in stored])
 
     async def latest(self, visitor_id: str) -> CookieChoice | None:
         parameters = {"tenant": self._tenant, "visitor": visitor_id}

@@ -214,7 +214,7 @@ class SqlUnitOfWork:
 
     def _note_wake(self) -> None:
         """The current tenant queued log entries: its sequencer is woken after the commit."""
-        if self.audit.queued or self.consents.appended:
+        if self.audit.queued or self.consents.appended or self.cookies.appended:
             self._woken.add(self._tenant)
 
     async def __aexit__(

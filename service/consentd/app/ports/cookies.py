@@ -27,20 +27,17 @@ class CookieRepository(Protocol):
         subject the visitor is linked to (None when none)."""
         ...
 
-    async def touch_visitors(
-        self, visitor_ids: Sequence[str], now: datetime
-    ) -> dict[str, UUID | None]:
-        """touch_visitor of each (no subject given), in one statement, visitors in id order;
-        the subject each is linked to."""
-        ...
-
     async def append(self, choice: CookieChoice) -> CookieChoice:
         """Store a choice; returns it with its sequence."""
         ...
 
-    async def append_many(self, choices: Sequence[CookieChoice]) -> list[CookieChoice]:
-        """Store the choices in one statement; returns them, in the order given, with their
-        sequences."""
+    async def record_many(
+        self, choices: Sequence[CookieChoice], queued_at: datetime
+    ) -> list[CookieChoice]:
+        """Store the choices (no subject given) with their log entries queued at `queued_at`,
+        their visitors touched first (as touch_visitor does, in visitor-id order), each choice
+        linked to the subject its visitor is linked to; returns them, in the order given, with
+        that subject and their sequences."""
         ...
 
     async def latest(self, visitor_id: str) -> CookieChoice | None: ...
