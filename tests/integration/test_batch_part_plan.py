@@ -8,14 +8,14 @@ the tenant (a large tenant's million at every write)."""
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import sqlalchemy as sa
 
 from consentd.bootstrap import App
 from consentd.domain.tenancy import Tenant
-from consentd.store.driver import driver_of
 from tests.conftest import owner
-from tests.integration.test_sequencer_plan import EXPLAINED
+from tests.integration.plans import explained
 
 FILL = """
 WITH made AS (
@@ -33,19 +33,12 @@ DELETE FROM subjects WHERE tenant_id = :tenant
 
 
 async def _plans(app: App, tenant: Tenant) -> list[str]:
-    """The plans consentd_batch_part's statements ran with, logged by auto_explain."""
-    notices: list[str] = []
+    """The plans consentd_batch_part's owners look-up ran with, in eight calls (past the five
+    custom plans PL/pgSQL makes before it compares), at the function's own plan_cache_mode."""
     digest = hashlib.sha256(b"nobody").digest()
-    async with owner(app).connect() as conn:  # a superuser, to load auto_explain
-        await conn.begin()
-        raw = await driver_of(conn)
-        raw.add_log_listener(lambda _, message: notices.append(message.message))  # type: ignore[attr-defined]
-        await conn.exec_driver_sql("LOAD 'auto_explain'")
-        for setting in EXPLAINED:
-            if not setting.startswith("plan_cache_mode"):  # the function's own setting
-                await conn.exec_driver_sql(f"SET LOCAL {setting}")
-        await conn.exec_driver_sql("SET LOCAL ROLE consentd_app")
-        for _ in range(8):  # past the five custom plans PL/pgSQL makes before it compares
+
+    async def calls(raw: Any) -> None:
+        for _ in range(8):
             await raw.fetch(
                 "SELECT * FROM consentd_batch_part($1, $2, $3, $4)",
                 tenant.tenant_id,
@@ -53,8 +46,8 @@ async def _plans(app: App, tenant: Tenant) -> list[str]:
                 ["email"],
                 [digest],
             )
-        await conn.rollback()
-    return [n for n in notices if "FROM subject_identifiers" in n]
+
+    return await explained(app, calls, having="FROM subject_identifiers")
 
 
 async def test_the_owners_look_up_keeps_a_generic_plan_of_key_probes(

@@ -7,46 +7,35 @@ up."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from consentd.bootstrap import App
 from consentd.domain.audit import GENESIS
 from consentd.domain.tenancy import Tenant
-from consentd.store.driver import driver_of
 from tests.conftest import owner
+from tests.integration.plans import explained
 
 FILL = """
 INSERT INTO audit_queue (tenant_id, action, subject_id, fact_id, payload)
 SELECT :tenant, 'consent.recorded', gen_random_uuid(), gen_random_uuid(), '{}'::jsonb
 FROM generate_series(1, :rows)
 """
-# auto_explain sends the plan of every statement the take function runs to the client.
-EXPLAINED = (
-    "auto_explain.log_min_duration = 0",
-    "auto_explain.log_nested_statements = on",
-    "auto_explain.log_level = notice",
-    "plan_cache_mode = force_generic_plan",
-)
 
 
 async def _plan(app: App, tenant: Tenant) -> str:
     """The plans of consentd_take_queued's statements (migration 0015), generic, as the runtime
     role under row-level security, as the sequencer runs it."""
-    notices: list[str] = []
-    async with owner(app).connect() as conn:  # a superuser, to load auto_explain
-        await conn.begin()
-        raw = await driver_of(conn)
-        raw.add_log_listener(lambda _, message: notices.append(message.message))  # type: ignore[attr-defined]
-        await conn.exec_driver_sql("LOAD 'auto_explain'")
-        for setting in EXPLAINED:
-            await conn.exec_driver_sql(f"SET LOCAL {setting}")
-        await conn.exec_driver_sql("SET LOCAL ROLE consentd_app")
+
+    async def take(raw: Any) -> None:
         await raw.fetch(
             "SELECT * FROM consentd_take_queued($1, 2000, $2)", [tenant.tenant_id], GENESIS
         )
-        await conn.rollback()
-    taken = [n for n in notices if "DELETE FROM audit_queue" in n]
-    assert taken, notices
+
+    generic = "plan_cache_mode = force_generic_plan"
+    taken = await explained(app, take, generic, having="DELETE FROM audit_queue")
+    assert taken
     return "\n".join(taken)
 
 
