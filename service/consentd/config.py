@@ -14,6 +14,10 @@ class ConfigError(ValueError):
     """A setting has a value the service cannot use; the message names the variable."""
 
 
+class UnsafeRuntimeRole(RuntimeError):
+    """The service was given a connection that row-level security would not hold."""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting with its default. docs/configuration.md lists each variable."""

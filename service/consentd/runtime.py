@@ -13,9 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import grpc
 import structlog
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from consentd.bootstrap import App, bootstrap
 from consentd.config import ConfigError, Settings
@@ -242,17 +240,3 @@ async def prepare(app: App, db: Database) -> None:
         await app.admin.create_tenant(app.settings.default_tenant)
     if db.home is not None:
         await _local_admin_key(app, db.home, app.settings.default_tenant)
-
-
-async def probe_health(address: str) -> int:
-    """0 when the server at `address` answers SERVING within 5 s, else 1 (for container probes)."""
-    host, port = address.rsplit(":", 1)
-    if host in ("0.0.0.0", "[::]", ""):  # noqa: S104 - a wildcard listen address: probe loopback
-        host = "127.0.0.1"
-    async with grpc.aio.insecure_channel(f"{host}:{port}") as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        try:
-            reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=5)
-        except grpc.aio.AioRpcError:
-            return 1
-    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1

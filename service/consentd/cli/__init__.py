@@ -10,21 +10,27 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 
-from consentd.cli.admin import admin_action, proof_work, purge, run_migrations, with_app
-from consentd.cli.exporting import export_suppressions
-from consentd.cli.importing import import_consents
 from consentd.cli.parser import parser
-from consentd.config import ConfigError, Settings
+from consentd.config import ConfigError, Settings, UnsafeRuntimeRole
 from consentd.domain.errors import ConsentError
 from consentd.logs import configure_logging
 from consentd.postgres.host import EmbeddedPostgresError
-from consentd.runtime import probe_health, read_local_key, serve
-from consentd.store.database import UnsafeRuntimeRole
 
 __all__ = ["main"]
 
 
-def _dispatch(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911 - one per command
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "health":  # the container probe, every 10 s: grpc alone, not the app
+        from consentd.cli.health import probe_health  # noqa: PLC0415
+
+        return asyncio.run(probe_health(args.address or settings.grpc_address))
+    return _run(args, settings)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911 - one per command
+    from consentd.cli.admin import admin_action, proof_work, purge, run_migrations, with_app  # noqa: PLC0415
+    from consentd.runtime import read_local_key, serve  # noqa: PLC0415
+
     if args.command == "serve":
         if args.workers > 1:
             from consentd.workers import supervise  # noqa: PLC0415 - only this path needs it
@@ -32,8 +38,6 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR
             return supervise(settings, args.workers)
         with asyncio.Runner(loop_factory=loop_factory(settings)) as runner:
             runner.run(serve(settings))
-    elif args.command == "health":
-        return asyncio.run(probe_health(args.address or settings.grpc_address))
     elif args.command == "local-key":
         print(read_local_key(settings))
     elif args.command == "migrate":
@@ -47,10 +51,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR
     elif args.command in ("audit", "retention", "breach"):
         return asyncio.run(with_app(settings, proof_work(args), "this command lists tenants"))
     elif args.command == "export":
+        from consentd.cli.exporting import export_suppressions  # noqa: PLC0415
+
         return asyncio.run(
             with_app(settings, lambda app: export_suppressions(app, args), "it finds the tenant")
         )
     elif args.command == "import":
+        from consentd.cli.importing import import_consents  # noqa: PLC0415
+
         return asyncio.run(
             with_app(settings, lambda app: import_consents(app, args), "it finds the tenant")
         )

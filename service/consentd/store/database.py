@@ -15,6 +15,7 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from consentd.config import UnsafeRuntimeRole
 from consentd.telemetry import PoolUsage
 
 # The repository's migrations/ folder; a deployment that installs the package elsewhere sets
@@ -175,10 +176,6 @@ async def provision_runtime_role(owner_url: str, password: str) -> str:
         .set(username=RUNTIME_ROLE, password=password)
         .render_as_string(hide_password=False)
     )
-
-
-class UnsafeRuntimeRole(RuntimeError):
-    """The service was given a connection that row-level security would not hold."""
 
 
 async def check_runtime_role(engine: AsyncEngine) -> None:
