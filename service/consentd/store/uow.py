@@ -179,8 +179,10 @@ class SqlUnitOfWork:
         """Inside `tenant_id` (switched to when another), the purposes and the identifiers'
         owners: what a part of a write batch reads first, in one round trip (migration 0016's
         consentd_batch_part sets the tenant, passes the purge guard, then reads)."""
-        if remaining_milliseconds() is not None or not self._guarded:  # the function's way
-            if tenant_id != self._tenant:  # has neither a deadline nor a way round the guard
+        # The function sets no call deadline and always passes the guard: a unit of work under
+        # a deadline, or an unguarded one, switches (set_tenant) and reads in two statements.
+        if remaining_milliseconds() is not None or not self._guarded:
+            if tenant_id != self._tenant:
                 await self.switch(tenant_id)
             return await self.catalog.purposes(purpose_ids), await self.subjects.owners(digests)
         conn, raw = await self._leave() if tenant_id != self._tenant else self._open()
