@@ -17,7 +17,17 @@ from typing import Any, Self
 from uuid import UUID
 
 from consentd.app.idempotency import NO_ANSWER, Once, Replayed
-from consentd.app.ports import CheckBatch, CheckKey, CheckRow, Digest, NewSubject
+from consentd.app.ports import (
+    CheckBatch,
+    CheckKey,
+    CheckRow,
+    Digest,
+    IdentifiersTaken,
+    NewSubject,
+    PartQuery,
+    PartRead,
+    PartWrite,
+)
 from consentd.domain.audit import AuditRecord
 from consentd.domain.decision import latest
 from consentd.domain.errors import InvalidInput
@@ -199,12 +209,29 @@ class FakeUnitOfWork:
         self._bind()
         return self
 
-    async def batch_part(
-        self, tenant_id: UUID, purpose_ids: Sequence[str], digests: Sequence[Digest]
-    ) -> tuple[dict[str, Purpose], dict[Digest, UUID]]:
-        if tenant_id != self._tenant:
-            await self._switch(tenant_id)
-        return await self.catalog.purposes(purpose_ids), await self.subjects.owners(digests)
+    async def batch_reads(self, parts: Sequence[PartQuery]) -> list[PartRead]:
+        read = []
+        for part in parts:
+            if part.tenant_id != self._tenant:
+                await self._switch(part.tenant_id)
+            owners = await self.subjects.owners(part.digests)
+            purposes = await self.catalog.purposes(part.purpose_ids)
+            notices = {p.notice_id for p in purposes.values() if p.notice_id}
+            versions = {n: await self.catalog.notice_versions(n) for n in notices}
+            keys = {s: self._data.keys[s] for s in owners.values() if s in self._data.keys}
+            read.append(PartRead(purposes, owners, keys, versions))
+        return read
+
+    async def batch_writes(self, parts: Sequence[PartWrite], now: datetime) -> list[ConsentEvent]:
+        written = []
+        for part in parts:
+            if part.tenant_id != self._tenant:
+                await self._switch(part.tenant_id)
+            expected = sum(len(s.identifiers) for s in part.created)
+            if await self.subjects.create_many(part.created, now) != expected:
+                raise IdentifiersTaken
+            written.extend(await self.consents.append(part.events, now))
+        return written
 
     async def _switch(self, tenant_id: UUID) -> None:
         self._pending[self._tenant] = self._data

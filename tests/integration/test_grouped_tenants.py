@@ -1,11 +1,14 @@
 """Group commit across tenants on real PostgreSQL: concurrent records of several tenants share
 transactions (a tenant set before its own statements), and each tenant's data, log and feed stay
-its own (app/grouped_writes.py, store/uow.py batch_part)."""
+its own (app/grouped_writes.py, store/write_batch.py)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +16,7 @@ import sqlalchemy as sa
 from consentd.app.admin import AdminUseCases
 from consentd.app.commands import CheckConsent, Choice, RecordConsent
 from consentd.app.consents import Written
+from consentd.app.ports import PartQuery, PartWrite
 from consentd.bootstrap import App
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import ConsentState, Decision, LawfulBasis, Purpose, Source
@@ -131,12 +135,12 @@ async def test_a_purged_tenant_in_a_batch_does_not_hold_the_others_back(
 
 
 @pytest.mark.parametrize("deadline", [None, 5.0], ids=["batch", "under-a-deadline"])
-async def test_a_batch_part_reads_only_its_own_tenant(
+async def test_a_batch_reads_each_part_inside_its_own_tenant(
     app: App, admin: AdminUseCases, deadline: float | None
 ) -> None:
-    """batch_part moves the transaction to the next tenant and reads that tenant's purposes and
-    owners only (one call; under a call deadline, the switch and two reads): the first tenant's
-    person and its extra purpose are not seen from the second."""
+    """batch_reads reads each part inside its own tenant (one call; under a call deadline,
+    the timeouts set first): the first tenant's person and its extra purpose are not seen from
+    the second, and the unit of work is left inside the last part's tenant."""
     first, second = await _tenants(app, admin, 2, "part-late" if deadline else "part")
     ann = email("ann@example.fr")
     written = await app.consents.record_consent(principal(first), _record(ann))
@@ -149,12 +153,65 @@ async def test_a_batch_part_reads_only_its_own_tenant(
     try:
         async with SqlUnitOfWork(app.engine, first.tenant_id) as uow:
             ids = ["newsletter", "only-first"]
-            purposes, owners = await uow.batch_part(first.tenant_id, ids, [digest])
-            assert set(purposes) == {"newsletter", "only-first"}
-            assert owners == {digest: written.subject_id}
-            purposes, owners = await uow.batch_part(second.tenant_id, ids, [digest])
-            assert set(purposes) == {"newsletter"}
-            assert owners == {}
+            mine, theirs = await uow.batch_reads(
+                [
+                    PartQuery(first.tenant_id, ids, [digest]),
+                    PartQuery(second.tenant_id, ids, [digest]),
+                ]
+            )
+            assert set(mine.purposes) == {"newsletter", "only-first"}
+            assert mine.owners == {digest: written.subject_id}
+            assert set(mine.keys) == {written.subject_id}
+            assert set(theirs.purposes) == {"newsletter"}
+            assert theirs.owners == {}
+            assert theirs.keys == {}
             assert (await uow.catalog.purposes(ids)).keys() == {"newsletter"}
     finally:
         set_call_deadline(None)
+
+
+async def test_a_batch_that_lost_a_race_writes_nothing_and_each_call_runs_alone(
+    app: App, admin: AdminUseCases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer links one of a batch's new identifiers (in its last tenant) just before
+    the batch writes: the batch's statement is refused (CDP02), nothing of any tenant's part
+    stays, every call runs alone and is written once, the raced person to the racer's
+    subject."""
+    tenants = await _tenants(app, admin, 2, "raced")
+    people = [email(f"r{i}@example.fr") for i in range(4)]
+    racer = uuid4()
+    raced: list[bytes] = []
+    batch_writes = SqlUnitOfWork.batch_writes
+
+    async def racing(self: SqlUnitOfWork, parts: Sequence[PartWrite], now: datetime) -> Any:
+        if not raced and len(parts) > 1 and parts[-1].created:
+            last = parts[-1]
+            (kind, digest), _ = last.created[0].identifiers[0]
+            raced.append(digest)
+            async with owner(app).begin() as conn:
+                for statement in (
+                    "INSERT INTO subjects (tenant_id, subject_id, created_at) "
+                    "VALUES (:t, :s, now())",
+                    "INSERT INTO subject_identifiers (tenant_id, kind, digest, subject_id, "
+                    "created_at, sealed_value) VALUES (:t, :k, :d, :s, now(), NULL)",
+                ):
+                    params = {"t": last.tenant_id, "s": racer, "k": kind.value, "d": digest}
+                    await conn.execute(sa.text(statement), params)
+        return await batch_writes(self, parts, now)
+
+    monkeypatch.setattr(SqlUnitOfWork, "batch_writes", racing)
+    calls = [(tenant, who) for who in people for tenant in tenants]
+    written = await _record_all(app, calls)
+    assert raced, "no batch of two tenants made new subjects"
+    assert all(isinstance(w, Written) for w in written), written
+    for tenant in tenants:
+        events = await _owner_rows(
+            app, "SELECT subject_id FROM consent_events WHERE tenant_id = :t", t=tenant.tenant_id
+        )
+        mine = [w.subject_id for (t, _), w in zip(calls, written, strict=True) if t is tenant]
+        assert sorted(r[0] for r in events) == sorted(mine)  # each call's event, once
+        made = await _owner_rows(
+            app, "SELECT subject_id FROM subjects WHERE tenant_id = :t", t=tenant.tenant_id
+        )
+        assert {r[0] for r in made} == set(mine)  # nothing the rolled-back batch made
+    assert racer in {w.subject_id for (t, _), w in zip(calls, written, strict=True)}

@@ -1,19 +1,22 @@
 """Group commit of RecordConsent and WithdrawConsent (the frame: app/group_commit.py).
 
-A batch does in one transaction what each call did in its own: one catalogue read, one owners
-look-up for every identifier, one statement creating every new subject with its key and
-identifiers, one append of every event (each subject locked, in one order), one commit — one WAL
+A batch does in one transaction what each call did in its own, in two statements for all its
+tenants (store/write_batch.py, migration 0018): one reads, for each tenant in turn, its
+catalogue, the owners of every identifier named (with their data keys) and its notices'
+versions; the other writes, for each tenant in turn, every new subject with its key and
+identifiers, then every event (each subject locked, in one order); then one commit — one WAL
 flush instead of one per call. An acknowledged write is committed, as alone (a withdrawal
 acknowledged is seen by every check that starts after it); the feed and the log take the events
 as they take any append. Measured (bench/campaign.py, 64 in flight, one tenant, this 2-core
 machine): 267 records/s alone; 370 with four batches at once per tenant, unpaced (small
 batches); 507 with one; 590 with two; 679 with two, paced.
 
-Batches take the calls of every tenant (two at once in all): the transaction writes one
-tenant's part, switches tenant (store/uow.py batch_part: row-level security reads the setting per
-statement) and writes the next, so writes spread over many tenants, one or two each, share a
-commit too. 50 tenants, 64 in flight: 231-370 -> 384-434 records/s and 313-342 -> 386-506
-withdrawals/s, audit-log lag p99 123-386 -> 57-103 ms (two alternated runs each).
+Batches take the calls of every tenant (two at once in all): row-level security reads the
+tenant setting per statement, and each tenant's part is written under its own, so writes spread
+over many tenants, one or two each, share a commit too. 50 tenants, 64 in flight: 231-370 ->
+384-434 records/s and 313-342 -> 386-506 withdrawals/s, audit-log lag p99 123-386 -> 57-103 ms
+(two alternated runs each); with each tenant's part in its own round trips (~14 tenants a
+batch, ~45 round trips) 655 / 751 per s, in two statements for all 838 / 1,014.
 
 What a batch does not take runs alone after it: a call naming an identifier another call of the
 batch names (or the same existing subject), a record that links a new identifier to an existing
@@ -40,7 +43,17 @@ from consentd.app.evidence import event_stamp
 from consentd.app.group_commit import GroupCommit, Grouping, Undone, before_commit
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
-from consentd.app.ports import Clock, Digest, NewSubject, UnitOfWork, UnitOfWorkFactory
+from consentd.app.ports import (
+    Clock,
+    Digest,
+    IdentifiersTaken,
+    NewSubject,
+    PartQuery,
+    PartRead,
+    PartWrite,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from consentd.app.recording import Written, choice_events, require_notices, require_purposes
 from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
@@ -63,8 +76,7 @@ class _Batch:
 
     now: datetime
     outcomes: list[Outcome | None]
-    purposes: dict[str, Purpose]
-    owners: dict[Digest, UUID]  # of every identifier the batch's calls name, known already
+    read: PartRead  # purposes, owners of every identifier the calls name, their keys, notices
     later: list[int] = field(default_factory=list)
     claimed: set[Digest] = field(default_factory=set)
     subjects: dict[int, UUID] = field(default_factory=dict)
@@ -110,20 +122,17 @@ class GroupedWrites(GroupCommit[Job, Written]):
         for index, (principal, _) in enumerate(jobs):
             parts.setdefault(principal.tenant_id, []).append(index)
         tenants = sorted(parts)
-        done: list[tuple[list[int], _Batch, dict[UUID, ConsentEvent]]] = []
         async with contextlib.AsyncExitStack() as held:
             for tenant_id in tenants:
                 await held.enter_async_context(self._writers(tenant_id))
             # One tenant refused (purged) or a failed start: every call alone, each its answer.
             uow = await before_commit(held.enter_async_context(self._uow(tenants[0])))
-            for tenant_id in tenants:  # each part enters its tenant (uow.batch_part)
-                mine = [jobs[i] for i in parts[tenant_id]]
-                batch, written = await before_commit(self._write(uow, tenant_id, mine, now))
-                done.append((parts[tenant_id], batch, written))
+            mine = [(t, [jobs[i] for i in parts[t]]) for t in tenants]
+            batches, written = await before_commit(self._write(uow, mine, now))
             await uow.commit()
         outcomes: list[Outcome | None] = [None] * len(jobs)
         later: list[int] = []
-        for indexes, batch, written in done:
+        for indexes, batch in zip((parts[t] for t in tenants), batches, strict=True):
             for index, events in batch.events.items():
                 batch.outcomes[index] = Written(
                     batch.subjects[index], [written[e.event_id] for e in events]
@@ -137,32 +146,45 @@ class GroupedWrites(GroupCommit[Job, Written]):
         return [o if o is not None else RuntimeError("not recorded") for o in outcomes]
 
     async def _write(
-        self, uow: UnitOfWork, tenant_id: UUID, jobs: list[Job], now: datetime
-    ) -> tuple[_Batch, dict[UUID, ConsentEvent]]:
-        """Everything of the batch up to its commit: the written events by id."""
-        named = [self._digests(tenant_id, job) for job in jobs]
-        ids = sorted({t.purpose for _, command in jobs for t in _targets(command)})
-        digests = sorted({d for ds in named for d in ds})
-        purposes, owners = await uow.batch_part(tenant_id, ids, digests)
-        notices = sorted({p.notice_id for p in purposes.values() if p.notice_id})
-        versions = {n: await uow.catalog.notice_versions(n) for n in notices}
-        batch = _Batch(now, [None] * len(jobs), purposes, owners)
-        for index, job in enumerate(jobs):
-            try:
-                if not named[index]:
-                    batch.later.append(index)
-                    continue
-                _validate(job[1], purposes, versions)
-                await self._plan(uow, batch, index, job, named[index])
-            except ConsentError as error:
-                batch.outcomes[index] = error
-        if batch.created:
-            expected = sum(len(s.identifiers) for s in batch.created)
-            if await uow.subjects.create_many(batch.created, batch.now) != expected:
-                raise Undone
-        appended = [e for index in sorted(batch.events) for e in batch.events[index]]
-        written = {e.event_id: e for e in await uow.consents.append(appended, batch.now)}
-        return batch, written
+        self, uow: UnitOfWork, parts: list[tuple[UUID, list[Job]]], now: datetime
+    ) -> tuple[list[_Batch], dict[UUID, ConsentEvent]]:
+        """Everything of the batch up to its commit, every tenant's reads in one call and its
+        writes in one more: each tenant's part, and the written events by id."""
+        named = [[self._digests(tenant_id, job) for job in jobs] for tenant_id, jobs in parts]
+        queries = [
+            PartQuery(
+                tenant_id,
+                sorted({t.purpose for _, command in jobs for t in _targets(command)}),
+                sorted({d for ds in names for d in ds}),
+            )
+            for (tenant_id, jobs), names in zip(parts, named, strict=True)
+        ]
+        reads = await uow.batch_reads(queries)
+        batches = []
+        for (_, jobs), names, read in zip(parts, named, reads, strict=True):
+            batch = _Batch(now, [None] * len(jobs), read)
+            for index, job in enumerate(jobs):
+                try:
+                    if not names[index]:
+                        batch.later.append(index)
+                        continue
+                    _validate(job[1], read.purposes, read.versions)
+                    self._plan(batch, index, job, names[index])
+                except ConsentError as error:
+                    batch.outcomes[index] = error
+            batches.append(batch)
+        writes = [
+            PartWrite(tenant_id, batch.created, [e for i in sorted(b) for e in b[i]])
+            for (tenant_id, _), batch in zip(parts, batches, strict=True)
+            if (b := batch.events) or batch.created
+        ]
+        if not writes:
+            return batches, {}
+        try:
+            appended = await uow.batch_writes(writes, now)
+        except IdentifiersTaken:
+            raise Undone from None
+        return batches, {e.event_id: e for e in appended}
 
     def _digests(self, tenant_id: UUID, job: Job) -> dict[Digest, Identifier]:
         """The identifiers the call names by digest; none when the call runs alone."""
@@ -175,9 +197,8 @@ class GroupedWrites(GroupCommit[Job, Written]):
             named = []
         return {(i.kind, self._hasher.digest(tenant_id, i)): i for i in named}
 
-    async def _plan(
+    def _plan(
         self,
-        uow: UnitOfWork,
         batch: _Batch,
         index: int,
         job: Job,
@@ -186,7 +207,7 @@ class GroupedWrites(GroupCommit[Job, Written]):
         """Put the call's subject and events into the batch, or leave it for after: when another
         call of the batch names one of its identifiers or its subject, or when it links a new
         identifier to a known subject."""
-        owners = batch.owners
+        owners = batch.read.owners
         linked = {owners[d] for d in named if d in owners}
         if len(linked) > 1:
             raise FailedPrecondition(CONFLICT)
@@ -203,13 +224,13 @@ class GroupedWrites(GroupCommit[Job, Written]):
             key, wrapped = self._keys.made(tenant_id, subject_id)
         else:
             subject_id = known
-            existing = await self._keys.existing(uow, tenant_id, subject_id)
-            if existing is None:
+            stored = batch.read.keys.get(subject_id)
+            if stored is None:
                 # A key made here would be an insert of its own before the append: two batches
                 # making keys in opposite orders would deadlock. The one-call path makes it.
                 batch.later.append(index)
                 return
-            key = existing
+            key = self._keys.unwrapped(tenant_id, subject_id, stored)
         events = _events(command, principal, subject_id, key, batch)
         if any(e.state is ConsentState.PENDING for e in events):
             batch.later.append(index)  # its confirmation is stored and sent by the one-call path
@@ -248,7 +269,7 @@ def _events(
             subject_id,
             key,
             role=command.processing_role or principal.tenant.processing_role,
-            purposes=batch.purposes,
+            purposes=batch.read.purposes,
             now=batch.now,
             pending_days=DEFAULT_PENDING_DAYS,
         )

@@ -35,6 +35,10 @@ class SubjectKeys:
         """A new subject's fresh key and its wrapped form, to be stored with the subject."""
         return self._keyring.new_key(tenant_id, subject_id)
 
+    def unwrapped(self, tenant_id: UUID, subject_id: UUID, wrapped: bytes) -> SubjectKey:
+        """The subject's key from its wrapped form, read elsewhere (a write batch's reads)."""
+        return self._keyring.unwrap(tenant_id, subject_id, wrapped)
+
     async def existing(
         self, uow: UnitOfWork, tenant_id: UUID, subject_id: UUID
     ) -> SubjectKey | None:

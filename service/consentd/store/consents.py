@@ -52,7 +52,7 @@ SELECT * FROM consentd_append_events(
 """
 
 
-def _event_columns(event: ConsentEvent) -> tuple[Any, ...]:
+def event_columns(event: ConsentEvent) -> tuple[Any, ...]:
     """The event as the parameters $3..$19 of _APPEND take it."""
     return (
         event.event_id,
@@ -137,7 +137,7 @@ class SqlConsents:
         if not events:
             return []
         subjects = sorted({e.subject_id for e in events})
-        columns = zip(*(_event_columns(e) for e in events), strict=True)
+        columns = zip(*(event_columns(e) for e in events), strict=True)
         rows = await self._raw.fetch(
             _APPEND, self._tenant, subjects, *map(list, columns), queued_at
         )

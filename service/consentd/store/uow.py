@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextvars import Context, copy_context
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 from uuid import UUID
@@ -16,13 +17,13 @@ from sqlalchemy.dialects.postgresql import UUID as UUID_TYPE
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consentd.app.idempotency import NO_ANSWER, Once
-from consentd.app.ports import ChangeSignal, Digest
+from consentd.app.ports import ChangeSignal, PartQuery, PartRead, PartWrite
 from consentd.domain.audit import CheckpointSigner
-from consentd.domain.model import Purpose
+from consentd.domain.model import ConsentEvent
 from consentd.store.audit import SqlAudit
 from consentd.store.breach import SqlBreach
 from consentd.store.campaign import SqlCampaign
-from consentd.store.catalog import SqlCatalog, purpose_of
+from consentd.store.catalog import SqlCatalog
 from consentd.store.confirmations import SqlConfirmations
 from consentd.store.connections import discard, discards_connection
 from consentd.store.consents import SqlConsents
@@ -35,6 +36,7 @@ from consentd.store.requests import SqlRequests
 from consentd.store.retention import SqlRetention
 from consentd.store.rights import SqlRights
 from consentd.store.subjects import SqlSubjects
+from consentd.store.write_batch import read_parts, write_parts
 
 # Set per transaction (is_local = true), so a pooled connection never carries a tenant into the
 # next request. Row-level security policies read it.
@@ -49,8 +51,11 @@ SET_TENANT_BOUNDED = sa.select(
 # Migration 0011's guard: refuses (SQLSTATE CDP01) a transaction of a tenant that was purged,
 # with no window (the purge marks the tenant under a lock this takes shared).
 GUARD = sa.func.consentd_tenant_writable(sa.cast(sa.bindparam("tenant"), UUID_TYPE))
-# A write batch's part: the tenant set and guarded, its purposes and owners read (0016).
-_BATCH_PART = "SELECT * FROM consentd_batch_part($1, $2, $3, $4)"
+# A call's remaining deadline as the transaction's statement and lock timeouts.
+_BOUND = sa.select(
+    sa.func.set_config("statement_timeout", sa.bindparam("wait"), True),
+    sa.func.set_config("lock_timeout", sa.bindparam("wait"), True),
+)
 # The four statements, by (bounded by a deadline, guarded), built once: add_columns() on every
 # transaction made a new statement whose cache key SQLAlchemy computed again each time.
 _ENTER = {
@@ -173,31 +178,41 @@ class SqlUnitOfWork:
         self._tenant = tenant_id
         self._bind(conn, raw)
 
-    async def batch_part(
-        self, tenant_id: UUID, purpose_ids: Sequence[str], digests: Sequence[Digest]
-    ) -> tuple[dict[str, Purpose], dict[Digest, UUID]]:
-        """Inside `tenant_id` (switched to when another), the purposes and the identifiers'
-        owners: what a part of a write batch reads first, in one round trip (migration 0016's
-        consentd_batch_part sets the tenant, passes the purge guard, then reads)."""
-        # The function sets no call deadline and always passes the guard: a unit of work under
-        # a deadline, or an unguarded one, switches (set_tenant) and reads in two statements.
-        if remaining_milliseconds() is not None or not self._guarded:
-            if tenant_id != self._tenant:
-                await self.switch(tenant_id)
-            return await self.catalog.purposes(purpose_ids), await self.subjects.owners(digests)
-        conn, raw = await self._leave() if tenant_id != self._tenant else self._open()
-        kinds = [kind.value for kind, _ in digests]
-        rows = await raw.fetch(
-            _BATCH_PART, tenant_id, list(purpose_ids), kinds, [d for _, d in digests]
-        )
-        if tenant_id != self._tenant:
-            self._tenant = tenant_id
-            self._bind(conn, raw)
-        purposes = [purpose_of(r["o_purpose"]) for r in rows if r["o_purpose"] is not None]
-        owned = [
-            (r["o_kind"], r["o_digest"], r["o_subject"], r["o_key"]) for r in rows if r["o_kind"]
-        ]
-        return {p.purpose_id: p for p in purposes}, self.subjects.adopt(owned)
+    async def batch_reads(self, parts: Sequence[PartQuery]) -> list[PartRead]:
+        """Every part's purposes, owners (with their data keys) and notice versions, each inside
+        its tenant and past its purge guard, in one round trip (migration 0018). The unit of
+        work is left inside the last part's tenant."""
+        raw = await self._into_batch()
+        read = await read_parts(raw, parts)
+        self._moved(parts[-1].tenant_id)
+        return read
+
+    async def batch_writes(self, parts: Sequence[PartWrite], now: datetime) -> list[ConsentEvent]:
+        """Every part's new subjects and events, each inside its tenant, in one round trip
+        (migration 0018); each tenant that appended has its sequencer woken after the commit."""
+        raw = await self._into_batch()
+        written = await write_parts(raw, parts, now)
+        self._woken.update(p.tenant_id for p in parts if p.events)
+        self._moved(parts[-1].tenant_id)
+        return written
+
+    async def _into_batch(self) -> Driver:
+        """Ready for a batch statement that moves through tenants: the current tenant's queue
+        written; under a call deadline, the remaining time set as the statement and lock
+        timeouts, as a switch sets them. The batch functions pass the purge guard: an unguarded
+        unit of work (purge, credentials) has no business running them."""
+        if not self._guarded:
+            raise RuntimeError("a write batch runs in a guarded unit of work")
+        conn, raw = await self._leave()
+        wait = remaining_milliseconds()
+        if wait is not None:
+            await conn.execute(_BOUND, {"wait": str(wait)})
+        return raw
+
+    def _moved(self, tenant_id: UUID) -> None:
+        conn, raw = self._open()
+        self._tenant = tenant_id
+        self._bind(conn, raw)
 
     def _open(self) -> tuple[AsyncConnection, Driver]:
         if self._conn is None or self._driver is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from consentd.app.ports._base import CheckKey, Clock, Digest
 from consentd.app.ports.audit import AuditRepository, Integrated, LogIntegration, LogSequencer
+from consentd.app.ports.batches import IdentifiersTaken, PartQuery, PartRead, PartWrite
 from consentd.app.ports.consents import (
     CampaignRepository,
     CatalogRepository,
@@ -57,6 +58,7 @@ __all__ = [
     "CookieRepository",
     "Digest",
     "FeedChange",
+    "IdentifiersTaken",
     "Integrated",
     "JobUnitOfWorkFactory",
     "LogIntegration",
@@ -64,6 +66,9 @@ __all__ = [
     "MonthlyCounts",
     "NewSubject",
     "Notifier",
+    "PartQuery",
+    "PartRead",
+    "PartWrite",
     "ReadUnitOfWork",
     "ReadUnitOfWorkFactory",
     "RequestRepository",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
 from consentd.app.idempotency import NO_ANSWER, Once
-from consentd.app.ports._base import Digest
 from consentd.app.ports.audit import AuditRepository
+from consentd.app.ports.batches import PartQuery, PartRead, PartWrite
 from consentd.app.ports.consents import (
     CampaignRepository,
     CatalogRepository,
@@ -24,11 +25,12 @@ from consentd.app.ports.rights import (
     RetentionRepository,
     RightsRepository,
 )
-from consentd.domain.model import Purpose
+from consentd.domain.model import ConsentEvent
 
 
 class UnitOfWork(Protocol):
-    """One transaction inside one tenant at a time (batch_part() moves it to another). Leaving
+    """One transaction inside one tenant at a time (a write batch's calls move it through
+    several). Leaving
     the block without commit() rolls back."""
 
     @property
@@ -76,11 +78,17 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    async def batch_part(
-        self, tenant_id: UUID, purpose_ids: Sequence[str], digests: Sequence[Digest]
-    ) -> tuple[dict[str, Purpose], dict[Digest, UUID]]:
-        """Inside `tenant_id` (switched to when another), the purposes and the identifiers'
-        owners: what a part of a write batch reads first, in one round trip."""
+    async def batch_reads(self, parts: Sequence[PartQuery]) -> list[PartRead]:
+        """Each part's purposes, owners (with their data keys) and notice versions, read inside
+        its tenant, the tenants in the order given (each refused, as at the start, when
+        purged). The unit of work is left inside the last part's tenant."""
+        ...
+
+    async def batch_writes(self, parts: Sequence[PartWrite], now: datetime) -> list[ConsentEvent]:
+        """Each part's new subjects and events written inside its tenant, in the order given, at
+        `now` (their creation and queueing time); the events as stored. IdentifiersTaken when
+        another transaction linked one of the new identifiers first (the transaction can only
+        roll back then)."""
         ...
 
     async def commit_refusal(self) -> None:

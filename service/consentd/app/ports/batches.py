@@ -1,0 +1,46 @@
+"""What a write batch (app/grouped_writes.py) asks of its unit of work: every tenant's reads in
+one call, every tenant's writes in one more."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from consentd.app.ports._base import Digest
+from consentd.app.ports.consents import NewSubject
+from consentd.domain.model import ConsentEvent, Purpose
+
+
+@dataclass(frozen=True, slots=True)
+class PartQuery:
+    """What one tenant's part of a batch reads: these purposes, the owners of these digests."""
+
+    tenant_id: UUID
+    purpose_ids: Sequence[str]
+    digests: Sequence[Digest]
+
+
+@dataclass(frozen=True, slots=True)
+class PartRead:
+    """One tenant's answer: its purposes, the identifiers' owners with the wrapped data keys of
+    those that have one, and every version of the purposes' notices."""
+
+    purposes: dict[str, Purpose]
+    owners: dict[Digest, UUID]
+    keys: dict[UUID, bytes] = field(default_factory=dict)
+    versions: dict[str, set[int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PartWrite:
+    """One tenant's part to write: new subjects first, then the events, in this order."""
+
+    tenant_id: UUID
+    created: Sequence[NewSubject]
+    events: Sequence[ConsentEvent]
+
+
+class IdentifiersTaken(Exception):
+    """Another transaction linked one of the batch's new identifiers first: the batch's
+    transaction cannot commit (its calls run again, alone)."""

@@ -1,0 +1,91 @@
+"""A write batch's reads and writes, every tenant's part in one statement each (migration 0018:
+consentd_batch_reads, consentd_batch_writes). Each part travels as a slice of flat arrays, its
+length in a `*_counts` array, the tenants in the order given."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from itertools import chain
+
+from consentd.app.ports import IdentifiersTaken, PartQuery, PartRead, PartWrite
+from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.model import ConsentEvent
+from consentd.store.catalog import purpose_of
+from consentd.store.consents import event_columns, event_of
+from consentd.store.driver import Driver
+
+_READS = "SELECT * FROM consentd_batch_reads($1, $2, $3, $4, $5, $6)"
+_WRITES = """
+SELECT * FROM consentd_batch_writes(
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+    $21, $22, $23, $24, $25, $26, $27, $28
+)
+"""
+# consentd_batch_writes' refusal: an identifier of the batch was linked by another writer first.
+TAKEN_STATE = "CDP02"
+
+
+async def read_parts(raw: Driver, parts: Sequence[PartQuery]) -> list[PartRead]:
+    """Every part's purposes, owners with their data keys, and notice versions, in one round
+    trip; the transaction is left inside the last part's tenant."""
+    rows = await raw.fetch(
+        _READS,
+        [p.tenant_id for p in parts],
+        [len(p.purpose_ids) for p in parts],
+        list(chain.from_iterable(p.purpose_ids for p in parts)),
+        [len(p.digests) for p in parts],
+        [kind.value for p in parts for kind, _ in p.digests],
+        [digest for p in parts for _, digest in p.digests],
+    )
+    read = {p.tenant_id: PartRead({}, {}) for p in parts}
+    for row in rows:
+        part = read[row["o_tenant"]]
+        if row["o_purpose"] is not None:
+            purpose = purpose_of(row["o_purpose"])
+            part.purposes[purpose.purpose_id] = purpose
+        elif row["o_kind"] is not None:
+            subject_id = row["o_subject"]
+            part.owners[IdentifierKind(row["o_kind"]), row["o_digest"]] = subject_id
+            if row["o_key"] is not None:
+                part.keys[subject_id] = bytes(row["o_key"])
+        else:
+            part.versions[row["o_notice"]] = set(row["o_versions"])
+    for part in read.values():  # a notice without versions has none to name
+        for purpose in part.purposes.values():
+            if purpose.notice_id is not None:
+                part.versions.setdefault(purpose.notice_id, set())
+    return [read[p.tenant_id] for p in parts]
+
+
+async def write_parts(raw: Driver, parts: Sequence[PartWrite], now: datetime) -> list[ConsentEvent]:
+    """Every part's new subjects (their identifiers linked in digest order: two batches linking
+    the same identifiers wait for each other in one order) and events, in one round trip.
+    IdentifiersTaken when another writer linked one of the identifiers first."""
+    links = [
+        sorted((d, sealed, s.subject_id) for s in p.created for d, sealed in s.identifiers)
+        for p in parts
+    ]
+    events = [event_columns(e) for p in parts for e in p.events]
+    columns = [list(c) for c in zip(*events, strict=True)] if events else [[]] * 17
+    try:
+        rows = await raw.fetch(
+            _WRITES,
+            [p.tenant_id for p in parts],
+            now,
+            [len(p.created) for p in parts],
+            [s.subject_id for p in parts for s in p.created],
+            [s.wrapped_key for p in parts for s in p.created],
+            [len(mine) for mine in links],
+            [kind.value for mine in links for (kind, _), _, _ in mine],
+            [digest for mine in links for (_, digest), _, _ in mine],
+            [subject_id for mine in links for _, _, subject_id in mine],
+            [sealed for mine in links for _, sealed, _ in mine],
+            [len(p.events) for p in parts],
+            *columns,
+        )
+    except Exception as error:
+        if getattr(error, "sqlstate", None) == TAKEN_STATE:
+            raise IdentifiersTaken from error
+        raise
+    return [event_of(row) for row in rows]
