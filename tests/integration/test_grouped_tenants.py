@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
 
@@ -18,8 +18,9 @@ from consentd.app.commands import CheckConsent, Choice, RecordConsent
 from consentd.app.consents import Written
 from consentd.app.ports import PartQuery, PartWrite
 from consentd.bootstrap import App
+from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierKind
-from consentd.domain.model import ConsentState, Decision, LawfulBasis, Purpose, Source
+from consentd.domain.model import ConsentState, Decision, LawfulBasis, Notice, Purpose, Source
 from consentd.domain.tenancy import Tenant
 from consentd.store.database import set_call_deadline
 from consentd.store.uow import SqlUnitOfWork
@@ -27,10 +28,10 @@ from tests.conftest import owner
 from tests.integration.helpers import NEWSLETTER, catalogue, email, principal
 
 
-def _record(who: Identifier) -> RecordConsent:
+def _record(who: Identifier, notice_version: int | None = None) -> RecordConsent:
     return RecordConsent(
         identifiers=(who,),
-        choices=(Choice(NEWSLETTER, ConsentState.GRANTED),),
+        choices=(Choice(NEWSLETTER, ConsentState.GRANTED, notice_version=notice_version),),
         source=Source.API,
         actor="grouped",
     )
@@ -215,3 +216,45 @@ async def test_a_batch_that_lost_a_race_writes_nothing_and_each_call_runs_alone(
         )
         assert {r[0] for r in made} == set(mine)  # nothing the rolled-back batch made
     assert racer in {w.subject_id for (t, _), w in zip(calls, written, strict=True)}
+
+
+async def test_a_batch_checks_notice_versions_against_each_tenants_own_notices(
+    app: App, admin: AdminUseCases
+) -> None:
+    """Two tenants with a notice of the same id, published twice in the first and once in the
+    second: in one batch, version 2 is taken in the first and refused in the second (InvalidInput
+    naming the field), version 1 taken in both; each answer as alone."""
+    first, second = await _tenants(app, admin, 2, "notices")
+    for tenant, versions in ((first, 2), (second, 1)):
+        for n in range(versions):
+            text = f"texte {n}"
+            notice = Notice("privacy", 0, "Avis", "fr-FR", text, "", False, datetime.now(UTC))
+            await app.catalog.publish_notice(principal(tenant), notice)
+        purpose = Purpose("newsletter", LawfulBasis.CONSENT, notice_id="privacy")
+        await app.catalog.put_purpose(principal(tenant), purpose)
+    calls = [
+        (tenant, version, email(f"v{version}-{n}@example.fr"))
+        for n in range(3)
+        for version in (1, 2)
+        for tenant in (first, second)
+    ]
+    answers = await asyncio.gather(
+        *(
+            app.consents.record_consent(principal(t), _record(who, notice_version=v))
+            for t, v, who in calls
+        ),
+        return_exceptions=True,
+    )
+    for (tenant, version, _), answer in zip(calls, answers, strict=True):
+        if tenant is second and version == 2:
+            assert isinstance(answer, InvalidInput), answer
+            assert "choices[0].notice_version" in str(answer)
+        else:
+            assert isinstance(answer, Written), answer
+    shared = await _owner_rows(
+        app,
+        "SELECT count(*) FROM (SELECT xmin::text FROM consent_events WHERE tenant_id = ANY(:ids) "
+        "GROUP BY 1 HAVING count(DISTINCT tenant_id) > 1) AS x",
+        ids=[first.tenant_id, second.tenant_id],
+    )
+    assert shared[0][0] > 0, "no batch wrote both tenants"
