@@ -78,17 +78,10 @@ class SqlSubjects:
         kinds = [kind.value for kind, _ in digests]
         values = [digest for _, digest in digests]
         rows = await self._raw.fetch(_OWNERS, self._tenant, kinds, values)
-        return self.adopt(
-            [(r["kind"], r["digest"], r["subject_id"], r["wrapped_key"]) for r in rows]
-        )
-
-    def adopt(self, owned: Sequence[tuple[str, bytes, UUID, bytes | None]]) -> dict[Digest, UUID]:
-        """Owners read elsewhere in this transaction (kind, digest, subject, wrapped data key):
-        their keys cached as owners() caches them."""
-        for _, _, subject_id, wrapped in owned:
-            if wrapped is not None:
-                self._keys.setdefault(subject_id, bytes(wrapped))
-        return {(IdentifierKind(kind), digest): subject_id for kind, digest, subject_id, _ in owned}
+        for row in rows:  # their data keys, for this transaction (SqlRights reads them)
+            if row["wrapped_key"] is not None:
+                self._keys.setdefault(row["subject_id"], bytes(row["wrapped_key"]))
+        return {(IdentifierKind(r["kind"]), r["digest"]): r["subject_id"] for r in rows}
 
     async def exists(self, subject_id: UUID) -> bool:
         query = sa.select(subjects.c.subject_id).where(

@@ -1,7 +1,7 @@
-"""The unit of work: one connection, one transaction, one tenant at a time (a batch of several
-tenants' writes switches tenant between its parts); the use case that opens it commits it. A
-write under an idempotency key claims the key in this transaction and stores its answer before
-the commit (app/idempotency.py)."""
+"""The unit of work: one connection, one transaction, one tenant at a time (a write batch's two
+statements move it through several tenants, store/write_batch.py); the use case that opens it
+commits it. A write under an idempotency key claims the key in this transaction and stores its
+answer before the commit (app/idempotency.py)."""
 
 from __future__ import annotations
 
@@ -168,16 +168,6 @@ class SqlUnitOfWork:
         self.cookie_purge = SqlCookiePurge(conn, self._tenant)
         self.confirmations = SqlConfirmations(conn, self._tenant)
 
-    async def switch(self, tenant_id: UUID) -> None:
-        """Go on in the same transaction inside another tenant (group commit across tenants):
-        what the current tenant queued for its audit log is written now, its sequencer wake is
-        kept for the commit, and the next statements are the other tenant's (row-level
-        security reads the setting per statement; purged tenants refused as at the start)."""
-        conn, raw = await self._leave()
-        await set_tenant(conn, tenant_id, guarded=self._guarded)
-        self._tenant = tenant_id
-        self._bind(conn, raw)
-
     async def batch_reads(self, parts: Sequence[PartQuery]) -> list[PartRead]:
         """Every part's purposes, owners (with their data keys) and notice versions, each inside
         its tenant and past its purge guard, in one round trip (migration 0018). The unit of
@@ -199,8 +189,8 @@ class SqlUnitOfWork:
     async def _into_batch(self) -> Driver:
         """Ready for a batch statement that moves through tenants: the current tenant's queue
         written; under a call deadline, the remaining time set as the statement and lock
-        timeouts, as a switch sets them. The batch functions pass the purge guard: an unguarded
-        unit of work (purge, credentials) has no business running them."""
+        timeouts. The batch reads pass each tenant's purge guard (its lock held to the end of
+        the transaction): an unguarded unit of work (purge, credentials) has no business here."""
         if not self._guarded:
             raise RuntimeError("a write batch runs in a guarded unit of work")
         conn, raw = await self._leave()
@@ -220,8 +210,8 @@ class SqlUnitOfWork:
         return self._conn, self._driver
 
     async def _leave(self) -> tuple[AsyncConnection, Driver]:
-        """Done with the current tenant (before a switch): its audit queue written, its wake
-        kept for the commit."""
+        """Done with the current tenant (before a batch statement): its audit queue written,
+        its wake kept for the commit."""
         conn, raw = self._open()
         if self._once is not None:  # its key and answer are the first tenant's
             raise RuntimeError("a write under an idempotency key stays in its tenant")
