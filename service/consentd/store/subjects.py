@@ -36,9 +36,10 @@ WITH linked AS (
 )
 SELECT subject_id FROM linked
 """
-# New subjects (grouped writes, app/grouped_writes.py; imports, store/importing.py): the
-# subjects, their keys, their identifiers and the identifiers' holdings in one statement (foreign
-# keys are checked at its end); the identifiers linked, those another writer linked first left.
+# New subjects (the one-call path, app/subjects.py; imports, store/importing.py; write batches
+# run the same statement inside migration 0018's consentd_batch_writes): the subjects, their
+# keys, their identifiers and the identifiers' holdings in one statement (foreign keys are
+# checked at its end); the identifiers linked, those another writer linked first left.
 CREATE_LINKED = """
 WITH made AS (
     INSERT INTO subjects (tenant_id, subject_id, created_at)
