@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from consentd.postgres.tuning import parsed
+
 
 class ConfigError(ValueError):
     """A setting has a value the service cannot use; the message names the variable."""
@@ -55,6 +57,8 @@ class Settings:
     # transaction, at most (1: none).
     write_batch: int = 64
     embedded_postgres: bool = True  # false (the container image): DATABASE_URL is required
+    # The embedded cluster's extra server settings (name=value), after its sizing.
+    embedded_pg_settings: tuple[str, ...] = ()
     # Prometheus text on http://<address>/metrics; None (CONSENTD_METRICS_ADDRESS=off): no port.
     metrics_address: str | None = "127.0.0.1:9464"
     # Where spans go (OTLP over gRPC); None: no exporter, spans are not recorded.
@@ -113,6 +117,7 @@ class Settings:
             ),
             purge_batch_size=int(_number(env, "CONSENTD_PURGE_BATCH_SIZE", 1000)),
             embedded_postgres=_flag(env, "CONSENTD_EMBEDDED_POSTGRES", default=True),
+            embedded_pg_settings=_pg_settings(env),
             metrics_address=_metrics_address(env),
             otlp_endpoint=_otlp_endpoint(env),
             **_mail(env),
@@ -187,6 +192,13 @@ def _number(env: Mapping[str, str], name: str, default: float, *, zero: bool = F
     if value < 0 or (value == 0 and not zero):
         raise ConfigError(f"{name} must be positive" + (" or 0" if zero else ""))
     return value
+
+
+def _pg_settings(env: Mapping[str, str]) -> tuple[str, ...]:
+    try:
+        return parsed(env.get("CONSENTD_EMBEDDED_PG_SETTINGS", ""))
+    except ValueError as error:
+        raise ConfigError(f"CONSENTD_EMBEDDED_PG_SETTINGS: {error}") from None
 
 
 def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:

@@ -81,7 +81,7 @@ async def _embedded_database(settings: Settings) -> AsyncIterator[Database]:
     """The private PostgreSQL in the data folder: attached to, or started, watched (restarted
     when it dies) and stopped here."""
     home = _home(settings)
-    embedded = EmbeddedPostgres(home / "postgres")
+    embedded = EmbeddedPostgres(home / "postgres", settings=settings.embedded_pg_settings)
     started = not embedded.attach()
     if embedded.stopped_orphan is not None:
         log.warning("embedded_postgres_orphan_stopped", pid=embedded.stopped_orphan)

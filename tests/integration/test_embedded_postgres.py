@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from consentd.postgres import embedded
+from consentd.postgres import embedded, tuning
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
 pytestmark = pytest.mark.integration
@@ -180,3 +180,47 @@ def test_root_reports_untraversable_parent(workdir: Path) -> None:
     pg = EmbeddedPostgres(workdir / "pg", ephemeral=True)
     with pytest.raises(EmbeddedPostgresError, match="chmod o\\+x"):
         pg.start()
+
+
+async def _shown(url: str, *names: str) -> list[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        return [str(await conn.fetchval(f"SHOW {name}")) for name in names]
+    finally:
+        await conn.close()
+
+
+def test_a_durable_cluster_is_sized_to_the_memory_and_takes_the_settings_given(
+    workdir: Path,
+) -> None:
+    """A durable cluster runs with tuning.py's sizing of this machine's memory, then the
+    settings given (which win over the sizing)."""
+    given = ("work_mem=7MB", "max_wal_size=3GB")
+    pg = EmbeddedPostgres(workdir / "pg", settings=given)
+    buffers, _ = tuning.sized(tuning.available_memory())
+    try:
+        pg.start()
+        url = pg.url(driver="postgresql")
+        shown = asyncio.run(_shown(url, "shared_buffers", "max_wal_size", "work_mem"))
+    finally:
+        pg.stop()
+    expected = buffers.removeprefix("shared_buffers=")
+    expected = "1GB" if expected == "1024MB" else expected
+    assert shown == [expected, "3GB", "7MB"]
+
+
+def test_a_size_the_kernel_refuses_starts_with_postgresqls_defaults(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shared memory the kernel will not map (here 4 TB of buffers) is not a dead start: the
+    cluster starts again without the sizing, the settings given still applied."""
+    monkeypatch.setattr(embedded, "sized", lambda _: ("shared_buffers=4TB", "max_wal_size=4GB"))
+    pg = EmbeddedPostgres(workdir / "pg", settings=("work_mem=7MB",))
+    try:
+        pg.start()
+        url = pg.url(driver="postgresql")
+        shown = asyncio.run(_shown(url, "shared_buffers", "max_wal_size", "work_mem"))
+    finally:
+        pg.stop()
+    assert shown == ["128MB", "1GB", "7MB"]
+    assert pg.settings == ("work_mem=7MB",)

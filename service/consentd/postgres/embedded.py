@@ -34,15 +34,16 @@ from consentd.postgres.host import (
     log_tail,
     parent_is_consentd,
     pid_alive,
+    remove_stale_pid,
     seconds_left,
     server_user,
     stop_orphan,
 )
+from consentd.postgres.tuning import EPHEMERAL, NO_SHARED_MEMORY, available_memory, sized
 
 __all__ = ["EmbeddedPostgres", "EmbeddedPostgresError", "find_bindir"]
 
 _DB_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_EPHEMERAL = ["fsync=off", "synchronous_commit=off", "full_page_writes=off"]
 _PORT_TAKEN = "Address already in use"
 _CRASH_LEFTOVERS = ("pre-existing shared memory block", "lock file")
 
@@ -60,13 +61,17 @@ class EmbeddedPostgres:
         port: int | None = None,
         ephemeral: bool = False,
         superuser: str = "consentd",
+        settings: tuple[str, ...] = (),
     ) -> None:
         """ephemeral=True: fsync, synchronous_commit and full_page_writes off; the data
-        dir, password and log files are deleted on stop(). port None: a free port on
+        dir, password and log files are deleted on stop(); else sized to the memory
+        (postgres/tuning.py). `settings` (name=value) come last. port None: a free port on
         127.0.0.1 is picked at each start. Raises EmbeddedPostgresError if find_bindir()
         does, or if we are root and there is no `postgres` user."""
         self.data_dir = Path(data_dir).absolute()
         self.ephemeral, self.superuser = ephemeral, superuser
+        self._base = EPHEMERAL if ephemeral else sized(available_memory())
+        self.settings = (*self._base, *settings)
         self.password_file = self.data_dir.with_name(self.data_dir.name + ".password")
         self.log_file = self.data_dir.with_name(self.data_dir.name + ".log")
         self._fixed_port, self._port = port, port
@@ -114,7 +119,7 @@ class EmbeddedPostgres:
             if not (self.data_dir / "PG_VERSION").exists():
                 initdb(self._cluster(), deadline)
             self._password = self._read_password()
-            self._remove_stale_pid(deadline)
+            remove_stale_pid(self.data_dir, deadline)
             self._launch(deadline)
         except BaseException:
             self.stop()
@@ -222,22 +227,6 @@ class EmbeddedPostgres:
                 "restore it, or remove the data dir to start afresh"
             ) from None
 
-    def _remove_stale_pid(self, deadline: float) -> None:
-        """Delete postmaster.pid once its pid is dead (a dying one gets up to 2 s);
-        EmbeddedPostgresError if that postmaster still lives."""
-        pidfile = self.data_dir / "postmaster.pid"
-        try:
-            pid = pidfile.read_text().split("\n", 1)[0].strip().lstrip("-")
-        except FileNotFoundError:
-            return
-        grace = time.monotonic() + min(2.0, seconds_left(deadline))
-        while pid.isdigit() and pid_alive(int(pid), self.data_dir):
-            if time.monotonic() > grace:
-                msg = f"{self.data_dir} is in use by postgres pid {pid}: stop it first"
-                raise EmbeddedPostgresError(f"{msg} (kill -INT {pid})")
-            time.sleep(0.05)
-        pidfile.unlink(missing_ok=True)
-
     def _launch(self, deadline: float) -> None:
         """Spawn postgres until ready: once more on a new port if a picked port got taken,
         and again after a pause while a crashed server's orphans still hold its memory."""
@@ -251,6 +240,9 @@ class EmbeddedPostgres:
                 port_retries -= 1
             elif any(m in tail for m in _CRASH_LEFTOVERS) and seconds_left(deadline) > 0.2:
                 time.sleep(0.2)
+            elif NO_SHARED_MEMORY in tail and not self.ephemeral and self._base:
+                self.settings = self.settings[len(self._base) :]  # PostgreSQL's defaults
+                self._base = ()
             else:
                 msg = f"postgres exited at start (port {self._port}); its log ends:\n"
                 raise EmbeddedPostgresError(msg + tail)
@@ -261,7 +253,7 @@ class EmbeddedPostgres:
         self._sockets = socket_dir(self.data_dir, self._user)
         argv = [self._bin("postgres"), "-D", str(self.data_dir), "-k", self._sockets]
         argv += ["-p", str(self.port), "-c", "listen_addresses=127.0.0.1"]
-        for setting in _EPHEMERAL if self.ephemeral else []:
+        for setting in self.settings:
             argv += ["-c", setting]
         fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         with os.fdopen(fd, "ab") as log:

@@ -158,3 +158,20 @@ def log_tail(log_file: Path, offset: int, lines: int = 20) -> str:
     except FileNotFoundError:
         text = ""
     return "\n".join(text.splitlines()[-lines:]) or "(empty)"
+
+
+def remove_stale_pid(data_dir: Path, deadline: float) -> None:
+    """Delete data_dir's postmaster.pid once its pid is dead (a dying one gets up to 2 s);
+    EmbeddedPostgresError if that postmaster still lives."""
+    pidfile = data_dir / "postmaster.pid"
+    try:
+        pid = pidfile.read_text().split("\n", 1)[0].strip().lstrip("-")
+    except FileNotFoundError:
+        return
+    grace = time.monotonic() + min(2.0, seconds_left(deadline))
+    while pid.isdigit() and pid_alive(int(pid), data_dir):
+        if time.monotonic() > grace:
+            msg = f"{data_dir} is in use by postgres pid {pid}: stop it first"
+            raise EmbeddedPostgresError(f"{msg} (kill -INT {pid})")
+        time.sleep(0.05)
+    pidfile.unlink(missing_ok=True)

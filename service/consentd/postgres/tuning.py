@@ -1,0 +1,59 @@
+"""The server settings an embedded cluster starts with (`postgres -c name=value`).
+
+A durable cluster (`consentd serve`'s, the benchmark's) is sized to the memory it may use:
+`shared_buffers` a quarter of it, between PostgreSQL's own default (128 MB) and 1 GB, and
+`max_wal_size` 4 GB. PostgreSQL's defaults fit a small shared machine; with them, an import of a
+million rows outgrew the buffers (indexes on random keys: digests, subject and event ids) and
+checkpointed every 1 GB of WAL, each checkpoint followed by full-page images of every page
+touched again. Measured (bench/campaign.py --lines import --import-rows 1000000, one run each,
+this 2-core 24 GiB machine): 5,767 rows/s with the defaults, 6,206 with max_wal_size 4 GB, 6,980
+with shared_buffers 512 MB as well, 7,215 with 1 GB. The memory is the machine's, or its
+control group's limit when lower (a container). A test cluster (ephemeral) keeps the defaults
+and gives up durability instead. `CONSENTD_EMBEDDED_PG_SETTINGS` (Settings) adds or overrides
+any setting.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+EPHEMERAL = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+# What postgres says when the kernel refuses the shared memory asked for: started again
+# without the sizing (the settings given still apply).
+NO_SHARED_MEMORY = "could not map anonymous shared memory"
+_MB = 1 << 20
+_BUFFERS_MB = (128, 1024)
+_LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
+_SETTING = re.compile(r"[A-Za-z][A-Za-z0-9_.]*=[^\s=][^\s]*")
+
+
+def available_memory(limits: Iterable[Path] = _LIMITS) -> int:
+    """Bytes of memory this process may use: the machine's, or a lower control-group limit."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for path in limits:
+        try:
+            limit = path.read_text().strip()
+        except OSError:
+            continue
+        if limit.isdigit():
+            memory = min(memory, int(limit))
+    return memory
+
+
+def sized(memory: int) -> tuple[str, ...]:
+    """The settings of a durable cluster that may use `memory` bytes."""
+    low, high = _BUFFERS_MB
+    buffers = max(low, min(high, memory // 4 // _MB))
+    return (f"shared_buffers={buffers}MB", "max_wal_size=4GB")
+
+
+def parsed(value: str) -> tuple[str, ...]:
+    """`name=value` settings separated by spaces; ValueError naming the first that is not."""
+    settings = tuple(value.split())
+    for setting in settings:
+        if not _SETTING.fullmatch(setting):
+            raise ValueError(f"{setting!r} is not name=value (a PostgreSQL setting)")
+    return settings
