@@ -190,6 +190,16 @@ async def _shown(url: str, *names: str) -> list[str]:
         await conn.close()
 
 
+def _sizes(pg: EmbeddedPostgres) -> list[str]:
+    """shared_buffers, max_wal_size and work_mem of `pg` once started (then stopped)."""
+    try:
+        pg.start()
+        url = pg.url(driver="postgresql")
+        return asyncio.run(_shown(url, "shared_buffers", "max_wal_size", "work_mem"))
+    finally:
+        pg.stop()
+
+
 def test_a_durable_cluster_is_sized_to_the_memory_and_takes_the_settings_given(
     workdir: Path,
 ) -> None:
@@ -198,12 +208,7 @@ def test_a_durable_cluster_is_sized_to_the_memory_and_takes_the_settings_given(
     given = ("work_mem=7MB", "max_wal_size=3GB")
     pg = EmbeddedPostgres(workdir / "pg", settings=given)
     buffers, _ = tuning.sized(tuning.available_memory())
-    try:
-        pg.start()
-        url = pg.url(driver="postgresql")
-        shown = asyncio.run(_shown(url, "shared_buffers", "max_wal_size", "work_mem"))
-    finally:
-        pg.stop()
+    shown = _sizes(pg)
     expected = buffers.removeprefix("shared_buffers=")
     expected = "1GB" if expected == "1024MB" else expected
     assert shown == [expected, "3GB", "7MB"]
@@ -216,11 +221,6 @@ def test_a_size_the_kernel_refuses_starts_with_postgresqls_defaults(
     cluster starts again without the sizing, the settings given still applied."""
     monkeypatch.setattr(embedded, "sized", lambda _: ("shared_buffers=4TB", "max_wal_size=4GB"))
     pg = EmbeddedPostgres(workdir / "pg", settings=("work_mem=7MB",))
-    try:
-        pg.start()
-        url = pg.url(driver="postgresql")
-        shown = asyncio.run(_shown(url, "shared_buffers", "max_wal_size", "work_mem"))
-    finally:
-        pg.stop()
+    shown = _sizes(pg)
     assert shown == ["128MB", "1GB", "7MB"]
     assert pg.settings == ("work_mem=7MB",)
