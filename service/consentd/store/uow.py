@@ -41,21 +41,17 @@ from consentd.store.write_batch import read_parts, write_parts
 # Set per transaction (is_local = true), so a pooled connection never carries a tenant into the
 # next request. Row-level security policies read it.
 SET_TENANT = sa.select(sa.func.set_config("consentd.tenant_id", sa.bindparam("tenant"), True))
-# The same, with the call's remaining deadline as this transaction's statement and lock timeouts
-# (the connection's own are the configured ceiling): a caller gone is a wait ended.
-SET_TENANT_BOUNDED = sa.select(
-    sa.func.set_config("consentd.tenant_id", sa.bindparam("tenant"), True),
-    sa.func.set_config("statement_timeout", sa.bindparam("wait"), True),
-    sa.func.set_config("lock_timeout", sa.bindparam("wait"), True),
-)
-# Migration 0011's guard: refuses (SQLSTATE CDP01) a transaction of a tenant that was purged,
-# with no window (the purge marks the tenant under a lock this takes shared).
-GUARD = sa.func.consentd_tenant_writable(sa.cast(sa.bindparam("tenant"), UUID_TYPE))
-# A call's remaining deadline as the transaction's statement and lock timeouts.
+# The call's remaining deadline as this transaction's statement and lock timeouts (the
+# connection's own are the configured ceiling): a caller gone is a wait ended.
 _BOUND = sa.select(
     sa.func.set_config("statement_timeout", sa.bindparam("wait"), True),
     sa.func.set_config("lock_timeout", sa.bindparam("wait"), True),
 )
+# The tenant and the deadline together.
+SET_TENANT_BOUNDED = SET_TENANT.add_columns(*_BOUND.selected_columns)
+# Migration 0011's guard: refuses (SQLSTATE CDP01) a transaction of a tenant that was purged,
+# with no window (the purge marks the tenant under a lock this takes shared).
+GUARD = sa.func.consentd_tenant_writable(sa.cast(sa.bindparam("tenant"), UUID_TYPE))
 # The four statements, by (bounded by a deadline, guarded), built once: add_columns() on every
 # transaction made a new statement whose cache key SQLAlchemy computed again each time.
 _ENTER = {

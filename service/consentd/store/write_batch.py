@@ -67,6 +67,7 @@ async def write_parts(raw: Driver, parts: Sequence[PartWrite], now: datetime) ->
         for p in parts
     ]
     events = [event_columns(e) for p in parts for e in p.events]
+    # One array per value of event_columns (17), empty when no part has events.
     columns = [list(c) for c in zip(*events, strict=True)] if events else [[]] * 17
     try:
         rows = await raw.fetch(

@@ -29,9 +29,8 @@ from consentd.domain.model import ConsentEvent
 
 
 class UnitOfWork(Protocol):
-    """One transaction inside one tenant at a time (a write batch's calls move it through
-    several). Leaving
-    the block without commit() rolls back."""
+    """One transaction inside one tenant at a time (a write batch's two calls move it through
+    several). Leaving the block without commit() rolls back."""
 
     @property
     def subjects(self) -> SubjectRepository: ...
