@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from consentd.postgres.tuning import parsed
 
 
 class ConfigError(ValueError):
@@ -194,11 +193,17 @@ def _number(env: Mapping[str, str], name: str, default: float, *, zero: bool = F
     return value
 
 
+_PG_SETTING = re.compile(r"[A-Za-z][A-Za-z0-9_.]*=[^\s=][^\s]*")
+
+
 def _pg_settings(env: Mapping[str, str]) -> tuple[str, ...]:
-    try:
-        return parsed(env.get("CONSENTD_EMBEDDED_PG_SETTINGS", ""))
-    except ValueError as error:
-        raise ConfigError(f"CONSENTD_EMBEDDED_PG_SETTINGS: {error}") from None
+    """`name=value` PostgreSQL settings separated by spaces (postgres/tuning.py)."""
+    settings = tuple(env.get("CONSENTD_EMBEDDED_PG_SETTINGS", "").split())
+    for setting in settings:
+        if not _PG_SETTING.fullmatch(setting):
+            msg = f"{setting!r} is not name=value (a PostgreSQL setting)"
+            raise ConfigError(f"CONSENTD_EMBEDDED_PG_SETTINGS: {msg}")
+    return settings
 
 
 def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:

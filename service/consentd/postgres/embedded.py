@@ -71,7 +71,7 @@ class EmbeddedPostgres:
         self.data_dir = Path(data_dir).absolute()
         self.ephemeral, self.superuser = ephemeral, superuser
         self._base = EPHEMERAL if ephemeral else sized(available_memory())
-        self.settings = (*self._base, *settings)
+        self._given = settings
         self.password_file = self.data_dir.with_name(self.data_dir.name + ".password")
         self.log_file = self.data_dir.with_name(self.data_dir.name + ".log")
         self._fixed_port, self._port = port, port
@@ -89,6 +89,12 @@ class EmbeddedPostgres:
         if self._port is None:
             raise EmbeddedPostgresError("no port yet: call start() first")
         return self._port
+
+    @property
+    def settings(self) -> tuple[str, ...]:
+        """What postgres starts with (`-c`): the sizing or the ephemeral settings, then those
+        given."""
+        return (*self._base, *self._given)
 
     @property
     def pid(self) -> int | None:
@@ -241,8 +247,7 @@ class EmbeddedPostgres:
             elif any(m in tail for m in _CRASH_LEFTOVERS) and seconds_left(deadline) > 0.2:
                 time.sleep(0.2)
             elif NO_SHARED_MEMORY in tail and not self.ephemeral and self._base:
-                self.settings = self.settings[len(self._base) :]  # PostgreSQL's defaults
-                self._base = ()
+                self._base = ()  # PostgreSQL's defaults, the settings given kept
             else:
                 msg = f"postgres exited at start (port {self._port}); its log ends:\n"
                 raise EmbeddedPostgresError(msg + tail)

@@ -9,14 +9,13 @@ touched again. Measured (bench/campaign.py --lines import --import-rows 1000000,
 this 2-core 24 GiB machine): 5,767 rows/s with the defaults, 6,206 with max_wal_size 4 GB, 6,980
 with shared_buffers 512 MB as well, 7,215 with 1 GB. The memory is the machine's, or its
 control group's limit when lower (a container). A test cluster (ephemeral) keeps the defaults
-and gives up durability instead. `CONSENTD_EMBEDDED_PG_SETTINGS` (Settings) adds or overrides
+and gives up durability instead. `CONSENTD_EMBEDDED_PG_SETTINGS` (config.py) adds or overrides
 any setting.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,7 +26,6 @@ NO_SHARED_MEMORY = "could not map anonymous shared memory"
 _MB = 1 << 20
 _BUFFERS_MB = (128, 1024)
 _LIMITS = (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes"))
-_SETTING = re.compile(r"[A-Za-z][A-Za-z0-9_.]*=[^\s=][^\s]*")
 
 
 def available_memory(limits: Iterable[Path] = _LIMITS) -> int:
@@ -48,12 +46,3 @@ def sized(memory: int) -> tuple[str, ...]:
     low, high = _BUFFERS_MB
     buffers = max(low, min(high, memory // 4 // _MB))
     return (f"shared_buffers={buffers}MB", "max_wal_size=4GB")
-
-
-def parsed(value: str) -> tuple[str, ...]:
-    """`name=value` settings separated by spaces; ValueError naming the first that is not."""
-    settings = tuple(value.split())
-    for setting in settings:
-        if not _SETTING.fullmatch(setting):
-            raise ValueError(f"{setting!r} is not name=value (a PostgreSQL setting)")
-    return settings
