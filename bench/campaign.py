@@ -609,7 +609,15 @@ class Conductor:
         best = [max(r, key=lambda x: x["rate"]) if r else {} for r in runs]
         return best[0], best[1]
 
-    def add(self, line: str, ours: dict[str, Any], base: dict[str, Any] | None, unit: str) -> None:
+    def add(
+        self,
+        line: str,
+        ours: dict[str, Any],
+        base: dict[str, Any] | None,
+        unit: str,
+        second: dict[str, Any] | None = None,
+    ) -> None:
+        """A row; `second`: the asyncpg baseline of a write line (bench/asyncpg_insert.py)."""
         ratio = f"{ours['rate'] / base['rate']:.2f}x" if base and base["rate"] else ""
         latency = f"{ours['p50']:.2f} / {ours['p99']:.2f}" if ours["p50"] else ""
         base_rate = f"{base['rate']:,.0f}" if base else ""
@@ -624,7 +632,11 @@ class Conductor:
         if ours.get("errors"):
             rate += f" ({ours['errors']:,} refused, not counted)"
         row = (line, rate, latency, base_rate, base_latency, ratio)
-        self.rows.append((*row, cpu, base_cpu))
+        asyncpg_base = asyncpg_ratio = ""
+        if second and second["rate"]:
+            asyncpg_base = f"{second['rate']:,.0f} ({second['p50']:.2f} / {second['p99']:.2f})"
+            asyncpg_ratio = f"{ours['rate'] / second['rate']:.2f}x"
+        self.rows.append((*row, cpu, base_cpu, asyncpg_base, asyncpg_ratio))
         print(f"  {line}: {self.rows[-1][1:]}", file=sys.stderr, flush=True)
 
     def table(self) -> str:
@@ -637,6 +649,8 @@ class Conductor:
             "ratio",
             "CPU % load / server / pg",
             "baseline CPU %",
+            "asyncpg INSERT (p50 / p99 ms)",
+            "ratio to it",
         )
         rows = [head, tuple("---" for _ in head), *self.rows]
         return "\n".join("| " + " | ".join(row) + " |" for row in rows)
@@ -763,10 +777,8 @@ def _conduct(args: argparse.Namespace) -> None:
             servers = c.start_consentd(port)
             big = {"concurrency": 1, "subjects": args.big}
             big_p50, _ = c.pair(("unary", address, big), None)
-            big_unary, _ = writes.best(
-                c,
-                lambda r: writes.h2load(c, "unary", address, [c.key], 0, subjects=args.big),
-                None,
+            (big_unary,) = writes.best(
+                c, lambda r: writes.h2load(c, "unary", address, [c.key], 0, subjects=args.big)
             )
             for proc in servers:
                 c.stop(proc)
@@ -795,7 +807,8 @@ def _conduct(args: argparse.Namespace) -> None:
         "and PostgreSQL (import: the import process under server). Baselines: echo server "
         "(unary), raw asyncpg with the service's check statement over precomputed digests on "
         "4 connections (bulk), a plain single-row INSERT per durable transaction at the same "
-        "concurrency (pgbench; writes), a plain COPY of the same file (import); for the size "
+        "concurrency (pgbench; writes; and, as issue 12 names it, from asyncpg on uvloop in one "
+        "process: the last two columns), a plain COPY of the same file (import); for the size "
         "lines the baseline column is the other size. Load generators: h2load (gRPC), wrk "
         "(Connect JSON), the Python client (bulk, 1 in flight, size and processes lines)."
     )

@@ -210,12 +210,14 @@ async def make_plain_tables(owner_dsn: str) -> None:
         await conn.close()
 
 
-def plain_insert(c: Any, table: str, clients: int) -> dict[str, Any]:
+def plain_insert(c: Any, table: str, clients: int, driver: str = "pgbench") -> dict[str, Any]:
+    """The plain INSERT at `clients` connections, driven by pgbench or by asyncpg."""
+    import asyncpg_insert
+
     script = (_PLAIN_EVENT if table == "plain_events" else _PLAIN_COOKIE).format(tenant=c.tenant)
     dsn = c.owner_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    return measure(
-        c, lambda: cload.run_pgbench(dsn, script, clients, c.args.seconds, c.args.warmup)
-    )
+    runner = cload.run_pgbench if driver == "pgbench" else asyncpg_insert.run
+    return measure(c, lambda: runner(dsn, script, clients, c.args.seconds, c.args.warmup))
 
 
 class AuditLag:
@@ -295,29 +297,30 @@ def measure(c: Any, run: Any) -> dict[str, Any]:
     return result
 
 
-def best(c: Any, ours: Any, base: Any | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """Alternate the two --rounds times (round number passed); the best run of each side."""
-    runs: list[list[dict[str, Any]]] = [[], []]
+def best(c: Any, ours: Any, *bases: Any) -> list[dict[str, Any]]:
+    """Alternate ours and the baselines --rounds times (round number passed); the best run of
+    each, ours first."""
+    runs: list[list[dict[str, Any]]] = [[] for _ in (ours, *bases)]
     for round_ in range(c.args.rounds):
-        runs[0].append(ours(round_))
-        if base is not None:
-            runs[1].append(base(round_))
-    pick = [max(r, key=lambda x: x["rate"]) if r else None for r in runs]
-    assert pick[0] is not None
-    return pick[0], pick[1]
+        for side, run in enumerate((ours, *bases)):
+            runs[side].append(run(round_))
+    return [max(r, key=lambda x: x["rate"]) for r in runs]
 
 
 def write_lines(c: Any, lines: set[str], address: str, http_address: str) -> None:
     """The cookie line, then RecordConsent and WithdrawConsent for one tenant and spread."""
     n = c.args.concurrency
     if "cookie" in lines:
-        ours, base = best(
-            c, lambda r: cookie(c, http_address), lambda r: plain_insert(c, "plain_cookies", FEW)
+        ours, base, second = best(
+            c,
+            lambda r: cookie(c, http_address),
+            lambda r: plain_insert(c, "plain_cookies", FEW),
+            lambda r: plain_insert(c, "plain_cookies", FEW, "asyncpg"),
         )
         p99, worst = ours["audit_lag_ms"]
         lag = f"audit log lag p99 {p99:.0f} ms, max {worst:.0f} ms"
         c.add(f"RecordCookieChoice, Connect JSON, wrk, {FEW} connections ({lag})", ours, base,
-              "writes/s")  # fmt: skip
+              "writes/s", second)  # fmt: skip
     groups = []
     if "writes" in lines:
         groups.append(("1 tenant", [c.key], c.args.small))
@@ -331,13 +334,15 @@ def write_lines(c: Any, lines: set[str], address: str, http_address: str) -> Non
             ("record", "RecordConsent (new subject)"),
             ("withdraw", "WithdrawConsent"),
         ):
-            ours, base = best(
+            ours, base, second = best(
                 c,
                 lambda r, m=mode, k=keys, s=subjects: h2load(
                     c, m, address, k, 1_000_000_000 * (1 + r), subjects=s, processes=WRITERS
                 ),
                 lambda r: plain_insert(c, "plain_events", n),
+                lambda r: plain_insert(c, "plain_events", n, "asyncpg"),
             )
             p99, worst = ours["audit_lag_ms"]
             lag = f"audit log lag p99 {p99:.0f} ms, max {worst:.0f} ms"
-            c.add(f"{name}, h2load, {n} in flight, {label} ({lag})", ours, base, "writes/s")
+            line = f"{name}, h2load, {n} in flight, {label} ({lag})"
+            c.add(line, ours, base, "writes/s", second)
