@@ -87,7 +87,7 @@ def import_file(c: Any, path: Path) -> dict[str, Any]:
         return {"count": rows, "seconds": took, "p50": 0.0, "p99": 0.0, "errors": errors,
                 "cpu": 0.0, "server_seconds": cpu}  # fmt: skip
 
-    return {**measure(c, run), **outcome}
+    return {**measure(c, run, lag=False), **outcome}
 
 
 def _phase_rate(stderr: str) -> float:
@@ -122,4 +122,4 @@ def copy_file(c: Any, path: Path) -> dict[str, Any]:
         took = asyncio.run(copy())
         return {"count": rows, "seconds": took, "p50": 0.0, "p99": 0.0, "errors": 0, "cpu": 0.0}
 
-    return measure(c, run)
+    return measure(c, run, lag=False)
