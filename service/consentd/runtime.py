@@ -109,7 +109,10 @@ async def _embedded_database(settings: Settings) -> AsyncIterator[Database]:
             with contextlib.suppress(asyncio.CancelledError):
                 await watching
         if started:
-            await asyncio.to_thread(embedded.stop)
+            # Its shutdown checkpoint gets the grace again (5 s at least); frozen or stuck, it is
+            # killed then, and its next start recovers from the WAL (nothing committed is lost).
+            bound = max(settings.shutdown_grace_seconds, 5.0)
+            await asyncio.to_thread(embedded.stop, bound)
             log.info("embedded_postgres_stopped")
 
 

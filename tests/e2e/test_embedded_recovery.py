@@ -6,10 +6,12 @@ postgres/embedded.py `attach`). Real processes, real signals."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
 import socket
+import time
 from pathlib import Path
 
 from tests.e2e.test_processes import _collect, _folder, _free_port, _running, _server, _serving
@@ -130,5 +132,37 @@ async def test_the_orphan_postmaster_of_a_killed_serve_is_replaced_and_stopped()
             serve.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(serve.wait(), 60) == 0
         assert _running({own}) == []
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+async def test_sigterm_with_the_embedded_postgres_frozen_exits_within_its_bounds() -> None:
+    """SIGTERM while the embedded PostgreSQL is frozen (SIGSTOP, postmaster and children):
+    the drain takes the grace, the fast shutdown the grace again (5 s at least), then the
+    cluster is killed and serve exits; the next serve recovers it. It waited 30 s, and a
+    frozen cluster's children never went."""
+    data = _folder()
+    env = {**_env(data), "CONSENTD_SHUTDOWN_GRACE_SECONDS": "2"}
+    try:
+        async with _server(env) as serve:
+            await _serving(_grpc_port(env), serve)
+            pid, _ = _postmaster(data)
+            os.killpg(pid, signal.SIGSTOP)  # its own session: the postmaster and every child
+            try:
+                serve.send_signal(signal.SIGTERM)
+                started = time.monotonic()
+                code = await asyncio.wait_for(serve.wait(), 60)
+                took = time.monotonic() - started
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGCONT)
+        print(f"serve exited {took:.2f} s after SIGTERM")
+        assert code == 0
+        assert took < 2 + 1 + 5 + 3, took  # drain, pools, the stop's bound, the exit
+        assert _running({pid}) == []
+        async with _server(env) as again:
+            await _serving(_grpc_port(env), again)
+            again.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(again.wait(), 60) == 0
     finally:
         shutil.rmtree(data, ignore_errors=True)

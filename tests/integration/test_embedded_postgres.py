@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -38,6 +39,26 @@ async def _select_one(url: str) -> tuple[int, str]:
         return int(row["one"]), str(row["db"])
     finally:
         await conn.close()
+
+
+def _children(pid: int) -> list[int]:
+    """The pids of pid's children (the postmaster's: checkpointer, writers, backends)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """pid exists and is not a zombie (killed, its exit not yet reaped by whoever adopted it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
 
 
 def _gone(pid: int, timeout: float = 5.0) -> bool:
@@ -101,6 +122,40 @@ def test_restart_after_postmaster_sigkill(workdir: Path) -> None:
         revived.stop()
         crashed.stop()  # reaps the killed child
     assert _gone(pid)
+
+
+def test_a_frozen_cluster_is_killed_with_its_backends_once_the_stop_bound_passes(
+    workdir: Path,
+) -> None:
+    """SIGSTOP on the postmaster and its children: stop(bound) ends soon after the bound, every
+    process of the cluster gone (a child left would hold the shared memory), and the next
+    start recovers and serves."""
+    pg = EmbeddedPostgres(workdir / "pg")
+    pg.start()
+    pid = pg.pid
+    assert pid is not None
+    children = _children(pid)
+    assert children  # its checkpointer, writers, launchers
+    os.killpg(pid, signal.SIGSTOP)  # the postmaster's group: it and every child
+    try:
+        started = time.monotonic()
+        pg.stop(timeout=1.0)
+        took = time.monotonic() - started
+        # Still frozen, a child left would never go: looked at before anything wakes them.
+        time.sleep(0.5)
+        left = [child for child in children if _running(child)]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGCONT)
+    assert took < 5.0, took
+    assert _gone(pid)
+    assert left == []
+    revived = EmbeddedPostgres(workdir / "pg", ephemeral=True)
+    try:
+        revived.start()
+        assert asyncio.run(_select_one(revived.url(driver="postgresql"))) == (1, "postgres")
+    finally:
+        revived.stop()
 
 
 def test_start_is_idempotent_and_restart_keeps_data(workdir: Path) -> None:

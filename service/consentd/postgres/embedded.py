@@ -171,15 +171,17 @@ class EmbeddedPostgres:
             self._fixed_port = fixed
 
     def stop(self, timeout: float = 30.0) -> None:
-        """SIGINT (fast shutdown) and reap the child; SIGKILL it after `timeout` seconds.
-        Then an ephemeral cluster's files are deleted. Safe to call twice."""
+        """SIGINT (fast shutdown) and reap the child; after `timeout` seconds (frozen, stuck)
+        SIGKILL it and its backends (its process group: a backend left would hold the shared
+        memory the next start needs). Then an ephemeral cluster's files are deleted. Safe to
+        call twice."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)  # its own session (start_new_session)
                 proc.wait()
         if self.ephemeral:
             remove_cluster(self.data_dir, self.password_file, self.log_file)
