@@ -567,3 +567,31 @@ async def test_a_page_url_with_a_backslash_whitespace_or_control_is_invalid(
     assert "backslash, whitespace, control" in message
     assert named in message
     assert await _choices(app, tenant) == []
+
+
+@pytest.mark.parametrize("seconds", [-62135596800, -62135596799, -1])
+async def test_a_contract_end_before_1970_is_invalid_and_changes_nothing(
+    channel: grpc.aio.Channel, stubs: Stubs, seconds: int
+) -> None:
+    """PutRetentionSettings with `contract_ended_at` at 0001-01-01 answered INTERNAL (the log's
+    stamp refused year 0), and year 1 was taken: a contract end in year 1 puts the tenant in
+    line for a purge. No timestamp of the contract may name a moment before 1970."""
+    retention = retention_pb2_grpc.RetentionServiceStub(channel)
+    ended = retention_pb2.RetentionSettings(legal_hold=True, legal_hold_reason="contentieux")
+    ended.contract_ended_at.seconds = seconds
+    put = retention.PutRetentionSettings(
+        retention_pb2.PutRetentionSettingsRequest(settings=ended), metadata=stubs.metadata
+    )
+    assert "before 1970-01-01" in await _invalid(put, "settings.contract_ended_at")
+    got = await retention.GetRetentionSettings(
+        retention_pb2.GetRetentionSettingsRequest(), metadata=stubs.metadata
+    )
+    assert not got.settings.HasField("contract_ended_at")
+    assert not got.settings.legal_hold
+
+
+async def test_a_check_as_of_year_one_is_invalid(stubs: Stubs) -> None:
+    request = consent_pb2.CheckConsentRequest(subject=types_pb2.SubjectRef(email="a@example.fr"))
+    request.target.CopyFrom(target("newsletter"))
+    request.as_of.seconds = -62135596800
+    await _invalid(stubs.consent.CheckConsent(request, metadata=stubs.metadata), "as_of")

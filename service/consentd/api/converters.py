@@ -188,11 +188,20 @@ def actor_in(value: str, field: str = "actor") -> str:
     return check_text(field, value, MAX_ACTOR, one_line=True)
 
 
+# No timestamp of the contract names a moment before this: no fact of consentd is older, and
+# year 1 broke the log's stamps (INTERNAL). The far end stays open: 9999-12-31 is how callers
+# say "no end" (a validity, a window's end).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def time_in(message: Timestamp, field: str) -> datetime:
     try:
-        return message.ToDatetime(tzinfo=UTC)
+        moment = message.ToDatetime(tzinfo=UTC)
     except (ValueError, OverflowError):
         raise InvalidInput(field, "is not a valid timestamp") from None
+    if moment < EARLIEST:
+        raise InvalidInput(field, "must not be before 1970-01-01T00:00:00Z")
+    return moment
 
 
 def time_out(value: datetime | None) -> Timestamp | None:
