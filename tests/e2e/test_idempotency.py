@@ -141,6 +141,19 @@ async def test_key_length_is_limited(stubs: Stubs, app: App, tenant: Tenant) -> 
     assert await _record(stubs, "k" * 255) == first
 
 
+async def test_two_keys_on_one_call_are_invalid_and_write_nothing(
+    stubs: Stubs, app: App, tenant: Tenant
+) -> None:
+    """Two `idempotency-key` entries were taken as the last one: a retry carrying only the
+    first wrote the consent twice. Now INVALID_ARGUMENT naming the key, nothing written."""
+    metadata = (*_keyed(stubs, "first"), (KEY, "second"))
+    error = await fails(stubs.consent.RecordConsent(_record_request(), metadata=metadata))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "more than once" in str(error.details())
+    assert _violations(error) == [KEY]
+    assert (await row_counts(app, tenant.tenant_id))["consent_events"] == 0
+
+
 async def test_keys_are_scoped_to_the_caller(
     stubs: Stubs, admin: AdminUseCases, tenant: Tenant
 ) -> None:

@@ -152,18 +152,22 @@ async def retried_once(behaviour: Callable[[], Awaitable[T]]) -> T:
 
 def metadata_of(pairs: Iterable[tuple[str, str | bytes]] | None) -> dict[str, str]:
     """The call's text metadata. Two `authorization` entries leave none (the call is then
-    UNAUTHENTICATED): which one would be believed is not for a proxy in between to decide."""
+    UNAUTHENTICATED): which one would be believed is not for a proxy in between to decide.
+    Two `idempotency-key` entries leave a value the gate refuses (INVALID_ARGUMENT): the last
+    one won, and a retry with the first wrote twice."""
     metadata: dict[str, str] = {}
     for key, value in pairs or ():
         if not isinstance(value, str):
             continue
-        duplicate = key == AUTHORIZATION and key in metadata
-        metadata[key] = REFUSED_CREDENTIAL if duplicate else value
+        metadata[key] = _REFUSED.get(key, value) if key in metadata else value
     return metadata
 
 
 # What two `authorization` entries become: no scheme, so never a valid credential.
 REFUSED_CREDENTIAL = "refused: more than one authorization entry"
+# What two `idempotency-key` entries become: not printable, so never a valid key.
+REFUSED_KEY = "\x00more than one"
+_REFUSED = {AUTHORIZATION: REFUSED_CREDENTIAL, "idempotency-key": REFUSED_KEY}
 
 
 _PASS_THROUGH = (

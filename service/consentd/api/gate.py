@@ -9,7 +9,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from consentd.api.authorization import authorize
-from consentd.api.calls import retried_once
+from consentd.api.calls import REFUSED_KEY, retried_once
 from consentd.api.context import keyed
 from consentd.api.methods import Method
 from consentd.api.ratelimit import TenantRateLimiter
@@ -88,6 +88,8 @@ class Gate:
             return await retried_once(behaviour)
         if key is None or described is None:
             return await behaviour()
+        if key == REFUSED_KEY:
+            raise InvalidInput(IDEMPOTENCY_KEY, "sent more than once; send one key per call")
         if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
             raise InvalidInput(
                 IDEMPOTENCY_KEY, f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
