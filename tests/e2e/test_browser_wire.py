@@ -100,6 +100,33 @@ async def test_an_unknown_json_field_is_named_in_our_words_at_any_depth(
     )
 
 
+async def test_a_json_key_given_twice_is_invalid_argument_and_stores_nothing(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """`{"visitorId": "a", "visitorId": "b"}` was taken as "b" (Python's json keeps the last
+    one): what was stored was not what every reader of the body sees. Now 400 naming the key,
+    at the top or inside a message, and the visitor has no choice."""
+    path = f"{prefix(tenant)}{RECORD}"
+    first, second = uuid4().hex, uuid4().hex
+    body = json.dumps(record_body(first))[:-1] + f', "visitorId": "{second}"}}'
+    assert await connect_error(http_port, path, body.encode(), auth(page_key)) == (
+        'request: is not valid JSON: the key "visitorId" appears more than once'
+    )
+    nested = json.dumps(record_body(uuid4().hex, subject={"email": "a@b.fr"}))
+    nested = nested.replace('"email": "a@b.fr"', '"email": "a@b.fr", "email": "c@d.fr"')
+    assert "appears more than once" in await connect_error(
+        http_port, path, nested.encode(), auth(page_key)
+    )
+    for visitor in (first, second):
+        get = json.dumps({"visitorId": visitor}).encode()
+        status, _, answer = await post(
+            http_port, f"{prefix(tenant)}{GET}", get,
+            {"Content-Type": "application/json", **auth(page_key)},
+        )  # fmt: skip
+        assert status == 200, answer
+        assert json.loads(answer)["status"] == "COOKIE_CHOICE_STATUS_NONE", answer
+
+
 async def test_deeply_nested_json_is_invalid_argument_without_python_internals(
     http_port: int, tenant: Tenant, page_key: str
 ) -> None:

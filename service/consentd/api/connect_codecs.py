@@ -52,7 +52,9 @@ def _from_json(data: bytes | bytearray, message_class: type[M]) -> M:
     one, or the one of the wrong type), or the request when it is not one JSON object."""
     descriptor = cast(Descriptor, message_class.DESCRIPTOR)
     try:
-        document = json.loads(data)
+        document = json.loads(data, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as error:
+        raise InvalidInput("request", str(error)) from None
     except ValueError:  # not JSON, or not UTF-8
         raise InvalidInput("request", "is not valid JSON") from None
     except RecursionError:
@@ -73,6 +75,25 @@ def _from_json(data: bytes | bytearray, message_class: type[M]) -> M:
             raise _too_deep(descriptor) from None
         raise _json_error(str(error)) from None
     return message
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (RFC 8259 leaves duplicates to the parser:
+    json took the last, so what was stored was not what every reader of the body sees)."""
+    document = dict(pairs)
+    if len(document) == len(pairs):
+        return document
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            quoted = json.dumps(key[:MAX_QUOTED_NAME])
+            raise _DuplicateKey(f"is not valid JSON: the key {quoted} appears more than once")
+        seen.add(key)
+    return document
 
 
 def _too_deep(descriptor: Descriptor) -> InvalidInput:
