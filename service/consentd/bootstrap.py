@@ -96,6 +96,7 @@ class App:
             list(self.interceptors),
             self.settings.reuse_port,
             probe=DatabaseProbe(self.database_url, self.settings.db_timeout_seconds),
+            reachability=self.gate.reachability,
         )
 
     def browser_app(self, *, demo_key: str | None = None) -> BrowserApp:

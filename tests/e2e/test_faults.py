@@ -25,10 +25,12 @@ from consent.v1 import (
     campaign_pb2_grpc,
     consent_pb2,
     consent_pb2_grpc,
+    types_pb2,
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from consentd.api.health import LOST_AFTER
 from consentd.bootstrap import bootstrap
 from consentd.config import Settings
 from consentd.domain.tenancy import Scope
@@ -216,6 +218,36 @@ async def test_postgres_stopped_or_killed_is_unavailable_and_not_serving(
         assert written.events
         reply = await stub.CheckConsent(check("s1"), metadata=cluster.metadata, timeout=10)
         assert reply.decision == consent_pb2.DECISION_DENY
+
+
+async def test_a_database_lost_for_a_while_is_unavailable_at_once(
+    cluster: Cluster, served: Served
+) -> None:
+    """PostgreSQL frozen: calls made once health has said NOT_SERVING for LOST_AFTER seconds
+    are refused UNAVAILABLE at once (the bundled clients retry), where each waited the database
+    bound (5 s) for DEADLINE_EXCEEDED, which no client retries: a withdrawal was lost unless its
+    caller retried it by hand. Back: SERVING, and the withdrawal goes through."""
+    frozen = postgres_processes(cluster.postgres)
+    async with grpc.aio.insecure_channel(served.address) as channel:
+        await until_health(channel, SERVING, 15)
+        signal_all(frozen, signal.SIGSTOP)
+        try:
+            await until_health(channel, NOT_SERVING, 15)
+            await asyncio.sleep(LOST_AFTER + 0.5)
+            started = time.monotonic()
+            answers = await outage_answers(served.address, cluster.metadata)
+            waited = time.monotonic() - started
+        finally:
+            signal_all(frozen, signal.SIGCONT)
+        print(f"3 calls answered in {waited:.2f} s: {answers}")
+        assert answers == [("UNAVAILABLE", "the database is unavailable; retry shortly")] * 3
+        assert waited < 2.0, waited
+        await until_health(channel, SERVING, 30)
+        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        withdraw = consent_pb2.WithdrawConsentRequest(
+            subject=types_pb2.SubjectRef(external_id="s1"), all=True, source=types_pb2.SOURCE_API
+        )
+        await stub.WithdrawConsent(withdraw, metadata=cluster.metadata, timeout=10)
 
 
 async def test_sigterm_with_streams_open_exits_in_grace_and_completes_unary_calls(

@@ -11,6 +11,7 @@ from google.protobuf.message import Message
 from consentd.api.authorization import authorize
 from consentd.api.calls import REFUSED_KEY, retried_once
 from consentd.api.context import keyed
+from consentd.api.health import Reachability
 from consentd.api.methods import Method
 from consentd.api.ratelimit import TenantRateLimiter
 from consentd.api.validation import check_ranges, reject_unknown_fields
@@ -38,6 +39,8 @@ class Gate:
         self._limiter = limiter
         self._clock = clock
         self._methods = methods
+        # Told by the server's database probe (api/health.py follow_database).
+        self.reachability = Reachability()
 
     async def admit(
         self,
@@ -47,9 +50,12 @@ class Gate:
         *,
         tenant: str | None = None,
     ) -> Principal:
-        """The authenticated, authorized caller. Raises Unauthenticated (also when `tenant`, the
-        tenant id a browser URL names, is not the credential's), PermissionDenied,
-        ResourceExhausted or InvalidInput (a field the contract does not define)."""
+        """The authenticated, authorized caller. Raises DatabaseLost (UNAVAILABLE, before
+        anything waits on a database that stopped answering), Unauthenticated (also when
+        `tenant`, the tenant id a browser URL names, is not the credential's),
+        PermissionDenied, ResourceExhausted or InvalidInput (a field the contract does not
+        define)."""
+        self.reachability.check()
         principal = await self._auth.authenticate(metadata)
         if tenant is not None and tenant != str(principal.tenant_id):
             raise Unauthenticated()
@@ -62,8 +68,9 @@ class Gate:
         return principal
 
     async def authenticate(self, metadata: Mapping[str, str]) -> None:
-        """The caller's credential alone (Unauthenticated): what a port checks before it reads
-        a request's body."""
+        """The caller's credential alone (Unauthenticated; DatabaseLost as admit()): what a
+        port checks before it reads a request's body."""
+        self.reachability.check()
         await self._auth.authenticate(metadata)
 
     async def recheck(self, metadata: Mapping[str, str]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Iterable
 from typing import Any, Protocol
 
@@ -27,6 +28,36 @@ LIVENESS = "consentd.liveness"
 # database shows within PROBE_INTERVAL + PROBE_TIMEOUT (< 2 s).
 PROBE_INTERVAL = 0.5
 PROBE_TIMEOUT = 1.2
+# A database the probe has not reached for this long (after its first failure) is lost: calls
+# are refused UNAVAILABLE at once (the bundled clients retry) instead of each waiting the
+# database's bound (CONSENTD_DB_TIMEOUT_SECONDS) for DEADLINE_EXCEEDED, which no client retries.
+# Not at the first failure: a probe slowed by a busy process must not turn calls away.
+LOST_AFTER = 2.0
+
+
+class DatabaseLost(ConnectionError):
+    """Refused before the call reached the database: it has not answered for a while."""
+
+
+class Reachability:
+    """Since when the database probe fails (follow_database says), and whether that is long
+    enough for the gate to refuse calls at once."""
+
+    def __init__(self) -> None:
+        self._failing_since: float | None = None
+
+    def answered(self) -> None:
+        self._failing_since = None
+
+    def failed(self) -> None:
+        if self._failing_since is None:
+            self._failing_since = time.monotonic()
+
+    def check(self) -> None:
+        """Raises DatabaseLost when the probe has failed for LOST_AFTER seconds and more."""
+        since = self._failing_since
+        if since is not None and time.monotonic() - since >= LOST_AFTER:
+            raise DatabaseLost("the database has not answered for a while")
 
 
 class Probe(Protocol):
@@ -91,9 +122,12 @@ class Health(health_pb2_grpc.HealthServicer):  # type: ignore[misc] # grpc_healt
             await self._changed.wait()
 
 
-async def follow_database(health: Health, probe: Probe) -> None:
+async def follow_database(
+    health: Health, probe: Probe, reachability: Reachability | None = None
+) -> None:
     """Until cancelled: SERVING while `probe` answers within PROBE_TIMEOUT, NOT_SERVING when
-    it fails or hangs (logged once per change)."""
+    it fails or hangs (logged once per change); `reachability` told each outcome."""
+    reached = reachability or Reachability()
     while True:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
@@ -102,10 +136,12 @@ async def follow_database(health: Health, probe: Probe) -> None:
             if health.status == SERVING:
                 log.warning("database_lost", error=type(error).__name__)
             health.set(NOT_SERVING)
+            reached.failed()
         else:
             if health.status != SERVING:
                 log.info("database_reachable")
             health.set(SERVING)
+            reached.answered()
         await asyncio.sleep(PROBE_INTERVAL)
 
 

@@ -37,6 +37,7 @@ from consentd.api.health import (
     SERVING,
     Health,
     Probe,
+    Reachability,
     follow_database,
     stop_following,
 )
@@ -108,12 +109,14 @@ class Server:
         interceptors: list[grpc.aio.ServerInterceptor],
         reuse_port: bool = False,
         probe: Probe | None = None,
+        reachability: Reachability | None = None,
     ) -> None:
         """`reuse_port`: several processes may listen on the same port (SO_REUSEPORT); the
         kernel spreads new connections among them. `probe`: a database round trip; health is
         SERVING while it answers (always, without one)."""
         self._interceptors = interceptors
         self._probe = probe
+        self._reachability = reachability  # told what the probe finds (the gate reads it)
         self._following: asyncio.Task[None] | None = None
         self.grpc = grpc.aio.server(
             interceptors=interceptors,
@@ -155,7 +158,9 @@ class Server:
         if self._probe is None:
             self.health.set(SERVING)
             return
-        self._following = asyncio.create_task(follow_database(self.health, self._probe))
+        self._following = asyncio.create_task(
+            follow_database(self.health, self._probe, self._reachability)
+        )
         # Answer health checks truthfully from the first one: wait for the first probe.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(PROBE_TIMEOUT + 0.5):
