@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import json
 
+import grpc
 from consent.v1 import consent_pb2, types_pb2
 
 from tests.conftest import Stubs
@@ -34,6 +36,7 @@ from tests.e2e.helpers import (
     target,
     withdraw,
 )
+from tests.e2e.security_helpers import fails
 
 CHANNELS = [value for value in types_pb2.Channel.values() if value]
 SCOPES = [value for value in types_pb2.PartyScope.values() if value]
@@ -133,8 +136,13 @@ def _cursor(token: str) -> object:
     return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["c"]
 
 
-def _token(cursor: str) -> str:
-    raw = json.dumps({"k": "history", "c": cursor}).encode()
+def _token(cursor: str, scope: str = "") -> str:
+    """A history token as the service makes them (app/paging.py), forged: its list (`scope`,
+    the subject id and the purpose filter) kept as a digest."""
+    body = {"k": "history", "c": cursor}
+    if scope:
+        body["s"] = hashlib.sha256(scope.encode()).hexdigest()[:16]
+    raw = json.dumps(body).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -178,8 +186,22 @@ async def test_history_is_newest_first_paginated_and_filtered(stubs: Stubs) -> N
     other = await record(
         stubs, types_pb2.SubjectIdentity(external_id="crm-8"), grant(target("newsletter"))
     )
-    foreign = _token(other.events[0].event_id)
+    foreign = _token(other.events[0].event_id, f"{first.subject_id}|")
     assert list((await history(stubs, ref, page_token=foreign)).events) == []
+    # A token continues its own list only: another person's, or another filter's, is refused
+    # (read as a page of this list, it ended it early and silently).
+    mine = pages[0].next_page_token
+    elsewhere = [
+        history(stubs, by_id(other.subject_id), page_size=2, page_token=mine),
+        history(stubs, ref, page_size=2, page_token=mine, purpose="offers"),
+    ]
+    for call in elsewhere:
+        error = await fails(call)
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "was issued for another list" in str(error.details())
+    by_crm = types_pb2.SubjectRef(external_id="crm-7")
+    same_person = await history(stubs, by_crm, page_size=2, page_token=mine)
+    assert [e.event_id for e in same_person.events] == newest_first[2:4]
 
     offers = await history(stubs, ref, purpose="offers")
     assert [e.event_id for e in offers.events] == [ids[1]]

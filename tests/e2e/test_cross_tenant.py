@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import grpc
 import pytest
 from consent.v1 import catalog_pb2, consent_pb2, types_pb2
 
 from consentd.app.admin import AdminUseCases
 from consentd.app.commands import Choice, ListHistory, RecordConsent
+from consentd.app.paging import ANOTHER_LIST
 from consentd.bootstrap import App
 from consentd.domain.identifiers import normalise_email, normalise_external_id
 from consentd.domain.model import (
@@ -31,7 +33,7 @@ from consentd.domain.model import (
 from consentd.domain.tenancy import Principal, Scope, Tenant
 from tests.conftest import Stubs
 from tests.e2e.helpers import by_id, put_purpose, target
-from tests.e2e.security_helpers import outcome, row_counts
+from tests.e2e.security_helpers import fails, outcome, row_counts
 
 SUBJECTS = 1_000
 BATCH = 50
@@ -240,7 +242,7 @@ async def test_b_identifiers_answer_like_unknown_ones(
 
 async def test_b_page_tokens_reveal_nothing(app: App, stubs: Stubs, tenant_b: TenantB) -> None:
     """B's history page tokens, with B's subject ids, answer like with an unknown id; with A's
-    own subject they page through A's events only."""
+    own subject they are refused as tokens of another list, and name nothing of B."""
     await _prepare_a(stubs)
     b_before = await row_counts(app, tenant_b.tenant.tenant_id)
     for token, subject_id in zip(tenant_b.page_tokens, tenant_b.subject_ids, strict=False):
@@ -259,8 +261,9 @@ async def test_b_page_tokens_reveal_nothing(app: App, stubs: Stubs, tenant_b: Te
         metadata=stubs.metadata,
     )
     for token in tenant_b.page_tokens:
-        page = await _history(stubs, by_id(recorded.subject_id), token)
-        assert {e.subject_id for e in page.events} <= {recorded.subject_id}
+        error = await fails(_history(stubs, by_id(recorded.subject_id), token))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert str(error.details()) == f"page_token: {ANOTHER_LIST}"
     assert await row_counts(app, tenant_b.tenant.tenant_id) == b_before
 
 

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 import pytest
 
-from consentd.app.paging import decode_token, encode_token, id_cursor, page_size
+from consentd.app.paging import decode_token, encode_token, id_cursor, page_size, require_scope
 from consentd.domain.errors import InvalidInput
 
 
@@ -111,3 +111,19 @@ def test_oversized_or_deeply_nested_tokens_are_invalid_input() -> None:
         with pytest.raises(InvalidInput) as raised:
             decode_token("history", token)
         assert raised.value.field == "page_token"
+
+
+def test_a_token_continues_only_the_list_it_was_issued_for() -> None:
+    """A token names its list (subject, filters) as a digest: the same list takes it, another
+    list, no list, or a token of no list where one is named, is InvalidInput."""
+    token = encode_token("history", "cursor", "subject-a|newsletter")
+    assert decode_token("history", token, scope="subject-a|newsletter") == "cursor"
+    assert decode_token("history", token, scope=None) == "cursor"  # checked later
+    require_scope(token, "subject-a|newsletter")
+    require_scope("", "subject-b|")  # no token: the first page of any list
+    for scope in ("subject-b|newsletter", "subject-a|", ""):
+        with pytest.raises(InvalidInput, match="was issued for another list"):
+            decode_token("history", token, scope=scope)
+    with pytest.raises(InvalidInput, match="was issued for another list"):
+        require_scope(encode_token("history", "cursor"), "subject-a|newsletter")
+    assert "subject-a" not in base64.urlsafe_b64decode(token + "==").decode()

@@ -98,7 +98,7 @@ class CatalogUseCases:
         self, principal: Principal, notice_id: str | None, size: int, token: str
     ) -> Page[Notice]:
         limit = page_size(size, 100, MAX_PAGE_SIZE)
-        after = decode_token(_NOTICES, token)
+        after = decode_token(_NOTICES, token, scope=notice_id or "")
         if after is not None and not (
             isinstance(after, list)
             and len(after) == 2
@@ -116,4 +116,4 @@ class CatalogUseCases:
         more = len(items) > limit
         items = items[:limit]
         last = [items[-1].notice_id, items[-1].version] if more else None
-        return Page(items, encode_token(_NOTICES, last) if last else "")
+        return Page(items, encode_token(_NOTICES, last, notice_id or "") if last else "")

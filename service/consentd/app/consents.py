@@ -23,7 +23,14 @@ from consentd.app.group_commit import ALONE, Grouping
 from consentd.app.grouped_writes import GroupedWrites
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
-from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
+from consentd.app.paging import (
+    Page,
+    decode_token,
+    encode_token,
+    id_cursor,
+    page_size,
+    require_scope,
+)
 from consentd.app.ports import (
     CheckKey,
     Clock,
@@ -221,16 +228,19 @@ class ConsentUseCases:
     async def consent_history(self, principal: Principal, query: ListHistory) -> Page[ConsentEvent]:
         """A page of events, newest first. Raises InvalidInput for a bad page size or token."""
         size = page_size(query.page_size, 50, MAX_PAGE_SIZE)
-        before = id_cursor(decode_token(_HISTORY, query.page_token))
+        before = id_cursor(decode_token(_HISTORY, query.page_token, scope=None))
         async with self._uow(principal.tenant_id) as uow:
             await self._subjects.guard(uow, principal, query.subject)
             subject_id = await self._subjects.find(uow, principal.tenant_id, query.subject)
+            # The person (however named) and the filter: a token is this list's only.
+            scope = f"{subject_id}|{query.purpose or ''}"
+            require_scope(query.page_token, scope)
             if subject_id is None:
                 return Page([], "")
             events = await uow.consents.history(subject_id, query.purpose, before, size + 1)
         more = len(events) > size
         events = events[:size]
-        token = encode_token(_HISTORY, str(events[-1].event_id)) if more else ""
+        token = encode_token(_HISTORY, str(events[-1].event_id), scope) if more else ""
         return Page(events, token)
 
     async def _withdrawing_subject(

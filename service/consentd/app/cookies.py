@@ -14,7 +14,14 @@ from consentd.app.group_commit import ALONE, Grouping
 from consentd.app.grouped_cookies import GroupedChoices
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
-from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
+from consentd.app.paging import (
+    Page,
+    decode_token,
+    encode_token,
+    id_cursor,
+    page_size,
+    require_scope,
+)
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action, AuditRecord
@@ -106,18 +113,23 @@ class CookieUseCases:
         """A page of a visitor's (str) or a subject's choices, newest first; an unknown subject
         has none. Raises InvalidInput for a bad page size or token."""
         limit = page_size(size, 50, MAX_PAGE_SIZE)
-        before = id_cursor(decode_token(_HISTORY, token))
+        before = id_cursor(decode_token(_HISTORY, token, scope=None))
         async with self._uow(principal.tenant_id) as uow:
             if isinstance(owner, str):
+                scope = f"visitor|{owner}"
+                require_scope(token, scope)
                 items = await uow.cookies.history(owner, None, before, limit + 1)
             else:
                 subject_id = await self._subjects.find(uow, principal.tenant_id, owner)
+                scope = f"subject|{subject_id}"
+                require_scope(token, scope)
                 if subject_id is None:
                     return Page([], "")
                 items = await uow.cookies.history(None, subject_id, before, limit + 1)
         more = len(items) > limit
         items = items[:limit]
-        return Page(items, encode_token(_HISTORY, str(items[-1].choice_id)) if more else "")
+        following = encode_token(_HISTORY, str(items[-1].choice_id), scope) if more else ""
+        return Page(items, following)
 
     async def link_visitor(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -23,20 +24,56 @@ class Page(Generic[T]):
     next_page_token: str
 
 
-def encode_token(kind: str, cursor: Any) -> str:
-    payload = json.dumps({"k": kind, "c": cursor}, separators=(",", ":")).encode()
+def encode_token(kind: str, cursor: Any, scope: str = "") -> str:
+    """A token of `kind` holding `cursor`; `scope` names the list it continues (its subject,
+    its filters: what the request that goes on with it must name again), kept as a digest."""
+    body = {"k": kind, "c": cursor, **({"s": _tag(scope)} if scope else {})}
+    payload = json.dumps(body, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def decode_token(kind: str, token: str, field: str = "page_token") -> Any:
+def decode_token(kind: str, token: str, field: str = "page_token", scope: str | None = "") -> Any:
+    """The cursor inside a token of this kind issued for the list `scope` names (None: checked
+    later with require_scope, once the list is known); None for an empty token. Raises
+    InvalidInput."""
+    cursor = _cursor(kind, token, field)
+    if scope is not None:
+        require_scope(token, scope, field)
+    return cursor
+
+
+def require_scope(token: str, scope: str, field: str = "page_token") -> None:
+    """Raises InvalidInput unless `token` (empty, or decoded already) continues the list
+    `scope` names: a token of another subject, or of other filters, read as a page of this
+    list would end it early, silently."""
+    if token and _decoded(token).get("s", "") != (_tag(scope) if scope else ""):
+        raise InvalidInput(field, ANOTHER_LIST)
+
+
+ANOTHER_LIST = (
+    "was issued for another list (another subject or other filters); send the same "
+    "request again with it, or start without one"
+)
+
+
+def _tag(scope: str) -> str:
+    return hashlib.sha256(scope.encode()).hexdigest()[:16]
+
+
+def _decoded(token: str) -> dict[str, Any]:
+    raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii"))
+    payload: dict[str, Any] = json.loads(raw)
+    return payload
+
+
+def _cursor(kind: str, token: str, field: str) -> Any:
     """The cursor inside a token of this kind; None for an empty token. Raises InvalidInput."""
     if not token:
         return None
     payload = None
     if len(token) <= MAX_TOKEN:
         try:
-            raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii"))
-            payload = json.loads(raw)
+            payload = _decoded(token)
         except (binascii.Error, ValueError, RecursionError):
             payload = None
     if not isinstance(payload, dict) or payload.get("k") != kind or "c" not in payload:

@@ -266,7 +266,8 @@ class RightsRequestUseCases:
     ) -> Page[RightsRequest]:
         """Requests by id; `overdue_only`: open ones past their due date now."""
         limit = page_size(size, 100, MAX_PAGE_SIZE)
-        after = decode_token(_REQUESTS, token)
+        scope = f"{overdue_only}|{state.value if state else ''}"
+        after = decode_token(_REQUESTS, token, scope=scope)
         if after is not None and not isinstance(after, str):
             raise InvalidInput("page_token", "is not a page token issued for this list")
         now = self._clock()
@@ -276,7 +277,8 @@ class RightsRequestUseCases:
             )
         more = len(items) > limit
         items = items[:limit]
-        return Page(items, encode_token(_REQUESTS, str(items[-1].request_id)) if more else "")
+        following = encode_token(_REQUESTS, str(items[-1].request_id), scope) if more else ""
+        return Page(items, following)
 
 
 async def _locked(uow: UnitOfWork, request_id: UUID) -> RightsRequest:

@@ -684,8 +684,10 @@ type ListNoticesRequest struct {
 	unknownFields protoimpl.UnknownFields
 
 	// Only this notice's versions, newest first, when set.
-	NoticeId  string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
-	PageSize  uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	NoticeId string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	PageSize uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous page's next_page_token, sent with the same request (page_size may change):
+	// a token of another list (another subject, other filters) is INVALID_ARGUMENT.
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 }
 

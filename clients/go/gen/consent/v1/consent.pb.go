@@ -785,7 +785,9 @@ type ListConsentHistoryRequest struct {
 
 	Subject *SubjectRef `protobuf:"bytes,1,opt,name=subject,proto3" json:"subject,omitempty"`
 	// 1 to 500; 50 when unset.
-	PageSize  uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous page's next_page_token, sent with the same request (page_size may change):
+	// a token of another list (another subject, other filters) is INVALID_ARGUMENT.
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only this purpose, when set.
 	Purpose string `protobuf:"bytes,4,opt,name=purpose,proto3" json:"purpose,omitempty"`

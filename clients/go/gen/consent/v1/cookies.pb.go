@@ -810,7 +810,9 @@ type ListCookieChoicesRequest struct {
 	//	*ListCookieChoicesRequest_Subject
 	Owner isListCookieChoicesRequest_Owner `protobuf_oneof:"owner"`
 	// 1 to 500; 0 means 50.
-	PageSize  int32  `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous page's next_page_token, sent with the same request (page_size may change):
+	// a token of another list (another subject, other filters) is INVALID_ARGUMENT.
 	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 }
 

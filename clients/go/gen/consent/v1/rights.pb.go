@@ -1788,7 +1788,9 @@ type ListRightsRequestsRequest struct {
 	// Only this state, when set.
 	State RightsRequestState `protobuf:"varint,2,opt,name=state,proto3,enum=consent.v1.RightsRequestState" json:"state,omitempty"`
 	// 1 to 500; 100 when unset.
-	PageSize  uint32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	PageSize uint32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous page's next_page_token, sent with the same request (page_size may change):
+	// a token of another list (another subject, other filters) is INVALID_ARGUMENT.
 	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 }
 

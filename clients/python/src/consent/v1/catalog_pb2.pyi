@@ -308,6 +308,9 @@ class ListNoticesRequest(_message.Message):
     """Only this notice's versions, newest first, when set."""
     page_size: _builtins.int
     page_token: _builtins.str
+    """The previous page's next_page_token, sent with the same request (page_size may change):
+    a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+    """
     def __init__(
         self,
         *,

@@ -376,6 +376,9 @@ class ListConsentHistoryRequest(_message.Message):
     page_size: _builtins.int
     """1 to 500; 50 when unset."""
     page_token: _builtins.str
+    """The previous page's next_page_token, sent with the same request (page_size may change):
+    a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+    """
     purpose: _builtins.str
     """Only this purpose, when set."""
     @_builtins.property

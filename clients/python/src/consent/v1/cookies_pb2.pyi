@@ -446,6 +446,9 @@ class ListCookieChoicesRequest(_message.Message):
     page_size: _builtins.int
     """1 to 500; 0 means 50."""
     page_token: _builtins.str
+    """The previous page's next_page_token, sent with the same request (page_size may change):
+    a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+    """
     @_builtins.property
     def subject(self) -> _types_pb2.SubjectRef: ...
     def __init__(

@@ -770,6 +770,9 @@ class ListRightsRequestsRequest(_message.Message):
     page_size: _builtins.int
     """1 to 500; 100 when unset."""
     page_token: _builtins.str
+    """The previous page's next_page_token, sent with the same request (page_size may change):
+    a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+    """
     def __init__(
         self,
         *,

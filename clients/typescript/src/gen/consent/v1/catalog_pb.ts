@@ -334,6 +334,9 @@ export type ListNoticesRequest = Message<"consent.v1.ListNoticesRequest"> & {
   pageSize: number;
 
   /**
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   *
    * @generated from field: string page_token = 3;
    */
   pageToken: string;

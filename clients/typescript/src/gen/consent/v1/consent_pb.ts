@@ -327,6 +327,9 @@ export type ListConsentHistoryRequest = Message<"consent.v1.ListConsentHistoryRe
   pageSize: number;
 
   /**
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   *
    * @generated from field: string page_token = 3;
    */
   pageToken: string;

@@ -421,6 +421,9 @@ export type ListCookieChoicesRequest = Message<"consent.v1.ListCookieChoicesRequ
   pageSize: number;
 
   /**
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   *
    * @generated from field: string page_token = 4;
    */
   pageToken: string;

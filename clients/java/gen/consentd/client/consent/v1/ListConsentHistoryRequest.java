@@ -90,6 +90,11 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object pageToken_ = "";
   /**
+   * <pre>
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   * </pre>
+   *
    * <code>string page_token = 3 [json_name = "pageToken"];</code>
    * @return The pageToken.
    */
@@ -107,6 +112,11 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   * </pre>
+   *
    * <code>string page_token = 3 [json_name = "pageToken"];</code>
    * @return The bytes for pageToken.
    */
@@ -744,6 +754,11 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object pageToken_ = "";
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @return The pageToken.
      */
@@ -760,6 +775,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @return The bytes for pageToken.
      */
@@ -777,6 +797,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @param value The pageToken to set.
      * @return This builder for chaining.
@@ -790,6 +815,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @return This builder for chaining.
      */
@@ -800,6 +830,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @param value The bytes for pageToken to set.
      * @return This builder for chaining.

@@ -187,6 +187,11 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object pageToken_ = "";
   /**
+   * <pre>
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   * </pre>
+   *
    * <code>string page_token = 4 [json_name = "pageToken"];</code>
    * @return The pageToken.
    */
@@ -204,6 +209,11 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   * </pre>
+   *
    * <code>string page_token = 4 [json_name = "pageToken"];</code>
    * @return The bytes for pageToken.
    */
@@ -946,6 +956,11 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object pageToken_ = "";
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @return The pageToken.
      */
@@ -962,6 +977,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @return The bytes for pageToken.
      */
@@ -979,6 +999,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @param value The pageToken to set.
      * @return This builder for chaining.
@@ -992,6 +1017,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @return This builder for chaining.
      */
@@ -1002,6 +1032,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @param value The bytes for pageToken to set.
      * @return This builder for chaining.

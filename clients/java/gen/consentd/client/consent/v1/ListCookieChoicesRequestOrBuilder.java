@@ -50,11 +50,21 @@ public interface ListCookieChoicesRequestOrBuilder extends
   int getPageSize();
 
   /**
+   * <pre>
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   * </pre>
+   *
    * <code>string page_token = 4 [json_name = "pageToken"];</code>
    * @return The pageToken.
    */
   java.lang.String getPageToken();
   /**
+   * <pre>
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   * </pre>
+   *
    * <code>string page_token = 4 [json_name = "pageToken"];</code>
    * @return The bytes for pageToken.
    */

@@ -107,6 +107,11 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object pageToken_ = "";
   /**
+   * <pre>
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   * </pre>
+   *
    * <code>string page_token = 3 [json_name = "pageToken"];</code>
    * @return The pageToken.
    */
@@ -124,6 +129,11 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   * </pre>
+   *
    * <code>string page_token = 3 [json_name = "pageToken"];</code>
    * @return The bytes for pageToken.
    */
@@ -639,6 +649,11 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object pageToken_ = "";
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @return The pageToken.
      */
@@ -655,6 +670,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @return The bytes for pageToken.
      */
@@ -672,6 +692,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @param value The pageToken to set.
      * @return This builder for chaining.
@@ -685,6 +710,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @return This builder for chaining.
      */
@@ -695,6 +725,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 3 [json_name = "pageToken"];</code>
      * @param value The bytes for pageToken to set.
      * @return This builder for chaining.

@@ -105,6 +105,11 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object pageToken_ = "";
   /**
+   * <pre>
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   * </pre>
+   *
    * <code>string page_token = 4 [json_name = "pageToken"];</code>
    * @return The pageToken.
    */
@@ -122,6 +127,11 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * The previous page's next_page_token, sent with the same request (page_size may change):
+   * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+   * </pre>
+   *
    * <code>string page_token = 4 [json_name = "pageToken"];</code>
    * @return The bytes for pageToken.
    */
@@ -696,6 +706,11 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object pageToken_ = "";
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @return The pageToken.
      */
@@ -712,6 +727,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @return The bytes for pageToken.
      */
@@ -729,6 +749,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @param value The pageToken to set.
      * @return This builder for chaining.
@@ -742,6 +767,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @return This builder for chaining.
      */
@@ -752,6 +782,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The previous page's next_page_token, sent with the same request (page_size may change):
+     * a token of another list (another subject, other filters) is INVALID_ARGUMENT.
+     * </pre>
+     *
      * <code>string page_token = 4 [json_name = "pageToken"];</code>
      * @param value The bytes for pageToken to set.
      * @return This builder for chaining.
