@@ -284,7 +284,18 @@ async def test_stream_limits_end_it_with_a_clear_status(stubs: Stubs, campaign: 
     answered, error = await _stream(campaign, stubs, [_chunk(ana, first=True), _chunk(first=True)])
     assert [len(r.answers) for r in answered] == [1]
     assert error is not None
-    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (error.code(), error.details()) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "target: only the first message of the stream names the target",
+    )
+    later = _chunk(ana)
+    later.as_of.GetCurrentTime()
+    _, error = await _stream(campaign, stubs, [_chunk(ana, first=True), later])
+    assert error is not None
+    assert (error.code(), error.details()) == (  # it named `target` (a probe found it)
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "as_of: only the first message of the stream names the moment (as_of)",
+    )
 
     too_many = _chunk(*_emails(*(f"p{i}@example.fr" for i in range(1001))))
     answered, error = await _stream(campaign, stubs, [_chunk(ana, first=True), too_many])

@@ -90,8 +90,9 @@ async def stream_chunks(
     message that names a target or as_of, or for a message with too many recipients."""
     yield recipients_in(first.recipients, "recipients", phone_region)
     async for message in rest:
-        if message.HasField("target") or message.HasField("as_of"):
-            raise InvalidInput("target", "only the first message of the stream names the target")
+        for field, what in (("target", "the target"), ("as_of", "the moment (as_of)")):
+            if message.HasField(field):
+                raise InvalidInput(field, f"only the first message of the stream names {what}")
         yield recipients_in(message.recipients, "recipients", phone_region)
 
 
