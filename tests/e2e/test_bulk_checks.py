@@ -294,7 +294,7 @@ async def test_stream_limits_end_it_with_a_clear_status(stubs: Stubs, campaign: 
     assert error is not None
     assert (error.code(), error.details()) == (  # it named `target` (a probe found it)
         grpc.StatusCode.INVALID_ARGUMENT,
-        "as_of: only the first message of the stream names the moment (as_of)",
+        "as_of: only the first message of the stream names the moment",
     )
 
     too_many = _chunk(*_emails(*(f"p{i}@example.fr" for i in range(1001))))

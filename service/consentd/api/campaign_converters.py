@@ -90,9 +90,10 @@ async def stream_chunks(
     message that names a target or as_of, or for a message with too many recipients."""
     yield recipients_in(first.recipients, "recipients", phone_region)
     async for message in rest:
-        for field, what in (("target", "the target"), ("as_of", "the moment (as_of)")):
-            if message.HasField(field):
-                raise InvalidInput(field, f"only the first message of the stream names {what}")
+        if message.HasField("target"):
+            raise InvalidInput("target", "only the first message of the stream names the target")
+        if message.HasField("as_of"):
+            raise InvalidInput("as_of", "only the first message of the stream names the moment")
         yield recipients_in(message.recipients, "recipients", phone_region)
 
 
