@@ -270,13 +270,10 @@ class RightsRequestUseCases:
         after = decode_token(_REQUESTS, token, scope=scope)
         if after is not None and not isinstance(after, str):
             raise InvalidInput("page_token", "is not a page token issued for this list")
-        now = self._clock()
+        since = self._clock() if overdue_only else None
         async with self._uow(principal.tenant_id) as uow:
-            items = await uow.requests.listed(
-                now if overdue_only else None, state, after, limit + 1
-            )
-        more = len(items) > limit
-        items = items[:limit]
+            items = await uow.requests.listed(since, state, after, limit + 1)
+        more, items = len(items) > limit, items[:limit]
         following = encode_token(_REQUESTS, str(items[-1].request_id), scope) if more else ""
         return Page(items, following)
 
