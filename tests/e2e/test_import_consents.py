@@ -283,6 +283,41 @@ async def test_rows_of_one_batch_apply_in_file_order_and_an_older_row_is_superse
     assert order == "granted,withdrawn,refused"
 
 
+async def test_a_no_at_the_same_instant_as_a_yes_is_never_dropped(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """CRM exports round their times: a grant and a withdrawal (or refusal) of one second, in
+    either order, leave the person withdrawn (refused), in one batch or across two, and the
+    check says DENY. The withdrawal after the grant was superseded (the time was not later) and
+    the person ALLOWed; a grant repeated at the same instant is still superseded."""
+    await catalogue(app, tenant)
+    t = "2025-03-01T09:00:00Z"
+    rows = [
+        f"w@example.com,newsletter,email,granted,{t},,",
+        f"w@example.com,newsletter,email,withdrawn,{t},,",
+        f"r@example.com,newsletter,email,refused,{t},,",
+        f"r@example.com,newsletter,email,granted,{t},,",  # a yes at a no's instant: dropped
+        f"g@example.com,newsletter,email,granted,{t},,",
+        f"g@example.com,newsletter,email,granted,{t},,",  # the same grant again: dropped
+        f"x@example.com,newsletter,email,granted,{t},,",
+        f"x@example.com,offers,sms,granted,{t},,",
+        f"x@example.com,newsletter,email,refused,{t},,",  # in the next batch (size 2)
+    ]
+    path = tmp_path / "ties.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug, "--batch-size", "2")
+    assert done.returncode == 0, done.stderr
+    assert "7 imported, 2 superseded" in done.stdout
+    assert await _state(app, tenant, "w@example.com") == {"newsletter": ConsentState.WITHDRAWN}
+    assert await _state(app, tenant, "r@example.com") == {"newsletter": ConsentState.REFUSED}
+    assert await _state(app, tenant, "g@example.com") == {"newsletter": ConsentState.GRANTED}
+    assert await _state(app, tenant, "x@example.com") == {
+        "newsletter": ConsentState.REFUSED,
+        "offers": ConsentState.GRANTED,
+    }
+    assert (await _verify(_env(database_url, owner_url), tenant.slug)).returncode == 0
+
+
 async def test_imported_contact_points_are_held_like_linked_ones(
     app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
 ) -> None:

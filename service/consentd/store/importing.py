@@ -58,8 +58,11 @@ WITH keys AS (DELETE FROM subject_keys WHERE tenant_id = $1 AND subject_id = ANY
 DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = ANY($2::uuid[])
 """
 
-# A row is superseded when its target (or the "all" target) already has a decision at least as
-# recent: on record, or in an earlier row of the batch. The rest is appended in file order.
+# A row is superseded when its target (or the "all" target) already has a more recent decision,
+# on record or in an earlier row of the batch, or one of the same instant and the row is a grant:
+# a refusal or withdrawal at the same second as a grant (CRM exports round their times) is
+# never dropped, and, appended after it, is what the projection and every check then read. The
+# rest is appended in file order.
 _APPLY = """
 WITH staged AS (
     SELECT s.*, greatest(
@@ -80,7 +83,8 @@ WITH staged AS (
     )
     SELECT $1, gen_random_uuid(), subject_id, purpose_id, channel, scope, state, notice_id,
         notice_version, source, $2, $3, recorded_at, valid_until, evidence_reference
-    FROM staged WHERE latest IS NULL OR latest < recorded_at
+    FROM staged
+    WHERE latest IS NULL OR latest < recorded_at OR (latest = recorded_at AND state <> 'granted')
     ORDER BY line
     RETURNING *
 ), queued AS (
