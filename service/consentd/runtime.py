@@ -20,7 +20,7 @@ from consentd.config import ConfigError, Settings
 from consentd.domain.tenancy import Scope
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from consentd.postgres.host import default_data_dir
-from consentd.serving import serve_until_signalled
+from consentd.serving import serve_until_signalled, stop_on_signals
 from consentd.store.database import check_runtime_role, migrate, provision_runtime_role
 from consentd.telemetry import Telemetry, Tracing
 
@@ -211,7 +211,9 @@ def read_local_key(settings: Settings) -> str:
 
 
 async def serve(settings: Settings) -> None:
-    """Serve until SIGTERM or SIGINT, then drain in-flight calls and stop what was started."""
+    """Serve until SIGTERM or SIGINT, then drain in-flight calls and stop what was started. A
+    signal while starting lets the start-up finish (each step is bounded), then stops it all."""
+    stop = stop_on_signals()
     async with database(settings) as db:
         telemetry = Telemetry(Tracing.otlp(settings.otlp_endpoint))
         app = bootstrap(
@@ -227,7 +229,7 @@ async def serve(settings: Settings) -> None:
             page_key = None
             if settings.demo:
                 page_key = await demo_key(app, db.home, settings.default_tenant)
-            await serve_until_signalled(app, page_key)
+            await serve_until_signalled(app, page_key, stop)
         finally:
             await app.aclose()
     if db.failures:

@@ -48,11 +48,17 @@ class Background:
         return [t for t in (self.sweeping, self.purging) if t is not None]
 
 
-async def serve_until_signalled(app: App, demo: str | None) -> None:
-    """Serve until SIGTERM or SIGINT, then drain. `demo` is the demo page's key (CONSENTD_DEMO).
-    Raises ConfigError when the demo or the preference centre is asked for but not built."""
+async def serve_until_signalled(
+    app: App, demo: str | None, stop: asyncio.Event | None = None
+) -> None:
+    """Serve until SIGTERM or SIGINT (`stop`, from stop_on_signals(), set), then drain. `demo`
+    is the demo page's key (CONSENTD_DEMO). Raises ConfigError when the demo or the preference
+    centre is asked for but not built."""
     # Before anything listens or logs "serving": a SIGTERM from then on stops gracefully.
-    stop = _stop_on_signals()
+    stop = stop or stop_on_signals()
+    if stop.is_set():  # signalled while starting: nothing to serve, nothing to drain
+        log.info("stopped_before_serving")
+        return
     listening = await _open_ports(app, demo)
     _tune_garbage_collector()
     _announce(app.settings, listening)
@@ -63,8 +69,9 @@ async def serve_until_signalled(app: App, demo: str | None) -> None:
     log.info("stopped")
 
 
-def _stop_on_signals() -> asyncio.Event:
-    """An event that SIGTERM and SIGINT set."""
+def stop_on_signals() -> asyncio.Event:
+    """An event that SIGTERM and SIGINT set (from now on: the default action, dying at once,
+    would leave the embedded PostgreSQL being started running)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -166,3 +166,24 @@ async def test_sigterm_with_the_embedded_postgres_frozen_exits_within_its_bounds
             assert await asyncio.wait_for(again.wait(), 60) == 0
     finally:
         shutil.rmtree(data, ignore_errors=True)
+
+
+async def test_sigterm_while_starting_stops_the_postgres_it_started() -> None:
+    """SIGTERM while serve starts its embedded PostgreSQL (the postmaster up, the database not
+    ready yet): the start-up finishes, nothing is served, PostgreSQL is stopped, exit 0. The
+    signal's default action killed serve at once and left the postmaster running."""
+    data = _folder()
+    env = _env(data)
+    try:
+        async with _server(env) as serve:
+            pid_file = data / "postgres" / "postmaster.pid"
+            for _ in range(600):
+                if pid_file.exists() and pid_file.read_text().count("\n") >= 3:
+                    break
+                await asyncio.sleep(0.05)
+            pid, _ = _postmaster(data)
+            serve.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(serve.wait(), 60) == 0
+        assert _running({pid}) == []
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
