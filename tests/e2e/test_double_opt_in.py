@@ -177,6 +177,27 @@ async def test_a_grant_withdrawn_before_confirmation_stays_withdrawn(
     assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
 
 
+async def test_an_objection_after_the_request_is_not_lifted_by_its_link(
+    mailing: Stubs, mail: tuple[Mailbox, int], mailing_channel: grpc.aio.Channel
+) -> None:
+    """Pending grant, then an objection, then the person follows the link mailed before it:
+    nothing is recorded and the check stays DENY `objected`. The confirmation recorded a grant
+    newer than the objection, which lifted it (ALLOW on every path)."""
+    await _confirmed_purpose(mailing)
+    address, to = _address(), target("newsletter")
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
+    (message,) = await mail[0].wait_for(address)
+    rights = rights_pb2_grpc.RightsServiceStub(mailing_channel)
+    await rights.RecordObjection(
+        rights_pb2.RecordObjectionRequest(subject=by_email(address)), metadata=mailing.metadata
+    )
+
+    confirmed = await _confirm(mailing, token_of(message))
+    assert list(confirmed.events) == []
+    denied = await check(mailing, by_email(address), to)
+    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_OBJECTED)
+
+
 async def test_another_tenant_cannot_use_the_token(
     mailing: Stubs, mail: tuple[Mailbox, int], mailing_app: App, mailing_channel: grpc.aio.Channel
 ) -> None:

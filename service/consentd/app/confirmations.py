@@ -38,6 +38,7 @@ from consentd.domain.confirmations import (
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.model import Channel, ConsentEvent, ConsentState, Purpose, Source
+from consentd.domain.rights import BlockKind
 from consentd.domain.tenancy import Principal
 from consentd.domain.validity import valid_until
 
@@ -198,10 +199,12 @@ class DoubleOptIn:
         evidence: Evidence,
         now: datetime,
     ) -> list[ConsentEvent]:
-        """A grant per pending event still current, valid from now on as a grant would be."""
+        """A grant per pending event still current, valid from now on as a grant would be;
+        none when the person objected (or was suppressed) after asking: a link mailed before
+        that no must not lift it, as a later grant would (domain/decision.py)."""
         current = {e.event_id: e for e in await uow.consents.current(confirmation.subject_id)}
         still = [current[i] for i in confirmation.event_ids if i in current]
-        if not still:
+        if not still or await _said_no_since(uow, confirmation):
             return []
         purposes = await uow.catalog.purposes(sorted({e.target.purpose for e in still}))
         key = await self._keys.key(uow, principal.tenant_id, confirmation.subject_id, now)
@@ -231,6 +234,17 @@ class DoubleOptIn:
             )
             for e in still
         ]
+
+
+async def _said_no_since(uow: UnitOfWork, confirmation: Confirmation) -> bool:
+    """An objection or suppression of the subject in force, made after the request."""
+    blocks = await uow.rights.block_history(confirmation.subject_id)
+    return any(
+        b.kind in (BlockKind.OBJECTED, BlockKind.SUPPRESSED)
+        and b.lifted_at is None
+        and b.since > confirmation.created_at
+        for b in blocks
+    )
 
 
 def _audited(
