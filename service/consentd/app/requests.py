@@ -32,6 +32,7 @@ from consentd.domain.identifiers import Identifier, IdentifierHasher, Identifier
 from consentd.domain.rights import (
     CODE_TTL,
     MAX_CODE_ATTEMPTS,
+    TOO_MANY_CODES,
     BlockKind,
     RequestKind,
     RequestState,
@@ -118,6 +119,8 @@ class RightsRequestUseCases:
             request = await _locked(uow, request_id)
             if request.state is not RequestState.RECEIVED:
                 raise FailedPrecondition("the identity of this request is verified already")
+            if request.code_attempts >= MAX_CODE_ATTEMPTS:
+                raise FailedPrecondition(TOO_MANY_CODES)
             contact = await self._contact(uow, tenant_id, request.subject_id, send_code_to)
             if contact is None:
                 return False
@@ -133,9 +136,7 @@ class RightsRequestUseCases:
     ) -> tuple[str, RightsRequest]:
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         digest = self._code_digest(tenant_id, request.request_id, code)
-        return code, replace(
-            request, code_digest=digest, code_expires_at=now + CODE_TTL, code_attempts=0
-        )
+        return code, replace(request, code_digest=digest, code_expires_at=now + CODE_TTL)
 
     async def _contact(
         self, uow: UnitOfWork, tenant_id: UUID, subject_id: UUID, kind: IdentifierKind | None
@@ -168,7 +169,7 @@ class RightsRequestUseCases:
             if now > request.code_expires_at:
                 raise FailedPrecondition("the code has expired: ask for a new one")
             if request.code_attempts >= MAX_CODE_ATTEMPTS:
-                raise FailedPrecondition("too many wrong codes: ask for a new one")
+                raise FailedPrecondition(TOO_MANY_CODES)
             expected = self._code_digest(tenant_id, request_id, code)
             if not hmac.compare_digest(expected, request.code_digest):
                 await uow.requests.save(replace(request, code_attempts=request.code_attempts + 1))

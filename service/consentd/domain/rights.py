@@ -23,7 +23,11 @@ from consentd.domain.identifiers import IdentifierKind
 
 MAX_EXTENSION_MONTHS = 2
 CODE_TTL = timedelta(hours=24)
+# Wrong codes a request may see in all, whatever new codes were sent meanwhile (a new code
+# giving five more tries let a 6-digit code be guessed by asking again and again); then an
+# operator attests the identity.
 MAX_CODE_ATTEMPTS = 5
+TOO_MANY_CODES = "too many wrong codes for this request: an operator must attest the identity"
 
 
 class RequestKind(enum.StrEnum):

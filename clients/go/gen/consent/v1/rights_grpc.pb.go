@@ -38,9 +38,11 @@ type RightsServiceClient interface {
 	// SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
 	// to the subject's own email or phone through the configured notifier.
 	SubmitRightsRequest(ctx context.Context, in *SubmitRightsRequestRequest, opts ...grpc.CallOption) (*SubmitRightsRequestResponse, error)
-	// ResendVerificationCode sends a new code; the previous one stops working.
+	// ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+	// stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
 	ResendVerificationCode(ctx context.Context, in *ResendVerificationCodeRequest, opts ...grpc.CallOption) (*ResendVerificationCodeResponse, error)
-	// ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+	// ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+	// codes were sent; then only an operator's attestation) or records an operator's
 	// attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
 	ConfirmIdentity(ctx context.Context, in *ConfirmIdentityRequest, opts ...grpc.CallOption) (*ConfirmIdentityResponse, error)
 	// StartRightsRequest moves a verified request to IN_PROGRESS.
@@ -217,9 +219,11 @@ type RightsServiceServer interface {
 	// SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
 	// to the subject's own email or phone through the configured notifier.
 	SubmitRightsRequest(context.Context, *SubmitRightsRequestRequest) (*SubmitRightsRequestResponse, error)
-	// ResendVerificationCode sends a new code; the previous one stops working.
+	// ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+	// stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
 	ResendVerificationCode(context.Context, *ResendVerificationCodeRequest) (*ResendVerificationCodeResponse, error)
-	// ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+	// ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+	// codes were sent; then only an operator's attestation) or records an operator's
 	// attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
 	ConfirmIdentity(context.Context, *ConfirmIdentityRequest) (*ConfirmIdentityResponse, error)
 	// StartRightsRequest moves a verified request to IN_PROGRESS.

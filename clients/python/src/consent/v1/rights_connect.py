@@ -93,13 +93,15 @@ class RightsService(Protocol):
 
     async def resend_verification_code(self, request: ResendVerificationCodeRequest, ctx: RequestContext[ResendVerificationCodeRequest, ResendVerificationCodeResponse], /) -> ResendVerificationCodeResponse:
         """
-        ResendVerificationCode sends a new code; the previous one stops working.
+        ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+        stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def confirm_identity(self, request: ConfirmIdentityRequest, ctx: RequestContext[ConfirmIdentityRequest, ConfirmIdentityResponse], /) -> ConfirmIdentityResponse:
         """
-        ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+        ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+        codes were sent; then only an operator's attestation) or records an operator's
         attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
@@ -510,7 +512,8 @@ class RightsServiceClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> ResendVerificationCodeResponse:
         """
-        ResendVerificationCode sends a new code; the previous one stops working.
+        ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+        stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
         """
         return await self.execute_unary(
             request=request,
@@ -533,7 +536,8 @@ class RightsServiceClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> ConfirmIdentityResponse:
         """
-        ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+        ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+        codes were sent; then only an operator's attestation) or records an operator's
         attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
         """
         return await self.execute_unary(
@@ -747,13 +751,15 @@ class RightsServiceSync(Protocol):
 
     def resend_verification_code(self, request: ResendVerificationCodeRequest, ctx: RequestContext[ResendVerificationCodeRequest, ResendVerificationCodeResponse], /) -> ResendVerificationCodeResponse:
         """
-        ResendVerificationCode sends a new code; the previous one stops working.
+        ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+        stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def confirm_identity(self, request: ConfirmIdentityRequest, ctx: RequestContext[ConfirmIdentityRequest, ConfirmIdentityResponse], /) -> ConfirmIdentityResponse:
         """
-        ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+        ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+        codes were sent; then only an operator's attestation) or records an operator's
         attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
@@ -1162,7 +1168,8 @@ class RightsServiceClientSync(ConnectClientSync):
         timeout_ms: int | None = None,
     ) -> ResendVerificationCodeResponse:
         """
-        ResendVerificationCode sends a new code; the previous one stops working.
+        ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+        stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
         """
         return self.execute_unary(
             request=request,
@@ -1185,7 +1192,8 @@ class RightsServiceClientSync(ConnectClientSync):
         timeout_ms: int | None = None,
     ) -> ConfirmIdentityResponse:
         """
-        ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+        ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+        codes were sent; then only an operator's attestation) or records an operator's
         attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
         """
         return self.execute_unary(

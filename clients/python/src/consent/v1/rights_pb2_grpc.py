@@ -173,14 +173,16 @@ class RightsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ResendVerificationCode(self, request, context):
-        """ResendVerificationCode sends a new code; the previous one stops working.
+        """ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+        stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ConfirmIdentity(self, request, context):
-        """ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+        """ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+        codes were sent; then only an operator's attestation) or records an operator's
         attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -66,9 +66,12 @@ class RightsServiceStub:
     to the subject's own email or phone through the configured notifier.
     """
     ResendVerificationCode: _grpc.UnaryUnaryMultiCallable[_rights_pb2.ResendVerificationCodeRequest, _rights_pb2.ResendVerificationCodeResponse]
-    """ResendVerificationCode sends a new code; the previous one stops working."""
+    """ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+    stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
+    """
     ConfirmIdentity: _grpc.UnaryUnaryMultiCallable[_rights_pb2.ConfirmIdentityRequest, _rights_pb2.ConfirmIdentityResponse]
-    """ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+    """ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+    codes were sent; then only an operator's attestation) or records an operator's
     attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
     """
     StartRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.StartRightsRequestRequest, _rights_pb2.StartRightsRequestResponse]
@@ -125,9 +128,12 @@ class RightsServiceAsyncStub(RightsServiceStub):
     to the subject's own email or phone through the configured notifier.
     """
     ResendVerificationCode: _aio.UnaryUnaryMultiCallable[_rights_pb2.ResendVerificationCodeRequest, _rights_pb2.ResendVerificationCodeResponse]  # type: ignore[assignment]
-    """ResendVerificationCode sends a new code; the previous one stops working."""
+    """ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+    stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
+    """
     ConfirmIdentity: _aio.UnaryUnaryMultiCallable[_rights_pb2.ConfirmIdentityRequest, _rights_pb2.ConfirmIdentityResponse]  # type: ignore[assignment]
-    """ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+    """ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+    codes were sent; then only an operator's attestation) or records an operator's
     attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
     """
     StartRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.StartRightsRequestRequest, _rights_pb2.StartRightsRequestResponse]  # type: ignore[assignment]
@@ -223,7 +229,9 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _rights_pb2.ResendVerificationCodeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_rights_pb2.ResendVerificationCodeResponse, _abc.Awaitable[_rights_pb2.ResendVerificationCodeResponse]]:
-        """ResendVerificationCode sends a new code; the previous one stops working."""
+        """ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+        stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
+        """
 
     @_abc_1.abstractmethod
     def ConfirmIdentity(
@@ -231,7 +239,8 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _rights_pb2.ConfirmIdentityRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_rights_pb2.ConfirmIdentityResponse, _abc.Awaitable[_rights_pb2.ConfirmIdentityResponse]]:
-        """ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+        """ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+        codes were sent; then only an operator's attestation) or records an operator's
         attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
         """
 

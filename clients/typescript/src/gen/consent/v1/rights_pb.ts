@@ -958,7 +958,8 @@ export const RightsService: GenService<{
     output: typeof SubmitRightsRequestResponseSchema;
   },
   /**
-   * ResendVerificationCode sends a new code; the previous one stops working.
+   * ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+   * stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
    *
    * @generated from rpc consent.v1.RightsService.ResendVerificationCode
    */
@@ -968,7 +969,8 @@ export const RightsService: GenService<{
     output: typeof ResendVerificationCodeResponseSchema;
   },
   /**
-   * ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+   * ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+   * codes were sent; then only an operator's attestation) or records an operator's
    * attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
    *
    * @generated from rpc consent.v1.RightsService.ConfirmIdentity

@@ -588,7 +588,8 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * ResendVerificationCode sends a new code; the previous one stops working.
+     * ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+     * stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
      * </pre>
      */
     public void resendVerificationCode(consentd.client.consent.v1.ResendVerificationCodeRequest request,
@@ -598,7 +599,8 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+     * ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+     * codes were sent; then only an operator's attestation) or records an operator's
      * attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
      * </pre>
      */
@@ -868,7 +870,8 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * ResendVerificationCode sends a new code; the previous one stops working.
+     * ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+     * stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
      * </pre>
      */
     public void resendVerificationCode(consentd.client.consent.v1.ResendVerificationCodeRequest request,
@@ -879,7 +882,8 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+     * ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+     * codes were sent; then only an operator's attestation) or records an operator's
      * attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
      * </pre>
      */
@@ -1047,7 +1051,8 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * ResendVerificationCode sends a new code; the previous one stops working.
+     * ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+     * stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
      * </pre>
      */
     public consentd.client.consent.v1.ResendVerificationCodeResponse resendVerificationCode(consentd.client.consent.v1.ResendVerificationCodeRequest request) {
@@ -1057,7 +1062,8 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+     * ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+     * codes were sent; then only an operator's attestation) or records an operator's
      * attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
      * </pre>
      */
@@ -1224,7 +1230,8 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * ResendVerificationCode sends a new code; the previous one stops working.
+     * ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
+     * stay counted (five per request in all): once spent, FAILED_PRECONDITION and no code is sent.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.ResendVerificationCodeResponse> resendVerificationCode(
@@ -1235,7 +1242,8 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * ConfirmIdentity checks the one-time code (24 hours, five tries) or records an operator's
+     * ConfirmIdentity checks the one-time code (24 hours; five wrong tries per request, whatever
+     * codes were sent; then only an operator's attestation) or records an operator's
      * attestation. The request becomes IDENTITY_VERIFIED and is due one calendar month later.
      * </pre>
      */
