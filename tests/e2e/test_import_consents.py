@@ -20,7 +20,15 @@ from consentd.app.commands import CheckConsent
 from consentd.app.importing import ImportFile, NewSubject, StagedEvent
 from consentd.bootstrap import App
 from consentd.domain.identifiers import IdentifierHasher
-from consentd.domain.model import Channel, ConsentState, Decision, PartyScope, Source
+from consentd.domain.model import (
+    Channel,
+    ConsentState,
+    Decision,
+    LawfulBasis,
+    PartyScope,
+    Purpose,
+    Source,
+)
 from consentd.domain.sealing import Keyring
 from consentd.domain.tenancy import Tenant
 from consentd.store.driver import driver_of
@@ -179,6 +187,37 @@ async def test_bad_rows_are_named_by_line_and_column_and_nothing_is_written(
     checked = await _import(_env(database_url, owner_url), path.with_name("ok.csv"), tenant.slug)
     assert checked.returncode != 0  # a missing file is an error too, not a traceback
     assert "Traceback" not in checked.stderr
+
+
+async def test_a_double_opt_in_grant_without_evidence_or_a_time_before_1970_is_refused(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """A grant of a purpose that requires double opt-in imported ALLOW at once, with no
+    confirmation (no pending state, no link); one dated 1900 too. Both are now line errors and
+    nothing is written; with the evidence of the confirmation it had, the grant is imported."""
+    await catalogue(app, tenant)
+    confirmed = Purpose("letters", LawfulBasis.CONSENT, requires_confirmation=True)
+    await app.catalog.put_purpose(principal(tenant), confirmed)
+    rows = [
+        "a@example.com,letters,email,granted,2025-01-02T10:00:00Z,,",
+        "b@example.com,newsletter,email,granted,1900-01-02T10:00:00Z,,",
+        "c@example.com,letters,email,refused,2025-01-02T10:00:00Z,,",
+    ]
+    path = tmp_path / "unconfirmed.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 1
+    assert "line 2, column evidence: the purpose requires a double opt-in" in done.stderr
+    assert "line 3, column recorded_at: must not be before 1970-01-01" in done.stderr
+    assert "2 error(s); nothing imported" in done.stderr
+    events = "SELECT count(*) FROM consent_events WHERE tenant_id = :t"
+    assert await _count(app, tenant, events) == 0
+    evidenced = rows[0] + "doi:crm-4711"  # the evidence column
+    path = tmp_path / "confirmed.csv"
+    path.write_text(HEADER + evidenced + "\n" + rows[2] + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert await _state(app, tenant, "a@example.com") == {"letters": ConsentState.GRANTED}
 
 
 async def test_a_killed_import_resumes_and_imports_every_row_exactly_once(

@@ -1,19 +1,15 @@
 """Importing consents collected elsewhere (`consentd import consents`), a batch at a time.
 
-The rows arrive validated (the CLI reads and checks the file first) as a stream, so memory stays
-flat however long the file. Each batch is ONE transaction of the import store: it links the
-batch's new identifiers to new subjects (keys made and identifiers sealed here), applies the rows
-with set-based statements (consent events, the projection and one queued log entry per event:
-the sequencer gives them their log entries and feed positions), then locks the file's checkpoint
-(the import ledger, keyed by the file's SHA-256), finds it where the batch before left it and
-advances it. Two batches are written at once, each on its own connection, in turn: while
-PostgreSQL applies one, the next is prepared and links its subjects, and a batch commits only
-after the one before it did. A killed import committed whole batches with their checkpoint, a
-prefix of the file, and nothing of the batches in flight; a rerun skips what the checkpoint
-counts, so no row is imported twice.
+The rows arrive validated (the CLI checks the whole file first) as a stream: memory stays flat.
+Each batch is ONE transaction: it links its new identifiers to new subjects (keys made and
+identifiers sealed here), applies the rows with set-based statements (events, projection, one
+queued log entry each), then moves the file's checkpoint (keyed by its SHA-256) on from where the
+batch before left it. Two batches are in flight, each on its own connection, committing in file
+order: a killed import leaves whole batches with their checkpoint, and a rerun skips what the
+checkpoint counts, so no row is imported twice.
 
-A row older than what is on record for its target (imported or live, or an earlier row of the
-file) is counted as superseded and not written: the projection keeps the latest event.
+A row superseded by what is on record for its target, imported or live, or by an earlier row of
+the file (store/importing.py says when), is counted and not written.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -217,14 +217,27 @@ def _version(raw: str, line: int, errors: list[RowError]) -> int | None:
     return int(raw)
 
 
+# No consent of the file is older than this (1900 was taken, and the check said ALLOW).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+CONFIRMED_ELSEWHERE = (
+    "the purpose requires a double opt-in confirmation: a grant must name the evidence of the "
+    "confirmation it had (the evidence column), or be recorded through RecordConsent"
+)
+
+
 def against(
     rows: Iterable[Row], purposes: dict[str, Purpose], versions: dict[str, set[int]]
 ) -> list[RowError]:
-    """Rows naming a purpose the tenant lacks, or a notice version it never published."""
+    """Rows naming a purpose the tenant lacks or a notice version it never published, a grant
+    of a double opt-in purpose without the evidence of its confirmation, or a time before 1970.
+    (A time before the version was published is taken: notices cannot be backdated, and a CRM's
+    history names the version that stands for the text its people saw.)"""
     errors = []
     for row in rows:
         purpose = purposes.get(row.target.purpose)
-        if purpose is None:
+        if row.recorded_at < EARLIEST:
+            errors.append(RowError(row.line, "recorded_at", "must not be before 1970-01-01"))
+        elif purpose is None:
             errors.append(RowError(row.line, "purpose", "not in this tenant's catalogue"))
         elif row.state is ConsentState.WITHDRAWN:
             continue  # a withdrawal names no notice
@@ -233,11 +246,14 @@ def against(
         elif purpose.notice_id is not None and row.notice_version not in versions.get(
             purpose.notice_id, set()
         ):
-            errors.append(
-                RowError(
-                    row.line,
-                    "notice_version",
-                    f"must be a published version of notice {purpose.notice_id!r}",
-                )
-            )
+            notice = f"must be a published version of notice {purpose.notice_id!r}"
+            errors.append(RowError(row.line, "notice_version", notice))
+        elif _unconfirmed(row, purpose):
+            errors.append(RowError(row.line, "evidence", CONFIRMED_ELSEWHERE))
     return errors
+
+
+def _unconfirmed(row: Row, purpose: Purpose) -> bool:
+    """A grant of a purpose that requires double opt-in, with nothing to show it was confirmed
+    (imported, it would ALLOW at once: no pending state, no link sent)."""
+    return purpose.requires_confirmation and row.state is ConsentState.GRANTED and not row.evidence

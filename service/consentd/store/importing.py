@@ -1,14 +1,12 @@
 """The import store: one transaction per batch of `consentd import consents` (app/importing.py).
 
 Rows are streamed with COPY into a temporary staging table (one per connection, emptied at
-each commit), then applied with set-based statements: the events not superseded are appended
-in file order, the projection takes the latest event per key, and each event's log entry is
-queued in audit_queue in exactly the writers' format (consentd_event_action /
-consentd_event_payload of 0009); the sequencer gives them log entries and feed positions.
+each commit), then applied with set-based statements: the events not superseded appended in
+file order, the projection of the latest event per key, each event's log entry queued in the
+writers' format (0009's functions): the sequencer gives them log entries and feed positions.
 New subjects are made as grouped writes make them (store/subjects.py CREATE_LINKED: subject,
 key, identifier and its holding in one statement). The batch's subjects are locked before the
-apply (store/consents.py's advisory lock), as every writer does, but for the subjects made in
-the transaction itself: no other writer can see one before it commits.
+apply (store/consents.py's advisory lock) as every writer does, but for those it made itself.
 """
 
 from __future__ import annotations
@@ -58,11 +56,9 @@ WITH keys AS (DELETE FROM subject_keys WHERE tenant_id = $1 AND subject_id = ANY
 DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = ANY($2::uuid[])
 """
 
-# A row is superseded when its target (or the "all" target) already has a more recent decision,
-# on record or in an earlier row of the batch, or one of the same instant and the row is a grant:
-# a refusal or withdrawal at the same second as a grant (CRM exports round their times) is
-# never dropped, and, appended after it, is what the projection and every check then read. The
-# rest is appended in file order.
+# A row is superseded by a newer decision for its target (or the "all" target), on record or in
+# an earlier row, or by one of the same instant when it is a grant: a no at a yes's second (CRM
+# exports round their times) is kept, appended after it. The rest is appended in file order.
 _APPLY = """
 WITH staged AS (
     SELECT s.*, greatest(
