@@ -86,14 +86,14 @@ class Settings:
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             migration_database_url=env.get("CONSENTD_MIGRATION_DATABASE_URL") or None,
-            grpc_address=env.get("CONSENTD_GRPC_ADDRESS", cls.grpc_address),
+            grpc_address=_address(env, "CONSENTD_GRPC_ADDRESS", cls.grpc_address),
             http_address=_address(env, "CONSENTD_HTTP_ADDRESS", cls.http_address),
-            data_dir=Path(data_dir) if data_dir else None,
+            data_dir=_folder("CONSENTD_DATA_DIR", data_dir) if data_dir else None,
             secret_key=_secret(env.get("CONSENTD_SECRET_KEY")),
             default_tenant=env.get("CONSENTD_DEFAULT_TENANT", cls.default_tenant),
             phone_region=env.get("CONSENTD_PHONE_REGION", cls.phone_region).upper(),
-            log_level=env.get("CONSENTD_LOG_LEVEL", cls.log_level).lower(),
-            log_format=env.get("CONSENTD_LOG_FORMAT", cls.log_format).lower(),
+            log_level=_choice(env, "CONSENTD_LOG_LEVEL", _LEVELS, cls.log_level),
+            log_format=_choice(env, "CONSENTD_LOG_FORMAT", _FORMATS, cls.log_format),
             shutdown_grace_seconds=_number(env, "CONSENTD_SHUTDOWN_GRACE_SECONDS", 10.0),
             db_pool_size=int(_number(env, "CONSENTD_DB_POOL_SIZE", 10)),
             db_timeout_seconds=_number(env, "CONSENTD_DB_TIMEOUT_SECONDS", 5.0),
@@ -145,6 +145,18 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
         "preferences": _flag(env, "CONSENTD_PREFERENCES", default=False),
         "web_dir": env.get("CONSENTD_WEB_DIR", ""),
     }
+
+
+_LEVELS = ("debug", "info", "warning", "error", "critical")
+_FORMATS = ("auto", "json", "console")
+
+
+def _folder(name: str, value: str) -> Path:
+    """A folder, or a path where one can be made: not a file."""
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{name} must name a folder, and {value!r} is a file")
+    return path
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

@@ -88,9 +88,10 @@ async def _open_ports(app: App, demo: str | None) -> Listening:
     http = HttpServer(browser, drain_budget(settings.shutdown_grace_seconds)[0])
     try:
         grpc_port = server.bind(settings.grpc_address)
-    except OSError:
+    except (OSError, RuntimeError):  # grpc says RuntimeError("Failed to bind ...")
         raise ConfigError(
-            f"cannot listen on {settings.grpc_address} (CONSENTD_GRPC_ADDRESS)"
+            f"cannot listen on {settings.grpc_address} (CONSENTD_GRPC_ADDRESS): address in use "
+            "or not this machine's"
         ) from None
     try:
         http_port = await http.start(settings.http_address, reuse_port=settings.reuse_port)

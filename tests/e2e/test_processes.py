@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import grpc
+import pytest
 from consent.v1 import catalog_pb2_grpc, consent_pb2_grpc, cookies_pb2_grpc, types_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -224,9 +225,11 @@ def test_container_mode_refuses_to_start_without_a_database_url() -> None:
     assert "DATABASE_URL is required" in output
 
 
-def test_a_taken_port_is_a_configuration_error_not_a_traceback() -> None:
-    """The browser port already taken: `serve` says which address and variable (exit 2), and
-    stops the PostgreSQL it started; it used to die on an uncaught traceback."""
+@pytest.mark.parametrize("variable", ["CONSENTD_HTTP_ADDRESS", "CONSENTD_GRPC_ADDRESS"])
+def test_a_taken_port_is_a_configuration_error_not_a_traceback(variable: str) -> None:
+    """The browser or the gRPC port already taken: `serve` says which address and variable
+    (exit 2), and stops the PostgreSQL it started; it used to die on an uncaught traceback
+    (grpc's RuntimeError for the gRPC port, found by a probe)."""
     data = _folder()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -236,8 +239,9 @@ def test_a_taken_port_is_a_configuration_error_not_a_traceback() -> None:
             **os.environ,
             "CONSENTD_DATA_DIR": str(data),
             "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{_free_port()}",
-            "CONSENTD_HTTP_ADDRESS": address,
+            "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
             "CONSENTD_METRICS_ADDRESS": "off",
+            variable: address,
         }
         try:
             code, output = _consentd(env, "serve")
@@ -245,7 +249,7 @@ def test_a_taken_port_is_a_configuration_error_not_a_traceback() -> None:
             running = _running_with(str(data))
             shutil.rmtree(data, ignore_errors=True)
     assert code == 2, output
-    assert f"cannot listen on {address} (CONSENTD_HTTP_ADDRESS)" in output
+    assert f"cannot listen on {address} ({variable})" in output
     assert "Traceback" not in output
     assert running == []
 

@@ -72,6 +72,11 @@ def test_every_variable_is_read() -> None:
         ("CONSENTD_AUDIT_SIGNING_KEY", "not base64!", "must be base64"),
         ("CONSENTD_AUDIT_SIGNING_KEY", base64.b64encode(bytes(33)).decode(), "exactly 32 bytes"),
         ("CONSENTD_AUDIT_CHECKPOINT_EVERY", "-1", "must be positive"),
+        # A probe found these ended in tracebacks (KeyError, grpc's RuntimeError, ...).
+        ("CONSENTD_LOG_LEVEL", "verbose", "must be one of debug, info"),
+        ("CONSENTD_LOG_FORMAT", "xml", "must be one of auto, json, console"),
+        ("CONSENTD_GRPC_ADDRESS", "not-an-address", "must be host:port"),
+        ("CONSENTD_DATA_DIR", __file__, "must name a folder"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:
