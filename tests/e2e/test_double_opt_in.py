@@ -198,6 +198,32 @@ async def test_an_objection_after_the_request_is_not_lifted_by_its_link(
     assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_OBJECTED)
 
 
+async def test_a_link_to_an_address_rectified_since_confirms_nothing(
+    mailing: Stubs, mail: tuple[Mailbox, int], mailing_channel: grpc.aio.Channel
+) -> None:
+    """Pending grant for address A (the link mailed to A), the address rectified to B, then the
+    link from A followed: FAILED_PRECONDITION, nothing recorded, B stays DENY pending. The
+    grant was confirmed, and B ALLOWed, on a proof of A's mailbox."""
+    await _confirmed_purpose(mailing)
+    address, to = _address(), target("newsletter")
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
+    (message,) = await mail[0].wait_for(address)
+    moved = _address()
+    rights = rights_pb2_grpc.RightsServiceStub(mailing_channel)
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=by_email(address), kind=rights_pb2.CONTACT_KIND_EMAIL, value=moved, actor="dpo"
+        ),
+        metadata=mailing.metadata,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _confirm(mailing, token_of(message))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "rectified since" in (refused.value.details() or "")
+    pending = await check(mailing, by_email(moved), to)
+    assert (pending.decision, pending.reason) == (DENY, PENDING)
+
+
 async def test_another_tenant_cannot_use_the_token(
     mailing: Stubs, mail: tuple[Mailbox, int], mailing_app: App, mailing_channel: grpc.aio.Channel
 ) -> None:

@@ -35,7 +35,7 @@ from consentd.domain.confirmations import (
     token_digest,
     unknown_token,
 )
-from consentd.domain.errors import InvalidInput
+from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.model import Channel, ConsentEvent, ConsentState, Purpose, Source
 from consentd.domain.rights import BlockKind
@@ -176,6 +176,8 @@ class DoubleOptIn:
             if confirmation is None or not await self._own(uow, principal, confirmation):
                 raise unknown_token()
             confirmation.check_usable(now)
+            if await _recipient_changed(uow, confirmation):
+                raise FailedPrecondition("the address this link went to was rectified since")
             events = await self._granted(uow, principal, confirmation, evidence, now)
             written = await uow.consents.append(events, now) if events else []
             await uow.confirmations.confirmed(confirmation.confirmation_id, now)
@@ -200,8 +202,7 @@ class DoubleOptIn:
         now: datetime,
     ) -> list[ConsentEvent]:
         """A grant per pending event still current, valid from now on as a grant would be;
-        none when the person objected (or was suppressed) after asking: a link mailed before
-        that no must not lift it, as a later grant would (domain/decision.py)."""
+        none when the person said no since (_said_no_since)."""
         current = {e.event_id: e for e in await uow.consents.current(confirmation.subject_id)}
         still = [current[i] for i in confirmation.event_ids if i in current]
         if not still or await _said_no_since(uow, confirmation):
@@ -237,14 +238,18 @@ class DoubleOptIn:
 
 
 async def _said_no_since(uow: UnitOfWork, confirmation: Confirmation) -> bool:
-    """An objection or suppression of the subject in force, made after the request."""
+    """An objection or suppression in force made after the request: a link mailed before that
+    no must not lift it, as a later grant would (domain/decision.py)."""
+    since, nos = confirmation.created_at, (BlockKind.OBJECTED, BlockKind.SUPPRESSED)
     blocks = await uow.rights.block_history(confirmation.subject_id)
-    return any(
-        b.kind in (BlockKind.OBJECTED, BlockKind.SUPPRESSED)
-        and b.lifted_at is None
-        and b.since > confirmation.created_at
-        for b in blocks
-    )
+    return any(b.kind in nos and b.lifted_at is None and b.since > since for b in blocks)
+
+
+async def _recipient_changed(uow: UnitOfWork, confirmation: Confirmation) -> bool:
+    """The e-mail address the link went to rectified since: it proves the old mailbox only."""
+    since, email = confirmation.created_at, IdentifierKind.EMAIL
+    history = await uow.rights.contact_history(confirmation.subject_id)
+    return any(c.kind is email and c.action == "removed" and c.changed_at > since for c in history)
 
 
 def _audited(
