@@ -26,7 +26,7 @@ from consentd.bootstrap import App
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import cookie_choices
 from tests.conftest import Stubs, owner
-from tests.e2e.helpers import by_email, grant, put_purpose, record, target
+from tests.e2e.helpers import by_email, grant, history, put_purpose, record, target
 from tests.e2e.security_helpers import fails, row_counts
 
 SOMEONE = types_pb2.SubjectIdentity(email="someone@example.fr")
@@ -342,6 +342,33 @@ async def test_an_email_in_the_page_url_path_is_not_stored(
             )
         ).scalar_one()
     assert stored == kept
+
+
+async def test_an_email_in_an_evidence_reference_is_not_stored(stubs: Stubs) -> None:
+    """An evidence reference outlives an erasure in its event (events are never rewritten): a
+    part of it that looks like an e-mail address is replaced by `(email)` before it is stored,
+    the rest kept as given. A probe found `https://shop.example/form?email=...` still readable
+    in the history and the export after the person's erasure."""
+    await put_purpose(stubs, "newsletter")
+    reference = "https://shop.example/form?email=alice%40example.org&form=42"
+    recorded = await stubs.consent.RecordConsent(
+        consent_pb2.RecordConsentRequest(
+            subject=SOMEONE,
+            choices=[grant(target("newsletter"))],
+            source=types_pb2.SOURCE_API,
+            evidence=types_pb2.Evidence(reference=reference),
+        ),
+        metadata=stubs.metadata,
+    )
+    kept = "https://shop.example/form?email=(email)&form=42"
+    assert [e.evidence_reference for e in recorded.events] == [kept]
+    listed = await history(stubs, by_email("someone@example.fr"))
+    assert [e.evidence_reference for e in listed.events] == [kept]
+    plain = "form-42 signed"
+    again = await record(
+        stubs, SOMEONE, grant(target("newsletter")), evidence=types_pb2.Evidence(reference=plain)
+    )
+    assert [e.evidence_reference for e in again.events] == [plain]
 
 
 # 9. Malformed confirmation tokens

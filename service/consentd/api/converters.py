@@ -17,6 +17,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from consentd.app.commands import Evidence, SubjectSelector
 from consentd.domain.catalog import check_ip_address, check_key, check_text
+from consentd.domain.cookies import without_emails
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import (
     Identifier,
@@ -179,7 +180,9 @@ def evidence_in(message: pb.Evidence, field: str) -> Evidence:
     return Evidence(
         ip_address=str(check_ip_address(f"{field}.ip_address", ip_address)) if ip_address else "",
         user_agent=check_text(f"{field}.user_agent", message.user_agent, MAX_EVIDENCE),
-        reference=check_text(f"{field}.reference", message.reference, MAX_REFERENCE),
+        reference=without_emails(
+            check_text(f"{field}.reference", message.reference, MAX_REFERENCE)
+        ),
     )
 
 

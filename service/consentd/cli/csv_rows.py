@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from consentd.app.importing import ImportRow as Row
+from consentd.domain.cookies import without_emails
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import (
     Identifier,
@@ -162,7 +163,8 @@ class _Rows:
         target = self._targets.get((purpose, channel, scope))
         if target is None:
             target = self._targets[purpose, channel, scope] = Target(purpose, channel, scope)
-        return Row(line, identifier, target, state, recorded_at, source, version, evidence)
+        reference = without_emails(evidence)  # it outlives an erasure, as the API's does
+        return Row(line, identifier, target, state, recorded_at, source, version, reference)
 
 
 def _identifier(

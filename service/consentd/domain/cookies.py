@@ -205,6 +205,17 @@ def check_page_url(value: str, name: str = "page_url") -> str:
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{path}"
 
 
+_PARTS = re.compile(r"([/?&=#;,:\s])")
+
+
+def without_emails(value: str) -> str:
+    """`value` with every part (between / ? & = # ; , : or blanks) that looks like an e-mail
+    address replaced by EMAIL_MARKER: an evidence reference outlives an erasure in its event."""
+    if _SCRUB_IF_IN_PATH.isdisjoint(value):
+        return value
+    return "".join(EMAIL_MARKER if _looks_like_email(p) else p for p in _PARTS.split(value))
+
+
 def _odd_character(value: str) -> str | None:
     """The first backslash, whitespace, control (C0, C1) or format character, if any."""
     found = _NOT_IN_A_URL.search(value)
