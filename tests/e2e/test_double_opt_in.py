@@ -224,6 +224,27 @@ async def test_a_link_to_an_address_rectified_since_confirms_nothing(
     assert (pending.decision, pending.reason) == (DENY, PENDING)
 
 
+async def test_an_older_link_after_a_newer_one_was_sent_says_so(
+    mailing: Stubs, mail: tuple[Mailbox, int]
+) -> None:
+    """Two pending grants, two links: the first link answered success with nothing confirmed
+    (the person believed it done, the check stayed DENY). It is FAILED_PRECONDITION naming the
+    newer link, which still confirms."""
+    await _confirmed_purpose(mailing)
+    address, to = _address(), target("newsletter")
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
+    (first,) = await mail[0].wait_for(address)
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
+    second = (await mail[0].wait_for(address, count=2))[-1]
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _confirm(mailing, token_of(first))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "newer confirmation link" in (refused.value.details() or "")
+    confirmed = await _confirm(mailing, token_of(second))
+    assert len(confirmed.events) == 1
+    assert (await check(mailing, by_email(address), to)).decision == ALLOW
+
+
 async def test_another_tenant_cannot_use_the_token(
     mailing: Stubs, mail: tuple[Mailbox, int], mailing_app: App, mailing_channel: grpc.aio.Channel
 ) -> None:

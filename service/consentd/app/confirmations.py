@@ -205,6 +205,8 @@ class DoubleOptIn:
         none when the person said no since (_said_no_since)."""
         current = {e.event_id: e for e in await uow.consents.current(confirmation.subject_id)}
         still = [current[i] for i in confirmation.event_ids if i in current]
+        if not still and any(e.state is ConsentState.PENDING for e in current.values()):
+            raise FailedPrecondition("a newer confirmation link was sent: follow the latest one")
         if not still or await _said_no_since(uow, confirmation):
             return []
         purposes = await uow.catalog.purposes(sorted({e.target.purpose for e in still}))
