@@ -74,6 +74,7 @@ async def test_a_cut_off_export_resumes_from_its_checkpoint(
     env = _env(database_url, owner_url)
     whole = tmp_path / "whole.csv"
     assert (await asyncio.to_thread(_export, env, tenant.slug, whole)).returncode == 0
+    assert whole.stat().st_mode & 0o777 == 0o600  # pseudonymous personal data: its owner's
     lines = whole.read_text().splitlines(keepends=True)
     kept = "".join(lines[:18])  # the header and 17 rows, as a checkpoint after a page
     cut = tmp_path / "cut.csv"

@@ -34,9 +34,16 @@ def _line(entry: Suppressed) -> str:
     )
 
 
+def _private(path: Path) -> Path:
+    """`path`, made readable by its owner only when new: an export holds keyed hashes and
+    subject ids (pseudonymous personal data), not for every user of the machine."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+    return path
+
+
 def _write_atomically(path: Path, document: dict[str, Any]) -> None:
     temporary = path.with_name(path.name + ".tmp")
-    with temporary.open("w", encoding="utf-8") as out:
+    with _private(temporary).open("w", encoding="utf-8") as out:
         json.dump(document, out)
         out.flush()
         os.fsync(out.fileno())
@@ -78,7 +85,7 @@ def _prepare(out: Path, checkpoint: Path, what: str) -> tuple[ExportCursor | Non
         return _resumed(document), int(document["rows"])
     if out.exists():
         raise _Refused(f"{out} exists; remove it to export again")
-    out.write_text(HEADER, encoding="utf-8")
+    _private(out).write_text(HEADER, encoding="utf-8")
     return None, 0
 
 
