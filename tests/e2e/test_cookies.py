@@ -354,10 +354,18 @@ async def test_policy_defaults_then_custom_categories_and_mapping(stubs: Stubs) 
     assert list(stored.allowed_origins) == ["https://shop.example.fr"]
     assert stored.HasField("updated_at")
     answer = await record(stubs, visitor_id=visitor(), method=CUSTOM, granted_categories=["stats"])
-    assert answer.consent_mode == {"ad_storage": "denied", "analytics_storage": "granted"}
+    # Every signal: one the policy does not map is denied (a page's update must set them all).
+    others = ("ad_user_data", "ad_personalization", "functionality_storage")
+    unmapped = dict.fromkeys((*others, "personalization_storage", "security_storage"), "denied")
+    assert answer.consent_mode == {
+        "ad_storage": "denied", "analytics_storage": "granted", **unmapped
+    }  # fmt: skip
     refused = await record(stubs, visitor_id=visitor(), method=REFUSE)
     recorded = refused.choice.recorded_at.ToDatetime(tzinfo=UTC)
     assert refused.choice.expires_at.ToDatetime(tzinfo=UTC) - recorded < timedelta(days=93)
+
+
+NEEDED = "necessary"
 
 
 async def test_bad_policies_name_the_field(stubs: Stubs) -> None:
@@ -371,6 +379,10 @@ async def test_bad_policies_name_the_field(stubs: Stubs) -> None:
             "policy.consent_mode[0].categories[0]",
         ),
         ({"updated_at": stamp(T0)}, "policy.updated_at"),
+        (  # ads granted before any choice (a probe found it taken)
+            {"consent_mode": [pb.ConsentModeMapping(signal="ad_user_data", categories=[NEEDED])]},
+            "policy.consent_mode[0].categories",
+        ),
     ]
     for fields, field in cases:
         with pytest.raises(grpc.aio.AioRpcError) as raised:

@@ -139,6 +139,11 @@ def _mapping(
         seen.add(signal)
         if not needs:
             raise InvalidInput(f"{name}[{index}].categories", "needs at least one category")
+        if signal.startswith("ad_") and set(needs) <= {NECESSARY}:
+            raise InvalidInput(
+                f"{name}[{index}].categories",
+                "an advertising signal needs a category the visitor chooses, not necessary alone",
+            )
         for position, category in enumerate(needs):
             if category not in usable:
                 raise InvalidInput(

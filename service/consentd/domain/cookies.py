@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 from consentd.domain.catalog import check_ip_address, check_text, code_point
-from consentd.domain.cookie_policy import DEFAULT_CONSENT_MODE, NECESSARY, CookiePolicy
+from consentd.domain.cookie_policy import DEFAULT_CONSENT_MODE, NECESSARY, SIGNALS, CookiePolicy
 from consentd.domain.errors import InvalidInput
 from consentd.domain.months import MAX_MONTHS, add_months
 from consentd.domain.tcf import TcfCore
@@ -171,8 +171,13 @@ def consent_mode(policy: CookiePolicy, granted: tuple[str, ...] | None) -> dict[
     policy does not have is never granted.
     """
     have = (frozenset(granted or ()) & policy.category_ids) | {NECESSARY}
-    mapping = policy.consent_mode or DEFAULT_CONSENT_MODE
-    return {signal: GRANTED if set(needs) <= have else DENIED for signal, needs in sorted(mapping)}
+    mapping = dict(policy.consent_mode or DEFAULT_CONSENT_MODE)
+    # Every signal, a signal the policy does not map `denied`: a page's update must not leave
+    # one at whatever default the page set (gtag keeps what an update leaves out).
+    return {
+        signal: GRANTED if signal in mapping and set(mapping[signal]) <= have else DENIED
+        for signal in sorted(SIGNALS)
+    }
 
 
 def check_page_url(value: str, name: str = "page_url") -> str:
