@@ -30,6 +30,7 @@ REQUIRED = ("purpose", "channel", "state", "recorded_at")
 OPTIONAL = ("scope", "source", "notice_version", "evidence")
 COLUMNS = (*IDENTIFIERS, *REQUIRED, *OPTIONAL)
 STATES = (ConsentState.GRANTED, ConsentState.REFUSED, ConsentState.WITHDRAWN)
+_STATES = {state.value: state for state in STATES}
 MAX_EVIDENCE = 512
 E = TypeVar("E", Channel, PartyScope, ConsentState, Source)
 
@@ -144,8 +145,8 @@ class _Rows:
             identifier = _identifier(*given[0], self._region, line, errors)
         channel = _member(Channel, channel_, line, "channel", errors)
         scope = _member(PartyScope, scope_ or "first_party", line, "scope", errors)
-        state = _member(ConsentState, state_, line, "state", errors)
-        if state is not None and state not in STATES:
+        state = _STATES.get(state_.lower())
+        if state is None:  # one message for every other value, known to consentd or not
             errors.append(RowError(line, "state", "must be granted, refused or withdrawn"))
         source = _member(Source, source_ or "import", line, "source", errors)
         recorded_at = _time(time, self._now, line, errors)
