@@ -127,6 +127,25 @@ async def test_a_json_key_given_twice_is_invalid_argument_and_stores_nothing(
         assert json.loads(answer)["status"] == "COOKIE_CHOICE_STATUS_NONE", answer
 
 
+async def test_a_service_not_served_here_is_unimplemented_in_the_calls_protocol(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """CampaignService (served on the gRPC port only) on the browser port: Connect's
+    `unimplemented` (404, JSON) or gRPC-Web's status 12, naming the gRPC port. It was a bare
+    404 "not found" whatever the protocol."""
+    path = "/consent.v1.CampaignService/BatchCheckConsent"
+    status, _, body = await post(
+        http_port, path, b"{}", {"Content-Type": "application/json", **auth(page_key)}
+    )
+    error = json.loads(body)
+    assert (status, error["code"]) == (404, "unimplemented"), body
+    assert "call it on the gRPC port" in error["message"]
+    status, headers, _ = await post(
+        http_port, path, frame(b""), {"Content-Type": GRPC_WEB, **auth(page_key)}
+    )
+    assert (status, headers.get("grpc-status")) == (200, "12"), headers
+
+
 async def test_deeply_nested_json_is_invalid_argument_without_python_internals(
     http_port: int, tenant: Tenant, page_key: str
 ) -> None:

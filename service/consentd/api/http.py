@@ -27,6 +27,7 @@ from consentd.api.refusals import (
     is_native_grpc,
     refuse_native_grpc,
     refuse_unauthenticated,
+    refuse_unserved,
 )
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.errors import ConsentError, Unauthenticated
@@ -36,6 +37,8 @@ Authenticate = Callable[[Mapping[str, str]], Awaitable[None]]
 # `/t/<tenant id>/<service>/<method>`: the tenant of a cross-origin page (a preflight carries no
 # credential, so the URL names the tenant whose allowed origins answer it).
 TENANT_PREFIX = re.compile(r"/t/([^/]{1,64})(/.*)")
+# A method of a consent.v1 service this port does not serve (answered UNIMPLEMENTED).
+_SERVICE_PATH = re.compile(r"/(consent\.v1\.[A-Za-z]{1,64})/[A-Za-z]{1,64}\Z")
 
 
 class BrowserApp:
@@ -80,6 +83,9 @@ class BrowserApp:
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)
+        elif (service := _SERVICE_PATH.match(path)) is not None and scope["method"] == "POST":
+            await discard_body(receive)
+            await refuse_unserved(scope, send, service.group(1))
         elif tenant is None:
             await self._pages.serve(scope, send, path)
         else:

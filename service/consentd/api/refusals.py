@@ -90,6 +90,18 @@ async def refuse_unauthenticated(scope: Scope, send: Send) -> None:
     await respond(send, 401, body, [(b"content-type", b"application/json")])
 
 
+async def refuse_unserved(scope: Scope, send: Send, service: str) -> None:
+    """A service of the contract this port does not serve (CampaignService, ...), or none of
+    it: UNIMPLEMENTED in the call's protocol (it was a bare 404 "not found")."""
+    kind = media_type(header(scope, b"content-type") or "")
+    message = f"{service} is not served on the browser port: call it on the gRPC port"
+    if is_grpc_web(kind):
+        await grpc_web_status(send, kind, grpc.StatusCode.UNIMPLEMENTED, message)
+        return
+    body = json.dumps({"code": "unimplemented", "message": message}).encode()
+    await respond(send, 404, body, [(b"content-type", b"application/json")])
+
+
 async def grpc_web_status(send: Send, kind: str, code: grpc.StatusCode, message: str) -> None:
     """A gRPC-Web answer of only a status (in its headers: trailers-only), in the call's media
     type `kind` (never the header as sent: its parameters are not echoed)."""
