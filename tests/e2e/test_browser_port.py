@@ -112,6 +112,27 @@ async def test_connect_json_post_then_native_grpc_read(
     assert native.status == pb.COOKIE_CHOICE_STATUS_VALID
 
 
+async def test_the_browsers_gpc_header_is_recorded_with_the_choice(
+    http_port: int, stubs: Stubs, tenant: Tenant, page_key: str
+) -> None:
+    """`Sec-GPC: 1` on the request is recorded as `gpc` even when the page did not say so (the
+    visitor's explicit choice still decides); without the header, `gpc` stays what the page
+    sent. A probe found the header ignored."""
+    path = f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice"
+    recorded = {}
+    for header, visitor_id in (("1", uuid4().hex), ("", uuid4().hex)):
+        extra = {"Sec-GPC": header} if header else {}
+        status, _, body = await http(
+            http_port, path, record_body(visitor_id), auth(page_key, **extra)
+        )
+        assert status == 200, body
+        native = await stubs.cookies.GetCookieChoice(
+            pb.GetCookieChoiceRequest(visitor_id=visitor_id), metadata=stubs.metadata
+        )
+        recorded[header] = native.choice.gpc
+    assert recorded == {"1": True, "": False}
+
+
 async def test_native_grpc_write_then_connect_get_read(
     http_port: int, stubs: Stubs, page_key: str
 ) -> None:

@@ -65,6 +65,9 @@ class CookieConnect(CookieService):
             request.user_agent = ctx.request_headers.get("user-agent", "")[:MAX_USER_AGENT]
         if not request.ip_address and ctx.client_address:
             request.ip_address = ctx.client_address.rsplit(":", 1)[0].strip("[]")
+        # The browser's Global Privacy Control header is part of the proof, sent by the page
+        # or not (the visitor's explicit choice still decides: the EU reads it as a signal).
+        request.gpc = request.gpc or ctx.request_headers.get("sec-gpc", "").strip() == "1"
         return await self._servicer.RecordCookieChoice(request, ctx)
 
     async def get_cookie_choice(
