@@ -161,41 +161,31 @@ async def test_an_expired_token_is_refused_and_the_grant_lapses(
     assert (lapsed.decision, lapsed.reason) == (DENY, consent_pb2.REASON_EXPIRED)
 
 
-async def test_a_grant_withdrawn_before_confirmation_stays_withdrawn(
-    mailing: Stubs, mail: tuple[Mailbox, int]
+@pytest.mark.parametrize("no", ["withdrawal", "objection"])
+async def test_a_no_said_after_the_request_stands_against_its_link(
+    mailing: Stubs, mail: tuple[Mailbox, int], mailing_channel: grpc.aio.Channel, no: str
 ) -> None:
-    """Confirming after a withdrawal records nothing: the later withdrawal stands."""
+    """Pending grant, then a withdrawal of everything or an objection, then the person follows
+    the link mailed before it: nothing is recorded and the later no stands (DENY withdrawn or
+    objected). After an objection the confirmation recorded a grant newer than it, which lifted
+    it (ALLOW on every path)."""
     await _confirmed_purpose(mailing)
     address, to = _address(), target("newsletter")
     await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
     (message,) = await mail[0].wait_for(address)
-    await withdraw(mailing, by_email(address), everything=True)
+    if no == "withdrawal":
+        await withdraw(mailing, by_email(address), everything=True)
+        reason = consent_pb2.REASON_WITHDRAWN
+    else:
+        await rights_pb2_grpc.RightsServiceStub(mailing_channel).RecordObjection(
+            rights_pb2.RecordObjectionRequest(subject=by_email(address)), metadata=mailing.metadata
+        )
+        reason = consent_pb2.REASON_OBJECTED
 
     confirmed = await _confirm(mailing, token_of(message))
     assert list(confirmed.events) == []
     denied = await check(mailing, by_email(address), to)
-    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
-
-
-async def test_an_objection_after_the_request_is_not_lifted_by_its_link(
-    mailing: Stubs, mail: tuple[Mailbox, int], mailing_channel: grpc.aio.Channel
-) -> None:
-    """Pending grant, then an objection, then the person follows the link mailed before it:
-    nothing is recorded and the check stays DENY `objected`. The confirmation recorded a grant
-    newer than the objection, which lifted it (ALLOW on every path)."""
-    await _confirmed_purpose(mailing)
-    address, to = _address(), target("newsletter")
-    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
-    (message,) = await mail[0].wait_for(address)
-    rights = rights_pb2_grpc.RightsServiceStub(mailing_channel)
-    await rights.RecordObjection(
-        rights_pb2.RecordObjectionRequest(subject=by_email(address)), metadata=mailing.metadata
-    )
-
-    confirmed = await _confirm(mailing, token_of(message))
-    assert list(confirmed.events) == []
-    denied = await check(mailing, by_email(address), to)
-    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_OBJECTED)
+    assert (denied.decision, denied.reason) == (DENY, reason)
 
 
 async def test_a_link_to_an_address_rectified_since_confirms_nothing(
