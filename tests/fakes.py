@@ -102,6 +102,9 @@ class FakeConsents:
     def _of(self, subject_id: UUID) -> list[ConsentEvent]:
         return [e for e in self._d.events if e.subject_id == subject_id]
 
+    async def lock_subject(self, subject_id: UUID) -> None:
+        return None  # one task at a time in the fakes: nothing to wait for
+
     async def current(self, subject_id: UUID) -> list[ConsentEvent]:
         latest_by_target: dict[Target, ConsentEvent] = {}
         for event in self._of(subject_id):

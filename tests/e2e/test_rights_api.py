@@ -116,6 +116,19 @@ async def test_erase_then_checks_deny_and_the_chain_verifies(
         for purpose in ("newsletter", "b2b"):
             answer = await check(stubs, ref, target(purpose))
             assert (answer.decision, answer.reason) == (DENY, consent_pb2.REASON_ERASED)
+    # A write naming the erased subject by its id (one that waited behind the erasure, or came
+    # after it) wrote onto it: the id answered ALLOW or WITHDRAWN again (a probe raced 16
+    # writers with the erasure). Refused now, nothing written: the subject stays erased.
+    by_id = types_pb2.SubjectRef(subject_id=erased.subject_id)
+    late = stubs.consent.WithdrawConsent(
+        consent_pb2.WithdrawConsentRequest(subject=by_id, all=True, source=types_pb2.SOURCE_API),
+        metadata=stubs.metadata,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await late
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION, refused.value.details()
+    assert "the person was erased" in (refused.value.details() or "")
+    assert (await check(stubs, by_id, target("newsletter"))).reason == consent_pb2.REASON_ERASED
     report = await dpo.audit.VerifyAuditChain(
         audit_pb2.VerifyAuditChainRequest(), metadata=dpo.metadata
     )

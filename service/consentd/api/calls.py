@@ -23,7 +23,7 @@ from consentd.api.errors import details_of, status_of
 from consentd.app.auth import AUTHORIZATION
 from consentd.domain.errors import ConsentError
 from consentd.logs import rpc_line
-from consentd.store.database import DEADLINE, PURGED, UNAVAILABLE, outage_of
+from consentd.store.database import DEADLINE, ERASED, PURGED, UNAVAILABLE, outage_of
 from consentd.telemetry import Telemetry
 
 log = structlog.get_logger("consentd.rpc")
@@ -31,6 +31,10 @@ INTERNAL_MESSAGE = "internal error; quote error id {} when reporting it"
 UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly"
 DEADLINE_MESSAGE = "the database did not answer in time"
 PURGED_MESSAGE = "this tenant's data was purged (its contract ended); nothing more is kept"
+ERASED_MESSAGE = (
+    "the person was erased (before or while this call ran): nothing was written; a write naming "
+    "their contact point again records it for a new subject"
+)
 SHUTTING_DOWN = "the server is shutting down; retry on another replica"
 T = TypeVar("T")
 
@@ -129,14 +133,17 @@ def failure_of(error: BaseException) -> Failure | None:
     if isinstance(error, ConsentError):
         code = status_of(error)
         return Failure(code, error.message, details_of(error, code))
-    outage = outage_of(error)
-    if outage == UNAVAILABLE:
-        return Failure(grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE)
-    if outage == DEADLINE:
-        return Failure(grpc.StatusCode.DEADLINE_EXCEEDED, DEADLINE_MESSAGE)
-    if outage == PURGED:
-        return Failure(grpc.StatusCode.FAILED_PRECONDITION, PURGED_MESSAGE)
-    return None
+    outage = _OUTAGES.get(outage_of(error) or "")
+    return Failure(*outage) if outage is not None else None
+
+
+# What each kind of database outage (store/database.py outage_of) answers.
+_OUTAGES = {
+    UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE),
+    DEADLINE: (grpc.StatusCode.DEADLINE_EXCEEDED, DEADLINE_MESSAGE),
+    PURGED: (grpc.StatusCode.FAILED_PRECONDITION, PURGED_MESSAGE),
+    ERASED: (grpc.StatusCode.FAILED_PRECONDITION, ERASED_MESSAGE),
+}
 
 
 async def retried_once(behaviour: Callable[[], Awaitable[T]]) -> T:

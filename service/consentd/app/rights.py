@@ -176,7 +176,9 @@ async def erase_subject(
     uow: UnitOfWork, subject_id: UUID, now: datetime, actor: str, request_id: UUID | None
 ) -> Erasure:
     """Erase inside the caller's unit of work: suppress and unlink the identifiers, mark every
-    current consent erased, destroy the data key, stamp the subject, audit it."""
+    current consent erased, destroy the data key, stamp the subject, audit it. The subject's
+    write lock first: a write waiting on it is refused once this commits (migration 0019)."""
+    await uow.consents.lock_subject(subject_id)
     removed = await uow.rights.detach(subject_id, None, now)
     await uow.rights.suppress([(i.kind, i.digest) for i in removed], BlockKind.ERASED, now)
     current = await uow.consents.current(subject_id)

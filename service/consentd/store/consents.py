@@ -144,6 +144,9 @@ class SqlConsents:
         self.appended = True
         return [event_of(m) for m in rows]
 
+    async def lock_subject(self, subject_id: UUID) -> None:
+        await self._raw.execute(_LOCK_SUBJECTS, self._tenant, [subject_id])
+
     async def current(self, subject_id: UUID) -> list[ConsentEvent]:
         query = (
             sa.select(_E)

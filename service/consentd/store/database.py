@@ -75,6 +75,9 @@ DEADLINE = "deadline"
 # Not an outage: the tenant was purged (migration 0011's guard refused the transaction).
 PURGED = "purged"
 PURGED_STATE = "CDP01"
+# Migration 0019: an append named a subject erased meanwhile (its write waited on the erasure).
+ERASED = "erased"
+ERASED_STATE = "CDP03"
 # SQLSTATEs of a database that cannot serve now (class 08: connection exceptions; 57P01-03:
 # shutting down, crashed, starting; 53300: too many connections; 25006: a write reached a node
 # still read-only — a standby being promoted, seen in tests/ha's failovers) and of a wait cut
@@ -110,6 +113,8 @@ def _state_kind(error: BaseException) -> str | None:
         return DEADLINE
     if state == PURGED_STATE:
         return PURGED
+    if state == ERASED_STATE:
+        return ERASED
     return UNAVAILABLE if state.startswith(_UNAVAILABLE_STATES) else None
 
 

@@ -90,6 +90,11 @@ class ConsentRepository(Protocol):
         current-state projection; returns them with sequences."""
         ...
 
+    async def lock_subject(self, subject_id: UUID) -> None:
+        """Hold the subject's write lock (append's) until the transaction ends: an erasure
+        takes it first, so a write waiting on it sees the subject erased."""
+        ...
+
     async def current(self, subject_id: UUID) -> list[ConsentEvent]:
         """The event behind every current-state row of the subject."""
         ...
