@@ -112,3 +112,16 @@ async def test_an_existing_file_or_another_exports_checkpoint_is_refused(
     assert done.returncode == 1
     assert "belongs to the export other/offers/sms/first_party" in done.stderr
     assert out.read_text() == "someone else's file\n"
+
+
+async def test_an_output_in_a_missing_folder_is_an_error_not_a_traceback(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """`--out` in a folder that does not exist: exit 1 naming the file (it was an uncaught
+    FileNotFoundError). Found by a probe."""
+    env = _env(database_url, owner_url)
+    missing = tmp_path / "no" / "such" / "list.csv"
+    done = await asyncio.to_thread(_export, env, tenant.slug, missing)
+    assert done.returncode == 1, done.stderr
+    assert f"cannot write {missing}" in done.stderr
+    assert "Traceback" not in done.stderr

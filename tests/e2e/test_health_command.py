@@ -61,3 +61,19 @@ async def test_the_probe_follows_the_servers_health_without_importing_the_app() 
 
 def test_the_probe_fails_when_nothing_answers() -> None:
     assert _probe(f"127.0.0.1:{_closed_port()}") == ("1", "-")
+
+
+def test_the_probe_says_why_and_refuses_an_address_that_is_no_host_port() -> None:
+    """Nothing answering: exit 1 saying so on stderr (it said nothing); `notanaddress`: exit 2
+    with a message (it was an uncaught ValueError). Found by a probe."""
+    for address, code, said in (
+        (f"127.0.0.1:{_closed_port()}", 1, "UNAVAILABLE"),
+        ("notanaddress", 2, "is not host:port"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "consentd", "health", "--address", address],
+            check=False, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == code, done.stderr
+        assert said in done.stderr
+        assert "Traceback" not in done.stderr

@@ -119,6 +119,9 @@ async def export_suppressions(app: App, args: argparse.Namespace) -> int:
     except _Refused as refused:
         print(f"consentd export: {refused}", file=sys.stderr)
         return 1
+    except OSError as error:  # a folder that does not exist, no right to write there
+        print(f"consentd export: cannot write {out}: {error.strerror}", file=sys.stderr)
+        return 1
     if start is not None:
         print(f"consentd export: resuming after {rows} rows", file=sys.stderr)
     principal = Principal(tenant, "cli:export", frozenset({Scope.ADMIN}))
