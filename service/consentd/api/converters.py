@@ -16,6 +16,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from consentd.app.commands import Evidence, SubjectSelector
+from consentd.domain.canonical import EARLIEST
 from consentd.domain.catalog import check_ip_address, check_key, check_text
 from consentd.domain.cookies import without_emails
 from consentd.domain.errors import InvalidInput
@@ -189,12 +190,6 @@ def evidence_in(message: pb.Evidence, field: str) -> Evidence:
 def actor_in(value: str, field: str = "actor") -> str:
     """Who did it (an agent id, `self`, a system or operator name): one line of text."""
     return check_text(field, value, MAX_ACTOR, one_line=True)
-
-
-# No timestamp of the contract names a moment before this: no fact of consentd is older, and
-# year 1 broke the log's stamps (INTERNAL). The far end stays open: 9999-12-31 is how callers
-# say "no end" (a validity, a window's end).
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def time_in(message: Timestamp, field: str) -> datetime:

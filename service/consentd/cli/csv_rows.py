@@ -10,11 +10,12 @@ import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from consentd.app.importing import ImportRow as Row
+from consentd.domain.canonical import EARLIEST
 from consentd.domain.cookies import without_emails
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import (
@@ -29,8 +30,8 @@ IDENTIFIERS = ("email", "phone", "external_id")
 REQUIRED = ("purpose", "channel", "state", "recorded_at")
 OPTIONAL = ("scope", "source", "notice_version", "evidence")
 COLUMNS = (*IDENTIFIERS, *REQUIRED, *OPTIONAL)
-STATES = (ConsentState.GRANTED, ConsentState.REFUSED, ConsentState.WITHDRAWN)
-_STATES = {state.value: state for state in STATES}
+# The states a file may give, by value.
+STATES = {s.value: s for s in (ConsentState.GRANTED, ConsentState.REFUSED, ConsentState.WITHDRAWN)}
 MAX_EVIDENCE = 512
 E = TypeVar("E", Channel, PartyScope, ConsentState, Source)
 
@@ -145,7 +146,7 @@ class _Rows:
             identifier = _identifier(*given[0], self._region, line, errors)
         channel = _member(Channel, channel_, line, "channel", errors)
         scope = _member(PartyScope, scope_ or "first_party", line, "scope", errors)
-        state = _STATES.get(state_.lower())
+        state = STATES.get(state_.lower())
         if state is None:  # one message for every other value, known to consentd or not
             errors.append(RowError(line, "state", "must be granted, refused or withdrawn"))
         source = _member(Source, source_ or "import", line, "source", errors)
@@ -220,8 +221,6 @@ def _version(raw: str, line: int, errors: list[RowError]) -> int | None:
     return int(raw)
 
 
-# No consent of the file is older than this (1900 was taken, and the check said ALLOW).
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 CONFIRMED_ELSEWHERE = (
     "the purpose requires a double opt-in confirmation: a grant must name the evidence of the "
     "confirmation it had (the evidence column), or be recorded through RecordConsent"

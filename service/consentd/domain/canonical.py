@@ -10,6 +10,11 @@ from typing import Any
 
 import orjson
 
+# No moment consentd records, or is asked about, is older than this (the API and the import
+# refuse one): no fact of consentd is, and year 1 broke the stamps (INTERNAL). The far end stays
+# open: 9999-12-31 is how callers say "no end" (a validity, a window's end).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def stamp(moment: datetime) -> str:
     """The canonical time: UTC with microseconds, e.g. 2026-03-01T12:00:00.000000Z."""
