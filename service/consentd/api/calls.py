@@ -174,7 +174,9 @@ def metadata_of(pairs: Iterable[tuple[str, str | bytes]] | None) -> dict[str, st
 REFUSED_CREDENTIAL = "refused: more than one authorization entry"
 # What two `idempotency-key` entries become: not printable, so never a valid key.
 REFUSED_KEY = "\x00more than one"
-_REFUSED = {AUTHORIZATION: REFUSED_CREDENTIAL, "idempotency-key": REFUSED_KEY}
+# The header the gate reads a write's idempotency key from (api/gate.py).
+IDEMPOTENCY_KEY = "idempotency-key"
+_REFUSED = {AUTHORIZATION: REFUSED_CREDENTIAL, IDEMPOTENCY_KEY: REFUSED_KEY}
 
 
 _PASS_THROUGH = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from consentd.api.asgi import Message, Scope, Send, header, respond
 from consentd.api.browser_gate import BrowserRequest
-from consentd.api.gate import IDEMPOTENCY_KEY
+from consentd.api.calls import IDEMPOTENCY_KEY
 from consentd.app.auth import AUTHORIZATION
 
 ALLOWED_HEADERS = (

@@ -9,7 +9,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from consentd.api.authorization import authorize
-from consentd.api.calls import REFUSED_KEY, retried_once
+from consentd.api.calls import IDEMPOTENCY_KEY, REFUSED_KEY, retried_once
 from consentd.api.context import keyed
 from consentd.api.health import Reachability
 from consentd.api.methods import Method
@@ -21,7 +21,6 @@ from consentd.app.ports import Clock
 from consentd.domain.errors import InvalidInput, Unauthenticated
 from consentd.domain.tenancy import Principal
 
-IDEMPOTENCY_KEY = "idempotency-key"
 MAX_IDEMPOTENCY_KEY = 255
 # An opt-out must always get through: withdrawals are never rate-limited away.
 NEVER_LIMITED = frozenset({"/consent.v1.ConsentService/WithdrawConsent"})
