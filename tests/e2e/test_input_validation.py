@@ -11,6 +11,8 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from consent.v1 import (
+    campaign_pb2,
+    campaign_pb2_grpc,
     consent_pb2,
     cookies_pb2,
     retention_pb2,
@@ -622,3 +624,74 @@ async def test_a_check_as_of_year_one_is_invalid(stubs: Stubs) -> None:
     request.target.CopyFrom(target("newsletter"))
     request.as_of.seconds = -62135596800
     await _invalid(stubs.consent.CheckConsent(request, metadata=stubs.metadata), "as_of")
+
+
+async def test_a_contract_end_before_the_tenant_began_is_invalid(
+    channel: grpc.aio.Channel, stubs: Stubs
+) -> None:
+    """`contract_ended_at: {}` (proto3 keeps an empty Timestamp: 1970-01-01) was taken, and the
+    next retention run purged the tenant whole, its opt-outs with it. A contract cannot end
+    before the tenant was created: refused, nothing changed."""
+    retention = retention_pb2_grpc.RetentionServiceStub(channel)
+    ended = retention_pb2.RetentionSettings()
+    ended.contract_ended_at.SetInParent()
+    put = retention.PutRetentionSettings(
+        retention_pb2.PutRetentionSettingsRequest(settings=ended), metadata=stubs.metadata
+    )
+    assert "before the tenant was created" in await _invalid(put, "settings.contract_ended_at")
+    got = await retention.GetRetentionSettings(
+        retention_pb2.GetRetentionSettingsRequest(), metadata=stubs.metadata
+    )
+    assert not got.settings.HasField("contract_ended_at")
+
+
+async def test_a_validity_past_the_calendars_last_second_is_invalid(stubs: Stubs) -> None:
+    """The largest Timestamp (9999-12-31T23:59:59.999999999Z) was taken: it is Python's
+    datetime.max once truncated to microseconds, which the driver stores as `infinity` and reads
+    back without a zone, so every check of the person, and the checks coalesced with it, answered
+    INTERNAL. It is refused naming the field; the calendar's last whole second is the far end."""
+    await put_purpose(stubs, "newsletter")
+    last = consent_pb2.ConsentChoice(
+        target=target("newsletter"), state=types_pb2.CONSENT_STATE_GRANTED
+    )
+    last.valid_until.seconds, last.valid_until.nanos = 253402300799, 999_999_999
+    call = record(stubs, SOMEONE, last)
+    assert "after 9999-12-31T23:59:59Z" in await _invalid(call, "choices[0].valid_until")
+    assert len((await history(stubs, by_email(SOMEONE.email))).events) == 0
+    last.valid_until.nanos = 0
+    await record(stubs, SOMEONE, last)
+    checked = await stubs.consent.CheckConsent(
+        consent_pb2.CheckConsentRequest(
+            subject=by_email(SOMEONE.email), target=target("newsletter")
+        ),
+        metadata=stubs.metadata,
+    )
+    assert checked.decision == consent_pb2.DECISION_ALLOW
+    assert checked.valid_until.seconds == 253402300799
+
+
+async def test_a_validity_stored_as_infinity_still_answers(
+    app: App, channel: grpc.aio.Channel, stubs: Stubs, tenant: Tenant
+) -> None:
+    """Grants stored before that refusal hold `infinity` (read back without a zone): the check
+    answers ALLOW for them, alone and in a batch, instead of INTERNAL."""
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, SOMEONE, grant(target("newsletter")))
+    async with owner(app).begin() as conn:
+        await conn.execute(
+            sa.text("UPDATE current_consents SET valid_until = 'infinity' WHERE tenant_id = :t"),
+            {"t": tenant.tenant_id},
+        )
+    request = consent_pb2.CheckConsentRequest(
+        subject=by_email(SOMEONE.email), target=target("newsletter")
+    )
+    checked = await stubs.consent.CheckConsent(request, metadata=stubs.metadata)
+    assert checked.decision == consent_pb2.DECISION_ALLOW
+    campaign = campaign_pb2_grpc.CampaignServiceStub(channel)
+    batch = await campaign.BatchCheckConsent(
+        campaign_pb2.BatchCheckConsentRequest(
+            target=target("newsletter"), recipients=[by_email(SOMEONE.email)] * 2
+        ),
+        metadata=stubs.metadata,
+    )
+    assert [a.decision for a in batch.answers] == [consent_pb2.DECISION_ALLOW] * 2

@@ -35,3 +35,10 @@ def test_tenant_data_goes_one_calendar_month_after_the_contract_ends() -> None:
     assert tenant_purge_due(ended, NOW)
     assert not tenant_purge_due(ended, NOW - timedelta(seconds=1))
     assert not tenant_purge_due(TenantRetention(), NOW)
+
+
+def test_a_contract_ending_at_the_calendars_end_is_never_due() -> None:
+    """9999-12-31 is how a caller says "no end": a month after it is year 10000, which Python
+    cannot name (the retention job raised ValueError for every tenant after it)."""
+    forever = TenantRetention(contract_ended_at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC))
+    assert not tenant_purge_due(forever, NOW)

@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from consentd.app.commands import Evidence, SubjectSelector
-from consentd.domain.canonical import EARLIEST
+from consentd.domain.canonical import EARLIEST, LATEST
 from consentd.domain.catalog import check_ip_address, check_key, check_text
 from consentd.domain.cookies import without_emails
 from consentd.domain.errors import InvalidInput
@@ -199,6 +199,8 @@ def time_in(message: Timestamp, field: str) -> datetime:
         raise InvalidInput(field, "is not a valid timestamp") from None
     if moment < EARLIEST:
         raise InvalidInput(field, "must not be before 1970-01-01T00:00:00Z")
+    if moment > LATEST:
+        raise InvalidInput(field, "must not be after 9999-12-31T23:59:59Z")
     return moment
 
 

@@ -12,8 +12,12 @@ import orjson
 
 # No moment consentd records, or is asked about, is older than this (the API and the import
 # refuse one): no fact of consentd is, and year 1 broke the stamps (INTERNAL). The far end stays
-# open: 9999-12-31 is how callers say "no end" (a validity, a window's end).
+# open to 9999-12-31T23:59:59Z, how callers say "no end" (a validity, a window's end); its last
+# second's fractions are refused: 23:59:59.999999 is Python's datetime.max, which the driver
+# stores as PostgreSQL's `infinity` and reads back without a zone (every check of the person,
+# and of the calls coalesced with it, answered INTERNAL).
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def stamp(moment: datetime) -> str:

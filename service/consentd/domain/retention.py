@@ -64,4 +64,6 @@ def tenant_purge_due(settings: TenantRetention, now: datetime) -> bool:
     ended = settings.contract_ended_at
     if ended is None or settings.legal_hold:
         return False
+    if ended.year == 9999:  # a contract ending at the calendar's end: never (no year 10000)
+        return False
     return add_months(ended, AFTER_CONTRACT_MONTHS) <= now

@@ -21,7 +21,7 @@ from consentd.domain.model import (
     Target,
 )
 from consentd.domain.rights import Block, BlockKind
-from consentd.store.consents import STATES, Row, event_of, target_of
+from consentd.store.consents import STATES, Row, event_of, target_of, until_of
 from consentd.store.driver import Driver
 
 # consentd_check() (migrations 0006, 0008) sets the tenant for its transaction, then resolves
@@ -103,7 +103,7 @@ def _fact(m: Row) -> ConsentFact | None:
         target_of(m),
         STATES[m["state"]],
         m["notice_version"],
-        m["valid_until"],
+        until_of(m),
         m["recorded_at"],
     )
 

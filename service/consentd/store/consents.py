@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -85,6 +85,13 @@ def _target_of(purpose: str, channel: str, scope: str) -> Target:
     return Target(purpose, Channel(channel), PartyScope(scope))
 
 
+def until_of(m: Row) -> datetime | None:
+    """A row's valid_until, aware: PostgreSQL's `infinity` (written by releases that let
+    Python's datetime.max through, domain/canonical.py LATEST) comes back without a zone."""
+    until: datetime | None = m["valid_until"]
+    return until.replace(tzinfo=UTC) if until is not None and until.tzinfo is None else until
+
+
 def target_of(m: Row) -> Target:
     return _target_of(m["purpose_id"], m["channel"], m["scope"])
 
@@ -102,7 +109,7 @@ def event_of(m: Row) -> ConsentEvent:
         actor=m["actor"],
         processing_role=ProcessingRole(m["processing_role"]),
         recorded_at=m["recorded_at"],
-        valid_until=m["valid_until"],
+        valid_until=until_of(m),
         evidence_reference=m["evidence_reference"],
         evidence_sealed=m["evidence_sealed"],
     )
@@ -115,7 +122,7 @@ def _fact(m: Row) -> ConsentFact:
         target_of(m),
         STATES[m["state"]],
         m["notice_version"],
-        m["valid_until"],
+        until_of(m),
         # The projection keeps the event's time as updated_at.
         m["recorded_at"] if "recorded_at" in m else m["updated_at"],
     )
