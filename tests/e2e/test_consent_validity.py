@@ -103,6 +103,28 @@ async def test_notice_requiring_reconsent_outdates_older_grants(stubs: Stubs) ->
     assert (await check(stubs, ref, target("newsletter"))).decision == ALLOW
 
 
+@pytest.mark.parametrize("other", ["", "terms"], ids=["notice-removed", "notice-replaced"])
+async def test_a_purposes_notice_never_changes(stubs: Stubs, other: str) -> None:
+    """A grant on v1 outdated by v2 (requires_reconsent) was ALLOW again once PutPurpose left
+    the notice out (a client updating the description) or named another notice: a check
+    compares a grant's version with the purpose's notice. Once set, a purpose's notice never
+    changes: FAILED_PRECONDITION, and the grant stays outdated."""
+    await publish_notice(stubs, "privacy", "Version 1.")
+    await publish_notice(stubs, "terms", "Conditions.")
+    await put_purpose(stubs, "newsletter", notice_id="privacy")
+    identity = types_pb2.SubjectIdentity(email="bound@example.fr")
+    await record(stubs, identity, grant(target("newsletter"), notice_version=1))
+    await publish_notice(stubs, "privacy", "Version 2.", requires_reconsent=True)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await put_purpose(stubs, "newsletter", notice_id=other)
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "bound to notice 'privacy'" in str(raised.value.details())
+    outdated = await check(stubs, by_email("bound@example.fr"), target("newsletter"))
+    assert (outdated.decision, outdated.reason) == (DENY, consent_pb2.REASON_NOTICE_OUTDATED)
+    again = await put_purpose(stubs, "newsletter", notice_id="privacy", max_validity_days=30)
+    assert (again.notice_id, again.max_validity_days) == ("privacy", 30)
+
+
 async def test_unknown_notice_version_is_invalid_argument(stubs: Stubs) -> None:
     """Recording on a notice version that was never published is INVALID_ARGUMENT naming
     choices[0].notice_version, and so is leaving the version out."""

@@ -27,7 +27,8 @@ class CatalogUseCases:
         self, principal: Principal, purpose: Purpose, once: Once | None = None
     ) -> tuple[Purpose, bool]:
         """Create or update a purpose; True when created. Raises InvalidInput for an unknown
-        notice, FailedPrecondition when the lawful basis would change."""
+        notice, FailedPrecondition when the lawful basis or the notice (once set) would
+        change."""
         now = self._clock()
         async with self._uow(principal.tenant_id, once) as uow:
             if purpose.requires_confirmation and purpose.lawful_basis is not LawfulBasis.CONSENT:
@@ -37,6 +38,15 @@ class CatalogUseCases:
                 )
             if purpose.notice_id and not await uow.catalog.notice_versions(purpose.notice_id):
                 raise InvalidInput("purpose.notice_id", "no such notice: publish it first")
+            before = (await uow.catalog.purposes([purpose.purpose_id])).get(purpose.purpose_id)
+            if before and before.notice_id and before.notice_id != purpose.notice_id:
+                # Its grants were given on that notice's text (a check compares their version
+                # with the notice's): leaving or replacing it would revive the outdated ones.
+                raise FailedPrecondition(
+                    f"purpose {purpose.purpose_id!r} is bound to notice {before.notice_id!r}, "
+                    "which never changes (send it again with its other fields); publish a new "
+                    "version of that notice, or create a new purpose for another notice"
+                )
             stored = await uow.catalog.put_purpose(purpose, now)
             if stored is None:
                 raise FailedPrecondition(

@@ -31,7 +31,7 @@ type Purpose struct {
 	DisplayName string      `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	Description string      `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	LawfulBasis LawfulBasis `protobuf:"varint,4,opt,name=lawful_basis,json=lawfulBasis,proto3,enum=consent.v1.LawfulBasis" json:"lawful_basis,omitempty"`
-	// The notice that explains this purpose; empty when none.
+	// The notice that explains this purpose; empty when none. Never changes once set.
 	NoticeId string `protobuf:"bytes,5,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
 	// Longest validity of a grant, in days (0: no limit of its own).
 	MaxValidityDays uint32                 `protobuf:"varint,6,opt,name=max_validity_days,json=maxValidityDays,proto3" json:"max_validity_days,omitempty"`

@@ -17,8 +17,9 @@ const _ = grpc.SupportPackageIsVersion7
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type CatalogServiceClient interface {
-	// PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-	// lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+	// PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+	// A purpose's lawful basis never changes once created, nor its notice once set (its grants
+	// were given on that text): FAILED_PRECONDITION; create a new purpose instead.
 	PutPurpose(ctx context.Context, in *PutPurposeRequest, opts ...grpc.CallOption) (*PutPurposeResponse, error)
 	GetPurpose(ctx context.Context, in *GetPurposeRequest, opts ...grpc.CallOption) (*GetPurposeResponse, error)
 	ListPurposes(ctx context.Context, in *ListPurposesRequest, opts ...grpc.CallOption) (*ListPurposesResponse, error)
@@ -85,8 +86,9 @@ func (c *catalogServiceClient) ListNotices(ctx context.Context, in *ListNoticesR
 // All implementations must embed UnimplementedCatalogServiceServer
 // for forward compatibility
 type CatalogServiceServer interface {
-	// PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-	// lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+	// PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+	// A purpose's lawful basis never changes once created, nor its notice once set (its grants
+	// were given on that text): FAILED_PRECONDITION; create a new purpose instead.
 	PutPurpose(context.Context, *PutPurposeRequest) (*PutPurposeResponse, error)
 	GetPurpose(context.Context, *GetPurposeRequest) (*GetPurposeResponse, error)
 	ListPurposes(context.Context, *ListPurposesRequest) (*ListPurposesResponse, error)

@@ -43,8 +43,9 @@ class CatalogService(Protocol):
     """
     async def put_purpose(self, request: PutPurposeRequest, ctx: RequestContext[PutPurposeRequest, PutPurposeResponse], /) -> PutPurposeResponse:
         """
-        PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-        lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+        PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+        A purpose's lawful basis never changes once created, nor its notice once set (its grants
+        were given on that text): FAILED_PRECONDITION; create a new purpose instead.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -182,8 +183,9 @@ class CatalogServiceClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> PutPurposeResponse:
         """
-        PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-        lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+        PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+        A purpose's lawful basis never changes once created, nor its notice once set (its grants
+        were given on that text): FAILED_PRECONDITION; create a new purpose instead.
         """
         return await self.execute_unary(
             request=request,
@@ -295,8 +297,9 @@ class CatalogServiceSync(Protocol):
     """
     def put_purpose(self, request: PutPurposeRequest, ctx: RequestContext[PutPurposeRequest, PutPurposeResponse], /) -> PutPurposeResponse:
         """
-        PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-        lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+        PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+        A purpose's lawful basis never changes once created, nor its notice once set (its grants
+        were given on that text): FAILED_PRECONDITION; create a new purpose instead.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -432,8 +435,9 @@ class CatalogServiceClientSync(ConnectClientSync):
         timeout_ms: int | None = None,
     ) -> PutPurposeResponse:
         """
-        PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-        lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+        PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+        A purpose's lawful basis never changes once created, nor its notice once set (its grants
+        were given on that text): FAILED_PRECONDITION; create a new purpose instead.
         """
         return self.execute_unary(
             request=request,

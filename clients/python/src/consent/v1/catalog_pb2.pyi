@@ -39,7 +39,7 @@ class Purpose(_message.Message):
     description: _builtins.str
     lawful_basis: _types_pb2.LawfulBasis.ValueType
     notice_id: _builtins.str
-    """The notice that explains this purpose; empty when none."""
+    """The notice that explains this purpose; empty when none. Never changes once set."""
     max_validity_days: _builtins.int
     """Longest validity of a grant, in days (0: no limit of its own)."""
     requires_confirmation: _builtins.bool

@@ -67,8 +67,9 @@ class CatalogServiceServicer:
     """
 
     def PutPurpose(self, request, context):
-        """PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-        lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+        """PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+        A purpose's lawful basis never changes once created, nor its notice once set (its grants
+        were given on that text): FAILED_PRECONDITION; create a new purpose instead.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -34,8 +34,9 @@ class CatalogServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> CatalogServiceAsyncStub: ...
     PutPurpose: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.PutPurposeRequest, _catalog_pb2.PutPurposeResponse]
-    """PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-    lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+    """PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+    A purpose's lawful basis never changes once created, nor its notice once set (its grants
+    were given on that text): FAILED_PRECONDITION; create a new purpose instead.
     """
     GetPurpose: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.GetPurposeRequest, _catalog_pb2.GetPurposeResponse]
     ListPurposes: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ListPurposesRequest, _catalog_pb2.ListPurposesResponse]
@@ -51,8 +52,9 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     PutPurpose: _aio.UnaryUnaryMultiCallable[_catalog_pb2.PutPurposeRequest, _catalog_pb2.PutPurposeResponse]  # type: ignore[assignment]
-    """PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-    lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+    """PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+    A purpose's lawful basis never changes once created, nor its notice once set (its grants
+    were given on that text): FAILED_PRECONDITION; create a new purpose instead.
     """
     GetPurpose: _aio.UnaryUnaryMultiCallable[_catalog_pb2.GetPurposeRequest, _catalog_pb2.GetPurposeResponse]  # type: ignore[assignment]
     ListPurposes: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ListPurposesRequest, _catalog_pb2.ListPurposesResponse]  # type: ignore[assignment]
@@ -71,8 +73,9 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _catalog_pb2.PutPurposeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_catalog_pb2.PutPurposeResponse, _abc.Awaitable[_catalog_pb2.PutPurposeResponse]]:
-        """PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-        lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+        """PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+        A purpose's lawful basis never changes once created, nor its notice once set (its grants
+        were given on that text): FAILED_PRECONDITION; create a new purpose instead.
         """
 
     @_abc_1.abstractmethod

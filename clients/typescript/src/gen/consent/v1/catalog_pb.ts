@@ -43,7 +43,7 @@ export type Purpose = Message<"consent.v1.Purpose"> & {
   lawfulBasis: LawfulBasis;
 
   /**
-   * The notice that explains this purpose; empty when none.
+   * The notice that explains this purpose; empty when none. Never changes once set.
    *
    * @generated from field: string notice_id = 5;
    */
@@ -378,8 +378,9 @@ export const ListNoticesResponseSchema: GenMessage<ListNoticesResponse> = /*@__P
  */
 export const CatalogService: GenService<{
   /**
-   * PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-   * lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+   * PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+   * A purpose's lawful basis never changes once created, nor its notice once set (its grants
+   * were given on that text): FAILED_PRECONDITION; create a new purpose instead.
    *
    * @generated from rpc consent.v1.CatalogService.PutPurpose
    */

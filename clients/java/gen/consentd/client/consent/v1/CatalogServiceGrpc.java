@@ -230,8 +230,9 @@ public final class CatalogServiceGrpc {
 
     /**
      * <pre>
-     * PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-     * lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+     * PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+     * A purpose's lawful basis never changes once created, nor its notice once set (its grants
+     * were given on that text): FAILED_PRECONDITION; create a new purpose instead.
      * </pre>
      */
     public void putPurpose(consentd.client.consent.v1.PutPurposeRequest request,
@@ -331,8 +332,9 @@ public final class CatalogServiceGrpc {
 
     /**
      * <pre>
-     * PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-     * lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+     * PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+     * A purpose's lawful basis never changes once created, nor its notice once set (its grants
+     * were given on that text): FAILED_PRECONDITION; create a new purpose instead.
      * </pre>
      */
     public void putPurpose(consentd.client.consent.v1.PutPurposeRequest request,
@@ -397,8 +399,9 @@ public final class CatalogServiceGrpc {
 
     /**
      * <pre>
-     * PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-     * lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+     * PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+     * A purpose's lawful basis never changes once created, nor its notice once set (its grants
+     * were given on that text): FAILED_PRECONDITION; create a new purpose instead.
      * </pre>
      */
     public consentd.client.consent.v1.PutPurposeResponse putPurpose(consentd.client.consent.v1.PutPurposeRequest request) {
@@ -458,8 +461,9 @@ public final class CatalogServiceGrpc {
 
     /**
      * <pre>
-     * PutPurpose creates a purpose or updates its description, notice and validity. A purpose's
-     * lawful basis never changes once created (FAILED_PRECONDITION): create a new purpose instead.
+     * PutPurpose creates a purpose or updates its description and validity, or gives it a notice.
+     * A purpose's lawful basis never changes once created, nor its notice once set (its grants
+     * were given on that text): FAILED_PRECONDITION; create a new purpose instead.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.PutPurposeResponse> putPurpose(

@@ -196,7 +196,7 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object noticeId_ = "";
   /**
    * <pre>
-   * The notice that explains this purpose; empty when none.
+   * The notice that explains this purpose; empty when none. Never changes once set.
    * </pre>
    *
    * <code>string notice_id = 5 [json_name = "noticeId"];</code>
@@ -217,7 +217,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The notice that explains this purpose; empty when none.
+   * The notice that explains this purpose; empty when none. Never changes once set.
    * </pre>
    *
    * <code>string notice_id = 5 [json_name = "noticeId"];</code>
@@ -1150,7 +1150,7 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object noticeId_ = "";
     /**
      * <pre>
-     * The notice that explains this purpose; empty when none.
+     * The notice that explains this purpose; empty when none. Never changes once set.
      * </pre>
      *
      * <code>string notice_id = 5 [json_name = "noticeId"];</code>
@@ -1170,7 +1170,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The notice that explains this purpose; empty when none.
+     * The notice that explains this purpose; empty when none. Never changes once set.
      * </pre>
      *
      * <code>string notice_id = 5 [json_name = "noticeId"];</code>
@@ -1191,7 +1191,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The notice that explains this purpose; empty when none.
+     * The notice that explains this purpose; empty when none. Never changes once set.
      * </pre>
      *
      * <code>string notice_id = 5 [json_name = "noticeId"];</code>
@@ -1208,7 +1208,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The notice that explains this purpose; empty when none.
+     * The notice that explains this purpose; empty when none. Never changes once set.
      * </pre>
      *
      * <code>string notice_id = 5 [json_name = "noticeId"];</code>
@@ -1222,7 +1222,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The notice that explains this purpose; empty when none.
+     * The notice that explains this purpose; empty when none. Never changes once set.
      * </pre>
      *
      * <code>string notice_id = 5 [json_name = "noticeId"];</code>

@@ -64,7 +64,7 @@ public interface PurposeOrBuilder extends
 
   /**
    * <pre>
-   * The notice that explains this purpose; empty when none.
+   * The notice that explains this purpose; empty when none. Never changes once set.
    * </pre>
    *
    * <code>string notice_id = 5 [json_name = "noticeId"];</code>
@@ -73,7 +73,7 @@ public interface PurposeOrBuilder extends
   java.lang.String getNoticeId();
   /**
    * <pre>
-   * The notice that explains this purpose; empty when none.
+   * The notice that explains this purpose; empty when none. Never changes once set.
    * </pre>
    *
    * <code>string notice_id = 5 [json_name = "noticeId"];</code>
