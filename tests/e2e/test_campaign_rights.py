@@ -147,3 +147,30 @@ async def test_a_lifted_restriction_no_longer_denies_in_bulk(
     assert _verdicts(list(restricted.answers)) == [(DENY, consent_pb2.REASON_RESTRICTED)]
     assert _verdicts(list(earlier.answers)) == [(ALLOW, consent_pb2.REASON_GRANTED)]
     assert _verdicts(list(lifted.answers)) == [(ALLOW, consent_pb2.REASON_GRANTED)]
+
+
+async def test_the_suppression_export_lists_every_blocked_person(
+    app: App, stubs: Stubs, tenant: Tenant, campaign: Campaign
+) -> None:
+    """The export lists whoever a check turns away for a block: cleo's restriction was DENY
+    `restricted` on every check path but missing from the export, so a sender using only the
+    export contacted her. Lifted, she leaves it."""
+    await _blocked_people(app, stubs, tenant)
+    request = campaign_pb2.ExportSuppressionListRequest(target=NEWSLETTER)
+    hashed = await campaign.HashContactPoints(
+        campaign_pb2.HashContactPointsRequest(contact_points=RECIPIENTS), metadata=stubs.metadata
+    )
+    names = {h.digest: name for h, name in zip(hashed.hashes, (*PEOPLE, "eve"), strict=True)}
+
+    async def exported() -> dict[str, int]:
+        call = campaign.ExportSuppressionList(request, metadata=stubs.metadata)
+        return {names[e.digest]: e.reason async for r in call for e in r.entries}
+
+    assert await exported() == {
+        "bea": consent_pb2.REASON_ERASED,
+        "cleo": consent_pb2.REASON_RESTRICTED,
+        "dora": consent_pb2.REASON_OBJECTED,
+    }
+    principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+    await app.rights.restrict(principal, normalise_email("cleo@example.fr"), lift=True)
+    assert "cleo" not in await exported()

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from consentd.app.checks import Checker
 from consentd.app.ports import Clock, ReadUnitOfWorkFactory
-from consentd.domain.decision import SUPPRESSING
+from consentd.domain.decision import DO_NOT_CONTACT
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import IdentifierHasher, IdentifierKind
 from consentd.domain.model import Channel, Reason, Target
@@ -151,5 +151,5 @@ class SuppressionList:
                 result.since or _EPOCH,
             )
             for digest, result in zip(digests, results, strict=True)
-            if result.verdict.reason in SUPPRESSING
+            if result.verdict.reason in DO_NOT_CONTACT
         ]

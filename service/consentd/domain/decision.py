@@ -51,6 +51,11 @@ _NOT_OBJECTING = frozenset({ConsentState.GRANTED, ConsentState.EXPIRED, ConsentS
 SUPPRESSING = frozenset(
     {Reason.REFUSED, Reason.WITHDRAWN, Reason.OBJECTED, Reason.ERASED, Reason.SUPPRESSED}
 )
+# The reasons a contact point goes on the suppression list export: those, and a restriction
+# of processing while it is in force (GDPR art. 18: no processing but storage; a sender using
+# only the export contacted restricted people). A restriction follows the person, not the
+# contact point: an earlier holder's restriction leaves nothing on it (contact_points.py).
+DO_NOT_CONTACT = SUPPRESSING | {Reason.RESTRICTED}
 
 
 def latest(facts: Iterable[ConsentFact]) -> ConsentFact | None:

@@ -84,8 +84,8 @@ class CampaignService(Protocol):
         """
         ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
         whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-        a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
-        decided as a check decides — then the suppression entries erasures left (no subject), as
+        a withdrawal or an objection, or an erasure, or whose objection or restriction of processing
+        (RightsService) is in force — decided as a check decides — then the suppression entries erasures left (no subject), as
         keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
         channels have no contact point to export (INVALID_ARGUMENT).
 
@@ -319,8 +319,8 @@ class CampaignServiceClient(ConnectClient):
         """
         ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
         whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-        a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
-        decided as a check decides — then the suppression entries erasures left (no subject), as
+        a withdrawal or an objection, or an erasure, or whose objection or restriction of processing
+        (RightsService) is in force — decided as a check decides — then the suppression entries erasures left (no subject), as
         keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
         channels have no contact point to export (INVALID_ARGUMENT).
 
@@ -420,8 +420,8 @@ class CampaignServiceSync(Protocol):
         """
         ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
         whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-        a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
-        decided as a check decides — then the suppression entries erasures left (no subject), as
+        a withdrawal or an objection, or an erasure, or whose objection or restriction of processing
+        (RightsService) is in force — decided as a check decides — then the suppression entries erasures left (no subject), as
         keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
         channels have no contact point to export (INVALID_ARGUMENT).
 
@@ -653,8 +653,8 @@ class CampaignServiceClientSync(ConnectClientSync):
         """
         ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
         whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-        a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
-        decided as a check decides — then the suppression entries erasures left (no subject), as
+        a withdrawal or an objection, or an erasure, or whose objection or restriction of processing
+        (RightsService) is in force — decided as a check decides — then the suppression entries erasures left (no subject), as
         keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
         channels have no contact point to export (INVALID_ARGUMENT).
 

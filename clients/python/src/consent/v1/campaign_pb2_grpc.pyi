@@ -67,8 +67,8 @@ class CampaignServiceStub:
     ExportSuppressionList: _grpc.UnaryStreamMultiCallable[_campaign_pb2.ExportSuppressionListRequest, _campaign_pb2.ExportSuppressionListResponse]
     """ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
     whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-    a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
-    decided as a check decides — then the suppression entries erasures left (no subject), as
+    a withdrawal or an objection, or an erasure, or whose objection or restriction of processing
+    (RightsService) is in force — decided as a check decides — then the suppression entries erasures left (no subject), as
     keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
     channels have no contact point to export (INVALID_ARGUMENT).
 
@@ -125,8 +125,8 @@ class CampaignServiceAsyncStub(CampaignServiceStub):
     ExportSuppressionList: _aio.UnaryStreamMultiCallable[_campaign_pb2.ExportSuppressionListRequest, _campaign_pb2.ExportSuppressionListResponse]  # type: ignore[assignment]
     """ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
     whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-    a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
-    decided as a check decides — then the suppression entries erasures left (no subject), as
+    a withdrawal or an objection, or an erasure, or whose objection or restriction of processing
+    (RightsService) is in force — decided as a check decides — then the suppression entries erasures left (no subject), as
     keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
     channels have no contact point to export (INVALID_ARGUMENT).
 
@@ -204,8 +204,8 @@ class CampaignServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_campaign_pb2.ExportSuppressionListResponse], _abc.AsyncIterator[_campaign_pb2.ExportSuppressionListResponse]]:
         """ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
         whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-        a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
-        decided as a check decides — then the suppression entries erasures left (no subject), as
+        a withdrawal or an objection, or an erasure, or whose objection or restriction of processing
+        (RightsService) is in force — decided as a check decides — then the suppression entries erasures left (no subject), as
         keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
         channels have no contact point to export (INVALID_ARGUMENT).
 

@@ -521,8 +521,8 @@ export const CampaignService: GenService<{
   /**
    * ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
    * whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-   * a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
-   * decided as a check decides — then the suppression entries erasures left (no subject), as
+   * a withdrawal or an objection, or an erasure, or whose objection or restriction of processing
+   * (RightsService) is in force — decided as a check decides — then the suppression entries erasures left (no subject), as
    * keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
    * channels have no contact point to export (INVALID_ARGUMENT).
    *

@@ -285,8 +285,8 @@ public final class CampaignServiceGrpc {
      * <pre>
      * ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
      * whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-     * a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
-     * decided as a check decides — then the suppression entries erasures left (no subject), as
+     * a withdrawal or an objection, or an erasure, or whose objection or restriction of processing
+     * (RightsService) is in force — decided as a check decides — then the suppression entries erasures left (no subject), as
      * keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
      * channels have no contact point to export (INVALID_ARGUMENT).
      * The hash: consentd never stores an address in clear, only HMAC-SHA256 under a key of the
@@ -429,8 +429,8 @@ public final class CampaignServiceGrpc {
      * <pre>
      * ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
      * whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-     * a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
-     * decided as a check decides — then the suppression entries erasures left (no subject), as
+     * a withdrawal or an objection, or an erasure, or whose objection or restriction of processing
+     * (RightsService) is in force — decided as a check decides — then the suppression entries erasures left (no subject), as
      * keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
      * channels have no contact point to export (INVALID_ARGUMENT).
      * The hash: consentd never stores an address in clear, only HMAC-SHA256 under a key of the
@@ -512,8 +512,8 @@ public final class CampaignServiceGrpc {
      * <pre>
      * ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
      * whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
-     * a withdrawal or an objection, or an erasure, or whose objection (RightsService) is in force —
-     * decided as a check decides — then the suppression entries erasures left (no subject), as
+     * a withdrawal or an objection, or an erasure, or whose objection or restriction of processing
+     * (RightsService) is in force — decided as a check decides — then the suppression entries erasures left (no subject), as
      * keyed hashes of their e-mail address (channel EMAIL) or phone number (SMS, VOICE_CALL). Other
      * channels have no contact point to export (INVALID_ARGUMENT).
      * The hash: consentd never stores an address in clear, only HMAC-SHA256 under a key of the
