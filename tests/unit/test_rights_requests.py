@@ -111,14 +111,25 @@ def test_extension_bounds(months: int, reason: str, error: type[Exception]) -> N
         _received().verified(T0, "code").extended(T0, months, reason)
 
 
-def test_no_extension_after_the_first_due_date_or_before_verification() -> None:
-    """An extension must be announced within the first month; nothing to extend before."""
+def test_no_extension_after_the_first_due_date_or_once_closed() -> None:
+    """An extension must be announced within the first month, while the request is open."""
     verified = _received().verified(T0, "code")
     late = (verified.due_at or T0) + timedelta(seconds=1)
     with pytest.raises(FailedPrecondition, match="before the first due date"):
         verified.extended(late, 1, "complex")
-    with pytest.raises(FailedPrecondition):
-        _received().extended(T0, 1, "complex")
+    with pytest.raises(FailedPrecondition, match="is done cannot be extended"):
+        verified.started(T0).done(T0, "answered").extended(T0, 1, "complex")
+
+
+def test_a_request_awaiting_verification_can_be_extended() -> None:
+    """Its deadline runs from receipt, verified or not: a DPO whose verification is slow was
+    refused the extension (FAILED_PRECONDITION) and could only let the request go overdue. The
+    extension survives the verification."""
+    received = _received()
+    extended = received.extended(T0 + timedelta(days=5), 2, "identity documents awaited")
+    assert extended.extended_due_at == add_months(received.due_at or T0, 2)
+    verified = extended.verified(T0 + timedelta(days=6), "document")
+    assert verified.effective_due_at == extended.extended_due_at
 
 
 def test_overdue_only_while_open_and_past_the_effective_due_date() -> None:

@@ -183,13 +183,14 @@ class RightsRequest:
         return replace(self._move(RequestState.REFUSED, now), outcome=reason)
 
     def extended(self, now: datetime, months: int, reason: str) -> RightsRequest:
-        """One extension of 1 or 2 months before the first deadline. Raises InvalidInput or
-        FailedPrecondition."""
+        """One extension of 1 or 2 months before the first deadline, while the request is
+        open: the deadline runs from receipt, so a request whose identity is still being
+        verified may need it too. Raises InvalidInput or FailedPrecondition."""
         if not 1 <= months <= MAX_EXTENSION_MONTHS:
             raise InvalidInput("months", f"must be 1 to {MAX_EXTENSION_MONTHS}")
         if not reason.strip():
             raise InvalidInput("reason", "is required: the person must be told why")
-        if self.state not in (RequestState.IDENTITY_VERIFIED, RequestState.IN_PROGRESS):
+        if self.state not in OPEN_STATES:
             raise FailedPrecondition(f"a request that is {self.state.value} cannot be extended")
         if self.extended_due_at is not None:
             raise FailedPrecondition("the request was extended already: one extension only")

@@ -48,7 +48,8 @@ type RightsServiceClient interface {
 	// StartRightsRequest moves a verified request to IN_PROGRESS.
 	StartRightsRequest(ctx context.Context, in *StartRightsRequestRequest, opts ...grpc.CallOption) (*StartRightsRequestResponse, error)
 	// ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-	// first due date.
+	// first due date, while the request is open (its identity may still be being verified: the
+	// deadline runs from receipt).
 	ExtendRightsRequest(ctx context.Context, in *ExtendRightsRequestRequest, opts ...grpc.CallOption) (*ExtendRightsRequestResponse, error)
 	// CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
 	// carried out in the same transaction.
@@ -229,7 +230,8 @@ type RightsServiceServer interface {
 	// StartRightsRequest moves a verified request to IN_PROGRESS.
 	StartRightsRequest(context.Context, *StartRightsRequestRequest) (*StartRightsRequestResponse, error)
 	// ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-	// first due date.
+	// first due date, while the request is open (its identity may still be being verified: the
+	// deadline runs from receipt).
 	ExtendRightsRequest(context.Context, *ExtendRightsRequestRequest) (*ExtendRightsRequestResponse, error)
 	// CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
 	// carried out in the same transaction.

@@ -542,7 +542,9 @@ func (x *SubjectIdentity) GetPhone() string {
 }
 
 // Evidence of how a consent was collected. IP address and user agent are never stored in clear:
-// the server keeps only a keyed hash.
+// the server keeps a keyed hash of each and a copy sealed (AES-256-GCM) under a key of the
+// person's own, returned only by the person's export (RightsService.ExportSubject) and destroyed
+// by their erasure.
 type Evidence struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache

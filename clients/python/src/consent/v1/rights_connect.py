@@ -115,7 +115,8 @@ class RightsService(Protocol):
     async def extend_rights_request(self, request: ExtendRightsRequestRequest, ctx: RequestContext[ExtendRightsRequestRequest, ExtendRightsRequestResponse], /) -> ExtendRightsRequestResponse:
         """
         ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-        first due date.
+        first due date, while the request is open (its identity may still be being verified: the
+        deadline runs from receipt).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -585,7 +586,8 @@ class RightsServiceClient(ConnectClient):
     ) -> ExtendRightsRequestResponse:
         """
         ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-        first due date.
+        first due date, while the request is open (its identity may still be being verified: the
+        deadline runs from receipt).
         """
         return await self.execute_unary(
             request=request,
@@ -773,7 +775,8 @@ class RightsServiceSync(Protocol):
     def extend_rights_request(self, request: ExtendRightsRequestRequest, ctx: RequestContext[ExtendRightsRequestRequest, ExtendRightsRequestResponse], /) -> ExtendRightsRequestResponse:
         """
         ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-        first due date.
+        first due date, while the request is open (its identity may still be being verified: the
+        deadline runs from receipt).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1241,7 +1244,8 @@ class RightsServiceClientSync(ConnectClientSync):
     ) -> ExtendRightsRequestResponse:
         """
         ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-        first due date.
+        first due date, while the request is open (its identity may still be being verified: the
+        deadline runs from receipt).
         """
         return self.execute_unary(
             request=request,

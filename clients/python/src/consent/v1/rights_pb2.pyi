@@ -433,7 +433,8 @@ class SubmitRightsRequestResponse(_message.Message):
     code_sent: _builtins.bool
     """True only when a code is on its way to the person: false when none was asked, when the
     subject has no such contact point on record, or when the service cannot deliver on that
-    channel (no SMTP relay configured; a phone code is only logged). Without a code, an
+    channel (no SMTP relay configured, or a phone: nothing is sent, and the code itself is never
+    logged). Without a code, an
     operator attests the identity (ConfirmIdentity.attested_by).
     """
     @_builtins.property

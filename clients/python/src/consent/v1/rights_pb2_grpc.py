@@ -198,7 +198,8 @@ class RightsServiceServicer:
 
     def ExtendRightsRequest(self, request, context):
         """ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-        first due date.
+        first due date, while the request is open (its identity may still be being verified: the
+        deadline runs from receipt).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

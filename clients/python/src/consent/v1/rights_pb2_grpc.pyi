@@ -78,7 +78,8 @@ class RightsServiceStub:
     """StartRightsRequest moves a verified request to IN_PROGRESS."""
     ExtendRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.ExtendRightsRequestRequest, _rights_pb2.ExtendRightsRequestResponse]
     """ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-    first due date.
+    first due date, while the request is open (its identity may still be being verified: the
+    deadline runs from receipt).
     """
     CompleteRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.CompleteRightsRequestRequest, _rights_pb2.CompleteRightsRequestResponse]
     """CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
@@ -140,7 +141,8 @@ class RightsServiceAsyncStub(RightsServiceStub):
     """StartRightsRequest moves a verified request to IN_PROGRESS."""
     ExtendRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.ExtendRightsRequestRequest, _rights_pb2.ExtendRightsRequestResponse]  # type: ignore[assignment]
     """ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-    first due date.
+    first due date, while the request is open (its identity may still be being verified: the
+    deadline runs from receipt).
     """
     CompleteRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.CompleteRightsRequestRequest, _rights_pb2.CompleteRightsRequestResponse]  # type: ignore[assignment]
     """CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
@@ -259,7 +261,8 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_rights_pb2.ExtendRightsRequestResponse, _abc.Awaitable[_rights_pb2.ExtendRightsRequestResponse]]:
         """ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-        first due date.
+        first due date, while the request is open (its identity may still be being verified: the
+        deadline runs from receipt).
         """
 
     @_abc_1.abstractmethod

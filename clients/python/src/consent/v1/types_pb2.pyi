@@ -232,7 +232,9 @@ Global___SubjectIdentity: _TypeAlias = SubjectIdentity  # noqa: Y015
 @_typing.final
 class Evidence(_message.Message):
     """Evidence of how a consent was collected. IP address and user agent are never stored in clear:
-    the server keeps only a keyed hash.
+    the server keeps a keyed hash of each and a copy sealed (AES-256-GCM) under a key of the
+    person's own, returned only by the person's export (RightsService.ExportSubject) and destroyed
+    by their erasure.
     """
 
     DESCRIPTOR: _descriptor.Descriptor

@@ -380,7 +380,8 @@ export type SubmitRightsRequestResponse = Message<"consent.v1.SubmitRightsReques
   /**
    * True only when a code is on its way to the person: false when none was asked, when the
    * subject has no such contact point on record, or when the service cannot deliver on that
-   * channel (no SMTP relay configured; a phone code is only logged). Without a code, an
+   * channel (no SMTP relay configured, or a phone: nothing is sent, and the code itself is never
+   * logged). Without a code, an
    * operator attests the identity (ConfirmIdentity.attested_by).
    *
    * @generated from field: bool code_sent = 2;
@@ -992,7 +993,8 @@ export const RightsService: GenService<{
   },
   /**
    * ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-   * first due date.
+   * first due date, while the request is open (its identity may still be being verified: the
+   * deadline runs from receipt).
    *
    * @generated from rpc consent.v1.RightsService.ExtendRightsRequest
    */

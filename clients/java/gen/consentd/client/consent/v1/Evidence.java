@@ -6,7 +6,9 @@ package consentd.client.consent.v1;
 /**
  * <pre>
  * Evidence of how a consent was collected. IP address and user agent are never stored in clear:
- * the server keeps only a keyed hash.
+ * the server keeps a keyed hash of each and a copy sealed (AES-256-GCM) under a key of the
+ * person's own, returned only by the person's export (RightsService.ExportSubject) and destroyed
+ * by their erasure.
  * </pre>
  *
  * Protobuf type {@code consent.v1.Evidence}
@@ -353,7 +355,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Evidence of how a consent was collected. IP address and user agent are never stored in clear:
-   * the server keeps only a keyed hash.
+   * the server keeps a keyed hash of each and a copy sealed (AES-256-GCM) under a key of the
+   * person's own, returned only by the person's export (RightsService.ExportSubject) and destroyed
+   * by their erasure.
    * </pre>
    *
    * Protobuf type {@code consent.v1.Evidence}

@@ -622,7 +622,8 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-     * first due date.
+     * first due date, while the request is open (its identity may still be being verified: the
+     * deadline runs from receipt).
      * </pre>
      */
     public void extendRightsRequest(consentd.client.consent.v1.ExtendRightsRequestRequest request,
@@ -907,7 +908,8 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-     * first due date.
+     * first due date, while the request is open (its identity may still be being verified: the
+     * deadline runs from receipt).
      * </pre>
      */
     public void extendRightsRequest(consentd.client.consent.v1.ExtendRightsRequestRequest request,
@@ -1085,7 +1087,8 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-     * first due date.
+     * first due date, while the request is open (its identity may still be being verified: the
+     * deadline runs from receipt).
      * </pre>
      */
     public consentd.client.consent.v1.ExtendRightsRequestResponse extendRightsRequest(consentd.client.consent.v1.ExtendRightsRequestRequest request) {
@@ -1267,7 +1270,8 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
-     * first due date.
+     * first due date, while the request is open (its identity may still be being verified: the
+     * deadline runs from receipt).
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.ExtendRightsRequestResponse> extendRightsRequest(
