@@ -518,3 +518,21 @@ async def test_an_unknown_content_type_is_a_415_saying_what_to_send(
     status, answer, reply = await asyncio.to_thread(_send, url, None, auth(page_key), "GET")
     assert (status, answer["accept-post"]) == (415, accepted)
     assert reply == b"encoding: not supported: use proto or json"
+
+
+async def test_a_body_in_another_charset_than_utf8_is_a_415(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """`application/json; charset=utf-16` (or latin-1) was read as UTF-8: JSON is UTF-8 only
+    (RFC 8259), so another charset is 415 saying so; `charset=UTF-8`, quoted or not, is served."""
+    path = f"{prefix(tenant)}{GET}"
+    body = json.dumps({"visitorId": uuid4().hex}).encode()
+    for charset in ("utf-16", "ISO-8859-1", '"latin1"'):
+        headers = auth(page_key, **{"Content-Type": f"application/json; charset={charset}"})
+        status, _, reply = await post(http_port, path, body, headers)
+        assert status == 415, charset
+        assert b"send UTF-8" in reply
+    for charset in ("UTF-8", '"utf-8"'):
+        headers = auth(page_key, **{"Content-Type": f"application/json;charset={charset}"})
+        status, _, _ = await post(http_port, path, body, headers)
+        assert status == 200, charset

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from consent.v1 import (
     campaign_pb2,
     campaign_pb2_grpc,
+    catalog_pb2,
     consent_pb2,
     cookies_pb2,
     retention_pb2,
@@ -193,7 +194,22 @@ async def test_an_undefined_enum_inside_a_message_is_named_by_its_path(stubs: St
     message = await _invalid(
         stubs.consent.RecordConsent(request, metadata=stubs.metadata), "choices[0].target.channel"
     )
-    assert "42 is not a Channel value" in message
+    assert "42 is not a Channel value: use one of CHANNEL_EMAIL," in message
+    assert "UNSPECIFIED" not in message  # never a valid choice
+
+
+async def test_a_purpose_naming_its_update_time_is_refused_naming_that_field(
+    stubs: Stubs,
+) -> None:
+    """`updated_at` set was refused naming `purpose.created_at`."""
+    purpose = catalog_pb2.Purpose(
+        purpose_id="newsletter", lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT
+    )
+    purpose.updated_at.seconds = 1_800_000_000
+    call = stubs.catalog.PutPurpose(
+        catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=stubs.metadata
+    )
+    assert "set by the server" in await _invalid(call, "purpose.updated_at")
 
 
 # 5. Evidence IP addresses

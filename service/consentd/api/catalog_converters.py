@@ -16,8 +16,9 @@ from consentd.domain.model import Notice, Purpose
 
 def purpose_in(request: pb.PutPurposeRequest) -> Purpose:
     message = request.purpose
-    if message.HasField("created_at") or message.HasField("updated_at"):
-        raise InvalidInput("purpose.created_at", "is set by the server and must be left empty")
+    for stamped in ("created_at", "updated_at"):
+        if message.HasField(stamped):
+            raise InvalidInput(f"purpose.{stamped}", "is set by the server and must be left empty")
     if message.max_validity_days > MAX_VALIDITY_DAYS:
         raise InvalidInput("purpose.max_validity_days", f"must be at most {MAX_VALIDITY_DAYS}")
     return Purpose(

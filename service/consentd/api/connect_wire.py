@@ -231,8 +231,8 @@ class BrowserService:
             await self.app(scope, receive, send)
             return
         body = receive
+        unsupported = unsupported_media_type(scope)  # (its charset too: read it first)
         scope = _with_media_type(scope)
-        unsupported = unsupported_media_type(scope)
         if unsupported is not None:
             # Answered before the body is read: read it first, undecoded, so that the
             # connection is not reset on unread bytes before the client reads the answer.

@@ -63,6 +63,15 @@ def media_type(content_type: str) -> str:
     return content_type.partition(";")[0].strip().lower()
 
 
+def _charset(content_type: str) -> str:
+    """The charset parameter of a content type, in lower case and unquoted; "" when none."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return ""
+
+
 def is_grpc_web(kind: str) -> bool:
     """gRPC-Web or its text form, naming a codec or not (`kind`: a media type)."""
     return any(kind == form or kind.startswith(f"{form}+") for form in (BINARY, TEXT))
@@ -119,9 +128,13 @@ def unsupported_media_type(scope: Scope) -> bytes | None:
     None: a POST's content type (a media type) must be one of ACCEPTED_CONTENT_TYPES; a GET (a
     Connect call in the URL) names a codec in its `encoding` parameter."""
     if scope["method"] == "POST":
-        if media_type(header(scope, b"content-type") or "") in ACCEPTED_CONTENT_TYPES:
-            return None
-        return f"content-type: not supported: use {_either(ACCEPTED_CONTENT_TYPES)}".encode()
+        content_type = header(scope, b"content-type") or ""
+        if media_type(content_type) not in ACCEPTED_CONTENT_TYPES:
+            return f"content-type: not supported: use {_either(ACCEPTED_CONTENT_TYPES)}".encode()
+        if _charset(content_type) not in ("", "utf-8", "utf8"):
+            # JSON is UTF-8 (RFC 8259): a body said to be UTF-16 or latin-1 was read as UTF-8.
+            return b"content-type: charset not supported: send UTF-8 (charset=utf-8, or none)"
+        return None
     if scope["method"] == "GET":
         query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
         if query.get("encoding", [""])[0] in CODEC_NAMES:

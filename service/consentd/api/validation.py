@@ -117,7 +117,7 @@ def _check_enum(enum: EnumDescriptor, field: FieldDescriptor, value: Any, name: 
     values = value if field.is_repeated else (value,)
     for index, item in enumerate(values):
         if item not in enum.values_by_number:
-            names = ", ".join(v.name for v in enum.values)
+            names = ", ".join(v.name for v in enum.values if v.number)  # not *_UNSPECIFIED
             raise InvalidInput(
                 f"{name}[{index}]" if field.is_repeated else name,
                 f"{item} is not a {enum.name} value: use one of {names}",
