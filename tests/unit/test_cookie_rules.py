@@ -333,3 +333,17 @@ def test_settle_policy_fills_defaults_and_checks_every_field() -> None:
         with pytest.raises(InvalidInput) as raised:
             settle_policy(replace(policy, revision=unchanged), replace(settled, revision=4))
         assert raised.value.field == field, policy
+
+
+def test_origins_are_stored_as_a_browser_sends_them() -> None:
+    """Origins are matched exactly against the Origin header, so they are stored as browsers
+    send it: `https://shop.example.fr:443` and `https://bücher.example` were stored as typed and
+    never matched; `https://*.example.fr` was stored and matched nothing (no wildcards)."""
+    assert check_origin("https://shop.example.fr:443", "o") == "https://shop.example.fr"
+    assert check_origin("http://shop.example.fr:80/", "o") == "http://shop.example.fr"
+    assert check_origin("http://shop.example.fr:443", "o") == "http://shop.example.fr:443"
+    assert check_origin("https://Bücher.example", "o") == "https://xn--bcher-kva.example"
+    with pytest.raises(InvalidInput, match="wildcards are not supported"):
+        check_origin("https://*.example.fr", "o")
+    with pytest.raises(InvalidInput, match="not a valid domain name"):
+        check_origin("https://a%20b.example", "o")

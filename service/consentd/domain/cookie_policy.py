@@ -3,9 +3,12 @@ mapping and the browser origins allowed to call. Defaults apply until a tenant p
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
+
+import idna
 
 from consentd.domain.catalog import check_key, check_text
 from consentd.domain.errors import InvalidInput
@@ -89,9 +92,32 @@ def check_origin(value: str, name: str) -> str:
         or "@" in parts.netloc
     ):
         raise InvalidInput(name, "must be an origin such as https://www.example.fr")
-    host = parts.hostname.lower()
-    host = f"[{host}]" if ":" in host else host
+    host = _origin_host(parts.hostname.lower(), name)
+    if port == _DEFAULT_PORTS[parts.scheme]:
+        port = None  # a browser's Origin never names its scheme's default port
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_ORIGIN_HOST = re.compile(r"[a-z0-9._-]+")
+
+
+def _origin_host(host: str, name: str) -> str:
+    """The host as a browser's Origin header spells it: an IPv6 literal in brackets, a domain
+    name in ASCII (IDNA: `bücher.example` arrives as `xn--bcher-kva.example`). No wildcard: an
+    origin is matched exactly, so `*.example.fr` would match nothing."""
+    if ":" in host:
+        return f"[{host}]"
+    if "*" in host:
+        raise InvalidInput(name, "wildcards are not supported: list each origin")
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            raise InvalidInput(name, "the host is not a valid domain name") from None
+    if not _ORIGIN_HOST.fullmatch(host):
+        raise InvalidInput(name, "the host is not a valid domain name")
+    return host
 
 
 def _months(value: int, default: int, name: str) -> int:

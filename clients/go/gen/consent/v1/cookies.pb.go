@@ -1210,7 +1210,9 @@ type CookiePolicy struct {
 	// personalisation, functionality_storage and security_storage to necessary).
 	ConsentMode []*ConsentModeMapping `protobuf:"bytes,5,rep,name=consent_mode,json=consentMode,proto3" json:"consent_mode,omitempty"`
 	// Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-	// scheme://host[:port], at most 50). A page served by consentd itself needs none.
+	// scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+	// its Origin: lower case, an international domain in IDNA form, no default port. A page
+	// served by consentd itself needs none.
 	AllowedOrigins []string               `protobuf:"bytes,6,rep,name=allowed_origins,json=allowedOrigins,proto3" json:"allowed_origins,omitempty"`
 	UpdatedAt      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 }

@@ -633,7 +633,9 @@ class CookiePolicy(_message.Message):
     @_builtins.property
     def allowed_origins(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-        scheme://host[:port], at most 50). A page served by consentd itself needs none.
+        scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+        its Origin: lower case, an international domain in IDNA form, no default port. A page
+        served by consentd itself needs none.
         """
 
     @_builtins.property

@@ -612,7 +612,9 @@ export type CookiePolicy = Message<"consent.v1.CookiePolicy"> & {
 
   /**
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-   * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+   * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+   * its Origin: lower case, an international domain in IDNA form, no default port. A page
+   * served by consentd itself needs none.
    *
    * @generated from field: repeated string allowed_origins = 6;
    */

@@ -238,7 +238,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-   * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+   * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+   * its Origin: lower case, an international domain in IDNA form, no default port. A page
+   * served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -251,7 +253,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-   * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+   * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+   * its Origin: lower case, an international domain in IDNA form, no default port. A page
+   * served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -263,7 +267,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-   * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+   * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+   * its Origin: lower case, an international domain in IDNA form, no default port. A page
+   * served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -276,7 +282,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-   * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+   * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+   * its Origin: lower case, an international domain in IDNA form, no default port. A page
+   * served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1723,7 +1731,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-     * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+     * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+     * its Origin: lower case, an international domain in IDNA form, no default port. A page
+     * served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1736,7 +1746,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-     * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+     * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+     * its Origin: lower case, an international domain in IDNA form, no default port. A page
+     * served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1748,7 +1760,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-     * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+     * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+     * its Origin: lower case, an international domain in IDNA form, no default port. A page
+     * served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1761,7 +1775,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-     * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+     * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+     * its Origin: lower case, an international domain in IDNA form, no default port. A page
+     * served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1775,7 +1791,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-     * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+     * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+     * its Origin: lower case, an international domain in IDNA form, no default port. A page
+     * served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1794,7 +1812,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-     * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+     * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+     * its Origin: lower case, an international domain in IDNA form, no default port. A page
+     * served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1812,7 +1832,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-     * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+     * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+     * its Origin: lower case, an international domain in IDNA form, no default port. A page
+     * served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1830,7 +1852,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-     * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+     * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+     * its Origin: lower case, an international domain in IDNA form, no default port. A page
+     * served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1845,7 +1869,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-     * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+     * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+     * its Origin: lower case, an international domain in IDNA form, no default port. A page
+     * served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>

@@ -143,7 +143,9 @@ public interface CookiePolicyOrBuilder extends
   /**
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-   * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+   * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+   * its Origin: lower case, an international domain in IDNA form, no default port. A page
+   * served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -154,7 +156,9 @@ public interface CookiePolicyOrBuilder extends
   /**
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-   * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+   * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+   * its Origin: lower case, an international domain in IDNA form, no default port. A page
+   * served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -164,7 +168,9 @@ public interface CookiePolicyOrBuilder extends
   /**
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-   * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+   * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+   * its Origin: lower case, an international domain in IDNA form, no default port. A page
+   * served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -175,7 +181,9 @@ public interface CookiePolicyOrBuilder extends
   /**
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
-   * scheme://host[:port], at most 50). A page served by consentd itself needs none.
+   * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
+   * its Origin: lower case, an international domain in IDNA form, no default port. A page
+   * served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
