@@ -22,7 +22,8 @@ type ConsentServiceClient interface {
 	RecordConsent(ctx context.Context, in *RecordConsentRequest, opts ...grpc.CallOption) (*RecordConsentResponse, error)
 	// WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
 	// effect for every check that starts after it returns. A withdrawal for a contact point not yet
-	// known creates the subject so the opt-out is never lost.
+	// known creates the subject so the opt-out is never lost. A portal token (subject:self)
+	// withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
 	WithdrawConsent(ctx context.Context, in *WithdrawConsentRequest, opts ...grpc.CallOption) (*WithdrawConsentResponse, error)
 	// CheckConsent answers ALLOW or DENY for one subject and target, with the reason and the id of
 	// the event that decided it. An unknown subject is DENY `no_record` for a consent purpose.
@@ -108,7 +109,8 @@ type ConsentServiceServer interface {
 	RecordConsent(context.Context, *RecordConsentRequest) (*RecordConsentResponse, error)
 	// WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
 	// effect for every check that starts after it returns. A withdrawal for a contact point not yet
-	// known creates the subject so the opt-out is never lost.
+	// known creates the subject so the opt-out is never lost. A portal token (subject:self)
+	// withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
 	WithdrawConsent(context.Context, *WithdrawConsentRequest) (*WithdrawConsentResponse, error)
 	// CheckConsent answers ALLOW or DENY for one subject and target, with the reason and the id of
 	// the event that decided it. An unknown subject is DENY `no_record` for a consent purpose.

@@ -56,7 +56,8 @@ class ConsentService(Protocol):
         """
         WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
         effect for every check that starts after it returns. A withdrawal for a contact point not yet
-        known creates the subject so the opt-out is never lost.
+        known creates the subject so the opt-out is never lost. A portal token (subject:self)
+        withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -246,7 +247,8 @@ class ConsentServiceClient(ConnectClient):
         """
         WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
         effect for every check that starts after it returns. A withdrawal for a contact point not yet
-        known creates the subject so the opt-out is never lost.
+        known creates the subject so the opt-out is never lost. A portal token (subject:self)
+        withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
         """
         return await self.execute_unary(
             request=request,
@@ -382,7 +384,8 @@ class ConsentServiceSync(Protocol):
         """
         WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
         effect for every check that starts after it returns. A withdrawal for a contact point not yet
-        known creates the subject so the opt-out is never lost.
+        known creates the subject so the opt-out is never lost. A portal token (subject:self)
+        withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -570,7 +573,8 @@ class ConsentServiceClientSync(ConnectClientSync):
         """
         WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
         effect for every check that starts after it returns. A withdrawal for a contact point not yet
-        known creates the subject so the opt-out is never lost.
+        known creates the subject so the opt-out is never lost. A portal token (subject:self)
+        withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
         """
         return self.execute_unary(
             request=request,

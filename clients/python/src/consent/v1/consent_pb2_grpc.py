@@ -90,7 +90,8 @@ class ConsentServiceServicer:
     def WithdrawConsent(self, request, context):
         """WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
         effect for every check that starts after it returns. A withdrawal for a contact point not yet
-        known creates the subject so the opt-out is never lost.
+        known creates the subject so the opt-out is never lost. A portal token (subject:self)
+        withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

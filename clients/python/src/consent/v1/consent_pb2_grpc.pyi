@@ -45,7 +45,8 @@ class ConsentServiceStub:
     WithdrawConsent: _grpc.UnaryUnaryMultiCallable[_consent_pb2.WithdrawConsentRequest, _consent_pb2.WithdrawConsentResponse]
     """WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
     effect for every check that starts after it returns. A withdrawal for a contact point not yet
-    known creates the subject so the opt-out is never lost.
+    known creates the subject so the opt-out is never lost. A portal token (subject:self)
+    withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
     """
     CheckConsent: _grpc.UnaryUnaryMultiCallable[_consent_pb2.CheckConsentRequest, _consent_pb2.CheckConsentResponse]
     """CheckConsent answers ALLOW or DENY for one subject and target, with the reason and the id of
@@ -78,7 +79,8 @@ class ConsentServiceAsyncStub(ConsentServiceStub):
     WithdrawConsent: _aio.UnaryUnaryMultiCallable[_consent_pb2.WithdrawConsentRequest, _consent_pb2.WithdrawConsentResponse]  # type: ignore[assignment]
     """WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
     effect for every check that starts after it returns. A withdrawal for a contact point not yet
-    known creates the subject so the opt-out is never lost.
+    known creates the subject so the opt-out is never lost. A portal token (subject:self)
+    withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
     """
     CheckConsent: _aio.UnaryUnaryMultiCallable[_consent_pb2.CheckConsentRequest, _consent_pb2.CheckConsentResponse]  # type: ignore[assignment]
     """CheckConsent answers ALLOW or DENY for one subject and target, with the reason and the id of
@@ -120,7 +122,8 @@ class ConsentServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_consent_pb2.WithdrawConsentResponse, _abc.Awaitable[_consent_pb2.WithdrawConsentResponse]]:
         """WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
         effect for every check that starts after it returns. A withdrawal for a contact point not yet
-        known creates the subject so the opt-out is never lost.
+        known creates the subject so the opt-out is never lost. A portal token (subject:self)
+        withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
         """
 
     @_abc_1.abstractmethod

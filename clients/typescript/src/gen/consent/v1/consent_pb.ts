@@ -579,7 +579,8 @@ export const ConsentService: GenService<{
   /**
    * WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
    * effect for every check that starts after it returns. A withdrawal for a contact point not yet
-   * known creates the subject so the opt-out is never lost.
+   * known creates the subject so the opt-out is never lost. A portal token (subject:self)
+   * withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
    *
    * @generated from rpc consent.v1.ConsentService.WithdrawConsent
    */

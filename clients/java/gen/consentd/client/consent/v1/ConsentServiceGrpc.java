@@ -279,7 +279,8 @@ public final class ConsentServiceGrpc {
      * <pre>
      * WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
      * effect for every check that starts after it returns. A withdrawal for a contact point not yet
-     * known creates the subject so the opt-out is never lost.
+     * known creates the subject so the opt-out is never lost. A portal token (subject:self)
+     * withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
      * </pre>
      */
     public void withdrawConsent(consentd.client.consent.v1.WithdrawConsentRequest request,
@@ -414,7 +415,8 @@ public final class ConsentServiceGrpc {
      * <pre>
      * WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
      * effect for every check that starts after it returns. A withdrawal for a contact point not yet
-     * known creates the subject so the opt-out is never lost.
+     * known creates the subject so the opt-out is never lost. A portal token (subject:self)
+     * withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
      * </pre>
      */
     public void withdrawConsent(consentd.client.consent.v1.WithdrawConsentRequest request,
@@ -506,7 +508,8 @@ public final class ConsentServiceGrpc {
      * <pre>
      * WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
      * effect for every check that starts after it returns. A withdrawal for a contact point not yet
-     * known creates the subject so the opt-out is never lost.
+     * known creates the subject so the opt-out is never lost. A portal token (subject:self)
+     * withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
      * </pre>
      */
     public consentd.client.consent.v1.WithdrawConsentResponse withdrawConsent(consentd.client.consent.v1.WithdrawConsentRequest request) {
@@ -594,7 +597,8 @@ public final class ConsentServiceGrpc {
      * <pre>
      * WithdrawConsent withdraws the named targets, or everything ("stop all marketing"). It takes
      * effect for every check that starts after it returns. A withdrawal for a contact point not yet
-     * known creates the subject so the opt-out is never lost.
+     * known creates the subject so the opt-out is never lost. A portal token (subject:self)
+     * withdrawing what is withdrawn already gets the withdrawals that stand; nothing is recorded.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.WithdrawConsentResponse> withdrawConsent(
