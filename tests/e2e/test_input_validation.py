@@ -642,19 +642,17 @@ async def test_a_check_as_of_year_one_is_invalid(stubs: Stubs) -> None:
     await _invalid(stubs.consent.CheckConsent(request, metadata=stubs.metadata), "as_of")
 
 
-async def test_a_contract_end_before_the_tenant_began_is_invalid(
-    channel: grpc.aio.Channel, stubs: Stubs
-) -> None:
+async def test_an_empty_contract_end_is_invalid(channel: grpc.aio.Channel, stubs: Stubs) -> None:
     """`contract_ended_at: {}` (proto3 keeps an empty Timestamp: 1970-01-01) was taken, and the
-    next retention run purged the tenant whole, its opt-outs with it. A contract cannot end
-    before the tenant was created: refused, nothing changed."""
+    next retention run purged the tenant whole, its opt-outs with it: refused, nothing
+    changed."""
     retention = retention_pb2_grpc.RetentionServiceStub(channel)
     ended = retention_pb2.RetentionSettings()
     ended.contract_ended_at.SetInParent()
     put = retention.PutRetentionSettings(
         retention_pb2.PutRetentionSettingsRequest(settings=ended), metadata=stubs.metadata
     )
-    assert "before the tenant was created" in await _invalid(put, "settings.contract_ended_at")
+    assert "leave it unset" in await _invalid(put, "settings.contract_ended_at")
     got = await retention.GetRetentionSettings(
         retention_pb2.GetRetentionSettingsRequest(), metadata=stubs.metadata
     )

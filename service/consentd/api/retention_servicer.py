@@ -29,8 +29,15 @@ def settings_in(request: pb.PutRetentionSettingsRequest) -> TenantRetention:
     reason = check_text("settings.legal_hold_reason", message.legal_hold_reason, 500)
     if message.legal_hold and not reason.strip():
         raise InvalidInput("settings.legal_hold_reason", "is required with a legal hold")
+    ended = message.contract_ended_at
+    if message.HasField("contract_ended_at") and not (ended.seconds or ended.nanos):
+        # An empty Timestamp (a client's default object) is 1970: the tenant would be purged.
+        raise InvalidInput(
+            "settings.contract_ended_at",
+            "is empty (1970-01-01T00:00:00Z): leave it unset while the contract runs",
+        )
     return TenantRetention(
-        contract_ended_at=time_in(message.contract_ended_at, "settings.contract_ended_at")
+        contract_ended_at=time_in(ended, "settings.contract_ended_at")
         if message.HasField("contract_ended_at")
         else None,
         legal_hold=message.legal_hold,

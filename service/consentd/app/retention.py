@@ -35,7 +35,6 @@ from consentd.app.idempotency import Once
 from consentd.app.ports import Clock, JobUnitOfWorkFactory, TenantList, UnitOfWorkFactory
 from consentd.domain.audit import Action, AuditRecord, CheckpointSigner
 from consentd.domain.canonical import stamp
-from consentd.domain.errors import InvalidInput
 from consentd.domain.retention import Category, TenantRetention, cutoff, tenant_purge_due
 from consentd.domain.tenancy import Tenant
 
@@ -253,14 +252,6 @@ class RetentionSettingsUseCases:
     ) -> TenantRetention:
         now = self._clock()
         async with self._uow(tenant.tenant_id, once) as uow:
-            ended, began = settings.contract_ended_at, await uow.retention.began()
-            if ended is not None and ended < began:
-                # An empty Timestamp is 1970: the next retention run would purge the tenant.
-                raise InvalidInput(
-                    "settings.contract_ended_at",
-                    f"is before the tenant was created ({stamp(began)}): "
-                    "a contract cannot end before it began",
-                )
             stored = await uow.retention.put_settings(settings, now)
             ended = stored.contract_ended_at
             payload = {

@@ -38,7 +38,6 @@ from consentd.store.tables import (
     subjects,
     suppressions,
     tenant_retention,
-    tenants,
     token_issuers,
 )
 
@@ -101,11 +100,6 @@ class SqlRetention:
             purged_at=row["purged_at"],
             updated_at=row["updated_at"],
         )
-
-    async def began(self) -> datetime:
-        query = sa.select(tenants.c.created_at).where(tenants.c.tenant_id == self._tenant)
-        created: datetime = (await self._conn.execute(query)).scalar_one()
-        return created
 
     async def put_settings(self, settings: TenantRetention, now: datetime) -> TenantRetention:
         values = {
