@@ -28,3 +28,13 @@ def test_a_connection_left_mid_operation_is_unavailable() -> None:
 def test_a_constraint_violation_is_still_not_an_outage() -> None:
     """Only availability errors are retried: a unique violation stays a bug to report."""
     assert outage_of(asyncpg.exceptions.UniqueViolationError("duplicate key")) is None
+
+
+def test_a_full_disk_or_an_io_error_is_unavailable() -> None:
+    """SQLSTATE 53100 ("could not extend file ...: No space left on device") and 58030 (I/O
+    error) answered INTERNAL, which no client retries: a withdrawal refused while the disk was
+    full was lost. They are UNAVAILABLE: retried once space is freed."""
+    full = asyncpg.exceptions.DiskFullError("could not extend file: No space left on device")
+    io = asyncpg.exceptions.PostgresIOError("could not write to file")
+    assert outage_of(sa.exc.DBAPIError("INSERT ...", None, full)) == UNAVAILABLE
+    assert outage_of(io) == UNAVAILABLE

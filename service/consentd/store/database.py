@@ -79,10 +79,12 @@ PURGED_STATE = "CDP01"
 ERASED = "erased"
 ERASED_STATE = "CDP03"
 # SQLSTATEs of a database that cannot serve now (class 08: connection exceptions; 57P01-03:
-# shutting down, crashed, starting; 53300: too many connections; 25006: a write reached a node
-# still read-only — a standby being promoted, seen in tests/ha's failovers) and of a wait cut
-# short.
-_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53300", "25006")
+# shutting down, crashed, starting; class 53, insufficient resources: a full disk (53100), out
+# of memory, too many connections; class 58, system errors: an I/O error writing a file; 25006:
+# a write reached a node still read-only — a standby being promoted, seen in tests/ha's
+# failovers) and of a wait cut short. A full disk answered INTERNAL, which no client retries:
+# a withdrawal refused then was lost unless retried by hand.
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53", "58", "25006")
 _DEADLINE_STATES = ("57014", "55P03")
 
 
