@@ -44,6 +44,7 @@ from consentd.app.recording import (
     notices_of,
     require_notices,
     require_purposes,
+    standing_withdrawals,
 )
 from consentd.app.subjects import SubjectResolver
 from consentd.app.writers import TenantWriters
@@ -190,17 +191,15 @@ class ConsentUseCases:
         async with self._writers(tenant), self._uow(tenant, once) as uow:
             await self._subjects.guard(uow, principal, command.subject)
             subject_id = await self._withdrawing_subject(uow, principal, command.subject, now)
-            withdrawals = await self._withdrawn_targets(uow, subject_id, command)
-            # A person withdrawing again through the portal changes nothing: the withdrawal
-            # that stands answers. (Systems' and support's opt-outs are each kept, with their
+            targets, current = await self._withdrawn_targets(uow, subject_id, command)
+            # A person withdrawing again through the portal changes nothing: the withdrawals
+            # that stand answer. (Systems' and support's opt-outs are each kept, with their
             # evidence.)
             portal = principal.subject is not None and command.recorded_at is None
-            standing = _standing(withdrawals) if portal else None
-            if standing is not None:
+            if portal and (standing := standing_withdrawals(targets, current)) is not None:
                 result = Written(subject_id, standing)
                 await uow.commit(result)
                 return result
-            targets = [target for target, _ in withdrawals]
             role = principal.tenant.processing_role
             key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
             common = event_stamp(subject_id, command, role, command.recorded_at or now, key)
@@ -262,34 +261,15 @@ class ConsentUseCases:
 
     async def _withdrawn_targets(
         self, uow: UnitOfWork, subject_id: UUID, command: WithdrawConsent
-    ) -> list[tuple[Target, ConsentEvent | None]]:
-        """The targets to withdraw, each with the withdrawal of it that stands (or None)."""
+    ) -> tuple[list[Target], list[ConsentEvent]]:
+        """The targets to withdraw, and the subject's current facts."""
         if not command.withdraw_all:
             await _purposes(uow, [t.purpose for t in command.targets], "targets")
         current = await uow.consents.current(subject_id)
-        if command.withdraw_all:
-            granted = [e.target for e in current if e.state in _WITHDRAWABLE]
-            targets = [ALL_TARGETS, *granted]
-        else:
-            targets = list(command.targets)
-        facts = {e.target: e for e in current}
-        everything = facts.get(ALL_TARGETS)
-        standing = []
-        for target in targets:
-            said = [f for f in (facts.get(target), everything) if f is not None]
-            fact = max(said, key=lambda f: f.sequence, default=None)  # the later decides
-            withdrawn = fact is not None and fact.state is ConsentState.WITHDRAWN
-            standing.append((target, fact if withdrawn else None))
-        return standing
-
-
-def _standing(targets: Sequence[tuple[Target, ConsentEvent | None]]) -> list[ConsentEvent] | None:
-    """The withdrawals that stand for every target, when each has one: withdrawing again would
-    change nothing (a portal token replayed in a loop appended an event and a log entry each
-    time, 200 a second, slowing other tenants' writes). None when one is not withdrawn."""
-    if not targets or any(fact is None for _, fact in targets):
-        return None
-    return list({fact.event_id: fact for _, fact in targets if fact is not None}.values())
+        if not command.withdraw_all:
+            return list(command.targets), current
+        granted = [e.target for e in current if e.state in _WITHDRAWABLE]
+        return [ALL_TARGETS, *granted], current
 
 
 async def _purposes(uow: UnitOfWork, purpose_ids: Sequence[str], field: str) -> dict[str, Purpose]:

@@ -13,7 +13,14 @@ from consentd.app.commands import Choice, RecordConsent
 from consentd.app.confirmations import pend
 from consentd.app.evidence import event_stamp
 from consentd.domain.errors import InvalidInput, NotFound
-from consentd.domain.model import ConsentEvent, ProcessingRole, Purpose
+from consentd.domain.model import (
+    ALL_TARGETS,
+    ConsentEvent,
+    ConsentState,
+    ProcessingRole,
+    Purpose,
+    Target,
+)
 from consentd.domain.sealing import SubjectKey
 from consentd.domain.validity import valid_until
 
@@ -100,3 +107,21 @@ def choice_events(
         for index, choice in enumerate(command.choices)
     ]
     return pend(events, purposes, decided, pending_days)
+
+
+def standing_withdrawals(
+    targets: Sequence[Target], current: Sequence[ConsentEvent]
+) -> list[ConsentEvent] | None:
+    """The withdrawals that stand for every target (its own fact or "everything", the later of
+    the two), when each has one: withdrawing again would change nothing (a portal token
+    replayed in a loop appended an event and a log entry each time, 200 a second, slowing other
+    tenants' writes). None when one of them is not withdrawn."""
+    facts = {e.target: e for e in current}
+    standing: dict[UUID, ConsentEvent] = {}
+    for target in targets:
+        said = [f for f in (facts.get(target), facts.get(ALL_TARGETS)) if f is not None]
+        fact = max(said, key=lambda f: f.sequence, default=None)
+        if fact is None or fact.state is not ConsentState.WITHDRAWN:
+            return None
+        standing[fact.event_id] = fact
+    return list(standing.values()) or None
