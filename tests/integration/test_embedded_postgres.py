@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 
 from consentd.postgres import embedded, tuning
+from consentd.postgres.cluster import children_of
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
 pytestmark = pytest.mark.integration
@@ -39,17 +40,6 @@ async def _select_one(url: str) -> tuple[int, str]:
         return int(row["one"]), str(row["db"])
     finally:
         await conn.close()
-
-
-def _children(pid: int) -> list[int]:
-    """The pids of pid's children (the postmaster's: checkpointer, writers, backends)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                found.append(int(stat.parent.name))
-    return found
 
 
 def _running(pid: int) -> bool:
@@ -134,9 +124,12 @@ def test_a_frozen_cluster_is_killed_with_its_backends_once_the_stop_bound_passes
     pg.start()
     pid = pg.pid
     assert pid is not None
-    children = _children(pid)
+    children = children_of(pid)
     assert children  # its checkpointer, writers, launchers
-    os.killpg(pid, signal.SIGSTOP)  # the postmaster's group: it and every child
+    # Each one: its children are in sessions of their own (a signal to the postmaster's group
+    # reaches none of them; killing only that group left them frozen, holding the memory).
+    for frozen in (pid, *children):
+        os.kill(frozen, signal.SIGSTOP)
     try:
         started = time.monotonic()
         pg.stop(timeout=1.0)
@@ -145,8 +138,9 @@ def test_a_frozen_cluster_is_killed_with_its_backends_once_the_stop_bound_passes
         time.sleep(0.5)
         left = [child for child in children if _running(child)]
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGCONT)
+        for frozen in (pid, *children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(frozen, signal.SIGCONT)
     assert took < 5.0, took
     assert _gone(pid)
     assert left == []

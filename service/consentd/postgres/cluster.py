@@ -3,10 +3,12 @@ password (kept 0600 beside the data folder), and the user PostgreSQL's programs 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -121,3 +123,26 @@ def _run_initdb(cluster: Cluster, pwfile: str, deadline: float) -> None:
     if done.returncode != 0:
         err = done.stderr.decode(errors="replace").strip()
         raise EmbeddedPostgresError(f"initdb of {data_dir} failed: {err}")
+
+
+def kill_cluster(postmaster: int) -> None:
+    """SIGKILL a postmaster and every child of it. Each child is in a session of its own
+    (PostgreSQL calls setsid): killing the postmaster's group left frozen backends holding the
+    shared memory, and the next start waited on them. Listed first: once it dies they are
+    init's."""
+    children = children_of(postmaster)
+    os.killpg(postmaster, signal.SIGKILL)  # its own session (start_new_session)
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids of pid's children (the postmaster's: checkpointer, writers, backends)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found

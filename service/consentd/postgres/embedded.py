@@ -21,6 +21,7 @@ from urllib.parse import quote
 from consentd.postgres.cluster import (
     Cluster,
     initdb,
+    kill_cluster,
     prepare_dirs,
     remove_cluster,
     run_as,
@@ -172,8 +173,8 @@ class EmbeddedPostgres:
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGINT (fast shutdown) and reap the child; after `timeout` seconds (frozen, stuck)
-        SIGKILL it and its backends (its process group: a backend left would hold the shared
-        memory the next start needs). Then an ephemeral cluster's files are deleted. Safe to
+        SIGKILL it and its children (a backend left would hold the shared memory the next
+        start needs). Then an ephemeral cluster's files are deleted. Safe to
         call twice."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
@@ -181,7 +182,7 @@ class EmbeddedPostgres:
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)  # its own session (start_new_session)
+                kill_cluster(proc.pid)
                 proc.wait()
         if self.ephemeral:
             remove_cluster(self.data_dir, self.password_file, self.log_file)
