@@ -23,6 +23,7 @@ from consentd.postgres.host import default_data_dir
 from consentd.serving import serve_until_signalled, stop_on_signals
 from consentd.store.database import check_runtime_role, migrate, provision_runtime_role
 from consentd.telemetry import Telemetry, Tracing
+from consentd.wiring.store import connections_per_process
 
 log = structlog.get_logger("consentd")
 LOCAL_KEY_FILE = "local-admin.key"
@@ -47,9 +48,10 @@ def _home(settings: Settings) -> Path:
 
 
 @contextlib.asynccontextmanager
-async def database(settings: Settings) -> AsyncIterator[Database]:
+async def database(settings: Settings, processes: int = 1) -> AsyncIterator[Database]:
     """The configured database, migrated; or a private PostgreSQL started here (or already run
-    by another consentd process on the same folder) and stopped here if we started it."""
+    by another consentd process on the same folder) and stopped here if we started it, with
+    connections for `processes` server processes."""
     if settings.database_url:
         yield await _given_database(settings, settings.database_url)
         return
@@ -58,7 +60,7 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
             "DATABASE_URL is required: CONSENTD_EMBEDDED_POSTGRES=false (as in the container "
             "image, which has no PostgreSQL)"
         )
-    async with _embedded_database(settings) as db:
+    async with _embedded_database(settings, processes) as db:
         yield db
 
 
@@ -77,11 +79,14 @@ async def _given_database(settings: Settings, url: str) -> Database:
 
 
 @contextlib.asynccontextmanager
-async def _embedded_database(settings: Settings) -> AsyncIterator[Database]:
+async def _embedded_database(settings: Settings, processes: int) -> AsyncIterator[Database]:
     """The private PostgreSQL in the data folder: attached to, or started, watched (restarted
-    when it dies) and stopped here."""
+    when it dies) and stopped here. Its max_connections fits `processes` servers' pools and
+    ten more (migrations, an operator's psql): PostgreSQL's 100 ran out under four workers."""
     home = _home(settings)
-    embedded = EmbeddedPostgres(home / "postgres", settings=settings.embedded_pg_settings)
+    needed = processes * connections_per_process(settings) + 10
+    given = (f"max_connections={max(100, needed)}", *settings.embedded_pg_settings)
+    embedded = EmbeddedPostgres(home / "postgres", settings=given)
     started = not embedded.attach()
     if embedded.stopped_orphan is not None:
         log.warning("embedded_postgres_orphan_stopped", pid=embedded.stopped_orphan)

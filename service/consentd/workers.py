@@ -49,7 +49,7 @@ async def _supervise(settings: Settings, workers: int) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    async with database(settings) as db:
+    async with database(settings, processes=workers) as db:
         app = bootstrap(
             settings, db.url, db.secret_key, owner_url=db.owner_url, audit_key=db.audit_key
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import shutil
 import signal
@@ -22,7 +23,9 @@ from consent.v1 import catalog_pb2_grpc, consent_pb2_grpc, cookies_pb2_grpc, typ
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from consentd.app.admin import AdminUseCases
+from consentd.config import Settings
 from consentd.domain.tenancy import Tenant
+from consentd.wiring.store import connections_per_process
 from tests.conftest import TEST_SECRET, Stubs, bearer
 from tests.e2e.helpers import ALLOW, DENY, by_email, check, grant, put_purpose, record, target
 from tests.e2e.helpers import withdraw as withdraw_rpc
@@ -131,6 +134,7 @@ async def test_serve_with_workers_starts_one_postgres_and_stops_everything_on_si
         "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
         "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
         "CONSENTD_LOG_FORMAT": "json",
+        "CONSENTD_DB_POOL_SIZE": "20",
     }
     try:
         async with _server(env, "--workers", "2") as supervisor:
@@ -147,6 +151,9 @@ async def test_serve_with_workers_starts_one_postgres_and_stops_everything_on_si
             workers = _children(supervisor.pid)
             assert len(workers) == 2, (workers, lines[-20:])
             pids.update(workers)
+            # Room for both workers' pools: four ran out of PostgreSQL's 100 connections.
+            pools = connections_per_process(Settings(db_pool_size=20))
+            assert _max_connections(data) == 2 * pools + 10 > 100
             supervisor.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(supervisor.wait(), 60) == 0
             await asyncio.wait_for(reading, 30)
@@ -186,6 +193,17 @@ def _running(pids: set[int]) -> list[int]:
         except FileNotFoundError:
             continue
     return alive
+
+
+def _max_connections(data: Path) -> int:
+    """The max_connections the embedded PostgreSQL in `data` was started with (its -c)."""
+    for pid in _running_with(str(data)):
+        with contextlib.suppress(OSError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+            given = [a.split("=", 1)[1] for a in argv if a.startswith("max_connections=")]
+            if given and "postgres" in argv[0]:
+                return int(given[-1])
+    raise AssertionError("no embedded PostgreSQL with max_connections running")
 
 
 def _running_with(text: str) -> list[int]:

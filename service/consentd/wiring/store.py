@@ -91,6 +91,14 @@ class Store:
             metrics.watch_pool("owner", lambda: pool_usage(owner_engine))
 
 
+def connections_per_process(settings: Settings) -> int:
+    """The most connections one server process opens: what build_store() below makes (the writers'
+    engine and the sequencer's keep twice the size given), the owner's engine and the health
+    probe's connection."""
+    sequencing = 2 * ((PARALLEL + 1) // 2)
+    return 3 * settings.db_pool_size + sequencing + settings.bulk_concurrency + 2 * 2 + 1
+
+
 def build_store(
     settings: Settings,
     database_url: str,
