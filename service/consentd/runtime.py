@@ -11,17 +11,24 @@ import secrets
 import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
 
 from consentd.bootstrap import App, bootstrap
 from consentd.config import ConfigError, Settings
+from consentd.domain.canonical import stamp
 from consentd.domain.tenancy import Scope
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from consentd.postgres.host import default_data_dir
 from consentd.serving import serve_until_signalled, stop_on_signals
-from consentd.store.database import check_runtime_role, migrate, provision_runtime_role
+from consentd.store.database import (
+    check_runtime_role,
+    migrate,
+    newest_fact,
+    provision_runtime_role,
+)
 from consentd.telemetry import Telemetry, Tracing
 from consentd.wiring.store import connections_per_process
 
@@ -53,7 +60,10 @@ async def database(settings: Settings, processes: int = 1) -> AsyncIterator[Data
     by another consentd process on the same folder) and stopped here if we started it, with
     connections for `processes` server processes."""
     if settings.database_url:
-        yield await _given_database(settings, settings.database_url)
+        given = await _given_database(settings, settings.database_url)
+        if given.owner_url:
+            await check_clock(given.owner_url, datetime.now(UTC))
+        yield given
         return
     if not settings.embedded_postgres:
         raise ConfigError(
@@ -61,7 +71,30 @@ async def database(settings: Settings, processes: int = 1) -> AsyncIterator[Data
             "image, which has no PostgreSQL)"
         )
     async with _embedded_database(settings, processes) as db:
+        await check_clock(db.owner_url or db.url, datetime.now(UTC))
         yield db
+
+
+# How far this host's clock may be behind the newest fact recorded (an NTP step, another
+# node's clock a little ahead) before consentd says so at start.
+CLOCK_TOLERANCE = timedelta(seconds=60)
+
+
+async def check_clock(owner_url: str, now: datetime) -> timedelta | None:
+    """How far `now` is behind the newest fact in the database, when more than the tolerance;
+    logged as an error: what this host writes is dated before facts already recorded (a host
+    two years behind stamped a withdrawal before the grant it withdrew, and a later import of
+    an older grant undid it). Not a refusal to start: after a clock that ran ahead is set
+    right, its facts stay ahead until time catches up, and opt-outs must still be taken."""
+    newest = await newest_fact(owner_url)
+    if newest is None or newest - now <= CLOCK_TOLERANCE:
+        return None
+    log.error(
+        "clock_behind_database", now=stamp(now), newest_fact=stamp(newest),
+        behind_seconds=round((newest - now).total_seconds()),
+        hint="set this host's clock right (NTP): facts written now are dated before others",
+    )  # fmt: skip
+    return newest - now
 
 
 async def _given_database(settings: Settings, url: str) -> Database:

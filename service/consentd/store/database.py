@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextvars import ContextVar
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,24 @@ async def migrate(url: str, migrations_dir: Path | None = None, revision: str = 
 
 
 RUNTIME_ROLE = "consentd_app"
+# The newest entry of each tenant's audit log: when this host's clock is behind it, every fact
+# written now would be stamped before facts already recorded.
+_NEWEST = (
+    "SELECT max(e.recorded_at) FROM audit_heads h JOIN audit_entries e "
+    "ON e.tenant_id = h.tenant_id AND e.seq = h.last_seq"
+)
+
+
+async def newest_fact(owner_url: str) -> datetime | None:
+    """When the newest audit-log entry of any tenant was recorded (None: none yet). As the
+    owner: row-level security shows the runtime role no tenant's rows here."""
+    engine = create_async_engine(owner_url)
+    try:
+        async with engine.connect() as conn:
+            newest: datetime | None = (await conn.execute(sa.text(_NEWEST))).scalar()
+    finally:
+        await engine.dispose()
+    return newest
 
 
 async def provision_runtime_role(owner_url: str, password: str) -> str:
