@@ -8,7 +8,6 @@ import base64
 import contextlib
 import os
 import secrets
-import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from consentd.domain.canonical import stamp
 from consentd.domain.tenancy import Scope
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from consentd.postgres.host import default_data_dir
+from consentd.postgres.watch import keep_running
 from consentd.serving import serve_until_signalled, stop_on_signals
 from consentd.store.database import (
     check_runtime_role,
@@ -126,7 +126,11 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
     if started:
         await asyncio.to_thread(embedded.start)
     failures: list[str] = []
-    watching = asyncio.create_task(_keep_running(embedded, failures)) if started else None
+    watching = (
+        asyncio.create_task(keep_running(embedded, failures, POSTGRES_WATCH_SECONDS))
+        if started
+        else None
+    )
     try:
         await asyncio.to_thread(embedded.create_database, "consentd")
         owner = embedded.url("consentd")
@@ -152,41 +156,6 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
             bound = max(settings.shutdown_grace_seconds, 5.0)
             await asyncio.to_thread(embedded.stop, bound)
             log.info("embedded_postgres_stopped")
-
-
-async def _keep_running(embedded: EmbeddedPostgres, failures: list[str]) -> None:
-    """Restart the embedded PostgreSQL on its port when it exits on its own (killed, crashed):
-    the pools reconnect, and readiness says NOT_SERVING only meanwhile. When it cannot be
-    restarted, the reason goes to `failures` and the process stops itself (serve then exits 1),
-    so that a supervisor starts it afresh rather than a live process serving no database."""
-    while True:
-        await asyncio.sleep(POSTGRES_WATCH_SECONDS)
-        status = embedded.exit_status
-        if status is None:
-            continue
-        log.error("embedded_postgres_exited", status=status)
-        restarting = asyncio.ensure_future(asyncio.to_thread(embedded.restart))
-        try:
-            await asyncio.shield(restarting)
-        except asyncio.CancelledError:
-            # Not stopped half-way: the caller stops it next, after the restart is over.
-            with contextlib.suppress(Exception):
-                await restarting
-            raise
-        except EmbeddedPostgresError as error:
-            failures.append(_headline(str(error)))
-            log.error("embedded_postgres_restart_failed", error=failures[-1])
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
-        log.warning("embedded_postgres_restarted", port=embedded.port)
-
-
-def _headline(error: str) -> str:
-    """An embedded PostgreSQL error's first line, with its log's first FATAL line if any: the
-    rest of the log may quote data."""
-    lines = error.splitlines() or [""]
-    fatal = next((line for line in lines[1:] if "FATAL" in line), "")
-    return f"{lines[0]} {fatal}".strip()
 
 
 def _local_secret(path: Path, text: bool = False) -> bytes:

@@ -1,6 +1,6 @@
 """`consentd serve` keeps its embedded PostgreSQL running: a killed postmaster is reaped and
 restarted on its port, one that cannot be restarted makes serve exit 1, and the orphan postmaster
-of a killed serve is stopped and replaced by the next serve (runtime.py `_keep_running`,
+of a killed serve is stopped and replaced by the next serve (postgres/watch.py `keep_running`,
 postgres/embedded.py `attach`). Real processes, real signals."""
 
 from __future__ import annotations

@@ -1,0 +1,78 @@
+"""Watching the embedded PostgreSQL that serve started: restarted on its port when it exits on
+its own, and serve stopped (exit 1) when it cannot be."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+
+import structlog
+
+from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
+
+log = structlog.get_logger("consentd.postgres")
+
+
+async def keep_running(embedded: EmbeddedPostgres, failures: list[str], every: float) -> None:
+    """Restart the embedded PostgreSQL on its port when it exits on its own (killed, crashed):
+    the pools reconnect, and readiness says NOT_SERVING only meanwhile. When it cannot be
+    restarted, the reason goes to `failures` and the process stops itself (serve then exits 1),
+    so that a supervisor starts it afresh rather than a live process serving no database."""
+    while True:
+        await asyncio.sleep(every)
+        status = embedded.exit_status
+        if status is None:
+            continue
+        log.error("embedded_postgres_exited", status=status)
+        for attempt in range(1, RESTART_ATTEMPTS + 1):
+            failed = await _restarted(embedded)
+            if failed is None:
+                log.warning("embedded_postgres_restarted", port=embedded.port)
+                break
+            if attempt == RESTART_ATTEMPTS:
+                failures.append(failed)
+                log.error("embedded_postgres_restart_failed", error=failed)
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            # Killed again during its recovery, or a resource freed meanwhile: once more.
+            log.warning("embedded_postgres_restart_retried", error=failed, attempt=attempt)
+            await asyncio.sleep(RESTART_PAUSE_SECONDS)
+
+
+# A restart that fails is tried again (killed again while recovering, a full disk freed) before
+# serve gives up and exits 1.
+RESTART_ATTEMPTS = 3
+RESTART_PAUSE_SECONDS = 2.0
+
+
+async def _restarted(embedded: EmbeddedPostgres) -> str | None:
+    """Restart it; None once it serves, else why not (its headline)."""
+    restarting = asyncio.ensure_future(asyncio.to_thread(embedded.restart))
+    try:
+        await asyncio.shield(restarting)
+    except asyncio.CancelledError:
+        # Not stopped half-way: the caller stops it next, after the restart is over.
+        with contextlib.suppress(Exception):
+            await restarting
+        raise
+    except EmbeddedPostgresError as error:
+        return _headline(str(error))
+    return None
+
+
+# What the log says to a connection attempt while the server starts or stops: not the cause.
+_CONNECTION_ANSWERS = ("not yet accepting connections", "is starting up", "is shutting down")
+
+
+def _headline(error: str) -> str:
+    """An embedded PostgreSQL error's first line, with the line of its log that says why: the
+    first PANIC, else the first FATAL that is not an answer to a connection attempt (a full
+    disk said "not yet accepting connections"), else the first FATAL. The rest of the log may
+    quote data."""
+    lines = error.splitlines() or [""]
+    fatal = [line for line in lines[1:] if "FATAL" in line]
+    cause = [line for line in fatal if not any(a in line for a in _CONNECTION_ANSWERS)]
+    panic = [line for line in lines[1:] if "PANIC" in line]
+    return f"{lines[0]} {(panic or cause or fatal or [''])[0]}".strip()
