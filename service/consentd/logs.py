@@ -135,8 +135,24 @@ def _route_standard_logging(threshold: int, console: bool) -> None:
     # uvicorn warns once per malformed request or Upgrade header: a client could fill the logs.
     # Its errors (an exception in the app) are still written.
     logging.getLogger("uvicorn.error").setLevel(max(threshold, logging.ERROR))
+    grpc_core = logging.getLogger("grpc._cython.cygrpc")
+    if not any(isinstance(f, _AnswerUnsent) for f in grpc_core.filters):
+        grpc_core.addFilter(_AnswerUnsent())
     if not console:
         sys.excepthook = _log_uncaught
+
+
+class _AnswerUnsent(logging.Filter):
+    """grpc's "ExecuteBatchError raised in core by servicer method [...]": an answer a stream
+    could not send because its client cancelled or the server is stopping, logged by grpc as an
+    error with a traceback. 200 watchers cancelling wrote 196 of them; the call's own `rpc` line
+    says how it ended. Written at DEBUG only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("ExecuteBatchError raised in core by servicer method"):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
 
 
 class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]

@@ -115,3 +115,23 @@ def test_library_errors_and_tracebacks_are_json_lines_in_json_mode(
     assert "ValueError" in events[0]["exception"]
     assert events[0]["level"] == "error"
     assert events[0]["logger"] == "opentelemetry.context"
+
+
+def test_an_answer_a_gone_client_could_not_get_is_not_an_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """grpc logs every stream answer it could not send to a client that cancelled as an error
+    with a traceback (196 lines for 200 cancelled watchers): not written at INFO; grpc's other
+    errors are."""
+    configure_logging("info", "json")
+    capsys.readouterr()
+    core = logging.getLogger("grpc._cython.cygrpc")
+    try:
+        raise RuntimeError('Failed "execute_batch"')
+    except RuntimeError:
+        core.exception("ExecuteBatchError raised in core by servicer method [%s]", "/a.B/C")
+    core.error("Unexpected [%s] raised by servicer method [%s]", "KeyError", "/a.B/C")
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [e["event"] for e in events] == [
+        "Unexpected [KeyError] raised by servicer method [/a.B/C]"
+    ]
