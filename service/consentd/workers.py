@@ -5,8 +5,9 @@ DATABASE_URL), migrates, makes the default tenant and the local admin key, then 
 `consentd serve` children pointed at that database with CONSENTD_REUSE_PORT=true, so the kernel
 spreads new connections across them (SO_REUSEPORT). SIGTERM/SIGINT to the supervisor is passed
 on to every child; it waits for them (each drains its calls within the grace), then stops the
-PostgreSQL it started. A child that dies on its own stops the others and the supervisor exits 1:
-the orchestrator (systemd, Kubernetes) restarts the whole, rather than serving with fewer.
+PostgreSQL it started. A child that dies on its own is replaced (the others serve meanwhile); one
+that keeps dying (five replacements within a minute) stops the others and the supervisor exits 1
+for the orchestrator (systemd, Kubernetes) to restart the whole.
 Only the first child runs the scheduled retention job (the job's lock would keep the others
 out anyway). Worker i serves its metrics on the metrics port + i."""
 
@@ -18,6 +19,7 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 
 import structlog
 
@@ -67,8 +69,8 @@ async def _supervise(settings: Settings, workers: int) -> int:
         }
         if db.owner_url:
             env["CONSENTD_MIGRATION_DATABASE_URL"] = db.owner_url
-        children = []
-        for index in range(workers):
+
+        async def start(index: int) -> asyncio.subprocess.Process:
             child_env = dict(env)
             if index:
                 child_env["CONSENTD_PURGE_INTERVAL_SECONDS"] = "0"
@@ -76,25 +78,52 @@ async def _supervise(settings: Settings, workers: int) -> int:
                 # Each worker's series are its own: one metrics port per worker (port + index),
                 # so a scraper sees every process rather than whichever one a connection hits.
                 child_env["CONSENTD_METRICS_ADDRESS"] = _nth_port(settings.metrics_address, index)
-            children.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "consentd", "serve", env=child_env
-                )
+            return await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "consentd", "serve", env=child_env
             )
+
+        children = [await start(index) for index in range(workers)]
         log.info("workers_started", workers=workers, pids=[c.pid for c in children])
-        code = await _watch(children, stop)
+        code = await _watch(children, start, stop)
     # The embedded PostgreSQL could not be restarted: the supervisor stopped everything.
     return 1 if db.failures else code
 
 
-async def _watch(children: list[asyncio.subprocess.Process], stop: asyncio.Event) -> int:
-    """Until SIGTERM or a child's death; then SIGTERM to every child still running."""
+# A worker that dies on its own is replaced, up to this many times in a window; past that (a
+# crash loop: a worker that cannot start) every worker is stopped and the supervisor exits 1.
+REPLACEMENTS = 5
+REPLACEMENT_WINDOW_SECONDS = 60.0
+
+
+async def _watch(
+    children: list[asyncio.subprocess.Process],
+    start: Callable[[int], Awaitable[asyncio.subprocess.Process]],
+    stop: asyncio.Event,
+) -> int:
+    """Until SIGTERM, replacing a child that dies on its own (its port's other workers serve
+    meanwhile: one killed worker stopped the whole service); then SIGTERM to every child."""
+    loop = asyncio.get_running_loop()
     exits = [asyncio.create_task(c.wait()) for c in children]
     stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait([stopping, *exits], return_when=asyncio.FIRST_COMPLETED)
-    died = [c.pid for c, e in zip(children, exits, strict=True) if e.done()]
-    if died and not stop.is_set():
-        log.error("worker_exited", pids=died, codes=[c.returncode for c in children])
+    replaced: list[float] = []
+    looping = False
+    while not stop.is_set() and not looping:
+        await asyncio.wait([stopping, *exits], return_when=asyncio.FIRST_COMPLETED)
+        for index, ended in enumerate(exits):
+            if stop.is_set() or not ended.done():
+                continue
+            gone = children[index]
+            log.error("worker_exited", pid=gone.pid, code=gone.returncode, index=index)
+            now = loop.time()
+            replaced = [t for t in replaced if now - t < REPLACEMENT_WINDOW_SECONDS]
+            if len(replaced) >= REPLACEMENTS:
+                log.error("workers_crash_looping", replaced=len(replaced))
+                looping = True
+                break
+            replaced.append(now)
+            children[index] = await start(index)
+            exits[index] = asyncio.create_task(children[index].wait())
+            log.warning("worker_replaced", index=index, pid=children[index].pid)
     for child in children:
         if child.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -102,4 +131,4 @@ async def _watch(children: list[asyncio.subprocess.Process], stop: asyncio.Event
     codes = await asyncio.gather(*exits)
     stopping.cancel()
     log.info("workers_stopped", codes=list(codes))
-    return 0 if stop.is_set() and not died else 1
+    return 1 if looping else 0

@@ -125,7 +125,8 @@ async def test_two_processes_on_one_database_answer_each_others_writes_at_once(
 
 async def test_serve_with_workers_starts_one_postgres_and_stops_everything_on_sigterm() -> None:
     """`consentd serve --workers 2`: one embedded PostgreSQL, two servers on one gRPC port
-    (each logs `serving`), and SIGTERM to the supervisor stops both and the PostgreSQL."""
+    (each logs `serving`), a worker killed replaced, and SIGTERM to the supervisor stops both
+    and the PostgreSQL."""
     data = _folder()
     port, http_port = _free_port(), _free_port()
     env = {
@@ -154,11 +155,26 @@ async def test_serve_with_workers_starts_one_postgres_and_stops_everything_on_si
             # Room for both workers' pools: four ran out of PostgreSQL's 100 connections.
             pools = connections_per_process(Settings(db_pool_size=20))
             assert _max_connections(data) == 2 * pools + 10 > 100
+            # A worker killed is replaced; the other serves meanwhile (one killed worker
+            # stopped the whole service).
+            killed = workers[0]
+            os.kill(killed, signal.SIGKILL)
+            for _ in range(450):
+                if sum('"event":"serving"' in line for line in lines) == 3:
+                    break
+                assert supervisor.returncode is None, lines[-20:]
+                await asyncio.sleep(0.2)
+            assert any('"event":"worker_replaced"' in line for line in lines)
+            workers = _children(supervisor.pid)
+            assert len(workers) == 2, (workers, lines[-20:])
+            assert killed not in workers
+            await _serving(port, supervisor, within=10)
+            pids.update(workers)
             supervisor.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(supervisor.wait(), 60) == 0
             await asyncio.wait_for(reading, 30)
             log = "".join(lines)
-        assert log.count('"event":"serving"') == 2, log[-2000:]
+        assert log.count('"event":"serving"') == 3, log[-2000:]
         assert '"codes":[0,0]' in log, "a worker did not stop cleanly"
         assert '"event":"embedded_postgres_stopped"' in log
         assert _running(pids) == []
