@@ -117,6 +117,7 @@ def test_library_errors_and_tracebacks_are_json_lines_in_json_mode(
     assert events[0]["logger"] == "opentelemetry.context"
 
 
+@pytest.mark.usefixtures("restore_logging")
 def test_an_answer_a_gone_client_could_not_get_is_not_an_error(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
