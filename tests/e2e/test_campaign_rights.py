@@ -111,6 +111,34 @@ async def test_batch_as_of_denies_erased_restricted_and_objected(
     assert await _batch(stubs, campaign, after) == EXPECTED
 
 
+async def test_an_erased_persons_past_names_no_subject(
+    app: App, stubs: Stubs, tenant: Tenant, campaign: Campaign
+) -> None:
+    """`as_of` before bea's erasure answers her grant then (what a send relied on), but it also
+    named her subject id, on every path: her e-mail led back to the pseudonymous record the
+    erasure unlinked (ExportSubject by that id). Erased, she is answered with no subject id;
+    ana's id is still given."""
+    await put_purpose(stubs, "newsletter")
+    for name in PEOPLE:
+        identity = types_pb2.SubjectIdentity(email=f"{name}@example.fr")
+        await record(stubs, identity, grant(NEWSLETTER))
+    before = datetime.now(UTC)
+    principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+    await app.rights.erase(principal, normalise_email("bea@example.fr"), "test")
+    unary = await check(stubs, _ref("bea"), NEWSLETTER, before)
+    request = campaign_pb2.BatchCheckConsentRequest(
+        target=NEWSLETTER, recipients=[_ref("bea"), _ref("ana")]
+    )
+    request.as_of.CopyFrom(stamp(before))
+    batch = await campaign.BatchCheckConsent(request, metadata=stubs.metadata)
+    bea, ana = batch.answers
+    for answer in (unary, bea):
+        assert (answer.decision, answer.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
+        assert answer.subject_id == ""
+    assert (ana.decision, ana.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
+    assert ana.subject_id
+
+
 async def test_stream_denies_erased_restricted_and_objected(
     app: App, stubs: Stubs, tenant: Tenant, campaign: Campaign
 ) -> None:

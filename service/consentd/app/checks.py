@@ -14,6 +14,7 @@ from consentd.domain.contact_points import decide_contact_point
 from consentd.domain.errors import InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import LawfulBasis, Target, Verdict
+from consentd.domain.rights import BlockKind
 
 
 class CheckResult(NamedTuple):
@@ -85,7 +86,13 @@ class Checker:
             raise unknown_purpose(target.purpose)
         basis = batch.purpose.lawful_basis
         results = []
-        for row in batch.rows:
+        for key, row in zip(keys, batch.rows, strict=True):
+            # An erased person's past is still answered (`as_of` before the erasure proves what
+            # a send then relied on, docs/contact-points.md), but never with their subject id
+            # to whoever named a contact point: it led to the whole pseudonymous record
+            # (ExportSubject) that the erasure unlinked from their addresses.
+            erased = any(b.kind is BlockKind.ERASED for b in row.blocks)
+            subject_id = None if erased and not isinstance(key, UUID) else row.subject_id
             ruling = decide_contact_point(
                 batch.purpose,
                 [row.fact] if row.fact else [],
@@ -94,7 +101,7 @@ class Checker:
                 row.blocks,
                 priors=row.priors,
             )
-            results.append(CheckResult(ruling.verdict, row.subject_id, basis, ruling.since))
+            results.append(CheckResult(ruling.verdict, subject_id, basis, ruling.since))
         if self._tally is not None:
             self._tally(results)
         return basis, results
