@@ -22,9 +22,10 @@ from consent.v1 import (
     types_pb2,
 )
 
-from consentd.bootstrap import App
+from consentd.bootstrap import App, bootstrap
+from consentd.config import Settings
 from consentd.store.tables import audit_entries
-from tests.conftest import Stubs, TestClock
+from tests.conftest import TEST_SECRET, Stubs, TestClock
 from tests.e2e.helpers import (
     ALLOW,
     DENY,
@@ -36,7 +37,7 @@ from tests.e2e.helpers import (
     target,
     withdraw,
 )
-from tests.e2e.mailbox import Mailbox, body_of, new_tenant, token_of
+from tests.e2e.mailbox import Mailbox, body_of, free_port, new_tenant, token_of
 
 PENDING = consent_pb2.REASON_PENDING_CONFIRMATION
 
@@ -350,3 +351,51 @@ async def test_with_a_relay_only_a_mailed_code_is_reported_sent(
         )
         assert resent.code_sent is sent
     await mail[0].wait_for(address)
+
+
+async def test_a_relay_down_answers_code_sent_false_and_a_retry_the_same(
+    database_url: str, owner_url: str, clock: TestClock
+) -> None:
+    """With the SMTP relay down, SubmitRightsRequest answered UNAVAILABLE "the database is
+    unavailable" though the request was committed, and a retry with the same idempotency key
+    answered code_sent=true for a code nobody received. Now: OK, code_sent false, the request
+    kept (a code can be sent again), and the retry answers the same."""
+    settings = Settings(
+        smtp_host="127.0.0.1",
+        smtp_port=free_port(),  # nothing listens there
+        smtp_sender="consent@consentd.example",
+        smtp_tls="none",
+    )
+    app = bootstrap(settings, database_url, TEST_SECRET, clock, owner_url=owner_url)
+    server = app.server()
+    port = server.bind("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stubs, _ = await new_tenant(app, channel)
+            address = _address()
+            await put_purpose(stubs, "calls")
+            await record(stubs, types_pb2.SubjectIdentity(email=address), grant(target("calls")))
+            rights = rights_pb2_grpc.RightsServiceStub(channel)
+            request = rights_pb2.SubmitRightsRequestRequest(
+                kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS,
+                subject=by_email(address),
+                send_code_to=rights_pb2.CONTACT_KIND_EMAIL,
+            )
+            once = (*stubs.metadata, ("idempotency-key", uuid4().hex))
+            first = await rights.SubmitRightsRequest(request, metadata=once)
+            again = await rights.SubmitRightsRequest(request, metadata=once)
+            assert not first.code_sent
+            assert not again.code_sent
+            assert again.request.request_id == first.request.request_id
+            resent = await rights.ResendVerificationCode(
+                rights_pb2.ResendVerificationCodeRequest(
+                    request_id=first.request.request_id,
+                    send_code_to=rights_pb2.CONTACT_KIND_EMAIL,
+                ),
+                metadata=stubs.metadata,
+            )
+            assert not resent.code_sent
+    finally:
+        await server.stop(grace=1)
+        await app.aclose()

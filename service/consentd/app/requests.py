@@ -12,7 +12,6 @@ Every transition is an audit entry.
 from __future__ import annotations
 
 import hmac
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -23,14 +22,14 @@ from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, page_size
 from consentd.app.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
+from consentd.app.request_codes import Codes
 from consentd.app.rights import block_subject, erase_subject
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.canonical import stamp
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
-from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
+from consentd.domain.identifiers import IdentifierHasher, IdentifierKind
 from consentd.domain.rights import (
-    CODE_TTL,
     MAX_CODE_ATTEMPTS,
     TOO_MANY_CODES,
     BlockKind,
@@ -42,7 +41,6 @@ from consentd.domain.tenancy import Principal
 
 _REQUESTS = "rights_requests"
 _Move = Callable[[RightsRequest, datetime], RightsRequest]
-CODE_DIGITS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +62,12 @@ class RightsRequestUseCases:
         self._hasher = hasher
         self._keys = keys
         self._subjects = SubjectResolver(hasher, keys)
-        self._notifier = notifier
+        self._codes = Codes(hasher, keys, notifier)
         self._clock = clock
 
     def now(self) -> datetime:
         """The use cases' clock (whether a request is overdue is read against it)."""
         return self._clock()
-
-    def _code_digest(self, tenant_id: UUID, request_id: UUID, code: str) -> bytes:
-        return self._hasher.keyed(tenant_id, f"rights-code:{request_id}", code)
 
     async def submit(
         self,
@@ -90,18 +85,17 @@ class RightsRequestUseCases:
             await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
             subject_id = await self._subjects.require(uow, tenant_id, selector)
             request = RightsRequest.received(uuid4(), subject_id, kind, now)
-            contact = await self._contact(uow, tenant_id, subject_id, send_code_to)
+            contact = await self._codes.contact(uow, tenant_id, subject_id, send_code_to)
             code = None
             if contact is not None:
-                code, request = self._with_code(tenant_id, request, now)
+                code, request = self._codes.issue(tenant_id, request, now)
             await uow.requests.add(request)
             uow.audit.record(_transition(request, None, now))
-            # Known before the commit, so that an idempotent retry answers the same.
-            sent = contact is not None and self._notifier.delivers(contact.kind)
-            submitted = Submitted(request, sent)
+            # Sent before the commit, so that an idempotent retry answers what happened.
+            submitted = Submitted(
+                request, await self._codes.sent(principal, request, contact, code)
+            )
             await uow.commit(submitted)
-        if code is not None and contact is not None:
-            await self._notifier.send_code(principal.tenant, request.request_id, contact, code)
         return submitted
 
     async def resend_code(
@@ -121,36 +115,14 @@ class RightsRequestUseCases:
                 raise FailedPrecondition("the identity of this request is verified already")
             if request.code_attempts >= MAX_CODE_ATTEMPTS:
                 raise FailedPrecondition(TOO_MANY_CODES)
-            contact = await self._contact(uow, tenant_id, request.subject_id, send_code_to)
+            contact = await self._codes.contact(uow, tenant_id, request.subject_id, send_code_to)
             if contact is None:
                 return False
-            code, request = self._with_code(tenant_id, request, now)
+            code, request = self._codes.issue(tenant_id, request, now)
             await uow.requests.save(request)
-            sent = self._notifier.delivers(contact.kind)  # as in submit()
+            sent = await self._codes.sent(principal, request, contact, code)  # as in submit()
             await uow.commit(sent)
-        await self._notifier.send_code(principal.tenant, request_id, contact, code)
         return sent
-
-    def _with_code(
-        self, tenant_id: UUID, request: RightsRequest, now: datetime
-    ) -> tuple[str, RightsRequest]:
-        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-        digest = self._code_digest(tenant_id, request.request_id, code)
-        return code, replace(request, code_digest=digest, code_expires_at=now + CODE_TTL)
-
-    async def _contact(
-        self, uow: UnitOfWork, tenant_id: UUID, subject_id: UUID, kind: IdentifierKind | None
-    ) -> Identifier | None:
-        """The subject's own contact point of that kind, opened from its sealed value."""
-        if kind is None:
-            return None
-        key = await self._keys.existing(uow, tenant_id, subject_id)
-        if key is None:
-            return None
-        for stored in await uow.rights.identifiers(subject_id):
-            if stored.kind is kind and stored.sealed_value is not None:
-                return Identifier(kind, key.open(kind.value, stored.sealed_value))
-        return None
 
     async def confirm_identity(
         self, principal: Principal, request_id: UUID, code: str, once: Once | None = None
@@ -170,7 +142,7 @@ class RightsRequestUseCases:
                 raise FailedPrecondition("the code has expired: ask for a new one")
             if request.code_attempts >= MAX_CODE_ATTEMPTS:
                 raise FailedPrecondition(TOO_MANY_CODES)
-            expected = self._code_digest(tenant_id, request_id, code)
+            expected = self._codes.digest(tenant_id, request_id, code)
             if not hmac.compare_digest(expected, request.code_digest):
                 await uow.requests.save(replace(request, code_attempts=request.code_attempts + 1))
                 await uow.commit_refusal()  # the try counts, under a key or not

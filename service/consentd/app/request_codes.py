@@ -1,0 +1,71 @@
+"""The one-time codes that verify a rights request's identity: made, kept as a keyed digest,
+and sent to the subject's own contact point."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import replace
+from datetime import datetime
+from uuid import UUID
+
+import structlog
+
+from consentd.app.keys import SubjectKeys
+from consentd.app.ports import Notifier, UnitOfWork
+from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
+from consentd.domain.rights import CODE_TTL, RightsRequest
+from consentd.domain.tenancy import Principal
+
+log = structlog.get_logger("consentd.requests")
+CODE_DIGITS = 6
+
+
+class Codes:
+    def __init__(self, hasher: IdentifierHasher, keys: SubjectKeys, notifier: Notifier) -> None:
+        self._hasher = hasher
+        self._keys = keys
+        self._notifier = notifier
+
+    def digest(self, tenant_id: UUID, request_id: UUID, code: str) -> bytes:
+        return self._hasher.keyed(tenant_id, f"rights-code:{request_id}", code)
+
+    def issue(
+        self, tenant_id: UUID, request: RightsRequest, now: datetime
+    ) -> tuple[str, RightsRequest]:
+        """A new code, and the request holding its digest (the old code stops working)."""
+        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+        digest = self.digest(tenant_id, request.request_id, code)
+        return code, replace(request, code_digest=digest, code_expires_at=now + CODE_TTL)
+
+    async def contact(
+        self, uow: UnitOfWork, tenant_id: UUID, subject_id: UUID, kind: IdentifierKind | None
+    ) -> Identifier | None:
+        """The subject's own contact point of that kind, opened from its sealed value."""
+        if kind is None:
+            return None
+        key = await self._keys.existing(uow, tenant_id, subject_id)
+        if key is None:
+            return None
+        for stored in await uow.rights.identifiers(subject_id):
+            if stored.kind is kind and stored.sealed_value is not None:
+                return Identifier(kind, key.open(kind.value, stored.sealed_value))
+        return None
+
+    async def sent(
+        self, principal: Principal, request: RightsRequest, to: Identifier | None, code: str | None
+    ) -> bool:
+        """Send the code; whether it is on its way to the person. A relay down or refusing is
+        logged (never the address) and answers False, the request kept: a code can be sent
+        again (it answered UNAVAILABLE "the database is unavailable" once committed, and a
+        retry answered code_sent=true for a code nobody received)."""
+        if to is None or code is None:
+            return False
+        try:
+            await self._notifier.send_code(principal.tenant, request.request_id, to, code)
+        except Exception as error:  # noqa: BLE001 - the request stands; say the code did not go
+            log.warning(
+                "verification_code_not_sent", tenant=principal.tenant.slug,
+                request_id=str(request.request_id), error=type(error).__name__,
+            )  # fmt: skip
+            return False
+        return self._notifier.delivers(to.kind)
