@@ -709,3 +709,43 @@ async def test_a_validity_stored_as_infinity_still_answers(
         metadata=stubs.metadata,
     )
     assert [a.decision for a in batch.answers] == [consent_pb2.DECISION_ALLOW] * 2
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("purpose.display_name", "News\r\nBcc: victim@example.fr\r\n\r\n<a href=x>click</a>"),
+        ("title", "Avis\nsecond line"),
+    ],
+)
+async def test_a_name_quoted_in_mails_is_one_line(stubs: Stubs, field: str, text: str) -> None:
+    """A purpose's display name is quoted in the double opt-in mail: its line breaks wrote a
+    fake `Bcc:` line and a link into a mail sent in the tenant's name. Names and titles are one
+    line (INVALID_ARGUMENT naming the field); descriptions keep theirs."""
+    if field == "title":
+        call = stubs.catalog.PublishNotice(
+            catalog_pb2.PublishNoticeRequest(
+                notice_id="privacy", title=text, language="fr-FR", content="Texte."
+            ),
+            metadata=stubs.metadata,
+        )
+    else:
+        purpose = catalog_pb2.Purpose(
+            purpose_id="newsletter",
+            lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
+            display_name=text,
+            description="Une lettre\npar mois.",
+        )
+        call = stubs.catalog.PutPurpose(
+            catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=stubs.metadata
+        )
+    assert "one line" in await _invalid(call, field)
+    purpose = catalog_pb2.Purpose(
+        purpose_id="newsletter",
+        lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
+        display_name="Lettre d'information",
+        description="Une lettre\npar mois.",
+    )
+    await stubs.catalog.PutPurpose(
+        catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=stubs.metadata
+    )

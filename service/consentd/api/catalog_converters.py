@@ -24,7 +24,9 @@ def purpose_in(request: pb.PutPurposeRequest) -> Purpose:
     return Purpose(
         purpose_id=check_key("purpose.purpose_id", message.purpose_id),
         lawful_basis=enum_in(BASES, message.lawful_basis, "purpose.lawful_basis"),
-        display_name=check_text("purpose.display_name", message.display_name, 200),
+        # One line: it is quoted in the double opt-in mail (lines of its own there let a
+        # catalogue editor write a fake header or link into a mail sent in the tenant's name).
+        display_name=check_text("purpose.display_name", message.display_name, 200, one_line=True),
         description=check_text("purpose.description", message.description),
         notice_id=check_key("purpose.notice_id", message.notice_id) if message.notice_id else None,
         max_validity_days=message.max_validity_days,
@@ -57,7 +59,7 @@ def notice_in(request: pb.PublishNoticeRequest) -> Notice:
     return Notice(
         notice_id=check_key("notice_id", request.notice_id),
         version=0,
-        title=check_text("title", request.title, 200, required=True),
+        title=check_text("title", request.title, 200, required=True, one_line=True),
         language=check_language("language", request.language),
         content=check_text("content", request.content, MAX_NOTICE_CONTENT, required=True),
         content_sha256="",

@@ -32,7 +32,8 @@ class AdminUseCases:
             raise InvalidInput(
                 "slug", "must be 1 to 63 of a-z, 0-9 and '-', starting with a letter"
             )
-        tenant = Tenant(uuid4(), slug, check_text("name", name or slug, 200), role)
+        # One line: it heads the tenant's mails (a line break in it broke every one of them).
+        tenant = Tenant(uuid4(), slug, check_text("name", name or slug, 200, one_line=True), role)
         return await self._repo.create_tenant(tenant, self._clock())
 
     async def tenant(self, slug: str) -> Tenant:

@@ -27,7 +27,8 @@ type Purpose struct {
 	unknownFields protoimpl.UnknownFields
 
 	// Key of the purpose: 1 to 64 characters of `a-z 0-9 _ -`, starting with a letter.
-	PurposeId   string      `protobuf:"bytes,1,opt,name=purpose_id,json=purposeId,proto3" json:"purpose_id,omitempty"`
+	PurposeId string `protobuf:"bytes,1,opt,name=purpose_id,json=purposeId,proto3" json:"purpose_id,omitempty"`
+	// One line, at most 200 characters (it is quoted in double opt-in mails).
 	DisplayName string      `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	Description string      `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	LawfulBasis LawfulBasis `protobuf:"varint,4,opt,name=lawful_basis,json=lawfulBasis,proto3,enum=consent.v1.LawfulBasis" json:"lawful_basis,omitempty"`
@@ -557,7 +558,8 @@ type PublishNoticeRequest struct {
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
-	NoticeId          string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	NoticeId string `protobuf:"bytes,1,opt,name=notice_id,json=noticeId,proto3" json:"notice_id,omitempty"`
+	// Required; one line, at most 200 characters.
 	Title             string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
 	Language          string `protobuf:"bytes,3,opt,name=language,proto3" json:"language,omitempty"`
 	Content           string `protobuf:"bytes,4,opt,name=content,proto3" json:"content,omitempty"`

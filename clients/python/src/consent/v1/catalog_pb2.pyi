@@ -36,6 +36,7 @@ class Purpose(_message.Message):
     purpose_id: _builtins.str
     """Key of the purpose: 1 to 64 characters of `a-z 0-9 _ -`, starting with a letter."""
     display_name: _builtins.str
+    """One line, at most 200 characters (it is quoted in double opt-in mails)."""
     description: _builtins.str
     lawful_basis: _types_pb2.LawfulBasis.ValueType
     notice_id: _builtins.str
@@ -257,6 +258,7 @@ class PublishNoticeRequest(_message.Message):
     REQUIRES_RECONSENT_FIELD_NUMBER: _builtins.int
     notice_id: _builtins.str
     title: _builtins.str
+    """Required; one line, at most 200 characters."""
     language: _builtins.str
     content: _builtins.str
     requires_reconsent: _builtins.bool

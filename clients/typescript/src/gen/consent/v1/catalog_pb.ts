@@ -28,6 +28,8 @@ export type Purpose = Message<"consent.v1.Purpose"> & {
   purposeId: string;
 
   /**
+   * One line, at most 200 characters (it is quoted in double opt-in mails).
+   *
    * @generated from field: string display_name = 2;
    */
   displayName: string;
@@ -273,6 +275,8 @@ export type PublishNoticeRequest = Message<"consent.v1.PublishNoticeRequest"> & 
   noticeId: string;
 
   /**
+   * Required; one line, at most 200 characters.
+   *
    * @generated from field: string title = 2;
    */
   title: string;

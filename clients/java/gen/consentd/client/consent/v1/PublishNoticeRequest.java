@@ -90,6 +90,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object title_ = "";
   /**
+   * <pre>
+   * Required; one line, at most 200 characters.
+   * </pre>
+   *
    * <code>string title = 2 [json_name = "title"];</code>
    * @return The title.
    */
@@ -107,6 +111,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Required; one line, at most 200 characters.
+   * </pre>
+   *
    * <code>string title = 2 [json_name = "title"];</code>
    * @return The bytes for title.
    */
@@ -708,6 +716,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object title_ = "";
     /**
+     * <pre>
+     * Required; one line, at most 200 characters.
+     * </pre>
+     *
      * <code>string title = 2 [json_name = "title"];</code>
      * @return The title.
      */
@@ -724,6 +736,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Required; one line, at most 200 characters.
+     * </pre>
+     *
      * <code>string title = 2 [json_name = "title"];</code>
      * @return The bytes for title.
      */
@@ -741,6 +757,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Required; one line, at most 200 characters.
+     * </pre>
+     *
      * <code>string title = 2 [json_name = "title"];</code>
      * @param value The title to set.
      * @return This builder for chaining.
@@ -754,6 +774,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Required; one line, at most 200 characters.
+     * </pre>
+     *
      * <code>string title = 2 [json_name = "title"];</code>
      * @return This builder for chaining.
      */
@@ -764,6 +788,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Required; one line, at most 200 characters.
+     * </pre>
+     *
      * <code>string title = 2 [json_name = "title"];</code>
      * @param value The bytes for title to set.
      * @return This builder for chaining.

@@ -20,11 +20,19 @@ public interface PublishNoticeRequestOrBuilder extends
       getNoticeIdBytes();
 
   /**
+   * <pre>
+   * Required; one line, at most 200 characters.
+   * </pre>
+   *
    * <code>string title = 2 [json_name = "title"];</code>
    * @return The title.
    */
   java.lang.String getTitle();
   /**
+   * <pre>
+   * Required; one line, at most 200 characters.
+   * </pre>
+   *
    * <code>string title = 2 [json_name = "title"];</code>
    * @return The bytes for title.
    */

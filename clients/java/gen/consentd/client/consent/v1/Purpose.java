@@ -99,6 +99,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object displayName_ = "";
   /**
+   * <pre>
+   * One line, at most 200 characters (it is quoted in double opt-in mails).
+   * </pre>
+   *
    * <code>string display_name = 2 [json_name = "displayName"];</code>
    * @return The displayName.
    */
@@ -116,6 +120,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * One line, at most 200 characters (it is quoted in double opt-in mails).
+   * </pre>
+   *
    * <code>string display_name = 2 [json_name = "displayName"];</code>
    * @return The bytes for displayName.
    */
@@ -952,6 +960,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object displayName_ = "";
     /**
+     * <pre>
+     * One line, at most 200 characters (it is quoted in double opt-in mails).
+     * </pre>
+     *
      * <code>string display_name = 2 [json_name = "displayName"];</code>
      * @return The displayName.
      */
@@ -968,6 +980,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * One line, at most 200 characters (it is quoted in double opt-in mails).
+     * </pre>
+     *
      * <code>string display_name = 2 [json_name = "displayName"];</code>
      * @return The bytes for displayName.
      */
@@ -985,6 +1001,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * One line, at most 200 characters (it is quoted in double opt-in mails).
+     * </pre>
+     *
      * <code>string display_name = 2 [json_name = "displayName"];</code>
      * @param value The displayName to set.
      * @return This builder for chaining.
@@ -998,6 +1018,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * One line, at most 200 characters (it is quoted in double opt-in mails).
+     * </pre>
+     *
      * <code>string display_name = 2 [json_name = "displayName"];</code>
      * @return This builder for chaining.
      */
@@ -1008,6 +1032,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * One line, at most 200 characters (it is quoted in double opt-in mails).
+     * </pre>
+     *
      * <code>string display_name = 2 [json_name = "displayName"];</code>
      * @param value The bytes for displayName to set.
      * @return This builder for chaining.

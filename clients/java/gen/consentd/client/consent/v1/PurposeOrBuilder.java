@@ -28,11 +28,19 @@ public interface PurposeOrBuilder extends
       getPurposeIdBytes();
 
   /**
+   * <pre>
+   * One line, at most 200 characters (it is quoted in double opt-in mails).
+   * </pre>
+   *
    * <code>string display_name = 2 [json_name = "displayName"];</code>
    * @return The displayName.
    */
   java.lang.String getDisplayName();
   /**
+   * <pre>
+   * One line, at most 200 characters (it is quoted in double opt-in mails).
+   * </pre>
+   *
    * <code>string display_name = 2 [json_name = "displayName"];</code>
    * @return The bytes for displayName.
    */
