@@ -12,7 +12,7 @@ from uuid import uuid4
 import grpc
 import jwt
 import pytest
-from consent.v1 import catalog_pb2, consent_pb2, types_pb2
+from consent.v1 import catalog_pb2, consent_pb2, rights_pb2, rights_pb2_grpc, types_pb2
 
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
@@ -124,6 +124,33 @@ async def test_a_portal_withdrawing_again_records_nothing_new(
     fresh = await withdraw(jeanne, _ref(JEANNE), everything=True)
     assert first.events[0].event_id not in {e.event_id for e in fresh.events}
     assert "offers" in {e.target.purpose for e in fresh.events}
+
+
+async def test_a_request_filed_through_the_portal_is_verified_by_its_token(
+    stubs: Stubs, portal: Portal, people: People, channel: grpc.aio.Channel
+) -> None:
+    """The preference centre filed requests with a code mailed to the person, who had nowhere
+    to enter it (ConfirmIdentity is the operators'): they stayed RECEIVED until an operator
+    attested. The portal token names the person: the request is verified by it, no code sent,
+    and the DPO can start it."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    filed = await rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_PORT,
+            subject=_ref(JEANNE),
+            send_code_to=rights_pb2.CONTACT_KIND_EMAIL,
+        ),
+        metadata=bearer(portal.token(JEANNE)),
+    )
+    assert not filed.code_sent
+    assert filed.request.state == rights_pb2.RIGHTS_REQUEST_STATE_IDENTITY_VERIFIED
+    assert filed.request.verification_method == "portal_token"
+    assert filed.request.subject_id == people.jeanne
+    started = await rights.StartRightsRequest(
+        rights_pb2.StartRightsRequestRequest(request_id=filed.request.request_id),
+        metadata=stubs.metadata,
+    )
+    assert started.request.state == rights_pb2.RIGHTS_REQUEST_STATE_IN_PROGRESS
 
 
 async def test_portal_cannot_touch_another_person(

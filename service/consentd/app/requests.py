@@ -78,13 +78,25 @@ class RightsRequestUseCases:
         once: Once | None = None,
     ) -> Submitted:
         """Receive a request for a known subject; send a one-time code to its email or phone
-        when asked and known; `code_sent` only if it reaches the person. Raises NotFound."""
+        when asked and known; `code_sent` only if it reaches the person. The person filing it
+        through the portal is verified by their token (no code). Raises NotFound."""
         now = self._clock()
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
             await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
             subject_id = await self._subjects.require(uow, tenant_id, selector)
             request = RightsRequest.received(uuid4(), subject_id, kind, now)
+            if principal.subject is not None:
+                # Signed in through the tenant's portal, whose token names them: a code they
+                # had nowhere to enter left the request RECEIVED until an operator attested.
+                await uow.requests.add(request)
+                uow.audit.record(_transition(request, None, now))
+                verified = request.verified(now, "portal_token")
+                await uow.requests.save(verified)
+                uow.audit.record(_transition(verified, request, now))
+                submitted = Submitted(verified, False)
+                await uow.commit(submitted)
+                return submitted
             contact = await self._codes.contact(uow, tenant_id, subject_id, send_code_to)
             code = None
             if contact is not None:

@@ -10,7 +10,6 @@ import {
   Channel,
   ConsentService,
   ConsentState,
-  ContactKind,
   RightsRequestKind,
   RightsService,
   Source,
@@ -215,7 +214,8 @@ function translate(): void {
 
 async function request(kind: RightsRequestKind): Promise<void> {
   await act(async () => {
-    const filed = await rights.submitRightsRequest({ kind, subject, sendCodeTo: ContactKind.EMAIL });
+    // Verified by the portal token itself: no code to send (there is nowhere to enter one).
+    const filed = await rights.submitRightsRequest({ kind, subject });
     const due = filed.request?.dueAt ?? filed.request?.receivedAt;
     byId("rights-title").parentElement!.dataset.requested = RightsRequestKind[kind];
     return t().requested.replace("{id}", filed.request?.requestId.slice(0, 8) ?? "").replace("{due}", when(due));

@@ -87,7 +87,9 @@ class RightsService(Protocol):
     async def submit_rights_request(self, request: SubmitRightsRequestRequest, ctx: RequestContext[SubmitRightsRequestRequest, SubmitRightsRequestResponse], /) -> SubmitRightsRequestResponse:
         """
         SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-        to the subject's own email or phone through the configured notifier.
+        to the subject's own email or phone through the configured notifier. Filed with a portal
+        token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+        verification_method `portal_token`) and no code is sent.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -490,7 +492,9 @@ class RightsServiceClient(ConnectClient):
     ) -> SubmitRightsRequestResponse:
         """
         SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-        to the subject's own email or phone through the configured notifier.
+        to the subject's own email or phone through the configured notifier. Filed with a portal
+        token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+        verification_method `portal_token`) and no code is sent.
         """
         return await self.execute_unary(
             request=request,
@@ -747,7 +751,9 @@ class RightsServiceSync(Protocol):
     def submit_rights_request(self, request: SubmitRightsRequestRequest, ctx: RequestContext[SubmitRightsRequestRequest, SubmitRightsRequestResponse], /) -> SubmitRightsRequestResponse:
         """
         SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-        to the subject's own email or phone through the configured notifier.
+        to the subject's own email or phone through the configured notifier. Filed with a portal
+        token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+        verification_method `portal_token`) and no code is sent.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1148,7 +1154,9 @@ class RightsServiceClientSync(ConnectClientSync):
     ) -> SubmitRightsRequestResponse:
         """
         SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-        to the subject's own email or phone through the configured notifier.
+        to the subject's own email or phone through the configured notifier. Filed with a portal
+        token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+        verification_method `portal_token`) and no code is sent.
         """
         return self.execute_unary(
             request=request,

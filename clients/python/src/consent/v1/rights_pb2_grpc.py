@@ -166,7 +166,9 @@ class RightsServiceServicer:
 
     def SubmitRightsRequest(self, request, context):
         """SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-        to the subject's own email or phone through the configured notifier.
+        to the subject's own email or phone through the configured notifier. Filed with a portal
+        token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+        verification_method `portal_token`) and no code is sent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -63,7 +63,9 @@ class RightsServiceStub:
     """
     SubmitRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.SubmitRightsRequestRequest, _rights_pb2.SubmitRightsRequestResponse]
     """SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-    to the subject's own email or phone through the configured notifier.
+    to the subject's own email or phone through the configured notifier. Filed with a portal
+    token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+    verification_method `portal_token`) and no code is sent.
     """
     ResendVerificationCode: _grpc.UnaryUnaryMultiCallable[_rights_pb2.ResendVerificationCodeRequest, _rights_pb2.ResendVerificationCodeResponse]
     """ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
@@ -126,7 +128,9 @@ class RightsServiceAsyncStub(RightsServiceStub):
     """
     SubmitRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.SubmitRightsRequestRequest, _rights_pb2.SubmitRightsRequestResponse]  # type: ignore[assignment]
     """SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-    to the subject's own email or phone through the configured notifier.
+    to the subject's own email or phone through the configured notifier. Filed with a portal
+    token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+    verification_method `portal_token`) and no code is sent.
     """
     ResendVerificationCode: _aio.UnaryUnaryMultiCallable[_rights_pb2.ResendVerificationCodeRequest, _rights_pb2.ResendVerificationCodeResponse]  # type: ignore[assignment]
     """ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
@@ -222,7 +226,9 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_rights_pb2.SubmitRightsRequestResponse, _abc.Awaitable[_rights_pb2.SubmitRightsRequestResponse]]:
         """SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-        to the subject's own email or phone through the configured notifier.
+        to the subject's own email or phone through the configured notifier. Filed with a portal
+        token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+        verification_method `portal_token`) and no code is sent.
         """
 
     @_abc_1.abstractmethod

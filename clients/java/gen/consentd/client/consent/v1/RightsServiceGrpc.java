@@ -578,7 +578,9 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-     * to the subject's own email or phone through the configured notifier.
+     * to the subject's own email or phone through the configured notifier. Filed with a portal
+     * token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+     * verification_method `portal_token`) and no code is sent.
      * </pre>
      */
     public void submitRightsRequest(consentd.client.consent.v1.SubmitRightsRequestRequest request,
@@ -860,7 +862,9 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-     * to the subject's own email or phone through the configured notifier.
+     * to the subject's own email or phone through the configured notifier. Filed with a portal
+     * token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+     * verification_method `portal_token`) and no code is sent.
      * </pre>
      */
     public void submitRightsRequest(consentd.client.consent.v1.SubmitRightsRequestRequest request,
@@ -1043,7 +1047,9 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-     * to the subject's own email or phone through the configured notifier.
+     * to the subject's own email or phone through the configured notifier. Filed with a portal
+     * token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+     * verification_method `portal_token`) and no code is sent.
      * </pre>
      */
     public consentd.client.consent.v1.SubmitRightsRequestResponse submitRightsRequest(consentd.client.consent.v1.SubmitRightsRequestRequest request) {
@@ -1222,7 +1228,9 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-     * to the subject's own email or phone through the configured notifier.
+     * to the subject's own email or phone through the configured notifier. Filed with a portal
+     * token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+     * verification_method `portal_token`) and no code is sent.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.SubmitRightsRequestResponse> submitRightsRequest(
