@@ -103,8 +103,9 @@ function withdraw(target: ConsentTarget): Promise<void> {
 
 function confirm(code: string, what: string): Promise<void> {
   return act(async () => {
-    await consents.confirmConsent({ token: code.trim() });
-    return t().confirmed.replace("{what}", what);
+    const answer = await consents.confirmConsent({ token: code.trim() });
+    // No event: the person said no since the link was sent (withdrew, objected): nothing granted.
+    return (answer.events.length ? t().confirmed : t().notConfirmed).replace("{what}", what);
   });
 }
 
