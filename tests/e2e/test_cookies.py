@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -17,12 +18,13 @@ from consent.v1 import types_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2, status_pb2
 
+from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
 from consentd.domain.cookies import truncate_ip
 from consentd.domain.identifiers import IdentifierHasher
-from consentd.domain.tenancy import Tenant
+from consentd.domain.tenancy import Scope, Tenant
 from consentd.store.tables import cookie_choices
-from tests.conftest import TEST_SECRET, Stubs, TestClock, owner
+from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer, owner
 from tests.unit.test_tcf import BITFIELD
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
@@ -411,3 +413,26 @@ async def test_concurrent_first_choices_of_one_visitor_both_land(stubs: Stubs) -
     await asyncio.gather(*(record(stubs, visitor_id=v, method=m) for m in (ACCEPT, REFUSE)))
     assert len(await history(stubs, visitor_id=v)) == 2
     assert (await get(stubs, v)).status == VALID
+
+
+async def test_a_page_key_does_not_learn_whom_a_visitor_is_linked_to(
+    stubs: Stubs, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """The publishable key (cookies:write alone) sits in every page: with it, anyone who knew a
+    visitor id read the subject id that visitor was linked to. The page gets its choice
+    without it; a back-office key still sees it."""
+    key, _ = await admin.issue_key(tenant.slug, [Scope.COOKIES.value], name="shop page")
+    page = replace(stubs, metadata=bearer(key.token))
+    phone = visitor()
+    await record(stubs, visitor_id=phone)
+    jeanne = types_pb2.SubjectRef(email="jeanne@example.fr")
+    linked = await stubs.cookies.LinkVisitor(
+        pb.LinkVisitorRequest(visitor_id=phone, subject=jeanne), metadata=stubs.metadata
+    )
+    assert (await get(stubs, phone)).choice.subject_id == linked.subject_id
+    seen = await get(page, phone)
+    assert seen.HasField("choice")
+    assert seen.choice.subject_id == ""
+    again = await record(page, visitor_id=phone, method=REFUSE)
+    assert again.choice.subject_id == ""
+    assert not (await get(page, visitor())).HasField("choice")  # none: still none

@@ -7,6 +7,7 @@ its transport context, which is typed `object` for that reason.
 
 from __future__ import annotations
 
+from typing import TypeVar
 from uuid import UUID
 
 from consent.v1 import cookies_pb2 as pb
@@ -16,6 +17,7 @@ from consentd.api import cookie_converters as conv
 from consentd.api.context import once, principal
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.cookie_policy import CookiePolicy
+from consentd.domain.tenancy import Scope
 
 
 class CookieServicer(cookies_pb2_grpc.CookieServiceServicer):
@@ -28,15 +30,17 @@ class CookieServicer(cookies_pb2_grpc.CookieServiceServicer):
     ) -> pb.RecordCookieChoiceResponse:
         command = conv.record_in(request, self._region)
         keyed = once(conv.record_out)
-        return conv.record_out(
+        answer = conv.record_out(
             await self._cookies.record_cookie_choice(principal(), command, keyed)
         )
+        return _for_the_page(answer)
 
     async def GetCookieChoice(
         self, request: pb.GetCookieChoiceRequest, context: object
     ) -> pb.GetCookieChoiceResponse:
         visitor_id = conv.get_in(request)
-        return conv.get_out(await self._cookies.get_cookie_choice(principal(), visitor_id))
+        answer = conv.get_out(await self._cookies.get_cookie_choice(principal(), visitor_id))
+        return _for_the_page(answer)
 
     async def ListCookieChoices(
         self, request: pb.ListCookieChoicesRequest, context: object
@@ -74,3 +78,14 @@ def _linked(linked: tuple[UUID, int]) -> pb.LinkVisitorResponse:
 
 def _policy_put(stored: CookiePolicy) -> pb.PutCookiePolicyResponse:
     return pb.PutCookiePolicyResponse(policy=conv.policy_out(stored))
+
+
+_Answer = TypeVar("_Answer", pb.RecordCookieChoiceResponse, pb.GetCookieChoiceResponse)
+
+
+def _for_the_page(answer: _Answer) -> _Answer:
+    """Without the subject id for a publishable key (cookies:write alone, which sits in web
+    pages): anyone who knew a visitor id read whom that visitor was linked to."""
+    if answer.HasField("choice") and principal().scopes <= {Scope.COOKIES}:
+        answer.choice.subject_id = ""
+    return answer

@@ -323,7 +323,8 @@ type CookieChoice struct {
 
 	ChoiceId  string `protobuf:"bytes,1,opt,name=choice_id,json=choiceId,proto3" json:"choice_id,omitempty"`
 	VisitorId string `protobuf:"bytes,2,opt,name=visitor_id,json=visitorId,proto3" json:"visitor_id,omitempty"`
-	// The subject the choice is attributed to; empty when the visitor is not linked to one.
+	// The subject the choice is attributed to; empty when the visitor is not linked to one, and
+	// always empty for a publishable key (cookies:write alone, which sits in web pages).
 	SubjectId string             `protobuf:"bytes,3,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
 	Method    CookieChoiceMethod `protobuf:"varint,4,opt,name=method,proto3,enum=consent.v1.CookieChoiceMethod" json:"method,omitempty"`
 	// Every category granted, `necessary` included, sorted.

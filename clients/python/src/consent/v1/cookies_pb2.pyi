@@ -183,7 +183,9 @@ class CookieChoice(_message.Message):
     choice_id: _builtins.str
     visitor_id: _builtins.str
     subject_id: _builtins.str
-    """The subject the choice is attributed to; empty when the visitor is not linked to one."""
+    """The subject the choice is attributed to; empty when the visitor is not linked to one, and
+    always empty for a publishable key (cookies:write alone, which sits in web pages).
+    """
     method: Global___CookieChoiceMethod.ValueType
     policy_revision: _builtins.int
     gpc: _builtins.bool

@@ -139,7 +139,8 @@ export type CookieChoice = Message<"consent.v1.CookieChoice"> & {
   visitorId: string;
 
   /**
-   * The subject the choice is attributed to; empty when the visitor is not linked to one.
+   * The subject the choice is attributed to; empty when the visitor is not linked to one, and
+   * always empty for a publishable key (cookies:write alone, which sits in web pages).
    *
    * @generated from field: string subject_id = 3;
    */

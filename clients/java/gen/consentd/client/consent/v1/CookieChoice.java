@@ -138,7 +138,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object subjectId_ = "";
   /**
    * <pre>
-   * The subject the choice is attributed to; empty when the visitor is not linked to one.
+   * The subject the choice is attributed to; empty when the visitor is not linked to one, and
+   * always empty for a publishable key (cookies:write alone, which sits in web pages).
    * </pre>
    *
    * <code>string subject_id = 3 [json_name = "subjectId"];</code>
@@ -159,7 +160,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The subject the choice is attributed to; empty when the visitor is not linked to one.
+   * The subject the choice is attributed to; empty when the visitor is not linked to one, and
+   * always empty for a publishable key (cookies:write alone, which sits in web pages).
    * </pre>
    *
    * <code>string subject_id = 3 [json_name = "subjectId"];</code>
@@ -1332,7 +1334,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object subjectId_ = "";
     /**
      * <pre>
-     * The subject the choice is attributed to; empty when the visitor is not linked to one.
+     * The subject the choice is attributed to; empty when the visitor is not linked to one, and
+     * always empty for a publishable key (cookies:write alone, which sits in web pages).
      * </pre>
      *
      * <code>string subject_id = 3 [json_name = "subjectId"];</code>
@@ -1352,7 +1355,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The subject the choice is attributed to; empty when the visitor is not linked to one.
+     * The subject the choice is attributed to; empty when the visitor is not linked to one, and
+     * always empty for a publishable key (cookies:write alone, which sits in web pages).
      * </pre>
      *
      * <code>string subject_id = 3 [json_name = "subjectId"];</code>
@@ -1373,7 +1377,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The subject the choice is attributed to; empty when the visitor is not linked to one.
+     * The subject the choice is attributed to; empty when the visitor is not linked to one, and
+     * always empty for a publishable key (cookies:write alone, which sits in web pages).
      * </pre>
      *
      * <code>string subject_id = 3 [json_name = "subjectId"];</code>
@@ -1390,7 +1395,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The subject the choice is attributed to; empty when the visitor is not linked to one.
+     * The subject the choice is attributed to; empty when the visitor is not linked to one, and
+     * always empty for a publishable key (cookies:write alone, which sits in web pages).
      * </pre>
      *
      * <code>string subject_id = 3 [json_name = "subjectId"];</code>
@@ -1404,7 +1410,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The subject the choice is attributed to; empty when the visitor is not linked to one.
+     * The subject the choice is attributed to; empty when the visitor is not linked to one, and
+     * always empty for a publishable key (cookies:write alone, which sits in web pages).
      * </pre>
      *
      * <code>string subject_id = 3 [json_name = "subjectId"];</code>

@@ -33,7 +33,8 @@ public interface CookieChoiceOrBuilder extends
 
   /**
    * <pre>
-   * The subject the choice is attributed to; empty when the visitor is not linked to one.
+   * The subject the choice is attributed to; empty when the visitor is not linked to one, and
+   * always empty for a publishable key (cookies:write alone, which sits in web pages).
    * </pre>
    *
    * <code>string subject_id = 3 [json_name = "subjectId"];</code>
@@ -42,7 +43,8 @@ public interface CookieChoiceOrBuilder extends
   java.lang.String getSubjectId();
   /**
    * <pre>
-   * The subject the choice is attributed to; empty when the visitor is not linked to one.
+   * The subject the choice is attributed to; empty when the visitor is not linked to one, and
+   * always empty for a publishable key (cookies:write alone, which sits in web pages).
    * </pre>
    *
    * <code>string subject_id = 3 [json_name = "subjectId"];</code>
