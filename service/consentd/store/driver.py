@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 class Driver(Protocol):
     """The part of asyncpg.Connection the store uses. Rows are asyncpg Records (read by name)."""
 
-    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
+    # `timeout`: asyncpg's own, replacing the connection's command timeout for one statement.
+    async def fetch(self, query: str, *args: Any, timeout: float | None = None) -> list[Any]: ...  # noqa: ASYNC109
 
-    async def fetchrow(self, query: str, *args: Any) -> Any: ...
+    async def fetchrow(self, query: str, *args: Any, timeout: float | None = None) -> Any: ...  # noqa: ASYNC109
 
-    async def execute(self, query: str, *args: Any) -> str: ...
+    async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str: ...  # noqa: ASYNC109
 
 
 async def driver_of(conn: AsyncConnection) -> Driver:

@@ -1,0 +1,32 @@
+"""The fact check of `audit verify` reads whole fact tables: it is not held to one statement's
+ceiling (a tenant of 430,000 entries ended in a TimeoutError traceback after 18 s)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from consentd.domain.tenancy import Tenant
+from consentd.store.audit_facts import check_facts
+
+
+async def test_the_fact_check_outlives_the_connections_statement_ceiling(
+    database_url: str, tenant: Tenant
+) -> None:
+    """A connection whose statements may last 1 ms, as the service's last 5 s: each check
+    statement took longer than that and was cut (client and server side). It runs under its
+    own bound instead, and answers."""
+    dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
+    conn = await asyncpg.connect(
+        dsn, command_timeout=0.001, server_settings={"statement_timeout": "1"}
+    )
+    try:
+        await conn.execute("BEGIN", timeout=5)
+        tenant_id = str(tenant.tenant_id)
+        await conn.execute(
+            "SELECT set_config('consentd.tenant_id', $1, true)", tenant_id, timeout=5
+        )
+        checked = await check_facts(conn, tenant.tenant_id, 10)
+        await conn.execute("ROLLBACK", timeout=5)
+    finally:
+        await conn.close(timeout=5)
+    assert checked.problems == ()
