@@ -24,7 +24,7 @@ from consentd.domain.errors import InvalidInput
 from consentd.domain.model import ConsentState, Source
 from consentd.domain.rights import RequestKind
 from consentd.domain.tenancy import Tenant
-from consentd.store.tables import audit_entries, audit_heads
+from consentd.store.tables import audit_entries, audit_heads, audit_tree_heads
 from tests.conftest import TEST_SECRET, owner
 from tests.integration.helpers import (
     B2B,
@@ -381,3 +381,39 @@ async def test_a_rights_request_that_is_not_its_latest_transition_is_named(
     assert [(p.table, p.fact_id) for p in report.facts.problems] == [
         ("rights_requests", request_id)
     ]
+
+
+@pytest.mark.parametrize("where", ["signed tree head", "head's root", "frontier"])
+async def test_the_merkle_tree_is_recomputed_against_its_signed_heads_and_stored_root(
+    app: App, tenant: Tenant, where: str
+) -> None:
+    """A signed tree head's root, the head's stored root or its frontier edited by the
+    superuser verified ok (and an edited frontier then had a root of one's choosing signed):
+    verify recomputes the tree from the leaves and names the disagreement."""
+    await _build_chain(app, tenant)
+    size = (await app.audit.tree_head(tenant)).tree_size
+    mine = audit_heads.c.tenant_id == tenant.tenant_id
+    async with owner(app).begin() as conn:
+        await _as_superuser(conn)
+        if where == "signed tree head":
+            await conn.execute(
+                audit_tree_heads.update()
+                .where(audit_tree_heads.c.tenant_id == tenant.tenant_id)
+                .values(root_hash=bytes(32))
+            )
+        elif where == "head's root":
+            await conn.execute(audit_heads.update().where(mine).values(root_hash=bytes(32)))
+        else:
+            frontier = (
+                await conn.execute(sa.select(audit_heads.c.tree_frontier).where(mine))
+            ).scalar_one()
+            await conn.execute(
+                audit_heads.update().where(mine).values(tree_frontier=bytes(len(frontier)))
+            )
+    if where == "frontier":  # noticed once the next write's root comes from it
+        await _build_chain(app, tenant)
+    report = await app.audit.verify(tenant)
+    assert not report.ok
+    assert "root" in report.problem
+    assert report.bad_seq is not None
+    assert report.bad_seq >= size

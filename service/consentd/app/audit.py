@@ -56,7 +56,11 @@ class AuditUseCases:
         async with self._snapshot(tenant.tenant_id) as uow:
             head = await uow.audit.head()
             verifier = ChainVerifier(
-                tenant.tenant_id, head, await uow.audit.checkpoints(), self._signer
+                tenant.tenant_id,
+                head,
+                await uow.audit.checkpoints(),
+                self._signer,
+                await uow.audit.tree_heads(),
             )
             after = head.pruned_through if head else 0
             while not verifier.failed:

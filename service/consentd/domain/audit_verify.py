@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from consentd.domain.audit import FORMAT, GENESIS, AuditEntry, Checkpoint, CheckpointSigner, Head
-from consentd.domain.proofs import NO_FACTS, FactCheck
+from consentd.domain.merkle import Frontier
+from consentd.domain.proofs import NO_FACTS, FactCheck, TreeHead
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +40,14 @@ class ChainVerifier:
         head: Head | None,
         checkpoints: Iterable[Checkpoint],
         signer: CheckpointSigner,
+        tree_heads: Iterable[TreeHead] = (),
     ) -> None:
         self._tenant = tenant_id
+        self._tree_heads = {h.tree_size: h for h in tree_heads}
+        # The Merkle tree recomputed from the leaves, against every signed tree head kept and
+        # the head's stored root (edited, they verified: a root of one's choosing got signed).
+        # From the first entry only: a pruned log's tree starts from its stored prefix.
+        self._tree = Frontier(0, []) if not (head and head.pruned_through) else None
         self._head = head or Head(0, GENESIS, 0)
         self._checkpoints = {c.seq: c for c in checkpoints}
         self._signer = signer
@@ -97,6 +104,13 @@ class ChainVerifier:
                 self._fail(seq, "differs from the signed checkpoint at this seq")
             elif not self._checkpoint_ok(checkpoint):
                 self._fail(seq, "the checkpoint at this seq has a bad signature")
+        if self._tree is not None and self._bad is None:
+            self._tree.append(entry.leaf_hash())
+            signed = self._tree_heads.get(seq)
+            if signed is not None and signed.root_hash != self._tree.root():
+                self._fail(seq, f"the signed tree head of size {seq} is not the entries' root")
+            elif signed is not None and not self._signer.verifies(signed):
+                self._fail(seq, f"the signed tree head of size {seq} has a bad signature")
         self._prev = entry.entry_hash
         self._format = max(self._format, entry.format)
         self._expected_seq = seq + 1
@@ -112,9 +126,11 @@ class ChainVerifier:
             self._fail(head.last_seq + 1, "is beyond the head: not appended by consentd")
         elif last and self._prev != head.last_hash:
             self._fail(last, "its hash differs from the head's")
-        beyond = [s for s in self._checkpoints if s > head.last_seq]
+        elif self._tree is not None and head.root_hash not in (None, self._tree.root()):
+            self._fail(last, "the head's stored Merkle root is not the entries' root")
+        beyond = [s for s in (*self._checkpoints, *self._tree_heads) if s > head.last_seq]
         if beyond:
-            self._fail(min(beyond), "a checkpoint names an entry that does not exist")
+            self._fail(min(beyond), "a checkpoint or tree head names an entry that does not exist")
         bad_seq, problem = self._bad if self._bad else (None, "")
         return VerifyReport(
             ok=self._bad is None,

@@ -169,6 +169,9 @@ class SqlAudit:
     async def tree_head(self, size: int) -> TreeHead | None:
         return await audit_tree.tree_head(self._raw, self._tenant, size)
 
+    async def tree_heads(self) -> list[TreeHead]:
+        return await audit_tree.tree_heads(self._raw, self._tenant)
+
     async def store_tree_head(self, head: TreeHead) -> None:
         await audit_tree.store_tree_head(self._raw, head)
 

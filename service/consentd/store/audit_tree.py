@@ -33,6 +33,7 @@ WHERE a.tenant_id = $1 AND (a.seq = $2 OR a.fact_id = $3)
 ORDER BY a.seq LIMIT 1
 """
 _TREE_HEAD = "SELECT * FROM audit_tree_heads WHERE tenant_id = $1 AND tree_size = $2"
+_TREE_HEADS = "SELECT * FROM audit_tree_heads WHERE tenant_id = $1 ORDER BY tree_size"
 _STORE_TREE_HEAD = """
 INSERT INTO audit_tree_heads (tenant_id, tree_size, root_hash, signed_at, key_id, signature)
 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
@@ -81,8 +82,15 @@ async def entry_row(raw: Driver, tenant_id: UUID, seq: int, fact_id: UUID | None
 
 async def tree_head(raw: Driver, tenant_id: UUID, size: int) -> TreeHead | None:
     row = await raw.fetchrow(_TREE_HEAD, tenant_id, size)
-    if row is None:
-        return None
+    return None if row is None else _tree_head(tenant_id, row)
+
+
+async def tree_heads(raw: Driver, tenant_id: UUID) -> list[TreeHead]:
+    """Every signed tree head kept for the tenant, smallest first."""
+    return [_tree_head(tenant_id, row) for row in await raw.fetch(_TREE_HEADS, tenant_id)]
+
+
+def _tree_head(tenant_id: UUID, row: Any) -> TreeHead:
     return TreeHead(
         tenant_id,
         int(row["tree_size"]),
