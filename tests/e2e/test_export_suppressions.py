@@ -125,3 +125,39 @@ async def test_an_output_in_a_missing_folder_is_an_error_not_a_traceback(
     assert done.returncode == 1, done.stderr
     assert f"cannot write {missing}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_a_refused_export_leaves_no_file_and_a_cursor_is_not_trusted_blindly(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Found by a probe: an export refused at once (no such purpose) left a file of the header
+    alone, which reads as a complete list with nobody to suppress; a cursor whose offset is
+    past the file padded it with a gigabyte of NULs and counted rows that do not exist; a
+    cursor of garbage was a traceback; a dangling symbolic link was followed."""
+    env = _env(database_url, owner_url)
+    out = tmp_path / "list.csv"
+    done = await asyncio.to_thread(_export, env, tenant.slug, out)  # no catalogue: no purpose
+    assert done.returncode != 0
+    assert not out.exists()
+    assert "Traceback" not in done.stderr
+    await catalogue(app, tenant)
+    cursor = out.with_name("list.csv.cursor")
+    out.write_text(HEADER + "\n")
+    what = f"{tenant.slug}/newsletter/email/first_party"
+    for document in (
+        json.dumps({"export": what, "offset": 999_999_999, "rows": 5}),
+        "garbage{",
+    ):
+        cursor.write_text(document)
+        done = await asyncio.to_thread(_export, env, tenant.slug, out)
+        assert done.returncode == 1, done.stderr
+        assert "remove" in done.stderr
+        assert "Traceback" not in done.stderr
+        assert out.read_text() == HEADER + "\n"
+    cursor.unlink()
+    out.unlink()
+    link = tmp_path / "dangling.csv"
+    link.symlink_to(tmp_path / "elsewhere.csv")
+    done = await asyncio.to_thread(_export, env, tenant.slug, link)
+    assert done.returncode == 1
+    assert not (tmp_path / "elsewhere.csv").exists()

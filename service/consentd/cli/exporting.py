@@ -77,16 +77,35 @@ def _prepare(out: Path, checkpoint: Path, what: str) -> tuple[ExportCursor | Non
     """Where to start: resume after the checkpoint (the file cut back to its length), or a new
     file with its header. Raises _Refused."""
     if checkpoint.exists():
-        document = json.loads(checkpoint.read_text(encoding="utf-8"))
+        document = _document(checkpoint)
         if document.get("export") != what:
             raise _Refused(f"{checkpoint} belongs to the export {document.get('export')}")
+        offset, rows = document.get("offset"), document.get("rows")
+        size = out.stat().st_size if out.is_file() else -1
+        # Not trusted blindly: an offset past the file padded it with NULs, rows were invented.
+        if not (isinstance(offset, int) and isinstance(rows, int) and 0 < offset <= size):
+            raise _Refused(f"{checkpoint} does not match {out}: remove both to export again")
+        out.chmod(0o600)
         with out.open("r+b") as file:
-            file.truncate(int(document["offset"]))  # drop the page past the checkpoint
-        return _resumed(document), int(document["rows"])
-    if out.exists():
+            file.truncate(offset)  # drop the page past the checkpoint
+        return _resumed(document), max(rows, 0)
+    if out.exists() or out.is_symlink():
         raise _Refused(f"{out} exists; remove it to export again")
-    _private(out).write_text(HEADER, encoding="utf-8")
+    # O_EXCL: never through a symbolic link (a dangling one was followed to its target).
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(HEADER)
     return None, 0
+
+
+def _document(checkpoint: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(checkpoint.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        document = None
+    if not isinstance(document, dict):
+        raise _Refused(f"{checkpoint} is not an export cursor: remove it to export again")
+    return document
 
 
 class _Checkpoint:
@@ -127,11 +146,16 @@ async def export_suppressions(app: App, args: argparse.Namespace) -> int:
     principal = Principal(tenant, "cli:export", frozenset({Scope.ADMIN}))
     pages = app.campaign.suppression_pages(principal, target, start)
     state = _Checkpoint(checkpoint, what, rows)
-    with Progress("suppression list", unit="rows") as progress, open(out, "a") as file:  # noqa: ASYNC230 - a CLI, one file
-        progress.update(rows)
-        async for page, cursor in pages:
-            state.append(file, page, cursor)
-            progress.update(state.rows)
+    try:
+        with Progress("suppression list", unit="rows") as progress, open(out, "a") as file:  # noqa: ASYNC230 - a CLI, one file
+            progress.update(rows)
+            async for page, cursor in pages:
+                state.append(file, page, cursor)
+                progress.update(state.rows)
+    except BaseException:
+        if start is None:
+            _discard_unstarted(out, checkpoint)
+        raise
     _finish(checkpoint)
     print(f"{state.rows} contact points to suppress -> {out}")
     return 0
@@ -139,3 +163,10 @@ async def export_suppressions(app: App, args: argparse.Namespace) -> int:
 
 def _finish(checkpoint: Path) -> None:
     checkpoint.unlink(missing_ok=True)
+
+
+def _discard_unstarted(out: Path, checkpoint: Path) -> None:
+    """A new export refused before its first page (an unknown purpose): the file of its header
+    alone read as a complete list with nobody to suppress."""
+    if not checkpoint.exists():
+        out.unlink(missing_ok=True)
