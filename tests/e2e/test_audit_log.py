@@ -285,3 +285,23 @@ async def test_each_kind_of_tampering_is_caught_by_the_cli_and_the_rpc(
     assert printed["ok"] is False
     assert printed["bad_seq"] == (report.bad_seq or None)
     assert len(printed["facts"]["problems"]) == len(report.fact_problems)
+
+
+async def test_cli_refuses_out_of_range_positions_and_unreadable_key_files(
+    cli_env: dict[str, str], tenant: Tenant, tmp_path: Path
+) -> None:
+    """`audit prove --seq 9223372036854775808` and `issuers put --public-key` naming a missing
+    file or a folder were uncaught tracebacks (found by a probe): messages, no traceback."""
+    too_far = await _cli(cli_env, "prove", "--tenant", tenant.slug, "--seq", str(2**63))
+    assert too_far.returncode == 2
+    assert "must be from 0 to 9223372036854775807" in too_far.stderr
+    for key in (tmp_path / "missing.pem", tmp_path):
+        argv = [sys.executable, "-m", "consentd", "issuers", "put", tenant.slug]
+        argv += ["--issuer", "https://portal.example", "--audience", "consentd"]
+        argv += ["--public-key", str(key)]
+        done = await asyncio.to_thread(
+            subprocess.run, argv, env=cli_env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 1, done.stderr
+        assert f"cannot read {key}" in done.stderr
+        assert "Traceback" not in done.stderr

@@ -17,6 +17,7 @@ from consentd.cli.proofs import proof_document
 from consentd.config import ConfigError, Settings
 from consentd.domain.breach import Window
 from consentd.domain.canonical import stamp
+from consentd.domain.errors import InvalidInput
 from consentd.domain.model import ProcessingRole
 from consentd.runtime import database
 from consentd.store.database import check_runtime_role, migrate
@@ -118,7 +119,11 @@ async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
         tenant = await admin.create_tenant(args.slug, args.name, ProcessingRole(args.role))
         print(f"tenant {tenant.slug} {tenant.tenant_id} {tenant.processing_role.value}")
     elif args.command == "issuers":
-        pem = args.public_key.read_text()
+        try:
+            pem = args.public_key.read_text()
+        except (OSError, UnicodeDecodeError) as error:  # missing, a folder, not text
+            reason = getattr(error, "strerror", None) or "not a PEM text file"
+            raise InvalidInput("--public-key", f"cannot read {args.public_key}: {reason}") from None
         await admin.put_issuer(args.slug, args.issuer, args.audience, pem)
         print(f"issuer {args.issuer} trusted for {args.slug}")
     elif args.action == "create":

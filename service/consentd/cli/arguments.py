@@ -32,3 +32,15 @@ def when(text: str) -> datetime:
     if moment.tzinfo is None:
         raise argparse.ArgumentTypeError("give a time zone, e.g. 2026-03-01T00:00:00Z")
     return moment
+
+
+def log_position(text: str) -> int:
+    """A position in an audit log (an entry, a tree size): 0 to 2^63 - 1 (argparse type; 2^63
+    was an uncaught OverflowError)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError("must be from 0 to 9223372036854775807")
+    return value

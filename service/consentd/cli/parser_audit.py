@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from consentd.cli.arguments import Commands, command, when
+from consentd.cli.arguments import Commands, command, log_position, when
 
 _AUDIT_ACTIONS = (
     ("verify", "recompute a tenant's log and facts; exit 1 naming what differs"),
@@ -32,11 +32,11 @@ def add_audit(commands: Commands) -> None:
         subs[name] = sub = audit_commands.add_parser(name, help=text)
         sub.add_argument("--tenant", required=True, help="tenant slug")
         if name in ("tree-head", "prove"):
-            sub.add_argument("--tree-size", type=int, default=0, help="entries (0: all)")
+            sub.add_argument("--tree-size", type=log_position, default=0, help="entries (0: all)")
     which = subs["prove"].add_mutually_exclusive_group(required=True)
-    which.add_argument("--seq", type=int, help="the entry to prove included")
+    which.add_argument("--seq", type=log_position, help="the entry to prove included")
     which.add_argument("--fact", type=UUID, help="the consent event / cookie choice to prove")
-    which.add_argument("--first", type=int, help="the older tree size to prove consistent")
+    which.add_argument("--first", type=log_position, help="the older tree size to prove consistent")
 
 
 def add_breach(commands: Commands) -> None:
