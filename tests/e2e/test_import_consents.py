@@ -361,6 +361,31 @@ async def test_a_no_at_the_same_instant_as_a_yes_is_never_dropped(
     assert (await _verify(_env(database_url, owner_url), tenant.slug)).returncode == 0
 
 
+async def test_the_same_no_from_an_edited_or_re_encoded_file_is_not_imported_twice(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """An edited file (one character changed) or the same rows with CRLF line ends has another
+    digest: each refusal at the same instant was appended again (128,000 events for 100,000
+    people after an edited file was imported over a killed import). The same fact again, on
+    record or the row before in the file, is superseded; a different one is imported."""
+    await catalogue(app, tenant)
+    t = "2025-03-01T09:00:00Z"
+    rows = [f"n{i}@example.com,newsletter,email,refused,{t},," for i in range(3)]
+    first = tmp_path / "refusals.csv"
+    first.write_text(HEADER + "\n".join(rows) + "\n")
+    env = _env(database_url, owner_url)
+    assert "3 imported" in (await _import(env, first, tenant.slug)).stdout
+    again = tmp_path / "refusals-crlf.csv"
+    edited = [*rows, rows[-1], "n9@example.com,newsletter,email,refused,2025-03-01T09:00:00Z,,"]
+    again.write_bytes((HEADER + "\n".join(edited) + "\n").replace("\n", "\r\n").encode())
+    done = await _import(env, again, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "1 imported, 4 superseded" in done.stdout
+    events = "SELECT count(*) FROM consent_events WHERE tenant_id = :t"
+    assert await _count(app, tenant, events) == 4
+    assert (await _verify(env, tenant.slug)).returncode == 0
+
+
 async def test_imported_contact_points_are_held_like_linked_ones(
     app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
 ) -> None:

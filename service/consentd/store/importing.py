@@ -69,8 +69,14 @@ WITH staged AS (
         (SELECT max(c.updated_at) FROM current_consents c
          WHERE c.tenant_id = $1 AND c.subject_id = s.subject_id AND (c.purpose_id = '*'
             OR (c.purpose_id, c.channel, c.scope) = (s.purpose_id, s.channel, s.scope)))
-    ) AS latest
+    ) AS latest,
+    -- The same fact again, on record or the row before: an edited file repeated every no.
+    (lag(s.state) OVER w, lag(s.recorded_at) OVER w) IS NOT DISTINCT FROM (s.state, s.recorded_at)
+    OR EXISTS (SELECT 1 FROM current_consents c WHERE c.tenant_id = $1
+        AND c.subject_id = s.subject_id AND c.state = s.state AND c.updated_at = s.recorded_at
+        AND (c.purpose_id, c.channel, c.scope) = (s.purpose_id, s.channel, s.scope)) AS again
     FROM import_stage s
+    WINDOW w AS (PARTITION BY s.subject_id, s.purpose_id, s.channel, s.scope ORDER BY s.line)
 ), inserted AS (
     INSERT INTO consent_events (
         tenant_id, event_id, subject_id, purpose_id, channel, scope, state, notice_id,
@@ -80,7 +86,8 @@ WITH staged AS (
     SELECT $1, gen_random_uuid(), subject_id, purpose_id, channel, scope, state, notice_id,
         notice_version, source, $2, $3, recorded_at, valid_until, evidence_reference
     FROM staged
-    WHERE latest IS NULL OR latest < recorded_at OR (latest = recorded_at AND state <> 'granted')
+    WHERE (latest IS NULL OR latest < recorded_at OR (latest = recorded_at AND state <> 'granted'))
+      AND NOT again
     ORDER BY line
     RETURNING *
 ), queued AS (
