@@ -47,7 +47,6 @@ class _Direct:
 
 
 _DIRECT = _Direct()
-_rpc_log = structlog.get_logger("consentd.rpc")
 
 
 def rpc_line(**fields: Any) -> None:
@@ -67,7 +66,9 @@ def rpc_line(**fields: Any) -> None:
             stream.write(orjson.dumps(fields) + b"\n")
             stream.flush()
             return
-    _rpc_log.info("rpc", **fields)
+    # A fresh proxy each time (off the hot path): one cached under an earlier configuration
+    # kept writing there, past a later one (structlog's capture_logs in tests saw nothing).
+    structlog.get_logger("consentd.rpc").info("rpc", **fields)
 
 
 def configure_logging(level: str, fmt: str) -> None:
