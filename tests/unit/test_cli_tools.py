@@ -128,3 +128,26 @@ def test_each_worker_gets_its_own_metrics_port() -> None:
         "127.0.0.1:9466",
     ]
     assert _nth_port("[::1]:0", 1) == "[::1]:0"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["retention", "run", "--dry-run", "--batch-size", "0"],
+        ["retention", "run", "--dry-run", "--batch-size", "-5"],
+        ["retention", "run", "--dry-run", "--pause", "-1"],
+        ["retention", "run", "--dry-run", "--pause", "nan"],
+        ["purge", "--batch-size", "0"],
+        ["audit", "prove", "--tenant", "acme", "--seq", str(2**63)],
+        ["audit", "tree-head", "--tenant", "acme", "--tree-size", "-1"],
+    ],
+)
+def test_out_of_range_numbers_are_refused_by_the_parser(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`retention run --batch-size 0` (or -5, or --pause -1) was taken (purge's own check
+    refused 0): each is refused before anything runs, exit 2, naming the option."""
+    with pytest.raises(SystemExit) as exited:
+        parser().parse_args(argv)
+    assert exited.value.code == 2
+    assert f"argument {argv[-2]}" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from consentd.cli.arguments import Commands, command
+from consentd.cli.arguments import Commands, command, positive
 from consentd.cli.parser_audit import add_audit, add_breach
 from consentd.cli.parser_retention import add_purge, add_retention
 from consentd.cli.parser_tenancy import add_tenancy
@@ -60,16 +60,6 @@ IMPORT_COLUMNS = """columns (a header row; any order; an unknown column is refus
   evidence                     a reference to the proof kept elsewhere (optional)
 a row older than what is on record for its target is counted "superseded" and not written.
 """
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -137,7 +127,7 @@ def _serving(commands: Commands) -> None:
     )
     serve.add_argument(
         "--workers",
-        type=_positive,
+        type=positive,
         default=1,
         help="server processes sharing the gRPC and browser ports (SO_REUSEPORT); the "
         "embedded PostgreSQL is started once, by the supervisor (default 1)",
@@ -179,7 +169,7 @@ def _imports(commands: Commands) -> None:
     )
     consents.add_argument("file", type=Path, help="UTF-8 CSV with a header row")
     consents.add_argument("--tenant", required=True, help="tenant slug")
-    consents.add_argument("--batch-size", type=_positive, default=2000, help="rows per commit")
+    consents.add_argument("--batch-size", type=positive, default=2000, help="rows per commit")
     consents.add_argument(
         "--check", action="store_true", help="validate every row and stop (write nothing)"
     )

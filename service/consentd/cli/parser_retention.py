@@ -3,7 +3,7 @@ category alone)."""
 
 from __future__ import annotations
 
-from consentd.cli.arguments import Commands, command
+from consentd.cli.arguments import Commands, command, positive, seconds
 
 
 def add_purge(commands: Commands) -> None:
@@ -17,7 +17,7 @@ def add_purge(commands: Commands) -> None:
     )
     purge.add_argument(
         "--batch-size",
-        type=int,
+        type=positive,
         default=None,
         help="rows per transaction (CONSENTD_PURGE_BATCH_SIZE)",
     )
@@ -37,5 +37,5 @@ def add_retention(commands: Commands) -> None:
         "run", help="run the retention job once, every category and tenant (JSON report)"
     )
     run.add_argument("--dry-run", action="store_true", help="report what would go; change nothing")
-    run.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
-    run.add_argument("--pause", type=float, default=0.0, help="seconds between batches")
+    run.add_argument("--batch-size", type=positive, default=500, help="rows per transaction")
+    run.add_argument("--pause", type=seconds, default=0.0, help="seconds between batches")
