@@ -129,6 +129,18 @@ async def test_erase_then_checks_deny_and_the_chain_verifies(
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION, refused.value.details()
     assert "the person was erased" in (refused.value.details() or "")
     assert (await check(stubs, by_id, target("newsletter"))).reason == consent_pb2.REASON_ERASED
+    # A rights request filed by the erased id was taken and could be completed with nothing to
+    # act on (found by a probe): refused, saying when the subject was erased.
+    filed = dpo.rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=by_id
+        ),
+        metadata=dpo.metadata,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await filed
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "the subject was erased at" in (refused.value.details() or "")
     report = await dpo.audit.VerifyAuditChain(
         audit_pb2.VerifyAuditChainRequest(), metadata=dpo.metadata
     )

@@ -85,6 +85,11 @@ class RightsRequestUseCases:
         async with self._uow(tenant_id, once) as uow:
             await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
             subject_id = await self._subjects.require(uow, tenant_id, selector)
+            erased = await uow.rights.erased_at(subject_id)
+            if erased is not None:  # by its id: its identifiers find no one any more
+                raise FailedPrecondition(
+                    f"the subject was erased at {stamp(erased)}: nothing is held to act on"
+                )
             request = RightsRequest.received(uuid4(), subject_id, kind, now)
             if principal.subject is not None:
                 # Signed in through the tenant's portal, whose token names them: a code they
