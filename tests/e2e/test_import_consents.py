@@ -150,6 +150,8 @@ async def test_import_writes_through_the_use_cases_and_a_rerun_adds_nothing(
     again = await _import(env, path, tenant.slug)
     assert again.returncode == 0, again.stderr
     assert "5 imported, 1 superseded" in again.stdout
+    assert "(imported before, at " in again.stdout  # it read as if imported again
+    assert "imported before" not in done.stdout
     assert await _count(app, tenant, events) == 6
 
 

@@ -19,6 +19,7 @@ from consentd.app.importing import ImportCheckpoint, ImportFile, ImportRow
 from consentd.bootstrap import App, utc_now
 from consentd.cli.csv_rows import RowError, against, file_digest, iter_rows
 from consentd.cli.progress import Progress
+from consentd.domain.canonical import stamp
 from consentd.domain.errors import ConsentError
 from consentd.domain.tenancy import Principal, Scope
 
@@ -59,10 +60,15 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     except ConsentError as error:
         print(f"consentd import: {error.message}", file=sys.stderr)
         return 1
+    done = checkpoint.completed_at
+    # A rerun of a file imported before said "N imported" as if it had imported them again.
+    again = (
+        f" (imported before, at {stamp(done)}: nothing written now)" if done and done < now else ""
+    )
     print(
         f"import {source.digest[:12]} of {args.file.name} into {tenant.slug}: "
         f"{checkpoint.imported} imported, {checkpoint.superseded} superseded, "
-        f"through line {checkpoint.last_line}"
+        f"through line {checkpoint.last_line}{again}"
     )
     return 0
 
