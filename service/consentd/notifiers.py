@@ -89,7 +89,7 @@ class SmtpNotifier:
         if contact.kind is not IdentifierKind.EMAIL:
             await self._fallback.send_code(tenant, request_id, contact, code)
             return
-        subject, body = code_text(self._language, tenant.name, code)
+        subject, body = code_text(self._language, tenant.name, code, str(request_id)[:8])
         await self._send(contact.value, subject, body)
         log.info(
             "verification_code_issued",

@@ -35,14 +35,14 @@ _CODE = {
         "Votre code de vérification – {tenant}",
         "Bonjour,\n\n"
         "Pour vérifier votre identité dans le cadre de votre demande concernant vos données "
-        "personnelles, saisissez ce code : {code}\n\n"
+        "personnelles (référence {reference}), saisissez ce code : {code}\n\n"
         "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n",
     ),
     "en": (
         "Your verification code – {tenant}",
         "Hello,\n\n"
-        "To verify your identity for your request about your personal data, enter this "
-        "code: {code}\n\n"
+        "To verify your identity for your request about your personal data (reference "
+        "{reference}), enter this code: {code}\n\n"
         "If you did not make this request, please ignore this message.\n",
     ),
 }
@@ -67,6 +67,8 @@ def confirmation_text(
     )
 
 
-def code_text(language: str, tenant: str, code: str) -> tuple[str, str]:
+def code_text(language: str, tenant: str, code: str, reference: str) -> tuple[str, str]:
+    """`reference`: the request's, as the preference centre and the DPO show it (the first 8
+    characters of its id): six requests mailed six identical messages."""
     subject, body = _CODE.get(language, _CODE["fr"])
-    return subject.format(tenant=tenant), body.format(code=code)
+    return subject.format(tenant=tenant), body.format(code=code, reference=reference)

@@ -350,7 +350,9 @@ async def test_with_a_relay_only_a_mailed_code_is_reported_sent(
             metadata=mailing.metadata,
         )
         assert resent.code_sent is sent
-    await mail[0].wait_for(address)
+    (mailed,) = await mail[0].wait_for(address)
+    # Which request it is for: six requests mailed six identical messages (found by a probe).
+    assert f"(référence {request_id[:8]})" in body_of(mailed)
 
 
 async def test_a_relay_down_answers_code_sent_false_and_a_retry_the_same(
