@@ -21,8 +21,9 @@ import structlog
 from consentd.app.ports import ConfirmationMessage
 from consentd.domain.confirmations import DEFAULT_LANGUAGE
 from consentd.domain.identifiers import Identifier, IdentifierKind
+from consentd.domain.rights import RequestState, RightsRequest
 from consentd.domain.tenancy import Tenant
-from consentd.notify_templates import code_text, confirmation_text
+from consentd.notify_templates import code_text, confirmation_text, decision_text
 
 log = structlog.get_logger("consentd.notify")
 # The send happens inside the RecordConsent or SubmitRightsRequest call, after its commit.
@@ -42,6 +43,17 @@ class LogNotifier:
             tenant=tenant.slug,
             request_id=str(request_id),
             channel=contact.kind.value,
+            delivered=False,
+        )
+
+    async def send_decision(
+        self, tenant: Tenant, request: RightsRequest, contact: Identifier
+    ) -> None:
+        log.info(
+            "rights_decision_issued",
+            tenant=tenant.slug,
+            request_id=str(request.request_id),
+            state=request.state.value,
             delivered=False,
         )
 
@@ -98,6 +110,24 @@ class SmtpNotifier:
             channel=contact.kind.value,
             delivered=True,
         )
+
+    async def send_decision(
+        self, tenant: Tenant, request: RightsRequest, contact: Identifier
+    ) -> None:
+        if contact.kind is not IdentifierKind.EMAIL:
+            await self._fallback.send_decision(tenant, request, contact)
+            return
+        what = "extended" if request.state is not RequestState.REFUSED else "refused"
+        subject, body = decision_text(
+            self._language, tenant.name, what, reference=str(request.request_id)[:8],
+            reason=request.extension_reason if what == "extended" else request.outcome,
+            due=request.extended_due_at,
+        )  # fmt: skip
+        await self._send(contact.value, subject, body)
+        log.info(
+            "rights_decision_issued", tenant=tenant.slug,
+            request_id=str(request.request_id), state=request.state.value, delivered=True,
+        )  # fmt: skip
 
     async def send_confirmation(self, message: ConfirmationMessage) -> None:
         subject, body = confirmation_text(

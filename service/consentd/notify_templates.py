@@ -72,3 +72,52 @@ def code_text(language: str, tenant: str, code: str, reference: str) -> tuple[st
     characters of its id): six requests mailed six identical messages."""
     subject, body = _CODE.get(language, _CODE["fr"])
     return subject.format(tenant=tenant), body.format(code=code, reference=reference)
+
+
+_DECISION = {
+    "fr": {
+        "extended": (
+            "Votre demande (référence {reference}) – délai prolongé – {tenant}",
+            "Bonjour,\n\n"
+            "Le délai de réponse à votre demande concernant vos données personnelles (référence "
+            "{reference}) est prolongé jusqu'au {due} (UTC), pour la raison suivante : "
+            "{reason}\n",
+        ),
+        "refused": (
+            "Votre demande (référence {reference}) – {tenant}",
+            "Bonjour,\n\n"
+            "Votre demande concernant vos données personnelles (référence {reference}) ne peut "
+            "pas être satisfaite, pour la raison suivante : {reason}\n\n"
+            "Vous pouvez introduire une réclamation auprès de la CNIL (autorité de contrôle) "
+            "et former un recours juridictionnel.\n",
+        ),
+    },
+    "en": {
+        "extended": (
+            "Your request (reference {reference}) – deadline extended – {tenant}",
+            "Hello,\n\n"
+            "The deadline to answer your request about your personal data (reference "
+            "{reference}) is extended to {due} (UTC), for this reason: {reason}\n",
+        ),
+        "refused": (
+            "Your request (reference {reference}) – {tenant}",
+            "Hello,\n\n"
+            "Your request about your personal data (reference {reference}) cannot be granted, "
+            "for this reason: {reason}\n\n"
+            "You may lodge a complaint with a supervisory authority (in France, the CNIL) and "
+            "seek a judicial remedy.\n",
+        ),
+    },
+}
+
+
+def decision_text(
+    language: str, tenant: str, what: str, *, reference: str, reason: str, due: datetime | None
+) -> tuple[str, str]:
+    """What a rights request's extension or refusal tells the person (GDPR art. 12(3) and
+    12(4): the reasons, and for a refusal the right to complain); `what`: extended, refused."""
+    subject, body = _DECISION.get(language, _DECISION["fr"])[what]
+    when = due.strftime("%Y-%m-%d %H:%M") if due else ""
+    return subject.format(tenant=tenant, reference=reference), body.format(
+        reference=reference, reason=reason, due=when
+    )

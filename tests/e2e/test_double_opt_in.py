@@ -401,3 +401,43 @@ async def test_a_relay_down_answers_code_sent_false_and_a_retry_the_same(
     finally:
         await server.stop(grace=1)
         await app.aclose()
+
+
+async def test_the_person_is_told_of_an_extension_and_of_a_refusal(
+    mailing: Stubs, mail: tuple[Mailbox, int], mailing_channel: grpc.aio.Channel
+) -> None:
+    """GDPR art. 12(3) and 12(4): an extension's reasons and a refusal's, with the right to
+    complain, must reach the person; they were only stored (found by a probe). Each is mailed
+    to the subject's address, naming the request."""
+    address = _address()
+    await put_purpose(mailing, "calls")
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(target("calls")))
+    rights = rights_pb2_grpc.RightsServiceStub(mailing_channel)
+    filed = []
+    for _ in range(2):
+        submitted = await rights.SubmitRightsRequest(
+            rights_pb2.SubmitRightsRequestRequest(
+                kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=by_email(address)
+            ),
+            metadata=mailing.metadata,
+        )
+        filed.append(submitted.request.request_id)
+    await rights.ExtendRightsRequest(
+        rights_pb2.ExtendRightsRequestRequest(
+            request_id=filed[0], months=2, reason="archives à consulter sur trois sites"
+        ),
+        metadata=mailing.metadata,
+    )
+    await rights.RefuseRightsRequest(
+        rights_pb2.RefuseRightsRequestRequest(
+            request_id=filed[1], reason="demande manifestement excessive"
+        ),
+        metadata=mailing.metadata,
+    )
+    extended, refused = (body_of(m) for m in await mail[0].wait_for(address, count=2))
+    assert f"référence {filed[0][:8]}" in extended
+    assert "prolongé" in extended
+    assert "archives à consulter sur trois sites" in extended
+    assert f"référence {filed[1][:8]}" in refused
+    assert "demande manifestement excessive" in refused
+    assert "CNIL" in refused

@@ -17,7 +17,7 @@ from consentd.config import Settings
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import Reason
-from consentd.domain.rights import RequestKind, RequestState
+from consentd.domain.rights import RequestKind, RequestState, RightsRequest
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import audit_entries
 from tests.conftest import TEST_SECRET, TestClock, owner
@@ -31,6 +31,7 @@ class RecordingNotifier:
 
     def __init__(self) -> None:
         self.sent: list[tuple[UUID, Identifier, str]] = []
+        self.decisions: list[tuple[UUID, Identifier, RequestState]] = []
 
     def delivers(self, kind: IdentifierKind) -> bool:
         return True
@@ -39,6 +40,11 @@ class RecordingNotifier:
         self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
     ) -> None:
         self.sent.append((request_id, contact, code))
+
+    async def send_decision(
+        self, tenant: Tenant, request: RightsRequest, contact: Identifier
+    ) -> None:
+        self.decisions.append((request.request_id, contact, request.state))
 
     def code_for(self, request_id: UUID) -> str:
         return [code for rid, _, code in self.sent if rid == request_id][-1]

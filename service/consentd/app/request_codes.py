@@ -69,3 +69,14 @@ class Codes:
             )  # fmt: skip
             return False
         return self._notifier.delivers(to.kind)
+
+    async def tell(self, principal: Principal, request: RightsRequest, to: Identifier) -> None:
+        """Tell the person of an extension or a refusal, and why (GDPR art. 12(3), 12(4): it
+        was only stored). After the commit; a failure is logged, the decision stands."""
+        try:
+            await self._notifier.send_decision(principal.tenant, request, to)
+        except Exception as error:  # noqa: BLE001 - the decision is committed; say so
+            log.warning(
+                "rights_decision_not_sent", tenant=principal.tenant.slug,
+                request_id=str(request.request_id), error=type(error).__name__,
+            )  # fmt: skip

@@ -190,14 +190,14 @@ class RightsRequestUseCases:
         reason: str,
         once: Once | None = None,
     ) -> RightsRequest:
-        return await self._apply(
-            principal, request_id, lambda r, now: r.extended(now, months, reason), once
-        )
+        extended = lambda r, now: r.extended(now, months, reason)  # noqa: E731
+        return await self._apply(principal, request_id, extended, once, tell=True)
 
     async def refuse(
         self, principal: Principal, request_id: UUID, reason: str, once: Once | None = None
     ) -> RightsRequest:
-        return await self._apply(principal, request_id, lambda r, now: r.refused(now, reason), once)
+        refused = lambda r, now: r.refused(now, reason)  # noqa: E731
+        return await self._apply(principal, request_id, refused, once, tell=True)
 
     async def complete(
         self,
@@ -223,13 +223,23 @@ class RightsRequestUseCases:
         return done
 
     async def _apply(
-        self, principal: Principal, request_id: UUID, move: _Move, once: Once | None
+        self,
+        principal: Principal,
+        request_id: UUID,
+        move: _Move,
+        once: Once | None,
+        tell: bool = False,
     ) -> RightsRequest:
-        now = self._clock()
-        async with self._uow(principal.tenant_id, once) as uow:
+        """`tell`: then the person is told at their e-mail address (an extension, a refusal)."""
+        now, tenant_id = self._clock(), principal.tenant_id
+        async with self._uow(tenant_id, once) as uow:
             request = await _locked(uow, request_id)
             moved = move(request, now)
+            kind = IdentifierKind.EMAIL if tell else None
+            to = await self._codes.contact(uow, tenant_id, request.subject_id, kind)
             await self._save(uow, request, moved, now)
+        if to is not None:
+            await self._codes.tell(principal, moved, to)
         return moved
 
     async def _save(

@@ -123,4 +123,10 @@ class Notifier(Protocol):
         self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
     ) -> None: ...
 
+    async def send_decision(
+        self, tenant: Tenant, request: RightsRequest, contact: Identifier
+    ) -> None:
+        """Tell the person their request was extended or refused, and why."""
+        ...
+
     async def send_confirmation(self, message: ConfirmationMessage) -> None: ...

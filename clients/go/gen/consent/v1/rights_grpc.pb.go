@@ -51,12 +51,13 @@ type RightsServiceClient interface {
 	StartRightsRequest(ctx context.Context, in *StartRightsRequestRequest, opts ...grpc.CallOption) (*StartRightsRequestResponse, error)
 	// ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
 	// first due date, while the request is open (its identity may still be being verified: the
-	// deadline runs from receipt).
+	// deadline runs from receipt). The person is told by e-mail, with the reason.
 	ExtendRightsRequest(ctx context.Context, in *ExtendRightsRequestRequest, opts ...grpc.CallOption) (*ExtendRightsRequestResponse, error)
 	// CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
 	// carried out in the same transaction.
 	CompleteRightsRequest(ctx context.Context, in *CompleteRightsRequestRequest, opts ...grpc.CallOption) (*CompleteRightsRequestResponse, error)
-	// RefuseRightsRequest closes a request as REFUSED, with the reason told to the person.
+	// RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+	// e-mail, with their right to complain to the supervisory authority.
 	RefuseRightsRequest(ctx context.Context, in *RefuseRightsRequestRequest, opts ...grpc.CallOption) (*RefuseRightsRequestResponse, error)
 	GetRightsRequest(ctx context.Context, in *GetRightsRequestRequest, opts ...grpc.CallOption) (*GetRightsRequestResponse, error)
 	// ListRightsRequests lists requests, or only the open ones past their due date.
@@ -235,12 +236,13 @@ type RightsServiceServer interface {
 	StartRightsRequest(context.Context, *StartRightsRequestRequest) (*StartRightsRequestResponse, error)
 	// ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
 	// first due date, while the request is open (its identity may still be being verified: the
-	// deadline runs from receipt).
+	// deadline runs from receipt). The person is told by e-mail, with the reason.
 	ExtendRightsRequest(context.Context, *ExtendRightsRequestRequest) (*ExtendRightsRequestResponse, error)
 	// CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
 	// carried out in the same transaction.
 	CompleteRightsRequest(context.Context, *CompleteRightsRequestRequest) (*CompleteRightsRequestResponse, error)
-	// RefuseRightsRequest closes a request as REFUSED, with the reason told to the person.
+	// RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+	// e-mail, with their right to complain to the supervisory authority.
 	RefuseRightsRequest(context.Context, *RefuseRightsRequestRequest) (*RefuseRightsRequestResponse, error)
 	GetRightsRequest(context.Context, *GetRightsRequestRequest) (*GetRightsRequestResponse, error)
 	// ListRightsRequests lists requests, or only the open ones past their due date.

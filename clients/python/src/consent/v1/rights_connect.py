@@ -118,7 +118,7 @@ class RightsService(Protocol):
         """
         ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
         first due date, while the request is open (its identity may still be being verified: the
-        deadline runs from receipt).
+        deadline runs from receipt). The person is told by e-mail, with the reason.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -131,7 +131,8 @@ class RightsService(Protocol):
 
     async def refuse_rights_request(self, request: RefuseRightsRequestRequest, ctx: RequestContext[RefuseRightsRequestRequest, RefuseRightsRequestResponse], /) -> RefuseRightsRequestResponse:
         """
-        RefuseRightsRequest closes a request as REFUSED, with the reason told to the person.
+        RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+        e-mail, with their right to complain to the supervisory authority.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -591,7 +592,7 @@ class RightsServiceClient(ConnectClient):
         """
         ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
         first due date, while the request is open (its identity may still be being verified: the
-        deadline runs from receipt).
+        deadline runs from receipt). The person is told by e-mail, with the reason.
         """
         return await self.execute_unary(
             request=request,
@@ -638,7 +639,8 @@ class RightsServiceClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> RefuseRightsRequestResponse:
         """
-        RefuseRightsRequest closes a request as REFUSED, with the reason told to the person.
+        RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+        e-mail, with their right to complain to the supervisory authority.
         """
         return await self.execute_unary(
             request=request,
@@ -782,7 +784,7 @@ class RightsServiceSync(Protocol):
         """
         ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
         first due date, while the request is open (its identity may still be being verified: the
-        deadline runs from receipt).
+        deadline runs from receipt). The person is told by e-mail, with the reason.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -795,7 +797,8 @@ class RightsServiceSync(Protocol):
 
     def refuse_rights_request(self, request: RefuseRightsRequestRequest, ctx: RequestContext[RefuseRightsRequestRequest, RefuseRightsRequestResponse], /) -> RefuseRightsRequestResponse:
         """
-        RefuseRightsRequest closes a request as REFUSED, with the reason told to the person.
+        RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+        e-mail, with their right to complain to the supervisory authority.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1253,7 +1256,7 @@ class RightsServiceClientSync(ConnectClientSync):
         """
         ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
         first due date, while the request is open (its identity may still be being verified: the
-        deadline runs from receipt).
+        deadline runs from receipt). The person is told by e-mail, with the reason.
         """
         return self.execute_unary(
             request=request,
@@ -1300,7 +1303,8 @@ class RightsServiceClientSync(ConnectClientSync):
         timeout_ms: int | None = None,
     ) -> RefuseRightsRequestResponse:
         """
-        RefuseRightsRequest closes a request as REFUSED, with the reason told to the person.
+        RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+        e-mail, with their right to complain to the supervisory authority.
         """
         return self.execute_unary(
             request=request,

@@ -201,7 +201,7 @@ class RightsServiceServicer:
     def ExtendRightsRequest(self, request, context):
         """ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
         first due date, while the request is open (its identity may still be being verified: the
-        deadline runs from receipt).
+        deadline runs from receipt). The person is told by e-mail, with the reason.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -216,7 +216,8 @@ class RightsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RefuseRightsRequest(self, request, context):
-        """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person.
+        """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+        e-mail, with their right to complain to the supervisory authority.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

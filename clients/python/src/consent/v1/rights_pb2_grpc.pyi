@@ -81,14 +81,16 @@ class RightsServiceStub:
     ExtendRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.ExtendRightsRequestRequest, _rights_pb2.ExtendRightsRequestResponse]
     """ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
     first due date, while the request is open (its identity may still be being verified: the
-    deadline runs from receipt).
+    deadline runs from receipt). The person is told by e-mail, with the reason.
     """
     CompleteRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.CompleteRightsRequestRequest, _rights_pb2.CompleteRightsRequestResponse]
     """CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
     carried out in the same transaction.
     """
     RefuseRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.RefuseRightsRequestRequest, _rights_pb2.RefuseRightsRequestResponse]
-    """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person."""
+    """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+    e-mail, with their right to complain to the supervisory authority.
+    """
     GetRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.GetRightsRequestRequest, _rights_pb2.GetRightsRequestResponse]
     ListRightsRequests: _grpc.UnaryUnaryMultiCallable[_rights_pb2.ListRightsRequestsRequest, _rights_pb2.ListRightsRequestsResponse]
     """ListRightsRequests lists requests, or only the open ones past their due date."""
@@ -146,14 +148,16 @@ class RightsServiceAsyncStub(RightsServiceStub):
     ExtendRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.ExtendRightsRequestRequest, _rights_pb2.ExtendRightsRequestResponse]  # type: ignore[assignment]
     """ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
     first due date, while the request is open (its identity may still be being verified: the
-    deadline runs from receipt).
+    deadline runs from receipt). The person is told by e-mail, with the reason.
     """
     CompleteRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.CompleteRightsRequestRequest, _rights_pb2.CompleteRightsRequestResponse]  # type: ignore[assignment]
     """CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
     carried out in the same transaction.
     """
     RefuseRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.RefuseRightsRequestRequest, _rights_pb2.RefuseRightsRequestResponse]  # type: ignore[assignment]
-    """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person."""
+    """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+    e-mail, with their right to complain to the supervisory authority.
+    """
     GetRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.GetRightsRequestRequest, _rights_pb2.GetRightsRequestResponse]  # type: ignore[assignment]
     ListRightsRequests: _aio.UnaryUnaryMultiCallable[_rights_pb2.ListRightsRequestsRequest, _rights_pb2.ListRightsRequestsResponse]  # type: ignore[assignment]
     """ListRightsRequests lists requests, or only the open ones past their due date."""
@@ -268,7 +272,7 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_rights_pb2.ExtendRightsRequestResponse, _abc.Awaitable[_rights_pb2.ExtendRightsRequestResponse]]:
         """ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
         first due date, while the request is open (its identity may still be being verified: the
-        deadline runs from receipt).
+        deadline runs from receipt). The person is told by e-mail, with the reason.
         """
 
     @_abc_1.abstractmethod
@@ -287,7 +291,9 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _rights_pb2.RefuseRightsRequestRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_rights_pb2.RefuseRightsRequestResponse, _abc.Awaitable[_rights_pb2.RefuseRightsRequestResponse]]:
-        """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person."""
+        """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+        e-mail, with their right to complain to the supervisory authority.
+        """
 
     @_abc_1.abstractmethod
     def GetRightsRequest(

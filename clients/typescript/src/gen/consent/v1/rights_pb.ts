@@ -996,7 +996,7 @@ export const RightsService: GenService<{
   /**
    * ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
    * first due date, while the request is open (its identity may still be being verified: the
-   * deadline runs from receipt).
+   * deadline runs from receipt). The person is told by e-mail, with the reason.
    *
    * @generated from rpc consent.v1.RightsService.ExtendRightsRequest
    */
@@ -1017,7 +1017,8 @@ export const RightsService: GenService<{
     output: typeof CompleteRightsRequestResponseSchema;
   },
   /**
-   * RefuseRightsRequest closes a request as REFUSED, with the reason told to the person.
+   * RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+   * e-mail, with their right to complain to the supervisory authority.
    *
    * @generated from rpc consent.v1.RightsService.RefuseRightsRequest
    */

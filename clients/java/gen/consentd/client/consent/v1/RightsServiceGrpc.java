@@ -625,7 +625,7 @@ public final class RightsServiceGrpc {
      * <pre>
      * ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
      * first due date, while the request is open (its identity may still be being verified: the
-     * deadline runs from receipt).
+     * deadline runs from receipt). The person is told by e-mail, with the reason.
      * </pre>
      */
     public void extendRightsRequest(consentd.client.consent.v1.ExtendRightsRequestRequest request,
@@ -646,7 +646,8 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * RefuseRightsRequest closes a request as REFUSED, with the reason told to the person.
+     * RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+     * e-mail, with their right to complain to the supervisory authority.
      * </pre>
      */
     public void refuseRightsRequest(consentd.client.consent.v1.RefuseRightsRequestRequest request,
@@ -913,7 +914,7 @@ public final class RightsServiceGrpc {
      * <pre>
      * ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
      * first due date, while the request is open (its identity may still be being verified: the
-     * deadline runs from receipt).
+     * deadline runs from receipt). The person is told by e-mail, with the reason.
      * </pre>
      */
     public void extendRightsRequest(consentd.client.consent.v1.ExtendRightsRequestRequest request,
@@ -936,7 +937,8 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * RefuseRightsRequest closes a request as REFUSED, with the reason told to the person.
+     * RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+     * e-mail, with their right to complain to the supervisory authority.
      * </pre>
      */
     public void refuseRightsRequest(consentd.client.consent.v1.RefuseRightsRequestRequest request,
@@ -1094,7 +1096,7 @@ public final class RightsServiceGrpc {
      * <pre>
      * ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
      * first due date, while the request is open (its identity may still be being verified: the
-     * deadline runs from receipt).
+     * deadline runs from receipt). The person is told by e-mail, with the reason.
      * </pre>
      */
     public consentd.client.consent.v1.ExtendRightsRequestResponse extendRightsRequest(consentd.client.consent.v1.ExtendRightsRequestRequest request) {
@@ -1115,7 +1117,8 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * RefuseRightsRequest closes a request as REFUSED, with the reason told to the person.
+     * RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+     * e-mail, with their right to complain to the supervisory authority.
      * </pre>
      */
     public consentd.client.consent.v1.RefuseRightsRequestResponse refuseRightsRequest(consentd.client.consent.v1.RefuseRightsRequestRequest request) {
@@ -1279,7 +1282,7 @@ public final class RightsServiceGrpc {
      * <pre>
      * ExtendRightsRequest extends the deadline once, by one or two months, with a reason, before the
      * first due date, while the request is open (its identity may still be being verified: the
-     * deadline runs from receipt).
+     * deadline runs from receipt). The person is told by e-mail, with the reason.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.ExtendRightsRequestResponse> extendRightsRequest(
@@ -1302,7 +1305,8 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * RefuseRightsRequest closes a request as REFUSED, with the reason told to the person.
+     * RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
+     * e-mail, with their right to complain to the supervisory authority.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.RefuseRightsRequestResponse> refuseRightsRequest(
