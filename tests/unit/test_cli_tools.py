@@ -151,3 +151,24 @@ def test_out_of_range_numbers_are_refused_by_the_parser(
         parser().parse_args(argv)
     assert exited.value.code == 2
     assert f"argument {argv[-2]}" in capsys.readouterr().err
+
+
+def test_a_byte_that_is_not_utf8_is_named_by_its_line_and_an_empty_file_says_so(
+    tmp_path: Path,
+) -> None:
+    """A latin-1 byte on line 5 was reported on line 1 (the decoder reads ahead in blocks); an
+    empty file gave five "column missing" errors (found by a probe)."""
+    path = tmp_path / "latin1.csv"
+    good = "email,purpose,channel,state,recorded_at\n"
+    good += "a@example.fr,newsletter,email,granted,2025-01-02T10:00:00Z\n" * 3
+    path.write_bytes(
+        good.encode()
+        + "é@example.fr,newsletter,email,granted,2025-01-02T10:00:00Z\n".encode("latin-1")
+    )
+    checked = read_csv(path, "FR", datetime(2026, 1, 1, tzinfo=UTC))
+    assert [(e.line, e.message) for e in checked.errors] == [(5, "the file is not UTF-8")]
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    checked = read_csv(empty, "FR", datetime(2026, 1, 1, tzinfo=UTC))
+    assert len(checked.errors) == 1
+    assert checked.errors[0].message.startswith("the file is empty")

@@ -77,7 +77,10 @@ def iter_rows(
         try:
             header = [name.strip() for name in next(reader, [])]
         except UnicodeDecodeError:
-            errors.append(RowError(1, "", "the file is not UTF-8"))
+            errors.append(RowError(_first_bad_line(path), "", "the file is not UTF-8"))
+            return
+        if not header:
+            errors.append(RowError(1, "", f"the file is empty (columns: {', '.join(COLUMNS)})"))
             return
         found = _header_errors(header)
         if found:
@@ -95,7 +98,19 @@ def iter_rows(
         except csv.Error as error:
             errors.append(RowError(read + 1, "", f"not valid CSV ({error})"))
         except UnicodeDecodeError:
-            errors.append(RowError(read + 1, "", "the file is not UTF-8"))
+            errors.append(RowError(_first_bad_line(path), "", "the file is not UTF-8"))
+
+
+def _first_bad_line(path: Path) -> int:
+    """The line (as an editor counts them) of the first byte that is not UTF-8: the decoder
+    reads ahead in blocks, so its error named line 1, or the line the block began after."""
+    with path.open("rb") as source:
+        for number, line in enumerate(source, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def _header_errors(header: list[str]) -> list[RowError]:

@@ -92,7 +92,7 @@ SELECT 'current_consents' AS fact_table, coalesce(c.event_id, l.event_id) AS fac
     NULL::bigint AS seq,
     CASE WHEN l.event_id IS NULL THEN 'has no event of its key'
          WHEN c.event_id IS NULL THEN 'is missing the latest event of its key'
-         ELSE 'is not the latest event of its key' END AS problem
+         ELSE 'differs from the latest event of its key' END AS problem
 FROM latest l
 FULL JOIN (SELECT * FROM current_consents WHERE tenant_id = $1) c
     ON (c.subject_id, c.purpose_id, c.channel, c.scope)
