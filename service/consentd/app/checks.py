@@ -75,7 +75,20 @@ class Checker:
     async def decide(
         self, tenant_id: UUID, target: Target, as_of: datetime | None, keys: Sequence[CheckKey]
     ) -> tuple[LawfulBasis, list[CheckResult]]:
-        """The results in key order. Raises NotFound for a purpose not in the catalogue."""
+        """The results in key order. Raises NotFound for a purpose not in the catalogue, and
+        the error of the first recipient whose answer failed."""
+        basis, answers = await self.decide_each(tenant_id, target, as_of, keys)
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+        return basis, [a for a in answers if not isinstance(a, Exception)]
+
+    async def decide_each(
+        self, tenant_id: UUID, target: Target, as_of: datetime | None, keys: Sequence[CheckKey]
+    ) -> tuple[LawfulBasis, list[CheckResult | Exception]]:
+        """Like decide(), with the error of a recipient whose answer failed in its place: the
+        unary checks coalesced with it still get theirs (one person's stored row that broke
+        the rule made every check coalesced with it INTERNAL)."""
         # As CheckConsent decides (app/consents.py on main before the fast path): the same
         # facts, notice floor and blocks, at `as_of` or now, through the same decide(), with
         # the contact point's earlier holders (domain/contact_points.py).
@@ -85,7 +98,7 @@ class Checker:
         if batch is None:
             raise unknown_purpose(target.purpose)
         basis = batch.purpose.lawful_basis
-        results = []
+        results: list[CheckResult | Exception] = []
         for key, row in zip(keys, batch.rows, strict=True):
             # An erased person's past is still answered (`as_of` before the erasure proves what
             # a send then relied on, docs/contact-points.md), but never with their subject id
@@ -93,17 +106,21 @@ class Checker:
             # (ExportSubject) that the erasure unlinked from their addresses.
             erased = any(b.kind is BlockKind.ERASED for b in row.blocks)
             subject_id = None if erased and not isinstance(key, UUID) else row.subject_id
-            ruling = decide_contact_point(
-                batch.purpose,
-                [row.fact] if row.fact else [],
-                at,
-                batch.notice_floor,
-                row.blocks,
-                priors=row.priors,
-            )
+            try:
+                ruling = decide_contact_point(
+                    batch.purpose,
+                    [row.fact] if row.fact else [],
+                    at,
+                    batch.notice_floor,
+                    row.blocks,
+                    priors=row.priors,
+                )
+            except Exception as error:  # noqa: BLE001 - raised again in that caller's own task
+                results.append(error)
+                continue
             results.append(CheckResult(ruling.verdict, subject_id, basis, ruling.since))
         if self._tally is not None:
-            self._tally(results)
+            self._tally([r for r in results if not isinstance(r, Exception)])
         return basis, results
 
     async def decide_items(
