@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import datetime
 from typing import TypeAlias
 
@@ -34,27 +35,25 @@ def when(text: str) -> datetime:
     return moment
 
 
-def log_position(text: str) -> int:
-    """A position in an audit log (an entry, a tree size): 0 to 2^63 - 1 (argparse type; 2^63
-    was an uncaught OverflowError)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError("must be from 0 to 9223372036854775807")
-    return value
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` (to `high`)."""
+    bounds = f"at least {low}" if high is None else f"from {low} to {high}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {bounds}")
+        return value
+
+    return parse
 
 
-def positive(text: str) -> int:
-    """A whole number from 1 (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+# A position in an audit log (an entry, a tree size): 2^63 was an uncaught OverflowError.
+log_position = _whole(0, 2**63 - 1)
+positive = _whole(1)
 
 
 def seconds(text: str) -> float:
