@@ -91,27 +91,26 @@ class RightsRequestUseCases:
                     f"the subject was erased at {stamp(erased)}: nothing is held to act on"
                 )
             request = RightsRequest.received(uuid4(), subject_id, kind, now)
-            if principal.subject is not None:
-                # Signed in through the tenant's portal, whose token names them: a code they
-                # had nowhere to enter left the request RECEIVED until an operator attested.
-                await uow.requests.add(request)
-                uow.audit.record(_transition(request, None, now))
-                verified = request.verified(now, "portal_token")
-                await uow.requests.save(verified)
-                uow.audit.record(_transition(verified, request, now))
-                submitted = Submitted(verified, False)
-                await uow.commit(submitted)
-                return submitted
-            contact = await self._codes.contact(uow, tenant_id, subject_id, send_code_to)
+            # Filed through the tenant's portal, whose token names the person: verified by it
+            # (a code they had nowhere to enter left the request RECEIVED until an operator
+            # attested).
+            portal = principal.subject is not None
+            code_to = None if portal else send_code_to
+            contact = await self._codes.contact(uow, tenant_id, subject_id, code_to)
             code = None
             if contact is not None:
                 code, request = self._codes.issue(tenant_id, request, now)
             await uow.requests.add(request)
             uow.audit.record(_transition(request, None, now))
-            # Sent before the commit, so that an idempotent retry answers what happened.
-            submitted = Submitted(
-                request, await self._codes.sent(principal, request, contact, code)
-            )
+            if portal:
+                verified = request.verified(now, "portal_token")
+                await uow.requests.save(verified)
+                uow.audit.record(_transition(verified, request, now))
+                submitted = Submitted(verified, False)
+            else:
+                # Sent before the commit, so that an idempotent retry answers what happened.
+                sent = await self._codes.sent(principal, request, contact, code)
+                submitted = Submitted(request, sent)
             await uow.commit(submitted)
         return submitted
 
