@@ -62,10 +62,7 @@ DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = ANY($2::uuid[])
 _APPLY = """
 WITH staged AS (
     SELECT s.*, greatest(
-        max(s.recorded_at) OVER (
-            PARTITION BY s.subject_id, s.purpose_id, s.channel, s.scope ORDER BY s.line
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-        ),
+        max(s.recorded_at) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
         (SELECT max(c.updated_at) FROM current_consents c
          WHERE c.tenant_id = $1 AND c.subject_id = s.subject_id AND (c.purpose_id = '*'
             OR (c.purpose_id, c.channel, c.scope) = (s.purpose_id, s.channel, s.scope)))
