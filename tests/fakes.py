@@ -136,6 +136,9 @@ class FakeCatalog:
     async def notice_versions(self, notice_id: str) -> set[int]:
         return set(self._d.notices.get(notice_id, set()))
 
+    async def reconsent_floors(self, notice_ids: Sequence[str]) -> dict[str, int]:
+        return {}  # the unit tests' notices never ask for consent again
+
 
 class FakeRights:
     """The data keys and blocks the consent use cases read."""

@@ -103,6 +103,42 @@ async def test_notice_requiring_reconsent_outdates_older_grants(stubs: Stubs) ->
     assert (await check(stubs, ref, target("newsletter"))).decision == ALLOW
 
 
+@pytest.mark.parametrize("keyed", [False, True], ids=["grouped", "one-call"])
+async def test_grant_below_the_reconsent_floor_is_refused(stubs: Stubs, keyed: bool) -> None:
+    """Once v2 asks for consent again, a grant on v1 was acknowledged and never counted (DENY
+    notice_outdated: the caller believed it recorded). It is FAILED_PRECONDITION naming v2 and
+    writes nothing, on the grouped path and on the one-call path (an idempotency key); a
+    refusal on v1 is still recorded (an opt-out is never refused), a grant on v2 counts."""
+    await publish_notice(stubs, "privacy", "Version 1.")
+    await put_purpose(stubs, "newsletter", notice_id="privacy")
+    await publish_notice(stubs, "privacy", "Version 2.", requires_reconsent=True)
+    identity = types_pb2.SubjectIdentity(email=f"floor-{keyed}@example.fr")
+    metadata = (*stubs.metadata, ("idempotency-key", f"floor-{keyed}")) if keyed else stubs.metadata
+
+    def request(*choices: consent_pb2.ConsentChoice) -> consent_pb2.RecordConsentRequest:
+        return consent_pb2.RecordConsentRequest(
+            subject=identity, choices=choices, source=types_pb2.SOURCE_PORTAL
+        )
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stubs.consent.RecordConsent(
+            request(grant(target("newsletter"), notice_version=1)), metadata=metadata
+        )
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "choices[0].notice_version" in str(raised.value.details())
+    assert "version 2 asks everyone for consent again" in str(raised.value.details())
+    nothing = await check(stubs, by_email(identity.email), target("newsletter"))
+    assert (nothing.decision, nothing.reason) == (DENY, consent_pb2.REASON_NO_RECORD)
+
+    refusal = consent_pb2.ConsentChoice(
+        target=target("newsletter"), state=types_pb2.CONSENT_STATE_REFUSED, notice_version=1
+    )
+    refused = await stubs.consent.RecordConsent(request(refusal), metadata=stubs.metadata)
+    assert refused.events[0].notice_version == 1
+    await record(stubs, identity, grant(target("newsletter"), notice_version=2))
+    assert (await check(stubs, by_email(identity.email), target("newsletter"))).decision == ALLOW
+
+
 @pytest.mark.parametrize("other", ["", "terms"], ids=["notice-removed", "notice-replaced"])
 async def test_a_purposes_notice_never_changes(stubs: Stubs, other: str) -> None:
     """A grant on v1 outdated by v2 (requires_reconsent) was ALLOW again once PutPurpose left

@@ -291,4 +291,5 @@ async def _check_notices(
     """Each choice on a purpose with a notice names a published version of it."""
     notices = notices_of(choices, purposes)
     versions = {n: await uow.catalog.notice_versions(n) for n in sorted(notices)}
-    require_notices(choices, purposes, versions)
+    floors = await uow.catalog.reconsent_floors(sorted(notices)) if notices else {}
+    require_notices(choices, purposes, versions, floors)

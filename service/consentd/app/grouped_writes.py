@@ -60,7 +60,7 @@ from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
 from consentd.domain.errors import ConsentError, FailedPrecondition
 from consentd.domain.identifiers import Identifier, IdentifierHasher
-from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target
+from consentd.domain.model import ConsentEvent, ConsentState, Target
 from consentd.domain.sealing import SubjectKey
 from consentd.domain.tenancy import Principal
 
@@ -191,7 +191,7 @@ class GroupedWrites(GroupCommit[Job, Written]):
                 if not named[index]:
                     batch.later.append(index)
                     continue
-                _validate(job[1], read.purposes, read.versions)
+                _validate(job[1], read)
                 self._plan(batch, index, job, named[index])
             except ConsentError as error:
                 batch.outcomes[index] = error
@@ -260,15 +260,13 @@ def _targets(command: Command) -> list[Target]:
     return list(command.targets)
 
 
-def _validate(
-    command: Command, purposes: dict[str, Purpose], versions: dict[str, set[int]]
-) -> None:
+def _validate(command: Command, read: PartRead) -> None:
     """The rules the one-call path applies before writing (same errors, same messages)."""
     if isinstance(command, RecordConsent):
-        require_purposes([t.purpose for t in _targets(command)], purposes, "choices")
-        require_notices(command.choices, purposes, versions)
+        require_purposes([t.purpose for t in _targets(command)], read.purposes, "choices")
+        require_notices(command.choices, read.purposes, read.versions, read.floors)
     else:
-        require_purposes([t.purpose for t in command.targets], purposes, "targets")
+        require_purposes([t.purpose for t in command.targets], read.purposes, "targets")
 
 
 def _events(

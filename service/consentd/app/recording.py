@@ -12,7 +12,7 @@ from uuid import UUID
 from consentd.app.commands import Choice, RecordConsent
 from consentd.app.confirmations import pend
 from consentd.app.evidence import event_stamp
-from consentd.domain.errors import InvalidInput, NotFound
+from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.model import (
     ALL_TARGETS,
     ConsentEvent,
@@ -61,9 +61,12 @@ def require_notices(
     choices: Sequence[Choice],
     purposes: Mapping[str, Purpose],
     versions: Mapping[str, set[int]],
+    floors: Mapping[str, int],
 ) -> None:
     """Each choice on a purpose with a notice names a published version of it (`versions`:
-    the published versions of each notice of notices_of()). Raises InvalidInput."""
+    the published versions of each notice of notices_of()), and a grant one at or above the
+    notice's re-consent floor (`floors`, for the notices that have one): a grant below it would
+    never count. Raises InvalidInput, or FailedPrecondition for a grant below the floor."""
     for index, choice in enumerate(choices):
         notice_id = purposes[choice.target.purpose].notice_id
         field = f"choices[{index}].notice_version"
@@ -73,6 +76,14 @@ def require_notices(
         elif choice.notice_version not in versions[notice_id]:
             raise InvalidInput(
                 field, f"must be a published version of notice {notice_id!r} (the one shown)"
+            )
+        elif choice.state is ConsentState.GRANTED and choice.notice_version < floors.get(
+            notice_id, 0
+        ):
+            raise FailedPrecondition(
+                f"{field}: version {choice.notice_version} of notice {notice_id!r} no longer "
+                f"counts, version {floors[notice_id]} asks everyone for consent again: show the "
+                "current version and record the grant on it"
             )
 
 

@@ -141,6 +141,14 @@ class SqlCatalog:
         )
         return set((await self._conn.execute(query)).scalars())
 
+    async def reconsent_floors(self, notice_ids: Sequence[str]) -> dict[str, int]:
+        query = sa.select(_H.c.notice_id, _H.c.reconsent_floor).where(
+            _H.c.tenant_id == self._tenant,
+            _H.c.notice_id.in_(notice_ids),
+            _H.c.reconsent_floor.is_not(None),
+        )
+        return {row.notice_id: row.reconsent_floor for row in await self._conn.execute(query)}
+
     async def list_notices(
         self, notice_id: str | None, after: tuple[str, int] | None, limit: int
     ) -> list[Notice]:

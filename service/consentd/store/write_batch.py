@@ -51,6 +51,8 @@ async def read_parts(raw: Driver, parts: Sequence[PartQuery]) -> list[PartRead]:
                 part.keys[subject_id] = bytes(row["o_key"])
         else:
             part.versions[row["o_notice"]] = set(row["o_versions"])
+            if row["o_floor"] is not None:
+                part.floors[row["o_notice"]] = row["o_floor"]
     for part in read.values():  # a notice without versions has none to name
         for purpose in part.purposes.values():
             if purpose.notice_id is not None:

@@ -30,6 +30,7 @@ class PartRead:
     owners: dict[Digest, UUID]
     keys: dict[UUID, bytes] = field(default_factory=dict)
     versions: dict[str, set[int]] = field(default_factory=dict)
+    floors: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

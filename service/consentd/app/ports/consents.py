@@ -126,6 +126,10 @@ class CatalogRepository(Protocol):
 
     async def notice_versions(self, notice_id: str) -> set[int]: ...
 
+    async def reconsent_floors(self, notice_ids: Sequence[str]) -> dict[str, int]:
+        """The re-consent floor of each notice that has one (grants below it do not count)."""
+        ...
+
     async def list_notices(
         self, notice_id: str | None, after: tuple[str, int] | None, limit: int
     ) -> list[Notice]: ...

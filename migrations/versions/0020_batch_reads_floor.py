@@ -1,0 +1,86 @@
+"""A write batch's reads return each notice's re-consent floor beside its versions.
+
+Why: a grant recorded on a notice version below the floor (the version a re-consent asked for)
+was acknowledged and never counted (every check said DENY notice_outdated): the caller believed
+the person's consent recorded. Both write paths now refuse it (app/recording.require_notices);
+the grouped path reads the floor here, in the same round trip as the versions. Only the notices'
+row changes: consentd_batch_part's rows carry a NULL floor. The signature is 0018's; the result
+gains `o_floor`, so the function is dropped and created again.
+
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-12-05
+"""
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+
+from alembic import op
+
+revision: str = "0020"
+down_revision: str | None = "0019"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+SIGNATURE = "consentd_batch_reads(uuid[], int[], text[], int[], text[], bytea[])"
+
+READS = """
+CREATE FUNCTION consentd_batch_reads(
+    p_tenants uuid[], p_purpose_counts int[], p_purposes text[],
+    p_digest_counts int[], p_kinds text[], p_digests bytea[]
+)
+RETURNS TABLE (
+    o_tenant uuid, o_purpose purposes, o_kind text, o_digest bytea, o_subject uuid, o_key bytea,
+    o_notice text, o_versions int[], o_floor int
+)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  t int;
+  p int := 0;
+  d int := 0;
+BEGIN
+  FOR t IN 1 .. coalesce(array_length(p_tenants, 1), 0) LOOP
+    RETURN QUERY SELECT p_tenants[t], b.*, NULL::text, NULL::int[], NULL::int
+      FROM consentd_batch_part(
+        p_tenants[t], p_purposes[p + 1 : p + p_purpose_counts[t]],
+        p_kinds[d + 1 : d + p_digest_counts[t]], p_digests[d + 1 : d + p_digest_counts[t]]
+      ) AS b;
+    RETURN QUERY SELECT p_tenants[t], NULL::purposes, NULL::text, NULL::bytea, NULL::uuid,
+        NULL::bytea, n.notice_id, array_agg(n.version ORDER BY n.version), max(h.reconsent_floor)
+      FROM notices n
+      JOIN notice_heads h ON h.tenant_id = n.tenant_id AND h.notice_id = n.notice_id
+      WHERE n.tenant_id = p_tenants[t] AND n.notice_id IN (
+        SELECT u.notice_id FROM purposes u
+        WHERE u.tenant_id = p_tenants[t] AND u.purpose_id = ANY(p_purposes[p + 1 : p + p_purpose_counts[t]])
+      )
+      GROUP BY n.notice_id;
+    p := p + p_purpose_counts[t];
+    d := d + p_digest_counts[t];
+  END LOOP;
+END
+$$
+"""
+
+
+def _create(text: str) -> None:
+    op.execute(text)
+    op.execute(f"REVOKE ALL ON FUNCTION {SIGNATURE} FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION {SIGNATURE} TO consentd_app")
+
+
+def upgrade() -> None:
+    op.execute(f"DROP FUNCTION {SIGNATURE}")
+    _create(READS)
+
+
+def downgrade() -> None:
+    """0018's function again (its text, read from that migration's file)."""
+    path = Path(__file__).with_name("0018_batch_in_two_round_trips.py")
+    spec = importlib.util.spec_from_file_location("consentd_migration_0018", path)
+    assert spec is not None
+    assert spec.loader is not None
+    previous = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(previous)
+    op.execute(f"DROP FUNCTION {SIGNATURE}")
+    _create(previous.READS)
