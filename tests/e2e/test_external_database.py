@@ -61,6 +61,15 @@ async def test_migrate_and_admin_commands_use_the_owner_url(
     assert created.returncode == 0, created.stderr
     assert created.stdout.startswith("tenant acme ")
     assert created.stdout.strip().endswith(" controller")
+    # Again: the same role or none is the same tenant; another role is refused (it used to print
+    # the tenant as it stood, exit 0, and the operator believed it a processor).
+    for role in ((), ("--role", "controller")):
+        again = _run(env, "tenants", "create", "acme", *role)
+        assert (again.returncode, again.stdout) == (0, created.stdout), again.stderr
+    other = _run(env, "tenants", "create", "acme", "--role", "processor")
+    assert other.returncode != 0
+    assert "tenant 'acme' exists as a controller" in other.stderr
+    assert "Traceback" not in other.stderr
     issued = _run(env, "keys", "create", "acme", "--scope", "consent:write")
     assert issued.returncode == 0, issued.stderr
     assert "shown once" in issued.stderr

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from consentd.app.ports import AdminRepository, Clock
 from consentd.domain.catalog import check_text
-from consentd.domain.errors import InvalidInput, NotFound
+from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.keys import ApiKey, new_api_key
 from consentd.domain.model import ProcessingRole
 from consentd.domain.tenancy import Scope, StoredKey, Tenant, TokenIssuer
@@ -25,16 +25,26 @@ class AdminUseCases:
         self._clock = clock
 
     async def create_tenant(
-        self, slug: str, name: str = "", role: ProcessingRole = ProcessingRole.PROCESSOR
+        self, slug: str, name: str = "", role: ProcessingRole | None = None
     ) -> Tenant:
-        """Create a tenant (idempotent by slug). Raises InvalidInput for a bad slug."""
+        """Create a tenant (idempotent by slug; a new one is a processor unless `role` says).
+        Raises InvalidInput for a bad slug, FailedPrecondition when the tenant exists with
+        another role than the one asked (a role never changes: it decides whose notices and
+        purge rules apply)."""
         if not (1 <= len(slug) <= 63 and slug[0].isalpha() and set(slug) <= _SLUG_CHARS):
             raise InvalidInput(
                 "slug", "must be 1 to 63 of a-z, 0-9 and '-', starting with a letter"
             )
         # One line: it heads the tenant's mails (a line break in it broke every one of them).
-        tenant = Tenant(uuid4(), slug, check_text("name", name or slug, 200, one_line=True), role)
-        return await self._repo.create_tenant(tenant, self._clock())
+        asked = role or ProcessingRole.PROCESSOR
+        tenant = Tenant(uuid4(), slug, check_text("name", name or slug, 200, one_line=True), asked)
+        made = await self._repo.create_tenant(tenant, self._clock())
+        if role is not None and made.processing_role is not role:
+            raise FailedPrecondition(
+                f"tenant {slug!r} exists as a {made.processing_role.value}; a tenant's role "
+                "never changes"
+            )
+        return made
 
     async def tenant(self, slug: str) -> Tenant:
         found = await self._repo.tenant_by_slug(slug)

@@ -116,7 +116,9 @@ def admin_action(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
 
 async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
     if args.command == "tenants":
-        tenant = await admin.create_tenant(args.slug, args.name, ProcessingRole(args.role))
+        tenant = await admin.create_tenant(
+            args.slug, args.name, ProcessingRole(args.role) if args.role else None
+        )
         print(f"tenant {tenant.slug} {tenant.tenant_id} {tenant.processing_role.value}")
     elif args.command == "issuers":
         try:

@@ -41,7 +41,11 @@ def _tenants(commands: Commands) -> None:
     create = tenants.add_parser("create", help="create a tenant (idempotent)")
     create.add_argument("slug", help="a-z, 0-9 and '-', starting with a letter")
     create.add_argument("--name", default="")
-    create.add_argument("--role", choices=[r.value for r in ProcessingRole], default="processor")
+    create.add_argument(
+        "--role",
+        choices=[r.value for r in ProcessingRole],
+        help="processor (the default) or controller; an existing tenant's role never changes",
+    )
 
 
 def _keys(commands: Commands) -> None:
