@@ -12,9 +12,7 @@ Revises: 0019
 Create Date: 2026-12-05
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
 from alembic import op
 
@@ -63,6 +61,44 @@ $$
 """
 
 
+# 0018's function, for the downgrade (migrations state every function they create).
+PREVIOUS = """
+CREATE FUNCTION consentd_batch_reads(
+    p_tenants uuid[], p_purpose_counts int[], p_purposes text[],
+    p_digest_counts int[], p_kinds text[], p_digests bytea[]
+)
+RETURNS TABLE (
+    o_tenant uuid, o_purpose purposes, o_kind text, o_digest bytea, o_subject uuid, o_key bytea,
+    o_notice text, o_versions int[]
+)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  t int;
+  p int := 0;
+  d int := 0;
+BEGIN
+  FOR t IN 1 .. coalesce(array_length(p_tenants, 1), 0) LOOP
+    RETURN QUERY SELECT p_tenants[t], b.*, NULL::text, NULL::int[]
+      FROM consentd_batch_part(
+        p_tenants[t], p_purposes[p + 1 : p + p_purpose_counts[t]],
+        p_kinds[d + 1 : d + p_digest_counts[t]], p_digests[d + 1 : d + p_digest_counts[t]]
+      ) AS b;
+    RETURN QUERY SELECT p_tenants[t], NULL::purposes, NULL::text, NULL::bytea, NULL::uuid,
+        NULL::bytea, n.notice_id, array_agg(n.version ORDER BY n.version)
+      FROM notices n
+      WHERE n.tenant_id = p_tenants[t] AND n.notice_id IN (
+        SELECT u.notice_id FROM purposes u
+        WHERE u.tenant_id = p_tenants[t] AND u.purpose_id = ANY(p_purposes[p + 1 : p + p_purpose_counts[t]])
+      )
+      GROUP BY n.notice_id;
+    p := p + p_purpose_counts[t];
+    d := d + p_digest_counts[t];
+  END LOOP;
+END
+$$
+"""
+
+
 def _create(text: str) -> None:
     op.execute(text)
     op.execute(f"REVOKE ALL ON FUNCTION {SIGNATURE} FROM PUBLIC")
@@ -75,12 +111,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    """0018's function again (its text, read from that migration's file)."""
-    path = Path(__file__).with_name("0018_batch_in_two_round_trips.py")
-    spec = importlib.util.spec_from_file_location("consentd_migration_0018", path)
-    assert spec is not None
-    assert spec.loader is not None
-    previous = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(previous)
     op.execute(f"DROP FUNCTION {SIGNATURE}")
-    _create(previous.READS)
+    _create(PREVIOUS)

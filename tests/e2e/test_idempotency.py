@@ -309,3 +309,57 @@ async def test_wrong_codes_count_under_a_key(stubs: Stubs, channel: grpc.aio.Cha
     error = await fails(rights.ConfirmIdentity(wrong, metadata=_keyed(stubs, "same-try")))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "too many wrong codes" in str(error.details())
+
+
+async def test_an_erasure_leaves_no_answer_to_replay(
+    stubs: Stubs, channel: grpc.aio.Channel, app: App, tenant: Tenant
+) -> None:
+    """Answers stored for replay named the person after their erasure: a retry of the grant
+    got GRANTED with the subject id, a retry of the visitor's cookie choice its visitor id,
+    VALID (the probe found the e-mail's evidence in the cache). After EraseSubject, both keys
+    answer FAILED_PRECONDITION, write nothing, and no stored answer names the subject or the
+    visitor; another person's key still replays."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    granted = await _record(stubs, "grant-then-erased")
+    visitor = uuid4().hex
+    choice = cookies_pb2.RecordCookieChoiceRequest(
+        visitor_id=visitor,
+        method=cookies_pb2.COOKIE_CHOICE_METHOD_ACCEPT_ALL,
+        policy_revision=1,
+    )
+    await stubs.cookies.RecordCookieChoice(choice, metadata=_keyed(stubs, "visit-then-erased"))
+    await stubs.cookies.LinkVisitor(
+        cookies_pb2.LinkVisitorRequest(visitor_id=visitor, subject=by_email(EMAIL)),
+        metadata=stubs.metadata,
+    )
+    other = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email="someone-else@example.fr"),
+        choices=[grant(target("newsletter"))],
+        source=types_pb2.SOURCE_API,
+    )
+    kept = await stubs.consent.RecordConsent(other, metadata=_keyed(stubs, "another-person"))
+
+    erase = rights_pb2.EraseSubjectRequest(subject=by_email(EMAIL), actor="dpo")
+    await rights.EraseSubject(erase, metadata=stubs.metadata)
+    facts = await row_counts(app, tenant.tenant_id)
+    for retry in (
+        _record(stubs, "grant-then-erased"),
+        stubs.cookies.RecordCookieChoice(choice, metadata=_keyed(stubs, "visit-then-erased")),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await retry
+        assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert "was erased after it" in str(raised.value.details())
+    assert await row_counts(app, tenant.tenant_id) == facts
+    async with owner(app).connect() as conn:
+        stored = (
+            await conn.execute(
+                sa.select(idempotency_keys.c.response).where(
+                    idempotency_keys.c.tenant_id == tenant.tenant_id
+                )
+            )
+        ).scalars()
+        answers = list(stored)
+    assert not [a for a in answers if granted.subject_id.encode() in a or visitor.encode() in a]
+    again = await stubs.consent.RecordConsent(other, metadata=_keyed(stubs, "another-person"))
+    assert again == kept

@@ -23,6 +23,9 @@ from typing import Any
 KEEP = timedelta(hours=24)
 # What commit() is given when the use case gives no answer (a write without a key).
 NO_ANSWER: object = object()
+# What an erasure leaves of a stored answer that named the erased person (a replay would hand
+# their data back, or a retry revive a grant): the key answers FAILED_PRECONDITION instead.
+ERASED_ANSWER = b"\x00erased"
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,6 +206,7 @@ async def erase_subject(
     # cookie purge), with the visitors linked to the subject.
     cookie_counts, visitors = await uow.cookies.erase_subject(subject_id)
     await uow.cookie_purge.add_counts(cookie_counts)
+    await uow.rights.forget_replays([str(subject_id), *visitors])
     await uow.rights.destroy_key(subject_id)
     erased_at = await uow.rights.mark_erased(subject_id, now)
     kinds: dict[str, int] = {}
@@ -215,7 +216,7 @@ async def erase_subject(
         "identifiers_suppressed": kinds,
         "events_erased": [str(e.event_id) for e in erased_events],
         "cookie_choices_deleted": sum(cookie_counts.values()),
-        "cookie_visitors_deleted": visitors,
+        "cookie_visitors_deleted": len(visitors),
         "request_id": str(request_id) if request_id else None,
     }
     uow.audit.record(_subject_record(Action.SUBJECT_ERASED, subject_id, now, payload))

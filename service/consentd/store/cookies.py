@@ -247,23 +247,29 @@ class SqlCookies:
         )
         return result.rowcount
 
-    async def erase_subject(self, subject_id: UUID) -> tuple[MonthlyCounts, int]:
+    async def erase_subject(self, subject_id: UUID) -> tuple[MonthlyCounts, list[str]]:
         """Delete the subject's choices and its visitors (with their unlinked choices); returns
-        the deleted choices counted per (month recorded, method), and the visitors deleted."""
+        the deleted choices counted per (month recorded, method), and the visitor ids they and
+        the deleted visitors named."""
         visitors = sa.select(_V.c.visitor_id).where(
             _V.c.tenant_id == self._tenant, _V.c.subject_id == subject_id
         )
         month = sa.func.date_trunc("month", sa.func.timezone("UTC", _CH.c.recorded_at))
-        deleted = await self._conn.execute(
-            sa.delete(_CH)
-            .where(
-                _CH.c.tenant_id == self._tenant,
-                sa.or_(_CH.c.subject_id == subject_id, _CH.c.visitor_id.in_(visitors)),
+        deleted = (
+            await self._conn.execute(
+                sa.delete(_CH)
+                .where(
+                    _CH.c.tenant_id == self._tenant,
+                    sa.or_(_CH.c.subject_id == subject_id, _CH.c.visitor_id.in_(visitors)),
+                )
+                .returning(sa.cast(month, sa.Date), _CH.c.method, _CH.c.visitor_id)
             )
-            .returning(sa.cast(month, sa.Date), _CH.c.method)
-        )
-        counts = Counter((day, ChoiceMethod(method)) for day, method in deleted)
+        ).all()
+        counts = Counter((day, ChoiceMethod(method)) for day, method, _ in deleted)
         gone = await self._conn.execute(
-            sa.delete(_V).where(_V.c.tenant_id == self._tenant, _V.c.subject_id == subject_id)
+            sa.delete(_V)
+            .where(_V.c.tenant_id == self._tenant, _V.c.subject_id == subject_id)
+            .returning(_V.c.visitor_id)
         )
-        return counts, int(gone.rowcount)
+        named = {visitor for *_, visitor in deleted} | set(gone.scalars())
+        return counts, sorted(v for v in named if v)

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from consentd.app.idempotency import KEEP, IdempotencyKey, Replayed
-from consentd.domain.errors import InvalidInput
+from consentd.app.idempotency import ERASED_ANSWER, KEEP, IdempotencyKey, Replayed
+from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.store.tables import idempotency_keys
 
 _K = idempotency_keys
@@ -49,6 +49,10 @@ class SqlIdempotency:
         stored = (await self._conn.execute(sa.select(_K).where(*where))).mappings().one()
         if stored["method"] != key.method or stored["request_sha256"] != key.request_sha256:
             raise InvalidInput("idempotency-key", "was already used with a different request")
+        if stored["response"] == ERASED_ANSWER:
+            raise FailedPrecondition(
+                "the person this write named was erased after it: nothing is replayed or written"
+            )
         raise Replayed(stored["response"])
 
     async def complete(self, key: IdempotencyKey, response: bytes) -> None:

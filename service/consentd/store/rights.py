@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from consentd.app.idempotency import ERASED_ANSWER
 from consentd.app.ports import Digest
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import BlockKind, BlockRecord, ContactChange, StoredIdentifier
@@ -34,6 +35,11 @@ _H = contact_point_holdings
 
 # On every write's path (sealing identifiers and evidence): prepared plain SQL, as the other
 # hot statements (store/driver.py).
+_FORGET = """
+UPDATE idempotency_keys SET response = $3
+WHERE tenant_id = $1
+  AND EXISTS (SELECT FROM unnest($2::bytea[]) AS n WHERE position(n IN response) > 0)
+"""
 _FIND_KEY = "SELECT wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2"
 _STORE_KEY = """
 INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)
@@ -130,6 +136,14 @@ class SqlRights:
         return removed
 
     # Subjects ------------------------------------------------------------------------------
+
+    async def forget_replays(self, names: Sequence[str]) -> int:
+        # A scan of the tenant's replay cache (24 h of keyed writes); the answers are protobuf,
+        # whose strings are stored as their UTF-8 bytes. The keys stay, answering that the
+        # person was erased (a retry that ran again would write the person anew).
+        needles = [n.encode() for n in names]
+        gone = await self._raw.execute(_FORGET, self._tenant, needles, ERASED_ANSWER)
+        return int(gone.split()[-1])
 
     async def mark_erased(self, subject_id: UUID, now: datetime) -> datetime:
         """Stamp the erasure once; the time it was (first) erased."""

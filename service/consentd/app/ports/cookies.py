@@ -53,8 +53,9 @@ class CookieRepository(Protocol):
         """Attribute the visitor's choices that have no subject; returns how many."""
         ...
 
-    async def erase_subject(self, subject_id: UUID) -> tuple[MonthlyCounts, int]:
-        """Delete the subject's choices and visitors: (choices per month and method, visitors)."""
+    async def erase_subject(self, subject_id: UUID) -> tuple[MonthlyCounts, list[str]]:
+        """Delete the subject's choices and visitors: (choices per month and method, the visitor
+        ids they named)."""
         ...
 
 
