@@ -176,6 +176,11 @@ class DoubleOptIn:
             if confirmation is None or not await self._own(uow, principal, confirmation):
                 raise unknown_token()
             confirmation.check_usable(now)
+            # The subject's write lock before reading its facts and blocks: a withdrawal or an
+            # objection committed by another process meanwhile was not seen, and the grant
+            # written after it lifted it (a probe: 12 of 60 races ended ALLOW with 2 workers).
+            await uow.consents.lock_subject(confirmation.subject_id)
+            now = self._clock()
             if await _recipient_changed(uow, confirmation):
                 raise FailedPrecondition("the address this link went to was rectified since")
             events = await self._granted(uow, principal, confirmation, evidence, now)

@@ -215,9 +215,13 @@ class RightsRequestUseCases:
             if request.kind is RequestKind.ERASE:
                 await erase_subject(uow, request.subject_id, now, actor, request_id)
             elif request.kind is RequestKind.RESTRICT:
-                await block_subject(uow, request.subject_id, BlockKind.RESTRICTED, now, request_id)
+                await block_subject(
+                    uow, request.subject_id, BlockKind.RESTRICTED, self._clock, request_id
+                )
             elif request.kind is RequestKind.OBJECT:
-                await block_subject(uow, request.subject_id, BlockKind.OBJECTED, now, request_id)
+                await block_subject(
+                    uow, request.subject_id, BlockKind.OBJECTED, self._clock, request_id
+                )
             await self._save(uow, request, done, now)
         return done
 

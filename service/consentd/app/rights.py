@@ -95,10 +95,9 @@ class RightsUseCases:
         self, principal: Principal, selector: SubjectSelector, once: Once | None = None
     ) -> UUID:
         """Record an objection to processing for marketing. Raises NotFound."""
-        now = self._clock()
         async with self._uow(principal.tenant_id, once) as uow:
             subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
-            await block_subject(uow, subject_id, BlockKind.OBJECTED, now, None)
+            await block_subject(uow, subject_id, BlockKind.OBJECTED, self._clock, None)
             await uow.commit(subject_id)
         return subject_id
 
@@ -161,9 +160,13 @@ def _subject_record(
 
 
 async def block_subject(
-    uow: UnitOfWork, subject_id: UUID, kind: BlockKind, now: datetime, request_id: UUID | None
+    uow: UnitOfWork, subject_id: UUID, kind: BlockKind, clock: Clock, request_id: UUID | None
 ) -> None:
-    """Put a restriction or objection in force (audited unless it already was)."""
+    """Put a restriction or objection in force (audited unless it already was). The subject's
+    write lock first, and the block's time read once it is held: a grant committed while this
+    waited (a double opt-in confirmation) must be older than the block, or it lifts it."""
+    await uow.consents.lock_subject(subject_id)
+    now = clock()
     if await uow.rights.add_block(subject_id, kind, now, request_id):
         action = (
             Action.SUBJECT_RESTRICTED if kind is BlockKind.RESTRICTED else Action.SUBJECT_OBJECTED
