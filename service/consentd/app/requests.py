@@ -42,6 +42,9 @@ from consentd.domain.tenancy import Principal
 _REQUESTS = "rights_requests"
 _Move = Callable[[RightsRequest, datetime], RightsRequest]
 
+# The requests whose completion puts a block in force.
+_BLOCKS = {RequestKind.RESTRICT: BlockKind.RESTRICTED, RequestKind.OBJECT: BlockKind.OBJECTED}
+
 
 @dataclass(frozen=True, slots=True)
 class Submitted:
@@ -214,14 +217,8 @@ class RightsRequestUseCases:
             done = request.done(now, outcome)
             if request.kind is RequestKind.ERASE:
                 await erase_subject(uow, request.subject_id, now, actor, request_id)
-            elif request.kind is RequestKind.RESTRICT:
-                await block_subject(
-                    uow, request.subject_id, BlockKind.RESTRICTED, self._clock, request_id
-                )
-            elif request.kind is RequestKind.OBJECT:
-                await block_subject(
-                    uow, request.subject_id, BlockKind.OBJECTED, self._clock, request_id
-                )
+            elif (block := _BLOCKS.get(request.kind)) is not None:
+                await block_subject(uow, request.subject_id, block, self._clock, request_id)
             await self._save(uow, request, done, now)
         return done
 
