@@ -536,3 +536,24 @@ async def test_a_body_in_another_charset_than_utf8_is_a_415(
         headers = auth(page_key, **{"Content-Type": f"application/json;charset={charset}"})
         status, _, _ = await post(http_port, path, body, headers)
         assert status == 200, charset
+
+
+async def test_a_header_that_is_not_utf8_is_left_out_not_a_500(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """A header value in Latin-1 (a browser's fetch() allows it: a user agent, a note, a cookie
+    another page set) made connectrpc answer 500 "unknown" quoting the codec's error, over
+    Connect and gRPC-Web alike. The header is left out and the call is served."""
+    latin1 = {"X-Note": "caf\xe9", "User-Agent": "Navigateur \xe9t\xe9"}
+    path = f"{prefix(tenant)}{RECORD}"
+    body = json.dumps(record_body(uuid4().hex)).encode()
+    status, _, answer = await post(
+        http_port, path, body, {"Content-Type": "application/json", **auth(page_key, **latin1)}
+    )
+    assert status == 200, answer
+    assert json.loads(answer)["choice"]["visitorId"]
+    request = pb.GetCookieChoiceRequest(visitor_id=uuid4().hex).SerializeToString()
+    headers = auth(page_key, **{"Content-Type": GRPC_WEB, **latin1})
+    status, reply, data = await post(http_port, f"{prefix(tenant)}{GET}", frame(request), headers)
+    _, trailers = grpc_web_reply(reply, data)
+    assert (status, trailers["grpc-status"]) == (200, "0"), trailers

@@ -264,12 +264,14 @@ def _with_media_type(scope: Scope) -> Scope:
 
 
 def _without_malformed_headers(scope: Scope) -> tuple[Scope, InvalidInput | None]:
-    """The request without the headers of its protocol that are malformed, and the refusal of
-    the first one."""
+    """The request without the headers of its protocol that are malformed (and the refusal of
+    the first one) and without any header whose value is not UTF-8."""
     rules = (
         GRPC_WEB_HEADERS if is_grpc_web(header(scope, b"content-type") or "") else CONNECT_HEADERS
     )
-    headers = list(scope.get("headers", ()))
+    # A value that is not UTF-8 (a Latin-1 user agent, a cookie another site set) is dropped:
+    # connectrpc decodes every header as UTF-8 and answered 500 with the codec's error text.
+    headers = [(key, value) for key, value in scope.get("headers", ()) if _utf8(value)]
     refused: InvalidInput | None = None
     for rule in rules:
         values = [value.decode("latin-1") for key, value in headers if key == rule.name]
@@ -278,6 +280,12 @@ def _without_malformed_headers(scope: Scope) -> tuple[Scope, InvalidInput | None
         headers = [(key, value) for key, value in headers if key != rule.name]
         if refused is None:
             refused = InvalidInput(rule.name.decode(), rule.reason)
-    if refused is None:
-        return scope, None
     return {**scope, "headers": headers}, refused
+
+
+def _utf8(value: bytes) -> bool:
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
