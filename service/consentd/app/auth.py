@@ -28,9 +28,12 @@ TENANT_CLAIM = "tid"
 CACHE_SECONDS = 5.0
 CACHE_ENTRIES = 10_000
 REFUSED_SECONDS = 1.0
-# Look-ups of credentials not in the cache, per second, process-wide (no tenant is known yet to
-# rate-limit them): a flood of made-up keys is refused at this rate, not a query each, and leaves
-# the pool and the event loop to the known callers, whose credentials stay cached.
+# Look-ups of credentials not in the cache, per second: a flood of made-up keys is refused at
+# this rate, not a query each, and leaves the pool and the event loop to the known callers,
+# whose credentials stay cached. What is neither one of our keys nor a token naming a tenant is
+# refused without a look-up and spends nothing; the rest spend from the bucket of the tenant
+# they name when a credential of it was valid here once (a flood naming one tenant leaves the
+# others' new callers alone), from one shared bucket otherwise (made-up tenant ids).
 LOOKUPS_PER_SECOND = 100.0
 LOOKUP_BURST = 200.0
 # Fingerprints of credentials found valid once, at most (then forgotten all at once).
@@ -60,6 +63,7 @@ class CredentialAuthenticator:
         # Credentials that were valid once: looked up again when their cache entry expires
         # without waiting for the unknown ones' allowance (a flood keeps it empty).
         self._known: set[bytes] = set()
+        self._tenants: set[UUID] = set()  # tenants a credential was valid for (bucket keys)
         self._lookups = TokenBuckets(LOOKUPS_PER_SECOND, LOOKUP_BURST)
 
     async def authenticate(self, metadata: Mapping[str, str], *, fresh: bool = False) -> Principal:
@@ -79,7 +83,9 @@ class CredentialAuthenticator:
             if self._refused.get(fingerprint, 0.0) > now:
                 raise Unauthenticated()
             if fingerprint not in self._known:
-                self._lookups.take(message=LOOKUPS_EXHAUSTED)
+                claimed = _claimed_tenant(credential)
+                bucket = claimed if claimed in self._tenants else None
+                self._lookups.take(bucket, message=LOOKUPS_EXHAUSTED)
         try:
             if credential.startswith("ck_"):
                 principal, valid_until = await self._api_key(credential)
@@ -99,6 +105,7 @@ class CredentialAuthenticator:
         if len(self._known) >= KNOWN_ENTRIES:
             self._known.clear()
         self._known.add(fingerprint)
+        self._tenants.add(principal.tenant.tenant_id)
         return principal
 
     async def _api_key(self, credential: str) -> tuple[Principal, datetime | None]:
@@ -152,6 +159,17 @@ def _remember(cache: dict[bytes, V], fingerprint: bytes, value: V) -> None:
     if len(cache) >= CACHE_ENTRIES:
         cache.clear()
     cache[fingerprint] = value
+
+
+def _claimed_tenant(credential: str) -> UUID:
+    """The tenant a credential names, read without a look-up; Unauthenticated when it is
+    neither one of our API keys nor a portal token naming a tenant and an issuer."""
+    if credential.startswith("ck_"):
+        key = parse_api_key(credential)
+        if key is None:
+            raise Unauthenticated()
+        return key.tenant_id
+    return _tenant_and_issuer(_unverified_claims(credential))[0]
 
 
 def _unverified_claims(credential: str) -> dict[str, Any]:
