@@ -93,6 +93,9 @@ async def _supervise(settings: Settings, workers: int) -> int:
 # crash loop: a worker that cannot start) every worker is stopped and the supervisor exits 1.
 REPLACEMENTS = 5
 REPLACEMENT_WINDOW_SECONDS = 60.0
+# A worker's exit code for a configuration error (cli.main: a port taken, a bad setting): no
+# replacement would start either, so every worker is stopped and the supervisor exits with it.
+CONFIGURATION_ERROR = 2
 
 
 async def _watch(
@@ -101,19 +104,23 @@ async def _watch(
     stop: asyncio.Event,
 ) -> int:
     """Until SIGTERM, replacing a child that dies on its own (its port's other workers serve
-    meanwhile: one killed worker stopped the whole service); then SIGTERM to every child."""
+    meanwhile: one killed worker stopped the whole service); then SIGTERM to every child. 1
+    after a crash loop, 2 when a child refused its configuration, else 0."""
     loop = asyncio.get_running_loop()
     exits = [asyncio.create_task(c.wait()) for c in children]
     stopping = asyncio.create_task(stop.wait())
     replaced: list[float] = []
-    looping = False
-    while not stop.is_set() and not looping:
+    looping = refused = False
+    while not stop.is_set() and not looping and not refused:
         await asyncio.wait([stopping, *exits], return_when=asyncio.FIRST_COMPLETED)
         for index, ended in enumerate(exits):
             if stop.is_set() or not ended.done():
                 continue
             gone = children[index]
             log.error("worker_exited", pid=gone.pid, code=gone.returncode, index=index)
+            if gone.returncode == CONFIGURATION_ERROR:
+                refused = True
+                break
             now = loop.time()
             replaced = [t for t in replaced if now - t < REPLACEMENT_WINDOW_SECONDS]
             if len(replaced) >= REPLACEMENTS:
@@ -131,4 +138,4 @@ async def _watch(
     codes = await asyncio.gather(*exits)
     stopping.cancel()
     log.info("workers_stopped", codes=list(codes))
-    return 1 if looping else 0
+    return CONFIGURATION_ERROR if refused else 1 if looping else 0

@@ -259,11 +259,22 @@ def test_container_mode_refuses_to_start_without_a_database_url() -> None:
     assert "DATABASE_URL is required" in output
 
 
-@pytest.mark.parametrize("variable", ["CONSENTD_HTTP_ADDRESS", "CONSENTD_GRPC_ADDRESS"])
-def test_a_taken_port_is_a_configuration_error_not_a_traceback(variable: str) -> None:
+@pytest.mark.parametrize(
+    ("variable", "workers"),
+    [
+        ("CONSENTD_HTTP_ADDRESS", ()),
+        ("CONSENTD_GRPC_ADDRESS", ()),
+        ("CONSENTD_GRPC_ADDRESS", ("--workers", "2")),
+    ],
+)
+def test_a_taken_port_is_a_configuration_error_not_a_traceback(
+    variable: str, workers: tuple[str, ...]
+) -> None:
     """The browser or the gRPC port already taken: `serve` says which address and variable
     (exit 2), and stops the PostgreSQL it started; it used to die on an uncaught traceback
-    (grpc's RuntimeError for the gRPC port, found by a probe)."""
+    (grpc's RuntimeError for the gRPC port, found by a probe). With workers, the first one
+    refused stops them all at once (each was replaced five times, then the supervisor exited 1
+    as from a crash loop)."""
     data = _folder()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -278,13 +289,14 @@ def test_a_taken_port_is_a_configuration_error_not_a_traceback(variable: str) ->
             variable: address,
         }
         try:
-            code, output = _consentd(env, "serve")
+            code, output = _consentd(env, "serve", *workers)
         finally:
             running = _running_with(str(data))
             shutil.rmtree(data, ignore_errors=True)
     assert code == 2, output
     assert f"cannot listen on {address} ({variable})" in output
     assert "Traceback" not in output
+    assert "worker_replaced" not in output
     assert running == []
 
 
