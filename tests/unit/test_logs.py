@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Iterator
@@ -132,3 +133,22 @@ def test_an_answer_a_gone_client_could_not_get_is_not_an_error(
     assert [e["event"] for e in events] == [
         "Unexpected [KeyError] raised by servicer method [/a.B/C]"
     ]
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_a_cancelled_reads_connection_reset_is_not_an_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """asyncpg tells asyncio's exception handler when a connection comes back to its pool inside
+    a transaction (a read cancelled by its client): 163 error lines for as many cancelled calls
+    in a probe, for a rollback the pool does itself. Not written at INFO; the loop's other
+    errors are."""
+    configure_logging("info", "json")
+    capsys.readouterr()
+    loop = asyncio.get_running_loop()
+    loop.call_exception_handler(
+        {"message": "Resetting connection with an active transaction <asyncpg.Connection>"}
+    )
+    loop.call_exception_handler({"message": "Task was destroyed but it is pending!"})
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [e["event"] for e in events] == ["Task was destroyed but it is pending!"]
