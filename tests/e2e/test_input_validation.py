@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from typing import Any
+from uuid import uuid4
 
 import grpc
 import pytest
@@ -749,3 +750,34 @@ async def test_a_name_quoted_in_mails_is_one_line(stubs: Stubs, field: str, text
     await stubs.catalog.PutPurpose(
         catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=stubs.metadata
     )
+
+
+@pytest.mark.parametrize("text", ["ref-\u202e1234", "line\nbreak", "\ufeffbom"], ids=repr)
+async def test_evidence_shown_as_proof_is_one_line(
+    app: App, stubs: Stubs, tenant: Tenant, text: str
+) -> None:
+    """An evidence reference or user agent is shown as proof as stored: a bidi override, a line
+    break or a BOM was accepted (only NUL was refused, with the words "control characters") and
+    returned as given by ExportSubject. Each is refused naming the field, on RecordConsent and
+    RecordCookieChoice, and nothing is stored."""
+    await put_purpose(stubs, "newsletter")
+    before = await row_counts(app, tenant.tenant_id)
+    for field in ("reference", "user_agent"):
+        recorded = consent_pb2.RecordConsentRequest(
+            subject=SOMEONE,
+            choices=[grant(target("newsletter"))],
+            source=types_pb2.SOURCE_API,
+            evidence=types_pb2.Evidence(**{field: text}),
+        )
+        message = await _invalid(
+            stubs.consent.RecordConsent(recorded, metadata=stubs.metadata), f"evidence.{field}"
+        )
+        assert "one line" in message or "U+" in message
+    choice = cookies_pb2.RecordCookieChoiceRequest(
+        visitor_id=uuid4().hex,
+        method=cookies_pb2.COOKIE_CHOICE_METHOD_ACCEPT_ALL,
+        policy_revision=1,
+        user_agent=text,
+    )
+    await _invalid(stubs.cookies.RecordCookieChoice(choice, metadata=stubs.metadata), "user_agent")
+    assert await row_counts(app, tenant.tenant_id) == before

@@ -180,9 +180,12 @@ def evidence_in(message: pb.Evidence, field: str) -> Evidence:
     ip_address = check_text(f"{field}.ip_address", message.ip_address, 64)
     return Evidence(
         ip_address=str(check_ip_address(f"{field}.ip_address", ip_address)) if ip_address else "",
-        user_agent=check_text(f"{field}.user_agent", message.user_agent, MAX_EVIDENCE),
+        # One line, no bidi or zero-width characters: shown as proof as they are stored.
+        user_agent=check_text(
+            f"{field}.user_agent", message.user_agent, MAX_EVIDENCE, one_line=True
+        ),
         reference=without_emails(
-            check_text(f"{field}.reference", message.reference, MAX_REFERENCE)
+            check_text(f"{field}.reference", message.reference, MAX_REFERENCE, one_line=True)
         ),
     )
 

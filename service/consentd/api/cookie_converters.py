@@ -68,7 +68,7 @@ def record_in(request: pb.RecordCookieChoiceRequest, phone_region: str) -> Recor
         gpc=request.gpc,
         tcf_string=tcf,
         page_url=check_page_url(request.page_url),
-        user_agent=check_text("user_agent", request.user_agent, MAX_USER_AGENT),
+        user_agent=check_text("user_agent", request.user_agent, MAX_USER_AGENT, one_line=True),
         ip_network=truncate_ip(request.ip_address) if request.ip_address else "",
         expires_at=time_in(request.expires_at, "expires_at")
         if request.HasField("expires_at")
