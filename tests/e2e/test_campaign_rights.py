@@ -138,6 +138,20 @@ async def test_an_erased_persons_past_names_no_subject(
     assert (ana.decision, ana.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
     assert ana.subject_id
 
+    # She comes back and grants again: a new subject holds the address, and a check now names
+    # it (the contract: empty only for an unknown subject; it was empty on every path), while
+    # her past as_of before the erasure still names nobody.
+    again = await record(
+        stubs, types_pb2.SubjectIdentity(email="bea@example.fr"), grant(NEWSLETTER)
+    )
+    now = campaign_pb2.BatchCheckConsentRequest(target=NEWSLETTER, recipients=[_ref("bea")])
+    for answer in (
+        await check(stubs, _ref("bea"), NEWSLETTER),
+        (await campaign.BatchCheckConsent(now, metadata=stubs.metadata)).answers[0],
+    ):
+        assert (answer.decision, answer.subject_id) == (ALLOW, again.subject_id)
+    assert (await check(stubs, _ref("bea"), NEWSLETTER, before)).subject_id == ""
+
 
 async def test_stream_denies_erased_restricted_and_objected(
     app: App, stubs: Stubs, tenant: Tenant, campaign: Campaign

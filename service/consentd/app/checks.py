@@ -103,8 +103,10 @@ class Checker:
             # An erased person's past is still answered (`as_of` before the erasure proves what
             # a send then relied on, docs/contact-points.md), but never with their subject id
             # to whoever named a contact point: it led to the whole pseudonymous record
-            # (ExportSubject) that the erasure unlinked from their addresses.
-            erased = any(b.kind is BlockKind.ERASED for b in row.blocks)
+            # (ExportSubject) that the erasure unlinked from their addresses. The holder at `at`
+            # is the one erased when an erasure of the contact point came after `at`; one that
+            # came before left it to a new holder (granted again since), who is named.
+            erased = any(b.kind is BlockKind.ERASED and b.since > at for b in row.blocks)
             subject_id = None if erased and not isinstance(key, UUID) else row.subject_id
             try:
                 ruling = decide_contact_point(
