@@ -215,6 +215,28 @@ async def test_a_link_to_an_address_rectified_since_confirms_nothing(
     assert (pending.decision, pending.reason) == (DENY, PENDING)
 
 
+async def test_a_link_to_a_person_erased_since_is_refused(
+    mailing: Stubs, mail: tuple[Mailbox, int], mailing_channel: grpc.aio.Channel
+) -> None:
+    """Pending grant, then the person erased, then the link followed: it answered OK with the
+    erased person's subject id and no events. FAILED_PRECONDITION saying so, no id, nothing
+    written; the address stays DENY erased."""
+    await _confirmed_purpose(mailing)
+    address, to = _address(), target("newsletter")
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
+    (message,) = await mail[0].wait_for(address)
+    await rights_pb2_grpc.RightsServiceStub(mailing_channel).EraseSubject(
+        rights_pb2.EraseSubjectRequest(subject=by_email(address), actor="dpo"),
+        metadata=mailing.metadata,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _confirm(mailing, token_of(message))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert refused.value.details() == "the person this link was sent to was erased since"
+    erased = await check(mailing, by_email(address), to)
+    assert (erased.decision, erased.reason) == (DENY, consent_pb2.REASON_ERASED)
+
+
 async def test_an_older_link_after_a_newer_one_was_sent_says_so(
     mailing: Stubs, mail: tuple[Mailbox, int]
 ) -> None:

@@ -1,5 +1,6 @@
 """Double opt-in: grants on a purpose that requires confirmation are recorded pending, a
-single-use token goes to the person's email address, and confirming it records the grants.
+single-use token goes to the person's email address, and confirming it records the grants
+(not for a person erased or an address rectified since, nor over a no said since).
 
 The pending event is an ordinary consent event in state `pending`, so every check path (unary,
 batch, stream, as_of) answers DENY `pending_confirmation` from the latest fact without a rule of
@@ -176,13 +177,11 @@ class DoubleOptIn:
             if confirmation is None or not await self._own(uow, principal, confirmation):
                 raise unknown_token()
             confirmation.check_usable(now)
-            # The subject's write lock before reading its facts and blocks: a withdrawal or an
-            # objection committed by another process meanwhile was not seen, and the grant
-            # written after it lifted it (a probe: 12 of 60 races ended ALLOW with 2 workers).
+            # The subject's lock before its facts and blocks are read: a no another process
+            # committed meanwhile was not seen, and the grant lifted it (2 workers, 12 in 60).
             await uow.consents.lock_subject(confirmation.subject_id)
             now = self._clock()
-            if await _recipient_changed(uow, confirmation):
-                raise FailedPrecondition("the address this link went to was rectified since")
+            await _refuse_if_changed(uow, confirmation)
             events = await self._granted(uow, principal, confirmation, evidence, now)
             written = await uow.consents.append(events, now) if events else []
             await uow.confirmations.confirmed(confirmation.confirmation_id, now)
@@ -244,19 +243,23 @@ class DoubleOptIn:
         ]
 
 
+async def _refuse_if_changed(uow: UnitOfWork, confirmation: Confirmation) -> None:
+    """FailedPrecondition for a person erased since (it answered OK with their id) or an e-mail
+    address rectified since the link went to it (the link proves the old mailbox only)."""
+    if await uow.rights.erased_at(confirmation.subject_id) is not None:
+        raise FailedPrecondition("the person this link was sent to was erased since")
+    since, email = confirmation.created_at, IdentifierKind.EMAIL
+    history = await uow.rights.contact_history(confirmation.subject_id)
+    if any(c.kind is email and c.action == "removed" and c.changed_at > since for c in history):
+        raise FailedPrecondition("the address this link went to was rectified since")
+
+
 async def _said_no_since(uow: UnitOfWork, confirmation: Confirmation) -> bool:
     """An objection or suppression in force made after the request: a link mailed before that
     no must not lift it, as a later grant would (domain/decision.py)."""
     since, nos = confirmation.created_at, (BlockKind.OBJECTED, BlockKind.SUPPRESSED)
     blocks = await uow.rights.block_history(confirmation.subject_id)
     return any(b.kind in nos and b.lifted_at is None and b.since > since for b in blocks)
-
-
-async def _recipient_changed(uow: UnitOfWork, confirmation: Confirmation) -> bool:
-    """The e-mail address the link went to rectified since: it proves the old mailbox only."""
-    since, email = confirmation.created_at, IdentifierKind.EMAIL
-    history = await uow.rights.contact_history(confirmation.subject_id)
-    return any(c.kind is email and c.action == "removed" and c.changed_at > since for c in history)
 
 
 def _audited(
@@ -289,9 +292,7 @@ def _audited(
 
 async def _notice_language(uow: UnitOfWork, event: ConsentEvent) -> str | None:
     """The language of the notice version the person was shown, if any."""
-    if event.notice_id is None:
-        return None
-    notices = await uow.catalog.list_notices(event.notice_id, None, 500)
+    notices = await uow.catalog.list_notices(event.notice_id, None, 500) if event.notice_id else []
     return next((n.language for n in notices if n.version == event.notice_version), None)
 
 
