@@ -52,7 +52,14 @@ try {
     return state();
   }
 
-  say("first-visit", await load());
+  // How "accept all" and "refuse all" look: refusing must be as easy as accepting (CNIL).
+  const look = (id) =>
+    page.$eval(id, (button) => {
+      const style = getComputedStyle(button);
+      const box = button.getBoundingClientRect();
+      return [style.backgroundColor, style.color, style.fontWeight, style.borderColor, box.height];
+    });
+  say("first-visit", { ...(await load()), accept: await look("#accept-all"), refuse: await look("#refuse-all") });
   await page.screenshot({ path: `${shots}/1-banner.png` });
   await page.click("#accept-all");
   say("accepted", await settle("VALID"));

@@ -112,10 +112,13 @@ async def test_banner_records_choices_and_comes_back_only_after_expiry(
     browser: Driver, stubs: Stubs, clock: TestClock
 ) -> None:
     """Accept all in the browser is stored for 12 months and hides the banner on reload; past
-    the expiry the banner is back; refuse all is stored for 6 months; custom keeps analytics."""
+    the expiry the banner is back; refuse all is stored for 6 months; custom keeps analytics.
+    "Tout refuser" looks as "Tout accepter" does (colours, weight, size: the CNIL asks for
+    refusing to be as easy; it was an outline beside a filled button)."""
     clock.pinned = T0
     first = await browser.step("first-visit")
     assert (first["status"], first["banner"]) == ("NONE", True)
+    assert first["refuse"] == first["accept"]
     visitor = first["visitor"]
 
     accepted = await browser.step("accepted")
