@@ -17,7 +17,7 @@ from uuid import uuid4
 import sqlalchemy as sa
 
 from consentd.app.commands import CheckConsent
-from consentd.app.importing import ImportFile, NewSubject, StagedEvent
+from consentd.app.ports.imports import ImportFile, NewSubject, StagedEvent
 from consentd.bootstrap import App
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import (

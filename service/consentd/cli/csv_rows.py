@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from consentd.app.importing import ImportRow as Row
+from consentd.app.ports.imports import ImportRow as Row
 from consentd.domain.canonical import EARLIEST
 from consentd.domain.cookies import without_emails
 from consentd.domain.errors import InvalidInput

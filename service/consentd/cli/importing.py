@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
-from consentd.app.importing import ImportCheckpoint, ImportFile, ImportRow
+from consentd.app.ports.imports import ImportCheckpoint, ImportFile, ImportRow
 from consentd.bootstrap import App, utc_now
 from consentd.cli.csv_rows import RowError, against, file_digest, iter_rows
 from consentd.cli.progress import Progress

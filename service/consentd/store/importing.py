@@ -20,8 +20,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from consentd.app.importing import ImportCheckpoint, ImportFile, NewSubject, StagedEvent
 from consentd.app.ports import ChangeSignal, Digest, UnitOfWorkFactory
+from consentd.app.ports.imports import ImportCheckpoint, ImportFile, NewSubject, StagedEvent
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import Purpose
 from consentd.store.consents import _LOCK_SUBJECTS

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from consentd.app.importing import ImportCheckpoint
+from consentd.app.ports.imports import ImportCheckpoint
 from consentd.store.tables import consent_imports
 
 _I = consent_imports
