@@ -526,3 +526,36 @@ async def test_two_imports_of_one_file_at_once_import_each_row_once(
     assert f"{total} imported, 0 superseded, through line {total + 1}" in rerun.stdout
     verify = await _verify(env, tenant.slug)
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+async def test_rows_decided_before_an_erasure_do_not_bring_the_person_back(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """An old CRM file naming a person erased since made a new subject with their address
+    sealed (ExportSubject showed it in clear) and their old grants on record. Rows decided
+    before the erasure are superseded and make no subject; another person's row is imported."""
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("gone@example.com"), targets=(NEWSLETTER,))
+    await app.rights.erase(principal(tenant), email("gone@example.com"), "dpo")
+    subjects = "SELECT count(*) FROM subjects WHERE tenant_id = :t"
+    linked = "SELECT count(*) FROM subject_identifiers WHERE tenant_id = :t"
+    before = await _count(app, tenant, subjects), await _count(app, tenant, linked)
+    rows = [
+        "gone@example.com,newsletter,email,granted,2025-01-02T10:00:00Z,,form-1",
+        "Gone@Example.com,offers,sms,granted,2025-03-02T10:00:00Z,,",
+        "kept@example.com,newsletter,email,granted,2025-01-02T10:00:00Z,,",
+    ]
+    path = tmp_path / "old-crm.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "1 imported, 2 superseded" in done.stdout
+    assert (await _count(app, tenant, subjects), await _count(app, tenant, linked)) == (
+        before[0] + 1,
+        before[1] + 1,
+    )
+    assert await _state(app, tenant, "kept@example.com") == {"newsletter": ConsentState.GRANTED}
+    check = await app.consents.check_consent(
+        principal(tenant), CheckConsent(email("gone@example.com"), NEWSLETTER)
+    )
+    assert check.verdict.decision is Decision.DENY

@@ -128,6 +128,7 @@ class ConsentImports:
             events = [
                 _staged(row, subject, job.purposes)
                 for row, subject in zip(batch, subjects, strict=True)
+                if subject is not None
             ]
             imported = await tx.apply(events, job.actor, job.role, now)
             before = await prior
@@ -144,11 +145,23 @@ class ConsentImports:
 
     async def _subjects(
         self, tx: ImportBatch, tenant: UUID, batch: list[ImportRow], now: datetime
-    ) -> list[UUID]:
+    ) -> list[UUID | None]:
         """The subject of each row, new ones made (a key each, the value sealed under it, as
-        SubjectResolver does for one request)."""
+        SubjectResolver does for one request); None for a row decided before its contact point
+        was erased: an old CRM file brought the erased person back, their address sealed and
+        exported again, their grants on record (the erasure stands; a later row is the person
+        come back)."""
         digests = [self._hasher.digest(tenant, row.identifier) for row in batch]
         named = {digest: row.identifier for digest, row in zip(digests, batch, strict=True)}
+        erased = {
+            d: at
+            for (_, d), at in (await tx.erased([(i.kind, d) for d, i in named.items()])).items()
+        }
+        wanted = [
+            d if d not in erased or row.recorded_at > erased[d] else None
+            for d, row in zip(digests, batch, strict=True)
+        ]
+        named = {d: named[d] for d in wanted if d is not None}
         owners = await tx.owners([(i.kind, d) for d, i in named.items()])
         known = {digest: subject for (_, digest), subject in owners.items()}
         fresh: list[NewSubject] = []
@@ -163,7 +176,7 @@ class ConsentImports:
             known.update((s.digest[1], s.subject_id) for s in fresh)
             taken = await tx.add_subjects(fresh, now)
             known.update((digest, subject) for (_, digest), subject in taken.items())
-        return [known[digest] for digest in digests]
+        return [known[digest] if digest is not None else None for digest in wanted]
 
 
 # Batches written at once, each in its own transaction on its own connection: while

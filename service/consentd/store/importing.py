@@ -4,10 +4,9 @@ Rows are streamed with COPY into a temporary staging table (one per connection, 
 each commit), then applied with set-based statements: the events not superseded appended in
 file order, the projection of the latest event per key, each event's log entry queued in the
 writers' format (0009's functions): the sequencer gives them log entries and feed positions.
-New subjects are made as grouped writes make them (store/subjects.py CREATE_LINKED: subject,
-key, identifier and its holding in one statement). The batch's subjects are locked before the
-apply (store/consents.py's advisory lock) as every writer does, but for those it made itself.
-"""
+New subjects are made as grouped writes make them (store/subjects.py CREATE_LINKED). The
+batch's subjects are locked before the apply (store/consents.py's advisory lock) as every writer
+does, but for those it made itself."""
 
 from __future__ import annotations
 
@@ -27,6 +26,7 @@ from consentd.domain.model import Purpose
 from consentd.store.consents import _LOCK_SUBJECTS
 from consentd.store.driver import driver_of
 from consentd.store.imports import advance, claim
+from consentd.store.rights import erasures
 from consentd.store.subjects import _OWNERS, CREATE_LINKED
 from consentd.store.uow import enter_tenant
 
@@ -180,6 +180,9 @@ class SqlImportBatch:
             await prior.reached(prior.linked)
             await prior.settled({digest for _, digest in digests})
         return await self._owners(digests)
+
+    async def erased(self, digests: Sequence[Digest]) -> dict[Digest, datetime]:
+        return await erasures(self._raw, self._tenant, digests)
 
     async def _owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]:
         if not digests:

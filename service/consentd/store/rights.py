@@ -40,6 +40,10 @@ UPDATE idempotency_keys SET response = $3
 WHERE tenant_id = $1
   AND EXISTS (SELECT FROM unnest($2::bytea[]) AS n WHERE position(n IN response) > 0)
 """
+_ERASED = """
+SELECT kind, digest, created_at FROM suppressions WHERE tenant_id = $1 AND reason = 'erased'
+AND (kind, digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
+"""
 _FIND_KEY = "SELECT wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2"
 _STORE_KEY = """
 INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)
@@ -272,3 +276,12 @@ class SqlRights:
             )
             for m in (await self._conn.execute(query)).mappings()
         ]
+
+
+async def erasures(
+    raw: Driver, tenant_id: UUID, digests: Sequence[Digest]
+) -> dict[Digest, datetime]:
+    """When each of the contact points that were erased was (its suppression's time)."""
+    kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
+    rows = await raw.fetch(_ERASED, tenant_id, kinds, values) if digests else []
+    return {(IdentifierKind(m["kind"]), bytes(m["digest"])): m["created_at"] for m in rows}

@@ -74,6 +74,10 @@ class ImportBatch(Protocol):
 
     async def owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]: ...
 
+    async def erased(self, digests: Sequence[Digest]) -> dict[Digest, datetime]:
+        """When each of the digests that were erased was (their suppression's time)."""
+        ...
+
     async def add_subjects(
         self, subjects: Sequence[NewSubject], at: datetime
     ) -> dict[Digest, UUID]:
