@@ -21,7 +21,7 @@ from consentd.domain.canonical import stamp
 from consentd.domain.tenancy import Scope
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from consentd.postgres.host import default_data_dir
-from consentd.postgres.watch import keep_running
+from consentd.postgres.watch import keep_attached, keep_running
 from consentd.serving import serve_until_signalled, stop_on_signals
 from consentd.store.database import (
     check_runtime_role,
@@ -126,11 +126,8 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
     if started:
         await asyncio.to_thread(embedded.start)
     failures: list[str] = []
-    watching = (
-        asyncio.create_task(keep_running(embedded, failures, POSTGRES_WATCH_SECONDS))
-        if started
-        else None
-    )
+    watch = keep_running if started else keep_attached
+    watching = asyncio.create_task(watch(embedded, failures, POSTGRES_WATCH_SECONDS))
     try:
         await asyncio.to_thread(embedded.create_database, "consentd")
         owner = embedded.url("consentd")
@@ -146,11 +143,10 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
         )  # fmt: skip
         yield Database(runtime, owner, key, audit_key, home, failures)
     finally:
-        if watching is not None:
-            watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watching
-        if started:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+        if started or embedded.pid is not None:  # started, or taken over (keep_attached)
             # Its shutdown checkpoint gets the grace again (5 s at least); frozen or stuck, it is
             # killed then, and its next start recovers from the WAL (nothing committed is lost).
             bound = max(settings.shutdown_grace_seconds, 5.0)

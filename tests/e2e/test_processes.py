@@ -183,6 +183,51 @@ async def test_serve_with_workers_starts_one_postgres_and_stops_everything_on_si
         shutil.rmtree(data, ignore_errors=True)
 
 
+async def test_a_serve_attached_to_another_process_postgres_takes_it_over_when_it_stops() -> None:
+    """A second `serve` on one data dir (or one started while an import ran the embedded
+    PostgreSQL) attaches to the cluster the other process started; when that process stopped
+    it, the attached serve stayed NOT_SERVING for good, never restarting it nor exiting. Now it
+    starts the cluster itself on the same port and serves again; its SIGTERM stops it."""
+    data = _folder()
+    first, second = _free_port(), _free_port()
+
+    def env(port: int) -> dict[str, str]:
+        return {
+            **os.environ,
+            "CONSENTD_DATA_DIR": str(data),
+            "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+            "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
+            "CONSENTD_METRICS_ADDRESS": "off",
+            "CONSENTD_LOG_FORMAT": "json",
+        }
+
+    try:
+        async with _server(env(first)) as owner:
+            await _serving(first, owner, within=90)
+            async with _server(env(second)) as attached:
+                assert attached.stderr is not None
+                lines: list[str] = []
+                reading = asyncio.create_task(_collect(attached.stderr, lines))
+                await _serving(second, attached)
+                owner.send_signal(signal.SIGTERM)
+                assert await asyncio.wait_for(owner.wait(), 60) == 0
+                for _ in range(150):  # taken over within a few seconds; 30 s at most
+                    if any('"event":"embedded_postgres_taken_over"' in line for line in lines):
+                        break
+                    assert attached.returncode is None, lines[-20:]
+                    await asyncio.sleep(0.2)
+                await _serving(second, attached, within=30)
+                attached.send_signal(signal.SIGTERM)
+                assert await asyncio.wait_for(attached.wait(), 60) == 0
+                await asyncio.wait_for(reading, 30)
+        log = "".join(lines)
+        assert '"started":false' in log
+        assert '"event":"embedded_postgres_stopped"' in log
+        assert _running_with(str(data)) == [], "a process still uses the data folder"
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def _folder() -> Path:
     data = Path(tempfile.mkdtemp(prefix="consentd-workers-"))
     data.chmod(0o711)

@@ -1,5 +1,6 @@
-"""Watching the embedded PostgreSQL that serve started: restarted on its port when it exits on
-its own, and serve stopped (exit 1) when it cannot be."""
+"""Watching the embedded PostgreSQL: the one serve started is restarted on its port when it
+exits on its own, and serve stopped (exit 1) when it cannot be; the one another consentd
+process started (serve attached to it) is started here when that process stops it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import asyncio
 import contextlib
 import os
 import signal
+from pathlib import Path
 
 import structlog
 
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from consentd.postgres.host import pid_alive
 
 log = structlog.get_logger("consentd.postgres")
 
@@ -39,6 +42,40 @@ async def keep_running(embedded: EmbeddedPostgres, failures: list[str], every: f
             # Killed again during its recovery, or a resource freed meanwhile: once more.
             log.warning("embedded_postgres_restart_retried", error=failed, attempt=attempt)
             await asyncio.sleep(RESTART_PAUSE_SECONDS)
+
+
+async def keep_attached(embedded: EmbeddedPostgres, failures: list[str], every: float) -> None:
+    """Serve attached to the cluster another consentd process runs in its data dir (an import,
+    another serve): when that process stops it, start it here on the same port and watch it
+    as keep_running does; attach again when yet another process started it first; else stop
+    (exit 1). A serve attached to an import's cluster stayed NOT_SERVING for good after it."""
+    owner = _postmaster(embedded.data_dir)
+    while True:
+        await asyncio.sleep(every)
+        if owner is not None and pid_alive(owner, embedded.data_dir):
+            continue
+        log.warning("embedded_postgres_owner_stopped", pid=owner)
+        failed = await _restarted(embedded)
+        if failed is None:
+            log.warning("embedded_postgres_taken_over", port=embedded.port)
+            await keep_running(embedded, failures, every)
+            return
+        if embedded.attach():
+            owner = _postmaster(embedded.data_dir)
+            continue
+        failures.append(failed)
+        log.error("embedded_postgres_restart_failed", error=failed)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+
+
+def _postmaster(data_dir: Path) -> int | None:
+    """The pid in the data dir's postmaster.pid, if any."""
+    try:
+        first = (data_dir / "postmaster.pid").read_text().split("\n", 1)[0].strip()
+    except OSError:
+        return None
+    return int(first) if first.isdigit() else None
 
 
 # A restart that fails is tried again (killed again while recovering, a full disk freed) before
