@@ -6,13 +6,19 @@ share a transaction (GROUP); when that fails, each is drained alone."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+import pytest
+import structlog
+
 from consentd.app.ports import Integrated
 from consentd.jobs.sequencer import GROUP, PARALLEL, Sequencer
+from consentd.logs import configure_logging
 from consentd.store.database import remaining_milliseconds, set_call_deadline
 
 
@@ -164,3 +170,42 @@ async def test_a_sweep_whose_group_fails_drains_each_tenant_alone() -> None:
     assert not any(store.queued.values())
     assert store.most_of_one == 1
     await sequencer.aclose()
+
+
+class DownStore(SlowStore):
+    """The database gone: every look at the queues fails until `down` is cleared."""
+
+    def __init__(self) -> None:
+        super().__init__([], 0)
+        self.down = True
+
+    async def queued_tenants(self) -> list[UUID]:
+        if self.down:
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+        return []
+
+
+async def test_a_sweep_failing_in_a_row_logs_its_traceback_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With the database down the sweep fails every half second, each a warning with a
+    traceback (a probe: 417 KB in 35 s, 1 GB a day). The first failure is logged with it, the
+    next ones not within QUIET_SECONDS; a sweep that succeeds again says so once."""
+    saved = structlog.get_config()
+    try:
+        configure_logging("info", "json")
+        capsys.readouterr()
+        store = DownStore()
+        sequencer = Sequencer(store, lambda: datetime.now(UTC), Feed(), batch=5)
+        sweeping = asyncio.create_task(sequencer.sweep_periodically(0.01))
+        await asyncio.sleep(0.3)  # some 30 sweeps
+        store.down = False
+        await asyncio.sleep(0.1)
+        sweeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeping
+    finally:
+        structlog.configure(**saved)
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [e["event"] for e in events] == ["sequencer_sweep_failed", "sequencer_recovered"]
+    assert "ConnectionRefusedError" in events[0]["exception"]

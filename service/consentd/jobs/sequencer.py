@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import sys
+import time
 from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
@@ -37,6 +39,33 @@ PARALLEL = 4
 # Tenants woken together are integrated in one transaction, up to GROUP of them: writes spread
 # over many tenants woke a pass per write, each with its own commit.
 GROUP = 8
+# A failure that repeats (the database down: a sweep every half second wrote a traceback each,
+# 1 GB a day) is logged with its traceback once, then by its kind once a minute, until a sweep
+# succeeds (`sequencer_recovered`).
+QUIET_SECONDS = 60.0
+
+
+class _Failures:
+    """Failures in a row, logged as QUIET_SECONDS says. Call failed() inside `except`."""
+
+    def __init__(self) -> None:
+        self._since: float | None = None
+        self._said = 0.0
+
+    def failed(self, event: str, **fields: object) -> None:
+        now = time.monotonic()
+        if self._since is None:
+            self._since = self._said = now
+            log.error(event, exc_info=True, **fields)
+        elif now - self._said >= QUIET_SECONDS:
+            self._said = now
+            kind = type(sys.exc_info()[1]).__name__
+            log.warning(event, error=kind, failing_seconds=round(now - self._since), **fields)
+
+    def recovered(self) -> None:
+        if self._since is not None:
+            log.info("sequencer_recovered", failed_seconds=round(time.monotonic() - self._since))
+            self._since = None
 
 
 class Sequencer:
@@ -60,6 +89,7 @@ class Sequencer:
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
+        self._failures = _Failures()
 
     def changed(self, tenant_id: UUID) -> None:
         """A transaction of `tenant_id` that queued entries committed."""
@@ -103,13 +133,13 @@ class Sequencer:
                         self._woken.add(tenant_id)
                         self._wake.set()
                 return
-            except Exception:
-                log.warning("sequencer_group_failed", tenants=len(tenants), exc_info=True)
+            except Exception:  # noqa: BLE001 - logged (_Failures); each tenant alone next
+                self._failures.failed("sequencer_group_failed", tenants=len(tenants))
         for tenant_id in tenants:
             try:
                 await self.drain(tenant_id)
-            except Exception:  # the sweep retries; never let the task die
-                log.exception("sequencer_pass_failed", tenant=str(tenant_id))
+            except Exception:  # noqa: BLE001 - logged (_Failures); the sweep retries
+                self._failures.failed("sequencer_pass_failed", tenant=str(tenant_id))
 
     async def _together(self, tenants: list[UUID]) -> dict[UUID, Integrated]:
         async with contextlib.AsyncExitStack() as held:
@@ -169,8 +199,9 @@ class Sequencer:
         while True:
             try:
                 await self.sweep()
-            except Exception:
-                log.exception("sequencer_sweep_failed")
+                self._failures.recovered()
+            except Exception:  # noqa: BLE001 - logged (_Failures); never let the task die
+                self._failures.failed("sequencer_sweep_failed")
             await asyncio.sleep(seconds)
 
     async def aclose(self) -> None:
