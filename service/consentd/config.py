@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -84,8 +85,8 @@ class Settings:
         """Read CONSENTD_* and DATABASE_URL. Raises ConfigError naming a bad variable."""
         data_dir = env.get("CONSENTD_DATA_DIR")
         return cls(
-            database_url=env.get("DATABASE_URL") or None,
-            migration_database_url=env.get("CONSENTD_MIGRATION_DATABASE_URL") or None,
+            database_url=_database_url(env, "DATABASE_URL"),
+            migration_database_url=_database_url(env, "CONSENTD_MIGRATION_DATABASE_URL"),
             grpc_address=_address(env, "CONSENTD_GRPC_ADDRESS", cls.grpc_address),
             http_address=_address(env, "CONSENTD_HTTP_ADDRESS", cls.http_address),
             data_dir=_folder("CONSENTD_DATA_DIR", data_dir) if data_dir else None,
@@ -95,26 +96,26 @@ class Settings:
             log_level=_choice(env, "CONSENTD_LOG_LEVEL", _LEVELS, cls.log_level),
             log_format=_choice(env, "CONSENTD_LOG_FORMAT", _FORMATS, cls.log_format),
             shutdown_grace_seconds=_number(env, "CONSENTD_SHUTDOWN_GRACE_SECONDS", 10.0),
-            db_pool_size=int(_number(env, "CONSENTD_DB_POOL_SIZE", 10)),
+            db_pool_size=_whole(env, "CONSENTD_DB_POOL_SIZE", 10),
             db_timeout_seconds=_number(env, "CONSENTD_DB_TIMEOUT_SECONDS", 5.0),
-            bulk_concurrency=int(_number(env, "CONSENTD_BULK_CONCURRENCY", 4)),
-            migrate_on_start=env.get("CONSENTD_MIGRATE_ON_START", "true").lower() != "false",
+            bulk_concurrency=_whole(env, "CONSENTD_BULK_CONCURRENCY", 4),
+            migrate_on_start=_flag(env, "CONSENTD_MIGRATE_ON_START", default=True),
             rate_limit_per_second=_number(env, "CONSENTD_RATE_LIMIT", 2000.0),
             rate_limit_burst=_number(env, "CONSENTD_RATE_BURST", 4000.0),
-            tenant_writers=int(_number(env, "CONSENTD_TENANT_WRITERS", 32)),
-            write_batch=int(_number(env, "CONSENTD_WRITE_BATCH", 64)),
+            tenant_writers=_whole(env, "CONSENTD_TENANT_WRITERS", 32),
+            write_batch=_whole(env, "CONSENTD_WRITE_BATCH", 64),
             migrations_dir=Path(env["CONSENTD_MIGRATIONS_DIR"])
             if env.get("CONSENTD_MIGRATIONS_DIR")
             else None,
-            reuse_port=env.get("CONSENTD_REUSE_PORT", "false").lower() == "true",
+            reuse_port=_flag(env, "CONSENTD_REUSE_PORT", default=False),
             event_loop=_choice(env, "CONSENTD_EVENT_LOOP", ("uvloop", "asyncio"), "uvloop"),
             audit_signing_key=_signing_key(env.get("CONSENTD_AUDIT_SIGNING_KEY")),
-            audit_checkpoint_every=int(_number(env, "CONSENTD_AUDIT_CHECKPOINT_EVERY", 1000)),
+            audit_checkpoint_every=_whole(env, "CONSENTD_AUDIT_CHECKPOINT_EVERY", 1000),
             demo=_flag(env, "CONSENTD_DEMO", default=False),
             purge_interval_seconds=_number(
                 env, "CONSENTD_PURGE_INTERVAL_SECONDS", 86400.0, zero=True
             ),
-            purge_batch_size=int(_number(env, "CONSENTD_PURGE_BATCH_SIZE", 1000)),
+            purge_batch_size=_whole(env, "CONSENTD_PURGE_BATCH_SIZE", 1000),
             embedded_postgres=_flag(env, "CONSENTD_EMBEDDED_POSTGRES", default=True),
             embedded_pg_settings=_pg_settings(env),
             metrics_address=_metrics_address(env),
@@ -134,14 +135,14 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
         raise ConfigError("CONSENTD_CONFIRM_URL must contain {token}")
     return {
         "smtp_host": host,
-        "smtp_port": int(_number(env, "CONSENTD_SMTP_PORT", 587)),
+        "smtp_port": _whole(env, "CONSENTD_SMTP_PORT", 587, high=65535),
         "smtp_sender": sender,
         "smtp_username": env.get("CONSENTD_SMTP_USERNAME", ""),
         "smtp_password": env.get("CONSENTD_SMTP_PASSWORD", ""),
         "smtp_tls": _choice(env, "CONSENTD_SMTP_TLS", ("starttls", "tls", "none"), "starttls"),
         "notify_language": _choice(env, "CONSENTD_NOTIFY_LANGUAGE", ("fr", "en"), "fr"),
         "confirm_url": url,
-        "confirmation_days": int(_number(env, "CONSENTD_CONFIRMATION_DAYS", 7)),
+        "confirmation_days": _whole(env, "CONSENTD_CONFIRMATION_DAYS", 7),
         "preferences": _flag(env, "CONSENTD_PREFERENCES", default=False),
         "web_dir": env.get("CONSENTD_WEB_DIR", ""),
     }
@@ -200,9 +201,32 @@ def _number(env: Mapping[str, str], name: str, default: float, *, zero: bool = F
         value = float(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):  # nan passed every comparison; inf broke the pools
+        raise ConfigError(f"{name} must be a finite number, got {raw!r}")
     if value < 0 or (value == 0 and not zero):
         raise ConfigError(f"{name} must be positive" + (" or 0" if zero else ""))
     return value
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, *, high: int | None = None) -> int:
+    """A positive whole number, at most `high` (0.5 pool connections became a pool of 0)."""
+    value = _number(env, name, default)
+    if value != int(value) or (high is not None and value > high):
+        within = f" of at most {high}" if high is not None else ""
+        raise ConfigError(f"{name} must be a whole number{within}, got {env.get(name)!r}")
+    return int(value)
+
+
+def _database_url(env: Mapping[str, str], name: str) -> str | None:
+    """A PostgreSQL URL for asyncpg: the usual postgresql:// and postgres:// forms are taken
+    as postgresql+asyncpg:// (they asked SQLAlchemy for psycopg, which is not installed)."""
+    url = env.get(name) or None
+    if url is None:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("postgresql", "postgres", "postgresql+asyncpg"):
+        raise ConfigError(f"{name} must be a postgresql:// URL")
+    return f"postgresql+asyncpg://{rest}"
 
 
 _PG_SETTING = re.compile(r"[A-Za-z][A-Za-z0-9_.]*=[^\s=][^\s]*")

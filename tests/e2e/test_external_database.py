@@ -99,3 +99,25 @@ def test_admin_commands_need_the_owner_url() -> None:
     refused = _run(env, "keys", "list", "acme")
     assert refused.returncode == 2
     assert "CONSENTD_MIGRATION_DATABASE_URL" in refused.stderr
+
+
+def test_a_database_that_cannot_be_reached_is_a_message_not_a_traceback() -> None:
+    """A refused port (as a wrong password or a missing database) ended `serve` and every admin
+    command in an "uncaught" traceback: it is one line saying the database refused, exit 1,
+    and the URL's password is not in it."""
+    url = "postgresql://consentd_app:hunter2@127.0.0.1:1/none"
+    env = {
+        "DATABASE_URL": url,
+        "CONSENTD_MIGRATION_DATABASE_URL": url,
+        "CONSENTD_SECRET_KEY": SECRET,
+        "CONSENTD_AUDIT_SIGNING_KEY": SIGNING_KEY,
+        "CONSENTD_GRPC_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_METRICS_ADDRESS": "off",
+    }
+    for command in (("keys", "list", "acme"), ("serve",)):
+        refused = _run(env, *command)
+        assert refused.returncode == 1, refused.stderr
+        assert "consentd: the database refused: " in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert "hunter2" not in refused.stderr

@@ -77,6 +77,17 @@ def test_every_variable_is_read() -> None:
         ("CONSENTD_LOG_FORMAT", "xml", "must be one of auto, json, console"),
         ("CONSENTD_GRPC_ADDRESS", "not-an-address", "must be host:port"),
         ("CONSENTD_DATA_DIR", __file__, "must name a folder"),
+        # A probe: nan and inf ended in tracebacks (some after PostgreSQL had started), 0.5
+        # connections a pool of 0 (SERVING, every check INTERNAL), a port past 65535 accepted.
+        ("CONSENTD_DB_POOL_SIZE", "nan", "must be a finite number"),
+        ("CONSENTD_SHUTDOWN_GRACE_SECONDS", "inf", "must be a finite number"),
+        ("CONSENTD_DB_TIMEOUT_SECONDS", "nan", "must be a finite number"),
+        ("CONSENTD_RATE_LIMIT", "nan", "must be a finite number"),
+        ("CONSENTD_DB_POOL_SIZE", "0.5", "must be a whole number"),
+        ("CONSENTD_PURGE_BATCH_SIZE", "2.5", "must be a whole number"),
+        ("CONSENTD_SMTP_PORT", "99999", "whole number of at most 65535"),
+        ("CONSENTD_MIGRATE_ON_START", "off", "must be true or false"),
+        ("DATABASE_URL", "mysql://u:p@db/c", "must be a postgresql:// URL"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:
@@ -84,6 +95,24 @@ def test_bad_values_name_the_variable(variable: str, value: str, message: str) -
     with pytest.raises(ConfigError, match=message) as raised:
         Settings.from_env({variable: value})
     assert variable in str(raised.value)
+
+
+def test_switches_read_alike_and_usual_database_urls_are_taken() -> None:
+    """CONSENTD_MIGRATE_ON_START was off only for `false` (0 and no migrated) and
+    CONSENTD_REUSE_PORT on only for `true`: both read as every switch does. postgresql:// and
+    postgres:// URLs asked SQLAlchemy for psycopg (not installed): taken for asyncpg."""
+    read = Settings.from_env(
+        {
+            "CONSENTD_MIGRATE_ON_START": "0",
+            "CONSENTD_REUSE_PORT": "yes",
+            "DATABASE_URL": "postgresql://app:secret@db:5432/consentd",
+            "CONSENTD_MIGRATION_DATABASE_URL": "postgres://owner:secret@db/consentd",
+        }
+    )
+    assert (read.migrate_on_start, read.reuse_port) == (False, True)
+    assert read.database_url == "postgresql+asyncpg://app:secret@db:5432/consentd"
+    assert read.migration_database_url == "postgresql+asyncpg://owner:secret@db/consentd"
+    assert Settings.from_env({"CONSENTD_MIGRATE_ON_START": "no"}).migrate_on_start is False
 
 
 async def test_an_external_database_needs_the_audit_signing_key() -> None:

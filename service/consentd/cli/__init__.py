@@ -91,3 +91,29 @@ def main(argv: list[str] | None = None) -> int:
     except EmbeddedPostgresError as error:
         print(f"consentd: embedded PostgreSQL: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: what was committed stays (an import resumes)
+        print("consentd: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        said = _unreachable(error)
+        if said is None:
+            raise  # a defect: its traceback (logs.py writes it as one JSON line)
+        print(f"consentd: {said}", file=sys.stderr)
+        return 1
+
+
+def _unreachable(error: BaseException) -> str | None:
+    """What to tell an operator of a database that cannot be reached or refuses the connection
+    (a refused port, a wrong password, a missing database) or of a file the host refuses (a
+    read-only data folder): its first line, never the URL. None for anything else."""
+    seen: BaseException | None = error
+    while seen is not None:
+        module = type(seen).__module__
+        if isinstance(seen, OSError) or module.startswith("asyncpg"):
+            line = str(seen).splitlines()[0] if str(seen) else type(seen).__name__
+            where = "the database" if module.startswith("asyncpg") else "the host"
+            if isinstance(seen, ConnectionError | TimeoutError) or "onnect" in line:
+                where = "the database"
+            return f"{where} refused: {line}"
+        seen = seen.__cause__ or getattr(seen, "orig", None)
+    return None
