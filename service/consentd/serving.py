@@ -69,12 +69,16 @@ async def serve_until_signalled(
     log.info("stopped")
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
 def stop_on_signals() -> asyncio.Event:
-    """An event that SIGTERM and SIGINT set (from now on: the default action, dying at once,
-    would leave the embedded PostgreSQL being started running)."""
+    """An event that SIGTERM, SIGINT and SIGHUP set (from now on: the default action, dying at
+    once, would leave the embedded PostgreSQL running; a terminal closed on a foreground serve
+    sends SIGHUP, which left it orphaned with no drain)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, stop.set)
     return stop
 

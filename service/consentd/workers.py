@@ -3,7 +3,7 @@
 The supervisor owns the database: it starts the embedded PostgreSQL once (or takes
 DATABASE_URL), migrates, makes the default tenant and the local admin key, then starts N
 `consentd serve` children pointed at that database with CONSENTD_REUSE_PORT=true, so the kernel
-spreads new connections across them (SO_REUSEPORT). SIGTERM/SIGINT to the supervisor is passed
+spreads new connections across them (SO_REUSEPORT). A stop signal to the supervisor is passed
 on to every child; it waits for them (each drains its calls within the grace), then stops the
 PostgreSQL it started. A child that dies on its own is replaced (the others serve meanwhile); one
 that keeps dying (five replacements within a minute) stops the others and the supervisor exits 1
@@ -26,6 +26,7 @@ import structlog
 from consentd.bootstrap import bootstrap
 from consentd.config import ConfigError, Settings
 from consentd.runtime import database, prepare
+from consentd.serving import stop_on_signals
 
 log = structlog.get_logger("consentd")
 
@@ -47,10 +48,7 @@ def _nth_port(address: str, index: int) -> str:
 async def _supervise(settings: Settings, workers: int) -> int:
     _fixed_port(settings.grpc_address, "CONSENTD_GRPC_ADDRESS")
     _fixed_port(settings.http_address, "CONSENTD_HTTP_ADDRESS")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     async with database(settings, processes=workers) as db:
         app = bootstrap(
             settings, db.url, db.secret_key, owner_url=db.owner_url, audit_key=db.audit_key

@@ -228,6 +228,33 @@ async def test_a_serve_attached_to_another_process_postgres_takes_it_over_when_i
         shutil.rmtree(data, ignore_errors=True)
 
 
+async def test_sighup_drains_and_stops_the_postgres_it_started() -> None:
+    """A terminal closed on a foreground `serve` sends SIGHUP: it died at once (exit 129, no
+    `stopping`) and left its PostgreSQL running, orphaned. SIGHUP now stops it as SIGTERM does."""
+    data = _folder()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CONSENTD_DATA_DIR": str(data),
+        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "CONSENTD_METRICS_ADDRESS": "off",
+        "CONSENTD_LOG_FORMAT": "json",
+    }
+    try:
+        async with _server(env) as served:
+            assert served.stderr is not None
+            await _serving(port, served, within=90)
+            served.send_signal(signal.SIGHUP)
+            assert await asyncio.wait_for(served.wait(), 60) == 0
+            log = (await served.stderr.read()).decode()
+        assert '"event":"stopping"' in log
+        assert '"event":"embedded_postgres_stopped"' in log
+        assert _running_with(str(data)) == [], "a process still uses the data folder"
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def _folder() -> Path:
     data = Path(tempfile.mkdtemp(prefix="consentd-workers-"))
     data.chmod(0o711)
