@@ -173,6 +173,7 @@ async def test_serve_exposes_metrics_spans_and_trace_ids(
         "CONSENTD_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}",
         "CONSENTD_LOG_FORMAT": "json",
         "CONSENTD_PURGE_INTERVAL_SECONDS": "2",
+        "CONSENTD_DB_POOL_SIZE": "3",
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector_port}",
         "OTEL_BSP_SCHEDULE_DELAY": "200",
     }
@@ -201,6 +202,9 @@ async def test_serve_exposes_metrics_spans_and_trace_ids(
     # Any value: the purge scheduled every 2 s may hold a writing connection at scrape time.
     assert re.search(r'consentd_db_pool_connections\{pool="writes",state="in_use"\} \d', text)
     assert 'consentd_db_pool_max_connections{pool="reads"}' in text
+    # The writers' pool holds 2 x CONSENTD_DB_POOL_SIZE without overflow: it read 12, twice its
+    # limit, so a full pool showed half used.
+    assert 'consentd_db_pool_max_connections{pool="writes"} 6.0' in text
     assert purged.search(text)
     assert "consentd_purged_rows_total" in text
     assert "process_cpu_seconds_total" in text

@@ -147,8 +147,10 @@ def _outage_kind(error: BaseException) -> str | None:
 def pool_usage(engine: AsyncEngine) -> PoolUsage:
     """The engine's connections now (for the metrics; read when scraped)."""
     pool: Any = engine.sync_engine.pool
-    # create_engine allows as many overflow connections as the pool holds.
-    return PoolUsage(pool.checkedout(), pool.checkedin(), 2 * pool.size())
+    # store/connections.py makes the pools without overflow: size() is the limit (twice it was
+    # reported, so a full pool read as half used).
+    limit = pool.size() + max(getattr(pool, "_max_overflow", 0), 0)
+    return PoolUsage(pool.checkedout(), pool.checkedin(), limit)
 
 
 def alembic_config(url: str, migrations_dir: Path | None = None) -> Config:
