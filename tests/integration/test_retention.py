@@ -221,9 +221,10 @@ async def test_a_run_killed_mid_way_then_rerun_leaves_exactly_the_right_rows(
     assert {k: v for k, v in active_after.items() if k != "audit_entries"} == {
         k: v for k, v in active_before.items() if k != "audit_entries"
     }
-    # The year-old segment went; what came after stays, plus one `audit.pruned` entry.
+    # The year-old segment went; what came after stays, plus one `audit.pruned` entry and the
+    # old grants still in force (two targets) logged again (`consent.carried`).
     kept = active_before["audit_entries"] - world.old_checkpoint
-    assert active_after["audit_entries"] == kept + 1
+    assert active_after["audit_entries"] == kept + 1 + 2
     assert await _first_audit_seq(app, world.active) == world.old_checkpoint + 1
 
     for tenant in (world.active, world.ended, world.held):
@@ -266,3 +267,48 @@ async def test_proofs_of_the_kept_entries_still_verify_once_retention_pruned_the
     )
     with pytest.raises(NotFound):
         await app.audit.prove_inclusion(tenant, 1, None)
+
+
+async def test_a_fact_in_force_stays_provable_after_its_segment_was_pruned(world: World) -> None:
+    """old@'s grants were recorded in the pruned year-old segment and still decide ALLOW: they
+    had no entry left (`audit prove` said "no audit entry"), and their rows could be edited as
+    the database owner (source, actor, time backdated) with `audit verify` still ok. Retention
+    logs them again before pruning: a proof names their new entry, and an edit is caught."""
+    app, tenant = world.app, world.active
+    _, events = await app.consents.subject_consents(principal(tenant), email("old@example.fr"))
+    granted = next(e for e in events if e.target == NEWSLETTER)
+    assert granted.recorded_at < datetime.now(UTC) - timedelta(days=400)
+    await app.audit.checkpoint(tenant)  # a signed head past the carried entries
+    proof = await app.audit.prove_inclusion(tenant, 0, granted.event_id)
+    assert proof.seq > world.old_checkpoint
+    leaf = hashlib.sha256(b"\x00" + proof.leaf_input).digest()
+    head = proof.head
+    assert merkle.verify_inclusion(leaf, proof.seq - 1, head.tree_size, proof.path, head.root_hash)
+    async with owner(app).connect() as conn:
+        action = await conn.execute(
+            sa.select(audit_entries.c.action).where(
+                audit_entries.c.tenant_id == tenant.tenant_id, audit_entries.c.seq == proof.seq
+            )
+        )
+        assert action.scalar_one() == "consent.carried"
+    assert (await app.audit.verify(tenant)).ok
+    edit = sa.text(
+        "UPDATE consent_events SET source = 'import', actor = 'someone else' "
+        "WHERE tenant_id = :t AND event_id = :e"
+    )
+    undo = sa.text(
+        "UPDATE consent_events SET source = :s, actor = :a WHERE tenant_id = :t AND event_id = :e"
+    )
+    keys = {"t": tenant.tenant_id, "e": granted.event_id}
+    async with owner(app).begin() as conn:
+        await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        await conn.execute(edit, keys)
+    try:
+        report = await app.audit.verify(tenant)
+    finally:
+        async with owner(app).begin() as conn:
+            await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            await conn.execute(undo, {**keys, "s": granted.source.value, "a": granted.actor})
+    assert not report.ok
+    problems = [(p.fact_id, p.problem) for p in report.facts.problems]
+    assert (granted.event_id, "differs from its log entry") in problems

@@ -177,8 +177,9 @@ class RetentionJob:
                     report.add(AUDIT_ENTRIES, await uow.audit.count_through(max(due)))
                     return
                 through = min(due)
+                carried = await uow.audit.carry_forward(through, self._clock())
                 count = await uow.audit.prune_through(through)
-                payload = {"through_seq": through, "entries": count}
+                payload = {"through_seq": through, "entries": count, "carried": carried}
                 uow.audit.record(AuditRecord(Action.AUDIT_PRUNED, self._clock(), payload))
                 await uow.commit()
             report.add(AUDIT_ENTRIES, count)

@@ -46,6 +46,9 @@ class Action:
     CONSENT_RECORDED = "consent.recorded"
     CONSENT_WITHDRAWN = "consent.withdrawn"
     CONSENT_CONFIRMED = "consent.confirmed"  # double opt-in: pending grants confirmed
+    # A fact still in force, logged again before retention prunes the segment holding its entry
+    # (same payload, same fact id): what decides a check is always provable from the log.
+    CONSENT_CARRIED = "consent.carried"
     PURPOSE_PUT = "catalog.purpose_put"
     NOTICE_PUBLISHED = "catalog.notice_published"
     TENANT_CREATED = "tenant.created"

@@ -87,6 +87,23 @@ def _checkpoint(m: sa.RowMapping) -> Checkpoint:
     )
 
 
+# The facts in force whose entries are all in the part about to be pruned (or were pruned
+# before), logged again with the payload and fact id of a consent entry; not the change feed's
+# (store/sequencer.py FEED_ACTIONS): nothing changed.
+_CARRY = """
+INSERT INTO audit_queue (tenant_id, action, recorded_at, subject_id, fact_id, payload)
+SELECT e.tenant_id, 'consent.carried', $3, e.subject_id, e.event_id, consentd_event_payload(e)
+FROM current_consents c
+JOIN consent_events e ON e.tenant_id = c.tenant_id AND e.event_id = c.event_id
+WHERE c.tenant_id = $1
+  AND NOT EXISTS (
+    SELECT 1 FROM audit_entries a WHERE a.tenant_id = $1 AND a.fact_id = e.event_id AND a.seq > $2
+  )
+  AND NOT EXISTS (SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1 AND q.fact_id = e.event_id)
+ORDER BY c.sequence
+"""
+
+
 class SqlAudit:
     """Queued appends plus the reads verification and retention need."""
 
@@ -238,6 +255,10 @@ class SqlAudit:
             )
             .on_conflict_do_nothing(index_elements=["tenant_id", "seq"])
         )
+
+    async def carry_forward(self, through: int, at: datetime) -> int:
+        done = await self._raw.execute(_CARRY, self._tenant, through, at)
+        return int(done.split()[-1])
 
     async def prune_through(self, seq: int) -> int:
         """Remove entries up to the checkpoint at `seq` (database-enforced rules), keeping their

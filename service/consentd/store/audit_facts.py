@@ -9,10 +9,11 @@ its key, and a rights request whose row is not what its latest transition entry 
 written before 0009 are covered by the event lists of format-1 entries.
 
 Facts recorded before the signed checkpoint where retention pruned the log may have had their
-entries in the pruned part: they are not reported as missing. Cookie choices leave the table by
-design (the cookie purge, erasure): an entry whose choice is gone is accounted for when a later
-`cookies.purged` entry's cutoff is past the choice's expiry, or its subject was erased, or a
-later erasure took its visitor too.
+entries in the pruned part: they are not reported as missing. Those still in force were logged
+again (`consent.carried`) before the prune, and are compared with that entry. Cookie choices
+leave the table by design (the cookie purge, erasure): an entry whose choice is gone is
+accounted for when a later `cookies.purged` entry's cutoff is past the choice's expiry, or its
+subject was erased, or a later erasure took its visitor too.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from consentd.store.database import remaining_milliseconds
 from consentd.store.driver import Driver
 
 _CONSENT = "('consent.recorded', 'consent.withdrawn')"
+# A fact in force logged again before a prune (store/audit.py _CARRY): compared as its first.
+_CARRIED = "'consent.carried'"
 # Retention pruned the log up to a signed checkpoint: facts recorded until then may have had
 # their entries there.
 _PRUNED = """pruned AS (
@@ -40,7 +43,8 @@ WITH v1 AS (
     WHERE a.tenant_id = $1 AND a.format = 1 AND a.action IN {_CONSENT}
 ), logged AS (
     SELECT a.seq, a.fact_id, a.payload, a.action, a.subject_id FROM audit_entries a
-    WHERE a.tenant_id = $1 AND a.format = 2 AND a.action IN {_CONSENT}
+    WHERE a.tenant_id = $1 AND a.format = 2
+      AND (a.action IN {_CONSENT} OR a.action = {_CARRIED})
 ), {_PRUNED}
 SELECT 'consent_events' AS fact_table, e.event_id AS fact_id, coalesce(l.seq, v.seq) AS seq,
     CASE
@@ -55,7 +59,7 @@ WHERE e.tenant_id = $1
   AND NOT EXISTS (SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1 AND q.fact_id = e.event_id)
   AND CASE
     WHEN l.seq IS NOT NULL THEN l.payload IS DISTINCT FROM consentd_event_payload(e)
-        OR l.action IS DISTINCT FROM consentd_event_action(e.state)
+        OR l.action NOT IN (consentd_event_action(e.state), {_CARRIED})
         OR l.subject_id IS DISTINCT FROM e.subject_id
     WHEN v.seq IS NOT NULL THEN (v.state, v.purpose, v.channel, v.scope)
         IS DISTINCT FROM (e.state, e.purpose_id, e.channel, e.scope)
@@ -75,12 +79,12 @@ WHERE NOT EXISTS (
 )
 """  # noqa: S608 - only this module's constants are interpolated, no input
 
-_DUPLICATES = """
+_DUPLICATES = f"""
 SELECT 'audit_entries' AS fact_table, fact_id, max(seq) AS seq,
     'has ' || count(*) || ' log entries' AS problem
-FROM audit_entries WHERE tenant_id = $1 AND fact_id IS NOT NULL
+FROM audit_entries WHERE tenant_id = $1 AND fact_id IS NOT NULL AND action <> {_CARRIED}
 GROUP BY fact_id HAVING count(*) > 1
-"""
+"""  # noqa: S608 - only this module's constants are interpolated, no input
 
 _PROJECTION = """
 WITH latest AS (

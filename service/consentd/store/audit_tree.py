@@ -21,7 +21,7 @@ _KEEP_PRUNED = "UPDATE audit_heads SET pruned_frontier = $2 WHERE tenant_id = $1
 _ENTRY = """
 SELECT a.*, CASE
     WHEN a.format <> 2 OR a.fact_id IS NULL THEN NULL
-    WHEN a.action IN ('consent.recorded', 'consent.withdrawn') THEN (
+    WHEN a.action IN ('consent.recorded', 'consent.withdrawn', 'consent.carried') THEN (
         SELECT consentd_event_payload(e) FROM consent_events e
         WHERE e.tenant_id = a.tenant_id AND e.event_id = a.fact_id)
     WHEN a.action = 'cookies.choice_recorded' THEN (

@@ -85,6 +85,12 @@ class AuditRepository(Protocol):
         """Sign the head unless signed already; None for an empty chain."""
         ...
 
+    async def carry_forward(self, through: int, at: datetime) -> int:
+        """Queue a `consent.carried` entry for every fact in force (the latest event of each
+        current state) that has no entry after `through`: pruning through it keeps them
+        provable. How many."""
+        ...
+
     async def prune_through(self, seq: int) -> int:
         """Remove the entries up to the checkpoint at `seq`; how many went."""
         ...
