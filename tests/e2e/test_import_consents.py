@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from consentd.app.commands import CheckConsent
 from consentd.app.ports.imports import ImportFile, NewSubject, StagedEvent
 from consentd.bootstrap import App
+from consentd.domain.breach import Window
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import (
     Channel,
@@ -559,3 +560,26 @@ async def test_rows_decided_before_an_erasure_do_not_bring_the_person_back(
         principal(tenant), CheckConsent(email("gone@example.com"), NEWSLETTER)
     )
     assert check.verdict.decision is Decision.DENY
+
+
+async def test_a_breach_window_counts_the_rows_an_import_wrote_in_it(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Breach scoping dated consent records by their decision: 3 rows imported now with 2025
+    dates counted as no consent record touched in the last minutes (the 48-hour notice would
+    under-count what was written), and a 2025 window counted them. They count in the window
+    they were written in, and in the one they were decided in."""
+    await catalogue(app, tenant)
+    rows = [
+        f"b{i}@example.com,newsletter,email,granted,2025-06-01T10:00:00Z,,form" for i in range(3)
+    ]
+    path = tmp_path / "breach.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    now = Window(since, datetime.now(UTC) + timedelta(minutes=1))
+    decided = Window(datetime(2025, 6, 1, tzinfo=UTC), datetime(2025, 6, 2, tzinfo=UTC))
+    for window in (now, decided):
+        (scope,) = await app.audit.scope_breach([tenant], window)
+        assert scope.categories["consent_records"] == 3, (window, scope)

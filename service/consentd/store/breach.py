@@ -42,9 +42,23 @@ class SqlBreach:
             e.c.evidence_ip_digest.is_not(None),
             e.c.evidence_ua_digest.is_not(None),
         )
+        # An event is touched when decided in the window, or written in it: an import writes
+        # today decisions dated months ago (their log entry, queued or chained, says when).
+        a, q = audit_entries, audit_queue
+        written = sa.or_(
+            _in(e.c.recorded_at, w),
+            *(
+                sa.exists().where(
+                    log.c.tenant_id == e.c.tenant_id,
+                    log.c.fact_id == e.c.event_id,
+                    _in(log.c.recorded_at, w),
+                )
+                for log in (a, q)
+            ),
+        )
         return [
-            ("consent_records", e, _in(e.c.recorded_at, w), True),
-            ("evidence", e, sa.and_(_in(e.c.recorded_at, w), evidence), True),
+            ("consent_records", e, written, True),
+            ("evidence", e, sa.and_(written, evidence), True),
             # Holdings, not links: a contact point erased or rectified since still counts.
             ("contact_points", holdings, _in(holdings.c.held_from, w), True),
             ("contact_history", contact_changes, _in(contact_changes.c.changed_at, w), True),
