@@ -299,6 +299,28 @@ async def test_cross_origin_calls_are_checked_before_anything_runs(
     assert "access-control-allow-origin" not in headers
 
 
+async def test_a_refused_page_of_an_allowed_origin_can_read_why(
+    http_port: int, tenant: Tenant, stubs: Stubs, page_key: str
+) -> None:
+    """A banner of an allowed origin whose key was revoked (401) or that calls a method its key
+    has no scope for (403) saw an opaque "Failed to fetch": the refusal had no
+    Access-Control-Allow-Origin, as the 400s have. It now has it for an allowed origin, and
+    still not for another."""
+    await allow_origin(stubs, SHOP)
+    record = f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice"
+    link = f"{prefix(tenant)}/consent.v1.CookieService/LinkVisitor"
+    linked = {"visitorId": uuid4().hex, "subject": {"email": "page@example.fr"}}
+    calls = [
+        (record, record_body(uuid4().hex), "ck_revoked_or_made_up", 401, "unauthenticated"),
+        (link, linked, page_key, 403, "permission_denied"),
+    ]
+    for path, body, key, status, code in calls:
+        for origin, exposed in ((SHOP, True), ("https://evil.example", False)):
+            got, headers, reply = await http(http_port, path, body, auth(key, Origin=origin))
+            assert (got, json.loads(reply)["code"]) == (status, code)
+            assert (headers.get("access-control-allow-origin") == origin) is exposed, headers
+
+
 async def test_the_key_names_the_tenant_and_the_prefix_must_agree(
     http_port: int, tenant: Tenant, page_key: str, admin: AdminUseCases
 ) -> None:

@@ -3,10 +3,12 @@ tenant prefix and the page's origin, with error mapping and one log line per cal
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from connectrpc.errors import ConnectError
 from connectrpc.request import RequestContext
@@ -78,7 +80,14 @@ class BrowserGate:
 
     async def _admit(self, method: str, headers: Mapping[str, str], request: Any) -> Principal:
         state = browser_request.get(None) or BrowserRequest(None, None, same_origin=True)
-        principal = await self._gate.admit(method, headers, request, tenant=state.path_tenant)
+        try:
+            principal = await self._gate.admit(method, headers, request, tenant=state.path_tenant)
+        except PermissionDenied:  # readable by a page of an allowed origin (a missing scope)
+            if state.origin and not state.same_origin and state.path_tenant:
+                with contextlib.suppress(ValueError):
+                    allowed = await self._cookies.allowed_origins(UUID(state.path_tenant))
+                    state.cors_allowed = state.origin in allowed
+            raise
         if state.origin and not state.same_origin:
             if principal.scopes - PAGE_SCOPES:
                 raise PermissionDenied(

@@ -79,7 +79,10 @@ class BrowserApp:
             await refuse_native_grpc(send)
         elif app is not None and not await self._authenticated(scope):
             await discard_body(receive)
-            await refuse_unauthenticated(scope, send)
+            # Readable by a page of an allowed origin (a revoked key read as "Failed to fetch").
+            exposed = BrowserRequest(tenant, origin, same_origin=False)
+            exposed.cors_allowed = origin in await self._allowed_origins(tenant)
+            await refuse_unauthenticated(scope, exposing_to_origin(send, exposed))
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)
