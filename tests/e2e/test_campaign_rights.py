@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
+import grpc
+import pytest
 from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
 
 from consentd.bootstrap import App
@@ -216,3 +218,36 @@ async def test_the_suppression_export_lists_every_blocked_person(
     principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
     await app.rights.restrict(principal, normalise_email("cleo@example.fr"), lift=True)
     assert "cleo" not in await exported()
+
+
+async def test_an_imported_grant_does_not_lift_an_objection(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """An objection to marketing, then RecordConsent `granted` on a legitimate-interest purpose
+    with SOURCE_IMPORT (a nightly CRM sync): the check went from DENY objected to ALLOW
+    legitimate_interest (GDPR art. 21(3)). The import is FAILED_PRECONDITION saying who may lift
+    it, nothing is written; the person granting again through the portal does lift it."""
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(stubs, "b2b_prospecting", types_pb2.LAWFUL_BASIS_LEGITIMATE_INTEREST)
+    prospecting = make_target("b2b_prospecting")
+    identity = types_pb2.SubjectIdentity(email="objects@example.fr")
+    await record(stubs, identity, grant(NEWSLETTER))
+    principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+    await app.rights.object(principal, normalise_email("objects@example.fr"))
+    objected = await check(stubs, _ref("objects"), prospecting)
+    assert (objected.decision, objected.reason) == (DENY, consent_pb2.REASON_OBJECTED)
+
+    def request(source: types_pb2.Source.ValueType) -> consent_pb2.RecordConsentRequest:
+        return consent_pb2.RecordConsentRequest(
+            subject=identity, choices=[grant(prospecting)], source=source
+        )
+
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stubs.consent.RecordConsent(request(types_pb2.SOURCE_IMPORT), metadata=stubs.metadata)
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "an imported grant does not lift an objection" in str(raised.value.details())
+    still = await check(stubs, _ref("objects"), prospecting)
+    assert (still.decision, still.reason) == (DENY, consent_pb2.REASON_OBJECTED)
+    await stubs.consent.RecordConsent(request(types_pb2.SOURCE_PORTAL), metadata=stubs.metadata)
+    back = await check(stubs, _ref("objects"), prospecting)
+    assert back.decision == ALLOW

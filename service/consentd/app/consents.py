@@ -41,6 +41,7 @@ from consentd.app.ports import (
 from consentd.app.recording import (
     Written,
     choice_events,
+    no_import_over_an_objection,
     notices_of,
     require_notices,
     require_purposes,
@@ -145,6 +146,7 @@ class ConsentUseCases:
             subject_id = await self._subjects.find_or_create(
                 uow, principal.tenant_id, command.identifiers, now
             )
+            await no_import_over_an_objection(uow, command, subject_id)
             role = command.processing_role or principal.tenant.processing_role
             key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
             days = self._double_opt_in.days if self._double_opt_in else DEFAULT_PENDING_DAYS

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID, uuid4
@@ -60,7 +60,7 @@ from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
 from consentd.domain.errors import ConsentError, FailedPrecondition
 from consentd.domain.identifiers import Identifier, IdentifierHasher
-from consentd.domain.model import ConsentEvent, ConsentState, Target
+from consentd.domain.model import ConsentEvent, ConsentState, Source, Target
 from consentd.domain.sealing import SubjectKey
 from consentd.domain.tenancy import Principal
 
@@ -200,8 +200,10 @@ class GroupedWrites(GroupCommit[Job, Written]):
     def _digests(self, tenant_id: UUID, job: Job) -> dict[Digest, Identifier]:
         """The identifiers the call names by digest; none when the call runs alone."""
         principal, command = job
-        if isinstance(command, RecordConsent):
-            named: Sequence[Identifier] = command.identifiers
+        if isinstance(command, RecordConsent) and command.source is Source.IMPORT:
+            named = []  # alone: its grants are checked against an objection (_record_one)
+        elif isinstance(command, RecordConsent):
+            named = list(command.identifiers)
         elif principal.subject is None and not command.withdraw_all:
             named = [] if isinstance(command.subject, UUID) else [command.subject]
         else:

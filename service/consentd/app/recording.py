@@ -12,6 +12,8 @@ from uuid import UUID
 from consentd.app.commands import Choice, RecordConsent
 from consentd.app.confirmations import pend
 from consentd.app.evidence import event_stamp
+from consentd.app.ports import UnitOfWork
+from consentd.domain.canonical import stamp
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.model import (
     ALL_TARGETS,
@@ -19,8 +21,10 @@ from consentd.domain.model import (
     ConsentState,
     ProcessingRole,
     Purpose,
+    Source,
     Target,
 )
+from consentd.domain.rights import BlockKind
 from consentd.domain.sealing import SubjectKey
 from consentd.domain.validity import valid_until
 
@@ -136,3 +140,22 @@ def standing_withdrawals(
             return None
         standing[fact.event_id] = fact
     return list(standing.values()) or None
+
+
+async def no_import_over_an_objection(
+    uow: UnitOfWork, command: RecordConsent, subject_id: UUID
+) -> None:
+    """A grant from an import (SOURCE_IMPORT: another system's copy) never lifts an objection in
+    force, as `consentd import` never does: a nightly CRM sync sending `granted` turned an
+    objection to marketing into ALLOW (GDPR art. 21(3)). Only the person lifts it."""
+    if command.source is not Source.IMPORT:
+        return
+    if not any(c.state is ConsentState.GRANTED for c in command.choices):
+        return
+    blocks = await uow.rights.block_history(subject_id)
+    objected = [b for b in blocks if b.kind is BlockKind.OBJECTED and b.lifted_at is None]
+    if objected:
+        raise FailedPrecondition(
+            f"the person objected on {stamp(objected[-1].since)}: an imported grant does not "
+            "lift an objection; only the person does (source PORTAL, BANNER or SUPPORT)"
+        )
