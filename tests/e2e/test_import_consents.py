@@ -583,3 +583,29 @@ async def test_a_breach_window_counts_the_rows_an_import_wrote_in_it(
     for window in (now, decided):
         (scope,) = await app.audit.scope_breach([tenant], window)
         assert scope.categories["consent_records"] == 3, (window, scope)
+
+
+async def test_an_imported_grant_dated_after_an_objection_does_not_lift_it(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """A CRM row granting after the person objected (dated after the objection, so not older
+    than what is on record) lifted the objection: imports are another system's copy, and only
+    the person lifts an objection. The grant is superseded; a refusal of the same file is kept."""
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("objector@example.com"), targets=(NEWSLETTER,))
+    await app.rights.object(principal(tenant), email("objector@example.com"))
+    later = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # after the objection
+    await asyncio.sleep(1.1)  # and in the past when the import checks it
+    rows = [
+        f"objector@example.com,newsletter,email,granted,{later},,crm",
+        f"objector@example.com,offers,sms,refused,{later},,crm",
+    ]
+    path = tmp_path / "after-objection.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "1 imported, 1 superseded" in done.stdout
+    check = await app.consents.check_consent(
+        principal(tenant), CheckConsent(email("objector@example.com"), NEWSLETTER)
+    )
+    assert check.verdict.decision is Decision.DENY

@@ -1,9 +1,8 @@
 """The import store: one transaction per batch of `consentd import consents` (app/importing.py).
 
 Rows are streamed with COPY into a temporary staging table (one per connection, emptied at
-each commit), then applied with set-based statements: the events not superseded appended in
-file order, the projection of the latest event per key, each event's log entry queued in the
-writers' format (0009's functions): the sequencer gives them log entries and feed positions.
+each commit), then applied with set-based statements: the events not superseded appended in file
+order, the latest per key projected, each one's log entry queued (0009's writers' format).
 New subjects are made as grouped writes make them (store/subjects.py CREATE_LINKED). The
 batch's subjects are locked before the apply (store/consents.py's advisory lock) as every writer
 does, but for those it made itself."""
@@ -41,9 +40,7 @@ CREATE TEMPORARY TABLE IF NOT EXISTS import_stage (
 # A staged event's fields, in order (the enums are str: COPY takes them as their values).
 _STAGE_COLUMNS = StagedEvent._fields
 
-# CREATE_LINKED answering with the identifiers another writer linked first (most often none),
-# not with every one linked: an import links thousands a statement. (Were CREATE_LINKED to end
-# otherwise, this would be two statements: refused at once.)
+# CREATE_LINKED answering with the identifiers another writer linked first (usually none).
 _LINKED_ALL = "SELECT kind, digest, subject_id FROM linked\n"
 _TAKEN = """SELECT kind, digest FROM unnest($5::text[], $6::bytea[]) AS i(kind, digest)
 EXCEPT ALL SELECT kind, digest FROM linked
@@ -58,7 +55,8 @@ DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = ANY($2::uuid[])
 
 # A row is superseded by a newer decision for its target (or the "all" target), on record or in
 # an earlier row, or by one of the same instant when it is a grant: a no at a yes's second (CRM
-# exports round their times) is kept, appended after it. The rest is appended in file order.
+# exports round their times) is kept, appended after it; a grant while the person objects too
+# (only they lift an objection). The rest is appended in file order.
 _APPLY = """
 WITH staged AS (
     SELECT s.*, greatest(
@@ -71,7 +69,9 @@ WITH staged AS (
     (lag(s.state) OVER w, lag(s.recorded_at) OVER w) IS NOT DISTINCT FROM (s.state, s.recorded_at)
     OR EXISTS (SELECT 1 FROM current_consents c WHERE c.tenant_id = $1
         AND c.subject_id = s.subject_id AND c.state = s.state AND c.updated_at = s.recorded_at
-        AND (c.purpose_id, c.channel, c.scope) = (s.purpose_id, s.channel, s.scope)) AS again
+        AND (c.purpose_id, c.channel, c.scope) = (s.purpose_id, s.channel, s.scope)) AS again,
+    s.state = 'granted' AND EXISTS (SELECT 1 FROM subject_blocks b WHERE b.tenant_id = $1
+        AND b.subject_id = s.subject_id AND b.kind = 'objected' AND b.lifted_at IS NULL) AS objected
     FROM import_stage s
     WINDOW w AS (PARTITION BY s.subject_id, s.purpose_id, s.channel, s.scope ORDER BY s.line)
 ), inserted AS (
@@ -84,7 +84,7 @@ WITH staged AS (
         notice_version, source, $2, $3, recorded_at, valid_until, evidence_reference
     FROM staged
     WHERE (latest IS NULL OR latest < recorded_at OR (latest = recorded_at AND state <> 'granted'))
-      AND NOT again
+      AND NOT again AND NOT objected
     ORDER BY line
     RETURNING *
 ), queued AS (
