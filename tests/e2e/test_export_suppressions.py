@@ -10,11 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from consentd.app.suppressions import Suppressed
 from consentd.bootstrap import App
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.tenancy import Tenant
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, owner
 from tests.e2e.test_import_consents import _env
 from tests.integration.helpers import NEWSLETTER, catalogue, email, grant, principal, withdraw
 
@@ -161,3 +163,43 @@ async def test_a_refused_export_leaves_no_file_and_a_cursor_is_not_trusted_blind
     done = await asyncio.to_thread(_export, env, tenant.slug, link)
     assert done.returncode == 1
     assert not (tmp_path / "elsewhere.csv").exists()
+
+
+async def test_an_export_killed_before_its_first_page_resumes(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Killed after writing its header but before its first page (the checkpoint came with the
+    first page), the rerun refused: "exists; remove it". The checkpoint now comes with the
+    header: the rerun finishes the file, identical to a whole run. The first page is held back
+    by a lock on the projection while the export is killed."""
+    await _people(app, tenant)
+    env = _env(database_url, owner_url)
+    whole = tmp_path / "whole.csv"
+    assert (await asyncio.to_thread(_export, env, tenant.slug, whole)).returncode == 0
+    out = tmp_path / "killed.csv"
+    argv = [sys.executable, "-m", "consentd", "export", "suppressions", "--tenant", tenant.slug]
+    argv += ["--purpose", "newsletter", "--channel", "email", "--out", str(out)]
+    async with owner(app).connect() as conn:
+        await conn.execute(sa.text("BEGIN"))
+        await conn.execute(sa.text("LOCK TABLE current_consents IN ACCESS EXCLUSIVE MODE"))
+        child = await asyncio.create_subprocess_exec(
+            *argv, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
+        try:
+            for _ in range(300):  # its header written; 30 s at most
+                if out.exists() and out.stat().st_size > 0:
+                    break
+                assert child.returncode is None
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.5)  # its first query is waiting on the lock
+            assert out.read_text() == HEADER + "\n"
+            child.kill()
+            await child.wait()
+        finally:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+            await conn.execute(sa.text("ROLLBACK"))
+    done = await asyncio.to_thread(_export, env, tenant.slug, out)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text() == whole.read_text()

@@ -95,6 +95,10 @@ def _prepare(out: Path, checkpoint: Path, what: str) -> tuple[ExportCursor | Non
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         file.write(HEADER)
+        file.flush()
+        os.fsync(file.fileno())
+        # A checkpoint at once: killed before its first page, a rerun refused ("exists").
+        _write_atomically(checkpoint, _cursor_document(what, file.tell(), 0, ExportCursor()))
     return None, 0
 
 
@@ -153,7 +157,7 @@ async def export_suppressions(app: App, args: argparse.Namespace) -> int:
                 state.append(file, page, cursor)
                 progress.update(state.rows)
     except BaseException:
-        if start is None:
+        if start is None and state.rows == 0:
             _discard_unstarted(out, checkpoint)
         raise
     _finish(checkpoint)
@@ -167,6 +171,6 @@ def _finish(checkpoint: Path) -> None:
 
 def _discard_unstarted(out: Path, checkpoint: Path) -> None:
     """A new export refused before its first page (an unknown purpose): the file of its header
-    alone read as a complete list with nobody to suppress."""
-    if not checkpoint.exists():
-        out.unlink(missing_ok=True)
+    alone read as a complete list with nobody to suppress. (Killed, it keeps both: resumable.)"""
+    out.unlink(missing_ok=True)
+    checkpoint.unlink(missing_ok=True)
