@@ -91,7 +91,7 @@ class Settings:
             http_address=_address(env, "CONSENTD_HTTP_ADDRESS", cls.http_address),
             data_dir=_folder("CONSENTD_DATA_DIR", data_dir) if data_dir else None,
             secret_key=_secret(env.get("CONSENTD_SECRET_KEY")),
-            default_tenant=env.get("CONSENTD_DEFAULT_TENANT", cls.default_tenant),
+            default_tenant=_slug(env, "CONSENTD_DEFAULT_TENANT", cls.default_tenant),
             phone_region=env.get("CONSENTD_PHONE_REGION", cls.phone_region).upper(),
             log_level=_choice(env, "CONSENTD_LOG_LEVEL", _LEVELS, cls.log_level),
             log_format=_choice(env, "CONSENTD_LOG_FORMAT", _FORMATS, cls.log_format),
@@ -215,6 +215,17 @@ def _whole(env: Mapping[str, str], name: str, default: int, *, high: int | None 
         within = f" of at most {high}" if high is not None else ""
         raise ConfigError(f"{name} must be a whole number{within}, got {env.get(name)!r}")
     return int(value)
+
+
+_SLUG = re.compile(r"[a-z][a-z0-9-]{0,62}")
+
+
+def _slug(env: Mapping[str, str], name: str, default: str) -> str:
+    """A tenant slug (app/admin.py's rule), checked before anything starts."""
+    value = env.get(name, default)
+    if not _SLUG.fullmatch(value):
+        raise ConfigError(f"{name} must be 1 to 63 of a-z, 0-9 and '-', starting with a letter")
+    return value
 
 
 def _database_url(env: Mapping[str, str], name: str) -> str | None:

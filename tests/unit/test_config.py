@@ -88,6 +88,8 @@ def test_every_variable_is_read() -> None:
         ("CONSENTD_SMTP_PORT", "99999", "whole number of at most 65535"),
         ("CONSENTD_MIGRATE_ON_START", "off", "must be true or false"),
         ("DATABASE_URL", "mysql://u:p@db/c", "must be a postgresql:// URL"),
+        # It was checked after the embedded PostgreSQL had started, without naming the variable.
+        ("CONSENTD_DEFAULT_TENANT", "Acme Corp", "must be 1 to 63 of a-z"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:
