@@ -140,6 +140,19 @@ async def test_a_service_not_served_here_is_unimplemented_in_the_calls_protocol(
     error = json.loads(body)
     assert (status, error["code"]) == (404, "unimplemented"), body
     assert "call it on the gRPC port" in error["message"]
+    # A service that exists nowhere was sent to the gRPC port too.
+    status, _, body = await post(
+        http_port,
+        "/consent.v1.Nope/Call",
+        b"{}",
+        {"Content-Type": "application/json", **auth(page_key)},
+    )
+    error = json.loads(body)
+    assert (status, error["code"], error["message"]) == (
+        404,
+        "unimplemented",
+        "there is no service consent.v1.Nope",
+    )
     status, headers, _ = await post(
         http_port, path, frame(b""), {"Content-Type": GRPC_WEB, **auth(page_key)}
     )

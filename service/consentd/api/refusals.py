@@ -8,6 +8,7 @@ import json
 import urllib.parse
 
 import grpc
+from google.protobuf import descriptor_pool
 
 from consentd.api.asgi import Message, Receive, Scope, Send, header, respond
 from consentd.api.connect_codecs import CODECS
@@ -104,6 +105,10 @@ async def refuse_unserved(scope: Scope, send: Send, service: str) -> None:
     it: UNIMPLEMENTED in the call's protocol (it was a bare 404 "not found")."""
     kind = media_type(header(scope, b"content-type") or "")
     message = f"{service} is not served on the browser port: call it on the gRPC port"
+    try:
+        descriptor_pool.Default().FindServiceByName(service)
+    except KeyError:  # it sent the caller to the gRPC port for a service that exists nowhere
+        message = f"there is no service {service}"
     if is_grpc_web(kind):
         await grpc_web_status(send, kind, grpc.StatusCode.UNIMPLEMENTED, message)
         return
