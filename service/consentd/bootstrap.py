@@ -114,6 +114,7 @@ class App:
             demo,
             preferences_dir(self.settings),
             authenticate=self.gate.authenticate,
+            telemetry=self.telemetry,
         )
 
     async def aclose(self, within: float = CLOSE_SECONDS) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -22,7 +23,7 @@ from consentd.logs import configure_logging
 from consentd.telemetry import Telemetry, Tracing
 from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer
 from tests.e2e.helpers import check, grant, put_purpose, record, target
-from tests.e2e.test_browser_port import auth, http
+from tests.e2e.test_browser_port import _send, auth, http
 
 EMAIL = "Personal.Address@Example.fr"
 PHONE = "+33612345678"
@@ -212,3 +213,34 @@ async def test_browser_port_calls_have_spans_and_durations(
     assert (span.attributes or {})["rpc.grpc.status_code"] == 3
     text = generate_latest(traced.telemetry.metrics.registry).decode()
     assert 'code="INVALID_ARGUMENT",method="/consent.v1.ConsentService/CheckConsent"' in text
+
+
+@pytest.mark.usefixtures("json_logs")
+async def test_browser_port_refusals_before_the_gate_are_counted(
+    traced: App, admin_key: str
+) -> None:
+    """On the browser port, a call without a valid credential and a body that does not decode
+    were refused before the gate ran: no `rpc` sample, no duration, invisible to monitoring
+    ("every RPC of both ports"; the gRPC port counted both). Each is counted with its code; a
+    made-up method is counted as `unknown`, not as a label of its own."""
+    server = HttpServer(traced.browser_app(), grace=1)
+    port = await server.start("127.0.0.1:0")
+    check = "/consent.v1.ConsentService/CheckConsent"
+    try:
+        refused = await http(port, check, {"subject": {}}, {"Authorization": "Bearer junk"})
+        made_up = await http(port, "/consent.v1.ConsentService/NoSuchMethod", {}, {})
+        status, _, _ = await asyncio.to_thread(
+            _send,
+            f"http://127.0.0.1:{port}{check}",
+            b"{not json",
+            {"Content-Type": "application/json", **auth(admin_key)},
+            "POST",
+        )
+    finally:
+        await server.stop()
+    assert (refused[0], made_up[0], status) == (401, 401, 400)
+    text = generate_latest(traced.telemetry.metrics.registry).decode()
+    assert f'code="UNAUTHENTICATED",method="{check}"' in text
+    assert 'code="UNAUTHENTICATED",method="unknown"' in text
+    assert f'code="INVALID_ARGUMENT",method="{check}"' in text
+    assert "NoSuchMethod" not in text

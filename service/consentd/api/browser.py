@@ -123,15 +123,12 @@ class ConsentConnect(ConsentService):
         return await self._servicer.ListConsentHistory(request, NO_GRPC_CONTEXT)
 
 
-WIRE_ERRORS = WireErrors()
-
-
 def connect_options(gate: BrowserGate) -> dict[str, Any]:
     """What every Connect app of the browser port is built with: WireErrors first (it runs
     before the body is read), then the gate; the strict codecs and compressions; the size
     limit."""
     return {
-        "interceptors": [WIRE_ERRORS, gate],
+        "interceptors": [WireErrors(gate.telemetry), gate],
         "read_max_bytes": MAX_BROWSER_MESSAGE,
         "codecs": CODECS,
         "compressions": COMPRESSIONS,

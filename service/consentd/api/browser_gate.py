@@ -13,7 +13,7 @@ from uuid import UUID
 from connectrpc.errors import ConnectError
 from connectrpc.request import RequestContext
 
-from consentd.api.calls import Call, metadata_of
+from consentd.api.calls import COUNTED, Call, metadata_of
 from consentd.api.connect_errors import failure_error, grpc_status
 from consentd.api.context import set_principal
 from consentd.api.gate import Gate
@@ -48,7 +48,7 @@ class BrowserGate:
     ) -> None:
         self._gate = gate
         self._cookies = cookies
-        self._telemetry = telemetry or Telemetry()
+        self.telemetry = self._telemetry = telemetry or Telemetry()
 
     async def intercept_unary(
         self,
@@ -59,6 +59,7 @@ class BrowserGate:
     ) -> Any:
         method = f"/{ctx.method.service_name}/{ctx.method.name}"
         headers = metadata_of(ctx.request_headers.allitems())
+        COUNTED.set(True)
         call = Call(method, self._telemetry, headers, "browser")
         try:
             principal = await self._admit(method, headers, request)

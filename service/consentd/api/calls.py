@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -253,3 +254,19 @@ class Streams:
                 return
             except Exception:  # noqa: BLE001, S112 - the database is down: the stream's own reads say so
                 continue
+
+
+# Set by the browser port's gate when it counts a call itself; a call refused before it ran
+# (its body does not decode) is counted by api/connect_wire.WireErrors.
+COUNTED: ContextVar[bool] = ContextVar("consentd_call_counted", default=False)
+
+
+def count_refused(
+    method: str, telemetry: Telemetry, metadata: Mapping[str, str], code: grpc.StatusCode
+) -> None:
+    """One `rpc` line and duration sample for a browser-port call refused before the gate ran
+    (no credential, a body that does not decode): "every RPC of both ports" counted them only
+    on the gRPC port, so a flood of bad keys on the public port was invisible."""
+    call = Call(method, telemetry, metadata, "browser")
+    call.code = code
+    call.finish()

@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -34,9 +33,10 @@ from connectrpc.request import RequestContext
 from connectrpc.server import ConnectASGIApplication
 
 from consentd.api.asgi import Receive, Scope, Send, header
-from consentd.api.calls import Failure
+from consentd.api.calls import COUNTED, Failure, count_refused, metadata_of
 from consentd.api.connect_codecs import COMPRESSIONS
-from consentd.api.connect_errors import connect_error, failure_error
+from consentd.api.connect_errors import connect_error, failure_error, grpc_status
+from consentd.api.connect_headers import without_malformed_headers
 from consentd.api.grpc_web_text import as_binary, is_text
 from consentd.api.refusals import (
     discard_body,
@@ -47,6 +47,7 @@ from consentd.api.refusals import (
     unsupported_media_type,
 )
 from consentd.domain.errors import InvalidInput, ResourceExhausted
+from consentd.telemetry import Telemetry
 
 UNREADABLE = "cannot be read: it is not in the encoding and compression the call names"
 ENCODINGS = (*(compression.name() for compression in COMPRESSIONS), "identity")
@@ -55,41 +56,16 @@ ENCODINGS = (*(compression.name() for compression in COMPRESSIONS), "identity")
 _refused: ContextVar[InvalidInput | None] = ContextVar("consentd_header_refused", default=None)
 
 
-@dataclass(frozen=True)
-class HeaderRule:
-    """The form a header connectrpc checks before any interceptor runs must have, and our words
-    for it (connectrpc's quote the header)."""
-
-    name: bytes
-    form: re.Pattern[str]
-    reason: str
-
-
-# Connect's headers, then gRPC-Web's, in the order connectrpc checks them. An empty
-# connect-timeout-ms is no timeout; gRPC-Web's timeout is up to 8 digits and a unit.
-CONNECT_HEADERS = (
-    HeaderRule(b"connect-protocol-version", re.compile("1"), "must be 1"),
-    HeaderRule(
-        b"connect-timeout-ms",
-        re.compile("[0-9]{0,10}"),
-        "must be 1 to 10 digits: the timeout in milliseconds",
-    ),
-)
-GRPC_WEB_HEADERS = (
-    HeaderRule(
-        b"grpc-timeout",
-        re.compile("[0-9]{1,8}[HMSmun]"),
-        "must be 1 to 8 digits and a unit (H, M, S, m, u or n), e.g. 1500m",
-    ),
-)
-
-
 class WireErrors:
     """The Connect apps' first interceptor (a metadata interceptor: it runs before the body is
     read): refuses a malformed header BrowserService found, and puts connectrpc's own answers
     into our words."""
 
+    def __init__(self, telemetry: Telemetry | None = None) -> None:
+        self._telemetry = telemetry  # counts the calls refused before the gate ran
+
     async def on_start(self, ctx: RequestContext[Any, Any]) -> None:
+        COUNTED.set(False)
         refused = _refused.get()
         if refused is not None:
             raise connect_error(refused)
@@ -99,11 +75,26 @@ class WireErrors:
     ) -> None:
         if not isinstance(error, ConnectError):
             return
+        try:
+            self._translate(error, ctx)
+        except ConnectError as ours:
+            self._count(ctx, ours)
+            raise
+        self._count(ctx, error)
+
+    def _translate(self, error: ConnectError, ctx: RequestContext[Any, Any]) -> None:
         if _quotes_an_exception(error):
             raise connect_error(InvalidInput("request", UNREADABLE)) from None
         for code, words, answer in LIBRARY_ANSWERS:
             if error.code is code and (found := words.match(error.message)):
                 raise answer(found, ctx) from None
+
+    def _count(self, ctx: RequestContext[Any, Any], error: ConnectError) -> None:
+        if self._telemetry is None or COUNTED.get():
+            return
+        method = f"/{ctx.method.service_name}/{ctx.method.name}"
+        headers = metadata_of(ctx.request_headers.allitems())
+        count_refused(method, self._telemetry, headers, grpc_status(error.code))
 
 
 def _quotes_an_exception(error: ConnectError) -> bool:
@@ -241,7 +232,7 @@ class BrowserService:
             return
         if is_text(scope):
             scope, receive, send = as_binary(scope, receive, send)
-        scope, refused = _without_malformed_headers(scope)
+        scope, refused = without_malformed_headers(scope)
         if refused is not None:
             await discard_body(body)
         token = _refused.set(refused)
@@ -261,31 +252,3 @@ def _with_media_type(scope: Scope) -> Scope:
         return scope
     kept = [(key, value) for key, value in headers if key != b"content-type"]
     return {**scope, "headers": [*kept, (b"content-type", media_type(kind).encode("latin-1"))]}
-
-
-def _without_malformed_headers(scope: Scope) -> tuple[Scope, InvalidInput | None]:
-    """The request without the headers of its protocol that are malformed (and the refusal of
-    the first one) and without any header whose value is not UTF-8."""
-    rules = (
-        GRPC_WEB_HEADERS if is_grpc_web(header(scope, b"content-type") or "") else CONNECT_HEADERS
-    )
-    # A value that is not UTF-8 (a Latin-1 user agent, a cookie another site set) is dropped:
-    # connectrpc decodes every header as UTF-8 and answered 500 with the codec's error text.
-    headers = [(key, value) for key, value in scope.get("headers", ()) if _utf8(value)]
-    refused: InvalidInput | None = None
-    for rule in rules:
-        values = [value.decode("latin-1") for key, value in headers if key == rule.name]
-        if all(rule.form.fullmatch(value) for value in values):
-            continue
-        headers = [(key, value) for key, value in headers if key != rule.name]
-        if refused is None:
-            refused = InvalidInput(rule.name.decode(), rule.reason)
-    return {**scope, "headers": headers}, refused
-
-
-def _utf8(value: bytes) -> bool:
-    try:
-        value.decode()
-    except UnicodeDecodeError:
-        return False
-    return True

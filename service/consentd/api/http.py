@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import grpc
 import uvicorn
+from google.protobuf import descriptor_pool
 
 from consentd.api.asgi import ASGIApp, Receive, Scope, Send, header, lifespan, respond
 from consentd.api.browser_gate import BrowserRequest, browser_request
-from consentd.api.calls import metadata_of
+from consentd.api.calls import count_refused, metadata_of
 from consentd.api.cors import answer_preflight, exposing_to_origin, is_same_origin
 from consentd.api.http_guard import ConnectionGuard
 from consentd.api.http_protocol import guarded_protocol
@@ -31,6 +33,7 @@ from consentd.api.refusals import (
 )
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.errors import ConsentError, Unauthenticated
+from consentd.telemetry import Telemetry
 
 Authenticate = Callable[[Mapping[str, str]], Awaitable[None]]
 
@@ -52,13 +55,17 @@ class BrowserApp:
         demo: DemoPage | None = None,
         preferences: Path | None = None,
         authenticate: Authenticate | None = None,
+        *,
+        telemetry: Telemetry | None = None,
     ) -> None:
         """`authenticate`: the credential check run before a body is read (a caller without a
-        valid credential never reaches the decoder); the Gate admits the call afterwards."""
+        valid credential never reaches the decoder); the Gate admits the call afterwards.
+        `telemetry` counts the calls refused here."""
         self._services = {f"{app.path}/": app for app in services}
         self._cookies = cookies
         self._pages = Pages(demo, preferences)
         self._authenticate = authenticate
+        self._telemetry = telemetry
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -83,6 +90,9 @@ class BrowserApp:
             exposed = BrowserRequest(tenant, origin, same_origin=False)
             exposed.cors_allowed = origin in await self._allowed_origins(tenant)
             await refuse_unauthenticated(scope, exposing_to_origin(send, exposed))
+            if self._telemetry is not None:
+                method = path if _is_method(path) else UNKNOWN_METHOD
+                count_refused(method, self._telemetry, {}, grpc.StatusCode.UNAUTHENTICATED)
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)
@@ -123,6 +133,20 @@ class BrowserApp:
         with contextlib.suppress(ConsentError, ValueError, TypeError):
             allowed = await self._cookies.allowed_origins(UUID(tenant))
         return allowed
+
+
+# What a refused call is counted as when its path names no method of the contract (a metric
+# label per made-up path would let a client grow the registry without bound).
+UNKNOWN_METHOD = "unknown"
+
+
+def _is_method(path: str) -> bool:
+    service, _, method = path.strip("/").rpartition("/")
+    try:
+        descriptor_pool.Default().FindServiceByName(service).FindMethodByName(method)
+    except KeyError:
+        return False
+    return True
 
 
 class _Uvicorn(uvicorn.Server):

@@ -1,0 +1,68 @@
+"""The request headers connectrpc reads before any interceptor runs: each must have its form
+(our words when it does not), and every value must be UTF-8 (api/connect_wire.py uses them)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from consentd.api.asgi import Scope, header
+from consentd.api.refusals import is_grpc_web
+from consentd.domain.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class HeaderRule:
+    """The form a header connectrpc checks before any interceptor runs must have, and our words
+    for it (connectrpc's quote the header)."""
+
+    name: bytes
+    form: re.Pattern[str]
+    reason: str
+
+
+# Connect's headers, then gRPC-Web's, in the order connectrpc checks them. An empty
+# connect-timeout-ms is no timeout; gRPC-Web's timeout is up to 8 digits and a unit.
+CONNECT_HEADERS = (
+    HeaderRule(b"connect-protocol-version", re.compile("1"), "must be 1"),
+    HeaderRule(
+        b"connect-timeout-ms",
+        re.compile("[0-9]{0,10}"),
+        "must be 1 to 10 digits: the timeout in milliseconds",
+    ),
+)
+GRPC_WEB_HEADERS = (
+    HeaderRule(
+        b"grpc-timeout",
+        re.compile("[0-9]{1,8}[HMSmun]"),
+        "must be 1 to 8 digits and a unit (H, M, S, m, u or n), e.g. 1500m",
+    ),
+)
+
+
+def without_malformed_headers(scope: Scope) -> tuple[Scope, InvalidInput | None]:
+    """The request without the headers of its protocol that are malformed (and the refusal of
+    the first one) and without any header whose value is not UTF-8."""
+    rules = (
+        GRPC_WEB_HEADERS if is_grpc_web(header(scope, b"content-type") or "") else CONNECT_HEADERS
+    )
+    # A value that is not UTF-8 (a Latin-1 user agent, a cookie another site set) is dropped:
+    # connectrpc decodes every header as UTF-8 and answered 500 with the codec's error text.
+    headers = [(key, value) for key, value in scope.get("headers", ()) if _utf8(value)]
+    refused: InvalidInput | None = None
+    for rule in rules:
+        values = [value.decode("latin-1") for key, value in headers if key == rule.name]
+        if all(rule.form.fullmatch(value) for value in values):
+            continue
+        headers = [(key, value) for key, value in headers if key != rule.name]
+        if refused is None:
+            refused = InvalidInput(rule.name.decode(), rule.reason)
+    return {**scope, "headers": headers}, refused
+
+
+def _utf8(value: bytes) -> bool:
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
