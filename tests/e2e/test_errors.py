@@ -184,6 +184,9 @@ async def test_unknown_purpose_is_not_found(stubs: Stubs) -> None:
         assert error.code() == grpc.StatusCode.NOT_FOUND
         assert str(error.details()).startswith(f"{field}: purpose 'unknown' is not in")
         assert _violations(error) == []
+        # A withdrawal refused must not be lost: its message says how to take it all the same.
+        withdrawing = field.startswith("targets")
+        assert ("withdraw everything with all: true" in str(error.details())) is withdrawing
 
 
 async def test_unknown_credentials_are_unauthenticated(stubs: Stubs) -> None:

@@ -46,9 +46,11 @@ def require_purposes(purpose_ids: Sequence[str], found: Mapping[str, Purpose], f
                 "choices": f"choices[{index}].target.purpose",
                 "targets": f"targets[{index}].purpose",
             }.get(field, f"{field}.purpose")
+            # A withdrawal refused here must not be lost: say how to take it all the same.
+            instead = ", or withdraw everything with all: true" if field == "targets" else ""
             raise NotFound(
                 f"{where}: purpose {purpose_id!r} is not in this tenant's catalogue "
-                "(create it with CatalogService.PutPurpose)"
+                f"(create it with CatalogService.PutPurpose{instead})"
             )
 
 
