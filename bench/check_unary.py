@@ -41,7 +41,7 @@ def _record(index: int) -> consent_pb2.RecordConsentRequest:
     return consent_pb2.RecordConsentRequest(
         subject=types_pb2.SubjectIdentity(email=f"person{index}@example.fr"),
         choices=[choice],
-        source=types_pb2.SOURCE_IMPORT,
+        source=types_pb2.SOURCE_API,
     )
 
 

@@ -144,7 +144,7 @@ async def _seed(address: str, meta: tuple[tuple[str, str], ...], subjects: int) 
                         consent_pb2.RecordConsentRequest(
                             subject=types_pb2.SubjectIdentity(email=f"person{i}@example.fr"),
                             choices=[choice],
-                            source=types_pb2.SOURCE_IMPORT,
+                            source=types_pb2.SOURCE_API,
                         ),
                         metadata=meta,
                     )
