@@ -229,6 +229,7 @@ async def test_browser_port_refusals_before_the_gate_are_counted(
     try:
         refused = await http(port, check, {"subject": {}}, {"Authorization": "Bearer junk"})
         made_up = await http(port, "/consent.v1.ConsentService/NoSuchMethod", {}, {})
+        elsewhere = await http(port, "/consent.v1.CampaignService/BatchCheckConsent", {}, {})
         status, _, _ = await asyncio.to_thread(
             _send,
             f"http://127.0.0.1:{port}{check}",
@@ -238,9 +239,11 @@ async def test_browser_port_refusals_before_the_gate_are_counted(
         )
     finally:
         await server.stop()
-    assert (refused[0], made_up[0], status) == (401, 401, 400)
+    assert (refused[0], made_up[0], elsewhere[0], status) == (401, 401, 404, 400)
     text = generate_latest(traced.telemetry.metrics.registry).decode()
     assert f'code="UNAUTHENTICATED",method="{check}"' in text
     assert 'code="UNAUTHENTICATED",method="unknown"' in text
     assert f'code="INVALID_ARGUMENT",method="{check}"' in text
+    served_elsewhere = 'code="UNIMPLEMENTED",method="/consent.v1.CampaignService/BatchCheckConsent"'
+    assert served_elsewhere in text
     assert "NoSuchMethod" not in text

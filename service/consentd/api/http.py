@@ -90,19 +90,24 @@ class BrowserApp:
             exposed = BrowserRequest(tenant, origin, same_origin=False)
             exposed.cors_allowed = origin in await self._allowed_origins(tenant)
             await refuse_unauthenticated(scope, exposing_to_origin(send, exposed))
-            if self._telemetry is not None:
-                method = path if _is_method(path) else UNKNOWN_METHOD
-                count_refused(method, self._telemetry, {}, grpc.StatusCode.UNAUTHENTICATED)
+            self._count(path, grpc.StatusCode.UNAUTHENTICATED)
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)
         elif (service := _SERVICE_PATH.match(path)) is not None and scope["method"] == "POST":
             await discard_body(receive)
             await refuse_unserved(scope, send, service.group(1))
+            self._count(path, grpc.StatusCode.UNIMPLEMENTED)
         elif tenant is None:
             await self._pages.serve(scope, send, path)
         else:
             await respond(send, 404, b"not found")
+
+    def _count(self, path: str, code: grpc.StatusCode) -> None:
+        """A call refused here, before the gate (see api/calls.count_refused)."""
+        if self._telemetry is not None:
+            method = path if _is_method(path) else UNKNOWN_METHOD
+            count_refused(method, self._telemetry, {}, code)
 
     async def _authenticated(self, scope: Scope) -> bool:
         if self._authenticate is None:
