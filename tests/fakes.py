@@ -152,6 +152,9 @@ class FakeRights:
     async def store_key(self, subject_id: UUID, wrapped: bytes, now: datetime) -> bytes:
         return self._d.keys.setdefault(subject_id, wrapped)
 
+    async def block_history(self, subject_id: UUID) -> list[Any]:
+        return []  # the unit tests' subjects never object
+
 
 class FakeAudit:
     def __init__(self, data: TenantData) -> None:

@@ -220,13 +220,14 @@ async def test_the_suppression_export_lists_every_blocked_person(
     assert "cleo" not in await exported()
 
 
-async def test_an_imported_grant_does_not_lift_an_objection(
+async def test_a_systems_grant_does_not_lift_an_objection(
     app: App, stubs: Stubs, tenant: Tenant
 ) -> None:
     """An objection to marketing, then RecordConsent `granted` on a legitimate-interest purpose
-    with SOURCE_IMPORT (a nightly CRM sync): the check went from DENY objected to ALLOW
-    legitimate_interest (GDPR art. 21(3)). The import is FAILED_PRECONDITION saying who may lift
-    it, nothing is written; the person granting again through the portal does lift it."""
+    from a system (SOURCE_IMPORT or SOURCE_API: a nightly CRM sync): the check went from DENY
+    objected to ALLOW legitimate_interest (GDPR art. 21(3)). Each is FAILED_PRECONDITION saying
+    who may lift it, on the grouped path and the one-call path (an idempotency key), nothing is
+    written; the person granting again through the portal does lift it."""
     await put_purpose(stubs, "newsletter")
     await put_purpose(stubs, "b2b_prospecting", types_pb2.LAWFUL_BASIS_LEGITIMATE_INTEREST)
     prospecting = make_target("b2b_prospecting")
@@ -242,10 +243,14 @@ async def test_an_imported_grant_does_not_lift_an_objection(
             subject=identity, choices=[grant(prospecting)], source=source
         )
 
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await stubs.consent.RecordConsent(request(types_pb2.SOURCE_IMPORT), metadata=stubs.metadata)
-    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "an imported grant does not lift an objection" in str(raised.value.details())
+    for source in (types_pb2.SOURCE_IMPORT, types_pb2.SOURCE_API):
+        for keyed in ((), (("idempotency-key", f"sync-{source}"),)):
+            with pytest.raises(grpc.aio.AioRpcError) as raised:
+                await stubs.consent.RecordConsent(
+                    request(source), metadata=(*stubs.metadata, *keyed)
+                )
+            assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert "does not lift an objection" in str(raised.value.details())
     still = await check(stubs, _ref("objects"), prospecting)
     assert (still.decision, still.reason) == (DENY, consent_pb2.REASON_OBJECTED)
     await stubs.consent.RecordConsent(request(types_pb2.SOURCE_PORTAL), metadata=stubs.metadata)

@@ -41,11 +41,13 @@ from consentd.app.ports import (
 from consentd.app.recording import (
     Written,
     choice_events,
-    no_import_over_an_objection,
     notices_of,
+    objected_since,
+    refuse_grant_over_objection,
     require_notices,
     require_purposes,
     standing_withdrawals,
+    systems_grant,
 )
 from consentd.app.subjects import SubjectResolver
 from consentd.app.writers import TenantWriters
@@ -146,7 +148,8 @@ class ConsentUseCases:
             subject_id = await self._subjects.find_or_create(
                 uow, principal.tenant_id, command.identifiers, now
             )
-            await no_import_over_an_objection(uow, command, subject_id)
+            if systems_grant(command):
+                refuse_grant_over_objection(command, await objected_since(uow, subject_id))
             role = command.processing_role or principal.tenant.processing_role
             key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
             days = self._double_opt_in.days if self._double_opt_in else DEFAULT_PENDING_DAYS

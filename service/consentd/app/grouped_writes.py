@@ -55,12 +55,18 @@ from consentd.app.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from consentd.app.recording import Written, choice_events, require_notices, require_purposes
+from consentd.app.recording import (
+    Written,
+    choice_events,
+    refuse_grant_over_objection,
+    require_notices,
+    require_purposes,
+)
 from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
 from consentd.domain.errors import ConsentError, FailedPrecondition
 from consentd.domain.identifiers import Identifier, IdentifierHasher
-from consentd.domain.model import ConsentEvent, ConsentState, Source, Target
+from consentd.domain.model import ConsentEvent, ConsentState, Target
 from consentd.domain.sealing import SubjectKey
 from consentd.domain.tenancy import Principal
 
@@ -200,9 +206,7 @@ class GroupedWrites(GroupCommit[Job, Written]):
     def _digests(self, tenant_id: UUID, job: Job) -> dict[Digest, Identifier]:
         """The identifiers the call names by digest; none when the call runs alone."""
         principal, command = job
-        if isinstance(command, RecordConsent) and command.source is Source.IMPORT:
-            named = []  # alone: its grants are checked against an objection (_record_one)
-        elif isinstance(command, RecordConsent):
+        if isinstance(command, RecordConsent):
             named = list(command.identifiers)
         elif principal.subject is None and not command.withdraw_all:
             named = [] if isinstance(command.subject, UUID) else [command.subject]
@@ -225,6 +229,8 @@ class GroupedWrites(GroupCommit[Job, Written]):
         if len(linked) > 1:
             raise FailedPrecondition(CONFLICT)
         known = next(iter(linked), None)
+        if isinstance(job[1], RecordConsent) and known is not None:
+            refuse_grant_over_objection(job[1], batch.read.objections.get(known))
         shared = batch.claimed.intersection(named) or known in batch.subjects.values()
         linking = isinstance(job[1], RecordConsent) and any(d not in owners for d in named)
         if shared or (known is not None and linking):

@@ -144,20 +144,28 @@ def standing_withdrawals(
     return list(standing.values()) or None
 
 
-async def no_import_over_an_objection(
-    uow: UnitOfWork, command: RecordConsent, subject_id: UUID
-) -> None:
-    """A grant from an import (SOURCE_IMPORT: another system's copy) never lifts an objection in
-    force, as `consentd import` never does: a nightly CRM sync sending `granted` turned an
-    objection to marketing into ALLOW (GDPR art. 21(3)). Only the person lifts it."""
-    if command.source is not Source.IMPORT:
-        return
-    if not any(c.state is ConsentState.GRANTED for c in command.choices):
-        return
-    blocks = await uow.rights.block_history(subject_id)
-    objected = [b for b in blocks if b.kind is BlockKind.OBJECTED and b.lifted_at is None]
-    if objected:
+def refuse_grant_over_objection(command: RecordConsent, objected: datetime | None) -> None:
+    """A grant a system sends (SOURCE_API, SOURCE_IMPORT: a CRM sync, a marketing tool) never
+    lifts an objection in force, `objected` being since when: RecordObjection, then a nightly
+    sync sending `granted` made a check ALLOW again (GDPR art. 21(3)). Only the person lifts it:
+    a grant through the portal, a banner or support. Raises FailedPrecondition."""
+    if objected is not None and systems_grant(command):
         raise FailedPrecondition(
-            f"the person objected on {stamp(objected[-1].since)}: an imported grant does not "
-            "lift an objection; only the person does (source PORTAL, BANNER or SUPPORT)"
+            f"the person objected on {stamp(objected)}: a grant from a system (source API or "
+            "IMPORT) does not lift an objection; only the person does (source PORTAL, BANNER "
+            "or SUPPORT)"
         )
+
+
+def systems_grant(command: RecordConsent) -> bool:
+    """A grant from a system, not from the person (refuse_grant_over_objection)."""
+    return command.source in (Source.API, Source.IMPORT) and any(
+        c.state is ConsentState.GRANTED for c in command.choices
+    )
+
+
+async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
+    """When the subject's objection in force was recorded; None without one."""
+    blocks = await uow.rights.block_history(subject_id)
+    times = [b.since for b in blocks if b.kind is BlockKind.OBJECTED and b.lifted_at is None]
+    return max(times, default=None)

@@ -49,6 +49,8 @@ async def read_parts(raw: Driver, parts: Sequence[PartQuery]) -> list[PartRead]:
             part.owners[IdentifierKind(row["o_kind"]), row["o_digest"]] = subject_id
             if row["o_key"] is not None:
                 part.keys[subject_id] = bytes(row["o_key"])
+        elif row["o_objected"] is not None:
+            part.objections[row["o_subject"]] = row["o_objected"]
         else:
             part.versions[row["o_notice"]] = set(row["o_versions"])
             if row["o_floor"] is not None:

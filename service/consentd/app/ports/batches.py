@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
 from consentd.app.ports._base import Digest
@@ -31,6 +32,8 @@ class PartRead:
     keys: dict[UUID, bytes] = field(default_factory=dict)
     versions: dict[str, set[int]] = field(default_factory=dict)
     floors: dict[str, int] = field(default_factory=dict)
+    # The named subjects with an objection in force, and since when.
+    objections: dict[UUID, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
