@@ -216,9 +216,22 @@ async def test_made_up_credentials_are_looked_up_at_a_bounded_rate(
                     _check(known, new_key, "n@example.fr"),
                 ]
             )
+            # Made-up keys naming this tenant (its id is in every page key): refused from its
+            # list of key ids, or past its allowance; they drained it, and a key of the tenant
+            # made meanwhile was RESOURCE_EXHAUSTED. It is served once the list is read again.
+            forged = [bearer(new_api_key(tenant.tenant_id).token) for _ in range(30)]
+            aimed = await _outcomes([_check(known, f, "f@example.fr") for f in forged])
+            newer = bearer(await issue(admin, tenant, Scope.ADMIN.value))
+            await asyncio.sleep(1.1)  # the list is read again at most every second
+            aimed += await _outcomes([_check(known, newer, "m@example.fr")])
     finally:
         await server.stop(grace=1)
         await application.aclose()
+    assert set(aimed[:30]) <= {
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }, aimed
+    assert aimed[30] == grpc.StatusCode.OK, aimed
     assert set(codes[:12]) == {
         grpc.StatusCode.UNAUTHENTICATED,
         grpc.StatusCode.RESOURCE_EXHAUSTED,

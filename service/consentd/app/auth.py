@@ -19,6 +19,7 @@ from consentd.domain.identifiers import normalise_external_id
 from consentd.domain.keys import digest_matches, parse_api_key
 from consentd.domain.tenancy import Principal, Scope
 
+K = TypeVar("K")
 V = TypeVar("V")
 AUTHORIZATION = "authorization"
 TOKEN_ALGORITHMS = ["ES256", "RS256"]
@@ -31,11 +32,15 @@ REFUSED_SECONDS = 1.0
 # Look-ups of credentials not in the cache, per second: a flood of made-up keys is refused at
 # this rate, not a query each, and leaves the pool and the event loop to the known callers,
 # whose credentials stay cached. What is neither one of our keys nor a token naming a tenant is
-# refused without a look-up and spends nothing; the rest spend from the bucket of the tenant
-# they name when a credential of it was valid here once (a flood naming one tenant leaves the
-# others' new callers alone), from one shared bucket otherwise (made-up tenant ids).
+# refused without a look-up. For a tenant a credential was valid for here once: a key id it
+# does not have is refused from its list of key ids (read again at most every LIST_SECONDS),
+# a key it has spends from that key's own bucket, and a token is verified with its issuer's
+# cached public key (made-up tokens cost no look-up; a new person's token is served at once).
+# A made-up tenant id spends from one shared bucket. (A flood of made-up keys naming a tenant,
+# whose id every page key shows, kept that tenant's new keys and portal users out.)
 LOOKUPS_PER_SECOND = 100.0
 LOOKUP_BURST = 200.0
+LIST_SECONDS = 1.0
 # Fingerprints of credentials found valid once, at most (then forgotten all at once).
 KNOWN_ENTRIES = 100_000
 LOOKUPS_EXHAUSTED = "too many unknown credentials presented at once; retry later"
@@ -63,8 +68,11 @@ class CredentialAuthenticator:
         # Credentials that were valid once: looked up again when their cache entry expires
         # without waiting for the unknown ones' allowance (a flood keeps it empty).
         self._known: set[bytes] = set()
-        self._tenants: set[UUID] = set()  # tenants a credential was valid for (bucket keys)
+        self._tenants: set[UUID] = set()  # tenants a credential was valid for
         self._lookups = TokenBuckets(LOOKUPS_PER_SECOND, LOOKUP_BURST)
+        # tenant -> (monotonic time read, its key ids); (tenant, issuer) -> (deadline, found)
+        self._key_ids: dict[UUID, tuple[float, frozenset[str]]] = {}
+        self._issuers: dict[tuple[UUID, str], tuple[float, Any]] = {}
 
     async def authenticate(self, metadata: Mapping[str, str], *, fresh: bool = False) -> Principal:
         """`authorization: Bearer <credential>` exactly: one space, no other blank anywhere
@@ -82,15 +90,12 @@ class CredentialAuthenticator:
                 return cached[1]
             if self._refused.get(fingerprint, 0.0) > now:
                 raise Unauthenticated()
-            if fingerprint not in self._known:
-                claimed = _claimed_tenant(credential)
-                bucket = claimed if claimed in self._tenants else None
-                self._lookups.take(bucket, message=LOOKUPS_EXHAUSTED)
+        charge = not fresh and fingerprint not in self._known
         try:
             if credential.startswith("ck_"):
-                principal, valid_until = await self._api_key(credential)
+                principal, valid_until = await self._api_key(credential, charge)
             else:
-                principal, valid_until = await self._portal_token(credential)
+                principal, valid_until = await self._portal_token(credential, charge)
         except Unauthenticated:
             # A refused credential is remembered briefly too: a flood of bad keys costs no
             # database look-up each (no tenant is known yet to rate-limit them).
@@ -108,10 +113,22 @@ class CredentialAuthenticator:
         self._tenants.add(principal.tenant.tenant_id)
         return principal
 
-    async def _api_key(self, credential: str) -> tuple[Principal, datetime | None]:
+    def _spend(self, tenant_id: UUID, bucket: object) -> None:
+        """One look-up of the allowance: `bucket`'s for a tenant seen valid, else the shared."""
+        self._lookups.take(bucket if tenant_id in self._tenants else None, LOOKUPS_EXHAUSTED)
+
+    async def _api_key(self, credential: str, charge: bool) -> tuple[Principal, datetime | None]:
         key = parse_api_key(credential)
         if key is None:
             raise Unauthenticated()
+        if charge:
+            tenant_id = key.tenant_id
+            listed = (
+                await self._listed(tenant_id, key.key_id) if tenant_id in self._tenants else None
+            )
+            if listed is False:
+                raise Unauthenticated()
+            self._spend(tenant_id, (tenant_id, key.key_id) if listed else tenant_id)
         found = await self._directory.api_key(key.tenant_id, key.key_id)
         if found is None:
             raise Unauthenticated()
@@ -123,10 +140,39 @@ class CredentialAuthenticator:
         principal = Principal(tenant=tenant, caller=f"key:{stored.key_id}", scopes=stored.scopes)
         return principal, stored.expires_at
 
-    async def _portal_token(self, credential: str) -> tuple[Principal, datetime | None]:
+    async def _listed(self, tenant_id: UUID, key_id: str) -> bool | None:
+        """Whether the tenant has a key of that id, from its list read again on a miss at most
+        every LIST_SECONDS; None for a miss within them (a key made since: the caller spends
+        the tenant's allowance and looks it up)."""
+        now = time.monotonic()
+        listed = self._key_ids.get(tenant_id)
+        if listed is not None and key_id in listed[1]:
+            return True
+        if listed is not None and now - listed[0] < LIST_SECONDS:
+            return None
+        ids = await self._directory.key_ids(tenant_id)
+        _remember(self._key_ids, tenant_id, (now, ids))
+        return key_id in ids
+
+    async def _issuer(self, tenant_id: UUID, name: str, charge: bool) -> Any:
+        """The tenant's issuer of that name, cached CACHE_SECONDS (a change reaches tokens
+        within them, as a key's revocation); an issuer never found spends the allowance."""
+        now = time.monotonic()
+        cached = self._issuers.get((tenant_id, name))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        if charge and (cached is None or cached[1] is None):
+            self._spend(tenant_id, tenant_id)
+        found = await self._directory.issuer(tenant_id, name)
+        _remember(self._issuers, (tenant_id, name), (now + CACHE_SECONDS, found))
+        return found
+
+    async def _portal_token(
+        self, credential: str, charge: bool
+    ) -> tuple[Principal, datetime | None]:
         claims = _unverified_claims(credential)
         tenant_id, issuer_name = _tenant_and_issuer(claims)
-        found = await self._directory.issuer(tenant_id, issuer_name)
+        found = await self._issuer(tenant_id, issuer_name, charge)
         if found is None:
             raise Unauthenticated()
         tenant, issuer = found
@@ -154,22 +200,11 @@ class CredentialAuthenticator:
         return principal, expires
 
 
-def _remember(cache: dict[bytes, V], fingerprint: bytes, value: V) -> None:
+def _remember(cache: dict[K, V], fingerprint: K, value: V) -> None:
     """Keep `value`; a full cache is emptied first (entries expire within seconds anyway)."""
     if len(cache) >= CACHE_ENTRIES:
         cache.clear()
     cache[fingerprint] = value
-
-
-def _claimed_tenant(credential: str) -> UUID:
-    """The tenant a credential names, read without a look-up; Unauthenticated when it is
-    neither one of our API keys nor a portal token naming a tenant and an issuer."""
-    if credential.startswith("ck_"):
-        key = parse_api_key(credential)
-        if key is None:
-            raise Unauthenticated()
-        return key.tenant_id
-    return _tenant_and_issuer(_unverified_claims(credential))[0]
 
 
 def _unverified_claims(credential: str) -> dict[str, Any]:

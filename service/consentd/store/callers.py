@@ -57,6 +57,14 @@ class SqlCallerDirectory:
             return None
         return tenant_of(row), TokenIssuer(row["issuer"], row["audience"], row["public_key_pem"])
 
+    async def key_ids(self, tenant_id: UUID) -> frozenset[str]:
+        async with self._engine.connect() as conn:
+            await enter_tenant(conn, tenant_id)
+            query = sa.select(api_keys.c.key_id).where(api_keys.c.tenant_id == tenant_id)
+            ids = frozenset((await conn.execute(query)).scalars())
+            await conn.rollback()
+        return ids
+
     async def _one(
         self, tenant_id: UUID, query: sa.Select[tuple[object, ...]]
     ) -> sa.RowMapping | None:

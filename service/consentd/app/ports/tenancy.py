@@ -17,6 +17,10 @@ class CallerDirectory(Protocol):
 
     async def issuer(self, tenant_id: UUID, issuer: str) -> tuple[Tenant, TokenIssuer] | None: ...
 
+    async def key_ids(self, tenant_id: UUID) -> frozenset[str]:
+        """The ids of the tenant's API keys (revoked and expired ones too)."""
+        ...
+
 
 class TenantList(Protocol):
     async def tenants(self) -> list[Tenant]:
