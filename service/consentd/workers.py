@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ctypes
+import functools
 import os
 import signal
 import sys
@@ -48,6 +50,7 @@ def _nth_port(address: str, index: int) -> str:
 async def _supervise(settings: Settings, workers: int) -> int:
     _fixed_port(settings.grpc_address, "CONSENTD_GRPC_ADDRESS")
     _fixed_port(settings.http_address, "CONSENTD_HTTP_ADDRESS")
+    supervised = functools.partial(_with_parent, os.getpid())
     stop = stop_on_signals()
     async with database(settings, processes=workers) as db:
         app = bootstrap(
@@ -77,7 +80,7 @@ async def _supervise(settings: Settings, workers: int) -> int:
                 # so a scraper sees every process rather than whichever one a connection hits.
                 child_env["CONSENTD_METRICS_ADDRESS"] = _nth_port(settings.metrics_address, index)
             return await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "consentd", "serve", env=child_env
+                sys.executable, "-m", "consentd", "serve", env=child_env, preexec_fn=supervised
             )
 
         children = [await start(index) for index in range(workers)]
@@ -85,6 +88,19 @@ async def _supervise(settings: Settings, workers: int) -> int:
         code = await _watch(children, start, stop)
     # The embedded PostgreSQL could not be restarted: the supervisor stopped everything.
     return 1 if db.failures else code
+
+
+def _with_parent(supervisor: int) -> None:
+    """In the child before it runs: SIGTERM when the supervisor dies (Linux PR_SET_PDEATHSIG).
+    A supervisor killed with -9 left its workers serving on the port with no database: the next
+    serve stopped the PostgreSQL they used as an orphan's, and could not bind the port."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:  # it died before the call: go at once
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 # A worker that dies on its own is replaced, up to this many times in a window; past that (a

@@ -255,6 +255,49 @@ async def test_sighup_drains_and_stops_the_postgres_it_started() -> None:
         shutil.rmtree(data, ignore_errors=True)
 
 
+async def test_workers_stop_with_a_supervisor_killed_and_a_new_serve_takes_over() -> None:
+    """`serve --workers 2`, its supervisor killed with -9: the workers kept serving on the port
+    with no supervisor; the next serve stopped the PostgreSQL they used (an orphan's) and could
+    not bind the port: NOT_SERVING until someone killed them by hand. The workers now stop with
+    their supervisor, and the next serve serves."""
+    data = _folder()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CONSENTD_DATA_DIR": str(data),
+        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "CONSENTD_METRICS_ADDRESS": "off",
+        "CONSENTD_LOG_FORMAT": "json",
+    }
+    try:
+        async with _server(env, "--workers", "2") as supervisor:
+            await _serving(port, supervisor, within=90)
+            for _ in range(150):
+                workers = _children(supervisor.pid)
+                if len(workers) == 2:
+                    break
+                await asyncio.sleep(0.2)
+            assert len(workers) == 2
+            supervisor.send_signal(signal.SIGKILL)
+            await supervisor.wait()
+            for _ in range(300):  # they drain and stop; 60 s at most
+                if not _running(set(workers)):
+                    break
+                await asyncio.sleep(0.2)
+            assert _running(set(workers)) == [], "the workers outlived their supervisor"
+        async with _server(env) as again:
+            await _serving(port, again, within=90)
+            again.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(again.wait(), 60) == 0
+        assert _running_with(str(data)) == [], "a process still uses the data folder"
+    finally:
+        for pid in _running_with(str(data)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def _folder() -> Path:
     data = Path(tempfile.mkdtemp(prefix="consentd-workers-"))
     data.chmod(0o711)

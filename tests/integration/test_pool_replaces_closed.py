@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from consentd.bootstrap import App
 from consentd.domain.model import LawfulBasis, Purpose
 from consentd.domain.tenancy import Principal, Scope, Tenant
+from consentd.store.reads import ReadPool
 from tests.conftest import owner
 
 TERMINATE = "SELECT count(pg_terminate_backend(pid)) FROM unnest(CAST(:pids AS int[])) AS pid"
@@ -47,3 +48,22 @@ async def test_writes_after_the_server_closed_the_pooled_connections(
         stored, created = await app.catalog.put_purpose(principal, purpose)
         assert created
         assert stored.purpose_id == purpose.purpose_id
+
+
+async def test_the_read_pool_replaces_its_connections_once_expired(database_url: str) -> None:
+    """After a lost connection the read pool is expired so that a retried read does not meet
+    another dead connection: asyncpg's expire_connections is a coroutine, called without await
+    it did nothing ("coroutine ... was never awaited" in the log, as plain text). Once expired,
+    the next read runs on a new backend."""
+    pool = ReadPool(database_url, size=1)
+    try:
+        conn = await pool.acquire()
+        before = await conn.fetchval("SELECT pg_backend_pid()")
+        await pool.release(conn)
+        await pool.expire()
+        conn = await pool.acquire()
+        after = await conn.fetchval("SELECT pg_backend_pid()")
+        await pool.release(conn)
+    finally:
+        await pool.close()
+    assert after != before

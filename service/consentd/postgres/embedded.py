@@ -147,7 +147,7 @@ class EmbeddedPostgres:
             return False
         if not parent_is_consentd(pid):
             # Its consentd was killed: stop it, so that start() runs one that is ours.
-            stop_orphan(pid, self.data_dir)
+            stop_orphan(pid, self.data_dir, kill=kill_cluster)
             self.stopped_orphan = pid
             return False
         self._port = int(lines[3].strip())

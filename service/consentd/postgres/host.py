@@ -11,6 +11,7 @@ import signal
 import socket
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -135,18 +136,26 @@ def server_user() -> pwd.struct_passwd | None:
         ) from None
 
 
-def stop_orphan(pid: int, data_dir: Path, timeout: float = 30.0) -> None:
-    """Fast shutdown (SIGINT) of data_dir's postmaster `pid`, which is not our child; SIGKILL
-    after `timeout` seconds. Returns once it is gone."""
+def stop_orphan(
+    pid: int, data_dir: Path, timeout: float = 30.0, kill: Callable[[int], None] | None = None
+) -> None:
+    """Fast shutdown (SIGINT) of data_dir's postmaster `pid`, which is not our child; after
+    `timeout` seconds `kill(pid)` (SIGKILL to it alone by default; postgres/cluster.kill_cluster
+    takes its children too: frozen ones left holding the shared memory kept the next start
+    from running). Returns once it is gone."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGINT)
     deadline = time.monotonic() + timeout
     while pid_alive(pid, data_dir):
         if seconds_left(deadline) <= 0:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+                (kill or _sigkill)(pid)
             deadline = time.monotonic() + timeout
         time.sleep(0.05)
+
+
+def _sigkill(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
 
 
 def log_tail(log_file: Path, offset: int, lines: int = 20) -> str:

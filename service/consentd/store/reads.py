@@ -68,11 +68,12 @@ class ReadPool:
                     )
         return await self._pool.acquire(timeout=self._ceiling)
 
-    def expire(self) -> None:
+    async def expire(self) -> None:
         """After a lost connection (PostgreSQL restarted): every pooled connection is replaced
-        before its next use, so a retried read does not meet another dead one."""
+        before its next use, so a retried read does not meet another dead one. (asyncpg's
+        expire_connections is a coroutine: called without await it did nothing, and warned.)"""
         if self._pool is not None:
-            self._pool.expire_connections()
+            await self._pool.expire_connections()
 
     async def release(self, conn: Any) -> None:
         await self._pool.release(conn)
@@ -130,7 +131,7 @@ class ReadUnitOfWork:
         if conn is None:
             return
         if exc is not None and outage_of(exc) == UNAVAILABLE:
-            self._pool.expire()
+            await self._pool.expire()
         try:
             if self._begun and not conn.is_closed():
                 await conn.execute("ROLLBACK")
