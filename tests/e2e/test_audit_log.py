@@ -17,15 +17,17 @@ from typing import Any
 import grpc
 import pytest
 import sqlalchemy as sa
-from consent.v1 import audit_pb2, audit_pb2_grpc, types_pb2
+from consent.v1 import audit_pb2, audit_pb2_grpc, consent_pb2, consent_pb2_grpc, types_pb2
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.merkle import verify_consistency
 from consentd.domain.tenancy import Tenant
-from tests.conftest import TEST_SECRET, Stubs, owner
+from tests.conftest import TEST_SECRET, Stubs, bearer, owner
 from tests.e2e.helpers import by_email, grant, put_purpose, record, target, withdraw
+from tests.e2e.security_helpers import register_portal
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "audit.md"
 NEWSLETTER = target("newsletter")
@@ -305,3 +307,35 @@ async def test_cli_refuses_out_of_range_positions_and_unreadable_key_files(
         assert done.returncode == 1, done.stderr
         assert f"cannot read {key}" in done.stderr
         assert "Traceback" not in done.stderr
+
+
+async def test_an_issuer_is_listed_and_removed_from_the_command_line(
+    cli_env: dict[str, str], admin: AdminUseCases, tenant: Tenant, channel: grpc.aio.Channel
+) -> None:
+    """A compromised portal key could not be dropped: `issuers` had `put` alone. `issuers list`
+    shows the tenant's issuers and `issuers remove` stops trusting one (a token of it is
+    UNAUTHENTICATED; the removal is an audit entry); removing it again is a message, exit 1."""
+    portal = await register_portal(admin, tenant)
+
+    async def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        full = [sys.executable, "-m", "consentd", "issuers", *argv]
+        return await asyncio.to_thread(
+            subprocess.run, full, env=cli_env, capture_output=True, text=True, timeout=120
+        )
+
+    listed = await run("list", tenant.slug)
+    assert listed.returncode == 0, listed.stderr
+    assert f"{portal.issuer} audience={portal.audience}" in listed.stdout
+    removed = await run("remove", tenant.slug, "--issuer", portal.issuer)
+    assert removed.returncode == 0, removed.stderr
+    assert (await run("list", tenant.slug)).stdout == ""
+    again = await run("remove", tenant.slug, "--issuer", portal.issuer)
+    assert again.returncode == 1
+    assert f"has no issuer {portal.issuer!r}" in again.stderr
+    stub = consent_pb2_grpc.ConsentServiceStub(channel)
+    request = consent_pb2.GetSubjectConsentsRequest(
+        subject=types_pb2.SubjectRef(external_id="never-used")
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stub.GetSubjectConsents(request, metadata=bearer(portal.token("never-used")))
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -105,6 +105,16 @@ class AdminUseCases:
         )
         await self._repo.put_issuer(tenant.tenant_id, record, self._clock())
 
+    async def issuers(self, slug: str) -> list[TokenIssuer]:
+        return await self._repo.issuers((await self.tenant(slug)).tenant_id)
+
+    async def remove_issuer(self, slug: str, issuer: str) -> None:
+        """Stop trusting its tokens (a compromised portal key): within the authenticator's
+        cache time (5 s). Raises NotFound when the tenant has no such issuer."""
+        tenant = await self.tenant(slug)
+        if not await self._repo.remove_issuer(tenant.tenant_id, issuer, self._clock()):
+            raise NotFound(f"tenant {slug!r} has no issuer {issuer!r}")
+
 
 def _scope(name: str) -> Scope:
     try:

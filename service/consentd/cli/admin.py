@@ -120,6 +120,12 @@ async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
             args.slug, args.name, ProcessingRole(args.role) if args.role else None
         )
         print(f"tenant {tenant.slug} {tenant.tenant_id} {tenant.processing_role.value}")
+    elif args.command == "issuers" and args.action == "list":
+        for issuer in await admin.issuers(args.slug):
+            print(f"{issuer.issuer} audience={issuer.audience}")
+    elif args.command == "issuers" and args.action == "remove":
+        await admin.remove_issuer(args.slug, args.issuer)
+        print(f"issuer {args.issuer} no longer trusted for {args.slug}")
     elif args.command == "issuers":
         try:
             pem = args.public_key.read_text()

@@ -16,7 +16,7 @@ MAX_KEY_DAYS = 3650
 
 
 def add_tenancy(commands: Commands) -> None:
-    """`tenants create`, `keys create|list|revoke` and `issuers put`."""
+    """`tenants create`, `keys create|list|revoke` and `issuers put|list|remove`."""
     _tenants(commands)
     _keys(commands)
     _issuers(commands)
@@ -85,3 +85,8 @@ def _issuers(commands: Commands) -> None:
     put.add_argument("--issuer", required=True)
     put.add_argument("--audience", required=True)
     put.add_argument("--public-key", type=Path, required=True)
+    listed = issuers.add_parser("list", help="the issuers a tenant trusts")
+    listed.add_argument("slug")
+    remove = issuers.add_parser("remove", help="stop trusting an issuer (within 5 s)")
+    remove.add_argument("slug")
+    remove.add_argument("--issuer", required=True)

@@ -64,6 +64,7 @@ class Action:
     KEY_ISSUED = "api_key.issued"
     KEY_REVOKED = "api_key.revoked"
     ISSUER_PUT = "token_issuer.put"
+    ISSUER_REMOVED = "token_issuer.removed"
     COOKIE_CHOICE_RECORDED = "cookies.choice_recorded"
     VISITOR_LINKED = "cookies.visitor_linked"
     COOKIE_POLICY_PUT = "cookies.policy_put"

@@ -143,6 +143,25 @@ class SqlAdmin:
             payload = {"issuer": issuer.issuer, "audience": issuer.audience}
             await self._audit(conn, tenant_id, AuditRecord(Action.ISSUER_PUT, now, payload))
 
+    async def issuers(self, tenant_id: UUID) -> list[TokenIssuer]:
+        t = token_issuers
+        query = sa.select(t.c.issuer, t.c.audience, t.c.public_key_pem).order_by(t.c.issuer)
+        async with self._in_tenant(tenant_id) as conn:
+            rows = (await conn.execute(query.where(t.c.tenant_id == tenant_id))).mappings()
+            return [TokenIssuer(r["issuer"], r["audience"], r["public_key_pem"]) for r in rows]
+
+    async def remove_issuer(self, tenant_id: UUID, issuer: str, now: datetime) -> bool:
+        t = token_issuers
+        async with self._in_tenant(tenant_id) as conn:
+            gone = await conn.execute(
+                sa.delete(t).where(t.c.tenant_id == tenant_id, t.c.issuer == issuer)
+            )
+            if not gone.rowcount:
+                return False
+            record = AuditRecord(Action.ISSUER_REMOVED, now, {"issuer": issuer})
+            await self._audit(conn, tenant_id, record)
+        return True
+
     def _in_tenant(self, tenant_id: UUID) -> _TenantTransaction:
         return _TenantTransaction(self._engine, tenant_id)
 
