@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID, uuid4
@@ -207,7 +207,7 @@ class GroupedWrites(GroupCommit[Job, Written]):
         """The identifiers the call names by digest; none when the call runs alone."""
         principal, command = job
         if isinstance(command, RecordConsent):
-            named = list(command.identifiers)
+            named: Sequence[Identifier] = command.identifiers
         elif principal.subject is None and not command.withdraw_all:
             named = [] if isinstance(command.subject, UUID) else [command.subject]
         else:
