@@ -18,7 +18,7 @@ from consentd.api.connect_errors import failure_error, grpc_status
 from consentd.api.context import set_principal
 from consentd.api.gate import Gate
 from consentd.app.cookies import CookieUseCases
-from consentd.domain.errors import PermissionDenied
+from consentd.domain.errors import ConsentError, PermissionDenied
 from consentd.domain.tenancy import Principal, Scope
 from consentd.telemetry import Telemetry
 
@@ -48,7 +48,7 @@ class BrowserGate:
     ) -> None:
         self._gate = gate
         self._cookies = cookies
-        self.telemetry = self._telemetry = telemetry or Telemetry()
+        self.telemetry = telemetry or Telemetry()
 
     async def intercept_unary(
         self,
@@ -60,7 +60,7 @@ class BrowserGate:
         method = f"/{ctx.method.service_name}/{ctx.method.name}"
         headers = metadata_of(ctx.request_headers.allitems())
         COUNTED.set(True)
-        call = Call(method, self._telemetry, headers, "browser")
+        call = Call(method, self.telemetry, headers, "browser")
         try:
             principal = await self._admit(method, headers, request)
             call.tenant = principal.tenant.slug
@@ -84,10 +84,9 @@ class BrowserGate:
         try:
             principal = await self._gate.admit(method, headers, request, tenant=state.path_tenant)
         except PermissionDenied:  # readable by a page of an allowed origin (a missing scope)
-            if state.origin and not state.same_origin and state.path_tenant:
-                with contextlib.suppress(ValueError):
-                    allowed = await self._cookies.allowed_origins(UUID(state.path_tenant))
-                    state.cors_allowed = state.origin in allowed
+            if state.origin and not state.same_origin:
+                allowed = await path_origins(self._cookies, state.path_tenant)
+                state.cors_allowed = state.origin in allowed
             raise
         if state.origin and not state.same_origin:
             if principal.scopes - PAGE_SCOPES:
@@ -102,3 +101,12 @@ class BrowserGate:
                 )
             state.cors_allowed = True
         return principal
+
+
+async def path_origins(cookies: CookieUseCases, tenant: str | None) -> frozenset[str]:
+    """The origins the tenant a path names (`/t/<tenant id>/`) allows; none for a path that
+    names no tenant, or no tenant there is."""
+    allowed: frozenset[str] = frozenset()
+    with contextlib.suppress(ConsentError, ValueError, TypeError):
+        allowed = await cookies.allowed_origins(UUID(str(tenant)))
+    return allowed

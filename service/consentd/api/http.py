@@ -11,14 +11,13 @@ import socket
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import grpc
 import uvicorn
 from google.protobuf import descriptor_pool
 
 from consentd.api.asgi import ASGIApp, Receive, Scope, Send, header, lifespan, respond
-from consentd.api.browser_gate import BrowserRequest, browser_request
+from consentd.api.browser_gate import BrowserRequest, browser_request, path_origins
 from consentd.api.calls import count_refused, metadata_of
 from consentd.api.cors import answer_preflight, exposing_to_origin, is_same_origin
 from consentd.api.http_guard import ConnectionGuard
@@ -32,7 +31,7 @@ from consentd.api.refusals import (
     refuse_unserved,
 )
 from consentd.app.cookies import CookieUseCases
-from consentd.domain.errors import ConsentError, Unauthenticated
+from consentd.domain.errors import Unauthenticated
 from consentd.telemetry import Telemetry
 
 Authenticate = Callable[[Mapping[str, str]], Awaitable[None]]
@@ -80,7 +79,7 @@ class BrowserApp:
         app = next((a for p, a in self._services.items() if path.startswith(p)), None)
         origin = header(scope, b"origin")
         if app is not None and scope["method"] == "OPTIONS":
-            await answer_preflight(scope, send, origin, await self._allowed_origins(tenant))
+            await answer_preflight(scope, send, origin, await path_origins(self._cookies, tenant))
         elif app is not None and is_native_grpc(scope):
             await discard_body(receive)
             await refuse_native_grpc(send)
@@ -88,7 +87,7 @@ class BrowserApp:
             await discard_body(receive)
             # Readable by a page of an allowed origin (a revoked key read as "Failed to fetch").
             exposed = BrowserRequest(tenant, origin, same_origin=False)
-            exposed.cors_allowed = origin in await self._allowed_origins(tenant)
+            exposed.cors_allowed = origin in await path_origins(self._cookies, tenant)
             await refuse_unauthenticated(scope, exposing_to_origin(send, exposed))
             self._count(path, grpc.StatusCode.UNAUTHENTICATED)
         elif app is not None:
@@ -131,13 +130,6 @@ class BrowserApp:
             await app(scope, receive, exposing_to_origin(send, state))
         finally:
             browser_request.reset(token)
-
-    async def _allowed_origins(self, tenant: str | None) -> frozenset[str]:
-        """The origins the tenant of the path allows; none for a path that names no tenant."""
-        allowed: frozenset[str] = frozenset()
-        with contextlib.suppress(ConsentError, ValueError, TypeError):
-            allowed = await self._cookies.allowed_origins(UUID(tenant))
-        return allowed
 
 
 # What a refused call is counted as when its path names no method of the contract (a metric
