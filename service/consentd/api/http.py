@@ -14,7 +14,6 @@ from typing import Any
 
 import grpc
 import uvicorn
-from google.protobuf import descriptor_pool
 
 from consentd.api.asgi import ASGIApp, Receive, Scope, Send, header, lifespan, respond
 from consentd.api.browser_gate import BrowserRequest, browser_request, path_origins
@@ -25,6 +24,7 @@ from consentd.api.http_protocol import guarded_protocol
 from consentd.api.pages import DemoPage, Pages
 from consentd.api.refusals import (
     discard_body,
+    in_contract,
     is_native_grpc,
     refuse_native_grpc,
     refuse_unauthenticated,
@@ -139,11 +139,7 @@ UNKNOWN_METHOD = "unknown"
 
 def _is_method(path: str) -> bool:
     service, _, method = path.strip("/").rpartition("/")
-    try:
-        descriptor_pool.Default().FindServiceByName(service).FindMethodByName(method)
-    except KeyError:
-        return False
-    return True
+    return in_contract(service, method)
 
 
 class _Uvicorn(uvicorn.Server):

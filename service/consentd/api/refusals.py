@@ -100,14 +100,23 @@ async def refuse_unauthenticated(scope: Scope, send: Send) -> None:
     await respond(send, 401, body, [(b"content-type", b"application/json")])
 
 
+def in_contract(service: str, method: str | None = None) -> bool:
+    """Whether the contract has this service (and this method of it, when named)."""
+    try:
+        found = descriptor_pool.Default().FindServiceByName(service)
+        if method is not None:
+            found.FindMethodByName(method)
+    except KeyError:
+        return False
+    return True
+
+
 async def refuse_unserved(scope: Scope, send: Send, service: str) -> None:
     """A service of the contract this port does not serve (CampaignService, ...), or none of
     it: UNIMPLEMENTED in the call's protocol (it was a bare 404 "not found")."""
     kind = media_type(header(scope, b"content-type") or "")
     message = f"{service} is not served on the browser port: call it on the gRPC port"
-    try:
-        descriptor_pool.Default().FindServiceByName(service)
-    except KeyError:  # it sent the caller to the gRPC port for a service that exists nowhere
+    if not in_contract(service):  # it sent the caller to the gRPC port for a service nowhere
         message = f"there is no service {service}"
     if is_grpc_web(kind):
         await grpc_web_status(send, kind, grpc.StatusCode.UNIMPLEMENTED, message)
