@@ -169,18 +169,24 @@ def log_tail(log_file: Path, offset: int, lines: int = 20) -> str:
     return "\n".join(text.splitlines()[-lines:]) or "(empty)"
 
 
+def postmaster_pid(data_dir: Path) -> int | None:
+    """The pid on the first line of data_dir's postmaster.pid (a single-user backend writes
+    it negated); None without the file or a number there."""
+    try:
+        first = (data_dir / "postmaster.pid").read_text().split("\n", 1)[0].strip().lstrip("-")
+    except OSError:
+        return None
+    return int(first) if first.isdigit() else None
+
+
 def remove_stale_pid(data_dir: Path, deadline: float) -> None:
     """Delete data_dir's postmaster.pid once its pid is dead (a dying one gets up to 2 s);
     EmbeddedPostgresError if that postmaster still lives."""
-    pidfile = data_dir / "postmaster.pid"
-    try:
-        pid = pidfile.read_text().split("\n", 1)[0].strip().lstrip("-")
-    except FileNotFoundError:
-        return
+    pid = postmaster_pid(data_dir)
     grace = time.monotonic() + min(2.0, seconds_left(deadline))
-    while pid.isdigit() and pid_alive(int(pid), data_dir):
+    while pid is not None and pid_alive(pid, data_dir):
         if time.monotonic() > grace:
             msg = f"{data_dir} is in use by postgres pid {pid}: stop it first"
             raise EmbeddedPostgresError(f"{msg} (kill -INT {pid})")
         time.sleep(0.05)
-    pidfile.unlink(missing_ok=True)
+    (data_dir / "postmaster.pid").unlink(missing_ok=True)

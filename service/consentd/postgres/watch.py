@@ -8,12 +8,11 @@ import asyncio
 import contextlib
 import os
 import signal
-from pathlib import Path
 
 import structlog
 
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
-from consentd.postgres.host import pid_alive
+from consentd.postgres.host import pid_alive, postmaster_pid
 
 log = structlog.get_logger("consentd.postgres")
 
@@ -49,7 +48,7 @@ async def keep_attached(embedded: EmbeddedPostgres, failures: list[str], every: 
     another serve): when that process stops it, start it here on the same port and watch it
     as keep_running does; attach again when yet another process started it first; else stop
     (exit 1). A serve attached to an import's cluster stayed NOT_SERVING for good after it."""
-    owner = _postmaster(embedded.data_dir)
+    owner = postmaster_pid(embedded.data_dir)
     while True:
         await asyncio.sleep(every)
         if owner is not None and pid_alive(owner, embedded.data_dir):
@@ -61,21 +60,12 @@ async def keep_attached(embedded: EmbeddedPostgres, failures: list[str], every: 
             await keep_running(embedded, failures, every)
             return
         if embedded.attach():
-            owner = _postmaster(embedded.data_dir)
+            owner = postmaster_pid(embedded.data_dir)
             continue
         failures.append(failed)
         log.error("embedded_postgres_restart_failed", error=failed)
         os.kill(os.getpid(), signal.SIGTERM)
         return
-
-
-def _postmaster(data_dir: Path) -> int | None:
-    """The pid in the data dir's postmaster.pid, if any."""
-    try:
-        first = (data_dir / "postmaster.pid").read_text().split("\n", 1)[0].strip()
-    except OSError:
-        return None
-    return int(first) if first.isdigit() else None
 
 
 # A restart that fails is tried again (killed again while recovering, a full disk freed) before
