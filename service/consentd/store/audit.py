@@ -31,7 +31,7 @@ from consentd.domain.merkle import Tree
 from consentd.domain.proofs import FactCheck, TreeHead
 from consentd.store import audit_tree
 from consentd.store.audit_facts import check_facts
-from consentd.store.driver import Driver
+from consentd.store.driver import Driver, affected
 from consentd.store.tables import audit_checkpoints, audit_entries, audit_heads
 
 _E = audit_entries
@@ -258,7 +258,7 @@ class SqlAudit:
 
     async def carry_forward(self, through: int, at: datetime) -> int:
         done = await self._raw.execute(_CARRY, self._tenant, through, at)
-        return int(done.split()[-1])
+        return affected(done)
 
     async def prune_through(self, seq: int) -> int:
         """Remove entries up to the checkpoint at `seq` (database-enforced rules), keeping their

@@ -28,3 +28,8 @@ async def driver_of(conn: AsyncConnection) -> Driver:
     """The asyncpg connection that `conn` (checked out, inside its transaction) wraps."""
     fairy = await conn.get_raw_connection()
     return cast(Driver, fairy.driver_connection)
+
+
+def affected(status: str) -> int:
+    """The rows a statement changed, from its command tag ("UPDATE 3", "INSERT 0 3")."""
+    return int(status.rsplit(maxsplit=1)[-1])

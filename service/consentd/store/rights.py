@@ -15,7 +15,7 @@ from consentd.app.idempotency import ERASED_ANSWER
 from consentd.app.ports import Digest
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import BlockKind, BlockRecord, ContactChange, StoredIdentifier
-from consentd.store.driver import Driver
+from consentd.store.driver import Driver, affected
 from consentd.store.tables import (
     contact_changes,
     contact_point_holdings,
@@ -147,7 +147,7 @@ class SqlRights:
         # person was erased (a retry that ran again would write the person anew).
         needles = [n.encode() for n in names]
         gone = await self._raw.execute(_FORGET, self._tenant, needles, ERASED_ANSWER)
-        return int(gone.split()[-1])
+        return affected(gone)
 
     async def mark_erased(self, subject_id: UUID, now: datetime) -> datetime:
         """Stamp the erasure once; the time it was (first) erased."""
