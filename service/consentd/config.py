@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from consentd.domain.slugs import SLUG, SLUG_RULE
+
 
 class ConfigError(ValueError):
     """A setting has a value the service cannot use; the message names the variable."""
@@ -217,14 +219,11 @@ def _whole(env: Mapping[str, str], name: str, default: int, *, high: int | None 
     return int(value)
 
 
-_SLUG = re.compile(r"[a-z][a-z0-9-]{0,62}")
-
-
 def _slug(env: Mapping[str, str], name: str, default: str) -> str:
-    """A tenant slug (app/admin.py's rule), checked before anything starts."""
+    """A tenant slug, checked before anything starts."""
     value = env.get(name, default)
-    if not _SLUG.fullmatch(value):
-        raise ConfigError(f"{name} must be 1 to 63 of a-z, 0-9 and '-', starting with a letter")
+    if not SLUG.fullmatch(value):
+        raise ConfigError(f"{name} {SLUG_RULE}")
     return value
 
 

@@ -14,9 +14,8 @@ from consentd.domain.catalog import check_text
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.keys import ApiKey, new_api_key
 from consentd.domain.model import ProcessingRole
+from consentd.domain.slugs import SLUG, SLUG_RULE
 from consentd.domain.tenancy import Scope, StoredKey, Tenant, TokenIssuer
-
-_SLUG_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
 class AdminUseCases:
@@ -31,10 +30,8 @@ class AdminUseCases:
         Raises InvalidInput for a bad slug, FailedPrecondition when the tenant exists with
         another role than the one asked (a role never changes: it decides whose notices and
         purge rules apply)."""
-        if not (1 <= len(slug) <= 63 and slug[0].isalpha() and set(slug) <= _SLUG_CHARS):
-            raise InvalidInput(
-                "slug", "must be 1 to 63 of a-z, 0-9 and '-', starting with a letter"
-            )
+        if not SLUG.fullmatch(slug):
+            raise InvalidInput("slug", SLUG_RULE)
         # One line: it heads the tenant's mails (a line break in it broke every one of them).
         asked = role or ProcessingRole.PROCESSOR
         tenant = Tenant(uuid4(), slug, check_text("name", name or slug, 200, one_line=True), asked)
