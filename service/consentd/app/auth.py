@@ -17,8 +17,9 @@ from consentd.app.throttle import TokenBuckets
 from consentd.domain.errors import InvalidInput, Unauthenticated
 from consentd.domain.identifiers import normalise_external_id
 from consentd.domain.keys import digest_matches, parse_api_key
-from consentd.domain.tenancy import Principal, Scope
+from consentd.domain.tenancy import Principal, Scope, Tenant, TokenIssuer
 
+Issuer = tuple[Tenant, TokenIssuer]  # a tenant's trusted issuer, as the directory reads it
 K = TypeVar("K")
 V = TypeVar("V")
 AUTHORIZATION = "authorization"
@@ -72,7 +73,7 @@ class CredentialAuthenticator:
         self._lookups = TokenBuckets(LOOKUPS_PER_SECOND, LOOKUP_BURST)
         # tenant -> (monotonic time read, its key ids); (tenant, issuer) -> (deadline, found)
         self._key_ids: dict[UUID, tuple[float, frozenset[str]]] = {}
-        self._issuers: dict[tuple[UUID, str], tuple[float, Any]] = {}
+        self._issuers: dict[tuple[UUID, str], tuple[float, Issuer | None]] = {}
 
     async def authenticate(self, metadata: Mapping[str, str], *, fresh: bool = False) -> Principal:
         """`authorization: Bearer <credential>` exactly: one space, no other blank anywhere
@@ -154,7 +155,7 @@ class CredentialAuthenticator:
         _remember(self._key_ids, tenant_id, (now, ids))
         return key_id in ids
 
-    async def _issuer(self, tenant_id: UUID, name: str, charge: bool) -> Any:
+    async def _issuer(self, tenant_id: UUID, name: str, charge: bool) -> Issuer | None:
         """The tenant's issuer of that name, cached CACHE_SECONDS (a change reaches tokens
         within them, as a key's revocation); an issuer never found spends the allowance."""
         now = time.monotonic()
