@@ -19,6 +19,7 @@ from consentd.api.converters import (
     identity_in,
     subject_ref_in,
     target_in,
+    target_out,
     time_in,
     time_out,
 )
@@ -77,6 +78,9 @@ def record_in(request: pb.RecordConsentRequest, phone_region: str) -> RecordCons
         actor=actor_in(request.actor),
         evidence=evidence_in(request.evidence, "evidence"),
         processing_role=ROLES.get(request.processing_role),
+        recorded_at=time_in(request.decided_at, "decided_at")
+        if request.HasField("decided_at")
+        else None,
     )
 
 
@@ -95,8 +99,11 @@ def withdraw_in(request: pb.WithdrawConsentRequest, phone_region: str) -> Withdr
 
 
 def record_out(written: Written) -> pb.RecordConsentResponse:
-    events = [event_out(e) for e in written.events]
-    return pb.RecordConsentResponse(subject_id=str(written.subject_id), events=events)
+    return pb.RecordConsentResponse(
+        subject_id=str(written.subject_id) if written.subject_id else "",
+        events=[event_out(e) for e in written.events],
+        superseded=[target_out(t) for t in written.superseded],
+    )
 
 
 def withdraw_out(written: Written) -> pb.WithdrawConsentResponse:

@@ -44,8 +44,8 @@ class RecordConsent:
     actor: str
     evidence: Evidence = Evidence()
     processing_role: ProcessingRole | None = None
-    # When the person decided, for consents collected elsewhere (`consentd import consents`);
-    # None: now. The API never sets it. Validity counts from it; the audit entry keeps now.
+    # When the person decided, for consents collected earlier (`consentd import consents`, the
+    # API's decided_at); None: now. Validity counts from it; the audit entry keeps now.
     recorded_at: datetime | None = None
 
 

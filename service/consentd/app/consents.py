@@ -46,6 +46,8 @@ from consentd.app.recording import (
     refuse_grant_over_objection,
     require_notices,
     require_purposes,
+    settle_decided,
+    standing,
     standing_withdrawals,
     systems_grant,
 )
@@ -141,13 +143,17 @@ class ConsentUseCases:
         self, principal: Principal, command: RecordConsent, once: Once | None
     ) -> Written:
         now = self._clock()
+        command = settle_decided(command, now)
         tenant = principal.tenant_id
         async with self._writers(tenant), self._uow(tenant, once) as uow:
             purposes = await _purposes(uow, [c.target.purpose for c in command.choices], "choices")
             await _check_notices(uow, command.choices, purposes)
-            subject_id = await self._subjects.find_or_create(
-                uow, principal.tenant_id, command.identifiers, now
-            )
+            found = await standing(uow, self._subjects, tenant, command, now)
+            command, subject_id, superseded = found
+            if subject_id is None or not command.choices:
+                result = Written(subject_id, [], superseded)
+                await uow.commit(result)
+                return result
             if systems_grant(command):
                 refuse_grant_over_objection(command, await objected_since(uow, subject_id))
             role = command.processing_role or principal.tenant.processing_role
@@ -159,7 +165,7 @@ class ConsentUseCases:
             # Each event queues its own log entry (its whole row) in the same statement.
             written = await uow.consents.append(events, now)
             outgoing = await self._confirmation(uow, principal, command, written, purposes)
-            result = Written(subject_id, written)
+            result = Written(subject_id, written, superseded)
             await uow.commit(result)
         if self._double_opt_in is not None:
             await self._double_opt_in.send(outgoing)

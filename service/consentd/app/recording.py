@@ -5,14 +5,15 @@ must meet, and the events it becomes."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from consentd.app.commands import Choice, RecordConsent
 from consentd.app.confirmations import pend
 from consentd.app.evidence import event_stamp
 from consentd.app.ports import UnitOfWork
+from consentd.app.subjects import SubjectResolver
 from consentd.domain.canonical import stamp
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.model import (
@@ -28,11 +29,59 @@ from consentd.domain.rights import BlockKind
 from consentd.domain.sealing import SubjectKey
 from consentd.domain.validity import valid_until
 
+# How far ahead of the server's clock a caller's decided_at is taken as now (clock skew).
+DECIDED_SKEW = timedelta(minutes=5)
+
 
 @dataclass(frozen=True, slots=True)
 class Written:
-    subject_id: UUID
+    """What a write recorded. `subject_id` is None only when a record with decided_at made no
+    subject (its contact point erased since, every choice superseded)."""
+
+    subject_id: UUID | None
     events: list[ConsentEvent]
+    # The targets of grants decided before something newer on record (superseded_grants).
+    superseded: tuple[Target, ...] = ()
+
+
+def settle_decided(command: RecordConsent, now: datetime) -> RecordConsent:
+    """The command with its decided_at (`recorded_at`) read against the server's clock: a time
+    up to DECIDED_SKEW ahead is now. Raises InvalidInput for one further ahead."""
+    at = command.recorded_at
+    if at is None or at <= now:
+        return command
+    if at - now > DECIDED_SKEW:
+        raise InvalidInput(
+            "decided_at",
+            f"must not be in the future (it is {stamp(at)}, the server's clock {stamp(now)}); "
+            "leave it unset for now",
+        )
+    return replace(command, recorded_at=None)
+
+
+def superseded_grants(
+    command: RecordConsent, current: Sequence[ConsentEvent], since: datetime | None
+) -> tuple[RecordConsent, tuple[Target, ...]]:
+    """The command without its grants decided (its `recorded_at`, the API's decided_at) before
+    what is on record for their target (its own fact or the "everything" one) or before `since`
+    (an objection in force, the erasure of the contact point): a CRM sync sending an old "yes"
+    late never overrides a newer "no". Refusals always stay (a "no" is never dropped). Returns
+    the command left and the targets dropped, in the request's order."""
+    decided = command.recorded_at
+    if decided is None:
+        return command, ()
+    facts = {e.target: e.recorded_at for e in current}
+
+    def stale(choice: Choice) -> bool:
+        newer = (facts.get(choice.target), facts.get(ALL_TARGETS), since)
+        return choice.state is ConsentState.GRANTED and any(
+            t is not None and decided < t for t in newer
+        )
+
+    dropped = tuple(c.target for c in command.choices if stale(c))
+    if not dropped:
+        return command, ()
+    return replace(command, choices=tuple(c for c in command.choices if not stale(c))), dropped
 
 
 def require_purposes(purpose_ids: Sequence[str], found: Mapping[str, Purpose], field: str) -> None:
@@ -169,3 +218,29 @@ async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
     blocks = await uow.rights.block_history(subject_id)
     times = [b.since for b in blocks if b.kind is BlockKind.OBJECTED and b.lifted_at is None]
     return max(times, default=None)
+
+
+async def standing(
+    uow: UnitOfWork,
+    subjects: SubjectResolver,
+    tenant_id: UUID,
+    command: RecordConsent,
+    now: datetime,
+) -> tuple[RecordConsent, UUID | None, tuple[Target, ...]]:
+    """The record's subject (made when new) and what of the record stands: with a decided_at,
+    its grants older than what is on record dropped (recording.superseded_grants), and no
+    subject made when nothing is left. Returns the command left, the subject, the targets
+    dropped."""
+    if command.recorded_at is None:
+        found = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
+        return command, found, ()
+    digests = subjects.digests(tenant_id, command.identifiers)
+    erased = await uow.rights.contact_erasures(digests)
+    command, gone = superseded_grants(command, [], max(erased.values(), default=None))
+    if not command.choices:
+        return command, None, gone
+    subject_id = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
+    current = await uow.consents.current(subject_id)
+    objected = await objected_since(uow, subject_id)
+    command, stale = superseded_grants(command, current, objected)
+    return command, subject_id, gone + stale

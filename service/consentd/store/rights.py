@@ -169,6 +169,9 @@ class SqlRights:
         value: datetime | None = (await self._conn.execute(query)).scalar_one_or_none()
         return value
 
+    async def contact_erasures(self, digests: Sequence[Digest]) -> dict[Digest, datetime]:
+        return await erasures(self._raw, self._tenant, digests)
+
     async def subject_created_at(self, subject_id: UUID) -> datetime | None:
         query = sa.select(subjects.c.created_at).where(
             subjects.c.tenant_id == self._tenant, subjects.c.subject_id == subject_id

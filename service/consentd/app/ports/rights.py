@@ -51,6 +51,9 @@ class RightsRepository(Protocol):
 
     async def erased_at(self, subject_id: UUID) -> datetime | None: ...
 
+    async def contact_erasures(self, digests: Sequence[Digest]) -> dict[Digest, datetime]:
+        """When each of these contact points that was erased was (its suppression's time)."""
+
     async def subject_created_at(self, subject_id: UUID) -> datetime | None: ...
 
     async def suppress(

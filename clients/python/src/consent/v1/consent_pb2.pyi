@@ -137,6 +137,7 @@ class RecordConsentRequest(_message.Message):
     ACTOR_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
     PROCESSING_ROLE_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
     source: _types_pb2.Source.ValueType
     actor: _builtins.str
     """Who recorded it (an agent id, `self`, a system name); at most 128 characters."""
@@ -150,6 +151,18 @@ class RecordConsentRequest(_message.Message):
 
     @_builtins.property
     def evidence(self) -> _types_pb2.Evidence: ...
+    @_builtins.property
+    def decided_at(self) -> _timestamp_pb2.Timestamp:
+        """When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+        a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+        now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+        recorded_at (the audit log keeps when they were written). A grant decided before what is
+        already on record for its target (its own fact, or a withdrawal of everything), before an
+        objection in force, or before its contact point was erased is superseded: not recorded,
+        listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+        "no"). A refusal is always recorded: a "no" is never dropped.
+        """
+
     def __init__(
         self,
         *,
@@ -159,10 +172,11 @@ class RecordConsentRequest(_message.Message):
         actor: _builtins.str = ...,
         evidence: _types_pb2.Evidence | None = ...,
         processing_role: _types_pb2.ProcessingRole.ValueType = ...,
+        decided_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence", "subject", b"subject"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at", "evidence", b"evidence", "subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "choices", b"choices", "evidence", b"evidence", "processing_role", b"processing_role", "source", b"source", "subject", b"subject"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "choices", b"choices", "decided_at", b"decided_at", "evidence", b"evidence", "processing_role", b"processing_role", "source", b"source", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -174,18 +188,29 @@ class RecordConsentResponse(_message.Message):
 
     SUBJECT_ID_FIELD_NUMBER: _builtins.int
     EVENTS_FIELD_NUMBER: _builtins.int
+    SUPERSEDED_FIELD_NUMBER: _builtins.int
     subject_id: _builtins.str
+    """Empty when nothing was recorded for a person whose contact point was erased after
+    `decided_at` (every choice superseded).
+    """
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ConsentEvent]: ...
+    @_builtins.property
+    def superseded(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ConsentTarget]:
+        """The targets of the grants not recorded because something newer was on record (see
+        `decided_at`; always empty without it), in the order of the request's choices.
+        """
+
     def __init__(
         self,
         *,
         subject_id: _builtins.str = ...,
         events: _abc.Iterable[_types_pb2.ConsentEvent] | None = ...,
+        superseded: _abc.Iterable[_types_pb2.ConsentTarget] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "subject_id", b"subject_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "subject_id", b"subject_id", "superseded", b"superseded"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -95,7 +95,7 @@ public final class Consent {
       "rget\022.\n\005state\030\002 \001(\0162\030.consent.v1.Consent" +
       "StateR\005state\022%\n\016notice_version\030\003 \001(\rR\rno" +
       "ticeVersion\022;\n\013valid_until\030\004 \001(\0132\032.googl" +
-      "e.protobuf.TimestampR\nvalidUntil\"\273\002\n\024Rec" +
+      "e.protobuf.TimestampR\nvalidUntil\"\366\002\n\024Rec" +
       "ordConsentRequest\0225\n\007subject\030\001 \001(\0132\033.con" +
       "sent.v1.SubjectIdentityR\007subject\0223\n\007choi" +
       "ces\030\002 \003(\0132\031.consent.v1.ConsentChoiceR\007ch" +
@@ -103,78 +103,81 @@ public final class Consent {
       "eR\006source\022\024\n\005actor\030\004 \001(\tR\005actor\0220\n\010evide" +
       "nce\030\005 \001(\0132\024.consent.v1.EvidenceR\010evidenc" +
       "e\022C\n\017processing_role\030\006 \001(\0162\032.consent.v1." +
-      "ProcessingRoleR\016processingRole\"h\n\025Record" +
-      "ConsentResponse\022\035\n\nsubject_id\030\001 \001(\tR\tsub" +
-      "jectId\0220\n\006events\030\002 \003(\0132\030.consent.v1.Cons" +
-      "entEventR\006events\"\205\002\n\026WithdrawConsentRequ" +
-      "est\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Subjec" +
-      "tRefR\007subject\0223\n\007targets\030\002 \003(\0132\031.consent" +
-      ".v1.ConsentTargetR\007targets\022\020\n\003all\030\003 \001(\010R" +
-      "\003all\022*\n\006source\030\004 \001(\0162\022.consent.v1.Source" +
-      "R\006source\022\024\n\005actor\030\005 \001(\tR\005actor\0220\n\010eviden" +
-      "ce\030\006 \001(\0132\024.consent.v1.EvidenceR\010evidence" +
-      "\"j\n\027WithdrawConsentResponse\022\035\n\nsubject_i" +
-      "d\030\001 \001(\tR\tsubjectId\0220\n\006events\030\002 \003(\0132\030.con" +
-      "sent.v1.ConsentEventR\006events\"\253\001\n\023CheckCo" +
-      "nsentRequest\0220\n\007subject\030\001 \001(\0132\026.consent." +
-      "v1.SubjectRefR\007subject\0221\n\006target\030\002 \001(\0132\031" +
-      ".consent.v1.ConsentTargetR\006target\022/\n\005as_" +
-      "of\030\003 \001(\0132\032.google.protobuf.TimestampR\004as" +
-      "Of\"\247\002\n\024CheckConsentResponse\0220\n\010decision\030" +
-      "\001 \001(\0162\024.consent.v1.DecisionR\010decision\022*\n" +
-      "\006reason\030\002 \001(\0162\022.consent.v1.ReasonR\006reaso" +
-      "n\022\031\n\010event_id\030\003 \001(\tR\007eventId\022;\n\013valid_un" +
-      "til\030\004 \001(\0132\032.google.protobuf.TimestampR\nv" +
-      "alidUntil\022\035\n\nsubject_id\030\005 \001(\tR\tsubjectId" +
-      "\022:\n\014lawful_basis\030\006 \001(\0162\027.consent.v1.Lawf" +
-      "ulBasisR\013lawfulBasis\"M\n\031GetSubjectConsen" +
-      "tsRequest\0220\n\007subject\030\001 \001(\0132\026.consent.v1." +
-      "SubjectRefR\007subject\"s\n\032GetSubjectConsent" +
-      "sResponse\022\035\n\nsubject_id\030\001 \001(\tR\tsubjectId" +
-      "\0226\n\010consents\030\002 \003(\0132\032.consent.v1.CurrentC" +
-      "onsentR\010consents\"\243\001\n\031ListConsentHistoryR" +
-      "equest\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Sub" +
-      "jectRefR\007subject\022\033\n\tpage_size\030\002 \001(\rR\010pag" +
-      "eSize\022\035\n\npage_token\030\003 \001(\tR\tpageToken\022\030\n\007" +
-      "purpose\030\004 \001(\tR\007purpose\"v\n\032ListConsentHis" +
-      "toryResponse\0220\n\006events\030\001 \003(\0132\030.consent.v" +
-      "1.ConsentEventR\006events\022&\n\017next_page_toke" +
-      "n\030\002 \001(\tR\rnextPageToken\"_\n\025ConfirmConsent" +
-      "Request\022\024\n\005token\030\001 \001(\tR\005token\0220\n\010evidenc" +
-      "e\030\002 \001(\0132\024.consent.v1.EvidenceR\010evidence\"" +
-      "\327\001\n\026ConfirmConsentResponse\022\035\n\nsubject_id" +
+      "ProcessingRoleR\016processingRole\0229\n\ndecide" +
+      "d_at\030\007 \001(\0132\032.google.protobuf.TimestampR\t" +
+      "decidedAt\"\243\001\n\025RecordConsentResponse\022\035\n\ns" +
+      "ubject_id\030\001 \001(\tR\tsubjectId\0220\n\006events\030\002 \003" +
+      "(\0132\030.consent.v1.ConsentEventR\006events\0229\n\n" +
+      "superseded\030\003 \003(\0132\031.consent.v1.ConsentTar" +
+      "getR\nsuperseded\"\205\002\n\026WithdrawConsentReque" +
+      "st\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Subject" +
+      "RefR\007subject\0223\n\007targets\030\002 \003(\0132\031.consent." +
+      "v1.ConsentTargetR\007targets\022\020\n\003all\030\003 \001(\010R\003" +
+      "all\022*\n\006source\030\004 \001(\0162\022.consent.v1.SourceR" +
+      "\006source\022\024\n\005actor\030\005 \001(\tR\005actor\0220\n\010evidenc" +
+      "e\030\006 \001(\0132\024.consent.v1.EvidenceR\010evidence\"" +
+      "j\n\027WithdrawConsentResponse\022\035\n\nsubject_id" +
       "\030\001 \001(\tR\tsubjectId\0220\n\006events\030\002 \003(\0132\030.cons" +
-      "ent.v1.ConsentEventR\006events\022=\n\014confirmed" +
-      "_at\030\003 \001(\0132\032.google.protobuf.TimestampR\013c" +
-      "onfirmedAt\022-\n\007channel\030\004 \001(\0162\023.consent.v1" +
-      ".ChannelR\007channel*K\n\010Decision\022\030\n\024DECISIO" +
-      "N_UNSPECIFIED\020\000\022\022\n\016DECISION_ALLOW\020\001\022\021\n\rD" +
-      "ECISION_DENY\020\002*\273\002\n\006Reason\022\026\n\022REASON_UNSP" +
-      "ECIFIED\020\000\022\022\n\016REASON_GRANTED\020\001\022\036\n\032REASON_" +
-      "LEGITIMATE_INTEREST\020\002\022\024\n\020REASON_NO_RECOR" +
-      "D\020\003\022\022\n\016REASON_REFUSED\020\004\022\024\n\020REASON_WITHDR" +
-      "AWN\020\005\022\022\n\016REASON_EXPIRED\020\006\022\032\n\026REASON_NOTI" +
-      "CE_OUTDATED\020\007\022\023\n\017REASON_OBJECTED\020\010\022\025\n\021RE" +
-      "ASON_RESTRICTED\020\t\022\025\n\021REASON_SUPPRESSED\020\n" +
-      "\022\021\n\rREASON_ERASED\020\013\022\037\n\033REASON_PENDING_CO" +
-      "NFIRMATION\020\0142\307\004\n\016ConsentService\022T\n\rRecor" +
-      "dConsent\022 .consent.v1.RecordConsentReque" +
-      "st\032!.consent.v1.RecordConsentResponse\022Z\n" +
-      "\017WithdrawConsent\022\".consent.v1.WithdrawCo" +
-      "nsentRequest\032#.consent.v1.WithdrawConsen" +
-      "tResponse\022V\n\014CheckConsent\022\037.consent.v1.C" +
-      "heckConsentRequest\032 .consent.v1.CheckCon" +
-      "sentResponse\"\003\220\002\001\022h\n\022GetSubjectConsents\022" +
-      "%.consent.v1.GetSubjectConsentsRequest\032&" +
-      ".consent.v1.GetSubjectConsentsResponse\"\003" +
-      "\220\002\001\022h\n\022ListConsentHistory\022%.consent.v1.L" +
-      "istConsentHistoryRequest\032&.consent.v1.Li" +
-      "stConsentHistoryResponse\"\003\220\002\001\022W\n\016Confirm" +
-      "Consent\022!.consent.v1.ConfirmConsentReque" +
-      "st\032\".consent.v1.ConfirmConsentResponseBL" +
-      "\n\032consentd.client.consent.v1P\001Z,consentd" +
-      "/clients/go/gen/consent/v1;consentv1b\006pr" +
-      "oto3"
+      "ent.v1.ConsentEventR\006events\"\253\001\n\023CheckCon" +
+      "sentRequest\0220\n\007subject\030\001 \001(\0132\026.consent.v" +
+      "1.SubjectRefR\007subject\0221\n\006target\030\002 \001(\0132\031." +
+      "consent.v1.ConsentTargetR\006target\022/\n\005as_o" +
+      "f\030\003 \001(\0132\032.google.protobuf.TimestampR\004asO" +
+      "f\"\247\002\n\024CheckConsentResponse\0220\n\010decision\030\001" +
+      " \001(\0162\024.consent.v1.DecisionR\010decision\022*\n\006" +
+      "reason\030\002 \001(\0162\022.consent.v1.ReasonR\006reason" +
+      "\022\031\n\010event_id\030\003 \001(\tR\007eventId\022;\n\013valid_unt" +
+      "il\030\004 \001(\0132\032.google.protobuf.TimestampR\nva" +
+      "lidUntil\022\035\n\nsubject_id\030\005 \001(\tR\tsubjectId\022" +
+      ":\n\014lawful_basis\030\006 \001(\0162\027.consent.v1.Lawfu" +
+      "lBasisR\013lawfulBasis\"M\n\031GetSubjectConsent" +
+      "sRequest\0220\n\007subject\030\001 \001(\0132\026.consent.v1.S" +
+      "ubjectRefR\007subject\"s\n\032GetSubjectConsents" +
+      "Response\022\035\n\nsubject_id\030\001 \001(\tR\tsubjectId\022" +
+      "6\n\010consents\030\002 \003(\0132\032.consent.v1.CurrentCo" +
+      "nsentR\010consents\"\243\001\n\031ListConsentHistoryRe" +
+      "quest\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Subj" +
+      "ectRefR\007subject\022\033\n\tpage_size\030\002 \001(\rR\010page" +
+      "Size\022\035\n\npage_token\030\003 \001(\tR\tpageToken\022\030\n\007p" +
+      "urpose\030\004 \001(\tR\007purpose\"v\n\032ListConsentHist" +
+      "oryResponse\0220\n\006events\030\001 \003(\0132\030.consent.v1" +
+      ".ConsentEventR\006events\022&\n\017next_page_token" +
+      "\030\002 \001(\tR\rnextPageToken\"_\n\025ConfirmConsentR" +
+      "equest\022\024\n\005token\030\001 \001(\tR\005token\0220\n\010evidence" +
+      "\030\002 \001(\0132\024.consent.v1.EvidenceR\010evidence\"\327" +
+      "\001\n\026ConfirmConsentResponse\022\035\n\nsubject_id\030" +
+      "\001 \001(\tR\tsubjectId\0220\n\006events\030\002 \003(\0132\030.conse" +
+      "nt.v1.ConsentEventR\006events\022=\n\014confirmed_" +
+      "at\030\003 \001(\0132\032.google.protobuf.TimestampR\013co" +
+      "nfirmedAt\022-\n\007channel\030\004 \001(\0162\023.consent.v1." +
+      "ChannelR\007channel*K\n\010Decision\022\030\n\024DECISION" +
+      "_UNSPECIFIED\020\000\022\022\n\016DECISION_ALLOW\020\001\022\021\n\rDE" +
+      "CISION_DENY\020\002*\273\002\n\006Reason\022\026\n\022REASON_UNSPE" +
+      "CIFIED\020\000\022\022\n\016REASON_GRANTED\020\001\022\036\n\032REASON_L" +
+      "EGITIMATE_INTEREST\020\002\022\024\n\020REASON_NO_RECORD" +
+      "\020\003\022\022\n\016REASON_REFUSED\020\004\022\024\n\020REASON_WITHDRA" +
+      "WN\020\005\022\022\n\016REASON_EXPIRED\020\006\022\032\n\026REASON_NOTIC" +
+      "E_OUTDATED\020\007\022\023\n\017REASON_OBJECTED\020\010\022\025\n\021REA" +
+      "SON_RESTRICTED\020\t\022\025\n\021REASON_SUPPRESSED\020\n\022" +
+      "\021\n\rREASON_ERASED\020\013\022\037\n\033REASON_PENDING_CON" +
+      "FIRMATION\020\0142\307\004\n\016ConsentService\022T\n\rRecord" +
+      "Consent\022 .consent.v1.RecordConsentReques" +
+      "t\032!.consent.v1.RecordConsentResponse\022Z\n\017" +
+      "WithdrawConsent\022\".consent.v1.WithdrawCon" +
+      "sentRequest\032#.consent.v1.WithdrawConsent" +
+      "Response\022V\n\014CheckConsent\022\037.consent.v1.Ch" +
+      "eckConsentRequest\032 .consent.v1.CheckCons" +
+      "entResponse\"\003\220\002\001\022h\n\022GetSubjectConsents\022%" +
+      ".consent.v1.GetSubjectConsentsRequest\032&." +
+      "consent.v1.GetSubjectConsentsResponse\"\003\220" +
+      "\002\001\022h\n\022ListConsentHistory\022%.consent.v1.Li" +
+      "stConsentHistoryRequest\032&.consent.v1.Lis" +
+      "tConsentHistoryResponse\"\003\220\002\001\022W\n\016ConfirmC" +
+      "onsent\022!.consent.v1.ConfirmConsentReques" +
+      "t\032\".consent.v1.ConfirmConsentResponseBL\n" +
+      "\032consentd.client.consent.v1P\001Z,consentd/" +
+      "clients/go/gen/consent/v1;consentv1b\006pro" +
+      "to3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -193,13 +196,13 @@ public final class Consent {
     internal_static_consent_v1_RecordConsentRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_RecordConsentRequest_descriptor,
-        new java.lang.String[] { "Subject", "Choices", "Source", "Actor", "Evidence", "ProcessingRole", });
+        new java.lang.String[] { "Subject", "Choices", "Source", "Actor", "Evidence", "ProcessingRole", "DecidedAt", });
     internal_static_consent_v1_RecordConsentResponse_descriptor =
       getDescriptor().getMessageTypes().get(2);
     internal_static_consent_v1_RecordConsentResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_RecordConsentResponse_descriptor,
-        new java.lang.String[] { "SubjectId", "Events", });
+        new java.lang.String[] { "SubjectId", "Events", "Superseded", });
     internal_static_consent_v1_WithdrawConsentRequest_descriptor =
       getDescriptor().getMessageTypes().get(3);
     internal_static_consent_v1_WithdrawConsentRequest_fieldAccessorTable = new

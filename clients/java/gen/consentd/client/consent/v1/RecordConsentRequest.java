@@ -251,6 +251,65 @@ private static final long serialVersionUID = 0L;
     return result == null ? consentd.client.consent.v1.ProcessingRole.UNRECOGNIZED : result;
   }
 
+  public static final int DECIDED_AT_FIELD_NUMBER = 7;
+  private com.google.protobuf.Timestamp decidedAt_;
+  /**
+   * <pre>
+   * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+   * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+   * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+   * recorded_at (the audit log keeps when they were written). A grant decided before what is
+   * already on record for its target (its own fact, or a withdrawal of everything), before an
+   * objection in force, or before its contact point was erased is superseded: not recorded,
+   * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+   * "no"). A refusal is always recorded: a "no" is never dropped.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
+   * @return Whether the decidedAt field is set.
+   */
+  @java.lang.Override
+  public boolean hasDecidedAt() {
+    return decidedAt_ != null;
+  }
+  /**
+   * <pre>
+   * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+   * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+   * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+   * recorded_at (the audit log keeps when they were written). A grant decided before what is
+   * already on record for its target (its own fact, or a withdrawal of everything), before an
+   * objection in force, or before its contact point was erased is superseded: not recorded,
+   * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+   * "no"). A refusal is always recorded: a "no" is never dropped.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
+   * @return The decidedAt.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getDecidedAt() {
+    return decidedAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : decidedAt_;
+  }
+  /**
+   * <pre>
+   * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+   * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+   * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+   * recorded_at (the audit log keeps when they were written). A grant decided before what is
+   * already on record for its target (its own fact, or a withdrawal of everything), before an
+   * objection in force, or before its contact point was erased is superseded: not recorded,
+   * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+   * "no"). A refusal is always recorded: a "no" is never dropped.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.TimestampOrBuilder getDecidedAtOrBuilder() {
+    return decidedAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : decidedAt_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -282,6 +341,9 @@ private static final long serialVersionUID = 0L;
     }
     if (processingRole_ != consentd.client.consent.v1.ProcessingRole.PROCESSING_ROLE_UNSPECIFIED.getNumber()) {
       output.writeEnum(6, processingRole_);
+    }
+    if (decidedAt_ != null) {
+      output.writeMessage(7, getDecidedAt());
     }
     getUnknownFields().writeTo(output);
   }
@@ -315,6 +377,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(6, processingRole_);
     }
+    if (decidedAt_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(7, getDecidedAt());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -346,6 +412,11 @@ private static final long serialVersionUID = 0L;
           .equals(other.getEvidence())) return false;
     }
     if (processingRole_ != other.processingRole_) return false;
+    if (hasDecidedAt() != other.hasDecidedAt()) return false;
+    if (hasDecidedAt()) {
+      if (!getDecidedAt()
+          .equals(other.getDecidedAt())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -375,6 +446,10 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + PROCESSING_ROLE_FIELD_NUMBER;
     hash = (53 * hash) + processingRole_;
+    if (hasDecidedAt()) {
+      hash = (37 * hash) + DECIDED_AT_FIELD_NUMBER;
+      hash = (53 * hash) + getDecidedAt().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -524,6 +599,11 @@ private static final long serialVersionUID = 0L;
         evidenceBuilder_ = null;
       }
       processingRole_ = 0;
+      decidedAt_ = null;
+      if (decidedAtBuilder_ != null) {
+        decidedAtBuilder_.dispose();
+        decidedAtBuilder_ = null;
+      }
       return this;
     }
 
@@ -588,6 +668,11 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000020) != 0)) {
         result.processingRole_ = processingRole_;
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.decidedAt_ = decidedAtBuilder_ == null
+            ? decidedAt_
+            : decidedAtBuilder_.build();
       }
     }
 
@@ -678,6 +763,9 @@ private static final long serialVersionUID = 0L;
       if (other.processingRole_ != 0) {
         setProcessingRoleValue(other.getProcessingRoleValue());
       }
+      if (other.hasDecidedAt()) {
+        mergeDecidedAt(other.getDecidedAt());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -746,6 +834,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000020;
               break;
             } // case 48
+            case 58: {
+              input.readMessage(
+                  getDecidedAtFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 58
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1529,6 +1624,224 @@ private static final long serialVersionUID = 0L;
       processingRole_ = 0;
       onChanged();
       return this;
+    }
+
+    private com.google.protobuf.Timestamp decidedAt_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> decidedAtBuilder_;
+    /**
+     * <pre>
+     * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+     * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+     * recorded_at (the audit log keeps when they were written). A grant decided before what is
+     * already on record for its target (its own fact, or a withdrawal of everything), before an
+     * objection in force, or before its contact point was erased is superseded: not recorded,
+     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
+     * @return Whether the decidedAt field is set.
+     */
+    public boolean hasDecidedAt() {
+      return ((bitField0_ & 0x00000040) != 0);
+    }
+    /**
+     * <pre>
+     * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+     * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+     * recorded_at (the audit log keeps when they were written). A grant decided before what is
+     * already on record for its target (its own fact, or a withdrawal of everything), before an
+     * objection in force, or before its contact point was erased is superseded: not recorded,
+     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
+     * @return The decidedAt.
+     */
+    public com.google.protobuf.Timestamp getDecidedAt() {
+      if (decidedAtBuilder_ == null) {
+        return decidedAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : decidedAt_;
+      } else {
+        return decidedAtBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+     * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+     * recorded_at (the audit log keeps when they were written). A grant decided before what is
+     * already on record for its target (its own fact, or a withdrawal of everything), before an
+     * objection in force, or before its contact point was erased is superseded: not recorded,
+     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
+     */
+    public Builder setDecidedAt(com.google.protobuf.Timestamp value) {
+      if (decidedAtBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        decidedAt_ = value;
+      } else {
+        decidedAtBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+     * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+     * recorded_at (the audit log keeps when they were written). A grant decided before what is
+     * already on record for its target (its own fact, or a withdrawal of everything), before an
+     * objection in force, or before its contact point was erased is superseded: not recorded,
+     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
+     */
+    public Builder setDecidedAt(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      if (decidedAtBuilder_ == null) {
+        decidedAt_ = builderForValue.build();
+      } else {
+        decidedAtBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+     * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+     * recorded_at (the audit log keeps when they were written). A grant decided before what is
+     * already on record for its target (its own fact, or a withdrawal of everything), before an
+     * objection in force, or before its contact point was erased is superseded: not recorded,
+     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
+     */
+    public Builder mergeDecidedAt(com.google.protobuf.Timestamp value) {
+      if (decidedAtBuilder_ == null) {
+        if (((bitField0_ & 0x00000040) != 0) &&
+          decidedAt_ != null &&
+          decidedAt_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+          getDecidedAtBuilder().mergeFrom(value);
+        } else {
+          decidedAt_ = value;
+        }
+      } else {
+        decidedAtBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+     * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+     * recorded_at (the audit log keeps when they were written). A grant decided before what is
+     * already on record for its target (its own fact, or a withdrawal of everything), before an
+     * objection in force, or before its contact point was erased is superseded: not recorded,
+     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
+     */
+    public Builder clearDecidedAt() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      decidedAt_ = null;
+      if (decidedAtBuilder_ != null) {
+        decidedAtBuilder_.dispose();
+        decidedAtBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+     * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+     * recorded_at (the audit log keeps when they were written). A grant decided before what is
+     * already on record for its target (its own fact, or a withdrawal of everything), before an
+     * objection in force, or before its contact point was erased is superseded: not recorded,
+     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
+     */
+    public com.google.protobuf.Timestamp.Builder getDecidedAtBuilder() {
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return getDecidedAtFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+     * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+     * recorded_at (the audit log keeps when they were written). A grant decided before what is
+     * already on record for its target (its own fact, or a withdrawal of everything), before an
+     * objection in force, or before its contact point was erased is superseded: not recorded,
+     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
+     */
+    public com.google.protobuf.TimestampOrBuilder getDecidedAtOrBuilder() {
+      if (decidedAtBuilder_ != null) {
+        return decidedAtBuilder_.getMessageOrBuilder();
+      } else {
+        return decidedAt_ == null ?
+            com.google.protobuf.Timestamp.getDefaultInstance() : decidedAt_;
+      }
+    }
+    /**
+     * <pre>
+     * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
+     * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
+     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
+     * recorded_at (the audit log keeps when they were written). A grant decided before what is
+     * already on record for its target (its own fact, or a withdrawal of everything), before an
+     * objection in force, or before its contact point was erased is superseded: not recorded,
+     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
+     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+        getDecidedAtFieldBuilder() {
+      if (decidedAtBuilder_ == null) {
+        decidedAtBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                getDecidedAt(),
+                getParentForChildren(),
+                isClean());
+        decidedAt_ = null;
+      }
+      return decidedAtBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -18,6 +18,7 @@ private static final long serialVersionUID = 0L;
   private RecordConsentResponse() {
     subjectId_ = "";
     events_ = java.util.Collections.emptyList();
+    superseded_ = java.util.Collections.emptyList();
   }
 
   @java.lang.Override
@@ -49,6 +50,11 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object subjectId_ = "";
   /**
+   * <pre>
+   * Empty when nothing was recorded for a person whose contact point was erased after
+   * `decided_at` (every choice superseded).
+   * </pre>
+   *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
    * @return The subjectId.
    */
@@ -66,6 +72,11 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Empty when nothing was recorded for a person whose contact point was erased after
+   * `decided_at` (every choice superseded).
+   * </pre>
+   *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
    * @return The bytes for subjectId.
    */
@@ -125,6 +136,72 @@ private static final long serialVersionUID = 0L;
     return events_.get(index);
   }
 
+  public static final int SUPERSEDED_FIELD_NUMBER = 3;
+  @SuppressWarnings("serial")
+  private java.util.List<consentd.client.consent.v1.ConsentTarget> superseded_;
+  /**
+   * <pre>
+   * The targets of the grants not recorded because something newer was on record (see
+   * `decided_at`; always empty without it), in the order of the request's choices.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<consentd.client.consent.v1.ConsentTarget> getSupersededList() {
+    return superseded_;
+  }
+  /**
+   * <pre>
+   * The targets of the grants not recorded because something newer was on record (see
+   * `decided_at`; always empty without it), in the order of the request's choices.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends consentd.client.consent.v1.ConsentTargetOrBuilder> 
+      getSupersededOrBuilderList() {
+    return superseded_;
+  }
+  /**
+   * <pre>
+   * The targets of the grants not recorded because something newer was on record (see
+   * `decided_at`; always empty without it), in the order of the request's choices.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+   */
+  @java.lang.Override
+  public int getSupersededCount() {
+    return superseded_.size();
+  }
+  /**
+   * <pre>
+   * The targets of the grants not recorded because something newer was on record (see
+   * `decided_at`; always empty without it), in the order of the request's choices.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+   */
+  @java.lang.Override
+  public consentd.client.consent.v1.ConsentTarget getSuperseded(int index) {
+    return superseded_.get(index);
+  }
+  /**
+   * <pre>
+   * The targets of the grants not recorded because something newer was on record (see
+   * `decided_at`; always empty without it), in the order of the request's choices.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+   */
+  @java.lang.Override
+  public consentd.client.consent.v1.ConsentTargetOrBuilder getSupersededOrBuilder(
+      int index) {
+    return superseded_.get(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -145,6 +222,9 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < events_.size(); i++) {
       output.writeMessage(2, events_.get(i));
     }
+    for (int i = 0; i < superseded_.size(); i++) {
+      output.writeMessage(3, superseded_.get(i));
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -160,6 +240,10 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < events_.size(); i++) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(2, events_.get(i));
+    }
+    for (int i = 0; i < superseded_.size(); i++) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(3, superseded_.get(i));
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -180,6 +264,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getSubjectId())) return false;
     if (!getEventsList()
         .equals(other.getEventsList())) return false;
+    if (!getSupersededList()
+        .equals(other.getSupersededList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -196,6 +282,10 @@ private static final long serialVersionUID = 0L;
     if (getEventsCount() > 0) {
       hash = (37 * hash) + EVENTS_FIELD_NUMBER;
       hash = (53 * hash) + getEventsList().hashCode();
+    }
+    if (getSupersededCount() > 0) {
+      hash = (37 * hash) + SUPERSEDED_FIELD_NUMBER;
+      hash = (53 * hash) + getSupersededList().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -334,6 +424,13 @@ private static final long serialVersionUID = 0L;
         eventsBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000002);
+      if (supersededBuilder_ == null) {
+        superseded_ = java.util.Collections.emptyList();
+      } else {
+        superseded_ = null;
+        supersededBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000004);
       return this;
     }
 
@@ -375,6 +472,15 @@ private static final long serialVersionUID = 0L;
         result.events_ = events_;
       } else {
         result.events_ = eventsBuilder_.build();
+      }
+      if (supersededBuilder_ == null) {
+        if (((bitField0_ & 0x00000004) != 0)) {
+          superseded_ = java.util.Collections.unmodifiableList(superseded_);
+          bitField0_ = (bitField0_ & ~0x00000004);
+        }
+        result.superseded_ = superseded_;
+      } else {
+        result.superseded_ = supersededBuilder_.build();
       }
     }
 
@@ -460,6 +566,32 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
+      if (supersededBuilder_ == null) {
+        if (!other.superseded_.isEmpty()) {
+          if (superseded_.isEmpty()) {
+            superseded_ = other.superseded_;
+            bitField0_ = (bitField0_ & ~0x00000004);
+          } else {
+            ensureSupersededIsMutable();
+            superseded_.addAll(other.superseded_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.superseded_.isEmpty()) {
+          if (supersededBuilder_.isEmpty()) {
+            supersededBuilder_.dispose();
+            supersededBuilder_ = null;
+            superseded_ = other.superseded_;
+            bitField0_ = (bitField0_ & ~0x00000004);
+            supersededBuilder_ = 
+              com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                 getSupersededFieldBuilder() : null;
+          } else {
+            supersededBuilder_.addAllMessages(other.superseded_);
+          }
+        }
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -504,6 +636,19 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 18
+            case 26: {
+              consentd.client.consent.v1.ConsentTarget m =
+                  input.readMessage(
+                      consentd.client.consent.v1.ConsentTarget.parser(),
+                      extensionRegistry);
+              if (supersededBuilder_ == null) {
+                ensureSupersededIsMutable();
+                superseded_.add(m);
+              } else {
+                supersededBuilder_.addMessage(m);
+              }
+              break;
+            } // case 26
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -523,6 +668,11 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object subjectId_ = "";
     /**
+     * <pre>
+     * Empty when nothing was recorded for a person whose contact point was erased after
+     * `decided_at` (every choice superseded).
+     * </pre>
+     *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
      * @return The subjectId.
      */
@@ -539,6 +689,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Empty when nothing was recorded for a person whose contact point was erased after
+     * `decided_at` (every choice superseded).
+     * </pre>
+     *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
      * @return The bytes for subjectId.
      */
@@ -556,6 +711,11 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Empty when nothing was recorded for a person whose contact point was erased after
+     * `decided_at` (every choice superseded).
+     * </pre>
+     *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
      * @param value The subjectId to set.
      * @return This builder for chaining.
@@ -569,6 +729,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Empty when nothing was recorded for a person whose contact point was erased after
+     * `decided_at` (every choice superseded).
+     * </pre>
+     *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
      * @return This builder for chaining.
      */
@@ -579,6 +744,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Empty when nothing was recorded for a person whose contact point was erased after
+     * `decided_at` (every choice superseded).
+     * </pre>
+     *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
      * @param value The bytes for subjectId to set.
      * @return This builder for chaining.
@@ -831,6 +1001,336 @@ private static final long serialVersionUID = 0L;
         events_ = null;
       }
       return eventsBuilder_;
+    }
+
+    private java.util.List<consentd.client.consent.v1.ConsentTarget> superseded_ =
+      java.util.Collections.emptyList();
+    private void ensureSupersededIsMutable() {
+      if (!((bitField0_ & 0x00000004) != 0)) {
+        superseded_ = new java.util.ArrayList<consentd.client.consent.v1.ConsentTarget>(superseded_);
+        bitField0_ |= 0x00000004;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        consentd.client.consent.v1.ConsentTarget, consentd.client.consent.v1.ConsentTarget.Builder, consentd.client.consent.v1.ConsentTargetOrBuilder> supersededBuilder_;
+
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public java.util.List<consentd.client.consent.v1.ConsentTarget> getSupersededList() {
+      if (supersededBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(superseded_);
+      } else {
+        return supersededBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public int getSupersededCount() {
+      if (supersededBuilder_ == null) {
+        return superseded_.size();
+      } else {
+        return supersededBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public consentd.client.consent.v1.ConsentTarget getSuperseded(int index) {
+      if (supersededBuilder_ == null) {
+        return superseded_.get(index);
+      } else {
+        return supersededBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public Builder setSuperseded(
+        int index, consentd.client.consent.v1.ConsentTarget value) {
+      if (supersededBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureSupersededIsMutable();
+        superseded_.set(index, value);
+        onChanged();
+      } else {
+        supersededBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public Builder setSuperseded(
+        int index, consentd.client.consent.v1.ConsentTarget.Builder builderForValue) {
+      if (supersededBuilder_ == null) {
+        ensureSupersededIsMutable();
+        superseded_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        supersededBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public Builder addSuperseded(consentd.client.consent.v1.ConsentTarget value) {
+      if (supersededBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureSupersededIsMutable();
+        superseded_.add(value);
+        onChanged();
+      } else {
+        supersededBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public Builder addSuperseded(
+        int index, consentd.client.consent.v1.ConsentTarget value) {
+      if (supersededBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureSupersededIsMutable();
+        superseded_.add(index, value);
+        onChanged();
+      } else {
+        supersededBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public Builder addSuperseded(
+        consentd.client.consent.v1.ConsentTarget.Builder builderForValue) {
+      if (supersededBuilder_ == null) {
+        ensureSupersededIsMutable();
+        superseded_.add(builderForValue.build());
+        onChanged();
+      } else {
+        supersededBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public Builder addSuperseded(
+        int index, consentd.client.consent.v1.ConsentTarget.Builder builderForValue) {
+      if (supersededBuilder_ == null) {
+        ensureSupersededIsMutable();
+        superseded_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        supersededBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public Builder addAllSuperseded(
+        java.lang.Iterable<? extends consentd.client.consent.v1.ConsentTarget> values) {
+      if (supersededBuilder_ == null) {
+        ensureSupersededIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, superseded_);
+        onChanged();
+      } else {
+        supersededBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public Builder clearSuperseded() {
+      if (supersededBuilder_ == null) {
+        superseded_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000004);
+        onChanged();
+      } else {
+        supersededBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public Builder removeSuperseded(int index) {
+      if (supersededBuilder_ == null) {
+        ensureSupersededIsMutable();
+        superseded_.remove(index);
+        onChanged();
+      } else {
+        supersededBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public consentd.client.consent.v1.ConsentTarget.Builder getSupersededBuilder(
+        int index) {
+      return getSupersededFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public consentd.client.consent.v1.ConsentTargetOrBuilder getSupersededOrBuilder(
+        int index) {
+      if (supersededBuilder_ == null) {
+        return superseded_.get(index);  } else {
+        return supersededBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public java.util.List<? extends consentd.client.consent.v1.ConsentTargetOrBuilder> 
+         getSupersededOrBuilderList() {
+      if (supersededBuilder_ != null) {
+        return supersededBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(superseded_);
+      }
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public consentd.client.consent.v1.ConsentTarget.Builder addSupersededBuilder() {
+      return getSupersededFieldBuilder().addBuilder(
+          consentd.client.consent.v1.ConsentTarget.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public consentd.client.consent.v1.ConsentTarget.Builder addSupersededBuilder(
+        int index) {
+      return getSupersededFieldBuilder().addBuilder(
+          index, consentd.client.consent.v1.ConsentTarget.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * The targets of the grants not recorded because something newer was on record (see
+     * `decided_at`; always empty without it), in the order of the request's choices.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+     */
+    public java.util.List<consentd.client.consent.v1.ConsentTarget.Builder> 
+         getSupersededBuilderList() {
+      return getSupersededFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        consentd.client.consent.v1.ConsentTarget, consentd.client.consent.v1.ConsentTarget.Builder, consentd.client.consent.v1.ConsentTargetOrBuilder> 
+        getSupersededFieldBuilder() {
+      if (supersededBuilder_ == null) {
+        supersededBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+            consentd.client.consent.v1.ConsentTarget, consentd.client.consent.v1.ConsentTarget.Builder, consentd.client.consent.v1.ConsentTargetOrBuilder>(
+                superseded_,
+                ((bitField0_ & 0x00000004) != 0),
+                getParentForChildren(),
+                isClean());
+        superseded_ = null;
+      }
+      return supersededBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -8,11 +8,21 @@ public interface RecordConsentResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * Empty when nothing was recorded for a person whose contact point was erased after
+   * `decided_at` (every choice superseded).
+   * </pre>
+   *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
    * @return The subjectId.
    */
   java.lang.String getSubjectId();
   /**
+   * <pre>
+   * Empty when nothing was recorded for a person whose contact point was erased after
+   * `decided_at` (every choice superseded).
+   * </pre>
+   *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
    * @return The bytes for subjectId.
    */
@@ -41,5 +51,54 @@ public interface RecordConsentResponseOrBuilder extends
    * <code>repeated .consent.v1.ConsentEvent events = 2 [json_name = "events"];</code>
    */
   consentd.client.consent.v1.ConsentEventOrBuilder getEventsOrBuilder(
+      int index);
+
+  /**
+   * <pre>
+   * The targets of the grants not recorded because something newer was on record (see
+   * `decided_at`; always empty without it), in the order of the request's choices.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+   */
+  java.util.List<consentd.client.consent.v1.ConsentTarget> 
+      getSupersededList();
+  /**
+   * <pre>
+   * The targets of the grants not recorded because something newer was on record (see
+   * `decided_at`; always empty without it), in the order of the request's choices.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+   */
+  consentd.client.consent.v1.ConsentTarget getSuperseded(int index);
+  /**
+   * <pre>
+   * The targets of the grants not recorded because something newer was on record (see
+   * `decided_at`; always empty without it), in the order of the request's choices.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+   */
+  int getSupersededCount();
+  /**
+   * <pre>
+   * The targets of the grants not recorded because something newer was on record (see
+   * `decided_at`; always empty without it), in the order of the request's choices.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+   */
+  java.util.List<? extends consentd.client.consent.v1.ConsentTargetOrBuilder> 
+      getSupersededOrBuilderList();
+  /**
+   * <pre>
+   * The targets of the grants not recorded because something newer was on record (see
+   * `decided_at`; always empty without it), in the order of the request's choices.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
+   */
+  consentd.client.consent.v1.ConsentTargetOrBuilder getSupersededOrBuilder(
       int index);
 }

@@ -1,0 +1,169 @@
+"""RecordConsent's decided_at: choices collected earlier and sent late (a CRM sync) count from
+when the person made them, and an old "yes" never overrides a newer "no" — the one-call path
+and the grouped path alike, with and without an idempotency key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from consent.v1 import consent_pb2, types_pb2
+
+from consentd.bootstrap import App
+from consentd.domain.identifiers import normalise_email
+from consentd.domain.tenancy import Principal, Scope, Tenant
+from tests.conftest import Stubs
+from tests.e2e.helpers import (
+    ALLOW,
+    DENY,
+    by_email,
+    check,
+    grant,
+    put_purpose,
+    record,
+    refuse,
+    stamp,
+    withdraw,
+)
+from tests.e2e.helpers import target as make_target
+
+NEWSLETTER = make_target("newsletter")
+SMS = make_target("newsletter", types_pb2.CHANNEL_SMS)
+
+
+async def _synced(
+    stubs: Stubs,
+    email: str,
+    decided: datetime,
+    *choices: consent_pb2.ConsentChoice,
+    key: str = "",
+) -> consent_pb2.RecordConsentResponse:
+    """What a CRM sync sends: choices the person made at `decided`, from SOURCE_API."""
+    request = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=email),
+        choices=choices,
+        source=types_pb2.SOURCE_API,
+        actor="crm-sync",
+        decided_at=stamp(decided),
+    )
+    keyed = (("idempotency-key", key),) if key else ()
+    return await stubs.consent.RecordConsent(request, metadata=(*stubs.metadata, *keyed))
+
+
+@pytest.mark.parametrize("key", ["", "sync-42"])
+async def test_an_old_grant_sent_late_does_not_override_a_newer_withdrawal(
+    stubs: Stubs, key: str
+) -> None:
+    """Granted Monday in the CRM, withdrawn Tuesday through the portal, the CRM's Monday grant
+    synced Wednesday: it was recorded as new and the check said ALLOW. Now it is superseded
+    (listed, nothing written) while a refusal sent the same way is recorded, and a grant decided
+    after the withdrawal is recorded with its own time."""
+    await put_purpose(stubs, "newsletter")
+    email = f"late-{key or 'plain'}@example.fr"
+    first = await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    withdrawn = await withdraw(stubs, by_email(email), NEWSLETTER)
+    at = withdrawn.events[0].recorded_at.ToDatetime(tzinfo=UTC)
+
+    stale = await _synced(
+        stubs, email, at - timedelta(hours=20), grant(NEWSLETTER), refuse(SMS), key=key
+    )
+    assert stale.subject_id == first.subject_id
+    assert list(stale.superseded) == [NEWSLETTER]
+    assert [(e.target, e.state) for e in stale.events] == [(SMS, types_pb2.CONSENT_STATE_REFUSED)]
+    denied = await check(stubs, by_email(email), NEWSLETTER)
+    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
+
+    later = at + timedelta(milliseconds=1)  # after the withdrawal, before now
+    fresh = await _synced(stubs, email, later, grant(NEWSLETTER))
+    assert not fresh.superseded
+    assert fresh.events[0].recorded_at.ToDatetime(tzinfo=UTC) == later
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
+
+
+async def test_a_replay_answers_what_the_first_call_did(stubs: Stubs) -> None:
+    """The same key sent again gets the same superseded list, even after a newer grant."""
+    await put_purpose(stubs, "newsletter")
+    email = "replayed@example.fr"
+    await withdraw(stubs, by_email(email), NEWSLETTER)
+    old = datetime.now(UTC) - timedelta(days=3)
+    once = await _synced(stubs, email, old, grant(NEWSLETTER), key="replay-1")
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    again = await _synced(stubs, email, old, grant(NEWSLETTER), key="replay-1")
+    assert list(again.superseded) == list(once.superseded) == [NEWSLETTER]
+    assert not again.events
+
+
+async def test_validity_counts_from_when_the_person_decided(stubs: Stubs) -> None:
+    """A 30-day purpose granted 10 days ago is valid for 20 more days, not 30; one granted 40
+    days ago is recorded and already expired (the history keeps it)."""
+    await put_purpose(stubs, "newsletter", max_validity_days=30)
+    decided = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
+    written = await _synced(stubs, "valid@example.fr", decided, grant(NEWSLETTER))
+    event = written.events[0]
+    assert event.valid_until.ToDatetime(tzinfo=UTC) == decided + timedelta(days=30)
+    assert (await check(stubs, by_email("valid@example.fr"), NEWSLETTER)).decision == ALLOW
+    await _synced(stubs, "gone@example.fr", decided - timedelta(days=30), grant(NEWSLETTER))
+    expired = await check(stubs, by_email("gone@example.fr"), NEWSLETTER)
+    assert (expired.decision, expired.reason) == (DENY, consent_pb2.REASON_EXPIRED)
+
+
+async def test_decided_at_in_the_future_is_refused_beyond_clock_skew(stubs: Stubs) -> None:
+    """Ten minutes ahead is INVALID_ARGUMENT naming the field (nothing written); a few seconds
+    ahead (a CRM's clock) is taken as now."""
+    await put_purpose(stubs, "newsletter")
+    ahead = datetime.now(UTC) + timedelta(minutes=10)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await _synced(stubs, "ahead@example.fr", ahead, grant(NEWSLETTER))
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "decided_at" in str(raised.value.details())
+    assert (await check(stubs, by_email("ahead@example.fr"), NEWSLETTER)).reason == (
+        consent_pb2.REASON_NO_RECORD
+    )
+    skewed = datetime.now(UTC) + timedelta(seconds=30)
+    written = await _synced(stubs, "skew@example.fr", skewed, grant(NEWSLETTER))
+    assert written.events[0].recorded_at.ToDatetime(tzinfo=UTC) < skewed
+
+
+async def test_an_old_grant_does_not_lift_an_objection_made_since(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """The person's own grant (portal) lifts an objection, but only one decided after it."""
+    await put_purpose(stubs, "newsletter")
+    email = "objector@example.fr"
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+    before = datetime.now(UTC) - timedelta(minutes=1)
+    await app.rights.object(principal, normalise_email(email))
+    request = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=email),
+        choices=[grant(NEWSLETTER)],
+        source=types_pb2.SOURCE_PORTAL,
+        decided_at=stamp(before),
+    )
+    stale = await stubs.consent.RecordConsent(request, metadata=stubs.metadata)
+    assert list(stale.superseded) == [NEWSLETTER]
+    assert (await check(stubs, by_email(email), NEWSLETTER)).reason == consent_pb2.REASON_OBJECTED
+
+
+async def test_an_old_grant_does_not_bring_back_an_erased_person(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """A grant decided before the erasure of its contact point makes no subject (empty id,
+    superseded); one decided after it is the person come back."""
+    await put_purpose(stubs, "newsletter")
+    email = "erased-late@example.fr"
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    before = datetime.now(UTC) - timedelta(minutes=1)
+    principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+    await app.rights.erase(principal, normalise_email(email), "test")
+    stale = await _synced(stubs, email, before, grant(NEWSLETTER))
+    assert (stale.subject_id, list(stale.superseded), list(stale.events)) == (
+        "",
+        [NEWSLETTER],
+        [],
+    )
+    assert (await check(stubs, by_email(email), NEWSLETTER)).reason == consent_pb2.REASON_ERASED
+    back = await _synced(stubs, email, datetime.now(UTC), grant(NEWSLETTER))
+    assert back.subject_id and not back.superseded
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
