@@ -15,7 +15,17 @@ from consentd.bootstrap import App
 from consentd.domain.identifiers import normalise_email
 from consentd.domain.tenancy import Principal, Scope, Tenant
 from tests.conftest import Stubs
-from tests.e2e.helpers import ALLOW, DENY, by_email, check, grant, put_purpose, record, stamp
+from tests.e2e.helpers import (
+    ALLOW,
+    DENY,
+    by_email,
+    check,
+    grant,
+    put_purpose,
+    record,
+    refuse,
+    stamp,
+)
 from tests.e2e.helpers import target as make_target
 
 Campaign = campaign_pb2_grpc.CampaignServiceStub
@@ -256,3 +266,48 @@ async def test_a_systems_grant_does_not_lift_an_objection(
     await stubs.consent.RecordConsent(request(types_pb2.SOURCE_PORTAL), metadata=stubs.metadata)
     back = await check(stubs, _ref("objects"), prospecting)
     assert back.decision == ALLOW
+
+
+async def test_a_systems_grant_does_not_bring_an_erased_person_back(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """The person objected, then had themselves erased; the next CRM sync's grant (refused
+    while the objection stood) made a new subject and the check said ALLOW. A system's grant
+    for an erased contact point nobody holds is FAILED_PRECONDITION on both write paths and
+    writes nothing; a system's refusal is kept; the person's own grant brings them back, and
+    then a system's grant counts."""
+    await put_purpose(stubs, "newsletter")
+    identity = types_pb2.SubjectIdentity(email="erased-then-synced@example.fr")
+    await record(stubs, identity, grant(NEWSLETTER))
+    principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+    await app.rights.object(principal, normalise_email("erased-then-synced@example.fr"))
+    await app.rights.erase(principal, normalise_email("erased-then-synced@example.fr"), "dpo")
+
+    def request(
+        source: types_pb2.Source.ValueType, choice: consent_pb2.ConsentChoice
+    ) -> consent_pb2.RecordConsentRequest:
+        return consent_pb2.RecordConsentRequest(subject=identity, choices=[choice], source=source)
+
+    for source in (types_pb2.SOURCE_API, types_pb2.SOURCE_IMPORT):
+        for keyed in ((), (("idempotency-key", f"zombie-{source}"),)):
+            with pytest.raises(grpc.aio.AioRpcError) as raised:
+                await stubs.consent.RecordConsent(
+                    request(source, grant(NEWSLETTER)), metadata=(*stubs.metadata, *keyed)
+                )
+            assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert "does not bring the person back" in str(raised.value.details())
+    ref = _ref("erased-then-synced")
+    gone = await check(stubs, ref, NEWSLETTER)
+    assert (gone.decision, gone.reason) == (DENY, consent_pb2.REASON_ERASED)
+    sms = make_target("newsletter", types_pb2.CHANNEL_SMS)
+    await stubs.consent.RecordConsent(
+        request(types_pb2.SOURCE_API, refuse(sms)), metadata=stubs.metadata
+    )
+    assert (await check(stubs, ref, NEWSLETTER)).decision == DENY
+    await stubs.consent.RecordConsent(
+        request(types_pb2.SOURCE_PORTAL, grant(NEWSLETTER)), metadata=stubs.metadata
+    )
+    await stubs.consent.RecordConsent(
+        request(types_pb2.SOURCE_API, grant(sms)), metadata=stubs.metadata
+    )
+    assert (await check(stubs, ref, sms)).decision == ALLOW

@@ -562,6 +562,36 @@ async def test_rows_decided_before_an_erasure_do_not_bring_the_person_back(
     assert check.verdict.decision is Decision.DENY
 
 
+async def test_a_files_grant_after_an_erasure_does_not_bring_the_person_back(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """A grant row dated after the erasure made a new subject for the erased address (a file
+    is a system's word: only the person comes back). It is superseded; a refusal dated after it
+    is kept (an opt-out is never dropped), and a grant for an address the person took back
+    through the portal counts."""
+    await catalogue(app, tenant)
+    for address in ("gone@example.com", "back@example.com"):
+        await grant(app, tenant, email(address), targets=(NEWSLETTER,))
+        await app.rights.erase(principal(tenant), email(address), "dpo")
+    await grant(app, tenant, email("back@example.com"), targets=(NEWSLETTER,))  # the person
+    after = datetime.now(UTC).isoformat()
+    rows = [
+        f"gone@example.com,newsletter,email,granted,{after},,",
+        f"gone@example.com,offers,sms,refused,{after},,",
+        f"back@example.com,offers,sms,granted,{after},,",
+    ]
+    path = tmp_path / "after.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "2 imported, 1 superseded" in done.stdout
+    assert await _state(app, tenant, "gone@example.com") == {"offers": ConsentState.REFUSED}
+    assert await _state(app, tenant, "back@example.com") == {
+        "newsletter": ConsentState.GRANTED,
+        "offers": ConsentState.GRANTED,
+    }
+
+
 async def test_a_breach_window_counts_the_rows_an_import_wrote_in_it(
     app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -11,7 +10,6 @@ from consentd.app.coalescing import Coalescer
 from consentd.app.commands import (
     MAX_PAGE_SIZE,
     CheckConsent,
-    Choice,
     ListHistory,
     RecordConsent,
     SubjectSelector,
@@ -40,12 +38,11 @@ from consentd.app.ports import (
 )
 from consentd.app.recording import (
     Written,
+    check_notices,
     choice_events,
-    notices_of,
     objected_since,
+    purposes_named,
     refuse_grant_over_objection,
-    require_notices,
-    require_purposes,
     settle_decided,
     standing,
     standing_withdrawals,
@@ -146,8 +143,9 @@ class ConsentUseCases:
         command = settle_decided(command, now)
         tenant = principal.tenant_id
         async with self._writers(tenant), self._uow(tenant, once) as uow:
-            purposes = await _purposes(uow, [c.target.purpose for c in command.choices], "choices")
-            await _check_notices(uow, command.choices, purposes)
+            named = [c.target.purpose for c in command.choices]
+            purposes = await purposes_named(uow, named, "choices")
+            await check_notices(uow, command.choices, purposes)
             found = await standing(uow, self._subjects, tenant, command, now)
             command, subject_id, superseded = found
             if subject_id is None or not command.choices:
@@ -280,27 +278,9 @@ class ConsentUseCases:
     ) -> tuple[list[Target], list[ConsentEvent]]:
         """The targets to withdraw, and the subject's current facts."""
         if not command.withdraw_all:
-            await _purposes(uow, [t.purpose for t in command.targets], "targets")
+            await purposes_named(uow, [t.purpose for t in command.targets], "targets")
         current = await uow.consents.current(subject_id)
         if not command.withdraw_all:
             return list(command.targets), current
         granted = [e.target for e in current if e.state in _WITHDRAWABLE]
         return [ALL_TARGETS, *granted], current
-
-
-async def _purposes(uow: UnitOfWork, purpose_ids: Sequence[str], field: str) -> dict[str, Purpose]:
-    """The catalogue entries for the ids; raises NotFound naming the first unknown one (see
-    app/recording.require_purposes for `field`)."""
-    found = await uow.catalog.purposes(sorted(set(purpose_ids)))
-    require_purposes(purpose_ids, found, field)
-    return found
-
-
-async def _check_notices(
-    uow: UnitOfWork, choices: Sequence[Choice], purposes: dict[str, Purpose]
-) -> None:
-    """Each choice on a purpose with a notice names a published version of it."""
-    notices = notices_of(choices, purposes)
-    versions = {n: await uow.catalog.notice_versions(n) for n in sorted(notices)}
-    floors = await uow.catalog.reconsent_floors(sorted(notices)) if notices else {}
-    require_notices(choices, purposes, versions, floors)

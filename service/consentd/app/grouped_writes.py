@@ -59,6 +59,7 @@ from consentd.app.recording import (
     Written,
     choice_events,
     refuse_grant_over_objection,
+    refuse_systems_return,
     require_notices,
     require_purposes,
 )
@@ -232,6 +233,9 @@ class GroupedWrites(GroupCommit[Job, Written]):
         known = next(iter(linked), None)
         if isinstance(job[1], RecordConsent) and known is not None:
             refuse_grant_over_objection(job[1], batch.read.objections.get(known))
+        elif isinstance(job[1], RecordConsent):
+            erased = [at for d, at in batch.read.erased.items() if d in named]
+            refuse_systems_return(job[1], max(erased, default=None))
         shared = batch.claimed.intersection(named) or known in batch.subjects.values()
         linking = isinstance(job[1], RecordConsent) and any(d not in owners for d in named)
         if shared or (known is not None and linking):

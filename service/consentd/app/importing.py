@@ -149,21 +149,24 @@ class ConsentImports:
         """The subject of each row, new ones made (a key each, the value sealed under it, as
         SubjectResolver does for one request); None for a row decided before its contact point
         was erased: an old CRM file brought the erased person back, their address sealed and
-        exported again, their grants on record (the erasure stands; a later row is the person
-        come back)."""
+        exported again, their grants on record (the erasure stands), and for a grant row of an
+        erased contact point nobody holds again: a file is a system's word, and a system does not
+        bring an erased person back (recording.refuse_systems_return); a later refusal is kept,
+        and a later row for a contact point the person took back through the portal counts."""
         digests = [self._hasher.digest(tenant, row.identifier) for row in batch]
         named = {digest: row.identifier for digest, row in zip(digests, batch, strict=True)}
-        erased = {
-            d: at
-            for (_, d), at in (await tx.erased([(i.kind, d) for d, i in named.items()])).items()
-        }
+        pairs = [(i.kind, d) for d, i in named.items()]
+        erased = {d: at for (_, d), at in (await tx.erased(pairs)).items()}
+        owners = await tx.owners(pairs) if erased else None
+        held = {d for _, d in owners} if owners is not None else set()
         wanted = [
-            d if d not in erased or row.recorded_at > erased[d] else None
+            d if d not in erased or _after(row, erased[d], d in held) else None
             for d, row in zip(digests, batch, strict=True)
         ]
         named = {d: named[d] for d in wanted if d is not None}
-        owners = await tx.owners([(i.kind, d) for d, i in named.items()])
-        known = {digest: subject for (_, digest), subject in owners.items()}
+        if owners is None:
+            owners = await tx.owners([(i.kind, d) for d, i in named.items()])
+        known = {digest: subject for (_, digest), subject in owners.items() if digest in named}
         fresh: list[NewSubject] = []
         for digest, identifier in named.items():
             if digest in known:
@@ -177,6 +180,12 @@ class ConsentImports:
             taken = await tx.add_subjects(fresh, now)
             known.update((digest, subject) for (_, digest), subject in taken.items())
         return [known[digest] if digest is not None else None for digest in wanted]
+
+
+def _after(row: ImportRow, erased: datetime, held: bool) -> bool:
+    """A row of an erased contact point that counts: decided after the erasure, and a refusal
+    or withdrawal, or a grant for a contact point the person holds again."""
+    return row.recorded_at > erased and (row.state is not ConsentState.GRANTED or held)
 
 
 # Batches written at once, each in its own transaction on its own connection: while

@@ -206,6 +206,19 @@ def refuse_grant_over_objection(command: RecordConsent, objected: datetime | Non
         )
 
 
+def refuse_systems_return(command: RecordConsent, erased: datetime | None) -> None:
+    """A grant a system sends never brings an erased contact point back to a new subject,
+    `erased` being when it was erased (None: never): a person objected, then had themselves
+    erased, and the next CRM sync's grant made a new subject and a check ALLOW. Only the person
+    comes back (a grant through the portal, a banner or support). Raises FailedPrecondition."""
+    if erased is not None and systems_grant(command):
+        raise FailedPrecondition(
+            f"this contact point was erased on {stamp(erased)} at the person's request: a grant "
+            "from a system (source API or IMPORT) does not bring the person back; only the "
+            "person does (source PORTAL, BANNER or SUPPORT)"
+        )
+
+
 def systems_grant(command: RecordConsent) -> bool:
     """A grant from a system, not from the person (refuse_grant_over_objection)."""
     return command.source in (Source.API, Source.IMPORT) and any(
@@ -228,19 +241,44 @@ async def standing(
     now: datetime,
 ) -> tuple[RecordConsent, UUID | None, tuple[Target, ...]]:
     """The record's subject (made when new) and what of the record stands: with a decided_at,
-    its grants older than what is on record dropped (recording.superseded_grants), and no
-    subject made when nothing is left. Returns the command left, the subject, the targets
+    its grants older than what is on record dropped (superseded_grants), and no subject made
+    when nothing is left; a system's grant for an erased contact point nobody holds again is
+    refused (refuse_systems_return). Returns the command left, the subject, the targets
     dropped."""
-    if command.recorded_at is None:
+    if command.recorded_at is None and not systems_grant(command):
         found = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
         return command, found, ()
     digests = subjects.digests(tenant_id, command.identifiers)
-    erased = await uow.rights.contact_erasures(digests)
-    command, gone = superseded_grants(command, [], max(erased.values(), default=None))
+    erased = max((await uow.rights.contact_erasures(digests)).values(), default=None)
+    command, gone = superseded_grants(command, [], erased)
     if not command.choices:
         return command, None, gone
+    if erased is not None and not await uow.subjects.owners(digests):
+        refuse_systems_return(command, erased)
     subject_id = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
+    if command.recorded_at is None:
+        return command, subject_id, gone
     current = await uow.consents.current(subject_id)
     objected = await objected_since(uow, subject_id)
     command, stale = superseded_grants(command, current, objected)
     return command, subject_id, gone + stale
+
+
+async def purposes_named(
+    uow: UnitOfWork, purpose_ids: Sequence[str], field: str
+) -> dict[str, Purpose]:
+    """The catalogue entries for the ids; raises NotFound naming the first unknown one (see
+    require_purposes for `field`)."""
+    found = await uow.catalog.purposes(sorted(set(purpose_ids)))
+    require_purposes(purpose_ids, found, field)
+    return found
+
+
+async def check_notices(
+    uow: UnitOfWork, choices: Sequence[Choice], purposes: dict[str, Purpose]
+) -> None:
+    """Each choice on a purpose with a notice names a published version of it."""
+    notices = notices_of(choices, purposes)
+    versions = {n: await uow.catalog.notice_versions(n) for n in sorted(notices)}
+    floors = await uow.catalog.reconsent_floors(sorted(notices)) if notices else {}
+    require_notices(choices, purposes, versions, floors)

@@ -44,6 +44,8 @@ async def read_parts(raw: Driver, parts: Sequence[PartQuery]) -> list[PartRead]:
         if row["o_purpose"] is not None:
             purpose = purpose_of(row["o_purpose"])
             part.purposes[purpose.purpose_id] = purpose
+        elif row["o_kind"] is not None and row["o_subject"] is None:
+            part.erased[IdentifierKind(row["o_kind"]), row["o_digest"]] = row["o_objected"]
         elif row["o_kind"] is not None:
             subject_id = row["o_subject"]
             part.owners[IdentifierKind(row["o_kind"]), row["o_digest"]] = subject_id

@@ -34,6 +34,8 @@ class PartRead:
     floors: dict[str, int] = field(default_factory=dict)
     # The named subjects with an objection in force, and since when.
     objections: dict[UUID, datetime] = field(default_factory=dict)
+    # The named contact points that were erased, and when (migration 0022).
+    erased: dict[Digest, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
