@@ -233,7 +233,8 @@ async def test_stream_answers_each_chunk_in_order(stubs: Stubs, campaign: Campai
     assert [len(r.answers) for r in responses] == [0, 2, 2, 1000, 1]
     answers = [a for r in responses for a in r.answers]
     assert [a.index for a in answers] == list(range(1005))
-    assert answers[2].error.field == "recipients[0].email"
+    # Named as its index: the third of the stream (the second of its message said [0]).
+    assert answers[2].error.field == "recipients[2].email"
     assert _verdicts([answers[0], answers[1], answers[3], answers[1004]]) == [
         (0, ALLOW, consent_pb2.REASON_GRANTED),
         (1, DENY, consent_pb2.REASON_REFUSED),

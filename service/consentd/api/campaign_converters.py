@@ -35,13 +35,15 @@ _HASHABLE = ("email", "phone")
 
 
 def recipients_in(
-    messages: Sequence[types_pb2.SubjectRef], field: str, phone_region: str
+    messages: Sequence[types_pb2.SubjectRef], field: str, phone_region: str, start: int = 0
 ) -> list[Recipient]:
-    """Each recipient as a selector, or the InvalidInput that names what is wrong with it."""
+    """Each recipient as a selector, or the InvalidInput that names what is wrong with it,
+    numbered from `start` (a stream's recipients are numbered across its messages, as its
+    answers' `index` is)."""
     if len(messages) > MAX_BATCH:
         raise InvalidInput(field, f"must hold at most {MAX_BATCH} items per message")
     found: list[Recipient] = []
-    for index, message in enumerate(messages):
+    for index, message in enumerate(messages, start=start):
         try:
             # E-mails first and without building field names: the common case of a campaign.
             if message.WhichOneof("ref") == "email":
@@ -89,12 +91,14 @@ async def stream_chunks(
     """The recipients of every message, one list per message. Raises InvalidInput for a later
     message that names a target or as_of, or for a message with too many recipients."""
     yield recipients_in(first.recipients, "recipients", phone_region)
+    seen = len(first.recipients)
     async for message in rest:
         if message.HasField("target"):
             raise InvalidInput("target", "only the first message of the stream names the target")
         if message.HasField("as_of"):
             raise InvalidInput("as_of", "only the first message of the stream names the moment")
-        yield recipients_in(message.recipients, "recipients", phone_region)
+        yield recipients_in(message.recipients, "recipients", phone_region, seen)
+        seen += len(message.recipients)
 
 
 def _fill(answers: Any, first_index: int, decided: Decided) -> None:
