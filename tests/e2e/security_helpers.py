@@ -68,8 +68,10 @@ class Portal:
         return claims
 
     def token(self, subject: str, **overrides: Any) -> str:
-        """A correctly signed ES256 portal token for `subject`; `overrides` replace claims."""
-        return jwt.encode(self.claims(subject, **overrides), self.private_pem, algorithm="ES256")
+        """A correctly signed ES256 portal token for `subject`; `overrides` replace claims. Its
+        payload is UTF-8 as most JWT libraries write it (PyJWT alone escapes to ASCII)."""
+        claims = self.claims(subject, **overrides)
+        return jwt.encode(claims, self.private_pem, algorithm="ES256", json_encoder=_Utf8)
 
     def token_without(self, claim: str, subject: str = "someone") -> str:
         """A correctly signed token missing one claim."""
@@ -86,6 +88,13 @@ async def register_portal(
     private_pem, public_pem = es256_key_pair()
     await admin.put_issuer(tenant.slug, issuer, audience, public_pem)
     return Portal(tenant, issuer, audience, private_pem, public_pem)
+
+
+class _Utf8(json.JSONEncoder):
+    """JSON with characters beyond ASCII as UTF-8, not `\\u` escapes."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**{**options, "ensure_ascii": False})
 
 
 def _b64(raw: bytes) -> str:

@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).with_name("preference_centre.mjs")
 CHROMIUM = Path("/usr/bin/chromium")
 STEP_TIMEOUT = 60
-JEANNE, PAUL = "crm-jeanne", "crm-paul"
+# Jeanne's portal id has an accent: the page read the token's UTF-8 payload as Latin-1.
+JEANNE, PAUL = "crm-jeanne-élodie", "crm-paul"
 JEANNE_EMAIL = "jeanne.preferences@example.fr"
 NOTICE_TEXT = "Nous vous écrivons une fois par mois."
 

@@ -44,7 +44,9 @@ const rights = createClient(RightsService, transport);
 function subjectOf(jwt: string): string {
   try {
     const body = jwt.split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
-    return String(JSON.parse(atob(body)).sub ?? "");
+    // atob gives one character per byte: the payload is UTF-8 (an id with accents, `élodie`).
+    const bytes = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+    return String(JSON.parse(new TextDecoder().decode(bytes)).sub ?? "");
   } catch {
     return "";
   }
@@ -169,7 +171,9 @@ function showConsents(rows: CurrentConsent[]): void {
       body.append(tr);
     });
   byId("no-consents").hidden = body.children.length > 0;
-  byId<HTMLButtonElement>("withdraw-all").disabled = body.children.length === 0;
+  // Always open: "withdraw everything" is also the person's objection to what needs no consent
+  // (legitimate interest), which this list does not show (GDPR art. 21(2)).
+  byId<HTMLButtonElement>("withdraw-all").disabled = false;
 }
 
 function showHistory(events: ConsentEvent[]): void {
