@@ -1040,7 +1040,8 @@ type ScopeBreachRequest struct {
 
 	Since *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=since,proto3" json:"since,omitempty"`
 	Until *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=until,proto3" json:"until,omitempty"`
-	// Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+	// Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+	// (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
 	Tenants []string `protobuf:"bytes,3,rep,name=tenants,proto3" json:"tenants,omitempty"`
 }
 

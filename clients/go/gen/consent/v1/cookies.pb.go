@@ -481,7 +481,8 @@ type RecordCookieChoiceRequest struct {
 	GrantedCategories []string `protobuf:"bytes,4,rep,name=granted_categories,json=grantedCategories,proto3" json:"granted_categories,omitempty"`
 	// Optional with CUSTOM: when given, the categories refused (must not overlap the granted ones).
 	RefusedCategories []string `protobuf:"bytes,5,rep,name=refused_categories,json=refusedCategories,proto3" json:"refused_categories,omitempty"`
-	// The policy revision the banner showed; the tenant's current one unless a page is stale.
+	// The policy revision the banner showed (required: 1 to the current revision); the tenant's
+	// current one unless a page is stale, which is stored and answered REVISION_OUTDATED.
 	PolicyRevision uint32 `protobuf:"varint,6,opt,name=policy_revision,json=policyRevision,proto3" json:"policy_revision,omitempty"`
 	// The browser's Global Privacy Control signal (`Sec-GPC: 1` / `navigator.globalPrivacyControl`).
 	Gpc bool `protobuf:"varint,7,opt,name=gpc,proto3" json:"gpc,omitempty"`

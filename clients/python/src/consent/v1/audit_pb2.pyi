@@ -459,7 +459,9 @@ class ScopeBreachRequest(_message.Message):
     def until(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def tenants(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope."""
+        """Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+        (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
+        """
 
     def __init__(
         self,

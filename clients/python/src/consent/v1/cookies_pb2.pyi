@@ -253,7 +253,9 @@ class RecordCookieChoiceRequest(_message.Message):
     """A first-party random id the page keeps for the visitor: 16 to 64 of `A-Z a-z 0-9 _ -`."""
     method: Global___CookieChoiceMethod.ValueType
     policy_revision: _builtins.int
-    """The policy revision the banner showed; the tenant's current one unless a page is stale."""
+    """The policy revision the banner showed (required: 1 to the current revision); the tenant's
+    current one unless a page is stale, which is stored and answered REVISION_OUTDATED.
+    """
     gpc: _builtins.bool
     """The browser's Global Privacy Control signal (`Sec-GPC: 1` / `navigator.globalPrivacyControl`)."""
     tcf_string: _builtins.str

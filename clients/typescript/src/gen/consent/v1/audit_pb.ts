@@ -507,7 +507,8 @@ export type ScopeBreachRequest = Message<"consent.v1.ScopeBreachRequest"> & {
   until?: Timestamp | undefined;
 
   /**
-   * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+   * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+   * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
    *
    * @generated from field: repeated string tenants = 3;
    */

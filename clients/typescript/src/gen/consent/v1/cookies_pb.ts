@@ -252,7 +252,8 @@ export type RecordCookieChoiceRequest = Message<"consent.v1.RecordCookieChoiceRe
   refusedCategories: string[];
 
   /**
-   * The policy revision the banner showed; the tenant's current one unless a page is stale.
+   * The policy revision the banner showed (required: 1 to the current revision); the tenant's
+   * current one unless a page is stale, which is stored and answered REVISION_OUTDATED.
    *
    * @generated from field: uint32 policy_revision = 6;
    */

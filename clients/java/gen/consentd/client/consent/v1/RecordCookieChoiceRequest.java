@@ -269,7 +269,8 @@ private static final long serialVersionUID = 0L;
   private int policyRevision_ = 0;
   /**
    * <pre>
-   * The policy revision the banner showed; the tenant's current one unless a page is stale.
+   * The policy revision the banner showed (required: 1 to the current revision); the tenant's
+   * current one unless a page is stale, which is stored and answered REVISION_OUTDATED.
    * </pre>
    *
    * <code>uint32 policy_revision = 6 [json_name = "policyRevision"];</code>
@@ -1761,7 +1762,8 @@ private static final long serialVersionUID = 0L;
     private int policyRevision_ ;
     /**
      * <pre>
-     * The policy revision the banner showed; the tenant's current one unless a page is stale.
+     * The policy revision the banner showed (required: 1 to the current revision); the tenant's
+     * current one unless a page is stale, which is stored and answered REVISION_OUTDATED.
      * </pre>
      *
      * <code>uint32 policy_revision = 6 [json_name = "policyRevision"];</code>
@@ -1773,7 +1775,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The policy revision the banner showed; the tenant's current one unless a page is stale.
+     * The policy revision the banner showed (required: 1 to the current revision); the tenant's
+     * current one unless a page is stale, which is stored and answered REVISION_OUTDATED.
      * </pre>
      *
      * <code>uint32 policy_revision = 6 [json_name = "policyRevision"];</code>
@@ -1789,7 +1792,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The policy revision the banner showed; the tenant's current one unless a page is stale.
+     * The policy revision the banner showed (required: 1 to the current revision); the tenant's
+     * current one unless a page is stale, which is stored and answered REVISION_OUTDATED.
      * </pre>
      *
      * <code>uint32 policy_revision = 6 [json_name = "policyRevision"];</code>

@@ -156,7 +156,8 @@ public interface RecordCookieChoiceRequestOrBuilder extends
 
   /**
    * <pre>
-   * The policy revision the banner showed; the tenant's current one unless a page is stale.
+   * The policy revision the banner showed (required: 1 to the current revision); the tenant's
+   * current one unless a page is stale, which is stored and answered REVISION_OUTDATED.
    * </pre>
    *
    * <code>uint32 policy_revision = 6 [json_name = "policyRevision"];</code>

@@ -101,7 +101,8 @@ private static final long serialVersionUID = 0L;
   private com.google.protobuf.LazyStringList tenants_;
   /**
    * <pre>
-   * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+   * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+   * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
    * </pre>
    *
    * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -113,7 +114,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+   * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+   * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
    * </pre>
    *
    * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -124,7 +126,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+   * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+   * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
    * </pre>
    *
    * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -136,7 +139,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+   * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+   * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
    * </pre>
    *
    * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -811,7 +815,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+     * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+     * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
      * </pre>
      *
      * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -823,7 +828,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+     * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+     * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
      * </pre>
      *
      * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -834,7 +840,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+     * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+     * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
      * </pre>
      *
      * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -846,7 +853,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+     * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+     * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
      * </pre>
      *
      * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -859,7 +867,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+     * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+     * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
      * </pre>
      *
      * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -877,7 +886,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+     * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+     * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
      * </pre>
      *
      * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -894,7 +904,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+     * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+     * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
      * </pre>
      *
      * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -911,7 +922,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+     * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+     * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
      * </pre>
      *
      * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -925,7 +937,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+     * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+     * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
      * </pre>
      *
      * <code>repeated string tenants = 3 [json_name = "tenants"];</code>

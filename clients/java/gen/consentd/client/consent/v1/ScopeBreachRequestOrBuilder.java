@@ -39,7 +39,8 @@ public interface ScopeBreachRequestOrBuilder extends
 
   /**
    * <pre>
-   * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+   * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+   * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
    * </pre>
    *
    * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -49,7 +50,8 @@ public interface ScopeBreachRequestOrBuilder extends
       getTenantsList();
   /**
    * <pre>
-   * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+   * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+   * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
    * </pre>
    *
    * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -58,7 +60,8 @@ public interface ScopeBreachRequestOrBuilder extends
   int getTenantsCount();
   /**
    * <pre>
-   * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+   * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+   * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
    * </pre>
    *
    * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
@@ -68,7 +71,8 @@ public interface ScopeBreachRequestOrBuilder extends
   java.lang.String getTenants(int index);
   /**
    * <pre>
-   * Tenant slugs; empty means the caller's tenant. Other tenants need the `operator` scope.
+   * Tenant slugs; empty means the caller's tenant. A key scopes only its own tenant
+   * (PERMISSION_DENIED for another): operators scope several with `consentd breach scope`.
    * </pre>
    *
    * <code>repeated string tenants = 3 [json_name = "tenants"];</code>
