@@ -173,6 +173,34 @@ def test_overseas_prefix_with_an_unallocated_number_is_still_refused() -> None:
         normalise_phone("0639123456", "FR")
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0269\u201360\u201312\u201335", "+262269601235"),  # en dashes (Mayotte, fixed)
+        ("\uff10\uff12\uff16\uff19\uff16\uff10\uff11\uff12\uff13\uff16", "+262269601236"),
+        ("0596\u202f30\u202f12\u202f34", "+596596301234"),  # narrow no-break spaces
+        ("06\u221212\u221234\u221256\u221278", "+33612345678"),  # minus signs
+    ],
+    ids=["en-dash", "full-width", "narrow-nbsp", "minus"],
+)
+def test_every_spelling_of_an_overseas_number_is_one_identity(raw: str, expected: str) -> None:
+    """A Mayotte number typed with en dashes or full-width digits was read as a metropolitan
+    +33 2 number: a withdrawal by one spelling left the other ALLOW. Typographic spaces (French
+    typography's narrow no-break space) were refused."""
+    assert normalise_phone(raw, "FR") == Identifier(IdentifierKind.PHONE, expected)
+
+
+@pytest.mark.parametrize(
+    "raw", ["+33 1 42 68 53 00 ext. 101", "+33142685300;ext=202", "0142685300 x202"]
+)
+def test_a_number_with_an_extension_is_refused(raw: str) -> None:
+    """E.164 drops the extension: two people on one switchboard became one subject, and one's
+    grant overturned the other's refusal."""
+    with pytest.raises(InvalidInput, match="extension") as caught:
+        normalise_phone(raw, "FR", "subject.phone")
+    assert caught.value.field == "subject.phone"
+
+
 @pytest.mark.parametrize("raw", ["c", "CRM-42 / Dupont", "x" * 256])
 def test_external_id_is_kept_as_given(raw: str) -> None:
     """An external id of 1 to 256 printable characters is kept exactly (case, spaces)."""

@@ -108,6 +108,8 @@ _FRENCH_OVERSEAS = {
 # Saint-Pierre-et-Miquelon: 0508 then its six-digit number (+508 41 12 34).
 _SAINT_PIERRE = "508"
 _NOT_DIGITS = re.compile(r"[\s.\-()/]")
+# Dashes a French number is written with (hyphen, en and em dashes, minus), read as "-".
+_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
 
 
 def _french_international(raw: str) -> str | None:
@@ -124,7 +126,12 @@ def _french_international(raw: str) -> str | None:
 
 def normalise_phone(raw: str, default_region: str, field: str = "phone") -> Identifier:
     """E.164 form; national numbers are read in `default_region` (with FR, the overseas
-    departments and collectivities under their own country codes). Raises InvalidInput."""
+    departments and collectivities under their own country codes). Every spelling of a number
+    is one identity: full-width digits, typographic spaces and dashes are read as ASCII first
+    (an overseas number written with an en dash was read as a metropolitan one). A number with
+    an extension is refused: a switchboard's extensions are several people, and E.164 would
+    drop the extension and make them one. Raises InvalidInput."""
+    raw = unicodedata.normalize("NFKC", raw).translate(_DASHES)
     if default_region == "FR":
         raw = _french_international(raw) or raw
     try:
@@ -133,6 +140,12 @@ def normalise_phone(raw: str, default_region: str, field: str = "phone") -> Iden
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
         raise InvalidInput(field, "not a valid phone number (use E.164, e.g. +33612345678)")
+    if number.extension:
+        raise InvalidInput(
+            field,
+            "has an extension: a switchboard's extensions are several people, one number "
+            "cannot tell them apart; give the person's direct line (or an external_id)",
+        )
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Identifier(IdentifierKind.PHONE, e164)
 
