@@ -148,6 +148,29 @@ async def test_erase_then_checks_deny_and_the_chain_verifies(
     assert report.bad_seq == 0
 
 
+async def test_an_objection_for_a_contact_point_nobody_recorded_is_kept(
+    stubs: Stubs, dpo: RightsStubs
+) -> None:
+    """RecordObjection for an address never seen was NOT_FOUND, and the legitimate-interest
+    check stayed ALLOW: the person's objection was lost (a withdrawal keeps it). It makes the
+    subject and the check is DENY objected; an unknown subject id is still NOT_FOUND."""
+    await put_purpose(stubs, "b2b", LEGITIMATE_INTEREST)
+    ref = by_email("never-seen-objects@example.fr")
+    assert (await check(stubs, ref, target("b2b"))).reason == consent_pb2.REASON_LEGITIMATE_INTEREST
+    made = await dpo.rights.RecordObjection(
+        rights_pb2.RecordObjectionRequest(subject=ref), metadata=dpo.metadata
+    )
+    assert made.subject_id
+    objected = await check(stubs, ref, target("b2b"))
+    assert (objected.decision, objected.reason) == (DENY, consent_pb2.REASON_OBJECTED)
+    unknown = types_pb2.SubjectRef(subject_id=str(uuid4()))
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await dpo.rights.RecordObjection(
+            rights_pb2.RecordObjectionRequest(subject=unknown), metadata=dpo.metadata
+        )
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+
+
 async def test_restrict_object_and_rectify(stubs: Stubs, dpo: RightsStubs) -> None:
     """Restriction is DENY restricted until lifted; an objection is DENY objected; rectifying
     the email moves the subject to the new address."""

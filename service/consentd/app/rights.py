@@ -94,9 +94,18 @@ class RightsUseCases:
     async def object(
         self, principal: Principal, selector: SubjectSelector, once: Once | None = None
     ) -> UUID:
-        """Record an objection to processing for marketing. Raises NotFound."""
-        async with self._uow(principal.tenant_id, once) as uow:
-            subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
+        """Record an objection to processing for marketing. A contact point nobody has recorded
+        yet becomes a subject, so the objection is kept (as a withdrawal's is): a NOT_FOUND left
+        a legitimate-interest purpose ALLOW for it. Raises NotFound for an unknown subject id."""
+        tenant_id = principal.tenant_id
+        async with self._uow(tenant_id, once) as uow:
+            if isinstance(selector, UUID):
+                subject_id = await self._subjects.require(uow, tenant_id, selector)
+            else:
+                found = [selector]
+                subject_id = await self._subjects.find_or_create(
+                    uow, tenant_id, found, self._clock()
+                )
             await block_subject(uow, subject_id, BlockKind.OBJECTED, self._clock, None)
             await uow.commit(subject_id)
         return subject_id

@@ -30,7 +30,9 @@ type RightsServiceClient interface {
 	// RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
 	RestrictProcessing(ctx context.Context, in *RestrictProcessingRequest, opts ...grpc.CallOption) (*RestrictProcessingResponse, error)
 	// RecordObjection records an objection to processing for marketing: checks answer DENY
-	// `objected` unless the subject grants a target again afterwards.
+	// `objected` unless the subject grants a target again afterwards. An email, phone or external
+	// id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+	// unknown subject id).
 	RecordObjection(ctx context.Context, in *RecordObjectionRequest, opts ...grpc.CallOption) (*RecordObjectionResponse, error)
 	// RectifyContact replaces the subject's contact points of one kind with a corrected value; the
 	// old values stay in the contact history (sealed, so erasure removes them too).
@@ -215,7 +217,9 @@ type RightsServiceServer interface {
 	// RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
 	RestrictProcessing(context.Context, *RestrictProcessingRequest) (*RestrictProcessingResponse, error)
 	// RecordObjection records an objection to processing for marketing: checks answer DENY
-	// `objected` unless the subject grants a target again afterwards.
+	// `objected` unless the subject grants a target again afterwards. An email, phone or external
+	// id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+	// unknown subject id).
 	RecordObjection(context.Context, *RecordObjectionRequest) (*RecordObjectionResponse, error)
 	// RectifyContact replaces the subject's contact points of one kind with a corrected value; the
 	// old values stay in the contact history (sealed, so erasure removes them too).

@@ -73,7 +73,9 @@ class RightsService(Protocol):
     async def record_objection(self, request: RecordObjectionRequest, ctx: RequestContext[RecordObjectionRequest, RecordObjectionResponse], /) -> RecordObjectionResponse:
         """
         RecordObjection records an objection to processing for marketing: checks answer DENY
-        `objected` unless the subject grants a target again afterwards.
+        `objected` unless the subject grants a target again afterwards. An email, phone or external
+        id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+        unknown subject id).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -445,7 +447,9 @@ class RightsServiceClient(ConnectClient):
     ) -> RecordObjectionResponse:
         """
         RecordObjection records an objection to processing for marketing: checks answer DENY
-        `objected` unless the subject grants a target again afterwards.
+        `objected` unless the subject grants a target again afterwards. An email, phone or external
+        id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+        unknown subject id).
         """
         return await self.execute_unary(
             request=request,
@@ -739,7 +743,9 @@ class RightsServiceSync(Protocol):
     def record_objection(self, request: RecordObjectionRequest, ctx: RequestContext[RecordObjectionRequest, RecordObjectionResponse], /) -> RecordObjectionResponse:
         """
         RecordObjection records an objection to processing for marketing: checks answer DENY
-        `objected` unless the subject grants a target again afterwards.
+        `objected` unless the subject grants a target again afterwards. An email, phone or external
+        id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+        unknown subject id).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1109,7 +1115,9 @@ class RightsServiceClientSync(ConnectClientSync):
     ) -> RecordObjectionResponse:
         """
         RecordObjection records an objection to processing for marketing: checks answer DENY
-        `objected` unless the subject grants a target again afterwards.
+        `objected` unless the subject grants a target again afterwards. An email, phone or external
+        id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+        unknown subject id).
         """
         return self.execute_unary(
             request=request,

@@ -150,7 +150,9 @@ class RightsServiceServicer:
 
     def RecordObjection(self, request, context):
         """RecordObjection records an objection to processing for marketing: checks answer DENY
-        `objected` unless the subject grants a target again afterwards.
+        `objected` unless the subject grants a target again afterwards. An email, phone or external
+        id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+        unknown subject id).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -55,7 +55,9 @@ class RightsServiceStub:
     """RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it."""
     RecordObjection: _grpc.UnaryUnaryMultiCallable[_rights_pb2.RecordObjectionRequest, _rights_pb2.RecordObjectionResponse]
     """RecordObjection records an objection to processing for marketing: checks answer DENY
-    `objected` unless the subject grants a target again afterwards.
+    `objected` unless the subject grants a target again afterwards. An email, phone or external
+    id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+    unknown subject id).
     """
     RectifyContact: _grpc.UnaryUnaryMultiCallable[_rights_pb2.RectifyContactRequest, _rights_pb2.RectifyContactResponse]
     """RectifyContact replaces the subject's contact points of one kind with a corrected value; the
@@ -122,7 +124,9 @@ class RightsServiceAsyncStub(RightsServiceStub):
     """RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it."""
     RecordObjection: _aio.UnaryUnaryMultiCallable[_rights_pb2.RecordObjectionRequest, _rights_pb2.RecordObjectionResponse]  # type: ignore[assignment]
     """RecordObjection records an objection to processing for marketing: checks answer DENY
-    `objected` unless the subject grants a target again afterwards.
+    `objected` unless the subject grants a target again afterwards. An email, phone or external
+    id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+    unknown subject id).
     """
     RectifyContact: _aio.UnaryUnaryMultiCallable[_rights_pb2.RectifyContactRequest, _rights_pb2.RectifyContactResponse]  # type: ignore[assignment]
     """RectifyContact replaces the subject's contact points of one kind with a corrected value; the
@@ -210,7 +214,9 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_rights_pb2.RecordObjectionResponse, _abc.Awaitable[_rights_pb2.RecordObjectionResponse]]:
         """RecordObjection records an objection to processing for marketing: checks answer DENY
-        `objected` unless the subject grants a target again afterwards.
+        `objected` unless the subject grants a target again afterwards. An email, phone or external
+        id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+        unknown subject id).
         """
 
     @_abc_1.abstractmethod

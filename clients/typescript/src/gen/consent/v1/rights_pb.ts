@@ -927,7 +927,9 @@ export const RightsService: GenService<{
   },
   /**
    * RecordObjection records an objection to processing for marketing: checks answer DENY
-   * `objected` unless the subject grants a target again afterwards.
+   * `objected` unless the subject grants a target again afterwards. An email, phone or external
+   * id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+   * unknown subject id).
    *
    * @generated from rpc consent.v1.RightsService.RecordObjection
    */

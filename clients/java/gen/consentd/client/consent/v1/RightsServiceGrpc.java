@@ -556,7 +556,9 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * RecordObjection records an objection to processing for marketing: checks answer DENY
-     * `objected` unless the subject grants a target again afterwards.
+     * `objected` unless the subject grants a target again afterwards. An email, phone or external
+     * id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+     * unknown subject id).
      * </pre>
      */
     public void recordObjection(consentd.client.consent.v1.RecordObjectionRequest request,
@@ -839,7 +841,9 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * RecordObjection records an objection to processing for marketing: checks answer DENY
-     * `objected` unless the subject grants a target again afterwards.
+     * `objected` unless the subject grants a target again afterwards. An email, phone or external
+     * id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+     * unknown subject id).
      * </pre>
      */
     public void recordObjection(consentd.client.consent.v1.RecordObjectionRequest request,
@@ -1027,7 +1031,9 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * RecordObjection records an objection to processing for marketing: checks answer DENY
-     * `objected` unless the subject grants a target again afterwards.
+     * `objected` unless the subject grants a target again afterwards. An email, phone or external
+     * id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+     * unknown subject id).
      * </pre>
      */
     public consentd.client.consent.v1.RecordObjectionResponse recordObjection(consentd.client.consent.v1.RecordObjectionRequest request) {
@@ -1207,7 +1213,9 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * RecordObjection records an objection to processing for marketing: checks answer DENY
-     * `objected` unless the subject grants a target again afterwards.
+     * `objected` unless the subject grants a target again afterwards. An email, phone or external
+     * id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
+     * unknown subject id).
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.RecordObjectionResponse> recordObjection(
