@@ -17,6 +17,7 @@ from tests.e2e.helpers import (
     DENY,
     by_email,
     check,
+    current,
     grant,
     publish_notice,
     put_purpose,
@@ -196,10 +197,17 @@ async def test_grant_expires_after_the_purpose_maximum(stubs: Stubs, clock: Test
     assert (last_second.decision, last_second.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
     assert last_second.valid_until.ToDatetime(tzinfo=UTC) == end
 
+    shown = await current(stubs, ref)
+    assert [c.state for c in shown.consents] == [types_pb2.CONSENT_STATE_GRANTED]
+
     clock.pinned = end
     expired = await check(stubs, ref, target("newsletter"))
     assert (expired.decision, expired.reason) == (DENY, consent_pb2.REASON_EXPIRED)
     assert expired.event_id == granted.events[0].event_id
+    # The portal's view says so too (it showed GRANTED while every check said expired).
+    lapsed = await current(stubs, ref)
+    assert [c.state for c in lapsed.consents] == [types_pb2.CONSENT_STATE_EXPIRED]
+    assert lapsed.consents[0].event_id == granted.events[0].event_id
 
 
 async def test_requested_validity_is_clamped_to_the_purpose_maximum(

@@ -40,6 +40,7 @@ from consentd.app.recording import (
     Written,
     check_notices,
     choice_events,
+    expired,
     objected_since,
     purposes_named,
     refuse_grant_over_objection,
@@ -240,13 +241,16 @@ class ConsentUseCases:
     async def subject_consents(
         self, principal: Principal, subject: SubjectSelector
     ) -> tuple[UUID | None, list[ConsentEvent]]:
-        """The event behind each current-state row; (None, []) for an unknown subject."""
+        """The event behind each current-state row, a grant past its valid_until EXPIRED (as
+        checks answer it); (None, []) for an unknown subject."""
         async with self._uow(principal.tenant_id) as uow:
             await self._subjects.guard(uow, principal, subject)
             subject_id = await self._subjects.find(uow, principal.tenant_id, subject)
             if subject_id is None:
                 return None, []
-            return subject_id, await uow.consents.current(subject_id)
+            current = await uow.consents.current(subject_id)
+        now = self._clock()
+        return subject_id, [expired(e, now) for e in current]
 
     async def consent_history(self, principal: Principal, query: ListHistory) -> Page[ConsentEvent]:
         """A page of events, newest first. Raises InvalidInput for a bad page size or token."""

@@ -282,3 +282,12 @@ async def check_notices(
     versions = {n: await uow.catalog.notice_versions(n) for n in sorted(notices)}
     floors = await uow.catalog.reconsent_floors(sorted(notices)) if notices else {}
     require_notices(choices, purposes, versions, floors)
+
+
+def expired(fact: ConsentEvent, now: datetime) -> ConsentEvent:
+    """The fact as it stands at `now`: a grant (or a pending one) past its valid_until is
+    EXPIRED, as every check answers it (the portal showed it GRANTED)."""
+    lapsed = fact.valid_until is not None and fact.valid_until <= now
+    if lapsed and fact.state in (ConsentState.GRANTED, ConsentState.PENDING):
+        return replace(fact, state=ConsentState.EXPIRED)
+    return fact

@@ -28,7 +28,8 @@ type ConsentServiceClient interface {
 	// CheckConsent answers ALLOW or DENY for one subject and target, with the reason and the id of
 	// the event that decided it. An unknown subject is DENY `no_record` for a consent purpose.
 	CheckConsent(ctx context.Context, in *CheckConsentRequest, opts ...grpc.CallOption) (*CheckConsentResponse, error)
-	// GetSubjectConsents returns the current state of every target the subject has a record for.
+	// GetSubjectConsents returns the current state of every target the subject has a record for;
+	// a grant past its valid_until is EXPIRED, as checks answer it.
 	GetSubjectConsents(ctx context.Context, in *GetSubjectConsentsRequest, opts ...grpc.CallOption) (*GetSubjectConsentsResponse, error)
 	// ListConsentHistory lists a subject's consent events, newest first, a page at a time.
 	ListConsentHistory(ctx context.Context, in *ListConsentHistoryRequest, opts ...grpc.CallOption) (*ListConsentHistoryResponse, error)
@@ -115,7 +116,8 @@ type ConsentServiceServer interface {
 	// CheckConsent answers ALLOW or DENY for one subject and target, with the reason and the id of
 	// the event that decided it. An unknown subject is DENY `no_record` for a consent purpose.
 	CheckConsent(context.Context, *CheckConsentRequest) (*CheckConsentResponse, error)
-	// GetSubjectConsents returns the current state of every target the subject has a record for.
+	// GetSubjectConsents returns the current state of every target the subject has a record for;
+	// a grant past its valid_until is EXPIRED, as checks answer it.
 	GetSubjectConsents(context.Context, *GetSubjectConsentsRequest) (*GetSubjectConsentsResponse, error)
 	// ListConsentHistory lists a subject's consent events, newest first, a page at a time.
 	ListConsentHistory(context.Context, *ListConsentHistoryRequest) (*ListConsentHistoryResponse, error)

@@ -70,7 +70,8 @@ class ConsentService(Protocol):
 
     async def get_subject_consents(self, request: GetSubjectConsentsRequest, ctx: RequestContext[GetSubjectConsentsRequest, GetSubjectConsentsResponse], /) -> GetSubjectConsentsResponse:
         """
-        GetSubjectConsents returns the current state of every target the subject has a record for.
+        GetSubjectConsents returns the current state of every target the subject has a record for;
+        a grant past its valid_until is EXPIRED, as checks answer it.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -298,7 +299,8 @@ class ConsentServiceClient(ConnectClient):
         use_get: bool = False,
     ) -> GetSubjectConsentsResponse:
         """
-        GetSubjectConsents returns the current state of every target the subject has a record for.
+        GetSubjectConsents returns the current state of every target the subject has a record for;
+        a grant past its valid_until is EXPIRED, as checks answer it.
         """
         return await self.execute_unary(
             request=request,
@@ -398,7 +400,8 @@ class ConsentServiceSync(Protocol):
 
     def get_subject_consents(self, request: GetSubjectConsentsRequest, ctx: RequestContext[GetSubjectConsentsRequest, GetSubjectConsentsResponse], /) -> GetSubjectConsentsResponse:
         """
-        GetSubjectConsents returns the current state of every target the subject has a record for.
+        GetSubjectConsents returns the current state of every target the subject has a record for;
+        a grant past its valid_until is EXPIRED, as checks answer it.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -624,7 +627,8 @@ class ConsentServiceClientSync(ConnectClientSync):
         use_get: bool = False,
     ) -> GetSubjectConsentsResponse:
         """
-        GetSubjectConsents returns the current state of every target the subject has a record for.
+        GetSubjectConsents returns the current state of every target the subject has a record for;
+        a grant past its valid_until is EXPIRED, as checks answer it.
         """
         return self.execute_unary(
             request=request,

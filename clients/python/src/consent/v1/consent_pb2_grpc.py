@@ -106,7 +106,8 @@ class ConsentServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetSubjectConsents(self, request, context):
-        """GetSubjectConsents returns the current state of every target the subject has a record for.
+        """GetSubjectConsents returns the current state of every target the subject has a record for;
+        a grant past its valid_until is EXPIRED, as checks answer it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

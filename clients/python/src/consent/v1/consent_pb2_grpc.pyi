@@ -53,7 +53,9 @@ class ConsentServiceStub:
     the event that decided it. An unknown subject is DENY `no_record` for a consent purpose.
     """
     GetSubjectConsents: _grpc.UnaryUnaryMultiCallable[_consent_pb2.GetSubjectConsentsRequest, _consent_pb2.GetSubjectConsentsResponse]
-    """GetSubjectConsents returns the current state of every target the subject has a record for."""
+    """GetSubjectConsents returns the current state of every target the subject has a record for;
+    a grant past its valid_until is EXPIRED, as checks answer it.
+    """
     ListConsentHistory: _grpc.UnaryUnaryMultiCallable[_consent_pb2.ListConsentHistoryRequest, _consent_pb2.ListConsentHistoryResponse]
     """ListConsentHistory lists a subject's consent events, newest first, a page at a time."""
     ConfirmConsent: _grpc.UnaryUnaryMultiCallable[_consent_pb2.ConfirmConsentRequest, _consent_pb2.ConfirmConsentResponse]
@@ -87,7 +89,9 @@ class ConsentServiceAsyncStub(ConsentServiceStub):
     the event that decided it. An unknown subject is DENY `no_record` for a consent purpose.
     """
     GetSubjectConsents: _aio.UnaryUnaryMultiCallable[_consent_pb2.GetSubjectConsentsRequest, _consent_pb2.GetSubjectConsentsResponse]  # type: ignore[assignment]
-    """GetSubjectConsents returns the current state of every target the subject has a record for."""
+    """GetSubjectConsents returns the current state of every target the subject has a record for;
+    a grant past its valid_until is EXPIRED, as checks answer it.
+    """
     ListConsentHistory: _aio.UnaryUnaryMultiCallable[_consent_pb2.ListConsentHistoryRequest, _consent_pb2.ListConsentHistoryResponse]  # type: ignore[assignment]
     """ListConsentHistory lists a subject's consent events, newest first, a page at a time."""
     ConfirmConsent: _aio.UnaryUnaryMultiCallable[_consent_pb2.ConfirmConsentRequest, _consent_pb2.ConfirmConsentResponse]  # type: ignore[assignment]
@@ -142,7 +146,9 @@ class ConsentServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _consent_pb2.GetSubjectConsentsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_consent_pb2.GetSubjectConsentsResponse, _abc.Awaitable[_consent_pb2.GetSubjectConsentsResponse]]:
-        """GetSubjectConsents returns the current state of every target the subject has a record for."""
+        """GetSubjectConsents returns the current state of every target the subject has a record for;
+        a grant past its valid_until is EXPIRED, as checks answer it.
+        """
 
     @_abc_1.abstractmethod
     def ListConsentHistory(

@@ -626,7 +626,8 @@ export const ConsentService: GenService<{
     output: typeof CheckConsentResponseSchema;
   },
   /**
-   * GetSubjectConsents returns the current state of every target the subject has a record for.
+   * GetSubjectConsents returns the current state of every target the subject has a record for;
+   * a grant past its valid_until is EXPIRED, as checks answer it.
    *
    * @generated from rpc consent.v1.ConsentService.GetSubjectConsents
    */

@@ -301,7 +301,8 @@ public final class ConsentServiceGrpc {
 
     /**
      * <pre>
-     * GetSubjectConsents returns the current state of every target the subject has a record for.
+     * GetSubjectConsents returns the current state of every target the subject has a record for;
+     * a grant past its valid_until is EXPIRED, as checks answer it.
      * </pre>
      */
     public void getSubjectConsents(consentd.client.consent.v1.GetSubjectConsentsRequest request,
@@ -439,7 +440,8 @@ public final class ConsentServiceGrpc {
 
     /**
      * <pre>
-     * GetSubjectConsents returns the current state of every target the subject has a record for.
+     * GetSubjectConsents returns the current state of every target the subject has a record for;
+     * a grant past its valid_until is EXPIRED, as checks answer it.
      * </pre>
      */
     public void getSubjectConsents(consentd.client.consent.v1.GetSubjectConsentsRequest request,
@@ -530,7 +532,8 @@ public final class ConsentServiceGrpc {
 
     /**
      * <pre>
-     * GetSubjectConsents returns the current state of every target the subject has a record for.
+     * GetSubjectConsents returns the current state of every target the subject has a record for;
+     * a grant past its valid_until is EXPIRED, as checks answer it.
      * </pre>
      */
     public consentd.client.consent.v1.GetSubjectConsentsResponse getSubjectConsents(consentd.client.consent.v1.GetSubjectConsentsRequest request) {
@@ -621,7 +624,8 @@ public final class ConsentServiceGrpc {
 
     /**
      * <pre>
-     * GetSubjectConsents returns the current state of every target the subject has a record for.
+     * GetSubjectConsents returns the current state of every target the subject has a record for;
+     * a grant past its valid_until is EXPIRED, as checks answer it.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.GetSubjectConsentsResponse> getSubjectConsents(
