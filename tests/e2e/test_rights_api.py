@@ -246,22 +246,31 @@ async def test_a_rights_request_from_receipt_to_done(stubs: Stubs, dpo: RightsSt
     await dpo.rights.StartRightsRequest(
         rights_pb2.StartRightsRequestRequest(request_id=request_id), metadata=dpo.metadata
     )
+    # Free text outlives an erasure (request, audit log): addresses and numbers never stay.
     extend = rights_pb2.ExtendRightsRequestRequest(
-        request_id=request_id, months=2, reason="plusieurs demandes"
+        request_id=request_id, months=2, reason="plusieurs demandes de lea@example.fr"
     )
     extended = await dpo.rights.ExtendRightsRequest(extend, metadata=dpo.metadata)
     assert extended.request.HasField("extended_due_at")
+    assert extended.request.extension_reason == "plusieurs demandes de (email)"
     again = dpo.rights.ExtendRightsRequest(extend, metadata=dpo.metadata)
     assert await _code(again) == grpc.StatusCode.FAILED_PRECONDITION
+    empty = dpo.rights.CompleteRightsRequest(
+        rights_pb2.CompleteRightsRequestRequest(request_id=request_id, actor="d"),
+        metadata=dpo.metadata,
+    )
+    assert await _code(empty) == grpc.StatusCode.INVALID_ARGUMENT  # what was done is required
     done = await dpo.rights.CompleteRightsRequest(
-        rights_pb2.CompleteRightsRequestRequest(request_id=request_id, outcome="sent", actor="d"),
+        rights_pb2.CompleteRightsRequestRequest(
+            request_id=request_id, outcome="sent, called 06 12 34 56 78", actor="lea@example.fr"
+        ),
         metadata=dpo.metadata,
     )
     assert done.request.state == rights_pb2.RIGHTS_REQUEST_STATE_DONE
     got = await dpo.rights.GetRightsRequest(
         rights_pb2.GetRightsRequestRequest(request_id=request_id), metadata=dpo.metadata
     )
-    assert got.request.outcome == "sent"
+    assert got.request.outcome == "sent, called (phone)"
     listed = await dpo.rights.ListRightsRequests(
         rights_pb2.ListRightsRequestsRequest(state=rights_pb2.RIGHTS_REQUEST_STATE_DONE),
         metadata=dpo.metadata,

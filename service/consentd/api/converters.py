@@ -18,7 +18,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from consentd.app.commands import Evidence, SubjectSelector
 from consentd.domain.canonical import EARLIEST, LATEST
 from consentd.domain.catalog import check_ip_address, check_key, check_text
-from consentd.domain.cookies import without_emails
+from consentd.domain.cookies import without_contacts, without_emails
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import (
     Identifier,
@@ -191,8 +191,9 @@ def evidence_in(message: pb.Evidence, field: str) -> Evidence:
 
 
 def actor_in(value: str, field: str = "actor") -> str:
-    """Who did it (an agent id, `self`, a system or operator name): one line of text."""
-    return check_text(field, value, MAX_ACTOR, one_line=True)
+    """Who did it (an agent id, `self`, a system or operator name): one line of text, any
+    e-mail address or phone number in it replaced by a marker (it outlives an erasure)."""
+    return without_contacts(check_text(field, value, MAX_ACTOR, one_line=True))
 
 
 def time_in(message: Timestamp, field: str) -> datetime:

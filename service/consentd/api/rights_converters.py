@@ -14,6 +14,7 @@ from consentd.app.requests import Submitted
 from consentd.app.rights import Erasure
 from consentd.app.subject_export import EXPORT_SCHEMA
 from consentd.domain.catalog import check_text
+from consentd.domain.cookies import without_contacts
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.rights import RequestKind, RequestState, RightsRequest
@@ -61,7 +62,9 @@ def code_contact_in(value: int, field: str) -> IdentifierKind | None:
 
 
 def text_in(field: str, value: str, *, required: bool = False) -> str:
-    return check_text(field, value, required=required)
+    """A reason or outcome: any e-mail address or phone number in it replaced by a marker (a
+    request and its audit entries outlive the erasure of the person)."""
+    return without_contacts(check_text(field, value, required=required))
 
 
 def export_out(document: dict[str, Any]) -> pb.ExportSubjectResponse:

@@ -136,7 +136,7 @@ class RightsServicer(rights_pb2_grpc.RightsServiceServicer):
         self, request: pb.CompleteRightsRequestRequest, context: Context
     ) -> pb.CompleteRightsRequestResponse:
         request_id = conv.request_id_in(request.request_id)
-        outcome = conv.text_in("outcome", request.outcome)
+        outcome = conv.text_in("outcome", request.outcome, required=True)
         actor, answer = actor_in(request.actor), self._answer(pb.CompleteRightsRequestResponse)
         done = await self._requests.complete(principal(), request_id, outcome, actor, once(answer))
         return answer(done)

@@ -584,6 +584,10 @@ export type CompleteRightsRequestRequest = Message<"consent.v1.CompleteRightsReq
   requestId: string;
 
   /**
+   * What was done (required: the record of how the request was answered), e.g. "export sent".
+   * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
+   * free-text field that outlives an erasure (actors, reasons).
+   *
    * @generated from field: string outcome = 2;
    */
   outcome: string;

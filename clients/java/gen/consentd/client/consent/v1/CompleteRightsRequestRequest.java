@@ -89,6 +89,12 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object outcome_ = "";
   /**
+   * <pre>
+   * What was done (required: the record of how the request was answered), e.g. "export sent".
+   * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
+   * free-text field that outlives an erasure (actors, reasons).
+   * </pre>
+   *
    * <code>string outcome = 2 [json_name = "outcome"];</code>
    * @return The outcome.
    */
@@ -106,6 +112,12 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * What was done (required: the record of how the request was answered), e.g. "export sent".
+   * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
+   * free-text field that outlives an erasure (actors, reasons).
+   * </pre>
+   *
    * <code>string outcome = 2 [json_name = "outcome"];</code>
    * @return The bytes for outcome.
    */
@@ -609,6 +621,12 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object outcome_ = "";
     /**
+     * <pre>
+     * What was done (required: the record of how the request was answered), e.g. "export sent".
+     * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
+     * free-text field that outlives an erasure (actors, reasons).
+     * </pre>
+     *
      * <code>string outcome = 2 [json_name = "outcome"];</code>
      * @return The outcome.
      */
@@ -625,6 +643,12 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * What was done (required: the record of how the request was answered), e.g. "export sent".
+     * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
+     * free-text field that outlives an erasure (actors, reasons).
+     * </pre>
+     *
      * <code>string outcome = 2 [json_name = "outcome"];</code>
      * @return The bytes for outcome.
      */
@@ -642,6 +666,12 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * What was done (required: the record of how the request was answered), e.g. "export sent".
+     * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
+     * free-text field that outlives an erasure (actors, reasons).
+     * </pre>
+     *
      * <code>string outcome = 2 [json_name = "outcome"];</code>
      * @param value The outcome to set.
      * @return This builder for chaining.
@@ -655,6 +685,12 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * What was done (required: the record of how the request was answered), e.g. "export sent".
+     * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
+     * free-text field that outlives an erasure (actors, reasons).
+     * </pre>
+     *
      * <code>string outcome = 2 [json_name = "outcome"];</code>
      * @return This builder for chaining.
      */
@@ -665,6 +701,12 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * What was done (required: the record of how the request was answered), e.g. "export sent".
+     * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
+     * free-text field that outlives an erasure (actors, reasons).
+     * </pre>
+     *
      * <code>string outcome = 2 [json_name = "outcome"];</code>
      * @param value The bytes for outcome to set.
      * @return This builder for chaining.

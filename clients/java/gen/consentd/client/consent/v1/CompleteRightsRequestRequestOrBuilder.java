@@ -20,11 +20,23 @@ public interface CompleteRightsRequestRequestOrBuilder extends
       getRequestIdBytes();
 
   /**
+   * <pre>
+   * What was done (required: the record of how the request was answered), e.g. "export sent".
+   * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
+   * free-text field that outlives an erasure (actors, reasons).
+   * </pre>
+   *
    * <code>string outcome = 2 [json_name = "outcome"];</code>
    * @return The outcome.
    */
   java.lang.String getOutcome();
   /**
+   * <pre>
+   * What was done (required: the record of how the request was answered), e.g. "export sent".
+   * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
+   * free-text field that outlives an erasure (actors, reasons).
+   * </pre>
+   *
    * <code>string outcome = 2 [json_name = "outcome"];</code>
    * @return The bytes for outcome.
    */
