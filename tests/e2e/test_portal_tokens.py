@@ -151,6 +151,20 @@ async def test_a_request_filed_through_the_portal_is_verified_by_its_token(
         metadata=stubs.metadata,
     )
     assert started.request.state == rights_pb2.RIGHTS_REQUEST_STATE_IN_PROGRESS
+    # Clicked again while it is open: the same request (three clicks made three, each with
+    # its deadline, two left open after the first was done).
+    again = await rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_PORT, subject=_ref(JEANNE)
+        ),
+        metadata=bearer(portal.token(JEANNE)),
+    )
+    assert again.request.request_id == filed.request.request_id
+    assert again.request.state == rights_pb2.RIGHTS_REQUEST_STATE_IN_PROGRESS
+    listed = await rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(), metadata=stubs.metadata
+    )
+    assert [r.request_id for r in listed.requests] == [filed.request.request_id]
 
 
 async def test_portal_cannot_touch_another_person(

@@ -23,10 +23,9 @@ from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, page_size
 from consentd.app.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from consentd.app.request_codes import Codes
+from consentd.app.request_log import held, locked, open_request, transition
 from consentd.app.rights import block_subject, erase_subject
 from consentd.app.subjects import SubjectResolver
-from consentd.domain.audit import Action, AuditRecord
-from consentd.domain.canonical import stamp
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher, IdentifierKind
 from consentd.domain.rights import (
@@ -82,33 +81,33 @@ class RightsRequestUseCases:
     ) -> Submitted:
         """Receive a request for a known subject; send a one-time code to its email or phone
         when asked and known; `code_sent` only if it reaches the person. The person filing it
-        through the portal is verified by their token (no code). Raises NotFound."""
-        now = self._clock()
+        through the portal is verified by their token (no code), and answered with their open
+        request of that kind when they have one. Raises NotFound."""
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
             await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
             subject_id = await self._subjects.require(uow, tenant_id, selector)
-            erased = await uow.rights.erased_at(subject_id)
-            if erased is not None:  # by its id: its identifiers find no one any more
-                raise FailedPrecondition(
-                    f"the subject was erased at {stamp(erased)}: nothing is held to act on"
-                )
-            request = RightsRequest.received(uuid4(), subject_id, kind, now)
+            await held(uow, subject_id)
+            now = self._clock()
             # Filed through the tenant's portal, whose token names the person: verified by it
             # (a code they had nowhere to enter left the request RECEIVED until an operator
-            # attested).
+            # attested). Three clicks on "erase my data" made three requests.
             portal = principal.subject is not None
+            if portal and (pending := await open_request(uow, subject_id, kind)) is not None:
+                await uow.commit(Submitted(pending, False))
+                return Submitted(pending, False)
+            request = RightsRequest.received(uuid4(), subject_id, kind, now)
             code_to = None if portal else send_code_to
             contact = await self._codes.contact(uow, tenant_id, subject_id, code_to)
             code = None
             if contact is not None:
                 code, request = self._codes.issue(tenant_id, request, now)
             await uow.requests.add(request)
-            uow.audit.record(_transition(request, None, now))
+            uow.audit.record(transition(request, None, now))
             if portal:
                 verified = request.verified(now, "portal_token")
                 await uow.requests.save(verified)
-                uow.audit.record(_transition(verified, request, now))
+                uow.audit.record(transition(verified, request, now))
                 submitted = Submitted(verified, False)
             else:
                 # Sent before the commit, so that an idempotent retry answers what happened.
@@ -129,7 +128,7 @@ class RightsRequestUseCases:
         now = self._clock()
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
-            request = await _locked(uow, request_id)
+            request = await locked(uow, request_id)
             if request.state is not RequestState.RECEIVED:
                 raise FailedPrecondition("the identity of this request is verified already")
             if request.code_attempts >= MAX_CODE_ATTEMPTS:
@@ -152,7 +151,7 @@ class RightsRequestUseCases:
         now = self._clock()
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
-            request = await _locked(uow, request_id)
+            request = await locked(uow, request_id)
             if request.state is not RequestState.RECEIVED:
                 raise FailedPrecondition("the identity of this request is verified already")
             if request.code_digest is None or request.code_expires_at is None:
@@ -213,7 +212,7 @@ class RightsRequestUseCases:
         Raises NotFound, FailedPrecondition (not in progress)."""
         now = self._clock()
         async with self._uow(principal.tenant_id, once) as uow:
-            request = await _locked(uow, request_id)
+            request = await locked(uow, request_id)
             done = request.done(now, outcome)
             if request.kind is RequestKind.ERASE:
                 await erase_subject(uow, request.subject_id, now, actor, request_id)
@@ -233,7 +232,7 @@ class RightsRequestUseCases:
         """`tell`: then the person is told at their e-mail address (an extension, a refusal)."""
         now, tenant_id = self._clock(), principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
-            request = await _locked(uow, request_id)
+            request = await locked(uow, request_id)
             moved = move(request, now)
             kind = IdentifierKind.EMAIL if tell else None
             to = await self._codes.contact(uow, tenant_id, request.subject_id, kind)
@@ -246,7 +245,7 @@ class RightsRequestUseCases:
         self, uow: UnitOfWork, before: RightsRequest, after: RightsRequest, now: datetime
     ) -> None:
         await uow.requests.save(after)
-        uow.audit.record(_transition(after, before, now))
+        uow.audit.record(transition(after, before, now))
         await uow.commit(after)
 
     async def get(self, principal: Principal, request_id: UUID) -> RightsRequest:
@@ -276,24 +275,3 @@ class RightsRequestUseCases:
         more, items = len(items) > limit, items[:limit]
         following = encode_token(_REQUESTS, str(items[-1].request_id), scope) if more else ""
         return Page(items, following)
-
-
-async def _locked(uow: UnitOfWork, request_id: UUID) -> RightsRequest:
-    request = await uow.requests.get(request_id, for_update=True)
-    if request is None:
-        raise NotFound("no such rights request in this tenant")
-    return request
-
-
-def _transition(request: RightsRequest, before: RightsRequest | None, now: datetime) -> AuditRecord:
-    payload = {
-        "request_id": str(request.request_id),
-        "subject_id": str(request.subject_id),
-        "kind": request.kind.value,
-        "from": before.state.value if before else None,
-        "to": request.state.value,
-        "due_at": stamp(request.effective_due_at) if request.effective_due_at else None,
-        "extended": request.extended_due_at is not None,
-        "verification": request.verification_method or None,
-    }
-    return AuditRecord(Action.REQUEST_TRANSITIONED, now, payload, request.subject_id)

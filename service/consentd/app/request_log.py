@@ -1,0 +1,57 @@
+"""What every rights request transition reads and logs: the locked request, the subject's open
+request of a kind, the audit entry of a move (app/requests.py drives them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from consentd.app.ports import UnitOfWork
+from consentd.domain.audit import Action, AuditRecord
+from consentd.domain.canonical import stamp
+from consentd.domain.errors import FailedPrecondition, NotFound
+from consentd.domain.rights import RequestKind, RequestState, RightsRequest
+
+
+async def locked(uow: UnitOfWork, request_id: UUID) -> RightsRequest:
+    """The request, locked for its transition. Raises NotFound."""
+    request = await uow.requests.get(request_id, for_update=True)
+    if request is None:
+        raise NotFound("no such rights request in this tenant")
+    return request
+
+
+def transition(request: RightsRequest, before: RightsRequest | None, now: datetime) -> AuditRecord:
+    """The audit entry of a request's move from `before` (None: received)."""
+    payload = {
+        "request_id": str(request.request_id),
+        "subject_id": str(request.subject_id),
+        "kind": request.kind.value,
+        "from": before.state.value if before else None,
+        "to": request.state.value,
+        "due_at": stamp(request.effective_due_at) if request.effective_due_at else None,
+        "extended": request.extended_due_at is not None,
+        "verification": request.verification_method or None,
+    }
+    return AuditRecord(Action.REQUEST_TRANSITIONED, now, payload, request.subject_id)
+
+
+async def open_request(
+    uow: UnitOfWork, subject_id: UUID, kind: RequestKind
+) -> RightsRequest | None:
+    """The subject's request of this kind still open (not done nor refused), if any."""
+    closed = (RequestState.DONE, RequestState.REFUSED)
+    mine = await uow.requests.of_subject(subject_id)
+    return next((r for r in mine if r.kind is kind and r.state not in closed), None)
+
+
+async def held(uow: UnitOfWork, subject_id: UUID) -> None:
+    """The subject's write lock (an erasure takes it: a request filed while one ran was taken
+    for a subject erased the instant after), then raises FailedPrecondition if it was erased
+    (named by its id: its identifiers find no one any more)."""
+    await uow.consents.lock_subject(subject_id)
+    erased = await uow.rights.erased_at(subject_id)
+    if erased is not None:
+        raise FailedPrecondition(
+            f"the subject was erased at {stamp(erased)}: nothing is held to act on"
+        )
