@@ -10,6 +10,7 @@ from uuid import UUID
 
 import pytest
 import sqlalchemy as sa
+from structlog.testing import capture_logs
 
 from consentd.app.commands import CheckConsent
 from consentd.bootstrap import App, bootstrap
@@ -267,3 +268,23 @@ async def test_concurrent_transitions_have_one_winner(rights_app: App, tenant: T
     assert sum(not isinstance(r, BaseException) for r in results) == 1
     assert all(isinstance(r, FailedPrecondition) for r in results if isinstance(r, BaseException))
     assert (await _transitions(app, tenant)).count(("identity_verified", "in_progress")) == 1
+
+
+async def test_a_decision_nobody_can_be_told_of_is_said_in_the_log(
+    rights_app: App, tenant: Tenant, notifier: RecordingNotifier, clock: TestClock
+) -> None:
+    """A refusal for a person known by phone only reached nobody and nothing said so (GDPR
+    art. 12(4): the person must be told): a warning names the request, never the number."""
+    app, who = rights_app, principal(tenant)
+    clock.pinned = None
+    await catalogue(app, tenant)
+    await grant(app, tenant, phone("+33612345699"))
+    submitted = await app.requests.submit(who, RequestKind.ACCESS, phone("+33612345699"), None)
+    request_id = submitted.request.request_id
+    await app.requests.attest_identity(who, request_id, "dpo")
+    with capture_logs() as logs:
+        await app.requests.refuse(who, request_id, "manifestly unfounded")
+    untold = [e for e in logs if e["event"] == "rights_decision_not_sent"]
+    assert [e["request_id"] for e in untold] == [str(request_id)]
+    assert "612345699" not in repr(logs)
+    assert request_id not in {rid for rid, _, _ in notifier.decisions}

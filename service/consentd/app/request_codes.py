@@ -70,6 +70,15 @@ class Codes:
             return False
         return self._notifier.delivers(to.kind)
 
+    def untold(self, principal: Principal, request: RightsRequest) -> None:
+        """No e-mail address to tell the person at (known by phone or id only): said in the
+        log, for the operator to tell them another way within the deadline (it was silent)."""
+        log.warning(
+            "rights_decision_not_sent", tenant=principal.tenant.slug,
+            request_id=str(request.request_id), state=request.state.value,
+            error="no e-mail address on record: tell the person another way",
+        )  # fmt: skip
+
     async def tell(self, principal: Principal, request: RightsRequest, to: Identifier) -> None:
         """Tell the person of an extension or a refusal, and why (GDPR art. 12(3), 12(4): it
         was only stored). After the commit; a failure is logged, the decision stands."""

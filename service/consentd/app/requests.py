@@ -239,6 +239,8 @@ class RightsRequestUseCases:
             await self._save(uow, request, moved, now)
         if to is not None:
             await self._codes.tell(principal, moved, to)
+        elif tell:
+            self._codes.untold(principal, moved)
         return moved
 
     async def _save(
