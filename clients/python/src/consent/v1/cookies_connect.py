@@ -49,8 +49,10 @@ class CookieService(Protocol):
 
     Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
     page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
-    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
-    to a subject, listing a subject's choices and the policy are for keys kept on servers.
+    visitor's choice by the visitor's own random id, and never names a person. It also reads what
+    a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+    texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+    are for keys kept on servers.
     """
     async def record_cookie_choice(self, request: RecordCookieChoiceRequest, ctx: RequestContext[RecordCookieChoiceRequest, RecordCookieChoiceResponse], /) -> RecordCookieChoiceResponse:
         """
@@ -207,8 +209,10 @@ class CookieServiceClient(ConnectClient):
 
     Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
     page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
-    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
-    to a subject, listing a subject's choices and the policy are for keys kept on servers.
+    visitor's choice by the visitor's own random id, and never names a person. It also reads what
+    a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+    texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+    are for keys kept on servers.
     """
     def __init__(
         self,
@@ -405,8 +409,10 @@ class CookieServiceSync(Protocol):
 
     Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
     page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
-    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
-    to a subject, listing a subject's choices and the policy are for keys kept on servers.
+    visitor's choice by the visitor's own random id, and never names a person. It also reads what
+    a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+    texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+    are for keys kept on servers.
     """
     def record_cookie_choice(self, request: RecordCookieChoiceRequest, ctx: RequestContext[RecordCookieChoiceRequest, RecordCookieChoiceResponse], /) -> RecordCookieChoiceResponse:
         """
@@ -561,8 +567,10 @@ class CookieServiceClientSync(ConnectClientSync):
 
     Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
     page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
-    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
-    to a subject, listing a subject's choices and the policy are for keys kept on servers.
+    visitor's choice by the visitor's own random id, and never names a person. It also reads what
+    a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+    texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+    are for keys kept on servers.
     """
     def __init__(
         self,

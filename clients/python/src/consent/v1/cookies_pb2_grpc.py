@@ -36,8 +36,10 @@ class CookieServiceStub:
 
     Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
     page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
-    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
-    to a subject, listing a subject's choices and the policy are for keys kept on servers.
+    visitor's choice by the visitor's own random id, and never names a person. It also reads what
+    a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+    texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+    are for keys kept on servers.
     """
 
     def __init__(self, channel):
@@ -89,8 +91,10 @@ class CookieServiceServicer:
 
     Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
     page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
-    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
-    to a subject, listing a subject's choices and the policy are for keys kept on servers.
+    visitor's choice by the visitor's own random id, and never names a person. It also reads what
+    a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+    texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+    are for keys kept on servers.
     """
 
     def RecordCookieChoice(self, request, context):
@@ -201,8 +205,10 @@ class CookieService:
 
     Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
     page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
-    visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
-    to a subject, listing a subject's choices and the policy are for keys kept on servers.
+    visitor's choice by the visitor's own random id, and never names a person. It also reads what
+    a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+    texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+    are for keys kept on servers.
     """
 
     @staticmethod

@@ -804,8 +804,10 @@ export const CookieChoiceStatusSchema: GenEnum<CookieChoiceStatus> = /*@__PURE__
  *
  * Every call carries `authorization: Bearer <API key>`. A web page's key is public (it is in the
  * page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
- * visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
- * to a subject, listing a subject's choices and the policy are for keys kept on servers.
+ * visitor's choice by the visitor's own random id, and never names a person. It also reads what
+ * a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+ * texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+ * are for keys kept on servers.
  *
  * @generated from service consent.v1.CookieService
  */

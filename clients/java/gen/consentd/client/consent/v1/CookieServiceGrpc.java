@@ -12,8 +12,10 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * than 12), and a choice made on an older policy revision must be asked again.
  * Every call carries `authorization: Bearer &lt;API key&gt;`. A web page's key is public (it is in the
  * page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
- * visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
- * to a subject, listing a subject's choices and the policy are for keys kept on servers.
+ * visitor's choice by the visitor's own random id, and never names a person. It also reads what
+ * a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+ * texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+ * are for keys kept on servers.
  * </pre>
  */
 @javax.annotation.Generated(
@@ -272,8 +274,10 @@ public final class CookieServiceGrpc {
    * than 12), and a choice made on an older policy revision must be asked again.
    * Every call carries `authorization: Bearer &lt;API key&gt;`. A web page's key is public (it is in the
    * page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
-   * visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
-   * to a subject, listing a subject's choices and the policy are for keys kept on servers.
+   * visitor's choice by the visitor's own random id, and never names a person. It also reads what
+   * a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+   * texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+   * are for keys kept on servers.
    * </pre>
    */
   public static abstract class CookieServiceImplBase implements io.grpc.BindableService {
@@ -410,8 +414,10 @@ public final class CookieServiceGrpc {
    * than 12), and a choice made on an older policy revision must be asked again.
    * Every call carries `authorization: Bearer &lt;API key&gt;`. A web page's key is public (it is in the
    * page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
-   * visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
-   * to a subject, listing a subject's choices and the policy are for keys kept on servers.
+   * visitor's choice by the visitor's own random id, and never names a person. It also reads what
+   * a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+   * texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+   * are for keys kept on servers.
    * </pre>
    */
   public static final class CookieServiceStub extends io.grpc.stub.AbstractAsyncStub<CookieServiceStub> {
@@ -517,8 +523,10 @@ public final class CookieServiceGrpc {
    * than 12), and a choice made on an older policy revision must be asked again.
    * Every call carries `authorization: Bearer &lt;API key&gt;`. A web page's key is public (it is in the
    * page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
-   * visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
-   * to a subject, listing a subject's choices and the policy are for keys kept on servers.
+   * visitor's choice by the visitor's own random id, and never names a person. It also reads what
+   * a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+   * texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+   * are for keys kept on servers.
    * </pre>
    */
   public static final class CookieServiceBlockingStub extends io.grpc.stub.AbstractBlockingStub<CookieServiceBlockingStub> {
@@ -618,8 +626,10 @@ public final class CookieServiceGrpc {
    * than 12), and a choice made on an older policy revision must be asked again.
    * Every call carries `authorization: Bearer &lt;API key&gt;`. A web page's key is public (it is in the
    * page's JavaScript), so it has scope `cookies:write` and nothing else: it records and reads a
-   * visitor's choice by the visitor's own random id, and never names a person. Linking a visitor
-   * to a subject, listing a subject's choices and the policy are for keys kept on servers.
+   * visitor's choice by the visitor's own random id, and never names a person. It also reads what
+   * a banner shows anyone (the cookie policy; on the gRPC port the catalogue's purposes and notice
+   * texts). Linking a visitor to a subject, listing a subject's choices and changing the policy
+   * are for keys kept on servers.
    * </pre>
    */
   public static final class CookieServiceFutureStub extends io.grpc.stub.AbstractFutureStub<CookieServiceFutureStub> {
