@@ -43,8 +43,12 @@ def details_of(error: errors.ConsentError, code: grpc.StatusCode) -> bytes:
         delay = duration_pb2.Duration()
         delay.FromTimedelta(timedelta(seconds=max(error.retry_after, 0.001)))
         detail_messages.append(error_details_pb2.RetryInfo(retry_delay=delay))
-    reason = type(error).__name__.upper()
-    detail_messages.append(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN))
+    # A stable name a caller can branch on: the case's own (PURPOSE_NOT_FOUND, OBJECTION_IN_FORCE,
+    # ...) or the status's; the field of invalid input in its metadata.
+    info = error_details_pb2.ErrorInfo(reason=error.code or code.name, domain=DOMAIN)
+    if isinstance(error, errors.InvalidInput):
+        info.metadata["field"] = error.field
+    detail_messages.append(info)
     packed = []
     for message in detail_messages:
         item = any_pb2.Any()

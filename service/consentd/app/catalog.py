@@ -71,7 +71,10 @@ class CatalogUseCases:
         async with self._uow(principal.tenant_id) as uow:
             found = await uow.catalog.purposes([purpose_id])
         if purpose_id not in found:
-            raise NotFound(f"purpose {purpose_id!r} is not in this tenant's catalogue")
+            raise NotFound(
+                f"purpose {purpose_id!r} is not in this tenant's catalogue",
+                code="PURPOSE_NOT_FOUND",
+            )
         return found[purpose_id]
 
     async def list_purposes(self, principal: Principal, size: int, token: str) -> Page[Purpose]:

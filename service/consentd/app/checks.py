@@ -42,7 +42,8 @@ Tally = Callable[[Sequence[CheckResult]], None]
 def unknown_purpose(purpose_id: str, field: str = "target.purpose") -> NotFound:
     return NotFound(
         f"{field}: purpose {purpose_id!r} is not in this tenant's catalogue "
-        "(create it with CatalogService.PutPurpose)"
+        "(create it with CatalogService.PutPurpose)",
+        code="PURPOSE_NOT_FOUND",
     )
 
 

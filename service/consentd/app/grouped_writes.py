@@ -229,7 +229,7 @@ class GroupedWrites(GroupCommit[Job, Written]):
         owners = batch.read.owners
         linked = {owners[d] for d in named if d in owners}
         if len(linked) > 1:
-            raise FailedPrecondition(CONFLICT)
+            raise FailedPrecondition(CONFLICT, code="IDENTIFIERS_OF_TWO_SUBJECTS")
         known = next(iter(linked), None)
         if isinstance(job[1], RecordConsent) and known is not None:
             refuse_grant_over_objection(job[1], batch.read.objections.get(known))

@@ -99,7 +99,8 @@ def require_purposes(purpose_ids: Sequence[str], found: Mapping[str, Purpose], f
             instead = ", or withdraw everything with all: true" if field == "targets" else ""
             raise NotFound(
                 f"{where}: purpose {purpose_id!r} is not in this tenant's catalogue "
-                f"(create it with CatalogService.PutPurpose{instead})"
+                f"(create it with CatalogService.PutPurpose{instead})",
+                code="PURPOSE_NOT_FOUND",
             )
 
 
@@ -138,7 +139,8 @@ def require_notices(
             raise FailedPrecondition(
                 f"{field}: version {choice.notice_version} of notice {notice_id!r} no longer "
                 f"counts, version {floors[notice_id]} asks everyone for consent again: show the "
-                "current version and record the grant on it"
+                "current version and record the grant on it",
+                code="NOTICE_OUTDATED",
             )
 
 
@@ -202,7 +204,8 @@ def refuse_grant_over_objection(command: RecordConsent, objected: datetime | Non
         raise FailedPrecondition(
             f"the person objected on {stamp(objected)}: a grant from a system (source API or "
             "IMPORT) does not lift an objection; only the person does (source PORTAL, BANNER "
-            "or SUPPORT)"
+            "or SUPPORT)",
+            code="OBJECTION_IN_FORCE",
         )
 
 
@@ -215,7 +218,8 @@ def refuse_systems_return(command: RecordConsent, erased: datetime | None) -> No
         raise FailedPrecondition(
             f"this contact point was erased on {stamp(erased)} at the person's request: a grant "
             "from a system (source API or IMPORT) does not bring the person back; only the "
-            "person does (source PORTAL, BANNER or SUPPORT)"
+            "person does (source PORTAL, BANNER or SUPPORT)",
+            code="CONTACT_POINT_ERASED",
         )
 
 

@@ -17,7 +17,7 @@ async def locked(uow: UnitOfWork, request_id: UUID) -> RightsRequest:
     """The request, locked for its transition. Raises NotFound."""
     request = await uow.requests.get(request_id, for_update=True)
     if request is None:
-        raise NotFound("no such rights request in this tenant")
+        raise NotFound("no such rights request in this tenant", code="REQUEST_NOT_FOUND")
     return request
 
 
@@ -53,5 +53,6 @@ async def held(uow: UnitOfWork, subject_id: UUID) -> None:
     erased = await uow.rights.erased_at(subject_id)
     if erased is not None:
         raise FailedPrecondition(
-            f"the subject was erased at {stamp(erased)}: nothing is held to act on"
+            f"the subject was erased at {stamp(erased)}: nothing is held to act on",
+            code="SUBJECT_ERASED",
         )

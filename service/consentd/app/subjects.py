@@ -57,7 +57,7 @@ class SubjectResolver:
             linked = await uow.subjects.owners(digests)  # the request that linked it first
         owners = set(linked.values())
         if len(owners) > 1:
-            raise FailedPrecondition(_CONFLICT)
+            raise FailedPrecondition(_CONFLICT, code="IDENTIFIERS_OF_TWO_SUBJECTS")
         if owners:
             # Identifiers linked already need nothing: no key, no attach, no owner read.
             new = [pair for pair in named if pair[0] not in linked]
@@ -104,7 +104,7 @@ class SubjectResolver:
             owner = await uow.subjects.attach(chosen, digest, now, sealed)
             if owner != chosen:
                 if chosen != subject_id or index != 0:
-                    raise FailedPrecondition(_CONFLICT)
+                    raise FailedPrecondition(_CONFLICT, code="IDENTIFIERS_OF_TWO_SUBJECTS")
                 chosen = owner  # another request created this subject first: join it
         if chosen != subject_id:
             await uow.subjects.delete_unreferenced(subject_id)
@@ -113,7 +113,7 @@ class SubjectResolver:
     async def require(self, uow: UnitOfWork, tenant_id: UUID, selector: SubjectSelector) -> UUID:
         subject_id = await self.find(uow, tenant_id, selector)
         if subject_id is None:
-            raise NotFound("subject not found")
+            raise NotFound("subject not found", code="SUBJECT_NOT_FOUND")
         return subject_id
 
     async def guard(self, uow: UnitOfWork, principal: Principal, selector: SubjectSelector) -> None:

@@ -2,11 +2,14 @@
 
 
 class ConsentError(Exception):
-    """Base of every error a caller can act on. `message` is safe to show to the caller."""
+    """Base of every error a caller can act on. `message` is safe to show to the caller; `code`,
+    when set, is a stable machine-readable name of the case (the ErrorInfo reason a caller can
+    branch on, e.g. PURPOSE_NOT_FOUND); unset, the reason is the status's name."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, code: str = "") -> None:
         super().__init__(message)
         self.message = message
+        self.code = code
 
 
 class InvalidInput(ConsentError):
@@ -50,5 +53,5 @@ class ResourceExhausted(ConsentError):
         retry_after: float | None = None,
         message: str = "rate limit exceeded for this tenant; retry later",
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, code="RATE_LIMITED" if retry_after is not None else "")
         self.retry_after = retry_after
