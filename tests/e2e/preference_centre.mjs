@@ -1,11 +1,13 @@
 // Drives the preference centre in headless Chromium (Debian's /usr/bin/chromium through
 // playwright-core). Run by tests/e2e/test_preference_centre.py, which checks every step over
 // native gRPC: prints one JSON line per step, then waits for a line on stdin to go on.
-// Arguments: <page url of the person> <url of another person> <url of another tenant> <shots>.
+// Arguments: <page url of the person> <url of another person> <url of another tenant>
+// <url with an expired token> <shots>.
+import { readFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
-const [personUrl, otherPersonUrl, otherTenantUrl, shots] = process.argv.slice(2);
+const [personUrl, otherPersonUrl, otherTenantUrl, expiredUrl, shots] = process.argv.slice(2);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const say = async (step, fields) => {
   console.log(JSON.stringify({ step, ...fields }));
@@ -85,6 +87,19 @@ try {
   await idle();
   await say("export-requested", await state());
 
+  const [download] = await Promise.all([
+    page.waitForEvent("download", { timeout: 15000 }),
+    page.click("#download-data"),
+  ]);
+  const saved = JSON.parse(await readFile(await download.path(), "utf8"));
+  await idle();
+  await say("downloaded", {
+    file: download.suggestedFilename(),
+    history: saved.consent_history?.length ?? -1,
+    status: await page.textContent("#status"),
+    error: await page.textContent("#error"),
+  });
+
   await page.click("#withdraw-all");
   await page.waitForFunction(
     () => ![...document.querySelectorAll("#consents tbody tr")].some((r) => ["GRANTED", "PENDING"].includes(r.dataset.state)),
@@ -106,7 +121,11 @@ try {
   await page.screenshot({ path: `${shots}/4-english.png`, fullPage: true });
 
   const other = await context.browser().newContext({ locale: "fr-FR" });
-  for (const [step, url] of [["other-person", otherPersonUrl], ["other-tenant", otherTenantUrl]]) {
+  for (const [step, url] of [
+    ["other-person", otherPersonUrl],
+    ["other-tenant", otherTenantUrl],
+    ["expired", expiredUrl],
+  ]) {
     const fresh = await other.newPage();
     await fresh.goto(url);
     await fresh.waitForSelector("body[data-ready]", { timeout: 15000 });

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from consentd.api.http import HttpServer
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
 from tests.conftest import Stubs
-from tests.e2e.helpers import ALLOW, DENY, check, grant, record, target
+from tests.e2e.helpers import ALLOW, DENY, check, grant, history, record, target
 from tests.e2e.mailbox import Mailbox, new_tenant, token_of
 from tests.e2e.security_helpers import register_portal
 
@@ -153,6 +154,7 @@ async def test_preference_centre_end_to_end(
         f"{base}{portal.token(JEANNE)}&confirm={token_of(message)}",
         f"{base}{portal.token(PAUL)}",
         f"{base}{other_portal.token(JEANNE)}",
+        f"{base}{portal.token(JEANNE, exp=int(time.time()) - 3600)}",
     ]
     process = await _browser(urls)
     try:
@@ -196,6 +198,14 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
 
     requested = await browser.step("export-requested")
     assert requested["error"] == ""
+    # The person's data at once, the document ExportSubject answers (they could only file a
+    # request for a DPO to answer within the month).
+    downloaded = await browser.step("downloaded")
+    assert downloaded["error"] == ""
+    assert downloaded["file"].startswith("mes-donnees-")
+    native = await history(stubs, types_pb2.SubjectRef(external_id=JEANNE), page_size=500)
+    assert downloaded["history"] == len(native.events) > 0
+    assert downloaded["status"].startswith("Vos données sont téléchargées")
     listed = await rights.ListRightsRequests(
         rights_pb2.ListRightsRequestsRequest(), metadata=stubs.metadata
     )
@@ -218,3 +228,6 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     assert (other_person["rows"], other_person["error"]) == (["newsletter"], "")
     other_tenant = await browser.step("other-tenant")
     assert (other_tenant["rows"], other_tenant["history"], other_tenant["error"]) == ([], 0, "")
+    # In the person's words, not the client's English error text.
+    expired = await browser.step("expired")
+    assert expired["error"].startswith("Ce lien a expiré"), expired

@@ -3,7 +3,7 @@
 // and export or erasure requests. The portal opens it with the person's portal token
 // (subject:self) in the URL fragment — `#token=<jwt>[&confirm=<code>][&lang=en]` — which never
 // reaches a server log; the page keeps it for this tab only. Bundled by esbuild (make setup).
-import { createClient, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import {
   CatalogService,
@@ -76,6 +76,21 @@ function say(message: string): void {
   status.focus(); // screen readers and keyboard users land on the outcome of their click
 }
 
+// What the person reads when a call fails: words of their language, never the client's English
+// error text (an expired link showed "ConnectError: [unauthenticated] ...").
+function problem(error: unknown): string {
+  const code = ConnectError.from(error).code;
+  const known: Partial<Record<Code, string>> = {
+    [Code.Unauthenticated]: t().expired,
+    [Code.PermissionDenied]: t().forbidden,
+    [Code.NotFound]: t().notFound,
+    [Code.ResourceExhausted]: t().busy,
+    [Code.Unavailable]: t().unavailable,
+    [Code.DeadlineExceeded]: t().unavailable,
+  };
+  return known[code] ?? t().failed.replace("{code}", Code[code]);
+}
+
 async function act(work: () => Promise<string>): Promise<void> {
   byId("error").textContent = "";
   document.body.dataset.busy = "true";
@@ -84,7 +99,7 @@ async function act(work: () => Promise<string>): Promise<void> {
     await refresh();
     say(message);
   } catch (error) {
-    byId("error").textContent = String(error);
+    byId("error").textContent = problem(error);
   } finally {
     delete document.body.dataset.busy;
   }
@@ -227,6 +242,24 @@ async function request(kind: RightsRequestKind): Promise<void> {
   });
 }
 
+// The person's data at once (GDPR art. 15, 20), as the JSON document ExportSubject answers;
+// the export request below stays for what a DPO sends within the month.
+async function download(): Promise<void> {
+  await act(async () => {
+    const exported = await rights.exportSubject({ subject });
+    const file = `mes-donnees-${new Date().toISOString().slice(0, 10)}.json`;
+    const link = Object.assign(document.createElement("a"), {
+      href: URL.createObjectURL(new Blob([exported.documentJson], { type: "application/json" })),
+      download: file,
+    });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    return t().downloaded.replace("{file}", file);
+  });
+}
+
 async function start(): Promise<void> {
   translate();
   for (const choice of ["fr", "en"] as const) {
@@ -242,6 +275,7 @@ async function start(): Promise<void> {
       return t().withdrawnAll;
     }),
   );
+  byId("download-data").addEventListener("click", () => void download());
   byId("request-export").addEventListener("click", () => void request(RightsRequestKind.PORT));
   byId("request-erasure").addEventListener("click", () => void request(RightsRequestKind.ERASE));
   if (!token) {
@@ -255,7 +289,8 @@ async function start(): Promise<void> {
     byId("status").textContent = t().loaded;
     document.body.dataset.ready = "true";
   } catch (error) {
-    byId("error").textContent = String(error);
+    byId("status").textContent = "";
+    byId("error").textContent = problem(error);
     document.body.dataset.ready = "error";
   }
 }
