@@ -63,6 +63,7 @@ from consentd.app.recording import (
     require_notices,
     require_purposes,
 )
+from consentd.app.subjects import CONFLICT
 from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
 from consentd.domain.errors import ConsentError, FailedPrecondition
@@ -75,7 +76,6 @@ Command = RecordConsent | WithdrawConsent
 Job = tuple[Principal, Command]
 Outcome = Written | Exception
 WriteOne = Callable[[Principal, Command, Once | None], Awaitable[Written]]
-CONFLICT = "the identifiers given belong to different subjects"
 
 
 @dataclass

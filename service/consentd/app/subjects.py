@@ -14,7 +14,10 @@ from consentd.domain.identifiers import Identifier, IdentifierHasher
 from consentd.domain.sealing import SubjectKey
 from consentd.domain.tenancy import Principal
 
-_CONFLICT = "the identifiers given belong to different subjects"
+CONFLICT = (
+    "the identifiers given belong to different subjects (the person was recorded twice, e.g. "
+    "once by email and once by phone): send each identifier in a call of its own"
+)
 
 
 class SubjectResolver:
@@ -57,7 +60,7 @@ class SubjectResolver:
             linked = await uow.subjects.owners(digests)  # the request that linked it first
         owners = set(linked.values())
         if len(owners) > 1:
-            raise FailedPrecondition(_CONFLICT, code="IDENTIFIERS_OF_TWO_SUBJECTS")
+            raise FailedPrecondition(CONFLICT, code="IDENTIFIERS_OF_TWO_SUBJECTS")
         if owners:
             # Identifiers linked already need nothing: no key, no attach, no owner read.
             new = [pair for pair in named if pair[0] not in linked]
@@ -104,7 +107,7 @@ class SubjectResolver:
             owner = await uow.subjects.attach(chosen, digest, now, sealed)
             if owner != chosen:
                 if chosen != subject_id or index != 0:
-                    raise FailedPrecondition(_CONFLICT, code="IDENTIFIERS_OF_TWO_SUBJECTS")
+                    raise FailedPrecondition(CONFLICT, code="IDENTIFIERS_OF_TWO_SUBJECTS")
                 chosen = owner  # another request created this subject first: join it
         if chosen != subject_id:
             await uow.subjects.delete_unreferenced(subject_id)
