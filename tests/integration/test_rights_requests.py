@@ -288,3 +288,23 @@ async def test_a_decision_nobody_can_be_told_of_is_said_in_the_log(
     assert [e["request_id"] for e in untold] == [str(request_id)]
     assert "612345699" not in repr(logs)
     assert request_id not in {rid for rid, _, _ in notifier.decisions}
+
+
+async def test_a_request_from_someone_nobody_recorded_is_kept(
+    rights_app: App, tenant: Tenant, notifier: RecordingNotifier
+) -> None:
+    """An access request from an address the tenant holds nothing on was NOT_FOUND: the registry
+    could not record or time it, though it must be answered within the month (art. 15, 12(3)),
+    even with "nothing". It makes the subject, and a code goes to that address; an unknown
+    subject id is still NotFound."""
+    app, who = rights_app, principal(tenant)
+    await catalogue(app, tenant)
+    stranger = email("never-recorded@example.fr")
+    submitted = await app.requests.submit(who, RequestKind.ACCESS, stranger, IdentifierKind.EMAIL)
+    assert submitted.request.state is RequestState.RECEIVED
+    assert submitted.code_sent
+    assert [c for rid, c, _ in notifier.sent if rid == submitted.request.request_id] == [stranger]
+    listed = await app.requests.listed(who, False, None, 0, "")
+    assert submitted.request.request_id in {r.request_id for r in listed.items}
+    with pytest.raises(NotFound):
+        await app.requests.submit(who, RequestKind.ACCESS, UUID(int=7), None)

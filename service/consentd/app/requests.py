@@ -79,14 +79,20 @@ class RightsRequestUseCases:
         send_code_to: IdentifierKind | None,
         once: Once | None = None,
     ) -> Submitted:
-        """Receive a request for a known subject; send a one-time code to its email or phone
-        when asked and known; `code_sent` only if it reaches the person. The person filing it
-        through the portal is verified by their token (no code), and answered with their open
-        request of that kind when they have one. Raises NotFound."""
+        """Receive a request; send a one-time code to the subject's email or phone when asked
+        and known; `code_sent` only if it reaches the person. A contact point nobody recorded
+        becomes a subject: "what do you hold on me?" is answered within the month even when it
+        is nothing. The person filing it through the portal is verified by their token (no
+        code), and answered with their open request of that kind when they have one. Raises
+        NotFound for an unknown subject id."""
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
             await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
-            subject_id = await self._subjects.require(uow, tenant_id, selector)
+            if isinstance(selector, UUID):
+                subject_id = await self._subjects.require(uow, tenant_id, selector)
+            else:
+                named, at = [selector], self._clock()
+                subject_id = await self._subjects.find_or_create(uow, tenant_id, named, at)
             await held(uow, subject_id)
             now = self._clock()
             # Filed through the tenant's portal, whose token names the person: verified by it

@@ -38,8 +38,10 @@ type RightsServiceClient interface {
 	// old values stay in the contact history (sealed, so erasure removes them too).
 	RectifyContact(ctx context.Context, in *RectifyContactRequest, opts ...grpc.CallOption) (*RectifyContactResponse, error)
 	// SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-	// to the subject's own email or phone through the configured notifier. Filed with a portal
-	// token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+	// to the subject's own email or phone through the configured notifier. An email, phone or
+	// external id nobody has recorded becomes a subject, so the request is kept and answered
+	// (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+	// with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
 	// verification_method `portal_token`) and no code is sent.
 	SubmitRightsRequest(ctx context.Context, in *SubmitRightsRequestRequest, opts ...grpc.CallOption) (*SubmitRightsRequestResponse, error)
 	// ResendVerificationCode sends a new code; the previous one stops working. The wrong tries
@@ -225,8 +227,10 @@ type RightsServiceServer interface {
 	// old values stay in the contact history (sealed, so erasure removes them too).
 	RectifyContact(context.Context, *RectifyContactRequest) (*RectifyContactResponse, error)
 	// SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-	// to the subject's own email or phone through the configured notifier. Filed with a portal
-	// token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+	// to the subject's own email or phone through the configured notifier. An email, phone or
+	// external id nobody has recorded becomes a subject, so the request is kept and answered
+	// (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+	// with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
 	// verification_method `portal_token`) and no code is sent.
 	SubmitRightsRequest(context.Context, *SubmitRightsRequestRequest) (*SubmitRightsRequestResponse, error)
 	// ResendVerificationCode sends a new code; the previous one stops working. The wrong tries

@@ -89,8 +89,10 @@ class RightsService(Protocol):
     async def submit_rights_request(self, request: SubmitRightsRequestRequest, ctx: RequestContext[SubmitRightsRequestRequest, SubmitRightsRequestResponse], /) -> SubmitRightsRequestResponse:
         """
         SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-        to the subject's own email or phone through the configured notifier. Filed with a portal
-        token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+        to the subject's own email or phone through the configured notifier. An email, phone or
+        external id nobody has recorded becomes a subject, so the request is kept and answered
+        (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+        with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
         verification_method `portal_token`) and no code is sent.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
@@ -497,8 +499,10 @@ class RightsServiceClient(ConnectClient):
     ) -> SubmitRightsRequestResponse:
         """
         SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-        to the subject's own email or phone through the configured notifier. Filed with a portal
-        token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+        to the subject's own email or phone through the configured notifier. An email, phone or
+        external id nobody has recorded becomes a subject, so the request is kept and answered
+        (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+        with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
         verification_method `portal_token`) and no code is sent.
         """
         return await self.execute_unary(
@@ -759,8 +763,10 @@ class RightsServiceSync(Protocol):
     def submit_rights_request(self, request: SubmitRightsRequestRequest, ctx: RequestContext[SubmitRightsRequestRequest, SubmitRightsRequestResponse], /) -> SubmitRightsRequestResponse:
         """
         SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-        to the subject's own email or phone through the configured notifier. Filed with a portal
-        token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+        to the subject's own email or phone through the configured notifier. An email, phone or
+        external id nobody has recorded becomes a subject, so the request is kept and answered
+        (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+        with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
         verification_method `portal_token`) and no code is sent.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
@@ -1165,8 +1171,10 @@ class RightsServiceClientSync(ConnectClientSync):
     ) -> SubmitRightsRequestResponse:
         """
         SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-        to the subject's own email or phone through the configured notifier. Filed with a portal
-        token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+        to the subject's own email or phone through the configured notifier. An email, phone or
+        external id nobody has recorded becomes a subject, so the request is kept and answered
+        (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+        with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
         verification_method `portal_token`) and no code is sent.
         """
         return self.execute_unary(

@@ -168,8 +168,10 @@ class RightsServiceServicer:
 
     def SubmitRightsRequest(self, request, context):
         """SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-        to the subject's own email or phone through the configured notifier. Filed with a portal
-        token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+        to the subject's own email or phone through the configured notifier. An email, phone or
+        external id nobody has recorded becomes a subject, so the request is kept and answered
+        (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+        with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
         verification_method `portal_token`) and no code is sent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

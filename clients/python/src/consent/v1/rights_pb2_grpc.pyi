@@ -65,8 +65,10 @@ class RightsServiceStub:
     """
     SubmitRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.SubmitRightsRequestRequest, _rights_pb2.SubmitRightsRequestResponse]
     """SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-    to the subject's own email or phone through the configured notifier. Filed with a portal
-    token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+    to the subject's own email or phone through the configured notifier. An email, phone or
+    external id nobody has recorded becomes a subject, so the request is kept and answered
+    (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+    with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
     verification_method `portal_token`) and no code is sent.
     """
     ResendVerificationCode: _grpc.UnaryUnaryMultiCallable[_rights_pb2.ResendVerificationCodeRequest, _rights_pb2.ResendVerificationCodeResponse]
@@ -134,8 +136,10 @@ class RightsServiceAsyncStub(RightsServiceStub):
     """
     SubmitRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.SubmitRightsRequestRequest, _rights_pb2.SubmitRightsRequestResponse]  # type: ignore[assignment]
     """SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-    to the subject's own email or phone through the configured notifier. Filed with a portal
-    token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+    to the subject's own email or phone through the configured notifier. An email, phone or
+    external id nobody has recorded becomes a subject, so the request is kept and answered
+    (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+    with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
     verification_method `portal_token`) and no code is sent.
     """
     ResendVerificationCode: _aio.UnaryUnaryMultiCallable[_rights_pb2.ResendVerificationCodeRequest, _rights_pb2.ResendVerificationCodeResponse]  # type: ignore[assignment]
@@ -236,8 +240,10 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_rights_pb2.SubmitRightsRequestResponse, _abc.Awaitable[_rights_pb2.SubmitRightsRequestResponse]]:
         """SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-        to the subject's own email or phone through the configured notifier. Filed with a portal
-        token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+        to the subject's own email or phone through the configured notifier. An email, phone or
+        external id nobody has recorded becomes a subject, so the request is kept and answered
+        (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+        with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
         verification_method `portal_token`) and no code is sent.
         """
 

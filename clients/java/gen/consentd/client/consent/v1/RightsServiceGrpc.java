@@ -580,8 +580,10 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-     * to the subject's own email or phone through the configured notifier. Filed with a portal
-     * token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+     * to the subject's own email or phone through the configured notifier. An email, phone or
+     * external id nobody has recorded becomes a subject, so the request is kept and answered
+     * (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+     * with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
      * verification_method `portal_token`) and no code is sent.
      * </pre>
      */
@@ -867,8 +869,10 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-     * to the subject's own email or phone through the configured notifier. Filed with a portal
-     * token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+     * to the subject's own email or phone through the configured notifier. An email, phone or
+     * external id nobody has recorded becomes a subject, so the request is kept and answered
+     * (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+     * with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
      * verification_method `portal_token`) and no code is sent.
      * </pre>
      */
@@ -1055,8 +1059,10 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-     * to the subject's own email or phone through the configured notifier. Filed with a portal
-     * token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+     * to the subject's own email or phone through the configured notifier. An email, phone or
+     * external id nobody has recorded becomes a subject, so the request is kept and answered
+     * (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+     * with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
      * verification_method `portal_token`) and no code is sent.
      * </pre>
      */
@@ -1239,8 +1245,10 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
-     * to the subject's own email or phone through the configured notifier. Filed with a portal
-     * token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
+     * to the subject's own email or phone through the configured notifier. An email, phone or
+     * external id nobody has recorded becomes a subject, so the request is kept and answered
+     * (even "we hold nothing") within the month; NOT_FOUND only for an unknown subject id. Filed
+     * with a portal token (subject:self), it is verified by that token at once (IDENTITY_VERIFIED,
      * verification_method `portal_token`) and no code is sent.
      * </pre>
      */
