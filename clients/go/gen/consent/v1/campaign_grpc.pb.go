@@ -39,7 +39,9 @@ type CampaignServiceClient interface {
 	// WatchConsentChanges streams the tenant's consent events in the order they were committed,
 	// from a cursor, then follows new ones as they commit (live tailing). Each change has a
 	// position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
-	// last response it processed gets every later change exactly once.
+	// last response it processed gets every later change exactly once. Objections and
+	// restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
+	// suppression list and the checks carry them).
 	WatchConsentChanges(ctx context.Context, in *WatchConsentChangesRequest, opts ...grpc.CallOption) (CampaignService_WatchConsentChangesClient, error)
 	// ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
 	// whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
@@ -209,7 +211,9 @@ type CampaignServiceServer interface {
 	// WatchConsentChanges streams the tenant's consent events in the order they were committed,
 	// from a cursor, then follows new ones as they commit (live tailing). Each change has a
 	// position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
-	// last response it processed gets every later change exactly once.
+	// last response it processed gets every later change exactly once. Objections and
+	// restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
+	// suppression list and the checks carry them).
 	WatchConsentChanges(*WatchConsentChangesRequest, CampaignService_WatchConsentChangesServer) error
 	// ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
 	// whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,

@@ -76,7 +76,9 @@ class CampaignService(Protocol):
         WatchConsentChanges streams the tenant's consent events in the order they were committed,
         from a cursor, then follows new ones as they commit (live tailing). Each change has a
         position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
-        last response it processed gets every later change exactly once.
+        last response it processed gets every later change exactly once. Objections and
+        restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
+        suppression list and the checks carry them).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -294,7 +296,9 @@ class CampaignServiceClient(ConnectClient):
         WatchConsentChanges streams the tenant's consent events in the order they were committed,
         from a cursor, then follows new ones as they commit (live tailing). Each change has a
         position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
-        last response it processed gets every later change exactly once.
+        last response it processed gets every later change exactly once. Objections and
+        restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
+        suppression list and the checks carry them).
         """
         return self.execute_server_stream(
             request=request,
@@ -412,7 +416,9 @@ class CampaignServiceSync(Protocol):
         WatchConsentChanges streams the tenant's consent events in the order they were committed,
         from a cursor, then follows new ones as they commit (live tailing). Each change has a
         position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
-        last response it processed gets every later change exactly once.
+        last response it processed gets every later change exactly once. Objections and
+        restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
+        suppression list and the checks carry them).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -628,7 +634,9 @@ class CampaignServiceClientSync(ConnectClientSync):
         WatchConsentChanges streams the tenant's consent events in the order they were committed,
         from a cursor, then follows new ones as they commit (live tailing). Each change has a
         position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
-        last response it processed gets every later change exactly once.
+        last response it processed gets every later change exactly once. Objections and
+        restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
+        suppression list and the checks carry them).
         """
         return self.execute_server_stream(
             request=request,

@@ -62,7 +62,9 @@ class CampaignServiceStub:
     """WatchConsentChanges streams the tenant's consent events in the order they were committed,
     from a cursor, then follows new ones as they commit (live tailing). Each change has a
     position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
-    last response it processed gets every later change exactly once.
+    last response it processed gets every later change exactly once. Objections and
+    restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
+    suppression list and the checks carry them).
     """
     ExportSuppressionList: _grpc.UnaryStreamMultiCallable[_campaign_pb2.ExportSuppressionListRequest, _campaign_pb2.ExportSuppressionListResponse]
     """ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
@@ -120,7 +122,9 @@ class CampaignServiceAsyncStub(CampaignServiceStub):
     """WatchConsentChanges streams the tenant's consent events in the order they were committed,
     from a cursor, then follows new ones as they commit (live tailing). Each change has a
     position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
-    last response it processed gets every later change exactly once.
+    last response it processed gets every later change exactly once. Objections and
+    restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
+    suppression list and the checks carry them).
     """
     ExportSuppressionList: _aio.UnaryStreamMultiCallable[_campaign_pb2.ExportSuppressionListRequest, _campaign_pb2.ExportSuppressionListResponse]  # type: ignore[assignment]
     """ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
@@ -193,7 +197,9 @@ class CampaignServiceServicer(metaclass=_abc_1.ABCMeta):
         """WatchConsentChanges streams the tenant's consent events in the order they were committed,
         from a cursor, then follows new ones as they commit (live tailing). Each change has a
         position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
-        last response it processed gets every later change exactly once.
+        last response it processed gets every later change exactly once. Objections and
+        restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
+        suppression list and the checks carry them).
         """
 
     @_abc_1.abstractmethod

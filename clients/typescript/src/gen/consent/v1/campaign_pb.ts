@@ -509,7 +509,9 @@ export const CampaignService: GenService<{
    * WatchConsentChanges streams the tenant's consent events in the order they were committed,
    * from a cursor, then follows new ones as they commit (live tailing). Each change has a
    * position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
-   * last response it processed gets every later change exactly once.
+   * last response it processed gets every later change exactly once. Objections and
+   * restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
+   * suppression list and the checks carry them).
    *
    * @generated from rpc consent.v1.CampaignService.WatchConsentChanges
    */
