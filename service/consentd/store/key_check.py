@@ -1,0 +1,45 @@
+"""Does the service secret open the data, and was the data signed already: read before a process
+serves, so that a lost or wrong key file stops it instead of letting it serve beside the data.
+
+A new secret beside existing data finds nobody by email or phone (every look-up is a keyed hash
+under it), files an acknowledged withdrawal under a new subject, and once the right key is back
+that withdrawal is forgotten. Read as the owner: in embedded mode a superuser, which sees every
+tenant's rows; an owner under row-level security sees none, and nothing is checked."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from consentd.domain.sealing import Keyring, SealError
+
+_SAMPLE = sa.text("SELECT tenant_id, subject_id, wrapped_key FROM subject_keys LIMIT 1")
+_SIGNED = sa.text(
+    "SELECT EXISTS (SELECT 1 FROM audit_tree_heads) OR EXISTS (SELECT 1 FROM audit_checkpoints)"
+)
+
+
+async def stored_data(owner_url: str) -> tuple[tuple[UUID, UUID, bytes] | None, bool]:
+    """One stored data key (tenant, subject, wrapped), if any, and whether tree heads or
+    checkpoints were signed."""
+    engine = create_async_engine(owner_url)
+    try:
+        async with engine.connect() as conn:
+            row = (await conn.execute(_SAMPLE)).first()
+            signed = bool((await conn.execute(_SIGNED)).scalar())
+    finally:
+        await engine.dispose()
+    sample = (row[0], row[1], bytes(row[2])) if row is not None else None
+    return sample, signed
+
+
+def opens(secret: bytes, sample: tuple[UUID, UUID, bytes]) -> bool:
+    """Whether `secret` unwraps the stored data key."""
+    tenant_id, subject_id, wrapped = sample
+    try:
+        Keyring(secret).unwrap(tenant_id, subject_id, wrapped)
+    except SealError:
+        return False
+    return True
