@@ -4,11 +4,8 @@ work, then serving until SIGTERM/SIGINT (consentd/serving.py); the container's h
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import os
-import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -20,17 +17,18 @@ from consentd.bootstrap import App, bootstrap
 from consentd.config import ConfigError, Settings
 from consentd.domain.canonical import stamp
 from consentd.domain.tenancy import Scope
+from consentd.key_files import local_keys, local_secret
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from consentd.postgres.host import default_data_dir
 from consentd.postgres.watch import keep_attached, keep_running
 from consentd.serving import serve_until_signalled, stop_on_signals
 from consentd.store.database import (
+    SchemaAhead,
     check_runtime_role,
     migrate,
     newest_fact,
     provision_runtime_role,
 )
-from consentd.store.key_check import opens, stored_data
 from consentd.telemetry import Telemetry, Tracing
 from consentd.wiring.store import connections_per_process
 
@@ -109,7 +107,7 @@ async def _given_database(settings: Settings, url: str) -> Database:
         raise ConfigError("CONSENTD_AUDIT_SIGNING_KEY is required when DATABASE_URL is set")
     owner = settings.migration_database_url
     if owner and settings.migrate_on_start:
-        await migrate(owner, settings.migrations_dir)
+        await _migrated(owner, settings)
     return Database(url, owner, settings.secret_key, settings.audit_signing_key)
 
 
@@ -133,11 +131,11 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
     try:
         await asyncio.to_thread(embedded.create_database, "consentd")
         owner = embedded.url("consentd")
-        await migrate(owner, settings.migrations_dir)
+        await _migrated(owner, settings)
         runtime = await provision_runtime_role(
-            owner, _local_secret(home / "app.password", text=True).decode()
+            owner, local_secret(home / "app.password", text=True).decode()
         )
-        key, audit_key = await _local_keys(settings, home, owner)
+        key, audit_key = await local_keys(settings, home, owner)
         log.info(
             "embedded_postgres", data_dir=str(embedded.data_dir), port=embedded.port,
             started=started,
@@ -155,57 +153,13 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
             log.info("embedded_postgres_stopped")
 
 
-async def _local_keys(settings: Settings, home: Path, owner: str) -> tuple[bytes, bytes]:
-    """The service secret and the audit signing seed: given, or the files beside the data, made
-    only while the database holds nothing they would have to open or have signed. A key file
-    lost and made anew served beside the data: nobody was found by email or phone, and a
-    withdrawal acknowledged then was forgotten once the right key was back. Raises ConfigError
-    for a file missing beside such data, a damaged one, or a secret that does not open it."""
-    sample, signed = await stored_data(owner)
-    key_path, audit_path = home / "secret.key", home / "audit-signing.key"
-    restore = "restore the file from your backup (see docs/operations.md)"
-    if settings.secret_key is None and sample is not None and not key_path.exists():
-        raise ConfigError(
-            f"{key_path} is missing, but the database holds data sealed and looked up under it: "
-            f"{restore}; a new key would find nobody and lose their withdrawals"
-        )
-    if settings.audit_signing_key is None and signed and not audit_path.exists():
-        raise ConfigError(
-            f"{audit_path} is missing, but the audit log's tree heads were signed with it: "
-            f"{restore}"
-        )
-    key = settings.secret_key or _local_secret(key_path)
-    audit_key = settings.audit_signing_key or _local_secret(audit_path)
-    if sample is not None and not opens(key, sample):
-        where = "CONSENTD_SECRET_KEY" if settings.secret_key else str(key_path)
-        raise ConfigError(
-            f"{where} does not open the data's keys: it is not the secret this database was "
-            f"written with; {restore}"
-        )
-    return key, audit_key
-
-
-def _local_secret(path: Path, text: bool = False) -> bytes:
-    """A random secret made once and kept beside the data (mode 0600): the identifier key, the
-    audit signing seed, or (text) the runtime role's password. 32 random bytes, base64. Raises
-    ConfigError for a damaged file (not base64 of 32 bytes or more)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(base64.b64encode(secrets.token_bytes(32)).decode())
-    value = path.read_text().strip()
-    if text:
-        return value.encode()
+async def _migrated(owner: str, settings: Settings) -> None:
+    """Migrated to this release's schema; a schema a newer release left is served as it is (a
+    rollback: "the schema stays", docs/operations.md), said once in the log."""
     try:
-        raw = base64.b64decode(value, validate=True)
-    except binascii.Error:
-        raw = b""
-    if len(raw) < 32:
-        raise ConfigError(
-            f"{path} is damaged (not the base64 of a 32-byte key): restore it from your backup"
-        )
-    return raw
+        await migrate(owner, settings.migrations_dir)
+    except SchemaAhead as ahead:
+        log.warning("schema_ahead", detail=ahead.message)
 
 
 async def _local_admin_key(app: App, home: Path, slug: str) -> None:

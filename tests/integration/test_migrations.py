@@ -13,7 +13,7 @@ from alembic import command
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from consentd.postgres.embedded import EmbeddedPostgres
-from consentd.store.database import alembic_config
+from consentd.store.database import SchemaAhead, alembic_config, migrate
 from consentd.store.tables import (
     consent_events,
     contact_point_holdings,
@@ -181,3 +181,24 @@ async def test_0014_opens_the_holdings_imports_left_out(fresh_url: str) -> None:
         (1, linked_at),
         (2, datetime(2025, 1, 1, tzinfo=UTC)),
     ]
+
+
+async def test_a_schema_a_newer_release_left_is_named_not_a_traceback(fresh_url: str) -> None:
+    """Rolled back onto a database a newer release migrated, serve and every command died with
+    alembic's "Can't locate revision" traceback. migrate() says which schema and what to do;
+    the same database at a known revision migrates as before."""
+    await migrate(fresh_url)
+    engine = create_async_engine(fresh_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0999'"))
+        with pytest.raises(SchemaAhead, match=r"schema \(0999\) is newer than this consentd's"):
+            await migrate(fresh_url)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0021'"))
+        await migrate(fresh_url)
+        async with engine.connect() as conn:
+            now = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
+        assert now != "0021"
+    finally:
+        await engine.dispose()

@@ -12,11 +12,13 @@ import asyncpg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from consentd.config import UnsafeRuntimeRole
+from consentd.domain.errors import ConsentError
 from consentd.telemetry import PoolUsage
 
 # The repository's migrations/ folder; a deployment that installs the package elsewhere sets
@@ -160,9 +162,37 @@ def alembic_config(url: str, migrations_dir: Path | None = None) -> Config:
     return config
 
 
+class SchemaAhead(ConsentError):
+    """The database was migrated by a newer consentd than this one (a rollback)."""
+
+
 async def migrate(url: str, migrations_dir: Path | None = None, revision: str = "head") -> None:
-    """Upgrade the database to `revision`. Alembic's async env runs its own loop: use a thread."""
-    await asyncio.to_thread(command.upgrade, alembic_config(url, migrations_dir), revision)
+    """Upgrade the database to `revision`. Alembic's async env runs its own loop: use a thread.
+    Raises SchemaAhead when the database's revision is one this consentd does not know (alembic
+    raised "Can't locate revision" as a traceback, from serve and every command)."""
+    config = alembic_config(url, migrations_dir)
+    scripts = ScriptDirectory.from_config(config)
+    current = await _revision(url)
+    if current is not None and current not in {r.revision for r in scripts.walk_revisions()}:
+        raise SchemaAhead(
+            f"the database's schema ({current}) is newer than this consentd's (latest "
+            f"{scripts.get_current_head()}): a newer release migrated it. Run that release, or "
+            "this one on it unmigrated (a rollback keeps the schema)"
+        )
+    await asyncio.to_thread(command.upgrade, config, revision)
+
+
+async def _revision(url: str) -> str | None:
+    """The database's alembic revision; None before the first migration."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            if (await conn.execute(sa.text("SELECT to_regclass('alembic_version')"))).scalar():
+                found = await conn.execute(sa.text("SELECT version_num FROM alembic_version"))
+                return found.scalar()
+            return None
+    finally:
+        await engine.dispose()
 
 
 RUNTIME_ROLE = "consentd_app"

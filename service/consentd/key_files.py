@@ -1,0 +1,67 @@
+"""The key files of embedded mode, beside the data (mode 0600): the service secret, the audit
+signing seed, the runtime role's password. Made once, while the database holds nothing they must
+open or have signed; checked against the data at every start afterwards."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from pathlib import Path
+
+from consentd.config import ConfigError, Settings
+from consentd.store.key_check import opens, stored_data
+
+
+async def local_keys(settings: Settings, home: Path, owner: str) -> tuple[bytes, bytes]:
+    """The service secret and the audit signing seed: given, or the files beside the data, made
+    only while the database holds nothing they would have to open or have signed. A key file
+    lost and made anew served beside the data: nobody was found by email or phone, and a
+    withdrawal acknowledged then was forgotten once the right key was back. Raises ConfigError
+    for a file missing beside such data, a damaged one, or a secret that does not open it."""
+    sample, signed = await stored_data(owner)
+    key_path, audit_path = home / "secret.key", home / "audit-signing.key"
+    restore = "restore the file from your backup (see docs/operations.md)"
+    if settings.secret_key is None and sample is not None and not key_path.exists():
+        raise ConfigError(
+            f"{key_path} is missing, but the database holds data sealed and looked up under it: "
+            f"{restore}; a new key would find nobody and lose their withdrawals"
+        )
+    if settings.audit_signing_key is None and signed and not audit_path.exists():
+        raise ConfigError(
+            f"{audit_path} is missing, but the audit log's tree heads were signed with it: "
+            f"{restore}"
+        )
+    key = settings.secret_key or local_secret(key_path)
+    audit_key = settings.audit_signing_key or local_secret(audit_path)
+    if sample is not None and not opens(key, sample):
+        where = "CONSENTD_SECRET_KEY" if settings.secret_key else str(key_path)
+        raise ConfigError(
+            f"{where} does not open the data's keys: it is not the secret this database was "
+            f"written with; {restore}"
+        )
+    return key, audit_key
+
+
+def local_secret(path: Path, text: bool = False) -> bytes:
+    """A random secret made once and kept beside the data (mode 0600): the identifier key, the
+    audit signing seed, or (text) the runtime role's password. 32 random bytes, base64. Raises
+    ConfigError for a damaged file (not base64 of 32 bytes or more)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(base64.b64encode(secrets.token_bytes(32)).decode())
+    value = path.read_text().strip()
+    if text:
+        return value.encode()
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        raw = b""
+    if len(raw) < 32:
+        raise ConfigError(
+            f"{path} is damaged (not the base64 of a 32-byte key): restore it from your backup"
+        )
+    return raw
