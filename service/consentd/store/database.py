@@ -237,20 +237,31 @@ async def provision_runtime_role(owner_url: str, password: str) -> str:
 
 
 async def check_runtime_role(engine: AsyncEngine) -> None:
-    """Refuse to serve as a superuser, a BYPASSRLS role, or the owner of any table."""
+    """Refuse to serve as a superuser, a BYPASSRLS role, or the owner of any table; or as a role
+    without the grants the migrations give it: restored onto a server where the role did not
+    exist yet, the dump's GRANTs failed, and serve said SERVING and answered every call
+    INTERNAL, withdrawals included."""
     query = sa.text(
         "SELECT r.rolsuper OR r.rolbypassrls AS unsafe, "
         "(SELECT count(*) FROM pg_tables t WHERE t.tableowner = current_user "
-        " AND t.schemaname = 'public') AS owned "
+        " AND t.schemaname = 'public') AS owned, "
+        "has_table_privilege('consent_events', 'INSERT') "
+        " AND has_table_privilege('subjects', 'SELECT') AS granted "
         "FROM pg_roles r WHERE r.rolname = current_user"
     )
     async with engine.connect() as conn:
-        unsafe, owned = (await conn.execute(query)).one()
+        unsafe, owned, granted = (await conn.execute(query)).one()
     if unsafe or owned:
         raise UnsafeRuntimeRole(
             "DATABASE_URL must connect as the runtime role (e.g. consentd_app): not a superuser, "
             "not BYPASSRLS, owning no table; give migrations the owner's URL in "
             "CONSENTD_MIGRATION_DATABASE_URL"
+        )
+    if not granted:
+        raise UnsafeRuntimeRole(
+            "the runtime role has not been granted the tables (a restore onto a server where "
+            "the role did not exist yet drops the dump's GRANTs): create the role, then restore "
+            "again (docs/operations.md, Backups)"
         )
 
 
