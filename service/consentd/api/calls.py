@@ -262,11 +262,16 @@ COUNTED: ContextVar[bool] = ContextVar("consentd_call_counted", default=False)
 
 
 def count_refused(
-    method: str, telemetry: Telemetry, metadata: Mapping[str, str], code: grpc.StatusCode
+    method: str,
+    telemetry: Telemetry,
+    metadata: Mapping[str, str],
+    code: grpc.StatusCode,
+    protocol: str = "browser",
 ) -> None:
-    """One `rpc` line and duration sample for a browser-port call refused before the gate ran
-    (no credential, a body that does not decode): "every RPC of both ports" counted them only
-    on the gRPC port, so a flood of bad keys on the public port was invisible."""
-    call = Call(method, telemetry, metadata, "browser")
+    """One `rpc` line and duration sample for a call refused before the gate ran: on the
+    browser port (no credential, a body that does not decode: "every RPC of both ports" counted
+    them only on the gRPC port, so a flood of bad keys on the public port was invisible), and on
+    either port while the server drains (UNAVAILABLE, shutting down)."""
+    call = Call(method, telemetry, metadata, protocol)
     call.code = code
     call.finish()

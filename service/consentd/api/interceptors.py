@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import grpc
 from google.protobuf.message import Message
 
-from consentd.api.calls import SHUTTING_DOWN, Call, Streams, metadata_of
+from consentd.api.calls import SHUTTING_DOWN, Call, Streams, count_refused, metadata_of
 from consentd.api.context import set_principal
 from consentd.api.errors import DETAILS_KEY
 from consentd.api.gate import Gate
@@ -72,7 +72,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if method not in self._refusals:
             handler = await continuation(handler_call_details)
-            self._refusals[method] = None if handler is None else _refusing(handler)
+            refused = None if handler is None else _refusing(handler, method, self._telemetry)
+            self._refusals[method] = refused
         return self._refusals[method]
 
     def _wrap(self, method: str, handler: Handler) -> Handler:
@@ -182,10 +183,13 @@ async def _decoded(
         yield decode(message, data)
 
 
-def _refusing(handler: Handler) -> Handler:
-    """`handler`'s kind, answering UNAVAILABLE (the server is shutting down) to every call."""
+def _refusing(handler: Handler, method: str, telemetry: Telemetry) -> Handler:
+    """`handler`'s kind, answering UNAVAILABLE (the server is shutting down) to every call, each
+    with its `rpc` line and count (a drain's refusals had none)."""
 
     async def refuse(request: Any, context: Context) -> None:
+        metadata = metadata_of(context.invocation_metadata())
+        count_refused(method, telemetry, metadata, grpc.StatusCode.UNAVAILABLE, "grpc")
         await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
 
     return _remade(handler, lambda kind, behaviour: refuse)
