@@ -94,10 +94,21 @@ async def test_notice_requiring_reconsent_outdates_older_grants(stubs: Stubs) ->
     outdated = await check(stubs, ref, target("newsletter"))
     assert (outdated.decision, outdated.reason) == (DENY, consent_pb2.REASON_NOTICE_OUTDATED)
     assert outdated.event_id == on_v1.events[0].event_id
+    # The portal's view: still GRANTED, and what a check answers now beside it (it showed
+    # "subscribed" and never learnt a re-consent was asked).
+    shown = await current(stubs, ref)
+    assert [c.state for c in shown.consents] == [types_pb2.CONSENT_STATE_GRANTED]
+    assert [(d.decision, d.reason) for d in shown.decisions] == [
+        (DENY, consent_pb2.REASON_NOTICE_OUTDATED)
+    ]
 
     on_v2 = await record(stubs, identity, grant(target("newsletter"), notice_version=2))
     fresh = await check(stubs, ref, target("newsletter"))
     assert (fresh.decision, fresh.event_id) == (ALLOW, on_v2.events[0].event_id)
+    again = await current(stubs, ref)
+    assert [(d.decision, d.reason) for d in again.decisions] == [
+        (ALLOW, consent_pb2.REASON_GRANTED)
+    ]
 
     v3 = await publish_notice(stubs, "privacy", "Version 3, coquilles corrigées.")
     assert v3.version == 3

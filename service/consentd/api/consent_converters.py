@@ -135,9 +135,22 @@ def subject_in(request: pb.GetSubjectConsentsRequest, phone_region: str) -> Subj
     return subject_ref_in(request.subject, "subject", phone_region)
 
 
-def consents_out(subject_id: object, events: list[ConsentEvent]) -> pb.GetSubjectConsentsResponse:
+def consents_out(
+    subject_id: object, events: list[ConsentEvent], standing: list[CheckResult | None]
+) -> pb.GetSubjectConsentsResponse:
+    decisions = [
+        pb.TargetDecision(
+            decision=enum_out(DECISIONS, r.verdict.decision),
+            reason=enum_out(REASONS, r.verdict.reason),
+        )
+        if r is not None
+        else pb.TargetDecision()
+        for r in standing
+    ]
     return pb.GetSubjectConsentsResponse(
-        subject_id=str(subject_id) if subject_id else "", consents=[current_out(e) for e in events]
+        subject_id=str(subject_id) if subject_id else "",
+        consents=[current_out(e) for e in events],
+        decisions=decisions,
     )
 
 

@@ -48,8 +48,11 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         self, request: pb.GetSubjectConsentsRequest, context: Context
     ) -> pb.GetSubjectConsentsResponse:
         subject = conv.subject_in(request, self._region)
-        subject_id, events = await self._consents.subject_consents(principal(), subject)
-        return conv.consents_out(subject_id, events)
+        caller = principal()
+        subject_id, events = await self._consents.subject_consents(caller, subject)
+        targets = [e.target for e in events]
+        standing = await self._consents.standing(caller, subject_id, targets) if subject_id else []
+        return conv.consents_out(subject_id, events, standing)
 
     async def ListConsentHistory(
         self, request: pb.ListConsentHistoryRequest, context: Context

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,7 @@ from consentd.app.ports import CheckKey, Clock, ReadUnitOfWorkFactory
 from consentd.domain.contact_points import decide_contact_point
 from consentd.domain.errors import InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher
-from consentd.domain.model import LawfulBasis, Target, Verdict
+from consentd.domain.model import ALL, LawfulBasis, Target, Verdict
 from consentd.domain.rights import BlockKind
 
 
@@ -139,3 +140,21 @@ class Checker:
         decided = iter(results)
         answers = [i if isinstance(i, InvalidInput) else next(decided) for i in items]
         return Decided(basis, answers)
+
+    async def standing(
+        self, tenant_id: UUID, subject_id: UUID, targets: Sequence[Target]
+    ) -> list[CheckResult | None]:
+        """What a check of each target answers now for the subject (None for the "everything"
+        target, which no check names): the portal showed GRANTED for grants every check denied
+        (a re-consent asked, a restriction, an objection)."""
+
+        async def one(target: Target) -> CheckResult | None:
+            if target.purpose == ALL:
+                return None
+            try:
+                answer = (await self.decide_each(tenant_id, target, None, [subject_id]))[1][0]
+            except NotFound:
+                return None
+            return None if isinstance(answer, Exception) else answer
+
+        return list(await asyncio.gather(*(one(t) for t in targets)))

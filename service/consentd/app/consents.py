@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -251,6 +252,12 @@ class ConsentUseCases:
             current = await uow.consents.current(subject_id)
         now = self._clock()
         return subject_id, [expired(e, now) for e in current]
+
+    async def standing(
+        self, principal: Principal, subject_id: UUID, targets: Sequence[Target]
+    ) -> list[CheckResult | None]:
+        """What a check of each target answers now for the subject (app/checks.py)."""
+        return await self._checker.standing(principal.tenant_id, subject_id, targets)
 
     async def consent_history(self, principal: Principal, query: ListHistory) -> Page[ConsentEvent]:
         """A page of events, newest first. Raises InvalidInput for a bad page size or token."""

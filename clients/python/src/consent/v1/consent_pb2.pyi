@@ -372,23 +372,57 @@ class GetSubjectConsentsResponse(_message.Message):
 
     SUBJECT_ID_FIELD_NUMBER: _builtins.int
     CONSENTS_FIELD_NUMBER: _builtins.int
+    DECISIONS_FIELD_NUMBER: _builtins.int
     subject_id: _builtins.str
     """Empty when the subject is unknown."""
     @_builtins.property
     def consents(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.CurrentConsent]: ...
+    @_builtins.property
+    def decisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___TargetDecision]:
+        """What a check of each target of `consents` answers now, in the same order: the state alone
+        can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+        consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+        "everything" row (purpose `*`), which no check names.
+        """
+
     def __init__(
         self,
         *,
         subject_id: _builtins.str = ...,
         consents: _abc.Iterable[_types_pb2.CurrentConsent] | None = ...,
+        decisions: _abc.Iterable[Global___TargetDecision] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consents", b"consents", "subject_id", b"subject_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consents", b"consents", "decisions", b"decisions", "subject_id", b"subject_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSubjectConsentsResponse: _TypeAlias = GetSubjectConsentsResponse  # noqa: Y015
+
+@_typing.final
+class TargetDecision(_message.Message):
+    """TargetDecision is what CheckConsent answers now for one target of the subject."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    decision: Global___Decision.ValueType
+    reason: Global___Reason.ValueType
+    def __init__(
+        self,
+        *,
+        decision: Global___Decision.ValueType = ...,
+        reason: Global___Reason.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TargetDecision: _TypeAlias = TargetDecision  # noqa: Y015
 
 @_typing.final
 class ListConsentHistoryRequest(_message.Message):

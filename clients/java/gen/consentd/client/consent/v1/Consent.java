@@ -60,6 +60,11 @@ public final class Consent {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_consent_v1_GetSubjectConsentsResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_TargetDecision_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_TargetDecision_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_consent_v1_ListConsentHistoryRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -132,52 +137,56 @@ public final class Consent {
       ":\n\014lawful_basis\030\006 \001(\0162\027.consent.v1.Lawfu" +
       "lBasisR\013lawfulBasis\"M\n\031GetSubjectConsent" +
       "sRequest\0220\n\007subject\030\001 \001(\0132\026.consent.v1.S" +
-      "ubjectRefR\007subject\"s\n\032GetSubjectConsents" +
-      "Response\022\035\n\nsubject_id\030\001 \001(\tR\tsubjectId\022" +
-      "6\n\010consents\030\002 \003(\0132\032.consent.v1.CurrentCo" +
-      "nsentR\010consents\"\243\001\n\031ListConsentHistoryRe" +
-      "quest\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Subj" +
-      "ectRefR\007subject\022\033\n\tpage_size\030\002 \001(\rR\010page" +
-      "Size\022\035\n\npage_token\030\003 \001(\tR\tpageToken\022\030\n\007p" +
-      "urpose\030\004 \001(\tR\007purpose\"v\n\032ListConsentHist" +
-      "oryResponse\0220\n\006events\030\001 \003(\0132\030.consent.v1" +
-      ".ConsentEventR\006events\022&\n\017next_page_token" +
-      "\030\002 \001(\tR\rnextPageToken\"_\n\025ConfirmConsentR" +
-      "equest\022\024\n\005token\030\001 \001(\tR\005token\0220\n\010evidence" +
-      "\030\002 \001(\0132\024.consent.v1.EvidenceR\010evidence\"\327" +
-      "\001\n\026ConfirmConsentResponse\022\035\n\nsubject_id\030" +
-      "\001 \001(\tR\tsubjectId\0220\n\006events\030\002 \003(\0132\030.conse" +
-      "nt.v1.ConsentEventR\006events\022=\n\014confirmed_" +
-      "at\030\003 \001(\0132\032.google.protobuf.TimestampR\013co" +
-      "nfirmedAt\022-\n\007channel\030\004 \001(\0162\023.consent.v1." +
-      "ChannelR\007channel*K\n\010Decision\022\030\n\024DECISION" +
-      "_UNSPECIFIED\020\000\022\022\n\016DECISION_ALLOW\020\001\022\021\n\rDE" +
-      "CISION_DENY\020\002*\273\002\n\006Reason\022\026\n\022REASON_UNSPE" +
-      "CIFIED\020\000\022\022\n\016REASON_GRANTED\020\001\022\036\n\032REASON_L" +
-      "EGITIMATE_INTEREST\020\002\022\024\n\020REASON_NO_RECORD" +
-      "\020\003\022\022\n\016REASON_REFUSED\020\004\022\024\n\020REASON_WITHDRA" +
-      "WN\020\005\022\022\n\016REASON_EXPIRED\020\006\022\032\n\026REASON_NOTIC" +
-      "E_OUTDATED\020\007\022\023\n\017REASON_OBJECTED\020\010\022\025\n\021REA" +
-      "SON_RESTRICTED\020\t\022\025\n\021REASON_SUPPRESSED\020\n\022" +
-      "\021\n\rREASON_ERASED\020\013\022\037\n\033REASON_PENDING_CON" +
-      "FIRMATION\020\0142\307\004\n\016ConsentService\022T\n\rRecord" +
-      "Consent\022 .consent.v1.RecordConsentReques" +
-      "t\032!.consent.v1.RecordConsentResponse\022Z\n\017" +
-      "WithdrawConsent\022\".consent.v1.WithdrawCon" +
-      "sentRequest\032#.consent.v1.WithdrawConsent" +
-      "Response\022V\n\014CheckConsent\022\037.consent.v1.Ch" +
-      "eckConsentRequest\032 .consent.v1.CheckCons" +
-      "entResponse\"\003\220\002\001\022h\n\022GetSubjectConsents\022%" +
-      ".consent.v1.GetSubjectConsentsRequest\032&." +
-      "consent.v1.GetSubjectConsentsResponse\"\003\220" +
-      "\002\001\022h\n\022ListConsentHistory\022%.consent.v1.Li" +
-      "stConsentHistoryRequest\032&.consent.v1.Lis" +
-      "tConsentHistoryResponse\"\003\220\002\001\022W\n\016ConfirmC" +
-      "onsent\022!.consent.v1.ConfirmConsentReques" +
-      "t\032\".consent.v1.ConfirmConsentResponseBL\n" +
-      "\032consentd.client.consent.v1P\001Z,consentd/" +
-      "clients/go/gen/consent/v1;consentv1b\006pro" +
-      "to3"
+      "ubjectRefR\007subject\"\255\001\n\032GetSubjectConsent" +
+      "sResponse\022\035\n\nsubject_id\030\001 \001(\tR\tsubjectId" +
+      "\0226\n\010consents\030\002 \003(\0132\032.consent.v1.CurrentC" +
+      "onsentR\010consents\0228\n\tdecisions\030\003 \003(\0132\032.co" +
+      "nsent.v1.TargetDecisionR\tdecisions\"n\n\016Ta" +
+      "rgetDecision\0220\n\010decision\030\001 \001(\0162\024.consent" +
+      ".v1.DecisionR\010decision\022*\n\006reason\030\002 \001(\0162\022" +
+      ".consent.v1.ReasonR\006reason\"\243\001\n\031ListConse" +
+      "ntHistoryRequest\0220\n\007subject\030\001 \001(\0132\026.cons" +
+      "ent.v1.SubjectRefR\007subject\022\033\n\tpage_size\030" +
+      "\002 \001(\rR\010pageSize\022\035\n\npage_token\030\003 \001(\tR\tpag" +
+      "eToken\022\030\n\007purpose\030\004 \001(\tR\007purpose\"v\n\032List" +
+      "ConsentHistoryResponse\0220\n\006events\030\001 \003(\0132\030" +
+      ".consent.v1.ConsentEventR\006events\022&\n\017next" +
+      "_page_token\030\002 \001(\tR\rnextPageToken\"_\n\025Conf" +
+      "irmConsentRequest\022\024\n\005token\030\001 \001(\tR\005token\022" +
+      "0\n\010evidence\030\002 \001(\0132\024.consent.v1.EvidenceR" +
+      "\010evidence\"\327\001\n\026ConfirmConsentResponse\022\035\n\n" +
+      "subject_id\030\001 \001(\tR\tsubjectId\0220\n\006events\030\002 " +
+      "\003(\0132\030.consent.v1.ConsentEventR\006events\022=\n" +
+      "\014confirmed_at\030\003 \001(\0132\032.google.protobuf.Ti" +
+      "mestampR\013confirmedAt\022-\n\007channel\030\004 \001(\0162\023." +
+      "consent.v1.ChannelR\007channel*K\n\010Decision\022" +
+      "\030\n\024DECISION_UNSPECIFIED\020\000\022\022\n\016DECISION_AL" +
+      "LOW\020\001\022\021\n\rDECISION_DENY\020\002*\273\002\n\006Reason\022\026\n\022R" +
+      "EASON_UNSPECIFIED\020\000\022\022\n\016REASON_GRANTED\020\001\022" +
+      "\036\n\032REASON_LEGITIMATE_INTEREST\020\002\022\024\n\020REASO" +
+      "N_NO_RECORD\020\003\022\022\n\016REASON_REFUSED\020\004\022\024\n\020REA" +
+      "SON_WITHDRAWN\020\005\022\022\n\016REASON_EXPIRED\020\006\022\032\n\026R" +
+      "EASON_NOTICE_OUTDATED\020\007\022\023\n\017REASON_OBJECT" +
+      "ED\020\010\022\025\n\021REASON_RESTRICTED\020\t\022\025\n\021REASON_SU" +
+      "PPRESSED\020\n\022\021\n\rREASON_ERASED\020\013\022\037\n\033REASON_" +
+      "PENDING_CONFIRMATION\020\0142\307\004\n\016ConsentServic" +
+      "e\022T\n\rRecordConsent\022 .consent.v1.RecordCo" +
+      "nsentRequest\032!.consent.v1.RecordConsentR" +
+      "esponse\022Z\n\017WithdrawConsent\022\".consent.v1." +
+      "WithdrawConsentRequest\032#.consent.v1.With" +
+      "drawConsentResponse\022V\n\014CheckConsent\022\037.co" +
+      "nsent.v1.CheckConsentRequest\032 .consent.v" +
+      "1.CheckConsentResponse\"\003\220\002\001\022h\n\022GetSubjec" +
+      "tConsents\022%.consent.v1.GetSubjectConsent" +
+      "sRequest\032&.consent.v1.GetSubjectConsents" +
+      "Response\"\003\220\002\001\022h\n\022ListConsentHistory\022%.co" +
+      "nsent.v1.ListConsentHistoryRequest\032&.con" +
+      "sent.v1.ListConsentHistoryResponse\"\003\220\002\001\022" +
+      "W\n\016ConfirmConsent\022!.consent.v1.ConfirmCo" +
+      "nsentRequest\032\".consent.v1.ConfirmConsent" +
+      "ResponseBL\n\032consentd.client.consent.v1P\001" +
+      "Z,consentd/clients/go/gen/consent/v1;con" +
+      "sentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -238,27 +247,33 @@ public final class Consent {
     internal_static_consent_v1_GetSubjectConsentsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_GetSubjectConsentsResponse_descriptor,
-        new java.lang.String[] { "SubjectId", "Consents", });
-    internal_static_consent_v1_ListConsentHistoryRequest_descriptor =
+        new java.lang.String[] { "SubjectId", "Consents", "Decisions", });
+    internal_static_consent_v1_TargetDecision_descriptor =
       getDescriptor().getMessageTypes().get(9);
+    internal_static_consent_v1_TargetDecision_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_TargetDecision_descriptor,
+        new java.lang.String[] { "Decision", "Reason", });
+    internal_static_consent_v1_ListConsentHistoryRequest_descriptor =
+      getDescriptor().getMessageTypes().get(10);
     internal_static_consent_v1_ListConsentHistoryRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ListConsentHistoryRequest_descriptor,
         new java.lang.String[] { "Subject", "PageSize", "PageToken", "Purpose", });
     internal_static_consent_v1_ListConsentHistoryResponse_descriptor =
-      getDescriptor().getMessageTypes().get(10);
+      getDescriptor().getMessageTypes().get(11);
     internal_static_consent_v1_ListConsentHistoryResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ListConsentHistoryResponse_descriptor,
         new java.lang.String[] { "Events", "NextPageToken", });
     internal_static_consent_v1_ConfirmConsentRequest_descriptor =
-      getDescriptor().getMessageTypes().get(11);
+      getDescriptor().getMessageTypes().get(12);
     internal_static_consent_v1_ConfirmConsentRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ConfirmConsentRequest_descriptor,
         new java.lang.String[] { "Token", "Evidence", });
     internal_static_consent_v1_ConfirmConsentResponse_descriptor =
-      getDescriptor().getMessageTypes().get(12);
+      getDescriptor().getMessageTypes().get(13);
     internal_static_consent_v1_ConfirmConsentResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ConfirmConsentResponse_descriptor,

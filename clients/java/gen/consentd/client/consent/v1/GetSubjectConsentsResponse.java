@@ -18,6 +18,7 @@ private static final long serialVersionUID = 0L;
   private GetSubjectConsentsResponse() {
     subjectId_ = "";
     consents_ = java.util.Collections.emptyList();
+    decisions_ = java.util.Collections.emptyList();
   }
 
   @java.lang.Override
@@ -133,6 +134,82 @@ private static final long serialVersionUID = 0L;
     return consents_.get(index);
   }
 
+  public static final int DECISIONS_FIELD_NUMBER = 3;
+  @SuppressWarnings("serial")
+  private java.util.List<consentd.client.consent.v1.TargetDecision> decisions_;
+  /**
+   * <pre>
+   * What a check of each target of `consents` answers now, in the same order: the state alone
+   * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+   * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+   * "everything" row (purpose `*`), which no check names.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<consentd.client.consent.v1.TargetDecision> getDecisionsList() {
+    return decisions_;
+  }
+  /**
+   * <pre>
+   * What a check of each target of `consents` answers now, in the same order: the state alone
+   * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+   * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+   * "everything" row (purpose `*`), which no check names.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends consentd.client.consent.v1.TargetDecisionOrBuilder> 
+      getDecisionsOrBuilderList() {
+    return decisions_;
+  }
+  /**
+   * <pre>
+   * What a check of each target of `consents` answers now, in the same order: the state alone
+   * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+   * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+   * "everything" row (purpose `*`), which no check names.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+   */
+  @java.lang.Override
+  public int getDecisionsCount() {
+    return decisions_.size();
+  }
+  /**
+   * <pre>
+   * What a check of each target of `consents` answers now, in the same order: the state alone
+   * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+   * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+   * "everything" row (purpose `*`), which no check names.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+   */
+  @java.lang.Override
+  public consentd.client.consent.v1.TargetDecision getDecisions(int index) {
+    return decisions_.get(index);
+  }
+  /**
+   * <pre>
+   * What a check of each target of `consents` answers now, in the same order: the state alone
+   * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+   * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+   * "everything" row (purpose `*`), which no check names.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+   */
+  @java.lang.Override
+  public consentd.client.consent.v1.TargetDecisionOrBuilder getDecisionsOrBuilder(
+      int index) {
+    return decisions_.get(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -153,6 +230,9 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < consents_.size(); i++) {
       output.writeMessage(2, consents_.get(i));
     }
+    for (int i = 0; i < decisions_.size(); i++) {
+      output.writeMessage(3, decisions_.get(i));
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -168,6 +248,10 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < consents_.size(); i++) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(2, consents_.get(i));
+    }
+    for (int i = 0; i < decisions_.size(); i++) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(3, decisions_.get(i));
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -188,6 +272,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getSubjectId())) return false;
     if (!getConsentsList()
         .equals(other.getConsentsList())) return false;
+    if (!getDecisionsList()
+        .equals(other.getDecisionsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -204,6 +290,10 @@ private static final long serialVersionUID = 0L;
     if (getConsentsCount() > 0) {
       hash = (37 * hash) + CONSENTS_FIELD_NUMBER;
       hash = (53 * hash) + getConsentsList().hashCode();
+    }
+    if (getDecisionsCount() > 0) {
+      hash = (37 * hash) + DECISIONS_FIELD_NUMBER;
+      hash = (53 * hash) + getDecisionsList().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -342,6 +432,13 @@ private static final long serialVersionUID = 0L;
         consentsBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000002);
+      if (decisionsBuilder_ == null) {
+        decisions_ = java.util.Collections.emptyList();
+      } else {
+        decisions_ = null;
+        decisionsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000004);
       return this;
     }
 
@@ -383,6 +480,15 @@ private static final long serialVersionUID = 0L;
         result.consents_ = consents_;
       } else {
         result.consents_ = consentsBuilder_.build();
+      }
+      if (decisionsBuilder_ == null) {
+        if (((bitField0_ & 0x00000004) != 0)) {
+          decisions_ = java.util.Collections.unmodifiableList(decisions_);
+          bitField0_ = (bitField0_ & ~0x00000004);
+        }
+        result.decisions_ = decisions_;
+      } else {
+        result.decisions_ = decisionsBuilder_.build();
       }
     }
 
@@ -468,6 +574,32 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
+      if (decisionsBuilder_ == null) {
+        if (!other.decisions_.isEmpty()) {
+          if (decisions_.isEmpty()) {
+            decisions_ = other.decisions_;
+            bitField0_ = (bitField0_ & ~0x00000004);
+          } else {
+            ensureDecisionsIsMutable();
+            decisions_.addAll(other.decisions_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.decisions_.isEmpty()) {
+          if (decisionsBuilder_.isEmpty()) {
+            decisionsBuilder_.dispose();
+            decisionsBuilder_ = null;
+            decisions_ = other.decisions_;
+            bitField0_ = (bitField0_ & ~0x00000004);
+            decisionsBuilder_ = 
+              com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                 getDecisionsFieldBuilder() : null;
+          } else {
+            decisionsBuilder_.addAllMessages(other.decisions_);
+          }
+        }
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -512,6 +644,19 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 18
+            case 26: {
+              consentd.client.consent.v1.TargetDecision m =
+                  input.readMessage(
+                      consentd.client.consent.v1.TargetDecision.parser(),
+                      extensionRegistry);
+              if (decisionsBuilder_ == null) {
+                ensureDecisionsIsMutable();
+                decisions_.add(m);
+              } else {
+                decisionsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 26
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -859,6 +1004,372 @@ private static final long serialVersionUID = 0L;
         consents_ = null;
       }
       return consentsBuilder_;
+    }
+
+    private java.util.List<consentd.client.consent.v1.TargetDecision> decisions_ =
+      java.util.Collections.emptyList();
+    private void ensureDecisionsIsMutable() {
+      if (!((bitField0_ & 0x00000004) != 0)) {
+        decisions_ = new java.util.ArrayList<consentd.client.consent.v1.TargetDecision>(decisions_);
+        bitField0_ |= 0x00000004;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        consentd.client.consent.v1.TargetDecision, consentd.client.consent.v1.TargetDecision.Builder, consentd.client.consent.v1.TargetDecisionOrBuilder> decisionsBuilder_;
+
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public java.util.List<consentd.client.consent.v1.TargetDecision> getDecisionsList() {
+      if (decisionsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(decisions_);
+      } else {
+        return decisionsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public int getDecisionsCount() {
+      if (decisionsBuilder_ == null) {
+        return decisions_.size();
+      } else {
+        return decisionsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public consentd.client.consent.v1.TargetDecision getDecisions(int index) {
+      if (decisionsBuilder_ == null) {
+        return decisions_.get(index);
+      } else {
+        return decisionsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public Builder setDecisions(
+        int index, consentd.client.consent.v1.TargetDecision value) {
+      if (decisionsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureDecisionsIsMutable();
+        decisions_.set(index, value);
+        onChanged();
+      } else {
+        decisionsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public Builder setDecisions(
+        int index, consentd.client.consent.v1.TargetDecision.Builder builderForValue) {
+      if (decisionsBuilder_ == null) {
+        ensureDecisionsIsMutable();
+        decisions_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        decisionsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public Builder addDecisions(consentd.client.consent.v1.TargetDecision value) {
+      if (decisionsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureDecisionsIsMutable();
+        decisions_.add(value);
+        onChanged();
+      } else {
+        decisionsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public Builder addDecisions(
+        int index, consentd.client.consent.v1.TargetDecision value) {
+      if (decisionsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureDecisionsIsMutable();
+        decisions_.add(index, value);
+        onChanged();
+      } else {
+        decisionsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public Builder addDecisions(
+        consentd.client.consent.v1.TargetDecision.Builder builderForValue) {
+      if (decisionsBuilder_ == null) {
+        ensureDecisionsIsMutable();
+        decisions_.add(builderForValue.build());
+        onChanged();
+      } else {
+        decisionsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public Builder addDecisions(
+        int index, consentd.client.consent.v1.TargetDecision.Builder builderForValue) {
+      if (decisionsBuilder_ == null) {
+        ensureDecisionsIsMutable();
+        decisions_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        decisionsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public Builder addAllDecisions(
+        java.lang.Iterable<? extends consentd.client.consent.v1.TargetDecision> values) {
+      if (decisionsBuilder_ == null) {
+        ensureDecisionsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, decisions_);
+        onChanged();
+      } else {
+        decisionsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public Builder clearDecisions() {
+      if (decisionsBuilder_ == null) {
+        decisions_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000004);
+        onChanged();
+      } else {
+        decisionsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public Builder removeDecisions(int index) {
+      if (decisionsBuilder_ == null) {
+        ensureDecisionsIsMutable();
+        decisions_.remove(index);
+        onChanged();
+      } else {
+        decisionsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public consentd.client.consent.v1.TargetDecision.Builder getDecisionsBuilder(
+        int index) {
+      return getDecisionsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public consentd.client.consent.v1.TargetDecisionOrBuilder getDecisionsOrBuilder(
+        int index) {
+      if (decisionsBuilder_ == null) {
+        return decisions_.get(index);  } else {
+        return decisionsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public java.util.List<? extends consentd.client.consent.v1.TargetDecisionOrBuilder> 
+         getDecisionsOrBuilderList() {
+      if (decisionsBuilder_ != null) {
+        return decisionsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(decisions_);
+      }
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public consentd.client.consent.v1.TargetDecision.Builder addDecisionsBuilder() {
+      return getDecisionsFieldBuilder().addBuilder(
+          consentd.client.consent.v1.TargetDecision.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public consentd.client.consent.v1.TargetDecision.Builder addDecisionsBuilder(
+        int index) {
+      return getDecisionsFieldBuilder().addBuilder(
+          index, consentd.client.consent.v1.TargetDecision.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * What a check of each target of `consents` answers now, in the same order: the state alone
+     * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+     * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+     * "everything" row (purpose `*`), which no check names.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+     */
+    public java.util.List<consentd.client.consent.v1.TargetDecision.Builder> 
+         getDecisionsBuilderList() {
+      return getDecisionsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        consentd.client.consent.v1.TargetDecision, consentd.client.consent.v1.TargetDecision.Builder, consentd.client.consent.v1.TargetDecisionOrBuilder> 
+        getDecisionsFieldBuilder() {
+      if (decisionsBuilder_ == null) {
+        decisionsBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+            consentd.client.consent.v1.TargetDecision, consentd.client.consent.v1.TargetDecision.Builder, consentd.client.consent.v1.TargetDecisionOrBuilder>(
+                decisions_,
+                ((bitField0_ & 0x00000004) != 0),
+                getParentForChildren(),
+                isClean());
+        decisions_ = null;
+      }
+      return decisionsBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

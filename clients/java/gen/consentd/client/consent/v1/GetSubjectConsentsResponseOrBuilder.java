@@ -50,4 +50,63 @@ public interface GetSubjectConsentsResponseOrBuilder extends
    */
   consentd.client.consent.v1.CurrentConsentOrBuilder getConsentsOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * What a check of each target of `consents` answers now, in the same order: the state alone
+   * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+   * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+   * "everything" row (purpose `*`), which no check names.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+   */
+  java.util.List<consentd.client.consent.v1.TargetDecision> 
+      getDecisionsList();
+  /**
+   * <pre>
+   * What a check of each target of `consents` answers now, in the same order: the state alone
+   * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+   * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+   * "everything" row (purpose `*`), which no check names.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+   */
+  consentd.client.consent.v1.TargetDecision getDecisions(int index);
+  /**
+   * <pre>
+   * What a check of each target of `consents` answers now, in the same order: the state alone
+   * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+   * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+   * "everything" row (purpose `*`), which no check names.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+   */
+  int getDecisionsCount();
+  /**
+   * <pre>
+   * What a check of each target of `consents` answers now, in the same order: the state alone
+   * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+   * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+   * "everything" row (purpose `*`), which no check names.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+   */
+  java.util.List<? extends consentd.client.consent.v1.TargetDecisionOrBuilder> 
+      getDecisionsOrBuilderList();
+  /**
+   * <pre>
+   * What a check of each target of `consents` answers now, in the same order: the state alone
+   * can say GRANTED while the grant no longer counts (a notice version that asks everyone for
+   * consent again, a restriction of processing, an objection). DECISION_UNSPECIFIED for the
+   * "everything" row (purpose `*`), which no check names.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.TargetDecision decisions = 3 [json_name = "decisions"];</code>
+   */
+  consentd.client.consent.v1.TargetDecisionOrBuilder getDecisionsOrBuilder(
+      int index);
 }
