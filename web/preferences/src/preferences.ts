@@ -10,6 +10,8 @@ import {
   Channel,
   ConsentService,
   ConsentState,
+  Decision,
+  Reason,
   RightsRequestKind,
   RightsService,
   Source,
@@ -18,6 +20,7 @@ import {
   type CurrentConsent,
   type Notice,
   type Purpose,
+  type TargetDecision,
 } from "../../../clients/typescript/src/index";
 import { TEXTS, type Language } from "./texts";
 
@@ -164,12 +167,21 @@ function cells(row: HTMLTableRowElement, values: (string | Node | null)[]): void
   }
 }
 
-function showConsents(rows: CurrentConsent[]): void {
+// Why a grant on record no longer counts (GetSubjectConsents' decisions): said under its state.
+function caveatOf(decision: TargetDecision | undefined): string {
+  const reason = decision?.decision === Decision.DENY ? decision.reason : undefined;
+  if (reason === Reason.NOTICE_OUTDATED) return t().caveats.outdated;
+  if (reason === Reason.RESTRICTED || reason === Reason.OBJECTED) return t().caveats.paused;
+  return "";
+}
+
+function showConsents(rows: CurrentConsent[], decisions: TargetDecision[]): void {
   const body = byId("consents").querySelector("tbody")!;
   body.replaceChildren();
   rows
-    .filter((row) => !row.appliesToAll)
-    .forEach((row, index) => {
+    .map((row, at) => ({ row, decision: decisions[at] }))
+    .filter(({ row }) => !row.appliesToAll)
+    .forEach(({ row, decision }, index) => {
       const tr = document.createElement("tr");
       const target = row.target!;
       tr.dataset.purpose = target.purpose;
@@ -181,6 +193,11 @@ function showConsents(rows: CurrentConsent[]): void {
       if (notice) purpose.append(notice);
       const state = Object.assign(document.createElement("span"), { textContent: stateName(row.state) });
       if (row.state === ConsentState.PENDING) state.className = "state-pending";
+      const caveat = row.state === ConsentState.GRANTED ? caveatOf(decision) : "";
+      if (caveat) {
+        tr.dataset.caveat = Reason[decision!.reason];
+        state.append(Object.assign(document.createElement("small"), { className: "caveat", textContent: ` — ${caveat}` }));
+      }
       cells(tr, [purpose, channelName(target.channel), state, when(row.updatedAt)]);
       tr.append(actionsOf(row, index));
       body.append(tr);
@@ -220,7 +237,7 @@ async function loadCatalog(rows: CurrentConsent[]): Promise<void> {
 async function refresh(): Promise<void> {
   const current = await consents.getSubjectConsents({ subject });
   await loadCatalog(current.consents);
-  showConsents(current.consents);
+  showConsents(current.consents, current.decisions);
   showHistory((await consents.listConsentHistory({ subject, pageSize: 100 })).events);
 }
 

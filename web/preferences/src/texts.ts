@@ -45,6 +45,10 @@ const FR = {
   channels: { EMAIL: "E-mail", SMS: "SMS", VOICE_CALL: "Appel", CHAT: "Chat", SOCIAL: "Réseaux sociaux", POSTAL: "Courrier", PUSH: "Notification" },
   sources: { PORTAL: "Espace client", BANNER: "Bannière", API: "Application", IMPORT: "Import", SUPPORT: "Conseiller" },
   all: "Tout",
+  caveats: {
+    outdated: "le texte a changé : votre accord doit être renouvelé pour compter",
+    paused: "suspendu à votre demande (opposition ou limitation)",
+  },
 };
 type Texts = typeof FR;
 
@@ -82,6 +86,10 @@ const EN: Texts = {
   notConfirmed: "Nothing to confirm: you refused or withdrew since this link was sent ({what}).",
   requested: "Request received (reference {id}), answered by {due} at the latest.",
   noToken: "Open this page from your customer portal.",
+  caveats: {
+    outdated: "the text changed: your consent must be given again to count",
+    paused: "paused at your request (objection or restriction)",
+  },
   expired: "This link has expired or is no longer valid: open this page again from your customer portal.",
   forbidden: "This page cannot act for this person: open it again from your customer portal.",
   notFound: "We no longer hold data in your name (it may have been erased).",
