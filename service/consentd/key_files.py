@@ -20,22 +20,22 @@ async def local_keys(settings: Settings, home: Path, owner: str) -> tuple[bytes,
     lost and made anew served beside the data: nobody was found by email or phone, and a
     withdrawal acknowledged then was forgotten once the right key was back. Raises ConfigError
     for a file missing beside such data, a damaged one, or a secret that does not open it."""
-    sample, signed = await stored_data(owner)
+    stored = await stored_data(owner)
     key_path, audit_path = home / "secret.key", home / "audit-signing.key"
     restore = "restore the file from your backup (see docs/operations.md)"
-    if settings.secret_key is None and sample is not None and not key_path.exists():
+    if settings.secret_key is None and stored.keyed and not key_path.exists():
         raise ConfigError(
             f"{key_path} is missing, but the database holds data sealed and looked up under it: "
             f"{restore}; a new key would find nobody and lose their withdrawals"
         )
-    if settings.audit_signing_key is None and signed and not audit_path.exists():
+    if settings.audit_signing_key is None and stored.signed and not audit_path.exists():
         raise ConfigError(
             f"{audit_path} is missing, but the audit log's tree heads were signed with it: "
             f"{restore}"
         )
     key = settings.secret_key or local_secret(key_path)
     audit_key = settings.audit_signing_key or local_secret(audit_path)
-    if sample is not None and not opens(key, sample):
+    if stored.sample is not None and not opens(key, stored.sample):
         where = "CONSENTD_SECRET_KEY" if settings.secret_key else str(key_path)
         raise ConfigError(
             f"{where} does not open the data's keys: it is not the secret this database was "

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import grpc
 import pytest
@@ -13,6 +14,7 @@ from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
 
 from consentd.bootstrap import App
 from consentd.domain.identifiers import normalise_email
+from consentd.domain.rights import RequestKind
 from consentd.domain.tenancy import Principal, Scope, Tenant
 from tests.conftest import Stubs
 from tests.e2e.helpers import (
@@ -311,3 +313,40 @@ async def test_a_systems_grant_does_not_bring_an_erased_person_back(
         request(types_pb2.SOURCE_API, grant(sms)), metadata=stubs.metadata
     )
     assert (await check(stubs, ref, sms)).decision == ALLOW
+
+
+async def test_no_side_door_brings_an_erased_person_back(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """A system's grant was refused for an erased address nobody held, but went through once
+    anything held it: a system's refusal first, a rights request, or another identifier of
+    another subject named in the same call (probe K). Only a fact from the person since the
+    erasure (portal, banner, support) lets systems' grants count again."""
+    await put_purpose(stubs, "newsletter")
+    principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+    sms = make_target("newsletter", types_pb2.CHANNEL_SMS)
+    await record(stubs, types_pb2.SubjectIdentity(external_id="crm-other"), grant(NEWSLETTER))
+
+    def systems(identity: types_pb2.SubjectIdentity, choice: consent_pb2.ConsentChoice) -> Any:
+        request = consent_pb2.RecordConsentRequest(
+            subject=identity, choices=[choice], source=types_pb2.SOURCE_API
+        )
+        return stubs.consent.RecordConsent(request, metadata=stubs.metadata)
+
+    for door in ("refusal", "request", "other-id"):
+        email = f"side-{door}@example.fr"
+        identity = types_pb2.SubjectIdentity(email=email)
+        await record(stubs, identity, grant(NEWSLETTER))
+        await app.rights.object(principal, normalise_email(email))
+        await app.rights.erase(principal, normalise_email(email), "dpo")
+        if door == "refusal":
+            await systems(identity, refuse(sms))
+        elif door == "request":
+            await app.requests.submit(principal, RequestKind.ACCESS, normalise_email(email), None)
+        else:
+            identity = types_pb2.SubjectIdentity(email=email, external_id="crm-other")
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await systems(identity, grant(NEWSLETTER))
+        assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION, door
+        assert "does not bring the person back" in str(raised.value.details())
+        assert (await check(stubs, _ref(f"side-{door}"), NEWSLETTER)).decision == DENY, door

@@ -4,6 +4,7 @@ and the grouped path alike, with and without an idempotency key."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import grpc
@@ -74,11 +75,18 @@ async def test_an_old_grant_sent_late_does_not_override_a_newer_withdrawal(
     denied = await check(stubs, by_email(email), NEWSLETTER)
     assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
 
+    # At the withdrawal's very instant the "no" wins.
+    tied = await _synced(stubs, email, at, grant(NEWSLETTER))
+    assert list(tied.superseded) == [NEWSLETTER]
+
     later = at + timedelta(milliseconds=1)  # after the withdrawal, before now
     fresh = await _synced(stubs, email, later, grant(NEWSLETTER))
     assert not fresh.superseded
-    assert fresh.events[0].recorded_at.ToDatetime(tzinfo=UTC) == later
+    written = fresh.events[0].recorded_at.ToDatetime(tzinfo=UTC)
+    assert written > later  # recorded when written: history is not rewritten (as_of)
     assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
+    then = await check(stubs, by_email(email), NEWSLETTER, written - timedelta(microseconds=1))
+    assert (then.decision, then.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
 
 
 async def test_a_replay_answers_what_the_first_call_did(stubs: Stubs) -> None:
@@ -96,16 +104,20 @@ async def test_a_replay_answers_what_the_first_call_did(stubs: Stubs) -> None:
 
 async def test_validity_counts_from_when_the_person_decided(stubs: Stubs) -> None:
     """A 30-day purpose granted 10 days ago is valid for 20 more days, not 30; one granted 40
-    days ago is recorded and already expired (the history keeps it)."""
+    days ago lapsed before it arrived: superseded, never written (it would never count)."""
     await put_purpose(stubs, "newsletter", max_validity_days=30)
     decided = datetime.now(UTC).replace(microsecond=0) - timedelta(days=10)
     written = await _synced(stubs, "valid@example.fr", decided, grant(NEWSLETTER))
     event = written.events[0]
     assert event.valid_until.ToDatetime(tzinfo=UTC) == decided + timedelta(days=30)
     assert (await check(stubs, by_email("valid@example.fr"), NEWSLETTER)).decision == ALLOW
-    await _synced(stubs, "gone@example.fr", decided - timedelta(days=30), grant(NEWSLETTER))
-    expired = await check(stubs, by_email("gone@example.fr"), NEWSLETTER)
-    assert (expired.decision, expired.reason) == (DENY, consent_pb2.REASON_EXPIRED)
+    lapsed = await _synced(
+        stubs, "gone@example.fr", decided - timedelta(days=30), grant(NEWSLETTER), refuse(SMS)
+    )
+    assert list(lapsed.superseded) == [NEWSLETTER]
+    assert [e.target for e in lapsed.events] == [SMS]
+    never = await check(stubs, by_email("gone@example.fr"), NEWSLETTER)
+    assert (never.decision, never.reason) == (DENY, consent_pb2.REASON_NO_RECORD)
 
 
 async def test_decided_at_in_the_future_is_refused_beyond_clock_skew(stubs: Stubs) -> None:
@@ -169,3 +181,26 @@ async def test_an_old_grant_does_not_bring_back_an_erased_person(
     assert back.subject_id
     assert not back.superseded
     assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
+
+
+@pytest.mark.parametrize("keyed", [False, True], ids=["grouped", "one-call"])
+async def test_an_old_grant_racing_a_withdrawal_never_wins(stubs: Stubs, keyed: bool) -> None:
+    """A CRM grant decided a moment ago and the person's withdrawal, sent together: the grant
+    read the subject's facts before the withdrawal committed, was appended after it, and won
+    (8 of 60 ended ALLOW). Whichever commits first, the withdrawal stands."""
+    await put_purpose(stubs, "newsletter")
+    rounds = 20
+    for n in range(rounds):
+        email = f"race-{keyed}-{n}@example.fr"
+        await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+        decided = datetime.now(UTC) - timedelta(milliseconds=1)
+        key = f"race-{keyed}-{n}" if keyed else ""
+        await asyncio.gather(
+            _synced(stubs, email, decided, grant(NEWSLETTER), key=key),
+            withdraw(stubs, by_email(email), NEWSLETTER),
+        )
+    answers = [
+        (await check(stubs, by_email(f"race-{keyed}-{n}@example.fr"), NEWSLETTER)).decision
+        for n in range(rounds)
+    ]
+    assert answers == [DENY] * rounds

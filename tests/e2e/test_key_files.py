@@ -19,6 +19,8 @@ from consent.v1 import (
     catalog_pb2_grpc,
     consent_pb2,
     consent_pb2_grpc,
+    rights_pb2,
+    rights_pb2_grpc,
     types_pb2,
 )
 
@@ -121,5 +123,31 @@ async def test_a_lost_damaged_or_wrong_key_file_stops_serve() -> None:
         async with _server(env) as serve:
             await _serving(port, serve)
             assert await _decision(port, key) == consent_pb2.DECISION_ALLOW
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+async def test_a_lost_key_stops_serve_when_only_erasures_remain() -> None:
+    """Everyone recorded was erased: no data key is left to try, but the suppression entries are
+    keyed under the secret. A new key was made and served: the erased address read no_record,
+    and a system's grant brought the person back."""
+    data = _folder()
+    env = _env(data)
+    port = _grpc_port(env)
+    try:
+        async with _server(env) as serve:
+            await _serving(port, serve)
+            key = (data / "local-admin.key").read_text().strip()
+            await _record(port, key)
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                await rights_pb2_grpc.RightsServiceStub(channel).EraseSubject(
+                    rights_pb2.EraseSubjectRequest(
+                        subject=types_pb2.SubjectRef(email="keyed@example.fr"), actor="dpo"
+                    ),
+                    metadata=(("authorization", f"Bearer {key}"),),
+                )
+        (data / "secret.key").unlink()
+        code, said = await _refused(env)
+        assert (code, "secret.key is missing" in said) == (2, True), said
     finally:
         shutil.rmtree(data, ignore_errors=True)

@@ -42,12 +42,14 @@ from consentd.app.recording import (
     check_notices,
     choice_events,
     expired,
-    objected_since,
     purposes_named,
+    standing_withdrawals,
+)
+from consentd.app.standing import (
+    objected_since,
     refuse_grant_over_objection,
     settle_decided,
     standing,
-    standing_withdrawals,
     systems_grant,
 )
 from consentd.app.subjects import SubjectResolver
@@ -148,7 +150,7 @@ class ConsentUseCases:
             named = [c.target.purpose for c in command.choices]
             purposes = await purposes_named(uow, named, "choices")
             await check_notices(uow, command.choices, purposes)
-            found = await standing(uow, self._subjects, tenant, command, now)
+            found = await standing(uow, self._subjects, tenant, command, now, purposes=purposes)
             command, subject_id, superseded = found
             if subject_id is None or not command.choices:
                 result = Written(subject_id, [], superseded)

@@ -55,14 +55,8 @@ from consentd.app.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from consentd.app.recording import (
-    Written,
-    choice_events,
-    refuse_grant_over_objection,
-    refuse_systems_return,
-    require_notices,
-    require_purposes,
-)
+from consentd.app.recording import Written, choice_events, require_notices, require_purposes
+from consentd.app.standing import alone_for_blocks
 from consentd.app.subjects import CONFLICT
 from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
@@ -231,14 +225,10 @@ class GroupedWrites(GroupCommit[Job, Written]):
         if len(linked) > 1:
             raise FailedPrecondition(CONFLICT, code="IDENTIFIERS_OF_TWO_SUBJECTS")
         known = next(iter(linked), None)
-        if isinstance(job[1], RecordConsent) and known is not None:
-            refuse_grant_over_objection(job[1], batch.read.objections.get(known))
-        elif isinstance(job[1], RecordConsent):
-            erased = [at for d, at in batch.read.erased.items() if d in named]
-            refuse_systems_return(job[1], max(erased, default=None))
+        blocked = alone_for_blocks(job[1], known, named, batch.read)
         shared = batch.claimed.intersection(named) or known in batch.subjects.values()
         linking = isinstance(job[1], RecordConsent) and any(d not in owners for d in named)
-        if shared or (known is not None and linking):
+        if blocked or shared or (known is not None and linking):
             batch.later.append(index)
             return
         principal, command = job

@@ -149,24 +149,19 @@ class ConsentImports:
         """The subject of each row, new ones made (a key each, the value sealed under it, as
         SubjectResolver does for one request); None for a row decided before its contact point
         was erased: an old CRM file brought the erased person back, their address sealed and
-        exported again, their grants on record (the erasure stands), and for a grant row of an
-        erased contact point nobody holds again: a file is a system's word, and a system does not
-        bring an erased person back (recording.refuse_systems_return); a later refusal is kept,
-        and a later row for a contact point the person took back through the portal counts."""
+        exported again, their grants on record (the erasure stands); and for any grant row of an
+        erased contact point (_after)."""
         digests = [self._hasher.digest(tenant, row.identifier) for row in batch]
         named = {digest: row.identifier for digest, row in zip(digests, batch, strict=True)}
         pairs = [(i.kind, d) for d, i in named.items()]
         erased = {d: at for (_, d), at in (await tx.erased(pairs)).items()}
-        owners = await tx.owners(pairs) if erased else None
-        held = {d for _, d in owners} if owners is not None else set()
         wanted = [
-            d if d not in erased or _after(row, erased[d], d in held) else None
+            d if d not in erased or _after(row, erased[d]) else None
             for d, row in zip(digests, batch, strict=True)
         ]
         named = {d: named[d] for d in wanted if d is not None}
-        if owners is None:
-            owners = await tx.owners([(i.kind, d) for d, i in named.items()])
-        known = {digest: subject for (_, digest), subject in owners.items() if digest in named}
+        owners = await tx.owners([(i.kind, d) for d, i in named.items()])
+        known = {digest: subject for (_, digest), subject in owners.items()}
         fresh: list[NewSubject] = []
         for digest, identifier in named.items():
             if digest in known:
@@ -182,10 +177,12 @@ class ConsentImports:
         return [known[digest] if digest is not None else None for digest in wanted]
 
 
-def _after(row: ImportRow, erased: datetime, held: bool) -> bool:
-    """A row of an erased contact point that counts: decided after the erasure, and a refusal
-    or withdrawal, or a grant for a contact point the person holds again."""
-    return row.recorded_at > erased and (row.state is not ConsentState.GRANTED or held)
+def _after(row: ImportRow, erased: datetime) -> bool:
+    """A row of an erased contact point that counts: a refusal or withdrawal decided after the
+    erasure. A grant never does: a file is a system's word, and only the person brings an
+    erased contact point back (a refusal row, then a grant row, in two files or two batches,
+    brought them back)."""
+    return row.recorded_at > erased and row.state is not ConsentState.GRANTED
 
 
 # Batches written at once, each in its own transaction on its own connection: while

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from consentd.app.commands import Choice, RecordConsent
 from consentd.app.confirmations import pend
 from consentd.app.evidence import event_stamp
 from consentd.app.ports import UnitOfWork
-from consentd.app.subjects import SubjectResolver
-from consentd.domain.canonical import stamp
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.model import (
     ALL_TARGETS,
@@ -22,15 +20,10 @@ from consentd.domain.model import (
     ConsentState,
     ProcessingRole,
     Purpose,
-    Source,
     Target,
 )
-from consentd.domain.rights import BlockKind
 from consentd.domain.sealing import SubjectKey
 from consentd.domain.validity import valid_until
-
-# How far ahead of the server's clock a caller's decided_at is taken as now (clock skew).
-DECIDED_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,46 +35,6 @@ class Written:
     events: list[ConsentEvent]
     # The targets of grants decided before something newer on record (superseded_grants).
     superseded: tuple[Target, ...] = ()
-
-
-def settle_decided(command: RecordConsent, now: datetime) -> RecordConsent:
-    """The command with its decided_at (`recorded_at`) read against the server's clock: a time
-    up to DECIDED_SKEW ahead is now. Raises InvalidInput for one further ahead."""
-    at = command.recorded_at
-    if at is None or at <= now:
-        return command
-    if at - now > DECIDED_SKEW:
-        raise InvalidInput(
-            "decided_at",
-            f"must not be in the future (it is {stamp(at)}, the server's clock {stamp(now)}); "
-            "leave it unset for now",
-        )
-    return replace(command, recorded_at=None)
-
-
-def superseded_grants(
-    command: RecordConsent, current: Sequence[ConsentEvent], since: datetime | None
-) -> tuple[RecordConsent, tuple[Target, ...]]:
-    """The command without its grants decided (its `recorded_at`, the API's decided_at) before
-    what is on record for their target (its own fact or the "everything" one) or before `since`
-    (an objection in force, the erasure of the contact point): a CRM sync sending an old "yes"
-    late never overrides a newer "no". Refusals always stay (a "no" is never dropped). Returns
-    the command left and the targets dropped, in the request's order."""
-    decided = command.recorded_at
-    if decided is None:
-        return command, ()
-    facts = {e.target: e.recorded_at for e in current}
-
-    def stale(choice: Choice) -> bool:
-        newer = (facts.get(choice.target), facts.get(ALL_TARGETS), since)
-        return choice.state is ConsentState.GRANTED and any(
-            t is not None and decided < t for t in newer
-        )
-
-    dropped = tuple(c.target for c in command.choices if stale(c))
-    if not dropped:
-        return command, ()
-    return replace(command, choices=tuple(c for c in command.choices if not stale(c))), dropped
 
 
 def require_purposes(purpose_ids: Sequence[str], found: Mapping[str, Purpose], field: str) -> None:
@@ -155,9 +108,11 @@ def choice_events(
     pending_days: int,
 ) -> list[ConsentEvent]:
     """One event per choice, grants that need confirmation pending. Raises InvalidInput for a
-    validity the purpose does not allow."""
+    validity the purpose does not allow. Validity counts from when the person decided (the
+    API's decided_at); the events are recorded now: history answers what checks answered then
+    (`as_of`), which a late write must not rewrite."""
     decided = command.recorded_at or now
-    common = event_stamp(subject_id, command, role, decided, key)
+    common = event_stamp(subject_id, command, role, now, key)
     events = [
         common.event(
             choice.target,
@@ -174,7 +129,7 @@ def choice_events(
         )
         for index, choice in enumerate(command.choices)
     ]
-    return pend(events, purposes, decided, pending_days)
+    return pend(events, purposes, now, pending_days)
 
 
 def standing_withdrawals(
@@ -193,79 +148,6 @@ def standing_withdrawals(
             return None
         standing[fact.event_id] = fact
     return list(standing.values()) or None
-
-
-def refuse_grant_over_objection(command: RecordConsent, objected: datetime | None) -> None:
-    """A grant a system sends (SOURCE_API, SOURCE_IMPORT: a CRM sync, a marketing tool) never
-    lifts an objection in force, `objected` being since when: RecordObjection, then a nightly
-    sync sending `granted` made a check ALLOW again (GDPR art. 21(3)). Only the person lifts it:
-    a grant through the portal, a banner or support. Raises FailedPrecondition."""
-    if objected is not None and systems_grant(command):
-        raise FailedPrecondition(
-            f"the person objected on {stamp(objected)}: a grant from a system (source API or "
-            "IMPORT) does not lift an objection; only the person does (source PORTAL, BANNER "
-            "or SUPPORT)",
-            code="OBJECTION_IN_FORCE",
-        )
-
-
-def refuse_systems_return(command: RecordConsent, erased: datetime | None) -> None:
-    """A grant a system sends never brings an erased contact point back to a new subject,
-    `erased` being when it was erased (None: never): a person objected, then had themselves
-    erased, and the next CRM sync's grant made a new subject and a check ALLOW. Only the person
-    comes back (a grant through the portal, a banner or support). Raises FailedPrecondition."""
-    if erased is not None and systems_grant(command):
-        raise FailedPrecondition(
-            f"this contact point was erased on {stamp(erased)} at the person's request: a grant "
-            "from a system (source API or IMPORT) does not bring the person back; only the "
-            "person does (source PORTAL, BANNER or SUPPORT)",
-            code="CONTACT_POINT_ERASED",
-        )
-
-
-def systems_grant(command: RecordConsent) -> bool:
-    """A grant from a system, not from the person (refuse_grant_over_objection)."""
-    return command.source in (Source.API, Source.IMPORT) and any(
-        c.state is ConsentState.GRANTED for c in command.choices
-    )
-
-
-async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
-    """When the subject's objection in force was recorded; None without one."""
-    blocks = await uow.rights.block_history(subject_id)
-    times = [b.since for b in blocks if b.kind is BlockKind.OBJECTED and b.lifted_at is None]
-    return max(times, default=None)
-
-
-async def standing(
-    uow: UnitOfWork,
-    subjects: SubjectResolver,
-    tenant_id: UUID,
-    command: RecordConsent,
-    now: datetime,
-) -> tuple[RecordConsent, UUID | None, tuple[Target, ...]]:
-    """The record's subject (made when new) and what of the record stands: with a decided_at,
-    its grants older than what is on record dropped (superseded_grants), and no subject made
-    when nothing is left; a system's grant for an erased contact point nobody holds again is
-    refused (refuse_systems_return). Returns the command left, the subject, the targets
-    dropped."""
-    if command.recorded_at is None and not systems_grant(command):
-        found = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
-        return command, found, ()
-    digests = subjects.digests(tenant_id, command.identifiers)
-    erased = max((await uow.rights.contact_erasures(digests)).values(), default=None)
-    command, gone = superseded_grants(command, [], erased)
-    if not command.choices:
-        return command, None, gone
-    if erased is not None and not await uow.subjects.owners(digests):
-        refuse_systems_return(command, erased)
-    subject_id = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
-    if command.recorded_at is None:
-        return command, subject_id, gone
-    current = await uow.consents.current(subject_id)
-    objected = await objected_since(uow, subject_id)
-    command, stale = superseded_grants(command, current, objected)
-    return command, subject_id, gone + stale
 
 
 async def purposes_named(

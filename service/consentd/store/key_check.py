@@ -8,6 +8,7 @@ tenant's rows; an owner under row-level security sees none, and nothing is check
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -16,23 +17,38 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from consentd.domain.sealing import Keyring, SealError
 
 _SAMPLE = sa.text("SELECT tenant_id, subject_id, wrapped_key FROM subject_keys LIMIT 1")
+# Keyed under the secret: every look-up digest, and the suppression entries erasures leave (an
+# erased person's address stayed DENY erased only while its digest was the same).
+_KEYED = sa.text(
+    "SELECT EXISTS (SELECT 1 FROM subject_identifiers) OR EXISTS (SELECT 1 FROM suppressions)"
+)
 _SIGNED = sa.text(
     "SELECT EXISTS (SELECT 1 FROM audit_tree_heads) OR EXISTS (SELECT 1 FROM audit_checkpoints)"
 )
 
 
-async def stored_data(owner_url: str) -> tuple[tuple[UUID, UUID, bytes] | None, bool]:
-    """One stored data key (tenant, subject, wrapped), if any, and whether tree heads or
-    checkpoints were signed."""
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the database holds that the key files must open: one stored data key (tenant,
+    subject, wrapped) to try the secret on; whether any digest is keyed under it; whether tree
+    heads or checkpoints were signed."""
+
+    sample: tuple[UUID, UUID, bytes] | None
+    keyed: bool
+    signed: bool
+
+
+async def stored_data(owner_url: str) -> Stored:
     engine = create_async_engine(owner_url)
     try:
         async with engine.connect() as conn:
             row = (await conn.execute(_SAMPLE)).first()
+            keyed = bool((await conn.execute(_KEYED)).scalar())
             signed = bool((await conn.execute(_SIGNED)).scalar())
     finally:
         await engine.dispose()
     sample = (row[0], row[1], bytes(row[2])) if row is not None else None
-    return sample, signed
+    return Stored(sample, keyed or sample is not None, signed)
 
 
 def opens(secret: bytes, sample: tuple[UUID, UUID, bytes]) -> bool:

@@ -249,12 +249,13 @@ type RecordConsentRequest struct {
 	ProcessingRole ProcessingRole `protobuf:"varint,6,opt,name=processing_role,json=processingRole,proto3,enum=consent.v1.ProcessingRole" json:"processing_role,omitempty"`
 	// When the person made these choices, for choices collected earlier and sent now (a CRM sync,
 	// a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-	// now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-	// recorded_at (the audit log keeps when they were written). A grant decided before what is
-	// already on record for its target (its own fact, or a withdrawal of everything), before an
-	// objection in force, or before its contact point was erased is superseded: not recorded,
-	// listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-	// "no"). A refusal is always recorded: a "no" is never dropped.
+	// now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+	// written (history answers what checks answered then: `as_of` is never rewritten). A grant
+	// decided at or before what is already on record for its target (its own fact, or a
+	// withdrawal of everything), before an objection in force, or before its contact point was
+	// erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+	// the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+	// refusal is always recorded: a "no" is never dropped.
 	DecidedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=decided_at,json=decidedAt,proto3" json:"decided_at,omitempty"`
 }
 
@@ -344,8 +345,8 @@ type RecordConsentResponse struct {
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
-	// Empty when nothing was recorded for a person whose contact point was erased after
-	// `decided_at` (every choice superseded).
+	// Empty when every choice was superseded before the person was looked up (their contact point
+	// erased after `decided_at`, or every grant's validity ended before it arrived).
 	SubjectId string          `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
 	Events    []*ConsentEvent `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
 	// The targets of the grants not recorded because something newer was on record (see

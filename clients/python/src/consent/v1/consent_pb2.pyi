@@ -155,12 +155,13 @@ class RecordConsentRequest(_message.Message):
     def decided_at(self) -> _timestamp_pb2.Timestamp:
         """When the person made these choices, for choices collected earlier and sent now (a CRM sync,
         a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-        now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-        recorded_at (the audit log keeps when they were written). A grant decided before what is
-        already on record for its target (its own fact, or a withdrawal of everything), before an
-        objection in force, or before its contact point was erased is superseded: not recorded,
-        listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-        "no"). A refusal is always recorded: a "no" is never dropped.
+        now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+        written (history answers what checks answered then: `as_of` is never rewritten). A grant
+        decided at or before what is already on record for its target (its own fact, or a
+        withdrawal of everything), before an objection in force, or before its contact point was
+        erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+        the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+        refusal is always recorded: a "no" is never dropped.
         """
 
     def __init__(
@@ -190,8 +191,8 @@ class RecordConsentResponse(_message.Message):
     EVENTS_FIELD_NUMBER: _builtins.int
     SUPERSEDED_FIELD_NUMBER: _builtins.int
     subject_id: _builtins.str
-    """Empty when nothing was recorded for a person whose contact point was erased after
-    `decided_at` (every choice superseded).
+    """Empty when every choice was superseded before the person was looked up (their contact point
+    erased after `decided_at`, or every grant's validity ended before it arrived).
     """
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ConsentEvent]: ...

@@ -257,12 +257,13 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
    * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-   * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-   * recorded_at (the audit log keeps when they were written). A grant decided before what is
-   * already on record for its target (its own fact, or a withdrawal of everything), before an
-   * objection in force, or before its contact point was erased is superseded: not recorded,
-   * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-   * "no"). A refusal is always recorded: a "no" is never dropped.
+   * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+   * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+   * decided at or before what is already on record for its target (its own fact, or a
+   * withdrawal of everything), before an objection in force, or before its contact point was
+   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+   * refusal is always recorded: a "no" is never dropped.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -276,12 +277,13 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
    * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-   * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-   * recorded_at (the audit log keeps when they were written). A grant decided before what is
-   * already on record for its target (its own fact, or a withdrawal of everything), before an
-   * objection in force, or before its contact point was erased is superseded: not recorded,
-   * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-   * "no"). A refusal is always recorded: a "no" is never dropped.
+   * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+   * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+   * decided at or before what is already on record for its target (its own fact, or a
+   * withdrawal of everything), before an objection in force, or before its contact point was
+   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+   * refusal is always recorded: a "no" is never dropped.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -295,12 +297,13 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
    * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-   * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-   * recorded_at (the audit log keeps when they were written). A grant decided before what is
-   * already on record for its target (its own fact, or a withdrawal of everything), before an
-   * objection in force, or before its contact point was erased is superseded: not recorded,
-   * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-   * "no"). A refusal is always recorded: a "no" is never dropped.
+   * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+   * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+   * decided at or before what is already on record for its target (its own fact, or a
+   * withdrawal of everything), before an objection in force, or before its contact point was
+   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+   * refusal is always recorded: a "no" is never dropped.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1633,12 +1636,13 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
      * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-     * recorded_at (the audit log keeps when they were written). A grant decided before what is
-     * already on record for its target (its own fact, or a withdrawal of everything), before an
-     * objection in force, or before its contact point was erased is superseded: not recorded,
-     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+     * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+     * decided at or before what is already on record for its target (its own fact, or a
+     * withdrawal of everything), before an objection in force, or before its contact point was
+     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+     * refusal is always recorded: a "no" is never dropped.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1651,12 +1655,13 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
      * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-     * recorded_at (the audit log keeps when they were written). A grant decided before what is
-     * already on record for its target (its own fact, or a withdrawal of everything), before an
-     * objection in force, or before its contact point was erased is superseded: not recorded,
-     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+     * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+     * decided at or before what is already on record for its target (its own fact, or a
+     * withdrawal of everything), before an objection in force, or before its contact point was
+     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+     * refusal is always recorded: a "no" is never dropped.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1673,12 +1678,13 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
      * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-     * recorded_at (the audit log keeps when they were written). A grant decided before what is
-     * already on record for its target (its own fact, or a withdrawal of everything), before an
-     * objection in force, or before its contact point was erased is superseded: not recorded,
-     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+     * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+     * decided at or before what is already on record for its target (its own fact, or a
+     * withdrawal of everything), before an objection in force, or before its contact point was
+     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+     * refusal is always recorded: a "no" is never dropped.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1700,12 +1706,13 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
      * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-     * recorded_at (the audit log keeps when they were written). A grant decided before what is
-     * already on record for its target (its own fact, or a withdrawal of everything), before an
-     * objection in force, or before its contact point was erased is superseded: not recorded,
-     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+     * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+     * decided at or before what is already on record for its target (its own fact, or a
+     * withdrawal of everything), before an objection in force, or before its contact point was
+     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+     * refusal is always recorded: a "no" is never dropped.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1725,12 +1732,13 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
      * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-     * recorded_at (the audit log keeps when they were written). A grant decided before what is
-     * already on record for its target (its own fact, or a withdrawal of everything), before an
-     * objection in force, or before its contact point was erased is superseded: not recorded,
-     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+     * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+     * decided at or before what is already on record for its target (its own fact, or a
+     * withdrawal of everything), before an objection in force, or before its contact point was
+     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+     * refusal is always recorded: a "no" is never dropped.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1755,12 +1763,13 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
      * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-     * recorded_at (the audit log keeps when they were written). A grant decided before what is
-     * already on record for its target (its own fact, or a withdrawal of everything), before an
-     * objection in force, or before its contact point was erased is superseded: not recorded,
-     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+     * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+     * decided at or before what is already on record for its target (its own fact, or a
+     * withdrawal of everything), before an objection in force, or before its contact point was
+     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+     * refusal is always recorded: a "no" is never dropped.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1779,12 +1788,13 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
      * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-     * recorded_at (the audit log keeps when they were written). A grant decided before what is
-     * already on record for its target (its own fact, or a withdrawal of everything), before an
-     * objection in force, or before its contact point was erased is superseded: not recorded,
-     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+     * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+     * decided at or before what is already on record for its target (its own fact, or a
+     * withdrawal of everything), before an objection in force, or before its contact point was
+     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+     * refusal is always recorded: a "no" is never dropped.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1798,12 +1808,13 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
      * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-     * recorded_at (the audit log keeps when they were written). A grant decided before what is
-     * already on record for its target (its own fact, or a withdrawal of everything), before an
-     * objection in force, or before its contact point was erased is superseded: not recorded,
-     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+     * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+     * decided at or before what is already on record for its target (its own fact, or a
+     * withdrawal of everything), before an objection in force, or before its contact point was
+     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+     * refusal is always recorded: a "no" is never dropped.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1820,12 +1831,13 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
      * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-     * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-     * recorded_at (the audit log keeps when they were written). A grant decided before what is
-     * already on record for its target (its own fact, or a withdrawal of everything), before an
-     * objection in force, or before its contact point was erased is superseded: not recorded,
-     * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-     * "no"). A refusal is always recorded: a "no" is never dropped.
+     * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+     * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+     * decided at or before what is already on record for its target (its own fact, or a
+     * withdrawal of everything), before an objection in force, or before its contact point was
+     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+     * refusal is always recorded: a "no" is never dropped.
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>

@@ -135,12 +135,13 @@ public interface RecordConsentRequestOrBuilder extends
    * <pre>
    * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
    * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-   * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-   * recorded_at (the audit log keeps when they were written). A grant decided before what is
-   * already on record for its target (its own fact, or a withdrawal of everything), before an
-   * objection in force, or before its contact point was erased is superseded: not recorded,
-   * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-   * "no"). A refusal is always recorded: a "no" is never dropped.
+   * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+   * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+   * decided at or before what is already on record for its target (its own fact, or a
+   * withdrawal of everything), before an objection in force, or before its contact point was
+   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+   * refusal is always recorded: a "no" is never dropped.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -151,12 +152,13 @@ public interface RecordConsentRequestOrBuilder extends
    * <pre>
    * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
    * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-   * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-   * recorded_at (the audit log keeps when they were written). A grant decided before what is
-   * already on record for its target (its own fact, or a withdrawal of everything), before an
-   * objection in force, or before its contact point was erased is superseded: not recorded,
-   * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-   * "no"). A refusal is always recorded: a "no" is never dropped.
+   * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+   * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+   * decided at or before what is already on record for its target (its own fact, or a
+   * withdrawal of everything), before an objection in force, or before its contact point was
+   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+   * refusal is always recorded: a "no" is never dropped.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -167,12 +169,13 @@ public interface RecordConsentRequestOrBuilder extends
    * <pre>
    * When the person made these choices, for choices collected earlier and sent now (a CRM sync,
    * a form keyed in later); unset: now. Up to 5 minutes ahead of the server's clock is taken as
-   * now; later is INVALID_ARGUMENT. Validity counts from it, and the events carry it as their
-   * recorded_at (the audit log keeps when they were written). A grant decided before what is
-   * already on record for its target (its own fact, or a withdrawal of everything), before an
-   * objection in force, or before its contact point was erased is superseded: not recorded,
-   * listed in the response's `superseded` (a late sync of an old "yes" never overrides a newer
-   * "no"). A refusal is always recorded: a "no" is never dropped.
+   * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
+   * written (history answers what checks answered then: `as_of` is never rewritten). A grant
+   * decided at or before what is already on record for its target (its own fact, or a
+   * withdrawal of everything), before an objection in force, or before its contact point was
+   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
+   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
+   * refusal is always recorded: a "no" is never dropped.
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>

@@ -51,8 +51,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object subjectId_ = "";
   /**
    * <pre>
-   * Empty when nothing was recorded for a person whose contact point was erased after
-   * `decided_at` (every choice superseded).
+   * Empty when every choice was superseded before the person was looked up (their contact point
+   * erased after `decided_at`, or every grant's validity ended before it arrived).
    * </pre>
    *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -73,8 +73,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Empty when nothing was recorded for a person whose contact point was erased after
-   * `decided_at` (every choice superseded).
+   * Empty when every choice was superseded before the person was looked up (their contact point
+   * erased after `decided_at`, or every grant's validity ended before it arrived).
    * </pre>
    *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -669,8 +669,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object subjectId_ = "";
     /**
      * <pre>
-     * Empty when nothing was recorded for a person whose contact point was erased after
-     * `decided_at` (every choice superseded).
+     * Empty when every choice was superseded before the person was looked up (their contact point
+     * erased after `decided_at`, or every grant's validity ended before it arrived).
      * </pre>
      *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -690,8 +690,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Empty when nothing was recorded for a person whose contact point was erased after
-     * `decided_at` (every choice superseded).
+     * Empty when every choice was superseded before the person was looked up (their contact point
+     * erased after `decided_at`, or every grant's validity ended before it arrived).
      * </pre>
      *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -712,8 +712,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Empty when nothing was recorded for a person whose contact point was erased after
-     * `decided_at` (every choice superseded).
+     * Empty when every choice was superseded before the person was looked up (their contact point
+     * erased after `decided_at`, or every grant's validity ended before it arrived).
      * </pre>
      *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -730,8 +730,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Empty when nothing was recorded for a person whose contact point was erased after
-     * `decided_at` (every choice superseded).
+     * Empty when every choice was superseded before the person was looked up (their contact point
+     * erased after `decided_at`, or every grant's validity ended before it arrived).
      * </pre>
      *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -745,8 +745,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Empty when nothing was recorded for a person whose contact point was erased after
-     * `decided_at` (every choice superseded).
+     * Empty when every choice was superseded before the person was looked up (their contact point
+     * erased after `decided_at`, or every grant's validity ended before it arrived).
      * </pre>
      *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>

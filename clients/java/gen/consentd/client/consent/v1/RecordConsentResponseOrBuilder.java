@@ -9,8 +9,8 @@ public interface RecordConsentResponseOrBuilder extends
 
   /**
    * <pre>
-   * Empty when nothing was recorded for a person whose contact point was erased after
-   * `decided_at` (every choice superseded).
+   * Empty when every choice was superseded before the person was looked up (their contact point
+   * erased after `decided_at`, or every grant's validity ended before it arrived).
    * </pre>
    *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -19,8 +19,8 @@ public interface RecordConsentResponseOrBuilder extends
   java.lang.String getSubjectId();
   /**
    * <pre>
-   * Empty when nothing was recorded for a person whose contact point was erased after
-   * `decided_at` (every choice superseded).
+   * Empty when every choice was superseded before the person was looked up (their contact point
+   * erased after `decided_at`, or every grant's validity ended before it arrived).
    * </pre>
    *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>

@@ -1,0 +1,226 @@
+"""Who may say what, and when it counts: a grant from a system never lifts an objection nor
+brings an erased contact point back, and choices decided earlier (decided_at) never override a
+newer "no". Shared by the one-call path (app/consents.py) and the grouped one
+(app/grouped_writes.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from consentd.app.commands import Choice, RecordConsent, WithdrawConsent
+from consentd.app.ports import Digest, UnitOfWork
+from consentd.app.ports.batches import PartRead
+from consentd.app.subjects import SubjectResolver
+from consentd.domain.canonical import stamp
+from consentd.domain.errors import FailedPrecondition, InvalidInput
+from consentd.domain.identifiers import Identifier
+from consentd.domain.model import (
+    ALL_TARGETS,
+    ConsentEvent,
+    ConsentState,
+    Purpose,
+    Source,
+    Target,
+)
+from consentd.domain.rights import BlockKind
+from consentd.domain.validity import valid_until
+
+# How far ahead of the server's clock a caller's decided_at is taken as now (clock skew).
+DECIDED_SKEW = timedelta(minutes=5)
+
+
+def settle_decided(command: RecordConsent, now: datetime) -> RecordConsent:
+    """The command with its decided_at (`recorded_at`) read against the server's clock: a time
+    up to DECIDED_SKEW ahead is now. Raises InvalidInput for one further ahead."""
+    at = command.recorded_at
+    if at is None or at <= now:
+        return command
+    if at - now > DECIDED_SKEW:
+        raise InvalidInput(
+            "decided_at",
+            f"must not be in the future (it is {stamp(at)}, the server's clock {stamp(now)}); "
+            "leave it unset for now",
+        )
+    return replace(command, recorded_at=None)
+
+
+def superseded_grants(
+    command: RecordConsent, current: Sequence[ConsentEvent], since: datetime | None
+) -> tuple[RecordConsent, tuple[Target, ...]]:
+    """The command without its grants decided (its `recorded_at`, the API's decided_at) before
+    what is on record for their target (its own fact or the "everything" one) or before `since`
+    (an objection in force, the erasure of the contact point): a CRM sync sending an old "yes"
+    late never overrides a newer "no". Refusals always stay (a "no" is never dropped). Returns
+    the command left and the targets dropped, in the request's order."""
+    decided = command.recorded_at
+    if decided is None:
+        return command, ()
+    facts = {e.target: e.recorded_at for e in current}
+
+    def stale(choice: Choice) -> bool:
+        newer = (facts.get(choice.target), facts.get(ALL_TARGETS), since)
+        # At the same instant the "no" wins (a "no" is never dropped for a "yes").
+        return choice.state is ConsentState.GRANTED and any(
+            t is not None and decided <= t for t in newer
+        )
+
+    dropped = tuple(c.target for c in command.choices if stale(c))
+    if not dropped:
+        return command, ()
+    return replace(command, choices=tuple(c for c in command.choices if not stale(c))), dropped
+
+
+def refuse_grant_over_objection(command: RecordConsent, objected: datetime | None) -> None:
+    """A grant a system sends (SOURCE_API, SOURCE_IMPORT: a CRM sync, a marketing tool) never
+    lifts an objection in force, `objected` being since when: RecordObjection, then a nightly
+    sync sending `granted` made a check ALLOW again (GDPR art. 21(3)). Only the person lifts it:
+    a grant through the portal, a banner or support. Raises FailedPrecondition."""
+    if objected is not None and systems_grant(command):
+        raise FailedPrecondition(
+            f"the person objected on {stamp(objected)}: a grant from a system (source API or "
+            "IMPORT) does not lift an objection; only the person does (source PORTAL, BANNER "
+            "or SUPPORT)",
+            code="OBJECTION_IN_FORCE",
+        )
+
+
+def refuse_systems_return(command: RecordConsent, erased: datetime | None) -> None:
+    """A grant a system sends never brings an erased contact point back to a new subject,
+    `erased` being when it was erased (None: never): a person objected, then had themselves
+    erased, and the next CRM sync's grant made a new subject and a check ALLOW. Only the person
+    comes back (a grant through the portal, a banner or support). Raises FailedPrecondition."""
+    if erased is not None and systems_grant(command):
+        raise FailedPrecondition(
+            f"this contact point was erased on {stamp(erased)} at the person's request: a grant "
+            "from a system (source API or IMPORT) does not bring the person back; only the "
+            "person does (source PORTAL, BANNER or SUPPORT)",
+            code="CONTACT_POINT_ERASED",
+        )
+
+
+# Where the person speaks for themselves (not a system of the tenant's).
+PERSON_SOURCES = (Source.PORTAL, Source.BANNER, Source.SUPPORT)
+
+
+def systems_grant(command: RecordConsent) -> bool:
+    """A grant from a system, not from the person (refuse_grant_over_objection)."""
+    return command.source in (Source.API, Source.IMPORT) and any(
+        c.state is ConsentState.GRANTED for c in command.choices
+    )
+
+
+async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
+    """When the subject's objection in force was recorded; None without one."""
+    blocks = await uow.rights.block_history(subject_id)
+    times = [b.since for b in blocks if b.kind is BlockKind.OBJECTED and b.lifted_at is None]
+    return max(times, default=None)
+
+
+async def standing(
+    uow: UnitOfWork,
+    subjects: SubjectResolver,
+    tenant_id: UUID,
+    command: RecordConsent,
+    now: datetime,
+    *,
+    purposes: Mapping[str, Purpose],
+) -> tuple[RecordConsent, UUID | None, tuple[Target, ...]]:
+    """The record's subject (made when new) and what of the record stands: with a decided_at,
+    its grants lapsed before they arrived (lapsed_grants) or older than what is on record
+    (superseded_grants) dropped, and no subject made when nothing is left; a system's grant for
+    an erased contact point is refused unless its holder came back in person
+    (refuse_systems_return). Returns the command left, the subject, the targets dropped."""
+    command, lapsed = lapsed_grants(command, purposes, now)
+    found = await _standing(uow, subjects, tenant_id, command, now)
+    return found[0], found[1], lapsed + found[2]
+
+
+async def _standing(
+    uow: UnitOfWork,
+    subjects: SubjectResolver,
+    tenant_id: UUID,
+    command: RecordConsent,
+    now: datetime,
+) -> tuple[RecordConsent, UUID | None, tuple[Target, ...]]:
+    if command.recorded_at is None and not systems_grant(command):
+        found = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
+        return command, found, ()
+    digests = subjects.digests(tenant_id, command.identifiers)
+    erased = max((await uow.rights.contact_erasures(digests)).values(), default=None)
+    command, gone = superseded_grants(command, [], erased)
+    if not command.choices:
+        return command, None, gone
+    if erased is not None and systems_grant(command):
+        holders = set((await uow.subjects.owners(digests)).values())
+        if len(holders) != 1 or not await came_back(uow, holders.pop(), erased):
+            refuse_systems_return(command, erased)
+    subject_id = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
+    if command.recorded_at is None:
+        return command, subject_id, gone
+    # The subject's lock before its facts are read: a withdrawal committing meanwhile was read
+    # as absent, and this older grant, appended after it, won (8 of 60 races).
+    await uow.consents.lock_subject(subject_id)
+    current = await uow.consents.current(subject_id)
+    objected = await objected_since(uow, subject_id)
+    command, stale = superseded_grants(command, current, objected)
+    return command, subject_id, gone + stale
+
+
+async def came_back(uow: UnitOfWork, subject_id: UUID, erased: datetime) -> bool:
+    """Whether the person holding an erased contact point came back themselves since the
+    erasure: a fact of theirs from the portal, a banner or support recorded after it. A
+    system's refusal, a rights request or another identifier linked is not the person."""
+    return any(
+        fact.source in PERSON_SOURCES and fact.recorded_at > erased
+        for fact in await uow.consents.current(subject_id)
+    )
+
+
+def alone_for_blocks(
+    command: RecordConsent | WithdrawConsent,
+    known: UUID | None,
+    named: dict[Digest, Identifier],
+    read: PartRead,
+) -> bool:
+    """Raises for a grant a system may not make (an objection in force, an erased contact point
+    nobody holds); True when whether it may turns on the holder having come back in person
+    since an erasure, which the one-call path reads (came_back). For the grouped path
+    (app/grouped_writes.py), from what its batch read."""
+    if not isinstance(command, RecordConsent):
+        return False
+    erased = max((at for d, at in read.erased.items() if d in named), default=None)
+    if known is None:
+        refuse_systems_return(command, erased)
+        return False
+    refuse_grant_over_objection(command, read.objections.get(known))
+    return erased is not None and systems_grant(command)
+
+
+def lapsed_grants(
+    command: RecordConsent, purposes: Mapping[str, Purpose], now: datetime
+) -> tuple[RecordConsent, tuple[Target, ...]]:
+    """The command without its grants whose validity, counted from when the person decided
+    (decided_at), ended before they reached the service: they would never count, and an event
+    recorded now cannot end before it begins. Returns the command left and the targets dropped.
+    Raises InvalidInput for a validity asked that the purpose does not allow."""
+    decided = command.recorded_at
+    if decided is None:
+        return command, ()
+
+    def lapsed(index: int, choice: Choice) -> bool:
+        if choice.state is not ConsentState.GRANTED:
+            return False
+        purpose = purposes[choice.target.purpose]
+        field = f"choices[{index}].valid_until"
+        until = valid_until(purpose, choice.state, decided, choice.valid_until, field)
+        return until is not None and until <= now
+
+    gone = [lapsed(i, c) for i, c in enumerate(command.choices)]
+    if not any(gone):
+        return command, ()
+    kept = tuple(c for c, g in zip(command.choices, gone, strict=True) if not g)
+    dropped = tuple(c.target for c, g in zip(command.choices, gone, strict=True) if g)
+    return replace(command, choices=kept), dropped
