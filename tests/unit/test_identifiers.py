@@ -180,8 +180,12 @@ def test_overseas_prefix_with_an_unallocated_number_is_still_refused() -> None:
         ("\uff10\uff12\uff16\uff19\uff16\uff10\uff11\uff12\uff13\uff16", "+262269601236"),
         ("0596\u202f30\u202f12\u202f34", "+596596301234"),  # narrow no-break spaces
         ("06\u221212\u221234\u221256\u221278", "+33612345678"),  # minus signs
+        ("0269\u00ad61\u00ad23\u00ad45", "+262269612345"),  # soft hyphens (pasted)
+        ("0269\u200b61\u200b23\u200b45", "+262269612345"),  # zero-width spaces
+        ("0508\u223c41\u223c12\u223c34", "+508411234"),  # tilde operators
+        ("0269\u30fc61\u30fc23\u30fc45", "+262269612345"),
     ],
-    ids=["en-dash", "full-width", "narrow-nbsp", "minus"],
+    ids=["en-dash", "full-width", "narrow-nbsp", "minus", "shy", "zwsp", "tilde", "choonpu"],
 )
 def test_every_spelling_of_an_overseas_number_is_one_identity(raw: str, expected: str) -> None:
     """A Mayotte number typed with en dashes or full-width digits was read as a metropolitan

@@ -108,8 +108,19 @@ _FRENCH_OVERSEAS = {
 # Saint-Pierre-et-Miquelon: 0508 then its six-digit number (+508 41 12 34).
 _SAINT_PIERRE = "508"
 _NOT_DIGITS = re.compile(r"[\s.\-()/]")
-# Dashes a French number is written with (hyphen, en and em dashes, minus), read as "-".
-_DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
+# Dashes and tildes a number is written with (hyphen, en and em dashes, minus, swung dash,
+# tilde operator, wave dash, the prolonged sound mark), read as "-".
+_DASHES = str.maketrans(
+    dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2053\u223c\u301c\u30fc~", "-")
+)
+
+
+def _plain_phone(raw: str) -> str:
+    """NFKC (full-width digits, typographic spaces), dashes as "-", and format characters
+    (soft hyphen, zero-width space, bidi marks: pasted from a web page or a document) gone: an
+    overseas number written with them was read as a metropolitan one, another identity."""
+    plain = unicodedata.normalize("NFKC", raw).translate(_DASHES)
+    return "".join(c for c in plain if unicodedata.category(c) != "Cf")
 
 
 def _french_international(raw: str) -> str | None:
@@ -131,7 +142,7 @@ def normalise_phone(raw: str, default_region: str, field: str = "phone") -> Iden
     (an overseas number written with an en dash was read as a metropolitan one). A number with
     an extension is refused: a switchboard's extensions are several people, and E.164 would
     drop the extension and make them one. Raises InvalidInput."""
-    raw = unicodedata.normalize("NFKC", raw).translate(_DASHES)
+    raw = _plain_phone(raw)
     if default_region == "FR":
         raw = _french_international(raw) or raw
     try:
