@@ -30,7 +30,6 @@ from consentd.domain.cookies import (
     expiry,
     settle_categories,
     truncate_ip,
-    without_contacts,
 )
 from consentd.domain.errors import InvalidInput
 
@@ -348,21 +347,3 @@ def test_origins_are_stored_as_a_browser_sends_them() -> None:
         check_origin("https://*.example.fr", "o")
     with pytest.raises(InvalidInput, match="not a valid domain name"):
         check_origin("https://a%20b.example", "o")
-
-
-@pytest.mark.parametrize(
-    ("raw", "kept"),
-    [
-        ("agent lea@example.fr", "agent (email)"),
-        ("rappel au +33 6 12 34 56 78 fait", "rappel au (phone) fait"),
-        ("0612345678", "(phone)"),
-        ("0033.6.12.34.56.78", "(phone)"),
-        ("crm-sync-20261205", "crm-sync-20261205"),  # a date is no phone number
-        ("agent-0042", "agent-0042"),
-        ("ticket 2026-12-05 #4417", "ticket 2026-12-05 #4417"),
-    ],
-)
-def test_free_text_keeps_no_address_or_number(raw: str, kept: str) -> None:
-    """An actor, a request's outcome or reason outlives an erasure (in the append-only audit
-    log too): e-mail addresses and phone numbers become markers, other text stays."""
-    assert without_contacts(raw) == kept

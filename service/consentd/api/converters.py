@@ -18,8 +18,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from consentd.app.commands import Evidence, SubjectSelector
 from consentd.domain.canonical import EARLIEST, LATEST
 from consentd.domain.catalog import check_ip_address, check_key, check_text
-from consentd.domain.cookies import without_contacts, without_emails
+from consentd.domain.cookies import without_emails
 from consentd.domain.errors import InvalidInput
+from consentd.domain.free_text import without_contacts
 from consentd.domain.identifiers import (
     Identifier,
     normalise_email,

@@ -14,8 +14,8 @@ from consentd.app.requests import Submitted
 from consentd.app.rights import Erasure
 from consentd.app.subject_export import EXPORT_SCHEMA
 from consentd.domain.catalog import check_text
-from consentd.domain.cookies import without_contacts
 from consentd.domain.errors import InvalidInput
+from consentd.domain.free_text import without_contacts
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.rights import RequestKind, RequestState, RightsRequest
 

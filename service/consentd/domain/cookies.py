@@ -221,18 +221,6 @@ def without_emails(value: str) -> str:
     return "".join(EMAIL_MARKER if _looks_like_email(p) else p for p in _PARTS.split(value))
 
 
-PHONE_MARKER = "(phone)"
-# A phone number written out: + / 00 / 0, then 8 to 14 more digits, with spaces, dots or dashes.
-_PHONE_LIKE = re.compile(r"(?<![\w+])(?:\+|00|0)\d(?:[ .\-]?\d){7,13}(?!\w)")
-
-
-def without_contacts(value: str) -> str:
-    """`value` with e-mail addresses (without_emails) and phone numbers replaced by markers:
-    free text (an actor, a request's outcome or reason) outlives an erasure, in its event, its
-    request and the append-only audit log."""
-    return _PHONE_LIKE.sub(PHONE_MARKER, without_emails(value))
-
-
 def _odd_character(value: str) -> str | None:
     """The first backslash, whitespace, control (C0, C1) or format character, if any."""
     found = _NOT_IN_A_URL.search(value)

@@ -1,0 +1,40 @@
+"""Free text keeps no contact point (domain/free_text.py): what outlives an erasure."""
+
+from __future__ import annotations
+
+import pytest
+
+from consentd.domain.free_text import without_contacts
+
+
+@pytest.mark.parametrize(
+    ("raw", "kept"),
+    [
+        ("agent lea@example.fr", "agent (email)"),
+        ("rappel au +33 6 12 34 56 78 fait", "rappel au (phone) fait"),
+        ("0612345678", "(phone)"),
+        ("0033.6.12.34.56.78", "(phone)"),
+        ("+33 (0)6 12 34 56 78", "(phone)"),
+        ("(+33) 6 12 34 56 78", "(phone)"),
+        ("06/12/34/56/78", "(phone)"),
+        ("06\u00a012\u00a034\u00a056\u00a078", "(phone)"),
+        ("06\u202f12\u202f34\u202f56\u202f78", "(phone)"),
+        ("appel 01 42 68 53 00 ok", "appel (phone) ok"),
+        # What is no phone number stays.
+        ("crm-sync-20261205", "crm-sync-20261205"),
+        ("agent-0042", "agent-0042"),
+        ("ticket 2026-12-05 #4417", "ticket 2026-12-05 #4417"),
+        (
+            "Export remis le 05.12.2026 10:45, dossier 0001234567",
+            "Export remis le 05.12.2026 10:45, dossier 0001234567",
+        ),
+        ("SIRET 00012345678901", "SIRET 00012345678901"),
+        ("REQ-00123456789", "REQ-00123456789"),
+        ("n°0012345678", "n°0012345678"),
+    ],
+)
+def test_free_text_keeps_no_address_or_number(raw: str, kept: str) -> None:
+    """An actor, a request's outcome or reason outlives an erasure (in the append-only audit
+    log too): e-mail addresses and phone numbers become markers, however a French agent writes
+    them; dates, file numbers and SIRETs stay."""
+    assert without_contacts(raw) == kept
