@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import grpc
 from consent.v1 import catalog_pb2, consent_pb2, types_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from tests.conftest import Stubs
 
@@ -151,3 +154,16 @@ async def current(
 ) -> consent_pb2.GetSubjectConsentsResponse:
     request = consent_pb2.GetSubjectConsentsRequest(subject=subject)
     return await stubs.consent.GetSubjectConsents(request, metadata=stubs.metadata)
+
+
+def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
+    """The ErrorInfo detail: the reason a caller branches on (it was the exception's class
+    name, NOTFOUND for a purpose, a subject and a request alike)."""
+    status = rpc_status.from_call(error)
+    assert status is not None
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            assert info.domain == "consentd"
+            return info
+    raise AssertionError("no ErrorInfo detail")

@@ -26,6 +26,7 @@ from tests.e2e.helpers import (
     by_email,
     check,
     current,
+    error_info,
     grant,
     history,
     put_purpose,
@@ -142,19 +143,6 @@ BAD_INPUT: dict[str, tuple[Call, str]] = {
 }
 
 
-def _info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
-    """The ErrorInfo detail: the reason a caller branches on (it was the exception's class
-    name, NOTFOUND for a purpose, a subject and a request alike)."""
-    status = rpc_status.from_call(error)
-    assert status is not None
-    for detail in status.details:
-        info = error_details_pb2.ErrorInfo()
-        if detail.Unpack(info):
-            assert info.domain == "consentd"
-            return info
-    raise AssertionError("no ErrorInfo detail")
-
-
 def _violations(error: grpc.aio.AioRpcError) -> list[error_details_pb2.FieldViolation]:
     status = rpc_status.from_call(error)  # also checks code and message match the details
     assert status is not None, "no grpc-status-details-bin trailer"
@@ -183,7 +171,7 @@ async def test_malformed_input_is_invalid_argument_naming_the_field(
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert str(error.details()).startswith(f"{field}:")
     assert [v.field for v in _violations(error)] == [field]
-    info = _info(error)
+    info = error_info(error)
     assert (info.reason, dict(info.metadata)) == ("INVALID_ARGUMENT", {"field": field})
 
 
@@ -199,7 +187,7 @@ async def test_unknown_purpose_is_not_found(stubs: Stubs) -> None:
         assert error.code() == grpc.StatusCode.NOT_FOUND
         assert str(error.details()).startswith(f"{field}: purpose 'unknown' is not in")
         assert _violations(error) == []
-        assert _info(error).reason == "PURPOSE_NOT_FOUND"
+        assert error_info(error).reason == "PURPOSE_NOT_FOUND"
         # A withdrawal refused must not be lost: its message says how to take it all the same.
         withdrawing = field.startswith("targets")
         assert ("withdraw everything with all: true" in str(error.details())) is withdrawing
@@ -236,7 +224,7 @@ async def test_withdrawal_by_unknown_subject_id_is_not_found(stubs: Stubs) -> No
     for call in (withdraw(stubs, ref, target("newsletter")), withdraw(stubs, ref, everything=True)):
         error = await _fails(call)
         assert error.code() == grpc.StatusCode.NOT_FOUND
-        assert _info(error).reason == "SUBJECT_NOT_FOUND"
+        assert error_info(error).reason == "SUBJECT_NOT_FOUND"
 
 
 async def test_identifiers_of_two_subjects_are_refused(stubs: Stubs) -> None:
@@ -251,7 +239,7 @@ async def test_identifiers_of_two_subjects_are_refused(stubs: Stubs) -> None:
     both = types_pb2.SubjectIdentity(email="one@example.fr", phone="+33612345678")
     error = await _fails(record(stubs, both, grant(target("newsletter", types_pb2.CHANNEL_SMS))))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert _info(error).reason == "IDENTIFIERS_OF_TWO_SUBJECTS"
+    assert error_info(error).reason == "IDENTIFIERS_OF_TWO_SUBJECTS"
 
 
 async def _rows(app: App, tenant: Tenant) -> dict[str, int]:

@@ -37,6 +37,7 @@ from tests.e2e.helpers import (
     LEGITIMATE_INTEREST,
     by_email,
     check,
+    error_info,
     grant,
     put_purpose,
     stamp,
@@ -128,6 +129,7 @@ async def test_erase_then_checks_deny_and_the_chain_verifies(
         await late
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION, refused.value.details()
     assert "the person was erased" in (refused.value.details() or "")
+    assert error_info(refused.value).reason == "SUBJECT_ERASED"  # it carried no details at all
     assert (await check(stubs, by_id, target("newsletter"))).reason == consent_pb2.REASON_ERASED
     # A rights request filed by the erased id was taken and could be completed with nothing to
     # act on (found by a probe): refused, saying when the subject was erased.

@@ -135,15 +135,20 @@ def failure_of(error: BaseException) -> Failure | None:
         code = status_of(error)
         return Failure(code, error.message, details_of(error, code))
     outage = _OUTAGES.get(outage_of(error) or "")
-    return Failure(*outage) if outage is not None else None
+    if outage is None:
+        return None
+    code, message, reason = outage
+    # The same details as every other answer: a write refused for an erased subject had none.
+    return Failure(code, message, details_of(ConsentError(message, code=reason), code))
 
 
-# What each kind of database outage (store/database.py outage_of) answers.
+# What each kind of database outage (store/database.py outage_of) answers, with its ErrorInfo
+# reason (empty: the status's name).
 _OUTAGES = {
-    UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE),
-    DEADLINE: (grpc.StatusCode.DEADLINE_EXCEEDED, DEADLINE_MESSAGE),
-    PURGED: (grpc.StatusCode.FAILED_PRECONDITION, PURGED_MESSAGE),
-    ERASED: (grpc.StatusCode.FAILED_PRECONDITION, ERASED_MESSAGE),
+    UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE, ""),
+    DEADLINE: (grpc.StatusCode.DEADLINE_EXCEEDED, DEADLINE_MESSAGE, ""),
+    PURGED: (grpc.StatusCode.FAILED_PRECONDITION, PURGED_MESSAGE, "TENANT_PURGED"),
+    ERASED: (grpc.StatusCode.FAILED_PRECONDITION, ERASED_MESSAGE, "SUBJECT_ERASED"),
 }
 
 

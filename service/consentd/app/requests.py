@@ -260,7 +260,7 @@ class RightsRequestUseCases:
         async with self._uow(principal.tenant_id) as uow:
             request = await uow.requests.get(request_id)
         if request is None:
-            raise NotFound("no such rights request in this tenant")
+            raise NotFound("no such rights request in this tenant", code="REQUEST_NOT_FOUND")
         return request
 
     async def listed(

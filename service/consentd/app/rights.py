@@ -127,7 +127,9 @@ class RightsUseCases:
             subject_id = await self._subjects.require(uow, tenant_id, selector)
             key = await self._keys.existing(uow, tenant_id, subject_id)
             if key is None or await _erased(uow, subject_id):
-                raise FailedPrecondition("the subject was erased: nothing to rectify")
+                raise FailedPrecondition(
+                    "the subject was erased: nothing to rectify", code="SUBJECT_ERASED"
+                )
             removed = await uow.rights.detach(subject_id, value.kind, now)
             digest = (value.kind, self._hasher.digest(tenant_id, value))
             sealed = key.seal(value.kind.value, value.value)
