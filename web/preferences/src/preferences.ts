@@ -264,7 +264,7 @@ async function request(kind: RightsRequestKind): Promise<void> {
 async function download(): Promise<void> {
   await act(async () => {
     const exported = await rights.exportSubject({ subject });
-    const file = `mes-donnees-${new Date().toISOString().slice(0, 10)}.json`;
+    const file = `${t().dataFile}-${new Date().toISOString().slice(0, 10)}.json`;
     const link = Object.assign(document.createElement("a"), {
       href: URL.createObjectURL(new Blob([exported.documentJson], { type: "application/json" })),
       download: file,
