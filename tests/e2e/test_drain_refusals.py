@@ -11,12 +11,25 @@ import grpc
 from consent.v1 import consent_pb2, consent_pb2_grpc, types_pb2
 from structlog.testing import capture_logs
 
-from consentd.bootstrap import App
-from tests.conftest import bearer
+from consentd.bootstrap import App, bootstrap
+from consentd.config import Settings
+from tests.conftest import TEST_SECRET, TestClock, bearer
 from tests.e2e.helpers import target
 
 
-async def test_a_drains_refusals_are_logged(app: App, admin_key: str) -> None:
+async def test_a_drains_refusals_are_logged(
+    database_url: str, owner_url: str, clock: TestClock, admin_key: str
+) -> None:
+    # An app of its own: a drain leaves its interceptor refusing, and the session's app serves
+    # every other test of this worker.
+    app = bootstrap(Settings(), database_url, TEST_SECRET, clock, owner_url=owner_url)
+    try:
+        await _drain(app, admin_key)
+    finally:
+        await app.aclose()
+
+
+async def _drain(app: App, admin_key: str) -> None:
     server = app.server()
     port = server.bind("127.0.0.1:0")
     await server.start()
