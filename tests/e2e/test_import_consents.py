@@ -89,6 +89,9 @@ async def _verify(env: dict[str, str], slug: str) -> Done:
     return await _consentd(env, "audit", "verify", "--tenant", slug)
 
 
+_LAST_ANALYZE = "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'consent_changes'"
+
+
 async def _count(app: App, tenant: Tenant, sql: str) -> int:
     async with owner(app).connect() as conn:
         value: int = (await conn.execute(sa.text(sql), {"t": tenant.tenant_id})).scalar_one()
@@ -119,9 +122,16 @@ async def test_import_writes_through_the_use_cases_and_a_rerun_adds_nothing(
     path = tmp_path / "crm.csv"
     path.write_text(HEADER + "\n".join(rows) + "\n")
     env = _env(database_url, owner_url)
+    started = datetime.now(UTC)
     done = await _import(env, path, tenant.slug, "--batch-size", "2")
     assert done.returncode == 0, done.stderr
     assert "5 imported, 1 superseded, through line 7" in done.stdout
+    # Fresh planner statistics: right after 30,000 rows the suppression list's query ran on
+    # stale ones and timed out for a minute and a half.
+    async with owner(app).connect() as conn:
+        analyzed = (await conn.execute(sa.text(_LAST_ANALYZE))).scalar_one()
+    assert analyzed is not None
+    assert analyzed >= started
     assert await _state(app, tenant, "a@example.com") == {
         "newsletter": ConsentState.GRANTED,
         "offers": ConsentState.REFUSED,

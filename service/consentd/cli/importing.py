@@ -22,6 +22,7 @@ from consentd.cli.progress import Progress
 from consentd.domain.canonical import stamp
 from consentd.domain.errors import ConsentError
 from consentd.domain.tenancy import Principal, Scope
+from consentd.store.imports import analyze_imported
 
 MAX_ERRORS_SHOWN = 50
 
@@ -60,6 +61,8 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     except ConsentError as error:
         print(f"consentd import: {error.message}", file=sys.stderr)
         return 1
+    if checkpoint.imported and app.owner_engine is not None:
+        await analyze_imported(app.owner_engine)
     done = checkpoint.completed_at
     # A rerun of a file imported before said "N imported" as if it had imported them again.
     again = (
