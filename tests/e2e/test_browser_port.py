@@ -241,7 +241,7 @@ async def test_preflight_answers_only_the_tenants_origins(
     asked = {
         "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": (
-            "authorization,content-type,connect-protocol-version,x-evil"
+            "authorization,content-type,connect-protocol-version,x-evil,traceparent"
         ),
     }
     status, headers, _ = await http(
@@ -250,7 +250,7 @@ async def test_preflight_answers_only_the_tenants_origins(
     assert status == 204
     assert headers["access-control-allow-origin"] == SHOP
     assert headers["access-control-allow-headers"] == (
-        "authorization, content-type, connect-protocol-version"
+        "authorization, content-type, connect-protocol-version, traceparent"
     )
     elsewhere = (
         ("https://evil.example", path),

@@ -19,6 +19,9 @@ ALLOWED_HEADERS = (
     "x-user-agent",
     AUTHORIZATION,
     IDEMPOTENCY_KEY,
+    # W3C trace context (docs/observability.md): a page that sends it had its calls blocked.
+    "traceparent",
+    "tracestate",
 )
 EXPOSED_HEADERS = "grpc-status, grpc-message, grpc-status-details-bin"
 PREFLIGHT_MAX_AGE = "300"
