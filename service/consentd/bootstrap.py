@@ -9,6 +9,7 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import phonenumbers
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,7 +35,7 @@ from consentd.app.ports import Clock, Notifier
 from consentd.app.requests import RightsRequestUseCases
 from consentd.app.retention import RetentionJob, RetentionSettingsUseCases
 from consentd.app.rights import RightsUseCases
-from consentd.config import Settings
+from consentd.config import ConfigError, Settings
 from consentd.domain.audit import CheckpointSigner
 from consentd.jobs.sequencer import Sequencer
 from consentd.notifiers import LogNotifier, SmtpNotifier, SmtpRelay
@@ -191,6 +192,12 @@ def bootstrap(
     is the owner's, used for tenant and credential administration and to list the tenants for
     the jobs that span them. `audit_key` is the checkpoint signing seed. `telemetry` (traces
     and metrics) defaults to no exporter and a registry nobody serves; the App closes it."""
+    if settings.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+        # ZZ served, and then refused every national number as invalid.
+        raise ConfigError(
+            f"CONSENTD_PHONE_REGION {settings.phone_region!r} is no region libphonenumber knows "
+            "(an ISO 3166 code, e.g. FR)"
+        )
     signer = CheckpointSigner(audit_key or derived_signing_key(secret_key))
     # Writers queue audit entries; the sequencer chains them into the log and the feed, then
     # wakes the feed's watchers (hub).

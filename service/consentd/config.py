@@ -94,7 +94,7 @@ class Settings:
             data_dir=_folder("CONSENTD_DATA_DIR", data_dir) if data_dir else None,
             secret_key=_secret(env.get("CONSENTD_SECRET_KEY")),
             default_tenant=_slug(env, "CONSENTD_DEFAULT_TENANT", cls.default_tenant),
-            phone_region=env.get("CONSENTD_PHONE_REGION", cls.phone_region).upper(),
+            phone_region=_region(env.get("CONSENTD_PHONE_REGION", cls.phone_region)),
             log_level=_choice(env, "CONSENTD_LOG_LEVEL", _LEVELS, cls.log_level),
             log_format=_choice(env, "CONSENTD_LOG_FORMAT", _FORMATS, cls.log_format),
             shutdown_grace_seconds=_number(env, "CONSENTD_SHUTDOWN_GRACE_SECONDS", 10.0),
@@ -106,9 +106,7 @@ class Settings:
             rate_limit_burst=_number(env, "CONSENTD_RATE_BURST", 4000.0),
             tenant_writers=_whole(env, "CONSENTD_TENANT_WRITERS", 32),
             write_batch=_whole(env, "CONSENTD_WRITE_BATCH", 64),
-            migrations_dir=Path(env["CONSENTD_MIGRATIONS_DIR"])
-            if env.get("CONSENTD_MIGRATIONS_DIR")
-            else None,
+            migrations_dir=_migrations(env.get("CONSENTD_MIGRATIONS_DIR", "")),
             reuse_port=_flag(env, "CONSENTD_REUSE_PORT", default=False),
             event_loop=_choice(env, "CONSENTD_EVENT_LOOP", ("uvloop", "asyncio"), "uvloop"),
             audit_signing_key=_signing_key(env.get("CONSENTD_AUDIT_SIGNING_KEY")),
@@ -133,8 +131,11 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
     if host and "@" not in sender:
         raise ConfigError("CONSENTD_SMTP_FROM (an address) is required with CONSENTD_SMTP_HOST")
     url = env.get("CONSENTD_CONFIRM_URL", "")
-    if url and "{token}" not in url:
-        raise ConfigError("CONSENTD_CONFIRM_URL must contain {token}")
+    if url and ("{token}" not in url or not url.startswith(("https://", "http://"))):
+        raise ConfigError(
+            "CONSENTD_CONFIRM_URL must be an http(s) URL containing {token}, "
+            "e.g. https://example.fr/confirm?t={token}"
+        )
     return {
         "smtp_host": host,
         "smtp_port": _whole(env, "CONSENTD_SMTP_PORT", 587, high=65535),
@@ -152,6 +153,29 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
 
 _LEVELS = ("debug", "info", "warning", "error", "critical")
 _FORMATS = ("auto", "json", "console")
+
+
+def _region(value: str) -> str:
+    """A region code's shape (two letters): whether libphonenumber knows it is checked where it
+    is loaded (bootstrap), not here (`consentd health` reads the settings and must stay light)."""
+    region = value.strip().upper()
+    if len(region) != 2 or not region.isalpha() or not region.isascii():
+        raise ConfigError(
+            f"CONSENTD_PHONE_REGION must be a two-letter region code (e.g. FR), got {value!r}"
+        )
+    return region
+
+
+def _migrations(value: str) -> Path | None:
+    """A folder of Alembic migrations (it has env.py), or None for the bundled ones."""
+    if not value:
+        return None
+    path = Path(value)
+    if not (path / "env.py").is_file():
+        raise ConfigError(
+            f"CONSENTD_MIGRATIONS_DIR must name a folder of migrations (with env.py): {value!r}"
+        )
+    return path
 
 
 def _folder(name: str, value: str) -> Path:

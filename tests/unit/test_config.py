@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from consentd.bootstrap import bootstrap
 from consentd.config import ConfigError, Settings
 from consentd.runtime import database
 from consentd.wiring.api import REPOSITORY_WEB, preferences_dir, web_dir
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def test_defaults_need_no_variable() -> None:
@@ -39,7 +42,7 @@ def test_every_variable_is_read() -> None:
             "CONSENTD_SHUTDOWN_GRACE_SECONDS": "2.5",
             "CONSENTD_DB_POOL_SIZE": "4",
             "CONSENTD_MIGRATE_ON_START": "false",
-            "CONSENTD_MIGRATIONS_DIR": "/opt/m",
+            "CONSENTD_MIGRATIONS_DIR": str(MIGRATIONS),
             "CONSENTD_REUSE_PORT": "TRUE",
             "CONSENTD_EVENT_LOOP": "asyncio",
             "CONSENTD_AUDIT_SIGNING_KEY": key,
@@ -55,7 +58,7 @@ def test_every_variable_is_read() -> None:
     assert settings.shutdown_grace_seconds == 2.5
     assert settings.db_pool_size == 4
     assert settings.migrate_on_start is False
-    assert settings.migrations_dir == Path("/opt/m")
+    assert settings.migrations_dir == MIGRATIONS
     assert (settings.reuse_port, settings.event_loop) == (True, "asyncio")
     assert settings.audit_signing_key == bytes(range(32))
     assert settings.audit_checkpoint_every == 50
@@ -90,6 +93,11 @@ def test_every_variable_is_read() -> None:
         ("DATABASE_URL", "mysql://u:p@db/c", "must be a postgresql:// URL"),
         # It was checked after the embedded PostgreSQL had started, without naming the variable.
         ("CONSENTD_DEFAULT_TENANT", "Acme Corp", "must be 1 to 63 of a-z"),
+        # A probe: a traceback (alembic), a URL nobody could open, a region served then every
+        # national number refused.
+        ("CONSENTD_MIGRATIONS_DIR", "/nonexistent", "folder of migrations"),
+        ("CONSENTD_CONFIRM_URL", "not a url {token}", "http\\(s\\) URL containing"),
+        ("CONSENTD_PHONE_REGION", "France", "two-letter region code"),
     ],
 )
 def test_bad_values_name_the_variable(variable: str, value: str, message: str) -> None:
@@ -173,3 +181,11 @@ def test_the_web_folder_is_the_repository_s_unless_named(tmp_path: Path) -> None
     bundle.parent.mkdir(parents=True)
     bundle.write_text("// built")
     assert preferences_dir(Settings.from_env(named)) == tmp_path / "preferences"
+
+
+def test_an_unknown_phone_region_stops_the_start() -> None:
+    """ZZ has the shape of a region: bootstrap (where libphonenumber is loaded) refuses it,
+    naming the variable, before anything serves."""
+    settings = Settings.from_env({"CONSENTD_PHONE_REGION": "zz"})
+    with pytest.raises(ConfigError, match="CONSENTD_PHONE_REGION 'ZZ' is no region"):
+        bootstrap(settings, "postgresql+asyncpg://nobody@127.0.0.1:1/none", bytes(32))
