@@ -118,3 +118,10 @@ def test_a_confirmation_is_usable_once_and_in_time() -> None:
 def test_the_message_language_follows_the_notice_and_defaults_to_french() -> None:
     """en-GB -> en; de or none -> fr."""
     assert (language_of("en-GB"), language_of("de"), language_of(None)) == ("en", "fr", "fr")
+    # Without a notice language of ours, the service's CONSENTD_NOTIFY_LANGUAGE (it was French
+    # whatever that said).
+    assert (language_of(None, "en"), language_of("de", "en"), language_of("fr", "en")) == (
+        "en",
+        "en",
+        "fr",
+    )

@@ -28,6 +28,7 @@ from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.canonical import stamp
 from consentd.domain.confirmations import (
+    DEFAULT_LANGUAGE,
     DEFAULT_PENDING_DAYS,
     Confirmation,
     language_of,
@@ -98,8 +99,10 @@ class DoubleOptIn:
         *,
         link: str = "",
         pending_days: int = DEFAULT_PENDING_DAYS,
+        language: str = DEFAULT_LANGUAGE,
     ) -> None:
         self._uow = uow
+        self._language = language
         self._clock = clock
         self._keys = keys
         self._subjects = SubjectResolver(hasher, keys)
@@ -134,7 +137,7 @@ class DoubleOptIn:
             uuid4(),
             pending[0].subject_id,
             Channel.EMAIL,
-            language_of(language),
+            language_of(language, self._language),
             tuple(e.event_id for e in pending),
             now,
             pending[0].valid_until or pending_until(now, self.days),

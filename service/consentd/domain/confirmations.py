@@ -52,10 +52,11 @@ def pending_until(now: datetime, days: int = DEFAULT_PENDING_DAYS) -> datetime:
     return now + timedelta(days=days)
 
 
-def language_of(notice_language: str | None) -> str:
-    """The message's language: the notice's when it is one of ours, French otherwise."""
+def language_of(notice_language: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    """The message's language: the notice's when it is one of ours, `default` otherwise (the
+    service's CONSENTD_NOTIFY_LANGUAGE: it was French whatever that said)."""
     base = (notice_language or "").split("-", 1)[0].lower()
-    return base if base in LANGUAGES else DEFAULT_LANGUAGE
+    return base if base in LANGUAGES else default
 
 
 @dataclass(frozen=True, slots=True)

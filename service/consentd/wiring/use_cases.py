@@ -79,6 +79,7 @@ def build_use_cases(
     double_opt_in = DoubleOptIn(
         uow, clock, keys, hasher, notifier,
         link=settings.confirm_url, pending_days=settings.confirmation_days,
+        language=settings.notify_language,
     )  # fmt: skip
     writers = TenantWriters(settings.tenant_writers)
     grouping = Grouping(settings.write_batch, batch_context)
