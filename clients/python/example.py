@@ -1,7 +1,7 @@
 """Records a consent, checks it (ALLOW), withdraws it and checks again (DENY) with consentd_client.
 
-CONSENTD_ADDR (default 127.0.0.1:50051) and CONSENTD_API_KEY (a key with the consent and catalog
-scopes) configure it; CONSENTD_EMAIL names the subject (a fresh address by default).
+CONSENTD_ADDR (default 127.0.0.1:50051) and CONSENTD_API_KEY (an admin key: it creates its
+purpose first) configure it; CONSENTD_EMAIL names the subject (a fresh address by default).
 Run: CONSENTD_API_KEY=$(consentd local-key) python clients/python/example.py"""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 // Command example records a consent, checks it (ALLOW), withdraws it and checks again (DENY),
 // through the generated consent.v1 Go client. CONSENTD_ADDR (default 127.0.0.1:50051) and
-// CONSENTD_API_KEY (a key with the consent and catalog scopes) configure it; CONSENTD_EMAIL
+// CONSENTD_API_KEY (an admin key: it creates its purpose first) configure it; CONSENTD_EMAIL
 // names the subject (a fresh address by default).
 package main
 

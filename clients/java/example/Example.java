@@ -1,6 +1,6 @@
 // Records a consent, checks it (ALLOW), withdraws it and checks again (DENY) through the generated
 // consent.v1 Java client. CONSENTD_ADDR (default 127.0.0.1:50051) and CONSENTD_API_KEY (a key
-// with the consent and catalog scopes) configure it; CONSENTD_EMAIL names the subject.
+// with the admin scope: it creates its purpose first) configure it; CONSENTD_EMAIL names the subject.
 
 import consentd.client.consent.v1.CatalogServiceGrpc;
 import consentd.client.consent.v1.Channel;

@@ -1,6 +1,6 @@
 // Records a consent, checks it (ALLOW), withdraws it and checks again (DENY) from Node, with the
 // generated client and Connect-ES over native gRPC (@connectrpc/connect-node).
-// CONSENTD_ADDR (default 127.0.0.1:50051) and CONSENTD_API_KEY (consent and catalog scopes)
+// CONSENTD_ADDR (default 127.0.0.1:50051) and CONSENTD_API_KEY (admin: it creates its purpose)
 // configure it; CONSENTD_EMAIL names the subject. Run: npx tsx clients/typescript/example/example.ts
 import { randomUUID } from "node:crypto";
 import { MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
