@@ -11,22 +11,24 @@ _CONFIRMATION = {
         "Bonjour,\n\n"
         "Vous avez accepté de recevoir de la part de {tenant} : {purposes}.\n"
         "Pour confirmer cet accord, {action}\n\n"
-        "Ce lien ne sert qu'une fois et expire le {expires} (UTC). Sans confirmation, rien "
+        "{once} et expire le {expires} (UTC). Sans confirmation, rien "
         "ne vous sera envoyé.\n"
         "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n",
         "ouvrez ce lien :\n{link}",
         "saisissez ce code dans votre espace de préférences :\n{token}",
+        ("Ce lien ne sert qu'une fois", "Ce code ne sert qu'une fois"),
     ),
     "en": (
         "Please confirm your consent – {tenant}",
         "Hello,\n\n"
         "You agreed to receive from {tenant}: {purposes}.\n"
         "To confirm, {action}\n\n"
-        "This link works once and expires on {expires} (UTC). Until you confirm, nothing "
+        "{once} and expires on {expires} (UTC). Until you confirm, nothing "
         "will be sent to you.\n"
         "If you did not ask for this, please ignore this message.\n",
         "open this link:\n{link}",
         "enter this code in your preference centre:\n{token}",
+        ("This link works once", "This code works once"),
     ),
 }
 
@@ -57,12 +59,15 @@ def confirmation_text(
     token: str,
     expires_at: datetime,
 ) -> tuple[str, str]:
-    subject, body, with_link, with_token = _CONFIRMATION.get(language, _CONFIRMATION["fr"])
+    """A link when CONSENTD_CONFIRM_URL is set, else the token as a code (and the message says
+    which one works once: it said "this link" with no link)."""
+    subject, body, with_link, with_token, once = _CONFIRMATION.get(language, _CONFIRMATION["fr"])
     action = with_link.format(link=link) if link else with_token.format(token=token)
     return subject.format(tenant=tenant), body.format(
         tenant=tenant,
         purposes=", ".join(purposes),
         action=action,
+        once=once[0] if link else once[1],
         expires=expires_at.strftime("%Y-%m-%d %H:%M"),
     )
 

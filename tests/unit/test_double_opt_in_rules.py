@@ -33,6 +33,7 @@ from consentd.domain.model import (
     Source,
     Target,
 )
+from consentd.notify_templates import confirmation_text
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 TARGET = Target("newsletter", Channel.EMAIL, PartyScope.FIRST_PARTY)
@@ -125,3 +126,18 @@ def test_the_message_language_follows_the_notice_and_defaults_to_french() -> Non
         "en",
         "fr",
     )
+
+
+def test_the_message_names_what_works_once_a_link_or_a_code() -> None:
+    """Without CONSENTD_CONFIRM_URL the message gives a code, and said "this link works once"
+    (there was no link)."""
+    at = datetime(2027, 1, 31, 10, 0, tzinfo=UTC)
+    _, with_link = confirmation_text(
+        "fr", "Acme", purposes=("Lettre",), link="https://x.fr/c?t=T", token="T", expires_at=at
+    )
+    _, with_code = confirmation_text(
+        "en", "Acme", purposes=("Letter",), link="", token="T0K3N", expires_at=at
+    )
+    assert "Ce lien ne sert qu'une fois" in with_link
+    assert "This code works once" in with_code
+    assert "link" not in with_code

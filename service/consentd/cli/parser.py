@@ -86,15 +86,15 @@ def _exports(commands: Commands) -> None:
         commands,
         "export",
         "bulk exports",
-        "  consentd export suppressions --tenant acme --purpose newsletter --channel email \\\n"
-        "      --out suppress.csv\n",
+        "  consentd export suppressions --tenant acme --purpose newsletter --channel email "
+        "--out s.csv\n",
     ).add_subparsers(dest="action", required=True)
     suppressions = exports.add_parser(
         "suppressions",
         help="the suppression list of a purpose and channel to a CSV file (resumable)",
         description="Everyone who must not be contacted for the purpose on the channel\n"
-        "(withdrawn, refused, objected, erased), as keyed hashes of the normalised e-mail or\n"
-        "phone (HashContactPoints gives the same hash of a clear address).\n"
+        "(withdrawn, refused, objected, restricted, erased, suppressed), as keyed hashes of the\n"
+        "normalised e-mail or phone (HashContactPoints gives the same hash of a clear address).\n"
         "Columns: kind, digest (hex), reason, since, subject_id, event_id.\n"
         "A checkpoint beside the file (FILE.cursor) lets the same command, run again after a\n"
         "kill, resume where it stopped; it is removed when the file is complete.",

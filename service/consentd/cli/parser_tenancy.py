@@ -58,7 +58,10 @@ def _keys(commands: Commands) -> None:
     ).add_subparsers(dest="action", required=True)
     issue = keys.add_parser("create", help="issue a key (printed once, stored hashed)")
     issue.add_argument("slug")
-    issue.add_argument("--scope", action="append", choices=SCOPES, required=True)
+    issue.add_argument(
+        "--scope", action="append", choices=SCOPES, required=True,
+        help="a scope of the key; repeat it for several (--scope A --scope B)",
+    )  # fmt: skip
     issue.add_argument("--name", default="")
     issue.add_argument(
         "--expires-days",

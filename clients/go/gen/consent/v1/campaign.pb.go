@@ -663,7 +663,7 @@ type SuppressionEntry struct {
 	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
 	// Empty for the suppression entry an erasure leaves: no link to the person is kept.
 	SubjectId string `protobuf:"bytes,3,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
-	// REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED.
+	// REFUSED, WITHDRAWN, OBJECTED, RESTRICTED, ERASED or SUPPRESSED.
 	Reason Reason `protobuf:"varint,4,opt,name=reason,proto3,enum=consent.v1.Reason" json:"reason,omitempty"`
 	// The event that decided (empty when a block or a suppression entry decided), and when it
 	// was recorded (or the block began).

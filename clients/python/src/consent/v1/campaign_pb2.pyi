@@ -332,7 +332,7 @@ class SuppressionEntry(_message.Message):
     subject_id: _builtins.str
     """Empty for the suppression entry an erasure leaves: no link to the person is kept."""
     reason: _consent_pb2.Reason.ValueType
-    """REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED."""
+    """REFUSED, WITHDRAWN, OBJECTED, RESTRICTED, ERASED or SUPPRESSED."""
     event_id: _builtins.str
     """The event that decided (empty when a block or a suppression entry decided), and when it
     was recorded (or the block began).

@@ -348,7 +348,7 @@ export type SuppressionEntry = Message<"consent.v1.SuppressionEntry"> & {
   subjectId: string;
 
   /**
-   * REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED.
+   * REFUSED, WITHDRAWN, OBJECTED, RESTRICTED, ERASED or SUPPRESSED.
    *
    * @generated from field: consent.v1.Reason reason = 4;
    */

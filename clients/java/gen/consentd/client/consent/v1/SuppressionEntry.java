@@ -165,7 +165,7 @@ private static final long serialVersionUID = 0L;
   private int reason_ = 0;
   /**
    * <pre>
-   * REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED.
+   * REFUSED, WITHDRAWN, OBJECTED, RESTRICTED, ERASED or SUPPRESSED.
    * </pre>
    *
    * <code>.consent.v1.Reason reason = 4 [json_name = "reason"];</code>
@@ -176,7 +176,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED.
+   * REFUSED, WITHDRAWN, OBJECTED, RESTRICTED, ERASED or SUPPRESSED.
    * </pre>
    *
    * <code>.consent.v1.Reason reason = 4 [json_name = "reason"];</code>
@@ -950,7 +950,7 @@ private static final long serialVersionUID = 0L;
     private int reason_ = 0;
     /**
      * <pre>
-     * REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED.
+     * REFUSED, WITHDRAWN, OBJECTED, RESTRICTED, ERASED or SUPPRESSED.
      * </pre>
      *
      * <code>.consent.v1.Reason reason = 4 [json_name = "reason"];</code>
@@ -961,7 +961,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED.
+     * REFUSED, WITHDRAWN, OBJECTED, RESTRICTED, ERASED or SUPPRESSED.
      * </pre>
      *
      * <code>.consent.v1.Reason reason = 4 [json_name = "reason"];</code>
@@ -976,7 +976,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED.
+     * REFUSED, WITHDRAWN, OBJECTED, RESTRICTED, ERASED or SUPPRESSED.
      * </pre>
      *
      * <code>.consent.v1.Reason reason = 4 [json_name = "reason"];</code>
@@ -989,7 +989,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED.
+     * REFUSED, WITHDRAWN, OBJECTED, RESTRICTED, ERASED or SUPPRESSED.
      * </pre>
      *
      * <code>.consent.v1.Reason reason = 4 [json_name = "reason"];</code>
@@ -1007,7 +1007,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED.
+     * REFUSED, WITHDRAWN, OBJECTED, RESTRICTED, ERASED or SUPPRESSED.
      * </pre>
      *
      * <code>.consent.v1.Reason reason = 4 [json_name = "reason"];</code>

@@ -59,7 +59,7 @@ public interface SuppressionEntryOrBuilder extends
 
   /**
    * <pre>
-   * REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED.
+   * REFUSED, WITHDRAWN, OBJECTED, RESTRICTED, ERASED or SUPPRESSED.
    * </pre>
    *
    * <code>.consent.v1.Reason reason = 4 [json_name = "reason"];</code>
@@ -68,7 +68,7 @@ public interface SuppressionEntryOrBuilder extends
   int getReasonValue();
   /**
    * <pre>
-   * REFUSED, WITHDRAWN, OBJECTED, ERASED or SUPPRESSED.
+   * REFUSED, WITHDRAWN, OBJECTED, RESTRICTED, ERASED or SUPPRESSED.
    * </pre>
    *
    * <code>.consent.v1.Reason reason = 4 [json_name = "reason"];</code>
