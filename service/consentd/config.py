@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from consentd.config_values import ConfigError, folder, migrations, region
 from consentd.domain.slugs import SLUG, SLUG_RULE
 
-
-class ConfigError(ValueError):
-    """A setting has a value the service cannot use; the message names the variable."""
+__all__ = ["ConfigError", "Settings", "UnsafeRuntimeRole"]
 
 
 class UnsafeRuntimeRole(RuntimeError):
@@ -91,10 +90,10 @@ class Settings:
             migration_database_url=_database_url(env, "CONSENTD_MIGRATION_DATABASE_URL"),
             grpc_address=_address(env, "CONSENTD_GRPC_ADDRESS", cls.grpc_address),
             http_address=_address(env, "CONSENTD_HTTP_ADDRESS", cls.http_address),
-            data_dir=_folder("CONSENTD_DATA_DIR", data_dir) if data_dir else None,
+            data_dir=folder("CONSENTD_DATA_DIR", data_dir) if data_dir else None,
             secret_key=_secret(env.get("CONSENTD_SECRET_KEY")),
             default_tenant=_slug(env, "CONSENTD_DEFAULT_TENANT", cls.default_tenant),
-            phone_region=_region(env.get("CONSENTD_PHONE_REGION", cls.phone_region)),
+            phone_region=region(env.get("CONSENTD_PHONE_REGION", cls.phone_region)),
             log_level=_choice(env, "CONSENTD_LOG_LEVEL", _LEVELS, cls.log_level),
             log_format=_choice(env, "CONSENTD_LOG_FORMAT", _FORMATS, cls.log_format),
             shutdown_grace_seconds=_number(env, "CONSENTD_SHUTDOWN_GRACE_SECONDS", 10.0),
@@ -106,7 +105,7 @@ class Settings:
             rate_limit_burst=_number(env, "CONSENTD_RATE_BURST", 4000.0),
             tenant_writers=_whole(env, "CONSENTD_TENANT_WRITERS", 32),
             write_batch=_whole(env, "CONSENTD_WRITE_BATCH", 64),
-            migrations_dir=_migrations(env.get("CONSENTD_MIGRATIONS_DIR", "")),
+            migrations_dir=migrations(env.get("CONSENTD_MIGRATIONS_DIR", "")),
             reuse_port=_flag(env, "CONSENTD_REUSE_PORT", default=False),
             event_loop=_choice(env, "CONSENTD_EVENT_LOOP", ("uvloop", "asyncio"), "uvloop"),
             audit_signing_key=_signing_key(env.get("CONSENTD_AUDIT_SIGNING_KEY")),
@@ -153,37 +152,6 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
 
 _LEVELS = ("debug", "info", "warning", "error", "critical")
 _FORMATS = ("auto", "json", "console")
-
-
-def _region(value: str) -> str:
-    """A region code's shape (two letters): whether libphonenumber knows it is checked where it
-    is loaded (bootstrap), not here (`consentd health` reads the settings and must stay light)."""
-    region = value.strip().upper()
-    if len(region) != 2 or not region.isalpha() or not region.isascii():
-        raise ConfigError(
-            f"CONSENTD_PHONE_REGION must be a two-letter region code (e.g. FR), got {value!r}"
-        )
-    return region
-
-
-def _migrations(value: str) -> Path | None:
-    """A folder of Alembic migrations (it has env.py), or None for the bundled ones."""
-    if not value:
-        return None
-    path = Path(value)
-    if not (path / "env.py").is_file():
-        raise ConfigError(
-            f"CONSENTD_MIGRATIONS_DIR must name a folder of migrations (with env.py): {value!r}"
-        )
-    return path
-
-
-def _folder(name: str, value: str) -> Path:
-    """A folder, or a path where one can be made: not a file."""
-    path = Path(value)
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"{name} must name a folder, and {value!r} is a file")
-    return path
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:

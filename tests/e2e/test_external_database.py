@@ -70,6 +70,10 @@ async def test_migrate_and_admin_commands_use_the_owner_url(
     assert other.returncode != 0
     assert "tenant 'acme' exists as a controller" in other.stderr
     assert "Traceback" not in other.stderr
+    # Operators list the tenants (audit verify --tenant names one; pages need the id).
+    listed = _run(env, "tenants", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert created.stdout in listed.stdout
     issued = _run(env, "keys", "create", "acme", "--scope", "consent:write")
     assert issued.returncode == 0, issued.stderr
     assert "shown once" in issued.stderr

@@ -83,11 +83,8 @@ def pend(
 
 
 class DoubleOptIn:
-    """Pending grants, confirmation messages and confirmations.
-
-    `link` is the URL of the page that confirms (a portal, the preference centre) with
-    `{token}` where the token goes; empty: the message gives the token alone.
-    """
+    """Pending grants, messages, confirmations; `link`: the confirming page with `{token}` (empty:
+    the token alone); `language`: when the notice has none of ours."""
 
     def __init__(
         self,

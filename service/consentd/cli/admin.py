@@ -115,7 +115,10 @@ def admin_action(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
 
 
 async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
-    if args.command == "tenants":
+    if args.command == "tenants" and args.action == "list":
+        for known in await admin.tenants():  # the slugs `audit verify --tenant` names, daily
+            print(f"tenant {known.slug} {known.tenant_id} {known.processing_role.value}")
+    elif args.command == "tenants":
         tenant = await admin.create_tenant(
             args.slug, args.name, ProcessingRole(args.role) if args.role else None
         )

@@ -38,6 +38,7 @@ def _tenants(commands: Commands) -> None:
     tenants = command(
         commands, "tenants", "manage tenants", "  consentd tenants create acme --role controller\n"
     ).add_subparsers(dest="action", required=True)
+    tenants.add_parser("list", help="every tenant: slug, id, processing role")
     create = tenants.add_parser("create", help="create a tenant (idempotent)")
     create.add_argument("slug", help="a-z, 0-9 and '-', starting with a letter")
     create.add_argument("--name", default="")
