@@ -6,8 +6,9 @@ ALLOW. A grant a system sends no longer brings an erased contact point back to a
 (app/recording.refuse_systems_return): only the person does, through the portal, a banner or
 support. The grouped path reads the erasures here, in the round trip it makes already: a row per
 erased contact point, with `o_kind` and `o_digest` set, `o_subject` NULL (an owner row always has
-one) and the suppression's time in `o_objected`. The result's columns are 0020's, so the function
-is replaced in place.
+one) and the suppression's time in `o_objected`. The result's columns are 0020's; the function is
+dropped and created again all the same (a database migrated by a development build of 0020 had
+other columns, and CREATE OR REPLACE refused it).
 
 Revision ID: 0022
 Revises: 0021
@@ -145,8 +146,12 @@ def _create(text: str) -> None:
 
 
 def upgrade() -> None:
+    # Dropped, not replaced: a database whose function differs in its columns (one migrated by a
+    # development build of 0020) could not take CREATE OR REPLACE.
+    op.execute(f"DROP FUNCTION IF EXISTS {SIGNATURE}")
     _create(READS)
 
 
 def downgrade() -> None:
+    op.execute(f"DROP FUNCTION IF EXISTS {SIGNATURE}")
     _create(PREVIOUS)
