@@ -46,11 +46,8 @@ from consentd.app.recording import (
     standing_withdrawals,
 )
 from consentd.app.standing import (
-    objected_since,
-    refuse_grant_over_objection,
     settle_decided,
     standing,
-    systems_grant,
 )
 from consentd.app.subjects import SubjectResolver
 from consentd.app.writers import TenantWriters
@@ -156,8 +153,6 @@ class ConsentUseCases:
                 result = Written(subject_id, [], superseded)
                 await uow.commit(result)
                 return result
-            if systems_grant(command):
-                refuse_grant_over_objection(command, await objected_since(uow, subject_id))
             role = command.processing_role or principal.tenant.processing_role
             key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
             days = self._double_opt_in.days if self._double_opt_in else DEFAULT_PENDING_DAYS
@@ -203,7 +198,7 @@ class ConsentUseCases:
         tenant = principal.tenant_id
         async with self._writers(tenant), self._uow(tenant, once) as uow:
             await self._subjects.guard(uow, principal, command.subject)
-            subject_id = await self._withdrawing_subject(uow, principal, command.subject, now)
+            subject_id = await self._subjects.kept(uow, tenant, command.subject, now)
             targets, current = await self._withdrawn_targets(uow, subject_id, command)
             # A person withdrawing again through the portal changes nothing: the withdrawals
             # that stand answer. (Systems' and support's opt-outs are each kept, with their
@@ -255,11 +250,11 @@ class ConsentUseCases:
         now = self._clock()
         return subject_id, [expired(e, now) for e in current]
 
-    async def standing(
+    async def answers_now(
         self, principal: Principal, subject_id: UUID, targets: Sequence[Target]
     ) -> list[CheckResult | None]:
         """What a check of each target answers now for the subject (app/checks.py)."""
-        return await self._checker.standing(principal.tenant_id, subject_id, targets)
+        return await self._checker.answers_now(principal.tenant_id, subject_id, targets)
 
     async def consent_history(self, principal: Principal, query: ListHistory) -> Page[ConsentEvent]:
         """A page of events, newest first. Raises InvalidInput for a bad page size or token."""
@@ -278,13 +273,6 @@ class ConsentUseCases:
         events = events[:size]
         token = encode_token(_HISTORY, str(events[-1].event_id), scope) if more else ""
         return Page(events, token)
-
-    async def _withdrawing_subject(
-        self, uow: UnitOfWork, principal: Principal, selector: SubjectSelector, now: datetime
-    ) -> UUID:
-        if isinstance(selector, UUID):
-            return await self._subjects.require(uow, principal.tenant_id, selector)
-        return await self._subjects.find_or_create(uow, principal.tenant_id, [selector], now)
 
     async def _withdrawn_targets(
         self, uow: UnitOfWork, subject_id: UUID, command: WithdrawConsent

@@ -17,7 +17,7 @@ async def locked(uow: UnitOfWork, request_id: UUID) -> RightsRequest:
     """The request, locked for its transition. Raises NotFound."""
     request = await uow.requests.get(request_id, for_update=True)
     if request is None:
-        raise NotFound("no such rights request in this tenant", code="REQUEST_NOT_FOUND")
+        raise unknown_request()
     return request
 
 
@@ -56,3 +56,8 @@ async def held(uow: UnitOfWork, subject_id: UUID) -> None:
             f"the subject was erased at {stamp(erased)}: nothing is held to act on",
             code="SUBJECT_ERASED",
         )
+
+
+def unknown_request() -> NotFound:
+    """A request id this tenant does not have (read or locked alike)."""
+    return NotFound("no such rights request in this tenant", code="REQUEST_NOT_FOUND")

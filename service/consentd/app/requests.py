@@ -23,10 +23,10 @@ from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, page_size
 from consentd.app.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from consentd.app.request_codes import Codes
-from consentd.app.request_log import held, locked, open_request, transition
+from consentd.app.request_log import held, locked, open_request, transition, unknown_request
 from consentd.app.rights import block_subject, erase_subject
 from consentd.app.subjects import SubjectResolver
-from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
+from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.identifiers import IdentifierHasher, IdentifierKind
 from consentd.domain.rights import (
     MAX_CODE_ATTEMPTS,
@@ -88,11 +88,7 @@ class RightsRequestUseCases:
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
             await self._subjects.guard(uow, principal, selector)  # a portal caller: itself only
-            if isinstance(selector, UUID):
-                subject_id = await self._subjects.require(uow, tenant_id, selector)
-            else:
-                named, at = [selector], self._clock()
-                subject_id = await self._subjects.find_or_create(uow, tenant_id, named, at)
+            subject_id = await self._subjects.kept(uow, tenant_id, selector, self._clock())
             await held(uow, subject_id)
             now = self._clock()
             # Filed through the tenant's portal, whose token names the person: verified by it
@@ -260,7 +256,7 @@ class RightsRequestUseCases:
         async with self._uow(principal.tenant_id) as uow:
             request = await uow.requests.get(request_id)
         if request is None:
-            raise NotFound("no such rights request in this tenant", code="REQUEST_NOT_FOUND")
+            raise unknown_request()
         return request
 
     async def listed(

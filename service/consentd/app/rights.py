@@ -99,13 +99,7 @@ class RightsUseCases:
         a legitimate-interest purpose ALLOW for it. Raises NotFound for an unknown subject id."""
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
-            if isinstance(selector, UUID):
-                subject_id = await self._subjects.require(uow, tenant_id, selector)
-            else:
-                found = [selector]
-                subject_id = await self._subjects.find_or_create(
-                    uow, tenant_id, found, self._clock()
-                )
+            subject_id = await self._subjects.kept(uow, tenant_id, selector, self._clock())
             await block_subject(uow, subject_id, BlockKind.OBJECTED, self._clock, None)
             await uow.commit(subject_id)
         return subject_id

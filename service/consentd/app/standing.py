@@ -130,9 +130,10 @@ async def standing(
 ) -> tuple[RecordConsent, UUID | None, tuple[Target, ...]]:
     """The record's subject (made when new) and what of the record stands: with a decided_at,
     its grants lapsed before they arrived (lapsed_grants) or older than what is on record
-    (superseded_grants) dropped, and no subject made when nothing is left; a system's grant for
-    an erased contact point is refused unless its holder came back in person
-    (refuse_systems_return). Returns the command left, the subject, the targets dropped."""
+    (superseded_grants) dropped, and no subject made when nothing is left; a system's grant is
+    refused over an objection in force (refuse_grant_over_objection), and for an erased contact
+    point unless its holder came back in person (refuse_systems_return). Returns the command
+    left, the subject, the targets dropped."""
     command, lapsed = lapsed_grants(command, purposes, now)
     found = await _standing(uow, subjects, tenant_id, command, now)
     return found[0], found[1], lapsed + found[2]
@@ -158,14 +159,18 @@ async def _standing(
         if len(holders) != 1 or not await came_back(uow, holders.pop(), erased):
             refuse_systems_return(command, erased)
     subject_id = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
-    if command.recorded_at is None:
-        return command, subject_id, gone
-    # The subject's lock before its facts are read: a withdrawal committing meanwhile was read
-    # as absent, and this older grant, appended after it, won (8 of 60 races).
-    await uow.consents.lock_subject(subject_id)
-    current = await uow.consents.current(subject_id)
-    objected = await objected_since(uow, subject_id)
-    command, stale = superseded_grants(command, current, objected)
+    stale: tuple[Target, ...] = ()
+    if command.recorded_at is not None:
+        # The subject's lock before its facts are read: a withdrawal committing meanwhile was
+        # read as absent, and this older grant, appended after it, won (8 of 60 races).
+        await uow.consents.lock_subject(subject_id)
+        current = await uow.consents.current(subject_id)
+        objected = await objected_since(uow, subject_id)
+        command, stale = superseded_grants(command, current, objected)
+    else:
+        objected = await objected_since(uow, subject_id)
+    # What is left of a system's grants (a decided_at before the objection dropped them).
+    refuse_grant_over_objection(command, objected)
     return command, subject_id, gone + stale
 
 

@@ -113,6 +113,16 @@ class SubjectResolver:
             await uow.subjects.delete_unreferenced(subject_id)
         return chosen
 
+    async def kept(
+        self, uow: UnitOfWork, tenant_id: UUID, selector: SubjectSelector, now: datetime
+    ) -> UUID:
+        """The subject a "no" or a request is kept for: an id must name one (NotFound), a
+        contact point nobody has recorded yet becomes one (a withdrawal, an objection, a rights
+        request from an unknown address is never lost)."""
+        if isinstance(selector, UUID):
+            return await self.require(uow, tenant_id, selector)
+        return await self.find_or_create(uow, tenant_id, [selector], now)
+
     async def require(self, uow: UnitOfWork, tenant_id: UUID, selector: SubjectSelector) -> UUID:
         subject_id = await self.find(uow, tenant_id, selector)
         if subject_id is None:
