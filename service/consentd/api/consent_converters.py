@@ -136,7 +136,7 @@ def subject_in(request: pb.GetSubjectConsentsRequest, phone_region: str) -> Subj
 
 
 def consents_out(
-    subject_id: object, events: list[ConsentEvent], standing: list[CheckResult | None]
+    subject_id: object, events: list[ConsentEvent], answers: list[CheckResult | None]
 ) -> pb.GetSubjectConsentsResponse:
     decisions = [
         pb.TargetDecision(
@@ -145,7 +145,7 @@ def consents_out(
         )
         if r is not None
         else pb.TargetDecision()
-        for r in standing
+        for r in answers
     ]
     return pb.GetSubjectConsentsResponse(
         subject_id=str(subject_id) if subject_id else "",

@@ -51,8 +51,9 @@ class ConsentServicer(consent_pb2_grpc.ConsentServiceServicer):
         caller = principal()
         subject_id, events = await self._consents.subject_consents(caller, subject)
         targets = [e.target for e in events]
-        standing = await self._consents.standing(caller, subject_id, targets) if subject_id else []
-        return conv.consents_out(subject_id, events, standing)
+        ask = self._consents.answers_now
+        answers = await ask(caller, subject_id, targets) if subject_id else []
+        return conv.consents_out(subject_id, events, answers)
 
     async def ListConsentHistory(
         self, request: pb.ListConsentHistoryRequest, context: Context

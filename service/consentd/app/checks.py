@@ -141,7 +141,7 @@ class Checker:
         answers = [i if isinstance(i, InvalidInput) else next(decided) for i in items]
         return Decided(basis, answers)
 
-    async def standing(
+    async def answers_now(
         self, tenant_id: UUID, subject_id: UUID, targets: Sequence[Target]
     ) -> list[CheckResult | None]:
         """What a check of each target answers now for the subject (None for the "everything"

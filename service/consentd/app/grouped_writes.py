@@ -202,7 +202,7 @@ class GroupedWrites(GroupCommit[Job, Written]):
         """The identifiers the call names by digest; none when the call runs alone."""
         principal, command = job
         if isinstance(command, RecordConsent):
-            # A record with a decided_at reads its subject's facts first (consents._standing).
+            # A record with a decided_at reads its subject's facts first (app/standing.py).
             named: Sequence[Identifier] = () if command.recorded_at else command.identifiers
         elif principal.subject is None and not command.withdraw_all:
             named = [] if isinstance(command.subject, UUID) else [command.subject]
