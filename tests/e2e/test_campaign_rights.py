@@ -350,3 +350,55 @@ async def test_no_side_door_brings_an_erased_person_back(
         assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION, door
         assert "does not bring the person back" in str(raised.value.details())
         assert (await check(stubs, _ref(f"side-{door}"), NEWSLETTER)).decision == DENY, door
+
+
+async def test_a_systems_grant_does_not_take_an_objectors_old_address(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """The person objected, then moved to a new address (RectifyContact); the next CRM sync's
+    grant for the old one made a new subject and the check said ALLOW, though the objection
+    stays on the address (docs/contact-points.md, rule 2). A system's grant for an address an
+    objector left is FAILED_PRECONDITION on both write paths and writes nothing; a system's
+    refusal is kept; the person who holds it now, granting in person, takes it back, and then
+    a system's grant counts."""
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(stubs, "b2b_prospecting", types_pb2.LAWFUL_BASIS_LEGITIMATE_INTEREST)
+    prospecting = make_target("b2b_prospecting")
+    old, new = "left-objecting@example.fr", "moved-objecting@example.fr"
+    identity = types_pb2.SubjectIdentity(email=old)
+    await record(stubs, identity, grant(NEWSLETTER))
+    principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+    await app.rights.object(principal, normalise_email(old))
+    await app.rights.rectify(principal, normalise_email(old), normalise_email(new), "support")
+
+    def request(
+        source: types_pb2.Source.ValueType, choice: consent_pb2.ConsentChoice
+    ) -> consent_pb2.RecordConsentRequest:
+        return consent_pb2.RecordConsentRequest(subject=identity, choices=[choice], source=source)
+
+    for source in (types_pb2.SOURCE_API, types_pb2.SOURCE_IMPORT):
+        for choice in (grant(NEWSLETTER), grant(prospecting)):
+            for keyed in ((), (("idempotency-key", f"old-{source}-{choice.target.purpose}"),)):
+                with pytest.raises(grpc.aio.AioRpcError) as raised:
+                    await stubs.consent.RecordConsent(
+                        request(source, choice), metadata=(*stubs.metadata, *keyed)
+                    )
+                assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+                assert "objected" in str(raised.value.details())
+    ref = by_email(old)
+    for target in (NEWSLETTER, prospecting):
+        kept = await check(stubs, ref, target)
+        assert (kept.decision, kept.reason) == (DENY, consent_pb2.REASON_OBJECTED)
+    sms = make_target("newsletter", types_pb2.CHANNEL_SMS)
+    await stubs.consent.RecordConsent(
+        request(types_pb2.SOURCE_API, refuse(sms)), metadata=stubs.metadata
+    )
+    assert (await check(stubs, ref, NEWSLETTER)).decision == DENY
+    await stubs.consent.RecordConsent(
+        request(types_pb2.SOURCE_PORTAL, grant(NEWSLETTER)), metadata=stubs.metadata
+    )
+    assert (await check(stubs, ref, NEWSLETTER)).decision == ALLOW
+    await stubs.consent.RecordConsent(
+        request(types_pb2.SOURCE_API, grant(sms)), metadata=stubs.metadata
+    )
+    assert (await check(stubs, ref, sms)).decision == ALLOW

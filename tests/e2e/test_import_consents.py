@@ -646,3 +646,32 @@ async def test_an_imported_grant_dated_after_an_objection_does_not_lift_it(
         principal(tenant), CheckConsent(email("objector@example.com"), NEWSLETTER)
     )
     assert check.verdict.decision is Decision.DENY
+
+
+async def test_a_files_grant_for_an_address_an_objector_left_is_superseded(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """The person objected, then moved to a new address (RectifyContact); a CRM file's grant
+    for the old address made a new subject and the check said ALLOW, though the objection
+    stays on the address. The grant is superseded; a refusal dated after the move is kept."""
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("old-objector@example.com"), targets=(NEWSLETTER,))
+    await app.rights.object(principal(tenant), email("old-objector@example.com"))
+    await app.rights.rectify(
+        principal(tenant), email("old-objector@example.com"), email("new@example.com"), "dpo"
+    )
+    after = datetime.now(UTC).isoformat()
+    rows = [
+        f"old-objector@example.com,newsletter,email,granted,{after},,crm",
+        f"old-objector@example.com,offers,sms,refused,{after},,crm",
+    ]
+    path = tmp_path / "old-address.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "1 imported, 1 superseded" in done.stdout
+    assert await _state(app, tenant, "old-objector@example.com") == {"offers": ConsentState.REFUSED}
+    check = await app.consents.check_consent(
+        principal(tenant), CheckConsent(email("old-objector@example.com"), NEWSLETTER)
+    )
+    assert check.verdict.decision is Decision.DENY

@@ -149,14 +149,14 @@ class ConsentImports:
         """The subject of each row, new ones made (a key each, the value sealed under it, as
         SubjectResolver does for one request); None for a row decided before its contact point
         was erased: an old CRM file brought the erased person back, their address sealed and
-        exported again, their grants on record (the erasure stands); and for any grant row of an
-        erased contact point (_after)."""
+        exported again, their grants on record (the erasure stands); and for any grant row of a
+        contact point only the person takes back, erased or left by an objector (_after)."""
         digests = [self._hasher.digest(tenant, row.identifier) for row in batch]
         named = {digest: row.identifier for digest, row in zip(digests, batch, strict=True)}
         pairs = [(i.kind, d) for d, i in named.items()]
-        erased = {d: at for (_, d), at in (await tx.erased(pairs)).items()}
+        closed = {d: c.at for (_, d), c in (await tx.closed(pairs)).items()}
         wanted = [
-            d if d not in erased or _after(row, erased[d]) else None
+            d if d not in closed or _after(row, closed[d]) else None
             for d, row in zip(digests, batch, strict=True)
         ]
         named = {d: named[d] for d in wanted if d is not None}
@@ -177,12 +177,12 @@ class ConsentImports:
         return [known[digest] if digest is not None else None for digest in wanted]
 
 
-def _after(row: ImportRow, erased: datetime) -> bool:
-    """A row of an erased contact point that counts: a refusal or withdrawal decided after the
-    erasure. A grant never does: a file is a system's word, and only the person brings an
-    erased contact point back (a refusal row, then a grant row, in two files or two batches,
-    brought them back)."""
-    return row.recorded_at > erased and row.state is not ConsentState.GRANTED
+def _after(row: ImportRow, closed: datetime) -> bool:
+    """A row of a closed contact point (erased, or left by an objector, at `closed`) that
+    counts: a refusal or withdrawal decided after. A grant never does: a file is a system's
+    word, and only the person takes such a contact point back (a refusal row, then a grant row,
+    in two files or two batches, brought an erased person back)."""
+    return row.recorded_at > closed and row.state is not ConsentState.GRANTED
 
 
 # Batches written at once, each in its own transaction on its own connection: while

@@ -1,11 +1,11 @@
 """Who may say what, and when it counts: a grant from a system never lifts an objection nor
-brings an erased contact point back, and choices decided earlier (decided_at) never override a
-newer "no". Shared by the one-call path (app/consents.py) and the grouped one
-(app/grouped_writes.py)."""
+takes back a contact point erased or left by an objector, and choices decided earlier
+(decided_at) never override a newer "no". Shared by the one-call path (app/consents.py) and the
+grouped one (app/grouped_writes.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -15,6 +15,7 @@ from consentd.app.ports import Digest, UnitOfWork
 from consentd.app.ports.batches import PartRead
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.canonical import stamp
+from consentd.domain.contact_points import Closed
 from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.identifiers import Identifier
 from consentd.domain.model import (
@@ -87,18 +88,27 @@ def refuse_grant_over_objection(command: RecordConsent, objected: datetime | Non
         )
 
 
-def refuse_systems_return(command: RecordConsent, erased: datetime | None) -> None:
-    """A grant a system sends never brings an erased contact point back to a new subject,
-    `erased` being when it was erased (None: never): a person objected, then had themselves
-    erased, and the next CRM sync's grant made a new subject and a check ALLOW. Only the person
-    comes back (a grant through the portal, a banner or support). Raises FailedPrecondition."""
-    if erased is not None and systems_grant(command):
+def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None:
+    """A grant a system sends never takes back a contact point only the person takes back
+    (`closed`; None: it is not): erased at the person's request (they objected, had themselves
+    erased, and the next CRM sync's grant made a new subject and a check ALLOW), or left by a
+    holder who objected (RectifyContact: their "no" stays on the old address). Only the person
+    does (a grant through the portal, a banner or support). Raises FailedPrecondition."""
+    if closed is None or not systems_grant(command):
+        return
+    if closed.reason is BlockKind.ERASED:
         raise FailedPrecondition(
-            f"this contact point was erased on {stamp(erased)} at the person's request: a grant "
-            "from a system (source API or IMPORT) does not bring the person back; only the "
-            "person does (source PORTAL, BANNER or SUPPORT)",
+            f"this contact point was erased on {stamp(closed.at)} at the person's request: a "
+            "grant from a system (source API or IMPORT) does not bring the person back; only "
+            "the person does (source PORTAL, BANNER or SUPPORT)",
             code="CONTACT_POINT_ERASED",
         )
+    raise FailedPrecondition(
+        f"the person who held this contact point until {stamp(closed.at)} objected, and their "
+        "objection stays on it: a grant from a system (source API or IMPORT) does not lift it; "
+        "only the person who holds it now does (source PORTAL, BANNER or SUPPORT)",
+        code="OBJECTION_IN_FORCE",
+    )
 
 
 # Where the person speaks for themselves (not a system of the tenant's).
@@ -131,9 +141,9 @@ async def standing(
     """The record's subject (made when new) and what of the record stands: with a decided_at,
     its grants lapsed before they arrived (lapsed_grants) or older than what is on record
     (superseded_grants) dropped, and no subject made when nothing is left; a system's grant is
-    refused over an objection in force (refuse_grant_over_objection), and for an erased contact
-    point unless its holder came back in person (refuse_systems_return). Returns the command
-    left, the subject, the targets dropped."""
+    refused over an objection in force (refuse_grant_over_objection), and for a closed contact
+    point (erased, left by an objector) unless its holder came back in person
+    (refuse_systems_return). Returns the command left, the subject, the targets dropped."""
     command, lapsed = lapsed_grants(command, purposes, now)
     found = await _standing(uow, subjects, tenant_id, command, now)
     return found[0], found[1], lapsed + found[2]
@@ -150,14 +160,14 @@ async def _standing(
         found = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
         return command, found, ()
     digests = subjects.digests(tenant_id, command.identifiers)
-    erased = max((await uow.rights.contact_erasures(digests)).values(), default=None)
-    command, gone = superseded_grants(command, [], erased)
+    closed = latest_closure((await uow.rights.closed_contact_points(digests)).values())
+    command, gone = superseded_grants(command, [], closed.at if closed else None)
     if not command.choices:
         return command, None, gone
-    if erased is not None and systems_grant(command):
+    if closed is not None and systems_grant(command):
         holders = set((await uow.subjects.owners(digests)).values())
-        if len(holders) != 1 or not await came_back(uow, holders.pop(), erased):
-            refuse_systems_return(command, erased)
+        if len(holders) != 1 or not await came_back(uow, holders.pop(), closed.at):
+            refuse_systems_return(command, closed)
     subject_id = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
     stale: tuple[Target, ...] = ()
     if command.recorded_at is not None:
@@ -174,12 +184,18 @@ async def _standing(
     return command, subject_id, gone + stale
 
 
-async def came_back(uow: UnitOfWork, subject_id: UUID, erased: datetime) -> bool:
-    """Whether the person holding an erased contact point came back themselves since the
-    erasure: a fact of theirs from the portal, a banner or support recorded after it. A
-    system's refusal, a rights request or another identifier linked is not the person."""
+def latest_closure(found: Iterable[Closed]) -> Closed | None:
+    """Of the closures of a request's contact points, the latest (an erasure on a tie)."""
+    return max(found, key=lambda c: (c.at, c.reason is BlockKind.ERASED), default=None)
+
+
+async def came_back(uow: UnitOfWork, subject_id: UUID, closed: datetime) -> bool:
+    """Whether the person holding a closed contact point (erased, left by an objector) came
+    back themselves since: a fact of theirs from the portal, a banner or support recorded
+    after it. A system's refusal, a rights request or another identifier linked is not the
+    person."""
     return any(
-        fact.source in PERSON_SOURCES and fact.recorded_at > erased
+        fact.source in PERSON_SOURCES and fact.recorded_at > closed
         for fact in await uow.consents.current(subject_id)
     )
 
@@ -190,18 +206,18 @@ def alone_for_blocks(
     named: dict[Digest, Identifier],
     read: PartRead,
 ) -> bool:
-    """Raises for a grant a system may not make (an objection in force, an erased contact point
+    """Raises for a grant a system may not make (an objection in force, a closed contact point
     nobody holds); True when whether it may turns on the holder having come back in person
-    since an erasure, which the one-call path reads (came_back). For the grouped path
+    since it was closed, which the one-call path reads (came_back). For the grouped path
     (app/grouped_writes.py), from what its batch read."""
     if not isinstance(command, RecordConsent):
         return False
-    erased = max((at for d, at in read.erased.items() if d in named), default=None)
+    closed = latest_closure(c for d, c in read.closed.items() if d in named)
     if known is None:
-        refuse_systems_return(command, erased)
+        refuse_systems_return(command, closed)
         return False
     refuse_grant_over_objection(command, read.objections.get(known))
-    return erased is not None and systems_grant(command)
+    return closed is not None and systems_grant(command)
 
 
 def lapsed_grants(

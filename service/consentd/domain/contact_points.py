@@ -21,6 +21,15 @@ from consentd.domain.model import ConsentFact, Purpose, Verdict
 from consentd.domain.rights import Block, BlockKind
 
 
+class Closed(NamedTuple):
+    """A contact point that only the person takes back (app/standing.py): erased at their
+    request, or left (RectifyContact) by a holder with an objection in force, whose "no" stays
+    on it (rule 2). `reason` is ERASED or OBJECTED, `at` when it was erased or left."""
+
+    reason: BlockKind
+    at: datetime
+
+
 @dataclass(frozen=True, slots=True)
 class PriorHolding:
     """An earlier holder of the contact point as it stood when the contact point left them

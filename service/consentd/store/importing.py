@@ -1,11 +1,10 @@
 """The import store: one transaction per batch of `consentd import consents` (app/importing.py).
 
-Rows are streamed with COPY into a temporary staging table (one per connection, emptied at
-each commit), then applied with set-based statements: the events not superseded appended in file
-order, the latest per key projected, each one's log entry queued (0009's writers' format).
-New subjects are made as grouped writes make them (store/subjects.py CREATE_LINKED). The
-batch's subjects are locked before the apply (store/consents.py's advisory lock) as every writer
-does, but for those it made itself."""
+Rows are streamed with COPY into a temporary staging table (one per connection, emptied at each
+commit), then applied with set-based statements: the events not superseded appended in file
+order, the latest per key projected, each one's log entry queued (0009's writers' format). New
+subjects are made as grouped writes make them (store/subjects.py CREATE_LINKED); the batch's
+others are locked before the apply (store/consents.py's lock), as every writer does."""
 
 from __future__ import annotations
 
@@ -20,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consentd.app.ports import ChangeSignal, Digest, UnitOfWorkFactory
 from consentd.app.ports.imports import ImportCheckpoint, ImportFile, NewSubject, StagedEvent
+from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import Purpose
+from consentd.store.closed_points import closed_points
 from consentd.store.consents import _LOCK_SUBJECTS
 from consentd.store.driver import driver_of
 from consentd.store.imports import advance, claim
-from consentd.store.rights import erasures
 from consentd.store.subjects import _OWNERS, CREATE_LINKED
 from consentd.store.uow import enter_tenant
 
@@ -181,8 +181,8 @@ class SqlImportBatch:
             await prior.settled({digest for _, digest in digests})
         return await self._owners(digests)
 
-    async def erased(self, digests: Sequence[Digest]) -> dict[Digest, datetime]:
-        return await erasures(self._raw, self._tenant, digests)
+    async def closed(self, digests: Sequence[Digest]) -> dict[Digest, Closed]:
+        return await closed_points(self._raw, self._tenant, digests)
 
     async def _owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]:
         if not digests:

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.app.idempotency import ERASED_ANSWER
 from consentd.app.ports import Digest
+from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import BlockKind, BlockRecord, ContactChange, StoredIdentifier
+from consentd.store.closed_points import closed_points
 from consentd.store.driver import Driver, affected
 from consentd.store.tables import (
     contact_changes,
@@ -39,10 +41,6 @@ _FORGET = """
 UPDATE idempotency_keys SET response = $3
 WHERE tenant_id = $1
   AND EXISTS (SELECT FROM unnest($2::bytea[]) AS n WHERE position(n IN response) > 0)
-"""
-_ERASED = """
-SELECT kind, digest, created_at FROM suppressions WHERE tenant_id = $1 AND reason = 'erased'
-AND (kind, digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
 """
 _FIND_KEY = "SELECT wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2"
 _STORE_KEY = """
@@ -169,8 +167,8 @@ class SqlRights:
         value: datetime | None = (await self._conn.execute(query)).scalar_one_or_none()
         return value
 
-    async def contact_erasures(self, digests: Sequence[Digest]) -> dict[Digest, datetime]:
-        return await erasures(self._raw, self._tenant, digests)
+    async def closed_contact_points(self, digests: Sequence[Digest]) -> dict[Digest, Closed]:
+        return await closed_points(self._raw, self._tenant, digests)
 
     async def subject_created_at(self, subject_id: UUID) -> datetime | None:
         query = sa.select(subjects.c.created_at).where(
@@ -279,12 +277,3 @@ class SqlRights:
             )
             for m in (await self._conn.execute(query)).mappings()
         ]
-
-
-async def erasures(
-    raw: Driver, tenant_id: UUID, digests: Sequence[Digest]
-) -> dict[Digest, datetime]:
-    """When each of the contact points that were erased was (its suppression's time)."""
-    kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
-    rows = await raw.fetch(_ERASED, tenant_id, kinds, values) if digests else []
-    return {(IdentifierKind(m["kind"]), bytes(m["digest"])): m["created_at"] for m in rows}

@@ -9,8 +9,10 @@ from datetime import datetime
 from itertools import chain
 
 from consentd.app.ports import IdentifiersTaken, PartQuery, PartRead, PartWrite
+from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import ConsentEvent
+from consentd.domain.rights import BlockKind
 from consentd.store.catalog import purpose_of
 from consentd.store.consents import event_columns, event_of
 from consentd.store.driver import Driver
@@ -45,7 +47,10 @@ async def read_parts(raw: Driver, parts: Sequence[PartQuery]) -> list[PartRead]:
             purpose = purpose_of(row["o_purpose"])
             part.purposes[purpose.purpose_id] = purpose
         elif row["o_kind"] is not None and row["o_subject"] is None:
-            part.erased[IdentifierKind(row["o_kind"]), row["o_digest"]] = row["o_objected"]
+            closed = Closed(BlockKind(row["o_reason"]), row["o_objected"])
+            key = (IdentifierKind(row["o_kind"]), row["o_digest"])
+            if key not in part.closed or closed.reason is BlockKind.ERASED:
+                part.closed[key] = closed
         elif row["o_kind"] is not None:
             subject_id = row["o_subject"]
             part.owners[IdentifierKind(row["o_kind"]), row["o_digest"]] = subject_id

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from consentd.app.ports._base import Digest
 from consentd.app.ports.consents import NewSubject
+from consentd.domain.contact_points import Closed
 from consentd.domain.model import ConsentEvent, Purpose
 
 
@@ -34,8 +35,9 @@ class PartRead:
     floors: dict[str, int] = field(default_factory=dict)
     # The named subjects with an objection in force, and since when.
     objections: dict[UUID, datetime] = field(default_factory=dict)
-    # The named contact points that were erased, and when (migration 0022).
-    erased: dict[Digest, datetime] = field(default_factory=dict)
+    # The named contact points only the person takes back: erased (migration 0022) or left by
+    # an objector (0023); why and since when.
+    closed: dict[Digest, Closed] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

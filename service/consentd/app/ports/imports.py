@@ -11,6 +11,7 @@ from typing import NamedTuple, Protocol
 from uuid import UUID
 
 from consentd.app.ports._base import Digest
+from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import Identifier
 from consentd.domain.model import Channel, ConsentState, PartyScope, Purpose, Source, Target
 
@@ -74,8 +75,9 @@ class ImportBatch(Protocol):
 
     async def owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]: ...
 
-    async def erased(self, digests: Sequence[Digest]) -> dict[Digest, datetime]:
-        """When each of the digests that were erased was (their suppression's time)."""
+    async def closed(self, digests: Sequence[Digest]) -> dict[Digest, Closed]:
+        """Those of the digests only the person takes back (erased, or left by an objector),
+        why and since when (store/closed_points.py)."""
         ...
 
     async def add_subjects(

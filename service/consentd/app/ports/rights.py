@@ -11,6 +11,7 @@ from uuid import UUID
 from consentd.app.ports._base import Digest
 from consentd.app.ports.consents import ConfirmationMessage
 from consentd.domain.breach import Window
+from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.retention import TenantRetention
 from consentd.domain.rights import (
@@ -51,8 +52,9 @@ class RightsRepository(Protocol):
 
     async def erased_at(self, subject_id: UUID) -> datetime | None: ...
 
-    async def contact_erasures(self, digests: Sequence[Digest]) -> dict[Digest, datetime]:
-        """When each of these contact points that was erased was (its suppression's time)."""
+    async def closed_contact_points(self, digests: Sequence[Digest]) -> dict[Digest, Closed]:
+        """Those of these contact points only the person takes back (erased, or left by an
+        objector), why and since when."""
 
     async def subject_created_at(self, subject_id: UUID) -> datetime | None: ...
 

@@ -1,0 +1,52 @@
+"""The contact points only the person takes back (domain/contact_points.Closed): erased at their
+request (the erasure's suppression), or left by a holder who objected (a holding that ended while
+its subject's objection was in force; docs/contact-points.md, rule 2). Read by the one-call write
+path (app/standing.py) and by imports (app/importing.py); the grouped write path reads the same
+in its batch read (migration 0023)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from consentd.app.ports import Digest
+from consentd.domain.contact_points import Closed
+from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.rights import BlockKind
+from consentd.store.driver import Driver
+
+# A subject's own ended holding of a contact point it holds again is not another holder's.
+_CLOSED = """
+WITH named AS (SELECT * FROM unnest($2::text[], $3::bytea[]) AS n(kind, digest))
+SELECT s.kind, s.digest, 'erased' AS reason, s.created_at AS at FROM suppressions s
+WHERE s.tenant_id = $1 AND s.reason = 'erased' AND (s.kind, s.digest) IN (SELECT * FROM named)
+UNION ALL
+SELECT h.kind, h.digest, 'objected', max(h.held_until) FROM contact_point_holdings h
+JOIN subject_blocks b
+  ON b.tenant_id = h.tenant_id AND b.subject_id = h.subject_id AND b.kind = 'objected'
+ AND b.since <= h.held_until AND (b.lifted_at IS NULL OR b.lifted_at > h.held_until)
+WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
+  AND (h.kind, h.digest) IN (SELECT * FROM named)
+  AND NOT EXISTS (
+    SELECT FROM contact_point_holdings o
+    WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
+      AND o.held_until IS NULL AND o.subject_id = h.subject_id)
+GROUP BY h.kind, h.digest
+"""
+
+
+async def closed_points(
+    raw: Driver, tenant_id: UUID, digests: Sequence[Digest]
+) -> dict[Digest, Closed]:
+    """Each of the contact points that only the person takes back, why and since when; an
+    erasure wins over an objection left on the same contact point."""
+    if not digests:
+        return {}
+    kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
+    found: dict[Digest, Closed] = {}
+    for m in await raw.fetch(_CLOSED, tenant_id, kinds, values):
+        key = (IdentifierKind(m["kind"]), bytes(m["digest"]))
+        closed = Closed(BlockKind(m["reason"]), m["at"])
+        if key not in found or closed.reason is BlockKind.ERASED:
+            found[key] = closed
+    return found
