@@ -81,7 +81,11 @@ def configure_logging(level: str, fmt: str) -> None:
         factory = structlog.PrintLoggerFactory(sys.stderr)
     else:
         # orjson straight to bytes: half the cost of json + print for the line every RPC writes.
-        renderer = structlog.processors.JSONRenderer(serializer=orjson.dumps)
+        # Keys that are not plain str (an enum, SQLAlchemy's quoted_name) are written as text:
+        # orjson refused them, and the line's caller raised (the scheduled purge died of it).
+        renderer = structlog.processors.JSONRenderer(
+            serializer=orjson.dumps, option=orjson.OPT_NON_STR_KEYS
+        )
         factory = structlog.BytesLoggerFactory(sys.stderr.buffer)
     threshold = logging.getLevelNamesMapping()[level.upper()]
     direct = not console and threshold <= logging.INFO

@@ -18,6 +18,7 @@ from uuid import UUID, uuid4
 
 import pytest
 import sqlalchemy as sa
+import structlog
 from alembic import command
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -29,14 +30,18 @@ from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import ProcessingRole
+from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Principal, Tenant
 from consentd.jobs.retention import purge_periodically
+from consentd.logs import configure_logging
 from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import alembic_config
 from consentd.store.locks import AdvisoryLock
 from consentd.store.tables import tenants
 from consentd.store.uow import SqlUnitOfWork
 from tests.conftest import TEST_SECRET, TestClock
+from tests.integration.helpers import catalogue, email, grant
+from tests.unit.test_logs import restore_logging  # noqa: F401 (a fixture)
 
 T0 = datetime(2025, 3, 31, 8, 0, tzinfo=UTC)
 
@@ -361,3 +366,41 @@ async def test_the_purge_reports_progress_after_each_tenant(app: App, tenant: Te
     total = len(report.tenants)
     assert told == [(n, total) for n in range(1, total + 1)]
     assert tenant.slug in {done.tenant_slug for done in report.tenants}
+
+
+@pytest.mark.usefixtures("restore_logging")
+async def test_the_scheduled_purge_goes_on_after_purging_a_tenant(
+    app: App, tenant: Tenant, clock: TestClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first scheduled run that purged a tenant wrote its `purge` line keyed by SQLAlchemy's
+    table names, which the JSON renderer refused: the task died, silently, and serve never
+    purged again (probe R). Under the JSON log format, runs go on after one that purged a
+    tenant, each with its line."""
+    configure_logging("info", "json")
+    structlog.configure(cache_logger_on_first_use=False)
+    clock.pinned = None
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("purged@example.fr"))
+    ended = TenantRetention(contract_ended_at=datetime.now(UTC) - timedelta(days=92))
+    await app.retention_settings.put(tenant, ended)
+    assert app.retention is not None
+    capsys.readouterr()
+    task = asyncio.create_task(purge_periodically(app.retention, 0.05))
+    lines: list[dict[str, object]] = []
+    try:
+        deadline = time.monotonic() + 60
+        while sum(line.get("event") == "purge" for line in lines) < 3:
+            assert not task.done(), task
+            assert time.monotonic() < deadline, f"fewer than 3 purge runs in 60 s: {lines}"
+            await asyncio.sleep(0.05)
+            lines += [json.loads(x) for x in capsys.readouterr().err.splitlines() if x.strip()]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert not [line for line in lines if line.get("event") == "purge_failed"]
+    purged = [line for line in lines if line.get("event") == "purge" and line["tenants"]]
+    assert purged, lines
+    deleted = purged[0]["deleted"]
+    assert isinstance(deleted, dict)
+    assert deleted["subjects"] == 1, deleted

@@ -34,15 +34,17 @@ async def purge_periodically(
         with telemetry.tracing.tracer.start_as_current_span("retention.run"):
             try:
                 report = await retention.run()
-            except Exception as error:  # the server must outlive a failed purge
+                deleted: dict[str, int] = {}
+                for tenant in report.tenants:
+                    for what, count in tenant.deleted.items():
+                        deleted[str(what)] = deleted.get(str(what), 0) + count
+                telemetry.metrics.purge("locked_out" if report.locked_out else "done", deleted)
+                log.info(
+                    "purge",
+                    skipped=report.locked_out,
+                    deleted=deleted,
+                    tenants=len(report.tenants),
+                )
+            except Exception as error:  # the server must outlive a failed purge, or its report
                 telemetry.metrics.purge("failed")
                 log.error("purge_failed", exc_info=error)
-                continue
-            deleted: dict[str, int] = {}
-            for tenant in report.tenants:
-                for what, count in tenant.deleted.items():
-                    deleted[what] = deleted.get(what, 0) + count
-            telemetry.metrics.purge("locked_out" if report.locked_out else "done", deleted)
-            log.info(
-                "purge", skipped=report.locked_out, deleted=deleted, tenants=len(report.tenants)
-            )

@@ -122,7 +122,9 @@ class SqlRetention:
         await self._conn.execute(sa.select(marked))
 
     def purge_order(self) -> list[str]:
-        return [table.name for table in PURGE_ORDER]
+        # Plain strings: a table's name is SQLAlchemy's quoted_name, which the JSON log line of
+        # the run (keyed by these names) refused, and the scheduled job died with it.
+        return [str(table.name) for table in PURGE_ORDER]
 
     async def count(self, name: str) -> int:
         table = _BY_NAME[name]
