@@ -7,12 +7,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from consentd.bootstrap import App
-from consentd.domain.model import LawfulBasis, Purpose
+from consentd.domain.identifiers import Identifier
+from consentd.domain.model import Decision, LawfulBasis, Purpose, Reason
 from consentd.domain.tenancy import Tenant
 from consentd.runtime import CLOCK_TOLERANCE, check_clock
 from consentd.store.database import newest_fact
-from tests.integration.helpers import principal
+from tests.conftest import TestClock
+from tests.integration.contact_paths import PATHS, digest, suppressed, unary
+from tests.integration.helpers import B2B, NEWSLETTER, catalogue, email, grant, principal
 
 
 async def test_a_clock_behind_the_newest_fact_is_reported(
@@ -29,3 +34,44 @@ async def test_a_clock_behind_the_newest_fact_is_reported(
     two_years_ago = now - timedelta(days=730)
     assert await check_clock(owner_url, two_years_ago) == newest - two_years_ago
     assert await check_clock(owner_url, newest - CLOCK_TOLERANCE / 2) is None
+
+
+@pytest.mark.parametrize("block", ["object", "restrict"])
+async def test_a_block_after_a_clock_stepped_back_is_in_force_at_once(
+    app: App, tenant: Tenant, clock: TestClock, block: str
+) -> None:
+    """A grant recorded by a clock 45 s ahead, then the clock set right, then an objection:
+    the objection was stamped before the grant, which overrode it, and every check said ALLOW
+    for good (probe P); a restriction recorded while the clock was ahead was ignored until the
+    clock caught up. Now a block is never stamped before the subject's newest fact, and a check
+    now counts every block on record: DENY at once on every path and on the suppression list;
+    a check as of before the block still answers what it did."""
+    await catalogue(app, tenant)
+    who = email(f"stepped-{block}@example.fr")
+    clock.pinned = datetime.now(UTC) + timedelta(seconds=45)
+    await grant(app, tenant, who, targets=(NEWSLETTER, B2B))
+    before = clock.pinned + timedelta(milliseconds=500)  # after the grant, before the block
+    if block == "restrict":  # the block itself recorded while the clock is ahead
+        clock.pinned += timedelta(seconds=1)
+        await app.rights.restrict(principal(tenant), who)
+        clock.pinned = None
+        expected = Reason.RESTRICTED
+    else:
+        clock.pinned = None
+        await app.rights.object(principal(tenant), who)
+        before = before - timedelta(milliseconds=500)  # the grant's instant
+        expected = Reason.OBJECTED
+    for target in (NEWSLETTER, B2B):
+        for name, path in PATHS.items():
+            (verdict,) = await path(app, tenant, [who], target, None)
+            assert (verdict.decision, verdict.reason) == (Decision.DENY, expected), (name, target)
+        assert suppressed_reason(await suppressed(app, tenant, target), app, tenant, who) == (
+            expected.value
+        )
+    clock.pinned = before + timedelta(seconds=1)  # as_of needs a past time: the clock moves on
+    (then,) = await unary(app, tenant, [who], NEWSLETTER, before)
+    assert then.decision is Decision.ALLOW
+
+
+def suppressed_reason(listed: dict[bytes, str], app: App, tenant: Tenant, who: Identifier) -> str:
+    return listed.get(digest(app, tenant, who), "not listed")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -169,9 +169,12 @@ async def block_subject(
 ) -> None:
     """Put a restriction or objection in force (audited unless it already was). The subject's
     write lock first, and the block's time read once it is held: a grant committed while this
-    waited (a double opt-in confirmation) must be older than the block, or it lifts it."""
+    waited (a double opt-in confirmation) must be older than the block, or it lifts it. Never
+    before the subject's newest fact either (as events, migration 0021): a grant stamped by a
+    clock that was ahead, then stepped back, was later than the objection and lifted it."""
     await uow.consents.lock_subject(subject_id)
-    now = clock()
+    newest = max((e.recorded_at for e in await uow.consents.current(subject_id)), default=None)
+    now = clock() if newest is None else max(clock(), newest + timedelta(microseconds=1))
     if await uow.rights.add_block(subject_id, kind, now, request_id):
         action = (
             Action.SUBJECT_RESTRICTED if kind is BlockKind.RESTRICTED else Action.SUBJECT_OBJECTED

@@ -56,13 +56,16 @@ def rule(
     now: datetime,
     notice_floor: int | None = None,
     blocks: Sequence[Block] = (),
+    *,
+    current: bool = False,
 ) -> Ruling:
     """decide(), with the time of what decided."""
     found = latest(facts)
-    verdict = decide(purpose, [found] if found is not None else [], now, notice_floor, blocks)
+    facts = [found] if found is not None else []
+    verdict = decide(purpose, facts, now, notice_floor, blocks, current=current)
     if found is not None and verdict.event_id == found.event_id and verdict.event_id is not None:
         return Ruling(verdict, found.recorded_at)
-    in_force = [b.since for b in blocks if b.since <= now]
+    in_force = [b.since for b in blocks if current or b.since <= now]
     return Ruling(verdict, max(in_force) if in_force and not verdict.allowed else None)
 
 
@@ -88,11 +91,13 @@ def decide_contact_point(
     blocks: Sequence[Block] = (),
     *,
     priors: Sequence[PriorHolding] = (),
+    current: bool = False,
 ) -> Ruling:
     """The answer for a contact point: its holder's (`facts`, `blocks`; none when nobody holds
-    it), unless an earlier holder's DENY (`priors`) is later than the holder's latest fact."""
+    it), unless an earlier holder's DENY (`priors`) is later than the holder's latest fact.
+    `current`: a check now (decide())."""
     facts = list(facts)
-    ruling = rule(purpose, facts, now, notice_floor, blocks)
+    ruling = rule(purpose, facts, now, notice_floor, blocks, current=current)
     denials = [d for d in (carried(purpose, p) for p in priors) if d is not None]
     if not denials:
         return ruling

@@ -73,16 +73,20 @@ def decide(
     now: datetime,
     notice_floor: int | None = None,
     blocks: Iterable[Block] = (),
+    *,
+    current: bool = False,
 ) -> Verdict:
     """Decide a check from the facts that apply to the target (exact and "all" facts).
 
     `notice_floor` is the oldest notice version whose grants still count (None: every version).
     `blocks` are the subject's restrictions, objections and suppressions; those that start after
-    `now` are ignored.
+    `now` are ignored (an answer as of a past time), unless `current`: a check now counts every
+    block on record, one stamped ahead of `now` too (a clock stepped back since: an objection
+    was ignored until the clock caught up with it).
     """
     fact = latest(facts)
     if blocks:  # most subjects have none: skip building the list and the scans
-        blocked = _blocked(fact, [b for b in blocks if b.since <= now])
+        blocked = _blocked(fact, [b for b in blocks if current or b.since <= now])
         if blocked is not None:
             return blocked
     if purpose.lawful_basis is LawfulBasis.LEGITIMATE_INTEREST:

@@ -42,7 +42,8 @@ _HEAD = "SELECT last_position FROM consent_change_heads WHERE tenant_id = $1"
 
 # Candidates in subject order after $5, $7 subjects at most: those a check may answer with a
 # suppressing DENY (domain/contact_points.py): their latest applicable fact is a refusal,
-# withdrawal or erasure, a restriction or objection is in force at $8, an identifier of theirs
+# withdrawal or erasure, a restriction or objection on record is not lifted by $8 (one stamped
+# ahead of $8 by a clock stepped back too), an identifier of theirs
 # is suppressed (that blocks the subject), or a contact point of theirs of kind $6 had another
 # holder. Each with its contact points of kind $6 (a NULL digest when it has none).
 _CANDIDATES = f"""
@@ -55,8 +56,7 @@ WITH latest AS (
     SELECT subject_id FROM latest WHERE state IN ('refused', 'withdrawn', 'erased')
     UNION
     SELECT b.subject_id FROM subject_blocks b
-    WHERE b.tenant_id = $1 AND b.subject_id > $5 AND b.since <= $8
-      AND (b.lifted_at IS NULL OR b.lifted_at > $8)
+    WHERE b.tenant_id = $1 AND b.subject_id > $5 AND (b.lifted_at IS NULL OR b.lifted_at > $8)
     UNION
     SELECT i.subject_id FROM subject_identifiers i
     JOIN suppressions sp ON sp.tenant_id = i.tenant_id AND sp.kind = i.kind
