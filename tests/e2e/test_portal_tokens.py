@@ -224,7 +224,8 @@ async def test_portal_cannot_record_or_change_the_catalogue(
 async def test_bad_portal_tokens_are_unauthenticated(
     stubs: Stubs, admin: AdminUseCases, portal: Portal, people: People
 ) -> None:
-    """Wrong audience or issuer, expired, signed by another key, `alg: none`, HS256 keyed with
+    """Wrong audience or issuer, expired, longer than 24 hours from its `iat` or from now, times
+    that are not numbers, signed by another key, `alg: none`, HS256 keyed with
     the public key, a tenant claim naming another tenant (even one trusting the same issuer
     name), missing claims: all get the one UNAUTHENTICATED answer of no credentials."""
     other = await admin.create_tenant(f"t-{uuid4().hex[:12]}")
@@ -239,6 +240,12 @@ async def test_bad_portal_tokens_are_unauthenticated(
         "wrong issuer": portal.token(JEANNE, iss="https://evil.example"),
         "expired": portal.token(JEANNE, exp=int(time.time()) - 120),
         "valid for more than a day": portal.token(JEANNE, exp=int(time.time()) + 2 * 86400),
+        # Probes P and R: 30 days long, good in its last day; `exp` as a JSON string.
+        "issued 30 days before its last hour": portal.token(
+            JEANNE, iat=int(time.time()) - 30 * 86400, exp=int(time.time()) + 3600
+        ),
+        "exp a string": portal.token(JEANNE, exp=str(int(time.time()) + 3600)),
+        "iat a string": portal.token(JEANNE, iat=str(int(time.time()))),
         "another key": jwt.encode(claims, other_private, algorithm="ES256"),
         "alg none": unsigned_token(claims, {"alg": "none", "typ": "JWT"}),
         "alg none with signature": unsigned_token(claims, {"alg": "none"}, b"sig"),

@@ -188,11 +188,14 @@ class CredentialAuthenticator:
                 leeway=30,
             )
             subject = normalise_external_id(str(verified["sub"]), "sub")
-            expires = datetime.fromtimestamp(int(verified["exp"]), UTC)
+            expires = _numeric_date(verified["exp"])
+            issued = _numeric_date(verified["iat"]) if "iat" in verified else None
         except (jwt.PyJWTError, InvalidInput, ValueError, OverflowError):
             raise Unauthenticated() from None
-        if expires - self._clock() > MAX_TOKEN_LIFETIME:
-            raise Unauthenticated()  # a portal token is short-lived by design
+        # A portal token is short-lived by design: at most 24 hours from when it was issued
+        # (a token of 30 days was good in its last day) or, without `iat`, from now.
+        if expires - (issued or self._clock()) > MAX_TOKEN_LIFETIME:
+            raise Unauthenticated()
         digest = hashlib.sha256(subject.value.encode()).hexdigest()[:16]
         caller = f"token:{issuer.issuer}:{digest}"
         principal = Principal(
@@ -206,6 +209,14 @@ def _remember(cache: dict[K, V], fingerprint: K, value: V) -> None:
     if len(cache) >= CACHE_ENTRIES:
         cache.clear()
     cache[fingerprint] = value
+
+
+def _numeric_date(value: Any) -> datetime:
+    """A JWT NumericDate (RFC 7519: a JSON number of seconds); a string or a boolean is not one.
+    Raises ValueError."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("not a NumericDate")
+    return datetime.fromtimestamp(value, UTC)
 
 
 def _unverified_claims(credential: str) -> dict[str, Any]:
