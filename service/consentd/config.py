@@ -144,7 +144,8 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
         "smtp_tls": _choice(env, "CONSENTD_SMTP_TLS", ("starttls", "tls", "none"), "starttls"),
         "notify_language": _choice(env, "CONSENTD_NOTIFY_LANGUAGE", ("fr", "en"), "fr"),
         "confirm_url": url,
-        "confirmation_days": _whole(env, "CONSENTD_CONFIRMATION_DAYS", 7),
+        # Bounded: 100,000,000 started, then every double opt-in grant was INTERNAL (overflow).
+        "confirmation_days": _whole(env, "CONSENTD_CONFIRMATION_DAYS", 7, high=90),
         "preferences": _flag(env, "CONSENTD_PREFERENCES", default=False),
         "web_dir": env.get("CONSENTD_WEB_DIR", ""),
     }

@@ -89,6 +89,7 @@ def test_every_variable_is_read() -> None:
         ("CONSENTD_DB_POOL_SIZE", "0.5", "must be a whole number"),
         ("CONSENTD_PURGE_BATCH_SIZE", "2.5", "must be a whole number"),
         ("CONSENTD_SMTP_PORT", "99999", "whole number of at most 65535"),
+        ("CONSENTD_CONFIRMATION_DAYS", "100000000", "whole number of at most 90"),
         ("CONSENTD_MIGRATE_ON_START", "off", "must be true or false"),
         ("DATABASE_URL", "mysql://u:p@db/c", "must be a postgresql:// URL"),
         # It was checked after the embedded PostgreSQL had started, without naming the variable.
