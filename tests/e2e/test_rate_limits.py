@@ -242,3 +242,36 @@ async def test_made_up_credentials_are_looked_up_at_a_bounded_rate(
         grpc.StatusCode.OK,
         grpc.StatusCode.OK,
     ], codes
+
+
+async def test_made_up_tenants_do_not_lock_out_a_tenant_after_a_restart(
+    database_url: str, clock: TestClock, admin: AdminUseCases, tenant: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Right after a start the server knew no tenant yet: made-up keys naming random tenant ids
+    drained the one shared allowance, and every tenant's keys and portal tokens not seen since
+    were RESOURCE_EXHAUSTED, withdrawals included (probe R). A tenant that exists has its own
+    allowance from the start: its key, never used on this server, withdraws during the flood."""
+    monkeypatch.setattr(auth, "LOOKUPS_PER_SECOND", 0.5)
+    monkeypatch.setattr(auth, "LOOKUP_BURST", 5.0)
+    writer = bearer(await issue(admin, tenant, Scope.ADMIN.value))
+    application = bootstrap(Settings(db_pool_size=5), database_url, TEST_SECRET, clock)
+    server = application.server()
+    port = server.bind("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stubs = Stubs(
+                consent_pb2_grpc.ConsentServiceStub(channel),
+                catalog_pb2_grpc.CatalogServiceStub(channel),
+                (),
+                cookies_pb2_grpc.CookieServiceStub(channel),
+            )
+            made_up = [bearer(new_api_key(uuid4()).token) for _ in range(12)]
+            flood = await _outcomes([_check(stubs, m, "x@example.fr") for m in made_up])
+            withdrawn = await _outcomes([_withdraw(stubs, writer, "w@example.fr")])
+    finally:
+        await server.stop(grace=1)
+        await application.aclose()
+    assert grpc.StatusCode.RESOURCE_EXHAUSTED in flood, flood
+    assert withdrawn == [grpc.StatusCode.NOT_FOUND], withdrawn  # served: no such purpose yet

@@ -37,8 +37,10 @@ REFUSED_SECONDS = 1.0
 # does not have is refused from its list of key ids (read again at most every LIST_SECONDS),
 # a key it has spends from that key's own bucket, and a token is verified with its issuer's
 # cached public key (made-up tokens cost no look-up; a new person's token is served at once).
-# A made-up tenant id spends from one shared bucket. (A flood of made-up keys naming a tenant,
-# whose id every page key shows, kept that tenant's new keys and portal users out.)
+# A tenant that exists (the list of tenant ids, read again on a miss at most every
+# LIST_SECONDS) spends from its own bucket; a made-up tenant id from one shared bucket. (A flood
+# of made-up keys naming a tenant, whose id every page key shows, kept that tenant's new keys
+# and portal users out; one naming random tenant ids, right after a restart, every tenant's.)
 LOOKUPS_PER_SECOND = 100.0
 LOOKUP_BURST = 200.0
 LIST_SECONDS = 1.0
@@ -70,6 +72,7 @@ class CredentialAuthenticator:
         # without waiting for the unknown ones' allowance (a flood keeps it empty).
         self._known: set[bytes] = set()
         self._tenants: set[UUID] = set()  # tenants a credential was valid for
+        self._existing: tuple[float, frozenset[UUID]] = (-LIST_SECONDS, frozenset())
         self._lookups = TokenBuckets(LOOKUPS_PER_SECOND, LOOKUP_BURST)
         # tenant -> (monotonic time read, its key ids); (tenant, issuer) -> (deadline, found)
         self._key_ids: dict[UUID, tuple[float, frozenset[str]]] = {}
@@ -114,9 +117,22 @@ class CredentialAuthenticator:
         self._tenants.add(principal.tenant.tenant_id)
         return principal
 
-    def _spend(self, tenant_id: UUID, bucket: object) -> None:
-        """One look-up of the allowance: `bucket`'s for a tenant seen valid, else the shared."""
-        self._lookups.take(bucket if tenant_id in self._tenants else None, LOOKUPS_EXHAUSTED)
+    async def _spend(self, tenant_id: UUID, bucket: object) -> None:
+        """One look-up of the allowance: `bucket`'s for a tenant that exists, else the shared."""
+        known = await self._exists(tenant_id)
+        self._lookups.take(bucket if known else None, LOOKUPS_EXHAUSTED)
+
+    async def _exists(self, tenant_id: UUID) -> bool:
+        """Whether the tenant exists: seen valid here, or in the list of tenant ids, read again
+        on a miss at most every LIST_SECONDS (a tenant created since waits that long)."""
+        if tenant_id in self._tenants:
+            return True
+        read, ids = self._existing
+        now = time.monotonic()
+        if tenant_id not in ids and now - read >= LIST_SECONDS:
+            ids = await self._directory.tenant_ids()
+            self._existing = (now, ids)
+        return tenant_id in ids
 
     async def _api_key(self, credential: str, charge: bool) -> tuple[Principal, datetime | None]:
         key = parse_api_key(credential)
@@ -124,12 +140,11 @@ class CredentialAuthenticator:
             raise Unauthenticated()
         if charge:
             tenant_id = key.tenant_id
-            listed = (
-                await self._listed(tenant_id, key.key_id) if tenant_id in self._tenants else None
-            )
+            exists = await self._exists(tenant_id)
+            listed = await self._listed(tenant_id, key.key_id) if exists else None
             if listed is False:
                 raise Unauthenticated()
-            self._spend(tenant_id, (tenant_id, key.key_id) if listed else tenant_id)
+            await self._spend(tenant_id, (tenant_id, key.key_id) if listed else tenant_id)
         found = await self._directory.api_key(key.tenant_id, key.key_id)
         if found is None:
             raise Unauthenticated()
@@ -163,7 +178,7 @@ class CredentialAuthenticator:
         if cached is not None and cached[0] > now:
             return cached[1]
         if charge and (cached is None or cached[1] is None):
-            self._spend(tenant_id, tenant_id)
+            await self._spend(tenant_id, tenant_id)
         found = await self._directory.issuer(tenant_id, name)
         _remember(self._issuers, (tenant_id, name), (now + CACHE_SECONDS, found))
         return found

@@ -65,6 +65,13 @@ class SqlCallerDirectory:
             await conn.rollback()
         return ids
 
+    async def tenant_ids(self) -> frozenset[UUID]:
+        async with self._engine.connect() as conn:
+            found = await conn.execute(sa.text("SELECT t FROM consentd_tenant_ids() AS t"))
+            ids = frozenset(found.scalars())
+            await conn.rollback()
+        return ids
+
     async def _one(
         self, tenant_id: UUID, query: sa.Select[tuple[object, ...]]
     ) -> sa.RowMapping | None:

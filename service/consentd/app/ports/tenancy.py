@@ -21,6 +21,10 @@ class CallerDirectory(Protocol):
         """The ids of the tenant's API keys (revoked and expired ones too)."""
         ...
 
+    async def tenant_ids(self) -> frozenset[UUID]:
+        """The ids of every tenant (migration 0025), and nothing else of them."""
+        ...
+
 
 class TenantList(Protocol):
     async def tenants(self) -> list[Tenant]:
