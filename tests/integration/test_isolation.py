@@ -459,6 +459,7 @@ SECURITY_DEFINER = {
     "consentd_tenant_writable",
     "consentd_mark_tenant_purged",
     "consentd_queued_tenants",  # 0009: tenant ids with queued audit rows, nothing else
+    "consentd_tenant_ids",  # 0025: the ids of the tenants, nothing else (app/auth.py)
 }
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
