@@ -23,6 +23,7 @@ from alembic import command
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from consentd.app.admin import AdminUseCases
 from consentd.app.cookie_choices import RecordCookieChoice
 from consentd.app.cookie_purge import PurgeReport
 from consentd.app.retention import LOCK_NAME
@@ -30,6 +31,7 @@ from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import ProcessingRole
+from consentd.domain.months import add_months
 from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Principal, Tenant
 from consentd.jobs.retention import purge_periodically
@@ -39,7 +41,7 @@ from consentd.store.database import alembic_config
 from consentd.store.locks import AdvisoryLock
 from consentd.store.tables import tenants
 from consentd.store.uow import SqlUnitOfWork
-from tests.conftest import TEST_SECRET, TestClock
+from tests.conftest import TEST_SECRET, TestClock, owner
 from tests.integration.helpers import catalogue, email, grant
 from tests.unit.test_logs import restore_logging  # noqa: F401 (a fixture)
 
@@ -404,3 +406,50 @@ async def test_the_scheduled_purge_goes_on_after_purging_a_tenant(
     deleted = purged[0]["deleted"]
     assert isinstance(deleted, dict)
     assert deleted["subjects"] == 1, deleted
+
+
+async def test_a_tenant_the_database_refuses_to_purge_does_not_stop_the_others(
+    app: App, admin: AdminUseCases, clock: TestClock
+) -> None:
+    """A job host two days ahead of PostgreSQL found a tenant due (its contract ended a month
+    less a day ago), marked it purged, and had its rows refused by the database's guard (its
+    own clock): the run ended there, and every tenant after it went without retention, run
+    after run (probe P). The job now counts an hour's margin, as the audit pruning does, and a
+    tenant that fails is reported `failed` while the others are purged."""
+    tag = uuid4().hex[:8]
+    first = await admin.create_tenant(f"skew-a-{tag}")
+    second = await admin.create_tenant(f"skew-b-{tag}")
+    now = datetime.now(UTC)
+    month_less_a_day = now - timedelta(days=31)  # due in the database a day from now
+    while add_months(month_less_a_day, 1) < now + timedelta(days=1):
+        month_less_a_day += timedelta(minutes=10)
+    for tenant, ended in ((first, month_less_a_day), (second, now - timedelta(days=62))):
+        await catalogue(app, tenant)
+        await grant(app, tenant, email("kept-until-purged@example.fr"))
+        await app.retention_settings.put(tenant, TenantRetention(contract_ended_at=ended))
+    assert app.retention is not None
+    clock.pinned = now + timedelta(days=1, minutes=30)  # within the margin: not due
+    report = {t.tenant: t for t in (await app.retention.run()).tenants}
+    assert report[first.slug].status == "kept", report[first.slug]
+    assert report[second.slug].status == "purged", report[second.slug]
+    clock.pinned = now + timedelta(days=2)  # past it: due here, not in the database
+    report = {t.tenant: t for t in (await app.retention.run()).tenants}
+    assert report[first.slug].status == "failed", report[first.slug]
+    assert "not due" in report[first.slug].notes[0]
+    assert report[second.slug].status == "already_purged"
+    # Leave nothing failing for the next runs of this database (other tests run retention).
+    async with owner(app).begin() as conn:
+        await conn.execute(
+            sa.text("SELECT set_config('consentd.tenant_id', :t, true)"),
+            {"t": str(first.tenant_id)},
+        )
+        await conn.execute(
+            sa.text(
+                "UPDATE tenant_retention SET contract_ended_at = now() - interval '3 months' "
+                "WHERE tenant_id = :t"
+            ),
+            {"t": first.tenant_id},
+        )
+    clock.pinned = None
+    report = {t.tenant: t for t in (await app.retention.run()).tenants}
+    assert report[first.slug].status == "purged", report[first.slug]

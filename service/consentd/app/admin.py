@@ -9,6 +9,7 @@ from uuid import uuid4
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from consentd.app.auth import refuse_purged
 from consentd.app.ports import AdminRepository, Clock
 from consentd.domain.catalog import check_text
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
@@ -41,7 +42,7 @@ class AdminUseCases:
                 f"tenant {slug!r} exists as a {made.processing_role.value}; a tenant's role "
                 "never changes"
             )
-        return made
+        return await self.tenant(slug)  # with whether it was purged (an existing one may be)
 
     async def tenant(self, slug: str) -> Tenant:
         found = await self._repo.tenant_by_slug(slug)
@@ -59,6 +60,7 @@ class AdminUseCases:
         if Scope.SELF in granted:
             raise InvalidInput("scopes", "subject:self comes only from a signed portal token")
         tenant = await self.tenant(slug)
+        refuse_purged(tenant)  # a key of a purged tenant was made, and worked (probe R)
         key = new_api_key(tenant.tenant_id)
         now = self._clock()
         stored = StoredKey(
@@ -95,6 +97,7 @@ class AdminUseCases:
                 "public_key_pem", "must be an EC P-256 (ES256) or RSA >= 2048 (RS256) key"
             )
         tenant = await self.tenant(slug)
+        refuse_purged(tenant)
         record = TokenIssuer(
             check_text("issuer", issuer, 500, required=True),
             check_text("audience", audience, 500, required=True),

@@ -14,7 +14,7 @@ import jwt
 
 from consentd.app.ports import CallerDirectory, Clock
 from consentd.app.throttle import TokenBuckets
-from consentd.domain.errors import InvalidInput, Unauthenticated
+from consentd.domain.errors import FailedPrecondition, InvalidInput, Unauthenticated
 from consentd.domain.identifiers import normalise_external_id
 from consentd.domain.keys import digest_matches, parse_api_key
 from consentd.domain.tenancy import Principal, Scope, Tenant, TokenIssuer
@@ -153,6 +153,7 @@ class CredentialAuthenticator:
             self._clock()
         ):
             raise Unauthenticated()
+        refuse_purged(tenant)
         principal = Principal(tenant=tenant, caller=f"key:{stored.key_id}", scopes=stored.scopes)
         return principal, stored.expires_at
 
@@ -192,6 +193,7 @@ class CredentialAuthenticator:
         if found is None:
             raise Unauthenticated()
         tenant, issuer = found
+        refuse_purged(tenant)
         try:
             verified = jwt.decode(
                 credential,
@@ -224,6 +226,17 @@ def _remember(cache: dict[K, V], fingerprint: K, value: V) -> None:
     if len(cache) >= CACHE_ENTRIES:
         cache.clear()
     cache[fingerprint] = value
+
+
+def refuse_purged(tenant: Tenant) -> None:
+    """A tenant's credentials answer that its data was purged, once it is (or is being): checks
+    said ALLOW from the rows a purge in progress had not deleted yet, and NOT_FOUND for the
+    purpose after it (probes P and R). Raises FailedPrecondition."""
+    if tenant.purged:
+        raise FailedPrecondition(
+            "this tenant's data was purged (its contract ended); nothing more is kept",
+            code="TENANT_PURGED",
+        )
 
 
 def _numeric_date(value: Any) -> datetime:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from consentd.app.admin import AdminUseCases
+from consentd.app.retention import FAILED
 from consentd.bootstrap import App, bootstrap, utc_now
 from consentd.cli.progress import Progress
 from consentd.cli.proofs import proof_document
@@ -72,7 +73,9 @@ def proof_work(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
                 progress=progress.update,
             )
         print_json({**asdict(report), "ran_at": stamp(report.ran_at)})
-        return 3 if report.locked_out else 0
+        if report.locked_out:
+            return 3
+        return 1 if any(t.status == FAILED for t in report.tenants) else 0
 
     async def breach(app: App) -> int:
         assert app.admin is not None
@@ -117,12 +120,14 @@ def admin_action(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
 async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
     if args.command == "tenants" and args.action == "list":
         for known in await admin.tenants():  # the slugs `audit verify --tenant` names, daily
-            print(f"tenant {known.slug} {known.tenant_id} {known.processing_role.value}")
+            purged = " purged" if known.purged else ""
+            print(f"tenant {known.slug} {known.tenant_id} {known.processing_role.value}{purged}")
     elif args.command == "tenants":
         tenant = await admin.create_tenant(
             args.slug, args.name, ProcessingRole(args.role) if args.role else None
         )
-        print(f"tenant {tenant.slug} {tenant.tenant_id} {tenant.processing_role.value}")
+        purged = " (purged: its contract ended, its callers are refused)" if tenant.purged else ""
+        print(f"tenant {tenant.slug} {tenant.tenant_id} {tenant.processing_role.value}{purged}")
     elif args.command == "issuers" and args.action == "list":
         for issuer in await admin.issuers(args.slug):
             print(f"{issuer.issuer} audience={issuer.audience}")

@@ -27,6 +27,8 @@ class Tenant:
     slug: str
     name: str
     processing_role: ProcessingRole
+    # Its data was purged (its contract ended), or is being: its callers are refused.
+    purged: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import asyncio
 
 import structlog
 
-from consentd.app.retention import RetentionJob
+from consentd.app.retention import FAILED, RetentionJob
 from consentd.telemetry import Telemetry
 
 log = structlog.get_logger("consentd")
@@ -38,13 +38,19 @@ async def purge_periodically(
                 for tenant in report.tenants:
                     for what, count in tenant.deleted.items():
                         deleted[str(what)] = deleted.get(str(what), 0) + count
-                telemetry.metrics.purge("locked_out" if report.locked_out else "done", deleted)
+                failed = [t.tenant for t in report.tenants if t.status == FAILED]
+                outcome = "locked_out" if report.locked_out else "failed" if failed else "done"
+                telemetry.metrics.purge(outcome, deleted)
                 log.info(
                     "purge",
                     skipped=report.locked_out,
                     deleted=deleted,
                     tenants=len(report.tenants),
+                    failed=failed,
                 )
+                for tenant in report.tenants:
+                    if tenant.status == FAILED:
+                        log.error("purge_failed", tenant=tenant.tenant, error=tenant.notes)
             except Exception as error:  # the server must outlive a failed purge, or its report
                 telemetry.metrics.purge("failed")
                 log.error("purge_failed", exc_info=error)

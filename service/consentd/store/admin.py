@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
@@ -15,8 +16,8 @@ from consentd.domain.tenancy import StoredKey, Tenant, TokenIssuer
 from consentd.store.audit import SqlAudit
 from consentd.store.callers import key_of, tenant_of
 from consentd.store.driver import driver_of
-from consentd.store.tables import api_keys, tenants, token_issuers
-from consentd.store.uow import enter_tenant
+from consentd.store.tables import api_keys, tenant_retention, tenants, token_issuers
+from consentd.store.uow import enter_tenant, set_tenant
 
 
 class SqlAdmin:
@@ -43,13 +44,13 @@ class SqlAdmin:
                 .mappings()
                 .first()
             )
-        return tenant_of(row) if row else None
+            return await _with_purged(conn, tenant_of(row)) if row else None
 
     async def tenants(self) -> list[Tenant]:
         """Every tenant, by slug (the `owner_lookup` policy again): the purge loops over them."""
         async with self._engine.connect() as conn:
             rows = (await conn.execute(sa.select(tenants).order_by(tenants.c.slug))).mappings()
-            return [tenant_of(row) for row in rows]
+            return [await _with_purged(conn, tenant_of(row)) for row in rows.all()]
 
     async def create_tenant(self, tenant: Tenant, now: datetime) -> Tenant:
         async with self._engine.connect() as conn:
@@ -188,3 +189,14 @@ class _TenantTransaction:
                 await self._conn.rollback()
         finally:
             await self._conn.close()
+
+
+async def _with_purged(conn: AsyncConnection, tenant: Tenant) -> Tenant:
+    """The tenant with whether it was purged, read inside it (its retention row is under
+    row-level security, even for the owner)."""
+    await set_tenant(conn, tenant.tenant_id)
+    query = sa.select(tenant_retention.c.purged_at).where(
+        tenant_retention.c.tenant_id == tenant.tenant_id
+    )
+    purged = (await conn.execute(query)).scalar_one_or_none() is not None
+    return replace(tenant, purged=purged)

@@ -9,12 +9,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.domain.model import ProcessingRole
 from consentd.domain.tenancy import Scope, StoredKey, Tenant, TokenIssuer
-from consentd.store.tables import api_keys, tenants, token_issuers
+from consentd.store.tables import api_keys, tenant_retention, tenants, token_issuers
 from consentd.store.uow import enter_tenant
 
 
 def tenant_of(m: sa.RowMapping) -> Tenant:
-    return Tenant(m["tenant_id"], m["slug"], m["name"], ProcessingRole(m["processing_role"]))
+    role = ProcessingRole(m["processing_role"])
+    return Tenant(m["tenant_id"], m["slug"], m["name"], role, bool(m.get("purged")))
+
+
+# Whether the tenant was purged (or is being), read inside the tenant (row-level security).
+_PURGED = tenant_retention.c.purged_at.is_not(None).label("purged")
+
+
+def _with_purge(query: sa.Select[tuple[object, ...]]) -> sa.Select[tuple[object, ...]]:
+    return query.add_columns(_PURGED).outerjoin(
+        tenant_retention, tenant_retention.c.tenant_id == tenants.c.tenant_id
+    )
 
 
 def key_of(m: sa.RowMapping) -> StoredKey:
@@ -37,7 +48,7 @@ class SqlCallerDirectory:
         self._engine = engine
 
     async def api_key(self, tenant_id: UUID, key_id: str) -> tuple[Tenant, StoredKey] | None:
-        query = (
+        query = _with_purge(
             sa.select(tenants, *[c for c in api_keys.c if c.name != "tenant_id"])
             .join(api_keys, api_keys.c.tenant_id == tenants.c.tenant_id)
             .where(api_keys.c.tenant_id == tenant_id, api_keys.c.key_id == key_id)
@@ -47,7 +58,7 @@ class SqlCallerDirectory:
 
     async def issuer(self, tenant_id: UUID, issuer: str) -> tuple[Tenant, TokenIssuer] | None:
         t = token_issuers
-        query = (
+        query = _with_purge(
             sa.select(tenants, t.c.issuer, t.c.audience, t.c.public_key_pem)
             .join(t, t.c.tenant_id == tenants.c.tenant_id)
             .where(t.c.tenant_id == tenant_id, t.c.issuer == issuer)

@@ -1,0 +1,61 @@
+"""A tenant marked purged (its contract ended a month ago; the retention job marks it, then
+deletes its rows in batches) is refused to its callers at once, checks included: they said
+ALLOW from the rows a purge in progress had not deleted yet, and NOT_FOUND for the purpose once
+they were gone; a key made for it afterwards worked (probes P and R)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from consent.v1 import types_pb2
+from grpc_status import rpc_status
+
+from consentd.app.admin import AdminUseCases
+from consentd.bootstrap import App
+from consentd.domain.errors import FailedPrecondition
+from consentd.domain.retention import TenantRetention
+from consentd.domain.tenancy import Scope, Tenant
+from tests.conftest import Stubs, bearer, owner
+from tests.e2e.helpers import ALLOW, by_email, check, grant, put_purpose, record, target
+from tests.e2e.security_helpers import fails, issue
+
+NEWSLETTER = target("newsletter")
+
+
+async def _mark_purged(app: App, tenant: Tenant) -> None:
+    """What the retention job does first, before it deletes anything."""
+    ended = TenantRetention(contract_ended_at=datetime.now(UTC) - timedelta(days=40))
+    await app.retention_settings.put(tenant, ended)
+    async with owner(app).begin() as conn:
+        await conn.execute(
+            sa.text("SELECT set_config('consentd.tenant_id', :t, true)"),
+            {"t": str(tenant.tenant_id)},
+        )
+        await conn.execute(
+            sa.text("SELECT consentd_mark_tenant_purged(:t, now())"), {"t": tenant.tenant_id}
+        )
+
+
+async def test_a_purged_tenants_callers_are_refused_checks_included(
+    app: App, stubs: Stubs, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    await put_purpose(stubs, "newsletter")
+    identity = types_pb2.SubjectIdentity(email="purged-tenant@example.fr")
+    await record(stubs, identity, grant(NEWSLETTER))
+    ref = by_email("purged-tenant@example.fr")
+    assert (await check(stubs, ref, NEWSLETTER)).decision == ALLOW
+    unused = replace(stubs, metadata=bearer(await issue(admin, tenant, Scope.CHECK.value)))
+    await _mark_purged(app, tenant)
+    error = await fails(check(unused, ref, NEWSLETTER))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "purged" in str(error.details())
+    status = rpc_status.from_call(error)
+    assert status is not None
+    assert "TENANT_PURGED" in str(status.details[0].value)
+    with pytest.raises(FailedPrecondition, match="purged"):
+        await admin.issue_key(tenant.slug, [Scope.ADMIN.value])
+    assert [t.purged for t in await admin.tenants() if t.slug == tenant.slug] == [True]
