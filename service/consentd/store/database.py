@@ -30,6 +30,8 @@ DEFAULT_MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 # otherwise (CONSENTD_DB_TIMEOUT_SECONDS): PostgreSQL hung or a lock held never holds a call
 # longer than this, whatever the caller's deadline.
 DEFAULT_DB_TIMEOUT = 5.0
+# The longest statement_timeout / lock_timeout PostgreSQL takes (an int of milliseconds).
+MAX_TIMEOUT_MS = 2**31 - 1
 
 
 def connect_args(application: str, ceiling: float) -> dict[str, Any]:
@@ -70,7 +72,10 @@ def remaining_milliseconds() -> int | None:
     deadline = _call_deadline.get()
     if deadline is None:
         return None
-    return max(1, int((deadline - asyncio.get_running_loop().time()) * 1000))
+    left = int((deadline - asyncio.get_running_loop().time()) * 1000)
+    # PostgreSQL's timeouts are 32-bit: a gRPC deadline of 25 days (grpc-timeout allows 8 digits
+    # of hours) made every read INTERNAL (probe O). The connection's ceiling bounds it anyway.
+    return max(1, min(left, MAX_TIMEOUT_MS))
 
 
 UNAVAILABLE = "unavailable"
