@@ -17,6 +17,7 @@ from consentd.api.context import set_principal
 from consentd.api.errors import DETAILS_KEY
 from consentd.api.gate import Gate
 from consentd.api.validation import decode
+from consentd.domain.errors import InvalidInput
 from consentd.domain.tenancy import Principal
 from consentd.store.database import set_call_deadline
 from consentd.telemetry import Telemetry
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
 # Services we serve but do not guard: health checks and reflection carry no tenant data.
 OPEN_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+# How long an admitted unary call's request message may take to arrive (the browser port gives
+# a body as long).
+MESSAGE_SECONDS = 30.0
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
@@ -109,7 +113,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     async with self.streams.watched(lambda: self._gate.recheck(metadata)):
                         return await behaviour(requests, context)
                 principal = await self._admit(call, metadata)
-                message = decode(shape.request, request)
+                message = decode(shape.request, await one_message(request))
                 if shape.responses_streamed:
                     async with self.streams.watched(lambda: self._gate.recheck(metadata)):
                         return await behaviour(message, context)
@@ -141,7 +145,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 if shape.requests_streamed:
                     request = _decoded(request, shape.request)
                 else:
-                    request = decode(shape.request, request)
+                    request = decode(shape.request, await one_message(request))
                 async with self.streams.watched(lambda: self._gate.recheck(metadata)):
                     async for response in behaviour(request, context):
                         yield response
@@ -196,9 +200,11 @@ def _refusing(handler: Handler, method: str, telemetry: Telemetry) -> Handler:
 
 
 def _remade(handler: Handler, behaviour_of: Callable[[str, Any], Any]) -> Handler:
-    """A handler of `handler`'s kind running `behaviour_of(kind, its behaviour)`. Requests
-    arrive as bytes (no deserializer): decoded after the caller is authenticated, so no
-    unauthenticated byte reaches the protobuf parser."""
+    """A handler running `behaviour_of(kind, its behaviour)`, `kind` being `handler`'s. Its
+    requests are always a stream, of bytes (no deserializer): a unary call's one message is
+    read (one_message) and decoded only after the caller is admitted. Registered as unary,
+    grpc read the whole message first: a caller without a key pinned 4 MiB a call, and one
+    that never finished its message was never answered (probe O)."""
     for kind, make in _HANDLER_KINDS:
         behaviour = getattr(handler, kind)
         if behaviour is not None:
@@ -211,6 +217,20 @@ def _remade(handler: Handler, behaviour_of: Callable[[str, Any], Any]) -> Handle
     raise RuntimeError("a handler of no known kind")
 
 
+async def one_message(requests: AsyncIterator[bytes]) -> bytes:
+    """A unary call's request message, read now. Raises InvalidInput when the call ends
+    without one, or when it has not arrived within MESSAGE_SECONDS."""
+    try:
+        async with asyncio.timeout(MESSAGE_SECONDS):
+            async for data in requests:
+                return data
+    except TimeoutError:
+        raise InvalidInput(
+            "request", f"the request message did not arrive within {MESSAGE_SECONDS:g} s"
+        ) from None
+    raise InvalidInput("request", "the call ended without its request message")
+
+
 async def _abort(call: Call, context: Context, exc: BaseException) -> None:
     """Turn any failure into a status (api/calls.py decides which)."""
     failure = call.fail(exc)
@@ -220,9 +240,10 @@ async def _abort(call: Call, context: Context, exc: BaseException) -> None:
     await context.abort(failure.code, failure.message, trailers)
 
 
+# Each kind of handler, and what serves it: requests always as a stream (_remade).
 _HANDLER_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
-    ("unary_unary", grpc.unary_unary_rpc_method_handler),
-    ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    ("unary_unary", grpc.stream_unary_rpc_method_handler),
+    ("unary_stream", grpc.stream_stream_rpc_method_handler),
     ("stream_unary", grpc.stream_unary_rpc_method_handler),
     ("stream_stream", grpc.stream_stream_rpc_method_handler),
 )

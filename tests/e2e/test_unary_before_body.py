@@ -1,0 +1,59 @@
+"""A unary call is admitted from its metadata before its request message is read: grpc.aio read
+the whole message of a call registered as unary first, so a caller without a key could pin
+4 MiB of the server's memory per call, and a call whose message never came (or never ended) was
+never answered (probe O). Sent by a client that opens the call and holds its message back."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import grpc
+
+from tests.conftest import Stubs
+
+WITHDRAW = "/consent.v1.ConsentService/WithdrawConsent"
+
+
+async def _held(release: asyncio.Event, message: bytes | None) -> AsyncIterator[bytes]:
+    if message is not None:
+        yield message
+    await release.wait()
+
+
+async def _answer(
+    channel: grpc.aio.Channel, method: str, metadata: object, message: bytes | None, hold: bool
+) -> grpc.StatusCode:
+    """The status of a call whose request stream sends `message` (or none), then holds the
+    stream open (`hold`) or ends it; answered within 5 s or it fails."""
+    release = asyncio.Event()
+    if not hold:
+        release.set()
+    call = channel.stream_unary(method)(_held(release, message), metadata=metadata)
+    try:
+        async with asyncio.timeout(5):
+            await call
+    except grpc.aio.AioRpcError as error:
+        return error.code()
+    finally:
+        release.set()
+        call.cancel()
+    return grpc.StatusCode.OK
+
+
+async def test_a_unary_call_is_refused_before_its_message_arrives(
+    stubs: Stubs, grpc_port: int
+) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        # No key: refused at once, its message still to come.
+        assert await _answer(channel, WITHDRAW, (), None, hold=True) == (
+            grpc.StatusCode.UNAUTHENTICATED
+        )
+        # A key, and the call ends without its message: told so at once.
+        assert await _answer(channel, WITHDRAW, stubs.metadata, None, hold=False) == (
+            grpc.StatusCode.INVALID_ARGUMENT
+        )
+        # A message sent and the stream held open: a unary call answers its one message.
+        assert await _answer(channel, WITHDRAW, stubs.metadata, b"", hold=True) == (
+            grpc.StatusCode.INVALID_ARGUMENT  # an empty WithdrawConsentRequest names no subject
+        )
