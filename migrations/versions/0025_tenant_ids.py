@@ -25,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 SIGNATURE = "consentd_tenant_ids()"
 
 TENANT_IDS_FUNCTION = """
-CREATE FUNCTION consentd_tenant_ids() RETURNS SETOF uuid
+CREATE OR REPLACE FUNCTION consentd_tenant_ids() RETURNS SETOF uuid
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path FROM CURRENT AS $$
 SELECT tenant_id FROM tenants
 $$
