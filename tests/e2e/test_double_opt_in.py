@@ -162,6 +162,36 @@ async def test_an_expired_token_is_refused_and_the_grant_lapses(
     assert (lapsed.decision, lapsed.reason) == (DENY, consent_pb2.REASON_EXPIRED)
 
 
+async def test_a_grant_asked_for_an_hour_is_confirmed_for_that_hour_only(
+    mailing: Stubs, mail: tuple[Mailbox, int], clock: TestClock
+) -> None:
+    """RecordConsent with valid_until an hour ahead on a double opt-in purpose: the confirmed
+    grant had the purpose's validity only and allowed a day later, where the same grant without
+    confirmation was DENY expired after the hour (probe P). It ends when asked; a link followed
+    after that end confirms nothing."""
+    await _confirmed_purpose(mailing)
+    to = target("newsletter")
+    until = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    first, late = _address(), _address()
+    for address in (first, late):
+        await record(
+            mailing, types_pb2.SubjectIdentity(email=address), grant(to, valid_until=until)
+        )
+    (message,) = await mail[0].wait_for(first)
+    confirmed = await _confirm(mailing, token_of(message))
+    assert confirmed.events[0].valid_until.ToDatetime(tzinfo=UTC) == until
+    assert (await check(mailing, by_email(first), to)).decision == ALLOW
+    clock.pinned = until + timedelta(seconds=1)
+    lapsed = await check(mailing, by_email(first), to)
+    assert (lapsed.decision, lapsed.reason) == (DENY, consent_pb2.REASON_EXPIRED)
+    (message,) = await mail[0].wait_for(late)
+    with pytest.raises(grpc.aio.AioRpcError) as ended:
+        await _confirm(mailing, token_of(message))
+    assert ended.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "validity asked" in (ended.value.details() or "")
+    assert (await check(mailing, by_email(late), to)).decision == DENY
+
+
 @pytest.mark.parametrize("no", ["withdrawal", "objection"])
 async def test_a_no_said_after_the_request_stands_against_its_link(
     mailing: Stubs, mail: tuple[Mailbox, int], mailing_channel: grpc.aio.Channel, no: str

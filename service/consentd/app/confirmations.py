@@ -130,6 +130,7 @@ class DoubleOptIn:
             )
         token, now = new_token(), pending[0].recorded_at
         language = await _notice_language(uow, pending[0])
+        asked = {c.target: c.valid_until for c in command.choices}
         confirmation = Confirmation(
             uuid4(),
             pending[0].subject_id,
@@ -138,6 +139,7 @@ class DoubleOptIn:
             tuple(e.event_id for e in pending),
             now,
             pending[0].valid_until or pending_until(now, self.days),
+            grant_until=tuple(asked.get(e.target) for e in pending),
         )
         await uow.confirmations.add(confirmation, token_digest(token))
         names = tuple(purposes[e.target.purpose].display_name or e.target.purpose for e in pending)
@@ -213,6 +215,7 @@ class DoubleOptIn:
             raise FailedPrecondition("a newer confirmation link was sent: follow the latest one")
         if not still or await _said_no_since(uow, confirmation):
             return []
+        asked = _asked_until(confirmation, still, now)
         purposes = await uow.catalog.purposes(sorted({e.target.purpose for e in still}))
         key = await self._keys.key(uow, principal.tenant_id, confirmation.subject_id, now)
         document = {
@@ -232,7 +235,11 @@ class DoubleOptIn:
                 source=Source.PORTAL if principal.subject else e.source,
                 recorded_at=now,
                 valid_until=valid_until(
-                    purposes[e.target.purpose], ConsentState.GRANTED, now, None, "token"
+                    purposes[e.target.purpose],
+                    ConsentState.GRANTED,
+                    now,
+                    asked[e.event_id],
+                    "token",
                 ),
                 evidence_reference=f"confirmation:{confirmation.confirmation_id}",
                 evidence_sealed=sealed,
@@ -240,7 +247,24 @@ class DoubleOptIn:
                 evidence_ua_digest=None,
             )
             for e in still
+            if e.event_id in asked
         ]
+
+
+def _asked_until(
+    confirmation: Confirmation, still: Sequence[ConsentEvent], now: datetime
+) -> dict[UUID, datetime | None]:
+    """The end of validity asked for each grant still to confirm (None: none asked), without
+    those it has passed: they lapsed unconfirmed. Raises FailedPrecondition when all have (the
+    confirmed grant had no end at all: a grant asked for an hour allowed for a year)."""
+    ends = dict(zip(confirmation.event_ids, confirmation.grant_until, strict=False))
+    asked = {e.event_id: ends.get(e.event_id) for e in still}
+    kept = {i: end for i, end in asked.items() if end is None or end > now}
+    if not kept:
+        raise FailedPrecondition(
+            "the validity asked for these grants ended before they were confirmed: give them again"
+        )
+    return kept
 
 
 async def _refuse_if_changed(uow: UnitOfWork, confirmation: Confirmation) -> None:

@@ -71,6 +71,9 @@ class Confirmation:
     created_at: datetime
     expires_at: datetime
     confirmed_at: datetime | None = None
+    # The end of validity asked for each grant, in the order of event_ids (None: none asked;
+    # empty: a confirmation stored before they were kept).
+    grant_until: tuple[datetime | None, ...] = ()
 
     def check_usable(self, now: datetime) -> None:
         """Raises FailedPrecondition when already used or past its time."""

@@ -25,6 +25,7 @@ def _confirmation(m: sa.RowMapping) -> Confirmation:
         created_at=m["created_at"],
         expires_at=m["expires_at"],
         confirmed_at=m["confirmed_at"],
+        grant_until=tuple(m["grant_until"] or ()),
     )
 
 
@@ -45,6 +46,7 @@ class SqlConfirmations:
                 event_ids=list(confirmation.event_ids),
                 created_at=confirmation.created_at,
                 expires_at=confirmation.expires_at,
+                grant_until=list(confirmation.grant_until),
             )
         )
 

@@ -144,6 +144,8 @@ consent_confirmations = sa.Table(
     sa.Column("created_at", TZ, nullable=False),
     sa.Column("expires_at", TZ, nullable=False),
     sa.Column("confirmed_at", TZ),
+    # The end of validity asked for each grant, in the order of event_ids (0026).
+    sa.Column("grant_until", ARRAY(TZ)),
     sa.ForeignKeyConstraint(
         ["tenant_id", "subject_id"], ["subjects.tenant_id", "subjects.subject_id"]
     ),
