@@ -355,6 +355,27 @@ async def test_a_refused_caller_still_sending_its_body_reads_the_whole_refusal(
         assert (status, json.loads(reply)["code"]) == (401, "unauthenticated")
 
 
+async def test_a_caller_without_a_key_is_refused_before_its_body_arrives(
+    http_port: int, tenant: Tenant
+) -> None:
+    """The 401 waited for the body: a caller without a key whose body never came was held
+    30 s and answered 408 (probe O). It is answered at once, and the connection closed."""
+    path = f"{prefix(tenant)}/consent.v1.CookieService/GetCookieChoice"
+    reader, writer = await asyncio.open_connection("127.0.0.1", http_port)
+    try:
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n".encode()
+        )
+        await writer.drain()
+        async with asyncio.timeout(5):
+            head = await reader.readuntil(b"\r\n\r\n")
+    finally:
+        writer.close()
+    assert head.startswith(b"HTTP/1.1 401"), head
+    assert b"connection: close" in head.lower(), head
+
+
 async def test_a_page_key_is_held_to_the_same_scope_table(
     http_port: int, tenant: Tenant, stubs: Stubs, page_key: str
 ) -> None:

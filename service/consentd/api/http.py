@@ -23,6 +23,7 @@ from consentd.api.http_guard import ConnectionGuard
 from consentd.api.http_protocol import guarded_protocol
 from consentd.api.pages import DemoPage, Pages
 from consentd.api.refusals import (
+    closing,
     discard_body,
     in_contract,
     is_native_grpc,
@@ -84,11 +85,12 @@ class BrowserApp:
             await discard_body(receive)
             await refuse_native_grpc(send)
         elif app is not None and not await self._authenticated(scope):
-            await discard_body(receive)
             # Readable by a page of an allowed origin (a revoked key read as "Failed to fetch").
             exposed = BrowserRequest(tenant, origin, same_origin=False)
             exposed.cors_allowed = origin in await path_origins(self._cookies, tenant)
-            await refuse_unauthenticated(scope, exposing_to_origin(send, exposed))
+            # Answered before its body is read, and the connection closed after: waiting for
+            # the body held a caller without a key 30 s, one that never sent it (probe O).
+            await refuse_unauthenticated(scope, closing(exposing_to_origin(send, exposed)))
             self._count(path, grpc.StatusCode.UNAUTHENTICATED)
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))

@@ -88,6 +88,19 @@ async def refuse_native_grpc(send: Send) -> None:
     await respond(send, 200, headers=NATIVE_GRPC_REFUSAL)
 
 
+def closing(send: Send) -> Send:
+    """`send`, saying `connection: close` in the response's head: the server then closes
+    once the answer is read, lingering over a body still on the way (api/http_protocol.py)."""
+
+    async def close_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [*message.get("headers", []), (b"connection", b"close")]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return close_send
+
+
 async def refuse_unauthenticated(scope: Scope, send: Send) -> None:
     """UNAUTHENTICATED before the body is read: in gRPC-Web's form (status in the headers) or
     Connect's (401, a JSON error), as the Connect app would answer it."""
