@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import urllib.parse
 from dataclasses import dataclass
 
 from consentd.api.asgi import Scope, header
@@ -66,3 +67,21 @@ def _utf8(value: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+# A GET call's message with base64=1: base64url (or base64), with or without its padding.
+BASE64 = re.compile("[A-Za-z0-9_+/-]*={0,2}")
+
+
+def malformed_get_message(scope: Scope) -> InvalidInput | None:
+    """The refusal of a Connect GET whose `message` is not base64 while `base64` is 1: the
+    library skipped what is not (`ChJ2!!!!` was read as `ChJ2`, `@@@@` as an empty message,
+    refused for a field it never had; probe O)."""
+    if scope.get("method") != "GET":
+        return None
+    query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    if query.get("base64", [""])[0] != "1":
+        return None
+    if all(BASE64.fullmatch(value) for value in query.get("message", [])):
+        return None
+    return InvalidInput("message", "is not valid base64url (the base64 parameter is 1)")

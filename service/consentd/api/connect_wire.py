@@ -36,7 +36,7 @@ from consentd.api.asgi import Receive, Scope, Send, header
 from consentd.api.calls import COUNTED, Failure, count_refused, metadata_of
 from consentd.api.connect_codecs import COMPRESSIONS
 from consentd.api.connect_errors import connect_error, failure_error, grpc_status
-from consentd.api.connect_headers import without_malformed_headers
+from consentd.api.connect_headers import malformed_get_message, without_malformed_headers
 from consentd.api.grpc_web_text import as_binary, is_text
 from consentd.api.refusals import (
     discard_body,
@@ -233,6 +233,7 @@ class BrowserService:
         if is_text(scope):
             scope, receive, send = as_binary(scope, receive, send)
         scope, refused = without_malformed_headers(scope)
+        refused = refused or malformed_get_message(scope)
         if refused is not None:
             await discard_body(body)
         token = _refused.set(refused)
