@@ -15,12 +15,12 @@ from consentd.api.calls import failure_of
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
 from consentd.domain.model import LawfulBasis, Purpose
-from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Principal, Scope, Tenant
 from consentd.store.tables import purposes
 from consentd.store.uow import SqlUnitOfWork
 from tests.conftest import Stubs, bearer, owner
 from tests.e2e.helpers import CONSENT, by_email
+from tests.integration.helpers import ended_long_ago
 
 
 async def _purposes(app: App, tenant: Tenant) -> int:
@@ -43,7 +43,7 @@ async def test_a_cached_key_of_a_purged_tenant_writes_nothing_and_a_rerun_purges
         catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=metadata
     )
     ended = datetime.now(UTC) - timedelta(days=92)
-    await app.retention_settings.put(tenant, TenantRetention(contract_ended_at=ended))
+    await ended_long_ago(app, tenant, ended)
     assert app.retention is not None
     first = await app.retention.run()
     assert [t.status for t in first.tenants if t.tenant == tenant.slug] == ["purged"]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import sqlalchemy as sa
+
 from consentd.app.commands import Choice, Evidence, RecordConsent, WithdrawConsent
 from consentd.app.consents import Written
 from consentd.bootstrap import App
@@ -20,6 +24,7 @@ from consentd.domain.model import (
     Source,
     Target,
 )
+from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Principal, Scope, Tenant
 
 NEWSLETTER = Target("newsletter", Channel.EMAIL, PartyScope.FIRST_PARTY)
@@ -74,3 +79,20 @@ async def withdraw(app: App, tenant: Tenant, who: Identifier, target: Target) ->
         subject=who, targets=(target,), withdraw_all=False, source=Source.PORTAL, actor="self"
     )
     return await app.consents.withdraw_consent(principal(tenant), command)
+
+
+async def ended_long_ago(app: App, tenant: Tenant, ended: datetime) -> None:
+    """The tenant's contract ended at `ended` and was recorded then (a purge a month after it):
+    an end put now is recorded now, and the purge waits a month from now (migration 0027)."""
+    await app.retention_settings.put(tenant, TenantRetention(contract_ended_at=ended))
+    assert app.owner_engine is not None
+    async with app.owner_engine.begin() as conn:
+        tenant_id = {"t": str(tenant.tenant_id)}
+        await conn.execute(sa.text("SELECT set_config('consentd.tenant_id', :t, true)"), tenant_id)
+        await conn.execute(
+            sa.text(
+                "UPDATE tenant_retention SET contract_end_recorded_at = contract_ended_at "
+                "WHERE tenant_id = CAST(:t AS uuid)"
+            ),
+            tenant_id,
+        )

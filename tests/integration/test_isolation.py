@@ -430,7 +430,7 @@ RIGHTS_PRIVILEGES = {
     "audit_checkpoints": ({"SELECT", "INSERT"}, set()),
     "tenant_retention": ({"SELECT", "INSERT"}, {
         "contract_ended_at", "legal_hold", "legal_hold_reason", "storage_extension", "purged_at",
-        "updated_at",
+        "updated_at", "contract_end_recorded_at",
     }),
     "subject_identifiers": ({"SELECT", "INSERT", "DELETE"}, set()),
     "subjects": ({"SELECT", "INSERT", "DELETE"}, {"erased_at"}),

@@ -32,7 +32,6 @@ from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import ProcessingRole
 from consentd.domain.months import add_months
-from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Principal, Tenant
 from consentd.jobs.retention import purge_periodically
 from consentd.logs import configure_logging
@@ -42,7 +41,7 @@ from consentd.store.locks import AdvisoryLock
 from consentd.store.tables import tenants
 from consentd.store.uow import SqlUnitOfWork
 from tests.conftest import TEST_SECRET, TestClock, owner
-from tests.integration.helpers import catalogue, email, grant
+from tests.integration.helpers import catalogue, email, ended_long_ago, grant
 from tests.unit.test_logs import restore_logging  # noqa: F401 (a fixture)
 
 T0 = datetime(2025, 3, 31, 8, 0, tzinfo=UTC)
@@ -383,8 +382,7 @@ async def test_the_scheduled_purge_goes_on_after_purging_a_tenant(
     clock.pinned = None
     await catalogue(app, tenant)
     await grant(app, tenant, email("purged@example.fr"))
-    ended = TenantRetention(contract_ended_at=datetime.now(UTC) - timedelta(days=92))
-    await app.retention_settings.put(tenant, ended)
+    await ended_long_ago(app, tenant, datetime.now(UTC) - timedelta(days=92))
     assert app.retention is not None
     capsys.readouterr()
     task = asyncio.create_task(purge_periodically(app.retention, 0.05))
@@ -426,7 +424,7 @@ async def test_a_tenant_the_database_refuses_to_purge_does_not_stop_the_others(
     for tenant, ended in ((first, month_less_a_day), (second, now - timedelta(days=62))):
         await catalogue(app, tenant)
         await grant(app, tenant, email("kept-until-purged@example.fr"))
-        await app.retention_settings.put(tenant, TenantRetention(contract_ended_at=ended))
+        await ended_long_ago(app, tenant, ended)
     assert app.retention is not None
     clock.pinned = now + timedelta(days=1, minutes=30)  # within the margin: not due
     report = {t.tenant: t for t in (await app.retention.run()).tenants}

@@ -38,7 +38,15 @@ from consentd.store.locks import AdvisoryLock
 from consentd.store.retention import PURGE_ORDER
 from consentd.store.tables import audit_entries, tenant_retention
 from tests.conftest import TEST_SECRET, TestClock, owner
-from tests.integration.helpers import B2B, NEWSLETTER, catalogue, email, grant, principal
+from tests.integration.helpers import (
+    B2B,
+    NEWSLETTER,
+    catalogue,
+    email,
+    ended_long_ago,
+    grant,
+    principal,
+)
 
 TABLES = (*PURGE_ORDER, audit_entries)
 SUBJECTS = 150
@@ -96,7 +104,8 @@ async def world(
         await app.cookies.link_visitor(who, visitor, email(f"s{index}@example.fr"))
     await app.admin.issue_key(ended.slug, ["consent:check"], name="ended sender")
     ended_at = now - timedelta(days=92)
-    await app.retention_settings.put(ended, TenantRetention(contract_ended_at=ended_at))
+    await ended_long_ago(app, ended, ended_at)
+    await ended_long_ago(app, held, ended_at)
     await app.retention_settings.put(
         held,
         TenantRetention(contract_ended_at=ended_at, legal_hold=True, legal_hold_reason="litige"),

@@ -13,7 +13,7 @@ from consentd.api.converters import required_in, time_in, time_out
 from consentd.app.retention import RetentionSettingsUseCases
 from consentd.domain.catalog import check_text
 from consentd.domain.errors import InvalidInput
-from consentd.domain.retention import TenantRetention
+from consentd.domain.retention import TenantRetention, purge_due_at
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -24,8 +24,9 @@ def settings_in(request: pb.PutRetentionSettingsRequest) -> TenantRetention:
     extension. Raises InvalidInput naming the field."""
     required_in(request, "settings", "the put replaces every setting (send them all)")
     message = request.settings
-    if message.HasField("purged_at"):
-        raise InvalidInput("settings.purged_at", "is set by the retention job")
+    for read_only in ("purged_at", "purge_due_at"):
+        if message.HasField(read_only):
+            raise InvalidInput(f"settings.{read_only}", "is set by the retention job")
     reason = check_text("settings.legal_hold_reason", message.legal_hold_reason, 500)
     if message.legal_hold and not reason.strip():
         raise InvalidInput("settings.legal_hold_reason", "is required with a legal hold")
@@ -53,6 +54,7 @@ def settings_out(settings: TenantRetention) -> pb.RetentionSettings:
         legal_hold_reason=settings.legal_hold_reason,
         storage_extension=settings.storage_extension,
         purged_at=time_out(settings.purged_at),
+        purge_due_at=time_out(purge_due_at(settings)),
     )
 
 

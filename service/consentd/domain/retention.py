@@ -39,6 +39,8 @@ class TenantRetention:
     storage_extension: bool = False
     purged_at: datetime | None = None
     updated_at: datetime | None = None
+    # When the current contract_ended_at was set: an end set in the past still leaves a month.
+    contract_end_recorded_at: datetime | None = None
 
 
 def cutoff(category: Category, settings: TenantRetention, now: datetime) -> datetime | None:
@@ -60,10 +62,20 @@ def cutoff(category: Category, settings: TenantRetention, now: datetime) -> date
 
 
 def tenant_purge_due(settings: TenantRetention, now: datetime) -> bool:
-    """True once the contract ended at least a month ago and no legal hold applies."""
+    """True once purge_due_at has come."""
+    due = purge_due_at(settings)
+    return due is not None and due <= now
+
+
+def purge_due_at(settings: TenantRetention) -> datetime | None:
+    """When the tenant's data goes: a month after its contract ended, or after that end was
+    recorded when it was recorded later (an end set 32 days in the past was purged at the
+    next run: the month of reversibility the policy keeps never existed); None without an
+    end, under a legal hold, or for an end at the calendar's end (no year 10000)."""
     ended = settings.contract_ended_at
-    if ended is None or settings.legal_hold:
-        return False
-    if ended.year == 9999:  # a contract ending at the calendar's end: never (no year 10000)
-        return False
-    return add_months(ended, AFTER_CONTRACT_MONTHS) <= now
+    if ended is None or settings.legal_hold or ended.year == 9999:
+        return None
+    start = max(ended, settings.contract_end_recorded_at or ended)
+    if start.year == 9999:
+        return None
+    return add_months(start, AFTER_CONTRACT_MONTHS)

@@ -99,6 +99,7 @@ class SqlRetention:
             storage_extension=row["storage_extension"],
             purged_at=row["purged_at"],
             updated_at=row["updated_at"],
+            contract_end_recorded_at=row["contract_end_recorded_at"],
         )
 
     async def put_settings(self, settings: TenantRetention, now: datetime) -> TenantRetention:
@@ -109,9 +110,22 @@ class SqlRetention:
             "storage_extension": settings.storage_extension,
             "updated_at": now,
         }
-        stmt = insert(_T).values(tenant_id=self._tenant, **values)
+        recorded = now if settings.contract_ended_at is not None else None
+        stmt = insert(_T).values(
+            tenant_id=self._tenant, contract_end_recorded_at=recorded, **values
+        )
+        # When the end was set: kept while the same end is put again (other settings changed).
+        kept = sa.case(
+            (
+                _T.c.contract_ended_at.is_not_distinct_from(stmt.excluded.contract_ended_at),
+                _T.c.contract_end_recorded_at,
+            ),
+            else_=stmt.excluded.contract_end_recorded_at,
+        )
         await self._conn.execute(
-            stmt.on_conflict_do_update(index_elements=["tenant_id"], set_=values)
+            stmt.on_conflict_do_update(
+                index_elements=["tenant_id"], set_={**values, "contract_end_recorded_at": kept}
+            )
         )
         return await self.settings()
 

@@ -30,6 +30,8 @@ tenant_retention = sa.Table(
     sa.Column("storage_extension", sa.Boolean, nullable=False),
     sa.Column("purged_at", TZ),
     sa.Column("updated_at", TZ, nullable=False),
+    # When the current contract_ended_at was set (0027): the purge waits a month after it too.
+    sa.Column("contract_end_recorded_at", TZ),
     sa.CheckConstraint("NOT legal_hold OR legal_hold_reason <> ''", name="hold_has_reason"),
 )
 

@@ -26,6 +26,7 @@ class RetentionSettings(_message.Message):
     LEGAL_HOLD_REASON_FIELD_NUMBER: _builtins.int
     STORAGE_EXTENSION_FIELD_NUMBER: _builtins.int
     PURGED_AT_FIELD_NUMBER: _builtins.int
+    PURGE_DUE_AT_FIELD_NUMBER: _builtins.int
     legal_hold: _builtins.bool
     legal_hold_reason: _builtins.str
     """Required with a legal hold."""
@@ -39,6 +40,13 @@ class RetentionSettings(_message.Message):
     def purged_at(self) -> _timestamp_pb2.Timestamp:
         """Set by the retention job once the tenant's data is gone; read-only."""
 
+    @_builtins.property
+    def purge_due_at(self) -> _timestamp_pb2.Timestamp:
+        """When the retention job purges the tenant's data: a month after the contract's end, or after
+        that end was recorded when it was set later (an end put in the past still leaves the month
+        of reversibility); unset without an end or under a legal hold. Read-only.
+        """
+
     def __init__(
         self,
         *,
@@ -47,10 +55,11 @@ class RetentionSettings(_message.Message):
         legal_hold_reason: _builtins.str = ...,
         storage_extension: _builtins.bool = ...,
         purged_at: _timestamp_pb2.Timestamp | None = ...,
+        purge_due_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["contract_ended_at", b"contract_ended_at", "purged_at", b"purged_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contract_ended_at", b"contract_ended_at", "purge_due_at", b"purge_due_at", "purged_at", b"purged_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_ended_at", b"contract_ended_at", "legal_hold", b"legal_hold", "legal_hold_reason", b"legal_hold_reason", "purged_at", b"purged_at", "storage_extension", b"storage_extension"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_ended_at", b"contract_ended_at", "legal_hold", b"legal_hold", "legal_hold_reason", b"legal_hold_reason", "purge_due_at", b"purge_due_at", "purged_at", b"purged_at", "storage_extension", b"storage_extension"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

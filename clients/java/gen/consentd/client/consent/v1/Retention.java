@@ -49,30 +49,31 @@ public final class Retention {
   static {
     java.lang.String[] descriptorData = {
       "\n\032consent/v1/retention.proto\022\nconsent.v1" +
-      "\032\037google/protobuf/timestamp.proto\"\214\002\n\021Re" +
+      "\032\037google/protobuf/timestamp.proto\"\312\002\n\021Re" +
       "tentionSettings\022F\n\021contract_ended_at\030\001 \001" +
       "(\0132\032.google.protobuf.TimestampR\017contract" +
       "EndedAt\022\035\n\nlegal_hold\030\002 \001(\010R\tlegalHold\022*" +
       "\n\021legal_hold_reason\030\003 \001(\tR\017legalHoldReas" +
       "on\022+\n\021storage_extension\030\004 \001(\010R\020storageEx" +
       "tension\0227\n\tpurged_at\030\005 \001(\0132\032.google.prot" +
-      "obuf.TimestampR\010purgedAt\"\035\n\033GetRetention" +
-      "SettingsRequest\"Y\n\034GetRetentionSettingsR" +
-      "esponse\0229\n\010settings\030\001 \001(\0132\035.consent.v1.R" +
-      "etentionSettingsR\010settings\"X\n\033PutRetenti" +
-      "onSettingsRequest\0229\n\010settings\030\001 \001(\0132\035.co" +
-      "nsent.v1.RetentionSettingsR\010settings\"Y\n\034" +
-      "PutRetentionSettingsResponse\0229\n\010settings" +
-      "\030\001 \001(\0132\035.consent.v1.RetentionSettingsR\010s" +
-      "ettings2\362\001\n\020RetentionService\022n\n\024GetReten" +
-      "tionSettings\022\'.consent.v1.GetRetentionSe" +
-      "ttingsRequest\032(.consent.v1.GetRetentionS" +
-      "ettingsResponse\"\003\220\002\001\022n\n\024PutRetentionSett" +
-      "ings\022\'.consent.v1.PutRetentionSettingsRe" +
-      "quest\032(.consent.v1.PutRetentionSettingsR" +
-      "esponse\"\003\220\002\002BL\n\032consentd.client.consent." +
-      "v1P\001Z,consentd/clients/go/gen/consent/v1" +
-      ";consentv1b\006proto3"
+      "obuf.TimestampR\010purgedAt\022<\n\014purge_due_at" +
+      "\030\006 \001(\0132\032.google.protobuf.TimestampR\npurg" +
+      "eDueAt\"\035\n\033GetRetentionSettingsRequest\"Y\n" +
+      "\034GetRetentionSettingsResponse\0229\n\010setting" +
+      "s\030\001 \001(\0132\035.consent.v1.RetentionSettingsR\010" +
+      "settings\"X\n\033PutRetentionSettingsRequest\022" +
+      "9\n\010settings\030\001 \001(\0132\035.consent.v1.Retention" +
+      "SettingsR\010settings\"Y\n\034PutRetentionSettin" +
+      "gsResponse\0229\n\010settings\030\001 \001(\0132\035.consent.v" +
+      "1.RetentionSettingsR\010settings2\362\001\n\020Retent" +
+      "ionService\022n\n\024GetRetentionSettings\022\'.con" +
+      "sent.v1.GetRetentionSettingsRequest\032(.co" +
+      "nsent.v1.GetRetentionSettingsResponse\"\003\220" +
+      "\002\001\022n\n\024PutRetentionSettings\022\'.consent.v1." +
+      "PutRetentionSettingsRequest\032(.consent.v1" +
+      ".PutRetentionSettingsResponse\"\003\220\002\002BL\n\032co" +
+      "nsentd.client.consent.v1P\001Z,consentd/cli" +
+      "ents/go/gen/consent/v1;consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -84,7 +85,7 @@ public final class Retention {
     internal_static_consent_v1_RetentionSettings_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_RetentionSettings_descriptor,
-        new java.lang.String[] { "ContractEndedAt", "LegalHold", "LegalHoldReason", "StorageExtension", "PurgedAt", });
+        new java.lang.String[] { "ContractEndedAt", "LegalHold", "LegalHoldReason", "StorageExtension", "PurgedAt", "PurgeDueAt", });
     internal_static_consent_v1_GetRetentionSettingsRequest_descriptor =
       getDescriptor().getMessageTypes().get(1);
     internal_static_consent_v1_GetRetentionSettingsRequest_fieldAccessorTable = new

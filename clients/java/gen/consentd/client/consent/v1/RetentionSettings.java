@@ -193,6 +193,50 @@ private static final long serialVersionUID = 0L;
     return purgedAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : purgedAt_;
   }
 
+  public static final int PURGE_DUE_AT_FIELD_NUMBER = 6;
+  private com.google.protobuf.Timestamp purgeDueAt_;
+  /**
+   * <pre>
+   * When the retention job purges the tenant's data: a month after the contract's end, or after
+   * that end was recorded when it was set later (an end put in the past still leaves the month
+   * of reversibility); unset without an end or under a legal hold. Read-only.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+   * @return Whether the purgeDueAt field is set.
+   */
+  @java.lang.Override
+  public boolean hasPurgeDueAt() {
+    return purgeDueAt_ != null;
+  }
+  /**
+   * <pre>
+   * When the retention job purges the tenant's data: a month after the contract's end, or after
+   * that end was recorded when it was set later (an end put in the past still leaves the month
+   * of reversibility); unset without an end or under a legal hold. Read-only.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+   * @return The purgeDueAt.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getPurgeDueAt() {
+    return purgeDueAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : purgeDueAt_;
+  }
+  /**
+   * <pre>
+   * When the retention job purges the tenant's data: a month after the contract's end, or after
+   * that end was recorded when it was set later (an end put in the past still leaves the month
+   * of reversibility); unset without an end or under a legal hold. Read-only.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.TimestampOrBuilder getPurgeDueAtOrBuilder() {
+    return purgeDueAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : purgeDueAt_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -222,6 +266,9 @@ private static final long serialVersionUID = 0L;
     if (purgedAt_ != null) {
       output.writeMessage(5, getPurgedAt());
     }
+    if (purgeDueAt_ != null) {
+      output.writeMessage(6, getPurgeDueAt());
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -249,6 +296,10 @@ private static final long serialVersionUID = 0L;
     if (purgedAt_ != null) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(5, getPurgedAt());
+    }
+    if (purgeDueAt_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(6, getPurgeDueAt());
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -281,6 +332,11 @@ private static final long serialVersionUID = 0L;
       if (!getPurgedAt()
           .equals(other.getPurgedAt())) return false;
     }
+    if (hasPurgeDueAt() != other.hasPurgeDueAt()) return false;
+    if (hasPurgeDueAt()) {
+      if (!getPurgeDueAt()
+          .equals(other.getPurgeDueAt())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -307,6 +363,10 @@ private static final long serialVersionUID = 0L;
     if (hasPurgedAt()) {
       hash = (37 * hash) + PURGED_AT_FIELD_NUMBER;
       hash = (53 * hash) + getPurgedAt().hashCode();
+    }
+    if (hasPurgeDueAt()) {
+      hash = (37 * hash) + PURGE_DUE_AT_FIELD_NUMBER;
+      hash = (53 * hash) + getPurgeDueAt().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -450,6 +510,11 @@ private static final long serialVersionUID = 0L;
         purgedAtBuilder_.dispose();
         purgedAtBuilder_ = null;
       }
+      purgeDueAt_ = null;
+      if (purgeDueAtBuilder_ != null) {
+        purgeDueAtBuilder_.dispose();
+        purgeDueAtBuilder_ = null;
+      }
       return this;
     }
 
@@ -501,6 +566,11 @@ private static final long serialVersionUID = 0L;
         result.purgedAt_ = purgedAtBuilder_ == null
             ? purgedAt_
             : purgedAtBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.purgeDueAt_ = purgeDueAtBuilder_ == null
+            ? purgeDueAt_
+            : purgeDueAtBuilder_.build();
       }
     }
 
@@ -565,6 +635,9 @@ private static final long serialVersionUID = 0L;
       if (other.hasPurgedAt()) {
         mergePurgedAt(other.getPurgedAt());
       }
+      if (other.hasPurgeDueAt()) {
+        mergePurgeDueAt(other.getPurgeDueAt());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -620,6 +693,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000010;
               break;
             } // case 42
+            case 50: {
+              input.readMessage(
+                  getPurgeDueAtFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 50
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1113,6 +1193,179 @@ private static final long serialVersionUID = 0L;
         purgedAt_ = null;
       }
       return purgedAtBuilder_;
+    }
+
+    private com.google.protobuf.Timestamp purgeDueAt_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> purgeDueAtBuilder_;
+    /**
+     * <pre>
+     * When the retention job purges the tenant's data: a month after the contract's end, or after
+     * that end was recorded when it was set later (an end put in the past still leaves the month
+     * of reversibility); unset without an end or under a legal hold. Read-only.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+     * @return Whether the purgeDueAt field is set.
+     */
+    public boolean hasPurgeDueAt() {
+      return ((bitField0_ & 0x00000020) != 0);
+    }
+    /**
+     * <pre>
+     * When the retention job purges the tenant's data: a month after the contract's end, or after
+     * that end was recorded when it was set later (an end put in the past still leaves the month
+     * of reversibility); unset without an end or under a legal hold. Read-only.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+     * @return The purgeDueAt.
+     */
+    public com.google.protobuf.Timestamp getPurgeDueAt() {
+      if (purgeDueAtBuilder_ == null) {
+        return purgeDueAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : purgeDueAt_;
+      } else {
+        return purgeDueAtBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * When the retention job purges the tenant's data: a month after the contract's end, or after
+     * that end was recorded when it was set later (an end put in the past still leaves the month
+     * of reversibility); unset without an end or under a legal hold. Read-only.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+     */
+    public Builder setPurgeDueAt(com.google.protobuf.Timestamp value) {
+      if (purgeDueAtBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        purgeDueAt_ = value;
+      } else {
+        purgeDueAtBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the retention job purges the tenant's data: a month after the contract's end, or after
+     * that end was recorded when it was set later (an end put in the past still leaves the month
+     * of reversibility); unset without an end or under a legal hold. Read-only.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+     */
+    public Builder setPurgeDueAt(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      if (purgeDueAtBuilder_ == null) {
+        purgeDueAt_ = builderForValue.build();
+      } else {
+        purgeDueAtBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the retention job purges the tenant's data: a month after the contract's end, or after
+     * that end was recorded when it was set later (an end put in the past still leaves the month
+     * of reversibility); unset without an end or under a legal hold. Read-only.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+     */
+    public Builder mergePurgeDueAt(com.google.protobuf.Timestamp value) {
+      if (purgeDueAtBuilder_ == null) {
+        if (((bitField0_ & 0x00000020) != 0) &&
+          purgeDueAt_ != null &&
+          purgeDueAt_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+          getPurgeDueAtBuilder().mergeFrom(value);
+        } else {
+          purgeDueAt_ = value;
+        }
+      } else {
+        purgeDueAtBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the retention job purges the tenant's data: a month after the contract's end, or after
+     * that end was recorded when it was set later (an end put in the past still leaves the month
+     * of reversibility); unset without an end or under a legal hold. Read-only.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+     */
+    public Builder clearPurgeDueAt() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      purgeDueAt_ = null;
+      if (purgeDueAtBuilder_ != null) {
+        purgeDueAtBuilder_.dispose();
+        purgeDueAtBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the retention job purges the tenant's data: a month after the contract's end, or after
+     * that end was recorded when it was set later (an end put in the past still leaves the month
+     * of reversibility); unset without an end or under a legal hold. Read-only.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+     */
+    public com.google.protobuf.Timestamp.Builder getPurgeDueAtBuilder() {
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return getPurgeDueAtFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * When the retention job purges the tenant's data: a month after the contract's end, or after
+     * that end was recorded when it was set later (an end put in the past still leaves the month
+     * of reversibility); unset without an end or under a legal hold. Read-only.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+     */
+    public com.google.protobuf.TimestampOrBuilder getPurgeDueAtOrBuilder() {
+      if (purgeDueAtBuilder_ != null) {
+        return purgeDueAtBuilder_.getMessageOrBuilder();
+      } else {
+        return purgeDueAt_ == null ?
+            com.google.protobuf.Timestamp.getDefaultInstance() : purgeDueAt_;
+      }
+    }
+    /**
+     * <pre>
+     * When the retention job purges the tenant's data: a month after the contract's end, or after
+     * that end was recorded when it was set later (an end put in the past still leaves the month
+     * of reversibility); unset without an end or under a legal hold. Read-only.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+        getPurgeDueAtFieldBuilder() {
+      if (purgeDueAtBuilder_ == null) {
+        purgeDueAtBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                getPurgeDueAt(),
+                getParentForChildren(),
+                isClean());
+        purgeDueAt_ = null;
+      }
+      return purgeDueAtBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -96,4 +96,37 @@ public interface RetentionSettingsOrBuilder extends
    * <code>.google.protobuf.Timestamp purged_at = 5 [json_name = "purgedAt"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getPurgedAtOrBuilder();
+
+  /**
+   * <pre>
+   * When the retention job purges the tenant's data: a month after the contract's end, or after
+   * that end was recorded when it was set later (an end put in the past still leaves the month
+   * of reversibility); unset without an end or under a legal hold. Read-only.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+   * @return Whether the purgeDueAt field is set.
+   */
+  boolean hasPurgeDueAt();
+  /**
+   * <pre>
+   * When the retention job purges the tenant's data: a month after the contract's end, or after
+   * that end was recorded when it was set later (an end put in the past still leaves the month
+   * of reversibility); unset without an end or under a legal hold. Read-only.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+   * @return The purgeDueAt.
+   */
+  com.google.protobuf.Timestamp getPurgeDueAt();
+  /**
+   * <pre>
+   * When the retention job purges the tenant's data: a month after the contract's end, or after
+   * that end was recorded when it was set later (an end put in the past still leaves the month
+   * of reversibility); unset without an end or under a legal hold. Read-only.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp purge_due_at = 6 [json_name = "purgeDueAt"];</code>
+   */
+  com.google.protobuf.TimestampOrBuilder getPurgeDueAtOrBuilder();
 }
