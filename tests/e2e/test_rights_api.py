@@ -29,7 +29,8 @@ from consent.v1 import (
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from consentd.app.admin import AdminUseCases
-from consentd.bootstrap import derived_signing_key
+from consentd.bootstrap import App, derived_signing_key
+from consentd.domain.months import add_months
 from consentd.domain.tenancy import Tenant
 from tests.conftest import TEST_SECRET, Stubs, bearer
 from tests.e2e.helpers import (
@@ -403,14 +404,37 @@ async def test_retention_settings_round_trip(dpo: RightsStubs) -> None:
     )
     assert got.settings.contract_ended_at.ToDatetime(tzinfo=UTC) == ended
     assert (got.settings.legal_hold_reason, got.settings.storage_extension) == ("contentieux", True)
+    assert not got.settings.HasField("purge_due_at")  # under a legal hold: never
     for bad in (
         retention_pb2.RetentionSettings(legal_hold=True),
         retention_pb2.RetentionSettings(purged_at=stamp(ended)),
+        retention_pb2.RetentionSettings(purge_due_at=stamp(ended)),
     ):
         call = dpo.retention.PutRetentionSettings(
             retention_pb2.PutRetentionSettingsRequest(settings=bad), metadata=dpo.metadata
         )
         assert await _code(call) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_contract_end_put_in_the_past_still_leaves_its_month(
+    app: App, tenant: Tenant, dpo: RightsStubs
+) -> None:
+    """An admin key put the contract's end 32 days in the past and the next run purged the
+    tenant: no month of reversibility (probe R). The purge is due a month after the end was
+    recorded, GetRetentionSettings says when, and a run now keeps the tenant."""
+    before = datetime.now(UTC)
+    settings = retention_pb2.RetentionSettings(contract_ended_at=stamp(before - timedelta(days=32)))
+    await dpo.retention.PutRetentionSettings(
+        retention_pb2.PutRetentionSettingsRequest(settings=settings), metadata=dpo.metadata
+    )
+    got = await dpo.retention.GetRetentionSettings(
+        retention_pb2.GetRetentionSettingsRequest(), metadata=dpo.metadata
+    )
+    due = got.settings.purge_due_at.ToDatetime(tzinfo=UTC)
+    assert add_months(before, 1) <= due <= add_months(datetime.now(UTC), 1)
+    assert app.retention is not None
+    report = await app.retention.run()
+    assert [t.status for t in report.tenants if t.tenant == tenant.slug] == ["kept"]
 
 
 async def test_cli_checkpoint_and_breach_scope(

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from consentd.domain.retention import Category, TenantRetention, cutoff, tenant_purge_due
+from consentd.domain.retention import (
+    Category,
+    TenantRetention,
+    cutoff,
+    purge_due_at,
+    tenant_purge_due,
+)
 
 NOW = datetime(2027, 8, 31, 12, 0, tzinfo=UTC)
 
@@ -42,3 +48,21 @@ def test_a_contract_ending_at_the_calendars_end_is_never_due() -> None:
     cannot name (the retention job raised ValueError for every tenant after it)."""
     forever = TenantRetention(contract_ended_at=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC))
     assert not tenant_purge_due(forever, NOW)
+
+
+def test_an_end_recorded_late_still_leaves_its_month() -> None:
+    """An end put 32 days in the past was due at once: the month of reversibility counts from
+    when the end was recorded when that is later (probe R)."""
+    recorded = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    late = TenantRetention(
+        contract_ended_at=recorded - timedelta(days=32), contract_end_recorded_at=recorded
+    )
+    assert purge_due_at(late) == datetime(2027, 1, 5, 12, tzinfo=UTC)
+    assert not tenant_purge_due(late, recorded + timedelta(days=30))
+    assert tenant_purge_due(late, datetime(2027, 1, 5, 12, tzinfo=UTC))
+    ahead = TenantRetention(
+        contract_ended_at=recorded + timedelta(days=10), contract_end_recorded_at=recorded
+    )
+    assert purge_due_at(ahead) == datetime(2027, 1, 15, 12, tzinfo=UTC)
+    held = TenantRetention(contract_ended_at=recorded, legal_hold=True, legal_hold_reason="litige")
+    assert purge_due_at(held) is None
