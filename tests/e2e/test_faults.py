@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -218,6 +219,43 @@ async def test_postgres_stopped_or_killed_is_unavailable_and_not_serving(
         assert written.events
         reply = await stub.CheckConsent(check("s1"), metadata=cluster.metadata, timeout=10)
         assert reply.decision == consent_pb2.DECISION_DENY
+
+
+async def test_writes_in_flight_when_postgres_freezes_end_within_the_ceiling(
+    cluster: Cluster, served: Served
+) -> None:
+    """PostgreSQL frozen under writes without a client deadline: each waited the ceiling, then
+    its rollback on the same connection waited it again, and more (7 to 14 s where the ceiling
+    was 5 s: the bundled client's 10 s deadline ran out first; probe N). A connection whose
+    statement timed out is closed, not rolled back, and a batch that met a database not
+    answering gives each call that answer rather than running each alone to meet it again:
+    each ends within the ceiling, or two for a call queued behind a batch."""
+    async with grpc.aio.insecure_channel(served.address) as channel:
+        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        await stub.RecordConsent(record("frozen-0"), metadata=cluster.metadata, timeout=10)
+        frozen = postgres_processes(cluster.postgres)  # the backends the write opened too
+
+        async def timed(call: Any) -> tuple[str, float]:
+            started = time.monotonic()
+            try:
+                await call
+            except grpc.aio.AioRpcError as error:
+                return error.code().name, time.monotonic() - started
+            return "OK", time.monotonic() - started
+
+        signal_all(frozen, signal.SIGSTOP)
+        try:
+            calls = [
+                stub.RecordConsent(record(f"frozen-{i}"), metadata=cluster.metadata)
+                for i in range(1, 4)
+            ]
+            answers = await asyncio.gather(*(timed(c) for c in calls))
+        finally:
+            signal_all(frozen, signal.SIGCONT)
+    print(f"writes in flight during a freeze: {answers}")
+    for code, took in answers:
+        assert code in ("DEADLINE_EXCEEDED", "UNAVAILABLE"), answers
+        assert took < 2 * CEILING + 1, answers
 
 
 async def test_a_database_lost_for_a_while_is_unavailable_at_once(

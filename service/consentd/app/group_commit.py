@@ -6,8 +6,8 @@ run wait for the next one (app/coalescing.py, paced like checks: the next batch 
 as the last took, 10 ms at most), which writes them in one transaction. A lone call runs
 alone, through the one-call path. A batch rolled back before its commit (`Undone`: a race it
 lost, a value the database refused) runs every call alone, so each gets its own answer and
-nothing is written twice; a failed commit fails every call of the batch (it may have
-committed).
+nothing is written twice, unless the database is not answering (every call gets that); a
+failed commit fails every call of the batch (it may have committed).
 """
 
 from __future__ import annotations
@@ -31,10 +31,13 @@ T = TypeVar("T")
 class Grouping:
     """How concurrent calls share work. `batch`: writes of a tenant per transaction at most (1:
     each its own); `context()`: the context a shared run starts in (store/uow.py's
-    batch_context drops the call's deadline)."""
+    batch_context drops the call's deadline); `hopeless(error)`: a batch's failure that every
+    call would meet alone too (the database not answering: store/database.py outage_of), which
+    each call then gets as it is, rather than waiting for it again alone."""
 
     batch: int = 1
     context: Callable[[], Context] = copy_context
+    hopeless: Callable[[BaseException], bool] = lambda _: False
 
 
 # The batches' key when calls of every tenant share them.
@@ -93,8 +96,12 @@ class GroupCommit(Generic[J, R]):
         if len(jobs) > 1:
             try:
                 return await self._together(key, jobs)
-            except Undone:
-                pass  # every call alone: each gets its own answer
+            except Undone as undone:
+                # A frozen database: each call alone waited the ceiling again (a write in
+                # flight answered after 3 ceilings; probe N). Otherwise each alone, its answer.
+                cause = undone.__cause__
+                if isinstance(cause, Exception) and self._grouping.hopeless(cause):
+                    return [cause] * len(jobs)
         return list(await asyncio.gather(*(self._alone(job) for job in jobs)))
 
     async def _alone(self, job: J) -> R | Exception:

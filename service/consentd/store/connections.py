@@ -12,7 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from consentd.store.database import DEFAULT_DB_TIMEOUT, UNAVAILABLE, connect_args, outage_of
+from consentd.store.database import (
+    DEFAULT_DB_TIMEOUT,
+    connect_args,
+    database_not_answering,
+)
 
 
 def create_engine(url: str, pool_size: int, ceiling: float = DEFAULT_DB_TIMEOUT) -> AsyncEngine:
@@ -57,10 +61,12 @@ def _replace_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
 
 
 def discards_connection(error: BaseException) -> bool:
-    """A connection left by `error` is closed, not given back: the database is unreachable, or
-    the work on it was cancelled mid-statement (its rollback would wait on the statement, up to
-    the ceiling, with a frozen database at every shutdown)."""
-    return isinstance(error, asyncio.CancelledError) or outage_of(error) == UNAVAILABLE
+    """A connection left by `error` is closed, not given back: the database is unreachable, the
+    work on it was cancelled mid-statement (its rollback would wait on the statement, up to
+    the ceiling, with a frozen database at every shutdown), or a statement on it timed out
+    (its rollback waited the ceiling again on a frozen database, and the call took 3 ceilings
+    where it promises one; probe N)."""
+    return isinstance(error, asyncio.CancelledError) or database_not_answering(error)
 
 
 @contextlib.asynccontextmanager

@@ -115,6 +115,12 @@ def outage_of(error: BaseException) -> str | None:
     return None
 
 
+def database_not_answering(error: BaseException) -> bool:
+    """Whether `error` says the database is unreachable or did not answer in time: what any
+    other statement would meet now too."""
+    return outage_of(error) in (UNAVAILABLE, DEADLINE)
+
+
 def _state_kind(error: BaseException) -> str | None:
     state = getattr(error, "sqlstate", None)
     if not isinstance(state, str):

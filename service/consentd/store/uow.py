@@ -133,15 +133,19 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
+        raw = self._driver = await driver_of(conn)
         try:
             if self._snapshot:
                 conn = await conn.execution_options(isolation_level="REPEATABLE READ")
             await enter_tenant(conn, self._tenant, guarded=self._guarded)
-            raw = self._driver = await driver_of(conn)
             self.idempotency = SqlIdempotency(conn, self._tenant)
             if self._once is not None:
                 await self.idempotency.claim(self._once.key)
-        except BaseException:
+        except BaseException as error:
+            # Closing a connection whose first statement timed out rolled it back, and waited
+            # the ceiling again on a frozen database (probe N): closed at once instead.
+            if discards_connection(error):
+                await discard(conn, raw)
             await conn.close()
             raise
         self._conn = conn

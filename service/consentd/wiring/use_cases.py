@@ -28,6 +28,7 @@ from consentd.config import Settings
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.retention import Category
 from consentd.domain.sealing import Keyring
+from consentd.store.database import database_not_answering
 from consentd.store.importing import SqlImportStore
 from consentd.store.locks import AdvisoryLock
 from consentd.store.uow import batch_context
@@ -82,7 +83,7 @@ def build_use_cases(
         language=settings.notify_language,
     )  # fmt: skip
     writers = TenantWriters(settings.tenant_writers)
-    grouping = Grouping(settings.write_batch, batch_context)
+    grouping = Grouping(settings.write_batch, batch_context, database_not_answering)
     return UseCases(
         consents=ConsentUseCases(
             uow,
