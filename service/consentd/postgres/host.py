@@ -158,15 +158,31 @@ def _sigkill(pid: int) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
+# Free space under which a failed start names it: the log saying why is on the same disk.
+LOW_DISK_BYTES = 64 * 1024 * 1024
+
+
 def log_tail(log_file: Path, offset: int, lines: int = 20) -> str:
-    """The last `lines` lines the server logged in log_file after offset."""
+    """The last `lines` lines the server logged in log_file after offset, and the free space
+    of its disk when that is low (a full disk cut the log short of the reason: serve ended on
+    "its log ends:" and nothing; probe N)."""
     try:
         with log_file.open("rb") as log:
             log.seek(offset)
-            text = log.read().decode(errors="replace").strip()
+            text = log.read().decode(errors="replace").replace("\0", "").strip()
     except FileNotFoundError:
         text = ""
-    return "\n".join(text.splitlines()[-lines:]) or "(empty)"
+    tail = "\n".join(text.splitlines()[-lines:]) or "(empty)"
+    try:
+        free = shutil.disk_usage(log_file.parent).free
+    except OSError:
+        return tail
+    if free < LOW_DISK_BYTES:
+        tail += (
+            f"\n(the disk holding {log_file.parent} has {free // 1024} KiB free: free some "
+            "space, then start again)"
+        )
+    return tail
 
 
 def postmaster_pid(data_dir: Path) -> int | None:
