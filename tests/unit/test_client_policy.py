@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from consentd_client import IDEMPOTENCY_KEY, CallPolicy, Effect, RetryPolicy
+from consentd_client.interceptors import Retrier
 from consentd_client.policy import EFFECTS
 
 RECORD = "/consent.v1.ConsentService/RecordConsent"
@@ -81,6 +82,21 @@ def test_a_nonsensical_retry_policy_is_refused(arguments: dict[str, float]) -> N
         RetryPolicy(**arguments)  # type: ignore[arg-type]
 
 
-def test_only_unavailable_is_retried_by_default() -> None:
-    """Deadline, permission and validation errors are answers, not outages."""
-    assert RetryPolicy().retry_on == frozenset({grpc.StatusCode.UNAVAILABLE})
+def test_unavailable_and_the_servers_deadline_are_retried_by_default() -> None:
+    """Permission and validation errors are answers, not outages. DEADLINE_EXCEEDED from the
+    server (its database did not answer within its ceiling) is retried while the call's own
+    deadline leaves time: a withdrawal in flight when PostgreSQL froze was lost unless its
+    caller retried it by hand (probe N); a keyed write is safe to repeat. The call's own
+    deadline spent, nothing is retried."""
+    assert RetryPolicy().retry_on == frozenset(
+        {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+    )
+    now = [0.0]
+    policy = CallPolicy(timeout=10.0)
+    prepared = policy.prepare("/consent.v1.ConsentService/WithdrawConsent", None, None)
+    retrier = Retrier(policy, prepared, random.Random(1), lambda: now[0])  # noqa: S311
+    now[0] = 5.0  # the server's ceiling passed: 5 s of the call's 10 left
+    assert retrier.pause(grpc.StatusCode.DEADLINE_EXCEEDED) is not None
+    now[0] = 10.0  # the call's own deadline
+    assert retrier.pause(grpc.StatusCode.DEADLINE_EXCEEDED) is None
+    assert retrier.pause(grpc.StatusCode.PERMISSION_DENIED) is None

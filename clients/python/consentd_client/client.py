@@ -1,5 +1,6 @@
 """Clients holding one channel and a stub per consent.v1 service, every call going through the
-CallPolicy (API key, default deadline, idempotency keys for writes, retries of UNAVAILABLE)."""
+CallPolicy (API key, default deadline, idempotency keys for writes, retries of UNAVAILABLE and
+of the server's DEADLINE_EXCEEDED)."""
 
 from __future__ import annotations
 

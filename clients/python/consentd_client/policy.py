@@ -75,7 +75,11 @@ class RetryPolicy:
     initial_backoff: float = 0.1  # seconds before the second attempt, at most
     max_backoff: float = 5.0
     multiplier: float = 2.0
-    retry_on: frozenset[grpc.StatusCode] = frozenset({grpc.StatusCode.UNAVAILABLE})
+    # DEADLINE_EXCEEDED too: the server's own (its database did not answer within its ceiling)
+    # is retried while the call's deadline leaves time; the call's deadline spent, never.
+    retry_on: frozenset[grpc.StatusCode] = frozenset(
+        {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+    )
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
