@@ -22,7 +22,7 @@ from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import ConsentState, Decision, LawfulBasis, Notice, Purpose, Source
 from consentd.domain.tenancy import Tenant
-from consentd.store.database import set_call_deadline
+from consentd.store.deadlines import set_call_deadline
 from consentd.store.uow import SqlUnitOfWork
 from tests.conftest import owner
 from tests.integration.helpers import NEWSLETTER, catalogue, email, principal

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextvars
 
-from consentd.store.database import remaining_milliseconds, set_call_deadline
+from consentd.store.deadlines import remaining_milliseconds, set_call_deadline
 from consentd.store.uow import batch_context
 
 TRACE: contextvars.ContextVar[str] = contextvars.ContextVar("trace", default="")

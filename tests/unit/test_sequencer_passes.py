@@ -19,7 +19,7 @@ import structlog
 from consentd.app.ports import Integrated
 from consentd.jobs.sequencer import GROUP, PARALLEL, Sequencer
 from consentd.logs import configure_logging
-from consentd.store.database import remaining_milliseconds, set_call_deadline
+from consentd.store.deadlines import remaining_milliseconds, set_call_deadline
 
 
 class SlowStore:

@@ -19,7 +19,7 @@ from consentd.api.gate import Gate
 from consentd.api.validation import decode
 from consentd.domain.errors import InvalidInput
 from consentd.domain.tenancy import Principal
-from consentd.store.database import set_call_deadline
+from consentd.store.deadlines import set_call_deadline
 from consentd.telemetry import Telemetry
 
 Context = grpc.aio.ServicerContext[Any, Any]

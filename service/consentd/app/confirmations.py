@@ -20,6 +20,7 @@ from uuid import UUID, uuid4
 import structlog
 
 from consentd.app.commands import Evidence, RecordConsent
+from consentd.app.confirmation_rules import asked_until, refuse_if_changed, said_no_since
 from consentd.app.evidence import EVIDENCE_LABEL
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
@@ -40,7 +41,6 @@ from consentd.domain.confirmations import (
 from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.model import Channel, ConsentEvent, ConsentState, Purpose, Source
-from consentd.domain.rights import BlockKind
 from consentd.domain.tenancy import Principal
 from consentd.domain.validity import valid_until
 
@@ -183,7 +183,7 @@ class DoubleOptIn:
             # committed meanwhile was not seen, and the grant lifted it (2 workers, 12 in 60).
             await uow.consents.lock_subject(confirmation.subject_id)
             now = self._clock()
-            await _refuse_if_changed(uow, confirmation)
+            await refuse_if_changed(uow, confirmation)
             events = await self._granted(uow, principal, confirmation, evidence, now)
             written = await uow.consents.append(events, now) if events else []
             await uow.confirmations.confirmed(confirmation.confirmation_id, now)
@@ -208,14 +208,14 @@ class DoubleOptIn:
         now: datetime,
     ) -> list[ConsentEvent]:
         """A grant per pending event still current, valid from now on as a grant would be;
-        none when the person said no since (_said_no_since)."""
+        none when the person said no since (said_no_since)."""
         current = {e.event_id: e for e in await uow.consents.current(confirmation.subject_id)}
         still = [current[i] for i in confirmation.event_ids if i in current]
         if not still and any(e.state is ConsentState.PENDING for e in current.values()):
             raise FailedPrecondition("a newer confirmation link was sent: follow the latest one")
-        if not still or await _said_no_since(uow, confirmation):
+        if not still or await said_no_since(uow, confirmation):
             return []
-        asked = _asked_until(confirmation, still, now)
+        asked = asked_until(confirmation, still, now)
         purposes = await uow.catalog.purposes(sorted({e.target.purpose for e in still}))
         key = await self._keys.key(uow, principal.tenant_id, confirmation.subject_id, now)
         document = {
@@ -249,41 +249,6 @@ class DoubleOptIn:
             for e in still
             if e.event_id in asked
         ]
-
-
-def _asked_until(
-    confirmation: Confirmation, still: Sequence[ConsentEvent], now: datetime
-) -> dict[UUID, datetime | None]:
-    """The end of validity asked for each grant still to confirm (None: none asked), without
-    those it has passed: they lapsed unconfirmed. Raises FailedPrecondition when all have (the
-    confirmed grant had no end at all: a grant asked for an hour allowed for a year)."""
-    ends = dict(zip(confirmation.event_ids, confirmation.grant_until, strict=False))
-    asked = {e.event_id: ends.get(e.event_id) for e in still}
-    kept = {i: end for i, end in asked.items() if end is None or end > now}
-    if not kept:
-        raise FailedPrecondition(
-            "the validity asked for these grants ended before they were confirmed: give them again"
-        )
-    return kept
-
-
-async def _refuse_if_changed(uow: UnitOfWork, confirmation: Confirmation) -> None:
-    """FailedPrecondition for a person erased since (it answered OK with their id) or an e-mail
-    address rectified since the link went to it (the link proves the old mailbox only)."""
-    if await uow.rights.erased_at(confirmation.subject_id) is not None:
-        raise FailedPrecondition("the person this link was sent to was erased since")
-    since, email = confirmation.created_at, IdentifierKind.EMAIL
-    history = await uow.rights.contact_history(confirmation.subject_id)
-    if any(c.kind is email and c.action == "removed" and c.changed_at > since for c in history):
-        raise FailedPrecondition("the address this link went to was rectified since")
-
-
-async def _said_no_since(uow: UnitOfWork, confirmation: Confirmation) -> bool:
-    """An objection or suppression in force made after the request: a link mailed before that
-    no must not lift it, as a later grant would (domain/decision.py)."""
-    since, nos = confirmation.created_at, (BlockKind.OBJECTED, BlockKind.SUPPRESSED)
-    blocks = await uow.rights.block_history(confirmation.subject_id)
-    return any(b.kind in nos and b.lifted_at is None and b.since > since for b in blocks)
 
 
 def _audited(

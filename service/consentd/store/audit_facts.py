@@ -21,7 +21,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from consentd.domain.proofs import FactCheck, FactProblem
-from consentd.store.database import remaining_milliseconds
+from consentd.store.deadlines import remaining_milliseconds
 from consentd.store.driver import Driver
 
 _CONSENT = "('consent.recorded', 'consent.withdrawn')"

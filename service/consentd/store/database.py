@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,6 @@ DEFAULT_MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 # otherwise (CONSENTD_DB_TIMEOUT_SECONDS): PostgreSQL hung or a lock held never holds a call
 # longer than this, whatever the caller's deadline.
 DEFAULT_DB_TIMEOUT = 5.0
-# The longest statement_timeout / lock_timeout PostgreSQL takes (an int of milliseconds).
-MAX_TIMEOUT_MS = 2**31 - 1
 
 
 def connect_args(application: str, ceiling: float) -> dict[str, Any]:
@@ -48,34 +45,6 @@ def connect_args(application: str, ceiling: float) -> dict[str, Any]:
             "lock_timeout": milliseconds,
         },
     }
-
-
-# When the current call must be answered (the event loop's clock), set by the RPC layer: a
-# transaction opened for it waits no longer than that (SET LOCAL statement_timeout/lock_timeout).
-_call_deadline: ContextVar[float | None] = ContextVar("consentd_call_deadline", default=None)
-
-
-def set_call_deadline(seconds: float | None) -> None:
-    """The current call must be answered within `seconds` (None: only the ceiling bounds it)."""
-    loop_time = asyncio.get_running_loop().time()
-    _call_deadline.set(None if seconds is None else loop_time + seconds)
-
-
-def clear_call_deadline() -> None:
-    """No call deadline in this context: only the connection's ceiling bounds its statements."""
-    _call_deadline.set(None)
-
-
-def remaining_milliseconds() -> int | None:
-    """What is left of the current call's deadline, in milliseconds (at least 1); None when the
-    call has none and the connection's own ceiling applies."""
-    deadline = _call_deadline.get()
-    if deadline is None:
-        return None
-    left = int((deadline - asyncio.get_running_loop().time()) * 1000)
-    # PostgreSQL's timeouts are 32-bit: a gRPC deadline of 25 days (grpc-timeout allows 8 digits
-    # of hours) made every read INTERNAL (probe O). The connection's ceiling bounds it anyway.
-    return max(1, min(left, MAX_TIMEOUT_MS))
 
 
 UNAVAILABLE = "unavailable"

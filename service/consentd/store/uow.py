@@ -29,7 +29,7 @@ from consentd.store.connections import discard, discards_connection
 from consentd.store.consents import SqlConsents
 from consentd.store.cookie_purge import SqlCookiePurge
 from consentd.store.cookies import SqlCookies
-from consentd.store.database import clear_call_deadline, remaining_milliseconds
+from consentd.store.deadlines import clear_call_deadline, remaining_milliseconds
 from consentd.store.driver import Driver, driver_of
 from consentd.store.idempotency import SqlIdempotency
 from consentd.store.requests import SqlRequests
