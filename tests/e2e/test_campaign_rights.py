@@ -402,3 +402,65 @@ async def test_a_systems_grant_does_not_take_an_objectors_old_address(
         request(types_pb2.SOURCE_API, grant(sms)), metadata=stubs.metadata
     )
     assert (await check(stubs, ref, sms)).decision == ALLOW
+
+
+@pytest.mark.parametrize("closure", ["objected-and-moved", "erased"])
+async def test_a_no_in_person_or_another_holders_identifier_does_not_reopen_an_address(
+    app: App, stubs: Stubs, tenant: Tenant, closure: str
+) -> None:
+    """Probe S: on an address an objector left (or an erased one), a refusal or withdrawal
+    from the portal or support (the objector clicking "unsubscribe" in an old newsletter) let
+    the next CRM grant through, ALLOW; so did naming the address beside another customer's
+    phone (the grant linked it to them). Only a grant in person by whoever holds the address
+    takes it back."""
+    await put_purpose(stubs, "newsletter")
+    principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+    old = f"closed-{closure}@example.fr"
+    await record(stubs, types_pb2.SubjectIdentity(email=old), grant(NEWSLETTER))
+    await app.rights.object(principal, normalise_email(old))
+    if closure == "erased":
+        await app.rights.erase(principal, normalise_email(old), "dpo")
+    else:
+        await app.rights.rectify(
+            principal, normalise_email(old), normalise_email(f"new-{old}"), "support"
+        )
+    other = types_pb2.SubjectIdentity(
+        phone="+33612345678" if closure == "erased" else "+33612345679"
+    )
+    sms = make_target("newsletter", types_pb2.CHANNEL_SMS)
+    await stubs.consent.RecordConsent(
+        consent_pb2.RecordConsentRequest(
+            subject=other, choices=[refuse(sms)], source=types_pb2.SOURCE_PORTAL
+        ),
+        metadata=stubs.metadata,
+    )
+
+    async def systems_grant(identity: types_pb2.SubjectIdentity) -> grpc.StatusCode:
+        request = consent_pb2.RecordConsentRequest(
+            subject=identity, choices=[grant(NEWSLETTER)], source=types_pb2.SOURCE_API
+        )
+        try:
+            await stubs.consent.RecordConsent(request, metadata=stubs.metadata)
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+        return grpc.StatusCode.OK
+
+    beside = types_pb2.SubjectIdentity(email=old, phone=other.phone)
+    assert await systems_grant(beside) == grpc.StatusCode.FAILED_PRECONDITION
+    for source, choice in (
+        (types_pb2.SOURCE_PORTAL, refuse(sms)),
+        (types_pb2.SOURCE_SUPPORT, None),
+    ):
+        if choice is None:
+            request = consent_pb2.WithdrawConsentRequest(
+                subject=by_email(old), targets=[NEWSLETTER], source=source
+            )
+            await stubs.consent.WithdrawConsent(request, metadata=stubs.metadata)
+        else:
+            said_no = consent_pb2.RecordConsentRequest(
+                subject=types_pb2.SubjectIdentity(email=old), choices=[choice], source=source
+            )
+            await stubs.consent.RecordConsent(said_no, metadata=stubs.metadata)
+        identity = types_pb2.SubjectIdentity(email=old)
+        assert await systems_grant(identity) == grpc.StatusCode.FAILED_PRECONDITION, source
+    assert (await check(stubs, _ref(old.removesuffix("@example.fr")), NEWSLETTER)).decision == DENY

@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from consentd.app.commands import Choice, RecordConsent
 from consentd.bootstrap import App
+from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import Identifier
-from consentd.domain.model import Decision, LawfulBasis, Purpose, Reason
+from consentd.domain.model import ConsentState, Decision, LawfulBasis, Purpose, Reason, Source
 from consentd.domain.tenancy import Tenant
 from consentd.runtime import CLOCK_TOLERANCE, check_clock
 from consentd.store.database import newest_fact
@@ -75,3 +77,29 @@ async def test_a_block_after_a_clock_stepped_back_is_in_force_at_once(
 
 def suppressed_reason(listed: dict[bytes, str], app: App, tenant: Tenant, who: Identifier) -> str:
     return listed.get(digest(app, tenant, who), "not listed")
+
+
+async def test_an_address_left_after_a_clock_step_back_stays_closed(
+    app: App, tenant: Tenant, clock: TestClock
+) -> None:
+    """Probe S: an objection, then the clock 2 minutes behind it, then RectifyContact: the
+    holding of the old address ended (at the clock's time) before the objection began (at its
+    own), the old address was not closed, and the CRM's grant for it made a check ALLOW. A
+    rectification (and an erasure) is never stamped before the subject's newest fact or block."""
+    await catalogue(app, tenant)
+    old, new = email("stepped-left@example.fr"), email("stepped-new@example.fr")
+    await grant(app, tenant, old, targets=(NEWSLETTER,))
+    await app.rights.object(principal(tenant), old)
+    clock.pinned = datetime.now(UTC) - timedelta(minutes=2)
+    await app.rights.rectify(principal(tenant), old, new, "support")
+    system = RecordConsent(
+        identifiers=(old,),
+        choices=(Choice(NEWSLETTER, ConsentState.GRANTED),),
+        source=Source.API,
+        actor="crm",
+    )
+    with pytest.raises(FailedPrecondition, match="objected"):
+        await app.consents.record_consent(principal(tenant), system)
+    clock.pinned = None
+    (verdict,) = await unary(app, tenant, [old], NEWSLETTER, None)
+    assert (verdict.decision, verdict.reason) == (Decision.DENY, Reason.OBJECTED)

@@ -124,6 +124,8 @@ class RightsUseCases:
                 raise FailedPrecondition(
                     "the subject was erased: nothing to rectify", code="SUBJECT_ERASED"
                 )
+            await uow.consents.lock_subject(subject_id)
+            now = await after_its_facts(uow, subject_id, now)
             removed = await uow.rights.detach(subject_id, value.kind, now)
             digest = (value.kind, self._hasher.digest(tenant_id, value))
             sealed = key.seal(value.kind.value, value.value)
@@ -173,14 +175,25 @@ async def block_subject(
     before the subject's newest fact either (as events, migration 0021): a grant stamped by a
     clock that was ahead, then stepped back, was later than the objection and lifted it."""
     await uow.consents.lock_subject(subject_id)
-    newest = max((e.recorded_at for e in await uow.consents.current(subject_id)), default=None)
-    now = clock() if newest is None else max(clock(), newest + timedelta(microseconds=1))
+    now = await after_its_facts(uow, subject_id, clock())
     if await uow.rights.add_block(subject_id, kind, now, request_id):
         action = (
             Action.SUBJECT_RESTRICTED if kind is BlockKind.RESTRICTED else Action.SUBJECT_OBJECTED
         )
         payload = {"request_id": str(request_id) if request_id else None}
         uow.audit.record(_subject_record(action, subject_id, now, payload))
+
+
+async def after_its_facts(uow: UnitOfWork, subject_id: UUID, now: datetime) -> datetime:
+    """`now`, or just after the subject's newest fact or block when that is later (a clock
+    stepped back since): a block, an erasure or a rectification is never stamped before what
+    it follows. An objection stamped ahead, then a rectification at the clock's time, ended
+    the address's holding before the objection began, and the address was not closed to the
+    next CRM grant (probe S)."""
+    times = [e.recorded_at for e in await uow.consents.current(subject_id)]
+    times += [b.since for b in await uow.rights.block_history(subject_id)]
+    newest = max(times, default=None)
+    return now if newest is None or newest < now else newest + timedelta(microseconds=1)
 
 
 async def erase_subject(
@@ -190,6 +203,7 @@ async def erase_subject(
     current consent erased, destroy the data key, stamp the subject, audit it. The subject's
     write lock first: a write waiting on it is refused once this commits (migration 0019)."""
     await uow.consents.lock_subject(subject_id)
+    now = await after_its_facts(uow, subject_id, now)
     removed = await uow.rights.detach(subject_id, None, now)
     await uow.rights.suppress([(i.kind, i.digest) for i in removed], BlockKind.ERASED, now)
     current = await uow.consents.current(subject_id)

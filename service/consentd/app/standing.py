@@ -160,14 +160,13 @@ async def _standing(
         found = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
         return command, found, ()
     digests = subjects.digests(tenant_id, command.identifiers)
-    closed = latest_closure((await uow.rights.closed_contact_points(digests)).values())
+    closures = await uow.rights.closed_contact_points(digests)
+    closed = latest_closure(closures.values())
     command, gone = superseded_grants(command, [], closed.at if closed else None)
     if not command.choices:
         return command, None, gone
-    if closed is not None and systems_grant(command):
-        holders = set((await uow.subjects.owners(digests)).values())
-        if len(holders) != 1 or not await came_back(uow, holders.pop(), closed.at):
-            refuse_systems_return(command, closed)
+    if closures and systems_grant(command):
+        await refuse_unless_taken_back(uow, command, closures)
     subject_id = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
     stale: tuple[Target, ...] = ()
     if command.recorded_at is not None:
@@ -184,6 +183,20 @@ async def _standing(
     return command, subject_id, gone + stale
 
 
+async def refuse_unless_taken_back(
+    uow: UnitOfWork, command: RecordConsent, closures: Mapping[Digest, Closed]
+) -> None:
+    """Refuse a system's grant naming a closed contact point unless whoever holds that contact
+    point now came back in person since it was closed (came_back). The holder of that contact
+    point, not of another identifier named beside it: a CRM grant naming the old address with
+    another customer's phone was taken, and linked the address to them (probe S)."""
+    owners = await uow.subjects.owners(list(closures))
+    for digest, closure in closures.items():
+        holder = owners.get(digest)
+        if holder is None or not await came_back(uow, holder, closure.at):
+            refuse_systems_return(command, closure)
+
+
 def latest_closure(found: Iterable[Closed]) -> Closed | None:
     """Of the closures of a request's contact points, the latest (an erasure on a tie)."""
     return max(found, key=lambda c: (c.at, c.reason is BlockKind.ERASED), default=None)
@@ -191,11 +204,14 @@ def latest_closure(found: Iterable[Closed]) -> Closed | None:
 
 async def came_back(uow: UnitOfWork, subject_id: UUID, closed: datetime) -> bool:
     """Whether the person holding a closed contact point (erased, left by an objector) came
-    back themselves since: a fact of theirs from the portal, a banner or support recorded
-    after it. A system's refusal, a rights request or another identifier linked is not the
-    person."""
+    back themselves since: a grant of theirs from the portal, a banner or support recorded
+    after it. A refusal or withdrawal (the objector clicking "unsubscribe" in an old
+    newsletter let the next CRM grant through; probe S), a system's fact, a rights request or
+    another identifier linked is not the person taking it back."""
     return any(
-        fact.source in PERSON_SOURCES and fact.recorded_at > closed
+        fact.source in PERSON_SOURCES
+        and fact.state is ConsentState.GRANTED
+        and fact.recorded_at > closed
         for fact in await uow.consents.current(subject_id)
     )
 
