@@ -65,7 +65,7 @@ def test_reads_take_no_key(service: str, rpc: str) -> None:
 
 # The call's deadline (its remaining time bounds each statement) is the one ContextVar below
 # the API: it decides how long a statement may wait, never which transaction it runs in.
-DEADLINE = PACKAGE / "store" / "database.py"
+DEADLINE = PACKAGE / "store" / "deadlines.py"
 
 
 def test_no_transaction_is_joined_through_a_context_variable() -> None:
