@@ -103,3 +103,23 @@ async def test_an_address_left_after_a_clock_step_back_stays_closed(
     clock.pinned = None
     (verdict,) = await unary(app, tenant, [old], NEWSLETTER, None)
     assert (verdict.decision, verdict.reason) == (Decision.DENY, Reason.OBJECTED)
+
+
+async def test_the_persons_grant_after_a_clock_step_lifts_their_objection(
+    app: App, tenant: Tenant, clock: TestClock
+) -> None:
+    """Probe S: a grant recorded by a clock 10 minutes ahead, the clock set right, then an
+    objection (stamped after the grant), then the person granting again in the portal: the new
+    grant was stamped at the grant's time, before the objection, and never counted (DENY for
+    good). The person's grant is stamped after the objection it lifts."""
+    await catalogue(app, tenant)
+    who = email("stepped-regrant@example.fr")
+    clock.pinned = datetime.now(UTC) + timedelta(minutes=10)
+    await grant(app, tenant, who, targets=(NEWSLETTER,))
+    clock.pinned = None
+    await app.rights.object(principal(tenant), who)
+    (objected,) = await unary(app, tenant, [who], NEWSLETTER, None)
+    assert (objected.decision, objected.reason) == (Decision.DENY, Reason.OBJECTED)
+    await grant(app, tenant, who, targets=(NEWSLETTER,))  # the person, through the portal
+    (lifted,) = await unary(app, tenant, [who], NEWSLETTER, None)
+    assert lifted.decision is Decision.ALLOW, lifted

@@ -46,6 +46,7 @@ from consentd.app.recording import (
     standing_withdrawals,
 )
 from consentd.app.standing import (
+    after_objection,
     settle_decided,
     standing,
 )
@@ -153,6 +154,7 @@ class ConsentUseCases:
                 result = Written(subject_id, [], superseded)
                 await uow.commit(result)
                 return result
+            now = await after_objection(uow, subject_id, command, now)
             role = command.processing_role or principal.tenant.processing_role
             key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
             days = self._double_opt_in.days if self._double_opt_in else DEFAULT_PENDING_DAYS

@@ -216,6 +216,19 @@ async def came_back(uow: UnitOfWork, subject_id: UUID, closed: datetime) -> bool
     )
 
 
+async def after_objection(
+    uow: UnitOfWork, subject_id: UUID, command: RecordConsent, now: datetime
+) -> datetime:
+    """When a grant of the person's lifting their objection is stamped: never before the
+    objection (stamped after the subject's newest fact, it can be ahead of a clock stepped
+    back; the person's new grant, stamped at the clock's time, came before it and never
+    counted; probe S). `now` without a grant or an objection in force."""
+    if not any(c.state is ConsentState.GRANTED for c in command.choices):
+        return now
+    objected = await objected_since(uow, subject_id)
+    return now if objected is None or objected < now else objected + timedelta(microseconds=1)
+
+
 def alone_for_blocks(
     command: RecordConsent | WithdrawConsent,
     known: UUID | None,
@@ -232,8 +245,11 @@ def alone_for_blocks(
     if known is None:
         refuse_systems_return(command, closed)
         return False
-    refuse_grant_over_objection(command, read.objections.get(known))
-    return closed is not None and systems_grant(command)
+    objected = read.objections.get(known)
+    refuse_grant_over_objection(command, objected)
+    # The person granting over their objection: stamped after it, alone (after_objection).
+    granted = any(c.state is ConsentState.GRANTED for c in command.choices)
+    return (closed is not None and systems_grant(command)) or (objected is not None and granted)
 
 
 def lapsed_grants(
