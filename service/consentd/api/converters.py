@@ -18,7 +18,6 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from consentd.app.commands import Evidence, SubjectSelector
 from consentd.domain.canonical import EARLIEST, LATEST
 from consentd.domain.catalog import check_ip_address, check_key, check_text
-from consentd.domain.cookies import without_emails
 from consentd.domain.errors import InvalidInput
 from consentd.domain.free_text import without_contacts
 from consentd.domain.identifiers import (
@@ -185,7 +184,9 @@ def evidence_in(message: pb.Evidence, field: str) -> Evidence:
         user_agent=check_text(
             f"{field}.user_agent", message.user_agent, MAX_EVIDENCE, one_line=True
         ),
-        reference=without_emails(
+        # Any e-mail address or phone number replaced by a marker: it outlives an erasure, on
+        # the history and the change feed (a phone number stayed in clear; probe T).
+        reference=without_contacts(
             check_text(f"{field}.reference", message.reference, MAX_REFERENCE, one_line=True)
         ),
     )

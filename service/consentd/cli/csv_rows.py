@@ -16,8 +16,8 @@ from typing import TypeVar
 
 from consentd.app.ports.imports import ImportRow as Row
 from consentd.domain.canonical import EARLIEST
-from consentd.domain.cookies import without_emails
 from consentd.domain.errors import InvalidInput
+from consentd.domain.free_text import without_contacts
 from consentd.domain.identifiers import (
     Identifier,
     normalise_email,
@@ -180,7 +180,7 @@ class _Rows:
         target = self._targets.get((purpose, channel, scope))
         if target is None:
             target = self._targets[purpose, channel, scope] = Target(purpose, channel, scope)
-        reference = without_emails(evidence)  # it outlives an erasure, as the API's does
+        reference = without_contacts(evidence)  # it outlives an erasure, as the API's does
         return Row(line, identifier, target, state, recorded_at, source, version, reference)
 
 

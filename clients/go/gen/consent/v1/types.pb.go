@@ -542,9 +542,9 @@ func (x *SubjectIdentity) GetPhone() string {
 }
 
 // Evidence of how a consent was collected. IP address and user agent are never stored in clear:
-// the server keeps a keyed hash of each and a copy sealed (AES-256-GCM) under a key of the
-// person's own, returned only by the person's export (RightsService.ExportSubject) and destroyed
-// by their erasure.
+// the server keeps them only in a copy sealed (AES-256-GCM) under a key of the person's own,
+// returned only by the person's export (RightsService.ExportSubject) and destroyed by their
+// erasure; the audit log holds the SHA-256 of that sealed copy.
 type Evidence struct {
 	state         protoimpl.MessageState
 	sizeCache     protoimpl.SizeCache
@@ -552,7 +552,9 @@ type Evidence struct {
 
 	IpAddress string `protobuf:"bytes,1,opt,name=ip_address,json=ipAddress,proto3" json:"ip_address,omitempty"`
 	UserAgent string `protobuf:"bytes,2,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
-	// A reference to the proof held elsewhere (form id, recording id, document URL), at most 512 characters.
+	// A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
+	// characters. It outlives an erasure: any e-mail address or phone number in it is stored as
+	// "(email)" / "(phone)".
 	Reference string `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"`
 }
 

@@ -232,9 +232,9 @@ Global___SubjectIdentity: _TypeAlias = SubjectIdentity  # noqa: Y015
 @_typing.final
 class Evidence(_message.Message):
     """Evidence of how a consent was collected. IP address and user agent are never stored in clear:
-    the server keeps a keyed hash of each and a copy sealed (AES-256-GCM) under a key of the
-    person's own, returned only by the person's export (RightsService.ExportSubject) and destroyed
-    by their erasure.
+    the server keeps them only in a copy sealed (AES-256-GCM) under a key of the person's own,
+    returned only by the person's export (RightsService.ExportSubject) and destroyed by their
+    erasure; the audit log holds the SHA-256 of that sealed copy.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -245,7 +245,10 @@ class Evidence(_message.Message):
     ip_address: _builtins.str
     user_agent: _builtins.str
     reference: _builtins.str
-    """A reference to the proof held elsewhere (form id, recording id, document URL), at most 512 characters."""
+    """A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
+    characters. It outlives an erasure: any e-mail address or phone number in it is stored as
+    "(email)" / "(phone)".
+    """
     def __init__(
         self,
         *,

@@ -98,9 +98,9 @@ export const SubjectIdentitySchema: GenMessage<SubjectIdentity> = /*@__PURE__*/
 
 /**
  * Evidence of how a consent was collected. IP address and user agent are never stored in clear:
- * the server keeps a keyed hash of each and a copy sealed (AES-256-GCM) under a key of the
- * person's own, returned only by the person's export (RightsService.ExportSubject) and destroyed
- * by their erasure.
+ * the server keeps them only in a copy sealed (AES-256-GCM) under a key of the person's own,
+ * returned only by the person's export (RightsService.ExportSubject) and destroyed by their
+ * erasure; the audit log holds the SHA-256 of that sealed copy.
  *
  * @generated from message consent.v1.Evidence
  */
@@ -116,7 +116,9 @@ export type Evidence = Message<"consent.v1.Evidence"> & {
   userAgent: string;
 
   /**
-   * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512 characters.
+   * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
+   * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
+   * "(email)" / "(phone)".
    *
    * @generated from field: string reference = 3;
    */

@@ -6,9 +6,9 @@ package consentd.client.consent.v1;
 /**
  * <pre>
  * Evidence of how a consent was collected. IP address and user agent are never stored in clear:
- * the server keeps a keyed hash of each and a copy sealed (AES-256-GCM) under a key of the
- * person's own, returned only by the person's export (RightsService.ExportSubject) and destroyed
- * by their erasure.
+ * the server keeps them only in a copy sealed (AES-256-GCM) under a key of the person's own,
+ * returned only by the person's export (RightsService.ExportSubject) and destroyed by their
+ * erasure; the audit log holds the SHA-256 of that sealed copy.
  * </pre>
  *
  * Protobuf type {@code consent.v1.Evidence}
@@ -136,7 +136,9 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object reference_ = "";
   /**
    * <pre>
-   * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512 characters.
+   * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
+   * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
+   * "(email)" / "(phone)".
    * </pre>
    *
    * <code>string reference = 3 [json_name = "reference"];</code>
@@ -157,7 +159,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512 characters.
+   * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
+   * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
+   * "(email)" / "(phone)".
    * </pre>
    *
    * <code>string reference = 3 [json_name = "reference"];</code>
@@ -355,9 +359,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Evidence of how a consent was collected. IP address and user agent are never stored in clear:
-   * the server keeps a keyed hash of each and a copy sealed (AES-256-GCM) under a key of the
-   * person's own, returned only by the person's export (RightsService.ExportSubject) and destroyed
-   * by their erasure.
+   * the server keeps them only in a copy sealed (AES-256-GCM) under a key of the person's own,
+   * returned only by the person's export (RightsService.ExportSubject) and destroyed by their
+   * erasure; the audit log holds the SHA-256 of that sealed copy.
    * </pre>
    *
    * Protobuf type {@code consent.v1.Evidence}
@@ -704,7 +708,9 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object reference_ = "";
     /**
      * <pre>
-     * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512 characters.
+     * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
+     * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
+     * "(email)" / "(phone)".
      * </pre>
      *
      * <code>string reference = 3 [json_name = "reference"];</code>
@@ -724,7 +730,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512 characters.
+     * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
+     * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
+     * "(email)" / "(phone)".
      * </pre>
      *
      * <code>string reference = 3 [json_name = "reference"];</code>
@@ -745,7 +753,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512 characters.
+     * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
+     * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
+     * "(email)" / "(phone)".
      * </pre>
      *
      * <code>string reference = 3 [json_name = "reference"];</code>
@@ -762,7 +772,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512 characters.
+     * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
+     * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
+     * "(email)" / "(phone)".
      * </pre>
      *
      * <code>string reference = 3 [json_name = "reference"];</code>
@@ -776,7 +788,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512 characters.
+     * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
+     * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
+     * "(email)" / "(phone)".
      * </pre>
      *
      * <code>string reference = 3 [json_name = "reference"];</code>

@@ -33,7 +33,9 @@ public interface EvidenceOrBuilder extends
 
   /**
    * <pre>
-   * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512 characters.
+   * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
+   * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
+   * "(email)" / "(phone)".
    * </pre>
    *
    * <code>string reference = 3 [json_name = "reference"];</code>
@@ -42,7 +44,9 @@ public interface EvidenceOrBuilder extends
   java.lang.String getReference();
   /**
    * <pre>
-   * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512 characters.
+   * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
+   * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
+   * "(email)" / "(phone)".
    * </pre>
    *
    * <code>string reference = 3 [json_name = "reference"];</code>
