@@ -31,6 +31,7 @@ from tests.e2e.helpers import (
     DENY,
     by_email,
     check,
+    error_info,
     grant,
     put_purpose,
     record,
@@ -121,6 +122,7 @@ async def test_the_link_sent_by_mail_confirms_once_and_only_then_allows(
     with pytest.raises(grpc.aio.AioRpcError) as again:
         await _confirm(mailing, token)
     assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(again.value).reason == "CONFIRMATION_USED"  # a portal branches on it
     assert await check(mailing, by_email(address), to) == allowed
 
     engine = mailing_app.owner_engine
@@ -158,6 +160,7 @@ async def test_an_expired_token_is_refused_and_the_grant_lapses(
         await _confirm(mailing, token_of(message))
     assert late.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "expired" in (late.value.details() or "")
+    assert error_info(late.value).reason == "CONFIRMATION_EXPIRED"
     lapsed = await check(mailing, by_email(address), to)
     assert (lapsed.decision, lapsed.reason) == (DENY, consent_pb2.REASON_EXPIRED)
 
@@ -189,6 +192,7 @@ async def test_a_grant_asked_for_an_hour_is_confirmed_for_that_hour_only(
         await _confirm(mailing, token_of(message))
     assert ended.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "validity asked" in (ended.value.details() or "")
+    assert error_info(ended.value).reason == "CONFIRMATION_EXPIRED"
     assert (await check(mailing, by_email(late), to)).decision == DENY
 
 

@@ -27,7 +27,8 @@ def asked_until(
     kept = {i: end for i, end in asked.items() if end is None or end > now}
     if not kept:
         raise FailedPrecondition(
-            "the validity asked for these grants ended before they were confirmed: give them again"
+            "the validity asked for these grants ended before they were confirmed: give them again",
+            code="CONFIRMATION_EXPIRED",
         )
     return kept
 
@@ -36,11 +37,15 @@ async def refuse_if_changed(uow: UnitOfWork, confirmation: Confirmation) -> None
     """FailedPrecondition for a person erased since (it answered OK with their id) or an e-mail
     address rectified since the link went to it (the link proves the old mailbox only)."""
     if await uow.rights.erased_at(confirmation.subject_id) is not None:
-        raise FailedPrecondition("the person this link was sent to was erased since")
+        raise FailedPrecondition(
+            "the person this link was sent to was erased since", code="SUBJECT_ERASED"
+        )
     since, email = confirmation.created_at, IdentifierKind.EMAIL
     history = await uow.rights.contact_history(confirmation.subject_id)
     if any(c.kind is email and c.action == "removed" and c.changed_at > since for c in history):
-        raise FailedPrecondition("the address this link went to was rectified since")
+        raise FailedPrecondition(
+            "the address this link went to was rectified since", code="ADDRESS_RECTIFIED"
+        )
 
 
 async def said_no_since(uow: UnitOfWork, confirmation: Confirmation) -> bool:

@@ -212,7 +212,10 @@ class DoubleOptIn:
         current = {e.event_id: e for e in await uow.consents.current(confirmation.subject_id)}
         still = [current[i] for i in confirmation.event_ids if i in current]
         if not still and any(e.state is ConsentState.PENDING for e in current.values()):
-            raise FailedPrecondition("a newer confirmation link was sent: follow the latest one")
+            raise FailedPrecondition(
+                "a newer confirmation link was sent: follow the latest one",
+                code="CONFIRMATION_SUPERSEDED",
+            )
         if not still or await said_no_since(uow, confirmation):
             return []
         asked = asked_until(confirmation, still, now)

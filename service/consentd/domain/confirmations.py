@@ -78,10 +78,13 @@ class Confirmation:
     def check_usable(self, now: datetime) -> None:
         """Raises FailedPrecondition when already used or past its time."""
         if self.confirmed_at is not None:
-            raise FailedPrecondition("this confirmation link was already used")
+            raise FailedPrecondition(
+                "this confirmation link was already used", code="CONFIRMATION_USED"
+            )
         if now >= self.expires_at:
             raise FailedPrecondition(
-                "this confirmation link has expired: the grant lapsed, give it again"
+                "this confirmation link has expired: the grant lapsed, give it again",
+                code="CONFIRMATION_EXPIRED",
             )
 
 
