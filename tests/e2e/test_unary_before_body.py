@@ -1,7 +1,8 @@
-"""A unary call is admitted from its metadata before its request message is read: grpc.aio read
-the whole message of a call registered as unary first, so a caller without a key could pin
-4 MiB of the server's memory per call, and a call whose message never came (or never ended) was
-never answered (probe O). Sent by a client that opens the call and holds its message back."""
+"""A unary call's credential is checked from its metadata before its request message is read:
+grpc.aio reads the whole message of a call registered as unary first, so a caller without a key
+could pin 4 MiB of the server's memory per call, and one whose message never came was never
+answered (probe O). Sent by a client that opens the call and holds its message back. (A caller
+with a valid key that never sends its message holds its own call until its deadline.)"""
 
 from __future__ import annotations
 
@@ -49,10 +50,10 @@ async def test_a_unary_call_is_refused_before_its_message_arrives(
         assert await _answer(channel, WITHDRAW, (), None, hold=True) == (
             grpc.StatusCode.UNAUTHENTICATED
         )
-        # A key, and the call ends without its message: told so at once.
-        assert await _answer(channel, WITHDRAW, stubs.metadata, None, hold=False) == (
-            grpc.StatusCode.INVALID_ARGUMENT
-        )
+        # A made-up key: refused as soon, its message still to come.
+        assert await _answer(
+            channel, WITHDRAW, (("authorization", "Bearer ck_x"),), None, hold=True
+        ) == (grpc.StatusCode.UNAUTHENTICATED)
         # A message sent and the stream held open: a unary call answers its one message.
         assert await _answer(channel, WITHDRAW, stubs.metadata, b"", hold=True) == (
             grpc.StatusCode.INVALID_ARGUMENT  # an empty WithdrawConsentRequest names no subject

@@ -17,7 +17,6 @@ from consentd.api.context import set_principal
 from consentd.api.errors import DETAILS_KEY
 from consentd.api.gate import Gate
 from consentd.api.validation import decode
-from consentd.domain.errors import InvalidInput
 from consentd.domain.tenancy import Principal
 from consentd.store.deadlines import set_call_deadline
 from consentd.telemetry import Telemetry
@@ -27,9 +26,6 @@ if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
 # Services we serve but do not guard: health checks and reflection carry no tenant data.
 OPEN_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
-# How long an admitted unary call's request message may take to arrive (the browser port gives
-# a body as long).
-MESSAGE_SECONDS = 30.0
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
@@ -59,12 +55,22 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if self.refusing and not method.startswith(OPEN_PREFIXES):
             return await self._refusal(continuation, handler_call_details)
         if method in self._wrapped:
-            return self._wrapped[method]
-        handler = await continuation(handler_call_details)
-        if handler is None or method.startswith(OPEN_PREFIXES):
-            return handler
-        wrapped = self._wrap(method, handler)
-        self._wrapped[method] = wrapped
+            wrapped = self._wrapped[method]
+        else:
+            handler = await continuation(handler_call_details)
+            if handler is None or method.startswith(OPEN_PREFIXES):
+                return handler
+            wrapped = self._wrapped[method] = self._wrap(method, handler)
+        if wrapped is None:
+            return None
+        # The credential before grpc reads the request: a unary handler gets its message whole,
+        # so a caller without a key pinned 4 MiB a call, and one that never finished its message
+        # was never answered (probe O). Refused by a handler that reads nothing.
+        metadata = metadata_of(handler_call_details.invocation_metadata)
+        try:
+            await self._gate.authenticate(metadata)
+        except Exception as error:  # noqa: BLE001 - every failure becomes a status
+            return _refused(wrapped, method, self._telemetry, metadata, error)
         return wrapped
 
     async def _refusal(
@@ -113,7 +119,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     async with self.streams.watched(lambda: self._gate.recheck(metadata)):
                         return await behaviour(requests, context)
                 principal = await self._admit(call, metadata)
-                message = decode(shape.request, await one_message(request))
+                message = decode(shape.request, request)
                 if shape.responses_streamed:
                     async with self.streams.watched(lambda: self._gate.recheck(metadata)):
                         return await behaviour(message, context)
@@ -145,7 +151,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 if shape.requests_streamed:
                     request = _decoded(request, shape.request)
                 else:
-                    request = decode(shape.request, await one_message(request))
+                    request = decode(shape.request, request)
                 async with self.streams.watched(lambda: self._gate.recheck(metadata)):
                     async for response in behaviour(request, context):
                         yield response
@@ -189,23 +195,46 @@ async def _decoded(
 
 def _refusing(handler: Handler, method: str, telemetry: Telemetry) -> Handler:
     """`handler`'s kind, answering UNAVAILABLE (the server is shutting down) to every call, each
-    with its `rpc` line and count (a drain's refusals had none)."""
+    with its `rpc` line and count (a drain's refusals had none), without reading the call."""
 
     async def refuse(request: Any, context: Context) -> None:
         metadata = metadata_of(context.invocation_metadata())
         count_refused(method, telemetry, metadata, grpc.StatusCode.UNAVAILABLE, "grpc")
         await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
 
-    return _remade(handler, lambda kind, behaviour: refuse)
+    return _remade(handler, lambda kind, behaviour: refuse, _UNREAD_KINDS)
 
 
-def _remade(handler: Handler, behaviour_of: Callable[[str, Any], Any]) -> Handler:
-    """A handler running `behaviour_of(kind, its behaviour)`, `kind` being `handler`'s. Its
-    requests are always a stream, of bytes (no deserializer): a unary call's one message is
-    read (one_message) and decoded only after the caller is admitted. Registered as unary,
-    grpc read the whole message first: a caller without a key pinned 4 MiB a call, and one
-    that never finished its message was never answered (probe O)."""
-    for kind, make in _HANDLER_KINDS:
+def _refused(
+    handler: Handler,
+    method: str,
+    telemetry: Telemetry,
+    metadata: dict[str, str],
+    error: Exception,
+) -> Handler:
+    """`handler`'s kind, failing the call with `error`'s status (UNAUTHENTICATED; UNAVAILABLE
+    when the database is lost) and its `rpc` line, without reading its request."""
+
+    async def refuse(request: Any, context: Context) -> None:
+        call = Call(method, telemetry, metadata, "grpc")
+        try:
+            await _abort(call, context, error)
+        finally:
+            call.finish()
+
+    return _remade(handler, lambda kind, behaviour: refuse, _UNREAD_KINDS)
+
+
+def _remade(
+    handler: Handler,
+    behaviour_of: Callable[[str, Any], Any],
+    kinds: tuple[tuple[str, Callable[..., Any]], ...] | None = None,
+) -> Handler:
+    """A handler running `behaviour_of(kind, its behaviour)`, `kind` being `handler`'s, of the
+    same kind (or as `kinds` maps it: _UNREAD_KINDS for a refusal that reads nothing). Requests
+    arrive as bytes (no deserializer): decoded after the caller is admitted, so no
+    unauthenticated byte reaches the protobuf parser."""
+    for kind, make in kinds or _HANDLER_KINDS:
         behaviour = getattr(handler, kind)
         if behaviour is not None:
             made: Handler = make(
@@ -217,20 +246,6 @@ def _remade(handler: Handler, behaviour_of: Callable[[str, Any], Any]) -> Handle
     raise RuntimeError("a handler of no known kind")
 
 
-async def one_message(requests: AsyncIterator[bytes]) -> bytes:
-    """A unary call's request message, read now. Raises InvalidInput when the call ends
-    without one, or when it has not arrived within MESSAGE_SECONDS."""
-    try:
-        async with asyncio.timeout(MESSAGE_SECONDS):
-            async for data in requests:
-                return data
-    except TimeoutError:
-        raise InvalidInput(
-            "request", f"the request message did not arrive within {MESSAGE_SECONDS:g} s"
-        ) from None
-    raise InvalidInput("request", "the call ended without its request message")
-
-
 async def _abort(call: Call, context: Context, exc: BaseException) -> None:
     """Turn any failure into a status (api/calls.py decides which)."""
     failure = call.fail(exc)
@@ -240,8 +255,15 @@ async def _abort(call: Call, context: Context, exc: BaseException) -> None:
     await context.abort(failure.code, failure.message, trailers)
 
 
-# Each kind of handler, and what serves it: requests always as a stream (_remade).
 _HANDLER_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
+    ("unary_unary", grpc.unary_unary_rpc_method_handler),
+    ("unary_stream", grpc.unary_stream_rpc_method_handler),
+    ("stream_unary", grpc.stream_unary_rpc_method_handler),
+    ("stream_stream", grpc.stream_stream_rpc_method_handler),
+)
+# A refusal's handler of each kind: its requests as a stream, never read (a unary handler reads
+# the whole message before it runs).
+_UNREAD_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("unary_unary", grpc.stream_unary_rpc_method_handler),
     ("unary_stream", grpc.stream_stream_rpc_method_handler),
     ("stream_unary", grpc.stream_unary_rpc_method_handler),

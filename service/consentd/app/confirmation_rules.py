@@ -12,7 +12,7 @@ from consentd.app.ports import UnitOfWork
 from consentd.domain.confirmations import Confirmation
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.model import ConsentEvent
+from consentd.domain.model import ConsentEvent, ConsentState
 from consentd.domain.rights import BlockKind
 
 
@@ -54,3 +54,19 @@ async def said_no_since(uow: UnitOfWork, confirmation: Confirmation) -> bool:
     since, nos = confirmation.created_at, (BlockKind.OBJECTED, BlockKind.SUPPRESSED)
     blocks = await uow.rights.block_history(confirmation.subject_id)
     return any(b.kind in nos and b.lifted_at is None and b.since > since for b in blocks)
+
+
+def still_pending(
+    confirmation: Confirmation, current: Sequence[ConsentEvent]
+) -> list[ConsentEvent]:
+    """The pending events the link confirms that are still their target's current state (one
+    withdrawn meanwhile stays withdrawn). Raises FailedPrecondition when none is and a newer
+    link's pending grants replaced them."""
+    facts = {e.event_id: e for e in current}
+    still = [facts[i] for i in confirmation.event_ids if i in facts]
+    if not still and any(e.state is ConsentState.PENDING for e in current):
+        raise FailedPrecondition(
+            "a newer confirmation link was sent: follow the latest one",
+            code="CONFIRMATION_SUPERSEDED",
+        )
+    return still

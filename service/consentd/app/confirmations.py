@@ -20,7 +20,12 @@ from uuid import UUID, uuid4
 import structlog
 
 from consentd.app.commands import Evidence, RecordConsent
-from consentd.app.confirmation_rules import asked_until, refuse_if_changed, said_no_since
+from consentd.app.confirmation_rules import (
+    asked_until,
+    refuse_if_changed,
+    said_no_since,
+    still_pending,
+)
 from consentd.app.evidence import EVIDENCE_LABEL
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
@@ -38,7 +43,7 @@ from consentd.domain.confirmations import (
     token_digest,
     unknown_token,
 )
-from consentd.domain.errors import FailedPrecondition, InvalidInput
+from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.model import Channel, ConsentEvent, ConsentState, Purpose, Source
 from consentd.domain.tenancy import Principal
@@ -209,13 +214,7 @@ class DoubleOptIn:
     ) -> list[ConsentEvent]:
         """A grant per pending event still current, valid from now on as a grant would be;
         none when the person said no since (said_no_since)."""
-        current = {e.event_id: e for e in await uow.consents.current(confirmation.subject_id)}
-        still = [current[i] for i in confirmation.event_ids if i in current]
-        if not still and any(e.state is ConsentState.PENDING for e in current.values()):
-            raise FailedPrecondition(
-                "a newer confirmation link was sent: follow the latest one",
-                code="CONFIRMATION_SUPERSEDED",
-            )
+        still = still_pending(confirmation, await uow.consents.current(confirmation.subject_id))
         if not still or await said_no_since(uow, confirmation):
             return []
         asked = asked_until(confirmation, still, now)
