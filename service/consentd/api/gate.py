@@ -68,9 +68,11 @@ class Gate:
 
     async def authenticate(self, metadata: Mapping[str, str]) -> None:
         """The caller's credential alone (Unauthenticated; DatabaseLost as admit()): what a
-        port checks before it reads a request's body."""
+        port checks before it reads a request's body. A credential found valid within the
+        cache time costs no await (the gRPC port checks every call so)."""
         self.reachability.check()
-        await self._auth.authenticate(metadata)
+        if not self._auth.known(metadata):
+            await self._auth.authenticate(metadata)
 
     async def recheck(self, metadata: Mapping[str, str]) -> None:
         """The credential of an open stream, looked up again (no cache): Unauthenticated once

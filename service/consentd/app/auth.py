@@ -57,6 +57,11 @@ class Authenticator(Protocol):
         up again, not taken from a cache (an open stream's periodic re-check)."""
         ...
 
+    def known(self, metadata: Mapping[str, str]) -> bool:
+        """Whether the credential is one found valid within the cache time: no look-up, no
+        await (what a port checks before every call; authenticate() otherwise)."""
+        ...
+
 
 class CredentialAuthenticator:
     """API keys and portal tokens, verified against the tenant's stored keys and issuers."""
@@ -116,6 +121,13 @@ class CredentialAuthenticator:
         self._known.add(fingerprint)
         self._tenants.add(principal.tenant.tenant_id)
         return principal
+
+    def known(self, metadata: Mapping[str, str]) -> bool:
+        credential = metadata.get(AUTHORIZATION, "")[7:]  # after "Bearer " (authenticate checks)
+        if not credential:
+            return False
+        cached = self._cache.get(hashlib.sha256(credential.encode("utf-8", "replace")).digest())
+        return cached is not None and cached[0] > time.monotonic()
 
     async def _spend(self, tenant_id: UUID, bucket: object) -> None:
         """One look-up of the allowance: `bucket`'s for a tenant that exists, else the shared."""
