@@ -217,9 +217,13 @@ class RightsRequestUseCases:
             request = await locked(uow, request_id)
             done = request.done(now, outcome)
             if request.kind is RequestKind.ERASE:
-                await erase_subject(uow, request.subject_id, now, actor, request_id)
+                await erase_subject(
+                    uow, request.subject_id, now, actor, request_id, by=principal.caller
+                )
             elif (block := _BLOCKS.get(request.kind)) is not None:
-                await block_subject(uow, request.subject_id, block, self._clock, request_id)
+                await block_subject(
+                    uow, request.subject_id, block, self._clock, request_id, by=principal.caller
+                )
             await self._save(uow, request, done, now)
         return done
 

@@ -10,7 +10,7 @@ and the audit chain, which hold no personal data, stay and still verify.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,7 +65,7 @@ class RightsUseCases:
         now = self._clock()
         async with self._uow(principal.tenant_id, once) as uow:
             subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
-            erasure = await erase_subject(uow, subject_id, now, actor, None)
+            erasure = await erase_subject(uow, subject_id, now, actor, None, by=principal.caller)
             await uow.commit(erasure)
         return erasure
 
@@ -87,7 +87,8 @@ class RightsUseCases:
                 changed = await uow.rights.add_block(subject_id, BlockKind.RESTRICTED, now, None)
                 action = Action.SUBJECT_RESTRICTED
             if changed:
-                uow.audit.record(_subject_record(action, subject_id, now, {}))
+                by = {"by": principal.caller}
+                uow.audit.record(_subject_record(action, subject_id, now, by))
             await uow.commit(subject_id)
         return subject_id
 
@@ -100,7 +101,9 @@ class RightsUseCases:
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
             subject_id = await self._subjects.kept(uow, tenant_id, selector, self._clock())
-            await block_subject(uow, subject_id, BlockKind.OBJECTED, self._clock, None)
+            await block_subject(
+                uow, subject_id, BlockKind.OBJECTED, self._clock, None, by=principal.caller
+            )
             await uow.commit(subject_id)
         return subject_id
 
@@ -167,7 +170,13 @@ def _subject_record(
 
 
 async def block_subject(
-    uow: UnitOfWork, subject_id: UUID, kind: BlockKind, clock: Clock, request_id: UUID | None
+    uow: UnitOfWork,
+    subject_id: UUID,
+    kind: BlockKind,
+    clock: Clock,
+    request_id: UUID | None,
+    *,
+    by: str,
 ) -> None:
     """Put a restriction or objection in force (audited unless it already was). The subject's
     write lock first, and the block's time read once it is held: a grant committed while this
@@ -180,7 +189,8 @@ async def block_subject(
         action = (
             Action.SUBJECT_RESTRICTED if kind is BlockKind.RESTRICTED else Action.SUBJECT_OBJECTED
         )
-        payload = {"request_id": str(request_id) if request_id else None}
+        # Who did it (the key or portal token's caller name): a DPO could not say (probe T).
+        payload = {"request_id": str(request_id) if request_id else None, "by": by}
         uow.audit.record(_subject_record(action, subject_id, now, payload))
 
 
@@ -196,22 +206,15 @@ async def after_its_facts(uow: UnitOfWork, subject_id: UUID, now: datetime) -> d
     return now if newest is None or newest < now else newest + timedelta(microseconds=1)
 
 
-async def erase_subject(
-    uow: UnitOfWork, subject_id: UUID, now: datetime, actor: str, request_id: UUID | None
-) -> Erasure:
-    """Erase inside the caller's unit of work: suppress and unlink the identifiers, mark every
-    current consent erased, destroy the data key, stamp the subject, audit it. The subject's
-    write lock first: a write waiting on it is refused once this commits (migration 0019)."""
-    await uow.consents.lock_subject(subject_id)
-    now = await after_its_facts(uow, subject_id, now)
-    removed = await uow.rights.detach(subject_id, None, now)
-    await uow.rights.suppress([(i.kind, i.digest) for i in removed], BlockKind.ERASED, now)
-    current = await uow.consents.current(subject_id)
-    erased_events = [
+def _erased_events(
+    current: Sequence[ConsentEvent], actor: str, now: datetime
+) -> list[ConsentEvent]:
+    """An ERASED event for each current consent (but "everything" and those erased already)."""
+    return [
         ConsentEvent(
             event_id=uuid4(),
             sequence=0,
-            subject_id=subject_id,
+            subject_id=e.subject_id,
             target=e.target,
             state=ConsentState.ERASED,
             notice_id=None,
@@ -226,6 +229,25 @@ async def erase_subject(
         for e in current
         if e.target.purpose != ALL and e.state is not ConsentState.ERASED
     ]
+
+
+async def erase_subject(
+    uow: UnitOfWork,
+    subject_id: UUID,
+    now: datetime,
+    actor: str,
+    request_id: UUID | None,
+    *,
+    by: str,
+) -> Erasure:
+    """Erase inside the caller's unit of work: suppress and unlink the identifiers, mark every
+    current consent erased, destroy the data key, stamp the subject, audit it. The subject's
+    write lock first: a write waiting on it is refused once this commits (migration 0019)."""
+    await uow.consents.lock_subject(subject_id)
+    now = await after_its_facts(uow, subject_id, now)
+    removed = await uow.rights.detach(subject_id, None, now)
+    await uow.rights.suppress([(i.kind, i.digest) for i in removed], BlockKind.ERASED, now)
+    erased_events = _erased_events(await uow.consents.current(subject_id), actor, now)
     await uow.consents.append(erased_events, now)
     # Cookie choices name the person through the visitor: they go (only counts stay, as in the
     # cookie purge), with the visitors linked to the subject.
@@ -243,6 +265,9 @@ async def erase_subject(
         "cookie_choices_deleted": sum(cookie_counts.values()),
         "cookie_visitors_deleted": len(visitors),
         "request_id": str(request_id) if request_id else None,
+        # Who erased: the actor was kept only on the ERASED events (none without consents).
+        "actor": actor,
+        "by": by,
     }
     uow.audit.record(_subject_record(Action.SUBJECT_ERASED, subject_id, now, payload))
     return Erasure(subject_id, erased_at, len(removed), len(erased_events))
