@@ -11,7 +11,11 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from tests.conftest import Stubs
+from consentd.app.admin import AdminUseCases
+from consentd.domain.tenancy import Scope, Tenant
+from tests.conftest import Stubs, bearer
+from tests.e2e.helpers import put_purpose
+from tests.e2e.security_helpers import issue
 
 WITHDRAW = "/consent.v1.ConsentService/WithdrawConsent"
 
@@ -43,9 +47,21 @@ async def _answer(
 
 
 async def test_a_unary_call_is_refused_before_its_message_arrives(
-    stubs: Stubs, grpc_port: int
+    stubs: Stubs, grpc_port: int, admin: AdminUseCases, tenant: Tenant
 ) -> None:
+    page_key = bearer(await issue(admin, tenant, Scope.COOKIES.value))
     async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        # Probe U: the public cookie key on a method it may not call, and another scheme
+        # before a valid (cached) key, were refused only once their message had come.
+        await put_purpose(stubs, "newsletter")  # the admin key is cached from here on
+        assert await _answer(channel, WITHDRAW, page_key, None, hold=True) == (
+            grpc.StatusCode.PERMISSION_DENIED
+        )
+        key = dict(stubs.metadata)["authorization"].removeprefix("Bearer ")
+        other_scheme = (("authorization", f"Foobar {key}"),)
+        assert await _answer(channel, WITHDRAW, other_scheme, None, hold=True) == (
+            grpc.StatusCode.UNAUTHENTICATED
+        )
         # No key: refused at once, its message still to come.
         assert await _answer(channel, WITHDRAW, (), None, hold=True) == (
             grpc.StatusCode.UNAUTHENTICATED

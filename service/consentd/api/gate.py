@@ -68,11 +68,18 @@ class Gate:
 
     async def authenticate(self, metadata: Mapping[str, str]) -> None:
         """The caller's credential alone (Unauthenticated; DatabaseLost as admit()): what a
-        port checks before it reads a request's body. A credential found valid within the
-        cache time costs no await (the gRPC port checks every call so)."""
+        port checks before it reads a request's body."""
         self.reachability.check()
-        if not self._auth.known(metadata):
-            await self._auth.authenticate(metadata)
+        await self._auth.authenticate(metadata)
+
+    async def admit_unread(self, method: str, metadata: Mapping[str, str]) -> None:
+        """The credential, and the method in its scopes (PermissionDenied), before the
+        request's message is read: what the gRPC port checks for every call (the public cookie
+        key held calls to methods it may not call, their message still to come; probe U). A
+        credential found valid within the cache time costs no await."""
+        self.reachability.check()
+        principal = self._auth.cached(metadata) or await self._auth.authenticate(metadata)
+        authorize(method, principal)
 
     async def recheck(self, metadata: Mapping[str, str]) -> None:
         """The credential of an open stream, looked up again (no cache): Unauthenticated once

@@ -68,7 +68,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         # was never answered (probe O). Refused by a handler that reads nothing.
         metadata = metadata_of(handler_call_details.invocation_metadata)
         try:
-            await self._gate.authenticate(metadata)
+            await self._gate.admit_unread(method, metadata)
         except Exception as error:  # noqa: BLE001 - every failure becomes a status
             return _refused(wrapped, method, self._telemetry, metadata, error)
         return wrapped

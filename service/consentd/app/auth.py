@@ -57,9 +57,9 @@ class Authenticator(Protocol):
         up again, not taken from a cache (an open stream's periodic re-check)."""
         ...
 
-    def known(self, metadata: Mapping[str, str]) -> bool:
-        """Whether the credential is one found valid within the cache time: no look-up, no
-        await (what a port checks before every call; authenticate() otherwise)."""
+    def cached(self, metadata: Mapping[str, str]) -> Principal | None:
+        """The caller when its `Bearer` credential was found valid within the cache time: no
+        look-up, no await (what a port checks before every call; authenticate() otherwise)."""
         ...
 
 
@@ -122,12 +122,12 @@ class CredentialAuthenticator:
         self._tenants.add(principal.tenant.tenant_id)
         return principal
 
-    def known(self, metadata: Mapping[str, str]) -> bool:
-        credential = metadata.get(AUTHORIZATION, "")[7:]  # after "Bearer " (authenticate checks)
-        if not credential:
-            return False
-        cached = self._cache.get(hashlib.sha256(credential.encode("utf-8", "replace")).digest())
-        return cached is not None and cached[0] > time.monotonic()
+    def cached(self, metadata: Mapping[str, str]) -> Principal | None:
+        header = metadata.get(AUTHORIZATION, "")
+        if header[:7].lower() != "bearer ":  # `Foobar <key>` passed, and its message was read
+            return None
+        found = self._cache.get(hashlib.sha256(header[7:].encode("utf-8", "replace")).digest())
+        return found[1] if found is not None and found[0] > time.monotonic() else None
 
     async def _spend(self, tenant_id: UUID, bucket: object) -> None:
         """One look-up of the allowance: `bucket`'s for a tenant that exists, else the shared."""
