@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import grpc
 import pytest
@@ -464,3 +465,45 @@ async def test_a_no_in_person_or_another_holders_identifier_does_not_reopen_an_a
         identity = types_pb2.SubjectIdentity(email=old)
         assert await systems_grant(identity) == grpc.StatusCode.FAILED_PRECONDITION, source
     assert (await check(stubs, _ref(old.removesuffix("@example.fr")), NEWSLETTER)).decision == DENY
+
+
+async def test_rectify_does_not_hand_a_closed_address_to_a_system(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """Probe U: an objector left their address; another customer, known by phone, granted in
+    person after that; then RectifyContact gave them the old address, and the CRM's grant for
+    it was taken (ALLOW). A grant from before the holder took the address over says nothing of
+    it: refused until they grant in person with it."""
+    await put_purpose(stubs, "newsletter")
+    principal = Principal(tenant=tenant, caller="test", scopes=frozenset(Scope))
+    old = "handed-over@example.fr"
+    await record(stubs, types_pb2.SubjectIdentity(email=old), grant(NEWSLETTER))
+    await app.rights.object(principal, normalise_email(old))
+    await app.rights.rectify(
+        principal, normalise_email(old), normalise_email("objector-new@example.fr"), "support"
+    )
+    phone = types_pb2.SubjectIdentity(phone="+33698765432")
+    sms = make_target("newsletter", types_pb2.CHANNEL_SMS)
+    await record(stubs, phone, grant(sms))  # in person (the portal), before the hand-over
+    customer = await stubs.consent.GetSubjectConsents(
+        consent_pb2.GetSubjectConsentsRequest(subject=types_pb2.SubjectRef(phone=phone.phone)),
+        metadata=stubs.metadata,
+    )
+    await app.rights.rectify(
+        principal,
+        UUID(customer.subject_id),
+        normalise_email(old),
+        "support",
+    )
+    request = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=old),
+        choices=[grant(NEWSLETTER)],
+        source=types_pb2.SOURCE_API,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stubs.consent.RecordConsent(request, metadata=stubs.metadata)
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert (await check(stubs, by_email(old), NEWSLETTER)).decision == DENY
+    await record(stubs, types_pb2.SubjectIdentity(email=old), grant(NEWSLETTER))  # in person
+    await stubs.consent.RecordConsent(request, metadata=stubs.metadata)
+    assert (await check(stubs, by_email(old), NEWSLETTER)).decision == ALLOW

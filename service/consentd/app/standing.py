@@ -190,10 +190,16 @@ async def refuse_unless_taken_back(
     point now came back in person since it was closed (came_back). The holder of that contact
     point, not of another identifier named beside it: a CRM grant naming the old address with
     another customer's phone was taken, and linked the address to them (probe S)."""
-    owners = await uow.subjects.owners(list(closures))
+    held = await uow.rights.holdings(list(closures))
     for digest, closure in closures.items():
-        holder = owners.get(digest)
-        if holder is None or not await came_back(uow, holder, closure.at):
+        if digest not in held:
+            refuse_systems_return(command, closure)
+        holder, since = held[digest]
+        # A grant before the holder took the address over says nothing of it: a customer's
+        # portal grant, then RectifyContact giving them the address, let a CRM grant through
+        # (probe U).
+        taken = since - timedelta(microseconds=1)  # a grant with the address counts
+        if not await came_back(uow, holder, max(closure.at, taken)):
             refuse_systems_return(command, closure)
 
 

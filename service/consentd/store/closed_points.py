@@ -7,6 +7,7 @@ in its batch read (migration 0023)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 from consentd.app.ports import Digest
@@ -50,3 +51,24 @@ async def closed_points(
         if key not in found or closed.reason is BlockKind.ERASED:
             found[key] = closed
     return found
+
+
+_HELD = """
+SELECT h.kind, h.digest, h.subject_id, h.held_from FROM contact_point_holdings h
+WHERE h.tenant_id = $1 AND h.held_until IS NULL
+  AND (h.kind, h.digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
+"""
+
+
+async def open_holdings(
+    raw: Driver, tenant_id: UUID, digests: Sequence[Digest]
+) -> dict[Digest, tuple[UUID, datetime]]:
+    """Who holds each of these contact points now, and since when."""
+    if not digests:
+        return {}
+    kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
+    rows = await raw.fetch(_HELD, tenant_id, kinds, values)
+    return {
+        (IdentifierKind(m["kind"]), bytes(m["digest"])): (m["subject_id"], m["held_from"])
+        for m in rows
+    }

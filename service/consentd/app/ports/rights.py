@@ -56,6 +56,10 @@ class RightsRepository(Protocol):
         """Those of these contact points only the person takes back (erased, or left by an
         objector), why and since when."""
 
+    async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
+        """Who holds each of these contact points now, and since when."""
+        ...
+
     async def subject_created_at(self, subject_id: UUID) -> datetime | None: ...
 
     async def suppress(
