@@ -46,7 +46,6 @@ from consentd.app.recording import (
     standing_withdrawals,
 )
 from consentd.app.standing import (
-    after_objection,
     settle_decided,
     standing,
 )
@@ -149,12 +148,11 @@ class ConsentUseCases:
             purposes = await purposes_named(uow, named, "choices")
             await check_notices(uow, command.choices, purposes)
             found = await standing(uow, self._subjects, tenant, command, now, purposes=purposes)
-            command, subject_id, superseded = found
+            command, subject_id, superseded, now = found
             if subject_id is None or not command.choices:
                 result = Written(subject_id, [], superseded)
                 await uow.commit(result)
                 return result
-            now = await after_objection(uow, subject_id, command, now)
             role = command.processing_role or principal.tenant.processing_role
             key = await self._keys.key(uow, principal.tenant_id, subject_id, now)
             days = self._double_opt_in.days if self._double_opt_in else DEFAULT_PENDING_DAYS

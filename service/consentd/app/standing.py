@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from uuid import UUID
 
 from consentd.app.commands import Choice, RecordConsent, WithdrawConsent
@@ -129,6 +130,16 @@ async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
     return max(times, default=None)
 
 
+class Standing(NamedTuple):
+    """What of a record stands: the command left, its subject (None when nothing is left to
+    write), the targets dropped, and when its events are stamped."""
+
+    command: RecordConsent
+    subject_id: UUID | None
+    dropped: tuple[Target, ...]
+    at: datetime
+
+
 async def standing(
     uow: UnitOfWork,
     subjects: SubjectResolver,
@@ -137,16 +148,17 @@ async def standing(
     now: datetime,
     *,
     purposes: Mapping[str, Purpose],
-) -> tuple[RecordConsent, UUID | None, tuple[Target, ...]]:
+) -> Standing:
     """The record's subject (made when new) and what of the record stands: with a decided_at,
     its grants lapsed before they arrived (lapsed_grants) or older than what is on record
     (superseded_grants) dropped, and no subject made when nothing is left; a system's grant is
     refused over an objection in force (refuse_grant_over_objection), and for a closed contact
     point (erased, left by an objector) unless its holder came back in person
-    (refuse_systems_return). Returns the command left, the subject, the targets dropped."""
+    (refuse_systems_return). The events are stamped `now`, or after the objection a grant of
+    the person's lifts (after_objection)."""
     command, lapsed = lapsed_grants(command, purposes, now)
     found = await _standing(uow, subjects, tenant_id, command, now)
-    return found[0], found[1], lapsed + found[2]
+    return found._replace(dropped=lapsed + found.dropped)
 
 
 async def _standing(
@@ -155,16 +167,18 @@ async def _standing(
     tenant_id: UUID,
     command: RecordConsent,
     now: datetime,
-) -> tuple[RecordConsent, UUID | None, tuple[Target, ...]]:
+) -> Standing:
+    granted = any(c.state is ConsentState.GRANTED for c in command.choices)
     if command.recorded_at is None and not systems_grant(command):
         found = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
-        return command, found, ()
+        objected = await objected_since(uow, found) if granted else None
+        return Standing(command, found, (), after_objection(objected, now))
     digests = subjects.digests(tenant_id, command.identifiers)
     closures = await uow.rights.closed_contact_points(digests)
     closed = latest_closure(closures.values())
     command, gone = superseded_grants(command, [], closed.at if closed else None)
     if not command.choices:
-        return command, None, gone
+        return Standing(command, None, gone, now)
     if closures and systems_grant(command):
         await refuse_unless_taken_back(uow, command, closures)
     subject_id = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
@@ -180,7 +194,15 @@ async def _standing(
         objected = await objected_since(uow, subject_id)
     # What is left of a system's grants (a decided_at before the objection dropped them).
     refuse_grant_over_objection(command, objected)
-    return command, subject_id, gone + stale
+    return Standing(command, subject_id, gone + stale, after_objection(objected, now))
+
+
+def after_objection(objected: datetime | None, now: datetime) -> datetime:
+    """When a record is stamped: never before the objection in force (`objected`) its grant
+    lifts. Stamped after the subject's newest fact, an objection can be ahead of a clock
+    stepped back; the person's new grant, stamped at the clock's time, came before it and
+    never counted (probe S)."""
+    return now if objected is None or objected < now else objected + timedelta(microseconds=1)
 
 
 async def refuse_unless_taken_back(
@@ -192,14 +214,13 @@ async def refuse_unless_taken_back(
     another customer's phone was taken, and linked the address to them (probe S)."""
     held = await uow.rights.holdings(list(closures))
     for digest, closure in closures.items():
-        if digest not in held:
-            refuse_systems_return(command, closure)
-        holder, since = held[digest]
+        holding = held.get(digest)
         # A grant before the holder took the address over says nothing of it: a customer's
         # portal grant, then RectifyContact giving them the address, let a CRM grant through
-        # (probe U).
-        taken = since - timedelta(microseconds=1)  # a grant with the address counts
-        if not await came_back(uow, holder, max(closure.at, taken)):
+        # (probe U). A grant made with the address (at its holding's start) counts.
+        if holding is None or not await came_back(
+            uow, holding[0], max(closure.at, holding[1] - timedelta(microseconds=1))
+        ):
             refuse_systems_return(command, closure)
 
 
@@ -220,19 +241,6 @@ async def came_back(uow: UnitOfWork, subject_id: UUID, closed: datetime) -> bool
         and fact.recorded_at > closed
         for fact in await uow.consents.current(subject_id)
     )
-
-
-async def after_objection(
-    uow: UnitOfWork, subject_id: UUID, command: RecordConsent, now: datetime
-) -> datetime:
-    """When a grant of the person's lifting their objection is stamped: never before the
-    objection (stamped after the subject's newest fact, it can be ahead of a clock stepped
-    back; the person's new grant, stamped at the clock's time, came before it and never
-    counted; probe S). `now` without a grant or an objection in force."""
-    if not any(c.state is ConsentState.GRANTED for c in command.choices):
-        return now
-    objected = await objected_since(uow, subject_id)
-    return now if objected is None or objected < now else objected + timedelta(microseconds=1)
 
 
 def alone_for_blocks(
