@@ -23,6 +23,7 @@ import structlog
 from consentd.api.errors import details_of, status_of
 from consentd.app.auth import AUTHORIZATION
 from consentd.domain.errors import ConsentError
+from consentd.domain.tenancy import PURGED_MESSAGE
 from consentd.logs import rpc_line
 from consentd.store.database import DEADLINE, ERASED, PURGED, UNAVAILABLE, outage_of
 from consentd.telemetry import Telemetry
@@ -31,7 +32,6 @@ log = structlog.get_logger("consentd.rpc")
 INTERNAL_MESSAGE = "internal error; quote error id {} when reporting it"
 UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly"
 DEADLINE_MESSAGE = "the database did not answer in time"
-PURGED_MESSAGE = "this tenant's data was purged (its contract ended); nothing more is kept"
 ERASED_MESSAGE = (
     "the person was erased (before or while this call ran): nothing was written; a write naming "
     "their contact point again records it for a new subject"

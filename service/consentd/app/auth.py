@@ -17,7 +17,7 @@ from consentd.app.throttle import TokenBuckets
 from consentd.domain.errors import FailedPrecondition, InvalidInput, Unauthenticated
 from consentd.domain.identifiers import normalise_external_id
 from consentd.domain.keys import digest_matches, parse_api_key
-from consentd.domain.tenancy import Principal, Scope, Tenant, TokenIssuer
+from consentd.domain.tenancy import PURGED_MESSAGE, Principal, Scope, Tenant, TokenIssuer
 
 Issuer = tuple[Tenant, TokenIssuer]  # a tenant's trusted issuer, as the directory reads it
 K = TypeVar("K")
@@ -245,10 +245,7 @@ def refuse_purged(tenant: Tenant) -> None:
     said ALLOW from the rows a purge in progress had not deleted yet, and NOT_FOUND for the
     purpose after it (probes P and R). Raises FailedPrecondition."""
     if tenant.purged:
-        raise FailedPrecondition(
-            "this tenant's data was purged (its contract ended); nothing more is kept",
-            code="TENANT_PURGED",
-        )
+        raise FailedPrecondition(PURGED_MESSAGE, code="TENANT_PURGED")
 
 
 def _numeric_date(value: Any) -> datetime:

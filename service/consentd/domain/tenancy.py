@@ -31,6 +31,10 @@ class Tenant:
     purged: bool = False
 
 
+# What a purged tenant's caller is told (the credential refused, a unit of work refused).
+PURGED_MESSAGE = "this tenant's data was purged (its contract ended); nothing more is kept"
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """The authenticated caller. Every use case acts inside `tenant` and nowhere else."""
