@@ -22,10 +22,12 @@ from consentd.api.converters import (
 from consentd.app.campaign import MAX_BATCH, AnswerChunk, Hashed, Recipient
 from consentd.app.checks import Decided
 from consentd.app.feed import ChangePage
+from consentd.app.ports import FeedChange
 from consentd.app.suppressions import Suppressed
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, normalise_email
 from consentd.domain.model import Target
+from consentd.domain.rights import BlockKind
 
 # Reverse maps, built once: these run for every recipient of a list.
 _DECISION = {member: number for number, member in DECISIONS.items()}
@@ -140,11 +142,31 @@ def suppression_in(request: pb.ExportSuppressionListRequest) -> Target:
     return target_in(request.target, "target")
 
 
+_BLOCK_KINDS = {
+    BlockKind.OBJECTED: pb.BLOCK_KIND_OBJECTION,
+    BlockKind.RESTRICTED: pb.BLOCK_KIND_RESTRICTION,
+}
+
+
 def changes_out(page: ChangePage) -> pb.WatchConsentChangesResponse:
-    changes = [
-        pb.ConsentChange(position=c.position, event=event_out(c.event)) for c in page.changes
-    ]
-    return pb.WatchConsentChangesResponse(changes=changes, cursor=page.cursor)
+    return pb.WatchConsentChangesResponse(
+        changes=[_change_out(c) for c in page.changes], cursor=page.cursor
+    )
+
+
+def _change_out(change: FeedChange) -> pb.ConsentChange:
+    if change.event is not None:
+        return pb.ConsentChange(position=change.position, event=event_out(change.event))
+    b = change.block
+    assert b is not None  # the store sets exactly one
+    block = pb.BlockChange(
+        block_id=str(b.block_id),
+        subject_id=str(b.subject_id),
+        kind=_BLOCK_KINDS[b.kind],
+        lifted=b.lifted,
+        at=time_out(b.at),
+    )
+    return pb.ConsentChange(position=change.position, block=block)
 
 
 def suppression_out(page: list[Suppressed]) -> pb.ExportSuppressionListResponse:

@@ -81,14 +81,14 @@ class RightsUseCases:
         async with self._uow(principal.tenant_id, once) as uow:
             subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
             if lift:
-                changed = await uow.rights.lift_block(subject_id, BlockKind.RESTRICTED, now)
+                block = await uow.rights.lift_block(subject_id, BlockKind.RESTRICTED, now)
                 action = Action.RESTRICTION_LIFTED
             else:
-                changed = await uow.rights.add_block(subject_id, BlockKind.RESTRICTED, now, None)
+                block = await uow.rights.add_block(subject_id, BlockKind.RESTRICTED, now, None)
                 action = Action.SUBJECT_RESTRICTED
-            if changed:
+            if block is not None:
                 by = {"by": principal.caller}
-                uow.audit.record(_subject_record(action, subject_id, now, by))
+                uow.audit.record(_subject_record(action, subject_id, now, by, block))
             await uow.commit(subject_id)
         return subject_id
 
@@ -164,9 +164,16 @@ async def _erased(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
 
 
 def _subject_record(
-    action: str, subject_id: UUID, now: datetime, payload: dict[str, Any]
+    action: str,
+    subject_id: UUID,
+    now: datetime,
+    payload: dict[str, Any],
+    block_id: UUID | None = None,
 ) -> AuditRecord:
-    return AuditRecord(action, now, {"subject_id": str(subject_id), **payload}, subject_id)
+    """A change of the subject; a block's entry carries the block's id as its fact (the feed
+    gives it a position, `audit verify` compares it with its row)."""
+    body = {"subject_id": str(subject_id), **payload}
+    return AuditRecord(action, now, body, subject_id, fact_id=block_id)
 
 
 async def block_subject(
@@ -185,13 +192,14 @@ async def block_subject(
     clock that was ahead, then stepped back, was later than the objection and lifted it."""
     await uow.consents.lock_subject(subject_id)
     now = await after_its_facts(uow, subject_id, clock())
-    if await uow.rights.add_block(subject_id, kind, now, request_id):
+    block = await uow.rights.add_block(subject_id, kind, now, request_id)
+    if block is not None:
         action = (
             Action.SUBJECT_RESTRICTED if kind is BlockKind.RESTRICTED else Action.SUBJECT_OBJECTED
         )
         # Who did it (the key or portal token's caller name): a DPO could not say (probe T).
         payload = {"request_id": str(request_id) if request_id else None, "by": by}
-        uow.audit.record(_subject_record(action, subject_id, now, payload))
+        uow.audit.record(_subject_record(action, subject_id, now, payload, block))
 
 
 async def after_its_facts(uow: UnitOfWork, subject_id: UUID, now: datetime) -> datetime:

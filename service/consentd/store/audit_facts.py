@@ -5,7 +5,8 @@ consentd_cookie_choice_payload(choice) (migration 0009), so the same functions r
 from the fact tables now. Each query names what differs: a fact row whose entry says otherwise,
 a fact row with no entry (and not queued: those are `pending`), an entry whose fact row is gone,
 an entry for a fact that already has one, a current-state row that is not the latest event of
-its key, and a rights request whose row is not what its latest transition entry says. Events
+its key, a block (restriction, objection) whose row is not what its entries say, and a rights
+request whose row is not what its latest transition entry says. Events
 written before 0009 are covered by the event lists of format-1 entries.
 
 Facts recorded before the signed checkpoint where retention pruned the log may have had their
@@ -27,6 +28,8 @@ from consentd.store.driver import Driver
 _CONSENT = "('consent.recorded', 'consent.withdrawn')"
 # A fact in force logged again before a prune (store/audit.py _CARRY): compared as its first.
 _CARRIED = "'consent.carried'"
+_LIFTED = "'subject.restriction_lifted'"
+_BLOCK_ACTIONS = f"('subject.restricted', 'subject.objected', {_LIFTED})"
 # Retention pruned the log up to a signed checkpoint: facts recorded until then may have had
 # their entries there.
 _PRUNED = """pruned AS (
@@ -83,7 +86,46 @@ _DUPLICATES = f"""
 SELECT 'audit_entries' AS fact_table, fact_id, max(seq) AS seq,
     'has ' || count(*) || ' log entries' AS problem
 FROM audit_entries WHERE tenant_id = $1 AND fact_id IS NOT NULL AND action <> {_CARRIED}
-GROUP BY fact_id HAVING count(*) > 1
+GROUP BY fact_id, action = {_LIFTED} HAVING count(*) > 1
+"""  # noqa: S608 - only this module's constants are interpolated, no input
+
+# A block (restriction, objection) is logged when put in force and, for a restriction, when
+# lifted; since 0028 both entries carry the block's id as their fact. Earlier ones are matched
+# by subject, action and time. A start must say the row's kind, subject, time and request; a
+# lift the row's lift time; an entry with a block id must have its row.
+_BLOCKS = f"""
+WITH {_PRUNED}, logged AS (
+    SELECT a.seq, a.fact_id, a.action, a.subject_id, a.recorded_at, a.payload
+    FROM audit_entries a
+    WHERE a.tenant_id = $1 AND a.action IN {_BLOCK_ACTIONS}
+), facts AS (
+    SELECT b.block_id, b.subject_id, b.since AS at, b.request_id::text AS request_id,
+        CASE b.kind WHEN 'restricted' THEN 'subject.restricted' ELSE 'subject.objected' END
+            AS action
+    FROM subject_blocks b WHERE b.tenant_id = $1
+    UNION ALL
+    SELECT b.block_id, b.subject_id, b.lifted_at, NULL, {_LIFTED}
+    FROM subject_blocks b WHERE b.tenant_id = $1 AND b.lifted_at IS NOT NULL
+)
+SELECT 'subject_blocks' AS fact_table, f.block_id AS fact_id, l.seq,
+    CASE WHEN l.seq IS NULL THEN 'is not in the log' ELSE 'differs from its log entry' END
+FROM facts f
+LEFT JOIN logged l ON l.fact_id = f.block_id AND (l.action = {_LIFTED}) = (f.action = {_LIFTED})
+WHERE NOT EXISTS (SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1 AND q.fact_id = f.block_id)
+  AND CASE WHEN l.seq IS NULL THEN NOT EXISTS (
+        SELECT 1 FROM logged o WHERE o.fact_id IS NULL AND o.subject_id = f.subject_id
+        AND o.action = f.action AND o.recorded_at = f.at
+    ) AND NOT EXISTS (SELECT 1 FROM pruned p WHERE f.at <= p.until)
+    ELSE (l.action, l.subject_id, l.recorded_at) IS DISTINCT FROM (f.action, f.subject_id, f.at)
+      OR (f.action <> {_LIFTED} AND l.payload->>'request_id' IS DISTINCT FROM f.request_id)
+  END
+UNION ALL
+SELECT 'subject_blocks', l.fact_id, l.seq, 'its log entry has no block (deleted?)'
+FROM logged l
+WHERE l.fact_id IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM facts f
+    WHERE f.block_id = l.fact_id AND (l.action = {_LIFTED}) = (f.action = {_LIFTED})
+)
 """  # noqa: S608 - only this module's constants are interpolated, no input
 
 _PROJECTION = """
@@ -170,14 +212,15 @@ WHERE r.tenant_id = $1
 _COUNTS = """
 SELECT (SELECT count(*) FROM consent_events WHERE tenant_id = $1)
      + (SELECT count(*) FROM cookie_choices WHERE tenant_id = $1)
-     + (SELECT count(*) FROM rights_requests WHERE tenant_id = $1) AS facts,
+     + (SELECT count(*) FROM rights_requests WHERE tenant_id = $1)
+     + (SELECT count(*) FROM subject_blocks WHERE tenant_id = $1) AS facts,
        (SELECT count(*) FROM audit_queue WHERE tenant_id = $1) AS pending
 """
 
 
 _CHECKS = tuple(
     f"SELECT * FROM ({query}) AS p ORDER BY 2 LIMIT $2"  # noqa: S608 - constants only
-    for query in (_EVENTS, _DUPLICATES, _PROJECTION, _COOKIES, _RIGHTS)
+    for query in (_EVENTS, _DUPLICATES, _BLOCKS, _PROJECTION, _COOKIES, _RIGHTS)
 )
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from consentd.app.ports import CheckBatch, CheckKey, CheckRow, FeedChange
+from consentd.app.ports import BlockChange, CheckBatch, CheckKey, CheckRow, FeedChange
 from consentd.domain.contact_points import PriorHolding
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import (
@@ -30,10 +30,14 @@ from consentd.store.driver import Driver
 _CHECK = "SELECT * FROM consentd_check($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 _APPLIES = "((t.purpose_id = $2 AND t.channel = $3 AND t.scope = $4) OR t.purpose_id = '*')"
 
+# A position holds an event or a block's start or lift (migration 0028).
 _FEED = """
-SELECT c.position, e.*
+SELECT c.position, c.block_id AS feed_block_id, c.block_lifted AS feed_block_lifted,
+    b.subject_id AS feed_block_subject, b.kind AS feed_block_kind,
+    CASE WHEN c.block_lifted THEN b.lifted_at ELSE b.since END AS feed_block_at, e.*
 FROM consent_changes c
-JOIN consent_events e ON e.tenant_id = c.tenant_id AND e.event_id = c.event_id
+LEFT JOIN consent_events e ON e.tenant_id = c.tenant_id AND e.event_id = c.event_id
+LEFT JOIN subject_blocks b ON b.tenant_id = c.tenant_id AND b.block_id = c.block_id
 WHERE c.tenant_id = $1 AND c.position > $2
 ORDER BY c.position
 LIMIT $3
@@ -197,7 +201,7 @@ class SqlCampaign:
 
     async def changes_after(self, position: int, limit: int) -> list[FeedChange]:
         rows = await self._fetch(_FEED, self._tenant, position, limit)
-        return [FeedChange(m["position"], event_of(m)) for m in rows]
+        return [_change_of(m) for m in rows]
 
     async def last_position(self) -> int:
         rows = await self._fetch(_HEAD, self._tenant)
@@ -216,3 +220,16 @@ class SqlCampaign:
     ) -> list[bytes]:
         rows = await self._fetch(_UNHELD, self._tenant, kind.value, after or b"", limit)
         return [m["digest"] for m in rows]
+
+
+def _change_of(m: Row) -> FeedChange:
+    if m["feed_block_id"] is None:
+        return FeedChange(m["position"], event_of(m))
+    block = BlockChange(
+        m["feed_block_id"],
+        m["feed_block_subject"],
+        BlockKind(m["feed_block_kind"]),
+        m["feed_block_lifted"],
+        m["feed_block_at"],
+    )
+    return FeedChange(m["position"], None, block)

@@ -199,8 +199,8 @@ class SqlRights:
 
     async def add_block(
         self, subject_id: UUID, kind: BlockKind, now: datetime, request_id: UUID | None
-    ) -> bool:
-        """Put a block in force; False when one of that kind is in force already."""
+    ) -> UUID | None:
+        """Put a block in force: its id; None when one of that kind is in force already."""
         result = await self._conn.execute(
             insert(_B)
             .values(
@@ -217,9 +217,11 @@ class SqlRights:
             )
             .returning(_B.c.block_id)
         )
-        return result.first() is not None
+        block: UUID | None = result.scalar()
+        return block
 
-    async def lift_block(self, subject_id: UUID, kind: BlockKind, now: datetime) -> bool:
+    async def lift_block(self, subject_id: UUID, kind: BlockKind, now: datetime) -> UUID | None:
+        """Lift the block of that kind in force: its id; None when none is."""
         result = await self._conn.execute(
             _B.update()
             .where(
@@ -229,8 +231,10 @@ class SqlRights:
                 _B.c.lifted_at.is_(None),
             )
             .values(lifted_at=now)
+            .returning(_B.c.block_id)
         )
-        return bool(result.rowcount)
+        block: UUID | None = result.scalar()
+        return block
 
     async def block_history(self, subject_id: UUID) -> list[BlockRecord]:
         query = (

@@ -36,14 +36,22 @@ _QUEUED_TENANTS = sa.text("SELECT t FROM consentd_queued_tenants() AS t")
 # The next tenant of a transaction that integrates several (store/uow.py enter_tenant's setting).
 _SWITCH = "SELECT set_config('consentd.tenant_id', $1, true)"
 
-FEED_ACTIONS = ("consent.recorded", "consent.withdrawn")
+# The entries that take a feed position, and the kind of change each is (migration 0028): a
+# consent event, a block put in force, a restriction lifted.
+FEED_ACTIONS = {
+    "consent.recorded": "event",
+    "consent.withdrawn": "event",
+    "subject.restricted": "begun",
+    "subject.objected": "begun",
+    "subject.restriction_lifted": "lifted",
+}
 
-# Migration 0015's functions: every tenant's head locked and queue taken, then every tenant's
-# entries appended, feed positions given and heads moved, each with the tenant set first.
+# Migration 0015's and 0028's functions: every tenant's head locked and queue taken, then every
+# tenant's entries appended, feed positions given and heads moved, each with the tenant set first.
 _TAKE = "SELECT * FROM consentd_take_queued($1, $2, $3)"
 _APPEND = (
     "SELECT consentd_append_integrated("
-    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
 )
 _CHECKPOINT = """
 INSERT INTO audit_checkpoints (tenant_id, seq, entry_hash, signed_at, key_id, signature)
@@ -141,8 +149,10 @@ class SqlSequencer:
             last_seq, last_hash = entry.seq, entry.entry_hash
             if frontier is not None:
                 frontier.append(entry.leaf_hash())
-            if entry.action in FEED_ACTIONS and entry.fact_id:
+            kind = FEED_ACTIONS.get(entry.action)
+            if kind is not None and entry.fact_id:
                 chain.fed.append(entry.fact_id)
+                chain.fed_kinds.append(kind)
         return chain
 
     async def _sign(self, raw: Driver, chain: _Chain, now: datetime) -> None:
@@ -173,6 +183,7 @@ class _Chain:
     entries: list[AuditEntry] = field(default_factory=list)
     payloads: list[str] = field(default_factory=list)
     fed: list[UUID] = field(default_factory=list)
+    fed_kinds: list[str] = field(default_factory=list)
 
 
 def _by_tenant(rows: list[Any]) -> dict[UUID, tuple[Any, list[Any]]]:
@@ -210,6 +221,7 @@ def _columns(chains: list[_Chain]) -> list[Any]:
         [e.fact_id for e in entries],
         [len(c.fed) for c in chains],
         [f for c in chains for f in c.fed],
+        [k for c in chains for k in c.fed_kinds],
         [c.entries[-1].seq for c in chains],
         [c.entries[-1].entry_hash for c in chains],
         [c.frontier.packed() if c.frontier else None for c in chains],

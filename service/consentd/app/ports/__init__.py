@@ -6,6 +6,7 @@ from consentd.app.ports._base import CheckKey, Clock, Digest
 from consentd.app.ports.audit import AuditRepository, Integrated, LogIntegration, LogSequencer
 from consentd.app.ports.batches import IdentifiersTaken, PartQuery, PartRead, PartWrite
 from consentd.app.ports.consents import (
+    BlockChange,
     CampaignRepository,
     CatalogRepository,
     ChangeSignal,
@@ -42,6 +43,7 @@ from consentd.app.ports.uow import (
 __all__ = [
     "AdminRepository",
     "AuditRepository",
+    "BlockChange",
     "BreachRepository",
     "CallerDirectory",
     "CampaignRepository",

@@ -14,9 +14,7 @@ from consentd.domain.confirmations import Confirmation
 from consentd.domain.contact_points import PriorHolding
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import ConsentEvent, ConsentFact, Notice, Purpose, Target
-from consentd.domain.rights import (
-    Block,
-)
+from consentd.domain.rights import Block, BlockKind
 from consentd.domain.tenancy import Tenant
 
 
@@ -42,9 +40,23 @@ class CheckBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockChange:
+    """A block (restriction or objection) put in force at `at`, or lifted at `at`."""
+
+    block_id: UUID
+    subject_id: UUID
+    kind: BlockKind
+    lifted: bool
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class FeedChange:
+    """One feed position: a consent event or a block change (exactly one is set)."""
+
     position: int
-    event: ConsentEvent
+    event: ConsentEvent | None
+    block: BlockChange | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,9 +68,11 @@ class RightsRepository(Protocol):
 
     async def add_block(
         self, subject_id: UUID, kind: BlockKind, now: datetime, request_id: UUID | None
-    ) -> bool: ...
+    ) -> UUID | None:
+        """Put a block in force: its id; None when one of that kind is in force already."""
 
-    async def lift_block(self, subject_id: UUID, kind: BlockKind, now: datetime) -> bool: ...
+    async def lift_block(self, subject_id: UUID, kind: BlockKind, now: datetime) -> UUID | None:
+        """Lift the block of that kind in force: its id; None when none is."""
 
     async def block_history(self, subject_id: UUID) -> list[BlockRecord]: ...
 

@@ -91,12 +91,21 @@ consent_changes = sa.Table(
     metadata,
     sa.Column("tenant_id", UUID(as_uuid=True), primary_key=True),
     sa.Column("position", sa.BigInteger, primary_key=True),
-    sa.Column("event_id", UUID(as_uuid=True), nullable=False),
+    # A consent event, or a block put in force (block_lifted false) or lifted (0028).
+    sa.Column("event_id", UUID(as_uuid=True)),
+    sa.Column("block_id", UUID(as_uuid=True)),
+    sa.Column("block_lifted", sa.Boolean),
     sa.ForeignKeyConstraint(
         ["tenant_id", "event_id"], ["consent_events.tenant_id", "consent_events.event_id"]
     ),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "block_id"], ["subject_blocks.tenant_id", "subject_blocks.block_id"]
+    ),
     sa.CheckConstraint("position > 0", name="position_positive"),
+    sa.CheckConstraint("(event_id IS NULL) <> (block_id IS NULL)", name="event_or_block"),
+    sa.CheckConstraint("(block_id IS NULL) = (block_lifted IS NULL)", name="block_lifted"),
     sa.UniqueConstraint("tenant_id", "event_id", name="uq_consent_changes_event"),
+    sa.UniqueConstraint("tenant_id", "block_id", "block_lifted", name="uq_consent_changes_block"),
 )
 
 

@@ -40,8 +40,9 @@ type CampaignServiceClient interface {
 	// from a cursor, then follows new ones as they commit (live tailing). Each change has a
 	// position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
 	// last response it processed gets every later change exactly once. Objections and
-	// restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-	// suppression list and the checks carry them).
+	// restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+	// so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+	// notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
 	WatchConsentChanges(ctx context.Context, in *WatchConsentChangesRequest, opts ...grpc.CallOption) (CampaignService_WatchConsentChangesClient, error)
 	// ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
 	// whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
@@ -212,8 +213,9 @@ type CampaignServiceServer interface {
 	// from a cursor, then follows new ones as they commit (live tailing). Each change has a
 	// position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
 	// last response it processed gets every later change exactly once. Objections and
-	// restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-	// suppression list and the checks carry them).
+	// restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+	// so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+	// notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
 	WatchConsentChanges(*WatchConsentChangesRequest, CampaignService_WatchConsentChangesServer) error
 	// ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
 	// whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,

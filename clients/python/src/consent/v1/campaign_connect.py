@@ -77,8 +77,9 @@ class CampaignService(Protocol):
         from a cursor, then follows new ones as they commit (live tailing). Each change has a
         position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
         last response it processed gets every later change exactly once. Objections and
-        restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-        suppression list and the checks carry them).
+        restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+        so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+        notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -297,8 +298,9 @@ class CampaignServiceClient(ConnectClient):
         from a cursor, then follows new ones as they commit (live tailing). Each change has a
         position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
         last response it processed gets every later change exactly once. Objections and
-        restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-        suppression list and the checks carry them).
+        restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+        so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+        notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
         """
         return self.execute_server_stream(
             request=request,
@@ -417,8 +419,9 @@ class CampaignServiceSync(Protocol):
         from a cursor, then follows new ones as they commit (live tailing). Each change has a
         position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
         last response it processed gets every later change exactly once. Objections and
-        restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-        suppression list and the checks carry them).
+        restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+        so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+        notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -635,8 +638,9 @@ class CampaignServiceClientSync(ConnectClientSync):
         from a cursor, then follows new ones as they commit (live tailing). Each change has a
         position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
         last response it processed gets every later change exactly once. Objections and
-        restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-        suppression list and the checks carry them).
+        restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+        so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+        notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
         """
         return self.execute_server_stream(
             request=request,

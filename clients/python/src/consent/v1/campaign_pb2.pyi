@@ -10,6 +10,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -20,6 +21,32 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _BlockKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BlockKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BlockKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BLOCK_KIND_UNSPECIFIED: _BlockKind.ValueType  # 0
+    BLOCK_KIND_OBJECTION: _BlockKind.ValueType  # 1
+    """Article 21: the subject objected to processing for marketing. It is never lifted; the
+    person's own later grant in person takes a target back.
+    """
+    BLOCK_KIND_RESTRICTION: _BlockKind.ValueType  # 2
+    """Article 18: processing is restricted until the restriction is lifted."""
+
+class BlockKind(_BlockKind, metaclass=_BlockKindEnumTypeWrapper):
+    """BlockKind is what a block stops."""
+
+BLOCK_KIND_UNSPECIFIED: BlockKind.ValueType  # 0
+BLOCK_KIND_OBJECTION: BlockKind.ValueType  # 1
+"""Article 21: the subject objected to processing for marketing. It is never lifted; the
+person's own later grant in person takes a target back.
+"""
+BLOCK_KIND_RESTRICTION: BlockKind.ValueType  # 2
+"""Article 18: processing is restricted until the restriction is lifted."""
+Global___BlockKind: _TypeAlias = BlockKind  # noqa: Y015
 
 @_typing.final
 class RecipientError(_message.Message):
@@ -241,29 +268,77 @@ Global___WatchConsentChangesRequest: _TypeAlias = WatchConsentChangesRequest  # 
 
 @_typing.final
 class ConsentChange(_message.Message):
-    """ConsentChange is one consent event in the change feed."""
+    """ConsentChange is one change in the feed: a consent event, or a block put in force or lifted.
+    Exactly one of `event` and `block` is set.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     POSITION_FIELD_NUMBER: _builtins.int
     EVENT_FIELD_NUMBER: _builtins.int
+    BLOCK_FIELD_NUMBER: _builtins.int
     position: _builtins.int
     """1, 2, 3... per tenant, in commit order, with no gap."""
     @_builtins.property
     def event(self) -> _types_pb2.ConsentEvent: ...
+    @_builtins.property
+    def block(self) -> Global___BlockChange:
+        """An objection or a restriction of processing (RightsService), put in force or lifted. While
+        a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+        DENY (OBJECTED) for every target until a later consent event of that target decides it
+        (only the person's own grant in person can be one: a system's is refused while it holds).
+        """
+
     def __init__(
         self,
         *,
         position: _builtins.int = ...,
         event: _types_pb2.ConsentEvent | None = ...,
+        block: Global___BlockChange | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["block", b"block", "event", b"event"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "position", b"position"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block", b"block", "event", b"event", "position", b"position"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ConsentChange: _TypeAlias = ConsentChange  # noqa: Y015
+
+@_typing.final
+class BlockChange(_message.Message):
+    """BlockChange is a block of a subject put in force, or lifted."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BLOCK_ID_FIELD_NUMBER: _builtins.int
+    SUBJECT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    LIFTED_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    block_id: _builtins.str
+    """The block's id: its start and its lift carry the same one."""
+    subject_id: _builtins.str
+    kind: Global___BlockKind.ValueType
+    lifted: _builtins.bool
+    """False: put in force at `at`; true: lifted at `at`."""
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        block_id: _builtins.str = ...,
+        subject_id: _builtins.str = ...,
+        kind: Global___BlockKind.ValueType = ...,
+        lifted: _builtins.bool = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "block_id", b"block_id", "kind", b"kind", "lifted", b"lifted", "subject_id", b"subject_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BlockChange: _TypeAlias = BlockChange  # noqa: Y015
 
 @_typing.final
 class WatchConsentChangesResponse(_message.Message):

@@ -63,8 +63,9 @@ class CampaignServiceStub:
     from a cursor, then follows new ones as they commit (live tailing). Each change has a
     position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
     last response it processed gets every later change exactly once. Objections and
-    restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-    suppression list and the checks carry them).
+    restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+    so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+    notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
     """
     ExportSuppressionList: _grpc.UnaryStreamMultiCallable[_campaign_pb2.ExportSuppressionListRequest, _campaign_pb2.ExportSuppressionListResponse]
     """ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
@@ -123,8 +124,9 @@ class CampaignServiceAsyncStub(CampaignServiceStub):
     from a cursor, then follows new ones as they commit (live tailing). Each change has a
     position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
     last response it processed gets every later change exactly once. Objections and
-    restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-    suppression list and the checks carry them).
+    restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+    so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+    notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
     """
     ExportSuppressionList: _aio.UnaryStreamMultiCallable[_campaign_pb2.ExportSuppressionListRequest, _campaign_pb2.ExportSuppressionListResponse]  # type: ignore[assignment]
     """ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
@@ -198,8 +200,9 @@ class CampaignServiceServicer(metaclass=_abc_1.ABCMeta):
         from a cursor, then follows new ones as they commit (live tailing). Each change has a
         position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
         last response it processed gets every later change exactly once. Objections and
-        restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-        suppression list and the checks carry them).
+        restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+        so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+        notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
         """
 
     @_abc_1.abstractmethod

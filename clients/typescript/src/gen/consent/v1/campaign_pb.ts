@@ -2,8 +2,8 @@
 // @generated from file consent/v1/campaign.proto (package consent.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Decision, Reason } from "./consent_pb";
 import { file_consent_v1_consent } from "./consent_pb";
 import type { ConsentEvent, ConsentTarget, LawfulBasis, SubjectRef } from "./types_pb";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file consent/v1/campaign.proto.
  */
 export const file_consent_v1_campaign: GenFile = /*@__PURE__*/
-  fileDesc("Chljb25zZW50L3YxL2NhbXBhaWduLnByb3RvEgpjb25zZW50LnYxIjAKDlJlY2lwaWVudEVycm9yEg0KBWZpZWxkGAEgASgJEg8KB21lc3NhZ2UYAiABKAki6gEKC0NoZWNrQW5zd2VyEg0KBWluZGV4GAEgASgEEiYKCGRlY2lzaW9uGAIgASgOMhQuY29uc2VudC52MS5EZWNpc2lvbhIiCgZyZWFzb24YAyABKA4yEi5jb25zZW50LnYxLlJlYXNvbhIQCghldmVudF9pZBgEIAEoCRIvCgt2YWxpZF91bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKc3ViamVjdF9pZBgGIAEoCRIpCgVlcnJvchgHIAEoCzIaLmNvbnNlbnQudjEuUmVjaXBpZW50RXJyb3IinAEKGEJhdGNoQ2hlY2tDb25zZW50UmVxdWVzdBIpCgZ0YXJnZXQYASABKAsyGS5jb25zZW50LnYxLkNvbnNlbnRUYXJnZXQSKgoKcmVjaXBpZW50cxgCIAMoCzIWLmNvbnNlbnQudjEuU3ViamVjdFJlZhIpCgVhc19vZhgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAidAoZQmF0Y2hDaGVja0NvbnNlbnRSZXNwb25zZRIoCgdhbnN3ZXJzGAEgAygLMhcuY29uc2VudC52MS5DaGVja0Fuc3dlchItCgxsYXdmdWxfYmFzaXMYAiABKA4yFy5jb25zZW50LnYxLkxhd2Z1bEJhc2lzIp0BChlTdHJlYW1DaGVja0NvbnNlbnRSZXF1ZXN0EikKBnRhcmdldBgBIAEoCzIZLmNvbnNlbnQudjEuQ29uc2VudFRhcmdldBIpCgVhc19vZhgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoKcmVjaXBpZW50cxgDIAMoCzIWLmNvbnNlbnQudjEuU3ViamVjdFJlZiJ1ChpTdHJlYW1DaGVja0NvbnNlbnRSZXNwb25zZRIoCgdhbnN3ZXJzGAEgAygLMhcuY29uc2VudC52MS5DaGVja0Fuc3dlchItCgxsYXdmdWxfYmFzaXMYAiABKA4yFy5jb25zZW50LnYxLkxhd2Z1bEJhc2lzIlMKGldhdGNoQ29uc2VudENoYW5nZXNSZXF1ZXN0Eg4KBmN1cnNvchgBIAEoCRIQCghmcm9tX25vdxgCIAEoCBITCgttYXhfY2hhbmdlcxgDIAEoDSJKCg1Db25zZW50Q2hhbmdlEhAKCHBvc2l0aW9uGAEgASgEEicKBWV2ZW50GAIgASgLMhguY29uc2VudC52MS5Db25zZW50RXZlbnQiWQobV2F0Y2hDb25zZW50Q2hhbmdlc1Jlc3BvbnNlEioKB2NoYW5nZXMYASADKAsyGS5jb25zZW50LnYxLkNvbnNlbnRDaGFuZ2USDgoGY3Vyc29yGAIgASgJIkkKHEV4cG9ydFN1cHByZXNzaW9uTGlzdFJlcXVlc3QSKQoGdGFyZ2V0GAEgASgLMhkuY29uc2VudC52MS5Db25zZW50VGFyZ2V0IqUBChBTdXBwcmVzc2lvbkVudHJ5Eg4KBmRpZ2VzdBgBIAEoDBIMCgRraW5kGAIgASgJEhIKCnN1YmplY3RfaWQYAyABKAkSIgoGcmVhc29uGAQgASgOMhIuY29uc2VudC52MS5SZWFzb24SEAoIZXZlbnRfaWQYBSABKAkSKQoFc2luY2UYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIk4KHUV4cG9ydFN1cHByZXNzaW9uTGlzdFJlc3BvbnNlEi0KB2VudHJpZXMYASADKAsyHC5jb25zZW50LnYxLlN1cHByZXNzaW9uRW50cnkiSgoYSGFzaENvbnRhY3RQb2ludHNSZXF1ZXN0Ei4KDmNvbnRhY3RfcG9pbnRzGAEgAygLMhYuY29uc2VudC52MS5TdWJqZWN0UmVmIlsKEENvbnRhY3RQb2ludEhhc2gSDgoGZGlnZXN0GAEgASgMEgwKBGtpbmQYAiABKAkSKQoFZXJyb3IYAyABKAsyGi5jb25zZW50LnYxLlJlY2lwaWVudEVycm9yIkkKGUhhc2hDb250YWN0UG9pbnRzUmVzcG9uc2USLAoGaGFzaGVzGAEgAygLMhwuY29uc2VudC52MS5Db250YWN0UG9pbnRIYXNoMrEECg9DYW1wYWlnblNlcnZpY2USZQoRQmF0Y2hDaGVja0NvbnNlbnQSJC5jb25zZW50LnYxLkJhdGNoQ2hlY2tDb25zZW50UmVxdWVzdBolLmNvbnNlbnQudjEuQmF0Y2hDaGVja0NvbnNlbnRSZXNwb25zZSIDkAIBEmwKElN0cmVhbUNoZWNrQ29uc2VudBIlLmNvbnNlbnQudjEuU3RyZWFtQ2hlY2tDb25zZW50UmVxdWVzdBomLmNvbnNlbnQudjEuU3RyZWFtQ2hlY2tDb25zZW50UmVzcG9uc2UiA5ACASgBMAESbQoTV2F0Y2hDb25zZW50Q2hhbmdlcxImLmNvbnNlbnQudjEuV2F0Y2hDb25zZW50Q2hhbmdlc1JlcXVlc3QaJy5jb25zZW50LnYxLldhdGNoQ29uc2VudENoYW5nZXNSZXNwb25zZSIDkAIBMAEScwoVRXhwb3J0U3VwcHJlc3Npb25MaXN0EiguY29uc2VudC52MS5FeHBvcnRTdXBwcmVzc2lvbkxpc3RSZXF1ZXN0GikuY29uc2VudC52MS5FeHBvcnRTdXBwcmVzc2lvbkxpc3RSZXNwb25zZSIDkAIBMAESZQoRSGFzaENvbnRhY3RQb2ludHMSJC5jb25zZW50LnYxLkhhc2hDb250YWN0UG9pbnRzUmVxdWVzdBolLmNvbnNlbnQudjEuSGFzaENvbnRhY3RQb2ludHNSZXNwb25zZSIDkAIBQkwKGmNvbnNlbnRkLmNsaWVudC5jb25zZW50LnYxUAFaLGNvbnNlbnRkL2NsaWVudHMvZ28vZ2VuL2NvbnNlbnQvdjE7Y29uc2VudHYxYgZwcm90bzM", [file_consent_v1_consent, file_consent_v1_types, file_google_protobuf_timestamp]);
+  fileDesc("Chljb25zZW50L3YxL2NhbXBhaWduLnByb3RvEgpjb25zZW50LnYxIjAKDlJlY2lwaWVudEVycm9yEg0KBWZpZWxkGAEgASgJEg8KB21lc3NhZ2UYAiABKAki6gEKC0NoZWNrQW5zd2VyEg0KBWluZGV4GAEgASgEEiYKCGRlY2lzaW9uGAIgASgOMhQuY29uc2VudC52MS5EZWNpc2lvbhIiCgZyZWFzb24YAyABKA4yEi5jb25zZW50LnYxLlJlYXNvbhIQCghldmVudF9pZBgEIAEoCRIvCgt2YWxpZF91bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKc3ViamVjdF9pZBgGIAEoCRIpCgVlcnJvchgHIAEoCzIaLmNvbnNlbnQudjEuUmVjaXBpZW50RXJyb3IinAEKGEJhdGNoQ2hlY2tDb25zZW50UmVxdWVzdBIpCgZ0YXJnZXQYASABKAsyGS5jb25zZW50LnYxLkNvbnNlbnRUYXJnZXQSKgoKcmVjaXBpZW50cxgCIAMoCzIWLmNvbnNlbnQudjEuU3ViamVjdFJlZhIpCgVhc19vZhgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAidAoZQmF0Y2hDaGVja0NvbnNlbnRSZXNwb25zZRIoCgdhbnN3ZXJzGAEgAygLMhcuY29uc2VudC52MS5DaGVja0Fuc3dlchItCgxsYXdmdWxfYmFzaXMYAiABKA4yFy5jb25zZW50LnYxLkxhd2Z1bEJhc2lzIp0BChlTdHJlYW1DaGVja0NvbnNlbnRSZXF1ZXN0EikKBnRhcmdldBgBIAEoCzIZLmNvbnNlbnQudjEuQ29uc2VudFRhcmdldBIpCgVhc19vZhgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKgoKcmVjaXBpZW50cxgDIAMoCzIWLmNvbnNlbnQudjEuU3ViamVjdFJlZiJ1ChpTdHJlYW1DaGVja0NvbnNlbnRSZXNwb25zZRIoCgdhbnN3ZXJzGAEgAygLMhcuY29uc2VudC52MS5DaGVja0Fuc3dlchItCgxsYXdmdWxfYmFzaXMYAiABKA4yFy5jb25zZW50LnYxLkxhd2Z1bEJhc2lzIlMKGldhdGNoQ29uc2VudENoYW5nZXNSZXF1ZXN0Eg4KBmN1cnNvchgBIAEoCRIQCghmcm9tX25vdxgCIAEoCBITCgttYXhfY2hhbmdlcxgDIAEoDSJyCg1Db25zZW50Q2hhbmdlEhAKCHBvc2l0aW9uGAEgASgEEicKBWV2ZW50GAIgASgLMhguY29uc2VudC52MS5Db25zZW50RXZlbnQSJgoFYmxvY2sYAyABKAsyFy5jb25zZW50LnYxLkJsb2NrQ2hhbmdlIpABCgtCbG9ja0NoYW5nZRIQCghibG9ja19pZBgBIAEoCRISCgpzdWJqZWN0X2lkGAIgASgJEiMKBGtpbmQYAyABKA4yFS5jb25zZW50LnYxLkJsb2NrS2luZBIOCgZsaWZ0ZWQYBCABKAgSJgoCYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlkKG1dhdGNoQ29uc2VudENoYW5nZXNSZXNwb25zZRIqCgdjaGFuZ2VzGAEgAygLMhkuY29uc2VudC52MS5Db25zZW50Q2hhbmdlEg4KBmN1cnNvchgCIAEoCSJJChxFeHBvcnRTdXBwcmVzc2lvbkxpc3RSZXF1ZXN0EikKBnRhcmdldBgBIAEoCzIZLmNvbnNlbnQudjEuQ29uc2VudFRhcmdldCKlAQoQU3VwcHJlc3Npb25FbnRyeRIOCgZkaWdlc3QYASABKAwSDAoEa2luZBgCIAEoCRISCgpzdWJqZWN0X2lkGAMgASgJEiIKBnJlYXNvbhgEIAEoDjISLmNvbnNlbnQudjEuUmVhc29uEhAKCGV2ZW50X2lkGAUgASgJEikKBXNpbmNlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJOCh1FeHBvcnRTdXBwcmVzc2lvbkxpc3RSZXNwb25zZRItCgdlbnRyaWVzGAEgAygLMhwuY29uc2VudC52MS5TdXBwcmVzc2lvbkVudHJ5IkoKGEhhc2hDb250YWN0UG9pbnRzUmVxdWVzdBIuCg5jb250YWN0X3BvaW50cxgBIAMoCzIWLmNvbnNlbnQudjEuU3ViamVjdFJlZiJbChBDb250YWN0UG9pbnRIYXNoEg4KBmRpZ2VzdBgBIAEoDBIMCgRraW5kGAIgASgJEikKBWVycm9yGAMgASgLMhouY29uc2VudC52MS5SZWNpcGllbnRFcnJvciJJChlIYXNoQ29udGFjdFBvaW50c1Jlc3BvbnNlEiwKBmhhc2hlcxgBIAMoCzIcLmNvbnNlbnQudjEuQ29udGFjdFBvaW50SGFzaCpdCglCbG9ja0tpbmQSGgoWQkxPQ0tfS0lORF9VTlNQRUNJRklFRBAAEhgKFEJMT0NLX0tJTkRfT0JKRUNUSU9OEAESGgoWQkxPQ0tfS0lORF9SRVNUUklDVElPThACMrEECg9DYW1wYWlnblNlcnZpY2USZQoRQmF0Y2hDaGVja0NvbnNlbnQSJC5jb25zZW50LnYxLkJhdGNoQ2hlY2tDb25zZW50UmVxdWVzdBolLmNvbnNlbnQudjEuQmF0Y2hDaGVja0NvbnNlbnRSZXNwb25zZSIDkAIBEmwKElN0cmVhbUNoZWNrQ29uc2VudBIlLmNvbnNlbnQudjEuU3RyZWFtQ2hlY2tDb25zZW50UmVxdWVzdBomLmNvbnNlbnQudjEuU3RyZWFtQ2hlY2tDb25zZW50UmVzcG9uc2UiA5ACASgBMAESbQoTV2F0Y2hDb25zZW50Q2hhbmdlcxImLmNvbnNlbnQudjEuV2F0Y2hDb25zZW50Q2hhbmdlc1JlcXVlc3QaJy5jb25zZW50LnYxLldhdGNoQ29uc2VudENoYW5nZXNSZXNwb25zZSIDkAIBMAEScwoVRXhwb3J0U3VwcHJlc3Npb25MaXN0EiguY29uc2VudC52MS5FeHBvcnRTdXBwcmVzc2lvbkxpc3RSZXF1ZXN0GikuY29uc2VudC52MS5FeHBvcnRTdXBwcmVzc2lvbkxpc3RSZXNwb25zZSIDkAIBMAESZQoRSGFzaENvbnRhY3RQb2ludHMSJC5jb25zZW50LnYxLkhhc2hDb250YWN0UG9pbnRzUmVxdWVzdBolLmNvbnNlbnQudjEuSGFzaENvbnRhY3RQb2ludHNSZXNwb25zZSIDkAIBQkwKGmNvbnNlbnRkLmNsaWVudC5jb25zZW50LnYxUAFaLGNvbnNlbnRkL2NsaWVudHMvZ28vZ2VuL2NvbnNlbnQvdjE7Y29uc2VudHYxYgZwcm90bzM", [file_consent_v1_consent, file_consent_v1_types, file_google_protobuf_timestamp]);
 
 /**
  * RecipientError says why one recipient of a list could not be checked.
@@ -250,7 +250,8 @@ export const WatchConsentChangesRequestSchema: GenMessage<WatchConsentChangesReq
   messageDesc(file_consent_v1_campaign, 6);
 
 /**
- * ConsentChange is one consent event in the change feed.
+ * ConsentChange is one change in the feed: a consent event, or a block put in force or lifted.
+ * Exactly one of `event` and `block` is set.
  *
  * @generated from message consent.v1.ConsentChange
  */
@@ -266,6 +267,16 @@ export type ConsentChange = Message<"consent.v1.ConsentChange"> & {
    * @generated from field: consent.v1.ConsentEvent event = 2;
    */
   event?: ConsentEvent | undefined;
+
+  /**
+   * An objection or a restriction of processing (RightsService), put in force or lifted. While
+   * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+   * DENY (OBJECTED) for every target until a later consent event of that target decides it
+   * (only the person's own grant in person can be one: a system's is refused while it holds).
+   *
+   * @generated from field: consent.v1.BlockChange block = 3;
+   */
+  block?: BlockChange | undefined;
 };
 
 /**
@@ -274,6 +285,49 @@ export type ConsentChange = Message<"consent.v1.ConsentChange"> & {
  */
 export const ConsentChangeSchema: GenMessage<ConsentChange> = /*@__PURE__*/
   messageDesc(file_consent_v1_campaign, 7);
+
+/**
+ * BlockChange is a block of a subject put in force, or lifted.
+ *
+ * @generated from message consent.v1.BlockChange
+ */
+export type BlockChange = Message<"consent.v1.BlockChange"> & {
+  /**
+   * The block's id: its start and its lift carry the same one.
+   *
+   * @generated from field: string block_id = 1;
+   */
+  blockId: string;
+
+  /**
+   * @generated from field: string subject_id = 2;
+   */
+  subjectId: string;
+
+  /**
+   * @generated from field: consent.v1.BlockKind kind = 3;
+   */
+  kind: BlockKind;
+
+  /**
+   * False: put in force at `at`; true: lifted at `at`.
+   *
+   * @generated from field: bool lifted = 4;
+   */
+  lifted: boolean;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp at = 5;
+   */
+  at?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message consent.v1.BlockChange.
+ * Use `create(BlockChangeSchema)` to create a new message.
+ */
+export const BlockChangeSchema: GenMessage<BlockChange> = /*@__PURE__*/
+  messageDesc(file_consent_v1_campaign, 8);
 
 /**
  * @generated from message consent.v1.WatchConsentChangesResponse
@@ -299,7 +353,7 @@ export type WatchConsentChangesResponse = Message<"consent.v1.WatchConsentChange
  * Use `create(WatchConsentChangesResponseSchema)` to create a new message.
  */
 export const WatchConsentChangesResponseSchema: GenMessage<WatchConsentChangesResponse> = /*@__PURE__*/
-  messageDesc(file_consent_v1_campaign, 8);
+  messageDesc(file_consent_v1_campaign, 9);
 
 /**
  * @generated from message consent.v1.ExportSuppressionListRequest
@@ -318,7 +372,7 @@ export type ExportSuppressionListRequest = Message<"consent.v1.ExportSuppression
  * Use `create(ExportSuppressionListRequestSchema)` to create a new message.
  */
 export const ExportSuppressionListRequestSchema: GenMessage<ExportSuppressionListRequest> = /*@__PURE__*/
-  messageDesc(file_consent_v1_campaign, 9);
+  messageDesc(file_consent_v1_campaign, 10);
 
 /**
  * SuppressionEntry is one contact point that must not be contacted.
@@ -373,7 +427,7 @@ export type SuppressionEntry = Message<"consent.v1.SuppressionEntry"> & {
  * Use `create(SuppressionEntrySchema)` to create a new message.
  */
 export const SuppressionEntrySchema: GenMessage<SuppressionEntry> = /*@__PURE__*/
-  messageDesc(file_consent_v1_campaign, 10);
+  messageDesc(file_consent_v1_campaign, 11);
 
 /**
  * @generated from message consent.v1.ExportSuppressionListResponse
@@ -392,7 +446,7 @@ export type ExportSuppressionListResponse = Message<"consent.v1.ExportSuppressio
  * Use `create(ExportSuppressionListResponseSchema)` to create a new message.
  */
 export const ExportSuppressionListResponseSchema: GenMessage<ExportSuppressionListResponse> = /*@__PURE__*/
-  messageDesc(file_consent_v1_campaign, 11);
+  messageDesc(file_consent_v1_campaign, 12);
 
 /**
  * @generated from message consent.v1.HashContactPointsRequest
@@ -411,7 +465,7 @@ export type HashContactPointsRequest = Message<"consent.v1.HashContactPointsRequ
  * Use `create(HashContactPointsRequestSchema)` to create a new message.
  */
 export const HashContactPointsRequestSchema: GenMessage<HashContactPointsRequest> = /*@__PURE__*/
-  messageDesc(file_consent_v1_campaign, 12);
+  messageDesc(file_consent_v1_campaign, 13);
 
 /**
  * ContactPointHash is the keyed hash of one contact point, or why it has none.
@@ -440,7 +494,7 @@ export type ContactPointHash = Message<"consent.v1.ContactPointHash"> & {
  * Use `create(ContactPointHashSchema)` to create a new message.
  */
 export const ContactPointHashSchema: GenMessage<ContactPointHash> = /*@__PURE__*/
-  messageDesc(file_consent_v1_campaign, 13);
+  messageDesc(file_consent_v1_campaign, 14);
 
 /**
  * @generated from message consent.v1.HashContactPointsResponse
@@ -459,7 +513,40 @@ export type HashContactPointsResponse = Message<"consent.v1.HashContactPointsRes
  * Use `create(HashContactPointsResponseSchema)` to create a new message.
  */
 export const HashContactPointsResponseSchema: GenMessage<HashContactPointsResponse> = /*@__PURE__*/
-  messageDesc(file_consent_v1_campaign, 14);
+  messageDesc(file_consent_v1_campaign, 15);
+
+/**
+ * BlockKind is what a block stops.
+ *
+ * @generated from enum consent.v1.BlockKind
+ */
+export enum BlockKind {
+  /**
+   * @generated from enum value: BLOCK_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Article 21: the subject objected to processing for marketing. It is never lifted; the
+   * person's own later grant in person takes a target back.
+   *
+   * @generated from enum value: BLOCK_KIND_OBJECTION = 1;
+   */
+  OBJECTION = 1,
+
+  /**
+   * Article 18: processing is restricted until the restriction is lifted.
+   *
+   * @generated from enum value: BLOCK_KIND_RESTRICTION = 2;
+   */
+  RESTRICTION = 2,
+}
+
+/**
+ * Describes the enum consent.v1.BlockKind.
+ */
+export const BlockKindSchema: GenEnum<BlockKind> = /*@__PURE__*/
+  enumDesc(file_consent_v1_campaign, 0);
 
 /**
  * CampaignService serves marketing tools at campaign scale: consent checks for whole recipient
@@ -510,8 +597,9 @@ export const CampaignService: GenService<{
    * from a cursor, then follows new ones as they commit (live tailing). Each change has a
    * position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
    * last response it processed gets every later change exactly once. Objections and
-   * restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-   * suppression list and the checks carry them).
+   * restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+   * so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+   * notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
    *
    * @generated from rpc consent.v1.CampaignService.WatchConsentChanges
    */

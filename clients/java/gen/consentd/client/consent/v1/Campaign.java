@@ -55,6 +55,11 @@ public final class Campaign {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_consent_v1_ConsentChange_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_BlockChange_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_BlockChange_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_consent_v1_WatchConsentChangesResponse_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -129,45 +134,53 @@ public final class Campaign {
       "awfulBasisR\013lawfulBasis\"p\n\032WatchConsentC" +
       "hangesRequest\022\026\n\006cursor\030\001 \001(\tR\006cursor\022\031\n" +
       "\010from_now\030\002 \001(\010R\007fromNow\022\037\n\013max_changes\030" +
-      "\003 \001(\rR\nmaxChanges\"[\n\rConsentChange\022\032\n\010po" +
-      "sition\030\001 \001(\004R\010position\022.\n\005event\030\002 \001(\0132\030." +
-      "consent.v1.ConsentEventR\005event\"j\n\033WatchC" +
-      "onsentChangesResponse\0223\n\007changes\030\001 \003(\0132\031" +
-      ".consent.v1.ConsentChangeR\007changes\022\026\n\006cu" +
-      "rsor\030\002 \001(\tR\006cursor\"Q\n\034ExportSuppressionL" +
-      "istRequest\0221\n\006target\030\001 \001(\0132\031.consent.v1." +
-      "ConsentTargetR\006target\"\326\001\n\020SuppressionEnt" +
-      "ry\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\t" +
-      "R\004kind\022\035\n\nsubject_id\030\003 \001(\tR\tsubjectId\022*\n" +
-      "\006reason\030\004 \001(\0162\022.consent.v1.ReasonR\006reaso" +
-      "n\022\031\n\010event_id\030\005 \001(\tR\007eventId\0220\n\005since\030\006 " +
-      "\001(\0132\032.google.protobuf.TimestampR\005since\"W" +
-      "\n\035ExportSuppressionListResponse\0226\n\007entri" +
-      "es\030\001 \003(\0132\034.consent.v1.SuppressionEntryR\007" +
-      "entries\"Y\n\030HashContactPointsRequest\022=\n\016c" +
-      "ontact_points\030\001 \003(\0132\026.consent.v1.Subject" +
-      "RefR\rcontactPoints\"p\n\020ContactPointHash\022\026" +
-      "\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\tR\004ki" +
-      "nd\0220\n\005error\030\003 \001(\0132\032.consent.v1.Recipient" +
-      "ErrorR\005error\"Q\n\031HashContactPointsRespons" +
-      "e\0224\n\006hashes\030\001 \003(\0132\034.consent.v1.ContactPo" +
-      "intHashR\006hashes2\261\004\n\017CampaignService\022e\n\021B" +
-      "atchCheckConsent\022$.consent.v1.BatchCheck" +
-      "ConsentRequest\032%.consent.v1.BatchCheckCo" +
-      "nsentResponse\"\003\220\002\001\022l\n\022StreamCheckConsent" +
-      "\022%.consent.v1.StreamCheckConsentRequest\032" +
-      "&.consent.v1.StreamCheckConsentResponse\"" +
-      "\003\220\002\001(\0010\001\022m\n\023WatchConsentChanges\022&.consen" +
-      "t.v1.WatchConsentChangesRequest\032\'.consen" +
-      "t.v1.WatchConsentChangesResponse\"\003\220\002\0010\001\022" +
-      "s\n\025ExportSuppressionList\022(.consent.v1.Ex" +
-      "portSuppressionListRequest\032).consent.v1." +
-      "ExportSuppressionListResponse\"\003\220\002\0010\001\022e\n\021" +
-      "HashContactPoints\022$.consent.v1.HashConta" +
-      "ctPointsRequest\032%.consent.v1.HashContact" +
-      "PointsResponse\"\003\220\002\001BL\n\032consentd.client.c" +
-      "onsent.v1P\001Z,consentd/clients/go/gen/con" +
-      "sent/v1;consentv1b\006proto3"
+      "\003 \001(\rR\nmaxChanges\"\212\001\n\rConsentChange\022\032\n\010p" +
+      "osition\030\001 \001(\004R\010position\022.\n\005event\030\002 \001(\0132\030" +
+      ".consent.v1.ConsentEventR\005event\022-\n\005block" +
+      "\030\003 \001(\0132\027.consent.v1.BlockChangeR\005block\"\266" +
+      "\001\n\013BlockChange\022\031\n\010block_id\030\001 \001(\tR\007blockI" +
+      "d\022\035\n\nsubject_id\030\002 \001(\tR\tsubjectId\022)\n\004kind" +
+      "\030\003 \001(\0162\025.consent.v1.BlockKindR\004kind\022\026\n\006l" +
+      "ifted\030\004 \001(\010R\006lifted\022*\n\002at\030\005 \001(\0132\032.google" +
+      ".protobuf.TimestampR\002at\"j\n\033WatchConsentC" +
+      "hangesResponse\0223\n\007changes\030\001 \003(\0132\031.consen" +
+      "t.v1.ConsentChangeR\007changes\022\026\n\006cursor\030\002 " +
+      "\001(\tR\006cursor\"Q\n\034ExportSuppressionListRequ" +
+      "est\0221\n\006target\030\001 \001(\0132\031.consent.v1.Consent" +
+      "TargetR\006target\"\326\001\n\020SuppressionEntry\022\026\n\006d" +
+      "igest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\tR\004kind\022" +
+      "\035\n\nsubject_id\030\003 \001(\tR\tsubjectId\022*\n\006reason" +
+      "\030\004 \001(\0162\022.consent.v1.ReasonR\006reason\022\031\n\010ev" +
+      "ent_id\030\005 \001(\tR\007eventId\0220\n\005since\030\006 \001(\0132\032.g" +
+      "oogle.protobuf.TimestampR\005since\"W\n\035Expor" +
+      "tSuppressionListResponse\0226\n\007entries\030\001 \003(" +
+      "\0132\034.consent.v1.SuppressionEntryR\007entries" +
+      "\"Y\n\030HashContactPointsRequest\022=\n\016contact_" +
+      "points\030\001 \003(\0132\026.consent.v1.SubjectRefR\rco" +
+      "ntactPoints\"p\n\020ContactPointHash\022\026\n\006diges" +
+      "t\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\tR\004kind\0220\n\005e" +
+      "rror\030\003 \001(\0132\032.consent.v1.RecipientErrorR\005" +
+      "error\"Q\n\031HashContactPointsResponse\0224\n\006ha" +
+      "shes\030\001 \003(\0132\034.consent.v1.ContactPointHash" +
+      "R\006hashes*]\n\tBlockKind\022\032\n\026BLOCK_KIND_UNSP" +
+      "ECIFIED\020\000\022\030\n\024BLOCK_KIND_OBJECTION\020\001\022\032\n\026B" +
+      "LOCK_KIND_RESTRICTION\020\0022\261\004\n\017CampaignServ" +
+      "ice\022e\n\021BatchCheckConsent\022$.consent.v1.Ba" +
+      "tchCheckConsentRequest\032%.consent.v1.Batc" +
+      "hCheckConsentResponse\"\003\220\002\001\022l\n\022StreamChec" +
+      "kConsent\022%.consent.v1.StreamCheckConsent" +
+      "Request\032&.consent.v1.StreamCheckConsentR" +
+      "esponse\"\003\220\002\001(\0010\001\022m\n\023WatchConsentChanges\022" +
+      "&.consent.v1.WatchConsentChangesRequest\032" +
+      "\'.consent.v1.WatchConsentChangesResponse" +
+      "\"\003\220\002\0010\001\022s\n\025ExportSuppressionList\022(.conse" +
+      "nt.v1.ExportSuppressionListRequest\032).con" +
+      "sent.v1.ExportSuppressionListResponse\"\003\220" +
+      "\002\0010\001\022e\n\021HashContactPoints\022$.consent.v1.H" +
+      "ashContactPointsRequest\032%.consent.v1.Has" +
+      "hContactPointsResponse\"\003\220\002\001BL\n\032consentd." +
+      "client.consent.v1P\001Z,consentd/clients/go" +
+      "/gen/consent/v1;consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -223,45 +236,51 @@ public final class Campaign {
     internal_static_consent_v1_ConsentChange_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ConsentChange_descriptor,
-        new java.lang.String[] { "Position", "Event", });
-    internal_static_consent_v1_WatchConsentChangesResponse_descriptor =
+        new java.lang.String[] { "Position", "Event", "Block", });
+    internal_static_consent_v1_BlockChange_descriptor =
       getDescriptor().getMessageTypes().get(8);
+    internal_static_consent_v1_BlockChange_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_BlockChange_descriptor,
+        new java.lang.String[] { "BlockId", "SubjectId", "Kind", "Lifted", "At", });
+    internal_static_consent_v1_WatchConsentChangesResponse_descriptor =
+      getDescriptor().getMessageTypes().get(9);
     internal_static_consent_v1_WatchConsentChangesResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_WatchConsentChangesResponse_descriptor,
         new java.lang.String[] { "Changes", "Cursor", });
     internal_static_consent_v1_ExportSuppressionListRequest_descriptor =
-      getDescriptor().getMessageTypes().get(9);
+      getDescriptor().getMessageTypes().get(10);
     internal_static_consent_v1_ExportSuppressionListRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ExportSuppressionListRequest_descriptor,
         new java.lang.String[] { "Target", });
     internal_static_consent_v1_SuppressionEntry_descriptor =
-      getDescriptor().getMessageTypes().get(10);
+      getDescriptor().getMessageTypes().get(11);
     internal_static_consent_v1_SuppressionEntry_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_SuppressionEntry_descriptor,
         new java.lang.String[] { "Digest", "Kind", "SubjectId", "Reason", "EventId", "Since", });
     internal_static_consent_v1_ExportSuppressionListResponse_descriptor =
-      getDescriptor().getMessageTypes().get(11);
+      getDescriptor().getMessageTypes().get(12);
     internal_static_consent_v1_ExportSuppressionListResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ExportSuppressionListResponse_descriptor,
         new java.lang.String[] { "Entries", });
     internal_static_consent_v1_HashContactPointsRequest_descriptor =
-      getDescriptor().getMessageTypes().get(12);
+      getDescriptor().getMessageTypes().get(13);
     internal_static_consent_v1_HashContactPointsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_HashContactPointsRequest_descriptor,
         new java.lang.String[] { "ContactPoints", });
     internal_static_consent_v1_ContactPointHash_descriptor =
-      getDescriptor().getMessageTypes().get(13);
+      getDescriptor().getMessageTypes().get(14);
     internal_static_consent_v1_ContactPointHash_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ContactPointHash_descriptor,
         new java.lang.String[] { "Digest", "Kind", "Error", });
     internal_static_consent_v1_HashContactPointsResponse_descriptor =
-      getDescriptor().getMessageTypes().get(14);
+      getDescriptor().getMessageTypes().get(15);
     internal_static_consent_v1_HashContactPointsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_HashContactPointsResponse_descriptor,

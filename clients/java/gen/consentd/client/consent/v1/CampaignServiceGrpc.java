@@ -274,8 +274,9 @@ public final class CampaignServiceGrpc {
      * from a cursor, then follows new ones as they commit (live tailing). Each change has a
      * position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
      * last response it processed gets every later change exactly once. Objections and
-     * restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-     * suppression list and the checks carry them).
+     * restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+     * so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+     * notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
      * </pre>
      */
     public void watchConsentChanges(consentd.client.consent.v1.WatchConsentChangesRequest request,
@@ -419,8 +420,9 @@ public final class CampaignServiceGrpc {
      * from a cursor, then follows new ones as they commit (live tailing). Each change has a
      * position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
      * last response it processed gets every later change exactly once. Objections and
-     * restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-     * suppression list and the checks carry them).
+     * restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+     * so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+     * notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
      * </pre>
      */
     public void watchConsentChanges(consentd.client.consent.v1.WatchConsentChangesRequest request,
@@ -504,8 +506,9 @@ public final class CampaignServiceGrpc {
      * from a cursor, then follows new ones as they commit (live tailing). Each change has a
      * position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
      * last response it processed gets every later change exactly once. Objections and
-     * restrictions (RightsService) are blocks, not consent events: they are not on the feed (the
-     * suppression list and the checks carry them).
+     * restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
+     * so it carries every fact of a subject that decides its checks; what the catalogue decides (a
+     * notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
      * </pre>
      */
     public java.util.Iterator<consentd.client.consent.v1.WatchConsentChangesResponse> watchConsentChanges(

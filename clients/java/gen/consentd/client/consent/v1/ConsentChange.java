@@ -5,7 +5,8 @@ package consentd.client.consent.v1;
 
 /**
  * <pre>
- * ConsentChange is one consent event in the change feed.
+ * ConsentChange is one change in the feed: a consent event, or a block put in force or lifted.
+ * Exactly one of `event` and `block` is set.
  * </pre>
  *
  * Protobuf type {@code consent.v1.ConsentChange}
@@ -88,6 +89,53 @@ private static final long serialVersionUID = 0L;
     return event_ == null ? consentd.client.consent.v1.ConsentEvent.getDefaultInstance() : event_;
   }
 
+  public static final int BLOCK_FIELD_NUMBER = 3;
+  private consentd.client.consent.v1.BlockChange block_;
+  /**
+   * <pre>
+   * An objection or a restriction of processing (RightsService), put in force or lifted. While
+   * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+   * DENY (OBJECTED) for every target until a later consent event of that target decides it
+   * (only the person's own grant in person can be one: a system's is refused while it holds).
+   * </pre>
+   *
+   * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+   * @return Whether the block field is set.
+   */
+  @java.lang.Override
+  public boolean hasBlock() {
+    return block_ != null;
+  }
+  /**
+   * <pre>
+   * An objection or a restriction of processing (RightsService), put in force or lifted. While
+   * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+   * DENY (OBJECTED) for every target until a later consent event of that target decides it
+   * (only the person's own grant in person can be one: a system's is refused while it holds).
+   * </pre>
+   *
+   * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+   * @return The block.
+   */
+  @java.lang.Override
+  public consentd.client.consent.v1.BlockChange getBlock() {
+    return block_ == null ? consentd.client.consent.v1.BlockChange.getDefaultInstance() : block_;
+  }
+  /**
+   * <pre>
+   * An objection or a restriction of processing (RightsService), put in force or lifted. While
+   * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+   * DENY (OBJECTED) for every target until a later consent event of that target decides it
+   * (only the person's own grant in person can be one: a system's is refused while it holds).
+   * </pre>
+   *
+   * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+   */
+  @java.lang.Override
+  public consentd.client.consent.v1.BlockChangeOrBuilder getBlockOrBuilder() {
+    return block_ == null ? consentd.client.consent.v1.BlockChange.getDefaultInstance() : block_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -108,6 +156,9 @@ private static final long serialVersionUID = 0L;
     if (event_ != null) {
       output.writeMessage(2, getEvent());
     }
+    if (block_ != null) {
+      output.writeMessage(3, getBlock());
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -124,6 +175,10 @@ private static final long serialVersionUID = 0L;
     if (event_ != null) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(2, getEvent());
+    }
+    if (block_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(3, getBlock());
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -147,6 +202,11 @@ private static final long serialVersionUID = 0L;
       if (!getEvent()
           .equals(other.getEvent())) return false;
     }
+    if (hasBlock() != other.hasBlock()) return false;
+    if (hasBlock()) {
+      if (!getBlock()
+          .equals(other.getBlock())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -164,6 +224,10 @@ private static final long serialVersionUID = 0L;
     if (hasEvent()) {
       hash = (37 * hash) + EVENT_FIELD_NUMBER;
       hash = (53 * hash) + getEvent().hashCode();
+    }
+    if (hasBlock()) {
+      hash = (37 * hash) + BLOCK_FIELD_NUMBER;
+      hash = (53 * hash) + getBlock().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -262,7 +326,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * ConsentChange is one consent event in the change feed.
+   * ConsentChange is one change in the feed: a consent event, or a block put in force or lifted.
+   * Exactly one of `event` and `block` is set.
    * </pre>
    *
    * Protobuf type {@code consent.v1.ConsentChange}
@@ -304,6 +369,11 @@ private static final long serialVersionUID = 0L;
         eventBuilder_.dispose();
         eventBuilder_ = null;
       }
+      block_ = null;
+      if (blockBuilder_ != null) {
+        blockBuilder_.dispose();
+        blockBuilder_ = null;
+      }
       return this;
     }
 
@@ -344,6 +414,11 @@ private static final long serialVersionUID = 0L;
         result.event_ = eventBuilder_ == null
             ? event_
             : eventBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.block_ = blockBuilder_ == null
+            ? block_
+            : blockBuilder_.build();
       }
     }
 
@@ -397,6 +472,9 @@ private static final long serialVersionUID = 0L;
       if (other.hasEvent()) {
         mergeEvent(other.getEvent());
       }
+      if (other.hasBlock()) {
+        mergeBlock(other.getBlock());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -435,6 +513,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
+            case 26: {
+              input.readMessage(
+                  getBlockFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 26
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -613,6 +698,188 @@ private static final long serialVersionUID = 0L;
         event_ = null;
       }
       return eventBuilder_;
+    }
+
+    private consentd.client.consent.v1.BlockChange block_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        consentd.client.consent.v1.BlockChange, consentd.client.consent.v1.BlockChange.Builder, consentd.client.consent.v1.BlockChangeOrBuilder> blockBuilder_;
+    /**
+     * <pre>
+     * An objection or a restriction of processing (RightsService), put in force or lifted. While
+     * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+     * DENY (OBJECTED) for every target until a later consent event of that target decides it
+     * (only the person's own grant in person can be one: a system's is refused while it holds).
+     * </pre>
+     *
+     * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+     * @return Whether the block field is set.
+     */
+    public boolean hasBlock() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * An objection or a restriction of processing (RightsService), put in force or lifted. While
+     * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+     * DENY (OBJECTED) for every target until a later consent event of that target decides it
+     * (only the person's own grant in person can be one: a system's is refused while it holds).
+     * </pre>
+     *
+     * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+     * @return The block.
+     */
+    public consentd.client.consent.v1.BlockChange getBlock() {
+      if (blockBuilder_ == null) {
+        return block_ == null ? consentd.client.consent.v1.BlockChange.getDefaultInstance() : block_;
+      } else {
+        return blockBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * An objection or a restriction of processing (RightsService), put in force or lifted. While
+     * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+     * DENY (OBJECTED) for every target until a later consent event of that target decides it
+     * (only the person's own grant in person can be one: a system's is refused while it holds).
+     * </pre>
+     *
+     * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+     */
+    public Builder setBlock(consentd.client.consent.v1.BlockChange value) {
+      if (blockBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        block_ = value;
+      } else {
+        blockBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * An objection or a restriction of processing (RightsService), put in force or lifted. While
+     * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+     * DENY (OBJECTED) for every target until a later consent event of that target decides it
+     * (only the person's own grant in person can be one: a system's is refused while it holds).
+     * </pre>
+     *
+     * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+     */
+    public Builder setBlock(
+        consentd.client.consent.v1.BlockChange.Builder builderForValue) {
+      if (blockBuilder_ == null) {
+        block_ = builderForValue.build();
+      } else {
+        blockBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * An objection or a restriction of processing (RightsService), put in force or lifted. While
+     * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+     * DENY (OBJECTED) for every target until a later consent event of that target decides it
+     * (only the person's own grant in person can be one: a system's is refused while it holds).
+     * </pre>
+     *
+     * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+     */
+    public Builder mergeBlock(consentd.client.consent.v1.BlockChange value) {
+      if (blockBuilder_ == null) {
+        if (((bitField0_ & 0x00000004) != 0) &&
+          block_ != null &&
+          block_ != consentd.client.consent.v1.BlockChange.getDefaultInstance()) {
+          getBlockBuilder().mergeFrom(value);
+        } else {
+          block_ = value;
+        }
+      } else {
+        blockBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * An objection or a restriction of processing (RightsService), put in force or lifted. While
+     * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+     * DENY (OBJECTED) for every target until a later consent event of that target decides it
+     * (only the person's own grant in person can be one: a system's is refused while it holds).
+     * </pre>
+     *
+     * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+     */
+    public Builder clearBlock() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      block_ = null;
+      if (blockBuilder_ != null) {
+        blockBuilder_.dispose();
+        blockBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * An objection or a restriction of processing (RightsService), put in force or lifted. While
+     * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+     * DENY (OBJECTED) for every target until a later consent event of that target decides it
+     * (only the person's own grant in person can be one: a system's is refused while it holds).
+     * </pre>
+     *
+     * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+     */
+    public consentd.client.consent.v1.BlockChange.Builder getBlockBuilder() {
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return getBlockFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * An objection or a restriction of processing (RightsService), put in force or lifted. While
+     * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+     * DENY (OBJECTED) for every target until a later consent event of that target decides it
+     * (only the person's own grant in person can be one: a system's is refused while it holds).
+     * </pre>
+     *
+     * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+     */
+    public consentd.client.consent.v1.BlockChangeOrBuilder getBlockOrBuilder() {
+      if (blockBuilder_ != null) {
+        return blockBuilder_.getMessageOrBuilder();
+      } else {
+        return block_ == null ?
+            consentd.client.consent.v1.BlockChange.getDefaultInstance() : block_;
+      }
+    }
+    /**
+     * <pre>
+     * An objection or a restriction of processing (RightsService), put in force or lifted. While
+     * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+     * DENY (OBJECTED) for every target until a later consent event of that target decides it
+     * (only the person's own grant in person can be one: a system's is refused while it holds).
+     * </pre>
+     *
+     * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        consentd.client.consent.v1.BlockChange, consentd.client.consent.v1.BlockChange.Builder, consentd.client.consent.v1.BlockChangeOrBuilder> 
+        getBlockFieldBuilder() {
+      if (blockBuilder_ == null) {
+        blockBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            consentd.client.consent.v1.BlockChange, consentd.client.consent.v1.BlockChange.Builder, consentd.client.consent.v1.BlockChangeOrBuilder>(
+                getBlock(),
+                getParentForChildren(),
+                isClean());
+        block_ = null;
+      }
+      return blockBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -31,4 +31,40 @@ public interface ConsentChangeOrBuilder extends
    * <code>.consent.v1.ConsentEvent event = 2 [json_name = "event"];</code>
    */
   consentd.client.consent.v1.ConsentEventOrBuilder getEventOrBuilder();
+
+  /**
+   * <pre>
+   * An objection or a restriction of processing (RightsService), put in force or lifted. While
+   * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+   * DENY (OBJECTED) for every target until a later consent event of that target decides it
+   * (only the person's own grant in person can be one: a system's is refused while it holds).
+   * </pre>
+   *
+   * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+   * @return Whether the block field is set.
+   */
+  boolean hasBlock();
+  /**
+   * <pre>
+   * An objection or a restriction of processing (RightsService), put in force or lifted. While
+   * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+   * DENY (OBJECTED) for every target until a later consent event of that target decides it
+   * (only the person's own grant in person can be one: a system's is refused while it holds).
+   * </pre>
+   *
+   * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+   * @return The block.
+   */
+  consentd.client.consent.v1.BlockChange getBlock();
+  /**
+   * <pre>
+   * An objection or a restriction of processing (RightsService), put in force or lifted. While
+   * a restriction is in force every check of the subject is DENY (RESTRICTED). An objection is
+   * DENY (OBJECTED) for every target until a later consent event of that target decides it
+   * (only the person's own grant in person can be one: a system's is refused while it holds).
+   * </pre>
+   *
+   * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
+   */
+  consentd.client.consent.v1.BlockChangeOrBuilder getBlockOrBuilder();
 }

@@ -1,0 +1,160 @@
+"""Objections and restrictions are on the change feed, in the one order of the log: a copy of
+the tenant's consents kept from the feed alone answers every person as CheckConsent does (it
+answered ALLOW for an objector, whose checks said DENY, when blocks were not on the feed)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from consent.v1 import (
+    campaign_pb2,
+    campaign_pb2_grpc,
+    consent_pb2,
+    rights_pb2,
+    rights_pb2_grpc,
+    types_pb2,
+)
+
+from tests.conftest import Stubs
+from tests.e2e.helpers import by_email, check, grant, put_purpose, record, target
+
+NEWSLETTER = target("newsletter")
+Change = campaign_pb2.ConsentChange
+
+
+@dataclass
+class FeedCopy:
+    """What a marketing tool keeps from the feed: per subject, the newsletter's latest event
+    and the blocks in force (a restriction until lifted; an objection until a later event)."""
+
+    events: dict[str, types_pb2.ConsentEvent] = field(default_factory=dict)
+    restricted: dict[str, str] = field(default_factory=dict)  # subject -> block id
+    objected: dict[str, int] = field(default_factory=dict)  # subject -> its position
+
+    def apply(self, change: Change) -> None:
+        if change.HasField("event"):
+            self.events[change.event.subject_id] = change.event
+            self.objected.pop(change.event.subject_id, None)  # a later event decides
+            return
+        block = change.block
+        if block.kind == campaign_pb2.BLOCK_KIND_RESTRICTION:
+            if block.lifted:
+                self.restricted.pop(block.subject_id, None)
+            else:
+                self.restricted[block.subject_id] = block.block_id
+        else:
+            self.objected[block.subject_id] = change.position
+
+    def allows(self, subject_id: str) -> bool:
+        if subject_id in self.restricted or subject_id in self.objected:
+            return False
+        event = self.events.get(subject_id)
+        return event is not None and event.state == types_pb2.CONSENT_STATE_GRANTED
+
+
+async def _feed(
+    campaign: campaign_pb2_grpc.CampaignServiceStub, stubs: Stubs, count: int, seconds: float = 10
+) -> list[Change]:
+    """The feed from its start: `count` changes, or what came within `seconds`."""
+    call = campaign.WatchConsentChanges(
+        campaign_pb2.WatchConsentChangesRequest(), metadata=stubs.metadata
+    )
+    changes: list[Change] = []
+
+    async def read() -> None:
+        async for response in call:
+            changes.extend(response.changes)
+            if len(changes) >= count:
+                return
+
+    try:
+        await asyncio.wait_for(read(), seconds)
+    except TimeoutError:
+        pass
+    finally:
+        call.cancel()
+    return changes
+
+
+async def test_a_copy_kept_from_the_feed_answers_as_the_checks_do(
+    stubs: Stubs, campaign: campaign_pb2_grpc.CampaignServiceStub, channel: object
+) -> None:
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    people = {name: f"{name}@example.fr" for name in ("ana", "bob", "cleo", "dan")}
+    ids = {}
+    for name, address in people.items():
+        written = await record(stubs, types_pb2.SubjectIdentity(email=address), grant(NEWSLETTER))
+        ids[name] = written.subject_id
+
+    async def restrict(name: str, lift: bool = False) -> None:
+        request = rights_pb2.RestrictProcessingRequest(subject=by_email(people[name]), lift=lift)
+        await rights.RestrictProcessing(request, metadata=stubs.metadata)
+
+    async def object_(name: str) -> None:
+        request = rights_pb2.RecordObjectionRequest(subject=by_email(people[name]))
+        await rights.RecordObjection(request, metadata=stubs.metadata)
+
+    await object_("ana")  # DENY from now on
+    await restrict("bob")
+    await restrict("bob", lift=True)  # ALLOW again
+    await restrict("cleo")  # DENY while in force
+    await object_("dan")
+    await record(stubs, types_pb2.SubjectIdentity(email=people["dan"]), grant(NEWSLETTER))
+
+    changes = await _feed(campaign, stubs, 10)
+    assert [c.position for c in changes] == list(range(1, 11))
+    blocks = [c.block for c in changes if c.HasField("block")]
+    assert [(b.subject_id, b.kind, b.lifted) for b in blocks] == [
+        (ids["ana"], campaign_pb2.BLOCK_KIND_OBJECTION, False),
+        (ids["bob"], campaign_pb2.BLOCK_KIND_RESTRICTION, False),
+        (ids["bob"], campaign_pb2.BLOCK_KIND_RESTRICTION, True),
+        (ids["cleo"], campaign_pb2.BLOCK_KIND_RESTRICTION, False),
+        (ids["dan"], campaign_pb2.BLOCK_KIND_OBJECTION, False),
+    ]
+    assert blocks[1].block_id == blocks[2].block_id  # the lift names the block it lifts
+    assert all(b.at.seconds > 0 for b in blocks)
+    assert blocks[2].at.ToDatetime() >= blocks[1].at.ToDatetime()
+    assert not any(c.HasField("event") and c.HasField("block") for c in changes)
+
+    copy = FeedCopy()
+    for change in changes:
+        copy.apply(change)
+    answers = {}
+    for name, address in people.items():
+        answer = await check(stubs, by_email(address), NEWSLETTER)
+        answers[name] = answer.decision == consent_pb2.DECISION_ALLOW
+        assert copy.allows(ids[name]) == answers[name], name
+    assert answers == {"ana": False, "bob": True, "cleo": False, "dan": True}
+
+
+async def test_a_block_already_in_force_takes_no_position(
+    stubs: Stubs, campaign: campaign_pb2_grpc.CampaignServiceStub, channel: object
+) -> None:
+    """Objecting twice, restricting twice, lifting what is not in force: nothing changed, so
+    nothing is on the feed (each position is a change)."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    address = "eve@example.fr"
+    await record(stubs, types_pb2.SubjectIdentity(email=address), grant(NEWSLETTER))
+    lift = rights_pb2.RestrictProcessingRequest(subject=by_email(address), lift=True)
+    await rights.RestrictProcessing(lift, metadata=stubs.metadata)
+    for _ in range(2):
+        await rights.RecordObjection(
+            rights_pb2.RecordObjectionRequest(subject=by_email(address)), metadata=stubs.metadata
+        )
+        await rights.RestrictProcessing(
+            rights_pb2.RestrictProcessingRequest(subject=by_email(address)),
+            metadata=stubs.metadata,
+        )
+    changes = await _feed(campaign, stubs, 4, seconds=1.5)
+    assert [(c.position, c.HasField("block")) for c in changes] == [
+        (1, False),
+        (2, True),
+        (3, True),
+    ]
+    assert {c.block.kind for c in changes[1:]} == {
+        campaign_pb2.BLOCK_KIND_OBJECTION,
+        campaign_pb2.BLOCK_KIND_RESTRICTION,
+    }
