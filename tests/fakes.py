@@ -155,6 +155,9 @@ class FakeRights:
     async def block_history(self, subject_id: UUID) -> list[Any]:
         return []  # the unit tests' subjects never object
 
+    async def closed_contact_points(self, digests: Any) -> dict[Any, Any]:
+        return {}  # nor are they erased: no contact point is closed to systems
+
 
 class FakeAudit:
     def __init__(self, data: TenantData) -> None:

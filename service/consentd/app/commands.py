@@ -47,6 +47,9 @@ class RecordConsent:
     # When the person decided, for consents collected earlier (`consentd import consents`, the
     # API's decided_at); None: now. Validity counts from it; the audit entry keeps now.
     recorded_at: datetime | None = None
+    # Whether the caller speaks for the person (set by ConsentUseCases.record_consent from its
+    # scopes): a grant in person from a caller that does not is a system's (app/standing.py).
+    vouched: bool = False
 
 
 @dataclass(frozen=True, slots=True)

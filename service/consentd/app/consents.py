@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
@@ -126,6 +127,7 @@ class ConsentUseCases:
         Raises InvalidInput (bad notice version or validity), NotFound (purpose),
         FailedPrecondition (identifiers of two subjects).
         """
+        command = replace(command, vouched=principal.vouches)
         return await self._grouped.write(principal, command, once)
 
     async def _write_one(

@@ -75,6 +75,13 @@ def superseded_grants(
     return replace(command, choices=tuple(c for c in command.choices if not stale(c))), dropped
 
 
+# What "only the person" means, in the refusals' messages.
+_IN_PERSON = (
+    "source PORTAL, BANNER or SUPPORT, from a key with scope consent:attest or admin; a "
+    "source API or IMPORT, or a key without either, is a system"
+)
+
+
 def refuse_grant_over_objection(command: RecordConsent, objected: datetime | None) -> None:
     """A grant a system sends (SOURCE_API, SOURCE_IMPORT: a CRM sync, a marketing tool) never
     lifts an objection in force, `objected` being since when: RecordObjection, then a nightly
@@ -82,9 +89,8 @@ def refuse_grant_over_objection(command: RecordConsent, objected: datetime | Non
     a grant through the portal, a banner or support. Raises FailedPrecondition."""
     if objected is not None and systems_grant(command):
         raise FailedPrecondition(
-            f"the person objected on {stamp(objected)}: a grant from a system (source API or "
-            "IMPORT) does not lift an objection; only the person does (source PORTAL, BANNER "
-            "or SUPPORT)",
+            f"the person objected on {stamp(objected)}: a grant from a system does not lift an "
+            f"objection; only the person does ({_IN_PERSON})",
             code="OBJECTION_IN_FORCE",
         )
 
@@ -100,14 +106,14 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
     if closed.reason is BlockKind.ERASED:
         raise FailedPrecondition(
             f"this contact point was erased on {stamp(closed.at)} at the person's request: a "
-            "grant from a system (source API or IMPORT) does not bring the person back; only "
-            "the person does (source PORTAL, BANNER or SUPPORT)",
+            "grant from a system does not bring the person back; only the person does "
+            f"({_IN_PERSON})",
             code="CONTACT_POINT_ERASED",
         )
     raise FailedPrecondition(
         f"the person who held this contact point until {stamp(closed.at)} objected, and their "
-        "objection stays on it: a grant from a system (source API or IMPORT) does not lift it; "
-        "only the person who holds it now does (source PORTAL, BANNER or SUPPORT)",
+        "objection stays on it: a grant from a system does not lift it; only the person who "
+        f"holds it now does ({_IN_PERSON})",
         code="OBJECTION_IN_FORCE",
     )
 
@@ -117,10 +123,10 @@ PERSON_SOURCES = (Source.PORTAL, Source.BANNER, Source.SUPPORT)
 
 
 def systems_grant(command: RecordConsent) -> bool:
-    """A grant from a system, not from the person (refuse_grant_over_objection)."""
-    return command.source in (Source.API, Source.IMPORT) and any(
-        c.state is ConsentState.GRANTED for c in command.choices
-    )
+    """A grant from a system, not from the person (refuse_grant_over_objection): source API or
+    IMPORT, or a source in person from a caller that does not vouch for it."""
+    in_person = command.source in PERSON_SOURCES and command.vouched
+    return not in_person and any(c.state is ConsentState.GRANTED for c in command.choices)
 
 
 async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:

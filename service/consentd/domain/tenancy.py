@@ -19,6 +19,14 @@ class Scope(enum.StrEnum):
     COOKIES = "cookies:write"  # web frontends: cookie choices only
     SELF = "subject:self"  # the portal acting for one person (signed token)
     ADMIN = "admin"  # the tenant's operators: catalogue, rights, audit
+    # With consent:write: the key speaks for the person (a portal backend, a support desk that
+    # identified the caller), so its grants in person (PORTAL, BANNER, SUPPORT) may lift the
+    # person's objection or take back a contact point closed to systems (app/standing.py).
+    ATTEST = "consent:attest"
+
+
+# The scopes of callers that speak for the person (Principal.vouches).
+VOUCHING = frozenset({Scope.ATTEST, Scope.ADMIN, Scope.SELF})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,14 @@ class Principal:
     @property
     def tenant_id(self) -> UUID:
         return self.tenant.tenant_id
+
+    @property
+    def vouches(self) -> bool:
+        """Whether the caller speaks for the person, so its grants in person (PORTAL, BANNER,
+        SUPPORT) are the person's (app/standing.py): any consent:write key could say
+        SOURCE_PORTAL, and a CRM sync's key saying so lifted objections and brought erased
+        people back (probe X). A tenant gives consent:attest to its portal backend only."""
+        return bool(self.scopes & VOUCHING)
 
 
 @dataclass(frozen=True, slots=True)
