@@ -13,10 +13,11 @@ from uuid import UUID
 import grpc
 import pytest
 import sqlalchemy as sa
-from consent.v1 import catalog_pb2, consent_pb2, types_pb2
+from consent.v1 import catalog_pb2, consent_pb2, rights_pb2, rights_pb2_grpc, types_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from consentd.app.paging import encode_token
 from consentd.bootstrap import App
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import consent_events, current_consents, subject_identifiers, subjects
@@ -115,6 +116,21 @@ BAD_INPUT: dict[str, tuple[Call, str]] = {
     "purpose page_token with NUL": (
         lambda s: s.catalog.ListPurposes(
             catalog_pb2.ListPurposesRequest(page_token=_token("purposes", "a\x00")),
+            metadata=s.metadata,
+        ),
+        "page_token",
+    ),
+    # a lone surrogate cannot be sent to PostgreSQL: it was INTERNAL (probe V)
+    "purpose page_token with a lone surrogate": (
+        lambda s: s.catalog.ListPurposes(
+            catalog_pb2.ListPurposesRequest(page_token=_token("purposes", "\ud800")),
+            metadata=s.metadata,
+        ),
+        "page_token",
+    ),
+    "notice page_token with a lone surrogate": (
+        lambda s: s.catalog.ListNotices(
+            catalog_pb2.ListNoticesRequest(page_token=_token("notices", ["\ud800", 1])),
             metadata=s.metadata,
         ),
         "page_token",
@@ -348,3 +364,17 @@ async def test_a_uint32_past_the_column_range_names_the_fields_own_limit(stubs: 
     )
     error = await _fails(put)
     assert error.details() == "purpose.max_validity_days: must be at most 3660"
+
+
+@pytest.mark.parametrize("cursor", ["\ud800", "a\x00", "zzz", 7], ids=repr)
+async def test_a_forged_rights_request_page_token_is_invalid_argument(
+    channel: grpc.aio.Channel, stubs: Stubs, cursor: object
+) -> None:
+    """A token of the right list whose cursor is not a request id: a lone surrogate or a NUL was
+    INTERNAL, "zzz" an empty last page (probe V)."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    token = encode_token("rights_requests", cursor, "False|")
+    request = rights_pb2.ListRightsRequestsRequest(page_token=token)
+    error = await _fails(rights.ListRightsRequests(request, metadata=stubs.metadata))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert str(error.details()).startswith("page_token:")

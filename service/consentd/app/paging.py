@@ -82,13 +82,20 @@ def _cursor(kind: str, token: str, field: str) -> Any:
 
 
 def is_cursor_value(value: Any) -> bool:
-    """A value PostgreSQL can compare a key with: a bigint, or text without NUL. A token is
-    only base64 JSON, so a caller can forge any cursor; anything else must be refused."""
+    """A value PostgreSQL can compare a key with: a bigint, or text without NUL that UTF-8
+    can encode (a lone surrogate, "\ud800", was INTERNAL; probe V). A token is only base64
+    JSON, so a caller can forge any cursor; anything else must be refused."""
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
         return -(2**63) <= value < 2**63
-    return isinstance(value, str) and "\x00" not in value
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def id_cursor(value: Any, field: str = "page_token") -> UUID | None:

@@ -20,7 +20,7 @@ from uuid import UUID, uuid4
 from consentd.app.commands import MAX_PAGE_SIZE, SubjectSelector
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
-from consentd.app.paging import Page, decode_token, encode_token, page_size
+from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from consentd.app.request_codes import Codes
 from consentd.app.request_log import held, locked, open_request, transition, unknown_request
@@ -274,9 +274,9 @@ class RightsRequestUseCases:
         """Requests by id; `overdue_only`: open ones past their due date now."""
         limit = page_size(size, 100, MAX_PAGE_SIZE)
         scope = f"{overdue_only}|{state.value if state else ''}"
-        after = decode_token(_REQUESTS, token, scope=scope)
-        if after is not None and not isinstance(after, str):
-            raise InvalidInput("page_token", "is not a page token issued for this list")
+        # A request id (a forged "\ud800" was INTERNAL, a forged "zzz" ended the list; probe V).
+        cursor = id_cursor(decode_token(_REQUESTS, token, scope=scope))
+        after = str(cursor) if cursor is not None else None
         since = self._clock() if overdue_only else None
         async with self._uow(principal.tenant_id) as uow:
             items = await uow.requests.listed(since, state, after, limit + 1)
