@@ -207,6 +207,21 @@ async def test_a_consistency_proof_links_an_older_signed_head_to_the_current_one
     )
 
 
+async def test_a_consistency_proof_past_the_log_names_the_field_sent(
+    stubs: Stubs, audit: audit_pb2_grpc.AuditServiceStub
+) -> None:
+    """`second` beyond the log said "tree_size", a field the request does not have (probe V)."""
+    await _writes(stubs)
+    for request, field in (
+        (audit_pb2.ProveAuditConsistencyRequest(first=1, second=10**9), "second"),
+        (audit_pb2.ProveAuditConsistencyRequest(first=10**9), "first"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await audit.ProveAuditConsistency(request, metadata=stubs.metadata)
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert str(raised.value.details()).startswith(f"{field}: must be between 1 and ")
+
+
 # Tampering by the database owner ---------------------------------------------------------------
 
 _ENTRY = "tenant_id = :t AND fact_id = :e"  # the withdrawal's log entry

@@ -73,17 +73,18 @@ class AuditUseCases:
         report = verifier.finish()
         return replace(report, ok=report.ok and not facts.problems, facts=facts)
 
-    async def tree_head(self, tenant: Tenant, size: int = 0) -> TreeHead:
+    async def tree_head(self, tenant: Tenant, size: int = 0, field: str = "tree_size") -> TreeHead:
         """The signed head of the tree of `size` entries (0: all of them, after integrating
-        what is queued), signed now unless it was signed before. Raises InvalidInput for a size
-        beyond the log, FailedPrecondition when retention pruned the leaves it needs."""
+        what is queued), signed now unless it was signed before. Raises InvalidInput (naming
+        the request's `field`) for a size beyond the log, FailedPrecondition when retention
+        pruned the leaves it needs."""
         await self._sequencer.drain(tenant.tenant_id)
         async with self._uow(tenant.tenant_id) as uow:
             head = await uow.audit.head()
             last = head.last_seq if head else 0
             size = size or last
             if not 0 < size <= last:
-                raise InvalidInput("tree_size", f"must be between 1 and {last}")
+                raise InvalidInput(field, f"must be between 1 and {last}")
             signed = await uow.audit.tree_head(size)
             if signed is None:
                 root = await self._root(uow, head, size)
@@ -131,10 +132,11 @@ class AuditUseCases:
     ) -> ConsistencyProof:
         """The tree of `first` entries is a prefix of the tree of `second` (0: all): both heads
         signed. Raises InvalidInput for sizes out of order or beyond the log."""
-        new = await self.tree_head(tenant, second)
+        # The request's own fields in the errors (a `second` past the log said "tree_size").
+        new = await self.tree_head(tenant, second, "second")
         if not 0 < first <= new.tree_size:
             raise InvalidInput("first", f"must be between 1 and {new.tree_size}")
-        old = await self.tree_head(tenant, first)
+        old = await self.tree_head(tenant, first, "first")
         async with self._snapshot(tenant.tenant_id) as uow:
             tree = await self._tree(uow, new.tree_size)
         try:
