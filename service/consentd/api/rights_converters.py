@@ -74,7 +74,7 @@ def export_out(document: dict[str, Any]) -> pb.ExportSubjectResponse:
 
 def erasure_out(erasure: Erasure) -> pb.EraseSubjectResponse:
     return pb.EraseSubjectResponse(
-        subject_id=str(erasure.subject_id),
+        subject_id=str(erasure.subject_id) if erasure.subject_id else "",
         erased_at=time_out(erasure.erased_at),
         identifiers_suppressed=erasure.identifiers_suppressed,
         events_appended=erasure.events_appended,

@@ -200,9 +200,7 @@ class CookieUseCases:
     ) -> UUID | None:
         if selector is None:
             return None
-        if isinstance(selector, UUID):
-            return await self._subjects.require(uow, tenant_id, selector)
-        return await self._subjects.find_or_create(uow, tenant_id, [selector], now)
+        return await self._subjects.linkable(uow, tenant_id, selector, now)
 
     def prepared(
         self, tenant_id: UUID, command: RecordCookieChoice, policy: CookiePolicy, now: datetime

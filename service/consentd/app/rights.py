@@ -23,7 +23,7 @@ from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subject_export import ExportSection, export_document, read_records
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action, AuditRecord
-from consentd.domain.errors import FailedPrecondition
+from consentd.domain.errors import FailedPrecondition, NotFound
 from consentd.domain.identifiers import Identifier, IdentifierHasher
 from consentd.domain.model import ALL, ConsentEvent, ConsentState
 from consentd.domain.rights import BlockKind, ContactChange
@@ -32,7 +32,7 @@ from consentd.domain.tenancy import Principal
 
 @dataclass(frozen=True, slots=True)
 class Erasure:
-    subject_id: UUID
+    subject_id: UUID | None  # None: the contact point named was erased before (erase())
     erased_at: datetime
     identifiers_suppressed: int
     events_appended: int
@@ -61,9 +61,14 @@ class RightsUseCases:
         actor: str,
         once: Once | None = None,
     ) -> Erasure:
-        """Crypto-shred the subject. Idempotent. Raises NotFound."""
+        """Crypto-shred the subject. Idempotent: by a contact point erased before that nobody
+        holds since, when it was erased (a retry by email was NOT_FOUND; probe V). Raises
+        NotFound."""
         now = self._clock()
         async with self._uow(principal.tenant_id, once) as uow:
+            subject_id = await self._subjects.find(uow, principal.tenant_id, selector)
+            if subject_id is None and isinstance(selector, Identifier):
+                return await _erased_before(uow, self._subjects, principal.tenant_id, selector)
             subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
             erasure = await erase_subject(uow, subject_id, now, actor, None, by=principal.caller)
             await uow.commit(erasure)
@@ -157,6 +162,16 @@ class RightsUseCases:
             key = await self._keys.existing(uow, tenant_id, subject_id)
             records = await read_records(uow, subject_id, self._sections)
         return export_document(principal, now, subject_id, key, records)
+
+
+async def _erased_before(
+    uow: UnitOfWork, subjects: SubjectResolver, tenant_id: UUID, selector: Identifier
+) -> Erasure:
+    closed = await uow.rights.closed_contact_points(subjects.digests(tenant_id, [selector]))
+    erased = [c.at for c in closed.values() if c.reason is BlockKind.ERASED]
+    if not erased:
+        raise NotFound("subject not found", code="SUBJECT_NOT_FOUND")
+    return Erasure(None, max(erased), 0, 0)
 
 
 async def _erased(uow: UnitOfWork, subject_id: UUID) -> datetime | None:

@@ -9,8 +9,10 @@ from uuid import UUID, uuid4
 from consentd.app.commands import SubjectSelector
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Digest, NewSubject, UnitOfWork
+from consentd.domain.canonical import stamp
 from consentd.domain.errors import FailedPrecondition, NotFound, PermissionDenied
 from consentd.domain.identifiers import Identifier, IdentifierHasher
+from consentd.domain.rights import BlockKind
 from consentd.domain.sealing import SubjectKey
 from consentd.domain.tenancy import Principal
 
@@ -112,6 +114,35 @@ class SubjectResolver:
         if chosen != subject_id:
             await uow.subjects.delete_unreferenced(subject_id)
         return chosen
+
+    async def linkable(
+        self, uow: UnitOfWork, tenant_id: UUID, selector: SubjectSelector, now: datetime
+    ) -> UUID:
+        """The subject something of the person's is linked to (a visitor, a cookie choice),
+        made for a contact point nobody holds; never an erased subject nor a contact point
+        erased at the person's request that nobody holds since: LinkVisitor by an erased
+        address made a new subject holding it again (probe V). Raises NotFound (unknown id),
+        FailedPrecondition (SUBJECT_ERASED, CONTACT_POINT_ERASED)."""
+        if isinstance(selector, UUID):
+            subject_id = await self.require(uow, tenant_id, selector)
+            if await uow.rights.erased_at(subject_id) is not None:
+                raise FailedPrecondition(
+                    "the subject was erased: nothing is linked to it any more",
+                    code="SUBJECT_ERASED",
+                )
+            return subject_id
+        found = await self.find(uow, tenant_id, selector)
+        if found is not None:
+            return found
+        closed = await uow.rights.closed_contact_points(self.digests(tenant_id, [selector]))
+        erased = [c.at for c in closed.values() if c.reason is BlockKind.ERASED]
+        if erased:
+            raise FailedPrecondition(
+                f"this {selector.kind.value} was erased on {stamp(max(erased))} at the person's "
+                "request: a visitor or a cookie choice does not bring the person back",
+                code="CONTACT_POINT_ERASED",
+            )
+        return await self.find_or_create(uow, tenant_id, [selector], now)
 
     async def kept(
         self, uow: UnitOfWork, tenant_id: UUID, selector: SubjectSelector, now: datetime

@@ -518,6 +518,7 @@ type EraseSubjectResponse struct {
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
+	// Empty when the contact point named was erased before (see EraseSubject).
 	SubjectId             string                 `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
 	ErasedAt              *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
 	IdentifiersSuppressed uint32                 `protobuf:"varint,3,opt,name=identifiers_suppressed,json=identifiersSuppressed,proto3" json:"identifiers_suppressed,omitempty"`

@@ -25,7 +25,9 @@ type RightsServiceClient interface {
 	// EraseSubject destroys the subject's data key (every sealed personal field becomes
 	// unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
 	// later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-	// Idempotent.
+	// Idempotent: again by subject id it answers as the first time; again by an email or phone
+	// that was erased and nobody holds since, OK with when it was erased and no subject id (the
+	// link from the contact point to the subject went with the erasure).
 	EraseSubject(ctx context.Context, in *EraseSubjectRequest, opts ...grpc.CallOption) (*EraseSubjectResponse, error)
 	// RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
 	RestrictProcessing(ctx context.Context, in *RestrictProcessingRequest, opts ...grpc.CallOption) (*RestrictProcessingResponse, error)
@@ -214,7 +216,9 @@ type RightsServiceServer interface {
 	// EraseSubject destroys the subject's data key (every sealed personal field becomes
 	// unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
 	// later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-	// Idempotent.
+	// Idempotent: again by subject id it answers as the first time; again by an email or phone
+	// that was erased and nobody holds since, OK with when it was erased and no subject id (the
+	// link from the contact point to the subject went with the erasure).
 	EraseSubject(context.Context, *EraseSubjectRequest) (*EraseSubjectResponse, error)
 	// RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
 	RestrictProcessing(context.Context, *RestrictProcessingRequest) (*RestrictProcessingResponse, error)

@@ -60,7 +60,9 @@ class RightsService(Protocol):
         EraseSubject destroys the subject's data key (every sealed personal field becomes
         unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
         later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-        Idempotent.
+        Idempotent: again by subject id it answers as the first time; again by an email or phone
+        that was erased and nobody holds since, OK with when it was erased and no subject id (the
+        link from the contact point to the subject went with the erasure).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -402,7 +404,9 @@ class RightsServiceClient(ConnectClient):
         EraseSubject destroys the subject's data key (every sealed personal field becomes
         unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
         later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-        Idempotent.
+        Idempotent: again by subject id it answers as the first time; again by an email or phone
+        that was erased and nobody holds since, OK with when it was erased and no subject id (the
+        link from the contact point to the subject went with the erasure).
         """
         return await self.execute_unary(
             request=request,
@@ -734,7 +738,9 @@ class RightsServiceSync(Protocol):
         EraseSubject destroys the subject's data key (every sealed personal field becomes
         unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
         later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-        Idempotent.
+        Idempotent: again by subject id it answers as the first time; again by an email or phone
+        that was erased and nobody holds since, OK with when it was erased and no subject id (the
+        link from the contact point to the subject went with the erasure).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1074,7 +1080,9 @@ class RightsServiceClientSync(ConnectClientSync):
         EraseSubject destroys the subject's data key (every sealed personal field becomes
         unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
         later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-        Idempotent.
+        Idempotent: again by subject id it answers as the first time; again by an email or phone
+        that was erased and nobody holds since, OK with when it was erased and no subject id (the
+        link from the contact point to the subject went with the erasure).
         """
         return self.execute_unary(
             request=request,

@@ -243,6 +243,7 @@ class EraseSubjectResponse(_message.Message):
     IDENTIFIERS_SUPPRESSED_FIELD_NUMBER: _builtins.int
     EVENTS_APPENDED_FIELD_NUMBER: _builtins.int
     subject_id: _builtins.str
+    """Empty when the contact point named was erased before (see EraseSubject)."""
     identifiers_suppressed: _builtins.int
     events_appended: _builtins.int
     """Current consents marked CONSENT_STATE_ERASED by this call."""

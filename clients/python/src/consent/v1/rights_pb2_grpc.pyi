@@ -49,7 +49,9 @@ class RightsServiceStub:
     """EraseSubject destroys the subject's data key (every sealed personal field becomes
     unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
     later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-    Idempotent.
+    Idempotent: again by subject id it answers as the first time; again by an email or phone
+    that was erased and nobody holds since, OK with when it was erased and no subject id (the
+    link from the contact point to the subject went with the erasure).
     """
     RestrictProcessing: _grpc.UnaryUnaryMultiCallable[_rights_pb2.RestrictProcessingRequest, _rights_pb2.RestrictProcessingResponse]
     """RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it."""
@@ -120,7 +122,9 @@ class RightsServiceAsyncStub(RightsServiceStub):
     """EraseSubject destroys the subject's data key (every sealed personal field becomes
     unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
     later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-    Idempotent.
+    Idempotent: again by subject id it answers as the first time; again by an email or phone
+    that was erased and nobody holds since, OK with when it was erased and no subject id (the
+    link from the contact point to the subject went with the erasure).
     """
     RestrictProcessing: _aio.UnaryUnaryMultiCallable[_rights_pb2.RestrictProcessingRequest, _rights_pb2.RestrictProcessingResponse]  # type: ignore[assignment]
     """RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it."""
@@ -200,7 +204,9 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
         """EraseSubject destroys the subject's data key (every sealed personal field becomes
         unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
         later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-        Idempotent.
+        Idempotent: again by subject id it answers as the first time; again by an email or phone
+        that was erased and nobody holds since, OK with when it was erased and no subject id (the
+        link from the contact point to the subject went with the erasure).
         """
 
     @_abc_1.abstractmethod

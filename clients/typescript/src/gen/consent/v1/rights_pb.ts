@@ -183,6 +183,8 @@ export const EraseSubjectRequestSchema: GenMessage<EraseSubjectRequest> = /*@__P
  */
 export type EraseSubjectResponse = Message<"consent.v1.EraseSubjectResponse"> & {
   /**
+   * Empty when the contact point named was erased before (see EraseSubject).
+   *
    * @generated from field: string subject_id = 1;
    */
   subjectId: string;
@@ -910,7 +912,9 @@ export const RightsService: GenService<{
    * EraseSubject destroys the subject's data key (every sealed personal field becomes
    * unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
    * later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-   * Idempotent.
+   * Idempotent: again by subject id it answers as the first time; again by an email or phone
+   * that was erased and nobody holds since, OK with when it was erased and no subject id (the
+   * link from the contact point to the subject went with the erasure).
    *
    * @generated from rpc consent.v1.RightsService.EraseSubject
    */

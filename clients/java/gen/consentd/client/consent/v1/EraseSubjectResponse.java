@@ -48,6 +48,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object subjectId_ = "";
   /**
+   * <pre>
+   * Empty when the contact point named was erased before (see EraseSubject).
+   * </pre>
+   *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
    * @return The subjectId.
    */
@@ -65,6 +69,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Empty when the contact point named was erased before (see EraseSubject).
+   * </pre>
+   *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
    * @return The bytes for subjectId.
    */
@@ -543,6 +551,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object subjectId_ = "";
     /**
+     * <pre>
+     * Empty when the contact point named was erased before (see EraseSubject).
+     * </pre>
+     *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
      * @return The subjectId.
      */
@@ -559,6 +571,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Empty when the contact point named was erased before (see EraseSubject).
+     * </pre>
+     *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
      * @return The bytes for subjectId.
      */
@@ -576,6 +592,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Empty when the contact point named was erased before (see EraseSubject).
+     * </pre>
+     *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
      * @param value The subjectId to set.
      * @return This builder for chaining.
@@ -589,6 +609,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Empty when the contact point named was erased before (see EraseSubject).
+     * </pre>
+     *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
      * @return This builder for chaining.
      */
@@ -599,6 +623,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Empty when the contact point named was erased before (see EraseSubject).
+     * </pre>
+     *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
      * @param value The bytes for subjectId to set.
      * @return This builder for chaining.

@@ -8,11 +8,19 @@ public interface EraseSubjectResponseOrBuilder extends
     com.google.protobuf.MessageOrBuilder {
 
   /**
+   * <pre>
+   * Empty when the contact point named was erased before (see EraseSubject).
+   * </pre>
+   *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
    * @return The subjectId.
    */
   java.lang.String getSubjectId();
   /**
+   * <pre>
+   * Empty when the contact point named was erased before (see EraseSubject).
+   * </pre>
+   *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
    * @return The bytes for subjectId.
    */

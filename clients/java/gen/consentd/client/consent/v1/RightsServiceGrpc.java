@@ -535,7 +535,9 @@ public final class RightsServiceGrpc {
      * EraseSubject destroys the subject's data key (every sealed personal field becomes
      * unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
      * later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-     * Idempotent.
+     * Idempotent: again by subject id it answers as the first time; again by an email or phone
+     * that was erased and nobody holds since, OK with when it was erased and no subject id (the
+     * link from the contact point to the subject went with the erasure).
      * </pre>
      */
     public void eraseSubject(consentd.client.consent.v1.EraseSubjectRequest request,
@@ -820,7 +822,9 @@ public final class RightsServiceGrpc {
      * EraseSubject destroys the subject's data key (every sealed personal field becomes
      * unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
      * later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-     * Idempotent.
+     * Idempotent: again by subject id it answers as the first time; again by an email or phone
+     * that was erased and nobody holds since, OK with when it was erased and no subject id (the
+     * link from the contact point to the subject went with the erasure).
      * </pre>
      */
     public void eraseSubject(consentd.client.consent.v1.EraseSubjectRequest request,
@@ -1014,7 +1018,9 @@ public final class RightsServiceGrpc {
      * EraseSubject destroys the subject's data key (every sealed personal field becomes
      * unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
      * later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-     * Idempotent.
+     * Idempotent: again by subject id it answers as the first time; again by an email or phone
+     * that was erased and nobody holds since, OK with when it was erased and no subject id (the
+     * link from the contact point to the subject went with the erasure).
      * </pre>
      */
     public consentd.client.consent.v1.EraseSubjectResponse eraseSubject(consentd.client.consent.v1.EraseSubjectRequest request) {
@@ -1196,7 +1202,9 @@ public final class RightsServiceGrpc {
      * EraseSubject destroys the subject's data key (every sealed personal field becomes
      * unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
      * later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-     * Idempotent.
+     * Idempotent: again by subject id it answers as the first time; again by an email or phone
+     * that was erased and nobody holds since, OK with when it was erased and no subject id (the
+     * link from the contact point to the subject went with the erasure).
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.EraseSubjectResponse> eraseSubject(

@@ -1,0 +1,72 @@
+"""An erased person stays erased through every door (probe V): EraseSubject again by the same
+email answers OK with when it was erased (it was NOT_FOUND, so a client that lost the answer
+could not tell); LinkVisitor or RecordCookieChoice naming the erased address made a new
+subject holding it again, and naming the erased subject's id linked to it."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+import grpc
+import pytest
+from consent.v1 import consent_pb2, cookies_pb2, rights_pb2, rights_pb2_grpc, types_pb2
+
+from tests.conftest import Stubs
+from tests.e2e.helpers import by_email, by_id, check, error_info, grant, put_purpose, record, target
+
+EMAIL = "erased-person@example.fr"
+NEWSLETTER = target("newsletter")
+
+
+async def _erase(
+    rights: rights_pb2_grpc.RightsServiceStub, stubs: Stubs, ref: types_pb2.SubjectRef
+) -> rights_pb2.EraseSubjectResponse:
+    request = rights_pb2.EraseSubjectRequest(subject=ref, actor="dpo")
+    return await rights.EraseSubject(request, metadata=stubs.metadata)
+
+
+async def _refused(call: object, code: str) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call  # type: ignore[misc]
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION, raised.value.details()
+    assert error_info(raised.value).reason == code
+
+
+async def test_an_erased_person_is_not_linked_again_and_erasing_again_says_when(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    written = await record(stubs, types_pb2.SubjectIdentity(email=EMAIL), grant(NEWSLETTER))
+    first = await _erase(rights, stubs, by_email(EMAIL))
+    assert first.subject_id == written.subject_id
+
+    again = await _erase(rights, stubs, by_email(EMAIL))
+    assert (again.subject_id, again.erased_at) == ("", first.erased_at)
+    by_id_again = await _erase(rights, stubs, by_id(written.subject_id))
+    assert by_id_again.erased_at == first.erased_at
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await _erase(rights, stubs, by_email("never-seen@example.fr"))
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+    visitor = uuid4().hex
+    link = cookies_pb2.LinkVisitorRequest(visitor_id=visitor, subject=by_email(EMAIL))
+    await _refused(stubs.cookies.LinkVisitor(link, metadata=stubs.metadata), "CONTACT_POINT_ERASED")
+    link_id = cookies_pb2.LinkVisitorRequest(visitor_id=visitor, subject=by_id(written.subject_id))
+    await _refused(stubs.cookies.LinkVisitor(link_id, metadata=stubs.metadata), "SUBJECT_ERASED")
+    choice = cookies_pb2.RecordCookieChoiceRequest(
+        visitor_id=visitor,
+        policy_revision=1,
+        method=cookies_pb2.COOKIE_CHOICE_METHOD_ACCEPT_ALL,
+        subject=by_email(EMAIL),
+    )
+    await _refused(
+        stubs.cookies.RecordCookieChoice(choice, metadata=stubs.metadata), "CONTACT_POINT_ERASED"
+    )
+    # Nothing was written: no choice for the visitor, no new subject for the address.
+    got = await stubs.cookies.GetCookieChoice(
+        cookies_pb2.GetCookieChoiceRequest(visitor_id=visitor), metadata=stubs.metadata
+    )
+    assert got.status == cookies_pb2.COOKIE_CHOICE_STATUS_NONE
+    answer = await check(stubs, by_email(EMAIL), NEWSLETTER)
+    assert (answer.reason, answer.subject_id) == (consent_pb2.REASON_ERASED, "")
