@@ -127,6 +127,27 @@ async def test_a_json_key_given_twice_is_invalid_argument_and_stores_nothing(
         assert json.loads(answer)["status"] == "COOKIE_CHOICE_STATUS_NONE", answer
 
 
+@pytest.mark.parametrize("method", [4294967299, -4294967293, 3.7, 3.0, " 3", "3", True, "CUSTOM"])
+async def test_an_enum_that_is_not_a_name_or_an_int32_is_invalid_argument_and_stores_nothing(
+    http_port: int, tenant: Tenant, page_key: str, method: object
+) -> None:
+    """json_format read 4294967299 (2**32 + 3), 3.7 and " 3" as 3: a CUSTOM choice was stored
+    for a body no reader would call that (probe V). An enum is one of its names or an integer
+    of 32 bits, as on the native port; the field is named."""
+    path = f"{prefix(tenant)}{RECORD}"
+    visitor = uuid4().hex
+    body = json.dumps(record_body(visitor, method=method)).encode()
+    message = await connect_error(http_port, path, body, auth(page_key))
+    assert message.startswith("method: has a value of the wrong type or out of range"), message
+    get = json.dumps({"visitorId": visitor}).encode()
+    status, _, answer = await post(
+        http_port, f"{prefix(tenant)}{GET}", get,
+        {"Content-Type": "application/json", **auth(page_key)},
+    )  # fmt: skip
+    assert status == 200, answer
+    assert json.loads(answer)["status"] == "COOKIE_CHOICE_STATUS_NONE", answer
+
+
 async def test_a_service_not_served_here_is_unimplemented_in_the_calls_protocol(
     http_port: int, tenant: Tenant, page_key: str
 ) -> None:

@@ -63,6 +63,11 @@ def _from_json(data: bytes | bytearray, message_class: type[M]) -> M:
         raise InvalidInput("request", "must be a JSON object")
     message = message_class()
     try:
+        try:
+            _refuse_loose_enums(document, descriptor, "")
+        except InvalidInput:
+            _refuse_unknown_fields(document, descriptor, "")  # an unknown field is named first
+            raise
         json_format.ParseDict(document, message, ignore_unknown_fields=False)
     except RecursionError:
         raise _too_deep(descriptor) from None
@@ -118,6 +123,38 @@ def _refuse_unknown_fields(document: dict[str, Any], descriptor: Descriptor, pat
         for where, item in _items(field, name, value):
             if isinstance(item, dict):
                 _refuse_unknown_fields(item, inner, where)
+
+
+_INT32 = range(-(2**31), 2**31)
+
+
+def _refuse_loose_enums(document: dict[str, Any], descriptor: Descriptor, path: str) -> None:
+    """Raises InvalidInput for an enum value that is not one of its names or a 32-bit integer:
+    json_format read 4294967297, 1.5 and " 1" as 1 (CHANNEL_EMAIL; probe V), where the
+    native port's varint is exact. Unknown keys are left to json_format (then named)."""
+    for key, value in document.items():
+        field = _json_fields(descriptor).get(key)
+        if field is None or value is None:
+            continue
+        name = f"{path}.{field.name}" if path else field.name
+        if field.enum_type is not None and field.enum_type.full_name != "google.protobuf.NullValue":
+            for where, item in _items(field, name, value):
+                if not _enum_value(item, field):
+                    reason = "has a value of the wrong type or out of range (an enum value is "
+                    raise InvalidInput(where, reason + "one of its names or a 32-bit integer)")
+            continue
+        inner = _message_of(field)
+        if inner is None:
+            continue
+        for where, item in _items(field, name, value):
+            if isinstance(item, dict):
+                _refuse_loose_enums(item, inner, where)
+
+
+def _enum_value(item: Any, field: FieldDescriptor) -> bool:
+    if isinstance(item, str):
+        return field.enum_type is not None and item in field.enum_type.values_by_name
+    return isinstance(item, int) and not isinstance(item, bool) and item in _INT32
 
 
 @functools.cache
