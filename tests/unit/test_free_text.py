@@ -20,6 +20,15 @@ from consentd.domain.free_text import without_contacts
         ("06\u00a012\u00a034\u00a056\u00a078", "(phone)"),
         ("06\u202f12\u202f34\u202f56\u202f78", "(phone)"),
         ("appel 01 42 68 53 00 ok", "appel (phone) ok"),
+        # Side by side, two numbers were one invalid match to the matcher: both kept (probe X).
+        ("rappeler 06 12 34 56 78 06 98 76 54 32", "rappeler (phone) (phone)"),
+        ("06 12 34 56 78 0612345679", "(phone) (phone)"),
+        ("+33 6 12 34 56 78 0033612345678", "(phone) (phone)"),
+        (
+            "tel 06 12 34 56 78 / +33 6 12 34 56 78 / 0033612345678",
+            "tel (phone) / (phone) / (phone)",
+        ),
+        ("06.12.34.56.78-07.98.76.54.32 fin", "(phone)-(phone) fin"),
         # What is no phone number stays.
         ("crm-sync-20261205", "crm-sync-20261205"),
         ("agent-0042", "agent-0042"),

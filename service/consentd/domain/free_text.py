@@ -27,10 +27,64 @@ def without_contacts(value: str, region: str = "FR") -> str:
     text = without_emails(value)
     if sum(c.isdigit() for c in text) < _FEWEST_DIGITS:
         return text
-    found = phonenumbers.PhoneNumberMatcher(
-        text.translate(_SPACES), region, leniency=phonenumbers.Leniency.VALID
-    )
+    spaced = text.translate(_SPACES)
+    found = phonenumbers.PhoneNumberMatcher(spaced, region, leniency=phonenumbers.Leniency.VALID)
     spans = [(m.start, m.end) for m in found if not _YEAR.search(m.raw_string)]
+    spans = sorted(spans + _side_by_side(spaced, region, spans))
     for start, end in reversed(spans):
         text = text[:start] + PHONE_MARKER + text[end:]
     return text
+
+
+# A run of digit groups the matcher left whole: two numbers written side by side ("06 12 34 56
+# 78 07 98 76 54 32", "+33 6 12 34 56 78 0033612345678") are one invalid number to it, and both
+# were kept (probe X).
+_RUN = re.compile(r"\+?\d[\d .()-]*\d")
+_GROUP = re.compile(r"\+?\d+")
+# Groups one number spans at most, and digits (E.164: 15, with a 00 prefix or a trunk 0).
+_MOST_GROUPS = 8
+_MOST_DIGITS = 17
+
+
+def _side_by_side(text: str, region: str, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans of valid numbers among the groups of digit runs the matcher did not take, each
+    the longest from a group written as a number starts ("0", "+": never a SIRET's or a file
+    number's groups), left to right."""
+    spans: list[tuple[int, int]] = []
+    for run in _RUN.finditer(text):
+        free: list[re.Match[str]] = []
+        for group in [*_GROUP.finditer(text, run.start(), run.end()), None]:
+            if group is not None and not any(
+                s < group.end() and group.start() < e for s, e in taken
+            ):
+                free.append(group)
+                continue
+            i = 0  # a group the matcher took, or the run's end: numbers end before it
+            while i < len(free):
+                end = _longest_number(text, free, i, region)
+                if end is not None:
+                    spans.append((free[i].start(), free[end].end()))
+                i = (end if end is not None else i) + 1
+            free = []
+    return spans
+
+
+def _longest_number(text: str, groups: list[re.Match[str]], first: int, region: str) -> int | None:
+    """The last group of the longest valid number starting at group `first`, or None."""
+    if groups[first].group()[0] not in "0+":
+        return None
+    best = None
+    for last in range(first, min(len(groups), first + _MOST_GROUPS)):
+        candidate = text[groups[first].start() : groups[last].end()]
+        if sum(c.isdigit() for c in candidate) > _MOST_DIGITS:
+            break
+        if not _YEAR.search(candidate) and _valid(candidate, region):
+            best = last
+    return best
+
+
+def _valid(candidate: str, region: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse(candidate, region))
+    except phonenumbers.NumberParseException:
+        return False
