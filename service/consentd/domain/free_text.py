@@ -76,9 +76,10 @@ def _longest_number(text: str, groups: list[re.Match[str]], first: int, region: 
     best = None
     for last in range(first, min(len(groups), first + _MOST_GROUPS)):
         candidate = text[groups[first].start() : groups[last].end()]
-        if sum(c.isdigit() for c in candidate) > _MOST_DIGITS:
+        digits = sum(c.isdigit() for c in candidate)
+        if digits > _MOST_DIGITS:
             break
-        if not _YEAR.search(candidate) and _valid(candidate, region):
+        if digits >= _FEWEST_DIGITS and not _YEAR.search(candidate) and _valid(candidate, region):
             best = last
     return best
 
