@@ -70,3 +70,42 @@ async def test_an_erased_person_is_not_linked_again_and_erasing_again_says_when(
     assert got.status == cookies_pb2.COOKIE_CHOICE_STATUS_NONE
     answer = await check(stubs, by_email(EMAIL), NEWSLETTER)
     assert (answer.reason, answer.subject_id) == (consent_pb2.REASON_ERASED, "")
+
+
+async def test_an_erasure_closes_the_addresses_the_person_held_before(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """Moved from an old address to a new one (RectifyContact), then erased: the old address
+    was DENY no_record, and the CRM's stale copy of it made a new subject, ALLOW (probe X). It
+    is closed as the current one is; an old address someone else holds now stays theirs."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    old, new, passed_on = "old@example.fr", "new@example.fr", "shared@example.fr"
+    written = await record(stubs, types_pb2.SubjectIdentity(email=old), grant(NEWSLETTER))
+    for value in (passed_on, new):
+        await rights.RectifyContact(
+            rights_pb2.RectifyContactRequest(
+                subject=by_id(written.subject_id), kind=rights_pb2.CONTACT_KIND_EMAIL, value=value
+            ),
+            metadata=stubs.metadata,
+        )
+    other = await record(stubs, types_pb2.SubjectIdentity(email=passed_on), grant(NEWSLETTER))
+    assert other.subject_id != written.subject_id
+
+    erased = await _erase(rights, stubs, by_email(new))
+    assert erased.identifiers_suppressed == 2  # the new address and the old one
+    answer = await check(stubs, by_email(old), NEWSLETTER)
+    assert (answer.decision, answer.reason) == (
+        consent_pb2.DECISION_DENY,
+        consent_pb2.REASON_ERASED,
+    )
+    crm = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=old),
+        choices=[grant(NEWSLETTER)],
+        source=types_pb2.SOURCE_API,
+    )
+    await _refused(
+        stubs.consent.RecordConsent(crm, metadata=stubs.metadata), "CONTACT_POINT_ERASED"
+    )
+    theirs = await check(stubs, by_email(passed_on), NEWSLETTER)
+    assert (theirs.decision, theirs.subject_id) == (consent_pb2.DECISION_ALLOW, other.subject_id)

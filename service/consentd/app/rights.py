@@ -268,8 +268,11 @@ async def erase_subject(
     write lock first: a write waiting on it is refused once this commits (migration 0019)."""
     await uow.consents.lock_subject(subject_id)
     now = await after_its_facts(uow, subject_id, now)
+    # Its earlier addresses too: a CRM's stale copy of one made a new subject, ALLOW (probe X).
+    former = await uow.rights.former_contact_points(subject_id)
     removed = await uow.rights.detach(subject_id, None, now)
-    await uow.rights.suppress([(i.kind, i.digest) for i in removed], BlockKind.ERASED, now)
+    suppressed = [(i.kind, i.digest) for i in removed] + former
+    await uow.rights.suppress(suppressed, BlockKind.ERASED, now)
     erased_events = _erased_events(await uow.consents.current(subject_id), actor, now)
     await uow.consents.append(erased_events, now)
     # Cookie choices name the person through the visitor: they go (only counts stay, as in the
@@ -284,6 +287,7 @@ async def erase_subject(
         kinds[identifier.kind.value] = kinds.get(identifier.kind.value, 0) + 1
     payload = {
         "identifiers_suppressed": kinds,
+        "former_contact_points_suppressed": len(former),
         "events_erased": [str(e.event_id) for e in erased_events],
         "cookie_choices_deleted": sum(cookie_counts.values()),
         "cookie_visitors_deleted": len(visitors),
@@ -293,4 +297,4 @@ async def erase_subject(
         "by": by,
     }
     uow.audit.record(_subject_record(Action.SUBJECT_ERASED, subject_id, now, payload))
-    return Erasure(subject_id, erased_at, len(removed), len(erased_events))
+    return Erasure(subject_id, erased_at, len(suppressed), len(erased_events))

@@ -72,3 +72,25 @@ async def open_holdings(
         (IdentifierKind(m["kind"]), bytes(m["digest"])): (m["subject_id"], m["held_from"])
         for m in rows
     }
+
+
+# A subject's earlier contact points (a holding of theirs ended: RectifyContact) that nobody
+# holds now and that are not suppressed already: the erasure closes them too.
+_FORMER = """
+SELECT DISTINCT h.kind, h.digest FROM contact_point_holdings h
+WHERE h.tenant_id = $1 AND h.subject_id = $2 AND h.held_until IS NOT NULL
+  AND NOT EXISTS (
+    SELECT FROM contact_point_holdings o
+    WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
+      AND o.held_until IS NULL)
+  AND NOT EXISTS (
+    SELECT FROM suppressions s
+    WHERE s.tenant_id = h.tenant_id AND s.kind = h.kind AND s.digest = h.digest)
+"""
+
+
+async def former_points(raw: Driver, tenant_id: UUID, subject_id: UUID) -> list[Digest]:
+    """The contact points the subject held before (rectified away) that nobody holds now and
+    that are not suppressed already."""
+    rows = await raw.fetch(_FORMER, tenant_id, subject_id)
+    return [(IdentifierKind(m["kind"]), bytes(m["digest"])) for m in rows]

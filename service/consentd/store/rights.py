@@ -16,7 +16,7 @@ from consentd.app.ports import Digest
 from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import BlockKind, BlockRecord, ContactChange, StoredIdentifier
-from consentd.store.closed_points import closed_points, open_holdings
+from consentd.store.closed_points import closed_points, former_points, open_holdings
 from consentd.store.driver import Driver, affected
 from consentd.store.tables import (
     contact_changes,
@@ -169,6 +169,9 @@ class SqlRights:
 
     async def closed_contact_points(self, digests: Sequence[Digest]) -> dict[Digest, Closed]:
         return await closed_points(self._raw, self._tenant, digests)
+
+    async def former_contact_points(self, subject_id: UUID) -> list[Digest]:
+        return await former_points(self._raw, self._tenant, subject_id)
 
     async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
         return await open_holdings(self._raw, self._tenant, digests)

@@ -52,6 +52,9 @@ class RightsRepository(Protocol):
 
     async def erased_at(self, subject_id: UUID) -> datetime | None: ...
 
+    async def former_contact_points(self, subject_id: UUID) -> list[Digest]:
+        """The contact points the subject held before (rectified away) that nobody holds now."""
+
     async def closed_contact_points(self, digests: Sequence[Digest]) -> dict[Digest, Closed]:
         """Those of these contact points only the person takes back (erased, or left by an
         objector), why and since when."""

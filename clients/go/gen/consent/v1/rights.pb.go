@@ -519,9 +519,11 @@ type EraseSubjectResponse struct {
 	unknownFields protoimpl.UnknownFields
 
 	// Empty when the contact point named was erased before (see EraseSubject).
-	SubjectId             string                 `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
-	ErasedAt              *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
-	IdentifiersSuppressed uint32                 `protobuf:"varint,3,opt,name=identifiers_suppressed,json=identifiersSuppressed,proto3" json:"identifiers_suppressed,omitempty"`
+	SubjectId string                 `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
+	ErasedAt  *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=erased_at,json=erasedAt,proto3" json:"erased_at,omitempty"`
+	// The identifiers unlinked, and the earlier contact points (rectified away) that nobody
+	// holds, kept as suppression entries: DENY `erased` for every later check of them.
+	IdentifiersSuppressed uint32 `protobuf:"varint,3,opt,name=identifiers_suppressed,json=identifiersSuppressed,proto3" json:"identifiers_suppressed,omitempty"`
 	// Current consents marked CONSENT_STATE_ERASED by this call.
 	EventsAppended uint32 `protobuf:"varint,4,opt,name=events_appended,json=eventsAppended,proto3" json:"events_appended,omitempty"`
 }

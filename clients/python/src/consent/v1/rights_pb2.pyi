@@ -245,6 +245,9 @@ class EraseSubjectResponse(_message.Message):
     subject_id: _builtins.str
     """Empty when the contact point named was erased before (see EraseSubject)."""
     identifiers_suppressed: _builtins.int
+    """The identifiers unlinked, and the earlier contact points (rectified away) that nobody
+    holds, kept as suppression entries: DENY `erased` for every later check of them.
+    """
     events_appended: _builtins.int
     """Current consents marked CONSENT_STATE_ERASED by this call."""
     @_builtins.property

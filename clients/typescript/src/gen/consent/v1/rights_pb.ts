@@ -195,6 +195,9 @@ export type EraseSubjectResponse = Message<"consent.v1.EraseSubjectResponse"> & 
   erasedAt?: Timestamp | undefined;
 
   /**
+   * The identifiers unlinked, and the earlier contact points (rectified away) that nobody
+   * holds, kept as suppression entries: DENY `erased` for every later check of them.
+   *
    * @generated from field: uint32 identifiers_suppressed = 3;
    */
   identifiersSuppressed: number;

@@ -120,6 +120,11 @@ private static final long serialVersionUID = 0L;
   public static final int IDENTIFIERS_SUPPRESSED_FIELD_NUMBER = 3;
   private int identifiersSuppressed_ = 0;
   /**
+   * <pre>
+   * The identifiers unlinked, and the earlier contact points (rectified away) that nobody
+   * holds, kept as suppression entries: DENY `erased` for every later check of them.
+   * </pre>
+   *
    * <code>uint32 identifiers_suppressed = 3 [json_name = "identifiersSuppressed"];</code>
    * @return The identifiersSuppressed.
    */
@@ -762,6 +767,11 @@ private static final long serialVersionUID = 0L;
 
     private int identifiersSuppressed_ ;
     /**
+     * <pre>
+     * The identifiers unlinked, and the earlier contact points (rectified away) that nobody
+     * holds, kept as suppression entries: DENY `erased` for every later check of them.
+     * </pre>
+     *
      * <code>uint32 identifiers_suppressed = 3 [json_name = "identifiersSuppressed"];</code>
      * @return The identifiersSuppressed.
      */
@@ -770,6 +780,11 @@ private static final long serialVersionUID = 0L;
       return identifiersSuppressed_;
     }
     /**
+     * <pre>
+     * The identifiers unlinked, and the earlier contact points (rectified away) that nobody
+     * holds, kept as suppression entries: DENY `erased` for every later check of them.
+     * </pre>
+     *
      * <code>uint32 identifiers_suppressed = 3 [json_name = "identifiersSuppressed"];</code>
      * @param value The identifiersSuppressed to set.
      * @return This builder for chaining.
@@ -782,6 +797,11 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * The identifiers unlinked, and the earlier contact points (rectified away) that nobody
+     * holds, kept as suppression entries: DENY `erased` for every later check of them.
+     * </pre>
+     *
      * <code>uint32 identifiers_suppressed = 3 [json_name = "identifiersSuppressed"];</code>
      * @return This builder for chaining.
      */

@@ -43,6 +43,11 @@ public interface EraseSubjectResponseOrBuilder extends
   com.google.protobuf.TimestampOrBuilder getErasedAtOrBuilder();
 
   /**
+   * <pre>
+   * The identifiers unlinked, and the earlier contact points (rectified away) that nobody
+   * holds, kept as suppression entries: DENY `erased` for every later check of them.
+   * </pre>
+   *
    * <code>uint32 identifiers_suppressed = 3 [json_name = "identifiersSuppressed"];</code>
    * @return The identifiersSuppressed.
    */
