@@ -13,7 +13,14 @@ from uuid import UUID
 import grpc
 import pytest
 import sqlalchemy as sa
-from consent.v1 import catalog_pb2, consent_pb2, rights_pb2, rights_pb2_grpc, types_pb2
+from consent.v1 import (
+    catalog_pb2,
+    consent_pb2,
+    cookies_pb2,
+    rights_pb2,
+    rights_pb2_grpc,
+    types_pb2,
+)
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -378,3 +385,15 @@ async def test_a_forged_rights_request_page_token_is_invalid_argument(
     error = await _fails(rights.ListRightsRequests(request, metadata=stubs.metadata))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert str(error.details()).startswith("page_token:")
+
+
+async def test_a_cookie_validity_past_its_column_is_told_its_own_limit(stubs: Stubs) -> None:
+    """2**31 months was told "must be at most 2147483647", 12 being the limit (probe V)."""
+    policy = cookies_pb2.CookiePolicy(acceptance_validity_months=2**31)
+    error = await _fails(
+        stubs.cookies.PutCookiePolicy(
+            cookies_pb2.PutCookiePolicyRequest(policy=policy), metadata=stubs.metadata
+        )
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details() == "policy.acceptance_validity_months: must be 1 to 12 months (0: 12)"

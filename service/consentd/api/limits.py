@@ -5,6 +5,8 @@ anything runs) they are refused with their own limit, the answer a smaller exces
 from __future__ import annotations
 
 from consentd.app.commands import MAX_PAGE_SIZE
+from consentd.domain.cookie_policy import DEFAULT_REFUSAL_MONTHS
+from consentd.domain.months import MAX_MONTHS
 
 MAX_VALIDITY_DAYS = 3660
 MAX_CHANGES = 1000
@@ -13,4 +15,7 @@ FIELD_LIMITS = {
     "page_size": f"must be between 1 and {MAX_PAGE_SIZE} (0 or unset: the method's default)",
     "max_validity_days": f"must be at most {MAX_VALIDITY_DAYS}",
     "max_changes": f"must be between 1 and {MAX_CHANGES} (0 or unset: 500)",
+    # The cookie policy's (domain/cookie_policy.py): 2**31 was told "at most 2147483647".
+    "acceptance_validity_months": f"must be 1 to {MAX_MONTHS} months (0: {MAX_MONTHS})",
+    "refusal_validity_months": f"must be 1 to {MAX_MONTHS} months (0: {DEFAULT_REFUSAL_MONTHS})",
 }
