@@ -3,6 +3,7 @@ mapping and the browser origins allowed to call. Defaults apply until a tenant p
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -173,7 +174,8 @@ def _mapping(
         for position, category in enumerate(needs):
             if category not in usable:
                 raise InvalidInput(
-                    f"{name}[{index}].categories[{position}]", f"unknown category {category!r}"
+                    f"{name}[{index}].categories[{position}]",
+                    f"unknown category {_quoted(category)}",
                 )
     return tuple((s, tuple(sorted(set(n)))) for s, n in policy.consent_mode)
 
@@ -216,3 +218,8 @@ def settle_policy(policy: CookiePolicy, current: CookiePolicy | None) -> CookieP
         allowed_origins=origins,
         updated_at=policy.updated_at,
     )
+
+
+def _quoted(value: str) -> str:
+    """A caller's value in a message: JSON-quoted (escapes, not a Python repr), 64 at most."""
+    return json.dumps(value[:64])

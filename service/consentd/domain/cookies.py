@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -103,14 +104,16 @@ def settle_categories(
     for index, category in enumerate(granted):
         if category != NECESSARY and category not in known:
             raise InvalidInput(
-                f"granted_categories[{index}]", f"unknown category {category!r} (known: {names})"
+                f"granted_categories[{index}]",
+                f"unknown category {_quoted(category)} (known: {names})",
             )
     for index, category in enumerate(refused):
         if category == NECESSARY:
             raise InvalidInput(f"refused_categories[{index}]", "necessary cannot be refused")
         if category not in known:
             raise InvalidInput(
-                f"refused_categories[{index}]", f"unknown category {category!r} (known: {names})"
+                f"refused_categories[{index}]",
+                f"unknown category {_quoted(category)} (known: {names})",
             )
     if method is ChoiceMethod.GPC and not gpc:
         raise InvalidInput("gpc", "must be true when the method is GPC")
@@ -250,3 +253,8 @@ def truncate_ip(value: str, name: str = "ip_address") -> str:
     address = check_ip_address(name, value)
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def _quoted(value: str) -> str:
+    """A caller's value in a message: JSON-quoted (escapes, not a Python repr), 64 at most."""
+    return json.dumps(value[:64])

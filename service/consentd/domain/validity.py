@@ -25,7 +25,7 @@ def valid_until(
             raise InvalidInput(field, "valid_until applies only to GRANTED choices")
         return None
     if requested is not None and requested <= recorded_at:
-        raise InvalidInput(field, "valid_until must be in the future")
+        raise InvalidInput(field, "must be in the future")
     ceiling = (
         recorded_at + timedelta(days=purpose.max_validity_days)
         if purpose.max_validity_days
