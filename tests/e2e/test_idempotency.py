@@ -141,6 +141,17 @@ async def test_key_length_is_limited(stubs: Stubs, app: App, tenant: Tenant) -> 
     assert await _record(stubs, "k" * 255) == first
 
 
+@pytest.mark.parametrize("key", [" ", " k", "k "])
+async def test_a_blank_or_padded_key_is_invalid_and_writes_nothing(
+    stubs: Stubs, app: App, tenant: Tenant, key: str
+) -> None:
+    """" " was a key (probe V); a proxy that trims header values would make " k" another."""
+    error = await fails(_record(stubs, key))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert _violations(error) == [KEY]
+    assert (await row_counts(app, tenant.tenant_id))["consent_events"] == 0
+
+
 async def test_two_keys_on_one_call_are_invalid_and_write_nothing(
     stubs: Stubs, app: App, tenant: Tenant
 ) -> None:

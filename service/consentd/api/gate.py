@@ -105,9 +105,12 @@ class Gate:
             return await behaviour()
         if key == REFUSED_KEY:
             raise InvalidInput(IDEMPOTENCY_KEY, "sent more than once; send one key per call")
-        if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        # Not blank nor padded either: an HTTP proxy trims spaces, and " " was a key (probe V).
+        if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isprintable() or key != key.strip():
             raise InvalidInput(
-                IDEMPOTENCY_KEY, f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters"
+                IDEMPOTENCY_KEY,
+                f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters, "
+                "neither starting nor ending with a space",
             )
         fingerprint = hashlib.sha256(
             method.encode() + b"\0" + request.SerializeToString(deterministic=True)
