@@ -118,13 +118,16 @@ async def test_a_json_key_given_twice_is_invalid_argument_and_stores_nothing(
         http_port, path, nested.encode(), auth(page_key)
     )
     for visitor in (first, second):
-        get = json.dumps({"visitorId": visitor}).encode()
-        status, _, answer = await post(
-            http_port, f"{prefix(tenant)}{GET}", get,
-            {"Content-Type": "application/json", **auth(page_key)},
-        )  # fmt: skip
-        assert status == 200, answer
-        assert json.loads(answer)["status"] == "COOKIE_CHOICE_STATUS_NONE", answer
+        await _has_no_choice(http_port, tenant, page_key, visitor)
+
+
+async def _has_no_choice(port: int, tenant: Tenant, page_key: str, visitor: str) -> None:
+    get = json.dumps({"visitorId": visitor}).encode()
+    status, _, answer = await post(
+        port, f"{prefix(tenant)}{GET}", get, {"Content-Type": "application/json", **auth(page_key)}
+    )
+    assert status == 200, answer
+    assert json.loads(answer)["status"] == "COOKIE_CHOICE_STATUS_NONE", answer
 
 
 @pytest.mark.parametrize("method", [4294967299, -4294967293, 3.7, 3.0, " 3", "3", True, "CUSTOM"])
@@ -139,13 +142,7 @@ async def test_an_enum_that_is_not_a_name_or_an_int32_is_invalid_argument_and_st
     body = json.dumps(record_body(visitor, method=method)).encode()
     message = await connect_error(http_port, path, body, auth(page_key))
     assert message.startswith("method: has a value of the wrong type or out of range"), message
-    get = json.dumps({"visitorId": visitor}).encode()
-    status, _, answer = await post(
-        http_port, f"{prefix(tenant)}{GET}", get,
-        {"Content-Type": "application/json", **auth(page_key)},
-    )  # fmt: skip
-    assert status == 200, answer
-    assert json.loads(answer)["status"] == "COOKIE_CHOICE_STATUS_NONE", answer
+    await _has_no_choice(http_port, tenant, page_key, visitor)
 
 
 async def test_a_service_not_served_here_is_unimplemented_in_the_calls_protocol(

@@ -145,7 +145,8 @@ async def test_key_length_is_limited(stubs: Stubs, app: App, tenant: Tenant) -> 
 async def test_a_blank_or_padded_key_is_invalid_and_writes_nothing(
     stubs: Stubs, app: App, tenant: Tenant, key: str
 ) -> None:
-    """" " was a key (probe V); a proxy that trims header values would make " k" another."""
+    """A single space was a key (probe V); a proxy that trims header values would make " k"
+    another."""
     error = await fails(_record(stubs, key))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert _violations(error) == [KEY]
