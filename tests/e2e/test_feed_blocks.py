@@ -158,3 +158,35 @@ async def test_a_block_already_in_force_takes_no_position(
         campaign_pb2.BLOCK_KIND_OBJECTION,
         campaign_pb2.BLOCK_KIND_RESTRICTION,
     }
+
+
+async def test_objecting_again_after_taking_a_target_back_stops_it_again(
+    stubs: Stubs, campaign: campaign_pb2_grpc.CampaignServiceStub, channel: object
+) -> None:
+    """Objection, the person's own grant (ALLOW), objection again: it answered OK and changed
+    nothing, ALLOW for good (probe Y). The second objection is a new block, on the feed; a third
+    right after it changes nothing."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    address = "changes-her-mind@example.fr"
+    objection = rights_pb2.RecordObjectionRequest(subject=by_email(address))
+    await record(stubs, types_pb2.SubjectIdentity(email=address), grant(NEWSLETTER))
+    await rights.RecordObjection(objection, metadata=stubs.metadata)
+    await record(stubs, types_pb2.SubjectIdentity(email=address), grant(NEWSLETTER))
+    back = await check(stubs, by_email(address), NEWSLETTER)
+    assert back.decision == consent_pb2.DECISION_ALLOW
+    await rights.RecordObjection(objection, metadata=stubs.metadata)
+    await rights.RecordObjection(objection, metadata=stubs.metadata)
+    again = await check(stubs, by_email(address), NEWSLETTER)
+    assert (again.decision, again.reason) == (
+        consent_pb2.DECISION_DENY,
+        consent_pb2.REASON_OBJECTED,
+    )
+    changes = await _feed(campaign, stubs, 5, seconds=1.5)
+    kinds = ["block" if c.HasField("block") else "event" for c in changes]
+    assert kinds == ["event", "block", "event", "block"]
+    assert changes[1].block.block_id != changes[3].block.block_id
+    copy = FeedCopy()
+    for change in changes:
+        copy.apply(change)
+    assert not copy.allows(again.subject_id)

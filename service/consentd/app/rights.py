@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from consentd.app.blocking import after_its_facts, block_subject, subject_record
 from consentd.app.commands import SubjectSelector
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subject_export import ExportSection, export_document, read_records
 from consentd.app.subjects import SubjectResolver
-from consentd.domain.audit import Action, AuditRecord
+from consentd.domain.audit import Action
 from consentd.domain.errors import FailedPrecondition, NotFound
 from consentd.domain.identifiers import Identifier, IdentifierHasher
 from consentd.domain.model import ALL, ConsentEvent, ConsentState
@@ -93,7 +94,7 @@ class RightsUseCases:
                 action = Action.SUBJECT_RESTRICTED
             if block is not None:
                 by = {"by": principal.caller}
-                uow.audit.record(_subject_record(action, subject_id, now, by, block))
+                uow.audit.record(subject_record(action, subject_id, now, by, block))
             await uow.commit(subject_id)
         return subject_id
 
@@ -147,7 +148,7 @@ class RightsUseCases:
             changes.append(ContactChange(uuid4(), value.kind, "added", sealed, now, actor))
             await uow.rights.log_contact_changes(subject_id, changes)
             payload = {"kind": value.kind.value, "removed": len(removed), "added": 1}
-            uow.audit.record(_subject_record(Action.CONTACT_RECTIFIED, subject_id, now, payload))
+            uow.audit.record(subject_record(Action.CONTACT_RECTIFIED, subject_id, now, payload))
             await uow.commit(subject_id)
         return subject_id
 
@@ -176,57 +177,6 @@ async def _erased_before(
 
 async def _erased(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
     return await uow.rights.erased_at(subject_id)
-
-
-def _subject_record(
-    action: str,
-    subject_id: UUID,
-    now: datetime,
-    payload: dict[str, Any],
-    block_id: UUID | None = None,
-) -> AuditRecord:
-    """A change of the subject; a block's entry carries the block's id as its fact (the feed
-    gives it a position, `audit verify` compares it with its row)."""
-    body = {"subject_id": str(subject_id), **payload}
-    return AuditRecord(action, now, body, subject_id, fact_id=block_id)
-
-
-async def block_subject(
-    uow: UnitOfWork,
-    subject_id: UUID,
-    kind: BlockKind,
-    clock: Clock,
-    request_id: UUID | None,
-    *,
-    by: str,
-) -> None:
-    """Put a restriction or objection in force (audited unless it already was). The subject's
-    write lock first, and the block's time read once it is held: a grant committed while this
-    waited (a double opt-in confirmation) must be older than the block, or it lifts it. Never
-    before the subject's newest fact either (as events, migration 0021): a grant stamped by a
-    clock that was ahead, then stepped back, was later than the objection and lifted it."""
-    await uow.consents.lock_subject(subject_id)
-    now = await after_its_facts(uow, subject_id, clock())
-    block = await uow.rights.add_block(subject_id, kind, now, request_id)
-    if block is not None:
-        action = (
-            Action.SUBJECT_RESTRICTED if kind is BlockKind.RESTRICTED else Action.SUBJECT_OBJECTED
-        )
-        # Who did it (the key or portal token's caller name): a DPO could not say (probe T).
-        payload = {"request_id": str(request_id) if request_id else None, "by": by}
-        uow.audit.record(_subject_record(action, subject_id, now, payload, block))
-
-
-async def after_its_facts(uow: UnitOfWork, subject_id: UUID, now: datetime) -> datetime:
-    """`now`, or just after the subject's newest fact or block when that is later (a clock
-    stepped back since): a block, an erasure or a rectification is never stamped before what
-    it follows. An objection stamped ahead, then a rectification at the clock's time, ended
-    the address's holding before the objection began, and the address was not closed to the
-    next CRM grant (probe S)."""
-    times = [e.recorded_at for e in await uow.consents.current(subject_id)]
-    times += [b.since for b in await uow.rights.block_history(subject_id)]
-    newest = max(times, default=None)
-    return now if newest is None or newest < now else newest + timedelta(microseconds=1)
 
 
 def _erased_events(
@@ -296,5 +246,5 @@ async def erase_subject(
         "actor": actor,
         "by": by,
     }
-    uow.audit.record(_subject_record(Action.SUBJECT_ERASED, subject_id, now, payload))
+    uow.audit.record(subject_record(Action.SUBJECT_ERASED, subject_id, now, payload))
     return Erasure(subject_id, erased_at, len(suppressed), len(erased_events))

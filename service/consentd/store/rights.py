@@ -203,23 +203,23 @@ class SqlRights:
     async def add_block(
         self, subject_id: UUID, kind: BlockKind, now: datetime, request_id: UUID | None
     ) -> UUID | None:
-        """Put a block in force: its id; None when one of that kind is in force already."""
-        result = await self._conn.execute(
-            insert(_B)
-            .values(
-                tenant_id=self._tenant,
-                block_id=uuid4(),
-                subject_id=subject_id,
-                kind=kind.value,
-                since=now,
-                request_id=request_id,
-            )
-            .on_conflict_do_nothing(
-                index_elements=["tenant_id", "subject_id", "kind"],
-                index_where=_B.c.lifted_at.is_(None),
-            )
-            .returning(_B.c.block_id)
+        """Put a block in force: its id; None when a restriction is in force already (an
+        objection is always recorded: the use case decides whether one is needed)."""
+        statement = insert(_B).values(
+            tenant_id=self._tenant,
+            block_id=uuid4(),
+            subject_id=subject_id,
+            kind=kind.value,
+            since=now,
+            request_id=request_id,
         )
+        if kind is BlockKind.RESTRICTED:
+            statement = statement.on_conflict_do_nothing(
+                index_elements=["tenant_id", "subject_id", "kind"],
+                # literally the index's predicate (a bound parameter does not infer it)
+                index_where=sa.text("lifted_at IS NULL AND kind = 'restricted'"),
+            )
+        result = await self._conn.execute(statement.returning(_B.c.block_id))
         block: UUID | None = result.scalar()
         return block
 

@@ -79,14 +79,15 @@ subject_blocks = sa.Table(
     sa.CheckConstraint("kind IN ('restricted','objected')", name="kind"),
     sa.CheckConstraint("lifted_at IS NULL OR lifted_at >= since", name="lifted_after"),
     sa.Index("ix_subject_blocks_subject", "tenant_id", "subject_id"),
-    # At most one block of each kind in force per subject: concurrent callers converge on it.
+    # At most one restriction in force per subject: concurrent callers converge on it. An
+    # objection is never lifted; the person may object again after a grant of theirs (0030).
     sa.Index(
         "uq_subject_blocks_active",
         "tenant_id",
         "subject_id",
         "kind",
         unique=True,
-        postgresql_where=sa.text("lifted_at IS NULL"),
+        postgresql_where=sa.text("lifted_at IS NULL AND kind = 'restricted'"),
     ),
 )
 

@@ -1,0 +1,78 @@
+"""Changes of a subject made inside a caller's unit of work (RightsUseCases, the rights
+requests' completion): its audit record, a block put in force, and the time such a change is
+stamped at (never before the subject's newest fact or block)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from consentd.app.ports import Clock, UnitOfWork
+from consentd.domain.audit import Action, AuditRecord
+from consentd.domain.rights import BlockKind
+
+
+def subject_record(
+    action: str,
+    subject_id: UUID,
+    now: datetime,
+    payload: dict[str, Any],
+    block_id: UUID | None = None,
+) -> AuditRecord:
+    """A change of the subject; a block's entry carries the block's id as its fact (the feed
+    gives it a position, `audit verify` compares it with its row)."""
+    body = {"subject_id": str(subject_id), **payload}
+    return AuditRecord(action, now, body, subject_id, fact_id=block_id)
+
+
+async def block_subject(
+    uow: UnitOfWork,
+    subject_id: UUID,
+    kind: BlockKind,
+    clock: Clock,
+    request_id: UUID | None,
+    *,
+    by: str,
+) -> None:
+    """Put a restriction or objection in force (audited unless it already was). The subject's
+    write lock first, and the block's time read once it is held: a grant committed while this
+    waited (a double opt-in confirmation) must be older than the block, or it lifts it. Never
+    before the subject's newest fact either (as events, migration 0021): a grant stamped by a
+    clock that was ahead, then stepped back, was later than the objection and lifted it."""
+    await uow.consents.lock_subject(subject_id)
+    now = await after_its_facts(uow, subject_id, clock())
+    if kind is BlockKind.OBJECTED and await _objection_stands(uow, subject_id):
+        return
+    block = await uow.rights.add_block(subject_id, kind, now, request_id)
+    if block is not None:
+        action = (
+            Action.SUBJECT_RESTRICTED if kind is BlockKind.RESTRICTED else Action.SUBJECT_OBJECTED
+        )
+        # Who did it (the key or portal token's caller name): a DPO could not say (probe T).
+        payload = {"request_id": str(request_id) if request_id else None, "by": by}
+        uow.audit.record(subject_record(action, subject_id, now, payload, block))
+
+
+async def _objection_stands(uow: UnitOfWork, subject_id: UUID) -> bool:
+    """Whether the subject's newest objection follows every fact of theirs: nothing was taken
+    back since, so objecting again changes nothing. After the person's own grant it does (it
+    answered OK and the check stayed ALLOW; probe Y)."""
+    blocks = await uow.rights.block_history(subject_id)
+    objected = [b.since for b in blocks if b.kind is BlockKind.OBJECTED]
+    if not objected:
+        return False
+    facts = [e.recorded_at for e in await uow.consents.current(subject_id)]
+    return all(at < max(objected) for at in facts)
+
+
+async def after_its_facts(uow: UnitOfWork, subject_id: UUID, now: datetime) -> datetime:
+    """`now`, or just after the subject's newest fact or block when that is later (a clock
+    stepped back since): a block, an erasure or a rectification is never stamped before what
+    it follows. An objection stamped ahead, then a rectification at the clock's time, ended
+    the address's holding before the objection began, and the address was not closed to the
+    next CRM grant (probe S)."""
+    times = [e.recorded_at for e in await uow.consents.current(subject_id)]
+    times += [b.since for b in await uow.rights.block_history(subject_id)]
+    newest = max(times, default=None)
+    return now if newest is None or newest < now else newest + timedelta(microseconds=1)
