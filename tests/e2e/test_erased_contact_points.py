@@ -5,13 +5,17 @@ subject holding it again, and naming the erased subject's id linked to it."""
 
 from __future__ import annotations
 
+import asyncio
 from uuid import uuid4
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from consent.v1 import consent_pb2, cookies_pb2, rights_pb2, rights_pb2_grpc, types_pb2
 
-from tests.conftest import Stubs
+from consentd.bootstrap import App
+from consentd.domain.tenancy import Tenant
+from tests.conftest import Stubs, owner
 from tests.e2e.helpers import by_email, by_id, check, error_info, grant, put_purpose, record, target
 
 EMAIL = "erased-person@example.fr"
@@ -109,3 +113,38 @@ async def test_an_erasure_closes_the_addresses_the_person_held_before(
     )
     theirs = await check(stubs, by_email(passed_on), NEWSLETTER)
     assert (theirs.decision, theirs.subject_id) == (consent_pb2.DECISION_ALLOW, other.subject_id)
+
+
+async def test_a_link_racing_an_erasure_never_lands_on_the_erased_subject(
+    app: App, stubs: Stubs, channel: grpc.aio.Channel, tenant: Tenant
+) -> None:
+    """EraseSubject against concurrent LinkVisitor calls by its id: visitors were left linked
+    to the erased subject (the link read `erased_at` before the erasure committed; probe Y).
+    Each link either lands before the erasure (and goes with it) or is SUBJECT_ERASED."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    refused: list[str] = []
+
+    async def link(subject_id: str) -> None:
+        request = cookies_pb2.LinkVisitorRequest(visitor_id=uuid4().hex, subject=by_id(subject_id))
+        try:
+            await stubs.cookies.LinkVisitor(request, metadata=stubs.metadata)
+        except grpc.aio.AioRpcError as error:
+            refused.append(error_info(error).reason)
+
+    for round_ in range(20):
+        address = f"racing-{round_}@example.fr"
+        written = await record(stubs, types_pb2.SubjectIdentity(email=address), grant(NEWSLETTER))
+        who = written.subject_id
+        erasing = _erase(rights, stubs, by_id(who))
+        await asyncio.gather(
+            *(link(who) for _ in range(3)), erasing, *(link(who) for _ in range(5))
+        )
+    assert set(refused) <= {"SUBJECT_ERASED"}, refused
+    query = sa.text(
+        "SELECT count(*) FROM cookie_visitors v JOIN subjects s "
+        "ON s.tenant_id = v.tenant_id AND s.subject_id = v.subject_id "
+        "WHERE v.tenant_id = :t AND s.erased_at IS NOT NULL"
+    )
+    async with owner(app).connect() as conn:
+        assert (await conn.execute(query, {"t": tenant.tenant_id})).scalar_one() == 0

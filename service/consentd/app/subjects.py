@@ -123,26 +123,27 @@ class SubjectResolver:
         erased at the person's request that nobody holds since: LinkVisitor by an erased
         address made a new subject holding it again (probe V). Raises NotFound (unknown id),
         FailedPrecondition (SUBJECT_ERASED, CONTACT_POINT_ERASED)."""
-        if isinstance(selector, UUID):
-            subject_id = await self.require(uow, tenant_id, selector)
-            if await uow.rights.erased_at(subject_id) is not None:
-                raise FailedPrecondition(
-                    "the subject was erased: nothing is linked to it any more",
-                    code="SUBJECT_ERASED",
-                )
-            return subject_id
         found = await self.find(uow, tenant_id, selector)
-        if found is not None:
-            return found
-        closed = await uow.rights.closed_contact_points(self.digests(tenant_id, [selector]))
-        erased = [c.at for c in closed.values() if c.reason is BlockKind.ERASED]
-        if erased:
+        if found is None:
+            if isinstance(selector, UUID):
+                raise NotFound("subject not found", code="SUBJECT_NOT_FOUND")
+            closed = await uow.rights.closed_contact_points(self.digests(tenant_id, [selector]))
+            erased = [c.at for c in closed.values() if c.reason is BlockKind.ERASED]
+            if erased:
+                raise FailedPrecondition(
+                    f"this {selector.kind.value} was erased on {stamp(max(erased))} at the "
+                    "person's request: a visitor or a cookie choice does not bring them back",
+                    code="CONTACT_POINT_ERASED",
+                )
+            return await self.find_or_create(uow, tenant_id, [selector], now)
+        # Its write lock, as an erasure takes it: a link racing one landed after it, on the
+        # erased subject (probe Y).
+        await uow.consents.lock_subject(found)
+        if await uow.rights.erased_at(found) is not None:
             raise FailedPrecondition(
-                f"this {selector.kind.value} was erased on {stamp(max(erased))} at the person's "
-                "request: a visitor or a cookie choice does not bring the person back",
-                code="CONTACT_POINT_ERASED",
+                "the subject was erased: nothing is linked to it any more", code="SUBJECT_ERASED"
             )
-        return await self.find_or_create(uow, tenant_id, [selector], now)
+        return found
 
     async def kept(
         self, uow: UnitOfWork, tenant_id: UUID, selector: SubjectSelector, now: datetime
