@@ -148,3 +148,35 @@ async def test_a_link_racing_an_erasure_never_lands_on_the_erased_subject(
     )
     async with owner(app).connect() as conn:
         assert (await conn.execute(query, {"t": tenant.tenant_id})).scalar_one() == 0
+
+
+async def test_an_address_erased_again_is_closed_from_its_latest_erasure(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """Erase the holder of A, someone takes A back in person, erase them too: A stayed closed
+    from the first erasure, so a grant decided between the return and the second erasure
+    counted (ALLOW again), and erasing again by A quoted the first time (probe Y)."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    address = "passed-on@example.fr"
+    await record(stubs, types_pb2.SubjectIdentity(email=address), grant(NEWSLETTER))
+    first = await _erase(rights, stubs, by_email(address))
+    back = await record(stubs, types_pb2.SubjectIdentity(email=address), grant(NEWSLETTER))
+    decided_between = back.events[0].recorded_at
+    second = await _erase(rights, stubs, by_email(address))
+    assert second.erased_at.ToDatetime() > first.erased_at.ToDatetime()
+    again = await _erase(rights, stubs, by_email(address))
+    assert again.erased_at == second.erased_at
+    late = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=address),
+        choices=[grant(NEWSLETTER)],
+        source=types_pb2.SOURCE_PORTAL,
+        decided_at=decided_between,
+    )
+    written = await stubs.consent.RecordConsent(late, metadata=stubs.metadata)
+    assert (list(written.superseded), list(written.events)) == ([NEWSLETTER], [])
+    answer = await check(stubs, by_email(address), NEWSLETTER)
+    assert (answer.decision, answer.reason) == (
+        consent_pb2.DECISION_DENY,
+        consent_pb2.REASON_ERASED,
+    )

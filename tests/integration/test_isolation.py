@@ -415,7 +415,7 @@ COOKIE_PRIVILEGES = {
 # erasure and rectification add DELETE of identifiers and UPDATE of subjects.erased_at.
 RIGHTS_PRIVILEGES = {
     "subject_keys": ({"SELECT", "INSERT", "DELETE"}, set()),
-    "suppressions": ({"SELECT", "INSERT"}, set()),
+    "suppressions": ({"SELECT", "INSERT"}, {"reason", "created_at"}),  # erased again (0031)
     "subject_blocks": ({"SELECT", "INSERT"}, {"lifted_at"}),
     "contact_changes": ({"SELECT", "INSERT"}, set()),
     "rights_requests": ({"SELECT", "INSERT", "UPDATE"}, {

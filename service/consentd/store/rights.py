@@ -188,17 +188,21 @@ class SqlRights:
     async def suppress(self, digests: Sequence[Digest], reason: BlockKind, now: datetime) -> None:
         if not digests:
             return
-        rows = [
-            {
-                "tenant_id": self._tenant,
-                "kind": kind.value,
-                "digest": digest,
-                "reason": reason.value,
-                "created_at": now,
-            }
-            for kind, digest in digests
-        ]
-        await self._conn.execute(insert(_S).on_conflict_do_nothing(), rows)
+        at = {"tenant_id": self._tenant, "reason": reason.value, "created_at": now}
+        rows = [{**at, "kind": kind.value, "digest": digest} for kind, digest in digests]
+        statement = insert(_S)
+        if reason is BlockKind.ERASED:
+            # Erased again (another holder took it back in between): closed from now (0031).
+            statement = statement.on_conflict_do_update(
+                index_elements=["tenant_id", "kind", "digest"],
+                set_={
+                    "reason": statement.excluded.reason,
+                    "created_at": sa.func.greatest(_S.c.created_at, statement.excluded.created_at),
+                },
+            )
+        else:
+            statement = statement.on_conflict_do_nothing()
+        await self._conn.execute(statement, rows)
 
     async def add_block(
         self, subject_id: UUID, kind: BlockKind, now: datetime, request_id: UUID | None
