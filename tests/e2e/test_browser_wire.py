@@ -130,7 +130,20 @@ async def _has_no_choice(port: int, tenant: Tenant, page_key: str, visitor: str)
     assert json.loads(answer)["status"] == "COOKIE_CHOICE_STATUS_NONE", answer
 
 
-@pytest.mark.parametrize("method", [4294967299, -4294967293, 3.7, 3.0, " 3", "3", True, "CUSTOM"])
+@pytest.mark.parametrize(
+    "method",
+    [
+        4294967299,
+        -4294967293,
+        3.7,
+        3.0,
+        " 3",
+        "3",
+        True,
+        "CUSTOM",
+        "COOKIE_CHOICE_METHOD_CUSTOM\x00x",
+    ],
+)
 async def test_an_enum_that_is_not_a_name_or_an_int32_is_invalid_argument_and_stores_nothing(
     http_port: int, tenant: Tenant, page_key: str, method: object
 ) -> None:

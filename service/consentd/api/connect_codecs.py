@@ -153,7 +153,9 @@ def _refuse_loose_enums(document: dict[str, Any], descriptor: Descriptor, path: 
 
 def _enum_value(item: Any, field: FieldDescriptor) -> bool:
     if isinstance(item, str):
-        return field.enum_type is not None and item in field.enum_type.values_by_name
+        # upb's look-up stops at a NUL: "CHANNEL_EMAIL\u0000x" was CHANNEL_EMAIL (probe Y).
+        names = field.enum_type.values_by_name if field.enum_type is not None else {}
+        return "\x00" not in item and item in names
     return isinstance(item, int) and not isinstance(item, bool) and item in _INT32
 
 
