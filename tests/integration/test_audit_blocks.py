@@ -38,8 +38,13 @@ _EDITS = {
     ),
     "lift forged": (
         "UPDATE subject_blocks SET lifted_at = since + interval '1 second' "
+        "WHERE tenant_id = :t AND block_id = :b;"
+        # with its log entry forged too (queued for the sequencer): still no call lifts one
+        "INSERT INTO audit_queue (tenant_id, action, recorded_at, subject_id, fact_id, payload) "
+        "SELECT tenant_id, 'subject.restriction_lifted', lifted_at, subject_id, block_id, "
+        "jsonb_build_object('subject_id', subject_id::text, 'by', 'x') FROM subject_blocks "
         "WHERE tenant_id = :t AND block_id = :b",
-        "is not in the log",
+        "is an objection marked lifted (none is ever lifted)",
     ),
     "request forged": (
         "UPDATE subject_blocks SET request_id = gen_random_uuid() "

@@ -120,6 +120,10 @@ WHERE NOT EXISTS (SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1 AND q.fact_
       OR (f.action <> {_LIFTED} AND l.payload->>'request_id' IS DISTINCT FROM f.request_id)
   END
 UNION ALL
+-- no call lifts an objection: a lift of one, even with a forged entry queued, is tampering
+SELECT 'subject_blocks', b.block_id, NULL, 'is an objection marked lifted (none is ever lifted)'
+FROM subject_blocks b WHERE b.tenant_id = $1 AND b.kind = 'objected' AND b.lifted_at IS NOT NULL
+UNION ALL
 SELECT 'subject_blocks', l.fact_id, l.seq, 'its log entry has no block (deleted?)'
 FROM logged l
 WHERE l.fact_id IS NOT NULL AND NOT EXISTS (
