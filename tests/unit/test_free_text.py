@@ -29,6 +29,11 @@ from consentd.domain.free_text import without_contacts
             "tel (phone) / (phone) / (phone)",
         ),
         ("06.12.34.56.78-07.98.76.54.32 fin", "(phone)-(phone) fin"),
+        # Other separators people put between digit groups (probe Y).
+        ("06_12_34_56_78", "(phone)"),
+        ("06\u00b712\u00b734\u00b756\u00b778", "(phone)"),
+        ("06,12,34,56,78", "(phone)"),
+        ("06\t12\t34\t56\t78", "(phone)"),
         # What is no phone number stays.
         ("crm-sync-20261205", "crm-sync-20261205"),
         ("agent-0042", "agent-0042"),

@@ -11,9 +11,10 @@ import phonenumbers
 from consentd.domain.cookies import without_emails
 
 PHONE_MARKER = "(phone)"
-# One character for one (offsets stay those of the text): the spaces of French typography, and
-# slashes (06/12/34/56/78), read as spaces by the phone matcher.
-_SPACES = str.maketrans(dict.fromkeys("\u00a0\u202f\u2007\u2009/", " "))
+# One character for one (offsets stay those of the text): the spaces of French typography,
+# slashes (06/12/34/56/78), and other separators people write between digit groups (underscore,
+# middle dot, comma, tab, line break; probe Y), read as spaces by the phone matcher.
+_SPACES = str.maketrans(dict.fromkeys("\u00a0\u202f\u2007\u2009/_\u00b7,\t\n\r", " "))
 # A year in a match is a date (05.12.2026 10:45 read as 05 12 20 26 10), not a phone number.
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 # Fewer digits than this cannot hold a phone number: most actors and reasons skip the matcher.
@@ -46,11 +47,17 @@ _MOST_GROUPS = 8
 _MOST_DIGITS = 17
 
 
+# Numbers parsed at most per text: a 2,000-character reason of "00 00 00..." took 200 ms of
+# the event loop (probe Y); past this, the matcher's own finds stand.
+_MOST_PARSES = 48
+
+
 def _side_by_side(text: str, region: str, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Spans of valid numbers among the groups of digit runs the matcher did not take, each
     the longest from a group written as a number starts ("0", "+": never a SIRET's or a file
     number's groups), left to right."""
     spans: list[tuple[int, int]] = []
+    budget = [_MOST_PARSES]
     for run in _RUN.finditer(text):
         free: list[re.Match[str]] = []
         for group in [*_GROUP.finditer(text, run.start(), run.end()), None]:
@@ -61,7 +68,7 @@ def _side_by_side(text: str, region: str, taken: list[tuple[int, int]]) -> list[
                 continue
             i = 0  # a group the matcher took, or the run's end: numbers end before it
             while i < len(free):
-                end = _longest_number(text, free, i, region)
+                end = _longest_number(text, free, i, region, budget)
                 if end is not None:
                     spans.append((free[i].start(), free[end].end()))
                 i = (end if end is not None else i) + 1
@@ -69,18 +76,23 @@ def _side_by_side(text: str, region: str, taken: list[tuple[int, int]]) -> list[
     return spans
 
 
-def _longest_number(text: str, groups: list[re.Match[str]], first: int, region: str) -> int | None:
-    """The last group of the longest valid number starting at group `first`, or None."""
+def _longest_number(
+    text: str, groups: list[re.Match[str]], first: int, region: str, budget: list[int]
+) -> int | None:
+    """The last group of the longest valid number starting at group `first`, or None; each
+    number parsed takes one from `budget`."""
     if groups[first].group()[0] not in "0+":
         return None
     best = None
     for last in range(first, min(len(groups), first + _MOST_GROUPS)):
         candidate = text[groups[first].start() : groups[last].end()]
         digits = sum(c.isdigit() for c in candidate)
-        if digits > _MOST_DIGITS:
+        if digits > _MOST_DIGITS or budget[0] <= 0:
             break
-        if digits >= _FEWEST_DIGITS and not _YEAR.search(candidate) and _valid(candidate, region):
-            best = last
+        if digits >= _FEWEST_DIGITS and not _YEAR.search(candidate):
+            budget[0] -= 1
+            if _valid(candidate, region):
+                best = last
     return best
 
 
