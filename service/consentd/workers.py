@@ -83,8 +83,8 @@ async def _supervise(settings: Settings, workers: int) -> int:
                 sys.executable, "-m", "consentd", "serve", env=child_env, preexec_fn=supervised
             )
 
-        children = [await start(index) for index in range(workers)]
-        log.info("workers_started", workers=workers, pids=[c.pid for c in children])
+        children = await _start_all(workers, start, stop)
+        log.info("workers_started", workers=len(children), pids=[c.pid for c in children])
         code = await _watch(children, start, stop)
     # The embedded PostgreSQL could not be restarted: the supervisor stopped everything.
     return 1 if db.failures else code
@@ -110,6 +110,24 @@ REPLACEMENT_WINDOW_SECONDS = 60.0
 # A worker's exit code for a configuration error (cli.main: a port taken, a bad setting): no
 # replacement would start either, so every worker is stopped and the supervisor exits with it.
 CONFIGURATION_ERROR = 2
+
+
+async def _start_all(
+    workers: int,
+    start: Callable[[int], Awaitable[asyncio.subprocess.Process]],
+    stop: asyncio.Event,
+) -> list[asyncio.subprocess.Process]:
+    """The workers, started one by one until SIGTERM or one refuses its configuration (exit 2:
+    the next ones would too); _watch then stops those started. All were started before the
+    signal or an exit was looked at: 100,000 of them, each exiting 2 (port taken), SIGTERM
+    ignored for ten minutes (probe W)."""
+    children: list[asyncio.subprocess.Process] = []
+    for index in range(workers):
+        if stop.is_set() or any(c.returncode == CONFIGURATION_ERROR for c in children):
+            break
+        children.append(await start(index))
+        await asyncio.sleep(0)  # let the child watcher note an exit, the signal handler a stop
+    return children
 
 
 async def _watch(

@@ -140,6 +140,9 @@ def test_each_worker_gets_its_own_metrics_port() -> None:
         ["purge", "--batch-size", "0"],
         ["audit", "prove", "--tenant", "acme", "--seq", str(2**63)],
         ["audit", "tree-head", "--tenant", "acme", "--tree-size", "-1"],
+        # a typo started workers until the load reached 150, deaf to SIGTERM (probe W)
+        ["serve", "--workers", "65"],
+        ["serve", "--workers", "100000"],
     ],
 )
 def test_out_of_range_numbers_are_refused_by_the_parser(

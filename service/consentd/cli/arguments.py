@@ -54,6 +54,10 @@ def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
 # A position in an audit log (an entry, a tree size): 2^63 was an uncaught OverflowError.
 log_position = _whole(0, 2**63 - 1)
 positive = _whole(1)
+# Server processes: each is a Python process with its own database pools. --workers 100000 (a
+# typo) started workers until the machine's load reached 150, deaf to SIGTERM (probe W).
+MAX_WORKERS = 64
+workers = _whole(1, MAX_WORKERS)
 
 
 def seconds(text: str) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from consentd.cli.arguments import Commands, command, positive
+from consentd.cli.arguments import Commands, command, positive, workers
 from consentd.cli.parser_audit import add_audit, add_breach
 from consentd.cli.parser_retention import add_purge, add_retention
 from consentd.cli.parser_tenancy import add_tenancy
@@ -127,10 +127,10 @@ def _serving(commands: Commands) -> None:
     )
     serve.add_argument(
         "--workers",
-        type=positive,
+        type=workers,
         default=1,
-        help="server processes sharing the gRPC and browser ports (SO_REUSEPORT); the "
-        "embedded PostgreSQL is started once, by the supervisor (default 1)",
+        help="server processes sharing the gRPC and browser ports (SO_REUSEPORT), 1 to 64; "
+        "the embedded PostgreSQL is started once, by the supervisor (default 1)",
     )
     command(
         commands,
