@@ -21,6 +21,11 @@ class UnsafeRuntimeRole(RuntimeError):
     """The service was given a connection that row-level security would not hold."""
 
 
+# Upper bounds of durations: past these a value is a typo, and some broke the start (probe W).
+HOUR = 3600.0
+DAY = 86400.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting with its default. docs/configuration.md lists each variable."""
@@ -96,25 +101,25 @@ class Settings:
             phone_region=region(env.get("CONSENTD_PHONE_REGION", cls.phone_region)),
             log_level=_choice(env, "CONSENTD_LOG_LEVEL", _LEVELS, cls.log_level),
             log_format=_choice(env, "CONSENTD_LOG_FORMAT", _FORMATS, cls.log_format),
-            shutdown_grace_seconds=_number(env, "CONSENTD_SHUTDOWN_GRACE_SECONDS", 10.0),
-            db_pool_size=_whole(env, "CONSENTD_DB_POOL_SIZE", 10),
-            db_timeout_seconds=_number(env, "CONSENTD_DB_TIMEOUT_SECONDS", 5.0),
-            bulk_concurrency=_whole(env, "CONSENTD_BULK_CONCURRENCY", 4),
+            shutdown_grace_seconds=_number(env, "CONSENTD_SHUTDOWN_GRACE_SECONDS", 10.0, high=HOUR),
+            db_pool_size=_whole(env, "CONSENTD_DB_POOL_SIZE", 10, high=500),
+            db_timeout_seconds=_number(env, "CONSENTD_DB_TIMEOUT_SECONDS", 5.0, high=HOUR),
+            bulk_concurrency=_whole(env, "CONSENTD_BULK_CONCURRENCY", 4, high=64),
             migrate_on_start=_flag(env, "CONSENTD_MIGRATE_ON_START", default=True),
             rate_limit_per_second=_number(env, "CONSENTD_RATE_LIMIT", 2000.0),
             rate_limit_burst=_number(env, "CONSENTD_RATE_BURST", 4000.0),
-            tenant_writers=_whole(env, "CONSENTD_TENANT_WRITERS", 32),
-            write_batch=_whole(env, "CONSENTD_WRITE_BATCH", 64),
+            tenant_writers=_whole(env, "CONSENTD_TENANT_WRITERS", 32, high=1024),
+            write_batch=_whole(env, "CONSENTD_WRITE_BATCH", 64, high=10_000),
             migrations_dir=migrations(env.get("CONSENTD_MIGRATIONS_DIR", "")),
             reuse_port=_flag(env, "CONSENTD_REUSE_PORT", default=False),
             event_loop=_choice(env, "CONSENTD_EVENT_LOOP", ("uvloop", "asyncio"), "uvloop"),
             audit_signing_key=_signing_key(env.get("CONSENTD_AUDIT_SIGNING_KEY")),
-            audit_checkpoint_every=_whole(env, "CONSENTD_AUDIT_CHECKPOINT_EVERY", 1000),
+            audit_checkpoint_every=_whole(env, "CONSENTD_AUDIT_CHECKPOINT_EVERY", 1000, high=10**9),
             demo=_flag(env, "CONSENTD_DEMO", default=False),
             purge_interval_seconds=_number(
-                env, "CONSENTD_PURGE_INTERVAL_SECONDS", 86400.0, zero=True
+                env, "CONSENTD_PURGE_INTERVAL_SECONDS", 86400.0, zero=True, high=366 * DAY
             ),
-            purge_batch_size=_whole(env, "CONSENTD_PURGE_BATCH_SIZE", 1000),
+            purge_batch_size=_whole(env, "CONSENTD_PURGE_BATCH_SIZE", 1000, high=100_000),
             embedded_postgres=_flag(env, "CONSENTD_EMBEDDED_POSTGRES", default=True),
             embedded_pg_settings=_pg_settings(env),
             metrics_address=_metrics_address(env),
@@ -187,8 +192,16 @@ def _signing_key(value: str | None) -> bytes | None:
     return key
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, zero: bool = False) -> float:
-    """A positive number (or 0 when `zero` allows it: "off")."""
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    zero: bool = False,
+    high: float | None = None,
+) -> float:
+    """A positive number (or 0 when `zero` allows it: "off"), at most `high` (1e308 for the
+    database ceiling ended the start in an OverflowError traceback; probe W)."""
     raw = env.get(name)
     if raw is None:
         return default
@@ -200,6 +213,9 @@ def _number(env: Mapping[str, str], name: str, default: float, *, zero: bool = F
         raise ConfigError(f"{name} must be a finite number, got {raw!r}")
     if value < 0 or (value == 0 and not zero):
         raise ConfigError(f"{name} must be positive" + (" or 0" if zero else ""))
+    if high is not None and value > high:
+        most = int(high) if high.is_integer() else high
+        raise ConfigError(f"{name} must be at most {most}, got {raw!r}")
     return value
 
 

@@ -90,6 +90,12 @@ def test_every_variable_is_read() -> None:
         ("CONSENTD_PURGE_BATCH_SIZE", "2.5", "must be a whole number"),
         ("CONSENTD_SMTP_PORT", "99999", "whole number of at most 65535"),
         ("CONSENTD_CONFIRMATION_DAYS", "100000000", "whole number of at most 90"),
+        # Past any sensible value: an OverflowError traceback (1e308) or PostgreSQL's refusal of
+        # the statement_timeout or max_connections they became, after it had started (probe W).
+        ("CONSENTD_DB_TIMEOUT_SECONDS", "1e308", "must be at most 3600"),
+        ("CONSENTD_DB_TIMEOUT_SECONDS", "10000000", "must be at most 3600"),
+        ("CONSENTD_DB_POOL_SIZE", "100000", "whole number of at most 500"),
+        ("CONSENTD_PURGE_INTERVAL_SECONDS", "1e300", "must be at most 31622400"),
         ("CONSENTD_MIGRATE_ON_START", "off", "must be true or false"),
         ("DATABASE_URL", "mysql://u:p@db/c", "must be a postgresql:// URL"),
         # It was checked after the embedded PostgreSQL had started, without naming the variable.
