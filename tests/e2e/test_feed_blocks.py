@@ -5,8 +5,10 @@ answered ALLOW for an objector, whose checks said DENY, when blocks were not on 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+import contextlib
+from dataclasses import dataclass, field, replace
 
+import grpc
 from consent.v1 import (
     campaign_pb2,
     campaign_pb2_grpc,
@@ -16,8 +18,11 @@ from consent.v1 import (
     types_pb2,
 )
 
-from tests.conftest import Stubs
-from tests.e2e.helpers import by_email, check, grant, put_purpose, record, target
+from consentd.app.admin import AdminUseCases
+from consentd.domain.tenancy import Scope, Tenant
+from tests.conftest import Stubs, bearer
+from tests.e2e.helpers import by_email, check, grant, put_purpose, record, refuse, target
+from tests.e2e.security_helpers import issue
 
 NEWSLETTER = target("newsletter")
 Change = campaign_pb2.ConsentChange
@@ -190,3 +195,50 @@ async def test_objecting_again_after_taking_a_target_back_stops_it_again(
     for change in changes:
         copy.apply(change)
     assert not copy.allows(again.subject_id)
+
+
+async def test_systems_grants_racing_an_objection_never_outlive_it(
+    stubs: Stubs,
+    campaign: campaign_pb2_grpc.CampaignServiceStub,
+    channel: object,
+    admin: AdminUseCases,
+    tenant: Tenant,
+) -> None:
+    """Each subject objects while CRM grants (SOURCE_API) race it: 49 of 200 were written after
+    the objection committed but stamped before it, so the checks said DENY while a copy kept
+    from the feed said ALLOW (probe Y). A grant is refused or lands before the objection; the
+    copy and the checks agree, DENY for everyone."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    crm = replace(stubs, metadata=bearer(await issue(admin, tenant, Scope.WRITE.value)))
+    await put_purpose(stubs, "newsletter")
+    people = [f"racer-{i}@example.fr" for i in range(12)]
+    for address in people:
+        await record(stubs, types_pb2.SubjectIdentity(email=address), refuse(NEWSLETTER))
+
+    async def crm_grant(address: str) -> None:
+        request = consent_pb2.RecordConsentRequest(
+            subject=types_pb2.SubjectIdentity(email=address),
+            choices=[grant(NEWSLETTER)],
+            source=types_pb2.SOURCE_API,
+        )
+        with contextlib.suppress(grpc.aio.AioRpcError):
+            await crm.consent.RecordConsent(request, metadata=crm.metadata)
+
+    async def objects(address: str) -> None:
+        request = rights_pb2.RecordObjectionRequest(subject=by_email(address))
+        await rights.RecordObjection(request, metadata=stubs.metadata)
+
+    calls = []
+    for address in people:
+        calls += [crm_grant(address), crm_grant(address), objects(address), crm_grant(address)]
+    await asyncio.gather(*calls)
+    copy = FeedCopy()
+    for change in await _feed(campaign, stubs, 10_000, seconds=2):  # all there is
+        copy.apply(change)
+    for address in people:
+        answer = await check(stubs, by_email(address), NEWSLETTER)
+        assert (answer.decision, answer.reason) == (
+            consent_pb2.DECISION_DENY,
+            consent_pb2.REASON_OBJECTED,
+        ), address
+        assert not copy.allows(answer.subject_id), address

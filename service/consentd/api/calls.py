@@ -25,13 +25,17 @@ from consentd.app.auth import AUTHORIZATION
 from consentd.domain.errors import ConsentError
 from consentd.domain.tenancy import PURGED_MESSAGE
 from consentd.logs import rpc_line
-from consentd.store.database import DEADLINE, ERASED, PURGED, UNAVAILABLE, outage_of
+from consentd.store.database import DEADLINE, ERASED, OBJECTED, PURGED, UNAVAILABLE, outage_of
 from consentd.telemetry import Telemetry
 
 log = structlog.get_logger("consentd.rpc")
 INTERNAL_MESSAGE = "internal error; quote error id {} when reporting it"
 UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly"
 DEADLINE_MESSAGE = "the database did not answer in time"
+OBJECTED_MESSAGE = (
+    "the person objected (before or while this call ran): a grant from a system does not lift "
+    "an objection; nothing was written"
+)
 ERASED_MESSAGE = (
     "the person was erased (before or while this call ran): nothing was written; a write naming "
     "their contact point again records it for a new subject"
@@ -149,6 +153,7 @@ _OUTAGES = {
     DEADLINE: (grpc.StatusCode.DEADLINE_EXCEEDED, DEADLINE_MESSAGE, ""),
     PURGED: (grpc.StatusCode.FAILED_PRECONDITION, PURGED_MESSAGE, "TENANT_PURGED"),
     ERASED: (grpc.StatusCode.FAILED_PRECONDITION, ERASED_MESSAGE, "SUBJECT_ERASED"),
+    OBJECTED: (grpc.StatusCode.FAILED_PRECONDITION, OBJECTED_MESSAGE, "OBJECTION_IN_FORCE"),
 }
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from uuid import UUID
 
+from consentd.domain.canonical import stamp
+from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier
 from consentd.domain.model import ConsentState, ProcessingRole, Source, Target
 
@@ -76,3 +78,22 @@ class ListHistory:
     page_size: int
     page_token: str = ""
     purpose: str | None = None
+
+
+# How far ahead of the server's clock a caller's decided_at is taken as now (clock skew).
+DECIDED_SKEW = timedelta(minutes=5)
+
+
+def settle_decided(command: RecordConsent, now: datetime) -> RecordConsent:
+    """The command with its decided_at (`recorded_at`) read against the server's clock: a time
+    up to DECIDED_SKEW ahead is now. Raises InvalidInput for one further ahead."""
+    at = command.recorded_at
+    if at is None or at <= now:
+        return command
+    if at - now > DECIDED_SKEW:
+        raise InvalidInput(
+            "decided_at",
+            f"must not be in the future (it is {stamp(at)}, the server's clock {stamp(now)}); "
+            "leave it unset for now",
+        )
+    return replace(command, recorded_at=None)

@@ -16,6 +16,7 @@ from consentd.app.commands import (
     RecordConsent,
     SubjectSelector,
     WithdrawConsent,
+    settle_decided,
 )
 from consentd.app.confirmations import DoubleOptIn, Outgoing
 from consentd.app.evidence import event_stamp
@@ -47,7 +48,6 @@ from consentd.app.recording import (
     standing_withdrawals,
 )
 from consentd.app.standing import (
-    settle_decided,
     standing,
 )
 from consentd.app.subjects import SubjectResolver

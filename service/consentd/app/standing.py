@@ -17,7 +17,7 @@ from consentd.app.ports.batches import PartRead
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.canonical import stamp
 from consentd.domain.contact_points import Closed
-from consentd.domain.errors import FailedPrecondition, InvalidInput
+from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import Identifier
 from consentd.domain.model import (
     ALL_TARGETS,
@@ -29,24 +29,6 @@ from consentd.domain.model import (
 )
 from consentd.domain.rights import BlockKind
 from consentd.domain.validity import valid_until
-
-# How far ahead of the server's clock a caller's decided_at is taken as now (clock skew).
-DECIDED_SKEW = timedelta(minutes=5)
-
-
-def settle_decided(command: RecordConsent, now: datetime) -> RecordConsent:
-    """The command with its decided_at (`recorded_at`) read against the server's clock: a time
-    up to DECIDED_SKEW ahead is now. Raises InvalidInput for one further ahead."""
-    at = command.recorded_at
-    if at is None or at <= now:
-        return command
-    if at - now > DECIDED_SKEW:
-        raise InvalidInput(
-            "decided_at",
-            f"must not be in the future (it is {stamp(at)}, the server's clock {stamp(now)}); "
-            "leave it unset for now",
-        )
-    return replace(command, recorded_at=None)
 
 
 def superseded_grants(
@@ -197,6 +179,10 @@ async def _standing(
         objected = await objected_since(uow, subject_id)
         command, stale = superseded_grants(command, current, objected)
     else:
+        if systems_grant(command):
+            # The lock first: an objection committing meanwhile was read as absent, and the
+            # grant, stamped before it, was written after it (probe Y; migration 0032).
+            await uow.consents.lock_subject(subject_id)
         objected = await objected_since(uow, subject_id)
     # What is left of a system's grants (a decided_at before the objection dropped them).
     refuse_grant_over_objection(command, objected)
