@@ -37,8 +37,12 @@ class FeedCopy:
     restricted: dict[str, str] = field(default_factory=dict)  # subject -> block id
     objected: dict[str, int] = field(default_factory=dict)  # subject -> its position
 
+    erased: set[str] = field(default_factory=set)
+
     def apply(self, change: Change) -> None:
         if change.HasField("event"):
+            if change.event.state == types_pb2.CONSENT_STATE_ERASED:
+                self.erased.add(change.event.subject_id)  # every target, from now on
             self.events[change.event.subject_id] = change.event
             self.objected.pop(change.event.subject_id, None)  # a later event decides
             return
@@ -52,7 +56,8 @@ class FeedCopy:
             self.objected[block.subject_id] = change.position
 
     def allows(self, subject_id: str) -> bool:
-        if subject_id in self.restricted or subject_id in self.objected:
+        blocked = (self.restricted, self.objected, self.erased)
+        if any(subject_id in b for b in blocked):
             return False
         event = self.events.get(subject_id)
         return event is not None and event.state == types_pb2.CONSENT_STATE_GRANTED
