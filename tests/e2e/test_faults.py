@@ -258,6 +258,49 @@ async def test_writes_in_flight_when_postgres_freezes_end_within_the_ceiling(
         assert took < 2 * CEILING + 1, answers
 
 
+async def test_reads_in_flight_when_postgres_freezes_end_within_the_ceiling(
+    cluster: Cluster, served: Served
+) -> None:
+    """PostgreSQL frozen under reads with a long deadline: a check took three ceilings (15 s of
+    a 5 s ceiling with a 30 s deadline), as the read's rollback and the pool's reset of its
+    connection each waited the ceiling again (probe W). A read connection whose statement timed
+    out is closed: each read ends within the ceiling (and the pool's wait for a connection)."""
+    async with grpc.aio.insecure_channel(served.address) as channel:
+        stub = consent_pb2_grpc.ConsentServiceStub(channel)
+        await stub.RecordConsent(record("reader"), metadata=cluster.metadata, timeout=10)
+        await stub.CheckConsent(check("reader"), metadata=cluster.metadata, timeout=10)
+        frozen = postgres_processes(cluster.postgres)
+
+        async def timed(call: Any) -> tuple[str, float]:
+            started = time.monotonic()
+            try:
+                await call
+            except grpc.aio.AioRpcError as error:
+                return error.code().name, time.monotonic() - started
+            return "OK", time.monotonic() - started
+
+        signal_all(frozen, signal.SIGSTOP)
+        try:
+            subject = types_pb2.SubjectRef(external_id="reader")
+            calls = [
+                stub.CheckConsent(check("reader"), metadata=cluster.metadata, timeout=30),
+                stub.GetSubjectConsents(
+                    consent_pb2.GetSubjectConsentsRequest(subject=subject),
+                    metadata=cluster.metadata,
+                    timeout=30,
+                ),
+            ]
+            answers = await asyncio.gather(*(timed(c) for c in calls))
+        finally:
+            signal_all(frozen, signal.SIGCONT)
+    print(f"reads in flight during a freeze: {answers}")
+    assert {code for code, _ in answers} <= {"DEADLINE_EXCEEDED", "UNAVAILABLE"}, answers
+    # The check (the read pool) within one ceiling; GetSubjectConsents (a unit of work on the
+    # writers' engine) within two, as writes: its second wait is left for another session.
+    assert answers[0][1] < 1.5 * CEILING, answers
+    assert answers[1][1] < 2 * CEILING + 0.5, answers
+
+
 async def test_a_database_lost_for_a_while_is_unavailable_at_once(
     cluster: Cluster, served: Served
 ) -> None:

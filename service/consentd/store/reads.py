@@ -19,6 +19,7 @@ from uuid import UUID
 import asyncpg
 
 from consentd.store.campaign import SqlCampaign
+from consentd.store.connections import discards_connection
 from consentd.store.database import DEFAULT_DB_TIMEOUT, UNAVAILABLE, connect_args, outage_of
 from consentd.store.driver import Driver
 from consentd.telemetry import PoolUsage
@@ -132,6 +133,10 @@ class ReadUnitOfWork:
             return
         if exc is not None and outage_of(exc) == UNAVAILABLE:
             await self._pool.expire()
+        if exc is not None and discards_connection(exc):
+            # Closed, not rolled back: with the database frozen the rollback and the pool's
+            # reset each waited the ceiling again (a check took 15 s of a 5 s ceiling; probe W).
+            conn.terminate()
         try:
             if self._begun and not conn.is_closed():
                 await conn.execute("ROLLBACK")
