@@ -86,7 +86,13 @@ async def test_an_edited_objection_is_named(app: App, tenant: Tenant, kind: str)
     [(block_id, _, _)] = await _blocks(app, tenant)
     statements, problem = _EDITS[kind]
     await _edit(app, statements, {"t": tenant.tenant_id, "b": block_id})
-    assert await _problems(app, tenant) == [("subject_blocks", block_id, problem)]
+    expected = [("subject_blocks", block_id, problem)]
+    if kind == "deleted":  # its feed position went with it: the feed has a gap
+        expected += [
+            ("consent_changes", None, "positions 1 to 3 hold 2 changes, the last at 2"),
+            ("consent_changes", block_id, "is not on the change feed"),
+        ]
+    assert sorted(await _problems(app, tenant), key=str) == sorted(expected, key=str)
 
 
 async def test_a_lift_undone_or_a_block_added_behind_the_log_is_named(
@@ -139,3 +145,29 @@ async def test_a_block_logged_before_0028_is_matched_by_subject_action_and_time(
         {"t": tenant.tenant_id, "b": block_id},
     )
     assert await _problems(app, tenant) == [("subject_blocks", block_id, "is not in the log")]
+
+
+async def test_the_change_feed_is_checked_against_the_log(app: App, tenant: Tenant) -> None:
+    """The feed is a promise too (gap-free, in the log's order, every change once), and the
+    owner could delete or reorder its rows unnoticed (probe Y)."""
+    await catalogue(app, tenant)
+    for name in ("a", "b", "c"):
+        await grant(app, tenant, email(f"{name}@example.fr"))
+    assert (await app.audit.verify(tenant)).ok
+    keys = {"t": tenant.tenant_id}
+    await _edit(
+        app,
+        "UPDATE consent_changes SET position = 1000 WHERE tenant_id = :t AND position = 1;"
+        "UPDATE consent_changes SET position = 1 WHERE tenant_id = :t AND position = 3;"
+        "UPDATE consent_changes SET position = 3 WHERE tenant_id = :t AND position = 1000",
+        keys,
+    )
+    swapped = await _problems(app, tenant)
+    # positions 3, 2, 1 for the log's first, second and third: the second and third are early
+    assert [p for _, _, p in swapped] == 2 * [
+        "is on the change feed before a change logged earlier"
+    ]
+    await _edit(app, "DELETE FROM consent_changes WHERE tenant_id = :t AND position = 2", keys)
+    problems = {p for _, _, p in await _problems(app, tenant)}
+    assert "positions 1 to 6 hold 5 changes, the last at 6" in problems  # two events a grant
+    assert "is not on the change feed" in problems

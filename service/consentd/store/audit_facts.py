@@ -132,6 +132,43 @@ WHERE l.fact_id IS NOT NULL AND NOT EXISTS (
 )
 """  # noqa: S608 - only this module's constants are interpolated, no input
 
+# The change feed against the log (the feed is a promise too: gap-free, in the log's order,
+# every change once): positions 1..head with none missing or extra; every change the log
+# holds since its entries name their fact (consent events; blocks since 0028) at a position,
+# the right one (a block's start or lift); positions in the log's order.
+_FEED = f"""
+WITH fed AS (
+    SELECT a.seq, a.fact_id, a.action = {_LIFTED} AS lifted, a.action IN {_CONSENT} AS event
+    FROM audit_entries a
+    WHERE a.tenant_id = $1 AND a.format = 2 AND a.fact_id IS NOT NULL
+      AND (a.action IN {_CONSENT} OR a.action IN {_BLOCK_ACTIONS})
+), placed AS (
+    SELECT f.seq, f.fact_id, coalesce(e.position, b.position) AS position FROM fed f
+    LEFT JOIN consent_changes e ON f.event AND e.tenant_id = $1 AND e.event_id = f.fact_id
+    LEFT JOIN consent_changes b ON NOT f.event AND b.tenant_id = $1 AND b.block_id = f.fact_id
+        AND b.block_lifted = f.lifted
+), ordered AS (
+    SELECT p.*, max(p.position) OVER (ORDER BY p.seq ROWS UNBOUNDED PRECEDING EXCLUDE CURRENT ROW)
+        AS before FROM placed p WHERE p.position IS NOT NULL
+)
+SELECT 'consent_changes' AS fact_table, NULL::uuid AS fact_id, NULL::bigint AS seq,
+    'positions 1 to ' || coalesce(h.last_position, 0) || ' hold ' || count(c.position)
+        || ' changes, the last at ' || coalesce(max(c.position), 0) AS problem
+FROM (SELECT 1) AS one
+LEFT JOIN consent_change_heads h ON h.tenant_id = $1
+LEFT JOIN consent_changes c ON c.tenant_id = $1
+GROUP BY h.last_position
+HAVING count(c.position) <> coalesce(h.last_position, 0)
+    OR coalesce(max(c.position), 0) <> coalesce(h.last_position, 0)
+UNION ALL
+SELECT 'consent_changes', p.fact_id, p.seq, 'is not on the change feed'
+FROM placed p WHERE p.position IS NULL
+  AND NOT EXISTS (SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1 AND q.fact_id = p.fact_id)
+UNION ALL
+SELECT 'consent_changes', o.fact_id, o.seq, 'is on the change feed before a change logged earlier'
+FROM ordered o WHERE o.position < o.before
+"""  # noqa: S608 - only this module's constants are interpolated, no input
+
 _PROJECTION = """
 WITH latest AS (
     SELECT DISTINCT ON (subject_id, purpose_id, channel, scope) *
@@ -224,7 +261,7 @@ SELECT (SELECT count(*) FROM consent_events WHERE tenant_id = $1)
 
 _CHECKS = tuple(
     f"SELECT * FROM ({query}) AS p ORDER BY 2 LIMIT $2"  # noqa: S608 - constants only
-    for query in (_EVENTS, _DUPLICATES, _BLOCKS, _PROJECTION, _COOKIES, _RIGHTS)
+    for query in (_EVENTS, _DUPLICATES, _BLOCKS, _FEED, _PROJECTION, _COOKIES, _RIGHTS)
 )
 
 
