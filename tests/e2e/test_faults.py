@@ -235,21 +235,13 @@ async def test_writes_in_flight_when_postgres_freezes_end_within_the_ceiling(
         await stub.RecordConsent(record("frozen-0"), metadata=cluster.metadata, timeout=10)
         frozen = postgres_processes(cluster.postgres)  # the backends the write opened too
 
-        async def timed(call: Any) -> tuple[str, float]:
-            started = time.monotonic()
-            try:
-                await call
-            except grpc.aio.AioRpcError as error:
-                return error.code().name, time.monotonic() - started
-            return "OK", time.monotonic() - started
-
         signal_all(frozen, signal.SIGSTOP)
         try:
             calls = [
                 stub.RecordConsent(record(f"frozen-{i}"), metadata=cluster.metadata)
                 for i in range(1, 4)
             ]
-            answers = await asyncio.gather(*(timed(c) for c in calls))
+            answers = await asyncio.gather(*(_timed(c) for c in calls))
         finally:
             signal_all(frozen, signal.SIGCONT)
     print(f"writes in flight during a freeze: {answers}")
@@ -271,14 +263,6 @@ async def test_reads_in_flight_when_postgres_freezes_end_within_the_ceiling(
         await stub.CheckConsent(check("reader"), metadata=cluster.metadata, timeout=10)
         frozen = postgres_processes(cluster.postgres)
 
-        async def timed(call: Any) -> tuple[str, float]:
-            started = time.monotonic()
-            try:
-                await call
-            except grpc.aio.AioRpcError as error:
-                return error.code().name, time.monotonic() - started
-            return "OK", time.monotonic() - started
-
         signal_all(frozen, signal.SIGSTOP)
         try:
             subject = types_pb2.SubjectRef(external_id="reader")
@@ -290,7 +274,7 @@ async def test_reads_in_flight_when_postgres_freezes_end_within_the_ceiling(
                     timeout=30,
                 ),
             ]
-            answers = await asyncio.gather(*(timed(c) for c in calls))
+            answers = await asyncio.gather(*(_timed(c) for c in calls))
         finally:
             signal_all(frozen, signal.SIGCONT)
     print(f"reads in flight during a freeze: {answers}")
@@ -491,3 +475,13 @@ async def test_the_ledger_check_finds_the_writes_synchronous_commit_off_loses(
 
 
 assert CEILING < 30  # the outage test tells the server's answer from the client's deadline
+
+
+async def _timed(call: Any) -> tuple[str, float]:
+    """A call's code and how long it took."""
+    started = time.monotonic()
+    try:
+        await call
+    except grpc.aio.AioRpcError as error:
+        return error.code().name, time.monotonic() - started
+    return "OK", time.monotonic() - started
