@@ -9,6 +9,7 @@ import contextlib
 from dataclasses import dataclass, field, replace
 
 import grpc
+import pytest
 from consent.v1 import (
     campaign_pb2,
     campaign_pb2_grpc,
@@ -21,7 +22,16 @@ from consent.v1 import (
 from consentd.app.admin import AdminUseCases
 from consentd.domain.tenancy import Scope, Tenant
 from tests.conftest import Stubs, bearer
-from tests.e2e.helpers import by_email, check, grant, put_purpose, record, refuse, target
+from tests.e2e.helpers import (
+    by_email,
+    check,
+    grant,
+    put_purpose,
+    record,
+    refuse,
+    target,
+    withdraw,
+)
 from tests.e2e.security_helpers import issue
 
 NEWSLETTER = target("newsletter")
@@ -192,9 +202,12 @@ async def test_objecting_again_after_taking_a_target_back_stops_it_again(
         consent_pb2.DECISION_DENY,
         consent_pb2.REASON_OBJECTED,
     )
-    changes = await _feed(campaign, stubs, 5, seconds=1.5)
+    # A "no" takes nothing back: withdrawing, then objecting again, adds no block (probe Z).
+    await withdraw(stubs, by_email(address), NEWSLETTER)
+    await rights.RecordObjection(objection, metadata=stubs.metadata)
+    changes = await _feed(campaign, stubs, 6, seconds=1.5)
     kinds = ["block" if c.HasField("block") else "event" for c in changes]
-    assert kinds == ["event", "block", "event", "block"]
+    assert kinds == ["event", "block", "event", "block", "event"]
     assert changes[1].block.block_id != changes[3].block.block_id
     copy = FeedCopy()
     for change in changes:
@@ -202,17 +215,21 @@ async def test_objecting_again_after_taking_a_target_back_stops_it_again(
     assert not copy.allows(again.subject_id)
 
 
+@pytest.mark.parametrize("source", [types_pb2.SOURCE_API, types_pb2.SOURCE_PORTAL])
 async def test_systems_grants_racing_an_objection_never_outlive_it(
     stubs: Stubs,
     campaign: campaign_pb2_grpc.CampaignServiceStub,
     channel: object,
+    *,
     admin: AdminUseCases,
     tenant: Tenant,
+    source: types_pb2.Source.ValueType,
 ) -> None:
     """Each subject objects while CRM grants (SOURCE_API) race it: 49 of 200 were written after
     the objection committed but stamped before it, so the checks said DENY while a copy kept
-    from the feed said ALLOW (probe Y). A grant is refused or lands before the objection; the
-    copy and the checks agree, DENY for everyone."""
+    from the feed said ALLOW (probe Y); the same with SOURCE_PORTAL from a key that does not
+    vouch for the person, which the append function cannot tell from the person's (probe Z).
+    A grant is refused or lands before the objection; the copy and the checks agree, DENY."""
     rights = rights_pb2_grpc.RightsServiceStub(channel)
     crm = replace(stubs, metadata=bearer(await issue(admin, tenant, Scope.WRITE.value)))
     await put_purpose(stubs, "newsletter")
@@ -224,7 +241,7 @@ async def test_systems_grants_racing_an_objection_never_outlive_it(
         request = consent_pb2.RecordConsentRequest(
             subject=types_pb2.SubjectIdentity(email=address),
             choices=[grant(NEWSLETTER)],
-            source=types_pb2.SOURCE_API,
+            source=source,
         )
         with contextlib.suppress(grpc.aio.AioRpcError):
             await crm.consent.RecordConsent(request, metadata=crm.metadata)

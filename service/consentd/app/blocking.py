@@ -10,6 +10,7 @@ from uuid import UUID
 
 from consentd.app.ports import Clock, UnitOfWork
 from consentd.domain.audit import Action, AuditRecord
+from consentd.domain.model import ConsentState
 from consentd.domain.rights import BlockKind
 
 
@@ -55,15 +56,18 @@ async def block_subject(
 
 
 async def _objection_stands(uow: UnitOfWork, subject_id: UUID) -> bool:
-    """Whether the subject's newest objection follows every fact of theirs: nothing was taken
+    """Whether the subject's newest objection follows every grant of theirs: nothing was taken
     back since, so objecting again changes nothing. After the person's own grant it does (it
     answered OK and the check stayed ALLOW; probe Y)."""
     blocks = await uow.rights.block_history(subject_id)
     objected = [b.since for b in blocks if b.kind is BlockKind.OBJECTED]
     if not objected:
         return False
-    facts = [e.recorded_at for e in await uow.consents.current(subject_id)]
-    return all(at < max(objected) for at in facts)
+    # Only a grant takes a target back: a "no" after the objection leaves it standing (a
+    # withdrawal, then objecting again, added a block each time; probe Z).
+    current = await uow.consents.current(subject_id)
+    grants = [e.recorded_at for e in current if e.state is ConsentState.GRANTED]
+    return all(at < max(objected) for at in grants)
 
 
 async def after_its_facts(uow: UnitOfWork, subject_id: UUID, now: datetime) -> datetime:

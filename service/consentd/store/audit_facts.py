@@ -148,8 +148,11 @@ WITH fed AS (
     LEFT JOIN consent_changes b ON NOT f.event AND b.tenant_id = $1 AND b.block_id = f.fact_id
         AND b.block_lifted = f.lifted
 ), ordered AS (
-    SELECT p.*, max(p.position) OVER (ORDER BY p.seq ROWS UNBOUNDED PRECEDING EXCLUDE CURRENT ROW)
-        AS before FROM placed p WHERE p.position IS NOT NULL
+    -- BETWEEN ... AND 1 PRECEDING: a running max (EXCLUDE CURRENT ROW recomputed the frame for
+    -- every row: 50,000 events took 3 minutes instead of 5 s; probe Z)
+    SELECT p.*, max(p.position) OVER (
+        ORDER BY p.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ) AS before FROM placed p WHERE p.position IS NOT NULL
 )
 SELECT 'consent_changes' AS fact_table, NULL::uuid AS fact_id, NULL::bigint AS seq,
     'positions 1 to ' || coalesce(h.last_position, 0) || ' hold ' || count(c.position)
