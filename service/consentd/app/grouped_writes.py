@@ -22,7 +22,9 @@ over many tenants, one or two each, share a commit too. 50 tenants, 64 in flight
 What a batch does not take runs alone after it: a call naming an identifier another call of the
 batch names (or the same existing subject), a record that links a new identifier to an existing
 subject, a known subject without a data key (made alone: two batches making keys in opposite
-orders would deadlock), a grant that waits for a double opt-in confirmation, and a withdrawal by
+orders would deadlock), a grant that waits for a double opt-in confirmation, a grant in person
+for a known subject from a key without consent:attest (its objection is read under the subject's
+lock: the append function cannot tell its source from the person's), and a withdrawal by
 subject id, of everything, or by a portal caller. A call the rules refuse (unknown purpose,
 unpublished notice version, identifiers of two subjects, a validity the purpose does not allow)
 gets its error and the others go on. Another transaction linking one of the batch's new
