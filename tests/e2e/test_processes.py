@@ -426,3 +426,22 @@ def test_migrate_needs_only_the_owner_url(owner_url: str) -> None:
     code, output = _consentd(env, "migrate")
     assert code == 0, output
     assert "database at the latest schema" in output
+
+
+def test_a_data_folder_the_host_refuses_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A data folder that cannot be made (here under a file; read-only or immutable alike) said
+    only "the host refused: [Errno ...]" (probe W): the line names the path and the variable."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    env = {
+        **os.environ,
+        "CONSENTD_DATA_DIR": str(blocker / "data"),
+        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "CONSENTD_METRICS_ADDRESS": "off",
+    }
+    code, output = _consentd(env, "serve")
+    assert code == 1, output
+    assert "Traceback" not in output
+    assert f"the host refused {blocker / 'data'}" in output, output
+    assert "CONSENTD_DATA_DIR" in output, output

@@ -114,6 +114,13 @@ def _unreachable(error: BaseException) -> str | None:
             where = "the database" if module.startswith("asyncpg") else "the host"
             if isinstance(seen, ConnectionError | TimeoutError) or "onnect" in line:
                 where = "the database"
+            elif isinstance(seen, OSError) and seen.filename:
+                # Which folder, and where it comes from: a read-only data folder said only
+                # "the host refused: [Errno 30] ..." (probe W).
+                return (
+                    f"the host refused {seen.filename}: {seen.strerror or line} (consentd "
+                    "writes there: check CONSENTD_DATA_DIR, or the path given)"
+                )
             return f"{where} refused: {line}"
         seen = seen.__cause__ or getattr(seen, "orig", None)
     return None
