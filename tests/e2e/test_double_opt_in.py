@@ -5,6 +5,7 @@ sends rights-request identity codes."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -144,6 +145,18 @@ async def test_the_link_sent_by_mail_confirms_once_and_only_then_allows(
     assert payloads[0]["channel"] == "email"
     assert payloads[0]["confirmed_at"]
     assert address not in str(payloads[0])
+
+    # The person's export lists the message: sent, until when, used when (probe AA: it had no
+    # such section), never the link's token.
+    rights = rights_pb2_grpc.RightsServiceStub(mailing_channel)
+    exported = await rights.ExportSubject(
+        rights_pb2.ExportSubjectRequest(subject=by_email(address)), metadata=mailing.metadata
+    )
+    document = json.loads(exported.document_json)
+    (sent,) = document["confirmations"]
+    assert (sent["channel"], sent["event_ids"]) == ("email", [recorded.events[0].event_id])
+    assert sent["sent_at"] <= sent["confirmed_at"] < sent["expires_at"]
+    assert token not in exported.document_json
 
 
 async def test_an_expired_token_is_refused_and_the_grant_lapses(

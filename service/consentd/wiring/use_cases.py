@@ -12,6 +12,7 @@ from consentd.app.campaign import CampaignUseCases
 from consentd.app.catalog import CatalogUseCases
 from consentd.app.changes import ChangeHub
 from consentd.app.checks import Tally
+from consentd.app.confirmation_export import ConfirmationExport
 from consentd.app.confirmations import DoubleOptIn
 from consentd.app.consents import ConsentUseCases
 from consentd.app.cookie_purge import CookiePurge
@@ -23,6 +24,7 @@ from consentd.app.ports import Clock, Notifier
 from consentd.app.requests import RightsRequestUseCases
 from consentd.app.retention import RetentionJob, RetentionSettingsUseCases
 from consentd.app.rights import RightsUseCases
+from consentd.app.subject_export import ExportSection
 from consentd.app.writers import TenantWriters
 from consentd.config import Settings
 from consentd.domain.identifiers import IdentifierHasher
@@ -59,6 +61,13 @@ class OwnerJobs:
     admin: AdminUseCases | None = None
     retention: RetentionJob | None = None
     cookie_purge: CookiePurge | None = None
+
+
+# The export's sections beyond the rights use case's own (app/subject_export.py).
+_EXPORT_SECTIONS: dict[str, ExportSection] = {
+    "cookie_choices": CookieExport(),
+    "confirmations": ConfirmationExport(),
+}
 
 
 def build_use_cases(
@@ -100,9 +109,7 @@ def build_use_cases(
         campaign=build_campaign(settings, store, hub=hub, hasher=hasher, clock=clock, tally=tally),
         catalog=CatalogUseCases(uow, clock),
         cookies=CookieUseCases(uow, hasher, clock, keys, grouping),
-        rights=RightsUseCases(
-            uow, hasher, keys, clock, sections={"cookie_choices": CookieExport()}
-        ),
+        rights=RightsUseCases(uow, hasher, keys, clock, sections=_EXPORT_SECTIONS),
         requests=RightsRequestUseCases(uow, hasher, keys, notifier, clock),
         audit=AuditUseCases(uow, store.snapshot, store.signer, clock, store.sequencer),
         retention_settings=RetentionSettingsUseCases(uow, clock),
