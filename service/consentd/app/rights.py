@@ -168,11 +168,10 @@ class RightsUseCases:
 async def _erased_before(
     uow: UnitOfWork, subjects: SubjectResolver, tenant_id: UUID, selector: Identifier
 ) -> Erasure:
-    closed = await uow.rights.closed_contact_points(subjects.digests(tenant_id, [selector]))
-    erased = [c.at for c in closed.values() if c.reason is BlockKind.ERASED]
-    if not erased:
+    erased = await subjects.erased_at(uow, tenant_id, selector)
+    if erased is None:
         raise NotFound("subject not found", code="SUBJECT_NOT_FOUND")
-    return Erasure(None, max(erased), 0, 0)
+    return Erasure(None, erased, 0, 0)
 
 
 async def _erased(uow: UnitOfWork, subject_id: UUID) -> datetime | None:

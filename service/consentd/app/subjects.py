@@ -115,6 +115,15 @@ class SubjectResolver:
             await uow.subjects.delete_unreferenced(subject_id)
         return chosen
 
+    async def erased_at(
+        self, uow: UnitOfWork, tenant_id: UUID, identifier: Identifier
+    ) -> datetime | None:
+        """When the contact point was last erased at the person's request, if nobody took it
+        back in person since (its suppression entry; store/closed_points.py); else None."""
+        closed = await uow.rights.closed_contact_points(self.digests(tenant_id, [identifier]))
+        erased = [c.at for c in closed.values() if c.reason is BlockKind.ERASED]
+        return max(erased, default=None)
+
     async def linkable(
         self, uow: UnitOfWork, tenant_id: UUID, selector: SubjectSelector, now: datetime
     ) -> UUID:
@@ -127,11 +136,10 @@ class SubjectResolver:
         if found is None:
             if isinstance(selector, UUID):
                 raise NotFound("subject not found", code="SUBJECT_NOT_FOUND")
-            closed = await uow.rights.closed_contact_points(self.digests(tenant_id, [selector]))
-            erased = [c.at for c in closed.values() if c.reason is BlockKind.ERASED]
-            if erased:
+            erased = await self.erased_at(uow, tenant_id, selector)
+            if erased is not None:
                 raise FailedPrecondition(
-                    f"this {selector.kind.value} was erased on {stamp(max(erased))} at the "
+                    f"this {selector.kind.value} was erased on {stamp(erased)} at the "
                     "person's request: a visitor or a cookie choice does not bring them back",
                     code="CONTACT_POINT_ERASED",
                 )
