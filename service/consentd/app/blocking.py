@@ -4,14 +4,15 @@ stamped at (never before the subject's newest fact or block)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from consentd.app.ports import Clock, UnitOfWork
 from consentd.domain.audit import Action, AuditRecord
-from consentd.domain.model import ConsentState
-from consentd.domain.rights import BlockKind
+from consentd.domain.model import ConsentEvent, ConsentState
+from consentd.domain.rights import BlockKind, BlockRecord
 
 
 def subject_record(
@@ -42,9 +43,11 @@ async def block_subject(
     before the subject's newest fact either (as events, migration 0021): a grant stamped by a
     clock that was ahead, then stepped back, was later than the objection and lifted it."""
     await uow.consents.lock_subject(subject_id)
-    now = await after_its_facts(uow, subject_id, clock())
-    if kind is BlockKind.OBJECTED and await _objection_stands(uow, subject_id):
+    current = await uow.consents.current(subject_id)
+    blocks = await uow.rights.block_history(subject_id)
+    if kind is BlockKind.OBJECTED and _objection_stands(current, blocks):
         return
+    now = _after(clock(), current, blocks)
     block = await uow.rights.add_block(subject_id, kind, now, request_id)
     if block is not None:
         action = (
@@ -55,17 +58,15 @@ async def block_subject(
         uow.audit.record(subject_record(action, subject_id, now, payload, block))
 
 
-async def _objection_stands(uow: UnitOfWork, subject_id: UUID) -> bool:
-    """Whether the subject's newest objection follows every grant of theirs: nothing was taken
-    back since, so objecting again changes nothing. After the person's own grant it does (it
-    answered OK and the check stayed ALLOW; probe Y)."""
-    blocks = await uow.rights.block_history(subject_id)
+def _objection_stands(current: Sequence[ConsentEvent], blocks: Sequence[BlockRecord]) -> bool:
+    """Whether the subject's newest objection follows every grant of theirs (`current`: its
+    current facts): nothing was taken back since, so objecting again changes nothing. After the
+    person's own grant it does (it answered OK and the check stayed ALLOW; probe Y)."""
     objected = [b.since for b in blocks if b.kind is BlockKind.OBJECTED]
     if not objected:
         return False
     # Only a grant takes a target back: a "no" after the objection leaves it standing (a
     # withdrawal, then objecting again, added a block each time; probe Z).
-    current = await uow.consents.current(subject_id)
     grants = [e.recorded_at for e in current if e.state is ConsentState.GRANTED]
     return all(at < max(objected) for at in grants)
 
@@ -76,7 +77,13 @@ async def after_its_facts(uow: UnitOfWork, subject_id: UUID, now: datetime) -> d
     it follows. An objection stamped ahead, then a rectification at the clock's time, ended
     the address's holding before the objection began, and the address was not closed to the
     next CRM grant (probe S)."""
-    times = [e.recorded_at for e in await uow.consents.current(subject_id)]
-    times += [b.since for b in await uow.rights.block_history(subject_id)]
-    newest = max(times, default=None)
+    current = await uow.consents.current(subject_id)
+    return _after(now, current, await uow.rights.block_history(subject_id))
+
+
+def _after(
+    now: datetime, current: Sequence[ConsentEvent], blocks: Sequence[BlockRecord]
+) -> datetime:
+    """`now`, or just after the newest of these facts and blocks when that is later."""
+    newest = max([e.recorded_at for e in current] + [b.since for b in blocks], default=None)
     return now if newest is None or newest < now else newest + timedelta(microseconds=1)

@@ -72,7 +72,8 @@ class RightsRepository(Protocol):
     async def add_block(
         self, subject_id: UUID, kind: BlockKind, now: datetime, request_id: UUID | None
     ) -> UUID | None:
-        """Put a block in force: its id; None when one of that kind is in force already."""
+        """Put a block in force: its id; None when a restriction is in force already (an
+        objection is always recorded: the use case decides whether one is needed)."""
 
     async def lift_block(self, subject_id: UUID, kind: BlockKind, now: datetime) -> UUID | None:
         """Lift the block of that kind in force: its id; None when none is."""
