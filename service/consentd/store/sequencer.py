@@ -151,8 +151,7 @@ class SqlSequencer:
                 frontier.append(entry.leaf_hash())
             kind = FEED_ACTIONS.get(entry.action)
             if kind is not None and entry.fact_id:
-                chain.fed.append(entry.fact_id)
-                chain.fed_kinds.append(kind)
+                chain.fed.append((entry.fact_id, kind))
         return chain
 
     async def _sign(self, raw: Driver, chain: _Chain, now: datetime) -> None:
@@ -182,8 +181,7 @@ class _Chain:
     frontier: Frontier | None
     entries: list[AuditEntry] = field(default_factory=list)
     payloads: list[str] = field(default_factory=list)
-    fed: list[UUID] = field(default_factory=list)
-    fed_kinds: list[str] = field(default_factory=list)
+    fed: list[tuple[UUID, str]] = field(default_factory=list)  # each fact and its kind
 
 
 def _by_tenant(rows: list[Any]) -> dict[UUID, tuple[Any, list[Any]]]:
@@ -220,8 +218,8 @@ def _columns(chains: list[_Chain]) -> list[Any]:
         [p for c in chains for p in c.payloads],
         [e.fact_id for e in entries],
         [len(c.fed) for c in chains],
-        [f for c in chains for f in c.fed],
-        [k for c in chains for k in c.fed_kinds],
+        [f for c in chains for f, _ in c.fed],
+        [k for c in chains for _, k in c.fed],
         [c.entries[-1].seq for c in chains],
         [c.entries[-1].entry_hash for c in chains],
         [c.frontier.packed() if c.frontier else None for c in chains],
