@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Iterator
 from typing import Any, TypeVar, cast
 
 from connectrpc.codec import Codec
@@ -64,7 +65,7 @@ def _from_json(data: bytes | bytearray, message_class: type[M]) -> M:
     message = message_class()
     try:
         try:
-            _refuse_loose_enums(document, descriptor, "")
+            _refuse_loose_enums(document, descriptor)
         except InvalidInput:
             _refuse_unknown_fields(document, descriptor, "")  # an unknown field is named first
             raise
@@ -107,48 +108,56 @@ def _too_deep(descriptor: Descriptor) -> InvalidInput:
     )
 
 
-def _refuse_unknown_fields(document: dict[str, Any], descriptor: Descriptor, path: str) -> None:
-    """Raises InvalidInput for the first key of `document`, or of a message inside it, that
-    names no field of the contract (json_format reads a key as the JSON or the proto name)."""
+def _walk(
+    document: dict[str, Any], descriptor: Descriptor, path: str
+) -> Iterator[tuple[Descriptor, str, str, FieldDescriptor | None, Any]]:
+    """Every key of `document` and of the messages inside it, depth first in the document's
+    order: the message type holding it, that message's path, the key, its field (None when the
+    contract has none; json_format reads a key as the JSON or the proto name) and its value."""
     for key, value in document.items():
         field = _json_fields(descriptor).get(key)
-        if field is None:
-            quoted = json.dumps(str(key)[:MAX_QUOTED_NAME])
-            reason = f"is not valid JSON for {descriptor.full_name}: unknown field {quoted}"
-            raise InvalidInput(path or "request", reason)
-        inner = _message_of(field)
-        if inner is None or value is None:
-            continue
-        name = f"{path}.{field.name}" if path else field.name
-        for where, item in _items(field, name, value):
-            if isinstance(item, dict):
-                _refuse_unknown_fields(item, inner, where)
-
-
-_INT32 = range(-(2**31), 2**31)
-
-
-def _refuse_loose_enums(document: dict[str, Any], descriptor: Descriptor, path: str) -> None:
-    """Raises InvalidInput for an enum value that is not one of its names or a 32-bit integer:
-    json_format read 4294967297, 1.5 and " 1" as 1 (CHANNEL_EMAIL; probe V), where the
-    native port's varint is exact. Unknown keys are left to json_format (then named)."""
-    for key, value in document.items():
-        field = _json_fields(descriptor).get(key)
+        yield descriptor, path, key, field, value
         if field is None or value is None:
-            continue
-        name = f"{path}.{field.name}" if path else field.name
-        if field.enum_type is not None and field.enum_type.full_name != "google.protobuf.NullValue":
-            for where, item in _items(field, name, value):
-                if not _enum_value(item, field):
-                    reason = "has a value of the wrong type or out of range (an enum value is "
-                    raise InvalidInput(where, reason + "one of its names or a 32-bit integer)")
             continue
         inner = _message_of(field)
         if inner is None:
             continue
+        name = f"{path}.{field.name}" if path else field.name
         for where, item in _items(field, name, value):
             if isinstance(item, dict):
-                _refuse_loose_enums(item, inner, where)
+                yield from _walk(item, inner, where)
+
+
+def _refuse_unknown_fields(document: dict[str, Any], descriptor: Descriptor, path: str) -> None:
+    """Raises InvalidInput for the first key of `document`, or of a message inside it, that
+    names no field of the contract."""
+    for holder, where, key, field, _ in _walk(document, descriptor, path):
+        if field is None:
+            quoted = json.dumps(str(key)[:MAX_QUOTED_NAME])
+            reason = f"is not valid JSON for {holder.full_name}: unknown field {quoted}"
+            raise InvalidInput(where or "request", reason)
+
+
+_INT32 = range(-(2**31), 2**31)
+_LOOSE_ENUM = (
+    "has a value of the wrong type or out of range (an enum value is one of its names or a "
+    "32-bit integer)"
+)
+
+
+def _refuse_loose_enums(document: dict[str, Any], descriptor: Descriptor) -> None:
+    """Raises InvalidInput for an enum value that is not one of its names or a 32-bit integer:
+    json_format read 4294967297, 1.5 and " 1" as 1 (CHANNEL_EMAIL; probe V), where the
+    native port's varint is exact. Unknown keys are left to json_format (then named)."""
+    for _, path, _, field, value in _walk(document, descriptor, ""):
+        if field is None or value is None or field.enum_type is None:
+            continue
+        if field.enum_type.full_name == "google.protobuf.NullValue":
+            continue
+        name = f"{path}.{field.name}" if path else field.name
+        for where, item in _items(field, name, value):
+            if not _enum_value(item, field):
+                raise InvalidInput(where, _LOOSE_ENUM)
 
 
 def _enum_value(item: Any, field: FieldDescriptor) -> bool:
