@@ -7,6 +7,7 @@ person is a system's there, and stays an ordinary grant everywhere else."""
 from __future__ import annotations
 
 from dataclasses import replace
+from uuid import UUID
 
 import grpc
 import pytest
@@ -82,4 +83,39 @@ async def test_a_write_key_saying_portal_is_an_ordinary_grant_elsewhere(
     written = await _grant(crm, "newcomer@example.fr", types_pb2.SOURCE_BANNER)
     assert written.events[0].source == types_pb2.SOURCE_BANNER
     allowed = await check(stubs, by_email("newcomer@example.fr"), NEWSLETTER)
+    assert allowed.decision == consent_pb2.DECISION_ALLOW
+
+
+async def test_a_write_key_saying_portal_does_not_take_back_an_erased_address(
+    app: App, stubs: Stubs, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """Probe Y: an erased address handed to another customer (RectifyContact), then a plain
+    write key's PORTAL grant for that customer's phone, and the CRM's grant for the address was
+    taken: "came back in person" read the stored source only. Each event now keeps whether its
+    caller speaks for the person; the portal's grant does take the address back."""
+    await put_purpose(stubs, "newsletter")
+    dpo = Principal(tenant=tenant, caller="dpo", scopes=frozenset({Scope.ADMIN}))
+    old, phone = "erased-then-handed@example.fr", "+33698765401"
+    await record(stubs, types_pb2.SubjectIdentity(email=old), grant(NEWSLETTER))
+    await app.rights.erase(dpo, normalise_email(old), "dpo")
+    sms = target("newsletter", types_pb2.CHANNEL_SMS)
+    await record(stubs, types_pb2.SubjectIdentity(phone=phone), grant(sms))
+    held = await stubs.consent.GetSubjectConsents(
+        consent_pb2.GetSubjectConsentsRequest(subject=types_pb2.SubjectRef(phone=phone)),
+        metadata=stubs.metadata,
+    )
+    await app.rights.rectify(dpo, UUID(held.subject_id), normalise_email(old), "support")
+    crm, portal = await _keys(stubs, admin, tenant)
+    by_phone = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(phone=phone),
+        choices=[grant(sms)],
+        source=types_pb2.SOURCE_PORTAL,
+    )
+    await crm.consent.RecordConsent(by_phone, metadata=crm.metadata)  # an ordinary grant
+    refused = await _refused(_grant(crm, old, types_pb2.SOURCE_API))
+    assert error_info(refused).reason == "CONTACT_POINT_ERASED"
+    assert (await check(stubs, by_email(old), NEWSLETTER)).decision == consent_pb2.DECISION_DENY
+    await portal.consent.RecordConsent(by_phone, metadata=portal.metadata)
+    await _grant(crm, old, types_pb2.SOURCE_API)
+    allowed = await check(stubs, by_email(old), NEWSLETTER)
     assert allowed.decision == consent_pb2.DECISION_ALLOW

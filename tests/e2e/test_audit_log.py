@@ -236,6 +236,10 @@ TAMPERING = {
     "flip a state in consent_events": (
         "UPDATE consent_events SET state = 'granted' WHERE tenant_id = :t AND event_id = :e"
     ),
+    # Whether its caller spoke for the person (migration 0033): a withdrawal's is not kept.
+    "say an event was attested": (
+        "UPDATE consent_events SET attested = true WHERE tenant_id = :t AND event_id = :e"
+    ),
     "flip a state in current_consents": (
         "UPDATE current_consents SET state = 'granted' WHERE tenant_id = :t AND event_id = :e"
     ),

@@ -247,6 +247,7 @@ class DoubleOptIn:
                 evidence_sealed=sealed,
                 evidence_ip_digest=None,
                 evidence_ua_digest=None,
+                attested=True,  # the person followed the link sent to them
             )
             for e in still
             if e.event_id in asked

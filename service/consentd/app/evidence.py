@@ -48,6 +48,8 @@ def event_stamp(
         role=role,
         evidence_reference=command.evidence.reference,
         evidence_sealed=seal_evidence(key, command.evidence),
+        # A withdrawal's is not kept: only a grant in person turns on who recorded it.
+        attested=command.vouched if isinstance(command, RecordConsent) else None,
     )
 
 
@@ -62,6 +64,7 @@ class EventStamp:
     role: ProcessingRole
     evidence_reference: str
     evidence_sealed: bytes | None
+    attested: bool | None
 
     def event(
         self,
@@ -86,4 +89,5 @@ class EventStamp:
             valid_until=until,
             evidence_reference=self.evidence_reference,
             evidence_sealed=self.evidence_sealed,
+            attested=self.attested,
         )

@@ -155,6 +155,10 @@ class ConsentEvent:
     evidence_ua_digest: bytes | None = None
     # IP address and user agent sealed under the subject's data key (crypto-shredded on erasure).
     evidence_sealed: bytes | None = None
+    # Whether the caller that recorded it speaks for the person (consent:attest, admin, their
+    # own portal token, a confirmation link followed); None for events from before this was
+    # kept, and the import's. A grant in person counts as the person's own only when not False.
+    attested: bool | None = None
 
     def fact(self) -> ConsentFact:
         return ConsentFact(

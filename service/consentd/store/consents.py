@@ -42,18 +42,19 @@ FROM (SELECT DISTINCT consentd_subject_lock($1, s) AS k FROM unnest($2::uuid[]) 
 ORDER BY k
 """
 
-# Migration 0016's consentd_append_events: _LOCK_SUBJECTS, then one statement inserting the
+# Migration 0033's consentd_append_events: _LOCK_SUBJECTS, then one statement inserting the
 # events in request order, queueing each one's log entry (its whole row, consentd_event_payload
 # of 0009; the sequencer gives it its feed position) and moving the projection forward.
 _APPEND = """
 SELECT * FROM consentd_append_events(
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20
+    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
+    $21
 )
 """
 
 
 def event_columns(event: ConsentEvent) -> tuple[Any, ...]:
-    """The event as the parameters $3..$19 of _APPEND take it."""
+    """The event as the parameters $3..$19 and $21 of _APPEND take it."""
     return (
         event.event_id,
         event.subject_id,
@@ -72,6 +73,7 @@ def event_columns(event: ConsentEvent) -> tuple[Any, ...]:
         event.evidence_ip_digest,
         event.evidence_ua_digest,
         event.evidence_sealed,
+        event.attested,
     )
 
 
@@ -112,6 +114,7 @@ def event_of(m: Row) -> ConsentEvent:
         valid_until=until_of(m),
         evidence_reference=m["evidence_reference"],
         evidence_sealed=m["evidence_sealed"],
+        attested=m["attested"],
     )
 
 
@@ -145,9 +148,8 @@ class SqlConsents:
             return []
         subjects = sorted({e.subject_id for e in events})
         columns = zip(*(event_columns(e) for e in events), strict=True)
-        rows = await self._raw.fetch(
-            _APPEND, self._tenant, subjects, *map(list, columns), queued_at
-        )
+        *given, attested = map(list, columns)
+        rows = await self._raw.fetch(_APPEND, self._tenant, subjects, *given, queued_at, attested)
         self.appended = True
         return [event_of(m) for m in rows]
 

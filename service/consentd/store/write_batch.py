@@ -1,5 +1,5 @@
 """A write batch's reads and writes, every tenant's part in one statement each (migration 0018:
-consentd_batch_reads, consentd_batch_writes). Each part travels as a slice of flat arrays, its
+consentd_batch_reads, consentd_batch_writes; the latter's 0033 overload). Each part travels as a slice of flat arrays, its
 length in a `*_counts` array, the tenants in the order given."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ _READS = "SELECT * FROM consentd_batch_reads($1, $2, $3, $4, $5, $6)"
 _WRITES = """
 SELECT * FROM consentd_batch_writes(
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-    $21, $22, $23, $24, $25, $26, $27, $28
+    $21, $22, $23, $24, $25, $26, $27, $28, $29
 )
 """
 # consentd_batch_writes' refusal: an identifier of the batch was linked by another writer first.
@@ -78,8 +78,8 @@ async def write_parts(raw: Driver, parts: Sequence[PartWrite], now: datetime) ->
         for p in parts
     ]
     events = [event_columns(e) for p in parts for e in p.events]
-    # One array per value of event_columns (17), empty when no part has events.
-    columns = [list(c) for c in zip(*events, strict=True)] if events else [[]] * 17
+    # One array per value of event_columns (18), empty when no part has events.
+    columns = [list(c) for c in zip(*events, strict=True)] if events else [[]] * 18
     try:
         rows = await raw.fetch(
             _WRITES,

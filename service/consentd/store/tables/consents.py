@@ -36,6 +36,8 @@ consent_events = sa.Table(
     sa.Column("evidence_ip_digest", BYTEA),
     sa.Column("evidence_ua_digest", BYTEA),
     sa.Column("evidence_sealed", BYTEA),
+    # Whether the caller spoke for the person (migration 0033); NULL: not said (older events).
+    sa.Column("attested", sa.Boolean),
     sa.ForeignKeyConstraint(
         ["tenant_id", "subject_id"], ["subjects.tenant_id", "subjects.subject_id"]
     ),
