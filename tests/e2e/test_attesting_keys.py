@@ -119,3 +119,7 @@ async def test_a_write_key_saying_portal_does_not_take_back_an_erased_address(
     await _grant(crm, old, types_pb2.SOURCE_API)
     allowed = await check(stubs, by_email(old), NEWSLETTER)
     assert allowed.decision == consent_pb2.DECISION_ALLOW
+    # The person's export says which grant in person came from a caller speaking for them.
+    document = await app.rights.export(dpo, UUID(held.subject_id))
+    said = [(e["source"], e["attested"]) for e in document["consent_history"]]
+    assert said == [("portal", True), ("portal", False), ("portal", True), ("api", False)]

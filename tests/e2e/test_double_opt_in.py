@@ -157,6 +157,9 @@ async def test_the_link_sent_by_mail_confirms_once_and_only_then_allows(
     assert (sent["channel"], sent["event_ids"]) == ("email", [recorded.events[0].event_id])
     assert sent["sent_at"] <= sent["confirmed_at"] < sent["expires_at"]
     assert token not in exported.document_json
+    # The grant the link recorded is the person's own (migration 0033).
+    (mine,) = (e for e in document["consent_history"] if e["state"] == "granted")
+    assert (mine["event_id"], mine["attested"]) == (confirmed.events[0].event_id, True)
 
 
 async def test_an_expired_token_is_refused_and_the_grant_lapses(
