@@ -4,6 +4,7 @@
 // Arguments: <page url of the person> <url of another person> <url of another tenant>
 // <url with an expired token> <shots>.
 import { readFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
@@ -110,6 +111,19 @@ try {
   await say("withdrawn-all", await state());
   await page.screenshot({ path: `${shots}/3-withdrawn-all.png`, fullPage: true });
 
+  // Erasure is asked for, then confirmed with a second button (it cannot be undone).
+  const rightsSection = () => page.$eval("#rights-title", (h) => h.parentElement.dataset.requested ?? "");
+  await page.click("#request-erasure");
+  await say("erasure-asked", {
+    requested: await rightsSection(),
+    confirmShown: await page.isVisible("#confirm-erasure"),
+    focused: await page.evaluate(() => document.activeElement?.id),
+  });
+  await page.click("#confirm-erasure");
+  await page.waitForFunction(() => document.querySelector("#rights-title").parentElement.dataset.requested === "ERASE", null, { timeout: 15000 });
+  await idle();
+  await say("erasure-requested", { requested: await rightsSection(), ...(await state()) });
+
   await page.click("#lang-en");
   await page.waitForFunction(() => document.documentElement.lang === "en");
   await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Your"));
@@ -119,6 +133,23 @@ try {
     ...(await state()),
   });
   await page.screenshot({ path: `${shots}/4-english.png`, fullPage: true });
+
+  // A page of another origin on the same site frames the page in this tab, where the token is
+  // kept for a reload: the framed copy must not use it (clickjacking; probe AE).
+  const target = `${new URL(personUrl).origin}/preferences/`;
+  const framer = createServer((_, response) => {
+    response.writeHead(200, { "content-type": "text/html" }).end(`<iframe src="${target}"></iframe>`);
+  });
+  await new Promise((listening) => framer.listen(0, "127.0.0.1", listening));
+  await page.goto(`http://127.0.0.1:${framer.address().port}/`);
+  const frame = await (await page.waitForSelector("iframe")).contentFrame();
+  await frame.waitForSelector("body[data-ready]", { timeout: 15000 });
+  await say("framed", {
+    ready: await frame.$eval("body", (b) => b.dataset.ready),
+    rows: await frame.$$eval("#consents tbody tr", (rows) => rows.length),
+    error: await frame.textContent("#error"),
+  });
+  framer.close();
 
   const other = await context.browser().newContext({ locale: "fr-FR" });
   for (const [step, url] of [

@@ -219,10 +219,31 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     ):
         assert (await _jeanne(stubs, purpose, channel)).decision == DENY
 
+    # Erasure asked for: nothing filed until the second button confirms it.
+    asked = await browser.step("erasure-asked")
+    assert (asked["requested"], asked["confirmShown"]) == ("PORT", True)
+    assert asked["focused"] == "confirm-erasure"
+    listed = await rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(), metadata=stubs.metadata
+    )
+    assert [r.kind for r in listed.requests] == [rights_pb2.RIGHTS_REQUEST_KIND_PORT]
+    erasure = await browser.step("erasure-requested")
+    assert (erasure["requested"], erasure["error"]) == ("ERASE", "")
+    listed = await rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(), metadata=stubs.metadata
+    )
+    kinds = sorted(r.kind for r in listed.requests)
+    assert kinds == [rights_pb2.RIGHTS_REQUEST_KIND_ERASE, rights_pb2.RIGHTS_REQUEST_KIND_PORT]
+
     english = await browser.step("english")
     assert english["title"] == "My contact preferences"
     assert english["states"] == ["Withdrawn"] * 3
     assert english["status"] == "Your preferences are up to date."
+
+    # Framed by another origin of the site in the same tab: the kept token is not used.
+    framed = await browser.step("framed")
+    assert (framed["ready"], framed["rows"]) == ("error", 0)
+    assert framed["error"].startswith("Ouvrez cette page depuis votre espace client")
 
     other_person = await browser.step("other-person")
     assert (other_person["rows"], other_person["error"]) == (["newsletter"], "")

@@ -26,12 +26,17 @@ import { TEXTS, type Language } from "./texts";
 
 const STORED = "consentd_portal_token";
 const fragment = new URLSearchParams(location.hash.slice(1));
-const token = fragment.get("token") ?? sessionStorage.getItem(STORED) ?? "";
+// In a frame, only the token its own URL carries: a page of another origin framing this one in
+// the same tab found the token kept for a reload, and one click over it filed an erasure
+// request (clickjacking, probe AE). The portal that embeds the page gives it the token; the
+// frame's URL is in no address bar, so the token stays there for a reload of the frame.
+const framed = window.top !== window.self;
+const token = fragment.get("token") ?? (framed ? "" : sessionStorage.getItem(STORED)) ?? "";
 const confirmCode = fragment.get("confirm") ?? "";
 let language: Language = (fragment.get("lang") ?? navigator.language).startsWith("en") ? "en" : "fr";
-if (fragment.has("token")) {
-  sessionStorage.setItem(STORED, token);
-  history.replaceState(null, "", location.pathname); // the token leaves the address bar
+if (fragment.has("token") && !framed) sessionStorage.setItem(STORED, token);
+if ((fragment.has("token") || fragment.has("confirm")) && !framed) {
+  history.replaceState(null, "", location.pathname); // token and code leave the address bar
 }
 
 const withToken: Interceptor = (next) => (request) => {
@@ -294,7 +299,15 @@ async function start(): Promise<void> {
   );
   byId("download-data").addEventListener("click", () => void download());
   byId("request-export").addEventListener("click", () => void request(RightsRequestKind.PORT));
-  byId("request-erasure").addEventListener("click", () => void request(RightsRequestKind.ERASE));
+  // Erasure cannot be undone: asked for, then confirmed with a second button shown below it.
+  byId("request-erasure").addEventListener("click", () => {
+    byId("erasure-confirm").hidden = false;
+    byId("confirm-erasure").focus();
+  });
+  byId("confirm-erasure").addEventListener("click", () => {
+    byId("erasure-confirm").hidden = true;
+    void request(RightsRequestKind.ERASE);
+  });
   if (!token) {
     byId("error").textContent = t().noToken;
     document.body.dataset.ready = "error";
