@@ -16,6 +16,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+import sqlalchemy as sa
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from connectrpc.protocol import ProtocolType
@@ -25,9 +26,12 @@ from consent.v1.cookies_connect import CookieServiceClient
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
 from consentd.config import ConfigError
+from consentd.domain.cookies import truncate_ip
+from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.tenancy import Scope, Tenant
 from consentd.runtime import DEMO_KEY_FILE, demo_key
-from tests.conftest import Stubs
+from consentd.store.tables import cookie_choices
+from tests.conftest import TEST_SECRET, Stubs, owner
 
 SHOP = "https://shop.example.fr"
 Reply = tuple[int, dict[str, str], bytes]
@@ -110,6 +114,29 @@ async def test_connect_json_post_then_native_grpc_read(
     )
     assert native.choice.choice_id == answer["choice"]["choiceId"]
     assert native.status == pb.COOKIE_CHOICE_STATUS_VALID
+
+
+async def test_the_address_kept_is_the_requests_not_the_pages(
+    app: App, http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """Anyone holding the publishable key could record a choice "from" any address (probe AE):
+    the browser port keeps the address the request came from, whatever the page says; every
+    answer says nosniff."""
+    visitor_id = uuid4().hex
+    path = f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice"
+    status, headers, body = await http(
+        http_port, path, record_body(visitor_id, ipAddress="8.8.8.8"), auth(page_key)
+    )
+    assert status == 200, body
+    assert headers["x-content-type-options"] == "nosniff"
+    async with owner(app).connect() as conn:
+        digest = await conn.scalar(
+            sa.select(cookie_choices.c.ip_digest).where(cookie_choices.c.visitor_id == visitor_id)
+        )
+    hasher = IdentifierHasher(TEST_SECRET)
+    assert digest == hasher.keyed(tenant.tenant_id, "ip", truncate_ip("127.0.0.1"))
+    refused = await http(http_port, path, record_body(visitor_id), {})
+    assert (refused[0], refused[1]["x-content-type-options"]) == (401, "nosniff")
 
 
 async def test_the_browsers_gpc_header_is_recorded_with_the_choice(
@@ -475,6 +502,8 @@ async def test_demo_page_and_unknown_paths(http_port: int) -> None:
     assert headers["content-type"].startswith("text/html")
     assert b"banner.js" in body
     assert b'<meta name="consentd-key" content="ck_' in body
+    assert headers["content-security-policy"].endswith("frame-ancestors 'none'")
+    assert (headers["x-frame-options"], headers["x-content-type-options"]) == ("DENY", "nosniff")
     status, headers, body = await http(http_port, "/demo/banner.js", method="GET")
     assert (status, headers["content-type"].split(";")[0]) == (200, "text/javascript")
     for path in ("/demo/../pyproject.toml", "/etc/passwd", "/demo/src/banner.ts"):

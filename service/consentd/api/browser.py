@@ -51,9 +51,17 @@ from consentd.domain.cookies import MAX_USER_AGENT
 MAX_BROWSER_MESSAGE = 64 * 1024
 
 
+def peer_address(ctx: RequestContext[Any, Any]) -> str:
+    """The address the request came from, kept as evidence on the browser port whatever the page
+    says: anyone holding the publishable key could record a choice "from" any address (probe
+    AE). Empty when the server does not know it."""
+    return ctx.client_address.rsplit(":", 1)[0].strip("[]") if ctx.client_address else ""
+
+
 class CookieConnect(CookieService):
-    """CookieService over Connect: the gRPC servicer, with the visitor's user agent and IP
-    taken from the HTTP request when the page did not send them (only hashes are stored)."""
+    """CookieService over Connect: the gRPC servicer, with the visitor's user agent taken from
+    the HTTP request when the page did not send one, and its address always (only hashes are
+    stored)."""
 
     def __init__(self, servicer: CookieServicer) -> None:
         self._servicer = servicer
@@ -63,8 +71,7 @@ class CookieConnect(CookieService):
     ) -> cookies_pb2.RecordCookieChoiceResponse:
         if not request.user_agent:
             request.user_agent = ctx.request_headers.get("user-agent", "")[:MAX_USER_AGENT]
-        if not request.ip_address and ctx.client_address:
-            request.ip_address = ctx.client_address.rsplit(":", 1)[0].strip("[]")
+        request.ip_address = peer_address(ctx)
         # The browser's Global Privacy Control header is part of the proof, sent by the page
         # or not (the visitor's explicit choice still decides: the EU reads it as a signal).
         request.gpc = request.gpc or ctx.request_headers.get("sec-gpc", "").strip() == "1"

@@ -19,7 +19,7 @@ from consent.v1.catalog_connect import CatalogService, CatalogServiceASGIApplica
 from consent.v1.consent_connect import ConsentServiceASGIApplication
 from consent.v1.rights_connect import RightsService, RightsServiceASGIApplication
 
-from consentd.api.browser import NO_GRPC_CONTEXT, ConsentConnect, connect_options
+from consentd.api.browser import NO_GRPC_CONTEXT, ConsentConnect, connect_options, peer_address
 from consentd.api.browser_gate import BrowserGate
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.connect_wire import BrowserService
@@ -36,13 +36,12 @@ class PortalServicers:
 
 
 def _evidence(message: Any, ctx: RequestContext[Any, Any]) -> None:
-    """The browser's user agent and address as evidence when the page sent none (only sealed
-    or hashed by the use cases, never stored in clear)."""
+    """The browser's user agent when the page sent none, and its address always, as evidence
+    (only sealed or hashed by the use cases, never stored in clear)."""
     evidence = message.evidence
     if not evidence.user_agent:
         evidence.user_agent = ctx.request_headers.get("user-agent", "")[:MAX_USER_AGENT]
-    if not evidence.ip_address and ctx.client_address:
-        evidence.ip_address = ctx.client_address.rsplit(":", 1)[0].strip("[]")
+    evidence.ip_address = peer_address(ctx)
 
 
 class PortalConsentConnect(ConsentConnect):

@@ -28,6 +28,16 @@ PREFERENCES_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"x-content-type-options", b"nosniff"),
 ]
+# The demo page loads its own script and calls its own origin; nothing may frame it.
+DEMO_HEADERS = [
+    (
+        b"content-security-policy",
+        b"default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    ),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+]
 # Where the demo page receives its key: the served index.html gets the key in this meta tag.
 DEMO_KEY_TAG = '<meta name="consentd-key" content="">'
 
@@ -75,7 +85,7 @@ class Pages:
             filled = f'<meta name="consentd-key" content="{html.escape(demo.key)}">'
             body = body.replace(DEMO_KEY_TAG.encode(), filled.encode(), 1)
         headers = [(b"content-type", kind.encode()), (b"cache-control", b"no-store")]
-        await respond(send, 200, body if scope["method"] == "GET" else b"", headers)
+        await respond(send, 200, body if scope["method"] == "GET" else b"", headers + DEMO_HEADERS)
 
     async def _preference_file(self, scope: Scope, send: Send, path: str, folder: Path) -> None:
         if scope["method"] not in ("GET", "HEAD"):

@@ -491,7 +491,8 @@ type RecordCookieChoiceRequest struct {
 	// The page the choice was made on (http or https, at most 2048 characters).
 	PageUrl string `protobuf:"bytes,9,opt,name=page_url,json=pageUrl,proto3" json:"page_url,omitempty"`
 	// Only a keyed hash of each is stored, of the IP address after truncation to its /24 (IPv4) or
-	// /48 (IPv6) network. Over the browser port they default to the request's own.
+	// /48 (IPv6) network. Over the browser port the address is always the request's own (a page's
+	// is ignored) and the user agent the request's when none is sent.
 	UserAgent string `protobuf:"bytes,10,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
 	IpAddress string `protobuf:"bytes,11,opt,name=ip_address,json=ipAddress,proto3" json:"ip_address,omitempty"`
 	// Optional end of validity asked by the page; the server clamps it to the policy's limit.

@@ -264,7 +264,8 @@ class RecordCookieChoiceRequest(_message.Message):
     """The page the choice was made on (http or https, at most 2048 characters)."""
     user_agent: _builtins.str
     """Only a keyed hash of each is stored, of the IP address after truncation to its /24 (IPv4) or
-    /48 (IPv6) network. Over the browser port they default to the request's own.
+    /48 (IPv6) network. Over the browser port the address is always the request's own (a page's
+    is ignored) and the user agent the request's when none is sent.
     """
     ip_address: _builtins.str
     @_builtins.property

@@ -282,7 +282,8 @@ export type RecordCookieChoiceRequest = Message<"consent.v1.RecordCookieChoiceRe
 
   /**
    * Only a keyed hash of each is stored, of the IP address after truncation to its /24 (IPv4) or
-   * /48 (IPv6) network. Over the browser port they default to the request's own.
+   * /48 (IPv6) network. Over the browser port the address is always the request's own (a page's
+   * is ignored) and the user agent the request's when none is sent.
    *
    * @generated from field: string user_agent = 10;
    */

@@ -396,7 +396,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only a keyed hash of each is stored, of the IP address after truncation to its /24 (IPv4) or
-   * /48 (IPv6) network. Over the browser port they default to the request's own.
+   * /48 (IPv6) network. Over the browser port the address is always the request's own (a page's
+   * is ignored) and the user agent the request's when none is sent.
    * </pre>
    *
    * <code>string user_agent = 10 [json_name = "userAgent"];</code>
@@ -418,7 +419,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only a keyed hash of each is stored, of the IP address after truncation to its /24 (IPv4) or
-   * /48 (IPv6) network. Over the browser port they default to the request's own.
+   * /48 (IPv6) network. Over the browser port the address is always the request's own (a page's
+   * is ignored) and the user agent the request's when none is sent.
    * </pre>
    *
    * <code>string user_agent = 10 [json_name = "userAgent"];</code>
@@ -2038,7 +2040,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only a keyed hash of each is stored, of the IP address after truncation to its /24 (IPv4) or
-     * /48 (IPv6) network. Over the browser port they default to the request's own.
+     * /48 (IPv6) network. Over the browser port the address is always the request's own (a page's
+     * is ignored) and the user agent the request's when none is sent.
      * </pre>
      *
      * <code>string user_agent = 10 [json_name = "userAgent"];</code>
@@ -2059,7 +2062,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only a keyed hash of each is stored, of the IP address after truncation to its /24 (IPv4) or
-     * /48 (IPv6) network. Over the browser port they default to the request's own.
+     * /48 (IPv6) network. Over the browser port the address is always the request's own (a page's
+     * is ignored) and the user agent the request's when none is sent.
      * </pre>
      *
      * <code>string user_agent = 10 [json_name = "userAgent"];</code>
@@ -2081,7 +2085,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only a keyed hash of each is stored, of the IP address after truncation to its /24 (IPv4) or
-     * /48 (IPv6) network. Over the browser port they default to the request's own.
+     * /48 (IPv6) network. Over the browser port the address is always the request's own (a page's
+     * is ignored) and the user agent the request's when none is sent.
      * </pre>
      *
      * <code>string user_agent = 10 [json_name = "userAgent"];</code>
@@ -2099,7 +2104,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only a keyed hash of each is stored, of the IP address after truncation to its /24 (IPv4) or
-     * /48 (IPv6) network. Over the browser port they default to the request's own.
+     * /48 (IPv6) network. Over the browser port the address is always the request's own (a page's
+     * is ignored) and the user agent the request's when none is sent.
      * </pre>
      *
      * <code>string user_agent = 10 [json_name = "userAgent"];</code>
@@ -2114,7 +2120,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only a keyed hash of each is stored, of the IP address after truncation to its /24 (IPv4) or
-     * /48 (IPv6) network. Over the browser port they default to the request's own.
+     * /48 (IPv6) network. Over the browser port the address is always the request's own (a page's
+     * is ignored) and the user agent the request's when none is sent.
      * </pre>
      *
      * <code>string user_agent = 10 [json_name = "userAgent"];</code>

@@ -218,7 +218,8 @@ public interface RecordCookieChoiceRequestOrBuilder extends
   /**
    * <pre>
    * Only a keyed hash of each is stored, of the IP address after truncation to its /24 (IPv4) or
-   * /48 (IPv6) network. Over the browser port they default to the request's own.
+   * /48 (IPv6) network. Over the browser port the address is always the request's own (a page's
+   * is ignored) and the user agent the request's when none is sent.
    * </pre>
    *
    * <code>string user_agent = 10 [json_name = "userAgent"];</code>
@@ -228,7 +229,8 @@ public interface RecordCookieChoiceRequestOrBuilder extends
   /**
    * <pre>
    * Only a keyed hash of each is stored, of the IP address after truncation to its /24 (IPv4) or
-   * /48 (IPv6) network. Over the browser port they default to the request's own.
+   * /48 (IPv6) network. Over the browser port the address is always the request's own (a page's
+   * is ignored) and the user agent the request's when none is sent.
    * </pre>
    *
    * <code>string user_agent = 10 [json_name = "userAgent"];</code>
