@@ -14,7 +14,8 @@ from consentd.api.context import keyed
 from consentd.api.health import Reachability
 from consentd.api.methods import Method
 from consentd.api.ratelimit import TenantRateLimiter
-from consentd.api.validation import check_ranges, reject_unknown_fields
+from consentd.api.unknown_fields import reject_unknown_fields
+from consentd.api.validation import check_ranges
 from consentd.app.auth import Authenticator
 from consentd.app.idempotency import IdempotencyKey, Replayed
 from consentd.app.ports import Clock
