@@ -74,3 +74,51 @@ async def test_a_unary_call_is_refused_before_its_message_arrives(
         assert await _answer(channel, WITHDRAW, stubs.metadata, b"", hold=True) == (
             grpc.StatusCode.INVALID_ARGUMENT  # an empty WithdrawConsentRequest names no subject
         )
+
+
+async def _streamed_answer(channel: grpc.aio.Channel, method: str, metadata: object) -> str:
+    """The status of a call to a server-streaming method that ends without a message."""
+    ended = asyncio.Event()
+    ended.set()
+    call = channel.stream_stream(method)(_held(ended, None), metadata=metadata)
+    try:
+        async with asyncio.timeout(5):
+            async for _ in call:
+                pass
+    except grpc.aio.AioRpcError as error:
+        return f"{error.code().name} {error.details()}"
+    finally:
+        call.cancel()
+    return "OK"
+
+
+async def test_a_call_that_ends_without_its_message_is_refused(
+    stubs: Stubs, grpc_port: int
+) -> None:
+    """Probe AD: a unary call that ended before its message was whole was never answered
+    (grpc.aio's unary handler returned without a word): 1,000 such calls a connection stayed
+    open with any key, and a health check needed none. Refused at once now."""
+    ended = "request: the call ended without a whole message"
+    watch = "/consent.v1.CampaignService/WatchConsentChanges"
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        release = asyncio.Event()
+        release.set()
+        call = channel.stream_unary(WITHDRAW)(_held(release, None), metadata=stubs.metadata)
+        try:
+            async with asyncio.timeout(5):
+                await call
+        except grpc.aio.AioRpcError as error:
+            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert str(error.details()).startswith(ended)
+        assert await _answer(channel, "/grpc.health.v1.Health/Check", (), None, hold=False) == (
+            grpc.StatusCode.INVALID_ARGUMENT
+        )
+        assert (await _streamed_answer(channel, watch, stubs.metadata)).startswith(
+            f"INVALID_ARGUMENT {ended}"
+        )
+        health_watch = await _streamed_answer(channel, "/grpc.health.v1.Health/Watch", ())
+        assert health_watch.startswith(f"INVALID_ARGUMENT {ended}")
+        # Nothing was held: the same calls with their message are answered as ever.
+        assert await _answer(channel, WITHDRAW, stubs.metadata, b"", hold=False) == (
+            grpc.StatusCode.INVALID_ARGUMENT  # an empty WithdrawConsentRequest names no subject
+        )

@@ -16,14 +16,21 @@ from consentd.api.calls import SHUTTING_DOWN, Call, Streams, count_refused, meta
 from consentd.api.context import set_principal
 from consentd.api.errors import DETAILS_KEY
 from consentd.api.gate import Gate
+from consentd.api.handler_kinds import (
+    Context,
+    one_then_answer,
+    one_then_stream,
+    read_once,
+    remade,
+    request_type,
+)
 from consentd.api.validation import decode
 from consentd.domain.tenancy import Principal
 from consentd.store.deadlines import set_call_deadline
 from consentd.telemetry import Telemetry
 
-Context = grpc.aio.ServicerContext[Any, Any]
 if TYPE_CHECKING:
-    Handler = grpc.RpcMethodHandler[Any, Any]
+    from consentd.api.handler_kinds import Handler
 # Services we serve but do not guard: health checks and reflection carry no tenant data.
 OPEN_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
 
@@ -58,9 +65,14 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             wrapped = self._wrapped[method]
         else:
             handler = await continuation(handler_call_details)
-            if handler is None or method.startswith(OPEN_PREFIXES):
-                return handler
-            wrapped = self._wrapped[method] = self._wrap(method, handler)
+            if handler is None:
+                return None
+            if method.startswith(OPEN_PREFIXES):
+                self._wrapped[method] = wrapped = read_once(handler)
+            else:
+                self._wrapped[method] = wrapped = self._wrap(method, handler)
+        if method.startswith(OPEN_PREFIXES):
+            return wrapped
         if wrapped is None:
             return None
         # The credential before grpc reads the request: a unary handler gets its message whole,
@@ -91,13 +103,17 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             # grpc.aio runs an async generator as a response stream and a coroutine as a call
             # that answers once or writes with context.write(): keep the same kind.
             shape = _Shape(
-                kind.startswith("stream_"), kind.endswith("_stream"), _request_type(handler)
+                kind.startswith("stream_"), kind.endswith("_stream"), request_type(handler)
             )
             if inspect.isasyncgenfunction(behaviour):
-                return self._server_stream(method, behaviour, shape)
-            return self._unary(method, behaviour, shape)
+                made = self._server_stream(method, behaviour, shape)
+                return made if shape.requests_streamed else one_then_stream(made)
+            run = self._unary(method, behaviour, shape)
+            return run if shape.requests_streamed else one_then_answer(run)
 
-        return _remade(handler, wrap)
+        # A unary request read as a stream (api/handler_kinds.py): a call ended before its
+        # message was whole is refused, not left open (probe AD).
+        return remade(handler, wrap)
 
     def _unary(
         self, method: str, behaviour: Any, shape: _Shape
@@ -175,15 +191,6 @@ class _Shape(NamedTuple):
     request: type[Message]
 
 
-def _request_type(handler: Handler) -> type[Message]:
-    """The request message class of a generated handler (its deserializer is FromString)."""
-    deserializer: Any = handler.request_deserializer
-    owner = getattr(deserializer, "__self__", None)
-    if not isinstance(owner, type) or not issubclass(owner, Message):
-        raise RuntimeError("a handler whose requests are not protobuf messages")
-    return owner
-
-
 async def _decoded(
     requests: AsyncIterator[bytes], message: type[Message]
 ) -> AsyncIterator[Message]:
@@ -202,7 +209,7 @@ def _refusing(handler: Handler, method: str, telemetry: Telemetry) -> Handler:
         count_refused(method, telemetry, metadata, grpc.StatusCode.UNAVAILABLE, "grpc")
         await context.abort(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN)
 
-    return _remade(handler, lambda kind, behaviour: refuse, _UNREAD_KINDS)
+    return remade(handler, lambda kind, behaviour: refuse)
 
 
 def _refused(
@@ -222,28 +229,7 @@ def _refused(
         finally:
             call.finish()
 
-    return _remade(handler, lambda kind, behaviour: refuse, _UNREAD_KINDS)
-
-
-def _remade(
-    handler: Handler,
-    behaviour_of: Callable[[str, Any], Any],
-    kinds: tuple[tuple[str, Callable[..., Any]], ...] | None = None,
-) -> Handler:
-    """A handler running `behaviour_of(kind, its behaviour)`, `kind` being `handler`'s, of the
-    same kind (or as `kinds` maps it: _UNREAD_KINDS for a refusal that reads nothing). Requests
-    arrive as bytes (no deserializer): decoded after the caller is admitted, so no
-    unauthenticated byte reaches the protobuf parser."""
-    for kind, make in kinds or _HANDLER_KINDS:
-        behaviour = getattr(handler, kind)
-        if behaviour is not None:
-            made: Handler = make(
-                behaviour_of(kind, behaviour),
-                request_deserializer=None,
-                response_serializer=handler.response_serializer,
-            )
-            return made
-    raise RuntimeError("a handler of no known kind")
+    return remade(handler, lambda kind, behaviour: refuse)
 
 
 async def _abort(call: Call, context: Context, exc: BaseException) -> None:
@@ -253,19 +239,3 @@ async def _abort(call: Call, context: Context, exc: BaseException) -> None:
         raise exc
     trailers = ((DETAILS_KEY, failure.details),) if failure.details is not None else ()
     await context.abort(failure.code, failure.message, trailers)
-
-
-_HANDLER_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
-    ("unary_unary", grpc.unary_unary_rpc_method_handler),
-    ("unary_stream", grpc.unary_stream_rpc_method_handler),
-    ("stream_unary", grpc.stream_unary_rpc_method_handler),
-    ("stream_stream", grpc.stream_stream_rpc_method_handler),
-)
-# A refusal's handler of each kind: its requests as a stream, never read (a unary handler reads
-# the whole message before it runs).
-_UNREAD_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
-    ("unary_unary", grpc.stream_unary_rpc_method_handler),
-    ("unary_stream", grpc.stream_stream_rpc_method_handler),
-    ("stream_unary", grpc.stream_unary_rpc_method_handler),
-    ("stream_stream", grpc.stream_stream_rpc_method_handler),
-)
