@@ -140,10 +140,10 @@ def _route_standard_logging(threshold: int, console: bool) -> None:
     # uvicorn warns once per malformed request or Upgrade header: a client could fill the logs.
     # Its errors (an exception in the app) are still written.
     logging.getLogger("uvicorn.error").setLevel(max(threshold, logging.ERROR))
-    for name, prefix in _DEMOTED:
+    for name, prefixes in _DEMOTED.items():
         library = logging.getLogger(name)
         if not any(isinstance(f, _Demoted) for f in library.filters):
-            library.addFilter(_Demoted(prefix))
+            library.addFilter(_Demoted(prefixes))
     if not console:
         sys.excepthook = _log_uncaught
 
@@ -154,22 +154,28 @@ def _route_standard_logging(threshold: int, console: bool) -> None:
 #   watchers cancelling wrote 196); the call's own `rpc` line says how it ended;
 # - asyncpg's "Resetting connection with an active transaction" (through asyncio's exception
 #   handler): a read cancelled by its client or deadline returned its connection mid-way, and
-#   the pool rolls it back (a probe counted 163 error lines for as many cancelled calls).
-_DEMOTED = (
-    ("grpc._cython.cygrpc", "ExecuteBatchError raised in core by servicer method"),
-    ("asyncio", "Resetting connection with an active transaction"),
-)
+#   the pool rolls it back (a probe counted 163 error lines for as many cancelled calls);
+# - grpc's "Invalid encoding on b'...'", with a traceback: a caller's metadata value that is not
+#   UTF-8 (the call is answered all the same); anyone, without a key, wrote one per call (probe
+#   AD).
+_DEMOTED = {
+    "grpc._cython.cygrpc": (
+        "ExecuteBatchError raised in core by servicer method",
+        "Invalid encoding on",
+    ),
+    "asyncio": ("Resetting connection with an active transaction",),
+}
 
 
 class _Demoted(logging.Filter):
     """Written at DEBUG only: one of _DEMOTED's messages."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
         super().__init__()
-        self._prefix = prefix
+        self._prefixes = prefixes
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if str(record.msg).startswith(self._prefix):
+        if str(record.msg).startswith(self._prefixes):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return logging.getLogger().isEnabledFor(logging.DEBUG)
         return True

@@ -128,6 +128,8 @@ def test_an_answer_a_gone_client_could_not_get_is_not_an_error(
         raise RuntimeError('Failed "execute_batch"')
     except RuntimeError:
         core.exception("ExecuteBatchError raised in core by servicer method [%s]", "/a.B/C")
+        # Probe AD: a metadata value that is not UTF-8, from a caller without a key.
+        core.exception("Invalid encoding on %s", b"\xff\x00\x01")
     core.error("Unexpected [%s] raised by servicer method [%s]", "KeyError", "/a.B/C")
     events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [e["event"] for e in events] == [
