@@ -21,25 +21,15 @@ import grpc
 import structlog
 
 from consentd.api.errors import details_of, status_of
+from consentd.api.outages import outage_answer
 from consentd.app.auth import AUTHORIZATION
 from consentd.domain.errors import ConsentError
-from consentd.domain.tenancy import PURGED_MESSAGE
 from consentd.logs import rpc_line
-from consentd.store.database import DEADLINE, ERASED, OBJECTED, PURGED, UNAVAILABLE, outage_of
+from consentd.store.database import UNAVAILABLE, outage_of
 from consentd.telemetry import Telemetry
 
 log = structlog.get_logger("consentd.rpc")
 INTERNAL_MESSAGE = "internal error; quote error id {} when reporting it"
-UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly"
-DEADLINE_MESSAGE = "the database did not answer in time"
-OBJECTED_MESSAGE = (
-    "the person objected (before or while this call ran): a grant from a system does not lift "
-    "an objection; nothing was written"
-)
-ERASED_MESSAGE = (
-    "the person was erased (before or while this call ran): nothing was written; a write naming "
-    "their contact point again records it for a new subject"
-)
 SHUTTING_DOWN = "the server is shutting down; retry on another replica"
 T = TypeVar("T")
 
@@ -138,23 +128,12 @@ def failure_of(error: BaseException) -> Failure | None:
     if isinstance(error, ConsentError):
         code = status_of(error)
         return Failure(code, error.message, details_of(error, code))
-    outage = _OUTAGES.get(outage_of(error) or "")
+    outage = outage_answer(error)
     if outage is None:
         return None
     code, message, reason = outage
     # The same details as every other answer: a write refused for an erased subject had none.
     return Failure(code, message, details_of(ConsentError(message, code=reason), code))
-
-
-# What each kind of database outage (store/database.py outage_of) answers, with its ErrorInfo
-# reason (empty: the status's name).
-_OUTAGES = {
-    UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE, ""),
-    DEADLINE: (grpc.StatusCode.DEADLINE_EXCEEDED, DEADLINE_MESSAGE, ""),
-    PURGED: (grpc.StatusCode.FAILED_PRECONDITION, PURGED_MESSAGE, "TENANT_PURGED"),
-    ERASED: (grpc.StatusCode.FAILED_PRECONDITION, ERASED_MESSAGE, "SUBJECT_ERASED"),
-    OBJECTED: (grpc.StatusCode.FAILED_PRECONDITION, OBJECTED_MESSAGE, "OBJECTION_IN_FORCE"),
-}
 
 
 async def retried_once(behaviour: Callable[[], Awaitable[T]]) -> T:

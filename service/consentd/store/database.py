@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -73,18 +74,27 @@ def outage_of(error: BaseException) -> str | None:
     serving, DEADLINE when a wait was cut short (statement or lock timeout, a client-side
     timeout), PURGED when the tenant's data was purged; None for anything else (a bug, a
     constraint: not the database's availability)."""
+    return next((k for e in _chain(error) if (k := _outage_kind(e)) is not None), None)
+
+
+def shortage_of(error: BaseException) -> str | None:
+    """The SQLSTATE when `error` (or what it wraps) says the database is short of a resource:
+    class 53 (a full disk, memory, connections) or 58 (an I/O error)."""
+    states = (getattr(e, "sqlstate", None) for e in _chain(error))
+    return next((s for s in states if isinstance(s, str) and s.startswith(("53", "58"))), None)
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    """`error` and what it wraps: SQLAlchemy's `orig`, else its cause or context."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        kind = _outage_kind(current)
-        if kind is not None:
-            return kind
+        yield current
         orig = getattr(current, "orig", None)
         current = (
             orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
         )
-    return None
 
 
 def database_not_answering(error: BaseException) -> bool:

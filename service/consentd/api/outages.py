@@ -1,0 +1,63 @@
+"""What a caller is told when the database cannot do its part (store/database.py outage_of),
+and what the operator is told when the cause is theirs to fix."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import structlog
+
+from consentd.domain.tenancy import PURGED_MESSAGE
+from consentd.store.database import (
+    DEADLINE,
+    ERASED,
+    OBJECTED,
+    PURGED,
+    UNAVAILABLE,
+    outage_of,
+    shortage_of,
+)
+
+log = structlog.get_logger("consentd.rpc")
+UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly"
+SHORTAGE_MESSAGE = (
+    "the database cannot write now (it is short of disk space or another resource); retry shortly"
+)
+DEADLINE_MESSAGE = "the database did not answer in time"
+OBJECTED_MESSAGE = (
+    "the person objected (before or while this call ran): a grant from a system does not lift "
+    "an objection; nothing was written"
+)
+ERASED_MESSAGE = (
+    "the person was erased (before or while this call ran): nothing was written; a write naming "
+    "their contact point again records it for a new subject"
+)
+# What each kind of outage answers, with its ErrorInfo reason (empty: the status's name).
+OUTAGES = {
+    UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE, ""),
+    DEADLINE: (grpc.StatusCode.DEADLINE_EXCEEDED, DEADLINE_MESSAGE, ""),
+    PURGED: (grpc.StatusCode.FAILED_PRECONDITION, PURGED_MESSAGE, "TENANT_PURGED"),
+    ERASED: (grpc.StatusCode.FAILED_PRECONDITION, ERASED_MESSAGE, "SUBJECT_ERASED"),
+    OBJECTED: (grpc.StatusCode.FAILED_PRECONDITION, OBJECTED_MESSAGE, "OBJECTION_IN_FORCE"),
+}
+# One warning per this many seconds at most while the database is short of a resource.
+SHORTAGE_WARNING_SECONDS = 10.0
+_warned = [-SHORTAGE_WARNING_SECONDS]
+
+
+def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | None:
+    """The status, message and reason of a database outage; None when `error` is not one. A
+    full disk answered "the database is unavailable" and logged nothing but `rpc` lines with
+    UNAVAILABLE (probe AC): it says what it is, and warns the operator with its SQLSTATE."""
+    outage = OUTAGES.get(outage_of(error) or "")
+    if outage is None or outage[0] is not grpc.StatusCode.UNAVAILABLE:
+        return outage
+    state = shortage_of(error)
+    if state is None:
+        return outage
+    now = time.monotonic()
+    if now - _warned[0] >= SHORTAGE_WARNING_SECONDS:
+        _warned[0] = now
+        log.warning("database_short_of_resources", sqlstate=state, error=type(error).__name__)
+    return grpc.StatusCode.UNAVAILABLE, SHORTAGE_MESSAGE, ""
