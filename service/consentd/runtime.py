@@ -8,14 +8,14 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
 
 from consentd.bootstrap import App, bootstrap
+from consentd.clock_check import check_clock
 from consentd.config import ConfigError, Settings
-from consentd.domain.canonical import stamp
 from consentd.domain.tenancy import Scope
 from consentd.key_files import local_keys, local_secret
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
@@ -26,7 +26,6 @@ from consentd.store.database import (
     SchemaAhead,
     check_runtime_role,
     migrate,
-    newest_fact,
     provision_runtime_role,
 )
 from consentd.telemetry import Telemetry, Tracing
@@ -73,28 +72,6 @@ async def database(settings: Settings, processes: int = 1) -> AsyncIterator[Data
     async with _embedded_database(settings, processes) as db:
         await check_clock(db.owner_url or db.url, datetime.now(UTC))
         yield db
-
-
-# How far this host's clock may be behind the newest fact recorded (an NTP step, another
-# node's clock a little ahead) before consentd says so at start.
-CLOCK_TOLERANCE = timedelta(seconds=60)
-
-
-async def check_clock(owner_url: str, now: datetime) -> timedelta | None:
-    """How far `now` is behind the newest fact in the database, when more than the tolerance;
-    logged as an error: what this host writes is dated before facts already recorded (a host
-    two years behind stamped a withdrawal before the grant it withdrew, and a later import of
-    an older grant undid it). Not a refusal to start: after a clock that ran ahead is set
-    right, its facts stay ahead until time catches up, and opt-outs must still be taken."""
-    newest = await newest_fact(owner_url)
-    if newest is None or newest - now <= CLOCK_TOLERANCE:
-        return None
-    log.error(
-        "clock_behind_database", now=stamp(now), newest_fact=stamp(newest),
-        behind_seconds=round((newest - now).total_seconds()),
-        hint="set this host's clock right (NTP): facts written now are dated before others",
-    )  # fmt: skip
-    return newest - now
 
 
 async def _given_database(settings: Settings, url: str) -> Database:

@@ -14,6 +14,7 @@ import structlog
 from consentd.api.http import HttpServer
 from consentd.api.server import Server
 from consentd.bootstrap import App
+from consentd.clock_check import watch_clock
 from consentd.config import ConfigError, Settings
 from consentd.jobs.retention import purge_periodically
 from consentd.telemetry import MetricsServer
@@ -43,9 +44,10 @@ class Background:
 
     sweeping: asyncio.Task[None]
     purging: asyncio.Task[None] | None
+    clock: asyncio.Task[None] | None = None
 
     def jobs(self) -> list[asyncio.Task[None]]:
-        return [t for t in (self.sweeping, self.purging) if t is not None]
+        return [t for t in (self.sweeping, self.purging, self.clock) if t is not None]
 
 
 async def serve_until_signalled(
@@ -126,7 +128,8 @@ def _announce(settings: Settings, listening: Listening) -> None:
 
 
 def _start_background_work(app: App) -> Background:
-    """The audit sweep, and the retention job on its schedule when the owner's URL is known."""
+    """The audit sweep; the retention job on its schedule and the clock watch when the owner's
+    URL is known."""
     settings = app.settings
     # Integrates what other processes queued, or a killed one left behind (and, at start, what
     # this process's predecessor did).
@@ -139,7 +142,9 @@ def _start_background_work(app: App) -> Background:
         # Row-level security shows the runtime role one tenant at a time: listing them is the
         # owner's. Without its URL, run `consentd purge` as a job that has it.
         log.warning("purge_not_scheduled", reason="CONSENTD_MIGRATION_DATABASE_URL is not set")
-    return Background(sweeping, purging)
+    # The clock against the newest fact, again every minute (needs the owner, as at start).
+    clock = asyncio.create_task(watch_clock(app.owner_engine)) if app.owner_engine else None
+    return Background(sweeping, purging, clock)
 
 
 async def _drain(app: App, listening: Listening, background: Background) -> None:

@@ -5,17 +5,19 @@ undid it)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from structlog.testing import capture_logs
 
 from consentd.app.commands import Choice, RecordConsent
 from consentd.bootstrap import App
+from consentd.clock_check import CLOCK_TOLERANCE, check_clock, watch_clock
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import Identifier
 from consentd.domain.model import ConsentState, Decision, LawfulBasis, Purpose, Reason, Source
 from consentd.domain.tenancy import Tenant
-from consentd.runtime import CLOCK_TOLERANCE, check_clock
 from consentd.store.database import newest_fact
 from tests.conftest import TestClock
 from tests.integration.contact_paths import PATHS, digest, suppressed, unary
@@ -36,6 +38,24 @@ async def test_a_clock_behind_the_newest_fact_is_reported(
     two_years_ago = now - timedelta(days=730)
     assert await check_clock(owner_url, two_years_ago) == newest - two_years_ago
     assert await check_clock(owner_url, newest - CLOCK_TOLERANCE / 2) is None
+
+
+async def test_a_serving_process_says_it_again_and_again(app: App, tenant: Tenant) -> None:
+    """Probe AC: a clock set a day back logged one line at start, then a day of facts was dated
+    before the ones they followed. The serving process checks again every minute (here every
+    50 ms), with the owner's engine it keeps."""
+    await app.catalog.put_purpose(principal(tenant), Purpose("newsletter", LawfulBasis.CONSENT))
+    await app.sequencer.drain(tenant.tenant_id)
+    assert app.owner_engine is not None
+    behind = datetime.now(UTC) - timedelta(days=1)
+    with capture_logs() as logs:
+        watching = asyncio.create_task(watch_clock(app.owner_engine, 0.05, lambda: behind))
+        await asyncio.sleep(1)
+        watching.cancel()
+    said = [e for e in logs if e["event"] == "clock_behind_database"]
+    assert len(said) >= 3, said
+    assert {e["log_level"] for e in said} == {"error"}
+    assert all(e["behind_seconds"] >= 86_000 for e in said)
 
 
 @pytest.mark.parametrize("block", ["object", "restrict"])

@@ -199,15 +199,17 @@ _NEWEST = (
 )
 
 
-async def newest_fact(owner_url: str) -> datetime | None:
+async def newest_fact(owner: str | AsyncEngine) -> datetime | None:
     """When the newest audit-log entry of any tenant was recorded (None: none yet). As the
-    owner: row-level security shows the runtime role no tenant's rows here."""
-    engine = create_async_engine(owner_url)
+    owner (its URL, or its engine kept open): row-level security shows the runtime role no
+    tenant's rows here."""
+    engine = create_async_engine(owner) if isinstance(owner, str) else owner
     try:
         async with engine.connect() as conn:
             newest: datetime | None = (await conn.execute(sa.text(_NEWEST))).scalar()
     finally:
-        await engine.dispose()
+        if isinstance(owner, str):
+            await engine.dispose()
     return newest
 
 

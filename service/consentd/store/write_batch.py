@@ -1,6 +1,6 @@
 """A write batch's reads and writes, every tenant's part in one statement each (migration 0018:
-consentd_batch_reads, consentd_batch_writes; the latter's 0033 overload). Each part travels as a slice of flat arrays, its
-length in a `*_counts` array, the tenants in the order given."""
+consentd_batch_reads, consentd_batch_writes, the latter's overload of 0033). Each part travels as
+a slice of flat arrays, its length in a `*_counts` array, the tenants in the order given."""
 
 from __future__ import annotations
 

@@ -1,0 +1,56 @@
+"""Whether this host's clock is behind the facts already recorded: said at start, and again
+every minute while serving."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consentd.domain.canonical import stamp
+from consentd.store.database import newest_fact
+
+log = structlog.get_logger("consentd")
+
+# How far this host's clock may be behind the newest fact recorded (an NTP step, another
+# node's clock a little ahead) before consentd says so.
+CLOCK_TOLERANCE = timedelta(seconds=60)
+
+
+async def check_clock(owner_url: str | AsyncEngine, now: datetime) -> timedelta | None:
+    """How far `now` is behind the newest fact in the database, when more than the tolerance;
+    logged as an error: what this host writes is dated before facts already recorded (a host
+    two years behind stamped a withdrawal before the grant it withdrew, and a later import of
+    an older grant undid it). Not a refusal to start: after a clock that ran ahead is set
+    right, its facts stay ahead until time catches up, and opt-outs must still be taken."""
+    newest = await newest_fact(owner_url)
+    if newest is None or newest - now <= CLOCK_TOLERANCE:
+        return None
+    log.error(
+        "clock_behind_database", now=stamp(now), newest_fact=stamp(newest),
+        behind_seconds=round((newest - now).total_seconds()),
+        hint="set this host's clock right (NTP): facts written now are dated before others",
+    )  # fmt: skip
+    return newest - now
+
+
+# How often a serving process checks its clock against the newest fact again.
+CLOCK_WATCH_SECONDS = 60.0
+
+
+async def watch_clock(
+    owner: AsyncEngine,
+    every: float = CLOCK_WATCH_SECONDS,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Until cancelled: check_clock every `every` seconds, so a clock set back while serving
+    (or never set right) is said again and again, not once at start (probe AC: one line, then a
+    day of facts dated before the ones they followed)."""
+    while True:
+        await asyncio.sleep(every)
+        with contextlib.suppress(Exception):  # the database lost: health and the calls say so
+            await check_clock(owner, clock())
