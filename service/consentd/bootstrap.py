@@ -22,6 +22,7 @@ from consentd.api.gate import Gate
 from consentd.api.http import BrowserApp
 from consentd.api.interceptors import ServiceInterceptor
 from consentd.api.server import Registration, Server
+from consentd.api.unsubscribe_page import UnsubscribePage
 from consentd.app.admin import AdminUseCases
 from consentd.app.audit import AuditUseCases
 from consentd.app.campaign import CampaignUseCases
@@ -35,6 +36,7 @@ from consentd.app.ports import Clock, Notifier
 from consentd.app.requests import RightsRequestUseCases
 from consentd.app.retention import RetentionJob, RetentionSettingsUseCases
 from consentd.app.rights import RightsUseCases
+from consentd.app.unsubscribe import Unsubscribes
 from consentd.config import ConfigError, Settings
 from consentd.domain.audit import CheckpointSigner
 from consentd.jobs.sequencer import Sequencer
@@ -79,6 +81,7 @@ class App:
     telemetry: Telemetry
     sequencer: Sequencer
     imports: ConsentImports
+    unsubscribes: Unsubscribes
     # With the owner's URL only: administration, and the jobs that span tenants (they list
     # them as the owner): the retention job and its cookie category alone (`consentd purge`).
     admin: AdminUseCases | None = None
@@ -116,6 +119,7 @@ class App:
             preferences_dir(self.settings),
             authenticate=self.gate.authenticate,
             telemetry=self.telemetry,
+            unsubscribe=UnsubscribePage(self.unsubscribes),
         )
 
     async def aclose(self, within: float = CLOSE_SECONDS) -> None:
@@ -265,6 +269,7 @@ def assemble(
         telemetry=telemetry,
         sequencer=store.sequencer,
         imports=use_cases.imports,
+        unsubscribes=use_cases.unsubscribes,
         admin=jobs.admin,
         retention=jobs.retention,
         cookie_purge=jobs.cookie_purge,

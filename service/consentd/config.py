@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from consentd.config_values import ConfigError, folder, migrations, region
+from consentd.config_values import ConfigError, folder, link, migrations, region
 from consentd.domain.slugs import SLUG, SLUG_RULE
 
 __all__ = ["ConfigError", "Settings", "UnsafeRuntimeRole"]
@@ -80,6 +80,7 @@ class Settings:
     notify_language: str = "fr"
     # The page that confirms a double opt-in, with {token} where the token goes ("" : none).
     confirm_url: str = ""
+    unsubscribe_url: str = ""
     confirmation_days: int = 7
     # The preference centre page on the browser port (/preferences/), off unless set.
     preferences: bool = False
@@ -134,12 +135,6 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
     sender = env.get("CONSENTD_SMTP_FROM", "")
     if host and "@" not in sender:
         raise ConfigError("CONSENTD_SMTP_FROM (an address) is required with CONSENTD_SMTP_HOST")
-    url = env.get("CONSENTD_CONFIRM_URL", "")
-    if url and ("{token}" not in url or not url.startswith(("https://", "http://"))):
-        raise ConfigError(
-            "CONSENTD_CONFIRM_URL must be an http(s) URL containing {token}, "
-            "e.g. https://example.fr/confirm?t={token}"
-        )
     return {
         "smtp_host": host,
         "smtp_port": _whole(env, "CONSENTD_SMTP_PORT", 587, high=65535),
@@ -148,7 +143,10 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
         "smtp_password": env.get("CONSENTD_SMTP_PASSWORD", ""),
         "smtp_tls": _choice(env, "CONSENTD_SMTP_TLS", ("starttls", "tls", "none"), "starttls"),
         "notify_language": _choice(env, "CONSENTD_NOTIFY_LANGUAGE", ("fr", "en"), "fr"),
-        "confirm_url": url,
+        "confirm_url": link(env.get("CONSENTD_CONFIRM_URL", ""), "CONSENTD_CONFIRM_URL"),
+        "unsubscribe_url": link(
+            env.get("CONSENTD_UNSUBSCRIBE_URL", ""), "CONSENTD_UNSUBSCRIBE_URL"
+        ),
         # Bounded: 100,000,000 started, then every double opt-in grant was INTERNAL (overflow).
         "confirmation_days": _whole(env, "CONSENTD_CONFIRMATION_DAYS", 7, high=90),
         "preferences": _flag(env, "CONSENTD_PREFERENCES", default=False),

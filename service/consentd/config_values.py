@@ -39,3 +39,13 @@ def folder(name: str, value: str) -> Path:
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{name} must name a folder, and {value!r} is a file")
     return path
+
+
+def link(value: str, name: str) -> str:
+    """A page's URL with {token} where a message's token goes (empty: none)."""
+    if value and ("{token}" not in value or not value.startswith(("https://", "http://"))):
+        raise ConfigError(
+            f"{name} must be an http(s) URL containing {{token}}, "
+            "e.g. https://example.fr/page?t={token}"
+        )
+    return value

@@ -104,6 +104,7 @@ def test_every_variable_is_read() -> None:
         # national number refused.
         ("CONSENTD_MIGRATIONS_DIR", "/nonexistent", "folder of migrations"),
         ("CONSENTD_CONFIRM_URL", "not a url {token}", "http\\(s\\) URL containing"),
+        ("CONSENTD_UNSUBSCRIBE_URL", "https://example.fr/u/", "http\\(s\\) URL containing"),
         ("CONSENTD_PHONE_REGION", "France", "two-letter region code"),
     ],
 )

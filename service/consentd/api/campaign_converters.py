@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from consent.v1 import campaign_pb2 as pb
 from consent.v1 import types_pb2
@@ -24,9 +25,10 @@ from consentd.app.checks import Decided
 from consentd.app.feed import ChangePage
 from consentd.app.ports import FeedChange
 from consentd.app.suppressions import Suppressed
+from consentd.app.unsubscribe import UnsubscribeLinks
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, normalise_email
-from consentd.domain.model import Target
+from consentd.domain.model import Decision, Target
 from consentd.domain.rights import BlockKind
 
 # Reverse maps, built once: these run for every recipient of a list.
@@ -130,6 +132,18 @@ def batch_out(decided: Decided) -> pb.BatchCheckConsentResponse:
     response = pb.BatchCheckConsentResponse(lawful_basis=_BASIS[decided.lawful_basis])
     _fill(response.answers, 0, decided)
     return response
+
+
+def add_unsubscribe_links(
+    answers: Any, decided: Decided, links: UnsubscribeLinks, tenant_id: UUID, target: Target
+) -> None:
+    """Every ALLOW answer of a known subject gets its unsubscribe link (app/unsubscribe.py)."""
+    for out, answer in zip(answers, decided.answers, strict=True):
+        if isinstance(answer, InvalidInput) or answer.subject_id is None:
+            continue
+        if answer.verdict.decision is Decision.ALLOW:
+            out.unsubscribe_token = token = links.token(tenant_id, answer.subject_id, target)
+            out.unsubscribe_url = links.url(token)
 
 
 def stream_out(chunk: AnswerChunk) -> pb.StreamCheckConsentResponse:

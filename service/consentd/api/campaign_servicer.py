@@ -16,6 +16,7 @@ from consentd.api.context import principal
 from consentd.api.limits import MAX_CHANGES
 from consentd.app.campaign import CampaignUseCases
 from consentd.app.paging import page_size
+from consentd.app.unsubscribe import UnsubscribeLinks
 from consentd.domain.errors import ResourceExhausted
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -23,9 +24,14 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     def __init__(
-        self, campaign: CampaignUseCases, phone_region: str, unread_seconds: float = 60.0
+        self,
+        campaign: CampaignUseCases,
+        phone_region: str,
+        unread_seconds: float = 60.0,
+        links: UnsubscribeLinks | None = None,
     ) -> None:
         self._campaign = campaign
+        self._links = links
         self._region = phone_region
         self._unread_seconds = unread_seconds
 
@@ -33,8 +39,13 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         self, request: pb.BatchCheckConsentRequest, context: Context
     ) -> pb.BatchCheckConsentResponse:
         target, as_of, recipients = conv.batch_in(request, self._region)
-        decided = await self._campaign.check_batch(principal(), target, as_of, recipients)
-        return conv.batch_out(decided)
+        caller = principal()
+        decided = await self._campaign.check_batch(caller, target, as_of, recipients)
+        response = conv.batch_out(decided)
+        if request.unsubscribe_links and self._links is not None:
+            links, tenant = self._links, caller.tenant_id
+            conv.add_unsubscribe_links(response.answers, decided, links, tenant, target)
+        return response
 
     async def StreamCheckConsent(  # type: ignore[override] # answers with context.write()
         self, request_iterator: AsyncIterator[pb.StreamCheckConsentRequest], context: Context

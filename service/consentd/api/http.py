@@ -31,6 +31,8 @@ from consentd.api.refusals import (
     refuse_unauthenticated,
     refuse_unserved,
 )
+from consentd.api.unsubscribe_page import PREFIX as UNSUBSCRIBE
+from consentd.api.unsubscribe_page import UnsubscribePage
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.errors import Unauthenticated
 from consentd.telemetry import Telemetry
@@ -57,6 +59,7 @@ class BrowserApp:
         authenticate: Authenticate | None = None,
         *,
         telemetry: Telemetry | None = None,
+        unsubscribe: UnsubscribePage | None = None,
     ) -> None:
         """`authenticate`: the credential check run before a body is read (a caller without a
         valid credential never reaches the decoder); the Gate admits the call afterwards.
@@ -66,6 +69,7 @@ class BrowserApp:
         self._pages = Pages(demo, preferences)
         self._authenticate = authenticate
         self._telemetry = telemetry
+        self._unsubscribe = unsubscribe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -95,6 +99,8 @@ class BrowserApp:
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)
+        elif tenant is None and path.startswith(UNSUBSCRIBE) and self._unsubscribe is not None:
+            await self._unsubscribe.serve(scope, receive, send, path[len(UNSUBSCRIBE) :])
         elif (service := _SERVICE_PATH.match(path)) is not None and scope["method"] == "POST":
             await discard_body(receive)
             await refuse_unserved(scope, send, service.group(1))

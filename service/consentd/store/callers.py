@@ -68,6 +68,11 @@ class SqlCallerDirectory:
             return None
         return tenant_of(row), TokenIssuer(row["issuer"], row["audience"], row["public_key_pem"])
 
+    async def tenant(self, tenant_id: UUID) -> Tenant | None:
+        query = _with_purge(sa.select(tenants).where(tenants.c.tenant_id == tenant_id))
+        row = await self._one(tenant_id, query)
+        return tenant_of(row) if row else None
+
     async def key_ids(self, tenant_id: UUID) -> frozenset[str]:
         async with self._engine.connect() as conn:
             await enter_tenant(conn, tenant_id)

@@ -89,7 +89,9 @@ def build_api(
         rights_service(rights_servicer),
         audit_service(AuditServicer(use_cases.audit)),
         retention_service(RetentionServicer(use_cases.retention_settings)),
-        campaign_service(CampaignServicer(use_cases.campaign, region)),
+        campaign_service(
+            CampaignServicer(use_cases.campaign, region, links=use_cases.unsubscribes.links)
+        ),
     ]
     return Api(
         gate=gate,

@@ -4,6 +4,8 @@ the keys derived from the service secret; and the owner's jobs, which span tenan
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 from consentd.app.admin import AdminUseCases
@@ -25,11 +27,13 @@ from consentd.app.requests import RightsRequestUseCases
 from consentd.app.retention import RetentionJob, RetentionSettingsUseCases
 from consentd.app.rights import RightsUseCases
 from consentd.app.subject_export import ExportSection
+from consentd.app.unsubscribe import UnsubscribeLinks, Unsubscribes
 from consentd.app.writers import TenantWriters
 from consentd.config import Settings
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.retention import Category
 from consentd.domain.sealing import Keyring
+from consentd.store.callers import SqlCallerDirectory
 from consentd.store.database import database_not_answering
 from consentd.store.importing import SqlImportStore
 from consentd.store.locks import AdvisoryLock
@@ -51,6 +55,7 @@ class UseCases:
     audit: AuditUseCases
     retention_settings: RetentionSettingsUseCases
     imports: ConsentImports
+    unsubscribes: Unsubscribes
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +98,19 @@ def build_use_cases(
     )  # fmt: skip
     writers = TenantWriters(settings.tenant_writers)
     grouping = Grouping(settings.write_batch, batch_context, database_not_answering)
+    consents = ConsentUseCases(
+        uow,
+        hasher,
+        clock,
+        keys,
+        store.reads,
+        writers=writers,
+        tally=tally,
+        double_opt_in=double_opt_in,
+        grouping=grouping,
+    )
     return UseCases(
-        consents=ConsentUseCases(
-            uow,
-            hasher,
-            clock,
-            keys,
-            store.reads,
-            writers=writers,
-            tally=tally,
-            double_opt_in=double_opt_in,
-            grouping=grouping,
-        ),
+        consents=consents,
         double_opt_in=double_opt_in,
         campaign=build_campaign(settings, store, hub=hub, hasher=hasher, clock=clock, tally=tally),
         catalog=CatalogUseCases(uow, clock),
@@ -114,7 +120,17 @@ def build_use_cases(
         audit=AuditUseCases(uow, store.snapshot, store.signer, clock, store.sequencer),
         retention_settings=RetentionSettingsUseCases(uow, clock),
         imports=build_imports(store, hasher, keyring, clock),
+        unsubscribes=Unsubscribes(
+            unsubscribe_links(settings, secret_key), SqlCallerDirectory(store.engine), consents
+        ),
     )
+
+
+def unsubscribe_links(settings: Settings, secret_key: bytes) -> UnsubscribeLinks:
+    """Under a key of their own from the service secret: every replica opens the links any
+    other made."""
+    key = hmac.new(secret_key, b"consentd unsubscribe links", hashlib.sha256).digest()
+    return UnsubscribeLinks(key, settings.unsubscribe_url)
 
 
 def build_imports(

@@ -30,6 +30,7 @@ from consentd.app.ports.rights import (
 from consentd.app.ports.tenancy import (
     AdminRepository,
     CallerDirectory,
+    TenantDirectory,
     TenantList,
 )
 from consentd.app.ports.uow import (
@@ -77,6 +78,7 @@ __all__ = [
     "RetentionRepository",
     "RightsRepository",
     "SubjectRepository",
+    "TenantDirectory",
     "TenantList",
     "UnitOfWork",
     "UnitOfWorkFactory",

@@ -26,6 +26,12 @@ class CallerDirectory(Protocol):
         ...
 
 
+class TenantDirectory(Protocol):
+    async def tenant(self, tenant_id: UUID) -> Tenant | None:
+        """The tenant of this id (purged marked), read inside it; None for none."""
+        ...
+
+
 class TenantList(Protocol):
     async def tenants(self) -> list[Tenant]:
         """Every tenant, across tenants (the owner's lookup: the runtime role sees only the

@@ -86,6 +86,8 @@ class CheckAnswer(_message.Message):
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
     SUBJECT_ID_FIELD_NUMBER: _builtins.int
     ERROR_FIELD_NUMBER: _builtins.int
+    UNSUBSCRIBE_TOKEN_FIELD_NUMBER: _builtins.int
+    UNSUBSCRIBE_URL_FIELD_NUMBER: _builtins.int
     index: _builtins.int
     """Position of the recipient in the whole list (across every message of a stream), from 0."""
     decision: _consent_pb2.Decision.ValueType
@@ -95,6 +97,14 @@ class CheckAnswer(_message.Message):
     """The event that decided; empty when no event did (no_record, legitimate interest)."""
     subject_id: _builtins.str
     """Empty when the subject is unknown."""
+    unsubscribe_token: _builtins.str
+    """With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+    withdraws this target for this person when its link is followed (the browser port's
+    `/unsubscribe/<token>`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
+    never expiring; and the link itself when the server knows its public address
+    (CONSENTD_UNSUBSCRIBE_URL). Put the link in the message and in its List-Unsubscribe header.
+    """
+    unsubscribe_url: _builtins.str
     @_builtins.property
     def valid_until(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -111,10 +121,12 @@ class CheckAnswer(_message.Message):
         valid_until: _timestamp_pb2.Timestamp | None = ...,
         subject_id: _builtins.str = ...,
         error: Global___RecipientError | None = ...,
+        unsubscribe_token: _builtins.str = ...,
+        unsubscribe_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "error", b"error", "event_id", b"event_id", "index", b"index", "reason", b"reason", "subject_id", b"subject_id", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "error", b"error", "event_id", b"event_id", "index", b"index", "reason", b"reason", "subject_id", b"subject_id", "unsubscribe_token", b"unsubscribe_token", "unsubscribe_url", b"unsubscribe_url", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -127,6 +139,9 @@ class BatchCheckConsentRequest(_message.Message):
     TARGET_FIELD_NUMBER: _builtins.int
     RECIPIENTS_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
+    UNSUBSCRIBE_LINKS_FIELD_NUMBER: _builtins.int
+    unsubscribe_links: _builtins.bool
+    """Give every ALLOW answer its unsubscribe link (CheckAnswer.unsubscribe_token / _url)."""
     @_builtins.property
     def target(self) -> _types_pb2.ConsentTarget: ...
     @_builtins.property
@@ -143,10 +158,11 @@ class BatchCheckConsentRequest(_message.Message):
         target: _types_pb2.ConsentTarget | None = ...,
         recipients: _abc.Iterable[_types_pb2.SubjectRef] | None = ...,
         as_of: _timestamp_pb2.Timestamp | None = ...,
+        unsubscribe_links: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "target", b"target"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "recipients", b"recipients", "target", b"target"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "recipients", b"recipients", "target", b"target", "unsubscribe_links", b"unsubscribe_links"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

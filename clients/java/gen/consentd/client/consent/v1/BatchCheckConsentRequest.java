@@ -169,6 +169,21 @@ private static final long serialVersionUID = 0L;
     return asOf_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : asOf_;
   }
 
+  public static final int UNSUBSCRIBE_LINKS_FIELD_NUMBER = 4;
+  private boolean unsubscribeLinks_ = false;
+  /**
+   * <pre>
+   * Give every ALLOW answer its unsubscribe link (CheckAnswer.unsubscribe_token / _url).
+   * </pre>
+   *
+   * <code>bool unsubscribe_links = 4 [json_name = "unsubscribeLinks"];</code>
+   * @return The unsubscribeLinks.
+   */
+  @java.lang.Override
+  public boolean getUnsubscribeLinks() {
+    return unsubscribeLinks_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -192,6 +207,9 @@ private static final long serialVersionUID = 0L;
     if (asOf_ != null) {
       output.writeMessage(3, getAsOf());
     }
+    if (unsubscribeLinks_ != false) {
+      output.writeBool(4, unsubscribeLinks_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -212,6 +230,10 @@ private static final long serialVersionUID = 0L;
     if (asOf_ != null) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(3, getAsOf());
+    }
+    if (unsubscribeLinks_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(4, unsubscribeLinks_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -240,6 +262,8 @@ private static final long serialVersionUID = 0L;
       if (!getAsOf()
           .equals(other.getAsOf())) return false;
     }
+    if (getUnsubscribeLinks()
+        != other.getUnsubscribeLinks()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -263,6 +287,9 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + AS_OF_FIELD_NUMBER;
       hash = (53 * hash) + getAsOf().hashCode();
     }
+    hash = (37 * hash) + UNSUBSCRIBE_LINKS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getUnsubscribeLinks());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -409,6 +436,7 @@ private static final long serialVersionUID = 0L;
         asOfBuilder_.dispose();
         asOfBuilder_ = null;
       }
+      unsubscribeLinks_ = false;
       return this;
     }
 
@@ -464,6 +492,9 @@ private static final long serialVersionUID = 0L;
         result.asOf_ = asOfBuilder_ == null
             ? asOf_
             : asOfBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.unsubscribeLinks_ = unsubscribeLinks_;
       }
     }
 
@@ -543,6 +574,9 @@ private static final long serialVersionUID = 0L;
       if (other.hasAsOf()) {
         mergeAsOf(other.getAsOf());
       }
+      if (other.getUnsubscribeLinks() != false) {
+        setUnsubscribeLinks(other.getUnsubscribeLinks());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -596,6 +630,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 26
+            case 32: {
+              unsubscribeLinks_ = input.readBool();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 32
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1197,6 +1236,50 @@ private static final long serialVersionUID = 0L;
         asOf_ = null;
       }
       return asOfBuilder_;
+    }
+
+    private boolean unsubscribeLinks_ ;
+    /**
+     * <pre>
+     * Give every ALLOW answer its unsubscribe link (CheckAnswer.unsubscribe_token / _url).
+     * </pre>
+     *
+     * <code>bool unsubscribe_links = 4 [json_name = "unsubscribeLinks"];</code>
+     * @return The unsubscribeLinks.
+     */
+    @java.lang.Override
+    public boolean getUnsubscribeLinks() {
+      return unsubscribeLinks_;
+    }
+    /**
+     * <pre>
+     * Give every ALLOW answer its unsubscribe link (CheckAnswer.unsubscribe_token / _url).
+     * </pre>
+     *
+     * <code>bool unsubscribe_links = 4 [json_name = "unsubscribeLinks"];</code>
+     * @param value The unsubscribeLinks to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUnsubscribeLinks(boolean value) {
+      
+      unsubscribeLinks_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Give every ALLOW answer its unsubscribe link (CheckAnswer.unsubscribe_token / _url).
+     * </pre>
+     *
+     * <code>bool unsubscribe_links = 4 [json_name = "unsubscribeLinks"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUnsubscribeLinks() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      unsubscribeLinks_ = false;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

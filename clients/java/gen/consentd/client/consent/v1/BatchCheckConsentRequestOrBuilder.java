@@ -92,4 +92,14 @@ public interface BatchCheckConsentRequestOrBuilder extends
    * <code>.google.protobuf.Timestamp as_of = 3 [json_name = "asOf"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getAsOfOrBuilder();
+
+  /**
+   * <pre>
+   * Give every ALLOW answer its unsubscribe link (CheckAnswer.unsubscribe_token / _url).
+   * </pre>
+   *
+   * <code>bool unsubscribe_links = 4 [json_name = "unsubscribeLinks"];</code>
+   * @return The unsubscribeLinks.
+   */
+  boolean getUnsubscribeLinks();
 }

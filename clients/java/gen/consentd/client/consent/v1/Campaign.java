@@ -107,7 +107,7 @@ public final class Campaign {
       "\030consent/v1/consent.proto\032\026consent/v1/ty" +
       "pes.proto\032\037google/protobuf/timestamp.pro" +
       "to\"@\n\016RecipientError\022\024\n\005field\030\001 \001(\tR\005fie" +
-      "ld\022\030\n\007message\030\002 \001(\tR\007message\"\252\002\n\013CheckAn" +
+      "ld\022\030\n\007message\030\002 \001(\tR\007message\"\200\003\n\013CheckAn" +
       "swer\022\024\n\005index\030\001 \001(\004R\005index\0220\n\010decision\030\002" +
       " \001(\0162\024.consent.v1.DecisionR\010decision\022*\n\006" +
       "reason\030\003 \001(\0162\022.consent.v1.ReasonR\006reason" +
@@ -115,72 +115,76 @@ public final class Campaign {
       "il\030\005 \001(\0132\032.google.protobuf.TimestampR\nva" +
       "lidUntil\022\035\n\nsubject_id\030\006 \001(\tR\tsubjectId\022" +
       "0\n\005error\030\007 \001(\0132\032.consent.v1.RecipientErr" +
-      "orR\005error\"\266\001\n\030BatchCheckConsentRequest\0221" +
-      "\n\006target\030\001 \001(\0132\031.consent.v1.ConsentTarge" +
-      "tR\006target\0226\n\nrecipients\030\002 \003(\0132\026.consent." +
-      "v1.SubjectRefR\nrecipients\022/\n\005as_of\030\003 \001(\013" +
-      "2\032.google.protobuf.TimestampR\004asOf\"\212\001\n\031B" +
-      "atchCheckConsentResponse\0221\n\007answers\030\001 \003(" +
-      "\0132\027.consent.v1.CheckAnswerR\007answers\022:\n\014l" +
-      "awful_basis\030\002 \001(\0162\027.consent.v1.LawfulBas" +
-      "isR\013lawfulBasis\"\267\001\n\031StreamCheckConsentRe" +
-      "quest\0221\n\006target\030\001 \001(\0132\031.consent.v1.Conse" +
-      "ntTargetR\006target\022/\n\005as_of\030\002 \001(\0132\032.google" +
-      ".protobuf.TimestampR\004asOf\0226\n\nrecipients\030" +
-      "\003 \003(\0132\026.consent.v1.SubjectRefR\nrecipient" +
-      "s\"\213\001\n\032StreamCheckConsentResponse\0221\n\007answ" +
-      "ers\030\001 \003(\0132\027.consent.v1.CheckAnswerR\007answ" +
-      "ers\022:\n\014lawful_basis\030\002 \001(\0162\027.consent.v1.L" +
-      "awfulBasisR\013lawfulBasis\"p\n\032WatchConsentC" +
-      "hangesRequest\022\026\n\006cursor\030\001 \001(\tR\006cursor\022\031\n" +
-      "\010from_now\030\002 \001(\010R\007fromNow\022\037\n\013max_changes\030" +
-      "\003 \001(\rR\nmaxChanges\"\212\001\n\rConsentChange\022\032\n\010p" +
-      "osition\030\001 \001(\004R\010position\022.\n\005event\030\002 \001(\0132\030" +
-      ".consent.v1.ConsentEventR\005event\022-\n\005block" +
-      "\030\003 \001(\0132\027.consent.v1.BlockChangeR\005block\"\266" +
-      "\001\n\013BlockChange\022\031\n\010block_id\030\001 \001(\tR\007blockI" +
-      "d\022\035\n\nsubject_id\030\002 \001(\tR\tsubjectId\022)\n\004kind" +
-      "\030\003 \001(\0162\025.consent.v1.BlockKindR\004kind\022\026\n\006l" +
-      "ifted\030\004 \001(\010R\006lifted\022*\n\002at\030\005 \001(\0132\032.google" +
-      ".protobuf.TimestampR\002at\"j\n\033WatchConsentC" +
-      "hangesResponse\0223\n\007changes\030\001 \003(\0132\031.consen" +
-      "t.v1.ConsentChangeR\007changes\022\026\n\006cursor\030\002 " +
-      "\001(\tR\006cursor\"Q\n\034ExportSuppressionListRequ" +
-      "est\0221\n\006target\030\001 \001(\0132\031.consent.v1.Consent" +
-      "TargetR\006target\"\326\001\n\020SuppressionEntry\022\026\n\006d" +
-      "igest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\tR\004kind\022" +
-      "\035\n\nsubject_id\030\003 \001(\tR\tsubjectId\022*\n\006reason" +
-      "\030\004 \001(\0162\022.consent.v1.ReasonR\006reason\022\031\n\010ev" +
-      "ent_id\030\005 \001(\tR\007eventId\0220\n\005since\030\006 \001(\0132\032.g" +
-      "oogle.protobuf.TimestampR\005since\"W\n\035Expor" +
-      "tSuppressionListResponse\0226\n\007entries\030\001 \003(" +
-      "\0132\034.consent.v1.SuppressionEntryR\007entries" +
-      "\"Y\n\030HashContactPointsRequest\022=\n\016contact_" +
-      "points\030\001 \003(\0132\026.consent.v1.SubjectRefR\rco" +
-      "ntactPoints\"p\n\020ContactPointHash\022\026\n\006diges" +
-      "t\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\tR\004kind\0220\n\005e" +
-      "rror\030\003 \001(\0132\032.consent.v1.RecipientErrorR\005" +
-      "error\"Q\n\031HashContactPointsResponse\0224\n\006ha" +
-      "shes\030\001 \003(\0132\034.consent.v1.ContactPointHash" +
-      "R\006hashes*]\n\tBlockKind\022\032\n\026BLOCK_KIND_UNSP" +
-      "ECIFIED\020\000\022\030\n\024BLOCK_KIND_OBJECTION\020\001\022\032\n\026B" +
-      "LOCK_KIND_RESTRICTION\020\0022\261\004\n\017CampaignServ" +
-      "ice\022e\n\021BatchCheckConsent\022$.consent.v1.Ba" +
-      "tchCheckConsentRequest\032%.consent.v1.Batc" +
-      "hCheckConsentResponse\"\003\220\002\001\022l\n\022StreamChec" +
-      "kConsent\022%.consent.v1.StreamCheckConsent" +
-      "Request\032&.consent.v1.StreamCheckConsentR" +
-      "esponse\"\003\220\002\001(\0010\001\022m\n\023WatchConsentChanges\022" +
-      "&.consent.v1.WatchConsentChangesRequest\032" +
-      "\'.consent.v1.WatchConsentChangesResponse" +
-      "\"\003\220\002\0010\001\022s\n\025ExportSuppressionList\022(.conse" +
-      "nt.v1.ExportSuppressionListRequest\032).con" +
-      "sent.v1.ExportSuppressionListResponse\"\003\220" +
-      "\002\0010\001\022e\n\021HashContactPoints\022$.consent.v1.H" +
-      "ashContactPointsRequest\032%.consent.v1.Has" +
-      "hContactPointsResponse\"\003\220\002\001BL\n\032consentd." +
-      "client.consent.v1P\001Z,consentd/clients/go" +
-      "/gen/consent/v1;consentv1b\006proto3"
+      "orR\005error\022+\n\021unsubscribe_token\030\010 \001(\tR\020un" +
+      "subscribeToken\022\'\n\017unsubscribe_url\030\t \001(\tR" +
+      "\016unsubscribeUrl\"\343\001\n\030BatchCheckConsentReq" +
+      "uest\0221\n\006target\030\001 \001(\0132\031.consent.v1.Consen" +
+      "tTargetR\006target\0226\n\nrecipients\030\002 \003(\0132\026.co" +
+      "nsent.v1.SubjectRefR\nrecipients\022/\n\005as_of" +
+      "\030\003 \001(\0132\032.google.protobuf.TimestampR\004asOf" +
+      "\022+\n\021unsubscribe_links\030\004 \001(\010R\020unsubscribe" +
+      "Links\"\212\001\n\031BatchCheckConsentResponse\0221\n\007a" +
+      "nswers\030\001 \003(\0132\027.consent.v1.CheckAnswerR\007a" +
+      "nswers\022:\n\014lawful_basis\030\002 \001(\0162\027.consent.v" +
+      "1.LawfulBasisR\013lawfulBasis\"\267\001\n\031StreamChe" +
+      "ckConsentRequest\0221\n\006target\030\001 \001(\0132\031.conse" +
+      "nt.v1.ConsentTargetR\006target\022/\n\005as_of\030\002 \001" +
+      "(\0132\032.google.protobuf.TimestampR\004asOf\0226\n\n" +
+      "recipients\030\003 \003(\0132\026.consent.v1.SubjectRef" +
+      "R\nrecipients\"\213\001\n\032StreamCheckConsentRespo" +
+      "nse\0221\n\007answers\030\001 \003(\0132\027.consent.v1.CheckA" +
+      "nswerR\007answers\022:\n\014lawful_basis\030\002 \001(\0162\027.c" +
+      "onsent.v1.LawfulBasisR\013lawfulBasis\"p\n\032Wa" +
+      "tchConsentChangesRequest\022\026\n\006cursor\030\001 \001(\t" +
+      "R\006cursor\022\031\n\010from_now\030\002 \001(\010R\007fromNow\022\037\n\013m" +
+      "ax_changes\030\003 \001(\rR\nmaxChanges\"\212\001\n\rConsent" +
+      "Change\022\032\n\010position\030\001 \001(\004R\010position\022.\n\005ev" +
+      "ent\030\002 \001(\0132\030.consent.v1.ConsentEventR\005eve" +
+      "nt\022-\n\005block\030\003 \001(\0132\027.consent.v1.BlockChan" +
+      "geR\005block\"\266\001\n\013BlockChange\022\031\n\010block_id\030\001 " +
+      "\001(\tR\007blockId\022\035\n\nsubject_id\030\002 \001(\tR\tsubjec" +
+      "tId\022)\n\004kind\030\003 \001(\0162\025.consent.v1.BlockKind" +
+      "R\004kind\022\026\n\006lifted\030\004 \001(\010R\006lifted\022*\n\002at\030\005 \001" +
+      "(\0132\032.google.protobuf.TimestampR\002at\"j\n\033Wa" +
+      "tchConsentChangesResponse\0223\n\007changes\030\001 \003" +
+      "(\0132\031.consent.v1.ConsentChangeR\007changes\022\026" +
+      "\n\006cursor\030\002 \001(\tR\006cursor\"Q\n\034ExportSuppress" +
+      "ionListRequest\0221\n\006target\030\001 \001(\0132\031.consent" +
+      ".v1.ConsentTargetR\006target\"\326\001\n\020Suppressio" +
+      "nEntry\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002" +
+      " \001(\tR\004kind\022\035\n\nsubject_id\030\003 \001(\tR\tsubjectI" +
+      "d\022*\n\006reason\030\004 \001(\0162\022.consent.v1.ReasonR\006r" +
+      "eason\022\031\n\010event_id\030\005 \001(\tR\007eventId\0220\n\005sinc" +
+      "e\030\006 \001(\0132\032.google.protobuf.TimestampR\005sin" +
+      "ce\"W\n\035ExportSuppressionListResponse\0226\n\007e" +
+      "ntries\030\001 \003(\0132\034.consent.v1.SuppressionEnt" +
+      "ryR\007entries\"Y\n\030HashContactPointsRequest\022" +
+      "=\n\016contact_points\030\001 \003(\0132\026.consent.v1.Sub" +
+      "jectRefR\rcontactPoints\"p\n\020ContactPointHa" +
+      "sh\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\t" +
+      "R\004kind\0220\n\005error\030\003 \001(\0132\032.consent.v1.Recip" +
+      "ientErrorR\005error\"Q\n\031HashContactPointsRes" +
+      "ponse\0224\n\006hashes\030\001 \003(\0132\034.consent.v1.Conta" +
+      "ctPointHashR\006hashes*]\n\tBlockKind\022\032\n\026BLOC" +
+      "K_KIND_UNSPECIFIED\020\000\022\030\n\024BLOCK_KIND_OBJEC" +
+      "TION\020\001\022\032\n\026BLOCK_KIND_RESTRICTION\020\0022\261\004\n\017C" +
+      "ampaignService\022e\n\021BatchCheckConsent\022$.co" +
+      "nsent.v1.BatchCheckConsentRequest\032%.cons" +
+      "ent.v1.BatchCheckConsentResponse\"\003\220\002\001\022l\n" +
+      "\022StreamCheckConsent\022%.consent.v1.StreamC" +
+      "heckConsentRequest\032&.consent.v1.StreamCh" +
+      "eckConsentResponse\"\003\220\002\001(\0010\001\022m\n\023WatchCons" +
+      "entChanges\022&.consent.v1.WatchConsentChan" +
+      "gesRequest\032\'.consent.v1.WatchConsentChan" +
+      "gesResponse\"\003\220\002\0010\001\022s\n\025ExportSuppressionL" +
+      "ist\022(.consent.v1.ExportSuppressionListRe" +
+      "quest\032).consent.v1.ExportSuppressionList" +
+      "Response\"\003\220\002\0010\001\022e\n\021HashContactPoints\022$.c" +
+      "onsent.v1.HashContactPointsRequest\032%.con" +
+      "sent.v1.HashContactPointsResponse\"\003\220\002\001BL" +
+      "\n\032consentd.client.consent.v1P\001Z,consentd" +
+      "/clients/go/gen/consent/v1;consentv1b\006pr" +
+      "oto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -200,13 +204,13 @@ public final class Campaign {
     internal_static_consent_v1_CheckAnswer_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_CheckAnswer_descriptor,
-        new java.lang.String[] { "Index", "Decision", "Reason", "EventId", "ValidUntil", "SubjectId", "Error", });
+        new java.lang.String[] { "Index", "Decision", "Reason", "EventId", "ValidUntil", "SubjectId", "Error", "UnsubscribeToken", "UnsubscribeUrl", });
     internal_static_consent_v1_BatchCheckConsentRequest_descriptor =
       getDescriptor().getMessageTypes().get(2);
     internal_static_consent_v1_BatchCheckConsentRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_BatchCheckConsentRequest_descriptor,
-        new java.lang.String[] { "Target", "Recipients", "AsOf", });
+        new java.lang.String[] { "Target", "Recipients", "AsOf", "UnsubscribeLinks", });
     internal_static_consent_v1_BatchCheckConsentResponse_descriptor =
       getDescriptor().getMessageTypes().get(3);
     internal_static_consent_v1_BatchCheckConsentResponse_fieldAccessorTable = new

@@ -24,6 +24,8 @@ private static final long serialVersionUID = 0L;
     reason_ = 0;
     eventId_ = "";
     subjectId_ = "";
+    unsubscribeToken_ = "";
+    unsubscribeUrl_ = "";
   }
 
   @java.lang.Override
@@ -268,6 +270,100 @@ private static final long serialVersionUID = 0L;
     return error_ == null ? consentd.client.consent.v1.RecipientError.getDefaultInstance() : error_;
   }
 
+  public static final int UNSUBSCRIBE_TOKEN_FIELD_NUMBER = 8;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object unsubscribeToken_ = "";
+  /**
+   * <pre>
+   * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+   * withdraws this target for this person when its link is followed (the browser port's
+   * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
+   * never expiring; and the link itself when the server knows its public address
+   * (CONSENTD_UNSUBSCRIBE_URL). Put the link in the message and in its List-Unsubscribe header.
+   * </pre>
+   *
+   * <code>string unsubscribe_token = 8 [json_name = "unsubscribeToken"];</code>
+   * @return The unsubscribeToken.
+   */
+  @java.lang.Override
+  public java.lang.String getUnsubscribeToken() {
+    java.lang.Object ref = unsubscribeToken_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      unsubscribeToken_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+   * withdraws this target for this person when its link is followed (the browser port's
+   * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
+   * never expiring; and the link itself when the server knows its public address
+   * (CONSENTD_UNSUBSCRIBE_URL). Put the link in the message and in its List-Unsubscribe header.
+   * </pre>
+   *
+   * <code>string unsubscribe_token = 8 [json_name = "unsubscribeToken"];</code>
+   * @return The bytes for unsubscribeToken.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getUnsubscribeTokenBytes() {
+    java.lang.Object ref = unsubscribeToken_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      unsubscribeToken_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int UNSUBSCRIBE_URL_FIELD_NUMBER = 9;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object unsubscribeUrl_ = "";
+  /**
+   * <code>string unsubscribe_url = 9 [json_name = "unsubscribeUrl"];</code>
+   * @return The unsubscribeUrl.
+   */
+  @java.lang.Override
+  public java.lang.String getUnsubscribeUrl() {
+    java.lang.Object ref = unsubscribeUrl_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      unsubscribeUrl_ = s;
+      return s;
+    }
+  }
+  /**
+   * <code>string unsubscribe_url = 9 [json_name = "unsubscribeUrl"];</code>
+   * @return The bytes for unsubscribeUrl.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getUnsubscribeUrlBytes() {
+    java.lang.Object ref = unsubscribeUrl_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      unsubscribeUrl_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -302,6 +398,12 @@ private static final long serialVersionUID = 0L;
     }
     if (error_ != null) {
       output.writeMessage(7, getError());
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(unsubscribeToken_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 8, unsubscribeToken_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(unsubscribeUrl_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 9, unsubscribeUrl_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -338,6 +440,12 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(7, getError());
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(unsubscribeToken_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(8, unsubscribeToken_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(unsubscribeUrl_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(9, unsubscribeUrl_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -371,6 +479,10 @@ private static final long serialVersionUID = 0L;
       if (!getError()
           .equals(other.getError())) return false;
     }
+    if (!getUnsubscribeToken()
+        .equals(other.getUnsubscribeToken())) return false;
+    if (!getUnsubscribeUrl()
+        .equals(other.getUnsubscribeUrl())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -401,6 +513,10 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + ERROR_FIELD_NUMBER;
       hash = (53 * hash) + getError().hashCode();
     }
+    hash = (37 * hash) + UNSUBSCRIBE_TOKEN_FIELD_NUMBER;
+    hash = (53 * hash) + getUnsubscribeToken().hashCode();
+    hash = (37 * hash) + UNSUBSCRIBE_URL_FIELD_NUMBER;
+    hash = (53 * hash) + getUnsubscribeUrl().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -549,6 +665,8 @@ private static final long serialVersionUID = 0L;
         errorBuilder_.dispose();
         errorBuilder_ = null;
       }
+      unsubscribeToken_ = "";
+      unsubscribeUrl_ = "";
       return this;
     }
 
@@ -606,6 +724,12 @@ private static final long serialVersionUID = 0L;
         result.error_ = errorBuilder_ == null
             ? error_
             : errorBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.unsubscribeToken_ = unsubscribeToken_;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.unsubscribeUrl_ = unsubscribeUrl_;
       }
     }
 
@@ -678,6 +802,16 @@ private static final long serialVersionUID = 0L;
       if (other.hasError()) {
         mergeError(other.getError());
       }
+      if (!other.getUnsubscribeToken().isEmpty()) {
+        unsubscribeToken_ = other.unsubscribeToken_;
+        bitField0_ |= 0x00000080;
+        onChanged();
+      }
+      if (!other.getUnsubscribeUrl().isEmpty()) {
+        unsubscribeUrl_ = other.unsubscribeUrl_;
+        bitField0_ |= 0x00000100;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -743,6 +877,16 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000040;
               break;
             } // case 58
+            case 66: {
+              unsubscribeToken_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 66
+            case 74: {
+              unsubscribeUrl_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 74
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1386,6 +1530,190 @@ private static final long serialVersionUID = 0L;
         error_ = null;
       }
       return errorBuilder_;
+    }
+
+    private java.lang.Object unsubscribeToken_ = "";
+    /**
+     * <pre>
+     * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+     * withdraws this target for this person when its link is followed (the browser port's
+     * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
+     * never expiring; and the link itself when the server knows its public address
+     * (CONSENTD_UNSUBSCRIBE_URL). Put the link in the message and in its List-Unsubscribe header.
+     * </pre>
+     *
+     * <code>string unsubscribe_token = 8 [json_name = "unsubscribeToken"];</code>
+     * @return The unsubscribeToken.
+     */
+    public java.lang.String getUnsubscribeToken() {
+      java.lang.Object ref = unsubscribeToken_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        unsubscribeToken_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+     * withdraws this target for this person when its link is followed (the browser port's
+     * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
+     * never expiring; and the link itself when the server knows its public address
+     * (CONSENTD_UNSUBSCRIBE_URL). Put the link in the message and in its List-Unsubscribe header.
+     * </pre>
+     *
+     * <code>string unsubscribe_token = 8 [json_name = "unsubscribeToken"];</code>
+     * @return The bytes for unsubscribeToken.
+     */
+    public com.google.protobuf.ByteString
+        getUnsubscribeTokenBytes() {
+      java.lang.Object ref = unsubscribeToken_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        unsubscribeToken_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+     * withdraws this target for this person when its link is followed (the browser port's
+     * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
+     * never expiring; and the link itself when the server knows its public address
+     * (CONSENTD_UNSUBSCRIBE_URL). Put the link in the message and in its List-Unsubscribe header.
+     * </pre>
+     *
+     * <code>string unsubscribe_token = 8 [json_name = "unsubscribeToken"];</code>
+     * @param value The unsubscribeToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUnsubscribeToken(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      unsubscribeToken_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+     * withdraws this target for this person when its link is followed (the browser port's
+     * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
+     * never expiring; and the link itself when the server knows its public address
+     * (CONSENTD_UNSUBSCRIBE_URL). Put the link in the message and in its List-Unsubscribe header.
+     * </pre>
+     *
+     * <code>string unsubscribe_token = 8 [json_name = "unsubscribeToken"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUnsubscribeToken() {
+      unsubscribeToken_ = getDefaultInstance().getUnsubscribeToken();
+      bitField0_ = (bitField0_ & ~0x00000080);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+     * withdraws this target for this person when its link is followed (the browser port's
+     * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
+     * never expiring; and the link itself when the server knows its public address
+     * (CONSENTD_UNSUBSCRIBE_URL). Put the link in the message and in its List-Unsubscribe header.
+     * </pre>
+     *
+     * <code>string unsubscribe_token = 8 [json_name = "unsubscribeToken"];</code>
+     * @param value The bytes for unsubscribeToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUnsubscribeTokenBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      unsubscribeToken_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object unsubscribeUrl_ = "";
+    /**
+     * <code>string unsubscribe_url = 9 [json_name = "unsubscribeUrl"];</code>
+     * @return The unsubscribeUrl.
+     */
+    public java.lang.String getUnsubscribeUrl() {
+      java.lang.Object ref = unsubscribeUrl_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        unsubscribeUrl_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <code>string unsubscribe_url = 9 [json_name = "unsubscribeUrl"];</code>
+     * @return The bytes for unsubscribeUrl.
+     */
+    public com.google.protobuf.ByteString
+        getUnsubscribeUrlBytes() {
+      java.lang.Object ref = unsubscribeUrl_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        unsubscribeUrl_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <code>string unsubscribe_url = 9 [json_name = "unsubscribeUrl"];</code>
+     * @param value The unsubscribeUrl to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUnsubscribeUrl(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      unsubscribeUrl_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <code>string unsubscribe_url = 9 [json_name = "unsubscribeUrl"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUnsubscribeUrl() {
+      unsubscribeUrl_ = getDefaultInstance().getUnsubscribeUrl();
+      bitField0_ = (bitField0_ & ~0x00000100);
+      onChanged();
+      return this;
+    }
+    /**
+     * <code>string unsubscribe_url = 9 [json_name = "unsubscribeUrl"];</code>
+     * @param value The bytes for unsubscribeUrl to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUnsubscribeUrlBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      unsubscribeUrl_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

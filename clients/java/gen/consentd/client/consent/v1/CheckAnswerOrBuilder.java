@@ -128,4 +128,44 @@ public interface CheckAnswerOrBuilder extends
    * <code>.consent.v1.RecipientError error = 7 [json_name = "error"];</code>
    */
   consentd.client.consent.v1.RecipientErrorOrBuilder getErrorOrBuilder();
+
+  /**
+   * <pre>
+   * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+   * withdraws this target for this person when its link is followed (the browser port's
+   * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
+   * never expiring; and the link itself when the server knows its public address
+   * (CONSENTD_UNSUBSCRIBE_URL). Put the link in the message and in its List-Unsubscribe header.
+   * </pre>
+   *
+   * <code>string unsubscribe_token = 8 [json_name = "unsubscribeToken"];</code>
+   * @return The unsubscribeToken.
+   */
+  java.lang.String getUnsubscribeToken();
+  /**
+   * <pre>
+   * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+   * withdraws this target for this person when its link is followed (the browser port's
+   * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
+   * never expiring; and the link itself when the server knows its public address
+   * (CONSENTD_UNSUBSCRIBE_URL). Put the link in the message and in its List-Unsubscribe header.
+   * </pre>
+   *
+   * <code>string unsubscribe_token = 8 [json_name = "unsubscribeToken"];</code>
+   * @return The bytes for unsubscribeToken.
+   */
+  com.google.protobuf.ByteString
+      getUnsubscribeTokenBytes();
+
+  /**
+   * <code>string unsubscribe_url = 9 [json_name = "unsubscribeUrl"];</code>
+   * @return The unsubscribeUrl.
+   */
+  java.lang.String getUnsubscribeUrl();
+  /**
+   * <code>string unsubscribe_url = 9 [json_name = "unsubscribeUrl"];</code>
+   * @return The bytes for unsubscribeUrl.
+   */
+  com.google.protobuf.ByteString
+      getUnsubscribeUrlBytes();
 }

@@ -1,0 +1,117 @@
+"""Unsubscribe links: a token that withdraws one target for one person when followed, to put in
+every marketing message (CPCE L34-5: a simple way to object in each message; RFC 8058: one-click
+unsubscribe). The token is the proof: a keyed MAC over the tenant, the subject and the target,
+so nobody can make one for someone else or for another target, and it needs no table. It never
+expires (a link in an old message must still work) and can only ever withdraw."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from dataclasses import dataclass
+from enum import Enum
+from uuid import UUID
+
+from consentd.app.commands import CheckConsent, Evidence, WithdrawConsent
+from consentd.app.confirmations import TOKEN_PLACEHOLDER
+from consentd.app.consents import ConsentUseCases
+from consentd.app.ports import TenantDirectory
+from consentd.domain.errors import ConsentError
+from consentd.domain.model import Channel, Decision, PartyScope, Source, Target
+from consentd.domain.tenancy import Principal, Scope
+
+_PREFIX = "u1."
+_MAC_BYTES = 16
+# Tokens we issue are about 110 characters; anything much longer is not one.
+MAX_TOKEN = 300
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    tenant_id: UUID
+    subject_id: UUID
+    target: Target
+
+
+class Followed(Enum):
+    WITHDRAWN = "withdrawn"
+    ALREADY = "already"  # nothing to withdraw: not allowed already (or the person is gone)
+    INVALID = "invalid"
+
+
+class UnsubscribeLinks:
+    """Makes and opens tokens under a key derived from the service secret (every replica
+    opens what any other made); `url_template` holds TOKEN_PLACEHOLDER, or is empty."""
+
+    def __init__(self, key: bytes, url_template: str = "") -> None:
+        self._key = key
+        self._template = url_template
+
+    def token(self, tenant_id: UUID, subject_id: UUID, target: Target) -> str:
+        fields = (target.purpose, target.channel.value, target.scope.value)
+        payload = tenant_id.bytes + subject_id.bytes + "\x1f".join(fields).encode()
+        return f"{_PREFIX}{_b64(payload)}.{_b64(self._mac(payload))}"
+
+    def url(self, token: str) -> str:
+        return self._template.replace(TOKEN_PLACEHOLDER, token) if self._template else ""
+
+    def opened(self, token: str) -> Link | None:
+        """The link a token names; None for anything this service did not issue."""
+        if len(token) > MAX_TOKEN or not token.startswith(_PREFIX) or token.count(".") != 2:
+            return None
+        body, mac = token[len(_PREFIX) :].split(".")
+        try:
+            payload, given = _unb64(body), _unb64(mac)
+            if not hmac.compare_digest(given, self._mac(payload)):
+                return None
+            purpose, channel, scope = payload[32:].decode().split("\x1f")
+            target = Target(purpose, Channel(channel), PartyScope(scope))
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            return None
+        return Link(UUID(bytes=payload[:16]), UUID(bytes=payload[16:32]), target)
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+class Unsubscribes:
+    """Following a link: withdraw its target for its person, once."""
+
+    def __init__(
+        self, links: UnsubscribeLinks, tenants: TenantDirectory, consents: ConsentUseCases
+    ) -> None:
+        self.links = links
+        self._tenants = tenants
+        self._consents = consents
+
+    async def follow(self, token: str, evidence: Evidence) -> Followed:
+        """Withdraw the link's target (SOURCE_PORTAL, actor "unsubscribe link": the person
+        acting from their own mailbox), unless the target is not allowed already: a link
+        followed again, or prefetched by a mail scanner's POST, writes nothing more."""
+        link = self.links.opened(token)
+        tenant = await self._tenants.tenant(link.tenant_id) if link else None
+        if link is None or tenant is None or tenant.purged:
+            return Followed.INVALID
+        principal = Principal(tenant, "unsubscribe-link", frozenset({Scope.WRITE}))
+        try:
+            checked = CheckConsent(link.subject_id, link.target)
+            result = await self._consents.check_consent(principal, checked)
+            if result.verdict.decision is not Decision.ALLOW:
+                return Followed.ALREADY
+            withdrawal = WithdrawConsent(
+                link.subject_id, (link.target,), False, Source.PORTAL, "unsubscribe link", evidence
+            )
+            await self._consents.withdraw_consent(principal, withdrawal)
+        except ConsentError:  # the subject erased or gone since: nothing left to withdraw
+            return Followed.ALREADY
+        return Followed.WITHDRAWN
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

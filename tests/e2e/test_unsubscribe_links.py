@@ -1,0 +1,105 @@
+"""Unsubscribe links (peer comparison: every marketing message must carry a simple way to object,
+CPCE L34-5, and bulk senders a one-click unsubscribe, RFC 8058; a withdrawal needed a key or a
+portal token). A batch check gives each ALLOW answer a token; its link on the browser port asks
+on GET, withdraws on POST (the page's button or a mail client's one-click), once."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.error
+import urllib.request
+from typing import Any
+
+import grpc
+from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
+
+from consentd.app.unsubscribe import UnsubscribeLinks
+from consentd.bootstrap import App
+from consentd.domain.model import Channel, Target
+from consentd.domain.tenancy import Tenant
+from tests.conftest import Stubs
+from tests.e2e.helpers import ALLOW, DENY, by_email, check, grant, history, put_purpose, record
+from tests.e2e.helpers import target as make_target
+
+NEWSLETTER = make_target("newsletter")
+ONE_CLICK = b"List-Unsubscribe=One-Click"
+
+
+def _call(url: str, body: bytes | None = None) -> tuple[int, str]:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}
+    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read().decode()
+
+
+async def _batch(channel: grpc.aio.Channel, stubs: Stubs, *emails: str) -> list[Any]:
+    campaign = campaign_pb2_grpc.CampaignServiceStub(channel)
+    request = campaign_pb2.BatchCheckConsentRequest(
+        target=NEWSLETTER,
+        recipients=[by_email(e) for e in emails],
+        unsubscribe_links=True,
+    )
+    answer = await campaign.BatchCheckConsent(request, metadata=stubs.metadata)
+    return list(answer.answers)
+
+
+async def test_a_link_asks_on_get_and_withdraws_once_on_post(
+    app: App, stubs: Stubs, channel: grpc.aio.Channel, http_port: int
+) -> None:
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, types_pb2.SubjectIdentity(email="reader@example.fr"), grant(NEWSLETTER))
+    await record(stubs, types_pb2.SubjectIdentity(email="other@example.fr"), grant(NEWSLETTER))
+    answers = await _batch(channel, stubs, "reader@example.fr", "nobody@example.fr")
+    token = answers[0].unsubscribe_token
+    assert token.startswith("u1.")
+    assert answers[0].unsubscribe_url == ""  # no CONSENTD_UNSUBSCRIBE_URL here
+    assert (answers[1].decision, answers[1].unsubscribe_token) == (DENY, "")
+    link = f"http://127.0.0.1:{http_port}/unsubscribe/{token}"
+
+    status, page = await asyncio.to_thread(_call, link)
+    assert (status, 'method="post"' in page) == (200, True)
+    assert (await check(stubs, by_email("reader@example.fr"), NEWSLETTER)).decision == ALLOW
+
+    status, page = await asyncio.to_thread(_call, link, ONE_CLICK)
+    assert (status, "Done" in page) == (200, True)
+    withdrawn = await check(stubs, by_email("reader@example.fr"), NEWSLETTER)
+    assert (withdrawn.decision, withdrawn.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
+    assert (await check(stubs, by_email("other@example.fr"), NEWSLETTER)).decision == ALLOW
+
+    # Followed again (or prefetched by a scanner's POST): answered the same, nothing written.
+    assert (await asyncio.to_thread(_call, link, ONE_CLICK))[0] == 200
+    events = (await history(stubs, by_email("reader@example.fr"))).events
+    (withdrawal,) = [e for e in events if e.state == types_pb2.CONSENT_STATE_WITHDRAWN]
+    assert (withdrawal.source, withdrawal.actor) == (types_pb2.SOURCE_PORTAL, "unsubscribe link")
+
+
+async def test_a_tampered_or_foreign_token_withdraws_nothing(
+    app: App, stubs: Stubs, channel: grpc.aio.Channel, http_port: int, tenant: Tenant
+) -> None:
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, types_pb2.SubjectIdentity(email="kept@example.fr"), grant(NEWSLETTER))
+    (answer,) = await _batch(channel, stubs, "kept@example.fr")
+    token = answer.unsubscribe_token
+    base = f"http://127.0.0.1:{http_port}/unsubscribe/"
+    subject = app.unsubscribes.links.opened(token)
+    assert subject is not None
+    sms = Target("newsletter", Channel.SMS, subject.target.scope)
+    forged = [
+        token[:-2] + ("AA" if not token.endswith("AA") else "BA"),  # another MAC
+        token.replace("u1.", "u2.", 1),
+        "u1..",
+        token + "." + token,
+        "x" * 400,
+        # The same subject and target under another key: another deployment's token.
+        UnsubscribeLinks(b"k" * 32).token(tenant.tenant_id, subject.subject_id, subject.target),
+        # A genuine token for a target that is not this one is another token, not this one.
+        UnsubscribeLinks(b"k" * 32).token(tenant.tenant_id, subject.subject_id, sms),
+    ]
+    for bad in forged:
+        assert (await asyncio.to_thread(_call, base + bad))[0] == 404, bad
+        assert (await asyncio.to_thread(_call, base + bad, ONE_CLICK))[0] == 404, bad
+    assert (await check(stubs, by_email("kept@example.fr"), NEWSLETTER)).decision == ALLOW
