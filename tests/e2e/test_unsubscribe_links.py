@@ -11,6 +11,7 @@ import urllib.request
 from typing import Any
 
 import grpc
+import pytest
 from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
 
 from consentd.app.unsubscribe import UnsubscribeLinks
@@ -103,3 +104,25 @@ async def test_a_tampered_or_foreign_token_withdraws_nothing(
         assert (await asyncio.to_thread(_call, base + bad))[0] == 404, bad
         assert (await asyncio.to_thread(_call, base + bad, ONE_CLICK))[0] == 404, bad
     assert (await check(stubs, by_email("kept@example.fr"), NEWSLETTER)).decision == ALLOW
+
+
+async def test_a_stream_asked_in_its_first_message_carries_the_links(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, types_pb2.SubjectIdentity(email="streamed@example.fr"), grant(NEWSLETTER))
+    campaign = campaign_pb2_grpc.CampaignServiceStub(channel)
+    first = campaign_pb2.StreamCheckConsentRequest(
+        target=NEWSLETTER, recipients=[by_email("streamed@example.fr")], unsubscribe_links=True
+    )
+    second = campaign_pb2.StreamCheckConsentRequest(recipients=[by_email("nobody@example.fr")])
+    answers = [a async for r in campaign.StreamCheckConsent(iter([first, second]),
+               metadata=stubs.metadata) for a in r.answers]  # fmt: skip
+    assert [bool(a.unsubscribe_token) for a in answers] == [True, False]
+    late = campaign_pb2.StreamCheckConsentRequest(unsubscribe_links=True)
+    call = campaign.StreamCheckConsent(iter([first, late]), metadata=stubs.metadata)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        async for _ in call:
+            pass
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert str(raised.value.details()).startswith("unsubscribe_links: only the first message")

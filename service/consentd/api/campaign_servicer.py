@@ -56,10 +56,18 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         target, as_of = conv.stream_start(first)
         chunks = conv.stream_chunks(first, request_iterator, self._region)
         # aclosing: when a write gives up, stop reading and deciding before the call ends.
-        answers = self._campaign.stream_checks(principal(), target, as_of, chunks)
+        caller = principal()
+        answers = self._campaign.stream_checks(caller, target, as_of, chunks)
+        links = self._links if first.unsubscribe_links else None
         async with contextlib.aclosing(answers):
             async for chunk in answers:
-                await self._write(context, conv.stream_out(chunk))
+                response = conv.stream_out(chunk)
+                if links is not None:
+                    tenant = caller.tenant_id
+                    conv.add_unsubscribe_links(
+                        response.answers, chunk.decided, links, tenant, target
+                    )
+                await self._write(context, response)
 
     async def _write(self, context: Context, response: pb.StreamCheckConsentResponse) -> None:
         """Send, or give up on a client that leaves its answers unread (flow control holds the

@@ -200,6 +200,11 @@ class StreamCheckConsentRequest(_message.Message):
     TARGET_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
     RECIPIENTS_FIELD_NUMBER: _builtins.int
+    UNSUBSCRIBE_LINKS_FIELD_NUMBER: _builtins.int
+    unsubscribe_links: _builtins.bool
+    """Optional, first message only: give every ALLOW answer its unsubscribe link, as
+    BatchCheckConsentRequest.unsubscribe_links does.
+    """
     @_builtins.property
     def target(self) -> _types_pb2.ConsentTarget:
         """Required in the first message, must be unset in the others."""
@@ -218,10 +223,11 @@ class StreamCheckConsentRequest(_message.Message):
         target: _types_pb2.ConsentTarget | None = ...,
         as_of: _timestamp_pb2.Timestamp | None = ...,
         recipients: _abc.Iterable[_types_pb2.SubjectRef] | None = ...,
+        unsubscribe_links: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "target", b"target"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "recipients", b"recipients", "target", b"target"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "recipients", b"recipients", "target", b"target", "unsubscribe_links", b"unsubscribe_links"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -126,65 +126,66 @@ public final class Campaign {
       "Links\"\212\001\n\031BatchCheckConsentResponse\0221\n\007a" +
       "nswers\030\001 \003(\0132\027.consent.v1.CheckAnswerR\007a" +
       "nswers\022:\n\014lawful_basis\030\002 \001(\0162\027.consent.v" +
-      "1.LawfulBasisR\013lawfulBasis\"\267\001\n\031StreamChe" +
+      "1.LawfulBasisR\013lawfulBasis\"\344\001\n\031StreamChe" +
       "ckConsentRequest\0221\n\006target\030\001 \001(\0132\031.conse" +
       "nt.v1.ConsentTargetR\006target\022/\n\005as_of\030\002 \001" +
       "(\0132\032.google.protobuf.TimestampR\004asOf\0226\n\n" +
       "recipients\030\003 \003(\0132\026.consent.v1.SubjectRef" +
-      "R\nrecipients\"\213\001\n\032StreamCheckConsentRespo" +
-      "nse\0221\n\007answers\030\001 \003(\0132\027.consent.v1.CheckA" +
-      "nswerR\007answers\022:\n\014lawful_basis\030\002 \001(\0162\027.c" +
-      "onsent.v1.LawfulBasisR\013lawfulBasis\"p\n\032Wa" +
-      "tchConsentChangesRequest\022\026\n\006cursor\030\001 \001(\t" +
-      "R\006cursor\022\031\n\010from_now\030\002 \001(\010R\007fromNow\022\037\n\013m" +
-      "ax_changes\030\003 \001(\rR\nmaxChanges\"\212\001\n\rConsent" +
-      "Change\022\032\n\010position\030\001 \001(\004R\010position\022.\n\005ev" +
-      "ent\030\002 \001(\0132\030.consent.v1.ConsentEventR\005eve" +
-      "nt\022-\n\005block\030\003 \001(\0132\027.consent.v1.BlockChan" +
-      "geR\005block\"\266\001\n\013BlockChange\022\031\n\010block_id\030\001 " +
-      "\001(\tR\007blockId\022\035\n\nsubject_id\030\002 \001(\tR\tsubjec" +
-      "tId\022)\n\004kind\030\003 \001(\0162\025.consent.v1.BlockKind" +
-      "R\004kind\022\026\n\006lifted\030\004 \001(\010R\006lifted\022*\n\002at\030\005 \001" +
-      "(\0132\032.google.protobuf.TimestampR\002at\"j\n\033Wa" +
-      "tchConsentChangesResponse\0223\n\007changes\030\001 \003" +
-      "(\0132\031.consent.v1.ConsentChangeR\007changes\022\026" +
-      "\n\006cursor\030\002 \001(\tR\006cursor\"Q\n\034ExportSuppress" +
-      "ionListRequest\0221\n\006target\030\001 \001(\0132\031.consent" +
-      ".v1.ConsentTargetR\006target\"\326\001\n\020Suppressio" +
-      "nEntry\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002" +
-      " \001(\tR\004kind\022\035\n\nsubject_id\030\003 \001(\tR\tsubjectI" +
-      "d\022*\n\006reason\030\004 \001(\0162\022.consent.v1.ReasonR\006r" +
-      "eason\022\031\n\010event_id\030\005 \001(\tR\007eventId\0220\n\005sinc" +
-      "e\030\006 \001(\0132\032.google.protobuf.TimestampR\005sin" +
-      "ce\"W\n\035ExportSuppressionListResponse\0226\n\007e" +
-      "ntries\030\001 \003(\0132\034.consent.v1.SuppressionEnt" +
-      "ryR\007entries\"Y\n\030HashContactPointsRequest\022" +
-      "=\n\016contact_points\030\001 \003(\0132\026.consent.v1.Sub" +
-      "jectRefR\rcontactPoints\"p\n\020ContactPointHa" +
-      "sh\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\t" +
-      "R\004kind\0220\n\005error\030\003 \001(\0132\032.consent.v1.Recip" +
-      "ientErrorR\005error\"Q\n\031HashContactPointsRes" +
-      "ponse\0224\n\006hashes\030\001 \003(\0132\034.consent.v1.Conta" +
-      "ctPointHashR\006hashes*]\n\tBlockKind\022\032\n\026BLOC" +
-      "K_KIND_UNSPECIFIED\020\000\022\030\n\024BLOCK_KIND_OBJEC" +
-      "TION\020\001\022\032\n\026BLOCK_KIND_RESTRICTION\020\0022\261\004\n\017C" +
-      "ampaignService\022e\n\021BatchCheckConsent\022$.co" +
-      "nsent.v1.BatchCheckConsentRequest\032%.cons" +
-      "ent.v1.BatchCheckConsentResponse\"\003\220\002\001\022l\n" +
-      "\022StreamCheckConsent\022%.consent.v1.StreamC" +
-      "heckConsentRequest\032&.consent.v1.StreamCh" +
-      "eckConsentResponse\"\003\220\002\001(\0010\001\022m\n\023WatchCons" +
-      "entChanges\022&.consent.v1.WatchConsentChan" +
-      "gesRequest\032\'.consent.v1.WatchConsentChan" +
-      "gesResponse\"\003\220\002\0010\001\022s\n\025ExportSuppressionL" +
-      "ist\022(.consent.v1.ExportSuppressionListRe" +
-      "quest\032).consent.v1.ExportSuppressionList" +
-      "Response\"\003\220\002\0010\001\022e\n\021HashContactPoints\022$.c" +
-      "onsent.v1.HashContactPointsRequest\032%.con" +
-      "sent.v1.HashContactPointsResponse\"\003\220\002\001BL" +
-      "\n\032consentd.client.consent.v1P\001Z,consentd" +
-      "/clients/go/gen/consent/v1;consentv1b\006pr" +
-      "oto3"
+      "R\nrecipients\022+\n\021unsubscribe_links\030\004 \001(\010R" +
+      "\020unsubscribeLinks\"\213\001\n\032StreamCheckConsent" +
+      "Response\0221\n\007answers\030\001 \003(\0132\027.consent.v1.C" +
+      "heckAnswerR\007answers\022:\n\014lawful_basis\030\002 \001(" +
+      "\0162\027.consent.v1.LawfulBasisR\013lawfulBasis\"" +
+      "p\n\032WatchConsentChangesRequest\022\026\n\006cursor\030" +
+      "\001 \001(\tR\006cursor\022\031\n\010from_now\030\002 \001(\010R\007fromNow" +
+      "\022\037\n\013max_changes\030\003 \001(\rR\nmaxChanges\"\212\001\n\rCo" +
+      "nsentChange\022\032\n\010position\030\001 \001(\004R\010position\022" +
+      ".\n\005event\030\002 \001(\0132\030.consent.v1.ConsentEvent" +
+      "R\005event\022-\n\005block\030\003 \001(\0132\027.consent.v1.Bloc" +
+      "kChangeR\005block\"\266\001\n\013BlockChange\022\031\n\010block_" +
+      "id\030\001 \001(\tR\007blockId\022\035\n\nsubject_id\030\002 \001(\tR\ts" +
+      "ubjectId\022)\n\004kind\030\003 \001(\0162\025.consent.v1.Bloc" +
+      "kKindR\004kind\022\026\n\006lifted\030\004 \001(\010R\006lifted\022*\n\002a" +
+      "t\030\005 \001(\0132\032.google.protobuf.TimestampR\002at\"" +
+      "j\n\033WatchConsentChangesResponse\0223\n\007change" +
+      "s\030\001 \003(\0132\031.consent.v1.ConsentChangeR\007chan" +
+      "ges\022\026\n\006cursor\030\002 \001(\tR\006cursor\"Q\n\034ExportSup" +
+      "pressionListRequest\0221\n\006target\030\001 \001(\0132\031.co" +
+      "nsent.v1.ConsentTargetR\006target\"\326\001\n\020Suppr" +
+      "essionEntry\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004k" +
+      "ind\030\002 \001(\tR\004kind\022\035\n\nsubject_id\030\003 \001(\tR\tsub" +
+      "jectId\022*\n\006reason\030\004 \001(\0162\022.consent.v1.Reas" +
+      "onR\006reason\022\031\n\010event_id\030\005 \001(\tR\007eventId\0220\n" +
+      "\005since\030\006 \001(\0132\032.google.protobuf.Timestamp" +
+      "R\005since\"W\n\035ExportSuppressionListResponse" +
+      "\0226\n\007entries\030\001 \003(\0132\034.consent.v1.Suppressi" +
+      "onEntryR\007entries\"Y\n\030HashContactPointsReq" +
+      "uest\022=\n\016contact_points\030\001 \003(\0132\026.consent.v" +
+      "1.SubjectRefR\rcontactPoints\"p\n\020ContactPo" +
+      "intHash\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030" +
+      "\002 \001(\tR\004kind\0220\n\005error\030\003 \001(\0132\032.consent.v1." +
+      "RecipientErrorR\005error\"Q\n\031HashContactPoin" +
+      "tsResponse\0224\n\006hashes\030\001 \003(\0132\034.consent.v1." +
+      "ContactPointHashR\006hashes*]\n\tBlockKind\022\032\n" +
+      "\026BLOCK_KIND_UNSPECIFIED\020\000\022\030\n\024BLOCK_KIND_" +
+      "OBJECTION\020\001\022\032\n\026BLOCK_KIND_RESTRICTION\020\0022" +
+      "\261\004\n\017CampaignService\022e\n\021BatchCheckConsent" +
+      "\022$.consent.v1.BatchCheckConsentRequest\032%" +
+      ".consent.v1.BatchCheckConsentResponse\"\003\220" +
+      "\002\001\022l\n\022StreamCheckConsent\022%.consent.v1.St" +
+      "reamCheckConsentRequest\032&.consent.v1.Str" +
+      "eamCheckConsentResponse\"\003\220\002\001(\0010\001\022m\n\023Watc" +
+      "hConsentChanges\022&.consent.v1.WatchConsen" +
+      "tChangesRequest\032\'.consent.v1.WatchConsen" +
+      "tChangesResponse\"\003\220\002\0010\001\022s\n\025ExportSuppres" +
+      "sionList\022(.consent.v1.ExportSuppressionL" +
+      "istRequest\032).consent.v1.ExportSuppressio" +
+      "nListResponse\"\003\220\002\0010\001\022e\n\021HashContactPoint" +
+      "s\022$.consent.v1.HashContactPointsRequest\032" +
+      "%.consent.v1.HashContactPointsResponse\"\003" +
+      "\220\002\001BL\n\032consentd.client.consent.v1P\001Z,con" +
+      "sentd/clients/go/gen/consent/v1;consentv" +
+      "1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -222,7 +223,7 @@ public final class Campaign {
     internal_static_consent_v1_StreamCheckConsentRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_StreamCheckConsentRequest_descriptor,
-        new java.lang.String[] { "Target", "AsOf", "Recipients", });
+        new java.lang.String[] { "Target", "AsOf", "Recipients", "UnsubscribeLinks", });
     internal_static_consent_v1_StreamCheckConsentResponse_descriptor =
       getDescriptor().getMessageTypes().get(5);
     internal_static_consent_v1_StreamCheckConsentResponse_fieldAccessorTable = new

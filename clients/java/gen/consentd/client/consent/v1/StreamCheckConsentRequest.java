@@ -181,6 +181,22 @@ private static final long serialVersionUID = 0L;
     return recipients_.get(index);
   }
 
+  public static final int UNSUBSCRIBE_LINKS_FIELD_NUMBER = 4;
+  private boolean unsubscribeLinks_ = false;
+  /**
+   * <pre>
+   * Optional, first message only: give every ALLOW answer its unsubscribe link, as
+   * BatchCheckConsentRequest.unsubscribe_links does.
+   * </pre>
+   *
+   * <code>bool unsubscribe_links = 4 [json_name = "unsubscribeLinks"];</code>
+   * @return The unsubscribeLinks.
+   */
+  @java.lang.Override
+  public boolean getUnsubscribeLinks() {
+    return unsubscribeLinks_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -204,6 +220,9 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < recipients_.size(); i++) {
       output.writeMessage(3, recipients_.get(i));
     }
+    if (unsubscribeLinks_ != false) {
+      output.writeBool(4, unsubscribeLinks_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -224,6 +243,10 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < recipients_.size(); i++) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(3, recipients_.get(i));
+    }
+    if (unsubscribeLinks_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(4, unsubscribeLinks_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -252,6 +275,8 @@ private static final long serialVersionUID = 0L;
     }
     if (!getRecipientsList()
         .equals(other.getRecipientsList())) return false;
+    if (getUnsubscribeLinks()
+        != other.getUnsubscribeLinks()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -275,6 +300,9 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + RECIPIENTS_FIELD_NUMBER;
       hash = (53 * hash) + getRecipientsList().hashCode();
     }
+    hash = (37 * hash) + UNSUBSCRIBE_LINKS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getUnsubscribeLinks());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -421,6 +449,7 @@ private static final long serialVersionUID = 0L;
         recipientsBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000004);
+      unsubscribeLinks_ = false;
       return this;
     }
 
@@ -476,6 +505,9 @@ private static final long serialVersionUID = 0L;
         result.asOf_ = asOfBuilder_ == null
             ? asOf_
             : asOfBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.unsubscribeLinks_ = unsubscribeLinks_;
       }
     }
 
@@ -555,6 +587,9 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
+      if (other.getUnsubscribeLinks() != false) {
+        setUnsubscribeLinks(other.getUnsubscribeLinks());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -608,6 +643,11 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 26
+            case 32: {
+              unsubscribeLinks_ = input.readBool();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 32
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1245,6 +1285,53 @@ private static final long serialVersionUID = 0L;
         recipients_ = null;
       }
       return recipientsBuilder_;
+    }
+
+    private boolean unsubscribeLinks_ ;
+    /**
+     * <pre>
+     * Optional, first message only: give every ALLOW answer its unsubscribe link, as
+     * BatchCheckConsentRequest.unsubscribe_links does.
+     * </pre>
+     *
+     * <code>bool unsubscribe_links = 4 [json_name = "unsubscribeLinks"];</code>
+     * @return The unsubscribeLinks.
+     */
+    @java.lang.Override
+    public boolean getUnsubscribeLinks() {
+      return unsubscribeLinks_;
+    }
+    /**
+     * <pre>
+     * Optional, first message only: give every ALLOW answer its unsubscribe link, as
+     * BatchCheckConsentRequest.unsubscribe_links does.
+     * </pre>
+     *
+     * <code>bool unsubscribe_links = 4 [json_name = "unsubscribeLinks"];</code>
+     * @param value The unsubscribeLinks to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUnsubscribeLinks(boolean value) {
+      
+      unsubscribeLinks_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional, first message only: give every ALLOW answer its unsubscribe link, as
+     * BatchCheckConsentRequest.unsubscribe_links does.
+     * </pre>
+     *
+     * <code>bool unsubscribe_links = 4 [json_name = "unsubscribeLinks"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUnsubscribeLinks() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      unsubscribeLinks_ = false;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -104,4 +104,15 @@ public interface StreamCheckConsentRequestOrBuilder extends
    */
   consentd.client.consent.v1.SubjectRefOrBuilder getRecipientsOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * Optional, first message only: give every ALLOW answer its unsubscribe link, as
+   * BatchCheckConsentRequest.unsubscribe_links does.
+   * </pre>
+   *
+   * <code>bool unsubscribe_links = 4 [json_name = "unsubscribeLinks"];</code>
+   * @return The unsubscribeLinks.
+   */
+  boolean getUnsubscribeLinks();
 }
