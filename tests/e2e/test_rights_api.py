@@ -32,7 +32,7 @@ from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.months import add_months
 from consentd.domain.tenancy import Tenant
-from tests.conftest import TEST_SECRET, Stubs, bearer
+from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer
 from tests.e2e.helpers import (
     DENY,
     LEGITIMATE_INTEREST,
@@ -508,3 +508,38 @@ async def test_a_portal_token_exports_and_files_requests_for_its_own_subject_onl
     assert await _code(dpo.rights.EraseSubject(erase, metadata=me)) == (
         grpc.StatusCode.PERMISSION_DENIED
     )
+
+
+async def test_requests_due_within_days_are_listed_before_they_are_late(
+    dpo: RightsStubs, clock: TestClock
+) -> None:
+    """Peer comparison: only requests already late could be listed; a DPO plans the week with
+    what falls due in it."""
+    now = datetime.now(UTC)
+    received = {"late": now - timedelta(days=40), "soon": now - timedelta(days=25), "new": now}
+    ids = {}
+    for name, at in received.items():
+        clock.pinned = at
+        filed = await dpo.rights.SubmitRightsRequest(
+            rights_pb2.SubmitRightsRequestRequest(
+                kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=by_email(f"{name}@example.fr")
+            ),
+            metadata=dpo.metadata,
+        )
+        ids[filed.request.request_id] = name
+    clock.pinned = None
+
+    async def listed(**asked: Any) -> list[str]:
+        found = await dpo.rights.ListRightsRequests(
+            rights_pb2.ListRightsRequestsRequest(**asked), metadata=dpo.metadata
+        )
+        return sorted(ids[r.request_id] for r in found.requests if r.request_id in ids)
+
+    assert await listed(due_within_days=7) == ["late", "soon"]
+    assert await listed(overdue_only=True) == ["late"]
+    assert await listed(due_within_days=90) == ["late", "new", "soon"]
+    assert await listed() == ["late", "new", "soon"]
+    too_far = dpo.rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(due_within_days=91), metadata=dpo.metadata
+    )
+    assert await _code(too_far) == grpc.StatusCode.INVALID_ARGUMENT

@@ -164,7 +164,12 @@ class RightsServicer(rights_pb2_grpc.RightsServiceServicer):
             else None
         )
         page = await self._requests.listed(
-            principal(), request.overdue_only, state, request.page_size, request.page_token
+            principal(),
+            request.overdue_only,
+            state,
+            request.page_size,
+            request.page_token,
+            due_within_days=request.due_within_days,
         )
         now = self._requests.now()
         return pb.ListRightsRequestsResponse(

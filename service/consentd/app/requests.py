@@ -14,7 +14,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 from consentd.app.blocking import block_subject
@@ -40,6 +40,8 @@ from consentd.domain.rights import (
 from consentd.domain.tenancy import Principal
 
 _REQUESTS = "rights_requests"
+# The widest "due within" window a list takes (a request is due within a month, two at most).
+MAX_DUE_WITHIN_DAYS = 90
 _Move = Callable[[RightsRequest, datetime], RightsRequest]
 
 # The requests whose completion puts a block in force.
@@ -271,16 +273,23 @@ class RightsRequestUseCases:
         state: RequestState | None,
         size: int,
         token: str,
+        *,
+        due_within_days: int = 0,
     ) -> Page[RightsRequest]:
-        """Requests by id; `overdue_only`: open ones past their due date now."""
+        """Requests by id; `overdue_only`: open ones past their due date now; `due_within_days`
+        (1 to 90): open ones due within that many days. Raises InvalidInput."""
         limit = page_size(size, 100, MAX_PAGE_SIZE)
-        scope = f"{overdue_only}|{state.value if state else ''}"
+        if not 0 <= due_within_days <= MAX_DUE_WITHIN_DAYS:
+            raise InvalidInput("due_within_days", f"must be 1 to {MAX_DUE_WITHIN_DAYS} (or unset)")
+        scope = f"{overdue_only}|{state.value if state else ''}|{due_within_days}"
         # A request id (a forged "\ud800" was INTERNAL, a forged "zzz" ended the list; probe V).
         cursor = id_cursor(decode_token(_REQUESTS, token, scope=scope))
         after = str(cursor) if cursor is not None else None
-        since = self._clock() if overdue_only else None
+        now = self._clock()
+        ahead = timedelta(0) if overdue_only else timedelta(days=due_within_days)
+        due_before = now + ahead if overdue_only or due_within_days else None
         async with self._uow(principal.tenant_id) as uow:
-            items = await uow.requests.listed(since, state, after, limit + 1)
+            items = await uow.requests.listed(due_before, state, after, limit + 1)
         more, items = len(items) > limit, items[:limit]
         following = encode_token(_REQUESTS, str(items[-1].request_id), scope) if more else ""
         return Page(items, following)

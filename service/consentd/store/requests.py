@@ -83,16 +83,16 @@ class SqlRequests:
         return [_request(m) for m in (await self._conn.execute(query)).mappings()]
 
     async def listed(
-        self, overdue_at: datetime | None, state: RequestState | None, after: str | None, limit: int
+        self, due_before: datetime | None, state: RequestState | None, after: str | None, limit: int
     ) -> list[RightsRequest]:
-        """Requests by id; only those open and past their (extended) due date at `overdue_at`."""
+        """Requests by id; only those open and due (extended due date) before `due_before`."""
         query = sa.select(_R).where(_R.c.tenant_id == self._tenant)
         if state is not None:
             query = query.where(_R.c.state == state.value)
-        if overdue_at is not None:
+        if due_before is not None:
             query = query.where(
                 _R.c.state.in_([s.value for s in OPEN_STATES]),
-                sa.func.coalesce(_R.c.extended_due_at, _R.c.due_at) < overdue_at,
+                sa.func.coalesce(_R.c.extended_due_at, _R.c.due_at) < due_before,
             )
         if after is not None:
             query = query.where(sa.cast(_R.c.request_id, sa.Text) > after)

@@ -772,6 +772,7 @@ class ListRightsRequestsRequest(_message.Message):
     STATE_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    DUE_WITHIN_DAYS_FIELD_NUMBER: _builtins.int
     overdue_only: _builtins.bool
     """Only open requests past their (extended) due date."""
     state: Global___RightsRequestState.ValueType
@@ -782,6 +783,10 @@ class ListRightsRequestsRequest(_message.Message):
     """The previous page's next_page_token, sent with the same request (page_size may change):
     a token of another list (another subject, other filters) is INVALID_ARGUMENT.
     """
+    due_within_days: _builtins.int
+    """Only open requests due within this many days from now, late ones included (1 to 90): what
+    must be answered this week, before it is late.
+    """
     def __init__(
         self,
         *,
@@ -789,10 +794,11 @@ class ListRightsRequestsRequest(_message.Message):
         state: Global___RightsRequestState.ValueType = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        due_within_days: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["overdue_only", b"overdue_only", "page_size", b"page_size", "page_token", b"page_token", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_within_days", b"due_within_days", "overdue_only", b"overdue_only", "page_size", b"page_size", "page_token", b"page_token", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -150,6 +150,22 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int DUE_WITHIN_DAYS_FIELD_NUMBER = 5;
+  private int dueWithinDays_ = 0;
+  /**
+   * <pre>
+   * Only open requests due within this many days from now, late ones included (1 to 90): what
+   * must be answered this week, before it is late.
+   * </pre>
+   *
+   * <code>uint32 due_within_days = 5 [json_name = "dueWithinDays"];</code>
+   * @return The dueWithinDays.
+   */
+  @java.lang.Override
+  public int getDueWithinDays() {
+    return dueWithinDays_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -176,6 +192,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(pageToken_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 4, pageToken_);
     }
+    if (dueWithinDays_ != 0) {
+      output.writeUInt32(5, dueWithinDays_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -200,6 +219,10 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(pageToken_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(4, pageToken_);
     }
+    if (dueWithinDays_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(5, dueWithinDays_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -222,6 +245,8 @@ private static final long serialVersionUID = 0L;
         != other.getPageSize()) return false;
     if (!getPageToken()
         .equals(other.getPageToken())) return false;
+    if (getDueWithinDays()
+        != other.getDueWithinDays()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -242,6 +267,8 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getPageSize();
     hash = (37 * hash) + PAGE_TOKEN_FIELD_NUMBER;
     hash = (53 * hash) + getPageToken().hashCode();
+    hash = (37 * hash) + DUE_WITHIN_DAYS_FIELD_NUMBER;
+    hash = (53 * hash) + getDueWithinDays();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -375,6 +402,7 @@ private static final long serialVersionUID = 0L;
       state_ = 0;
       pageSize_ = 0;
       pageToken_ = "";
+      dueWithinDays_ = 0;
       return this;
     }
 
@@ -419,6 +447,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.pageToken_ = pageToken_;
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.dueWithinDays_ = dueWithinDays_;
       }
     }
 
@@ -480,6 +511,9 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000008;
         onChanged();
       }
+      if (other.getDueWithinDays() != 0) {
+        setDueWithinDays(other.getDueWithinDays());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -526,6 +560,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 34
+            case 40: {
+              dueWithinDays_ = input.readUInt32();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 40
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -797,6 +836,53 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       pageToken_ = value;
       bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+
+    private int dueWithinDays_ ;
+    /**
+     * <pre>
+     * Only open requests due within this many days from now, late ones included (1 to 90): what
+     * must be answered this week, before it is late.
+     * </pre>
+     *
+     * <code>uint32 due_within_days = 5 [json_name = "dueWithinDays"];</code>
+     * @return The dueWithinDays.
+     */
+    @java.lang.Override
+    public int getDueWithinDays() {
+      return dueWithinDays_;
+    }
+    /**
+     * <pre>
+     * Only open requests due within this many days from now, late ones included (1 to 90): what
+     * must be answered this week, before it is late.
+     * </pre>
+     *
+     * <code>uint32 due_within_days = 5 [json_name = "dueWithinDays"];</code>
+     * @param value The dueWithinDays to set.
+     * @return This builder for chaining.
+     */
+    public Builder setDueWithinDays(int value) {
+      
+      dueWithinDays_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only open requests due within this many days from now, late ones included (1 to 90): what
+     * must be answered this week, before it is late.
+     * </pre>
+     *
+     * <code>uint32 due_within_days = 5 [json_name = "dueWithinDays"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearDueWithinDays() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      dueWithinDays_ = 0;
       onChanged();
       return this;
     }

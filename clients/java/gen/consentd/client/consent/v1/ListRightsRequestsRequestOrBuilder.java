@@ -67,4 +67,15 @@ public interface ListRightsRequestsRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getPageTokenBytes();
+
+  /**
+   * <pre>
+   * Only open requests due within this many days from now, late ones included (1 to 90): what
+   * must be answered this week, before it is late.
+   * </pre>
+   *
+   * <code>uint32 due_within_days = 5 [json_name = "dueWithinDays"];</code>
+   * @return The dueWithinDays.
+   */
+  int getDueWithinDays();
 }

@@ -250,12 +250,13 @@ public final class Rights {
       "estR\007request\"8\n\027GetRightsRequestRequest\022" +
       "\035\n\nrequest_id\030\001 \001(\tR\trequestId\"O\n\030GetRig" +
       "htsRequestResponse\0223\n\007request\030\001 \001(\0132\031.co" +
-      "nsent.v1.RightsRequestR\007request\"\260\001\n\031List" +
+      "nsent.v1.RightsRequestR\007request\"\330\001\n\031List" +
       "RightsRequestsRequest\022!\n\014overdue_only\030\001 " +
       "\001(\010R\013overdueOnly\0224\n\005state\030\002 \001(\0162\036.consen" +
       "t.v1.RightsRequestStateR\005state\022\033\n\tpage_s" +
       "ize\030\003 \001(\rR\010pageSize\022\035\n\npage_token\030\004 \001(\tR" +
-      "\tpageToken\"{\n\032ListRightsRequestsResponse" +
+      "\tpageToken\022&\n\017due_within_days\030\005 \001(\rR\rdue" +
+      "WithinDays\"{\n\032ListRightsRequestsResponse" +
       "\0225\n\010requests\030\001 \003(\0132\031.consent.v1.RightsRe" +
       "questR\010requests\022&\n\017next_page_token\030\002 \001(\t" +
       "R\rnextPageToken*\370\001\n\021RightsRequestKind\022#\n" +
@@ -486,7 +487,7 @@ public final class Rights {
     internal_static_consent_v1_ListRightsRequestsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ListRightsRequestsRequest_descriptor,
-        new java.lang.String[] { "OverdueOnly", "State", "PageSize", "PageToken", });
+        new java.lang.String[] { "OverdueOnly", "State", "PageSize", "PageToken", "DueWithinDays", });
     internal_static_consent_v1_ListRightsRequestsResponse_descriptor =
       getDescriptor().getMessageTypes().get(28);
     internal_static_consent_v1_ListRightsRequestsResponse_fieldAccessorTable = new
