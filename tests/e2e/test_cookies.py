@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -436,3 +437,32 @@ async def test_a_page_key_does_not_learn_whom_a_visitor_is_linked_to(
     again = await record(page, visitor_id=phone, method=REFUSE)
     assert again.choice.subject_id == ""
     assert not (await get(page, visitor())).HasField("choice")  # none: still none
+
+
+async def test_each_revision_of_the_policy_stays_provable_in_the_audit_log(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """Peer comparison: a put overwrote the policy and its entry kept only the category ids, so
+    what the banner said at an earlier revision could not be shown. Each entry now keeps the
+    whole content and its SHA-256 over the canonical form (anyone can recompute it)."""
+    said = {}
+    for revision, text in ((1, "Statistiques de fréquentation."), (2, "Mesure d'audience.")):
+        stats = pb.CookieCategory(category_id="stats", display_name="Stats", description=text)
+        await put_policy(stubs, revision=revision, categories=[stats])
+        said[revision] = text
+    await app.sequencer.drain(tenant.tenant_id)
+    async with owner(app).connect() as conn:
+        payloads = (
+            await conn.execute(
+                sa.text(
+                    "SELECT payload FROM audit_entries WHERE tenant_id = :t "
+                    "AND action = 'cookies.policy_put' ORDER BY seq"
+                ),
+                {"t": tenant.tenant_id},
+            )
+        ).scalars().all()  # fmt: skip
+    assert [p["categories"][0]["description"] for p in payloads] == [said[1], said[2]]
+    for payload in payloads:
+        content = {k: v for k, v in payload.items() if k != "content_sha256"}
+        text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert payload["content_sha256"] == hashlib.sha256(text.encode()).hexdigest()

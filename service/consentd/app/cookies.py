@@ -26,7 +26,7 @@ from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.canonical import stamp
-from consentd.domain.cookie_policy import DEFAULT_POLICY, CookiePolicy, settle_policy
+from consentd.domain.cookie_policy import DEFAULT_POLICY, CookiePolicy, policy_record, settle_policy
 from consentd.domain.cookies import (
     CookieChoice,
     expiry,
@@ -164,14 +164,7 @@ class CookieUseCases:
             stored = await uow.cookies.put_policy(replace(settled, updated_at=now), now)
             if stored is None:
                 raise InvalidInput("policy.revision", "a higher revision was just put: reload")
-            payload = {
-                "revision": stored.revision,
-                "refusal_validity_months": stored.refusal_validity_months,
-                "acceptance_validity_months": stored.acceptance_validity_months,
-                "categories": [c.category_id for c in stored.categories],
-                "allowed_origins": list(stored.allowed_origins),
-            }
-            uow.audit.record(AuditRecord(Action.COOKIE_POLICY_PUT, now, payload))
+            uow.audit.record(AuditRecord(Action.COOKIE_POLICY_PUT, now, policy_record(stored)))
             await uow.commit(stored)
         self._origins[principal.tenant_id] = (time.monotonic(), frozenset(stored.allowed_origins))
         return stored
