@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
+import pytest
 
+from consentd.api import handler_kinds
+from consentd.api.handler_kinds import MORE_THAN_ONE
 from consentd.app.admin import AdminUseCases
 from consentd.domain.tenancy import Scope, Tenant
 from tests.conftest import Stubs, bearer
@@ -70,10 +74,20 @@ async def test_a_unary_call_is_refused_before_its_message_arrives(
         assert await _answer(
             channel, WITHDRAW, (("authorization", "Bearer ck_x"),), None, hold=True
         ) == (grpc.StatusCode.UNAUTHENTICATED)
-        # A message sent and the stream held open: a unary call answers its one message.
-        assert await _answer(channel, WITHDRAW, stubs.metadata, b"", hold=True) == (
+        # A message sent, then the stream ended: a unary call answers its one message.
+        assert await _answer(channel, WITHDRAW, stubs.metadata, b"", hold=False) == (
             grpc.StatusCode.INVALID_ARGUMENT  # an empty WithdrawConsentRequest names no subject
         )
+
+
+async def _details(call: Any) -> str:
+    """The status and message a unary call ends with, within 5 s."""
+    try:
+        async with asyncio.timeout(5):
+            await call
+    except grpc.aio.AioRpcError as error:
+        return f"{error.code().name} {error.details()}"
+    return "OK"
 
 
 async def _streamed_answer(channel: grpc.aio.Channel, method: str, metadata: object) -> str:
@@ -104,12 +118,7 @@ async def test_a_call_that_ends_without_its_message_is_refused(
         release = asyncio.Event()
         release.set()
         call = channel.stream_unary(WITHDRAW)(_held(release, None), metadata=stubs.metadata)
-        try:
-            async with asyncio.timeout(5):
-                await call
-        except grpc.aio.AioRpcError as error:
-            assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
-            assert str(error.details()).startswith(ended)
+        assert (await _details(call)).startswith(f"INVALID_ARGUMENT {ended}")
         assert await _answer(channel, "/grpc.health.v1.Health/Check", (), None, hold=False) == (
             grpc.StatusCode.INVALID_ARGUMENT
         )
@@ -118,7 +127,25 @@ async def test_a_call_that_ends_without_its_message_is_refused(
         )
         health_watch = await _streamed_answer(channel, "/grpc.health.v1.Health/Watch", ())
         assert health_watch.startswith(f"INVALID_ARGUMENT {ended}")
+        # Two messages on a unary call: the second was dropped without a word (a write lost;
+        # probe AF). Refused, nothing written.
+        two = channel.stream_unary(WITHDRAW)(iter([b"", b""]), metadata=stubs.metadata)
+        assert await _details(two) == f"INVALID_ARGUMENT request: {MORE_THAN_ONE}"
         # Nothing was held: the same calls with their message are answered as ever.
         assert await _answer(channel, WITHDRAW, stubs.metadata, b"", hold=False) == (
             grpc.StatusCode.INVALID_ARGUMENT  # an empty WithdrawConsentRequest names no subject
         )
+
+
+async def test_a_message_that_never_comes_is_refused_after_a_while(
+    stubs: Stubs, grpc_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe AF: a call that opened and sent nothing, its stream held open, was held until the
+    client gave up (9 KB each, no key needed for health). Refused after READ_SECONDS (here
+    0.5 s), with a key and without."""
+    monkeypatch.setattr(handler_kinds, "READ_SECONDS", 0.5)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        for method, metadata in ((WITHDRAW, stubs.metadata), ("/grpc.health.v1.Health/Check", ())):
+            assert await _answer(channel, method, metadata, None, hold=True) == (
+                grpc.StatusCode.INVALID_ARGUMENT
+            )

@@ -8,20 +8,25 @@ wait for, and a call without one is refused."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf.message import DecodeError, Message
 
-from consentd.api.validation import NO_MESSAGE
+from consentd.domain.errors import InvalidInput
+
+NO_MESSAGE = (
+    "the call ended without a whole message: a unary call sends exactly one, then ends its stream"
+)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 if TYPE_CHECKING:
     Handler = grpc.RpcMethodHandler[Any, Any]
 
 # The handler of each kind: its requests as a stream of bytes (a unary one reads its message
-# itself, first_message).
+# itself, read_one).
 STREAMED_KINDS: tuple[tuple[str, Callable[..., Any]], ...] = (
     ("unary_unary", grpc.stream_unary_rpc_method_handler),
     ("unary_stream", grpc.stream_stream_rpc_method_handler),
@@ -39,12 +44,27 @@ def request_type(handler: Handler) -> type[Message]:
     return owner
 
 
-async def first_message(requests: AsyncIterator[bytes]) -> bytes | None:
-    """The message of a unary request read as a stream; None when the call ended without one
-    (nothing, or a message cut short): decode refuses it once the caller is admitted."""
-    async for data in requests:
-        return data
-    return None
+# How long a unary call's message may take to arrive whole (the browser port waits as long for
+# a body): a call that opened and sent nothing was held until the client gave up (probe AF).
+READ_SECONDS = 30.0
+MORE_THAN_ONE = "a unary call sends exactly one message; this one sent more"
+TOO_SLOW = f"the call's message did not arrive within {READ_SECONDS:g} s"
+
+
+async def read_one(requests: AsyncIterator[bytes]) -> bytes:
+    """The one message of a unary request read as a stream. Raises InvalidInput when the call
+    ends without a whole message, sends a second one (it was dropped: a write lost without a
+    word; probe AF), or takes more than READ_SECONDS to send it."""
+    try:
+        async with asyncio.timeout(READ_SECONDS):
+            first = await anext(requests, None)
+            if first is None:
+                raise InvalidInput("request", NO_MESSAGE)
+            if await anext(requests, None) is not None:
+                raise InvalidInput("request", MORE_THAN_ONE)
+    except TimeoutError:
+        raise InvalidInput("request", TOO_SLOW) from None
+    return first
 
 
 def read_once(handler: Handler) -> Handler:
@@ -56,11 +76,10 @@ def read_once(handler: Handler) -> Handler:
     deserialize: Any = handler.request_deserializer
 
     async def message(requests: AsyncIterator[bytes], context: Context) -> Any:
-        data = await first_message(requests)
-        if data is None:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"request: {NO_MESSAGE}")
         try:
-            return deserialize(data)
+            return deserialize(await read_one(requests))
+        except InvalidInput as refused:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, refused.message)
         except DecodeError:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request: is not valid protobuf")
 
@@ -79,25 +98,6 @@ def read_once(handler: Handler) -> Handler:
         return answer
 
     return remade(handler, wrap)
-
-
-def one_then_answer(
-    run: Callable[[Any, Context], Awaitable[Any]],
-) -> Callable[[AsyncIterator[bytes], Context], Awaitable[Any]]:
-    async def answer(requests: AsyncIterator[bytes], context: Context) -> Any:
-        return await run(await first_message(requests), context)
-
-    return answer
-
-
-def one_then_stream(
-    run: Callable[[Any, Context], AsyncIterator[Any]],
-) -> Callable[[AsyncIterator[bytes], Context], AsyncIterator[Any]]:
-    async def stream(requests: AsyncIterator[bytes], context: Context) -> AsyncIterator[Any]:
-        async for response in run(await first_message(requests), context):
-            yield response
-
-    return stream
 
 
 def remade(

@@ -18,9 +18,8 @@ from consentd.api.errors import DETAILS_KEY
 from consentd.api.gate import Gate
 from consentd.api.handler_kinds import (
     Context,
-    one_then_answer,
-    one_then_stream,
     read_once,
+    read_one,
     remade,
     request_type,
 )
@@ -106,13 +105,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 kind.startswith("stream_"), kind.endswith("_stream"), request_type(handler)
             )
             if inspect.isasyncgenfunction(behaviour):
-                made = self._server_stream(method, behaviour, shape)
-                return made if shape.requests_streamed else one_then_stream(made)
-            run = self._unary(method, behaviour, shape)
-            return run if shape.requests_streamed else one_then_answer(run)
+                return self._server_stream(method, behaviour, shape)
+            return self._unary(method, behaviour, shape)
 
-        # A unary request read as a stream (api/handler_kinds.py): a call ended before its
-        # message was whole is refused, not left open (probe AD).
+        # Every request read as a stream (api/handler_kinds.py); a unary one's message by
+        # read_one, once the caller is admitted.
         return remade(handler, wrap)
 
     def _unary(
@@ -135,7 +132,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     async with self.streams.watched(lambda: self._gate.recheck(metadata)):
                         return await behaviour(requests, context)
                 principal = await self._admit(call, metadata)
-                message = decode(shape.request, request)
+                message = decode(shape.request, await read_one(request))
                 if shape.responses_streamed:
                     async with self.streams.watched(lambda: self._gate.recheck(metadata)):
                         return await behaviour(message, context)
@@ -167,7 +164,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 if shape.requests_streamed:
                     request = _decoded(request, shape.request)
                 else:
-                    request = decode(shape.request, request)
+                    request = decode(shape.request, await read_one(request))
                 async with self.streams.watched(lambda: self._gate.recheck(metadata)):
                     async for response in behaviour(request, context):
                         yield response

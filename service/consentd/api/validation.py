@@ -42,12 +42,9 @@ _64_BIT = frozenset(
 )
 
 
-def decode(message_class: type[M], data: bytes | None) -> M:
-    """A request from its wire bytes, refused (InvalidInput naming the field) when there are
-    none (a unary call that ended without a whole message), it does not decode, carries a
-    field the contract does not define, or an integer no column holds."""
-    if data is None:
-        raise InvalidInput("request", NO_MESSAGE)
+def decode(message_class: type[M], data: bytes) -> M:
+    """A request from its wire bytes, refused (InvalidInput naming the field) when it does not
+    decode, carries a field the contract does not define, or an integer no column holds."""
     try:
         message = message_class.FromString(data)
     except (DecodeError, ValueError, RuntimeError):
