@@ -119,7 +119,8 @@ def _event(event: ConsentEvent, key: SubjectKey | None) -> dict[str, Any]:
         "notice_version": event.notice_version,
         "source": event.source.value,
         "actor": event.actor,
-        # Whether the caller spoke for the person (null: not kept, before migration 0033).
+        # Whether the caller spoke for the person: kept for grants and refusals since migration
+        # 0033; null for withdrawals, import rows and older events (docs/subject-export.md).
         "attested": event.attested,
         "processing_role": event.processing_role.value,
         "recorded_at": stamp(event.recorded_at),
