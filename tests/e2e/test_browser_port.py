@@ -507,7 +507,8 @@ async def test_demo_page_and_unknown_paths(http_port: int) -> None:
     status, headers, body = await http(http_port, "/demo/banner.js", method="GET")
     assert (status, headers["content-type"].split(";")[0]) == (200, "text/javascript")
     for path in ("/demo/../pyproject.toml", "/etc/passwd", "/demo/src/banner.ts"):
-        assert (await http(http_port, path, method="GET"))[0] == 404
+        status, headers, _ = await http(http_port, path, method="GET")
+        assert (status, headers.get("x-content-type-options")) == (404, "nosniff")
 
 
 async def test_demo_mode_key_is_publishable_and_made_once(

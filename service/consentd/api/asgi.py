@@ -39,3 +39,20 @@ async def lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
+def with_nosniff(send: Send) -> Send:
+    """`send`, adding `X-Content-Type-Options: nosniff` to every answer that lacks it (a browser
+    never reads one as a page or a script; a 404 and a refused preflight had none, probe AF)."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            if all(name != NOSNIFF[0] for name, _ in headers):
+                message = {**message, "headers": [*headers, NOSNIFF]}
+        await send(message)
+
+    return sending

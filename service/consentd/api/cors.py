@@ -54,24 +54,19 @@ async def answer_preflight(
     )
 
 
-NOSNIFF = (b"x-content-type-options", b"nosniff")
-
-
 def exposing_to_origin(send: Send, state: BrowserRequest) -> Send:
     """`send`, adding CORS headers to the response start when the interceptor admitted the
-    request's origin (state.cors_allowed, read when the response starts), and `nosniff` to
-    every answer (a browser never reads one as a page or a script)."""
+    request's origin (state.cors_allowed, read when the response starts)."""
     origin = state.origin
 
     async def cors_send(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = [*message.get("headers", []), NOSNIFF]
-            if state.cors_allowed and origin:
-                headers += [
-                    (b"access-control-allow-origin", origin.encode()),
-                    (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
-                    (b"vary", b"Origin"),
-                ]
+        if message["type"] == "http.response.start" and state.cors_allowed and origin:
+            headers = list(message.get("headers", []))
+            headers += [
+                (b"access-control-allow-origin", origin.encode()),
+                (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
+                (b"vary", b"Origin"),
+            ]
             message = {**message, "headers": headers}
         await send(message)
 

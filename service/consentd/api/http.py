@@ -15,7 +15,16 @@ from typing import Any
 import grpc
 import uvicorn
 
-from consentd.api.asgi import ASGIApp, Receive, Scope, Send, header, lifespan, respond
+from consentd.api.asgi import (
+    ASGIApp,
+    Receive,
+    Scope,
+    Send,
+    header,
+    lifespan,
+    respond,
+    with_nosniff,
+)
 from consentd.api.browser_gate import BrowserRequest, browser_request, path_origins
 from consentd.api.calls import count_refused, metadata_of
 from consentd.api.cors import answer_preflight, exposing_to_origin, is_same_origin
@@ -77,6 +86,7 @@ class BrowserApp:
             return
         if scope["type"] != "http":
             return
+        send = with_nosniff(send)
         path, tenant = scope["path"], None
         if match := TENANT_PREFIX.fullmatch(path):
             tenant, path = match.group(1), match.group(2)
