@@ -165,10 +165,12 @@ def _token(cursor: object) -> str:
         (campaign_pb2.WatchConsentChangesRequest(cursor="not-a-cursor"), "cursor"),
         (campaign_pb2.WatchConsentChangesRequest(cursor=_token("1")), "cursor"),
         (campaign_pb2.WatchConsentChangesRequest(cursor=_token(99)), "cursor"),
+        # A forged `null` read the feed from its start (probe AH).
+        (campaign_pb2.WatchConsentChangesRequest(cursor=_token(None)), "cursor"),
         (campaign_pb2.WatchConsentChangesRequest(cursor=_token(0), from_now=True), "from_now"),
         (campaign_pb2.WatchConsentChangesRequest(max_changes=1001), "max_changes"),
     ],
-    ids=["garbage", "text-position", "ahead-of-feed", "cursor-and-from-now", "too-many"],
+    ids=["garbage", "text-position", "ahead-of-feed", "null", "cursor-and-from-now", "too-many"],
 )
 async def test_feed_refuses_bad_cursors(
     stubs: Stubs, campaign: Campaign, request_: campaign_pb2.WatchConsentChangesRequest, field: str

@@ -83,8 +83,10 @@ class ChangeFeed:
 
 
 def _cursor_position(cursor: str) -> int | None:
+    """None for no cursor; a cursor holds a position (a forged `null` read from the start,
+    probe AH)."""
     position = decode_token(_CHANGES, cursor, "cursor")
-    if position is not None and not (
+    if cursor and not (
         isinstance(position, int) and not isinstance(position, bool) and 0 <= position < 2**63
     ):
         raise InvalidInput("cursor", "is not a cursor issued by this feed")
