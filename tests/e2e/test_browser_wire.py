@@ -100,6 +100,22 @@ async def test_an_unknown_json_field_is_named_in_our_words_at_any_depth(
     )
 
 
+async def test_a_lone_surrogate_escape_names_its_field(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """JSON allows "\\ud800", UTF-8 cannot hold it: it was "request: does not match the
+    contract", where the gRPC port names the field (probe AH)."""
+    path = f"{prefix(tenant)}{RECORD}"
+    top = json.dumps(record_body("\ud800" * 20)).encode()
+    assert await connect_error(http_port, path, top, auth(page_key)) == (
+        "visitor_id: is not valid UTF-8 (a lone surrogate escape)"
+    )
+    nested = json.dumps(record_body(uuid4().hex, subject={"email": "a\udc00@b.fr"})).encode()
+    assert await connect_error(http_port, path, nested, auth(page_key)) == (
+        "subject.email: is not valid UTF-8 (a lone surrogate escape)"
+    )
+
+
 async def test_a_json_key_given_twice_is_invalid_argument_and_stores_nothing(
     http_port: int, tenant: Tenant, page_key: str
 ) -> None:

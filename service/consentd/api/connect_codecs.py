@@ -77,6 +77,7 @@ def _from_json(data: bytes | bytearray, message_class: type[M]) -> M:
         # (json_format quotes it in its own), first as before any other fault.
         try:
             _refuse_unknown_fields(document, descriptor, "")
+            _refuse_lone_surrogates(document, descriptor)
         except RecursionError:
             raise _too_deep(descriptor) from None
         raise _json_error(str(error)) from None
@@ -136,6 +137,27 @@ def _refuse_unknown_fields(document: dict[str, Any], descriptor: Descriptor, pat
             quoted = json.dumps(str(key)[:MAX_QUOTED_NAME])
             reason = f"is not valid JSON for {holder.full_name}: unknown field {quoted}"
             raise InvalidInput(where or "request", reason)
+
+
+def _refuse_lone_surrogates(document: dict[str, Any], descriptor: Descriptor) -> None:
+    """Raises InvalidInput naming the first string field holding a lone surrogate escape
+    ("\\ud800": JSON allows it, UTF-8 cannot hold it): it was "request: does not match the
+    contract", the gRPC port says which field (probe AH)."""
+    for _, path, _, field, value in _walk(document, descriptor, ""):
+        if field is None or field.type != FieldDescriptor.TYPE_STRING:
+            continue
+        name = f"{path}.{field.name}" if path else field.name
+        for where, item in _items(field, name, value):
+            if isinstance(item, str) and not _utf8(item):
+                raise InvalidInput(where, "is not valid UTF-8 (a lone surrogate escape)")
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _INT32 = range(-(2**31), 2**31)
