@@ -79,9 +79,13 @@ async def test_a_write_key_saying_portal_is_an_ordinary_grant_elsewhere(
 ) -> None:
     """No objection, no closed address: the plain key's grant in person is kept as it said."""
     await put_purpose(stubs, "newsletter")
-    crm, _ = await _keys(stubs, admin, tenant)
+    crm, portal = await _keys(stubs, admin, tenant)
     written = await _grant(crm, "newcomer@example.fr", types_pb2.SOURCE_BANNER)
     assert written.events[0].source == types_pb2.SOURCE_BANNER
+    # The event says its caller did not speak for the person; the portal's says it did.
+    assert (written.events[0].HasField("attested"), written.events[0].attested) == (True, False)
+    vouched = await _grant(portal, "newcomer@example.fr", types_pb2.SOURCE_PORTAL)
+    assert vouched.events[0].attested
     allowed = await check(stubs, by_email("newcomer@example.fr"), NEWSLETTER)
     assert allowed.decision == consent_pb2.DECISION_ALLOW
 

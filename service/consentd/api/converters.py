@@ -219,6 +219,13 @@ def time_out(value: datetime | None) -> Timestamp | None:
 
 
 def event_out(event: ConsentEvent) -> pb.ConsentEvent:
+    out = _event_out(event)
+    if event.attested is not None:
+        out.attested = event.attested
+    return out
+
+
+def _event_out(event: ConsentEvent) -> pb.ConsentEvent:
     return pb.ConsentEvent(
         event_id=str(event.event_id),
         subject_id=str(event.subject_id),

@@ -310,6 +310,7 @@ class ConsentEvent(_message.Message):
     VALID_UNTIL_FIELD_NUMBER: _builtins.int
     EVIDENCE_REFERENCE_FIELD_NUMBER: _builtins.int
     APPLIES_TO_ALL_FIELD_NUMBER: _builtins.int
+    ATTESTED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     subject_id: _builtins.str
     state: Global___ConsentState.ValueType
@@ -321,6 +322,11 @@ class ConsentEvent(_message.Message):
     evidence_reference: _builtins.str
     applies_to_all: _builtins.bool
     """True when the event applies to every purpose, channel and scope ("stop all marketing")."""
+    attested: _builtins.bool
+    """For a grant or refusal: whether the caller that recorded it speaks for the person (a key
+    with consent:attest or admin, their own portal token, a confirmation link followed).
+    Unset for withdrawals, import rows and events from before this was kept.
+    """
     @_builtins.property
     def target(self) -> Global___ConsentTarget: ...
     @_builtins.property
@@ -343,12 +349,15 @@ class ConsentEvent(_message.Message):
         valid_until: _timestamp_pb2.Timestamp | None = ...,
         evidence_reference: _builtins.str = ...,
         applies_to_all: _builtins.bool = ...,
+        attested: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["recorded_at", b"recorded_at", "target", b"target", "valid_until", b"valid_until"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_attested", b"_attested", "attested", b"attested", "recorded_at", b"recorded_at", "target", b"target", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "applies_to_all", b"applies_to_all", "event_id", b"event_id", "evidence_reference", b"evidence_reference", "notice_id", b"notice_id", "notice_version", b"notice_version", "processing_role", b"processing_role", "recorded_at", b"recorded_at", "source", b"source", "state", b"state", "subject_id", b"subject_id", "target", b"target", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_attested", b"_attested", "actor", b"actor", "applies_to_all", b"applies_to_all", "attested", b"attested", "event_id", b"event_id", "evidence_reference", b"evidence_reference", "notice_id", b"notice_id", "notice_version", b"notice_version", "processing_role", b"processing_role", "recorded_at", b"recorded_at", "source", b"source", "state", b"state", "subject_id", b"subject_id", "target", b"target", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__attested: _TypeAlias = _typing.Literal["attested"]  # noqa: Y015
+    _WhichOneofArgType__attested: _TypeAlias = _typing.Literal["_attested", b"_attested"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__attested) -> _WhichOneofReturnType__attested | None: ...
 
 Global___ConsentEvent: _TypeAlias = ConsentEvent  # noqa: Y015
 

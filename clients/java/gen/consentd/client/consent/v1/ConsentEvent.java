@@ -55,6 +55,7 @@ private static final long serialVersionUID = 0L;
             consentd.client.consent.v1.ConsentEvent.class, consentd.client.consent.v1.ConsentEvent.Builder.class);
   }
 
+  private int bitField0_;
   public static final int EVENT_ID_FIELD_NUMBER = 1;
   @SuppressWarnings("serial")
   private volatile java.lang.Object eventId_ = "";
@@ -408,6 +409,37 @@ private static final long serialVersionUID = 0L;
     return appliesToAll_;
   }
 
+  public static final int ATTESTED_FIELD_NUMBER = 14;
+  private boolean attested_ = false;
+  /**
+   * <pre>
+   * For a grant or refusal: whether the caller that recorded it speaks for the person (a key
+   * with consent:attest or admin, their own portal token, a confirmation link followed).
+   * Unset for withdrawals, import rows and events from before this was kept.
+   * </pre>
+   *
+   * <code>optional bool attested = 14 [json_name = "attested"];</code>
+   * @return Whether the attested field is set.
+   */
+  @java.lang.Override
+  public boolean hasAttested() {
+    return ((bitField0_ & 0x00000001) != 0);
+  }
+  /**
+   * <pre>
+   * For a grant or refusal: whether the caller that recorded it speaks for the person (a key
+   * with consent:attest or admin, their own portal token, a confirmation link followed).
+   * Unset for withdrawals, import rows and events from before this was kept.
+   * </pre>
+   *
+   * <code>optional bool attested = 14 [json_name = "attested"];</code>
+   * @return The attested.
+   */
+  @java.lang.Override
+  public boolean getAttested() {
+    return attested_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -460,6 +492,9 @@ private static final long serialVersionUID = 0L;
     }
     if (appliesToAll_ != false) {
       output.writeBool(13, appliesToAll_);
+    }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      output.writeBool(14, attested_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -517,6 +552,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(13, appliesToAll_);
     }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(14, attested_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -564,6 +603,11 @@ private static final long serialVersionUID = 0L;
         .equals(other.getEvidenceReference())) return false;
     if (getAppliesToAll()
         != other.getAppliesToAll()) return false;
+    if (hasAttested() != other.hasAttested()) return false;
+    if (hasAttested()) {
+      if (getAttested()
+          != other.getAttested()) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -608,6 +652,11 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + APPLIES_TO_ALL_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getAppliesToAll());
+    if (hasAttested()) {
+      hash = (37 * hash) + ATTESTED_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+          getAttested());
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -766,6 +815,7 @@ private static final long serialVersionUID = 0L;
       }
       evidenceReference_ = "";
       appliesToAll_ = false;
+      attested_ = false;
       return this;
     }
 
@@ -844,6 +894,12 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00001000) != 0)) {
         result.appliesToAll_ = appliesToAll_;
       }
+      int to_bitField0_ = 0;
+      if (((from_bitField0_ & 0x00002000) != 0)) {
+        result.attested_ = attested_;
+        to_bitField0_ |= 0x00000001;
+      }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -938,6 +994,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getAppliesToAll() != false) {
         setAppliesToAll(other.getAppliesToAll());
+      }
+      if (other.hasAttested()) {
+        setAttested(other.getAttested());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1036,6 +1095,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00001000;
               break;
             } // case 104
+            case 112: {
+              attested_ = input.readBool();
+              bitField0_ |= 0x00002000;
+              break;
+            } // case 112
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2001,6 +2065,70 @@ private static final long serialVersionUID = 0L;
     public Builder clearAppliesToAll() {
       bitField0_ = (bitField0_ & ~0x00001000);
       appliesToAll_ = false;
+      onChanged();
+      return this;
+    }
+
+    private boolean attested_ ;
+    /**
+     * <pre>
+     * For a grant or refusal: whether the caller that recorded it speaks for the person (a key
+     * with consent:attest or admin, their own portal token, a confirmation link followed).
+     * Unset for withdrawals, import rows and events from before this was kept.
+     * </pre>
+     *
+     * <code>optional bool attested = 14 [json_name = "attested"];</code>
+     * @return Whether the attested field is set.
+     */
+    @java.lang.Override
+    public boolean hasAttested() {
+      return ((bitField0_ & 0x00002000) != 0);
+    }
+    /**
+     * <pre>
+     * For a grant or refusal: whether the caller that recorded it speaks for the person (a key
+     * with consent:attest or admin, their own portal token, a confirmation link followed).
+     * Unset for withdrawals, import rows and events from before this was kept.
+     * </pre>
+     *
+     * <code>optional bool attested = 14 [json_name = "attested"];</code>
+     * @return The attested.
+     */
+    @java.lang.Override
+    public boolean getAttested() {
+      return attested_;
+    }
+    /**
+     * <pre>
+     * For a grant or refusal: whether the caller that recorded it speaks for the person (a key
+     * with consent:attest or admin, their own portal token, a confirmation link followed).
+     * Unset for withdrawals, import rows and events from before this was kept.
+     * </pre>
+     *
+     * <code>optional bool attested = 14 [json_name = "attested"];</code>
+     * @param value The attested to set.
+     * @return This builder for chaining.
+     */
+    public Builder setAttested(boolean value) {
+      
+      attested_ = value;
+      bitField0_ |= 0x00002000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For a grant or refusal: whether the caller that recorded it speaks for the person (a key
+     * with consent:attest or admin, their own portal token, a confirmation link followed).
+     * Unset for withdrawals, import rows and events from before this was kept.
+     * </pre>
+     *
+     * <code>optional bool attested = 14 [json_name = "attested"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearAttested() {
+      bitField0_ = (bitField0_ & ~0x00002000);
+      attested_ = false;
       onChanged();
       return this;
     }

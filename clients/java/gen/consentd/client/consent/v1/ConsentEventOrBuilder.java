@@ -160,4 +160,27 @@ public interface ConsentEventOrBuilder extends
    * @return The appliesToAll.
    */
   boolean getAppliesToAll();
+
+  /**
+   * <pre>
+   * For a grant or refusal: whether the caller that recorded it speaks for the person (a key
+   * with consent:attest or admin, their own portal token, a confirmation link followed).
+   * Unset for withdrawals, import rows and events from before this was kept.
+   * </pre>
+   *
+   * <code>optional bool attested = 14 [json_name = "attested"];</code>
+   * @return Whether the attested field is set.
+   */
+  boolean hasAttested();
+  /**
+   * <pre>
+   * For a grant or refusal: whether the caller that recorded it speaks for the person (a key
+   * with consent:attest or admin, their own portal token, a confirmation link followed).
+   * Unset for withdrawals, import rows and events from before this was kept.
+   * </pre>
+   *
+   * <code>optional bool attested = 14 [json_name = "attested"];</code>
+   * @return The attested.
+   */
+  boolean getAttested();
 }

@@ -66,7 +66,7 @@ public final class Types {
       "ference\"\206\001\n\rConsentTarget\022\030\n\007purpose\030\001 \001" +
       "(\tR\007purpose\022-\n\007channel\030\002 \001(\0162\023.consent.v" +
       "1.ChannelR\007channel\022,\n\005scope\030\003 \001(\0162\026.cons" +
-      "ent.v1.PartyScopeR\005scope\"\305\004\n\014ConsentEven" +
+      "ent.v1.PartyScopeR\005scope\"\363\004\n\014ConsentEven" +
       "t\022\031\n\010event_id\030\001 \001(\tR\007eventId\022\035\n\nsubject_" +
       "id\030\002 \001(\tR\tsubjectId\0221\n\006target\030\003 \001(\0132\031.co" +
       "nsent.v1.ConsentTargetR\006target\022.\n\005state\030" +
@@ -81,39 +81,40 @@ public final class Types {
       "\001(\0132\032.google.protobuf.TimestampR\nvalidUn" +
       "til\022-\n\022evidence_reference\030\014 \001(\tR\021evidenc" +
       "eReference\022$\n\016applies_to_all\030\r \001(\010R\014appl" +
-      "iesToAll\"\360\002\n\016CurrentConsent\0221\n\006target\030\001 " +
-      "\001(\0132\031.consent.v1.ConsentTargetR\006target\022." +
-      "\n\005state\030\002 \001(\0162\030.consent.v1.ConsentStateR" +
-      "\005state\022\031\n\010event_id\030\003 \001(\tR\007eventId\022\033\n\tnot" +
-      "ice_id\030\004 \001(\tR\010noticeId\022%\n\016notice_version" +
-      "\030\005 \001(\rR\rnoticeVersion\0229\n\nupdated_at\030\006 \001(" +
-      "\0132\032.google.protobuf.TimestampR\tupdatedAt" +
-      "\022;\n\013valid_until\030\007 \001(\0132\032.google.protobuf." +
-      "TimestampR\nvalidUntil\022$\n\016applies_to_all\030" +
-      "\010 \001(\010R\014appliesToAll*\252\001\n\007Channel\022\027\n\023CHANN" +
-      "EL_UNSPECIFIED\020\000\022\021\n\rCHANNEL_EMAIL\020\001\022\017\n\013C" +
-      "HANNEL_SMS\020\002\022\026\n\022CHANNEL_VOICE_CALL\020\003\022\020\n\014" +
-      "CHANNEL_CHAT\020\004\022\022\n\016CHANNEL_SOCIAL\020\005\022\022\n\016CH" +
-      "ANNEL_POSTAL\020\006\022\020\n\014CHANNEL_PUSH\020\007*`\n\nPart" +
-      "yScope\022\033\n\027PARTY_SCOPE_UNSPECIFIED\020\000\022\033\n\027P" +
-      "ARTY_SCOPE_FIRST_PARTY\020\001\022\030\n\024PARTY_SCOPE_" +
-      "PARTNERS\020\002*\320\001\n\014ConsentState\022\035\n\031CONSENT_S" +
-      "TATE_UNSPECIFIED\020\000\022\031\n\025CONSENT_STATE_GRAN" +
-      "TED\020\001\022\031\n\025CONSENT_STATE_REFUSED\020\002\022\033\n\027CONS" +
-      "ENT_STATE_WITHDRAWN\020\003\022\031\n\025CONSENT_STATE_E" +
-      "XPIRED\020\004\022\030\n\024CONSENT_STATE_ERASED\020\005\022\031\n\025CO" +
-      "NSENT_STATE_PENDING\020\006*k\n\013LawfulBasis\022\034\n\030" +
-      "LAWFUL_BASIS_UNSPECIFIED\020\000\022\030\n\024LAWFUL_BAS" +
-      "IS_CONSENT\020\001\022$\n LAWFUL_BASIS_LEGITIMATE_" +
-      "INTEREST\020\002*}\n\006Source\022\026\n\022SOURCE_UNSPECIFI" +
-      "ED\020\000\022\021\n\rSOURCE_PORTAL\020\001\022\021\n\rSOURCE_BANNER" +
-      "\020\002\022\016\n\nSOURCE_API\020\003\022\021\n\rSOURCE_IMPORT\020\004\022\022\n" +
-      "\016SOURCE_SUPPORT\020\005*p\n\016ProcessingRole\022\037\n\033P" +
-      "ROCESSING_ROLE_UNSPECIFIED\020\000\022\036\n\032PROCESSI" +
-      "NG_ROLE_CONTROLLER\020\001\022\035\n\031PROCESSING_ROLE_" +
-      "PROCESSOR\020\002BL\n\032consentd.client.consent.v" +
-      "1P\001Z,consentd/clients/go/gen/consent/v1;" +
-      "consentv1b\006proto3"
+      "iesToAll\022\037\n\010attested\030\016 \001(\010H\000R\010attested\210\001" +
+      "\001B\013\n\t_attested\"\360\002\n\016CurrentConsent\0221\n\006tar" +
+      "get\030\001 \001(\0132\031.consent.v1.ConsentTargetR\006ta" +
+      "rget\022.\n\005state\030\002 \001(\0162\030.consent.v1.Consent" +
+      "StateR\005state\022\031\n\010event_id\030\003 \001(\tR\007eventId\022" +
+      "\033\n\tnotice_id\030\004 \001(\tR\010noticeId\022%\n\016notice_v" +
+      "ersion\030\005 \001(\rR\rnoticeVersion\0229\n\nupdated_a" +
+      "t\030\006 \001(\0132\032.google.protobuf.TimestampR\tupd" +
+      "atedAt\022;\n\013valid_until\030\007 \001(\0132\032.google.pro" +
+      "tobuf.TimestampR\nvalidUntil\022$\n\016applies_t" +
+      "o_all\030\010 \001(\010R\014appliesToAll*\252\001\n\007Channel\022\027\n" +
+      "\023CHANNEL_UNSPECIFIED\020\000\022\021\n\rCHANNEL_EMAIL\020" +
+      "\001\022\017\n\013CHANNEL_SMS\020\002\022\026\n\022CHANNEL_VOICE_CALL" +
+      "\020\003\022\020\n\014CHANNEL_CHAT\020\004\022\022\n\016CHANNEL_SOCIAL\020\005" +
+      "\022\022\n\016CHANNEL_POSTAL\020\006\022\020\n\014CHANNEL_PUSH\020\007*`" +
+      "\n\nPartyScope\022\033\n\027PARTY_SCOPE_UNSPECIFIED\020" +
+      "\000\022\033\n\027PARTY_SCOPE_FIRST_PARTY\020\001\022\030\n\024PARTY_" +
+      "SCOPE_PARTNERS\020\002*\320\001\n\014ConsentState\022\035\n\031CON" +
+      "SENT_STATE_UNSPECIFIED\020\000\022\031\n\025CONSENT_STAT" +
+      "E_GRANTED\020\001\022\031\n\025CONSENT_STATE_REFUSED\020\002\022\033" +
+      "\n\027CONSENT_STATE_WITHDRAWN\020\003\022\031\n\025CONSENT_S" +
+      "TATE_EXPIRED\020\004\022\030\n\024CONSENT_STATE_ERASED\020\005" +
+      "\022\031\n\025CONSENT_STATE_PENDING\020\006*k\n\013LawfulBas" +
+      "is\022\034\n\030LAWFUL_BASIS_UNSPECIFIED\020\000\022\030\n\024LAWF" +
+      "UL_BASIS_CONSENT\020\001\022$\n LAWFUL_BASIS_LEGIT" +
+      "IMATE_INTEREST\020\002*}\n\006Source\022\026\n\022SOURCE_UNS" +
+      "PECIFIED\020\000\022\021\n\rSOURCE_PORTAL\020\001\022\021\n\rSOURCE_" +
+      "BANNER\020\002\022\016\n\nSOURCE_API\020\003\022\021\n\rSOURCE_IMPOR" +
+      "T\020\004\022\022\n\016SOURCE_SUPPORT\020\005*p\n\016ProcessingRol" +
+      "e\022\037\n\033PROCESSING_ROLE_UNSPECIFIED\020\000\022\036\n\032PR" +
+      "OCESSING_ROLE_CONTROLLER\020\001\022\035\n\031PROCESSING" +
+      "_ROLE_PROCESSOR\020\002BL\n\032consentd.client.con" +
+      "sent.v1P\001Z,consentd/clients/go/gen/conse" +
+      "nt/v1;consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -149,7 +150,7 @@ public final class Types {
     internal_static_consent_v1_ConsentEvent_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ConsentEvent_descriptor,
-        new java.lang.String[] { "EventId", "SubjectId", "Target", "State", "NoticeId", "NoticeVersion", "Source", "Actor", "ProcessingRole", "RecordedAt", "ValidUntil", "EvidenceReference", "AppliesToAll", });
+        new java.lang.String[] { "EventId", "SubjectId", "Target", "State", "NoticeId", "NoticeVersion", "Source", "Actor", "ProcessingRole", "RecordedAt", "ValidUntil", "EvidenceReference", "AppliesToAll", "Attested", "Attested", });
     internal_static_consent_v1_CurrentConsent_descriptor =
       getDescriptor().getMessageTypes().get(5);
     internal_static_consent_v1_CurrentConsent_fieldAccessorTable = new
