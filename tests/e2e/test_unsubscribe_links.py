@@ -16,8 +16,9 @@ from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
 
 from consentd.app.unsubscribe import UnsubscribeLinks
 from consentd.bootstrap import App
+from consentd.domain.identifiers import normalise_email
 from consentd.domain.model import Channel, Target
-from consentd.domain.tenancy import Tenant
+from consentd.domain.tenancy import Principal, Scope, Tenant
 from tests.conftest import Stubs
 from tests.e2e.helpers import ALLOW, DENY, by_email, check, grant, history, put_purpose, record
 from tests.e2e.helpers import target as make_target
@@ -126,3 +127,39 @@ async def test_a_stream_asked_in_its_first_message_carries_the_links(
             pass
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert str(raised.value.details()).startswith("unsubscribe_links: only the first message")
+
+
+async def test_a_link_followed_during_a_restriction_is_recorded(
+    app: App, stubs: Stubs, channel: grpc.aio.Channel, http_port: int, tenant: Tenant
+) -> None:
+    """Probe AI: followed while the person's processing was restricted, the link said "Done"
+    and wrote nothing (the check was DENY restricted): once the restriction was lifted the
+    grant counted again. Only a "no" already standing is left as it is."""
+    await put_purpose(stubs, "newsletter")
+    email = "restricted@example.fr"
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    (answer,) = await _batch(channel, stubs, email)
+    dpo = Principal(tenant=tenant, caller="dpo", scopes=frozenset({Scope.ADMIN}))
+    await app.rights.restrict(dpo, normalise_email(email))
+    link = f"http://127.0.0.1:{http_port}/unsubscribe/{answer.unsubscribe_token}"
+    assert (await asyncio.to_thread(_call, link, ONE_CLICK))[0] == 200
+    await app.rights.restrict(dpo, normalise_email(email), lift=True)
+    withdrawn = await check(stubs, by_email(email), NEWSLETTER)
+    assert (withdrawn.decision, withdrawn.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
+
+
+async def test_one_link_followed_many_times_at_once_withdraws_once(
+    stubs: Stubs, channel: grpc.aio.Channel, http_port: int
+) -> None:
+    """Probe AI: 20 POSTs of one link at once (a mail client and its scanner) wrote 20
+    withdrawals; and each token has one spelling."""
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, types_pb2.SubjectIdentity(email="eager@example.fr"), grant(NEWSLETTER))
+    (answer,) = await _batch(channel, stubs, "eager@example.fr")
+    link = f"http://127.0.0.1:{http_port}/unsubscribe/{answer.unsubscribe_token}"
+    padded = await asyncio.to_thread(_call, link + "==")
+    assert padded[0] == 404
+    answers = await asyncio.gather(*(asyncio.to_thread(_call, link, ONE_CLICK) for _ in range(20)))
+    assert {status for status, _ in answers} == {200}
+    events = (await history(stubs, by_email("eager@example.fr"))).events
+    assert [e.state for e in events].count(types_pb2.CONSENT_STATE_WITHDRAWN) == 1

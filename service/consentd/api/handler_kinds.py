@@ -48,7 +48,7 @@ def request_type(handler: Handler) -> type[Message]:
 # a body): a call that opened and sent nothing was held until the client gave up (probe AF).
 READ_SECONDS = 30.0
 MORE_THAN_ONE = "a unary call sends exactly one message; this one sent more"
-TOO_SLOW = f"the call's message did not arrive within {READ_SECONDS:g} s"
+TOO_SLOW = f"the call's message and the end of its stream did not arrive within {READ_SECONDS:g} s"
 
 
 async def read_one(requests: AsyncIterator[bytes]) -> bytes:

@@ -78,5 +78,7 @@ class UnsubscribePage:
             log.warning("unsubscribe_failed", error=type(error).__name__)
             await respond(send, 503, _page(_LATER), [*HEADERS, (b"retry-after", b"5")])
             return
+        # What an operator counts (never the token): links followed, and links not ours.
+        log.info("unsubscribe_link_followed", outcome=followed.value)
         invalid = followed is Followed.INVALID
         await respond(send, 404 if invalid else 200, _page(_INVALID if invalid else _DONE), HEADERS)

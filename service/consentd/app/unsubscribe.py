@@ -6,6 +6,7 @@ expires (a link in an old message must still work) and can only ever withdraw.""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -19,7 +20,7 @@ from consentd.app.confirmations import TOKEN_PLACEHOLDER
 from consentd.app.consents import ConsentUseCases
 from consentd.app.ports import TenantDirectory
 from consentd.domain.errors import ConsentError
-from consentd.domain.model import Channel, Decision, PartyScope, Source, Target
+from consentd.domain.model import Channel, PartyScope, Reason, Source, Target
 from consentd.domain.tenancy import Principal, Scope
 
 _PREFIX = "u1."
@@ -64,6 +65,10 @@ class UnsubscribeLinks:
         body, mac = token[len(_PREFIX) :].split(".")
         try:
             payload, given = _unb64(body), _unb64(mac)
+            # One spelling per token: padding, the other alphabet and spare bits were taken as
+            # the same token (probe AI), which a list of leaked tokens would miss.
+            if (_b64(payload), _b64(given)) != (body, mac):
+                return None
             if not hmac.compare_digest(given, self._mac(payload)):
                 return None
             purpose, channel, scope = payload[32:].decode().split("\x1f")
@@ -85,28 +90,45 @@ class Unsubscribes:
         self.links = links
         self._tenants = tenants
         self._consents = consents
+        self._locks: dict[UUID, asyncio.Lock] = {}
 
     async def follow(self, token: str, evidence: Evidence) -> Followed:
         """Withdraw the link's target (SOURCE_PORTAL, actor "unsubscribe link": the person
-        acting from their own mailbox), unless the target is not allowed already: a link
-        followed again, or prefetched by a mail scanner's POST, writes nothing more."""
+        acting from their own mailbox), unless the person's "no" already stands for it (a
+        withdrawal, refusal, objection or erasure): a link followed again, or by a mail
+        client and its scanner at once, writes nothing more. Any other DENY (a restriction, a
+        lapsed grant, an older notice, a confirmation pending) ends and the grant would count
+        again: the withdrawal is recorded (probe AI: "Done", then ALLOW once a restriction was
+        lifted)."""
         link = self.links.opened(token)
         tenant = await self._tenants.tenant(link.tenant_id) if link else None
         if link is None or tenant is None or tenant.purged:
             return Followed.INVALID
         principal = Principal(tenant, "unsubscribe-link", frozenset({Scope.WRITE}))
-        try:
-            checked = CheckConsent(link.subject_id, link.target)
-            result = await self._consents.check_consent(principal, checked)
-            if result.verdict.decision is not Decision.ALLOW:
+        # One follow of a subject at a time here: 20 POSTs of one link at once wrote 20
+        # withdrawals (probe AI); replicas following it at the same instant may still write two.
+        async with self._locks.setdefault(link.subject_id, asyncio.Lock()):
+            try:
+                return await self._withdrawn(principal, link, evidence)
+            except ConsentError:  # the subject erased or gone since: nothing left to withdraw
                 return Followed.ALREADY
-            withdrawal = WithdrawConsent(
-                link.subject_id, (link.target,), False, Source.PORTAL, "unsubscribe link", evidence
-            )
-            await self._consents.withdraw_consent(principal, withdrawal)
-        except ConsentError:  # the subject erased or gone since: nothing left to withdraw
+            finally:
+                self._locks.pop(link.subject_id, None)
+
+    async def _withdrawn(self, principal: Principal, link: Link, evidence: Evidence) -> Followed:
+        checked = CheckConsent(link.subject_id, link.target)
+        result = await self._consents.check_consent(principal, checked)
+        if result.verdict.reason in STANDING_NO:
             return Followed.ALREADY
+        withdrawal = WithdrawConsent(
+            link.subject_id, (link.target,), False, Source.PORTAL, "unsubscribe link", evidence
+        )
+        await self._consents.withdraw_consent(principal, withdrawal)
         return Followed.WITHDRAWN
+
+
+# The answers that are the person's "no" already: nothing more to record.
+STANDING_NO = frozenset({Reason.WITHDRAWN, Reason.REFUSED, Reason.OBJECTED, Reason.ERASED})
 
 
 def _b64(raw: bytes) -> str:
