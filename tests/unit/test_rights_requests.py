@@ -70,6 +70,11 @@ def test_the_state_machine_refuses_skipped_or_backward_steps() -> None:
     verified = received.verified(T0, "operator:dpo")
     with pytest.raises(FailedPrecondition):
         verified.verified(T0, "again")
+    # The step that is missing is named (probe AJ: "cannot become done", and nothing more).
+    with pytest.raises(FailedPrecondition, match="call StartRightsRequest first"):
+        verified.done(T0, "erased")
+    with pytest.raises(FailedPrecondition, match=r"identity \(ConfirmIdentity\) first"):
+        received.started(T0)
     done = verified.started(T0).done(T0 + timedelta(days=1), "erased")
     assert (done.state, done.closed_at) == (RequestState.DONE, T0 + timedelta(days=1))
     with pytest.raises(FailedPrecondition):

@@ -54,6 +54,11 @@ _NEXT: dict[RequestState, frozenset[RequestState]] = {
     RequestState.DONE: frozenset(),
     RequestState.REFUSED: frozenset(),
 }
+# What moves a request on from each open state (the message a wrong step gets says it).
+_STEP = {
+    RequestState.RECEIVED: "verify the person's identity (ConfirmIdentity)",
+    RequestState.IDENTITY_VERIFIED: "call StartRightsRequest",
+}
 OPEN_STATES = frozenset(
     {RequestState.RECEIVED, RequestState.IDENTITY_VERIFIED, RequestState.IN_PROGRESS}
 )
@@ -153,8 +158,10 @@ class RightsRequest:
 
     def _move(self, to: RequestState, now: datetime) -> RightsRequest:
         if to not in _NEXT[self.state]:
+            step = _STEP.get(self.state)
+            then = f": {step} first" if step and to is not RequestState.IDENTITY_VERIFIED else ""
             raise FailedPrecondition(
-                f"a request that is {self.state.value} cannot become {to.value}"
+                f"a request that is {self.state.value} cannot become {to.value}{then}"
             )
         closed = now if to in (RequestState.DONE, RequestState.REFUSED) else None
         return replace(self, state=to, updated_at=now, closed_at=closed)
