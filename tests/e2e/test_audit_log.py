@@ -50,7 +50,19 @@ def verifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _verify(script: Path, proof: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def whole_verifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both Python blocks of docs/audit.md in one file, as the page says to run them (the
+    second used the first's names, and a `sys.exit` before it skipped it; probe AJ)."""
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL)
+    path = tmp_path_factory.mktemp("verifier") / "verify_all.py"
+    path.write_text(blocks[0] + blocks[1])
+    return path
+
+
+def _verify(
+    script: Path, proof: dict[str, Any], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(script)],
         input=json.dumps(proof),
@@ -58,6 +70,7 @@ def _verify(script: Path, proof: dict[str, Any]) -> subprocess.CompletedProcess[
         text=True,
         timeout=30,
         check=False,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -131,6 +144,7 @@ async def test_an_inclusion_proof_verifies_outside_consentd_until_the_event_is_a
     *,
     tenant: Tenant,
     verifier: Path,
+    whole_verifier: Path,
     cli_env: dict[str, str],
 ) -> None:
     """The withdrawal's proof (RPC and CLI) passes the documented hashlib-only check, names the
@@ -147,7 +161,13 @@ async def test_an_inclusion_proof_verifies_outside_consentd_until_the_event_is_a
 
     cli = await _cli(cli_env, "prove", "--tenant", tenant.slug, "--fact", events["withdrawn"])
     assert cli.returncode == 0, cli.stderr
-    assert _verify(verifier, json.loads(cli.stdout)).returncode == 0
+    document = json.loads(cli.stdout)
+    assert _verify(verifier, document).returncode == 0
+    trusted = {"TRUSTED_KEY": document["public_key"], "TENANT_ID": str(tenant.tenant_id)}
+    whole = _verify(whole_verifier, document, trusted)
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    other_key = {**trusted, "TRUSTED_KEY": "00" * 32}
+    assert _verify(whole_verifier, document, other_key).returncode != 0
 
     await _as_owner(
         app,
