@@ -25,7 +25,7 @@ EXAMPLES = """examples:
       --public-key portal-es256.pub.pem       # trust the portal's subject:self tokens
   consentd import consents crm.csv --tenant acme --check   # validate only, report bad rows
   consentd import consents crm.csv --tenant acme           # import; rerun resumes after a kill
-  consentd export suppressions --tenant acme --purpose newsletter --channel email \
+  consentd export suppressions --tenant acme --purpose newsletter --channel email \\
       --out suppress.csv                      # who must not be e-mailed; rerun resumes
   consentd retention run --dry-run            # what retention would delete, per tenant
   consentd retention run                      # every retention limit, cookie choices included

@@ -158,7 +158,7 @@ function actionsOf(row: CurrentConsent, index: number): HTMLElement {
     cell.append(label, input, button(t().confirm, () => void confirm(input.value, what), { className: "confirm" }));
   }
   if (row.state === ConsentState.GRANTED || row.state === ConsentState.PENDING) {
-    const label = `${t().withdraw} : ${what}`;
+    const label = `${t().withdraw}${language === "fr" ? " : " : ": "}${what}`; // French spacing in French only
     cell.append(button(t().withdraw, () => void withdraw(target), { className: "withdraw secondary", ariaLabel: label }));
   }
   return cell;
