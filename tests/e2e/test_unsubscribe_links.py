@@ -64,6 +64,7 @@ async def test_a_link_asks_on_get_and_withdraws_once_on_post(
 
     status, page = await asyncio.to_thread(_call, link)
     assert (status, 'method="post"' in page) == (200, True)
+    assert "« newsletter »" in page  # the list it stops (its display name, else its id)
     assert (await check(stubs, by_email("reader@example.fr"), NEWSLETTER)).decision == ALLOW
 
     status, page = await asyncio.to_thread(_call, link, ONE_CLICK)

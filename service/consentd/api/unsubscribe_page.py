@@ -12,7 +12,7 @@ import structlog
 from consentd.api.asgi import Receive, Scope, Send, header, respond
 from consentd.api.refusals import discard_body
 from consentd.app.commands import Evidence
-from consentd.app.unsubscribe import Followed, Unsubscribes
+from consentd.app.unsubscribe import Unsubscribes
 from consentd.domain.cookies import MAX_USER_AGENT
 
 log = structlog.get_logger("consentd.unsubscribe")
@@ -29,14 +29,24 @@ HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
 ]
-_ASK = (
-    "<p>Ne plus recevoir ces messages ? / Stop receiving these messages?</p>"
-    '<form method="post"><button type="submit">Me désabonner / Unsubscribe</button></form>'
-)
-_DONE = (
-    "<p>C'est fait : vous ne recevrez plus ces messages. / Done: you will not receive these "
-    "messages any more.</p>"
-)
+
+
+def _ask(name: str) -> str:
+    what = html.escape(name)
+    return (
+        f"<p>Ne plus recevoir « {what} » ? / Stop receiving “{what}”?</p>"
+        '<form method="post"><button type="submit">Me désabonner / Unsubscribe</button></form>'
+    )
+
+
+def _done(name: str) -> str:
+    what = html.escape(name)
+    return (
+        f"<p>C'est fait : vous ne recevrez plus « {what} ». / Done: you will not receive "
+        f"“{what}” any more.</p>"
+    )
+
+
 _INVALID = "<p>Ce lien n'est pas valable. / This link is not valid.</p>"
 _LATER = (
     "<p>Le service est momentanément indisponible : réessayez dans un instant. / The service is "
@@ -63,22 +73,23 @@ class UnsubscribePage:
         if method not in ("GET", "HEAD", "POST"):
             await respond(send, 405, b"", [(b"allow", b"GET, HEAD, POST")])
             return
-        if method != "POST":
-            known = self._unsubscribes.links.opened(token) is not None
-            status, body = (200, _ASK) if known else (404, _INVALID)
-            await respond(send, status, _page(body) if method == "GET" else b"", HEADERS)
-            return
-        await discard_body(receive)
+        if method == "POST":
+            await discard_body(receive)
         client = scope.get("client")
         agent = (header(scope, b"user-agent") or "")[:MAX_USER_AGENT]
         evidence = Evidence(client[0] if client else "", agent, "unsubscribe link")
         try:
-            followed = await self._unsubscribes.follow(token, evidence)
+            name = await self._unsubscribes.describe(token)
+            if name is not None and method == "POST":
+                followed = await self._unsubscribes.follow(token, evidence)
+                # What an operator counts (never the token): links followed, and their outcome.
+                log.info("unsubscribe_link_followed", outcome=followed.value)
         except Exception as error:  # noqa: BLE001 - the database down: say so, the link stays good
             log.warning("unsubscribe_failed", error=type(error).__name__)
             await respond(send, 503, _page(_LATER), [*HEADERS, (b"retry-after", b"5")])
             return
-        # What an operator counts (never the token): links followed, and links not ours.
-        log.info("unsubscribe_link_followed", outcome=followed.value)
-        invalid = followed is Followed.INVALID
-        await respond(send, 404 if invalid else 200, _page(_INVALID if invalid else _DONE), HEADERS)
+        if name is None:
+            await respond(send, 404, _page(_INVALID) if method != "HEAD" else b"", HEADERS)
+            return
+        body = _done(name) if method == "POST" else _ask(name)
+        await respond(send, 200, _page(body) if method != "HEAD" else b"", HEADERS)

@@ -90,4 +90,4 @@ def _cursor_position(cursor: str) -> int | None:
         isinstance(position, int) and not isinstance(position, bool) and 0 <= position < 2**63
     ):
         raise InvalidInput("cursor", "is not a cursor issued by this feed")
-    return position
+    return int(position) if cursor else None

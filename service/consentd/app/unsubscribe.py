@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from uuid import UUID
 
+from consentd.app.catalog import CatalogUseCases
 from consentd.app.commands import CheckConsent, Evidence, WithdrawConsent
 from consentd.app.confirmations import TOKEN_PLACEHOLDER
 from consentd.app.consents import ConsentUseCases
@@ -85,12 +86,31 @@ class Unsubscribes:
     """Following a link: withdraw its target for its person, once."""
 
     def __init__(
-        self, links: UnsubscribeLinks, tenants: TenantDirectory, consents: ConsentUseCases
+        self,
+        links: UnsubscribeLinks,
+        tenants: TenantDirectory,
+        consents: ConsentUseCases,
+        catalog: CatalogUseCases,
     ) -> None:
         self.links = links
         self._tenants = tenants
         self._consents = consents
+        self._catalog = catalog
         self._locks: dict[UUID, asyncio.Lock] = {}
+
+    async def describe(self, token: str) -> str | None:
+        """What the link stops, in the tenant's words (its purpose's display name, or its id);
+        None for a token this service did not make (probe AJ: the page named no list)."""
+        link = self.links.opened(token)
+        tenant = await self._tenants.tenant(link.tenant_id) if link else None
+        if link is None or tenant is None or tenant.purged:
+            return None
+        principal = Principal(tenant, "unsubscribe-link", frozenset({Scope.CHECK}))
+        try:
+            purpose = await self._catalog.get_purpose(principal, link.target.purpose)
+        except ConsentError:  # a purpose removed since, or "everything"
+            return link.target.purpose
+        return purpose.display_name or purpose.purpose_id
 
     async def follow(self, token: str, evidence: Evidence) -> Followed:
         """Withdraw the link's target (SOURCE_PORTAL, actor "unsubscribe link": the person

@@ -109,11 +109,12 @@ def build_use_cases(
         double_opt_in=double_opt_in,
         grouping=grouping,
     )
+    catalog = CatalogUseCases(uow, clock)
     return UseCases(
         consents=consents,
         double_opt_in=double_opt_in,
         campaign=build_campaign(settings, store, hub=hub, hasher=hasher, clock=clock, tally=tally),
-        catalog=CatalogUseCases(uow, clock),
+        catalog=catalog,
         cookies=CookieUseCases(uow, hasher, clock, keys, grouping),
         rights=RightsUseCases(uow, hasher, keys, clock, sections=_EXPORT_SECTIONS),
         requests=RightsRequestUseCases(uow, hasher, keys, notifier, clock),
@@ -121,7 +122,10 @@ def build_use_cases(
         retention_settings=RetentionSettingsUseCases(uow, clock),
         imports=build_imports(store, hasher, keyring, clock),
         unsubscribes=Unsubscribes(
-            unsubscribe_links(settings, secret_key), SqlCallerDirectory(store.engine), consents
+            unsubscribe_links(settings, secret_key),
+            SqlCallerDirectory(store.engine),
+            consents,
+            catalog,
         ),
     )
 
