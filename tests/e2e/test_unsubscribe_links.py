@@ -164,3 +164,43 @@ async def test_one_link_followed_many_times_at_once_withdraws_once(
     assert {status for status, _ in answers} == {200}
     events = (await history(stubs, by_email("eager@example.fr"))).events
     assert [e.state for e in events].count(types_pb2.CONSENT_STATE_WITHDRAWN) == 1
+
+
+async def test_two_links_of_one_person_at_once_withdraw_each_once(
+    stubs: Stubs, channel: grpc.aio.Channel, http_port: int
+) -> None:
+    """Probe AK: the per-person lock was dropped while others waited on it, so 60 POSTs of
+    a person's two links wrote 2-3 withdrawals of one target."""
+    offers = make_target("offers")
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(stubs, "offers")
+    identity = types_pb2.SubjectIdentity(email="twice@example.fr")
+    await record(stubs, identity, grant(NEWSLETTER), grant(offers))
+    campaign = campaign_pb2_grpc.CampaignServiceStub(channel)
+    links = []
+    for target in (NEWSLETTER, offers):
+        request = campaign_pb2.BatchCheckConsentRequest(
+            target=target, recipients=[by_email("twice@example.fr")], unsubscribe_links=True
+        )
+        (answer,) = (await campaign.BatchCheckConsent(request, metadata=stubs.metadata)).answers
+        links.append(f"http://127.0.0.1:{http_port}/unsubscribe/{answer.unsubscribe_token}")
+    await asyncio.gather(*(asyncio.to_thread(_call, links[i % 2], ONE_CLICK) for i in range(40)))
+    events = (await history(stubs, by_email("twice@example.fr"))).events
+    withdrawn = [e.target.purpose for e in events if e.state == types_pb2.CONSENT_STATE_WITHDRAWN]
+    assert sorted(withdrawn) == ["newsletter", "offers"]
+
+
+async def test_a_link_of_a_person_restricted_then_erased_is_done_not_unavailable(
+    app: App, stubs: Stubs, channel: grpc.aio.Channel, http_port: int, tenant: Tenant
+) -> None:
+    """Probe AK: by id the check said restricted, the withdrawal was refused by the database
+    (erased), and every POST answered 503 "try again" for ever."""
+    await put_purpose(stubs, "newsletter")
+    email = "gone@example.fr"
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    (answer,) = await _batch(channel, stubs, email)
+    dpo = Principal(tenant=tenant, caller="dpo", scopes=frozenset({Scope.ADMIN}))
+    await app.rights.restrict(dpo, normalise_email(email))
+    await app.rights.erase(dpo, normalise_email(email), "dpo")
+    link = f"http://127.0.0.1:{http_port}/unsubscribe/{answer.unsubscribe_token}"
+    assert [(await asyncio.to_thread(_call, link, ONE_CLICK))[0] for _ in "ab"] == [200, 200]

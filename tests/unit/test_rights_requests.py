@@ -73,7 +73,7 @@ def test_the_state_machine_refuses_skipped_or_backward_steps() -> None:
     # The step that is missing is named (probe AJ: "cannot become done", and nothing more).
     with pytest.raises(FailedPrecondition, match="call StartRightsRequest first"):
         verified.done(T0, "erased")
-    with pytest.raises(FailedPrecondition, match=r"identity \(ConfirmIdentity\) first"):
+    with pytest.raises(FailedPrecondition, match=r"identity first \(ConfirmIdentity\), then"):
         received.started(T0)
     done = verified.started(T0).done(T0 + timedelta(days=1), "erased")
     assert (done.state, done.closed_at) == (RequestState.DONE, T0 + timedelta(days=1))

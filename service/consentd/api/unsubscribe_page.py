@@ -12,10 +12,14 @@ import structlog
 from consentd.api.asgi import Receive, Scope, Send, header, respond
 from consentd.api.refusals import discard_body
 from consentd.app.commands import Evidence
-from consentd.app.unsubscribe import Unsubscribes
+from consentd.app.unsubscribe import Followed, Unsubscribes
 from consentd.domain.cookies import MAX_USER_AGENT
+from consentd.store.database import ERASED, OBJECTED, PURGED, outage_of
 
 log = structlog.get_logger("consentd.unsubscribe")
+# The database's own refusals of a withdrawal for a person who is gone or said no already (a
+# restricted person erased since: every POST was 503 "try again", for ever; probe AK).
+_GONE = frozenset({ERASED, OBJECTED, PURGED})
 PREFIX = "/unsubscribe/"
 HEADERS = [
     (b"content-type", b"text/html; charset=utf-8"),
@@ -75,21 +79,35 @@ class UnsubscribePage:
             return
         if method == "POST":
             await discard_body(receive)
-        client = scope.get("client")
-        agent = (header(scope, b"user-agent") or "")[:MAX_USER_AGENT]
-        evidence = Evidence(client[0] if client else "", agent, "unsubscribe link")
+        name: str | None = None
         try:
             name = await self._unsubscribes.describe(token)
             if name is not None and method == "POST":
-                followed = await self._unsubscribes.follow(token, evidence)
+                followed = await self._unsubscribes.follow(token, _evidence(scope))
                 # What an operator counts (never the token): links followed, and their outcome.
                 log.info("unsubscribe_link_followed", outcome=followed.value)
         except Exception as error:  # noqa: BLE001 - the database down: say so, the link stays good
-            log.warning("unsubscribe_failed", error=type(error).__name__)
-            await respond(send, 503, _page(_LATER), [*HEADERS, (b"retry-after", b"5")])
-            return
+            if name is None or outage_of(error) not in _GONE:
+                log.warning("unsubscribe_failed", error=type(error).__name__)
+                await _answer(send, method, 503, _LATER, [*HEADERS, (b"retry-after", b"5")])
+                return
+            # Refused by the database: erased, objected or purged since (after a restriction
+            # the check by id said restricted, and every POST was 503 "try again"; probe AK).
+            log.info("unsubscribe_link_followed", outcome=Followed.ALREADY.value)
         if name is None:
-            await respond(send, 404, _page(_INVALID) if method != "HEAD" else b"", HEADERS)
+            await _answer(send, method, 404, _INVALID, HEADERS)
             return
-        body = _done(name) if method == "POST" else _ask(name)
-        await respond(send, 200, _page(body) if method != "HEAD" else b"", HEADERS)
+        await _answer(send, method, 200, _done(name) if method == "POST" else _ask(name), HEADERS)
+
+
+def _evidence(scope: Scope) -> Evidence:
+    """The request's own address and user agent, kept (sealed) with the withdrawal."""
+    client = scope.get("client")
+    agent = (header(scope, b"user-agent") or "")[:MAX_USER_AGENT]
+    return Evidence(client[0] if client else "", agent, "unsubscribe link")
+
+
+async def _answer(
+    send: Send, method: str, status: int, body: str, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await respond(send, status, _page(body) if method != "HEAD" else b"", headers)

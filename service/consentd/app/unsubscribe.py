@@ -96,7 +96,7 @@ class Unsubscribes:
         self._tenants = tenants
         self._consents = consents
         self._catalog = catalog
-        self._locks: dict[UUID, asyncio.Lock] = {}
+        self._locks: dict[UUID, _Held] = {}
 
     async def describe(self, token: str) -> str | None:
         """What the link stops, in the tenant's words (its purpose's display name, or its id);
@@ -127,13 +127,19 @@ class Unsubscribes:
         principal = Principal(tenant, "unsubscribe-link", frozenset({Scope.WRITE}))
         # One follow of a subject at a time here: 20 POSTs of one link at once wrote 20
         # withdrawals (probe AI); replicas following it at the same instant may still write two.
-        async with self._locks.setdefault(link.subject_id, asyncio.Lock()):
-            try:
+        # The lock goes once nobody holds or waits for it (dropped while others waited, two
+        # links of one person still ran together; probe AK).
+        held = self._locks.setdefault(link.subject_id, _Held())
+        held.users += 1
+        try:
+            async with held.lock:
                 return await self._withdrawn(principal, link, evidence)
-            except ConsentError:  # the subject erased or gone since: nothing left to withdraw
-                return Followed.ALREADY
-            finally:
-                self._locks.pop(link.subject_id, None)
+        except ConsentError:  # the subject erased or gone since: nothing left to withdraw
+            return Followed.ALREADY
+        finally:
+            held.users -= 1
+            if not held.users:
+                del self._locks[link.subject_id]
 
     async def _withdrawn(self, principal: Principal, link: Link, evidence: Evidence) -> Followed:
         checked = CheckConsent(link.subject_id, link.target)
@@ -145,6 +151,16 @@ class Unsubscribes:
         )
         await self._consents.withdraw_consent(principal, withdrawal)
         return Followed.WITHDRAWN
+
+
+class _Held:
+    """A subject's lock and how many follows hold or wait for it."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
 
 
 # The answers that are the person's "no" already: nothing more to record.

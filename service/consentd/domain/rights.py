@@ -56,8 +56,10 @@ _NEXT: dict[RequestState, frozenset[RequestState]] = {
 }
 # What moves a request on from each open state (the message a wrong step gets says it).
 _STEP = {
-    RequestState.RECEIVED: "verify the person's identity (ConfirmIdentity)",
-    RequestState.IDENTITY_VERIFIED: "call StartRightsRequest",
+    RequestState.RECEIVED: (
+        "verify the person's identity first (ConfirmIdentity), then call StartRightsRequest"
+    ),
+    RequestState.IDENTITY_VERIFIED: "call StartRightsRequest first",
 }
 OPEN_STATES = frozenset(
     {RequestState.RECEIVED, RequestState.IDENTITY_VERIFIED, RequestState.IN_PROGRESS}
@@ -159,7 +161,7 @@ class RightsRequest:
     def _move(self, to: RequestState, now: datetime) -> RightsRequest:
         if to not in _NEXT[self.state]:
             step = _STEP.get(self.state)
-            then = f": {step} first" if step and to is not RequestState.IDENTITY_VERIFIED else ""
+            then = f": {step}" if step and to is not RequestState.IDENTITY_VERIFIED else ""
             raise FailedPrecondition(
                 f"a request that is {self.state.value} cannot become {to.value}{then}"
             )
