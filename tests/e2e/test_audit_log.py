@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import grpc
 import pytest
@@ -168,6 +169,9 @@ async def test_an_inclusion_proof_verifies_outside_consentd_until_the_event_is_a
     assert whole.returncode == 0, whole.stdout + whole.stderr
     other_key = {**trusted, "TRUSTED_KEY": "00" * 32}
     assert _verify(whole_verifier, document, other_key).returncode != 0
+    # Explicit checks: under `python -O` a wrong tenant passed the asserts (probe AK).
+    other_tenant = {**trusted, "TENANT_ID": str(uuid4()), "PYTHONOPTIMIZE": "1"}
+    assert _verify(whole_verifier, document, other_tenant).returncode != 0
 
     await _as_owner(
         app,
