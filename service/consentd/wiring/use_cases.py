@@ -121,20 +121,22 @@ def build_use_cases(
         audit=AuditUseCases(uow, store.snapshot, store.signer, clock, store.sequencer),
         retention_settings=RetentionSettingsUseCases(uow, clock),
         imports=build_imports(store, hasher, keyring, clock),
-        unsubscribes=Unsubscribes(
-            unsubscribe_links(settings, secret_key),
-            SqlCallerDirectory(store.engine),
-            consents,
-            catalog,
-        ),
+        unsubscribes=build_unsubscribes(settings, store, secret_key, consents, catalog),
     )
 
 
-def unsubscribe_links(settings: Settings, secret_key: bytes) -> UnsubscribeLinks:
-    """Under a key of their own from the service secret: every replica opens the links any
-    other made."""
+def build_unsubscribes(
+    settings: Settings,
+    store: Store,
+    secret_key: bytes,
+    consents: ConsentUseCases,
+    catalog: CatalogUseCases,
+) -> Unsubscribes:
+    """Links under a key of their own from the service secret: every replica opens the links
+    any other made."""
     key = hmac.new(secret_key, b"consentd unsubscribe links", hashlib.sha256).digest()
-    return UnsubscribeLinks(key, settings.unsubscribe_url)
+    links = UnsubscribeLinks(key, settings.unsubscribe_url)
+    return Unsubscribes(links, SqlCallerDirectory(store.engine), consents, catalog)
 
 
 def build_imports(
