@@ -101,11 +101,10 @@ class Unsubscribes:
     async def describe(self, token: str) -> str | None:
         """What the link stops, in the tenant's words (its purpose's display name, or its id);
         None for a token this service did not make (probe AJ: the page named no list)."""
-        link = self.links.opened(token)
-        tenant = await self._tenants.tenant(link.tenant_id) if link else None
-        if link is None or tenant is None or tenant.purged:
+        found = await self._opened(token)
+        if found is None:
             return None
-        principal = Principal(tenant, "unsubscribe-link", frozenset({Scope.CHECK}))
+        link, principal = found
         try:
             purpose = await self._catalog.get_purpose(principal, link.target.purpose)
         except ConsentError:  # a purpose removed since, or "everything"
@@ -120,11 +119,10 @@ class Unsubscribes:
         lapsed grant, an older notice, a confirmation pending) ends and the grant would count
         again: the withdrawal is recorded (probe AI: "Done", then ALLOW once a restriction was
         lifted)."""
-        link = self.links.opened(token)
-        tenant = await self._tenants.tenant(link.tenant_id) if link else None
-        if link is None or tenant is None or tenant.purged:
+        found = await self._opened(token)
+        if found is None:
             return Followed.INVALID
-        principal = Principal(tenant, "unsubscribe-link", frozenset({Scope.WRITE}))
+        link, principal = found
         # One follow of a subject at a time here: 20 POSTs of one link at once wrote 20
         # withdrawals (probe AI); replicas following it at the same instant may still write two.
         # The lock goes once nobody holds or waits for it (dropped while others waited, two
@@ -140,6 +138,15 @@ class Unsubscribes:
             held.users -= 1
             if not held.users:
                 del self._locks[link.subject_id]
+
+    async def _opened(self, token: str) -> tuple[Link, Principal] | None:
+        """The link a token names and who acts for it in its tenant (a caller that may check
+        and write there); None for a token not ours, or a tenant gone or purged."""
+        link = self.links.opened(token)
+        tenant = await self._tenants.tenant(link.tenant_id) if link else None
+        if link is None or tenant is None or tenant.purged:
+            return None
+        return link, Principal(tenant, "unsubscribe-link", frozenset({Scope.WRITE}))
 
     async def _withdrawn(self, principal: Principal, link: Link, evidence: Evidence) -> Followed:
         checked = CheckConsent(link.subject_id, link.target)
