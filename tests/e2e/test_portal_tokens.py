@@ -13,7 +13,9 @@ import grpc
 import jwt
 import pytest
 from consent.v1 import catalog_pb2, consent_pb2, rights_pb2, rights_pb2_grpc, types_pb2
+from structlog.testing import capture_logs
 
+from consentd.app import token_refusals
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
 from consentd.domain.tenancy import Tenant
@@ -222,7 +224,11 @@ async def test_portal_cannot_record_or_change_the_catalogue(
 
 
 async def test_bad_portal_tokens_are_unauthenticated(
-    stubs: Stubs, admin: AdminUseCases, portal: Portal, people: People
+    stubs: Stubs,
+    admin: AdminUseCases,
+    portal: Portal,
+    people: People,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Wrong audience or issuer, expired, longer than 24 hours from its `iat` or from now, times
     that are not numbers, signed by another key, `alg: none`, HS256 keyed with
@@ -264,11 +270,26 @@ async def test_bad_portal_tokens_are_unauthenticated(
     no_credentials = answer_of(await fails(current(replace(stubs, metadata=()), _ref(JEANNE))))
     assert no_credentials[0] == grpc.StatusCode.UNAUTHENTICATED
     await current(_as(stubs, portal.token(JEANNE)), _ref(JEANNE))  # a good token works
-    answers = {
-        name: answer_of(await fails(current(_as(stubs, token), _ref(JEANNE))))
-        for name, token in tokens.items()
-    }
+    monkeypatch.setattr(token_refusals, "_said", {})
+    with capture_logs() as logs:
+        answers = {
+            name: answer_of(await fails(current(_as(stubs, token), _ref(JEANNE))))
+            for name, token in tokens.items()
+        }
     assert {name: a for name, a in answers.items() if a != no_credentials} == {}
+    # The operator is told why, the caller is not (probe AJ), never a claim's value.
+    reasons = {e["reason"] for e in logs if e["event"] == "portal_token_refused"}
+    assert {
+        "InvalidAudienceError",
+        "ExpiredSignatureError",
+        "lifetime_over_24_hours",
+        "tid_not_the_tenant_uuid",
+        "no_tid_or_iss_claim",
+        "no_such_issuer_for_tid",
+        "InvalidSignatureError",
+        "algorithm_not_es256_or_rs256",
+    } <= reasons, reasons
+    assert not any("acme" in str(e) or JEANNE in str(e) for e in logs)
 
 
 def _tamper(token: str, donor: str) -> str:

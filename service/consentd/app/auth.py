@@ -14,6 +14,7 @@ import jwt
 
 from consentd.app.ports import CallerDirectory, Clock
 from consentd.app.throttle import TokenBuckets
+from consentd.app.token_refusals import refused
 from consentd.domain.errors import FailedPrecondition, InvalidInput, Unauthenticated
 from consentd.domain.identifiers import normalise_external_id
 from consentd.domain.keys import digest_matches, parse_api_key
@@ -203,7 +204,7 @@ class CredentialAuthenticator:
         tenant_id, issuer_name = _tenant_and_issuer(claims)
         found = await self._issuer(tenant_id, issuer_name, charge)
         if found is None:
-            raise Unauthenticated()
+            raise refused("no_such_issuer_for_tid")
         tenant, issuer = found
         refuse_purged(tenant)
         try:
@@ -219,12 +220,12 @@ class CredentialAuthenticator:
             subject = normalise_external_id(str(verified["sub"]), "sub")
             expires = _numeric_date(verified["exp"])
             issued = _numeric_date(verified["iat"]) if "iat" in verified else None
-        except (jwt.PyJWTError, InvalidInput, ValueError, OverflowError):
-            raise Unauthenticated() from None
+        except (jwt.PyJWTError, InvalidInput, ValueError, OverflowError) as error:
+            raise refused(type(error).__name__) from None
         # A portal token is short-lived by design: at most 24 hours from when it was issued
         # (a token of 30 days was good in its last day) or, without `iat`, from now.
         if expires - (issued or self._clock()) > MAX_TOKEN_LIFETIME:
-            raise Unauthenticated()
+            raise refused("lifetime_over_24_hours")
         digest = hashlib.sha256(subject.value.encode()).hexdigest()[:16]
         caller = f"token:{issuer.issuer}:{digest}"
         principal = Principal(
@@ -260,15 +261,17 @@ def _unverified_claims(credential: str) -> dict[str, Any]:
     """Claims read only to find the tenant and issuer whose key then verifies the token."""
     try:
         if jwt.get_unverified_header(credential).get("alg") not in TOKEN_ALGORITHMS:
-            raise Unauthenticated()
+            raise refused("algorithm_not_es256_or_rs256")
         claims: dict[str, Any] = jwt.decode(credential, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        raise Unauthenticated() from None
+    except jwt.PyJWTError as error:
+        raise refused(type(error).__name__) from None
     return claims
 
 
 def _tenant_and_issuer(claims: dict[str, Any]) -> tuple[UUID, str]:
+    if TENANT_CLAIM not in claims or "iss" not in claims:
+        raise refused("no_tid_or_iss_claim")
     try:
         return UUID(str(claims[TENANT_CLAIM])), str(claims["iss"])
-    except (KeyError, ValueError):
-        raise Unauthenticated() from None
+    except ValueError:
+        raise refused("tid_not_the_tenant_uuid") from None
