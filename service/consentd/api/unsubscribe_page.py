@@ -12,7 +12,7 @@ import structlog
 from consentd.api.asgi import Receive, Scope, Send, header, respond
 from consentd.api.refusals import discard_body
 from consentd.app.commands import Evidence
-from consentd.app.unsubscribe import Followed, Unsubscribes
+from consentd.app.unsubscribe import Followed, Opened, Unsubscribes
 from consentd.domain.cookies import MAX_USER_AGENT
 from consentd.store.database import ERASED, OBJECTED, PURGED, outage_of
 
@@ -79,25 +79,26 @@ class UnsubscribePage:
             return
         if method == "POST":
             await discard_body(receive)
-        name: str | None = None
+        opened: Opened | None = None
         try:
-            name = await self._unsubscribes.describe(token)
-            if name is not None and method == "POST":
-                followed = await self._unsubscribes.follow(token, _evidence(scope))
+            opened = await self._unsubscribes.opened(token)
+            if opened is not None and method == "POST":
+                followed = await self._unsubscribes.follow(opened, _evidence(scope))
                 # What an operator counts (never the token): links followed, and their outcome.
                 log.info("unsubscribe_link_followed", outcome=followed.value)
         except Exception as error:  # noqa: BLE001 - the database down: say so, the link stays good
-            if name is None or outage_of(error) not in _GONE:
+            if opened is None or outage_of(error) not in _GONE:
                 log.warning("unsubscribe_failed", error=type(error).__name__)
                 await _answer(send, method, 503, _LATER, [*HEADERS, (b"retry-after", b"5")])
                 return
             # Refused by the database: erased, objected or purged since (after a restriction
             # the check by id said restricted, and every POST was 503 "try again"; probe AK).
             log.info("unsubscribe_link_followed", outcome=Followed.ALREADY.value)
-        if name is None:
+        if opened is None:
             await _answer(send, method, 404, _INVALID, HEADERS)
             return
-        await _answer(send, method, 200, _done(name) if method == "POST" else _ask(name), HEADERS)
+        page = _done(opened.name) if method == "POST" else _ask(opened.name)
+        await _answer(send, method, 200, page, HEADERS)
 
 
 def _evidence(scope: Scope) -> Evidence:

@@ -39,8 +39,16 @@ class Link:
 
 class Followed(Enum):
     WITHDRAWN = "withdrawn"
-    ALREADY = "already"  # nothing to withdraw: not allowed already (or the person is gone)
-    INVALID = "invalid"
+    ALREADY = "already"  # the person's "no" stands already (or the person is gone)
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A link this service made, who acts for it, and what it stops (for the page)."""
+
+    link: Link
+    principal: Principal
+    name: str
 
 
 class UnsubscribeLinks:
@@ -98,20 +106,23 @@ class Unsubscribes:
         self._catalog = catalog
         self._locks: dict[UUID, _Held] = {}
 
-    async def describe(self, token: str) -> str | None:
-        """What the link stops, in the tenant's words (its purpose's display name, or its id);
-        None for a token this service did not make (probe AJ: the page named no list)."""
-        found = await self._opened(token)
-        if found is None:
+    async def opened(self, token: str) -> Opened | None:
+        """The link a token names, who acts for it in its tenant, and what it stops in the
+        tenant's words (its purpose's display name, or its id: probe AJ, the page named no
+        list); None for a token this service did not make, or a tenant gone or purged. Read
+        once for the page and the follow."""
+        link = self.links.opened(token)
+        tenant = await self._tenants.tenant(link.tenant_id) if link else None
+        if link is None or tenant is None or tenant.purged:
             return None
-        link, principal = found
+        principal = Principal(tenant, "unsubscribe-link", frozenset({Scope.WRITE}))
         try:
             purpose = await self._catalog.get_purpose(principal, link.target.purpose)
         except ConsentError:  # a purpose removed since, or "everything"
-            return link.target.purpose
-        return purpose.display_name or purpose.purpose_id
+            return Opened(link, principal, link.target.purpose)
+        return Opened(link, principal, purpose.display_name or purpose.purpose_id)
 
-    async def follow(self, token: str, evidence: Evidence) -> Followed:
+    async def follow(self, opened: Opened, evidence: Evidence) -> Followed:
         """Withdraw the link's target (SOURCE_PORTAL, actor "unsubscribe link": the person
         acting from their own mailbox), unless the person's "no" already stands for it (a
         withdrawal, refusal, objection or erasure): a link followed again, or by a mail
@@ -119,34 +130,22 @@ class Unsubscribes:
         lapsed grant, an older notice, a confirmation pending) ends and the grant would count
         again: the withdrawal is recorded (probe AI: "Done", then ALLOW once a restriction was
         lifted)."""
-        found = await self._opened(token)
-        if found is None:
-            return Followed.INVALID
-        link, principal = found
+        subject_id = opened.link.subject_id
         # One follow of a subject at a time here: 20 POSTs of one link at once wrote 20
         # withdrawals (probe AI); replicas following it at the same instant may still write two.
         # The lock goes once nobody holds or waits for it (dropped while others waited, two
         # links of one person still ran together; probe AK).
-        held = self._locks.setdefault(link.subject_id, _Held())
+        held = self._locks.setdefault(subject_id, _Held())
         held.users += 1
         try:
             async with held.lock:
-                return await self._withdrawn(principal, link, evidence)
+                return await self._withdrawn(opened.principal, opened.link, evidence)
         except ConsentError:  # the subject erased or gone since: nothing left to withdraw
             return Followed.ALREADY
         finally:
             held.users -= 1
             if not held.users:
-                del self._locks[link.subject_id]
-
-    async def _opened(self, token: str) -> tuple[Link, Principal] | None:
-        """The link a token names and who acts for it in its tenant (a caller that may check
-        and write there); None for a token not ours, or a tenant gone or purged."""
-        link = self.links.opened(token)
-        tenant = await self._tenants.tenant(link.tenant_id) if link else None
-        if link is None or tenant is None or tenant.purged:
-            return None
-        return link, Principal(tenant, "unsubscribe-link", frozenset({Scope.WRITE}))
+                del self._locks[subject_id]
 
     async def _withdrawn(self, principal: Principal, link: Link, evidence: Evidence) -> Followed:
         checked = CheckConsent(link.subject_id, link.target)
