@@ -81,7 +81,7 @@ def _unknown_numbers(message: Message, budget: list[int]) -> list[int]:
     try:
         while at < len(data) and budget[0] > 0 and len(found) < MOST_NAMED:
             budget[0] -= 1
-            tag, at = _varint(data, at)
+            tag, at = varint(data, at)
             number, wire = tag >> 3, tag & 7
             at = _skip(data, at, wire, budget)
             field = fields.get(number)
@@ -100,33 +100,37 @@ def _wire_types(field: FieldDescriptor) -> frozenset[int]:
     return frozenset({own, _LENGTH} if packable else {own})
 
 
-def _varint(data: bytes, at: int) -> tuple[int, int]:
+def varint(data: bytes, position: int) -> tuple[int, int]:
+    """A varint at `position` and the position after it; IndexError when it runs off the end
+    (also validation.py's, naming the field of a body that does not decode)."""
     value = shift = 0
     while True:
-        byte = data[at]
-        at += 1
+        byte = data[position]
+        position += 1
         value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, at
+        if not byte & 0x80:
+            return value, position
         shift += 7
+        if shift >= 70:
+            raise IndexError("varint too long")
 
 
 def _skip(data: bytes, at: int, wire: int, budget: list[int]) -> int:
     """Where the value of a field of this wire type that starts at `at` ends."""
     if wire == _VARINT:
-        return _varint(data, at)[1]
+        return varint(data, at)[1]
     if wire == _FIXED64:
         return at + 8
     if wire == _FIXED32:
         return at + 4
     if wire == _LENGTH:
-        size, at = _varint(data, at)
+        size, at = varint(data, at)
         return at + size
     if wire == _START_GROUP:  # to its end group, nested groups included
         depth = 1
         while depth and budget[0] > 0:
             budget[0] -= 1
-            tag, at = _varint(data, at)
+            tag, at = varint(data, at)
             inner = tag & 7
             depth += 1 if inner == _START_GROUP else -1 if inner == _END_GROUP else 0
             if inner not in (_START_GROUP, _END_GROUP):

@@ -10,7 +10,7 @@ from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
 from consentd.api.limits import FIELD_LIMITS
-from consentd.api.unknown_fields import reject_unknown_fields
+from consentd.api.unknown_fields import reject_unknown_fields, varint
 from consentd.domain.errors import InvalidInput
 
 M = TypeVar("M", bound=Message)
@@ -117,16 +117,16 @@ def _undecodable(descriptor: Descriptor, data: bytes, path: str) -> tuple[str, s
     position = 0
     try:
         while position < len(data):
-            key, position = _varint(data, position)
+            key, position = varint(data, position)
             number, wire = key >> 3, key & 7
             field = descriptor.fields_by_number.get(number)
             name = (f"{path}.{field.name}" if path else field.name) if field else here
             if wire == 0:
-                _, position = _varint(data, position)
+                _, position = varint(data, position)
             elif wire in (1, 5):
                 position += 8 if wire == 1 else 4
             elif wire == 2:
-                length, position = _varint(data, position)
+                length, position = varint(data, position)
                 chunk, position = data[position : position + length], position + length
                 if position > len(data):
                     return name, "is truncated"
@@ -160,21 +160,7 @@ def _bad_bytes(field: FieldDescriptor | None, chunk: bytes, name: str) -> tuple[
         try:
             packed = 0
             while packed < len(chunk):
-                _, packed = _varint(chunk, packed)
+                _, packed = varint(chunk, packed)
         except IndexError:
             return name, "is truncated"
     return None
-
-
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    """A varint at `position` and the position after it; IndexError when it runs off the end."""
-    value = shift = 0
-    while True:
-        byte = data[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, position
-        shift += 7
-        if shift >= 70:
-            raise IndexError("varint too long")
