@@ -20,7 +20,7 @@ from consentd.app.commands import CheckConsent
 from consentd.app.ports.imports import ImportFile, NewSubject, StagedEvent
 from consentd.bootstrap import App
 from consentd.domain.breach import Window
-from consentd.domain.identifiers import IdentifierHasher
+from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.model import (
     Channel,
     ConsentState,
@@ -427,6 +427,36 @@ async def test_imported_contact_points_are_held_like_linked_ones(
         "WHERE h.tenant_id = :t AND h.held_until IS NULL AND h.held_from = i.created_at"
     )
     assert await _count(app, tenant, holdings) == 2
+
+
+async def test_rows_named_by_cal_id_are_imported_under_one_spelling(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """A `cal_id` column names the person by their seat's licence, compared without case; a
+    malformed id is named by line and column, never echoed, and nothing is written."""
+    await catalogue(app, tenant)
+    header = "cal_id,purpose,channel,state,recorded_at\n"
+    good = tmp_path / "seats.csv"
+    good.write_text(
+        header
+        + "cal-7,newsletter,email,granted,2025-01-02T10:00:00Z\n"
+        + "CAL-7,newsletter,email,withdrawn,2025-02-02T10:00:00Z\n"
+    )
+    env = _env(database_url, owner_url)
+    done = await _import(env, good, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "2 imported" in done.stdout
+    seat = Identifier(IdentifierKind.CAL_ID, "CAL-7")
+    _, events = await app.consents.subject_consents(principal(tenant), seat)
+    assert [e.state for e in events] == [ConsentState.WITHDRAWN]
+    bad = tmp_path / "bad-seats.csv"
+    bad.write_text(header + "CAL 8,newsletter,email,granted,2025-01-02T10:00:00Z\n")
+    refused = await _import(env, bad, tenant.slug)
+    assert refused.returncode != 0
+    assert "line 2, column cal_id: must be ASCII letters and digits" in refused.stderr
+    assert "CAL 8" not in refused.stderr + refused.stdout
+    events_of_tenant = "SELECT count(*) FROM consent_events WHERE tenant_id = :t"
+    assert await _count(app, tenant, events_of_tenant) == 2
 
 
 async def test_batches_in_flight_follow_each_other_in_file_order(

@@ -13,6 +13,8 @@ from consentd.domain.identifiers import (
     Identifier,
     IdentifierHasher,
     IdentifierKind,
+    normalise,
+    normalise_cal_id,
     normalise_email,
     normalise_external_id,
     normalise_phone,
@@ -378,3 +380,37 @@ def test_keyed_hash_is_hmac_sha256_under_the_tenant_key() -> None:
         ):
             expected = hmac.digest(key, f"{label}:{value}".encode(), "sha256")
             assert hasher.keyed(tenant, label, value) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("CAL-2026-000123", "CAL-2026-000123"),
+        ("  cal-2026-000123\t", "CAL-2026-000123"),
+        ("a", "A"),
+        ("seat.7:eu/paris_2", "SEAT.7:EU/PARIS_2"),
+        ("9" * 64, "9" * 64),
+    ],
+)
+def test_cal_ids_are_one_spelling_whatever_the_case(raw: str, expected: str) -> None:
+    assert normalise_cal_id(raw) == Identifier(IdentifierKind.CAL_ID, expected)
+    assert normalise("cal_id", raw, "FR", "cal_id") == normalise_cal_id(raw)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["", " ", "CAL 1", "CAL-", ".CAL", "CAL\n1", "ﬁ-1", "straße", "ı1", "9" * 65, "CAL#1", "Ⅻ"],
+)
+def test_cal_ids_outside_the_alphabet_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        normalise_cal_id(raw, "subject.cal_id")
+    assert refused.value.field == "subject.cal_id"
+
+
+def test_a_cal_id_and_an_external_id_of_one_spelling_are_two_identities() -> None:
+    """A licence id and the tenant's own id live in two namespaces: "A1" as one is not "A1" as
+    the other (their keyed hashes differ)."""
+    hasher = IdentifierHasher(SECRET)
+    assert hasher.digest(TENANT_A, normalise_cal_id("A1")) != hasher.digest(
+        TENANT_A, normalise_external_id("A1")
+    )

@@ -22,9 +22,7 @@ from consentd.domain.errors import InvalidInput
 from consentd.domain.free_text import without_contacts
 from consentd.domain.identifiers import (
     Identifier,
-    normalise_email,
-    normalise_external_id,
-    normalise_phone,
+    normalise,
 )
 from consentd.domain.model import (
     Channel,
@@ -38,6 +36,9 @@ from consentd.domain.model import (
 )
 
 E = TypeVar("E", bound=Enum)
+
+# SubjectIdentity's fields, in the order their errors are named.
+IDENTITY_FIELDS = ("external_id", "email", "phone", "cal_id")
 
 CHANNELS = {
     pb.CHANNEL_EMAIL: Channel.EMAIL,
@@ -134,7 +135,9 @@ def subject_ref_in(message: pb.SubjectRef, field: str, phone_region: str) -> Sub
     """A subject id (UUID) or one normalised identifier."""
     which = message.WhichOneof("ref")
     if which is None:
-        raise InvalidInput(field, "is required: set one of subject_id, external_id, email, phone")
+        raise InvalidInput(
+            field, "is required: set one of subject_id, external_id, email, phone, cal_id"
+        )
     value = getattr(message, which)
     inner = f"{field}.{which}"
     if which == "subject_id":
@@ -146,11 +149,7 @@ def subject_ref_in(message: pb.SubjectRef, field: str, phone_region: str) -> Sub
 
 
 def identifier_in(kind: str, value: str, field: str, phone_region: str) -> Identifier:
-    if kind == "email":
-        return normalise_email(value, field)
-    if kind == "phone":
-        return normalise_phone(value, phone_region, field)
-    return normalise_external_id(value, field)
+    return normalise(kind, value, phone_region, field)
 
 
 def identity_in(
@@ -159,11 +158,13 @@ def identity_in(
     """Every identifier given; at least one is required."""
     found = tuple(
         identifier_in(kind, getattr(message, kind), f"{field}.{kind}", phone_region)
-        for kind in ("external_id", "email", "phone")
+        for kind in IDENTITY_FIELDS
         if getattr(message, kind)
     )
     if not found:
-        raise InvalidInput(field, "is required: set at least one of external_id, email, phone")
+        raise InvalidInput(
+            field, "is required: set at least one of external_id, email, phone, cal_id"
+        )
     return found
 
 

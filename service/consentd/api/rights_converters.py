@@ -38,8 +38,12 @@ CONTACTS = {
     pb.CONTACT_KIND_EMAIL: IdentifierKind.EMAIL,
     pb.CONTACT_KIND_PHONE: IdentifierKind.PHONE,
     pb.CONTACT_KIND_EXTERNAL_ID: IdentifierKind.EXTERNAL_ID,
+    pb.CONTACT_KIND_CAL_ID: IdentifierKind.CAL_ID,
 }
-CODE_CONTACTS = {k: v for k, v in CONTACTS.items() if v is not IdentifierKind.EXTERNAL_ID}
+# A one-time code goes to an address or a number, never to an id.
+CODE_CONTACTS = {
+    k: v for k, v in CONTACTS.items() if v in (IdentifierKind.EMAIL, IdentifierKind.PHONE)
+}
 
 
 def request_id_in(value: str, field: str = "request_id") -> UUID:

@@ -18,15 +18,10 @@ from consentd.app.ports.imports import ImportRow as Row
 from consentd.domain.canonical import EARLIEST
 from consentd.domain.errors import InvalidInput
 from consentd.domain.free_text import without_contacts
-from consentd.domain.identifiers import (
-    Identifier,
-    normalise_email,
-    normalise_external_id,
-    normalise_phone,
-)
+from consentd.domain.identifiers import Identifier, normalise
 from consentd.domain.model import Channel, ConsentState, PartyScope, Purpose, Source, Target
 
-IDENTIFIERS = ("email", "phone", "external_id")
+IDENTIFIERS = ("email", "phone", "external_id", "cal_id")
 REQUIRED = ("purpose", "channel", "state", "recorded_at")
 OPTIONAL = ("scope", "source", "notice_version", "evidence")
 COLUMNS = (*IDENTIFIERS, *REQUIRED, *OPTIONAL)
@@ -188,11 +183,7 @@ def _identifier(
     kind: str, raw: str, region: str, line: int, errors: list[RowError]
 ) -> Identifier | None:
     try:
-        if kind == "email":
-            return normalise_email(raw, kind)
-        if kind == "phone":
-            return normalise_phone(raw, region, kind)
-        return normalise_external_id(raw, kind)
+        return normalise(kind, raw, region, kind)
     except InvalidInput as error:
         errors.append(RowError(line, kind, error.reason))
         return None

@@ -48,7 +48,9 @@ a row twice. Do not edit a partly imported file: the checkpoint is keyed by its 
 
 """
 IMPORT_COLUMNS = """columns (a header row; any order; an unknown column is refused):
-  email | phone | external_id  exactly one per row: the person's contact point or your id
+  email | phone | external_id | cal_id
+                               exactly one per row: the person's contact point, your id or
+                               their Client Access License id
   purpose                      a purpose id of the tenant's catalogue
   channel                      email, sms, voice_call, chat, social, postal, push
   scope                        first_party (default) or partners

@@ -21,6 +21,7 @@ from consentd.domain.catalog import VISIBLE, code_point, has_visible
 from consentd.domain.errors import InvalidInput
 
 MAX_EXTERNAL_ID = 256
+MAX_CAL_ID = 64
 MAX_EMAIL = 254
 MAX_EMAIL_LOCAL = 64
 MAX_DOMAIN = 253
@@ -35,6 +36,8 @@ class IdentifierKind(enum.StrEnum):
     EXTERNAL_ID = "external_id"
     EMAIL = "email"
     PHONE = "phone"
+    # A Client Access License id: one user seat's licence (the brief's glossary), personal data.
+    CAL_ID = "cal_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +186,39 @@ def normalise_external_id(raw: str, field: str = "external_id") -> Identifier:
     if not has_visible(raw):
         raise InvalidInput(field, f"must not be blank: it needs {VISIBLE}")
     return Identifier(IdentifierKind.EXTERNAL_ID, raw)
+
+
+# Letters and digits, with `. _ : / -` inside: licence ids are read aloud, typed and printed on
+# invoices, so the same seat is one spelling whatever the case or the spaces around it.
+_CAL_ID = re.compile(r"[A-Z0-9](?:[A-Z0-9._:/-]*[A-Z0-9])?")
+
+
+def normalise_cal_id(raw: str, field: str = "cal_id") -> Identifier:
+    """A Client Access License id in upper case, spaces around it dropped. Raises InvalidInput
+    naming `field` for anything but 1 to 64 ASCII letters, digits and `. _ : / -` inside."""
+    text = raw.strip(" \t")
+    if not text or len(text) > MAX_CAL_ID:
+        raise InvalidInput(field, f"must be 1 to {MAX_CAL_ID} characters")
+    # ASCII before upper case: "ß" and "ﬁ" would otherwise become "SS" and "FI".
+    if not text.isascii() or not _CAL_ID.fullmatch(text := text.upper()):
+        raise InvalidInput(
+            field,
+            "must be ASCII letters and digits, with . _ : / - only between them"
+            " (a Client Access License id, e.g. CAL-2026-000123)",
+        )
+    return Identifier(IdentifierKind.CAL_ID, text)
+
+
+def normalise(kind: str, raw: str, default_region: str, field: str) -> Identifier:
+    """`raw` read as an identifier of `kind` (an IdentifierKind's value, as the API's fields and
+    the import's columns spell them). Raises InvalidInput naming `field`."""
+    if kind == IdentifierKind.EMAIL:
+        return normalise_email(raw, field)
+    if kind == IdentifierKind.PHONE:
+        return normalise_phone(raw, default_region, field)
+    if kind == IdentifierKind.CAL_ID:
+        return normalise_cal_id(raw, field)
+    return normalise_external_id(raw, field)
 
 
 # HMAC (RFC 2104) with SHA-256 spelled out, so the keyed inner and outer states can be prepared

@@ -32,7 +32,7 @@ subject_identifiers = sa.Table(
     sa.ForeignKeyConstraint(
         ["tenant_id", "subject_id"], ["subjects.tenant_id", "subjects.subject_id"]
     ),
-    sa.CheckConstraint("kind IN ('external_id','email','phone')", name="kind"),
+    sa.CheckConstraint("kind IN ('external_id','email','phone','cal_id')", name="kind"),
     sa.CheckConstraint("octet_length(digest) = 32", name="digest_length"),
     sa.Index("ix_subject_identifiers_subject", "tenant_id", "subject_id"),
 )
@@ -59,7 +59,7 @@ suppressions = sa.Table(
     sa.Column("digest", BYTEA, primary_key=True),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("created_at", TZ, nullable=False),
-    sa.CheckConstraint("kind IN ('external_id','email','phone')", name="kind"),
+    sa.CheckConstraint("kind IN ('external_id','email','phone','cal_id')", name="kind"),
     sa.CheckConstraint("octet_length(digest) = 32", name="digest_length"),
     sa.CheckConstraint("reason IN ('erased','suppressed')", name="reason"),
 )
@@ -105,7 +105,7 @@ contact_changes = sa.Table(
     sa.Column("changed_at", TZ, nullable=False),
     sa.Column("actor", sa.Text, nullable=False),
     subject_fk(),
-    sa.CheckConstraint("kind IN ('external_id','email','phone')", name="kind"),
+    sa.CheckConstraint("kind IN ('external_id','email','phone','cal_id')", name="kind"),
     sa.CheckConstraint("action IN ('added','removed')", name="action"),
     sa.Index("ix_contact_changes_subject", "tenant_id", "subject_id", "changed_at"),
 )
@@ -133,7 +133,7 @@ contact_point_holdings = sa.Table(
     sa.ForeignKeyConstraint(
         ["tenant_id", "subject_id"], ["subjects.tenant_id", "subjects.subject_id"]
     ),
-    sa.CheckConstraint("kind IN ('external_id','email','phone')", name="kind"),
+    sa.CheckConstraint("kind IN ('external_id','email','phone','cal_id')", name="kind"),
     sa.CheckConstraint("octet_length(digest) = 32", name="digest_length"),
     sa.CheckConstraint("held_until IS NULL OR held_until >= held_from", name="held_after"),
     sa.Index("ix_contact_point_holdings_point", "tenant_id", "kind", "digest", "held_from"),

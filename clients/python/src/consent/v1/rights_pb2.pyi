@@ -81,14 +81,18 @@ class _ContactKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ContactKi
     CONTACT_KIND_EMAIL: _ContactKind.ValueType  # 1
     CONTACT_KIND_PHONE: _ContactKind.ValueType  # 2
     CONTACT_KIND_EXTERNAL_ID: _ContactKind.ValueType  # 3
+    CONTACT_KIND_CAL_ID: _ContactKind.ValueType  # 4
+    """A Client Access License id (one user seat's licence)."""
 
 class ContactKind(_ContactKind, metaclass=_ContactKindEnumTypeWrapper):
-    """ContactKind names a kind of contact point."""
+    """ContactKind names a kind of identifier: a contact point (email, phone) or an id."""
 
 CONTACT_KIND_UNSPECIFIED: ContactKind.ValueType  # 0
 CONTACT_KIND_EMAIL: ContactKind.ValueType  # 1
 CONTACT_KIND_PHONE: ContactKind.ValueType  # 2
 CONTACT_KIND_EXTERNAL_ID: ContactKind.ValueType  # 3
+CONTACT_KIND_CAL_ID: ContactKind.ValueType  # 4
+"""A Client Access License id (one user seat's licence)."""
 Global___ContactKind: _TypeAlias = ContactKind  # noqa: Y015
 
 @_typing.final
@@ -360,7 +364,7 @@ class RectifyContactRequest(_message.Message):
     ACTOR_FIELD_NUMBER: _builtins.int
     kind: Global___ContactKind.ValueType
     value: _builtins.str
-    """The corrected value (normalised like any email, phone or external id)."""
+    """The corrected value (normalised like any email, phone, external id or CAL id)."""
     actor: _builtins.str
     @_builtins.property
     def subject(self) -> _types_pb2.SubjectRef: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63onsent/v1/types.proto\x12\nconsent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x01\n\nSubjectRef\x12\x1f\n\nsubject_id\x18\x01 \x01(\tH\x00R\tsubjectId\x12!\n\x0b\x65xternal_id\x18\x02 \x01(\tH\x00R\nexternalId\x12\x16\n\x05\x65mail\x18\x03 \x01(\tH\x00R\x05\x65mail\x12\x16\n\x05phone\x18\x04 \x01(\tH\x00R\x05phoneB\x05\n\x03ref\"^\n\x0fSubjectIdentity\x12\x1f\n\x0b\x65xternal_id\x18\x01 \x01(\tR\nexternalId\x12\x14\n\x05\x65mail\x18\x02 \x01(\tR\x05\x65mail\x12\x14\n\x05phone\x18\x03 \x01(\tR\x05phone\"f\n\x08\x45vidence\x12\x1d\n\nip_address\x18\x01 \x01(\tR\tipAddress\x12\x1d\n\nuser_agent\x18\x02 \x01(\tR\tuserAgent\x12\x1c\n\treference\x18\x03 \x01(\tR\treference\"\x86\x01\n\rConsentTarget\x12\x18\n\x07purpose\x18\x01 \x01(\tR\x07purpose\x12-\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x13.consent.v1.ChannelR\x07\x63hannel\x12,\n\x05scope\x18\x03 \x01(\x0e\x32\x16.consent.v1.PartyScopeR\x05scope\"\xf3\x04\n\x0c\x43onsentEvent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x1d\n\nsubject_id\x18\x02 \x01(\tR\tsubjectId\x12\x31\n\x06target\x18\x03 \x01(\x0b\x32\x19.consent.v1.ConsentTargetR\x06target\x12.\n\x05state\x18\x04 \x01(\x0e\x32\x18.consent.v1.ConsentStateR\x05state\x12\x1b\n\tnotice_id\x18\x05 \x01(\tR\x08noticeId\x12%\n\x0enotice_version\x18\x06 \x01(\rR\rnoticeVersion\x12*\n\x06source\x18\x07 \x01(\x0e\x32\x12.consent.v1.SourceR\x06source\x12\x14\n\x05\x61\x63tor\x18\x08 \x01(\tR\x05\x61\x63tor\x12\x43\n\x0fprocessing_role\x18\t \x01(\x0e\x32\x1a.consent.v1.ProcessingRoleR\x0eprocessingRole\x12;\n\x0brecorded_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrecordedAt\x12;\n\x0bvalid_until\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nvalidUntil\x12-\n\x12\x65vidence_reference\x18\x0c \x01(\tR\x11\x65videnceReference\x12$\n\x0e\x61pplies_to_all\x18\r \x01(\x08R\x0c\x61ppliesToAll\x12\x1f\n\x08\x61ttested\x18\x0e \x01(\x08H\x00R\x08\x61ttested\x88\x01\x01\x42\x0b\n\t_attested\"\xf0\x02\n\x0e\x43urrentConsent\x12\x31\n\x06target\x18\x01 \x01(\x0b\x32\x19.consent.v1.ConsentTargetR\x06target\x12.\n\x05state\x18\x02 \x01(\x0e\x32\x18.consent.v1.ConsentStateR\x05state\x12\x19\n\x08\x65vent_id\x18\x03 \x01(\tR\x07\x65ventId\x12\x1b\n\tnotice_id\x18\x04 \x01(\tR\x08noticeId\x12%\n\x0enotice_version\x18\x05 \x01(\rR\rnoticeVersion\x12\x39\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tupdatedAt\x12;\n\x0bvalid_until\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nvalidUntil\x12$\n\x0e\x61pplies_to_all\x18\x08 \x01(\x08R\x0c\x61ppliesToAll*\xaa\x01\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_EMAIL\x10\x01\x12\x0f\n\x0b\x43HANNEL_SMS\x10\x02\x12\x16\n\x12\x43HANNEL_VOICE_CALL\x10\x03\x12\x10\n\x0c\x43HANNEL_CHAT\x10\x04\x12\x12\n\x0e\x43HANNEL_SOCIAL\x10\x05\x12\x12\n\x0e\x43HANNEL_POSTAL\x10\x06\x12\x10\n\x0c\x43HANNEL_PUSH\x10\x07*`\n\nPartyScope\x12\x1b\n\x17PARTY_SCOPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17PARTY_SCOPE_FIRST_PARTY\x10\x01\x12\x18\n\x14PARTY_SCOPE_PARTNERS\x10\x02*\xd0\x01\n\x0c\x43onsentState\x12\x1d\n\x19\x43ONSENT_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONSENT_STATE_GRANTED\x10\x01\x12\x19\n\x15\x43ONSENT_STATE_REFUSED\x10\x02\x12\x1b\n\x17\x43ONSENT_STATE_WITHDRAWN\x10\x03\x12\x19\n\x15\x43ONSENT_STATE_EXPIRED\x10\x04\x12\x18\n\x14\x43ONSENT_STATE_ERASED\x10\x05\x12\x19\n\x15\x43ONSENT_STATE_PENDING\x10\x06*k\n\x0bLawfulBasis\x12\x1c\n\x18LAWFUL_BASIS_UNSPECIFIED\x10\x00\x12\x18\n\x14LAWFUL_BASIS_CONSENT\x10\x01\x12$\n LAWFUL_BASIS_LEGITIMATE_INTEREST\x10\x02*}\n\x06Source\x12\x16\n\x12SOURCE_UNSPECIFIED\x10\x00\x12\x11\n\rSOURCE_PORTAL\x10\x01\x12\x11\n\rSOURCE_BANNER\x10\x02\x12\x0e\n\nSOURCE_API\x10\x03\x12\x11\n\rSOURCE_IMPORT\x10\x04\x12\x12\n\x0eSOURCE_SUPPORT\x10\x05*p\n\x0eProcessingRole\x12\x1f\n\x1bPROCESSING_ROLE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aPROCESSING_ROLE_CONTROLLER\x10\x01\x12\x1d\n\x19PROCESSING_ROLE_PROCESSOR\x10\x02\x42L\n\x1a\x63onsentd.client.consent.v1P\x01Z,consentd/clients/go/gen/consent/v1;consentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x63onsent/v1/types.proto\x12\nconsent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x01\n\nSubjectRef\x12\x1f\n\nsubject_id\x18\x01 \x01(\tH\x00R\tsubjectId\x12!\n\x0b\x65xternal_id\x18\x02 \x01(\tH\x00R\nexternalId\x12\x16\n\x05\x65mail\x18\x03 \x01(\tH\x00R\x05\x65mail\x12\x16\n\x05phone\x18\x04 \x01(\tH\x00R\x05phone\x12\x17\n\x06\x63\x61l_id\x18\x05 \x01(\tH\x00R\x05\x63\x61lIdB\x05\n\x03ref\"u\n\x0fSubjectIdentity\x12\x1f\n\x0b\x65xternal_id\x18\x01 \x01(\tR\nexternalId\x12\x14\n\x05\x65mail\x18\x02 \x01(\tR\x05\x65mail\x12\x14\n\x05phone\x18\x03 \x01(\tR\x05phone\x12\x15\n\x06\x63\x61l_id\x18\x04 \x01(\tR\x05\x63\x61lId\"f\n\x08\x45vidence\x12\x1d\n\nip_address\x18\x01 \x01(\tR\tipAddress\x12\x1d\n\nuser_agent\x18\x02 \x01(\tR\tuserAgent\x12\x1c\n\treference\x18\x03 \x01(\tR\treference\"\x86\x01\n\rConsentTarget\x12\x18\n\x07purpose\x18\x01 \x01(\tR\x07purpose\x12-\n\x07\x63hannel\x18\x02 \x01(\x0e\x32\x13.consent.v1.ChannelR\x07\x63hannel\x12,\n\x05scope\x18\x03 \x01(\x0e\x32\x16.consent.v1.PartyScopeR\x05scope\"\xf3\x04\n\x0c\x43onsentEvent\x12\x19\n\x08\x65vent_id\x18\x01 \x01(\tR\x07\x65ventId\x12\x1d\n\nsubject_id\x18\x02 \x01(\tR\tsubjectId\x12\x31\n\x06target\x18\x03 \x01(\x0b\x32\x19.consent.v1.ConsentTargetR\x06target\x12.\n\x05state\x18\x04 \x01(\x0e\x32\x18.consent.v1.ConsentStateR\x05state\x12\x1b\n\tnotice_id\x18\x05 \x01(\tR\x08noticeId\x12%\n\x0enotice_version\x18\x06 \x01(\rR\rnoticeVersion\x12*\n\x06source\x18\x07 \x01(\x0e\x32\x12.consent.v1.SourceR\x06source\x12\x14\n\x05\x61\x63tor\x18\x08 \x01(\tR\x05\x61\x63tor\x12\x43\n\x0fprocessing_role\x18\t \x01(\x0e\x32\x1a.consent.v1.ProcessingRoleR\x0eprocessingRole\x12;\n\x0brecorded_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrecordedAt\x12;\n\x0bvalid_until\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nvalidUntil\x12-\n\x12\x65vidence_reference\x18\x0c \x01(\tR\x11\x65videnceReference\x12$\n\x0e\x61pplies_to_all\x18\r \x01(\x08R\x0c\x61ppliesToAll\x12\x1f\n\x08\x61ttested\x18\x0e \x01(\x08H\x00R\x08\x61ttested\x88\x01\x01\x42\x0b\n\t_attested\"\xf0\x02\n\x0e\x43urrentConsent\x12\x31\n\x06target\x18\x01 \x01(\x0b\x32\x19.consent.v1.ConsentTargetR\x06target\x12.\n\x05state\x18\x02 \x01(\x0e\x32\x18.consent.v1.ConsentStateR\x05state\x12\x19\n\x08\x65vent_id\x18\x03 \x01(\tR\x07\x65ventId\x12\x1b\n\tnotice_id\x18\x04 \x01(\tR\x08noticeId\x12%\n\x0enotice_version\x18\x05 \x01(\rR\rnoticeVersion\x12\x39\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tupdatedAt\x12;\n\x0bvalid_until\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nvalidUntil\x12$\n\x0e\x61pplies_to_all\x18\x08 \x01(\x08R\x0c\x61ppliesToAll*\xaa\x01\n\x07\x43hannel\x12\x17\n\x13\x43HANNEL_UNSPECIFIED\x10\x00\x12\x11\n\rCHANNEL_EMAIL\x10\x01\x12\x0f\n\x0b\x43HANNEL_SMS\x10\x02\x12\x16\n\x12\x43HANNEL_VOICE_CALL\x10\x03\x12\x10\n\x0c\x43HANNEL_CHAT\x10\x04\x12\x12\n\x0e\x43HANNEL_SOCIAL\x10\x05\x12\x12\n\x0e\x43HANNEL_POSTAL\x10\x06\x12\x10\n\x0c\x43HANNEL_PUSH\x10\x07*`\n\nPartyScope\x12\x1b\n\x17PARTY_SCOPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17PARTY_SCOPE_FIRST_PARTY\x10\x01\x12\x18\n\x14PARTY_SCOPE_PARTNERS\x10\x02*\xd0\x01\n\x0c\x43onsentState\x12\x1d\n\x19\x43ONSENT_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43ONSENT_STATE_GRANTED\x10\x01\x12\x19\n\x15\x43ONSENT_STATE_REFUSED\x10\x02\x12\x1b\n\x17\x43ONSENT_STATE_WITHDRAWN\x10\x03\x12\x19\n\x15\x43ONSENT_STATE_EXPIRED\x10\x04\x12\x18\n\x14\x43ONSENT_STATE_ERASED\x10\x05\x12\x19\n\x15\x43ONSENT_STATE_PENDING\x10\x06*k\n\x0bLawfulBasis\x12\x1c\n\x18LAWFUL_BASIS_UNSPECIFIED\x10\x00\x12\x18\n\x14LAWFUL_BASIS_CONSENT\x10\x01\x12$\n LAWFUL_BASIS_LEGITIMATE_INTEREST\x10\x02*}\n\x06Source\x12\x16\n\x12SOURCE_UNSPECIFIED\x10\x00\x12\x11\n\rSOURCE_PORTAL\x10\x01\x12\x11\n\rSOURCE_BANNER\x10\x02\x12\x0e\n\nSOURCE_API\x10\x03\x12\x11\n\rSOURCE_IMPORT\x10\x04\x12\x12\n\x0eSOURCE_SUPPORT\x10\x05*p\n\x0eProcessingRole\x12\x1f\n\x1bPROCESSING_ROLE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aPROCESSING_ROLE_CONTROLLER\x10\x01\x12\x1d\n\x19PROCESSING_ROLE_PROCESSOR\x10\x02\x42L\n\x1a\x63onsentd.client.consent.v1P\x01Z,consentd/clients/go/gen/consent/v1;consentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,28 +33,28 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'consent.v1.types_pb2', _glo
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\032consentd.client.consent.v1P\001Z,consentd/clients/go/gen/consent/v1;consentv1'
-  _globals['_CHANNEL']._serialized_start=1548
-  _globals['_CHANNEL']._serialized_end=1718
-  _globals['_PARTYSCOPE']._serialized_start=1720
-  _globals['_PARTYSCOPE']._serialized_end=1816
-  _globals['_CONSENTSTATE']._serialized_start=1819
-  _globals['_CONSENTSTATE']._serialized_end=2027
-  _globals['_LAWFULBASIS']._serialized_start=2029
-  _globals['_LAWFULBASIS']._serialized_end=2136
-  _globals['_SOURCE']._serialized_start=2138
-  _globals['_SOURCE']._serialized_end=2263
-  _globals['_PROCESSINGROLE']._serialized_start=2265
-  _globals['_PROCESSINGROLE']._serialized_end=2377
+  _globals['_CHANNEL']._serialized_start=1596
+  _globals['_CHANNEL']._serialized_end=1766
+  _globals['_PARTYSCOPE']._serialized_start=1768
+  _globals['_PARTYSCOPE']._serialized_end=1864
+  _globals['_CONSENTSTATE']._serialized_start=1867
+  _globals['_CONSENTSTATE']._serialized_end=2075
+  _globals['_LAWFULBASIS']._serialized_start=2077
+  _globals['_LAWFULBASIS']._serialized_end=2184
+  _globals['_SOURCE']._serialized_start=2186
+  _globals['_SOURCE']._serialized_end=2311
+  _globals['_PROCESSINGROLE']._serialized_start=2313
+  _globals['_PROCESSINGROLE']._serialized_end=2425
   _globals['_SUBJECTREF']._serialized_start=72
-  _globals['_SUBJECTREF']._serialized_end=207
-  _globals['_SUBJECTIDENTITY']._serialized_start=209
-  _globals['_SUBJECTIDENTITY']._serialized_end=303
-  _globals['_EVIDENCE']._serialized_start=305
-  _globals['_EVIDENCE']._serialized_end=407
-  _globals['_CONSENTTARGET']._serialized_start=410
-  _globals['_CONSENTTARGET']._serialized_end=544
-  _globals['_CONSENTEVENT']._serialized_start=547
-  _globals['_CONSENTEVENT']._serialized_end=1174
-  _globals['_CURRENTCONSENT']._serialized_start=1177
-  _globals['_CURRENTCONSENT']._serialized_end=1545
+  _globals['_SUBJECTREF']._serialized_end=232
+  _globals['_SUBJECTIDENTITY']._serialized_start=234
+  _globals['_SUBJECTIDENTITY']._serialized_end=351
+  _globals['_EVIDENCE']._serialized_start=353
+  _globals['_EVIDENCE']._serialized_end=455
+  _globals['_CONSENTTARGET']._serialized_start=458
+  _globals['_CONSENTTARGET']._serialized_end=592
+  _globals['_CONSENTEVENT']._serialized_start=595
+  _globals['_CONSENTEVENT']._serialized_end=1222
+  _globals['_CURRENTCONSENT']._serialized_start=1225
+  _globals['_CURRENTCONSENT']._serialized_end=1593
 # @@protoc_insertion_point(module_scope)

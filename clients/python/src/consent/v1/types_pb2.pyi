@@ -173,6 +173,7 @@ class SubjectRef(_message.Message):
     EXTERNAL_ID_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
     PHONE_FIELD_NUMBER: _builtins.int
+    CAL_ID_FIELD_NUMBER: _builtins.int
     subject_id: _builtins.str
     """The id consentd gave the subject (a UUID)."""
     external_id: _builtins.str
@@ -181,6 +182,10 @@ class SubjectRef(_message.Message):
     """An email address; compared after normalisation (case, Unicode NFC, IDNA domain)."""
     phone: _builtins.str
     """A phone number in E.164 (`+33612345678`), or national form for the server's default region."""
+    cal_id: _builtins.str
+    """A Client Access License id: the licence of one user seat (personal data, like any
+    identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+    """
     def __init__(
         self,
         *,
@@ -188,12 +193,13 @@ class SubjectRef(_message.Message):
         external_id: _builtins.str = ...,
         email: _builtins.str = ...,
         phone: _builtins.str = ...,
+        cal_id: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "external_id", b"external_id", "phone", b"phone", "ref", b"ref", "subject_id", b"subject_id"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cal_id", b"cal_id", "email", b"email", "external_id", b"external_id", "phone", b"phone", "ref", b"ref", "subject_id", b"subject_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "external_id", b"external_id", "phone", b"phone", "ref", b"ref", "subject_id", b"subject_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cal_id", b"cal_id", "email", b"email", "external_id", b"external_id", "phone", b"phone", "ref", b"ref", "subject_id", b"subject_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_ref: _TypeAlias = _typing.Literal["subject_id", "external_id", "email", "phone"]  # noqa: Y015
+    _WhichOneofReturnType_ref: _TypeAlias = _typing.Literal["subject_id", "external_id", "email", "phone", "cal_id"]  # noqa: Y015
     _WhichOneofArgType_ref: _TypeAlias = _typing.Literal["ref", b"ref"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_ref) -> _WhichOneofReturnType_ref | None: ...
 
@@ -211,19 +217,23 @@ class SubjectIdentity(_message.Message):
     EXTERNAL_ID_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
     PHONE_FIELD_NUMBER: _builtins.int
+    CAL_ID_FIELD_NUMBER: _builtins.int
     external_id: _builtins.str
     email: _builtins.str
     phone: _builtins.str
+    cal_id: _builtins.str
+    """The Client Access License id of the person's user seat (see SubjectRef.cal_id)."""
     def __init__(
         self,
         *,
         external_id: _builtins.str = ...,
         email: _builtins.str = ...,
         phone: _builtins.str = ...,
+        cal_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "external_id", b"external_id", "phone", b"phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cal_id", b"cal_id", "email", b"email", "external_id", b"external_id", "phone", b"phone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

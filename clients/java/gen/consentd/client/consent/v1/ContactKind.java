@@ -5,7 +5,7 @@ package consentd.client.consent.v1;
 
 /**
  * <pre>
- * ContactKind names a kind of contact point.
+ * ContactKind names a kind of identifier: a contact point (email, phone) or an id.
  * </pre>
  *
  * Protobuf enum {@code consent.v1.ContactKind}
@@ -28,6 +28,14 @@ public enum ContactKind
    * <code>CONTACT_KIND_EXTERNAL_ID = 3;</code>
    */
   CONTACT_KIND_EXTERNAL_ID(3),
+  /**
+   * <pre>
+   * A Client Access License id (one user seat's licence).
+   * </pre>
+   *
+   * <code>CONTACT_KIND_CAL_ID = 4;</code>
+   */
+  CONTACT_KIND_CAL_ID(4),
   UNRECOGNIZED(-1),
   ;
 
@@ -47,6 +55,14 @@ public enum ContactKind
    * <code>CONTACT_KIND_EXTERNAL_ID = 3;</code>
    */
   public static final int CONTACT_KIND_EXTERNAL_ID_VALUE = 3;
+  /**
+   * <pre>
+   * A Client Access License id (one user seat's licence).
+   * </pre>
+   *
+   * <code>CONTACT_KIND_CAL_ID = 4;</code>
+   */
+  public static final int CONTACT_KIND_CAL_ID_VALUE = 4;
 
 
   public final int getNumber() {
@@ -77,6 +93,7 @@ public enum ContactKind
       case 1: return CONTACT_KIND_EMAIL;
       case 2: return CONTACT_KIND_PHONE;
       case 3: return CONTACT_KIND_EXTERNAL_ID;
+      case 4: return CONTACT_KIND_CAL_ID;
       default: return null;
     }
   }

@@ -95,7 +95,7 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object value_ = "";
   /**
    * <pre>
-   * The corrected value (normalised like any email, phone or external id).
+   * The corrected value (normalised like any email, phone, external id or CAL id).
    * </pre>
    *
    * <code>string value = 3 [json_name = "value"];</code>
@@ -116,7 +116,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The corrected value (normalised like any email, phone or external id).
+   * The corrected value (normalised like any email, phone, external id or CAL id).
    * </pre>
    *
    * <code>string value = 3 [json_name = "value"];</code>
@@ -757,7 +757,7 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object value_ = "";
     /**
      * <pre>
-     * The corrected value (normalised like any email, phone or external id).
+     * The corrected value (normalised like any email, phone, external id or CAL id).
      * </pre>
      *
      * <code>string value = 3 [json_name = "value"];</code>
@@ -777,7 +777,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The corrected value (normalised like any email, phone or external id).
+     * The corrected value (normalised like any email, phone, external id or CAL id).
      * </pre>
      *
      * <code>string value = 3 [json_name = "value"];</code>
@@ -798,7 +798,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The corrected value (normalised like any email, phone or external id).
+     * The corrected value (normalised like any email, phone, external id or CAL id).
      * </pre>
      *
      * <code>string value = 3 [json_name = "value"];</code>
@@ -815,7 +815,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The corrected value (normalised like any email, phone or external id).
+     * The corrected value (normalised like any email, phone, external id or CAL id).
      * </pre>
      *
      * <code>string value = 3 [json_name = "value"];</code>
@@ -829,7 +829,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The corrected value (normalised like any email, phone or external id).
+     * The corrected value (normalised like any email, phone, external id or CAL id).
      * </pre>
      *
      * <code>string value = 3 [json_name = "value"];</code>

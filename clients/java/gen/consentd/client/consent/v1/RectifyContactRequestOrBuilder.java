@@ -35,7 +35,7 @@ public interface RectifyContactRequestOrBuilder extends
 
   /**
    * <pre>
-   * The corrected value (normalised like any email, phone or external id).
+   * The corrected value (normalised like any email, phone, external id or CAL id).
    * </pre>
    *
    * <code>string value = 3 [json_name = "value"];</code>
@@ -44,7 +44,7 @@ public interface RectifyContactRequestOrBuilder extends
   java.lang.String getValue();
   /**
    * <pre>
-   * The corrected value (normalised like any email, phone or external id).
+   * The corrected value (normalised like any email, phone, external id or CAL id).
    * </pre>
    *
    * <code>string value = 3 [json_name = "value"];</code>

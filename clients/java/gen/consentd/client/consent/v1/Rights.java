@@ -271,48 +271,49 @@ public final class Rights {
       "\020\001\022*\n&RIGHTS_REQUEST_STATE_IDENTITY_VERI" +
       "FIED\020\002\022$\n RIGHTS_REQUEST_STATE_IN_PROGRE" +
       "SS\020\003\022\035\n\031RIGHTS_REQUEST_STATE_DONE\020\004\022 \n\034R" +
-      "IGHTS_REQUEST_STATE_REFUSED\020\005*y\n\013Contact" +
-      "Kind\022\034\n\030CONTACT_KIND_UNSPECIFIED\020\000\022\026\n\022CO" +
-      "NTACT_KIND_EMAIL\020\001\022\026\n\022CONTACT_KIND_PHONE" +
-      "\020\002\022\034\n\030CONTACT_KIND_EXTERNAL_ID\020\0032\214\013\n\rRig" +
-      "htsService\022Y\n\rExportSubject\022 .consent.v1" +
-      ".ExportSubjectRequest\032!.consent.v1.Expor" +
-      "tSubjectResponse\"\003\220\002\001\022V\n\014EraseSubject\022\037." +
-      "consent.v1.EraseSubjectRequest\032 .consent" +
-      ".v1.EraseSubjectResponse\"\003\220\002\002\022h\n\022Restric" +
-      "tProcessing\022%.consent.v1.RestrictProcess" +
-      "ingRequest\032&.consent.v1.RestrictProcessi" +
-      "ngResponse\"\003\220\002\002\022_\n\017RecordObjection\022\".con" +
-      "sent.v1.RecordObjectionRequest\032#.consent" +
-      ".v1.RecordObjectionResponse\"\003\220\002\002\022W\n\016Rect" +
-      "ifyContact\022!.consent.v1.RectifyContactRe" +
-      "quest\032\".consent.v1.RectifyContactRespons" +
-      "e\022f\n\023SubmitRightsRequest\022&.consent.v1.Su" +
-      "bmitRightsRequestRequest\032\'.consent.v1.Su" +
-      "bmitRightsRequestResponse\022o\n\026ResendVerif" +
-      "icationCode\022).consent.v1.ResendVerificat" +
-      "ionCodeRequest\032*.consent.v1.ResendVerifi" +
-      "cationCodeResponse\022Z\n\017ConfirmIdentity\022\"." +
-      "consent.v1.ConfirmIdentityRequest\032#.cons" +
-      "ent.v1.ConfirmIdentityResponse\022c\n\022StartR" +
-      "ightsRequest\022%.consent.v1.StartRightsReq" +
-      "uestRequest\032&.consent.v1.StartRightsRequ" +
-      "estResponse\022f\n\023ExtendRightsRequest\022&.con" +
-      "sent.v1.ExtendRightsRequestRequest\032\'.con" +
-      "sent.v1.ExtendRightsRequestResponse\022l\n\025C" +
-      "ompleteRightsRequest\022(.consent.v1.Comple" +
-      "teRightsRequestRequest\032).consent.v1.Comp" +
-      "leteRightsRequestResponse\022f\n\023RefuseRight" +
-      "sRequest\022&.consent.v1.RefuseRightsReques" +
-      "tRequest\032\'.consent.v1.RefuseRightsReques" +
-      "tResponse\022b\n\020GetRightsRequest\022#.consent." +
-      "v1.GetRightsRequestRequest\032$.consent.v1." +
-      "GetRightsRequestResponse\"\003\220\002\001\022h\n\022ListRig" +
-      "htsRequests\022%.consent.v1.ListRightsReque" +
-      "stsRequest\032&.consent.v1.ListRightsReques" +
-      "tsResponse\"\003\220\002\001BL\n\032consentd.client.conse" +
-      "nt.v1P\001Z,consentd/clients/go/gen/consent" +
-      "/v1;consentv1b\006proto3"
+      "IGHTS_REQUEST_STATE_REFUSED\020\005*\222\001\n\013Contac" +
+      "tKind\022\034\n\030CONTACT_KIND_UNSPECIFIED\020\000\022\026\n\022C" +
+      "ONTACT_KIND_EMAIL\020\001\022\026\n\022CONTACT_KIND_PHON" +
+      "E\020\002\022\034\n\030CONTACT_KIND_EXTERNAL_ID\020\003\022\027\n\023CON" +
+      "TACT_KIND_CAL_ID\020\0042\214\013\n\rRightsService\022Y\n\r" +
+      "ExportSubject\022 .consent.v1.ExportSubject" +
+      "Request\032!.consent.v1.ExportSubjectRespon" +
+      "se\"\003\220\002\001\022V\n\014EraseSubject\022\037.consent.v1.Era" +
+      "seSubjectRequest\032 .consent.v1.EraseSubje" +
+      "ctResponse\"\003\220\002\002\022h\n\022RestrictProcessing\022%." +
+      "consent.v1.RestrictProcessingRequest\032&.c" +
+      "onsent.v1.RestrictProcessingResponse\"\003\220\002" +
+      "\002\022_\n\017RecordObjection\022\".consent.v1.Record" +
+      "ObjectionRequest\032#.consent.v1.RecordObje" +
+      "ctionResponse\"\003\220\002\002\022W\n\016RectifyContact\022!.c" +
+      "onsent.v1.RectifyContactRequest\032\".consen" +
+      "t.v1.RectifyContactResponse\022f\n\023SubmitRig" +
+      "htsRequest\022&.consent.v1.SubmitRightsRequ" +
+      "estRequest\032\'.consent.v1.SubmitRightsRequ" +
+      "estResponse\022o\n\026ResendVerificationCode\022)." +
+      "consent.v1.ResendVerificationCodeRequest" +
+      "\032*.consent.v1.ResendVerificationCodeResp" +
+      "onse\022Z\n\017ConfirmIdentity\022\".consent.v1.Con" +
+      "firmIdentityRequest\032#.consent.v1.Confirm" +
+      "IdentityResponse\022c\n\022StartRightsRequest\022%" +
+      ".consent.v1.StartRightsRequestRequest\032&." +
+      "consent.v1.StartRightsRequestResponse\022f\n" +
+      "\023ExtendRightsRequest\022&.consent.v1.Extend" +
+      "RightsRequestRequest\032\'.consent.v1.Extend" +
+      "RightsRequestResponse\022l\n\025CompleteRightsR" +
+      "equest\022(.consent.v1.CompleteRightsReques" +
+      "tRequest\032).consent.v1.CompleteRightsRequ" +
+      "estResponse\022f\n\023RefuseRightsRequest\022&.con" +
+      "sent.v1.RefuseRightsRequestRequest\032\'.con" +
+      "sent.v1.RefuseRightsRequestResponse\022b\n\020G" +
+      "etRightsRequest\022#.consent.v1.GetRightsRe" +
+      "questRequest\032$.consent.v1.GetRightsReque" +
+      "stResponse\"\003\220\002\001\022h\n\022ListRightsRequests\022%." +
+      "consent.v1.ListRightsRequestsRequest\032&.c" +
+      "onsent.v1.ListRightsRequestsResponse\"\003\220\002" +
+      "\001BL\n\032consentd.client.consent.v1P\001Z,conse" +
+      "ntd/clients/go/gen/consent/v1;consentv1b" +
+      "\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

@@ -25,6 +25,7 @@ private static final long serialVersionUID = 0L;
     externalId_ = "";
     email_ = "";
     phone_ = "";
+    calId_ = "";
   }
 
   @java.lang.Override
@@ -169,6 +170,53 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int CAL_ID_FIELD_NUMBER = 4;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object calId_ = "";
+  /**
+   * <pre>
+   * The Client Access License id of the person's user seat (see SubjectRef.cal_id).
+   * </pre>
+   *
+   * <code>string cal_id = 4 [json_name = "calId"];</code>
+   * @return The calId.
+   */
+  @java.lang.Override
+  public java.lang.String getCalId() {
+    java.lang.Object ref = calId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      calId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The Client Access License id of the person's user seat (see SubjectRef.cal_id).
+   * </pre>
+   *
+   * <code>string cal_id = 4 [json_name = "calId"];</code>
+   * @return The bytes for calId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getCalIdBytes() {
+    java.lang.Object ref = calId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      calId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -192,6 +240,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(phone_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 3, phone_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(calId_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 4, calId_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -209,6 +260,9 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(phone_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(3, phone_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(calId_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(4, calId_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -231,6 +285,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getEmail())) return false;
     if (!getPhone()
         .equals(other.getPhone())) return false;
+    if (!getCalId()
+        .equals(other.getCalId())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -248,6 +304,8 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getEmail().hashCode();
     hash = (37 * hash) + PHONE_FIELD_NUMBER;
     hash = (53 * hash) + getPhone().hashCode();
+    hash = (37 * hash) + CAL_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getCalId().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -386,6 +444,7 @@ private static final long serialVersionUID = 0L;
       externalId_ = "";
       email_ = "";
       phone_ = "";
+      calId_ = "";
       return this;
     }
 
@@ -427,6 +486,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000004) != 0)) {
         result.phone_ = phone_;
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.calId_ = calId_;
       }
     }
 
@@ -489,6 +551,11 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000004;
         onChanged();
       }
+      if (!other.getCalId().isEmpty()) {
+        calId_ = other.calId_;
+        bitField0_ |= 0x00000008;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -530,6 +597,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 26
+            case 34: {
+              calId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 34
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -759,6 +831,98 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       phone_ = value;
       bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object calId_ = "";
+    /**
+     * <pre>
+     * The Client Access License id of the person's user seat (see SubjectRef.cal_id).
+     * </pre>
+     *
+     * <code>string cal_id = 4 [json_name = "calId"];</code>
+     * @return The calId.
+     */
+    public java.lang.String getCalId() {
+      java.lang.Object ref = calId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        calId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The Client Access License id of the person's user seat (see SubjectRef.cal_id).
+     * </pre>
+     *
+     * <code>string cal_id = 4 [json_name = "calId"];</code>
+     * @return The bytes for calId.
+     */
+    public com.google.protobuf.ByteString
+        getCalIdBytes() {
+      java.lang.Object ref = calId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        calId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The Client Access License id of the person's user seat (see SubjectRef.cal_id).
+     * </pre>
+     *
+     * <code>string cal_id = 4 [json_name = "calId"];</code>
+     * @param value The calId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCalId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      calId_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The Client Access License id of the person's user seat (see SubjectRef.cal_id).
+     * </pre>
+     *
+     * <code>string cal_id = 4 [json_name = "calId"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCalId() {
+      calId_ = getDefaultInstance().getCalId();
+      bitField0_ = (bitField0_ & ~0x00000008);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The Client Access License id of the person's user seat (see SubjectRef.cal_id).
+     * </pre>
+     *
+     * <code>string cal_id = 4 [json_name = "calId"];</code>
+     * @param value The bytes for calId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCalIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      calId_ = value;
+      bitField0_ |= 0x00000008;
       onChanged();
       return this;
     }

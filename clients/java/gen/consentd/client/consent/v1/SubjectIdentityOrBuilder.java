@@ -42,4 +42,24 @@ public interface SubjectIdentityOrBuilder extends
    */
   com.google.protobuf.ByteString
       getPhoneBytes();
+
+  /**
+   * <pre>
+   * The Client Access License id of the person's user seat (see SubjectRef.cal_id).
+   * </pre>
+   *
+   * <code>string cal_id = 4 [json_name = "calId"];</code>
+   * @return The calId.
+   */
+  java.lang.String getCalId();
+  /**
+   * <pre>
+   * The Client Access License id of the person's user seat (see SubjectRef.cal_id).
+   * </pre>
+   *
+   * <code>string cal_id = 4 [json_name = "calId"];</code>
+   * @return The bytes for calId.
+   */
+  com.google.protobuf.ByteString
+      getCalIdBytes();
 }

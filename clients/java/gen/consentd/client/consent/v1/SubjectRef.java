@@ -56,6 +56,7 @@ private static final long serialVersionUID = 0L;
     EXTERNAL_ID(2),
     EMAIL(3),
     PHONE(4),
+    CAL_ID(5),
     REF_NOT_SET(0);
     private final int value;
     private RefCase(int value) {
@@ -77,6 +78,7 @@ private static final long serialVersionUID = 0L;
         case 2: return EXTERNAL_ID;
         case 3: return EMAIL;
         case 4: return PHONE;
+        case 5: return CAL_ID;
         case 0: return REF_NOT_SET;
         default: return null;
       }
@@ -348,6 +350,73 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int CAL_ID_FIELD_NUMBER = 5;
+  /**
+   * <pre>
+   * A Client Access License id: the licence of one user seat (personal data, like any
+   * identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+   * </pre>
+   *
+   * <code>string cal_id = 5 [json_name = "calId"];</code>
+   * @return Whether the calId field is set.
+   */
+  public boolean hasCalId() {
+    return refCase_ == 5;
+  }
+  /**
+   * <pre>
+   * A Client Access License id: the licence of one user seat (personal data, like any
+   * identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+   * </pre>
+   *
+   * <code>string cal_id = 5 [json_name = "calId"];</code>
+   * @return The calId.
+   */
+  public java.lang.String getCalId() {
+    java.lang.Object ref = "";
+    if (refCase_ == 5) {
+      ref = ref_;
+    }
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      if (refCase_ == 5) {
+        ref_ = s;
+      }
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * A Client Access License id: the licence of one user seat (personal data, like any
+   * identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+   * </pre>
+   *
+   * <code>string cal_id = 5 [json_name = "calId"];</code>
+   * @return The bytes for calId.
+   */
+  public com.google.protobuf.ByteString
+      getCalIdBytes() {
+    java.lang.Object ref = "";
+    if (refCase_ == 5) {
+      ref = ref_;
+    }
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      if (refCase_ == 5) {
+        ref_ = b;
+      }
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -374,6 +443,9 @@ private static final long serialVersionUID = 0L;
     if (refCase_ == 4) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 4, ref_);
     }
+    if (refCase_ == 5) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 5, ref_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -394,6 +466,9 @@ private static final long serialVersionUID = 0L;
     }
     if (refCase_ == 4) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(4, ref_);
+    }
+    if (refCase_ == 5) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(5, ref_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -428,6 +503,10 @@ private static final long serialVersionUID = 0L;
         if (!getPhone()
             .equals(other.getPhone())) return false;
         break;
+      case 5:
+        if (!getCalId()
+            .equals(other.getCalId())) return false;
+        break;
       case 0:
       default:
     }
@@ -458,6 +537,10 @@ private static final long serialVersionUID = 0L;
       case 4:
         hash = (37 * hash) + PHONE_FIELD_NUMBER;
         hash = (53 * hash) + getPhone().hashCode();
+        break;
+      case 5:
+        hash = (37 * hash) + CAL_ID_FIELD_NUMBER;
+        hash = (53 * hash) + getCalId().hashCode();
         break;
       case 0:
       default:
@@ -707,6 +790,12 @@ private static final long serialVersionUID = 0L;
           onChanged();
           break;
         }
+        case CAL_ID: {
+          refCase_ = 5;
+          ref_ = other.ref_;
+          onChanged();
+          break;
+        }
         case REF_NOT_SET: {
           break;
         }
@@ -761,6 +850,12 @@ private static final long serialVersionUID = 0L;
               ref_ = s;
               break;
             } // case 34
+            case 42: {
+              java.lang.String s = input.readStringRequireUtf8();
+              refCase_ = 5;
+              ref_ = s;
+              break;
+            } // case 42
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1256,6 +1351,129 @@ private static final long serialVersionUID = 0L;
       if (value == null) { throw new NullPointerException(); }
       checkByteStringIsUtf8(value);
       refCase_ = 4;
+      ref_ = value;
+      onChanged();
+      return this;
+    }
+
+    /**
+     * <pre>
+     * A Client Access License id: the licence of one user seat (personal data, like any
+     * identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+     * </pre>
+     *
+     * <code>string cal_id = 5 [json_name = "calId"];</code>
+     * @return Whether the calId field is set.
+     */
+    @java.lang.Override
+    public boolean hasCalId() {
+      return refCase_ == 5;
+    }
+    /**
+     * <pre>
+     * A Client Access License id: the licence of one user seat (personal data, like any
+     * identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+     * </pre>
+     *
+     * <code>string cal_id = 5 [json_name = "calId"];</code>
+     * @return The calId.
+     */
+    @java.lang.Override
+    public java.lang.String getCalId() {
+      java.lang.Object ref = "";
+      if (refCase_ == 5) {
+        ref = ref_;
+      }
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        if (refCase_ == 5) {
+          ref_ = s;
+        }
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * A Client Access License id: the licence of one user seat (personal data, like any
+     * identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+     * </pre>
+     *
+     * <code>string cal_id = 5 [json_name = "calId"];</code>
+     * @return The bytes for calId.
+     */
+    @java.lang.Override
+    public com.google.protobuf.ByteString
+        getCalIdBytes() {
+      java.lang.Object ref = "";
+      if (refCase_ == 5) {
+        ref = ref_;
+      }
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        if (refCase_ == 5) {
+          ref_ = b;
+        }
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * A Client Access License id: the licence of one user seat (personal data, like any
+     * identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+     * </pre>
+     *
+     * <code>string cal_id = 5 [json_name = "calId"];</code>
+     * @param value The calId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCalId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      refCase_ = 5;
+      ref_ = value;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * A Client Access License id: the licence of one user seat (personal data, like any
+     * identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+     * </pre>
+     *
+     * <code>string cal_id = 5 [json_name = "calId"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCalId() {
+      if (refCase_ == 5) {
+        refCase_ = 0;
+        ref_ = null;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * A Client Access License id: the licence of one user seat (personal data, like any
+     * identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+     * </pre>
+     *
+     * <code>string cal_id = 5 [json_name = "calId"];</code>
+     * @param value The bytes for calId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCalIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      refCase_ = 5;
       ref_ = value;
       onChanged();
       return this;

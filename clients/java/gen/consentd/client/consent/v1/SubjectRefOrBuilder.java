@@ -123,5 +123,37 @@ public interface SubjectRefOrBuilder extends
   com.google.protobuf.ByteString
       getPhoneBytes();
 
+  /**
+   * <pre>
+   * A Client Access License id: the licence of one user seat (personal data, like any
+   * identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+   * </pre>
+   *
+   * <code>string cal_id = 5 [json_name = "calId"];</code>
+   * @return Whether the calId field is set.
+   */
+  boolean hasCalId();
+  /**
+   * <pre>
+   * A Client Access License id: the licence of one user seat (personal data, like any
+   * identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+   * </pre>
+   *
+   * <code>string cal_id = 5 [json_name = "calId"];</code>
+   * @return The calId.
+   */
+  java.lang.String getCalId();
+  /**
+   * <pre>
+   * A Client Access License id: the licence of one user seat (personal data, like any
+   * identifier). 1 to 64 ASCII letters, digits and `. _ : / -`, compared without case.
+   * </pre>
+   *
+   * <code>string cal_id = 5 [json_name = "calId"];</code>
+   * @return The bytes for calId.
+   */
+  com.google.protobuf.ByteString
+      getCalIdBytes();
+
   public consentd.client.consent.v1.SubjectRef.RefCase getRefCase();
 }

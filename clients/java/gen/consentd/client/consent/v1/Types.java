@@ -54,67 +54,68 @@ public final class Types {
   static {
     java.lang.String[] descriptorData = {
       "\n\026consent/v1/types.proto\022\nconsent.v1\032\037go" +
-      "ogle/protobuf/timestamp.proto\"\207\001\n\nSubjec" +
+      "ogle/protobuf/timestamp.proto\"\240\001\n\nSubjec" +
       "tRef\022\037\n\nsubject_id\030\001 \001(\tH\000R\tsubjectId\022!\n" +
       "\013external_id\030\002 \001(\tH\000R\nexternalId\022\026\n\005emai" +
       "l\030\003 \001(\tH\000R\005email\022\026\n\005phone\030\004 \001(\tH\000R\005phone" +
-      "B\005\n\003ref\"^\n\017SubjectIdentity\022\037\n\013external_i" +
-      "d\030\001 \001(\tR\nexternalId\022\024\n\005email\030\002 \001(\tR\005emai" +
-      "l\022\024\n\005phone\030\003 \001(\tR\005phone\"f\n\010Evidence\022\035\n\ni" +
-      "p_address\030\001 \001(\tR\tipAddress\022\035\n\nuser_agent" +
-      "\030\002 \001(\tR\tuserAgent\022\034\n\treference\030\003 \001(\tR\tre" +
-      "ference\"\206\001\n\rConsentTarget\022\030\n\007purpose\030\001 \001" +
-      "(\tR\007purpose\022-\n\007channel\030\002 \001(\0162\023.consent.v" +
-      "1.ChannelR\007channel\022,\n\005scope\030\003 \001(\0162\026.cons" +
-      "ent.v1.PartyScopeR\005scope\"\363\004\n\014ConsentEven" +
-      "t\022\031\n\010event_id\030\001 \001(\tR\007eventId\022\035\n\nsubject_" +
-      "id\030\002 \001(\tR\tsubjectId\0221\n\006target\030\003 \001(\0132\031.co" +
-      "nsent.v1.ConsentTargetR\006target\022.\n\005state\030" +
-      "\004 \001(\0162\030.consent.v1.ConsentStateR\005state\022\033" +
-      "\n\tnotice_id\030\005 \001(\tR\010noticeId\022%\n\016notice_ve" +
-      "rsion\030\006 \001(\rR\rnoticeVersion\022*\n\006source\030\007 \001" +
-      "(\0162\022.consent.v1.SourceR\006source\022\024\n\005actor\030" +
-      "\010 \001(\tR\005actor\022C\n\017processing_role\030\t \001(\0162\032." +
-      "consent.v1.ProcessingRoleR\016processingRol" +
-      "e\022;\n\013recorded_at\030\n \001(\0132\032.google.protobuf" +
-      ".TimestampR\nrecordedAt\022;\n\013valid_until\030\013 " +
-      "\001(\0132\032.google.protobuf.TimestampR\nvalidUn" +
-      "til\022-\n\022evidence_reference\030\014 \001(\tR\021evidenc" +
-      "eReference\022$\n\016applies_to_all\030\r \001(\010R\014appl" +
-      "iesToAll\022\037\n\010attested\030\016 \001(\010H\000R\010attested\210\001" +
-      "\001B\013\n\t_attested\"\360\002\n\016CurrentConsent\0221\n\006tar" +
-      "get\030\001 \001(\0132\031.consent.v1.ConsentTargetR\006ta" +
-      "rget\022.\n\005state\030\002 \001(\0162\030.consent.v1.Consent" +
-      "StateR\005state\022\031\n\010event_id\030\003 \001(\tR\007eventId\022" +
-      "\033\n\tnotice_id\030\004 \001(\tR\010noticeId\022%\n\016notice_v" +
-      "ersion\030\005 \001(\rR\rnoticeVersion\0229\n\nupdated_a" +
-      "t\030\006 \001(\0132\032.google.protobuf.TimestampR\tupd" +
-      "atedAt\022;\n\013valid_until\030\007 \001(\0132\032.google.pro" +
-      "tobuf.TimestampR\nvalidUntil\022$\n\016applies_t" +
-      "o_all\030\010 \001(\010R\014appliesToAll*\252\001\n\007Channel\022\027\n" +
-      "\023CHANNEL_UNSPECIFIED\020\000\022\021\n\rCHANNEL_EMAIL\020" +
-      "\001\022\017\n\013CHANNEL_SMS\020\002\022\026\n\022CHANNEL_VOICE_CALL" +
-      "\020\003\022\020\n\014CHANNEL_CHAT\020\004\022\022\n\016CHANNEL_SOCIAL\020\005" +
-      "\022\022\n\016CHANNEL_POSTAL\020\006\022\020\n\014CHANNEL_PUSH\020\007*`" +
-      "\n\nPartyScope\022\033\n\027PARTY_SCOPE_UNSPECIFIED\020" +
-      "\000\022\033\n\027PARTY_SCOPE_FIRST_PARTY\020\001\022\030\n\024PARTY_" +
-      "SCOPE_PARTNERS\020\002*\320\001\n\014ConsentState\022\035\n\031CON" +
-      "SENT_STATE_UNSPECIFIED\020\000\022\031\n\025CONSENT_STAT" +
-      "E_GRANTED\020\001\022\031\n\025CONSENT_STATE_REFUSED\020\002\022\033" +
-      "\n\027CONSENT_STATE_WITHDRAWN\020\003\022\031\n\025CONSENT_S" +
-      "TATE_EXPIRED\020\004\022\030\n\024CONSENT_STATE_ERASED\020\005" +
-      "\022\031\n\025CONSENT_STATE_PENDING\020\006*k\n\013LawfulBas" +
-      "is\022\034\n\030LAWFUL_BASIS_UNSPECIFIED\020\000\022\030\n\024LAWF" +
-      "UL_BASIS_CONSENT\020\001\022$\n LAWFUL_BASIS_LEGIT" +
-      "IMATE_INTEREST\020\002*}\n\006Source\022\026\n\022SOURCE_UNS" +
-      "PECIFIED\020\000\022\021\n\rSOURCE_PORTAL\020\001\022\021\n\rSOURCE_" +
-      "BANNER\020\002\022\016\n\nSOURCE_API\020\003\022\021\n\rSOURCE_IMPOR" +
-      "T\020\004\022\022\n\016SOURCE_SUPPORT\020\005*p\n\016ProcessingRol" +
-      "e\022\037\n\033PROCESSING_ROLE_UNSPECIFIED\020\000\022\036\n\032PR" +
-      "OCESSING_ROLE_CONTROLLER\020\001\022\035\n\031PROCESSING" +
-      "_ROLE_PROCESSOR\020\002BL\n\032consentd.client.con" +
-      "sent.v1P\001Z,consentd/clients/go/gen/conse" +
-      "nt/v1;consentv1b\006proto3"
+      "\022\027\n\006cal_id\030\005 \001(\tH\000R\005calIdB\005\n\003ref\"u\n\017Subj" +
+      "ectIdentity\022\037\n\013external_id\030\001 \001(\tR\nextern" +
+      "alId\022\024\n\005email\030\002 \001(\tR\005email\022\024\n\005phone\030\003 \001(" +
+      "\tR\005phone\022\025\n\006cal_id\030\004 \001(\tR\005calId\"f\n\010Evide" +
+      "nce\022\035\n\nip_address\030\001 \001(\tR\tipAddress\022\035\n\nus" +
+      "er_agent\030\002 \001(\tR\tuserAgent\022\034\n\treference\030\003" +
+      " \001(\tR\treference\"\206\001\n\rConsentTarget\022\030\n\007pur" +
+      "pose\030\001 \001(\tR\007purpose\022-\n\007channel\030\002 \001(\0162\023.c" +
+      "onsent.v1.ChannelR\007channel\022,\n\005scope\030\003 \001(" +
+      "\0162\026.consent.v1.PartyScopeR\005scope\"\363\004\n\014Con" +
+      "sentEvent\022\031\n\010event_id\030\001 \001(\tR\007eventId\022\035\n\n" +
+      "subject_id\030\002 \001(\tR\tsubjectId\0221\n\006target\030\003 " +
+      "\001(\0132\031.consent.v1.ConsentTargetR\006target\022." +
+      "\n\005state\030\004 \001(\0162\030.consent.v1.ConsentStateR" +
+      "\005state\022\033\n\tnotice_id\030\005 \001(\tR\010noticeId\022%\n\016n" +
+      "otice_version\030\006 \001(\rR\rnoticeVersion\022*\n\006so" +
+      "urce\030\007 \001(\0162\022.consent.v1.SourceR\006source\022\024" +
+      "\n\005actor\030\010 \001(\tR\005actor\022C\n\017processing_role\030" +
+      "\t \001(\0162\032.consent.v1.ProcessingRoleR\016proce" +
+      "ssingRole\022;\n\013recorded_at\030\n \001(\0132\032.google." +
+      "protobuf.TimestampR\nrecordedAt\022;\n\013valid_" +
+      "until\030\013 \001(\0132\032.google.protobuf.TimestampR" +
+      "\nvalidUntil\022-\n\022evidence_reference\030\014 \001(\tR" +
+      "\021evidenceReference\022$\n\016applies_to_all\030\r \001" +
+      "(\010R\014appliesToAll\022\037\n\010attested\030\016 \001(\010H\000R\010at" +
+      "tested\210\001\001B\013\n\t_attested\"\360\002\n\016CurrentConsen" +
+      "t\0221\n\006target\030\001 \001(\0132\031.consent.v1.ConsentTa" +
+      "rgetR\006target\022.\n\005state\030\002 \001(\0162\030.consent.v1" +
+      ".ConsentStateR\005state\022\031\n\010event_id\030\003 \001(\tR\007" +
+      "eventId\022\033\n\tnotice_id\030\004 \001(\tR\010noticeId\022%\n\016" +
+      "notice_version\030\005 \001(\rR\rnoticeVersion\0229\n\nu" +
+      "pdated_at\030\006 \001(\0132\032.google.protobuf.Timest" +
+      "ampR\tupdatedAt\022;\n\013valid_until\030\007 \001(\0132\032.go" +
+      "ogle.protobuf.TimestampR\nvalidUntil\022$\n\016a" +
+      "pplies_to_all\030\010 \001(\010R\014appliesToAll*\252\001\n\007Ch" +
+      "annel\022\027\n\023CHANNEL_UNSPECIFIED\020\000\022\021\n\rCHANNE" +
+      "L_EMAIL\020\001\022\017\n\013CHANNEL_SMS\020\002\022\026\n\022CHANNEL_VO" +
+      "ICE_CALL\020\003\022\020\n\014CHANNEL_CHAT\020\004\022\022\n\016CHANNEL_" +
+      "SOCIAL\020\005\022\022\n\016CHANNEL_POSTAL\020\006\022\020\n\014CHANNEL_" +
+      "PUSH\020\007*`\n\nPartyScope\022\033\n\027PARTY_SCOPE_UNSP" +
+      "ECIFIED\020\000\022\033\n\027PARTY_SCOPE_FIRST_PARTY\020\001\022\030" +
+      "\n\024PARTY_SCOPE_PARTNERS\020\002*\320\001\n\014ConsentStat" +
+      "e\022\035\n\031CONSENT_STATE_UNSPECIFIED\020\000\022\031\n\025CONS" +
+      "ENT_STATE_GRANTED\020\001\022\031\n\025CONSENT_STATE_REF" +
+      "USED\020\002\022\033\n\027CONSENT_STATE_WITHDRAWN\020\003\022\031\n\025C" +
+      "ONSENT_STATE_EXPIRED\020\004\022\030\n\024CONSENT_STATE_" +
+      "ERASED\020\005\022\031\n\025CONSENT_STATE_PENDING\020\006*k\n\013L" +
+      "awfulBasis\022\034\n\030LAWFUL_BASIS_UNSPECIFIED\020\000" +
+      "\022\030\n\024LAWFUL_BASIS_CONSENT\020\001\022$\n LAWFUL_BAS" +
+      "IS_LEGITIMATE_INTEREST\020\002*}\n\006Source\022\026\n\022SO" +
+      "URCE_UNSPECIFIED\020\000\022\021\n\rSOURCE_PORTAL\020\001\022\021\n" +
+      "\rSOURCE_BANNER\020\002\022\016\n\nSOURCE_API\020\003\022\021\n\rSOUR" +
+      "CE_IMPORT\020\004\022\022\n\016SOURCE_SUPPORT\020\005*p\n\016Proce" +
+      "ssingRole\022\037\n\033PROCESSING_ROLE_UNSPECIFIED" +
+      "\020\000\022\036\n\032PROCESSING_ROLE_CONTROLLER\020\001\022\035\n\031PR" +
+      "OCESSING_ROLE_PROCESSOR\020\002BL\n\032consentd.cl" +
+      "ient.consent.v1P\001Z,consentd/clients/go/g" +
+      "en/consent/v1;consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -126,13 +127,13 @@ public final class Types {
     internal_static_consent_v1_SubjectRef_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_SubjectRef_descriptor,
-        new java.lang.String[] { "SubjectId", "ExternalId", "Email", "Phone", "Ref", });
+        new java.lang.String[] { "SubjectId", "ExternalId", "Email", "Phone", "CalId", "Ref", });
     internal_static_consent_v1_SubjectIdentity_descriptor =
       getDescriptor().getMessageTypes().get(1);
     internal_static_consent_v1_SubjectIdentity_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_SubjectIdentity_descriptor,
-        new java.lang.String[] { "ExternalId", "Email", "Phone", });
+        new java.lang.String[] { "ExternalId", "Email", "Phone", "CalId", });
     internal_static_consent_v1_Evidence_descriptor =
       getDescriptor().getMessageTypes().get(2);
     internal_static_consent_v1_Evidence_fieldAccessorTable = new
