@@ -31,7 +31,7 @@ def test_a_header_with_unknown_or_missing_columns_is_refused(tmp_path: Path) -> 
     assert rows == 0
     assert "line 1, column mail: unknown column" in errors[0]
     assert "line 1, column state: required column missing" in errors
-    assert any("needs one of the columns email, phone, external_id" in e for e in errors)
+    assert any("needs one of the columns email, phone, external_id, cal_id" in e for e in errors)
 
 
 def test_rows_are_read_with_their_own_line_numbers(tmp_path: Path) -> None:
@@ -71,7 +71,7 @@ def test_exactly_one_identifier_and_no_value_in_the_message(tmp_path: Path) -> N
         "secret-value@@,,news,email,granted,2026-01-01T00:00:00Z,0\n",
     )
     assert rows == 0
-    assert errors[0] == "line 2: give exactly one of email, phone, external_id"
+    assert errors[0] == "line 2: give exactly one of email, phone, external_id, cal_id"
     assert errors[1].startswith("line 3, column email: ")
     assert errors[2] == "line 3, column notice_version: must be a whole number from 1"
     assert not any("secret-value" in e for e in errors)
