@@ -386,6 +386,68 @@ async def test_breach_scope_of_the_callers_tenant(stubs: Stubs, dpo: RightsStubs
     assert await _code(missing) == grpc.StatusCode.INVALID_ARGUMENT
 
 
+async def test_breach_subjects_are_listed_by_id_a_page_at_a_time(
+    stubs: Stubs, dpo: RightsStubs
+) -> None:
+    """ListBreachSubjects names exactly the subjects ScopeBreach counts, in id order, with the
+    categories touched for each and the erased ones marked; a page token is its window's only;
+    a window before the writes names nobody."""
+    now = datetime.now(UTC)
+    await put_purpose(stubs, "newsletter")
+    ids = []
+    for n in range(5):
+        person = types_pb2.SubjectIdentity(email=f"touched-{n}@example.fr")
+        request = consent_pb2.RecordConsentRequest(
+            subject=person, choices=[grant(target("newsletter"))], source=types_pb2.SOURCE_API
+        )
+        ids.append((await stubs.consent.RecordConsent(request, metadata=stubs.metadata)).subject_id)
+    erased = await dpo.rights.EraseSubject(
+        rights_pb2.EraseSubjectRequest(subject=by_email("touched-3@example.fr"), actor="dpo"),
+        metadata=dpo.metadata,
+    )
+    since, until = stamp(now - timedelta(minutes=5)), stamp(now + timedelta(minutes=5))
+    listed: list[audit_pb2.BreachSubject] = []
+    token, pages = "", 0
+    while True:
+        page = await dpo.audit.ListBreachSubjects(
+            audit_pb2.ListBreachSubjectsRequest(
+                since=since, until=until, page_size=2, page_token=token
+            ),
+            metadata=dpo.metadata,
+        )
+        listed.extend(page.subjects)
+        pages += 1
+        if not (token := page.next_page_token):
+            break
+        other = audit_pb2.ListBreachSubjectsRequest(
+            since=since, until=stamp(now + timedelta(minutes=6)), page_token=token
+        )
+        assert await _code(dpo.audit.ListBreachSubjects(other, metadata=dpo.metadata)) == (
+            grpc.StatusCode.INVALID_ARGUMENT
+        )
+    assert [s.subject_id for s in listed] == sorted(ids)
+    assert pages == 3
+    for subject in listed:
+        assert {"consent_records", "contact_points", "audit_log"} <= set(subject.categories)
+        assert list(subject.categories) == sorted(subject.categories)
+        assert subject.HasField("erased_at") == (subject.subject_id == erased.subject_id)
+    scope = await dpo.audit.ScopeBreach(
+        audit_pb2.ScopeBreachRequest(since=since, until=until), metadata=dpo.metadata
+    )
+    assert scope.tenants[0].subjects_touched == len(listed)
+    quiet = await dpo.audit.ListBreachSubjects(
+        audit_pb2.ListBreachSubjectsRequest(
+            since=stamp(now - timedelta(days=2)), until=stamp(now - timedelta(days=1))
+        ),
+        metadata=dpo.metadata,
+    )
+    assert (list(quiet.subjects), quiet.next_page_token) == ([], "")
+    too_big = audit_pb2.ListBreachSubjectsRequest(since=since, until=until, page_size=5_001)
+    assert await _code(dpo.audit.ListBreachSubjects(too_big, metadata=dpo.metadata)) == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+
+
 async def test_retention_settings_round_trip(dpo: RightsStubs) -> None:
     """Contract end, legal hold (with its reason) and storage extension are stored as given;
     a hold without a reason, or a purged_at from the caller, is INVALID_ARGUMENT."""
@@ -440,8 +502,9 @@ async def test_a_contract_end_put_in_the_past_still_leaves_its_month(
 async def test_cli_checkpoint_and_breach_scope(
     database_url: str, owner_url: str, tenant: Tenant, stubs: Stubs, dpo: RightsStubs
 ) -> None:
-    """`consentd audit checkpoint` prints a proof; `consentd breach scope` the tenant's scope."""
-    await _person(stubs)
+    """`consentd audit checkpoint` prints a proof; `consentd breach scope` the tenant's scope;
+    `consentd breach subjects` which subjects, as CSV."""
+    person = await _person(stubs)
     slug = tenant.slug
     env = {
         **os.environ,
@@ -468,6 +531,21 @@ async def test_cli_checkpoint_and_breach_scope(
     window += ["--until", (now + timedelta(hours=1)).isoformat(), "--tenant", slug]
     scope = await asyncio.to_thread(run, "breach", "scope", *window)
     assert scope["tenants"][0]["subjects_touched"] == 1
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "consentd", "breach", "subjects", *window],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.splitlines()
+    assert header == "subject_id,erased_at,categories"
+    subject_id, erased_at, categories = row.split(",")
+    assert (subject_id, erased_at) == (person, "")
+    assert "consent_records" in categories.split()
 
 
 async def test_a_portal_token_exports_and_files_requests_for_its_own_subject_only(

@@ -141,9 +141,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     async def ScopeBreach(
         self, request: pb.ScopeBreachRequest, context: Context
     ) -> pb.ScopeBreachResponse:
-        if not request.HasField("since") or not request.HasField("until"):
-            raise InvalidInput("since", "since and until are both required")
-        window = Window(time_in(request.since, "since"), time_in(request.until, "until"))
+        window = _window(request)
         tenants = await self._named_tenants(list(request.tenants))
         scopes = await self._audit.scope_breach(tenants, window)
         return pb.ScopeBreachResponse(
@@ -156,6 +154,24 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
                 )
                 for s in scopes
             ]
+        )
+
+    async def ListBreachSubjects(
+        self, request: pb.ListBreachSubjectsRequest, context: Context
+    ) -> pb.ListBreachSubjectsResponse:
+        page = await self._audit.breach_subjects(
+            principal().tenant, _window(request), request.page_size, request.page_token
+        )
+        return pb.ListBreachSubjectsResponse(
+            subjects=[
+                pb.BreachSubject(
+                    subject_id=str(s.subject_id),
+                    categories=s.categories,
+                    erased_at=time_out(s.erased_at) if s.erased_at else None,
+                )
+                for s in page.items
+            ],
+            next_page_token=page.next_page_token,
         )
 
     async def _named_tenants(self, slugs: list[str]) -> list[Tenant]:
@@ -173,3 +189,9 @@ def _created(checkpoint: Checkpoint | None) -> pb.CreateAuditCheckpointResponse:
     if checkpoint is None:
         return pb.CreateAuditCheckpointResponse()
     return pb.CreateAuditCheckpointResponse(checkpoint=checkpoint_out(checkpoint))
+
+
+def _window(request: pb.ScopeBreachRequest | pb.ListBreachSubjectsRequest) -> Window:
+    if not request.HasField("since") or not request.HasField("until"):
+        raise InvalidInput("since", "since and until are both required")
+    return Window(time_in(request.since, "since"), time_in(request.until, "until"))

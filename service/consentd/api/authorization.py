@@ -68,6 +68,7 @@ ALLOWED: dict[str, frozenset[Scope]] = {
     "/consent.v1.AuditService/ProveAuditInclusion": frozenset({ADMIN}),
     "/consent.v1.AuditService/ProveAuditConsistency": frozenset({ADMIN}),
     "/consent.v1.AuditService/ScopeBreach": frozenset({ADMIN}),
+    "/consent.v1.AuditService/ListBreachSubjects": frozenset({ADMIN}),
     "/consent.v1.RetentionService/GetRetentionSettings": frozenset({ADMIN}),
     "/consent.v1.RetentionService/PutRetentionSettings": frozenset({ADMIN}),
 }

@@ -8,6 +8,7 @@ from dataclasses import replace
 from uuid import UUID
 
 from consentd.app.idempotency import Once
+from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import (
     Clock,
     JobUnitOfWorkFactory,
@@ -18,12 +19,13 @@ from consentd.app.ports import (
 from consentd.domain import merkle
 from consentd.domain.audit import Checkpoint, CheckpointSigner, Head
 from consentd.domain.audit_verify import ChainVerifier, VerifyReport
-from consentd.domain.breach import TenantScope, Window
+from consentd.domain.breach import TenantScope, TouchedSubject, Window
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.proofs import ConsistencyProof, InclusionProof, TreeHead
 from consentd.domain.tenancy import Tenant
 
 BATCH = 2_000
+_TOUCHED = "breach-subjects"
 PRUNED = "retention pruned the part of the log's Merkle tree this needs"
 # Fact problems reported per kind (a tampered table could hold millions).
 FACT_PROBLEMS = 100
@@ -166,3 +168,17 @@ class AuditUseCases:
                 touched, held, categories = await uow.breach.scope(window)
             scopes.append(TenantScope(tenant.slug, touched, held, categories))
         return scopes
+
+    async def breach_subjects(
+        self, tenant: Tenant, window: Window, size: int, token: str
+    ) -> Page[TouchedSubject]:
+        """A page of the subjects the window touched, by id. Raises InvalidInput for a bad
+        size, or a token of another window."""
+        size = page_size(size, 1_000, 5_000)
+        scope = f"{window.since.isoformat()}|{window.until.isoformat()}"
+        after = id_cursor(decode_token(_TOUCHED, token, scope=scope))
+        async with self._uow(tenant.tenant_id) as uow:
+            found = await uow.breach.subjects(window, after, size + 1)
+        page = found[:size]
+        more = len(found) > size
+        return Page(page, encode_token(_TOUCHED, str(page[-1].subject_id), scope) if more else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -79,6 +80,8 @@ def proof_work(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
 
     async def breach(app: App) -> int:
         assert app.admin is not None
+        if args.action == "subjects":
+            return await breach_subjects(app, args)
         names = args.tenant
         tenants = [await app.admin.tenant(slug) for slug in names] or await app.admin.tenants()
         scopes = await app.audit.scope_breach(tenants, Window(args.since, args.until))
@@ -92,6 +95,22 @@ def proof_work(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
         return 0
 
     return {"audit": audit, "retention": retention, "breach": breach}[args.command]
+
+
+async def breach_subjects(app: App, args: argparse.Namespace) -> int:
+    """Every subject the window touched, a page at a time, as CSV on stdout (ids only)."""
+    assert app.admin is not None
+    tenant = await app.admin.tenant(args.tenant)
+    window, token = Window(args.since, args.until), ""
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(("subject_id", "erased_at", "categories"))
+    while True:
+        page = await app.audit.breach_subjects(tenant, window, 5_000, token)
+        for s in page.items:
+            erased = stamp(s.erased_at) if s.erased_at else ""
+            out.writerow((s.subject_id, erased, " ".join(s.categories)))
+        if not (token := page.next_page_token):
+            return 0
 
 
 async def run_migrations(settings: Settings) -> None:

@@ -46,7 +46,9 @@ def add_breach(commands: Commands) -> None:
         "breach",
         "breach scoping for the 48-hour notice",
         "  consentd breach scope --since 2026-03-01T00:00:00Z --until 2026-03-02T00:00:00Z "
-        "--tenant acme\n",
+        "--tenant acme\n"
+        "  consentd breach subjects --since 2026-03-01T00:00:00Z --until 2026-03-02T00:00:00Z "
+        "--tenant acme > touched.csv\n",
     )
     breach_commands = breach.add_subparsers(dest="action", required=True)
     scope = breach_commands.add_parser(
@@ -55,3 +57,10 @@ def add_breach(commands: Commands) -> None:
     scope.add_argument("--since", required=True, type=when, help="ISO 8601 time with zone")
     scope.add_argument("--until", required=True, type=when, help="ISO 8601 time with zone")
     scope.add_argument("--tenant", action="append", default=[], help="slug (repeat; default all)")
+    subjects = breach_commands.add_parser(
+        "subjects",
+        help="which subjects a window touched: CSV of subject_id,erased_at,categories",
+    )
+    subjects.add_argument("--since", required=True, type=when, help="ISO 8601 time with zone")
+    subjects.add_argument("--until", required=True, type=when, help="ISO 8601 time with zone")
+    subjects.add_argument("--tenant", required=True, help="slug")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from uuid import UUID
 
 from consentd.domain.errors import InvalidInput
 
@@ -30,3 +31,14 @@ class TenantScope:
     subjects_held: int
     # Rows touched per category; categories with none are left out.
     categories: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TouchedSubject:
+    """One subject a window touched: the person a breach notice concerns."""
+
+    subject_id: UUID
+    # The categories touched for this subject, sorted.
+    categories: tuple[str, ...]
+    # Set when the subject was erased since (nothing left to reach them by).
+    erased_at: datetime | None

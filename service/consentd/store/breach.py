@@ -9,7 +9,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from consentd.domain.breach import Window
+from consentd.domain.breach import TouchedSubject, Window
 from consentd.store.tables import (
     audit_entries,
     audit_queue,
@@ -114,3 +114,41 @@ class SqlBreach:
             )
         )
         return int(subjects_touched.scalar_one()), int(held.scalar_one()), categories
+
+    async def subjects(
+        self, window: Window, after: UUID | None, limit: int
+    ) -> list[TouchedSubject]:
+        """The subjects of the scope's count, each with its categories, in id order."""
+        named = []
+        for name, table, where, names_subject in self._queries(window):
+            if not names_subject:
+                continue
+            mine = sa.and_(
+                table.c.tenant_id == self._tenant, where, table.c.subject_id.is_not(None)
+            )
+            if after is not None:
+                mine = sa.and_(mine, table.c.subject_id > after)
+            category = sa.literal(name, sa.Text).label("category")
+            named.append(sa.select(table.c.subject_id.label("subject_id"), category).where(mine))
+        touched = sa.union(*named).subquery()
+        rows = await self._conn.execute(
+            sa.select(
+                touched.c.subject_id,
+                sa.func.array_agg(touched.c.category),
+                subjects.c.erased_at,
+            )
+            .join(
+                subjects,
+                sa.and_(
+                    subjects.c.tenant_id == self._tenant,
+                    subjects.c.subject_id == touched.c.subject_id,
+                ),
+            )
+            .group_by(touched.c.subject_id, subjects.c.erased_at)
+            .order_by(touched.c.subject_id)
+            .limit(limit)
+        )
+        return [
+            TouchedSubject(subject_id, tuple(sorted(categories)), erased_at)
+            for subject_id, categories, erased_at in rows
+        ]

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from consentd.app.ports._base import Digest
 from consentd.app.ports.consents import ConfirmationMessage
-from consentd.domain.breach import Window
+from consentd.domain.breach import TouchedSubject, Window
 from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.retention import TenantRetention
@@ -128,6 +128,12 @@ class RetentionRepository(Protocol):
 class BreachRepository(Protocol):
     async def scope(self, window: Window) -> tuple[int, int, dict[str, int]]:
         """(subjects touched, subjects held, rows touched per category) in the window."""
+        ...
+
+    async def subjects(
+        self, window: Window, after: UUID | None, limit: int
+    ) -> list[TouchedSubject]:
+        """The subjects the window touched, by id after `after`, at most `limit`."""
         ...
 
 

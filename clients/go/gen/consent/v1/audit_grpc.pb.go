@@ -38,6 +38,10 @@ type AuditServiceClient interface {
 	// ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
 	// were held, and the data categories touched, per tenant.
 	ScopeBreach(ctx context.Context, in *ScopeBreachRequest, opts ...grpc.CallOption) (*ScopeBreachResponse, error)
+	// ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+	// people a breach notice concerns), each with the data categories touched, by subject id, a
+	// page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
+	ListBreachSubjects(ctx context.Context, in *ListBreachSubjectsRequest, opts ...grpc.CallOption) (*ListBreachSubjectsResponse, error)
 }
 
 type auditServiceClient struct {
@@ -111,6 +115,15 @@ func (c *auditServiceClient) ScopeBreach(ctx context.Context, in *ScopeBreachReq
 	return out, nil
 }
 
+func (c *auditServiceClient) ListBreachSubjects(ctx context.Context, in *ListBreachSubjectsRequest, opts ...grpc.CallOption) (*ListBreachSubjectsResponse, error) {
+	out := new(ListBreachSubjectsResponse)
+	err := c.cc.Invoke(ctx, "/consent.v1.AuditService/ListBreachSubjects", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AuditServiceServer is the server API for AuditService service.
 // All implementations must embed UnimplementedAuditServiceServer
 // for forward compatibility
@@ -136,6 +149,10 @@ type AuditServiceServer interface {
 	// ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
 	// were held, and the data categories touched, per tenant.
 	ScopeBreach(context.Context, *ScopeBreachRequest) (*ScopeBreachResponse, error)
+	// ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+	// people a breach notice concerns), each with the data categories touched, by subject id, a
+	// page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
+	ListBreachSubjects(context.Context, *ListBreachSubjectsRequest) (*ListBreachSubjectsResponse, error)
 	mustEmbedUnimplementedAuditServiceServer()
 }
 
@@ -163,6 +180,9 @@ func (UnimplementedAuditServiceServer) ProveAuditConsistency(context.Context, *P
 }
 func (UnimplementedAuditServiceServer) ScopeBreach(context.Context, *ScopeBreachRequest) (*ScopeBreachResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ScopeBreach not implemented")
+}
+func (UnimplementedAuditServiceServer) ListBreachSubjects(context.Context, *ListBreachSubjectsRequest) (*ListBreachSubjectsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListBreachSubjects not implemented")
 }
 func (UnimplementedAuditServiceServer) mustEmbedUnimplementedAuditServiceServer() {}
 
@@ -303,6 +323,24 @@ func _AuditService_ScopeBreach_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AuditService_ListBreachSubjects_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBreachSubjectsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AuditServiceServer).ListBreachSubjects(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/consent.v1.AuditService/ListBreachSubjects",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AuditServiceServer).ListBreachSubjects(ctx, req.(*ListBreachSubjectsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _AuditService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "consent.v1.AuditService",
 	HandlerType: (*AuditServiceServer)(nil),
@@ -334,6 +372,10 @@ var _AuditService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ScopeBreach",
 			Handler:    _AuditService_ScopeBreach_Handler,
+		},
+		{
+			MethodName: "ListBreachSubjects",
+			Handler:    _AuditService_ListBreachSubjects_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, ConnectWSGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint, EndpointSync
 from pyqwest import Client, SyncClient
 
-from .audit_pb2 import CreateAuditCheckpointRequest, CreateAuditCheckpointResponse, GetAuditTreeHeadRequest, GetAuditTreeHeadResponse, ListAuditCheckpointsRequest, ListAuditCheckpointsResponse, ProveAuditConsistencyRequest, ProveAuditConsistencyResponse, ProveAuditInclusionRequest, ProveAuditInclusionResponse, ScopeBreachRequest, ScopeBreachResponse, VerifyAuditChainRequest, VerifyAuditChainResponse
+from .audit_pb2 import CreateAuditCheckpointRequest, CreateAuditCheckpointResponse, GetAuditTreeHeadRequest, GetAuditTreeHeadResponse, ListAuditCheckpointsRequest, ListAuditCheckpointsResponse, ListBreachSubjectsRequest, ListBreachSubjectsResponse, ProveAuditConsistencyRequest, ProveAuditConsistencyResponse, ProveAuditInclusionRequest, ProveAuditInclusionResponse, ScopeBreachRequest, ScopeBreachResponse, VerifyAuditChainRequest, VerifyAuditChainResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Iterable, Mapping
@@ -88,6 +88,14 @@ class AuditService(Protocol):
         """
         ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
         were held, and the data categories touched, per tenant.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def list_breach_subjects(self, request: ListBreachSubjectsRequest, ctx: RequestContext[ListBreachSubjectsRequest, ListBreachSubjectsResponse], /) -> ListBreachSubjectsResponse:
+        """
+        ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+        people a breach notice concerns), each with the data categories touched, by subject id, a
+        page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -181,6 +189,17 @@ class AuditServiceASGIApplication(ConnectASGIApplication[AuditService]):
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.scope_breach,
+                ),
+                "/consent.v1.AuditService/ListBreachSubjects": Endpoint.unary(
+                    method=MethodInfo(
+                        name="ListBreachSubjects",
+                        service_name="consent.v1.AuditService",
+                        input=ListBreachSubjectsRequest,
+                        output=ListBreachSubjectsResponse,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.list_breach_subjects,
                 ),
             },
             interceptors=interceptors,
@@ -398,6 +417,33 @@ class AuditServiceClient(ConnectClient):
             timeout_ms=timeout_ms,
             use_get=use_get,
         )
+    async def list_breach_subjects(
+        self,
+        request: ListBreachSubjectsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+        use_get: bool = False,
+    ) -> ListBreachSubjectsResponse:
+        """
+        ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+        people a breach notice concerns), each with the data categories touched, by subject id, a
+        page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListBreachSubjects",
+                service_name="consent.v1.AuditService",
+                input=ListBreachSubjectsRequest,
+                output=ListBreachSubjectsResponse,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+            use_get=use_get,
+        )
 
 class AuditServiceSync(Protocol):
     """
@@ -450,6 +496,14 @@ class AuditServiceSync(Protocol):
         """
         ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
         were held, and the data categories touched, per tenant.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def list_breach_subjects(self, request: ListBreachSubjectsRequest, ctx: RequestContext[ListBreachSubjectsRequest, ListBreachSubjectsResponse], /) -> ListBreachSubjectsResponse:
+        """
+        ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+        people a breach notice concerns), each with the data categories touched, by subject id, a
+        page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -541,6 +595,17 @@ class AuditServiceWSGIApplication(ConnectWSGIApplication):
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.scope_breach,
+                ),
+                "/consent.v1.AuditService/ListBreachSubjects": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="ListBreachSubjects",
+                        service_name="consent.v1.AuditService",
+                        input=ListBreachSubjectsRequest,
+                        output=ListBreachSubjectsResponse,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.list_breach_subjects,
                 ),
             },
             interceptors=interceptors,
@@ -751,6 +816,33 @@ class AuditServiceClientSync(ConnectClientSync):
                 service_name="consent.v1.AuditService",
                 input=ScopeBreachRequest,
                 output=ScopeBreachResponse,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+            use_get=use_get,
+        )
+    def list_breach_subjects(
+        self,
+        request: ListBreachSubjectsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+        use_get: bool = False,
+    ) -> ListBreachSubjectsResponse:
+        """
+        ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+        people a breach notice concerns), each with the data categories touched, by subject id, a
+        page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="ListBreachSubjects",
+                service_name="consent.v1.AuditService",
+                input=ListBreachSubjectsRequest,
+                output=ListBreachSubjectsResponse,
                 idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),

@@ -71,6 +71,11 @@ class AuditServiceStub:
                 request_serializer=consent_dot_v1_dot_audit__pb2.ScopeBreachRequest.SerializeToString,
                 response_deserializer=consent_dot_v1_dot_audit__pb2.ScopeBreachResponse.FromString,
                 _registered_method=True)
+        self.ListBreachSubjects = channel.unary_unary(
+                '/consent.v1.AuditService/ListBreachSubjects',
+                request_serializer=consent_dot_v1_dot_audit__pb2.ListBreachSubjectsRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_audit__pb2.ListBreachSubjectsResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServiceServicer:
@@ -134,6 +139,15 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListBreachSubjects(self, request, context):
+        """ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+        people a breach notice concerns), each with the data categories touched, by subject id, a
+        page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -171,6 +185,11 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.ScopeBreach,
                     request_deserializer=consent_dot_v1_dot_audit__pb2.ScopeBreachRequest.FromString,
                     response_serializer=consent_dot_v1_dot_audit__pb2.ScopeBreachResponse.SerializeToString,
+            ),
+            'ListBreachSubjects': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBreachSubjects,
+                    request_deserializer=consent_dot_v1_dot_audit__pb2.ListBreachSubjectsRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_audit__pb2.ListBreachSubjectsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -364,6 +383,33 @@ class AuditService:
             '/consent.v1.AuditService/ScopeBreach',
             consent_dot_v1_dot_audit__pb2.ScopeBreachRequest.SerializeToString,
             consent_dot_v1_dot_audit__pb2.ScopeBreachResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBreachSubjects(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.AuditService/ListBreachSubjects',
+            consent_dot_v1_dot_audit__pb2.ListBreachSubjectsRequest.SerializeToString,
+            consent_dot_v1_dot_audit__pb2.ListBreachSubjectsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -61,6 +61,11 @@ class AuditServiceStub:
     """ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
     were held, and the data categories touched, per tenant.
     """
+    ListBreachSubjects: _grpc.UnaryUnaryMultiCallable[_audit_pb2.ListBreachSubjectsRequest, _audit_pb2.ListBreachSubjectsResponse]
+    """ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+    people a breach notice concerns), each with the data categories touched, by subject id, a
+    page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
+    """
 
 @_typing.type_check_only
 class AuditServiceAsyncStub(AuditServiceStub):
@@ -94,6 +99,11 @@ class AuditServiceAsyncStub(AuditServiceStub):
     ScopeBreach: _aio.UnaryUnaryMultiCallable[_audit_pb2.ScopeBreachRequest, _audit_pb2.ScopeBreachResponse]  # type: ignore[assignment]
     """ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
     were held, and the data categories touched, per tenant.
+    """
+    ListBreachSubjects: _aio.UnaryUnaryMultiCallable[_audit_pb2.ListBreachSubjectsRequest, _audit_pb2.ListBreachSubjectsResponse]  # type: ignore[assignment]
+    """ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+    people a breach notice concerns), each with the data categories touched, by subject id, a
+    page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
     """
 
 class AuditServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -167,6 +177,17 @@ class AuditServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_audit_pb2.ScopeBreachResponse, _abc.Awaitable[_audit_pb2.ScopeBreachResponse]]:
         """ScopeBreach reports, for a time window, how many subjects had data written or changed, how many
         were held, and the data categories touched, per tenant.
+        """
+
+    @_abc_1.abstractmethod
+    def ListBreachSubjects(
+        self,
+        request: _audit_pb2.ListBreachSubjectsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.ListBreachSubjectsResponse, _abc.Awaitable[_audit_pb2.ListBreachSubjectsResponse]]:
+        """ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+        people a breach notice concerns), each with the data categories touched, by subject id, a
+        page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
         """
 
 def add_AuditServiceServicer_to_server(servicer: AuditServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

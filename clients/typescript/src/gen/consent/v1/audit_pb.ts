@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file consent/v1/audit.proto.
  */
 export const file_consent_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChZjb25zZW50L3YxL2F1ZGl0LnByb3RvEgpjb25zZW50LnYxIhkKF1ZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0IoYCChhWZXJpZnlBdWRpdENoYWluUmVzcG9uc2USCgoCb2sYASABKAgSFwoPZW50cmllc19jaGVja2VkGAIgASgEEhsKE2NoZWNrcG9pbnRzX2NoZWNrZWQYAyABKAQSEQoJZmlyc3Rfc2VxGAQgASgEEhAKCGxhc3Rfc2VxGAUgASgEEg8KB2JhZF9zZXEYBiABKAQSDwoHcHJvYmxlbRgHIAEoCRIVCg1mYWN0c19jaGVja2VkGAggASgEEhUKDWZhY3RzX3BlbmRpbmcYCSABKAQSMwoNZmFjdF9wcm9ibGVtcxgKIAMoCzIcLmNvbnNlbnQudjEuQXVkaXRGYWN0UHJvYmxlbSJQChBBdWRpdEZhY3RQcm9ibGVtEg0KBXRhYmxlGAEgASgJEg8KB2ZhY3RfaWQYAiABKAkSCwoDc2VxGAMgASgEEg8KB3Byb2JsZW0YBCABKAkinwEKDUF1ZGl0VHJlZUhlYWQSEQoJdHJlZV9zaXplGAEgASgEEhEKCXJvb3RfaGFzaBgCIAEoCRItCglzaWduZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmtleV9pZBgEIAEoCRIWCg5zaWduZWRfbWVzc2FnZRgFIAEoCRIRCglzaWduYXR1cmUYBiABKAkiLAoXR2V0QXVkaXRUcmVlSGVhZFJlcXVlc3QSEQoJdHJlZV9zaXplGAEgASgEIlcKGEdldEF1ZGl0VHJlZUhlYWRSZXNwb25zZRInCgRoZWFkGAEgASgLMhkuY29uc2VudC52MS5BdWRpdFRyZWVIZWFkEhIKCnB1YmxpY19rZXkYAiABKAkiWgoaUHJvdmVBdWRpdEluY2x1c2lvblJlcXVlc3QSDQoDc2VxGAEgASgESAASEQoHZmFjdF9pZBgCIAEoCUgAEhEKCXRyZWVfc2l6ZRgDIAEoBEIHCgVlbnRyeSKjAQobUHJvdmVBdWRpdEluY2x1c2lvblJlc3BvbnNlEgsKA3NlcRgBIAEoBBISCgpsZWFmX2luZGV4GAIgASgEEhIKCmxlYWZfaW5wdXQYAyABKAkSEgoKYXVkaXRfcGF0aBgEIAMoCRInCgRoZWFkGAUgASgLMhkuY29uc2VudC52MS5BdWRpdFRyZWVIZWFkEhIKCnB1YmxpY19rZXkYBiABKAkiPQocUHJvdmVBdWRpdENvbnNpc3RlbmN5UmVxdWVzdBINCgVmaXJzdBgBIAEoBBIOCgZzZWNvbmQYAiABKAQiogEKHVByb3ZlQXVkaXRDb25zaXN0ZW5jeVJlc3BvbnNlEigKBWZpcnN0GAEgASgLMhkuY29uc2VudC52MS5BdWRpdFRyZWVIZWFkEikKBnNlY29uZBgCIAEoCzIZLmNvbnNlbnQudjEuQXVkaXRUcmVlSGVhZBIYChBjb25zaXN0ZW5jeV9wYXRoGAMgAygJEhIKCnB1YmxpY19rZXkYBCABKAkiHgocQ3JlYXRlQXVkaXRDaGVja3BvaW50UmVxdWVzdCJQCh1DcmVhdGVBdWRpdENoZWNrcG9pbnRSZXNwb25zZRIvCgpjaGVja3BvaW50GAEgASgLMhsuY29uc2VudC52MS5BdWRpdENoZWNrcG9pbnQinAEKD0F1ZGl0Q2hlY2twb2ludBILCgNzZXEYASABKAQSEgoKZW50cnlfaGFzaBgCIAEoCRItCglzaWduZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmtleV9pZBgEIAEoCRIWCg5zaWduZWRfbWVzc2FnZRgFIAEoCRIRCglzaWduYXR1cmUYBiABKAkiHQobTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXF1ZXN0ImQKHExpc3RBdWRpdENoZWNrcG9pbnRzUmVzcG9uc2USMAoLY2hlY2twb2ludHMYASADKAsyGy5jb25zZW50LnYxLkF1ZGl0Q2hlY2twb2ludBISCgpwdWJsaWNfa2V5GAIgASgJInsKElNjb3BlQnJlYWNoUmVxdWVzdBIpCgVzaW5jZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3RlbmFudHMYAyADKAkiRQoTU2NvcGVCcmVhY2hSZXNwb25zZRIuCgd0ZW5hbnRzGAEgAygLMh0uY29uc2VudC52MS5UZW5hbnRCcmVhY2hTY29wZSLKAQoRVGVuYW50QnJlYWNoU2NvcGUSDgoGdGVuYW50GAEgASgJEhgKEHN1YmplY3RzX3RvdWNoZWQYAiABKAQSFQoNc3ViamVjdHNfaGVsZBgDIAEoBBJBCgpjYXRlZ29yaWVzGAQgAygLMi0uY29uc2VudC52MS5UZW5hbnRCcmVhY2hTY29wZS5DYXRlZ29yaWVzRW50cnkaMQoPQ2F0ZWdvcmllc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEy7gUKDEF1ZGl0U2VydmljZRJiChBWZXJpZnlBdWRpdENoYWluEiMuY29uc2VudC52MS5WZXJpZnlBdWRpdENoYWluUmVxdWVzdBokLmNvbnNlbnQudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlIgOQAgEScQoVQ3JlYXRlQXVkaXRDaGVja3BvaW50EiguY29uc2VudC52MS5DcmVhdGVBdWRpdENoZWNrcG9pbnRSZXF1ZXN0GikuY29uc2VudC52MS5DcmVhdGVBdWRpdENoZWNrcG9pbnRSZXNwb25zZSIDkAICEm4KFExpc3RBdWRpdENoZWNrcG9pbnRzEicuY29uc2VudC52MS5MaXN0QXVkaXRDaGVja3BvaW50c1JlcXVlc3QaKC5jb25zZW50LnYxLkxpc3RBdWRpdENoZWNrcG9pbnRzUmVzcG9uc2UiA5ACARJiChBHZXRBdWRpdFRyZWVIZWFkEiMuY29uc2VudC52MS5HZXRBdWRpdFRyZWVIZWFkUmVxdWVzdBokLmNvbnNlbnQudjEuR2V0QXVkaXRUcmVlSGVhZFJlc3BvbnNlIgOQAgISawoTUHJvdmVBdWRpdEluY2x1c2lvbhImLmNvbnNlbnQudjEuUHJvdmVBdWRpdEluY2x1c2lvblJlcXVlc3QaJy5jb25zZW50LnYxLlByb3ZlQXVkaXRJbmNsdXNpb25SZXNwb25zZSIDkAICEnEKFVByb3ZlQXVkaXRDb25zaXN0ZW5jeRIoLmNvbnNlbnQudjEuUHJvdmVBdWRpdENvbnNpc3RlbmN5UmVxdWVzdBopLmNvbnNlbnQudjEuUHJvdmVBdWRpdENvbnNpc3RlbmN5UmVzcG9uc2UiA5ACAhJTCgtTY29wZUJyZWFjaBIeLmNvbnNlbnQudjEuU2NvcGVCcmVhY2hSZXF1ZXN0Gh8uY29uc2VudC52MS5TY29wZUJyZWFjaFJlc3BvbnNlIgOQAgFCTAoaY29uc2VudGQuY2xpZW50LmNvbnNlbnQudjFQAVosY29uc2VudGQvY2xpZW50cy9nby9nZW4vY29uc2VudC92MTtjb25zZW50djFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChZjb25zZW50L3YxL2F1ZGl0LnByb3RvEgpjb25zZW50LnYxIhkKF1ZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0IoYCChhWZXJpZnlBdWRpdENoYWluUmVzcG9uc2USCgoCb2sYASABKAgSFwoPZW50cmllc19jaGVja2VkGAIgASgEEhsKE2NoZWNrcG9pbnRzX2NoZWNrZWQYAyABKAQSEQoJZmlyc3Rfc2VxGAQgASgEEhAKCGxhc3Rfc2VxGAUgASgEEg8KB2JhZF9zZXEYBiABKAQSDwoHcHJvYmxlbRgHIAEoCRIVCg1mYWN0c19jaGVja2VkGAggASgEEhUKDWZhY3RzX3BlbmRpbmcYCSABKAQSMwoNZmFjdF9wcm9ibGVtcxgKIAMoCzIcLmNvbnNlbnQudjEuQXVkaXRGYWN0UHJvYmxlbSJQChBBdWRpdEZhY3RQcm9ibGVtEg0KBXRhYmxlGAEgASgJEg8KB2ZhY3RfaWQYAiABKAkSCwoDc2VxGAMgASgEEg8KB3Byb2JsZW0YBCABKAkinwEKDUF1ZGl0VHJlZUhlYWQSEQoJdHJlZV9zaXplGAEgASgEEhEKCXJvb3RfaGFzaBgCIAEoCRItCglzaWduZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmtleV9pZBgEIAEoCRIWCg5zaWduZWRfbWVzc2FnZRgFIAEoCRIRCglzaWduYXR1cmUYBiABKAkiLAoXR2V0QXVkaXRUcmVlSGVhZFJlcXVlc3QSEQoJdHJlZV9zaXplGAEgASgEIlcKGEdldEF1ZGl0VHJlZUhlYWRSZXNwb25zZRInCgRoZWFkGAEgASgLMhkuY29uc2VudC52MS5BdWRpdFRyZWVIZWFkEhIKCnB1YmxpY19rZXkYAiABKAkiWgoaUHJvdmVBdWRpdEluY2x1c2lvblJlcXVlc3QSDQoDc2VxGAEgASgESAASEQoHZmFjdF9pZBgCIAEoCUgAEhEKCXRyZWVfc2l6ZRgDIAEoBEIHCgVlbnRyeSKjAQobUHJvdmVBdWRpdEluY2x1c2lvblJlc3BvbnNlEgsKA3NlcRgBIAEoBBISCgpsZWFmX2luZGV4GAIgASgEEhIKCmxlYWZfaW5wdXQYAyABKAkSEgoKYXVkaXRfcGF0aBgEIAMoCRInCgRoZWFkGAUgASgLMhkuY29uc2VudC52MS5BdWRpdFRyZWVIZWFkEhIKCnB1YmxpY19rZXkYBiABKAkiPQocUHJvdmVBdWRpdENvbnNpc3RlbmN5UmVxdWVzdBINCgVmaXJzdBgBIAEoBBIOCgZzZWNvbmQYAiABKAQiogEKHVByb3ZlQXVkaXRDb25zaXN0ZW5jeVJlc3BvbnNlEigKBWZpcnN0GAEgASgLMhkuY29uc2VudC52MS5BdWRpdFRyZWVIZWFkEikKBnNlY29uZBgCIAEoCzIZLmNvbnNlbnQudjEuQXVkaXRUcmVlSGVhZBIYChBjb25zaXN0ZW5jeV9wYXRoGAMgAygJEhIKCnB1YmxpY19rZXkYBCABKAkiHgocQ3JlYXRlQXVkaXRDaGVja3BvaW50UmVxdWVzdCJQCh1DcmVhdGVBdWRpdENoZWNrcG9pbnRSZXNwb25zZRIvCgpjaGVja3BvaW50GAEgASgLMhsuY29uc2VudC52MS5BdWRpdENoZWNrcG9pbnQinAEKD0F1ZGl0Q2hlY2twb2ludBILCgNzZXEYASABKAQSEgoKZW50cnlfaGFzaBgCIAEoCRItCglzaWduZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmtleV9pZBgEIAEoCRIWCg5zaWduZWRfbWVzc2FnZRgFIAEoCRIRCglzaWduYXR1cmUYBiABKAkiHQobTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXF1ZXN0ImQKHExpc3RBdWRpdENoZWNrcG9pbnRzUmVzcG9uc2USMAoLY2hlY2twb2ludHMYASADKAsyGy5jb25zZW50LnYxLkF1ZGl0Q2hlY2twb2ludBISCgpwdWJsaWNfa2V5GAIgASgJInsKElNjb3BlQnJlYWNoUmVxdWVzdBIpCgVzaW5jZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3RlbmFudHMYAyADKAkiRQoTU2NvcGVCcmVhY2hSZXNwb25zZRIuCgd0ZW5hbnRzGAEgAygLMh0uY29uc2VudC52MS5UZW5hbnRCcmVhY2hTY29wZSLKAQoRVGVuYW50QnJlYWNoU2NvcGUSDgoGdGVuYW50GAEgASgJEhgKEHN1YmplY3RzX3RvdWNoZWQYAiABKAQSFQoNc3ViamVjdHNfaGVsZBgDIAEoBBJBCgpjYXRlZ29yaWVzGAQgAygLMi0uY29uc2VudC52MS5UZW5hbnRCcmVhY2hTY29wZS5DYXRlZ29yaWVzRW50cnkaMQoPQ2F0ZWdvcmllc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEimAEKGUxpc3RCcmVhY2hTdWJqZWN0c1JlcXVlc3QSKQoFc2luY2UYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEikKBXVudGlsGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCglwYWdlX3NpemUYAyABKA0SEgoKcGFnZV90b2tlbhgEIAEoCSJiChpMaXN0QnJlYWNoU3ViamVjdHNSZXNwb25zZRIrCghzdWJqZWN0cxgBIAMoCzIZLmNvbnNlbnQudjEuQnJlYWNoU3ViamVjdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiZgoNQnJlYWNoU3ViamVjdBISCgpzdWJqZWN0X2lkGAEgASgJEhIKCmNhdGVnb3JpZXMYAiADKAkSLQoJZXJhc2VkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcDLYBgoMQXVkaXRTZXJ2aWNlEmIKEFZlcmlmeUF1ZGl0Q2hhaW4SIy5jb25zZW50LnYxLlZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0GiQuY29uc2VudC52MS5WZXJpZnlBdWRpdENoYWluUmVzcG9uc2UiA5ACARJxChVDcmVhdGVBdWRpdENoZWNrcG9pbnQSKC5jb25zZW50LnYxLkNyZWF0ZUF1ZGl0Q2hlY2twb2ludFJlcXVlc3QaKS5jb25zZW50LnYxLkNyZWF0ZUF1ZGl0Q2hlY2twb2ludFJlc3BvbnNlIgOQAgISbgoUTGlzdEF1ZGl0Q2hlY2twb2ludHMSJy5jb25zZW50LnYxLkxpc3RBdWRpdENoZWNrcG9pbnRzUmVxdWVzdBooLmNvbnNlbnQudjEuTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXNwb25zZSIDkAIBEmIKEEdldEF1ZGl0VHJlZUhlYWQSIy5jb25zZW50LnYxLkdldEF1ZGl0VHJlZUhlYWRSZXF1ZXN0GiQuY29uc2VudC52MS5HZXRBdWRpdFRyZWVIZWFkUmVzcG9uc2UiA5ACAhJrChNQcm92ZUF1ZGl0SW5jbHVzaW9uEiYuY29uc2VudC52MS5Qcm92ZUF1ZGl0SW5jbHVzaW9uUmVxdWVzdBonLmNvbnNlbnQudjEuUHJvdmVBdWRpdEluY2x1c2lvblJlc3BvbnNlIgOQAgIScQoVUHJvdmVBdWRpdENvbnNpc3RlbmN5EiguY29uc2VudC52MS5Qcm92ZUF1ZGl0Q29uc2lzdGVuY3lSZXF1ZXN0GikuY29uc2VudC52MS5Qcm92ZUF1ZGl0Q29uc2lzdGVuY3lSZXNwb25zZSIDkAICElMKC1Njb3BlQnJlYWNoEh4uY29uc2VudC52MS5TY29wZUJyZWFjaFJlcXVlc3QaHy5jb25zZW50LnYxLlNjb3BlQnJlYWNoUmVzcG9uc2UiA5ACARJoChJMaXN0QnJlYWNoU3ViamVjdHMSJS5jb25zZW50LnYxLkxpc3RCcmVhY2hTdWJqZWN0c1JlcXVlc3QaJi5jb25zZW50LnYxLkxpc3RCcmVhY2hTdWJqZWN0c1Jlc3BvbnNlIgOQAgFCTAoaY29uc2VudGQuY2xpZW50LmNvbnNlbnQudjFQAVosY29uc2VudGQvY2xpZW50cy9nby9nZW4vY29uc2VudC92MTtjb25zZW50djFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message consent.v1.VerifyAuditChainRequest
@@ -576,6 +576,102 @@ export const TenantBreachScopeSchema: GenMessage<TenantBreachScope> = /*@__PURE_
   messageDesc(file_consent_v1_audit, 17);
 
 /**
+ * @generated from message consent.v1.ListBreachSubjectsRequest
+ */
+export type ListBreachSubjectsRequest = Message<"consent.v1.ListBreachSubjectsRequest"> & {
+  /**
+   * @generated from field: google.protobuf.Timestamp since = 1;
+   */
+  since?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp until = 2;
+   */
+  until?: Timestamp | undefined;
+
+  /**
+   * 1 to 5,000; 0 means 1,000.
+   *
+   * @generated from field: uint32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * From the previous page's next_page_token, with the same since and until.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message consent.v1.ListBreachSubjectsRequest.
+ * Use `create(ListBreachSubjectsRequestSchema)` to create a new message.
+ */
+export const ListBreachSubjectsRequestSchema: GenMessage<ListBreachSubjectsRequest> = /*@__PURE__*/
+  messageDesc(file_consent_v1_audit, 18);
+
+/**
+ * @generated from message consent.v1.ListBreachSubjectsResponse
+ */
+export type ListBreachSubjectsResponse = Message<"consent.v1.ListBreachSubjectsResponse"> & {
+  /**
+   * In subject id order.
+   *
+   * @generated from field: repeated consent.v1.BreachSubject subjects = 1;
+   */
+  subjects: BreachSubject[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message consent.v1.ListBreachSubjectsResponse.
+ * Use `create(ListBreachSubjectsResponseSchema)` to create a new message.
+ */
+export const ListBreachSubjectsResponseSchema: GenMessage<ListBreachSubjectsResponse> = /*@__PURE__*/
+  messageDesc(file_consent_v1_audit, 19);
+
+/**
+ * @generated from message consent.v1.BreachSubject
+ */
+export type BreachSubject = Message<"consent.v1.BreachSubject"> & {
+  /**
+   * @generated from field: string subject_id = 1;
+   */
+  subjectId: string;
+
+  /**
+   * The categories of ScopeBreach touched for this subject, sorted (consent_records, evidence,
+   * contact_points, contact_history, rights_requests, processing_blocks, cookie_choices,
+   * audit_log).
+   *
+   * @generated from field: repeated string categories = 2;
+   */
+  categories: string[];
+
+  /**
+   * Set when the subject was erased since: its identifiers are gone from consentd (ExportSubject
+   * has nothing to give); the tenant reaches the person through its own records, if any.
+   *
+   * @generated from field: google.protobuf.Timestamp erased_at = 3;
+   */
+  erasedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message consent.v1.BreachSubject.
+ * Use `create(BreachSubjectSchema)` to create a new message.
+ */
+export const BreachSubjectSchema: GenMessage<BreachSubject> = /*@__PURE__*/
+  messageDesc(file_consent_v1_audit, 20);
+
+/**
  * AuditService gives proof: the tenant's tamper-evident audit chain, its signed checkpoints, and
  * the scope of a breach for the 48-hour notice.
  *
@@ -658,6 +754,18 @@ export const AuditService: GenService<{
     methodKind: "unary";
     input: typeof ScopeBreachRequestSchema;
     output: typeof ScopeBreachResponseSchema;
+  },
+  /**
+   * ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+   * people a breach notice concerns), each with the data categories touched, by subject id, a
+   * page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
+   *
+   * @generated from rpc consent.v1.AuditService.ListBreachSubjects
+   */
+  listBreachSubjects: {
+    methodKind: "unary";
+    input: typeof ListBreachSubjectsRequestSchema;
+    output: typeof ListBreachSubjectsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_consent_v1_audit, 0);

@@ -109,6 +109,21 @@ public final class Audit {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_consent_v1_TenantBreachScope_CategoriesEntry_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_ListBreachSubjectsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_ListBreachSubjectsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_ListBreachSubjectsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_ListBreachSubjectsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_BreachSubject_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_BreachSubject_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -182,28 +197,42 @@ public final class Audit {
       "\004R\014subjectsHeld\022M\n\ncategories\030\004 \003(\0132-.co" +
       "nsent.v1.TenantBreachScope.CategoriesEnt" +
       "ryR\ncategories\032=\n\017CategoriesEntry\022\020\n\003key" +
-      "\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\004R\005value:\0028\0012\356\005" +
-      "\n\014AuditService\022b\n\020VerifyAuditChain\022#.con" +
-      "sent.v1.VerifyAuditChainRequest\032$.consen" +
-      "t.v1.VerifyAuditChainResponse\"\003\220\002\001\022q\n\025Cr" +
-      "eateAuditCheckpoint\022(.consent.v1.CreateA" +
-      "uditCheckpointRequest\032).consent.v1.Creat" +
-      "eAuditCheckpointResponse\"\003\220\002\002\022n\n\024ListAud" +
-      "itCheckpoints\022\'.consent.v1.ListAuditChec" +
-      "kpointsRequest\032(.consent.v1.ListAuditChe" +
-      "ckpointsResponse\"\003\220\002\001\022b\n\020GetAuditTreeHea" +
-      "d\022#.consent.v1.GetAuditTreeHeadRequest\032$" +
-      ".consent.v1.GetAuditTreeHeadResponse\"\003\220\002" +
-      "\002\022k\n\023ProveAuditInclusion\022&.consent.v1.Pr" +
-      "oveAuditInclusionRequest\032\'.consent.v1.Pr" +
-      "oveAuditInclusionResponse\"\003\220\002\002\022q\n\025ProveA" +
-      "uditConsistency\022(.consent.v1.ProveAuditC" +
-      "onsistencyRequest\032).consent.v1.ProveAudi" +
-      "tConsistencyResponse\"\003\220\002\002\022S\n\013ScopeBreach" +
-      "\022\036.consent.v1.ScopeBreachRequest\032\037.conse" +
-      "nt.v1.ScopeBreachResponse\"\003\220\002\001BL\n\032consen" +
-      "td.client.consent.v1P\001Z,consentd/clients" +
-      "/go/gen/consent/v1;consentv1b\006proto3"
+      "\030\001 \001(\tR\003key\022\024\n\005value\030\002 \001(\004R\005value:\0028\001\"\273\001" +
+      "\n\031ListBreachSubjectsRequest\0220\n\005since\030\001 \001" +
+      "(\0132\032.google.protobuf.TimestampR\005since\0220\n" +
+      "\005until\030\002 \001(\0132\032.google.protobuf.Timestamp" +
+      "R\005until\022\033\n\tpage_size\030\003 \001(\rR\010pageSize\022\035\n\n" +
+      "page_token\030\004 \001(\tR\tpageToken\"{\n\032ListBreac" +
+      "hSubjectsResponse\0225\n\010subjects\030\001 \003(\0132\031.co" +
+      "nsent.v1.BreachSubjectR\010subjects\022&\n\017next" +
+      "_page_token\030\002 \001(\tR\rnextPageToken\"\207\001\n\rBre" +
+      "achSubject\022\035\n\nsubject_id\030\001 \001(\tR\tsubjectI" +
+      "d\022\036\n\ncategories\030\002 \003(\tR\ncategories\0227\n\tera" +
+      "sed_at\030\003 \001(\0132\032.google.protobuf.Timestamp" +
+      "R\010erasedAt2\330\006\n\014AuditService\022b\n\020VerifyAud" +
+      "itChain\022#.consent.v1.VerifyAuditChainReq" +
+      "uest\032$.consent.v1.VerifyAuditChainRespon" +
+      "se\"\003\220\002\001\022q\n\025CreateAuditCheckpoint\022(.conse" +
+      "nt.v1.CreateAuditCheckpointRequest\032).con" +
+      "sent.v1.CreateAuditCheckpointResponse\"\003\220" +
+      "\002\002\022n\n\024ListAuditCheckpoints\022\'.consent.v1." +
+      "ListAuditCheckpointsRequest\032(.consent.v1" +
+      ".ListAuditCheckpointsResponse\"\003\220\002\001\022b\n\020Ge" +
+      "tAuditTreeHead\022#.consent.v1.GetAuditTree" +
+      "HeadRequest\032$.consent.v1.GetAuditTreeHea" +
+      "dResponse\"\003\220\002\002\022k\n\023ProveAuditInclusion\022&." +
+      "consent.v1.ProveAuditInclusionRequest\032\'." +
+      "consent.v1.ProveAuditInclusionResponse\"\003" +
+      "\220\002\002\022q\n\025ProveAuditConsistency\022(.consent.v" +
+      "1.ProveAuditConsistencyRequest\032).consent" +
+      ".v1.ProveAuditConsistencyResponse\"\003\220\002\002\022S" +
+      "\n\013ScopeBreach\022\036.consent.v1.ScopeBreachRe" +
+      "quest\032\037.consent.v1.ScopeBreachResponse\"\003" +
+      "\220\002\001\022h\n\022ListBreachSubjects\022%.consent.v1.L" +
+      "istBreachSubjectsRequest\032&.consent.v1.Li" +
+      "stBreachSubjectsResponse\"\003\220\002\001BL\n\032consent" +
+      "d.client.consent.v1P\001Z,consentd/clients/" +
+      "go/gen/consent/v1;consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -324,6 +353,24 @@ public final class Audit {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_TenantBreachScope_CategoriesEntry_descriptor,
         new java.lang.String[] { "Key", "Value", });
+    internal_static_consent_v1_ListBreachSubjectsRequest_descriptor =
+      getDescriptor().getMessageTypes().get(18);
+    internal_static_consent_v1_ListBreachSubjectsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_ListBreachSubjectsRequest_descriptor,
+        new java.lang.String[] { "Since", "Until", "PageSize", "PageToken", });
+    internal_static_consent_v1_ListBreachSubjectsResponse_descriptor =
+      getDescriptor().getMessageTypes().get(19);
+    internal_static_consent_v1_ListBreachSubjectsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_ListBreachSubjectsResponse_descriptor,
+        new java.lang.String[] { "Subjects", "NextPageToken", });
+    internal_static_consent_v1_BreachSubject_descriptor =
+      getDescriptor().getMessageTypes().get(20);
+    internal_static_consent_v1_BreachSubject_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_BreachSubject_descriptor,
+        new java.lang.String[] { "SubjectId", "Categories", "ErasedAt", });
     com.google.protobuf.TimestampProto.getDescriptor();
   }
 

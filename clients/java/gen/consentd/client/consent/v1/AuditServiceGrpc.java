@@ -243,6 +243,38 @@ public final class AuditServiceGrpc {
     return getScopeBreachMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<consentd.client.consent.v1.ListBreachSubjectsRequest,
+      consentd.client.consent.v1.ListBreachSubjectsResponse> getListBreachSubjectsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListBreachSubjects",
+      requestType = consentd.client.consent.v1.ListBreachSubjectsRequest.class,
+      responseType = consentd.client.consent.v1.ListBreachSubjectsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<consentd.client.consent.v1.ListBreachSubjectsRequest,
+      consentd.client.consent.v1.ListBreachSubjectsResponse> getListBreachSubjectsMethod() {
+    io.grpc.MethodDescriptor<consentd.client.consent.v1.ListBreachSubjectsRequest, consentd.client.consent.v1.ListBreachSubjectsResponse> getListBreachSubjectsMethod;
+    if ((getListBreachSubjectsMethod = AuditServiceGrpc.getListBreachSubjectsMethod) == null) {
+      synchronized (AuditServiceGrpc.class) {
+        if ((getListBreachSubjectsMethod = AuditServiceGrpc.getListBreachSubjectsMethod) == null) {
+          AuditServiceGrpc.getListBreachSubjectsMethod = getListBreachSubjectsMethod =
+              io.grpc.MethodDescriptor.<consentd.client.consent.v1.ListBreachSubjectsRequest, consentd.client.consent.v1.ListBreachSubjectsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListBreachSubjects"))
+              .setSafe(true)
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.ListBreachSubjectsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.ListBreachSubjectsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new AuditServiceMethodDescriptorSupplier("ListBreachSubjects"))
+              .build();
+        }
+      }
+    }
+    return getListBreachSubjectsMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -372,6 +404,18 @@ public final class AuditServiceGrpc {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getScopeBreachMethod(), responseObserver);
     }
 
+    /**
+     * <pre>
+     * ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+     * people a breach notice concerns), each with the data categories touched, by subject id, a
+     * page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
+     * </pre>
+     */
+    public void listBreachSubjects(consentd.client.consent.v1.ListBreachSubjectsRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.ListBreachSubjectsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListBreachSubjectsMethod(), responseObserver);
+    }
+
     @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
       return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
           .addMethod(
@@ -423,6 +467,13 @@ public final class AuditServiceGrpc {
                 consentd.client.consent.v1.ScopeBreachRequest,
                 consentd.client.consent.v1.ScopeBreachResponse>(
                   this, METHODID_SCOPE_BREACH)))
+          .addMethod(
+            getListBreachSubjectsMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                consentd.client.consent.v1.ListBreachSubjectsRequest,
+                consentd.client.consent.v1.ListBreachSubjectsResponse>(
+                  this, METHODID_LIST_BREACH_SUBJECTS)))
           .build();
     }
   }
@@ -528,6 +579,19 @@ public final class AuditServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getScopeBreachMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+     * people a breach notice concerns), each with the data categories touched, by subject id, a
+     * page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
+     * </pre>
+     */
+    public void listBreachSubjects(consentd.client.consent.v1.ListBreachSubjectsRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.ListBreachSubjectsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListBreachSubjectsMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -623,6 +687,18 @@ public final class AuditServiceGrpc {
     public consentd.client.consent.v1.ScopeBreachResponse scopeBreach(consentd.client.consent.v1.ScopeBreachRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getScopeBreachMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+     * people a breach notice concerns), each with the data categories touched, by subject id, a
+     * page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
+     * </pre>
+     */
+    public consentd.client.consent.v1.ListBreachSubjectsResponse listBreachSubjects(consentd.client.consent.v1.ListBreachSubjectsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListBreachSubjectsMethod(), getCallOptions(), request);
     }
   }
 
@@ -727,6 +803,19 @@ public final class AuditServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getScopeBreachMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * ListBreachSubjects lists which subjects of the caller's tenant a time window touched (the
+     * people a breach notice concerns), each with the data categories touched, by subject id, a
+     * page at a time. ScopeBreach's `subjects_touched` counts the same subjects.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.ListBreachSubjectsResponse> listBreachSubjects(
+        consentd.client.consent.v1.ListBreachSubjectsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListBreachSubjectsMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_VERIFY_AUDIT_CHAIN = 0;
@@ -736,6 +825,7 @@ public final class AuditServiceGrpc {
   private static final int METHODID_PROVE_AUDIT_INCLUSION = 4;
   private static final int METHODID_PROVE_AUDIT_CONSISTENCY = 5;
   private static final int METHODID_SCOPE_BREACH = 6;
+  private static final int METHODID_LIST_BREACH_SUBJECTS = 7;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -781,6 +871,10 @@ public final class AuditServiceGrpc {
         case METHODID_SCOPE_BREACH:
           serviceImpl.scopeBreach((consentd.client.consent.v1.ScopeBreachRequest) request,
               (io.grpc.stub.StreamObserver<consentd.client.consent.v1.ScopeBreachResponse>) responseObserver);
+          break;
+        case METHODID_LIST_BREACH_SUBJECTS:
+          serviceImpl.listBreachSubjects((consentd.client.consent.v1.ListBreachSubjectsRequest) request,
+              (io.grpc.stub.StreamObserver<consentd.client.consent.v1.ListBreachSubjectsResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -850,6 +944,7 @@ public final class AuditServiceGrpc {
               .addMethod(getProveAuditInclusionMethod())
               .addMethod(getProveAuditConsistencyMethod())
               .addMethod(getScopeBreachMethod())
+              .addMethod(getListBreachSubjectsMethod())
               .build();
         }
       }
