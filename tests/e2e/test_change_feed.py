@@ -11,9 +11,11 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from consent.v1 import campaign_pb2, campaign_pb2_grpc, types_pb2
+from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
 
-from tests.conftest import Stubs
+from consentd.app.admin import AdminUseCases
+from consentd.domain.tenancy import Tenant
+from tests.conftest import Stubs, bearer
 from tests.e2e.helpers import (
     by_email,
     current,
@@ -181,3 +183,34 @@ async def test_feed_refuses_bad_cursors(
         await anext(aiter(call))
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (failure.value.details() or "").startswith(field)
+
+
+async def test_a_check_key_gets_the_events_without_their_free_text(
+    stubs: Stubs, channel: grpc.aio.Channel, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """Who recorded an event and its evidence reference are free text a person's name or IP
+    may be in: the feed gives them to a caller that may read the history (ListConsentHistory),
+    and leaves them empty for a consent:check key, which the history refuses (probe AO: a
+    campaign tool's key read them for erased people too)."""
+    await put_purpose(stubs, "newsletter")
+    request = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email="provenance@example.fr"),
+        choices=[grant(NEWSLETTER)],
+        source=types_pb2.SOURCE_PORTAL,
+        actor="agent Marie",
+        evidence=types_pb2.Evidence(reference="form of Marie"),
+    )
+    await stubs.consent.RecordConsent(request, metadata=stubs.metadata)
+    campaign = Campaign(channel)
+    writer, _ = await admin.issue_key(tenant.slug, ["consent:write"], name="crm")
+    checker, _ = await admin.issue_key(tenant.slug, ["consent:check"], name="campaigns")
+    seen = {}
+    for name, key in (("write", writer), ("check", checker)):
+        call = campaign.WatchConsentChanges(
+            campaign_pb2.WatchConsentChangesRequest(), metadata=bearer(key.token)
+        )
+        (change,), _ = await _collect(call, 1)
+        call.cancel()
+        seen[name] = (change.event.actor, change.event.evidence_reference, change.event.state)
+    assert seen["write"] == ("agent Marie", "form of Marie", types_pb2.CONSENT_STATE_GRANTED)
+    assert seen["check"] == ("", "", types_pb2.CONSENT_STATE_GRANTED)

@@ -90,6 +90,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     f"{AUDIT}ProveAuditInclusion": frozenset({ADMIN}),
     f"{AUDIT}ProveAuditConsistency": frozenset({ADMIN}),
     f"{AUDIT}ScopeBreach": frozenset({ADMIN}),
+    f"{AUDIT}ListBreachSubjects": frozenset({ADMIN}),
     f"{RETENTION}GetRetentionSettings": frozenset({ADMIN}),
     f"{RETENTION}PutRetentionSettings": frozenset({ADMIN}),
 }

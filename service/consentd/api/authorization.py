@@ -78,3 +78,10 @@ def authorize(method: str, principal: Principal) -> None:
     """Raises PermissionDenied unless one of the caller's scopes may call `method`."""
     if not ALLOWED.get(method, frozenset()) & principal.scopes:
         raise PermissionDenied(f"the caller's scopes do not allow {method.rsplit('/', 1)[-1]}")
+
+
+def reads_history(principal: Principal) -> bool:
+    """Whether the caller may read a subject's history (ListConsentHistory): who recorded an
+    event and its evidence reference are shown on the change feed to those callers only (a
+    consent:check key of a campaign tool got on the feed the free text the history refused it)."""
+    return bool(ALLOWED["/consent.v1.ConsentService/ListConsentHistory"] & principal.scopes)

@@ -166,15 +166,21 @@ _BLOCK_KINDS = {
 }
 
 
-def changes_out(page: ChangePage) -> pb.WatchConsentChangesResponse:
+def changes_out(page: ChangePage, provenance: bool) -> pb.WatchConsentChangesResponse:
+    """The page's changes; without `provenance`, events leave out their free text (actor,
+    evidence reference): what ListConsentHistory would show only to the callers it admits."""
     return pb.WatchConsentChangesResponse(
-        changes=[_change_out(c) for c in page.changes], cursor=page.cursor
+        changes=[_change_out(c, provenance) for c in page.changes], cursor=page.cursor
     )
 
 
-def _change_out(change: FeedChange) -> pb.ConsentChange:
+def _change_out(change: FeedChange, provenance: bool) -> pb.ConsentChange:
     if change.event is not None:
-        return pb.ConsentChange(position=change.position, event=event_out(change.event))
+        event = event_out(change.event)
+        if not provenance:
+            event.ClearField("actor")
+            event.ClearField("evidence_reference")
+        return pb.ConsentChange(position=change.position, event=event)
     b = change.block
     assert b is not None  # the store sets exactly one
     block = pb.BlockChange(

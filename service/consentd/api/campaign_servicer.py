@@ -12,6 +12,7 @@ from consent.v1 import campaign_pb2 as pb
 from consent.v1 import campaign_pb2_grpc
 
 from consentd.api import campaign_converters as conv
+from consentd.api.authorization import reads_history
 from consentd.api.context import principal
 from consentd.api.limits import MAX_CHANGES
 from consentd.app.campaign import CampaignUseCases
@@ -88,9 +89,11 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         self, request: pb.WatchConsentChangesRequest, context: Context
     ) -> AsyncIterator[pb.WatchConsentChangesResponse]:
         limit = page_size(request.max_changes, 500, MAX_CHANGES, "max_changes")
-        pages = self._campaign.watch_changes(principal(), request.cursor, request.from_now, limit)
+        caller = principal()
+        provenance = reads_history(caller)
+        pages = self._campaign.watch_changes(caller, request.cursor, request.from_now, limit)
         async for page in pages:
-            yield conv.changes_out(page)
+            yield conv.changes_out(page, provenance)
 
     async def ExportSuppressionList(
         self, request: pb.ExportSuppressionListRequest, context: Context

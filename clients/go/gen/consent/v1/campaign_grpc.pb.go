@@ -43,6 +43,8 @@ type CampaignServiceClient interface {
 	// restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
 	// so it carries every fact of a subject that decides its checks; what the catalogue decides (a
 	// notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+	// An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+	// the history (ListConsentHistory); a consent:check key gets it empty.
 	WatchConsentChanges(ctx context.Context, in *WatchConsentChangesRequest, opts ...grpc.CallOption) (CampaignService_WatchConsentChangesClient, error)
 	// ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
 	// whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,
@@ -216,6 +218,8 @@ type CampaignServiceServer interface {
 	// restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
 	// so it carries every fact of a subject that decides its checks; what the catalogue decides (a
 	// notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+	// An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+	// the history (ListConsentHistory); a consent:check key gets it empty.
 	WatchConsentChanges(*WatchConsentChangesRequest, CampaignService_WatchConsentChangesServer) error
 	// ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
 	// whose latest applicable fact (for the target itself or "withdraw everything") is a refusal,

@@ -80,6 +80,8 @@ class CampaignService(Protocol):
         restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
         so it carries every fact of a subject that decides its checks; what the catalogue decides (a
         notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+        An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+        the history (ListConsentHistory); a consent:check key gets it empty.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -301,6 +303,8 @@ class CampaignServiceClient(ConnectClient):
         restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
         so it carries every fact of a subject that decides its checks; what the catalogue decides (a
         notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+        An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+        the history (ListConsentHistory); a consent:check key gets it empty.
         """
         return self.execute_server_stream(
             request=request,
@@ -422,6 +426,8 @@ class CampaignServiceSync(Protocol):
         restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
         so it carries every fact of a subject that decides its checks; what the catalogue decides (a
         notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+        An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+        the history (ListConsentHistory); a consent:check key gets it empty.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -641,6 +647,8 @@ class CampaignServiceClientSync(ConnectClientSync):
         restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
         so it carries every fact of a subject that decides its checks; what the catalogue decides (a
         notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+        An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+        the history (ListConsentHistory); a consent:check key gets it empty.
         """
         return self.execute_server_stream(
             request=request,

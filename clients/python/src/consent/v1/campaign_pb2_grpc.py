@@ -109,6 +109,8 @@ class CampaignServiceServicer:
         restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
         so it carries every fact of a subject that decides its checks; what the catalogue decides (a
         notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+        An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+        the history (ListConsentHistory); a consent:check key gets it empty.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -66,6 +66,8 @@ class CampaignServiceStub:
     restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
     so it carries every fact of a subject that decides its checks; what the catalogue decides (a
     notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+    An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+    the history (ListConsentHistory); a consent:check key gets it empty.
     """
     ExportSuppressionList: _grpc.UnaryStreamMultiCallable[_campaign_pb2.ExportSuppressionListRequest, _campaign_pb2.ExportSuppressionListResponse]
     """ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
@@ -127,6 +129,8 @@ class CampaignServiceAsyncStub(CampaignServiceStub):
     restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
     so it carries every fact of a subject that decides its checks; what the catalogue decides (a
     notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+    An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+    the history (ListConsentHistory); a consent:check key gets it empty.
     """
     ExportSuppressionList: _aio.UnaryStreamMultiCallable[_campaign_pb2.ExportSuppressionListRequest, _campaign_pb2.ExportSuppressionListResponse]  # type: ignore[assignment]
     """ExportSuppressionList streams everyone who must not be contacted for a target: the subjects
@@ -203,6 +207,8 @@ class CampaignServiceServicer(metaclass=_abc_1.ABCMeta):
         restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
         so it carries every fact of a subject that decides its checks; what the catalogue decides (a
         notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+        An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+        the history (ListConsentHistory); a consent:check key gets it empty.
         """
 
     @_abc_1.abstractmethod

@@ -277,6 +277,8 @@ public final class CampaignServiceGrpc {
      * restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
      * so it carries every fact of a subject that decides its checks; what the catalogue decides (a
      * notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+     * An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+     * the history (ListConsentHistory); a consent:check key gets it empty.
      * </pre>
      */
     public void watchConsentChanges(consentd.client.consent.v1.WatchConsentChangesRequest request,
@@ -423,6 +425,8 @@ public final class CampaignServiceGrpc {
      * restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
      * so it carries every fact of a subject that decides its checks; what the catalogue decides (a
      * notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+     * An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+     * the history (ListConsentHistory); a consent:check key gets it empty.
      * </pre>
      */
     public void watchConsentChanges(consentd.client.consent.v1.WatchConsentChangesRequest request,
@@ -509,6 +513,8 @@ public final class CampaignServiceGrpc {
      * restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
      * so it carries every fact of a subject that decides its checks; what the catalogue decides (a
      * notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
+     * An event's free text (`actor`, `evidence_reference`) is sent only to a caller that may read
+     * the history (ListConsentHistory); a consent:check key gets it empty.
      * </pre>
      */
     public java.util.Iterator<consentd.client.consent.v1.WatchConsentChangesResponse> watchConsentChanges(
