@@ -4,6 +4,8 @@ nothing written."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Awaitable
 from typing import Any
 from uuid import uuid4
@@ -276,10 +278,11 @@ async def test_a_blank_external_id_is_invalid(
 
 
 async def test_an_attestation_by_a_name_with_a_line_break_is_invalid(
-    channel: grpc.aio.Channel, stubs: Stubs
+    app: App, channel: grpc.aio.Channel, stubs: Stubs, tenant: Tenant
 ) -> None:
     """ConfirmIdentity attested_by "dpo\\nverified: yes" is refused naming attested_by; the
-    request stays RECEIVED, and a one-line name still attests it."""
+    request stays RECEIVED, and a one-line name still attests it: the request keeps the words,
+    the append-only log their digest only (they may name the person: probe AO)."""
     await put_purpose(stubs, "newsletter")
     await record(stubs, SOMEONE, grant(target("newsletter")))
     rights = rights_pb2_grpc.RightsServiceStub(channel)
@@ -303,6 +306,17 @@ async def test_an_attestation_by_a_name_with_a_line_break_is_invalid(
     attest = rights_pb2.ConfirmIdentityRequest(request_id=request_id, attested_by="Jeanne (DPO)")
     confirmed = await rights.ConfirmIdentity(attest, metadata=stubs.metadata)
     assert confirmed.request.verification_method == "operator:Jeanne (DPO)"
+    logged = " UNION ALL ".join(
+        f"SELECT payload FROM {table} WHERE tenant_id = :t"  # noqa: S608 - constants
+        " AND action = 'rights_request.transitioned' AND payload->>'to' = 'identity_verified'"
+        for table in ("audit_entries", "audit_queue")
+    )
+    async with owner(app).connect() as conn:
+        rows = (await conn.execute(sa.text(logged), {"t": tenant.tenant_id})).scalars().all()
+    assert len(rows) == 1
+    assert "Jeanne" not in json.dumps(rows[0])
+    assert rows[0]["verification"] == "operator"
+    assert rows[0]["verification_sha256"] == hashlib.sha256(b"Jeanne (DPO)").hexdigest()
 
 
 async def test_an_actor_with_a_line_break_is_invalid(

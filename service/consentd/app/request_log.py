@@ -3,6 +3,7 @@ request of a kind, the audit entry of a move (app/requests.py drives them)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from uuid import UUID
 
@@ -31,9 +32,22 @@ def transition(request: RightsRequest, before: RightsRequest | None, now: dateti
         "to": request.state.value,
         "due_at": stamp(request.effective_due_at) if request.effective_due_at else None,
         "extended": request.extended_due_at is not None,
-        "verification": request.verification_method or None,
+        **_verification(request.verification_method),
     }
     return AuditRecord(Action.REQUEST_TRANSITIONED, now, payload, request.subject_id)
+
+
+def _verification(method: str) -> dict[str, str | None]:
+    """How the identity was verified: the method's name, and the operator's own words
+    ("operator:saw the ID card of ...") as a SHA-256 digest only. The log cannot be edited nor
+    erased, and those words may name the person (probe AO); the request keeps them."""
+    name, said, words = method.partition(":")
+    if not said:
+        return {"verification": method or None}
+    return {
+        "verification": name,
+        "verification_sha256": hashlib.sha256(words.encode()).hexdigest(),
+    }
 
 
 async def open_request(
