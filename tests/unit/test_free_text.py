@@ -45,6 +45,27 @@ from consentd.domain.free_text import without_contacts
         ("SIRET 00012345678901", "SIRET 00012345678901"),
         ("REQ-00123456789", "REQ-00123456789"),
         ("n°0012345678", "n°0012345678"),
+        # Digits glued to a letter are an id, not a number written down (probe AM: actors
+        # `w0-100-856242` were stored as "w(phone)").
+        ("w0-100-856242", "w0-100-856242"),
+        ("agent w0-100-856242-wd", "agent w0-100-856242-wd"),
+        ("rappel 0612345678.", "rappel (phone)."),
+        ("tel:0612345678", "tel:(phone)"),
+        # Addresses written to fool robots, and IP addresses (probe AO: they outlived erasure).
+        ("lea [at] example [dot] fr", "(email)"),
+        ("lea (AT) example.fr merci", "(email) merci"),
+        ("lea(a)example.fr", "(email)"),
+        ("lea @ example.fr", "(email)"),
+        ("via lea.martin at example dot org", "via (email)"),
+        ('"lea martin"@example.fr', "(email)"),
+        ("from 198.51.100.210 today", "from (ip) today"),
+        ("client 2001:db8::c4, hier", "client (ip), hier"),
+        ("::ffff:192.0.2.1", "(ip)"),
+        # What is no address stays.
+        ("at 10:45:30 le 05.12.2026", "at 10:45:30 le 05.12.2026"),
+        ("version 1.2.3", "version 1.2.3"),
+        ("meet at noon", "meet at noon"),
+        ("999.1.1.1", "999.1.1.1"),
     ],
 )
 def test_free_text_keeps_no_address_or_number(raw: str, kept: str) -> None:

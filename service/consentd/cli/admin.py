@@ -78,23 +78,27 @@ def proof_work(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
             return 3
         return 1 if any(t.status == FAILED for t in report.tenants) else 0
 
-    async def breach(app: App) -> int:
-        assert app.admin is not None
-        if args.action == "subjects":
-            return await breach_subjects(app, args)
-        names = args.tenant
-        tenants = [await app.admin.tenant(slug) for slug in names] or await app.admin.tenants()
-        scopes = await app.audit.scope_breach(tenants, Window(args.since, args.until))
-        print_json(
-            {
-                "since": stamp(args.since),
-                "until": stamp(args.until),
-                "tenants": [asdict(s) for s in scopes],
-            }
+    if args.command == "breach":
+        return lambda app: (breach_subjects if args.action == "subjects" else breach_scope)(
+            app, args
         )
-        return 0
+    return {"audit": audit, "retention": retention}[args.command]
 
-    return {"audit": audit, "retention": retention, "breach": breach}[args.command]
+
+async def breach_scope(app: App, args: argparse.Namespace) -> int:
+    """Per tenant (all by default): subjects touched and held, rows per category, as JSON."""
+    assert app.admin is not None
+    names = args.tenant
+    tenants = [await app.admin.tenant(slug) for slug in names] or await app.admin.tenants()
+    scopes = await app.audit.scope_breach(tenants, Window(args.since, args.until))
+    print_json(
+        {
+            "since": stamp(args.since),
+            "until": stamp(args.until),
+            "tenants": [asdict(s) for s in scopes],
+        }
+    )
+    return 0
 
 
 async def breach_subjects(app: App, args: argparse.Namespace) -> int:

@@ -4,11 +4,12 @@ and phone numbers become markers."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import phonenumbers
 
-from consentd.domain.cookies import without_emails
+from consentd.domain.cookies import EMAIL_MARKER, without_emails
 
 PHONE_MARKER = "(phone)"
 # One character for one (offsets stay those of the text): the spaces of French typography,
@@ -22,10 +23,12 @@ _FEWEST_DIGITS = 8
 
 
 def without_contacts(value: str, region: str = "FR") -> str:
-    """`value` with e-mail addresses (without_emails) and phone numbers (libphonenumber's
-    matcher, valid numbers only, national ones read in `region`) replaced by markers: dates,
-    file numbers and SIRETs stay."""
-    text = without_emails(value)
+    """`value` with e-mail addresses (without_emails, also written to fool robots: "jean [at]
+    example [dot] fr", "jean(a)example.fr", "jean @ example.fr", "jean at example dot fr"), IP
+    addresses and phone numbers (libphonenumber's matcher, valid numbers only, national ones
+    read in `region`) replaced by markers: dates, file numbers, SIRETs and ids that only hold
+    digits (`agent7-0-100-856242`) stay."""
+    text = without_ips(without_emails(_unhidden(value)))
     if sum(c.isdigit() for c in text) < _FEWEST_DIGITS:
         return text
     spaced = text.translate(_SPACES)
@@ -33,8 +36,68 @@ def without_contacts(value: str, region: str = "FR") -> str:
     spans = [(m.start, m.end) for m in found if not _YEAR.search(m.raw_string)]
     spans = sorted(spans + _side_by_side(spaced, region, spans))
     for start, end in reversed(spans):
-        text = text[:start] + PHONE_MARKER + text[end:]
+        if not _inside_a_word(text, start, end):
+            text = text[:start] + PHONE_MARKER + text[end:]
     return text
+
+
+def _inside_a_word(text: str, start: int, end: int) -> bool:
+    """Whether the digits at [start, end) are glued to a letter: part of an id such as
+    `w0-100-856242` (an agent's, a ticket's), not a number someone wrote down (probe AM: such
+    actors were stored as "w(phone)", who acted was lost)."""
+    return (start > 0 and text[start - 1].isalpha()) or (end < len(text) and text[end].isalpha())
+
+
+# The ways people write an address so that robots miss it: "[at]", "(at)", "{arobase}", "(a)",
+# an @ between spaces, "[dot]"; then the same address spelt out in words.
+_HIDDEN_AT = re.compile(
+    r"\s*[\[({<]\s*(?:at|arobase|a)\s*[\])}>]\s*|[ \t]+@[ \t]*|[ \t]*@[ \t]+", re.IGNORECASE
+)
+_HIDDEN_DOT = re.compile(r"\s*[\[({<]\s*(?:dot|point)\s*[\])}>]\s*", re.IGNORECASE)
+_SPELT_OUT = re.compile(
+    r"(?<![\w.+-])[\w.+-]+\s+(?:at|arobase)\s+[\w-]+(?:\s+(?:dot|point)\s+[\w-]+)+", re.IGNORECASE
+)
+# A quoted local part ("jean dupont"@example.fr) is one word for the e-mail scrubber.
+_QUOTED_LOCAL = re.compile(r'"[^"\n]{1,64}"(?=@)')
+
+
+def _unhidden(value: str) -> str:
+    """`value` with hidden addresses written as addresses (or their marker), for without_emails."""
+    at = "@" in value
+    if at:
+        value = _QUOTED_LOCAL.sub("quoted", value)
+    lowered = value.lower()
+    if not at and not any(w in lowered for w in ("at", "arobase", "(a)", "[a]", "{a}", "<a>")):
+        return value
+    value = _SPELT_OUT.sub(EMAIL_MARKER, value)
+    return _HIDDEN_DOT.sub(".", _HIDDEN_AT.sub("@", value))
+
+
+IP_MARKER = "(ip)"
+_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)")
+_IPV6 = re.compile(
+    r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-f]{0,4})(?![\w:]|\.\d)",
+    re.IGNORECASE,
+)
+
+
+def without_ips(value: str) -> str:
+    """`value` with IPv4 and IPv6 addresses replaced by IP_MARKER: evidence a person's network
+    gives, which consentd otherwise keeps only sealed (probe AO: typed into free text, it
+    outlived the erasure in clear)."""
+    if value.count(":") >= 2:  # first: an IPv6 address may end with an IPv4 one
+        value = _IPV6.sub(lambda m: IP_MARKER if _is_ip(m.group()) else m.group(), value)
+    if "." in value:
+        value = _IPV4.sub(lambda m: IP_MARKER if _is_ip(m.group()) else m.group(), value)
+    return value
+
+
+def _is_ip(candidate: str) -> bool:
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return False
+    return True
 
 
 # A run of digit groups the matcher left whole: two numbers written side by side ("06 12 34 56
