@@ -145,6 +145,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                         method, metadata, principal, message, lambda: behaviour(message, context)
                     )
             except BaseException as exc:  # noqa: BLE001 - every failure becomes a status
+                # grpc keeps the abort, whose traceback holds this frame, in a reference cycle
+                # that only a full collection frees: not the request (probe AN: a refused 3 MB
+                # string a call, 2 GB in 5 s).
+                request = message = None
                 await _abort(call, context, exc)
             finally:
                 call.finish()
@@ -169,6 +173,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     async for response in behaviour(request, context):
                         yield response
             except BaseException as exc:  # noqa: BLE001 - every failure becomes a status
+                request = None  # as in _unary: the abort's traceback holds this frame
                 await _abort(call, context, exc)
             finally:
                 call.finish()
@@ -234,5 +239,8 @@ async def _abort(call: Call, context: Context, exc: BaseException) -> None:
     failure = call.fail(exc)
     if failure is None:
         raise exc
+    # The failure's frames hold the request (a multi-MB string refused): grpc keeps the abort
+    # in a reference cycle only the full collection frees (probe AN: 4 MB kept per call).
+    exc.__traceback__ = None
     trailers = ((DETAILS_KEY, failure.details),) if failure.details is not None else ()
     await context.abort(failure.code, failure.message, trailers)
