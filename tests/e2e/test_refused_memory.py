@@ -33,20 +33,19 @@ def no_collection() -> Iterator[None]:
 def _held() -> list[str]:
     """What still holds a big string: request messages and frames (with their locals)."""
     found = []
+    requests = consent_pb2.CheckConsentRequest | campaign_pb2.HashContactPointsRequest
     for o in gc.get_objects():
-        if isinstance(o, consent_pb2.CheckConsentRequest | campaign_pb2.HashContactPointsRequest):
-            if o.ByteSize() > BIG:
-                found.append(type(o).__name__)
-        elif isinstance(o, types.FrameType):
-            if any(isinstance(v, str | bytes) and len(v) >= BIG for v in o.f_locals.values()):
-                found.append(f"frame {o.f_code.co_name}")
+        if isinstance(o, requests) and o.ByteSize() > BIG:
+            found.append(type(o).__name__)
+        elif isinstance(o, types.FrameType) and any(
+            isinstance(v, str | bytes) and len(v) >= BIG for v in o.f_locals.values()
+        ):
+            found.append(f"frame {o.f_code.co_name}")
     return found
 
 
 @pytest.mark.usefixtures("no_collection")
-async def test_refused_big_strings_are_not_kept(
-    stubs: Stubs, channel: grpc.aio.Channel
-) -> None:
+async def test_refused_big_strings_are_not_kept(stubs: Stubs, channel: grpc.aio.Channel) -> None:
     campaign = campaign_pb2_grpc.CampaignServiceStub(channel)
     for n in range(3):
         request = consent_pb2.CheckConsentRequest(
