@@ -254,7 +254,14 @@ def _numeric_date(value: Any) -> datetime:
     Raises ValueError."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("not a NumericDate")
+    # Within 1970-9999: the C library refuses some values outside with OSError, which read as
+    # a lost database (probe AN: a signed token with iat = -2**63 answered UNAVAILABLE).
+    if not 0 <= value < _AFTER_9999:
+        raise ValueError("a NumericDate outside 1970-9999")
     return datetime.fromtimestamp(value, UTC)
+
+
+_AFTER_9999 = 253_402_300_800  # 10000-01-01T00:00:00Z
 
 
 def _unverified_claims(credential: str) -> dict[str, Any]:
