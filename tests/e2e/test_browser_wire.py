@@ -135,6 +135,35 @@ async def test_a_json_key_given_twice_is_invalid_argument_and_stores_nothing(
     )
     for visitor in (first, second):
         await _has_no_choice(http_port, tenant, page_key, visitor)
+    # The same field under its JSON name and its proto name is given twice as well: the last
+    # one was stored (probe AN).
+    third, fourth = uuid4().hex, uuid4().hex
+    both = json.dumps(record_body(third))[:-1] + f', "visitor_id": "{fourth}"}}'
+    assert await connect_error(http_port, path, both.encode(), auth(page_key)) == (
+        "visitor_id: is given twice in one object (as visitorId and as visitor_id): send it once"
+    )
+    for visitor in (third, fourth):
+        await _has_no_choice(http_port, tenant, page_key, visitor)
+
+
+async def test_a_json_body_is_utf_8(http_port: int, tenant: Tenant, page_key: str) -> None:
+    """UTF-16 and UTF-32 bodies (json.loads guessed them from the bytes) and a UTF-8 byte order
+    mark are refused: a proxy reading the body as UTF-8 saw something else (probe AN)."""
+    path = f"{prefix(tenant)}{RECORD}"
+    visitor = uuid4().hex
+    text = json.dumps(record_body(visitor))
+    assert await connect_error(http_port, path, text.encode("utf-16"), auth(page_key)) == (
+        "request: is not valid JSON: send it in UTF-8"
+    )
+    # UTF-32 of ASCII text is UTF-8 too: NUL characters between the JSON's.
+    assert await connect_error(http_port, path, text.encode("utf-32-be"), auth(page_key)) == (
+        "request: is not valid JSON"
+    )
+    bom = b"\xef\xbb\xbf" + text.encode()
+    assert await connect_error(http_port, path, bom, auth(page_key)) == (
+        "request: is not valid JSON"
+    )
+    await _has_no_choice(http_port, tenant, page_key, visitor)
 
 
 async def _has_no_choice(port: int, tenant: Tenant, page_key: str, visitor: str) -> None:

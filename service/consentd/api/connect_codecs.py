@@ -53,10 +53,15 @@ def _from_json(data: bytes | bytearray, message_class: type[M]) -> M:
     one, or the one of the wrong type), or the request when it is not one JSON object."""
     descriptor = cast(Descriptor, message_class.DESCRIPTOR)
     try:
-        document = json.loads(data, object_pairs_hook=_unique_keys)
+        # UTF-8 only (RFC 8259 §8.1): json.loads(bytes) also read UTF-16 and UTF-32, which a
+        # proxy reading the body as UTF-8 sees as something else (probe AN).
+        text = bytes(data).decode("utf-8")
+        document = json.loads(text, object_pairs_hook=_unique_keys)
     except _DuplicateKey as error:
         raise InvalidInput("request", str(error)) from None
-    except ValueError:  # not JSON, or not UTF-8
+    except UnicodeDecodeError:
+        raise InvalidInput("request", "is not valid JSON: send it in UTF-8") from None
+    except ValueError:  # not JSON (a UTF-8 byte order mark included)
         raise InvalidInput("request", "is not valid JSON") from None
     except RecursionError:
         raise _too_deep(descriptor) from None
@@ -161,6 +166,7 @@ def _utf8(text: str) -> bool:
 
 
 _INT32 = range(-(2**31), 2**31)
+_TWICE = "is given twice in one object (as {} and as {}): send it once"
 _LOOSE_ENUM = (
     "has a value of the wrong type or out of range (an enum value is one of its names or a "
     "32-bit integer)"
@@ -168,11 +174,20 @@ _LOOSE_ENUM = (
 
 
 def _refuse_loose_enums(document: dict[str, Any], descriptor: Descriptor) -> None:
-    """Raises InvalidInput for an enum value that is not one of its names or a 32-bit integer:
-    json_format read 4294967297, 1.5 and " 1" as 1 (CHANNEL_EMAIL; probe V), where the
+    """Raises InvalidInput for a field given twice in one object, under its JSON name and its
+    proto name (json_format took the last: a proxy checking `visitorId` saw another value than
+    the one stored; probe AN), and for an enum value that is not one of its names or a 32-bit
+    integer: json_format read 4294967297, 1.5 and " 1" as 1 (CHANNEL_EMAIL; probe V), where the
     native port's varint is exact. Unknown keys are left to json_format (then named)."""
+    given: set[tuple[str, int]] = set()
     for _, path, _, field, value in _walk(document, descriptor, ""):
-        if field is None or value is None or field.enum_type is None:
+        if field is None:
+            continue
+        if (path, field.number) in given:
+            name = f"{path}.{field.name}" if path else field.name
+            raise InvalidInput(name, _TWICE.format(field.json_name, field.name))
+        given.add((path, field.number))
+        if value is None or field.enum_type is None:
             continue
         if field.enum_type.full_name == "google.protobuf.NullValue":
             continue

@@ -74,12 +74,16 @@ BASE64 = re.compile("[A-Za-z0-9_+/-]*={0,2}")
 
 
 def malformed_get_message(scope: Scope) -> InvalidInput | None:
-    """The refusal of a Connect GET whose `message` is not base64 while `base64` is 1: the
+    """The refusal of a Connect GET of another protocol version, or whose `message` is not
+    base64 while `base64` is 1: the
     library skipped what is not (`ChJ2!!!!` was read as `ChJ2`, `@@@@` as an empty message,
     refused for a field it never had; probe O)."""
     if scope.get("method") != "GET":
         return None
     query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    # The GET form of connect-protocol-version: `v1` when given (probe AN: `v9` was served).
+    if any(value != "v1" for value in query.get("connect", [])):
+        return InvalidInput("connect", "must be v1")
     if query.get("base64", [""])[0] != "1":
         return None
     if all(BASE64.fullmatch(value) for value in query.get("message", [])):
