@@ -42,7 +42,7 @@ from consentd.domain.audit import CheckpointSigner
 from consentd.jobs.sequencer import Sequencer
 from consentd.notifiers import LogNotifier, SmtpNotifier, SmtpRelay
 from consentd.store.connections import terminate_connections
-from consentd.store.database import DatabaseProbe
+from consentd.store.probe import DatabaseProbe
 from consentd.store.reads import ReadPool
 from consentd.telemetry import Telemetry
 from consentd.wiring.api import Api, build_api, demo_page, preferences_dir

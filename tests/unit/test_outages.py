@@ -24,11 +24,49 @@ def test_a_full_disk_is_unavailable_saying_so_and_warned_once_a_while(
     monkeypatch.setattr(outages, "_warned", [-outages.SHORTAGE_WARNING_SECONDS])
     with capture_logs() as logs:
         answers = [failure_of(_wrapped(asyncpg.exceptions.DiskFullError("no space"))) for _ in "ab"]
+    said = "the database cannot serve this call now (it is out of disk space, SQLSTATE 53100)"
     assert [(a.code, a.message) for a in answers if a] == [
-        (grpc.StatusCode.UNAVAILABLE, outages.SHORTAGE_MESSAGE)
+        (grpc.StatusCode.UNAVAILABLE, f"{said}; retry shortly")
     ] * 2
     warned = [e for e in logs if e["event"] == "database_short_of_resources"]
     assert [(e["log_level"], e["sqlstate"]) for e in warned] == [("warning", "53100")]
+
+
+@pytest.mark.parametrize(
+    ("error", "words", "event"),
+    [
+        # A feed that only reads was told "cannot write now (short of disk space...)" (AM).
+        (
+            asyncpg.exceptions.TooManyConnectionsError("too many"),
+            "it has no connection slot free, SQLSTATE 53300",
+            "database_short_of_resources",
+        ),
+        (
+            asyncpg.exceptions.OutOfMemoryError("oom"),
+            "it is out of memory, SQLSTATE 53200",
+            "database_short_of_resources",
+        ),
+        # A read-only database looked like a lost one, and nothing said why (probe AM).
+        (
+            asyncpg.exceptions.ReadOnlySQLTransactionError("read-only"),
+            "it is read-only (a standby, or in read-only mode): writes need the primary,"
+            " SQLSTATE 25006",
+            "database_read_only",
+        ),
+    ],
+)
+def test_each_shortage_says_which(
+    monkeypatch: pytest.MonkeyPatch, error: Exception, words: str, event: str
+) -> None:
+    monkeypatch.setattr(outages, "_warned", [-outages.SHORTAGE_WARNING_SECONDS])
+    with capture_logs() as logs:
+        failure = failure_of(_wrapped(error))
+    assert failure is not None
+    assert (failure.code, failure.message) == (
+        grpc.StatusCode.UNAVAILABLE,
+        f"the database cannot serve this call now ({words}); retry shortly",
+    )
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == [event]
 
 
 def test_a_lost_connection_is_unavailable_as_before() -> None:

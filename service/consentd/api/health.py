@@ -15,6 +15,7 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from consentd.api.calls import SHUTTING_DOWN
+from consentd.store.probe import READ_ONLY
 
 log = structlog.get_logger("consentd.health")
 SERVING: int = health_pb2.HealthCheckResponse.SERVING
@@ -139,19 +140,29 @@ async def follow_database(
     """Until cancelled: SERVING while `probe` answers within PROBE_TIMEOUT, NOT_SERVING when
     it fails or hangs (logged once per change); `reachability` told each outcome."""
     reached = reachability or Reachability()
+    state = "starting"
     while True:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
-                await probe()
+                read_only = await probe() is READ_ONLY
         except Exception as error:  # noqa: BLE001 - any failure of the probe is "not serving"
-            if health.status == SERVING:
+            if state != "lost":
                 log.warning("database_lost", error=type(error).__name__)
+            state = "lost"
             health.set(NOT_SERVING)
             reached.failed()
         else:
-            if health.status != SERVING:
-                log.info("database_reachable")
-            health.set(SERVING)
+            # Reached, but read-only (a standby, default_transaction_read_only): every write
+            # fails, so this replica leaves the balancer; its calls are still served, checks
+            # answer (probe AM: health said SERVING while each write answered UNAVAILABLE).
+            now = "read_only" if read_only else "serving"
+            if now != state:
+                if read_only:
+                    log.warning("database_read_only")
+                else:
+                    log.info("database_reachable")
+            state = now
+            health.set(NOT_SERVING if read_only else SERVING)
             reached.answered()
         await asyncio.sleep(PROBE_INTERVAL)
 

@@ -21,9 +21,19 @@ from consentd.store.database import (
 
 log = structlog.get_logger("consentd.rpc")
 UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly"
-SHORTAGE_MESSAGE = (
-    "the database cannot write now (it is short of disk space or another resource); retry shortly"
-)
+# What each SQLSTATE (or its class) an operator must fix means, in a caller's words: a feed
+# that only reads was told "cannot write now (short of disk space...)" when the connection
+# slots were full, and a read-only database was "unavailable" like a lost one (probe AM).
+SHORTAGES = {
+    "53100": "it is out of disk space",
+    "53200": "it is out of memory",
+    "53300": "it has no connection slot free",
+    "53400": "it reached a configured limit",
+    "53": "it is short of a resource",
+    "58": "it met a system error (I/O)",
+    "25006": "it is read-only (a standby, or in read-only mode): writes need the primary",
+}
+SHORTAGE_MESSAGE = "the database cannot serve this call now ({}, SQLSTATE {}); retry shortly"
 DEADLINE_MESSAGE = "the database did not answer in time"
 OBJECTED_MESSAGE = (
     "the person objected (before or while this call ran): a grant from a system does not lift "
@@ -59,5 +69,10 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
     now = time.monotonic()
     if now - _warned[0] >= SHORTAGE_WARNING_SECONDS:
         _warned[0] = now
-        log.warning("database_short_of_resources", sqlstate=state, error=type(error).__name__)
-    return grpc.StatusCode.UNAVAILABLE, SHORTAGE_MESSAGE, ""
+        event = "database_read_only" if state == READ_ONLY else "database_short_of_resources"
+        log.warning(event, sqlstate=state, error=type(error).__name__)
+    words = SHORTAGES.get(state) or SHORTAGES[state[:2]]
+    return grpc.StatusCode.UNAVAILABLE, SHORTAGE_MESSAGE.format(words, state), ""
+
+
+READ_ONLY = "25006"

@@ -79,9 +79,12 @@ def outage_of(error: BaseException) -> str | None:
 
 def shortage_of(error: BaseException) -> str | None:
     """The SQLSTATE when `error` (or what it wraps) says the database is short of a resource:
-    class 53 (a full disk, memory, connections) or 58 (an I/O error)."""
+    class 53 (a full disk, memory, connections) or 58 (an I/O error); or that it is read-only
+    (25006: a standby, or default_transaction_read_only) — what an operator must fix."""
     states = (getattr(e, "sqlstate", None) for e in _chain(error))
-    return next((s for s in states if isinstance(s, str) and s.startswith(("53", "58"))), None)
+    return next(
+        (s for s in states if isinstance(s, str) and s.startswith(("53", "58", "25006"))), None
+    )
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -260,35 +263,3 @@ async def check_runtime_role(engine: AsyncEngine) -> None:
             "the role did not exist yet drops the dump's GRANTs): create the role, then restore "
             "again (docs/operations.md, Backups)"
         )
-
-
-class DatabaseProbe:
-    """`SELECT 1` on a connection of its own (a busy pool must not make a healthy database look
-    lost), reconnected after any failure; each attempt bounded by `timeout`."""
-
-    def __init__(self, url: str, timeout: float) -> None:
-        self._dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
-        self._timeout = timeout
-        self._conn: asyncpg.Connection | None = None
-
-    async def __call__(self) -> None:
-        try:
-            if self._conn is None or self._conn.is_closed():
-                self._conn = await asyncpg.connect(
-                    self._dsn,
-                    timeout=self._timeout,
-                    server_settings={"application_name": "consentd-health"},
-                )
-            await self._conn.fetchval("SELECT 1", timeout=self._timeout)
-        except BaseException:
-            self.reset()
-            raise
-
-    def reset(self) -> None:
-        """Drop the connection without waiting on a server that may not answer."""
-        if self._conn is not None:
-            self._conn.terminate()
-            self._conn = None
-
-    async def close(self) -> None:
-        self.reset()
