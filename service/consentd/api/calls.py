@@ -218,6 +218,14 @@ class Streams:
             if ended and task.uncancel() == 0:
                 raise StreamEnded(ended[0]) from None
             raise
+        except Exception:
+            # Cancelled mid-statement, the driver may raise its own error instead (a connection
+            # closed under the query): the stream still ended for the watcher's reason (probe
+            # AM: the change feed was told "the database is unavailable" at shutdown).
+            if ended and task.cancelling():
+                task.uncancel()
+                raise StreamEnded(ended[0]) from None
+            raise
         finally:
             watcher.cancel()
 
