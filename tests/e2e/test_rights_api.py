@@ -449,13 +449,14 @@ async def test_breach_subjects_are_listed_by_id_a_page_at_a_time(
 
 
 async def test_retention_settings_round_trip(dpo: RightsStubs) -> None:
-    """Contract end, legal hold (with its reason) and storage extension are stored as given;
-    a hold without a reason, or a purged_at from the caller, is INVALID_ARGUMENT."""
+    """Contract end, legal hold (with its reason, without any address or number in it: the
+    retention job prints it; probe AO) and storage extension are stored as given; a hold without
+    a reason, or a purged_at from the caller, is INVALID_ARGUMENT."""
     ended = datetime(2027, 3, 31, tzinfo=UTC)
     settings = retention_pb2.RetentionSettings(
         contract_ended_at=stamp(ended),
         legal_hold=True,
-        legal_hold_reason="contentieux",
+        legal_hold_reason="contentieux c/ jean@example.fr 06 12 34 56 78",
         storage_extension=True,
     )
     await dpo.retention.PutRetentionSettings(
@@ -465,7 +466,10 @@ async def test_retention_settings_round_trip(dpo: RightsStubs) -> None:
         retention_pb2.GetRetentionSettingsRequest(), metadata=dpo.metadata
     )
     assert got.settings.contract_ended_at.ToDatetime(tzinfo=UTC) == ended
-    assert (got.settings.legal_hold_reason, got.settings.storage_extension) == ("contentieux", True)
+    assert (got.settings.legal_hold_reason, got.settings.storage_extension) == (
+        "contentieux c/ (email) (phone)",
+        True,
+    )
     assert not got.settings.HasField("purge_due_at")  # under a legal hold: never
     for bad in (
         retention_pb2.RetentionSettings(legal_hold=True),

@@ -47,14 +47,17 @@ async def test_tenant_and_key_administration_is_audited_without_secrets(
     tenant = await admin.create_tenant(f"adm-{uuid4().hex[:10]}")
     again = await admin.create_tenant(tenant.slug)  # idempotent: no second entry
     assert again.tenant_id == tenant.tenant_id
-    key, stored = await admin.issue_key(tenant.slug, [Scope.CHECK.value], name="sender")
+    # A key's name keeps no address: it is listed and logged for good (probe AO).
+    key, stored = await admin.issue_key(
+        tenant.slug, [Scope.CHECK.value], name="sender of lea@example.fr"
+    )
     await admin.revoke_key(tenant.slug, stored.key_id)
     entries = await _entries(app, tenant)
     assert [a for a, _, _ in entries] == ["tenant.created", "api_key.issued", "api_key.revoked"]
     issued = entries[1][2]
     assert issued == {
         "key_id": stored.key_id,
-        "name": "sender",
+        "name": "sender of (email)",
         "scopes": ["consent:check"],
         "expires_at": None,
     }

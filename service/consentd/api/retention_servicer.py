@@ -13,6 +13,7 @@ from consentd.api.converters import required_in, time_in, time_out
 from consentd.app.retention import RetentionSettingsUseCases
 from consentd.domain.catalog import check_text
 from consentd.domain.errors import InvalidInput
+from consentd.domain.free_text import without_contacts
 from consentd.domain.retention import TenantRetention, purge_due_at
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -27,7 +28,11 @@ def settings_in(request: pb.PutRetentionSettingsRequest) -> TenantRetention:
     for read_only in ("purged_at", "purge_due_at"):
         if message.HasField(read_only):
             raise InvalidInput(f"settings.{read_only}", "is set by the retention job")
-    reason = check_text("settings.legal_hold_reason", message.legal_hold_reason, 500)
+    # A hold's reason names a case, and a case often a person: no address nor number kept, and
+    # `consentd retention run` prints it (probe AO).
+    reason = without_contacts(
+        check_text("settings.legal_hold_reason", message.legal_hold_reason, 500)
+    )
     if message.legal_hold and not reason.strip():
         raise InvalidInput("settings.legal_hold_reason", "is required with a legal hold")
     ended = message.contract_ended_at

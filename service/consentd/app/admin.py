@@ -13,6 +13,7 @@ from consentd.app.auth import refuse_purged
 from consentd.app.ports import AdminRepository, Clock
 from consentd.domain.catalog import check_text
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
+from consentd.domain.free_text import without_contacts
 from consentd.domain.keys import ApiKey, new_api_key
 from consentd.domain.model import ProcessingRole
 from consentd.domain.slugs import SLUG, SLUG_RULE
@@ -64,7 +65,13 @@ class AdminUseCases:
         key = new_api_key(tenant.tenant_id)
         now = self._clock()
         stored = StoredKey(
-            key.key_id, check_text("name", name, 200), granted, key.digest, now, expires_at
+            # A key's name is in `keys list` and its audit entry for good: no address kept.
+            key.key_id,
+            without_contacts(check_text("name", name, 200)),
+            granted,
+            key.digest,
+            now,
+            expires_at,
         )
         await self._repo.insert_key(tenant.tenant_id, stored)
         return key, stored
