@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from uuid import uuid4
 
 import asyncpg
@@ -9,6 +11,7 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client import generate_latest
+from structlog.testing import capture_logs
 
 from consentd.app.checks import CheckResult
 from consentd.config import ConfigError, Settings
@@ -128,3 +131,22 @@ def test_service_name_is_consentd_unless_the_environment_names_one(
     tracing = Tracing()
     assert tracing.provider.resource.attributes["service.name"] == "consentd-eu-1"
     tracing.close()
+
+
+def test_closing_does_not_wait_for_a_collector_that_never_answers() -> None:
+    """A collector that takes the connection and never answers held the exit ~20 s while the
+    exporter retried (probe AO): close() gives up after its bound, with a warning."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    try:
+        tracing = Tracing.otlp(f"http://127.0.0.1:{silent.getsockname()[1]}")
+        with tracing.tracer.start_as_current_span("buffered"):
+            pass
+        started = time.monotonic()
+        with capture_logs() as logs:
+            tracing.close(seconds=0.5)
+        assert time.monotonic() - started < 2.0
+        assert [e["event"] for e in logs] == ["traces_not_exported"]
+    finally:
+        silent.close()

@@ -13,11 +13,13 @@ carry the SQL text with its $n placeholders, never the bound values (capture_par
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Mapping
 from random import getrandbits
 from typing import Any
 
+import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
@@ -28,7 +30,10 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+log = structlog.get_logger("consentd.telemetry")
 TRACEPARENT = "traceparent"
+# How long close() waits for the spans still buffered to be exported.
+CLOSE_SECONDS = 2.0
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
@@ -44,10 +49,14 @@ class Tracing:
             resource = resource.merge(Resource({SERVICE_NAME: "consentd"}))
         self.recording = exporter is not None
         if exporter is None:
-            self.provider = TracerProvider(sampler=ALWAYS_OFF, resource=resource)
+            self.provider = TracerProvider(
+                sampler=ALWAYS_OFF, resource=resource, shutdown_on_exit=False
+            )
         else:
             # The sampler is the SDK's default or OTEL_TRACES_SAMPLER's.
-            self.provider = TracerProvider(resource=resource)
+            # Shut down by close() only, within its bound: the SDK's own at exit waited for a
+            # collector that does not answer.
+            self.provider = TracerProvider(resource=resource, shutdown_on_exit=False)
             processor: SpanProcessor
             if batch:
                 processor = BatchSpanProcessor(exporter)
@@ -72,11 +81,17 @@ class Tracing:
 
         return cls(OTLPSpanExporter(endpoint=endpoint))
 
-    def close(self) -> None:
-        """Export what is buffered and stop instrumenting statements."""
+    def close(self, seconds: float = CLOSE_SECONDS) -> None:
+        """Stop instrumenting statements and export what is buffered, for `seconds` at most: a
+        collector that does not answer had the exporter retry for 20 s after `stopped` (probe
+        AO), and an orchestrator waiting on the exit kills the process meanwhile."""
         if self.recording:
             AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
-        self.provider.shutdown()
+        closing = threading.Thread(target=self.provider.shutdown, name="traces", daemon=True)
+        closing.start()
+        closing.join(seconds)
+        if closing.is_alive():
+            log.warning("traces_not_exported", seconds=seconds)
 
 
 class Rpc:
