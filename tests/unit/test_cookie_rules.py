@@ -126,6 +126,18 @@ def test_a_longer_ask_is_clamped_a_shorter_one_kept_a_past_one_refused() -> None
         expiry(DEFAULT_POLICY, ALL, (), T0, T0)
 
 
+def test_a_refusal_is_kept_its_whole_period_whatever_the_page_asks() -> None:
+    """A page asked a refusal to end five seconds later and had the banner back at once (probe
+    AL): a choice that refuses anything keeps the policy's period; a shorter ask only shortens
+    an acceptance."""
+    soon = T0 + timedelta(seconds=5)
+    refusal = expiry(DEFAULT_POLICY, ("necessary",), OPTIONAL, T0, soon)
+    assert refusal == datetime(2026, 7, 31, 9, tzinfo=UTC)
+    mixed = expiry(DEFAULT_POLICY, ("analytics", "necessary"), ("marketing",), T0, soon)
+    assert mixed == refusal
+    assert expiry(DEFAULT_POLICY, ALL, (), T0, soon) == soon
+
+
 def test_valid_until_one_second_before_12_months_expired_after() -> None:
     """At 12 months minus 1 s the choice is VALID; at the instant and 1 s after, EXPIRED."""
     limit = expiry(DEFAULT_POLICY, ALL, (), T0, None)

@@ -139,7 +139,10 @@ def expiry(
     *,
     name: str = "expires_at",
 ) -> datetime:
-    """When a choice stops counting: the policy's limit, or the caller's earlier ask.
+    """When a choice stops counting: the policy's limit, or the caller's earlier ask for a
+    choice that refuses nothing. A refusal is kept its whole period whatever the page asks: a
+    page that asked for five seconds had the banner back at once, asking again a visitor who
+    said no (CNIL: a refusal is not asked again for about six months; probe AL).
 
     Raises InvalidInput when the ask is not after `recorded_at`.
     """
@@ -153,7 +156,7 @@ def expiry(
         return ceiling
     if requested <= recorded_at:
         raise InvalidInput(name, "must be in the future")
-    return min(requested, ceiling)
+    return ceiling if refused else min(requested, ceiling)
 
 
 def choice_status(choice: CookieChoice | None, revision: int, now: datetime) -> ChoiceStatus:

@@ -495,7 +495,9 @@ type RecordCookieChoiceRequest struct {
 	// is ignored) and the user agent the request's when none is sent.
 	UserAgent string `protobuf:"bytes,10,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
 	IpAddress string `protobuf:"bytes,11,opt,name=ip_address,json=ipAddress,proto3" json:"ip_address,omitempty"`
-	// Optional end of validity asked by the page; the server clamps it to the policy's limit.
+	// Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+	// shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+	// period (a visitor who said no is not asked again sooner).
 	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 }
 

@@ -286,7 +286,10 @@ class RecordCookieChoiceRequest(_message.Message):
 
     @_builtins.property
     def expires_at(self) -> _timestamp_pb2.Timestamp:
-        """Optional end of validity asked by the page; the server clamps it to the policy's limit."""
+        """Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+        shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+        period (a visitor who said no is not asked again sooner).
+        """
 
     def __init__(
         self,

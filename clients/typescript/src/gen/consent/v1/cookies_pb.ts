@@ -295,7 +295,9 @@ export type RecordCookieChoiceRequest = Message<"consent.v1.RecordCookieChoiceRe
   ipAddress: string;
 
   /**
-   * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+   * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+   * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+   * period (a visitor who said no is not asked again sooner).
    *
    * @generated from field: google.protobuf.Timestamp expires_at = 12;
    */

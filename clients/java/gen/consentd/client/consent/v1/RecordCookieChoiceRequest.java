@@ -484,7 +484,9 @@ private static final long serialVersionUID = 0L;
   private com.google.protobuf.Timestamp expiresAt_;
   /**
    * <pre>
-   * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+   * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+   * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+   * period (a visitor who said no is not asked again sooner).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -496,7 +498,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+   * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+   * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+   * period (a visitor who said no is not asked again sooner).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -508,7 +512,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+   * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+   * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+   * period (a visitor who said no is not asked again sooner).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -2215,7 +2221,9 @@ private static final long serialVersionUID = 0L;
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> expiresAtBuilder_;
     /**
      * <pre>
-     * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+     * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+     * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+     * period (a visitor who said no is not asked again sooner).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -2226,7 +2234,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+     * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+     * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+     * period (a visitor who said no is not asked again sooner).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -2241,7 +2251,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+     * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+     * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+     * period (a visitor who said no is not asked again sooner).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -2261,7 +2273,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+     * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+     * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+     * period (a visitor who said no is not asked again sooner).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -2279,7 +2293,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+     * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+     * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+     * period (a visitor who said no is not asked again sooner).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -2302,7 +2318,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+     * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+     * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+     * period (a visitor who said no is not asked again sooner).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -2319,7 +2337,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+     * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+     * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+     * period (a visitor who said no is not asked again sooner).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -2331,7 +2351,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+     * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+     * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+     * period (a visitor who said no is not asked again sooner).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -2346,7 +2368,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+     * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+     * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+     * period (a visitor who said no is not asked again sooner).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>

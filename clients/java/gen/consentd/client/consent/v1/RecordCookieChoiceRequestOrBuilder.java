@@ -253,7 +253,9 @@ public interface RecordCookieChoiceRequestOrBuilder extends
 
   /**
    * <pre>
-   * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+   * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+   * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+   * period (a visitor who said no is not asked again sooner).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -262,7 +264,9 @@ public interface RecordCookieChoiceRequestOrBuilder extends
   boolean hasExpiresAt();
   /**
    * <pre>
-   * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+   * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+   * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+   * period (a visitor who said no is not asked again sooner).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
@@ -271,7 +275,9 @@ public interface RecordCookieChoiceRequestOrBuilder extends
   com.google.protobuf.Timestamp getExpiresAt();
   /**
    * <pre>
-   * Optional end of validity asked by the page; the server clamps it to the policy's limit.
+   * Optional end of validity asked by the page; the server clamps it to the policy's limit. It
+   * shortens an acceptance only: a choice that refuses any category keeps the policy's refusal
+   * period (a visitor who said no is not asked again sooner).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp expires_at = 12 [json_name = "expiresAt"];</code>
