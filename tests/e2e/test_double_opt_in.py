@@ -494,18 +494,28 @@ async def test_the_person_is_told_of_an_extension_and_of_a_refusal(
             metadata=mailing.metadata,
         )
         filed.append(submitted.request.request_id)
-    await rights.ExtendRightsRequest(
+    before = datetime.now(UTC)
+    extension = await rights.ExtendRightsRequest(
         rights_pb2.ExtendRightsRequestRequest(
             request_id=filed[0], months=2, reason="archives à consulter sur trois sites"
         ),
         metadata=mailing.metadata,
     )
-    await rights.RefuseRightsRequest(
+    refusal = await rights.RefuseRightsRequest(
         rights_pb2.RefuseRightsRequestRequest(
             request_id=filed[1], reason="demande manifestement excessive"
         ),
         metadata=mailing.metadata,
     )
+    # When the person was told is on the request: the condition of an extension (probe AL).
+    for answer in (extension, refusal):
+        told = answer.request.person_told_at.ToDatetime(tzinfo=UTC)
+        assert before <= told <= datetime.now(UTC), answer
+        got = await rights.GetRightsRequest(
+            rights_pb2.GetRightsRequestRequest(request_id=answer.request.request_id),
+            metadata=mailing.metadata,
+        )
+        assert got.request.person_told_at == answer.request.person_told_at
     extended, refused = (body_of(m) for m in await mail[0].wait_for(address, count=2))
     assert f"référence {filed[0][:8]}" in extended
     assert "prolongé" in extended

@@ -255,6 +255,8 @@ async def test_a_rights_request_from_receipt_to_done(stubs: Stubs, dpo: RightsSt
     )
     extended = await dpo.rights.ExtendRightsRequest(extend, metadata=dpo.metadata)
     assert extended.request.HasField("extended_due_at")
+    # No relay here: the person was not told by consentd, and the request says so.
+    assert not extended.request.HasField("person_told_at")
     assert extended.request.extension_reason == "plusieurs demandes de (email)"
     again = dpo.rights.ExtendRightsRequest(extend, metadata=dpo.metadata)
     assert await _code(again) == grpc.StatusCode.FAILED_PRECONDITION

@@ -101,6 +101,7 @@ def request_out(request: RightsRequest, now: datetime) -> pb.RightsRequest:
         verification_method=request.verification_method,
         overdue=request.is_overdue(now),
         updated_at=time_out(request.updated_at),
+        person_told_at=time_out(request.person_told_at),
     )
 
 

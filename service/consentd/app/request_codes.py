@@ -79,9 +79,10 @@ class Codes:
             error="no e-mail address on record: tell the person another way",
         )  # fmt: skip
 
-    async def tell(self, principal: Principal, request: RightsRequest, to: Identifier) -> None:
+    async def tell(self, principal: Principal, request: RightsRequest, to: Identifier) -> bool:
         """Tell the person of an extension or a refusal, and why (GDPR art. 12(3), 12(4): it
-        was only stored). After the commit; a failure is logged, the decision stands."""
+        was only stored). After the commit; a failure is logged, the decision stands. Whether
+        it was handed to a relay that reaches the person (without one, it is only logged)."""
         try:
             await self._notifier.send_decision(principal.tenant, request, to)
         except Exception as error:  # noqa: BLE001 - the decision is committed; say so
@@ -89,3 +90,5 @@ class Codes:
                 "rights_decision_not_sent", tenant=principal.tenant.slug,
                 request_id=str(request.request_id), error=type(error).__name__,
             )  # fmt: skip
+            return False
+        return self._notifier.delivers(to.kind)

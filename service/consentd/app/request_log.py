@@ -4,14 +4,19 @@ request of a kind, the audit entry of a move (app/requests.py drives them)."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
-from consentd.app.ports import UnitOfWork
+import structlog
+
+from consentd.app.ports import UnitOfWork, UnitOfWorkFactory
 from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.canonical import stamp
 from consentd.domain.errors import FailedPrecondition, NotFound
 from consentd.domain.rights import RequestKind, RequestState, RightsRequest
+
+log = structlog.get_logger("consentd.rights")
 
 
 async def locked(uow: UnitOfWork, request_id: UUID) -> RightsRequest:
@@ -75,3 +80,23 @@ async def held(uow: UnitOfWork, subject_id: UUID) -> None:
 def unknown_request() -> NotFound:
     """A request id this tenant does not have (read or locked alike)."""
     return NotFound("no such rights request in this tenant", code="REQUEST_NOT_FOUND")
+
+
+async def told(
+    uows: UnitOfWorkFactory, tenant_id: UUID, request: RightsRequest, at: datetime
+) -> RightsRequest:
+    """`request` with when its person was told of its latest decision, recorded: the condition
+    of an extension, which the operator could not see met (probe AL). A failure to record it is
+    logged: the person was told, the request stands."""
+    try:
+        async with uows(tenant_id) as uow:
+            recorded = await uow.requests.told(request, at)
+            await uow.commit()
+    except Exception as error:  # noqa: BLE001 - the decision is committed and sent
+        log.warning(
+            "rights_decision_told_not_recorded",
+            request_id=str(request.request_id),
+            error=type(error).__name__,
+        )
+        return request
+    return replace(request, person_told_at=at) if recorded else request

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
+from consentd.app import request_log
 from consentd.app.blocking import block_subject
 from consentd.app.commands import MAX_PAGE_SIZE, SubjectSelector
 from consentd.app.idempotency import Once
@@ -247,7 +248,8 @@ class RightsRequestUseCases:
             to = await self._codes.contact(uow, tenant_id, request.subject_id, kind)
             await self._save(uow, request, moved, now)
         if to is not None:
-            await self._codes.tell(principal, moved, to)
+            if await self._codes.tell(principal, moved, to):
+                return await request_log.told(self._uow, tenant_id, moved, self._clock())
         elif tell:
             self._codes.untold(principal, moved)
         return moved

@@ -134,6 +134,8 @@ class RightsRequest:
     code_digest: bytes | None = None
     code_expires_at: datetime | None = None
     code_attempts: int = 0
+    # When the person was told of the latest extension or refusal (None: not by consentd).
+    person_told_at: datetime | None = None
 
     @classmethod
     def received(
@@ -189,7 +191,7 @@ class RightsRequest:
     def refused(self, now: datetime, reason: str) -> RightsRequest:
         if not reason.strip():
             raise InvalidInput("reason", "is required to refuse a request")
-        return replace(self._move(RequestState.REFUSED, now), outcome=reason)
+        return replace(self._move(RequestState.REFUSED, now), outcome=reason, person_told_at=None)
 
     def extended(self, now: datetime, months: int, reason: str) -> RightsRequest:
         """One extension of 1 or 2 months before the first deadline, while the request is
@@ -210,4 +212,5 @@ class RightsRequest:
             extended_due_at=add_months(self.due_at, months),
             extension_reason=reason,
             updated_at=now,
+            person_told_at=None,
         )

@@ -30,6 +30,7 @@ _FIELDS = (
     "code_digest",
     "code_expires_at",
     "code_attempts",
+    "person_told_at",
 )
 
 
@@ -73,6 +74,20 @@ class SqlRequests:
             .where(_R.c.tenant_id == self._tenant, _R.c.request_id == request.request_id)
             .values(**_row(request))
         )
+
+    async def told(self, request: RightsRequest, at: datetime) -> bool:
+        """Record that the person was told of `request`'s latest decision, unless the request
+        moved on meanwhile (its told time is then the newer decision's). Whether it was."""
+        done = await self._conn.execute(
+            _R.update()
+            .where(
+                _R.c.tenant_id == self._tenant,
+                _R.c.request_id == request.request_id,
+                _R.c.updated_at == request.updated_at,
+            )
+            .values(person_told_at=at)
+        )
+        return bool(done.rowcount)
 
     async def of_subject(self, subject_id: UUID) -> list[RightsRequest]:
         query = (

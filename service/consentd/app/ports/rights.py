@@ -94,6 +94,10 @@ class RequestRepository(Protocol):
 
     async def save(self, request: RightsRequest) -> None: ...
 
+    async def told(self, request: RightsRequest, at: datetime) -> bool:
+        """The person told of `request`'s latest decision at `at`, unless it moved on since."""
+        ...
+
     async def of_subject(self, subject_id: UUID) -> list[RightsRequest]: ...
 
     async def listed(

@@ -34,6 +34,8 @@ rights_requests = sa.Table(
     sa.Column("code_digest", BYTEA),
     sa.Column("code_expires_at", TZ),
     sa.Column("code_attempts", sa.Integer, nullable=False),
+    # When consentd's notifier handed the latest decision (extension, refusal) to the relay.
+    sa.Column("person_told_at", TZ),
     subject_fk(),
     sa.CheckConstraint(f"kind IN {REQUEST_KINDS}", name="kind"),
     sa.CheckConstraint(f"state IN {REQUEST_STATES}", name="state"),

@@ -113,6 +113,7 @@ class RightsRequest(_message.Message):
     VERIFICATION_METHOD_FIELD_NUMBER: _builtins.int
     OVERDUE_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    PERSON_TOLD_AT_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     subject_id: _builtins.str
     kind: Global___RightsRequestKind.ValueType
@@ -144,6 +145,14 @@ class RightsRequest(_message.Message):
     def closed_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def person_told_at(self) -> _timestamp_pb2.Timestamp:
+        """When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+        the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+        configured, no e-mail address on record, the relay refused): tell the person another way —
+        an extension counts only if they are told within the first month, and why.
+        """
+
     def __init__(
         self,
         *,
@@ -161,10 +170,11 @@ class RightsRequest(_message.Message):
         verification_method: _builtins.str = ...,
         overdue: _builtins.bool = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        person_told_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "due_at", b"due_at", "extended_due_at", b"extended_due_at", "identity_verified_at", b"identity_verified_at", "received_at", b"received_at", "updated_at", b"updated_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "due_at", b"due_at", "extended_due_at", b"extended_due_at", "identity_verified_at", b"identity_verified_at", "person_told_at", b"person_told_at", "received_at", b"received_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "due_at", b"due_at", "extended_due_at", b"extended_due_at", "extension_reason", b"extension_reason", "identity_verified_at", b"identity_verified_at", "kind", b"kind", "outcome", b"outcome", "overdue", b"overdue", "received_at", b"received_at", "request_id", b"request_id", "state", b"state", "subject_id", b"subject_id", "updated_at", b"updated_at", "verification_method", b"verification_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "due_at", b"due_at", "extended_due_at", b"extended_due_at", "extension_reason", b"extension_reason", "identity_verified_at", b"identity_verified_at", "kind", b"kind", "outcome", b"outcome", "overdue", b"overdue", "person_told_at", b"person_told_at", "received_at", b"received_at", "request_id", b"request_id", "state", b"state", "subject_id", b"subject_id", "updated_at", b"updated_at", "verification_method", b"verification_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

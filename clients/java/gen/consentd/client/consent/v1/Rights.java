@@ -170,7 +170,7 @@ public final class Rights {
     java.lang.String[] descriptorData = {
       "\n\027consent/v1/rights.proto\022\nconsent.v1\032\026c" +
       "onsent/v1/types.proto\032\037google/protobuf/t" +
-      "imestamp.proto\"\274\005\n\rRightsRequest\022\035\n\nrequ" +
+      "imestamp.proto\"\376\005\n\rRightsRequest\022\035\n\nrequ" +
       "est_id\030\001 \001(\tR\trequestId\022\035\n\nsubject_id\030\002 " +
       "\001(\tR\tsubjectId\0221\n\004kind\030\003 \001(\0162\035.consent.v" +
       "1.RightsRequestKindR\004kind\0224\n\005state\030\004 \001(\016" +
@@ -187,133 +187,134 @@ public final class Rights {
       "\007outcome\030\013 \001(\tR\007outcome\022/\n\023verification_" +
       "method\030\014 \001(\tR\022verificationMethod\022\030\n\007over" +
       "due\030\r \001(\010R\007overdue\0229\n\nupdated_at\030\016 \001(\0132\032" +
-      ".google.protobuf.TimestampR\tupdatedAt\"H\n" +
-      "\024ExportSubjectRequest\0220\n\007subject\030\001 \001(\0132\026" +
-      ".consent.v1.SubjectRefR\007subject\"T\n\025Expor" +
-      "tSubjectResponse\022\026\n\006schema\030\001 \001(\tR\006schema" +
-      "\022#\n\rdocument_json\030\002 \001(\tR\014documentJson\"]\n" +
-      "\023EraseSubjectRequest\0220\n\007subject\030\001 \001(\0132\026." +
-      "consent.v1.SubjectRefR\007subject\022\024\n\005actor\030" +
-      "\002 \001(\tR\005actor\"\316\001\n\024EraseSubjectResponse\022\035\n" +
-      "\nsubject_id\030\001 \001(\tR\tsubjectId\0227\n\terased_a" +
-      "t\030\002 \001(\0132\032.google.protobuf.TimestampR\010era" +
-      "sedAt\0225\n\026identifiers_suppressed\030\003 \001(\rR\025i" +
-      "dentifiersSuppressed\022\'\n\017events_appended\030" +
-      "\004 \001(\rR\016eventsAppended\"a\n\031RestrictProcess" +
-      "ingRequest\0220\n\007subject\030\001 \001(\0132\026.consent.v1" +
-      ".SubjectRefR\007subject\022\022\n\004lift\030\002 \001(\010R\004lift" +
-      "\";\n\032RestrictProcessingResponse\022\035\n\nsubjec" +
-      "t_id\030\001 \001(\tR\tsubjectId\"J\n\026RecordObjection" +
+      ".google.protobuf.TimestampR\tupdatedAt\022@\n" +
+      "\016person_told_at\030\017 \001(\0132\032.google.protobuf." +
+      "TimestampR\014personToldAt\"H\n\024ExportSubject" +
       "Request\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Su" +
-      "bjectRefR\007subject\"8\n\027RecordObjectionResp" +
-      "onse\022\035\n\nsubject_id\030\001 \001(\tR\tsubjectId\"\242\001\n\025" +
-      "RectifyContactRequest\0220\n\007subject\030\001 \001(\0132\026" +
-      ".consent.v1.SubjectRefR\007subject\022+\n\004kind\030" +
-      "\002 \001(\0162\027.consent.v1.ContactKindR\004kind\022\024\n\005" +
-      "value\030\003 \001(\tR\005value\022\024\n\005actor\030\004 \001(\tR\005actor" +
-      "\"7\n\026RectifyContactResponse\022\035\n\nsubject_id" +
-      "\030\001 \001(\tR\tsubjectId\"\274\001\n\032SubmitRightsReques" +
-      "tRequest\0221\n\004kind\030\001 \001(\0162\035.consent.v1.Righ" +
-      "tsRequestKindR\004kind\0220\n\007subject\030\002 \001(\0132\026.c" +
-      "onsent.v1.SubjectRefR\007subject\0229\n\014send_co" +
-      "de_to\030\003 \001(\0162\027.consent.v1.ContactKindR\nse" +
-      "ndCodeTo\"o\n\033SubmitRightsRequestResponse\022" +
-      "3\n\007request\030\001 \001(\0132\031.consent.v1.RightsRequ" +
-      "estR\007request\022\033\n\tcode_sent\030\002 \001(\010R\010codeSen" +
-      "t\"y\n\035ResendVerificationCodeRequest\022\035\n\nre" +
-      "quest_id\030\001 \001(\tR\trequestId\0229\n\014send_code_t" +
-      "o\030\002 \001(\0162\027.consent.v1.ContactKindR\nsendCo" +
-      "deTo\"=\n\036ResendVerificationCodeResponse\022\033" +
-      "\n\tcode_sent\030\001 \001(\010R\010codeSent\"y\n\026ConfirmId" +
-      "entityRequest\022\035\n\nrequest_id\030\001 \001(\tR\treque" +
-      "stId\022\024\n\004code\030\002 \001(\tH\000R\004code\022!\n\013attested_b" +
-      "y\030\003 \001(\tH\000R\nattestedByB\007\n\005proof\"N\n\027Confir" +
-      "mIdentityResponse\0223\n\007request\030\001 \001(\0132\031.con" +
-      "sent.v1.RightsRequestR\007request\":\n\031StartR" +
+      "bjectRefR\007subject\"T\n\025ExportSubjectRespon" +
+      "se\022\026\n\006schema\030\001 \001(\tR\006schema\022#\n\rdocument_j" +
+      "son\030\002 \001(\tR\014documentJson\"]\n\023EraseSubjectR" +
+      "equest\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Sub" +
+      "jectRefR\007subject\022\024\n\005actor\030\002 \001(\tR\005actor\"\316" +
+      "\001\n\024EraseSubjectResponse\022\035\n\nsubject_id\030\001 " +
+      "\001(\tR\tsubjectId\0227\n\terased_at\030\002 \001(\0132\032.goog" +
+      "le.protobuf.TimestampR\010erasedAt\0225\n\026ident" +
+      "ifiers_suppressed\030\003 \001(\rR\025identifiersSupp" +
+      "ressed\022\'\n\017events_appended\030\004 \001(\rR\016eventsA" +
+      "ppended\"a\n\031RestrictProcessingRequest\0220\n\007" +
+      "subject\030\001 \001(\0132\026.consent.v1.SubjectRefR\007s" +
+      "ubject\022\022\n\004lift\030\002 \001(\010R\004lift\";\n\032RestrictPr" +
+      "ocessingResponse\022\035\n\nsubject_id\030\001 \001(\tR\tsu" +
+      "bjectId\"J\n\026RecordObjectionRequest\0220\n\007sub" +
+      "ject\030\001 \001(\0132\026.consent.v1.SubjectRefR\007subj" +
+      "ect\"8\n\027RecordObjectionResponse\022\035\n\nsubjec" +
+      "t_id\030\001 \001(\tR\tsubjectId\"\242\001\n\025RectifyContact" +
+      "Request\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Su" +
+      "bjectRefR\007subject\022+\n\004kind\030\002 \001(\0162\027.consen" +
+      "t.v1.ContactKindR\004kind\022\024\n\005value\030\003 \001(\tR\005v" +
+      "alue\022\024\n\005actor\030\004 \001(\tR\005actor\"7\n\026RectifyCon" +
+      "tactResponse\022\035\n\nsubject_id\030\001 \001(\tR\tsubjec" +
+      "tId\"\274\001\n\032SubmitRightsRequestRequest\0221\n\004ki" +
+      "nd\030\001 \001(\0162\035.consent.v1.RightsRequestKindR" +
+      "\004kind\0220\n\007subject\030\002 \001(\0132\026.consent.v1.Subj" +
+      "ectRefR\007subject\0229\n\014send_code_to\030\003 \001(\0162\027." +
+      "consent.v1.ContactKindR\nsendCodeTo\"o\n\033Su" +
+      "bmitRightsRequestResponse\0223\n\007request\030\001 \001" +
+      "(\0132\031.consent.v1.RightsRequestR\007request\022\033" +
+      "\n\tcode_sent\030\002 \001(\010R\010codeSent\"y\n\035ResendVer" +
+      "ificationCodeRequest\022\035\n\nrequest_id\030\001 \001(\t" +
+      "R\trequestId\0229\n\014send_code_to\030\002 \001(\0162\027.cons" +
+      "ent.v1.ContactKindR\nsendCodeTo\"=\n\036Resend" +
+      "VerificationCodeResponse\022\033\n\tcode_sent\030\001 " +
+      "\001(\010R\010codeSent\"y\n\026ConfirmIdentityRequest\022" +
+      "\035\n\nrequest_id\030\001 \001(\tR\trequestId\022\024\n\004code\030\002" +
+      " \001(\tH\000R\004code\022!\n\013attested_by\030\003 \001(\tH\000R\natt" +
+      "estedByB\007\n\005proof\"N\n\027ConfirmIdentityRespo" +
+      "nse\0223\n\007request\030\001 \001(\0132\031.consent.v1.Rights" +
+      "RequestR\007request\":\n\031StartRightsRequestRe" +
+      "quest\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\"Q\n\032" +
+      "StartRightsRequestResponse\0223\n\007request\030\001 " +
+      "\001(\0132\031.consent.v1.RightsRequestR\007request\"" +
+      "k\n\032ExtendRightsRequestRequest\022\035\n\nrequest" +
+      "_id\030\001 \001(\tR\trequestId\022\026\n\006months\030\002 \001(\rR\006mo" +
+      "nths\022\026\n\006reason\030\003 \001(\tR\006reason\"R\n\033ExtendRi" +
+      "ghtsRequestResponse\0223\n\007request\030\001 \001(\0132\031.c" +
+      "onsent.v1.RightsRequestR\007request\"m\n\034Comp" +
+      "leteRightsRequestRequest\022\035\n\nrequest_id\030\001" +
+      " \001(\tR\trequestId\022\030\n\007outcome\030\002 \001(\tR\007outcom" +
+      "e\022\024\n\005actor\030\003 \001(\tR\005actor\"T\n\035CompleteRight" +
+      "sRequestResponse\0223\n\007request\030\001 \001(\0132\031.cons" +
+      "ent.v1.RightsRequestR\007request\"S\n\032RefuseR" +
       "ightsRequestRequest\022\035\n\nrequest_id\030\001 \001(\tR" +
-      "\trequestId\"Q\n\032StartRightsRequestResponse" +
-      "\0223\n\007request\030\001 \001(\0132\031.consent.v1.RightsReq" +
-      "uestR\007request\"k\n\032ExtendRightsRequestRequ" +
-      "est\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022\026\n\006mo" +
-      "nths\030\002 \001(\rR\006months\022\026\n\006reason\030\003 \001(\tR\006reas" +
-      "on\"R\n\033ExtendRightsRequestResponse\0223\n\007req" +
-      "uest\030\001 \001(\0132\031.consent.v1.RightsRequestR\007r" +
-      "equest\"m\n\034CompleteRightsRequestRequest\022\035" +
-      "\n\nrequest_id\030\001 \001(\tR\trequestId\022\030\n\007outcome" +
-      "\030\002 \001(\tR\007outcome\022\024\n\005actor\030\003 \001(\tR\005actor\"T\n" +
-      "\035CompleteRightsRequestResponse\0223\n\007reques" +
-      "t\030\001 \001(\0132\031.consent.v1.RightsRequestR\007requ" +
-      "est\"S\n\032RefuseRightsRequestRequest\022\035\n\nreq" +
-      "uest_id\030\001 \001(\tR\trequestId\022\026\n\006reason\030\002 \001(\t" +
-      "R\006reason\"R\n\033RefuseRightsRequestResponse\022" +
-      "3\n\007request\030\001 \001(\0132\031.consent.v1.RightsRequ" +
-      "estR\007request\"8\n\027GetRightsRequestRequest\022" +
-      "\035\n\nrequest_id\030\001 \001(\tR\trequestId\"O\n\030GetRig" +
-      "htsRequestResponse\0223\n\007request\030\001 \001(\0132\031.co" +
-      "nsent.v1.RightsRequestR\007request\"\330\001\n\031List" +
-      "RightsRequestsRequest\022!\n\014overdue_only\030\001 " +
-      "\001(\010R\013overdueOnly\0224\n\005state\030\002 \001(\0162\036.consen" +
-      "t.v1.RightsRequestStateR\005state\022\033\n\tpage_s" +
-      "ize\030\003 \001(\rR\010pageSize\022\035\n\npage_token\030\004 \001(\tR" +
-      "\tpageToken\022&\n\017due_within_days\030\005 \001(\rR\rdue" +
-      "WithinDays\"{\n\032ListRightsRequestsResponse" +
-      "\0225\n\010requests\030\001 \003(\0132\031.consent.v1.RightsRe" +
-      "questR\010requests\022&\n\017next_page_token\030\002 \001(\t" +
-      "R\rnextPageToken*\370\001\n\021RightsRequestKind\022#\n" +
-      "\037RIGHTS_REQUEST_KIND_UNSPECIFIED\020\000\022\036\n\032RI" +
-      "GHTS_REQUEST_KIND_ACCESS\020\001\022\037\n\033RIGHTS_REQ" +
-      "UEST_KIND_RECTIFY\020\002\022\035\n\031RIGHTS_REQUEST_KI" +
-      "ND_ERASE\020\003\022 \n\034RIGHTS_REQUEST_KIND_RESTRI" +
-      "CT\020\004\022\036\n\032RIGHTS_REQUEST_KIND_OBJECT\020\005\022\034\n\030" +
-      "RIGHTS_REQUEST_KIND_PORT\020\006*\360\001\n\022RightsReq" +
-      "uestState\022$\n RIGHTS_REQUEST_STATE_UNSPEC" +
-      "IFIED\020\000\022!\n\035RIGHTS_REQUEST_STATE_RECEIVED" +
-      "\020\001\022*\n&RIGHTS_REQUEST_STATE_IDENTITY_VERI" +
-      "FIED\020\002\022$\n RIGHTS_REQUEST_STATE_IN_PROGRE" +
-      "SS\020\003\022\035\n\031RIGHTS_REQUEST_STATE_DONE\020\004\022 \n\034R" +
-      "IGHTS_REQUEST_STATE_REFUSED\020\005*\222\001\n\013Contac" +
-      "tKind\022\034\n\030CONTACT_KIND_UNSPECIFIED\020\000\022\026\n\022C" +
-      "ONTACT_KIND_EMAIL\020\001\022\026\n\022CONTACT_KIND_PHON" +
-      "E\020\002\022\034\n\030CONTACT_KIND_EXTERNAL_ID\020\003\022\027\n\023CON" +
-      "TACT_KIND_CAL_ID\020\0042\214\013\n\rRightsService\022Y\n\r" +
-      "ExportSubject\022 .consent.v1.ExportSubject" +
-      "Request\032!.consent.v1.ExportSubjectRespon" +
-      "se\"\003\220\002\001\022V\n\014EraseSubject\022\037.consent.v1.Era" +
-      "seSubjectRequest\032 .consent.v1.EraseSubje" +
-      "ctResponse\"\003\220\002\002\022h\n\022RestrictProcessing\022%." +
-      "consent.v1.RestrictProcessingRequest\032&.c" +
-      "onsent.v1.RestrictProcessingResponse\"\003\220\002" +
-      "\002\022_\n\017RecordObjection\022\".consent.v1.Record" +
-      "ObjectionRequest\032#.consent.v1.RecordObje" +
-      "ctionResponse\"\003\220\002\002\022W\n\016RectifyContact\022!.c" +
-      "onsent.v1.RectifyContactRequest\032\".consen" +
-      "t.v1.RectifyContactResponse\022f\n\023SubmitRig" +
-      "htsRequest\022&.consent.v1.SubmitRightsRequ" +
-      "estRequest\032\'.consent.v1.SubmitRightsRequ" +
-      "estResponse\022o\n\026ResendVerificationCode\022)." +
-      "consent.v1.ResendVerificationCodeRequest" +
-      "\032*.consent.v1.ResendVerificationCodeResp" +
-      "onse\022Z\n\017ConfirmIdentity\022\".consent.v1.Con" +
-      "firmIdentityRequest\032#.consent.v1.Confirm" +
-      "IdentityResponse\022c\n\022StartRightsRequest\022%" +
-      ".consent.v1.StartRightsRequestRequest\032&." +
-      "consent.v1.StartRightsRequestResponse\022f\n" +
-      "\023ExtendRightsRequest\022&.consent.v1.Extend" +
-      "RightsRequestRequest\032\'.consent.v1.Extend" +
-      "RightsRequestResponse\022l\n\025CompleteRightsR" +
-      "equest\022(.consent.v1.CompleteRightsReques" +
-      "tRequest\032).consent.v1.CompleteRightsRequ" +
-      "estResponse\022f\n\023RefuseRightsRequest\022&.con" +
-      "sent.v1.RefuseRightsRequestRequest\032\'.con" +
-      "sent.v1.RefuseRightsRequestResponse\022b\n\020G" +
-      "etRightsRequest\022#.consent.v1.GetRightsRe" +
-      "questRequest\032$.consent.v1.GetRightsReque" +
-      "stResponse\"\003\220\002\001\022h\n\022ListRightsRequests\022%." +
-      "consent.v1.ListRightsRequestsRequest\032&.c" +
-      "onsent.v1.ListRightsRequestsResponse\"\003\220\002" +
-      "\001BL\n\032consentd.client.consent.v1P\001Z,conse" +
-      "ntd/clients/go/gen/consent/v1;consentv1b" +
-      "\006proto3"
+      "\trequestId\022\026\n\006reason\030\002 \001(\tR\006reason\"R\n\033Re" +
+      "fuseRightsRequestResponse\0223\n\007request\030\001 \001" +
+      "(\0132\031.consent.v1.RightsRequestR\007request\"8" +
+      "\n\027GetRightsRequestRequest\022\035\n\nrequest_id\030" +
+      "\001 \001(\tR\trequestId\"O\n\030GetRightsRequestResp" +
+      "onse\0223\n\007request\030\001 \001(\0132\031.consent.v1.Right" +
+      "sRequestR\007request\"\330\001\n\031ListRightsRequests" +
+      "Request\022!\n\014overdue_only\030\001 \001(\010R\013overdueOn" +
+      "ly\0224\n\005state\030\002 \001(\0162\036.consent.v1.RightsReq" +
+      "uestStateR\005state\022\033\n\tpage_size\030\003 \001(\rR\010pag" +
+      "eSize\022\035\n\npage_token\030\004 \001(\tR\tpageToken\022&\n\017" +
+      "due_within_days\030\005 \001(\rR\rdueWithinDays\"{\n\032" +
+      "ListRightsRequestsResponse\0225\n\010requests\030\001" +
+      " \003(\0132\031.consent.v1.RightsRequestR\010request" +
+      "s\022&\n\017next_page_token\030\002 \001(\tR\rnextPageToke" +
+      "n*\370\001\n\021RightsRequestKind\022#\n\037RIGHTS_REQUES" +
+      "T_KIND_UNSPECIFIED\020\000\022\036\n\032RIGHTS_REQUEST_K" +
+      "IND_ACCESS\020\001\022\037\n\033RIGHTS_REQUEST_KIND_RECT" +
+      "IFY\020\002\022\035\n\031RIGHTS_REQUEST_KIND_ERASE\020\003\022 \n\034" +
+      "RIGHTS_REQUEST_KIND_RESTRICT\020\004\022\036\n\032RIGHTS" +
+      "_REQUEST_KIND_OBJECT\020\005\022\034\n\030RIGHTS_REQUEST" +
+      "_KIND_PORT\020\006*\360\001\n\022RightsRequestState\022$\n R" +
+      "IGHTS_REQUEST_STATE_UNSPECIFIED\020\000\022!\n\035RIG" +
+      "HTS_REQUEST_STATE_RECEIVED\020\001\022*\n&RIGHTS_R" +
+      "EQUEST_STATE_IDENTITY_VERIFIED\020\002\022$\n RIGH" +
+      "TS_REQUEST_STATE_IN_PROGRESS\020\003\022\035\n\031RIGHTS" +
+      "_REQUEST_STATE_DONE\020\004\022 \n\034RIGHTS_REQUEST_" +
+      "STATE_REFUSED\020\005*\222\001\n\013ContactKind\022\034\n\030CONTA" +
+      "CT_KIND_UNSPECIFIED\020\000\022\026\n\022CONTACT_KIND_EM" +
+      "AIL\020\001\022\026\n\022CONTACT_KIND_PHONE\020\002\022\034\n\030CONTACT" +
+      "_KIND_EXTERNAL_ID\020\003\022\027\n\023CONTACT_KIND_CAL_" +
+      "ID\020\0042\214\013\n\rRightsService\022Y\n\rExportSubject\022" +
+      " .consent.v1.ExportSubjectRequest\032!.cons" +
+      "ent.v1.ExportSubjectResponse\"\003\220\002\001\022V\n\014Era" +
+      "seSubject\022\037.consent.v1.EraseSubjectReque" +
+      "st\032 .consent.v1.EraseSubjectResponse\"\003\220\002" +
+      "\002\022h\n\022RestrictProcessing\022%.consent.v1.Res" +
+      "trictProcessingRequest\032&.consent.v1.Rest" +
+      "rictProcessingResponse\"\003\220\002\002\022_\n\017RecordObj" +
+      "ection\022\".consent.v1.RecordObjectionReque" +
+      "st\032#.consent.v1.RecordObjectionResponse\"" +
+      "\003\220\002\002\022W\n\016RectifyContact\022!.consent.v1.Rect" +
+      "ifyContactRequest\032\".consent.v1.RectifyCo" +
+      "ntactResponse\022f\n\023SubmitRightsRequest\022&.c" +
+      "onsent.v1.SubmitRightsRequestRequest\032\'.c" +
+      "onsent.v1.SubmitRightsRequestResponse\022o\n" +
+      "\026ResendVerificationCode\022).consent.v1.Res" +
+      "endVerificationCodeRequest\032*.consent.v1." +
+      "ResendVerificationCodeResponse\022Z\n\017Confir" +
+      "mIdentity\022\".consent.v1.ConfirmIdentityRe" +
+      "quest\032#.consent.v1.ConfirmIdentityRespon" +
+      "se\022c\n\022StartRightsRequest\022%.consent.v1.St" +
+      "artRightsRequestRequest\032&.consent.v1.Sta" +
+      "rtRightsRequestResponse\022f\n\023ExtendRightsR" +
+      "equest\022&.consent.v1.ExtendRightsRequestR" +
+      "equest\032\'.consent.v1.ExtendRightsRequestR" +
+      "esponse\022l\n\025CompleteRightsRequest\022(.conse" +
+      "nt.v1.CompleteRightsRequestRequest\032).con" +
+      "sent.v1.CompleteRightsRequestResponse\022f\n" +
+      "\023RefuseRightsRequest\022&.consent.v1.Refuse" +
+      "RightsRequestRequest\032\'.consent.v1.Refuse" +
+      "RightsRequestResponse\022b\n\020GetRightsReques" +
+      "t\022#.consent.v1.GetRightsRequestRequest\032$" +
+      ".consent.v1.GetRightsRequestResponse\"\003\220\002" +
+      "\001\022h\n\022ListRightsRequests\022%.consent.v1.Lis" +
+      "tRightsRequestsRequest\032&.consent.v1.List" +
+      "RightsRequestsResponse\"\003\220\002\001BL\n\032consentd." +
+      "client.consent.v1P\001Z,consentd/clients/go" +
+      "/gen/consent/v1;consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -326,7 +327,7 @@ public final class Rights {
     internal_static_consent_v1_RightsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_RightsRequest_descriptor,
-        new java.lang.String[] { "RequestId", "SubjectId", "Kind", "State", "ReceivedAt", "IdentityVerifiedAt", "DueAt", "ExtendedDueAt", "ExtensionReason", "ClosedAt", "Outcome", "VerificationMethod", "Overdue", "UpdatedAt", });
+        new java.lang.String[] { "RequestId", "SubjectId", "Kind", "State", "ReceivedAt", "IdentityVerifiedAt", "DueAt", "ExtendedDueAt", "ExtensionReason", "ClosedAt", "Outcome", "VerificationMethod", "Overdue", "UpdatedAt", "PersonToldAt", });
     internal_static_consent_v1_ExportSubjectRequest_descriptor =
       getDescriptor().getMessageTypes().get(1);
     internal_static_consent_v1_ExportSubjectRequest_fieldAccessorTable = new

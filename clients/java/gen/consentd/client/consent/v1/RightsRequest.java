@@ -507,6 +507,53 @@ private static final long serialVersionUID = 0L;
     return updatedAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : updatedAt_;
   }
 
+  public static final int PERSON_TOLD_AT_FIELD_NUMBER = 15;
+  private com.google.protobuf.Timestamp personToldAt_;
+  /**
+   * <pre>
+   * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+   * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+   * configured, no e-mail address on record, the relay refused): tell the person another way —
+   * an extension counts only if they are told within the first month, and why.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+   * @return Whether the personToldAt field is set.
+   */
+  @java.lang.Override
+  public boolean hasPersonToldAt() {
+    return personToldAt_ != null;
+  }
+  /**
+   * <pre>
+   * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+   * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+   * configured, no e-mail address on record, the relay refused): tell the person another way —
+   * an extension counts only if they are told within the first month, and why.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+   * @return The personToldAt.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getPersonToldAt() {
+    return personToldAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : personToldAt_;
+  }
+  /**
+   * <pre>
+   * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+   * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+   * configured, no e-mail address on record, the relay refused): tell the person another way —
+   * an extension counts only if they are told within the first month, and why.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.TimestampOrBuilder getPersonToldAtOrBuilder() {
+    return personToldAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : personToldAt_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -562,6 +609,9 @@ private static final long serialVersionUID = 0L;
     }
     if (updatedAt_ != null) {
       output.writeMessage(14, getUpdatedAt());
+    }
+    if (personToldAt_ != null) {
+      output.writeMessage(15, getPersonToldAt());
     }
     getUnknownFields().writeTo(output);
   }
@@ -623,6 +673,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(14, getUpdatedAt());
     }
+    if (personToldAt_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(15, getPersonToldAt());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -682,6 +736,11 @@ private static final long serialVersionUID = 0L;
       if (!getUpdatedAt()
           .equals(other.getUpdatedAt())) return false;
     }
+    if (hasPersonToldAt() != other.hasPersonToldAt()) return false;
+    if (hasPersonToldAt()) {
+      if (!getPersonToldAt()
+          .equals(other.getPersonToldAt())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -733,6 +792,10 @@ private static final long serialVersionUID = 0L;
     if (hasUpdatedAt()) {
       hash = (37 * hash) + UPDATED_AT_FIELD_NUMBER;
       hash = (53 * hash) + getUpdatedAt().hashCode();
+    }
+    if (hasPersonToldAt()) {
+      hash = (37 * hash) + PERSON_TOLD_AT_FIELD_NUMBER;
+      hash = (53 * hash) + getPersonToldAt().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -901,6 +964,11 @@ private static final long serialVersionUID = 0L;
         updatedAtBuilder_.dispose();
         updatedAtBuilder_ = null;
       }
+      personToldAt_ = null;
+      if (personToldAtBuilder_ != null) {
+        personToldAtBuilder_.dispose();
+        personToldAtBuilder_ = null;
+      }
       return this;
     }
 
@@ -987,6 +1055,11 @@ private static final long serialVersionUID = 0L;
         result.updatedAt_ = updatedAtBuilder_ == null
             ? updatedAt_
             : updatedAtBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00004000) != 0)) {
+        result.personToldAt_ = personToldAtBuilder_ == null
+            ? personToldAt_
+            : personToldAtBuilder_.build();
       }
     }
 
@@ -1085,6 +1158,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasUpdatedAt()) {
         mergeUpdatedAt(other.getUpdatedAt());
+      }
+      if (other.hasPersonToldAt()) {
+        mergePersonToldAt(other.getPersonToldAt());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1194,6 +1270,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00002000;
               break;
             } // case 114
+            case 122: {
+              input.readMessage(
+                  getPersonToldAtFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00004000;
+              break;
+            } // case 122
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2590,6 +2673,188 @@ private static final long serialVersionUID = 0L;
         updatedAt_ = null;
       }
       return updatedAtBuilder_;
+    }
+
+    private com.google.protobuf.Timestamp personToldAt_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> personToldAtBuilder_;
+    /**
+     * <pre>
+     * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+     * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+     * configured, no e-mail address on record, the relay refused): tell the person another way —
+     * an extension counts only if they are told within the first month, and why.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+     * @return Whether the personToldAt field is set.
+     */
+    public boolean hasPersonToldAt() {
+      return ((bitField0_ & 0x00004000) != 0);
+    }
+    /**
+     * <pre>
+     * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+     * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+     * configured, no e-mail address on record, the relay refused): tell the person another way —
+     * an extension counts only if they are told within the first month, and why.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+     * @return The personToldAt.
+     */
+    public com.google.protobuf.Timestamp getPersonToldAt() {
+      if (personToldAtBuilder_ == null) {
+        return personToldAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : personToldAt_;
+      } else {
+        return personToldAtBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+     * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+     * configured, no e-mail address on record, the relay refused): tell the person another way —
+     * an extension counts only if they are told within the first month, and why.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+     */
+    public Builder setPersonToldAt(com.google.protobuf.Timestamp value) {
+      if (personToldAtBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        personToldAt_ = value;
+      } else {
+        personToldAtBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+     * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+     * configured, no e-mail address on record, the relay refused): tell the person another way —
+     * an extension counts only if they are told within the first month, and why.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+     */
+    public Builder setPersonToldAt(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      if (personToldAtBuilder_ == null) {
+        personToldAt_ = builderForValue.build();
+      } else {
+        personToldAtBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+     * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+     * configured, no e-mail address on record, the relay refused): tell the person another way —
+     * an extension counts only if they are told within the first month, and why.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+     */
+    public Builder mergePersonToldAt(com.google.protobuf.Timestamp value) {
+      if (personToldAtBuilder_ == null) {
+        if (((bitField0_ & 0x00004000) != 0) &&
+          personToldAt_ != null &&
+          personToldAt_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+          getPersonToldAtBuilder().mergeFrom(value);
+        } else {
+          personToldAt_ = value;
+        }
+      } else {
+        personToldAtBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+     * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+     * configured, no e-mail address on record, the relay refused): tell the person another way —
+     * an extension counts only if they are told within the first month, and why.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+     */
+    public Builder clearPersonToldAt() {
+      bitField0_ = (bitField0_ & ~0x00004000);
+      personToldAt_ = null;
+      if (personToldAtBuilder_ != null) {
+        personToldAtBuilder_.dispose();
+        personToldAtBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+     * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+     * configured, no e-mail address on record, the relay refused): tell the person another way —
+     * an extension counts only if they are told within the first month, and why.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+     */
+    public com.google.protobuf.Timestamp.Builder getPersonToldAtBuilder() {
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return getPersonToldAtFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+     * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+     * configured, no e-mail address on record, the relay refused): tell the person another way —
+     * an extension counts only if they are told within the first month, and why.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+     */
+    public com.google.protobuf.TimestampOrBuilder getPersonToldAtOrBuilder() {
+      if (personToldAtBuilder_ != null) {
+        return personToldAtBuilder_.getMessageOrBuilder();
+      } else {
+        return personToldAt_ == null ?
+            com.google.protobuf.Timestamp.getDefaultInstance() : personToldAt_;
+      }
+    }
+    /**
+     * <pre>
+     * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+     * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+     * configured, no e-mail address on record, the relay refused): tell the person another way —
+     * an extension counts only if they are told within the first month, and why.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+        getPersonToldAtFieldBuilder() {
+      if (personToldAtBuilder_ == null) {
+        personToldAtBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                getPersonToldAt(),
+                getParentForChildren(),
+                isClean());
+        personToldAt_ = null;
+      }
+      return personToldAtBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

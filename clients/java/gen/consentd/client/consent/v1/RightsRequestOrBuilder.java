@@ -243,4 +243,40 @@ public interface RightsRequestOrBuilder extends
    * <code>.google.protobuf.Timestamp updated_at = 14 [json_name = "updatedAt"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getUpdatedAtOrBuilder();
+
+  /**
+   * <pre>
+   * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+   * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+   * configured, no e-mail address on record, the relay refused): tell the person another way —
+   * an extension counts only if they are told within the first month, and why.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+   * @return Whether the personToldAt field is set.
+   */
+  boolean hasPersonToldAt();
+  /**
+   * <pre>
+   * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+   * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+   * configured, no e-mail address on record, the relay refused): tell the person another way —
+   * an extension counts only if they are told within the first month, and why.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+   * @return The personToldAt.
+   */
+  com.google.protobuf.Timestamp getPersonToldAt();
+  /**
+   * <pre>
+   * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
+   * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
+   * configured, no e-mail address on record, the relay refused): tell the person another way —
+   * an extension counts only if they are told within the first month, and why.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
+   */
+  com.google.protobuf.TimestampOrBuilder getPersonToldAtOrBuilder();
 }
