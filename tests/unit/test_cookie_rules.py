@@ -359,3 +359,15 @@ def test_origins_are_stored_as_a_browser_sends_them() -> None:
         check_origin("https://*.example.fr", "o")
     with pytest.raises(InvalidInput, match="not a valid domain name"):
         check_origin("https://a%20b.example", "o")
+
+
+def test_an_unknown_category_is_named_only_when_it_has_a_keys_form() -> None:
+    """A value of a key's form is quoted back; anything else (an e-mail address typed in a
+    category) is not: the message goes back to the page and its error reports (probe AO)."""
+    with pytest.raises(InvalidInput) as named:
+        settle_categories(DEFAULT_POLICY, ChoiceMethod.CUSTOM, ("videos",), (), gpc=False)
+    assert '"videos"' in named.value.reason
+    with pytest.raises(InvalidInput) as hidden:
+        settle_categories(DEFAULT_POLICY, ChoiceMethod.CUSTOM, ("lea@example.fr",), (), gpc=False)
+    assert "lea" not in hidden.value.reason
+    assert hidden.value.reason.startswith("unknown category (not of a key's form) (known: ")

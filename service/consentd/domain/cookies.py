@@ -259,5 +259,12 @@ def truncate_ip(value: str, name: str = "ip_address") -> str:
 
 
 def _quoted(value: str) -> str:
-    """A caller's value in a message: JSON-quoted (escapes, not a Python repr), 64 at most."""
-    return json.dumps(value[:64])
+    """A caller's value in a message: JSON-quoted (escapes, not a Python repr), 64 at most;
+    only when it has a key's form: anything else may be personal data (an e-mail address put in
+    a category goes back to the page and into its error reports; probe AO)."""
+    if _KEY_FORM.fullmatch(value):
+        return json.dumps(value)
+    return "(not of a key's form)"
+
+
+_KEY_FORM = re.compile(r"[a-z][a-z0-9_-]{0,63}")
