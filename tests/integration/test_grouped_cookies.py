@@ -124,10 +124,11 @@ _COLUMNS = (
 async def test_a_batched_choice_stores_the_row_a_lone_one_does(app: App, tenant: Tenant) -> None:
     """Every column of a choice written in a batch (one statement, the rows as JSON) is what the
     one-call path stores for the same choice: digests, TCF fields, arrays of any length, times
-    to the microsecond; their log entries verify."""
+    to the microsecond (an acceptance: a refusal keeps its whole period whatever expiry is
+    asked); their log entries verify."""
     fields: dict[str, Any] = {
         "method": ChoiceMethod.CUSTOM,
-        "granted": ("analytics",),
+        "granted": ("analytics", "marketing", "personalisation"),
         "gpc": True,
         "tcf_string": BITFIELD,
         "page_url": "https://www.example.fr/tarifs?x=1",

@@ -421,7 +421,7 @@ RIGHTS_PRIVILEGES = {
     "rights_requests": ({"SELECT", "INSERT", "UPDATE"}, {
         "tenant_id", "request_id", "subject_id", "kind", "state", "received_at", "updated_at",
         "verified_at", "due_at", "extended_due_at", "extension_reason", "closed_at", "outcome",
-        "verification_method", "code_digest", "code_expires_at", "code_attempts",
+        "verification_method", "code_digest", "code_expires_at", "code_attempts", "person_told_at",
     }),
     "audit_heads": ({"SELECT", "INSERT"}, {
         "last_seq", "last_hash", "tree_frontier", "root_hash", "pruned_frontier",
