@@ -78,3 +78,21 @@ def test_a_lost_connection_is_unavailable_as_before() -> None:
         outages.UNAVAILABLE_MESSAGE,
     )
     assert not [e for e in logs if e["event"] == "database_short_of_resources"]
+
+
+def test_a_statement_the_database_cut_short_warns_once_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Calls answered DEADLINE_EXCEEDED while another session held a lock, and the log said
+    nothing (probe AM): the operator is told, at most once every 10 s."""
+    monkeypatch.setattr(outages, "_timed_out_warned", [-outages.SHORTAGE_WARNING_SECONDS])
+    with capture_logs() as logs:
+        answers = [
+            failure_of(_wrapped(asyncpg.exceptions.QueryCanceledError("statement timeout")))
+            for _ in "ab"
+        ]
+    assert [(a.code, a.message) for a in answers if a] == [
+        (grpc.StatusCode.DEADLINE_EXCEEDED, outages.DEADLINE_MESSAGE)
+    ] * 2
+    warned = [e for e in logs if e["event"] == "database_statement_timed_out"]
+    assert [(e["log_level"], e["sqlstate"]) for e in warned] == [("warning", "57014")]

@@ -17,6 +17,7 @@ from consentd.store.database import (
     UNAVAILABLE,
     outage_of,
     shortage_of,
+    timed_out_state,
 )
 
 log = structlog.get_logger("consentd.rpc")
@@ -60,7 +61,10 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
     """The status, message and reason of a database outage; None when `error` is not one. A
     full disk answered "the database is unavailable" and logged nothing but `rpc` lines with
     UNAVAILABLE (probe AC): it says what it is, and warns the operator with its SQLSTATE."""
-    outage = OUTAGES.get(outage_of(error) or "")
+    kind = outage_of(error) or ""
+    outage = OUTAGES.get(kind)
+    if kind == DEADLINE:
+        _warn_timed_out(error)
     if outage is None or outage[0] is not grpc.StatusCode.UNAVAILABLE:
         return outage
     state = shortage_of(error)
@@ -76,3 +80,20 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
 
 
 READ_ONLY = "25006"
+_timed_out_warned = [-SHORTAGE_WARNING_SECONDS]
+
+
+def _warn_timed_out(error: BaseException) -> None:
+    """A statement the database cut short (its timeout, a lock not granted) warns the operator,
+    once every SHORTAGE_WARNING_SECONDS: calls answered DEADLINE_EXCEEDED while another session
+    held a lock, and the log said nothing (probe AM)."""
+    state = timed_out_state(error)
+    now = time.monotonic()
+    if state is None or now - _timed_out_warned[0] < SHORTAGE_WARNING_SECONDS:
+        return
+    _timed_out_warned[0] = now
+    log.warning(
+        "database_statement_timed_out",
+        sqlstate=state,
+        hint="a lock held by another session, or a database too busy to answer in time",
+    )

@@ -87,6 +87,13 @@ def shortage_of(error: BaseException) -> str | None:
     )
 
 
+def timed_out_state(error: BaseException) -> str | None:
+    """The SQLSTATE when the database itself cut a statement short: 57014 (its statement
+    timeout) or 55P03 (a lock not granted in time)."""
+    states = (getattr(e, "sqlstate", None) for e in _chain(error))
+    return next((s for s in states if s in _DEADLINE_STATES), None)
+
+
 def _chain(error: BaseException) -> Iterator[BaseException]:
     """`error` and what it wraps: SQLAlchemy's `orig`, else its cause or context."""
     seen: set[int] = set()
