@@ -262,6 +262,11 @@ async def test_bad_portal_tokens_are_unauthenticated(
         "tid of a tenant trusting the issuer name": portal.token(JEANNE, tid=str(other.tenant_id)),
         "tid of a tenant without issuer": portal.token(JEANNE, tid=str(stranger.tenant_id)),
         "tid not a uuid": portal.token(JEANNE, tid="acme"),
+        # One spelling of the tenant's id: the canonical one (probe AN).
+        "tid in upper case": portal.token(JEANNE, tid=claims["tid"].upper()),
+        "tid as a urn": portal.token(JEANNE, tid=f"urn:uuid:{claims['tid']}"),
+        "tid without dashes": portal.token(JEANNE, tid=claims["tid"].replace("-", "")),
+        "tid as a number": portal.token(JEANNE, tid=12),
         "empty subject": portal.token(JEANNE, sub=""),
         "signed by the other tenant for this tenant": other_portal.token(JEANNE, tid=claims["tid"]),
         **{

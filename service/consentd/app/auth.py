@@ -278,7 +278,13 @@ def _unverified_claims(credential: str) -> dict[str, Any]:
 def _tenant_and_issuer(claims: dict[str, Any]) -> tuple[UUID, str]:
     if TENANT_CLAIM not in claims or "iss" not in claims:
         raise refused("no_tid_or_iss_claim")
+    tid = claims[TENANT_CLAIM]
     try:
-        return UUID(str(claims[TENANT_CLAIM])), str(claims["iss"])
+        tenant = UUID(tid) if isinstance(tid, str) else None
     except ValueError:
-        raise refused("tid_not_the_tenant_uuid") from None
+        tenant = None
+    # One spelling, the canonical one (lowercase, hyphenated): "{...}", "urn:uuid:...", upper
+    # case and undashed forms were taken too (probe AN), several tokens for one claim.
+    if tenant is None or str(tenant) != tid:
+        raise refused("tid_not_the_tenant_uuid")
+    return tenant, str(claims["iss"])
