@@ -1499,8 +1499,8 @@ type CompleteRightsRequestRequest struct {
 
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// What was done (required: the record of how the request was answered), e.g. "export sent".
-	// E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
-	// free-text field that outlives an erasure (actors, reasons).
+	// E-mail addresses, phone numbers and IP addresses in it are replaced by `(email)` /
+	// `(phone)` / `(ip)`, as in every free-text field that outlives an erasure (actors, reasons).
 	Outcome string `protobuf:"bytes,2,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	Actor   string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
 }

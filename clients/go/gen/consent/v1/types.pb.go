@@ -578,8 +578,9 @@ type Evidence struct {
 	IpAddress string `protobuf:"bytes,1,opt,name=ip_address,json=ipAddress,proto3" json:"ip_address,omitempty"`
 	UserAgent string `protobuf:"bytes,2,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
 	// A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
-	// characters. It outlives an erasure: any e-mail address or phone number in it is stored as
-	// "(email)" / "(phone)".
+	// characters. It outlives an erasure: any e-mail address (also written "[at]", "(a)", "at ...
+	// dot ..."), phone number or IP address in it is stored as "(email)" / "(phone)" / "(ip)".
+	// Names cannot be told apart from other words: never put a person's name in it.
 	Reference string `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"`
 }
 

@@ -658,8 +658,8 @@ class CompleteRightsRequestRequest(_message.Message):
     request_id: _builtins.str
     outcome: _builtins.str
     """What was done (required: the record of how the request was answered), e.g. "export sent".
-    E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
-    free-text field that outlives an erasure (actors, reasons).
+    E-mail addresses, phone numbers and IP addresses in it are replaced by `(email)` /
+    `(phone)` / `(ip)`, as in every free-text field that outlives an erasure (actors, reasons).
     """
     actor: _builtins.str
     def __init__(

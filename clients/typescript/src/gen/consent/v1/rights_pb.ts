@@ -600,8 +600,8 @@ export type CompleteRightsRequestRequest = Message<"consent.v1.CompleteRightsReq
 
   /**
    * What was done (required: the record of how the request was answered), e.g. "export sent".
-   * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
-   * free-text field that outlives an erasure (actors, reasons).
+   * E-mail addresses, phone numbers and IP addresses in it are replaced by `(email)` /
+   * `(phone)` / `(ip)`, as in every free-text field that outlives an erasure (actors, reasons).
    *
    * @generated from field: string outcome = 2;
    */

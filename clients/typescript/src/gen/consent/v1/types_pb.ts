@@ -133,8 +133,9 @@ export type Evidence = Message<"consent.v1.Evidence"> & {
 
   /**
    * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
-   * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
-   * "(email)" / "(phone)".
+   * characters. It outlives an erasure: any e-mail address (also written "[at]", "(a)", "at ...
+   * dot ..."), phone number or IP address in it is stored as "(email)" / "(phone)" / "(ip)".
+   * Names cannot be told apart from other words: never put a person's name in it.
    *
    * @generated from field: string reference = 3;
    */

@@ -91,8 +91,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * What was done (required: the record of how the request was answered), e.g. "export sent".
-   * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
-   * free-text field that outlives an erasure (actors, reasons).
+   * E-mail addresses, phone numbers and IP addresses in it are replaced by `(email)` /
+   * `(phone)` / `(ip)`, as in every free-text field that outlives an erasure (actors, reasons).
    * </pre>
    *
    * <code>string outcome = 2 [json_name = "outcome"];</code>
@@ -114,8 +114,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * What was done (required: the record of how the request was answered), e.g. "export sent".
-   * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
-   * free-text field that outlives an erasure (actors, reasons).
+   * E-mail addresses, phone numbers and IP addresses in it are replaced by `(email)` /
+   * `(phone)` / `(ip)`, as in every free-text field that outlives an erasure (actors, reasons).
    * </pre>
    *
    * <code>string outcome = 2 [json_name = "outcome"];</code>
@@ -623,8 +623,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * What was done (required: the record of how the request was answered), e.g. "export sent".
-     * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
-     * free-text field that outlives an erasure (actors, reasons).
+     * E-mail addresses, phone numbers and IP addresses in it are replaced by `(email)` /
+     * `(phone)` / `(ip)`, as in every free-text field that outlives an erasure (actors, reasons).
      * </pre>
      *
      * <code>string outcome = 2 [json_name = "outcome"];</code>
@@ -645,8 +645,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * What was done (required: the record of how the request was answered), e.g. "export sent".
-     * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
-     * free-text field that outlives an erasure (actors, reasons).
+     * E-mail addresses, phone numbers and IP addresses in it are replaced by `(email)` /
+     * `(phone)` / `(ip)`, as in every free-text field that outlives an erasure (actors, reasons).
      * </pre>
      *
      * <code>string outcome = 2 [json_name = "outcome"];</code>
@@ -668,8 +668,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * What was done (required: the record of how the request was answered), e.g. "export sent".
-     * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
-     * free-text field that outlives an erasure (actors, reasons).
+     * E-mail addresses, phone numbers and IP addresses in it are replaced by `(email)` /
+     * `(phone)` / `(ip)`, as in every free-text field that outlives an erasure (actors, reasons).
      * </pre>
      *
      * <code>string outcome = 2 [json_name = "outcome"];</code>
@@ -687,8 +687,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * What was done (required: the record of how the request was answered), e.g. "export sent".
-     * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
-     * free-text field that outlives an erasure (actors, reasons).
+     * E-mail addresses, phone numbers and IP addresses in it are replaced by `(email)` /
+     * `(phone)` / `(ip)`, as in every free-text field that outlives an erasure (actors, reasons).
      * </pre>
      *
      * <code>string outcome = 2 [json_name = "outcome"];</code>
@@ -703,8 +703,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * What was done (required: the record of how the request was answered), e.g. "export sent".
-     * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
-     * free-text field that outlives an erasure (actors, reasons).
+     * E-mail addresses, phone numbers and IP addresses in it are replaced by `(email)` /
+     * `(phone)` / `(ip)`, as in every free-text field that outlives an erasure (actors, reasons).
      * </pre>
      *
      * <code>string outcome = 2 [json_name = "outcome"];</code>

@@ -22,8 +22,8 @@ public interface CompleteRightsRequestRequestOrBuilder extends
   /**
    * <pre>
    * What was done (required: the record of how the request was answered), e.g. "export sent".
-   * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
-   * free-text field that outlives an erasure (actors, reasons).
+   * E-mail addresses, phone numbers and IP addresses in it are replaced by `(email)` /
+   * `(phone)` / `(ip)`, as in every free-text field that outlives an erasure (actors, reasons).
    * </pre>
    *
    * <code>string outcome = 2 [json_name = "outcome"];</code>
@@ -33,8 +33,8 @@ public interface CompleteRightsRequestRequestOrBuilder extends
   /**
    * <pre>
    * What was done (required: the record of how the request was answered), e.g. "export sent".
-   * E-mail addresses and phone numbers in it are replaced by `(email)` / `(phone)`, as in every
-   * free-text field that outlives an erasure (actors, reasons).
+   * E-mail addresses, phone numbers and IP addresses in it are replaced by `(email)` /
+   * `(phone)` / `(ip)`, as in every free-text field that outlives an erasure (actors, reasons).
    * </pre>
    *
    * <code>string outcome = 2 [json_name = "outcome"];</code>

@@ -137,8 +137,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
-   * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
-   * "(email)" / "(phone)".
+   * characters. It outlives an erasure: any e-mail address (also written "[at]", "(a)", "at ...
+   * dot ..."), phone number or IP address in it is stored as "(email)" / "(phone)" / "(ip)".
+   * Names cannot be told apart from other words: never put a person's name in it.
    * </pre>
    *
    * <code>string reference = 3 [json_name = "reference"];</code>
@@ -160,8 +161,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
-   * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
-   * "(email)" / "(phone)".
+   * characters. It outlives an erasure: any e-mail address (also written "[at]", "(a)", "at ...
+   * dot ..."), phone number or IP address in it is stored as "(email)" / "(phone)" / "(ip)".
+   * Names cannot be told apart from other words: never put a person's name in it.
    * </pre>
    *
    * <code>string reference = 3 [json_name = "reference"];</code>
@@ -709,8 +711,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
-     * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
-     * "(email)" / "(phone)".
+     * characters. It outlives an erasure: any e-mail address (also written "[at]", "(a)", "at ...
+     * dot ..."), phone number or IP address in it is stored as "(email)" / "(phone)" / "(ip)".
+     * Names cannot be told apart from other words: never put a person's name in it.
      * </pre>
      *
      * <code>string reference = 3 [json_name = "reference"];</code>
@@ -731,8 +734,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
-     * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
-     * "(email)" / "(phone)".
+     * characters. It outlives an erasure: any e-mail address (also written "[at]", "(a)", "at ...
+     * dot ..."), phone number or IP address in it is stored as "(email)" / "(phone)" / "(ip)".
+     * Names cannot be told apart from other words: never put a person's name in it.
      * </pre>
      *
      * <code>string reference = 3 [json_name = "reference"];</code>
@@ -754,8 +758,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
-     * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
-     * "(email)" / "(phone)".
+     * characters. It outlives an erasure: any e-mail address (also written "[at]", "(a)", "at ...
+     * dot ..."), phone number or IP address in it is stored as "(email)" / "(phone)" / "(ip)".
+     * Names cannot be told apart from other words: never put a person's name in it.
      * </pre>
      *
      * <code>string reference = 3 [json_name = "reference"];</code>
@@ -773,8 +778,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
-     * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
-     * "(email)" / "(phone)".
+     * characters. It outlives an erasure: any e-mail address (also written "[at]", "(a)", "at ...
+     * dot ..."), phone number or IP address in it is stored as "(email)" / "(phone)" / "(ip)".
+     * Names cannot be told apart from other words: never put a person's name in it.
      * </pre>
      *
      * <code>string reference = 3 [json_name = "reference"];</code>
@@ -789,8 +795,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
-     * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
-     * "(email)" / "(phone)".
+     * characters. It outlives an erasure: any e-mail address (also written "[at]", "(a)", "at ...
+     * dot ..."), phone number or IP address in it is stored as "(email)" / "(phone)" / "(ip)".
+     * Names cannot be told apart from other words: never put a person's name in it.
      * </pre>
      *
      * <code>string reference = 3 [json_name = "reference"];</code>

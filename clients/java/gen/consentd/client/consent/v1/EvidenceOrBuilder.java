@@ -34,8 +34,9 @@ public interface EvidenceOrBuilder extends
   /**
    * <pre>
    * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
-   * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
-   * "(email)" / "(phone)".
+   * characters. It outlives an erasure: any e-mail address (also written "[at]", "(a)", "at ...
+   * dot ..."), phone number or IP address in it is stored as "(email)" / "(phone)" / "(ip)".
+   * Names cannot be told apart from other words: never put a person's name in it.
    * </pre>
    *
    * <code>string reference = 3 [json_name = "reference"];</code>
@@ -45,8 +46,9 @@ public interface EvidenceOrBuilder extends
   /**
    * <pre>
    * A reference to the proof held elsewhere (form id, recording id, document URL), at most 512
-   * characters. It outlives an erasure: any e-mail address or phone number in it is stored as
-   * "(email)" / "(phone)".
+   * characters. It outlives an erasure: any e-mail address (also written "[at]", "(a)", "at ...
+   * dot ..."), phone number or IP address in it is stored as "(email)" / "(phone)" / "(ip)".
+   * Names cannot be told apart from other words: never put a person's name in it.
    * </pre>
    *
    * <code>string reference = 3 [json_name = "reference"];</code>
