@@ -40,7 +40,8 @@ from consentd.app.unsubscribe import Unsubscribes
 from consentd.config import ConfigError, Settings
 from consentd.domain.audit import CheckpointSigner
 from consentd.jobs.sequencer import Sequencer
-from consentd.notifiers import LogNotifier, SmtpNotifier, SmtpRelay
+from consentd.notifiers import ByChannel, LogNotifier, SmtpNotifier, SmtpRelay
+from consentd.sms import SmsNotifier
 from consentd.store.connections import terminate_connections
 from consentd.store.probe import DatabaseProbe
 from consentd.store.reads import ReadPool
@@ -165,18 +166,22 @@ def derived_signing_key(secret_key: bytes) -> bytes:
 
 
 def notifier_of(settings: Settings) -> Notifier:
-    """Email through the configured SMTP relay; without one, messages are only logged."""
-    if settings.smtp_host is None:
-        return LogNotifier()
-    relay = SmtpRelay(
-        settings.smtp_host,
-        settings.smtp_port,
-        settings.smtp_sender,
-        settings.smtp_username,
-        settings.smtp_password,
-        settings.smtp_tls,
-    )
-    return SmtpNotifier(relay, settings.notify_language)
+    """Email through the configured SMTP relay, texts through the SMS gateway; without them,
+    messages are only logged."""
+    email: SmtpNotifier | LogNotifier = LogNotifier()
+    if settings.smtp_host is not None:
+        relay = SmtpRelay(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_sender,
+            settings.smtp_username,
+            settings.smtp_password,
+            settings.smtp_tls,
+        )
+        email = SmtpNotifier(relay, settings.notify_language)
+    if settings.sms_gateway is None:
+        return email
+    return ByChannel(email, SmsNotifier(settings.sms_gateway, settings.notify_language))
 
 
 def _known_region(region: str) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from consentd import config_values
 from consentd.config_values import ConfigError, folder, link, migrations, region
 from consentd.domain.slugs import SLUG, SLUG_RULE
 
@@ -77,6 +78,7 @@ class Settings:
     smtp_username: str = ""
     smtp_password: str = field(default="", repr=False)
     smtp_tls: str = "starttls"
+    sms_gateway: config_values.SmsGateway | None = None  # texts to phones (sms.py)
     notify_language: str = "fr"
     # The page that confirms a double opt-in, with {token} where the token goes ("" : none).
     confirm_url: str = ""
@@ -142,6 +144,7 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
         "smtp_username": env.get("CONSENTD_SMTP_USERNAME", ""),
         "smtp_password": env.get("CONSENTD_SMTP_PASSWORD", ""),
         "smtp_tls": _choice(env, "CONSENTD_SMTP_TLS", ("starttls", "tls", "none"), "starttls"),
+        "sms_gateway": config_values.sms_gateway(env),
         "notify_language": _choice(env, "CONSENTD_NOTIFY_LANGUAGE", ("fr", "en"), "fr"),
         "confirm_url": link(env.get("CONSENTD_CONFIRM_URL", ""), "CONSENTD_CONFIRM_URL"),
         "unsubscribe_url": link(

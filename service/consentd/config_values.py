@@ -3,7 +3,11 @@ heavy imports, as `consentd health` reads the settings too."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -49,3 +53,41 @@ def link(value: str, name: str) -> str:
             "e.g. https://example.fr/page?t={token}"
         )
     return value
+
+
+@dataclass(frozen=True)
+class SmsGateway:
+    """The operator's HTTP gateway for text messages (sms.py): its URL, the sender shown on the
+    phone, and the bearer token it takes (never printed)."""
+
+    url: str
+    sender: str
+    token: str = field(default="", repr=False)
+
+
+# An alphanumeric sender id (1 to 11 letters and digits) or a number in E.164.
+_SENDER = re.compile(r"[A-Za-z0-9]{1,11}|\+[1-9][0-9]{6,14}")
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def sms_gateway(env: Mapping[str, str]) -> SmsGateway | None:
+    """CONSENTD_SMS_GATEWAY_URL (https, or http on the same host), _SENDER and _TOKEN; None
+    without a URL. Raises ConfigError naming the variable."""
+    url = env.get("CONSENTD_SMS_GATEWAY_URL", "")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("CONSENTD_SMS_GATEWAY_URL must be an http(s) URL")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        raise ConfigError(
+            "CONSENTD_SMS_GATEWAY_URL must be https (its token and the numbers go in clear over"
+            " http), or http to a gateway on this host"
+        )
+    sender = env.get("CONSENTD_SMS_SENDER", "")
+    if not _SENDER.fullmatch(sender):
+        raise ConfigError(
+            "CONSENTD_SMS_SENDER is required with CONSENTD_SMS_GATEWAY_URL: 1 to 11 letters and"
+            " digits, or a number in E.164 (+33...)"
+        )
+    return SmsGateway(url, sender, env.get("CONSENTD_SMS_GATEWAY_TOKEN", ""))

@@ -4,7 +4,8 @@ reaches the person.
 SmtpNotifier sends them by email through the operator's SMTP relay (aiosmtplib), in French or
 English. LogNotifier (no relay configured) records that a message was due (tenant, request or
 language, never the code, token or address); operators then confirm identities by attestation
-and double opt-in grants stay pending. Neither ever logs an address, a code or a token.
+and double opt-in grants stay pending. ByChannel adds texts to phones through the operator's
+SMS gateway (sms.py). None ever logs an address, a number, a code or a token.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.rights import RequestState, RightsRequest
 from consentd.domain.tenancy import Tenant
 from consentd.notify_templates import code_text, confirmation_text, decision_text
+from consentd.sms import SmsNotifier
 
 log = structlog.get_logger("consentd.notify")
 # The send happens inside the RecordConsent or SubmitRightsRequest call, after its commit.
@@ -170,3 +172,46 @@ class SmtpNotifier:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+class ByChannel:
+    """E-mail through `email` (SMTP or log), texts to phones through `sms` when an SMS gateway is
+    configured (sms.py), else logged: a person known by phone only can verify a request and be
+    told of its extension or refusal."""
+
+    def __init__(self, email: SmtpNotifier | LogNotifier, sms: SmsNotifier) -> None:
+        self._email = email
+        self._sms = sms
+
+    def delivers(self, kind: IdentifierKind) -> bool:
+        return self._sms.delivers(kind) or self._email.delivers(kind)
+
+    async def send_code(
+        self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
+    ) -> None:
+        if contact.kind is not IdentifierKind.PHONE:
+            await self._email.send_code(tenant, request_id, contact, code)
+            return
+        await self._sms.send_code(tenant, request_id, contact, code)
+        log.info(
+            "verification_code_issued",
+            tenant=tenant.slug,
+            request_id=str(request_id),
+            channel=contact.kind.value,
+            delivered=True,
+        )
+
+    async def send_decision(
+        self, tenant: Tenant, request: RightsRequest, contact: Identifier
+    ) -> None:
+        if contact.kind is not IdentifierKind.PHONE:
+            await self._email.send_decision(tenant, request, contact)
+            return
+        await self._sms.send_decision(tenant, request, contact)
+        log.info(
+            "rights_decision_issued", tenant=tenant.slug, channel=contact.kind.value,
+            request_id=str(request.request_id), state=request.state.value, delivered=True,
+        )  # fmt: skip
+
+    async def send_confirmation(self, message: ConfirmationMessage) -> None:
+        await self._email.send_confirmation(message)

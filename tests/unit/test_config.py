@@ -197,3 +197,32 @@ def test_an_unknown_phone_region_stops_the_start() -> None:
     settings = Settings.from_env({"CONSENTD_PHONE_REGION": "zz"})
     with pytest.raises(ConfigError, match="CONSENTD_PHONE_REGION 'ZZ' is no region"):
         bootstrap(settings, "postgresql+asyncpg://nobody@127.0.0.1:1/none", bytes(32))
+
+
+def test_an_sms_gateway_is_https_or_on_this_host_with_a_sender() -> None:
+    """Texts carry numbers and codes: the gateway is https, or http on this host; a sender is
+    required; the token never shows in the settings' repr."""
+    on_host = {
+        "CONSENTD_SMS_GATEWAY_URL": "http://127.0.0.1:8080/sms",
+        "CONSENTD_SMS_SENDER": "ACME",
+        "CONSENTD_SMS_GATEWAY_TOKEN": "s3cret-token",
+    }
+    gateway = Settings.from_env(on_host).sms_gateway
+    assert gateway is not None
+    assert (gateway.url, gateway.sender, gateway.token) == (
+        "http://127.0.0.1:8080/sms",
+        "ACME",
+        "s3cret-token",
+    )
+    assert "s3cret-token" not in repr(Settings.from_env(on_host))
+    assert Settings.from_env({}).sms_gateway is None
+    international = {**on_host, "CONSENTD_SMS_SENDER": "+33612345678"}
+    assert Settings.from_env(international).sms_gateway is not None
+    for changed, says in (
+        ({"CONSENTD_SMS_GATEWAY_URL": "http://sms.example/send"}, "must be https"),
+        ({"CONSENTD_SMS_GATEWAY_URL": "ftp://127.0.0.1/x"}, "an http"),
+        ({"CONSENTD_SMS_SENDER": ""}, "CONSENTD_SMS_SENDER is required"),
+        ({"CONSENTD_SMS_SENDER": "TWELVE-CHARS"}, "CONSENTD_SMS_SENDER is required"),
+    ):
+        with pytest.raises(ConfigError, match=says):
+            Settings.from_env({**on_host, **changed})

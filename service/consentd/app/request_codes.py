@@ -70,13 +70,23 @@ class Codes:
             return False
         return self._notifier.delivers(to.kind)
 
+    async def reachable(
+        self, uow: UnitOfWork, tenant_id: UUID, subject_id: UUID
+    ) -> Identifier | None:
+        """Where the person is told of a decision: their e-mail address, else their phone when
+        texts reach it (an SMS gateway is configured)."""
+        found = await self.contact(uow, tenant_id, subject_id, IdentifierKind.EMAIL)
+        if found is None and self._notifier.delivers(IdentifierKind.PHONE):
+            found = await self.contact(uow, tenant_id, subject_id, IdentifierKind.PHONE)
+        return found
+
     def untold(self, principal: Principal, request: RightsRequest) -> None:
-        """No e-mail address to tell the person at (known by phone or id only): said in the
-        log, for the operator to tell them another way within the deadline (it was silent)."""
+        """Nowhere to tell the person (no e-mail address, and no phone or no SMS gateway): said
+        in the log, for the operator to tell them another way within the deadline."""
         log.warning(
             "rights_decision_not_sent", tenant=principal.tenant.slug,
             request_id=str(request.request_id), state=request.state.value,
-            error="no e-mail address on record: tell the person another way",
+            error="nothing on record to reach the person by: tell them another way",
         )  # fmt: skip
 
     async def tell(self, principal: Principal, request: RightsRequest, to: Identifier) -> bool:

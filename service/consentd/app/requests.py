@@ -244,8 +244,7 @@ class RightsRequestUseCases:
         async with self._uow(tenant_id, once) as uow:
             request = await locked(uow, request_id)
             moved = move(request, now)
-            kind = IdentifierKind.EMAIL if tell else None
-            to = await self._codes.contact(uow, tenant_id, request.subject_id, kind)
+            to = await self._codes.reachable(uow, tenant_id, request.subject_id) if tell else None
             await self._save(uow, request, moved, now)
         if to is not None:
             if await self._codes.tell(principal, moved, to):

@@ -1,0 +1,91 @@
+"""Text messages to a person's phone, through the operator's HTTP SMS gateway: a rights request's
+one-time code, and the notice of its extension or refusal with the reason (a person known by
+phone only could not verify a request, nor be told).
+
+The gateway contract is one JSON POST per message to CONSENTD_SMS_GATEWAY_URL:
+`{"to": "+33612345678", "from": <CONSENTD_SMS_SENDER>, "text": "...", "reference": "<id>"}`
+with `Authorization: Bearer <CONSENTD_SMS_GATEWAY_TOKEN>` when a token is set; any 2xx answer
+means accepted. Providers differ, so a small adapter in front of the provider's own API is the
+operator's (docs/privacy-operations.md). notifiers.py logs that a message went, never the
+number, the code or the gateway's answer.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import httpx
+
+from consentd.config_values import SmsGateway
+from consentd.domain.identifiers import Identifier, IdentifierKind
+from consentd.domain.rights import RequestState, RightsRequest
+from consentd.domain.tenancy import Tenant
+
+# The send happens inside the call, after its commit (as SMTP_TIMEOUT).
+SMS_TIMEOUT = 10.0
+
+_CODE = {
+    "fr": "{tenant} : votre code de vérification est {code} (demande {reference}). Si vous "
+    "n'êtes pas à l'origine de cette demande, ignorez ce message.",
+    "en": "{tenant}: your verification code is {code} (request {reference}). If you did not "
+    "make this request, please ignore this message.",
+}
+_DECISION = {
+    "fr": {
+        "extended": "{tenant} : le délai de réponse à votre demande {reference} est prolongé "
+        "jusqu'au {due} (UTC). Motif : {reason}",
+        "refused": "{tenant} : votre demande {reference} ne peut pas être satisfaite. Motif : "
+        "{reason}. Vous pouvez saisir la CNIL et former un recours juridictionnel.",
+    },
+    "en": {
+        "extended": "{tenant}: the answer to your request {reference} is extended until {due} "
+        "(UTC). Reason: {reason}",
+        "refused": "{tenant}: your request {reference} cannot be met. Reason: {reason}. You may "
+        "complain to the CNIL (the supervisory authority) and seek a judicial remedy.",
+    },
+}
+
+
+class SmsGatewayError(Exception):
+    """The gateway did not accept the message (its status only: never its body)."""
+
+
+class SmsNotifier:
+    """Codes and decisions to phone numbers. Raises SmsGatewayError (refused, unreachable)."""
+
+    def __init__(self, gateway: SmsGateway, language: str = "fr") -> None:
+        self._gateway = gateway
+        self._language = language if language in _CODE else "fr"
+
+    def delivers(self, kind: IdentifierKind) -> bool:
+        return kind is IdentifierKind.PHONE
+
+    async def send_code(self, tenant: Tenant, request_id: UUID, to: Identifier, code: str) -> None:
+        reference = str(request_id)[:8]
+        text = _CODE[self._language].format(tenant=tenant.name, code=code, reference=reference)
+        await self._send(to, text, str(request_id))
+
+    async def send_decision(self, tenant: Tenant, request: RightsRequest, to: Identifier) -> None:
+        what = "refused" if request.state is RequestState.REFUSED else "extended"
+        due = request.extended_due_at.strftime("%Y-%m-%d %H:%M") if request.extended_due_at else ""
+        text = _DECISION[self._language][what].format(
+            tenant=tenant.name,
+            reference=str(request.request_id)[:8],
+            due=due,
+            reason=request.outcome if what == "refused" else request.extension_reason,
+        )
+        await self._send(to, text, str(request.request_id))
+
+    async def _send(self, to: Identifier, text: str, reference: str) -> None:
+        gateway = self._gateway
+        headers = {"Authorization": f"Bearer {gateway.token}"} if gateway.token else {}
+        message = {"to": to.value, "from": gateway.sender, "text": text, "reference": reference}
+        try:
+            async with httpx.AsyncClient(timeout=SMS_TIMEOUT, follow_redirects=False) as client:
+                answer = await client.post(gateway.url, json=message, headers=headers)
+        except httpx.HTTPError as error:
+            raise SmsGatewayError(
+                f"the SMS gateway is unreachable ({type(error).__name__})"
+            ) from None
+        if not answer.is_success:
+            raise SmsGatewayError(f"the SMS gateway answered {answer.status_code}")
