@@ -33,9 +33,10 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.sent: list[tuple[UUID, Identifier, str]] = []
         self.decisions: list[tuple[UUID, Identifier, RequestState]] = []
+        self.texts_phones = True  # False: as without an SMS gateway
 
     def delivers(self, kind: IdentifierKind) -> bool:
-        return True
+        return self.texts_phones or kind is not IdentifierKind.PHONE
 
     async def send_code(
         self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
@@ -273,17 +274,23 @@ async def test_concurrent_transitions_have_one_winner(rights_app: App, tenant: T
 async def test_a_decision_nobody_can_be_told_of_is_said_in_the_log(
     rights_app: App, tenant: Tenant, notifier: RecordingNotifier, clock: TestClock
 ) -> None:
-    """A refusal for a person known by phone only reached nobody and nothing said so (GDPR
-    art. 12(4): the person must be told): a warning names the request, never the number."""
+    """A refusal for a person known by phone only, with no SMS gateway, reached nobody and
+    nothing said so (GDPR art. 12(4): the person must be told): a warning names the request,
+    never the number."""
     app, who = rights_app, principal(tenant)
+    notifier.texts_phones = False
     clock.pinned = None
     await catalogue(app, tenant)
     await grant(app, tenant, phone("+33612345699"))
     submitted = await app.requests.submit(who, RequestKind.ACCESS, phone("+33612345699"), None)
     request_id = submitted.request.request_id
     await app.requests.attest_identity(who, request_id, "dpo")
-    with capture_logs() as logs:
-        await app.requests.refuse(who, request_id, "manifestly unfounded")
+    try:
+        with capture_logs() as logs:
+            refused = await app.requests.refuse(who, request_id, "manifestly unfounded")
+    finally:
+        notifier.texts_phones = True
+    assert refused.person_told_at is None
     untold = [e for e in logs if e["event"] == "rights_decision_not_sent"]
     assert [e["request_id"] for e in untold] == [str(request_id)]
     assert "612345699" not in repr(logs)
