@@ -45,12 +45,19 @@ from consentd.domain.free_text import without_contacts
         ("SIRET 00012345678901", "SIRET 00012345678901"),
         ("REQ-00123456789", "REQ-00123456789"),
         ("n°0012345678", "n°0012345678"),
-        # Digits glued to a letter are an id, not a number written down (probe AM: actors
-        # `w0-100-856242` were stored as "w(phone)").
+        # Digits glued to an id and grouped unlike a phone number are the id (probe AM: actors
+        # `w0-100-856242` were stored as "w(phone)"); a number glued to a word is still one
+        # (probe AP: `Tel0612345678` was kept).
         ("w0-100-856242", "w0-100-856242"),
         ("agent w0-100-856242-wd", "agent w0-100-856242-wd"),
+        ("agent7-0-100-856242", "agent7-0-100-856242"),
         ("rappel 0612345678.", "rappel (phone)."),
         ("tel:0612345678", "tel:(phone)"),
+        ("Tel0612345678", "Tel(phone)"),
+        ("Mme Dupont tel0612345678", "Mme Dupont tel(phone)"),
+        ("mobile+33612345678", "mobile(phone)"),
+        ("appelée au 0612345678à 10h", "appelée au (phone)à 10h"),
+        ("tel-06-12-34-56-78", "tel-(phone)"),
         # Addresses written to fool robots, and IP addresses (probe AO: they outlived erasure).
         ("lea [at] example [dot] fr", "(email)"),
         ("lea (AT) example.fr merci", "(email) merci"),
@@ -61,11 +68,26 @@ from consentd.domain.free_text import without_contacts
         ("from 198.51.100.210 today", "from (ip) today"),
         ("client 2001:db8::c4, hier", "client (ip), hier"),
         ("::ffff:192.0.2.1", "(ip)"),
-        # What is no address stays.
+        ("jean at example.fr", "(email)"),
+        ("jean dot dupont at example dot fr", "(email)"),
+        ("ip 10.0.0.1", "ip (ip)"),
+        # What is no address stays (probe AP: each of these was stored as "(email)" or "(ip)").
         ("at 10:45:30 le 05.12.2026", "at 10:45:30 le 05.12.2026"),
         ("version 1.2.3", "version 1.2.3"),
         ("meet at noon", "meet at noon"),
         ("999.1.1.1", "999.1.1.1"),
+        ("consent under art. 6(1)(a) GDPR", "consent under art. 6(1)(a) GDPR"),
+        ("see clause 4(a) of the contract", "see clause 4(a) of the contract"),
+        ("Refused under Article 12(5) (a) and (b)", "Refused under Article 12(5) (a) and (b)"),
+        ("we will reply at some point next week", "we will reply at some point next week"),
+        ("at some point in time", "at some point in time"),
+        ("data at rest dot encrypted", "data at rest dot encrypted"),
+        ("form (a) signed, annex (A) attached", "form (a) signed, annex (A) attached"),
+        ("crm-sync @ eu-west-1", "crm-sync @ eu-west-1"),
+        ("retry @ 10:30, price @ 5 EUR", "retry @ 10:30, price @ 5 EUR"),
+        ("version 2.0.0.1, sdk 1.0.0.0", "version 2.0.0.1, sdk 1.0.0.0"),
+        ("build 4.2.1.0-rc1, banner v10.2.3.4", "build 4.2.1.0-rc1, banner v10.2.3.4"),
+        ("a::b ::1 sha 1::2", "a::b ::1 sha 1::2"),
     ],
 )
 def test_free_text_keeps_no_address_or_number(raw: str, kept: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import string
 
 import phonenumbers
 
@@ -26,8 +27,8 @@ def without_contacts(value: str, region: str = "FR") -> str:
     """`value` with e-mail addresses (without_emails, also written to fool robots: "jean [at]
     example [dot] fr", "jean(a)example.fr", "jean @ example.fr", "jean at example dot fr"), IP
     addresses and phone numbers (libphonenumber's matcher, valid numbers only, national ones
-    read in `region`) replaced by markers: dates, file numbers, SIRETs and ids that only hold
-    digits (`agent7-0-100-856242`) stay."""
+    read in `region`) replaced by markers: dates, versions, file numbers, SIRETs and ids whose
+    digits are grouped unlike a phone number's (`w0-100-856242`) stay."""
     text = without_ips(without_emails(_unhidden(value)))
     if sum(c.isdigit() for c in text) < _FEWEST_DIGITS:
         return text
@@ -36,41 +37,52 @@ def without_contacts(value: str, region: str = "FR") -> str:
     spans = [(m.start, m.end) for m in found if not _YEAR.search(m.raw_string)]
     spans = sorted(spans + _side_by_side(spaced, region, spans))
     for start, end in reversed(spans):
-        if not _inside_a_word(text, start, end):
+        if not _an_id(text, start, end):
             text = text[:start] + PHONE_MARKER + text[end:]
     return text
 
 
-def _inside_a_word(text: str, start: int, end: int) -> bool:
-    """Whether the digits at [start, end) are glued to a letter: part of an id such as
-    `w0-100-856242` (an agent's, a ticket's), not a number someone wrote down (probe AM: such
-    actors were stored as "w(phone)", who acted was lost)."""
-    return (start > 0 and text[start - 1].isalpha()) or (end < len(text) and text[end].isalpha())
+def _an_id(text: str, start: int, end: int) -> bool:
+    """Whether the digits at [start, end) are part of an id, not a number someone wrote down:
+    glued to the id's other characters (a letter, or a hyphen after a letter or digit) and
+    grouped unlike a phone number (after its first group, one longer than two digits). Probe
+    AM: actors `w0-100-856242` were stored as "w(phone)"; probe AP: `Tel0612345678` and
+    `tel-06-12-34-56-78` are numbers all the same."""
+    before = text[max(0, start - 2) : start]
+    after = text[end : end + 2]
+    glued = (before[-1:].isalpha() or (before[-1:] == "-" and before[:1].isalnum())) or (
+        after[:1].isalpha() or (after[:1] == "-" and after[1:].isalnum())
+    )
+    groups = _DIGITS.findall(text, start, end)
+    return glued and any(len(group) > 2 for group in groups[1:])
 
 
-# The ways people write an address so that robots miss it: "[at]", "(at)", "{arobase}", "(a)",
-# an @ between spaces, "[dot]"; then the same address spelt out in words.
-_HIDDEN_AT = re.compile(
-    r"\s*[\[({<]\s*(?:at|arobase|a)\s*[\])}>]\s*|[ \t]+@[ \t]*|[ \t]*@[ \t]+", re.IGNORECASE
-)
-_HIDDEN_DOT = re.compile(r"\s*[\[({<]\s*(?:dot|point)\s*[\])}>]\s*", re.IGNORECASE)
-_SPELT_OUT = re.compile(
-    r"(?<![\w.+-])[\w.+-]+\s+(?:at|arobase)\s+[\w-]+(?:\s+(?:dot|point)\s+[\w-]+)+", re.IGNORECASE
+_DIGITS = re.compile(r"\d+")
+# Addresses written so that robots miss them, whole: a local part, an "at" ("[at]", "(a)",
+# "{arobase}", " @ ", or the word between spaces), a domain whose labels are joined by dots
+# ("." , "[dot]", "(point)", or the word "dot" between spaces) and that ends in a top-level
+# domain. Only whole addresses: "clause 4(a) of the contract" and "retry @ 10:30" are no
+# address (probe AP: they were stored as "(email)").
+_AT = r"(?:\s*[\[({<]\s*(?:at|arobase|a)\s*[\])}>]\s*|[ \t]*@[ \t]*|\s+(?:at|arobase)\s+)"
+_DOT = r"(?:\.|\s*[\[({<]\s*(?:dot|point)\s*[\])}>]\s*|\s+dot\s+)"
+_TLD = r"(?:[a-z]{2}|com|org|net|info|biz|pro|gouv|edu|gov|name|mobi|io|app|dev|tech)"
+_HIDDEN = re.compile(
+    rf"(?<![\w.+-])[\w+-]+(?:{_DOT}[\w+-]+)*{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}{_TLD}(?![\w-])",
+    re.IGNORECASE,
 )
 # A quoted local part ("jean dupont"@example.fr) is one word for the e-mail scrubber.
 _QUOTED_LOCAL = re.compile(r'"[^"\n]{1,64}"(?=@)')
 
 
 def _unhidden(value: str) -> str:
-    """`value` with hidden addresses written as addresses (or their marker), for without_emails."""
+    """`value` with hidden addresses replaced by their marker, for without_emails."""
     at = "@" in value
     if at:
         value = _QUOTED_LOCAL.sub("quoted", value)
     lowered = value.lower()
-    if not at and not any(w in lowered for w in ("at", "arobase", "(a)", "[a]", "{a}", "<a>")):
-        return value
-    value = _SPELT_OUT.sub(EMAIL_MARKER, value)
-    return _HIDDEN_DOT.sub(".", _HIDDEN_AT.sub("@", value))
+    if at or any(w in lowered for w in ("at", "arobase", "(a)", "[a]", "{a}", "<a>")):
+        value = _HIDDEN.sub(EMAIL_MARKER, value)
+    return value
 
 
 IP_MARKER = "(ip)"
@@ -79,6 +91,10 @@ _IPV6 = re.compile(
     r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-f]{0,4})(?![\w:]|\.\d)",
     re.IGNORECASE,
 )
+# A version (`v10.2.3.4`, `version 2.0.0.1`, `build 4.2.1.0-rc1`) is no IP address (probe AP).
+_VERSION = re.compile(r"(?:\b(?:v|ver|version|release|build|sdk|rev)\s*)$|[\w]$", re.IGNORECASE)
+# An IPv6 address with fewer hex digits is none a person is known by (`::1`, `a::b`, `1::2`).
+_FEWEST_HEX = 6
 
 
 def without_ips(value: str) -> str:
@@ -86,10 +102,23 @@ def without_ips(value: str) -> str:
     gives, which consentd otherwise keeps only sealed (probe AO: typed into free text, it
     outlived the erasure in clear)."""
     if value.count(":") >= 2:  # first: an IPv6 address may end with an IPv4 one
-        value = _IPV6.sub(lambda m: IP_MARKER if _is_ip(m.group()) else m.group(), value)
+        value = _IPV6.sub(lambda m: _ip_or_kept(m, value, ipv6=True), value)
     if "." in value:
-        value = _IPV4.sub(lambda m: IP_MARKER if _is_ip(m.group()) else m.group(), value)
+        value = _IPV4.sub(lambda m: _ip_or_kept(m, value, ipv6=False), value)
     return value
+
+
+def _ip_or_kept(found: re.Match[str], value: str, *, ipv6: bool) -> str:
+    text = found.group()
+    if not _is_ip(text):
+        return text
+    if ipv6 and sum(c in string.hexdigits for c in text) < _FEWEST_HEX:
+        return text
+    if not ipv6 and (
+        _VERSION.search(value, 0, found.start()) or value[found.end() : found.end() + 1] == "-"
+    ):
+        return text
+    return IP_MARKER
 
 
 def _is_ip(candidate: str) -> bool:
