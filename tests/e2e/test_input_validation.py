@@ -282,7 +282,8 @@ async def test_an_attestation_by_a_name_with_a_line_break_is_invalid(
 ) -> None:
     """ConfirmIdentity attested_by "dpo\\nverified: yes" is refused naming attested_by; the
     request stays RECEIVED, and a one-line name still attests it: the request keeps the words,
-    the append-only log their digest only (they may name the person: probe AO)."""
+    the append-only log the method only (they may name the person: probe AO), and an erasure
+    takes them from the request too (probe AP)."""
     await put_purpose(stubs, "newsletter")
     await record(stubs, SOMEONE, grant(target("newsletter")))
     rights = rights_pb2_grpc.RightsServiceStub(channel)
@@ -316,7 +317,17 @@ async def test_an_attestation_by_a_name_with_a_line_break_is_invalid(
     assert len(rows) == 1
     assert "Jeanne" not in json.dumps(rows[0])
     assert rows[0]["verification"] == "operator"
-    assert rows[0]["verification_sha256"] == hashlib.sha256(b"Jeanne (DPO)").hexdigest()
+    # Not even an unkeyed digest of them: a short name is guessed from it (probe AP).
+    assert hashlib.sha256(b"Jeanne (DPO)").hexdigest() not in json.dumps(rows[0])
+    # The request keeps the words until the person is erased, then `operator` only.
+    await rights.EraseSubject(
+        rights_pb2.EraseSubjectRequest(subject=by_email("someone@example.fr"), actor="dpo"),
+        metadata=stubs.metadata,
+    )
+    got = await rights.GetRightsRequest(
+        rights_pb2.GetRightsRequestRequest(request_id=request_id), metadata=stubs.metadata
+    )
+    assert got.request.verification_method == "operator"
 
 
 async def test_an_actor_with_a_line_break_is_invalid(

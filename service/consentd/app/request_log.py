@@ -3,7 +3,6 @@ request of a kind, the audit entry of a move (app/requests.py drives them)."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
@@ -43,16 +42,11 @@ def transition(request: RightsRequest, before: RightsRequest | None, now: dateti
 
 
 def _verification(method: str) -> dict[str, str | None]:
-    """How the identity was verified: the method's name, and the operator's own words
-    ("operator:saw the ID card of ...") as a SHA-256 digest only. The log cannot be edited nor
-    erased, and those words may name the person (probe AO); the request keeps them."""
-    name, said, words = method.partition(":")
-    if not said:
-        return {"verification": method or None}
-    return {
-        "verification": name,
-        "verification_sha256": hashlib.sha256(words.encode()).hexdigest(),
-    }
+    """How the identity was verified: the method's name only, never the operator's own words
+    ("operator:saw the ID card of ..."): the log cannot be edited nor erased, and those words
+    may name the person (probe AO); an unkeyed digest of them could be guessed (probe AP). The
+    request keeps them until the person is erased."""
+    return {"verification": method.partition(":")[0] or None}
 
 
 async def open_request(

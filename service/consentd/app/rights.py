@@ -230,6 +230,7 @@ async def erase_subject(
     await uow.cookie_purge.add_counts(cookie_counts)
     await uow.rights.forget_replays([str(subject_id), *visitors])
     await uow.rights.destroy_key(subject_id)
+    await uow.requests.forget_attestations(subject_id)
     erased_at = await uow.rights.mark_erased(subject_id, now)
     kinds: dict[str, int] = {}
     for identifier in removed:

@@ -14,6 +14,7 @@ from consentd.domain.rights import OPEN_STATES, RequestKind, RequestState, Right
 from consentd.store.tables import rights_requests
 
 _R = rights_requests
+ATTESTED = "operator:"  # an operator's attestation: `operator:<their words>`
 _FIELDS = (
     "subject_id",
     "kind",
@@ -88,6 +89,19 @@ class SqlRequests:
             .values(person_told_at=at)
         )
         return bool(done.rowcount)
+
+    async def forget_attestations(self, subject_id: UUID) -> None:
+        """The operator's words on how they verified the person (their papers, a birth date)
+        go with the person: `operator` stays (probe AP: they outlived the erasure)."""
+        await self._conn.execute(
+            _R.update()
+            .where(
+                _R.c.tenant_id == self._tenant,
+                _R.c.subject_id == subject_id,
+                _R.c.verification_method.startswith(ATTESTED),
+            )
+            .values(verification_method=ATTESTED.rstrip(":"))
+        )
 
     async def of_subject(self, subject_id: UUID) -> list[RightsRequest]:
         query = (

@@ -98,6 +98,11 @@ class RequestRepository(Protocol):
         """The person told of `request`'s latest decision at `at`, unless it moved on since."""
         ...
 
+    async def forget_attestations(self, subject_id: UUID) -> None:
+        """An erasure: the operator's words on how they verified the person go, `operator`
+        stays."""
+        ...
+
     async def of_subject(self, subject_id: UUID) -> list[RightsRequest]: ...
 
     async def listed(
