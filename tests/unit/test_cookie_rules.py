@@ -136,6 +136,11 @@ def test_a_refusal_is_kept_its_whole_period_whatever_the_page_asks() -> None:
     mixed = expiry(DEFAULT_POLICY, ("analytics", "necessary"), ("marketing",), T0, soon)
     assert mixed == refusal
     assert expiry(DEFAULT_POLICY, ALL, (), T0, soon) == soon
+    # Nor is a refusal lost for an ask in the past, which does not count (probe AP).
+    past = T0 - timedelta(seconds=5)
+    assert expiry(DEFAULT_POLICY, ("necessary",), OPTIONAL, T0, past) == refusal
+    with pytest.raises(InvalidInput, match="future"):
+        expiry(DEFAULT_POLICY, ALL, (), T0, past)
 
 
 def test_valid_until_one_second_before_12_months_expired_after() -> None:

@@ -144,7 +144,7 @@ def expiry(
     page that asked for five seconds had the banner back at once, asking again a visitor who
     said no (CNIL: a refusal is not asked again for about six months; probe AL).
 
-    Raises InvalidInput when the ask is not after `recorded_at`.
+    Raises InvalidInput when the ask is not after `recorded_at` (for an acceptance).
     """
     periods = []
     if set(granted) - {NECESSARY} or not refused:
@@ -152,11 +152,13 @@ def expiry(
     if refused:
         periods.append(policy.refusal_validity_months)
     ceiling = add_months(recorded_at, min(MAX_MONTHS, *periods))
-    if requested is None:
+    # Not even checked for a refusal: a page's past expiry made the visitor's "no" lost
+    # (INVALID_ARGUMENT, nothing stored) for a field that does not count (probe AP).
+    if requested is None or refused:
         return ceiling
     if requested <= recorded_at:
         raise InvalidInput(name, "must be in the future")
-    return ceiling if refused else min(requested, ceiling)
+    return min(requested, ceiling)
 
 
 def choice_status(choice: CookieChoice | None, revision: int, now: datetime) -> ChoiceStatus:
