@@ -188,15 +188,18 @@ async def test_native_grpc_write_then_connect_get_read(
     assert read["choice"]["grantedCategories"] == ["necessary"]
     assert read["consentMode"]["ad_storage"] == "denied"
     # The GET form of connect-protocol-version names v1 or nothing (v9 was served; probe AN).
-    other = query.replace("connect=v1", "connect=v9")
-    status, _, body = await http(
-        http_port,
-        f"/consent.v1.CookieService/GetCookieChoice?{other}",
-        headers=auth(page_key),
-        method="GET",
-    )
-    assert status == 400, body
-    assert json.loads(body)["message"] == "connect: must be v1"
+    for other in (
+        query.replace("connect=v1", "connect=v9"),
+        query.replace("connect=v1", "connect="),
+    ):
+        status, _, body = await http(
+            http_port,
+            f"/consent.v1.CookieService/GetCookieChoice?{other}",
+            headers=auth(page_key),
+            method="GET",
+        )
+        assert status == 400, body
+        assert json.loads(body)["message"] == "connect: must be v1"
 
 
 async def test_grpc_web_through_the_connect_python_client(

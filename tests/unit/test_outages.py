@@ -46,13 +46,6 @@ def test_a_full_disk_is_unavailable_saying_so_and_warned_once_a_while(
             "it is out of memory, SQLSTATE 53200",
             "database_short_of_resources",
         ),
-        # A read-only database looked like a lost one, and nothing said why (probe AM).
-        (
-            asyncpg.exceptions.ReadOnlySQLTransactionError("read-only"),
-            "it is read-only (a standby, or in read-only mode): writes need the primary,"
-            " SQLSTATE 25006",
-            "database_read_only",
-        ),
     ],
 )
 def test_each_shortage_says_which(
@@ -96,3 +89,18 @@ def test_a_statement_the_database_cut_short_warns_once_a_while(
     ] * 2
     warned = [e for e in logs if e["event"] == "database_statement_timed_out"]
     assert [(e["log_level"], e["sqlstate"]) for e in warned] == [("warning", "57014")]
+
+
+def test_a_read_only_database_says_where_to_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It looked like a lost database, and nothing said why (probe AM); retrying here never
+    helps (probe AP)."""
+    monkeypatch.setattr(outages, "_warned", [-outages.SHORTAGE_WARNING_SECONDS])
+    with capture_logs() as logs:
+        failure = failure_of(_wrapped(asyncpg.exceptions.ReadOnlySQLTransactionError("ro")))
+    assert failure is not None
+    assert (failure.code, failure.message) == (
+        grpc.StatusCode.UNAVAILABLE,
+        "the database takes no write now (it is read-only: a standby, or in read-only mode,"
+        " SQLSTATE 25006); retry on another replica, or once the primary is back",
+    )
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["database_read_only"]

@@ -80,7 +80,9 @@ def malformed_get_message(scope: Scope) -> InvalidInput | None:
     refused for a field it never had; probe O)."""
     if scope.get("method") != "GET":
         return None
-    query = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    query = urllib.parse.parse_qs(
+        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+    )
     # The GET form of connect-protocol-version: `v1` when given (probe AN: `v9` was served).
     if any(value != "v1" for value in query.get("connect", [])):
         return InvalidInput("connect", "must be v1")

@@ -32,8 +32,12 @@ SHORTAGES = {
     "53400": "it reached a configured limit",
     "53": "it is short of a resource",
     "58": "it met a system error (I/O)",
-    "25006": "it is read-only (a standby, or in read-only mode): writes need the primary",
 }
+# A read-only database takes no write however long one retries here (probe AP).
+READ_ONLY_MESSAGE = (
+    "the database takes no write now (it is read-only: a standby, or in read-only mode, "
+    "SQLSTATE 25006); retry on another replica, or once the primary is back"
+)
 SHORTAGE_MESSAGE = "the database cannot serve this call now ({}, SQLSTATE {}); retry shortly"
 DEADLINE_MESSAGE = "the database did not answer in time"
 OBJECTED_MESSAGE = (
@@ -75,6 +79,8 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
         _warned[0] = now
         event = "database_read_only" if state == READ_ONLY else "database_short_of_resources"
         log.warning(event, sqlstate=state, error=type(error).__name__)
+    if state == READ_ONLY:
+        return grpc.StatusCode.UNAVAILABLE, READ_ONLY_MESSAGE, ""
     words = SHORTAGES.get(state) or SHORTAGES[state[:2]]
     return grpc.StatusCode.UNAVAILABLE, SHORTAGE_MESSAGE.format(words, state), ""
 
