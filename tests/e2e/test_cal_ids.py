@@ -22,6 +22,7 @@ from tests.e2e.helpers import (
     grant,
     put_purpose,
     record,
+    refuse,
     target,
     withdraw,
 )
@@ -159,3 +160,49 @@ async def test_a_cal_id_is_rectified_like_a_contact_point(
         metadata=stubs.metadata,
     )
     assert (await fails(code_to_id)).code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_a_seat_that_changes_hands_is_taken_from_its_holder_first(
+    stubs: Stubs, rights: rights_pb2_grpc.RightsServiceStub
+) -> None:
+    """A seat's licence goes to a colleague: RectifyContact `remove` takes the CAL id from its
+    holder (nothing in its place), then the new holder records with it and is another subject;
+    the earlier holder's "no" stays on the seat until the new holder says yes (probe AP: a
+    record naming the seat with the colleague's e-mail made them one person)."""
+    await put_purpose(stubs, "newsletter")
+    alice = await record(
+        stubs,
+        types_pb2.SubjectIdentity(cal_id="SEAT-42", email="alice-seat@example.fr"),
+        refuse(target("newsletter")),
+    )
+    remove = rights_pb2.RectifyContactRequest(
+        subject=by_email("alice-seat@example.fr"),
+        kind=rights_pb2.CONTACT_KIND_CAL_ID,
+        remove=True,
+        actor="it-desk",
+    )
+    await rights.RectifyContact(remove, metadata=stubs.metadata)
+    again = await fails(rights.RectifyContact(remove, metadata=stubs.metadata))
+    assert again.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "holds no cal_id" in (again.details() or "")
+    with_value = rights_pb2.RectifyContactRequest(
+        subject=by_email("alice-seat@example.fr"),
+        kind=rights_pb2.CONTACT_KIND_CAL_ID,
+        value="SEAT-43",
+        remove=True,
+    )
+    assert (await fails(rights.RectifyContact(with_value, metadata=stubs.metadata))).code() == (
+        grpc.StatusCode.INVALID_ARGUMENT
+    )
+    before = await check(stubs, by_cal("SEAT-42"), target("newsletter"))
+    assert (before.decision, before.reason) == (DENY, consent_pb2.REASON_REFUSED)
+    bob = await record(
+        stubs,
+        types_pb2.SubjectIdentity(cal_id="SEAT-42", email="bob-seat@example.fr"),
+        grant(target("newsletter")),
+    )
+    assert bob.subject_id != alice.subject_id
+    now = await check(stubs, by_cal("SEAT-42"), target("newsletter"))
+    assert (now.decision, now.subject_id) == (ALLOW, bob.subject_id)
+    still = await check(stubs, by_email("alice-seat@example.fr"), target("newsletter"))
+    assert (still.decision, still.reason) == (DENY, consent_pb2.REASON_REFUSED)

@@ -53,9 +53,14 @@ def request_id_in(value: str, field: str = "request_id") -> UUID:
         raise InvalidInput(field, "must be a request id (a UUID) issued by consentd") from None
 
 
-def contact_in(message: pb.RectifyContactRequest, phone_region: str) -> Identifier:
+def contact_in(message: pb.RectifyContactRequest, phone_region: str) -> Identifier | IdentifierKind:
+    """The corrected value, or the kind alone to remove. Raises InvalidInput."""
     kind = enum_in(CONTACTS, message.kind, "kind")
-    return identifier_in(kind.value, message.value, "value", phone_region)
+    if not message.remove:
+        return identifier_in(kind.value, message.value, "value", phone_region)
+    if message.value:
+        raise InvalidInput("value", "must be empty with remove (nothing takes its place)")
+    return kind
 
 
 def code_contact_in(value: int, field: str) -> IdentifierKind | None:

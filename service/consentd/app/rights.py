@@ -25,7 +25,7 @@ from consentd.app.subject_export import ExportSection, export_document, read_rec
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action
 from consentd.domain.errors import FailedPrecondition, NotFound
-from consentd.domain.identifiers import Identifier, IdentifierHasher
+from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.model import ALL, ConsentEvent, ConsentState
 from consentd.domain.rights import BlockKind, ContactChange
 from consentd.domain.tenancy import Principal
@@ -117,13 +117,15 @@ class RightsUseCases:
         self,
         principal: Principal,
         selector: SubjectSelector,
-        value: Identifier,
+        value: Identifier | IdentifierKind,
         actor: str,
         once: Once | None = None,
     ) -> UUID:
-        """Replace the subject's contact points of `value`'s kind by `value`, keeping the old
-        ones (sealed) in the contact history. Raises NotFound, FailedPrecondition (erased
-        subject, or the value belongs to another subject)."""
+        """Replace the subject's contact points of `value`'s kind by `value` — or, given a kind
+        alone, take them away (a seat that changed hands, a number no longer theirs) — keeping
+        the old ones (sealed) in the contact history. Raises NotFound, FailedPrecondition
+        (erased subject, the value belongs to another subject, nothing of that kind to take)."""
+        kind = value if isinstance(value, IdentifierKind) else value.kind
         now = self._clock()
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
@@ -135,19 +137,25 @@ class RightsUseCases:
                 )
             await uow.consents.lock_subject(subject_id)
             now = await after_its_facts(uow, subject_id, now)
-            removed = await uow.rights.detach(subject_id, value.kind, now)
-            digest = (value.kind, self._hasher.digest(tenant_id, value))
-            sealed = key.seal(value.kind.value, value.value)
-            owner = await uow.subjects.attach(subject_id, digest, now, sealed)
-            if owner != subject_id:
-                raise FailedPrecondition(f"this {value.kind.value} belongs to another subject")
+            removed = await uow.rights.detach(subject_id, kind, now)
             changes = [
                 ContactChange(uuid4(), r.kind, "removed", r.sealed_value, now, actor)
                 for r in removed
             ]
-            changes.append(ContactChange(uuid4(), value.kind, "added", sealed, now, actor))
+            if isinstance(value, Identifier):
+                sealed = key.seal(kind.value, value.value)
+                digest = (kind, self._hasher.digest(tenant_id, value))
+                if await uow.subjects.attach(subject_id, digest, now, sealed) != subject_id:
+                    raise FailedPrecondition(f"this {kind.value} belongs to another subject")
+                changes.append(ContactChange(uuid4(), kind, "added", sealed, now, actor))
+            elif not removed:
+                raise FailedPrecondition(f"the subject holds no {kind.value}: nothing to remove")
             await uow.rights.log_contact_changes(subject_id, changes)
-            payload = {"kind": value.kind.value, "removed": len(removed), "added": 1}
+            payload = {
+                "kind": kind.value,
+                "removed": len(removed),
+                "added": len(changes) - len(removed),
+            }
             uow.audit.record(subject_record(Action.CONTACT_RECTIFIED, subject_id, now, payload))
             await uow.commit(subject_id)
         return subject_id

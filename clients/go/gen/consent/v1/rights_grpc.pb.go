@@ -36,8 +36,9 @@ type RightsServiceClient interface {
 	// id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
 	// unknown subject id).
 	RecordObjection(ctx context.Context, in *RecordObjectionRequest, opts ...grpc.CallOption) (*RecordObjectionResponse, error)
-	// RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-	// old values stay in the contact history (sealed, so erasure removes them too).
+	// RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+	// takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+	// removes them too).
 	RectifyContact(ctx context.Context, in *RectifyContactRequest, opts ...grpc.CallOption) (*RectifyContactResponse, error)
 	// SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
 	// to the subject's own email or phone through the configured notifier. An email, phone or
@@ -227,8 +228,9 @@ type RightsServiceServer interface {
 	// id nobody has recorded yet becomes a subject, so the objection is kept (NOT_FOUND only for an
 	// unknown subject id).
 	RecordObjection(context.Context, *RecordObjectionRequest) (*RecordObjectionResponse, error)
-	// RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-	// old values stay in the contact history (sealed, so erasure removes them too).
+	// RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+	// takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+	// removes them too).
 	RectifyContact(context.Context, *RectifyContactRequest) (*RectifyContactResponse, error)
 	// SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
 	// to the subject's own email or phone through the configured notifier. An email, phone or

@@ -83,8 +83,9 @@ class RightsService(Protocol):
 
     async def rectify_contact(self, request: RectifyContactRequest, ctx: RequestContext[RectifyContactRequest, RectifyContactResponse], /) -> RectifyContactResponse:
         """
-        RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-        old values stay in the contact history (sealed, so erasure removes them too).
+        RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+        takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+        removes them too).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -478,8 +479,9 @@ class RightsServiceClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> RectifyContactResponse:
         """
-        RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-        old values stay in the contact history (sealed, so erasure removes them too).
+        RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+        takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+        removes them too).
         """
         return await self.execute_unary(
             request=request,
@@ -761,8 +763,9 @@ class RightsServiceSync(Protocol):
 
     def rectify_contact(self, request: RectifyContactRequest, ctx: RequestContext[RectifyContactRequest, RectifyContactResponse], /) -> RectifyContactResponse:
         """
-        RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-        old values stay in the contact history (sealed, so erasure removes them too).
+        RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+        takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+        removes them too).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1154,8 +1157,9 @@ class RightsServiceClientSync(ConnectClientSync):
         timeout_ms: int | None = None,
     ) -> RectifyContactResponse:
         """
-        RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-        old values stay in the contact history (sealed, so erasure removes them too).
+        RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+        takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+        removes them too).
         """
         return self.execute_unary(
             request=request,

@@ -372,10 +372,16 @@ class RectifyContactRequest(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
+    REMOVE_FIELD_NUMBER: _builtins.int
     kind: Global___ContactKind.ValueType
     value: _builtins.str
     """The corrected value (normalised like any email, phone, external id or CAL id)."""
     actor: _builtins.str
+    remove: _builtins.bool
+    """Take the subject's contact points of `kind` away, with no value in their place (a seat whose
+    licence went to someone else, a number the person no longer has); `value` must be empty.
+    FAILED_PRECONDITION when the subject holds none.
+    """
     @_builtins.property
     def subject(self) -> _types_pb2.SubjectRef: ...
     def __init__(
@@ -385,10 +391,11 @@ class RectifyContactRequest(_message.Message):
         kind: Global___ContactKind.ValueType = ...,
         value: _builtins.str = ...,
         actor: _builtins.str = ...,
+        remove: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "kind", b"kind", "subject", b"subject", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "kind", b"kind", "remove", b"remove", "subject", b"subject", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

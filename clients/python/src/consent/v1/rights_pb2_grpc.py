@@ -161,8 +161,9 @@ class RightsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RectifyContact(self, request, context):
-        """RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-        old values stay in the contact history (sealed, so erasure removes them too).
+        """RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+        takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+        removes them too).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

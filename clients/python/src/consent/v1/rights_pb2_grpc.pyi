@@ -62,8 +62,9 @@ class RightsServiceStub:
     unknown subject id).
     """
     RectifyContact: _grpc.UnaryUnaryMultiCallable[_rights_pb2.RectifyContactRequest, _rights_pb2.RectifyContactResponse]
-    """RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-    old values stay in the contact history (sealed, so erasure removes them too).
+    """RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+    takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+    removes them too).
     """
     SubmitRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.SubmitRightsRequestRequest, _rights_pb2.SubmitRightsRequestResponse]
     """SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
@@ -135,8 +136,9 @@ class RightsServiceAsyncStub(RightsServiceStub):
     unknown subject id).
     """
     RectifyContact: _aio.UnaryUnaryMultiCallable[_rights_pb2.RectifyContactRequest, _rights_pb2.RectifyContactResponse]  # type: ignore[assignment]
-    """RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-    old values stay in the contact history (sealed, so erasure removes them too).
+    """RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+    takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+    removes them too).
     """
     SubmitRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.SubmitRightsRequestRequest, _rights_pb2.SubmitRightsRequestResponse]  # type: ignore[assignment]
     """SubmitRightsRequest records a request (state RECEIVED) and, when asked, sends a one-time code
@@ -235,8 +237,9 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _rights_pb2.RectifyContactRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_rights_pb2.RectifyContactResponse, _abc.Awaitable[_rights_pb2.RectifyContactResponse]]:
-        """RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-        old values stay in the contact history (sealed, so erasure removes them too).
+        """RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+        takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+        removes them too).
         """
 
     @_abc_1.abstractmethod

@@ -176,6 +176,23 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int REMOVE_FIELD_NUMBER = 5;
+  private boolean remove_ = false;
+  /**
+   * <pre>
+   * Take the subject's contact points of `kind` away, with no value in their place (a seat whose
+   * licence went to someone else, a number the person no longer has); `value` must be empty.
+   * FAILED_PRECONDITION when the subject holds none.
+   * </pre>
+   *
+   * <code>bool remove = 5 [json_name = "remove"];</code>
+   * @return The remove.
+   */
+  @java.lang.Override
+  public boolean getRemove() {
+    return remove_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -202,6 +219,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(actor_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 4, actor_);
     }
+    if (remove_ != false) {
+      output.writeBool(5, remove_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -224,6 +244,10 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(actor_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(4, actor_);
+    }
+    if (remove_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(5, remove_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -250,6 +274,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getValue())) return false;
     if (!getActor()
         .equals(other.getActor())) return false;
+    if (getRemove()
+        != other.getRemove()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -271,6 +297,9 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getValue().hashCode();
     hash = (37 * hash) + ACTOR_FIELD_NUMBER;
     hash = (53 * hash) + getActor().hashCode();
+    hash = (37 * hash) + REMOVE_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getRemove());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -408,6 +437,7 @@ private static final long serialVersionUID = 0L;
       kind_ = 0;
       value_ = "";
       actor_ = "";
+      remove_ = false;
       return this;
     }
 
@@ -454,6 +484,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.actor_ = actor_;
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.remove_ = remove_;
       }
     }
 
@@ -517,6 +550,9 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000008;
         onChanged();
       }
+      if (other.getRemove() != false) {
+        setRemove(other.getRemove());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -565,6 +601,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 34
+            case 40: {
+              remove_ = input.readBool();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 40
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -914,6 +955,56 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       actor_ = value;
       bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+
+    private boolean remove_ ;
+    /**
+     * <pre>
+     * Take the subject's contact points of `kind` away, with no value in their place (a seat whose
+     * licence went to someone else, a number the person no longer has); `value` must be empty.
+     * FAILED_PRECONDITION when the subject holds none.
+     * </pre>
+     *
+     * <code>bool remove = 5 [json_name = "remove"];</code>
+     * @return The remove.
+     */
+    @java.lang.Override
+    public boolean getRemove() {
+      return remove_;
+    }
+    /**
+     * <pre>
+     * Take the subject's contact points of `kind` away, with no value in their place (a seat whose
+     * licence went to someone else, a number the person no longer has); `value` must be empty.
+     * FAILED_PRECONDITION when the subject holds none.
+     * </pre>
+     *
+     * <code>bool remove = 5 [json_name = "remove"];</code>
+     * @param value The remove to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRemove(boolean value) {
+      
+      remove_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Take the subject's contact points of `kind` away, with no value in their place (a seat whose
+     * licence went to someone else, a number the person no longer has); `value` must be empty.
+     * FAILED_PRECONDITION when the subject holds none.
+     * </pre>
+     *
+     * <code>bool remove = 5 [json_name = "remove"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRemove() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      remove_ = false;
       onChanged();
       return this;
     }

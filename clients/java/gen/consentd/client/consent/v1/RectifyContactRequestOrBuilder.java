@@ -64,4 +64,16 @@ public interface RectifyContactRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getActorBytes();
+
+  /**
+   * <pre>
+   * Take the subject's contact points of `kind` away, with no value in their place (a seat whose
+   * licence went to someone else, a number the person no longer has); `value` must be empty.
+   * FAILED_PRECONDITION when the subject holds none.
+   * </pre>
+   *
+   * <code>bool remove = 5 [json_name = "remove"];</code>
+   * @return The remove.
+   */
+  boolean getRemove();
 }

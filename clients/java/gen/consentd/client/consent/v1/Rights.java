@@ -208,113 +208,114 @@ public final class Rights {
       "bjectId\"J\n\026RecordObjectionRequest\0220\n\007sub" +
       "ject\030\001 \001(\0132\026.consent.v1.SubjectRefR\007subj" +
       "ect\"8\n\027RecordObjectionResponse\022\035\n\nsubjec" +
-      "t_id\030\001 \001(\tR\tsubjectId\"\242\001\n\025RectifyContact" +
+      "t_id\030\001 \001(\tR\tsubjectId\"\272\001\n\025RectifyContact" +
       "Request\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Su" +
       "bjectRefR\007subject\022+\n\004kind\030\002 \001(\0162\027.consen" +
       "t.v1.ContactKindR\004kind\022\024\n\005value\030\003 \001(\tR\005v" +
-      "alue\022\024\n\005actor\030\004 \001(\tR\005actor\"7\n\026RectifyCon" +
-      "tactResponse\022\035\n\nsubject_id\030\001 \001(\tR\tsubjec" +
-      "tId\"\274\001\n\032SubmitRightsRequestRequest\0221\n\004ki" +
-      "nd\030\001 \001(\0162\035.consent.v1.RightsRequestKindR" +
-      "\004kind\0220\n\007subject\030\002 \001(\0132\026.consent.v1.Subj" +
-      "ectRefR\007subject\0229\n\014send_code_to\030\003 \001(\0162\027." +
-      "consent.v1.ContactKindR\nsendCodeTo\"o\n\033Su" +
-      "bmitRightsRequestResponse\0223\n\007request\030\001 \001" +
-      "(\0132\031.consent.v1.RightsRequestR\007request\022\033" +
-      "\n\tcode_sent\030\002 \001(\010R\010codeSent\"y\n\035ResendVer" +
-      "ificationCodeRequest\022\035\n\nrequest_id\030\001 \001(\t" +
-      "R\trequestId\0229\n\014send_code_to\030\002 \001(\0162\027.cons" +
-      "ent.v1.ContactKindR\nsendCodeTo\"=\n\036Resend" +
-      "VerificationCodeResponse\022\033\n\tcode_sent\030\001 " +
-      "\001(\010R\010codeSent\"y\n\026ConfirmIdentityRequest\022" +
-      "\035\n\nrequest_id\030\001 \001(\tR\trequestId\022\024\n\004code\030\002" +
-      " \001(\tH\000R\004code\022!\n\013attested_by\030\003 \001(\tH\000R\natt" +
-      "estedByB\007\n\005proof\"N\n\027ConfirmIdentityRespo" +
+      "alue\022\024\n\005actor\030\004 \001(\tR\005actor\022\026\n\006remove\030\005 \001" +
+      "(\010R\006remove\"7\n\026RectifyContactResponse\022\035\n\n" +
+      "subject_id\030\001 \001(\tR\tsubjectId\"\274\001\n\032SubmitRi" +
+      "ghtsRequestRequest\0221\n\004kind\030\001 \001(\0162\035.conse" +
+      "nt.v1.RightsRequestKindR\004kind\0220\n\007subject" +
+      "\030\002 \001(\0132\026.consent.v1.SubjectRefR\007subject\022" +
+      "9\n\014send_code_to\030\003 \001(\0162\027.consent.v1.Conta" +
+      "ctKindR\nsendCodeTo\"o\n\033SubmitRightsReques" +
+      "tResponse\0223\n\007request\030\001 \001(\0132\031.consent.v1." +
+      "RightsRequestR\007request\022\033\n\tcode_sent\030\002 \001(" +
+      "\010R\010codeSent\"y\n\035ResendVerificationCodeReq" +
+      "uest\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\0229\n\014s" +
+      "end_code_to\030\002 \001(\0162\027.consent.v1.ContactKi" +
+      "ndR\nsendCodeTo\"=\n\036ResendVerificationCode" +
+      "Response\022\033\n\tcode_sent\030\001 \001(\010R\010codeSent\"y\n" +
+      "\026ConfirmIdentityRequest\022\035\n\nrequest_id\030\001 " +
+      "\001(\tR\trequestId\022\024\n\004code\030\002 \001(\tH\000R\004code\022!\n\013" +
+      "attested_by\030\003 \001(\tH\000R\nattestedByB\007\n\005proof" +
+      "\"N\n\027ConfirmIdentityResponse\0223\n\007request\030\001" +
+      " \001(\0132\031.consent.v1.RightsRequestR\007request" +
+      "\":\n\031StartRightsRequestRequest\022\035\n\nrequest" +
+      "_id\030\001 \001(\tR\trequestId\"Q\n\032StartRightsReque" +
+      "stResponse\0223\n\007request\030\001 \001(\0132\031.consent.v1" +
+      ".RightsRequestR\007request\"k\n\032ExtendRightsR" +
+      "equestRequest\022\035\n\nrequest_id\030\001 \001(\tR\treque" +
+      "stId\022\026\n\006months\030\002 \001(\rR\006months\022\026\n\006reason\030\003" +
+      " \001(\tR\006reason\"R\n\033ExtendRightsRequestRespo" +
       "nse\0223\n\007request\030\001 \001(\0132\031.consent.v1.Rights" +
-      "RequestR\007request\":\n\031StartRightsRequestRe" +
-      "quest\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\"Q\n\032" +
-      "StartRightsRequestResponse\0223\n\007request\030\001 " +
-      "\001(\0132\031.consent.v1.RightsRequestR\007request\"" +
-      "k\n\032ExtendRightsRequestRequest\022\035\n\nrequest" +
-      "_id\030\001 \001(\tR\trequestId\022\026\n\006months\030\002 \001(\rR\006mo" +
-      "nths\022\026\n\006reason\030\003 \001(\tR\006reason\"R\n\033ExtendRi" +
-      "ghtsRequestResponse\0223\n\007request\030\001 \001(\0132\031.c" +
-      "onsent.v1.RightsRequestR\007request\"m\n\034Comp" +
-      "leteRightsRequestRequest\022\035\n\nrequest_id\030\001" +
-      " \001(\tR\trequestId\022\030\n\007outcome\030\002 \001(\tR\007outcom" +
-      "e\022\024\n\005actor\030\003 \001(\tR\005actor\"T\n\035CompleteRight" +
-      "sRequestResponse\0223\n\007request\030\001 \001(\0132\031.cons" +
-      "ent.v1.RightsRequestR\007request\"S\n\032RefuseR" +
-      "ightsRequestRequest\022\035\n\nrequest_id\030\001 \001(\tR" +
-      "\trequestId\022\026\n\006reason\030\002 \001(\tR\006reason\"R\n\033Re" +
-      "fuseRightsRequestResponse\0223\n\007request\030\001 \001" +
-      "(\0132\031.consent.v1.RightsRequestR\007request\"8" +
-      "\n\027GetRightsRequestRequest\022\035\n\nrequest_id\030" +
-      "\001 \001(\tR\trequestId\"O\n\030GetRightsRequestResp" +
-      "onse\0223\n\007request\030\001 \001(\0132\031.consent.v1.Right" +
-      "sRequestR\007request\"\330\001\n\031ListRightsRequests" +
-      "Request\022!\n\014overdue_only\030\001 \001(\010R\013overdueOn" +
-      "ly\0224\n\005state\030\002 \001(\0162\036.consent.v1.RightsReq" +
-      "uestStateR\005state\022\033\n\tpage_size\030\003 \001(\rR\010pag" +
-      "eSize\022\035\n\npage_token\030\004 \001(\tR\tpageToken\022&\n\017" +
-      "due_within_days\030\005 \001(\rR\rdueWithinDays\"{\n\032" +
-      "ListRightsRequestsResponse\0225\n\010requests\030\001" +
-      " \003(\0132\031.consent.v1.RightsRequestR\010request" +
-      "s\022&\n\017next_page_token\030\002 \001(\tR\rnextPageToke" +
-      "n*\370\001\n\021RightsRequestKind\022#\n\037RIGHTS_REQUES" +
-      "T_KIND_UNSPECIFIED\020\000\022\036\n\032RIGHTS_REQUEST_K" +
-      "IND_ACCESS\020\001\022\037\n\033RIGHTS_REQUEST_KIND_RECT" +
-      "IFY\020\002\022\035\n\031RIGHTS_REQUEST_KIND_ERASE\020\003\022 \n\034" +
-      "RIGHTS_REQUEST_KIND_RESTRICT\020\004\022\036\n\032RIGHTS" +
-      "_REQUEST_KIND_OBJECT\020\005\022\034\n\030RIGHTS_REQUEST" +
-      "_KIND_PORT\020\006*\360\001\n\022RightsRequestState\022$\n R" +
-      "IGHTS_REQUEST_STATE_UNSPECIFIED\020\000\022!\n\035RIG" +
-      "HTS_REQUEST_STATE_RECEIVED\020\001\022*\n&RIGHTS_R" +
-      "EQUEST_STATE_IDENTITY_VERIFIED\020\002\022$\n RIGH" +
-      "TS_REQUEST_STATE_IN_PROGRESS\020\003\022\035\n\031RIGHTS" +
-      "_REQUEST_STATE_DONE\020\004\022 \n\034RIGHTS_REQUEST_" +
-      "STATE_REFUSED\020\005*\222\001\n\013ContactKind\022\034\n\030CONTA" +
-      "CT_KIND_UNSPECIFIED\020\000\022\026\n\022CONTACT_KIND_EM" +
-      "AIL\020\001\022\026\n\022CONTACT_KIND_PHONE\020\002\022\034\n\030CONTACT" +
-      "_KIND_EXTERNAL_ID\020\003\022\027\n\023CONTACT_KIND_CAL_" +
-      "ID\020\0042\214\013\n\rRightsService\022Y\n\rExportSubject\022" +
-      " .consent.v1.ExportSubjectRequest\032!.cons" +
-      "ent.v1.ExportSubjectResponse\"\003\220\002\001\022V\n\014Era" +
-      "seSubject\022\037.consent.v1.EraseSubjectReque" +
-      "st\032 .consent.v1.EraseSubjectResponse\"\003\220\002" +
-      "\002\022h\n\022RestrictProcessing\022%.consent.v1.Res" +
-      "trictProcessingRequest\032&.consent.v1.Rest" +
-      "rictProcessingResponse\"\003\220\002\002\022_\n\017RecordObj" +
-      "ection\022\".consent.v1.RecordObjectionReque" +
-      "st\032#.consent.v1.RecordObjectionResponse\"" +
-      "\003\220\002\002\022W\n\016RectifyContact\022!.consent.v1.Rect" +
-      "ifyContactRequest\032\".consent.v1.RectifyCo" +
-      "ntactResponse\022f\n\023SubmitRightsRequest\022&.c" +
-      "onsent.v1.SubmitRightsRequestRequest\032\'.c" +
-      "onsent.v1.SubmitRightsRequestResponse\022o\n" +
-      "\026ResendVerificationCode\022).consent.v1.Res" +
-      "endVerificationCodeRequest\032*.consent.v1." +
-      "ResendVerificationCodeResponse\022Z\n\017Confir" +
-      "mIdentity\022\".consent.v1.ConfirmIdentityRe" +
-      "quest\032#.consent.v1.ConfirmIdentityRespon" +
-      "se\022c\n\022StartRightsRequest\022%.consent.v1.St" +
-      "artRightsRequestRequest\032&.consent.v1.Sta" +
-      "rtRightsRequestResponse\022f\n\023ExtendRightsR" +
-      "equest\022&.consent.v1.ExtendRightsRequestR" +
-      "equest\032\'.consent.v1.ExtendRightsRequestR" +
-      "esponse\022l\n\025CompleteRightsRequest\022(.conse" +
-      "nt.v1.CompleteRightsRequestRequest\032).con" +
-      "sent.v1.CompleteRightsRequestResponse\022f\n" +
-      "\023RefuseRightsRequest\022&.consent.v1.Refuse" +
-      "RightsRequestRequest\032\'.consent.v1.Refuse" +
-      "RightsRequestResponse\022b\n\020GetRightsReques" +
-      "t\022#.consent.v1.GetRightsRequestRequest\032$" +
-      ".consent.v1.GetRightsRequestResponse\"\003\220\002" +
-      "\001\022h\n\022ListRightsRequests\022%.consent.v1.Lis" +
-      "tRightsRequestsRequest\032&.consent.v1.List" +
-      "RightsRequestsResponse\"\003\220\002\001BL\n\032consentd." +
-      "client.consent.v1P\001Z,consentd/clients/go" +
-      "/gen/consent/v1;consentv1b\006proto3"
+      "RequestR\007request\"m\n\034CompleteRightsReques" +
+      "tRequest\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022" +
+      "\030\n\007outcome\030\002 \001(\tR\007outcome\022\024\n\005actor\030\003 \001(\t" +
+      "R\005actor\"T\n\035CompleteRightsRequestResponse" +
+      "\0223\n\007request\030\001 \001(\0132\031.consent.v1.RightsReq" +
+      "uestR\007request\"S\n\032RefuseRightsRequestRequ" +
+      "est\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022\026\n\006re" +
+      "ason\030\002 \001(\tR\006reason\"R\n\033RefuseRightsReques" +
+      "tResponse\0223\n\007request\030\001 \001(\0132\031.consent.v1." +
+      "RightsRequestR\007request\"8\n\027GetRightsReque" +
+      "stRequest\022\035\n\nrequest_id\030\001 \001(\tR\trequestId" +
+      "\"O\n\030GetRightsRequestResponse\0223\n\007request\030" +
+      "\001 \001(\0132\031.consent.v1.RightsRequestR\007reques" +
+      "t\"\330\001\n\031ListRightsRequestsRequest\022!\n\014overd" +
+      "ue_only\030\001 \001(\010R\013overdueOnly\0224\n\005state\030\002 \001(" +
+      "\0162\036.consent.v1.RightsRequestStateR\005state" +
+      "\022\033\n\tpage_size\030\003 \001(\rR\010pageSize\022\035\n\npage_to" +
+      "ken\030\004 \001(\tR\tpageToken\022&\n\017due_within_days\030" +
+      "\005 \001(\rR\rdueWithinDays\"{\n\032ListRightsReques" +
+      "tsResponse\0225\n\010requests\030\001 \003(\0132\031.consent.v" +
+      "1.RightsRequestR\010requests\022&\n\017next_page_t" +
+      "oken\030\002 \001(\tR\rnextPageToken*\370\001\n\021RightsRequ" +
+      "estKind\022#\n\037RIGHTS_REQUEST_KIND_UNSPECIFI" +
+      "ED\020\000\022\036\n\032RIGHTS_REQUEST_KIND_ACCESS\020\001\022\037\n\033" +
+      "RIGHTS_REQUEST_KIND_RECTIFY\020\002\022\035\n\031RIGHTS_" +
+      "REQUEST_KIND_ERASE\020\003\022 \n\034RIGHTS_REQUEST_K" +
+      "IND_RESTRICT\020\004\022\036\n\032RIGHTS_REQUEST_KIND_OB" +
+      "JECT\020\005\022\034\n\030RIGHTS_REQUEST_KIND_PORT\020\006*\360\001\n" +
+      "\022RightsRequestState\022$\n RIGHTS_REQUEST_ST" +
+      "ATE_UNSPECIFIED\020\000\022!\n\035RIGHTS_REQUEST_STAT" +
+      "E_RECEIVED\020\001\022*\n&RIGHTS_REQUEST_STATE_IDE" +
+      "NTITY_VERIFIED\020\002\022$\n RIGHTS_REQUEST_STATE" +
+      "_IN_PROGRESS\020\003\022\035\n\031RIGHTS_REQUEST_STATE_D" +
+      "ONE\020\004\022 \n\034RIGHTS_REQUEST_STATE_REFUSED\020\005*" +
+      "\222\001\n\013ContactKind\022\034\n\030CONTACT_KIND_UNSPECIF" +
+      "IED\020\000\022\026\n\022CONTACT_KIND_EMAIL\020\001\022\026\n\022CONTACT" +
+      "_KIND_PHONE\020\002\022\034\n\030CONTACT_KIND_EXTERNAL_I" +
+      "D\020\003\022\027\n\023CONTACT_KIND_CAL_ID\020\0042\214\013\n\rRightsS" +
+      "ervice\022Y\n\rExportSubject\022 .consent.v1.Exp" +
+      "ortSubjectRequest\032!.consent.v1.ExportSub" +
+      "jectResponse\"\003\220\002\001\022V\n\014EraseSubject\022\037.cons" +
+      "ent.v1.EraseSubjectRequest\032 .consent.v1." +
+      "EraseSubjectResponse\"\003\220\002\002\022h\n\022RestrictPro" +
+      "cessing\022%.consent.v1.RestrictProcessingR" +
+      "equest\032&.consent.v1.RestrictProcessingRe" +
+      "sponse\"\003\220\002\002\022_\n\017RecordObjection\022\".consent" +
+      ".v1.RecordObjectionRequest\032#.consent.v1." +
+      "RecordObjectionResponse\"\003\220\002\002\022W\n\016RectifyC" +
+      "ontact\022!.consent.v1.RectifyContactReques" +
+      "t\032\".consent.v1.RectifyContactResponse\022f\n" +
+      "\023SubmitRightsRequest\022&.consent.v1.Submit" +
+      "RightsRequestRequest\032\'.consent.v1.Submit" +
+      "RightsRequestResponse\022o\n\026ResendVerificat" +
+      "ionCode\022).consent.v1.ResendVerificationC" +
+      "odeRequest\032*.consent.v1.ResendVerificati" +
+      "onCodeResponse\022Z\n\017ConfirmIdentity\022\".cons" +
+      "ent.v1.ConfirmIdentityRequest\032#.consent." +
+      "v1.ConfirmIdentityResponse\022c\n\022StartRight" +
+      "sRequest\022%.consent.v1.StartRightsRequest" +
+      "Request\032&.consent.v1.StartRightsRequestR" +
+      "esponse\022f\n\023ExtendRightsRequest\022&.consent" +
+      ".v1.ExtendRightsRequestRequest\032\'.consent" +
+      ".v1.ExtendRightsRequestResponse\022l\n\025Compl" +
+      "eteRightsRequest\022(.consent.v1.CompleteRi" +
+      "ghtsRequestRequest\032).consent.v1.Complete" +
+      "RightsRequestResponse\022f\n\023RefuseRightsReq" +
+      "uest\022&.consent.v1.RefuseRightsRequestReq" +
+      "uest\032\'.consent.v1.RefuseRightsRequestRes" +
+      "ponse\022b\n\020GetRightsRequest\022#.consent.v1.G" +
+      "etRightsRequestRequest\032$.consent.v1.GetR" +
+      "ightsRequestResponse\"\003\220\002\001\022h\n\022ListRightsR" +
+      "equests\022%.consent.v1.ListRightsRequestsR" +
+      "equest\032&.consent.v1.ListRightsRequestsRe" +
+      "sponse\"\003\220\002\001BL\n\032consentd.client.consent.v" +
+      "1P\001Z,consentd/clients/go/gen/consent/v1;" +
+      "consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -381,7 +382,7 @@ public final class Rights {
     internal_static_consent_v1_RectifyContactRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_RectifyContactRequest_descriptor,
-        new java.lang.String[] { "Subject", "Kind", "Value", "Actor", });
+        new java.lang.String[] { "Subject", "Kind", "Value", "Actor", "Remove", });
     internal_static_consent_v1_RectifyContactResponse_descriptor =
       getDescriptor().getMessageTypes().get(10);
     internal_static_consent_v1_RectifyContactResponse_fieldAccessorTable = new

@@ -570,8 +570,9 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-     * old values stay in the contact history (sealed, so erasure removes them too).
+     * RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+     * takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+     * removes them too).
      * </pre>
      */
     public void rectifyContact(consentd.client.consent.v1.RectifyContactRequest request,
@@ -860,8 +861,9 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-     * old values stay in the contact history (sealed, so erasure removes them too).
+     * RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+     * takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+     * removes them too).
      * </pre>
      */
     public void rectifyContact(consentd.client.consent.v1.RectifyContactRequest request,
@@ -1053,8 +1055,9 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-     * old values stay in the contact history (sealed, so erasure removes them too).
+     * RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+     * takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+     * removes them too).
      * </pre>
      */
     public consentd.client.consent.v1.RectifyContactResponse rectifyContact(consentd.client.consent.v1.RectifyContactRequest request) {
@@ -1240,8 +1243,9 @@ public final class RightsServiceGrpc {
 
     /**
      * <pre>
-     * RectifyContact replaces the subject's contact points of one kind with a corrected value; the
-     * old values stay in the contact history (sealed, so erasure removes them too).
+     * RectifyContact replaces the subject's contact points of one kind with a corrected value, or
+     * takes them away (`remove`); the old values stay in the contact history (sealed, so erasure
+     * removes them too).
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.RectifyContactResponse> rectifyContact(
