@@ -170,11 +170,12 @@ class AuditUseCases:
         return scopes
 
     async def breach_subjects(
-        self, tenant: Tenant, window: Window, size: int, token: str
+        self, tenant: Tenant, window: Window, size: int, token: str, *, most: int = 5_000
     ) -> Page[TouchedSubject]:
-        """A page of the subjects the window touched, by id. Raises InvalidInput for a bad
-        size, or a token of another window."""
-        size = page_size(size, 1_000, 5_000)
+        """A page of the subjects the window touched, by id, `most` at most. Each page reads
+        the whole window again (about 0.8 s for 30,000 subjects here): the command line takes
+        pages of 50,000. Raises InvalidInput for a bad size, or a token of another window."""
+        size = page_size(size, 1_000, most)
         scope = f"{window.since.isoformat()}|{window.until.isoformat()}"
         after = id_cursor(decode_token(_TOUCHED, token, scope=scope))
         async with self._uow(tenant.tenant_id) as uow:
