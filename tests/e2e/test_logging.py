@@ -10,12 +10,13 @@ from typing import Any
 import grpc
 import pytest
 import structlog
-from consent.v1 import types_pb2
+from consent.v1 import consent_pb2, consent_pb2_grpc, types_pb2
 from structlog.testing import capture_logs
 
+from consentd.app.admin import AdminUseCases
 from consentd.domain.tenancy import Tenant
 from consentd.logs import configure_logging
-from tests.conftest import Stubs
+from tests.conftest import Stubs, bearer
 from tests.e2e.helpers import check, grant, put_purpose, record, target
 
 EMAIL = "Personal.Address@Example.fr"
@@ -128,3 +129,17 @@ async def test_broken_log_sink_never_changes_the_answer(stubs: Stubs) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await check(stubs, types_pb2.SubjectRef(email="sink@example.fr"), target("unknown"))
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_call_out_of_the_keys_scopes_names_its_tenant(
+    channel: grpc.aio.Channel, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """A known key calling a method its scopes do not allow: the `rpc` line says
+    PERMISSION_DENIED and whose key it was (it said tenant "": probe AO)."""
+    key, _ = await admin.issue_key(tenant.slug, ["consent:check"], name="campaigns")
+    history = consent_pb2_grpc.ConsentServiceStub(channel).ListConsentHistory
+    with capture_logs() as entries, pytest.raises(grpc.aio.AioRpcError) as denied:
+        await history(consent_pb2.ListConsentHistoryRequest(), metadata=bearer(key.token))
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    (line,) = [e for e in entries if e.get("event") == "rpc"]
+    assert (line["code"], line["tenant"]) == ("PERMISSION_DENIED", tenant.slug)

@@ -19,7 +19,7 @@ from consentd.api.validation import check_ranges
 from consentd.app.auth import Authenticator
 from consentd.app.idempotency import IdempotencyKey, Replayed
 from consentd.app.ports import Clock
-from consentd.domain.errors import InvalidInput, Unauthenticated
+from consentd.domain.errors import InvalidInput, PermissionDenied, Unauthenticated
 from consentd.domain.tenancy import Principal
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -80,7 +80,12 @@ class Gate:
         credential found valid within the cache time costs no await."""
         self.reachability.check()
         principal = self._auth.cached(metadata) or await self._auth.authenticate(metadata)
-        authorize(method, principal)
+        try:
+            authorize(method, principal)
+        except PermissionDenied as denied:
+            # Its `rpc` line names the tenant: the key is known (probe AO: it said "").
+            denied.tenant = principal.tenant.slug
+            raise
 
     async def recheck(self, metadata: Mapping[str, str]) -> None:
         """The credential of an open stream, looked up again (no cache): Unauthenticated once

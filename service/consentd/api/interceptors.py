@@ -24,6 +24,7 @@ from consentd.api.handler_kinds import (
     request_type,
 )
 from consentd.api.validation import decode
+from consentd.domain.errors import PermissionDenied
 from consentd.domain.tenancy import Principal
 from consentd.store.deadlines import set_call_deadline
 from consentd.telemetry import Telemetry
@@ -226,6 +227,8 @@ def _refused(
 
     async def refuse(request: Any, context: Context) -> None:
         call = Call(method, telemetry, metadata, "grpc")
+        if isinstance(error, PermissionDenied):
+            call.tenant = error.tenant
         try:
             await _abort(call, context, error)
         finally:

@@ -41,7 +41,10 @@ class Unauthenticated(ConsentError):
 
 
 class PermissionDenied(ConsentError):
-    """The caller is known but may not do this."""
+    """The caller is known but may not do this; `tenant`, the caller's tenant's slug when known
+    (for the operator's log line)."""
+
+    tenant = ""
 
 
 class ResourceExhausted(ConsentError):
