@@ -17,10 +17,12 @@ import pytest
 from consent.v1 import rights_pb2, rights_pb2_grpc, types_pb2
 from structlog.testing import capture_logs
 
+from consentd import sms
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
 from consentd.config_values import SmsGateway
 from tests.conftest import TEST_SECRET, Stubs, TestClock
+from tests.e2e.helpers import by_email, grant, put_purpose, record, target, withdraw
 from tests.e2e.mailbox import new_tenant
 
 TOKEN = "gateway-token-123"
@@ -35,13 +37,21 @@ class Gateway:
         self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
         self.status = 200
         self.port = 0
+        self.delay = 0.0  # seconds before answering
+        self.body = 0  # bytes of answer announced (1 MiB of them sent, then it holds)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
         headers = {k.lower(): v.strip() for k, _, v in (h.partition(":") for h in head[1:] if h)}
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         self.received.append((headers, json.loads(body)))
-        writer.write(f"HTTP/1.1 {self.status} X\r\ncontent-length: 0\r\n\r\n".encode())
+        await asyncio.sleep(self.delay)
+        length = self.body
+        writer.write(f"HTTP/1.1 {self.status} X\r\ncontent-length: {length}\r\n\r\n".encode())
+        if length:
+            writer.write(b"x" * min(length, 1 << 20))
+            await writer.drain()
+            await asyncio.sleep(5)  # the rest never comes
         await writer.drain()
         writer.close()
 
@@ -148,3 +158,95 @@ async def test_a_gateway_that_refuses_leaves_the_request_standing_and_says_so(
     events = [e["event"] for e in logs if e["log_level"] == "warning"]
     assert events == ["verification_code_not_sent", "rights_decision_not_sent"]
     assert "+33612345002" not in json.dumps(logs, default=str)
+
+
+async def test_a_slow_gateway_holds_no_connection_and_no_call_past_its_bound(
+    gateway: Gateway, texting: tuple[App, grpc.aio.Channel], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Codes go after the request is committed: 30 sends to a gateway answering after 6 s held
+    every write connection (the pool is 20), and a withdrawal meanwhile failed after the 5 s
+    database bound (probe AR). A send past its bound (the whole exchange, not each read) is a
+    code not sent; an answer's body is never read (a 2 GB one took the process to 2.3 GB)."""
+    app, channel = texting
+    stubs, _ = await new_tenant(app, channel)
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    monkeypatch.setattr(sms, "SMS_TIMEOUT", 8.0)
+    gateway.delay = 6.0
+    try:
+        sends = [
+            asyncio.create_task(_submitted(rights, stubs, f"06 12 34 51 {n:02d}"))
+            for n in range(30)
+        ]
+        await asyncio.sleep(0.5)  # the sends are waiting on the gateway
+        meanwhile = types_pb2.SubjectRef(email="meanwhile@example.fr")
+        withdrawn = await withdraw(stubs, meanwhile, target("newsletter"))
+        answers = await asyncio.gather(*sends)
+    finally:
+        gateway.delay = 0.0
+    assert withdrawn.events
+    assert [a.code_sent for a in answers] == [True] * 30
+    monkeypatch.setattr(sms, "SMS_TIMEOUT", 1.0)
+    gateway.delay = 3.0
+    try:
+        late = await _submitted(rights, stubs, "06 12 34 52 01")
+    finally:
+        gateway.delay = 0.0
+    assert not late.code_sent  # the gateway answered after the bound
+    assert late.request.state == rights_pb2.RIGHTS_REQUEST_STATE_RECEIVED
+    monkeypatch.setattr(sms, "SMS_TIMEOUT", 4.0)
+    gateway.body = 2_000_000_000
+    try:
+        big = await _submitted(rights, stubs, "06 12 34 52 00")
+    finally:
+        gateway.body = 0
+    assert big.code_sent  # 200 is taken; the body, never read, would not end in time
+
+
+async def test_a_retry_under_the_same_key_is_answered_that_the_code_went(
+    gateway: Gateway, texting: tuple[App, grpc.aio.Channel]
+) -> None:
+    """The code goes after the commit, whose stored answer said "not sent": once the gateway
+    took it, a retry with the same idempotency key is answered code_sent true, and no second
+    code is sent."""
+    app, channel = texting
+    stubs, _ = await new_tenant(app, channel)
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    request = rights_pb2.SubmitRightsRequestRequest(
+        kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS,
+        subject=types_pb2.SubjectRef(phone="06 12 34 53 00"),
+        send_code_to=rights_pb2.CONTACT_KIND_PHONE,
+    )
+    keyed = (*stubs.metadata, ("idempotency-key", "submit-once-1"))
+    first = await rights.SubmitRightsRequest(request, metadata=keyed)
+    again = await rights.SubmitRightsRequest(request, metadata=keyed)
+    assert (first.code_sent, again.code_sent) == (True, True)
+    assert again.request.request_id == first.request.request_id
+    assert len(gateway.texts_to("+33612345300")) == 1
+
+
+async def test_without_a_mail_relay_a_person_with_an_address_and_a_phone_is_told_by_text(
+    gateway: Gateway, texting: tuple[App, grpc.aio.Channel]
+) -> None:
+    """Texts reach the phone, no relay serves the address: the extension goes by text (it was
+    only logged for the address, and nothing warned; probe AR)."""
+    app, channel = texting
+    stubs, _ = await new_tenant(app, channel)
+    await put_purpose(stubs, "newsletter")
+    person = types_pb2.SubjectIdentity(email="both@example.fr", phone="06 12 34 54 00")
+    await record(stubs, person, grant(target("newsletter")))
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    submitted = await rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=by_email("both@example.fr")
+        ),
+        metadata=stubs.metadata,
+    )
+    extended = await rights.ExtendRightsRequest(
+        rights_pb2.ExtendRightsRequestRequest(
+            request_id=submitted.request.request_id, months=1, reason="volume"
+        ),
+        metadata=stubs.metadata,
+    )
+    assert extended.request.HasField("person_told_at")
+    assert "volume" in gateway.texts_to("+33612345400")[-1]

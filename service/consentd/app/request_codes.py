@@ -4,14 +4,16 @@ and sent to the subject's own contact point."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
 import structlog
 
+from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
-from consentd.app.ports import Notifier, UnitOfWork
+from consentd.app.ports import Notifier, UnitOfWork, UnitOfWorkFactory
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.rights import CODE_TTL, RightsRequest
 from consentd.domain.tenancy import Principal
@@ -51,6 +53,25 @@ class Codes:
                 return Identifier(kind, key.open(kind.value, stored.sealed_value))
         return None
 
+    async def sent_after_commit(
+        self,
+        uows: UnitOfWorkFactory,
+        principal: Principal,
+        sending: tuple[RightsRequest, Identifier, str],
+        once: Once | None,
+        answer: Callable[[bool], object],
+    ) -> bool:
+        """Send the code of a request already committed (no connection held meanwhile);
+        whether it is on its way. Under an idempotency key, a retry is answered `answer(True)`
+        once it is (the commit stored `answer(False)`)."""
+        request, to, code = sending
+        sent = await self.sent(principal, request, to, code)
+        if sent and once is not None:
+            async with uows(principal.tenant_id) as uow:
+                await uow.restate(once, answer(True))
+                await uow.commit()
+        return sent
+
     async def sent(
         self, principal: Principal, request: RightsRequest, to: Identifier | None, code: str | None
     ) -> bool:
@@ -73,12 +94,18 @@ class Codes:
     async def reachable(
         self, uow: UnitOfWork, tenant_id: UUID, subject_id: UUID
     ) -> Identifier | None:
-        """Where the person is told of a decision: their e-mail address, else their phone when
-        texts reach it (an SMS gateway is configured)."""
-        found = await self.contact(uow, tenant_id, subject_id, IdentifierKind.EMAIL)
-        if found is None and self._notifier.delivers(IdentifierKind.PHONE):
-            found = await self.contact(uow, tenant_id, subject_id, IdentifierKind.PHONE)
-        return found
+        """Where the person is told of a decision: their e-mail address when mail reaches it (a
+        relay is configured), else their phone when texts do (an SMS gateway), else their
+        address (the message is only logged)."""
+        for kind in (IdentifierKind.EMAIL, IdentifierKind.PHONE):
+            if self._notifier.delivers(kind):
+                found = await self.contact(uow, tenant_id, subject_id, kind)
+                if found is not None:
+                    return found
+        # Nothing reaches the person: their address still, where the message is only logged,
+        # and tell() warns (a phone texts reach was passed over for an address no relay
+        # served, and nothing warned; probe AR).
+        return await self.contact(uow, tenant_id, subject_id, IdentifierKind.EMAIL)
 
     def untold(self, principal: Principal, request: RightsRequest) -> None:
         """Nowhere to tell the person (no e-mail address, and no phone or no SMS gateway): said
@@ -86,7 +113,7 @@ class Codes:
         log.warning(
             "rights_decision_not_sent", tenant=principal.tenant.slug,
             request_id=str(request.request_id), state=request.state.value,
-            error="nothing on record to reach the person by: tell them another way",
+            error="no e-mail address or phone on record: tell the person another way",
         )  # fmt: skip
 
     async def tell(self, principal: Principal, request: RightsRequest, to: Identifier) -> bool:
@@ -101,4 +128,11 @@ class Codes:
                 request_id=str(request.request_id), error=type(error).__name__,
             )  # fmt: skip
             return False
-        return self._notifier.delivers(to.kind)
+        if self._notifier.delivers(to.kind):
+            return True
+        log.warning(
+            "rights_decision_not_sent", tenant=principal.tenant.slug,
+            request_id=str(request.request_id), state=request.state.value,
+            error=f"nothing is configured to reach a {to.kind.value}: tell the person another way",
+        )  # fmt: skip
+        return False

@@ -110,17 +110,20 @@ class RightsRequestUseCases:
                 code, request = self._codes.issue(tenant_id, request, now)
             await uow.requests.add(request)
             uow.audit.record(transition(request, None, now))
+            submitted = Submitted(request, False)
             if portal:
                 verified = request.verified(now, "portal_token")
                 await uow.requests.save(verified)
                 uow.audit.record(transition(verified, request, now))
                 submitted = Submitted(verified, False)
-            else:
-                # Sent before the commit, so that an idempotent retry answers what happened.
-                sent = await self._codes.sent(principal, request, contact, code)
-                submitted = Submitted(request, sent)
             await uow.commit(submitted)
-        return submitted
+        if portal or contact is None or code is None:
+            return submitted
+        # After the commit: sends to a slow gateway held every write connection (probe AR).
+        sent = await self._codes.sent_after_commit(
+            self._uow, principal, (request, contact, code), once, lambda ok: Submitted(request, ok)
+        )
+        return Submitted(request, sent)
 
     async def resend_code(
         self,
@@ -144,9 +147,10 @@ class RightsRequestUseCases:
                 return False
             code, request = self._codes.issue(tenant_id, request, now)
             await uow.requests.save(request)
-            sent = await self._codes.sent(principal, request, contact, code)  # as in submit()
-            await uow.commit(sent)
-        return sent
+            await uow.commit(False)
+        # After the commit, as in submit(): no connection held while the code goes.
+        sending = (request, contact, code)
+        return await self._codes.sent_after_commit(self._uow, principal, sending, once, bool)
 
     async def confirm_identity(
         self, principal: Principal, request_id: UUID, code: str, once: Once | None = None

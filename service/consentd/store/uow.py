@@ -241,6 +241,9 @@ class SqlUnitOfWork:
         finally:
             await conn.close()
 
+    async def restate(self, once: Once, answer: object) -> None:
+        await self.idempotency.complete(once.key, once.render(answer))
+
     async def commit_refusal(self) -> None:
         """Commit what a refused call keeps (a wrong code's try) without using up its
         idempotency key: a retry runs again and is refused again."""

@@ -94,6 +94,11 @@ class UnitOfWork(Protocol):
         """Commit what a refused call keeps, leaving its idempotency key unused."""
         ...
 
+    async def restate(self, once: Once, answer: object) -> None:
+        """Store `answer` under `once`'s key, whose write committed earlier (in another unit of
+        work): what a retry is answered from now on. Commit to keep it."""
+        ...
+
     async def commit(self, answer: object = NO_ANSWER) -> None:
         """Commit; a unit of work opened with an idempotency key stores `answer` (the use
         case's result, rendered by the key's Once) in the same transaction, and needs it."""

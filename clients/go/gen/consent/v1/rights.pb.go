@@ -220,7 +220,8 @@ type RightsRequest struct {
 	ClosedAt        *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
 	// What was done, or why it was refused.
 	Outcome string `protobuf:"bytes,11,opt,name=outcome,proto3" json:"outcome,omitempty"`
-	// `one_time_code` or `operator:<actor>`.
+	// `one_time_code`, `portal_token` or `operator:<their words>` (`operator` once the person is
+	// erased).
 	VerificationMethod string `protobuf:"bytes,12,opt,name=verification_method,json=verificationMethod,proto3" json:"verification_method,omitempty"`
 	// True when open and past its (extended) due date at the time of the answer.
 	Overdue   bool                   `protobuf:"varint,13,opt,name=overdue,proto3" json:"overdue,omitempty"`
@@ -1004,8 +1005,8 @@ type SubmitRightsRequestResponse struct {
 	Request *RightsRequest `protobuf:"bytes,1,opt,name=request,proto3" json:"request,omitempty"`
 	// True only when a code is on its way to the person: false when none was asked, when the
 	// subject has no such contact point on record, or when the service cannot deliver on that
-	// channel (no SMTP relay configured, or a phone: nothing is sent, and the code itself is never
-	// logged). Without a code, an
+	// channel (no SMTP relay configured for an e-mail address, no SMS gateway for a phone: the
+	// code itself is never logged), or the relay or gateway refused it. Without a code, an
 	// operator attests the identity (ConfirmIdentity.attested_by).
 	CodeSent bool `protobuf:"varint,2,opt,name=code_sent,json=codeSent,proto3" json:"code_sent,omitempty"`
 }

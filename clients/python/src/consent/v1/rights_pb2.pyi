@@ -122,7 +122,9 @@ class RightsRequest(_message.Message):
     outcome: _builtins.str
     """What was done, or why it was refused."""
     verification_method: _builtins.str
-    """`one_time_code` or `operator:<actor>`."""
+    """`one_time_code`, `portal_token` or `operator:<their words>` (`operator` once the person is
+    erased).
+    """
     overdue: _builtins.bool
     """True when open and past its (extended) due date at the time of the answer."""
     @_builtins.property
@@ -458,8 +460,8 @@ class SubmitRightsRequestResponse(_message.Message):
     code_sent: _builtins.bool
     """True only when a code is on its way to the person: false when none was asked, when the
     subject has no such contact point on record, or when the service cannot deliver on that
-    channel (no SMTP relay configured, or a phone: nothing is sent, and the code itself is never
-    logged). Without a code, an
+    channel (no SMTP relay configured for an e-mail address, no SMS gateway for a phone: the
+    code itself is never logged), or the relay or gateway refused it. Without a code, an
     operator attests the identity (ConfirmIdentity.attested_by).
     """
     @_builtins.property

@@ -85,7 +85,8 @@ export type RightsRequest = Message<"consent.v1.RightsRequest"> & {
   outcome: string;
 
   /**
-   * `one_time_code` or `operator:<actor>`.
+   * `one_time_code`, `portal_token` or `operator:<their words>` (`operator` once the person is
+   * erased).
    *
    * @generated from field: string verification_method = 12;
    */
@@ -404,8 +405,8 @@ export type SubmitRightsRequestResponse = Message<"consent.v1.SubmitRightsReques
   /**
    * True only when a code is on its way to the person: false when none was asked, when the
    * subject has no such contact point on record, or when the service cannot deliver on that
-   * channel (no SMTP relay configured, or a phone: nothing is sent, and the code itself is never
-   * logged). Without a code, an
+   * channel (no SMTP relay configured for an e-mail address, no SMS gateway for a phone: the
+   * code itself is never logged), or the relay or gateway refused it. Without a code, an
    * operator attests the identity (ConfirmIdentity.attested_by).
    *
    * @generated from field: bool code_sent = 2;

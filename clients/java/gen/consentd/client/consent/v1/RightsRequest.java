@@ -424,7 +424,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object verificationMethod_ = "";
   /**
    * <pre>
-   * `one_time_code` or `operator:&lt;actor&gt;`.
+   * `one_time_code`, `portal_token` or `operator:&lt;their words&gt;` (`operator` once the person is
+   * erased).
    * </pre>
    *
    * <code>string verification_method = 12 [json_name = "verificationMethod"];</code>
@@ -445,7 +446,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * `one_time_code` or `operator:&lt;actor&gt;`.
+   * `one_time_code`, `portal_token` or `operator:&lt;their words&gt;` (`operator` once the person is
+   * erased).
    * </pre>
    *
    * <code>string verification_method = 12 [json_name = "verificationMethod"];</code>
@@ -2423,7 +2425,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object verificationMethod_ = "";
     /**
      * <pre>
-     * `one_time_code` or `operator:&lt;actor&gt;`.
+     * `one_time_code`, `portal_token` or `operator:&lt;their words&gt;` (`operator` once the person is
+     * erased).
      * </pre>
      *
      * <code>string verification_method = 12 [json_name = "verificationMethod"];</code>
@@ -2443,7 +2446,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * `one_time_code` or `operator:&lt;actor&gt;`.
+     * `one_time_code`, `portal_token` or `operator:&lt;their words&gt;` (`operator` once the person is
+     * erased).
      * </pre>
      *
      * <code>string verification_method = 12 [json_name = "verificationMethod"];</code>
@@ -2464,7 +2468,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * `one_time_code` or `operator:&lt;actor&gt;`.
+     * `one_time_code`, `portal_token` or `operator:&lt;their words&gt;` (`operator` once the person is
+     * erased).
      * </pre>
      *
      * <code>string verification_method = 12 [json_name = "verificationMethod"];</code>
@@ -2481,7 +2486,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * `one_time_code` or `operator:&lt;actor&gt;`.
+     * `one_time_code`, `portal_token` or `operator:&lt;their words&gt;` (`operator` once the person is
+     * erased).
      * </pre>
      *
      * <code>string verification_method = 12 [json_name = "verificationMethod"];</code>
@@ -2495,7 +2501,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * `one_time_code` or `operator:&lt;actor&gt;`.
+     * `one_time_code`, `portal_token` or `operator:&lt;their words&gt;` (`operator` once the person is
+     * erased).
      * </pre>
      *
      * <code>string verification_method = 12 [json_name = "verificationMethod"];</code>

@@ -201,7 +201,8 @@ public interface RightsRequestOrBuilder extends
 
   /**
    * <pre>
-   * `one_time_code` or `operator:&lt;actor&gt;`.
+   * `one_time_code`, `portal_token` or `operator:&lt;their words&gt;` (`operator` once the person is
+   * erased).
    * </pre>
    *
    * <code>string verification_method = 12 [json_name = "verificationMethod"];</code>
@@ -210,7 +211,8 @@ public interface RightsRequestOrBuilder extends
   java.lang.String getVerificationMethod();
   /**
    * <pre>
-   * `one_time_code` or `operator:&lt;actor&gt;`.
+   * `one_time_code`, `portal_token` or `operator:&lt;their words&gt;` (`operator` once the person is
+   * erased).
    * </pre>
    *
    * <code>string verification_method = 12 [json_name = "verificationMethod"];</code>

@@ -26,8 +26,8 @@ public interface SubmitRightsRequestResponseOrBuilder extends
    * <pre>
    * True only when a code is on its way to the person: false when none was asked, when the
    * subject has no such contact point on record, or when the service cannot deliver on that
-   * channel (no SMTP relay configured, or a phone: nothing is sent, and the code itself is never
-   * logged). Without a code, an
+   * channel (no SMTP relay configured for an e-mail address, no SMS gateway for a phone: the
+   * code itself is never logged), or the relay or gateway refused it. Without a code, an
    * operator attests the identity (ConfirmIdentity.attested_by).
    * </pre>
    *
