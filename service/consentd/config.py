@@ -143,7 +143,7 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
         "smtp_sender": sender,
         "smtp_username": env.get("CONSENTD_SMTP_USERNAME", ""),
         "smtp_password": env.get("CONSENTD_SMTP_PASSWORD", ""),
-        "smtp_tls": _choice(env, "CONSENTD_SMTP_TLS", ("starttls", "tls", "none"), "starttls"),
+        "smtp_tls": config_values.smtp_tls(env, host),
         "sms_gateway": config_values.sms_gateway(env),
         "notify_language": _choice(env, "CONSENTD_NOTIFY_LANGUAGE", ("fr", "en"), "fr"),
         "confirm_url": link(env.get("CONSENTD_CONFIRM_URL", ""), "CONSENTD_CONFIRM_URL"),

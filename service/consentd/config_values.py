@@ -70,6 +70,22 @@ _SENDER = re.compile(r"[A-Za-z0-9]{1,11}|\+[1-9][0-9]{6,14}")
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
+def smtp_tls(env: Mapping[str, str], host: str | None) -> str:
+    """CONSENTD_SMTP_TLS: starttls (the default), tls or none, `none` only for a relay on this
+    host: codes, confirmation links and the relay's password would cross the network in clear
+    (probe AS). Raises ConfigError."""
+    tls = env.get("CONSENTD_SMTP_TLS", "starttls").lower()
+    allowed = ("starttls", "tls", "none")
+    if tls not in allowed:
+        raise ConfigError(f"CONSENTD_SMTP_TLS must be one of {', '.join(allowed)}, got {tls!r}")
+    if tls == "none" and host and host not in _LOOPBACK:
+        raise ConfigError(
+            "CONSENTD_SMTP_TLS=none is for a relay on this host (127.0.0.1, ::1, localhost):"
+            " use starttls or tls for another host"
+        )
+    return tls
+
+
 def sms_gateway(env: Mapping[str, str]) -> SmsGateway | None:
     """CONSENTD_SMS_GATEWAY_URL (https, or http on the same host), _SENDER and _TOKEN; None
     without a URL. Raises ConfigError naming the variable."""
@@ -77,8 +93,14 @@ def sms_gateway(env: Mapping[str, str]) -> SmsGateway | None:
     if not url:
         return None
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or past 65535
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
         raise ConfigError("CONSENTD_SMS_GATEWAY_URL must be an http(s) URL")
+    if not url.isprintable() or " " in url:
+        raise ConfigError("CONSENTD_SMS_GATEWAY_URL must not hold spaces or control characters")
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         raise ConfigError(
             "CONSENTD_SMS_GATEWAY_URL must be https (its token and the numbers go in clear over"

@@ -27,6 +27,7 @@ from consent.v1 import (
     types_pb2,
 )
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from structlog.testing import capture_logs
 
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App, derived_signing_key
@@ -473,6 +474,17 @@ async def test_retention_settings_round_trip(dpo: RightsStubs) -> None:
         True,
     )
     assert not got.settings.HasField("purge_due_at")  # under a legal hold: never
+    # A put is whole: one without the hold lifts it, and the operator's log says so (probe AS:
+    # a partial update scheduled the tenant's purge without a word).
+    lifted = retention_pb2.RetentionSettings(contract_ended_at=stamp(ended))
+    with capture_logs() as logs:
+        await dpo.retention.PutRetentionSettings(
+            retention_pb2.PutRetentionSettingsRequest(settings=lifted), metadata=dpo.metadata
+        )
+        await dpo.retention.PutRetentionSettings(
+            retention_pb2.PutRetentionSettingsRequest(settings=lifted), metadata=dpo.metadata
+        )
+    assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["legal_hold_lifted"]
     for bad in (
         retention_pb2.RetentionSettings(legal_hold=True),
         retention_pb2.RetentionSettings(purged_at=stamp(ended)),

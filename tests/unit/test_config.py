@@ -223,6 +223,22 @@ def test_an_sms_gateway_is_https_or_on_this_host_with_a_sender() -> None:
         ({"CONSENTD_SMS_GATEWAY_URL": "ftp://127.0.0.1/x"}, "an http"),
         ({"CONSENTD_SMS_SENDER": ""}, "CONSENTD_SMS_SENDER is required"),
         ({"CONSENTD_SMS_SENDER": "TWELVE-CHARS"}, "CONSENTD_SMS_SENDER is required"),
+        ({"CONSENTD_SMS_GATEWAY_URL": "http://127.0.0.1:99999/sms"}, "an http"),
+        ({"CONSENTD_SMS_GATEWAY_URL": "http://127.0.0.1/sms\r\nX: y"}, "control characters"),
     ):
         with pytest.raises(ConfigError, match=says):
             Settings.from_env({**on_host, **changed})
+
+
+def test_a_relay_in_clear_is_one_on_this_host() -> None:
+    """Codes and the relay's password in clear over the network (probe AS): `none` is for a
+    relay on this host only."""
+    remote = {
+        "CONSENTD_SMTP_HOST": "smtp.example.net",
+        "CONSENTD_SMTP_FROM": "consent@example.net",
+        "CONSENTD_SMTP_TLS": "none",
+    }
+    with pytest.raises(ConfigError, match="CONSENTD_SMTP_TLS=none is for a relay on this host"):
+        Settings.from_env(remote)
+    assert Settings.from_env({**remote, "CONSENTD_SMTP_HOST": "127.0.0.1"}).smtp_tls == "none"
+    assert Settings.from_env({**remote, "CONSENTD_SMTP_TLS": "starttls"}).smtp_tls == "starttls"

@@ -104,3 +104,15 @@ def test_a_read_only_database_says_where_to_retry(monkeypatch: pytest.MonkeyPatc
         " SQLSTATE 25006); retry on another replica, or once the primary is back",
     )
     assert [e["event"] for e in logs if e["log_level"] == "warning"] == ["database_read_only"]
+
+
+def test_a_timeout_of_the_services_own_bound_warns_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client-side bound fired before PostgreSQL's: no SQLSTATE, a warning all the same
+    (probe AS: a held lock gave DEADLINE_EXCEEDED for 20 s and nothing at warning level)."""
+    monkeypatch.setattr(outages, "_timed_out_warned", [-outages.SHORTAGE_WARNING_SECONDS])
+    with capture_logs() as logs:
+        failure = failure_of(_wrapped(TimeoutError()))
+    assert failure is not None
+    assert failure.code == grpc.StatusCode.DEADLINE_EXCEEDED
+    warned = [e for e in logs if e["event"] == "database_statement_timed_out"]
+    assert [(e["log_level"], e["sqlstate"]) for e in warned] == [("warning", "")]

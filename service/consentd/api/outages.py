@@ -90,16 +90,18 @@ _timed_out_warned = [-SHORTAGE_WARNING_SECONDS]
 
 
 def _warn_timed_out(error: BaseException) -> None:
-    """A statement the database cut short (its timeout, a lock not granted) warns the operator,
-    once every SHORTAGE_WARNING_SECONDS: calls answered DEADLINE_EXCEEDED while another session
-    held a lock, and the log said nothing (probe AM)."""
-    state = timed_out_state(error)
+    """A statement that did not finish in time (the database's timeout, a lock not granted, or
+    the service's own bound) warns the operator, once every SHORTAGE_WARNING_SECONDS: calls
+    answered DEADLINE_EXCEEDED while another session held a lock, and the log said nothing
+    (probe AM)."""
     now = time.monotonic()
-    if state is None or now - _timed_out_warned[0] < SHORTAGE_WARNING_SECONDS:
+    if now - _timed_out_warned[0] < SHORTAGE_WARNING_SECONDS:
         return
     _timed_out_warned[0] = now
+    # Without a SQLSTATE when the service's own bound fired first (probe AS: a held lock gave
+    # DEADLINE_EXCEEDED for 20 s and no warning).
     log.warning(
         "database_statement_timed_out",
-        sqlstate=state,
-        hint="a lock held by another session, or a database too busy to answer in time",
+        sqlstate=timed_out_state(error) or "",
+        hint="a lock held by another session, a database too busy, or a caller deadline too short",
     )

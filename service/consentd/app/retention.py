@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+import structlog
+
 from consentd.app.idempotency import Once
 from consentd.app.ports import Clock, JobUnitOfWorkFactory, TenantList, UnitOfWorkFactory
 from consentd.domain.audit import Action, AuditRecord, CheckpointSigner
@@ -38,6 +40,7 @@ from consentd.domain.canonical import stamp
 from consentd.domain.retention import Category, TenantRetention, cutoff, tenant_purge_due
 from consentd.domain.tenancy import Tenant
 
+log = structlog.get_logger("consentd.retention")
 LOCK_NAME = "consentd.retention"
 AUDIT_ENTRIES = "audit_entries"
 CLOCK_MARGIN = timedelta(hours=1)
@@ -271,7 +274,10 @@ class RetentionSettingsUseCases:
     ) -> TenantRetention:
         now = self._clock()
         async with self._uow(tenant.tenant_id, once) as uow:
+            held = (await uow.retention.settings()).legal_hold
             stored = await uow.retention.put_settings(settings, now)
+            if held and not stored.legal_hold:  # a put is whole: a partial one lifted it unseen
+                log.warning("legal_hold_lifted", tenant=tenant.slug)
             ended = stored.contract_ended_at
             payload = {
                 "contract_ended_at": stamp(ended) if ended else None,
