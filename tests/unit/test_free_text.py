@@ -88,6 +88,16 @@ from consentd.domain.free_text import without_contacts
         ("version 2.0.0.1, sdk 1.0.0.0", "version 2.0.0.1, sdk 1.0.0.0"),
         ("build 4.2.1.0-rc1, banner v10.2.3.4", "build 4.2.1.0-rc1, banner v10.2.3.4"),
         ("a::b ::1 sha 1::2", "a::b ::1 sha 1::2"),
+        # Probe AR: a user agent's build, a device's version; and what was kept.
+        ("Mozilla/5.0 (Windows NT 10.0.19045.3803)", "Mozilla/5.0 (Windows NT 10.0.19045.3803)"),
+        ("iOS 17.2.1.1", "iOS 17.2.1.1"),
+        ("jean.dupont arobase gmail point com", "(email)"),
+        ("jean[at]example.paris", "(email)"),
+        ("jean @ example . fr", "(email)"),
+        ("IP 192.168.001.010", "IP (ip)"),
+        ("ip192.168.1.10", "ip(ip)"),
+        ("ips 10.0.0.1-10.0.0.9", "ips (ip)-(ip)"),
+        ("tel.06.12.34.56.78", "tel.(phone)"),
     ],
 )
 def test_free_text_keeps_no_address_or_number(raw: str, kept: str) -> None:

@@ -50,24 +50,43 @@ def _an_id(text: str, start: int, end: int) -> bool:
     `tel-06-12-34-56-78` are numbers all the same."""
     before = text[max(0, start - 2) : start]
     after = text[end : end + 2]
-    glued = (before[-1:].isalpha() or (before[-1:] == "-" and before[:1].isalnum())) or (
-        after[:1].isalpha() or (after[:1] == "-" and after[1:].isalnum())
+    glued = (before[-1:].isalpha() or (before[-1:] in "-." and before[:1].isalnum())) or (
+        after[:1].isalpha() or (after[:1] in "-." and after[1:].isalnum())
     )
     groups = _DIGITS.findall(text, start, end)
     return glued and any(len(group) > 2 for group in groups[1:])
 
 
 _DIGITS = re.compile(r"\d+")
-# Addresses written so that robots miss them, whole: a local part, an "at" ("[at]", "(a)",
-# "{arobase}", " @ ", or the word between spaces), a domain whose labels are joined by dots
-# ("." , "[dot]", "(point)", or the word "dot" between spaces) and that ends in a top-level
-# domain. Only whole addresses: "clause 4(a) of the contract" and "retry @ 10:30" are no
-# address (probe AP: they were stored as "(email)").
-_AT = r"(?:\s*[\[({<]\s*(?:at|arobase|a)\s*[\])}>]\s*|[ \t]*@[ \t]*|\s+(?:at|arobase)\s+)"
-_DOT = r"(?:\.|\s*[\[({<]\s*(?:dot|point)\s*[\])}>]\s*|\s+dot\s+)"
-_TLD = r"(?:[a-z]{2}|com|org|net|info|biz|pro|gouv|edu|gov|name|mobi|io|app|dev|tech)"
+# Addresses written so that robots miss them, whole: a local part, an "at", a domain whose
+# labels are joined by dots, ending in a top-level domain. Marked ones ("[at]", "{arobase}",
+# " @ ", and "[dot]", "(point)" or ".") end in any label of letters; spelled ones (the words
+# "at" and "dot", or "arobase" and "point", between spaces, and "(a)") only in a common
+# top-level domain: "clause 4(a) of the contract", "reply at some point in time" and "retry @
+# 10:30" are no address (probe AP: they were stored as "(email)").
+_LABEL = r"[\w-]+"
+_LOCAL = r"(?<![\w.+-])[\w+-]+"
+_MARKED_AT = r"(?:\s*[\[({<]\s*(?:at|arobase)\s*[\])}>]\s*|[ \t]*@[ \t]*)"
+_MARKED_DOT = r"(?:\s*\.\s*|\s*[\[({<]\s*(?:dot|point)\s*[\])}>]\s*)"
+_TLD = (
+    r"(?:[a-z]{2}|com|org|net|info|biz|pro|gouv|edu|gov|name|mobi|io|app|dev|tech|paris|bzh"
+    r"|shop|email|online|site|store|cloud|xyz|eus|alsace|corsica)"
+)
+
+
+def _spelled(at: str, dot: str) -> str:
+    return rf"{_LOCAL}(?:{dot}[\w+-]+)*{at}{_LABEL}(?:{dot}{_LABEL})*{dot}{_TLD}(?![\w-])"
+
+
 _HIDDEN = re.compile(
-    rf"(?<![\w.+-])[\w+-]+(?:{_DOT}[\w+-]+)*{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}{_TLD}(?![\w-])",
+    "|".join(
+        (
+            rf"{_LOCAL}(?:{_MARKED_DOT}[\w+-]+)*{_MARKED_AT}{_LABEL}(?:{_MARKED_DOT}{_LABEL})*"
+            rf"{_MARKED_DOT}[a-z]{{2,24}}(?![\w-])",
+            _spelled(r"(?:\s+at\s+|\s*[\[({<]\s*a\s*[\])}>]\s*)", r"(?:\.|\s+dot\s+)"),
+            _spelled(r"\s+arobase\s+", r"(?:\.|\s+(?:dot|point)\s+)"),
+        )
+    ),
     re.IGNORECASE,
 )
 # A quoted local part ("jean dupont"@example.fr) is one word for the e-mail scrubber.
@@ -92,7 +111,9 @@ _IPV6 = re.compile(
     re.IGNORECASE,
 )
 # A version (`v10.2.3.4`, `version 2.0.0.1`, `build 4.2.1.0-rc1`) is no IP address (probe AP).
-_VERSION = re.compile(r"(?:\b(?:v|ver|version|release|build|sdk|rev)\s*)$|[\w]$", re.IGNORECASE)
+_VERSION = re.compile(
+    r"\b(?:v|ver|version|release|build|sdk|rev|ios|android|app)\s*$", re.IGNORECASE
+)
 # An IPv6 address with fewer hex digits is none a person is known by (`::1`, `a::b`, `1::2`).
 _FEWEST_HEX = 6
 
@@ -110,13 +131,14 @@ def without_ips(value: str) -> str:
 
 def _ip_or_kept(found: re.Match[str], value: str, *, ipv6: bool) -> str:
     text = found.group()
-    if not _is_ip(text):
+    if ipv6:
+        hex_digits = sum(c in string.hexdigits for c in text)
+        return IP_MARKER if _is_ip(text) and hex_digits >= _FEWEST_HEX else text
+    # Leading zeros too (192.168.001.010); a version, or one followed by "-rc1", stays.
+    after = value[found.end() : found.end() + 2]
+    if any(int(octet) > 255 for octet in text.split(".")):
         return text
-    if ipv6 and sum(c in string.hexdigits for c in text) < _FEWEST_HEX:
-        return text
-    if not ipv6 and (
-        _VERSION.search(value, 0, found.start()) or value[found.end() : found.end() + 1] == "-"
-    ):
+    if _VERSION.search(value, 0, found.start()) or (after[:1] == "-" and after[1:].isalpha()):
         return text
     return IP_MARKER
 
