@@ -18,6 +18,9 @@ const _ = grpc.SupportPackageIsVersion7
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type RetentionServiceClient interface {
 	GetRetentionSettings(ctx context.Context, in *GetRetentionSettingsRequest, opts ...grpc.CallOption) (*GetRetentionSettingsResponse, error)
+	// PutRetentionSettings replaces every setting with those given (no field mask): read them with
+	// GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+	// lifts the one in force (logged as a warning, `legal_hold_lifted`).
 	PutRetentionSettings(ctx context.Context, in *PutRetentionSettingsRequest, opts ...grpc.CallOption) (*PutRetentionSettingsResponse, error)
 }
 
@@ -52,6 +55,9 @@ func (c *retentionServiceClient) PutRetentionSettings(ctx context.Context, in *P
 // for forward compatibility
 type RetentionServiceServer interface {
 	GetRetentionSettings(context.Context, *GetRetentionSettingsRequest) (*GetRetentionSettingsResponse, error)
+	// PutRetentionSettings replaces every setting with those given (no field mask): read them with
+	// GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+	// lifts the one in force (logged as a warning, `legal_hold_lifted`).
 	PutRetentionSettings(context.Context, *PutRetentionSettingsRequest) (*PutRetentionSettingsResponse, error)
 	mustEmbedUnimplementedRetentionServiceServer()
 }

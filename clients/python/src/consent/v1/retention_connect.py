@@ -47,6 +47,11 @@ class RetentionService(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def put_retention_settings(self, request: PutRetentionSettingsRequest, ctx: RequestContext[PutRetentionSettingsRequest, PutRetentionSettingsResponse], /) -> PutRetentionSettingsResponse:
+        """
+        PutRetentionSettings replaces every setting with those given (no field mask): read them with
+        GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+        lifts the one in force (logged as a warning, `legal_hold_lifted`).
+        """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
 
@@ -157,6 +162,11 @@ class RetentionServiceClient(ConnectClient):
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
     ) -> PutRetentionSettingsResponse:
+        """
+        PutRetentionSettings replaces every setting with those given (no field mask): read them with
+        GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+        lifts the one in force (logged as a warning, `legal_hold_lifted`).
+        """
         return await self.execute_unary(
             request=request,
             method=MethodInfo(
@@ -181,6 +191,11 @@ class RetentionServiceSync(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def put_retention_settings(self, request: PutRetentionSettingsRequest, ctx: RequestContext[PutRetentionSettingsRequest, PutRetentionSettingsResponse], /) -> PutRetentionSettingsResponse:
+        """
+        PutRetentionSettings replaces every setting with those given (no field mask): read them with
+        GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+        lifts the one in force (logged as a warning, `legal_hold_lifted`).
+        """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
 
@@ -289,6 +304,11 @@ class RetentionServiceClientSync(ConnectClientSync):
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
     ) -> PutRetentionSettingsResponse:
+        """
+        PutRetentionSettings replaces every setting with those given (no field mask): read them with
+        GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+        lifts the one in force (logged as a warning, `legal_hold_lifted`).
+        """
         return self.execute_unary(
             request=request,
             method=MethodInfo(

@@ -62,7 +62,10 @@ class RetentionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PutRetentionSettings(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """PutRetentionSettings replaces every setting with those given (no field mask): read them with
+        GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+        lifts the one in force (logged as a warning, `legal_hold_lifted`).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

@@ -38,6 +38,10 @@ class RetentionServiceStub:
     def __new__(cls, channel: _aio.Channel) -> RetentionServiceAsyncStub: ...
     GetRetentionSettings: _grpc.UnaryUnaryMultiCallable[_retention_pb2.GetRetentionSettingsRequest, _retention_pb2.GetRetentionSettingsResponse]
     PutRetentionSettings: _grpc.UnaryUnaryMultiCallable[_retention_pb2.PutRetentionSettingsRequest, _retention_pb2.PutRetentionSettingsResponse]
+    """PutRetentionSettings replaces every setting with those given (no field mask): read them with
+    GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+    lifts the one in force (logged as a warning, `legal_hold_lifted`).
+    """
 
 @_typing.type_check_only
 class RetentionServiceAsyncStub(RetentionServiceStub):
@@ -49,6 +53,10 @@ class RetentionServiceAsyncStub(RetentionServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetRetentionSettings: _aio.UnaryUnaryMultiCallable[_retention_pb2.GetRetentionSettingsRequest, _retention_pb2.GetRetentionSettingsResponse]  # type: ignore[assignment]
     PutRetentionSettings: _aio.UnaryUnaryMultiCallable[_retention_pb2.PutRetentionSettingsRequest, _retention_pb2.PutRetentionSettingsResponse]  # type: ignore[assignment]
+    """PutRetentionSettings replaces every setting with those given (no field mask): read them with
+    GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+    lifts the one in force (logged as a warning, `legal_hold_lifted`).
+    """
 
 class RetentionServiceServicer(metaclass=_abc_1.ABCMeta):
     """RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
@@ -68,6 +76,10 @@ class RetentionServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _retention_pb2.PutRetentionSettingsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_retention_pb2.PutRetentionSettingsResponse, _abc.Awaitable[_retention_pb2.PutRetentionSettingsResponse]]: ...
+    ) -> _typing.Union[_retention_pb2.PutRetentionSettingsResponse, _abc.Awaitable[_retention_pb2.PutRetentionSettingsResponse]]:
+        """PutRetentionSettings replaces every setting with those given (no field mask): read them with
+        GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+        lifts the one in force (logged as a warning, `legal_hold_lifted`).
+        """
 
 def add_RetentionServiceServicer_to_server(servicer: RetentionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -149,6 +149,10 @@ export const RetentionService: GenService<{
     output: typeof GetRetentionSettingsResponseSchema;
   },
   /**
+   * PutRetentionSettings replaces every setting with those given (no field mask): read them with
+   * GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+   * lifts the one in force (logged as a warning, `legal_hold_lifted`).
+   *
    * @generated from rpc consent.v1.RetentionService.PutRetentionSettings
    */
   putRetentionSettings: {

@@ -145,6 +145,11 @@ public final class RetentionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * PutRetentionSettings replaces every setting with those given (no field mask): read them with
+     * GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+     * lifts the one in force (logged as a warning, `legal_hold_lifted`).
+     * </pre>
      */
     public void putRetentionSettings(consentd.client.consent.v1.PutRetentionSettingsRequest request,
         io.grpc.stub.StreamObserver<consentd.client.consent.v1.PutRetentionSettingsResponse> responseObserver) {
@@ -199,6 +204,11 @@ public final class RetentionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * PutRetentionSettings replaces every setting with those given (no field mask): read them with
+     * GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+     * lifts the one in force (logged as a warning, `legal_hold_lifted`).
+     * </pre>
      */
     public void putRetentionSettings(consentd.client.consent.v1.PutRetentionSettingsRequest request,
         io.grpc.stub.StreamObserver<consentd.client.consent.v1.PutRetentionSettingsResponse> responseObserver) {
@@ -234,6 +244,11 @@ public final class RetentionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * PutRetentionSettings replaces every setting with those given (no field mask): read them with
+     * GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+     * lifts the one in force (logged as a warning, `legal_hold_lifted`).
+     * </pre>
      */
     public consentd.client.consent.v1.PutRetentionSettingsResponse putRetentionSettings(consentd.client.consent.v1.PutRetentionSettingsRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
@@ -269,6 +284,11 @@ public final class RetentionServiceGrpc {
     }
 
     /**
+     * <pre>
+     * PutRetentionSettings replaces every setting with those given (no field mask): read them with
+     * GetRetentionSettings, change what you mean to, put them all back. A put without a legal hold
+     * lifts the one in force (logged as a warning, `legal_hold_lifted`).
+     * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.PutRetentionSettingsResponse> putRetentionSettings(
         consentd.client.consent.v1.PutRetentionSettingsRequest request) {
