@@ -32,6 +32,28 @@ log = structlog.get_logger("consentd.notify")
 SMTP_TIMEOUT = 10.0
 
 
+def code_issued(tenant: Tenant, request_id: UUID, kind: IdentifierKind, *, delivered: bool) -> None:
+    """The log line of a one-time code sent (or only logged): never the code nor the contact."""
+    log.info(
+        "verification_code_issued",
+        tenant=tenant.slug,
+        request_id=str(request_id),
+        channel=kind.value,
+        delivered=delivered,
+    )
+
+
+def decision_issued(tenant: Tenant, request: RightsRequest, *, delivered: bool) -> None:
+    """The log line of an extension or refusal told (or only logged)."""
+    log.info(
+        "rights_decision_issued",
+        tenant=tenant.slug,
+        request_id=str(request.request_id),
+        state=request.state.value,
+        delivered=delivered,
+    )
+
+
 class LogNotifier:
     def delivers(self, kind: IdentifierKind) -> bool:
         """Nothing reaches anyone: messages are only logged."""
@@ -40,24 +62,12 @@ class LogNotifier:
     async def send_code(
         self, tenant: Tenant, request_id: UUID, contact: Identifier, code: str
     ) -> None:
-        log.info(
-            "verification_code_issued",
-            tenant=tenant.slug,
-            request_id=str(request_id),
-            channel=contact.kind.value,
-            delivered=False,
-        )
+        code_issued(tenant, request_id, contact.kind, delivered=False)
 
     async def send_decision(
         self, tenant: Tenant, request: RightsRequest, contact: Identifier
     ) -> None:
-        log.info(
-            "rights_decision_issued",
-            tenant=tenant.slug,
-            request_id=str(request.request_id),
-            state=request.state.value,
-            delivered=False,
-        )
+        decision_issued(tenant, request, delivered=False)
 
     async def send_confirmation(self, message: ConfirmationMessage) -> None:
         log.info(
@@ -105,13 +115,7 @@ class SmtpNotifier:
             return
         subject, body = code_text(self._language, tenant.name, code, str(request_id)[:8])
         await self._send(contact.value, subject, body)
-        log.info(
-            "verification_code_issued",
-            tenant=tenant.slug,
-            request_id=str(request_id),
-            channel=contact.kind.value,
-            delivered=True,
-        )
+        code_issued(tenant, request_id, contact.kind, delivered=True)
 
     async def send_decision(
         self, tenant: Tenant, request: RightsRequest, contact: Identifier
@@ -126,10 +130,7 @@ class SmtpNotifier:
             due=request.extended_due_at,
         )  # fmt: skip
         await self._send(contact.value, subject, body)
-        log.info(
-            "rights_decision_issued", tenant=tenant.slug,
-            request_id=str(request.request_id), state=request.state.value, delivered=True,
-        )  # fmt: skip
+        decision_issued(tenant, request, delivered=True)
 
     async def send_confirmation(self, message: ConfirmationMessage) -> None:
         subject, body = confirmation_text(
@@ -193,13 +194,7 @@ class ByChannel:
             await self._email.send_code(tenant, request_id, contact, code)
             return
         await self._sms.send_code(tenant, request_id, contact, code)
-        log.info(
-            "verification_code_issued",
-            tenant=tenant.slug,
-            request_id=str(request_id),
-            channel=contact.kind.value,
-            delivered=True,
-        )
+        code_issued(tenant, request_id, contact.kind, delivered=True)
 
     async def send_decision(
         self, tenant: Tenant, request: RightsRequest, contact: Identifier
@@ -208,10 +203,7 @@ class ByChannel:
             await self._email.send_decision(tenant, request, contact)
             return
         await self._sms.send_decision(tenant, request, contact)
-        log.info(
-            "rights_decision_issued", tenant=tenant.slug, channel=contact.kind.value,
-            request_id=str(request.request_id), state=request.state.value, delivered=True,
-        )  # fmt: skip
+        decision_issued(tenant, request, delivered=True)
 
     async def send_confirmation(self, message: ConfirmationMessage) -> None:
         await self._email.send_confirmation(message)
