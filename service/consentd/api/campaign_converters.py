@@ -14,7 +14,6 @@ from consentd.api.consent_converters import DECISIONS, REASONS
 from consentd.api.converters import (
     BASES,
     event_out,
-    identifier_in,
     subject_ref_in,
     target_in,
     time_in,
@@ -27,7 +26,7 @@ from consentd.app.ports import FeedChange
 from consentd.app.suppressions import Suppressed
 from consentd.app.unsubscribe import UnsubscribeLinks
 from consentd.domain.errors import InvalidInput
-from consentd.domain.identifiers import Identifier, normalise_email
+from consentd.domain.identifiers import Identifier, normalise, normalise_email
 from consentd.domain.model import Decision, Target
 from consentd.domain.rights import BlockKind
 
@@ -227,7 +226,7 @@ def contact_points_in(
             if which not in _HASHABLE:
                 raise InvalidInput(field, "must be an email or a phone")
             found.append(
-                identifier_in(which, getattr(message, which), f"{field}.{which}", phone_region)
+                normalise(which, getattr(message, which), phone_region, f"{field}.{which}")
             )
         except InvalidInput as error:
             found.append(kept(error))

@@ -20,10 +20,7 @@ from consentd.domain.canonical import EARLIEST, LATEST
 from consentd.domain.catalog import check_ip_address, check_key, check_text
 from consentd.domain.errors import InvalidInput
 from consentd.domain.free_text import without_contacts
-from consentd.domain.identifiers import (
-    Identifier,
-    normalise,
-)
+from consentd.domain.identifiers import Identifier, normalise
 from consentd.domain.model import (
     Channel,
     ConsentEvent,
@@ -145,11 +142,7 @@ def subject_ref_in(message: pb.SubjectRef, field: str, phone_region: str) -> Sub
             return UUID(value)
         except ValueError:
             raise InvalidInput(inner, "must be a UUID issued by consentd") from None
-    return identifier_in(which, value, inner, phone_region)
-
-
-def identifier_in(kind: str, value: str, field: str, phone_region: str) -> Identifier:
-    return normalise(kind, value, phone_region, field)
+    return normalise(which, value, phone_region, inner)
 
 
 def identity_in(
@@ -157,7 +150,7 @@ def identity_in(
 ) -> tuple[Identifier, ...]:
     """Every identifier given; at least one is required."""
     found = tuple(
-        identifier_in(kind, getattr(message, kind), f"{field}.{kind}", phone_region)
+        normalise(kind, getattr(message, kind), phone_region, f"{field}.{kind}")
         for kind in IDENTITY_FIELDS
         if getattr(message, kind)
     )

@@ -9,14 +9,14 @@ from uuid import UUID
 
 from consent.v1 import rights_pb2 as pb
 
-from consentd.api.converters import enum_in, enum_out, identifier_in, time_out
+from consentd.api.converters import enum_in, enum_out, time_out
 from consentd.app.requests import Submitted
 from consentd.app.rights import Erasure
 from consentd.app.subject_export import EXPORT_SCHEMA
 from consentd.domain.catalog import check_text
 from consentd.domain.errors import InvalidInput
 from consentd.domain.free_text import without_contacts
-from consentd.domain.identifiers import Identifier, IdentifierKind
+from consentd.domain.identifiers import Identifier, IdentifierKind, normalise
 from consentd.domain.rights import RequestKind, RequestState, RightsRequest
 
 KINDS = {
@@ -57,7 +57,7 @@ def contact_in(message: pb.RectifyContactRequest, phone_region: str) -> Identifi
     """The corrected value, or the kind alone to remove. Raises InvalidInput."""
     kind = enum_in(CONTACTS, message.kind, "kind")
     if not message.remove:
-        return identifier_in(kind.value, message.value, "value", phone_region)
+        return normalise(kind.value, message.value, phone_region, "value")
     if message.value:
         raise InvalidInput("value", "must be empty with remove (nothing takes its place)")
     return kind
