@@ -144,7 +144,7 @@ async def follow_database(
     while True:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
-                read_only = await probe() is READ_ONLY
+                read_only = await probe() == READ_ONLY
         except Exception as error:  # noqa: BLE001 - any failure of the probe is "not serving"
             if state != "lost":
                 log.warning("database_lost", error=type(error).__name__)

@@ -14,6 +14,7 @@ from consentd.store.database import (
     ERASED,
     OBJECTED,
     PURGED,
+    READ_ONLY_STATE,
     UNAVAILABLE,
     outage_of,
     shortage_of,
@@ -77,15 +78,14 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
     now = time.monotonic()
     if now - _warned[0] >= SHORTAGE_WARNING_SECONDS:
         _warned[0] = now
-        event = "database_read_only" if state == READ_ONLY else "database_short_of_resources"
+        event = "database_read_only" if state == READ_ONLY_STATE else "database_short_of_resources"
         log.warning(event, sqlstate=state, error=type(error).__name__)
-    if state == READ_ONLY:
+    if state == READ_ONLY_STATE:
         return grpc.StatusCode.UNAVAILABLE, READ_ONLY_MESSAGE, ""
     words = SHORTAGES.get(state) or SHORTAGES[state[:2]]
     return grpc.StatusCode.UNAVAILABLE, SHORTAGE_MESSAGE.format(words, state), ""
 
 
-READ_ONLY = "25006"
 _timed_out_warned = [-SHORTAGE_WARNING_SECONDS]
 
 

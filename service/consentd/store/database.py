@@ -65,7 +65,8 @@ OBJECTED_STATE = "CDP04"
 # a write reached a node still read-only — a standby being promoted, seen in tests/ha's
 # failovers) and of a wait cut short. A full disk answered INTERNAL, which no client retries:
 # a withdrawal refused then was lost unless retried by hand.
-_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53", "58", "25006")
+READ_ONLY_STATE = "25006"  # read_only_sql_transaction
+_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53", "58", READ_ONLY_STATE)
 _DEADLINE_STATES = ("57014", "55P03")
 
 
@@ -83,7 +84,8 @@ def shortage_of(error: BaseException) -> str | None:
     (25006: a standby, or default_transaction_read_only) — what an operator must fix."""
     states = (getattr(e, "sqlstate", None) for e in _chain(error))
     return next(
-        (s for s in states if isinstance(s, str) and s.startswith(("53", "58", "25006"))), None
+        (s for s in states if isinstance(s, str) and s.startswith(("53", "58", READ_ONLY_STATE))),
+        None,
     )
 
 
