@@ -107,13 +107,14 @@ class Codes:
         # served, and nothing warned; probe AR).
         return await self.contact(uow, tenant_id, subject_id, IdentifierKind.EMAIL)
 
-    def untold(self, principal: Principal, request: RightsRequest) -> None:
-        """Nowhere to tell the person (no e-mail address, and no phone or no SMS gateway): said
-        in the log, for the operator to tell them another way within the deadline."""
+    def untold(self, principal: Principal, request: RightsRequest, why: str = "") -> None:
+        """The person was not told (nowhere to send to, nothing configured to reach it, or the
+        relay refused): said in the log, for the operator to tell them another way within
+        the deadline."""
         log.warning(
             "rights_decision_not_sent", tenant=principal.tenant.slug,
             request_id=str(request.request_id), state=request.state.value,
-            error="no e-mail address or phone on record: tell the person another way",
+            error=why or "no e-mail address or phone on record: tell the person another way",
         )  # fmt: skip
 
     async def tell(self, principal: Principal, request: RightsRequest, to: Identifier) -> bool:
@@ -123,16 +124,10 @@ class Codes:
         try:
             await self._notifier.send_decision(principal.tenant, request, to)
         except Exception as error:  # noqa: BLE001 - the decision is committed; say so
-            log.warning(
-                "rights_decision_not_sent", tenant=principal.tenant.slug,
-                request_id=str(request.request_id), error=type(error).__name__,
-            )  # fmt: skip
+            self.untold(principal, request, type(error).__name__)
             return False
         if self._notifier.delivers(to.kind):
             return True
-        log.warning(
-            "rights_decision_not_sent", tenant=principal.tenant.slug,
-            request_id=str(request.request_id), state=request.state.value,
-            error=f"nothing is configured to reach a {to.kind.value}: tell the person another way",
-        )  # fmt: skip
+        why = f"nothing is configured to reach a {to.kind.value}: tell the person another way"
+        self.untold(principal, request, why)
         return False

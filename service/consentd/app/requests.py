@@ -184,9 +184,7 @@ class RightsRequestUseCases:
     ) -> RightsRequest:
         """An operator confirms the identity by other means. Raises NotFound,
         FailedPrecondition."""
-        return await self._apply(
-            principal, request_id, lambda r, now: r.verified(now, f"operator:{actor}"), once
-        )
+        return await self._apply(principal, request_id, lambda r, now: r.attested(now, actor), once)
 
     async def start(
         self, principal: Principal, request_id: UUID, once: Once | None = None

@@ -27,6 +27,8 @@ CODE_TTL = timedelta(hours=24)
 # giving five more tries let a 6-digit code be guessed by asking again and again); then an
 # operator attests the identity.
 MAX_CODE_ATTEMPTS = 5
+# The verification method of an operator's attestation: `operator:<their words>`.
+ATTESTED = "operator"
 TOO_MANY_CODES = "too many wrong codes for this request: an operator must attest the identity"
 
 
@@ -169,6 +171,11 @@ class RightsRequest:
             )
         closed = now if to in (RequestState.DONE, RequestState.REFUSED) else None
         return replace(self, state=to, updated_at=now, closed_at=closed)
+
+    def attested(self, now: datetime, words: str) -> RightsRequest:
+        """Identity confirmed by an operator, in their words (kept until the person is erased,
+        never in the audit log: request_log.py)."""
+        return self.verified(now, f"{ATTESTED}:{words}")
 
     def verified(self, now: datetime, method: str) -> RightsRequest:
         """Identity confirmed; the due date stays the one counted from receipt."""

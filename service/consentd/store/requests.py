@@ -10,11 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from consentd.domain.rights import OPEN_STATES, RequestKind, RequestState, RightsRequest
+from consentd.domain.rights import ATTESTED, OPEN_STATES, RequestKind, RequestState, RightsRequest
 from consentd.store.tables import rights_requests
 
 _R = rights_requests
-ATTESTED = "operator:"  # an operator's attestation: `operator:<their words>`
 _FIELDS = (
     "subject_id",
     "kind",
@@ -98,9 +97,9 @@ class SqlRequests:
             .where(
                 _R.c.tenant_id == self._tenant,
                 _R.c.subject_id == subject_id,
-                _R.c.verification_method.startswith(ATTESTED),
+                _R.c.verification_method.startswith(f"{ATTESTED}:"),
             )
-            .values(verification_method=ATTESTED.rstrip(":"))
+            .values(verification_method=ATTESTED)
         )
 
     async def of_subject(self, subject_id: UUID) -> list[RightsRequest]:
