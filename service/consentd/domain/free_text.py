@@ -74,17 +74,16 @@ _TLD = (
 )
 
 
-def _spelled(at: str, dot: str) -> str:
-    return rf"{_LOCAL}(?:{dot}[\w+-]+)*{at}{_LABEL}(?:{dot}{_LABEL})*{dot}{_TLD}(?![\w-])"
+def _address(at: str, dot: str, tld: str = _TLD) -> str:
+    return rf"{_LOCAL}(?:{dot}[\w+-]+)*{at}{_LABEL}(?:{dot}{_LABEL})*{dot}{tld}(?![\w-])"
 
 
 _HIDDEN = re.compile(
     "|".join(
         (
-            rf"{_LOCAL}(?:{_MARKED_DOT}[\w+-]+)*{_MARKED_AT}{_LABEL}(?:{_MARKED_DOT}{_LABEL})*"
-            rf"{_MARKED_DOT}[a-z]{{2,24}}(?![\w-])",
-            _spelled(r"(?:\s+at\s+|\s*[\[({<]\s*a\s*[\])}>]\s*)", r"(?:\.|\s+dot\s+)"),
-            _spelled(r"\s+arobase\s+", r"(?:\.|\s+(?:dot|point)\s+)"),
+            _address(_MARKED_AT, _MARKED_DOT, r"[a-z]{2,24}"),
+            _address(r"(?:\s+at\s+|\s*[\[({<]\s*a\s*[\])}>]\s*)", r"(?:\.|\s+dot\s+)"),
+            _address(r"\s+arobase\s+", r"(?:\.|\s+(?:dot|point)\s+)"),
         )
     ),
     re.IGNORECASE,
