@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from consent.v1 import consent_pb2, types_pb2
+from consent.v1 import consent_pb2, rights_pb2, rights_pb2_grpc, types_pb2
 
 from consentd.bootstrap import App
 from consentd.domain.identifiers import normalise_email
@@ -180,6 +180,57 @@ async def test_an_old_grant_does_not_bring_back_an_erased_person(
     back = await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
     assert back.subject_id
     assert not back.superseded
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
+
+
+@pytest.mark.parametrize(
+    ("taken_over", "everything"),
+    [(False, False), (True, False), (False, True)],
+    ids=["nobody-holds-it", "someone-does", "withdrew-everything"],
+)
+async def test_an_old_grant_does_not_override_the_earlier_holders_newer_no(
+    channel: grpc.aio.Channel, stubs: Stubs, taken_over: bool, everything: bool
+) -> None:
+    """Granted in the CRM an hour ago, refused by its holder since, the address then taken
+    from them (RectifyContact remove, or given to a colleague): the CRM's grant synced now made
+    a new subject (or landed on the colleague) and the check by the address said ALLOW, the
+    holder's newer "no" lost (probe AR). The grant is superseded like one over the subject's
+    own newer "no"; a grant decided after that "no" is recorded."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    email = f"left-{taken_over}-{everything}@example.fr"
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    if everything:
+        said = (await withdraw(stubs, by_email(email), everything=True)).events[0]
+    else:
+        said = (
+            await record(stubs, types_pb2.SubjectIdentity(email=email), refuse(NEWSLETTER))
+        ).events[0]
+    at = said.recorded_at.ToDatetime(tzinfo=UTC)
+    no = consent_pb2.REASON_WITHDRAWN if everything else consent_pb2.REASON_REFUSED
+    if taken_over:
+        await record(stubs, types_pb2.SubjectIdentity(email=f"colleague-{email}"), grant(SMS))
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=by_email(email), kind=rights_pb2.CONTACT_KIND_EMAIL, remove=True
+        ),
+        metadata=stubs.metadata,
+    )
+    if taken_over:
+        await rights.RectifyContact(
+            rights_pb2.RectifyContactRequest(
+                subject=by_email(f"colleague-{email}"),
+                kind=rights_pb2.CONTACT_KIND_EMAIL,
+                value=email,
+            ),
+            metadata=stubs.metadata,
+        )
+    stale = await _synced(stubs, email, at - timedelta(hours=1), grant(NEWSLETTER))
+    assert (list(stale.superseded), list(stale.events)) == ([NEWSLETTER], [])
+    denied = await check(stubs, by_email(email), NEWSLETTER)
+    assert (denied.decision, denied.reason) == (DENY, no)
+    later = await _synced(stubs, email, at + timedelta(microseconds=1), grant(NEWSLETTER))
+    assert (list(later.superseded), len(later.events)) == ([], 1)
     assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
 
 

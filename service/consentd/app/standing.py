@@ -5,13 +5,13 @@ grouped one (app/grouped_writes.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
 
-from consentd.app.commands import Choice, RecordConsent, WithdrawConsent
+from consentd.app.commands import RecordConsent, WithdrawConsent
+from consentd.app.late_choices import lapsed_grants, left_refusals, superseded_grants
 from consentd.app.ports import Digest, UnitOfWork
 from consentd.app.ports.batches import PartRead
 from consentd.app.subjects import SubjectResolver
@@ -20,42 +20,12 @@ from consentd.domain.contact_points import Closed
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import Identifier
 from consentd.domain.model import (
-    ALL_TARGETS,
-    ConsentEvent,
     ConsentState,
     Purpose,
     Source,
     Target,
 )
 from consentd.domain.rights import BlockKind
-from consentd.domain.validity import valid_until
-
-
-def superseded_grants(
-    command: RecordConsent, current: Sequence[ConsentEvent], since: datetime | None
-) -> tuple[RecordConsent, tuple[Target, ...]]:
-    """The command without its grants decided (its `recorded_at`, the API's decided_at) before
-    what is on record for their target (its own fact or the "everything" one) or before `since`
-    (an objection in force, the erasure of the contact point): a CRM sync sending an old "yes"
-    late never overrides a newer "no". Refusals always stay (a "no" is never dropped). Returns
-    the command left and the targets dropped, in the request's order."""
-    decided = command.recorded_at
-    if decided is None:
-        return command, ()
-    facts = {e.target: e.recorded_at for e in current}
-
-    def stale(choice: Choice) -> bool:
-        newer = (facts.get(choice.target), facts.get(ALL_TARGETS), since)
-        # At the same instant the "no" wins (a "no" is never dropped for a "yes").
-        return choice.state is ConsentState.GRANTED and any(
-            t is not None and decided <= t for t in newer
-        )
-
-    dropped = tuple(c.target for c in command.choices if stale(c))
-    if not dropped:
-        return command, ()
-    return replace(command, choices=tuple(c for c in command.choices if not stale(c))), dropped
-
 
 # What "only the person" means, in the refusals' messages.
 _IN_PERSON = (
@@ -145,7 +115,7 @@ async def standing(
     (refuse_systems_return). The events are stamped `now`, or after the objection a grant of
     the person's lifts (after_objection)."""
     command, lapsed = lapsed_grants(command, purposes, now)
-    found = await _standing(uow, subjects, tenant_id, command, now)
+    found = await _standing(uow, subjects, tenant_id, command, now, purposes=purposes)
     return found._replace(dropped=lapsed + found.dropped)
 
 
@@ -155,6 +125,8 @@ async def _standing(
     tenant_id: UUID,
     command: RecordConsent,
     now: datetime,
+    *,
+    purposes: Mapping[str, Purpose],
 ) -> Standing:
     granted = any(c.state is ConsentState.GRANTED for c in command.choices)
     if command.recorded_at is None and not systems_grant(command):
@@ -177,7 +149,8 @@ async def _standing(
         await uow.consents.lock_subject(subject_id)
         current = await uow.consents.current(subject_id)
         objected = await objected_since(uow, subject_id)
-        command, stale = superseded_grants(command, current, objected)
+        left = await left_refusals(uow, digests, subject_id, command, purposes)
+        command, stale = superseded_grants(command, current, objected, left)
     else:
         if systems_grant(command):
             # The lock first: an objection committing meanwhile was read as absent, and the
@@ -265,30 +238,3 @@ def alone_for_blocks(
     systems = systems_grant(command)
     unvouched = systems and command.source in PERSON_SOURCES
     return (closed is not None and systems) or (objected is not None and granted) or unvouched
-
-
-def lapsed_grants(
-    command: RecordConsent, purposes: Mapping[str, Purpose], now: datetime
-) -> tuple[RecordConsent, tuple[Target, ...]]:
-    """The command without its grants whose validity, counted from when the person decided
-    (decided_at), ended before they reached the service: they would never count, and an event
-    recorded now cannot end before it begins. Returns the command left and the targets dropped.
-    Raises InvalidInput for a validity asked that the purpose does not allow."""
-    decided = command.recorded_at
-    if decided is None:
-        return command, ()
-
-    def lapsed(index: int, choice: Choice) -> bool:
-        if choice.state is not ConsentState.GRANTED:
-            return False
-        purpose = purposes[choice.target.purpose]
-        field = f"choices[{index}].valid_until"
-        until = valid_until(purpose, choice.state, decided, choice.valid_until, field)
-        return until is not None and until <= now
-
-    gone = [lapsed(i, c) for i, c in enumerate(command.choices)]
-    if not any(gone):
-        return command, ()
-    kept = tuple(c for c, g in zip(command.choices, gone, strict=True) if not g)
-    dropped = tuple(c.target for c, g in zip(command.choices, gone, strict=True) if g)
-    return replace(command, choices=kept), dropped

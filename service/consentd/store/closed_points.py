@@ -13,7 +13,9 @@ from uuid import UUID
 from consentd.app.ports import Digest
 from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.model import ALL, ConsentFact
 from consentd.domain.rights import BlockKind
+from consentd.store.consents import fact_of
 from consentd.store.driver import Driver
 
 # A subject's own ended holding of a contact point it holds again is not another holder's.
@@ -51,6 +53,43 @@ async def closed_points(
         if key not in found or closed.reason is BlockKind.ERASED:
             found[key] = closed
     return found
+
+
+# Each earlier holding of these contact points by another subject than `$4` (their holder now,
+# or the one a record names), with that holder's latest fact per target of these purposes as it
+# stood when the contact point left them (docs/contact-points.md, rule 2).
+_LEFT = """
+SELECT DISTINCT ON (h.subject_id, h.held_until, e.purpose_id, e.channel, e.scope)
+    h.subject_id AS holder, h.held_until, e.event_id, e.sequence, e.purpose_id, e.channel,
+    e.scope, e.state, e.notice_version, e.valid_until, e.recorded_at
+FROM contact_point_holdings h
+JOIN consent_events e
+  ON e.tenant_id = h.tenant_id AND e.subject_id = h.subject_id AND e.recorded_at <= h.held_until
+WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL AND h.subject_id <> $4
+  AND (h.kind, h.digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
+  AND (e.purpose_id = ANY($5::text[]) OR e.purpose_id = $6)
+ORDER BY h.subject_id, h.held_until, e.purpose_id, e.channel, e.scope, e.sequence DESC
+"""
+
+
+async def left_facts(
+    raw: Driver,
+    tenant_id: UUID,
+    digests: Sequence[Digest],
+    holder: UUID,
+    purposes: Sequence[str],
+) -> list[tuple[datetime, list[ConsentFact]]]:
+    """For each earlier holding of these contact points by a subject other than `holder`: when
+    it ended, and its holder's latest fact then for each target of `purposes` (and for every
+    target)."""
+    if not digests or not purposes:
+        return []
+    kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
+    rows = await raw.fetch(_LEFT, tenant_id, kinds, values, holder, list(purposes), ALL)
+    found: dict[tuple[UUID, datetime], list[ConsentFact]] = {}
+    for m in rows:
+        found.setdefault((m["holder"], m["held_until"]), []).append(fact_of(m))
+    return [(ended, facts) for (_, ended), facts in found.items()]
 
 
 _HELD = """

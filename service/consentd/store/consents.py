@@ -118,7 +118,7 @@ def event_of(m: Row) -> ConsentEvent:
     )
 
 
-def _fact(m: Row) -> ConsentFact:
+def fact_of(m: Row) -> ConsentFact:
     return ConsentFact(
         m["event_id"],
         m["sequence"],

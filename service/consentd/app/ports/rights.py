@@ -13,6 +13,7 @@ from consentd.app.ports.consents import ConfirmationMessage
 from consentd.domain.breach import TouchedSubject, Window
 from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import Identifier, IdentifierKind
+from consentd.domain.model import ConsentFact
 from consentd.domain.retention import TenantRetention
 from consentd.domain.rights import (
     BlockKind,
@@ -58,6 +59,13 @@ class RightsRepository(Protocol):
     async def closed_contact_points(self, digests: Sequence[Digest]) -> dict[Digest, Closed]:
         """Those of these contact points only the person takes back (erased, or left by an
         objector), why and since when."""
+
+    async def left_facts(
+        self, digests: Sequence[Digest], holder: UUID, purposes: Sequence[str]
+    ) -> list[tuple[datetime, list[ConsentFact]]]:
+        """Each earlier holding of these contact points by another subject than `holder`:
+        when it ended, and its holder's latest fact then per target of `purposes`."""
+        ...
 
     async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
         """Who holds each of these contact points now, and since when."""
