@@ -39,7 +39,7 @@ from consentd.app.paging import Page
 from consentd.domain.catalog import check_key
 from consentd.domain.confirmations import check_token
 from consentd.domain.errors import InvalidInput
-from consentd.domain.model import ConsentEvent, ConsentState, Decision, Reason, Target
+from consentd.domain.model import Channel, ConsentEvent, ConsentState, Decision, Reason, Target
 
 _RECORDABLE = {k: v for k, v in STATES.items() if v in (ConsentState.GRANTED, ConsentState.REFUSED)}
 DECISIONS = {pb.DECISION_ALLOW: Decision.ALLOW, pb.DECISION_DENY: Decision.DENY}
@@ -88,6 +88,12 @@ def withdraw_in(request: pb.WithdrawConsentRequest, phone_region: str) -> Withdr
     targets = [target_in(t, f"targets[{i}]") for i, t in enumerate(request.targets)]
     if request.all and targets:
         raise InvalidInput("targets", "must be empty when all is set")
+    if request.channel and not request.all:
+        raise InvalidInput(
+            "channel",
+            "is only read with all (every purpose on that channel): set all, or name the "
+            "targets without it",
+        )
     return WithdrawConsent(
         subject=subject_ref_in(request.subject, "subject", phone_region),
         targets=() if request.all else _distinct(targets, "targets"),
@@ -95,6 +101,7 @@ def withdraw_in(request: pb.WithdrawConsentRequest, phone_region: str) -> Withdr
         source=enum_in(SOURCES, request.source, "source"),
         actor=actor_in(request.actor),
         evidence=evidence_in(request.evidence, "evidence"),
+        channel=enum_in(CHANNELS, request.channel, "channel") if request.channel else Channel.ALL,
     )
 
 

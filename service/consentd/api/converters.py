@@ -120,7 +120,10 @@ def target_in(message: pb.ConsentTarget, field: str) -> Target:
 
 def target_out(target: Target) -> pb.ConsentTarget:
     if target.is_all:
-        return pb.ConsentTarget()
+        # Every purpose: on every channel (an empty target), or on the one it names.
+        if target.channel is Channel.ALL:
+            return pb.ConsentTarget()
+        return pb.ConsentTarget(channel=enum_out(CHANNELS, target.channel))
     return pb.ConsentTarget(
         purpose=target.purpose,
         channel=enum_out(CHANNELS, target.channel),

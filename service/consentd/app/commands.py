@@ -9,7 +9,7 @@ from uuid import UUID
 from consentd.domain.canonical import stamp
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier
-from consentd.domain.model import ConsentState, ProcessingRole, Source, Target
+from consentd.domain.model import Channel, ConsentState, ProcessingRole, Source, Target
 
 # A subject named by consentd's own id or by one identifier.
 SubjectSelector = UUID | Identifier
@@ -63,6 +63,8 @@ class WithdrawConsent:
     actor: str
     evidence: Evidence = Evidence()
     recorded_at: datetime | None = None  # as RecordConsent's
+    # With withdraw_all: the channel withdrawn (every purpose on it), or every channel.
+    channel: Channel = Channel.ALL
 
 
 @dataclass(frozen=True, slots=True)

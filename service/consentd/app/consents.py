@@ -55,11 +55,11 @@ from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import (
-    ALL_TARGETS,
     ConsentEvent,
     ConsentState,
     Purpose,
     Target,
+    everything_on,
 )
 from consentd.domain.tenancy import Principal
 
@@ -285,5 +285,8 @@ class ConsentUseCases:
         current = await uow.consents.current(subject_id)
         if not command.withdraw_all:
             return list(command.targets), current
-        granted = [e.target for e in current if e.state in _WITHDRAWABLE]
-        return [ALL_TARGETS, *granted], current
+        everything = everything_on(command.channel)
+        granted = [
+            e.target for e in current if e.state in _WITHDRAWABLE and everything.covers(e.target)
+        ]
+        return [everything, *granted], current

@@ -16,7 +16,7 @@ from uuid import UUID
 from consentd.app.commands import Choice, RecordConsent
 from consentd.app.ports import Digest, UnitOfWork
 from consentd.domain.contact_points import left_refusal
-from consentd.domain.model import ALL_TARGETS, ConsentEvent, ConsentState, Purpose, Target
+from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target
 from consentd.domain.validity import valid_until
 
 
@@ -35,11 +35,11 @@ def superseded_grants(
     decided = command.recorded_at
     if decided is None:
         return command, ()
-    facts = {e.target: e.recorded_at for e in current}
     left = left or {}
 
     def stale(choice: Choice) -> bool:
-        newer = (facts.get(choice.target), facts.get(ALL_TARGETS), since, left.get(choice.target))
+        said = [e.recorded_at for e in current if e.target.covers(choice.target)]
+        newer = (*said, since, left.get(choice.target))
         # At the same instant the "no" wins (a "no" is never dropped for a "yes").
         return choice.state is ConsentState.GRANTED and any(
             t is not None and decided <= t for t in newer

@@ -15,7 +15,6 @@ from consentd.app.evidence import event_stamp
 from consentd.app.ports import UnitOfWork
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.model import (
-    ALL_TARGETS,
     ConsentEvent,
     ConsentState,
     ProcessingRole,
@@ -139,10 +138,9 @@ def standing_withdrawals(
     the two), when each has one: withdrawing again would change nothing (a portal token
     replayed in a loop appended an event and a log entry each time, 200 a second, slowing other
     tenants' writes). None when one of them is not withdrawn."""
-    facts = {e.target: e for e in current}
     standing: dict[UUID, ConsentEvent] = {}
     for target in targets:
-        said = [f for f in (facts.get(target), facts.get(ALL_TARGETS)) if f is not None]
+        said = [f for f in current if f.target.covers(target)]
         fact = max(said, key=lambda f: f.sequence, default=None)
         if fact is None or fact.state is not ConsentState.WITHDRAWN:
             return None

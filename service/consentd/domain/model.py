@@ -78,7 +78,8 @@ class Reason(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """One (purpose, channel, party scope); ALL_TARGETS stands for every one of them."""
+    """One (purpose, channel, party scope); ALL_TARGETS stands for every one of them, and
+    everything_on(channel) for every purpose and scope on one channel (an SMS "STOP")."""
 
     purpose: str
     channel: Channel
@@ -86,10 +87,23 @@ class Target:
 
     @property
     def is_all(self) -> bool:
+        """The "everything" target, of every channel or of one."""
         return self.purpose == ALL
+
+    def covers(self, target: Target) -> bool:
+        """Whether a fact of this target applies to `target`: its own, or an "everything" one
+        of every channel or of `target`'s (consentd_check, migration 0036)."""
+        return self == target or (
+            self.purpose == ALL and self.channel in (Channel.ALL, target.channel)
+        )
 
 
 ALL_TARGETS = Target(ALL, Channel.ALL, PartyScope.ALL)
+
+
+def everything_on(channel: Channel) -> Target:
+    """The "everything" target of one channel (of every channel for Channel.ALL)."""
+    return Target(ALL, channel, PartyScope.ALL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,11 @@ from consentd.store.driver import Driver
 # subjects by digest or id, the purpose and its notice floor, and the latest applicable fact per
 # key: one round trip for a whole batch, with no transaction of ours around it.
 _CHECK = "SELECT * FROM consentd_check($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-_APPLIES = "((t.purpose_id = $2 AND t.channel = $3 AND t.scope = $4) OR t.purpose_id = '*')"
+# A fact of the target, or an "everything" one of every channel or of the target's (0036).
+_APPLIES = (
+    "((t.purpose_id = $2 AND t.channel = $3 AND t.scope = $4)"
+    " OR (t.purpose_id = '*' AND t.channel IN ('*', $3)))"
+)
 
 # A position holds an event or a block's start or lift (migration 0028).
 _FEED = """

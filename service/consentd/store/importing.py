@@ -53,7 +53,7 @@ WITH keys AS (DELETE FROM subject_keys WHERE tenant_id = $1 AND subject_id = ANY
 DELETE FROM subjects WHERE tenant_id = $1 AND subject_id = ANY($2::uuid[])
 """
 
-# A row is superseded by a newer decision for its target (or the "all" target), on record or in
+# A row is superseded by a newer decision for its target (or an "all" one), on record or in
 # an earlier row, or by one of the same instant when it is a grant: a no at a yes's second (CRM
 # exports round their times) is kept, appended after it; a grant while the person objects too
 # (only they lift an objection). The rest is appended in file order.
@@ -62,8 +62,8 @@ WITH staged AS (
     SELECT s.*, greatest(
         max(s.recorded_at) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
         (SELECT max(c.updated_at) FROM current_consents c
-         WHERE c.tenant_id = $1 AND c.subject_id = s.subject_id AND (c.purpose_id = '*'
-            OR (c.purpose_id, c.channel, c.scope) = (s.purpose_id, s.channel, s.scope)))
+         WHERE c.tenant_id = $1 AND c.subject_id = s.subject_id AND (c.purpose_id, c.channel,
+           c.scope) IN ((s.purpose_id, s.channel, s.scope), ('*', '*', '*'), ('*', s.channel, '*')))
     ) AS latest,
     -- The same fact again, on record or the row before: an edited file repeated every no.
     (lag(s.state) OVER w, lag(s.recorded_at) OVER w) IS NOT DISTINCT FROM (s.state, s.recorded_at)

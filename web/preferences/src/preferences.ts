@@ -221,7 +221,8 @@ function showHistory(events: ConsentEvent[]): void {
     tr.dataset.state = ConsentState[event.state];
     const target = event.target!;
     const purpose = event.appliesToAll ? t().all : purposeName(target.purpose);
-    const channel = event.appliesToAll ? t().all : channelName(target.channel);
+    // "Everything" names its channel when it is one channel's (a STOP to a text message).
+    const channel = channelName(target.channel);
     cells(tr, [when(event.recordedAt), purpose, channel, stateName(event.state), sourceName(event.source)]);
     body.append(tr);
   }

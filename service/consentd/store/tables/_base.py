@@ -56,13 +56,14 @@ def target_columns() -> list[sa.Column[str]]:
 
 
 def target_checks() -> list[sa.CheckConstraint]:
-    # '*' in all three columns is the "everything" target; it can only be withdrawn.
+    # '*' in all three columns is the "everything" target; a '*' purpose and scope with a channel
+    # is everything on that channel (migration 0036). It can only be withdrawn.
     return [
         sa.CheckConstraint(f"channel IN {CHANNELS}", name="channel"),
         sa.CheckConstraint(f"scope IN {SCOPES}", name="scope"),
         sa.CheckConstraint(f"state IN {STATES}", name="state"),
         sa.CheckConstraint(
-            "(purpose_id = '*') = (channel = '*') AND (channel = '*') = (scope = '*')",
+            "(purpose_id = '*') = (scope = '*') AND (channel <> '*' OR purpose_id = '*')",
             name="all_target_whole",
         ),
         sa.CheckConstraint("purpose_id <> '*' OR state = 'withdrawn'", name="all_only_withdrawn"),

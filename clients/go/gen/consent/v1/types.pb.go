@@ -719,7 +719,9 @@ type ConsentEvent struct {
 	RecordedAt        *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
 	ValidUntil        *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
 	EvidenceReference string                 `protobuf:"bytes,12,opt,name=evidence_reference,json=evidenceReference,proto3" json:"evidence_reference,omitempty"`
-	// True when the event applies to every purpose, channel and scope ("stop all marketing").
+	// True when the event applies to every purpose, channel and scope ("stop all marketing"; its
+	// target is empty), or to every purpose and scope on one channel (a "STOP" to a text message;
+	// its target names only that channel).
 	AppliesToAll bool `protobuf:"varint,13,opt,name=applies_to_all,json=appliesToAll,proto3" json:"applies_to_all,omitempty"`
 	// For a grant or refusal: whether the caller that recorded it speaks for the person (a key
 	// with consent:attest or admin, their own portal token, a confirmation link followed).
@@ -870,7 +872,8 @@ type CurrentConsent struct {
 	NoticeVersion uint32                 `protobuf:"varint,5,opt,name=notice_version,json=noticeVersion,proto3" json:"notice_version,omitempty"`
 	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	ValidUntil    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`
-	AppliesToAll  bool                   `protobuf:"varint,8,opt,name=applies_to_all,json=appliesToAll,proto3" json:"applies_to_all,omitempty"`
+	// As ConsentEvent.applies_to_all: every purpose, on every channel or on the one `target` names.
+	AppliesToAll bool `protobuf:"varint,8,opt,name=applies_to_all,json=appliesToAll,proto3" json:"applies_to_all,omitempty"`
 }
 
 func (x *CurrentConsent) Reset() {

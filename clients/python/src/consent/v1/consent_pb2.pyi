@@ -227,10 +227,19 @@ class WithdrawConsentRequest(_message.Message):
     SOURCE_FIELD_NUMBER: _builtins.int
     ACTOR_FIELD_NUMBER: _builtins.int
     EVIDENCE_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
     all: _builtins.bool
-    """Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes."""
+    """Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes
+    (on one channel only when `channel` is set).
+    """
     source: _types_pb2.Source.ValueType
     actor: _builtins.str
+    channel: _types_pb2.Channel.ValueType
+    """With `all`: withdraw every purpose and scope on this channel only, including purposes added
+    later and legitimate-interest ones (a reply "STOP" to a text message: checks of any purpose on
+    CHANNEL_SMS answer DENY `withdrawn`, other channels are untouched). Its event's target names
+    only the channel, with `applies_to_all` set. INVALID_ARGUMENT without `all`.
+    """
     @_builtins.property
     def subject(self) -> _types_pb2.SubjectRef: ...
     @_builtins.property
@@ -248,10 +257,11 @@ class WithdrawConsentRequest(_message.Message):
         source: _types_pb2.Source.ValueType = ...,
         actor: _builtins.str = ...,
         evidence: _types_pb2.Evidence | None = ...,
+        channel: _types_pb2.Channel.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence", "subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "all", b"all", "evidence", b"evidence", "source", b"source", "subject", b"subject", "targets", b"targets"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "all", b"all", "channel", b"channel", "evidence", b"evidence", "source", b"source", "subject", b"subject", "targets", b"targets"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -332,7 +332,10 @@ class ConsentEvent(_message.Message):
     processing_role: Global___ProcessingRole.ValueType
     evidence_reference: _builtins.str
     applies_to_all: _builtins.bool
-    """True when the event applies to every purpose, channel and scope ("stop all marketing")."""
+    """True when the event applies to every purpose, channel and scope ("stop all marketing"; its
+    target is empty), or to every purpose and scope on one channel (a "STOP" to a text message;
+    its target names only that channel).
+    """
     attested: _builtins.bool
     """For a grant or refusal: whether the caller that recorded it speaks for the person (a key
     with consent:attest or admin, their own portal token, a confirmation link followed).
@@ -391,6 +394,7 @@ class CurrentConsent(_message.Message):
     notice_id: _builtins.str
     notice_version: _builtins.int
     applies_to_all: _builtins.bool
+    """As ConsentEvent.applies_to_all: every purpose, on every channel or on the one `target` names."""
     @_builtins.property
     def target(self) -> Global___ConsentTarget: ...
     @_builtins.property

@@ -245,7 +245,9 @@ export type ConsentEvent = Message<"consent.v1.ConsentEvent"> & {
   evidenceReference: string;
 
   /**
-   * True when the event applies to every purpose, channel and scope ("stop all marketing").
+   * True when the event applies to every purpose, channel and scope ("stop all marketing"; its
+   * target is empty), or to every purpose and scope on one channel (a "STOP" to a text message;
+   * its target names only that channel).
    *
    * @generated from field: bool applies_to_all = 13;
    */
@@ -310,6 +312,8 @@ export type CurrentConsent = Message<"consent.v1.CurrentConsent"> & {
   validUntil?: Timestamp | undefined;
 
   /**
+   * As ConsentEvent.applies_to_all: every purpose, on every channel or on the one `target` names.
+   *
    * @generated from field: bool applies_to_all = 8;
    */
   appliesToAll: boolean;

@@ -398,7 +398,9 @@ private static final long serialVersionUID = 0L;
   private boolean appliesToAll_ = false;
   /**
    * <pre>
-   * True when the event applies to every purpose, channel and scope ("stop all marketing").
+   * True when the event applies to every purpose, channel and scope ("stop all marketing"; its
+   * target is empty), or to every purpose and scope on one channel (a "STOP" to a text message;
+   * its target names only that channel).
    * </pre>
    *
    * <code>bool applies_to_all = 13 [json_name = "appliesToAll"];</code>
@@ -2028,7 +2030,9 @@ private static final long serialVersionUID = 0L;
     private boolean appliesToAll_ ;
     /**
      * <pre>
-     * True when the event applies to every purpose, channel and scope ("stop all marketing").
+     * True when the event applies to every purpose, channel and scope ("stop all marketing"; its
+     * target is empty), or to every purpose and scope on one channel (a "STOP" to a text message;
+     * its target names only that channel).
      * </pre>
      *
      * <code>bool applies_to_all = 13 [json_name = "appliesToAll"];</code>
@@ -2040,7 +2044,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * True when the event applies to every purpose, channel and scope ("stop all marketing").
+     * True when the event applies to every purpose, channel and scope ("stop all marketing"; its
+     * target is empty), or to every purpose and scope on one channel (a "STOP" to a text message;
+     * its target names only that channel).
      * </pre>
      *
      * <code>bool applies_to_all = 13 [json_name = "appliesToAll"];</code>
@@ -2056,7 +2062,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * True when the event applies to every purpose, channel and scope ("stop all marketing").
+     * True when the event applies to every purpose, channel and scope ("stop all marketing"; its
+     * target is empty), or to every purpose and scope on one channel (a "STOP" to a text message;
+     * its target names only that channel).
      * </pre>
      *
      * <code>bool applies_to_all = 13 [json_name = "appliesToAll"];</code>

@@ -153,7 +153,9 @@ public interface ConsentEventOrBuilder extends
 
   /**
    * <pre>
-   * True when the event applies to every purpose, channel and scope ("stop all marketing").
+   * True when the event applies to every purpose, channel and scope ("stop all marketing"; its
+   * target is empty), or to every purpose and scope on one channel (a "STOP" to a text message;
+   * its target names only that channel).
    * </pre>
    *
    * <code>bool applies_to_all = 13 [json_name = "appliesToAll"];</code>

@@ -238,6 +238,10 @@ private static final long serialVersionUID = 0L;
   public static final int APPLIES_TO_ALL_FIELD_NUMBER = 8;
   private boolean appliesToAll_ = false;
   /**
+   * <pre>
+   * As ConsentEvent.applies_to_all: every purpose, on every channel or on the one `target` names.
+   * </pre>
+   *
    * <code>bool applies_to_all = 8 [json_name = "appliesToAll"];</code>
    * @return The appliesToAll.
    */
@@ -1363,6 +1367,10 @@ private static final long serialVersionUID = 0L;
 
     private boolean appliesToAll_ ;
     /**
+     * <pre>
+     * As ConsentEvent.applies_to_all: every purpose, on every channel or on the one `target` names.
+     * </pre>
+     *
      * <code>bool applies_to_all = 8 [json_name = "appliesToAll"];</code>
      * @return The appliesToAll.
      */
@@ -1371,6 +1379,10 @@ private static final long serialVersionUID = 0L;
       return appliesToAll_;
     }
     /**
+     * <pre>
+     * As ConsentEvent.applies_to_all: every purpose, on every channel or on the one `target` names.
+     * </pre>
+     *
      * <code>bool applies_to_all = 8 [json_name = "appliesToAll"];</code>
      * @param value The appliesToAll to set.
      * @return This builder for chaining.
@@ -1383,6 +1395,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * As ConsentEvent.applies_to_all: every purpose, on every channel or on the one `target` names.
+     * </pre>
+     *
      * <code>bool applies_to_all = 8 [json_name = "appliesToAll"];</code>
      * @return This builder for chaining.
      */

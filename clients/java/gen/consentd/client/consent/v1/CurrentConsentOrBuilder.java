@@ -94,6 +94,10 @@ public interface CurrentConsentOrBuilder extends
   com.google.protobuf.TimestampOrBuilder getValidUntilOrBuilder();
 
   /**
+   * <pre>
+   * As ConsentEvent.applies_to_all: every purpose, on every channel or on the one `target` names.
+   * </pre>
+   *
    * <code>bool applies_to_all = 8 [json_name = "appliesToAll"];</code>
    * @return The appliesToAll.
    */

@@ -19,6 +19,7 @@ private static final long serialVersionUID = 0L;
     targets_ = java.util.Collections.emptyList();
     source_ = 0;
     actor_ = "";
+    channel_ = 0;
   }
 
   @java.lang.Override
@@ -137,7 +138,8 @@ private static final long serialVersionUID = 0L;
   private boolean all_ = false;
   /**
    * <pre>
-   * Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes.
+   * Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes
+   * (on one channel only when `channel` is set).
    * </pre>
    *
    * <code>bool all = 3 [json_name = "all"];</code>
@@ -231,6 +233,38 @@ private static final long serialVersionUID = 0L;
     return evidence_ == null ? consentd.client.consent.v1.Evidence.getDefaultInstance() : evidence_;
   }
 
+  public static final int CHANNEL_FIELD_NUMBER = 7;
+  private int channel_ = 0;
+  /**
+   * <pre>
+   * With `all`: withdraw every purpose and scope on this channel only, including purposes added
+   * later and legitimate-interest ones (a reply "STOP" to a text message: checks of any purpose on
+   * CHANNEL_SMS answer DENY `withdrawn`, other channels are untouched). Its event's target names
+   * only the channel, with `applies_to_all` set. INVALID_ARGUMENT without `all`.
+   * </pre>
+   *
+   * <code>.consent.v1.Channel channel = 7 [json_name = "channel"];</code>
+   * @return The enum numeric value on the wire for channel.
+   */
+  @java.lang.Override public int getChannelValue() {
+    return channel_;
+  }
+  /**
+   * <pre>
+   * With `all`: withdraw every purpose and scope on this channel only, including purposes added
+   * later and legitimate-interest ones (a reply "STOP" to a text message: checks of any purpose on
+   * CHANNEL_SMS answer DENY `withdrawn`, other channels are untouched). Its event's target names
+   * only the channel, with `applies_to_all` set. INVALID_ARGUMENT without `all`.
+   * </pre>
+   *
+   * <code>.consent.v1.Channel channel = 7 [json_name = "channel"];</code>
+   * @return The channel.
+   */
+  @java.lang.Override public consentd.client.consent.v1.Channel getChannel() {
+    consentd.client.consent.v1.Channel result = consentd.client.consent.v1.Channel.forNumber(channel_);
+    return result == null ? consentd.client.consent.v1.Channel.UNRECOGNIZED : result;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -262,6 +296,9 @@ private static final long serialVersionUID = 0L;
     }
     if (evidence_ != null) {
       output.writeMessage(6, getEvidence());
+    }
+    if (channel_ != consentd.client.consent.v1.Channel.CHANNEL_UNSPECIFIED.getNumber()) {
+      output.writeEnum(7, channel_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -295,6 +332,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(6, getEvidence());
     }
+    if (channel_ != consentd.client.consent.v1.Channel.CHANNEL_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(7, channel_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -327,6 +368,7 @@ private static final long serialVersionUID = 0L;
       if (!getEvidence()
           .equals(other.getEvidence())) return false;
     }
+    if (channel_ != other.channel_) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -357,6 +399,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + EVIDENCE_FIELD_NUMBER;
       hash = (53 * hash) + getEvidence().hashCode();
     }
+    hash = (37 * hash) + CHANNEL_FIELD_NUMBER;
+    hash = (53 * hash) + channel_;
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -506,6 +550,7 @@ private static final long serialVersionUID = 0L;
         evidenceBuilder_.dispose();
         evidenceBuilder_ = null;
       }
+      channel_ = 0;
       return this;
     }
 
@@ -570,6 +615,9 @@ private static final long serialVersionUID = 0L;
         result.evidence_ = evidenceBuilder_ == null
             ? evidence_
             : evidenceBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.channel_ = channel_;
       }
     }
 
@@ -660,6 +708,9 @@ private static final long serialVersionUID = 0L;
       if (other.hasEvidence()) {
         mergeEvidence(other.getEvidence());
       }
+      if (other.channel_ != 0) {
+        setChannelValue(other.getChannelValue());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -728,6 +779,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000020;
               break;
             } // case 50
+            case 56: {
+              channel_ = input.readEnum();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 56
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1179,7 +1235,8 @@ private static final long serialVersionUID = 0L;
     private boolean all_ ;
     /**
      * <pre>
-     * Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes.
+     * Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes
+     * (on one channel only when `channel` is set).
      * </pre>
      *
      * <code>bool all = 3 [json_name = "all"];</code>
@@ -1191,7 +1248,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes.
+     * Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes
+     * (on one channel only when `channel` is set).
      * </pre>
      *
      * <code>bool all = 3 [json_name = "all"];</code>
@@ -1207,7 +1265,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes.
+     * Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes
+     * (on one channel only when `channel` is set).
      * </pre>
      *
      * <code>bool all = 3 [json_name = "all"];</code>
@@ -1462,6 +1521,94 @@ private static final long serialVersionUID = 0L;
         evidence_ = null;
       }
       return evidenceBuilder_;
+    }
+
+    private int channel_ = 0;
+    /**
+     * <pre>
+     * With `all`: withdraw every purpose and scope on this channel only, including purposes added
+     * later and legitimate-interest ones (a reply "STOP" to a text message: checks of any purpose on
+     * CHANNEL_SMS answer DENY `withdrawn`, other channels are untouched). Its event's target names
+     * only the channel, with `applies_to_all` set. INVALID_ARGUMENT without `all`.
+     * </pre>
+     *
+     * <code>.consent.v1.Channel channel = 7 [json_name = "channel"];</code>
+     * @return The enum numeric value on the wire for channel.
+     */
+    @java.lang.Override public int getChannelValue() {
+      return channel_;
+    }
+    /**
+     * <pre>
+     * With `all`: withdraw every purpose and scope on this channel only, including purposes added
+     * later and legitimate-interest ones (a reply "STOP" to a text message: checks of any purpose on
+     * CHANNEL_SMS answer DENY `withdrawn`, other channels are untouched). Its event's target names
+     * only the channel, with `applies_to_all` set. INVALID_ARGUMENT without `all`.
+     * </pre>
+     *
+     * <code>.consent.v1.Channel channel = 7 [json_name = "channel"];</code>
+     * @param value The enum numeric value on the wire for channel to set.
+     * @return This builder for chaining.
+     */
+    public Builder setChannelValue(int value) {
+      channel_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With `all`: withdraw every purpose and scope on this channel only, including purposes added
+     * later and legitimate-interest ones (a reply "STOP" to a text message: checks of any purpose on
+     * CHANNEL_SMS answer DENY `withdrawn`, other channels are untouched). Its event's target names
+     * only the channel, with `applies_to_all` set. INVALID_ARGUMENT without `all`.
+     * </pre>
+     *
+     * <code>.consent.v1.Channel channel = 7 [json_name = "channel"];</code>
+     * @return The channel.
+     */
+    @java.lang.Override
+    public consentd.client.consent.v1.Channel getChannel() {
+      consentd.client.consent.v1.Channel result = consentd.client.consent.v1.Channel.forNumber(channel_);
+      return result == null ? consentd.client.consent.v1.Channel.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * With `all`: withdraw every purpose and scope on this channel only, including purposes added
+     * later and legitimate-interest ones (a reply "STOP" to a text message: checks of any purpose on
+     * CHANNEL_SMS answer DENY `withdrawn`, other channels are untouched). Its event's target names
+     * only the channel, with `applies_to_all` set. INVALID_ARGUMENT without `all`.
+     * </pre>
+     *
+     * <code>.consent.v1.Channel channel = 7 [json_name = "channel"];</code>
+     * @param value The channel to set.
+     * @return This builder for chaining.
+     */
+    public Builder setChannel(consentd.client.consent.v1.Channel value) {
+      if (value == null) {
+        throw new NullPointerException();
+      }
+      bitField0_ |= 0x00000040;
+      channel_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With `all`: withdraw every purpose and scope on this channel only, including purposes added
+     * later and legitimate-interest ones (a reply "STOP" to a text message: checks of any purpose on
+     * CHANNEL_SMS answer DENY `withdrawn`, other channels are untouched). Its event's target names
+     * only the channel, with `applies_to_all` set. INVALID_ARGUMENT without `all`.
+     * </pre>
+     *
+     * <code>.consent.v1.Channel channel = 7 [json_name = "channel"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearChannel() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      channel_ = 0;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -68,7 +68,8 @@ public interface WithdrawConsentRequestOrBuilder extends
 
   /**
    * <pre>
-   * Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes.
+   * Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes
+   * (on one channel only when `channel` is set).
    * </pre>
    *
    * <code>bool all = 3 [json_name = "all"];</code>
@@ -113,4 +114,29 @@ public interface WithdrawConsentRequestOrBuilder extends
    * <code>.consent.v1.Evidence evidence = 6 [json_name = "evidence"];</code>
    */
   consentd.client.consent.v1.EvidenceOrBuilder getEvidenceOrBuilder();
+
+  /**
+   * <pre>
+   * With `all`: withdraw every purpose and scope on this channel only, including purposes added
+   * later and legitimate-interest ones (a reply "STOP" to a text message: checks of any purpose on
+   * CHANNEL_SMS answer DENY `withdrawn`, other channels are untouched). Its event's target names
+   * only the channel, with `applies_to_all` set. INVALID_ARGUMENT without `all`.
+   * </pre>
+   *
+   * <code>.consent.v1.Channel channel = 7 [json_name = "channel"];</code>
+   * @return The enum numeric value on the wire for channel.
+   */
+  int getChannelValue();
+  /**
+   * <pre>
+   * With `all`: withdraw every purpose and scope on this channel only, including purposes added
+   * later and legitimate-interest ones (a reply "STOP" to a text message: checks of any purpose on
+   * CHANNEL_SMS answer DENY `withdrawn`, other channels are untouched). Its event's target names
+   * only the channel, with `applies_to_all` set. INVALID_ARGUMENT without `all`.
+   * </pre>
+   *
+   * <code>.consent.v1.Channel channel = 7 [json_name = "channel"];</code>
+   * @return The channel.
+   */
+  consentd.client.consent.v1.Channel getChannel();
 }

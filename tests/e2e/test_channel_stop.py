@@ -1,0 +1,192 @@
+"""A withdrawal of every purpose on one channel (WithdrawConsent `all` with `channel`): a reply
+"STOP" to a text message stops every text, of every purpose and scope, legitimate-interest ones
+and those added later, and nothing on the other channels (migration 0036)."""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+
+import grpc
+import pytest
+from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
+
+from tests.conftest import Stubs
+from tests.e2e.helpers import (
+    ALLOW,
+    DENY,
+    LEGITIMATE_INTEREST,
+    by_email,
+    check,
+    current,
+    grant,
+    put_purpose,
+    record,
+    stamp,
+    target,
+)
+from tests.e2e.security_helpers import fails
+
+SMS, EMAIL = types_pb2.CHANNEL_SMS, types_pb2.CHANNEL_EMAIL
+PARTNERS = types_pb2.PARTY_SCOPE_PARTNERS
+
+
+async def _stop(
+    stubs: Stubs, email: str, channel: types_pb2.Channel.ValueType = SMS
+) -> consent_pb2.WithdrawConsentResponse:
+    request = consent_pb2.WithdrawConsentRequest(
+        subject=by_email(email),
+        all=True,
+        channel=channel,
+        source=types_pb2.SOURCE_API,
+        actor="sms-gateway",
+    )
+    return await stubs.consent.WithdrawConsent(request, metadata=stubs.metadata)
+
+
+async def _answers(stubs: Stubs, email: str, *targets: types_pb2.ConsentTarget) -> list[tuple]:
+    found = [await check(stubs, by_email(email), t) for t in targets]
+    return [(a.decision, a.reason) for a in found]
+
+
+WITHDRAWN = (DENY, consent_pb2.REASON_WITHDRAWN)
+GRANTED = (ALLOW, consent_pb2.REASON_GRANTED)
+INTEREST = (ALLOW, consent_pb2.REASON_LEGITIMATE_INTEREST)
+# A "no" to a legitimate-interest purpose is an objection to it.
+OBJECTED = (DENY, consent_pb2.REASON_OBJECTED)
+
+
+async def test_a_stop_on_one_channel_denies_every_purpose_on_it_and_nothing_else(
+    stubs: Stubs, campaign: campaign_pb2_grpc.CampaignServiceStub
+) -> None:
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(stubs, "offers", LEGITIMATE_INTEREST)
+    email = "stop-sms@example.fr"
+    person = types_pb2.SubjectIdentity(email=email, phone="+33612345678")
+    await record(
+        stubs,
+        person,
+        grant(target("newsletter", SMS)),
+        grant(target("newsletter", SMS, PARTNERS)),
+        grant(target("newsletter", EMAIL)),
+    )
+
+    stopped = await _stop(stubs, email)
+
+    everything = stopped.events[0]
+    assert (everything.applies_to_all, everything.target) == (
+        True,
+        types_pb2.ConsentTarget(channel=SMS),
+    )
+    # Each grant on the channel is withdrawn one by one too (the current state lists them).
+    assert sorted((e.target.purpose, e.target.scope) for e in stopped.events[1:]) == [
+        ("newsletter", types_pb2.PARTY_SCOPE_FIRST_PARTY),
+        ("newsletter", PARTNERS),
+    ]
+    await put_purpose(stubs, "later", LEGITIMATE_INTEREST)
+    assert (
+        await _answers(
+            stubs,
+            email,
+            target("newsletter", SMS),
+            target("newsletter", SMS, PARTNERS),
+            target("offers", SMS),
+            target("later", SMS),
+        )
+        == [WITHDRAWN, WITHDRAWN, OBJECTED, OBJECTED]
+    )
+    assert await _answers(
+        stubs, email, target("newsletter", EMAIL), target("offers", EMAIL), target("later", EMAIL)
+    ) == [GRANTED, INTEREST, INTEREST]
+    state = await current(stubs, by_email(email))
+    stop_row = [c for c in state.consents if c.applies_to_all]
+    assert [(c.target.channel, c.state) for c in stop_row] == [
+        (SMS, types_pb2.CONSENT_STATE_WITHDRAWN)
+    ]
+
+    # A bulk check and the suppression list of a purpose on that channel say the same.
+    batch = await campaign.BatchCheckConsent(
+        campaign_pb2.BatchCheckConsentRequest(
+            target=target("offers", SMS), recipients=[by_email(email)]
+        ),
+        metadata=stubs.metadata,
+    )
+    assert (batch.answers[0].decision, batch.answers[0].reason) == OBJECTED
+    export = campaign.ExportSuppressionList(
+        campaign_pb2.ExportSuppressionListRequest(target=target("offers", SMS)),
+        metadata=stubs.metadata,
+    )
+    listed = [e async for page in export for e in page.entries]
+    # A text's suppression list is of phone numbers.
+    assert [e.reason for e in listed] == [consent_pb2.REASON_OBJECTED]
+    mail_export = campaign.ExportSuppressionList(
+        campaign_pb2.ExportSuppressionListRequest(target=target("offers", EMAIL)),
+        metadata=stubs.metadata,
+    )
+    assert [e async for page in mail_export for e in page.entries] == []
+
+    # The person says yes to texts again: that purpose counts from then on, the others do not.
+    await record(stubs, person, grant(target("newsletter", SMS)))
+    assert await _answers(stubs, email, target("newsletter", SMS), target("offers", SMS)) == [
+        GRANTED,
+        OBJECTED,
+    ]
+
+
+async def test_a_late_grant_decided_before_the_stop_is_superseded_on_that_channel_only(
+    stubs: Stubs,
+) -> None:
+    """A CRM syncing a "yes" the person gave before texting STOP: superseded on SMS, recorded
+    on e-mail."""
+    await put_purpose(stubs, "newsletter")
+    email = "stop-late@example.fr"
+    stopped = await _stop(stubs, email)
+    at = stopped.events[0].recorded_at.ToDatetime(tzinfo=UTC)
+    request = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=email),
+        choices=[grant(target("newsletter", SMS)), grant(target("newsletter", EMAIL))],
+        source=types_pb2.SOURCE_API,
+        decided_at=stamp(at - timedelta(minutes=5)),
+    )
+    synced = await stubs.consent.RecordConsent(request, metadata=stubs.metadata)
+    assert list(synced.superseded) == [target("newsletter", SMS)]
+    assert [e.target for e in synced.events] == [target("newsletter", EMAIL)]
+    assert await _answers(stubs, email, target("newsletter", SMS), target("newsletter", EMAIL)) == [
+        WITHDRAWN,
+        GRANTED,
+    ]
+
+
+async def test_a_stop_everywhere_covers_a_channel_and_not_the_other_way(stubs: Stubs) -> None:
+    """Withdrawing everything stands for a channel's stop (asked again through the portal
+    path it changes nothing); a channel's stop is not a stop everywhere."""
+    await put_purpose(stubs, "newsletter")
+    await record(
+        stubs, types_pb2.SubjectIdentity(email="both@example.fr"), grant(target("newsletter"))
+    )
+    await _stop(stubs, "both@example.fr", EMAIL)
+    assert await _answers(
+        stubs, "both@example.fr", target("newsletter", EMAIL), target("newsletter", SMS)
+    ) == [WITHDRAWN, (DENY, consent_pb2.REASON_NO_RECORD)]
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "field"),
+    [
+        ({"channel": SMS, "targets": [target("newsletter", SMS)]}, "channel"),
+        ({"all": True, "channel": 99}, "channel"),
+    ],
+    ids=["without-all", "unknown-channel"],
+)
+async def test_a_channel_needs_all_and_a_known_channel(
+    stubs: Stubs, request_fields: dict, field: str
+) -> None:
+    await put_purpose(stubs, "newsletter")
+    request = consent_pb2.WithdrawConsentRequest(
+        subject=by_email("bad-stop@example.fr"), source=types_pb2.SOURCE_API, **request_fields
+    )
+    error = await fails(stubs.consent.WithdrawConsent(request, metadata=stubs.metadata))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (error.details() or "").startswith(field)
+    assert await _answers(stubs, "bad-stop@example.fr", target("newsletter", SMS)) == [
+        (DENY, consent_pb2.REASON_NO_RECORD)
+    ]
