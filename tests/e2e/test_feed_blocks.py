@@ -25,6 +25,7 @@ from tests.conftest import Stubs, bearer
 from tests.e2e.helpers import (
     by_email,
     check,
+    error_info,
     grant,
     put_purpose,
     record,
@@ -264,3 +265,40 @@ async def test_systems_grants_racing_an_objection_never_outlive_it(
             consent_pb2.REASON_OBJECTED,
         ), address
         assert not copy.allows(answer.subject_id), address
+
+
+async def test_nothing_is_blocked_or_lifted_for_an_erased_subject(
+    stubs: Stubs, campaign: campaign_pb2_grpc.CampaignServiceStub, channel: object
+) -> None:
+    """After an erasure, a restriction, its lift and an objection by the subject's id are
+    FAILED_PRECONDITION (SUBJECT_ERASED), as a withdrawal is: they answered OK and put three
+    blocks on the feed after the erasure (probe BA)."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    recorded = await record(
+        stubs, types_pb2.SubjectIdentity(email="gone@example.fr"), grant(NEWSLETTER)
+    )
+    subject = types_pb2.SubjectRef(subject_id=recorded.subject_id)
+    await rights.EraseSubject(
+        rights_pb2.EraseSubjectRequest(subject=subject, actor="dpo"), metadata=stubs.metadata
+    )
+    calls = [
+        rights.RestrictProcessing(
+            rights_pb2.RestrictProcessingRequest(subject=subject), metadata=stubs.metadata
+        ),
+        rights.RestrictProcessing(
+            rights_pb2.RestrictProcessingRequest(subject=subject, lift=True),
+            metadata=stubs.metadata,
+        ),
+        rights.RecordObjection(
+            rights_pb2.RecordObjectionRequest(subject=subject), metadata=stubs.metadata
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await call
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert error_info(refused.value).reason == "SUBJECT_ERASED"
+        assert "erased" in (refused.value.details() or "")
+    changes = await _feed(campaign, stubs, 3, seconds=1.5)
+    assert [c.HasField("block") for c in changes] == [False, False]  # the grant, its erasure

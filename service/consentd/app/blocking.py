@@ -11,6 +11,7 @@ from uuid import UUID
 
 from consentd.app.ports import Clock, UnitOfWork
 from consentd.domain.audit import Action, AuditRecord
+from consentd.domain.errors import FailedPrecondition
 from consentd.domain.model import ConsentEvent, ConsentState
 from consentd.domain.rights import BlockKind, BlockRecord
 
@@ -43,6 +44,7 @@ async def block_subject(
     before the subject's newest fact either (as events, migration 0021): a grant stamped by a
     clock that was ahead, then stepped back, was later than the objection and lifted it."""
     await uow.consents.lock_subject(subject_id)
+    await refuse_erased(uow, subject_id, _VERBS[kind])
     current = await uow.consents.current(subject_id)
     blocks = await uow.rights.block_history(subject_id)
     if kind is BlockKind.OBJECTED and _objection_stands(current, blocks):
@@ -56,6 +58,19 @@ async def block_subject(
         # Who did it (the key or portal token's caller name): a DPO could not say (probe T).
         payload = {"request_id": str(request_id) if request_id else None, "by": by}
         uow.audit.record(subject_record(action, subject_id, now, payload, block))
+
+
+_VERBS = {BlockKind.RESTRICTED: "restrict", BlockKind.OBJECTED: "object to"}
+
+
+async def refuse_erased(uow: UnitOfWork, subject_id: UUID, what: str) -> None:
+    """Raises FailedPrecondition (SUBJECT_ERASED) for an erased subject: nothing is written
+    about them any more (a restriction, lifted or not, and an objection were: the feed showed
+    blocks after the erasure; probe BA). Under the subject's lock, which the erasure takes."""
+    if await uow.rights.erased_at(subject_id) is not None:
+        raise FailedPrecondition(
+            f"the subject was erased: nothing to {what}", code="SUBJECT_ERASED"
+        )
 
 
 def _objection_stands(current: Sequence[ConsentEvent], blocks: Sequence[BlockRecord]) -> bool:

@@ -226,7 +226,9 @@ class RightsRequestUseCases:
                 await erase_subject(
                     uow, request.subject_id, now, actor, request_id, by=principal.caller
                 )
-            elif (block := _BLOCKS.get(request.kind)) is not None:
+            elif (block := _BLOCKS.get(request.kind)) and not (
+                await uow.rights.erased_at(request.subject_id)  # the erasure did more
+            ):
                 await block_subject(
                     uow, request.subject_id, block, self._clock, request_id, by=principal.caller
                 )

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from consentd.app.blocking import after_its_facts, block_subject, subject_record
+from consentd.app.blocking import after_its_facts, block_subject, refuse_erased, subject_record
 from consentd.app.commands import SubjectSelector
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
@@ -86,6 +86,8 @@ class RightsUseCases:
         now = self._clock()
         async with self._uow(principal.tenant_id, once) as uow:
             subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
+            await uow.consents.lock_subject(subject_id)
+            await refuse_erased(uow, subject_id, "restrict")
             if lift:
                 block = await uow.rights.lift_block(subject_id, BlockKind.RESTRICTED, now)
                 action = Action.RESTRICTION_LIFTED
@@ -131,11 +133,12 @@ class RightsUseCases:
         async with self._uow(tenant_id, once) as uow:
             subject_id = await self._subjects.require(uow, tenant_id, selector)
             key = await self._keys.existing(uow, tenant_id, subject_id)
-            if key is None or await _erased(uow, subject_id):
+            await uow.consents.lock_subject(subject_id)
+            await refuse_erased(uow, subject_id, "rectify")
+            if key is None:
                 raise FailedPrecondition(
                     "the subject was erased: nothing to rectify", code="SUBJECT_ERASED"
                 )
-            await uow.consents.lock_subject(subject_id)
             now = await after_its_facts(uow, subject_id, now)
             removed = await uow.rights.detach(subject_id, kind, now)
             changes = [
@@ -180,10 +183,6 @@ async def _erased_before(
     if erased is None:
         raise NotFound("subject not found", code="SUBJECT_NOT_FOUND")
     return Erasure(None, erased, 0, 0)
-
-
-async def _erased(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
-    return await uow.rights.erased_at(subject_id)
 
 
 def _erased_events(

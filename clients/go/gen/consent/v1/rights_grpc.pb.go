@@ -30,6 +30,7 @@ type RightsServiceClient interface {
 	// link from the contact point to the subject went with the erasure).
 	EraseSubject(ctx context.Context, in *EraseSubjectRequest, opts ...grpc.CallOption) (*EraseSubjectResponse, error)
 	// RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+	// FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
 	RestrictProcessing(ctx context.Context, in *RestrictProcessingRequest, opts ...grpc.CallOption) (*RestrictProcessingResponse, error)
 	// RecordObjection records an objection to processing for marketing: checks answer DENY
 	// `objected` unless the subject grants a target again afterwards. An email, phone or external
@@ -222,6 +223,7 @@ type RightsServiceServer interface {
 	// link from the contact point to the subject went with the erasure).
 	EraseSubject(context.Context, *EraseSubjectRequest) (*EraseSubjectResponse, error)
 	// RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+	// FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
 	RestrictProcessing(context.Context, *RestrictProcessingRequest) (*RestrictProcessingResponse, error)
 	// RecordObjection records an objection to processing for marketing: checks answer DENY
 	// `objected` unless the subject grants a target again afterwards. An email, phone or external

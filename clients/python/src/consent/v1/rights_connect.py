@@ -69,6 +69,7 @@ class RightsService(Protocol):
     async def restrict_processing(self, request: RestrictProcessingRequest, ctx: RequestContext[RestrictProcessingRequest, RestrictProcessingResponse], /) -> RestrictProcessingResponse:
         """
         RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+        FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -431,6 +432,7 @@ class RightsServiceClient(ConnectClient):
     ) -> RestrictProcessingResponse:
         """
         RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+        FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
         """
         return await self.execute_unary(
             request=request,
@@ -749,6 +751,7 @@ class RightsServiceSync(Protocol):
     def restrict_processing(self, request: RestrictProcessingRequest, ctx: RequestContext[RestrictProcessingRequest, RestrictProcessingResponse], /) -> RestrictProcessingResponse:
         """
         RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+        FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1109,6 +1112,7 @@ class RightsServiceClientSync(ConnectClientSync):
     ) -> RestrictProcessingResponse:
         """
         RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+        FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
         """
         return self.execute_unary(
             request=request,

@@ -145,6 +145,7 @@ class RightsServiceServicer:
 
     def RestrictProcessing(self, request, context):
         """RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+        FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -54,7 +54,9 @@ class RightsServiceStub:
     link from the contact point to the subject went with the erasure).
     """
     RestrictProcessing: _grpc.UnaryUnaryMultiCallable[_rights_pb2.RestrictProcessingRequest, _rights_pb2.RestrictProcessingResponse]
-    """RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it."""
+    """RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+    FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
+    """
     RecordObjection: _grpc.UnaryUnaryMultiCallable[_rights_pb2.RecordObjectionRequest, _rights_pb2.RecordObjectionResponse]
     """RecordObjection records an objection to processing for marketing: checks answer DENY
     `objected` unless the subject grants a target again afterwards. An email, phone or external
@@ -128,7 +130,9 @@ class RightsServiceAsyncStub(RightsServiceStub):
     link from the contact point to the subject went with the erasure).
     """
     RestrictProcessing: _aio.UnaryUnaryMultiCallable[_rights_pb2.RestrictProcessingRequest, _rights_pb2.RestrictProcessingResponse]  # type: ignore[assignment]
-    """RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it."""
+    """RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+    FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
+    """
     RecordObjection: _aio.UnaryUnaryMultiCallable[_rights_pb2.RecordObjectionRequest, _rights_pb2.RecordObjectionResponse]  # type: ignore[assignment]
     """RecordObjection records an objection to processing for marketing: checks answer DENY
     `objected` unless the subject grants a target again afterwards. An email, phone or external
@@ -217,7 +221,9 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _rights_pb2.RestrictProcessingRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_rights_pb2.RestrictProcessingResponse, _abc.Awaitable[_rights_pb2.RestrictProcessingResponse]]:
-        """RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it."""
+        """RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+        FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
+        """
 
     @_abc_1.abstractmethod
     def RecordObjection(

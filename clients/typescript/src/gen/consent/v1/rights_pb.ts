@@ -963,6 +963,7 @@ export const RightsService: GenService<{
   },
   /**
    * RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+   * FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
    *
    * @generated from rpc consent.v1.RightsService.RestrictProcessing
    */

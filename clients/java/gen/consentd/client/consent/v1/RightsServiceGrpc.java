@@ -548,6 +548,7 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+     * FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
      * </pre>
      */
     public void restrictProcessing(consentd.client.consent.v1.RestrictProcessingRequest request,
@@ -837,6 +838,7 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+     * FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
      * </pre>
      */
     public void restrictProcessing(consentd.client.consent.v1.RestrictProcessingRequest request,
@@ -1033,6 +1035,7 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+     * FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
      * </pre>
      */
     public consentd.client.consent.v1.RestrictProcessingResponse restrictProcessing(consentd.client.consent.v1.RestrictProcessingRequest request) {
@@ -1219,6 +1222,7 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * RestrictProcessing puts a restriction in force (checks answer DENY `restricted`), or lifts it.
+     * FAILED_PRECONDITION (`SUBJECT_ERASED`) for an erased subject, as for RecordObjection.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.RestrictProcessingResponse> restrictProcessing(
