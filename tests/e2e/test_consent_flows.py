@@ -10,6 +10,7 @@ import json
 import grpc
 from consent.v1 import consent_pb2, types_pb2
 
+from consentd.domain.tenancy import Tenant
 from tests.conftest import Stubs
 from tests.e2e.helpers import (
     ALLOW,
@@ -136,17 +137,16 @@ def _cursor(token: str) -> object:
     return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["c"]
 
 
-def _token(cursor: str, scope: str = "") -> str:
-    """A history token as the service makes them (app/paging.py), forged: its list (`scope`,
-    the subject id and the purpose filter) kept as a digest."""
-    body = {"k": "history", "c": cursor}
-    if scope:
-        body["s"] = hashlib.sha256(scope.encode()).hexdigest()[:16]
+def _token(cursor: str, scope: str, tenant: Tenant) -> str:
+    """A history token as the service makes them (app/paging.py), forged: its list (the
+    tenant, `scope`: the subject id and the purpose filter) kept as a digest."""
+    tag = hashlib.sha256(f"{tenant.tenant_id}\x00{scope}".encode()).hexdigest()[:16]
+    body = {"k": "history", "c": cursor, "s": tag}
     raw = json.dumps(body).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-async def test_history_is_newest_first_paginated_and_filtered(stubs: Stubs) -> None:
+async def test_history_is_newest_first_paginated_and_filtered(stubs: Stubs, tenant: Tenant) -> None:
     """History lists every change newest first; page_size 2 over 5 events gives 3 pages with
     no duplicate and an empty last token; `purpose` keeps only that purpose's events."""
     await put_purpose(stubs, "newsletter")
@@ -186,7 +186,7 @@ async def test_history_is_newest_first_paginated_and_filtered(stubs: Stubs) -> N
     other = await record(
         stubs, types_pb2.SubjectIdentity(external_id="crm-8"), grant(target("newsletter"))
     )
-    foreign = _token(other.events[0].event_id, f"{first.subject_id}|")
+    foreign = _token(other.events[0].event_id, f"{first.subject_id}|", tenant)
     assert list((await history(stubs, ref, page_token=foreign)).events) == []
     # A token continues its own list only: another person's, or another filter's, is refused
     # (read as a page of this list, it ended it early and silently).

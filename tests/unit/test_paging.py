@@ -11,6 +11,8 @@ import pytest
 from consentd.app.paging import decode_token, encode_token, id_cursor, page_size, require_scope
 from consentd.domain.errors import InvalidInput
 
+T = uuid4()
+
 
 def _token(payload: bytes) -> str:
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
@@ -21,21 +23,21 @@ def _token(payload: bytes) -> str:
 )
 def test_token_round_trip(cursor: object) -> None:
     """A token hands back the cursor it was made from, for the same kind of list."""
-    token = encode_token("history", cursor)
+    token = encode_token("history", cursor, tenant=T)
     assert re.fullmatch(r"[A-Za-z0-9_-]+", token), "URL-safe, without padding"
-    assert decode_token("history", token) == cursor
+    assert decode_token("history", token, tenant=T) == cursor
 
 
 def test_empty_token_is_the_first_page() -> None:
     """An empty page_token means "from the start": no cursor."""
-    assert decode_token("history", "") is None
+    assert decode_token("history", "", tenant=T) is None
 
 
 def test_token_of_another_list_is_refused() -> None:
     """A token issued for another list raises InvalidInput on page_token."""
-    token = encode_token("purposes", "newsletter")
+    token = encode_token("purposes", "newsletter", tenant=T)
     with pytest.raises(InvalidInput) as caught:
-        decode_token("history", token)
+        decode_token("history", token, tenant=T)
     assert caught.value.field == "page_token"
 
 
@@ -67,14 +69,14 @@ def test_token_of_another_list_is_refused() -> None:
 def test_garbage_token_is_refused(token: str) -> None:
     """Anything not made by encode_token raises InvalidInput on page_token, never another error."""
     with pytest.raises(InvalidInput) as caught:
-        decode_token("history", token)
+        decode_token("history", token, tenant=T)
     assert caught.value.field == "page_token"
 
 
 def test_bad_token_names_the_given_field() -> None:
     """decode_token reports the field name it is given."""
     with pytest.raises(InvalidInput) as caught:
-        decode_token("history", "garbage!", field="query.page_token")
+        decode_token("history", "garbage!", field="query.page_token", tenant=T)
     assert caught.value.field == "query.page_token"
 
 
@@ -82,7 +84,10 @@ def test_history_cursor_is_an_id_the_caller_saw() -> None:
     """A history token's cursor is a UUID (the previous page's last item); a number (what tokens
     held before: the global sequence), a boolean or any other text is refused on the field."""
     item = uuid4()
-    assert id_cursor(decode_token("history", encode_token("history", str(item)))) == item
+    assert (
+        id_cursor(decode_token("history", encode_token("history", str(item), tenant=T), tenant=T))
+        == item
+    )
     assert id_cursor(None) is None
     for forged in (42, True, "not-a-uuid", ["x"]):
         with pytest.raises(InvalidInput) as caught:
@@ -109,21 +114,38 @@ def test_oversized_or_deeply_nested_tokens_are_invalid_input() -> None:
     nested = base64.urlsafe_b64encode(b"[" * 300).decode().rstrip("=")
     for token in ("A" * 600, nested):
         with pytest.raises(InvalidInput) as raised:
-            decode_token("history", token)
+            decode_token("history", token, tenant=T)
         assert raised.value.field == "page_token"
 
 
 def test_a_token_continues_only_the_list_it_was_issued_for() -> None:
     """A token names its list (subject, filters) as a digest: the same list takes it, another
     list, no list, or a token of no list where one is named, is InvalidInput."""
-    token = encode_token("history", "cursor", "subject-a|newsletter")
-    assert decode_token("history", token, scope="subject-a|newsletter") == "cursor"
-    assert decode_token("history", token, scope=None) == "cursor"  # checked later
-    require_scope(token, "subject-a|newsletter")
-    require_scope("", "subject-b|")  # no token: the first page of any list
+    token = encode_token("history", "cursor", "subject-a|newsletter", tenant=T)
+    assert decode_token("history", token, scope="subject-a|newsletter", tenant=T) == "cursor"
+    assert decode_token("history", token, scope=None, tenant=T) == "cursor"  # checked later
+    require_scope(token, "subject-a|newsletter", tenant=T)
+    require_scope("", "subject-b|", tenant=T)  # no token: the first page of any list
     for scope in ("subject-b|newsletter", "subject-a|", ""):
         with pytest.raises(InvalidInput, match="was issued for another list"):
-            decode_token("history", token, scope=scope)
+            decode_token("history", token, scope=scope, tenant=T)
     with pytest.raises(InvalidInput, match="was issued for another list"):
-        require_scope(encode_token("history", "cursor"), "subject-a|newsletter")
+        require_scope(encode_token("history", "cursor", tenant=T), "subject-a|newsletter", tenant=T)
     assert "subject-a" not in base64.urlsafe_b64decode(token + "==").decode()
+
+
+def test_a_token_of_another_tenant_is_refused() -> None:
+    """The same list of another tenant does not take a token (a rights requests' page token
+    sent by another tenant was read as a position in its own list; probe BA); a token without
+    a tenant (issued before tokens named one) is taken only where `unscoped` says so (the
+    change feed's cursors, which consumers keep)."""
+    token = encode_token("purposes", "newsletter", tenant=T)
+    with pytest.raises(InvalidInput, match="another tenant"):
+        decode_token("purposes", token, tenant=uuid4())
+    legacy = _token(b'{"k":"changes","c":42}')
+    assert decode_token("changes", legacy, "cursor", tenant=T, unscoped=True) == 42
+    with pytest.raises(InvalidInput, match="another list"):
+        decode_token("changes", legacy, "cursor", tenant=T)
+    other = encode_token("changes", 42, tenant=uuid4())
+    with pytest.raises(InvalidInput, match="another tenant"):
+        decode_token("changes", other, "cursor", tenant=T, unscoped=True)

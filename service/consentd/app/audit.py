@@ -177,9 +177,14 @@ class AuditUseCases:
         pages of 50,000. Raises InvalidInput for a bad size, or a token of another window."""
         size = page_size(size, 1_000, most)
         scope = f"{window.since.isoformat()}|{window.until.isoformat()}"
-        after = id_cursor(decode_token(_TOUCHED, token, scope=scope))
+        after = id_cursor(decode_token(_TOUCHED, token, scope=scope, tenant=tenant.tenant_id))
         async with self._uow(tenant.tenant_id) as uow:
             found = await uow.breach.subjects(window, after, size + 1)
         page = found[:size]
         more = len(found) > size
-        return Page(page, encode_token(_TOUCHED, str(page[-1].subject_id), scope) if more else "")
+        return Page(
+            page,
+            encode_token(_TOUCHED, str(page[-1].subject_id), scope, tenant=tenant.tenant_id)
+            if more
+            else "",
+        )

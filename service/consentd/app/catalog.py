@@ -79,14 +79,19 @@ class CatalogUseCases:
 
     async def list_purposes(self, principal: Principal, size: int, token: str) -> Page[Purpose]:
         limit = page_size(size, 100, MAX_PAGE_SIZE)
-        after = decode_token(_PURPOSES, token)
+        after = decode_token(_PURPOSES, token, tenant=principal.tenant_id)
         if after is not None and not (isinstance(after, str) and is_cursor_value(after)):
             raise InvalidInput("page_token", "is not a page token issued for this list")
         async with self._uow(principal.tenant_id) as uow:
             items = await uow.catalog.list_purposes(after, limit + 1)
         more = len(items) > limit
         items = items[:limit]
-        return Page(items, encode_token(_PURPOSES, items[-1].purpose_id) if more else "")
+        return Page(
+            items,
+            encode_token(_PURPOSES, items[-1].purpose_id, tenant=principal.tenant_id)
+            if more
+            else "",
+        )
 
     async def publish_notice(
         self, principal: Principal, notice: Notice, once: Once | None = None
@@ -111,7 +116,7 @@ class CatalogUseCases:
         self, principal: Principal, notice_id: str | None, size: int, token: str
     ) -> Page[Notice]:
         limit = page_size(size, 100, MAX_PAGE_SIZE)
-        after = decode_token(_NOTICES, token, scope=notice_id or "")
+        after = decode_token(_NOTICES, token, scope=notice_id or "", tenant=principal.tenant_id)
         if after is not None and not (
             isinstance(after, list)
             and len(after) == 2
@@ -129,4 +134,9 @@ class CatalogUseCases:
         more = len(items) > limit
         items = items[:limit]
         last = [items[-1].notice_id, items[-1].version] if more else None
-        return Page(items, encode_token(_NOTICES, last, notice_id or "") if last else "")
+        return Page(
+            items,
+            encode_token(_NOTICES, last, notice_id or "", tenant=principal.tenant_id)
+            if last
+            else "",
+        )

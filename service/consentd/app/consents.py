@@ -261,19 +261,25 @@ class ConsentUseCases:
     async def consent_history(self, principal: Principal, query: ListHistory) -> Page[ConsentEvent]:
         """A page of events, newest first. Raises InvalidInput for a bad page size or token."""
         size = page_size(query.page_size, 50, MAX_PAGE_SIZE)
-        before = id_cursor(decode_token(_HISTORY, query.page_token, scope=None))
+        before = id_cursor(
+            decode_token(_HISTORY, query.page_token, scope=None, tenant=principal.tenant_id)
+        )
         async with self._uow(principal.tenant_id) as uow:
             await self._subjects.guard(uow, principal, query.subject)
             subject_id = await self._subjects.find(uow, principal.tenant_id, query.subject)
             # The person (however named) and the filter: a token is this list's only.
             scope = f"{subject_id}|{query.purpose or ''}"
-            require_scope(query.page_token, scope)
+            require_scope(query.page_token, scope, tenant=principal.tenant_id)
             if subject_id is None:
                 return Page([], "")
             events = await uow.consents.history(subject_id, query.purpose, before, size + 1)
         more = len(events) > size
         events = events[:size]
-        token = encode_token(_HISTORY, str(events[-1].event_id), scope) if more else ""
+        token = (
+            encode_token(_HISTORY, str(events[-1].event_id), scope, tenant=principal.tenant_id)
+            if more
+            else ""
+        )
         return Page(events, token)
 
     async def _withdrawn_targets(

@@ -113,22 +113,26 @@ class CookieUseCases:
         """A page of a visitor's (str) or a subject's choices, newest first; an unknown subject
         has none. Raises InvalidInput for a bad page size or token."""
         limit = page_size(size, 50, MAX_PAGE_SIZE)
-        before = id_cursor(decode_token(_HISTORY, token, scope=None))
+        before = id_cursor(decode_token(_HISTORY, token, scope=None, tenant=principal.tenant_id))
         async with self._uow(principal.tenant_id) as uow:
             if isinstance(owner, str):
                 scope = f"visitor|{owner}"
-                require_scope(token, scope)
+                require_scope(token, scope, tenant=principal.tenant_id)
                 items = await uow.cookies.history(owner, None, before, limit + 1)
             else:
                 subject_id = await self._subjects.find(uow, principal.tenant_id, owner)
                 scope = f"subject|{subject_id}"
-                require_scope(token, scope)
+                require_scope(token, scope, tenant=principal.tenant_id)
                 if subject_id is None:
                     return Page([], "")
                 items = await uow.cookies.history(None, subject_id, before, limit + 1)
         more = len(items) > limit
         items = items[:limit]
-        following = encode_token(_HISTORY, str(items[-1].choice_id), scope) if more else ""
+        following = (
+            encode_token(_HISTORY, str(items[-1].choice_id), scope, tenant=principal.tenant_id)
+            if more
+            else ""
+        )
         return Page(items, following)
 
     async def link_visitor(

@@ -57,17 +57,17 @@ class ChangeFeed:
             if changes:
                 self._hub.release(tenant, ticket)
                 position = changes[-1].position
-                yield ChangePage(changes, encode_token(_CHANGES, position))
+                yield ChangePage(changes, encode_token(_CHANGES, position, tenant=tenant))
                 sent = time.monotonic()
                 continue
             if time.monotonic() - sent >= self._heartbeat_seconds:
-                yield ChangePage([], encode_token(_CHANGES, position))
+                yield ChangePage([], encode_token(_CHANGES, position, tenant=tenant))
                 sent = time.monotonic()
             await self._hub.wait(tenant, ticket, self._poll_seconds)
 
     async def _start(self, tenant: UUID, cursor: str, from_now: bool) -> int:
         """The position a watch starts after: the cursor's, else the head (`from_now`) or 0."""
-        position = _cursor_position(cursor)
+        position = _cursor_position(cursor, tenant)
         if from_now and position is not None:
             raise InvalidInput("from_now", "must be false when a cursor is given")
         if self._sequencer is not None:
@@ -82,10 +82,11 @@ class ChangeFeed:
         return position
 
 
-def _cursor_position(cursor: str) -> int | None:
+def _cursor_position(cursor: str, tenant: UUID) -> int | None:
     """None for no cursor; a cursor holds a position (a forged `null` read from the start,
-    probe AH)."""
-    position = decode_token(_CHANGES, cursor, "cursor")
+    probe AH) of this tenant's feed (another tenant's was a position here; cursors from before
+    they named their tenant are still taken: consumers keep them)."""
+    position = decode_token(_CHANGES, cursor, "cursor", tenant=tenant, unscoped=True)
     if cursor and not (
         isinstance(position, int) and not isinstance(position, bool) and 0 <= position < 2**63
     ):

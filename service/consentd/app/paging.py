@@ -24,40 +24,50 @@ class Page(Generic[T]):
     next_page_token: str
 
 
-def encode_token(kind: str, cursor: Any, scope: str = "") -> str:
-    """A token of `kind` holding `cursor`; `scope` names the list it continues (its subject,
-    its filters: what the request that goes on with it must name again), kept as a digest."""
-    body = {"k": kind, "c": cursor, **({"s": _tag(scope)} if scope else {})}
+def encode_token(kind: str, cursor: Any, scope: str = "", *, tenant: UUID) -> str:
+    """A token of `kind` holding `cursor`; `scope` names the list it continues (its tenant,
+    its subject, its filters: what the request that goes on with it must name again), kept as a
+    digest."""
+    body = {"k": kind, "c": cursor, "s": _tag(scope, tenant)}
     payload = json.dumps(body, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def decode_token(kind: str, token: str, field: str = "page_token", scope: str | None = "") -> Any:
-    """The cursor inside a token of this kind issued for the list `scope` names (None: checked
-    later with require_scope, once the list is known); None for an empty token. Raises
-    InvalidInput."""
+def decode_token(
+    kind: str,
+    token: str,
+    field: str = "page_token",
+    scope: str | None = "",
+    *,
+    tenant: UUID,
+    unscoped: bool = False,
+) -> Any:
+    """The cursor inside a token of this kind issued for the tenant's list `scope` names
+    (None: checked later with require_scope, once the list is known); None for an empty token.
+    `unscoped`: a token from before tokens named their tenant is taken too (the change feed's
+    cursors, which consumers keep). Raises InvalidInput."""
     cursor = _cursor(kind, token, field)
-    if scope is not None:
-        require_scope(token, scope, field)
+    if scope is not None and not (unscoped and token and "s" not in _decoded(token)):
+        require_scope(token, scope, field, tenant=tenant)
     return cursor
 
 
-def require_scope(token: str, scope: str, field: str = "page_token") -> None:
-    """Raises InvalidInput unless `token` (empty, or decoded already) continues the list
-    `scope` names: a token of another subject, or of other filters, read as a page of this
-    list would end it early, silently."""
-    if token and _decoded(token).get("s", "") != (_tag(scope) if scope else ""):
+def require_scope(token: str, scope: str, field: str = "page_token", *, tenant: UUID) -> None:
+    """Raises InvalidInput unless `token` (empty, or decoded already) continues the tenant's
+    list `scope` names: a token of another subject, of other filters or of another tenant,
+    read as a page of this list, would end it early or start it elsewhere, silently."""
+    if token and _decoded(token).get("s", "") != _tag(scope, tenant):
         raise InvalidInput(field, ANOTHER_LIST)
 
 
 ANOTHER_LIST = (
-    "was issued for another list (another subject or other filters); send the same "
-    "request again with it, or start without one"
+    "was issued for another list (another subject, other filters or another tenant); send the "
+    "same request again with it, or start without one"
 )
 
 
-def _tag(scope: str) -> str:
-    return hashlib.sha256(scope.encode()).hexdigest()[:16]
+def _tag(scope: str, tenant: UUID) -> str:
+    return hashlib.sha256(f"{tenant}\x00{scope}".encode()).hexdigest()[:16]
 
 
 def _decoded(token: str) -> dict[str, Any]:

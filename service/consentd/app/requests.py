@@ -287,14 +287,15 @@ class RightsRequestUseCases:
         if not 0 <= due_within_days <= MAX_DUE_WITHIN_DAYS:
             raise InvalidInput("due_within_days", f"must be 1 to {MAX_DUE_WITHIN_DAYS} (or unset)")
         scope = f"{overdue_only}|{state.value if state else ''}|{due_within_days}"
+        tenant = principal.tenant_id
         # A request id (a forged "\ud800" was INTERNAL, a forged "zzz" ended the list; probe V).
-        cursor = id_cursor(decode_token(_REQUESTS, token, scope=scope))
+        cursor = id_cursor(decode_token(_REQUESTS, token, scope=scope, tenant=tenant))
         after = str(cursor) if cursor is not None else None
         now = self._clock()
         ahead = timedelta(0) if overdue_only else timedelta(days=due_within_days)
         due_before = now + ahead if overdue_only or due_within_days else None
-        async with self._uow(principal.tenant_id) as uow:
+        async with self._uow(tenant) as uow:
             items = await uow.requests.listed(due_before, state, after, limit + 1)
         more, items = len(items) > limit, items[:limit]
-        following = encode_token(_REQUESTS, str(items[-1].request_id), scope) if more else ""
-        return Page(items, following)
+        last = str(items[-1].request_id) if more else None
+        return Page(items, encode_token(_REQUESTS, last, scope, tenant=tenant) if last else "")
