@@ -44,6 +44,8 @@ async def block_subject(
     before the subject's newest fact either (as events, migration 0021): a grant stamped by a
     clock that was ahead, then stepped back, was later than the objection and lifted it."""
     await uow.consents.lock_subject(subject_id)
+    if request_id is not None and await uow.rights.erased_at(subject_id) is not None:
+        return  # a request filed before the person was erased: the erasure did more
     await refuse_erased(uow, subject_id, _VERBS[kind])
     current = await uow.consents.current(subject_id)
     blocks = await uow.rights.block_history(subject_id)

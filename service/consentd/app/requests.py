@@ -226,9 +226,7 @@ class RightsRequestUseCases:
                 await erase_subject(
                     uow, request.subject_id, now, actor, request_id, by=principal.caller
                 )
-            elif (block := _BLOCKS.get(request.kind)) and not (
-                await uow.rights.erased_at(request.subject_id)  # the erasure did more
-            ):
+            elif (block := _BLOCKS.get(request.kind)) is not None:
                 await block_subject(
                     uow, request.subject_id, block, self._clock, request_id, by=principal.caller
                 )
