@@ -245,6 +245,18 @@ async def test_bad_visitor_id_is_refused(stubs: Stubs) -> None:
         assert violation(raised.value) == "visitor_id"
 
 
+async def test_a_category_named_twice_is_refused(stubs: Stubs) -> None:
+    """As a policy's category or a consent's target: it was kept once, silently (probe BA)."""
+    for field in ("granted_categories", "refused_categories"):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await record(
+                stubs, visitor_id=visitor(), method=CUSTOM, **{field: ["analytics", "analytics"]}
+            )
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert violation(raised.value) == f"{field}[1]"
+        assert "appears twice (as [0])" in (raised.value.details() or "")
+
+
 async def test_tcf_string_is_decoded_and_kept(stubs: Stubs) -> None:
     """A valid TC string is stored as given, with its core fields decoded."""
     answer = await record(stubs, visitor_id=visitor(), tcf_string=BITFIELD)

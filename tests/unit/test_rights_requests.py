@@ -9,6 +9,7 @@ from uuid import uuid4
 
 import pytest
 
+from consentd.domain.confirmations import check_token
 from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.rights import RequestKind, RequestState, RightsRequest, add_months
 
@@ -68,7 +69,8 @@ def test_the_state_machine_refuses_skipped_or_backward_steps() -> None:
     with pytest.raises(FailedPrecondition):
         received.done(T0, "")
     verified = received.verified(T0, "operator:dpo")
-    with pytest.raises(FailedPrecondition):
+    # Said plainly ("a request that is identity_verified cannot become identity_verified").
+    with pytest.raises(FailedPrecondition, match="is identity_verified already: nothing to"):
         verified.verified(T0, "again")
     # The step that is missing is named (probe AJ: "cannot become done", and nothing more).
     with pytest.raises(FailedPrecondition, match="call StartRightsRequest first"):
@@ -148,3 +150,13 @@ def test_overdue_only_while_open_and_past_the_effective_due_date() -> None:
     assert not extended.is_overdue(due + timedelta(days=1))
     assert not replace(verified, state=RequestState.DONE).is_overdue(due + timedelta(days=90))
     assert _received().is_overdue(T0 + timedelta(days=400))
+
+
+def test_a_confirmation_token_too_long_is_not_called_missing() -> None:
+    """A 129-character token was "token: is required: ..." (probe BA)."""
+    with pytest.raises(InvalidInput, match="is required"):
+        check_token("")
+    for bad in ("a" * 129, "a b"):
+        with pytest.raises(InvalidInput, match="is not the token of a confirmation link") as caught:
+            check_token(bad)
+        assert "required" not in str(caught.value)

@@ -49,7 +49,13 @@ MAX_LISTED = 50
 def _names(values: list[str], field: str) -> tuple[str, ...]:
     if len(values) > MAX_LISTED:
         raise InvalidInput(field, f"must hold at most {MAX_LISTED} categories")
-    return tuple(check_text(f"{field}[{i}]", v, 64) for i, v in enumerate(values))
+    names = tuple(check_text(f"{field}[{i}]", v, 64) for i, v in enumerate(values))
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            # As a policy's category or a consent's target named twice (it was kept once).
+            first = names.index(name)
+            raise InvalidInput(f"{field}[{i}]", f"appears twice (as [{first}]): name it once")
+    return names
 
 
 def record_in(request: pb.RecordCookieChoiceRequest, phone_region: str) -> RecordCookieChoice:

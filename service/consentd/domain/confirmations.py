@@ -33,12 +33,11 @@ def check_token(token: str, field: str = "token") -> str:
     """A confirmation token as its link carries it: 1 to 128 of `A-Z a-z 0-9 _ -`. Raises
     InvalidInput for anything else (a malformed token is the caller's error, not an unknown
     one)."""
-    if not token or len(token) > MAX_TOKEN or not set(token) <= _TOKEN_CHARS:
-        raise InvalidInput(
-            field,
-            f"is required: the token of a confirmation link, 1 to {MAX_TOKEN} characters of"
-            " A-Z a-z 0-9 _ -",
-        )
+    shape = f"the token of a confirmation link, 1 to {MAX_TOKEN} characters of A-Z a-z 0-9 _ -"
+    if not token:
+        raise InvalidInput(field, f"is required: {shape}")
+    if len(token) > MAX_TOKEN or not set(token) <= _TOKEN_CHARS:
+        raise InvalidInput(field, f"is not {shape} (copy the whole link's token, nothing else)")
     return token
 
 

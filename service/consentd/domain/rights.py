@@ -163,6 +163,8 @@ class RightsRequest:
         return self.state in OPEN_STATES and due is not None and now > due
 
     def _move(self, to: RequestState, now: datetime) -> RightsRequest:
+        if to is self.state:
+            raise FailedPrecondition(f"the request is {to.value} already: nothing to change")
         if to not in _NEXT[self.state]:
             step = _STEP.get(self.state)
             then = f": {step}" if step and to is not RequestState.IDENTITY_VERIFIED else ""

@@ -29,7 +29,8 @@ type RetentionSettings struct {
 	// Unset while the contract runs.
 	ContractEndedAt *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=contract_ended_at,json=contractEndedAt,proto3" json:"contract_ended_at,omitempty"`
 	LegalHold       bool                   `protobuf:"varint,2,opt,name=legal_hold,json=legalHold,proto3" json:"legal_hold,omitempty"`
-	// Required with a legal hold.
+	// Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
+	// send the old reason back: it is not kept, and GetRetentionSettings shows none).
 	LegalHoldReason string `protobuf:"bytes,3,opt,name=legal_hold_reason,json=legalHoldReason,proto3" json:"legal_hold_reason,omitempty"`
 	// Recordings kept 6 months instead of 90 days.
 	StorageExtension bool `protobuf:"varint,4,opt,name=storage_extension,json=storageExtension,proto3" json:"storage_extension,omitempty"`

@@ -29,7 +29,9 @@ class RetentionSettings(_message.Message):
     PURGE_DUE_AT_FIELD_NUMBER: _builtins.int
     legal_hold: _builtins.bool
     legal_hold_reason: _builtins.str
-    """Required with a legal hold."""
+    """Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
+    send the old reason back: it is not kept, and GetRetentionSettings shows none).
+    """
     storage_extension: _builtins.bool
     """Recordings kept 6 months instead of 90 days."""
     @_builtins.property

@@ -31,7 +31,8 @@ export type RetentionSettings = Message<"consent.v1.RetentionSettings"> & {
   legalHold: boolean;
 
   /**
-   * Required with a legal hold.
+   * Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
+   * send the old reason back: it is not kept, and GetRetentionSettings shows none).
    *
    * @generated from field: string legal_hold_reason = 3;
    */

@@ -98,7 +98,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object legalHoldReason_ = "";
   /**
    * <pre>
-   * Required with a legal hold.
+   * Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
+   * send the old reason back: it is not kept, and GetRetentionSettings shows none).
    * </pre>
    *
    * <code>string legal_hold_reason = 3 [json_name = "legalHoldReason"];</code>
@@ -119,7 +120,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Required with a legal hold.
+   * Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
+   * send the old reason back: it is not kept, and GetRetentionSettings shows none).
    * </pre>
    *
    * <code>string legal_hold_reason = 3 [json_name = "legalHoldReason"];</code>
@@ -907,7 +909,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object legalHoldReason_ = "";
     /**
      * <pre>
-     * Required with a legal hold.
+     * Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
+     * send the old reason back: it is not kept, and GetRetentionSettings shows none).
      * </pre>
      *
      * <code>string legal_hold_reason = 3 [json_name = "legalHoldReason"];</code>
@@ -927,7 +930,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required with a legal hold.
+     * Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
+     * send the old reason back: it is not kept, and GetRetentionSettings shows none).
      * </pre>
      *
      * <code>string legal_hold_reason = 3 [json_name = "legalHoldReason"];</code>
@@ -948,7 +952,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required with a legal hold.
+     * Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
+     * send the old reason back: it is not kept, and GetRetentionSettings shows none).
      * </pre>
      *
      * <code>string legal_hold_reason = 3 [json_name = "legalHoldReason"];</code>
@@ -965,7 +970,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required with a legal hold.
+     * Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
+     * send the old reason back: it is not kept, and GetRetentionSettings shows none).
      * </pre>
      *
      * <code>string legal_hold_reason = 3 [json_name = "legalHoldReason"];</code>
@@ -979,7 +985,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required with a legal hold.
+     * Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
+     * send the old reason back: it is not kept, and GetRetentionSettings shows none).
      * </pre>
      *
      * <code>string legal_hold_reason = 3 [json_name = "legalHoldReason"];</code>

@@ -42,7 +42,8 @@ public interface RetentionSettingsOrBuilder extends
 
   /**
    * <pre>
-   * Required with a legal hold.
+   * Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
+   * send the old reason back: it is not kept, and GetRetentionSettings shows none).
    * </pre>
    *
    * <code>string legal_hold_reason = 3 [json_name = "legalHoldReason"];</code>
@@ -51,7 +52,8 @@ public interface RetentionSettingsOrBuilder extends
   java.lang.String getLegalHoldReason();
   /**
    * <pre>
-   * Required with a legal hold.
+   * Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
+   * send the old reason back: it is not kept, and GetRetentionSettings shows none).
    * </pre>
    *
    * <code>string legal_hold_reason = 3 [json_name = "legalHoldReason"];</code>
