@@ -119,6 +119,7 @@ class App:
             demo,
             preferences_dir(self.settings),
             authenticate=self.gate.authenticate,
+            tenant_exists=self.gate.tenant_exists,
             telemetry=self.telemetry,
             unsubscribe=UnsubscribePage(self.unsubscribes),
         )

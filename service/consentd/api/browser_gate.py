@@ -85,7 +85,9 @@ class BrowserGate:
             principal = await self._gate.admit(method, headers, request, tenant=state.path_tenant)
         except PermissionDenied:  # readable by a page of an allowed origin (a missing scope)
             if state.origin and not state.same_origin:
-                allowed = await path_origins(self._cookies, state.path_tenant)
+                allowed = await path_origins(
+                    self._cookies, state.path_tenant, self._gate.tenant_exists
+                )
                 state.cors_allowed = state.origin in allowed
             raise
         if state.origin and not state.same_origin:
@@ -103,10 +105,15 @@ class BrowserGate:
         return principal
 
 
-async def path_origins(cookies: CookieUseCases, tenant: str | None) -> frozenset[str]:
+async def path_origins(
+    cookies: CookieUseCases, tenant: str | None, exists: Callable[[UUID], Awaitable[bool]]
+) -> frozenset[str]:
     """The origins the tenant a path names (`/t/<tenant id>/`) allows; none for a path that
-    names no tenant, or no tenant there is."""
+    names no tenant, or no tenant there is (`exists`, a cached list: a made-up id read the
+    tenant's policy in a transaction of its own, for a caller without a credential)."""
     allowed: frozenset[str] = frozenset()
     with contextlib.suppress(ConsentError, ValueError, TypeError):
-        allowed = await cookies.allowed_origins(UUID(str(tenant)))
+        tenant_id = UUID(str(tenant))
+        if await exists(tenant_id):
+            allowed = await cookies.allowed_origins(tenant_id)
     return allowed

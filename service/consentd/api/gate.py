@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from uuid import UUID
 
 from google.protobuf.message import Message
 
@@ -72,6 +73,12 @@ class Gate:
         port checks before it reads a request's body."""
         self.reachability.check()
         await self._auth.authenticate(metadata)
+
+    async def tenant_exists(self, tenant_id: UUID) -> bool:
+        """Whether a tenant of that id exists (a list cached by the authenticator): a browser
+        URL's tenant is checked against it before its allowed origins are read (random ids
+        cost a database transaction each, with no credential; probe BC)."""
+        return await self._auth.exists(tenant_id)
 
     async def admit_unread(self, method: str, metadata: Mapping[str, str]) -> None:
         """The credential, and the method in its scopes (PermissionDenied), before the

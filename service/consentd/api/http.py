@@ -11,6 +11,7 @@ import socket
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import grpc
 import uvicorn
@@ -26,18 +27,19 @@ from consentd.api.asgi import (
     with_nosniff,
 )
 from consentd.api.browser_gate import BrowserRequest, browser_request, path_origins
-from consentd.api.calls import count_refused, metadata_of
+from consentd.api.calls import count_refused, failure_of, metadata_of
 from consentd.api.cors import answer_preflight, exposing_to_origin, is_same_origin
 from consentd.api.http_guard import ConnectionGuard
 from consentd.api.http_protocol import guarded_protocol
 from consentd.api.pages import DemoPage, Pages
 from consentd.api.refusals import (
+    UNAUTHENTICATED,
     closing,
     discard_body,
     in_contract,
     is_native_grpc,
     refuse_native_grpc,
-    refuse_unauthenticated,
+    refuse_unread,
     refuse_unserved,
 )
 from consentd.api.unsubscribe_page import PREFIX as UNSUBSCRIBE
@@ -67,6 +69,7 @@ class BrowserApp:
         preferences: Path | None = None,
         authenticate: Authenticate | None = None,
         *,
+        tenant_exists: Callable[[UUID], Awaitable[bool]],
         telemetry: Telemetry | None = None,
         unsubscribe: UnsubscribePage | None = None,
     ) -> None:
@@ -77,6 +80,7 @@ class BrowserApp:
         self._cookies = cookies
         self._pages = Pages(demo, preferences)
         self._authenticate = authenticate
+        self._exists = tenant_exists
         self._telemetry = telemetry
         self._unsubscribe = unsubscribe
 
@@ -94,18 +98,19 @@ class BrowserApp:
         app = next((a for p, a in self._services.items() if path.startswith(p)), None)
         origin = header(scope, b"origin")
         if app is not None and scope["method"] == "OPTIONS":
-            await answer_preflight(scope, send, origin, await path_origins(self._cookies, tenant))
+            allowed = await path_origins(self._cookies, tenant, self._exists)
+            await answer_preflight(scope, send, origin, allowed)
         elif app is not None and is_native_grpc(scope):
             await discard_body(receive)
             await refuse_native_grpc(send)
-        elif app is not None and not await self._authenticated(scope):
+        elif app is not None and (refusal := await self._refusal(scope)) is not None:
             # Readable by a page of an allowed origin (a revoked key read as "Failed to fetch").
             exposed = BrowserRequest(tenant, origin, same_origin=False)
-            exposed.cors_allowed = origin in await path_origins(self._cookies, tenant)
+            exposed.cors_allowed = origin in await path_origins(self._cookies, tenant, self._exists)
             # Answered before its body is read, and the connection closed after: waiting for
             # the body held a caller without a key 30 s, one that never sent it (probe O).
-            await refuse_unauthenticated(scope, closing(exposing_to_origin(send, exposed)))
-            self._count(path, grpc.StatusCode.UNAUTHENTICATED)
+            await refuse_unread(scope, closing(exposing_to_origin(send, exposed)), refusal)
+            self._count(path, refusal[0])
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)
@@ -126,17 +131,22 @@ class BrowserApp:
             method = path if _is_method(path) else UNKNOWN_METHOD
             count_refused(method, self._telemetry, {}, code)
 
-    async def _authenticated(self, scope: Scope) -> bool:
+    async def _refusal(self, scope: Scope) -> tuple[grpc.StatusCode, str] | None:
+        """Why the call's credential is refused, before its body is read; None when it is not.
+        Not only UNAUTHENTICATED: with the look-ups' allowance spent or the database gone, the
+        body of a caller without a valid key was read and decoded, its errors answered (probe
+        BC). A bug is left to the gate's answer (INTERNAL, logged with its id)."""
         if self._authenticate is None:
-            return True
+            return None
         pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
         try:
             await self._authenticate(metadata_of(pairs))
         except Unauthenticated:
-            return False
-        except Exception:  # noqa: BLE001 - the database is down, say: the gate's answer says so
-            return True
-        return True
+            return UNAUTHENTICATED
+        except Exception as error:  # noqa: BLE001 - whatever a caller can act on is answered
+            failure = failure_of(error)
+            return None if failure is None else (failure.code, failure.message)
+        return None
 
     async def _call(
         self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, state: BrowserRequest

@@ -101,16 +101,30 @@ def closing(send: Send) -> Send:
     return close_send
 
 
-async def refuse_unauthenticated(scope: Scope, send: Send) -> None:
-    """UNAUTHENTICATED before the body is read: in gRPC-Web's form (status in the headers) or
-    Connect's (401, a JSON error), as the Connect app would answer it."""
+# The HTTP status of Connect's error codes a credential is refused with (the Connect protocol's
+# table); anything else is a 500.
+_HTTP_STATUS = {
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+UNAUTHENTICATED = (grpc.StatusCode.UNAUTHENTICATED, Unauthenticated().message)
+
+
+async def refuse_unread(scope: Scope, send: Send, refusal: tuple[grpc.StatusCode, str]) -> None:
+    """A call's credential refused before the body is read (UNAUTHENTICATED; the allowance of
+    look-ups spent, RESOURCE_EXHAUSTED; the database unreachable, UNAVAILABLE): in gRPC-Web's
+    form (status in the headers) or Connect's (a JSON error), as the Connect app would answer
+    it."""
+    code, message = refusal
     kind = media_type(header(scope, b"content-type") or "")
-    message = Unauthenticated().message
     if is_grpc_web(kind):
-        await grpc_web_status(send, kind, grpc.StatusCode.UNAUTHENTICATED, message)
+        await grpc_web_status(send, kind, code, message)
         return
-    body = json.dumps({"code": "unauthenticated", "message": message}).encode()
-    await respond(send, 401, body, [(b"content-type", b"application/json")])
+    body = json.dumps({"code": code.name.lower(), "message": message}).encode()
+    status = _HTTP_STATUS.get(code, 500)
+    await respond(send, status, body, [(b"content-type", b"application/json")])
 
 
 def in_contract(service: str, method: str | None = None) -> bool:

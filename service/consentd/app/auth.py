@@ -63,6 +63,11 @@ class Authenticator(Protocol):
         look-up, no await (what a port checks before every call; authenticate() otherwise)."""
         ...
 
+    async def exists(self, tenant_id: UUID) -> bool:
+        """Whether the tenant exists, from a list read again at most every LIST_SECONDS: what
+        a URL naming a tenant is checked against before anything of that tenant is read."""
+        ...
+
 
 class CredentialAuthenticator:
     """API keys and portal tokens, verified against the tenant's stored keys and issuers."""
@@ -132,10 +137,10 @@ class CredentialAuthenticator:
 
     async def _spend(self, tenant_id: UUID, bucket: object) -> None:
         """One look-up of the allowance: `bucket`'s for a tenant that exists, else the shared."""
-        known = await self._exists(tenant_id)
+        known = await self.exists(tenant_id)
         self._lookups.take(bucket if known else None, LOOKUPS_EXHAUSTED)
 
-    async def _exists(self, tenant_id: UUID) -> bool:
+    async def exists(self, tenant_id: UUID) -> bool:
         """Whether the tenant exists: seen valid here, or in the list of tenant ids, read again
         on a miss at most every LIST_SECONDS (a tenant created since waits that long)."""
         if tenant_id in self._tenants:
@@ -153,7 +158,7 @@ class CredentialAuthenticator:
             raise Unauthenticated()
         if charge:
             tenant_id = key.tenant_id
-            exists = await self._exists(tenant_id)
+            exists = await self.exists(tenant_id)
             listed = await self._listed(tenant_id, key.key_id) if exists else None
             if listed is False:
                 raise Unauthenticated()
