@@ -14,6 +14,7 @@ import socket
 import time
 from pathlib import Path
 
+from consentd.postgres.cluster import children_of
 from tests.e2e.test_processes import _collect, _folder, _free_port, _running, _server, _serving
 
 
@@ -66,6 +67,37 @@ async def test_a_killed_postmaster_is_reaped_and_restarted_on_its_port() -> None
             assert await asyncio.wait_for(serve.wait(), 60) == 0
         assert _running({new}) == []
     finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+async def test_a_postmaster_killed_with_its_children_frozen_is_restarted() -> None:
+    """The postmaster killed while its children are stuck (stopped here; in the field a backend
+    in uninterruptible I/O): they hold its shared memory, every restart failed ("pre-existing
+    shared memory block ... is still in use", 301 times), serve exited 1, and the next serve
+    failed at once (probe BB). The leftovers are killed and the cluster restarted."""
+    data = _folder()
+    env = _env(data)
+    frozen: list[int] = []
+    try:
+        async with _server(env) as serve:
+            await _serving(_grpc_port(env), serve)
+            old, port = _postmaster(data)
+            frozen = children_of(old)
+            assert frozen, "a running postmaster has children"
+            for child in frozen:
+                os.kill(child, signal.SIGSTOP)
+            os.kill(old, signal.SIGKILL)
+            new, new_port = await _new_postmaster(data, old)
+            assert new_port == port
+            await _serving(_grpc_port(env), serve)
+            assert _running(set(frozen)) == [], "the frozen children were left running"
+            serve.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(serve.wait(), 60) == 0
+        assert _running({new}) == []
+    finally:
+        for child in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
         shutil.rmtree(data, ignore_errors=True)
 
 

@@ -19,6 +19,7 @@ from consentd.postgres.host import (
     EmbeddedPostgresError,
     check_searchable,
     clean_env,
+    pid_alive,
     seconds_left,
 )
 
@@ -146,3 +147,30 @@ def children_of(pid: int) -> list[int]:
             if int(fields[1]) == pid:
                 found.append(int(stat.parent.name))
     return found
+
+
+def kill_leftovers(data_dir: Path) -> list[int]:
+    """SIGKILL what is left in data_dir of a postmaster that died (SIGKILL, the OOM killer):
+    its children, adopted by init, hold its shared memory and no server starts while they live
+    (frozen ones never exit: every restart failed, then the next `consentd serve`; probe BB).
+    None while postmaster.pid names a live postmaster: that server runs. Returns the pids."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        pid = int((data_dir / "postmaster.pid").read_text().split()[0])
+        if pid_alive(pid, data_dir):
+            return []
+    home = data_dir.resolve()
+    found = [int(entry.name) for entry in Path("/proc").glob("[0-9]*") if _works_in(entry, home)]
+    for pid in found:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return found
+
+
+def _works_in(process: Path, data_dir: Path) -> bool:
+    """Whether the /proc entry is a postgres process working in data_dir (one that cannot be
+    inspected is not)."""
+    try:
+        named = (process / "comm").read_text().strip() == "postgres"
+        return named and Path(os.readlink(process / "cwd")) == data_dir
+    except OSError:
+        return False

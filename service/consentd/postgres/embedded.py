@@ -1,9 +1,7 @@
-"""A private PostgreSQL run from the system binaries as a child process of ours.
-
-Used by ``consentd serve`` (persistent cluster) and the tests (``ephemeral=True``).
-PostgreSQL refuses root, so as root ``initdb`` and ``postgres`` (never Python) run as
-the ``postgres`` system user, which owns the data dir. The server gets its own session:
-a terminal Ctrl-C reaches only us, and the caller decides when to call ``stop()``.
+"""A private PostgreSQL run from the system binaries as our child, for ``consentd serve``
+(persistent cluster) and the tests (``ephemeral=True``). As root ``initdb`` and ``postgres``
+(never Python) run as the ``postgres`` system user (PostgreSQL refuses root), owner of the data
+dir. The server has its own session: a Ctrl-C reaches only us; the caller decides when to stop.
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ from consentd.postgres.cluster import (
     Cluster,
     initdb,
     kill_cluster,
+    kill_leftovers,
     prepare_dirs,
     remove_cluster,
     run_as,
@@ -248,6 +247,7 @@ class EmbeddedPostgres:
             if _PORT_TAKEN in tail and port_retries:
                 port_retries -= 1
             elif any(m in tail for m in _CRASH_LEFTOVERS) and seconds_left(deadline) > 0.2:
+                kill_leftovers(self.data_dir)  # a dead postmaster's children: they never go
                 time.sleep(0.2)
             elif NO_SHARED_MEMORY in tail and not self.ephemeral and self._base:
                 self._base = ()  # PostgreSQL's defaults, the settings given kept
