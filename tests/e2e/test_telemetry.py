@@ -247,3 +247,32 @@ async def test_browser_port_refusals_before_the_gate_are_counted(
     served_elsewhere = 'code="UNIMPLEMENTED",method="/consent.v1.CampaignService/BatchCheckConsent"'
     assert served_elsewhere in text
     assert "NoSuchMethod" not in text
+
+
+@pytest.mark.usefixtures("json_logs")
+async def test_grpc_calls_to_no_method_are_counted_as_unknown(traced: App, admin_key: str) -> None:
+    """A stale client calling a method or service the contract does not have got UNIMPLEMENTED
+    on the gRPC port and was never counted (the browser port counted it; probe BD): counted as
+    `unknown` with its code, never under its made-up name."""
+    server = traced.server()
+    port = server.bind("127.0.0.1:0")
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            for path in ("/consent.v1.Nope/Foo", "/consent.v1.ConsentService/Nope", "/x/y"):
+                call = channel.unary_unary(path)(b"", metadata=bearer(admin_key))
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await call
+                assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    finally:
+        await server.stop(grace=1)
+    text = generate_latest(traced.telemetry.metrics.registry).decode()
+    counted = [
+        line
+        for line in text.splitlines()
+        if line.startswith("consentd_rpc_duration_seconds_count")
+        and 'code="UNIMPLEMENTED",method="unknown"' in line
+    ]
+    assert len(counted) == 1, text
+    assert counted[0].endswith(" 3.0"), counted
+    assert "Nope" not in text

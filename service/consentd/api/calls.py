@@ -258,6 +258,11 @@ class Streams:
 COUNTED: ContextVar[bool] = ContextVar("consentd_call_counted", default=False)
 
 
+# What a refused call is counted as when its path names no method of the contract, on either
+# port (a metric label per made-up path would let a client grow the registry without bound).
+UNKNOWN_METHOD = "unknown"
+
+
 def count_refused(
     method: str,
     telemetry: Telemetry,

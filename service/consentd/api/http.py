@@ -27,7 +27,7 @@ from consentd.api.asgi import (
     with_nosniff,
 )
 from consentd.api.browser_gate import BrowserRequest, browser_request, path_origins
-from consentd.api.calls import count_refused, failure_of, metadata_of
+from consentd.api.calls import UNKNOWN_METHOD, count_refused, failure_of, metadata_of
 from consentd.api.cors import answer_preflight, exposing_to_origin, is_same_origin
 from consentd.api.http_guard import ConnectionGuard
 from consentd.api.http_protocol import guarded_protocol
@@ -158,11 +158,6 @@ class BrowserApp:
             await app(scope, receive, exposing_to_origin(send, state))
         finally:
             browser_request.reset(token)
-
-
-# What a refused call is counted as when its path names no method of the contract (a metric
-# label per made-up path would let a client grow the registry without bound).
-UNKNOWN_METHOD = "unknown"
 
 
 def _is_method(path: str) -> bool:

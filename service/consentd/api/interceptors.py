@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import grpc
 from google.protobuf.message import Message
 
-from consentd.api.calls import SHUTTING_DOWN, Call, Streams, count_refused, metadata_of
+from consentd.api.calls import (
+    SHUTTING_DOWN,
+    UNKNOWN_METHOD,
+    Call,
+    Streams,
+    count_refused,
+    metadata_of,
+)
 from consentd.api.context import set_principal
 from consentd.api.errors import DETAILS_KEY
 from consentd.api.gate import Gate
@@ -65,7 +72,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             wrapped = self._wrapped[method]
         else:
             handler = await continuation(handler_call_details)
-            if handler is None:
+            if handler is None:  # no such method: UNIMPLEMENTED, counted as observability.md says
+                metadata = metadata_of(handler_call_details.invocation_metadata)
+                unknown = grpc.StatusCode.UNIMPLEMENTED
+                count_refused(UNKNOWN_METHOD, self._telemetry, metadata, unknown, "grpc")
                 return None
             if method.startswith(OPEN_PREFIXES):
                 self._wrapped[method] = wrapped = read_once(handler)
