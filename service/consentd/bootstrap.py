@@ -185,9 +185,10 @@ def notifier_of(settings: Settings) -> Notifier:
     return ByChannel(email, SmsNotifier(settings.sms_gateway, settings.notify_language))
 
 
-def _known_region(region: str) -> None:
+def known_region(region: str) -> None:
     """ZZ served, and then refused every national number as invalid: refused here, where
-    libphonenumber is loaded (config.py checks only the shape)."""
+    libphonenumber is loaded (config.py checks only the shape), and by every command before it
+    starts anything (an embedded PostgreSQL was started and stopped first; probe BD)."""
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(
             f"CONSENTD_PHONE_REGION {region!r} is no region libphonenumber knows "
@@ -212,7 +213,7 @@ def bootstrap(
     is the owner's, used for tenant and credential administration and to list the tenants for
     the jobs that span them. `audit_key` is the checkpoint signing seed. `telemetry` (traces
     and metrics) defaults to no exporter and a registry nobody serves; the App closes it."""
-    _known_region(settings.phone_region)
+    known_region(settings.phone_region)
     signer = CheckpointSigner(audit_key or derived_signing_key(secret_key))
     # Writers queue audit entries; the sequencer chains them into the log and the feed, then
     # wakes the feed's watchers (hub).

@@ -91,6 +91,9 @@ def sms_gateway(env: Mapping[str, str]) -> SmsGateway | None:
     without a URL. Raises ConfigError naming the variable."""
     url = env.get("CONSENTD_SMS_GATEWAY_URL", "")
     if not url:
+        given = [n for n in ("CONSENTD_SMS_SENDER", "CONSENTD_SMS_GATEWAY_TOKEN") if env.get(n)]
+        if given:  # a sender without a gateway: no text would go, and nothing said so
+            raise ConfigError(f"{given[0]} is set without CONSENTD_SMS_GATEWAY_URL: set both")
         return None
     parts = urlsplit(url)
     try:

@@ -374,6 +374,21 @@ def test_container_mode_refuses_to_start_without_a_database_url() -> None:
     assert "DATABASE_URL is required" in output
 
 
+def test_an_unknown_phone_region_stops_serve_before_postgresql_starts() -> None:
+    """CONSENTD_PHONE_REGION=ZZ (the shape of a region) was refused only once the embedded
+    PostgreSQL had been initialised, started and stopped again (probe BD): now at once."""
+    data = _folder()
+    env = {**os.environ, "CONSENTD_DATA_DIR": str(data), "CONSENTD_PHONE_REGION": "ZZ"}
+    try:
+        code, output = _consentd(env, "serve")
+        started = (data / "postgres").exists()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+    assert code == 2, output
+    assert "CONSENTD_PHONE_REGION 'ZZ' is no region" in output
+    assert not started, output
+
+
 @pytest.mark.parametrize(
     ("variable", "workers"),
     [

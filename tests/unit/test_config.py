@@ -225,9 +225,13 @@ def test_an_sms_gateway_is_https_or_on_this_host_with_a_sender() -> None:
         ({"CONSENTD_SMS_SENDER": "TWELVE-CHARS"}, "CONSENTD_SMS_SENDER is required"),
         ({"CONSENTD_SMS_GATEWAY_URL": "http://127.0.0.1:99999/sms"}, "an http"),
         ({"CONSENTD_SMS_GATEWAY_URL": "http://127.0.0.1/sms\r\nX: y"}, "control characters"),
+        # A sender or a token without a gateway was taken silently: no text would ever go.
+        ({"CONSENTD_SMS_GATEWAY_URL": ""}, "CONSENTD_SMS_SENDER is set without"),
     ):
         with pytest.raises(ConfigError, match=says):
             Settings.from_env({**on_host, **changed})
+    with pytest.raises(ConfigError, match="CONSENTD_SMS_GATEWAY_TOKEN is set without"):
+        Settings.from_env({"CONSENTD_SMS_GATEWAY_TOKEN": "x"})
 
 
 def test_a_relay_in_clear_is_one_on_this_host() -> None:
