@@ -157,13 +157,22 @@ def _route_standard_logging(threshold: int, console: bool) -> None:
 #   the pool rolls it back (a probe counted 163 error lines for as many cancelled calls);
 # - grpc's "Invalid encoding on b'...'", with a traceback: a caller's metadata value that is not
 #   UTF-8 (the call is answered all the same); anyone, without a key, wrote one per call (probe
-#   AD).
+#   AD);
+# - asyncpg's "Failed to restore the pool connection floor; retrying" and SQLAlchemy's
+#   "Exception closing/terminating connection", each with a traceback, every second or so while
+#   the database is gone (probe BB): the health probe's `database_lost` and
+#   `pool_close_timed_out` say it once.
 _DEMOTED = {
     "grpc._cython.cygrpc": (
         "ExecuteBatchError raised in core by servicer method",
         "Invalid encoding on",
     ),
     "asyncio": ("Resetting connection with an active transaction",),
+    "asyncpg.pool": ("Failed to restore the pool connection floor",),
+    "sqlalchemy.pool.impl.AsyncAdaptedQueuePool": (
+        "Exception closing connection",
+        "Exception terminating connection",
+    ),
 }
 
 

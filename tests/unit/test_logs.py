@@ -154,3 +154,23 @@ async def test_a_cancelled_reads_connection_reset_is_not_an_error(
     loop.call_exception_handler({"message": "Task was destroyed but it is pending!"})
     events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [e["event"] for e in events] == ["Task was destroyed but it is pending!"]
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_a_lost_databases_pool_noise_is_not_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """While the database is gone, asyncpg's pool retried its floor every second or so and
+    SQLAlchemy failed to close connections, each a warning or error with a traceback (probe
+    BB); the health probe says it once. Other lines of those loggers are written."""
+    configure_logging("info", "json")
+    capsys.readouterr()
+    pool = logging.getLogger("asyncpg.pool")
+    sqlalchemy_pool = logging.getLogger("sqlalchemy.pool.impl.AsyncAdaptedQueuePool")
+    try:
+        raise ConnectionRefusedError("gone")
+    except ConnectionRefusedError:
+        pool.warning("Failed to restore the pool connection floor; retrying", exc_info=True)
+        sqlalchemy_pool.error("Exception closing connection %r", "<conn>", exc_info=True)
+        sqlalchemy_pool.error("Exception terminating connection %r", "<conn>", exc_info=True)
+    pool.warning("something else")
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert [e["event"] for e in events] == ["something else"]

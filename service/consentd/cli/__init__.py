@@ -28,8 +28,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911 - one per command
-    from consentd.cli.admin import admin_action, proof_work, purge, run_migrations, with_app  # noqa: PLC0415
     from consentd.bootstrap import known_region  # noqa: PLC0415
+    from consentd.cli.admin import admin_action, proof_work, purge, run_migrations, with_app  # noqa: PLC0415
     from consentd.runtime import read_local_key, serve  # noqa: PLC0415
 
     known_region(settings.phone_region)
