@@ -83,17 +83,14 @@ async def test_a_stop_on_one_channel_denies_every_purpose_on_it_and_nothing_else
         ("newsletter", PARTNERS),
     ]
     await put_purpose(stubs, "later", LEGITIMATE_INTEREST)
-    assert (
-        await _answers(
-            stubs,
-            email,
-            target("newsletter", SMS),
-            target("newsletter", SMS, PARTNERS),
-            target("offers", SMS),
-            target("later", SMS),
-        )
-        == [WITHDRAWN, WITHDRAWN, OBJECTED, OBJECTED]
-    )
+    assert await _answers(
+        stubs,
+        email,
+        target("newsletter", SMS),
+        target("newsletter", SMS, PARTNERS),
+        target("offers", SMS),
+        target("later", SMS),
+    ) == [WITHDRAWN, WITHDRAWN, OBJECTED, OBJECTED]
     assert await _answers(
         stubs, email, target("newsletter", EMAIL), target("offers", EMAIL), target("later", EMAIL)
     ) == [GRANTED, INTEREST, INTEREST]
