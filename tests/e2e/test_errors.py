@@ -375,12 +375,12 @@ async def test_a_uint32_past_the_column_range_names_the_fields_own_limit(stubs: 
 
 @pytest.mark.parametrize("cursor", ["\ud800", "a\x00", "zzz", 7], ids=repr)
 async def test_a_forged_rights_request_page_token_is_invalid_argument(
-    channel: grpc.aio.Channel, stubs: Stubs, cursor: object
+    channel: grpc.aio.Channel, stubs: Stubs, tenant: Tenant, cursor: object
 ) -> None:
     """A token of the right list whose cursor is not a request id: a lone surrogate or a NUL was
     INTERNAL, "zzz" an empty last page (probe V)."""
     rights = rights_pb2_grpc.RightsServiceStub(channel)
-    token = encode_token("rights_requests", cursor, "False|")
+    token = encode_token("rights_requests", cursor, "False||0", tenant=tenant.tenant_id)
     request = rights_pb2.ListRightsRequestsRequest(page_token=token)
     error = await _fails(rights.ListRightsRequests(request, metadata=stubs.metadata))
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
