@@ -18,6 +18,7 @@ from tests.e2e.helpers import (
     by_email,
     check,
     current,
+    error_info,
     grant,
     put_purpose,
     record,
@@ -187,3 +188,66 @@ async def test_a_channel_needs_all_and_a_known_channel(
     assert await _answers(stubs, "bad-stop@example.fr", target("newsletter", SMS)) == [
         (DENY, consent_pb2.REASON_NO_RECORD)
     ]
+
+
+async def _synced(
+    stubs: Stubs, email: str, *choices: consent_pb2.ConsentChoice, key: str = ""
+) -> consent_pb2.RecordConsentResponse:
+    """What a CRM sync sends: SOURCE_API, no decided_at."""
+    request = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=email), choices=choices, source=types_pb2.SOURCE_API
+    )
+    keyed = (("idempotency-key", key),) if key else ()
+    return await stubs.consent.RecordConsent(request, metadata=(*stubs.metadata, *keyed))
+
+
+def _then(key: str, step: str) -> str:
+    """Another idempotency key for a later call (none when the first had none)."""
+    return f"{key}-{step}" if key else ""
+
+
+@pytest.mark.parametrize("key", ["", "sync-1"], ids=["grouped", "one-call"])
+async def test_a_systems_grant_does_not_lift_a_stop_only_the_person_does(
+    stubs: Stubs, key: str
+) -> None:
+    """A person texts STOP; the next CRM sync's grant of an SMS target made a check ALLOW at
+    once (probe BF). It is refused (STOP_IN_FORCE, nothing written) like one over an objection,
+    e-mail is untouched, and once the person grants one target in person, the CRM's grants of
+    that target count again, of the others not."""
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(stubs, "offers")
+    email = f"stopped-{key or 'grouped'}@example.fr"
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(target("newsletter", SMS)))
+    await _stop(stubs, email)
+    error = await fails(_synced(stubs, email, grant(target("newsletter", SMS)), key=key))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(error).reason == "STOP_IN_FORCE"
+    assert "withdrew everything on this channel" in (error.details() or "")
+    assert await _answers(stubs, email, target("newsletter", SMS)) == [WITHDRAWN]
+    mail = await _synced(stubs, email, grant(target("newsletter", EMAIL)), key=_then(key, "mail"))
+    assert len(mail.events) == 1
+    # The person says yes to the newsletter by text again, in person: that target only.
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(target("newsletter", SMS)))
+    again = await _synced(stubs, email, grant(target("newsletter", SMS)), key=_then(key, "2"))
+    assert len(again.events) == 1
+    other = await fails(_synced(stubs, email, grant(target("offers", SMS)), key=_then(key, "3")))
+    assert error_info(other).reason == "STOP_IN_FORCE"
+    assert await _answers(stubs, email, target("newsletter", SMS), target("offers", SMS)) == [
+        GRANTED,
+        (DENY, consent_pb2.REASON_WITHDRAWN),
+    ]
+
+
+async def test_a_stop_everywhere_is_lifted_by_the_person_only_too(stubs: Stubs) -> None:
+    """The same for a withdrawal of everything on every channel."""
+    await put_purpose(stubs, "newsletter")
+    email = "everything@example.fr"
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(target("newsletter")))
+    await stubs.consent.WithdrawConsent(
+        consent_pb2.WithdrawConsentRequest(
+            subject=by_email(email), all=True, source=types_pb2.SOURCE_PORTAL
+        ),
+        metadata=stubs.metadata,
+    )
+    error = await fails(_synced(stubs, email, grant(target("newsletter"))))
+    assert "withdrew everything on every channel" in (error.details() or "")

@@ -15,6 +15,7 @@ from consentd.store.database import (
     OBJECTED,
     PURGED,
     READ_ONLY_STATE,
+    STOPPED,
     UNAVAILABLE,
     outage_of,
     shortage_of,
@@ -45,6 +46,10 @@ OBJECTED_MESSAGE = (
     "the person objected (before or while this call ran): a grant from a system does not lift "
     "an objection; nothing was written"
 )
+STOPPED_MESSAGE = (
+    "the person withdrew everything on this channel (before or while this call ran): a grant "
+    "from a system does not lift it; only the person does; nothing was written"
+)
 ERASED_MESSAGE = (
     "the person was erased (before or while this call ran): nothing was written; a write naming "
     "their contact point again records it for a new subject"
@@ -56,6 +61,7 @@ OUTAGES = {
     PURGED: (grpc.StatusCode.FAILED_PRECONDITION, PURGED_MESSAGE, "TENANT_PURGED"),
     ERASED: (grpc.StatusCode.FAILED_PRECONDITION, ERASED_MESSAGE, "SUBJECT_ERASED"),
     OBJECTED: (grpc.StatusCode.FAILED_PRECONDITION, OBJECTED_MESSAGE, "OBJECTION_IN_FORCE"),
+    STOPPED: (grpc.StatusCode.FAILED_PRECONDITION, STOPPED_MESSAGE, "STOP_IN_FORCE"),
 }
 # One warning per this many seconds at most while the database is short of a resource.
 SHORTAGE_WARNING_SECONDS = 10.0

@@ -5,7 +5,7 @@ grouped one (app/grouped_writes.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
@@ -17,9 +17,12 @@ from consentd.app.ports.batches import PartRead
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.canonical import stamp
 from consentd.domain.contact_points import Closed
+from consentd.domain.decision import standing_stop
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import Identifier
 from consentd.domain.model import (
+    Channel,
+    ConsentEvent,
     ConsentState,
     Purpose,
     Source,
@@ -45,6 +48,24 @@ def refuse_grant_over_objection(command: RecordConsent, objected: datetime | Non
             f"objection; only the person does ({_IN_PERSON})",
             code="OBJECTION_IN_FORCE",
         )
+
+
+def refuse_grant_over_stop(command: RecordConsent, current: Sequence[ConsentEvent]) -> None:
+    """A system's grant (systems_grant) never lifts a withdrawal of everything, of every
+    channel or of its target's (a STOP to a text message is an objection to the channel, CPCE
+    L34-5): the next CRM sync's grant made a check ALLOW right after it (probe BF). Only the
+    person lifts it, for each target they grant. Raises FailedPrecondition (STOP_IN_FORCE)."""
+    if not systems_grant(command):
+        return
+    for choice in command.choices:
+        stop = standing_stop(choice.target, current)
+        if choice.state is ConsentState.GRANTED and stop is not None:
+            where = "every channel" if stop.target.channel is Channel.ALL else "this channel"
+            raise FailedPrecondition(
+                f"the person withdrew everything on {where} on {stamp(stop.recorded_at)}: a "
+                f"grant from a system does not lift it; only the person does ({_IN_PERSON})",
+                code="STOP_IN_FORCE",
+            )
 
 
 def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None:
@@ -152,13 +173,16 @@ async def _standing(
         left = await left_refusals(uow, digests, subject_id, command, purposes)
         command, stale = superseded_grants(command, current, objected, left)
     else:
+        current = []
         if systems_grant(command):
             # The lock first: an objection committing meanwhile was read as absent, and the
             # grant, stamped before it, was written after it (probe Y; migration 0032).
             await uow.consents.lock_subject(subject_id)
+            current = await uow.consents.current(subject_id)
         objected = await objected_since(uow, subject_id)
     # What is left of a system's grants (a decided_at before the objection dropped them).
     refuse_grant_over_objection(command, objected)
+    refuse_grant_over_stop(command, current)
     return Standing(command, subject_id, gone + stale, after_objection(objected, now))
 
 

@@ -16,12 +16,14 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from consentd.domain.model import (
+    ConsentEvent,
     ConsentFact,
     ConsentState,
     Decision,
     LawfulBasis,
     Purpose,
     Reason,
+    Target,
     Verdict,
 )
 from consentd.domain.rights import Block, BlockKind
@@ -135,3 +137,17 @@ def _decide_legitimate_interest(fact: ConsentFact | None) -> Verdict:
     if fact.state is ConsentState.ERASED:
         return _deny(Reason.ERASED, fact)
     return _deny(Reason.OBJECTED, fact)
+
+
+def standing_stop(target: Target, facts: Iterable[ConsentEvent]) -> ConsentEvent | None:
+    """The withdrawal of everything, of every channel or of the target's (a STOP), that stands
+    for `target` among a subject's current facts: the latest one covering it with no grant of
+    the target recorded after it (withdrawing everything also withdraws each grant one by one,
+    after it); None when none stands. Only the person lifts it (app/standing.py)."""
+    facts = list(facts)
+    granted = max(
+        (f.sequence for f in facts if f.target == target and f.state is ConsentState.GRANTED),
+        default=-1,
+    )
+    stops = [f for f in facts if f.target.is_all and f.target.covers(target)]
+    return max((f for f in stops if f.sequence > granted), key=lambda f: f.sequence, default=None)

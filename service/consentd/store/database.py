@@ -59,6 +59,9 @@ ERASED_STATE = "CDP03"
 # Migration 0032: a system's grant named a subject who objected meanwhile (it waited on the lock).
 OBJECTED = "objected"
 OBJECTED_STATE = "CDP04"
+# Migration 0037: a system's grant of a target the person stopped (a withdrawal of everything).
+STOPPED = "stopped"
+STOPPED_STATE = "CDP05"
 # SQLSTATEs of a database that cannot serve now (class 08: connection exceptions; 57P01-03:
 # shutting down, crashed, starting; class 53, insufficient resources: a full disk (53100), out
 # of memory, too many connections; class 58, system errors: an I/O error writing a file; 25006:
@@ -125,8 +128,8 @@ def _state_kind(error: BaseException) -> str | None:
         return PURGED
     if state == ERASED_STATE:
         return ERASED
-    if state == OBJECTED_STATE:
-        return OBJECTED
+    if state in (OBJECTED_STATE, STOPPED_STATE):
+        return OBJECTED if state == OBJECTED_STATE else STOPPED
     return UNAVAILABLE if state.startswith(_UNAVAILABLE_STATES) else None
 
 
