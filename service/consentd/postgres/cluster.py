@@ -167,10 +167,12 @@ def kill_leftovers(data_dir: Path) -> list[int]:
 
 
 def _works_in(process: Path, data_dir: Path) -> bool:
-    """Whether the /proc entry is a postgres process working in data_dir (one that cannot be
-    inspected is not)."""
+    """Whether the /proc entry is a child of a postmaster working in data_dir: a backend or an
+    auxiliary process, titled `postgres: ...` (never a postmaster, whose command line is the
+    binary's: one just starting, before it writes postmaster.pid, is left alone). One that
+    cannot be inspected is not."""
     try:
-        named = (process / "comm").read_text().strip() == "postgres"
-        return named and Path(os.readlink(process / "cwd")) == data_dir
+        titled = (process / "cmdline").read_bytes().startswith(b"postgres: ")
+        return titled and Path(os.readlink(process / "cwd")) == data_dir
     except OSError:
         return False
