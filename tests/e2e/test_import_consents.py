@@ -16,7 +16,7 @@ from uuid import uuid4
 
 import sqlalchemy as sa
 
-from consentd.app.commands import CheckConsent
+from consentd.app.commands import CheckConsent, WithdrawConsent
 from consentd.app.ports.imports import ImportFile, NewSubject, StagedEvent
 from consentd.bootstrap import App
 from consentd.domain.breach import Window
@@ -36,7 +36,15 @@ from consentd.store.driver import driver_of
 from consentd.store.importing import SqlImportBatch
 from consentd.store.uow import enter_tenant
 from tests.conftest import TEST_SECRET, owner
-from tests.integration.helpers import NEWSLETTER, SMS_OFFERS, catalogue, email, grant, principal
+from tests.integration.helpers import (
+    NEWSLETTER,
+    SMS_OFFERS,
+    catalogue,
+    email,
+    grant,
+    principal,
+    withdraw,
+)
 
 HEADER = "email,purpose,channel,state,recorded_at,source,evidence\n"
 
@@ -705,3 +713,61 @@ async def test_a_files_grant_for_an_address_an_objector_left_is_superseded(
         principal(tenant), CheckConsent(email("old-objector@example.com"), NEWSLETTER)
     )
     assert check.verdict.decision is Decision.DENY
+
+
+async def test_a_files_grant_decided_while_the_address_was_anothers_is_superseded(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """The holder withdrew, then the address was taken from them (RectifyContact): a file's
+    grant dated while it was still theirs was imported for a new subject and never counted
+    (probe BE: "2 imported"); it is superseded. One dated after the move is the new holder's."""
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("moved@example.com"), targets=(NEWSLETTER,))
+    await withdraw(app, tenant, email("moved@example.com"), NEWSLETTER)
+    theirs = datetime.now(UTC).isoformat()
+    await asyncio.sleep(0.01)
+    await app.rights.rectify(
+        principal(tenant), email("moved@example.com"), email("moved-on@example.com"), "dpo"
+    )
+    await asyncio.sleep(0.01)
+    after = datetime.now(UTC).isoformat()
+    path = tmp_path / "moved.csv"
+    path.write_text(HEADER + f"moved@example.com,newsletter,email,granted,{theirs},,crm\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "0 imported, 1 superseded" in done.stdout
+    path.write_text(HEADER + f"moved@example.com,offers,sms,granted,{after},,crm\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert "1 imported, 0 superseded" in done.stdout
+    assert await _state(app, tenant, "moved@example.com") == {"offers": ConsentState.GRANTED}
+
+
+async def test_a_files_grant_under_a_stop_is_superseded(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """A person texted STOP (a withdrawal of everything on SMS); a file's grant of an SMS target
+    dated after it would lift it: a system's word, superseded (migration 0037). E-mail's is not."""
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("stopper@example.com"), targets=(SMS_OFFERS,))
+    stop = WithdrawConsent(
+        subject=email("stopper@example.com"),
+        targets=(),
+        withdraw_all=True,
+        source=Source.API,
+        actor="sms-stop",
+        channel=Channel.SMS,
+    )
+    await app.consents.withdraw_consent(principal(tenant), stop)
+    await asyncio.sleep(0.01)
+    later = datetime.now(UTC).isoformat()
+    rows = [
+        f"stopper@example.com,offers,sms,granted,{later},,crm",
+        f"stopper@example.com,newsletter,email,granted,{later},,crm",
+    ]
+    path = tmp_path / "after-stop.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "1 imported, 1 superseded" in done.stdout
+    state = await _state(app, tenant, "stopper@example.com")
+    assert (state["offers"], state["newsletter"]) == (ConsentState.WITHDRAWN, ConsentState.GRANTED)

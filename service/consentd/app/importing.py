@@ -155,8 +155,9 @@ class ConsentImports:
         named = {digest: row.identifier for digest, row in zip(digests, batch, strict=True)}
         pairs = [(i.kind, d) for d, i in named.items()]
         closed = {d: c.at for (_, d), c in (await tx.closed(pairs)).items()}
+        handed = {d: at for (_, d), at in (await tx.handed_over(pairs)).items()}
         wanted = [
-            d if d not in closed or _after(row, closed[d]) else None
+            d if _counts(row, closed.get(d), handed.get(d)) else None
             for d, row in zip(digests, batch, strict=True)
         ]
         named = {d: named[d] for d in wanted if d is not None}
@@ -175,6 +176,16 @@ class ConsentImports:
             taken = await tx.add_subjects(fresh, now)
             known.update((digest, subject) for (_, digest), subject in taken.items())
         return [known[digest] if digest is not None else None for digest in wanted]
+
+
+def _counts(row: ImportRow, closed: datetime | None, handed: datetime | None) -> bool:
+    """Whether a row is imported: not a row of a closed contact point (_after), nor a grant
+    decided while its contact point was another person's (`handed`: when it last left a
+    subject that does not hold it now): theirs, not its holder's now nor a new subject's (it
+    was imported, and never counted: probe BE)."""
+    if closed is not None and not _after(row, closed):
+        return False
+    return handed is None or row.state is not ConsentState.GRANTED or row.recorded_at > handed
 
 
 def _after(row: ImportRow, closed: datetime) -> bool:

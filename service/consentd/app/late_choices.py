@@ -1,45 +1,39 @@
 """What stands of a record decided earlier (RecordConsent's decided_at, a CRM sync sending the
 person's choices late): grants whose validity ended before they arrived are dropped, and so are
-grants decided before a newer "no" on record: the subject's own, an objection or erasure, or the
-refusal or withdrawal an earlier holder of the contact point left on it (a CRM's grant of an
-address, synced after the address was taken from a person who had refused since, made a new
-subject or landed on the address's new holder, and the check said ALLOW; docs/contact-points.md,
-rule 2). Used by app/standing.py."""
+grants decided before a newer "no" on record (the subject's own, an objection, an erasure) or
+while one of the record's contact points was another person's (a CRM's grant of an address,
+synced after the address was taken from a person who had refused since, made a new subject or
+landed on the address's new holder, and the check said ALLOW; docs/contact-points.md, rule 2).
+Used by app/standing.py."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from uuid import UUID
 
 from consentd.app.commands import Choice, RecordConsent
 from consentd.app.ports import Digest, UnitOfWork
-from consentd.domain.contact_points import left_refusal
 from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target
 from consentd.domain.validity import valid_until
 
 
 def superseded_grants(
-    command: RecordConsent,
-    current: Sequence[ConsentEvent],
-    since: datetime | None,
-    left: Mapping[Target, datetime] | None = None,
+    command: RecordConsent, current: Sequence[ConsentEvent], since: datetime | None
 ) -> tuple[RecordConsent, tuple[Target, ...]]:
     """The command without its grants decided (its `recorded_at`, the API's decided_at) before
-    what is on record for their target (its own fact or the "everything" one), before `since`
-    (an objection in force, the erasure of the contact point) or before the "no" an earlier
-    holder of its contact point left for their target (`left`, left_refusals): a CRM sync
-    sending an old "yes" late never overrides a newer "no". Refusals always stay (a "no" is
-    never dropped). Returns the command left and the targets dropped, in the request's order."""
+    what is on record for their target (its own fact or an "everything" one) or before `since`
+    (an objection in force, the erasure of the contact point, the time it left an earlier
+    holder): a CRM sync sending an old "yes" late never overrides a newer "no". Refusals always
+    stay (a "no" is never dropped). Returns the command left and the targets dropped, in the
+    request's order."""
     decided = command.recorded_at
     if decided is None:
         return command, ()
-    left = left or {}
 
     def stale(choice: Choice) -> bool:
         said = [e.recorded_at for e in current if e.target.covers(choice.target)]
-        newer = (*said, since, left.get(choice.target))
+        newer = (*said, since)
         # At the same instant the "no" wins (a "no" is never dropped for a "yes").
         return choice.state is ConsentState.GRANTED and any(
             t is not None and decided <= t for t in newer
@@ -51,28 +45,16 @@ def superseded_grants(
     return replace(command, choices=tuple(c for c in command.choices if not stale(c))), dropped
 
 
-async def left_refusals(
-    uow: UnitOfWork,
-    digests: Sequence[Digest],
-    holder: UUID,
-    command: RecordConsent,
-    purposes: Mapping[str, Purpose],
-) -> dict[Target, datetime]:
-    """For each target the record grants, when the latest refusal or withdrawal that an
-    earlier holder (not `holder`) of one of its contact points left on it was recorded."""
-    granted = [c.target for c in command.choices if c.state is ConsentState.GRANTED]
-    if not granted or not digests:
-        return {}
-    wanted = sorted({t.purpose for t in granted})
-    holdings = await uow.rights.left_facts(digests, holder, wanted)
-    found: dict[Target, datetime] = {}
-    for target in granted:
-        purpose = purposes[target.purpose]
-        times = [left_refusal(purpose, target, ended, facts) for ended, facts in holdings]
-        latest = max((t for t in times if t is not None), default=None)
-        if latest is not None:
-            found[target] = latest
-    return found
+async def handed_over_at(uow: UnitOfWork, digests: Sequence[Digest]) -> datetime | None:
+    """When one of these contact points last left a subject the record does not name now (an
+    earlier holder, RectifyContact): a grant decided by then was that person's word, not its
+    holder's now nor a new subject's; None when none changed hands."""
+    return await uow.rights.handed_over(digests) if digests else None
+
+
+def max_time(*times: datetime | None) -> datetime | None:
+    """The latest of the times given; None when none is."""
+    return max((t for t in times if t is not None), default=None)
 
 
 def lapsed_grants(

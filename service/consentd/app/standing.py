@@ -11,7 +11,12 @@ from typing import NamedTuple
 from uuid import UUID
 
 from consentd.app.commands import RecordConsent, WithdrawConsent
-from consentd.app.late_choices import lapsed_grants, left_refusals, superseded_grants
+from consentd.app.late_choices import (
+    handed_over_at,
+    lapsed_grants,
+    max_time,
+    superseded_grants,
+)
 from consentd.app.ports import Digest, UnitOfWork
 from consentd.app.ports.batches import PartRead
 from consentd.app.subjects import SubjectResolver
@@ -136,7 +141,7 @@ async def standing(
     (refuse_systems_return). The events are stamped `now`, or after the objection a grant of
     the person's lifts (after_objection)."""
     command, lapsed = lapsed_grants(command, purposes, now)
-    found = await _standing(uow, subjects, tenant_id, command, now, purposes=purposes)
+    found = await _standing(uow, subjects, tenant_id, command, now)
     return found._replace(dropped=lapsed + found.dropped)
 
 
@@ -146,8 +151,6 @@ async def _standing(
     tenant_id: UUID,
     command: RecordConsent,
     now: datetime,
-    *,
-    purposes: Mapping[str, Purpose],
 ) -> Standing:
     granted = any(c.state is ConsentState.GRANTED for c in command.choices)
     if command.recorded_at is None and not systems_grant(command):
@@ -157,7 +160,12 @@ async def _standing(
     digests = subjects.digests(tenant_id, command.identifiers)
     closures = await uow.rights.closed_contact_points(digests)
     closed = latest_closure(closures.values())
-    command, gone = superseded_grants(command, [], closed.at if closed else None)
+    since = closed.at if closed else None
+    if command.recorded_at is not None:
+        # Decided while one of its contact points was another person's: that person's word,
+        # not its holder's now (nor a new subject's; probe BE).
+        since = max_time(since, await handed_over_at(uow, digests))
+    command, gone = superseded_grants(command, [], since)
     if not command.choices:
         return Standing(command, None, gone, now)
     if closures and systems_grant(command):
@@ -170,8 +178,7 @@ async def _standing(
         await uow.consents.lock_subject(subject_id)
         current = await uow.consents.current(subject_id)
         objected = await objected_since(uow, subject_id)
-        left = await left_refusals(uow, digests, subject_id, command, purposes)
-        command, stale = superseded_grants(command, current, objected, left)
+        command, stale = superseded_grants(command, current, objected)
     else:
         current = []
         if systems_grant(command):

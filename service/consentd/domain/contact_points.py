@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from consentd.domain.decision import SUPPRESSING, decide, latest
-from consentd.domain.model import ConsentFact, Purpose, Target, Verdict
+from consentd.domain.model import ConsentFact, Purpose, Verdict
 from consentd.domain.rights import Block, BlockKind
 
 
@@ -81,17 +81,6 @@ def carried(purpose: Purpose, prior: PriorHolding) -> Ruling | None:
     if ruling.verdict.reason not in SUPPRESSING:
         return None
     return Ruling(ruling.verdict, ruling.since or prior.ended_at)
-
-
-def left_refusal(
-    purpose: Purpose, target: Target, ended_at: datetime, facts: Iterable[ConsentFact]
-) -> datetime | None:
-    """When the refusal or withdrawal an earlier holder left on the contact point for `target`
-    was recorded: their latest fact for it (or for every purpose) as it stood when the contact
-    point left them at `ended_at`, when that fact is a "no"; None when they left none."""
-    found = latest(f for f in facts if f.target.covers(target))
-    denial = None if found is None else carried(purpose, PriorHolding(ended_at, found))
-    return None if denial is None else denial.since
 
 
 def decide_contact_point(

@@ -13,9 +13,7 @@ from uuid import UUID
 from consentd.app.ports import Digest
 from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.model import ALL, ConsentFact
 from consentd.domain.rights import BlockKind
-from consentd.store.consents import fact_of
 from consentd.store.driver import Driver
 
 # A subject's own ended holding of a contact point it holds again is not another holder's.
@@ -55,41 +53,50 @@ async def closed_points(
     return found
 
 
-# Each earlier holding of these contact points by another subject than `$4` (their holder now,
-# or the one a record names), with that holder's latest fact per target of these purposes as it
-# stood when the contact point left them (docs/contact-points.md, rule 2).
-_LEFT = """
-SELECT DISTINCT ON (h.subject_id, h.held_until, e.purpose_id, e.channel, e.scope)
-    h.subject_id AS holder, h.held_until, e.event_id, e.sequence, e.purpose_id, e.channel,
-    e.scope, e.state, e.notice_version, e.valid_until, e.recorded_at
-FROM contact_point_holdings h
-JOIN consent_events e
-  ON e.tenant_id = h.tenant_id AND e.subject_id = h.subject_id AND e.recorded_at <= h.held_until
-WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL AND h.subject_id <> $4
-  AND (h.kind, h.digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
-  AND (e.purpose_id = ANY($5::text[]) OR e.purpose_id = $6)
-ORDER BY h.subject_id, h.held_until, e.purpose_id, e.channel, e.scope, e.sequence DESC
+# When one of these contact points last left a subject that holds none of them now (an earlier
+# holder of it: not the subject a record naming them lands on).
+_HANDED_OVER = """
+WITH named AS (SELECT * FROM unnest($2::text[], $3::bytea[]) AS n(kind, digest))
+SELECT max(h.held_until) AS at FROM contact_point_holdings h
+WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL AND (h.kind, h.digest) IN (SELECT * FROM named)
+  AND NOT EXISTS (
+    SELECT FROM subject_identifiers i
+    WHERE i.tenant_id = h.tenant_id AND i.subject_id = h.subject_id
+      AND (i.kind, i.digest) IN (SELECT * FROM named))
 """
 
 
-async def left_facts(
-    raw: Driver,
-    tenant_id: UUID,
-    digests: Sequence[Digest],
-    holder: UUID,
-    purposes: Sequence[str],
-) -> list[tuple[datetime, list[ConsentFact]]]:
-    """For each earlier holding of these contact points by a subject other than `holder`: when
-    it ended, and its holder's latest fact then for each target of `purposes` (and for every
-    target)."""
-    if not digests or not purposes:
-        return []
+async def handed_over(raw: Driver, tenant_id: UUID, digests: Sequence[Digest]) -> datetime | None:
+    """When one of these contact points last left a subject that holds none of them now."""
     kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
-    rows = await raw.fetch(_LEFT, tenant_id, kinds, values, holder, list(purposes), ALL)
-    found: dict[tuple[UUID, datetime], list[ConsentFact]] = {}
-    for m in rows:
-        found.setdefault((m["holder"], m["held_until"]), []).append(fact_of(m))
-    return [(ended, facts) for (_, ended), facts in found.items()]
+    rows = await raw.fetch(_HANDED_OVER, tenant_id, kinds, values)
+    found: datetime | None = rows[0]["at"]
+    return found
+
+
+# Per contact point: when it last left a subject that does not hold it now.
+_HANDED_OVER_EACH = """
+SELECT h.kind, h.digest, max(h.held_until) AS at FROM contact_point_holdings h
+WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
+  AND (h.kind, h.digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
+  AND NOT EXISTS (
+    SELECT FROM subject_identifiers i
+    WHERE i.tenant_id = h.tenant_id AND i.subject_id = h.subject_id AND i.kind = h.kind
+      AND i.digest = h.digest)
+GROUP BY h.kind, h.digest
+"""
+
+
+async def handed_over_each(
+    raw: Driver, tenant_id: UUID, digests: Sequence[Digest]
+) -> dict[Digest, datetime]:
+    """For each of these contact points that changed hands, when it last left a subject that
+    does not hold it now (what a row of the import naming it alone lands on)."""
+    if not digests:
+        return {}
+    kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
+    rows = await raw.fetch(_HANDED_OVER_EACH, tenant_id, kinds, values)
+    return {(IdentifierKind(m["kind"]), bytes(m["digest"])): m["at"] for m in rows}
 
 
 _HELD = """

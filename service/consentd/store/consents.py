@@ -15,7 +15,6 @@ from consentd.domain.model import (
     ALL,
     Channel,
     ConsentEvent,
-    ConsentFact,
     ConsentState,
     PartyScope,
     ProcessingRole,
@@ -115,19 +114,6 @@ def event_of(m: Row) -> ConsentEvent:
         evidence_reference=m["evidence_reference"],
         evidence_sealed=m["evidence_sealed"],
         attested=m["attested"],
-    )
-
-
-def fact_of(m: Row) -> ConsentFact:
-    return ConsentFact(
-        m["event_id"],
-        m["sequence"],
-        target_of(m),
-        STATES[m["state"]],
-        m["notice_version"],
-        until_of(m),
-        # The projection keeps the event's time as updated_at.
-        m["recorded_at"] if "recorded_at" in m else m["updated_at"],
     )
 
 

@@ -22,7 +22,7 @@ from consentd.app.ports.imports import ImportCheckpoint, ImportFile, NewSubject,
 from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import Purpose
-from consentd.store.closed_points import closed_points
+from consentd.store.closed_points import closed_points, handed_over_each
 from consentd.store.consents import _LOCK_SUBJECTS
 from consentd.store.driver import driver_of
 from consentd.store.import_apply import APPLY
@@ -126,6 +126,9 @@ class SqlImportBatch:
 
     async def closed(self, digests: Sequence[Digest]) -> dict[Digest, Closed]:
         return await closed_points(self._raw, self._tenant, digests)
+
+    async def handed_over(self, digests: Sequence[Digest]) -> dict[Digest, datetime]:
+        return await handed_over_each(self._raw, self._tenant, digests)
 
     async def _owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]:
         if not digests:

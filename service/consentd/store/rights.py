@@ -15,9 +15,8 @@ from consentd.app.idempotency import ERASED_ANSWER
 from consentd.app.ports import Digest
 from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.model import ConsentFact
 from consentd.domain.rights import BlockKind, BlockRecord, ContactChange, StoredIdentifier
-from consentd.store.closed_points import closed_points, former_points, left_facts, open_holdings
+from consentd.store.closed_points import closed_points, former_points, handed_over, open_holdings
 from consentd.store.driver import Driver, affected
 from consentd.store.tables import (
     contact_changes,
@@ -174,10 +173,8 @@ class SqlRights:
     async def former_contact_points(self, subject_id: UUID) -> list[Digest]:
         return await former_points(self._raw, self._tenant, subject_id)
 
-    async def left_facts(
-        self, digests: Sequence[Digest], holder: UUID, purposes: Sequence[str]
-    ) -> list[tuple[datetime, list[ConsentFact]]]:
-        return await left_facts(self._raw, self._tenant, digests, holder, purposes)
+    async def handed_over(self, digests: Sequence[Digest]) -> datetime | None:
+        return await handed_over(self._raw, self._tenant, digests)
 
     async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
         return await open_holdings(self._raw, self._tenant, digests)

@@ -80,6 +80,11 @@ class ImportBatch(Protocol):
         why and since when (store/closed_points.py)."""
         ...
 
+    async def handed_over(self, digests: Sequence[Digest]) -> dict[Digest, datetime]:
+        """For each digest that changed hands, when it last left a subject that does not hold
+        it now."""
+        ...
+
     async def add_subjects(
         self, subjects: Sequence[NewSubject], at: datetime
     ) -> dict[Digest, UUID]:

@@ -13,7 +13,6 @@ from consentd.app.ports.consents import ConfirmationMessage
 from consentd.domain.breach import TouchedSubject, Window
 from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import Identifier, IdentifierKind
-from consentd.domain.model import ConsentFact
 from consentd.domain.retention import TenantRetention
 from consentd.domain.rights import (
     BlockKind,
@@ -60,11 +59,9 @@ class RightsRepository(Protocol):
         """Those of these contact points only the person takes back (erased, or left by an
         objector), why and since when."""
 
-    async def left_facts(
-        self, digests: Sequence[Digest], holder: UUID, purposes: Sequence[str]
-    ) -> list[tuple[datetime, list[ConsentFact]]]:
-        """Each earlier holding of these contact points by another subject than `holder`:
-        when it ended, and its holder's latest fact then per target of `purposes`."""
+    async def handed_over(self, digests: Sequence[Digest]) -> datetime | None:
+        """When one of these contact points last left a subject that holds none of them now
+        (an earlier holder); None when none changed hands."""
         ...
 
     async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:

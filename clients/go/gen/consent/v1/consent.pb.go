@@ -346,7 +346,8 @@ type RecordConsentResponse struct {
 	unknownFields protoimpl.UnknownFields
 
 	// Empty when every choice was superseded before the person was looked up (their contact point
-	// erased after `decided_at`, or every grant's validity ended before it arrived).
+	// erased after `decided_at`, or another person's then, or every grant's validity ended before
+	// it arrived).
 	SubjectId string          `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
 	Events    []*ConsentEvent `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
 	// The targets of the grants not recorded because something newer was on record (see

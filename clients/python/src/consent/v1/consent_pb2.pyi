@@ -192,7 +192,8 @@ class RecordConsentResponse(_message.Message):
     SUPERSEDED_FIELD_NUMBER: _builtins.int
     subject_id: _builtins.str
     """Empty when every choice was superseded before the person was looked up (their contact point
-    erased after `decided_at`, or every grant's validity ended before it arrived).
+    erased after `decided_at`, or another person's then, or every grant's validity ended before
+    it arrived).
     """
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ConsentEvent]: ...

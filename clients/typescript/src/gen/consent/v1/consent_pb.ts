@@ -125,7 +125,8 @@ export const RecordConsentRequestSchema: GenMessage<RecordConsentRequest> = /*@_
 export type RecordConsentResponse = Message<"consent.v1.RecordConsentResponse"> & {
   /**
    * Empty when every choice was superseded before the person was looked up (their contact point
-   * erased after `decided_at`, or every grant's validity ended before it arrived).
+   * erased after `decided_at`, or another person's then, or every grant's validity ended before
+   * it arrived).
    *
    * @generated from field: string subject_id = 1;
    */

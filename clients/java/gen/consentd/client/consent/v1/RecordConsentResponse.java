@@ -52,7 +52,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Empty when every choice was superseded before the person was looked up (their contact point
-   * erased after `decided_at`, or every grant's validity ended before it arrived).
+   * erased after `decided_at`, or another person's then, or every grant's validity ended before
+   * it arrived).
    * </pre>
    *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -74,7 +75,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Empty when every choice was superseded before the person was looked up (their contact point
-   * erased after `decided_at`, or every grant's validity ended before it arrived).
+   * erased after `decided_at`, or another person's then, or every grant's validity ended before
+   * it arrived).
    * </pre>
    *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -670,7 +672,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Empty when every choice was superseded before the person was looked up (their contact point
-     * erased after `decided_at`, or every grant's validity ended before it arrived).
+     * erased after `decided_at`, or another person's then, or every grant's validity ended before
+     * it arrived).
      * </pre>
      *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -691,7 +694,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Empty when every choice was superseded before the person was looked up (their contact point
-     * erased after `decided_at`, or every grant's validity ended before it arrived).
+     * erased after `decided_at`, or another person's then, or every grant's validity ended before
+     * it arrived).
      * </pre>
      *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -713,7 +717,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Empty when every choice was superseded before the person was looked up (their contact point
-     * erased after `decided_at`, or every grant's validity ended before it arrived).
+     * erased after `decided_at`, or another person's then, or every grant's validity ended before
+     * it arrived).
      * </pre>
      *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -731,7 +736,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Empty when every choice was superseded before the person was looked up (their contact point
-     * erased after `decided_at`, or every grant's validity ended before it arrived).
+     * erased after `decided_at`, or another person's then, or every grant's validity ended before
+     * it arrived).
      * </pre>
      *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -746,7 +752,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Empty when every choice was superseded before the person was looked up (their contact point
-     * erased after `decided_at`, or every grant's validity ended before it arrived).
+     * erased after `decided_at`, or another person's then, or every grant's validity ended before
+     * it arrived).
      * </pre>
      *
      * <code>string subject_id = 1 [json_name = "subjectId"];</code>

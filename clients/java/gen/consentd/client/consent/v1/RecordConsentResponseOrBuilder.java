@@ -10,7 +10,8 @@ public interface RecordConsentResponseOrBuilder extends
   /**
    * <pre>
    * Empty when every choice was superseded before the person was looked up (their contact point
-   * erased after `decided_at`, or every grant's validity ended before it arrived).
+   * erased after `decided_at`, or another person's then, or every grant's validity ended before
+   * it arrived).
    * </pre>
    *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
@@ -20,7 +21,8 @@ public interface RecordConsentResponseOrBuilder extends
   /**
    * <pre>
    * Empty when every choice was superseded before the person was looked up (their contact point
-   * erased after `decided_at`, or every grant's validity ended before it arrived).
+   * erased after `decided_at`, or another person's then, or every grant's validity ended before
+   * it arrived).
    * </pre>
    *
    * <code>string subject_id = 1 [json_name = "subjectId"];</code>
