@@ -204,3 +204,33 @@ async def test_a_link_of_a_person_restricted_then_erased_is_done_not_unavailable
     await app.rights.erase(dpo, normalise_email(email), "dpo")
     link = f"http://127.0.0.1:{http_port}/unsubscribe/{answer.unsubscribe_token}"
     assert [(await asyncio.to_thread(_call, link, ONE_CLICK))[0] for _ in "ab"] == [200, 200]
+
+
+async def test_the_page_also_stops_the_whole_channel_once(
+    stubs: Stubs, channel: grpc.aio.Channel, http_port: int
+) -> None:
+    """Beside "unsubscribe from this list", the page offers "nothing more by e-mail" (every
+    ESP's "unsubscribe from all"; probe BF): every purpose on the link's channel withdrawn, those
+    added later too, other channels untouched; followed again it writes nothing more. A mail
+    client's one-click POST stays the link's own list."""
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(stubs, "offers")
+    sms = make_target("offers", types_pb2.CHANNEL_SMS)
+    person = types_pb2.SubjectIdentity(email="all-mail@example.fr")
+    await record(stubs, person, grant(NEWSLETTER), grant(make_target("offers")), grant(sms))
+    (answer,) = await _batch(channel, stubs, "all-mail@example.fr")
+    link = f"http://127.0.0.1:{http_port}/unsubscribe/{answer.unsubscribe_token}"
+    status, page = await asyncio.to_thread(_call, link)
+    assert (status, "Plus rien par e-mail / Nothing more by e-mail" in page) == (200, True)
+
+    status, page = await asyncio.to_thread(_call, link, b"stop=channel")
+    assert (status, "nothing more by e-mail" in page) == (200, True)
+    await put_purpose(stubs, "later")
+    answers = [
+        (await check(stubs, by_email("all-mail@example.fr"), t)).decision
+        for t in (NEWSLETTER, make_target("offers"), make_target("later"), sms)
+    ]
+    assert answers == [DENY, DENY, DENY, ALLOW]
+    before = len((await history(stubs, by_email("all-mail@example.fr"))).events)
+    assert (await asyncio.to_thread(_call, link, b"stop=channel"))[0] == 200
+    assert len((await history(stubs, by_email("all-mail@example.fr"))).events) == before

@@ -1,7 +1,8 @@
 """`/unsubscribe/<token>` on the browser port: the link of an unsubscribe token
-(app/unsubscribe.py). GET shows a page with one button and changes nothing (mail scanners follow
-links); POST withdraws — the page's button, or a mail client's RFC 8058 one-click POST
-(`List-Unsubscribe=One-Click`). No key: the token is the credential."""
+(app/unsubscribe.py). GET shows a page with two buttons and changes nothing (mail scanners follow
+links); POST withdraws — the page's first button, or a mail client's RFC 8058 one-click POST
+(`List-Unsubscribe=One-Click`): the link's purpose; its second button (`stop=channel`): every
+purpose on the link's channel. No key: the token is the credential."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import html
 import structlog
 
 from consentd.api.asgi import Receive, Scope, Send, header, respond
-from consentd.api.refusals import discard_body
+from consentd.api.refusals import DISCARDED_BODY_LIMIT
 from consentd.app.commands import Evidence
 from consentd.app.unsubscribe import Followed, Opened, Unsubscribes
 from consentd.domain.cookies import MAX_USER_AGENT
+from consentd.domain.model import Channel
 from consentd.store.database import ERASED, OBJECTED, PURGED, outage_of
 
 log = structlog.get_logger("consentd.unsubscribe")
@@ -35,16 +37,37 @@ HEADERS = [
 ]
 
 
-def _ask(name: str) -> str:
-    what = html.escape(name)
+# How each channel is named on the page (French / English).
+_BY = {
+    Channel.EMAIL: ("par e-mail", "by e-mail"),
+    Channel.SMS: ("par SMS", "by text message"),
+    Channel.VOICE_CALL: ("par téléphone", "by phone"),
+    Channel.CHAT: ("par messagerie", "by chat"),
+    Channel.SOCIAL: ("sur les réseaux sociaux", "on social networks"),
+    Channel.POSTAL: ("par courrier", "by post"),
+    Channel.PUSH: ("par notification", "by push notification"),
+}
+# The second button's field: every purpose on the link's channel (WithdrawConsent all+channel).
+WHOLE_CHANNEL = b"stop=channel"
+
+
+def _ask(opened: Opened) -> str:
+    what = html.escape(opened.name)
+    fr, en = _BY.get(opened.link.target.channel, ("", ""))
     return (
         f"<p>Ne plus recevoir « {what} » ? / Stop receiving “{what}”?</p>"
         '<form method="post"><button type="submit">Me désabonner / Unsubscribe</button></form>'
+        f"<p>Ou ne plus rien recevoir {fr} ? / Or nothing more {en}?</p>"
+        '<form method="post"><input type="hidden" name="stop" value="channel">'
+        f'<button type="submit">Plus rien {fr} / Nothing more {en}</button></form>'
     )
 
 
-def _done(name: str) -> str:
-    what = html.escape(name)
+def _done(opened: Opened, whole_channel: bool) -> str:
+    what = html.escape(opened.name)
+    if whole_channel:
+        fr, en = _BY.get(opened.link.target.channel, ("", ""))
+        return f"<p>C'est fait : vous ne recevrez plus rien {fr}. / Done: nothing more {en}.</p>"
     return (
         f"<p>C'est fait : vous ne recevrez plus « {what} ». / Done: you will not receive "
         f"“{what}” any more.</p>"
@@ -77,13 +100,15 @@ class UnsubscribePage:
         if method not in ("GET", "HEAD", "POST"):
             await respond(send, 405, b"", [(b"allow", b"GET, HEAD, POST")])
             return
-        if method == "POST":
-            await discard_body(receive)
+        whole_channel = method == "POST" and await _asks_whole_channel(receive)
         opened: Opened | None = None
         try:
             opened = await self._unsubscribes.opened(token)
             if opened is not None and method == "POST":
-                followed = await self._unsubscribes.follow(opened, _evidence(scope))
+                evidence = _evidence(scope)
+                followed = await self._unsubscribes.follow(
+                    opened, evidence, whole_channel=whole_channel
+                )
                 # What an operator counts (never the token): links followed, and their outcome.
                 log.info("unsubscribe_link_followed", outcome=followed.value)
         except Exception as error:  # noqa: BLE001 - the database down: say so, the link stays good
@@ -97,8 +122,23 @@ class UnsubscribePage:
         if opened is None:
             await _answer(send, method, 404, _INVALID, HEADERS)
             return
-        page = _done(opened.name) if method == "POST" else _ask(opened.name)
+        page = _done(opened, whole_channel) if method == "POST" else _ask(opened)
         await _answer(send, method, 200, page, HEADERS)
+
+
+async def _asks_whole_channel(receive: Receive) -> bool:
+    """Whether a POST's form is the second button's (`stop=channel`); the body is read up to
+    DISCARDED_BODY_LIMIT, never decoded beyond that one field (a mail client's one-click POST
+    is `List-Unsubscribe=One-Click`: the link's own purpose)."""
+    body = b""
+    while len(body) <= DISCARDED_BODY_LIMIT:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        body += message.get("body", b"")
+        if not message.get("more_body", False):
+            break
+    return WHOLE_CHANNEL in body.split(b"&")
 
 
 def _evidence(scope: Scope) -> Evidence:

@@ -20,8 +20,16 @@ from consentd.app.commands import CheckConsent, Evidence, WithdrawConsent
 from consentd.app.confirmations import TOKEN_PLACEHOLDER
 from consentd.app.consents import ConsentUseCases
 from consentd.app.ports import TenantDirectory
+from consentd.domain.decision import standing_stop
 from consentd.domain.errors import ConsentError
-from consentd.domain.model import Channel, PartyScope, Reason, Source, Target
+from consentd.domain.model import (
+    Channel,
+    PartyScope,
+    Reason,
+    Source,
+    Target,
+    everything_on,
+)
 from consentd.domain.tenancy import Principal, Scope
 
 _PREFIX = "u1."
@@ -122,14 +130,17 @@ class Unsubscribes:
             return Opened(link, principal, link.target.purpose)
         return Opened(link, principal, purpose.display_name or purpose.purpose_id)
 
-    async def follow(self, opened: Opened, evidence: Evidence) -> Followed:
+    async def follow(
+        self, opened: Opened, evidence: Evidence, *, whole_channel: bool = False
+    ) -> Followed:
         """Withdraw the link's target (SOURCE_PORTAL, actor "unsubscribe link": the person
         acting from their own mailbox), unless the person's "no" already stands for it (a
         withdrawal, refusal, objection or erasure): a link followed again, or by a mail
         client and its scanner at once, writes nothing more. Any other DENY (a restriction, a
         lapsed grant, an older notice, a confirmation pending) ends and the grant would count
         again: the withdrawal is recorded (probe AI: "Done", then ALLOW once a restriction was
-        lifted)."""
+        lifted). `whole_channel`: every purpose on the link's channel ("nothing more by e-mail":
+        WithdrawConsent `all` + `channel`), unless that stop stands already."""
         subject_id = opened.link.subject_id
         # One follow of a subject at a time here: 20 POSTs of one link at once wrote 20
         # withdrawals (probe AI); replicas following it at the same instant may still write two.
@@ -139,6 +150,8 @@ class Unsubscribes:
         held.users += 1
         try:
             async with held.lock:
+                if whole_channel:
+                    return await self._stopped(opened.principal, opened.link, evidence)
                 return await self._withdrawn(opened.principal, opened.link, evidence)
         except ConsentError:  # the subject erased or gone since: nothing left to withdraw
             return Followed.ALREADY
@@ -156,6 +169,24 @@ class Unsubscribes:
             link.subject_id, (link.target,), False, Source.PORTAL, "unsubscribe link", evidence
         )
         await self._consents.withdraw_consent(principal, withdrawal)
+        return Followed.WITHDRAWN
+
+    async def _stopped(self, principal: Principal, link: Link, evidence: Evidence) -> Followed:
+        """Every purpose on the link's channel withdrawn, unless a withdrawal of everything
+        there (of this channel or of all) stands already with no grant on the channel since."""
+        _, current = await self._consents.subject_consents(principal, link.subject_id)
+        if standing_stop(everything_on(link.target.channel), current) is not None:
+            return Followed.ALREADY
+        stop = WithdrawConsent(
+            link.subject_id,
+            (),
+            True,
+            Source.PORTAL,
+            "unsubscribe link",
+            evidence,
+            channel=link.target.channel,
+        )
+        await self._consents.withdraw_consent(principal, stop)
         return Followed.WITHDRAWN
 
 

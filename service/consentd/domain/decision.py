@@ -142,11 +142,12 @@ def _decide_legitimate_interest(fact: ConsentFact | None) -> Verdict:
 def standing_stop(target: Target, facts: Iterable[ConsentEvent]) -> ConsentEvent | None:
     """The withdrawal of everything, of every channel or of the target's (a STOP), that stands
     for `target` among a subject's current facts: the latest one covering it with no grant of
-    the target recorded after it (withdrawing everything also withdraws each grant one by one,
-    after it); None when none stands. Only the person lifts it (app/standing.py)."""
+    the target (of what it covers, for an "everything" target) recorded after it (withdrawing
+    everything also withdraws each grant one by one, after it); None when none stands. Only the
+    person lifts it (app/standing.py)."""
     facts = list(facts)
     granted = max(
-        (f.sequence for f in facts if f.target == target and f.state is ConsentState.GRANTED),
+        (f.sequence for f in facts if target.covers(f.target) and f.state is ConsentState.GRANTED),
         default=-1,
     )
     stops = [f for f in facts if f.target.is_all and f.target.covers(target)]
