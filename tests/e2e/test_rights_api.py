@@ -639,3 +639,45 @@ async def test_requests_due_within_days_are_listed_before_they_are_late(
         rights_pb2.ListRightsRequestsRequest(due_within_days=91), metadata=dpo.metadata
     )
     assert await _code(too_far) == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_an_extension_nobody_was_told_of_leaves_the_first_due_date(
+    dpo: RightsStubs, clock: TestClock
+) -> None:
+    """Extended with no relay to tell the person, a request past its first due date said "not
+    overdue" for two more months (probe BF; GDPR art. 12(3): an extension counts once the
+    person is told, within the first month). It is overdue, listed so; an operator who told the
+    person themselves says so (`person_told`) and the extended date counts."""
+    clock.pinned = datetime.now(UTC) - timedelta(days=40)
+    ids = []
+    for name in ("untold", "called"):
+        filed = await dpo.rights.SubmitRightsRequest(
+            rights_pb2.SubmitRightsRequestRequest(
+                kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=by_email(f"{name}@example.fr")
+            ),
+            metadata=dpo.metadata,
+        )
+        ids.append(filed.request.request_id)
+    untold, called = ids
+    clock.pinned += timedelta(days=20)
+    for request_id, told in ((untold, False), (called, True)):
+        extended = await dpo.rights.ExtendRightsRequest(
+            rights_pb2.ExtendRightsRequestRequest(
+                request_id=request_id, months=2, reason="complexe", person_told=told
+            ),
+            metadata=dpo.metadata,
+        )
+        assert extended.request.HasField("person_told_at") is told
+    clock.pinned = None
+    answers = {}
+    for request_id in ids:
+        got = await dpo.rights.GetRightsRequest(
+            rights_pb2.GetRightsRequestRequest(request_id=request_id), metadata=dpo.metadata
+        )
+        answers[request_id] = got.request.overdue
+    assert answers == {untold: True, called: False}
+    overdue = await dpo.rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(overdue_only=True), metadata=dpo.metadata
+    )
+    assert untold in [r.request_id for r in overdue.requests]
+    assert called not in [r.request_id for r in overdue.requests]

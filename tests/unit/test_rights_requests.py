@@ -133,7 +133,7 @@ def test_a_request_awaiting_verification_can_be_extended() -> None:
     refused the extension (FAILED_PRECONDITION) and could only let the request go overdue. The
     extension survives the verification."""
     received = _received()
-    extended = received.extended(T0 + timedelta(days=5), 2, "identity documents awaited")
+    extended = received.extended(T0 + timedelta(days=5), 2, "identity documents awaited", told=True)
     assert extended.extended_due_at == add_months(received.due_at or T0, 2)
     verified = extended.verified(T0 + timedelta(days=6), "document")
     assert verified.effective_due_at == extended.extended_due_at
@@ -146,10 +146,25 @@ def test_overdue_only_while_open_and_past_the_effective_due_date() -> None:
     due = verified.due_at or T0
     assert not verified.is_overdue(due)
     assert verified.is_overdue(due + timedelta(seconds=1))
-    extended = verified.extended(T0, 2, "complex")
+    extended = verified.extended(T0, 2, "complex", told=True)
     assert not extended.is_overdue(due + timedelta(days=1))
     assert not replace(verified, state=RequestState.DONE).is_overdue(due + timedelta(days=90))
     assert _received().is_overdue(T0 + timedelta(days=400))
+
+
+def test_an_extension_counts_once_the_person_is_told_within_the_first_month() -> None:
+    """GDPR art. 12(3): the person is told of the extension, and why, within a month of
+    receipt. Nobody told (no relay, nothing recorded), the first due date stands: the request
+    said "not overdue" for two months past it (probe BF). Told after that month, too."""
+    verified = _received().verified(T0, "code")
+    due = verified.due_at or T0
+    untold = verified.extended(T0, 2, "complex")
+    assert (untold.effective_due_at, untold.is_overdue(due + timedelta(days=1))) == (due, True)
+    told = replace(untold, person_told_at=due - timedelta(days=1))
+    assert told.effective_due_at == untold.extended_due_at
+    assert not told.is_overdue(due + timedelta(days=1))
+    late = replace(untold, person_told_at=due + timedelta(days=1))
+    assert late.effective_due_at == due
 
 
 def test_a_confirmation_token_too_long_is_not_called_missing() -> None:

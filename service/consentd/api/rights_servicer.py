@@ -128,7 +128,7 @@ class RightsServicer(rights_pb2_grpc.RightsServiceServicer):
         reason = conv.text_in("reason", request.reason, required=True)
         answer = self._answer(pb.ExtendRightsRequestResponse)
         extended = await self._requests.extend(
-            principal(), request_id, request.months, reason, once(answer)
+            principal(), request_id, request.months, reason, once(answer), told=request.person_told
         )
         return answer(extended)
 

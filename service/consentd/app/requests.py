@@ -95,9 +95,8 @@ class RightsRequestUseCases:
             subject_id = await self._subjects.kept(uow, tenant_id, selector, self._clock())
             await held(uow, subject_id)
             now = self._clock()
-            # Filed through the tenant's portal, whose token names the person: verified by it
-            # (a code they had nowhere to enter left the request RECEIVED until an operator
-            # attested). Three clicks on "erase my data" made three requests.
+            # Filed through the tenant's portal, whose token names the person: verified by it (a
+            # code they had nowhere to enter left it RECEIVED; three clicks made three requests).
             portal = principal.subject is not None
             if portal and (pending := await open_request(uow, subject_id, kind)) is not None:
                 await uow.commit(Submitted(pending, False))
@@ -198,8 +197,10 @@ class RightsRequestUseCases:
         months: int,
         reason: str,
         once: Once | None = None,
+        *,
+        told: bool = False,
     ) -> RightsRequest:
-        extended = lambda r, now: r.extended(now, months, reason)  # noqa: E731
+        extended = lambda r, now: r.extended(now, months, reason, told=told)  # noqa: E731
         return await self._apply(principal, request_id, extended, once, tell=True)
 
     async def refuse(

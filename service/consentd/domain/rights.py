@@ -156,7 +156,12 @@ class RightsRequest:
 
     @property
     def effective_due_at(self) -> datetime | None:
-        return self.extended_due_at or self.due_at
+        """The extended due date once the person was told of the extension within the first
+        month (GDPR art. 12(3): an extension they are not told of does not count); else the
+        first (an operator saw "not overdue" for a month past it, nobody told; probe BF)."""
+        told = self.person_told_at
+        counts = told is not None and self.due_at is not None and told <= self.due_at
+        return self.extended_due_at if counts and self.extended_due_at else self.due_at
 
     def is_overdue(self, now: datetime) -> bool:
         due = self.effective_due_at
@@ -202,10 +207,13 @@ class RightsRequest:
             raise InvalidInput("reason", "is required to refuse a request")
         return replace(self._move(RequestState.REFUSED, now), outcome=reason, person_told_at=None)
 
-    def extended(self, now: datetime, months: int, reason: str) -> RightsRequest:
+    def extended(
+        self, now: datetime, months: int, reason: str, *, told: bool = False
+    ) -> RightsRequest:
         """One extension of 1 or 2 months before the first deadline, while the request is
         open: the deadline runs from receipt, so a request whose identity is still being
-        verified may need it too. Raises InvalidInput or FailedPrecondition."""
+        verified may need it too. `told`: the operator told the person themselves, now (it
+        counts from then: effective_due_at). Raises InvalidInput or FailedPrecondition."""
         if not 1 <= months <= MAX_EXTENSION_MONTHS:
             raise InvalidInput("months", f"must be 1 to {MAX_EXTENSION_MONTHS}")
         if not reason.strip():
@@ -221,5 +229,5 @@ class RightsRequest:
             extended_due_at=add_months(self.due_at, months),
             extension_reason=reason,
             updated_at=now,
-            person_told_at=None,
+            person_told_at=now if told else None,
         )

@@ -120,7 +120,15 @@ class SqlRequests:
         if due_before is not None:
             query = query.where(
                 _R.c.state.in_([s.value for s in OPEN_STATES]),
-                sa.func.coalesce(_R.c.extended_due_at, _R.c.due_at) < due_before,
+                # The extended date once the person was told within the first month (domain).
+                sa.case(
+                    (
+                        _R.c.person_told_at <= _R.c.due_at,
+                        sa.func.coalesce(_R.c.extended_due_at, _R.c.due_at),
+                    ),
+                    else_=_R.c.due_at,
+                )
+                < due_before,
             )
         if after is not None:
             query = query.where(sa.cast(_R.c.request_id, sa.Text) > after)

@@ -126,7 +126,9 @@ class RightsRequest(_message.Message):
     erased).
     """
     overdue: _builtins.bool
-    """True when open and past its (extended) due date at the time of the answer."""
+    """True when open and past its due date at the time of the answer: the extended one once the
+    person was told of the extension within the first month (`person_told_at`), else the first.
+    """
     @_builtins.property
     def received_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -152,7 +154,9 @@ class RightsRequest(_message.Message):
         """When consentd handed the latest extension or refusal, with its reason, to the mail relay for
         the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
         configured, no e-mail address on record, the relay refused): tell the person another way —
-        an extension counts only if they are told within the first month, and why.
+        an extension counts only if they are told within the first month, and why (until then the
+        first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+        letter).
         """
 
     def __init__(
@@ -617,21 +621,28 @@ class ExtendRightsRequestRequest(_message.Message):
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     MONTHS_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    PERSON_TOLD_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     months: _builtins.int
     """1 or 2."""
     reason: _builtins.str
     """Why: the person must be told (at most 2,000 characters)."""
+    person_told: _builtins.bool
+    """The operator told the person of the extension and why themselves (a call, a letter): it is
+    recorded as `person_told_at` now. Without it, `person_told_at` is set once the notice reaches
+    the mail relay or SMS gateway; until the person is told, the first due date stands.
+    """
     def __init__(
         self,
         *,
         request_id: _builtins.str = ...,
         months: _builtins.int = ...,
         reason: _builtins.str = ...,
+        person_told: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["months", b"months", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["months", b"months", "person_told", b"person_told", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

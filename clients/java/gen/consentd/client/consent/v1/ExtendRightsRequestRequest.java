@@ -146,6 +146,23 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int PERSON_TOLD_FIELD_NUMBER = 4;
+  private boolean personTold_ = false;
+  /**
+   * <pre>
+   * The operator told the person of the extension and why themselves (a call, a letter): it is
+   * recorded as `person_told_at` now. Without it, `person_told_at` is set once the notice reaches
+   * the mail relay or SMS gateway; until the person is told, the first due date stands.
+   * </pre>
+   *
+   * <code>bool person_told = 4 [json_name = "personTold"];</code>
+   * @return The personTold.
+   */
+  @java.lang.Override
+  public boolean getPersonTold() {
+    return personTold_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -169,6 +186,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(reason_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 3, reason_);
     }
+    if (personTold_ != false) {
+      output.writeBool(4, personTold_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -187,6 +207,10 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(reason_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(3, reason_);
+    }
+    if (personTold_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(4, personTold_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -209,6 +233,8 @@ private static final long serialVersionUID = 0L;
         != other.getMonths()) return false;
     if (!getReason()
         .equals(other.getReason())) return false;
+    if (getPersonTold()
+        != other.getPersonTold()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -226,6 +252,9 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getMonths();
     hash = (37 * hash) + REASON_FIELD_NUMBER;
     hash = (53 * hash) + getReason().hashCode();
+    hash = (37 * hash) + PERSON_TOLD_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getPersonTold());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -358,6 +387,7 @@ private static final long serialVersionUID = 0L;
       requestId_ = "";
       months_ = 0;
       reason_ = "";
+      personTold_ = false;
       return this;
     }
 
@@ -399,6 +429,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000004) != 0)) {
         result.reason_ = reason_;
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.personTold_ = personTold_;
       }
     }
 
@@ -459,6 +492,9 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000004;
         onChanged();
       }
+      if (other.getPersonTold() != false) {
+        setPersonTold(other.getPersonTold());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -500,6 +536,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 26
+            case 32: {
+              personTold_ = input.readBool();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 32
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -721,6 +762,56 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       reason_ = value;
       bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+
+    private boolean personTold_ ;
+    /**
+     * <pre>
+     * The operator told the person of the extension and why themselves (a call, a letter): it is
+     * recorded as `person_told_at` now. Without it, `person_told_at` is set once the notice reaches
+     * the mail relay or SMS gateway; until the person is told, the first due date stands.
+     * </pre>
+     *
+     * <code>bool person_told = 4 [json_name = "personTold"];</code>
+     * @return The personTold.
+     */
+    @java.lang.Override
+    public boolean getPersonTold() {
+      return personTold_;
+    }
+    /**
+     * <pre>
+     * The operator told the person of the extension and why themselves (a call, a letter): it is
+     * recorded as `person_told_at` now. Without it, `person_told_at` is set once the notice reaches
+     * the mail relay or SMS gateway; until the person is told, the first due date stands.
+     * </pre>
+     *
+     * <code>bool person_told = 4 [json_name = "personTold"];</code>
+     * @param value The personTold to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPersonTold(boolean value) {
+      
+      personTold_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The operator told the person of the extension and why themselves (a call, a letter): it is
+     * recorded as `person_told_at` now. Without it, `person_told_at` is set once the notice reaches
+     * the mail relay or SMS gateway; until the person is told, the first due date stands.
+     * </pre>
+     *
+     * <code>bool person_told = 4 [json_name = "personTold"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPersonTold() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      personTold_ = false;
       onChanged();
       return this;
     }

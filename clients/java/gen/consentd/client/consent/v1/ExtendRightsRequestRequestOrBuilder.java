@@ -48,4 +48,16 @@ public interface ExtendRightsRequestRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getReasonBytes();
+
+  /**
+   * <pre>
+   * The operator told the person of the extension and why themselves (a call, a letter): it is
+   * recorded as `person_told_at` now. Without it, `person_told_at` is set once the notice reaches
+   * the mail relay or SMS gateway; until the person is told, the first due date stands.
+   * </pre>
+   *
+   * <code>bool person_told = 4 [json_name = "personTold"];</code>
+   * @return The personTold.
+   */
+  boolean getPersonTold();
 }

@@ -235,87 +235,88 @@ public final class Rights {
       "\":\n\031StartRightsRequestRequest\022\035\n\nrequest" +
       "_id\030\001 \001(\tR\trequestId\"Q\n\032StartRightsReque" +
       "stResponse\0223\n\007request\030\001 \001(\0132\031.consent.v1" +
-      ".RightsRequestR\007request\"k\n\032ExtendRightsR" +
-      "equestRequest\022\035\n\nrequest_id\030\001 \001(\tR\treque" +
-      "stId\022\026\n\006months\030\002 \001(\rR\006months\022\026\n\006reason\030\003" +
-      " \001(\tR\006reason\"R\n\033ExtendRightsRequestRespo" +
+      ".RightsRequestR\007request\"\214\001\n\032ExtendRights" +
+      "RequestRequest\022\035\n\nrequest_id\030\001 \001(\tR\trequ" +
+      "estId\022\026\n\006months\030\002 \001(\rR\006months\022\026\n\006reason\030" +
+      "\003 \001(\tR\006reason\022\037\n\013person_told\030\004 \001(\010R\npers" +
+      "onTold\"R\n\033ExtendRightsRequestResponse\0223\n" +
+      "\007request\030\001 \001(\0132\031.consent.v1.RightsReques" +
+      "tR\007request\"m\n\034CompleteRightsRequestReque" +
+      "st\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022\030\n\007out" +
+      "come\030\002 \001(\tR\007outcome\022\024\n\005actor\030\003 \001(\tR\005acto" +
+      "r\"T\n\035CompleteRightsRequestResponse\0223\n\007re" +
+      "quest\030\001 \001(\0132\031.consent.v1.RightsRequestR\007" +
+      "request\"S\n\032RefuseRightsRequestRequest\022\035\n" +
+      "\nrequest_id\030\001 \001(\tR\trequestId\022\026\n\006reason\030\002" +
+      " \001(\tR\006reason\"R\n\033RefuseRightsRequestRespo" +
       "nse\0223\n\007request\030\001 \001(\0132\031.consent.v1.Rights" +
-      "RequestR\007request\"m\n\034CompleteRightsReques" +
-      "tRequest\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022" +
-      "\030\n\007outcome\030\002 \001(\tR\007outcome\022\024\n\005actor\030\003 \001(\t" +
-      "R\005actor\"T\n\035CompleteRightsRequestResponse" +
-      "\0223\n\007request\030\001 \001(\0132\031.consent.v1.RightsReq" +
-      "uestR\007request\"S\n\032RefuseRightsRequestRequ" +
-      "est\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022\026\n\006re" +
-      "ason\030\002 \001(\tR\006reason\"R\n\033RefuseRightsReques" +
-      "tResponse\0223\n\007request\030\001 \001(\0132\031.consent.v1." +
-      "RightsRequestR\007request\"8\n\027GetRightsReque" +
-      "stRequest\022\035\n\nrequest_id\030\001 \001(\tR\trequestId" +
-      "\"O\n\030GetRightsRequestResponse\0223\n\007request\030" +
-      "\001 \001(\0132\031.consent.v1.RightsRequestR\007reques" +
-      "t\"\330\001\n\031ListRightsRequestsRequest\022!\n\014overd" +
-      "ue_only\030\001 \001(\010R\013overdueOnly\0224\n\005state\030\002 \001(" +
-      "\0162\036.consent.v1.RightsRequestStateR\005state" +
-      "\022\033\n\tpage_size\030\003 \001(\rR\010pageSize\022\035\n\npage_to" +
-      "ken\030\004 \001(\tR\tpageToken\022&\n\017due_within_days\030" +
-      "\005 \001(\rR\rdueWithinDays\"{\n\032ListRightsReques" +
-      "tsResponse\0225\n\010requests\030\001 \003(\0132\031.consent.v" +
-      "1.RightsRequestR\010requests\022&\n\017next_page_t" +
-      "oken\030\002 \001(\tR\rnextPageToken*\370\001\n\021RightsRequ" +
-      "estKind\022#\n\037RIGHTS_REQUEST_KIND_UNSPECIFI" +
-      "ED\020\000\022\036\n\032RIGHTS_REQUEST_KIND_ACCESS\020\001\022\037\n\033" +
-      "RIGHTS_REQUEST_KIND_RECTIFY\020\002\022\035\n\031RIGHTS_" +
-      "REQUEST_KIND_ERASE\020\003\022 \n\034RIGHTS_REQUEST_K" +
-      "IND_RESTRICT\020\004\022\036\n\032RIGHTS_REQUEST_KIND_OB" +
-      "JECT\020\005\022\034\n\030RIGHTS_REQUEST_KIND_PORT\020\006*\360\001\n" +
-      "\022RightsRequestState\022$\n RIGHTS_REQUEST_ST" +
-      "ATE_UNSPECIFIED\020\000\022!\n\035RIGHTS_REQUEST_STAT" +
-      "E_RECEIVED\020\001\022*\n&RIGHTS_REQUEST_STATE_IDE" +
-      "NTITY_VERIFIED\020\002\022$\n RIGHTS_REQUEST_STATE" +
-      "_IN_PROGRESS\020\003\022\035\n\031RIGHTS_REQUEST_STATE_D" +
-      "ONE\020\004\022 \n\034RIGHTS_REQUEST_STATE_REFUSED\020\005*" +
-      "\222\001\n\013ContactKind\022\034\n\030CONTACT_KIND_UNSPECIF" +
-      "IED\020\000\022\026\n\022CONTACT_KIND_EMAIL\020\001\022\026\n\022CONTACT" +
-      "_KIND_PHONE\020\002\022\034\n\030CONTACT_KIND_EXTERNAL_I" +
-      "D\020\003\022\027\n\023CONTACT_KIND_CAL_ID\020\0042\214\013\n\rRightsS" +
-      "ervice\022Y\n\rExportSubject\022 .consent.v1.Exp" +
-      "ortSubjectRequest\032!.consent.v1.ExportSub" +
-      "jectResponse\"\003\220\002\001\022V\n\014EraseSubject\022\037.cons" +
-      "ent.v1.EraseSubjectRequest\032 .consent.v1." +
-      "EraseSubjectResponse\"\003\220\002\002\022h\n\022RestrictPro" +
-      "cessing\022%.consent.v1.RestrictProcessingR" +
-      "equest\032&.consent.v1.RestrictProcessingRe" +
-      "sponse\"\003\220\002\002\022_\n\017RecordObjection\022\".consent" +
-      ".v1.RecordObjectionRequest\032#.consent.v1." +
-      "RecordObjectionResponse\"\003\220\002\002\022W\n\016RectifyC" +
-      "ontact\022!.consent.v1.RectifyContactReques" +
-      "t\032\".consent.v1.RectifyContactResponse\022f\n" +
-      "\023SubmitRightsRequest\022&.consent.v1.Submit" +
-      "RightsRequestRequest\032\'.consent.v1.Submit" +
-      "RightsRequestResponse\022o\n\026ResendVerificat" +
-      "ionCode\022).consent.v1.ResendVerificationC" +
-      "odeRequest\032*.consent.v1.ResendVerificati" +
-      "onCodeResponse\022Z\n\017ConfirmIdentity\022\".cons" +
-      "ent.v1.ConfirmIdentityRequest\032#.consent." +
-      "v1.ConfirmIdentityResponse\022c\n\022StartRight" +
-      "sRequest\022%.consent.v1.StartRightsRequest" +
-      "Request\032&.consent.v1.StartRightsRequestR" +
-      "esponse\022f\n\023ExtendRightsRequest\022&.consent" +
-      ".v1.ExtendRightsRequestRequest\032\'.consent" +
-      ".v1.ExtendRightsRequestResponse\022l\n\025Compl" +
-      "eteRightsRequest\022(.consent.v1.CompleteRi" +
-      "ghtsRequestRequest\032).consent.v1.Complete" +
-      "RightsRequestResponse\022f\n\023RefuseRightsReq" +
-      "uest\022&.consent.v1.RefuseRightsRequestReq" +
-      "uest\032\'.consent.v1.RefuseRightsRequestRes" +
-      "ponse\022b\n\020GetRightsRequest\022#.consent.v1.G" +
-      "etRightsRequestRequest\032$.consent.v1.GetR" +
-      "ightsRequestResponse\"\003\220\002\001\022h\n\022ListRightsR" +
-      "equests\022%.consent.v1.ListRightsRequestsR" +
-      "equest\032&.consent.v1.ListRightsRequestsRe" +
-      "sponse\"\003\220\002\001BL\n\032consentd.client.consent.v" +
-      "1P\001Z,consentd/clients/go/gen/consent/v1;" +
-      "consentv1b\006proto3"
+      "RequestR\007request\"8\n\027GetRightsRequestRequ" +
+      "est\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\"O\n\030Ge" +
+      "tRightsRequestResponse\0223\n\007request\030\001 \001(\0132" +
+      "\031.consent.v1.RightsRequestR\007request\"\330\001\n\031" +
+      "ListRightsRequestsRequest\022!\n\014overdue_onl" +
+      "y\030\001 \001(\010R\013overdueOnly\0224\n\005state\030\002 \001(\0162\036.co" +
+      "nsent.v1.RightsRequestStateR\005state\022\033\n\tpa" +
+      "ge_size\030\003 \001(\rR\010pageSize\022\035\n\npage_token\030\004 " +
+      "\001(\tR\tpageToken\022&\n\017due_within_days\030\005 \001(\rR" +
+      "\rdueWithinDays\"{\n\032ListRightsRequestsResp" +
+      "onse\0225\n\010requests\030\001 \003(\0132\031.consent.v1.Righ" +
+      "tsRequestR\010requests\022&\n\017next_page_token\030\002" +
+      " \001(\tR\rnextPageToken*\370\001\n\021RightsRequestKin" +
+      "d\022#\n\037RIGHTS_REQUEST_KIND_UNSPECIFIED\020\000\022\036" +
+      "\n\032RIGHTS_REQUEST_KIND_ACCESS\020\001\022\037\n\033RIGHTS" +
+      "_REQUEST_KIND_RECTIFY\020\002\022\035\n\031RIGHTS_REQUES" +
+      "T_KIND_ERASE\020\003\022 \n\034RIGHTS_REQUEST_KIND_RE" +
+      "STRICT\020\004\022\036\n\032RIGHTS_REQUEST_KIND_OBJECT\020\005" +
+      "\022\034\n\030RIGHTS_REQUEST_KIND_PORT\020\006*\360\001\n\022Right" +
+      "sRequestState\022$\n RIGHTS_REQUEST_STATE_UN" +
+      "SPECIFIED\020\000\022!\n\035RIGHTS_REQUEST_STATE_RECE" +
+      "IVED\020\001\022*\n&RIGHTS_REQUEST_STATE_IDENTITY_" +
+      "VERIFIED\020\002\022$\n RIGHTS_REQUEST_STATE_IN_PR" +
+      "OGRESS\020\003\022\035\n\031RIGHTS_REQUEST_STATE_DONE\020\004\022" +
+      " \n\034RIGHTS_REQUEST_STATE_REFUSED\020\005*\222\001\n\013Co" +
+      "ntactKind\022\034\n\030CONTACT_KIND_UNSPECIFIED\020\000\022" +
+      "\026\n\022CONTACT_KIND_EMAIL\020\001\022\026\n\022CONTACT_KIND_" +
+      "PHONE\020\002\022\034\n\030CONTACT_KIND_EXTERNAL_ID\020\003\022\027\n" +
+      "\023CONTACT_KIND_CAL_ID\020\0042\214\013\n\rRightsService" +
+      "\022Y\n\rExportSubject\022 .consent.v1.ExportSub" +
+      "jectRequest\032!.consent.v1.ExportSubjectRe" +
+      "sponse\"\003\220\002\001\022V\n\014EraseSubject\022\037.consent.v1" +
+      ".EraseSubjectRequest\032 .consent.v1.EraseS" +
+      "ubjectResponse\"\003\220\002\002\022h\n\022RestrictProcessin" +
+      "g\022%.consent.v1.RestrictProcessingRequest" +
+      "\032&.consent.v1.RestrictProcessingResponse" +
+      "\"\003\220\002\002\022_\n\017RecordObjection\022\".consent.v1.Re" +
+      "cordObjectionRequest\032#.consent.v1.Record" +
+      "ObjectionResponse\"\003\220\002\002\022W\n\016RectifyContact" +
+      "\022!.consent.v1.RectifyContactRequest\032\".co" +
+      "nsent.v1.RectifyContactResponse\022f\n\023Submi" +
+      "tRightsRequest\022&.consent.v1.SubmitRights" +
+      "RequestRequest\032\'.consent.v1.SubmitRights" +
+      "RequestResponse\022o\n\026ResendVerificationCod" +
+      "e\022).consent.v1.ResendVerificationCodeReq" +
+      "uest\032*.consent.v1.ResendVerificationCode" +
+      "Response\022Z\n\017ConfirmIdentity\022\".consent.v1" +
+      ".ConfirmIdentityRequest\032#.consent.v1.Con" +
+      "firmIdentityResponse\022c\n\022StartRightsReque" +
+      "st\022%.consent.v1.StartRightsRequestReques" +
+      "t\032&.consent.v1.StartRightsRequestRespons" +
+      "e\022f\n\023ExtendRightsRequest\022&.consent.v1.Ex" +
+      "tendRightsRequestRequest\032\'.consent.v1.Ex" +
+      "tendRightsRequestResponse\022l\n\025CompleteRig" +
+      "htsRequest\022(.consent.v1.CompleteRightsRe" +
+      "questRequest\032).consent.v1.CompleteRights" +
+      "RequestResponse\022f\n\023RefuseRightsRequest\022&" +
+      ".consent.v1.RefuseRightsRequestRequest\032\'" +
+      ".consent.v1.RefuseRightsRequestResponse\022" +
+      "b\n\020GetRightsRequest\022#.consent.v1.GetRigh" +
+      "tsRequestRequest\032$.consent.v1.GetRightsR" +
+      "equestResponse\"\003\220\002\001\022h\n\022ListRightsRequest" +
+      "s\022%.consent.v1.ListRightsRequestsRequest" +
+      "\032&.consent.v1.ListRightsRequestsResponse" +
+      "\"\003\220\002\001BL\n\032consentd.client.consent.v1P\001Z,c" +
+      "onsentd/clients/go/gen/consent/v1;consen" +
+      "tv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -442,7 +443,7 @@ public final class Rights {
     internal_static_consent_v1_ExtendRightsRequestRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ExtendRightsRequestRequest_descriptor,
-        new java.lang.String[] { "RequestId", "Months", "Reason", });
+        new java.lang.String[] { "RequestId", "Months", "Reason", "PersonTold", });
     internal_static_consent_v1_ExtendRightsRequestResponse_descriptor =
       getDescriptor().getMessageTypes().get(20);
     internal_static_consent_v1_ExtendRightsRequestResponse_fieldAccessorTable = new

@@ -472,7 +472,8 @@ private static final long serialVersionUID = 0L;
   private boolean overdue_ = false;
   /**
    * <pre>
-   * True when open and past its (extended) due date at the time of the answer.
+   * True when open and past its due date at the time of the answer: the extended one once the
+   * person was told of the extension within the first month (`person_told_at`), else the first.
    * </pre>
    *
    * <code>bool overdue = 13 [json_name = "overdue"];</code>
@@ -516,7 +517,9 @@ private static final long serialVersionUID = 0L;
    * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
    * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
    * configured, no e-mail address on record, the relay refused): tell the person another way —
-   * an extension counts only if they are told within the first month, and why.
+   * an extension counts only if they are told within the first month, and why (until then the
+   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+   * letter).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -531,7 +534,9 @@ private static final long serialVersionUID = 0L;
    * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
    * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
    * configured, no e-mail address on record, the relay refused): tell the person another way —
-   * an extension counts only if they are told within the first month, and why.
+   * an extension counts only if they are told within the first month, and why (until then the
+   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+   * letter).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -546,7 +551,9 @@ private static final long serialVersionUID = 0L;
    * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
    * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
    * configured, no e-mail address on record, the relay refused): tell the person another way —
-   * an extension counts only if they are told within the first month, and why.
+   * an extension counts only if they are told within the first month, and why (until then the
+   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+   * letter).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2522,7 +2529,8 @@ private static final long serialVersionUID = 0L;
     private boolean overdue_ ;
     /**
      * <pre>
-     * True when open and past its (extended) due date at the time of the answer.
+     * True when open and past its due date at the time of the answer: the extended one once the
+     * person was told of the extension within the first month (`person_told_at`), else the first.
      * </pre>
      *
      * <code>bool overdue = 13 [json_name = "overdue"];</code>
@@ -2534,7 +2542,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * True when open and past its (extended) due date at the time of the answer.
+     * True when open and past its due date at the time of the answer: the extended one once the
+     * person was told of the extension within the first month (`person_told_at`), else the first.
      * </pre>
      *
      * <code>bool overdue = 13 [json_name = "overdue"];</code>
@@ -2550,7 +2559,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * True when open and past its (extended) due date at the time of the answer.
+     * True when open and past its due date at the time of the answer: the extended one once the
+     * person was told of the extension within the first month (`person_told_at`), else the first.
      * </pre>
      *
      * <code>bool overdue = 13 [json_name = "overdue"];</code>
@@ -2690,7 +2700,9 @@ private static final long serialVersionUID = 0L;
      * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
-     * an extension counts only if they are told within the first month, and why.
+     * an extension counts only if they are told within the first month, and why (until then the
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+     * letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2704,7 +2716,9 @@ private static final long serialVersionUID = 0L;
      * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
-     * an extension counts only if they are told within the first month, and why.
+     * an extension counts only if they are told within the first month, and why (until then the
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+     * letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2722,7 +2736,9 @@ private static final long serialVersionUID = 0L;
      * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
-     * an extension counts only if they are told within the first month, and why.
+     * an extension counts only if they are told within the first month, and why (until then the
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+     * letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2745,7 +2761,9 @@ private static final long serialVersionUID = 0L;
      * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
-     * an extension counts only if they are told within the first month, and why.
+     * an extension counts only if they are told within the first month, and why (until then the
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+     * letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2766,7 +2784,9 @@ private static final long serialVersionUID = 0L;
      * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
-     * an extension counts only if they are told within the first month, and why.
+     * an extension counts only if they are told within the first month, and why (until then the
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+     * letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2792,7 +2812,9 @@ private static final long serialVersionUID = 0L;
      * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
-     * an extension counts only if they are told within the first month, and why.
+     * an extension counts only if they are told within the first month, and why (until then the
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+     * letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2812,7 +2834,9 @@ private static final long serialVersionUID = 0L;
      * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
-     * an extension counts only if they are told within the first month, and why.
+     * an extension counts only if they are told within the first month, and why (until then the
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+     * letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2827,7 +2851,9 @@ private static final long serialVersionUID = 0L;
      * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
-     * an extension counts only if they are told within the first month, and why.
+     * an extension counts only if they are told within the first month, and why (until then the
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+     * letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2845,7 +2871,9 @@ private static final long serialVersionUID = 0L;
      * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
-     * an extension counts only if they are told within the first month, and why.
+     * an extension counts only if they are told within the first month, and why (until then the
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+     * letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>

@@ -223,7 +223,8 @@ public interface RightsRequestOrBuilder extends
 
   /**
    * <pre>
-   * True when open and past its (extended) due date at the time of the answer.
+   * True when open and past its due date at the time of the answer: the extended one once the
+   * person was told of the extension within the first month (`person_told_at`), else the first.
    * </pre>
    *
    * <code>bool overdue = 13 [json_name = "overdue"];</code>
@@ -251,7 +252,9 @@ public interface RightsRequestOrBuilder extends
    * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
    * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
    * configured, no e-mail address on record, the relay refused): tell the person another way —
-   * an extension counts only if they are told within the first month, and why.
+   * an extension counts only if they are told within the first month, and why (until then the
+   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+   * letter).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -263,7 +266,9 @@ public interface RightsRequestOrBuilder extends
    * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
    * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
    * configured, no e-mail address on record, the relay refused): tell the person another way —
-   * an extension counts only if they are told within the first month, and why.
+   * an extension counts only if they are told within the first month, and why (until then the
+   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+   * letter).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -275,7 +280,9 @@ public interface RightsRequestOrBuilder extends
    * When consentd handed the latest extension or refusal, with its reason, to the mail relay for
    * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
    * configured, no e-mail address on record, the relay refused): tell the person another way —
-   * an extension counts only if they are told within the first month, and why.
+   * an extension counts only if they are told within the first month, and why (until then the
+   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
+   * letter).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
