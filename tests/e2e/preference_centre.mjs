@@ -101,6 +101,12 @@ try {
     error: await page.textContent("#error"),
   });
 
+  // Nothing more by text message: every purpose on SMS, a row of its own.
+  await page.click('.stop-channel[data-channel="SMS"]');
+  await rowState("", "SMS", "WITHDRAWN");
+  await idle();
+  await say("stopped-sms", await state());
+
   await page.click("#withdraw-all");
   await page.waitForFunction(
     () => ![...document.querySelectorAll("#consents tbody tr")].some((r) => ["GRANTED", "PENDING"].includes(r.dataset.state)),

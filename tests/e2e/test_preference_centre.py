@@ -211,6 +211,14 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     )
     assert [r.kind for r in listed.requests] == [rights_pb2.RIGHTS_REQUEST_KIND_PORT]
 
+    stopped = await browser.step("stopped-sms")
+    assert ("", "SMS", "WITHDRAWN") in [
+        (r["purpose"], r["channel"], r["state"]) for r in stopped["rows"]
+    ]
+    assert stopped["status"].startswith("C'est enregistré : plus rien par SMS")
+    assert (await _jeanne(stubs, "newsletter", types_pb2.CHANNEL_SMS)).decision == DENY
+    assert (await _jeanne(stubs, "offers")).decision == ALLOW
+
     everything = await browser.step("withdrawn-all")
     assert {r["state"] for r in everything["rows"]} == {"WITHDRAWN"}
     for purpose, channel in (
@@ -237,7 +245,7 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
 
     english = await browser.step("english")
     assert english["title"] == "My contact preferences"
-    assert english["states"] == ["Withdrawn"] * 3
+    assert english["states"] == ["Withdrawn"] * 4  # three targets and the stop of SMS
     assert english["status"] == "Your preferences are up to date."
 
     # Framed by another origin of the site in the same tab: the kept token is not used.

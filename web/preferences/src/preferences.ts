@@ -185,7 +185,8 @@ function showConsents(rows: CurrentConsent[], decisions: TargetDecision[]): void
   body.replaceChildren();
   rows
     .map((row, at) => ({ row, decision: decisions[at] }))
-    .filter(({ row }) => !row.appliesToAll)
+    // "Everything" of every channel is the button below; one channel's stop is a row of its own.
+    .filter(({ row }) => !row.appliesToAll || row.target?.channel)
     .forEach(({ row, decision }, index) => {
       const tr = document.createElement("tr");
       const target = row.target!;
@@ -193,7 +194,7 @@ function showConsents(rows: CurrentConsent[], decisions: TargetDecision[]): void
       tr.dataset.channel = Channel[target.channel];
       tr.dataset.state = ConsentState[row.state];
       const purpose = document.createElement("div");
-      purpose.append(purposeName(target.purpose));
+      purpose.append(row.appliesToAll ? t().all : purposeName(target.purpose));
       const notice = noticeOf(row);
       if (notice) purpose.append(notice);
       const state = Object.assign(document.createElement("span"), { textContent: stateName(row.state) });
@@ -253,6 +254,9 @@ function translate(): void {
   for (const node of document.querySelectorAll<HTMLElement>("[data-i18n]")) {
     node.textContent = t()[node.dataset.i18n as keyof ReturnType<typeof t>] as string;
   }
+  for (const stop of document.querySelectorAll<HTMLButtonElement>(".stop-channel")) {
+    stop.textContent = channelName(Channel[stop.dataset.channel as keyof typeof Channel]);
+  }
 }
 
 async function request(kind: RightsRequestKind): Promise<void> {
@@ -298,6 +302,15 @@ async function start(): Promise<void> {
       return t().withdrawnAll;
     }),
   );
+  for (const stop of document.querySelectorAll<HTMLButtonElement>(".stop-channel")) {
+    const channel = Channel[stop.dataset.channel as keyof typeof Channel];
+    stop.addEventListener("click", () =>
+      void act(async () => {
+        await consents.withdrawConsent({ subject, all: true, channel, source: Source.PORTAL, actor: "self" });
+        return t().stoppedChannel.replace("{what}", channelName(channel));
+      }),
+    );
+  }
   byId("download-data").addEventListener("click", () => void download());
   byId("request-export").addEventListener("click", () => void request(RightsRequestKind.PORT));
   // Erasure cannot be undone: asked for, then confirmed with a second button shown below it.
