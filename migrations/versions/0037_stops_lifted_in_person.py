@@ -8,8 +8,9 @@ objection to that channel (CPCE L34-5): a system's grant of a target under such 
 it) is refused as over an objection, SQLSTATE CDP05 (the service answers FAILED_PRECONDITION,
 `STOP_IN_FORCE`), until the person grants that target themselves (a grant in person, attested).
 
-`consentd_append_events` (0033's overload, with each event's `attested`) restated with the
-check; the grouped writes call it, so a batch naming such a grant is rolled back and its calls
+`consentd_stop_stands(tenant, subject, purpose, channel, scope)` says whether such a
+withdrawal stands for a target; `consentd_append_events` (0033's overload, with each event's
+`attested`) restated with the check, and the import's statement asks it too; the grouped writes call it, so a batch naming such a grant is rolled back and its calls
 run alone. 0032's overload is left as it is (the previous code during a rolling upgrade).
 
 Revision ID: 0037
@@ -33,6 +34,27 @@ APPEND_SIGNATURE = (
     "text[], integer[], text[], text[], text[], timestamptz[], timestamptz[], text[], bytea[], "
     "bytea[], bytea[], timestamptz, boolean[])"
 )
+
+STOP_SIGNATURE = "consentd_stop_stands(uuid, uuid, text, text, text)"
+
+# Whether a withdrawal of everything (of every channel or of the target's) stands for a target
+# of a subject's: on record, with no grant of that target after it. The append below and the
+# import's statement (store/import_apply.py) ask it.
+STOP = """
+CREATE OR REPLACE FUNCTION consentd_stop_stands(
+    p_tenant uuid, p_subject uuid, p_purpose text, p_channel text, p_scope text
+) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+SELECT EXISTS (
+    SELECT 1 FROM current_consents a
+    WHERE a.tenant_id = p_tenant AND a.subject_id = p_subject AND a.purpose_id = '*'
+      AND a.channel IN ('*', p_channel) AND NOT EXISTS (
+        SELECT 1 FROM current_consents g
+        WHERE g.tenant_id = p_tenant AND g.subject_id = p_subject AND g.state = 'granted'
+          AND (g.purpose_id, g.channel, g.scope) = (p_purpose, p_channel, p_scope)
+          AND g.sequence > a.sequence))
+$$
+"""
 
 # 0033's function with the check of a withdrawal of everything.
 APPEND = """
@@ -70,14 +92,7 @@ BEGIN
       $4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $11::text[], $21::boolean[]
     ) AS x(subject_id, purpose_id, channel, scope, state, source, attested)
     WHERE x.state = 'granted' AND (x.source IN ('api', 'import') OR x.attested IS FALSE)
-      AND EXISTS (
-        SELECT 1 FROM current_consents a
-        WHERE a.tenant_id = $1 AND a.subject_id = x.subject_id AND a.purpose_id = '*'
-          AND a.channel IN ('*', x.channel) AND NOT EXISTS (
-            SELECT 1 FROM current_consents g
-            WHERE g.tenant_id = $1 AND g.subject_id = x.subject_id AND g.state = 'granted'
-              AND (g.purpose_id, g.channel, g.scope) = (x.purpose_id, x.channel, x.scope)
-              AND g.sequence > a.sequence))
+      AND consentd_stop_stands($1, x.subject_id, x.purpose_id, x.channel, x.scope)
   ) THEN
     RAISE EXCEPTION 'a subject of these grants withdrew everything' USING ERRCODE = 'CDP05';
   END IF;
@@ -216,15 +231,17 @@ $$
 """
 
 
-def _create(text: str) -> None:
+def _create(text: str, signature: str = APPEND_SIGNATURE) -> None:
     op.execute(text)
-    op.execute(f"REVOKE ALL ON FUNCTION {APPEND_SIGNATURE} FROM PUBLIC")
-    op.execute(f"GRANT EXECUTE ON FUNCTION {APPEND_SIGNATURE} TO {RUNTIME_ROLE}")
+    op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO {RUNTIME_ROLE}")
 
 
 def upgrade() -> None:
+    _create(STOP, STOP_SIGNATURE)
     _create(APPEND)
 
 
 def downgrade() -> None:
     _create(PREVIOUS)
+    op.execute(f"DROP FUNCTION {STOP_SIGNATURE}")

@@ -23,11 +23,7 @@ WITH staged AS (
     s.state = 'granted' AND (EXISTS (SELECT 1 FROM subject_blocks b WHERE b.tenant_id = $1
         AND b.subject_id = s.subject_id AND b.kind = 'objected' AND b.lifted_at IS NULL)
       -- Or under a withdrawal of everything (a STOP) with no grant of the target since (0037).
-      OR EXISTS (SELECT 1 FROM current_consents a WHERE a.tenant_id = $1
-        AND a.subject_id = s.subject_id AND a.purpose_id = '*' AND a.channel IN ('*', s.channel)
-        AND NOT EXISTS (SELECT 1 FROM current_consents g WHERE g.tenant_id = $1
-          AND g.subject_id = s.subject_id AND g.state = 'granted' AND g.sequence > a.sequence
-          AND (g.purpose_id, g.channel, g.scope) = (s.purpose_id, s.channel, s.scope)))
+      OR consentd_stop_stands($1, s.subject_id, s.purpose_id, s.channel, s.scope)
     ) AS objected
     FROM import_stage s
     WINDOW w AS (PARTITION BY s.subject_id, s.purpose_id, s.channel, s.scope ORDER BY s.line)
