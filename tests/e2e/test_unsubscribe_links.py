@@ -6,6 +6,7 @@ on GET, withdraws on POST (the page's button or a mail client's one-click), once
 from __future__ import annotations
 
 import asyncio
+import base64
 import urllib.error
 import urllib.request
 from typing import Any
@@ -20,7 +21,17 @@ from consentd.domain.identifiers import normalise_email
 from consentd.domain.model import Channel, Target
 from consentd.domain.tenancy import Principal, Scope, Tenant
 from tests.conftest import Stubs
-from tests.e2e.helpers import ALLOW, DENY, by_email, check, grant, history, put_purpose, record
+from tests.e2e.helpers import (
+    ALLOW,
+    DENY,
+    LEGITIMATE_INTEREST,
+    by_email,
+    check,
+    grant,
+    history,
+    put_purpose,
+    record,
+)
 from tests.e2e.helpers import target as make_target
 
 NEWSLETTER = make_target("newsletter")
@@ -98,9 +109,9 @@ async def test_a_tampered_or_foreign_token_withdraws_nothing(
         token + "." + token,
         "x" * 400,
         # The same subject and target under another key: another deployment's token.
-        UnsubscribeLinks(b"k" * 32).token(tenant.tenant_id, subject.subject_id, subject.target),
+        UnsubscribeLinks(b"k" * 32).token(tenant.tenant_id, subject.subject, subject.target),
         # A genuine token for a target that is not this one is another token, not this one.
-        UnsubscribeLinks(b"k" * 32).token(tenant.tenant_id, subject.subject_id, sms),
+        UnsubscribeLinks(b"k" * 32).token(tenant.tenant_id, subject.subject, sms),
     ]
     for bad in forged:
         assert (await asyncio.to_thread(_call, base + bad))[0] == 404, bad
@@ -234,3 +245,44 @@ async def test_the_page_also_stops_the_whole_channel_once(
     before = len((await history(stubs, by_email("all-mail@example.fr"))).events)
     assert (await asyncio.to_thread(_call, link, b"stop=channel"))[0] == 200
     assert len((await history(stubs, by_email("all-mail@example.fr"))).events) == before
+
+
+async def test_a_prospect_nobody_recorded_gets_a_link_that_keeps_their_no(
+    stubs: Stubs, channel: grpc.aio.Channel, http_port: int
+) -> None:
+    """A prospect's address nobody has recorded is ALLOW under legitimate interest, and came
+    without an unsubscribe link (probe BF), though every message must offer one (CPCE L34-5).
+    Its link seals the address (never readable in the URL); followed, it records the objection
+    for that address (a subject made, as WithdrawConsent does), once. The stream gives it too."""
+    await put_purpose(stubs, "prospecting", LEGITIMATE_INTEREST)
+    prospecting = make_target("prospecting")
+    campaign = campaign_pb2_grpc.CampaignServiceStub(channel)
+    request = campaign_pb2.BatchCheckConsentRequest(
+        target=prospecting, recipients=[by_email("Prospect@BigCorp.fr")], unsubscribe_links=True
+    )
+    (answer,) = (await campaign.BatchCheckConsent(request, metadata=stubs.metadata)).answers
+    assert (answer.decision, answer.subject_id) == (ALLOW, "")
+    token = answer.unsubscribe_token
+    assert token.startswith("u2.")
+    raw = base64.urlsafe_b64decode(token[3:] + "=" * (-len(token[3:]) % 4))
+    assert b"prospect" not in raw.lower()
+    stream = campaign_pb2.StreamCheckConsentRequest(
+        target=prospecting, recipients=[by_email("prospect@bigcorp.fr")], unsubscribe_links=True
+    )
+    streamed = [a async for r in campaign.StreamCheckConsent(iter([stream]),
+                metadata=stubs.metadata) for a in r.answers]  # fmt: skip
+    assert streamed[0].unsubscribe_token.startswith("u2.")
+
+    link = f"http://127.0.0.1:{http_port}/unsubscribe/{token}"
+    status, page = await asyncio.to_thread(_call, link)
+    assert (status, "« prospecting »" in page) == (200, True)
+    tampered = link[:-2] + ("A" if link[-2] != "A" else "B") + link[-1]
+    assert (await asyncio.to_thread(_call, tampered, ONE_CLICK))[0] == 404
+    assert (await asyncio.to_thread(_call, link, ONE_CLICK))[0] == 200
+    denied = await check(stubs, by_email("prospect@bigcorp.fr"), prospecting)
+    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_OBJECTED)
+    assert (await asyncio.to_thread(_call, link, ONE_CLICK))[0] == 200
+    events = (await history(stubs, by_email("prospect@bigcorp.fr"))).events
+    assert [(e.state, e.actor) for e in events] == [
+        (types_pb2.CONSENT_STATE_WITHDRAWN, "unsubscribe link")
+    ]

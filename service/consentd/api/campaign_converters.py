@@ -145,14 +145,23 @@ def batch_out(decided: Decided) -> pb.BatchCheckConsentResponse:
 
 
 def add_unsubscribe_links(
-    answers: Any, decided: Decided, links: UnsubscribeLinks, tenant_id: UUID, target: Target
+    answers: Any,
+    decided: Decided,
+    recipients: Sequence[Recipient],
+    *,
+    links: UnsubscribeLinks,
+    tenant_id: UUID,
+    target: Target,
 ) -> None:
-    """Every ALLOW answer of a known subject gets its unsubscribe link (app/unsubscribe.py)."""
-    for out, answer in zip(answers, decided.answers, strict=True):
-        if isinstance(answer, InvalidInput) or answer.subject_id is None:
+    """Every ALLOW answer gets its unsubscribe link (app/unsubscribe.py): a known subject's, or
+    a contact point's nobody has recorded (a prospect under legitimate interest: its message
+    must offer a way to object too, CPCE L34-5; probe BF)."""
+    for out, answer, recipient in zip(answers, decided.answers, recipients, strict=True):
+        if isinstance(answer, InvalidInput) or answer.verdict.decision is not Decision.ALLOW:
             continue
-        if answer.verdict.decision is Decision.ALLOW:
-            out.unsubscribe_token = token = links.token(tenant_id, answer.subject_id, target)
+        named = answer.subject_id or (recipient if isinstance(recipient, Identifier) else None)
+        if named is not None:
+            out.unsubscribe_token = token = links.token(tenant_id, named, target)
             out.unsubscribe_url = links.url(token)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import grpc
@@ -15,7 +16,7 @@ from consentd.api import campaign_converters as conv
 from consentd.api.authorization import reads_history
 from consentd.api.context import principal
 from consentd.api.limits import MAX_CHANGES
-from consentd.app.campaign import CampaignUseCases
+from consentd.app.campaign import CampaignUseCases, Recipient
 from consentd.app.paging import page_size
 from consentd.app.unsubscribe import UnsubscribeLinks
 from consentd.domain.errors import ResourceExhausted
@@ -45,7 +46,9 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         response = conv.batch_out(decided)
         if request.unsubscribe_links and self._links is not None:
             links, tenant = self._links, caller.tenant_id
-            conv.add_unsubscribe_links(response.answers, decided, links, tenant, target)
+            conv.add_unsubscribe_links(
+                response.answers, decided, recipients, links=links, tenant_id=tenant, target=target
+            )
         return response
 
     async def StreamCheckConsent(  # type: ignore[override] # answers with context.write()
@@ -55,18 +58,27 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         if first is None:
             return
         target, as_of = conv.stream_start(first)
-        chunks = conv.stream_chunks(first, request_iterator, self._region)
+        links = self._links if first.unsubscribe_links else None
+        # The recipients of the chunks read, oldest first: answered in the order they were read
+        # (a link names a contact point nobody has recorded by the recipient itself).
+        read: collections.deque[Sequence[Recipient]] = collections.deque()
+        chunks = _kept(conv.stream_chunks(first, request_iterator, self._region), read)
         # aclosing: when a write gives up, stop reading and deciding before the call ends.
         caller = principal()
         answers = self._campaign.stream_checks(caller, target, as_of, chunks)
-        links = self._links if first.unsubscribe_links else None
         async with contextlib.aclosing(answers):
             async for chunk in answers:
                 response = conv.stream_out(chunk)
+                recipients = read.popleft()
                 if links is not None:
                     tenant = caller.tenant_id
                     conv.add_unsubscribe_links(
-                        response.answers, chunk.decided, links, tenant, target
+                        response.answers,
+                        chunk.decided,
+                        recipients,
+                        links=links,
+                        tenant_id=tenant,
+                        target=target,
                     )
                 await self._write(context, response)
 
@@ -115,3 +127,12 @@ def _consume(write: asyncio.Future[None]) -> None:
     call's own outcome is logged already (its `rpc` line)."""
     if not write.cancelled():
         write.exception()
+
+
+async def _kept(
+    chunks: AsyncIterator[list[Recipient]], read: collections.deque[Sequence[Recipient]]
+) -> AsyncIterator[list[Recipient]]:
+    """`chunks`, each put in `read` as it is read."""
+    async for chunk in chunks:
+        read.append(chunk)
+        yield chunk

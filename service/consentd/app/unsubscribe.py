@@ -11,9 +11,13 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 from dataclasses import dataclass
 from enum import Enum
 from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from consentd.app.catalog import CatalogUseCases
 from consentd.app.commands import CheckConsent, Evidence, WithdrawConsent
@@ -22,6 +26,7 @@ from consentd.app.consents import ConsentUseCases
 from consentd.app.ports import TenantDirectory
 from consentd.domain.decision import standing_stop
 from consentd.domain.errors import ConsentError
+from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import (
     Channel,
     PartyScope,
@@ -34,14 +39,23 @@ from consentd.domain.tenancy import Principal, Scope
 
 _PREFIX = "u1."
 _MAC_BYTES = 16
-# Tokens we issue are about 110 characters; anything much longer is not one.
-MAX_TOKEN = 300
+# A contact point's token (no subject yet): the contact point sealed (AES-256-GCM) with the
+# target, under a key of its own; about 150 to 520 characters.
+_SEALED_PREFIX = "u2."
+_NONCE = 12
+# Tokens we issue are about 110 characters (a contact point's: up to about 520); anything
+# much longer is not one.
+MAX_TOKEN = 640
 
 
 @dataclass(frozen=True, slots=True)
 class Link:
+    """Who a link stops a target for: a subject, or a contact point nobody had recorded when
+    the link was made (a prospect answered ALLOW under legitimate interest): following it then
+    records the withdrawal for that contact point, a subject made as WithdrawConsent does."""
+
     tenant_id: UUID
-    subject_id: UUID
+    subject: UUID | Identifier
     target: Target
 
 
@@ -66,10 +80,17 @@ class UnsubscribeLinks:
     def __init__(self, key: bytes, url_template: str = "") -> None:
         self._key = key
         self._template = url_template
+        self._sealing = AESGCM(hashlib.sha256(b"consentd/unsubscribe/u2|" + key).digest())
 
-    def token(self, tenant_id: UUID, subject_id: UUID, target: Target) -> str:
+    def token(self, tenant_id: UUID, subject: UUID | Identifier, target: Target) -> str:
         fields = (target.purpose, target.channel.value, target.scope.value)
-        payload = tenant_id.bytes + subject_id.bytes + "\x1f".join(fields).encode()
+        if isinstance(subject, Identifier):
+            # The contact point itself never shows in the URL (mail logs keep URLs).
+            nonce = os.urandom(_NONCE)
+            plain = "\x1f".join((subject.kind.value, subject.value, *fields)).encode()
+            sealed = self._sealing.encrypt(nonce, plain, tenant_id.bytes)
+            return f"{_SEALED_PREFIX}{_b64(tenant_id.bytes + nonce + sealed)}"
+        payload = tenant_id.bytes + subject.bytes + "\x1f".join(fields).encode()
         return f"{_PREFIX}{_b64(payload)}.{_b64(self._mac(payload))}"
 
     def url(self, token: str) -> str:
@@ -77,6 +98,8 @@ class UnsubscribeLinks:
 
     def opened(self, token: str) -> Link | None:
         """The link a token names; None for anything this service did not issue."""
+        if len(token) <= MAX_TOKEN and token.startswith(_SEALED_PREFIX) and token.count(".") == 1:
+            return self._opened_sealed(token[len(_SEALED_PREFIX) :])
         if len(token) > MAX_TOKEN or not token.startswith(_PREFIX) or token.count(".") != 2:
             return None
         body, mac = token[len(_PREFIX) :].split(".")
@@ -93,6 +116,20 @@ class UnsubscribeLinks:
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return None
         return Link(UUID(bytes=payload[:16]), UUID(bytes=payload[16:32]), target)
+
+    def _opened_sealed(self, body: str) -> Link | None:
+        try:
+            raw = _unb64(body)
+            if _b64(raw) != body or len(raw) < 16 + _NONCE:
+                return None
+            tenant, nonce, sealed = raw[:16], raw[16 : 16 + _NONCE], raw[16 + _NONCE :]
+            plain = self._sealing.decrypt(nonce, sealed, tenant).decode()
+            kind, value, purpose, channel, scope = plain.split("\x1f")
+            contact = Identifier(IdentifierKind(kind), value)
+            target = Target(purpose, Channel(channel), PartyScope(scope))
+        except (binascii.Error, InvalidTag, UnicodeDecodeError, ValueError):
+            return None
+        return Link(UUID(bytes=tenant), contact, target)
 
     def _mac(self, payload: bytes) -> bytes:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
@@ -112,7 +149,7 @@ class Unsubscribes:
         self._tenants = tenants
         self._consents = consents
         self._catalog = catalog
-        self._locks: dict[UUID, _Held] = {}
+        self._locks: dict[UUID | Identifier, _Held] = {}
 
     async def opened(self, token: str) -> Opened | None:
         """The link a token names, who acts for it in its tenant, and what it stops in the
@@ -141,12 +178,12 @@ class Unsubscribes:
         again: the withdrawal is recorded (probe AI: "Done", then ALLOW once a restriction was
         lifted). `whole_channel`: every purpose on the link's channel ("nothing more by e-mail":
         WithdrawConsent `all` + `channel`), unless that stop stands already."""
-        subject_id = opened.link.subject_id
+        subject = opened.link.subject
         # One follow of a subject at a time here: 20 POSTs of one link at once wrote 20
         # withdrawals (probe AI); replicas following it at the same instant may still write two.
         # The lock goes once nobody holds or waits for it (dropped while others waited, two
         # links of one person still ran together; probe AK).
-        held = self._locks.setdefault(subject_id, _Held())
+        held = self._locks.setdefault(subject, _Held())
         held.users += 1
         try:
             async with held.lock:
@@ -158,15 +195,15 @@ class Unsubscribes:
         finally:
             held.users -= 1
             if not held.users:
-                del self._locks[subject_id]
+                del self._locks[subject]
 
     async def _withdrawn(self, principal: Principal, link: Link, evidence: Evidence) -> Followed:
-        checked = CheckConsent(link.subject_id, link.target)
+        checked = CheckConsent(link.subject, link.target)
         result = await self._consents.check_consent(principal, checked)
         if result.verdict.reason in STANDING_NO:
             return Followed.ALREADY
         withdrawal = WithdrawConsent(
-            link.subject_id, (link.target,), False, Source.PORTAL, "unsubscribe link", evidence
+            link.subject, (link.target,), False, Source.PORTAL, "unsubscribe link", evidence
         )
         await self._consents.withdraw_consent(principal, withdrawal)
         return Followed.WITHDRAWN
@@ -174,11 +211,11 @@ class Unsubscribes:
     async def _stopped(self, principal: Principal, link: Link, evidence: Evidence) -> Followed:
         """Every purpose on the link's channel withdrawn, unless a withdrawal of everything
         there (of this channel or of all) stands already with no grant on the channel since."""
-        _, current = await self._consents.subject_consents(principal, link.subject_id)
+        _, current = await self._consents.subject_consents(principal, link.subject)
         if standing_stop(everything_on(link.target.channel), current) is not None:
             return Followed.ALREADY
         stop = WithdrawConsent(
-            link.subject_id,
+            link.subject,
             (),
             True,
             Source.PORTAL,
