@@ -149,7 +149,8 @@ type CheckAnswer struct {
 	SubjectId string `protobuf:"bytes,6,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
 	// Set when the recipient is malformed; nothing else is then.
 	Error *RecipientError `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
-	// With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+	// With `unsubscribe_links` asked, for an ALLOW answer (of a known subject, or of a contact point
+	// nobody has recorded: sealed in the token): a token that
 	// withdraws this target for this person when its link is followed (the browser port's
 	// `/unsubscribe/<token>`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
 	// never expiring; and the link itself when the server knows its public address

@@ -98,7 +98,8 @@ class CheckAnswer(_message.Message):
     subject_id: _builtins.str
     """Empty when the subject is unknown."""
     unsubscribe_token: _builtins.str
-    """With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+    """With `unsubscribe_links` asked, for an ALLOW answer (of a known subject, or of a contact point
+    nobody has recorded: sealed in the token): a token that
     withdraws this target for this person when its link is followed (the browser port's
     `/unsubscribe/<token>`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
     never expiring; and the link itself when the server knows its public address

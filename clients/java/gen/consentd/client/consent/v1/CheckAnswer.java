@@ -275,7 +275,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object unsubscribeToken_ = "";
   /**
    * <pre>
-   * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+   * With `unsubscribe_links` asked, for an ALLOW answer (of a known subject, or of a contact point
+   * nobody has recorded: sealed in the token): a token that
    * withdraws this target for this person when its link is followed (the browser port's
    * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
    * never expiring; and the link itself when the server knows its public address
@@ -300,7 +301,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+   * With `unsubscribe_links` asked, for an ALLOW answer (of a known subject, or of a contact point
+   * nobody has recorded: sealed in the token): a token that
    * withdraws this target for this person when its link is followed (the browser port's
    * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
    * never expiring; and the link itself when the server knows its public address
@@ -1535,7 +1537,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object unsubscribeToken_ = "";
     /**
      * <pre>
-     * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+     * With `unsubscribe_links` asked, for an ALLOW answer (of a known subject, or of a contact point
+     * nobody has recorded: sealed in the token): a token that
      * withdraws this target for this person when its link is followed (the browser port's
      * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
      * never expiring; and the link itself when the server knows its public address
@@ -1559,7 +1562,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+     * With `unsubscribe_links` asked, for an ALLOW answer (of a known subject, or of a contact point
+     * nobody has recorded: sealed in the token): a token that
      * withdraws this target for this person when its link is followed (the browser port's
      * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
      * never expiring; and the link itself when the server knows its public address
@@ -1584,7 +1588,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+     * With `unsubscribe_links` asked, for an ALLOW answer (of a known subject, or of a contact point
+     * nobody has recorded: sealed in the token): a token that
      * withdraws this target for this person when its link is followed (the browser port's
      * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
      * never expiring; and the link itself when the server knows its public address
@@ -1605,7 +1610,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+     * With `unsubscribe_links` asked, for an ALLOW answer (of a known subject, or of a contact point
+     * nobody has recorded: sealed in the token): a token that
      * withdraws this target for this person when its link is followed (the browser port's
      * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
      * never expiring; and the link itself when the server knows its public address
@@ -1623,7 +1629,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+     * With `unsubscribe_links` asked, for an ALLOW answer (of a known subject, or of a contact point
+     * nobody has recorded: sealed in the token): a token that
      * withdraws this target for this person when its link is followed (the browser port's
      * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
      * never expiring; and the link itself when the server knows its public address

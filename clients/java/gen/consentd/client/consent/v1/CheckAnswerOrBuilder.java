@@ -131,7 +131,8 @@ public interface CheckAnswerOrBuilder extends
 
   /**
    * <pre>
-   * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+   * With `unsubscribe_links` asked, for an ALLOW answer (of a known subject, or of a contact point
+   * nobody has recorded: sealed in the token): a token that
    * withdraws this target for this person when its link is followed (the browser port's
    * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
    * never expiring; and the link itself when the server knows its public address
@@ -144,7 +145,8 @@ public interface CheckAnswerOrBuilder extends
   java.lang.String getUnsubscribeToken();
   /**
    * <pre>
-   * With `unsubscribe_links` asked, for an ALLOW answer of a known subject: a token that
+   * With `unsubscribe_links` asked, for an ALLOW answer (of a known subject, or of a contact point
+   * nobody has recorded: sealed in the token): a token that
    * withdraws this target for this person when its link is followed (the browser port's
    * `/unsubscribe/&lt;token&gt;`: a page to confirm, and RFC 8058 one-click POST), unforgeable,
    * never expiring; and the link itself when the server knows its public address
