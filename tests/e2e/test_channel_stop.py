@@ -8,7 +8,14 @@ from datetime import UTC, timedelta
 
 import grpc
 import pytest
-from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
+from consent.v1 import (
+    campaign_pb2,
+    campaign_pb2_grpc,
+    consent_pb2,
+    rights_pb2,
+    rights_pb2_grpc,
+    types_pb2,
+)
 
 from tests.conftest import Stubs
 from tests.e2e.helpers import (
@@ -22,6 +29,7 @@ from tests.e2e.helpers import (
     grant,
     put_purpose,
     record,
+    refuse,
     stamp,
     target,
 )
@@ -251,3 +259,35 @@ async def test_a_stop_everywhere_is_lifted_by_the_person_only_too(stubs: Stubs) 
     )
     error = await fails(_synced(stubs, email, grant(target("newsletter"))))
     assert "withdrew everything on every channel" in (error.details() or "")
+
+
+@pytest.mark.parametrize("key", ["", "mixed-1"], ids=["grouped", "one-call"])
+@pytest.mark.parametrize("block", ["stop", "objection"])
+async def test_a_no_beside_a_blocked_grant_is_recorded(
+    stubs: Stubs, channel: grpc.aio.Channel, key: str, block: str
+) -> None:
+    """A CRM call refusing e-mail and granting SMS after the person's STOP (or objection)
+    failed whole: the refusal was lost with the grant (probe BG). The refusal is recorded, the
+    blocked grant listed in `superseded`; a call of blocked grants only is still refused."""
+    await put_purpose(stubs, "offers")
+    email = f"mixed-{block}-{key or 'grouped'}@example.fr"
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(target("offers", EMAIL)))
+    if block == "stop":
+        await _stop(stubs, email)
+    else:
+        await rights_pb2_grpc.RightsServiceStub(channel).RecordObjection(
+            rights_pb2.RecordObjectionRequest(subject=by_email(email)), metadata=stubs.metadata
+        )
+    mixed = await _synced(
+        stubs, email, refuse(target("offers", EMAIL)), grant(target("offers", SMS)), key=key
+    )
+    assert [(e.target, e.state) for e in mixed.events] == [
+        (target("offers", EMAIL), types_pb2.CONSENT_STATE_REFUSED)
+    ]
+    assert list(mixed.superseded) == [target("offers", SMS)]
+    assert (await check(stubs, by_email(email), target("offers", EMAIL))).reason in (
+        consent_pb2.REASON_REFUSED,
+        consent_pb2.REASON_OBJECTED,
+    )
+    only = await fails(_synced(stubs, email, grant(target("offers", SMS)), key=_then(key, "2")))
+    assert only.code() == grpc.StatusCode.FAILED_PRECONDITION

@@ -6,6 +6,7 @@ grouped one (app/grouped_writes.py)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
@@ -188,9 +189,32 @@ async def _standing(
             current = await uow.consents.current(subject_id)
         objected = await objected_since(uow, subject_id)
     # What is left of a system's grants (a decided_at before the objection dropped them).
-    refuse_grant_over_objection(command, objected)
-    refuse_grant_over_stop(command, current)
-    return Standing(command, subject_id, gone + stale, after_objection(objected, now))
+    command, blocked = without_blocked_grants(command, objected, current)
+    return Standing(command, subject_id, gone + stale + blocked, after_objection(objected, now))
+
+
+def without_blocked_grants(
+    command: RecordConsent, objected: datetime | None, current: Sequence[ConsentEvent]
+) -> tuple[RecordConsent, tuple[Target, ...]]:
+    """The command without a system's grants over an objection in force or a STOP
+    (refuse_grant_over_objection, refuse_grant_over_stop), and their targets, when it records
+    something else too: a refusal beside them was lost with the whole call (probe BG). Raises
+    as those do when nothing else is left."""
+    if not systems_grant(command):
+        return command, ()
+    blocked = [
+        c
+        for c in command.choices
+        if c.state is ConsentState.GRANTED
+        and (objected is not None or standing_stop(c.target, current) is not None)
+    ]
+    if not blocked:
+        return command, ()
+    kept = tuple(c for c in command.choices if c not in blocked)
+    if not kept:
+        refuse_grant_over_objection(command, objected)
+        refuse_grant_over_stop(command, current)
+    return replace(command, choices=kept), tuple(c.target for c in blocked)
 
 
 def after_objection(objected: datetime | None, now: datetime) -> datetime:
@@ -260,7 +284,8 @@ def alone_for_blocks(
         refuse_systems_return(command, closed)
         return False
     objected = read.objections.get(known)
-    refuse_grant_over_objection(command, objected)
+    if all(c.state is ConsentState.GRANTED for c in command.choices):
+        refuse_grant_over_objection(command, objected)  # else alone: its "no" is recorded
     # The person granting over their objection: stamped after it, alone (after_objection). A
     # grant in person from a caller that does not vouch is a system's that the append function
     # cannot tell (its source says PORTAL): alone, it reads the objection under the subject's

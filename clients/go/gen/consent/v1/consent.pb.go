@@ -351,7 +351,9 @@ type RecordConsentResponse struct {
 	SubjectId string          `protobuf:"bytes,1,opt,name=subject_id,json=subjectId,proto3" json:"subject_id,omitempty"`
 	Events    []*ConsentEvent `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
 	// The targets of the grants not recorded because something newer was on record (see
-	// `decided_at`; always empty without it), in the order of the request's choices.
+	// `decided_at`), or, in a call that records other choices, a system's grants over the person's
+	// objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+	// request's choices.
 	Superseded []*ConsentTarget `protobuf:"bytes,3,rep,name=superseded,proto3" json:"superseded,omitempty"`
 }
 

@@ -200,7 +200,9 @@ class RecordConsentResponse(_message.Message):
     @_builtins.property
     def superseded(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ConsentTarget]:
         """The targets of the grants not recorded because something newer was on record (see
-        `decided_at`; always empty without it), in the order of the request's choices.
+        `decided_at`), or, in a call that records other choices, a system's grants over the person's
+        objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+        request's choices.
         """
 
     def __init__(

@@ -139,7 +139,9 @@ export type RecordConsentResponse = Message<"consent.v1.RecordConsentResponse"> 
 
   /**
    * The targets of the grants not recorded because something newer was on record (see
-   * `decided_at`; always empty without it), in the order of the request's choices.
+   * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+   * request's choices.
    *
    * @generated from field: repeated consent.v1.ConsentTarget superseded = 3;
    */

@@ -144,7 +144,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
-   * `decided_at`; always empty without it), in the order of the request's choices.
+   * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+   * request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -156,7 +158,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
-   * `decided_at`; always empty without it), in the order of the request's choices.
+   * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+   * request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -169,7 +173,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
-   * `decided_at`; always empty without it), in the order of the request's choices.
+   * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+   * request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -181,7 +187,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
-   * `decided_at`; always empty without it), in the order of the request's choices.
+   * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+   * request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -193,7 +201,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
-   * `decided_at`; always empty without it), in the order of the request's choices.
+   * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+   * request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1025,7 +1035,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1040,7 +1052,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1055,7 +1069,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1070,7 +1086,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1092,7 +1110,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1111,7 +1131,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1132,7 +1154,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1154,7 +1178,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1173,7 +1199,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1192,7 +1220,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1212,7 +1242,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1230,7 +1262,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1248,7 +1282,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1260,7 +1296,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1275,7 +1313,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1291,7 +1331,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1303,7 +1345,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1316,7 +1360,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
-     * `decided_at`; always empty without it), in the order of the request's choices.
+     * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+     * request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>

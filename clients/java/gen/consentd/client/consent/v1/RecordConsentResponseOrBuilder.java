@@ -58,7 +58,9 @@ public interface RecordConsentResponseOrBuilder extends
   /**
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
-   * `decided_at`; always empty without it), in the order of the request's choices.
+   * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+   * request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -68,7 +70,9 @@ public interface RecordConsentResponseOrBuilder extends
   /**
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
-   * `decided_at`; always empty without it), in the order of the request's choices.
+   * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+   * request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -77,7 +81,9 @@ public interface RecordConsentResponseOrBuilder extends
   /**
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
-   * `decided_at`; always empty without it), in the order of the request's choices.
+   * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+   * request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -86,7 +92,9 @@ public interface RecordConsentResponseOrBuilder extends
   /**
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
-   * `decided_at`; always empty without it), in the order of the request's choices.
+   * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+   * request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -96,7 +104,9 @@ public interface RecordConsentResponseOrBuilder extends
   /**
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
-   * `decided_at`; always empty without it), in the order of the request's choices.
+   * `decided_at`), or, in a call that records other choices, a system's grants over the person's
+   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
+   * request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
