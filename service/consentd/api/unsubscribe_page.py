@@ -7,6 +7,7 @@ purpose on the link's channel. No key: the token is the credential."""
 from __future__ import annotations
 
 import html
+import urllib.parse
 
 import structlog
 
@@ -47,8 +48,6 @@ _BY = {
     Channel.POSTAL: ("par courrier", "by post"),
     Channel.PUSH: ("par notification", "by push notification"),
 }
-# The second button's field: every purpose on the link's channel (WithdrawConsent all+channel).
-WHOLE_CHANNEL = b"stop=channel"
 
 
 def _ask(opened: Opened) -> str:
@@ -138,7 +137,10 @@ async def _asks_whole_channel(receive: Receive) -> bool:
         body += message.get("body", b"")
         if not message.get("more_body", False):
             break
-    return WHOLE_CHANNEL in body.split(b"&")
+    # Decoded as a form (percent-escapes, any case, blanks around): `STOP=CHANNEL` or
+    # `stop=chan%6eel` stopped only the link's purpose (probe BG).
+    fields = urllib.parse.parse_qsl(body[:DISCARDED_BODY_LIMIT].decode("latin-1"))
+    return any(k.strip().lower() == "stop" and v.strip().lower() == "channel" for k, v in fields)
 
 
 def _evidence(scope: Scope) -> Evidence:
