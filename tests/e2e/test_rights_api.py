@@ -681,3 +681,44 @@ async def test_an_extension_nobody_was_told_of_leaves_the_first_due_date(
     )
     assert untold in [r.request_id for r in overdue.requests]
     assert called not in [r.request_id for r in overdue.requests]
+    # Told too late (after the first month): recorded, and the extension still does not count.
+    late = await dpo.rights.RecordPersonTold(
+        rights_pb2.RecordPersonToldRequest(request_id=untold), metadata=dpo.metadata
+    )
+    assert (late.request.HasField("person_told_at"), late.request.overdue) == (True, True)
+
+
+async def test_a_call_made_after_the_extension_is_recorded(
+    dpo: RightsStubs, clock: TestClock
+) -> None:
+    """With no relay the log said "tell the person another way", and nothing recorded that the
+    operator did (probe BG): RecordPersonTold does, within the first month, and the extension
+    counts from then; again it answers as it is; a request never extended has nothing to tell."""
+    clock.pinned = datetime.now(UTC) - timedelta(days=40)
+    filed = await dpo.rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=by_email("phoned@example.fr")
+        ),
+        metadata=dpo.metadata,
+    )
+    request_id = filed.request.request_id
+    nothing = dpo.rights.RecordPersonTold(
+        rights_pb2.RecordPersonToldRequest(request_id=request_id), metadata=dpo.metadata
+    )
+    assert await _code(nothing) == grpc.StatusCode.FAILED_PRECONDITION
+    clock.pinned += timedelta(days=10)
+    await dpo.rights.ExtendRightsRequest(
+        rights_pb2.ExtendRightsRequestRequest(request_id=request_id, months=2, reason="complexe"),
+        metadata=dpo.metadata,
+    )
+    clock.pinned += timedelta(days=5)
+    told = await dpo.rights.RecordPersonTold(
+        rights_pb2.RecordPersonToldRequest(request_id=request_id), metadata=dpo.metadata
+    )
+    at = told.request.person_told_at.ToDatetime(tzinfo=UTC)
+    clock.pinned = None
+    again = await dpo.rights.RecordPersonTold(
+        rights_pb2.RecordPersonToldRequest(request_id=request_id), metadata=dpo.metadata
+    )
+    assert again.request.person_told_at.ToDatetime(tzinfo=UTC) == at
+    assert again.request.overdue is False

@@ -79,6 +79,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     f"{RIGHTS}ConfirmIdentity": frozenset({ADMIN}),
     f"{RIGHTS}StartRightsRequest": frozenset({ADMIN}),
     f"{RIGHTS}ExtendRightsRequest": frozenset({ADMIN}),
+    f"{RIGHTS}RecordPersonTold": frozenset({ADMIN}),
     f"{RIGHTS}CompleteRightsRequest": frozenset({ADMIN}),
     f"{RIGHTS}RefuseRightsRequest": frozenset({ADMIN}),
     f"{RIGHTS}GetRightsRequest": frozenset({ADMIN}),

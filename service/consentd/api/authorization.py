@@ -57,6 +57,7 @@ ALLOWED: dict[str, frozenset[Scope]] = {
     "/consent.v1.RightsService/ConfirmIdentity": frozenset({ADMIN}),
     "/consent.v1.RightsService/StartRightsRequest": frozenset({ADMIN}),
     "/consent.v1.RightsService/ExtendRightsRequest": frozenset({ADMIN}),
+    "/consent.v1.RightsService/RecordPersonTold": frozenset({ADMIN}),
     "/consent.v1.RightsService/CompleteRightsRequest": frozenset({ADMIN}),
     "/consent.v1.RightsService/RefuseRightsRequest": frozenset({ADMIN}),
     "/consent.v1.RightsService/GetRightsRequest": frozenset({ADMIN}),

@@ -132,6 +132,13 @@ class RightsServicer(rights_pb2_grpc.RightsServiceServicer):
         )
         return answer(extended)
 
+    async def RecordPersonTold(
+        self, request: pb.RecordPersonToldRequest, context: Context
+    ) -> pb.RecordPersonToldResponse:
+        request_id = conv.request_id_in(request.request_id)
+        answer = self._answer(pb.RecordPersonToldResponse)
+        return answer(await self._requests.told(principal(), request_id, once(answer)))
+
     async def CompleteRightsRequest(
         self, request: pb.CompleteRightsRequestRequest, context: Context
     ) -> pb.CompleteRightsRequestResponse:

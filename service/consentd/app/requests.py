@@ -1,13 +1,10 @@
-"""Rights requests: received -> identity verified -> in progress -> done / refused.
-
-The identity is verified by a one-time code sent through the Notifier port to the subject's own
-contact point (only a keyed hash of the code is kept; it expires after 24 hours and five wrong
-tries), or attested by an operator. The one-month clock starts at the acknowledged receipt and
-the identity check does not stop it (domain/rights.py gives the month-end rule); one extension of
-up to two months, with a reason, before the first due date. Completing an erase, restrict or
-object request performs it in the same transaction.
-Every transition is an audit entry.
-"""
+"""Rights requests: received -> identity verified -> in progress -> done / refused. The identity
+is verified by a one-time code sent through the Notifier port to the subject's own contact point
+(only a keyed hash of it kept; 24 hours, five wrong tries), or attested by an operator. The
+one-month clock starts at the acknowledged receipt, the identity check does not stop it
+(domain/rights.py: the month-end rule); one extension of up to two months, with a reason, before
+the first due date. Completing an erase, restrict or object request performs it in the same
+transaction. Every transition is an audit entry."""
 
 from __future__ import annotations
 
@@ -41,10 +38,8 @@ from consentd.domain.rights import (
 from consentd.domain.tenancy import Principal
 
 _REQUESTS = "rights_requests"
-# The widest "due within" window a list takes (a request is due within a month, two at most).
-MAX_DUE_WITHIN_DAYS = 90
+MAX_DUE_WITHIN_DAYS = 90  # the widest "due within" window a list takes (due within 1-3 months)
 _Move = Callable[[RightsRequest, datetime], RightsRequest]
-
 # The requests whose completion puts a block in force.
 _BLOCKS = {RequestKind.RESTRICT: BlockKind.RESTRICTED, RequestKind.OBJECT: BlockKind.OBJECTED}
 
@@ -202,6 +197,11 @@ class RightsRequestUseCases:
     ) -> RightsRequest:
         extended = lambda r, now: r.extended(now, months, reason, told=told)  # noqa: E731
         return await self._apply(principal, request_id, extended, once, tell=True)
+
+    async def told(
+        self, principal: Principal, request_id: UUID, once: Once | None = None
+    ) -> RightsRequest:
+        return await self._apply(principal, request_id, lambda r, now: r.told(now), once)
 
     async def refuse(
         self, principal: Principal, request_id: UUID, reason: str, once: Once | None = None

@@ -207,6 +207,16 @@ class RightsRequest:
             raise InvalidInput("reason", "is required to refuse a request")
         return replace(self._move(RequestState.REFUSED, now), outcome=reason, person_told_at=None)
 
+    def told(self, now: datetime) -> RightsRequest:
+        """The person told of its extension or refusal, and why, by the operator (a call, a
+        letter), now; as it is when they were told already. Raises FailedPrecondition when there
+        is nothing to tell."""
+        if self.extended_due_at is None and self.state is not RequestState.REFUSED:
+            raise FailedPrecondition(
+                "the request was neither extended nor refused: there is nothing to tell"
+            )
+        return self if self.person_told_at is not None else replace(self, person_told_at=now)
+
     def extended(
         self, now: datetime, months: int, reason: str, *, told: bool = False
     ) -> RightsRequest:

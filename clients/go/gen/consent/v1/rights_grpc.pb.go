@@ -67,6 +67,12 @@ type RightsServiceClient interface {
 	// RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
 	// e-mail, with their right to complain to the supervisory authority.
 	RefuseRightsRequest(ctx context.Context, in *RefuseRightsRequestRequest, opts ...grpc.CallOption) (*RefuseRightsRequestResponse, error)
+	// RecordPersonTold records that the operator told the person of the request's extension or
+	// refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+	// counts once the person is told within the first month; until then the first due date
+	// stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+	// a request neither extended nor refused.
+	RecordPersonTold(ctx context.Context, in *RecordPersonToldRequest, opts ...grpc.CallOption) (*RecordPersonToldResponse, error)
 	GetRightsRequest(ctx context.Context, in *GetRightsRequestRequest, opts ...grpc.CallOption) (*GetRightsRequestResponse, error)
 	// ListRightsRequests lists requests, or only the open ones past their due date.
 	ListRightsRequests(ctx context.Context, in *ListRightsRequestsRequest, opts ...grpc.CallOption) (*ListRightsRequestsResponse, error)
@@ -188,6 +194,15 @@ func (c *rightsServiceClient) RefuseRightsRequest(ctx context.Context, in *Refus
 	return out, nil
 }
 
+func (c *rightsServiceClient) RecordPersonTold(ctx context.Context, in *RecordPersonToldRequest, opts ...grpc.CallOption) (*RecordPersonToldResponse, error) {
+	out := new(RecordPersonToldResponse)
+	err := c.cc.Invoke(ctx, "/consent.v1.RightsService/RecordPersonTold", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *rightsServiceClient) GetRightsRequest(ctx context.Context, in *GetRightsRequestRequest, opts ...grpc.CallOption) (*GetRightsRequestResponse, error) {
 	out := new(GetRightsRequestResponse)
 	err := c.cc.Invoke(ctx, "/consent.v1.RightsService/GetRightsRequest", in, out, opts...)
@@ -260,6 +275,12 @@ type RightsServiceServer interface {
 	// RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
 	// e-mail, with their right to complain to the supervisory authority.
 	RefuseRightsRequest(context.Context, *RefuseRightsRequestRequest) (*RefuseRightsRequestResponse, error)
+	// RecordPersonTold records that the operator told the person of the request's extension or
+	// refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+	// counts once the person is told within the first month; until then the first due date
+	// stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+	// a request neither extended nor refused.
+	RecordPersonTold(context.Context, *RecordPersonToldRequest) (*RecordPersonToldResponse, error)
 	GetRightsRequest(context.Context, *GetRightsRequestRequest) (*GetRightsRequestResponse, error)
 	// ListRightsRequests lists requests, or only the open ones past their due date.
 	ListRightsRequests(context.Context, *ListRightsRequestsRequest) (*ListRightsRequestsResponse, error)
@@ -305,6 +326,9 @@ func (UnimplementedRightsServiceServer) CompleteRightsRequest(context.Context, *
 }
 func (UnimplementedRightsServiceServer) RefuseRightsRequest(context.Context, *RefuseRightsRequestRequest) (*RefuseRightsRequestResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RefuseRightsRequest not implemented")
+}
+func (UnimplementedRightsServiceServer) RecordPersonTold(context.Context, *RecordPersonToldRequest) (*RecordPersonToldResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RecordPersonTold not implemented")
 }
 func (UnimplementedRightsServiceServer) GetRightsRequest(context.Context, *GetRightsRequestRequest) (*GetRightsRequestResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetRightsRequest not implemented")
@@ -541,6 +565,24 @@ func _RightsService_RefuseRightsRequest_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RightsService_RecordPersonTold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordPersonToldRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RightsServiceServer).RecordPersonTold(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/consent.v1.RightsService/RecordPersonTold",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RightsServiceServer).RecordPersonTold(ctx, req.(*RecordPersonToldRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _RightsService_GetRightsRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetRightsRequestRequest)
 	if err := dec(in); err != nil {
@@ -628,6 +670,10 @@ var _RightsService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RefuseRightsRequest",
 			Handler:    _RightsService_RefuseRightsRequest_Handler,
+		},
+		{
+			MethodName: "RecordPersonTold",
+			Handler:    _RightsService_RecordPersonTold_Handler,
 		},
 		{
 			MethodName: "GetRightsRequest",

@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, ConnectWSGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint, EndpointSync
 from pyqwest import Client, SyncClient
 
-from .rights_pb2 import CompleteRightsRequestRequest, CompleteRightsRequestResponse, ConfirmIdentityRequest, ConfirmIdentityResponse, EraseSubjectRequest, EraseSubjectResponse, ExportSubjectRequest, ExportSubjectResponse, ExtendRightsRequestRequest, ExtendRightsRequestResponse, GetRightsRequestRequest, GetRightsRequestResponse, ListRightsRequestsRequest, ListRightsRequestsResponse, RecordObjectionRequest, RecordObjectionResponse, RectifyContactRequest, RectifyContactResponse, RefuseRightsRequestRequest, RefuseRightsRequestResponse, ResendVerificationCodeRequest, ResendVerificationCodeResponse, RestrictProcessingRequest, RestrictProcessingResponse, StartRightsRequestRequest, StartRightsRequestResponse, SubmitRightsRequestRequest, SubmitRightsRequestResponse
+from .rights_pb2 import CompleteRightsRequestRequest, CompleteRightsRequestResponse, ConfirmIdentityRequest, ConfirmIdentityResponse, EraseSubjectRequest, EraseSubjectResponse, ExportSubjectRequest, ExportSubjectResponse, ExtendRightsRequestRequest, ExtendRightsRequestResponse, GetRightsRequestRequest, GetRightsRequestResponse, ListRightsRequestsRequest, ListRightsRequestsResponse, RecordObjectionRequest, RecordObjectionResponse, RecordPersonToldRequest, RecordPersonToldResponse, RectifyContactRequest, RectifyContactResponse, RefuseRightsRequestRequest, RefuseRightsRequestResponse, ResendVerificationCodeRequest, ResendVerificationCodeResponse, RestrictProcessingRequest, RestrictProcessingResponse, StartRightsRequestRequest, StartRightsRequestResponse, SubmitRightsRequestRequest, SubmitRightsRequestResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Iterable, Mapping
@@ -141,6 +141,16 @@ class RightsService(Protocol):
         """
         RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
         e-mail, with their right to complain to the supervisory authority.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def record_person_told(self, request: RecordPersonToldRequest, ctx: RequestContext[RecordPersonToldRequest, RecordPersonToldResponse], /) -> RecordPersonToldResponse:
+        """
+        RecordPersonTold records that the operator told the person of the request's extension or
+        refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+        counts once the person is told within the first month; until then the first due date
+        stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+        a request neither extended nor refused.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -298,6 +308,17 @@ class RightsServiceASGIApplication(ConnectASGIApplication[RightsService]):
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.refuse_rights_request,
+                ),
+                "/consent.v1.RightsService/RecordPersonTold": Endpoint.unary(
+                    method=MethodInfo(
+                        name="RecordPersonTold",
+                        service_name="consent.v1.RightsService",
+                        input=RecordPersonToldRequest,
+                        output=RecordPersonToldResponse,
+                        idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.record_person_told,
                 ),
                 "/consent.v1.RightsService/GetRightsRequest": Endpoint.unary(
                     method=MethodInfo(
@@ -671,6 +692,33 @@ class RightsServiceClient(ConnectClient):
             headers=headers,
             timeout_ms=timeout_ms,
         )
+    async def record_person_told(
+        self,
+        request: RecordPersonToldRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> RecordPersonToldResponse:
+        """
+        RecordPersonTold records that the operator told the person of the request's extension or
+        refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+        counts once the person is told within the first month; until then the first due date
+        stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+        a request neither extended nor refused.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="RecordPersonTold",
+                service_name="consent.v1.RightsService",
+                input=RecordPersonToldRequest,
+                output=RecordPersonToldResponse,
+                idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
     async def get_rights_request(
         self,
         request: GetRightsRequestRequest,
@@ -826,6 +874,16 @@ class RightsServiceSync(Protocol):
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
+    def record_person_told(self, request: RecordPersonToldRequest, ctx: RequestContext[RecordPersonToldRequest, RecordPersonToldResponse], /) -> RecordPersonToldResponse:
+        """
+        RecordPersonTold records that the operator told the person of the request's extension or
+        refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+        counts once the person is told within the first month; until then the first due date
+        stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+        a request neither extended nor refused.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
     def get_rights_request(self, request: GetRightsRequestRequest, ctx: RequestContext[GetRightsRequestRequest, GetRightsRequestResponse], /) -> GetRightsRequestResponse:
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -978,6 +1036,17 @@ class RightsServiceWSGIApplication(ConnectWSGIApplication):
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.refuse_rights_request,
+                ),
+                "/consent.v1.RightsService/RecordPersonTold": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="RecordPersonTold",
+                        service_name="consent.v1.RightsService",
+                        input=RecordPersonToldRequest,
+                        output=RecordPersonToldResponse,
+                        idempotency_level=IdempotencyLevel.IDEMPOTENT,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.record_person_told,
                 ),
                 "/consent.v1.RightsService/GetRightsRequest": EndpointSync.unary(
                     method=MethodInfo(
@@ -1346,6 +1415,33 @@ class RightsServiceClientSync(ConnectClientSync):
                 input=RefuseRightsRequestRequest,
                 output=RefuseRightsRequestResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def record_person_told(
+        self,
+        request: RecordPersonToldRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> RecordPersonToldResponse:
+        """
+        RecordPersonTold records that the operator told the person of the request's extension or
+        refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+        counts once the person is told within the first month; until then the first due date
+        stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+        a request neither extended nor refused.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="RecordPersonTold",
+                service_name="consent.v1.RightsService",
+                input=RecordPersonToldRequest,
+                output=RecordPersonToldResponse,
+                idempotency_level=IdempotencyLevel.IDEMPOTENT,
                 stream_type=StreamType.UNARY,
             ),
             headers=headers,

@@ -155,8 +155,8 @@ class RightsRequest(_message.Message):
         the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
         configured, no e-mail address on record, the relay refused): tell the person another way —
         an extension counts only if they are told within the first month, and why (until then the
-        first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-        letter).
+        first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+        records a call or a letter).
         """
 
     def __init__(
@@ -667,6 +667,45 @@ class ExtendRightsRequestResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ExtendRightsRequestResponse: _TypeAlias = ExtendRightsRequestResponse  # noqa: Y015
+
+@_typing.final
+class RecordPersonToldRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordPersonToldRequest: _TypeAlias = RecordPersonToldRequest  # noqa: Y015
+
+@_typing.final
+class RecordPersonToldResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def request(self) -> Global___RightsRequest: ...
+    def __init__(
+        self,
+        *,
+        request: Global___RightsRequest | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordPersonToldResponse: _TypeAlias = RecordPersonToldResponse  # noqa: Y015
 
 @_typing.final
 class CompleteRightsRequestRequest(_message.Message):

@@ -100,6 +100,11 @@ class RightsServiceStub:
                 request_serializer=consent_dot_v1_dot_rights__pb2.RefuseRightsRequestRequest.SerializeToString,
                 response_deserializer=consent_dot_v1_dot_rights__pb2.RefuseRightsRequestResponse.FromString,
                 _registered_method=True)
+        self.RecordPersonTold = channel.unary_unary(
+                '/consent.v1.RightsService/RecordPersonTold',
+                request_serializer=consent_dot_v1_dot_rights__pb2.RecordPersonToldRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_rights__pb2.RecordPersonToldResponse.FromString,
+                _registered_method=True)
         self.GetRightsRequest = channel.unary_unary(
                 '/consent.v1.RightsService/GetRightsRequest',
                 request_serializer=consent_dot_v1_dot_rights__pb2.GetRightsRequestRequest.SerializeToString,
@@ -231,6 +236,17 @@ class RightsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordPersonTold(self, request, context):
+        """RecordPersonTold records that the operator told the person of the request's extension or
+        refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+        counts once the person is told within the first month; until then the first due date
+        stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+        a request neither extended nor refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetRightsRequest(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -306,6 +322,11 @@ def add_RightsServiceServicer_to_server(servicer, server):
                     servicer.RefuseRightsRequest,
                     request_deserializer=consent_dot_v1_dot_rights__pb2.RefuseRightsRequestRequest.FromString,
                     response_serializer=consent_dot_v1_dot_rights__pb2.RefuseRightsRequestResponse.SerializeToString,
+            ),
+            'RecordPersonTold': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPersonTold,
+                    request_deserializer=consent_dot_v1_dot_rights__pb2.RecordPersonToldRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_rights__pb2.RecordPersonToldResponse.SerializeToString,
             ),
             'GetRightsRequest': grpc.unary_unary_rpc_method_handler(
                     servicer.GetRightsRequest,
@@ -648,6 +669,33 @@ class RightsService:
             '/consent.v1.RightsService/RefuseRightsRequest',
             consent_dot_v1_dot_rights__pb2.RefuseRightsRequestRequest.SerializeToString,
             consent_dot_v1_dot_rights__pb2.RefuseRightsRequestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPersonTold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.RightsService/RecordPersonTold',
+            consent_dot_v1_dot_rights__pb2.RecordPersonToldRequest.SerializeToString,
+            consent_dot_v1_dot_rights__pb2.RecordPersonToldResponse.FromString,
             options,
             channel_credentials,
             insecure,

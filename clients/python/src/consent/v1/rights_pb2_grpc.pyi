@@ -100,6 +100,13 @@ class RightsServiceStub:
     """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
     e-mail, with their right to complain to the supervisory authority.
     """
+    RecordPersonTold: _grpc.UnaryUnaryMultiCallable[_rights_pb2.RecordPersonToldRequest, _rights_pb2.RecordPersonToldResponse]
+    """RecordPersonTold records that the operator told the person of the request's extension or
+    refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+    counts once the person is told within the first month; until then the first due date
+    stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+    a request neither extended nor refused.
+    """
     GetRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.GetRightsRequestRequest, _rights_pb2.GetRightsRequestResponse]
     ListRightsRequests: _grpc.UnaryUnaryMultiCallable[_rights_pb2.ListRightsRequestsRequest, _rights_pb2.ListRightsRequestsResponse]
     """ListRightsRequests lists requests, or only the open ones past their due date."""
@@ -175,6 +182,13 @@ class RightsServiceAsyncStub(RightsServiceStub):
     RefuseRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.RefuseRightsRequestRequest, _rights_pb2.RefuseRightsRequestResponse]  # type: ignore[assignment]
     """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
     e-mail, with their right to complain to the supervisory authority.
+    """
+    RecordPersonTold: _aio.UnaryUnaryMultiCallable[_rights_pb2.RecordPersonToldRequest, _rights_pb2.RecordPersonToldResponse]  # type: ignore[assignment]
+    """RecordPersonTold records that the operator told the person of the request's extension or
+    refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+    counts once the person is told within the first month; until then the first due date
+    stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+    a request neither extended nor refused.
     """
     GetRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.GetRightsRequestRequest, _rights_pb2.GetRightsRequestResponse]  # type: ignore[assignment]
     ListRightsRequests: _aio.UnaryUnaryMultiCallable[_rights_pb2.ListRightsRequestsRequest, _rights_pb2.ListRightsRequestsResponse]  # type: ignore[assignment]
@@ -320,6 +334,19 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_rights_pb2.RefuseRightsRequestResponse, _abc.Awaitable[_rights_pb2.RefuseRightsRequestResponse]]:
         """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
         e-mail, with their right to complain to the supervisory authority.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordPersonTold(
+        self,
+        request: _rights_pb2.RecordPersonToldRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rights_pb2.RecordPersonToldResponse, _abc.Awaitable[_rights_pb2.RecordPersonToldResponse]]:
+        """RecordPersonTold records that the operator told the person of the request's extension or
+        refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+        counts once the person is told within the first month; until then the first due date
+        stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+        a request neither extended nor refused.
         """
 
     @_abc_1.abstractmethod

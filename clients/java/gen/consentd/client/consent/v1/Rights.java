@@ -120,6 +120,16 @@ public final class Rights {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_consent_v1_ExtendRightsRequestResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_RecordPersonToldRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_RecordPersonToldRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_RecordPersonToldResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_RecordPersonToldResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_consent_v1_CompleteRightsRequestRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -241,82 +251,88 @@ public final class Rights {
       "\003 \001(\tR\006reason\022\037\n\013person_told\030\004 \001(\010R\npers" +
       "onTold\"R\n\033ExtendRightsRequestResponse\0223\n" +
       "\007request\030\001 \001(\0132\031.consent.v1.RightsReques" +
-      "tR\007request\"m\n\034CompleteRightsRequestReque" +
-      "st\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022\030\n\007out" +
-      "come\030\002 \001(\tR\007outcome\022\024\n\005actor\030\003 \001(\tR\005acto" +
-      "r\"T\n\035CompleteRightsRequestResponse\0223\n\007re" +
-      "quest\030\001 \001(\0132\031.consent.v1.RightsRequestR\007" +
-      "request\"S\n\032RefuseRightsRequestRequest\022\035\n" +
-      "\nrequest_id\030\001 \001(\tR\trequestId\022\026\n\006reason\030\002" +
-      " \001(\tR\006reason\"R\n\033RefuseRightsRequestRespo" +
-      "nse\0223\n\007request\030\001 \001(\0132\031.consent.v1.Rights" +
-      "RequestR\007request\"8\n\027GetRightsRequestRequ" +
-      "est\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\"O\n\030Ge" +
-      "tRightsRequestResponse\0223\n\007request\030\001 \001(\0132" +
-      "\031.consent.v1.RightsRequestR\007request\"\330\001\n\031" +
-      "ListRightsRequestsRequest\022!\n\014overdue_onl" +
-      "y\030\001 \001(\010R\013overdueOnly\0224\n\005state\030\002 \001(\0162\036.co" +
-      "nsent.v1.RightsRequestStateR\005state\022\033\n\tpa" +
-      "ge_size\030\003 \001(\rR\010pageSize\022\035\n\npage_token\030\004 " +
-      "\001(\tR\tpageToken\022&\n\017due_within_days\030\005 \001(\rR" +
-      "\rdueWithinDays\"{\n\032ListRightsRequestsResp" +
-      "onse\0225\n\010requests\030\001 \003(\0132\031.consent.v1.Righ" +
-      "tsRequestR\010requests\022&\n\017next_page_token\030\002" +
-      " \001(\tR\rnextPageToken*\370\001\n\021RightsRequestKin" +
-      "d\022#\n\037RIGHTS_REQUEST_KIND_UNSPECIFIED\020\000\022\036" +
-      "\n\032RIGHTS_REQUEST_KIND_ACCESS\020\001\022\037\n\033RIGHTS" +
-      "_REQUEST_KIND_RECTIFY\020\002\022\035\n\031RIGHTS_REQUES" +
-      "T_KIND_ERASE\020\003\022 \n\034RIGHTS_REQUEST_KIND_RE" +
-      "STRICT\020\004\022\036\n\032RIGHTS_REQUEST_KIND_OBJECT\020\005" +
-      "\022\034\n\030RIGHTS_REQUEST_KIND_PORT\020\006*\360\001\n\022Right" +
-      "sRequestState\022$\n RIGHTS_REQUEST_STATE_UN" +
-      "SPECIFIED\020\000\022!\n\035RIGHTS_REQUEST_STATE_RECE" +
-      "IVED\020\001\022*\n&RIGHTS_REQUEST_STATE_IDENTITY_" +
-      "VERIFIED\020\002\022$\n RIGHTS_REQUEST_STATE_IN_PR" +
-      "OGRESS\020\003\022\035\n\031RIGHTS_REQUEST_STATE_DONE\020\004\022" +
-      " \n\034RIGHTS_REQUEST_STATE_REFUSED\020\005*\222\001\n\013Co" +
-      "ntactKind\022\034\n\030CONTACT_KIND_UNSPECIFIED\020\000\022" +
-      "\026\n\022CONTACT_KIND_EMAIL\020\001\022\026\n\022CONTACT_KIND_" +
-      "PHONE\020\002\022\034\n\030CONTACT_KIND_EXTERNAL_ID\020\003\022\027\n" +
-      "\023CONTACT_KIND_CAL_ID\020\0042\214\013\n\rRightsService" +
-      "\022Y\n\rExportSubject\022 .consent.v1.ExportSub" +
-      "jectRequest\032!.consent.v1.ExportSubjectRe" +
-      "sponse\"\003\220\002\001\022V\n\014EraseSubject\022\037.consent.v1" +
-      ".EraseSubjectRequest\032 .consent.v1.EraseS" +
-      "ubjectResponse\"\003\220\002\002\022h\n\022RestrictProcessin" +
-      "g\022%.consent.v1.RestrictProcessingRequest" +
-      "\032&.consent.v1.RestrictProcessingResponse" +
-      "\"\003\220\002\002\022_\n\017RecordObjection\022\".consent.v1.Re" +
-      "cordObjectionRequest\032#.consent.v1.Record" +
-      "ObjectionResponse\"\003\220\002\002\022W\n\016RectifyContact" +
-      "\022!.consent.v1.RectifyContactRequest\032\".co" +
-      "nsent.v1.RectifyContactResponse\022f\n\023Submi" +
-      "tRightsRequest\022&.consent.v1.SubmitRights" +
-      "RequestRequest\032\'.consent.v1.SubmitRights" +
-      "RequestResponse\022o\n\026ResendVerificationCod" +
-      "e\022).consent.v1.ResendVerificationCodeReq" +
-      "uest\032*.consent.v1.ResendVerificationCode" +
-      "Response\022Z\n\017ConfirmIdentity\022\".consent.v1" +
-      ".ConfirmIdentityRequest\032#.consent.v1.Con" +
-      "firmIdentityResponse\022c\n\022StartRightsReque" +
-      "st\022%.consent.v1.StartRightsRequestReques" +
-      "t\032&.consent.v1.StartRightsRequestRespons" +
-      "e\022f\n\023ExtendRightsRequest\022&.consent.v1.Ex" +
-      "tendRightsRequestRequest\032\'.consent.v1.Ex" +
-      "tendRightsRequestResponse\022l\n\025CompleteRig" +
-      "htsRequest\022(.consent.v1.CompleteRightsRe" +
-      "questRequest\032).consent.v1.CompleteRights" +
-      "RequestResponse\022f\n\023RefuseRightsRequest\022&" +
-      ".consent.v1.RefuseRightsRequestRequest\032\'" +
-      ".consent.v1.RefuseRightsRequestResponse\022" +
-      "b\n\020GetRightsRequest\022#.consent.v1.GetRigh" +
-      "tsRequestRequest\032$.consent.v1.GetRightsR" +
-      "equestResponse\"\003\220\002\001\022h\n\022ListRightsRequest" +
-      "s\022%.consent.v1.ListRightsRequestsRequest" +
-      "\032&.consent.v1.ListRightsRequestsResponse" +
-      "\"\003\220\002\001BL\n\032consentd.client.consent.v1P\001Z,c" +
-      "onsentd/clients/go/gen/consent/v1;consen" +
-      "tv1b\006proto3"
+      "tR\007request\"8\n\027RecordPersonToldRequest\022\035\n" +
+      "\nrequest_id\030\001 \001(\tR\trequestId\"O\n\030RecordPe" +
+      "rsonToldResponse\0223\n\007request\030\001 \001(\0132\031.cons" +
+      "ent.v1.RightsRequestR\007request\"m\n\034Complet" +
+      "eRightsRequestRequest\022\035\n\nrequest_id\030\001 \001(" +
+      "\tR\trequestId\022\030\n\007outcome\030\002 \001(\tR\007outcome\022\024" +
+      "\n\005actor\030\003 \001(\tR\005actor\"T\n\035CompleteRightsRe" +
+      "questResponse\0223\n\007request\030\001 \001(\0132\031.consent" +
+      ".v1.RightsRequestR\007request\"S\n\032RefuseRigh" +
+      "tsRequestRequest\022\035\n\nrequest_id\030\001 \001(\tR\tre" +
+      "questId\022\026\n\006reason\030\002 \001(\tR\006reason\"R\n\033Refus" +
+      "eRightsRequestResponse\0223\n\007request\030\001 \001(\0132" +
+      "\031.consent.v1.RightsRequestR\007request\"8\n\027G" +
+      "etRightsRequestRequest\022\035\n\nrequest_id\030\001 \001" +
+      "(\tR\trequestId\"O\n\030GetRightsRequestRespons" +
+      "e\0223\n\007request\030\001 \001(\0132\031.consent.v1.RightsRe" +
+      "questR\007request\"\330\001\n\031ListRightsRequestsReq" +
+      "uest\022!\n\014overdue_only\030\001 \001(\010R\013overdueOnly\022" +
+      "4\n\005state\030\002 \001(\0162\036.consent.v1.RightsReques" +
+      "tStateR\005state\022\033\n\tpage_size\030\003 \001(\rR\010pageSi" +
+      "ze\022\035\n\npage_token\030\004 \001(\tR\tpageToken\022&\n\017due" +
+      "_within_days\030\005 \001(\rR\rdueWithinDays\"{\n\032Lis" +
+      "tRightsRequestsResponse\0225\n\010requests\030\001 \003(" +
+      "\0132\031.consent.v1.RightsRequestR\010requests\022&" +
+      "\n\017next_page_token\030\002 \001(\tR\rnextPageToken*\370" +
+      "\001\n\021RightsRequestKind\022#\n\037RIGHTS_REQUEST_K" +
+      "IND_UNSPECIFIED\020\000\022\036\n\032RIGHTS_REQUEST_KIND" +
+      "_ACCESS\020\001\022\037\n\033RIGHTS_REQUEST_KIND_RECTIFY" +
+      "\020\002\022\035\n\031RIGHTS_REQUEST_KIND_ERASE\020\003\022 \n\034RIG" +
+      "HTS_REQUEST_KIND_RESTRICT\020\004\022\036\n\032RIGHTS_RE" +
+      "QUEST_KIND_OBJECT\020\005\022\034\n\030RIGHTS_REQUEST_KI" +
+      "ND_PORT\020\006*\360\001\n\022RightsRequestState\022$\n RIGH" +
+      "TS_REQUEST_STATE_UNSPECIFIED\020\000\022!\n\035RIGHTS" +
+      "_REQUEST_STATE_RECEIVED\020\001\022*\n&RIGHTS_REQU" +
+      "EST_STATE_IDENTITY_VERIFIED\020\002\022$\n RIGHTS_" +
+      "REQUEST_STATE_IN_PROGRESS\020\003\022\035\n\031RIGHTS_RE" +
+      "QUEST_STATE_DONE\020\004\022 \n\034RIGHTS_REQUEST_STA" +
+      "TE_REFUSED\020\005*\222\001\n\013ContactKind\022\034\n\030CONTACT_" +
+      "KIND_UNSPECIFIED\020\000\022\026\n\022CONTACT_KIND_EMAIL" +
+      "\020\001\022\026\n\022CONTACT_KIND_PHONE\020\002\022\034\n\030CONTACT_KI" +
+      "ND_EXTERNAL_ID\020\003\022\027\n\023CONTACT_KIND_CAL_ID\020" +
+      "\0042\360\013\n\rRightsService\022Y\n\rExportSubject\022 .c" +
+      "onsent.v1.ExportSubjectRequest\032!.consent" +
+      ".v1.ExportSubjectResponse\"\003\220\002\001\022V\n\014EraseS" +
+      "ubject\022\037.consent.v1.EraseSubjectRequest\032" +
+      " .consent.v1.EraseSubjectResponse\"\003\220\002\002\022h" +
+      "\n\022RestrictProcessing\022%.consent.v1.Restri" +
+      "ctProcessingRequest\032&.consent.v1.Restric" +
+      "tProcessingResponse\"\003\220\002\002\022_\n\017RecordObject" +
+      "ion\022\".consent.v1.RecordObjectionRequest\032" +
+      "#.consent.v1.RecordObjectionResponse\"\003\220\002" +
+      "\002\022W\n\016RectifyContact\022!.consent.v1.Rectify" +
+      "ContactRequest\032\".consent.v1.RectifyConta" +
+      "ctResponse\022f\n\023SubmitRightsRequest\022&.cons" +
+      "ent.v1.SubmitRightsRequestRequest\032\'.cons" +
+      "ent.v1.SubmitRightsRequestResponse\022o\n\026Re" +
+      "sendVerificationCode\022).consent.v1.Resend" +
+      "VerificationCodeRequest\032*.consent.v1.Res" +
+      "endVerificationCodeResponse\022Z\n\017ConfirmId" +
+      "entity\022\".consent.v1.ConfirmIdentityReque" +
+      "st\032#.consent.v1.ConfirmIdentityResponse\022" +
+      "c\n\022StartRightsRequest\022%.consent.v1.Start" +
+      "RightsRequestRequest\032&.consent.v1.StartR" +
+      "ightsRequestResponse\022f\n\023ExtendRightsRequ" +
+      "est\022&.consent.v1.ExtendRightsRequestRequ" +
+      "est\032\'.consent.v1.ExtendRightsRequestResp" +
+      "onse\022l\n\025CompleteRightsRequest\022(.consent." +
+      "v1.CompleteRightsRequestRequest\032).consen" +
+      "t.v1.CompleteRightsRequestResponse\022f\n\023Re" +
+      "fuseRightsRequest\022&.consent.v1.RefuseRig" +
+      "htsRequestRequest\032\'.consent.v1.RefuseRig" +
+      "htsRequestResponse\022b\n\020RecordPersonTold\022#" +
+      ".consent.v1.RecordPersonToldRequest\032$.co" +
+      "nsent.v1.RecordPersonToldResponse\"\003\220\002\002\022b" +
+      "\n\020GetRightsRequest\022#.consent.v1.GetRight" +
+      "sRequestRequest\032$.consent.v1.GetRightsRe" +
+      "questResponse\"\003\220\002\001\022h\n\022ListRightsRequests" +
+      "\022%.consent.v1.ListRightsRequestsRequest\032" +
+      "&.consent.v1.ListRightsRequestsResponse\"" +
+      "\003\220\002\001BL\n\032consentd.client.consent.v1P\001Z,co" +
+      "nsentd/clients/go/gen/consent/v1;consent" +
+      "v1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -450,50 +466,62 @@ public final class Rights {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ExtendRightsRequestResponse_descriptor,
         new java.lang.String[] { "Request", });
-    internal_static_consent_v1_CompleteRightsRequestRequest_descriptor =
+    internal_static_consent_v1_RecordPersonToldRequest_descriptor =
       getDescriptor().getMessageTypes().get(21);
+    internal_static_consent_v1_RecordPersonToldRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_RecordPersonToldRequest_descriptor,
+        new java.lang.String[] { "RequestId", });
+    internal_static_consent_v1_RecordPersonToldResponse_descriptor =
+      getDescriptor().getMessageTypes().get(22);
+    internal_static_consent_v1_RecordPersonToldResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_RecordPersonToldResponse_descriptor,
+        new java.lang.String[] { "Request", });
+    internal_static_consent_v1_CompleteRightsRequestRequest_descriptor =
+      getDescriptor().getMessageTypes().get(23);
     internal_static_consent_v1_CompleteRightsRequestRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_CompleteRightsRequestRequest_descriptor,
         new java.lang.String[] { "RequestId", "Outcome", "Actor", });
     internal_static_consent_v1_CompleteRightsRequestResponse_descriptor =
-      getDescriptor().getMessageTypes().get(22);
+      getDescriptor().getMessageTypes().get(24);
     internal_static_consent_v1_CompleteRightsRequestResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_CompleteRightsRequestResponse_descriptor,
         new java.lang.String[] { "Request", });
     internal_static_consent_v1_RefuseRightsRequestRequest_descriptor =
-      getDescriptor().getMessageTypes().get(23);
+      getDescriptor().getMessageTypes().get(25);
     internal_static_consent_v1_RefuseRightsRequestRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_RefuseRightsRequestRequest_descriptor,
         new java.lang.String[] { "RequestId", "Reason", });
     internal_static_consent_v1_RefuseRightsRequestResponse_descriptor =
-      getDescriptor().getMessageTypes().get(24);
+      getDescriptor().getMessageTypes().get(26);
     internal_static_consent_v1_RefuseRightsRequestResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_RefuseRightsRequestResponse_descriptor,
         new java.lang.String[] { "Request", });
     internal_static_consent_v1_GetRightsRequestRequest_descriptor =
-      getDescriptor().getMessageTypes().get(25);
+      getDescriptor().getMessageTypes().get(27);
     internal_static_consent_v1_GetRightsRequestRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_GetRightsRequestRequest_descriptor,
         new java.lang.String[] { "RequestId", });
     internal_static_consent_v1_GetRightsRequestResponse_descriptor =
-      getDescriptor().getMessageTypes().get(26);
+      getDescriptor().getMessageTypes().get(28);
     internal_static_consent_v1_GetRightsRequestResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_GetRightsRequestResponse_descriptor,
         new java.lang.String[] { "Request", });
     internal_static_consent_v1_ListRightsRequestsRequest_descriptor =
-      getDescriptor().getMessageTypes().get(27);
+      getDescriptor().getMessageTypes().get(29);
     internal_static_consent_v1_ListRightsRequestsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ListRightsRequestsRequest_descriptor,
         new java.lang.String[] { "OverdueOnly", "State", "PageSize", "PageToken", "DueWithinDays", });
     internal_static_consent_v1_ListRightsRequestsResponse_descriptor =
-      getDescriptor().getMessageTypes().get(28);
+      getDescriptor().getMessageTypes().get(30);
     internal_static_consent_v1_ListRightsRequestsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ListRightsRequestsResponse_descriptor,

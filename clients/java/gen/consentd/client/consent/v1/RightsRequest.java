@@ -518,8 +518,8 @@ private static final long serialVersionUID = 0L;
    * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
    * configured, no e-mail address on record, the relay refused): tell the person another way —
    * an extension counts only if they are told within the first month, and why (until then the
-   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-   * letter).
+   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+   * records a call or a letter).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -535,8 +535,8 @@ private static final long serialVersionUID = 0L;
    * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
    * configured, no e-mail address on record, the relay refused): tell the person another way —
    * an extension counts only if they are told within the first month, and why (until then the
-   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-   * letter).
+   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+   * records a call or a letter).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -552,8 +552,8 @@ private static final long serialVersionUID = 0L;
    * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
    * configured, no e-mail address on record, the relay refused): tell the person another way —
    * an extension counts only if they are told within the first month, and why (until then the
-   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-   * letter).
+   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+   * records a call or a letter).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2701,8 +2701,8 @@ private static final long serialVersionUID = 0L;
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
      * an extension counts only if they are told within the first month, and why (until then the
-     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-     * letter).
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+     * records a call or a letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2717,8 +2717,8 @@ private static final long serialVersionUID = 0L;
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
      * an extension counts only if they are told within the first month, and why (until then the
-     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-     * letter).
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+     * records a call or a letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2737,8 +2737,8 @@ private static final long serialVersionUID = 0L;
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
      * an extension counts only if they are told within the first month, and why (until then the
-     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-     * letter).
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+     * records a call or a letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2762,8 +2762,8 @@ private static final long serialVersionUID = 0L;
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
      * an extension counts only if they are told within the first month, and why (until then the
-     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-     * letter).
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+     * records a call or a letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2785,8 +2785,8 @@ private static final long serialVersionUID = 0L;
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
      * an extension counts only if they are told within the first month, and why (until then the
-     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-     * letter).
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+     * records a call or a letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2813,8 +2813,8 @@ private static final long serialVersionUID = 0L;
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
      * an extension counts only if they are told within the first month, and why (until then the
-     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-     * letter).
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+     * records a call or a letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2835,8 +2835,8 @@ private static final long serialVersionUID = 0L;
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
      * an extension counts only if they are told within the first month, and why (until then the
-     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-     * letter).
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+     * records a call or a letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2852,8 +2852,8 @@ private static final long serialVersionUID = 0L;
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
      * an extension counts only if they are told within the first month, and why (until then the
-     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-     * letter).
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+     * records a call or a letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -2872,8 +2872,8 @@ private static final long serialVersionUID = 0L;
      * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
      * configured, no e-mail address on record, the relay refused): tell the person another way —
      * an extension counts only if they are told within the first month, and why (until then the
-     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-     * letter).
+     * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+     * records a call or a letter).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>

@@ -253,8 +253,8 @@ public interface RightsRequestOrBuilder extends
    * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
    * configured, no e-mail address on record, the relay refused): tell the person another way —
    * an extension counts only if they are told within the first month, and why (until then the
-   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-   * letter).
+   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+   * records a call or a letter).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -267,8 +267,8 @@ public interface RightsRequestOrBuilder extends
    * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
    * configured, no e-mail address on record, the relay refused): tell the person another way —
    * an extension counts only if they are told within the first month, and why (until then the
-   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-   * letter).
+   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+   * records a call or a letter).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
@@ -281,8 +281,8 @@ public interface RightsRequestOrBuilder extends
    * the person. Unset after ExtendRightsRequest or RefuseRightsRequest when it did not (no relay
    * configured, no e-mail address on record, the relay refused): tell the person another way —
    * an extension counts only if they are told within the first month, and why (until then the
-   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` records a call or a
-   * letter).
+   * first due date stands: `overdue`; ExtendRightsRequest's `person_told` or RecordPersonTold
+   * records a call or a letter).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>

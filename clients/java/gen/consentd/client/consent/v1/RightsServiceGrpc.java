@@ -398,6 +398,38 @@ public final class RightsServiceGrpc {
     return getRefuseRightsRequestMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<consentd.client.consent.v1.RecordPersonToldRequest,
+      consentd.client.consent.v1.RecordPersonToldResponse> getRecordPersonToldMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "RecordPersonTold",
+      requestType = consentd.client.consent.v1.RecordPersonToldRequest.class,
+      responseType = consentd.client.consent.v1.RecordPersonToldResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<consentd.client.consent.v1.RecordPersonToldRequest,
+      consentd.client.consent.v1.RecordPersonToldResponse> getRecordPersonToldMethod() {
+    io.grpc.MethodDescriptor<consentd.client.consent.v1.RecordPersonToldRequest, consentd.client.consent.v1.RecordPersonToldResponse> getRecordPersonToldMethod;
+    if ((getRecordPersonToldMethod = RightsServiceGrpc.getRecordPersonToldMethod) == null) {
+      synchronized (RightsServiceGrpc.class) {
+        if ((getRecordPersonToldMethod = RightsServiceGrpc.getRecordPersonToldMethod) == null) {
+          RightsServiceGrpc.getRecordPersonToldMethod = getRecordPersonToldMethod =
+              io.grpc.MethodDescriptor.<consentd.client.consent.v1.RecordPersonToldRequest, consentd.client.consent.v1.RecordPersonToldResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "RecordPersonTold"))
+              .setIdempotent(true)
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.RecordPersonToldRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.RecordPersonToldResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new RightsServiceMethodDescriptorSupplier("RecordPersonTold"))
+              .build();
+        }
+      }
+    }
+    return getRecordPersonToldMethod;
+  }
+
   private static volatile io.grpc.MethodDescriptor<consentd.client.consent.v1.GetRightsRequestRequest,
       consentd.client.consent.v1.GetRightsRequestResponse> getGetRightsRequestMethod;
 
@@ -664,6 +696,20 @@ public final class RightsServiceGrpc {
     }
 
     /**
+     * <pre>
+     * RecordPersonTold records that the operator told the person of the request's extension or
+     * refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+     * counts once the person is told within the first month; until then the first due date
+     * stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+     * a request neither extended nor refused.
+     * </pre>
+     */
+    public void recordPersonTold(consentd.client.consent.v1.RecordPersonToldRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.RecordPersonToldResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRecordPersonToldMethod(), responseObserver);
+    }
+
+    /**
      */
     public void getRightsRequest(consentd.client.consent.v1.GetRightsRequestRequest request,
         io.grpc.stub.StreamObserver<consentd.client.consent.v1.GetRightsRequestResponse> responseObserver) {
@@ -766,6 +812,13 @@ public final class RightsServiceGrpc {
                 consentd.client.consent.v1.RefuseRightsRequestRequest,
                 consentd.client.consent.v1.RefuseRightsRequestResponse>(
                   this, METHODID_REFUSE_RIGHTS_REQUEST)))
+          .addMethod(
+            getRecordPersonToldMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                consentd.client.consent.v1.RecordPersonToldRequest,
+                consentd.client.consent.v1.RecordPersonToldResponse>(
+                  this, METHODID_RECORD_PERSON_TOLD)))
           .addMethod(
             getGetRightsRequestMethod(),
             io.grpc.stub.ServerCalls.asyncUnaryCall(
@@ -964,6 +1017,21 @@ public final class RightsServiceGrpc {
     }
 
     /**
+     * <pre>
+     * RecordPersonTold records that the operator told the person of the request's extension or
+     * refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+     * counts once the person is told within the first month; until then the first due date
+     * stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+     * a request neither extended nor refused.
+     * </pre>
+     */
+    public void recordPersonTold(consentd.client.consent.v1.RecordPersonToldRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.RecordPersonToldResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getRecordPersonToldMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
      */
     public void getRightsRequest(consentd.client.consent.v1.GetRightsRequestRequest request,
         io.grpc.stub.StreamObserver<consentd.client.consent.v1.GetRightsRequestResponse> responseObserver) {
@@ -1148,6 +1216,20 @@ public final class RightsServiceGrpc {
     public consentd.client.consent.v1.RefuseRightsRequestResponse refuseRightsRequest(consentd.client.consent.v1.RefuseRightsRequestRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getRefuseRightsRequestMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * RecordPersonTold records that the operator told the person of the request's extension or
+     * refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+     * counts once the person is told within the first month; until then the first due date
+     * stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+     * a request neither extended nor refused.
+     * </pre>
+     */
+    public consentd.client.consent.v1.RecordPersonToldResponse recordPersonTold(consentd.client.consent.v1.RecordPersonToldRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getRecordPersonToldMethod(), getCallOptions(), request);
     }
 
     /**
@@ -1348,6 +1430,21 @@ public final class RightsServiceGrpc {
     }
 
     /**
+     * <pre>
+     * RecordPersonTold records that the operator told the person of the request's extension or
+     * refusal, and why, themselves (a call, a letter): `person_told_at` becomes now (an extension
+     * counts once the person is told within the first month; until then the first due date
+     * stands). A request whose person was told already answers as it is; FAILED_PRECONDITION for
+     * a request neither extended nor refused.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.RecordPersonToldResponse> recordPersonTold(
+        consentd.client.consent.v1.RecordPersonToldRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getRecordPersonToldMethod(), getCallOptions()), request);
+    }
+
+    /**
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.GetRightsRequestResponse> getRightsRequest(
         consentd.client.consent.v1.GetRightsRequestRequest request) {
@@ -1379,8 +1476,9 @@ public final class RightsServiceGrpc {
   private static final int METHODID_EXTEND_RIGHTS_REQUEST = 9;
   private static final int METHODID_COMPLETE_RIGHTS_REQUEST = 10;
   private static final int METHODID_REFUSE_RIGHTS_REQUEST = 11;
-  private static final int METHODID_GET_RIGHTS_REQUEST = 12;
-  private static final int METHODID_LIST_RIGHTS_REQUESTS = 13;
+  private static final int METHODID_RECORD_PERSON_TOLD = 12;
+  private static final int METHODID_GET_RIGHTS_REQUEST = 13;
+  private static final int METHODID_LIST_RIGHTS_REQUESTS = 14;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1446,6 +1544,10 @@ public final class RightsServiceGrpc {
         case METHODID_REFUSE_RIGHTS_REQUEST:
           serviceImpl.refuseRightsRequest((consentd.client.consent.v1.RefuseRightsRequestRequest) request,
               (io.grpc.stub.StreamObserver<consentd.client.consent.v1.RefuseRightsRequestResponse>) responseObserver);
+          break;
+        case METHODID_RECORD_PERSON_TOLD:
+          serviceImpl.recordPersonTold((consentd.client.consent.v1.RecordPersonToldRequest) request,
+              (io.grpc.stub.StreamObserver<consentd.client.consent.v1.RecordPersonToldResponse>) responseObserver);
           break;
         case METHODID_GET_RIGHTS_REQUEST:
           serviceImpl.getRightsRequest((consentd.client.consent.v1.GetRightsRequestRequest) request,
@@ -1528,6 +1630,7 @@ public final class RightsServiceGrpc {
               .addMethod(getExtendRightsRequestMethod())
               .addMethod(getCompleteRightsRequestMethod())
               .addMethod(getRefuseRightsRequestMethod())
+              .addMethod(getRecordPersonToldMethod())
               .addMethod(getGetRightsRequestMethod())
               .addMethod(getListRightsRequestsMethod())
               .build();
