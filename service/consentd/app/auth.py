@@ -3,6 +3,7 @@ of the tenant, or a portal token (JWT, ES256 or RS256) that acts for one subject
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections.abc import Mapping
@@ -84,6 +85,7 @@ class CredentialAuthenticator:
         self._known: set[bytes] = set()
         self._tenants: set[UUID] = set()  # tenants a credential was valid for
         self._existing: tuple[float, frozenset[UUID]] = (-LIST_SECONDS, frozenset())
+        self._listing = asyncio.Lock()
         self._lookups = TokenBuckets(LOOKUPS_PER_SECOND, LOOKUP_BURST)
         # tenant -> (monotonic time read, its key ids); (tenant, issuer) -> (deadline, found)
         self._key_ids: dict[UUID, tuple[float, frozenset[str]]] = {}
@@ -145,12 +147,15 @@ class CredentialAuthenticator:
         on a miss at most every LIST_SECONDS (a tenant created since waits that long)."""
         if tenant_id in self._tenants:
             return True
-        read, ids = self._existing
-        now = time.monotonic()
-        if tenant_id not in ids and now - read >= LIST_SECONDS:
-            ids = await self._directory.tenant_ids()
-            self._existing = (now, ids)
-        return tenant_id in ids
+        if tenant_id not in self._existing[1] and self._stale():
+            # One read at a time: made-up ids arriving together each read the list (probe BE).
+            async with self._listing:
+                if self._stale():
+                    self._existing = (time.monotonic(), await self._directory.tenant_ids())
+        return tenant_id in self._existing[1]
+
+    def _stale(self) -> bool:
+        return time.monotonic() - self._existing[0] >= LIST_SECONDS
 
     async def _api_key(self, credential: str, charge: bool) -> tuple[Principal, datetime | None]:
         key = parse_api_key(credential)
