@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from consentd.domain.proofs import FactCheck
 from consentd.domain.tenancy import Tenant
 from consentd.store.audit_facts import check_facts
 
@@ -14,7 +15,20 @@ async def test_the_fact_check_outlives_the_connections_statement_ceiling(
 ) -> None:
     """A connection whose statements may last 1 ms, as the service's last 5 s: each check
     statement took longer than that and was cut (client and server side). It runs under its
-    own bound instead, and answers."""
+    own bound instead, and answers. Three tries: on a loaded machine even the statement that
+    sets that bound can take over 1 ms (a flake seen once); without the bound every try fails."""
+    for attempt in range(3):
+        try:
+            checked = await _checked_under_1ms(database_url, tenant)
+        except asyncpg.QueryCanceledError:
+            if attempt == 2:
+                raise
+            continue
+        assert checked.problems == ()
+        return
+
+
+async def _checked_under_1ms(database_url: str, tenant: Tenant) -> FactCheck:
     dsn = database_url.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(dsn, command_timeout=0.001)
     try:
@@ -30,4 +44,4 @@ async def test_the_fact_check_outlives_the_connections_statement_ceiling(
         await conn.execute("ROLLBACK", timeout=5)
     finally:
         await conn.close(timeout=5)
-    assert checked.problems == ()
+    return checked
