@@ -19,6 +19,7 @@ from tests.e2e.helpers import (
     ALLOW,
     DENY,
     by_email,
+    by_id,
     check,
     grant,
     put_purpose,
@@ -261,3 +262,51 @@ async def test_an_old_grant_racing_a_withdrawal_never_wins(stubs: Stubs, keyed: 
         for n in range(rounds)
     ]
     assert answers == [DENY] * rounds
+
+
+async def test_a_late_grant_naming_its_holders_own_address_beside_one_taken_over_lands(
+    channel: grpc.aio.Channel, stubs: Stubs
+) -> None:
+    """A phone moved from A to B after the decision: a late grant naming that phone alone was
+    A's word (superseded, no subject); one naming it with B's own address, B's already then,
+    is B's (it was superseded too: a yes of B's lost; probe BG)."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    phone = "+33611112222"
+    a = await record(
+        stubs, types_pb2.SubjectIdentity(phone=phone, email="a-holder@example.fr"), refuse(SMS)
+    )
+    b = await record(stubs, types_pb2.SubjectIdentity(email="b-holder@example.fr"), refuse(SMS))
+    decided = datetime.now(UTC)
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=by_id(a.subject_id), kind=rights_pb2.CONTACT_KIND_PHONE, remove=True
+        ),
+        metadata=stubs.metadata,
+    )
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=by_id(b.subject_id), kind=rights_pb2.CONTACT_KIND_PHONE, value=phone
+        ),
+        metadata=stubs.metadata,
+    )
+    alone = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(phone=phone),
+        choices=[grant(SMS)],
+        source=types_pb2.SOURCE_API,
+        decided_at=stamp(decided),
+    )
+    stale = await stubs.consent.RecordConsent(alone, metadata=stubs.metadata)
+    assert (stale.subject_id, list(stale.superseded)) == ("", [SMS])
+    both = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(phone=phone, email="b-holder@example.fr"),
+        choices=[grant(SMS)],
+        source=types_pb2.SOURCE_API,
+        decided_at=stamp(decided),
+    )
+    landed = await stubs.consent.RecordConsent(both, metadata=stubs.metadata)
+    assert (landed.subject_id, list(landed.superseded), len(landed.events)) == (
+        b.subject_id,
+        [],
+        1,
+    )

@@ -165,7 +165,7 @@ async def _standing(
     if command.recorded_at is not None:
         # Decided while one of its contact points was another person's: that person's word,
         # not its holder's now (nor a new subject's; probe BE).
-        since = max_time(since, await handed_over_at(uow, digests))
+        since = max_time(since, await handed_over_at(uow, digests, command.recorded_at))
     command, gone = superseded_grants(command, [], since)
     if not command.choices:
         return Standing(command, None, gone, now)

@@ -66,12 +66,33 @@ WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL AND (h.kind, h.digest) IN (S
 """
 
 
-async def handed_over(raw: Driver, tenant_id: UUID, digests: Sequence[Digest]) -> datetime | None:
-    """When one of these contact points last left a subject that holds none of them now."""
+# Whether, at $4, one of these contact points was held by a subject that holds one of them now.
+_HELD_THEN = """
+WITH named AS (SELECT * FROM unnest($2::text[], $3::bytea[]) AS n(kind, digest))
+SELECT EXISTS (
+  SELECT FROM contact_point_holdings h
+  WHERE h.tenant_id = $1 AND (h.kind, h.digest) IN (SELECT * FROM named)
+    AND h.held_from <= $4 AND (h.held_until IS NULL OR h.held_until > $4)
+    AND h.subject_id IN (
+      SELECT i.subject_id FROM subject_identifiers i
+      WHERE i.tenant_id = $1 AND (i.kind, i.digest) IN (SELECT * FROM named))
+) AS held
+"""
+
+
+async def handed_over(
+    raw: Driver, tenant_id: UUID, digests: Sequence[Digest], decided: datetime
+) -> datetime | None:
+    """When one of these contact points last left a subject that holds none of them now;
+    None when none did, or when the subject that holds them now held one of them at `decided`
+    already (a record naming its own address beside one it took over since is its word)."""
     kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
     rows = await raw.fetch(_HANDED_OVER, tenant_id, kinds, values)
     found: datetime | None = rows[0]["at"]
-    return found
+    if found is None or found < decided:
+        return found
+    held = await raw.fetch(_HELD_THEN, tenant_id, kinds, values, decided)
+    return None if held[0]["held"] else found
 
 
 # Per contact point: when it last left a subject that does not hold it now.

@@ -173,8 +173,8 @@ class SqlRights:
     async def former_contact_points(self, subject_id: UUID) -> list[Digest]:
         return await former_points(self._raw, self._tenant, subject_id)
 
-    async def handed_over(self, digests: Sequence[Digest]) -> datetime | None:
-        return await handed_over(self._raw, self._tenant, digests)
+    async def handed_over(self, digests: Sequence[Digest], decided: datetime) -> datetime | None:
+        return await handed_over(self._raw, self._tenant, digests, decided)
 
     async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
         return await open_holdings(self._raw, self._tenant, digests)

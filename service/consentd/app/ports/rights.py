@@ -59,9 +59,10 @@ class RightsRepository(Protocol):
         """Those of these contact points only the person takes back (erased, or left by an
         objector), why and since when."""
 
-    async def handed_over(self, digests: Sequence[Digest]) -> datetime | None:
+    async def handed_over(self, digests: Sequence[Digest], decided: datetime) -> datetime | None:
         """When one of these contact points last left a subject that holds none of them now
-        (an earlier holder); None when none changed hands."""
+        (an earlier holder); None when none changed hands, or when the subject holding them now
+        held one of them at `decided` already."""
         ...
 
     async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
