@@ -13,7 +13,6 @@ from dataclasses import replace
 from datetime import datetime
 
 from consentd.app.commands import Choice, RecordConsent
-from consentd.app.ports import Digest, UnitOfWork
 from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target
 from consentd.domain.validity import valid_until
 
@@ -43,22 +42,6 @@ def superseded_grants(
     if not dropped:
         return command, ()
     return replace(command, choices=tuple(c for c in command.choices if not stale(c))), dropped
-
-
-async def handed_over_at(
-    uow: UnitOfWork, digests: Sequence[Digest], decided: datetime
-) -> datetime | None:
-    """When one of these contact points last left a subject the record does not name now (an
-    earlier holder, RectifyContact): a grant decided by then was that person's word, not its
-    holder's now nor a new subject's; None when none changed hands, or when the subject the
-    record names now held one of its contact points when it was decided (its own address named
-    beside the one it took over since: its word; probe BG)."""
-    return await uow.rights.handed_over(digests, decided) if digests else None
-
-
-def max_time(*times: datetime | None) -> datetime | None:
-    """The latest of the times given; None when none is."""
-    return max((t for t in times if t is not None), default=None)
 
 
 def lapsed_grants(

@@ -12,12 +12,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from consentd.app.commands import RecordConsent, WithdrawConsent
-from consentd.app.late_choices import (
-    handed_over_at,
-    lapsed_grants,
-    max_time,
-    superseded_grants,
-)
+from consentd.app.late_choices import lapsed_grants, superseded_grants
 from consentd.app.ports import Digest, UnitOfWork
 from consentd.app.ports.batches import PartRead
 from consentd.app.subjects import SubjectResolver
@@ -164,8 +159,11 @@ async def _standing(
     since = closed.at if closed else None
     if command.recorded_at is not None:
         # Decided while one of its contact points was another person's: that person's word,
-        # not its holder's now (nor a new subject's; probe BE).
-        since = max_time(since, await handed_over_at(uow, digests, command.recorded_at))
+        # not its holder's now (nor a new subject's; probe BE), unless the subject the record
+        # names now held one of them then already (its own address beside it; probe BG).
+        handed = await uow.rights.handed_over(digests, command.recorded_at)
+        if handed is not None and (since is None or handed > since):
+            since = handed
     command, gone = superseded_grants(command, [], since)
     if not command.choices:
         return Standing(command, None, gone, now)

@@ -86,6 +86,8 @@ async def handed_over(
     """When one of these contact points last left a subject that holds none of them now;
     None when none did, or when the subject that holds them now held one of them at `decided`
     already (a record naming its own address beside one it took over since is its word)."""
+    if not digests:
+        return None
     kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
     rows = await raw.fetch(_HANDED_OVER, tenant_id, kinds, values)
     found: datetime | None = rows[0]["at"]
