@@ -48,14 +48,24 @@ DISCARDED_BODY_LIMIT = 64 * 1024
 
 async def discard_body(receive: Receive) -> None:
     """Read the request body up to DISCARDED_BODY_LIMIT bytes, undecoded, and drop it."""
-    seen = 0
+    await small_body(receive, keep=False)
+
+
+async def small_body(receive: Receive, *, keep: bool = True) -> bytes:
+    """The request body's first DISCARDED_BODY_LIMIT bytes (what a page's form sends), read
+    undecoded; the rest is left unread. `keep=False`: read and dropped (b"")."""
+    kept, seen = bytearray(), 0
     while seen <= DISCARDED_BODY_LIMIT:
         message = await receive()
         if message["type"] != "http.request":
-            return
-        seen += len(message.get("body", b""))
+            break
+        chunk = message.get("body", b"")
+        seen += len(chunk)
+        if keep:
+            kept += chunk[: DISCARDED_BODY_LIMIT - len(kept)]
         if not message.get("more_body", False):
-            return
+            break
+    return bytes(kept)
 
 
 def media_type(content_type: str) -> str:

@@ -12,7 +12,7 @@ import urllib.parse
 import structlog
 
 from consentd.api.asgi import Receive, Scope, Send, header, respond
-from consentd.api.refusals import DISCARDED_BODY_LIMIT
+from consentd.api.refusals import small_body
 from consentd.app.commands import Evidence
 from consentd.app.unsubscribe import Followed, Opened, Unsubscribes
 from consentd.domain.cookies import MAX_USER_AGENT
@@ -126,20 +126,12 @@ class UnsubscribePage:
 
 
 async def _asks_whole_channel(receive: Receive) -> bool:
-    """Whether a POST's form is the second button's (`stop=channel`); the body is read up to
-    DISCARDED_BODY_LIMIT, never decoded beyond that one field (a mail client's one-click POST
-    is `List-Unsubscribe=One-Click`: the link's own purpose)."""
-    body = b""
-    while len(body) <= DISCARDED_BODY_LIMIT:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        body += message.get("body", b"")
-        if not message.get("more_body", False):
-            break
+    """Whether a POST's form is the second button's (`stop=channel`), from the body's first
+    64 KiB (a mail client's one-click POST is `List-Unsubscribe=One-Click`: the link's own
+    purpose)."""
     # Decoded as a form (percent-escapes, any case, blanks around): `STOP=CHANNEL` or
     # `stop=chan%6eel` stopped only the link's purpose (probe BG).
-    fields = urllib.parse.parse_qsl(body[:DISCARDED_BODY_LIMIT].decode("latin-1"))
+    fields = urllib.parse.parse_qsl((await small_body(receive)).decode("latin-1"))
     return any(k.strip().lower() == "stop" and v.strip().lower() == "channel" for k, v in fields)
 
 
