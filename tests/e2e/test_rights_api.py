@@ -15,6 +15,7 @@ from uuid import uuid4
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from consent.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -33,7 +34,7 @@ from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.months import add_months
 from consentd.domain.tenancy import Tenant
-from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer
+from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer, owner
 from tests.e2e.helpers import (
     DENY,
     LEGITIMATE_INTEREST,
@@ -688,12 +689,24 @@ async def test_an_extension_nobody_was_told_of_leaves_the_first_due_date(
     assert (late.request.HasField("person_told_at"), late.request.overdue) == (True, True)
 
 
+async def _log_size(app: App, tenant: Tenant) -> int:
+    """The tenant's audit entries, integrated or still queued."""
+    async with owner(app).connect() as conn:
+        query = sa.text(
+            "SELECT (SELECT count(*) FROM audit_entries WHERE tenant_id = :t)"
+            " + (SELECT count(*) FROM audit_queue WHERE tenant_id = :t)"
+        )
+        size: int = (await conn.execute(query, {"t": tenant.tenant_id})).scalar_one()
+    return size
+
+
 async def test_a_call_made_after_the_extension_is_recorded(
-    dpo: RightsStubs, clock: TestClock
+    app: App, tenant: Tenant, dpo: RightsStubs, clock: TestClock
 ) -> None:
     """With no relay the log said "tell the person another way", and nothing recorded that the
     operator did (probe BG): RecordPersonTold does, within the first month, and the extension
-    counts from then; again it answers as it is; a request never extended has nothing to tell."""
+    counts from then; again it answers as it is, and writes nothing more to the log; a request
+    never extended has nothing to tell."""
     clock.pinned = datetime.now(UTC) - timedelta(days=40)
     filed = await dpo.rights.SubmitRightsRequest(
         rights_pb2.SubmitRightsRequestRequest(
@@ -717,8 +730,10 @@ async def test_a_call_made_after_the_extension_is_recorded(
     )
     at = told.request.person_told_at.ToDatetime(tzinfo=UTC)
     clock.pinned = None
+    logged = await _log_size(app, tenant)
     again = await dpo.rights.RecordPersonTold(
         rights_pb2.RecordPersonToldRequest(request_id=request_id), metadata=dpo.metadata
     )
     assert again.request.person_told_at.ToDatetime(tzinfo=UTC) == at
+    assert await _log_size(app, tenant) == logged
     assert again.request.overdue is False

@@ -60,8 +60,6 @@ class RightsRequestUseCases:
         clock: Clock,
     ) -> None:
         self._uow = uow
-        self._hasher = hasher
-        self._keys = keys
         self._subjects = SubjectResolver(hasher, keys)
         self._codes = Codes(hasher, keys, notifier)
         self._clock = clock
@@ -259,8 +257,9 @@ class RightsRequestUseCases:
     async def _save(
         self, uow: UnitOfWork, before: RightsRequest, after: RightsRequest, now: datetime
     ) -> None:
-        await uow.requests.save(after)
-        uow.audit.record(transition(after, before, now))
+        if after is not before:  # a move that changes nothing (told again) writes nothing
+            await uow.requests.save(after)
+            uow.audit.record(transition(after, before, now))
         await uow.commit(after)
 
     async def get(self, principal: Principal, request_id: UUID) -> RightsRequest:
