@@ -38,22 +38,30 @@ NOTICE_TEXT = "Nous vous écrivons une fois par mois."
 
 
 class Driver:
-    """The node script as a child process: one JSON line per step, a line back to go on."""
+    """The node script as a child process: one JSON line per step, a line back to go on.
+
+    The line back is sent when the next step is asked for, once the test has checked the last
+    one: sent at once, the browser's next click raced the test's checks of the step before (CI
+    saw "offers" withdrawn by the next step's "withdraw all" while checking the SMS stop).
+    """
 
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
+        self.waiting = False
 
     async def step(self, name: str) -> dict[str, Any]:
         assert self.process.stdout is not None
         assert self.process.stdin is not None
+        if self.waiting:
+            self.process.stdin.write(b"go\n")
+            await self.process.stdin.drain()
         while True:
             line = await asyncio.wait_for(self.process.stdout.readline(), STEP_TIMEOUT)
             assert line, f"the browser script ended before step {name!r}"
             if line.startswith(b"{"):
                 report: dict[str, Any] = json.loads(line)
                 assert report["step"] == name, report
-                self.process.stdin.write(b"go\n")
-                await self.process.stdin.drain()
+                self.waiting = True
                 return report
 
 
