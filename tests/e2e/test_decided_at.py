@@ -310,3 +310,100 @@ async def test_a_late_grant_naming_its_holders_own_address_beside_one_taken_over
         [],
         1,
     )
+
+
+@pytest.mark.parametrize("key", ["", "late-no"])
+async def test_a_late_no_decided_while_the_address_was_anothers_is_theirs(
+    channel: grpc.aio.Channel, stubs: Stubs, key: str
+) -> None:
+    """Refused in the CRM while the address was A's, synced after RectifyContact gave it to B:
+    the "no" landed on B and blocked B's own newer "yes" (DENY), A's "no" missing from A's
+    history. It is A's: recorded on A, B's "yes" stands; a "yes" decided then is superseded."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    email = f"moved-{key or 'grouped'}@example.fr"
+    a = await record(stubs, types_pb2.SubjectIdentity(email=email), grant(SMS))
+    b = await record(stubs, types_pb2.SubjectIdentity(email=f"b-{email}"), grant(SMS))
+    decided = datetime.now(UTC)
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=by_id(a.subject_id), kind=rights_pb2.CONTACT_KIND_EMAIL, remove=True
+        ),
+        metadata=stubs.metadata,
+    )
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=by_id(b.subject_id), kind=rights_pb2.CONTACT_KIND_EMAIL, value=email
+        ),
+        metadata=stubs.metadata,
+    )
+    yes = await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    assert yes.subject_id == b.subject_id
+    late = await _synced(stubs, email, decided, refuse(NEWSLETTER), grant(SMS), key=key)
+    assert (late.subject_id, list(late.superseded)) == (a.subject_id, [SMS])
+    assert [(e.subject_id, e.state) for e in late.events] == [
+        (a.subject_id, types_pb2.CONSENT_STATE_REFUSED)
+    ]
+    allowed = await check(stubs, by_email(email), NEWSLETTER)
+    assert (allowed.decision, allowed.subject_id) == (ALLOW, b.subject_id)
+    assert (
+        await check(stubs, by_id(a.subject_id), NEWSLETTER)
+    ).reason == consent_pb2.REASON_REFUSED
+    # Decided after the hand-over, it is B's word.
+    after = await _synced(stubs, email, datetime.now(UTC), refuse(NEWSLETTER), key=f"{key}-2")
+    assert after.subject_id == b.subject_id
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == DENY
+
+
+async def test_a_late_no_of_an_erased_earlier_holder_or_of_two_people_is_refused(
+    channel: grpc.aio.Channel, stubs: Stubs
+) -> None:
+    """The address's holder when the "no" was decided was erased since: nothing more is
+    recorded of them (FAILED_PRECONDITION SUBJECT_ERASED), the new holder untouched; a late
+    "yes" for it is still superseded without error. Two identifiers that were two people's
+    then: IDENTIFIERS_OF_TWO_SUBJECTS."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    email, phone = "gone-holder@example.fr", "+33622223333"
+    a = await record(stubs, types_pb2.SubjectIdentity(email=email), grant(SMS))
+    c = await record(stubs, types_pb2.SubjectIdentity(phone=phone), grant(SMS))
+    b = await record(stubs, types_pb2.SubjectIdentity(email="new-holder@example.fr"), grant(SMS))
+    decided = datetime.now(UTC)
+    for subject, kind in ((a, rights_pb2.CONTACT_KIND_EMAIL), (c, rights_pb2.CONTACT_KIND_PHONE)):
+        await rights.RectifyContact(
+            rights_pb2.RectifyContactRequest(
+                subject=by_id(subject.subject_id), kind=kind, remove=True
+            ),
+            metadata=stubs.metadata,
+        )
+    for kind, value in (
+        (rights_pb2.CONTACT_KIND_EMAIL, email),
+        (rights_pb2.CONTACT_KIND_PHONE, phone),
+    ):
+        await rights.RectifyContact(
+            rights_pb2.RectifyContactRequest(subject=by_id(b.subject_id), kind=kind, value=value),
+            metadata=stubs.metadata,
+        )
+    both = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=email, phone=phone),
+        choices=[refuse(NEWSLETTER)],
+        source=types_pb2.SOURCE_API,
+        decided_at=stamp(decided),
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as two:
+        await stubs.consent.RecordConsent(both, metadata=stubs.metadata)
+    assert two.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "two different people" in (two.value.details() or "")
+    await rights.EraseSubject(
+        rights_pb2.EraseSubjectRequest(subject=by_id(a.subject_id)), metadata=stubs.metadata
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as erased:
+        await _synced(stubs, email, decided, refuse(NEWSLETTER))
+    assert erased.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "erased since" in (erased.value.details() or "")
+    stale = await _synced(stubs, email, decided, grant(NEWSLETTER))
+    assert (stale.subject_id, list(stale.superseded)) == ("", [NEWSLETTER])
+    history = await stubs.consent.ListConsentHistory(
+        consent_pb2.ListConsentHistoryRequest(subject=by_id(b.subject_id)), metadata=stubs.metadata
+    )
+    assert [e.state for e in history.events] == [types_pb2.CONSENT_STATE_GRANTED]

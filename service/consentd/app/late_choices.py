@@ -3,16 +3,20 @@ person's choices late): grants whose validity ended before they arrived are drop
 grants decided before a newer "no" on record (the subject's own, an objection, an erasure) or
 while one of the record's contact points was another person's (a CRM's grant of an address,
 synced after the address was taken from a person who had refused since, made a new subject or
-landed on the address's new holder, and the check said ALLOW; docs/contact-points.md, rule 2).
-Used by app/standing.py."""
+landed on the address's new holder, and the check said ALLOW; docs/contact-points.md, rule 2),
+and whose word a late "no" is (late_holder). Used by app/standing.py."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from uuid import UUID
 
 from consentd.app.commands import Choice, RecordConsent
+from consentd.app.ports import Digest, UnitOfWork
+from consentd.domain.contact_points import HandOver
+from consentd.domain.errors import FailedPrecondition
 from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target
 from consentd.domain.validity import valid_until
 
@@ -69,3 +73,47 @@ def lapsed_grants(
     kept = tuple(c for c, g in zip(command.choices, gone, strict=True) if not g)
     dropped = tuple(c.target for c, g in zip(command.choices, gone, strict=True) if g)
     return replace(command, choices=kept), dropped
+
+
+async def late_since(
+    uow: UnitOfWork, digests: Sequence[Digest], command: RecordConsent, since: datetime | None
+) -> tuple[datetime | None, HandOver | None]:
+    """For a record decided while one of its contact points was another person's: the later of
+    `since` and when it left them (its grants are that person's word, not its holder's now nor
+    a new subject's; probe BE), and the hand-over (whose word its refusals are: late_holder).
+    Not when the subject the record names now held one of them then already (its own address
+    beside it; probe BG)."""
+    if command.recorded_at is None:
+        return since, None
+    handed = await uow.rights.handed_over(digests, command.recorded_at)
+    if handed is not None and (since is None or handed.at > since):
+        since = handed.at
+    return since, handed
+
+
+async def late_holder(
+    uow: UnitOfWork, handed: HandOver | None, decided: datetime | None
+) -> UUID | None:
+    """Whose word a "no" decided at `decided` is when its contact points changed hands since
+    (handed, from the store's handed_over): the person who held them then, not their holder now
+    (a CRM's late refusal of an address, synced after RectifyContact gave it to someone else,
+    blocked the new holder's "yes"). None when they did not change hands since, or nobody held
+    them then. Raises FailedPrecondition when two people held them then (as for identifiers of
+    two subjects now), or when that person was erased since (nothing more is recorded of them;
+    their contact points stay suppressed)."""
+    if handed is None or decided is None or handed.at < decided or not handed.then:
+        return None
+    if len(handed.then) > 1:
+        raise FailedPrecondition(
+            "when the choice was decided (decided_at) these identifiers belonged to two "
+            "different people: send one record per person",
+            code="IDENTIFIERS_OF_TWO_SUBJECTS",
+        )
+    (subject_id,) = handed.then
+    if await uow.rights.erased_at(subject_id) is not None:
+        raise FailedPrecondition(
+            "the person who held this contact point when the choice was decided (decided_at) "
+            "was erased since at their request: nothing more is recorded of them",
+            code="SUBJECT_ERASED",
+        )
+    return subject_id

@@ -12,7 +12,12 @@ from typing import NamedTuple
 from uuid import UUID
 
 from consentd.app.commands import RecordConsent, WithdrawConsent
-from consentd.app.late_choices import lapsed_grants, superseded_grants
+from consentd.app.late_choices import (
+    lapsed_grants,
+    late_holder,
+    late_since,
+    superseded_grants,
+)
 from consentd.app.ports import Digest, UnitOfWork
 from consentd.app.ports.batches import PartRead
 from consentd.app.subjects import SubjectResolver
@@ -156,20 +161,14 @@ async def _standing(
     digests = subjects.digests(tenant_id, command.identifiers)
     closures = await uow.rights.closed_contact_points(digests)
     closed = latest_closure(closures.values())
-    since = closed.at if closed else None
-    if command.recorded_at is not None:
-        # Decided while one of its contact points was another person's: that person's word,
-        # not its holder's now (nor a new subject's; probe BE), unless the subject the record
-        # names now held one of them then already (its own address beside it; probe BG).
-        handed = await uow.rights.handed_over(digests, command.recorded_at)
-        if handed is not None and (since is None or handed > since):
-            since = handed
+    since, handed = await late_since(uow, digests, command, closed.at if closed else None)
     command, gone = superseded_grants(command, [], since)
     if not command.choices:
         return Standing(command, None, gone, now)
     if closures and systems_grant(command):
         await refuse_unless_taken_back(uow, command, closures)
-    subject_id = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
+    earlier = await late_holder(uow, handed, command.recorded_at)  # a late "no" is theirs
+    subject_id = earlier or await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
     stale: tuple[Target, ...] = ()
     if command.recorded_at is not None:
         # The subject's lock before its facts are read: a withdrawal committing meanwhile was

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
+from uuid import UUID
 
 from consentd.domain.decision import SUPPRESSING, decide, latest
 from consentd.domain.model import ConsentFact, Purpose, Verdict
@@ -28,6 +29,15 @@ class Closed(NamedTuple):
 
     reason: BlockKind
     at: datetime
+
+
+class HandOver(NamedTuple):
+    """A record's contact points changed hands (RectifyContact): `at`, when one of them last
+    left a subject that holds none of them now; `then`, which of those subjects held one of
+    them at the time the record was decided (whose word a late "no" is)."""
+
+    at: datetime
+    then: frozenset[UUID]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from consentd.app.ports import Digest
-from consentd.domain.contact_points import Closed
+from consentd.domain.contact_points import Closed, HandOver
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import BlockKind
 from consentd.store.driver import Driver
@@ -80,21 +80,40 @@ SELECT EXISTS (
 """
 
 
+# Which of the subjects holding none of these contact points now held one of them at $4.
+_HOLDERS_THEN = """
+WITH named AS (SELECT * FROM unnest($2::text[], $3::bytea[]) AS n(kind, digest))
+SELECT DISTINCT h.subject_id FROM contact_point_holdings h
+WHERE h.tenant_id = $1 AND (h.kind, h.digest) IN (SELECT * FROM named)
+  AND h.held_from <= $4 AND h.held_until > $4
+  AND NOT EXISTS (
+    SELECT FROM subject_identifiers i
+    WHERE i.tenant_id = h.tenant_id AND i.subject_id = h.subject_id
+      AND (i.kind, i.digest) IN (SELECT * FROM named))
+"""
+
+
 async def handed_over(
     raw: Driver, tenant_id: UUID, digests: Sequence[Digest], decided: datetime
-) -> datetime | None:
-    """When one of these contact points last left a subject that holds none of them now;
-    None when none did, or when the subject that holds them now held one of them at `decided`
-    already (a record naming its own address beside one it took over since is its word)."""
+) -> HandOver | None:
+    """When one of these contact points last left a subject that holds none of them now, and
+    (when that was after `decided`) who held them at `decided`; None when none did, or when the
+    subject that holds them now held one of them at `decided` already (a record naming its own
+    address beside one it took over since is its word)."""
     if not digests:
         return None
     kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
     rows = await raw.fetch(_HANDED_OVER, tenant_id, kinds, values)
     found: datetime | None = rows[0]["at"]
-    if found is None or found < decided:
-        return found
+    if found is None:
+        return None
+    if found < decided:
+        return HandOver(found, frozenset())
     held = await raw.fetch(_HELD_THEN, tenant_id, kinds, values, decided)
-    return None if held[0]["held"] else found
+    if held[0]["held"]:
+        return None
+    then = await raw.fetch(_HOLDERS_THEN, tenant_id, kinds, values, decided)
+    return HandOver(found, frozenset(m["subject_id"] for m in then))
 
 
 # Per contact point: when it last left a subject that does not hold it now.

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.app.idempotency import ERASED_ANSWER
 from consentd.app.ports import Digest
-from consentd.domain.contact_points import Closed
+from consentd.domain.contact_points import Closed, HandOver
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import BlockKind, BlockRecord, ContactChange, StoredIdentifier
 from consentd.store.closed_points import closed_points, former_points, handed_over, open_holdings
@@ -173,7 +173,7 @@ class SqlRights:
     async def former_contact_points(self, subject_id: UUID) -> list[Digest]:
         return await former_points(self._raw, self._tenant, subject_id)
 
-    async def handed_over(self, digests: Sequence[Digest], decided: datetime) -> datetime | None:
+    async def handed_over(self, digests: Sequence[Digest], decided: datetime) -> HandOver | None:
         return await handed_over(self._raw, self._tenant, digests, decided)
 
     async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:

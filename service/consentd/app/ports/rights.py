@@ -11,7 +11,7 @@ from uuid import UUID
 from consentd.app.ports._base import Digest
 from consentd.app.ports.consents import ConfirmationMessage
 from consentd.domain.breach import TouchedSubject, Window
-from consentd.domain.contact_points import Closed
+from consentd.domain.contact_points import Closed, HandOver
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.retention import TenantRetention
 from consentd.domain.rights import (
@@ -59,10 +59,10 @@ class RightsRepository(Protocol):
         """Those of these contact points only the person takes back (erased, or left by an
         objector), why and since when."""
 
-    async def handed_over(self, digests: Sequence[Digest], decided: datetime) -> datetime | None:
+    async def handed_over(self, digests: Sequence[Digest], decided: datetime) -> HandOver | None:
         """When one of these contact points last left a subject that holds none of them now
-        (an earlier holder); None when none changed hands, or when the subject holding them now
-        held one of them at `decided` already."""
+        (an earlier holder) and, when after `decided`, who held them then; None when none
+        changed hands, or when the subject holding them now held one of them at `decided`."""
         ...
 
     async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
