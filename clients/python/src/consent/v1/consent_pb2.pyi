@@ -161,7 +161,10 @@ class RecordConsentRequest(_message.Message):
         withdrawal of everything), before an objection in force, or before its contact point was
         erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
         the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-        refusal is always recorded: a "no" is never dropped.
+        refusal is always recorded: a "no" is never dropped; decided while its contact point was
+        another person's (before RectifyContact moved it), it is recorded on that person
+        (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+        then).
         """
 
     def __init__(

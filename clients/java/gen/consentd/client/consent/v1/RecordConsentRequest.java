@@ -263,7 +263,10 @@ private static final long serialVersionUID = 0L;
    * withdrawal of everything), before an objection in force, or before its contact point was
    * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
    * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped.
+   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+   * another person's (before RectifyContact moved it), it is recorded on that person
+   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+   * then).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -283,7 +286,10 @@ private static final long serialVersionUID = 0L;
    * withdrawal of everything), before an objection in force, or before its contact point was
    * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
    * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped.
+   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+   * another person's (before RectifyContact moved it), it is recorded on that person
+   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+   * then).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -303,7 +309,10 @@ private static final long serialVersionUID = 0L;
    * withdrawal of everything), before an objection in force, or before its contact point was
    * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
    * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped.
+   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+   * another person's (before RectifyContact moved it), it is recorded on that person
+   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+   * then).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1642,7 +1651,10 @@ private static final long serialVersionUID = 0L;
      * withdrawal of everything), before an objection in force, or before its contact point was
      * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
      * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped.
+     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+     * another person's (before RectifyContact moved it), it is recorded on that person
+     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+     * then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1661,7 +1673,10 @@ private static final long serialVersionUID = 0L;
      * withdrawal of everything), before an objection in force, or before its contact point was
      * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
      * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped.
+     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+     * another person's (before RectifyContact moved it), it is recorded on that person
+     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+     * then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1684,7 +1699,10 @@ private static final long serialVersionUID = 0L;
      * withdrawal of everything), before an objection in force, or before its contact point was
      * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
      * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped.
+     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+     * another person's (before RectifyContact moved it), it is recorded on that person
+     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+     * then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1712,7 +1730,10 @@ private static final long serialVersionUID = 0L;
      * withdrawal of everything), before an objection in force, or before its contact point was
      * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
      * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped.
+     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+     * another person's (before RectifyContact moved it), it is recorded on that person
+     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+     * then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1738,7 +1759,10 @@ private static final long serialVersionUID = 0L;
      * withdrawal of everything), before an objection in force, or before its contact point was
      * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
      * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped.
+     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+     * another person's (before RectifyContact moved it), it is recorded on that person
+     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+     * then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1769,7 +1793,10 @@ private static final long serialVersionUID = 0L;
      * withdrawal of everything), before an objection in force, or before its contact point was
      * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
      * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped.
+     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+     * another person's (before RectifyContact moved it), it is recorded on that person
+     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+     * then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1794,7 +1821,10 @@ private static final long serialVersionUID = 0L;
      * withdrawal of everything), before an objection in force, or before its contact point was
      * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
      * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped.
+     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+     * another person's (before RectifyContact moved it), it is recorded on that person
+     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+     * then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1814,7 +1844,10 @@ private static final long serialVersionUID = 0L;
      * withdrawal of everything), before an objection in force, or before its contact point was
      * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
      * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped.
+     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+     * another person's (before RectifyContact moved it), it is recorded on that person
+     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+     * then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1837,7 +1870,10 @@ private static final long serialVersionUID = 0L;
      * withdrawal of everything), before an objection in force, or before its contact point was
      * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
      * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped.
+     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+     * another person's (before RectifyContact moved it), it is recorded on that person
+     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+     * then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>

@@ -141,7 +141,10 @@ public interface RecordConsentRequestOrBuilder extends
    * withdrawal of everything), before an objection in force, or before its contact point was
    * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
    * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped.
+   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+   * another person's (before RectifyContact moved it), it is recorded on that person
+   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+   * then).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -158,7 +161,10 @@ public interface RecordConsentRequestOrBuilder extends
    * withdrawal of everything), before an objection in force, or before its contact point was
    * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
    * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped.
+   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+   * another person's (before RectifyContact moved it), it is recorded on that person
+   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+   * then).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -175,7 +181,10 @@ public interface RecordConsentRequestOrBuilder extends
    * withdrawal of everything), before an objection in force, or before its contact point was
    * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
    * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped.
+   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
+   * another person's (before RectifyContact moved it), it is recorded on that person
+   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
+   * then).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
