@@ -291,3 +291,45 @@ async def test_a_no_beside_a_blocked_grant_is_recorded(
     )
     only = await fails(_synced(stubs, email, grant(target("offers", SMS)), key=_then(key, "2")))
     assert only.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+@pytest.mark.parametrize("key", ["", "moved-1"], ids=["grouped", "one-call"])
+async def test_a_number_left_under_a_stop_is_taken_back_by_a_person_only(
+    stubs: Stubs, channel: grpc.aio.Channel, key: str
+) -> None:
+    """A person texts STOP, then moves to a new number (RectifyContact): the next CRM sync's
+    grant for the old number made a new subject and a check of it said ALLOW (probe BI), while
+    after an objection it is refused. The STOP stays on the number it was sent from
+    (OBJECTION_IN_FORCE, nothing written); the e-mail address they left with a STOP on SMS only
+    is not closed by it."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    old, email = f"+3361234{5670 + len(key)}", f"moved-{key or 'grouped'}@example.fr"
+    person = types_pb2.SubjectIdentity(email=email, phone=old)
+    made = await record(stubs, person, grant(target("newsletter", SMS)))
+    await _stop(stubs, email)
+    for kind, value in (
+        (rights_pb2.CONTACT_KIND_PHONE, f"+3369876{5430 + len(key)}"),
+        (rights_pb2.CONTACT_KIND_EMAIL, f"new-{email}"),
+    ):
+        await rights.RectifyContact(
+            rights_pb2.RectifyContactRequest(
+                subject=types_pb2.SubjectRef(subject_id=made.subject_id), kind=kind, value=value
+            ),
+            metadata=stubs.metadata,
+        )
+    sms = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(phone=old),
+        choices=[grant(target("newsletter", SMS))],
+        source=types_pb2.SOURCE_API,
+    )
+    keyed = (("idempotency-key", key),) if key else ()
+    error = await fails(stubs.consent.RecordConsent(sms, metadata=(*stubs.metadata, *keyed)))
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(error).reason == "OBJECTION_IN_FORCE"
+    assert "a STOP" in (error.details() or "")
+    denied = await check(stubs, types_pb2.SubjectRef(phone=old), target("newsletter", SMS))
+    assert denied.decision == DENY
+    # The old address: the STOP was on SMS, the CRM's e-mail grant for it is taken.
+    mail = await _synced(stubs, email, grant(target("newsletter", EMAIL)), key=_then(key, "mail"))
+    assert len(mail.events) == 1

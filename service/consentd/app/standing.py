@@ -90,8 +90,9 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
             code="CONTACT_POINT_ERASED",
         )
     raise FailedPrecondition(
-        f"the person who held this contact point until {stamp(closed.at)} objected, and their "
-        "objection stays on it: a grant from a system does not lift it; only the person who "
+        f"the person who held this contact point until {stamp(closed.at)} objected (or withdrew "
+        "everything on its channel: a STOP), and that stays on it: a grant from a system does "
+        "not lift it; only the person who "
         f"holds it now does ({_IN_PERSON})",
         code="OBJECTION_IN_FORCE",
     )

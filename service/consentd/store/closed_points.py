@@ -1,8 +1,9 @@
 """The contact points only the person takes back (domain/contact_points.Closed): erased at their
 request (the erasure's suppression), or left by a holder who objected (a holding that ended while
-its subject's objection was in force; docs/contact-points.md, rule 2). Read by the one-call write
+its subject's objection was in force, or after they withdrew everything on every channel or on
+one the contact point reaches: a STOP; docs/contact-points.md, rule 2). Read by the one-call write
 path (app/standing.py) and by imports (app/importing.py); the grouped write path reads the same
-in its batch read (migration 0023)."""
+in its batch read (migration 0038)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,21 @@ WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
     SELECT FROM contact_point_holdings o
     WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
       AND o.held_until IS NULL AND o.subject_id = h.subject_id)
+GROUP BY h.kind, h.digest
+UNION ALL
+SELECT h.kind, h.digest, 'objected', max(h.held_until) FROM contact_point_holdings h
+WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
+  AND (h.kind, h.digest) IN (SELECT * FROM named)
+  AND NOT EXISTS (
+    SELECT FROM contact_point_holdings o
+    WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
+      AND o.held_until IS NULL AND o.subject_id = h.subject_id)
+  AND EXISTS (
+    SELECT FROM consent_events e
+    WHERE e.tenant_id = h.tenant_id AND e.subject_id = h.subject_id AND e.purpose_id = '*'
+      AND e.state = 'withdrawn' AND e.recorded_at <= h.held_until
+      AND (e.channel = '*' OR (h.kind, e.channel) IN (
+        ('email', 'email'), ('phone', 'sms'), ('phone', 'voice_call'))))
 GROUP BY h.kind, h.digest
 """
 
