@@ -22,6 +22,7 @@ from tests.e2e.helpers import (
     publish_notice,
     put_purpose,
     record,
+    refuse,
     target,
     withdraw,
 )
@@ -189,6 +190,15 @@ async def test_unknown_notice_version_is_invalid_argument(stubs: Stubs) -> None:
         bad_request = error_details_pb2.BadRequest()
         assert status.details[0].Unpack(bad_request)
         assert bad_request.field_violations[0].field == "choices[0].notice_version"
+    # A refusal naming no version is a "no" all the same: never refused for want of it (a CRM
+    # that keeps no notice versions lost it, probe BI); one naming an unknown version is not.
+    refused = await record(stubs, identity, refuse(target("newsletter")))
+    assert [e.state for e in refused.events] == [types_pb2.CONSENT_STATE_REFUSED]
+    denied = await check(stubs, by_email("version@example.fr"), target("newsletter"))
+    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_REFUSED)
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await record(stubs, identity, refuse(target("newsletter"), notice_version=7))
+    assert unknown.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 async def test_grant_expires_after_the_purpose_maximum(stubs: Stubs, clock: TestClock) -> None:

@@ -71,8 +71,9 @@ def require_notices(
     versions: Mapping[str, set[int]],
     floors: Mapping[str, int],
 ) -> None:
-    """Each choice on a purpose with a notice names a published version of it (`versions`:
-    the published versions of each notice of notices_of()), and a grant one at or above the
+    """Each grant on a purpose with a notice names a published version of it, and so does
+    each refusal that names one (`versions`: the published versions of each notice of
+    notices_of()); a refusal may name none. A grant names one at or above the
     notice's re-consent floor (`floors`, for the notices that have one): a grant below it would
     never count. Raises InvalidInput, or FailedPrecondition for a grant below the floor."""
     for index, choice in enumerate(choices):
@@ -81,6 +82,8 @@ def require_notices(
         if notice_id is None:
             if choice.notice_version:
                 raise InvalidInput(field, f"purpose {choice.target.purpose!r} has no notice")
+        elif choice.notice_version is None and choice.state is not ConsentState.GRANTED:
+            continue  # a "no" is never refused for want of the notice shown (a CRM's refusal)
         elif choice.notice_version not in versions[notice_id]:
             raise InvalidInput(
                 field, f"must be a published version of notice {notice_id!r} (the one shown)"

@@ -247,8 +247,10 @@ def against(
             errors.append(RowError(row.line, "recorded_at", "must not be before 1970-01-01"))
         elif purpose is None:
             errors.append(RowError(row.line, "purpose", "not in this tenant's catalogue"))
-        elif row.state is ConsentState.WITHDRAWN:
-            continue  # a withdrawal names no notice
+        elif row.state is ConsentState.WITHDRAWN or (
+            row.state is ConsentState.REFUSED and row.notice_version is None
+        ):
+            continue  # a withdrawal names no notice; a "no" is never refused for want of one
         elif purpose.notice_id is None and row.notice_version is not None:
             errors.append(RowError(row.line, "notice_version", "the purpose has no notice"))
         elif purpose.notice_id is not None and row.notice_version not in versions.get(

@@ -167,7 +167,8 @@ type ConsentChoice struct {
 	Target *ConsentTarget `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
 	// GRANTED or REFUSED.
 	State ConsentState `protobuf:"varint,2,opt,name=state,proto3,enum=consent.v1.ConsentState" json:"state,omitempty"`
-	// The version of the purpose's notice the subject was shown. Required when the purpose has a notice.
+	// The version of the purpose's notice the subject was shown. Required for a grant when the
+	// purpose has a notice; a refusal may leave it unset (a "no" is never refused for want of it).
 	NoticeVersion uint32 `protobuf:"varint,3,opt,name=notice_version,json=noticeVersion,proto3" json:"notice_version,omitempty"`
 	// Optional end of validity asked by the caller; the server clamps it to the purpose's maximum.
 	ValidUntil *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=valid_until,json=validUntil,proto3" json:"valid_until,omitempty"`

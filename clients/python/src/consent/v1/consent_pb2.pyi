@@ -104,7 +104,9 @@ class ConsentChoice(_message.Message):
     state: _types_pb2.ConsentState.ValueType
     """GRANTED or REFUSED."""
     notice_version: _builtins.int
-    """The version of the purpose's notice the subject was shown. Required when the purpose has a notice."""
+    """The version of the purpose's notice the subject was shown. Required for a grant when the
+    purpose has a notice; a refusal may leave it unset (a "no" is never refused for want of it).
+    """
     @_builtins.property
     def target(self) -> _types_pb2.ConsentTarget: ...
     @_builtins.property

@@ -35,7 +35,8 @@ export type ConsentChoice = Message<"consent.v1.ConsentChoice"> & {
   state: ConsentState;
 
   /**
-   * The version of the purpose's notice the subject was shown. Required when the purpose has a notice.
+   * The version of the purpose's notice the subject was shown. Required for a grant when the
+   * purpose has a notice; a refusal may leave it unset (a "no" is never refused for want of it).
    *
    * @generated from field: uint32 notice_version = 3;
    */

@@ -104,7 +104,8 @@ private static final long serialVersionUID = 0L;
   private int noticeVersion_ = 0;
   /**
    * <pre>
-   * The version of the purpose's notice the subject was shown. Required when the purpose has a notice.
+   * The version of the purpose's notice the subject was shown. Required for a grant when the
+   * purpose has a notice; a refusal may leave it unset (a "no" is never refused for want of it).
    * </pre>
    *
    * <code>uint32 notice_version = 3 [json_name = "noticeVersion"];</code>
@@ -769,7 +770,8 @@ private static final long serialVersionUID = 0L;
     private int noticeVersion_ ;
     /**
      * <pre>
-     * The version of the purpose's notice the subject was shown. Required when the purpose has a notice.
+     * The version of the purpose's notice the subject was shown. Required for a grant when the
+     * purpose has a notice; a refusal may leave it unset (a "no" is never refused for want of it).
      * </pre>
      *
      * <code>uint32 notice_version = 3 [json_name = "noticeVersion"];</code>
@@ -781,7 +783,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The version of the purpose's notice the subject was shown. Required when the purpose has a notice.
+     * The version of the purpose's notice the subject was shown. Required for a grant when the
+     * purpose has a notice; a refusal may leave it unset (a "no" is never refused for want of it).
      * </pre>
      *
      * <code>uint32 notice_version = 3 [json_name = "noticeVersion"];</code>
@@ -797,7 +800,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The version of the purpose's notice the subject was shown. Required when the purpose has a notice.
+     * The version of the purpose's notice the subject was shown. Required for a grant when the
+     * purpose has a notice; a refusal may leave it unset (a "no" is never refused for want of it).
      * </pre>
      *
      * <code>uint32 notice_version = 3 [json_name = "noticeVersion"];</code>

@@ -43,7 +43,8 @@ public interface ConsentChoiceOrBuilder extends
 
   /**
    * <pre>
-   * The version of the purpose's notice the subject was shown. Required when the purpose has a notice.
+   * The version of the purpose's notice the subject was shown. Required for a grant when the
+   * purpose has a notice; a refusal may leave it unset (a "no" is never refused for want of it).
    * </pre>
    *
    * <code>uint32 notice_version = 3 [json_name = "noticeVersion"];</code>
