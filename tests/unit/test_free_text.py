@@ -93,6 +93,11 @@ from consentd.domain.free_text import without_contacts
         ("iOS 17.2.1.1", "iOS 17.2.1.1"),
         ("jean.dupont arobase gmail point com", "(email)"),
         ("jean[at]example.paris", "(email)"),
+        # Probe BI: a bracketed "at" with a spelled "dot", "@" as an HTML character reference.
+        ("jean [at] corp dot fr", "(email)"),
+        ("mail jean&#64;corp.fr", "mail (email)"),
+        ("jean&#x40;corp.fr, jean&commat;corp.fr", "(email), (email)"),
+        ("R&D at 5 dot 30, see [at] noon", "R&D at 5 dot 30, see [at] noon"),
         ("jean @ example . fr", "(email)"),
         ("IP 192.168.001.010", "IP (ip)"),
         ("ip192.168.1.10", "ip(ip)"),

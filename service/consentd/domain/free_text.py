@@ -60,14 +60,14 @@ def _an_id(text: str, start: int, end: int) -> bool:
 _DIGITS = re.compile(r"\d+")
 # Addresses written so that robots miss them, whole: a local part, an "at", a domain whose
 # labels are joined by dots, ending in a top-level domain. Marked ones ("[at]", "{arobase}",
-# " @ ", and "[dot]", "(point)" or ".") end in any label of letters; spelled ones (the words
+# " @ ", and "[dot]", "(point)", " dot " or ".") end in any label of letters; spelled ones (the words
 # "at" and "dot", or "arobase" and "point", between spaces, and "(a)") only in a common
 # top-level domain: "clause 4(a) of the contract", "reply at some point in time" and "retry @
 # 10:30" are no address (probe AP: they were stored as "(email)").
 _LABEL = r"[\w-]+"
 _LOCAL = r"(?<![\w.+-])[\w+-]+"
 _MARKED_AT = r"(?:\s*[\[({<]\s*(?:at|arobase)\s*[\])}>]\s*|[ \t]*@[ \t]*)"
-_MARKED_DOT = r"(?:\s*\.\s*|\s*[\[({<]\s*(?:dot|point)\s*[\])}>]\s*)"
+_MARKED_DOT = r"(?:\s*\.\s*|\s*[\[({<]\s*(?:dot|point)\s*[\])}>]\s*|\s+(?:dot|point)\s+)"
 _TLD = (
     r"(?:[a-z]{2}|com|org|net|info|biz|pro|gouv|edu|gov|name|mobi|io|app|dev|tech|paris|bzh"
     r"|shop|email|online|site|store|cloud|xyz|eus|alsace|corsica)"
@@ -92,8 +92,14 @@ _HIDDEN = re.compile(
 _QUOTED_LOCAL = re.compile(r'"[^"\n]{1,64}"(?=@)')
 
 
+# "@" written as an HTML character reference (jean&#64;example.fr; probe BI).
+_AT_ENTITY = re.compile(r"&(?:#0*64|#x0*40|commat);?", re.IGNORECASE)
+
+
 def _unhidden(value: str) -> str:
     """`value` with hidden addresses replaced by their marker, for without_emails."""
+    if "&" in value:
+        value = _AT_ENTITY.sub("@", value)
     at = "@" in value
     if at:
         value = _QUOTED_LOCAL.sub("quoted", value)
