@@ -295,6 +295,21 @@ async def test_a_decision_nobody_can_be_told_of_is_said_in_the_log(
     assert [e["request_id"] for e in untold] == [str(request_id)]
     assert "612345699" not in repr(logs)
     assert request_id not in {rid for rid, _, _ in notifier.decisions}
+    # An extension the operator says the person was told of otherwise: nothing to warn of (the
+    # log told them to tell the person another way; probe BI), nothing sent.
+    other = await app.requests.submit(who, RequestKind.ACCESS, phone("+33612345699"), None)
+    await app.requests.attest_identity(who, other.request.request_id, "dpo")
+    notifier.texts_phones = False
+    try:
+        with capture_logs() as quiet:
+            extended = await app.requests.extend(
+                who, other.request.request_id, 2, "complexe", told=True
+            )
+    finally:
+        notifier.texts_phones = True
+    assert extended.person_told_at is not None
+    assert [e for e in quiet if e["event"] == "rights_decision_not_sent"] == []
+    assert other.request.request_id not in {rid for rid, _, _ in notifier.decisions}
 
 
 async def test_a_request_from_someone_nobody_recorded_is_kept(

@@ -128,6 +128,7 @@ class Codes:
             return False
         if self._notifier.delivers(to.kind):
             return True
-        why = f"nothing is configured to reach a {to.kind.value}: tell the person another way"
+        where = "an e-mail address" if to.kind is IdentifierKind.EMAIL else f"a {to.kind.value}"
+        why = f"nothing is configured to reach {where}: tell the person another way"
         self.untold(principal, request, why)
         return False

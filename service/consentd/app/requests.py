@@ -174,8 +174,7 @@ class RightsRequestUseCases:
     async def attest_identity(
         self, principal: Principal, request_id: UUID, actor: str, once: Once | None = None
     ) -> RightsRequest:
-        """An operator confirms the identity by other means. Raises NotFound,
-        FailedPrecondition."""
+        """An operator confirms the identity otherwise. Raises NotFound, FailedPrecondition."""
         return await self._apply(principal, request_id, lambda r, now: r.attested(now, actor), once)
 
     async def start(
@@ -240,11 +239,13 @@ class RightsRequestUseCases:
         once: Once | None,
         tell: bool = False,
     ) -> RightsRequest:
-        """`tell`: then the person is told at their e-mail address (an extension, a refusal)."""
+        """`tell`: then the person is told at their e-mail address (an extension, a refusal),
+        unless told another way already (person_told: nor warned of then; probe BI)."""
         now, tenant_id = self._clock(), principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
             request = await locked(uow, request_id)
             moved = move(request, now)
+            tell = tell and moved.person_told_at is None
             to = await self._codes.reachable(uow, tenant_id, request.subject_id) if tell else None
             await self._save(uow, request, moved, now)
         if to is not None:

@@ -60,8 +60,8 @@ def _an_id(text: str, start: int, end: int) -> bool:
 _DIGITS = re.compile(r"\d+")
 # Addresses written so that robots miss them, whole: a local part, an "at", a domain whose
 # labels are joined by dots, ending in a top-level domain. Marked ones ("[at]", "{arobase}",
-# " @ ", and "[dot]", "(point)", " dot " or ".") end in any label of letters; spelled ones (the words
-# "at" and "dot", or "arobase" and "point", between spaces, and "(a)") only in a common
+# " @ ", and "[dot]", "(point)", " dot " or ".") end in any label of letters; spelled ones
+# (the words "at" and "dot", or "arobase" and "point", between spaces, and "(a)") only in a common
 # top-level domain: "clause 4(a) of the contract", "reply at some point in time" and "retry @
 # 10:30" are no address (probe AP: they were stored as "(email)").
 _LABEL = r"[\w-]+"
