@@ -1,4 +1,5 @@
-"""A write batch's reads also return the contact points a holder left under a STOP.
+"""A write batch's reads also return the contact points a holder left under a STOP, and those
+the named subjects hold besides the named ones that only a person takes back.
 
 Why: a person texted STOP (WithdrawConsent `all` + `channel`, 0036), then moved to a new number
 (RectifyContact); the next CRM sync's grant for the old number (SOURCE_API) made a new subject
@@ -8,7 +9,15 @@ everything, on every channel or on one the contact point reaches (an email addre
 phone: SMS and calls), by the time they left it, is returned as one left by an objector
 (`o_reason` 'objected'): a system's grant no longer takes it back (app/standing.py
 refuse_systems_return), only the person who holds it now. store/closed_points.py reads the same
-for the one-call path and imports. The result columns are unchanged.
+for the one-call path and imports.
+
+Second (probe BI): an operator gave a customer an address erased at its earlier holder's request
+(RectifyContact), and a CRM grant naming the customer by external id only made a check of the
+address ALLOW; naming the address, it is refused. The contact points the named subjects hold
+besides the named ones that only a person takes back come back as rows with the holder in
+`o_subject` and `o_reason` set (the earlier code reads them as owners, which they are): such a
+call runs alone, where the subject's own contact points are read (app/standing.py). The result
+columns are unchanged.
 
 Revision ID: 0038
 Revises: 0037
@@ -118,6 +127,51 @@ BEGIN
             ('email', 'email'), ('phone', 'sms'), ('phone', 'voice_call')))
       )
       GROUP BY h.kind, h.digest;
+    -- The contact points the named subjects hold besides the named ones that only a person
+    -- takes back (erased, or left by an objector or under a STOP): a system's grant naming the
+    -- subject by another identifier took an erased address back (probe BI). A row per such
+    -- contact point with its holder in `o_subject` and `o_reason` set: the call runs alone.
+    RETURN QUERY WITH held AS (
+        SELECT i.subject_id, i.kind, i.digest FROM subject_identifiers i
+        WHERE i.tenant_id = p_tenants[t] AND i.subject_id IN (
+          SELECT n.subject_id FROM subject_identifiers n
+          WHERE n.tenant_id = p_tenants[t] AND (n.kind, n.digest) IN (
+            SELECT * FROM unnest(
+              p_kinds[d + 1 : d + p_digest_counts[t]], p_digests[d + 1 : d + p_digest_counts[t]]
+            )
+          )
+        ) AND (i.kind, i.digest) NOT IN (
+          SELECT * FROM unnest(
+            p_kinds[d + 1 : d + p_digest_counts[t]], p_digests[d + 1 : d + p_digest_counts[t]]
+          )
+        )
+      )
+      SELECT p_tenants[t], NULL::purposes, c.kind, c.digest, c.subject_id, NULL::bytea,
+          NULL::text, NULL::int[], NULL::int, max(c.at), min(c.reason)
+        FROM (
+          SELECT h.subject_id, h.kind, h.digest, s.created_at AS at, 'erased'::text AS reason
+          FROM held h JOIN suppressions s
+            ON s.tenant_id = p_tenants[t] AND s.reason = 'erased' AND s.kind = h.kind
+           AND s.digest = h.digest
+          UNION ALL
+          SELECT h.subject_id, h.kind, h.digest, o.held_until, 'objected'
+          FROM held h JOIN contact_point_holdings o
+            ON o.tenant_id = p_tenants[t] AND o.kind = h.kind AND o.digest = h.digest
+           AND o.held_until IS NOT NULL AND o.subject_id <> h.subject_id
+          WHERE EXISTS (
+              SELECT FROM subject_blocks b
+              WHERE b.tenant_id = o.tenant_id AND b.subject_id = o.subject_id
+                AND b.kind = 'objected' AND b.since <= o.held_until
+                AND (b.lifted_at IS NULL OR b.lifted_at > o.held_until)
+            ) OR EXISTS (
+              SELECT FROM consent_events e
+              WHERE e.tenant_id = o.tenant_id AND e.subject_id = o.subject_id
+                AND e.purpose_id = '*' AND e.state = 'withdrawn' AND e.recorded_at <= o.held_until
+                AND (e.channel = '*' OR (o.kind, e.channel) IN (
+                  ('email', 'email'), ('phone', 'sms'), ('phone', 'voice_call')))
+            )
+        ) AS c
+        GROUP BY c.subject_id, c.kind, c.digest;
     p := p + p_purpose_counts[t];
     d := d + p_digest_counts[t];
   END LOOP;

@@ -180,3 +180,53 @@ async def test_an_address_erased_again_is_closed_from_its_latest_erasure(
         consent_pb2.DECISION_DENY,
         consent_pb2.REASON_ERASED,
     )
+
+
+@pytest.mark.parametrize("key", ["", "held-1"], ids=["grouped", "one-call"])
+async def test_a_systems_grant_naming_the_holder_otherwise_does_not_take_an_erased_address_back(
+    stubs: Stubs, channel: grpc.aio.Channel, key: str
+) -> None:
+    """An operator gives a customer an address erased at its earlier holder's request
+    (RectifyContact): a CRM grant naming the customer by external id only made a check of the
+    address ALLOW, while naming the address it is refused (probe BI). Refused alike
+    (CONTACT_POINT_ERASED, nothing written) until the customer grants in person; an address
+    the customer holds that nobody closed is no reason."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    erased, customer = f"gone-{key or 'grouped'}@example.fr", f"cust-{key or 'grouped'}"
+    await record(stubs, types_pb2.SubjectIdentity(email=erased), grant(NEWSLETTER))
+    plain = await _sync(stubs, customer, _then(key, "plain"))
+    assert len(plain.events) == 1  # nothing closed yet: the CRM's grant is taken
+    await _erase(rights, stubs, by_email(erased))
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(external_id=customer),
+            kind=rights_pb2.CONTACT_KIND_EMAIL,
+            value=erased,
+        ),
+        metadata=stubs.metadata,
+    )
+    await _refused(_sync(stubs, customer, key), "CONTACT_POINT_ERASED")
+    denied = await check(stubs, by_email(erased), NEWSLETTER)
+    assert denied.decision == consent_pb2.DECISION_DENY
+    # The customer says yes in person: from then on the CRM's grants count.
+    await record(stubs, types_pb2.SubjectIdentity(external_id=customer), grant(NEWSLETTER))
+    again = await _sync(stubs, customer, _then(key, "again"))
+    assert len(again.events) == 1
+    allowed = await check(stubs, by_email(erased), NEWSLETTER)
+    assert allowed.decision == consent_pb2.DECISION_ALLOW
+
+
+async def _sync(stubs: Stubs, customer: str, key: str) -> consent_pb2.RecordConsentResponse:
+    """A CRM's grant (SOURCE_API) naming the customer by external id only."""
+    request = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id=customer),
+        choices=[grant(NEWSLETTER)],
+        source=types_pb2.SOURCE_API,
+    )
+    keyed = (("idempotency-key", key),) if key else ()
+    return await stubs.consent.RecordConsent(request, metadata=(*stubs.metadata, *keyed))
+
+
+def _then(key: str, step: str) -> str:
+    return f"{key}-{step}" if key else ""

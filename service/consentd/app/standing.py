@@ -5,7 +5,7 @@ grouped one (app/grouped_writes.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -21,8 +21,16 @@ from consentd.app.late_choices import (
 from consentd.app.ports import Digest, UnitOfWork
 from consentd.app.ports.batches import PartRead
 from consentd.app.subjects import SubjectResolver
+from consentd.app.taken_back import (
+    IN_PERSON,
+    PERSON_SOURCES,
+    latest_closure,
+    refuse_systems_return,
+    refuse_unless_held_taken_back,
+    refuse_unless_taken_back,
+    systems_grant,
+)
 from consentd.domain.canonical import stamp
-from consentd.domain.contact_points import Closed
 from consentd.domain.decision import standing_stop
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import Identifier
@@ -31,16 +39,9 @@ from consentd.domain.model import (
     ConsentEvent,
     ConsentState,
     Purpose,
-    Source,
     Target,
 )
 from consentd.domain.rights import BlockKind
-
-# What "only the person" means, in the refusals' messages.
-_IN_PERSON = (
-    "source PORTAL, BANNER or SUPPORT, from a key with scope consent:attest or admin; a "
-    "source API or IMPORT, or a key without either, is a system"
-)
 
 
 def refuse_grant_over_objection(command: RecordConsent, objected: datetime | None) -> None:
@@ -51,7 +52,7 @@ def refuse_grant_over_objection(command: RecordConsent, objected: datetime | Non
     if objected is not None and systems_grant(command):
         raise FailedPrecondition(
             f"the person objected on {stamp(objected)}: a grant from a system does not lift an "
-            f"objection; only the person does ({_IN_PERSON})",
+            f"objection; only the person does ({IN_PERSON})",
             code="OBJECTION_IN_FORCE",
         )
 
@@ -69,44 +70,9 @@ def refuse_grant_over_stop(command: RecordConsent, current: Sequence[ConsentEven
             where = "every channel" if stop.target.channel is Channel.ALL else "this channel"
             raise FailedPrecondition(
                 f"the person withdrew everything on {where} on {stamp(stop.recorded_at)}: a "
-                f"grant from a system does not lift it; only the person does ({_IN_PERSON})",
+                f"grant from a system does not lift it; only the person does ({IN_PERSON})",
                 code="STOP_IN_FORCE",
             )
-
-
-def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None:
-    """A grant a system sends never takes back a contact point only the person takes back
-    (`closed`; None: it is not): erased at the person's request (they objected, had themselves
-    erased, and the next CRM sync's grant made a new subject and a check ALLOW), or left by a
-    holder who objected (RectifyContact: their "no" stays on the old address). Only the person
-    does (a grant through the portal, a banner or support). Raises FailedPrecondition."""
-    if closed is None or not systems_grant(command):
-        return
-    if closed.reason is BlockKind.ERASED:
-        raise FailedPrecondition(
-            f"this contact point was erased on {stamp(closed.at)} at the person's request: a "
-            "grant from a system does not bring the person back; only the person does "
-            f"({_IN_PERSON})",
-            code="CONTACT_POINT_ERASED",
-        )
-    raise FailedPrecondition(
-        f"the person who held this contact point until {stamp(closed.at)} objected (or withdrew "
-        "everything on its channel: a STOP), and that stays on it: a grant from a system does "
-        "not lift it; only the person who "
-        f"holds it now does ({_IN_PERSON})",
-        code="OBJECTION_IN_FORCE",
-    )
-
-
-# Where the person speaks for themselves (not a system of the tenant's).
-PERSON_SOURCES = (Source.PORTAL, Source.BANNER, Source.SUPPORT)
-
-
-def systems_grant(command: RecordConsent) -> bool:
-    """A grant from a system, not from the person (refuse_grant_over_objection): source API or
-    IMPORT, or a source in person from a caller that does not vouch for it."""
-    in_person = command.source in PERSON_SOURCES and command.vouched
-    return not in_person and any(c.state is ConsentState.GRANTED for c in command.choices)
 
 
 async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
@@ -170,6 +136,8 @@ async def _standing(
         await refuse_unless_taken_back(uow, command, closures)
     earlier = await late_holder(uow, handed, command.recorded_at)  # a late "no" is theirs
     subject_id = earlier or await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
+    if systems_grant(command):
+        await refuse_unless_held_taken_back(uow, command, subject_id, digests)
     stale: tuple[Target, ...] = ()
     if command.recorded_at is not None:
         # The subject's lock before its facts are read: a withdrawal committing meanwhile was
@@ -223,48 +191,6 @@ def after_objection(objected: datetime | None, now: datetime) -> datetime:
     return now if objected is None or objected < now else objected + timedelta(microseconds=1)
 
 
-async def refuse_unless_taken_back(
-    uow: UnitOfWork, command: RecordConsent, closures: Mapping[Digest, Closed]
-) -> None:
-    """Refuse a system's grant naming a closed contact point unless whoever holds that contact
-    point now came back in person since it was closed (came_back). The holder of that contact
-    point, not of another identifier named beside it: a CRM grant naming the old address with
-    another customer's phone was taken, and linked the address to them (probe S)."""
-    held = await uow.rights.holdings(list(closures))
-    for digest, closure in closures.items():
-        holding = held.get(digest)
-        # A grant before the holder took the address over says nothing of it: a customer's
-        # portal grant, then RectifyContact giving them the address, let a CRM grant through
-        # (probe U). A grant made with the address (at its holding's start) counts.
-        if holding is None or not await came_back(
-            uow, holding[0], max(closure.at, holding[1] - timedelta(microseconds=1))
-        ):
-            refuse_systems_return(command, closure)
-
-
-def latest_closure(found: Iterable[Closed]) -> Closed | None:
-    """Of the closures of a request's contact points, the latest (an erasure on a tie)."""
-    return max(found, key=lambda c: (c.at, c.reason is BlockKind.ERASED), default=None)
-
-
-async def came_back(uow: UnitOfWork, subject_id: UUID, closed: datetime) -> bool:
-    """Whether the person holding a closed contact point (erased, left by an objector) came
-    back themselves since: a grant of theirs from the portal, a banner or support recorded
-    after it. A refusal or withdrawal (the objector clicking "unsubscribe" in an old
-    newsletter let the next CRM grant through; probe S), a system's fact, a rights request or
-    another identifier linked is not the person taking it back. Nor is a grant in person from a
-    caller that does not speak for the person (attested False): a plain write key's PORTAL
-    grant for the holder's phone, then a CRM grant for the erased address, reopened it (probe
-    Y; events from before migration 0033 are trusted on their source, as they were)."""
-    return any(
-        fact.source in PERSON_SOURCES
-        and fact.attested is not False
-        and fact.state is ConsentState.GRANTED
-        and fact.recorded_at > closed
-        for fact in await uow.consents.current(subject_id)
-    )
-
-
 def alone_for_blocks(
     command: RecordConsent | WithdrawConsent,
     known: UUID | None,
@@ -291,4 +217,13 @@ def alone_for_blocks(
     granted = any(c.state is ConsentState.GRANTED for c in command.choices)
     systems = systems_grant(command)
     unvouched = systems and command.source in PERSON_SOURCES
-    return (closed is not None and systems) or (objected is not None and granted) or unvouched
+    # A system's grant for a subject holding such a contact point besides the named ones: the
+    # one-call path reads whether its holder came back (a grant naming the subject by its
+    # external id took an erased address back; probe BI).
+    closing = systems and known in read.holding_closed
+    return (
+        (closed is not None and systems)
+        or (objected is not None and granted)
+        or unvouched
+        or closing
+    )

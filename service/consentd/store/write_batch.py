@@ -1,12 +1,14 @@
 """A write batch's reads and writes, every tenant's part in one statement each (migration 0018:
-consentd_batch_reads, consentd_batch_writes, the latter's overload of 0033). Each part travels as
-a slice of flat arrays, its length in a `*_counts` array, the tenants in the order given."""
+consentd_batch_reads, restated by 0038, and consentd_batch_writes, the latter's overload of
+0033). Each part travels as a slice of flat arrays, its length in a `*_counts` array, the
+tenants in the order given."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import chain
+from typing import Any
 
 from consentd.app.ports import IdentifiersTaken, PartQuery, PartRead, PartWrite
 from consentd.domain.contact_points import Closed
@@ -42,31 +44,37 @@ async def read_parts(raw: Driver, parts: Sequence[PartQuery]) -> list[PartRead]:
     )
     read = {p.tenant_id: PartRead({}, {}) for p in parts}
     for row in rows:
-        part = read[row["o_tenant"]]
-        if row["o_purpose"] is not None:
-            purpose = purpose_of(row["o_purpose"])
-            part.purposes[purpose.purpose_id] = purpose
-        elif row["o_kind"] is not None and row["o_subject"] is None:
-            closed = Closed(BlockKind(row["o_reason"]), row["o_objected"])
-            key = (IdentifierKind(row["o_kind"]), row["o_digest"])
-            if key not in part.closed or closed.reason is BlockKind.ERASED:
-                part.closed[key] = closed
-        elif row["o_kind"] is not None:
-            subject_id = row["o_subject"]
-            part.owners[IdentifierKind(row["o_kind"]), row["o_digest"]] = subject_id
-            if row["o_key"] is not None:
-                part.keys[subject_id] = bytes(row["o_key"])
-        elif row["o_objected"] is not None:
-            part.objections[row["o_subject"]] = row["o_objected"]
-        else:
-            part.versions[row["o_notice"]] = set(row["o_versions"])
-            if row["o_floor"] is not None:
-                part.floors[row["o_notice"]] = row["o_floor"]
+        _take(read[row["o_tenant"]], row)
     for part in read.values():  # a notice without versions has none to name
         for purpose in part.purposes.values():
             if purpose.notice_id is not None:
                 part.versions.setdefault(purpose.notice_id, set())
     return [read[p.tenant_id] for p in parts]
+
+
+def _take(part: PartRead, row: Any) -> None:
+    """One row of consentd_batch_reads into its tenant's part."""
+    if row["o_purpose"] is not None:
+        purpose = purpose_of(row["o_purpose"])
+        part.purposes[purpose.purpose_id] = purpose
+    elif row["o_kind"] is not None and row["o_subject"] is None:
+        closed = Closed(BlockKind(row["o_reason"]), row["o_objected"])
+        key = (IdentifierKind(row["o_kind"]), row["o_digest"])
+        if key not in part.closed or closed.reason is BlockKind.ERASED:
+            part.closed[key] = closed
+    elif row["o_kind"] is not None and row["o_reason"] is not None:
+        part.holding_closed.add(row["o_subject"])
+    elif row["o_kind"] is not None:
+        subject_id = row["o_subject"]
+        part.owners[IdentifierKind(row["o_kind"]), row["o_digest"]] = subject_id
+        if row["o_key"] is not None:
+            part.keys[subject_id] = bytes(row["o_key"])
+    elif row["o_objected"] is not None:
+        part.objections[row["o_subject"]] = row["o_objected"]
+    else:
+        part.versions[row["o_notice"]] = set(row["o_versions"])
+        if row["o_floor"] is not None:
+            part.floors[row["o_notice"]] = row["o_floor"]
 
 
 async def write_parts(raw: Driver, parts: Sequence[PartWrite], now: datetime) -> list[ConsentEvent]:

@@ -38,6 +38,8 @@ class PartRead:
     # The named contact points only the person takes back: erased (migration 0022) or left by
     # an objector (0023); why and since when.
     closed: dict[Digest, Closed] = field(default_factory=dict)
+    # The named subjects holding such a contact point besides the named ones (0038).
+    holding_closed: set[UUID] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,115 @@
+"""Contact points only the person takes back (domain/contact_points.Closed: erased at their
+request, left by a holder who objected or sent a STOP): a system's grant never does, whoever holds
+them now must have granted in person since. And what "a system" and "in person" mean. Used by
+app/standing.py."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from consentd.app.commands import RecordConsent
+from consentd.app.ports import Digest, UnitOfWork
+from consentd.domain.canonical import stamp
+from consentd.domain.contact_points import Closed
+from consentd.domain.errors import FailedPrecondition
+from consentd.domain.model import ConsentState, Source
+from consentd.domain.rights import BlockKind
+
+# What "only the person" means, in the refusals' messages.
+IN_PERSON = (
+    "source PORTAL, BANNER or SUPPORT, from a key with scope consent:attest or admin; a "
+    "source API or IMPORT, or a key without either, is a system"
+)
+
+
+def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None:
+    """A grant a system sends never takes back a contact point only the person takes back
+    (`closed`; None: it is not): erased at the person's request (they objected, had themselves
+    erased, and the next CRM sync's grant made a new subject and a check ALLOW), or left by a
+    holder who objected (RectifyContact: their "no" stays on the old address). Only the person
+    does (a grant through the portal, a banner or support). Raises FailedPrecondition."""
+    if closed is None or not systems_grant(command):
+        return
+    if closed.reason is BlockKind.ERASED:
+        raise FailedPrecondition(
+            f"this contact point was erased on {stamp(closed.at)} at the person's request: a "
+            "grant from a system does not bring the person back; only the person does "
+            f"({IN_PERSON})",
+            code="CONTACT_POINT_ERASED",
+        )
+    raise FailedPrecondition(
+        f"the person who held this contact point until {stamp(closed.at)} objected (or withdrew "
+        "everything on its channel: a STOP), and that stays on it: a grant from a system does "
+        "not lift it; only the person who "
+        f"holds it now does ({IN_PERSON})",
+        code="OBJECTION_IN_FORCE",
+    )
+
+
+# Where the person speaks for themselves (not a system of the tenant's).
+PERSON_SOURCES = (Source.PORTAL, Source.BANNER, Source.SUPPORT)
+
+
+def systems_grant(command: RecordConsent) -> bool:
+    """A grant from a system, not from the person (refuse_grant_over_objection): source API or
+    IMPORT, or a source in person from a caller that does not vouch for it."""
+    in_person = command.source in PERSON_SOURCES and command.vouched
+    return not in_person and any(c.state is ConsentState.GRANTED for c in command.choices)
+
+
+async def refuse_unless_taken_back(
+    uow: UnitOfWork, command: RecordConsent, closures: Mapping[Digest, Closed]
+) -> None:
+    """Refuse a system's grant naming a closed contact point unless whoever holds that contact
+    point now came back in person since it was closed (came_back). The holder of that contact
+    point, not of another identifier named beside it: a CRM grant naming the old address with
+    another customer's phone was taken, and linked the address to them (probe S)."""
+    held = await uow.rights.holdings(list(closures))
+    for digest, closure in closures.items():
+        holding = held.get(digest)
+        # A grant before the holder took the address over says nothing of it: a customer's
+        # portal grant, then RectifyContact giving them the address, let a CRM grant through
+        # (probe U). A grant made with the address (at its holding's start) counts.
+        if holding is None or not await came_back(
+            uow, holding[0], max(closure.at, holding[1] - timedelta(microseconds=1))
+        ):
+            refuse_systems_return(command, closure)
+
+
+async def refuse_unless_held_taken_back(
+    uow: UnitOfWork, command: RecordConsent, subject_id: UUID, named: Sequence[Digest]
+) -> None:
+    """refuse_unless_taken_back for the contact points the subject holds besides the named
+    ones: a CRM grant naming a customer by external id took back the erased address an
+    operator had given them (RectifyContact), and a check of the address said ALLOW (probe
+    BI)."""
+    held = [(i.kind, i.digest) for i in await uow.rights.identifiers(subject_id)]
+    others = [d for d in held if d not in set(named)]
+    closures = await uow.rights.closed_contact_points(others) if others else {}
+    if closures:
+        await refuse_unless_taken_back(uow, command, closures)
+
+
+def latest_closure(found: Iterable[Closed]) -> Closed | None:
+    """Of the closures of a request's contact points, the latest (an erasure on a tie)."""
+    return max(found, key=lambda c: (c.at, c.reason is BlockKind.ERASED), default=None)
+
+
+async def came_back(uow: UnitOfWork, subject_id: UUID, closed: datetime) -> bool:
+    """Whether the person holding a closed contact point (erased, left by an objector) came
+    back themselves since: a grant of theirs from the portal, a banner or support recorded
+    after it. A refusal or withdrawal (the objector clicking "unsubscribe" in an old
+    newsletter let the next CRM grant through; probe S), a system's fact, a rights request or
+    another identifier linked is not the person taking it back. Nor is a grant in person from a
+    caller that does not speak for the person (attested False): a plain write key's PORTAL
+    grant for the holder's phone, then a CRM grant for the erased address, reopened it (probe
+    Y; events from before migration 0033 are trusted on their source, as they were)."""
+    return any(
+        fact.source in PERSON_SOURCES
+        and fact.attested is not False
+        and fact.state is ConsentState.GRANTED
+        and fact.recorded_at > closed
+        for fact in await uow.consents.current(subject_id)
+    )
