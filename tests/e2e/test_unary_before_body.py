@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 import pytest
+from grpc_reflection.v1alpha import reflection_pb2
 
 from consentd.api import handler_kinds
 from consentd.api.handler_kinds import MORE_THAN_ONE
@@ -149,3 +150,26 @@ async def test_a_message_that_never_comes_is_refused_after_a_while(
             assert await _answer(channel, method, metadata, None, hold=True) == (
                 grpc.StatusCode.INVALID_ARGUMENT
             )
+
+
+async def test_a_reflection_message_that_does_not_decode_is_invalid_argument(
+    grpc_port: int,
+) -> None:
+    """Probe BK: reflection (a stream of requests, no key needed) kept grpc's own decoder: a
+    message that did not decode was UNKNOWN with the parser's words, and a traceback in the
+    log for each. INVALID_ARGUMENT in our words now; a good request is answered as ever."""
+    method = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        call = channel.stream_stream(method)(iter([b"\x0e"]))
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            async for _ in call:
+                pass
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert refused.value.details() == "request: is not valid protobuf"
+        asked = reflection_pb2.ServerReflectionRequest(list_services="").SerializeToString()
+        answers = [
+            reflection_pb2.ServerReflectionResponse.FromString(a)
+            async for a in channel.stream_stream(method)(iter([asked]))
+        ]
+        names = [s.name for s in answers[0].list_services_response.service]
+        assert "consent.v1.ConsentService" in names

@@ -70,10 +70,12 @@ async def read_one(requests: AsyncIterator[bytes]) -> bytes:
 def read_once(handler: Handler) -> Handler:
     """An open service's method (health, reflection) as grpc.aio runs it, but a unary request
     read as a stream: a health check that ended without its message was never answered, and
-    needed no key."""
-    if handler.request_streaming:
-        return handler
+    needed no key. A streamed request's messages (reflection) are decoded one by one: one that
+    does not decode is INVALID_ARGUMENT (it was UNKNOWN with the parser's words and a traceback
+    in the log, for anyone; probe BK)."""
     deserialize: Any = handler.request_deserializer
+    if handler.request_streaming:
+        return remade(handler, lambda kind, behaviour: _decoding(deserialize, kind, behaviour))
 
     async def message(requests: AsyncIterator[bytes], context: Context) -> Any:
         try:
@@ -98,6 +100,33 @@ def read_once(handler: Handler) -> Handler:
         return answer
 
     return remade(handler, wrap)
+
+
+async def _decoded(
+    deserialize: Any, requests: AsyncIterator[bytes], context: Context
+) -> AsyncIterator[Any]:
+    async for raw in requests:
+        try:
+            message = deserialize(raw)
+        except DecodeError:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "request: is not valid protobuf")
+        yield message
+
+
+def _decoding(deserialize: Any, kind: str, behaviour: Any) -> Any:
+    """A request-streaming `behaviour` given its requests decoded (_decoded)."""
+    if kind == "stream_stream":
+
+        async def stream(requests: AsyncIterator[bytes], context: Context) -> Any:
+            async for response in behaviour(_decoded(deserialize, requests, context), context):
+                yield response
+
+        return stream
+
+    async def answer(requests: AsyncIterator[bytes], context: Context) -> Any:
+        return await behaviour(_decoded(deserialize, requests, context), context)
+
+    return answer
 
 
 def remade(
