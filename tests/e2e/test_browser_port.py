@@ -297,6 +297,10 @@ async def test_preflight_answers_only_the_tenants_origins(
         (SHOP, f"/t/{uuid4()}{method}"),
         (SHOP, f"/t/{tenant.slug}{method}"),
         (SHOP, method),
+        # Other spellings of the id: the call itself is refused on them (probe BK).
+        (SHOP, f"/t/{str(tenant.tenant_id).upper()}{method}"),
+        (SHOP, f"/t/{tenant.tenant_id.hex}{method}"),
+        (SHOP, f"/t/urn:uuid:{tenant.tenant_id}{method}"),
     )
     for origin, where in elsewhere:
         status, headers, _ = await http(

@@ -110,10 +110,12 @@ async def path_origins(
 ) -> frozenset[str]:
     """The origins the tenant a path names (`/t/<tenant id>/`) allows; none for a path that
     names no tenant, or no tenant there is (`exists`, a cached list: a made-up id read the
-    tenant's policy in a transaction of its own, for a caller without a credential)."""
+    tenant's policy in a transaction of its own, for a caller without a credential). Only its
+    canonical spelling, the one the call itself is admitted on (upper case, braces or `urn:uuid:`
+    passed the preflight and the call was refused without CORS headers; probe BK)."""
     allowed: frozenset[str] = frozenset()
     with contextlib.suppress(ConsentError, ValueError, TypeError):
         tenant_id = UUID(str(tenant))
-        if await exists(tenant_id):
+        if str(tenant_id) == tenant and await exists(tenant_id):
             allowed = await cookies.allowed_origins(tenant_id)
     return allowed
