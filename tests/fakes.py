@@ -158,6 +158,9 @@ class FakeRights:
     async def closed_contact_points(self, digests: Any) -> dict[Any, Any]:
         return {}  # nor are they erased: no contact point is closed to systems
 
+    async def identifiers(self, subject_id: UUID) -> list[Any]:
+        return []  # read for its closed contact points, of which there are none
+
 
 class FakeAudit:
     def __init__(self, data: TenantData) -> None:

@@ -195,7 +195,9 @@ def _change_out(change: FeedChange, provenance: bool) -> pb.ConsentChange:
         if not provenance:
             event.ClearField("actor")
             event.ClearField("evidence_reference")
-        return pb.ConsentChange(position=change.position, event=event)
+        return pb.ConsentChange(
+            position=change.position, event=event, external_id=_external(change, provenance)
+        )
     b = change.block
     assert b is not None  # the store sets exactly one
     block = pb.BlockChange(
@@ -205,7 +207,15 @@ def _change_out(change: FeedChange, provenance: bool) -> pb.ConsentChange:
         lifted=b.lifted,
         at=time_out(b.at),
     )
-    return pb.ConsentChange(position=change.position, block=block)
+    return pb.ConsentChange(
+        position=change.position, block=block, external_id=_external(change, provenance)
+    )
+
+
+def _external(change: FeedChange, provenance: bool) -> str:
+    """The subject's external id, for the callers that may read its history (a consent:check
+    key of a campaign tool gets subject ids only: it could list every customer's CRM key)."""
+    return change.external_id if provenance else ""
 
 
 def suppression_out(page: list[Suppressed]) -> pb.ExportSuppressionListResponse:

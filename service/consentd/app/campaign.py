@@ -15,6 +15,7 @@ from consentd.app.changes import ChangeHub
 from consentd.app.checks import Checker, Decided, Tally, check_as_of
 from consentd.app.commands import SubjectSelector
 from consentd.app.feed import ChangeFeed, ChangePage
+from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, LogSequencer, ReadUnitOfWorkFactory
 from consentd.app.suppressions import SUPPRESSION_PAGE, ExportCursor, Suppressed, SuppressionList
 from consentd.domain.errors import InvalidInput
@@ -69,16 +70,18 @@ class CampaignUseCases:
         tally: Tally | None = None,
         bulk: asyncio.Semaphore | None = None,
         sequencer: LogSequencer | None = None,
+        keys: SubjectKeys | None = None,
     ) -> None:
-        """`bulk`: how many stream chunks the whole process reads and decides at once (fair
-        turns for every stream, the rest of the process left to single checks); `sequencer`:
-        the audit log's, pushed along before a feed read (see jobs/sequencer.py)."""
+        """`keys`: to open the subjects' external ids on the feed; `bulk`: how many stream
+        chunks the whole process reads and decides at once (fair turns for every stream, the
+        rest of the process left to single checks); `sequencer`: the audit log's, pushed along
+        before a feed read (see jobs/sequencer.py)."""
         self._bulk = bulk or asyncio.Semaphore(BULK_CHUNKS)
         self._hasher = hasher
         self._clock = clock
         self._checker = Checker(reads, hasher, clock, tally)
         self._feed = ChangeFeed(
-            reads, hub, timing.poll_seconds, timing.heartbeat_seconds, sequencer
+            reads, hub, timing.poll_seconds, timing.heartbeat_seconds, sequencer, keys=keys
         )
         self._suppressions = SuppressionList(reads, hasher, clock, timing.suppression_page)
 

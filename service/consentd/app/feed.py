@@ -3,15 +3,19 @@ ones as they commit, with a heartbeat when idle."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from consentd.app.changes import ChangeHub
+from consentd.app.keys import SubjectKeys
 from consentd.app.paging import decode_token, encode_token
 from consentd.app.ports import FeedChange, LogSequencer, ReadUnitOfWorkFactory
 from consentd.domain.errors import InvalidInput
+from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.sealing import SealError
 from consentd.domain.tenancy import Principal
 
 _CHANGES = "changes"
@@ -34,7 +38,11 @@ class ChangeFeed:
         poll_seconds: float,
         heartbeat_seconds: float,
         sequencer: LogSequencer | None = None,
+        *,
+        keys: SubjectKeys | None = None,
     ) -> None:
+        """`keys`: to open the subjects' external ids (none without)."""
+        self._keys = keys
         self._reads = reads
         self._hub = hub
         self._poll_seconds = poll_seconds
@@ -53,7 +61,7 @@ class ChangeFeed:
         while True:
             ticket = self._hub.ticket(tenant)
             async with self._reads(tenant) as uow:
-                changes = await uow.campaign.changes_after(position, limit)
+                changes = self._opened(tenant, await uow.campaign.changes_after(position, limit))
             if changes:
                 self._hub.release(tenant, ticket)
                 position = changes[-1].position
@@ -64,6 +72,22 @@ class ChangeFeed:
                 yield ChangePage([], encode_token(_CHANGES, position, tenant=tenant))
                 sent = time.monotonic()
             await self._hub.wait(tenant, ticket, self._poll_seconds)
+
+    def _opened(self, tenant: UUID, changes: list[FeedChange]) -> list[FeedChange]:
+        """The changes with their subjects' external ids opened, their sealed form dropped (a
+        CRM joins a STOP by phone to its own records by it; probe BF)."""
+        opened: dict[UUID, str] = {}
+        for change in changes:
+            subject = _subject(change)
+            sealed = change.sealed_external
+            if sealed is not None and self._keys is not None and subject not in opened:
+                with contextlib.suppress(SealError):
+                    key = self._keys.unwrapped(tenant, subject, sealed[1])
+                    opened[subject] = key.open(IdentifierKind.EXTERNAL_ID.value, sealed[0])
+        return [
+            replace(c, external_id=opened.get(_subject(c), ""), sealed_external=None)
+            for c in changes
+        ]
 
     async def _start(self, tenant: UUID, cursor: str, from_now: bool) -> int:
         """The position a watch starts after: the cursor's, else the head (`from_now`) or 0."""
@@ -92,3 +116,10 @@ def _cursor_position(cursor: str, tenant: UUID) -> int | None:
     ):
         raise InvalidInput("cursor", "is not a cursor issued by this feed")
     return int(position) if cursor else None
+
+
+def _subject(change: FeedChange) -> UUID:
+    if change.event is not None:
+        return change.event.subject_id
+    assert change.block is not None  # the store sets exactly one
+    return change.block.subject_id

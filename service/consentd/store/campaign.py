@@ -38,10 +38,20 @@ _APPLIES = (
 _FEED = """
 SELECT c.position, c.block_id AS feed_block_id, c.block_lifted AS feed_block_lifted,
     b.subject_id AS feed_block_subject, b.kind AS feed_block_kind,
-    CASE WHEN c.block_lifted THEN b.lifted_at ELSE b.since END AS feed_block_at, e.*
+    CASE WHEN c.block_lifted THEN b.lifted_at ELSE b.since END AS feed_block_at,
+    x.feed_external, x.feed_key, e.*
 FROM consent_changes c
 LEFT JOIN consent_events e ON e.tenant_id = c.tenant_id AND e.event_id = c.event_id
 LEFT JOIN subject_blocks b ON b.tenant_id = c.tenant_id AND b.block_id = c.block_id
+-- The subject's external id (its first), sealed, with its wrapped key: none once erased.
+LEFT JOIN LATERAL (
+    SELECT i.sealed_value AS feed_external, k.wrapped_key AS feed_key
+    FROM subject_identifiers i
+    JOIN subject_keys k ON k.tenant_id = i.tenant_id AND k.subject_id = i.subject_id
+    WHERE i.tenant_id = c.tenant_id AND i.subject_id = coalesce(e.subject_id, b.subject_id)
+      AND i.kind = 'external_id' AND i.sealed_value IS NOT NULL
+    ORDER BY i.created_at LIMIT 1
+) x ON true
 WHERE c.tenant_id = $1 AND c.position > $2
 ORDER BY c.position
 LIMIT $3
@@ -227,8 +237,11 @@ class SqlCampaign:
 
 
 def _change_of(m: Row) -> FeedChange:
+    sealed = (
+        None if m["feed_external"] is None else (bytes(m["feed_external"]), bytes(m["feed_key"]))
+    )
     if m["feed_block_id"] is None:
-        return FeedChange(m["position"], event_of(m))
+        return FeedChange(m["position"], event_of(m), sealed_external=sealed)
     block = BlockChange(
         m["feed_block_id"],
         m["feed_block_subject"],
@@ -236,4 +249,4 @@ def _change_of(m: Row) -> FeedChange:
         m["feed_block_lifted"],
         m["feed_block_at"],
     )
-    return FeedChange(m["position"], None, block)
+    return FeedChange(m["position"], None, block, sealed_external=sealed)

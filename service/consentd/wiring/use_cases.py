@@ -113,7 +113,9 @@ def build_use_cases(
     return UseCases(
         consents=consents,
         double_opt_in=double_opt_in,
-        campaign=build_campaign(settings, store, hub=hub, hasher=hasher, clock=clock, tally=tally),
+        campaign=build_campaign(
+            settings, store, hub=hub, hasher=hasher, clock=clock, tally=tally, keys=keys
+        ),
         catalog=catalog,
         cookies=CookieUseCases(uow, hasher, clock, keys, grouping),
         rights=RightsUseCases(uow, hasher, keys, clock, sections=_EXPORT_SECTIONS),
@@ -157,6 +159,7 @@ def build_campaign(
     hasher: IdentifierHasher,
     clock: Clock,
     tally: Tally,
+    keys: SubjectKeys,
 ) -> CampaignUseCases:
     """Recipient lists and the feed read on the bulk pool, CONSENTD_BULK_CONCURRENCY at once;
     the feed's watchers wake on `hub`, and a feed read first pushes the sequencer along."""
@@ -168,6 +171,7 @@ def build_campaign(
         tally=tally,
         bulk=asyncio.Semaphore(settings.bulk_concurrency),
         sequencer=store.sequencer,
+        keys=keys,
     )
 
 

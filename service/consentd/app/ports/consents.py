@@ -52,11 +52,15 @@ class BlockChange:
 
 @dataclass(frozen=True, slots=True)
 class FeedChange:
-    """One feed position: a consent event or a block change (exactly one is set)."""
+    """One feed position: a consent event or a block change (exactly one is set), with its
+    subject's external id (the tenant's CRM key; empty when none, or erased): as the store
+    reads it, sealed with the subject's wrapped key (`sealed_external`); opened by the feed."""
 
     position: int
     event: ConsentEvent | None
     block: BlockChange | None = None
+    external_id: str = ""
+    sealed_external: tuple[bytes, bytes] | None = None
 
 
 @dataclass(frozen=True, slots=True)

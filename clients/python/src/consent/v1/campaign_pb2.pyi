@@ -300,8 +300,15 @@ class ConsentChange(_message.Message):
     POSITION_FIELD_NUMBER: _builtins.int
     EVENT_FIELD_NUMBER: _builtins.int
     BLOCK_FIELD_NUMBER: _builtins.int
+    EXTERNAL_ID_FIELD_NUMBER: _builtins.int
     position: _builtins.int
     """1, 2, 3... per tenant, in commit order, with no gap."""
+    external_id: _builtins.str
+    """The subject's external id (your CRM's key for the person, given as SubjectIdentity
+    external_id), to join a change made by phone or e-mail (an SMS "STOP") to your own records;
+    empty when the subject has none, once erased, and for callers that may not read subjects'
+    history (ListConsentHistory's scopes: a consent:check key gets subject ids only).
+    """
     @_builtins.property
     def event(self) -> _types_pb2.ConsentEvent: ...
     @_builtins.property
@@ -318,10 +325,11 @@ class ConsentChange(_message.Message):
         position: _builtins.int = ...,
         event: _types_pb2.ConsentEvent | None = ...,
         block: Global___BlockChange | None = ...,
+        external_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["block", b"block", "event", b"event"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block", b"block", "event", b"event", "position", b"position"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block", b"block", "event", b"event", "external_id", b"external_id", "position", b"position"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

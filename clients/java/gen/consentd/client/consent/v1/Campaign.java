@@ -138,54 +138,55 @@ public final class Campaign {
       "\0162\027.consent.v1.LawfulBasisR\013lawfulBasis\"" +
       "p\n\032WatchConsentChangesRequest\022\026\n\006cursor\030" +
       "\001 \001(\tR\006cursor\022\031\n\010from_now\030\002 \001(\010R\007fromNow" +
-      "\022\037\n\013max_changes\030\003 \001(\rR\nmaxChanges\"\212\001\n\rCo" +
+      "\022\037\n\013max_changes\030\003 \001(\rR\nmaxChanges\"\253\001\n\rCo" +
       "nsentChange\022\032\n\010position\030\001 \001(\004R\010position\022" +
       ".\n\005event\030\002 \001(\0132\030.consent.v1.ConsentEvent" +
       "R\005event\022-\n\005block\030\003 \001(\0132\027.consent.v1.Bloc" +
-      "kChangeR\005block\"\266\001\n\013BlockChange\022\031\n\010block_" +
-      "id\030\001 \001(\tR\007blockId\022\035\n\nsubject_id\030\002 \001(\tR\ts" +
-      "ubjectId\022)\n\004kind\030\003 \001(\0162\025.consent.v1.Bloc" +
-      "kKindR\004kind\022\026\n\006lifted\030\004 \001(\010R\006lifted\022*\n\002a" +
-      "t\030\005 \001(\0132\032.google.protobuf.TimestampR\002at\"" +
-      "j\n\033WatchConsentChangesResponse\0223\n\007change" +
-      "s\030\001 \003(\0132\031.consent.v1.ConsentChangeR\007chan" +
-      "ges\022\026\n\006cursor\030\002 \001(\tR\006cursor\"Q\n\034ExportSup" +
-      "pressionListRequest\0221\n\006target\030\001 \001(\0132\031.co" +
-      "nsent.v1.ConsentTargetR\006target\"\326\001\n\020Suppr" +
-      "essionEntry\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004k" +
-      "ind\030\002 \001(\tR\004kind\022\035\n\nsubject_id\030\003 \001(\tR\tsub" +
-      "jectId\022*\n\006reason\030\004 \001(\0162\022.consent.v1.Reas" +
-      "onR\006reason\022\031\n\010event_id\030\005 \001(\tR\007eventId\0220\n" +
-      "\005since\030\006 \001(\0132\032.google.protobuf.Timestamp" +
-      "R\005since\"W\n\035ExportSuppressionListResponse" +
-      "\0226\n\007entries\030\001 \003(\0132\034.consent.v1.Suppressi" +
-      "onEntryR\007entries\"Y\n\030HashContactPointsReq" +
-      "uest\022=\n\016contact_points\030\001 \003(\0132\026.consent.v" +
-      "1.SubjectRefR\rcontactPoints\"p\n\020ContactPo" +
-      "intHash\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030" +
-      "\002 \001(\tR\004kind\0220\n\005error\030\003 \001(\0132\032.consent.v1." +
-      "RecipientErrorR\005error\"Q\n\031HashContactPoin" +
-      "tsResponse\0224\n\006hashes\030\001 \003(\0132\034.consent.v1." +
-      "ContactPointHashR\006hashes*]\n\tBlockKind\022\032\n" +
-      "\026BLOCK_KIND_UNSPECIFIED\020\000\022\030\n\024BLOCK_KIND_" +
-      "OBJECTION\020\001\022\032\n\026BLOCK_KIND_RESTRICTION\020\0022" +
-      "\261\004\n\017CampaignService\022e\n\021BatchCheckConsent" +
-      "\022$.consent.v1.BatchCheckConsentRequest\032%" +
-      ".consent.v1.BatchCheckConsentResponse\"\003\220" +
-      "\002\001\022l\n\022StreamCheckConsent\022%.consent.v1.St" +
-      "reamCheckConsentRequest\032&.consent.v1.Str" +
-      "eamCheckConsentResponse\"\003\220\002\001(\0010\001\022m\n\023Watc" +
-      "hConsentChanges\022&.consent.v1.WatchConsen" +
-      "tChangesRequest\032\'.consent.v1.WatchConsen" +
-      "tChangesResponse\"\003\220\002\0010\001\022s\n\025ExportSuppres" +
-      "sionList\022(.consent.v1.ExportSuppressionL" +
-      "istRequest\032).consent.v1.ExportSuppressio" +
-      "nListResponse\"\003\220\002\0010\001\022e\n\021HashContactPoint" +
-      "s\022$.consent.v1.HashContactPointsRequest\032" +
-      "%.consent.v1.HashContactPointsResponse\"\003" +
-      "\220\002\001BL\n\032consentd.client.consent.v1P\001Z,con" +
-      "sentd/clients/go/gen/consent/v1;consentv" +
-      "1b\006proto3"
+      "kChangeR\005block\022\037\n\013external_id\030\004 \001(\tR\next" +
+      "ernalId\"\266\001\n\013BlockChange\022\031\n\010block_id\030\001 \001(" +
+      "\tR\007blockId\022\035\n\nsubject_id\030\002 \001(\tR\tsubjectI" +
+      "d\022)\n\004kind\030\003 \001(\0162\025.consent.v1.BlockKindR\004" +
+      "kind\022\026\n\006lifted\030\004 \001(\010R\006lifted\022*\n\002at\030\005 \001(\013" +
+      "2\032.google.protobuf.TimestampR\002at\"j\n\033Watc" +
+      "hConsentChangesResponse\0223\n\007changes\030\001 \003(\013" +
+      "2\031.consent.v1.ConsentChangeR\007changes\022\026\n\006" +
+      "cursor\030\002 \001(\tR\006cursor\"Q\n\034ExportSuppressio" +
+      "nListRequest\0221\n\006target\030\001 \001(\0132\031.consent.v" +
+      "1.ConsentTargetR\006target\"\326\001\n\020SuppressionE" +
+      "ntry\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001" +
+      "(\tR\004kind\022\035\n\nsubject_id\030\003 \001(\tR\tsubjectId\022" +
+      "*\n\006reason\030\004 \001(\0162\022.consent.v1.ReasonR\006rea" +
+      "son\022\031\n\010event_id\030\005 \001(\tR\007eventId\0220\n\005since\030" +
+      "\006 \001(\0132\032.google.protobuf.TimestampR\005since" +
+      "\"W\n\035ExportSuppressionListResponse\0226\n\007ent" +
+      "ries\030\001 \003(\0132\034.consent.v1.SuppressionEntry" +
+      "R\007entries\"Y\n\030HashContactPointsRequest\022=\n" +
+      "\016contact_points\030\001 \003(\0132\026.consent.v1.Subje" +
+      "ctRefR\rcontactPoints\"p\n\020ContactPointHash" +
+      "\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\tR\004" +
+      "kind\0220\n\005error\030\003 \001(\0132\032.consent.v1.Recipie" +
+      "ntErrorR\005error\"Q\n\031HashContactPointsRespo" +
+      "nse\0224\n\006hashes\030\001 \003(\0132\034.consent.v1.Contact" +
+      "PointHashR\006hashes*]\n\tBlockKind\022\032\n\026BLOCK_" +
+      "KIND_UNSPECIFIED\020\000\022\030\n\024BLOCK_KIND_OBJECTI" +
+      "ON\020\001\022\032\n\026BLOCK_KIND_RESTRICTION\020\0022\261\004\n\017Cam" +
+      "paignService\022e\n\021BatchCheckConsent\022$.cons" +
+      "ent.v1.BatchCheckConsentRequest\032%.consen" +
+      "t.v1.BatchCheckConsentResponse\"\003\220\002\001\022l\n\022S" +
+      "treamCheckConsent\022%.consent.v1.StreamChe" +
+      "ckConsentRequest\032&.consent.v1.StreamChec" +
+      "kConsentResponse\"\003\220\002\001(\0010\001\022m\n\023WatchConsen" +
+      "tChanges\022&.consent.v1.WatchConsentChange" +
+      "sRequest\032\'.consent.v1.WatchConsentChange" +
+      "sResponse\"\003\220\002\0010\001\022s\n\025ExportSuppressionLis" +
+      "t\022(.consent.v1.ExportSuppressionListRequ" +
+      "est\032).consent.v1.ExportSuppressionListRe" +
+      "sponse\"\003\220\002\0010\001\022e\n\021HashContactPoints\022$.con" +
+      "sent.v1.HashContactPointsRequest\032%.conse" +
+      "nt.v1.HashContactPointsResponse\"\003\220\002\001BL\n\032" +
+      "consentd.client.consent.v1P\001Z,consentd/c" +
+      "lients/go/gen/consent/v1;consentv1b\006prot" +
+      "o3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -241,7 +242,7 @@ public final class Campaign {
     internal_static_consent_v1_ConsentChange_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ConsentChange_descriptor,
-        new java.lang.String[] { "Position", "Event", "Block", });
+        new java.lang.String[] { "Position", "Event", "Block", "ExternalId", });
     internal_static_consent_v1_BlockChange_descriptor =
       getDescriptor().getMessageTypes().get(8);
     internal_static_consent_v1_BlockChange_fieldAccessorTable = new

@@ -21,6 +21,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private ConsentChange() {
+    externalId_ = "";
   }
 
   @java.lang.Override
@@ -136,6 +137,59 @@ private static final long serialVersionUID = 0L;
     return block_ == null ? consentd.client.consent.v1.BlockChange.getDefaultInstance() : block_;
   }
 
+  public static final int EXTERNAL_ID_FIELD_NUMBER = 4;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object externalId_ = "";
+  /**
+   * <pre>
+   * The subject's external id (your CRM's key for the person, given as SubjectIdentity
+   * external_id), to join a change made by phone or e-mail (an SMS "STOP") to your own records;
+   * empty when the subject has none, once erased, and for callers that may not read subjects'
+   * history (ListConsentHistory's scopes: a consent:check key gets subject ids only).
+   * </pre>
+   *
+   * <code>string external_id = 4 [json_name = "externalId"];</code>
+   * @return The externalId.
+   */
+  @java.lang.Override
+  public java.lang.String getExternalId() {
+    java.lang.Object ref = externalId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      externalId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The subject's external id (your CRM's key for the person, given as SubjectIdentity
+   * external_id), to join a change made by phone or e-mail (an SMS "STOP") to your own records;
+   * empty when the subject has none, once erased, and for callers that may not read subjects'
+   * history (ListConsentHistory's scopes: a consent:check key gets subject ids only).
+   * </pre>
+   *
+   * <code>string external_id = 4 [json_name = "externalId"];</code>
+   * @return The bytes for externalId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getExternalIdBytes() {
+    java.lang.Object ref = externalId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      externalId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -159,6 +213,9 @@ private static final long serialVersionUID = 0L;
     if (block_ != null) {
       output.writeMessage(3, getBlock());
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(externalId_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 4, externalId_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -179,6 +236,9 @@ private static final long serialVersionUID = 0L;
     if (block_ != null) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(3, getBlock());
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(externalId_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(4, externalId_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -207,6 +267,8 @@ private static final long serialVersionUID = 0L;
       if (!getBlock()
           .equals(other.getBlock())) return false;
     }
+    if (!getExternalId()
+        .equals(other.getExternalId())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -229,6 +291,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + BLOCK_FIELD_NUMBER;
       hash = (53 * hash) + getBlock().hashCode();
     }
+    hash = (37 * hash) + EXTERNAL_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getExternalId().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -374,6 +438,7 @@ private static final long serialVersionUID = 0L;
         blockBuilder_.dispose();
         blockBuilder_ = null;
       }
+      externalId_ = "";
       return this;
     }
 
@@ -419,6 +484,9 @@ private static final long serialVersionUID = 0L;
         result.block_ = blockBuilder_ == null
             ? block_
             : blockBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.externalId_ = externalId_;
       }
     }
 
@@ -475,6 +543,11 @@ private static final long serialVersionUID = 0L;
       if (other.hasBlock()) {
         mergeBlock(other.getBlock());
       }
+      if (!other.getExternalId().isEmpty()) {
+        externalId_ = other.externalId_;
+        bitField0_ |= 0x00000008;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -520,6 +593,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 26
+            case 34: {
+              externalId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 34
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -880,6 +958,113 @@ private static final long serialVersionUID = 0L;
         block_ = null;
       }
       return blockBuilder_;
+    }
+
+    private java.lang.Object externalId_ = "";
+    /**
+     * <pre>
+     * The subject's external id (your CRM's key for the person, given as SubjectIdentity
+     * external_id), to join a change made by phone or e-mail (an SMS "STOP") to your own records;
+     * empty when the subject has none, once erased, and for callers that may not read subjects'
+     * history (ListConsentHistory's scopes: a consent:check key gets subject ids only).
+     * </pre>
+     *
+     * <code>string external_id = 4 [json_name = "externalId"];</code>
+     * @return The externalId.
+     */
+    public java.lang.String getExternalId() {
+      java.lang.Object ref = externalId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        externalId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The subject's external id (your CRM's key for the person, given as SubjectIdentity
+     * external_id), to join a change made by phone or e-mail (an SMS "STOP") to your own records;
+     * empty when the subject has none, once erased, and for callers that may not read subjects'
+     * history (ListConsentHistory's scopes: a consent:check key gets subject ids only).
+     * </pre>
+     *
+     * <code>string external_id = 4 [json_name = "externalId"];</code>
+     * @return The bytes for externalId.
+     */
+    public com.google.protobuf.ByteString
+        getExternalIdBytes() {
+      java.lang.Object ref = externalId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        externalId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The subject's external id (your CRM's key for the person, given as SubjectIdentity
+     * external_id), to join a change made by phone or e-mail (an SMS "STOP") to your own records;
+     * empty when the subject has none, once erased, and for callers that may not read subjects'
+     * history (ListConsentHistory's scopes: a consent:check key gets subject ids only).
+     * </pre>
+     *
+     * <code>string external_id = 4 [json_name = "externalId"];</code>
+     * @param value The externalId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setExternalId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      externalId_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The subject's external id (your CRM's key for the person, given as SubjectIdentity
+     * external_id), to join a change made by phone or e-mail (an SMS "STOP") to your own records;
+     * empty when the subject has none, once erased, and for callers that may not read subjects'
+     * history (ListConsentHistory's scopes: a consent:check key gets subject ids only).
+     * </pre>
+     *
+     * <code>string external_id = 4 [json_name = "externalId"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearExternalId() {
+      externalId_ = getDefaultInstance().getExternalId();
+      bitField0_ = (bitField0_ & ~0x00000008);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The subject's external id (your CRM's key for the person, given as SubjectIdentity
+     * external_id), to join a change made by phone or e-mail (an SMS "STOP") to your own records;
+     * empty when the subject has none, once erased, and for callers that may not read subjects'
+     * history (ListConsentHistory's scopes: a consent:check key gets subject ids only).
+     * </pre>
+     *
+     * <code>string external_id = 4 [json_name = "externalId"];</code>
+     * @param value The bytes for externalId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setExternalIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      externalId_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

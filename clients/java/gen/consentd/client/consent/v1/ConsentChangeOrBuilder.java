@@ -67,4 +67,30 @@ public interface ConsentChangeOrBuilder extends
    * <code>.consent.v1.BlockChange block = 3 [json_name = "block"];</code>
    */
   consentd.client.consent.v1.BlockChangeOrBuilder getBlockOrBuilder();
+
+  /**
+   * <pre>
+   * The subject's external id (your CRM's key for the person, given as SubjectIdentity
+   * external_id), to join a change made by phone or e-mail (an SMS "STOP") to your own records;
+   * empty when the subject has none, once erased, and for callers that may not read subjects'
+   * history (ListConsentHistory's scopes: a consent:check key gets subject ids only).
+   * </pre>
+   *
+   * <code>string external_id = 4 [json_name = "externalId"];</code>
+   * @return The externalId.
+   */
+  java.lang.String getExternalId();
+  /**
+   * <pre>
+   * The subject's external id (your CRM's key for the person, given as SubjectIdentity
+   * external_id), to join a change made by phone or e-mail (an SMS "STOP") to your own records;
+   * empty when the subject has none, once erased, and for callers that may not read subjects'
+   * history (ListConsentHistory's scopes: a consent:check key gets subject ids only).
+   * </pre>
+   *
+   * <code>string external_id = 4 [json_name = "externalId"];</code>
+   * @return The bytes for externalId.
+   */
+  com.google.protobuf.ByteString
+      getExternalIdBytes();
 }
