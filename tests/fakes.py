@@ -161,6 +161,9 @@ class FakeRights:
     async def identifiers(self, subject_id: UUID) -> list[Any]:
         return []  # read for its closed contact points, of which there are none
 
+    async def taken_over(self, subject_id: UUID, decided: datetime, named: Any) -> set[Any]:
+        return set()  # nor did any change hands
+
 
 class FakeAudit:
     def __init__(self, data: TenantData) -> None:

@@ -32,6 +32,7 @@ from tests.e2e.helpers import target as make_target
 
 NEWSLETTER = make_target("newsletter")
 SMS = make_target("newsletter", types_pb2.CHANNEL_SMS)
+OFFERS_SMS = make_target("offers", types_pb2.CHANNEL_SMS)
 
 
 async def _synced(
@@ -415,3 +416,57 @@ async def test_a_late_no_of_an_erased_earlier_holder_or_of_two_people_is_refused
         consent_pb2.ListConsentHistoryRequest(subject=by_id(b.subject_id)), metadata=stubs.metadata
     )
     assert [e.state for e in history.events] == [types_pb2.CONSENT_STATE_GRANTED]
+
+
+@pytest.mark.parametrize("key", ["", "taken-1"])
+async def test_a_late_grant_decided_before_its_subject_took_an_address_over_says_nothing_of_it(
+    channel: grpc.aio.Channel, stubs: Stubs, key: str
+) -> None:
+    """Alice withdrew, then her address went to Bob (RectifyContact); the CRM then sent Bob's
+    grant by his external id, decided before Alice's "no": recorded now, it outweighed her "no"
+    on the address and a check of it said ALLOW, while sent on time it was DENY (probe BI). A
+    grant decided before its subject took a contact point over from another person is
+    superseded for the channels that point reaches; Bob's grant by text stands."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    address, bob = f"taken-{key or 'grouped'}@example.fr", f"bob-{key or 'grouped'}"
+    await record(stubs, types_pb2.SubjectIdentity(external_id=bob), grant(SMS))
+    decided = datetime.now(UTC)
+    alice = await record(stubs, types_pb2.SubjectIdentity(email=address), grant(NEWSLETTER))
+    await withdraw(stubs, by_email(address), NEWSLETTER)
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=by_id(alice.subject_id), kind=rights_pb2.CONTACT_KIND_EMAIL, remove=True
+        ),
+        metadata=stubs.metadata,
+    )
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(external_id=bob),
+            kind=rights_pb2.CONTACT_KIND_EMAIL,
+            value=address,
+        ),
+        metadata=stubs.metadata,
+    )
+    late = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id=bob),
+        choices=[grant(NEWSLETTER), grant(OFFERS_SMS)],
+        source=types_pb2.SOURCE_API,
+        decided_at=stamp(decided),
+    )
+    await put_purpose(stubs, "offers")
+    keyed = (("idempotency-key", key),) if key else ()
+    answer = await stubs.consent.RecordConsent(late, metadata=(*stubs.metadata, *keyed))
+    assert list(answer.superseded) == [NEWSLETTER]
+    assert [e.target for e in answer.events] == [OFFERS_SMS]
+    denied = await check(stubs, by_email(address), NEWSLETTER)
+    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
+    # Decided after Bob took it over, it is his word on it.
+    now = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id=bob),
+        choices=[grant(NEWSLETTER)],
+        source=types_pb2.SOURCE_API,
+        decided_at=stamp(datetime.now(UTC)),
+    )
+    assert len((await stubs.consent.RecordConsent(now, metadata=stubs.metadata)).events) == 1
+    assert (await check(stubs, by_email(address), NEWSLETTER)).decision == ALLOW

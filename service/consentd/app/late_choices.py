@@ -17,7 +17,8 @@ from consentd.app.commands import Choice, RecordConsent
 from consentd.app.ports import Digest, UnitOfWork
 from consentd.domain.contact_points import HandOver
 from consentd.domain.errors import FailedPrecondition
-from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target
+from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.model import Channel, ConsentEvent, ConsentState, Purpose, Target
 from consentd.domain.validity import valid_until
 
 
@@ -117,3 +118,39 @@ async def late_holder(
             code="SUBJECT_ERASED",
         )
     return subject_id
+
+
+# The channels a contact point of each kind reaches (an external id or a CAL id: every one).
+_REACHED = {
+    IdentifierKind.EMAIL: frozenset({Channel.EMAIL}),
+    IdentifierKind.PHONE: frozenset({Channel.SMS, Channel.VOICE_CALL}),
+}
+
+
+async def taken_over_grants(
+    uow: UnitOfWork, command: RecordConsent, subject_id: UUID, named: Sequence[Digest]
+) -> tuple[RecordConsent, tuple[Target, ...]]:
+    """The command without its grants decided before the subject took over, from another
+    person, a contact point reaching their channel (RectifyContact after decided_at): recorded
+    now, such a grant outweighed that person's earlier "no" on the address, and a check of it
+    said ALLOW though the grant said nothing of it (probe BI). Returns the command left and
+    the targets dropped. A contact point the record names is not one of those: whose word the
+    record is on it was read already (late_since)."""
+    decided = command.recorded_at
+    if decided is None or not any(c.state is ConsentState.GRANTED for c in command.choices):
+        return command, ()
+    kinds = await uow.rights.taken_over(subject_id, decided, named)
+    if not kinds:
+        return command, ()
+    every = frozenset(Channel) if kinds - _REACHED.keys() else frozenset()
+    reached = every.union(*(_REACHED.get(k, frozenset()) for k in kinds))
+
+    def stale(choice: Choice) -> bool:
+        channel = choice.target.channel
+        return choice.state is ConsentState.GRANTED and (
+            channel in reached or channel is Channel.ALL
+        )
+
+    dropped = tuple(c.target for c in command.choices if stale(c))
+    kept = tuple(c for c in command.choices if not stale(c))
+    return replace(command, choices=kept), dropped

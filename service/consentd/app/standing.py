@@ -17,6 +17,7 @@ from consentd.app.late_choices import (
     late_holder,
     late_since,
     superseded_grants,
+    taken_over_grants,
 )
 from consentd.app.ports import Digest, UnitOfWork
 from consentd.app.ports.batches import PartRead
@@ -146,6 +147,8 @@ async def _standing(
         current = await uow.consents.current(subject_id)
         objected = await objected_since(uow, subject_id)
         command, stale = superseded_grants(command, current, objected)
+        command, taken = await taken_over_grants(uow, command, subject_id, digests)
+        stale += taken
     else:
         current = []
         if systems_grant(command):

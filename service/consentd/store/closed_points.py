@@ -198,3 +198,27 @@ async def former_points(raw: Driver, tenant_id: UUID, subject_id: UUID) -> list[
     that are not suppressed already."""
     rows = await raw.fetch(_FORMER, tenant_id, subject_id)
     return [(IdentifierKind(m["kind"]), bytes(m["digest"])) for m in rows]
+
+
+# The kinds of the contact points a subject holds now, besides those named, that it took over
+# after $3 from another subject (whose holding of it ended).
+_TAKEN_OVER = """
+SELECT DISTINCT h.kind FROM contact_point_holdings h
+WHERE h.tenant_id = $1 AND h.subject_id = $2 AND h.held_until IS NULL AND h.held_from > $3
+  AND (h.kind, h.digest) NOT IN (SELECT * FROM unnest($4::text[], $5::bytea[]))
+  AND EXISTS (
+    SELECT FROM contact_point_holdings o
+    WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
+      AND o.subject_id <> h.subject_id AND o.held_until IS NOT NULL)
+"""
+
+
+async def taken_over(
+    raw: Driver, tenant_id: UUID, subject_id: UUID, decided: datetime, named: Sequence[Digest]
+) -> set[IdentifierKind]:
+    """The kinds of the contact points the subject took over from another person after
+    `decided` (RectifyContact), but those `named` (a record naming it is read by handed_over):
+    a grant decided before says nothing of them."""
+    kinds, values = [kind.value for kind, _ in named], [d for _, d in named]
+    rows = await raw.fetch(_TAKEN_OVER, tenant_id, subject_id, decided, kinds, values)
+    return {IdentifierKind(m["kind"]) for m in rows}

@@ -16,7 +16,13 @@ from consentd.app.ports import Digest
 from consentd.domain.contact_points import Closed, HandOver
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import BlockKind, BlockRecord, ContactChange, StoredIdentifier
-from consentd.store.closed_points import closed_points, former_points, handed_over, open_holdings
+from consentd.store.closed_points import (
+    closed_points,
+    former_points,
+    handed_over,
+    open_holdings,
+    taken_over,
+)
 from consentd.store.driver import Driver, affected
 from consentd.store.tables import (
     contact_changes,
@@ -178,6 +184,11 @@ class SqlRights:
 
     async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
         return await open_holdings(self._raw, self._tenant, digests)
+
+    async def taken_over(
+        self, subject_id: UUID, decided: datetime, named: Sequence[Digest]
+    ) -> set[IdentifierKind]:
+        return await taken_over(self._raw, self._tenant, subject_id, decided, named)
 
     async def subject_created_at(self, subject_id: UUID) -> datetime | None:
         query = sa.select(subjects.c.created_at).where(

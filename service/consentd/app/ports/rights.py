@@ -69,6 +69,13 @@ class RightsRepository(Protocol):
         """Who holds each of these contact points now, and since when."""
         ...
 
+    async def taken_over(
+        self, subject_id: UUID, decided: datetime, named: Sequence[Digest]
+    ) -> set[IdentifierKind]:
+        """The kinds of the contact points the subject took over from another person after
+        `decided` (RectifyContact), but the `named` ones."""
+        ...
+
     async def subject_created_at(self, subject_id: UUID) -> datetime | None: ...
 
     async def suppress(
