@@ -8,6 +8,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import phonenumbers
 import structlog
@@ -41,6 +42,7 @@ from consentd.config import ConfigError, Settings
 from consentd.domain.audit import CheckpointSigner
 from consentd.jobs.sequencer import Sequencer
 from consentd.notifiers import ByChannel, LogNotifier, SmtpNotifier, SmtpRelay
+from consentd.postgres.host import default_data_dir
 from consentd.sms import SmsNotifier
 from consentd.store.connections import terminate_connections
 from consentd.store.probe import DatabaseProbe
@@ -100,9 +102,18 @@ class App:
             self.registrations,
             list(self.interceptors),
             self.settings.reuse_port,
-            probe=DatabaseProbe(self.database_url, self.settings.db_timeout_seconds),
+            probe=DatabaseProbe(
+                self.database_url, self.settings.db_timeout_seconds, disk=self._embedded_home()
+            ),
             reachability=self.gate.reachability,
         )
+
+    def _embedded_home(self) -> Path | None:
+        """The embedded database's folder (its disk is watched by health); None otherwise."""
+        settings = self.settings
+        if settings.database_url or not settings.embedded_postgres:
+            return None
+        return settings.data_dir or default_data_dir().parent
 
     def browser_app(self, *, demo_key: str | None = None) -> BrowserApp:
         """The browser port's ASGI app: the same servicers behind the same Gate, over Connect

@@ -7,20 +7,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+from pathlib import Path
 from uuid import uuid4
 
 import asyncpg
+import pytest
 from structlog.testing import capture_logs
 
 from consentd.api.health import NOT_SERVING, SERVING, Health, Reachability, follow_database
 from consentd.postgres.embedded import EmbeddedPostgres
-from consentd.store.probe import READ_ONLY, DatabaseProbe
+from consentd.store import probe as probes
+from consentd.store.probe import DISK_FULL, READ_ONLY, DatabaseProbe
 
 
-async def _followed(url: str) -> tuple[int, Reachability, list[str]]:
+async def _followed(url: str, disk: Path | None = None) -> tuple[int, Reachability, list[str]]:
     """Health after following the database for a second; the reachability; the events."""
     health, reached = Health(()), Reachability()
-    probe = DatabaseProbe(url, 2.0)
+    probe = DatabaseProbe(url, 2.0, disk=disk)
     with capture_logs() as logs:
         task = asyncio.create_task(follow_database(health, probe, reached))
         await asyncio.sleep(1.0)
@@ -52,3 +56,26 @@ async def test_a_read_only_database_is_not_serving_but_reached(postgres: Embedde
     writable_status, _, writable_events = await _followed(postgres.url("postgres"))
     assert writable_status == SERVING
     assert writable_events == ["database_reachable"]
+
+
+async def test_an_embedded_database_whose_disk_is_full_is_not_serving_but_reached(
+    postgres: EmbeddedPostgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe BJ: the embedded database's disk filled up; every call failed and health said
+    SERVING. Below LOW_DISK_BYTES free on its folder (here: the threshold raised above what
+    the folder's disk has free) it is NOT_SERVING, calls still let through (checks on pooled
+    connections answer); SERVING again once there is room."""
+    free = shutil.disk_usage(tmp_path).free
+    monkeypatch.setattr(probes, "LOW_DISK_BYTES", free + 2**30)
+    probe = DatabaseProbe(postgres.url("postgres"), 2.0, disk=tmp_path)
+    try:
+        assert await probe() == DISK_FULL
+    finally:
+        await probe.close()
+    status, reached, events = await _followed(postgres.url("postgres"), tmp_path)
+    assert status == NOT_SERVING
+    reached.check()
+    assert events == ["database_disk_full"]
+    monkeypatch.setattr(probes, "LOW_DISK_BYTES", 32 * 1024 * 1024)
+    status, _, events = await _followed(postgres.url("postgres"), tmp_path)
+    assert (status, events) == (SERVING, ["database_reachable"])

@@ -46,6 +46,14 @@ def test_a_full_disk_is_unavailable_saying_so_and_warned_once_a_while(
             "it is out of memory, SQLSTATE 53200",
             "database_short_of_resources",
         ),
+        # A full disk as a new session meets it (XX000): every call was INTERNAL (probe BJ).
+        (
+            asyncpg.exceptions.InternalServerError(
+                'could not write init file "base/16384/pg_internal.init.123"'
+            ),
+            "it is out of disk space, SQLSTATE 53100",
+            "database_short_of_resources",
+        ),
     ],
 )
 def test_each_shortage_says_which(

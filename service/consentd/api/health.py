@@ -15,7 +15,7 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from consentd.api.calls import SHUTTING_DOWN
-from consentd.store.probe import READ_ONLY
+from consentd.store.probe import DISK_FULL, READ_ONLY
 
 log = structlog.get_logger("consentd.health")
 SERVING: int = health_pb2.HealthCheckResponse.SERVING
@@ -134,6 +134,9 @@ class Health(health_pb2_grpc.HealthServicer):  # type: ignore[misc] # grpc_healt
             self._watching -= 1
 
 
+_STATES = {READ_ONLY: "read_only", DISK_FULL: "disk_full"}
+
+
 async def follow_database(
     health: Health, probe: Probe, reachability: Reachability | None = None
 ) -> None:
@@ -144,7 +147,7 @@ async def follow_database(
     while True:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
-                read_only = await probe() == READ_ONLY
+                found = await probe()
         except Exception as error:  # noqa: BLE001 - any failure of the probe is "not serving"
             if state != "lost":
                 log.warning("database_lost", error=type(error).__name__)
@@ -152,17 +155,18 @@ async def follow_database(
             health.set(NOT_SERVING)
             reached.failed()
         else:
-            # Reached, but read-only (a standby, default_transaction_read_only): every write
-            # fails, so this replica leaves the balancer; its calls are still served, checks
-            # answer (probe AM: health said SERVING while each write answered UNAVAILABLE).
-            now = "read_only" if read_only else "serving"
+            # Reached, but read-only (a standby, default_transaction_read_only) or its disk full
+            # (embedded): every write fails, so this replica leaves the balancer; its calls are
+            # still served, checks answer (probe AM: health said SERVING while each write
+            # answered UNAVAILABLE; probe BJ, a full disk).
+            now = _STATES.get(found if isinstance(found, str) else "", "serving")
             if now != state:
-                if read_only:
-                    log.warning("database_read_only")
-                else:
+                if now == "serving":
                     log.info("database_reachable")
+                else:
+                    log.warning(f"database_{now}")
             state = now
-            health.set(NOT_SERVING if read_only else SERVING)
+            health.set(SERVING if now == "serving" else NOT_SERVING)
             reached.answered()
         await asyncio.sleep(PROBE_INTERVAL)
 

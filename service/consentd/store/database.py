@@ -85,7 +85,7 @@ def shortage_of(error: BaseException) -> str | None:
     """The SQLSTATE when `error` (or what it wraps) says the database is short of a resource:
     class 53 (a full disk, memory, connections) or 58 (an I/O error); or that it is read-only
     (25006: a standby, or default_transaction_read_only) — what an operator must fix."""
-    states = (getattr(e, "sqlstate", None) for e in _chain(error))
+    states = (_sqlstate(e) for e in _chain(error))
     return next(
         (s for s in states if isinstance(s, str) and s.startswith(("53", "58", READ_ONLY_STATE))),
         None,
@@ -118,8 +118,21 @@ def database_not_answering(error: BaseException) -> bool:
     return outage_of(error) in (UNAVAILABLE, DEADLINE)
 
 
-def _state_kind(error: BaseException) -> str | None:
+# A full disk as PostgreSQL says it when a new session cannot write its relation cache file
+# (SQLSTATE XX000, "could not write init file"): every call on a fresh connection failed INTERNAL
+# with a traceback each (probe BJ). Read as the full disk it is.
+_DISK_FULL = ("could not write init file", "No space left on device")
+
+
+def _sqlstate(error: BaseException) -> object:
     state = getattr(error, "sqlstate", None)
+    if state == "XX000" and any(words in str(error) for words in _DISK_FULL):
+        return "53100"
+    return state
+
+
+def _state_kind(error: BaseException) -> str | None:
+    state = _sqlstate(error)
     if not isinstance(state, str):
         return None
     if state in _DEADLINE_STATES:

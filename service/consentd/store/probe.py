@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import asyncpg
 
 # In a transaction of its own, what any write would meet: recovery, or the read-only default.
 _READ_ONLY = "SELECT current_setting('transaction_read_only') = 'on'"
 READ_ONLY = "read_only"  # what the probe returns then
+# Below this much free space on the embedded database's disk it takes no write (a WAL segment
+# is 16 MiB) and soon no new session (probe BJ: every call INTERNAL, health SERVING).
+LOW_DISK_BYTES = 32 * 1024 * 1024
+DISK_FULL = "disk_full"  # what the probe returns then
 
 
 class DatabaseProbe:
     """A round trip on a connection of its own (a busy pool must not make a healthy database
     look lost), reconnected after any failure; each attempt bounded by `timeout`. Returns
-    READ_ONLY when the database takes no write (a standby, default_transaction_read_only)."""
+    READ_ONLY when the database takes no write (a standby, default_transaction_read_only), and
+    DISK_FULL when `disk` (the embedded database's folder) has less than LOW_DISK_BYTES free."""
 
-    def __init__(self, url: str, timeout: float) -> None:
+    def __init__(self, url: str, timeout: float, disk: Path | None = None) -> None:
+        self._disk = disk
         self._dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
         self._timeout = timeout
         self._conn: asyncpg.Connection | None = None
 
     async def __call__(self) -> str | None:
+        if self._disk is not None and _free(self._disk) < LOW_DISK_BYTES:
+            return DISK_FULL
         try:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await asyncpg.connect(
@@ -41,3 +52,11 @@ class DatabaseProbe:
 
     async def close(self) -> None:
         self.reset()
+
+
+def _free(folder: Path) -> int:
+    """Free bytes on the folder's file system (all of them when it cannot be read)."""
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return LOW_DISK_BYTES
