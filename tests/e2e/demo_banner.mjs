@@ -1,13 +1,18 @@
 // Drives the demo cookie banner in headless Chromium (Debian's /usr/bin/chromium through
 // playwright-core). Run by tests/e2e/test_demo_banner.py, which checks every step over native
-// gRPC: prints one JSON line per step and, where the test must move its clock, waits for a
-// line on stdin. Arguments: <page url> <user data dir> <screenshot dir>.
+// gRPC: prints one JSON line per step, then waits for a line on stdin to go on (the test sends
+// it once it has checked the step, and moved its clock where it must); a closed stdin also goes
+// on, so the script ends when the test closes it. Arguments: <page url> <user data dir>
+// <screenshot dir>.
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
 const [pageUrl, userDataDir, shots] = process.argv.slice(2);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-const say = (step, fields) => console.log(JSON.stringify({ step, ...fields }));
+const say = async (step, fields) => {
+  console.log(JSON.stringify({ step, ...fields }));
+  await lines.next();
+};
 
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: "/usr/bin/chromium",
@@ -59,25 +64,24 @@ try {
       const box = button.getBoundingClientRect();
       return [style.backgroundColor, style.color, style.fontWeight, style.borderColor, box.height];
     });
-  say("first-visit", { ...(await load()), accept: await look("#accept-all"), refuse: await look("#refuse-all") });
+  await say("first-visit", { ...(await load()), accept: await look("#accept-all"), refuse: await look("#refuse-all") });
   await page.screenshot({ path: `${shots}/1-banner.png` });
   await page.click("#accept-all");
-  say("accepted", await settle("VALID"));
+  await say("accepted", await settle("VALID"));
   await page.screenshot({ path: `${shots}/2-accepted.png` });
-  say("reloaded", await load());
+  await say("reloaded", await load());
 
-  say("waiting", { for: "clock past expiry" });
-  await lines.next();
-  say("expired", await load());
+  await say("waiting", { for: "clock past expiry" });
+  await say("expired", await load());
   await page.click("#refuse-all");
-  say("refused", await settle("VALID"));
+  await say("refused", await settle("VALID"));
 
   await page.click("#reopen");
   await page.click("#customize");
   await page.check("#custom input[name=analytics]");
   await page.click("#save-custom");
   await page.waitForFunction(() => document.getElementById("choice")?.textContent?.startsWith("CUSTOM"));
-  say("custom", await state());
+  await say("custom", await state());
   await page.screenshot({ path: `${shots}/3-custom.png` });
 } finally {
   await context.close();

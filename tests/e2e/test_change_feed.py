@@ -104,16 +104,33 @@ async def test_feed_replays_in_order_and_resumes_from_a_cursor(
 
 
 async def test_feed_tails_changes_as_they_commit(stubs: Stubs, campaign: Campaign) -> None:
-    """A watcher started `from_now` sees only what commits after it started, at once."""
+    """A watcher started `from_now` sees only what commits after it started, at once.
+
+    The server starts the watch in its own time (key check, sequencer drain, head read), so
+    the test keeps writing (grant, withdraw, grant...) until the watcher sees a change: that
+    change is one of these writes, at the position it committed at, never the history before
+    (a fixed sleep before one write lost the write behind the head on a loaded CI machine)."""
     await _write_some(stubs)
+    bob = types_pb2.SubjectIdentity(email="bob@example.fr")
     call = _watch(campaign, stubs, from_now=True)
-    reading = asyncio.create_task(_collect(call, 1))
-    await asyncio.sleep(0.2)
-    withdrawn = await withdraw(stubs, by_email("bob@example.fr"), NEWSLETTER)
+    reading = asyncio.create_task(_collect(call, 1))  # fails after 10 s without a change
+    written: list[str] = []
+    while not reading.done():
+        if len(written) % 2:
+            done = await record(stubs, bob, grant(NEWSLETTER))
+        else:
+            done = await withdraw(stubs, by_email("bob@example.fr"), NEWSLETTER)
+        assert len(done.events) == 1
+        written.append(done.events[0].event_id)
+        await asyncio.wait({reading}, timeout=0.25)
 
     changes, cursor = await reading
     call.cancel()
-    assert [(c.position, c.event.event_id) for c in changes] == [(6, withdrawn.events[0].event_id)]
+    assert len(changes) >= 1
+    first = changes[0]
+    assert first.event.event_id in written, "a change from before the watch started"
+    # Positions 1-5 are the history; each write since is one event, in commit order.
+    assert first.position == 6 + written.index(first.event.event_id)
     assert cursor
 
 

@@ -25,7 +25,7 @@ from consent.v1 import (
 
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
-from consentd.store.tables import audit_entries
+from consentd.store.tables import audit_entries, subjects
 from tests.conftest import TEST_SECRET, Stubs, TestClock
 from tests.e2e.helpers import (
     ALLOW,
@@ -128,6 +128,16 @@ async def test_the_link_sent_by_mail_confirms_once_and_only_then_allows(
 
     engine = mailing_app.owner_engine
     assert engine is not None
+    async with engine.connect() as conn:
+        tenant_id = (
+            await conn.execute(
+                sa.select(subjects.c.tenant_id).where(
+                    subjects.c.subject_id == sa.cast(recorded.subject_id, sa.Uuid)
+                )
+            )
+        ).scalar_one()
+    # The confirmation's entry is queued with it; the sequencer integrates it in its own time.
+    await mailing_app.sequencer.drain(tenant_id)
     async with engine.connect() as conn:
         payloads = (
             (

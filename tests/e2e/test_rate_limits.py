@@ -181,7 +181,10 @@ async def test_made_up_credentials_are_looked_up_at_a_bounded_rate(
     allowance; a tenant a key was valid for has its own, so a new key of it is served during
     the flood (a probe: 6 of 10 new portal users' withdrawals refused); and what is not one of
     our keys or tokens at all is UNAUTHENTICATED and spends nothing."""
-    monkeypatch.setattr(auth, "LOOKUPS_PER_SECOND", 0.5)
+    # A refill slow enough that the spent allowance stays spent for the whole test (at 0.5/s a
+    # stall of 2 s on a loaded CI machine gave the late made-up key a look-up: UNAUTHENTICATED);
+    # no step here waits on a refill (new keys spend their own buckets).
+    monkeypatch.setattr(auth, "LOOKUPS_PER_SECOND", 0.01)
     monkeypatch.setattr(auth, "LOOKUP_BURST", 5.0)
     monkeypatch.setattr(auth, "CACHE_SECONDS", 0.3)
     application = bootstrap(Settings(db_pool_size=5), database_url, TEST_SECRET, clock)

@@ -5,6 +5,8 @@ no round trip spent on pinging every checkout (store/database.py: _replace_close
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -17,32 +19,55 @@ from tests.conftest import owner
 TERMINATE = "SELECT count(pg_terminate_backend(pid)) FROM unnest(CAST(:pids AS int[])) AS pid"
 
 
-async def _pids(app: App, connections: int) -> list[int]:
+async def _pids(app: App, connections: int) -> tuple[list[int], list[Any]]:
     """Check `connections` connections out at once (each reports its backend) and return them
-    to the pool."""
+    to the pool; their backends' pids and their asyncpg connections."""
 
     held = asyncio.Barrier(connections)  # every connection checked out at the same time
     pids: list[int] = []
+    drivers: list[Any] = []
 
     async def one() -> None:
         async with app.engine.connect() as conn:
             pids.append((await conn.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one())
+            drivers.append((await conn.get_raw_connection()).driver_connection)
             await held.wait()
 
     await asyncio.gather(*(one() for _ in range(connections)))
-    return pids
+    return pids, drivers
+
+
+async def _until(condition: Callable[[], Awaitable[bool]], what: str, seconds: float = 10) -> None:
+    """Poll `condition` until it holds; fail after `seconds`."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, f"{what} after {seconds} s"
+        await asyncio.sleep(0.02)
 
 
 async def test_writes_after_the_server_closed_the_pooled_connections(
     app: App, tenant: Tenant
 ) -> None:
     principal = Principal(tenant, "test", frozenset(Scope))
-    pids = await _pids(app, 4)
+    pids, drivers = await _pids(app, 4)
     async with owner(app).connect() as conn:
         terminated = (await conn.execute(sa.text(TERMINATE), {"pids": pids})).scalar_one()
         await conn.commit()
     assert terminated >= 4
-    await asyncio.sleep(0.2)  # the event loop reads each closed socket's end
+
+    async def backends_gone() -> bool:
+        async with owner(app).connect() as conn:
+            alive = await conn.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids)"),
+                {"pids": pids},
+            )
+            return alive.scalar_one() == 0
+
+    async def pooled_read_closed() -> bool:  # the event loop read each closed socket's end
+        return all(driver.is_closed() for driver in drivers)
+
+    await _until(backends_gone, "the terminated backends are still running")
+    await _until(pooled_read_closed, "the pooled connections do not read as closed")
     for n in range(8):  # more than the pool held: every stale one was checked out and replaced
         purpose = Purpose(f"after-close-{n}", LawfulBasis.CONSENT)
         stored, created = await app.catalog.put_purpose(principal, purpose)

@@ -69,6 +69,7 @@ async def rights_app(
 
 
 async def _transitions(app: App, tenant: Tenant) -> list[tuple[str | None, str]]:
+    await app.sequencer.drain(tenant.tenant_id)  # the entries are queued; integrate them first
     async with owner(app).connect() as conn:
         rows = await conn.execute(
             sa.select(audit_entries.c.payload)
