@@ -179,3 +179,32 @@ async def test_a_run_runs_in_the_context_it_is_given() -> None:
 
     assert await asyncio.gather(call("impatient", 1), call("patient", 2)) == [1, 2]
     assert seen == ["none"]
+
+
+async def test_calls_queued_behind_a_run_that_timed_out_fail_with_it() -> None:
+    """Probe BJ: checks in flight when PostgreSQL froze took twice the ceiling: the first run
+    waited it out, then the calls queued behind it ran and waited it again. A run that ends in
+    a timeout fails the calls waiting for its key too; another key's calls are not touched,
+    and the key's next calls run as ever."""
+    gate = asyncio.Event()
+    runs: list[tuple[str, list[int]]] = []
+
+    async def run(key: str, items: list[int]) -> list[int]:
+        runs.append((key, items))
+        if key == "a" and 1 in items:
+            await gate.wait()
+            raise TimeoutError
+        return items
+
+    coalescer: Coalescer[str, int, int] = Coalescer(run, max_running=8, max_per_key=1)
+    first = asyncio.create_task(coalescer.submit("a", 1))
+    await asyncio.sleep(0.01)
+    queued = [asyncio.create_task(coalescer.submit("a", n)) for n in (2, 3)]
+    other = asyncio.create_task(coalescer.submit("b", 9))
+    await asyncio.sleep(0.01)
+    gate.set()
+    done = await asyncio.gather(first, *queued, return_exceptions=True)
+    assert all(isinstance(d, TimeoutError) for d in done)
+    assert await other == 9
+    assert runs == [("a", [1]), ("b", [9])]  # the queued calls never ran a second wait
+    assert await coalescer.submit("a", 4) == 4

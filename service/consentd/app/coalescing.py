@@ -125,6 +125,11 @@ class Coalescer(Generic[K, I, R]):
         try:
             results = await self._run(key, [item for item, _ in batch])
         except BaseException as error:  # every caller gets the failure, then it goes on
+            if _timed_out(error):
+                # The database did not answer within its ceiling: the calls that queued behind
+                # this run would wait another one (checks in flight when PostgreSQL froze took
+                # twice the ceiling; probe BJ). They fail with it.
+                batch = batch + self._waiting.pop(key, [])
             for _, future in batch:
                 if not future.done():
                     future.set_exception(error)
@@ -134,3 +139,15 @@ class Coalescer(Generic[K, I, R]):
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
+
+
+def _timed_out(error: BaseException) -> bool:
+    """Whether `error` is, or wraps, a timeout (the database's ceiling, a statement timeout)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        if isinstance(current, TimeoutError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
