@@ -42,7 +42,6 @@ from consentd.config import ConfigError, Settings
 from consentd.domain.audit import CheckpointSigner
 from consentd.jobs.sequencer import Sequencer
 from consentd.notifiers import ByChannel, LogNotifier, SmtpNotifier, SmtpRelay
-from consentd.postgres.host import default_data_dir
 from consentd.sms import SmsNotifier
 from consentd.store.connections import terminate_connections
 from consentd.store.probe import DatabaseProbe
@@ -95,6 +94,8 @@ class App:
     interceptors: list[ServiceInterceptor] = field(default_factory=list)
     # The person's own writes and the catalogue on the browser port (the preference centre).
     portal: PortalServicers | None = None
+    # The embedded database's folder, whose disk health watches (runtime.serve sets it).
+    disk: Path | None = None
 
     def server(self) -> Server:
         """The gRPC server; its health follows the database (a probe of its own)."""
@@ -103,17 +104,10 @@ class App:
             list(self.interceptors),
             self.settings.reuse_port,
             probe=DatabaseProbe(
-                self.database_url, self.settings.db_timeout_seconds, disk=self._embedded_home()
+                self.database_url, self.settings.db_timeout_seconds, disk=self.disk
             ),
             reachability=self.gate.reachability,
         )
-
-    def _embedded_home(self) -> Path | None:
-        """The embedded database's folder (its disk is watched by health); None otherwise."""
-        settings = self.settings
-        if settings.database_url or not settings.embedded_postgres:
-            return None
-        return settings.data_dir or default_data_dir().parent
 
     def browser_app(self, *, demo_key: str | None = None) -> BrowserApp:
         """The browser port's ASGI app: the same servicers behind the same Gate, over Connect

@@ -200,6 +200,7 @@ async def serve(settings: Settings) -> None:
             audit_key=db.audit_key,
             telemetry=telemetry,
         )
+        app.disk = db.home
         try:
             await prepare(app, db)
             page_key = None

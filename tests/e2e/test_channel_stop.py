@@ -333,3 +333,117 @@ async def test_a_number_left_under_a_stop_is_taken_back_by_a_person_only(
     # The old address: the STOP was on SMS, the CRM's e-mail grant for it is taken.
     mail = await _synced(stubs, email, grant(target("newsletter", EMAIL)), key=_then(key, "mail"))
     assert len(mail.events) == 1
+
+
+def _crm(external_id: str, *choices: consent_pb2.ConsentChoice) -> consent_pb2.RecordConsentRequest:
+    return consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id=external_id),
+        choices=choices,
+        source=types_pb2.SOURCE_API,
+    )
+
+
+@pytest.mark.parametrize("key", ["", "given-1"], ids=["grouped", "one-call"])
+async def test_a_customer_given_a_number_left_under_a_stop_keeps_its_other_channels_and_its_no(
+    stubs: Stubs, channel: grpc.aio.Channel, key: str
+) -> None:
+    """A number left under a STOP given to another customer (RectifyContact): the CRM's sync of
+    that customer by external id with a grant and a refusal failed whole (the "no" lost), and
+    an e-mail grant was refused though a phone does not reach e-mail (probe BL). Only the
+    grants of the channels the number reaches are refused (listed in `superseded` beside
+    what is recorded; alone, FAILED_PRECONDITION); the refusal and the e-mail grant stand."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(stubs, "offers")
+    tag = key or "grouped"
+    number, first, customer = f"+3361111{2220 + len(key)}", f"p1-{tag}", f"p2-{tag}"
+    keyed = (("idempotency-key", key),) if key else ()
+    earlier = types_pb2.SubjectIdentity(external_id=first, phone=number)
+    made = await record(stubs, earlier, grant(target("newsletter", SMS)))
+    stop = consent_pb2.WithdrawConsentRequest(
+        subject=types_pb2.SubjectRef(phone=number),
+        all=True,
+        channel=SMS,
+        source=types_pb2.SOURCE_API,
+    )
+    await stubs.consent.WithdrawConsent(stop, metadata=stubs.metadata)
+    for subject, value in ((made.subject_id, f"+3369999{1110 + len(key)}"), (None, number)):
+        ref = types_pb2.SubjectRef(subject_id=subject) if subject else None
+        if ref is None:
+            await stubs.consent.RecordConsent(
+                _crm(customer, grant(target("offers", EMAIL))), metadata=stubs.metadata
+            )
+            ref = types_pb2.SubjectRef(external_id=customer)
+        await rights.RectifyContact(
+            rights_pb2.RectifyContactRequest(
+                subject=ref, kind=rights_pb2.CONTACT_KIND_PHONE, value=value
+            ),
+            metadata=stubs.metadata,
+        )
+    mail = _crm(customer, grant(target("newsletter", EMAIL)), refuse(target("offers", EMAIL)))
+    written = await stubs.consent.RecordConsent(mail, metadata=(*stubs.metadata, *keyed))
+    assert (len(written.events), list(written.superseded)) == (2, [])
+    mixed = _crm(customer, grant(target("newsletter", SMS)), refuse(target("offers", SMS)))
+    kept = await stubs.consent.RecordConsent(mixed, metadata=(*stubs.metadata, *_more(keyed)))
+    assert [e.state for e in kept.events] == [types_pb2.CONSENT_STATE_REFUSED]
+    assert list(kept.superseded) == [target("newsletter", SMS)]
+    alone = await fails(
+        stubs.consent.RecordConsent(
+            _crm(customer, grant(target("newsletter", SMS))), metadata=stubs.metadata
+        )
+    )
+    assert error_info(alone).reason == "OBJECTION_IN_FORCE"
+    by_customer = types_pb2.SubjectRef(external_id=customer)
+    answers = [
+        (await check(stubs, by_customer, t)).decision
+        for t in (target("newsletter", EMAIL), target("offers", EMAIL), target("offers", SMS))
+    ]
+    assert answers == [ALLOW, DENY, DENY]
+    by_number = await check(stubs, types_pb2.SubjectRef(phone=number), target("newsletter", SMS))
+    assert by_number.decision == DENY
+
+
+def _more(keyed: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((k, f"{v}-2") for k, v in keyed)
+
+
+async def test_a_systems_grant_from_before_a_number_was_given_does_not_lift_its_stop(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """The CRM's SMS grant for a customer, then RectifyContact giving them a number its earlier
+    holder had left under a STOP: a check of the number said ALLOW (probe BL), while the other
+    order is refused. A fact from before the number was theirs says nothing of it: DENY until
+    the customer grants with it, in person."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    number, customer = "+33611113330", "p2-grant-first"
+    sms = target("newsletter", SMS)
+    made = await record(stubs, types_pb2.SubjectIdentity(phone=number), grant(sms))
+    stop = consent_pb2.WithdrawConsentRequest(
+        subject=types_pb2.SubjectRef(phone=number),
+        all=True,
+        channel=SMS,
+        source=types_pb2.SOURCE_API,
+    )
+    await stubs.consent.WithdrawConsent(stop, metadata=stubs.metadata)
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(subject_id=made.subject_id),
+            kind=rights_pb2.CONTACT_KIND_PHONE,
+            value="+33611113339",
+        ),
+        metadata=stubs.metadata,
+    )
+    await stubs.consent.RecordConsent(_crm(customer, grant(sms)), metadata=stubs.metadata)
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(external_id=customer),
+            kind=rights_pb2.CONTACT_KIND_PHONE,
+            value=number,
+        ),
+        metadata=stubs.metadata,
+    )
+    denied = await check(stubs, types_pb2.SubjectRef(phone=number), sms)
+    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
+    await record(stubs, types_pb2.SubjectIdentity(external_id=customer), grant(sms))
+    assert (await check(stubs, types_pb2.SubjectRef(phone=number), sms)).decision == ALLOW

@@ -273,12 +273,14 @@ async def test_an_old_grant_racing_a_withdrawal_never_wins(stubs: Stubs, keyed: 
     assert answers == [DENY] * rounds
 
 
-async def test_a_late_grant_naming_its_holders_own_address_beside_one_taken_over_lands(
+async def test_a_late_grant_naming_its_holders_own_address_beside_one_taken_over(
     channel: grpc.aio.Channel, stubs: Stubs
 ) -> None:
     """A phone moved from A to B after the decision: a late grant naming that phone alone was
     A's word (superseded, no subject); one naming it with B's own address, B's already then,
-    is B's (it was superseded too: a yes of B's lost; probe BG)."""
+    is B's (probe BG: its yes was lost), but says nothing of the phone, B's only since: its SMS
+    grant landed and a check of the phone said ALLOW over A's "no" (probe BL). B's e-mail grant
+    lands; the SMS one is superseded."""
     rights = rights_pb2_grpc.RightsServiceStub(channel)
     await put_purpose(stubs, "newsletter")
     phone = "+33611112222"
@@ -309,16 +311,18 @@ async def test_a_late_grant_naming_its_holders_own_address_beside_one_taken_over
     assert (stale.subject_id, list(stale.superseded)) == ("", [SMS])
     both = consent_pb2.RecordConsentRequest(
         subject=types_pb2.SubjectIdentity(phone=phone, email="b-holder@example.fr"),
-        choices=[grant(SMS)],
+        choices=[grant(SMS), grant(NEWSLETTER)],
         source=types_pb2.SOURCE_API,
         decided_at=stamp(decided),
     )
     landed = await stubs.consent.RecordConsent(both, metadata=stubs.metadata)
-    assert (landed.subject_id, list(landed.superseded), len(landed.events)) == (
+    assert (landed.subject_id, list(landed.superseded), [e.target for e in landed.events]) == (
         b.subject_id,
-        [],
-        1,
+        [SMS],
+        [NEWSLETTER],
     )
+    denied = await check(stubs, types_pb2.SubjectRef(phone=phone), SMS)
+    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_REFUSED)
 
 
 @pytest.mark.parametrize("key", ["", "late-no"])
@@ -470,3 +474,64 @@ async def test_a_late_grant_decided_before_its_subject_took_an_address_over_says
     )
     assert len((await stubs.consent.RecordConsent(now, metadata=stubs.metadata)).events) == 1
     assert (await check(stubs, by_email(address), NEWSLETTER)).decision == ALLOW
+
+
+async def _move_email(
+    rights: rights_pb2_grpc.RightsServiceStub, stubs: Stubs, away: str, to: str, email: str
+) -> None:
+    """RectifyContact: subject `away` leaves for another address, subject `to` takes `email`."""
+    for subject, value in ((away, f"moved-{email}"), (to, email)):
+        await rights.RectifyContact(
+            rights_pb2.RectifyContactRequest(
+                subject=by_id(subject), kind=rights_pb2.CONTACT_KIND_EMAIL, value=value
+            ),
+            metadata=stubs.metadata,
+        )
+
+
+async def test_a_late_no_naming_the_persons_external_id_and_old_address_lands_on_them(
+    channel: grpc.aio.Channel, stubs: Stubs
+) -> None:
+    """Probe BL: a refusal decided while X1 and the address were one person's, synced after
+    the address went to someone else, was IDENTIFIERS_OF_TWO_SUBJECTS (the person stayed
+    ALLOW). It is that person's: recorded on them; the address's holder now is untouched."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    email = "both-then@example.fr"
+    p1 = await record(
+        stubs, types_pb2.SubjectIdentity(external_id="x1-then", email=email), grant(NEWSLETTER)
+    )
+    p2 = await record(stubs, types_pb2.SubjectIdentity(external_id="x2-now"), grant(SMS))
+    decided = datetime.now(UTC)
+    await _move_email(rights, stubs, p1.subject_id, p2.subject_id, email)
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))  # P2's yes
+    late = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id="x1-then", email=email),
+        choices=[refuse(NEWSLETTER)],
+        source=types_pb2.SOURCE_API,
+        decided_at=stamp(decided),
+    )
+    landed = await stubs.consent.RecordConsent(late, metadata=stubs.metadata)
+    assert (landed.subject_id, len(landed.events)) == (p1.subject_id, 1)
+    assert (await check(stubs, by_id(p1.subject_id), NEWSLETTER)).decision == DENY
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
+
+
+async def test_a_late_no_decided_before_anyone_held_the_address_is_its_first_holders(
+    channel: grpc.aio.Channel, stubs: Stubs
+) -> None:
+    """Probe BL: a paper refusal decided before anyone held the address, keyed in after it
+    went from its first holder to a second, landed on the second and overrode their own newer
+    "yes". It is the first holder's (whose word a choice decided then most likely is)."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    email = "paper-form@example.fr"
+    decided = datetime.now(UTC)
+    p1 = await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    p2 = await record(stubs, types_pb2.SubjectIdentity(external_id="second-holder"), grant(SMS))
+    await _move_email(rights, stubs, p1.subject_id, p2.subject_id, email)
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))  # P2's yes
+    landed = await _synced(stubs, email, decided, refuse(NEWSLETTER))
+    assert landed.subject_id == p1.subject_id
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
+    assert (await check(stubs, by_id(p1.subject_id), NEWSLETTER)).decision == DENY

@@ -96,6 +96,7 @@ from consentd.domain.free_text import without_contacts
         # Probe BI: a bracketed "at" with a spelled "dot", "@" as an HTML character reference.
         ("jean [at] corp dot fr", "(email)"),
         ("mail jean&#64;corp.fr", "mail (email)"),
+        ("jean [@] corp.fr, jean (@) corp (dot) fr", "(email), (email)"),
         ("jean&#x40;corp.fr, jean&commat;corp.fr", "(email), (email)"),
         ("R&D at 5 dot 30, see [at] noon", "R&D at 5 dot 30, see [at] noon"),
         ("jean @ example . fr", "(email)"),

@@ -53,6 +53,7 @@ def test_token_of_another_list_is_refused() -> None:
         _token(b'"history"'),
         _token(b'{"k": "history"}'),
         _token(b'{"c": 42}'),
+        _token(b'{"k": "history", "c": null}'),
     ],
     ids=[
         "not-base64",
@@ -64,6 +65,7 @@ def test_token_of_another_list_is_refused() -> None:
         "json-string",
         "no-cursor",
         "no-kind",
+        "null-cursor",
     ],
 )
 def test_garbage_token_is_refused(token: str) -> None:

@@ -118,6 +118,7 @@ class Checker:
                     batch.notice_floor,
                     row.blocks,
                     priors=row.priors,
+                    held_from=row.held_from,
                     current=as_of is None,
                 )
             except Exception as error:  # noqa: BLE001 - raised again in that caller's own task

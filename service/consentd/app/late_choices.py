@@ -15,10 +15,9 @@ from uuid import UUID
 
 from consentd.app.commands import Choice, RecordConsent
 from consentd.app.ports import Digest, UnitOfWork
-from consentd.domain.contact_points import HandOver
+from consentd.domain.contact_points import reached
 from consentd.domain.errors import FailedPrecondition
-from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.model import Channel, ConsentEvent, ConsentState, Purpose, Target
+from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target
 from consentd.domain.validity import valid_until
 
 
@@ -78,39 +77,41 @@ def lapsed_grants(
 
 async def late_since(
     uow: UnitOfWork, digests: Sequence[Digest], command: RecordConsent, since: datetime | None
-) -> tuple[datetime | None, HandOver | None]:
+) -> datetime | None:
     """For a record decided while one of its contact points was another person's: the later of
     `since` and when it left them (its grants are that person's word, not its holder's now nor
-    a new subject's; probe BE), and the hand-over (whose word its refusals are: late_holder).
-    Not when the subject the record names now held one of them then already (its own address
-    beside it; probe BG)."""
+    a new subject's; probe BE). Not when the subject the record names now held one of them
+    then already (its own address beside it; probe BG)."""
     if command.recorded_at is None:
-        return since, None
+        return since
     handed = await uow.rights.handed_over(digests, command.recorded_at)
-    if handed is not None and (since is None or handed.at > since):
-        since = handed.at
-    return since, handed
+    return handed if handed is not None and (since is None or handed > since) else since
 
 
 async def late_holder(
-    uow: UnitOfWork, handed: HandOver | None, decided: datetime | None
+    uow: UnitOfWork, digests: Sequence[Digest], command: RecordConsent
 ) -> UUID | None:
-    """Whose word a "no" decided at `decided` is when its contact points changed hands since
-    (handed, from the store's handed_over): the person who held them then, not their holder now
-    (a CRM's late refusal of an address, synced after RectifyContact gave it to someone else,
-    blocked the new holder's "yes"). None when they did not change hands since, or nobody held
-    them then. Raises FailedPrecondition when two people held them then (as for identifiers of
-    two subjects now), or when that person was erased since (nothing more is recorded of them;
-    their contact points stay suppressed)."""
-    if handed is None or decided is None or handed.at < decided or not handed.then:
+    """Whose word the refusals of a record decided earlier (decided_at) are when its contact
+    points changed hands since: the person who held them then (or, when nobody did, the first
+    to hold one after), not their holders now (a CRM's late refusal of an address, synced after
+    RectifyContact gave it to someone else, blocked the new holder's "yes"; naming the person's
+    external id beside it was IDENTIFIERS_OF_TWO_SUBJECTS; probes BG, BL). None when the same
+    people hold them now, or nobody ever did. Raises FailedPrecondition when two people held
+    them then (as for identifiers of two subjects now), or when that person was erased since
+    (nothing more is recorded of them; their contact points stay suppressed)."""
+    decided = command.recorded_at
+    if decided is None or all(c.state is ConsentState.GRANTED for c in command.choices):
         return None
-    if len(handed.then) > 1:
+    then = await uow.rights.holders_then(digests, decided)
+    if not then or then == set((await uow.subjects.owners(digests)).values()):
+        return None
+    if len(then) > 1:
         raise FailedPrecondition(
             "when the choice was decided (decided_at) these identifiers belonged to two "
             "different people: send one record per person",
             code="IDENTIFIERS_OF_TWO_SUBJECTS",
         )
-    (subject_id,) = handed.then
+    (subject_id,) = then
     if await uow.rights.erased_at(subject_id) is not None:
         raise FailedPrecondition(
             "the person who held this contact point when the choice was decided (decided_at) "
@@ -120,36 +121,23 @@ async def late_holder(
     return subject_id
 
 
-# The channels a contact point of each kind reaches (an external id or a CAL id: every one).
-_REACHED = {
-    IdentifierKind.EMAIL: frozenset({Channel.EMAIL}),
-    IdentifierKind.PHONE: frozenset({Channel.SMS, Channel.VOICE_CALL}),
-}
-
-
 async def taken_over_grants(
-    uow: UnitOfWork, command: RecordConsent, subject_id: UUID, named: Sequence[Digest]
+    uow: UnitOfWork, command: RecordConsent, subject_id: UUID
 ) -> tuple[RecordConsent, tuple[Target, ...]]:
     """The command without its grants decided before the subject took over, from another
     person, a contact point reaching their channel (RectifyContact after decided_at): recorded
     now, such a grant outweighed that person's earlier "no" on the address, and a check of it
     said ALLOW though the grant said nothing of it (probe BI). Returns the command left and
-    the targets dropped. A contact point the record names is not one of those: whose word the
-    record is on it was read already (late_since)."""
+    the targets dropped. Named in the record or not (naming it beside the subject's own
+    address made the grant land, and the check of it said ALLOW over that person's "no";
+    probe BL)."""
     decided = command.recorded_at
     if decided is None or not any(c.state is ConsentState.GRANTED for c in command.choices):
         return command, ()
-    kinds = await uow.rights.taken_over(subject_id, decided, named)
-    if not kinds:
-        return command, ()
-    every = frozenset(Channel) if kinds - _REACHED.keys() else frozenset()
-    reached = every.union(*(_REACHED.get(k, frozenset()) for k in kinds))
+    channels = reached(await uow.rights.taken_over(subject_id, decided))
 
     def stale(choice: Choice) -> bool:
-        channel = choice.target.channel
-        return choice.state is ConsentState.GRANTED and (
-            channel in reached or channel is Channel.ALL
-        )
+        return choice.state is ConsentState.GRANTED and choice.target.channel in channels
 
     dropped = tuple(c.target for c in command.choices if stale(c))
     kept = tuple(c for c in command.choices if not stale(c))

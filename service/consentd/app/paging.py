@@ -86,7 +86,8 @@ def _cursor(kind: str, token: str, field: str) -> Any:
             payload = _decoded(token)
         except (binascii.Error, ValueError, RecursionError):
             payload = None
-    if not isinstance(payload, dict) or payload.get("k") != kind or "c" not in payload:
+    # A null cursor is none this service issues (it restarted the list; probe BI).
+    if not isinstance(payload, dict) or payload.get("k") != kind or payload.get("c") is None:
         raise InvalidInput(field, "is not a page token issued for this list")
     return payload["c"]
 

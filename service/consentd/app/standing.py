@@ -27,9 +27,9 @@ from consentd.app.taken_back import (
     PERSON_SOURCES,
     latest_closure,
     refuse_systems_return,
-    refuse_unless_held_taken_back,
-    refuse_unless_taken_back,
     systems_grant,
+    without_closed_grants,
+    without_held_closed_grants,
 )
 from consentd.domain.canonical import stamp
 from consentd.domain.decision import standing_stop
@@ -129,16 +129,15 @@ async def _standing(
     digests = subjects.digests(tenant_id, command.identifiers)
     closures = await uow.rights.closed_contact_points(digests)
     closed = latest_closure(closures.values())
-    since, handed = await late_since(uow, digests, command, closed.at if closed else None)
+    since = await late_since(uow, digests, command, closed.at if closed else None)
     command, gone = superseded_grants(command, [], since)
     if not command.choices:
         return Standing(command, None, gone, now)
-    if closures and systems_grant(command):
-        await refuse_unless_taken_back(uow, command, closures)
-    earlier = await late_holder(uow, handed, command.recorded_at)  # a late "no" is theirs
+    command, shut = await without_closed_grants(uow, command, closures)
+    earlier = await late_holder(uow, digests, command)  # a late "no" is theirs
     subject_id = earlier or await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
-    if systems_grant(command):
-        await refuse_unless_held_taken_back(uow, command, subject_id, digests)
+    command, held_shut = await without_held_closed_grants(uow, command, subject_id, digests)
+    gone += shut + held_shut
     stale: tuple[Target, ...] = ()
     if command.recorded_at is not None:
         # The subject's lock before its facts are read: a withdrawal committing meanwhile was
@@ -147,7 +146,7 @@ async def _standing(
         current = await uow.consents.current(subject_id)
         objected = await objected_since(uow, subject_id)
         command, stale = superseded_grants(command, current, objected)
-        command, taken = await taken_over_grants(uow, command, subject_id, digests)
+        command, taken = await taken_over_grants(uow, command, subject_id)
         stale += taken
     else:
         current = []

@@ -6,15 +6,17 @@ app/standing.py."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from consentd.app.commands import RecordConsent
 from consentd.app.ports import Digest, UnitOfWork
 from consentd.domain.canonical import stamp
-from consentd.domain.contact_points import Closed
+from consentd.domain.contact_points import Closed, reached
 from consentd.domain.errors import FailedPrecondition
-from consentd.domain.model import ConsentState, Source
+from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.model import ConsentState, Source, Target
 from consentd.domain.rights import BlockKind
 
 # What "only the person" means, in the refusals' messages.
@@ -59,14 +61,23 @@ def systems_grant(command: RecordConsent) -> bool:
     return not in_person and any(c.state is ConsentState.GRANTED for c in command.choices)
 
 
-async def refuse_unless_taken_back(
+async def without_closed_grants(
     uow: UnitOfWork, command: RecordConsent, closures: Mapping[Digest, Closed]
-) -> None:
-    """Refuse a system's grant naming a closed contact point unless whoever holds that contact
-    point now came back in person since it was closed (came_back). The holder of that contact
-    point, not of another identifier named beside it: a CRM grant naming the old address with
-    another customer's phone was taken, and linked the address to them (probe S)."""
+) -> tuple[RecordConsent, tuple[Target, ...]]:
+    """The command without a system's grants that would take back a closed contact point
+    (erased, left by an objector or under a STOP) whose holder now has not come back in person
+    since it was closed (came_back; the holder of that contact point, not of another identifier
+    named beside it: probe S): grants of the channels it reaches when someone holds it (an
+    address: e-mail; a phone: SMS and calls; probe BL: a customer's e-mail grant was refused for
+    a number they held), of every channel when nobody does (the grant would make it someone's).
+    Its refusals and other grants stand (a refusal beside such a grant was lost with the whole
+    call; probe BL). Raises (refuse_systems_return) when nothing else is left. Returns the
+    command left and the targets dropped."""
+    if not closures or not systems_grant(command):
+        return command, ()
     held = await uow.rights.holdings(list(closures))
+    shut: list[Closed] = []
+    kinds: list[IdentifierKind] = []
     for digest, closure in closures.items():
         holding = held.get(digest)
         # A grant before the holder took the address over says nothing of it: a customer's
@@ -75,21 +86,34 @@ async def refuse_unless_taken_back(
         if holding is None or not await came_back(
             uow, holding[0], max(closure.at, holding[1] - timedelta(microseconds=1))
         ):
-            refuse_systems_return(command, closure)
+            shut.append(closure)
+            kinds.append(digest[0] if holding is not None else IdentifierKind.EXTERNAL_ID)
+    channels = reached(kinds)
+    blocked = [
+        c
+        for c in command.choices
+        if c.state is ConsentState.GRANTED and c.target.channel in channels
+    ]
+    if not blocked:
+        return command, ()
+    kept = tuple(c for c in command.choices if c not in blocked)
+    if not kept:
+        refuse_systems_return(command, latest_closure(shut))
+    return replace(command, choices=kept), tuple(c.target for c in blocked)
 
 
-async def refuse_unless_held_taken_back(
+async def without_held_closed_grants(
     uow: UnitOfWork, command: RecordConsent, subject_id: UUID, named: Sequence[Digest]
-) -> None:
-    """refuse_unless_taken_back for the contact points the subject holds besides the named
-    ones: a CRM grant naming a customer by external id took back the erased address an
-    operator had given them (RectifyContact), and a check of the address said ALLOW (probe
-    BI)."""
+) -> tuple[RecordConsent, tuple[Target, ...]]:
+    """without_closed_grants for the contact points the subject holds besides the named ones: a
+    CRM grant naming a customer by external id took back the erased address an operator had
+    given them (RectifyContact), and a check of the address said ALLOW (probe BI)."""
+    if not systems_grant(command):
+        return command, ()
     held = [(i.kind, i.digest) for i in await uow.rights.identifiers(subject_id)]
     others = [d for d in held if d not in set(named)]
     closures = await uow.rights.closed_contact_points(others) if others else {}
-    if closures:
-        await refuse_unless_taken_back(uow, command, closures)
+    return await without_closed_grants(uow, command, closures)
 
 
 def latest_closure(found: Iterable[Closed]) -> Closed | None:

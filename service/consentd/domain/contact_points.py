@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
-from uuid import UUID
 
 from consentd.domain.decision import SUPPRESSING, decide, latest
-from consentd.domain.model import ConsentFact, Purpose, Verdict
+from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.model import Channel, ConsentFact, Purpose, Reason, Verdict
 from consentd.domain.rights import Block, BlockKind
 
 
@@ -31,15 +31,6 @@ class Closed(NamedTuple):
     at: datetime
 
 
-class HandOver(NamedTuple):
-    """A record's contact points changed hands (RectifyContact): `at`, when one of them last
-    left a subject that holds none of them now; `then`, which of those subjects held one of
-    them at the time the record was decided (whose word a late "no" is)."""
-
-    at: datetime
-    then: frozenset[UUID]
-
-
 @dataclass(frozen=True, slots=True)
 class PriorHolding:
     """An earlier holder of the contact point as it stood when the contact point left them
@@ -50,6 +41,9 @@ class PriorHolding:
     fact: ConsentFact | None = None
     objected_since: datetime | None = None
     erased_at: datetime | None = None
+    # Whether they had withdrawn everything (of every channel or of the one asked about: a
+    # STOP) by then: their "no" closes the contact point to all but the person.
+    stopped: bool = False
 
 
 class Ruling(NamedTuple):
@@ -101,21 +95,55 @@ def decide_contact_point(
     blocks: Sequence[Block] = (),
     *,
     priors: Sequence[PriorHolding] = (),
+    held_from: datetime | None = None,
     current: bool = False,
 ) -> Ruling:
     """The answer for a contact point: its holder's (`facts`, `blocks`; none when nobody holds
-    it), unless an earlier holder's DENY (`priors`) is later than the holder's latest fact.
+    it), unless an earlier holder's DENY (`priors`) is later than the holder's latest fact, or,
+    for a DENY that closed it (an objection, an erasure, a withdrawal of everything), than the
+    time the holder began to hold it (`held_from`; else when it left that earlier holder).
     `current`: a check now (decide())."""
     facts = list(facts)
     ruling = rule(purpose, facts, now, notice_floor, blocks, current=current)
-    denials = [d for d in (carried(purpose, p) for p in priors) if d is not None]
+    denials = [(p, d) for p in priors if (d := carried(purpose, p)) is not None]
     if not denials:
         return ruling
-    denial = max(denials, key=lambda d: d.since or now)
+
+    def until(denied: tuple[PriorHolding, Ruling]) -> datetime:
+        prior, denial = denied
+        since = denial.since or now
+        # Only the person takes back a contact point erased, left by an objector or under a
+        # STOP (rule 3): a fact of its holder from before they held it says nothing of it (a
+        # CRM grant, then RectifyContact giving the customer a number left under a STOP, and
+        # the check said ALLOW; probe BL).
+        # (A fact made with the contact point, at its holding's start, counts.)
+        start = held_from - timedelta(microseconds=1) if held_from else prior.ended_at
+        held = max(prior.ended_at, start)
+        return max(since, held) if _closing(prior, denial) else since
+
+    threshold = max(until(d) for d in denials)
     fact = latest(facts)
-    answered = (
-        fact is not None
-        and fact.recorded_at is not None
-        and fact.recorded_at > (denial.since or now)
-    )
-    return ruling if answered else denial
+    answered = fact is not None and fact.recorded_at is not None and fact.recorded_at > threshold
+    return ruling if answered else max(denials, key=until)[1]
+
+
+def _closing(prior: PriorHolding, denial: Ruling) -> bool:
+    """Whether an earlier holder's DENY closes the contact point to all but the person: an
+    objection, an erasure, or a withdrawal of everything (a STOP)."""
+    return prior.stopped or denial.verdict.reason in (Reason.OBJECTED, Reason.ERASED)
+
+
+# The channels a contact point of each kind reaches (an external id or a CAL id: every one).
+_REACHED = {
+    IdentifierKind.EMAIL: frozenset({Channel.EMAIL}),
+    IdentifierKind.PHONE: frozenset({Channel.SMS, Channel.VOICE_CALL}),
+}
+
+
+def reached(kinds: Iterable[IdentifierKind]) -> frozenset[Channel]:
+    """The channels contact points of these kinds reach, "everything" (Channel.ALL) included
+    whenever any is reached."""
+    found: set[Channel] = set()
+    for kind in kinds:
+        found |= _REACHED.get(kind, frozenset(Channel))
+    return frozenset(found | {Channel.ALL}) if found else frozenset()

@@ -66,7 +66,7 @@ _DIGITS = re.compile(r"\d+")
 # 10:30" are no address (probe AP: they were stored as "(email)").
 _LABEL = r"[\w-]+"
 _LOCAL = r"(?<![\w.+-])[\w+-]+"
-_MARKED_AT = r"(?:\s*[\[({<]\s*(?:at|arobase)\s*[\])}>]\s*|[ \t]*@[ \t]*)"
+_MARKED_AT = r"(?:\s*[\[({<]\s*(?:at|arobase|@)\s*[\])}>]\s*|[ \t]*@[ \t]*)"
 _MARKED_DOT = r"(?:\s*\.\s*|\s*[\[({<]\s*(?:dot|point)\s*[\])}>]\s*|\s+(?:dot|point)\s+)"
 _TLD = (
     r"(?:[a-z]{2}|com|org|net|info|biz|pro|gouv|edu|gov|name|mobi|io|app|dev|tech|paris|bzh"

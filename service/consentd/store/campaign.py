@@ -134,11 +134,12 @@ def _blocks(m: Row) -> list[Block]:
 
 
 def _priors(m: Row, target: Target) -> list[PriorHolding]:
-    """The contact point's earlier holders, as consentd_check() (0012) returns them."""
+    """The contact point's earlier holders, as consentd_check() (0012, 0039) returns them."""
     ended = m["prior_ended"]
     if not ended:
         return []
     priors = []
+    stopped = m["prior_stopped"] or [False] * len(ended)
     for index, until in enumerate(ended):
         event_id = m["prior_event_ids"][index]
         fact = None
@@ -152,9 +153,8 @@ def _priors(m: Row, target: Target) -> list[PriorHolding]:
                 None,
                 m["prior_recorded"][index],
             )
-        priors.append(
-            PriorHolding(until, fact, m["prior_objected"][index], m["prior_erased"][index])
-        )
+        objected, erased = m["prior_objected"][index], m["prior_erased"][index]
+        priors.append(PriorHolding(until, fact, objected, erased, stopped=bool(stopped[index])))
     return priors
 
 
@@ -207,7 +207,7 @@ class SqlCampaign:
             target.purpose, LawfulBasis(first["lawful_basis"]), notice_id=first["notice_id"]
         )
         found = [
-            CheckRow(m["subject_id"], _fact(m), _blocks(m), _priors(m, target))
+            CheckRow(m["subject_id"], _fact(m), _blocks(m), _priors(m, target), m["holder_from"])
             for m in rows
             if m["ord"] is not None
         ]

@@ -12,7 +12,7 @@ from datetime import datetime
 from uuid import UUID
 
 from consentd.app.ports import Digest
-from consentd.domain.contact_points import Closed, HandOver
+from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import BlockKind
 from consentd.store.driver import Driver
@@ -96,40 +96,50 @@ SELECT EXISTS (
 """
 
 
-# Which of the subjects holding none of these contact points now held one of them at $4.
-_HOLDERS_THEN = """
-WITH named AS (SELECT * FROM unnest($2::text[], $3::bytea[]) AS n(kind, digest))
-SELECT DISTINCT h.subject_id FROM contact_point_holdings h
-WHERE h.tenant_id = $1 AND (h.kind, h.digest) IN (SELECT * FROM named)
-  AND h.held_from <= $4 AND h.held_until > $4
-  AND NOT EXISTS (
-    SELECT FROM subject_identifiers i
-    WHERE i.tenant_id = h.tenant_id AND i.subject_id = h.subject_id
-      AND (i.kind, i.digest) IN (SELECT * FROM named))
-"""
-
-
 async def handed_over(
     raw: Driver, tenant_id: UUID, digests: Sequence[Digest], decided: datetime
-) -> HandOver | None:
-    """When one of these contact points last left a subject that holds none of them now, and
-    (when that was after `decided`) who held them at `decided`; None when none did, or when the
-    subject that holds them now held one of them at `decided` already (a record naming its own
-    address beside one it took over since is its word)."""
+) -> datetime | None:
+    """When one of these contact points last left a subject that holds none of them now;
+    None when none did, or when the subject that holds them now held one of them at `decided`
+    already (a record naming its own address beside one it took over since is its word)."""
     if not digests:
         return None
     kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
     rows = await raw.fetch(_HANDED_OVER, tenant_id, kinds, values)
     found: datetime | None = rows[0]["at"]
-    if found is None:
-        return None
-    if found < decided:
-        return HandOver(found, frozenset())
+    if found is None or found < decided:
+        return found
     held = await raw.fetch(_HELD_THEN, tenant_id, kinds, values, decided)
-    if held[0]["held"]:
-        return None
-    then = await raw.fetch(_HOLDERS_THEN, tenant_id, kinds, values, decided)
-    return HandOver(found, frozenset(m["subject_id"] for m in then))
+    return None if held[0]["held"] else found
+
+
+# Who held these contact points at $4; when nobody did, the first subject to hold one after.
+_HOLDERS_THEN = """
+WITH h AS (
+  SELECT subject_id, held_from, held_until FROM contact_point_holdings
+  WHERE tenant_id = $1 AND (kind, digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
+), then_ AS (
+  SELECT DISTINCT subject_id FROM h
+  WHERE held_from <= $4 AND (held_until IS NULL OR held_until > $4)
+)
+SELECT subject_id FROM then_
+UNION ALL
+(SELECT subject_id FROM h WHERE held_from > $4 AND NOT EXISTS (SELECT FROM then_)
+ ORDER BY held_from LIMIT 1)
+"""
+
+
+async def holders_then(
+    raw: Driver, tenant_id: UUID, digests: Sequence[Digest], decided: datetime
+) -> set[UUID]:
+    """The subjects that held these contact points at `decided`; when nobody did, the first to
+    hold one of them after (whose word a choice decided then most likely is)."""
+    if not digests:
+        return set()
+    kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
+    return {
+        m["subject_id"] for m in await raw.fetch(_HOLDERS_THEN, tenant_id, kinds, values, decided)
+    }
 
 
 # Per contact point: when it last left a subject that does not hold it now.
@@ -200,25 +210,22 @@ async def former_points(raw: Driver, tenant_id: UUID, subject_id: UUID) -> list[
     return [(IdentifierKind(m["kind"]), bytes(m["digest"])) for m in rows]
 
 
-# The kinds of the contact points a subject holds now, besides those named, that it took over
-# after $3 from another subject (whose holding of it ended).
+# The kinds of the contact points a subject holds now that it took over after $3 from another
+# subject who still held them at $3 (their holding ended after it).
 _TAKEN_OVER = """
 SELECT DISTINCT h.kind FROM contact_point_holdings h
 WHERE h.tenant_id = $1 AND h.subject_id = $2 AND h.held_until IS NULL AND h.held_from > $3
-  AND (h.kind, h.digest) NOT IN (SELECT * FROM unnest($4::text[], $5::bytea[]))
   AND EXISTS (
     SELECT FROM contact_point_holdings o
     WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
-      AND o.subject_id <> h.subject_id AND o.held_until IS NOT NULL)
+      AND o.subject_id <> h.subject_id AND o.held_until > $3)
 """
 
 
 async def taken_over(
-    raw: Driver, tenant_id: UUID, subject_id: UUID, decided: datetime, named: Sequence[Digest]
+    raw: Driver, tenant_id: UUID, subject_id: UUID, decided: datetime
 ) -> set[IdentifierKind]:
-    """The kinds of the contact points the subject took over from another person after
-    `decided` (RectifyContact), but those `named` (a record naming it is read by handed_over):
-    a grant decided before says nothing of them."""
-    kinds, values = [kind.value for kind, _ in named], [d for _, d in named]
-    rows = await raw.fetch(_TAKEN_OVER, tenant_id, subject_id, decided, kinds, values)
+    """The kinds of the contact points the subject holds that were another person's at
+    `decided` (RectifyContact moved them since): a grant decided then says nothing of them."""
+    rows = await raw.fetch(_TAKEN_OVER, tenant_id, subject_id, decided)
     return {IdentifierKind(m["kind"]) for m in rows}

@@ -13,16 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.app.idempotency import ERASED_ANSWER
 from consentd.app.ports import Digest
-from consentd.domain.contact_points import Closed, HandOver
+from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import BlockKind, BlockRecord, ContactChange, StoredIdentifier
-from consentd.store.closed_points import (
-    closed_points,
-    former_points,
-    handed_over,
-    open_holdings,
-    taken_over,
-)
+from consentd.store import closed_points as points
 from consentd.store.driver import Driver, affected
 from consentd.store.tables import (
     contact_changes,
@@ -34,11 +28,8 @@ from consentd.store.tables import (
     suppressions,
 )
 
-_I = subject_identifiers
-_B = subject_blocks
-_S = suppressions
-_C = contact_changes
-_H = contact_point_holdings
+_I, _B, _S = subject_identifiers, subject_blocks, suppressions
+_C, _H = contact_changes, contact_point_holdings
 
 
 # On every write's path (sealing identifiers and evidence): prepared plain SQL, as the other
@@ -174,21 +165,22 @@ class SqlRights:
         return value
 
     async def closed_contact_points(self, digests: Sequence[Digest]) -> dict[Digest, Closed]:
-        return await closed_points(self._raw, self._tenant, digests)
+        return await points.closed_points(self._raw, self._tenant, digests)
 
     async def former_contact_points(self, subject_id: UUID) -> list[Digest]:
-        return await former_points(self._raw, self._tenant, subject_id)
+        return await points.former_points(self._raw, self._tenant, subject_id)
 
-    async def handed_over(self, digests: Sequence[Digest], decided: datetime) -> HandOver | None:
-        return await handed_over(self._raw, self._tenant, digests, decided)
+    async def handed_over(self, digests: Sequence[Digest], decided: datetime) -> datetime | None:
+        return await points.handed_over(self._raw, self._tenant, digests, decided)
+
+    async def holders_then(self, digests: Sequence[Digest], decided: datetime) -> set[UUID]:
+        return await points.holders_then(self._raw, self._tenant, digests, decided)
 
     async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
-        return await open_holdings(self._raw, self._tenant, digests)
+        return await points.open_holdings(self._raw, self._tenant, digests)
 
-    async def taken_over(
-        self, subject_id: UUID, decided: datetime, named: Sequence[Digest]
-    ) -> set[IdentifierKind]:
-        return await taken_over(self._raw, self._tenant, subject_id, decided, named)
+    async def taken_over(self, subject_id: UUID, decided: datetime) -> set[IdentifierKind]:
+        return await points.taken_over(self._raw, self._tenant, subject_id, decided)
 
     async def subject_created_at(self, subject_id: UUID) -> datetime | None:
         query = sa.select(subjects.c.created_at).where(

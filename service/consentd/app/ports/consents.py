@@ -26,8 +26,9 @@ class CheckRow(NamedTuple):
     subject_id: UUID | None
     fact: ConsentFact | None
     blocks: Sequence[Block] = ()
-    # A contact point's key: its earlier holders.
+    # A contact point's key: its earlier holders, and since when its holder holds it.
     priors: Sequence[PriorHolding] = ()
+    held_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from uuid import UUID
 from consentd.app.ports._base import Digest
 from consentd.app.ports.consents import ConfirmationMessage
 from consentd.domain.breach import TouchedSubject, Window
-from consentd.domain.contact_points import Closed, HandOver
+from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.retention import TenantRetention
 from consentd.domain.rights import (
@@ -59,21 +59,24 @@ class RightsRepository(Protocol):
         """Those of these contact points only the person takes back (erased, or left by an
         objector), why and since when."""
 
-    async def handed_over(self, digests: Sequence[Digest], decided: datetime) -> HandOver | None:
+    async def handed_over(self, digests: Sequence[Digest], decided: datetime) -> datetime | None:
         """When one of these contact points last left a subject that holds none of them now
-        (an earlier holder) and, when after `decided`, who held them then; None when none
-        changed hands, or when the subject holding them now held one of them at `decided`."""
+        (an earlier holder); None when none changed hands, or when the subject holding them now
+        held one of them at `decided` already."""
+        ...
+
+    async def holders_then(self, digests: Sequence[Digest], decided: datetime) -> set[UUID]:
+        """The subjects that held these contact points at `decided`; when nobody did, the
+        first to hold one of them after."""
         ...
 
     async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
         """Who holds each of these contact points now, and since when."""
         ...
 
-    async def taken_over(
-        self, subject_id: UUID, decided: datetime, named: Sequence[Digest]
-    ) -> set[IdentifierKind]:
-        """The kinds of the contact points the subject took over from another person after
-        `decided` (RectifyContact), but the `named` ones."""
+    async def taken_over(self, subject_id: UUID, decided: datetime) -> set[IdentifierKind]:
+        """The kinds of the contact points the subject holds that were another person's at
+        `decided` (RectifyContact moved them since)."""
         ...
 
     async def subject_created_at(self, subject_id: UUID) -> datetime | None: ...
