@@ -99,6 +99,8 @@ async def test_the_link_sent_by_mail_confirms_once_and_only_then_allows(
     address, to = _address(), target("newsletter")
     recorded = await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
     assert recorded.events[0].state == types_pb2.CONSENT_STATE_PENDING
+    # The caller learns the message went to the relay (a message that went nowhere was silent).
+    assert recorded.confirmation == consent_pb2.CONFIRMATION_DELIVERY_SENT
     pending = await check(mailing, by_email(address), to)
     assert (pending.decision, pending.reason) == (DENY, PENDING)
     batch = await _batch(mailing, mailing_channel, address, to)
@@ -480,9 +482,31 @@ async def test_a_relay_down_answers_code_sent_false_and_a_retry_the_same(
                 metadata=stubs.metadata,
             )
             assert not resent.code_sent
+            # A confirmation the relay did not take: the grant stays pending, and the caller
+            # is told (record it again later to ask again).
+            await _confirmed_purpose(stubs)
+            pending = await record(
+                stubs, types_pb2.SubjectIdentity(email=address), grant(target("newsletter"))
+            )
+            assert pending.events[0].state == types_pb2.CONSENT_STATE_PENDING
+            assert pending.confirmation == consent_pb2.CONFIRMATION_DELIVERY_NOT_SENT
     finally:
         await server.stop(grace=1)
         await app.aclose()
+
+
+async def test_without_a_relay_the_confirmation_is_only_logged_and_says_so(stubs: Stubs) -> None:
+    """No relay configured: the message is written to the log only, and the answer says so;
+    a grant of a purpose without confirmation asks for none."""
+    await _confirmed_purpose(stubs)
+    await put_purpose(stubs, "calls")
+    address = _address()
+    logged = await record(
+        stubs, types_pb2.SubjectIdentity(email=address), grant(target("newsletter"))
+    )
+    assert logged.confirmation == consent_pb2.CONFIRMATION_DELIVERY_LOGGED_ONLY
+    plain = await record(stubs, types_pb2.SubjectIdentity(email=address), grant(target("calls")))
+    assert plain.confirmation == consent_pb2.CONFIRMATION_DELIVERY_UNSPECIFIED
 
 
 async def test_the_person_is_told_of_an_extension_and_of_a_refusal(

@@ -110,7 +110,21 @@ def record_out(written: Written) -> pb.RecordConsentResponse:
         subject_id=str(written.subject_id) if written.subject_id else "",
         events=[event_out(e) for e in written.events],
         superseded=[target_out(t) for t in written.superseded],
+        confirmation=_DELIVERIES.get(
+            written.confirmation or "", pb.CONFIRMATION_DELIVERY_UNSPECIFIED
+        ),
     )
+
+
+def _delivery_out(delivery: str | None) -> pb.ConfirmationDelivery.ValueType:
+    return _DELIVERIES.get(delivery or "", pb.CONFIRMATION_DELIVERY_UNSPECIFIED)
+
+
+_DELIVERIES = {
+    "sent": pb.CONFIRMATION_DELIVERY_SENT,
+    "not_sent": pb.CONFIRMATION_DELIVERY_NOT_SENT,
+    "logged_only": pb.CONFIRMATION_DELIVERY_LOGGED_ONLY,
+}
 
 
 def withdraw_out(written: Written) -> pb.WithdrawConsentResponse:

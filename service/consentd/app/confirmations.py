@@ -11,6 +11,7 @@ withdrawn), with the confirmation's time and channel in its sealed evidence and 
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -59,6 +60,14 @@ class Confirmed:
     events: list[ConsentEvent]
     confirmed_at: datetime
     channel: Channel
+
+
+class Delivery(enum.StrEnum):
+    """What became of a confirmation message (RecordConsentResponse.confirmation)."""
+
+    SENT = "sent"  # handed to the relay
+    NOT_SENT = "not_sent"  # the relay refused it or could not be reached
+    LOGGED_ONLY = "logged_only"  # no relay: only written to the log
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +168,12 @@ class DoubleOptIn:
         )
         return Outgoing(message)
 
-    async def send(self, outgoing: Outgoing | None) -> None:
+    async def send(self, outgoing: Outgoing | None) -> Delivery | None:
         """Send after commit; a failure is logged (never the address) and the grant stays
-        pending: the person can be asked again."""
+        pending: the person can be asked again. What became of it (None: nothing to send), for
+        the caller to know (a message that went nowhere was silent; probe BF)."""
         if outgoing is None:
-            return
+            return None
         try:
             await self._notifier.send_confirmation(outgoing.message)
         except Exception as error:  # noqa: BLE001 - the write is committed; say so, do not fail it
@@ -172,6 +182,10 @@ class DoubleOptIn:
                 tenant=outgoing.message.tenant.slug,
                 error=type(error).__name__,
             )
+            return Delivery.NOT_SENT
+        return (
+            Delivery.SENT if self._notifier.delivers(IdentifierKind.EMAIL) else Delivery.LOGGED_ONLY
+        )
 
     async def confirm(
         self, principal: Principal, token: str, evidence: Evidence, once: Once | None = None

@@ -167,7 +167,8 @@ class ConsentUseCases:
             result = Written(subject_id, written, superseded)
             await uow.commit(result)
         if self._double_opt_in is not None:
-            await self._double_opt_in.send(outgoing)
+            delivery = await self._double_opt_in.send(outgoing)
+            return replace(result, confirmation=delivery) if delivery else result
         return result
 
     async def _confirmation(

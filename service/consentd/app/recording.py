@@ -34,6 +34,8 @@ class Written:
     events: list[ConsentEvent]
     # The targets of grants decided before something newer on record (superseded_grants).
     superseded: tuple[Target, ...] = ()
+    # What became of the double opt-in message of its pending grants (None: none was sent).
+    confirmation: str | None = None
 
 
 def require_purposes(purpose_ids: Sequence[str], found: Mapping[str, Purpose], field: str) -> None:

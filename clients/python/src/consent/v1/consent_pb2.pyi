@@ -21,6 +21,36 @@ else:
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class _ConfirmationDelivery:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ConfirmationDeliveryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ConfirmationDelivery.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CONFIRMATION_DELIVERY_UNSPECIFIED: _ConfirmationDelivery.ValueType  # 0
+    CONFIRMATION_DELIVERY_SENT: _ConfirmationDelivery.ValueType  # 1
+    """Handed to the mail relay (CONSENTD_SMTP_URL)."""
+    CONFIRMATION_DELIVERY_NOT_SENT: _ConfirmationDelivery.ValueType  # 2
+    """The relay refused it or could not be reached: the grants stay PENDING and nobody was asked;
+    record them again later to send a new message.
+    """
+    CONFIRMATION_DELIVERY_LOGGED_ONLY: _ConfirmationDelivery.ValueType  # 3
+    """No relay is configured: the message was only written to the service's log."""
+
+class ConfirmationDelivery(_ConfirmationDelivery, metaclass=_ConfirmationDeliveryEnumTypeWrapper):
+    """ConfirmationDelivery says what became of a double opt-in confirmation message."""
+
+CONFIRMATION_DELIVERY_UNSPECIFIED: ConfirmationDelivery.ValueType  # 0
+CONFIRMATION_DELIVERY_SENT: ConfirmationDelivery.ValueType  # 1
+"""Handed to the mail relay (CONSENTD_SMTP_URL)."""
+CONFIRMATION_DELIVERY_NOT_SENT: ConfirmationDelivery.ValueType  # 2
+"""The relay refused it or could not be reached: the grants stay PENDING and nobody was asked;
+record them again later to send a new message.
+"""
+CONFIRMATION_DELIVERY_LOGGED_ONLY: ConfirmationDelivery.ValueType  # 3
+"""No relay is configured: the message was only written to the service's log."""
+Global___ConfirmationDelivery: _TypeAlias = ConfirmationDelivery  # noqa: Y015
+
 class _Decision:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -160,13 +190,14 @@ class RecordConsentRequest(_message.Message):
         now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
         written (history answers what checks answered then: `as_of` is never rewritten). A grant
         decided at or before what is already on record for its target (its own fact, or a
-        withdrawal of everything), before an objection in force, or before its contact point was
-        erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-        the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-        refusal is always recorded: a "no" is never dropped; decided while its contact point was
-        another person's (before RectifyContact moved it), it is recorded on that person
-        (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-        then).
+        withdrawal of everything), before an objection in force, before its contact point was
+        erased or was another person's, before its subject took over from another person a contact
+        point reaching its channel, or whose validity ended before it arrived, is superseded: not
+        recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+        overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+        while its contact point was another person's (before RectifyContact moved it), it is
+        recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+        identifiers were two people's then).
         """
 
     def __init__(
@@ -195,10 +226,16 @@ class RecordConsentResponse(_message.Message):
     SUBJECT_ID_FIELD_NUMBER: _builtins.int
     EVENTS_FIELD_NUMBER: _builtins.int
     SUPERSEDED_FIELD_NUMBER: _builtins.int
+    CONFIRMATION_FIELD_NUMBER: _builtins.int
     subject_id: _builtins.str
     """Empty when every choice was superseded before the person was looked up (their contact point
     erased after `decided_at`, or another person's then, or every grant's validity ended before
     it arrived).
+    """
+    confirmation: Global___ConfirmationDelivery.ValueType
+    """For grants of purposes that require confirmation (double opt-in, now PENDING): whether the
+    confirmation message went out. Unset when none was asked for, and on a replay of an
+    idempotency key.
     """
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ConsentEvent]: ...
@@ -206,8 +243,9 @@ class RecordConsentResponse(_message.Message):
     def superseded(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ConsentTarget]:
         """The targets of the grants not recorded because something newer was on record (see
         `decided_at`), or, in a call that records other choices, a system's grants over the person's
-        objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-        request's choices.
+        objection or STOP in force, or that would take back a contact point only its holder takes
+        back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+        they are FAILED_PRECONDITION), in the order of the request's choices.
         """
 
     def __init__(
@@ -216,10 +254,11 @@ class RecordConsentResponse(_message.Message):
         subject_id: _builtins.str = ...,
         events: _abc.Iterable[_types_pb2.ConsentEvent] | None = ...,
         superseded: _abc.Iterable[_types_pb2.ConsentTarget] | None = ...,
+        confirmation: Global___ConfirmationDelivery.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "subject_id", b"subject_id", "superseded", b"superseded"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confirmation", b"confirmation", "events", b"events", "subject_id", b"subject_id", "superseded", b"superseded"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

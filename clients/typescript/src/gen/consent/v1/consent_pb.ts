@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file consent/v1/consent.proto.
  */
 export const file_consent_v1_consent: GenFile = /*@__PURE__*/
-  fileDesc("Chhjb25zZW50L3YxL2NvbnNlbnQucHJvdG8SCmNvbnNlbnQudjEirAEKDUNvbnNlbnRDaG9pY2USKQoGdGFyZ2V0GAEgASgLMhkuY29uc2VudC52MS5Db25zZW50VGFyZ2V0EicKBXN0YXRlGAIgASgOMhguY29uc2VudC52MS5Db25zZW50U3RhdGUSFgoObm90aWNlX3ZlcnNpb24YAyABKA0SLwoLdmFsaWRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrACChRSZWNvcmRDb25zZW50UmVxdWVzdBIsCgdzdWJqZWN0GAEgASgLMhsuY29uc2VudC52MS5TdWJqZWN0SWRlbnRpdHkSKgoHY2hvaWNlcxgCIAMoCzIZLmNvbnNlbnQudjEuQ29uc2VudENob2ljZRIiCgZzb3VyY2UYAyABKA4yEi5jb25zZW50LnYxLlNvdXJjZRINCgVhY3RvchgEIAEoCRImCghldmlkZW5jZRgFIAEoCzIULmNvbnNlbnQudjEuRXZpZGVuY2USMwoPcHJvY2Vzc2luZ19yb2xlGAYgASgOMhouY29uc2VudC52MS5Qcm9jZXNzaW5nUm9sZRIuCgpkZWNpZGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKEAQoVUmVjb3JkQ29uc2VudFJlc3BvbnNlEhIKCnN1YmplY3RfaWQYASABKAkSKAoGZXZlbnRzGAIgAygLMhguY29uc2VudC52MS5Db25zZW50RXZlbnQSLQoKc3VwZXJzZWRlZBgDIAMoCzIZLmNvbnNlbnQudjEuQ29uc2VudFRhcmdldCL7AQoWV2l0aGRyYXdDb25zZW50UmVxdWVzdBInCgdzdWJqZWN0GAEgASgLMhYuY29uc2VudC52MS5TdWJqZWN0UmVmEioKB3RhcmdldHMYAiADKAsyGS5jb25zZW50LnYxLkNvbnNlbnRUYXJnZXQSCwoDYWxsGAMgASgIEiIKBnNvdXJjZRgEIAEoDjISLmNvbnNlbnQudjEuU291cmNlEg0KBWFjdG9yGAUgASgJEiYKCGV2aWRlbmNlGAYgASgLMhQuY29uc2VudC52MS5FdmlkZW5jZRIkCgdjaGFubmVsGAcgASgOMhMuY29uc2VudC52MS5DaGFubmVsIlcKF1dpdGhkcmF3Q29uc2VudFJlc3BvbnNlEhIKCnN1YmplY3RfaWQYASABKAkSKAoGZXZlbnRzGAIgAygLMhguY29uc2VudC52MS5Db25zZW50RXZlbnQilAEKE0NoZWNrQ29uc2VudFJlcXVlc3QSJwoHc3ViamVjdBgBIAEoCzIWLmNvbnNlbnQudjEuU3ViamVjdFJlZhIpCgZ0YXJnZXQYAiABKAsyGS5jb25zZW50LnYxLkNvbnNlbnRUYXJnZXQSKQoFYXNfb2YYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIugBChRDaGVja0NvbnNlbnRSZXNwb25zZRImCghkZWNpc2lvbhgBIAEoDjIULmNvbnNlbnQudjEuRGVjaXNpb24SIgoGcmVhc29uGAIgASgOMhIuY29uc2VudC52MS5SZWFzb24SEAoIZXZlbnRfaWQYAyABKAkSLwoLdmFsaWRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCnN1YmplY3RfaWQYBSABKAkSLQoMbGF3ZnVsX2Jhc2lzGAYgASgOMhcuY29uc2VudC52MS5MYXdmdWxCYXNpcyJEChlHZXRTdWJqZWN0Q29uc2VudHNSZXF1ZXN0EicKB3N1YmplY3QYASABKAsyFi5jb25zZW50LnYxLlN1YmplY3RSZWYijQEKGkdldFN1YmplY3RDb25zZW50c1Jlc3BvbnNlEhIKCnN1YmplY3RfaWQYASABKAkSLAoIY29uc2VudHMYAiADKAsyGi5jb25zZW50LnYxLkN1cnJlbnRDb25zZW50Ei0KCWRlY2lzaW9ucxgDIAMoCzIaLmNvbnNlbnQudjEuVGFyZ2V0RGVjaXNpb24iXAoOVGFyZ2V0RGVjaXNpb24SJgoIZGVjaXNpb24YASABKA4yFC5jb25zZW50LnYxLkRlY2lzaW9uEiIKBnJlYXNvbhgCIAEoDjISLmNvbnNlbnQudjEuUmVhc29uInwKGUxpc3RDb25zZW50SGlzdG9yeVJlcXVlc3QSJwoHc3ViamVjdBgBIAEoCzIWLmNvbnNlbnQudjEuU3ViamVjdFJlZhIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCRIPCgdwdXJwb3NlGAQgASgJIl8KGkxpc3RDb25zZW50SGlzdG9yeVJlc3BvbnNlEigKBmV2ZW50cxgBIAMoCzIYLmNvbnNlbnQudjEuQ29uc2VudEV2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJOChVDb25maXJtQ29uc2VudFJlcXVlc3QSDQoFdG9rZW4YASABKAkSJgoIZXZpZGVuY2UYAiABKAsyFC5jb25zZW50LnYxLkV2aWRlbmNlIq4BChZDb25maXJtQ29uc2VudFJlc3BvbnNlEhIKCnN1YmplY3RfaWQYASABKAkSKAoGZXZlbnRzGAIgAygLMhguY29uc2VudC52MS5Db25zZW50RXZlbnQSMAoMY29uZmlybWVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIkCgdjaGFubmVsGAQgASgOMhMuY29uc2VudC52MS5DaGFubmVsKksKCERlY2lzaW9uEhgKFERFQ0lTSU9OX1VOU1BFQ0lGSUVEEAASEgoOREVDSVNJT05fQUxMT1cQARIRCg1ERUNJU0lPTl9ERU5ZEAIquwIKBlJlYXNvbhIWChJSRUFTT05fVU5TUEVDSUZJRUQQABISCg5SRUFTT05fR1JBTlRFRBABEh4KGlJFQVNPTl9MRUdJVElNQVRFX0lOVEVSRVNUEAISFAoQUkVBU09OX05PX1JFQ09SRBADEhIKDlJFQVNPTl9SRUZVU0VEEAQSFAoQUkVBU09OX1dJVEhEUkFXThAFEhIKDlJFQVNPTl9FWFBJUkVEEAYSGgoWUkVBU09OX05PVElDRV9PVVREQVRFRBAHEhMKD1JFQVNPTl9PQkpFQ1RFRBAIEhUKEVJFQVNPTl9SRVNUUklDVEVEEAkSFQoRUkVBU09OX1NVUFBSRVNTRUQQChIRCg1SRUFTT05fRVJBU0VEEAsSHwobUkVBU09OX1BFTkRJTkdfQ09ORklSTUFUSU9OEAwyxwQKDkNvbnNlbnRTZXJ2aWNlElQKDVJlY29yZENvbnNlbnQSIC5jb25zZW50LnYxLlJlY29yZENvbnNlbnRSZXF1ZXN0GiEuY29uc2VudC52MS5SZWNvcmRDb25zZW50UmVzcG9uc2USWgoPV2l0aGRyYXdDb25zZW50EiIuY29uc2VudC52MS5XaXRoZHJhd0NvbnNlbnRSZXF1ZXN0GiMuY29uc2VudC52MS5XaXRoZHJhd0NvbnNlbnRSZXNwb25zZRJWCgxDaGVja0NvbnNlbnQSHy5jb25zZW50LnYxLkNoZWNrQ29uc2VudFJlcXVlc3QaIC5jb25zZW50LnYxLkNoZWNrQ29uc2VudFJlc3BvbnNlIgOQAgESaAoSR2V0U3ViamVjdENvbnNlbnRzEiUuY29uc2VudC52MS5HZXRTdWJqZWN0Q29uc2VudHNSZXF1ZXN0GiYuY29uc2VudC52MS5HZXRTdWJqZWN0Q29uc2VudHNSZXNwb25zZSIDkAIBEmgKEkxpc3RDb25zZW50SGlzdG9yeRIlLmNvbnNlbnQudjEuTGlzdENvbnNlbnRIaXN0b3J5UmVxdWVzdBomLmNvbnNlbnQudjEuTGlzdENvbnNlbnRIaXN0b3J5UmVzcG9uc2UiA5ACARJXCg5Db25maXJtQ29uc2VudBIhLmNvbnNlbnQudjEuQ29uZmlybUNvbnNlbnRSZXF1ZXN0GiIuY29uc2VudC52MS5Db25maXJtQ29uc2VudFJlc3BvbnNlQkwKGmNvbnNlbnRkLmNsaWVudC5jb25zZW50LnYxUAFaLGNvbnNlbnRkL2NsaWVudHMvZ28vZ2VuL2NvbnNlbnQvdjE7Y29uc2VudHYxYgZwcm90bzM", [file_consent_v1_types, file_google_protobuf_timestamp]);
+  fileDesc("Chhjb25zZW50L3YxL2NvbnNlbnQucHJvdG8SCmNvbnNlbnQudjEirAEKDUNvbnNlbnRDaG9pY2USKQoGdGFyZ2V0GAEgASgLMhkuY29uc2VudC52MS5Db25zZW50VGFyZ2V0EicKBXN0YXRlGAIgASgOMhguY29uc2VudC52MS5Db25zZW50U3RhdGUSFgoObm90aWNlX3ZlcnNpb24YAyABKA0SLwoLdmFsaWRfdW50aWwYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIrACChRSZWNvcmRDb25zZW50UmVxdWVzdBIsCgdzdWJqZWN0GAEgASgLMhsuY29uc2VudC52MS5TdWJqZWN0SWRlbnRpdHkSKgoHY2hvaWNlcxgCIAMoCzIZLmNvbnNlbnQudjEuQ29uc2VudENob2ljZRIiCgZzb3VyY2UYAyABKA4yEi5jb25zZW50LnYxLlNvdXJjZRINCgVhY3RvchgEIAEoCRImCghldmlkZW5jZRgFIAEoCzIULmNvbnNlbnQudjEuRXZpZGVuY2USMwoPcHJvY2Vzc2luZ19yb2xlGAYgASgOMhouY29uc2VudC52MS5Qcm9jZXNzaW5nUm9sZRIuCgpkZWNpZGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK8AQoVUmVjb3JkQ29uc2VudFJlc3BvbnNlEhIKCnN1YmplY3RfaWQYASABKAkSKAoGZXZlbnRzGAIgAygLMhguY29uc2VudC52MS5Db25zZW50RXZlbnQSLQoKc3VwZXJzZWRlZBgDIAMoCzIZLmNvbnNlbnQudjEuQ29uc2VudFRhcmdldBI2Cgxjb25maXJtYXRpb24YBCABKA4yIC5jb25zZW50LnYxLkNvbmZpcm1hdGlvbkRlbGl2ZXJ5IvsBChZXaXRoZHJhd0NvbnNlbnRSZXF1ZXN0EicKB3N1YmplY3QYASABKAsyFi5jb25zZW50LnYxLlN1YmplY3RSZWYSKgoHdGFyZ2V0cxgCIAMoCzIZLmNvbnNlbnQudjEuQ29uc2VudFRhcmdldBILCgNhbGwYAyABKAgSIgoGc291cmNlGAQgASgOMhIuY29uc2VudC52MS5Tb3VyY2USDQoFYWN0b3IYBSABKAkSJgoIZXZpZGVuY2UYBiABKAsyFC5jb25zZW50LnYxLkV2aWRlbmNlEiQKB2NoYW5uZWwYByABKA4yEy5jb25zZW50LnYxLkNoYW5uZWwiVwoXV2l0aGRyYXdDb25zZW50UmVzcG9uc2USEgoKc3ViamVjdF9pZBgBIAEoCRIoCgZldmVudHMYAiADKAsyGC5jb25zZW50LnYxLkNvbnNlbnRFdmVudCKUAQoTQ2hlY2tDb25zZW50UmVxdWVzdBInCgdzdWJqZWN0GAEgASgLMhYuY29uc2VudC52MS5TdWJqZWN0UmVmEikKBnRhcmdldBgCIAEoCzIZLmNvbnNlbnQudjEuQ29uc2VudFRhcmdldBIpCgVhc19vZhgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi6AEKFENoZWNrQ29uc2VudFJlc3BvbnNlEiYKCGRlY2lzaW9uGAEgASgOMhQuY29uc2VudC52MS5EZWNpc2lvbhIiCgZyZWFzb24YAiABKA4yEi5jb25zZW50LnYxLlJlYXNvbhIQCghldmVudF9pZBgDIAEoCRIvCgt2YWxpZF91bnRpbBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKc3ViamVjdF9pZBgFIAEoCRItCgxsYXdmdWxfYmFzaXMYBiABKA4yFy5jb25zZW50LnYxLkxhd2Z1bEJhc2lzIkQKGUdldFN1YmplY3RDb25zZW50c1JlcXVlc3QSJwoHc3ViamVjdBgBIAEoCzIWLmNvbnNlbnQudjEuU3ViamVjdFJlZiKNAQoaR2V0U3ViamVjdENvbnNlbnRzUmVzcG9uc2USEgoKc3ViamVjdF9pZBgBIAEoCRIsCghjb25zZW50cxgCIAMoCzIaLmNvbnNlbnQudjEuQ3VycmVudENvbnNlbnQSLQoJZGVjaXNpb25zGAMgAygLMhouY29uc2VudC52MS5UYXJnZXREZWNpc2lvbiJcCg5UYXJnZXREZWNpc2lvbhImCghkZWNpc2lvbhgBIAEoDjIULmNvbnNlbnQudjEuRGVjaXNpb24SIgoGcmVhc29uGAIgASgOMhIuY29uc2VudC52MS5SZWFzb24ifAoZTGlzdENvbnNlbnRIaXN0b3J5UmVxdWVzdBInCgdzdWJqZWN0GAEgASgLMhYuY29uc2VudC52MS5TdWJqZWN0UmVmEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJEg8KB3B1cnBvc2UYBCABKAkiXwoaTGlzdENvbnNlbnRIaXN0b3J5UmVzcG9uc2USKAoGZXZlbnRzGAEgAygLMhguY29uc2VudC52MS5Db25zZW50RXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIk4KFUNvbmZpcm1Db25zZW50UmVxdWVzdBINCgV0b2tlbhgBIAEoCRImCghldmlkZW5jZRgCIAEoCzIULmNvbnNlbnQudjEuRXZpZGVuY2UirgEKFkNvbmZpcm1Db25zZW50UmVzcG9uc2USEgoKc3ViamVjdF9pZBgBIAEoCRIoCgZldmVudHMYAiADKAsyGC5jb25zZW50LnYxLkNvbnNlbnRFdmVudBIwCgxjb25maXJtZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiQKB2NoYW5uZWwYBCABKA4yEy5jb25zZW50LnYxLkNoYW5uZWwqqAEKFENvbmZpcm1hdGlvbkRlbGl2ZXJ5EiUKIUNPTkZJUk1BVElPTl9ERUxJVkVSWV9VTlNQRUNJRklFRBAAEh4KGkNPTkZJUk1BVElPTl9ERUxJVkVSWV9TRU5UEAESIgoeQ09ORklSTUFUSU9OX0RFTElWRVJZX05PVF9TRU5UEAISJQohQ09ORklSTUFUSU9OX0RFTElWRVJZX0xPR0dFRF9PTkxZEAMqSwoIRGVjaXNpb24SGAoUREVDSVNJT05fVU5TUEVDSUZJRUQQABISCg5ERUNJU0lPTl9BTExPVxABEhEKDURFQ0lTSU9OX0RFTlkQAiq7AgoGUmVhc29uEhYKElJFQVNPTl9VTlNQRUNJRklFRBAAEhIKDlJFQVNPTl9HUkFOVEVEEAESHgoaUkVBU09OX0xFR0lUSU1BVEVfSU5URVJFU1QQAhIUChBSRUFTT05fTk9fUkVDT1JEEAMSEgoOUkVBU09OX1JFRlVTRUQQBBIUChBSRUFTT05fV0lUSERSQVdOEAUSEgoOUkVBU09OX0VYUElSRUQQBhIaChZSRUFTT05fTk9USUNFX09VVERBVEVEEAcSEwoPUkVBU09OX09CSkVDVEVEEAgSFQoRUkVBU09OX1JFU1RSSUNURUQQCRIVChFSRUFTT05fU1VQUFJFU1NFRBAKEhEKDVJFQVNPTl9FUkFTRUQQCxIfChtSRUFTT05fUEVORElOR19DT05GSVJNQVRJT04QDDLHBAoOQ29uc2VudFNlcnZpY2USVAoNUmVjb3JkQ29uc2VudBIgLmNvbnNlbnQudjEuUmVjb3JkQ29uc2VudFJlcXVlc3QaIS5jb25zZW50LnYxLlJlY29yZENvbnNlbnRSZXNwb25zZRJaCg9XaXRoZHJhd0NvbnNlbnQSIi5jb25zZW50LnYxLldpdGhkcmF3Q29uc2VudFJlcXVlc3QaIy5jb25zZW50LnYxLldpdGhkcmF3Q29uc2VudFJlc3BvbnNlElYKDENoZWNrQ29uc2VudBIfLmNvbnNlbnQudjEuQ2hlY2tDb25zZW50UmVxdWVzdBogLmNvbnNlbnQudjEuQ2hlY2tDb25zZW50UmVzcG9uc2UiA5ACARJoChJHZXRTdWJqZWN0Q29uc2VudHMSJS5jb25zZW50LnYxLkdldFN1YmplY3RDb25zZW50c1JlcXVlc3QaJi5jb25zZW50LnYxLkdldFN1YmplY3RDb25zZW50c1Jlc3BvbnNlIgOQAgESaAoSTGlzdENvbnNlbnRIaXN0b3J5EiUuY29uc2VudC52MS5MaXN0Q29uc2VudEhpc3RvcnlSZXF1ZXN0GiYuY29uc2VudC52MS5MaXN0Q29uc2VudEhpc3RvcnlSZXNwb25zZSIDkAIBElcKDkNvbmZpcm1Db25zZW50EiEuY29uc2VudC52MS5Db25maXJtQ29uc2VudFJlcXVlc3QaIi5jb25zZW50LnYxLkNvbmZpcm1Db25zZW50UmVzcG9uc2VCTAoaY29uc2VudGQuY2xpZW50LmNvbnNlbnQudjFQAVosY29uc2VudGQvY2xpZW50cy9nby9nZW4vY29uc2VudC92MTtjb25zZW50djFiBnByb3RvMw", [file_consent_v1_types, file_google_protobuf_timestamp]);
 
 /**
  * ConsentChoice is one grant or refusal inside a RecordConsent call.
@@ -103,13 +103,14 @@ export type RecordConsentRequest = Message<"consent.v1.RecordConsentRequest"> & 
    * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
    * written (history answers what checks answered then: `as_of` is never rewritten). A grant
    * decided at or before what is already on record for its target (its own fact, or a
-   * withdrawal of everything), before an objection in force, or before its contact point was
-   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-   * another person's (before RectifyContact moved it), it is recorded on that person
-   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-   * then).
+   * withdrawal of everything), before an objection in force, before its contact point was
+   * erased or was another person's, before its subject took over from another person a contact
+   * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+   * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+   * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+   * while its contact point was another person's (before RectifyContact moved it), it is
+   * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+   * identifiers were two people's then).
    *
    * @generated from field: google.protobuf.Timestamp decided_at = 7;
    */
@@ -144,12 +145,22 @@ export type RecordConsentResponse = Message<"consent.v1.RecordConsentResponse"> 
   /**
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-   * request's choices.
+   * objection or STOP in force, or that would take back a contact point only its holder takes
+   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+   * they are FAILED_PRECONDITION), in the order of the request's choices.
    *
    * @generated from field: repeated consent.v1.ConsentTarget superseded = 3;
    */
   superseded: ConsentTarget[];
+
+  /**
+   * For grants of purposes that require confirmation (double opt-in, now PENDING): whether the
+   * confirmation message went out. Unset when none was asked for, and on a replay of an
+   * idempotency key.
+   *
+   * @generated from field: consent.v1.ConfirmationDelivery confirmation = 4;
+   */
+  confirmation: ConfirmationDelivery;
 };
 
 /**
@@ -514,6 +525,46 @@ export const ConfirmConsentResponseSchema: GenMessage<ConfirmConsentResponse> = 
   messageDesc(file_consent_v1_consent, 13);
 
 /**
+ * ConfirmationDelivery says what became of a double opt-in confirmation message.
+ *
+ * @generated from enum consent.v1.ConfirmationDelivery
+ */
+export enum ConfirmationDelivery {
+  /**
+   * @generated from enum value: CONFIRMATION_DELIVERY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Handed to the mail relay (CONSENTD_SMTP_URL).
+   *
+   * @generated from enum value: CONFIRMATION_DELIVERY_SENT = 1;
+   */
+  SENT = 1,
+
+  /**
+   * The relay refused it or could not be reached: the grants stay PENDING and nobody was asked;
+   * record them again later to send a new message.
+   *
+   * @generated from enum value: CONFIRMATION_DELIVERY_NOT_SENT = 2;
+   */
+  NOT_SENT = 2,
+
+  /**
+   * No relay is configured: the message was only written to the service's log.
+   *
+   * @generated from enum value: CONFIRMATION_DELIVERY_LOGGED_ONLY = 3;
+   */
+  LOGGED_ONLY = 3,
+}
+
+/**
+ * Describes the enum consent.v1.ConfirmationDelivery.
+ */
+export const ConfirmationDeliverySchema: GenEnum<ConfirmationDelivery> = /*@__PURE__*/
+  enumDesc(file_consent_v1_consent, 0);
+
+/**
  * Decision of a check.
  *
  * @generated from enum consent.v1.Decision
@@ -539,7 +590,7 @@ export enum Decision {
  * Describes the enum consent.v1.Decision.
  */
 export const DecisionSchema: GenEnum<Decision> = /*@__PURE__*/
-  enumDesc(file_consent_v1_consent, 0);
+  enumDesc(file_consent_v1_consent, 1);
 
 /**
  * Reason is the machine-readable why of a decision.
@@ -631,7 +682,7 @@ export enum Reason {
  * Describes the enum consent.v1.Reason.
  */
 export const ReasonSchema: GenEnum<Reason> = /*@__PURE__*/
-  enumDesc(file_consent_v1_consent, 1);
+  enumDesc(file_consent_v1_consent, 2);
 
 /**
  * ConsentService records, withdraws and checks a subject's marketing consent.

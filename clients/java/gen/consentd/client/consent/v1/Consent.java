@@ -110,84 +110,90 @@ public final class Consent {
       "e\022C\n\017processing_role\030\006 \001(\0162\032.consent.v1." +
       "ProcessingRoleR\016processingRole\0229\n\ndecide" +
       "d_at\030\007 \001(\0132\032.google.protobuf.TimestampR\t" +
-      "decidedAt\"\243\001\n\025RecordConsentResponse\022\035\n\ns" +
+      "decidedAt\"\351\001\n\025RecordConsentResponse\022\035\n\ns" +
       "ubject_id\030\001 \001(\tR\tsubjectId\0220\n\006events\030\002 \003" +
       "(\0132\030.consent.v1.ConsentEventR\006events\0229\n\n" +
       "superseded\030\003 \003(\0132\031.consent.v1.ConsentTar" +
-      "getR\nsuperseded\"\264\002\n\026WithdrawConsentReque" +
-      "st\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Subject" +
-      "RefR\007subject\0223\n\007targets\030\002 \003(\0132\031.consent." +
-      "v1.ConsentTargetR\007targets\022\020\n\003all\030\003 \001(\010R\003" +
-      "all\022*\n\006source\030\004 \001(\0162\022.consent.v1.SourceR" +
-      "\006source\022\024\n\005actor\030\005 \001(\tR\005actor\0220\n\010evidenc" +
-      "e\030\006 \001(\0132\024.consent.v1.EvidenceR\010evidence\022" +
-      "-\n\007channel\030\007 \001(\0162\023.consent.v1.ChannelR\007c" +
-      "hannel\"j\n\027WithdrawConsentResponse\022\035\n\nsub" +
+      "getR\nsuperseded\022D\n\014confirmation\030\004 \001(\0162 ." +
+      "consent.v1.ConfirmationDeliveryR\014confirm" +
+      "ation\"\264\002\n\026WithdrawConsentRequest\0220\n\007subj" +
+      "ect\030\001 \001(\0132\026.consent.v1.SubjectRefR\007subje" +
+      "ct\0223\n\007targets\030\002 \003(\0132\031.consent.v1.Consent" +
+      "TargetR\007targets\022\020\n\003all\030\003 \001(\010R\003all\022*\n\006sou" +
+      "rce\030\004 \001(\0162\022.consent.v1.SourceR\006source\022\024\n" +
+      "\005actor\030\005 \001(\tR\005actor\0220\n\010evidence\030\006 \001(\0132\024." +
+      "consent.v1.EvidenceR\010evidence\022-\n\007channel" +
+      "\030\007 \001(\0162\023.consent.v1.ChannelR\007channel\"j\n\027" +
+      "WithdrawConsentResponse\022\035\n\nsubject_id\030\001 " +
+      "\001(\tR\tsubjectId\0220\n\006events\030\002 \003(\0132\030.consent" +
+      ".v1.ConsentEventR\006events\"\253\001\n\023CheckConsen" +
+      "tRequest\0220\n\007subject\030\001 \001(\0132\026.consent.v1.S" +
+      "ubjectRefR\007subject\0221\n\006target\030\002 \001(\0132\031.con" +
+      "sent.v1.ConsentTargetR\006target\022/\n\005as_of\030\003" +
+      " \001(\0132\032.google.protobuf.TimestampR\004asOf\"\247" +
+      "\002\n\024CheckConsentResponse\0220\n\010decision\030\001 \001(" +
+      "\0162\024.consent.v1.DecisionR\010decision\022*\n\006rea" +
+      "son\030\002 \001(\0162\022.consent.v1.ReasonR\006reason\022\031\n" +
+      "\010event_id\030\003 \001(\tR\007eventId\022;\n\013valid_until\030" +
+      "\004 \001(\0132\032.google.protobuf.TimestampR\nvalid" +
+      "Until\022\035\n\nsubject_id\030\005 \001(\tR\tsubjectId\022:\n\014" +
+      "lawful_basis\030\006 \001(\0162\027.consent.v1.LawfulBa" +
+      "sisR\013lawfulBasis\"M\n\031GetSubjectConsentsRe" +
+      "quest\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Subj" +
+      "ectRefR\007subject\"\255\001\n\032GetSubjectConsentsRe" +
+      "sponse\022\035\n\nsubject_id\030\001 \001(\tR\tsubjectId\0226\n" +
+      "\010consents\030\002 \003(\0132\032.consent.v1.CurrentCons" +
+      "entR\010consents\0228\n\tdecisions\030\003 \003(\0132\032.conse" +
+      "nt.v1.TargetDecisionR\tdecisions\"n\n\016Targe" +
+      "tDecision\0220\n\010decision\030\001 \001(\0162\024.consent.v1" +
+      ".DecisionR\010decision\022*\n\006reason\030\002 \001(\0162\022.co" +
+      "nsent.v1.ReasonR\006reason\"\243\001\n\031ListConsentH" +
+      "istoryRequest\0220\n\007subject\030\001 \001(\0132\026.consent" +
+      ".v1.SubjectRefR\007subject\022\033\n\tpage_size\030\002 \001" +
+      "(\rR\010pageSize\022\035\n\npage_token\030\003 \001(\tR\tpageTo" +
+      "ken\022\030\n\007purpose\030\004 \001(\tR\007purpose\"v\n\032ListCon" +
+      "sentHistoryResponse\0220\n\006events\030\001 \003(\0132\030.co" +
+      "nsent.v1.ConsentEventR\006events\022&\n\017next_pa" +
+      "ge_token\030\002 \001(\tR\rnextPageToken\"_\n\025Confirm" +
+      "ConsentRequest\022\024\n\005token\030\001 \001(\tR\005token\0220\n\010" +
+      "evidence\030\002 \001(\0132\024.consent.v1.EvidenceR\010ev" +
+      "idence\"\327\001\n\026ConfirmConsentResponse\022\035\n\nsub" +
       "ject_id\030\001 \001(\tR\tsubjectId\0220\n\006events\030\002 \003(\013" +
-      "2\030.consent.v1.ConsentEventR\006events\"\253\001\n\023C" +
-      "heckConsentRequest\0220\n\007subject\030\001 \001(\0132\026.co" +
-      "nsent.v1.SubjectRefR\007subject\0221\n\006target\030\002" +
-      " \001(\0132\031.consent.v1.ConsentTargetR\006target\022" +
-      "/\n\005as_of\030\003 \001(\0132\032.google.protobuf.Timesta" +
-      "mpR\004asOf\"\247\002\n\024CheckConsentResponse\0220\n\010dec" +
-      "ision\030\001 \001(\0162\024.consent.v1.DecisionR\010decis" +
-      "ion\022*\n\006reason\030\002 \001(\0162\022.consent.v1.ReasonR" +
-      "\006reason\022\031\n\010event_id\030\003 \001(\tR\007eventId\022;\n\013va" +
-      "lid_until\030\004 \001(\0132\032.google.protobuf.Timest" +
-      "ampR\nvalidUntil\022\035\n\nsubject_id\030\005 \001(\tR\tsub" +
-      "jectId\022:\n\014lawful_basis\030\006 \001(\0162\027.consent.v" +
-      "1.LawfulBasisR\013lawfulBasis\"M\n\031GetSubject" +
-      "ConsentsRequest\0220\n\007subject\030\001 \001(\0132\026.conse" +
-      "nt.v1.SubjectRefR\007subject\"\255\001\n\032GetSubject" +
-      "ConsentsResponse\022\035\n\nsubject_id\030\001 \001(\tR\tsu" +
-      "bjectId\0226\n\010consents\030\002 \003(\0132\032.consent.v1.C" +
-      "urrentConsentR\010consents\0228\n\tdecisions\030\003 \003" +
-      "(\0132\032.consent.v1.TargetDecisionR\tdecision" +
-      "s\"n\n\016TargetDecision\0220\n\010decision\030\001 \001(\0162\024." +
-      "consent.v1.DecisionR\010decision\022*\n\006reason\030" +
-      "\002 \001(\0162\022.consent.v1.ReasonR\006reason\"\243\001\n\031Li" +
-      "stConsentHistoryRequest\0220\n\007subject\030\001 \001(\013" +
-      "2\026.consent.v1.SubjectRefR\007subject\022\033\n\tpag" +
-      "e_size\030\002 \001(\rR\010pageSize\022\035\n\npage_token\030\003 \001" +
-      "(\tR\tpageToken\022\030\n\007purpose\030\004 \001(\tR\007purpose\"" +
-      "v\n\032ListConsentHistoryResponse\0220\n\006events\030" +
-      "\001 \003(\0132\030.consent.v1.ConsentEventR\006events\022" +
-      "&\n\017next_page_token\030\002 \001(\tR\rnextPageToken\"" +
-      "_\n\025ConfirmConsentRequest\022\024\n\005token\030\001 \001(\tR" +
-      "\005token\0220\n\010evidence\030\002 \001(\0132\024.consent.v1.Ev" +
-      "idenceR\010evidence\"\327\001\n\026ConfirmConsentRespo" +
-      "nse\022\035\n\nsubject_id\030\001 \001(\tR\tsubjectId\0220\n\006ev" +
-      "ents\030\002 \003(\0132\030.consent.v1.ConsentEventR\006ev" +
-      "ents\022=\n\014confirmed_at\030\003 \001(\0132\032.google.prot" +
-      "obuf.TimestampR\013confirmedAt\022-\n\007channel\030\004" +
-      " \001(\0162\023.consent.v1.ChannelR\007channel*K\n\010De" +
-      "cision\022\030\n\024DECISION_UNSPECIFIED\020\000\022\022\n\016DECI" +
-      "SION_ALLOW\020\001\022\021\n\rDECISION_DENY\020\002*\273\002\n\006Reas" +
-      "on\022\026\n\022REASON_UNSPECIFIED\020\000\022\022\n\016REASON_GRA" +
-      "NTED\020\001\022\036\n\032REASON_LEGITIMATE_INTEREST\020\002\022\024" +
-      "\n\020REASON_NO_RECORD\020\003\022\022\n\016REASON_REFUSED\020\004" +
-      "\022\024\n\020REASON_WITHDRAWN\020\005\022\022\n\016REASON_EXPIRED" +
-      "\020\006\022\032\n\026REASON_NOTICE_OUTDATED\020\007\022\023\n\017REASON" +
-      "_OBJECTED\020\010\022\025\n\021REASON_RESTRICTED\020\t\022\025\n\021RE" +
-      "ASON_SUPPRESSED\020\n\022\021\n\rREASON_ERASED\020\013\022\037\n\033" +
-      "REASON_PENDING_CONFIRMATION\020\0142\307\004\n\016Consen" +
-      "tService\022T\n\rRecordConsent\022 .consent.v1.R" +
-      "ecordConsentRequest\032!.consent.v1.RecordC" +
-      "onsentResponse\022Z\n\017WithdrawConsent\022\".cons" +
-      "ent.v1.WithdrawConsentRequest\032#.consent." +
-      "v1.WithdrawConsentResponse\022V\n\014CheckConse" +
-      "nt\022\037.consent.v1.CheckConsentRequest\032 .co" +
-      "nsent.v1.CheckConsentResponse\"\003\220\002\001\022h\n\022Ge" +
-      "tSubjectConsents\022%.consent.v1.GetSubject" +
-      "ConsentsRequest\032&.consent.v1.GetSubjectC" +
-      "onsentsResponse\"\003\220\002\001\022h\n\022ListConsentHisto" +
-      "ry\022%.consent.v1.ListConsentHistoryReques" +
-      "t\032&.consent.v1.ListConsentHistoryRespons" +
-      "e\"\003\220\002\001\022W\n\016ConfirmConsent\022!.consent.v1.Co" +
-      "nfirmConsentRequest\032\".consent.v1.Confirm" +
-      "ConsentResponseBL\n\032consentd.client.conse" +
-      "nt.v1P\001Z,consentd/clients/go/gen/consent" +
-      "/v1;consentv1b\006proto3"
+      "2\030.consent.v1.ConsentEventR\006events\022=\n\014co" +
+      "nfirmed_at\030\003 \001(\0132\032.google.protobuf.Times" +
+      "tampR\013confirmedAt\022-\n\007channel\030\004 \001(\0162\023.con" +
+      "sent.v1.ChannelR\007channel*\250\001\n\024Confirmatio" +
+      "nDelivery\022%\n!CONFIRMATION_DELIVERY_UNSPE" +
+      "CIFIED\020\000\022\036\n\032CONFIRMATION_DELIVERY_SENT\020\001" +
+      "\022\"\n\036CONFIRMATION_DELIVERY_NOT_SENT\020\002\022%\n!" +
+      "CONFIRMATION_DELIVERY_LOGGED_ONLY\020\003*K\n\010D" +
+      "ecision\022\030\n\024DECISION_UNSPECIFIED\020\000\022\022\n\016DEC" +
+      "ISION_ALLOW\020\001\022\021\n\rDECISION_DENY\020\002*\273\002\n\006Rea" +
+      "son\022\026\n\022REASON_UNSPECIFIED\020\000\022\022\n\016REASON_GR" +
+      "ANTED\020\001\022\036\n\032REASON_LEGITIMATE_INTEREST\020\002\022" +
+      "\024\n\020REASON_NO_RECORD\020\003\022\022\n\016REASON_REFUSED\020" +
+      "\004\022\024\n\020REASON_WITHDRAWN\020\005\022\022\n\016REASON_EXPIRE" +
+      "D\020\006\022\032\n\026REASON_NOTICE_OUTDATED\020\007\022\023\n\017REASO" +
+      "N_OBJECTED\020\010\022\025\n\021REASON_RESTRICTED\020\t\022\025\n\021R" +
+      "EASON_SUPPRESSED\020\n\022\021\n\rREASON_ERASED\020\013\022\037\n" +
+      "\033REASON_PENDING_CONFIRMATION\020\0142\307\004\n\016Conse" +
+      "ntService\022T\n\rRecordConsent\022 .consent.v1." +
+      "RecordConsentRequest\032!.consent.v1.Record" +
+      "ConsentResponse\022Z\n\017WithdrawConsent\022\".con" +
+      "sent.v1.WithdrawConsentRequest\032#.consent" +
+      ".v1.WithdrawConsentResponse\022V\n\014CheckCons" +
+      "ent\022\037.consent.v1.CheckConsentRequest\032 .c" +
+      "onsent.v1.CheckConsentResponse\"\003\220\002\001\022h\n\022G" +
+      "etSubjectConsents\022%.consent.v1.GetSubjec" +
+      "tConsentsRequest\032&.consent.v1.GetSubject" +
+      "ConsentsResponse\"\003\220\002\001\022h\n\022ListConsentHist" +
+      "ory\022%.consent.v1.ListConsentHistoryReque" +
+      "st\032&.consent.v1.ListConsentHistoryRespon" +
+      "se\"\003\220\002\001\022W\n\016ConfirmConsent\022!.consent.v1.C" +
+      "onfirmConsentRequest\032\".consent.v1.Confir" +
+      "mConsentResponseBL\n\032consentd.client.cons" +
+      "ent.v1P\001Z,consentd/clients/go/gen/consen" +
+      "t/v1;consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -212,7 +218,7 @@ public final class Consent {
     internal_static_consent_v1_RecordConsentResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_RecordConsentResponse_descriptor,
-        new java.lang.String[] { "SubjectId", "Events", "Superseded", });
+        new java.lang.String[] { "SubjectId", "Events", "Superseded", "Confirmation", });
     internal_static_consent_v1_WithdrawConsentRequest_descriptor =
       getDescriptor().getMessageTypes().get(3);
     internal_static_consent_v1_WithdrawConsentRequest_fieldAccessorTable = new

@@ -98,7 +98,7 @@ public enum Decision
   }
   public static final com.google.protobuf.Descriptors.EnumDescriptor
       getDescriptor() {
-    return consentd.client.consent.v1.Consent.getDescriptor().getEnumTypes().get(0);
+    return consentd.client.consent.v1.Consent.getDescriptor().getEnumTypes().get(1);
   }
 
   private static final Decision[] VALUES = values();

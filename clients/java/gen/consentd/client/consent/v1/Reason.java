@@ -244,7 +244,7 @@ public enum Reason
   }
   public static final com.google.protobuf.Descriptors.EnumDescriptor
       getDescriptor() {
-    return consentd.client.consent.v1.Consent.getDescriptor().getEnumTypes().get(1);
+    return consentd.client.consent.v1.Consent.getDescriptor().getEnumTypes().get(2);
   }
 
   private static final Reason[] VALUES = values();

@@ -260,13 +260,14 @@ private static final long serialVersionUID = 0L;
    * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
    * written (history answers what checks answered then: `as_of` is never rewritten). A grant
    * decided at or before what is already on record for its target (its own fact, or a
-   * withdrawal of everything), before an objection in force, or before its contact point was
-   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-   * another person's (before RectifyContact moved it), it is recorded on that person
-   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-   * then).
+   * withdrawal of everything), before an objection in force, before its contact point was
+   * erased or was another person's, before its subject took over from another person a contact
+   * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+   * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+   * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+   * while its contact point was another person's (before RectifyContact moved it), it is
+   * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+   * identifiers were two people's then).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -283,13 +284,14 @@ private static final long serialVersionUID = 0L;
    * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
    * written (history answers what checks answered then: `as_of` is never rewritten). A grant
    * decided at or before what is already on record for its target (its own fact, or a
-   * withdrawal of everything), before an objection in force, or before its contact point was
-   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-   * another person's (before RectifyContact moved it), it is recorded on that person
-   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-   * then).
+   * withdrawal of everything), before an objection in force, before its contact point was
+   * erased or was another person's, before its subject took over from another person a contact
+   * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+   * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+   * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+   * while its contact point was another person's (before RectifyContact moved it), it is
+   * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+   * identifiers were two people's then).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -306,13 +308,14 @@ private static final long serialVersionUID = 0L;
    * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
    * written (history answers what checks answered then: `as_of` is never rewritten). A grant
    * decided at or before what is already on record for its target (its own fact, or a
-   * withdrawal of everything), before an objection in force, or before its contact point was
-   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-   * another person's (before RectifyContact moved it), it is recorded on that person
-   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-   * then).
+   * withdrawal of everything), before an objection in force, before its contact point was
+   * erased or was another person's, before its subject took over from another person a contact
+   * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+   * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+   * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+   * while its contact point was another person's (before RectifyContact moved it), it is
+   * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+   * identifiers were two people's then).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1648,13 +1651,14 @@ private static final long serialVersionUID = 0L;
      * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
      * written (history answers what checks answered then: `as_of` is never rewritten). A grant
      * decided at or before what is already on record for its target (its own fact, or a
-     * withdrawal of everything), before an objection in force, or before its contact point was
-     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-     * another person's (before RectifyContact moved it), it is recorded on that person
-     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-     * then).
+     * withdrawal of everything), before an objection in force, before its contact point was
+     * erased or was another person's, before its subject took over from another person a contact
+     * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+     * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+     * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+     * while its contact point was another person's (before RectifyContact moved it), it is
+     * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+     * identifiers were two people's then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1670,13 +1674,14 @@ private static final long serialVersionUID = 0L;
      * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
      * written (history answers what checks answered then: `as_of` is never rewritten). A grant
      * decided at or before what is already on record for its target (its own fact, or a
-     * withdrawal of everything), before an objection in force, or before its contact point was
-     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-     * another person's (before RectifyContact moved it), it is recorded on that person
-     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-     * then).
+     * withdrawal of everything), before an objection in force, before its contact point was
+     * erased or was another person's, before its subject took over from another person a contact
+     * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+     * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+     * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+     * while its contact point was another person's (before RectifyContact moved it), it is
+     * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+     * identifiers were two people's then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1696,13 +1701,14 @@ private static final long serialVersionUID = 0L;
      * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
      * written (history answers what checks answered then: `as_of` is never rewritten). A grant
      * decided at or before what is already on record for its target (its own fact, or a
-     * withdrawal of everything), before an objection in force, or before its contact point was
-     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-     * another person's (before RectifyContact moved it), it is recorded on that person
-     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-     * then).
+     * withdrawal of everything), before an objection in force, before its contact point was
+     * erased or was another person's, before its subject took over from another person a contact
+     * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+     * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+     * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+     * while its contact point was another person's (before RectifyContact moved it), it is
+     * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+     * identifiers were two people's then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1727,13 +1733,14 @@ private static final long serialVersionUID = 0L;
      * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
      * written (history answers what checks answered then: `as_of` is never rewritten). A grant
      * decided at or before what is already on record for its target (its own fact, or a
-     * withdrawal of everything), before an objection in force, or before its contact point was
-     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-     * another person's (before RectifyContact moved it), it is recorded on that person
-     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-     * then).
+     * withdrawal of everything), before an objection in force, before its contact point was
+     * erased or was another person's, before its subject took over from another person a contact
+     * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+     * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+     * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+     * while its contact point was another person's (before RectifyContact moved it), it is
+     * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+     * identifiers were two people's then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1756,13 +1763,14 @@ private static final long serialVersionUID = 0L;
      * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
      * written (history answers what checks answered then: `as_of` is never rewritten). A grant
      * decided at or before what is already on record for its target (its own fact, or a
-     * withdrawal of everything), before an objection in force, or before its contact point was
-     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-     * another person's (before RectifyContact moved it), it is recorded on that person
-     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-     * then).
+     * withdrawal of everything), before an objection in force, before its contact point was
+     * erased or was another person's, before its subject took over from another person a contact
+     * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+     * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+     * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+     * while its contact point was another person's (before RectifyContact moved it), it is
+     * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+     * identifiers were two people's then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1790,13 +1798,14 @@ private static final long serialVersionUID = 0L;
      * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
      * written (history answers what checks answered then: `as_of` is never rewritten). A grant
      * decided at or before what is already on record for its target (its own fact, or a
-     * withdrawal of everything), before an objection in force, or before its contact point was
-     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-     * another person's (before RectifyContact moved it), it is recorded on that person
-     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-     * then).
+     * withdrawal of everything), before an objection in force, before its contact point was
+     * erased or was another person's, before its subject took over from another person a contact
+     * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+     * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+     * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+     * while its contact point was another person's (before RectifyContact moved it), it is
+     * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+     * identifiers were two people's then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1818,13 +1827,14 @@ private static final long serialVersionUID = 0L;
      * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
      * written (history answers what checks answered then: `as_of` is never rewritten). A grant
      * decided at or before what is already on record for its target (its own fact, or a
-     * withdrawal of everything), before an objection in force, or before its contact point was
-     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-     * another person's (before RectifyContact moved it), it is recorded on that person
-     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-     * then).
+     * withdrawal of everything), before an objection in force, before its contact point was
+     * erased or was another person's, before its subject took over from another person a contact
+     * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+     * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+     * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+     * while its contact point was another person's (before RectifyContact moved it), it is
+     * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+     * identifiers were two people's then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1841,13 +1851,14 @@ private static final long serialVersionUID = 0L;
      * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
      * written (history answers what checks answered then: `as_of` is never rewritten). A grant
      * decided at or before what is already on record for its target (its own fact, or a
-     * withdrawal of everything), before an objection in force, or before its contact point was
-     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-     * another person's (before RectifyContact moved it), it is recorded on that person
-     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-     * then).
+     * withdrawal of everything), before an objection in force, before its contact point was
+     * erased or was another person's, before its subject took over from another person a contact
+     * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+     * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+     * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+     * while its contact point was another person's (before RectifyContact moved it), it is
+     * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+     * identifiers were two people's then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -1867,13 +1878,14 @@ private static final long serialVersionUID = 0L;
      * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
      * written (history answers what checks answered then: `as_of` is never rewritten). A grant
      * decided at or before what is already on record for its target (its own fact, or a
-     * withdrawal of everything), before an objection in force, or before its contact point was
-     * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-     * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-     * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-     * another person's (before RectifyContact moved it), it is recorded on that person
-     * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-     * then).
+     * withdrawal of everything), before an objection in force, before its contact point was
+     * erased or was another person's, before its subject took over from another person a contact
+     * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+     * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+     * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+     * while its contact point was another person's (before RectifyContact moved it), it is
+     * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+     * identifiers were two people's then).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>

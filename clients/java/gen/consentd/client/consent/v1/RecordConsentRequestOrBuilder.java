@@ -138,13 +138,14 @@ public interface RecordConsentRequestOrBuilder extends
    * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
    * written (history answers what checks answered then: `as_of` is never rewritten). A grant
    * decided at or before what is already on record for its target (its own fact, or a
-   * withdrawal of everything), before an objection in force, or before its contact point was
-   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-   * another person's (before RectifyContact moved it), it is recorded on that person
-   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-   * then).
+   * withdrawal of everything), before an objection in force, before its contact point was
+   * erased or was another person's, before its subject took over from another person a contact
+   * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+   * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+   * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+   * while its contact point was another person's (before RectifyContact moved it), it is
+   * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+   * identifiers were two people's then).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -158,13 +159,14 @@ public interface RecordConsentRequestOrBuilder extends
    * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
    * written (history answers what checks answered then: `as_of` is never rewritten). A grant
    * decided at or before what is already on record for its target (its own fact, or a
-   * withdrawal of everything), before an objection in force, or before its contact point was
-   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-   * another person's (before RectifyContact moved it), it is recorded on that person
-   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-   * then).
+   * withdrawal of everything), before an objection in force, before its contact point was
+   * erased or was another person's, before its subject took over from another person a contact
+   * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+   * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+   * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+   * while its contact point was another person's (before RectifyContact moved it), it is
+   * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+   * identifiers were two people's then).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>
@@ -178,13 +180,14 @@ public interface RecordConsentRequestOrBuilder extends
    * now; later is INVALID_ARGUMENT. Validity counts from it; the events are recorded when
    * written (history answers what checks answered then: `as_of` is never rewritten). A grant
    * decided at or before what is already on record for its target (its own fact, or a
-   * withdrawal of everything), before an objection in force, or before its contact point was
-   * erased, or whose validity ended before it arrived, is superseded: not recorded, listed in
-   * the response's `superseded` (a late sync of an old "yes" never overrides a newer "no"). A
-   * refusal is always recorded: a "no" is never dropped; decided while its contact point was
-   * another person's (before RectifyContact moved it), it is recorded on that person
-   * (FAILED_PRECONDITION when they were erased since, or when the identifiers were two people's
-   * then).
+   * withdrawal of everything), before an objection in force, before its contact point was
+   * erased or was another person's, before its subject took over from another person a contact
+   * point reaching its channel, or whose validity ended before it arrived, is superseded: not
+   * recorded, listed in the response's `superseded` (a late sync of an old "yes" never
+   * overrides a newer "no"). A refusal is always recorded: a "no" is never dropped; decided
+   * while its contact point was another person's (before RectifyContact moved it), it is
+   * recorded on that person (FAILED_PRECONDITION when they were erased since, or when the
+   * identifiers were two people's then).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp decided_at = 7 [json_name = "decidedAt"];</code>

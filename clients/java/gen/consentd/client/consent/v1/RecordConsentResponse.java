@@ -19,6 +19,7 @@ private static final long serialVersionUID = 0L;
     subjectId_ = "";
     events_ = java.util.Collections.emptyList();
     superseded_ = java.util.Collections.emptyList();
+    confirmation_ = 0;
   }
 
   @java.lang.Override
@@ -145,8 +146,9 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-   * request's choices.
+   * objection or STOP in force, or that would take back a contact point only its holder takes
+   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+   * they are FAILED_PRECONDITION), in the order of the request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -159,8 +161,9 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-   * request's choices.
+   * objection or STOP in force, or that would take back a contact point only its holder takes
+   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+   * they are FAILED_PRECONDITION), in the order of the request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -174,8 +177,9 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-   * request's choices.
+   * objection or STOP in force, or that would take back a contact point only its holder takes
+   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+   * they are FAILED_PRECONDITION), in the order of the request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -188,8 +192,9 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-   * request's choices.
+   * objection or STOP in force, or that would take back a contact point only its holder takes
+   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+   * they are FAILED_PRECONDITION), in the order of the request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -202,8 +207,9 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-   * request's choices.
+   * objection or STOP in force, or that would take back a contact point only its holder takes
+   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+   * they are FAILED_PRECONDITION), in the order of the request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -212,6 +218,36 @@ private static final long serialVersionUID = 0L;
   public consentd.client.consent.v1.ConsentTargetOrBuilder getSupersededOrBuilder(
       int index) {
     return superseded_.get(index);
+  }
+
+  public static final int CONFIRMATION_FIELD_NUMBER = 4;
+  private int confirmation_ = 0;
+  /**
+   * <pre>
+   * For grants of purposes that require confirmation (double opt-in, now PENDING): whether the
+   * confirmation message went out. Unset when none was asked for, and on a replay of an
+   * idempotency key.
+   * </pre>
+   *
+   * <code>.consent.v1.ConfirmationDelivery confirmation = 4 [json_name = "confirmation"];</code>
+   * @return The enum numeric value on the wire for confirmation.
+   */
+  @java.lang.Override public int getConfirmationValue() {
+    return confirmation_;
+  }
+  /**
+   * <pre>
+   * For grants of purposes that require confirmation (double opt-in, now PENDING): whether the
+   * confirmation message went out. Unset when none was asked for, and on a replay of an
+   * idempotency key.
+   * </pre>
+   *
+   * <code>.consent.v1.ConfirmationDelivery confirmation = 4 [json_name = "confirmation"];</code>
+   * @return The confirmation.
+   */
+  @java.lang.Override public consentd.client.consent.v1.ConfirmationDelivery getConfirmation() {
+    consentd.client.consent.v1.ConfirmationDelivery result = consentd.client.consent.v1.ConfirmationDelivery.forNumber(confirmation_);
+    return result == null ? consentd.client.consent.v1.ConfirmationDelivery.UNRECOGNIZED : result;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -237,6 +273,9 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < superseded_.size(); i++) {
       output.writeMessage(3, superseded_.get(i));
     }
+    if (confirmation_ != consentd.client.consent.v1.ConfirmationDelivery.CONFIRMATION_DELIVERY_UNSPECIFIED.getNumber()) {
+      output.writeEnum(4, confirmation_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -256,6 +295,10 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < superseded_.size(); i++) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(3, superseded_.get(i));
+    }
+    if (confirmation_ != consentd.client.consent.v1.ConfirmationDelivery.CONFIRMATION_DELIVERY_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(4, confirmation_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -278,6 +321,7 @@ private static final long serialVersionUID = 0L;
         .equals(other.getEventsList())) return false;
     if (!getSupersededList()
         .equals(other.getSupersededList())) return false;
+    if (confirmation_ != other.confirmation_) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -299,6 +343,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + SUPERSEDED_FIELD_NUMBER;
       hash = (53 * hash) + getSupersededList().hashCode();
     }
+    hash = (37 * hash) + CONFIRMATION_FIELD_NUMBER;
+    hash = (53 * hash) + confirmation_;
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -443,6 +489,7 @@ private static final long serialVersionUID = 0L;
         supersededBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000004);
+      confirmation_ = 0;
       return this;
     }
 
@@ -500,6 +547,9 @@ private static final long serialVersionUID = 0L;
       int from_bitField0_ = bitField0_;
       if (((from_bitField0_ & 0x00000001) != 0)) {
         result.subjectId_ = subjectId_;
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.confirmation_ = confirmation_;
       }
     }
 
@@ -604,6 +654,9 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
+      if (other.confirmation_ != 0) {
+        setConfirmationValue(other.getConfirmationValue());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -661,6 +714,11 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 26
+            case 32: {
+              confirmation_ = input.readEnum();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 32
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1036,8 +1094,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1053,8 +1112,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1070,8 +1130,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1087,8 +1148,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1111,8 +1173,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1132,8 +1195,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1155,8 +1219,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1179,8 +1244,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1200,8 +1266,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1221,8 +1288,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1243,8 +1311,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1263,8 +1332,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1283,8 +1353,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1297,8 +1368,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1314,8 +1386,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1332,8 +1405,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1346,8 +1420,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1361,8 +1436,9 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-     * request's choices.
+     * objection or STOP in force, or that would take back a contact point only its holder takes
+     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+     * they are FAILED_PRECONDITION), in the order of the request's choices.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1384,6 +1460,89 @@ private static final long serialVersionUID = 0L;
         superseded_ = null;
       }
       return supersededBuilder_;
+    }
+
+    private int confirmation_ = 0;
+    /**
+     * <pre>
+     * For grants of purposes that require confirmation (double opt-in, now PENDING): whether the
+     * confirmation message went out. Unset when none was asked for, and on a replay of an
+     * idempotency key.
+     * </pre>
+     *
+     * <code>.consent.v1.ConfirmationDelivery confirmation = 4 [json_name = "confirmation"];</code>
+     * @return The enum numeric value on the wire for confirmation.
+     */
+    @java.lang.Override public int getConfirmationValue() {
+      return confirmation_;
+    }
+    /**
+     * <pre>
+     * For grants of purposes that require confirmation (double opt-in, now PENDING): whether the
+     * confirmation message went out. Unset when none was asked for, and on a replay of an
+     * idempotency key.
+     * </pre>
+     *
+     * <code>.consent.v1.ConfirmationDelivery confirmation = 4 [json_name = "confirmation"];</code>
+     * @param value The enum numeric value on the wire for confirmation to set.
+     * @return This builder for chaining.
+     */
+    public Builder setConfirmationValue(int value) {
+      confirmation_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For grants of purposes that require confirmation (double opt-in, now PENDING): whether the
+     * confirmation message went out. Unset when none was asked for, and on a replay of an
+     * idempotency key.
+     * </pre>
+     *
+     * <code>.consent.v1.ConfirmationDelivery confirmation = 4 [json_name = "confirmation"];</code>
+     * @return The confirmation.
+     */
+    @java.lang.Override
+    public consentd.client.consent.v1.ConfirmationDelivery getConfirmation() {
+      consentd.client.consent.v1.ConfirmationDelivery result = consentd.client.consent.v1.ConfirmationDelivery.forNumber(confirmation_);
+      return result == null ? consentd.client.consent.v1.ConfirmationDelivery.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * For grants of purposes that require confirmation (double opt-in, now PENDING): whether the
+     * confirmation message went out. Unset when none was asked for, and on a replay of an
+     * idempotency key.
+     * </pre>
+     *
+     * <code>.consent.v1.ConfirmationDelivery confirmation = 4 [json_name = "confirmation"];</code>
+     * @param value The confirmation to set.
+     * @return This builder for chaining.
+     */
+    public Builder setConfirmation(consentd.client.consent.v1.ConfirmationDelivery value) {
+      if (value == null) {
+        throw new NullPointerException();
+      }
+      bitField0_ |= 0x00000008;
+      confirmation_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For grants of purposes that require confirmation (double opt-in, now PENDING): whether the
+     * confirmation message went out. Unset when none was asked for, and on a replay of an
+     * idempotency key.
+     * </pre>
+     *
+     * <code>.consent.v1.ConfirmationDelivery confirmation = 4 [json_name = "confirmation"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearConfirmation() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      confirmation_ = 0;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -59,8 +59,9 @@ public interface RecordConsentResponseOrBuilder extends
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-   * request's choices.
+   * objection or STOP in force, or that would take back a contact point only its holder takes
+   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+   * they are FAILED_PRECONDITION), in the order of the request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -71,8 +72,9 @@ public interface RecordConsentResponseOrBuilder extends
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-   * request's choices.
+   * objection or STOP in force, or that would take back a contact point only its holder takes
+   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+   * they are FAILED_PRECONDITION), in the order of the request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -82,8 +84,9 @@ public interface RecordConsentResponseOrBuilder extends
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-   * request's choices.
+   * objection or STOP in force, or that would take back a contact point only its holder takes
+   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+   * they are FAILED_PRECONDITION), in the order of the request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -93,8 +96,9 @@ public interface RecordConsentResponseOrBuilder extends
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-   * request's choices.
+   * objection or STOP in force, or that would take back a contact point only its holder takes
+   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+   * they are FAILED_PRECONDITION), in the order of the request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -105,12 +109,36 @@ public interface RecordConsentResponseOrBuilder extends
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force (alone they are FAILED_PRECONDITION), in the order of the
-   * request's choices.
+   * objection or STOP in force, or that would take back a contact point only its holder takes
+   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
+   * they are FAILED_PRECONDITION), in the order of the request's choices.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
    */
   consentd.client.consent.v1.ConsentTargetOrBuilder getSupersededOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * For grants of purposes that require confirmation (double opt-in, now PENDING): whether the
+   * confirmation message went out. Unset when none was asked for, and on a replay of an
+   * idempotency key.
+   * </pre>
+   *
+   * <code>.consent.v1.ConfirmationDelivery confirmation = 4 [json_name = "confirmation"];</code>
+   * @return The enum numeric value on the wire for confirmation.
+   */
+  int getConfirmationValue();
+  /**
+   * <pre>
+   * For grants of purposes that require confirmation (double opt-in, now PENDING): whether the
+   * confirmation message went out. Unset when none was asked for, and on a replay of an
+   * idempotency key.
+   * </pre>
+   *
+   * <code>.consent.v1.ConfirmationDelivery confirmation = 4 [json_name = "confirmation"];</code>
+   * @return The confirmation.
+   */
+  consentd.client.consent.v1.ConfirmationDelivery getConfirmation();
 }
