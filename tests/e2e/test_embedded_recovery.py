@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -218,6 +219,44 @@ async def test_sigterm_while_starting_stops_the_postgres_it_started() -> None:
             pid, _ = _postmaster(data)
             serve.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(serve.wait(), 60) == 0
+        assert _running({pid}) == []
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+async def test_sigterm_to_a_command_stops_the_postgres_it_started() -> None:
+    """Probe BM: SIGTERM to a command that started the embedded PostgreSQL (an import stopped
+    by a job runner) exited at once and left the postmaster running. It ends as Ctrl-C does:
+    "terminated", exit 143, PostgreSQL stopped."""
+    data = _folder()
+    env = _env(data)
+    try:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "consentd", "migrate", env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            pid_file = data / "postgres" / "postmaster.pid"
+            for _ in range(1200):
+                if pid_file.exists() and pid_file.read_text().count("\n") >= 3:
+                    break
+                await asyncio.sleep(0.05)
+            pid, _ = _postmaster(data)
+            child.send_signal(signal.SIGTERM)
+            assert child.stderr is not None
+            said = (await asyncio.wait_for(child.stderr.read(), 60)).decode()
+            code = await asyncio.wait_for(child.wait(), 60)
+        finally:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+        assert code in (0, 143), said  # 0: it had finished already
+        if code == 143:
+            assert "consentd: terminated" in said
+        for _ in range(100):
+            if not _running({pid}):
+                break
+            await asyncio.sleep(0.1)
         assert _running({pid}) == []
     finally:
         shutil.rmtree(data, ignore_errors=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -78,8 +79,20 @@ def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] 
     return factory
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM to a command (serve has its own): ended as Ctrl-C ends it, what it started
+    stopped (a job runner's SIGTERM left the embedded PostgreSQL of an import running; probe
+    BM)."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command != "serve":
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         settings = Settings.from_env(os.environ)
         configure_logging(settings.log_level, settings.log_format)
@@ -93,9 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     except EmbeddedPostgresError as error:
         print(f"consentd: embedded PostgreSQL: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # Ctrl-C: what was committed stays (an import resumes)
-        print("consentd: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stopped:  # Ctrl-C: what was committed stays (an import resumes)
+        why = "terminated" if isinstance(stopped, Terminated) else "interrupted"
+        print(f"consentd: {why}", file=sys.stderr)
+        return 143 if isinstance(stopped, Terminated) else 130
     except Exception as error:
         said = _unreachable(error)
         if said is None:
