@@ -131,6 +131,12 @@ BEGIN
     -- takes back (erased, or left by an objector or under a STOP): a system's grant naming the
     -- subject by another identifier took an erased address back (probe BI). A row per such
     -- contact point with its holder in `o_subject` and `o_reason` set: the call runs alone.
+    -- Only in a tenant where a contact point was ever erased or left (most writes' batches
+    -- pay nothing for it).
+    IF EXISTS (
+      SELECT FROM contact_point_holdings e
+      WHERE e.tenant_id = p_tenants[t] AND e.held_until IS NOT NULL
+    ) THEN
     RETURN QUERY WITH held AS (
         SELECT i.subject_id, i.kind, i.digest FROM subject_identifiers i
         WHERE i.tenant_id = p_tenants[t] AND i.subject_id IN (
@@ -172,6 +178,7 @@ BEGIN
             )
         ) AS c
         GROUP BY c.subject_id, c.kind, c.digest;
+    END IF;
     p := p + p_purpose_counts[t];
     d := d + p_digest_counts[t];
   END LOOP;

@@ -11,7 +11,6 @@ withdrawn), with the confirmation's time and channel in its sealed evidence and 
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -38,6 +37,7 @@ from consentd.domain.confirmations import (
     DEFAULT_LANGUAGE,
     DEFAULT_PENDING_DAYS,
     Confirmation,
+    Delivery,
     language_of,
     new_token,
     pending_until,
@@ -60,14 +60,6 @@ class Confirmed:
     events: list[ConsentEvent]
     confirmed_at: datetime
     channel: Channel
-
-
-class Delivery(enum.StrEnum):
-    """What became of a confirmation message (RecordConsentResponse.confirmation)."""
-
-    SENT = "sent"  # handed to the relay
-    NOT_SENT = "not_sent"  # the relay refused it or could not be reached
-    LOGGED_ONLY = "logged_only"  # no relay: only written to the log
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ grant. Plain Python: tokens, their digests and the rules of a confirmation."""
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -89,3 +90,11 @@ class Confirmation:
 
 def unknown_token() -> NotFound:
     return NotFound("no confirmation has this token in this tenant")
+
+
+class Delivery(enum.StrEnum):
+    """What became of a confirmation message (RecordConsentResponse.confirmation)."""
+
+    SENT = "sent"  # handed to the relay
+    NOT_SENT = "not_sent"  # the relay refused it or could not be reached
+    LOGGED_ONLY = "logged_only"  # no relay: only written to the log
