@@ -23,18 +23,8 @@ WITH named AS (SELECT * FROM unnest($2::text[], $3::bytea[]) AS n(kind, digest))
 SELECT s.kind, s.digest, 'erased' AS reason, s.created_at AS at FROM suppressions s
 WHERE s.tenant_id = $1 AND s.reason = 'erased' AND (s.kind, s.digest) IN (SELECT * FROM named)
 UNION ALL
-SELECT h.kind, h.digest, 'objected', max(h.held_until) FROM contact_point_holdings h
-JOIN subject_blocks b
-  ON b.tenant_id = h.tenant_id AND b.subject_id = h.subject_id AND b.kind = 'objected'
- AND b.since <= h.held_until AND (b.lifted_at IS NULL OR b.lifted_at > h.held_until)
-WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
-  AND (h.kind, h.digest) IN (SELECT * FROM named)
-  AND NOT EXISTS (
-    SELECT FROM contact_point_holdings o
-    WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
-      AND o.held_until IS NULL AND o.subject_id = h.subject_id)
-GROUP BY h.kind, h.digest
-UNION ALL
+-- Left by a holder whose objection was in force then, or who had withdrawn everything (of every
+-- channel or of one the contact point reaches: a STOP) by then.
 SELECT h.kind, h.digest, 'objected', max(h.held_until) FROM contact_point_holdings h
 WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
   AND (h.kind, h.digest) IN (SELECT * FROM named)
@@ -42,12 +32,16 @@ WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
     SELECT FROM contact_point_holdings o
     WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
       AND o.held_until IS NULL AND o.subject_id = h.subject_id)
-  AND EXISTS (
+  AND (EXISTS (
+    SELECT FROM subject_blocks b
+    WHERE b.tenant_id = h.tenant_id AND b.subject_id = h.subject_id AND b.kind = 'objected'
+      AND b.since <= h.held_until AND (b.lifted_at IS NULL OR b.lifted_at > h.held_until)
+  ) OR EXISTS (
     SELECT FROM consent_events e
     WHERE e.tenant_id = h.tenant_id AND e.subject_id = h.subject_id AND e.purpose_id = '*'
       AND e.state = 'withdrawn' AND e.recorded_at <= h.held_until
       AND (e.channel = '*' OR (h.kind, e.channel) IN (
-        ('email', 'email'), ('phone', 'sms'), ('phone', 'voice_call'))))
+        ('email', 'email'), ('phone', 'sms'), ('phone', 'voice_call')))))
 GROUP BY h.kind, h.digest
 """
 
