@@ -41,7 +41,9 @@ from tests.integration.helpers import (
     SMS_OFFERS,
     catalogue,
     email,
+    external,
     grant,
+    phone,
     principal,
     withdraw,
 )
@@ -771,3 +773,30 @@ async def test_a_files_grant_under_a_stop_is_superseded(
     assert "1 imported, 1 superseded" in done.stdout
     state = await _state(app, tenant, "stopper@example.com")
     assert (state["offers"], state["newsletter"]) == (ConsentState.WITHDRAWN, ConsentState.GRANTED)
+
+
+async def test_a_files_grant_naming_the_holder_of_an_erased_number_otherwise_is_superseded(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Probe BN: a number erased at its holder's request, then given to a customer
+    (RectifyContact); a re-import keyed by the customer's id gave the number their SMS grant,
+    ALLOW, where the API drops it. A grant row of a channel the closed number reaches is
+    superseded; the customer's e-mail grant row is imported."""
+    await catalogue(app, tenant)
+    number = phone("+33611119990")
+    await grant(app, tenant, number, targets=(SMS_OFFERS,))
+    await app.rights.erase(principal(tenant), number, "dpo")
+    await grant(app, tenant, external("cust-reimport"), targets=(NEWSLETTER,))
+    await app.rights.rectify(principal(tenant), external("cust-reimport"), number, "dpo")
+    now = datetime.now(UTC).isoformat()
+    path = tmp_path / "by-id.csv"
+    path.write_text(
+        "external_id,purpose,channel,state,recorded_at,source,evidence\n"
+        f"cust-reimport,offers,sms,granted,{now},,crm\n"
+        f"cust-reimport,offers,email,granted,{now},,crm\n"
+    )
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "1 imported, 1 superseded" in done.stdout
+    check = await app.consents.check_consent(principal(tenant), CheckConsent(number, SMS_OFFERS))
+    assert check.verdict.decision is Decision.DENY

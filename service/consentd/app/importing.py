@@ -32,6 +32,7 @@ from consentd.app.ports.imports import (
     NewSubject,
     StagedEvent,
 )
+from consentd.domain.contact_points import reached
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import ConsentState, Purpose
@@ -175,7 +176,30 @@ class ConsentImports:
             known.update((s.digest[1], s.subject_id) for s in fresh)
             taken = await tx.add_subjects(fresh, now)
             known.update((digest, subject) for (_, digest), subject in taken.items())
-        return [known[digest] if digest is not None else None for digest in wanted]
+        found = [known[digest] if digest is not None else None for digest in wanted]
+        return await _without_held_closed(tx, batch, found)
+
+
+async def _without_held_closed(
+    tx: ImportBatch, batch: list[ImportRow], subjects: list[UUID | None]
+) -> list[UUID | None]:
+    """None for a grant row whose subject holds a contact point only the person takes back
+    that reaches the row's channel, the row naming the subject otherwise (its external id): a
+    re-import keyed by customer id gave the customer a STOP-left or erased number back, ALLOW
+    (probe BN), where the API drops such a grant (app/taken_back.py)."""
+    granted = {
+        s for row, s in zip(batch, subjects, strict=True)
+        if s is not None and row.state is ConsentState.GRANTED
+    }  # fmt: skip
+    held = await tx.held_closed(sorted(granted)) if granted else {}
+    return [
+        None
+        if s in held
+        and row.state is ConsentState.GRANTED
+        and row.target.channel in reached(held[s])
+        else s
+        for row, s in zip(batch, subjects, strict=True)
+    ]
 
 
 def _counts(row: ImportRow, closed: datetime | None, handed: datetime | None) -> bool:

@@ -223,3 +223,24 @@ async def taken_over(
     `decided` (RectifyContact moved them since): a grant decided then says nothing of them."""
     rows = await raw.fetch(_TAKEN_OVER, tenant_id, subject_id, decided)
     return {IdentifierKind(m["kind"]) for m in rows}
+
+
+_SUBJECTS_POINTS = """
+SELECT subject_id, kind, digest FROM subject_identifiers
+WHERE tenant_id = $1 AND subject_id = ANY($2::uuid[])
+"""
+
+
+async def held_closed(
+    raw: Driver, tenant_id: UUID, subject_ids: Sequence[UUID]
+) -> dict[UUID, set[IdentifierKind]]:
+    """For each of these subjects that holds a contact point only the person takes back
+    (closed_points), the kinds of those contact points."""
+    if not subject_ids:
+        return {}
+    rows = await raw.fetch(_SUBJECTS_POINTS, tenant_id, list(subject_ids))
+    holder = {(IdentifierKind(m["kind"]), bytes(m["digest"])): m["subject_id"] for m in rows}
+    found: dict[UUID, set[IdentifierKind]] = {}
+    for digest in await closed_points(raw, tenant_id, list(holder)):
+        found.setdefault(holder[digest], set()).add(digest[0])
+    return found

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from consentd.app.ports._base import Digest
 from consentd.domain.contact_points import Closed
-from consentd.domain.identifiers import Identifier
+from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import Channel, ConsentState, PartyScope, Purpose, Source, Target
 
 
@@ -83,6 +83,11 @@ class ImportBatch(Protocol):
     async def handed_over(self, digests: Sequence[Digest]) -> dict[Digest, datetime]:
         """For each digest that changed hands, when it last left a subject that does not hold
         it now."""
+        ...
+
+    async def held_closed(self, subject_ids: Sequence[UUID]) -> dict[UUID, set[IdentifierKind]]:
+        """For each of these subjects holding a contact point only the person takes back, the
+        kinds of those contact points."""
         ...
 
     async def add_subjects(
