@@ -161,7 +161,7 @@ class FakeRights:
     async def identifiers(self, subject_id: UUID) -> list[Any]:
         return []  # read for its closed contact points, of which there are none
 
-    async def taken_over(self, subject_id: UUID, decided: datetime) -> set[Any]:
+    async def taken_over(self, s: UUID, at: datetime, named: Any) -> set[Any]:
         return set()  # nor did any change hands
 
     async def holders_then(self, digests: Any, decided: datetime) -> set[Any]:

@@ -4,7 +4,7 @@ and those added later, and nothing on the other channels (migration 0036)."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
@@ -447,3 +447,71 @@ async def test_a_systems_grant_from_before_a_number_was_given_does_not_lift_its_
     assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
     await record(stubs, types_pb2.SubjectIdentity(external_id=customer), grant(sms))
     assert (await check(stubs, types_pb2.SubjectRef(phone=number), sms)).decision == ALLOW
+
+
+async def test_a_late_grant_decided_while_a_stopped_number_was_vacant_says_nothing_of_it(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """Probe BN: a number left under a STOP and held by nobody; a customer's grant by text,
+    decided then and synced after RectifyContact gave them the number, read ALLOW (on time it
+    read DENY). Superseded for the channels the number reaches. And a sign-up naming a new
+    address with a closed number nobody holds: its e-mail grant is written (the number does
+    not reach e-mail), its SMS one superseded (it was every channel)."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    number, customer, sms = "+33611114440", "cust-vacant", target("newsletter", SMS)
+    made = await record(stubs, types_pb2.SubjectIdentity(phone=number), grant(sms))
+    stop = consent_pb2.WithdrawConsentRequest(
+        subject=types_pb2.SubjectRef(phone=number),
+        all=True,
+        channel=SMS,
+        source=types_pb2.SOURCE_API,
+    )
+    await stubs.consent.WithdrawConsent(stop, metadata=stubs.metadata)
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(subject_id=made.subject_id),
+            kind=rights_pb2.CONTACT_KIND_PHONE,
+            remove=True,
+        ),
+        metadata=stubs.metadata,
+    )
+    signup = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email="new-signup@example.fr", phone=number),
+        choices=[grant(target("newsletter", EMAIL)), grant(sms)],
+        source=types_pb2.SOURCE_API,
+    )
+    signed = await stubs.consent.RecordConsent(signup, metadata=stubs.metadata)
+    assert ([e.target for e in signed.events], list(signed.superseded)) == (
+        [target("newsletter", EMAIL)],
+        [sms],
+    )
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(subject_id=signed.subject_id),
+            kind=rights_pb2.CONTACT_KIND_PHONE,
+            remove=True,
+        ),
+        metadata=stubs.metadata,
+    )
+    await record(
+        stubs, types_pb2.SubjectIdentity(external_id=customer), grant(target("newsletter", EMAIL))
+    )
+    decided = datetime.now(UTC)
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(external_id=customer),
+            kind=rights_pb2.CONTACT_KIND_PHONE,
+            value=number,
+        ),
+        metadata=stubs.metadata,
+    )
+    late = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id=customer),
+        choices=[grant(sms)],
+        source=types_pb2.SOURCE_PORTAL,
+        decided_at=stamp(decided),
+    )
+    answer = await stubs.consent.RecordConsent(late, metadata=stubs.metadata)
+    assert (list(answer.events), list(answer.superseded)) == ([], [sms])
+    assert (await check(stubs, types_pb2.SubjectRef(phone=number), sms)).decision == DENY

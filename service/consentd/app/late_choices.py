@@ -122,7 +122,7 @@ async def late_holder(
 
 
 async def taken_over_grants(
-    uow: UnitOfWork, command: RecordConsent, subject_id: UUID
+    uow: UnitOfWork, command: RecordConsent, subject_id: UUID, named: list[Digest]
 ) -> tuple[RecordConsent, tuple[Target, ...]]:
     """The command without its grants decided before the subject took over, from another
     person, a contact point reaching their channel (RectifyContact after decided_at): recorded
@@ -134,7 +134,7 @@ async def taken_over_grants(
     decided = command.recorded_at
     if decided is None or not any(c.state is ConsentState.GRANTED for c in command.choices):
         return command, ()
-    channels = reached(await uow.rights.taken_over(subject_id, decided))
+    channels = reached(await uow.rights.taken_over(subject_id, decided, named))
 
     def stale(choice: Choice) -> bool:
         return choice.state is ConsentState.GRANTED and choice.target.channel in channels

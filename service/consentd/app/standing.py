@@ -146,7 +146,7 @@ async def _standing(
         current = await uow.consents.current(subject_id)
         objected = await objected_since(uow, subject_id)
         command, stale = superseded_grants(command, current, objected)
-        command, taken = await taken_over_grants(uow, command, subject_id)
+        command, taken = await taken_over_grants(uow, command, subject_id, digests)
         stale += taken
     else:
         current = []

@@ -87,7 +87,7 @@ async def without_closed_grants(
             uow, holding[0], max(closure.at, holding[1] - timedelta(microseconds=1))
         ):
             shut.append(closure)
-            kinds.append(digest[0] if holding is not None else IdentifierKind.EXTERNAL_ID)
+            kinds.append(digest[0])
     channels = reached(kinds)
     blocked = [
         c

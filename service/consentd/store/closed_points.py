@@ -204,24 +204,30 @@ async def former_points(raw: Driver, tenant_id: UUID, subject_id: UUID) -> list[
     return [(IdentifierKind(m["kind"]), bytes(m["digest"])) for m in rows]
 
 
-# The kinds of the contact points a subject holds now that it took over after $3 from another
-# subject who still held them at $3 (their holding ended after it).
+# The kinds of the contact points a subject holds now, taken after $3, that another subject held
+# before: one the record names ($4, $5) only when that subject still held it at $3 (a point
+# nobody held then is the record's word), one it does not name whenever.
 _TAKEN_OVER = """
 SELECT DISTINCT h.kind FROM contact_point_holdings h
 WHERE h.tenant_id = $1 AND h.subject_id = $2 AND h.held_until IS NULL AND h.held_from > $3
   AND EXISTS (
     SELECT FROM contact_point_holdings o
     WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
-      AND o.subject_id <> h.subject_id AND o.held_until > $3)
+      AND o.subject_id <> h.subject_id AND o.held_until IS NOT NULL
+      AND (o.held_until > $3
+           OR (h.kind, h.digest) NOT IN (SELECT * FROM unnest($4::text[], $5::bytea[]))))
 """
 
 
 async def taken_over(
-    raw: Driver, tenant_id: UUID, subject_id: UUID, decided: datetime
+    raw: Driver, tenant_id: UUID, subject_id: UUID, decided: datetime, named: Sequence[Digest]
 ) -> set[IdentifierKind]:
-    """The kinds of the contact points the subject holds that were another person's at
-    `decided` (RectifyContact moved them since): a grant decided then says nothing of them."""
-    rows = await raw.fetch(_TAKEN_OVER, tenant_id, subject_id, decided)
+    """The kinds of the contact points the subject took over from another person after
+    `decided` (RectifyContact): a grant decided then says nothing of them. A point the record
+    names that nobody held at `decided` is its word (probe BN: one it does not name, vacant
+    then and given to the subject since, was reopened by a late grant)."""
+    kinds, values = [kind.value for kind, _ in named], [d for _, d in named]
+    rows = await raw.fetch(_TAKEN_OVER, tenant_id, subject_id, decided, kinds, values)
     return {IdentifierKind(m["kind"]) for m in rows}
 
 

@@ -179,8 +179,8 @@ class SqlRights:
     async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
         return await points.open_holdings(self._raw, self._tenant, digests)
 
-    async def taken_over(self, subject_id: UUID, decided: datetime) -> set[IdentifierKind]:
-        return await points.taken_over(self._raw, self._tenant, subject_id, decided)
+    async def taken_over(self, s: UUID, at: datetime, named: list[Digest]) -> set[IdentifierKind]:
+        return await points.taken_over(self._raw, self._tenant, s, at, named)
 
     async def subject_created_at(self, subject_id: UUID) -> datetime | None:
         query = sa.select(subjects.c.created_at).where(

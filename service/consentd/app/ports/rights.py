@@ -74,9 +74,9 @@ class RightsRepository(Protocol):
         """Who holds each of these contact points now, and since when."""
         ...
 
-    async def taken_over(self, subject_id: UUID, decided: datetime) -> set[IdentifierKind]:
-        """The kinds of the contact points the subject holds that were another person's at
-        `decided` (RectifyContact moved them since)."""
+    async def taken_over(self, s: UUID, at: datetime, named: list[Digest]) -> set[IdentifierKind]:
+        """The kinds of the contact points subject `s` took over from another person after `at`
+        (RectifyContact); of those `named`, only ones another person still held at `at`."""
         ...
 
     async def subject_created_at(self, subject_id: UUID) -> datetime | None: ...
