@@ -196,7 +196,9 @@ async def test_calls_queued_behind_a_run_that_timed_out_fail_with_it() -> None:
             raise TimeoutError
         return items
 
-    coalescer: Coalescer[str, int, int] = Coalescer(run, max_running=8, max_per_key=1)
+    coalescer: Coalescer[str, int, int] = Coalescer(
+        run, max_running=8, max_per_key=1, hopeless=lambda e: isinstance(e, TimeoutError)
+    )
     first = asyncio.create_task(coalescer.submit("a", 1))
     await asyncio.sleep(0.01)
     queued = [asyncio.create_task(coalescer.submit("a", n)) for n in (2, 3)]

@@ -44,12 +44,16 @@ class Coalescer(Generic[K, I, R]):
         pace_limit: float = 0.0,
         *,
         context: Callable[[], contextvars.Context] = contextvars.copy_context,
+        hopeless: Callable[[BaseException], bool] = lambda _: False,
     ) -> None:
         """`context` gives each run's context when it starts (from the context of the call that
         started the batch): a run serves several calls, so what binds one call alone (its
-        deadline) must not bind the run; the wiring passes store/uow.py's batch_context."""
+        deadline) must not bind the run; the wiring passes store/uow.py's batch_context.
+        `hopeless(error)`: a run's failure the calls waiting for the same key would meet too
+        (Grouping.hopeless: the database not answering), which they get at once."""
         self._run = run
         self._context = context
+        self._hopeless = hopeless
         self._max_batch = max_batch
         self._max_running = max_running
         self._max_per_key = max_per_key or max_running
@@ -125,10 +129,10 @@ class Coalescer(Generic[K, I, R]):
         try:
             results = await self._run(key, [item for item, _ in batch])
         except BaseException as error:  # every caller gets the failure, then it goes on
-            if _timed_out(error):
-                # The database did not answer within its ceiling: the calls that queued behind
-                # this run would wait another one (checks in flight when PostgreSQL froze took
-                # twice the ceiling; probe BJ). They fail with it.
+            if self._hopeless(error):
+                # The database did not answer (within its ceiling): the calls that queued behind
+                # this run would wait another ceiling to meet the same (checks in flight when
+                # PostgreSQL froze took twice the ceiling; probe BJ). They fail with it.
                 batch = batch + self._waiting.pop(key, [])
             for _, future in batch:
                 if not future.done():
@@ -140,14 +144,3 @@ class Coalescer(Generic[K, I, R]):
             if not future.done():
                 future.set_result(result)
 
-
-def _timed_out(error: BaseException) -> bool:
-    """Whether `error` is, or wraps, a timeout (the database's ceiling, a statement timeout)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        if isinstance(current, TimeoutError):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False

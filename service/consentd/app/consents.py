@@ -117,6 +117,7 @@ class ConsentUseCases:
             max_per_key=1,
             pace_limit=CHECK_PACE_LIMIT,
             context=grouping.context,
+            hopeless=grouping.hopeless,
         )
 
     async def record_consent(
