@@ -158,8 +158,8 @@ class FakeRights:
     async def closed_contact_points(self, digests: Any) -> dict[Any, Any]:
         return {}  # nor are they erased: no contact point is closed to systems
 
-    async def identifiers(self, subject_id: UUID) -> list[Any]:
-        return []  # read for its closed contact points, of which there are none
+    async def held_closures(self, subject_id: UUID) -> dict[Any, Any]:
+        return {}  # nor do they hold any
 
     async def taken_over(self, s: UUID, at: datetime, named: Any) -> set[Any]:
         return set()  # nor did any change hands

@@ -143,4 +143,3 @@ class Coalescer(Generic[K, I, R]):
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(result)
-

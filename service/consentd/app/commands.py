@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -52,6 +53,17 @@ class RecordConsent:
     # Whether the caller speaks for the person (set by ConsentUseCases.record_consent from its
     # scopes): a grant in person from a caller that does not is a system's (app/standing.py).
     vouched: bool = False
+
+    def without_grants(
+        self, dropped: Callable[[Choice], bool]
+    ) -> tuple[RecordConsent, tuple[Target, ...]]:
+        """The command without its grants `dropped` says (a refusal is never dropped), and
+        their targets in the request's order (what a response lists as `superseded`)."""
+        gone = [c for c in self.choices if c.state is ConsentState.GRANTED and dropped(c)]
+        if not gone:
+            return self, ()
+        kept = tuple(c for c in self.choices if c not in gone)
+        return replace(self, choices=kept), tuple(c.target for c in gone)
 
 
 @dataclass(frozen=True, slots=True)

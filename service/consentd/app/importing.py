@@ -191,12 +191,12 @@ async def _without_held_closed(
         s for row, s in zip(batch, subjects, strict=True)
         if s is not None and row.state is ConsentState.GRANTED
     }  # fmt: skip
-    held = await tx.held_closed(sorted(granted)) if granted else {}
+    held = await tx.held_closures(sorted(granted)) if granted else {}
     return [
         None
         if s in held
         and row.state is ConsentState.GRANTED
-        and row.target.channel in reached(held[s])
+        and row.target.channel in reached(kind for kind, _ in held[s])
         else s
         for row, s in zip(batch, subjects, strict=True)
     ]

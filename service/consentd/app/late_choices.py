@@ -9,7 +9,6 @@ and whose word a late "no" is (late_holder). Used by app/standing.py."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
 
@@ -36,16 +35,10 @@ def superseded_grants(
 
     def stale(choice: Choice) -> bool:
         said = [e.recorded_at for e in current if e.target.covers(choice.target)]
-        newer = (*said, since)
         # At the same instant the "no" wins (a "no" is never dropped for a "yes").
-        return choice.state is ConsentState.GRANTED and any(
-            t is not None and decided <= t for t in newer
-        )
+        return any(t is not None and decided <= t for t in (*said, since))
 
-    dropped = tuple(c.target for c in command.choices if stale(c))
-    if not dropped:
-        return command, ()
-    return replace(command, choices=tuple(c for c in command.choices if not stale(c))), dropped
+    return command.without_grants(stale)
 
 
 def lapsed_grants(
@@ -59,20 +52,13 @@ def lapsed_grants(
     if decided is None:
         return command, ()
 
-    def lapsed(index: int, choice: Choice) -> bool:
-        if choice.state is not ConsentState.GRANTED:
-            return False
+    def lapsed(choice: Choice) -> bool:
         purpose = purposes[choice.target.purpose]
-        field = f"choices[{index}].valid_until"
+        field = f"choices[{command.choices.index(choice)}].valid_until"
         until = valid_until(purpose, choice.state, decided, choice.valid_until, field)
         return until is not None and until <= now
 
-    gone = [lapsed(i, c) for i, c in enumerate(command.choices)]
-    if not any(gone):
-        return command, ()
-    kept = tuple(c for c, g in zip(command.choices, gone, strict=True) if not g)
-    dropped = tuple(c.target for c, g in zip(command.choices, gone, strict=True) if g)
-    return replace(command, choices=kept), dropped
+    return command.without_grants(lapsed)
 
 
 async def late_since(
@@ -135,10 +121,4 @@ async def taken_over_grants(
     if decided is None or not any(c.state is ConsentState.GRANTED for c in command.choices):
         return command, ()
     channels = reached(await uow.rights.taken_over(subject_id, decided, named))
-
-    def stale(choice: Choice) -> bool:
-        return choice.state is ConsentState.GRANTED and choice.target.channel in channels
-
-    dropped = tuple(c.target for c in command.choices if stale(c))
-    kept = tuple(c for c in command.choices if not stale(c))
-    return replace(command, choices=kept), dropped
+    return command.without_grants(lambda c: c.target.channel in channels)

@@ -6,7 +6,6 @@ grouped one (app/grouped_writes.py)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
@@ -170,19 +169,13 @@ def without_blocked_grants(
     as those do when nothing else is left."""
     if not systems_grant(command):
         return command, ()
-    blocked = [
-        c
-        for c in command.choices
-        if c.state is ConsentState.GRANTED
-        and (objected is not None or standing_stop(c.target, current) is not None)
-    ]
-    if not blocked:
-        return command, ()
-    kept = tuple(c for c in command.choices if c not in blocked)
-    if not kept:
+    left, blocked = command.without_grants(
+        lambda c: objected is not None or standing_stop(c.target, current) is not None
+    )
+    if blocked and not left.choices:
         refuse_grant_over_objection(command, objected)
         refuse_grant_over_stop(command, current)
-    return replace(command, choices=kept), tuple(c.target for c in blocked)
+    return left, blocked
 
 
 def after_objection(objected: datetime | None, now: datetime) -> datetime:

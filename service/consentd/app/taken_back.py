@@ -6,7 +6,6 @@ app/standing.py."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -67,12 +66,11 @@ async def without_closed_grants(
     """The command without a system's grants that would take back a closed contact point
     (erased, left by an objector or under a STOP) whose holder now has not come back in person
     since it was closed (came_back; the holder of that contact point, not of another identifier
-    named beside it: probe S): grants of the channels it reaches when someone holds it (an
-    address: e-mail; a phone: SMS and calls; probe BL: a customer's e-mail grant was refused for
-    a number they held), of every channel when nobody does (the grant would make it someone's).
-    Its refusals and other grants stand (a refusal beside such a grant was lost with the whole
-    call; probe BL). Raises (refuse_systems_return) when nothing else is left. Returns the
-    command left and the targets dropped."""
+    named beside it: probe S): grants of the channels it reaches (an address: e-mail; a phone:
+    SMS and calls; held by someone or by nobody; probe BL: a customer's e-mail grant was refused
+    for a number they held). Its refusals and other grants stand (a refusal beside such a grant
+    was lost with the whole call; probe BL). Raises (refuse_systems_return) when nothing else is
+    left. Returns the command left and the targets dropped."""
     if not closures or not systems_grant(command):
         return command, ()
     held = await uow.rights.holdings(list(closures))
@@ -89,17 +87,10 @@ async def without_closed_grants(
             shut.append(closure)
             kinds.append(digest[0])
     channels = reached(kinds)
-    blocked = [
-        c
-        for c in command.choices
-        if c.state is ConsentState.GRANTED and c.target.channel in channels
-    ]
-    if not blocked:
-        return command, ()
-    kept = tuple(c for c in command.choices if c not in blocked)
-    if not kept:
+    left, blocked = command.without_grants(lambda c: c.target.channel in channels)
+    if blocked and not left.choices:
         refuse_systems_return(command, latest_closure(shut))
-    return replace(command, choices=kept), tuple(c.target for c in blocked)
+    return left, blocked
 
 
 async def without_held_closed_grants(
@@ -110,10 +101,9 @@ async def without_held_closed_grants(
     given them (RectifyContact), and a check of the address said ALLOW (probe BI)."""
     if not systems_grant(command):
         return command, ()
-    held = [(i.kind, i.digest) for i in await uow.rights.identifiers(subject_id)]
-    others = [d for d in held if d not in set(named)]
-    closures = await uow.rights.closed_contact_points(others) if others else {}
-    return await without_closed_grants(uow, command, closures)
+    held = await uow.rights.held_closures(subject_id)
+    others = {d: c for d, c in held.items() if d not in set(named)}
+    return await without_closed_grants(uow, command, others)
 
 
 def latest_closure(found: Iterable[Closed]) -> Closed | None:

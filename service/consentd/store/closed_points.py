@@ -237,16 +237,16 @@ WHERE tenant_id = $1 AND subject_id = ANY($2::uuid[])
 """
 
 
-async def held_closed(
+async def held_closures(
     raw: Driver, tenant_id: UUID, subject_ids: Sequence[UUID]
-) -> dict[UUID, set[IdentifierKind]]:
-    """For each of these subjects that holds a contact point only the person takes back
-    (closed_points), the kinds of those contact points."""
+) -> dict[UUID, dict[Digest, Closed]]:
+    """For each of these subjects that holds contact points only the person takes back
+    (closed_points), those contact points: why and since when."""
     if not subject_ids:
         return {}
     rows = await raw.fetch(_SUBJECTS_POINTS, tenant_id, list(subject_ids))
     holder = {(IdentifierKind(m["kind"]), bytes(m["digest"])): m["subject_id"] for m in rows}
-    found: dict[UUID, set[IdentifierKind]] = {}
-    for digest in await closed_points(raw, tenant_id, list(holder)):
-        found.setdefault(holder[digest], set()).add(digest[0])
+    found: dict[UUID, dict[Digest, Closed]] = {}
+    for digest, closed in (await closed_points(raw, tenant_id, list(holder))).items():
+        found.setdefault(holder[digest], {})[digest] = closed
     return found

@@ -22,7 +22,7 @@ from consentd.app.ports.imports import ImportCheckpoint, ImportFile, NewSubject,
 from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import Purpose
-from consentd.store.closed_points import closed_points, handed_over_each, held_closed
+from consentd.store.closed_points import closed_points, handed_over_each, held_closures
 from consentd.store.consents import _LOCK_SUBJECTS
 from consentd.store.driver import driver_of
 from consentd.store.import_apply import APPLY
@@ -130,8 +130,8 @@ class SqlImportBatch:
     async def handed_over(self, digests: Sequence[Digest]) -> dict[Digest, datetime]:
         return await handed_over_each(self._raw, self._tenant, digests)
 
-    async def held_closed(self, subject_ids: Sequence[UUID]) -> dict[UUID, set[IdentifierKind]]:
-        return await held_closed(self._raw, self._tenant, subject_ids)
+    async def held_closures(self, subject_ids: Sequence[UUID]) -> dict[UUID, dict[Digest, Closed]]:
+        return await held_closures(self._raw, self._tenant, subject_ids)
 
     async def _owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]:
         if not digests:

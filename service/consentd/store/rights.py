@@ -158,14 +158,13 @@ class SqlRights:
         return await self.erased_at(subject_id) or now
 
     async def erased_at(self, subject_id: UUID) -> datetime | None:
-        query = sa.select(subjects.c.erased_at).where(
-            subjects.c.tenant_id == self._tenant, subjects.c.subject_id == subject_id
-        )
-        value: datetime | None = (await self._conn.execute(query)).scalar_one_or_none()
-        return value
+        return await self._subject_time(subjects.c.erased_at, subject_id)
 
     async def closed_contact_points(self, digests: Sequence[Digest]) -> dict[Digest, Closed]:
         return await points.closed_points(self._raw, self._tenant, digests)
+
+    async def held_closures(self, s: UUID) -> dict[Digest, Closed]:
+        return (await points.held_closures(self._raw, self._tenant, [s])).get(s, {})
 
     async def former_contact_points(self, subject_id: UUID) -> list[Digest]:
         return await points.former_points(self._raw, self._tenant, subject_id)
@@ -183,11 +182,13 @@ class SqlRights:
         return await points.taken_over(self._raw, self._tenant, s, at, named)
 
     async def subject_created_at(self, subject_id: UUID) -> datetime | None:
-        query = sa.select(subjects.c.created_at).where(
-            subjects.c.tenant_id == self._tenant, subjects.c.subject_id == subject_id
-        )
-        value: datetime | None = (await self._conn.execute(query)).scalar_one_or_none()
-        return value
+        return await self._subject_time(subjects.c.created_at, subject_id)
+
+    async def _subject_time(self, column: sa.Column[datetime], s: UUID) -> datetime | None:
+        c = subjects.c
+        query = sa.select(column).where(c.tenant_id == self._tenant, c.subject_id == s)
+        found: datetime | None = (await self._conn.execute(query)).scalar()
+        return found
 
     # Suppressions and blocks ---------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from consentd.app.ports._base import Digest
 from consentd.domain.contact_points import Closed
-from consentd.domain.identifiers import Identifier, IdentifierKind
+from consentd.domain.identifiers import Identifier
 from consentd.domain.model import Channel, ConsentState, PartyScope, Purpose, Source, Target
 
 
@@ -85,9 +85,9 @@ class ImportBatch(Protocol):
         it now."""
         ...
 
-    async def held_closed(self, subject_ids: Sequence[UUID]) -> dict[UUID, set[IdentifierKind]]:
-        """For each of these subjects holding a contact point only the person takes back, the
-        kinds of those contact points."""
+    async def held_closures(self, subject_ids: Sequence[UUID]) -> dict[UUID, dict[Digest, Closed]]:
+        """For each of these subjects holding contact points only the person takes back, those
+        contact points, why and since when."""
         ...
 
     async def add_subjects(

@@ -58,6 +58,10 @@ class RightsRepository(Protocol):
     async def closed_contact_points(self, digests: Sequence[Digest]) -> dict[Digest, Closed]:
         """Those of these contact points only the person takes back (erased, or left by an
         objector), why and since when."""
+        ...
+
+    async def held_closures(self, subject_id: UUID) -> dict[Digest, Closed]:
+        """closed_contact_points of the contact points the subject holds."""
 
     async def handed_over(self, digests: Sequence[Digest], decided: datetime) -> datetime | None:
         """When one of these contact points last left a subject that holds none of them now
