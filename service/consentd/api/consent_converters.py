@@ -37,7 +37,7 @@ from consentd.app.confirmations import Confirmed
 from consentd.app.consents import CheckResult, Written
 from consentd.app.paging import Page
 from consentd.domain.catalog import check_key
-from consentd.domain.confirmations import check_token
+from consentd.domain.confirmations import Delivery, check_token
 from consentd.domain.errors import InvalidInput
 from consentd.domain.model import Channel, ConsentEvent, ConsentState, Decision, Reason, Target
 
@@ -110,20 +110,18 @@ def record_out(written: Written) -> pb.RecordConsentResponse:
         subject_id=str(written.subject_id) if written.subject_id else "",
         events=[event_out(e) for e in written.events],
         superseded=[target_out(t) for t in written.superseded],
-        confirmation=_DELIVERIES.get(
-            written.confirmation or "", pb.CONFIRMATION_DELIVERY_UNSPECIFIED
+        confirmation=(
+            _DELIVERIES[written.confirmation]
+            if written.confirmation
+            else pb.CONFIRMATION_DELIVERY_UNSPECIFIED
         ),
     )
 
 
-def _delivery_out(delivery: str | None) -> pb.ConfirmationDelivery.ValueType:
-    return _DELIVERIES.get(delivery or "", pb.CONFIRMATION_DELIVERY_UNSPECIFIED)
-
-
 _DELIVERIES = {
-    "sent": pb.CONFIRMATION_DELIVERY_SENT,
-    "not_sent": pb.CONFIRMATION_DELIVERY_NOT_SENT,
-    "logged_only": pb.CONFIRMATION_DELIVERY_LOGGED_ONLY,
+    Delivery.SENT: pb.CONFIRMATION_DELIVERY_SENT,
+    Delivery.NOT_SENT: pb.CONFIRMATION_DELIVERY_NOT_SENT,
+    Delivery.LOGGED_ONLY: pb.CONFIRMATION_DELIVERY_LOGGED_ONLY,
 }
 
 

@@ -134,9 +134,6 @@ class Health(health_pb2_grpc.HealthServicer):  # type: ignore[misc] # grpc_healt
             self._watching -= 1
 
 
-_STATES = {READ_ONLY: "read_only", DISK_FULL: "disk_full"}
-
-
 async def follow_database(
     health: Health, probe: Probe, reachability: Reachability | None = None
 ) -> None:
@@ -159,7 +156,7 @@ async def follow_database(
             # (embedded): every write fails, so this replica leaves the balancer; its calls are
             # still served, checks answer (probe AM: health said SERVING while each write
             # answered UNAVAILABLE; probe BJ, a full disk).
-            now = _STATES.get(found if isinstance(found, str) else "", "serving")
+            now = found if found in (READ_ONLY, DISK_FULL) else "serving"
             if now != state:
                 if now == "serving":
                     log.info("database_reachable")

@@ -13,6 +13,7 @@ from consentd.app.commands import Choice, RecordConsent
 from consentd.app.confirmations import pend
 from consentd.app.evidence import event_stamp
 from consentd.app.ports import UnitOfWork
+from consentd.domain.confirmations import Delivery
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.model import (
     ConsentEvent,
@@ -35,7 +36,7 @@ class Written:
     # The targets of grants decided before something newer on record (superseded_grants).
     superseded: tuple[Target, ...] = ()
     # What became of the double opt-in message of its pending grants (None: none was sent).
-    confirmation: str | None = None
+    confirmation: Delivery | None = None
 
 
 def require_purposes(purpose_ids: Sequence[str], found: Mapping[str, Purpose], field: str) -> None:

@@ -117,14 +117,15 @@ def decide_contact_point(
         # CRM grant, then RectifyContact giving the customer a number left under a STOP, and
         # the check said ALLOW; probe BL).
         # (A fact made with the contact point, at its holding's start, counts.)
+        if not _closing(prior, denial):
+            return since
         start = held_from - timedelta(microseconds=1) if held_from else prior.ended_at
-        held = max(prior.ended_at, start)
-        return max(since, held) if _closing(prior, denial) else since
+        return max(since, prior.ended_at, start)
 
-    threshold = max(until(d) for d in denials)
+    threshold, denial = max(((until(d), d[1]) for d in denials), key=lambda t: t[0])
     fact = latest(facts)
     answered = fact is not None and fact.recorded_at is not None and fact.recorded_at > threshold
-    return ruling if answered else max(denials, key=until)[1]
+    return ruling if answered else denial
 
 
 def _closing(prior: PriorHolding, denial: Ruling) -> bool:
