@@ -101,8 +101,8 @@ async def without_held_closed_grants(
     given them (RectifyContact), and a check of the address said ALLOW (probe BI)."""
     if not systems_grant(command):
         return command, ()
-    held = await uow.rights.held_closures(subject_id)
-    others = {d: c for d, c in held.items() if d not in set(named)}
+    held, named_ = await uow.rights.held_closures(subject_id), set(named)
+    others = {d: c for d, c in held.items() if d not in named_}
     return await without_closed_grants(uow, command, others)
 
 
