@@ -53,7 +53,7 @@ async def closed_points(
     erasure wins over an objection left on the same contact point."""
     if not digests:
         return {}
-    kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
+    kinds, values = _columns(digests)
     found: dict[Digest, Closed] = {}
     for m in await raw.fetch(_CLOSED, tenant_id, kinds, values):
         key = (IdentifierKind(m["kind"]), bytes(m["digest"]))
@@ -98,7 +98,7 @@ async def handed_over(
     already (a record naming its own address beside one it took over since is its word)."""
     if not digests:
         return None
-    kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
+    kinds, values = _columns(digests)
     rows = await raw.fetch(_HANDED_OVER, tenant_id, kinds, values)
     found: datetime | None = rows[0]["at"]
     if found is None or found < decided:
@@ -130,7 +130,7 @@ async def holders_then(
     hold one of them after (whose word a choice decided then most likely is)."""
     if not digests:
         return set()
-    kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
+    kinds, values = _columns(digests)
     return {
         m["subject_id"] for m in await raw.fetch(_HOLDERS_THEN, tenant_id, kinds, values, decided)
     }
@@ -156,7 +156,7 @@ async def handed_over_each(
     does not hold it now (what a row of the import naming it alone lands on)."""
     if not digests:
         return {}
-    kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
+    kinds, values = _columns(digests)
     rows = await raw.fetch(_HANDED_OVER_EACH, tenant_id, kinds, values)
     return {(IdentifierKind(m["kind"]), bytes(m["digest"])): m["at"] for m in rows}
 
@@ -174,7 +174,7 @@ async def open_holdings(
     """Who holds each of these contact points now, and since when."""
     if not digests:
         return {}
-    kinds, values = [kind.value for kind, _ in digests], [d for _, d in digests]
+    kinds, values = _columns(digests)
     rows = await raw.fetch(_HELD, tenant_id, kinds, values)
     return {
         (IdentifierKind(m["kind"]), bytes(m["digest"])): (m["subject_id"], m["held_from"])
@@ -226,7 +226,7 @@ async def taken_over(
     `decided` (RectifyContact): a grant decided then says nothing of them. A point the record
     names that nobody held at `decided` is its word (probe BN: one it does not name, vacant
     then and given to the subject since, was reopened by a late grant)."""
-    kinds, values = [kind.value for kind, _ in named], [d for _, d in named]
+    kinds, values = _columns(named)
     rows = await raw.fetch(_TAKEN_OVER, tenant_id, subject_id, decided, kinds, values)
     return {IdentifierKind(m["kind"]) for m in rows}
 
@@ -250,3 +250,8 @@ async def held_closures(
     for digest, closed in (await closed_points(raw, tenant_id, list(holder))).items():
         found.setdefault(holder[digest], {})[digest] = closed
     return found
+
+
+def _columns(digests: Sequence[Digest]) -> tuple[list[str], list[bytes]]:
+    """Digests as the two arrays the statements unnest: their kinds, their values."""
+    return [kind.value for kind, _ in digests], [digest for _, digest in digests]
