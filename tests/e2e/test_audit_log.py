@@ -264,6 +264,12 @@ TAMPERING = {
     "say an event was attested": (
         "UPDATE consent_events SET attested = true WHERE tenant_id = :t AND event_id = :e"
     ),
+    # When the person decided (migration 0040): backdating a "no" would move it before a
+    # contact point changed hands.
+    "backdate when an event was decided": (
+        "UPDATE consent_events SET decided_at = recorded_at - interval '1 day' "
+        "WHERE tenant_id = :t AND event_id = :e"
+    ),
     "flip a state in current_consents": (
         "UPDATE current_consents SET state = 'granted' WHERE tenant_id = :t AND event_id = :e"
     ),

@@ -22,6 +22,7 @@ from tests.e2e.helpers import (
     by_id,
     check,
     grant,
+    history,
     put_purpose,
     record,
     refuse,
@@ -535,3 +536,42 @@ async def test_a_late_no_decided_before_anyone_held_the_address_is_its_first_hol
     assert landed.subject_id == p1.subject_id
     assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
     assert (await check(stubs, by_id(p1.subject_id), NEWSLETTER)).decision == DENY
+
+
+async def test_a_late_no_of_the_earlier_holder_outweighs_the_new_holders_older_yes(
+    channel: grpc.aio.Channel, stubs: Stubs
+) -> None:
+    """Probe BN: B said yes (by external id), then A, holding the address, refused on paper;
+    the address went to B; the refusal was keyed in after. On time a check of the address
+    reads DENY (A's "no" is newer than B's "yes"); sent late it read ALLOW, the late event
+    being recorded after the address left A. The event keeps when A decided (decided_at, in
+    the history and the log) and the check reads it from then; `as_of` before it was keyed
+    in still answers what the check answered then."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    email = "older-yes@example.fr"
+    b = await record(stubs, types_pb2.SubjectIdentity(external_id="b-older-yes"), grant(NEWSLETTER))
+    a = await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    decided = datetime.now(UTC)
+    await _move_email(rights, stubs, a.subject_id, b.subject_id, email)
+    before_late = datetime.now(UTC)
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
+    landed = await _synced(stubs, email, decided, refuse(NEWSLETTER))
+    assert landed.subject_id == a.subject_id
+    assert landed.events[0].decided_at.ToDatetime(UTC) == decided
+    denied = await check(stubs, by_email(email), NEWSLETTER)
+    assert (denied.decision, denied.reason, denied.event_id) == (
+        DENY,
+        consent_pb2.REASON_REFUSED,
+        landed.events[0].event_id,
+    )
+    assert (await check(stubs, by_email(email), NEWSLETTER, before_late)).decision == ALLOW
+    assert (await check(stubs, by_id(b.subject_id), NEWSLETTER)).decision == ALLOW
+    logged = (await history(stubs, by_id(a.subject_id))).events[0]
+    assert (logged.event_id, logged.decided_at.ToDatetime(UTC)) == (
+        landed.events[0].event_id,
+        decided,
+    )
+    # B's own "yes" given with the address after that answers.
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW

@@ -219,6 +219,8 @@ def event_out(event: ConsentEvent) -> pb.ConsentEvent:
     out = _event_out(event)
     if event.attested is not None:
         out.attested = event.attested
+    if event.decided_at is not None:
+        out.decided_at.FromDatetime(event.decided_at)
     return out
 
 

@@ -254,6 +254,7 @@ class DoubleOptIn:
                 evidence_ip_digest=None,
                 evidence_ua_digest=None,
                 attested=True,  # the person followed the link sent to them
+                decided_at=None,  # they decided now, following it
             )
             for e in still
             if e.event_id in asked

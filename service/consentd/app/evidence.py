@@ -50,6 +50,7 @@ def event_stamp(
         evidence_sealed=seal_evidence(key, command.evidence),
         # A withdrawal's is not kept: only a grant in person turns on who recorded it.
         attested=command.vouched if isinstance(command, RecordConsent) else None,
+        decided_at=command.recorded_at,
     )
 
 
@@ -65,6 +66,7 @@ class EventStamp:
     evidence_reference: str
     evidence_sealed: bytes | None
     attested: bool | None
+    decided_at: datetime | None
 
     def event(
         self,
@@ -90,4 +92,5 @@ class EventStamp:
             evidence_reference=self.evidence_reference,
             evidence_sealed=self.evidence_sealed,
             attested=self.attested,
+            decided_at=self.decided_at,
         )

@@ -124,6 +124,9 @@ def _event(event: ConsentEvent, key: SubjectKey | None) -> dict[str, Any]:
         "attested": event.attested,
         "processing_role": event.processing_role.value,
         "recorded_at": stamp(event.recorded_at),
+        # When the person decided, for a record sent later with its decided_at (migration
+        # 0040); null: as recorded.
+        "decided_at": _time(event.decided_at),
         "valid_until": _time(event.valid_until),
         "evidence": {
             "reference": event.evidence_reference,

@@ -173,6 +173,8 @@ class ConsentEvent:
     # own portal token, a confirmation link followed); None for events from before this was
     # kept, and the import's. A grant in person counts as the person's own only when not False.
     attested: bool | None = None
+    # When the person decided, for a record sent later with its decided_at; None: as recorded.
+    decided_at: datetime | None = None
 
     def fact(self) -> ConsentFact:
         return ConsentFact(

@@ -41,13 +41,14 @@ FROM (SELECT DISTINCT consentd_subject_lock($1, s) AS k FROM unnest($2::uuid[]) 
 ORDER BY k
 """
 
-# Migration 0033's consentd_append_events: _LOCK_SUBJECTS, then one statement inserting the
+# Migration 0040's consentd_append_events (0033's with each event's decided_at, $22):
+# _LOCK_SUBJECTS, then one statement inserting the
 # events in request order, queueing each one's log entry (its whole row, consentd_event_payload
 # of 0009; the sequencer gives it its feed position) and moving the projection forward.
 _APPEND = """
 SELECT * FROM consentd_append_events(
     $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20,
-    $21
+    $21, $22
 )
 """
 
@@ -114,6 +115,7 @@ def event_of(m: Row) -> ConsentEvent:
         evidence_reference=m["evidence_reference"],
         evidence_sealed=m["evidence_sealed"],
         attested=m["attested"],
+        decided_at=m["decided_at"],
     )
 
 
@@ -135,7 +137,10 @@ class SqlConsents:
         subjects = sorted({e.subject_id for e in events})
         columns = zip(*(event_columns(e) for e in events), strict=True)
         *given, attested = map(list, columns)
-        rows = await self._raw.fetch(_APPEND, self._tenant, subjects, *given, queued_at, attested)
+        decided = [e.decided_at for e in events]
+        rows = await self._raw.fetch(
+            _APPEND, self._tenant, subjects, *given, queued_at, attested, decided
+        )
         self.appended = True
         return [event_of(m) for m in rows]
 

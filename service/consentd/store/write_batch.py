@@ -86,7 +86,9 @@ async def write_parts(raw: Driver, parts: Sequence[PartWrite], now: datetime) ->
         for p in parts
     ]
     events = [event_columns(e) for p in parts for e in p.events]
-    # One array per value of event_columns (18), empty when no part has events.
+    # One array per value of event_columns (18), empty when no part has events. A record with a
+    # decided_at never comes here (app/grouped_writes.py runs it alone): the events' decided_at
+    # are written by SqlConsents.append only.
     columns = [list(c) for c in zip(*events, strict=True)] if events else [[]] * 18
     try:
         rows = await raw.fetch(

@@ -38,6 +38,9 @@ consent_events = sa.Table(
     sa.Column("evidence_sealed", BYTEA),
     # Whether the caller spoke for the person (migration 0033); NULL: not said (older events).
     sa.Column("attested", sa.Boolean),
+    # When the person decided, when the caller said so (decided_at; migration 0040); NULL: when
+    # recorded.
+    sa.Column("decided_at", TZ),
     sa.ForeignKeyConstraint(
         ["tenant_id", "subject_id"], ["subjects.tenant_id", "subjects.subject_id"]
     ),

@@ -322,6 +322,7 @@ class ConsentEvent(_message.Message):
     EVIDENCE_REFERENCE_FIELD_NUMBER: _builtins.int
     APPLIES_TO_ALL_FIELD_NUMBER: _builtins.int
     ATTESTED_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     subject_id: _builtins.str
     state: Global___ConsentState.ValueType
@@ -347,6 +348,13 @@ class ConsentEvent(_message.Message):
     def recorded_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def valid_until(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def decided_at(self) -> _timestamp_pb2.Timestamp:
+        """When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+        paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+        read an earlier holder's refusal of a contact point from this time.
+        """
+
     def __init__(
         self,
         *,
@@ -364,10 +372,11 @@ class ConsentEvent(_message.Message):
         evidence_reference: _builtins.str = ...,
         applies_to_all: _builtins.bool = ...,
         attested: _builtins.bool | None = ...,
+        decided_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_attested", b"_attested", "attested", b"attested", "recorded_at", b"recorded_at", "target", b"target", "valid_until", b"valid_until"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_attested", b"_attested", "attested", b"attested", "decided_at", b"decided_at", "recorded_at", b"recorded_at", "target", b"target", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_attested", b"_attested", "actor", b"actor", "applies_to_all", b"applies_to_all", "attested", b"attested", "event_id", b"event_id", "evidence_reference", b"evidence_reference", "notice_id", b"notice_id", "notice_version", b"notice_version", "processing_role", b"processing_role", "recorded_at", b"recorded_at", "source", b"source", "state", b"state", "subject_id", b"subject_id", "target", b"target", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_attested", b"_attested", "actor", b"actor", "applies_to_all", b"applies_to_all", "attested", b"attested", "decided_at", b"decided_at", "event_id", b"event_id", "evidence_reference", b"evidence_reference", "notice_id", b"notice_id", "notice_version", b"notice_version", "processing_role", b"processing_role", "recorded_at", b"recorded_at", "source", b"source", "state", b"state", "subject_id", b"subject_id", "target", b"target", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__attested: _TypeAlias = _typing.Literal["attested"]  # noqa: Y015
     _WhichOneofArgType__attested: _TypeAlias = _typing.Literal["_attested", b"_attested"]  # noqa: Y015

@@ -442,6 +442,50 @@ private static final long serialVersionUID = 0L;
     return attested_;
   }
 
+  public static final int DECIDED_AT_FIELD_NUMBER = 15;
+  private com.google.protobuf.Timestamp decidedAt_;
+  /**
+   * <pre>
+   * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+   * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+   * read an earlier holder's refusal of a contact point from this time.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+   * @return Whether the decidedAt field is set.
+   */
+  @java.lang.Override
+  public boolean hasDecidedAt() {
+    return decidedAt_ != null;
+  }
+  /**
+   * <pre>
+   * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+   * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+   * read an earlier holder's refusal of a contact point from this time.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+   * @return The decidedAt.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getDecidedAt() {
+    return decidedAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : decidedAt_;
+  }
+  /**
+   * <pre>
+   * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+   * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+   * read an earlier holder's refusal of a contact point from this time.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.TimestampOrBuilder getDecidedAtOrBuilder() {
+    return decidedAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : decidedAt_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -497,6 +541,9 @@ private static final long serialVersionUID = 0L;
     }
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeBool(14, attested_);
+    }
+    if (decidedAt_ != null) {
+      output.writeMessage(15, getDecidedAt());
     }
     getUnknownFields().writeTo(output);
   }
@@ -558,6 +605,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(14, attested_);
     }
+    if (decidedAt_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(15, getDecidedAt());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -610,6 +661,11 @@ private static final long serialVersionUID = 0L;
       if (getAttested()
           != other.getAttested()) return false;
     }
+    if (hasDecidedAt() != other.hasDecidedAt()) return false;
+    if (hasDecidedAt()) {
+      if (!getDecidedAt()
+          .equals(other.getDecidedAt())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -658,6 +714,10 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + ATTESTED_FIELD_NUMBER;
       hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
           getAttested());
+    }
+    if (hasDecidedAt()) {
+      hash = (37 * hash) + DECIDED_AT_FIELD_NUMBER;
+      hash = (53 * hash) + getDecidedAt().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -818,6 +878,11 @@ private static final long serialVersionUID = 0L;
       evidenceReference_ = "";
       appliesToAll_ = false;
       attested_ = false;
+      decidedAt_ = null;
+      if (decidedAtBuilder_ != null) {
+        decidedAtBuilder_.dispose();
+        decidedAtBuilder_ = null;
+      }
       return this;
     }
 
@@ -900,6 +965,11 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00002000) != 0)) {
         result.attested_ = attested_;
         to_bitField0_ |= 0x00000001;
+      }
+      if (((from_bitField0_ & 0x00004000) != 0)) {
+        result.decidedAt_ = decidedAtBuilder_ == null
+            ? decidedAt_
+            : decidedAtBuilder_.build();
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -999,6 +1069,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasAttested()) {
         setAttested(other.getAttested());
+      }
+      if (other.hasDecidedAt()) {
+        mergeDecidedAt(other.getDecidedAt());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1102,6 +1175,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00002000;
               break;
             } // case 112
+            case 122: {
+              input.readMessage(
+                  getDecidedAtFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00004000;
+              break;
+            } // case 122
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2139,6 +2219,179 @@ private static final long serialVersionUID = 0L;
       attested_ = false;
       onChanged();
       return this;
+    }
+
+    private com.google.protobuf.Timestamp decidedAt_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> decidedAtBuilder_;
+    /**
+     * <pre>
+     * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+     * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+     * read an earlier holder's refusal of a contact point from this time.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+     * @return Whether the decidedAt field is set.
+     */
+    public boolean hasDecidedAt() {
+      return ((bitField0_ & 0x00004000) != 0);
+    }
+    /**
+     * <pre>
+     * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+     * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+     * read an earlier holder's refusal of a contact point from this time.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+     * @return The decidedAt.
+     */
+    public com.google.protobuf.Timestamp getDecidedAt() {
+      if (decidedAtBuilder_ == null) {
+        return decidedAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : decidedAt_;
+      } else {
+        return decidedAtBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+     * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+     * read an earlier holder's refusal of a contact point from this time.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+     */
+    public Builder setDecidedAt(com.google.protobuf.Timestamp value) {
+      if (decidedAtBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        decidedAt_ = value;
+      } else {
+        decidedAtBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+     * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+     * read an earlier holder's refusal of a contact point from this time.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+     */
+    public Builder setDecidedAt(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      if (decidedAtBuilder_ == null) {
+        decidedAt_ = builderForValue.build();
+      } else {
+        decidedAtBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+     * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+     * read an earlier holder's refusal of a contact point from this time.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+     */
+    public Builder mergeDecidedAt(com.google.protobuf.Timestamp value) {
+      if (decidedAtBuilder_ == null) {
+        if (((bitField0_ & 0x00004000) != 0) &&
+          decidedAt_ != null &&
+          decidedAt_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+          getDecidedAtBuilder().mergeFrom(value);
+        } else {
+          decidedAt_ = value;
+        }
+      } else {
+        decidedAtBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+     * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+     * read an earlier holder's refusal of a contact point from this time.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+     */
+    public Builder clearDecidedAt() {
+      bitField0_ = (bitField0_ & ~0x00004000);
+      decidedAt_ = null;
+      if (decidedAtBuilder_ != null) {
+        decidedAtBuilder_.dispose();
+        decidedAtBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+     * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+     * read an earlier holder's refusal of a contact point from this time.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+     */
+    public com.google.protobuf.Timestamp.Builder getDecidedAtBuilder() {
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return getDecidedAtFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+     * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+     * read an earlier holder's refusal of a contact point from this time.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+     */
+    public com.google.protobuf.TimestampOrBuilder getDecidedAtOrBuilder() {
+      if (decidedAtBuilder_ != null) {
+        return decidedAtBuilder_.getMessageOrBuilder();
+      } else {
+        return decidedAt_ == null ?
+            com.google.protobuf.Timestamp.getDefaultInstance() : decidedAt_;
+      }
+    }
+    /**
+     * <pre>
+     * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+     * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+     * read an earlier holder's refusal of a contact point from this time.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+        getDecidedAtFieldBuilder() {
+      if (decidedAtBuilder_ == null) {
+        decidedAtBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                getDecidedAt(),
+                getParentForChildren(),
+                isClean());
+        decidedAt_ = null;
+      }
+      return decidedAtBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

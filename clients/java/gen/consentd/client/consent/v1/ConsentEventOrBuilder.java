@@ -185,4 +185,37 @@ public interface ConsentEventOrBuilder extends
    * @return The attested.
    */
   boolean getAttested();
+
+  /**
+   * <pre>
+   * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+   * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+   * read an earlier holder's refusal of a contact point from this time.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+   * @return Whether the decidedAt field is set.
+   */
+  boolean hasDecidedAt();
+  /**
+   * <pre>
+   * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+   * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+   * read an earlier holder's refusal of a contact point from this time.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+   * @return The decidedAt.
+   */
+  com.google.protobuf.Timestamp getDecidedAt();
+  /**
+   * <pre>
+   * When the person decided, for a choice recorded later with RecordConsent's decided_at (a
+   * paper form, a CRM sync); unset when they decided as it was recorded (`recorded_at`). Checks
+   * read an earlier holder's refusal of a contact point from this time.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp decided_at = 15 [json_name = "decidedAt"];</code>
+   */
+  com.google.protobuf.TimestampOrBuilder getDecidedAtOrBuilder();
 }

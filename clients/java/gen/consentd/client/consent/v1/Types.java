@@ -67,7 +67,7 @@ public final class Types {
       " \001(\tR\treference\"\206\001\n\rConsentTarget\022\030\n\007pur" +
       "pose\030\001 \001(\tR\007purpose\022-\n\007channel\030\002 \001(\0162\023.c" +
       "onsent.v1.ChannelR\007channel\022,\n\005scope\030\003 \001(" +
-      "\0162\026.consent.v1.PartyScopeR\005scope\"\363\004\n\014Con" +
+      "\0162\026.consent.v1.PartyScopeR\005scope\"\256\005\n\014Con" +
       "sentEvent\022\031\n\010event_id\030\001 \001(\tR\007eventId\022\035\n\n" +
       "subject_id\030\002 \001(\tR\tsubjectId\0221\n\006target\030\003 " +
       "\001(\0132\031.consent.v1.ConsentTargetR\006target\022." +
@@ -83,39 +83,41 @@ public final class Types {
       "\nvalidUntil\022-\n\022evidence_reference\030\014 \001(\tR" +
       "\021evidenceReference\022$\n\016applies_to_all\030\r \001" +
       "(\010R\014appliesToAll\022\037\n\010attested\030\016 \001(\010H\000R\010at" +
-      "tested\210\001\001B\013\n\t_attested\"\360\002\n\016CurrentConsen" +
-      "t\0221\n\006target\030\001 \001(\0132\031.consent.v1.ConsentTa" +
-      "rgetR\006target\022.\n\005state\030\002 \001(\0162\030.consent.v1" +
-      ".ConsentStateR\005state\022\031\n\010event_id\030\003 \001(\tR\007" +
-      "eventId\022\033\n\tnotice_id\030\004 \001(\tR\010noticeId\022%\n\016" +
-      "notice_version\030\005 \001(\rR\rnoticeVersion\0229\n\nu" +
-      "pdated_at\030\006 \001(\0132\032.google.protobuf.Timest" +
-      "ampR\tupdatedAt\022;\n\013valid_until\030\007 \001(\0132\032.go" +
-      "ogle.protobuf.TimestampR\nvalidUntil\022$\n\016a" +
-      "pplies_to_all\030\010 \001(\010R\014appliesToAll*\252\001\n\007Ch" +
-      "annel\022\027\n\023CHANNEL_UNSPECIFIED\020\000\022\021\n\rCHANNE" +
-      "L_EMAIL\020\001\022\017\n\013CHANNEL_SMS\020\002\022\026\n\022CHANNEL_VO" +
-      "ICE_CALL\020\003\022\020\n\014CHANNEL_CHAT\020\004\022\022\n\016CHANNEL_" +
-      "SOCIAL\020\005\022\022\n\016CHANNEL_POSTAL\020\006\022\020\n\014CHANNEL_" +
-      "PUSH\020\007*`\n\nPartyScope\022\033\n\027PARTY_SCOPE_UNSP" +
-      "ECIFIED\020\000\022\033\n\027PARTY_SCOPE_FIRST_PARTY\020\001\022\030" +
-      "\n\024PARTY_SCOPE_PARTNERS\020\002*\320\001\n\014ConsentStat" +
-      "e\022\035\n\031CONSENT_STATE_UNSPECIFIED\020\000\022\031\n\025CONS" +
-      "ENT_STATE_GRANTED\020\001\022\031\n\025CONSENT_STATE_REF" +
-      "USED\020\002\022\033\n\027CONSENT_STATE_WITHDRAWN\020\003\022\031\n\025C" +
-      "ONSENT_STATE_EXPIRED\020\004\022\030\n\024CONSENT_STATE_" +
-      "ERASED\020\005\022\031\n\025CONSENT_STATE_PENDING\020\006*k\n\013L" +
-      "awfulBasis\022\034\n\030LAWFUL_BASIS_UNSPECIFIED\020\000" +
-      "\022\030\n\024LAWFUL_BASIS_CONSENT\020\001\022$\n LAWFUL_BAS" +
-      "IS_LEGITIMATE_INTEREST\020\002*}\n\006Source\022\026\n\022SO" +
-      "URCE_UNSPECIFIED\020\000\022\021\n\rSOURCE_PORTAL\020\001\022\021\n" +
-      "\rSOURCE_BANNER\020\002\022\016\n\nSOURCE_API\020\003\022\021\n\rSOUR" +
-      "CE_IMPORT\020\004\022\022\n\016SOURCE_SUPPORT\020\005*p\n\016Proce" +
-      "ssingRole\022\037\n\033PROCESSING_ROLE_UNSPECIFIED" +
-      "\020\000\022\036\n\032PROCESSING_ROLE_CONTROLLER\020\001\022\035\n\031PR" +
-      "OCESSING_ROLE_PROCESSOR\020\002BL\n\032consentd.cl" +
-      "ient.consent.v1P\001Z,consentd/clients/go/g" +
-      "en/consent/v1;consentv1b\006proto3"
+      "tested\210\001\001\0229\n\ndecided_at\030\017 \001(\0132\032.google.p" +
+      "rotobuf.TimestampR\tdecidedAtB\013\n\t_atteste" +
+      "d\"\360\002\n\016CurrentConsent\0221\n\006target\030\001 \001(\0132\031.c" +
+      "onsent.v1.ConsentTargetR\006target\022.\n\005state" +
+      "\030\002 \001(\0162\030.consent.v1.ConsentStateR\005state\022" +
+      "\031\n\010event_id\030\003 \001(\tR\007eventId\022\033\n\tnotice_id\030" +
+      "\004 \001(\tR\010noticeId\022%\n\016notice_version\030\005 \001(\rR" +
+      "\rnoticeVersion\0229\n\nupdated_at\030\006 \001(\0132\032.goo" +
+      "gle.protobuf.TimestampR\tupdatedAt\022;\n\013val" +
+      "id_until\030\007 \001(\0132\032.google.protobuf.Timesta" +
+      "mpR\nvalidUntil\022$\n\016applies_to_all\030\010 \001(\010R\014" +
+      "appliesToAll*\252\001\n\007Channel\022\027\n\023CHANNEL_UNSP" +
+      "ECIFIED\020\000\022\021\n\rCHANNEL_EMAIL\020\001\022\017\n\013CHANNEL_" +
+      "SMS\020\002\022\026\n\022CHANNEL_VOICE_CALL\020\003\022\020\n\014CHANNEL" +
+      "_CHAT\020\004\022\022\n\016CHANNEL_SOCIAL\020\005\022\022\n\016CHANNEL_P" +
+      "OSTAL\020\006\022\020\n\014CHANNEL_PUSH\020\007*`\n\nPartyScope\022" +
+      "\033\n\027PARTY_SCOPE_UNSPECIFIED\020\000\022\033\n\027PARTY_SC" +
+      "OPE_FIRST_PARTY\020\001\022\030\n\024PARTY_SCOPE_PARTNER" +
+      "S\020\002*\320\001\n\014ConsentState\022\035\n\031CONSENT_STATE_UN" +
+      "SPECIFIED\020\000\022\031\n\025CONSENT_STATE_GRANTED\020\001\022\031" +
+      "\n\025CONSENT_STATE_REFUSED\020\002\022\033\n\027CONSENT_STA" +
+      "TE_WITHDRAWN\020\003\022\031\n\025CONSENT_STATE_EXPIRED\020" +
+      "\004\022\030\n\024CONSENT_STATE_ERASED\020\005\022\031\n\025CONSENT_S" +
+      "TATE_PENDING\020\006*k\n\013LawfulBasis\022\034\n\030LAWFUL_" +
+      "BASIS_UNSPECIFIED\020\000\022\030\n\024LAWFUL_BASIS_CONS" +
+      "ENT\020\001\022$\n LAWFUL_BASIS_LEGITIMATE_INTERES" +
+      "T\020\002*}\n\006Source\022\026\n\022SOURCE_UNSPECIFIED\020\000\022\021\n" +
+      "\rSOURCE_PORTAL\020\001\022\021\n\rSOURCE_BANNER\020\002\022\016\n\nS" +
+      "OURCE_API\020\003\022\021\n\rSOURCE_IMPORT\020\004\022\022\n\016SOURCE" +
+      "_SUPPORT\020\005*p\n\016ProcessingRole\022\037\n\033PROCESSI" +
+      "NG_ROLE_UNSPECIFIED\020\000\022\036\n\032PROCESSING_ROLE" +
+      "_CONTROLLER\020\001\022\035\n\031PROCESSING_ROLE_PROCESS" +
+      "OR\020\002BL\n\032consentd.client.consent.v1P\001Z,co" +
+      "nsentd/clients/go/gen/consent/v1;consent" +
+      "v1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -151,7 +153,7 @@ public final class Types {
     internal_static_consent_v1_ConsentEvent_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ConsentEvent_descriptor,
-        new java.lang.String[] { "EventId", "SubjectId", "Target", "State", "NoticeId", "NoticeVersion", "Source", "Actor", "ProcessingRole", "RecordedAt", "ValidUntil", "EvidenceReference", "AppliesToAll", "Attested", "Attested", });
+        new java.lang.String[] { "EventId", "SubjectId", "Target", "State", "NoticeId", "NoticeVersion", "Source", "Actor", "ProcessingRole", "RecordedAt", "ValidUntil", "EvidenceReference", "AppliesToAll", "Attested", "DecidedAt", "Attested", });
     internal_static_consent_v1_CurrentConsent_descriptor =
       getDescriptor().getMessageTypes().get(5);
     internal_static_consent_v1_CurrentConsent_fieldAccessorTable = new
