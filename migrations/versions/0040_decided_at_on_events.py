@@ -12,7 +12,10 @@ written before keep their hash). `consentd_append_events` gets an overload takin
 stays for the previous code). `consentd_check` reads each earlier holder's facts decided by the
 time the contact point left them (`coalesce(decided_at, recorded_at)`) and on record by the
 time asked (a check `as_of` before the late write answers as it did then), and returns that
-time as the fact's.
+time as the fact's. It also asks, for a check by subject id or external id (or of a contact point),
+about the other contact points the subject holds that reach the channel asked (probe BO: a CRM
+customer given a number left under a STOP read ALLOW by external id, DENY by the number), each
+earlier holder with since when the subject holds that point (`prior_held_from`).
 
 Revision ID: 0040
 Revises: 0039
@@ -189,7 +192,8 @@ CREATE OR REPLACE FUNCTION consentd_check(
     block_kinds text[], block_since timestamptz[],
     prior_ended timestamptz[], prior_event_ids uuid[], prior_sequences bigint[],
     prior_states text[], prior_recorded timestamptz[], prior_objected timestamptz[],
-    prior_erased timestamptz[], prior_stopped boolean[], holder_from timestamptz
+    prior_erased timestamptz[], prior_stopped boolean[], holder_from timestamptz,
+    prior_held_from timestamptz[]
 ) LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 BEGIN
@@ -228,8 +232,33 @@ BEGIN
             ORDER BY ch.held_from DESC LIMIT 1
         ) hh ON true
         LEFT JOIN subjects s ON s.tenant_id = p_tenant AND s.subject_id = k.sid
+    ), points AS (
+        -- The contact points a check asks about, each with since when the holder asked about
+        -- holds it: the one named (a check by contact point), and (0040) those the subject
+        -- holds at p_at that reach the channel asked (an address: e-mail; a phone: SMS and
+        -- calls). A check by subject id or external id of a customer given a number left
+        -- under a STOP read ALLOW where a check of the number read DENY (probe BO): the
+        -- subject's answer for a channel is no freer than a check of any of them.
+        SELECT x.ord, x.kind, x.digest, x.subject_id, true AS named,
+            -- Since when the holder asked about holds the contact point (0039): a fact of
+            -- theirs from before says nothing of it once an earlier holder closed it.
+            (SELECT max(hc.held_from) FROM contact_point_holdings hc
+             WHERE hc.tenant_id = p_tenant AND hc.kind = x.kind AND hc.digest = x.digest
+               AND hc.subject_id = x.subject_id AND hc.held_from <= p_at) AS held_from
+        FROM subject x WHERE x.kind IS NOT NULL
+        UNION ALL
+        SELECT x.ord, hc.kind, hc.digest, x.subject_id, false, hc.held_from
+        FROM subject x
+        JOIN contact_point_holdings hc
+            ON hc.tenant_id = p_tenant AND hc.subject_id = x.subject_id
+           AND hc.held_from <= p_at AND (hc.held_until IS NULL OR hc.held_until > p_at)
+           AND CASE hc.kind WHEN 'email' THEN p_channel = 'email'
+                            WHEN 'phone' THEN p_channel IN ('sms', 'voice_call')
+                            ELSE false END
+           AND (hc.kind, hc.digest) IS DISTINCT FROM (x.kind, x.digest)
+        WHERE x.subject_id IS NOT NULL
     ), prior AS (
-        -- The contact point's earlier holders (other subjects), each as it stood when the
+        -- Those contact points' earlier holders (other subjects), each as it stood when the
         -- contact point left them: what domain/contact_points.py carries over. Few contact
         -- points have one: a join on the small index of ended holdings, then per holding.
         SELECT x.ord,
@@ -241,12 +270,10 @@ BEGIN
             array_agg(po.since ORDER BY ph.held_until) AS objected,
             array_agg(ps.erased_at ORDER BY ph.held_until) AS erased,
             array_agg(pst.stopped ORDER BY ph.held_until) AS stopped,
-            -- Since when the holder asked about holds the contact point (0039): a fact of
-            -- theirs from before says nothing of it once an earlier holder closed it.
-            (SELECT max(hc.held_from) FROM contact_point_holdings hc
-             WHERE hc.tenant_id = p_tenant AND hc.kind = x.kind AND hc.digest = x.digest
-               AND hc.subject_id = x.subject_id AND hc.held_from <= p_at) AS holder_from
-        FROM subject x
+            array_agg(x.held_from ORDER BY ph.held_until) AS held_from,
+            -- The named one's, for the code before 0040.
+            max(x.held_from) FILTER (WHERE x.named) AS holder_from
+        FROM points x
         JOIN contact_point_holdings ph
             ON ph.tenant_id = p_tenant AND ph.kind = x.kind AND ph.digest = x.digest
            AND ph.held_until IS NOT NULL AND ph.held_until <= p_at
@@ -284,13 +311,13 @@ BEGIN
         LEFT JOIN subjects ps
             ON ps.tenant_id = p_tenant AND ps.subject_id = ph.subject_id
            AND ps.erased_at <= ph.held_until
-        GROUP BY x.ord, x.kind, x.digest, x.subject_id
+        GROUP BY x.ord
     )
     SELECT p.lawful_basis, p.notice_id, p.floor, x.ord, x.subject_id,
         f.event_id, f.sequence, f.purpose_id, f.channel, f.scope, f.state, f.notice_version,
         f.valid_until, f.recorded_at, b.kinds, b.since,
         pr.ended, pr.event_ids, pr.sequences, pr.states, pr.recorded, pr.objected, pr.erased,
-        pr.stopped, pr.holder_from
+        pr.stopped, pr.holder_from, pr.held_from
     FROM purpose p
     LEFT JOIN (subject x LEFT JOIN LATERAL (
         SELECT t.event_id, t.sequence, t.purpose_id, t.channel, t.scope, t.state,

@@ -515,3 +515,85 @@ async def test_a_late_grant_decided_while_a_stopped_number_was_vacant_says_nothi
     answer = await stubs.consent.RecordConsent(late, metadata=stubs.metadata)
     assert (list(answer.events), list(answer.superseded)) == ([], [sms])
     assert (await check(stubs, types_pb2.SubjectRef(phone=number), sms)).decision == DENY
+
+
+async def _close(
+    stubs: Stubs, rights: rights_pb2_grpc.RightsServiceStub, how: str, subject_id: str
+) -> None:
+    """The number's first holder closes it: a STOP, everything withdrawn, an objection, an
+    erasure; then (unless erased) the number is taken from them."""
+    person = types_pb2.SubjectRef(subject_id=subject_id)
+    if how in ("stop", "everything"):
+        await stubs.consent.WithdrawConsent(
+            consent_pb2.WithdrawConsentRequest(
+                subject=person,
+                all=True,
+                channel=SMS if how == "stop" else types_pb2.CHANNEL_UNSPECIFIED,
+                source=types_pb2.SOURCE_API,
+            ),
+            metadata=stubs.metadata,
+        )
+    elif how == "objection":
+        await rights.RecordObjection(
+            rights_pb2.RecordObjectionRequest(subject=person), metadata=stubs.metadata
+        )
+    else:
+        await rights.EraseSubject(
+            rights_pb2.EraseSubjectRequest(subject=person, actor="dpo"), metadata=stubs.metadata
+        )
+        return
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=person, kind=rights_pb2.CONTACT_KIND_PHONE, remove=True
+        ),
+        metadata=stubs.metadata,
+    )
+
+
+@pytest.mark.parametrize("how", ["stop", "everything", "objection", "erasure"])
+async def test_a_customer_checked_by_their_own_keys_is_no_freer_than_the_number_they_were_given(
+    stubs: Stubs,
+    channel: grpc.aio.Channel,
+    campaign: campaign_pb2_grpc.CampaignServiceStub,
+    how: str,
+) -> None:
+    """Probe BO: a CRM grant for a customer, then RectifyContact giving them a number its
+    earlier holder had closed: a check of the number read DENY but a check of the customer by
+    external id or subject id read ALLOW (unary, batch, stream), and a sender checking by its
+    CRM key texted the number. A check of a subject counts the contact points it holds that
+    reach the channel asked: DENY on SMS until the customer grants in person; their e-mail
+    stays theirs."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    number = f"+3362220{len(how):02d}{ord(how[0]):02d}"[:12]
+    customer = f"given-{how}"
+    sms, mail = target("newsletter", SMS), target("newsletter", EMAIL)
+    first = await record(stubs, types_pb2.SubjectIdentity(phone=number), grant(sms))
+    await _close(stubs, rights, how, first.subject_id)
+    given = await stubs.consent.RecordConsent(
+        _crm(customer, grant(sms), grant(mail)), metadata=stubs.metadata
+    )
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(external_id=customer),
+            kind=rights_pb2.CONTACT_KIND_PHONE,
+            value=number,
+        ),
+        metadata=stubs.metadata,
+    )
+    keys = [
+        types_pb2.SubjectRef(phone=number),
+        types_pb2.SubjectRef(external_id=customer),
+        types_pb2.SubjectRef(subject_id=given.subject_id),
+    ]
+    for key in keys:
+        assert (await check(stubs, key, sms)).decision == DENY, key
+    assert (await check(stubs, keys[1], mail)).decision == ALLOW
+    batch = await campaign.BatchCheckConsent(
+        campaign_pb2.BatchCheckConsentRequest(target=sms, recipients=keys),
+        metadata=stubs.metadata,
+    )
+    assert [a.decision for a in batch.answers] == [DENY] * 3
+    await record(stubs, types_pb2.SubjectIdentity(external_id=customer), grant(sms))
+    for key in keys:
+        assert (await check(stubs, key, sms)).decision == ALLOW, key

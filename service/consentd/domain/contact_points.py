@@ -44,6 +44,9 @@ class PriorHolding:
     # Whether they had withdrawn everything (of every channel or of the one asked about: a
     # STOP) by then: their "no" closes the contact point to all but the person.
     stopped: bool = False
+    # Since when the holder asked about holds this contact point (migration 0040: a check of a
+    # subject counts the contact points it holds that reach the channel); None: `held_from`.
+    held_from: datetime | None = None
 
 
 class Ruling(NamedTuple):
@@ -119,7 +122,8 @@ def decide_contact_point(
         # (A fact made with the contact point, at its holding's start, counts.)
         if not _closing(prior, denial):
             return since
-        start = held_from - timedelta(microseconds=1) if held_from else prior.ended_at
+        holder_from = prior.held_from or held_from
+        start = holder_from - timedelta(microseconds=1) if holder_from else prior.ended_at
         return max(since, prior.ended_at, start)
 
     threshold, denial = max(((until(d), d[1]) for d in denials), key=lambda t: t[0])

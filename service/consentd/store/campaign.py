@@ -134,12 +134,14 @@ def _blocks(m: Row) -> list[Block]:
 
 
 def _priors(m: Row, target: Target) -> list[PriorHolding]:
-    """The contact point's earlier holders, as consentd_check() (0012, 0039) returns them."""
+    """The earlier holders of the contact points a check asks about, as consentd_check()
+    (0012, 0039, 0040) returns them."""
     ended = m["prior_ended"]
     if not ended:
         return []
     priors = []
     stopped = m["prior_stopped"] or [False] * len(ended)
+    held_from = m["prior_held_from"] or [None] * len(ended)
     for index, until in enumerate(ended):
         event_id = m["prior_event_ids"][index]
         fact = None
@@ -154,7 +156,16 @@ def _priors(m: Row, target: Target) -> list[PriorHolding]:
                 m["prior_recorded"][index],
             )
         objected, erased = m["prior_objected"][index], m["prior_erased"][index]
-        priors.append(PriorHolding(until, fact, objected, erased, stopped=bool(stopped[index])))
+        priors.append(
+            PriorHolding(
+                until,
+                fact,
+                objected,
+                erased,
+                stopped=bool(stopped[index]),
+                held_from=held_from[index],
+            )
+        )
     return priors
 
 
