@@ -597,3 +597,52 @@ async def test_a_customer_checked_by_their_own_keys_is_no_freer_than_the_number_
     await record(stubs, types_pb2.SubjectIdentity(external_id=customer), grant(sms))
     for key in keys:
         assert (await check(stubs, key, sms)).decision == ALLOW, key
+
+
+async def test_a_stop_from_a_number_nobody_knew_joins_the_crm_customer_it_is(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """Probe BO: a STOP texted from an unknown number makes a subject of its own; the CRM knows
+    the person by external id, with an SMS grant. Naming both is refused (two subjects) and
+    the message said only "send each identifier in a call of its own", which leaves the CRM
+    key ALLOW. It names the way: move the number with RectifyContact; the STOP stays on it,
+    and the customer checked by their CRM key is DENY on SMS."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    number, customer = "+33622209876", "crm-knows-stop"
+    sms = target("newsletter", SMS)
+    stop = consent_pb2.WithdrawConsentRequest(
+        subject=types_pb2.SubjectRef(phone=number),
+        all=True,
+        channel=SMS,
+        source=types_pb2.SOURCE_API,
+    )
+    stopped = await stubs.consent.WithdrawConsent(stop, metadata=stubs.metadata)
+    await stubs.consent.RecordConsent(_crm(customer, grant(sms)), metadata=stubs.metadata)
+    both = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id=customer, phone=number),
+        choices=[grant(sms)],
+        source=types_pb2.SOURCE_API,
+    )
+    refused = await fails(stubs.consent.RecordConsent(both, metadata=stubs.metadata))
+    assert refused.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "RectifyContact" in (refused.details() or "")
+    give = rights_pb2.RectifyContactRequest(
+        subject=types_pb2.SubjectRef(external_id=customer),
+        kind=rights_pb2.CONTACT_KIND_PHONE,
+        value=number,
+    )
+    taken = await fails(rights.RectifyContact(give, metadata=stubs.metadata))
+    assert taken.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "remove it from that subject first" in (taken.details() or "")
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(subject_id=stopped.subject_id),
+            kind=rights_pb2.CONTACT_KIND_PHONE,
+            remove=True,
+        ),
+        metadata=stubs.metadata,
+    )
+    await rights.RectifyContact(give, metadata=stubs.metadata)
+    for key in (types_pb2.SubjectRef(external_id=customer), types_pb2.SubjectRef(phone=number)):
+        assert (await check(stubs, key, sms)).decision == DENY, key

@@ -149,7 +149,11 @@ class RightsUseCases:
                 sealed = key.seal(kind.value, value.value)
                 digest = (kind, self._hasher.digest(tenant_id, value))
                 if await uow.subjects.attach(subject_id, digest, now, sealed) != subject_id:
-                    raise FailedPrecondition(f"this {kind.value} belongs to another subject")
+                    raise FailedPrecondition(
+                        f"this {kind.value} belongs to another subject: remove it from that "
+                        "subject first (RectifyContact with remove), then give it here; any "
+                        '"no" on it stays on it'
+                    )
                 changes.append(ContactChange(uuid4(), kind, "added", sealed, now, actor))
             elif not removed:
                 raise FailedPrecondition(f"the subject holds no {kind.value}: nothing to remove")

@@ -18,7 +18,10 @@ from consentd.domain.tenancy import Principal
 
 CONFLICT = (
     "the identifiers given belong to different subjects (the person was recorded twice, e.g. "
-    "once by email and once by phone): send each identifier in a call of its own"
+    "once by email and once by phone, or a STOP came from a number nobody knew): send each "
+    "identifier in a call of its own; to make them one person's, move the contact point with "
+    "RectifyContact (remove it from the subject holding it, then give it to the other: any "
+    '"no" on it stays on it)'
 )
 
 
