@@ -96,7 +96,8 @@ async def test_a_write_key_saying_portal_does_not_take_back_an_erased_address(
     """Probe Y: an erased address handed to another customer (RectifyContact), then a plain
     write key's PORTAL grant for that customer's phone, and the CRM's grant for the address was
     taken: "came back in person" read the stored source only. Each event now keeps whether its
-    caller speaks for the person; the portal's grant does take the address back."""
+    caller speaks for the person; the portal's grant does take the address back, when it is
+    a grant of e-mail (probe BN: one for the phone took the address back too)."""
     await put_purpose(stubs, "newsletter")
     dpo = Principal(tenant=tenant, caller="dpo", scopes=frozenset({Scope.ADMIN}))
     old, phone = "erased-then-handed@example.fr", "+33698765401"
@@ -120,10 +121,24 @@ async def test_a_write_key_saying_portal_does_not_take_back_an_erased_address(
     assert error_info(refused).reason == "CONTACT_POINT_ERASED"
     assert (await check(stubs, by_email(old), NEWSLETTER)).decision == consent_pb2.DECISION_DENY
     await portal.consent.RecordConsent(by_phone, metadata=portal.metadata)
+    refused = await _refused(_grant(crm, old, types_pb2.SOURCE_API))
+    assert error_info(refused).reason == "CONTACT_POINT_ERASED"
+    in_person = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(phone=phone),
+        choices=[grant(NEWSLETTER)],
+        source=types_pb2.SOURCE_PORTAL,
+    )
+    await portal.consent.RecordConsent(in_person, metadata=portal.metadata)
     await _grant(crm, old, types_pb2.SOURCE_API)
     allowed = await check(stubs, by_email(old), NEWSLETTER)
     assert allowed.decision == consent_pb2.DECISION_ALLOW
     # The person's export says which grant in person came from a caller speaking for them.
     document = await app.rights.export(dpo, UUID(held.subject_id))
     said = [(e["source"], e["attested"]) for e in document["consent_history"]]
-    assert said == [("portal", True), ("portal", False), ("portal", True), ("api", False)]
+    assert said == [
+        ("portal", True),
+        ("portal", False),
+        ("portal", True),
+        ("portal", True),
+        ("api", False),
+    ]

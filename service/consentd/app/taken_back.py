@@ -15,7 +15,7 @@ from consentd.domain.canonical import stamp
 from consentd.domain.contact_points import Closed, reached
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.model import ConsentState, Source, Target
+from consentd.domain.model import Channel, ConsentState, Source, Target
 from consentd.domain.rights import BlockKind
 
 # What "only the person" means, in the refusals' messages.
@@ -82,7 +82,10 @@ async def without_closed_grants(
         # portal grant, then RectifyContact giving them the address, let a CRM grant through
         # (probe U). A grant made with the address (at its holding's start) counts.
         if holding is None or not await came_back(
-            uow, holding[0], max(closure.at, holding[1] - timedelta(microseconds=1))
+            uow,
+            holding[0],
+            max(closure.at, holding[1] - timedelta(microseconds=1)),
+            reached([digest[0]]),
         ):
             shut.append(closure)
             kinds.append(digest[0])
@@ -111,10 +114,14 @@ def latest_closure(found: Iterable[Closed]) -> Closed | None:
     return max(found, key=lambda c: (c.at, c.reason is BlockKind.ERASED), default=None)
 
 
-async def came_back(uow: UnitOfWork, subject_id: UUID, closed: datetime) -> bool:
+async def came_back(
+    uow: UnitOfWork, subject_id: UUID, closed: datetime, channels: frozenset[Channel]
+) -> bool:
     """Whether the person holding a closed contact point (erased, left by an objector) came
-    back themselves since: a grant of theirs from the portal, a banner or support recorded
-    after it. A refusal or withdrawal (the objector clicking "unsubscribe" in an old
+    back themselves since: a grant of theirs from the portal, a banner or support decided
+    after it, on a channel that contact point reaches (`channels`: a grant for their phone
+    took back an erased address, probe BN; one sent late with a decided_at from before they
+    held it says nothing of it). A refusal or withdrawal (the objector clicking "unsubscribe" in an old
     newsletter let the next CRM grant through; probe S), a system's fact, a rights request or
     another identifier linked is not the person taking it back. Nor is a grant in person from a
     caller that does not speak for the person (attested False): a plain write key's PORTAL
@@ -124,6 +131,7 @@ async def came_back(uow: UnitOfWork, subject_id: UUID, closed: datetime) -> bool
         fact.source in PERSON_SOURCES
         and fact.attested is not False
         and fact.state is ConsentState.GRANTED
-        and fact.recorded_at > closed
+        and fact.target.channel in channels
+        and (fact.decided_at or fact.recorded_at) > closed
         for fact in await uow.consents.current(subject_id)
     )
