@@ -121,12 +121,13 @@ async def came_back(
     back themselves since: a grant of theirs from the portal, a banner or support decided
     after it, on a channel that contact point reaches (`channels`: a grant for their phone
     took back an erased address, probe BN; one sent late with a decided_at from before they
-    held it says nothing of it). A refusal or withdrawal (the objector clicking "unsubscribe" in an old
-    newsletter let the next CRM grant through; probe S), a system's fact, a rights request or
-    another identifier linked is not the person taking it back. Nor is a grant in person from a
-    caller that does not speak for the person (attested False): a plain write key's PORTAL
-    grant for the holder's phone, then a CRM grant for the erased address, reopened it (probe
-    Y; events from before migration 0033 are trusted on their source, as they were)."""
+    held it says nothing of it). A refusal or withdrawal (the objector clicking "unsubscribe"
+    in an old newsletter let the next CRM grant through; probe S), a system's fact, a rights
+    request or another identifier linked is not the person taking it back. Nor is a grant in
+    person from a caller that does not speak for the person (attested False): a plain write
+    key's PORTAL grant for the holder's phone, then a CRM grant for the erased address,
+    reopened it (probe Y; events from before migration 0033 are trusted on their source, as
+    they were)."""
     return any(
         fact.source in PERSON_SOURCES
         and fact.attested is not False
