@@ -123,7 +123,7 @@ class App:
             self.cookies,
             demo,
             preferences_dir(self.settings),
-            authenticate=self.gate.authenticate,
+            authenticate=self.gate.admit_unread,
             tenant_exists=self.gate.tenant_exists,
             telemetry=self.telemetry,
             unsubscribe=UnsubscribePage(self.unsubscribes),

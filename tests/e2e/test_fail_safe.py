@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from typing import Any
+from uuid import uuid4
 
 import grpc
 import pytest
@@ -87,14 +88,20 @@ async def test_an_undecodable_body_is_invalid_argument_even_before_credentials(
     )
 
 
-async def _browser(app: App, body: bytes, content_type: str, key: str) -> tuple[int, Any, bytes]:
+async def _browser(
+    app: App,
+    body: bytes,
+    content_type: str,
+    key: str,
+    path: str = "/consent.v1.CookieService/GetCookiePolicy",
+) -> tuple[int, Any, bytes]:
     scope = {
         "type": "http",
         "http_version": "1.1",
         "method": "POST",
         "scheme": "http",
-        "path": "/consent.v1.CookieService/GetCookiePolicy",
-        "raw_path": b"/consent.v1.CookieService/GetCookiePolicy",
+        "path": path,
+        "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
         "client": ("127.0.0.1", 40000),
@@ -145,3 +152,28 @@ async def test_the_browser_port_authenticates_before_it_reads_the_body(app: App)
     assert json.loads(content)["code"] == "unauthenticated"
     _, headers, _ = await _browser(app, b"\xff", "application/grpc-web+proto", "ck_not_a_key")
     assert headers[b"grpc-status"] == b"16"
+
+
+@pytest.mark.parametrize("body", [b"{", b'{"policy": {"policyRevision": "x"}}'])
+async def test_the_browser_port_checks_the_scope_and_the_tenant_before_it_reads_the_body(
+    app: App, admin: AdminUseCases, tenant: Tenant, admin_key: str, body: bytes
+) -> None:
+    """Probe BQ: the page key (cookies:write) calling PutCookiePolicy had its body decoded and
+    its errors answered (400 "not valid JSON", "unknown field"), logged as INVALID_ARGUMENT
+    with no tenant: a refusal, not a parse. And a path that only leads to the method
+    (`.../RecordCookieChoice/../PutCookiePolicy`) reached it."""
+    issued, _ = await admin.issue_key(tenant.slug, [Scope.COOKIES.value], name="page")
+    page_key = issued.token
+    put = "/consent.v1.CookieService/PutCookiePolicy"
+    status, _, content = await _browser(app, body, "application/json", page_key, put)
+    assert (status, json.loads(content)["code"]) == (403, "permission_denied")
+    other = f"/t/{uuid4()}{put}"
+    status, _, content = await _browser(app, body, "application/json", admin_key, other)
+    assert (status, json.loads(content)["code"]) == (401, "unauthenticated")
+    around = "/consent.v1.CookieService/RecordCookieChoice/../PutCookiePolicy"
+    status, _, _ = await _browser(app, body, "application/json", page_key, around)
+    assert status == 404
+    # The key's own methods are read as before.
+    record = "/consent.v1.CookieService/RecordCookieChoice"
+    status, _, content = await _browser(app, body, "application/json", page_key, record)
+    assert (status, json.loads(content)["code"]) == (400, "invalid_argument")

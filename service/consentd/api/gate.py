@@ -68,25 +68,29 @@ class Gate:
             check_ranges(request)
         return principal
 
-    async def authenticate(self, metadata: Mapping[str, str]) -> None:
-        """The caller's credential alone (Unauthenticated; DatabaseLost as admit()): what a
-        port checks before it reads a request's body."""
-        self.reachability.check()
-        await self._auth.authenticate(metadata)
-
     async def tenant_exists(self, tenant_id: UUID) -> bool:
         """Whether a tenant of that id exists (a list cached by the authenticator): a browser
         URL's tenant is checked against it before its allowed origins are read (random ids
         cost a database transaction each, with no credential; probe BC)."""
         return await self._auth.exists(tenant_id)
 
-    async def admit_unread(self, method: str, metadata: Mapping[str, str]) -> None:
+    async def admit_unread(
+        self, method: str | None, metadata: Mapping[str, str], *, tenant: str | None = None
+    ) -> None:
         """The credential, and the method in its scopes (PermissionDenied), before the
-        request's message is read: what the gRPC port checks for every call (the public cookie
-        key held calls to methods it may not call, their message still to come; probe U). A
-        credential found valid within the cache time costs no await."""
+        request's message is read: what both ports check for every call (the public cookie
+        key held calls to methods it may not call, their message still to come, probe U; the
+        browser port decoded the body of an admin method sent with the page key, and answered
+        its errors, probe BQ). `tenant`: the tenant id a browser URL names (Unauthenticated
+        when not the credential's); `method` None: a path that names no method of the
+        contract (the Connect app answers it). A credential found valid within the cache time
+        costs no await."""
         self.reachability.check()
         principal = self._auth.cached(metadata) or await self._auth.authenticate(metadata)
+        if tenant is not None and tenant != str(principal.tenant_id):
+            raise Unauthenticated()
+        if method is None:
+            return
         try:
             authorize(method, principal)
         except PermissionDenied as denied:

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import re
 import socket
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -48,7 +48,8 @@ from consentd.app.cookies import CookieUseCases
 from consentd.domain.errors import Unauthenticated
 from consentd.telemetry import Telemetry
 
-Authenticate = Callable[[Mapping[str, str]], Awaitable[None]]
+# Gate.admit_unread: the credential, the URL's tenant and the method in its scopes.
+Authenticate = Callable[..., Awaitable[None]]
 
 # `/t/<tenant id>/<service>/<method>`: the tenant of a cross-origin page (a preflight carries no
 # credential, so the URL names the tenant whose allowed origins answer it).
@@ -73,8 +74,9 @@ class BrowserApp:
         telemetry: Telemetry | None = None,
         unsubscribe: UnsubscribePage | None = None,
     ) -> None:
-        """`authenticate`: the credential check run before a body is read (a caller without a
-        valid credential never reaches the decoder); the Gate admits the call afterwards.
+        """`authenticate`: the credential, tenant and scope check run before a body is read (a
+        caller without a valid credential, or calling a method its scopes do not allow, never
+        reaches the decoder); the Gate admits the call afterwards.
         `telemetry` counts the calls refused here."""
         self._services = {f"{app.path}/": app for app in services}
         self._cookies = cookies
@@ -103,7 +105,12 @@ class BrowserApp:
         elif app is not None and is_native_grpc(scope):
             await discard_body(receive)
             await refuse_native_grpc(send)
-        elif app is not None and (refusal := await self._refusal(scope)) is not None:
+        elif app is not None and not _is_method(path):
+            # Only `/<service>/<method>` reaches a Connect app: `.../RecordCookieChoice/../
+            # PutCookiePolicy` was routed to PutCookiePolicy (probe BQ).
+            await discard_body(receive)
+            await respond(send, 404, b"not found")
+        elif app is not None and (refusal := await self._refusal(scope, path, tenant)) is not None:
             # Readable by a page of an allowed origin (a revoked key read as "Failed to fetch").
             exposed = BrowserRequest(tenant, origin, same_origin=False)
             exposed.cors_allowed = origin in await path_origins(self._cookies, tenant, self._exists)
@@ -131,8 +138,11 @@ class BrowserApp:
             method = path if _is_method(path) else UNKNOWN_METHOD
             count_refused(method, self._telemetry, {}, code)
 
-    async def _refusal(self, scope: Scope) -> tuple[grpc.StatusCode, str] | None:
-        """Why the call's credential is refused, before its body is read; None when it is not.
+    async def _refusal(
+        self, scope: Scope, method: str, tenant: str | None
+    ) -> tuple[grpc.StatusCode, str] | None:
+        """Why the call is refused (its credential, the URL's tenant, its scopes), before its
+        body is read; None when it is not.
         Not only UNAUTHENTICATED: with the look-ups' allowance spent or the database gone, the
         body of a caller without a valid key was read and decoded, its errors answered (probe
         BC). A bug is left to the gate's answer (INTERNAL, logged with its id)."""
@@ -140,7 +150,7 @@ class BrowserApp:
             return None
         pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
         try:
-            await self._authenticate(metadata_of(pairs))
+            await self._authenticate(method, metadata_of(pairs), tenant=tenant)
         except Unauthenticated:
             return UNAUTHENTICATED
         except Exception as error:  # noqa: BLE001 - whatever a caller can act on is answered

@@ -115,6 +115,7 @@ def closing(send: Send) -> Send:
 # table); anything else is a 500.
 _HTTP_STATUS = {
     grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
     grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
@@ -123,8 +124,8 @@ UNAUTHENTICATED = (grpc.StatusCode.UNAUTHENTICATED, Unauthenticated().message)
 
 
 async def refuse_unread(scope: Scope, send: Send, refusal: tuple[grpc.StatusCode, str]) -> None:
-    """A call's credential refused before the body is read (UNAUTHENTICATED; the allowance of
-    look-ups spent, RESOURCE_EXHAUSTED; the database unreachable, UNAVAILABLE): in gRPC-Web's
+    """A call refused before the body is read (UNAUTHENTICATED; its scopes, PERMISSION_DENIED;
+    the allowance of look-ups spent, RESOURCE_EXHAUSTED; the database unreachable, UNAVAILABLE): in gRPC-Web's
     form (status in the headers) or Connect's (a JSON error), as the Connect app would answer
     it."""
     code, message = refusal
