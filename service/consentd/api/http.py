@@ -34,6 +34,7 @@ from consentd.api.http_protocol import guarded_protocol
 from consentd.api.pages import DemoPage, Pages
 from consentd.api.refusals import (
     UNAUTHENTICATED,
+    UNIMPLEMENTED,
     closing,
     discard_body,
     in_contract,
@@ -105,11 +106,12 @@ class BrowserApp:
         elif app is not None and is_native_grpc(scope):
             await discard_body(receive)
             await refuse_native_grpc(send)
-        elif app is not None and not _is_method(path):
-            # Only `/<service>/<method>` reaches a Connect app: `.../RecordCookieChoice/../
-            # PutCookiePolicy` was routed to PutCookiePolicy (probe BQ).
+        elif app is not None and not _SERVICE_PATH.match(path):
+            # Only `/<service>/<name>` reaches a Connect app: `.../RecordCookieChoice/../
+            # PutCookiePolicy` was routed to PutCookiePolicy, its scopes unchecked (probe BQ).
             await discard_body(receive)
-            await respond(send, 404, b"not found")
+            await refuse_unread(scope, send, (UNIMPLEMENTED, f"{app.path[1:]} has no such method"))
+            self._count(path, UNIMPLEMENTED)
         elif app is not None and (refusal := await self._refusal(scope, path, tenant)) is not None:
             # Readable by a page of an allowed origin (a revoked key read as "Failed to fetch").
             exposed = BrowserRequest(tenant, origin, same_origin=False)
@@ -150,7 +152,9 @@ class BrowserApp:
             return None
         pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
         try:
-            await self._authenticate(method, metadata_of(pairs), tenant=tenant)
+            # A name the contract does not have: the credential only (the app answers it).
+            named = method if _is_method(method) else None
+            await self._authenticate(named, metadata_of(pairs), tenant=tenant)
         except Unauthenticated:
             return UNAUTHENTICATED
         except Exception as error:  # noqa: BLE001 - whatever a caller can act on is answered

@@ -116,18 +116,21 @@ def closing(send: Send) -> Send:
 _HTTP_STATUS = {
     grpc.StatusCode.UNAUTHENTICATED: 401,
     grpc.StatusCode.PERMISSION_DENIED: 403,
+    # No such method: connectrpc's own answer to a path it does not route.
+    grpc.StatusCode.UNIMPLEMENTED: 404,
     grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
 UNAUTHENTICATED = (grpc.StatusCode.UNAUTHENTICATED, Unauthenticated().message)
+UNIMPLEMENTED = grpc.StatusCode.UNIMPLEMENTED
 
 
 async def refuse_unread(scope: Scope, send: Send, refusal: tuple[grpc.StatusCode, str]) -> None:
     """A call refused before the body is read (UNAUTHENTICATED; its scopes, PERMISSION_DENIED;
-    the allowance of look-ups spent, RESOURCE_EXHAUSTED; the database unreachable, UNAVAILABLE): in gRPC-Web's
-    form (status in the headers) or Connect's (a JSON error), as the Connect app would answer
-    it."""
+    the allowance of look-ups spent, RESOURCE_EXHAUSTED; the database unreachable, UNAVAILABLE;
+    a path naming no method, UNIMPLEMENTED): in gRPC-Web's form (status in the headers) or
+    Connect's (a JSON error), as the Connect app would answer it."""
     code, message = refusal
     kind = media_type(header(scope, b"content-type") or "")
     if is_grpc_web(kind):
