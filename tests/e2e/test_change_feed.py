@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
+from structlog.testing import capture_logs
 
 from consentd.app.admin import AdminUseCases
 from consentd.domain.tenancy import Tenant
@@ -231,3 +232,24 @@ async def test_a_check_key_gets_the_events_without_their_free_text(
         seen[name] = (change.event.actor, change.event.evidence_reference, change.event.state)
     assert seen["write"] == ("agent Marie", "form of Marie", types_pb2.CONSENT_STATE_GRANTED)
     assert seen["check"] == ("", "", types_pb2.CONSENT_STATE_GRANTED)
+
+
+async def test_a_feed_the_client_closes_is_cancelled_not_a_database_outage(
+    stubs: Stubs, campaign: Campaign
+) -> None:
+    """Probe BQ: of 30 feeds a client closed after one message, 13 were logged (and counted)
+    UNAVAILABLE: the driver's error for a statement cut short read as the database lost."""
+    await _write_some(stubs)
+    with capture_logs() as entries:
+        for _ in range(30):
+            call = _watch(campaign, stubs, max_changes=1)
+            await _collect(call, 1)
+            call.cancel()
+        await asyncio.sleep(0.5)
+    codes = [
+        e.get("code")
+        for e in entries
+        if e.get("event") == "rpc" and str(e.get("method", "")).endswith("WatchConsentChanges")
+    ]
+    assert codes, entries
+    assert "UNAVAILABLE" not in codes, codes
