@@ -39,6 +39,14 @@ class Erasure:
     events_appended: int
 
 
+# RectifyContact giving a contact point another subject holds (a STOP from a number nobody knew,
+# the CRM's customer by external id: probe BO).
+_HELD_BY_ANOTHER = (
+    "belongs to another subject: remove it from that subject first (RectifyContact with "
+    'remove), then give it here; any "no" on it stays on it'
+)
+
+
 class RightsUseCases:
     def __init__(
         self,
@@ -149,11 +157,7 @@ class RightsUseCases:
                 sealed = key.seal(kind.value, value.value)
                 digest = (kind, self._hasher.digest(tenant_id, value))
                 if await uow.subjects.attach(subject_id, digest, now, sealed) != subject_id:
-                    raise FailedPrecondition(
-                        f"this {kind.value} belongs to another subject: remove it from that "
-                        "subject first (RectifyContact with remove), then give it here; any "
-                        '"no" on it stays on it'
-                    )
+                    raise FailedPrecondition(f"this {kind.value} {_HELD_BY_ANOTHER}")
                 changes.append(ContactChange(uuid4(), kind, "added", sealed, now, actor))
             elif not removed:
                 raise FailedPrecondition(f"the subject holds no {kind.value}: nothing to remove")
