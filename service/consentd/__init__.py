@@ -8,3 +8,8 @@ import os
 # none of them: they are off unless the environment asks for them. Read when gRPC is first
 # imported, which this package's import precedes.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+# gRPC's core writes its own plain-text lines to stderr, some for every call a client sends
+# (`Compression algorithm 'gzip' is disabled`: 300 calls without a key, 300 lines outside the
+# JSON log, no rate limit; probe BQ). Off unless the environment asks (GRPC_VERBOSITY=ERROR):
+# every refusal is answered, logged and counted by consentd itself.
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")

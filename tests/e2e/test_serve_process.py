@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
 BUF = ROOT / "node_modules" / ".bin" / "buf"
@@ -105,6 +107,8 @@ def served() -> Iterator[Served]:
         "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{http_port}",
     }
     env["CONSENTD_LOG_FORMAT"] = "json"
+    # The child sets its own (this process's import of consentd set it here too).
+    env.pop("GRPC_VERBOSITY", None)
     child = subprocess.Popen(
         [sys.executable, "-m", "consentd", "serve"], env=env, stderr=subprocess.PIPE, text=True
     )
@@ -159,6 +163,7 @@ def test_serve_round_trip_with_buf_curl_then_sigterm(
     assert (denied["decision"], denied["reason"]) == ("DECISION_DENY", "REASON_WITHDRAWN")
 
     _admin_commands_share_the_running_server(port, env, check)
+    _gzip_calls_write_no_plain_lines(port)
 
     pid_file = data / "postgres" / "postmaster.pid"
     postmaster = int(pid_file.read_text().split()[0])
@@ -170,6 +175,18 @@ def test_serve_round_trip_with_buf_curl_then_sigterm(
     with pytest.raises(ProcessLookupError):
         os.kill(postmaster, 0)
     assert "jeanne@example.fr" not in stderr
+    # Every line is the JSON log's: gRPC's core wrote one of its own per gzip call (probe BQ).
+    assert [line for line in stderr.splitlines() if not line.startswith("{")] == []
+
+
+def _gzip_calls_write_no_plain_lines(port: int) -> None:
+    """Calls compressed with gzip, which the server refuses (UNIMPLEMENTED) without a key."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}", compression=grpc.Compression.Gzip) as ch:
+        health = health_pb2_grpc.HealthStub(ch)
+        for _ in range(5):
+            with pytest.raises(grpc.RpcError) as refused:
+                health.Check(health_pb2.HealthCheckRequest(), timeout=10)
+            assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 
 def _readme_curl_block() -> str:
