@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
 import urllib.error
 import urllib.request
 from typing import Any
@@ -287,3 +288,24 @@ async def test_a_prospect_nobody_recorded_gets_a_link_that_keeps_their_no(
     assert [(e.state, e.actor) for e in events] == [
         (types_pb2.CONSENT_STATE_WITHDRAWN, "unsubscribe link")
     ]
+
+
+def _post_without_body(port: int, path: str) -> bytes:
+    """A POST saying Content-Length: 10 whose body never comes; what the server answers within
+    5 s (b"" when it waits)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\n" % path.encode()
+        )
+        try:
+            return sock.recv(65536)
+        except TimeoutError:
+            return b""
+
+
+async def test_a_link_this_service_did_not_make_is_refused_before_its_body(http_port: int) -> None:
+    """Probe BQ: a POST of a made-up link with a Content-Length and no body waited 30 s and
+    got 408; the API's routes refuse a bad credential at once. The link is read first."""
+    answer = await asyncio.to_thread(_post_without_body, http_port, "/unsubscribe/u1.x.y")
+    assert answer.startswith(b"HTTP/1.1 404 "), answer

@@ -12,7 +12,7 @@ import urllib.parse
 import structlog
 
 from consentd.api.asgi import Receive, Scope, Send, header, respond
-from consentd.api.refusals import small_body
+from consentd.api.refusals import closing, small_body
 from consentd.app.commands import Evidence
 from consentd.app.unsubscribe import Followed, Opened, Unsubscribes
 from consentd.domain.cookies import MAX_USER_AGENT
@@ -99,11 +99,16 @@ class UnsubscribePage:
         if method not in ("GET", "HEAD", "POST"):
             await respond(send, 405, b"", [(b"allow", b"GET, HEAD, POST")])
             return
-        whole_channel = method == "POST" and await _asks_whole_channel(receive)
+        # The link is read before the body: a POST of a link this service did not make, with a
+        # Content-Length and no body, waited 30 s for a 408 (probe BQ); it is answered at once,
+        # the connection closed after.
+        send = closing(send) if method == "POST" else send
+        whole_channel = False
         opened: Opened | None = None
         try:
             opened = await self._unsubscribes.opened(token)
             if opened is not None and method == "POST":
+                whole_channel = await _asks_whole_channel(receive)
                 evidence = _evidence(scope)
                 followed = await self._unsubscribes.follow(
                     opened, evidence, whole_channel=whole_channel
