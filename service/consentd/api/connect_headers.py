@@ -74,8 +74,8 @@ BASE64 = re.compile("[A-Za-z0-9_+/-]*={0,2}")
 
 
 def malformed_get_message(scope: Scope) -> InvalidInput | None:
-    """The refusal of a Connect GET of another protocol version, or whose `message` is not
-    base64 while `base64` is 1: the
+    """The refusal of a Connect GET of another protocol version, giving a parameter twice, or
+    whose `message` is not base64 while `base64` is 1: the
     library skipped what is not (`ChJ2!!!!` was read as `ChJ2`, `@@@@` as an empty message,
     refused for a field it never had; probe O)."""
     if scope.get("method") != "GET":
@@ -83,6 +83,11 @@ def malformed_get_message(scope: Scope) -> InvalidInput | None:
     query = urllib.parse.parse_qs(
         scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
     )
+    # Each of the GET form's parameters once: of two `message`, one was served and the other
+    # ignored (probe BQ), as two `idempotency-key` headers are refused.
+    for name in ("message", "encoding", "base64", "compression", "connect"):
+        if len(query.get(name, ())) > 1:
+            return InvalidInput(name, "is given more than once: give it once")
     # The GET form of connect-protocol-version: `v1` when given (probe AN: `v9` was served).
     if any(value != "v1" for value in query.get("connect", [])):
         return InvalidInput("connect", "must be v1")
