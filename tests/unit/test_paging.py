@@ -54,6 +54,7 @@ def test_token_of_another_list_is_refused() -> None:
         _token(b'{"k": "history"}'),
         _token(b'{"c": 42}'),
         _token(b'{"k": "history", "c": null}'),
+        _token(b'{"k": "history", "c": 1, "c": 2}'),
     ],
     ids=[
         "not-base64",
@@ -66,6 +67,7 @@ def test_token_of_another_list_is_refused() -> None:
         "no-cursor",
         "no-kind",
         "null-cursor",
+        "a-key-twice",
     ],
 )
 def test_garbage_token_is_refused(token: str) -> None:

@@ -72,8 +72,17 @@ def _tag(scope: str, tenant: UUID) -> str:
 
 def _decoded(token: str) -> dict[str, Any]:
     raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii"))
-    payload: dict[str, Any] = json.loads(raw)
+    payload: dict[str, Any] = json.loads(raw, object_pairs_hook=_once_each)
     return payload
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A token's object, each key once: `{"k": ..., "c": 1, "c": 2}` was read as its last
+    (probe BQ); none this service issues has two. Raises ValueError."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a key given twice")
+    return found
 
 
 def _cursor(kind: str, token: str, field: str) -> Any:
