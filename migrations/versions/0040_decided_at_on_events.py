@@ -240,11 +240,7 @@ BEGIN
         -- under a STOP read ALLOW where a check of the number read DENY (probe BO): the
         -- subject's answer for a channel is no freer than a check of any of them.
         SELECT x.ord, x.kind, x.digest, x.subject_id, true AS named,
-            -- Since when the holder asked about holds the contact point (0039): a fact of
-            -- theirs from before says nothing of it once an earlier holder closed it.
-            (SELECT max(hc.held_from) FROM contact_point_holdings hc
-             WHERE hc.tenant_id = p_tenant AND hc.kind = x.kind AND hc.digest = x.digest
-               AND hc.subject_id = x.subject_id AND hc.held_from <= p_at) AS held_from
+            NULL::timestamptz AS held_from  -- read below, only with an earlier holder
         FROM subject x WHERE x.kind IS NOT NULL
         UNION ALL
         SELECT x.ord, hc.kind, hc.digest, x.subject_id, false, hc.held_from
@@ -270,9 +266,9 @@ BEGIN
             array_agg(po.since ORDER BY ph.held_until) AS objected,
             array_agg(ps.erased_at ORDER BY ph.held_until) AS erased,
             array_agg(pst.stopped ORDER BY ph.held_until) AS stopped,
-            array_agg(x.held_from ORDER BY ph.held_until) AS held_from,
+            array_agg(hf.since ORDER BY ph.held_until) AS held_from,
             -- The named one's, for the code before 0040.
-            max(x.held_from) FILTER (WHERE x.named) AS holder_from
+            max(hf.since) FILTER (WHERE x.named) AS holder_from
         FROM points x
         JOIN contact_point_holdings ph
             ON ph.tenant_id = p_tenant AND ph.kind = x.kind AND ph.digest = x.digest
@@ -311,6 +307,14 @@ BEGIN
         LEFT JOIN subjects ps
             ON ps.tenant_id = p_tenant AND ps.subject_id = ph.subject_id
            AND ps.erased_at <= ph.held_until
+        LEFT JOIN LATERAL (
+            -- Since when the holder asked about holds the contact point (0039): a fact of
+            -- theirs from before says nothing of it once an earlier holder closed it.
+            SELECT coalesce(x.held_from, (
+                SELECT max(hc.held_from) FROM contact_point_holdings hc
+                WHERE hc.tenant_id = p_tenant AND hc.kind = x.kind AND hc.digest = x.digest
+                  AND hc.subject_id = x.subject_id AND hc.held_from <= p_at)) AS since
+        ) hf ON true
         GROUP BY x.ord
     )
     SELECT p.lawful_basis, p.notice_id, p.floor, x.ord, x.subject_id,
