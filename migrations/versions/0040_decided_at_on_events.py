@@ -9,13 +9,15 @@ BN; on time it read DENY). `consent_events.decided_at`: the caller's decided_at 
 given and earlier than the write, NULL otherwise (and for every event written before). The
 event's log entry covers it (`consentd_event_payload` adds `decided_at` when set, so entries
 written before keep their hash). `consentd_append_events` gets an overload taking it (0037's
-stays for the previous code). `consentd_check` reads each earlier holder's facts decided by the
-time the contact point left them (`coalesce(decided_at, recorded_at)`) and on record by the
-time asked (a check `as_of` before the late write answers as it did then), and returns that
-time as the fact's. It also asks, for a check by subject id or external id (or of a contact point),
-about the other contact points the subject holds that reach the channel asked (probe BO: a CRM
-customer given a number left under a STOP read ALLOW by external id, DENY by the number), each
-earlier holder with since when the subject holds that point (`prior_held_from`).
+stays for the previous code). `consentd_check` reads each earlier holder's facts decided while
+the contact point was theirs (a late one: `decided_at` before its holding ended, as
+store/closed_points.py finds whose word it is; others as before) and on record by the time
+asked (a check `as_of` before the late write answers as it did then), and returns that time as
+the fact's. It also asks, for a check by subject id, external id or CAL id (not of one address
+or phone: probe BR, the person's own second number read DENY), about the contact points the
+subject holds that reach the channel asked (probe BO: a CRM customer given a number left under
+a STOP read ALLOW by external id, DENY by the number), each earlier holder with since when the
+subject holds that point (`prior_held_from`).
 
 Revision ID: 0040
 Revises: 0039
@@ -234,11 +236,13 @@ BEGIN
         LEFT JOIN subjects s ON s.tenant_id = p_tenant AND s.subject_id = k.sid
     ), points AS (
         -- The contact points a check asks about, each with since when the holder asked about
-        -- holds it: the one named (a check by contact point), and (0040) those the subject
-        -- holds at p_at that reach the channel asked (an address: e-mail; a phone: SMS and
-        -- calls). A check by subject id or external id of a customer given a number left
-        -- under a STOP read ALLOW where a check of the number read DENY (probe BO): the
-        -- subject's answer for a channel is no freer than a check of any of them.
+        -- holds it: the one named, and (0040), for a check that names no address or phone (a
+        -- subject id, an external id, a CAL id), those the subject holds at p_at that reach
+        -- the channel asked (an address: e-mail; a phone: SMS and calls). A check by external
+        -- id of a customer given a number left under a STOP read ALLOW where a check of the
+        -- number read DENY (probe BO): not knowing which the send uses, the subject's answer
+        -- is no freer than a check of any of them. A check of one address or phone asks about
+        -- it alone (probe BR: the person's own second number read DENY).
         SELECT x.ord, x.kind, x.digest, x.subject_id, true AS named,
             NULL::timestamptz AS held_from  -- read below, only with an earlier holder
         FROM subject x WHERE x.kind IS NOT NULL
@@ -252,7 +256,7 @@ BEGIN
                             WHEN 'phone' THEN p_channel IN ('sms', 'voice_call')
                             ELSE false END
            AND (hc.kind, hc.digest) IS DISTINCT FROM (x.kind, x.digest)
-        WHERE x.subject_id IS NOT NULL
+        WHERE x.subject_id IS NOT NULL AND (x.kind IS NULL OR x.kind NOT IN ('email', 'phone'))
     ), prior AS (
         -- Those contact points' earlier holders (other subjects), each as it stood when the
         -- contact point left them: what domain/contact_points.py carries over. Few contact
@@ -275,13 +279,15 @@ BEGIN
            AND ph.held_until IS NOT NULL AND ph.held_until <= p_at
            AND ph.subject_id IS DISTINCT FROM x.subject_id
         LEFT JOIN LATERAL (
-            -- Decided by the time the contact point left them (a refusal sent late with its
-            -- decided_at counts from then, 0040), and on record by the time asked.
+            -- Decided while the contact point was theirs (a refusal sent late with its
+            -- decided_at counts from then, 0040: before the holding ended, as
+            -- store/closed_points.py finds whose word it is), and on record by the time asked.
             SELECT e.event_id, e.sequence, e.state, coalesce(e.decided_at, e.recorded_at)
                 AS recorded_at
             FROM consent_events e
             WHERE e.tenant_id = p_tenant AND e.subject_id = ph.subject_id
-              AND coalesce(e.decided_at, e.recorded_at) <= ph.held_until
+              AND CASE WHEN e.decided_at IS NULL THEN e.recorded_at <= ph.held_until
+                       ELSE e.decided_at < ph.held_until END
               AND e.recorded_at <= p_at
               AND ((e.purpose_id = p_purpose AND e.channel = p_channel AND e.scope = p_scope)
                    OR (e.purpose_id = '*' AND e.channel IN ('*', p_channel)))
@@ -294,7 +300,8 @@ BEGIN
                 SELECT FROM consent_events w
                 WHERE w.tenant_id = p_tenant AND w.subject_id = ph.subject_id
                   AND w.purpose_id = '*' AND w.channel IN ('*', p_channel)
-                  AND coalesce(w.decided_at, w.recorded_at) <= ph.held_until
+                  AND CASE WHEN w.decided_at IS NULL THEN w.recorded_at <= ph.held_until
+                           ELSE w.decided_at < ph.held_until END
                   AND w.recorded_at <= p_at
             ) AS stopped
         ) pst ON true

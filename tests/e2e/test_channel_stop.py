@@ -646,3 +646,29 @@ async def test_a_stop_from_a_number_nobody_knew_joins_the_crm_customer_it_is(
     await rights.RectifyContact(give, metadata=stubs.metadata)
     for key in (types_pb2.SubjectRef(external_id=customer), types_pb2.SubjectRef(phone=number)):
         assert (await check(stubs, key, sms)).decision == DENY, key
+
+
+async def test_a_check_of_the_persons_own_number_asks_about_that_number_alone(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """Probe BR: a customer granted SMS in person with their own number; the CRM then linked
+    them a second number its earlier holder had left under a STOP. A check of their own number
+    read DENY (and it was on the suppression list): a check of one number asks about it alone.
+    By external id, which does not say which number a send uses, it is DENY."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    left, own, customer = "+33622207001", "+33622207002", "two-phones"
+    sms, mail = target("newsletter", SMS), target("newsletter", EMAIL)
+    first = await record(stubs, types_pb2.SubjectIdentity(phone=left), grant(sms))
+    await _close(stubs, rights, "stop", first.subject_id)
+    await record(stubs, types_pb2.SubjectIdentity(external_id=customer, phone=own), grant(sms))
+    linked = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id=customer, phone=left),
+        choices=[refuse(mail)],
+        source=types_pb2.SOURCE_API,
+    )
+    await stubs.consent.RecordConsent(linked, metadata=stubs.metadata)
+    assert (await check(stubs, types_pb2.SubjectRef(phone=own), sms)).decision == ALLOW
+    assert (await check(stubs, types_pb2.SubjectRef(phone=left), sms)).decision == DENY
+    by_key = await check(stubs, types_pb2.SubjectRef(external_id=customer), sms)
+    assert (by_key.decision, by_key.reason) == WITHDRAWN
