@@ -354,9 +354,12 @@ async def test_a_refused_page_of_an_allowed_origin_can_read_why(
     record = f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice"
     link = f"{prefix(tenant)}/consent.v1.CookieService/LinkVisitor"
     linked = {"visitorId": uuid4().hex, "subject": {"email": "page@example.fr"}}
+    # A path that names no method (probe BR: its 404 had no Access-Control-Allow-Origin).
+    around = f"{record}/../LinkVisitor"
     calls = [
         (record, record_body(uuid4().hex), "ck_revoked_or_made_up", 401, "unauthenticated"),
         (link, linked, page_key, 403, "permission_denied"),
+        (around, linked, page_key, 404, "unimplemented"),
     ]
     for path, body, key, status, code in calls:
         for origin, exposed in ((SHOP, True), ("https://evil.example", False)):

@@ -110,15 +110,15 @@ class BrowserApp:
             # Only `/<service>/<name>` reaches a Connect app: `.../RecordCookieChoice/../
             # PutCookiePolicy` was routed to PutCookiePolicy, its scopes unchecked (probe BQ).
             await discard_body(receive)
-            await refuse_unread(scope, send, (UNIMPLEMENTED, f"{app.path[1:]} has no such method"))
+            exposed = await self._exposing(send, tenant, origin)
+            no_such = (UNIMPLEMENTED, f"{app.path[1:]} has no such method")
+            await refuse_unread(scope, exposed, no_such)
             self._count(path, UNIMPLEMENTED)
         elif app is not None and (refusal := await self._refusal(scope, path, tenant)) is not None:
-            # Readable by a page of an allowed origin (a revoked key read as "Failed to fetch").
-            exposed = BrowserRequest(tenant, origin, same_origin=False)
-            exposed.cors_allowed = origin in await path_origins(self._cookies, tenant, self._exists)
             # Answered before its body is read, and the connection closed after: waiting for
             # the body held a caller without a key 30 s, one that never sent it (probe O).
-            await refuse_unread(scope, closing(exposing_to_origin(send, exposed)), refusal)
+            exposed = await self._exposing(send, tenant, origin)
+            await refuse_unread(scope, closing(exposed), refusal)
             self._count(path, refusal[0])
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))
@@ -133,6 +133,13 @@ class BrowserApp:
             await self._pages.serve(scope, send, path)
         else:
             await respond(send, 404, b"not found")
+
+    async def _exposing(self, send: Send, tenant: str | None, origin: str | None) -> Send:
+        """`send`, its answer readable by a page of an allowed origin (a revoked key read as
+        "Failed to fetch"; a path naming no method too, probe BR)."""
+        exposed = BrowserRequest(tenant, origin, same_origin=False)
+        exposed.cors_allowed = origin in await path_origins(self._cookies, tenant, self._exists)
+        return exposing_to_origin(send, exposed)
 
     def _count(self, path: str, code: grpc.StatusCode) -> None:
         """A call refused here, before the gate (see api/calls.count_refused)."""
