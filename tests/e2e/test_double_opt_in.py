@@ -34,8 +34,10 @@ from tests.e2e.helpers import (
     check,
     error_info,
     grant,
+    publish_notice,
     put_purpose,
     record,
+    refuse,
     target,
     withdraw,
 )
@@ -55,6 +57,20 @@ async def _confirmed_purpose(stubs: Stubs, purpose_id: str = "newsletter") -> No
         catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=stubs.metadata
     )
     assert saved.purpose.requires_confirmation
+
+
+async def _confirmed_purpose_with_notice(stubs: Stubs, purpose_id: str) -> None:
+    """A purpose that requires confirmation, with notice `<purpose_id>-notice` version 1."""
+    await publish_notice(stubs, f"{purpose_id}-notice", "Version 1")
+    purpose = catalog_pb2.Purpose(
+        purpose_id=purpose_id,
+        lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
+        notice_id=f"{purpose_id}-notice",
+        requires_confirmation=True,
+    )
+    await stubs.catalog.PutPurpose(
+        catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=stubs.metadata
+    )
 
 
 async def _confirm(stubs: Stubs, token: str) -> consent_pb2.ConfirmConsentResponse:
@@ -304,12 +320,14 @@ async def test_an_older_link_after_a_newer_one_was_sent_says_so(
 ) -> None:
     """Two pending grants, two links: the first link answered success with nothing confirmed
     (the person believed it done, the check stayed DENY). It is FAILED_PRECONDITION naming the
-    newer link, which still confirms."""
-    await _confirmed_purpose(mailing)
-    address, to = _address(), target("newsletter")
-    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
+    newer link, which still confirms. (The second is asked on a newer notice version: the same
+    grant asked again within 15 minutes is not sent again.)"""
+    await _confirmed_purpose_with_notice(mailing, "newer-link")
+    address, to = _address(), target("newer-link")
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to, notice_version=1))
     (first,) = await mail[0].wait_for(address)
-    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to))
+    await publish_notice(mailing, "newer-link-notice", "Version 2")
+    await record(mailing, types_pb2.SubjectIdentity(email=address), grant(to, notice_version=2))
     second = (await mail[0].wait_for(address, count=2))[-1]
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await _confirm(mailing, token_of(first))
@@ -557,3 +575,42 @@ async def test_the_person_is_told_of_an_extension_and_of_a_refusal(
     assert f"référence {filed[1][:8]}" in refused
     assert "demande manifestement excessive" in refused
     assert "CNIL" in refused
+
+
+async def test_a_confirmed_grant_sent_again_stays_confirmed_and_is_not_asked_again(
+    mailing: Stubs, mail: tuple[Mailbox, int]
+) -> None:
+    """Probe BS: a CRM sending a confirmed subscriber's grant again made it PENDING (DENY
+    until a new link was followed, EXPIRED after 7 days unfollowed), and a form posted ten
+    times sent ten messages in 2 s. A grant that stands is not asked again: confirmed and in
+    force, or asked less than 15 minutes ago; nothing is recorded or sent for it, and the
+    response lists it in `not_asked_again`. A newer notice version, or a withdrawal since, is
+    asked again."""
+    await _confirmed_purpose_with_notice(mailing, "kept-confirmed")
+    address, to = _address(), target("kept-confirmed")
+    person = types_pb2.SubjectIdentity(email=address)
+    first = await record(mailing, person, grant(to, notice_version=1))
+    for _ in range(5):  # the same form posted again: one message only
+        again = await record(mailing, person, grant(to, notice_version=1))
+        assert (list(again.events), list(again.not_asked_again)) == ([], [to])
+        assert again.confirmation == consent_pb2.CONFIRMATION_DELIVERY_UNSPECIFIED
+    (message,) = await mail[0].wait_for(address)
+    await _confirm(mailing, token_of(message))
+    allowed = await check(mailing, by_email(address), to)
+    assert allowed.decision == ALLOW
+    crm = consent_pb2.RecordConsentRequest(
+        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_API
+    )
+    resent = await mailing.consent.RecordConsent(crm, metadata=mailing.metadata)
+    assert (list(resent.events), list(resent.not_asked_again)) == ([], [to])
+    assert await check(mailing, by_email(address), to) == allowed
+    assert len(await mail[0].wait_for(address)) == 1
+    # Beside it, another choice is recorded as usual.
+    await put_purpose(mailing, "other")
+    beside = await record(mailing, person, grant(to, notice_version=1), refuse(target("other")))
+    assert [e.state for e in beside.events] == [types_pb2.CONSENT_STATE_REFUSED]
+    # A newer version of the notice is asked.
+    await publish_notice(mailing, "kept-confirmed-notice", "Version 2")
+    newer = await record(mailing, person, grant(to, notice_version=2))
+    assert [e.state for e in newer.events] == [types_pb2.CONSENT_STATE_PENDING]
+    assert first.subject_id == newer.subject_id

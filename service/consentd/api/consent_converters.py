@@ -110,6 +110,7 @@ def record_out(written: Written) -> pb.RecordConsentResponse:
         subject_id=str(written.subject_id) if written.subject_id else "",
         events=[event_out(e) for e in written.events],
         superseded=[target_out(t) for t in written.superseded],
+        not_asked_again=[target_out(t) for t in written.not_asked_again],
         confirmation=(
             _DELIVERIES[written.confirmation]
             if written.confirmation

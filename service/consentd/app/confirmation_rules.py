@@ -1,18 +1,19 @@
 """What a double opt-in link may still confirm (app/confirmations.py): nothing for a person
 erased or an address rectified since it was sent, nothing over a no said since, and no grant
-past the end of validity it was asked for."""
+past the end of validity it was asked for. And what is not asked again: a grant that stands."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from uuid import UUID
 
+from consentd.app.commands import Choice, RecordConsent
 from consentd.app.ports import UnitOfWork
 from consentd.domain.confirmations import Confirmation
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.model import ConsentEvent, ConsentState
+from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target
 from consentd.domain.rights import BlockKind
 
 
@@ -70,3 +71,55 @@ def still_pending(
             code="CONFIRMATION_SUPERSEDED",
         )
     return still
+
+
+# A confirmation sent less than this long ago is not sent again for the same grant: a form
+# posted ten times sent ten messages in 2 s to whatever address it named (probe BS).
+RESEND_AFTER = timedelta(minutes=15)
+
+
+async def not_asked_again(
+    uow: UnitOfWork,
+    command: RecordConsent,
+    subject_id: UUID | None,
+    purposes: Mapping[str, Purpose],
+    now: datetime,
+) -> tuple[RecordConsent, tuple[Target, ...]]:
+    """The command without the grants of double opt-in purposes that stand already for the
+    subject: the person's confirmed grant of that target in force (a CRM sending it again made
+    it PENDING, DENY until a new link was followed, probe BS), or one asked less than
+    RESEND_AFTER ago and still waiting. Returns the command left and the targets dropped
+    (RecordConsentResponse.not_asked_again)."""
+    asks = [
+        c
+        for c in command.choices
+        if c.state is ConsentState.GRANTED and purposes[c.target.purpose].requires_confirmation
+    ]
+    if subject_id is None or not asks:
+        return command, ()
+    current = await uow.consents.current(subject_id)
+    standing = {e.target: e for e in current if _stands(e, current, now)}
+
+    def asked(choice: Choice) -> bool:
+        fact = standing.get(choice.target)
+        return (
+            choice in asks
+            and fact is not None
+            and choice.notice_version in (None, fact.notice_version)
+            and (fact.state is ConsentState.GRANTED or fact.recorded_at > now - RESEND_AFTER)
+        )
+
+    return command.without_grants(asked)
+
+
+def _stands(fact: ConsentEvent, current: Sequence[ConsentEvent], now: datetime) -> bool:
+    """A grant, confirmed or pending, in force at `now`, with no withdrawal of everything (of
+    every channel or of its own) after it."""
+    if fact.state not in (ConsentState.GRANTED, ConsentState.PENDING):
+        return False
+    if fact.valid_until is not None and fact.valid_until <= now:
+        return False
+    return not any(
+        e.target.is_all and e.target.covers(fact.target) and e.sequence > fact.sequence
+        for e in current
+    )

@@ -18,6 +18,7 @@ from consentd.app.commands import (
     WithdrawConsent,
     settle_decided,
 )
+from consentd.app.confirmation_rules import not_asked_again
 from consentd.app.confirmations import DoubleOptIn, Outgoing
 from consentd.app.evidence import event_stamp
 from consentd.app.group_commit import ALONE, Grouping
@@ -47,9 +48,7 @@ from consentd.app.recording import (
     purposes_named,
     standing_withdrawals,
 )
-from consentd.app.standing import (
-    standing,
-)
+from consentd.app.standing import standing
 from consentd.app.subjects import SubjectResolver
 from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
@@ -152,8 +151,9 @@ class ConsentUseCases:
             await check_notices(uow, command.choices, purposes)
             found = await standing(uow, self._subjects, tenant, command, now, purposes=purposes)
             command, subject_id, superseded, now = found
+            command, unasked = await not_asked_again(uow, command, subject_id, purposes, now)
             if subject_id is None or not command.choices:
-                result = Written(subject_id, [], superseded)
+                result = Written(subject_id, [], superseded, not_asked_again=unasked)
                 await uow.commit(result)
                 return result
             role = command.processing_role or principal.tenant.processing_role
@@ -165,7 +165,7 @@ class ConsentUseCases:
             # Each event queues its own log entry (its whole row) in the same statement.
             written = await uow.consents.append(events, now)
             outgoing = await self._confirmation(uow, principal, command, written, purposes)
-            result = Written(subject_id, written, superseded)
+            result = Written(subject_id, written, superseded, not_asked_again=unasked)
             await uow.commit(result)
         if self._double_opt_in is not None:
             delivery = await self._double_opt_in.send(outgoing)

@@ -37,6 +37,8 @@ class Written:
     superseded: tuple[Target, ...] = ()
     # What became of the double opt-in message of its pending grants (None: none was sent).
     confirmation: Delivery | None = None
+    # Grants of double opt-in purposes that stand already (app/confirmation_rules.py).
+    not_asked_again: tuple[Target, ...] = ()
 
 
 def require_purposes(purpose_ids: Sequence[str], found: Mapping[str, Purpose], field: str) -> None:

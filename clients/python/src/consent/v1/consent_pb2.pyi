@@ -227,6 +227,7 @@ class RecordConsentResponse(_message.Message):
     EVENTS_FIELD_NUMBER: _builtins.int
     SUPERSEDED_FIELD_NUMBER: _builtins.int
     CONFIRMATION_FIELD_NUMBER: _builtins.int
+    NOT_ASKED_AGAIN_FIELD_NUMBER: _builtins.int
     subject_id: _builtins.str
     """Empty when every choice was superseded before the person was looked up (their contact point
     erased after `decided_at`, or another person's then, or every grant's validity ended before
@@ -248,6 +249,15 @@ class RecordConsentResponse(_message.Message):
         they are FAILED_PRECONDITION), in the order of the request's choices.
         """
 
+    @_builtins.property
+    def not_asked_again(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ConsentTarget]:
+        """Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+        of the request's choices: the person's confirmed grant of that target is in force (on the
+        notice version named, or when none is), or a confirmation of it went out less than 15
+        minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+        send a new message.
+        """
+
     def __init__(
         self,
         *,
@@ -255,10 +265,11 @@ class RecordConsentResponse(_message.Message):
         events: _abc.Iterable[_types_pb2.ConsentEvent] | None = ...,
         superseded: _abc.Iterable[_types_pb2.ConsentTarget] | None = ...,
         confirmation: Global___ConfirmationDelivery.ValueType = ...,
+        not_asked_again: _abc.Iterable[_types_pb2.ConsentTarget] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["confirmation", b"confirmation", "events", b"events", "subject_id", b"subject_id", "superseded", b"superseded"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confirmation", b"confirmation", "events", b"events", "not_asked_again", b"not_asked_again", "subject_id", b"subject_id", "superseded", b"superseded"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

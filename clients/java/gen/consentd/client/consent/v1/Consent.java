@@ -110,90 +110,92 @@ public final class Consent {
       "e\022C\n\017processing_role\030\006 \001(\0162\032.consent.v1." +
       "ProcessingRoleR\016processingRole\0229\n\ndecide" +
       "d_at\030\007 \001(\0132\032.google.protobuf.TimestampR\t" +
-      "decidedAt\"\351\001\n\025RecordConsentResponse\022\035\n\ns" +
+      "decidedAt\"\254\002\n\025RecordConsentResponse\022\035\n\ns" +
       "ubject_id\030\001 \001(\tR\tsubjectId\0220\n\006events\030\002 \003" +
       "(\0132\030.consent.v1.ConsentEventR\006events\0229\n\n" +
       "superseded\030\003 \003(\0132\031.consent.v1.ConsentTar" +
       "getR\nsuperseded\022D\n\014confirmation\030\004 \001(\0162 ." +
       "consent.v1.ConfirmationDeliveryR\014confirm" +
-      "ation\"\264\002\n\026WithdrawConsentRequest\0220\n\007subj" +
+      "ation\022A\n\017not_asked_again\030\005 \003(\0132\031.consent" +
+      ".v1.ConsentTargetR\rnotAskedAgain\"\264\002\n\026Wit" +
+      "hdrawConsentRequest\0220\n\007subject\030\001 \001(\0132\026.c" +
+      "onsent.v1.SubjectRefR\007subject\0223\n\007targets" +
+      "\030\002 \003(\0132\031.consent.v1.ConsentTargetR\007targe" +
+      "ts\022\020\n\003all\030\003 \001(\010R\003all\022*\n\006source\030\004 \001(\0162\022.c" +
+      "onsent.v1.SourceR\006source\022\024\n\005actor\030\005 \001(\tR" +
+      "\005actor\0220\n\010evidence\030\006 \001(\0132\024.consent.v1.Ev" +
+      "idenceR\010evidence\022-\n\007channel\030\007 \001(\0162\023.cons" +
+      "ent.v1.ChannelR\007channel\"j\n\027WithdrawConse" +
+      "ntResponse\022\035\n\nsubject_id\030\001 \001(\tR\tsubjectI" +
+      "d\0220\n\006events\030\002 \003(\0132\030.consent.v1.ConsentEv" +
+      "entR\006events\"\253\001\n\023CheckConsentRequest\0220\n\007s" +
+      "ubject\030\001 \001(\0132\026.consent.v1.SubjectRefR\007su" +
+      "bject\0221\n\006target\030\002 \001(\0132\031.consent.v1.Conse" +
+      "ntTargetR\006target\022/\n\005as_of\030\003 \001(\0132\032.google" +
+      ".protobuf.TimestampR\004asOf\"\247\002\n\024CheckConse" +
+      "ntResponse\0220\n\010decision\030\001 \001(\0162\024.consent.v" +
+      "1.DecisionR\010decision\022*\n\006reason\030\002 \001(\0162\022.c" +
+      "onsent.v1.ReasonR\006reason\022\031\n\010event_id\030\003 \001" +
+      "(\tR\007eventId\022;\n\013valid_until\030\004 \001(\0132\032.googl" +
+      "e.protobuf.TimestampR\nvalidUntil\022\035\n\nsubj" +
+      "ect_id\030\005 \001(\tR\tsubjectId\022:\n\014lawful_basis\030" +
+      "\006 \001(\0162\027.consent.v1.LawfulBasisR\013lawfulBa" +
+      "sis\"M\n\031GetSubjectConsentsRequest\0220\n\007subj" +
       "ect\030\001 \001(\0132\026.consent.v1.SubjectRefR\007subje" +
-      "ct\0223\n\007targets\030\002 \003(\0132\031.consent.v1.Consent" +
-      "TargetR\007targets\022\020\n\003all\030\003 \001(\010R\003all\022*\n\006sou" +
-      "rce\030\004 \001(\0162\022.consent.v1.SourceR\006source\022\024\n" +
-      "\005actor\030\005 \001(\tR\005actor\0220\n\010evidence\030\006 \001(\0132\024." +
-      "consent.v1.EvidenceR\010evidence\022-\n\007channel" +
-      "\030\007 \001(\0162\023.consent.v1.ChannelR\007channel\"j\n\027" +
-      "WithdrawConsentResponse\022\035\n\nsubject_id\030\001 " +
-      "\001(\tR\tsubjectId\0220\n\006events\030\002 \003(\0132\030.consent" +
-      ".v1.ConsentEventR\006events\"\253\001\n\023CheckConsen" +
-      "tRequest\0220\n\007subject\030\001 \001(\0132\026.consent.v1.S" +
-      "ubjectRefR\007subject\0221\n\006target\030\002 \001(\0132\031.con" +
-      "sent.v1.ConsentTargetR\006target\022/\n\005as_of\030\003" +
-      " \001(\0132\032.google.protobuf.TimestampR\004asOf\"\247" +
-      "\002\n\024CheckConsentResponse\0220\n\010decision\030\001 \001(" +
-      "\0162\024.consent.v1.DecisionR\010decision\022*\n\006rea" +
-      "son\030\002 \001(\0162\022.consent.v1.ReasonR\006reason\022\031\n" +
-      "\010event_id\030\003 \001(\tR\007eventId\022;\n\013valid_until\030" +
-      "\004 \001(\0132\032.google.protobuf.TimestampR\nvalid" +
-      "Until\022\035\n\nsubject_id\030\005 \001(\tR\tsubjectId\022:\n\014" +
-      "lawful_basis\030\006 \001(\0162\027.consent.v1.LawfulBa" +
-      "sisR\013lawfulBasis\"M\n\031GetSubjectConsentsRe" +
-      "quest\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Subj" +
-      "ectRefR\007subject\"\255\001\n\032GetSubjectConsentsRe" +
-      "sponse\022\035\n\nsubject_id\030\001 \001(\tR\tsubjectId\0226\n" +
-      "\010consents\030\002 \003(\0132\032.consent.v1.CurrentCons" +
-      "entR\010consents\0228\n\tdecisions\030\003 \003(\0132\032.conse" +
-      "nt.v1.TargetDecisionR\tdecisions\"n\n\016Targe" +
-      "tDecision\0220\n\010decision\030\001 \001(\0162\024.consent.v1" +
-      ".DecisionR\010decision\022*\n\006reason\030\002 \001(\0162\022.co" +
-      "nsent.v1.ReasonR\006reason\"\243\001\n\031ListConsentH" +
-      "istoryRequest\0220\n\007subject\030\001 \001(\0132\026.consent" +
-      ".v1.SubjectRefR\007subject\022\033\n\tpage_size\030\002 \001" +
-      "(\rR\010pageSize\022\035\n\npage_token\030\003 \001(\tR\tpageTo" +
-      "ken\022\030\n\007purpose\030\004 \001(\tR\007purpose\"v\n\032ListCon" +
-      "sentHistoryResponse\0220\n\006events\030\001 \003(\0132\030.co" +
-      "nsent.v1.ConsentEventR\006events\022&\n\017next_pa" +
-      "ge_token\030\002 \001(\tR\rnextPageToken\"_\n\025Confirm" +
-      "ConsentRequest\022\024\n\005token\030\001 \001(\tR\005token\0220\n\010" +
-      "evidence\030\002 \001(\0132\024.consent.v1.EvidenceR\010ev" +
-      "idence\"\327\001\n\026ConfirmConsentResponse\022\035\n\nsub" +
-      "ject_id\030\001 \001(\tR\tsubjectId\0220\n\006events\030\002 \003(\013" +
-      "2\030.consent.v1.ConsentEventR\006events\022=\n\014co" +
-      "nfirmed_at\030\003 \001(\0132\032.google.protobuf.Times" +
-      "tampR\013confirmedAt\022-\n\007channel\030\004 \001(\0162\023.con" +
-      "sent.v1.ChannelR\007channel*\250\001\n\024Confirmatio" +
-      "nDelivery\022%\n!CONFIRMATION_DELIVERY_UNSPE" +
-      "CIFIED\020\000\022\036\n\032CONFIRMATION_DELIVERY_SENT\020\001" +
-      "\022\"\n\036CONFIRMATION_DELIVERY_NOT_SENT\020\002\022%\n!" +
-      "CONFIRMATION_DELIVERY_LOGGED_ONLY\020\003*K\n\010D" +
-      "ecision\022\030\n\024DECISION_UNSPECIFIED\020\000\022\022\n\016DEC" +
-      "ISION_ALLOW\020\001\022\021\n\rDECISION_DENY\020\002*\273\002\n\006Rea" +
-      "son\022\026\n\022REASON_UNSPECIFIED\020\000\022\022\n\016REASON_GR" +
-      "ANTED\020\001\022\036\n\032REASON_LEGITIMATE_INTEREST\020\002\022" +
-      "\024\n\020REASON_NO_RECORD\020\003\022\022\n\016REASON_REFUSED\020" +
-      "\004\022\024\n\020REASON_WITHDRAWN\020\005\022\022\n\016REASON_EXPIRE" +
-      "D\020\006\022\032\n\026REASON_NOTICE_OUTDATED\020\007\022\023\n\017REASO" +
-      "N_OBJECTED\020\010\022\025\n\021REASON_RESTRICTED\020\t\022\025\n\021R" +
-      "EASON_SUPPRESSED\020\n\022\021\n\rREASON_ERASED\020\013\022\037\n" +
-      "\033REASON_PENDING_CONFIRMATION\020\0142\307\004\n\016Conse" +
-      "ntService\022T\n\rRecordConsent\022 .consent.v1." +
-      "RecordConsentRequest\032!.consent.v1.Record" +
-      "ConsentResponse\022Z\n\017WithdrawConsent\022\".con" +
-      "sent.v1.WithdrawConsentRequest\032#.consent" +
-      ".v1.WithdrawConsentResponse\022V\n\014CheckCons" +
-      "ent\022\037.consent.v1.CheckConsentRequest\032 .c" +
-      "onsent.v1.CheckConsentResponse\"\003\220\002\001\022h\n\022G" +
-      "etSubjectConsents\022%.consent.v1.GetSubjec" +
-      "tConsentsRequest\032&.consent.v1.GetSubject" +
-      "ConsentsResponse\"\003\220\002\001\022h\n\022ListConsentHist" +
-      "ory\022%.consent.v1.ListConsentHistoryReque" +
-      "st\032&.consent.v1.ListConsentHistoryRespon" +
-      "se\"\003\220\002\001\022W\n\016ConfirmConsent\022!.consent.v1.C" +
-      "onfirmConsentRequest\032\".consent.v1.Confir" +
-      "mConsentResponseBL\n\032consentd.client.cons" +
-      "ent.v1P\001Z,consentd/clients/go/gen/consen" +
-      "t/v1;consentv1b\006proto3"
+      "ct\"\255\001\n\032GetSubjectConsentsResponse\022\035\n\nsub" +
+      "ject_id\030\001 \001(\tR\tsubjectId\0226\n\010consents\030\002 \003" +
+      "(\0132\032.consent.v1.CurrentConsentR\010consents" +
+      "\0228\n\tdecisions\030\003 \003(\0132\032.consent.v1.TargetD" +
+      "ecisionR\tdecisions\"n\n\016TargetDecision\0220\n\010" +
+      "decision\030\001 \001(\0162\024.consent.v1.DecisionR\010de" +
+      "cision\022*\n\006reason\030\002 \001(\0162\022.consent.v1.Reas" +
+      "onR\006reason\"\243\001\n\031ListConsentHistoryRequest" +
+      "\0220\n\007subject\030\001 \001(\0132\026.consent.v1.SubjectRe" +
+      "fR\007subject\022\033\n\tpage_size\030\002 \001(\rR\010pageSize\022" +
+      "\035\n\npage_token\030\003 \001(\tR\tpageToken\022\030\n\007purpos" +
+      "e\030\004 \001(\tR\007purpose\"v\n\032ListConsentHistoryRe" +
+      "sponse\0220\n\006events\030\001 \003(\0132\030.consent.v1.Cons" +
+      "entEventR\006events\022&\n\017next_page_token\030\002 \001(" +
+      "\tR\rnextPageToken\"_\n\025ConfirmConsentReques" +
+      "t\022\024\n\005token\030\001 \001(\tR\005token\0220\n\010evidence\030\002 \001(" +
+      "\0132\024.consent.v1.EvidenceR\010evidence\"\327\001\n\026Co" +
+      "nfirmConsentResponse\022\035\n\nsubject_id\030\001 \001(\t" +
+      "R\tsubjectId\0220\n\006events\030\002 \003(\0132\030.consent.v1" +
+      ".ConsentEventR\006events\022=\n\014confirmed_at\030\003 " +
+      "\001(\0132\032.google.protobuf.TimestampR\013confirm" +
+      "edAt\022-\n\007channel\030\004 \001(\0162\023.consent.v1.Chann" +
+      "elR\007channel*\250\001\n\024ConfirmationDelivery\022%\n!" +
+      "CONFIRMATION_DELIVERY_UNSPECIFIED\020\000\022\036\n\032C" +
+      "ONFIRMATION_DELIVERY_SENT\020\001\022\"\n\036CONFIRMAT" +
+      "ION_DELIVERY_NOT_SENT\020\002\022%\n!CONFIRMATION_" +
+      "DELIVERY_LOGGED_ONLY\020\003*K\n\010Decision\022\030\n\024DE" +
+      "CISION_UNSPECIFIED\020\000\022\022\n\016DECISION_ALLOW\020\001" +
+      "\022\021\n\rDECISION_DENY\020\002*\273\002\n\006Reason\022\026\n\022REASON" +
+      "_UNSPECIFIED\020\000\022\022\n\016REASON_GRANTED\020\001\022\036\n\032RE" +
+      "ASON_LEGITIMATE_INTEREST\020\002\022\024\n\020REASON_NO_" +
+      "RECORD\020\003\022\022\n\016REASON_REFUSED\020\004\022\024\n\020REASON_W" +
+      "ITHDRAWN\020\005\022\022\n\016REASON_EXPIRED\020\006\022\032\n\026REASON" +
+      "_NOTICE_OUTDATED\020\007\022\023\n\017REASON_OBJECTED\020\010\022" +
+      "\025\n\021REASON_RESTRICTED\020\t\022\025\n\021REASON_SUPPRES" +
+      "SED\020\n\022\021\n\rREASON_ERASED\020\013\022\037\n\033REASON_PENDI" +
+      "NG_CONFIRMATION\020\0142\307\004\n\016ConsentService\022T\n\r" +
+      "RecordConsent\022 .consent.v1.RecordConsent" +
+      "Request\032!.consent.v1.RecordConsentRespon" +
+      "se\022Z\n\017WithdrawConsent\022\".consent.v1.Withd" +
+      "rawConsentRequest\032#.consent.v1.WithdrawC" +
+      "onsentResponse\022V\n\014CheckConsent\022\037.consent" +
+      ".v1.CheckConsentRequest\032 .consent.v1.Che" +
+      "ckConsentResponse\"\003\220\002\001\022h\n\022GetSubjectCons" +
+      "ents\022%.consent.v1.GetSubjectConsentsRequ" +
+      "est\032&.consent.v1.GetSubjectConsentsRespo" +
+      "nse\"\003\220\002\001\022h\n\022ListConsentHistory\022%.consent" +
+      ".v1.ListConsentHistoryRequest\032&.consent." +
+      "v1.ListConsentHistoryResponse\"\003\220\002\001\022W\n\016Co" +
+      "nfirmConsent\022!.consent.v1.ConfirmConsent" +
+      "Request\032\".consent.v1.ConfirmConsentRespo" +
+      "nseBL\n\032consentd.client.consent.v1P\001Z,con" +
+      "sentd/clients/go/gen/consent/v1;consentv" +
+      "1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -218,7 +220,7 @@ public final class Consent {
     internal_static_consent_v1_RecordConsentResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_RecordConsentResponse_descriptor,
-        new java.lang.String[] { "SubjectId", "Events", "Superseded", "Confirmation", });
+        new java.lang.String[] { "SubjectId", "Events", "Superseded", "Confirmation", "NotAskedAgain", });
     internal_static_consent_v1_WithdrawConsentRequest_descriptor =
       getDescriptor().getMessageTypes().get(3);
     internal_static_consent_v1_WithdrawConsentRequest_fieldAccessorTable = new

@@ -20,6 +20,7 @@ private static final long serialVersionUID = 0L;
     events_ = java.util.Collections.emptyList();
     superseded_ = java.util.Collections.emptyList();
     confirmation_ = 0;
+    notAskedAgain_ = java.util.Collections.emptyList();
   }
 
   @java.lang.Override
@@ -250,6 +251,87 @@ private static final long serialVersionUID = 0L;
     return result == null ? consentd.client.consent.v1.ConfirmationDelivery.UNRECOGNIZED : result;
   }
 
+  public static final int NOT_ASKED_AGAIN_FIELD_NUMBER = 5;
+  @SuppressWarnings("serial")
+  private java.util.List<consentd.client.consent.v1.ConsentTarget> notAskedAgain_;
+  /**
+   * <pre>
+   * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+   * of the request's choices: the person's confirmed grant of that target is in force (on the
+   * notice version named, or when none is), or a confirmation of it went out less than 15
+   * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+   * send a new message.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<consentd.client.consent.v1.ConsentTarget> getNotAskedAgainList() {
+    return notAskedAgain_;
+  }
+  /**
+   * <pre>
+   * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+   * of the request's choices: the person's confirmed grant of that target is in force (on the
+   * notice version named, or when none is), or a confirmation of it went out less than 15
+   * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+   * send a new message.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends consentd.client.consent.v1.ConsentTargetOrBuilder> 
+      getNotAskedAgainOrBuilderList() {
+    return notAskedAgain_;
+  }
+  /**
+   * <pre>
+   * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+   * of the request's choices: the person's confirmed grant of that target is in force (on the
+   * notice version named, or when none is), or a confirmation of it went out less than 15
+   * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+   * send a new message.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+   */
+  @java.lang.Override
+  public int getNotAskedAgainCount() {
+    return notAskedAgain_.size();
+  }
+  /**
+   * <pre>
+   * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+   * of the request's choices: the person's confirmed grant of that target is in force (on the
+   * notice version named, or when none is), or a confirmation of it went out less than 15
+   * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+   * send a new message.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+   */
+  @java.lang.Override
+  public consentd.client.consent.v1.ConsentTarget getNotAskedAgain(int index) {
+    return notAskedAgain_.get(index);
+  }
+  /**
+   * <pre>
+   * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+   * of the request's choices: the person's confirmed grant of that target is in force (on the
+   * notice version named, or when none is), or a confirmation of it went out less than 15
+   * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+   * send a new message.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+   */
+  @java.lang.Override
+  public consentd.client.consent.v1.ConsentTargetOrBuilder getNotAskedAgainOrBuilder(
+      int index) {
+    return notAskedAgain_.get(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -276,6 +358,9 @@ private static final long serialVersionUID = 0L;
     if (confirmation_ != consentd.client.consent.v1.ConfirmationDelivery.CONFIRMATION_DELIVERY_UNSPECIFIED.getNumber()) {
       output.writeEnum(4, confirmation_);
     }
+    for (int i = 0; i < notAskedAgain_.size(); i++) {
+      output.writeMessage(5, notAskedAgain_.get(i));
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -300,6 +385,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(4, confirmation_);
     }
+    for (int i = 0; i < notAskedAgain_.size(); i++) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(5, notAskedAgain_.get(i));
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -322,6 +411,8 @@ private static final long serialVersionUID = 0L;
     if (!getSupersededList()
         .equals(other.getSupersededList())) return false;
     if (confirmation_ != other.confirmation_) return false;
+    if (!getNotAskedAgainList()
+        .equals(other.getNotAskedAgainList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -345,6 +436,10 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + CONFIRMATION_FIELD_NUMBER;
     hash = (53 * hash) + confirmation_;
+    if (getNotAskedAgainCount() > 0) {
+      hash = (37 * hash) + NOT_ASKED_AGAIN_FIELD_NUMBER;
+      hash = (53 * hash) + getNotAskedAgainList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -490,6 +585,13 @@ private static final long serialVersionUID = 0L;
       }
       bitField0_ = (bitField0_ & ~0x00000004);
       confirmation_ = 0;
+      if (notAskedAgainBuilder_ == null) {
+        notAskedAgain_ = java.util.Collections.emptyList();
+      } else {
+        notAskedAgain_ = null;
+        notAskedAgainBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000010);
       return this;
     }
 
@@ -540,6 +642,15 @@ private static final long serialVersionUID = 0L;
         result.superseded_ = superseded_;
       } else {
         result.superseded_ = supersededBuilder_.build();
+      }
+      if (notAskedAgainBuilder_ == null) {
+        if (((bitField0_ & 0x00000010) != 0)) {
+          notAskedAgain_ = java.util.Collections.unmodifiableList(notAskedAgain_);
+          bitField0_ = (bitField0_ & ~0x00000010);
+        }
+        result.notAskedAgain_ = notAskedAgain_;
+      } else {
+        result.notAskedAgain_ = notAskedAgainBuilder_.build();
       }
     }
 
@@ -657,6 +768,32 @@ private static final long serialVersionUID = 0L;
       if (other.confirmation_ != 0) {
         setConfirmationValue(other.getConfirmationValue());
       }
+      if (notAskedAgainBuilder_ == null) {
+        if (!other.notAskedAgain_.isEmpty()) {
+          if (notAskedAgain_.isEmpty()) {
+            notAskedAgain_ = other.notAskedAgain_;
+            bitField0_ = (bitField0_ & ~0x00000010);
+          } else {
+            ensureNotAskedAgainIsMutable();
+            notAskedAgain_.addAll(other.notAskedAgain_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.notAskedAgain_.isEmpty()) {
+          if (notAskedAgainBuilder_.isEmpty()) {
+            notAskedAgainBuilder_.dispose();
+            notAskedAgainBuilder_ = null;
+            notAskedAgain_ = other.notAskedAgain_;
+            bitField0_ = (bitField0_ & ~0x00000010);
+            notAskedAgainBuilder_ = 
+              com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                 getNotAskedAgainFieldBuilder() : null;
+          } else {
+            notAskedAgainBuilder_.addAllMessages(other.notAskedAgain_);
+          }
+        }
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -719,6 +856,19 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 32
+            case 42: {
+              consentd.client.consent.v1.ConsentTarget m =
+                  input.readMessage(
+                      consentd.client.consent.v1.ConsentTarget.parser(),
+                      extensionRegistry);
+              if (notAskedAgainBuilder_ == null) {
+                ensureNotAskedAgainIsMutable();
+                notAskedAgain_.add(m);
+              } else {
+                notAskedAgainBuilder_.addMessage(m);
+              }
+              break;
+            } // case 42
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1543,6 +1693,390 @@ private static final long serialVersionUID = 0L;
       confirmation_ = 0;
       onChanged();
       return this;
+    }
+
+    private java.util.List<consentd.client.consent.v1.ConsentTarget> notAskedAgain_ =
+      java.util.Collections.emptyList();
+    private void ensureNotAskedAgainIsMutable() {
+      if (!((bitField0_ & 0x00000010) != 0)) {
+        notAskedAgain_ = new java.util.ArrayList<consentd.client.consent.v1.ConsentTarget>(notAskedAgain_);
+        bitField0_ |= 0x00000010;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        consentd.client.consent.v1.ConsentTarget, consentd.client.consent.v1.ConsentTarget.Builder, consentd.client.consent.v1.ConsentTargetOrBuilder> notAskedAgainBuilder_;
+
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public java.util.List<consentd.client.consent.v1.ConsentTarget> getNotAskedAgainList() {
+      if (notAskedAgainBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(notAskedAgain_);
+      } else {
+        return notAskedAgainBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public int getNotAskedAgainCount() {
+      if (notAskedAgainBuilder_ == null) {
+        return notAskedAgain_.size();
+      } else {
+        return notAskedAgainBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public consentd.client.consent.v1.ConsentTarget getNotAskedAgain(int index) {
+      if (notAskedAgainBuilder_ == null) {
+        return notAskedAgain_.get(index);
+      } else {
+        return notAskedAgainBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public Builder setNotAskedAgain(
+        int index, consentd.client.consent.v1.ConsentTarget value) {
+      if (notAskedAgainBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureNotAskedAgainIsMutable();
+        notAskedAgain_.set(index, value);
+        onChanged();
+      } else {
+        notAskedAgainBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public Builder setNotAskedAgain(
+        int index, consentd.client.consent.v1.ConsentTarget.Builder builderForValue) {
+      if (notAskedAgainBuilder_ == null) {
+        ensureNotAskedAgainIsMutable();
+        notAskedAgain_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        notAskedAgainBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public Builder addNotAskedAgain(consentd.client.consent.v1.ConsentTarget value) {
+      if (notAskedAgainBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureNotAskedAgainIsMutable();
+        notAskedAgain_.add(value);
+        onChanged();
+      } else {
+        notAskedAgainBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public Builder addNotAskedAgain(
+        int index, consentd.client.consent.v1.ConsentTarget value) {
+      if (notAskedAgainBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureNotAskedAgainIsMutable();
+        notAskedAgain_.add(index, value);
+        onChanged();
+      } else {
+        notAskedAgainBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public Builder addNotAskedAgain(
+        consentd.client.consent.v1.ConsentTarget.Builder builderForValue) {
+      if (notAskedAgainBuilder_ == null) {
+        ensureNotAskedAgainIsMutable();
+        notAskedAgain_.add(builderForValue.build());
+        onChanged();
+      } else {
+        notAskedAgainBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public Builder addNotAskedAgain(
+        int index, consentd.client.consent.v1.ConsentTarget.Builder builderForValue) {
+      if (notAskedAgainBuilder_ == null) {
+        ensureNotAskedAgainIsMutable();
+        notAskedAgain_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        notAskedAgainBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public Builder addAllNotAskedAgain(
+        java.lang.Iterable<? extends consentd.client.consent.v1.ConsentTarget> values) {
+      if (notAskedAgainBuilder_ == null) {
+        ensureNotAskedAgainIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, notAskedAgain_);
+        onChanged();
+      } else {
+        notAskedAgainBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public Builder clearNotAskedAgain() {
+      if (notAskedAgainBuilder_ == null) {
+        notAskedAgain_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000010);
+        onChanged();
+      } else {
+        notAskedAgainBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public Builder removeNotAskedAgain(int index) {
+      if (notAskedAgainBuilder_ == null) {
+        ensureNotAskedAgainIsMutable();
+        notAskedAgain_.remove(index);
+        onChanged();
+      } else {
+        notAskedAgainBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public consentd.client.consent.v1.ConsentTarget.Builder getNotAskedAgainBuilder(
+        int index) {
+      return getNotAskedAgainFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public consentd.client.consent.v1.ConsentTargetOrBuilder getNotAskedAgainOrBuilder(
+        int index) {
+      if (notAskedAgainBuilder_ == null) {
+        return notAskedAgain_.get(index);  } else {
+        return notAskedAgainBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public java.util.List<? extends consentd.client.consent.v1.ConsentTargetOrBuilder> 
+         getNotAskedAgainOrBuilderList() {
+      if (notAskedAgainBuilder_ != null) {
+        return notAskedAgainBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(notAskedAgain_);
+      }
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public consentd.client.consent.v1.ConsentTarget.Builder addNotAskedAgainBuilder() {
+      return getNotAskedAgainFieldBuilder().addBuilder(
+          consentd.client.consent.v1.ConsentTarget.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public consentd.client.consent.v1.ConsentTarget.Builder addNotAskedAgainBuilder(
+        int index) {
+      return getNotAskedAgainFieldBuilder().addBuilder(
+          index, consentd.client.consent.v1.ConsentTarget.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+     * of the request's choices: the person's confirmed grant of that target is in force (on the
+     * notice version named, or when none is), or a confirmation of it went out less than 15
+     * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+     * send a new message.
+     * </pre>
+     *
+     * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+     */
+    public java.util.List<consentd.client.consent.v1.ConsentTarget.Builder> 
+         getNotAskedAgainBuilderList() {
+      return getNotAskedAgainFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        consentd.client.consent.v1.ConsentTarget, consentd.client.consent.v1.ConsentTarget.Builder, consentd.client.consent.v1.ConsentTargetOrBuilder> 
+        getNotAskedAgainFieldBuilder() {
+      if (notAskedAgainBuilder_ == null) {
+        notAskedAgainBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+            consentd.client.consent.v1.ConsentTarget, consentd.client.consent.v1.ConsentTarget.Builder, consentd.client.consent.v1.ConsentTargetOrBuilder>(
+                notAskedAgain_,
+                ((bitField0_ & 0x00000010) != 0),
+                getParentForChildren(),
+                isClean());
+        notAskedAgain_ = null;
+      }
+      return notAskedAgainBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

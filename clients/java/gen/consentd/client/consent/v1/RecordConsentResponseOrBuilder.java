@@ -141,4 +141,68 @@ public interface RecordConsentResponseOrBuilder extends
    * @return The confirmation.
    */
   consentd.client.consent.v1.ConfirmationDelivery getConfirmation();
+
+  /**
+   * <pre>
+   * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+   * of the request's choices: the person's confirmed grant of that target is in force (on the
+   * notice version named, or when none is), or a confirmation of it went out less than 15
+   * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+   * send a new message.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+   */
+  java.util.List<consentd.client.consent.v1.ConsentTarget> 
+      getNotAskedAgainList();
+  /**
+   * <pre>
+   * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+   * of the request's choices: the person's confirmed grant of that target is in force (on the
+   * notice version named, or when none is), or a confirmation of it went out less than 15
+   * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+   * send a new message.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+   */
+  consentd.client.consent.v1.ConsentTarget getNotAskedAgain(int index);
+  /**
+   * <pre>
+   * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+   * of the request's choices: the person's confirmed grant of that target is in force (on the
+   * notice version named, or when none is), or a confirmation of it went out less than 15
+   * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+   * send a new message.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+   */
+  int getNotAskedAgainCount();
+  /**
+   * <pre>
+   * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+   * of the request's choices: the person's confirmed grant of that target is in force (on the
+   * notice version named, or when none is), or a confirmation of it went out less than 15
+   * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+   * send a new message.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+   */
+  java.util.List<? extends consentd.client.consent.v1.ConsentTargetOrBuilder> 
+      getNotAskedAgainOrBuilderList();
+  /**
+   * <pre>
+   * Grants of purposes that require confirmation (double opt-in) not asked again, in the order
+   * of the request's choices: the person's confirmed grant of that target is in force (on the
+   * notice version named, or when none is), or a confirmation of it went out less than 15
+   * minutes ago and waits. Nothing is recorded or sent for them; ask again after 15 minutes to
+   * send a new message.
+   * </pre>
+   *
+   * <code>repeated .consent.v1.ConsentTarget not_asked_again = 5 [json_name = "notAskedAgain"];</code>
+   */
+  consentd.client.consent.v1.ConsentTargetOrBuilder getNotAskedAgainOrBuilder(
+      int index);
 }
