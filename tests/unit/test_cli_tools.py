@@ -175,3 +175,20 @@ def test_a_byte_that_is_not_utf8_is_named_by_its_line_and_an_empty_file_says_so(
     checked = read_csv(empty, "FR", datetime(2026, 1, 1, tzinfo=UTC))
     assert len(checked.errors) == 1
     assert checked.errors[0].message.startswith("the file is empty")
+
+
+def test_a_header_that_is_not_csv_and_a_short_row_say_what_is_wrong(tmp_path: Path) -> None:
+    """Probe BS: a JSON Lines file ended the import with an uncaught traceback (its first line
+    is not CSV), and a row with fewer fields than the header said its empty recorded_at "must
+    be an ISO 8601 time"."""
+    errors, rows = _read(tmp_path, '{"email":"a@example.fr","state":"granted"}\n')
+    assert rows == 0
+    assert len(errors) == 1
+    assert errors[0].startswith("line 1: the header is not valid CSV"), errors
+    assert "the first line names the columns" in errors[0]
+    header = "email,purpose,channel,state,recorded_at\n"
+    errors, rows = _read(tmp_path, header + "a@example.fr,newsletter,email,granted\n")
+    assert (errors, rows) == (
+        ["line 2, column recorded_at: is empty (a row with fewer fields?)"],
+        0,
+    )

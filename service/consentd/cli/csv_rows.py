@@ -74,6 +74,9 @@ def iter_rows(
         except UnicodeDecodeError:
             errors.append(RowError(_first_bad_line(path), "", "the file is not UTF-8"))
             return
+        except csv.Error as error:  # a JSON Lines file, say: a traceback (probe BS)
+            errors.append(RowError(1, "", f"the header is not valid CSV ({error}): {_HEADER}"))
+            return
         if not header:
             errors.append(RowError(1, "", f"the file is empty (columns: {', '.join(COLUMNS)})"))
             return
@@ -94,6 +97,9 @@ def iter_rows(
             errors.append(RowError(read + 1, "", f"not valid CSV ({error})"))
         except UnicodeDecodeError:
             errors.append(RowError(_first_bad_line(path), "", "the file is not UTF-8"))
+
+
+_HEADER = f"the first line names the columns, comma-separated ({', '.join(COLUMNS)})"
 
 
 def _first_bad_line(path: Path) -> int:
@@ -204,6 +210,9 @@ def _member(kind: type[E], raw: str, line: int, column: str, errors: list[RowErr
 
 
 def _time(raw: str, now: datetime, line: int, errors: list[RowError]) -> datetime | None:
+    if not raw:  # a short row too (fewer fields than the header): it read "must be ISO 8601"
+        errors.append(RowError(line, "recorded_at", "is empty (a row with fewer fields?)"))
+        return None
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:

@@ -41,8 +41,9 @@ deployment.
 IMPORT_TEXT = """Import consents collected elsewhere.
 
 Every row is validated before the first is written; errors name the line and the column, never
-the value. Rows are written in batches through the RecordConsent/WithdrawConsent use cases
-(audit entries, change feed, blocks), each batch in one transaction with the file's checkpoint:
+the value. Rows are then streamed by COPY into a staging table and applied in batches by
+set-based statements that write what RecordConsent/WithdrawConsent write (events, current
+state, audit entries, change feed), each batch in one transaction with the file's checkpoint:
 rerunning the same file after a crash resumes after the last committed batch and never imports
 a row twice. Do not edit a partly imported file: the checkpoint is keyed by its SHA-256.
 
