@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 from structlog.testing import capture_logs
 
+from consentd.api import outages
 from consentd.api.health import NOT_SERVING, SERVING, Health, Reachability, follow_database
 from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store import probe as probes
@@ -79,3 +80,34 @@ async def test_an_embedded_database_whose_disk_is_full_is_not_serving_but_reache
     monkeypatch.setattr(probes, "LOW_DISK_BYTES", 32 * 1024 * 1024)
     status, _, events = await _followed(postgres.url("postgres"), tmp_path)
     assert (status, events) == (SERVING, ["database_reachable"])
+
+
+async def test_calls_failing_while_no_new_connection_opens_is_not_serving(
+    postgres: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe BP: every connection slot taken (or a postmaster that accepts nothing) while the
+    probe's own connection answered: calls failed 5 s each, or UNAVAILABLE 53300, and health
+    said SERVING. When calls fail for the database, a new connection is tried: NOT_SERVING
+    while none opens (here: a role allowed one connection, the probe's), the gate still lets
+    calls through; SERVING once one opens. Without failing calls none is tried."""
+    monkeypatch.setattr(outages, "_failed_at", [float("-inf")])  # another test's call failed
+    role = f"one_{uuid4().hex[:8]}"
+    admin = await asyncpg.connect(postgres.url("postgres", driver="postgresql"))
+    try:
+        await admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw' CONNECTION LIMIT 1")
+        url = postgres.url("postgres").replace(
+            postgres.url("postgres").split("@")[0], f"postgresql+asyncpg://{role}:pw"
+        )
+        status, _, events = await _followed(url)
+        assert (status, events) == (SERVING, ["database_reachable"])  # nothing failed
+        outages.outage_answer(ConnectionResetError("a call's connection was closed"))
+        status, reached, events = await _followed(url)
+        assert (status, events) == (NOT_SERVING, ["database_refuses_connections"])
+        reached.check()  # not lost: the pools' connections may still serve
+        await admin.execute(f"ALTER ROLE {role} CONNECTION LIMIT 5")
+        outages.outage_answer(ConnectionResetError("a call's connection was closed"))
+        status, _, events = await _followed(url)
+        assert (status, events) == (SERVING, ["database_reachable"])
+    finally:
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")
+        await admin.close()

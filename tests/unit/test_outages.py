@@ -124,3 +124,19 @@ def test_a_timeout_of_the_services_own_bound_warns_too(monkeypatch: pytest.Monke
     assert failure.code == grpc.StatusCode.DEADLINE_EXCEEDED
     warned = [e for e in logs if e["event"] == "database_statement_timed_out"]
     assert [(e["log_level"], e["sqlstate"]) for e in warned] == [("warning", "")]
+
+
+def test_a_connection_terminated_under_calls_warns_once_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Probe BP: backends terminated by an administrator (57P01) failed 487 writes UNAVAILABLE
+    and only `rpc` lines said so. One warning names it (its SQLSTATE, never the statement),
+    then none for SHORTAGE_WARNING_SECONDS."""
+    monkeypatch.setattr(outages, "_lost_warned", [-outages.SHORTAGE_WARNING_SECONDS])
+    terminated = asyncpg.exceptions.AdminShutdownError("terminating connection")
+    with capture_logs() as logs:
+        for _ in range(3):
+            failure = failure_of(_wrapped(terminated))
+            assert failure is not None and failure.code == grpc.StatusCode.UNAVAILABLE
+    warned = [e for e in logs if e["event"] == "database_connection_lost"]
+    assert [(e["sqlstate"], e["log_level"]) for e in warned] == [("57P01", "warning")]

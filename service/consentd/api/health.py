@@ -15,6 +15,7 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from consentd.api.calls import SHUTTING_DOWN
+from consentd.api.outages import failed_lately
 from consentd.store.probe import DISK_FULL, READ_ONLY
 
 log = structlog.get_logger("consentd.health")
@@ -157,6 +158,8 @@ async def follow_database(
             # still served, checks answer (probe AM: health said SERVING while each write
             # answered UNAVAILABLE; probe BJ, a full disk).
             now = found if found in (READ_ONLY, DISK_FULL) else "serving"
+            if now == "serving" and (state == REFUSING or failed_lately(FAILED_WITHIN)):
+                now = await _connects(probe)
             if now != state:
                 if now == "serving":
                     log.info("database_reachable")
@@ -166,6 +169,28 @@ async def follow_database(
             health.set(SERVING if now == "serving" else NOT_SERVING)
             reached.answered()
         await asyncio.sleep(PROBE_INTERVAL)
+
+
+# Calls failed for the database while the probe's own connection answers: the pools may be
+# unable to open one (every slot taken, a postmaster that accepts nothing, 5 s per call; health
+# said SERVING throughout, probe BP). Then a new connection is tried, and NOT_SERVING while it
+# fails, until one opens again. Without failing calls none is opened: the pools' connections,
+# opened already, serve whatever another client takes.
+REFUSING = "refuses_connections"
+FAILED_WITHIN = 2 * PROBE_INTERVAL + PROBE_TIMEOUT
+
+
+async def _connects(probe: Probe) -> str:
+    """ "serving" when a new connection opens within PROBE_TIMEOUT, else REFUSING."""
+    fresh = getattr(probe, "fresh", None)
+    if fresh is None:
+        return "serving"
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT):
+            await fresh()
+    except Exception:  # noqa: BLE001 - any failure to connect is "not serving"
+        return REFUSING
+    return "serving"
 
 
 async def stop_following(task: asyncio.Task[None] | None) -> None:

@@ -19,6 +19,7 @@ from consentd.store.database import (
     UNAVAILABLE,
     outage_of,
     shortage_of,
+    sqlstate_of,
     timed_out_state,
 )
 
@@ -74,12 +75,15 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
     UNAVAILABLE (probe AC): it says what it is, and warns the operator with its SQLSTATE."""
     kind = outage_of(error) or ""
     outage = OUTAGES.get(kind)
+    if kind in (DEADLINE, UNAVAILABLE):
+        _failed_at[0] = time.monotonic()  # health tries a new connection (api/health.py)
     if kind == DEADLINE:
         _warn_timed_out(error)
     if outage is None or outage[0] is not grpc.StatusCode.UNAVAILABLE:
         return outage
     state = shortage_of(error)
     if state is None:
+        _warn_lost(error)
         return outage
     now = time.monotonic()
     if now - _warned[0] >= SHORTAGE_WARNING_SECONDS:
@@ -93,6 +97,30 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
 
 
 _timed_out_warned = [-SHORTAGE_WARNING_SECONDS]
+_lost_warned = [-SHORTAGE_WARNING_SECONDS]
+# When a call last failed for the database (unavailable, or no answer in time).
+_failed_at = [float("-inf")]
+
+
+def failed_lately(within: float) -> bool:
+    """Whether a call failed for the database in the last `within` seconds."""
+    return time.monotonic() - _failed_at[0] <= within
+
+
+def _warn_lost(error: BaseException) -> None:
+    """A call answered UNAVAILABLE for a connection lost under it (terminated by an
+    administrator, an idle-in-transaction timeout, a restart) warns the operator, once every
+    SHORTAGE_WARNING_SECONDS: 487 writes failed so and only `rpc` lines said it (probe BP)."""
+    now = time.monotonic()
+    if now - _lost_warned[0] < SHORTAGE_WARNING_SECONDS:
+        return
+    _lost_warned[0] = now
+    log.warning(
+        "database_connection_lost",
+        error=type(error).__name__,
+        sqlstate=sqlstate_of(error),
+        hint="the connection was closed under the call (terminated, timed out idle, restarted)",
+    )
 
 
 def _warn_timed_out(error: BaseException) -> None:

@@ -99,6 +99,12 @@ def timed_out_state(error: BaseException) -> str | None:
     return next((s for s in states if s in _DEADLINE_STATES), None)
 
 
+def sqlstate_of(error: BaseException) -> str:
+    """The first SQLSTATE `error` (or what it wraps) carries; "" when none does."""
+    states = (_sqlstate(e) for e in _chain(error))
+    return next((s for s in states if isinstance(s, str)), "")
+
+
 def _chain(error: BaseException) -> Iterator[BaseException]:
     """`error` and what it wraps: SQLAlchemy's `orig`, else its cause or context."""
     seen: set[int] = set()

@@ -44,6 +44,16 @@ class DatabaseProbe:
             raise
         return READ_ONLY if read_only else None
 
+    async def fresh(self) -> None:
+        """Open a new connection and close it (api/health.py: calls fail while this probe's
+        own connection answers). Raises what connecting raises."""
+        conn = await asyncpg.connect(
+            self._dsn,
+            timeout=self._timeout,
+            server_settings={"application_name": "consentd-health"},
+        )
+        await conn.close(timeout=self._timeout)
+
     def reset(self) -> None:
         """Drop the connection without waiting on a server that may not answer."""
         if self._conn is not None:
