@@ -66,7 +66,9 @@ async def serve_until_signalled(
     _announce(app.settings, listening)
     background = _start_background_work(app)
     await stop.wait()
-    log.info("stopping", grace_seconds=app.settings.shutdown_grace_seconds)
+    # Which signal (probe BP: a SIGHUP from a logrotate or ExecReload stopped it, unexplained).
+    signalled = getattr(stop, "signal", "")
+    log.info("stopping", grace_seconds=app.settings.shutdown_grace_seconds, signal=signalled)
     await _drain(app, listening, background)
     log.info("stopped")
 
@@ -78,11 +80,23 @@ def stop_on_signals() -> asyncio.Event:
     """An event that SIGTERM, SIGINT and SIGHUP set (from now on: the default action, dying at
     once, would leave the embedded PostgreSQL running; a terminal closed on a foreground serve
     sends SIGHUP, which left it orphaned with no drain)."""
-    stop = asyncio.Event()
+    stop = StopEvent()
     loop = asyncio.get_running_loop()
     for signum in STOP_SIGNALS:
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, stop.received, signum)
     return stop
+
+
+class StopEvent(asyncio.Event):
+    """Set by a stop signal; `signal` names the first one received (SIGHUP stops too: a
+    terminal closed on a foreground serve; there is no reload)."""
+
+    signal = ""
+
+    def received(self, signum: int) -> None:
+        if not self.is_set():
+            self.signal = signal.Signals(signum).name
+        self.set()
 
 
 async def _open_ports(app: App, demo: str | None) -> Listening:

@@ -170,8 +170,11 @@ def test_serve_round_trip_with_buf_curl_then_sigterm(
     child.send_signal(signal.SIGTERM)
     _, stderr = child.communicate(timeout=30)
     assert child.returncode == 0, stderr
-    events = [json.loads(line)["event"] for line in stderr.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    events = [line["event"] for line in lines]
     assert events[-3:] == ["stopping", "stopped", "embedded_postgres_stopped"]
+    # Which signal stopped it (probe BP: a SIGHUP stopped it, unexplained).
+    assert [line.get("signal") for line in lines if line["event"] == "stopping"] == ["SIGTERM"]
     with pytest.raises(ProcessLookupError):
         os.kill(postmaster, 0)
     assert "jeanne@example.fr" not in stderr
