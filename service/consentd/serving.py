@@ -16,6 +16,7 @@ from consentd.api.server import Server
 from consentd.bootstrap import App
 from consentd.clock_check import watch_clock
 from consentd.config import ConfigError, Settings
+from consentd.deadline_watch import watch_deadlines
 from consentd.jobs.retention import purge_periodically
 from consentd.telemetry import MetricsServer
 
@@ -45,9 +46,11 @@ class Background:
     sweeping: asyncio.Task[None]
     purging: asyncio.Task[None] | None
     clock: asyncio.Task[None] | None = None
+    deadlines: asyncio.Task[None] | None = None
 
     def jobs(self) -> list[asyncio.Task[None]]:
-        return [t for t in (self.sweeping, self.purging, self.clock) if t is not None]
+        found = (self.sweeping, self.purging, self.clock, self.deadlines)
+        return [t for t in found if t is not None]
 
 
 async def serve_until_signalled(
@@ -156,9 +159,12 @@ def _start_background_work(app: App) -> Background:
         # Row-level security shows the runtime role one tenant at a time: listing them is the
         # owner's. Without its URL, run `consentd purge` as a job that has it.
         log.warning("purge_not_scheduled", reason="CONSENTD_MIGRATION_DATABASE_URL is not set")
-    # The clock against the newest fact, again every minute (needs the owner, as at start).
-    clock = asyncio.create_task(watch_clock(app.owner_engine)) if app.owner_engine else None
-    return Background(sweeping, purging, clock)
+    # The clock against the newest fact, again every minute, and rights requests near or past
+    # their deadline, every quarter hour (both need the owner, as at start).
+    owner = app.owner_engine
+    clock = asyncio.create_task(watch_clock(owner)) if owner else None
+    deadlines = asyncio.create_task(watch_deadlines(owner)) if owner else None
+    return Background(sweeping, purging, clock, deadlines)
 
 
 async def _drain(app: App, listening: Listening, background: Background) -> None:

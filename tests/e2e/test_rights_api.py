@@ -32,6 +32,7 @@ from structlog.testing import capture_logs
 
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App, derived_signing_key
+from consentd.deadline_watch import say_deadlines
 from consentd.domain.months import add_months
 from consentd.domain.tenancy import Tenant
 from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer, owner
@@ -739,3 +740,42 @@ async def test_a_call_made_after_the_extension_is_recorded(
     assert again.request.person_told_at.ToDatetime(tzinfo=UTC) == at
     assert await _log_size(app, tenant) == logged
     assert again.request.overdue is False
+
+
+async def test_requests_near_or_past_their_deadline_are_said_in_the_log(
+    app: App, stubs: Stubs, dpo: RightsStubs, tenant: Tenant
+) -> None:
+    """Probe BS: nothing reminded anyone of a request's deadline (an operator polled
+    ListRightsRequests or missed the month). While serving, every quarter hour: a warning per
+    tenant with open requests past their deadline, an info for those due within 7 days; the
+    tenant's slug and counts only. Done or refused requests are not counted."""
+    await _person(stubs)
+    for kind in (rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, rights_pb2.RIGHTS_REQUEST_KIND_PORT):
+        await dpo.rights.SubmitRightsRequest(
+            rights_pb2.SubmitRightsRequestRequest(kind=kind, subject=by_email("lea@example.fr")),
+            metadata=dpo.metadata,
+        )
+    closed = await dpo.rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=by_email("lea@example.fr")
+        ),
+        metadata=dpo.metadata,
+    )
+    await dpo.rights.RefuseRightsRequest(
+        rights_pb2.RefuseRightsRequestRequest(
+            request_id=closed.request.request_id, reason="demande en double"
+        ),
+        metadata=dpo.metadata,
+    )
+    now = datetime.now(UTC)
+    with capture_logs() as logs:
+        await say_deadlines(owner(app), now + timedelta(days=40))
+        await say_deadlines(owner(app), now + timedelta(days=25))
+        await say_deadlines(owner(app), now)
+    mine = [e for e in logs if e.get("tenant") == tenant.slug]
+    assert [(e["event"], e["log_level"]) for e in mine] == [
+        ("rights_requests_overdue", "warning"),
+        ("rights_requests_due_soon", "info"),
+    ]
+    assert (mine[0]["overdue"], mine[1]["due_within_7_days"]) == (2, 2)
+    assert "lea@example.fr" not in repr(logs)

@@ -1,0 +1,51 @@
+"""Rights requests past or near their deadline (a month from receipt, GDPR art. 12(3), or the
+extended one), said in the log every quarter hour while serving: nothing reminded anyone, an
+operator had to poll ListRightsRequests or miss the month (probe BS)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from consentd.store.request_deadlines import open_deadlines
+
+log = structlog.get_logger("consentd")
+
+DEADLINE_WATCH_SECONDS = 900.0
+# How near a deadline is said ahead of it.
+DUE_SOON = timedelta(days=7)
+
+
+async def watch_deadlines(
+    owner: AsyncEngine,
+    every: float = DEADLINE_WATCH_SECONDS,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Until cancelled: per tenant, a warning `rights_requests_overdue` while open requests are
+    past their deadline, else an info `rights_requests_due_soon` for those due within DUE_SOON
+    (counts and the tenant's slug only)."""
+    while True:
+        with contextlib.suppress(Exception):  # the database lost: health and the calls say so
+            await say_deadlines(owner, clock())
+        await asyncio.sleep(every)
+
+
+async def say_deadlines(owner: AsyncEngine, now: datetime) -> None:
+    for found in await open_deadlines(owner, now, DUE_SOON):
+        if found.overdue:
+            log.warning(
+                "rights_requests_overdue",
+                tenant=found.tenant,
+                overdue=found.overdue,
+                due_within_7_days=found.due_soon,
+                hint="RightsService.ListRightsRequests with overdue_only, then answer or extend",
+            )
+        else:
+            log.info(
+                "rights_requests_due_soon", tenant=found.tenant, due_within_7_days=found.due_soon
+            )
