@@ -85,9 +85,7 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
     if state is None:
         _warn_lost(error)
         return outage
-    now = time.monotonic()
-    if now - _warned[0] >= SHORTAGE_WARNING_SECONDS:
-        _warned[0] = now
+    if _due(_warned):
         event = "database_read_only" if state == READ_ONLY_STATE else "database_short_of_resources"
         log.warning(event, sqlstate=state, error=type(error).__name__)
     if state == READ_ONLY_STATE:
@@ -102,6 +100,15 @@ _lost_warned = [-SHORTAGE_WARNING_SECONDS]
 _failed_at = [float("-inf")]
 
 
+def _due(last: list[float]) -> bool:
+    """Whether a warning whose last time `last` holds is due again (then it is now)."""
+    now = time.monotonic()
+    if now - last[0] < SHORTAGE_WARNING_SECONDS:
+        return False
+    last[0] = now
+    return True
+
+
 def failed_lately(within: float) -> bool:
     """Whether a call failed for the database in the last `within` seconds."""
     return time.monotonic() - _failed_at[0] <= within
@@ -111,10 +118,8 @@ def _warn_lost(error: BaseException) -> None:
     """A call answered UNAVAILABLE for a connection lost under it (terminated by an
     administrator, an idle-in-transaction timeout, a restart) warns the operator, once every
     SHORTAGE_WARNING_SECONDS: 487 writes failed so and only `rpc` lines said it (probe BP)."""
-    now = time.monotonic()
-    if now - _lost_warned[0] < SHORTAGE_WARNING_SECONDS:
+    if not _due(_lost_warned):
         return
-    _lost_warned[0] = now
     log.warning(
         "database_connection_lost",
         error=type(error).__name__,
@@ -128,10 +133,8 @@ def _warn_timed_out(error: BaseException) -> None:
     the service's own bound) warns the operator, once every SHORTAGE_WARNING_SECONDS: calls
     answered DEADLINE_EXCEEDED while another session held a lock, and the log said nothing
     (probe AM)."""
-    now = time.monotonic()
-    if now - _timed_out_warned[0] < SHORTAGE_WARNING_SECONDS:
+    if not _due(_timed_out_warned):
         return
-    _timed_out_warned[0] = now
     # Without a SQLSTATE when the service's own bound fired first (probe AS: a held lock gave
     # DEADLINE_EXCEEDED for 20 s and no warning).
     log.warning(
