@@ -26,6 +26,7 @@ from consentd.domain.model import (
     ConsentState,
     Decision,
     LawfulBasis,
+    Notice,
     PartyScope,
     Purpose,
     Source,
@@ -800,3 +801,33 @@ async def test_a_files_grant_naming_the_holder_of_an_erased_number_otherwise_is_
     assert "1 imported, 1 superseded" in done.stdout
     check = await app.consents.check_consent(principal(tenant), CheckConsent(number, SMS_OFFERS))
     assert check.verdict.decision is Decision.DENY
+
+
+async def test_grants_on_a_version_below_the_re_consent_floor_are_counted_apart(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Probe BS: a grant on a notice version that re-consent made obsolete was counted
+    "imported" beside the others (the API refuses it NOTICE_OUTDATED; a file's history keeps
+    it), and checks answer DENY for it. The import says how many such rows there are."""
+    who = principal(tenant)
+    for version, reconsent in ((1, False), (2, True)):
+        notice = Notice(
+            "letters", version, "Lettres", "fr", f"v{version}", "", reconsent, datetime.now(UTC)
+        )
+        await app.catalog.publish_notice(who, notice)
+    await app.catalog.put_purpose(who, Purpose("letters", LawfulBasis.CONSENT, notice_id="letters"))
+    decided = datetime.now(UTC).isoformat()
+    rows = [
+        f"old-version@example.com,letters,email,granted,{decided},1",
+        f"new-version@example.com,letters,email,granted,{decided},2",
+    ]
+    path = tmp_path / "versions.csv"
+    path.write_text("email,purpose,channel,state,recorded_at,notice_version\n" + "\n".join(rows))
+    env = _env(database_url, owner_url)
+    checked = await _import(env, path, tenant.slug, "--check")
+    assert checked.returncode == 0, checked.stderr
+    assert "1 grant row(s) name a notice version below its re-consent floor" in checked.stdout
+    done = await _import(env, path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "2 imported" in done.stdout
+    assert "1 grant row(s) name a notice version below" in done.stdout

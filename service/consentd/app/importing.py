@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
@@ -52,6 +52,9 @@ class ConsentImports:
 
     async def catalogue(self, tenant_id: UUID) -> tuple[dict[str, Purpose], dict[str, set[int]]]:
         return await self._store.catalogue(tenant_id)
+
+    async def floors(self, tenant_id: UUID, notice_ids: Sequence[str]) -> dict[str, int]:
+        return await self._store.floors(tenant_id, notice_ids)
 
     async def run(
         self,

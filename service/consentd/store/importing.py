@@ -245,5 +245,11 @@ class SqlImportStore:
             versions = {n: await uow.catalog.notice_versions(n) for n in notices}
         return purposes, versions
 
+    async def floors(self, tenant_id: UUID, notice_ids: Sequence[str]) -> dict[str, int]:
+        if not notice_ids:
+            return {}
+        async with self._uow(tenant_id) as uow:
+            return await uow.catalog.reconsent_floors(notice_ids)
+
     async def settled(self, tenant_id: UUID) -> None:
         await self._settle(tenant_id)

@@ -122,6 +122,11 @@ class ImportStore(Protocol):
         """Every purpose of the tenant and the published versions of every notice."""
         ...
 
+    async def floors(self, tenant_id: UUID, notice_ids: Sequence[str]) -> dict[str, int]:
+        """The re-consent floor of each of these notices that has one: grants on a version
+        below it never count (NOTICE_OUTDATED)."""
+        ...
+
     async def settled(self, tenant_id: UUID) -> None:
         """The queued log entries integrated (the sequencer woken and waited for)."""
         ...
