@@ -137,6 +137,7 @@ def test_a_connection_terminated_under_calls_warns_once_a_while(
     with capture_logs() as logs:
         for _ in range(3):
             failure = failure_of(_wrapped(terminated))
-            assert failure is not None and failure.code == grpc.StatusCode.UNAVAILABLE
+            assert failure is not None
+            assert failure.code == grpc.StatusCode.UNAVAILABLE
     warned = [e for e in logs if e["event"] == "database_connection_lost"]
     assert [(e["sqlstate"], e["log_level"]) for e in warned] == [("57P01", "warning")]
