@@ -20,7 +20,7 @@ import asyncpg
 
 from consentd.store.campaign import SqlCampaign
 from consentd.store.connections import discards_connection
-from consentd.store.database import DEFAULT_DB_TIMEOUT, UNAVAILABLE, connect_args, outage_of
+from consentd.store.database import DEFAULT_DB_TIMEOUT, connect_args, database_not_answering
 from consentd.store.driver import Driver
 from consentd.telemetry import PoolUsage
 
@@ -131,14 +131,21 @@ class ReadUnitOfWork:
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        if exc is not None and outage_of(exc) == UNAVAILABLE:
+        if exc is not None and database_not_answering(exc):
+            # Every pooled connection is replaced before its next use: after PostgreSQL
+            # restarted, the feed's read met one stale connection after another, each waiting
+            # the ceiling (DEADLINE), where a lost one (UNAVAILABLE) had them replaced.
             await self._pool.expire()
         if exc is not None and discards_connection(exc):
             # Closed, not rolled back: with the database frozen the rollback and the pool's
             # reset each waited the ceiling again (a check took 15 s of a 5 s ceiling; probe W).
+            # Terminated, the connection is the pool's again: asking it anything raised
+            # InterfaceError, which hid the call's own error.
             conn.terminate()
-        try:
-            if self._begun and not conn.is_closed():
+        elif self._begun and not conn.is_closed():
+            try:
                 await conn.execute("ROLLBACK")
-        finally:
-            await self._pool.release(conn)
+            finally:
+                await self._pool.release(conn)
+            return
+        await self._pool.release(conn)
