@@ -13,9 +13,9 @@ stays for the previous code). `consentd_check` reads each earlier holder's facts
 the contact point was theirs (a late one: `decided_at` before its holding ended, as
 store/closed_points.py finds whose word it is; others as before) and on record by the time
 asked (a check `as_of` before the late write answers as it did then), and returns that time as
-the fact's. It also asks, for a check by subject id, external id or CAL id (not of one address
-or phone: probe BR, the person's own second number read DENY), about the contact points the
-subject holds that reach the channel asked (probe BO: a CRM customer given a number left under
+the fact's. It also asks, for a check by subject id, external id or CAL id, or of an address or
+phone that does not reach the channel asked (not of one that does: probe BR, the person's own
+second number read DENY), about the contact points the subject holds that reach the channel (probe BO: a CRM customer given a number left under
 a STOP read ALLOW by external id, DENY by the number), each earlier holder with since when the
 subject holds that point (`prior_held_from`).
 
@@ -236,13 +236,14 @@ BEGIN
         LEFT JOIN subjects s ON s.tenant_id = p_tenant AND s.subject_id = k.sid
     ), points AS (
         -- The contact points a check asks about, each with since when the holder asked about
-        -- holds it: the one named, and (0040), for a check that names no address or phone (a
-        -- subject id, an external id, a CAL id), those the subject holds at p_at that reach
-        -- the channel asked (an address: e-mail; a phone: SMS and calls). A check by external
-        -- id of a customer given a number left under a STOP read ALLOW where a check of the
-        -- number read DENY (probe BO): not knowing which the send uses, the subject's answer
-        -- is no freer than a check of any of them. A check of one address or phone asks about
-        -- it alone (probe BR: the person's own second number read DENY).
+        -- holds it: the one named, and (0040), unless the one named reaches the channel asked
+        -- itself (a check of a subject id, an external id, a CAL id, or of an address for
+        -- SMS), those the subject holds at p_at that reach it (an address: e-mail; a phone: SMS
+        -- and calls). A check by external id of a customer given a number left under a STOP
+        -- read ALLOW where a check of the number read DENY (probe BO), and so did a check of
+        -- their e-mail address for SMS (probe BT): not knowing which the send uses, the answer
+        -- is no freer than a check of any of them. A check of the address or phone a send
+        -- uses asks about it alone (probe BR: the person's own second number read DENY).
         SELECT x.ord, x.kind, x.digest, x.subject_id, true AS named,
             NULL::timestamptz AS held_from  -- read below, only with an earlier holder
         FROM subject x WHERE x.kind IS NOT NULL
@@ -256,7 +257,10 @@ BEGIN
                             WHEN 'phone' THEN p_channel IN ('sms', 'voice_call')
                             ELSE false END
            AND (hc.kind, hc.digest) IS DISTINCT FROM (x.kind, x.digest)
-        WHERE x.subject_id IS NOT NULL AND (x.kind IS NULL OR x.kind NOT IN ('email', 'phone'))
+        WHERE x.subject_id IS NOT NULL
+          AND NOT coalesce(CASE x.kind WHEN 'email' THEN p_channel = 'email'
+                                       WHEN 'phone' THEN p_channel IN ('sms', 'voice_call')
+                                       END, false)
     ), prior AS (
         -- Those contact points' earlier holders (other subjects), each as it stood when the
         -- contact point left them: what domain/contact_points.py carries over. Few contact

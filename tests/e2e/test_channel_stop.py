@@ -672,3 +672,13 @@ async def test_a_check_of_the_persons_own_number_asks_about_that_number_alone(
     assert (await check(stubs, types_pb2.SubjectRef(phone=left), sms)).decision == DENY
     by_key = await check(stubs, types_pb2.SubjectRef(external_id=customer), sms)
     assert (by_key.decision, by_key.reason) == WITHDRAWN
+    # Nor does their e-mail address, which reaches no SMS (probe BT: ALLOW by it).
+    address = types_pb2.SubjectIdentity(external_id=customer, email="two-phones@example.fr")
+    await stubs.consent.RecordConsent(
+        consent_pb2.RecordConsentRequest(
+            subject=address, choices=[refuse(mail)], source=types_pb2.SOURCE_API
+        ),
+        metadata=stubs.metadata,
+    )
+    by_mail = await check(stubs, types_pb2.SubjectRef(email="two-phones@example.fr"), sms)
+    assert (by_mail.decision, by_mail.reason) == WITHDRAWN

@@ -5,6 +5,7 @@ sends rights-request identity codes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -614,3 +615,32 @@ async def test_a_confirmed_grant_sent_again_stays_confirmed_and_is_not_asked_aga
     newer = await record(mailing, person, grant(to, notice_version=2))
     assert [e.state for e in newer.events] == [types_pb2.CONSENT_STATE_PENDING]
     assert first.subject_id == newer.subject_id
+
+
+async def test_an_objection_since_or_ten_calls_at_once_ask_once(
+    mailing: Stubs, mail: tuple[Mailbox, int], mailing_channel: grpc.aio.Channel
+) -> None:
+    """Probe BT: the person's own grant after their objection was dropped as standing (DENY
+    objected, no message), and ten calls at once for a known person sent up to nine messages
+    (each read none standing). The objection since the grant asks again; the subject's lock
+    makes the ten one."""
+    await _confirmed_purpose_with_notice(mailing, "asked-once")
+    await put_purpose(mailing, "plain")
+    to, address = target("asked-once"), _address()
+    person = types_pb2.SubjectIdentity(email=address)
+    await record(mailing, person, grant(target("plain")))  # known before the ten
+    calls = [record(mailing, person, grant(to, notice_version=1)) for _ in range(10)]
+    answers = await asyncio.gather(*calls)
+    assert sum(len(a.events) for a in answers) == 1
+    (message,) = await mail[0].wait_for(address)
+    await _confirm(mailing, token_of(message))
+    rights = rights_pb2_grpc.RightsServiceStub(mailing_channel)
+    await rights.RecordObjection(
+        rights_pb2.RecordObjectionRequest(subject=by_email(address)), metadata=mailing.metadata
+    )
+    again = await record(mailing, person, grant(to, notice_version=1))
+    assert [e.state for e in again.events] == [types_pb2.CONSENT_STATE_PENDING]
+    assert list(again.not_asked_again) == []
+    second = (await mail[0].wait_for(address, count=2))[-1]
+    await _confirm(mailing, token_of(second))
+    assert (await check(mailing, by_email(address), to)).decision == ALLOW

@@ -141,3 +141,16 @@ def test_a_connection_terminated_under_calls_warns_once_a_while(
             assert failure.code == grpc.StatusCode.UNAVAILABLE
     warned = [e for e in logs if e["event"] == "database_connection_lost"]
     assert [(e["sqlstate"], e["log_level"]) for e in warned] == [("57P01", "warning")]
+
+
+def test_a_call_refused_while_the_database_is_lost_is_no_lost_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Probe BT: calls the gate refused while the probe had lost the database were each warned
+    `database_connection_lost` with no SQLSTATE (the probe says `database_lost` already)."""
+    monkeypatch.setattr(outages, "_lost_warned", [-outages.SHORTAGE_WARNING_SECONDS])
+    with capture_logs() as logs:
+        failure = failure_of(outages.DatabaseLost("the database has not answered for a while"))
+    assert failure is not None
+    assert failure.code == grpc.StatusCode.UNAVAILABLE
+    assert [e for e in logs if e["event"] == "database_connection_lost"] == []

@@ -15,7 +15,7 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from consentd.api.calls import SHUTTING_DOWN
-from consentd.api.outages import failed_lately
+from consentd.api.outages import DatabaseLost, failed_lately
 from consentd.store.probe import DISK_FULL, READ_ONLY
 
 log = structlog.get_logger("consentd.health")
@@ -39,10 +39,6 @@ PROBE_TIMEOUT = 1.2
 # database's bound (CONSENTD_DB_TIMEOUT_SECONDS) for DEADLINE_EXCEEDED, which no client retries.
 # Not at the first failure: a probe slowed by a busy process must not turn calls away.
 LOST_AFTER = 2.0
-
-
-class DatabaseLost(ConnectionError):
-    """Refused before the call reached the database: it has not answered for a while."""
 
 
 class Reachability:

@@ -24,6 +24,13 @@ from consentd.store.database import (
 )
 
 log = structlog.get_logger("consentd.rpc")
+
+
+class DatabaseLost(ConnectionError):
+    """Refused before the call reached the database: it has not answered for a while (the
+    health probe says; api/health.py Reachability)."""
+
+
 UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly"
 # What each SQLSTATE (or its class) an operator must fix means, in a caller's words: a feed
 # that only reads was told "cannot write now (short of disk space...)" when the connection
@@ -83,7 +90,8 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
         return outage
     state = shortage_of(error)
     if state is None:
-        _warn_lost(error)
+        if not isinstance(error, DatabaseLost):  # the probe said `database_lost` already
+            _warn_lost(error)
         return outage
     if _due(_warned):
         event = "database_read_only" if state == READ_ONLY_STATE else "database_short_of_resources"
@@ -124,7 +132,7 @@ def _warn_lost(error: BaseException) -> None:
         "database_connection_lost",
         error=type(error).__name__,
         sqlstate=sqlstate_of(error),
-        hint="the connection was closed under the call (terminated, timed out idle, restarted)",
+        hint="a connection closed under the call (terminated, idle timeout, restart) or refused",
     )
 
 

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from consentd.app.commands import Choice, RecordConsent
 from consentd.app.ports import UnitOfWork
+from consentd.app.standing import objected_since
 from consentd.domain.confirmations import Confirmation
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import IdentifierKind
@@ -97,8 +98,12 @@ async def not_asked_again(
     ]
     if subject_id is None or not asks:
         return command, ()
+    # The subject's lock before its facts are read: ten calls at once each read none standing
+    # and sent nine messages (probe BT); the append takes the same lock.
+    await uow.consents.lock_subject(subject_id)
     current = await uow.consents.current(subject_id)
-    standing = {e.target: e for e in current if _stands(e, current, now)}
+    objected = await objected_since(uow, subject_id)
+    standing = {e.target: e for e in current if _stands(e, current, now, objected)}
 
     def asked(choice: Choice) -> bool:
         fact = standing.get(choice.target)
@@ -112,12 +117,17 @@ async def not_asked_again(
     return command.without_grants(asked)
 
 
-def _stands(fact: ConsentEvent, current: Sequence[ConsentEvent], now: datetime) -> bool:
+def _stands(
+    fact: ConsentEvent, current: Sequence[ConsentEvent], now: datetime, objected: datetime | None
+) -> bool:
     """A grant, confirmed or pending, in force at `now`, with no withdrawal of everything (of
-    every channel or of its own) after it."""
+    every channel or of its own) after it, nor an objection in force since (the person's own
+    grant over it was dropped and they stayed DENY objected; probe BT)."""
     if fact.state not in (ConsentState.GRANTED, ConsentState.PENDING):
         return False
     if fact.valid_until is not None and fact.valid_until <= now:
+        return False
+    if objected is not None and fact.recorded_at is not None and objected >= fact.recorded_at:
         return False
     return not any(
         e.target.is_all and e.target.covers(fact.target) and e.sequence > fact.sequence
