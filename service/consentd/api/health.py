@@ -63,9 +63,12 @@ class Reachability:
 
 
 class Probe(Protocol):
-    """A database round trip, and how to release what it holds."""
+    """A database round trip, a new connection opened and closed, and how to release what it
+    holds."""
 
     def __call__(self) -> Awaitable[object]: ...
+
+    async def fresh(self) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -178,12 +181,9 @@ FAILED_WITHIN = 2 * PROBE_INTERVAL + PROBE_TIMEOUT
 
 async def _connects(probe: Probe) -> str:
     """ "serving" when a new connection opens within PROBE_TIMEOUT, else REFUSING."""
-    fresh = getattr(probe, "fresh", None)
-    if fresh is None:
-        return "serving"
     try:
         async with asyncio.timeout(PROBE_TIMEOUT):
-            await fresh()
+            await probe.fresh()
     except Exception:  # noqa: BLE001 - any failure to connect is "not serving"
         return REFUSING
     return "serving"

@@ -127,7 +127,7 @@ def _stands(
         return False
     if fact.valid_until is not None and fact.valid_until <= now:
         return False
-    if objected is not None and fact.recorded_at is not None and objected >= fact.recorded_at:
+    if objected is not None and objected >= fact.recorded_at:
         return False
     return not any(
         e.target.is_all and e.target.covers(fact.target) and e.sequence > fact.sequence
