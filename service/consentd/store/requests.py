@@ -33,6 +33,14 @@ _FIELDS = (
     "person_told_at",
 )
 
+# The deadline that counts (domain/rights.py effective_due_at): the extended one once the person
+# was told within the first month, else the first; and the states of a request still open.
+EFFECTIVE_DUE = sa.case(
+    (_R.c.person_told_at <= _R.c.due_at, sa.func.coalesce(_R.c.extended_due_at, _R.c.due_at)),
+    else_=_R.c.due_at,
+)
+IS_OPEN = _R.c.state.in_([s.value for s in OPEN_STATES])
+
 
 def _request(m: sa.RowMapping) -> RightsRequest:
     values = {name: m[name] for name in _FIELDS}
@@ -118,18 +126,7 @@ class SqlRequests:
         if state is not None:
             query = query.where(_R.c.state == state.value)
         if due_before is not None:
-            query = query.where(
-                _R.c.state.in_([s.value for s in OPEN_STATES]),
-                # The extended date once the person was told within the first month (domain).
-                sa.case(
-                    (
-                        _R.c.person_told_at <= _R.c.due_at,
-                        sa.func.coalesce(_R.c.extended_due_at, _R.c.due_at),
-                    ),
-                    else_=_R.c.due_at,
-                )
-                < due_before,
-            )
+            query = query.where(IS_OPEN, due_before > EFFECTIVE_DUE)
         if after is not None:
             query = query.where(sa.cast(_R.c.request_id, sa.Text) > after)
         query = query.order_by(sa.cast(_R.c.request_id, sa.Text)).limit(limit)
