@@ -53,9 +53,7 @@ class Background:
         return [t for t in found if t is not None]
 
 
-async def serve_until_signalled(
-    app: App, demo: str | None, stop: asyncio.Event | None = None
-) -> None:
+async def serve_until_signalled(app: App, demo: str | None, stop: StopEvent | None = None) -> None:
     """Serve until SIGTERM or SIGINT (`stop`, from stop_on_signals(), set), then drain. `demo`
     is the demo page's key (CONSENTD_DEMO). Raises ConfigError when the demo or the preference
     centre is asked for but not built."""
@@ -70,8 +68,7 @@ async def serve_until_signalled(
     background = _start_background_work(app)
     await stop.wait()
     # Which signal (probe BP: a SIGHUP from a logrotate or ExecReload stopped it, unexplained).
-    signalled = getattr(stop, "signal", "")
-    log.info("stopping", grace_seconds=app.settings.shutdown_grace_seconds, signal=signalled)
+    log.info("stopping", grace_seconds=app.settings.shutdown_grace_seconds, signal=stop.signal)
     await _drain(app, listening, background)
     log.info("stopped")
 
@@ -79,7 +76,7 @@ async def serve_until_signalled(
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
-def stop_on_signals() -> asyncio.Event:
+def stop_on_signals() -> StopEvent:
     """An event that SIGTERM, SIGINT and SIGHUP set (from now on: the default action, dying at
     once, would leave the embedded PostgreSQL running; a terminal closed on a foreground serve
     sends SIGHUP, which left it orphaned with no drain)."""

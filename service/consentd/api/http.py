@@ -8,9 +8,9 @@ import asyncio
 import contextlib
 import re
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import grpc
@@ -49,8 +49,15 @@ from consentd.app.cookies import CookieUseCases
 from consentd.domain.errors import Unauthenticated
 from consentd.telemetry import Telemetry
 
-# Gate.admit_unread: the credential, the URL's tenant and the method in its scopes.
-Authenticate = Callable[..., Awaitable[None]]
+
+class Authenticate(Protocol):
+    """Gate.admit_unread: the credential, the URL's tenant and the method (None: a name the
+    contract does not have) in its scopes."""
+
+    def __call__(
+        self, method: str | None, metadata: Mapping[str, str], *, tenant: str | None = None
+    ) -> Awaitable[None]: ...
+
 
 # `/t/<tenant id>/<service>/<method>`: the tenant of a cross-origin page (a preflight carries no
 # credential, so the URL names the tenant whose allowed origins answer it).
