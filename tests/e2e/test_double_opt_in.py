@@ -644,3 +644,32 @@ async def test_an_objection_since_or_ten_calls_at_once_ask_once(
     second = (await mail[0].wait_for(address, count=2))[-1]
     await _confirm(mailing, token_of(second))
     assert (await check(mailing, by_email(address), to)).decision == ALLOW
+
+
+async def test_a_new_address_linked_to_a_confirmed_person_is_asked_at_that_address(
+    mailing: Stubs, mail: tuple[Mailbox, int]
+) -> None:
+    """Probe BT: a person confirmed at one address (and known by external id); a CRM's record
+    naming them by external id and a new address was not asked again, and the new address
+    read ALLOW though no mail ever went to it. A confirmed grant proves the mailbox it was sent
+    to: a record naming an address the person did not hold asks again, at that address, and
+    the grant waits for it; the address they hold is not asked again."""
+    await _confirmed_purpose_with_notice(mailing, "new-address")
+    to, first, second = target("new-address"), _address(), _address()
+    crm_id = f"crm-{uuid4().hex[:8]}"
+    known = types_pb2.SubjectIdentity(external_id=crm_id, email=first)
+    await record(mailing, known, grant(to, notice_version=1))
+    (message,) = await mail[0].wait_for(first)
+    await _confirm(mailing, token_of(message))
+    held = await record(mailing, known, grant(to, notice_version=1))
+    assert (list(held.events), list(held.not_asked_again)) == ([], [to])
+    moved = types_pb2.SubjectIdentity(external_id=crm_id, email=second)
+    asked = await record(mailing, moved, grant(to, notice_version=1))
+    assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
+    assert (list(asked.not_asked_again), asked.subject_id) == ([], held.subject_id)
+    waiting = await check(mailing, by_email(second), to)
+    assert (waiting.decision, waiting.reason) == (DENY, PENDING)
+    (sent,) = await mail[0].wait_for(second)
+    await _confirm(mailing, token_of(sent))
+    assert (await check(mailing, by_email(second), to)).decision == ALLOW
+    assert len(await mail[0].wait_for(first)) == 1

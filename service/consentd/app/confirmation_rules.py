@@ -11,6 +11,7 @@ from uuid import UUID
 from consentd.app.commands import Choice, RecordConsent
 from consentd.app.ports import UnitOfWork
 from consentd.app.standing import objected_since
+from consentd.app.subjects import SubjectResolver
 from consentd.domain.confirmations import Confirmation
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import IdentifierKind
@@ -79,24 +80,50 @@ def still_pending(
 RESEND_AFTER = timedelta(minutes=15)
 
 
+def _asks(command: RecordConsent, purposes: Mapping[str, Purpose]) -> list[Choice]:
+    """The command's grants of purposes that require confirmation."""
+    return [
+        c
+        for c in command.choices
+        if c.state is ConsentState.GRANTED and purposes[c.target.purpose].requires_confirmation
+    ]
+
+
+async def names_new_address(
+    uow: UnitOfWork,
+    subjects: SubjectResolver,
+    tenant_id: UUID,
+    command: RecordConsent,
+    purposes: Mapping[str, Purpose],
+) -> bool:
+    """Whether a record asking a double opt-in grant names an e-mail address nobody holds yet
+    (read before the record links it). A confirmed grant proves the mailbox it was sent to, not
+    this one: the grant is asked again, at this address (probe BT: a CRM linking a new address
+    to a confirmed subscriber by external id read ALLOW there, and no mail went to it)."""
+    emails = [i for i in command.identifiers if i.kind is IdentifierKind.EMAIL]
+    if not emails or not _asks(command, purposes):
+        return False
+    digests = subjects.digests(tenant_id, emails)
+    return len(await uow.subjects.owners(digests)) < len(digests)
+
+
 async def not_asked_again(
     uow: UnitOfWork,
     command: RecordConsent,
     subject_id: UUID | None,
     purposes: Mapping[str, Purpose],
     now: datetime,
+    *,
+    new_address: bool = False,
 ) -> tuple[RecordConsent, tuple[Target, ...]]:
     """The command without the grants of double opt-in purposes that stand already for the
     subject: the person's confirmed grant of that target in force (a CRM sending it again made
     it PENDING, DENY until a new link was followed, probe BS), or one asked less than
-    RESEND_AFTER ago and still waiting. Returns the command left and the targets dropped
-    (RecordConsentResponse.not_asked_again)."""
-    asks = [
-        c
-        for c in command.choices
-        if c.state is ConsentState.GRANTED and purposes[c.target.purpose].requires_confirmation
-    ]
-    if subject_id is None or not asks:
+    RESEND_AFTER ago and still waiting. Nothing is dropped when the record names an address
+    the subject did not hold (`new_address`, names_new_address). Returns the command left and
+    the targets dropped (RecordConsentResponse.not_asked_again)."""
+    asks = _asks(command, purposes)
+    if subject_id is None or not asks or new_address:
         return command, ()
     # The subject's lock before its facts are read: ten calls at once each read none standing
     # and sent nine messages (probe BT); the append takes the same lock.

@@ -18,7 +18,7 @@ from consentd.app.commands import (
     WithdrawConsent,
     settle_decided,
 )
-from consentd.app.confirmation_rules import not_asked_again
+from consentd.app.confirmation_rules import names_new_address, not_asked_again
 from consentd.app.confirmations import DoubleOptIn, Outgoing
 from consentd.app.evidence import event_stamp
 from consentd.app.group_commit import ALONE, Grouping
@@ -53,13 +53,7 @@ from consentd.app.subjects import SubjectResolver
 from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
 from consentd.domain.identifiers import IdentifierHasher
-from consentd.domain.model import (
-    ConsentEvent,
-    ConsentState,
-    Purpose,
-    Target,
-    everything_on,
-)
+from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target, everything_on
 from consentd.domain.tenancy import Principal
 
 _HISTORY = "history"
@@ -149,9 +143,12 @@ class ConsentUseCases:
             named = [c.target.purpose for c in command.choices]
             purposes = await purposes_named(uow, named, "choices")
             await check_notices(uow, command.choices, purposes)
+            new = await names_new_address(uow, self._subjects, tenant, command, purposes)
             found = await standing(uow, self._subjects, tenant, command, now, purposes=purposes)
             command, subject_id, superseded, now = found
-            command, unasked = await not_asked_again(uow, command, subject_id, purposes, now)
+            command, unasked = await not_asked_again(
+                uow, command, subject_id, purposes, now, new_address=new
+            )
             if subject_id is None or not command.choices:
                 result = Written(subject_id, [], superseded, not_asked_again=unasked)
                 await uow.commit(result)
