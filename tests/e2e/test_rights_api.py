@@ -11,7 +11,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import grpc
 import pytest
@@ -35,8 +35,10 @@ from consentd.bootstrap import App, derived_signing_key
 from consentd.deadline_watch import say_deadlines
 from consentd.domain.months import add_months
 from consentd.domain.tenancy import Tenant
+from consentd.store.tables import audit_entries, audit_queue
 from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer, owner
 from tests.e2e.helpers import (
+    ALLOW,
     DENY,
     LEGITIMATE_INTEREST,
     by_email,
@@ -44,6 +46,7 @@ from tests.e2e.helpers import (
     error_info,
     grant,
     put_purpose,
+    record,
     stamp,
     target,
 )
@@ -210,6 +213,47 @@ async def test_restrict_object_and_rectify(stubs: Stubs, dpo: RightsStubs) -> No
         metadata=dpo.metadata,
     )
     assert await _code(unknown) == grpc.StatusCode.NOT_FOUND
+
+
+async def _rectified(app: App, tenant_id: UUID) -> int:
+    """The tenant's contact_rectified log entries, queued or integrated (one snapshot)."""
+    counted = [
+        sa.select(sa.func.count())
+        .where(table.c.tenant_id == tenant_id, table.c.action == "subject.contact_rectified")
+        .scalar_subquery()
+        for table in (audit_entries, audit_queue)
+    ]
+    async with owner(app).connect() as conn:
+        total: int = (await conn.execute(sa.select(counted[0] + counted[1]))).scalar_one()
+    return total
+
+
+async def test_rectifying_to_an_address_held_changes_only_the_others(
+    stubs: Stubs, dpo: RightsStubs, app: App, tenant: Tenant
+) -> None:
+    """Probe CA: RectifyContact naming the address the subject holds (in any case) wrote a
+    removal and an addition of it into the person's history each time, changes that never
+    happened (and restarted its holding). It takes away the subject's other addresses only, and
+    is no change at all (no history, no audit entry) when there are none."""
+    await _person(stubs)
+    crm = types_pb2.SubjectIdentity(external_id="crm-1", email="lea@example.fr")
+    await record(stubs, crm, grant(target("newsletter")))
+    second = types_pb2.SubjectIdentity(external_id="crm-1", email="lea@second.fr")
+    await record(stubs, second, grant(target("newsletter")))
+    rectify = rights_pb2.RectifyContactRequest(
+        subject=types_pb2.SubjectRef(external_id="crm-1"),
+        kind=rights_pb2.CONTACT_KIND_EMAIL,
+        actor="s1",
+    )
+    for value in ("LEA@example.fr", "lea@example.fr"):
+        rectify.value = value
+        await dpo.rights.RectifyContact(rectify, metadata=dpo.metadata)
+    document = await _export(dpo, by_email("lea@example.fr"))
+    assert [c["action"] for c in document["contact_history"]] == ["removed"]
+    assert await _rectified(app, tenant.tenant_id) == 1
+    assert (await check(stubs, by_email("lea@example.fr"), target("newsletter"))).decision == ALLOW
+    gone = await check(stubs, by_email("lea@second.fr"), target("newsletter"))
+    assert (gone.decision, gone.subject_id) == (DENY, "")
 
 
 async def test_a_rights_request_from_receipt_to_done(stubs: Stubs, dpo: RightsStubs) -> None:

@@ -20,7 +20,7 @@ from consentd.app.blocking import after_its_facts, block_subject, refuse_erased,
 from consentd.app.commands import SubjectSelector
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
-from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from consentd.app.ports import Clock, Digest, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subject_export import ExportSection, export_document, read_records
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action
@@ -28,6 +28,7 @@ from consentd.domain.errors import FailedPrecondition, NotFound
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.model import ALL, ConsentEvent, ConsentState
 from consentd.domain.rights import BlockKind, ContactChange
+from consentd.domain.sealing import SubjectKey
 from consentd.domain.tenancy import Principal
 
 
@@ -148,28 +149,18 @@ class RightsUseCases:
                     "the subject was erased: nothing to rectify", code="SUBJECT_ERASED"
                 )
             now = await after_its_facts(uow, subject_id, now)
-            removed = await uow.rights.detach(subject_id, kind, now)
-            changes = [
-                ContactChange(uuid4(), r.kind, "removed", r.sealed_value, now, actor)
-                for r in removed
-            ]
-            if isinstance(value, Identifier):
-                sealed = key.seal(kind.value, value.value)
-                digest = (kind, self._hasher.digest(tenant_id, value))
-                if await uow.subjects.attach(subject_id, digest, now, sealed) != subject_id:
-                    raise FailedPrecondition(f"this {kind.value} {_HELD_BY_ANOTHER}")
-                changes.append(ContactChange(uuid4(), kind, "added", sealed, now, actor))
-            elif not removed:
-                raise FailedPrecondition(f"the subject holds no {kind.value}: nothing to remove")
-            await uow.rights.log_contact_changes(subject_id, changes)
-            payload = {
-                "kind": kind.value,
-                "removed": len(removed),
-                "added": len(changes) - len(removed),
-            }
-            uow.audit.record(subject_record(Action.CONTACT_RECTIFIED, subject_id, now, payload))
+            digest = None if isinstance(value, IdentifierKind) else self._digest(tenant_id, value)
+            changes = await _replace(uow, subject_id, (value, digest), key, now=now, actor=actor)
+            if changes:
+                await uow.rights.log_contact_changes(subject_id, changes)
+                added = sum(c.action == "added" for c in changes)
+                payload = {"kind": kind.value, "removed": len(changes) - added, "added": added}
+                uow.audit.record(subject_record(Action.CONTACT_RECTIFIED, subject_id, now, payload))
             await uow.commit(subject_id)
         return subject_id
+
+    def _digest(self, tenant_id: UUID, value: Identifier) -> Digest:
+        return (value.kind, self._hasher.digest(tenant_id, value))
 
     async def export(self, principal: Principal, selector: SubjectSelector) -> dict[str, Any]:
         """Everything held about the subject, as a JSON-ready document (schema
@@ -263,3 +254,35 @@ async def erase_subject(
     }
     uow.audit.record(subject_record(Action.SUBJECT_ERASED, subject_id, now, payload))
     return Erasure(subject_id, erased_at, len(suppressed), len(erased_events))
+
+
+async def _replace(
+    uow: UnitOfWork,
+    subject_id: UUID,
+    named: tuple[Identifier | IdentifierKind, Digest | None],
+    key: SubjectKey,
+    *,
+    now: datetime,
+    actor: str,
+) -> list[ContactChange]:
+    """rectify()'s changes: the subject's points of the kind other than `value` removed,
+    `value` added unless held already. None at all for a value the subject holds alone: a
+    CRM sending the same address again wrote a removal and an addition that never happened
+    into the person's history, and restarted the holding (probe CA)."""
+    value, digest = named
+    kind = value if isinstance(value, IdentifierKind) else value.kind
+    owners = await uow.subjects.owners([digest]) if digest else {}
+    held = digest is not None and owners.get(digest) == subject_id
+    keep = digest[1] if held and digest else b""
+    removed = await uow.rights.detach(subject_id, kind, now, keep)
+    changes = [
+        ContactChange(uuid4(), r.kind, "removed", r.sealed_value, now, actor) for r in removed
+    ]
+    if isinstance(value, Identifier) and digest is not None and not held:
+        sealed = key.seal(kind.value, value.value)
+        if await uow.subjects.attach(subject_id, digest, now, sealed) != subject_id:
+            raise FailedPrecondition(f"this {kind.value} {_HELD_BY_ANOTHER}")
+        changes.append(ContactChange(uuid4(), kind, "added", sealed, now, actor))
+    elif not removed and not held:
+        raise FailedPrecondition(f"the subject holds no {kind.value}: nothing to remove")
+    return changes

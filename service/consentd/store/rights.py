@@ -98,28 +98,18 @@ class SqlRights:
             .where(_I.c.tenant_id == self._tenant, _I.c.subject_id == subject_id)
             .order_by(_I.c.kind, _I.c.created_at)
         )
-        return [
-            StoredIdentifier(
-                IdentifierKind(m["kind"]), m["digest"], m["sealed_value"], m["created_at"]
-            )
-            for m in (await self._conn.execute(query)).mappings()
-        ]
+        return [_stored(m) for m in (await self._conn.execute(query)).mappings()]
 
     async def detach(
-        self, subject_id: UUID, kind: IdentifierKind | None, now: datetime
+        self, subject_id: UUID, kind: IdentifierKind | None, now: datetime, keep: bytes = b""
     ) -> list[StoredIdentifier]:
-        """Unlink the subject's identifiers (of one kind, or all) and close their holdings at
-        `now`; the ones removed."""
+        """Unlink the subject's identifiers (of one kind, or all; but the one whose digest is
+        `keep`) and close their holdings at `now`; the ones removed."""
         stmt = _I.delete().where(_I.c.tenant_id == self._tenant, _I.c.subject_id == subject_id)
         if kind is not None:
             stmt = stmt.where(_I.c.kind == kind.value)
-        rows = await self._conn.execute(stmt.returning(_I))
-        removed = [
-            StoredIdentifier(
-                IdentifierKind(m["kind"]), m["digest"], m["sealed_value"], m["created_at"]
-            )
-            for m in rows.mappings()
-        ]
+        stmt = stmt.where(_I.c.digest != keep) if keep else stmt
+        removed = [_stored(m) for m in (await self._conn.execute(stmt.returning(_I))).mappings()]
         if removed:
             keys = [(r.kind.value, r.digest) for r in removed]
             await self._conn.execute(
@@ -298,3 +288,8 @@ class SqlRights:
             )
             for m in (await self._conn.execute(query)).mappings()
         ]
+
+
+def _stored(m: sa.RowMapping) -> StoredIdentifier:
+    kind = IdentifierKind(m["kind"])
+    return StoredIdentifier(kind, m["digest"], m["sealed_value"], m["created_at"])

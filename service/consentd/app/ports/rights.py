@@ -37,9 +37,10 @@ class RightsRepository(Protocol):
     async def identifiers(self, subject_id: UUID) -> list[StoredIdentifier]: ...
 
     async def detach(
-        self, subject_id: UUID, kind: IdentifierKind | None, now: datetime
+        self, subject_id: UUID, kind: IdentifierKind | None, now: datetime, keep: bytes = b""
     ) -> list[StoredIdentifier]:
-        """Unlink identifiers (of one kind, or all), ending their holdings at `now`."""
+        """Unlink identifiers (of one kind, or all; but the one whose digest is `keep`), ending
+        their holdings at `now`."""
         ...
 
     async def mark_erased(self, subject_id: UUID, now: datetime) -> datetime: ...
