@@ -297,10 +297,14 @@ async def test_every_kind_of_write_replays_under_its_key(
         assert (await row_counts(app, tenant.tenant_id), await _audit_entries(app, tenant)) == facts
 
 
+INVALID = grpc.StatusCode.INVALID_ARGUMENT
+
+
 async def test_wrong_codes_count_under_a_key(stubs: Stubs, channel: grpc.aio.Channel) -> None:
     """A wrong one-time code is a try that counts even when the call carries a key (the key
     stays unused: its retry is refused again and counts again), so a key never buys more tries:
-    after MAX_CODE_ATTEMPTS wrong codes the request needs a new code."""
+    after MAX_CODE_ATTEMPTS wrong codes the request needs a new code. A code that is not six
+    digits is refused without counting: no code sent was ever one."""
     await _record(stubs, "person")
     rights = rights_pb2_grpc.RightsServiceStub(channel)
     submitted = await rights.SubmitRightsRequest(
@@ -312,10 +316,20 @@ async def test_wrong_codes_count_under_a_key(stubs: Stubs, channel: grpc.aio.Cha
         metadata=stubs.metadata,
     )
     assert not submitted.code_sent  # no SMTP relay here: a code is kept, but reaches no one
-    wrong = rights_pb2.ConfirmIdentityRequest(
-        request_id=submitted.request.request_id, code="not-the-code"
-    )
+    # A made code is 1 in a million "000000": this test would then fail once in a million runs.
+    wrong = rights_pb2.ConfirmIdentityRequest(request_id=submitted.request.request_id, code="0" * 6)
     for _ in range(MAX_CODE_ATTEMPTS):
+        # Probe CA: an empty code (a client's bug) used up a try; nothing not six digits does.
+        for malformed, said in (("", "code: is required"), ("12 345", "code: is not the 6")):
+            refused = await fails(
+                rights.ConfirmIdentity(
+                    rights_pb2.ConfirmIdentityRequest(
+                        request_id=submitted.request.request_id, code=malformed
+                    ),
+                    metadata=stubs.metadata,
+                )
+            )
+            assert (refused.code(), said in str(refused.details())) == (INVALID, True)
         error = await fails(rights.ConfirmIdentity(wrong, metadata=_keyed(stubs, "same-try")))
         assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     error = await fails(rights.ConfirmIdentity(wrong, metadata=_keyed(stubs, "same-try")))

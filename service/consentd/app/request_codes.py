@@ -14,6 +14,7 @@ import structlog
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Notifier, UnitOfWork, UnitOfWorkFactory
+from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.rights import CODE_TTL, RightsRequest
 from consentd.domain.tenancy import Principal
@@ -29,6 +30,12 @@ class Codes:
         self._notifier = notifier
 
     def digest(self, tenant_id: UUID, request_id: UUID, code: str) -> bytes:
+        """The code's keyed digest. Raises InvalidInput for a code that is not CODE_DIGITS
+        digits (empty, spaced): none was ever sent, and it is not counted as a try (probe CA:
+        an empty code, a client's bug, used up one of the person's tries)."""
+        if len(code) != CODE_DIGITS or not (code.isascii() and code.isdigit()):
+            shape = f"the {CODE_DIGITS} digits sent to the person, nothing else"
+            raise InvalidInput("code", f"is required: {shape}" if not code else f"is not {shape}")
         return self._hasher.keyed(tenant_id, f"rights-code:{request_id}", code)
 
     def issue(
