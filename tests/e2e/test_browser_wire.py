@@ -656,3 +656,27 @@ async def test_a_header_that_is_not_utf8_is_left_out_not_a_500(
     status, reply, data = await post(http_port, f"{prefix(tenant)}{GET}", frame(request), headers)
     _, trailers = grpc_web_reply(reply, data)
     assert (status, trailers["grpc-status"]) == (200, "0"), trailers
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"policyRevision": -1}, "policy_revision"),
+        ({"policyRevision": 1.5}, "policy_revision"),
+        ({"expiresAt": "10000-01-01T00:00:00Z"}, "expires_at"),
+        ({"subject": {"subjectId": 5}}, "subject.subject_id"),
+        ({"subject": {"subject_id": 5}}, "subject.subject_id"),
+    ],
+)
+async def test_a_value_of_the_wrong_type_is_named_by_its_proto_field_name(
+    http_port: int, tenant: Tenant, page_key: str, extra: dict[str, object], field: str
+) -> None:
+    """Probe CA: a JSON value of the wrong type or out of range was named by the key given
+    (`expiresAt: has a value ...`) where every other error names the proto field
+    (`expires_at: must be in the future`): a client reading ErrorInfo's field saw two names
+    for one field. Nested fields are named by their path."""
+    visitor = uuid4().hex
+    body = json.dumps(record_body(visitor, **extra)).encode()
+    message = await connect_error(http_port, f"{prefix(tenant)}{RECORD}", body, auth(page_key))
+    assert message == f"{field}: has a value of the wrong type or out of range", message
+    await _has_no_choice(http_port, tenant, page_key, visitor)

@@ -4,9 +4,7 @@ with INVALID_ARGUMENT in our words (connectrpc would quote the exception it caug
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 from collections.abc import Iterator
 from typing import Any, TypeVar, cast
 
@@ -20,6 +18,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from consentd.api.connect_errors import connect_error
+from consentd.api.json_names import json_error, json_fields, message_of
 from consentd.api.validation import decode
 from consentd.domain.errors import InvalidInput
 
@@ -85,7 +84,7 @@ def _from_json(data: bytes | bytearray, message_class: type[M]) -> M:
             _refuse_lone_surrogates(document, descriptor)
         except RecursionError:
             raise _too_deep(descriptor) from None
-        raise _json_error(str(error)) from None
+        raise json_error(str(error), descriptor) from None
     return message
 
 
@@ -121,11 +120,11 @@ def _walk(
     order: the message type holding it, that message's path, the key, its field (None when the
     contract has none; json_format reads a key as the JSON or the proto name) and its value."""
     for key, value in document.items():
-        field = _json_fields(descriptor).get(key)
+        field = json_fields(descriptor).get(key)
         yield descriptor, path, key, field, value
         if field is None or value is None:
             continue
-        inner = _message_of(field)
+        inner = message_of(field)
         if inner is None:
             continue
         name = f"{path}.{field.name}" if path else field.name
@@ -205,24 +204,6 @@ def _enum_value(item: Any, field: FieldDescriptor) -> bool:
     return isinstance(item, int) and not isinstance(item, bool) and item in _INT32
 
 
-@functools.cache
-def _json_fields(descriptor: Descriptor) -> dict[str, FieldDescriptor]:
-    fields = {f.json_name: f for f in descriptor.fields}
-    fields.update(descriptor.fields_by_name)
-    return fields
-
-
-def _message_of(field: FieldDescriptor) -> Descriptor | None:
-    """The message type a field's JSON value (or map value) holds, unless its JSON form is
-    special (the google.protobuf types: json_format checks those itself)."""
-    inner = field.message_type
-    if inner is not None and inner.GetOptions().map_entry:
-        inner = inner.fields_by_name["value"].message_type
-    if inner is None or inner.full_name.startswith("google.protobuf."):
-        return None
-    return inner
-
-
 def _items(field: FieldDescriptor, name: str, value: Any) -> list[tuple[str, Any]]:
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
         if not isinstance(value, dict):
@@ -231,22 +212,6 @@ def _items(field: FieldDescriptor, name: str, value: Any) -> list[tuple[str, Any
     if field.is_repeated:
         return [(f"{name}[{i}]", v) for i, v in enumerate(value)] if isinstance(value, list) else []
     return [(name, value)]
-
-
-def _json_error(text: str) -> InvalidInput:
-    """The field json_format names in `text` ("Failed to parse a field: Failed to parse b
-    field: <parser's words>" -> a.b), with a reason of ours."""
-    field = ".".join(FAILED_FIELD.findall(text)) or "request"
-    if "should not have multiple" in text:
-        return InvalidInput(field, "sets one field, or two fields of one oneof, more than once")
-    if "null is not allowed" in text:
-        return InvalidInput(field, "must not hold null in a list")
-    if field == "request":
-        return InvalidInput(field, "does not match the contract")
-    return InvalidInput(field, "has a value of the wrong type or out of range")
-
-
-FAILED_FIELD = re.compile(r"Failed to parse (\w+) field")
 
 
 class StrictBinaryCodec:
