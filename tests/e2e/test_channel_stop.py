@@ -682,3 +682,53 @@ async def test_a_check_of_the_persons_own_number_asks_about_that_number_alone(
     )
     by_mail = await check(stubs, types_pb2.SubjectRef(email="two-phones@example.fr"), sms)
     assert (by_mail.decision, by_mail.reason) == WITHDRAWN
+
+
+async def _give(
+    rights: rights_pb2_grpc.RightsServiceStub, stubs: Stubs, external_id: str, number: str
+) -> None:
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(external_id=external_id),
+            kind=rights_pb2.CONTACT_KIND_PHONE,
+            value=number,
+        ),
+        metadata=stubs.metadata,
+    )
+
+
+async def test_a_customer_back_on_a_number_keeps_the_grant_they_gave_with_it(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """Probe BR: a customer given a number left under a STOP grants in person with it (ALLOW),
+    moves to another number, then back: DENY again and the CRM's grant refused, the grant being
+    older than the latest holding. What counts is the customer's first holding since the
+    number was closed; a STOP of someone who held it in between stays on it."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    number, customer, sms = "+33611114440", "p2-back-and-forth", target("newsletter", SMS)
+    first = await record(stubs, types_pb2.SubjectIdentity(phone=number), grant(sms))
+    await _close(stubs, rights, "stop", first.subject_id)
+    await stubs.consent.RecordConsent(
+        _crm(customer, grant(target("newsletter", EMAIL))), metadata=stubs.metadata
+    )
+    await _give(rights, stubs, customer, number)
+    await record(stubs, types_pb2.SubjectIdentity(external_id=customer), grant(sms))
+    by_number = types_pb2.SubjectRef(phone=number)
+    assert (await check(stubs, by_number, sms)).decision == ALLOW
+    for value in ("+33611114449", number):  # away, and back
+        await _give(rights, stubs, customer, value)
+    assert (await check(stubs, by_number, sms)).decision == ALLOW
+    synced = await stubs.consent.RecordConsent(_crm(customer, grant(sms)), metadata=stubs.metadata)
+    assert len(synced.events) == 1
+    # Away again; someone else holds it and sends a STOP; back: that STOP stays on it.
+    await _give(rights, stubs, customer, "+33611114449")
+    third = await record(stubs, types_pb2.SubjectIdentity(phone=number), grant(sms))
+    await _close(stubs, rights, "stop", third.subject_id)
+    await _give(rights, stubs, customer, number)
+    denied = await check(stubs, by_number, sms)
+    assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
+    refused = await fails(
+        stubs.consent.RecordConsent(_crm(customer, grant(sms)), metadata=stubs.metadata)
+    )
+    assert error_info(refused).reason == "OBJECTION_IN_FORCE"

@@ -73,14 +73,15 @@ async def without_closed_grants(
     left. Returns the command left and the targets dropped."""
     if not closures or not systems_grant(command):
         return command, ()
-    held = await uow.rights.holdings(list(closures))
+    held = await uow.rights.holdings({d: c.at for d, c in closures.items()})
     shut: list[Closed] = []
     kinds: list[IdentifierKind] = []
     for digest, closure in closures.items():
         holding = held.get(digest)
         # A grant before the holder took the address over says nothing of it: a customer's
         # portal grant, then RectifyContact giving them the address, let a CRM grant through
-        # (probe U). A grant made with the address (at its holding's start) counts.
+        # (probe U). A grant made with the address (at its holding's start) counts, and so does
+        # one made with it before they moved away and back since it was closed (probe BR).
         if holding is None or not await came_back(
             uow,
             holding[0],

@@ -7,7 +7,7 @@ in its batch read (migration 0038)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -162,20 +162,26 @@ async def handed_over_each(
 
 
 _HELD = """
-SELECT h.kind, h.digest, h.subject_id, h.held_from FROM contact_point_holdings h
-WHERE h.tenant_id = $1 AND h.held_until IS NULL
-  AND (h.kind, h.digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
+SELECT h.kind, h.digest, h.subject_id, coalesce((
+    SELECT min(o.held_from) FROM contact_point_holdings o
+    WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
+      AND o.subject_id = h.subject_id AND o.held_from >= n.since), h.held_from) AS held_from
+FROM unnest($2::text[], $3::bytea[], $4::timestamptz[]) AS n(kind, digest, since)
+JOIN contact_point_holdings h
+  ON h.tenant_id = $1 AND h.held_until IS NULL AND h.kind = n.kind AND h.digest = n.digest
 """
 
 
 async def open_holdings(
-    raw: Driver, tenant_id: UUID, digests: Sequence[Digest]
+    raw: Driver, tenant_id: UUID, since: Mapping[Digest, datetime]
 ) -> dict[Digest, tuple[UUID, datetime]]:
-    """Who holds each of these contact points now, and since when."""
-    if not digests:
+    """Who holds each of these contact points now, and since when: their first holding from
+    its `since` on (a customer who moved away and back since: the first; the latest read a
+    grant given with it before the move as older than their holding, probe BR)."""
+    if not since:
         return {}
-    kinds, values = _columns(digests)
-    rows = await raw.fetch(_HELD, tenant_id, kinds, values)
+    kinds, values = _columns(list(since))
+    rows = await raw.fetch(_HELD, tenant_id, kinds, values, list(since.values()))
     return {
         (IdentifierKind(m["kind"]), bytes(m["digest"])): (m["subject_id"], m["held_from"])
         for m in rows

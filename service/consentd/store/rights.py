@@ -3,7 +3,7 @@ processing blocks and the history of contact points."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -165,8 +165,10 @@ class SqlRights:
     async def holders_then(self, digests: Sequence[Digest], decided: datetime) -> set[UUID]:
         return await points.holders_then(self._raw, self._tenant, digests, decided)
 
-    async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
-        return await points.open_holdings(self._raw, self._tenant, digests)
+    async def holdings(
+        self, since: Mapping[Digest, datetime]
+    ) -> dict[Digest, tuple[UUID, datetime]]:
+        return await points.open_holdings(self._raw, self._tenant, since)
 
     async def taken_over(self, s: UUID, at: datetime, named: list[Digest]) -> set[IdentifierKind]:
         return await points.taken_over(self._raw, self._tenant, s, at, named)

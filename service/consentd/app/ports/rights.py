@@ -3,7 +3,7 @@ notifier."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -75,8 +75,11 @@ class RightsRepository(Protocol):
         first to hold one of them after."""
         ...
 
-    async def holdings(self, digests: Sequence[Digest]) -> dict[Digest, tuple[UUID, datetime]]:
-        """Who holds each of these contact points now, and since when."""
+    async def holdings(
+        self, since: Mapping[Digest, datetime]
+    ) -> dict[Digest, tuple[UUID, datetime]]:
+        """Who holds each of these contact points now, and since when: the start of their first
+        holding from its `since` on (moved away and back since, the first), else of this one."""
         ...
 
     async def taken_over(self, s: UUID, at: datetime, named: list[Digest]) -> set[IdentifierKind]:
