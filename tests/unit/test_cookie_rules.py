@@ -11,8 +11,10 @@ from uuid import uuid4
 import pytest
 
 from consentd.domain.cookie_policy import (
+    DEFAULT_CONSENT_MODE,
     DEFAULT_POLICY,
     MAX_REVISION,
+    MAX_REVISION_STEP,
     CookieCategory,
     CookiePolicy,
     check_origin,
@@ -274,7 +276,8 @@ def test_no_categories_means_the_default_ones_and_revisions_have_a_ceiling() -> 
     for too_high in (MAX_REVISION + 1, 2**31 - 1):
         with pytest.raises(InvalidInput, match=r"policy\.revision"):
             settle_policy(CookiePolicy(categories=(), revision=too_high), settled)
-    assert settle_policy(CookiePolicy((), revision=MAX_REVISION), settled).revision == MAX_REVISION
+    near = replace(settled, revision=MAX_REVISION - 5)
+    assert settle_policy(CookiePolicy((), revision=MAX_REVISION), near).revision == MAX_REVISION
     legacy = replace(settled, revision=2**31 - 1)
     assert settle_policy(CookiePolicy((), revision=0), legacy).revision == 2**31 - 1
     assert settle_policy(CookiePolicy((), revision=2**31 - 1), legacy).revision == 2**31 - 1
@@ -376,3 +379,31 @@ def test_an_unknown_category_is_named_only_when_it_has_a_keys_form() -> None:
         settle_categories(DEFAULT_POLICY, ChoiceMethod.CUSTOM, ("lea@example.fr",), (), gpc=False)
     assert "lea" not in hidden.value.reason
     assert hidden.value.reason.startswith("unknown category (not of a key's form) (known: ")
+
+
+def test_a_revision_is_raised_a_step_at_a_time() -> None:
+    """Probe CC: one put of revision 1,000,000 (the ceiling) left the tenant unable ever to
+    raise it again, so never to outdate its visitors' choices. A put raises it by at most
+    MAX_REVISION_STEP, from 1 for a tenant's first policy."""
+    first = settle_policy(CookiePolicy((), revision=1 + MAX_REVISION_STEP), None)
+    with pytest.raises(InvalidInput, match=r"must be at most 2001: a revision is raised") as e:
+        settle_policy(CookiePolicy((), revision=MAX_REVISION), first)
+    assert e.value.field == "policy.revision"
+    assert settle_policy(CookiePolicy((), revision=2001), first).revision == 2001
+    with pytest.raises(InvalidInput, match="at most 1001"):
+        settle_policy(CookiePolicy((), revision=1002), None)
+
+
+def test_the_default_consent_mode_maps_the_policys_own_categories_only() -> None:
+    """Probe CC: a policy of its own categories, put without a mapping, was stored with the
+    default one naming `marketing` and `analytics` it did not have. The default mapping keeps
+    the categories the policy has; a signal left with none is not mapped (denied)."""
+    own = CookiePolicy((CookieCategory("marketing", "Publicité", ""),))
+    assert settle_policy(own, None).consent_mode == (
+        ("ad_storage", ("marketing",)),
+        ("ad_user_data", ("marketing",)),
+        ("ad_personalization", ("marketing",)),
+        ("functionality_storage", ("necessary",)),
+        ("security_storage", ("necessary",)),
+    )
+    assert settle_policy(CookiePolicy(()), None).consent_mode == DEFAULT_CONSENT_MODE

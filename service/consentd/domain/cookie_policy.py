@@ -24,6 +24,10 @@ MAX_ORIGINS = 50
 # Revisions only go up, so the highest one accepted must leave room for every later re-consent:
 # a revision put at the column's limit (2^31 - 1) could never be raised again.
 MAX_REVISION = 1_000_000
+# And it is raised by at most this much at a time, so that the ceiling is reached on purpose,
+# never by one typo: a put of 1,000,000 left the tenant unable ever to outdate its visitors'
+# choices again (probe CC).
+MAX_REVISION_STEP = 1_000
 DEFAULT_REFUSAL_MONTHS = 6
 # Google Consent Mode v2 signals, in the order gtag documents them.
 SIGNALS = (
@@ -157,9 +161,13 @@ def _categories(policy: CookiePolicy, name: str) -> tuple[CookieCategory, ...]:
 def _mapping(
     policy: CookiePolicy, categories: tuple[CookieCategory, ...], name: str
 ) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    if not policy.consent_mode:
-        return DEFAULT_CONSENT_MODE
     usable = {c.category_id for c in categories} | {NECESSARY}
+    if not policy.consent_mode:
+        # The default mapping, of the categories this policy has: a policy of its own
+        # categories was stored mapping signals to `marketing` and `analytics` it did not have
+        # (probe CC). A signal left without one is not mapped: denied.
+        kept = ((s, tuple(n for n in needs if n in usable)) for s, needs in DEFAULT_CONSENT_MODE)
+        return tuple((signal, needs) for signal, needs in kept if needs)
     seen: set[str] = set()
     for index, (signal, needs) in enumerate(policy.consent_mode):
         if signal not in SIGNALS or signal in seen:
@@ -196,6 +204,13 @@ def settle_policy(policy: CookiePolicy, current: CookiePolicy | None) -> CookieP
     if current is not None and revision < current.revision:
         raise InvalidInput(
             "policy.revision", f"must not be lower than the current revision {current.revision}"
+        )
+    base = current.revision if current else 1
+    if revision > base + MAX_REVISION_STEP:
+        raise InvalidInput(
+            "policy.revision",
+            f"must be at most {base + MAX_REVISION_STEP}: a revision is raised by at most "
+            f"{MAX_REVISION_STEP} at a time (it is never lowered; the current one is {base})",
         )
     if len(policy.allowed_origins) > MAX_ORIGINS:
         raise InvalidInput("policy.allowed_origins", f"must hold at most {MAX_ORIGINS} origins")
