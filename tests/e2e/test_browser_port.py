@@ -423,6 +423,53 @@ async def test_a_caller_without_a_key_is_refused_before_its_body_arrives(
     assert b"connection: close" in head.lower(), head
 
 
+async def _head_answered(port: int, request: str) -> bytes:
+    """The head of the answer to a request whose body never comes (within 5 s)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request.encode())
+        await writer.drain()
+        async with asyncio.timeout(5):
+            return await reader.readuntil(b"\r\n\r\n")
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("declared", [87_446, 1_000_000_000])
+async def test_a_body_declared_larger_than_any_message_is_refused_from_its_head(
+    http_port: int, tenant: Tenant, page_key: str, declared: int
+) -> None:
+    """Probe CC: a page key's request declaring a body over the limit, which never came, was
+    held 30 s and answered 408 (a chunked one was refused at once). It is RESOURCE_EXHAUSTED
+    from its head, and the connection closed; nothing larger than any message can be one."""
+    path = f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice"
+    head = await _head_answered(
+        http_port,
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {page_key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {declared}\r\n\r\n",
+    )
+    assert head.startswith(b"HTTP/1.1 429"), head
+    assert b"connection: close" in head.lower(), head
+
+
+async def test_a_request_with_two_origins_is_refused(
+    http_port: int, tenant: Tenant, stubs: Stubs, page_key: str
+) -> None:
+    """Probe CC: of two Origin headers (a proxy appending one) the first was checked and
+    allowed; browsers send one. 400, whichever order."""
+    await allow_origin(stubs, "https://shop.example")
+    path = f"{prefix(tenant)}/consent.v1.CookieService/GetCookiePolicy"
+    pair = ("https://shop.example", "https://evil.example")
+    for first, second in (pair, pair[::-1]):
+        head = await _head_answered(
+            http_port,
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {page_key}\r\n"
+            f"Origin: {first}\r\nOrigin: {second}\r\nContent-Type: application/json\r\n"
+            "Content-Length: 2\r\n\r\n{}",
+        )
+        assert head.startswith(b"HTTP/1.1 400"), head
+
+
 async def test_a_page_key_is_held_to_the_same_scope_table(
     http_port: int, tenant: Tenant, stubs: Stubs, page_key: str
 ) -> None:

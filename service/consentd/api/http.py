@@ -26,6 +26,7 @@ from consentd.api.asgi import (
     respond,
     with_nosniff,
 )
+from consentd.api.browser import MAX_BROWSER_MESSAGE
 from consentd.api.browser_gate import BrowserRequest, browser_request, path_origins
 from consentd.api.calls import UNKNOWN_METHOD, count_refused, failure_of, metadata_of
 from consentd.api.cors import answer_preflight, exposing_to_origin, is_same_origin
@@ -98,9 +99,9 @@ class BrowserApp:
         if scope["type"] == "lifespan":
             await lifespan(receive, send)
             return
-        if scope["type"] != "http":
-            return
         send = with_nosniff(send)
+        if scope["type"] != "http" or await _two_origins_refused(scope, send):
+            return
         path, tenant = scope["path"], None
         if match := TENANT_PREFIX.fullmatch(path):
             tenant, path = match.group(1), match.group(2)
@@ -174,6 +175,11 @@ class BrowserApp:
         except Exception as error:  # noqa: BLE001 - whatever a caller can act on is answered
             failure = failure_of(error)
             return None if failure is None else (failure.code, failure.message)
+        declared = header(scope, b"content-length") or ""
+        if declared.isdigit() and int(declared) > MAX_BROWSER_BODY:
+            # Refused from its head: a key's body declared too large was waited for 30 s when
+            # it did not come (probe CC), where a chunked one was refused at once.
+            return TOO_LARGE
         return None
 
     async def _call(
@@ -186,6 +192,25 @@ class BrowserApp:
             await app(scope, receive, exposing_to_origin(send, state))
         finally:
             browser_request.reset(token)
+
+
+# No message this port reads takes more (gRPC-Web's text mode: base64, 4 bytes for 3, and its
+# 5-byte frame).
+MAX_BROWSER_BODY = MAX_BROWSER_MESSAGE * 4 // 3 + 64
+TOO_LARGE = (
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    f"request: the body is larger than any message this port reads ({MAX_BROWSER_MESSAGE} bytes)",
+)
+
+
+async def _two_origins_refused(scope: Scope, send: Send) -> bool:
+    """Whether the request carried Origin twice, then answered 400: browsers send one, and the
+    one a proxy appended was not the one read as the page's (probe CC)."""
+    if sum(k == b"origin" for k, _ in scope.get("headers", ())) < 2:
+        return False
+    plain = [(b"content-type", b"text/plain; charset=utf-8")]
+    await respond(closing(send), 400, b"a request carries one Origin header", plain)
+    return True
 
 
 def _is_method(path: str) -> bool:
