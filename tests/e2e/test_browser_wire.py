@@ -422,8 +422,9 @@ async def test_a_message_over_the_limit_is_resource_exhausted_in_our_words(
 async def test_a_get_without_a_readable_message_is_invalid_argument_in_our_words(
     http_port: int, tenant: Tenant, page_key: str
 ) -> None:
-    """A Connect GET without its `message` parameter, or whose base64 message is not base64
-    (any character outside it too), is invalid_argument naming the parameter."""
+    """A Connect GET without its `message` parameter, whose base64 message is not base64 (any
+    character outside it too), whose plain one is not UTF-8, or with a `base64` other than 1,
+    is invalid_argument naming the parameter."""
     url = f"http://127.0.0.1:{http_port}{prefix(tenant)}{GET}"
     answers = {
         "?encoding=json": "message: is required for a GET call: the request, in the encoding "
@@ -440,6 +441,12 @@ async def test_a_get_without_a_readable_message_is_invalid_argument_in_our_words
         "give it once",
         "?encoding=json&encoding=proto&message=%7B%7D": "encoding: is given more than once: "
         "give it once",
+        # Probe CC: bytes that are not UTF-8 were replaced (a POST's body is refused so), and
+        # base64=2 read as "not base64".
+        "?encoding=json&message=%7B%22visitorId%22%3A%22%C3%28%22%7D": "message: is not valid "
+        "UTF-8",
+        "?encoding=json&base64=2&message=e30": "base64: must be 1 (the message is base64url) or "
+        "absent",
     }
     for query, expected in answers.items():
         status, _, body = await asyncio.to_thread(_send, url + query, None, auth(page_key), "GET")

@@ -74,14 +74,16 @@ BASE64 = re.compile("[A-Za-z0-9_+/-]*={0,2}")
 
 
 def malformed_get_message(scope: Scope) -> InvalidInput | None:
-    """The refusal of a Connect GET of another protocol version, giving a parameter twice, or
-    whose `message` is not base64 while `base64` is 1: the
+    """The refusal of a Connect GET of another protocol version, giving a parameter twice, with
+    a `base64` other than 1, whose `message` is not UTF-8, or not base64 while `base64` is 1: the
     library skipped what is not (`ChJ2!!!!` was read as `ChJ2`, `@@@@` as an empty message,
     refused for a field it never had; probe O)."""
     if scope.get("method") != "GET":
         return None
     query = urllib.parse.parse_qs(
-        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+        scope.get("query_string", b"").decode("latin-1"),
+        keep_blank_values=True,
+        encoding="latin-1",  # each escaped byte as it is (the UTF-8 check is below)
     )
     # Each of the GET form's parameters once: of two `message`, one was served and the other
     # ignored (probe BQ), as two `idempotency-key` headers are refused.
@@ -91,8 +93,17 @@ def malformed_get_message(scope: Scope) -> InvalidInput | None:
     # The GET form of connect-protocol-version: `v1` when given (probe AN: `v9` was served).
     if any(value != "v1" for value in query.get("connect", [])):
         return InvalidInput("connect", "must be v1")
-    if query.get("base64", [""])[0] != "1":
-        return None
-    if all(BASE64.fullmatch(value) for value in query.get("message", [])):
+    return _malformed_message(query.get("base64", [""])[0], query.get("message", []))
+
+
+def _malformed_message(base64: str, messages: list[str]) -> InvalidInput | None:
+    if base64 not in ("", "0", "1"):
+        return InvalidInput("base64", "must be 1 (the message is base64url) or absent")
+    if base64 != "1":
+        # Percent-escapes of bytes that are not UTF-8 were replaced and read as other text
+        # (probe CC); a POST's body is refused so.
+        plain = all(_utf8(m.encode("latin-1")) for m in messages)
+        return None if plain else InvalidInput("message", "is not valid UTF-8")
+    if all(BASE64.fullmatch(value) for value in messages):
         return None
     return InvalidInput("message", "is not valid base64url (the base64 parameter is 1)")
