@@ -14,6 +14,7 @@ from uuid import uuid4
 
 import pytest
 from consent.v1 import cookies_pb2 as pb
+from structlog.testing import capture_logs
 
 from consentd.app.admin import AdminUseCases
 from consentd.domain.tenancy import Scope, Tenant
@@ -687,3 +688,26 @@ async def test_a_value_of_the_wrong_type_is_named_by_its_proto_field_name(
     message = await connect_error(http_port, f"{prefix(tenant)}{RECORD}", body, auth(page_key))
     assert message == f"{field}: has a value of the wrong type or out of range", message
     await _has_no_choice(http_port, tenant, page_key, visitor)
+
+
+async def test_a_bug_before_any_answer_is_an_internal_error_quoting_its_id(
+    http_port: int, tenant: Tenant, page_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug met before the call's answer began (probe CC met one in a first draft of the GET
+    check) was uvicorn's plain-text "Internal Server Error": it is Connect's `internal` error
+    with an id to quote, logged with that id, and the port goes on serving."""
+
+    def broken(scope: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("consentd.api.connect_wire.malformed_get_message", broken)
+    url = f"http://127.0.0.1:{http_port}{prefix(tenant)}{GET}?encoding=json&message=%7B%7D"
+    with capture_logs() as logs:
+        status, _, body = await asyncio.to_thread(_send, url, None, auth(page_key), "GET")
+    error = json.loads(body)
+    assert (status, error["code"]) == (500, "internal"), body
+    (failed,) = [line for line in logs if line["event"] == "http_failed"]
+    quoted = f"internal error; quote error id {failed['request_id']} when reporting it"
+    assert error["message"] == quoted
+    monkeypatch.undo()
+    assert (await asyncio.to_thread(_send, url, None, auth(page_key), "GET"))[0] == 400

@@ -56,3 +56,15 @@ def with_nosniff(send: Send) -> Send:
         await send(message)
 
     return sending
+
+
+class Started:
+    """A `send` that knows whether the answer began."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)

@@ -41,6 +41,10 @@ _ID_COUNTER = itertools.count(1)
 CODES = {code: (code.name, code.value[0]) for code in grpc.StatusCode}
 
 
+def new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+
+
 def log_safely(level: str, event: str, **fields: Any) -> None:
     """Log, but never let a broken sink (closed or full stderr) change the answer of a call
     whose transaction may be committed already; logging.Handler.handleError does the same."""
@@ -70,7 +74,7 @@ class Call:
         self.telemetry = telemetry
         self.protocol = protocol
         self.rpc = telemetry.rpc(method, metadata)
-        self.request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
+        self.request_id = new_request_id()
         self.code = grpc.StatusCode.OK
         self.tenant = ""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from consentd.api.asgi import Message, Scope, Send, header, respond
 from consentd.api.browser_gate import BrowserRequest
 from consentd.api.calls import IDEMPOTENCY_KEY
+from consentd.api.refusals import closing
 from consentd.app.auth import AUTHORIZATION
 
 ALLOWED_HEADERS = (
@@ -71,3 +72,13 @@ def exposing_to_origin(send: Send, state: BrowserRequest) -> Send:
         await send(message)
 
     return cors_send
+
+
+async def two_origins_refused(scope: Scope, send: Send) -> bool:
+    """Whether the request carried Origin twice, then answered 400: browsers send one, and the
+    one a proxy appended was not the one read as the page's (probe CC)."""
+    if sum(k == b"origin" for k, _ in scope.get("headers", ())) < 2:
+        return False
+    plain = [(b"content-type", b"text/plain; charset=utf-8")]
+    await respond(closing(send), 400, b"a request carries one Origin header", plain)
+    return True

@@ -21,6 +21,7 @@ from consentd.api.asgi import (
     Receive,
     Scope,
     Send,
+    Started,
     header,
     lifespan,
     respond,
@@ -29,13 +30,19 @@ from consentd.api.asgi import (
 from consentd.api.browser import MAX_BROWSER_MESSAGE
 from consentd.api.browser_gate import BrowserRequest, browser_request, path_origins
 from consentd.api.calls import UNKNOWN_METHOD, count_refused, failure_of, metadata_of
-from consentd.api.cors import answer_preflight, exposing_to_origin, is_same_origin
+from consentd.api.cors import (
+    answer_preflight,
+    exposing_to_origin,
+    is_same_origin,
+    two_origins_refused,
+)
 from consentd.api.http_guard import ConnectionGuard
 from consentd.api.http_protocol import guarded_protocol
 from consentd.api.pages import DemoPage, Pages
 from consentd.api.refusals import (
     UNAUTHENTICATED,
     UNIMPLEMENTED,
+    answer_internal,
     closing,
     discard_body,
     in_contract,
@@ -100,8 +107,17 @@ class BrowserApp:
             await lifespan(receive, send)
             return
         send = with_nosniff(send)
-        if scope["type"] != "http" or await _two_origins_refused(scope, send):
+        if scope["type"] != "http" or await two_origins_refused(scope, send):
             return
+        started = Started(send)
+        try:
+            await self._route(scope, receive, started)
+        except Exception as error:
+            if started.started:
+                raise
+            await answer_internal(send, error)
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, tenant = scope["path"], None
         if match := TENANT_PREFIX.fullmatch(path):
             tenant, path = match.group(1), match.group(2)
@@ -201,16 +217,6 @@ TOO_LARGE = (
     grpc.StatusCode.RESOURCE_EXHAUSTED,
     f"request: the body is larger than any message this port reads ({MAX_BROWSER_MESSAGE} bytes)",
 )
-
-
-async def _two_origins_refused(scope: Scope, send: Send) -> bool:
-    """Whether the request carried Origin twice, then answered 400: browsers send one, and the
-    one a proxy appended was not the one read as the page's (probe CC)."""
-    if sum(k == b"origin" for k, _ in scope.get("headers", ())) < 2:
-        return False
-    plain = [(b"content-type", b"text/plain; charset=utf-8")]
-    await respond(closing(send), 400, b"a request carries one Origin header", plain)
-    return True
 
 
 def _is_method(path: str) -> bool:

@@ -11,6 +11,7 @@ import grpc
 from google.protobuf import descriptor_pool
 
 from consentd.api.asgi import Message, Receive, Scope, Send, header, respond
+from consentd.api.calls import INTERNAL_MESSAGE, log_safely, new_request_id
 from consentd.api.connect_codecs import CODECS
 from consentd.api.grpc_web_text import BINARY, TEXT
 from consentd.domain.errors import Unauthenticated
@@ -251,3 +252,12 @@ def _unimplemented(service: str, status: int) -> str:
 
 def _either(names: tuple[str, ...]) -> str:
     return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+async def answer_internal(send: Send, error: Exception) -> None:
+    """The answer to a bug met before any answer began: a Connect error quoting an id, logged
+    with it (it was uvicorn's plain-text 500; probe CC met one in a draft of a check)."""
+    request_id = new_request_id()
+    log_safely("error", "http_failed", request_id=request_id, exc_info=error)
+    body = json.dumps({"code": "internal", "message": INTERNAL_MESSAGE.format(request_id)})
+    await respond(closing(send), 500, body.encode(), [(b"content-type", b"application/json")])
