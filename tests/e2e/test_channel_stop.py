@@ -36,6 +36,7 @@ from tests.e2e.helpers import (
 from tests.e2e.security_helpers import fails
 
 SMS, EMAIL = types_pb2.CHANNEL_SMS, types_pb2.CHANNEL_EMAIL
+FAILED = grpc.StatusCode.FAILED_PRECONDITION
 PARTNERS = types_pb2.PARTY_SCOPE_PARTNERS
 
 
@@ -244,6 +245,43 @@ async def test_a_systems_grant_does_not_lift_a_stop_only_the_person_does(
         GRANTED,
         (DENY, consent_pb2.REASON_WITHDRAWN),
     ]
+
+
+@pytest.mark.parametrize("key", ["", "own-1"], ids=["grouped", "one-call"])
+async def test_a_systems_grant_does_not_lift_the_persons_own_withdrawal(
+    stubs: Stubs, key: str
+) -> None:
+    """Probe CD: a person unsubscribed from one newsletter (the portal, the one-click link);
+    a second later the CRM's nightly sync granted it again, accepted, and checks said ALLOW.
+    A "no" the person said themselves is lifted by the person only: the sync's grant is
+    refused (STOP_IN_FORCE, nothing written), listed in `superseded` beside a choice that is
+    recorded, and counts again once the person grants in person. A system's own "no" a
+    system may still lift."""
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(stubs, "offers")
+    email = f"own-no-{key or 'grouped'}@example.fr"
+    news, offers = target("newsletter", EMAIL), target("offers", EMAIL)
+    await _synced(stubs, email, grant(news), grant(offers), key=_then(key, "0"))
+    await stubs.consent.WithdrawConsent(
+        consent_pb2.WithdrawConsentRequest(
+            subject=by_email(email), targets=[news], source=types_pb2.SOURCE_PORTAL
+        ),
+        metadata=stubs.metadata,
+    )
+    error = await fails(_synced(stubs, email, grant(news), key=key))
+    assert (error.code(), error_info(error).reason) == (FAILED, "STOP_IN_FORCE")
+    assert "the person withdrew this themselves (portal)" in (error.details() or "")
+    mixed = await _synced(stubs, email, grant(news), refuse(offers), key=_then(key, "mixed"))
+    assert [e.state for e in mixed.events] == [types_pb2.CONSENT_STATE_REFUSED]
+    assert list(mixed.superseded) == [news]
+    assert await _answers(stubs, email, news) == [WITHDRAWN]
+    # The CRM's own refusal of the offers, the CRM may lift.
+    lifted = await _synced(stubs, email, grant(offers), key=_then(key, "lifted"))
+    assert len(lifted.events) == 1
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(news))
+    again = await _synced(stubs, email, grant(news), key=_then(key, "again"))
+    assert len(again.events) == 1
+    assert await _answers(stubs, email, news, offers) == [GRANTED, GRANTED]
 
 
 async def test_a_stop_everywhere_is_lifted_by_the_person_only_too(stubs: Stubs) -> None:

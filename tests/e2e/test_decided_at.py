@@ -42,12 +42,14 @@ async def _synced(
     decided: datetime,
     *choices: consent_pb2.ConsentChoice,
     key: str = "",
+    source: types_pb2.Source.ValueType = types_pb2.SOURCE_API,
 ) -> consent_pb2.RecordConsentResponse:
-    """What a CRM sync sends: choices the person made at `decided`, from SOURCE_API."""
+    """What a CRM sync sends: choices the person made at `decided`, from SOURCE_API (or, sent
+    late from support's tool, `source`)."""
     request = consent_pb2.RecordConsentRequest(
         subject=types_pb2.SubjectIdentity(email=email),
         choices=choices,
-        source=types_pb2.SOURCE_API,
+        source=source,
         actor="crm-sync",
         decided_at=stamp(decided),
     )
@@ -61,8 +63,9 @@ async def test_an_old_grant_sent_late_does_not_override_a_newer_withdrawal(
 ) -> None:
     """Granted Monday in the CRM, withdrawn Tuesday through the portal, the CRM's Monday grant
     synced Wednesday: it was recorded as new and the check said ALLOW. Now it is superseded
-    (listed, nothing written) while a refusal sent the same way is recorded, and a grant decided
-    after the withdrawal is recorded with its own time."""
+    (listed, nothing written) while a refusal sent the same way is recorded. A grant decided
+    after the withdrawal lifts it only from the person (probe CD: a system's is refused), and
+    is recorded with its own time."""
     await put_purpose(stubs, "newsletter")
     email = f"late-{key or 'plain'}@example.fr"
     first = await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
@@ -83,7 +86,10 @@ async def test_an_old_grant_sent_late_does_not_override_a_newer_withdrawal(
     assert list(tied.superseded) == [NEWSLETTER]
 
     later = at + timedelta(milliseconds=1)  # after the withdrawal, before now
-    fresh = await _synced(stubs, email, later, grant(NEWSLETTER))
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _synced(stubs, email, later, grant(NEWSLETTER))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    fresh = await _synced(stubs, email, later, grant(NEWSLETTER), source=types_pb2.SOURCE_SUPPORT)
     assert not fresh.superseded
     written = fresh.events[0].recorded_at.ToDatetime(tzinfo=UTC)
     assert written > later  # recorded when written: history is not rewritten (as_of)

@@ -776,6 +776,25 @@ async def test_a_files_grant_under_a_stop_is_superseded(
     assert (state["offers"], state["newsletter"]) == (ConsentState.WITHDRAWN, ConsentState.GRANTED)
 
 
+async def test_a_files_grant_over_the_persons_own_withdrawal_is_superseded(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Probe CD: a person unsubscribed themselves (the portal); a CRM's file granting that
+    target again, dated after, would lift it: a system's word, superseded (migration 0042)."""
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("unsub@example.com"), targets=(NEWSLETTER,))
+    await withdraw(app, tenant, email("unsub@example.com"), NEWSLETTER)  # in person
+    await asyncio.sleep(0.01)
+    path = tmp_path / "after-unsubscribe.csv"
+    later = datetime.now(UTC).isoformat()
+    path.write_text(HEADER + f"unsub@example.com,newsletter,email,granted,{later},,crm\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "0 imported, 1 superseded" in done.stdout
+    state = await _state(app, tenant, "unsub@example.com")
+    assert state == {"newsletter": ConsentState.WITHDRAWN}
+
+
 async def test_a_files_grant_naming_the_holder_of_an_erased_number_otherwise_is_superseded(
     app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
 ) -> None:

@@ -128,6 +128,11 @@ async def test_erase_request_from_code_to_done(
     assert (await app.audit.verify(tenant)).ok
 
 
+def _wrong(notifier: RecordingNotifier, request_id: UUID) -> str:
+    """Six digits, not the code sent (one that is not six digits is not a try at all)."""
+    return f"{(int(notifier.code_for(request_id)) + 1) % 10**6:06d}"
+
+
 async def test_codes_expire_and_five_wrong_tries_in_all_lock_the_request(
     rights_app: App, tenant: Tenant, clock: TestClock, notifier: RecordingNotifier
 ) -> None:
@@ -145,7 +150,7 @@ async def test_codes_expire_and_five_wrong_tries_in_all_lock_the_request(
     request_id = submitted.request.request_id
     for _ in range(3):
         with pytest.raises(InvalidInput):
-            await app.requests.confirm_identity(who, request_id, "x")
+            await app.requests.confirm_identity(who, request_id, _wrong(notifier, request_id))
     assert await app.requests.resend_code(who, request_id, IdentifierKind.PHONE)
     assert not await app.requests.resend_code(who, request_id, IdentifierKind.EMAIL)
     clock.pinned = T0 + timedelta(hours=24, seconds=1)
@@ -161,11 +166,11 @@ async def test_codes_expire_and_five_wrong_tries_in_all_lock_the_request(
     other_id = other.request.request_id
     for _ in range(2):
         with pytest.raises(InvalidInput):
-            await app.requests.confirm_identity(who, other_id, "x")
+            await app.requests.confirm_identity(who, other_id, _wrong(notifier, other_id))
     assert await app.requests.resend_code(who, other_id, IdentifierKind.PHONE)
     for _ in range(3):  # five in all, across two codes
         with pytest.raises(InvalidInput):
-            await app.requests.confirm_identity(who, other_id, "x")
+            await app.requests.confirm_identity(who, other_id, _wrong(notifier, other_id))
     with pytest.raises(FailedPrecondition, match="an operator must attest"):
         await app.requests.confirm_identity(who, other_id, notifier.code_for(other_id))
     sent = len(notifier.sent)

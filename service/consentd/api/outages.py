@@ -55,8 +55,9 @@ OBJECTED_MESSAGE = (
     "an objection; nothing was written"
 )
 STOPPED_MESSAGE = (
-    "the person withdrew everything on this channel (before or while this call ran): a grant "
-    "from a system does not lift it; only the person does; nothing was written"
+    "the person said no themselves (withdrew this, or everything on this channel, before or "
+    "while this call ran): a grant from a system does not lift it; only the person does; "
+    "nothing was written"
 )
 ERASED_MESSAGE = (
     "the person was erased (before or while this call ran): nothing was written; a write naming "

@@ -58,21 +58,44 @@ def refuse_grant_over_objection(command: RecordConsent, objected: datetime | Non
 
 
 def refuse_grant_over_stop(command: RecordConsent, current: Sequence[ConsentEvent]) -> None:
-    """A system's grant (systems_grant) never lifts a withdrawal of everything, of every
-    channel or of its target's (a STOP to a text message is an objection to the channel, CPCE
-    L34-5): the next CRM sync's grant made a check ALLOW right after it (probe BF). Only the
-    person lifts it, for each target they grant. Raises FailedPrecondition (STOP_IN_FORCE)."""
+    """A system's grant (systems_grant) never lifts a "no" only the person lifts (standing_no):
+    a withdrawal of everything, of every channel or of its target's (a STOP to a text message
+    is an objection to the channel, CPCE L34-5: the next CRM sync's grant made a check ALLOW
+    right after it, probe BF), or the person's own refusal or withdrawal of that target (the
+    unsubscribe link, the portal: probe CD). Only the person lifts it, for each target they
+    grant. Raises FailedPrecondition (STOP_IN_FORCE)."""
     if not systems_grant(command):
         return
     for choice in command.choices:
-        stop = standing_stop(choice.target, current)
-        if choice.state is ConsentState.GRANTED and stop is not None:
-            where = "every channel" if stop.target.channel is Channel.ALL else "this channel"
-            raise FailedPrecondition(
-                f"the person withdrew everything on {where} on {stamp(stop.recorded_at)}: a "
-                f"grant from a system does not lift it; only the person does ({IN_PERSON})",
-                code="STOP_IN_FORCE",
-            )
+        no = standing_no(choice.target, current)
+        if choice.state is not ConsentState.GRANTED or no is None:
+            continue
+        if no.target.is_all:
+            where = "every channel" if no.target.channel is Channel.ALL else "this channel"
+            said = f"withdrew everything on {where}"
+        else:
+            how = "refused" if no.state is ConsentState.REFUSED else "withdrew"
+            said = f"{how} this themselves ({no.source.value})"
+        raise FailedPrecondition(
+            f"the person {said} on {stamp(no.recorded_at)}: a grant from a system does not "
+            f"lift it; only the person does ({IN_PERSON})",
+            code="STOP_IN_FORCE",
+        )
+
+
+def standing_no(target: Target, current: Sequence[ConsentEvent]) -> ConsentEvent | None:
+    """The "no" for `target` among a subject's current facts that only the person lifts: a
+    withdrawal of everything standing for it (domain/decision.standing_stop), or the target's
+    own current refusal or withdrawal made in person (PERSON_SOURCES: the portal, the
+    unsubscribe link, a banner, support); a CRM's nightly grant made a check ALLOW a second
+    after the person unsubscribed (probe CD). A system's own "no" a system may lift. Migration
+    0042's consentd_stop_stands says the same for the append function and the import."""
+    stop = standing_stop(target, current)
+    if stop is not None:
+        return stop
+    own = next((f for f in current if f.target == target), None)
+    nos = (ConsentState.REFUSED, ConsentState.WITHDRAWN)
+    return own if own is not None and own.state in nos and own.source in PERSON_SOURCES else None
 
 
 async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
@@ -170,7 +193,7 @@ def without_blocked_grants(
     if not systems_grant(command):
         return command, ()
     left, blocked = command.without_grants(
-        lambda c: objected is not None or standing_stop(c.target, current) is not None
+        lambda c: objected is not None or standing_no(c.target, current) is not None
     )
     if blocked and not left.choices:
         refuse_grant_over_objection(command, objected)
