@@ -43,6 +43,10 @@ GROUP = 8
 # 1 GB a day) is logged with its traceback once, then by its kind once a minute, until a sweep
 # succeeds (`sequencer_recovered`).
 QUIET_SECONDS = 60.0
+# A failure is over once sweeps have succeeded this long: with every connection slot taken, a
+# sweep on a pooled connection finding nothing queued succeeded between failures, each
+# "recovered" and the next failure's traceback again, 19 of each in 20 s (probe CB).
+STEADY_SECONDS = 5.0
 
 
 class _Failures:
@@ -50,10 +54,10 @@ class _Failures:
 
     def __init__(self) -> None:
         self._since: float | None = None
-        self._said = 0.0
+        self._said = self._last = 0.0
 
     def failed(self, event: str, **fields: object) -> None:
-        now = time.monotonic()
+        now = self._last = time.monotonic()
         if self._since is None:
             self._since = self._said = now
             log.error(event, exc_info=True, **fields)
@@ -63,8 +67,9 @@ class _Failures:
             log.warning(event, error=kind, failing_seconds=round(now - self._since), **fields)
 
     def recovered(self) -> None:
-        if self._since is not None:
-            log.info("sequencer_recovered", failed_seconds=round(time.monotonic() - self._since))
+        """A sweep succeeded: the failure is over once none came for STEADY_SECONDS."""
+        if self._since is not None and time.monotonic() - self._last >= STEADY_SECONDS:
+            log.info("sequencer_recovered", failed_seconds=round(self._last - self._since))
             self._since = None
 
 
