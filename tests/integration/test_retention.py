@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from consentd.app.cookie_choices import RecordCookieChoice
-from consentd.app.retention import LOCK_NAME
+from consentd.app.retention import FAILED, LOCK_NAME
 from consentd.bootstrap import App, bootstrap, derived_signing_key
 from consentd.config import Settings
 from consentd.domain import merkle
@@ -170,6 +170,28 @@ async def test_dry_run_reports_and_changes_nothing(world: World) -> None:
     assert not any("cookie_choices" in note for note in by_slug["a-active"].notes)
     after = {t.slug: await _counts(app, t) for t in (world.active, world.ended, world.held)}
     assert after == before
+
+
+async def test_a_run_on_a_clock_ahead_of_the_databases_does_nothing(
+    world: World, clock: TestClock
+) -> None:
+    """Probe CD: a run on a host a year ahead decided on its own clock, marked the ended
+    tenant purged, then had its rows refused by the database's guard (its own clock): the
+    tenant locked out, its data all there, `purged_at` wrong. A clock over CLOCK_MARGIN ahead
+    fails every tenant saying so, and nothing changes."""
+    app, tenants = world.app, (world.active, world.ended, world.held)
+    before = {t.slug: await _counts(app, t) for t in tenants}
+    clock.pinned = datetime.now(UTC) + timedelta(days=400)
+    try:
+        report = await app.retention.run()
+    finally:
+        clock.pinned = None
+    assert {t.tenant: t.status for t in report.tenants} == dict.fromkeys(before, FAILED)
+    assert all("ahead of the database's" in t.notes[0] for t in report.tenants)
+    assert {t.slug: await _counts(app, t) for t in tenants} == before
+    async with owner(app).connect() as conn:
+        purged = await conn.execute(sa.select(tenant_retention.c.purged_at))
+        assert set(purged.scalars()) == {None}
 
 
 async def test_a_second_run_at_the_same_time_does_nothing(world: World) -> None:

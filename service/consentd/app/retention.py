@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 import structlog
@@ -37,13 +37,19 @@ from consentd.app.idempotency import Once
 from consentd.app.ports import Clock, JobUnitOfWorkFactory, TenantList, UnitOfWorkFactory
 from consentd.domain.audit import Action, AuditRecord, CheckpointSigner
 from consentd.domain.canonical import stamp
-from consentd.domain.retention import Category, TenantRetention, cutoff, tenant_purge_due
+from consentd.domain.retention import (
+    CLOCK_MARGIN,
+    Category,
+    TenantRetention,
+    cutoff,
+    refuse_clock_ahead,
+    tenant_purge_due,
+)
 from consentd.domain.tenancy import Tenant
 
 log = structlog.get_logger("consentd.retention")
 LOCK_NAME = "consentd.retention"
 AUDIT_ENTRIES = "audit_entries"
-CLOCK_MARGIN = timedelta(hours=1)
 REPLAYS = "idempotency_keys"
 FAILED = "failed"
 
@@ -138,6 +144,7 @@ class RetentionJob:
         now = self._clock()
         async with self._uow(tenant.tenant_id) as uow:
             settings = await uow.retention.settings()
+            refuse_clock_ahead(now, await uow.retention.database_now())
         if settings.purged_at is not None:
             # Anything a write slipped in before an older version marked the tenant, or a run
             # killed midway left: purged again (nothing new can be written since the mark).

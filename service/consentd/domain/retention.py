@@ -13,7 +13,13 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from consentd.domain.canonical import stamp
+from consentd.domain.errors import FailedPrecondition
 from consentd.domain.rights import add_months
+
+# How far the retention job's clock may be from the database's, whose guards read their own:
+# decisions are made this much on the safe side, and a clock further ahead is refused.
+CLOCK_MARGIN = timedelta(hours=1)
 
 USAGE_LOG_MONTHS = 12
 COOKIE_CHOICE_MONTHS = 12
@@ -79,3 +85,15 @@ def purge_due_at(settings: TenantRetention) -> datetime | None:
     if start.year == 9999:
         return None
     return add_months(start, AFTER_CONTRACT_MONTHS)
+
+
+def refuse_clock_ahead(now: datetime, database_now: datetime) -> None:
+    """FailedPrecondition when this host's clock is over CLOCK_MARGIN ahead of the database's:
+    a job a year ahead marked a tenant purged, every row refused after (probe CD)."""
+    ahead = now - database_now
+    if ahead > CLOCK_MARGIN:
+        raise FailedPrecondition(
+            f"this host's clock ({stamp(now)}) is {ahead} ahead of the database's "
+            f"({stamp(database_now)}): retention decided on it would be refused midway; set "
+            "the clock right (NTP), nothing was done"
+        )

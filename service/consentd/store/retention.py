@@ -84,6 +84,11 @@ class SqlRetention:
         self._conn = conn
         self._tenant = tenant_id
 
+    async def database_now(self) -> datetime:
+        now = await self._conn.execute(sa.select(sa.func.clock_timestamp()))
+        found: datetime = now.scalar_one()
+        return found
+
     async def settings(self) -> TenantRetention:
         row = (
             (await self._conn.execute(sa.select(_T).where(_T.c.tenant_id == self._tenant)))
