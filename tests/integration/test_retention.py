@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -30,13 +31,15 @@ from consentd.domain import merkle
 from consentd.domain.cookie_policy import DEFAULT_POLICY
 from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.errors import NotFound
+from consentd.domain.model import Notice
 from consentd.domain.retention import TenantRetention
+from consentd.domain.rights import RequestKind
 from consentd.domain.tenancy import Tenant
 from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import migrate
 from consentd.store.locks import AdvisoryLock
 from consentd.store.retention import PURGE_ORDER
-from consentd.store.tables import audit_entries, tenant_retention
+from consentd.store.tables import audit_entries, subject_blocks, tenant_retention
 from tests.conftest import TEST_SECRET, TestClock, owner
 from tests.integration.helpers import (
     B2B,
@@ -85,6 +88,7 @@ async def world(
     clock.pinned = now - timedelta(days=430)
     await catalogue(app, active)
     await grant(app, active, email("old@example.fr"))
+    await _standing_words(app, active)
     checkpoint = await app.audit.checkpoint(active)
     assert checkpoint is not None
     clock.pinned = None
@@ -114,6 +118,22 @@ async def world(
         yield World(app, url, runtime_url, active, ended, held, checkpoint.seq)
     finally:
         await app.aclose()
+
+
+async def _standing_words(app: App, tenant: Tenant) -> None:
+    """What the year-old segment says that still stands besides consents: a cookie policy, a
+    notice, an objection, an erasure, a rights request; and a restriction since lifted."""
+    who = principal(tenant)
+    await app.cookies.put_cookie_policy(who, DEFAULT_POLICY)
+    notice = Notice("terms", 0, "Conditions", "fr", "Texte", "", False, datetime.now(UTC))
+    await app.catalog.publish_notice(who, notice)
+    for name in ("objector", "erased", "lifted"):
+        await grant(app, tenant, email(f"{name}@example.fr"))
+    await app.rights.object(who, email("objector@example.fr"))
+    await app.rights.erase(who, email("erased@example.fr"), "dpo")
+    await app.rights.restrict(who, email("lifted@example.fr"))
+    await app.rights.restrict(who, email("lifted@example.fr"), lift=True)
+    await app.requests.submit(who, RequestKind.ACCESS, email("objector@example.fr"), None)
 
 
 async def _counts(app: App, tenant: Tenant) -> dict[str, int]:
@@ -252,10 +272,12 @@ async def test_a_run_killed_mid_way_then_rerun_leaves_exactly_the_right_rows(
     assert {k: v for k, v in active_after.items() if k != "audit_entries"} == {
         k: v for k, v in active_before.items() if k != "audit_entries"
     }
-    # The year-old segment went; what came after stays, plus one `audit.pruned` entry and the
-    # old grants still in force (two targets) logged again (`consent.carried`).
+    # The year-old segment went; what came after stays, plus one `audit.pruned` entry and what
+    # still stands logged again: the grants and erased states of old@, objector@, erased@ and
+    # lifted@ (two targets each, `consent.carried`), and (`audit.entry_carried`) the
+    # objection, the erasure, three purposes, the notice, the cookie policy, the request.
     kept = active_before["audit_entries"] - world.old_checkpoint
-    assert active_after["audit_entries"] == kept + 1 + 2
+    assert active_after["audit_entries"] == kept + 1 + 8 + 8
     assert await _first_audit_seq(app, world.active) == world.old_checkpoint + 1
 
     for tenant in (world.active, world.ended, world.held):
@@ -343,3 +365,60 @@ async def test_a_fact_in_force_stays_provable_after_its_segment_was_pruned(world
     assert not report.ok
     problems = [(p.fact_id, p.problem) for p in report.facts.problems]
     assert (granted.event_id, "differs from its log entry") in problems
+
+
+async def test_the_standing_words_stay_provable_after_their_segment_was_pruned(
+    world: World,
+) -> None:
+    """Probe CD: a year on, the log proved only the consent facts still in force: the
+    objection in force, the erasure, the request's handling, the notice's text hash, the
+    purposes and the cookie policy had no entry left, `audit verify` still ok. Each is logged
+    again before its segment is pruned (`audit.entry_carried`, holding the entry as it was);
+    the lifted restriction is not. The objection is proven by its block id."""
+    app, tenant = world.app, world.active
+    async with owner(app).connect() as conn:
+        rows = await conn.execute(
+            sa.select(audit_entries.c.payload).where(
+                audit_entries.c.tenant_id == tenant.tenant_id,
+                audit_entries.c.action == "audit.entry_carried",
+            )
+        )
+        carried = sorted(p["action"] for p in rows.scalars())
+        block = await conn.execute(
+            sa.select(subject_blocks.c.block_id).where(
+                subject_blocks.c.tenant_id == tenant.tenant_id,
+                subject_blocks.c.kind == "objected",
+            )
+        )
+        objection = block.scalar_one()
+    assert carried == [
+        "catalog.notice_published",
+        *["catalog.purpose_put"] * 3,
+        "cookies.policy_put",
+        "rights_request.transitioned",
+        "subject.erased",
+        "subject.objected",
+    ]
+    await app.audit.checkpoint(tenant)
+    proof = await app.audit.prove_inclusion(tenant, 0, objection)
+    assert proof.seq > world.old_checkpoint
+    entry = json.loads(proof.leaf_input)
+    held = entry["payload"]
+    assert (entry["action"], held["action"]) == ("audit.entry_carried", "subject.objected")
+    assert held["seq"] <= world.old_checkpoint
+    leaf = hashlib.sha256(b"\x00" + proof.leaf_input).digest()
+    head = proof.head
+    assert merkle.verify_inclusion(leaf, proof.seq - 1, head.tree_size, proof.path, head.root_hash)
+    assert (await app.audit.verify(tenant)).ok
+    # Compared with its carried entry: the objection backdated as the owner is caught.
+    moved = "UPDATE subject_blocks SET since = since - interval '{}' WHERE block_id = :b"
+    for step in ("1 day", "-1 day"):
+        async with owner(app).begin() as conn:
+            await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            await conn.execute(sa.text(moved.format(step)), {"b": objection})
+        report = await app.audit.verify(tenant)
+        if step == "1 day":
+            assert [(p.table, p.fact_id) for p in report.facts.problems] == [
+                ("subject_blocks", objection)
+            ]
+    assert report.ok

@@ -49,6 +49,9 @@ class Action:
     # A fact still in force, logged again before retention prunes the segment holding its entry
     # (same payload, same fact id): what decides a check is always provable from the log.
     CONSENT_CARRIED = "consent.carried"
+    # Any other standing word (a block in force, an erasure, a notice, the latest purpose,
+    # policy, settings, request transition), logged again holding the entry as it was.
+    ENTRY_CARRIED = "audit.entry_carried"
     PURPOSE_PUT = "catalog.purpose_put"
     NOTICE_PUBLISHED = "catalog.notice_published"
     TENANT_CREATED = "tenant.created"

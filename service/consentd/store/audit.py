@@ -29,9 +29,9 @@ from consentd.domain.audit import (
 from consentd.domain.canonical import canonical
 from consentd.domain.merkle import Tree
 from consentd.domain.proofs import FactCheck, TreeHead
-from consentd.store import audit_tree
+from consentd.store import audit_carry, audit_tree
 from consentd.store.audit_facts import check_facts
-from consentd.store.driver import Driver, affected
+from consentd.store.driver import Driver
 from consentd.store.tables import audit_checkpoints, audit_entries, audit_heads
 
 _E = audit_entries
@@ -85,23 +85,6 @@ def _checkpoint(m: sa.RowMapping) -> Checkpoint:
     return Checkpoint(
         m["tenant_id"], m["seq"], m["entry_hash"], m["signed_at"], m["key_id"], m["signature"]
     )
-
-
-# The facts in force whose entries are all in the part about to be pruned (or were pruned
-# before), logged again with the payload and fact id of a consent entry; not the change feed's
-# (store/sequencer.py FEED_ACTIONS): nothing changed.
-_CARRY = """
-INSERT INTO audit_queue (tenant_id, action, recorded_at, subject_id, fact_id, payload)
-SELECT e.tenant_id, 'consent.carried', $3, e.subject_id, e.event_id, consentd_event_payload(e)
-FROM current_consents c
-JOIN consent_events e ON e.tenant_id = c.tenant_id AND e.event_id = c.event_id
-WHERE c.tenant_id = $1
-  AND NOT EXISTS (
-    SELECT 1 FROM audit_entries a WHERE a.tenant_id = $1 AND a.fact_id = e.event_id AND a.seq > $2
-  )
-  AND NOT EXISTS (SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1 AND q.fact_id = e.event_id)
-ORDER BY c.sequence
-"""
 
 
 class SqlAudit:
@@ -257,8 +240,7 @@ class SqlAudit:
         )
 
     async def carry_forward(self, through: int, at: datetime) -> int:
-        done = await self._raw.execute(_CARRY, self._tenant, through, at)
-        return affected(done)
+        return await audit_carry.carry_forward(self._raw, self._tenant, through, at)
 
     async def prune_through(self, seq: int) -> int:
         """Remove entries up to the checkpoint at `seq` (database-enforced rules), keeping their

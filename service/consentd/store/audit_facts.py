@@ -22,6 +22,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from consentd.domain.proofs import FactCheck, FactProblem
+from consentd.store.audit_carry import AS_LOGGED, CARRIED
 from consentd.store.deadlines import remaining_milliseconds
 from consentd.store.driver import Driver
 
@@ -85,7 +86,8 @@ WHERE NOT EXISTS (
 _DUPLICATES = f"""
 SELECT 'audit_entries' AS fact_table, fact_id, max(seq) AS seq,
     'has ' || count(*) || ' log entries' AS problem
-FROM audit_entries WHERE tenant_id = $1 AND fact_id IS NOT NULL AND action <> {_CARRIED}
+FROM audit_entries WHERE tenant_id = $1 AND fact_id IS NOT NULL
+  AND action NOT IN ({_CARRIED}, '{CARRIED}')
 GROUP BY fact_id, action = {_LIFTED} HAVING count(*) > 1
 """  # noqa: S608 - only this module's constants are interpolated, no input
 
@@ -94,10 +96,9 @@ GROUP BY fact_id, action = {_LIFTED} HAVING count(*) > 1
 # by subject, action and time. A start must say the row's kind, subject, time and request; a
 # lift the row's lift time; an entry with a block id must have its row.
 _BLOCKS = f"""
-WITH {_PRUNED}, logged AS (
+WITH {_PRUNED}, {AS_LOGGED}, logged AS (
     SELECT a.seq, a.fact_id, a.action, a.subject_id, a.recorded_at, a.payload
-    FROM audit_entries a
-    WHERE a.tenant_id = $1 AND a.action IN {_BLOCK_ACTIONS}
+    FROM as_logged a WHERE a.action IN {_BLOCK_ACTIONS}
 ), facts AS (
     SELECT b.block_id, b.subject_id, b.since AS at, b.request_id::text AS request_id,
         CASE b.kind WHEN 'restricted' THEN 'subject.restricted' ELSE 'subject.objected' END
@@ -230,11 +231,10 @@ WHERE NOT EXISTS (
 # A rights request's row is its latest transition: the latest `rights_request.transitioned`
 # entry of the request must say its state, kind, subject and whether it was extended.
 _RIGHTS = f"""
-WITH {_PRUNED}, latest AS (
+WITH {_PRUNED}, {AS_LOGGED}, latest AS (
     SELECT DISTINCT ON (a.payload->>'request_id') a.payload->>'request_id' AS request_id,
         a.seq, a.payload
-    FROM audit_entries a
-    WHERE a.tenant_id = $1 AND a.action = 'rights_request.transitioned'
+    FROM as_logged a WHERE a.action = 'rights_request.transitioned'
     ORDER BY a.payload->>'request_id', a.seq DESC
 )
 SELECT 'rights_requests' AS fact_table, r.request_id AS fact_id, l.seq,

@@ -87,7 +87,8 @@ class AuditRepository(Protocol):
 
     async def carry_forward(self, through: int, at: datetime) -> int:
         """Queue a `consent.carried` entry for every fact in force (the latest event of each
-        current state) that has no entry after `through`: pruning through it keeps them
+        current state) that has no entry after `through`, and an `audit.entry_carried` one for
+        every other standing word (store/audit_carry.py): pruning through it keeps them
         provable. How many."""
         ...
 
