@@ -97,9 +97,12 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
     needed = processes * connections_per_process(settings) + 10
     given = (f"max_connections={max(100, needed)}", *settings.embedded_pg_settings)
     embedded = EmbeddedPostgres(home / "postgres", settings=given)
-    started = not embedded.attach()
+    started = not embedded.attach(found=_orphan_found)
     if embedded.stopped_orphan is not None:
-        log.warning("embedded_postgres_orphan_stopped", pid=embedded.stopped_orphan)
+        log.warning(
+            "embedded_postgres_orphan_stopped", pid=embedded.stopped_orphan,
+            killed=embedded.orphan_killed,
+        )  # fmt: skip
     if started:
         await asyncio.to_thread(embedded.start)
     failures: list[str] = []
@@ -126,8 +129,22 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
             # Its shutdown checkpoint gets the grace again (5 s at least); frozen or stuck, it is
             # killed then, and its next start recovers from the WAL (nothing committed is lost).
             bound = max(settings.shutdown_grace_seconds, 5.0)
-            await asyncio.to_thread(embedded.stop, bound)
-            log.info("embedded_postgres_stopped")
+            if await asyncio.to_thread(embedded.stop, bound):
+                log.warning(
+                    "embedded_postgres_killed", after_seconds=bound,
+                    hint="it did not stop in time (frozen or stuck): its next start recovers "
+                    "from its WAL; nothing committed is lost",
+                )  # fmt: skip
+            else:
+                log.info("embedded_postgres_stopped")
+
+
+def _orphan_found(pid: int) -> None:
+    log.warning(
+        "embedded_postgres_orphan_found", pid=pid,
+        hint="a PostgreSQL a killed consentd left runs in this data dir: stopping it first "
+        "(up to 30 s, then killed)",
+    )  # fmt: skip
 
 
 async def _migrated(owner: str, settings: Settings) -> None:

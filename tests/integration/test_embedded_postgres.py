@@ -132,7 +132,7 @@ def test_a_frozen_cluster_is_killed_with_its_backends_once_the_stop_bound_passes
         os.kill(frozen, signal.SIGSTOP)
     try:
         started = time.monotonic()
-        pg.stop(timeout=1.0)
+        killed = pg.stop(timeout=1.0)  # said so (probe CB: its stop was logged as a clean one)
         took = time.monotonic() - started
         # Still frozen, a child left would never go: looked at before anything wakes them.
         time.sleep(0.5)
@@ -142,12 +142,12 @@ def test_a_frozen_cluster_is_killed_with_its_backends_once_the_stop_bound_passes
             with contextlib.suppress(ProcessLookupError):
                 os.kill(frozen, signal.SIGCONT)
     assert took < 5.0, took
-    assert _gone(pid)
-    assert left == []
+    assert (killed, _gone(pid), left) == (True, True, [])
     revived = EmbeddedPostgres(workdir / "pg", ephemeral=True)
     try:
         revived.start()
         assert asyncio.run(_select_one(revived.url(driver="postgresql"))) == (1, "postgres")
+        assert revived.stop() is False  # a clean stop
     finally:
         revived.stop()
 

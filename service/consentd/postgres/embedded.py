@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -33,7 +34,7 @@ from consentd.postgres.host import (
     free_port,
     log_tail,
     parent_is_consentd,
-    pid_alive,
+    postmaster_of,
     remove_stale_pid,
     seconds_left,
     server_user,
@@ -78,8 +79,9 @@ class EmbeddedPostgres:
         self._password: str | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._sockets = ""
-        # The pid of a killed consentd's postmaster that attach() stopped, if any.
+        # A killed consentd's postmaster attach() stopped (killed: it did not stop in time).
         self.stopped_orphan: int | None = None
+        self.orphan_killed = False
         self._bindir = find_bindir()
         self._user = server_user()
 
@@ -131,25 +133,22 @@ class EmbeddedPostgres:
             self.stop()
             raise
 
-    def attach(self) -> bool:
+    def attach(self, found: Callable[[int], object] = lambda pid: None) -> bool:
         """Use a cluster another process of ours already runs in this data dir, without owning
-        it (stop() will leave it running). True when attached; False when none is running."""
-        pidfile = self.data_dir / "postmaster.pid"
-        try:
-            lines = pidfile.read_text().splitlines()
-        except (FileNotFoundError, PermissionError):
+        it (stop() will leave it running). True when attached; False when none is running (an
+        orphan a killed consentd left is stopped, `found(pid)` told first)."""
+        running = postmaster_of(self.data_dir)
+        if running is None:
             return False
-        if len(lines) < 4 or not lines[0].strip().isdigit() or not lines[3].strip().isdigit():
-            return False
-        pid = int(lines[0].strip())
-        if not pid_alive(pid, self.data_dir):
-            return False
+        pid, port = running
         if not parent_is_consentd(pid):
-            # Its consentd was killed: stop it, so that start() runs one that is ours.
-            stop_orphan(pid, self.data_dir, kill=kill_cluster)
+            # Its consentd was killed: stop it, so that start() runs one that is ours (up to
+            # 30 s for a frozen one: said first, the wait was silent; probe CB).
+            found(pid)
+            self.orphan_killed = stop_orphan(pid, self.data_dir, kill=kill_cluster)
             self.stopped_orphan = pid
             return False
-        self._port = int(lines[3].strip())
+        self._port = port
         self._password = self._read_password()
         return True
 
@@ -170,12 +169,11 @@ class EmbeddedPostgres:
         finally:
             self._fixed_port = fixed
 
-    def stop(self, timeout: float = 30.0) -> None:
+    def stop(self, timeout: float = 30.0) -> bool:
         """SIGINT (fast shutdown) and reap the child; after `timeout` seconds (frozen, stuck)
-        SIGKILL it and its children (a backend left would hold the shared memory the next
-        start needs). Then an ephemeral cluster's files are deleted. Safe to
-        call twice."""
-        proc, self._proc = self._proc, None
+        SIGKILL it and its children (a backend left would hold the shared memory the next start
+        needs); whether it was killed. Then an ephemeral cluster's files go. Safe twice."""
+        proc, self._proc, killed = self._proc, None, False
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGINT)
             try:
@@ -183,9 +181,11 @@ class EmbeddedPostgres:
             except subprocess.TimeoutExpired:
                 kill_cluster(proc.pid)
                 proc.wait()
+                killed = True
         if self.ephemeral:
             remove_cluster(self.data_dir, self.password_file, self.log_file)
         self._port = self._fixed_port
+        return killed
 
     def create_database(self, name: str) -> None:
         """CREATE DATABASE name unless it exists, with `psql` over TCP as superuser.

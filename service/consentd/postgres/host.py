@@ -136,22 +136,35 @@ def server_user() -> pwd.struct_passwd | None:
         ) from None
 
 
+def postmaster_of(data_dir: Path) -> tuple[int, int] | None:
+    """The pid and port of the postmaster running in data_dir (its postmaster.pid), or None."""
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+    except (FileNotFoundError, PermissionError):
+        return None
+    if len(lines) < 4 or not lines[0].strip().isdigit() or not lines[3].strip().isdigit():
+        return None
+    pid = int(lines[0].strip())
+    return (pid, int(lines[3].strip())) if pid_alive(pid, data_dir) else None
+
+
 def stop_orphan(
     pid: int, data_dir: Path, timeout: float = 30.0, kill: Callable[[int], None] | None = None
-) -> None:
+) -> bool:
     """Fast shutdown (SIGINT) of data_dir's postmaster `pid`, which is not our child; after
     `timeout` seconds `kill(pid)` (SIGKILL to it alone by default; postgres/cluster.kill_cluster
     takes its children too: frozen ones left holding the shared memory kept the next start
-    from running). Returns once it is gone."""
+    from running). Returns once it is gone: whether it had to be killed."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGINT)
-    deadline = time.monotonic() + timeout
+    deadline, killed = time.monotonic() + timeout, False
     while pid_alive(pid, data_dir):
         if seconds_left(deadline) <= 0:
             with contextlib.suppress(ProcessLookupError):
                 (kill or _sigkill)(pid)
-            deadline = time.monotonic() + timeout
+            deadline, killed = time.monotonic() + timeout, True
         time.sleep(0.05)
+    return killed
 
 
 def _sigkill(pid: int) -> None:
