@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -33,6 +34,7 @@ from structlog.testing import capture_logs
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App, derived_signing_key
 from consentd.deadline_watch import say_deadlines
+from consentd.domain.canonical import canonical
 from consentd.domain.months import add_months
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import audit_entries, audit_queue
@@ -96,7 +98,7 @@ async def _code(call: Any) -> grpc.StatusCode:
 
 
 async def test_export_shows_identity_history_and_the_processing_role(
-    stubs: Stubs, dpo: RightsStubs
+    stubs: Stubs, dpo: RightsStubs, app: App, tenant: Tenant
 ) -> None:
     """The export is machine-readable JSON with the identifiers in clear, the history, and the
     controller-or-processor role of each consent."""
@@ -107,6 +109,22 @@ async def test_export_shows_identity_history_and_the_processing_role(
     assert [e["processing_role"] for e in document["consent_history"]] == ["controller"]
     assert document["current_consents"][0]["state"] == "granted"
     assert document["rights_requests"] == []
+    # Probe CD: an access answered left no trace. Its digest is logged, never its content.
+    async with owner(app).connect() as conn:
+        logged = await conn.execute(
+            sa.select(audit_queue.c.payload)
+            .where(audit_queue.c.tenant_id == tenant.tenant_id)
+            .where(audit_queue.c.action == "subject.exported")
+            .union_all(
+                sa.select(audit_entries.c.payload)
+                .where(audit_entries.c.tenant_id == tenant.tenant_id)
+                .where(audit_entries.c.action == "subject.exported")
+            )
+        )
+        (payload,) = logged.scalars()
+    digest = hashlib.sha256(canonical(document)).hexdigest()
+    assert (payload["document_sha256"], payload["subject_id"]) == (digest, subject_id)
+    assert "lea@example.fr" not in json.dumps(payload)
 
 
 async def test_erase_then_checks_deny_and_the_chain_verifies(

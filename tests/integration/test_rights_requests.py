@@ -214,6 +214,11 @@ async def test_extension_once_before_due_and_the_overdue_list(
     assert {r.request_id for r in overdue.items} == {late, extended}
     refused_only = await app.requests.listed(who, False, RequestState.REFUSED, 0, "")
     assert [r.request_id for r in refused_only.items] == [refused]
+    # Probe CD: one answered late read overdue false once closed; it says it was late.
+    assert refused_only.items[0].closed_late is False
+    await app.requests.start(who, late)
+    answered = await app.requests.complete(who, late, "ported", "dpo")
+    assert (answered.is_overdue(clock()), answered.closed_late) == (False, True)
 
 
 async def test_an_unverified_request_is_due_from_receipt_and_listed_overdue(

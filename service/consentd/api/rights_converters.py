@@ -105,6 +105,7 @@ def request_out(request: RightsRequest, now: datetime) -> pb.RightsRequest:
         outcome=request.outcome,
         verification_method=request.verification_method,
         overdue=request.is_overdue(now),
+        closed_late=request.closed_late,
         updated_at=time_out(request.updated_at),
         person_told_at=time_out(request.person_told_at),
     )

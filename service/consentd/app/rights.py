@@ -10,6 +10,7 @@ and the audit chain, which hold no personal data, stay and still verify.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +25,7 @@ from consentd.app.ports import Clock, Digest, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subject_export import ExportSection, export_document, read_records
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action
+from consentd.domain.canonical import canonical
 from consentd.domain.errors import FailedPrecondition, NotFound
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.model import ALL, ConsentEvent, ConsentState
@@ -172,7 +174,14 @@ class RightsUseCases:
             subject_id = await self._subjects.require(uow, tenant_id, selector)
             key = await self._keys.existing(uow, tenant_id, subject_id)
             records = await read_records(uow, subject_id, self._sections)
-        return export_document(principal, now, subject_id, key, records)
+            document = export_document(principal, now, subject_id, key, records)
+            # What was handed over, provable (an access or portability request answered left
+            # no trace; probe CD): who asked and the document's digest, never its content.
+            digest = hashlib.sha256(canonical(document)).hexdigest()
+            shown = {"by": principal.caller, "document_sha256": digest}
+            uow.audit.record(subject_record(Action.SUBJECT_EXPORTED, subject_id, now, shown))
+            await uow.commit()
+        return document
 
 
 async def _erased_before(

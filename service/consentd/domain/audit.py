@@ -60,6 +60,7 @@ class Action:
     RESTRICTION_LIFTED = "subject.restriction_lifted"
     SUBJECT_OBJECTED = "subject.objected"
     CONTACT_RECTIFIED = "subject.contact_rectified"
+    SUBJECT_EXPORTED = "subject.exported"  # an access or portability answer: its digest
     REQUEST_TRANSITIONED = "rights_request.transitioned"
     RETENTION_SETTINGS_PUT = "retention.settings_put"
     RETENTION_PURGED = "retention.purged"

@@ -167,6 +167,12 @@ class RightsRequest:
         due = self.effective_due_at
         return self.state in OPEN_STATES and due is not None and now > due
 
+    @property
+    def closed_late(self) -> bool:
+        """Closed (done, refused) after its due date, as is_overdue reads it."""
+        due, closed = self.effective_due_at, self.closed_at
+        return closed is not None and due is not None and closed > due
+
     def _move(self, to: RequestState, now: datetime) -> RightsRequest:
         if to is self.state:
             raise FailedPrecondition(f"the request is {to.value} already: nothing to change")

@@ -114,6 +114,7 @@ class RightsRequest(_message.Message):
     OVERDUE_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     PERSON_TOLD_AT_FIELD_NUMBER: _builtins.int
+    CLOSED_LATE_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     subject_id: _builtins.str
     kind: Global___RightsRequestKind.ValueType
@@ -128,6 +129,11 @@ class RightsRequest(_message.Message):
     overdue: _builtins.bool
     """True when open and past its due date at the time of the answer: the extended one once the
     person was told of the extension within the first month (`person_told_at`), else the first.
+    """
+    closed_late: _builtins.bool
+    """True when closed (done or refused) after its due date (the same one `overdue` reads): a
+    request answered a year late read `overdue` false once closed, its lateness left to compare
+    `closed_at` with the due date by hand.
     """
     @_builtins.property
     def received_at(self) -> _timestamp_pb2.Timestamp: ...
@@ -177,10 +183,11 @@ class RightsRequest(_message.Message):
         overdue: _builtins.bool = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         person_told_at: _timestamp_pb2.Timestamp | None = ...,
+        closed_late: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "due_at", b"due_at", "extended_due_at", b"extended_due_at", "identity_verified_at", b"identity_verified_at", "person_told_at", b"person_told_at", "received_at", b"received_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "due_at", b"due_at", "extended_due_at", b"extended_due_at", "extension_reason", b"extension_reason", "identity_verified_at", b"identity_verified_at", "kind", b"kind", "outcome", b"outcome", "overdue", b"overdue", "person_told_at", b"person_told_at", "received_at", b"received_at", "request_id", b"request_id", "state", b"state", "subject_id", b"subject_id", "updated_at", b"updated_at", "verification_method", b"verification_method"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "closed_late", b"closed_late", "due_at", b"due_at", "extended_due_at", b"extended_due_at", "extension_reason", b"extension_reason", "identity_verified_at", b"identity_verified_at", "kind", b"kind", "outcome", b"outcome", "overdue", b"overdue", "person_told_at", b"person_told_at", "received_at", b"received_at", "request_id", b"request_id", "state", b"state", "subject_id", b"subject_id", "updated_at", b"updated_at", "verification_method", b"verification_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

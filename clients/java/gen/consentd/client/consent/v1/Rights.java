@@ -180,7 +180,7 @@ public final class Rights {
     java.lang.String[] descriptorData = {
       "\n\027consent/v1/rights.proto\022\nconsent.v1\032\026c" +
       "onsent/v1/types.proto\032\037google/protobuf/t" +
-      "imestamp.proto\"\376\005\n\rRightsRequest\022\035\n\nrequ" +
+      "imestamp.proto\"\237\006\n\rRightsRequest\022\035\n\nrequ" +
       "est_id\030\001 \001(\tR\trequestId\022\035\n\nsubject_id\030\002 " +
       "\001(\tR\tsubjectId\0221\n\004kind\030\003 \001(\0162\035.consent.v" +
       "1.RightsRequestKindR\004kind\0224\n\005state\030\004 \001(\016" +
@@ -199,140 +199,141 @@ public final class Rights {
       "due\030\r \001(\010R\007overdue\0229\n\nupdated_at\030\016 \001(\0132\032" +
       ".google.protobuf.TimestampR\tupdatedAt\022@\n" +
       "\016person_told_at\030\017 \001(\0132\032.google.protobuf." +
-      "TimestampR\014personToldAt\"H\n\024ExportSubject" +
-      "Request\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Su" +
-      "bjectRefR\007subject\"T\n\025ExportSubjectRespon" +
-      "se\022\026\n\006schema\030\001 \001(\tR\006schema\022#\n\rdocument_j" +
-      "son\030\002 \001(\tR\014documentJson\"]\n\023EraseSubjectR" +
-      "equest\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Sub" +
-      "jectRefR\007subject\022\024\n\005actor\030\002 \001(\tR\005actor\"\316" +
-      "\001\n\024EraseSubjectResponse\022\035\n\nsubject_id\030\001 " +
-      "\001(\tR\tsubjectId\0227\n\terased_at\030\002 \001(\0132\032.goog" +
-      "le.protobuf.TimestampR\010erasedAt\0225\n\026ident" +
-      "ifiers_suppressed\030\003 \001(\rR\025identifiersSupp" +
-      "ressed\022\'\n\017events_appended\030\004 \001(\rR\016eventsA" +
-      "ppended\"a\n\031RestrictProcessingRequest\0220\n\007" +
-      "subject\030\001 \001(\0132\026.consent.v1.SubjectRefR\007s" +
-      "ubject\022\022\n\004lift\030\002 \001(\010R\004lift\";\n\032RestrictPr" +
-      "ocessingResponse\022\035\n\nsubject_id\030\001 \001(\tR\tsu" +
-      "bjectId\"J\n\026RecordObjectionRequest\0220\n\007sub" +
-      "ject\030\001 \001(\0132\026.consent.v1.SubjectRefR\007subj" +
-      "ect\"8\n\027RecordObjectionResponse\022\035\n\nsubjec" +
-      "t_id\030\001 \001(\tR\tsubjectId\"\272\001\n\025RectifyContact" +
-      "Request\0220\n\007subject\030\001 \001(\0132\026.consent.v1.Su" +
-      "bjectRefR\007subject\022+\n\004kind\030\002 \001(\0162\027.consen" +
-      "t.v1.ContactKindR\004kind\022\024\n\005value\030\003 \001(\tR\005v" +
-      "alue\022\024\n\005actor\030\004 \001(\tR\005actor\022\026\n\006remove\030\005 \001" +
-      "(\010R\006remove\"7\n\026RectifyContactResponse\022\035\n\n" +
-      "subject_id\030\001 \001(\tR\tsubjectId\"\274\001\n\032SubmitRi" +
-      "ghtsRequestRequest\0221\n\004kind\030\001 \001(\0162\035.conse" +
-      "nt.v1.RightsRequestKindR\004kind\0220\n\007subject" +
-      "\030\002 \001(\0132\026.consent.v1.SubjectRefR\007subject\022" +
-      "9\n\014send_code_to\030\003 \001(\0162\027.consent.v1.Conta" +
-      "ctKindR\nsendCodeTo\"o\n\033SubmitRightsReques" +
-      "tResponse\0223\n\007request\030\001 \001(\0132\031.consent.v1." +
-      "RightsRequestR\007request\022\033\n\tcode_sent\030\002 \001(" +
-      "\010R\010codeSent\"y\n\035ResendVerificationCodeReq" +
-      "uest\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\0229\n\014s" +
-      "end_code_to\030\002 \001(\0162\027.consent.v1.ContactKi" +
-      "ndR\nsendCodeTo\"=\n\036ResendVerificationCode" +
-      "Response\022\033\n\tcode_sent\030\001 \001(\010R\010codeSent\"y\n" +
-      "\026ConfirmIdentityRequest\022\035\n\nrequest_id\030\001 " +
-      "\001(\tR\trequestId\022\024\n\004code\030\002 \001(\tH\000R\004code\022!\n\013" +
-      "attested_by\030\003 \001(\tH\000R\nattestedByB\007\n\005proof" +
-      "\"N\n\027ConfirmIdentityResponse\0223\n\007request\030\001" +
-      " \001(\0132\031.consent.v1.RightsRequestR\007request" +
-      "\":\n\031StartRightsRequestRequest\022\035\n\nrequest" +
-      "_id\030\001 \001(\tR\trequestId\"Q\n\032StartRightsReque" +
-      "stResponse\0223\n\007request\030\001 \001(\0132\031.consent.v1" +
-      ".RightsRequestR\007request\"\214\001\n\032ExtendRights" +
+      "TimestampR\014personToldAt\022\037\n\013closed_late\030\020" +
+      " \001(\010R\nclosedLate\"H\n\024ExportSubjectRequest" +
+      "\0220\n\007subject\030\001 \001(\0132\026.consent.v1.SubjectRe" +
+      "fR\007subject\"T\n\025ExportSubjectResponse\022\026\n\006s" +
+      "chema\030\001 \001(\tR\006schema\022#\n\rdocument_json\030\002 \001" +
+      "(\tR\014documentJson\"]\n\023EraseSubjectRequest\022" +
+      "0\n\007subject\030\001 \001(\0132\026.consent.v1.SubjectRef" +
+      "R\007subject\022\024\n\005actor\030\002 \001(\tR\005actor\"\316\001\n\024Eras" +
+      "eSubjectResponse\022\035\n\nsubject_id\030\001 \001(\tR\tsu" +
+      "bjectId\0227\n\terased_at\030\002 \001(\0132\032.google.prot" +
+      "obuf.TimestampR\010erasedAt\0225\n\026identifiers_" +
+      "suppressed\030\003 \001(\rR\025identifiersSuppressed\022" +
+      "\'\n\017events_appended\030\004 \001(\rR\016eventsAppended" +
+      "\"a\n\031RestrictProcessingRequest\0220\n\007subject" +
+      "\030\001 \001(\0132\026.consent.v1.SubjectRefR\007subject\022" +
+      "\022\n\004lift\030\002 \001(\010R\004lift\";\n\032RestrictProcessin" +
+      "gResponse\022\035\n\nsubject_id\030\001 \001(\tR\tsubjectId" +
+      "\"J\n\026RecordObjectionRequest\0220\n\007subject\030\001 " +
+      "\001(\0132\026.consent.v1.SubjectRefR\007subject\"8\n\027" +
+      "RecordObjectionResponse\022\035\n\nsubject_id\030\001 " +
+      "\001(\tR\tsubjectId\"\272\001\n\025RectifyContactRequest" +
+      "\0220\n\007subject\030\001 \001(\0132\026.consent.v1.SubjectRe" +
+      "fR\007subject\022+\n\004kind\030\002 \001(\0162\027.consent.v1.Co" +
+      "ntactKindR\004kind\022\024\n\005value\030\003 \001(\tR\005value\022\024\n" +
+      "\005actor\030\004 \001(\tR\005actor\022\026\n\006remove\030\005 \001(\010R\006rem" +
+      "ove\"7\n\026RectifyContactResponse\022\035\n\nsubject" +
+      "_id\030\001 \001(\tR\tsubjectId\"\274\001\n\032SubmitRightsReq" +
+      "uestRequest\0221\n\004kind\030\001 \001(\0162\035.consent.v1.R" +
+      "ightsRequestKindR\004kind\0220\n\007subject\030\002 \001(\0132" +
+      "\026.consent.v1.SubjectRefR\007subject\0229\n\014send" +
+      "_code_to\030\003 \001(\0162\027.consent.v1.ContactKindR" +
+      "\nsendCodeTo\"o\n\033SubmitRightsRequestRespon" +
+      "se\0223\n\007request\030\001 \001(\0132\031.consent.v1.RightsR" +
+      "equestR\007request\022\033\n\tcode_sent\030\002 \001(\010R\010code" +
+      "Sent\"y\n\035ResendVerificationCodeRequest\022\035\n" +
+      "\nrequest_id\030\001 \001(\tR\trequestId\0229\n\014send_cod" +
+      "e_to\030\002 \001(\0162\027.consent.v1.ContactKindR\nsen" +
+      "dCodeTo\"=\n\036ResendVerificationCodeRespons" +
+      "e\022\033\n\tcode_sent\030\001 \001(\010R\010codeSent\"y\n\026Confir" +
+      "mIdentityRequest\022\035\n\nrequest_id\030\001 \001(\tR\tre" +
+      "questId\022\024\n\004code\030\002 \001(\tH\000R\004code\022!\n\013atteste" +
+      "d_by\030\003 \001(\tH\000R\nattestedByB\007\n\005proof\"N\n\027Con" +
+      "firmIdentityResponse\0223\n\007request\030\001 \001(\0132\031." +
+      "consent.v1.RightsRequestR\007request\":\n\031Sta" +
+      "rtRightsRequestRequest\022\035\n\nrequest_id\030\001 \001" +
+      "(\tR\trequestId\"Q\n\032StartRightsRequestRespo" +
+      "nse\0223\n\007request\030\001 \001(\0132\031.consent.v1.Rights" +
+      "RequestR\007request\"\214\001\n\032ExtendRightsRequest" +
+      "Request\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022\026" +
+      "\n\006months\030\002 \001(\rR\006months\022\026\n\006reason\030\003 \001(\tR\006" +
+      "reason\022\037\n\013person_told\030\004 \001(\010R\npersonTold\"" +
+      "R\n\033ExtendRightsRequestResponse\0223\n\007reques" +
+      "t\030\001 \001(\0132\031.consent.v1.RightsRequestR\007requ" +
+      "est\"8\n\027RecordPersonToldRequest\022\035\n\nreques" +
+      "t_id\030\001 \001(\tR\trequestId\"O\n\030RecordPersonTol" +
+      "dResponse\0223\n\007request\030\001 \001(\0132\031.consent.v1." +
+      "RightsRequestR\007request\"m\n\034CompleteRights" +
       "RequestRequest\022\035\n\nrequest_id\030\001 \001(\tR\trequ" +
-      "estId\022\026\n\006months\030\002 \001(\rR\006months\022\026\n\006reason\030" +
-      "\003 \001(\tR\006reason\022\037\n\013person_told\030\004 \001(\010R\npers" +
-      "onTold\"R\n\033ExtendRightsRequestResponse\0223\n" +
-      "\007request\030\001 \001(\0132\031.consent.v1.RightsReques" +
-      "tR\007request\"8\n\027RecordPersonToldRequest\022\035\n" +
-      "\nrequest_id\030\001 \001(\tR\trequestId\"O\n\030RecordPe" +
-      "rsonToldResponse\0223\n\007request\030\001 \001(\0132\031.cons" +
-      "ent.v1.RightsRequestR\007request\"m\n\034Complet" +
-      "eRightsRequestRequest\022\035\n\nrequest_id\030\001 \001(" +
-      "\tR\trequestId\022\030\n\007outcome\030\002 \001(\tR\007outcome\022\024" +
-      "\n\005actor\030\003 \001(\tR\005actor\"T\n\035CompleteRightsRe" +
-      "questResponse\0223\n\007request\030\001 \001(\0132\031.consent" +
-      ".v1.RightsRequestR\007request\"S\n\032RefuseRigh" +
-      "tsRequestRequest\022\035\n\nrequest_id\030\001 \001(\tR\tre" +
-      "questId\022\026\n\006reason\030\002 \001(\tR\006reason\"R\n\033Refus" +
-      "eRightsRequestResponse\0223\n\007request\030\001 \001(\0132" +
-      "\031.consent.v1.RightsRequestR\007request\"8\n\027G" +
-      "etRightsRequestRequest\022\035\n\nrequest_id\030\001 \001" +
-      "(\tR\trequestId\"O\n\030GetRightsRequestRespons" +
-      "e\0223\n\007request\030\001 \001(\0132\031.consent.v1.RightsRe" +
-      "questR\007request\"\330\001\n\031ListRightsRequestsReq" +
-      "uest\022!\n\014overdue_only\030\001 \001(\010R\013overdueOnly\022" +
-      "4\n\005state\030\002 \001(\0162\036.consent.v1.RightsReques" +
-      "tStateR\005state\022\033\n\tpage_size\030\003 \001(\rR\010pageSi" +
-      "ze\022\035\n\npage_token\030\004 \001(\tR\tpageToken\022&\n\017due" +
-      "_within_days\030\005 \001(\rR\rdueWithinDays\"{\n\032Lis" +
-      "tRightsRequestsResponse\0225\n\010requests\030\001 \003(" +
-      "\0132\031.consent.v1.RightsRequestR\010requests\022&" +
-      "\n\017next_page_token\030\002 \001(\tR\rnextPageToken*\370" +
-      "\001\n\021RightsRequestKind\022#\n\037RIGHTS_REQUEST_K" +
-      "IND_UNSPECIFIED\020\000\022\036\n\032RIGHTS_REQUEST_KIND" +
-      "_ACCESS\020\001\022\037\n\033RIGHTS_REQUEST_KIND_RECTIFY" +
-      "\020\002\022\035\n\031RIGHTS_REQUEST_KIND_ERASE\020\003\022 \n\034RIG" +
-      "HTS_REQUEST_KIND_RESTRICT\020\004\022\036\n\032RIGHTS_RE" +
-      "QUEST_KIND_OBJECT\020\005\022\034\n\030RIGHTS_REQUEST_KI" +
-      "ND_PORT\020\006*\360\001\n\022RightsRequestState\022$\n RIGH" +
-      "TS_REQUEST_STATE_UNSPECIFIED\020\000\022!\n\035RIGHTS" +
-      "_REQUEST_STATE_RECEIVED\020\001\022*\n&RIGHTS_REQU" +
-      "EST_STATE_IDENTITY_VERIFIED\020\002\022$\n RIGHTS_" +
-      "REQUEST_STATE_IN_PROGRESS\020\003\022\035\n\031RIGHTS_RE" +
-      "QUEST_STATE_DONE\020\004\022 \n\034RIGHTS_REQUEST_STA" +
-      "TE_REFUSED\020\005*\222\001\n\013ContactKind\022\034\n\030CONTACT_" +
-      "KIND_UNSPECIFIED\020\000\022\026\n\022CONTACT_KIND_EMAIL" +
-      "\020\001\022\026\n\022CONTACT_KIND_PHONE\020\002\022\034\n\030CONTACT_KI" +
-      "ND_EXTERNAL_ID\020\003\022\027\n\023CONTACT_KIND_CAL_ID\020" +
-      "\0042\360\013\n\rRightsService\022Y\n\rExportSubject\022 .c" +
-      "onsent.v1.ExportSubjectRequest\032!.consent" +
-      ".v1.ExportSubjectResponse\"\003\220\002\001\022V\n\014EraseS" +
-      "ubject\022\037.consent.v1.EraseSubjectRequest\032" +
-      " .consent.v1.EraseSubjectResponse\"\003\220\002\002\022h" +
-      "\n\022RestrictProcessing\022%.consent.v1.Restri" +
-      "ctProcessingRequest\032&.consent.v1.Restric" +
-      "tProcessingResponse\"\003\220\002\002\022_\n\017RecordObject" +
-      "ion\022\".consent.v1.RecordObjectionRequest\032" +
-      "#.consent.v1.RecordObjectionResponse\"\003\220\002" +
-      "\002\022W\n\016RectifyContact\022!.consent.v1.Rectify" +
-      "ContactRequest\032\".consent.v1.RectifyConta" +
-      "ctResponse\022f\n\023SubmitRightsRequest\022&.cons" +
-      "ent.v1.SubmitRightsRequestRequest\032\'.cons" +
-      "ent.v1.SubmitRightsRequestResponse\022o\n\026Re" +
-      "sendVerificationCode\022).consent.v1.Resend" +
-      "VerificationCodeRequest\032*.consent.v1.Res" +
-      "endVerificationCodeResponse\022Z\n\017ConfirmId" +
-      "entity\022\".consent.v1.ConfirmIdentityReque" +
-      "st\032#.consent.v1.ConfirmIdentityResponse\022" +
-      "c\n\022StartRightsRequest\022%.consent.v1.Start" +
-      "RightsRequestRequest\032&.consent.v1.StartR" +
-      "ightsRequestResponse\022f\n\023ExtendRightsRequ" +
-      "est\022&.consent.v1.ExtendRightsRequestRequ" +
-      "est\032\'.consent.v1.ExtendRightsRequestResp" +
-      "onse\022l\n\025CompleteRightsRequest\022(.consent." +
-      "v1.CompleteRightsRequestRequest\032).consen" +
-      "t.v1.CompleteRightsRequestResponse\022f\n\023Re" +
-      "fuseRightsRequest\022&.consent.v1.RefuseRig" +
-      "htsRequestRequest\032\'.consent.v1.RefuseRig" +
-      "htsRequestResponse\022b\n\020RecordPersonTold\022#" +
-      ".consent.v1.RecordPersonToldRequest\032$.co" +
-      "nsent.v1.RecordPersonToldResponse\"\003\220\002\002\022b" +
-      "\n\020GetRightsRequest\022#.consent.v1.GetRight" +
-      "sRequestRequest\032$.consent.v1.GetRightsRe" +
-      "questResponse\"\003\220\002\001\022h\n\022ListRightsRequests" +
-      "\022%.consent.v1.ListRightsRequestsRequest\032" +
-      "&.consent.v1.ListRightsRequestsResponse\"" +
-      "\003\220\002\001BL\n\032consentd.client.consent.v1P\001Z,co" +
-      "nsentd/clients/go/gen/consent/v1;consent" +
-      "v1b\006proto3"
+      "estId\022\030\n\007outcome\030\002 \001(\tR\007outcome\022\024\n\005actor" +
+      "\030\003 \001(\tR\005actor\"T\n\035CompleteRightsRequestRe" +
+      "sponse\0223\n\007request\030\001 \001(\0132\031.consent.v1.Rig" +
+      "htsRequestR\007request\"S\n\032RefuseRightsReque" +
+      "stRequest\022\035\n\nrequest_id\030\001 \001(\tR\trequestId" +
+      "\022\026\n\006reason\030\002 \001(\tR\006reason\"R\n\033RefuseRights" +
+      "RequestResponse\0223\n\007request\030\001 \001(\0132\031.conse" +
+      "nt.v1.RightsRequestR\007request\"8\n\027GetRight" +
+      "sRequestRequest\022\035\n\nrequest_id\030\001 \001(\tR\treq" +
+      "uestId\"O\n\030GetRightsRequestResponse\0223\n\007re" +
+      "quest\030\001 \001(\0132\031.consent.v1.RightsRequestR\007" +
+      "request\"\330\001\n\031ListRightsRequestsRequest\022!\n" +
+      "\014overdue_only\030\001 \001(\010R\013overdueOnly\0224\n\005stat" +
+      "e\030\002 \001(\0162\036.consent.v1.RightsRequestStateR" +
+      "\005state\022\033\n\tpage_size\030\003 \001(\rR\010pageSize\022\035\n\np" +
+      "age_token\030\004 \001(\tR\tpageToken\022&\n\017due_within" +
+      "_days\030\005 \001(\rR\rdueWithinDays\"{\n\032ListRights" +
+      "RequestsResponse\0225\n\010requests\030\001 \003(\0132\031.con" +
+      "sent.v1.RightsRequestR\010requests\022&\n\017next_" +
+      "page_token\030\002 \001(\tR\rnextPageToken*\370\001\n\021Righ" +
+      "tsRequestKind\022#\n\037RIGHTS_REQUEST_KIND_UNS" +
+      "PECIFIED\020\000\022\036\n\032RIGHTS_REQUEST_KIND_ACCESS" +
+      "\020\001\022\037\n\033RIGHTS_REQUEST_KIND_RECTIFY\020\002\022\035\n\031R" +
+      "IGHTS_REQUEST_KIND_ERASE\020\003\022 \n\034RIGHTS_REQ" +
+      "UEST_KIND_RESTRICT\020\004\022\036\n\032RIGHTS_REQUEST_K" +
+      "IND_OBJECT\020\005\022\034\n\030RIGHTS_REQUEST_KIND_PORT" +
+      "\020\006*\360\001\n\022RightsRequestState\022$\n RIGHTS_REQU" +
+      "EST_STATE_UNSPECIFIED\020\000\022!\n\035RIGHTS_REQUES" +
+      "T_STATE_RECEIVED\020\001\022*\n&RIGHTS_REQUEST_STA" +
+      "TE_IDENTITY_VERIFIED\020\002\022$\n RIGHTS_REQUEST" +
+      "_STATE_IN_PROGRESS\020\003\022\035\n\031RIGHTS_REQUEST_S" +
+      "TATE_DONE\020\004\022 \n\034RIGHTS_REQUEST_STATE_REFU" +
+      "SED\020\005*\222\001\n\013ContactKind\022\034\n\030CONTACT_KIND_UN" +
+      "SPECIFIED\020\000\022\026\n\022CONTACT_KIND_EMAIL\020\001\022\026\n\022C" +
+      "ONTACT_KIND_PHONE\020\002\022\034\n\030CONTACT_KIND_EXTE" +
+      "RNAL_ID\020\003\022\027\n\023CONTACT_KIND_CAL_ID\020\0042\360\013\n\rR" +
+      "ightsService\022Y\n\rExportSubject\022 .consent." +
+      "v1.ExportSubjectRequest\032!.consent.v1.Exp" +
+      "ortSubjectResponse\"\003\220\002\001\022V\n\014EraseSubject\022" +
+      "\037.consent.v1.EraseSubjectRequest\032 .conse" +
+      "nt.v1.EraseSubjectResponse\"\003\220\002\002\022h\n\022Restr" +
+      "ictProcessing\022%.consent.v1.RestrictProce" +
+      "ssingRequest\032&.consent.v1.RestrictProces" +
+      "singResponse\"\003\220\002\002\022_\n\017RecordObjection\022\".c" +
+      "onsent.v1.RecordObjectionRequest\032#.conse" +
+      "nt.v1.RecordObjectionResponse\"\003\220\002\002\022W\n\016Re" +
+      "ctifyContact\022!.consent.v1.RectifyContact" +
+      "Request\032\".consent.v1.RectifyContactRespo" +
+      "nse\022f\n\023SubmitRightsRequest\022&.consent.v1." +
+      "SubmitRightsRequestRequest\032\'.consent.v1." +
+      "SubmitRightsRequestResponse\022o\n\026ResendVer" +
+      "ificationCode\022).consent.v1.ResendVerific" +
+      "ationCodeRequest\032*.consent.v1.ResendVeri" +
+      "ficationCodeResponse\022Z\n\017ConfirmIdentity\022" +
+      "\".consent.v1.ConfirmIdentityRequest\032#.co" +
+      "nsent.v1.ConfirmIdentityResponse\022c\n\022Star" +
+      "tRightsRequest\022%.consent.v1.StartRightsR" +
+      "equestRequest\032&.consent.v1.StartRightsRe" +
+      "questResponse\022f\n\023ExtendRightsRequest\022&.c" +
+      "onsent.v1.ExtendRightsRequestRequest\032\'.c" +
+      "onsent.v1.ExtendRightsRequestResponse\022l\n" +
+      "\025CompleteRightsRequest\022(.consent.v1.Comp" +
+      "leteRightsRequestRequest\032).consent.v1.Co" +
+      "mpleteRightsRequestResponse\022f\n\023RefuseRig" +
+      "htsRequest\022&.consent.v1.RefuseRightsRequ" +
+      "estRequest\032\'.consent.v1.RefuseRightsRequ" +
+      "estResponse\022b\n\020RecordPersonTold\022#.consen" +
+      "t.v1.RecordPersonToldRequest\032$.consent.v" +
+      "1.RecordPersonToldResponse\"\003\220\002\002\022b\n\020GetRi" +
+      "ghtsRequest\022#.consent.v1.GetRightsReques" +
+      "tRequest\032$.consent.v1.GetRightsRequestRe" +
+      "sponse\"\003\220\002\001\022h\n\022ListRightsRequests\022%.cons" +
+      "ent.v1.ListRightsRequestsRequest\032&.conse" +
+      "nt.v1.ListRightsRequestsResponse\"\003\220\002\001BL\n" +
+      "\032consentd.client.consent.v1P\001Z,consentd/" +
+      "clients/go/gen/consent/v1;consentv1b\006pro" +
+      "to3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -345,7 +346,7 @@ public final class Rights {
     internal_static_consent_v1_RightsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_RightsRequest_descriptor,
-        new java.lang.String[] { "RequestId", "SubjectId", "Kind", "State", "ReceivedAt", "IdentityVerifiedAt", "DueAt", "ExtendedDueAt", "ExtensionReason", "ClosedAt", "Outcome", "VerificationMethod", "Overdue", "UpdatedAt", "PersonToldAt", });
+        new java.lang.String[] { "RequestId", "SubjectId", "Kind", "State", "ReceivedAt", "IdentityVerifiedAt", "DueAt", "ExtendedDueAt", "ExtensionReason", "ClosedAt", "Outcome", "VerificationMethod", "Overdue", "UpdatedAt", "PersonToldAt", "ClosedLate", });
     internal_static_consent_v1_ExportSubjectRequest_descriptor =
       getDescriptor().getMessageTypes().get(1);
     internal_static_consent_v1_ExportSubjectRequest_fieldAccessorTable = new

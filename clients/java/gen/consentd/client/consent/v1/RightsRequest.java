@@ -563,6 +563,23 @@ private static final long serialVersionUID = 0L;
     return personToldAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : personToldAt_;
   }
 
+  public static final int CLOSED_LATE_FIELD_NUMBER = 16;
+  private boolean closedLate_ = false;
+  /**
+   * <pre>
+   * True when closed (done or refused) after its due date (the same one `overdue` reads): a
+   * request answered a year late read `overdue` false once closed, its lateness left to compare
+   * `closed_at` with the due date by hand.
+   * </pre>
+   *
+   * <code>bool closed_late = 16 [json_name = "closedLate"];</code>
+   * @return The closedLate.
+   */
+  @java.lang.Override
+  public boolean getClosedLate() {
+    return closedLate_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -621,6 +638,9 @@ private static final long serialVersionUID = 0L;
     }
     if (personToldAt_ != null) {
       output.writeMessage(15, getPersonToldAt());
+    }
+    if (closedLate_ != false) {
+      output.writeBool(16, closedLate_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -686,6 +706,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(15, getPersonToldAt());
     }
+    if (closedLate_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(16, closedLate_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -750,6 +774,8 @@ private static final long serialVersionUID = 0L;
       if (!getPersonToldAt()
           .equals(other.getPersonToldAt())) return false;
     }
+    if (getClosedLate()
+        != other.getClosedLate()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -806,6 +832,9 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + PERSON_TOLD_AT_FIELD_NUMBER;
       hash = (53 * hash) + getPersonToldAt().hashCode();
     }
+    hash = (37 * hash) + CLOSED_LATE_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getClosedLate());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -978,6 +1007,7 @@ private static final long serialVersionUID = 0L;
         personToldAtBuilder_.dispose();
         personToldAtBuilder_ = null;
       }
+      closedLate_ = false;
       return this;
     }
 
@@ -1069,6 +1099,9 @@ private static final long serialVersionUID = 0L;
         result.personToldAt_ = personToldAtBuilder_ == null
             ? personToldAt_
             : personToldAtBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00008000) != 0)) {
+        result.closedLate_ = closedLate_;
       }
     }
 
@@ -1170,6 +1203,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasPersonToldAt()) {
         mergePersonToldAt(other.getPersonToldAt());
+      }
+      if (other.getClosedLate() != false) {
+        setClosedLate(other.getClosedLate());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1286,6 +1322,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00004000;
               break;
             } // case 122
+            case 128: {
+              closedLate_ = input.readBool();
+              bitField0_ |= 0x00008000;
+              break;
+            } // case 128
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2890,6 +2931,56 @@ private static final long serialVersionUID = 0L;
         personToldAt_ = null;
       }
       return personToldAtBuilder_;
+    }
+
+    private boolean closedLate_ ;
+    /**
+     * <pre>
+     * True when closed (done or refused) after its due date (the same one `overdue` reads): a
+     * request answered a year late read `overdue` false once closed, its lateness left to compare
+     * `closed_at` with the due date by hand.
+     * </pre>
+     *
+     * <code>bool closed_late = 16 [json_name = "closedLate"];</code>
+     * @return The closedLate.
+     */
+    @java.lang.Override
+    public boolean getClosedLate() {
+      return closedLate_;
+    }
+    /**
+     * <pre>
+     * True when closed (done or refused) after its due date (the same one `overdue` reads): a
+     * request answered a year late read `overdue` false once closed, its lateness left to compare
+     * `closed_at` with the due date by hand.
+     * </pre>
+     *
+     * <code>bool closed_late = 16 [json_name = "closedLate"];</code>
+     * @param value The closedLate to set.
+     * @return This builder for chaining.
+     */
+    public Builder setClosedLate(boolean value) {
+      
+      closedLate_ = value;
+      bitField0_ |= 0x00008000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * True when closed (done or refused) after its due date (the same one `overdue` reads): a
+     * request answered a year late read `overdue` false once closed, its lateness left to compare
+     * `closed_at` with the due date by hand.
+     * </pre>
+     *
+     * <code>bool closed_late = 16 [json_name = "closedLate"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearClosedLate() {
+      bitField0_ = (bitField0_ & ~0x00008000);
+      closedLate_ = false;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

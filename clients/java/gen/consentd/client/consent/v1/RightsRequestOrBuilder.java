@@ -288,4 +288,16 @@ public interface RightsRequestOrBuilder extends
    * <code>.google.protobuf.Timestamp person_told_at = 15 [json_name = "personToldAt"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getPersonToldAtOrBuilder();
+
+  /**
+   * <pre>
+   * True when closed (done or refused) after its due date (the same one `overdue` reads): a
+   * request answered a year late read `overdue` false once closed, its lateness left to compare
+   * `closed_at` with the due date by hand.
+   * </pre>
+   *
+   * <code>bool closed_late = 16 [json_name = "closedLate"];</code>
+   * @return The closedLate.
+   */
+  boolean getClosedLate();
 }
