@@ -104,7 +104,7 @@ async def test_erase_request_from_code_to_done(
 
     clock.pinned = T0
     with pytest.raises(InvalidInput, match="does not match"):
-        await app.requests.confirm_identity(who, request_id, "000000" if code != "000000" else "1")
+        await app.requests.confirm_identity(who, request_id, _wrong(notifier, request_id))
     assert (await app.requests.get(who, request_id)).code_attempts == 1
     verified = await app.requests.confirm_identity(who, request_id, code)
     assert verified.state is RequestState.IDENTITY_VERIFIED
@@ -177,6 +177,41 @@ async def test_codes_expire_and_five_wrong_tries_in_all_lock_the_request(
     with pytest.raises(FailedPrecondition, match="an operator must attest"):
         await app.requests.resend_code(who, other_id, IdentifierKind.PHONE)
     assert len(notifier.sent) == sent  # no code goes out any more
+
+
+async def test_an_erasure_closes_the_persons_other_requests(
+    rights_app: App, tenant: Tenant, clock: TestClock
+) -> None:
+    """Probe CD: the person's access, objection and rectification requests stayed open after
+    their erasure, went overdue and were warned about every quarter hour, for ever. The
+    erasure closes them in its transaction, each saying why: done once verified, refused
+    before (no identity was ever shown); every move logged, the chain verifies."""
+    app, who = rights_app, principal(tenant)
+    clock.pinned = T0
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("z@example.fr"))
+    kinds = (RequestKind.ACCESS, RequestKind.OBJECT, RequestKind.RECTIFY, RequestKind.ERASE)
+    ids = {}
+    for kind in kinds:
+        submitted = await app.requests.submit(who, kind, email("z@example.fr"), None)
+        ids[kind] = submitted.request.request_id
+    for kind in kinds[1:]:
+        await app.requests.attest_identity(who, ids[kind], "dpo")
+    for kind in kinds[2:]:
+        await app.requests.start(who, ids[kind])
+    clock.pinned = T0 + timedelta(days=3)
+    await app.requests.complete(who, ids[RequestKind.ERASE], "erased", "dpo")
+    after = {kind: await app.requests.get(who, ids[kind]) for kind in kinds}
+    assert [after[k].state for k in kinds] == [
+        RequestState.REFUSED,
+        RequestState.DONE,
+        RequestState.DONE,
+        RequestState.DONE,
+    ]
+    assert all("was erased on 2027-02-03" in after[k].outcome for k in kinds[:3])
+    clock.pinned = datetime(2027, 6, 1, 10, 0, tzinfo=UTC)
+    assert (await app.requests.listed(who, True, None, 0, "")).items == []
+    assert (await app.audit.verify(tenant)).ok
 
 
 async def test_extension_once_before_due_and_the_overdue_list(

@@ -13,7 +13,7 @@ from consentd.app.ports import UnitOfWork, UnitOfWorkFactory
 from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.canonical import stamp
 from consentd.domain.errors import FailedPrecondition, NotFound
-from consentd.domain.rights import RequestKind, RequestState, RightsRequest
+from consentd.domain.rights import OPEN_STATES, RequestKind, RequestState, RightsRequest
 
 log = structlog.get_logger("consentd.rights")
 
@@ -94,3 +94,34 @@ async def told(
         )
         return request
     return replace(request, person_told_at=at) if recorded else request
+
+
+async def close_with_erasure(
+    uow: UnitOfWork, subject_id: UUID, erasing: UUID | None, now: datetime
+) -> int:
+    """The erased subject's other open requests, closed in the erasure's unit of work (an
+    access, a port, a rectification, a restriction or an objection has nothing left to act
+    on): left open they went overdue and were warned about every quarter hour, for ever (probe
+    CD). One verified is done, one not yet verified refused (no identity was ever shown), each
+    saying why and logged as every transition is. How many."""
+    why = f"the person was erased on {stamp(now)}: nothing is held about them any more"
+    closed = 0
+    for found in await uow.requests.of_subject(subject_id):
+        if found.request_id == erasing or found.state not in OPEN_STATES:
+            continue
+        request = await locked(uow, found.request_id)
+        for step in _closing(request, now, why):
+            uow.audit.record(transition(step, request, now))
+            request = step
+        await uow.requests.save(request)
+        closed += 1
+    return closed
+
+
+def _closing(request: RightsRequest, now: datetime, why: str) -> list[RightsRequest]:
+    """The moves that close an open request for `why`: refused before identity, else done
+    (started first when it was not)."""
+    if request.state is RequestState.RECEIVED:
+        return [request.refused(now, why)]
+    started = [request.started(now)] if request.state is RequestState.IDENTITY_VERIFIED else []
+    return [*started, (started[-1] if started else request).done(now, why)]

@@ -22,6 +22,7 @@ from consentd.app.commands import SubjectSelector
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, Digest, UnitOfWork, UnitOfWorkFactory
+from consentd.app.request_log import close_with_erasure
 from consentd.app.subject_export import ExportSection, export_document, read_records
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action
@@ -246,6 +247,7 @@ async def erase_subject(
     await uow.rights.forget_replays([str(subject_id), *visitors])
     await uow.rights.destroy_key(subject_id)
     await uow.requests.forget_attestations(subject_id)
+    requests_closed = await close_with_erasure(uow, subject_id, request_id, now)
     erased_at = await uow.rights.mark_erased(subject_id, now)
     kinds: dict[str, int] = {}
     for identifier in removed:
@@ -257,6 +259,7 @@ async def erase_subject(
         "cookie_choices_deleted": sum(cookie_counts.values()),
         "cookie_visitors_deleted": len(visitors),
         "request_id": str(request_id) if request_id else None,
+        "requests_closed": requests_closed,
         # Who erased: the actor was kept only on the ERASED events (none without consents).
         "actor": actor,
         "by": by,
