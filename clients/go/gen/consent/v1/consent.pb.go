@@ -300,7 +300,10 @@ type RecordConsentRequest struct {
 	// One to 50 choices, each for a different target.
 	Choices []*ConsentChoice `protobuf:"bytes,2,rep,name=choices,proto3" json:"choices,omitempty"`
 	Source  Source           `protobuf:"varint,3,opt,name=source,proto3,enum=consent.v1.Source" json:"source,omitempty"`
-	// Who recorded it (an agent id, `self`, a system name); at most 128 characters.
+	// Who recorded it (an agent id, `self`, a system name); at most 128 characters. It outlives an
+	// erasure (the history stays, as proof): an e-mail address or phone number in it is stored as
+	// "(email)" / "(phone)", but names cannot be told apart from other words: never put the
+	// person's name in it (probe CD: "portal user jean.dupont" stayed in clear).
 	Actor    string    `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"`
 	Evidence *Evidence `protobuf:"bytes,5,opt,name=evidence,proto3" json:"evidence,omitempty"`
 	// Controller or processor for these records; the tenant's default when unspecified.
@@ -507,8 +510,9 @@ type WithdrawConsentRequest struct {
 	Targets []*ConsentTarget `protobuf:"bytes,2,rep,name=targets,proto3" json:"targets,omitempty"`
 	// Withdraw everything: every purpose, channel and scope, including legitimate-interest purposes
 	// (on one channel only when `channel` is set).
-	All      bool      `protobuf:"varint,3,opt,name=all,proto3" json:"all,omitempty"`
-	Source   Source    `protobuf:"varint,4,opt,name=source,proto3,enum=consent.v1.Source" json:"source,omitempty"`
+	All    bool   `protobuf:"varint,3,opt,name=all,proto3" json:"all,omitempty"`
+	Source Source `protobuf:"varint,4,opt,name=source,proto3,enum=consent.v1.Source" json:"source,omitempty"`
+	// As RecordConsentRequest.actor: never the person's name.
 	Actor    string    `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
 	Evidence *Evidence `protobuf:"bytes,6,opt,name=evidence,proto3" json:"evidence,omitempty"`
 	// With `all`: withdraw every purpose and scope on this channel only, including purposes added

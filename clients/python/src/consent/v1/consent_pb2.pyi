@@ -172,7 +172,11 @@ class RecordConsentRequest(_message.Message):
     DECIDED_AT_FIELD_NUMBER: _builtins.int
     source: _types_pb2.Source.ValueType
     actor: _builtins.str
-    """Who recorded it (an agent id, `self`, a system name); at most 128 characters."""
+    """Who recorded it (an agent id, `self`, a system name); at most 128 characters. It outlives an
+    erasure (the history stays, as proof): an e-mail address or phone number in it is stored as
+    "(email)" / "(phone)", but names cannot be told apart from other words: never put the
+    person's name in it (probe CD: "portal user jean.dupont" stayed in clear).
+    """
     processing_role: _types_pb2.ProcessingRole.ValueType
     """Controller or processor for these records; the tenant's default when unspecified."""
     @_builtins.property
@@ -292,6 +296,7 @@ class WithdrawConsentRequest(_message.Message):
     """
     source: _types_pb2.Source.ValueType
     actor: _builtins.str
+    """As RecordConsentRequest.actor: never the person's name."""
     channel: _types_pb2.Channel.ValueType
     """With `all`: withdraw every purpose and scope on this channel only, including purposes added
     later and legitimate-interest ones (a reply "STOP" to a text message: checks of any purpose on

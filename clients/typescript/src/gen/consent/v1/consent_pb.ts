@@ -79,7 +79,10 @@ export type RecordConsentRequest = Message<"consent.v1.RecordConsentRequest"> & 
   source: Source;
 
   /**
-   * Who recorded it (an agent id, `self`, a system name); at most 128 characters.
+   * Who recorded it (an agent id, `self`, a system name); at most 128 characters. It outlives an
+   * erasure (the history stays, as proof): an e-mail address or phone number in it is stored as
+   * "(email)" / "(phone)", but names cannot be told apart from other words: never put the
+   * person's name in it (probe CD: "portal user jean.dupont" stayed in clear).
    *
    * @generated from field: string actor = 4;
    */
@@ -211,6 +214,8 @@ export type WithdrawConsentRequest = Message<"consent.v1.WithdrawConsentRequest"
   source: Source;
 
   /**
+   * As RecordConsentRequest.actor: never the person's name.
+   *
    * @generated from field: string actor = 5;
    */
   actor: string;

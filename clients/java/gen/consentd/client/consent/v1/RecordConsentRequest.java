@@ -157,7 +157,10 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object actor_ = "";
   /**
    * <pre>
-   * Who recorded it (an agent id, `self`, a system name); at most 128 characters.
+   * Who recorded it (an agent id, `self`, a system name); at most 128 characters. It outlives an
+   * erasure (the history stays, as proof): an e-mail address or phone number in it is stored as
+   * "(email)" / "(phone)", but names cannot be told apart from other words: never put the
+   * person's name in it (probe CD: "portal user jean.dupont" stayed in clear).
    * </pre>
    *
    * <code>string actor = 4 [json_name = "actor"];</code>
@@ -178,7 +181,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Who recorded it (an agent id, `self`, a system name); at most 128 characters.
+   * Who recorded it (an agent id, `self`, a system name); at most 128 characters. It outlives an
+   * erasure (the history stays, as proof): an e-mail address or phone number in it is stored as
+   * "(email)" / "(phone)", but names cannot be told apart from other words: never put the
+   * person's name in it (probe CD: "portal user jean.dupont" stayed in clear).
    * </pre>
    *
    * <code>string actor = 4 [json_name = "actor"];</code>
@@ -1360,7 +1366,10 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object actor_ = "";
     /**
      * <pre>
-     * Who recorded it (an agent id, `self`, a system name); at most 128 characters.
+     * Who recorded it (an agent id, `self`, a system name); at most 128 characters. It outlives an
+     * erasure (the history stays, as proof): an e-mail address or phone number in it is stored as
+     * "(email)" / "(phone)", but names cannot be told apart from other words: never put the
+     * person's name in it (probe CD: "portal user jean.dupont" stayed in clear).
      * </pre>
      *
      * <code>string actor = 4 [json_name = "actor"];</code>
@@ -1380,7 +1389,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Who recorded it (an agent id, `self`, a system name); at most 128 characters.
+     * Who recorded it (an agent id, `self`, a system name); at most 128 characters. It outlives an
+     * erasure (the history stays, as proof): an e-mail address or phone number in it is stored as
+     * "(email)" / "(phone)", but names cannot be told apart from other words: never put the
+     * person's name in it (probe CD: "portal user jean.dupont" stayed in clear).
      * </pre>
      *
      * <code>string actor = 4 [json_name = "actor"];</code>
@@ -1401,7 +1413,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Who recorded it (an agent id, `self`, a system name); at most 128 characters.
+     * Who recorded it (an agent id, `self`, a system name); at most 128 characters. It outlives an
+     * erasure (the history stays, as proof): an e-mail address or phone number in it is stored as
+     * "(email)" / "(phone)", but names cannot be told apart from other words: never put the
+     * person's name in it (probe CD: "portal user jean.dupont" stayed in clear).
      * </pre>
      *
      * <code>string actor = 4 [json_name = "actor"];</code>
@@ -1418,7 +1433,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Who recorded it (an agent id, `self`, a system name); at most 128 characters.
+     * Who recorded it (an agent id, `self`, a system name); at most 128 characters. It outlives an
+     * erasure (the history stays, as proof): an e-mail address or phone number in it is stored as
+     * "(email)" / "(phone)", but names cannot be told apart from other words: never put the
+     * person's name in it (probe CD: "portal user jean.dupont" stayed in clear).
      * </pre>
      *
      * <code>string actor = 4 [json_name = "actor"];</code>
@@ -1432,7 +1450,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Who recorded it (an agent id, `self`, a system name); at most 128 characters.
+     * Who recorded it (an agent id, `self`, a system name); at most 128 characters. It outlives an
+     * erasure (the history stays, as proof): an e-mail address or phone number in it is stored as
+     * "(email)" / "(phone)", but names cannot be told apart from other words: never put the
+     * person's name in it (probe CD: "portal user jean.dupont" stayed in clear).
      * </pre>
      *
      * <code>string actor = 4 [json_name = "actor"];</code>

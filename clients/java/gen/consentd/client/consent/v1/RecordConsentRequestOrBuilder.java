@@ -79,7 +79,10 @@ public interface RecordConsentRequestOrBuilder extends
 
   /**
    * <pre>
-   * Who recorded it (an agent id, `self`, a system name); at most 128 characters.
+   * Who recorded it (an agent id, `self`, a system name); at most 128 characters. It outlives an
+   * erasure (the history stays, as proof): an e-mail address or phone number in it is stored as
+   * "(email)" / "(phone)", but names cannot be told apart from other words: never put the
+   * person's name in it (probe CD: "portal user jean.dupont" stayed in clear).
    * </pre>
    *
    * <code>string actor = 4 [json_name = "actor"];</code>
@@ -88,7 +91,10 @@ public interface RecordConsentRequestOrBuilder extends
   java.lang.String getActor();
   /**
    * <pre>
-   * Who recorded it (an agent id, `self`, a system name); at most 128 characters.
+   * Who recorded it (an agent id, `self`, a system name); at most 128 characters. It outlives an
+   * erasure (the history stays, as proof): an e-mail address or phone number in it is stored as
+   * "(email)" / "(phone)", but names cannot be told apart from other words: never put the
+   * person's name in it (probe CD: "portal user jean.dupont" stayed in clear).
    * </pre>
    *
    * <code>string actor = 4 [json_name = "actor"];</code>

@@ -172,6 +172,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object actor_ = "";
   /**
+   * <pre>
+   * As RecordConsentRequest.actor: never the person's name.
+   * </pre>
+   *
    * <code>string actor = 5 [json_name = "actor"];</code>
    * @return The actor.
    */
@@ -189,6 +193,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * As RecordConsentRequest.actor: never the person's name.
+   * </pre>
+   *
    * <code>string actor = 5 [json_name = "actor"];</code>
    * @return The bytes for actor.
    */
@@ -1334,6 +1342,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object actor_ = "";
     /**
+     * <pre>
+     * As RecordConsentRequest.actor: never the person's name.
+     * </pre>
+     *
      * <code>string actor = 5 [json_name = "actor"];</code>
      * @return The actor.
      */
@@ -1350,6 +1362,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * As RecordConsentRequest.actor: never the person's name.
+     * </pre>
+     *
      * <code>string actor = 5 [json_name = "actor"];</code>
      * @return The bytes for actor.
      */
@@ -1367,6 +1383,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * As RecordConsentRequest.actor: never the person's name.
+     * </pre>
+     *
      * <code>string actor = 5 [json_name = "actor"];</code>
      * @param value The actor to set.
      * @return This builder for chaining.
@@ -1380,6 +1400,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * As RecordConsentRequest.actor: never the person's name.
+     * </pre>
+     *
      * <code>string actor = 5 [json_name = "actor"];</code>
      * @return This builder for chaining.
      */
@@ -1390,6 +1414,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * As RecordConsentRequest.actor: never the person's name.
+     * </pre>
+     *
      * <code>string actor = 5 [json_name = "actor"];</code>
      * @param value The bytes for actor to set.
      * @return This builder for chaining.

@@ -89,11 +89,19 @@ public interface WithdrawConsentRequestOrBuilder extends
   consentd.client.consent.v1.Source getSource();
 
   /**
+   * <pre>
+   * As RecordConsentRequest.actor: never the person's name.
+   * </pre>
+   *
    * <code>string actor = 5 [json_name = "actor"];</code>
    * @return The actor.
    */
   java.lang.String getActor();
   /**
+   * <pre>
+   * As RecordConsentRequest.actor: never the person's name.
+   * </pre>
+   *
    * <code>string actor = 5 [json_name = "actor"];</code>
    * @return The bytes for actor.
    */
