@@ -228,6 +228,7 @@ def bootstrap(
     )
     telemetry = telemetry or Telemetry()
     store.watch_pools(telemetry.metrics)
+    telemetry.metrics.watch_sequencer(store.sequencer.stalled_seconds)
     use_cases = build_use_cases(
         settings,
         store,

@@ -207,14 +207,18 @@ async def test_a_sweep_failing_in_a_row_logs_its_traceback_once(
     try:
         configure_logging("info", "json")
         for store in (DownStore(), FlappingStore()):
+            down = type(store) is DownStore
             capsys.readouterr()
             sequencer = Sequencer(store, lambda: datetime.now(UTC), Feed(), batch=5)
             sweeping = asyncio.create_task(sequencer.sweep_periodically(0.01))
             await asyncio.sleep(0.3)  # some 30 sweeps
+            failing = sequencer.stalled_seconds()
             store.__class__ = DownStore  # steady
             store.down = False
             await asyncio.sleep(0.5)
             sweeping.cancel()
+            # The gauge an operator alerts on: it grew while every sweep failed, not otherwise.
+            assert (failing >= 0.25, sequencer.stalled_seconds() < 0.25) == (down, True)
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeping
             events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]

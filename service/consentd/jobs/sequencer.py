@@ -95,6 +95,7 @@ class Sequencer:
         self._idle = asyncio.Event()
         self._idle.set()
         self._failures = _Failures()
+        self._swept = time.monotonic()  # when a sweep last succeeded
 
     def changed(self, tenant_id: UUID) -> None:
         """A transaction of `tenant_id` that queued entries committed."""
@@ -204,10 +205,15 @@ class Sequencer:
         while True:
             try:
                 await self.sweep()
+                self._swept = time.monotonic()
                 self._failures.recovered()
             except Exception:  # noqa: BLE001 - logged (_Failures); never let the task die
                 self._failures.failed("sequencer_sweep_failed")
             await asyncio.sleep(seconds)
+
+    def stalled_seconds(self) -> float:
+        """Seconds since a periodic sweep last succeeded (the stalled-seconds gauge)."""
+        return time.monotonic() - self._swept
 
     async def aclose(self) -> None:
         """Integrate what this process's writes queued (a CLI command exits right after), then

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     PlatformCollector,
     ProcessCollector,
 )
@@ -133,6 +134,17 @@ class Metrics:
 
     def watch_pool(self, name: str, read: Callable[[], PoolUsage | None]) -> None:
         self._pools.pools[name] = read
+
+    def watch_sequencer(self, read: Callable[[], float]) -> None:
+        """`read()`: seconds since the audit sequencer last swept the queues whole. A stuck
+        backend stalled the log and the change feed for 14 s with health SERVING and only a
+        line a minute in the log (probe CB): alert when it grows past a few seconds."""
+        Gauge(
+            "consentd_audit_sequencer_stalled_seconds",
+            "Seconds since the audit sequencer last integrated every queued entry (0-1 s when "
+            "healthy): the audit log and the change feed lag by about as much",
+            registry=self.registry,
+        ).set_function(read)
 
     def rpc(self, method: str, code: str, seconds: float) -> None:
         self.rpc_duration.observe(method, code, seconds)
