@@ -212,7 +212,8 @@ async def test_serve_exposes_metrics_spans_and_trace_ids(
     assert "consentd_purged_rows_total" in text
     assert "process_cpu_seconds_total" in text
     stalled = re.search(r"^consentd_audit_sequencer_stalled_seconds (\S+)$", text, re.M)
-    assert stalled is not None and float(stalled.group(1)) < 30  # swept every second here
+    assert stalled is not None
+    assert float(stalled.group(1)) < 30  # swept every second here
 
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     (check_line,) = [e for e in lines if e.get("event") == "rpc" and e["method"] == CHECK]

@@ -38,7 +38,7 @@ from consentd.logs import configure_logging
 from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import alembic_config
 from consentd.store.locks import AdvisoryLock
-from consentd.store.tables import tenants
+from consentd.store.tables import tenant_retention, tenants
 from consentd.store.uow import SqlUnitOfWork
 from tests.conftest import TEST_SECRET, TestClock, owner
 from tests.integration.helpers import catalogue, email, ended_long_ago, grant
@@ -406,14 +406,16 @@ async def test_the_scheduled_purge_goes_on_after_purging_a_tenant(
     assert deleted["subjects"] == 1, deleted
 
 
-async def test_a_tenant_the_database_refuses_to_purge_does_not_stop_the_others(
+async def test_a_job_clock_ahead_of_the_database_purges_nothing_and_says_so(
     app: App, admin: AdminUseCases, clock: TestClock
 ) -> None:
     """A job host two days ahead of PostgreSQL found a tenant due (its contract ended a month
     less a day ago), marked it purged, and had its rows refused by the database's guard (its
     own clock): the run ended there, and every tenant after it went without retention, run
-    after run (probe P). The job now counts an hour's margin, as the audit pruning does, and a
-    tenant that fails is reported `failed` while the others are purged."""
+    after run (probe P); a year ahead, the tenant stayed marked purged with its data all there
+    (probe CD). A host over an hour ahead now fails every tenant saying so, marks nothing and
+    deletes nothing; on a clock within the hour, the ended tenant is purged and the other kept
+    until it is due in the database too."""
     tag = uuid4().hex[:8]
     first = await admin.create_tenant(f"skew-a-{tag}")
     second = await admin.create_tenant(f"skew-b-{tag}")
@@ -426,28 +428,20 @@ async def test_a_tenant_the_database_refuses_to_purge_does_not_stop_the_others(
         await grant(app, tenant, email("kept-until-purged@example.fr"))
         await ended_long_ago(app, tenant, ended)
     assert app.retention is not None
-    clock.pinned = now + timedelta(days=1, minutes=30)  # within the margin: not due
+    clock.pinned = now + timedelta(days=2)  # due here, not in the database
+    report = {t.tenant: t for t in (await app.retention.run()).tenants}
+    for tenant in (first, second):
+        assert report[tenant.slug].status == "failed", report[tenant.slug]
+        assert "ahead of the database's" in report[tenant.slug].notes[0]
+    async with owner(app).connect() as conn:
+        marked = await conn.execute(
+            sa.select(tenant_retention.c.purged_at).where(
+                tenant_retention.c.tenant_id.in_([first.tenant_id, second.tenant_id])
+            )
+        )
+        assert set(marked.scalars()) == {None}
+    clock.pinned = now + timedelta(minutes=30)  # within the hour
     report = {t.tenant: t for t in (await app.retention.run()).tenants}
     assert report[first.slug].status == "kept", report[first.slug]
     assert report[second.slug].status == "purged", report[second.slug]
-    clock.pinned = now + timedelta(days=2)  # past it: due here, not in the database
-    report = {t.tenant: t for t in (await app.retention.run()).tenants}
-    assert report[first.slug].status == "failed", report[first.slug]
-    assert "not due" in report[first.slug].notes[0]
-    assert report[second.slug].status == "already_purged"
-    # Leave nothing failing for the next runs of this database (other tests run retention).
-    async with owner(app).begin() as conn:
-        await conn.execute(
-            sa.text("SELECT set_config('consentd.tenant_id', :t, true)"),
-            {"t": str(first.tenant_id)},
-        )
-        await conn.execute(
-            sa.text(
-                "UPDATE tenant_retention SET contract_ended_at = now() - interval '3 months' "
-                "WHERE tenant_id = :t"
-            ),
-            {"t": first.tenant_id},
-        )
     clock.pinned = None
-    report = {t.tenant: t for t in (await app.retention.run()).tenants}
-    assert report[first.slug].status == "purged", report[first.slug]

@@ -46,11 +46,8 @@ class Action:
     CONSENT_RECORDED = "consent.recorded"
     CONSENT_WITHDRAWN = "consent.withdrawn"
     CONSENT_CONFIRMED = "consent.confirmed"  # double opt-in: pending grants confirmed
-    # A fact still in force, logged again before retention prunes the segment holding its entry
-    # (same payload, same fact id): what decides a check is always provable from the log.
+    # Logged again before a prune (store/audit_carry.py): a fact in force, another standing word.
     CONSENT_CARRIED = "consent.carried"
-    # Any other standing word (a block in force, an erasure, a notice, the latest purpose,
-    # policy, settings, request transition), logged again holding the entry as it was.
     ENTRY_CARRIED = "audit.entry_carried"
     PURPOSE_PUT = "catalog.purpose_put"
     NOTICE_PUBLISHED = "catalog.notice_published"
@@ -60,7 +57,7 @@ class Action:
     RESTRICTION_LIFTED = "subject.restriction_lifted"
     SUBJECT_OBJECTED = "subject.objected"
     CONTACT_RECTIFIED = "subject.contact_rectified"
-    SUBJECT_EXPORTED = "subject.exported"  # an access or portability answer: its digest
+    SUBJECT_EXPORTED = "subject.exported"
     REQUEST_TRANSITIONED = "rights_request.transitioned"
     RETENTION_SETTINGS_PUT = "retention.settings_put"
     RETENTION_PURGED = "retention.purged"
