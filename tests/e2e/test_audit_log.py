@@ -27,7 +27,7 @@ from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.merkle import verify_consistency
 from consentd.domain.tenancy import Tenant
 from tests.conftest import TEST_SECRET, Stubs, bearer, owner
-from tests.e2e.helpers import by_email, grant, put_purpose, record, target, withdraw
+from tests.e2e.helpers import by_email, check, grant, put_purpose, record, target, withdraw
 from tests.e2e.security_helpers import register_portal
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "audit.md"
@@ -388,3 +388,27 @@ async def test_an_issuer_is_listed_and_removed_from_the_command_line(
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await stub.GetSubjectConsents(request, metadata=bearer(portal.token("never-used")))
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_an_evidence_pack_proves_every_entry_about_one_person(
+    stubs: Stubs, tenant: Tenant, verifier: Path, cli_env: dict[str, str]
+) -> None:
+    """`audit evidence --subject`: every kept entry about the person (here ana's two grants and
+    her withdrawal, not bob's), each an inclusion document in one signed head that the
+    documented hashlib check passes; a subject the log says nothing about exits 1 saying so."""
+    events = await _writes(stubs)
+    ana = (await check(stubs, by_email("ana@example.fr"), NEWSLETTER)).subject_id
+    cli = await _cli(cli_env, "evidence", "--tenant", tenant.slug, "--subject", ana)
+    assert cli.returncode == 0, cli.stderr
+    pack = json.loads(cli.stdout)
+    assert (pack["format"], pack["subject_id"]) == ("consentd-audit-evidence/1", ana)
+    proven = []
+    for entry in pack["entries"]:
+        head = pack["head"]
+        document = {**entry, "tree_size": head["tree_size"], "root_hash": head["root_hash"]}
+        done = _verify(verifier, {**document, "head": head})
+        assert done.returncode == 0, done.stdout + done.stderr
+        proven.append(json.loads(done.stdout)["event_id"])
+    assert proven == [events["granted"], events["sms"], events["withdrawn"]]
+    nobody = await _cli(cli_env, "evidence", "--tenant", tenant.slug, "--subject", str(uuid4()))
+    assert (nobody.returncode, "holds nothing about subject" in nobody.stderr) == (1, True)

@@ -129,6 +129,25 @@ class AuditUseCases:
         path = tree.inclusion_path(entry.seq - 1)
         return InclusionProof(entry.seq, entry.leaf_input(), tuple(path), head)
 
+    async def evidence(
+        self, tenant: Tenant, subject_id: UUID, size: int = 0
+    ) -> tuple[TreeHead, list[InclusionProof]]:
+        """Every kept entry about the subject, each proven in the tree of one signed head (of
+        `size` entries; 0: a new one): what a regulator or the person is handed to check the
+        log's word on them without trusting consentd (docs/audit.md). Entries as stored: a
+        fact's proof recomputed from its table is prove_inclusion's. Raises NotFound when the
+        log holds nothing about them."""
+        head = await self.tree_head(tenant, size)
+        async with self._snapshot(tenant.tenant_id) as uow:
+            entries = await uow.audit.of_subject(subject_id, head.tree_size)
+            if not entries:
+                raise NotFound(f"the kept audit log holds nothing about subject {subject_id}")
+            tree = await self._tree(uow, head.tree_size)
+        return head, [
+            InclusionProof(e.seq, e.leaf_input(), tuple(tree.inclusion_path(e.seq - 1)), head)
+            for e in entries
+        ]
+
     async def prove_consistency(
         self, tenant: Tenant, first: int, second: int = 0
     ) -> ConsistencyProof:

@@ -54,7 +54,7 @@ def proof_work(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
             report = await app.audit.verify(tenant)
             print_json({"tenant": tenant.slug, **asdict(report)})
             return 0 if report.ok else 1
-        if args.action in ("tree-head", "prove"):
+        if args.action in ("tree-head", "prove", "evidence"):
             print_json(await proof_document(app, tenant, args))
             return 0
         checkpoint = await app.audit.checkpoint(tenant)

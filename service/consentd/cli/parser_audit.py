@@ -12,6 +12,7 @@ _AUDIT_ACTIONS = (
     ("checkpoint", "sign a tenant's chain head and print the proof (JSON)"),
     ("tree-head", "sign (unless signed) the tenant's Merkle tree head and print it (JSON)"),
     ("prove", "an RFC 9162 inclusion (--seq/--fact) or consistency (--first) proof (JSON)"),
+    ("evidence", "every kept entry about one subject, each proven in one signed head (JSON)"),
 )
 
 
@@ -24,19 +25,21 @@ def add_audit(commands: Commands) -> None:
         "  consentd audit verify --tenant acme\n  consentd audit checkpoint --tenant acme\n"
         "  consentd audit tree-head --tenant acme\n"
         "  consentd audit prove --tenant acme --fact 0b7c...   # inclusion of a consent event\n"
-        "  consentd audit prove --tenant acme --first 100      # consistency of 100 -> now\n",
+        "  consentd audit prove --tenant acme --first 100      # consistency of 100 -> now\n"
+        "  consentd audit evidence --tenant acme --subject 5f0e...  # a person's evidence pack\n",
     )
     audit_commands = audit.add_subparsers(dest="action", required=True)
     subs = {}
     for name, text in _AUDIT_ACTIONS:
         subs[name] = sub = audit_commands.add_parser(name, help=text)
         sub.add_argument("--tenant", required=True, help="tenant slug")
-        if name in ("tree-head", "prove"):
+        if name in ("tree-head", "prove", "evidence"):
             sub.add_argument("--tree-size", type=log_position, default=0, help="entries (0: all)")
     which = subs["prove"].add_mutually_exclusive_group(required=True)
     which.add_argument("--seq", type=log_position, help="the entry to prove included")
     which.add_argument("--fact", type=UUID, help="the consent event / cookie choice to prove")
     which.add_argument("--first", type=log_position, help="the older tree size to prove consistent")
+    subs["evidence"].add_argument("--subject", type=UUID, required=True, help="the subject id")
 
 
 def add_breach(commands: Commands) -> None:

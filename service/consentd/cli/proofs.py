@@ -34,6 +34,23 @@ async def proof_document(app: App, tenant: Tenant, args: argparse.Namespace) -> 
     if args.action == "tree-head":
         head = await app.audit.tree_head(tenant, args.tree_size)
         return {**base, "format": "consentd-audit-tree-head/1", "head": head_document(head)}
+    if args.action == "evidence":
+        head, proofs = await app.audit.evidence(tenant, args.subject, args.tree_size)
+        return {
+            **base,
+            "format": "consentd-audit-evidence/1",
+            "subject_id": str(args.subject),
+            "head": head_document(head),
+            "entries": [
+                {
+                    "seq": proof.seq,
+                    "leaf_index": proof.seq - 1,
+                    "leaf_input": proof.leaf_input.hex(),
+                    "audit_path": [node.hex() for node in proof.path],
+                }
+                for proof in proofs
+            ],
+        }
     if args.first is not None:
         consistency = await app.audit.prove_consistency(tenant, args.first, args.tree_size)
         return {

@@ -166,6 +166,15 @@ class SqlAudit:
         fact = row["fact_payload"]
         return _entry(row), json.loads(fact) if fact is not None else None
 
+    async def of_subject(self, subject_id: UUID, through: int) -> list[AuditEntry]:
+        query = (
+            sa.select(_E)
+            .where(_E.c.tenant_id == self._tenant, _E.c.subject_id == subject_id)
+            .where(_E.c.seq <= through)
+            .order_by(_E.c.seq)
+        )
+        return [_entry(m) for m in (await self._conn.execute(query)).mappings()]
+
     async def tree_head(self, size: int) -> TreeHead | None:
         return await audit_tree.tree_head(self._raw, self._tenant, size)
 

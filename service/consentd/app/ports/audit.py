@@ -112,6 +112,10 @@ class AuditRepository(Protocol):
         """Entry `seq` (or the entry of `fact_id`) and its fact's content as it stands now."""
         ...
 
+    async def of_subject(self, subject_id: UUID, through: int) -> list[AuditEntry]:
+        """The entries about the subject up to seq `through` (kept: not pruned), in order."""
+        ...
+
     async def tree_head(self, size: int) -> TreeHead | None: ...
 
     async def tree_heads(self) -> list[TreeHead]:
