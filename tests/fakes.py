@@ -29,7 +29,7 @@ from consentd.app.ports import (
     PartWrite,
 )
 from consentd.domain.audit import AuditRecord
-from consentd.domain.decision import latest
+from consentd.domain.decision import latest, persons_word
 from consentd.domain.errors import InvalidInput
 from consentd.domain.model import ALL, ConsentEvent, Purpose, Target
 from consentd.domain.rights import Block
@@ -110,6 +110,13 @@ class FakeConsents:
         for event in self._of(subject_id):
             latest_by_target[event.target] = event
         return sorted(latest_by_target.values(), key=lambda e: e.target.purpose)
+
+    async def persons_words(self, subject_id: UUID) -> list[ConsentEvent]:
+        latest: dict[Target, ConsentEvent] = {}
+        for event in self._of(subject_id):
+            if persons_word(event) and not event.target.is_all:
+                latest[event.target] = event
+        return list(latest.values())
 
     async def history(
         self, subject_id: UUID, purpose: str | None, before: UUID | None, limit: int

@@ -284,6 +284,37 @@ async def test_a_systems_grant_does_not_lift_the_persons_own_withdrawal(
     assert await _answers(stubs, email, news, offers) == [GRANTED, GRANTED]
 
 
+@pytest.mark.parametrize("key", ["", "mirror-1"], ids=["grouped", "one-call"])
+async def test_a_systems_own_no_does_not_clear_the_way_over_the_persons(
+    stubs: Stubs, key: str
+) -> None:
+    """Probe CE: after the person unsubscribed in person, a CRM mirroring it (its own
+    withdrawal, or a refusal) replaced their "no" as the current fact, and its next grant was
+    taken: ALLOW. The person's latest word on the target decides, whatever a system wrote
+    since."""
+    await put_purpose(stubs, "newsletter")
+    email = f"mirror-{key or 'grouped'}@example.fr"
+    news = target("newsletter", EMAIL)
+    await _synced(stubs, email, grant(news), key=_then(key, "0"))
+    await stubs.consent.WithdrawConsent(
+        consent_pb2.WithdrawConsentRequest(
+            subject=by_email(email), targets=[news], source=types_pb2.SOURCE_PORTAL
+        ),
+        metadata=stubs.metadata,
+    )
+    await stubs.consent.WithdrawConsent(
+        consent_pb2.WithdrawConsentRequest(
+            subject=by_email(email), targets=[news], source=types_pb2.SOURCE_API
+        ),
+        metadata=stubs.metadata,
+    )
+    await _synced(stubs, email, refuse(news), key=_then(key, "refused"))
+    error = await fails(_synced(stubs, email, grant(news), key=key))
+    assert (error.code(), error_info(error).reason) == (FAILED, "STOP_IN_FORCE")
+    assert "the person withdrew this themselves (portal)" in (error.details() or "")
+    assert await _answers(stubs, email, news) == [(DENY, consent_pb2.REASON_REFUSED)]
+
+
 async def test_a_stop_everywhere_is_lifted_by_the_person_only_too(stubs: Stubs) -> None:
     """The same for a withdrawal of everything on every channel."""
     await put_purpose(stubs, "newsletter")

@@ -673,3 +673,35 @@ async def test_a_new_address_linked_to_a_confirmed_person_is_asked_at_that_addre
     await _confirm(mailing, token_of(sent))
     assert (await check(mailing, by_email(second), to)).decision == ALLOW
     assert len(await mail[0].wait_for(first)) == 1
+
+
+async def test_a_sign_up_form_asks_again_someone_who_unsubscribed_or_sent_a_stop(
+    mailing: Stubs, mail: tuple[Mailbox, int]
+) -> None:
+    """Probe CE: after the person unsubscribed (portal) or stopped every e-mail, a double
+    opt-in grant sent by a sign-up form's server (SOURCE_API, a system) was STOP_IN_FORCE and
+    no mail went: nobody could re-subscribe that way. It is asked (PENDING, mailed): only the
+    person's confirmation makes it a grant, and that is theirs."""
+    await _confirmed_purpose_with_notice(mailing, "resub")
+    to, address = target("resub"), _address()
+    person = types_pb2.SubjectIdentity(email=address)
+    form = consent_pb2.RecordConsentRequest(
+        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_API
+    )
+    await record(mailing, person, grant(to, notice_version=1))
+    await _confirm(mailing, token_of((await mail[0].wait_for(address))[0]))
+    await withdraw(mailing, by_email(address), to)
+    stop = consent_pb2.WithdrawConsentRequest(
+        subject=by_email(address),
+        all=True,
+        channel=types_pb2.CHANNEL_EMAIL,
+        source=types_pb2.SOURCE_API,
+    )
+    for sent, then in ((2, None), (3, stop)):
+        if then is not None:
+            await mailing.consent.WithdrawConsent(then, metadata=mailing.metadata)
+        asked = await mailing.consent.RecordConsent(form, metadata=mailing.metadata)
+        assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
+        assert (await check(mailing, by_email(address), to)).decision == DENY
+        await _confirm(mailing, token_of((await mail[0].wait_for(address, count=sent))[-1]))
+        assert (await check(mailing, by_email(address), to)).decision == ALLOW

@@ -793,6 +793,19 @@ async def test_a_files_grant_over_the_persons_own_withdrawal_is_superseded(
     assert "0 imported, 1 superseded" in done.stdout
     state = await _state(app, tenant, "unsub@example.com")
     assert state == {"newsletter": ConsentState.WITHDRAWN}
+    # Probe CE: the file's own "no" first (the CRM mirroring it), then its "yes", one row a
+    # batch: the "no" is recorded, the "yes" still superseded.
+    times = []
+    for _ in range(2):
+        await asyncio.sleep(0.01)
+        times.append(datetime.now(UTC).isoformat())
+    row = "unsub@example.com,newsletter,email,{},{},,crm"
+    rows = [row.format("withdrawn", times[0]), row.format("granted", times[1])]
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug, "--batch-size", "1")
+    assert done.returncode == 0, done.stderr
+    assert "1 imported, 1 superseded" in done.stdout
+    assert await _state(app, tenant, "unsub@example.com") == state
 
 
 async def test_a_files_grant_naming_the_holder_of_an_erased_number_otherwise_is_superseded(

@@ -92,6 +92,42 @@ async def test_a_link_asks_on_get_and_withdraws_once_on_post(
     assert (withdrawal.source, withdrawal.actor) == (types_pb2.SOURCE_PORTAL, "unsubscribe link")
 
 
+async def test_a_link_followed_after_a_systems_no_records_the_persons(
+    stubs: Stubs, channel: grpc.aio.Channel, http_port: int
+) -> None:
+    """Probe CE: the CRM recorded its own refusal (bounce handling) after sending the mail;
+    the person's click answered "already done" and wrote nothing, so their "no" was never in
+    person and the CRM's next grant was taken: ALLOW. The person's withdrawal is recorded over
+    a system's "no", and the CRM's grant is refused after it; a second click writes nothing."""
+    await put_purpose(stubs, "newsletter")
+    email = "bounced@example.fr"
+    crm = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=email),
+        choices=[grant(NEWSLETTER)],
+        source=types_pb2.SOURCE_API,
+    )
+    await stubs.consent.RecordConsent(crm, metadata=stubs.metadata)
+    (answer,) = await _batch(channel, stubs, email)
+    link = f"http://127.0.0.1:{http_port}/unsubscribe/{answer.unsubscribe_token}"
+    bounce = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=email),
+        choices=[
+            consent_pb2.ConsentChoice(target=NEWSLETTER, state=types_pb2.CONSENT_STATE_REFUSED)
+        ],
+        source=types_pb2.SOURCE_API,
+    )
+    await stubs.consent.RecordConsent(bounce, metadata=stubs.metadata)
+    for _ in range(2):
+        assert (await asyncio.to_thread(_call, link, ONE_CLICK))[0] == 200
+    events = (await history(stubs, by_email(email))).events
+    mine = [e for e in events if e.source == types_pb2.SOURCE_PORTAL]
+    assert [e.state for e in mine] == [types_pb2.CONSENT_STATE_WITHDRAWN]
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stubs.consent.RecordConsent(crm, metadata=stubs.metadata)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == DENY
+
+
 async def test_a_tampered_or_foreign_token_withdraws_nothing(
     app: App, stubs: Stubs, channel: grpc.aio.Channel, http_port: int, tenant: Tenant
 ) -> None:

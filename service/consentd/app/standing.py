@@ -23,7 +23,6 @@ from consentd.app.ports.batches import PartRead
 from consentd.app.subjects import SubjectResolver
 from consentd.app.taken_back import (
     IN_PERSON,
-    PERSON_SOURCES,
     latest_closure,
     refuse_systems_return,
     systems_grant,
@@ -31,7 +30,7 @@ from consentd.app.taken_back import (
     without_held_closed_grants,
 )
 from consentd.domain.canonical import stamp
-from consentd.domain.decision import standing_stop
+from consentd.domain.decision import PERSON_SOURCES, persons_no, standing_stop
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import Identifier
 from consentd.domain.model import (
@@ -57,45 +56,58 @@ def refuse_grant_over_objection(command: RecordConsent, objected: datetime | Non
         )
 
 
-def refuse_grant_over_stop(command: RecordConsent, current: Sequence[ConsentEvent]) -> None:
+def refuse_grant_over_stop(
+    command: RecordConsent, said: Said, confirming: frozenset[str] = frozenset()
+) -> None:
     """A system's grant (systems_grant) never lifts a "no" only the person lifts (standing_no):
     a withdrawal of everything, of every channel or of its target's (a STOP to a text message
     is an objection to the channel, CPCE L34-5: the next CRM sync's grant made a check ALLOW
     right after it, probe BF), or the person's own refusal or withdrawal of that target (the
     unsubscribe link, the portal: probe CD). Only the person lifts it, for each target they
-    grant. Raises FailedPrecondition (STOP_IN_FORCE)."""
+    grant. A grant of a purpose in `confirming` (double opt-in) is left to the person's
+    confirmation, theirs (probe CE: a sign-up form could not re-subscribe anyone who had
+    unsubscribed). Raises FailedPrecondition (STOP_IN_FORCE)."""
     if not systems_grant(command):
         return
     for choice in command.choices:
-        no = standing_no(choice.target, current)
-        if choice.state is not ConsentState.GRANTED or no is None:
+        no = standing_no(choice.target, said)
+        asked = choice.target.purpose in confirming
+        if choice.state is not ConsentState.GRANTED or no is None or asked:
             continue
         if no.target.is_all:
             where = "every channel" if no.target.channel is Channel.ALL else "this channel"
-            said = f"withdrew everything on {where}"
+            what = f"withdrew everything on {where}"
         else:
             how = "refused" if no.state is ConsentState.REFUSED else "withdrew"
-            said = f"{how} this themselves ({no.source.value})"
+            what = f"{how} this themselves ({no.source.value})"
         raise FailedPrecondition(
-            f"the person {said} on {stamp(no.recorded_at)}: a grant from a system does not "
+            f"the person {what} on {stamp(no.recorded_at)}: a grant from a system does not "
             f"lift it; only the person does ({IN_PERSON})",
             code="STOP_IN_FORCE",
         )
 
 
-def standing_no(target: Target, current: Sequence[ConsentEvent]) -> ConsentEvent | None:
-    """The "no" for `target` among a subject's current facts that only the person lifts: a
-    withdrawal of everything standing for it (domain/decision.standing_stop), or the target's
-    own current refusal or withdrawal made in person (PERSON_SOURCES: the portal, the
-    unsubscribe link, a banner, support); a CRM's nightly grant made a check ALLOW a second
-    after the person unsubscribed (probe CD). A system's own "no" a system may lift. Migration
-    0042's consentd_stop_stands says the same for the append function and the import."""
-    stop = standing_stop(target, current)
-    if stop is not None:
-        return stop
-    own = next((f for f in current if f.target == target), None)
-    nos = (ConsentState.REFUSED, ConsentState.WITHDRAWN)
-    return own if own is not None and own.state in nos and own.source in PERSON_SOURCES else None
+class Said(NamedTuple):
+    """A subject's current facts, and the person's latest word on each target (persons_words)."""
+
+    current: Sequence[ConsentEvent] = ()
+    words: Sequence[ConsentEvent] = ()
+
+
+async def said_by(uow: UnitOfWork, subject_id: UUID) -> Said:
+    current = await uow.consents.current(subject_id)
+    return Said(current, await uow.consents.persons_words(subject_id))
+
+
+def standing_no(target: Target, said: Said) -> ConsentEvent | None:
+    """The "no" for `target` that only the person lifts: a withdrawal of everything standing
+    for it among the current facts (domain/decision.standing_stop), or the person's own
+    refusal or withdrawal of it, their latest word on it (`words`, persons_words;
+    domain/decision.persons_no) whatever a system wrote since: a CRM's nightly grant made a
+    check ALLOW a second after the person unsubscribed (probe CD), and a CRM's own "no" then
+    "yes" did the same (probe CE). Migration 0043's consentd_stop_stands says the same for the
+    append function and the import."""
+    return standing_stop(target, said.current) or persons_no(target, said.words)
 
 
 async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
@@ -132,7 +144,8 @@ async def standing(
     (refuse_systems_return). The events are stamped `now`, or after the objection a grant of
     the person's lifts (after_objection)."""
     command, lapsed = lapsed_grants(command, purposes, now)
-    found = await _standing(uow, subjects, tenant_id, command, now)
+    confirming = frozenset(p for p, v in purposes.items() if v.requires_confirmation)
+    found = await _standing(uow, subjects, tenant_id, command, now, confirming=confirming)
     return found._replace(dropped=lapsed + found.dropped)
 
 
@@ -142,6 +155,8 @@ async def _standing(
     tenant_id: UUID,
     command: RecordConsent,
     now: datetime,
+    *,
+    confirming: frozenset[str],
 ) -> Standing:
     granted = any(c.state is ConsentState.GRANTED for c in command.choices)
     if command.recorded_at is None and not systems_grant(command):
@@ -165,26 +180,26 @@ async def _standing(
         # The subject's lock before its facts are read: a withdrawal committing meanwhile was
         # read as absent, and this older grant, appended after it, won (8 of 60 races).
         await uow.consents.lock_subject(subject_id)
-        current = await uow.consents.current(subject_id)
+        said = await said_by(uow, subject_id)
         objected = await objected_since(uow, subject_id)
-        command, stale = superseded_grants(command, current, objected)
+        command, stale = superseded_grants(command, said.current, objected)
         command, taken = await taken_over_grants(uow, command, subject_id, digests)
         stale += taken
     else:
-        current = []
+        said = Said()
         if systems_grant(command):
             # The lock first: an objection committing meanwhile was read as absent, and the
             # grant, stamped before it, was written after it (probe Y; migration 0032).
             await uow.consents.lock_subject(subject_id)
-            current = await uow.consents.current(subject_id)
+            said = await said_by(uow, subject_id)
         objected = await objected_since(uow, subject_id)
     # What is left of a system's grants (a decided_at before the objection dropped them).
-    command, blocked = without_blocked_grants(command, objected, current)
+    command, blocked = without_blocked_grants(command, objected, said, confirming)
     return Standing(command, subject_id, gone + stale + blocked, after_objection(objected, now))
 
 
 def without_blocked_grants(
-    command: RecordConsent, objected: datetime | None, current: Sequence[ConsentEvent]
+    command: RecordConsent, objected: datetime | None, said: Said, confirming: frozenset[str]
 ) -> tuple[RecordConsent, tuple[Target, ...]]:
     """The command without a system's grants over an objection in force or a STOP
     (refuse_grant_over_objection, refuse_grant_over_stop), and their targets, when it records
@@ -193,11 +208,14 @@ def without_blocked_grants(
     if not systems_grant(command):
         return command, ()
     left, blocked = command.without_grants(
-        lambda c: objected is not None or standing_no(c.target, current) is not None
+        lambda c: (
+            objected is not None
+            or (c.target.purpose not in confirming and standing_no(c.target, said) is not None)
+        )
     )
     if blocked and not left.choices:
         refuse_grant_over_objection(command, objected)
-        refuse_grant_over_stop(command, current)
+        refuse_grant_over_stop(command, said, confirming)
     return left, blocked
 
 

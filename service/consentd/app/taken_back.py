@@ -13,9 +13,10 @@ from consentd.app.commands import RecordConsent
 from consentd.app.ports import Digest, UnitOfWork
 from consentd.domain.canonical import stamp
 from consentd.domain.contact_points import Closed, reached
+from consentd.domain.decision import PERSON_SOURCES
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.model import Channel, ConsentState, Source, Target
+from consentd.domain.model import Channel, ConsentState, Target
 from consentd.domain.rights import BlockKind
 
 # What "only the person" means, in the refusals' messages.
@@ -47,10 +48,6 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
         f"holds it now does ({IN_PERSON})",
         code="OBJECTION_IN_FORCE",
     )
-
-
-# Where the person speaks for themselves (not a system of the tenant's).
-PERSON_SOURCES = (Source.PORTAL, Source.BANNER, Source.SUPPORT)
 
 
 def systems_grant(command: RecordConsent) -> bool:

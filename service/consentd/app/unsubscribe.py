@@ -20,11 +20,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from consentd.app.catalog import CatalogUseCases
+from consentd.app.checks import CheckResult
 from consentd.app.commands import CheckConsent, Evidence, WithdrawConsent
 from consentd.app.confirmations import TOKEN_PLACEHOLDER
 from consentd.app.consents import ConsentUseCases
 from consentd.app.ports import TenantDirectory
-from consentd.domain.decision import standing_stop
+from consentd.domain.decision import PERSON_SOURCES, standing_stop
 from consentd.domain.errors import ConsentError
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import (
@@ -200,13 +201,22 @@ class Unsubscribes:
     async def _withdrawn(self, principal: Principal, link: Link, evidence: Evidence) -> Followed:
         checked = CheckConsent(link.subject, link.target)
         result = await self._consents.check_consent(principal, checked)
-        if result.verdict.reason in STANDING_NO:
+        if result.verdict.reason in STANDING_NO and await self._theirs(principal, link, result):
             return Followed.ALREADY
         withdrawal = WithdrawConsent(
             link.subject, (link.target,), False, Source.PORTAL, "unsubscribe link", evidence
         )
         await self._consents.withdraw_consent(principal, withdrawal)
         return Followed.WITHDRAWN
+
+    async def _theirs(self, principal: Principal, link: Link, result: CheckResult) -> bool:
+        """Whether the "no" that decided is one only the person lifts: an objection, an
+        erasure, a withdrawal of everything, or their own in person. A system's (a CRM's bounce
+        handling) is not: the person's is recorded over it, or the CRM's next grant was taken
+        (probe CE: the link answered "already done" and wrote nothing)."""
+        _, current = await self._consents.subject_consents(principal, link.subject)
+        fact = next((f for f in current if f.event_id == result.verdict.event_id), None)
+        return fact is None or fact.target.is_all or fact.source in PERSON_SOURCES
 
     async def _stopped(self, principal: Principal, link: Link, evidence: Evidence) -> Followed:
         """Every purpose on the link's channel withdrawn, unless a withdrawal of everything

@@ -23,6 +23,7 @@ from consentd.domain.model import (
     LawfulBasis,
     Purpose,
     Reason,
+    Source,
     Target,
     Verdict,
 )
@@ -152,3 +153,32 @@ def standing_stop(target: Target, facts: Iterable[ConsentEvent]) -> ConsentEvent
     )
     stops = [f for f in facts if f.target.is_all and f.target.covers(target)]
     return max((f for f in stops if f.sequence > granted), key=lambda f: f.sequence, default=None)
+
+
+# Where the person speaks for themselves (not a system of the tenant's).
+PERSON_SOURCES = (Source.PORTAL, Source.BANNER, Source.SUPPORT)
+_NOS = (ConsentState.REFUSED, ConsentState.WITHDRAWN)
+
+
+def persons_word(fact: ConsentEvent) -> bool:
+    """Whether the fact is the person's own word on its target, or an ask put to them: a
+    refusal or withdrawal made in person (PERSON_SOURCES: the portal, the unsubscribe link, a
+    banner, support), a grant in person from a caller that speaks for them (attested not
+    False) or confirmed by them (attested True: a double opt-in link), a pending ask (only
+    their confirmation makes it a grant). A system's grant or "no" is not."""
+    if fact.state is ConsentState.PENDING or (
+        fact.state is ConsentState.GRANTED and fact.attested is True
+    ):
+        return True
+    if fact.source not in PERSON_SOURCES:
+        return False
+    return fact.state in _NOS or (fact.state is ConsentState.GRANTED and fact.attested is not False)
+
+
+def persons_no(target: Target, words: Iterable[ConsentEvent]) -> ConsentEvent | None:
+    """The person's own "no" to `target` that stands (their latest word on it is a refusal or
+    withdrawal), among `words` (facts persons_word holds): only they lift it, whatever a
+    system wrote since (a CRM's own "no" then "yes" lifted it; probe CE)."""
+    mine = [w for w in words if w.target == target and persons_word(w)]
+    latest = max(mine, key=lambda w: w.sequence, default=None)
+    return latest if latest is not None and latest.state in _NOS else None

@@ -29,6 +29,17 @@ Row = Any
 
 _E = consent_events
 _C = current_consents
+# The person's latest word per target (domain/decision.persons_word; migration 0043's
+# consentd_stop_stands reads the same).
+_PERSONS_WORDS = """
+SELECT DISTINCT ON (e.purpose_id, e.channel, e.scope) e.* FROM consent_events e
+WHERE e.tenant_id = $1 AND e.subject_id = $2 AND e.purpose_id <> '*'
+  AND (e.state = 'pending' OR (e.state = 'granted' AND e.attested IS TRUE)
+    OR (e.source IN ('portal', 'banner', 'support')
+      AND (e.state IN ('refused', 'withdrawn')
+        OR (e.state = 'granted' AND e.attested IS NOT FALSE))))
+ORDER BY e.purpose_id, e.channel, e.scope, e.sequence DESC
+"""
 
 
 # A transaction-level lock per (tenant, subject), taken before the subject's events take their
@@ -155,6 +166,10 @@ class SqlConsents:
             .order_by(_C.c.purpose_id, _C.c.channel, _C.c.scope)
         )
         return [event_of(m) for m in (await self._conn.execute(query)).mappings()]
+
+    async def persons_words(self, subject_id: UUID) -> list[ConsentEvent]:
+        rows = await self._raw.fetch(_PERSONS_WORDS, self._tenant, subject_id)
+        return [event_of(row) for row in rows]
 
     async def all_events(self, subject_id: UUID) -> list[ConsentEvent]:
         """Every event of the subject, oldest first (exports)."""

@@ -116,6 +116,11 @@ class ConsentRepository(Protocol):
         """The event behind every current-state row of the subject."""
         ...
 
+    async def persons_words(self, subject_id: UUID) -> list[ConsentEvent]:
+        """The subject's latest word per target that domain/decision.persons_word holds (their
+        own, or an ask put to them), whatever a system wrote after it."""
+        ...
+
     async def history(
         self, subject_id: UUID, purpose: str | None, before: UUID | None, limit: int
     ) -> list[ConsentEvent]:
