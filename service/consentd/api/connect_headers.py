@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import urllib.parse
 from dataclasses import dataclass
@@ -93,17 +94,35 @@ def malformed_get_message(scope: Scope) -> InvalidInput | None:
     # The GET form of connect-protocol-version: `v1` when given (probe AN: `v9` was served).
     if any(value != "v1" for value in query.get("connect", [])):
         return InvalidInput("connect", "must be v1")
-    return _malformed_message(query.get("base64", [""])[0], query.get("message", []))
+    json = query.get("encoding", [""])[0] == "json"
+    return _malformed_message(query.get("base64", [""])[0], query.get("message", []), json=json)
 
 
-def _malformed_message(base64: str, messages: list[str]) -> InvalidInput | None:
+def _malformed_message(base64: str, messages: list[str], *, json: bool) -> InvalidInput | None:
     if base64 not in ("", "0", "1"):
         return InvalidInput("base64", "must be 1 (the message is base64url) or absent")
     if base64 != "1":
         # Percent-escapes of bytes that are not UTF-8 were replaced and read as other text
-        # (probe CC); a POST's body is refused so.
-        plain = all(_utf8(m.encode("latin-1")) for m in messages)
+        # (probe CC); a POST's body is refused so. A binary message is any bytes (probe CE).
+        plain = not json or all(_utf8(m.encode("latin-1")) for m in messages)
         return None if plain else InvalidInput("message", "is not valid UTF-8")
     if all(BASE64.fullmatch(value) for value in messages):
         return None
     return InvalidInput("message", "is not valid base64url (the base64 parameter is 1)")
+
+
+def binary_get_in_base64(scope: Scope) -> Scope:
+    """A Connect GET of a binary message percent-escaped without base64 (legal), as the same
+    request in base64url: connectrpc read the escapes as UTF-8 text, replacing what was not,
+    and the message arrived cut ("subject: is truncated"; probe CE)."""
+    if scope.get("method") != "GET":
+        return scope
+    pairs = urllib.parse.parse_qsl(
+        scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True, encoding="latin-1"
+    )
+    given = dict(pairs)
+    if given.get("encoding", "json") == "json" or given.get("base64") == "1":
+        return scope
+    raw = given.get("message", "").encode("latin-1")
+    given.update(base64="1", message=base64.urlsafe_b64encode(raw).decode().rstrip("="))
+    return {**scope, "query_string": urllib.parse.urlencode(given).encode()}

@@ -36,7 +36,11 @@ from consentd.api.asgi import Receive, Scope, Send, header
 from consentd.api.calls import COUNTED, Failure, count_refused, metadata_of
 from consentd.api.connect_codecs import COMPRESSIONS
 from consentd.api.connect_errors import connect_error, failure_error, grpc_status
-from consentd.api.connect_headers import malformed_get_message, without_malformed_headers
+from consentd.api.connect_headers import (
+    binary_get_in_base64,
+    malformed_get_message,
+    without_malformed_headers,
+)
 from consentd.api.grpc_web_text import as_binary, is_text
 from consentd.api.refusals import (
     discard_body,
@@ -236,6 +240,8 @@ class BrowserService:
         refused = refused or malformed_get_message(scope)
         if refused is not None:
             await discard_body(body)
+        else:
+            scope = binary_get_in_base64(scope)
         token = _refused.set(refused)
         kind = header(scope, b"content-type") or ""
         try:
