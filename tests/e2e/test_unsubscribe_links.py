@@ -326,13 +326,13 @@ async def test_a_prospect_nobody_recorded_gets_a_link_that_keeps_their_no(
     ]
 
 
-def _post_without_body(port: int, path: str) -> bytes:
-    """A POST saying Content-Length: 10 whose body never comes; what the server answers within
-    5 s (b"" when it waits)."""
+def _post_without_body(port: int, path: str, length: int = 10) -> bytes:
+    """A POST saying Content-Length: `length` whose body never comes; what the server answers
+    within 5 s (b"" when it waits)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(
-            b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\n\r\n" % path.encode()
+            b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\n" % (path.encode(), length)
         )
         try:
             return sock.recv(65536)
@@ -345,3 +345,20 @@ async def test_a_link_this_service_did_not_make_is_refused_before_its_body(http_
     got 408; the API's routes refuse a bad credential at once. The link is read first."""
     answer = await asyncio.to_thread(_post_without_body, http_port, "/unsubscribe/u1.x.y")
     assert answer.startswith(b"HTTP/1.1 404 "), answer
+
+
+async def test_a_link_posted_with_a_body_no_form_has_withdraws_at_once(
+    stubs: Stubs, channel: grpc.aio.Channel, http_port: int
+) -> None:
+    """Probe CE: a real link POSTed declaring a 1 GB body that never came was held 30 s, then
+    408 (its token is in every mail). No form of ours is that large: the link's own purpose
+    is withdrawn at once (the minimal "no"), and the connection closed."""
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, types_pb2.SubjectIdentity(email="huge@example.fr"), grant(NEWSLETTER))
+    (answer,) = await _batch(channel, stubs, "huge@example.fr")
+    path = f"/unsubscribe/{answer.unsubscribe_token}"
+    head = await asyncio.to_thread(_post_without_body, http_port, path, 10**9)
+    assert head.startswith(b"HTTP/1.1 200 "), head
+    assert b"connection: close" in head.lower(), head
+    withdrawn = await check(stubs, by_email("huge@example.fr"), NEWSLETTER)
+    assert (withdrawn.decision, withdrawn.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
