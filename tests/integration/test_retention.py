@@ -39,7 +39,7 @@ from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import migrate
 from consentd.store.locks import AdvisoryLock
 from consentd.store.retention import PURGE_ORDER
-from consentd.store.tables import audit_entries, subject_blocks, tenant_retention
+from consentd.store.tables import audit_entries, subject_blocks, subjects, tenant_retention
 from tests.conftest import TEST_SECRET, TestClock, owner
 from tests.integration.helpers import (
     B2B,
@@ -421,4 +421,21 @@ async def test_the_standing_words_stay_provable_after_their_segment_was_pruned(
             assert [(p.table, p.fact_id) for p in report.facts.problems] == [
                 ("subject_blocks", objection)
             ]
+    assert report.ok
+    # Probe CE: the erasure undone as the owner (erased_at back to NULL) went unnoticed.
+    async with owner(app).connect() as conn:
+        found = await conn.execute(
+            sa.select(subjects.c.subject_id, subjects.c.erased_at).where(
+                subjects.c.tenant_id == tenant.tenant_id, subjects.c.erased_at.is_not(None)
+            )
+        )
+        ((erased, at),) = found.all()
+    undo = "UPDATE subjects SET erased_at = :at WHERE subject_id = :s"
+    for value in (None, at):
+        async with owner(app).begin() as conn:
+            await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            await conn.execute(sa.text(undo), {"s": erased, "at": value})
+        report = await app.audit.verify(tenant)
+        if value is None:
+            assert [(p.table, p.fact_id) for p in report.facts.problems] == [("subjects", erased)]
     assert report.ok

@@ -22,6 +22,13 @@ from uuid import UUID
 from consentd.store.driver import Driver, affected
 
 CARRIED = "audit.entry_carried"
+# Retention pruned the log up to a signed checkpoint: facts recorded until then may have had
+# their entries there (store/audit_facts.py, store/audit_rights.py).
+PRUNED = """pruned AS (
+    SELECT k.signed_at AS until FROM audit_heads h
+    JOIN audit_checkpoints k ON k.tenant_id = h.tenant_id AND k.seq = h.pruned_through
+    WHERE h.tenant_id = $1
+)"""
 # The tenant's entries as they were logged, a carried one as the entry it holds (at its own
 # seq): what audit verify compares a block or a rights request with (store/audit_facts.py).
 AS_LOGGED = f"""as_logged AS (

@@ -22,7 +22,8 @@ from __future__ import annotations
 from uuid import UUID
 
 from consentd.domain.proofs import FactCheck, FactProblem
-from consentd.store.audit_carry import AS_LOGGED, CARRIED
+from consentd.store.audit_carry import AS_LOGGED, CARRIED, PRUNED
+from consentd.store.audit_rights import ERASURES, RIGHTS
 from consentd.store.deadlines import remaining_milliseconds
 from consentd.store.driver import Driver
 
@@ -33,11 +34,6 @@ _LIFTED = "'subject.restriction_lifted'"
 _BLOCK_ACTIONS = f"('subject.restricted', 'subject.objected', {_LIFTED})"
 # Retention pruned the log up to a signed checkpoint: facts recorded until then may have had
 # their entries there.
-_PRUNED = """pruned AS (
-    SELECT k.signed_at AS until FROM audit_heads h
-    JOIN audit_checkpoints k ON k.tenant_id = h.tenant_id AND k.seq = h.pruned_through
-    WHERE h.tenant_id = $1
-)"""
 
 _EVENTS = f"""
 WITH v1 AS (
@@ -49,7 +45,7 @@ WITH v1 AS (
     SELECT a.seq, a.fact_id, a.payload, a.action, a.subject_id FROM audit_entries a
     WHERE a.tenant_id = $1 AND a.format = 2
       AND (a.action IN {_CONSENT} OR a.action = {_CARRIED})
-), {_PRUNED}
+), {PRUNED}
 SELECT 'consent_events' AS fact_table, e.event_id AS fact_id, coalesce(l.seq, v.seq) AS seq,
     CASE
         WHEN l.seq IS NOT NULL THEN 'differs from its log entry'
@@ -96,7 +92,7 @@ GROUP BY fact_id, action = {_LIFTED} HAVING count(*) > 1
 # by subject, action and time. A start must say the row's kind, subject, time and request; a
 # lift the row's lift time; an entry with a block id must have its row.
 _BLOCKS = f"""
-WITH {_PRUNED}, {AS_LOGGED}, logged AS (
+WITH {PRUNED}, {AS_LOGGED}, logged AS (
     SELECT a.seq, a.fact_id, a.action, a.subject_id, a.recorded_at, a.payload
     FROM as_logged a WHERE a.action IN {_BLOCK_ACTIONS}
 ), facts AS (
@@ -195,7 +191,7 @@ WHERE c.event_id IS NULL OR l.event_id IS NULL
 """
 
 _COOKIES = f"""
-WITH {_PRUNED}, logged AS (
+WITH {PRUNED}, logged AS (
     SELECT a.seq, a.fact_id, a.payload, a.subject_id FROM audit_entries a
     WHERE a.tenant_id = $1 AND a.format = 2 AND a.action = 'cookies.choice_recorded'
 ), purged AS (
@@ -228,31 +224,6 @@ WHERE NOT EXISTS (
 )
 """  # noqa: S608 - only this module's constants are interpolated, no input
 
-# A rights request's row is its latest transition: the latest `rights_request.transitioned`
-# entry of the request must say its state, kind, subject and whether it was extended.
-_RIGHTS = f"""
-WITH {_PRUNED}, {AS_LOGGED}, latest AS (
-    SELECT DISTINCT ON (a.payload->>'request_id') a.payload->>'request_id' AS request_id,
-        a.seq, a.payload
-    FROM as_logged a WHERE a.action = 'rights_request.transitioned'
-    ORDER BY a.payload->>'request_id', a.seq DESC
-)
-SELECT 'rights_requests' AS fact_table, r.request_id AS fact_id, l.seq,
-    CASE WHEN l.seq IS NULL THEN 'is not in the log'
-         ELSE 'differs from its latest log entry' END AS problem
-FROM rights_requests r LEFT JOIN latest l ON l.request_id = r.request_id::text
-WHERE r.tenant_id = $1
-  AND NOT EXISTS (
-    SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1
-    AND q.action = 'rights_request.transitioned' AND q.payload->>'request_id' = r.request_id::text
-  )
-  AND CASE WHEN l.seq IS NULL THEN NOT EXISTS (SELECT 1 FROM pruned p WHERE r.updated_at <= p.until)
-    ELSE (l.payload->>'to', l.payload->>'kind', l.payload->>'subject_id',
-          (l.payload->>'extended')::boolean)
-         IS DISTINCT FROM (r.state, r.kind, r.subject_id::text, r.extended_due_at IS NOT NULL)
-  END
-"""  # noqa: S608 - only this module's constants are interpolated, no input
-
 _COUNTS = """
 SELECT (SELECT count(*) FROM consent_events WHERE tenant_id = $1)
      + (SELECT count(*) FROM cookie_choices WHERE tenant_id = $1)
@@ -264,7 +235,7 @@ SELECT (SELECT count(*) FROM consent_events WHERE tenant_id = $1)
 
 _CHECKS = tuple(
     f"SELECT * FROM ({query}) AS p ORDER BY 2 LIMIT $2"  # noqa: S608 - constants only
-    for query in (_EVENTS, _DUPLICATES, _BLOCKS, _FEED, _PROJECTION, _COOKIES, _RIGHTS)
+    for query in (_EVENTS, _DUPLICATES, _BLOCKS, _FEED, _PROJECTION, _COOKIES, RIGHTS, ERASURES)
 )
 
 

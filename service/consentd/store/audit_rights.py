@@ -1,0 +1,45 @@
+"""The rights of the person against the log, for `audit verify` (store/audit_facts.py): a
+rights request's row is what its latest transition entry says, and an erasure the log holds
+stands on its subject's row (probe CE: setting `erased_at` back to NULL as the database owner
+undid an erasure, `audit verify` still ok, before and after retention carried its entry)."""
+
+from __future__ import annotations
+
+from consentd.store.audit_carry import AS_LOGGED, PRUNED
+
+# A rights request's row is its latest transition: the latest `rights_request.transitioned`
+# entry of the request must say its state, kind, subject and whether it was extended.
+RIGHTS = f"""
+WITH {PRUNED}, {AS_LOGGED}, latest AS (
+    SELECT DISTINCT ON (a.payload->>'request_id') a.payload->>'request_id' AS request_id,
+        a.seq, a.payload
+    FROM as_logged a WHERE a.action = 'rights_request.transitioned'
+    ORDER BY a.payload->>'request_id', a.seq DESC
+)
+SELECT 'rights_requests' AS fact_table, r.request_id AS fact_id, l.seq,
+    CASE WHEN l.seq IS NULL THEN 'is not in the log'
+         ELSE 'differs from its latest log entry' END AS problem
+FROM rights_requests r LEFT JOIN latest l ON l.request_id = r.request_id::text
+WHERE r.tenant_id = $1
+  AND NOT EXISTS (
+    SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1
+    AND q.action = 'rights_request.transitioned' AND q.payload->>'request_id' = r.request_id::text
+  )
+  AND CASE WHEN l.seq IS NULL THEN NOT EXISTS (SELECT 1 FROM pruned p WHERE r.updated_at <= p.until)
+    ELSE (l.payload->>'to', l.payload->>'kind', l.payload->>'subject_id',
+          (l.payload->>'extended')::boolean)
+         IS DISTINCT FROM (r.state, r.kind, r.subject_id::text, r.extended_due_at IS NOT NULL)
+  END
+"""  # noqa: S608 - only this module's constants are interpolated, no input
+
+
+ERASURES = f"""
+WITH {AS_LOGGED}, erased AS (
+    SELECT a.seq, a.subject_id FROM as_logged a WHERE a.action = 'subject.erased'
+)
+SELECT 'subjects' AS fact_table, e.subject_id AS fact_id, e.seq,
+    CASE WHEN s.subject_id IS NULL THEN 'its erasure entry has no subject (deleted?)'
+         ELSE 'is not erased, though its log entry says it was' END AS problem
+FROM erased e LEFT JOIN subjects s ON s.tenant_id = $1 AND s.subject_id = e.subject_id
+WHERE s.erased_at IS NULL
+"""  # noqa: S608 - only this module's constants are interpolated, no input
