@@ -673,6 +673,21 @@ async def test_a_new_address_linked_to_a_confirmed_person_is_asked_at_that_addre
     await _confirm(mailing, token_of(sent))
     assert (await check(mailing, by_email(second), to)).decision == ALLOW
     assert len(await mail[0].wait_for(first)) == 1
+    # Probe CE: a third address linked first by a record without a double opt-in purpose was
+    # held when the grant came, and not asked again. It is: no link ever went to it.
+    third = _address()
+    await put_purpose(mailing, "plain-beside")
+    linked = types_pb2.SubjectIdentity(external_id=crm_id, email=third)
+    await record(mailing, linked, refuse(target("plain-beside")))
+    again = await record(mailing, linked, grant(to, notice_version=1))
+    assert [e.state for e in again.events] == [types_pb2.CONSENT_STATE_PENDING]
+    assert len(await mail[0].wait_for(third)) == 1
+    # Confirmed there too: the addresses links went to are not asked again.
+    await _confirm(mailing, token_of((await mail[0].wait_for(third))[0]))
+    for address in (first, second, third):
+        known = types_pb2.SubjectIdentity(external_id=crm_id, email=address)
+        kept = await record(mailing, known, grant(to, notice_version=1))
+        assert (list(kept.events), list(kept.not_asked_again)) == ([], [to])
 
 
 async def test_a_sign_up_form_asks_again_someone_who_unsubscribed_or_sent_a_stop(

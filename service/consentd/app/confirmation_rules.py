@@ -89,22 +89,22 @@ def _asks(command: RecordConsent, purposes: Mapping[str, Purpose]) -> list[Choic
     ]
 
 
-async def names_new_address(
+async def addresses_named(
     uow: UnitOfWork,
     subjects: SubjectResolver,
     tenant_id: UUID,
     command: RecordConsent,
     purposes: Mapping[str, Purpose],
-) -> bool:
-    """Whether a record asking a double opt-in grant names an e-mail address nobody holds yet
-    (read before the record links it). A confirmed grant proves the mailbox it was sent to, not
-    this one: the grant is asked again, at this address (probe BT: a CRM linking a new address
-    to a confirmed subscriber by external id read ALLOW there, and no mail went to it)."""
+) -> dict[bytes, UUID | None]:
+    """For a record asking a double opt-in grant, each e-mail address it names (its keyed
+    digest) and who held it before the record (None: nobody), read before the record links
+    it; empty otherwise. not_asked_again reads it."""
     emails = [i for i in command.identifiers if i.kind is IdentifierKind.EMAIL]
     if not emails or not _asks(command, purposes):
-        return False
+        return {}
     digests = subjects.digests(tenant_id, emails)
-    return len(await uow.subjects.owners(digests)) < len(digests)
+    owners = await uow.subjects.owners(digests)
+    return {digest: owners.get((kind, digest)) for kind, digest in digests}
 
 
 async def not_asked_again(
@@ -114,16 +114,18 @@ async def not_asked_again(
     purposes: Mapping[str, Purpose],
     now: datetime,
     *,
-    new_address: bool = False,
+    named: Mapping[bytes, UUID | None],
 ) -> tuple[RecordConsent, tuple[Target, ...]]:
     """The command without the grants of double opt-in purposes that stand already for the
     subject: the person's confirmed grant of that target in force (a CRM sending it again made
     it PENDING, DENY until a new link was followed, probe BS), or one asked less than
-    RESEND_AFTER ago and still waiting. Nothing is dropped when the record names an address
-    the subject did not hold (`new_address`, names_new_address). Returns the command left and
-    the targets dropped (RecordConsentResponse.not_asked_again)."""
+    RESEND_AFTER ago and still waiting. A confirmed grant proves the mailboxes its links went
+    to: a record naming another address (`named`, addresses_named) is asked again, at it (probe
+    BT: a CRM linking a new address to a confirmed subscriber read ALLOW there, no mail; probe
+    CE: linked first by a record without a double opt-in purpose, the same). Returns the
+    command left and the targets dropped (RecordConsentResponse.not_asked_again)."""
     asks = _asks(command, purposes)
-    if subject_id is None or not asks or new_address:
+    if subject_id is None or not asks:
         return command, ()
     # The subject's lock before its facts are read: ten calls at once each read none standing
     # and sent nine messages (probe BT); the append takes the same lock.
@@ -131,6 +133,16 @@ async def not_asked_again(
     current = await uow.consents.current(subject_id)
     objected = await objected_since(uow, subject_id)
     standing = {e.target: e for e in current if _stands(e, current, now, objected)}
+    sent = await uow.confirmations.of_subject(subject_id)
+    mailed = {c.address_digest for c in sent}
+    confirmed = {c.address_digest for c in sent if c.confirmed_at is not None}
+
+    def proven(proofs: set[bytes | None]) -> bool:
+        """Every address named went a link (a legacy link without its address: one the
+        subject held before this record)."""
+        return all(
+            d in proofs or (None in proofs and before == subject_id) for d, before in named.items()
+        )
 
     def asked(choice: Choice) -> bool:
         fact = standing.get(choice.target)
@@ -138,7 +150,10 @@ async def not_asked_again(
             choice in asks
             and fact is not None
             and choice.notice_version in (None, fact.notice_version)
-            and (fact.state is ConsentState.GRANTED or fact.recorded_at > now - RESEND_AFTER)
+            and (
+                (fact.state is ConsentState.GRANTED and proven(confirmed))
+                or (fact.recorded_at > now - RESEND_AFTER and proven(mailed))
+            )
         )
 
     return command.without_grants(asked)

@@ -146,6 +146,7 @@ class DoubleOptIn:
             now,
             pending[0].valid_until or pending_until(now, self.days),
             grant_until=tuple(asked.get(e.target) for e in pending),
+            address_digest=self._subjects.digests(principal.tenant_id, [contact])[0][1],
         )
         await uow.confirmations.add(confirmation, token_digest(token))
         names = tuple(purposes[e.target.purpose].display_name or e.target.purpose for e in pending)

@@ -18,7 +18,7 @@ from consentd.app.commands import (
     WithdrawConsent,
     settle_decided,
 )
-from consentd.app.confirmation_rules import names_new_address, not_asked_again
+from consentd.app.confirmation_rules import addresses_named, not_asked_again
 from consentd.app.confirmations import DoubleOptIn, Outgoing
 from consentd.app.evidence import event_stamp
 from consentd.app.group_commit import ALONE, Grouping
@@ -143,11 +143,11 @@ class ConsentUseCases:
             named = [c.target.purpose for c in command.choices]
             purposes = await purposes_named(uow, named, "choices")
             await check_notices(uow, command.choices, purposes)
-            new = await names_new_address(uow, self._subjects, tenant, command, purposes)
+            emails = await addresses_named(uow, self._subjects, tenant, command, purposes)
             found = await standing(uow, self._subjects, tenant, command, now, purposes=purposes)
             command, subject_id, superseded, now = found
             command, unasked = await not_asked_again(
-                uow, command, subject_id, purposes, now, new_address=new
+                uow, command, subject_id, purposes, now, named=emails
             )
             if subject_id is None or not command.choices:
                 result = Written(subject_id, [], superseded, not_asked_again=unasked)

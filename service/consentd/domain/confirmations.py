@@ -74,6 +74,8 @@ class Confirmation:
     # The end of validity asked for each grant, in the order of event_ids (None: none asked;
     # empty: a confirmation stored before they were kept).
     grant_until: tuple[datetime | None, ...] = ()
+    # The keyed digest of the address it went to (None: sent before migration 0044 kept it).
+    address_digest: bytes | None = None
 
     def check_usable(self, now: datetime) -> None:
         """Raises FailedPrecondition when already used or past its time."""

@@ -26,6 +26,7 @@ def _confirmation(m: sa.RowMapping) -> Confirmation:
         expires_at=m["expires_at"],
         confirmed_at=m["confirmed_at"],
         grant_until=tuple(m["grant_until"] or ()),
+        address_digest=m["address_digest"],
     )
 
 
@@ -47,6 +48,7 @@ class SqlConfirmations:
                 created_at=confirmation.created_at,
                 expires_at=confirmation.expires_at,
                 grant_until=list(confirmation.grant_until),
+                address_digest=confirmation.address_digest,
             )
         )
 

@@ -160,6 +160,8 @@ consent_confirmations = sa.Table(
     sa.Column("confirmed_at", TZ),
     # The end of validity asked for each grant, in the order of event_ids (0026).
     sa.Column("grant_until", ARRAY(TZ)),
+    # The keyed digest of the address it went to (0044; NULL before).
+    sa.Column("address_digest", BYTEA),
     sa.ForeignKeyConstraint(
         ["tenant_id", "subject_id"], ["subjects.tenant_id", "subjects.subject_id"]
     ),
