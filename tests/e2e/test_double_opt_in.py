@@ -27,7 +27,7 @@ from consent.v1 import (
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
 from consentd.store.tables import audit_entries, subjects
-from tests.conftest import TEST_SECRET, Stubs, TestClock
+from tests.conftest import TEST_SECRET, Stubs, TestClock, owner
 from tests.e2e.helpers import (
     ALLOW,
     DENY,
@@ -720,3 +720,42 @@ async def test_a_sign_up_form_asks_again_someone_who_unsubscribed_or_sent_a_stop
         assert (await check(mailing, by_email(address), to)).decision == DENY
         await _confirm(mailing, token_of((await mail[0].wait_for(address, count=sent))[-1]))
         assert (await check(mailing, by_email(address), to)).decision == ALLOW
+
+
+async def test_a_systems_ask_is_not_the_persons_word(
+    mailing_app: App, mailing_channel: grpc.aio.Channel, mail: tuple[Mailbox, int]
+) -> None:
+    """Probe CF: after the person's own "no", a CRM's double opt-in grant (SOURCE_API) wrote a
+    pending ask the person never answered, and from then on their "no" stood no more: the
+    CRM's next import row, or its grant once the purpose no longer required confirmation, was
+    ALLOW. The ask is not their word (the database's rule too: the import and the append read
+    it); only their confirmation is."""
+    stubs, tenant = await new_tenant(mailing_app, mailing_channel)
+    await _confirmed_purpose_with_notice(stubs, "asked")
+    to, address = target("asked"), _address()
+    person = types_pb2.SubjectIdentity(email=address)
+    await record(stubs, person, grant(to, notice_version=1))
+    await _confirm(stubs, token_of((await mail[0].wait_for(address))[0]))
+    await withdraw(stubs, by_email(address), to)
+    crm = consent_pb2.RecordConsentRequest(
+        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_API
+    )
+    asked = await stubs.consent.RecordConsent(crm, metadata=stubs.metadata)
+    assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
+    stands = sa.text("SELECT consentd_stop_stands(:t, :s, 'asked', 'email', 'first_party')")
+    async with owner(mailing_app).connect() as conn:
+        found = await conn.execute(stands, {"t": tenant.tenant_id, "s": asked.subject_id})
+        assert found.scalar_one() is True
+    plain = catalog_pb2.Purpose(
+        purpose_id="asked", lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT, notice_id="asked-notice"
+    )
+    await stubs.catalog.PutPurpose(
+        catalog_pb2.PutPurposeRequest(purpose=plain), metadata=stubs.metadata
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stubs.consent.RecordConsent(crm, metadata=stubs.metadata)
+    assert error_info(refused.value).reason == "STOP_IN_FORCE"
+    assert (await check(stubs, by_email(address), to)).decision == DENY
+    # Their click on the ask is theirs: ALLOW.
+    await _confirm(stubs, token_of((await mail[0].wait_for(address, count=2))[-1]))
+    assert (await check(stubs, by_email(address), to)).decision == ALLOW

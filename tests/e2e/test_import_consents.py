@@ -806,6 +806,21 @@ async def test_a_files_grant_over_the_persons_own_withdrawal_is_superseded(
     assert done.returncode == 0, done.stderr
     assert "1 imported, 1 superseded" in done.stdout
     assert await _state(app, tenant, "unsub@example.com") == state
+    # Probe CF: the file's own in-person "no" then a grant, in one batch: the grant was taken
+    # (ALLOW) where two batches superseded it.
+    await grant(app, tenant, email("fresh@example.com"), targets=(NEWSLETTER,))
+    times = []
+    for _ in range(2):
+        await asyncio.sleep(0.01)
+        times.append(datetime.now(UTC).isoformat())
+    rows = [
+        f"fresh@example.com,newsletter,email,withdrawn,{times[0]},portal,form",
+        f"fresh@example.com,newsletter,email,granted,{times[1]},import,crm",
+    ]
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert "1 imported, 1 superseded" in done.stdout, done.stdout + done.stderr
+    assert await _state(app, tenant, "fresh@example.com") == state
 
 
 async def test_a_files_grant_naming_the_holder_of_an_erased_number_otherwise_is_superseded(

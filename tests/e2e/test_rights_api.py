@@ -128,16 +128,25 @@ async def test_export_shows_identity_history_and_the_processing_role(
 
 
 async def test_erase_then_checks_deny_and_the_chain_verifies(
-    stubs: Stubs, dpo: RightsStubs
+    stubs: Stubs, dpo: RightsStubs, app: App, tenant: Tenant
 ) -> None:
     """EraseSubject: the email and phone are DENY erased afterwards, even for a legitimate-
-    interest purpose; VerifyAuditChain is ok."""
+    interest purpose; VerifyAuditChain is ok. Erased again by id, it answers when, and the log
+    holds one erasure (probe CF: two)."""
     await _person(stubs)
     erased = await dpo.rights.EraseSubject(
         rights_pb2.EraseSubjectRequest(subject=by_email("lea@example.fr"), actor="dpo"),
         metadata=dpo.metadata,
     )
     assert erased.identifiers_suppressed == 2
+    again = await dpo.rights.EraseSubject(
+        rights_pb2.EraseSubjectRequest(
+            subject=types_pb2.SubjectRef(subject_id=erased.subject_id), actor="dpo"
+        ),
+        metadata=dpo.metadata,
+    )
+    assert (again.erased_at, again.identifiers_suppressed) == (erased.erased_at, 0)
+    assert await _logged(app, tenant.tenant_id, "subject.erased") == 1
     for ref in (by_email("LEA@example.fr"), types_pb2.SubjectRef(phone="06 22 33 44 55")):
         for purpose in ("newsletter", "b2b"):
             answer = await check(stubs, ref, target(purpose))
@@ -233,11 +242,11 @@ async def test_restrict_object_and_rectify(stubs: Stubs, dpo: RightsStubs) -> No
     assert await _code(unknown) == grpc.StatusCode.NOT_FOUND
 
 
-async def _rectified(app: App, tenant_id: UUID) -> int:
-    """The tenant's contact_rectified log entries, queued or integrated (one snapshot)."""
+async def _logged(app: App, tenant_id: UUID, action: str) -> int:
+    """The tenant's log entries of `action`, queued or integrated (one snapshot)."""
     counted = [
         sa.select(sa.func.count())
-        .where(table.c.tenant_id == tenant_id, table.c.action == "subject.contact_rectified")
+        .where(table.c.tenant_id == tenant_id, table.c.action == action)
         .scalar_subquery()
         for table in (audit_entries, audit_queue)
     ]
@@ -268,7 +277,7 @@ async def test_rectifying_to_an_address_held_changes_only_the_others(
         await dpo.rights.RectifyContact(rectify, metadata=dpo.metadata)
     document = await _export(dpo, by_email("lea@example.fr"))
     assert [c["action"] for c in document["contact_history"]] == ["removed"]
-    assert await _rectified(app, tenant.tenant_id) == 1
+    assert await _logged(app, tenant.tenant_id, "subject.contact_rectified") == 1
     assert (await check(stubs, by_email("lea@example.fr"), target("newsletter"))).decision == ALLOW
     gone = await check(stubs, by_email("lea@second.fr"), target("newsletter"))
     assert (gone.decision, gone.subject_id) == (DENY, "")

@@ -10,8 +10,8 @@ from uuid import UUID
 from consent.v1 import rights_pb2 as pb
 
 from consentd.api.converters import enum_in, enum_out, time_out
+from consentd.app.erasure import Erasure
 from consentd.app.requests import Submitted
-from consentd.app.rights import Erasure
 from consentd.app.subject_export import EXPORT_SCHEMA
 from consentd.domain.catalog import check_text
 from consentd.domain.errors import InvalidInput

@@ -241,7 +241,7 @@ class DoubleOptIn:
                 event_id=uuid4(),
                 sequence=0,
                 state=ConsentState.GRANTED,
-                source=Source.PORTAL if principal.subject else e.source,
+                source=Source.PORTAL,  # their own word, through the link (whoever asked; 0045)
                 recorded_at=now,
                 valid_until=valid_until(
                     purposes[e.target.purpose],

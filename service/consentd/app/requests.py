@@ -17,13 +17,13 @@ from uuid import UUID, uuid4
 from consentd.app import request_log
 from consentd.app.blocking import block_subject
 from consentd.app.commands import MAX_PAGE_SIZE, SubjectSelector
+from consentd.app.erasure import erase_subject
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
 from consentd.app.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
 from consentd.app.request_codes import Codes
 from consentd.app.request_log import held, locked, open_request, transition, unknown_request
-from consentd.app.rights import erase_subject
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.identifiers import IdentifierHasher, IdentifierKind

@@ -11,37 +11,26 @@ and the audit chain, which hold no personal data, stay and still verify.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 from consentd.app.blocking import after_its_facts, block_subject, refuse_erased, subject_record
 from consentd.app.commands import SubjectSelector
+from consentd.app.erasure import Erasure, erase_subject
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, Digest, UnitOfWork, UnitOfWorkFactory
-from consentd.app.request_log import close_with_erasure
 from consentd.app.subject_export import ExportSection, export_document, read_records
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action
 from consentd.domain.canonical import canonical
 from consentd.domain.errors import FailedPrecondition, NotFound
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
-from consentd.domain.model import ALL, ConsentEvent, ConsentState
 from consentd.domain.rights import BlockKind, ContactChange
 from consentd.domain.sealing import SubjectKey
 from consentd.domain.tenancy import Principal
-
-
-@dataclass(frozen=True, slots=True)
-class Erasure:
-    subject_id: UUID | None  # None: the contact point named was erased before (erase())
-    erased_at: datetime
-    identifiers_suppressed: int
-    events_appended: int
-
 
 # RectifyContact giving a contact point another subject holds (a STOP from a number nobody knew,
 # the CRM's customer by external id: probe BO).
@@ -83,7 +72,13 @@ class RightsUseCases:
             if subject_id is None and isinstance(selector, Identifier):
                 return await _erased_before(uow, self._subjects, principal.tenant_id, selector)
             subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
-            erasure = await erase_subject(uow, subject_id, now, actor, None, by=principal.caller)
+            # Erased already: when, and no second entry (probe CF: the log showed two erasures).
+            erased, by = await uow.rights.erased_at(subject_id), principal.caller
+            erasure = (
+                Erasure(subject_id, erased, 0, 0)
+                if erased
+                else await erase_subject(uow, subject_id, now, actor, None, by=by)
+            )
             await uow.commit(erasure)
         return erasure
 
@@ -194,80 +189,6 @@ async def _erased_before(
     return Erasure(None, erased, 0, 0)
 
 
-def _erased_events(
-    current: Sequence[ConsentEvent], actor: str, now: datetime
-) -> list[ConsentEvent]:
-    """An ERASED event for each current consent (but "everything" and those erased already)."""
-    return [
-        ConsentEvent(
-            event_id=uuid4(),
-            sequence=0,
-            subject_id=e.subject_id,
-            target=e.target,
-            state=ConsentState.ERASED,
-            notice_id=None,
-            notice_version=None,
-            source=e.source,
-            actor=actor,
-            processing_role=e.processing_role,
-            recorded_at=now,
-            valid_until=None,
-            evidence_reference="",
-        )
-        for e in current
-        if e.target.purpose != ALL and e.state is not ConsentState.ERASED
-    ]
-
-
-async def erase_subject(
-    uow: UnitOfWork,
-    subject_id: UUID,
-    now: datetime,
-    actor: str,
-    request_id: UUID | None,
-    *,
-    by: str,
-) -> Erasure:
-    """Erase inside the caller's unit of work: suppress and unlink the identifiers, mark every
-    current consent erased, destroy the data key, stamp the subject, audit it. The subject's
-    write lock first: a write waiting on it is refused once this commits (migration 0019)."""
-    await uow.consents.lock_subject(subject_id)
-    now = await after_its_facts(uow, subject_id, now)
-    # Its earlier addresses too: a CRM's stale copy of one made a new subject, ALLOW (probe X).
-    former = await uow.rights.former_contact_points(subject_id)
-    removed = await uow.rights.detach(subject_id, None, now)
-    suppressed = [(i.kind, i.digest) for i in removed] + former
-    await uow.rights.suppress(suppressed, BlockKind.ERASED, now)
-    erased_events = _erased_events(await uow.consents.current(subject_id), actor, now)
-    await uow.consents.append(erased_events, now)
-    # Cookie choices name the person through the visitor: they go (only counts stay, as in the
-    # cookie purge), with the visitors linked to the subject.
-    cookie_counts, visitors = await uow.cookies.erase_subject(subject_id)
-    await uow.cookie_purge.add_counts(cookie_counts)
-    await uow.rights.forget_replays([str(subject_id), *visitors])
-    await uow.rights.destroy_key(subject_id)
-    await uow.requests.forget_attestations(subject_id)
-    requests_closed = await close_with_erasure(uow, subject_id, request_id, now)
-    erased_at = await uow.rights.mark_erased(subject_id, now)
-    kinds: dict[str, int] = {}
-    for identifier in removed:
-        kinds[identifier.kind.value] = kinds.get(identifier.kind.value, 0) + 1
-    payload = {
-        "identifiers_suppressed": kinds,
-        "former_contact_points_suppressed": len(former),
-        "events_erased": [str(e.event_id) for e in erased_events],
-        "cookie_choices_deleted": sum(cookie_counts.values()),
-        "cookie_visitors_deleted": len(visitors),
-        "request_id": str(request_id) if request_id else None,
-        "requests_closed": requests_closed,
-        # Who erased: the actor was kept only on the ERASED events (none without consents).
-        "actor": actor,
-        "by": by,
-    }
-    uow.audit.record(subject_record(Action.SUBJECT_ERASED, subject_id, now, payload))
-    return Erasure(subject_id, erased_at, len(suppressed), len(erased_events))
-
-
 async def _replace(
     uow: UnitOfWork,
     subject_id: UUID,
@@ -277,10 +198,9 @@ async def _replace(
     now: datetime,
     actor: str,
 ) -> list[ContactChange]:
-    """rectify()'s changes: the subject's points of the kind other than `value` removed,
-    `value` added unless held already. None at all for a value the subject holds alone: a
-    CRM sending the same address again wrote a removal and an addition that never happened
-    into the person's history, and restarted the holding (probe CA)."""
+    """rectify()'s changes: the subject's other points of the kind removed, `value` added
+    unless held already; none for a value held alone (probe CA: a CRM sending the same address
+    again wrote a removal and an addition that never happened, restarting the holding)."""
     value, digest = named
     kind = value if isinstance(value, IdentifierKind) else value.kind
     owners = await uow.subjects.owners([digest]) if digest else {}

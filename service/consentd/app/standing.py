@@ -105,7 +105,7 @@ def standing_no(target: Target, said: Said) -> ConsentEvent | None:
     refusal or withdrawal of it, their latest word on it (`words`, persons_words;
     domain/decision.persons_no) whatever a system wrote since: a CRM's nightly grant made a
     check ALLOW a second after the person unsubscribed (probe CD), and a CRM's own "no" then
-    "yes" did the same (probe CE). Migration 0043's consentd_stop_stands says the same for the
+    "yes" did the same (probe CE). Migration 0045's consentd_stop_stands says the same for the
     append function and the import."""
     return standing_stop(target, said.current) or persons_no(target, said.words)
 

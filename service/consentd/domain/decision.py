@@ -161,14 +161,13 @@ _NOS = (ConsentState.REFUSED, ConsentState.WITHDRAWN)
 
 
 def persons_word(fact: ConsentEvent) -> bool:
-    """Whether the fact is the person's own word on its target, or an ask put to them: a
-    refusal or withdrawal made in person (PERSON_SOURCES: the portal, the unsubscribe link, a
-    banner, support), a grant in person from a caller that speaks for them (attested not
-    False) or confirmed by them (attested True: a double opt-in link), a pending ask (only
-    their confirmation makes it a grant). A system's grant or "no" is not."""
-    if fact.state is ConsentState.PENDING or (
-        fact.state is ConsentState.GRANTED and fact.attested is True
-    ):
+    """Whether the fact is the person's own word on its target: a refusal or withdrawal made
+    in person (PERSON_SOURCES: the portal, the unsubscribe link, a banner, support), a grant in
+    person from a caller that speaks for them (attested not False) or confirmed by them
+    (attested True: a double opt-in link). A system's grant or "no" is not, nor an ask a
+    system put to them and they never answered (a CRM's pending ask lifted their "no", and its
+    next import or grant was ALLOW; probe CF)."""
+    if fact.state is ConsentState.GRANTED and fact.attested is True:
         return True
     if fact.source not in PERSON_SOURCES:
         return False

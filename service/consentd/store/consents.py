@@ -29,12 +29,12 @@ Row = Any
 
 _E = consent_events
 _C = current_consents
-# The person's latest word per target (domain/decision.persons_word; migration 0043's
+# The person's latest word per target (domain/decision.persons_word; migration 0045's
 # consentd_stop_stands reads the same).
 _PERSONS_WORDS = """
 SELECT DISTINCT ON (e.purpose_id, e.channel, e.scope) e.* FROM consent_events e
 WHERE e.tenant_id = $1 AND e.subject_id = $2 AND e.purpose_id <> '*'
-  AND (e.state = 'pending' OR (e.state = 'granted' AND e.attested IS TRUE)
+  AND ((e.state = 'granted' AND e.attested IS TRUE)
     OR (e.source IN ('portal', 'banner', 'support')
       AND (e.state IN ('refused', 'withdrawn')
         OR (e.state = 'granted' AND e.attested IS NOT FALSE))))

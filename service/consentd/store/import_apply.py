@@ -22,8 +22,13 @@ WITH staged AS (
         AND (c.purpose_id, c.channel, c.scope) = (s.purpose_id, s.channel, s.scope)) AS again,
     s.state = 'granted' AND (EXISTS (SELECT 1 FROM subject_blocks b WHERE b.tenant_id = $1
         AND b.subject_id = s.subject_id AND b.kind = 'objected' AND b.lifted_at IS NULL)
-      -- Or under a withdrawal of everything (a STOP) with no grant of the target since (0037).
+      -- Or under a withdrawal of everything (a STOP) with no grant of the target since (0037),
+      -- or the person's own "no" (0045), on record or in an earlier row of the batch (a file's
+      -- portal withdrawal then its grant: the grant was taken in one batch, not in two; CF).
       OR consentd_stop_stands($1, s.subject_id, s.purpose_id, s.channel, s.scope)
+      OR coalesce(bool_or(s.state IN ('refused', 'withdrawn')
+          AND s.source IN ('portal', 'banner', 'support'))
+          OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false)
     ) AS objected
     FROM import_stage s
     WINDOW w AS (PARTITION BY s.subject_id, s.purpose_id, s.channel, s.scope ORDER BY s.line)

@@ -1,0 +1,100 @@
+"""Erasure by crypto-shredding, inside the caller's unit of work (RightsUseCases.erase, and a
+completed erasure request: app/requests.py): the identifiers suppressed and unlinked, every
+current consent marked erased, the data key destroyed, the person's other requests closed,
+one audit entry."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from consentd.app.blocking import after_its_facts, subject_record
+from consentd.app.ports import UnitOfWork
+from consentd.app.request_log import close_with_erasure
+from consentd.domain.audit import Action
+from consentd.domain.model import ALL, ConsentEvent, ConsentState
+from consentd.domain.rights import BlockKind
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    subject_id: UUID | None  # None: the contact point named was erased before (erase())
+    erased_at: datetime
+    identifiers_suppressed: int
+    events_appended: int
+
+
+def _erased_events(
+    current: Sequence[ConsentEvent], actor: str, now: datetime
+) -> list[ConsentEvent]:
+    """An ERASED event for each current consent (but "everything" and those erased already)."""
+    return [
+        ConsentEvent(
+            event_id=uuid4(),
+            sequence=0,
+            subject_id=e.subject_id,
+            target=e.target,
+            state=ConsentState.ERASED,
+            notice_id=None,
+            notice_version=None,
+            source=e.source,
+            actor=actor,
+            processing_role=e.processing_role,
+            recorded_at=now,
+            valid_until=None,
+            evidence_reference="",
+        )
+        for e in current
+        if e.target.purpose != ALL and e.state is not ConsentState.ERASED
+    ]
+
+
+async def erase_subject(
+    uow: UnitOfWork,
+    subject_id: UUID,
+    now: datetime,
+    actor: str,
+    request_id: UUID | None,
+    *,
+    by: str,
+) -> Erasure:
+    """Erase inside the caller's unit of work: suppress and unlink the identifiers, mark every
+    current consent erased, destroy the data key, stamp the subject, audit it. The subject's
+    write lock first: a write waiting on it is refused once this commits (migration 0019)."""
+    await uow.consents.lock_subject(subject_id)
+    now = await after_its_facts(uow, subject_id, now)
+    # Its earlier addresses too: a CRM's stale copy of one made a new subject, ALLOW (probe X).
+    former = await uow.rights.former_contact_points(subject_id)
+    removed = await uow.rights.detach(subject_id, None, now)
+    suppressed = [(i.kind, i.digest) for i in removed] + former
+    await uow.rights.suppress(suppressed, BlockKind.ERASED, now)
+    erased_events = _erased_events(await uow.consents.current(subject_id), actor, now)
+    await uow.consents.append(erased_events, now)
+    # Cookie choices name the person through the visitor: they go (only counts stay, as in the
+    # cookie purge), with the visitors linked to the subject.
+    cookie_counts, visitors = await uow.cookies.erase_subject(subject_id)
+    await uow.cookie_purge.add_counts(cookie_counts)
+    await uow.rights.forget_replays([str(subject_id), *visitors])
+    await uow.rights.destroy_key(subject_id)
+    await uow.requests.forget_attestations(subject_id)
+    requests_closed = await close_with_erasure(uow, subject_id, request_id, now)
+    erased_at = await uow.rights.mark_erased(subject_id, now)
+    kinds: dict[str, int] = {}
+    for identifier in removed:
+        kinds[identifier.kind.value] = kinds.get(identifier.kind.value, 0) + 1
+    payload = {
+        "identifiers_suppressed": kinds,
+        "former_contact_points_suppressed": len(former),
+        "events_erased": [str(e.event_id) for e in erased_events],
+        "cookie_choices_deleted": sum(cookie_counts.values()),
+        "cookie_visitors_deleted": len(visitors),
+        "request_id": str(request_id) if request_id else None,
+        "requests_closed": requests_closed,
+        # Who erased: the actor was kept only on the ERASED events (none without consents).
+        "actor": actor,
+        "by": by,
+    }
+    uow.audit.record(subject_record(Action.SUBJECT_ERASED, subject_id, now, payload))
+    return Erasure(subject_id, erased_at, len(suppressed), len(erased_events))
