@@ -315,6 +315,23 @@ async def test_a_systems_own_no_does_not_clear_the_way_over_the_persons(
     assert await _answers(stubs, email, news) == [(DENY, consent_pb2.REASON_REFUSED)]
 
 
+async def test_a_stop_the_person_lifted_stays_lifted_under_a_systems_no(stubs: Stubs) -> None:
+    """Probe CG: the person stopped every e-mail, then granted one newsletter in person; the
+    CRM's bounce handling refused it, and the CRM's next grant was STOP_IN_FORCE for good: the
+    stop read as standing again once the system's "no" replaced the person's grant. The
+    person's grant after the stop lifts it for that target, whatever a system wrote since."""
+    await put_purpose(stubs, "newsletter")
+    email = "lifted-stop@example.fr"
+    news = target("newsletter", EMAIL)
+    await _synced(stubs, email, grant(news))
+    await _stop(stubs, email, EMAIL)
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(news))
+    await _synced(stubs, email, refuse(news), key="bounce-1")
+    regranted = await _synced(stubs, email, grant(news), key="regrant-1")
+    assert len(regranted.events) == 1
+    assert await _answers(stubs, email, news) == [GRANTED]
+
+
 async def test_a_stop_everywhere_is_lifted_by_the_person_only_too(stubs: Stubs) -> None:
     """The same for a withdrawal of everything on every channel."""
     await put_purpose(stubs, "newsletter")

@@ -759,3 +759,39 @@ async def test_a_systems_ask_is_not_the_persons_word(
     # Their click on the ask is theirs: ALLOW.
     await _confirm(stubs, token_of((await mail[0].wait_for(address, count=2))[-1]))
     assert (await check(stubs, by_email(address), to)).decision == ALLOW
+
+
+async def test_a_link_at_an_address_a_system_gave_does_not_lift_the_persons_no(
+    mailing: Stubs, mail: tuple[Mailbox, int]
+) -> None:
+    """Probe CG: the person (known by external id) confirmed at their address, then withdrew in
+    person; a CRM's record naming them with a mailbox it read was asked there, the CRM
+    confirmed, and the person's "no" read ALLOW. A confirmation proves the mailbox it went to:
+    at an address a system gave an existing person it is a system's grant, refused over their
+    "no"; the person's own address still confirms."""
+    await _confirmed_purpose_with_notice(mailing, "kept-no")
+    to, own, other = target("kept-no"), _address(), _address()
+    crm_id = f"crm-{uuid4().hex[:8]}"
+    person = types_pb2.SubjectIdentity(external_id=crm_id, email=own)
+    await record(mailing, person, grant(to, notice_version=1))
+    await _confirm(mailing, token_of((await mail[0].wait_for(own))[0]))
+    await withdraw(mailing, by_email(own), to)
+    given = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id=crm_id, email=other),
+        choices=[grant(to, notice_version=1)],
+        source=types_pb2.SOURCE_API,
+    )
+    asked = await mailing.consent.RecordConsent(given, metadata=mailing.metadata)
+    assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _confirm(mailing, token_of((await mail[0].wait_for(other))[0]))
+    assert error_info(refused.value).reason == "STOP_IN_FORCE"
+    for address in (own, other):
+        assert (await check(mailing, by_email(address), to)).decision == DENY
+    # Asked at their own address, their click is theirs.
+    again = consent_pb2.RecordConsentRequest(
+        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_API
+    )
+    await mailing.consent.RecordConsent(again, metadata=mailing.metadata)
+    await _confirm(mailing, token_of((await mail[0].wait_for(own, count=2))[-1]))
+    assert (await check(mailing, by_email(own), to)).decision == ALLOW

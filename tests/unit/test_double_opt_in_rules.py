@@ -9,11 +9,11 @@ from uuid import uuid4
 
 import pytest
 
-from consentd.app.confirmations import pend
 from consentd.domain.confirmations import (
     Confirmation,
     language_of,
     new_token,
+    pend,
     pending_until,
     token_digest,
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from uuid import UUID
 
 from consentd.app.commands import Choice, RecordConsent
@@ -13,6 +14,7 @@ from consentd.app.ports import UnitOfWork
 from consentd.app.standing import objected_since
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.confirmations import Confirmation
+from consentd.domain.decision import PERSON_SOURCES
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target
@@ -89,22 +91,46 @@ def _asks(command: RecordConsent, purposes: Mapping[str, Purpose]) -> list[Choic
     ]
 
 
+class Named(NamedTuple):
+    """What a record asking a double opt-in grant names, read before it links anything: each
+    e-mail address (its keyed digest) and who held it (None: nobody), and every subject its
+    identifiers named."""
+
+    emails: Mapping[bytes, UUID | None]
+    owners: frozenset[UUID]
+
+
+NOTHING_NAMED = Named({}, frozenset())
+
+
 async def addresses_named(
     uow: UnitOfWork,
     subjects: SubjectResolver,
     tenant_id: UUID,
     command: RecordConsent,
     purposes: Mapping[str, Purpose],
-) -> dict[bytes, UUID | None]:
-    """For a record asking a double opt-in grant, each e-mail address it names (its keyed
-    digest) and who held it before the record (None: nobody), read before the record links
-    it; empty otherwise. not_asked_again reads it."""
-    emails = [i for i in command.identifiers if i.kind is IdentifierKind.EMAIL]
-    if not emails or not _asks(command, purposes):
-        return {}
-    digests = subjects.digests(tenant_id, emails)
+) -> Named:
+    """Named, for a record asking a double opt-in grant (NOTHING_NAMED otherwise)."""
+    if not any(i.kind is IdentifierKind.EMAIL for i in command.identifiers):
+        return NOTHING_NAMED
+    if not _asks(command, purposes):
+        return NOTHING_NAMED
+    digests = subjects.digests(tenant_id, command.identifiers)
     owners = await uow.subjects.owners(digests)
-    return {digest: owners.get((kind, digest)) for kind, digest in digests}
+    emails = {d: owners.get((k, d)) for k, d in digests if k is IdentifierKind.EMAIL}
+    return Named(emails, frozenset(owners.values()))
+
+
+def address_proven(named: Named, command: RecordConsent, subject_id: UUID, digest: bytes) -> bool:
+    """Whether a confirmation mailed to `digest` is the person's own word: the address was
+    theirs before the record (or the record made them from it), or the record is theirs in
+    person. At an address a system gave an existing person, it proves that mailbox only, and
+    does not lift their own "no" (probe CG: a CRM named a mailbox it read, confirmed there,
+    and the person's unsubscribe read ALLOW; probe CF: a mistyped address did the same)."""
+    if command.source in PERSON_SOURCES and command.vouched:
+        return True
+    before = named.emails.get(digest)
+    return before == subject_id or (before is None and subject_id not in named.owners)
 
 
 async def not_asked_again(
@@ -114,7 +140,7 @@ async def not_asked_again(
     purposes: Mapping[str, Purpose],
     now: datetime,
     *,
-    named: Mapping[bytes, UUID | None],
+    named: Named,
 ) -> tuple[RecordConsent, tuple[Target, ...]]:
     """The command without the grants of double opt-in purposes that stand already for the
     subject: the person's confirmed grant of that target in force (a CRM sending it again made
@@ -133,30 +159,38 @@ async def not_asked_again(
     current = await uow.consents.current(subject_id)
     objected = await objected_since(uow, subject_id)
     standing = {e.target: e for e in current if _stands(e, current, now, objected)}
-    sent = await uow.confirmations.of_subject(subject_id)
-    mailed = {c.address_digest for c in sent}
-    confirmed = {c.address_digest for c in sent if c.confirmed_at is not None}
-
-    def proven(proofs: set[bytes | None]) -> bool:
-        """Every address named went a link (a legacy link without its address: one the
-        subject held before this record)."""
-        return all(
-            d in proofs or (None in proofs and before == subject_id) for d, before in named.items()
-        )
+    mailed, confirmed = await _links(uow, subject_id)
 
     def asked(choice: Choice) -> bool:
         fact = standing.get(choice.target)
-        return (
-            choice in asks
-            and fact is not None
-            and choice.notice_version in (None, fact.notice_version)
-            and (
-                (fact.state is ConsentState.GRANTED and proven(confirmed))
-                or (fact.recorded_at > now - RESEND_AFTER and proven(mailed))
-            )
-        )
+        if choice not in asks or fact is None:
+            return False
+        if choice.notice_version not in (None, fact.notice_version):
+            return False
+        if fact.state is ConsentState.GRANTED:
+            return _proven(named, subject_id, confirmed)
+        waiting = fact.recorded_at > now - RESEND_AFTER  # a pending ask, unanswered
+        return waiting and _proven(named, subject_id, {mailed.get(fact.event_id)})
 
     return command.without_grants(asked)
+
+
+async def _links(
+    uow: UnitOfWork, subject_id: UUID
+) -> tuple[Mapping[UUID, bytes | None], set[bytes | None]]:
+    """Where each ask went (by its pending events), and where grants were confirmed."""
+    sent = await uow.confirmations.of_subject(subject_id)
+    mailed = {event: c.address_digest for c in sent for event in c.event_ids}
+    return mailed, {c.address_digest for c in sent if c.confirmed_at is not None}
+
+
+def _proven(named: Named, subject_id: UUID, proofs: set[bytes | None]) -> bool:
+    """Every address the record named went a link among `proofs` (a link sent before its
+    address was kept, None: one the subject held before the record)."""
+    return all(
+        d in proofs or (None in proofs and before == subject_id)
+        for d, before in named.emails.items()
+    )
 
 
 def _stands(

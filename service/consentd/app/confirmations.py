@@ -21,6 +21,8 @@ import structlog
 
 from consentd.app.commands import Evidence, RecordConsent
 from consentd.app.confirmation_rules import (
+    Named,
+    address_proven,
     asked_until,
     refuse_if_changed,
     said_no_since,
@@ -52,6 +54,7 @@ from consentd.domain.validity import valid_until
 
 log = structlog.get_logger("consentd.confirmations")
 TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - where the link takes the token, not a secret
+_GRANTED = ConsentState.GRANTED
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,25 +70,6 @@ class Outgoing:
     """A confirmation message to send once its transaction has committed."""
 
     message: ConfirmationMessage
-
-
-def pend(
-    events: Sequence[ConsentEvent],
-    purposes: Mapping[str, Purpose],
-    now: datetime,
-    days: int = DEFAULT_PENDING_DAYS,
-) -> list[ConsentEvent]:
-    """The events, with each grant on a purpose that requires confirmation made pending until
-    `now` + `days` (its valid_until: past it, the check answers DENY `expired`)."""
-    if not any(purposes[e.target.purpose].requires_confirmation for e in events):
-        return list(events)
-    until = pending_until(now, days)
-    return [
-        replace(e, state=ConsentState.PENDING, valid_until=until)
-        if e.state is ConsentState.GRANTED and purposes[e.target.purpose].requires_confirmation
-        else e
-        for e in events
-    ]
 
 
 class DoubleOptIn:
@@ -118,12 +102,13 @@ class DoubleOptIn:
         uow: UnitOfWork,
         principal: Principal,
         command: RecordConsent,
-        written: Sequence[ConsentEvent],
+        asked: tuple[Sequence[ConsentEvent], Named],
         purposes: Mapping[str, Purpose],
     ) -> Outgoing | None:
-        """Store a confirmation for the pending events among `written` (None when there are
-        none) and return the message to send after commit. Raises InvalidInput when the request
-        names no email address to send it to."""
+        """Store a confirmation for the pending events among those written (None: none), with
+        whether its address proves the person (address_proven), and return the message to send
+        after commit. Raises InvalidInput when the request names no email address."""
+        written, named = asked
         pending = [e for e in written if e.state is ConsentState.PENDING]
         if not pending:
             return None
@@ -136,7 +121,8 @@ class DoubleOptIn:
             )
         token, now = new_token(), pending[0].recorded_at
         language = await _notice_language(uow, pending[0])
-        asked = {c.target: c.valid_until for c in command.choices}
+        ends = {c.target: c.valid_until for c in command.choices}
+        digest = self._subjects.digests(principal.tenant_id, [contact])[0][1]
         confirmation = Confirmation(
             uuid4(),
             pending[0].subject_id,
@@ -145,8 +131,9 @@ class DoubleOptIn:
             tuple(e.event_id for e in pending),
             now,
             pending[0].valid_until or pending_until(now, self.days),
-            grant_until=tuple(asked.get(e.target) for e in pending),
-            address_digest=self._subjects.digests(principal.tenant_id, [contact])[0][1],
+            grant_until=tuple(ends.get(e.target) for e in pending),
+            address_digest=digest,
+            address_proven=address_proven(named, command, pending[0].subject_id, digest),
         )
         await uow.confirmations.add(confirmation, token_digest(token))
         names = tuple(purposes[e.target.purpose].display_name or e.target.purpose for e in pending)
@@ -235,26 +222,25 @@ class DoubleOptIn:
             "confirmation_id": str(confirmation.confirmation_id),
         }
         sealed = key.seal(EVIDENCE_LABEL, json.dumps(document, sort_keys=True))
+        # The person's own word when the link went to an address of theirs; else a system's
+        # grant, refused over their "no" (migration 0046).
+        theirs = confirmation.address_proven is not False
         return [
             replace(
                 e,
                 event_id=uuid4(),
                 sequence=0,
                 state=ConsentState.GRANTED,
-                source=Source.PORTAL,  # their own word, through the link (whoever asked; 0045)
+                source=Source.PORTAL if theirs else e.source,  # theirs: 0045, 0046
                 recorded_at=now,
                 valid_until=valid_until(
-                    purposes[e.target.purpose],
-                    ConsentState.GRANTED,
-                    now,
-                    asked[e.event_id],
-                    "token",
+                    purposes[e.target.purpose], _GRANTED, now, asked[e.event_id], "token"
                 ),
                 evidence_reference=f"confirmation:{confirmation.confirmation_id}",
                 evidence_sealed=sealed,
                 evidence_ip_digest=None,
                 evidence_ua_digest=None,
-                attested=True,  # the person followed the link sent to them
+                attested=True if theirs else None,
                 decided_at=None,  # they decided now, following it
             )
             for e in still

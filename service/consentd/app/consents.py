@@ -18,7 +18,7 @@ from consentd.app.commands import (
     WithdrawConsent,
     settle_decided,
 )
-from consentd.app.confirmation_rules import addresses_named, not_asked_again
+from consentd.app.confirmation_rules import Named, addresses_named, not_asked_again
 from consentd.app.confirmations import DoubleOptIn, Outgoing
 from consentd.app.evidence import event_stamp
 from consentd.app.group_commit import ALONE, Grouping
@@ -161,7 +161,8 @@ class ConsentUseCases:
             )
             # Each event queues its own log entry (its whole row) in the same statement.
             written = await uow.consents.append(events, now)
-            outgoing = await self._confirmation(uow, principal, command, written, purposes)
+            asked = (written, emails)
+            outgoing = await self._confirmation(uow, principal, command, asked, purposes)
             result = Written(subject_id, written, superseded, not_asked_again=unasked)
             await uow.commit(result)
         if self._double_opt_in is not None:
@@ -174,13 +175,14 @@ class ConsentUseCases:
         uow: UnitOfWork,
         principal: Principal,
         command: RecordConsent,
-        written: list[ConsentEvent],
+        asked: tuple[list[ConsentEvent], Named],
         purposes: dict[str, Purpose],
     ) -> Outgoing | None:
-        """The double opt-in message for the pending grants among `written` (app/confirmations)."""
+        """The double opt-in message for the pending grants among those written, with what the
+        record named (app/confirmations)."""
         if self._double_opt_in is None:
             return None
-        return await self._double_opt_in.open(uow, principal, command, written, purposes)
+        return await self._double_opt_in.open(uow, principal, command, asked, purposes)
 
     async def withdraw_consent(
         self, principal: Principal, command: WithdrawConsent, once: Once | None = None

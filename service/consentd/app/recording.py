@@ -10,10 +10,9 @@ from datetime import datetime
 from uuid import UUID
 
 from consentd.app.commands import Choice, RecordConsent
-from consentd.app.confirmations import pend
 from consentd.app.evidence import event_stamp
 from consentd.app.ports import UnitOfWork
-from consentd.domain.confirmations import Delivery
+from consentd.domain.confirmations import Delivery, pend
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.model import (
     ConsentEvent,

@@ -8,12 +8,13 @@ import base64
 import enum
 import hashlib
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
-from consentd.domain.model import Channel
+from consentd.domain.model import Channel, ConsentEvent, ConsentState, Purpose
 
 # How long a pending grant waits for its confirmation, unless configured otherwise.
 DEFAULT_PENDING_DAYS = 7
@@ -76,6 +77,10 @@ class Confirmation:
     grant_until: tuple[datetime | None, ...] = ()
     # The keyed digest of the address it went to (None: sent before migration 0044 kept it).
     address_digest: bytes | None = None
+    # Whether that address was the person's before the ask (app/confirmation_rules.py
+    # address_proven; None: asked before migration 0046): only then is its confirmation their
+    # own word, lifting their "no".
+    address_proven: bool | None = None
 
     def check_usable(self, now: datetime) -> None:
         """Raises FailedPrecondition when already used or past its time."""
@@ -100,3 +105,22 @@ class Delivery(enum.StrEnum):
     SENT = "sent"  # handed to the relay
     NOT_SENT = "not_sent"  # the relay refused it or could not be reached
     LOGGED_ONLY = "logged_only"  # no relay: only written to the log
+
+
+def pend(
+    events: Sequence[ConsentEvent],
+    purposes: Mapping[str, Purpose],
+    now: datetime,
+    days: int = DEFAULT_PENDING_DAYS,
+) -> list[ConsentEvent]:
+    """The events, with each grant on a purpose that requires confirmation made pending until
+    `now` + `days` (its valid_until: past it, the check answers DENY `expired`)."""
+    if not any(purposes[e.target.purpose].requires_confirmation for e in events):
+        return list(events)
+    until = pending_until(now, days)
+    return [
+        replace(e, state=ConsentState.PENDING, valid_until=until)
+        if e.state is ConsentState.GRANTED and purposes[e.target.purpose].requires_confirmation
+        else e
+        for e in events
+    ]

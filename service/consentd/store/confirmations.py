@@ -27,6 +27,7 @@ def _confirmation(m: sa.RowMapping) -> Confirmation:
         confirmed_at=m["confirmed_at"],
         grant_until=tuple(m["grant_until"] or ()),
         address_digest=m["address_digest"],
+        address_proven=m["address_proven"],
     )
 
 
@@ -49,6 +50,7 @@ class SqlConfirmations:
                 expires_at=confirmation.expires_at,
                 grant_until=list(confirmation.grant_until),
                 address_digest=confirmation.address_digest,
+                address_proven=confirmation.address_proven,
             )
         )
 

@@ -162,6 +162,8 @@ consent_confirmations = sa.Table(
     sa.Column("grant_until", ARRAY(TZ)),
     # The keyed digest of the address it went to (0044; NULL before).
     sa.Column("address_digest", BYTEA),
+    # Whether that address was the person's before the ask (0046; NULL before).
+    sa.Column("address_proven", sa.Boolean),
     sa.ForeignKeyConstraint(
         ["tenant_id", "subject_id"], ["subjects.tenant_id", "subjects.subject_id"]
     ),
