@@ -304,3 +304,29 @@ def _tamper(token: str, donor: str) -> str:
     """Jeanne's header and signature around Paul's claims."""
     head, _, signature = token.split(".")
     return f"{head}.{donor.split('.')[1]}.{signature}"
+
+
+async def test_a_persons_withdrawal_over_a_systems_is_recorded(
+    stubs: Stubs, portal: Portal, people: People
+) -> None:
+    """Probe CH: a system's withdrawal of the newsletter was current (bounce handling); the
+    person's own withdrawal from the preference centre answered with it and recorded nothing,
+    and the CRM's next grant was ALLOW. The person's is recorded over a system's, and stands."""
+    jeanne = _as(stubs, portal.token(JEANNE))
+    news = target("newsletter")
+    bounce = consent_pb2.WithdrawConsentRequest(
+        subject=_ref(JEANNE), targets=[news], source=types_pb2.SOURCE_API
+    )
+    await stubs.consent.WithdrawConsent(bounce, metadata=stubs.metadata)
+    mine = await withdraw(jeanne, _ref(JEANNE), news)
+    assert [e.source for e in mine.events] == [types_pb2.SOURCE_PORTAL]
+    again = await withdraw(jeanne, _ref(JEANNE), news)
+    assert [e.event_id for e in again.events] == [mine.events[0].event_id]
+    crm = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id=JEANNE),
+        choices=[grant(news)],
+        source=types_pb2.SOURCE_API,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stubs.consent.RecordConsent(crm, metadata=stubs.metadata)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION

@@ -13,6 +13,7 @@ from consentd.app.commands import Choice, RecordConsent
 from consentd.app.evidence import event_stamp
 from consentd.app.ports import UnitOfWork
 from consentd.domain.confirmations import Delivery, pend
+from consentd.domain.decision import persons_word
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.model import (
     ConsentEvent,
@@ -141,8 +142,8 @@ def choice_events(
 def standing_withdrawals(
     targets: Sequence[Target], current: Sequence[ConsentEvent]
 ) -> list[ConsentEvent] | None:
-    """The withdrawals that stand for every target (its own fact or "everything", the later of
-    the two), when each has one: withdrawing again would change nothing (a portal token
+    """The withdrawals that stand for every target (its own fact, the person's, or "everything",
+    the later of the two), when each has one: withdrawing again would change nothing (a portal token
     replayed in a loop appended an event and a log entry each time, 200 a second, slowing other
     tenants' writes). None when one of them is not withdrawn."""
     standing: dict[UUID, ConsentEvent] = {}
@@ -151,6 +152,8 @@ def standing_withdrawals(
         fact = max(said, key=lambda f: f.sequence, default=None)
         if fact is None or fact.state is not ConsentState.WITHDRAWN:
             return None
+        if not (fact.target.is_all or persons_word(fact)):
+            return None  # a system's: the person's own is recorded over it (probe CH)
         standing[fact.event_id] = fact
     return list(standing.values()) or None
 
