@@ -788,6 +788,26 @@ async def test_a_link_at_an_address_a_system_gave_does_not_lift_the_persons_no(
     assert error_info(refused.value).reason == "STOP_IN_FORCE"
     for address in (own, other):
         assert (await check(mailing, by_email(address), to)).decision == DENY
+    # Probe CH: the same split in two calls: a mailbox attached by a record without a double
+    # opt-in purpose, then asked by address alone.
+    third = _address()
+    await put_purpose(mailing, "beside-no")
+    attach = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id=crm_id, email=third),
+        choices=[refuse(target("beside-no"))],
+        source=types_pb2.SOURCE_API,
+    )
+    await mailing.consent.RecordConsent(attach, metadata=mailing.metadata)
+    by_address = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=third),
+        choices=[grant(to, notice_version=1)],
+        source=types_pb2.SOURCE_API,
+    )
+    await mailing.consent.RecordConsent(by_address, metadata=mailing.metadata)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _confirm(mailing, token_of((await mail[0].wait_for(third))[0]))
+    assert error_info(refused.value).reason == "STOP_IN_FORCE"
+    assert (await check(mailing, by_email(own), to)).decision == DENY
     # Asked at their own address, their click is theirs.
     again = consent_pb2.RecordConsentRequest(
         subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_API

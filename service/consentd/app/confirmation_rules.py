@@ -5,7 +5,7 @@ past the end of validity it was asked for. And what is not asked again: a grant 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
 
@@ -121,16 +121,32 @@ async def addresses_named(
     return Named(emails, frozenset(owners.values()))
 
 
-def address_proven(named: Named, command: RecordConsent, subject_id: UUID, digest: bytes) -> bool:
-    """Whether a confirmation mailed to `digest` is the person's own word: the address was
-    theirs before the record (or the record made them from it), or the record is theirs in
-    person. At an address a system gave an existing person, it proves that mailbox only, and
-    does not lift their own "no" (probe CG: a CRM named a mailbox it read, confirmed there,
-    and the person's unsubscribe read ALLOW; probe CF: a mistyped address did the same)."""
+async def address_proven(
+    uow: UnitOfWork, named: Named, command: RecordConsent, subject_id: UUID, digest: bytes
+) -> bool:
+    """Whether a confirmation mailed to `digest` is the person's own word: the record is theirs
+    in person, or made them from that address, or the address came with them when they were
+    made, or a link of theirs went there and was confirmed as theirs. At an address a system
+    gave an existing person it proves that mailbox only, and does not lift their own "no"
+    (probe CG: a CRM named a mailbox it read, confirmed there, and the person's unsubscribe read
+    ALLOW; probe CF: a mistyped address; probe CH: attached in one call, asked in the next)."""
     if command.source in PERSON_SOURCES and command.vouched:
         return True
     before = named.emails.get(digest)
-    return before == subject_id or (before is None and subject_id not in named.owners)
+    if before != subject_id:
+        return before is None and subject_id not in named.owners
+    sent = await uow.confirmations.of_subject(subject_id)
+    theirs = (c.address_proven is not False and c.confirmed_at is not None for c in sent
+              if c.address_digest == digest)  # fmt: skip
+    if any(theirs):
+        return True
+    point = (IdentifierKind.EMAIL, digest)
+    held = (await uow.rights.holdings({point: _EPOCH})).get(point)
+    created = await uow.rights.subject_created_at(subject_id)
+    return held is not None and created is not None and held[1] <= created
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 async def not_asked_again(

@@ -123,9 +123,10 @@ class DoubleOptIn:
         language = await _notice_language(uow, pending[0])
         ends = {c.target: c.valid_until for c in command.choices}
         digest = self._subjects.digests(principal.tenant_id, [contact])[0][1]
+        subject_id = pending[0].subject_id
         confirmation = Confirmation(
             uuid4(),
-            pending[0].subject_id,
+            subject_id,
             Channel.EMAIL,
             language_of(language, self._language),
             tuple(e.event_id for e in pending),
@@ -133,7 +134,7 @@ class DoubleOptIn:
             pending[0].valid_until or pending_until(now, self.days),
             grant_until=tuple(ends.get(e.target) for e in pending),
             address_digest=digest,
-            address_proven=address_proven(named, command, pending[0].subject_id, digest),
+            address_proven=await address_proven(uow, named, command, subject_id, digest),
         )
         await uow.confirmations.add(confirmation, token_digest(token))
         names = tuple(purposes[e.target.purpose].display_name or e.target.purpose for e in pending)
