@@ -119,11 +119,10 @@ class DoubleOptIn:
                 "a purpose of this request requires confirmation (double opt-in): give the "
                 "email address the confirmation is sent to",
             )
-        token, now = new_token(), pending[0].recorded_at
+        token, now, subject_id = new_token(), pending[0].recorded_at, pending[0].subject_id
         language = await _notice_language(uow, pending[0])
         ends = {c.target: c.valid_until for c in command.choices}
         digest = self._subjects.digests(principal.tenant_id, [contact])[0][1]
-        subject_id = pending[0].subject_id
         confirmation = Confirmation(
             uuid4(),
             subject_id,
