@@ -107,13 +107,9 @@ def standing_no(target: Target, said: Said) -> ConsentEvent | None:
     check ALLOW a second after the person unsubscribed (probe CD), and a CRM's own "no" then
     "yes" did the same (probe CE). Migration 0046's consentd_stop_stands says the same for the
     append function and the import."""
-    stop = standing_stop(target, said.current)
-    # Lifted by the person's grant of the target after it, whatever a system wrote since
-    # (probe CG: bounce handling's "no" made the stop stand again; migration 0046).
-    word = next((w for w in said.words if w.target == target), None)
-    if stop is not None and word is not None and word.sequence > stop.sequence:
-        stop = None if word.state is ConsentState.GRANTED else stop
-    return stop or persons_no(target, said.words)
+    # A stop is lifted by the person's grant of the target after it, current or not (probe
+    # CG: bounce handling's "no" replaced it and the stop stood again; migration 0046).
+    return standing_stop(target, [*said.current, *said.words]) or persons_no(target, said.words)
 
 
 async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:

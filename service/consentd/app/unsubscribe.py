@@ -25,7 +25,7 @@ from consentd.app.commands import CheckConsent, Evidence, WithdrawConsent
 from consentd.app.confirmations import TOKEN_PLACEHOLDER
 from consentd.app.consents import ConsentUseCases
 from consentd.app.ports import TenantDirectory
-from consentd.domain.decision import PERSON_SOURCES, standing_stop
+from consentd.domain.decision import persons_word, standing_stop
 from consentd.domain.errors import ConsentError
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import (
@@ -216,7 +216,7 @@ class Unsubscribes:
         (probe CE: the link answered "already done" and wrote nothing)."""
         _, current = await self._consents.subject_consents(principal, link.subject)
         fact = next((f for f in current if f.event_id == result.verdict.event_id), None)
-        return fact is None or fact.target.is_all or fact.source in PERSON_SOURCES
+        return fact is None or fact.target.is_all or persons_word(fact)
 
     async def _stopped(self, principal: Principal, link: Link, evidence: Evidence) -> Followed:
         """Every purpose on the link's channel withdrawn, unless a withdrawal of everything
