@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from consentd.domain.canonical import stamp
+from consentd.domain.decision import PERSON_SOURCES
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier
 from consentd.domain.model import Channel, ConsentState, ProcessingRole, Source, Target
@@ -53,6 +54,12 @@ class RecordConsent:
     # Whether the caller speaks for the person (set by ConsentUseCases.record_consent from its
     # scopes): a grant in person from a caller that does not is a system's (app/standing.py).
     vouched: bool = False
+
+    @property
+    def in_person(self) -> bool:
+        """The person's own word: a source in person (domain/decision.PERSON_SOURCES) from a
+        caller that speaks for them; anything else is a system's."""
+        return self.source in PERSON_SOURCES and self.vouched
 
     def without_grants(
         self, dropped: Callable[[Choice], bool]

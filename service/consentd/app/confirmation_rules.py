@@ -14,7 +14,6 @@ from consentd.app.ports import UnitOfWork
 from consentd.app.standing import objected_since
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.confirmations import Confirmation
-from consentd.domain.decision import PERSON_SOURCES
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target
@@ -130,7 +129,7 @@ async def address_proven(
     gave an existing person it proves that mailbox only, and does not lift their own "no"
     (probe CG: a CRM named a mailbox it read, confirmed there, and the person's unsubscribe read
     ALLOW; probe CF: a mistyped address; probe CH: attached in one call, asked in the next)."""
-    if command.source in PERSON_SOURCES and command.vouched:
+    if command.in_person:
         return True
     before = named.emails.get(digest)
     if before != subject_id:

@@ -53,8 +53,7 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
 def systems_grant(command: RecordConsent) -> bool:
     """A grant from a system, not from the person (refuse_grant_over_objection): source API or
     IMPORT, or a source in person from a caller that does not vouch for it."""
-    in_person = command.source in PERSON_SOURCES and command.vouched
-    return not in_person and any(c.state is ConsentState.GRANTED for c in command.choices)
+    return not command.in_person and any(c.state is ConsentState.GRANTED for c in command.choices)
 
 
 async def without_closed_grants(
