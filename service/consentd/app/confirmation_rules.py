@@ -124,16 +124,16 @@ async def address_proven(
     uow: UnitOfWork, named: Named, command: RecordConsent, subject_id: UUID, digest: bytes
 ) -> bool:
     """Whether a confirmation mailed to `digest` is the person's own word: the record is theirs
-    in person, or made them from that address, or the address came with them when they were
-    made, or a link of theirs went there and was confirmed as theirs. At an address a system
-    gave an existing person it proves that mailbox only, and does not lift their own "no"
-    (probe CG: a CRM named a mailbox it read, confirmed there, and the person's unsubscribe read
-    ALLOW; probe CF: a mistyped address; probe CH: attached in one call, asked in the next)."""
+    in person, or the address came with them when they were made in person, or a link of
+    theirs went there and was confirmed as theirs. At an address a system gave a person, when
+    making them or since, it proves that mailbox only, and does not lift their own "no" (probe
+    CG: a CRM named a mailbox it read, confirmed there, and the person's unsubscribe read
+    ALLOW; probe CF: a mistyped address; probe CH: attached in one call, asked in the next;
+    probe DC: a CRM made the person from a mailbox it reads, then asked and confirmed there)."""
     if command.in_person:
         return True
-    before = named.emails.get(digest)
-    if before != subject_id:
-        return before is None and subject_id not in named.owners
+    if named.emails.get(digest) != subject_id:
+        return False  # a system's record gives it to them now (making them, or not)
     sent = await uow.confirmations.of_subject(subject_id)
     theirs = (c.address_proven is not False and c.confirmed_at is not None for c in sent
               if c.address_digest == digest)  # fmt: skip
@@ -141,8 +141,8 @@ async def address_proven(
         return True
     point = (IdentifierKind.EMAIL, digest)
     held = (await uow.rights.holdings({point: _EPOCH})).get(point)
-    created = await uow.rights.subject_created_at(subject_id)
-    return held is not None and created is not None and held[1] <= created
+    made = await uow.consents.founded_in_person(subject_id)
+    return held is not None and made is not None and held[1] <= made
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

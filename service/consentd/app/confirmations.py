@@ -207,7 +207,9 @@ class DoubleOptIn:
         now: datetime,
     ) -> list[ConsentEvent]:
         """A grant per pending event still current, valid from now on as a grant would be;
-        none when the person said no since (said_no_since)."""
+        none when the person said no since (said_no_since). The person's word (PORTAL,
+        attested) when the link went to an address of theirs (address_proven); else a
+        system's, whatever the ask's source, refused over their "no" (migration 0046)."""
         still = still_pending(confirmation, await uow.consents.current(confirmation.subject_id))
         if not still or await said_no_since(uow, confirmation):
             return []
@@ -222,8 +224,6 @@ class DoubleOptIn:
             "confirmation_id": str(confirmation.confirmation_id),
         }
         sealed = key.seal(EVIDENCE_LABEL, json.dumps(document, sort_keys=True))
-        # The person's own word when the link went to an address of theirs; else a system's
-        # grant, refused over their "no" (migration 0046).
         theirs = confirmation.address_proven is not False
         return [
             replace(
@@ -231,7 +231,7 @@ class DoubleOptIn:
                 event_id=uuid4(),
                 sequence=0,
                 state=ConsentState.GRANTED,
-                source=Source.PORTAL if theirs else e.source,  # theirs: 0045, 0046
+                source=Source.PORTAL if theirs else e.source,
                 recorded_at=now,
                 valid_until=valid_until(
                     purposes[e.target.purpose], _GRANTED, now, asked[e.event_id], "token"
@@ -240,7 +240,7 @@ class DoubleOptIn:
                 evidence_sealed=sealed,
                 evidence_ip_digest=None,
                 evidence_ua_digest=None,
-                attested=True if theirs else None,
+                attested=theirs,  # not None: an unvouched ask's PORTAL source is a system's (0046)
                 decided_at=None,  # they decided now, following it
             )
             for e in still

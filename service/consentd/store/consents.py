@@ -41,6 +41,16 @@ WHERE e.tenant_id = $1 AND e.subject_id = $2 AND e.purpose_id <> '*'
 ORDER BY e.purpose_id, e.channel, e.scope, e.sequence DESC
 """
 
+# When the subject was made, if the record that made it was the person's own (its events, in
+# the same transaction, carry its time): in person from a caller that speaks for them.
+_FOUNDED_IN_PERSON = """
+SELECT s.created_at FROM subjects s
+WHERE s.tenant_id = $1 AND s.subject_id = $2 AND EXISTS (
+  SELECT FROM consent_events e
+  WHERE e.tenant_id = s.tenant_id AND e.subject_id = s.subject_id AND e.recorded_at <= s.created_at
+    AND (e.attested IS TRUE
+      OR (e.source IN ('portal', 'banner', 'support') AND e.attested IS NOT FALSE)))
+"""
 
 # A transaction-level lock per (tenant, subject), taken before the subject's events take their
 # sequence and queue their log entries and held until commit: for one subject, sequence order,
@@ -170,6 +180,10 @@ class SqlConsents:
     async def persons_words(self, subject_id: UUID) -> list[ConsentEvent]:
         rows = await self._raw.fetch(_PERSONS_WORDS, self._tenant, subject_id)
         return [event_of(row) for row in rows]
+
+    async def founded_in_person(self, subject_id: UUID) -> datetime | None:
+        rows = await self._raw.fetch(_FOUNDED_IN_PERSON, self._tenant, subject_id)
+        return rows[0]["created_at"] if rows else None
 
     async def all_events(self, subject_id: UUID) -> list[ConsentEvent]:
         """Every event of the subject, oldest first (exports)."""

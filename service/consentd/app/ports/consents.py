@@ -121,6 +121,11 @@ class ConsentRepository(Protocol):
         own, or an ask put to them), whatever a system wrote after it."""
         ...
 
+    async def founded_in_person(self, subject_id: UUID) -> datetime | None:
+        """When the subject was made, if the record that made it was in person from a caller
+        that speaks for them (a system's record, or none: None)."""
+        ...
+
     async def history(
         self, subject_id: UUID, purpose: str | None, before: UUID | None, limit: int
     ) -> list[ConsentEvent]:
