@@ -31,7 +31,8 @@ const (
 	// The relay refused it or could not be reached: the grants stay PENDING and nobody was asked;
 	// record them again later to send a new message.
 	ConfirmationDelivery_CONFIRMATION_DELIVERY_NOT_SENT ConfirmationDelivery = 2
-	// No relay is configured: the message was only written to the service's log.
+	// No relay is configured: no message went out (the service's log says one was due, without
+	// its address or token); the grant stays pending until recorded again with a relay.
 	ConfirmationDelivery_CONFIRMATION_DELIVERY_LOGGED_ONLY ConfirmationDelivery = 3
 )
 

@@ -35,7 +35,9 @@ class _ConfirmationDeliveryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_
     record them again later to send a new message.
     """
     CONFIRMATION_DELIVERY_LOGGED_ONLY: _ConfirmationDelivery.ValueType  # 3
-    """No relay is configured: the message was only written to the service's log."""
+    """No relay is configured: no message went out (the service's log says one was due, without
+    its address or token); the grant stays pending until recorded again with a relay.
+    """
 
 class ConfirmationDelivery(_ConfirmationDelivery, metaclass=_ConfirmationDeliveryEnumTypeWrapper):
     """ConfirmationDelivery says what became of a double opt-in confirmation message."""
@@ -48,7 +50,9 @@ CONFIRMATION_DELIVERY_NOT_SENT: ConfirmationDelivery.ValueType  # 2
 record them again later to send a new message.
 """
 CONFIRMATION_DELIVERY_LOGGED_ONLY: ConfirmationDelivery.ValueType  # 3
-"""No relay is configured: the message was only written to the service's log."""
+"""No relay is configured: no message went out (the service's log says one was due, without
+its address or token); the grant stays pending until recorded again with a relay.
+"""
 Global___ConfirmationDelivery: _TypeAlias = ConfirmationDelivery  # noqa: Y015
 
 class _Decision:

@@ -567,7 +567,8 @@ export enum ConfirmationDelivery {
   NOT_SENT = 2,
 
   /**
-   * No relay is configured: the message was only written to the service's log.
+   * No relay is configured: no message went out (the service's log says one was due, without
+   * its address or token); the grant stays pending until recorded again with a relay.
    *
    * @generated from enum value: CONFIRMATION_DELIVERY_LOGGED_ONLY = 3;
    */

@@ -35,7 +35,8 @@ public enum ConfirmationDelivery
   CONFIRMATION_DELIVERY_NOT_SENT(2),
   /**
    * <pre>
-   * No relay is configured: the message was only written to the service's log.
+   * No relay is configured: no message went out (the service's log says one was due, without
+   * its address or token); the grant stays pending until recorded again with a relay.
    * </pre>
    *
    * <code>CONFIRMATION_DELIVERY_LOGGED_ONLY = 3;</code>
@@ -67,7 +68,8 @@ public enum ConfirmationDelivery
   public static final int CONFIRMATION_DELIVERY_NOT_SENT_VALUE = 2;
   /**
    * <pre>
-   * No relay is configured: the message was only written to the service's log.
+   * No relay is configured: no message went out (the service's log says one was due, without
+   * its address or token); the grant stays pending until recorded again with a relay.
    * </pre>
    *
    * <code>CONFIRMATION_DELIVERY_LOGGED_ONLY = 3;</code>
