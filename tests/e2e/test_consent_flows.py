@@ -137,10 +137,12 @@ def _cursor(token: str) -> object:
     return json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))["c"]
 
 
-def _token(cursor: str, scope: str, tenant: Tenant) -> str:
+def _token(cursor: str, scope: str, tenant: Tenant, *, covered: bool = True) -> str:
     """A history token as the service makes them (app/paging.py), forged: its list (the
-    tenant, `scope`: the subject id and the purpose filter) kept as a digest."""
-    tag = hashlib.sha256(f"{tenant.tenant_id}\x00{scope}".encode()).hexdigest()[:16]
+    tenant, `scope`: the subject id and the purpose filter) and its cursor kept as a digest
+    (`covered` False: the list alone, as before probe DA)."""
+    text = f"{tenant.tenant_id}\x00{scope}" + (f'\x00"{cursor}"' if covered else "")
+    tag = hashlib.sha256(text.encode()).hexdigest()[:16]
     body = {"k": "history", "c": cursor, "s": tag}
     raw = json.dumps(body).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -188,6 +190,14 @@ async def test_history_is_newest_first_paginated_and_filtered(stubs: Stubs, tena
     )
     foreign = _token(other.events[0].event_id, f"{first.subject_id}|", tenant)
     assert list((await history(stubs, ref, page_token=foreign)).events) == []
+    # A token whose cursor was altered (its digest covered the list alone) read as the end of
+    # the list, silently (probe DA): it is refused.
+    altered = _token(pages[1].events[-1].event_id, f"{first.subject_id}|", tenant, covered=False)
+    error = await fails(history(stubs, ref, page_token=altered))
+    assert (error.code(), "altered" in str(error.details())) == (
+        grpc.StatusCode.INVALID_ARGUMENT,
+        True,
+    )
     # A token continues its own list only: another person's, or another filter's, is refused
     # (read as a page of this list, it ended it early and silently).
     mine = pages[0].next_page_token

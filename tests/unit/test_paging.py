@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import re
 from uuid import uuid4
 
@@ -153,3 +155,18 @@ def test_a_token_of_another_tenant_is_refused() -> None:
     other = encode_token("changes", 42, tenant=uuid4())
     with pytest.raises(InvalidInput, match="another tenant"):
         decode_token("changes", other, "cursor", tenant=T, unscoped=True)
+
+
+def test_a_token_whose_cursor_was_altered_is_refused() -> None:
+    """The digest covers the cursor too: a token with its cursor changed (a mangled or stale
+    token) read as an empty last page, silently (probe DA). The change feed's cursors issued
+    before (a digest of the list alone) are still taken there: consumers keep them."""
+    token = encode_token("history", "cursor-a", "subject-a|", tenant=T)
+    body = base64.urlsafe_b64decode(token + "==").replace(b"cursor-a", b"cursor-b")
+    with pytest.raises(InvalidInput, match="or was altered"):
+        decode_token("history", _token(body), scope="subject-a|", tenant=T)
+    tag = hashlib.sha256(f"{T}\x00".encode()).hexdigest()[:16]
+    older = _token(json.dumps({"k": "changes", "c": 42, "s": tag}).encode())
+    assert decode_token("changes", older, "cursor", tenant=T, unscoped=True) == 42
+    with pytest.raises(InvalidInput, match="or was altered"):
+        decode_token("changes", older, "cursor", tenant=T)  # a list's page token: refused

@@ -28,7 +28,7 @@ def encode_token(kind: str, cursor: Any, scope: str = "", *, tenant: UUID) -> st
     """A token of `kind` holding `cursor`; `scope` names the list it continues (its tenant,
     its subject, its filters: what the request that goes on with it must name again), kept as a
     digest."""
-    body = {"k": kind, "c": cursor, "s": _tag(scope, tenant)}
+    body = {"k": kind, "c": cursor, "s": _tag(scope, tenant, cursor)}
     payload = json.dumps(body, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
@@ -44,30 +44,45 @@ def decode_token(
 ) -> Any:
     """The cursor inside a token of this kind issued for the tenant's list `scope` names
     (None: checked later with require_scope, once the list is known); None for an empty token.
-    `unscoped`: a token from before tokens named their tenant is taken too (the change feed's
-    cursors, which consumers keep). Raises InvalidInput."""
+    `unscoped`: a token from before tokens named their tenant, or their cursor, is taken too
+    (the change feed's cursors, which consumers keep). Raises InvalidInput."""
     cursor = _cursor(kind, token, field)
     if scope is not None and not (unscoped and token and "s" not in _decoded(token)):
-        require_scope(token, scope, field, tenant=tenant)
+        require_scope(token, scope, field, tenant=tenant, older=unscoped)
     return cursor
 
 
-def require_scope(token: str, scope: str, field: str = "page_token", *, tenant: UUID) -> None:
+def require_scope(
+    token: str, scope: str, field: str = "page_token", *, tenant: UUID, older: bool = False
+) -> None:
     """Raises InvalidInput unless `token` (empty, or decoded already) continues the tenant's
-    list `scope` names: a token of another subject, of other filters or of another tenant,
-    read as a page of this list, would end it early or start it elsewhere, silently."""
-    if token and _decoded(token).get("s", "") != _tag(scope, tenant):
+    list `scope` names from the cursor it was issued with: a token of another subject, of
+    other filters or of another tenant, or one whose cursor was altered (a stale or mangled
+    token, probe DA), read as a page of this list, would end it early or start it elsewhere,
+    silently. `older`: a tag that did not cover the cursor yet is taken too."""
+    if not token:
+        return
+    found = _decoded(token)
+    tag = found.get("s", "")
+    if tag != _tag(scope, tenant, found.get("c")) and not (older and tag == _tag(scope, tenant)):
         raise InvalidInput(field, ANOTHER_LIST)
 
 
 ANOTHER_LIST = (
-    "was issued for another list (another subject, other filters or another tenant); send the "
-    "same request again with it, or start without one"
+    "was issued for another list (another subject, other filters or another tenant), or was "
+    "altered; send the same request again with the token as it was given, or start without one"
 )
 
+_NO_CURSOR = object()
 
-def _tag(scope: str, tenant: UUID) -> str:
-    return hashlib.sha256(f"{tenant}\x00{scope}".encode()).hexdigest()[:16]
+
+def _tag(scope: str, tenant: UUID, cursor: Any = _NO_CURSOR) -> str:
+    """The list a token continues (its tenant, its scope) and where (its cursor: the tags
+    issued before this covered the list alone, which the change feed's older cursors have)."""
+    text = f"{tenant}\x00{scope}"
+    if cursor is not _NO_CURSOR:
+        text += "\x00" + json.dumps(cursor, separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _decoded(token: str) -> dict[str, Any]:
