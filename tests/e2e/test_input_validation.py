@@ -641,20 +641,30 @@ async def test_a_page_url_with_a_backslash_whitespace_or_control_is_invalid(
     assert await _choices(app, tenant) == []
 
 
-@pytest.mark.parametrize("seconds", [-62135596800, -62135596799, -1])
+@pytest.mark.parametrize(
+    ("seconds", "says"),
+    [
+        (-62135596800, "before 1970-01-01"),
+        (-62135596799, "before 1970-01-01"),
+        (-1, "before 1970-01-01"),
+        (253370764800, "before 9999-01-01"),  # 9999-01-01: no purge date a month after
+        (253402214400, "before 9999-01-01"),
+    ],
+)
 async def test_a_contract_end_before_1970_is_invalid_and_changes_nothing(
-    channel: grpc.aio.Channel, stubs: Stubs, seconds: int
+    channel: grpc.aio.Channel, stubs: Stubs, seconds: int, says: str
 ) -> None:
     """PutRetentionSettings with `contract_ended_at` at 0001-01-01 answered INTERNAL (the log's
     stamp refused year 0), and year 1 was taken: a contract end in year 1 puts the tenant in
-    line for a purge. No timestamp of the contract may name a moment before 1970."""
+    line for a purge. No timestamp of the contract may name a moment before 1970; nor one in
+    year 9999, whose purge date (a month after) was left unset, silently (probe DA)."""
     retention = retention_pb2_grpc.RetentionServiceStub(channel)
     ended = retention_pb2.RetentionSettings(legal_hold=True, legal_hold_reason="contentieux")
     ended.contract_ended_at.seconds = seconds
     put = retention.PutRetentionSettings(
         retention_pb2.PutRetentionSettingsRequest(settings=ended), metadata=stubs.metadata
     )
-    assert "before 1970-01-01" in await _invalid(put, "settings.contract_ended_at")
+    assert says in await _invalid(put, "settings.contract_ended_at")
     got = await retention.GetRetentionSettings(
         retention_pb2.GetRetentionSettingsRequest(), metadata=stubs.metadata
     )

@@ -42,14 +42,27 @@ def settings_in(request: pb.PutRetentionSettingsRequest) -> TenantRetention:
             "settings.contract_ended_at",
             "is empty (1970-01-01T00:00:00Z): leave it unset while the contract runs",
         )
-    return TenantRetention(
-        contract_ended_at=time_in(ended, "settings.contract_ended_at")
+    end = (
+        time_in(ended, "settings.contract_ended_at")
         if message.HasField("contract_ended_at")
-        else None,
+        else None
+    )
+    if end is not None and end.year >= LAST_YEAR:
+        # A month after it is no date a Timestamp holds: the purge date was silently left unset
+        # (probe DA).
+        raise InvalidInput(
+            "settings.contract_ended_at",
+            f"must be before {LAST_YEAR}-01-01: the purge falls a month after it",
+        )
+    return TenantRetention(
+        contract_ended_at=end,
         legal_hold=message.legal_hold,
         legal_hold_reason=reason if message.legal_hold else "",
         storage_extension=message.storage_extension,
     )
+
+
+LAST_YEAR = 9999
 
 
 def settings_out(settings: TenantRetention) -> pb.RetentionSettings:
