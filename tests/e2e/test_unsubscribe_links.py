@@ -362,3 +362,36 @@ async def test_a_link_posted_with_a_body_no_form_has_withdraws_at_once(
     assert b"connection: close" in head.lower(), head
     withdrawn = await check(stubs, by_email("huge@example.fr"), NEWSLETTER)
     assert (withdrawn.decision, withdrawn.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
+
+
+def _post_cut_off(port: int, path: str, part: bytes, length: int) -> None:
+    """A POST saying Content-Length: `length` that sends `part` of its body, then hangs up."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n\r\n%s"
+            % (path.encode(), length, part)
+        )
+
+
+async def test_a_form_cut_off_withdraws_nothing(
+    stubs: Stubs, channel: grpc.aio.Channel, http_port: int
+) -> None:
+    """Probe DD: a POST whose form stopped at `stop=chan` (12 bytes declared) was answered 408,
+    or its client was gone, and the link's purpose was withdrawn all the same: read as the
+    first button, when the person pressed the second. A form cut off is no form: nothing is
+    written and the link stays good; the whole form then stops the channel."""
+    offers, person = make_target("offers"), types_pb2.SubjectIdentity(email="cut@example.fr")
+    for purpose in ("newsletter", "offers"):
+        await put_purpose(stubs, purpose)
+    await record(stubs, person, grant(NEWSLETTER), grant(offers))
+    (answer,) = await _batch(channel, stubs, "cut@example.fr")
+    path = f"/unsubscribe/{answer.unsubscribe_token}"
+    await asyncio.to_thread(_post_cut_off, http_port, path, b"stop=chan", 12)
+    await asyncio.sleep(1)
+    for to in (NEWSLETTER, offers):
+        assert (await check(stubs, by_email("cut@example.fr"), to)).decision == ALLOW
+    link = f"http://127.0.0.1:{http_port}{path}"
+    assert (await asyncio.to_thread(_call, link, b"stop=channel"))[0] == 200
+    for to in (NEWSLETTER, offers):
+        assert (await check(stubs, by_email("cut@example.fr"), to)).decision == DENY

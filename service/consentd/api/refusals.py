@@ -52,14 +52,16 @@ async def discard_body(receive: Receive) -> None:
     await small_body(receive, keep=False)
 
 
-async def small_body(receive: Receive, *, keep: bool = True) -> bytes:
+async def small_body(receive: Receive, *, keep: bool = True) -> bytes | None:
     """The request body's first DISCARDED_BODY_LIMIT bytes (what a page's form sends), read
-    undecoded; the rest is left unread. `keep=False`: read and dropped (b"")."""
+    undecoded; the rest is left unread. `keep=False`: read and dropped (b""). None when the
+    client went away, or was answered 408, before the body ended (a form cut off is no form:
+    `stop=chan` was read as the first button; probe DD)."""
     kept, seen = bytearray(), 0
     while seen <= DISCARDED_BODY_LIMIT:
         message = await receive()
         if message["type"] != "http.request":
-            break
+            return None
         chunk = message.get("body", b"")
         seen += len(chunk)
         if keep:

@@ -108,7 +108,13 @@ class UnsubscribePage:
         try:
             opened = await self._unsubscribes.opened(token)
             if opened is not None and method == "POST":
-                whole_channel = _readable(scope) and await _asks_whole_channel(receive)
+                asks = await _asks_whole_channel(receive) if _readable(scope) else False
+                if asks is None:
+                    # Cut off: the client was answered 408 or went away. Nothing is written
+                    # (it was withdrawn under a 408; probe DD); the link stays good.
+                    log.info("unsubscribe_link_followed", outcome="cut_off")
+                    return
+                whole_channel = asks
                 evidence = _evidence(scope)
                 followed = await self._unsubscribes.follow(
                     opened, evidence, whole_channel=whole_channel
@@ -138,13 +144,16 @@ def _readable(scope: Scope) -> bool:
     return not declared.isdigit() or int(declared) <= DISCARDED_BODY_LIMIT
 
 
-async def _asks_whole_channel(receive: Receive) -> bool:
+async def _asks_whole_channel(receive: Receive) -> bool | None:
     """Whether a POST's form is the second button's (`stop=channel`), from the body's first
     64 KiB (a mail client's one-click POST is `List-Unsubscribe=One-Click`: the link's own
-    purpose)."""
+    purpose); None when the body was cut off (small_body)."""
+    body = await small_body(receive)
+    if body is None:
+        return None
     # Decoded as a form (percent-escapes, any case, blanks around): `STOP=CHANNEL` or
     # `stop=chan%6eel` stopped only the link's purpose (probe BG).
-    fields = urllib.parse.parse_qsl((await small_body(receive)).decode("latin-1"))
+    fields = urllib.parse.parse_qsl(body.decode("latin-1"))
     return any(k.strip().lower() == "stop" and v.strip().lower() == "channel" for k, v in fields)
 
 
