@@ -14,6 +14,7 @@ import structlog
 from consent.v1 import consent_pb2, consent_pb2_grpc, types_pb2
 from structlog.testing import capture_logs
 
+from consentd.api.call_lines import PER_SECOND
 from consentd.app.admin import AdminUseCases
 from consentd.domain.tenancy import Tenant
 from consentd.logs import configure_logging
@@ -153,3 +154,32 @@ async def test_a_call_out_of_the_keys_scopes_names_its_tenant(
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
     (line,) = [e for e in entries if e.get("event") == "rpc"]
     assert (line["code"], line["tenant"]) == ("PERMISSION_DENIED", tenant.slug)
+
+
+async def test_a_flood_of_refused_calls_writes_a_count_not_a_line_each(
+    channel: grpc.aio.Channel,
+) -> None:
+    """Probe DD: one connection's calls without credentials wrote a line each, 9,000 a second
+    (17 MB of log in 10 s). At most PER_SECOND lines a second per such code; the rest are
+    counted in one `rpc_lines_dropped` line, written at the first call after their second."""
+    consent = consent_pb2_grpc.ConsentServiceStub(channel)
+    request = consent_pb2.CheckConsentRequest(
+        subject=types_pb2.SubjectRef(email="flood@example.fr"), target=target("newsletter")
+    )
+    flood = 3 * PER_SECOND
+
+    async def refused() -> None:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await consent.CheckConsent(request)
+        assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+    with capture_logs() as entries:
+        await asyncio.gather(*(refused() for _ in range(flood)))
+        await asyncio.sleep(1.1)
+        await refused()  # the next second's first call says what the last one dropped
+        await asyncio.sleep(0.2)
+    lines = [e for e in entries if e.get("event") == "rpc" and e["code"] == "UNAUTHENTICATED"]
+    dropped = [e for e in entries if e.get("event") == "rpc_lines_dropped"]
+    assert len(lines) < flood
+    assert {e["code"] for e in dropped} == {"UNAUTHENTICATED"}
+    assert len(lines) + sum(e["count"] for e in dropped) == flood + 1

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import grpc
 import structlog
 
+from consentd.api.call_lines import BUDGET
 from consentd.api.errors import details_of, status_of
 from consentd.api.outages import outage_answer
 from consentd.app.auth import AUTHORIZATION
@@ -111,6 +112,8 @@ class Call:
                 tenant=self.tenant,
                 request_id=self.request_id,
             )
+            if not BUDGET.allows(name):
+                return
             fields: dict[str, Any] = {"method": self.method, "code": name}
             if self.protocol != "grpc":
                 fields["protocol"] = self.protocol
