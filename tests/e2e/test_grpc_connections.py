@@ -139,3 +139,29 @@ def test_a_client_holding_connections_cannot_take_every_file_descriptor(
     finally:
         for sock in held:
             sock.close()
+
+
+def _settings(port: int) -> dict[int, int]:
+    """The server's first SETTINGS frame (RFC 9113 6.5), after the client preface."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(PREFACE)
+        head = b""
+        while len(head) < 9:
+            head += sock.recv(9 - len(head))
+        length, kind = int.from_bytes(head[:3], "big"), head[3]
+        assert kind == 0x4, "the server's preface is a SETTINGS frame"
+        payload = b""
+        while len(payload) < length:
+            payload += sock.recv(length - len(payload))
+    return {
+        int.from_bytes(payload[i : i + 2], "big"): int.from_bytes(payload[i + 2 : i + 6], "big")
+        for i in range(0, length, 6)
+    }
+
+
+def test_one_connection_holds_a_hundred_calls_at_most(grpc_port: int) -> None:
+    """Probe DD: one connection with a public page key held 1,000 calls, each with 64 KiB of
+    a message that never ended: 80 MB a connection, four connections 256 MB. A connection holds
+    100 calls in flight (HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS; a client queues the rest),
+    each for READ_SECONDS at most (api/handler_kinds.py)."""
+    assert _settings(grpc_port).get(0x3) == 100
