@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -24,10 +25,12 @@ from consent.v1 import (
     types_pb2,
 )
 
+from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
+from consentd.domain.tenancy import Scope, Tenant
 from consentd.store.tables import audit_entries, subjects
-from tests.conftest import TEST_SECRET, Stubs, TestClock, owner
+from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer, owner
 from tests.e2e.helpers import (
     ALLOW,
     DENY,
@@ -691,17 +694,22 @@ async def test_a_new_address_linked_to_a_confirmed_person_is_asked_at_that_addre
 
 
 async def test_a_sign_up_form_asks_again_someone_who_unsubscribed_or_sent_a_stop(
-    mailing: Stubs, mail: tuple[Mailbox, int]
+    mailing_app: App, mailing_channel: grpc.aio.Channel, mail: tuple[Mailbox, int]
 ) -> None:
     """Probe CE: after the person unsubscribed (portal) or stopped every e-mail, a double
-    opt-in grant sent by a sign-up form's server (SOURCE_API, a system) was STOP_IN_FORCE and
-    no mail went: nobody could re-subscribe that way. It is asked (PENDING, mailed): only the
-    person's confirmation makes it a grant, and that is theirs."""
+    opt-in grant sent by a sign-up form's server (a plain write key) was STOP_IN_FORCE and no
+    mail went: nobody could re-subscribe that way. It is asked (PENDING, mailed) when the form
+    sends it as in the person's presence (SOURCE_PORTAL) to an address of theirs: only the
+    person's confirmation makes it a grant, and that is theirs. A CRM's sync (SOURCE_API)
+    asking the same is refused, and mails nobody (probe DF: it mailed someone who had stopped
+    every e-mail, with a link no click could use)."""
+    mailing, tenant = await new_tenant(mailing_app, mailing_channel)
+    form = replace(mailing, metadata=bearer(await _plain_key(mailing_app, tenant)))
     await _confirmed_purpose_with_notice(mailing, "resub")
     to, address = target("resub"), _address()
     person = types_pb2.SubjectIdentity(email=address)
-    form = consent_pb2.RecordConsentRequest(
-        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_API
+    signed = consent_pb2.RecordConsentRequest(
+        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_PORTAL
     )
     await record(mailing, person, grant(to, notice_version=1))
     await _confirm(mailing, token_of((await mail[0].wait_for(address))[0]))
@@ -712,35 +720,52 @@ async def test_a_sign_up_form_asks_again_someone_who_unsubscribed_or_sent_a_stop
         channel=types_pb2.CHANNEL_EMAIL,
         source=types_pb2.SOURCE_API,
     )
+    synced = consent_pb2.RecordConsentRequest(
+        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_API
+    )
     for sent, then in ((2, None), (3, stop)):
         if then is not None:
             await mailing.consent.WithdrawConsent(then, metadata=mailing.metadata)
-        asked = await mailing.consent.RecordConsent(form, metadata=mailing.metadata)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await form.consent.RecordConsent(synced, metadata=form.metadata)
+        assert error_info(refused.value).reason == "STOP_IN_FORCE"
+        asked = await form.consent.RecordConsent(signed, metadata=form.metadata)
         assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
         assert (await check(mailing, by_email(address), to)).decision == DENY
-        await _confirm(mailing, token_of((await mail[0].wait_for(address, count=sent))[-1]))
+        messages = await mail[0].wait_for(address, count=sent)
+        assert len(messages) == sent  # the sync's refused grant mailed nobody
+        await _confirm(form, token_of(messages[-1]))
         assert (await check(mailing, by_email(address), to)).decision == ALLOW
+
+
+async def _plain_key(app: App, tenant: Tenant) -> str:
+    """A plain write key of the tenant's (a form's server, a CRM: a system)."""
+    admin = app.admin
+    assert isinstance(admin, AdminUseCases)
+    key, _ = await admin.issue_key(tenant.slug, [Scope.WRITE.value], name="a system")
+    return key.token
 
 
 async def test_a_systems_ask_is_not_the_persons_word(
     mailing_app: App, mailing_channel: grpc.aio.Channel, mail: tuple[Mailbox, int]
 ) -> None:
-    """Probe CF: after the person's own "no", a CRM's double opt-in grant (SOURCE_API) wrote a
-    pending ask the person never answered, and from then on their "no" stood no more: the
-    CRM's next import row, or its grant once the purpose no longer required confirmation, was
-    ALLOW. The ask is not their word (the database's rule too: the import and the append read
-    it); only their confirmation is."""
+    """Probe CF: after the person's own "no", a system's double opt-in grant wrote a pending
+    ask the person never answered, and from then on their "no" stood no more: the system's next
+    import row, or its grant once the purpose no longer required confirmation, was ALLOW. The
+    ask is not their word (the database's rule too: the import and the append read it); only
+    their confirmation is."""
     stubs, tenant = await new_tenant(mailing_app, mailing_channel)
+    form = replace(stubs, metadata=bearer(await _plain_key(mailing_app, tenant)))
     await _confirmed_purpose_with_notice(stubs, "asked")
     to, address = target("asked"), _address()
     person = types_pb2.SubjectIdentity(email=address)
     await record(stubs, person, grant(to, notice_version=1))
     await _confirm(stubs, token_of((await mail[0].wait_for(address))[0]))
     await withdraw(stubs, by_email(address), to)
-    crm = consent_pb2.RecordConsentRequest(
-        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_API
+    ask = consent_pb2.RecordConsentRequest(
+        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_PORTAL
     )
-    asked = await stubs.consent.RecordConsent(crm, metadata=stubs.metadata)
+    asked = await form.consent.RecordConsent(ask, metadata=form.metadata)
     assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
     stands = sa.text("SELECT consentd_stop_stands(:t, :s, 'asked', 'email', 'first_party')")
     async with owner(mailing_app).connect() as conn:
@@ -753,65 +778,53 @@ async def test_a_systems_ask_is_not_the_persons_word(
         catalog_pb2.PutPurposeRequest(purpose=plain), metadata=stubs.metadata
     )
     with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await stubs.consent.RecordConsent(crm, metadata=stubs.metadata)
+        await form.consent.RecordConsent(ask, metadata=form.metadata)
     assert error_info(refused.value).reason == "STOP_IN_FORCE"
     assert (await check(stubs, by_email(address), to)).decision == DENY
     # Their click on the ask is theirs: ALLOW.
-    await _confirm(stubs, token_of((await mail[0].wait_for(address, count=2))[-1]))
+    await _confirm(form, token_of((await mail[0].wait_for(address, count=2))[-1]))
     assert (await check(stubs, by_email(address), to)).decision == ALLOW
 
 
-async def test_a_link_at_an_address_a_system_gave_does_not_lift_the_persons_no(
-    mailing: Stubs, mail: tuple[Mailbox, int]
+async def test_a_system_asks_over_the_persons_no_only_at_an_address_of_theirs(
+    mailing_app: App, mailing_channel: grpc.aio.Channel, mail: tuple[Mailbox, int]
 ) -> None:
     """Probe CG: the person (known by external id) confirmed at their address, then withdrew in
     person; a CRM's record naming them with a mailbox it read was asked there, the CRM
-    confirmed, and the person's "no" read ALLOW. A confirmation proves the mailbox it went to:
-    at an address a system gave an existing person it is a system's grant, refused over their
-    "no"; the person's own address still confirms."""
+    confirmed, and the person's "no" read ALLOW; probe CH: the same with the mailbox attached
+    by one record and asked at by the next. Such an ask is refused (STOP_IN_FORCE) and mails
+    nobody (probe DF: its link could lift nothing); asked at their own address, their click is
+    theirs."""
+    mailing, tenant = await new_tenant(mailing_app, mailing_channel)
+    form = replace(mailing, metadata=bearer(await _plain_key(mailing_app, tenant)))
     await _confirmed_purpose_with_notice(mailing, "kept-no")
-    to, own, other = target("kept-no"), _address(), _address()
+    to, own, other, third = target("kept-no"), _address(), _address(), _address()
     crm_id = f"crm-{uuid4().hex[:8]}"
     person = types_pb2.SubjectIdentity(external_id=crm_id, email=own)
     await record(mailing, person, grant(to, notice_version=1))
     await _confirm(mailing, token_of((await mail[0].wait_for(own))[0]))
     await withdraw(mailing, by_email(own), to)
-    given = consent_pb2.RecordConsentRequest(
-        subject=types_pb2.SubjectIdentity(external_id=crm_id, email=other),
-        choices=[grant(to, notice_version=1)],
-        source=types_pb2.SOURCE_API,
-    )
-    asked = await mailing.consent.RecordConsent(given, metadata=mailing.metadata)
-    assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
-    with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await _confirm(mailing, token_of((await mail[0].wait_for(other))[0]))
-    assert error_info(refused.value).reason == "STOP_IN_FORCE"
-    for address in (own, other):
-        assert (await check(mailing, by_email(address), to)).decision == DENY
-    # Probe CH: the same split in two calls: a mailbox attached by a record without a double
-    # opt-in purpose, then asked by address alone.
-    third = _address()
     await put_purpose(mailing, "beside-no")
     attach = consent_pb2.RecordConsentRequest(
         subject=types_pb2.SubjectIdentity(external_id=crm_id, email=third),
         choices=[refuse(target("beside-no"))],
         source=types_pb2.SOURCE_API,
     )
-    await mailing.consent.RecordConsent(attach, metadata=mailing.metadata)
-    by_address = consent_pb2.RecordConsentRequest(
-        subject=types_pb2.SubjectIdentity(email=third),
-        choices=[grant(to, notice_version=1)],
-        source=types_pb2.SOURCE_API,
-    )
-    await mailing.consent.RecordConsent(by_address, metadata=mailing.metadata)
-    with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await _confirm(mailing, token_of((await mail[0].wait_for(third))[0]))
-    assert error_info(refused.value).reason == "STOP_IN_FORCE"
-    assert (await check(mailing, by_email(own), to)).decision == DENY
-    # Asked at their own address, their click is theirs.
+    await form.consent.RecordConsent(attach, metadata=form.metadata)
+    for named in (types_pb2.SubjectIdentity(external_id=crm_id, email=other),
+                  types_pb2.SubjectIdentity(email=third)):  # fmt: skip
+        given = consent_pb2.RecordConsentRequest(
+            subject=named, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_PORTAL
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await form.consent.RecordConsent(given, metadata=form.metadata)
+        assert error_info(refused.value).reason == "STOP_IN_FORCE"
+    for address in (own, other, third):
+        assert (await check(mailing, by_email(address), to)).decision == DENY
     again = consent_pb2.RecordConsentRequest(
-        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_API
+        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_PORTAL
     )
-    await mailing.consent.RecordConsent(again, metadata=mailing.metadata)
-    await _confirm(mailing, token_of((await mail[0].wait_for(own, count=2))[-1]))
+    await form.consent.RecordConsent(again, metadata=form.metadata)
+    await _confirm(form, token_of((await mail[0].wait_for(own, count=2))[-1]))
     assert (await check(mailing, by_email(own), to)).decision == ALLOW
+    assert not [m for m in mail[0].messages if m["To"] in (other, third)]

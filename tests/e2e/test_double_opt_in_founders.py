@@ -13,12 +13,13 @@ from uuid import uuid4
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from consent.v1 import catalog_pb2, consent_pb2, types_pb2
 
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
 from consentd.domain.tenancy import Scope
-from tests.conftest import Stubs, bearer
+from tests.conftest import Stubs, bearer, owner
 from tests.e2e.helpers import (
     ALLOW,
     DENY,
@@ -83,49 +84,86 @@ async def _confirm(stubs: Stubs, token: str) -> consent_pb2.ConfirmConsentRespon
     return await stubs.consent.ConfirmConsent(request, metadata=stubs.metadata)
 
 
+async def _attested(app: App, event_id: str) -> bool | None:
+    """The event's `attested` column: whether it is the person's own word."""
+    query = sa.text("SELECT attested FROM consent_events WHERE event_id = :e")
+    async with owner(app).connect() as conn:
+        found: bool | None = (await conn.execute(query, {"e": event_id})).scalar_one()
+    return found
+
+
 def _address() -> str:
     return f"p-{uuid4().hex[:8]}@example.fr"
 
 
+@pytest.mark.parametrize("founded", ["record", "withdrawal"])
 @pytest.mark.parametrize(
     "says", [types_pb2.SOURCE_API, types_pb2.SOURCE_PORTAL], ids=["api", "portal"]
 )
-async def test_a_crm_that_made_the_person_from_its_mailbox_does_not_confirm_over_their_no(
+async def test_a_crm_that_made_the_person_from_its_mailbox_does_not_ask_over_their_no(
     mailing_app: App,
     mailing_channel: grpc.aio.Channel,
     mail: tuple[Mailbox, int],
     says: types_pb2.Source.ValueType,
+    founded: str,
 ) -> None:
-    """`says`: the ask's source (a plain write key saying PORTAL is a system: its link's
-    grant, recorded with the ask's source, was unattested (NULL) and read as in person)."""
+    """`says`: the ask's source (a plain write key saying PORTAL is a system). `founded`: the
+    CRM made the person by a record, or by a withdrawal it said was the person's (SOURCE_PORTAL:
+    a withdrawal is never attested, and it counted as made in person; probe DE). The ask over
+    their "no" is refused and mails nobody (probe DF: its link could lift nothing)."""
     _, crm, portal = await _keys(mailing_app, mailing_channel)
     known, inbox, real = f"crm-{uuid4().hex[:8]}", _address(), _address()
+    if founded == "withdrawal":
+        made = consent_pb2.WithdrawConsentRequest(
+            subject=by_email(inbox), targets=[NEWS], source=types_pb2.SOURCE_PORTAL
+        )
+        await crm.consent.WithdrawConsent(made, metadata=crm.metadata)
     await _record(crm, types_pb2.SubjectIdentity(external_id=known, email=inbox), refuse(NEWS))
     await _record(crm, types_pb2.SubjectIdentity(external_id=known, email=real), refuse(NEWS))
     await _withdraw_in_person(portal, known)
     ask = types_pb2.SubjectIdentity(external_id=known, email=inbox)
-    asked = await _record(crm, ask, grant(OFFERS, notice_version=1), says)
-    assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
-    token = token_of((await mail[0].wait_for(inbox))[0])
-    # Neither the CRM's own key nor a confirming page holding consent:attest makes it theirs.
-    for confirming in (crm, portal):
-        with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await _confirm(confirming, token)
-        assert error_info(refused.value).reason == "STOP_IN_FORCE"
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _record(crm, ask, grant(OFFERS, notice_version=1), says)
+    assert error_info(refused.value).reason == "STOP_IN_FORCE"
     for ref in (types_pb2.SubjectRef(external_id=known), by_email(real), by_email(inbox)):
         assert (await check(crm, ref, OFFERS)).decision == DENY
+    assert not [m for m in mail[0].messages if m["To"] == inbox]
+
+
+async def test_a_link_at_the_mailbox_a_crm_made_the_person_from_is_a_systems_grant(
+    mailing_app: App, mailing_channel: grpc.aio.Channel, mail: tuple[Mailbox, int]
+) -> None:
+    """Asked before any "no" (nothing to refuse), the CRM's own link at the mailbox it made
+    the person from confirms a system's grant, not the person's word: unattested, with the
+    ask's source, it lifts none of their later "no"s."""
+    _, crm, _ = await _keys(mailing_app, mailing_channel)
+    known, inbox = f"crm-{uuid4().hex[:8]}", _address()
+    ask = types_pb2.SubjectIdentity(external_id=known, email=inbox)
+    asked = await _record(crm, ask, grant(OFFERS, 1), types_pb2.SOURCE_PORTAL)
+    assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
+    confirmed = await _confirm(crm, token_of((await mail[0].wait_for(inbox))[0]))
+    assert [e.state for e in confirmed.events] == [types_pb2.CONSENT_STATE_GRANTED]
+    assert await _attested(mailing_app, confirmed.events[0].event_id) is False
 
 
 async def test_a_person_made_in_person_confirms_a_forms_ask_over_their_own_no(
     mailing_app: App, mailing_channel: grpc.aio.Channel, mail: tuple[Mailbox, int]
 ) -> None:
+    """Made in person from their address, they unsubscribed in person; a sign-up form (a plain
+    write key, SOURCE_PORTAL) asks them again there, and their click is theirs. A CRM's sync
+    (SOURCE_API) asking the same is refused: it mailed someone who had said no (probe DF)."""
     _, crm, portal = await _keys(mailing_app, mailing_channel)
     known, own = f"crm-{uuid4().hex[:8]}", _address()
     person = types_pb2.SubjectIdentity(external_id=known, email=own)
     await _record(portal, person, refuse(NEWS), types_pb2.SOURCE_PORTAL)
     await _withdraw_in_person(portal, known)
-    asked = await _record(crm, types_pb2.SubjectIdentity(email=own), grant(OFFERS, 1))
+    by_address = types_pb2.SubjectIdentity(email=own)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _record(crm, by_address, grant(OFFERS, 1), types_pb2.SOURCE_API)
+    assert error_info(refused.value).reason == "STOP_IN_FORCE"
+    asked = await _record(crm, by_address, grant(OFFERS, 1), types_pb2.SOURCE_PORTAL)
     assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
     confirmed = await _confirm(crm, token_of((await mail[0].wait_for(own))[0]))
     assert [e.source for e in confirmed.events] == [types_pb2.SOURCE_PORTAL]
+    assert await _attested(mailing_app, confirmed.events[0].event_id) is True
     assert (await check(crm, by_email(own), OFFERS)).decision == ALLOW

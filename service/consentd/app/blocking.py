@@ -104,3 +104,10 @@ def _after(
     """`now`, or just after the newest of these facts and blocks when that is later."""
     newest = max([e.recorded_at for e in current] + [b.since for b in blocks], default=None)
     return now if newest is None or newest < now else newest + timedelta(microseconds=1)
+
+
+async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
+    """When the subject's objection in force was recorded; None without one."""
+    blocks = await uow.rights.block_history(subject_id)
+    times = [b.since for b in blocks if b.kind is BlockKind.OBJECTED and b.lifted_at is None]
+    return max(times, default=None)

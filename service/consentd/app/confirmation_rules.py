@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
 
+from consentd.app.blocking import objected_since
 from consentd.app.commands import Choice, RecordConsent
 from consentd.app.ports import UnitOfWork
-from consentd.app.standing import objected_since
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.confirmations import Confirmation
+from consentd.domain.decision import PERSON_SOURCES
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target
@@ -146,6 +147,29 @@ async def address_proven(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def asked_of_the_person(
+    uow: UnitOfWork,
+    subjects: SubjectResolver,
+    named: Named,
+    command: RecordConsent,
+    *,
+    tenant_id: UUID,
+    subject_id: UUID,
+) -> bool:
+    """Whether a system's double opt-in grant over the person's own "no" (or a stop) is asked
+    of them (PENDING, mailed) rather than refused as any system's grant: sent as in their
+    presence (a sign-up form: source PORTAL, BANNER or SUPPORT; a CRM's sync mailed someone
+    who had stopped every e-mail) to an address of theirs (address_proven: a click elsewhere
+    lifts nothing, and its link went out for nothing; probe DF)."""
+    if command.source not in PERSON_SOURCES:
+        return False
+    contact = next((i for i in command.identifiers if i.kind is IdentifierKind.EMAIL), None)
+    if contact is None:
+        return True  # no address to ask at: InvalidInput when the confirmation is opened
+    digest = subjects.digests(tenant_id, [contact])[0][1]
+    return await address_proven(uow, named, command, subject_id, digest)
 
 
 async def not_asked_again(

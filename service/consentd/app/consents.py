@@ -33,13 +33,7 @@ from consentd.app.paging import (
     page_size,
     require_scope,
 )
-from consentd.app.ports import (
-    CheckKey,
-    Clock,
-    ReadUnitOfWorkFactory,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from consentd.app.ports import CheckKey, Clock, ReadUnitOfWorkFactory, UnitOfWork, UnitOfWorkFactory
 from consentd.app.recording import (
     Written,
     check_notices,
@@ -144,7 +138,9 @@ class ConsentUseCases:
             purposes = await purposes_named(uow, named, "choices")
             await check_notices(uow, command.choices, purposes)
             emails = await addresses_named(uow, self._subjects, tenant, command, purposes)
-            found = await standing(uow, self._subjects, tenant, command, now, purposes=purposes)
+            found = await standing(
+                uow, self._subjects, tenant, command, now, purposes=purposes, named=emails
+            )
             command, subject_id, superseded, now = found
             command, unasked = await not_asked_again(
                 uow, command, subject_id, purposes, now, named=emails

@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 from uuid import UUID
 
+from consentd.app.blocking import objected_since
 from consentd.app.commands import RecordConsent, WithdrawConsent
+from consentd.app.confirmation_rules import NOTHING_NAMED, Named, asked_of_the_person
 from consentd.app.late_choices import (
     lapsed_grants,
     late_holder,
@@ -40,7 +42,6 @@ from consentd.domain.model import (
     Purpose,
     Target,
 )
-from consentd.domain.rights import BlockKind
 
 
 def refuse_grant_over_objection(command: RecordConsent, objected: datetime | None) -> None:
@@ -112,13 +113,6 @@ def standing_no(target: Target, said: Said) -> ConsentEvent | None:
     return standing_stop(target, [*said.current, *said.words]) or persons_no(target, said.words)
 
 
-async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
-    """When the subject's objection in force was recorded; None without one."""
-    blocks = await uow.rights.block_history(subject_id)
-    times = [b.since for b in blocks if b.kind is BlockKind.OBJECTED and b.lifted_at is None]
-    return max(times, default=None)
-
-
 class Standing(NamedTuple):
     """What of a record stands: the command left, its subject (None when nothing is left to
     write), the targets dropped, and when its events are stamped."""
@@ -137,6 +131,7 @@ async def standing(
     now: datetime,
     *,
     purposes: Mapping[str, Purpose],
+    named: Named = NOTHING_NAMED,
 ) -> Standing:
     """The record's subject (made when new) and what of the record stands: with a decided_at,
     its grants lapsed before they arrived (lapsed_grants) or older than what is on record
@@ -147,7 +142,8 @@ async def standing(
     the person's lifts (after_objection)."""
     command, lapsed = lapsed_grants(command, purposes, now)
     confirming = frozenset(p for p, v in purposes.items() if v.requires_confirmation)
-    found = await _standing(uow, subjects, tenant_id, command, now, confirming=confirming)
+    asks = (confirming, named)
+    found = await _standing(uow, subjects, tenant_id, command, now, asks=asks)
     return found._replace(dropped=lapsed + found.dropped)
 
 
@@ -158,7 +154,7 @@ async def _standing(
     command: RecordConsent,
     now: datetime,
     *,
-    confirming: frozenset[str],
+    asks: tuple[frozenset[str], Named],
 ) -> Standing:
     granted = any(c.state is ConsentState.GRANTED for c in command.choices)
     if command.recorded_at is None and not systems_grant(command):
@@ -196,8 +192,39 @@ async def _standing(
             said = await said_by(uow, subject_id)
         objected = await objected_since(uow, subject_id)
     # What is left of a system's grants (a decided_at before the objection dropped them).
-    command, blocked = without_blocked_grants(command, objected, said, confirming)
+    ids = {"tenant_id": tenant_id, "subject_id": subject_id}
+    asked = await _asked(uow, subjects, command, said, asks, **ids)
+    command, blocked = without_blocked_grants(command, objected, said, asked)
     return Standing(command, subject_id, gone + stale + blocked, after_objection(objected, now))
+
+
+async def _asked(
+    uow: UnitOfWork,
+    subjects: SubjectResolver,
+    command: RecordConsent,
+    said: Said,
+    asks: tuple[frozenset[str], Named],
+    *,
+    tenant_id: UUID,
+    subject_id: UUID,
+) -> frozenset[str]:
+    """The double opt-in purposes (`asks`: those, and what the record named) whose grants from
+    a system over the person's own "no" (or a stop) are asked of them rather than refused:
+    all, unless such a "no" stands for one and the ask is not put to the person
+    (asked_of_the_person)."""
+    confirming, named = asks
+    over_no = any(
+        c.state is ConsentState.GRANTED
+        and c.target.purpose in confirming
+        and standing_no(c.target, said) is not None
+        for c in command.choices
+    )
+    if not over_no or not systems_grant(command):
+        return confirming
+    theirs = await asked_of_the_person(
+        uow, subjects, named, command, tenant_id=tenant_id, subject_id=subject_id
+    )
+    return confirming if theirs else frozenset()
 
 
 def without_blocked_grants(

@@ -42,14 +42,16 @@ ORDER BY e.purpose_id, e.channel, e.scope, e.sequence DESC
 """
 
 # When the subject was made, if the record that made it was the person's own (its events, in
-# the same transaction, carry its time): in person from a caller that speaks for them.
+# the same transaction, carry its time): in person from a caller that speaks for them, attested
+# (a withdrawal is never attested: a CRM's own PORTAL withdrawal, or its own unsubscribe link,
+# made the person from its mailbox; an import row is not either: one dated before the person
+# was made counted; probe DE).
 _FOUNDED_IN_PERSON = """
 SELECT s.created_at FROM subjects s
 WHERE s.tenant_id = $1 AND s.subject_id = $2 AND EXISTS (
   SELECT FROM consent_events e
   WHERE e.tenant_id = s.tenant_id AND e.subject_id = s.subject_id AND e.recorded_at <= s.created_at
-    AND (e.attested IS TRUE
-      OR (e.source IN ('portal', 'banner', 'support') AND e.attested IS NOT FALSE)))
+    AND e.attested IS TRUE AND e.source IN ('portal', 'banner', 'support'))
 """
 
 # A transaction-level lock per (tenant, subject), taken before the subject's events take their
