@@ -11,8 +11,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 
+import structlog
+
 from consentd.cli.parser import parser
 from consentd.config import ConfigError, Settings, UnsafeRuntimeRole
+from consentd.config_names import Reading
 from consentd.domain.errors import ConsentError
 from consentd.logs import configure_logging
 from consentd.postgres.host import EmbeddedPostgresError
@@ -94,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "serve":
         signal.signal(signal.SIGTERM, _terminated)
     try:
-        settings = Settings.from_env(os.environ)
+        env = Reading(os.environ)
+        settings = Settings.from_env(env)
         configure_logging(settings.log_level, settings.log_format)
+        for name, meant in env.unread():  # the name only: its value may be a secret
+            structlog.get_logger("consentd").warning("setting_unknown", name=name, meant=meant)
         return _dispatch(args, settings)
     except (ConfigError, UnsafeRuntimeRole) as error:
         print(f"consentd: configuration error: {error}", file=sys.stderr)

@@ -1,0 +1,61 @@
+"""Which CONSENTD_* variables of the environment no part of consentd reads: a typo, or a name
+from elsewhere (`CONSENTD_DATABASE_URL` for `DATABASE_URL`) ran the service on its private
+PostgreSQL with no word, the operator believing it on theirs (probe DB)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+PREFIX = "CONSENTD_"
+# Read by other parts than Settings: the embedded PostgreSQL's binaries, the clients and
+# examples (clients/), the test and benchmark suites.
+ELSEWHERE = frozenset(
+    {
+        "CONSENTD_PG_BINDIR",
+        "CONSENTD_API_KEY",
+        "CONSENTD_ADDR",
+        "CONSENTD_EMAIL",
+        "CONSENTD_BENCH_SUBJECTS",
+        "CONSENTD_E2E_SCREENSHOTS",
+        "CONSENTD_FUZZ_CASES",
+        "CONSENTD_HISTORIES",
+        "CONSENTD_HA_KEEP",
+        "CONSENTD_HA_TESTS",
+        "CONSENTD_KEEP_FAULT_LOGS",
+    }
+)
+# What an operator most likely meant by a name consentd does not read.
+MEANT = {
+    "CONSENTD_DATABASE_URL": "DATABASE_URL",
+    "CONSENTD_DB_URL": "DATABASE_URL",
+    "CONSENTD_POSTGRES_URL": "DATABASE_URL",
+}
+
+
+class Reading(Mapping[str, str]):
+    """The environment, noting each name read (Settings.from_env reads through it)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self.read: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.read.add(name)
+        return self._env[name]
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str):
+            self.read.add(name)
+        return name in self._env
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._env)
+
+    def __len__(self) -> int:
+        return len(self._env)
+
+    def unread(self) -> list[tuple[str, str]]:
+        """The CONSENTD_* names set and read by nothing, each with what was likely meant ("":
+        nothing known)."""
+        names = (n for n in self._env if n.startswith(PREFIX))
+        return [(n, MEANT.get(n, "")) for n in sorted(names) if n not in self.read | ELSEWHERE]

@@ -1,0 +1,37 @@
+"""Settings named in the environment that consentd does not read are told (probe DB: with
+`CONSENTD_DATABASE_URL` set, the real name being DATABASE_URL, serve ran on its private
+PostgreSQL without a word)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from consentd.config import Settings
+from consentd.config_names import ELSEWHERE, Reading
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+
+
+def test_every_documented_setting_is_read_even_when_unset() -> None:
+    """No documented variable is told as unknown: each is read whatever the others say."""
+    env = Reading({})
+    Settings.from_env(env)
+    documented = set(re.findall(r"`(CONSENTD_[A-Z0-9_]+)`", DOCS.read_text()))
+    assert documented
+    assert documented - env.read - ELSEWHERE == set()
+
+
+def test_a_name_consentd_does_not_read_is_told_with_what_was_meant() -> None:
+    given = {
+        "CONSENTD_DATABASE_URL": "postgresql://secret@db/x",
+        "CONSENTD_GRPC_ADRESS": "x",
+        "CONSENTD_API_KEY": "a client's",
+        "DATABASE_URL_X": "not ours",
+    }
+    env = Reading(given)
+    Settings.from_env(env)
+    assert env.unread() == [
+        ("CONSENTD_DATABASE_URL", "DATABASE_URL"),
+        ("CONSENTD_GRPC_ADRESS", ""),
+    ]
