@@ -10,26 +10,23 @@ PREFIX = "CONSENTD_"
 # Read by other parts than Settings: the embedded PostgreSQL's binaries, the clients and
 # examples (clients/), the test and benchmark suites.
 ELSEWHERE = frozenset(
-    {
-        "CONSENTD_PG_BINDIR",
-        "CONSENTD_API_KEY",
-        "CONSENTD_ADDR",
-        "CONSENTD_EMAIL",
-        "CONSENTD_BENCH_SUBJECTS",
-        "CONSENTD_E2E_SCREENSHOTS",
-        "CONSENTD_FUZZ_CASES",
-        "CONSENTD_HISTORIES",
-        "CONSENTD_HA_KEEP",
-        "CONSENTD_HA_TESTS",
-        "CONSENTD_KEEP_FAULT_LOGS",
-    }
+    PREFIX + name
+    for name in (
+        "PG_BINDIR",
+        "API_KEY",
+        "ADDR",
+        "EMAIL",
+        "BENCH_SUBJECTS",
+        "E2E_SCREENSHOTS",
+        "FUZZ_CASES",
+        "HISTORIES",
+        "HA_KEEP",
+        "HA_TESTS",
+        "KEEP_FAULT_LOGS",
+    )
 )
 # What an operator most likely meant by a name consentd does not read.
-MEANT = {
-    "CONSENTD_DATABASE_URL": "DATABASE_URL",
-    "CONSENTD_DB_URL": "DATABASE_URL",
-    "CONSENTD_POSTGRES_URL": "DATABASE_URL",
-}
+MEANT = {PREFIX + name: "DATABASE_URL" for name in ("DATABASE_URL", "DB_URL", "POSTGRES_URL")}
 
 
 class Reading(Mapping[str, str]):
