@@ -227,3 +227,36 @@ async def test_a_sweep_failing_in_a_row_logs_its_traceback_once(
     finally:
         structlog.configure(**saved)
     assert said == [["sequencer_sweep_failed", "sequencer_recovered"]] * 2
+
+
+async def test_a_sweep_failing_on_the_databases_unavailability_is_a_warning(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe DB: every database blip logged the failed pass at error level with its traceback,
+    the sequencer recovering a second later (operators page on errors). The database's
+    unavailability (`transient`, wired to store/database.outage_of) is a warning naming the
+    error; anything else keeps its traceback."""
+    monkeypatch.setattr("consentd.jobs.sequencer.STEADY_SECONDS", 0.15)
+    saved = structlog.get_config()
+    try:
+        configure_logging("info", "json")
+        # A logger of this configuration (the module's, cached, writes where an earlier
+        # test's was).
+        monkeypatch.setattr("consentd.jobs.sequencer.log", structlog.get_logger("consentd"))
+        capsys.readouterr()
+        transient = lambda error: isinstance(error, ConnectionRefusedError)  # noqa: E731
+        sequencer = Sequencer(DownStore(), lambda: datetime.now(UTC), Feed(), transient=transient)
+        sweeping = asyncio.create_task(sequencer.sweep_periodically(0.01))
+        await asyncio.sleep(0.1)
+        sweeping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeping
+        first = json.loads(capsys.readouterr().err.splitlines()[0])
+    finally:
+        structlog.configure(**saved)
+    assert (first["event"], first["level"], first["error"]) == (
+        "sequencer_sweep_failed",
+        "warning",
+        "ConnectionRefusedError",
+    )
+    assert "exception" not in first

@@ -50,17 +50,25 @@ STEADY_SECONDS = 5.0
 
 
 class _Failures:
-    """Failures in a row, logged as QUIET_SECONDS says. Call failed() inside `except`."""
+    """Failures in a row, logged as QUIET_SECONDS says. Call failed() inside `except`.
+    `transient`: whether an error is the database's unavailability (a restart, a lost
+    connection), said as a warning without a traceback: a pass failed at error level, its
+    traceback with it, at every blip the sequencer then recovered from (probe DB)."""
 
-    def __init__(self) -> None:
+    def __init__(self, transient: Callable[[BaseException], bool] = lambda _: False) -> None:
         self._since: float | None = None
         self._said = self._last = 0.0
+        self._transient = transient
 
     def failed(self, event: str, **fields: object) -> None:
         now = self._last = time.monotonic()
         if self._since is None:
             self._since = self._said = now
-            log.error(event, exc_info=True, **fields)
+            error = sys.exc_info()[1]
+            if error is not None and self._transient(error):
+                log.warning(event, error=type(error).__name__, **fields)
+            else:
+                log.error(event, exc_info=True, **fields)
         elif now - self._said >= QUIET_SECONDS:
             self._said = now
             kind = type(sys.exc_info()[1]).__name__
@@ -82,6 +90,7 @@ class Sequencer:
         clock: Callable[[], datetime],
         feed: ChangeSignal,
         batch: int = BATCH,
+        transient: Callable[[BaseException], bool] = lambda _: False,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -94,7 +103,7 @@ class Sequencer:
         self._closing = False
         self._idle = asyncio.Event()
         self._idle.set()
-        self._failures = _Failures()
+        self._failures = _Failures(transient)
         self._swept = time.monotonic()  # when a sweep last succeeded
 
     def changed(self, tenant_id: UUID) -> None:

@@ -16,7 +16,7 @@ from consentd.domain.audit import CheckpointSigner
 from consentd.jobs.sequencer import PARALLEL, Sequencer
 from consentd.store.admin import SqlAdmin
 from consentd.store.connections import create_engine
-from consentd.store.database import pool_usage
+from consentd.store.database import outage_of, pool_usage
 from consentd.store.reads import ReadPool, ReadUnitOfWork
 from consentd.store.sequencer import SqlSequencer
 from consentd.store.uow import SqlUnitOfWork
@@ -118,7 +118,9 @@ def build_store(
     # under load and the log would fall behind the writes. One per pass it runs at once
     # (create_engine keeps twice the size given).
     sequencing = create_engine(database_url, (PARALLEL + 1) // 2)
-    sequencer = Sequencer(SqlSequencer(sequencing, signer, every), clock, hub)
+    sequencer = Sequencer(
+        SqlSequencer(sequencing, signer, every), clock, hub, transient=_unavailable
+    )
     # The hot reads run as the same runtime role, under the same row-level security, on a small
     # asyncpg pool of their own.
     read_pool = ReadPool(database_url, settings.db_pool_size, ceiling)
@@ -136,3 +138,8 @@ def build_store(
         owner_engine=owner_engine,
         admin=SqlAdmin(owner_engine, signer, every) if owner_engine else None,
     )
+
+
+def _unavailable(error: BaseException) -> bool:
+    """The database's unavailability (store/database.outage_of), not a defect."""
+    return outage_of(error) is not None
