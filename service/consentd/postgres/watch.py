@@ -1,5 +1,6 @@
 """Watching the embedded PostgreSQL: the one serve started is restarted on its port when it
-exits on its own, and serve stopped (exit 1) when it cannot be; the one another consentd
+exits on its own (once there is room, on a full disk), and serve stopped (exit 1) when it
+cannot be; the one another consentd
 process started (serve attached to it) is started here when that process stops it."""
 
 from __future__ import annotations
@@ -28,19 +29,37 @@ async def keep_running(embedded: EmbeddedPostgres, failures: list[str], every: f
         if status is None:
             continue
         log.error("embedded_postgres_exited", status=status)
-        for attempt in range(1, RESTART_ATTEMPTS + 1):
-            failed = await _restarted(embedded)
-            if failed is None:
-                log.warning("embedded_postgres_restarted", port=embedded.port)
-                break
-            if attempt == RESTART_ATTEMPTS:
-                failures.append(failed)
-                log.error("embedded_postgres_restart_failed", error=failed)
-                os.kill(os.getpid(), signal.SIGTERM)
-                return
-            # Killed again during its recovery, or a resource freed meanwhile: once more.
-            log.warning("embedded_postgres_restart_retried", error=failed, attempt=attempt)
-            await asyncio.sleep(RESTART_PAUSE_SECONDS)
+        failed = await _restart(embedded)
+        if failed is not None:
+            failures.append(failed)
+            log.error("embedded_postgres_restart_failed", error=failed)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+
+
+async def _restart(embedded: EmbeddedPostgres) -> str | None:
+    """Restart it, RESTART_ATTEMPTS times at most; on a full disk, for as long as it stays
+    full: a supervisor restarting serve meets the same disk (probe DB: PostgreSQL stopped on a
+    full disk, three tries failed and serve exited, to crash-loop), so serve stays up, not
+    serving, and starts it once there is room. None once it serves, else why not."""
+    attempt = 0
+    while True:
+        failed = await _restarted(embedded)
+        if failed is None:
+            log.warning("embedded_postgres_restarted", port=embedded.port)
+            return None
+        if NO_ROOM in failed:
+            if attempt % DISK_SAID_EVERY == 0:
+                log.warning("embedded_postgres_waiting_for_disk", error=failed)
+            attempt += 1
+            await asyncio.sleep(DISK_PAUSE_SECONDS)
+            continue
+        attempt += 1
+        if attempt >= RESTART_ATTEMPTS:
+            return failed
+        # Killed again during its recovery, or a resource freed meanwhile: once more.
+        log.warning("embedded_postgres_restart_retried", error=failed, attempt=attempt)
+        await asyncio.sleep(RESTART_PAUSE_SECONDS)
 
 
 async def keep_attached(embedded: EmbeddedPostgres, failures: list[str], every: float) -> None:
@@ -72,6 +91,11 @@ async def keep_attached(embedded: EmbeddedPostgres, failures: list[str], every: 
 # serve gives up and exits 1.
 RESTART_ATTEMPTS = 3
 RESTART_PAUSE_SECONDS = 2.0
+# A start refused for want of room (PostgreSQL's own words, strerror(ENOSPC)) is tried again
+# every DISK_PAUSE_SECONDS, said once a minute.
+NO_ROOM = "No space left on device"
+DISK_PAUSE_SECONDS = 5.0
+DISK_SAID_EVERY = 12
 
 
 async def _restarted(embedded: EmbeddedPostgres) -> str | None:
