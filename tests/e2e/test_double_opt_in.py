@@ -738,6 +738,42 @@ async def test_a_sign_up_form_asks_again_someone_who_unsubscribed_or_sent_a_stop
         assert (await check(mailing, by_email(address), to)).decision == ALLOW
 
 
+async def test_an_ask_not_confirmed_leaves_the_no_before_it_standing(
+    mailing_app: App,
+    mailing_channel: grpc.aio.Channel,
+    mail: tuple[Mailbox, int],
+    clock: TestClock,
+) -> None:
+    """Probe DE: a system's ask over the person's refusal became the current fact: checks said
+    DENY pending_confirmation and the suppression list dropped the person, for good once the
+    ask lapsed unconfirmed (a sender filtering with the list would have mailed them). The
+    refusal stays the answer and on the list until their click (migration 0047)."""
+    mailing, tenant = await new_tenant(mailing_app, mailing_channel)
+    form = replace(mailing, metadata=bearer(await _plain_key(mailing_app, tenant)))
+    await _confirmed_purpose_with_notice(mailing, "held-no")
+    to, address = target("held-no"), _address()
+    person = types_pb2.SubjectIdentity(email=address)
+    await record(mailing, person, refuse(to, notice_version=1))
+    ask = consent_pb2.RecordConsentRequest(
+        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_PORTAL
+    )
+    asked = await form.consent.RecordConsent(ask, metadata=form.metadata)
+    assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
+    lapsed = asked.events[0].valid_until.ToDatetime(UTC) + timedelta(seconds=1)
+    for at in (None, lapsed):
+        clock.pinned = at
+        try:
+            answer = await check(mailing, by_email(address), to)
+            listed = await _suppressed(mailing, mailing_channel, to)
+        finally:
+            clock.pinned = None
+        assert (answer.decision, answer.reason) == (DENY, consent_pb2.REASON_REFUSED)
+        assert [e.reason for m in listed for e in m.entries] == [consent_pb2.REASON_REFUSED]
+    await _confirm(form, token_of((await mail[0].wait_for(address))[0]))
+    assert (await check(mailing, by_email(address), to)).decision == ALLOW
+    assert await _suppressed(mailing, mailing_channel, to) == []
+
+
 async def _plain_key(app: App, tenant: Tenant) -> str:
     """A plain write key of the tenant's (a form's server, a CRM: a system)."""
     admin = app.admin

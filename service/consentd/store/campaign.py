@@ -60,10 +60,11 @@ _HEAD = "SELECT last_position FROM consent_change_heads WHERE tenant_id = $1"
 
 # Candidates in subject order after $5, $7 subjects at most: those a check may answer with a
 # suppressing DENY (domain/contact_points.py): their latest applicable fact is a refusal,
-# withdrawal or erasure, a restriction or objection on record is not lifted by $8 (one stamped
-# ahead of $8 by a clock stepped back too), an identifier of theirs
-# is suppressed (that blocks the subject), or a contact point of theirs of kind $6 had another
-# holder. Each with its contact points of kind $6 (a NULL digest when it has none).
+# withdrawal or erasure (or an ask, pending or lapsed, after one), a restriction or objection
+# on record is not lifted by $8 (one stamped ahead of $8 by a clock stepped back too), an
+# identifier of theirs is suppressed (that blocks the subject), or a contact point of theirs of
+# kind $6 had another holder. Each with its contact points of kind $6 (a NULL digest when it
+# has none).
 _CANDIDATES = f"""
 WITH latest AS (
     SELECT DISTINCT ON (t.subject_id) t.subject_id, t.state
@@ -71,7 +72,8 @@ WITH latest AS (
     WHERE t.tenant_id = $1 AND t.subject_id > $5 AND {_APPLIES}
     ORDER BY t.subject_id, t.sequence DESC
 ), candidates AS (
-    SELECT subject_id FROM latest WHERE state IN ('refused', 'withdrawn', 'erased')
+    -- A pending ask too: the refusal or withdrawal before it still decides (migration 0047).
+    SELECT subject_id FROM latest WHERE state IN ('refused', 'withdrawn', 'erased', 'pending')
     UNION
     SELECT b.subject_id FROM subject_blocks b
     WHERE b.tenant_id = $1 AND b.subject_id > $5 AND (b.lifted_at IS NULL OR b.lifted_at > $8)
