@@ -234,3 +234,19 @@ async def test_unlisted_method_is_denied(
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await unary(b"", metadata=metadata)
         assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def test_a_refusal_names_the_scopes_that_would_do(
+    channel: grpc.aio.Channel, callers: dict[str, Any]
+) -> None:
+    """Probe DF: support's key was refused RectifyContact with no word of the scope it needs."""
+    path = "/consent.v1.RightsService/RectifyContact"
+    unary = channel.unary_unary(
+        path, request_serializer=_serialize, response_deserializer=lambda b: b
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await unary(_minimal(RPCS[path].input_type), metadata=callers[WRITE])
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert raised.value.details() == (
+        "the caller's scopes do not allow RectifyContact (a key with one of: admin)"
+    )

@@ -77,8 +77,15 @@ ALLOWED: dict[str, frozenset[Scope]] = {
 
 def authorize(method: str, principal: Principal) -> None:
     """Raises PermissionDenied unless one of the caller's scopes may call `method`."""
-    if not ALLOWED.get(method, frozenset()) & principal.scopes:
-        raise PermissionDenied(f"the caller's scopes do not allow {method.rsplit('/', 1)[-1]}")
+    allowed = ALLOWED.get(method, frozenset())
+    if not allowed & principal.scopes:
+        # Which scopes would (probe DF: support's key, write + attest, was refused
+        # RectifyContact with no word of the admin scope it needs).
+        needs = ", ".join(sorted(allowed)) or "none: not served"
+        raise PermissionDenied(
+            f"the caller's scopes do not allow {method.rsplit('/', 1)[-1]} (a key with one of: "
+            f"{needs})"
+        )
 
 
 def reads_history(principal: Principal) -> bool:

@@ -5,9 +5,10 @@ single-use token goes to the person's email address, and confirming it records t
 The pending event is an ordinary consent event in state `pending`, so every check path (unary,
 batch, stream, as_of) answers DENY `pending_confirmation` from the latest fact without a rule of
 its own; it lapses at its valid_until (DENY `expired`). Over a refusal or withdrawal of the
-target, that "no" answers instead (consentd_check, migration 0047). Confirming appends a `granted` event per
-pending event that is still the current state of its target (one withdrawn meanwhile stays
-withdrawn), with the confirmation's time and channel in its sealed evidence and in the audit log.
+target, that "no" answers instead (consentd_check, migration 0047). Confirming appends a
+`granted` event per pending event that is still the current state of its target (one withdrawn
+meanwhile stays withdrawn), with the confirmation's time and channel in its sealed evidence and
+in the audit log.
 """
 
 from __future__ import annotations
