@@ -14,7 +14,7 @@ from uuid import uuid4
 import grpc
 import pytest
 import sqlalchemy as sa
-from consent.v1 import catalog_pb2, consent_pb2, types_pb2
+from consent.v1 import catalog_pb2, consent_pb2, rights_pb2, rights_pb2_grpc, types_pb2
 
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
@@ -167,3 +167,58 @@ async def test_a_person_made_in_person_confirms_a_forms_ask_over_their_own_no(
     assert [e.source for e in confirmed.events] == [types_pb2.SOURCE_PORTAL]
     assert await _attested(mailing_app, confirmed.events[0].event_id) is True
     assert (await check(crm, by_email(own), OFFERS)).decision == ALLOW
+
+
+async def test_an_address_the_person_left_is_not_theirs_when_a_system_gives_it_back(
+    mailing_app: App, mailing_channel: grpc.aio.Channel, mail: tuple[Mailbox, int]
+) -> None:
+    """Probe DG: made in person from A, the person moved to B (RectifyContact); a CRM gave A back
+    to them in one call and asked a form's way at A in the next, its link was confirmed by
+    whoever reads A, and their "no" read ALLOW everywhere: the earliest holding of A counted.
+    Only a holding of A unbroken since a record of theirs linked it proves A."""
+    admin, crm, portal = await _keys(mailing_app, mailing_channel)
+    known, left, moved = f"crm-{uuid4().hex[:8]}", _address(), _address()
+    await _record(
+        portal,
+        types_pb2.SubjectIdentity(external_id=known, email=left),
+        refuse(OFFERS),
+        types_pb2.SOURCE_PORTAL,
+    )
+    rights = rights_pb2_grpc.RightsServiceStub(mailing_channel)
+    rectify = rights_pb2.RectifyContactRequest(
+        subject=types_pb2.SubjectRef(external_id=known),
+        kind=rights_pb2.CONTACT_KIND_EMAIL,
+        value=moved,
+        actor="support",
+    )
+    await rights.RectifyContact(rectify, metadata=admin.metadata)
+    back = types_pb2.SubjectIdentity(external_id=known, email=left)
+    await _record(crm, back, refuse(NEWS))
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _record(crm, back, grant(OFFERS, 1), types_pb2.SOURCE_PORTAL)
+    assert error_info(refused.value).reason == "STOP_IN_FORCE"
+    assert not [m for m in mail[0].messages if m["To"] == left]
+
+
+async def test_an_address_the_person_added_in_person_is_theirs(
+    mailing_app: App, mailing_channel: grpc.aio.Channel, mail: tuple[Mailbox, int]
+) -> None:
+    """Probe DG (over-blocking): made in person from A, the person added B themselves (an
+    attested record naming it) and refused; a sign-up form's ask at B was refused, while the
+    docs count an address they named in person as theirs. It is asked, and their click lifts
+    their "no"."""
+    _, crm, portal = await _keys(mailing_app, mailing_channel)
+    known, first, added = f"crm-{uuid4().hex[:8]}", _address(), _address()
+    await _record(
+        portal, types_pb2.SubjectIdentity(external_id=known, email=first), refuse(NEWS),
+        types_pb2.SOURCE_PORTAL,
+    )  # fmt: skip
+    await _record(
+        portal, types_pb2.SubjectIdentity(external_id=known, email=added), refuse(OFFERS),
+        types_pb2.SOURCE_PORTAL,
+    )  # fmt: skip
+    by_added = types_pb2.SubjectIdentity(email=added)
+    asked = await _record(crm, by_added, grant(OFFERS, 1), types_pb2.SOURCE_PORTAL)
+    assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
+    await _confirm(crm, token_of((await mail[0].wait_for(added))[0]))
+    assert (await check(crm, by_email(added), OFFERS)).decision == ALLOW

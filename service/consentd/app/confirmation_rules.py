@@ -125,28 +125,30 @@ async def address_proven(
     uow: UnitOfWork, named: Named, command: RecordConsent, subject_id: UUID, digest: bytes
 ) -> bool:
     """Whether a confirmation mailed to `digest` is the person's own word: the record is theirs
-    in person, or the address came with them when they were made in person, or a link of
-    theirs went there and was confirmed as theirs. At an address a system gave a person, when
-    making them or since, it proves that mailbox only, and does not lift their own "no" (probe
-    CG: a CRM named a mailbox it read, confirmed there, and the person's unsubscribe read
-    ALLOW; probe CF: a mistyped address; probe CH: attached in one call, asked in the next;
-    probe DC: a CRM made the person from a mailbox it reads, then asked and confirmed there)."""
+    in person, or the address has been theirs without a break since a record of theirs in
+    person linked it (made them from it, or attached it), or since a link of theirs went there
+    and was confirmed as theirs. At an address a system gave a person, when making them or
+    since, it proves that mailbox only, and does not lift their own "no" (probe CG: a CRM named
+    a mailbox it read, confirmed there, and the person's unsubscribe read ALLOW; probe CF: a
+    mistyped address; probe CH: attached in one call, asked in the next; probe DC: a CRM made
+    the person from a mailbox it reads; probe DG: an address they left, given back by a CRM)."""
     if command.in_person:
         return True
     if named.emails.get(digest) != subject_id:
         return False  # a system's record gives it to them now (making them, or not)
-    sent = await uow.confirmations.of_subject(subject_id)
-    theirs = (c.address_proven is not False and c.confirmed_at is not None for c in sent
-              if c.address_digest == digest)  # fmt: skip
-    if any(theirs):
-        return True
     point = (IdentifierKind.EMAIL, digest)
-    held = (await uow.rights.holdings({point: _EPOCH})).get(point)
-    made = await uow.consents.founded_in_person(subject_id)
-    return held is not None and made is not None and held[1] <= made
+    held = (await uow.rights.holdings({point: _OPEN})).get(point)
+    if held is None or held[0] != subject_id:
+        return False
+    since = held[1]  # the holding open now began then: held without a break since
+    sent = await uow.confirmations.of_subject(subject_id)
+    theirs = (c.address_proven is not False and c.confirmed_at is not None
+              and c.created_at >= since for c in sent if c.address_digest == digest)  # fmt: skip
+    return any(theirs) or await uow.consents.attached_in_person(subject_id, since)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Later than any holding's start: rights.holdings() then answers the open holding's own start.
+_OPEN = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 async def asked_of_the_person(

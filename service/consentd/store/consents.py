@@ -41,16 +41,15 @@ WHERE e.tenant_id = $1 AND e.subject_id = $2 AND e.purpose_id <> '*'
 ORDER BY e.purpose_id, e.channel, e.scope, e.sequence DESC
 """
 
-# When the subject was made, if the record that made it was the person's own (its events, in
-# the same transaction, carry its time): in person from a caller that speaks for them, attested
-# (a withdrawal is never attested: a CRM's own PORTAL withdrawal, or its own unsubscribe link,
-# made the person from its mailbox; an import row is not either: one dated before the person
-# was made counted; probe DE).
-_FOUNDED_IN_PERSON = """
-SELECT s.created_at FROM subjects s
-WHERE s.tenant_id = $1 AND s.subject_id = $2 AND EXISTS (
+# Whether a record of the person's own (in person, attested: from a caller that speaks for them)
+# was written at $3, when a holding of theirs began: it linked that contact point (it made the
+# person, or attached it), and its events carry the same time. A withdrawal is never attested
+# (a CRM's own PORTAL withdrawal, or its own unsubscribe link, made the person from its mailbox);
+# nor is an import row (one dated before the person was made counted; probe DE).
+_ATTACHED_IN_PERSON = """
+SELECT EXISTS (
   SELECT FROM consent_events e
-  WHERE e.tenant_id = s.tenant_id AND e.subject_id = s.subject_id AND e.recorded_at <= s.created_at
+  WHERE e.tenant_id = $1 AND e.subject_id = $2 AND e.recorded_at = $3
     AND e.attested IS TRUE AND e.source IN ('portal', 'banner', 'support'))
 """
 
@@ -183,9 +182,9 @@ class SqlConsents:
         rows = await self._raw.fetch(_PERSONS_WORDS, self._tenant, subject_id)
         return [event_of(row) for row in rows]
 
-    async def founded_in_person(self, subject_id: UUID) -> datetime | None:
-        rows = await self._raw.fetch(_FOUNDED_IN_PERSON, self._tenant, subject_id)
-        return rows[0]["created_at"] if rows else None
+    async def attached_in_person(self, subject_id: UUID, at: datetime) -> bool:
+        rows = await self._raw.fetch(_ATTACHED_IN_PERSON, self._tenant, subject_id, at)
+        return bool(rows[0][0])
 
     async def all_events(self, subject_id: UUID) -> list[ConsentEvent]:
         """Every event of the subject, oldest first (exports)."""

@@ -121,9 +121,9 @@ class ConsentRepository(Protocol):
         own, or an ask put to them), whatever a system wrote after it."""
         ...
 
-    async def founded_in_person(self, subject_id: UUID) -> datetime | None:
-        """When the subject was made, if the record that made it was in person from a caller
-        that speaks for them (a system's record, or none: None)."""
+    async def attached_in_person(self, subject_id: UUID, at: datetime) -> bool:
+        """Whether a record of the person's own (in person, from a caller that speaks for
+        them) was written at `at`, when a holding of theirs began: that record linked it."""
         ...
 
     async def history(
