@@ -6,8 +6,9 @@ fact: checks said DENY `pending_confirmation`, and the suppression list, which l
 withdrawals, objections, erasures and restrictions, dropped the person; once the ask lapsed
 unconfirmed (DENY `expired`) they stayed off it for good (probe DE). A sender filtering with
 the exported list would have mailed them. `consentd_check` now reads, when the fact that
-decides is `pending`, the target's latest fact before it that is not pending; when that is a
-refusal or withdrawal it answers with it. The person's confirmation (a `granted` event) is the
+decides is `pending`, the latest fact before it that is not pending, of the target or of
+everything (a STOP); when that is a refusal or withdrawal it answers with it (probe DG: a STOP
+alone before the ask). The person's confirmation (a `granted` event) is the
 next fact and decides as before. Only the final select and one lateral join change.
 
 Revision ID: 0047
@@ -209,9 +210,11 @@ BEGIN
         ORDER BY sequence DESC LIMIT 1
     ) f ON true LEFT JOIN LATERAL (
         -- An ask not confirmed (pending, or lapsed unconfirmed) does not lift the "no" before
-        -- it (0047): the refusal or withdrawal of the target it follows stays the answer, and
-        -- on the suppression list (probe DE: a CRM's ask took the person off the list, for
-        -- good once it lapsed). A one-time filter: nothing is read for any other fact.
+        -- it (0047): the refusal or withdrawal of the target it follows, or the withdrawal of
+        -- everything (of every channel or of the target's: a STOP), stays the answer, and on
+        -- the suppression list (probe DE: a CRM's ask took the person off the list, for good
+        -- once it lapsed; probe DG: a STOP). A one-time filter: nothing is read for any other
+        -- fact.
         SELECT ne.event_id, ne.sequence, ne.purpose_id, ne.channel, ne.scope, ne.state,
             ne.notice_version, ne.valid_until, ne.recorded_at
         FROM (
@@ -219,8 +222,10 @@ BEGIN
                 e.notice_version, e.valid_until, e.recorded_at
             FROM consent_events e
             WHERE f.state = 'pending' AND e.tenant_id = p_tenant
-              AND e.subject_id = x.subject_id AND e.purpose_id = f.purpose_id
-              AND e.channel = f.channel AND e.scope = f.scope AND e.sequence < f.sequence
+              AND e.subject_id = x.subject_id AND e.sequence < f.sequence
+              AND ((e.purpose_id = f.purpose_id AND e.channel = f.channel
+                    AND e.scope = f.scope)
+                   OR (e.purpose_id = '*' AND e.channel IN ('*', f.channel)))
               AND e.state <> 'pending' AND (p_as_of IS NULL OR e.recorded_at <= p_as_of)
             ORDER BY e.sequence DESC LIMIT 1
         ) ne

@@ -774,6 +774,73 @@ async def test_an_ask_not_confirmed_leaves_the_no_before_it_standing(
     assert await _suppressed(mailing, mailing_channel, to) == []
 
 
+@pytest.mark.parametrize("before", ["stop", "erasure"])
+async def test_an_ask_not_confirmed_leaves_a_stop_or_an_erasure_standing(
+    mailing_app: App,
+    mailing_channel: grpc.aio.Channel,
+    mail: tuple[Mailbox, int],
+    clock: TestClock,
+    before: str,
+) -> None:
+    """Probes DG, DI: the same after a withdrawal of every e-mail (a STOP, no fact of the ask's
+    own target before it), and after an erasure (an ask in person makes the person anew): the
+    ask answered DENY pending_confirmation and took them off the suppression list. The STOP or
+    the erasure answers, and lists them, until their click."""
+    mailing, tenant = await new_tenant(mailing_app, mailing_channel)
+    form = replace(mailing, metadata=bearer(await _plain_key(mailing_app, tenant)))
+    await _confirmed_purpose_with_notice(mailing, "held-stop")
+    await put_purpose(mailing, "other")
+    to, address = target("held-stop"), _address()
+    person = types_pb2.SubjectIdentity(email=address)
+    await record(mailing, person, grant(target("other")))
+    if before == "stop":
+        stop = consent_pb2.WithdrawConsentRequest(
+            subject=by_email(address),
+            all=True,
+            channel=types_pb2.CHANNEL_EMAIL,
+            source=types_pb2.SOURCE_PORTAL,
+        )
+        await mailing.consent.WithdrawConsent(stop, metadata=mailing.metadata)
+        asking, reason = form, consent_pb2.REASON_WITHDRAWN
+    else:
+        await rights_pb2_grpc.RightsServiceStub(mailing_channel).EraseSubject(
+            rights_pb2.EraseSubjectRequest(subject=by_email(address), actor="dpo"),
+            metadata=mailing.metadata,
+        )
+        asking, reason = mailing, consent_pb2.REASON_ERASED  # only the person comes back
+    ask = consent_pb2.RecordConsentRequest(
+        subject=person, choices=[grant(to, notice_version=1)], source=types_pb2.SOURCE_PORTAL
+    )
+    asked = await asking.consent.RecordConsent(ask, metadata=asking.metadata)
+    assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
+    lapsed = asked.events[0].valid_until.ToDatetime(UTC) + timedelta(seconds=1)
+    for at in (None, lapsed):
+        clock.pinned = at
+        try:
+            answer = await check(mailing, by_email(address), to)
+            listed = await _suppressed(mailing, mailing_channel, to)
+        finally:
+            clock.pinned = None
+        assert (answer.decision, answer.reason) == (DENY, reason)
+        assert [e.reason for m in listed for e in m.entries] == [reason]
+    await _confirm(form, token_of((await mail[0].wait_for(address, count=1))[-1]))
+    assert (await check(mailing, by_email(address), to)).decision == ALLOW
+
+
+async def test_the_message_names_a_channel_other_than_e_mail(
+    mailing: Stubs, mail: tuple[Mailbox, int]
+) -> None:
+    """Probe DI: a grant asked for text messages was confirmed by a mail saying only
+    "Newsletter", and the click lifted the person's SMS STOP: the mail names the channel."""
+    await _confirmed_purpose(mailing, "sms-news")
+    address = _address()
+    person = types_pb2.SubjectIdentity(email=address, phone="+33612345670")
+    sms = target("sms-news", types_pb2.CHANNEL_SMS)
+    await record(mailing, person, grant(sms), grant(target("sms-news")))
+    body = body_of((await mail[0].wait_for(address))[0])
+    assert "Lettre d'information (par SMS), Lettre d'information." in body
+
+
 async def _plain_key(app: App, tenant: Tenant) -> str:
     """A plain write key of the tenant's (a form's server, a CRM: a system)."""
     admin = app.admin

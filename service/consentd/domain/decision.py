@@ -104,7 +104,11 @@ def _blocked(fact: ConsentFact | None, blocks: list[Block]) -> Verdict | None:
     if any(b.kind is BlockKind.RESTRICTED for b in blocks):
         return Verdict(Decision.DENY, Reason.RESTRICTED)
     block = max(blocks, key=lambda b: b.since)
-    if fact is not None and fact.recorded_at is not None and fact.recorded_at > block.since:
+    # A later fact answers instead, but not an ask: a pending (or lapsed) double opt-in grant
+    # after an erasure, an objection or a suppression left them unlisted, DENY pending, with no
+    # click of the person's (probe DI; migration 0047 for a refusal or withdrawal before it).
+    later = fact is not None and fact.recorded_at is not None and fact.recorded_at > block.since
+    if later and fact is not None and fact.state is not ConsentState.PENDING:
         return None
     return Verdict(Decision.DENY, _BLOCK_REASON[block.kind])
 
