@@ -32,6 +32,36 @@ _CONFIRMATION = {
     ),
 }
 
+# How a purpose asked for another channel than the mail's own is named in it: an e-mail click
+# on "Newsletter" lifted an SMS STOP, the mail naming no channel (probe DI).
+CHANNEL_WORDS = {
+    "fr": {
+        "sms": "par SMS",
+        "voice_call": "par téléphone",
+        "chat": "par messagerie instantanée",
+        "social": "sur les réseaux sociaux",
+        "postal": "par courrier",
+        "push": "par notification",
+        "*": "par tous les canaux",
+    },
+    "en": {
+        "sms": "by text message",
+        "voice_call": "by phone",
+        "chat": "by chat",
+        "social": "on social networks",
+        "postal": "by post",
+        "push": "by push notification",
+        "*": "on every channel",
+    },
+}
+
+
+def purpose_named(language: str, name: str, channel: str) -> str:
+    """A purpose's name in a confirmation, with its channel unless e-mail (the mail's own)."""
+    words = CHANNEL_WORDS.get(language, CHANNEL_WORDS["fr"]).get(channel)
+    return f"{name} ({words})" if words else name
+
+
 _CODE = {
     "fr": (
         "Votre code de vérification – {tenant}",

@@ -53,6 +53,7 @@ from consentd.domain.identifiers import Identifier, IdentifierHasher, Identifier
 from consentd.domain.model import Channel, ConsentEvent, ConsentState, Purpose, Source
 from consentd.domain.tenancy import Principal
 from consentd.domain.validity import valid_until
+from consentd.notify_templates import purpose_named
 
 log = structlog.get_logger("consentd.confirmations")
 TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - where the link takes the token, not a secret
@@ -138,7 +139,7 @@ class DoubleOptIn:
             address_proven=await address_proven(uow, named, command, subject_id, digest),
         )
         await uow.confirmations.add(confirmation, token_digest(token))
-        names = tuple(purposes[e.target.purpose].display_name or e.target.purpose for e in pending)
+        names = _names(pending, purposes, confirmation.language)
         message = ConfirmationMessage(
             principal.tenant,
             contact,
@@ -248,6 +249,17 @@ class DoubleOptIn:
             for e in still
             if e.event_id in asked
         ]
+
+
+def _names(
+    pending: Sequence[ConsentEvent], purposes: Mapping[str, Purpose], language: str
+) -> tuple[str, ...]:
+    """What the message says is asked: each purpose's name, with its channel unless e-mail."""
+    return tuple(
+        purpose_named(language, purposes[e.target.purpose].display_name or e.target.purpose,
+                      e.target.channel.value)
+        for e in pending
+    )  # fmt: skip
 
 
 def _audited(
