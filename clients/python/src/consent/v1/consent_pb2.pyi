@@ -252,9 +252,11 @@ class RecordConsentResponse(_message.Message):
     def superseded(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.ConsentTarget]:
         """The targets of the grants not recorded because something newer was on record (see
         `decided_at`), or, in a call that records other choices, a system's grants over the person's
-        objection or STOP in force, or that would take back a contact point only its holder takes
-        back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-        they are FAILED_PRECONDITION), in the order of the request's choices.
+        objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+        point only its holder takes back (erased, or left by an objector or under a STOP: of the
+        channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+        choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+        reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
         """
 
     @_builtins.property

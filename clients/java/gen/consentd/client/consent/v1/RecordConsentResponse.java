@@ -147,9 +147,11 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force, or that would take back a contact point only its holder takes
-   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-   * they are FAILED_PRECONDITION), in the order of the request's choices.
+   * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+   * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+   * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+   * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+   * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -162,9 +164,11 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force, or that would take back a contact point only its holder takes
-   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-   * they are FAILED_PRECONDITION), in the order of the request's choices.
+   * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+   * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+   * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+   * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+   * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -178,9 +182,11 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force, or that would take back a contact point only its holder takes
-   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-   * they are FAILED_PRECONDITION), in the order of the request's choices.
+   * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+   * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+   * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+   * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+   * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -193,9 +199,11 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force, or that would take back a contact point only its holder takes
-   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-   * they are FAILED_PRECONDITION), in the order of the request's choices.
+   * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+   * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+   * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+   * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+   * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -208,9 +216,11 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The targets of the grants not recorded because something newer was on record (see
    * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-   * objection or STOP in force, or that would take back a contact point only its holder takes
-   * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-   * they are FAILED_PRECONDITION), in the order of the request's choices.
+   * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+   * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+   * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+   * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+   * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1244,9 +1254,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1262,9 +1274,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1280,9 +1294,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1298,9 +1314,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1323,9 +1341,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1345,9 +1365,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1369,9 +1391,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1394,9 +1418,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1416,9 +1442,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1438,9 +1466,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1461,9 +1491,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1482,9 +1514,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1503,9 +1537,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1518,9 +1554,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1536,9 +1574,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1555,9 +1595,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1570,9 +1612,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
@@ -1586,9 +1630,11 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The targets of the grants not recorded because something newer was on record (see
      * `decided_at`), or, in a call that records other choices, a system's grants over the person's
-     * objection or STOP in force, or that would take back a contact point only its holder takes
-     * back (erased, or left by an objector or under a STOP: of the channels it reaches; alone
-     * they are FAILED_PRECONDITION), in the order of the request's choices.
+     * objection, STOP or own refusal or withdrawal in force, or that would take back a contact
+     * point only its holder takes back (erased, or left by an objector or under a STOP: of the
+     * channels it reaches; alone they are FAILED_PRECONDITION), in the order of the request's
+     * choices. To learn why for one, send that grant alone: its FAILED_PRECONDITION names the
+     * reason (STOP_IN_FORCE, OBJECTION_IN_FORCE, CONTACT_POINT_ERASED) and what lifts it.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentTarget superseded = 3 [json_name = "superseded"];</code>
