@@ -19,7 +19,11 @@ from pathlib import Path
 
 import grpc
 import pytest
+from consent.v1 import catalog_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from consentd.domain.catalog import MAX_NOTICE_CONTENT
+from tests.conftest import Stubs
 
 FD_LIMIT = 1024  # the gRPC port then holds 512 connections at most (api/server.py)
 HELD = 900
@@ -165,3 +169,21 @@ def test_one_connection_holds_a_hundred_calls_at_most(grpc_port: int) -> None:
     100 calls in flight (HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS; a client queues the rest),
     each for READ_SECONDS at most (api/handler_kinds.py)."""
     assert _settings(grpc_port).get(0x3) == 100
+
+
+async def test_the_largest_message_the_contract_takes_fits_and_one_over_1_mib_does_not(
+    stubs: Stubs,
+) -> None:
+    """Probe DH: with messages of 4 MiB, one connection's 100 calls held 400 MiB of messages
+    that never ended. A caller's message is capped at 1 MiB: the largest the contract takes, a
+    notice of MAX_NOTICE_CONTENT characters of four UTF-8 bytes each, still fits."""
+    largest = catalog_pb2.PublishNoticeRequest(
+        notice_id="largest", title="Politique", language="fr",
+        content="\U0001f600" * MAX_NOTICE_CONTENT,
+    )  # fmt: skip
+    assert largest.ByteSize() > 800_000
+    await stubs.catalog.PublishNotice(largest, metadata=stubs.metadata)
+    over = catalog_pb2.PublishNoticeRequest(notice_id="over", content="x" * (1024 * 1024))
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stubs.catalog.PublishNotice(over, metadata=stubs.metadata)
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
