@@ -41,3 +41,16 @@ def test_settings_given_are_read_and_bad_ones_named() -> None:
     for bad in ("shared_buffers", "=1", "work_mem=", "1x=2", "x==1"):
         with pytest.raises(ConfigError, match="CONSENTD_EMBEDDED_PG_SETTINGS"):
             Settings.from_env({"CONSENTD_EMBEDDED_PG_SETTINGS": bad})
+
+
+@pytest.mark.parametrize(
+    ("disk", "wal"),
+    [(200 << 20, "64MB"), (4 * GB, "512MB"), (32 * GB, "4GB"), (1000 * GB, "4GB"), (None, "4GB")],
+)
+def test_the_write_ahead_log_is_an_eighth_of_a_small_disk(
+    disk: int | None, wal: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Probe DH: on a 200 MB volume the WAL (max_wal_size 4 GB) grew to 96 MB before any was
+    recycled, filled the disk, and nothing else could be freed."""
+    monkeypatch.setattr(tuning, "disk_size", lambda folder: disk)
+    assert tuning.sized(GB, tmp_path)[1] == f"max_wal_size={wal}"

@@ -32,6 +32,7 @@ from consentd.api.campaign_servicer import CampaignServicer
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.cookie_servicer import CookieServicer
+from consentd.api.grpc_options import grpc_options
 from consentd.api.health import (
     PROBE_TIMEOUT,
     SERVING,
@@ -41,7 +42,6 @@ from consentd.api.health import (
     follow_database,
     stop_following,
 )
-from consentd.api.http_guard import descriptor_share
 from consentd.api.interceptors import ServiceInterceptor
 from consentd.api.retention_servicer import RetentionServicer
 from consentd.api.rights_servicer import RightsServicer
@@ -53,29 +53,6 @@ SETTLE_QUIET = 0.1
 # Then, how long calls still arriving are refused (UNAVAILABLE) before grpc stops.
 REFUSE_SECONDS = 0.5
 REFUSE_QUIET = 0.02
-
-# The largest message a caller may send: the largest the contract takes is a notice's text
-# (200,000 characters, 800 KB at most) or 1,000 recipients of a bulk check (~270 KB). At 4 MiB,
-# one connection's 100 calls each holding a message that never ended held 400 MiB (probe DH).
-MAX_RECEIVE_BYTES = 1024 * 1024
-# The largest answer (a page of history, of rights requests).
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
-STREAM_WINDOW_BYTES = 64 * 1024
-# A connection without a call for this long is closed (GOAWAY: its client reconnects when it
-# calls again); calls in flight, streams included, keep a connection busy.
-IDLE_CONNECTION_MS = 10 * 60 * 1000
-# Calls in flight on one connection at most; a client queues the rest (HTTP/2's
-# SETTINGS_MAX_CONCURRENT_STREAMS; 100, the least RFC 9113 recommends). The benchmark runs 64 on
-# one. At 1,000, one connection's calls each holding 64 KiB of a message that never ended held
-# 80 MB (probe DD); each waits READ_SECONDS at most (api/handler_kinds.py).
-MAX_STREAMS_PER_CONNECTION = 100
-
-
-def grpc_connection_limit() -> int:
-    """Connections the gRPC port holds at most: half the process's file descriptors (a quarter
-    goes to the browser port, the rest to PostgreSQL and the logs), between 256 and 100,000."""
-    return descriptor_share(2, 256, 100_000)
-
 
 SERVICE_NAMES = (
     consent_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name,
@@ -128,28 +105,7 @@ class Server:
         self._following: asyncio.Task[None] | None = None
         self.grpc = grpc.aio.server(
             interceptors=interceptors,
-            options=[
-                ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
-                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.so_reuseport", 1 if reuse_port else 0),
-                # A client holding thousands of connections took every file descriptor (20,000
-                # here): PostgreSQL connections and the browser port failed with them. Past
-                # half of them the port closes new connections; connections left without a call
-                # are closed after a while (clients reconnect on their own); one connection
-                # may not open streams without end.
-                ("grpc.max_allowed_incoming_connections", grpc_connection_limit()),
-                ("grpc.max_connection_idle_ms", IDLE_CONNECTION_MS),
-                ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
-                # What a call not read yet may send ahead (HTTP/2's stream window), and no
-                # window grown past it: grpc advertised 4 MiB a stream, so one connection's 100
-                # calls held 400 MiB of messages that never ended (probe DH).
-                ("grpc.http2.lookahead_bytes", STREAM_WINDOW_BYTES),
-                ("grpc.http2.bdp_probe", 0),
-                # Requests uncompressed only (identity): a gzip body was inflated before the
-                # caller was authenticated (a bomb of 8.8 KB to 4 MiB, 12x the CPU of a plain
-                # refused call) and garbage in it was INTERNAL (probe O). Refused at once.
-                ("grpc.compression_enabled_algorithms_bitset", 1),
-            ],
+            options=grpc_options(reuse_port=reuse_port),
         )
         self.health = Health(SERVICE_NAMES)
         # The generated functions call only the two methods GenericOnly has.

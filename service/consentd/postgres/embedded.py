@@ -71,7 +71,7 @@ class EmbeddedPostgres:
         does, or if we are root and there is no `postgres` user."""
         self.data_dir = Path(data_dir).absolute()
         self.ephemeral, self.superuser = ephemeral, superuser
-        self._base = EPHEMERAL if ephemeral else sized(available_memory())
+        self._base = EPHEMERAL if ephemeral else sized(available_memory(), self.data_dir)
         self._given = settings
         self.password_file = self.data_dir.with_name(self.data_dir.name + ".password")
         self.log_file = self.data_dir.with_name(self.data_dir.name + ".log")
