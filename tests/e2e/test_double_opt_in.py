@@ -841,6 +841,42 @@ async def test_the_message_names_a_channel_other_than_e_mail(
     assert "Lettre d'information (par SMS), Lettre d'information." in body
 
 
+async def test_an_ask_is_no_answer_to_an_earlier_holders_no(
+    mailing_app: App, mailing_channel: grpc.aio.Channel, mail: tuple[Mailbox, int]
+) -> None:
+    """Probe DJ: the person refused in person, then their address was taken from them
+    (RectifyContact); a CRM's ask made a new subject with it, PENDING, and the address left
+    the suppression list, nobody clicking. Their "no" stays on it until the new holder's grant
+    (contact-points.md rule 3)."""
+    mailing, tenant = await new_tenant(mailing_app, mailing_channel)
+    crm = replace(mailing, metadata=bearer(await _plain_key(mailing_app, tenant)))
+    await _confirmed_purpose_with_notice(mailing, "left-no")
+    to, address, known = target("left-no"), _address(), f"crm-{uuid4().hex[:8]}"
+    await record(mailing, types_pb2.SubjectIdentity(external_id=known, email=address), refuse(to))
+    await rights_pb2_grpc.RightsServiceStub(mailing_channel).RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(external_id=known),
+            kind=rights_pb2.CONTACT_KIND_EMAIL,
+            remove=True,
+            actor="support",
+        ),
+        metadata=mailing.metadata,
+    )
+    ask = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email=address),
+        choices=[grant(to, notice_version=1)],
+        source=types_pb2.SOURCE_API,
+    )
+    asked = await crm.consent.RecordConsent(ask, metadata=crm.metadata)
+    assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
+    answer = await check(mailing, by_email(address), to)
+    assert (answer.decision, answer.reason) == (DENY, consent_pb2.REASON_REFUSED)
+    listed = await _suppressed(mailing, mailing_channel, to)
+    assert [e.reason for m in listed for e in m.entries] == [consent_pb2.REASON_REFUSED]
+    await _confirm(crm, token_of((await mail[0].wait_for(address))[0]))
+    assert (await check(mailing, by_email(address), to)).decision == ALLOW
+
+
 async def _plain_key(app: App, tenant: Tenant) -> str:
     """A plain write key of the tenant's (a form's server, a CRM: a system)."""
     admin = app.admin

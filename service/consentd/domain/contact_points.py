@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from consentd.domain.decision import SUPPRESSING, decide, latest
 from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.model import Channel, ConsentFact, Purpose, Reason, Verdict
+from consentd.domain.model import Channel, ConsentFact, ConsentState, Purpose, Reason, Verdict
 from consentd.domain.rights import Block, BlockKind
 
 
@@ -129,7 +129,10 @@ def decide_contact_point(
     threshold, denial = max(((until(d), d[1]) for d in denials), key=lambda t: t[0])
     fact = latest(facts)
     answered = fact is not None and fact.recorded_at is not None and fact.recorded_at > threshold
-    return ruling if answered else denial
+    # An ask (pending, or lapsed unconfirmed) is no answer: a CRM's ask at an address its
+    # earlier holder had refused took it off the suppression list, nobody clicking (probe DJ).
+    asked = fact is not None and fact.state is ConsentState.PENDING
+    return ruling if answered and not asked else denial
 
 
 def _closing(prior: PriorHolding, denial: Ruling) -> bool:
