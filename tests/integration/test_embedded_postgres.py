@@ -268,7 +268,7 @@ def test_a_size_the_kernel_refuses_starts_with_postgresqls_defaults(
 ) -> None:
     """Shared memory the kernel will not map (here 4 TB of buffers) is not a dead start: the
     cluster starts again without the sizing, the settings given still applied."""
-    monkeypatch.setattr(embedded, "sized", lambda _: ("shared_buffers=4TB", "max_wal_size=4GB"))
+    monkeypatch.setattr(embedded, "sized", lambda *_: ("shared_buffers=4TB", "max_wal_size=4GB"))
     pg = EmbeddedPostgres(workdir / "pg", settings=("work_mem=7MB",))
     shown = _sizes(pg)
     assert shown == ["128MB", "1GB", "7MB"]
