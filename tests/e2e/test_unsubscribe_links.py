@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import socket
+import struct
 import urllib.error
 import urllib.request
 from typing import Any
@@ -395,3 +396,35 @@ async def test_a_form_cut_off_withdraws_nothing(
     assert (await asyncio.to_thread(_call, link, b"stop=channel"))[0] == 200
     for to in (NEWSLETTER, offers):
         assert (await check(stubs, by_email("cut@example.fr"), to)).decision == DENY
+
+
+def _post_then_reset(port: int, path: str, body: bytes) -> None:
+    """A POST sent whole, then the connection reset at once (SO_LINGER 0)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.sendall(
+        b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n\r\n%s"
+        % (path.encode(), len(body), body)
+    )
+    sock.close()
+
+
+async def test_a_whole_form_then_a_reset_still_withdraws(
+    stubs: Stubs, channel: grpc.aio.Channel, http_port: int
+) -> None:
+    """Probe DK: a form that arrived whole, the connection reset right after (a proxy aborting
+    its upstream, a mail client's SO_LINGER 0), was taken as cut off and the click was lost."""
+    offers, person = make_target("offers"), types_pb2.SubjectIdentity(email="reset@example.fr")
+    for purpose in ("newsletter", "offers"):
+        await put_purpose(stubs, purpose)
+    await record(stubs, person, grant(NEWSLETTER), grant(offers))
+    (answer,) = await _batch(channel, stubs, "reset@example.fr")
+    path = f"/unsubscribe/{answer.unsubscribe_token}"
+    await asyncio.to_thread(_post_then_reset, http_port, path, b"stop=channel")
+    for _ in range(50):
+        if (await check(stubs, by_email("reset@example.fr"), offers)).decision == DENY:
+            break
+        await asyncio.sleep(0.1)
+    for to in (NEWSLETTER, offers):
+        assert (await check(stubs, by_email("reset@example.fr"), to)).decision == DENY

@@ -12,7 +12,7 @@ from typing import Any
 
 from uvicorn.config import Config
 from uvicorn.protocols.http.flow_control import CLOSE_HEADER
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
 from consentd.api.http_guard import LINGER_SECONDS, MAX_HEAD_BYTES, ConnectionGuard, refusal
@@ -155,6 +155,7 @@ class GuardedH11Protocol(H11Protocol):
         self._arm(self.guard.head_seconds, self._late)
 
     def _head_received(self) -> None:
+        self.cycle.__class__ = WholeRequestCycle  # before the app's first receive (its task)
         self.guard.waiting.pop(self, None)
         self._disarm()
         if self._head_bytes > MAX_HEAD_BYTES and self._head_size() > MAX_HEAD_BYTES:
@@ -265,3 +266,22 @@ class _Lingering:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+
+class WholeRequestCycle(RequestResponseCycle):
+    """uvicorn's request cycle, handing the app a request whose body arrived whole even when
+    the client went away since: uvicorn answered `http.disconnect` with the body in hand, and
+    an unsubscribe form followed at once by a reset (a proxy aborting its upstream, a mail
+    client's SO_LINGER 0) was taken as cut off, the click lost (probe DK)."""
+
+    handed = False  # the whole body went to the app already
+
+    async def receive(self) -> Any:
+        if self.disconnected and not self.more_body and not self.handed:
+            self.handed = True
+            body, self.body = bytes(self.body), bytearray()
+            return {"type": "http.request", "body": body, "more_body": False}
+        message = await super().receive()
+        if message["type"] == "http.request" and not message.get("more_body"):
+            self.handed = True
+        return message
