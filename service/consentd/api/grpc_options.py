@@ -15,11 +15,13 @@ STREAM_WINDOW_BYTES = 64 * 1024
 # A connection without a call for this long is closed (GOAWAY: its client reconnects when it
 # calls again); calls in flight, streams included, keep a connection busy.
 IDLE_CONNECTION_MS = 10 * 60 * 1000
-# Calls in flight on one connection at most; a client queues the rest (HTTP/2's
-# SETTINGS_MAX_CONCURRENT_STREAMS; 100, the least RFC 9113 recommends). The benchmark runs 64 on
-# one. At 1,000, one connection's calls each holding 64 KiB of a message that never ended held
-# 80 MB (probe DD); each waits READ_SECONDS at most (api/handler_kinds.py).
-MAX_STREAMS_PER_CONNECTION = 100
+# Calls in flight on one connection at most (HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS; Go's
+# HTTP/2 server's own default): grpc refuses the rest (REFUSED_STREAM, UNAVAILABLE; the Python
+# client retries it), so a client keeping more in flight opens more connections. At 1,000, one
+# connection's calls each holding a message that never ended held 80 MB, then 400 MiB (probes
+# DD, DH); at 100, a client with 128 in flight on one channel lost 25 (probe DK). Each waits
+# READ_SECONDS at most for its message (api/handler_kinds.py).
+MAX_STREAMS_PER_CONNECTION = 250
 
 
 def grpc_connection_limit() -> int:
