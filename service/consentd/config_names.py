@@ -26,7 +26,10 @@ ELSEWHERE = frozenset(
     )
 )
 # What an operator most likely meant by a name consentd does not read.
-MEANT = {PREFIX + name: "DATABASE_URL" for name in ("DATABASE_URL", "DB_URL", "POSTGRES_URL")}
+MEANT = {
+    **{PREFIX + name: "DATABASE_URL" for name in ("DATABASE_URL", "DB_URL", "POSTGRES_URL")},
+    PREFIX + "SMTP_URL": PREFIX + "SMTP_HOST",
+}
 
 
 class Reading(Mapping[str, str]):

@@ -38,7 +38,7 @@ CHANNEL_WORDS = {
     "fr": {
         "sms": "par SMS",
         "voice_call": "par téléphone",
-        "chat": "par messagerie instantanée",
+        "chat": "par messagerie",
         "social": "sur les réseaux sociaux",
         "postal": "par courrier",
         "push": "par notification",

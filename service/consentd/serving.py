@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from consentd.api.call_lines import BUDGET
 from consentd.api.http import HttpServer
 from consentd.api.server import Server
 from consentd.bootstrap import App
@@ -70,6 +71,7 @@ async def serve_until_signalled(app: App, demo: str | None, stop: StopEvent | No
     # Which signal (probe BP: a SIGHUP from a logrotate or ExecReload stopped it, unexplained).
     log.info("stopping", grace_seconds=app.settings.shutdown_grace_seconds, signal=stop.signal)
     await _drain(app, listening, background)
+    BUDGET.flush()  # the last second's count of rpc lines not written (probe DK)
     log.info("stopped")
 
 

@@ -83,8 +83,8 @@ def authorize(method: str, principal: Principal) -> None:
         # RectifyContact with no word of the admin scope it needs).
         needs = ", ".join(sorted(allowed)) or "none: not served"
         raise PermissionDenied(
-            f"the caller's scopes do not allow {method.rsplit('/', 1)[-1]} (a key with one of: "
-            f"{needs})"
+            f"the caller's scopes do not allow {method.rsplit('/', 1)[-1]} (a key, or a portal "
+            f"token for subject:self, with one of: {needs})"
         )
 
 

@@ -3,7 +3,8 @@ without credentials wrote 9,000 UNAUTHENTICATED lines a second (17 MB in 10 s; p
 client cancelling or over its rate limit the same. Calls answered CANCELLED, UNAUTHENTICATED,
 RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED write at most PER_SECOND lines a second each; the others
 are counted, and said in one `rpc_lines_dropped` line (the code and how many) at the first call
-after their second. Every other call writes its line; the metrics count every call."""
+after their second, or when the process stops. Every other call writes its line; the metrics
+count every call."""
 
 from __future__ import annotations
 
@@ -41,6 +42,10 @@ class LineBudget:
             return True
         self._dropped[code] = self._dropped.get(code, 0) + 1
         return False
+
+    def flush(self) -> None:
+        """Say what was dropped in the second under way (the process stops)."""
+        self._turn(int(time.monotonic()))
 
     def _turn(self, second: int) -> None:
         for code, count in self._dropped.items():

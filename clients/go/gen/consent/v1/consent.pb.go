@@ -26,7 +26,7 @@ type ConfirmationDelivery int32
 
 const (
 	ConfirmationDelivery_CONFIRMATION_DELIVERY_UNSPECIFIED ConfirmationDelivery = 0
-	// Handed to the mail relay (CONSENTD_SMTP_URL).
+	// Handed to the mail relay (CONSENTD_SMTP_HOST).
 	ConfirmationDelivery_CONFIRMATION_DELIVERY_SENT ConfirmationDelivery = 1
 	// The relay refused it or could not be reached: the grants stay PENDING and nobody was asked;
 	// record them again later to send a new message.

@@ -29,7 +29,7 @@ class _ConfirmationDeliveryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_
     DESCRIPTOR: _descriptor.EnumDescriptor
     CONFIRMATION_DELIVERY_UNSPECIFIED: _ConfirmationDelivery.ValueType  # 0
     CONFIRMATION_DELIVERY_SENT: _ConfirmationDelivery.ValueType  # 1
-    """Handed to the mail relay (CONSENTD_SMTP_URL)."""
+    """Handed to the mail relay (CONSENTD_SMTP_HOST)."""
     CONFIRMATION_DELIVERY_NOT_SENT: _ConfirmationDelivery.ValueType  # 2
     """The relay refused it or could not be reached: the grants stay PENDING and nobody was asked;
     record them again later to send a new message.
@@ -44,7 +44,7 @@ class ConfirmationDelivery(_ConfirmationDelivery, metaclass=_ConfirmationDeliver
 
 CONFIRMATION_DELIVERY_UNSPECIFIED: ConfirmationDelivery.ValueType  # 0
 CONFIRMATION_DELIVERY_SENT: ConfirmationDelivery.ValueType  # 1
-"""Handed to the mail relay (CONSENTD_SMTP_URL)."""
+"""Handed to the mail relay (CONSENTD_SMTP_HOST)."""
 CONFIRMATION_DELIVERY_NOT_SENT: ConfirmationDelivery.ValueType  # 2
 """The relay refused it or could not be reached: the grants stay PENDING and nobody was asked;
 record them again later to send a new message.

@@ -554,7 +554,7 @@ export enum ConfirmationDelivery {
   UNSPECIFIED = 0,
 
   /**
-   * Handed to the mail relay (CONSENTD_SMTP_URL).
+   * Handed to the mail relay (CONSENTD_SMTP_HOST).
    *
    * @generated from enum value: CONFIRMATION_DELIVERY_SENT = 1;
    */

@@ -18,7 +18,7 @@ public enum ConfirmationDelivery
   CONFIRMATION_DELIVERY_UNSPECIFIED(0),
   /**
    * <pre>
-   * Handed to the mail relay (CONSENTD_SMTP_URL).
+   * Handed to the mail relay (CONSENTD_SMTP_HOST).
    * </pre>
    *
    * <code>CONFIRMATION_DELIVERY_SENT = 1;</code>
@@ -51,7 +51,7 @@ public enum ConfirmationDelivery
   public static final int CONFIRMATION_DELIVERY_UNSPECIFIED_VALUE = 0;
   /**
    * <pre>
-   * Handed to the mail relay (CONSENTD_SMTP_URL).
+   * Handed to the mail relay (CONSENTD_SMTP_HOST).
    * </pre>
    *
    * <code>CONFIRMATION_DELIVERY_SENT = 1;</code>
