@@ -759,16 +759,7 @@ async def test_an_ask_not_confirmed_leaves_the_no_before_it_standing(
     )
     asked = await form.consent.RecordConsent(ask, metadata=form.metadata)
     assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
-    lapsed = asked.events[0].valid_until.ToDatetime(UTC) + timedelta(seconds=1)
-    for at in (None, lapsed):
-        clock.pinned = at
-        try:
-            answer = await check(mailing, by_email(address), to)
-            listed = await _suppressed(mailing, mailing_channel, to)
-        finally:
-            clock.pinned = None
-        assert (answer.decision, answer.reason) == (DENY, consent_pb2.REASON_REFUSED)
-        assert [e.reason for m in listed for e in m.entries] == [consent_pb2.REASON_REFUSED]
+    await _no_stands(mailing, mailing_channel, clock, (asked, address), consent_pb2.REASON_REFUSED)
     await _confirm(form, token_of((await mail[0].wait_for(address))[0]))
     assert (await check(mailing, by_email(address), to)).decision == ALLOW
     assert await _suppressed(mailing, mailing_channel, to) == []
@@ -813,16 +804,7 @@ async def test_an_ask_not_confirmed_leaves_a_stop_or_an_erasure_standing(
     )
     asked = await asking.consent.RecordConsent(ask, metadata=asking.metadata)
     assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
-    lapsed = asked.events[0].valid_until.ToDatetime(UTC) + timedelta(seconds=1)
-    for at in (None, lapsed):
-        clock.pinned = at
-        try:
-            answer = await check(mailing, by_email(address), to)
-            listed = await _suppressed(mailing, mailing_channel, to)
-        finally:
-            clock.pinned = None
-        assert (answer.decision, answer.reason) == (DENY, reason)
-        assert [e.reason for m in listed for e in m.entries] == [reason]
+    await _no_stands(mailing, mailing_channel, clock, (asked, address), reason)
     await _confirm(form, token_of((await mail[0].wait_for(address, count=1))[-1]))
     assert (await check(mailing, by_email(address), to)).decision == ALLOW
 
@@ -875,6 +857,29 @@ async def test_an_ask_is_no_answer_to_an_earlier_holders_no(
     assert [e.reason for m in listed for e in m.entries] == [consent_pb2.REASON_REFUSED]
     await _confirm(crm, token_of((await mail[0].wait_for(address))[0]))
     assert (await check(mailing, by_email(address), to)).decision == ALLOW
+
+
+async def _no_stands(
+    stubs: Stubs,
+    channel: grpc.aio.Channel,
+    clock: TestClock,
+    asked: tuple[consent_pb2.RecordConsentResponse, str],
+    reason: consent_pb2.Reason.ValueType,
+) -> None:
+    """The check of the ask's `address` and target answers DENY `reason`, and the address is
+    listed for that reason, while the ask waits and once it lapsed."""
+    response, address = asked
+    to = response.events[0].target
+    lapsed = response.events[0].valid_until.ToDatetime(UTC) + timedelta(seconds=1)
+    for at in (None, lapsed):
+        clock.pinned = at
+        try:
+            answer = await check(stubs, by_email(address), to)
+            listed = await _suppressed(stubs, channel, to)
+        finally:
+            clock.pinned = None
+        assert (answer.decision, answer.reason) == (DENY, reason)
+        assert [e.reason for m in listed for e in m.entries] == [reason]
 
 
 async def _plain_key(app: App, tenant: Tenant) -> str:

@@ -365,14 +365,18 @@ async def test_a_link_posted_with_a_body_no_form_has_withdraws_at_once(
     assert (withdrawn.decision, withdrawn.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
 
 
+def _form_post(path: str, part: bytes, length: int) -> bytes:
+    """A form's POST saying Content-Length: `length`, with `part` of its body."""
+    return (
+        b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n\r\n%s" % (path.encode(), length, part)
+    )
+
+
 def _post_cut_off(port: int, path: str, part: bytes, length: int) -> None:
     """A POST saying Content-Length: `length` that sends `part` of its body, then hangs up."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(
-            b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
-            b"Content-Type: application/x-www-form-urlencoded\r\n\r\n%s"
-            % (path.encode(), length, part)
-        )
+        sock.sendall(_form_post(path, part, length))
 
 
 async def test_a_form_cut_off_withdraws_nothing(
@@ -402,11 +406,7 @@ def _post_then_reset(port: int, path: str, body: bytes) -> None:
     """A POST sent whole, then the connection reset at once (SO_LINGER 0)."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.sendall(
-        b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\n\r\n%s"
-        % (path.encode(), len(body), body)
-    )
+    sock.sendall(_form_post(path, body, len(body)))
     sock.close()
 
 
