@@ -428,3 +428,29 @@ async def test_a_whole_form_then_a_reset_still_withdraws(
         await asyncio.sleep(0.1)
     for to in (NEWSLETTER, offers):
         assert (await check(stubs, by_email("reset@example.fr"), to)).decision == DENY
+
+
+def _post_smuggled(port: int, path: str) -> bytes:
+    """A whole form whose head says both Content-Length and Transfer-Encoding; the answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\nc\r\nstop=channel\r\n0\r\n\r\n" % path.encode()
+        )
+        return sock.recv(65536)
+
+
+async def test_a_request_refused_400_withdraws_nothing(
+    stubs: Stubs, channel: grpc.aio.Channel, http_port: int
+) -> None:
+    """Probe DL: a form refused 400 (both Content-Length and Transfer-Encoding: a proxy in
+    front may read another request into it) was carried out all the same, its body in hand."""
+    person = types_pb2.SubjectIdentity(email="smuggled@example.fr")
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, person, grant(NEWSLETTER))
+    (answer,) = await _batch(channel, stubs, "smuggled@example.fr")
+    path = f"/unsubscribe/{answer.unsubscribe_token}"
+    head = await asyncio.to_thread(_post_smuggled, http_port, path)
+    assert head.startswith(b"HTTP/1.1 400 "), head
+    await asyncio.sleep(0.5)
+    assert (await check(stubs, by_email("smuggled@example.fr"), NEWSLETTER)).decision == ALLOW

@@ -16,8 +16,9 @@ STREAM_WINDOW_BYTES = 64 * 1024
 # calls again); calls in flight, streams included, keep a connection busy.
 IDLE_CONNECTION_MS = 10 * 60 * 1000
 # Calls in flight on one connection at most (HTTP/2's SETTINGS_MAX_CONCURRENT_STREAMS; Go's
-# HTTP/2 server's own default): grpc refuses the rest (REFUSED_STREAM, UNAVAILABLE; the Python
-# client retries it), so a client keeping more in flight opens more connections. At 1,000, one
+# HTTP/2 server's own default): grpc refuses the rest (REFUSED_STREAM, UNAVAILABLE: consentd's
+# Python client retries it, a plain grpc channel does not), so a client keeping more in flight
+# opens more connections. At 1,000, one
 # connection's calls each holding a message that never ended held 80 MB, then 400 MiB (probes
 # DD, DH); at 100, a client with 128 in flight on one channel lost 25 (probe DK). Each waits
 # READ_SECONDS at most for its message (api/handler_kinds.py).

@@ -16,6 +16,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
 from uvicorn.server import ServerState
 
 from consentd.api.http_guard import LINGER_SECONDS, MAX_HEAD_BYTES, ConnectionGuard, refusal
+from consentd.api.unsubscribe_page import PREFIX as UNSUBSCRIBE
 
 # At shutdown, how long an idle keep-alive connection still answers a request that arrives
 # (503, retry elsewhere) before it is closed: closing it at once resets a request in flight.
@@ -155,7 +156,8 @@ class GuardedH11Protocol(H11Protocol):
         self._arm(self.guard.head_seconds, self._late)
 
     def _head_received(self) -> None:
-        self.cycle.__class__ = WholeRequestCycle  # before the app's first receive (its task)
+        if self.scope["path"].startswith(UNSUBSCRIBE):  # before the app's first receive
+            self.cycle.__class__ = WholeRequestCycle
         self.guard.waiting.pop(self, None)
         self._disarm()
         if self._head_bytes > MAX_HEAD_BYTES and self._head_size() > MAX_HEAD_BYTES:
@@ -204,7 +206,11 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
     def _abandon_request(self) -> None:
-        """The app reads a disconnect, and its answer, if any, is dropped: ours goes instead."""
+        """The app reads a disconnect, and its answer, if any, is dropped: ours goes instead.
+        Whole or not, its body is not handed over (WholeRequestCycle): a request refused 400
+        (sized and chunked) or 431 was carried out all the same (probe DL)."""
+        if isinstance(self.cycle, WholeRequestCycle):
+            self.cycle.handed = True
         self.cycle.disconnected = True
         self.cycle.message_event.set()
 
@@ -272,7 +278,9 @@ class WholeRequestCycle(RequestResponseCycle):
     """uvicorn's request cycle, handing the app a request whose body arrived whole even when
     the client went away since: uvicorn answered `http.disconnect` with the body in hand, and
     an unsubscribe form followed at once by a reset (a proxy aborting its upstream, a mail
-    client's SO_LINGER 0) was taken as cut off, the click lost (probe DK)."""
+    client's SO_LINGER 0) was taken as cut off, the click lost (probe DK). The unsubscribe
+    link's only: the person's word, which no answer needs to reach; a Connect call handed
+    over so was cancelled by connectrpc at its next await, committed or not (probe DL)."""
 
     handed = False  # the whole body went to the app already
 
