@@ -850,3 +850,43 @@ async def test_requests_near_or_past_their_deadline_are_said_in_the_log(
     ]
     assert (mine[0]["overdue"], mine[1]["due_within_7_days"]) == (2, 2)
     assert "lea@example.fr" not in repr(logs)
+
+
+async def test_an_erase_request_done_keeps_no_words_of_the_operator(
+    stubs: Stubs, dpo: RightsStubs
+) -> None:
+    """Probe DM: the operator's attestation ("checked ID card no ...") stayed on the erase
+    request that erased the person: the row was written after the erasure scrubbed it."""
+    await put_purpose(stubs, "newsletter")
+    person = types_pb2.SubjectIdentity(email="idcard@example.fr")
+    await record(stubs, person, grant(target("newsletter")))
+    submitted = await dpo.rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ERASE, subject=by_email("idcard@example.fr")
+        ),
+        metadata=dpo.metadata,
+    )
+    request_id = submitted.request.request_id
+    confirmed = await dpo.rights.ConfirmIdentity(
+        rights_pb2.ConfirmIdentityRequest(
+            request_id=request_id, attested_by="Paul checked ID card no 12AB34567"
+        ),
+        metadata=dpo.metadata,
+    )
+    assert confirmed.request.verification_method.startswith("operator:Paul")
+    await dpo.rights.StartRightsRequest(
+        rights_pb2.StartRightsRequestRequest(request_id=request_id), metadata=dpo.metadata
+    )
+    done = await dpo.rights.CompleteRightsRequest(
+        rights_pb2.CompleteRightsRequestRequest(
+            request_id=request_id, outcome="erased on request", actor="dpo"
+        ),
+        metadata=dpo.metadata,
+    )
+    got = await dpo.rights.GetRightsRequest(
+        rights_pb2.GetRightsRequestRequest(request_id=request_id), metadata=dpo.metadata
+    )
+    assert (done.request.verification_method, got.request.verification_method) == (
+        "operator",
+        "operator",
+    )

@@ -206,7 +206,13 @@ class RightsRequest:
         return self._move(RequestState.IN_PROGRESS, now)
 
     def done(self, now: datetime, outcome: str) -> RightsRequest:
-        return replace(self._move(RequestState.DONE, now), outcome=outcome)
+        """Done. An erase request done erases the person in the same transaction, and the
+        operator's words on how they verified them go with them (store forget_attestations):
+        this row, written after, kept them (probe DM: an ID card number)."""
+        done = replace(self._move(RequestState.DONE, now), outcome=outcome)
+        if self.kind is RequestKind.ERASE and done.verification_method.startswith(f"{ATTESTED}:"):
+            return replace(done, verification_method=ATTESTED)
+        return done
 
     def refused(self, now: datetime, reason: str) -> RightsRequest:
         if not reason.strip():
