@@ -142,8 +142,9 @@ async def standing(
     the person's lifts (after_objection)."""
     command, lapsed = lapsed_grants(command, purposes, now)
     confirming = frozenset(p for p, v in purposes.items() if v.requires_confirmation)
-    asks = (confirming, named)
-    found = await _standing(uow, subjects, tenant_id, command, now, asks=asks)
+    found = await _standing(
+        uow, subjects, tenant_id, command, now, confirming=confirming, named=named
+    )
     return found._replace(dropped=lapsed + found.dropped)
 
 
@@ -154,7 +155,8 @@ async def _standing(
     command: RecordConsent,
     now: datetime,
     *,
-    asks: tuple[frozenset[str], Named],
+    confirming: frozenset[str],
+    named: Named,
 ) -> Standing:
     granted = any(c.state is ConsentState.GRANTED for c in command.choices)
     if command.recorded_at is None and not systems_grant(command):
@@ -192,8 +194,8 @@ async def _standing(
             said = await said_by(uow, subject_id)
         objected = await objected_since(uow, subject_id)
     # What is left of a system's grants (a decided_at before the objection dropped them).
-    ids = {"tenant_id": tenant_id, "subject_id": subject_id}
-    asked = await _asked(uow, subjects, command, said, asks, **ids)
+    ids = (tenant_id, subject_id)
+    asked = await _asked(uow, subjects, command, said, confirming, named=named, ids=ids)
     command, blocked = without_blocked_grants(command, objected, said, asked)
     return Standing(command, subject_id, gone + stale + blocked, after_objection(objected, now))
 
@@ -203,16 +205,15 @@ async def _asked(
     subjects: SubjectResolver,
     command: RecordConsent,
     said: Said,
-    asks: tuple[frozenset[str], Named],
+    confirming: frozenset[str],
     *,
-    tenant_id: UUID,
-    subject_id: UUID,
+    named: Named,
+    ids: tuple[UUID, UUID],
 ) -> frozenset[str]:
-    """The double opt-in purposes (`asks`: those, and what the record named) whose grants from
-    a system over the person's own "no" (or a stop) are asked of them rather than refused:
-    all, unless such a "no" stands for one and the ask is not put to the person
-    (asked_of_the_person)."""
-    confirming, named = asks
+    """The double opt-in purposes (`confirming`) whose grants from a system over the person's
+    own "no" (or a stop) are asked of them rather than refused: all, unless such a "no" stands
+    for one and the ask is not put to the person (asked_of_the_person, from what the record
+    `named`; `ids`: the tenant's and the subject's)."""
     over_no = any(
         c.state is ConsentState.GRANTED
         and c.target.purpose in confirming
@@ -222,7 +223,7 @@ async def _asked(
     if not over_no or not systems_grant(command):
         return confirming
     theirs = await asked_of_the_person(
-        uow, subjects, named, command, tenant_id=tenant_id, subject_id=subject_id
+        uow, subjects, named, command, tenant_id=ids[0], subject_id=ids[1]
     )
     return confirming if theirs else frozenset()
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from consentd.domain.decision import SUPPRESSING, decide, latest
+from consentd.domain.decision import SUPPRESSING, answers, decide, latest
 from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.model import Channel, ConsentFact, ConsentState, Purpose, Reason, Verdict
+from consentd.domain.model import Channel, ConsentFact, Purpose, Reason, Verdict
 from consentd.domain.rights import Block, BlockKind
 
 
@@ -127,12 +127,7 @@ def decide_contact_point(
         return max(since, prior.ended_at, start)
 
     threshold, denial = max(((until(d), d[1]) for d in denials), key=lambda t: t[0])
-    fact = latest(facts)
-    answered = fact is not None and fact.recorded_at is not None and fact.recorded_at > threshold
-    # An ask (pending, or lapsed unconfirmed) is no answer: a CRM's ask at an address its
-    # earlier holder had refused took it off the suppression list, nobody clicking (probe DJ).
-    asked = fact is not None and fact.state is ConsentState.PENDING
-    return ruling if answered and not asked else denial
+    return ruling if answers(latest(facts), threshold) else denial
 
 
 def _closing(prior: PriorHolding, denial: Ruling) -> bool:

@@ -104,13 +104,23 @@ def _blocked(fact: ConsentFact | None, blocks: list[Block]) -> Verdict | None:
     if any(b.kind is BlockKind.RESTRICTED for b in blocks):
         return Verdict(Decision.DENY, Reason.RESTRICTED)
     block = max(blocks, key=lambda b: b.since)
-    # A later fact answers instead, but not an ask: a pending (or lapsed) double opt-in grant
-    # after an erasure, an objection or a suppression left them unlisted, DENY pending, with no
-    # click of the person's (probe DI; migration 0047 for a refusal or withdrawal before it).
-    later = fact is not None and fact.recorded_at is not None and fact.recorded_at > block.since
-    if later and fact is not None and fact.state is not ConsentState.PENDING:
+    if answers(fact, block.since):
         return None
     return Verdict(Decision.DENY, _BLOCK_REASON[block.kind])
+
+
+def answers(fact: ConsentFact | None, since: datetime) -> bool:
+    """Whether `fact` answers a "no" in force since `since` (a block, an earlier holder's "no"
+    on a contact point: domain/contact_points.py): recorded after it, and not an ask — a
+    double opt-in grant pending or lapsed unconfirmed after an erasure, an objection or an
+    earlier holder's refusal took them off the suppression list, with no click of the person's
+    (probes DI, DJ; migration 0047 for a refusal or withdrawal of their own before it)."""
+    return (
+        fact is not None
+        and fact.state is not ConsentState.PENDING
+        and fact.recorded_at is not None
+        and fact.recorded_at > since
+    )
 
 
 def _deny(reason: Reason, fact: ConsentFact | None) -> Verdict:
