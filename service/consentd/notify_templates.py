@@ -84,7 +84,7 @@ def confirmation_text(
     language: str,
     tenant: str,
     *,
-    purposes: tuple[str, ...],
+    purposes: tuple[tuple[str, str], ...],
     link: str,
     token: str,
     expires_at: datetime,
@@ -95,7 +95,7 @@ def confirmation_text(
     action = with_link.format(link=link) if link else with_token.format(token=token)
     return subject.format(tenant=tenant), body.format(
         tenant=tenant,
-        purposes=", ".join(purposes),
+        purposes=", ".join(purpose_named(language, name, channel) for name, channel in purposes),
         action=action,
         once=once[0] if link else once[1],
         expires=expires_at.strftime("%Y-%m-%d %H:%M"),

@@ -53,7 +53,6 @@ from consentd.domain.identifiers import Identifier, IdentifierHasher, Identifier
 from consentd.domain.model import Channel, ConsentEvent, ConsentState, Purpose, Source
 from consentd.domain.tenancy import Principal
 from consentd.domain.validity import valid_until
-from consentd.notify_templates import purpose_named
 
 log = structlog.get_logger("consentd.confirmations")
 TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - where the link takes the token, not a secret
@@ -139,7 +138,10 @@ class DoubleOptIn:
             address_proven=await address_proven(uow, named, command, subject_id, digest),
         )
         await uow.confirmations.add(confirmation, token_digest(token))
-        names = _names(pending, purposes, confirmation.language)
+        names = tuple(
+            (purposes[e.target.purpose].display_name or e.target.purpose, e.target.channel.value)
+            for e in pending
+        )  # each with its channel: the message names it unless e-mail (notify_templates)
         message = ConfirmationMessage(
             principal.tenant,
             contact,
@@ -249,17 +251,6 @@ class DoubleOptIn:
             for e in still
             if e.event_id in asked
         ]
-
-
-def _names(
-    pending: Sequence[ConsentEvent], purposes: Mapping[str, Purpose], language: str
-) -> tuple[str, ...]:
-    """What the message says is asked: each purpose's name, with its channel unless e-mail."""
-    return tuple(
-        purpose_named(language, purposes[e.target.purpose].display_name or e.target.purpose,
-                      e.target.channel.value)
-        for e in pending
-    )  # fmt: skip
 
 
 def _audited(

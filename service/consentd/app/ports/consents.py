@@ -204,16 +204,16 @@ class ChangeSignal(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ConfirmationMessage:
-    """What a double opt-in message says: the purposes to confirm, the token (and the link that
-    carries it, when the tenant's portal has one), until when. `contact` and `token` are secret:
-    never log them."""
+    """What a double opt-in message says: the purposes to confirm (each name with its channel's
+    value), the token (and the link that carries it, when the tenant's portal has one), until
+    when. `contact` and `token` are secret: never log them."""
 
     tenant: Tenant
     contact: Identifier
     token: str
     link: str
     language: str
-    purposes: tuple[str, ...]
+    purposes: tuple[tuple[str, str], ...]
     expires_at: datetime
 
     def __repr__(self) -> str:
