@@ -133,10 +133,15 @@ def test_the_message_names_what_works_once_a_link_or_a_code() -> None:
     (there was no link)."""
     at = datetime(2027, 1, 31, 10, 0, tzinfo=UTC)
     _, with_link = confirmation_text(
-        "fr", "Acme", purposes=("Lettre",), link="https://x.fr/c?t=T", token="T", expires_at=at
+        "fr",
+        "Acme",
+        purposes=(("Lettre", "email"),),
+        link="https://x.fr/c?t=T",
+        token="T",
+        expires_at=at,
     )
     _, with_code = confirmation_text(
-        "en", "Acme", purposes=("Letter",), link="", token="T0K3N", expires_at=at
+        "en", "Acme", purposes=(("Letter", "email"),), link="", token="T0K3N", expires_at=at
     )
     assert "Ce lien ne sert qu'une fois" in with_link
     assert "This code works once" in with_code

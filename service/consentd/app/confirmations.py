@@ -138,17 +138,13 @@ class DoubleOptIn:
             address_proven=await address_proven(uow, named, command, subject_id, digest),
         )
         await uow.confirmations.add(confirmation, token_digest(token))
-        names = tuple(
-            (purposes[e.target.purpose].display_name or e.target.purpose, e.target.channel.value)
-            for e in pending
-        )  # each with its channel: the message names it unless e-mail (notify_templates)
         message = ConfirmationMessage(
             principal.tenant,
             contact,
             token,
             self._link.replace(TOKEN_PLACEHOLDER, token) if self._link else "",
             confirmation.language,
-            tuple(dict.fromkeys(names)),
+            tuple(dict.fromkeys(_named(pending, purposes))),
             confirmation.expires_at,
         )
         return Outgoing(message)
@@ -251,6 +247,16 @@ class DoubleOptIn:
             for e in still
             if e.event_id in asked
         ]
+
+
+def _named(
+    pending: Sequence[ConsentEvent], purposes: Mapping[str, Purpose]
+) -> list[tuple[str, str]]:
+    """What the message asks: each purpose's name and channel (notify_templates words it)."""
+    return [
+        (purposes[e.target.purpose].display_name or e.target.purpose, e.target.channel.value)
+        for e in pending
+    ]
 
 
 def _audited(
