@@ -718,6 +718,35 @@ async def test_a_files_grant_for_an_address_an_objector_left_is_superseded(
     assert check.verdict.decision is Decision.DENY
 
 
+async def test_a_files_grant_over_an_earlier_holders_own_no_is_superseded(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """The person withdrew the newsletter in person, then moved (RectifyContact): a CRM file's
+    grant of it for the old address is superseded (migration 0048; it made a new subject and a
+    check ALLOW), its grant of another purpose is imported."""
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("left-no@example.com"), targets=(NEWSLETTER,))
+    await withdraw(app, tenant, email("left-no@example.com"), NEWSLETTER)
+    await app.rights.rectify(
+        principal(tenant), email("left-no@example.com"), email("moved-no@example.com"), "dpo"
+    )
+    after = datetime.now(UTC).isoformat()
+    rows = [
+        f"left-no@example.com,newsletter,email,granted,{after},,crm",
+        f"left-no@example.com,offers,email,granted,{after},,crm",
+    ]
+    path = tmp_path / "left-no.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "1 imported, 1 superseded" in done.stdout
+    assert await _state(app, tenant, "left-no@example.com") == {"offers": ConsentState.GRANTED}
+    check = await app.consents.check_consent(
+        principal(tenant), CheckConsent(email("left-no@example.com"), NEWSLETTER)
+    )
+    assert check.verdict.decision is Decision.DENY
+
+
 async def test_a_files_grant_decided_while_the_address_was_anothers_is_superseded(
     app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
 ) -> None:

@@ -32,7 +32,7 @@ from consentd.app.ports.imports import (
     NewSubject,
     StagedEvent,
 )
-from consentd.domain.contact_points import reached
+from consentd.domain.contact_points import Closed, reached
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import ConsentState, Purpose
@@ -158,10 +158,13 @@ class ConsentImports:
         digests = [self._hasher.digest(tenant, row.identifier) for row in batch]
         named = {digest: row.identifier for digest, row in zip(digests, batch, strict=True)}
         pairs = [(i.kind, d) for d, i in named.items()]
-        closed = {d: c.at for (_, d), c in (await tx.closed(pairs)).items()}
+        closures = {d: c for (_, d), c in (await tx.closed(pairs)).items()}
+        closed = {d: c.at for d, c in closures.items() if not c.targets}
         handed = {d: at for (_, d), at in (await tx.handed_over(pairs)).items()}
         wanted = [
-            d if _counts(row, closed.get(d), handed.get(d)) else None
+            d
+            if _counts(row, closed.get(d), handed.get(d)) and not _refused(row, closures.get(d))
+            else None
             for d, row in zip(digests, batch, strict=True)
         ]
         named = {d: named[d] for d in wanted if d is not None}
@@ -199,10 +202,19 @@ async def _without_held_closed(
         None
         if s in held
         and row.state is ConsentState.GRANTED
-        and row.target.channel in reached(kind for kind, _ in held[s])
+        and (
+            row.target.channel in reached(kind for (kind, _), c in held[s].items() if not c.targets)
+            or any(_refused(row, c) for c in held[s].values())
+        )
         else s
         for row, s in zip(batch, subjects, strict=True)
     ]
+
+
+def _refused(row: ImportRow, closed: Closed | None) -> bool:
+    """A grant row of a target an earlier holder of its contact point said no to themselves
+    (Closed.targets, migration 0048): only the person takes it back, never a file."""
+    return closed is not None and row.state is ConsentState.GRANTED and row.target in closed.targets
 
 
 def _counts(row: ImportRow, closed: datetime | None, handed: datetime | None) -> bool:

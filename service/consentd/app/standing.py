@@ -165,7 +165,7 @@ async def _standing(
         return Standing(command, found, (), after_objection(objected, now))
     digests = subjects.digests(tenant_id, command.identifiers)
     closures = await uow.rights.closed_contact_points(digests)
-    closed = latest_closure(closures.values())
+    closed = latest_closure(c for c in closures.values() if not c.targets)
     since = await late_since(uow, digests, command, closed.at if closed else None)
     command, gone = superseded_grants(command, [], since)
     if not command.choices:
@@ -270,9 +270,11 @@ def alone_for_blocks(
     if not isinstance(command, RecordConsent):
         return False
     closed = latest_closure(c for d, c in read.closed.items() if d in named)
+    # Whose targets an earlier holder's own "no" closed: the one-call path reads which.
+    refused = systems_grant(command) and any(d in read.refusing for d in named)
     if known is None:
         refuse_systems_return(command, closed)
-        return False
+        return refused
     objected = read.objections.get(known)
     if all(c.state is ConsentState.GRANTED for c in command.choices):
         refuse_grant_over_objection(command, objected)  # else alone: its "no" is recorded
@@ -292,4 +294,5 @@ def alone_for_blocks(
         or (objected is not None and granted)
         or unvouched
         or closing
+        or refused
     )

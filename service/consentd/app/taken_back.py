@@ -34,6 +34,13 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
     does (a grant through the portal, a banner or support). Raises FailedPrecondition."""
     if closed is None or not systems_grant(command):
         return
+    if closed.targets:
+        raise FailedPrecondition(
+            f"the person who held this contact point until {stamp(closed.at)} said no to "
+            f"{_named(closed.targets)} themselves, and that stays on it: a grant from a system "
+            f"does not lift it; only the person who holds it now does ({IN_PERSON})",
+            code="STOP_IN_FORCE",
+        )
     if closed.reason is BlockKind.ERASED:
         raise FailedPrecondition(
             f"this contact point was erased on {stamp(closed.at)} at the person's request: a "
@@ -48,6 +55,11 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
         f"holds it now does ({IN_PERSON})",
         code="OBJECTION_IN_FORCE",
     )
+
+
+def _named(targets: Iterable[Target]) -> str:
+    """Targets as a message names them: purpose (channel, scope)."""
+    return ", ".join(sorted(f"{t.purpose} ({t.channel.value}, {t.scope.value})" for t in targets))
 
 
 def systems_grant(command: RecordConsent) -> bool:
@@ -72,6 +84,7 @@ async def without_closed_grants(
     held = await uow.rights.holdings({d: c.at for d, c in closures.items()})
     shut: list[Closed] = []
     kinds: list[IdentifierKind] = []
+    targets: set[Target] = set()
     for digest, closure in closures.items():
         holding = held.get(digest)
         # A grant before the holder took the address over says nothing of it: a customer's
@@ -85,9 +98,14 @@ async def without_closed_grants(
             reached([digest[0]]),
         ):
             shut.append(closure)
-            kinds.append(digest[0])
+            if closure.targets:
+                targets |= closure.targets  # its earlier holder's own "no" to these only
+            else:
+                kinds.append(digest[0])
     channels = reached(kinds)
-    left, blocked = command.without_grants(lambda c: c.target.channel in channels)
+    left, blocked = command.without_grants(
+        lambda c: c.target.channel in channels or c.target in targets
+    )
     if blocked and not left.choices:
         refuse_systems_return(command, latest_closure(shut))
     return left, blocked

@@ -18,17 +18,20 @@ from typing import NamedTuple
 
 from consentd.domain.decision import SUPPRESSING, answers, decide, latest
 from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.model import Channel, ConsentFact, Purpose, Reason, Verdict
+from consentd.domain.model import Channel, ConsentFact, Purpose, Reason, Target, Verdict
 from consentd.domain.rights import Block, BlockKind
 
 
 class Closed(NamedTuple):
     """A contact point that only the person takes back (app/standing.py): erased at their
     request, or left (RectifyContact) by a holder with an objection in force, whose "no" stays
-    on it (rule 2). `reason` is ERASED or OBJECTED, `at` when it was erased or left."""
+    on it (rule 2). `reason` is ERASED or OBJECTED, `at` when it was erased or left. With
+    `targets`, for those targets only: left by a holder whose own latest word on each was a
+    refusal or withdrawal (migration 0048; `reason` OBJECTED)."""
 
     reason: BlockKind
     at: datetime
+    targets: frozenset[Target] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

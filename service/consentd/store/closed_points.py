@@ -9,23 +9,41 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from consentd.app.ports import Digest
 from consentd.domain.contact_points import Closed
 from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.model import Channel, PartyScope, Target
 from consentd.domain.rights import BlockKind
 from consentd.store.driver import Driver
 
 # A subject's own ended holding of a contact point it holds again is not another holder's.
 _CLOSED = """
 WITH named AS (SELECT * FROM unnest($2::text[], $3::bytea[]) AS n(kind, digest))
-SELECT s.kind, s.digest, 'erased' AS reason, s.created_at AS at FROM suppressions s
+SELECT s.kind, s.digest, 'erased' AS reason, s.created_at AS at, NULL AS purpose_id,
+    NULL AS channel, NULL AS scope
+FROM suppressions s
 WHERE s.tenant_id = $1 AND s.reason = 'erased' AND (s.kind, s.digest) IN (SELECT * FROM named)
+UNION ALL
+-- Left by a holder whose own latest word on a target was a "no" by then (migration 0048):
+-- closed for that target.
+SELECT h.kind, h.digest, 'refused', max(h.held_until), n.purpose_id, n.channel, n.scope
+FROM contact_point_holdings h
+CROSS JOIN LATERAL consentd_persons_nos(h.tenant_id, h.subject_id, h.held_until, 'infinity') n
+WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
+  AND (h.kind, h.digest) IN (SELECT * FROM named)
+  AND NOT EXISTS (
+    SELECT FROM contact_point_holdings o
+    WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
+      AND o.held_until IS NULL AND o.subject_id = h.subject_id)
+GROUP BY h.kind, h.digest, n.purpose_id, n.channel, n.scope
 UNION ALL
 -- Left by a holder whose objection was in force then, or who had withdrawn everything (of every
 -- channel or of one the contact point reaches: a STOP) by then.
-SELECT h.kind, h.digest, 'objected', max(h.held_until) FROM contact_point_holdings h
+SELECT h.kind, h.digest, 'objected', max(h.held_until), NULL, NULL, NULL
+FROM contact_point_holdings h
 WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
   AND (h.kind, h.digest) IN (SELECT * FROM named)
   AND NOT EXISTS (
@@ -50,17 +68,36 @@ async def closed_points(
     raw: Driver, tenant_id: UUID, digests: Sequence[Digest]
 ) -> dict[Digest, Closed]:
     """Each of the contact points that only the person takes back, why and since when; an
-    erasure wins over an objection left on the same contact point."""
+    erasure wins over an objection left on the same contact point, and either over the
+    targets an earlier holder's own "no" closed (Closed.targets)."""
     if not digests:
         return {}
     kinds, values = _columns(digests)
     found: dict[Digest, Closed] = {}
     for m in await raw.fetch(_CLOSED, tenant_id, kinds, values):
         key = (IdentifierKind(m["kind"]), bytes(m["digest"]))
-        closed = Closed(BlockKind(m["reason"]), m["at"])
-        if key not in found or closed.reason is BlockKind.ERASED:
-            found[key] = closed
+        found[key] = _merged(found.get(key), _closed_of(m))
     return found
+
+
+def _closed_of(m: Any) -> Closed:
+    """One row of _CLOSED."""
+    if m["reason"] != "refused":
+        return Closed(BlockKind(m["reason"]), m["at"])
+    target = Target(m["purpose_id"], Channel(m["channel"]), PartyScope(m["scope"]))
+    return Closed(BlockKind.OBJECTED, m["at"], frozenset({target}))
+
+
+def _merged(was: Closed | None, closed: Closed) -> Closed:
+    """Two closures of one contact point as one: an erasure wins over an objection, either over
+    closed targets, whose targets add up."""
+    if was is None:
+        return closed
+    if was.targets and closed.targets:
+        return Closed(BlockKind.OBJECTED, max(was.at, closed.at), was.targets | closed.targets)
+    if closed.targets:
+        return was
+    return closed if was.targets or closed.reason is BlockKind.ERASED else was
 
 
 # When one of these contact points last left a subject that holds none of them now (an earlier

@@ -58,8 +58,11 @@ def _take(part: PartRead, row: Any) -> None:
         purpose = purpose_of(row["o_purpose"])
         part.purposes[purpose.purpose_id] = purpose
     elif row["o_kind"] is not None and row["o_subject"] is None:
-        closed = Closed(BlockKind(row["o_reason"]), row["o_objected"])
         key = (IdentifierKind(row["o_kind"]), row["o_digest"])
+        if row["o_reason"] == "refused":  # for some targets (0048)
+            part.refusing.add(key)
+            return
+        closed = Closed(BlockKind(row["o_reason"]), row["o_objected"])
         if key not in part.closed or closed.reason is BlockKind.ERASED:
             part.closed[key] = closed
     elif row["o_kind"] is not None and row["o_reason"] is not None:

@@ -38,8 +38,12 @@ class PartRead:
     # The named contact points only the person takes back: erased (migration 0022) or left by
     # an objector (0023); why and since when.
     closed: dict[Digest, Closed] = field(default_factory=dict)
-    # The named subjects holding such a contact point besides the named ones (0038).
+    # The named subjects holding such a contact point besides the named ones (0038), or one
+    # closed for some target (0048).
     holding_closed: set[UUID] = field(default_factory=set)
+    # The named contact points an earlier holder left with their own "no" to some target
+    # standing (0048): which targets, the one-call path reads (store/closed_points.py).
+    refusing: set[Digest] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,155 @@
+"""A person's own "no" to one target stays on the contact point they leave (migration 0048).
+
+Probe DJ: a person refused the newsletter in person, the operator moved them to a new address
+(RectifyContact), and a CRM's grant of the newsletter for the old address made a new subject and
+a check ALLOW: only an objection, an erasure or a STOP closed a contact point to systems. Now the
+earlier holder's own "no" closes it for that target: a system's grant of it is superseded (alone,
+FAILED_PRECONDITION STOP_IN_FORCE), the record's other choices are written, and only whoever
+holds the address now, in person, takes the target back."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import grpc
+import pytest
+from consent.v1 import consent_pb2, rights_pb2, rights_pb2_grpc, types_pb2
+
+from consentd.app.admin import AdminUseCases
+from consentd.domain.tenancy import Scope, Tenant
+from tests.conftest import Stubs, bearer
+from tests.e2e.helpers import (
+    ALLOW,
+    DENY,
+    by_email,
+    check,
+    error_info,
+    grant,
+    put_purpose,
+    record,
+    refuse,
+    target,
+)
+from tests.e2e.security_helpers import fails, issue
+
+NEWSLETTER, OFFERS = target("newsletter"), target("offers")
+KEYED = pytest.mark.parametrize("key", ["", "crm-1"], ids=["grouped", "one-call"])
+
+
+async def _crm(stubs: Stubs, admin: AdminUseCases, tenant: Tenant) -> Stubs:
+    """Stubs with a plain write key: a CRM sync's (its grants are a system's)."""
+    key = await issue(admin, tenant, Scope.WRITE.value, Scope.CHECK.value)
+    return replace(stubs, metadata=bearer(key))
+
+
+async def _moved_after_saying_no(stubs: Stubs, channel: grpc.aio.Channel, email: str) -> None:
+    """A person who refused the newsletter in person (the portal, an admin key) and granted
+    the offers, moved to a new address by the operator."""
+    await put_purpose(stubs, "newsletter")
+    await put_purpose(stubs, "offers")
+    made = await record(
+        stubs, types_pb2.SubjectIdentity(email=email), refuse(NEWSLETTER), grant(OFFERS)
+    )
+    await rights_pb2_grpc.RightsServiceStub(channel).RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(subject_id=made.subject_id),
+            kind=rights_pb2.CONTACT_KIND_EMAIL,
+            value=f"new-{email}",
+        ),
+        metadata=stubs.metadata,
+    )
+
+
+def _sync(
+    subject: types_pb2.SubjectIdentity, *choices: consent_pb2.ConsentChoice
+) -> consent_pb2.RecordConsentRequest:
+    return consent_pb2.RecordConsentRequest(
+        subject=subject, choices=choices, source=types_pb2.SOURCE_API, actor="crm"
+    )
+
+
+@KEYED
+async def test_a_systems_grant_does_not_lift_an_earlier_holders_own_no(
+    stubs: Stubs, channel: grpc.aio.Channel, admin: AdminUseCases, tenant: Tenant, key: str
+) -> None:
+    email = f"left-{key or 'grouped'}@example.fr"
+    await _moved_after_saying_no(stubs, channel, email)
+    crm = await _crm(stubs, admin, tenant)
+    keyed = (("idempotency-key", key),) if key else ()
+    address = types_pb2.SubjectIdentity(email=email)
+    alone = await fails(
+        crm.consent.RecordConsent(_sync(address, grant(NEWSLETTER)), metadata=crm.metadata + keyed)
+    )
+    assert alone.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(alone).reason == "STOP_IN_FORCE"
+    assert "said no to newsletter (email" in (alone.details() or "")
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == DENY
+    # Beside another grant: that one is written (a new subject), the newsletter superseded.
+    again = (("idempotency-key", f"{key}-2"),) if key else ()
+    both = await crm.consent.RecordConsent(
+        _sync(address, grant(NEWSLETTER), grant(OFFERS)), metadata=crm.metadata + again
+    )
+    assert [e.target.purpose for e in both.events] == ["offers"]
+    assert list(both.superseded) == [NEWSLETTER]
+    answers = [(await check(stubs, by_email(email), t)).decision for t in (NEWSLETTER, OFFERS)]
+    assert answers == [DENY, ALLOW]
+    # Whoever holds the address now takes the newsletter back in person; then a system's
+    # grants count as for anyone.
+    await record(stubs, address, grant(NEWSLETTER))
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
+    await crm.consent.RecordConsent(_sync(address, grant(NEWSLETTER)), metadata=crm.metadata)
+
+
+@KEYED
+async def test_a_customer_given_the_address_is_refused_a_systems_grant_by_another_key(
+    stubs: Stubs, channel: grpc.aio.Channel, admin: AdminUseCases, tenant: Tenant, key: str
+) -> None:
+    """The address given to a CRM customer (RectifyContact): the CRM's grant naming them by
+    external id is superseded for the newsletter, and their grant from before they held the
+    address says nothing of it."""
+    tag = key or "grouped"
+    email = f"given-{tag}@example.fr"
+    await _moved_after_saying_no(stubs, channel, email)
+    crm = await _crm(stubs, admin, tenant)
+    customer = types_pb2.SubjectIdentity(external_id=f"cust-{tag}")
+    await record(stubs, customer, grant(NEWSLETTER))  # in person, before the address
+    await rights_pb2_grpc.RightsServiceStub(channel).RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(external_id=f"cust-{tag}"),
+            kind=rights_pb2.CONTACT_KIND_EMAIL,
+            value=email,
+        ),
+        metadata=stubs.metadata,
+    )
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == DENY
+    keyed = (("idempotency-key", key),) if key else ()
+    sync = _sync(customer, grant(NEWSLETTER), refuse(OFFERS))
+    kept = await crm.consent.RecordConsent(sync, metadata=crm.metadata + keyed)
+    assert [e.state for e in kept.events] == [types_pb2.CONSENT_STATE_REFUSED]
+    assert list(kept.superseded) == [NEWSLETTER]
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == DENY
+    ref = types_pb2.SubjectRef(external_id=f"cust-{tag}")
+    assert (await check(stubs, ref, NEWSLETTER)).decision == DENY
+
+
+async def test_a_no_the_person_took_back_before_leaving_closes_nothing(
+    stubs: Stubs, channel: grpc.aio.Channel, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """Their latest word counts: a "no" they replaced with a "yes" in person before moving
+    leaves the address open to the next holder's system grants."""
+    email = "changed-mind@example.fr"
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, types_pb2.SubjectIdentity(email=email), refuse(NEWSLETTER))
+    made = await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    await rights_pb2_grpc.RightsServiceStub(channel).RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(subject_id=made.subject_id),
+            kind=rights_pb2.CONTACT_KIND_EMAIL,
+            value=f"other-{email}",
+        ),
+        metadata=stubs.metadata,
+    )
+    crm = await _crm(stubs, admin, tenant)
+    address = types_pb2.SubjectIdentity(email=email)
+    await crm.consent.RecordConsent(_sync(address, grant(NEWSLETTER)), metadata=crm.metadata)
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
