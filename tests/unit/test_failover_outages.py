@@ -4,9 +4,11 @@ found by tests/ha, pinned here without a cluster."""
 from __future__ import annotations
 
 import asyncpg
+import grpc
 import sqlalchemy as sa
 
-from consentd.store.database import UNAVAILABLE, outage_of
+from consentd.api.outages import outage_answer
+from consentd.store.database import CONFLICT, UNAVAILABLE, outage_of
 
 
 def test_a_write_reaching_a_standby_being_promoted_is_unavailable() -> None:
@@ -38,3 +40,17 @@ def test_a_full_disk_or_an_io_error_is_unavailable() -> None:
     io = asyncpg.exceptions.PostgresIOError("could not write to file")
     assert outage_of(sa.exc.DBAPIError("INSERT ...", None, full)) == UNAVAILABLE
     assert outage_of(io) == UNAVAILABLE
+
+
+def test_a_deadlock_or_a_serialization_failure_is_aborted_to_retry() -> None:
+    """SQLSTATE 40P01 and 40001: the database rolled the transaction back for a conflict with
+    another; it answered INTERNAL with an error id (probe DO), and is ABORTED: nothing written,
+    retry."""
+    deadlock = asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+    serial = asyncpg.exceptions.SerializationError("could not serialize access")
+    for error in (deadlock, sa.exc.DBAPIError("UPDATE ...", None, serial)):
+        assert outage_of(error) == CONFLICT
+        answer = outage_answer(error)
+        assert answer is not None
+        assert answer[0] is grpc.StatusCode.ABORTED
+        assert "retry" in answer[1]

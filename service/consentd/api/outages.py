@@ -10,6 +10,7 @@ import structlog
 
 from consentd.domain.tenancy import PURGED_MESSAGE
 from consentd.store.database import (
+    CONFLICT,
     DEADLINE,
     ERASED,
     OBJECTED,
@@ -63,10 +64,15 @@ ERASED_MESSAGE = (
     "the person was erased (before or while this call ran): nothing was written; a write naming "
     "their contact point again records it for a new subject"
 )
+CONFLICT_MESSAGE = (
+    "another call changing the same records at the same moment conflicted with this one; "
+    "nothing was written; retry"
+)
 # What each kind of outage answers, with its ErrorInfo reason (empty: the status's name).
 OUTAGES = {
     UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, UNAVAILABLE_MESSAGE, ""),
     DEADLINE: (grpc.StatusCode.DEADLINE_EXCEEDED, DEADLINE_MESSAGE, ""),
+    CONFLICT: (grpc.StatusCode.ABORTED, CONFLICT_MESSAGE, ""),
     PURGED: (grpc.StatusCode.FAILED_PRECONDITION, PURGED_MESSAGE, "TENANT_PURGED"),
     ERASED: (grpc.StatusCode.FAILED_PRECONDITION, ERASED_MESSAGE, "SUBJECT_ERASED"),
     OBJECTED: (grpc.StatusCode.FAILED_PRECONDITION, OBJECTED_MESSAGE, "OBJECTION_IN_FORCE"),

@@ -19,7 +19,14 @@ log = structlog.get_logger("consentd.rights")
 
 
 async def locked(uow: UnitOfWork, request_id: UUID) -> RightsRequest:
-    """The request, locked for its transition. Raises NotFound."""
+    """The request, locked for its transition, after its subject's write lock: an erasure takes
+    that lock, then closes the subject's open requests; a transition locking the request first,
+    then the subject (an erase request completed), deadlocked with it (probe DO: INTERNAL).
+    Raises NotFound."""
+    found = await uow.requests.get(request_id)
+    if found is None:
+        raise unknown_request()
+    await uow.consents.lock_subject(found.subject_id)
     request = await uow.requests.get(request_id, for_update=True)
     if request is None:
         raise unknown_request()

@@ -62,6 +62,10 @@ OBJECTED_STATE = "CDP04"
 # Migration 0037: a system's grant of a target the person stopped (a withdrawal of everything).
 STOPPED = "stopped"
 STOPPED_STATE = "CDP05"
+# A transaction the database rolled back for a conflict with another (40P01: a deadlock; 40001:
+# a serialization failure): nothing written, a retry succeeds. It answered INTERNAL (probe DO).
+CONFLICT = "conflict"
+_CONFLICT_STATES = ("40P01", "40001")
 # SQLSTATEs of a database that cannot serve now (class 08: connection exceptions; 57P01-03:
 # shutting down, crashed, starting; class 53, insufficient resources: a full disk (53100), out
 # of memory, too many connections; class 58, system errors: an I/O error writing a file; 25006:
@@ -137,18 +141,23 @@ def _sqlstate(error: BaseException) -> object:
     return state
 
 
+# The SQLSTATEs each kind but UNAVAILABLE (a class prefix) stands for.
+_KINDS = {
+    **dict.fromkeys(_DEADLINE_STATES, DEADLINE),
+    **dict.fromkeys(_CONFLICT_STATES, CONFLICT),
+    PURGED_STATE: PURGED,
+    ERASED_STATE: ERASED,
+    OBJECTED_STATE: OBJECTED,
+    STOPPED_STATE: STOPPED,
+}
+
+
 def _state_kind(error: BaseException) -> str | None:
     state = _sqlstate(error)
     if not isinstance(state, str):
         return None
-    if state in _DEADLINE_STATES:
-        return DEADLINE
-    if state == PURGED_STATE:
-        return PURGED
-    if state == ERASED_STATE:
-        return ERASED
-    if state in (OBJECTED_STATE, STOPPED_STATE):
-        return OBJECTED if state == OBJECTED_STATE else STOPPED
+    if (kind := _KINDS.get(state)) is not None:
+        return kind
     return UNAVAILABLE if state.startswith(_UNAVAILABLE_STATES) else None
 
 
