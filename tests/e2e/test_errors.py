@@ -397,3 +397,37 @@ async def test_a_cookie_validity_past_its_column_is_told_its_own_limit(stubs: St
     )
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details() == "policy.acceptance_validity_months: must be 1 to 12 months (0: 12)"
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        ("extend", "months: must be 1 to 2"),
+        ("due", "due_within_days: must be 1 to 90 (or unset)"),
+        ("revision", "policy.revision: must be 1 to 1000000 (0 keeps the current revision)"),
+    ],
+)
+async def test_a_uint32_past_its_column_is_told_its_own_limit(
+    stubs: Stubs, channel: grpc.aio.Channel, call: str, expected: str
+) -> None:
+    """Probe DO: 2**32 - 1 was told "must be at most 2147483647" where 3 is told "1 to 2"."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    top = 2**32 - 1
+    calls = {
+        "extend": lambda: rights.ExtendRightsRequest(
+            rights_pb2.ExtendRightsRequestRequest(
+                request_id="00000000-0000-4000-8000-000000000001", months=top, reason="r"
+            ),
+            metadata=stubs.metadata,
+        ),
+        "due": lambda: rights.ListRightsRequests(
+            rights_pb2.ListRightsRequestsRequest(due_within_days=top), metadata=stubs.metadata
+        ),
+        "revision": lambda: stubs.cookies.PutCookiePolicy(
+            cookies_pb2.PutCookiePolicyRequest(policy=cookies_pb2.CookiePolicy(revision=top)),
+            metadata=stubs.metadata,
+        ),
+    }
+    error = await _fails(calls[call]())
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error.details() == expected

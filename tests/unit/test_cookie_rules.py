@@ -369,6 +369,25 @@ def test_origins_are_stored_as_a_browser_sends_them() -> None:
         check_origin("https://a%20b.example", "o")
 
 
+def test_an_origin_no_browser_could_send_is_refused() -> None:
+    """Probe DO: a 100,013-character origin was stored and served to every page key, and so
+    were a 64-character label, a name over 253 characters, broken punycode and port 0."""
+    for bad in (
+        "https://" + "a" * 100_000 + ".test",
+        "https://" + "a" * 64 + ".test",
+        "https://" + ".".join(["a" * 60] * 5),
+        "https://xn--zz.test",
+        "https://a..b.example",
+    ):
+        with pytest.raises(InvalidInput, match="labels of 1 to 63 characters"):
+            check_origin(bad, "o")
+    with pytest.raises(InvalidInput, match="port must be 1 to 65535"):
+        check_origin("http://localhost:0", "o")
+    longest = ".".join(["a" * 63] * 3) + ".fr"
+    assert check_origin(f"https://{longest}", "o") == f"https://{longest}"
+    assert check_origin("https://xn--bcher-kva.example", "o") == "https://xn--bcher-kva.example"
+
+
 def test_an_unknown_category_is_named_only_when_it_has_a_keys_form() -> None:
     """A value of a key's form is quoted back; anything else (an e-mail address typed in a
     category) is not: the message goes back to the page and its error reports (probe AO)."""

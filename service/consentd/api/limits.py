@@ -5,8 +5,10 @@ anything runs) they are refused with their own limit, the answer a smaller exces
 from __future__ import annotations
 
 from consentd.app.commands import MAX_PAGE_SIZE
-from consentd.domain.cookie_policy import DEFAULT_REFUSAL_MONTHS
+from consentd.app.requests import MAX_DUE_WITHIN_DAYS
+from consentd.domain.cookie_policy import DEFAULT_REFUSAL_MONTHS, MAX_REVISION
 from consentd.domain.months import MAX_MONTHS
+from consentd.domain.rights import MAX_EXTENSION_MONTHS
 
 MAX_VALIDITY_DAYS = 3660
 MAX_CHANGES = 1000
@@ -18,4 +20,8 @@ FIELD_LIMITS = {
     # The cookie policy's (domain/cookie_policy.py): 2**31 was told "at most 2147483647".
     "acceptance_validity_months": f"must be 1 to {MAX_MONTHS} months (0: {MAX_MONTHS})",
     "refusal_validity_months": f"must be 1 to {MAX_MONTHS} months (0: {DEFAULT_REFUSAL_MONTHS})",
+    # Probe DO: 2**32 - 1 was told "at most 2147483647" where 3 is told "1 to 2".
+    "months": f"must be 1 to {MAX_EXTENSION_MONTHS}",
+    "due_within_days": f"must be 1 to {MAX_DUE_WITHIN_DAYS} (or unset)",
+    "revision": f"must be 1 to {MAX_REVISION} (0 keeps the current revision)",
 }

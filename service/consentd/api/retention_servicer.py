@@ -31,8 +31,8 @@ def settings_in(request: pb.PutRetentionSettingsRequest) -> TenantRetention:
     # A hold's reason names a case, and a case often a person: no address nor number kept, and
     # `consentd retention run` prints it (probe AO).
     reason = without_contacts(
-        check_text("settings.legal_hold_reason", message.legal_hold_reason, 500)
-    )
+        check_text("settings.legal_hold_reason", message.legal_hold_reason, 500, one_line=True)
+    ).strip()  # one line, as `consentd retention run` prints it and the log says it (probe DO)
     if message.legal_hold and not reason.strip():
         raise InvalidInput("settings.legal_hold_reason", "is required with a legal hold")
     ended = message.contract_ended_at

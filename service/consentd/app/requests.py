@@ -92,6 +92,12 @@ class RightsRequestUseCases:
             # code they had nowhere to enter left it RECEIVED; three clicks made three requests).
             portal = principal.subject is not None
             if portal and (pending := await open_request(uow, subject_id, kind)) is not None:
+                # One filed otherwise (an operator, a code never entered) is verified by the
+                # token now: it was answered as it stood, RECEIVED (probe DO).
+                if pending.state is RequestState.RECEIVED:
+                    pending = await locked(uow, pending.request_id)
+                if pending.state is RequestState.RECEIVED:
+                    pending = await _verified_by_token(uow, pending, now)
                 await uow.commit(Submitted(pending, False))
                 return Submitted(pending, False)
             request = RightsRequest.received(uuid4(), subject_id, kind, now)
@@ -104,10 +110,7 @@ class RightsRequestUseCases:
             uow.audit.record(transition(request, None, now))
             submitted = Submitted(request, False)
             if portal:
-                verified = request.verified(now, "portal_token")
-                await uow.requests.save(verified)
-                uow.audit.record(transition(verified, request, now))
-                submitted = Submitted(verified, False)
+                submitted = Submitted(await _verified_by_token(uow, request, now), False)
             await uow.commit(submitted)
         if portal or contact is None or code is None:
             return submitted
@@ -130,8 +133,7 @@ class RightsRequestUseCases:
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
             request = await locked(uow, request_id)
-            if request.state is not RequestState.RECEIVED:
-                raise FailedPrecondition("the identity of this request is verified already")
+            _still_unverified(request)
             if request.code_attempts >= MAX_CODE_ATTEMPTS:
                 raise FailedPrecondition(TOO_MANY_CODES)
             contact = await self._codes.contact(uow, tenant_id, request.subject_id, send_code_to)
@@ -154,8 +156,7 @@ class RightsRequestUseCases:
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
             request = await locked(uow, request_id)
-            if request.state is not RequestState.RECEIVED:
-                raise FailedPrecondition("the identity of this request is verified already")
+            _still_unverified(request)
             if request.code_digest is None or request.code_expires_at is None:
                 raise FailedPrecondition("no code was sent for this request")
             if now > request.code_expires_at:
@@ -298,3 +299,24 @@ class RightsRequestUseCases:
         more, items = len(items) > limit, items[:limit]
         last = str(items[-1].request_id) if more else None
         return Page(items, encode_token(_REQUESTS, last, scope, tenant=tenant) if last else "")
+
+
+async def _verified_by_token(
+    uow: UnitOfWork, request: RightsRequest, now: datetime
+) -> RightsRequest:
+    """The request verified by the person's portal token, saved and logged."""
+    verified = request.verified(now, "portal_token")
+    await uow.requests.save(verified)
+    uow.audit.record(transition(verified, request, now))
+    return verified
+
+
+def _still_unverified(request: RightsRequest) -> None:
+    """Raises FailedPrecondition unless the request waits for its identity to be verified: a
+    refused request never verified was said "verified already" (probe DO)."""
+    if request.state is RequestState.RECEIVED:
+        return
+    if request.verified_at is None:
+        state = request.state.value.replace("_", " ")
+        raise FailedPrecondition(f"this request is {state} (closed): no code is needed for it")
+    raise FailedPrecondition("the identity of this request is verified already")

@@ -101,6 +101,8 @@ def check_origin(value: str, name: str) -> str:
     ):
         raise InvalidInput(name, "must be an origin such as https://www.example.fr")
     host = _origin_host(parts.hostname.lower(), name)
+    if port == 0:
+        raise InvalidInput(name, "the port must be 1 to 65535")
     if port == _DEFAULT_PORTS[parts.scheme]:
         port = None  # a browser's Origin never names its scheme's default port
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
@@ -123,9 +125,26 @@ def _origin_host(host: str, name: str) -> str:
             host = idna.encode(host, uts46=True).decode("ascii")
         except idna.IDNAError:
             raise InvalidInput(name, "the host is not a valid domain name") from None
-    if not _ORIGIN_HOST.fullmatch(host):
-        raise InvalidInput(name, "the host is not a valid domain name")
+    labels = host.split(".")
+    if (
+        not _ORIGIN_HOST.fullmatch(host)
+        or len(host) > 253
+        or not all(0 < len(label) <= 63 for label in labels)
+        or any(label.startswith("xn--") and not _punycode(label) for label in labels)
+    ):
+        raise InvalidInput(
+            name, "the host is not a valid domain name (labels of 1 to 63 characters, 253 in all)"
+        )
     return host
+
+
+def _punycode(label: str) -> bool:
+    """Whether an `xn--` label decodes (a browser never sends one that does not)."""
+    try:
+        idna.decode(label)
+    except (idna.IDNAError, UnicodeError):
+        return False
+    return True
 
 
 def _months(value: int, default: int, name: str) -> int:
