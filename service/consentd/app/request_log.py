@@ -132,3 +132,24 @@ def _closing(request: RightsRequest, now: datetime, why: str) -> list[RightsRequ
         return [request.refused(now, why)]
     started = [request.started(now)] if request.state is RequestState.IDENTITY_VERIFIED else []
     return [*started, (started[-1] if started else request).done(now, why)]
+
+
+async def verified_by_token(
+    uow: UnitOfWork, request: RightsRequest, now: datetime
+) -> RightsRequest:
+    """The request verified by the person's portal token, saved and logged."""
+    verified = request.verified(now, "portal_token")
+    await uow.requests.save(verified)
+    uow.audit.record(transition(verified, request, now))
+    return verified
+
+
+def still_unverified(request: RightsRequest) -> None:
+    """Raises FailedPrecondition unless the request waits for its identity to be verified: a
+    refused request never verified was said "verified already" (probe DO)."""
+    if request.state is RequestState.RECEIVED:
+        return
+    if request.verified_at is None:
+        state = request.state.value.replace("_", " ")
+        raise FailedPrecondition(f"this request is {state} (closed): no code is needed for it")
+    raise FailedPrecondition("the identity of this request is verified already")

@@ -94,10 +94,9 @@ class RightsRequestUseCases:
             if portal and (pending := await open_request(uow, subject_id, kind)) is not None:
                 # One filed otherwise (an operator, a code never entered) is verified by the
                 # token now: it was answered as it stood, RECEIVED (probe DO).
+                pending = await locked(uow, pending.request_id)
                 if pending.state is RequestState.RECEIVED:
-                    pending = await locked(uow, pending.request_id)
-                if pending.state is RequestState.RECEIVED:
-                    pending = await _verified_by_token(uow, pending, now)
+                    pending = await request_log.verified_by_token(uow, pending, now)
                 await uow.commit(Submitted(pending, False))
                 return Submitted(pending, False)
             request = RightsRequest.received(uuid4(), subject_id, kind, now)
@@ -110,7 +109,7 @@ class RightsRequestUseCases:
             uow.audit.record(transition(request, None, now))
             submitted = Submitted(request, False)
             if portal:
-                submitted = Submitted(await _verified_by_token(uow, request, now), False)
+                submitted = Submitted(await request_log.verified_by_token(uow, request, now), False)
             await uow.commit(submitted)
         if portal or contact is None or code is None:
             return submitted
@@ -133,7 +132,7 @@ class RightsRequestUseCases:
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
             request = await locked(uow, request_id)
-            _still_unverified(request)
+            request_log.still_unverified(request)
             if request.code_attempts >= MAX_CODE_ATTEMPTS:
                 raise FailedPrecondition(TOO_MANY_CODES)
             contact = await self._codes.contact(uow, tenant_id, request.subject_id, send_code_to)
@@ -156,7 +155,7 @@ class RightsRequestUseCases:
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
             request = await locked(uow, request_id)
-            _still_unverified(request)
+            request_log.still_unverified(request)
             if request.code_digest is None or request.code_expires_at is None:
                 raise FailedPrecondition("no code was sent for this request")
             if now > request.code_expires_at:
@@ -299,24 +298,3 @@ class RightsRequestUseCases:
         more, items = len(items) > limit, items[:limit]
         last = str(items[-1].request_id) if more else None
         return Page(items, encode_token(_REQUESTS, last, scope, tenant=tenant) if last else "")
-
-
-async def _verified_by_token(
-    uow: UnitOfWork, request: RightsRequest, now: datetime
-) -> RightsRequest:
-    """The request verified by the person's portal token, saved and logged."""
-    verified = request.verified(now, "portal_token")
-    await uow.requests.save(verified)
-    uow.audit.record(transition(verified, request, now))
-    return verified
-
-
-def _still_unverified(request: RightsRequest) -> None:
-    """Raises FailedPrecondition unless the request waits for its identity to be verified: a
-    refused request never verified was said "verified already" (probe DO)."""
-    if request.state is RequestState.RECEIVED:
-        return
-    if request.verified_at is None:
-        state = request.state.value.replace("_", " ")
-        raise FailedPrecondition(f"this request is {state} (closed): no code is needed for it")
-    raise FailedPrecondition("the identity of this request is verified already")

@@ -142,23 +142,17 @@ def _sqlstate(error: BaseException) -> object:
 
 
 # The SQLSTATEs each kind but UNAVAILABLE (a class prefix) stands for.
-_KINDS = {
-    **dict.fromkeys(_DEADLINE_STATES, DEADLINE),
-    **dict.fromkeys(_CONFLICT_STATES, CONFLICT),
-    PURGED_STATE: PURGED,
-    ERASED_STATE: ERASED,
-    OBJECTED_STATE: OBJECTED,
-    STOPPED_STATE: STOPPED,
-}
+_KINDS = dict.fromkeys(_DEADLINE_STATES, DEADLINE) | dict.fromkeys(_CONFLICT_STATES, CONFLICT)
+_KINDS |= {PURGED_STATE: PURGED, ERASED_STATE: ERASED, OBJECTED_STATE: OBJECTED}
+_KINDS[STOPPED_STATE] = STOPPED
 
 
 def _state_kind(error: BaseException) -> str | None:
     state = _sqlstate(error)
     if not isinstance(state, str):
         return None
-    if (kind := _KINDS.get(state)) is not None:
-        return kind
-    return UNAVAILABLE if state.startswith(_UNAVAILABLE_STATES) else None
+    kind = _KINDS.get(state)
+    return kind or (UNAVAILABLE if state.startswith(_UNAVAILABLE_STATES) else None)
 
 
 def _outage_kind(error: BaseException) -> str | None:
