@@ -21,6 +21,7 @@ from tests.e2e.helpers import (
     by_email,
     by_id,
     check,
+    error_info,
     grant,
     history,
     put_purpose,
@@ -244,16 +245,13 @@ async def test_an_old_grant_does_not_override_the_earlier_holders_newer_no(
         assert stale.subject_id == ""
         denied = await check(stubs, by_email(email), NEWSLETTER)
         assert (denied.decision, denied.reason) == (DENY, no)
-    if everything:
-        # Left under a withdrawal of everything (a STOP of every channel): a system's grant does
-        # not take the address back, whenever decided; the person holding it now does (0038).
-        with pytest.raises(grpc.aio.AioRpcError) as stopped:
-            await _synced(stubs, email, handed, grant(NEWSLETTER))
-        assert stopped.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-        await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
-    else:
-        later = await _synced(stubs, email, handed, grant(NEWSLETTER))
-        assert (list(later.superseded), len(later.events)) == ([], 1)
+    # Left under the holder's own "no" (a withdrawal of everything, a STOP of every channel:
+    # 0038; a refusal in person: 0048): a system's grant does not take the address back,
+    # whenever decided; the person holding it now does.
+    with pytest.raises(grpc.aio.AioRpcError) as stopped:
+        await _synced(stubs, email, handed, grant(NEWSLETTER))
+    assert stopped.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
     assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
 
 
@@ -472,14 +470,18 @@ async def test_a_late_grant_decided_before_its_subject_took_an_address_over_says
     assert [e.target for e in answer.events] == [OFFERS_SMS]
     denied = await check(stubs, by_email(address), NEWSLETTER)
     assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_WITHDRAWN)
-    # Decided after Bob took it over, it is his word on it.
+    # Decided after Bob took it over, from a system: Alice's own "no" stays on the address
+    # until Bob says yes in person (migration 0048); then his word counts.
     now = consent_pb2.RecordConsentRequest(
         subject=types_pb2.SubjectIdentity(external_id=bob),
         choices=[grant(NEWSLETTER)],
         source=types_pb2.SOURCE_API,
         decided_at=stamp(datetime.now(UTC)),
     )
-    assert len((await stubs.consent.RecordConsent(now, metadata=stubs.metadata)).events) == 1
+    with pytest.raises(grpc.aio.AioRpcError) as stopped:
+        await stubs.consent.RecordConsent(now, metadata=stubs.metadata)
+    assert error_info(stopped.value).reason == "STOP_IN_FORCE"
+    await record(stubs, types_pb2.SubjectIdentity(external_id=bob), grant(NEWSLETTER))
     assert (await check(stubs, by_email(address), NEWSLETTER)).decision == ALLOW
 
 

@@ -829,7 +829,8 @@ async def test_an_ask_is_no_answer_to_an_earlier_holders_no(
     """Probe DJ: the person refused in person, then their address was taken from them
     (RectifyContact); a CRM's ask made a new subject with it, PENDING, and the address left
     the suppression list, nobody clicking. Their "no" stays on it until the new holder's grant
-    (contact-points.md rule 3)."""
+    (contact-points.md rule 3): a system does not ask there at all (migration 0048: refused,
+    nobody mailed), and an ask made in person answers nothing until it is confirmed."""
     mailing, tenant = await new_tenant(mailing_app, mailing_channel)
     crm = replace(mailing, metadata=bearer(await _plain_key(mailing_app, tenant)))
     await _confirmed_purpose_with_notice(mailing, "left-no")
@@ -849,7 +850,11 @@ async def test_an_ask_is_no_answer_to_an_earlier_holders_no(
         choices=[grant(to, notice_version=1)],
         source=types_pb2.SOURCE_API,
     )
-    asked = await crm.consent.RecordConsent(ask, metadata=crm.metadata)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await crm.consent.RecordConsent(ask, metadata=crm.metadata)
+    assert error_info(refused.value).reason == "STOP_IN_FORCE"
+    ask.source = types_pb2.SOURCE_PORTAL  # the sign-up form of a server that vouches for it
+    asked = await mailing.consent.RecordConsent(ask, metadata=mailing.metadata)
     assert [e.state for e in asked.events] == [types_pb2.CONSENT_STATE_PENDING]
     answer = await check(mailing, by_email(address), to)
     assert (answer.decision, answer.reason) == (DENY, consent_pb2.REASON_REFUSED)
