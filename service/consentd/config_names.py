@@ -4,6 +4,7 @@ PostgreSQL with no word, the operator believing it on theirs (probe DB)."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator, Mapping
 
 PREFIX = "CONSENTD_"
@@ -58,4 +59,15 @@ class Reading(Mapping[str, str]):
         """The CONSENTD_* names set and read by nothing, each with what was likely meant ("":
         nothing known)."""
         names = (n for n in self._env if n.startswith(PREFIX))
-        return [(n, MEANT.get(n, "")) for n in sorted(names) if n not in self.read | ELSEWHERE]
+        return [(n, self._meant(n)) for n in sorted(names) if n not in self.read | ELSEWHERE]
+
+    def _meant(self, name: str) -> str:
+        """The name likely meant: a known confusion, a port or host for the address that
+        holds both (probe DN: CONSENTD_GRPC_PORT), else the closest name read."""
+        if name in MEANT:
+            return MEANT[name]
+        stem, _, last = name.rpartition("_")
+        if last in ("PORT", "HOST", "ADDR", "LISTEN") and f"{stem}_ADDRESS" in self.read:
+            return f"{stem}_ADDRESS"
+        close = difflib.get_close_matches(name, sorted(self.read), n=1, cutoff=0.8)
+        return close[0] if close else ""

@@ -69,6 +69,13 @@ async def database(settings: Settings, processes: int = 1) -> AsyncIterator[Data
             "DATABASE_URL is required: CONSENTD_EMBEDDED_POSTGRES=false (as in the container "
             "image, which has no PostgreSQL)"
         )
+    if settings.migration_database_url:
+        # A forgotten DATABASE_URL ran serve and the admin commands on a new, empty embedded
+        # database beside the real one, successfully (probe DN: writes lost to it).
+        raise ConfigError(
+            "CONSENTD_MIGRATION_DATABASE_URL is set but DATABASE_URL is not: set DATABASE_URL "
+            "(the runtime role's URL) to use that database, or unset both for the embedded one"
+        )
     async with _embedded_database(settings, processes) as db:
         await check_clock(db.owner_url or db.url, datetime.now(UTC))
         yield db

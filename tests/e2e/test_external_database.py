@@ -7,6 +7,7 @@ import base64
 import os
 import subprocess
 import sys
+from pathlib import Path
 from uuid import uuid4
 
 import sqlalchemy as sa
@@ -125,3 +126,24 @@ def test_a_database_that_cannot_be_reached_is_a_message_not_a_traceback() -> Non
         assert "consentd: the database refused: " in refused.stderr
         assert "Traceback" not in refused.stderr
         assert "hunter2" not in refused.stderr
+
+
+def test_the_owners_url_without_the_runtime_url_is_refused(tmp_path: Path) -> None:
+    """Probe DN: CONSENTD_MIGRATION_DATABASE_URL set and DATABASE_URL forgotten ran `serve` and
+    the admin commands on a new, empty embedded database (made in the data folder, its keys
+    too), exit 0: a retention job reported nothing to do, writes went to the wrong database.
+    `migrate` alone runs with the owner's URL."""
+    data = tmp_path / "data"
+    env = {
+        "DATABASE_URL": "",
+        "CONSENTD_MIGRATION_DATABASE_URL": "postgresql://consentd:x@127.0.0.1:1/none",
+        "CONSENTD_DATA_DIR": str(data),
+        "CONSENTD_GRPC_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_METRICS_ADDRESS": "off",
+    }
+    for command in (("tenants", "list"), ("retention", "run"), ("serve",)):
+        refused = _run(env, *command)
+        assert refused.returncode == 2, refused.stderr
+        assert "CONSENTD_MIGRATION_DATABASE_URL is set but DATABASE_URL is not" in refused.stderr
+    assert not (data / "postgres").exists()

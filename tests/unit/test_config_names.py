@@ -27,12 +27,17 @@ def test_a_name_consentd_does_not_read_is_told_with_what_was_meant() -> None:
     given = {
         "CONSENTD_DATABASE_URL": "postgresql://secret@db/x",
         "CONSENTD_GRPC_ADRESS": "x",
+        "CONSENTD_GRPC_PORT": "50052",
         "CONSENTD_API_KEY": "a client's",
+        "CONSENTD_ZZZ": "nothing like it",
         "DATABASE_URL_X": "not ours",
     }
     env = Reading(given)
     Settings.from_env(env)
+    # A misspelling and a port are told the name that holds them (probe DN: GRPC_PORT).
     assert env.unread() == [
         ("CONSENTD_DATABASE_URL", "DATABASE_URL"),
-        ("CONSENTD_GRPC_ADRESS", ""),
+        ("CONSENTD_GRPC_ADRESS", "CONSENTD_GRPC_ADDRESS"),
+        ("CONSENTD_GRPC_PORT", "CONSENTD_GRPC_ADDRESS"),
+        ("CONSENTD_ZZZ", ""),
     ]

@@ -124,6 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+_DATABASE_HINT = (
+    "check DATABASE_URL and CONSENTD_MIGRATION_DATABASE_URL: host, port, user, password, "
+    "database; or the embedded PostgreSQL's log in CONSENTD_DATA_DIR"
+)
+
+
 def _unreachable(error: BaseException) -> str | None:
     """What to tell an operator of a database that cannot be reached or refuses the connection
     (a refused port, a wrong password, a missing database) or of a file the host refuses (a
@@ -143,6 +149,9 @@ def _unreachable(error: BaseException) -> str | None:
                     f"the host refused {seen.filename}: {seen.strerror or line} (consentd "
                     "writes there: check CONSENTD_DATA_DIR, or the path given)"
                 )
-            return f"{where} refused: {line}"
+            if where == "the host":
+                return f"the host refused: {line}"
+            # Which settings to look at (probe DN: "[Errno 111] Connection refused" alone).
+            return f"the database refused: {line} ({_DATABASE_HINT})"
         seen = seen.__cause__ or getattr(seen, "orig", None)
     return None
