@@ -33,6 +33,7 @@ from tests.e2e.helpers import (
 from tests.e2e.security_helpers import fails, issue
 
 NEWSLETTER, OFFERS = target("newsletter"), target("offers")
+PARTNERS_NEWSLETTER = target("newsletter", scope=types_pb2.PARTY_SCOPE_PARTNERS)
 KEYED = pytest.mark.parametrize("key", ["", "crm-1"], ids=["grouped", "one-call"])
 
 
@@ -93,6 +94,13 @@ async def test_a_systems_grant_does_not_lift_an_earlier_holders_own_no(
     assert list(both.superseded) == [NEWSLETTER]
     answers = [(await check(stubs, by_email(email), t)).decision for t in (NEWSLETTER, OFFERS)]
     assert answers == [DENY, ALLOW]
+    # Their "yes" in person to another purpose, or to the newsletter from partners, is not one
+    # to this newsletter (probe DP: it reopened it to the CRM).
+    await record(stubs, address, grant(OFFERS), grant(PARTNERS_NEWSLETTER))
+    again = await fails(
+        crm.consent.RecordConsent(_sync(address, grant(NEWSLETTER)), metadata=crm.metadata)
+    )
+    assert error_info(again).reason == "STOP_IN_FORCE"
     # Whoever holds the address now takes the newsletter back in person; then a system's
     # grants count as for anyone.
     await record(stubs, address, grant(NEWSLETTER))

@@ -16,7 +16,7 @@ from consentd.domain.contact_points import Closed, reached
 from consentd.domain.decision import PERSON_SOURCES
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.model import Channel, ConsentState, Target
+from consentd.domain.model import ConsentState, Target
 from consentd.domain.rights import BlockKind
 
 # What "only the person" means, in the refusals' messages.
@@ -91,17 +91,22 @@ async def without_closed_grants(
         # portal grant, then RectifyContact giving them the address, let a CRM grant through
         # (probe U). A grant made with the address (at its holding's start) counts, and so does
         # one made with it before they moved away and back since it was closed (probe BR).
-        if holding is None or not await came_back(
-            uow,
-            holding[0],
-            max(closure.at, holding[1] - timedelta(microseconds=1)),
-            reached([digest[0]]),
-        ):
+        back = (
+            await came_back(
+                uow, holding[0], max(closure.at, holding[1] - timedelta(microseconds=1))
+            )
+            if holding is not None
+            else frozenset()
+        )
+        if closure.targets:
+            # Its earlier holder's own "no" to these only, each taken back by the holder's own
+            # "yes" to it (probe DP: a "yes" to another purpose reopened it to systems).
+            if still := closure.targets - back:
+                shut.append(closure._replace(targets=still))
+                targets |= still
+        elif not any(t.channel in reached([digest[0]]) for t in back):
             shut.append(closure)
-            if closure.targets:
-                targets |= closure.targets  # its earlier holder's own "no" to these only
-            else:
-                kinds.append(digest[0])
+            kinds.append(digest[0])
     channels = reached(kinds)
     left, blocked = command.without_grants(
         lambda c: c.target.channel in channels or c.target in targets
@@ -129,25 +134,23 @@ def latest_closure(found: Iterable[Closed]) -> Closed | None:
     return max(found, key=lambda c: (c.at, c.reason is BlockKind.ERASED), default=None)
 
 
-async def came_back(
-    uow: UnitOfWork, subject_id: UUID, closed: datetime, channels: frozenset[Channel]
-) -> bool:
-    """Whether the person holding a closed contact point (erased, left by an objector) came
-    back themselves since: a grant of theirs from the portal, a banner or support decided
-    after it, on a channel that contact point reaches (`channels`: a grant for their phone
-    took back an erased address, probe BN; one sent late with a decided_at from before they
-    held it says nothing of it). A refusal or withdrawal (the objector clicking "unsubscribe"
-    in an old newsletter let the next CRM grant through; probe S), a system's fact, a rights
-    request or another identifier linked is not the person taking it back. Nor is a grant in
-    person from a caller that does not speak for the person (attested False): a plain write
-    key's PORTAL grant for the holder's phone, then a CRM grant for the erased address,
-    reopened it (probe Y; events from before migration 0033 are trusted on their source, as
-    they were)."""
-    return any(
-        fact.source in PERSON_SOURCES
+async def came_back(uow: UnitOfWork, subject_id: UUID, closed: datetime) -> frozenset[Target]:
+    """The targets the person holding a closed contact point (erased, left by an objector)
+    granted themselves since it was closed: their current fact a grant from the portal, a
+    banner or support decided after it. A closure of every target takes it back on a channel
+    that contact point reaches (a grant for their phone took back an erased address, probe BN;
+    one sent late with a decided_at from before they held it says nothing of it). A refusal
+    or withdrawal (the objector clicking "unsubscribe" in an old newsletter let the next CRM
+    grant through; probe S), a system's fact, a rights request or another identifier linked is
+    not the person taking it back. Nor is a grant in person from a caller that does not speak
+    for the person (attested False): a plain write key's PORTAL grant for the holder's phone,
+    then a CRM grant for the erased address, reopened it (probe Y; events from before
+    migration 0033 are trusted on their source, as they were)."""
+    return frozenset(
+        fact.target
+        for fact in await uow.consents.current(subject_id)
+        if fact.source in PERSON_SOURCES
         and fact.attested is not False
         and fact.state is ConsentState.GRANTED
-        and fact.target.channel in channels
         and (fact.decided_at or fact.recorded_at) > closed
-        for fact in await uow.consents.current(subject_id)
     )
