@@ -9,9 +9,15 @@ import binascii
 import os
 import secrets
 from pathlib import Path
+from uuid import UUID
+
+import structlog
 
 from consentd.config import ConfigError, Settings
-from consentd.store.key_check import opens, stored_data
+from consentd.domain.audit import CheckpointSigner
+from consentd.store.key_check import opens, runtime_sample, stored_data
+
+log = structlog.get_logger("consentd")
 
 
 async def local_keys(settings: Settings, home: Path, owner: str) -> tuple[bytes, bytes]:
@@ -35,13 +41,45 @@ async def local_keys(settings: Settings, home: Path, owner: str) -> tuple[bytes,
         )
     key = settings.secret_key or local_secret(key_path)
     audit_key = settings.audit_signing_key or local_secret(audit_path)
-    if stored.sample is not None and not opens(key, stored.sample):
-        where = "CONSENTD_SECRET_KEY" if settings.secret_key else str(key_path)
+    where = "CONSENTD_SECRET_KEY" if settings.secret_key else str(key_path)
+    _check_secret(key, stored.sample, where, restore)
+    tell_signing_key(audit_key, stored.signed_by)
+    return key, audit_key
+
+
+async def check_given_keys(url: str, secret: bytes, audit_key: bytes) -> None:
+    """local_keys' checks for a database consentd does not run, read through the runtime role
+    (`url`): a wrong CONSENTD_SECRET_KEY served beside the data, finding nobody (embedded mode
+    refuses it). Raises ConfigError."""
+    sample, signed_by = await runtime_sample(url)
+    _check_secret(
+        secret, sample, "CONSENTD_SECRET_KEY", "set the secret this database was written with"
+    )
+    tell_signing_key(audit_key, signed_by)
+
+
+def _check_secret(
+    key: bytes, sample: tuple[UUID, UUID, bytes] | None, where: str, restore: str
+) -> None:
+    if sample is not None and not opens(key, sample):
         raise ConfigError(
             f"{where} does not open the data's keys: it is not the secret this database was "
             f"written with; {restore}"
         )
-    return key, audit_key
+
+
+def tell_signing_key(audit_key: bytes, signed_by: str | None) -> None:
+    """A signing key other than the one the latest tree heads were signed with: a rotation
+    (docs/operations.md, Keys) or a mistake, which `audit verify` later reads as a bad
+    signature (probe DN: accepted without a word)."""
+    key_id = CheckpointSigner(audit_key).key_id
+    if signed_by is not None and signed_by != key_id:
+        log.warning(
+            "audit_signing_key_changed", signed_by=signed_by, key_id=key_id,
+            hint="the audit log's latest tree heads were signed with another key: older "
+            "checkpoints no longer verify with this one; if this is not a planned rotation "
+            "(docs/operations.md, Keys), restore the key",
+        )  # fmt: skip
 
 
 def local_secret(path: Path, text: bool = False) -> bytes:

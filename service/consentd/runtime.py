@@ -17,7 +17,7 @@ from consentd.bootstrap import App, bootstrap
 from consentd.clock_check import check_clock
 from consentd.config import ConfigError, Settings
 from consentd.domain.tenancy import Scope
-from consentd.key_files import local_keys, local_secret
+from consentd.key_files import check_given_keys, local_keys, local_secret
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from consentd.postgres.host import default_data_dir
 from consentd.postgres.watch import keep_attached, keep_running
@@ -92,6 +92,7 @@ async def _given_database(settings: Settings, url: str) -> Database:
     owner = settings.migration_database_url
     if owner and settings.migrate_on_start:
         await _migrated(owner, settings)
+    await check_given_keys(url, settings.secret_key, settings.audit_signing_key)
     return Database(url, owner, settings.secret_key, settings.audit_signing_key)
 
 

@@ -3,6 +3,7 @@ URL runs migrations and administration, and the service refuses a role RLS would
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import subprocess
@@ -12,8 +13,14 @@ from uuid import uuid4
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
+from structlog.testing import capture_logs
 
+from consentd.bootstrap import App
+from consentd.domain.audit import CheckpointSigner
+from consentd.domain.tenancy import Tenant
+from consentd.key_files import tell_signing_key
 from consentd.postgres.embedded import EmbeddedPostgres
+from tests.integration.helpers import NEWSLETTER, catalogue, email, grant
 
 SECRET = base64.b64encode(bytes(range(32))).decode()
 SIGNING_KEY = base64.b64encode(bytes(range(32, 64))).decode()
@@ -147,3 +154,42 @@ def test_the_owners_url_without_the_runtime_url_is_refused(tmp_path: Path) -> No
         assert refused.returncode == 2, refused.stderr
         assert "CONSENTD_MIGRATION_DATABASE_URL is set but DATABASE_URL is not" in refused.stderr
     assert not (data / "postgres").exists()
+
+
+async def test_a_secret_that_does_not_open_an_external_databases_data_is_refused(
+    app: App, tenant: Tenant, database_url: str
+) -> None:
+    """Embedded mode refused a wrong secret; with DATABASE_URL (no owner's URL given) `serve`
+    ran beside the data with it, finding nobody by e-mail or phone, filing an acknowledged
+    withdrawal under a new subject. It is read through the runtime role: exit 2."""
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("sealed@example.com"), targets=(NEWSLETTER,))
+    env = {
+        "DATABASE_URL": database_url.replace("postgresql+asyncpg://", "postgresql://"),
+        "CONSENTD_MIGRATION_DATABASE_URL": "",
+        "CONSENTD_SECRET_KEY": base64.b64encode(bytes(range(1, 33))).decode(),
+        "CONSENTD_AUDIT_SIGNING_KEY": SIGNING_KEY,
+        "CONSENTD_GRPC_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_METRICS_ADDRESS": "off",
+    }
+    refused = await asyncio.to_thread(_run, env, "serve")
+    assert refused.returncode == 2, refused.stderr
+    assert "CONSENTD_SECRET_KEY does not open the data's keys" in refused.stderr
+    assert "serving" not in refused.stderr
+
+
+def test_a_signing_key_other_than_the_heads_one_is_told() -> None:
+    """Probe DN: another CONSENTD_AUDIT_SIGNING_KEY was taken without a word, and `audit
+    verify` then read the tree heads as badly signed, like tampering. A rotation is allowed
+    (docs/operations.md): a warning, naming both key ids."""
+    signer = CheckpointSigner(bytes(range(32, 64)))
+    with capture_logs() as logs:
+        tell_signing_key(bytes(range(32, 64)), signer.key_id)
+        tell_signing_key(bytes(range(32, 64)), None)
+    assert logs == []
+    with capture_logs() as logs:
+        tell_signing_key(bytes(range(32, 64)), "0123456789abcdef")
+    assert [(e["event"], e["signed_by"], e["key_id"]) for e in logs] == [
+        ("audit_signing_key_changed", "0123456789abcdef", signer.key_id)
+    ]

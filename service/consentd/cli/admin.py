@@ -28,6 +28,8 @@ from consentd.store.database import check_runtime_role, migrate
 async def with_app(settings: Settings, work: Callable[[App], Awaitable[int]], why: str) -> int:
     """Run `work(app)` with the owner's URL (tenants are listed and found as the owner; each
     tenant's work runs as the runtime role under row-level security)."""
+    if settings.database_url and not settings.migration_database_url:
+        raise ConfigError(f"set CONSENTD_MIGRATION_DATABASE_URL (the owner's URL): {why}")
     async with database(settings) as db:
         if db.owner_url is None:
             raise ConfigError(f"set CONSENTD_MIGRATION_DATABASE_URL (the owner's URL): {why}")

@@ -26,6 +26,8 @@ _SIGNED = sa.text(
     "SELECT EXISTS (SELECT 1 FROM audit_tree_heads) OR EXISTS (SELECT 1 FROM audit_checkpoints)"
 )
 
+_LATEST_SIGNER = sa.text("SELECT key_id FROM audit_tree_heads ORDER BY signed_at DESC LIMIT 1")
+
 
 @dataclass(frozen=True, slots=True)
 class Stored:
@@ -36,6 +38,8 @@ class Stored:
     sample: tuple[UUID, UUID, bytes] | None
     keyed: bool
     signed: bool
+    # The key id the latest tree head was signed with.
+    signed_by: str | None = None
 
 
 async def stored_data(owner_url: str) -> Stored:
@@ -45,10 +49,11 @@ async def stored_data(owner_url: str) -> Stored:
             row = (await conn.execute(_SAMPLE)).first()
             keyed = bool((await conn.execute(_KEYED)).scalar())
             signed = bool((await conn.execute(_SIGNED)).scalar())
+            signed_by = (await conn.execute(_LATEST_SIGNER)).scalar()
     finally:
         await engine.dispose()
     sample = (row[0], row[1], bytes(row[2])) if row is not None else None
-    return Stored(sample, keyed or sample is not None, signed)
+    return Stored(sample, keyed or sample is not None, signed, signed_by)
 
 
 def opens(secret: bytes, sample: tuple[UUID, UUID, bytes]) -> bool:
@@ -59,3 +64,32 @@ def opens(secret: bytes, sample: tuple[UUID, UUID, bytes]) -> bool:
     except SealError:
         return False
     return True
+
+
+# As the runtime role, under row-level security: a tenant's one stored data key, and the key id
+# its latest tree head was signed with.
+_TENANT = sa.text("SELECT set_config('consentd.tenant_id', :t, true)")
+_TENANT_SAMPLE = sa.text("SELECT subject_id, wrapped_key FROM subject_keys LIMIT 1")
+_SIGNED_BY = sa.text("SELECT key_id FROM audit_tree_heads ORDER BY tree_size DESC LIMIT 1")
+# Tenants tried at most: the first with a stored data key says enough.
+_TENANTS_TRIED = 20
+
+
+async def runtime_sample(url: str) -> tuple[tuple[UUID, UUID, bytes] | None, str | None]:
+    """Through the runtime role (an external database, whose owner consentd may not be given):
+    one stored data key of the first tenant that has one, and the key id of that tenant's latest
+    signed tree head (None when none is found)."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            ids = (await conn.execute(sa.text("SELECT consentd_tenant_ids()"))).scalars().all()
+        for tenant_id in list(ids)[:_TENANTS_TRIED]:
+            async with engine.begin() as conn:  # the tenant's setting lasts its transaction
+                await conn.execute(_TENANT, {"t": str(tenant_id)})
+                row = (await conn.execute(_TENANT_SAMPLE)).first()
+                signed_by = (await conn.execute(_SIGNED_BY)).scalar()
+            if row is not None:
+                return (tenant_id, row[0], bytes(row[1])), signed_by
+    finally:
+        await engine.dispose()
+    return None, None
