@@ -20,6 +20,7 @@ from consentd.api.browser_portal import PortalServicers, portal_apps
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.cookie_servicer import CookieServicer
 from consentd.api.gate import Gate
+from consentd.api.health import SERVING
 from consentd.api.http import BrowserApp
 from consentd.api.interceptors import ServiceInterceptor
 from consentd.api.server import Registration, Server
@@ -98,8 +99,9 @@ class App:
     disk: Path | None = None
 
     def server(self) -> Server:
-        """The gRPC server; its health follows the database (a probe of its own)."""
-        return Server(
+        """The gRPC server; its health follows the database (a probe of its own), and the
+        metrics' `consentd_serving` its health."""
+        server = Server(
             self.registrations,
             list(self.interceptors),
             self.settings.reuse_port,
@@ -108,6 +110,8 @@ class App:
             ),
             reachability=self.gate.reachability,
         )
+        self.telemetry.metrics.watch_health(lambda: server.health.status == SERVING)
+        return server
 
     def browser_app(self, *, demo_key: str | None = None) -> BrowserApp:
         """The browser port's ASGI app: the same servicers behind the same Gate, over Connect

@@ -211,6 +211,8 @@ async def test_serve_exposes_metrics_spans_and_trace_ids(
     assert purged.search(text)
     assert "consentd_purged_rows_total" in text
     assert "process_cpu_seconds_total" in text
+    # Health as a series (probe DB: a database gone showed only in the rpc codes).
+    assert re.search(r"^consentd_serving 1\.0$", text, re.M), text
     stalled = re.search(r"^consentd_audit_sequencer_stalled_seconds (\S+)$", text, re.M)
     assert stalled is not None
     assert float(stalled.group(1)) < 30  # swept every second here

@@ -23,6 +23,7 @@ from consentd.domain.canonical import stamp
 from consentd.domain.errors import ConsentError
 from consentd.domain.model import ConsentState
 from consentd.domain.tenancy import Principal, Scope
+from consentd.store.database import outage_of
 from consentd.store.imports import analyze_imported
 
 MAX_ERRORS_SHOWN = 50
@@ -65,6 +66,13 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     except ConsentError as error:
         print(f"consentd import: {error.message}", file=sys.stderr)
         return 1
+    except Exception as error:
+        if outage_of(error) is None:
+            raise
+        # The database went away mid-way (the serve that ran the embedded one stopped, a
+        # restart): said as a closed connection's rollback before (probe DN).
+        print(f"consentd import: {_INTERRUPTED}", file=sys.stderr)
+        return 1
     if checkpoint.imported and app.owner_engine is not None:
         await analyze_imported(app.owner_engine)
     done = checkpoint.completed_at
@@ -87,6 +95,12 @@ def _tune_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
+
+
+_INTERRUPTED = (
+    "the database stopped answering mid-way (stopped, restarted, or unreachable): the batches "
+    "committed so far are kept; run the same command again once it is back to resume"
+)
 
 
 # A grant of history on a version below its notice's re-consent floor is imported (what the

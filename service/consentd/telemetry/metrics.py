@@ -131,6 +131,18 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         self._decided: dict[Reason, Any] = {}
+        self._serving: list[Callable[[], bool]] = [lambda: False]
+        Gauge(
+            "consentd_serving",
+            "1 while gRPC health answers SERVING (the database reachable and writable, its disk "
+            "not full), 0 otherwise (starting, draining, the database lost)",
+            registry=self.registry,
+        ).set_function(lambda: float(self._serving[0]()))
+
+    def watch_health(self, read: Callable[[], bool]) -> None:
+        """`read()`: whether health answers SERVING. The metrics said nothing of a database
+        gone (probe DB: only the rpc codes): alert on 0 for more than a few seconds."""
+        self._serving[0] = read
 
     def watch_pool(self, name: str, read: Callable[[], PoolUsage | None]) -> None:
         self._pools.pools[name] = read
