@@ -107,6 +107,7 @@ async def world(
         await app.cookies.record_cookie_choice(who, choice)
         await app.cookies.link_visitor(who, visitor, email(f"s{index}@example.fr"))
     await app.admin.issue_key(ended.slug, ["consent:check"], name="ended sender")
+    await app.requests.submit(who, RequestKind.ACCESS, email("s2@example.fr"), None)
     ended_at = now - timedelta(days=92)
     await ended_long_ago(app, ended, ended_at)
     await ended_long_ago(app, held, ended_at)
@@ -187,6 +188,10 @@ async def test_dry_run_reports_and_changes_nothing(world: World) -> None:
     assert by_slug["c-held"].status == "held"
     assert by_slug["c-held"].deleted == {}
     assert any("recordings" in note for note in by_slug["a-active"].notes)
+    # Probe DM: open rights requests went with the tenant without a word.
+    assert "rights requests: 1 still open (0 past their due date)" in " ".join(
+        by_slug["b-ended"].notes
+    )
     assert not any("cookie_choices" in note for note in by_slug["a-active"].notes)
     after = {t.slug: await _counts(app, t) for t in (world.active, world.ended, world.held)}
     assert after == before

@@ -35,6 +35,7 @@ import structlog
 
 from consentd.app.idempotency import Once
 from consentd.app.ports import Clock, JobUnitOfWorkFactory, TenantList, UnitOfWorkFactory
+from consentd.app.request_log import open_requests_note
 from consentd.domain.audit import Action, AuditRecord, CheckpointSigner
 from consentd.domain.canonical import stamp
 from consentd.domain.retention import (
@@ -218,6 +219,9 @@ class RetentionJob:
         """Mark the tenant purged first (every unit of work of the tenant is refused from
         then on: migration 0011), then delete its rows in batches and close its audit chain."""
         report = TenantReport(tenant.slug, status)
+        async with self._uow(tenant.tenant_id) as uow:
+            if (note := await open_requests_note(uow, self._clock())) is not None:
+                report.notes.append(note)
         if not dry_run:
             async with self._uow(tenant.tenant_id) as uow:
                 await uow.retention.mark_purged(self._clock())
