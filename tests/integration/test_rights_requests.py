@@ -339,6 +339,7 @@ async def test_a_decision_nobody_can_be_told_of_is_said_in_the_log(
     assert refused.person_told_at is None
     untold = [e for e in logs if e["event"] == "rights_decision_not_sent"]
     assert [e["request_id"] for e in untold] == [str(request_id)]
+    assert "no phone or no SMS gateway" in untold[0]["error"]  # it said "no phone on record"
     assert "612345699" not in repr(logs)
     assert request_id not in {rid for rid, _, _ in notifier.decisions}
     # An extension the operator says the person was told of otherwise: nothing to warn of (the

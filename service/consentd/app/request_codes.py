@@ -121,7 +121,9 @@ class Codes:
         log.warning(
             "rights_decision_not_sent", tenant=principal.tenant.slug,
             request_id=str(request.request_id), state=request.state.value,
-            error=why or "no e-mail address or phone on record: tell the person another way",
+            # A phone on record with no SMS gateway read "no ... phone on record" (probe DM).
+            error=why or "nothing reaches the person (no e-mail address on record, and no "
+            "phone or no SMS gateway to text it): tell the person another way",
         )  # fmt: skip
 
     async def tell(self, principal: Principal, request: RightsRequest, to: Identifier) -> bool:
