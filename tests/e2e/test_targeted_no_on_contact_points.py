@@ -51,11 +51,17 @@ async def _moved_after_saying_no(stubs: Stubs, channel: grpc.aio.Channel, email:
     made = await record(
         stubs, types_pb2.SubjectIdentity(email=email), refuse(NEWSLETTER), grant(OFFERS)
     )
+    ref = types_pb2.SubjectRef(subject_id=made.subject_id)
+    await _give_address(stubs, channel, ref, f"new-{email}")
+
+
+async def _give_address(
+    stubs: Stubs, channel: grpc.aio.Channel, subject: types_pb2.SubjectRef, email: str
+) -> None:
+    """RectifyContact: `subject`'s e-mail address is `email` from now on."""
     await rights_pb2_grpc.RightsServiceStub(channel).RectifyContact(
         rights_pb2.RectifyContactRequest(
-            subject=types_pb2.SubjectRef(subject_id=made.subject_id),
-            kind=rights_pb2.CONTACT_KIND_EMAIL,
-            value=f"new-{email}",
+            subject=subject, kind=rights_pb2.CONTACT_KIND_EMAIL, value=email
         ),
         metadata=stubs.metadata,
     )
@@ -121,14 +127,7 @@ async def test_a_customer_given_the_address_is_refused_a_systems_grant_by_anothe
     crm = await _crm(stubs, admin, tenant)
     customer = types_pb2.SubjectIdentity(external_id=f"cust-{tag}")
     await record(stubs, customer, grant(NEWSLETTER))  # in person, before the address
-    await rights_pb2_grpc.RightsServiceStub(channel).RectifyContact(
-        rights_pb2.RectifyContactRequest(
-            subject=types_pb2.SubjectRef(external_id=f"cust-{tag}"),
-            kind=rights_pb2.CONTACT_KIND_EMAIL,
-            value=email,
-        ),
-        metadata=stubs.metadata,
-    )
+    await _give_address(stubs, channel, types_pb2.SubjectRef(external_id=f"cust-{tag}"), email)
     assert (await check(stubs, by_email(email), NEWSLETTER)).decision == DENY
     keyed = (("idempotency-key", key),) if key else ()
     sync = _sync(customer, grant(NEWSLETTER), refuse(OFFERS))
@@ -149,14 +148,8 @@ async def test_a_no_the_person_took_back_before_leaving_closes_nothing(
     await put_purpose(stubs, "newsletter")
     await record(stubs, types_pb2.SubjectIdentity(email=email), refuse(NEWSLETTER))
     made = await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
-    await rights_pb2_grpc.RightsServiceStub(channel).RectifyContact(
-        rights_pb2.RectifyContactRequest(
-            subject=types_pb2.SubjectRef(subject_id=made.subject_id),
-            kind=rights_pb2.CONTACT_KIND_EMAIL,
-            value=f"other-{email}",
-        ),
-        metadata=stubs.metadata,
-    )
+    ref = types_pb2.SubjectRef(subject_id=made.subject_id)
+    await _give_address(stubs, channel, ref, f"other-{email}")
     crm = await _crm(stubs, admin, tenant)
     address = types_pb2.SubjectIdentity(email=email)
     await crm.consent.RecordConsent(_sync(address, grant(NEWSLETTER)), metadata=crm.metadata)

@@ -21,7 +21,15 @@ from consentd.store.driver import Driver
 
 # A subject's own ended holding of a contact point it holds again is not another holder's.
 _CLOSED = """
-WITH named AS (SELECT * FROM unnest($2::text[], $3::bytea[]) AS n(kind, digest))
+WITH named AS (SELECT * FROM unnest($2::text[], $3::bytea[]) AS n(kind, digest)),
+left_ AS (
+  SELECT h.* FROM contact_point_holdings h
+  WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
+    AND (h.kind, h.digest) IN (SELECT * FROM named)
+    AND NOT EXISTS (
+      SELECT FROM contact_point_holdings o
+      WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
+        AND o.held_until IS NULL AND o.subject_id = h.subject_id))
 SELECT s.kind, s.digest, 'erased' AS reason, s.created_at AS at, NULL AS purpose_id,
     NULL AS channel, NULL AS scope
 FROM suppressions s
@@ -30,27 +38,15 @@ UNION ALL
 -- Left by a holder whose own latest word on a target was a "no" by then (migration 0048):
 -- closed for that target.
 SELECT h.kind, h.digest, 'refused', max(h.held_until), n.purpose_id, n.channel, n.scope
-FROM contact_point_holdings h
+FROM left_ h
 CROSS JOIN LATERAL consentd_persons_nos(h.tenant_id, h.subject_id, h.held_until, 'infinity') n
-WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
-  AND (h.kind, h.digest) IN (SELECT * FROM named)
-  AND NOT EXISTS (
-    SELECT FROM contact_point_holdings o
-    WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
-      AND o.held_until IS NULL AND o.subject_id = h.subject_id)
 GROUP BY h.kind, h.digest, n.purpose_id, n.channel, n.scope
 UNION ALL
 -- Left by a holder whose objection was in force then, or who had withdrawn everything (of every
 -- channel or of one the contact point reaches: a STOP) by then.
 SELECT h.kind, h.digest, 'objected', max(h.held_until), NULL, NULL, NULL
-FROM contact_point_holdings h
-WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
-  AND (h.kind, h.digest) IN (SELECT * FROM named)
-  AND NOT EXISTS (
-    SELECT FROM contact_point_holdings o
-    WHERE o.tenant_id = h.tenant_id AND o.kind = h.kind AND o.digest = h.digest
-      AND o.held_until IS NULL AND o.subject_id = h.subject_id)
-  AND (EXISTS (
+FROM left_ h
+WHERE EXISTS (
     SELECT FROM subject_blocks b
     WHERE b.tenant_id = h.tenant_id AND b.subject_id = h.subject_id AND b.kind = 'objected'
       AND b.since <= h.held_until AND (b.lifted_at IS NULL OR b.lifted_at > h.held_until)
@@ -59,7 +55,7 @@ WHERE h.tenant_id = $1 AND h.held_until IS NOT NULL
     WHERE e.tenant_id = h.tenant_id AND e.subject_id = h.subject_id AND e.purpose_id = '*'
       AND e.state = 'withdrawn' AND e.recorded_at <= h.held_until
       AND (e.channel = '*' OR (h.kind, e.channel) IN (
-        ('email', 'email'), ('phone', 'sms'), ('phone', 'voice_call')))))
+        ('email', 'email'), ('phone', 'sms'), ('phone', 'voice_call'))))
 GROUP BY h.kind, h.digest
 """
 
