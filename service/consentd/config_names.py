@@ -69,5 +69,21 @@ class Reading(Mapping[str, str]):
         stem, _, last = name.rpartition("_")
         if last in ("PORT", "HOST", "ADDR", "LISTEN") and f"{stem}_ADDRESS" in self.read:
             return f"{stem}_ADDRESS"
-        close = difflib.get_close_matches(name, sorted(self.read), n=1, cutoff=0.8)
-        return close[0] if close else ""
+        scored = ((_likeness(name, known), known) for known in sorted(self.read))
+        score, best = max(scored, default=(0.0, ""))
+        return best if score >= 0.5 else ""
+
+
+def _words(name: str) -> list[str]:
+    return [w for w in name.removeprefix(PREFIX).split("_") if w]
+
+
+def _likeness(given: str, known: str) -> float:
+    """The share of the two names' words alike (a word spelt within a letter or two counts):
+    CONSENTD_MIGRATION_URL is CONSENTD_MIGRATION_DATABASE_URL's (2 of 3), not
+    CONSENTD_MIGRATIONS_DIR's (1 of 3), as the closest spelling said (probe DQ)."""
+    mine, theirs = _words(given), _words(known)
+    alike = sum(
+        any(difflib.SequenceMatcher(None, w, t).ratio() >= 0.8 for t in theirs) for w in mine
+    )
+    return alike / (len(mine) + len(theirs) - alike) if alike else 0.0

@@ -155,3 +155,25 @@ async def test_a_code_for_a_refused_request_says_it_is_closed(
         )
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert raised.value.details() == "this request is refused (closed): no code is needed for it"
+    # Verified, then refused: closed too, not "verified already" (probe DQ).
+    other = await rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(kind=ERASE, subject=by_email("closed@example.fr")),
+        metadata=stubs.metadata,
+    )
+    verified = other.request.request_id
+    await rights.ConfirmIdentity(
+        rights_pb2.ConfirmIdentityRequest(request_id=verified, attested_by="desk"),
+        metadata=stubs.metadata,
+    )
+    await rights.RefuseRightsRequest(
+        rights_pb2.RefuseRightsRequestRequest(request_id=verified, reason="unfounded"),
+        metadata=stubs.metadata,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as again:
+        await rights.ResendVerificationCode(
+            rights_pb2.ResendVerificationCodeRequest(
+                request_id=verified, send_code_to=rights_pb2.CONTACT_KIND_EMAIL
+            ),
+            metadata=stubs.metadata,
+        )
+    assert again.value.details() == "this request is refused (closed): no code is needed for it"

@@ -44,12 +44,16 @@ async def _crm(stubs: Stubs, admin: AdminUseCases, tenant: Tenant) -> Stubs:
 
 
 async def _moved_after_saying_no(stubs: Stubs, channel: grpc.aio.Channel, email: str) -> None:
-    """A person who refused the newsletter in person (the portal, an admin key) and granted
-    the offers, moved to a new address by the operator."""
-    await put_purpose(stubs, "newsletter")
-    await put_purpose(stubs, "offers")
+    """A person who refused the newsletter and the alerts in person (the portal, an admin key)
+    and granted the offers, moved to a new address by the operator."""
+    for purpose in ("newsletter", "offers", "alerts"):
+        await put_purpose(stubs, purpose)
     made = await record(
-        stubs, types_pb2.SubjectIdentity(email=email), refuse(NEWSLETTER), grant(OFFERS)
+        stubs,
+        types_pb2.SubjectIdentity(email=email),
+        refuse(NEWSLETTER),
+        grant(OFFERS),
+        refuse(target("alerts")),
     )
     ref = types_pb2.SubjectRef(subject_id=made.subject_id)
     await _give_address(stubs, channel, ref, f"new-{email}")
@@ -89,7 +93,8 @@ async def test_a_systems_grant_does_not_lift_an_earlier_holders_own_no(
     )
     assert alone.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_info(alone).reason == "STOP_IN_FORCE"
-    assert "said no to newsletter (email" in (alone.details() or "")
+    # The target it asked for only: the others are not its business (probe DQ).
+    assert "said no to newsletter (email, first_party) themselves" in (alone.details() or "")
     assert (await check(stubs, by_email(email), NEWSLETTER)).decision == DENY
     # Beside another grant: that one is written (a new subject), the newsletter superseded.
     again = (("idempotency-key", f"{key}-2"),) if key else ()

@@ -89,7 +89,7 @@ def test_unavailable_and_the_servers_deadline_are_retried_by_default() -> None:
     caller retried it by hand (probe N); a keyed write is safe to repeat. The call's own
     deadline spent, nothing is retried."""
     assert RetryPolicy().retry_on == frozenset(
-        {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+        {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
     )
     now = [0.0]
     policy = CallPolicy(timeout=10.0)

@@ -30,6 +30,8 @@ def test_a_name_consentd_does_not_read_is_told_with_what_was_meant() -> None:
         "CONSENTD_GRPC_PORT": "50052",
         "CONSENTD_API_KEY": "a client's",
         "CONSENTD_ZZZ": "nothing like it",
+        "CONSENTD_MIGRATION_URL": "x",
+        "CONSENTD_DATABSE_URL": "x",
         "DATABASE_URL_X": "not ours",
     }
     env = Reading(given)
@@ -37,7 +39,9 @@ def test_a_name_consentd_does_not_read_is_told_with_what_was_meant() -> None:
     # A misspelling and a port are told the name that holds them (probe DN: GRPC_PORT).
     assert env.unread() == [
         ("CONSENTD_DATABASE_URL", "DATABASE_URL"),
+        ("CONSENTD_DATABSE_URL", "DATABASE_URL"),
         ("CONSENTD_GRPC_ADRESS", "CONSENTD_GRPC_ADDRESS"),
         ("CONSENTD_GRPC_PORT", "CONSENTD_GRPC_ADDRESS"),
+        ("CONSENTD_MIGRATION_URL", "CONSENTD_MIGRATION_DATABASE_URL"),
         ("CONSENTD_ZZZ", ""),
     ]

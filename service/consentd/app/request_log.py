@@ -146,11 +146,11 @@ async def verified_by_token(
 
 def still_unverified(request: RightsRequest) -> None:
     """Raises FailedPrecondition unless the request waits for its identity to be verified: a
-    refused request never verified was said "verified already" (probe DO)."""
+    refused or done request was said "verified already" (probes DO, DQ)."""
     if request.state is RequestState.RECEIVED:
         return
-    if request.verified_at is None:
-        state = request.state.value.replace("_", " ")
+    if request.state in (RequestState.DONE, RequestState.REFUSED):
+        state = request.state.value
         raise FailedPrecondition(f"this request is {state} (closed): no code is needed for it")
     raise FailedPrecondition("the identity of this request is verified already")
 

@@ -35,10 +35,13 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
     if closed is None or not systems_grant(command):
         return
     if closed.targets:
+        # Of the targets it closed, those this record grants: the others are not the
+        # caller's business, and all of them overflowed the status's 16 KiB (probe DQ).
+        asked = {c.target for c in command.choices if c.state is ConsentState.GRANTED}
         raise FailedPrecondition(
             f"the person who held this contact point until {stamp(closed.at)} said no to "
-            f"{_named(closed.targets)} themselves, and that stays on it: a grant from a system "
-            f"does not lift it; only the person who holds it now does ({IN_PERSON})",
+            f"{_named(closed.targets & asked)} themselves, and that stays on it: a grant from "
+            f"a system does not lift it; only the person who holds it now does ({IN_PERSON})",
             code="STOP_IN_FORCE",
         )
     if closed.reason is BlockKind.ERASED:
@@ -57,9 +60,11 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
     )
 
 
-def _named(targets: Iterable[Target]) -> str:
-    """Targets as a message names them: purpose (channel, scope)."""
-    return ", ".join(sorted(f"{t.purpose} ({t.channel.value}, {t.scope.value})" for t in targets))
+def _named(targets: Iterable[Target], most: int = 5) -> str:
+    """Targets as a message names them, `most` at most: purpose (channel, scope)."""
+    names = sorted(f"{t.purpose} ({t.channel.value}, {t.scope.value})" for t in targets)
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
 
 
 def systems_grant(command: RecordConsent) -> bool:
@@ -111,8 +116,9 @@ async def without_closed_grants(
     left, blocked = command.without_grants(
         lambda c: c.target.channel in channels or c.target in targets
     )
-    if blocked and not left.choices:
-        refuse_systems_return(command, latest_closure(shut))
+    if blocked and not left.choices:  # the reason of a closure that blocked one of them
+        why = (c for c in shut if not c.targets or c.targets.intersection(blocked))
+        refuse_systems_return(command, latest_closure(why))
     return left, blocked
 
 

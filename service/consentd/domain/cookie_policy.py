@@ -125,7 +125,7 @@ def _origin_host(host: str, name: str) -> str:
             host = idna.encode(host, uts46=True).decode("ascii")
         except idna.IDNAError:
             raise InvalidInput(name, "the host is not a valid domain name") from None
-    labels = host.split(".")
+    labels = host.removesuffix(".").split(".")  # a fully qualified name's root dot
     if (
         not _ORIGIN_HOST.fullmatch(host)
         or len(host) > 253
@@ -133,16 +133,20 @@ def _origin_host(host: str, name: str) -> str:
         or any(label.startswith("xn--") and not _punycode(label) for label in labels)
     ):
         raise InvalidInput(
-            name, "the host is not a valid domain name (labels of 1 to 63 characters, 253 in all)"
+            name,
+            "the host is not a valid domain name (labels of 1 to 63 characters, 253 in all; "
+            "an xn-- label that decodes)",
         )
     return host
 
 
 def _punycode(label: str) -> bool:
-    """Whether an `xn--` label decodes (a browser never sends one that does not)."""
+    """Whether an `xn--` label decodes as punycode (a browser never sends one that does not).
+    Punycode, not IDNA 2008: registered names it refuses (`xn--ls8h.la`, an emoji) are served,
+    and browsers send them (probe DQ)."""
     try:
-        idna.decode(label)
-    except (idna.IDNAError, UnicodeError):
+        label[4:].encode("ascii").decode("punycode")
+    except UnicodeError:
         return False
     return True
 
