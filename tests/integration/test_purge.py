@@ -247,6 +247,25 @@ async def _state(engine: AsyncEngine, tenant_id: UUID) -> tuple[int, int, list[s
         return left, counted, await uow.cookie_purge.runs()
 
 
+_BUSY_OTHERS = sa.text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND backend_type = 'client backend' AND pid <> pg_backend_pid() AND state <> 'idle'"
+)
+
+
+async def _killed_sessions_gone(engine: AsyncEngine) -> None:
+    """Until the killed process's sessions have ended: one sending COMMIT as it was killed
+    still commits, and a count read across it saw a batch both left and counted (12,020 of
+    12,000 on a busy machine)."""
+    deadline = time.monotonic() + 30
+    while True:
+        async with engine.connect() as conn:
+            if (await conn.execute(_BUSY_OTHERS)).scalar_one() == 0:
+                return
+        assert time.monotonic() < deadline, "the killed purge's session never ended"
+        await asyncio.sleep(0.05)
+
+
 async def test_purge_killed_mid_way_then_rerun_finishes_correctly(
     purge_database: PurgeDatabase,
 ) -> None:
@@ -271,6 +290,7 @@ async def test_purge_killed_mid_way_then_rerun_finishes_correctly(
                 child.kill()
             child.communicate()  # reaps it and closes its pipes
         assert child.returncode == -signal.SIGKILL
+        await _killed_sessions_gone(engine)
         left, counted, runs = await _state(engine, tenant_id)
         assert 0 < counted < SEEDED, "killed too late to be mid-way"
         assert left + counted == SEEDED
