@@ -159,3 +159,65 @@ async def test_a_no_the_person_took_back_before_leaving_closes_nothing(
     address = types_pb2.SubjectIdentity(email=email)
     await crm.consent.RecordConsent(_sync(address, grant(NEWSLETTER)), metadata=crm.metadata)
     assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
+
+
+async def _stopped_by_crm(stubs: Stubs, crm: Stubs, email: str) -> None:
+    """The CRM's own STOP of every e-mail (bounce handling) for the address's holder."""
+    stop = consent_pb2.WithdrawConsentRequest(
+        subject=by_email(email), all=True, channel=types_pb2.CHANNEL_EMAIL, actor="bounces",
+        source=types_pb2.SOURCE_API,
+    )  # fmt: skip
+    await crm.consent.WithdrawConsent(stop, metadata=crm.metadata)
+
+
+@pytest.mark.parametrize("then", ["crm-stop", "holder-erased"])
+async def test_a_later_closure_of_the_whole_address_keeps_the_earlier_holders_no(
+    stubs: Stubs, channel: grpc.aio.Channel, admin: AdminUseCases, tenant: Tenant, then: str
+) -> None:
+    """Probe DS: a CRM's STOP after the person's own refusal, or the erasure of a holder in
+    between, closed the address whole, which the next holder's "yes" to another purpose
+    lifted, the earlier holder's "no" to the newsletter with it: ALLOW, off the list."""
+    email = f"whole-{then}@example.fr"
+    crm = await _crm(stubs, admin, tenant)
+    for purpose in ("newsletter", "offers"):
+        await put_purpose(stubs, purpose)
+    made = await record(stubs, types_pb2.SubjectIdentity(email=email), refuse(NEWSLETTER))
+    if then == "crm-stop":
+        await _stopped_by_crm(stubs, crm, email)
+    await _give_address(
+        stubs, channel, types_pb2.SubjectRef(subject_id=made.subject_id), "x-" + email
+    )
+    if then == "holder-erased":
+        between = types_pb2.SubjectIdentity(external_id=f"between-{then}")
+        await record(stubs, between, grant(OFFERS))
+        await _give_address(
+            stubs, channel, types_pb2.SubjectRef(external_id=f"between-{then}"), email
+        )
+        await rights_pb2_grpc.RightsServiceStub(channel).EraseSubject(
+            rights_pb2.EraseSubjectRequest(subject=by_email(email), actor="dpo"),
+            metadata=stubs.metadata,
+        )
+    address = types_pb2.SubjectIdentity(email=email)
+    await record(stubs, address, grant(OFFERS))  # the next holder's own "yes" to the offers
+    refused = await fails(
+        crm.consent.RecordConsent(_sync(address, grant(NEWSLETTER)), metadata=crm.metadata)
+    )
+    assert error_info(refused).reason == "STOP_IN_FORCE"
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == DENY
+
+
+async def test_a_systems_no_after_the_holders_own_yes_does_not_close_the_address_again(
+    stubs: Stubs, channel: grpc.aio.Channel, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """Probe DS: the new holder said yes to the newsletter in person, a CRM's bounce handling
+    then said no, and every later CRM grant was refused for good: what counts is the holder's
+    own latest word, whatever a system wrote since."""
+    email = "bounced@example.fr"
+    await _moved_after_saying_no(stubs, channel, email)
+    crm = await _crm(stubs, admin, tenant)
+    address = types_pb2.SubjectIdentity(email=email)
+    await record(stubs, address, grant(NEWSLETTER))
+    await crm.consent.RecordConsent(_sync(address, refuse(NEWSLETTER)), metadata=crm.metadata)
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == DENY
+    await crm.consent.RecordConsent(_sync(address, grant(NEWSLETTER)), metadata=crm.metadata)
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW

@@ -159,7 +159,7 @@ class ConsentImports:
         named = {digest: row.identifier for digest, row in zip(digests, batch, strict=True)}
         pairs = [(i.kind, d) for d, i in named.items()]
         closures = {d: c for (_, d), c in (await tx.closed(pairs)).items()}
-        closed = {d: c.at for d, c in closures.items() if not c.targets}
+        closed = {d: c.at for d, c in closures.items() if c.whole}
         handed = {d: at for (_, d), at in (await tx.handed_over(pairs)).items()}
         wanted = [
             d
@@ -203,7 +203,7 @@ async def _without_held_closed(
         if s in held
         and row.state is ConsentState.GRANTED
         and (
-            row.target.channel in reached(kind for (kind, _), c in held[s].items() if not c.targets)
+            row.target.channel in reached(kind for (kind, _), c in held[s].items() if c.whole)
             or any(_refused(row, c) for c in held[s].values())
         )
         else s

@@ -165,7 +165,7 @@ async def _standing(
         return Standing(command, found, (), after_objection(objected, now))
     digests = subjects.digests(tenant_id, command.identifiers)
     closures = await uow.rights.closed_contact_points(digests)
-    closed = latest_closure(c for c in closures.values() if not c.targets)
+    closed = latest_closure(c for c in closures.values() if c.whole)
     since = await late_since(uow, digests, command, closed.at if closed else None)
     command, gone = superseded_grants(command, [], since)
     if not command.choices:

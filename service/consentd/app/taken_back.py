@@ -34,7 +34,7 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
     does (a grant through the portal, a banner or support). Raises FailedPrecondition."""
     if closed is None or not systems_grant(command):
         return
-    if closed.targets:
+    if not closed.whole:
         # Of the targets it closed, those this record grants: the others are not the
         # caller's business, and all of them overflowed the status's 16 KiB (probe DQ).
         asked = {c.target for c in command.choices if c.state is ConsentState.GRANTED}
@@ -103,21 +103,21 @@ async def without_closed_grants(
             if holding is not None
             else frozenset()
         )
-        if closure.targets:
-            # Its earlier holder's own "no" to these only, each taken back by the holder's own
-            # "yes" to it (probe DP: a "yes" to another purpose reopened it to systems).
-            if still := closure.targets - back:
-                shut.append(closure._replace(targets=still))
-                targets |= still
-        elif not any(t.channel in reached([digest[0]]) for t in back):
-            shut.append(closure)
+        # An earlier holder's own "no" to these targets: each taken back by the holder's own
+        # "yes" to it (probe DP: a "yes" to another purpose reopened it to systems).
+        still = closure.targets - back
+        targets |= still
+        if closure.whole and not any(t.channel in reached([digest[0]]) for t in back):
+            shut.append(closure._replace(targets=still))
             kinds.append(digest[0])
+        elif still:
+            shut.append(Closed(closure.reason, closure.at, still, whole=False))
     channels = reached(kinds)
     left, blocked = command.without_grants(
         lambda c: c.target.channel in channels or c.target in targets
     )
     if blocked and not left.choices:  # the reason of a closure that blocked one of them
-        why = (c for c in shut if not c.targets or c.targets.intersection(blocked))
+        why = (c for c in shut if c.whole or c.targets.intersection(blocked))
         refuse_systems_return(command, latest_closure(why))
     return left, blocked
 
@@ -142,10 +142,12 @@ def latest_closure(found: Iterable[Closed]) -> Closed | None:
 
 async def came_back(uow: UnitOfWork, subject_id: UUID, closed: datetime) -> frozenset[Target]:
     """The targets the person holding a closed contact point (erased, left by an objector)
-    granted themselves since it was closed: their current fact a grant from the portal, a
-    banner or support decided after it. A closure of every target takes it back on a channel
-    that contact point reaches (a grant for their phone took back an erased address, probe BN;
-    one sent late with a decided_at from before they held it says nothing of it). A refusal
+    granted themselves since it was closed: their latest word on it (persons_words, whatever a
+    system wrote since: a CRM's bounce "no" closed it again for good, probe DS) a grant from
+    the portal, a banner or support decided after it. A closure of every target takes it back
+    on a channel that contact point reaches (a grant for their phone took back an erased
+    address, probe BN; one sent late with a decided_at from before they held it says nothing
+    of it). A refusal
     or withdrawal (the objector clicking "unsubscribe" in an old newsletter let the next CRM
     grant through; probe S), a system's fact, a rights request or another identifier linked is
     not the person taking it back. Nor is a grant in person from a caller that does not speak
@@ -153,10 +155,10 @@ async def came_back(uow: UnitOfWork, subject_id: UUID, closed: datetime) -> froz
     then a CRM grant for the erased address, reopened it (probe Y; events from before
     migration 0033 are trusted on their source, as they were)."""
     return frozenset(
-        fact.target
-        for fact in await uow.consents.current(subject_id)
-        if fact.source in PERSON_SOURCES
-        and fact.attested is not False
-        and fact.state is ConsentState.GRANTED
-        and (fact.decided_at or fact.recorded_at) > closed
+        word.target
+        for word in await uow.consents.persons_words(subject_id)
+        if word.source in PERSON_SOURCES
+        and word.attested is not False
+        and word.state is ConsentState.GRANTED
+        and (word.decided_at or word.recorded_at) > closed
     )

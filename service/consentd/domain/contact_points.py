@@ -25,13 +25,15 @@ from consentd.domain.rights import Block, BlockKind
 class Closed(NamedTuple):
     """A contact point that only the person takes back (app/standing.py): erased at their
     request, or left (RectifyContact) by a holder with an objection in force, whose "no" stays
-    on it (rule 2). `reason` is ERASED or OBJECTED, `at` when it was erased or left. With
-    `targets`, for those targets only: left by a holder whose own latest word on each was a
-    refusal or withdrawal (migration 0048; `reason` OBJECTED)."""
+    on it (rule 2). `reason` is ERASED or OBJECTED, `at` when it was erased or left. `targets`:
+    those left by a holder whose own latest word on each was a refusal or withdrawal (migration
+    0048), closed each until the holder's own "yes" to it; `whole`: closed to every target its
+    channels reach too (False: only `targets`, `reason` OBJECTED)."""
 
     reason: BlockKind
     at: datetime
     targets: frozenset[Target] = frozenset()
+    whole: bool = True
 
 
 @dataclass(frozen=True, slots=True)

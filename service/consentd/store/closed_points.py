@@ -81,19 +81,19 @@ def _closed_of(m: Any) -> Closed:
     if m["reason"] != "refused":
         return Closed(BlockKind(m["reason"]), m["at"])
     target = Target(m["purpose_id"], Channel(m["channel"]), PartyScope(m["scope"]))
-    return Closed(BlockKind.OBJECTED, m["at"], frozenset({target}))
+    return Closed(BlockKind.OBJECTED, m["at"], frozenset({target}), whole=False)
 
 
 def _merged(was: Closed | None, closed: Closed) -> Closed:
-    """Two closures of one contact point as one: an erasure wins over an objection, either over
-    closed targets, whose targets add up."""
+    """Two closures of one contact point as one: closed whole when either is (an erasure's
+    reason over an objection's), with the targets of both (probe DS: a later erasure or STOP
+    replaced an earlier holder's own "no" to one target, which any "yes" then lifted)."""
     if was is None:
         return closed
-    if was.targets and closed.targets:
-        return Closed(BlockKind.OBJECTED, max(was.at, closed.at), was.targets | closed.targets)
-    if closed.targets:
-        return was
-    return closed if was.targets or closed.reason is BlockKind.ERASED else was
+    wholes = [c.reason for c in (was, closed) if c.whole]
+    erased = BlockKind.ERASED in wholes
+    reason = BlockKind.ERASED if erased else BlockKind.OBJECTED
+    return Closed(reason, max(was.at, closed.at), was.targets | closed.targets, bool(wholes))
 
 
 # When one of these contact points last left a subject that holds none of them now (an earlier
