@@ -221,3 +221,34 @@ async def test_a_systems_no_after_the_holders_own_yes_does_not_close_the_address
     assert (await check(stubs, by_email(email), NEWSLETTER)).decision == DENY
     await crm.consent.RecordConsent(_sync(address, grant(NEWSLETTER)), metadata=crm.metadata)
     assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
+
+
+async def test_an_earlier_holders_own_stop_is_taken_back_target_by_target(
+    stubs: Stubs, channel: grpc.aio.Channel, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """Probe DS: the person withdrew every e-mail themselves, then moved; the next holder's
+    "yes" to the offers reopened every purpose to the CRM (their own STOP is lifted target by
+    target, and a single refusal of theirs held better than it)."""
+    email = "own-stop@example.fr"
+    for purpose in ("newsletter", "offers"):
+        await put_purpose(stubs, purpose)
+    made = await record(stubs, types_pb2.SubjectIdentity(email=email), grant(NEWSLETTER))
+    stop = consent_pb2.WithdrawConsentRequest(
+        subject=by_email(email), all=True, channel=types_pb2.CHANNEL_EMAIL,
+        source=types_pb2.SOURCE_PORTAL,
+    )  # fmt: skip
+    await stubs.consent.WithdrawConsent(stop, metadata=stubs.metadata)
+    await _give_address(
+        stubs, channel, types_pb2.SubjectRef(subject_id=made.subject_id), "y-" + email
+    )
+    crm = await _crm(stubs, admin, tenant)
+    address = types_pb2.SubjectIdentity(email=email)
+    await record(stubs, address, grant(OFFERS))
+    refused = await fails(
+        crm.consent.RecordConsent(_sync(address, grant(NEWSLETTER)), metadata=crm.metadata)
+    )
+    assert error_info(refused).reason == "OBJECTION_IN_FORCE"
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == DENY
+    await record(stubs, address, grant(NEWSLETTER))
+    await crm.consent.RecordConsent(_sync(address, grant(NEWSLETTER)), metadata=crm.metadata)
+    assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW

@@ -15,8 +15,7 @@ from consentd.domain.canonical import stamp
 from consentd.domain.contact_points import Closed, reached
 from consentd.domain.decision import PERSON_SOURCES
 from consentd.domain.errors import FailedPrecondition
-from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.model import ConsentState, Target
+from consentd.domain.model import Channel, ConsentState, Target
 from consentd.domain.rights import BlockKind
 
 # What "only the person" means, in the refusals' messages.
@@ -88,38 +87,45 @@ async def without_closed_grants(
         return command, ()
     held = await uow.rights.holdings({d: c.at for d, c in closures.items()})
     shut: list[Closed] = []
-    kinds: list[IdentifierKind] = []
+    # Per closed channel set, the targets taken back on it nonetheless.
+    rules: list[tuple[frozenset[Channel], frozenset[Target]]] = []
     targets: set[Target] = set()
     for digest, closure in closures.items():
-        holding = held.get(digest)
-        # A grant before the holder took the address over says nothing of it: a customer's
-        # portal grant, then RectifyContact giving them the address, let a CRM grant through
-        # (probe U). A grant made with the address (at its holding's start) counts, and so does
-        # one made with it before they moved away and back since it was closed (probe BR).
-        back = (
-            await came_back(
-                uow, holding[0], max(closure.at, holding[1] - timedelta(microseconds=1))
-            )
-            if holding is not None
-            else frozenset()
-        )
+        back = await _back(uow, held.get(digest), closure)
         # An earlier holder's own "no" to these targets: each taken back by the holder's own
         # "yes" to it (probe DP: a "yes" to another purpose reopened it to systems).
         still = closure.targets - back
         targets |= still
-        if closure.whole and not any(t.channel in reached([digest[0]]) for t in back):
+        channels = reached([digest[0]])
+        if closure.whole and (closure.per_target or not any(t.channel in channels for t in back)):
+            rules.append((channels, back if closure.per_target else frozenset()))
             shut.append(closure._replace(targets=still))
-            kinds.append(digest[0])
         elif still:
             shut.append(Closed(closure.reason, closure.at, still, whole=False))
-    channels = reached(kinds)
     left, blocked = command.without_grants(
-        lambda c: c.target.channel in channels or c.target in targets
+        lambda c: (
+            c.target in targets
+            or any(c.target.channel in on and c.target not in taken for on, taken in rules)
+        )
     )
     if blocked and not left.choices:  # the reason of a closure that blocked one of them
         why = (c for c in shut if c.whole or c.targets.intersection(blocked))
         refuse_systems_return(command, latest_closure(why))
     return left, blocked
+
+
+async def _back(
+    uow: UnitOfWork, holding: tuple[UUID, datetime] | None, closure: Closed
+) -> frozenset[Target]:
+    """What the holder of a closed contact point (`holding`: who, since when; None: nobody)
+    took back since (came_back). A grant before the holder took the address over says nothing
+    of it: a customer's portal grant, then RectifyContact giving them the address, let a CRM
+    grant through (probe U). A grant made with the address (at its holding's start) counts,
+    and so does one made with it before they moved away and back since it was closed (probe
+    BR)."""
+    if holding is None:
+        return frozenset()
+    return await came_back(uow, holding[0], max(closure.at, holding[1] - timedelta(microseconds=1)))
 
 
 async def without_held_closed_grants(

@@ -28,12 +28,28 @@ class Closed(NamedTuple):
     on it (rule 2). `reason` is ERASED or OBJECTED, `at` when it was erased or left. `targets`:
     those left by a holder whose own latest word on each was a refusal or withdrawal (migration
     0048), closed each until the holder's own "yes" to it; `whole`: closed to every target its
-    channels reach too (False: only `targets`, `reason` OBJECTED)."""
+    channels reach too (False: only `targets`, `reason` OBJECTED); `per_target`: that whole
+    closure is taken back target by target (a STOP its holder sent themselves, as their own
+    STOP would be), not by the holder's "yes" to any target on those channels."""
 
     reason: BlockKind
     at: datetime
     targets: frozenset[Target] = frozenset()
     whole: bool = True
+    per_target: bool = False
+
+
+def merged(was: Closed | None, closed: Closed) -> Closed:
+    """Two closures of one contact point as one: closed whole when either is (an erasure's
+    reason over an objection's), with the targets of both (probe DS: a later erasure or STOP
+    replaced an earlier holder's own "no" to one target, which any "yes" then lifted)."""
+    if was is None:
+        return closed
+    wholes = [c.reason for c in (was, closed) if c.whole]
+    erased = BlockKind.ERASED in wholes
+    reason = BlockKind.ERASED if erased else BlockKind.OBJECTED
+    targets, per_target = was.targets | closed.targets, was.per_target or closed.per_target
+    return Closed(reason, max(was.at, closed.at), targets, bool(wholes), per_target)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from consentd.app.ports import Digest
-from consentd.domain.contact_points import Closed
+from consentd.domain.contact_points import Closed, merged
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import Channel, PartyScope, Target
 from consentd.domain.rights import BlockKind
@@ -41,6 +41,19 @@ SELECT h.kind, h.digest, 'refused', max(h.held_until), n.purpose_id, n.channel, 
 FROM left_ h
 CROSS JOIN LATERAL consentd_persons_nos(h.tenant_id, h.subject_id, h.held_until, 'infinity') n
 GROUP BY h.kind, h.digest, n.purpose_id, n.channel, n.scope
+UNION ALL
+-- Left by a holder who had withdrawn everything themselves (in person: a STOP of their own):
+-- taken back target by target, as their own STOP would be (probe DS).
+SELECT h.kind, h.digest, 'stopped', max(h.held_until), NULL, NULL, NULL
+FROM left_ h
+WHERE EXISTS (
+    SELECT FROM consent_events e
+    WHERE e.tenant_id = h.tenant_id AND e.subject_id = h.subject_id AND e.purpose_id = '*'
+      AND e.state = 'withdrawn' AND e.recorded_at <= h.held_until
+      AND e.source IN ('portal', 'banner', 'support')
+      AND (e.channel = '*' OR (h.kind, e.channel) IN (
+        ('email', 'email'), ('phone', 'sms'), ('phone', 'voice_call'))))
+GROUP BY h.kind, h.digest
 UNION ALL
 -- Left by a holder whose objection was in force then, or who had withdrawn everything (of every
 -- channel or of one the contact point reaches: a STOP) by then.
@@ -72,28 +85,18 @@ async def closed_points(
     found: dict[Digest, Closed] = {}
     for m in await raw.fetch(_CLOSED, tenant_id, kinds, values):
         key = (IdentifierKind(m["kind"]), bytes(m["digest"]))
-        found[key] = _merged(found.get(key), _closed_of(m))
+        found[key] = merged(found.get(key), _closed_of(m))
     return found
 
 
 def _closed_of(m: Any) -> Closed:
     """One row of _CLOSED."""
+    if m["reason"] == "stopped":
+        return Closed(BlockKind.OBJECTED, m["at"], per_target=True)
     if m["reason"] != "refused":
         return Closed(BlockKind(m["reason"]), m["at"])
     target = Target(m["purpose_id"], Channel(m["channel"]), PartyScope(m["scope"]))
     return Closed(BlockKind.OBJECTED, m["at"], frozenset({target}), whole=False)
-
-
-def _merged(was: Closed | None, closed: Closed) -> Closed:
-    """Two closures of one contact point as one: closed whole when either is (an erasure's
-    reason over an objection's), with the targets of both (probe DS: a later erasure or STOP
-    replaced an earlier holder's own "no" to one target, which any "yes" then lifted)."""
-    if was is None:
-        return closed
-    wholes = [c.reason for c in (was, closed) if c.whole]
-    erased = BlockKind.ERASED in wholes
-    reason = BlockKind.ERASED if erased else BlockKind.OBJECTED
-    return Closed(reason, max(was.at, closed.at), was.targets | closed.targets, bool(wholes))
 
 
 # When one of these contact points last left a subject that holds none of them now (an earlier
