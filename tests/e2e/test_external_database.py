@@ -17,7 +17,6 @@ from structlog.testing import capture_logs
 
 from consentd.bootstrap import App
 from consentd.domain.audit import CheckpointSigner
-from consentd.domain.tenancy import Tenant
 from consentd.key_files import tell_signing_key
 from consentd.postgres.embedded import EmbeddedPostgres
 from tests.integration.helpers import NEWSLETTER, catalogue, email, grant
@@ -157,13 +156,18 @@ def test_the_owners_url_without_the_runtime_url_is_refused(tmp_path: Path) -> No
 
 
 async def test_a_secret_that_does_not_open_an_external_databases_data_is_refused(
-    app: App, tenant: Tenant, database_url: str
+    app: App, database_url: str
 ) -> None:
     """Embedded mode refused a wrong secret; with DATABASE_URL (no owner's URL given) `serve`
     ran beside the data with it, finding nobody by e-mail or phone, filing an acknowledged
-    withdrawal under a new subject. It is read through the runtime role: exit 2."""
-    await catalogue(app, tenant)
-    await grant(app, tenant, email("sealed@example.com"), targets=(NEWSLETTER,))
+    withdrawal under a new subject. It is read through the runtime role: exit 2. Past tenants
+    that hold nobody yet too (the first 20 were tried, one at a time from the service)."""
+    assert app.admin is not None
+    for _ in range(25):
+        await app.admin.create_tenant(f"empty-{uuid4().hex[:12]}")
+    sealed = await app.admin.create_tenant(f"sealed-{uuid4().hex[:12]}")
+    await catalogue(app, sealed)
+    await grant(app, sealed, email("sealed@example.com"), targets=(NEWSLETTER,))
     env = {
         "DATABASE_URL": database_url.replace("postgresql+asyncpg://", "postgresql://"),
         "CONSENTD_MIGRATION_DATABASE_URL": "",

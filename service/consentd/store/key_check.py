@@ -66,20 +66,9 @@ def opens(secret: bytes, sample: tuple[UUID, UUID, bytes]) -> bool:
     return True
 
 
-# As the runtime role, under row-level security: a tenant's one stored data key, and the key id
-# its latest tree head was signed with.
-_TENANT = sa.text("SELECT set_config('consentd.tenant_id', :t, true)")
-# The tenant named too: a role that row-level security does not hold (a superuser, which serve
-# refuses next) sees every tenant's rows, and a key tried under another tenant never opens.
-_TENANT_SAMPLE = sa.text(
-    "SELECT subject_id, wrapped_key FROM subject_keys WHERE tenant_id = CAST(:t AS uuid) LIMIT 1"
-)
-_SIGNED_BY = sa.text(
-    "SELECT key_id FROM audit_tree_heads WHERE tenant_id = CAST(:t AS uuid) "
-    "ORDER BY tree_size DESC LIMIT 1"
-)
-# Tenants tried at most: the first with a stored data key says enough.
-_TENANTS_TRIED = 20
+# As the runtime role, under row-level security: one tenant's stored data key, and the key id
+# its latest tree head was signed with (migration 0049 walks the tenants in the database).
+_RUNTIME_SAMPLE = sa.text("SELECT * FROM consentd_key_sample()")
 
 
 async def runtime_sample(url: str) -> tuple[tuple[UUID, UUID, bytes] | None, str | None]:
@@ -88,15 +77,10 @@ async def runtime_sample(url: str) -> tuple[tuple[UUID, UUID, bytes] | None, str
     signed tree head (None when none is found)."""
     engine = create_async_engine(url)
     try:
-        async with engine.connect() as conn:
-            ids = (await conn.execute(sa.text("SELECT consentd_tenant_ids()"))).scalars().all()
-        for tenant_id in list(ids)[:_TENANTS_TRIED]:
-            async with engine.begin() as conn:  # the tenant's setting lasts its transaction
-                await conn.execute(_TENANT, {"t": str(tenant_id)})
-                row = (await conn.execute(_TENANT_SAMPLE, {"t": str(tenant_id)})).first()
-                signed_by = (await conn.execute(_SIGNED_BY, {"t": str(tenant_id)})).scalar()
-            if row is not None:
-                return (tenant_id, row[0], bytes(row[1])), signed_by
+        async with engine.begin() as conn:
+            row = (await conn.execute(_RUNTIME_SAMPLE)).first()
     finally:
         await engine.dispose()
-    return None, None
+    if row is None:
+        return None, None
+    return (row[0], row[1], bytes(row[2])), row[3]
