@@ -135,6 +135,23 @@ async def test_feed_tails_changes_as_they_commit(stubs: Stubs, campaign: Campaig
     assert cursor
 
 
+async def test_a_watch_from_now_gets_its_cursor_at_once(stubs: Stubs, campaign: Campaign) -> None:
+    """Probe DT: a `from_now` watch on an idle feed got no message (no cursor) for 15 s: a tool
+    restarted before its first change had nothing to resume from, and `from_now` again skipped
+    what committed between. The first message comes at once, empty, with the head's cursor."""
+    await _write_some(stubs)
+    call = _watch(campaign, stubs, from_now=True)
+    first = await asyncio.wait_for(call.read(), 5)
+    call.cancel()
+    assert isinstance(first, campaign_pb2.WatchConsentChangesResponse)
+    assert (list(first.changes), bool(first.cursor)) == ([], True)
+    done = await withdraw(stubs, by_email("ana@example.fr"), NEWSLETTER)
+    resumed = _watch(campaign, stubs, cursor=first.cursor)
+    changes, _ = await _collect(resumed, 1)
+    resumed.cancel()
+    assert [(c.position, c.event.event_id) for c in changes] == [(6, done.events[0].event_id)]
+
+
 async def test_feed_under_concurrent_writes_has_no_gap_and_no_repeat(
     stubs: Stubs, campaign: Campaign
 ) -> None:

@@ -431,3 +431,20 @@ async def test_a_uint32_past_its_column_is_told_its_own_limit(
     error = await _fails(calls[call]())
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error.details() == expected
+
+
+async def test_an_enum_left_unset_is_told_the_names_a_caller_writes(stubs: Stubs) -> None:
+    """Probe DT: "must be one of: first_party, partners", which Connect JSON refuses: the
+    values are named as the contract spells them, in JSON too."""
+    await put_purpose(stubs, "newsletter")
+    unset = types_pb2.ConsentTarget(purpose="newsletter", channel=types_pb2.CHANNEL_EMAIL)
+    request = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email="enum@example.fr"),
+        choices=[consent_pb2.ConsentChoice(target=unset, state=types_pb2.CONSENT_STATE_GRANTED)],
+        source=types_pb2.SOURCE_PORTAL,
+    )
+    error = await _fails(stubs.consent.RecordConsent(request, metadata=stubs.metadata))
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert str(error.details()).endswith(
+        "is required and must be one of: PARTY_SCOPE_FIRST_PARTY, PARTY_SCOPE_PARTNERS"
+    )

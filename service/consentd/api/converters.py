@@ -15,6 +15,7 @@ from consent.v1 import types_pb2 as pb
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from consentd.api.enum_names import wire_names
 from consentd.app.commands import Evidence, SubjectSelector
 from consentd.domain.canonical import EARLIEST, LATEST
 from consentd.domain.catalog import check_ip_address, check_key, check_text
@@ -81,8 +82,7 @@ MAX_EVIDENCE = 1024
 def enum_in(table: Mapping[Any, E], value: int, field: str) -> E:
     """The domain value of a proto enum; raises InvalidInput when unspecified or unknown."""
     if value not in table:
-        names = ", ".join(sorted(member.value for member in table.values()))
-        raise InvalidInput(field, f"is required and must be one of: {names}")
+        raise InvalidInput(field, f"is required and must be one of: {wire_names(table)}")
     return table[value]
 
 

@@ -57,7 +57,9 @@ class ChangeFeed:
         that is not one of ours or is ahead of the feed."""
         tenant = principal.tenant_id
         position = await self._start(tenant, cursor, from_now)
-        sent = time.monotonic()
+        # Idle from the start: an empty page at once, carrying the cursor to resume from (a
+        # `from_now` watch had none until its first change or 15 s; probe DT).
+        sent = float("-inf")
         while True:
             ticket = self._hub.ticket(tenant)
             async with self._reads(tenant) as uow:

@@ -752,7 +752,9 @@ type WatchConsentChangesResponse struct {
 	sizeCache     protoimpl.SizeCache
 	unknownFields protoimpl.UnknownFields
 
-	// In position order; empty in a heartbeat (sent when nothing changed for a while).
+	// In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+	// send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+	// for a while.
 	Changes []*ConsentChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
 	// Pass it back to resume after the last change of this message.
 	Cursor string `protobuf:"bytes,2,opt,name=cursor,proto3" json:"cursor,omitempty"`

@@ -33,7 +33,7 @@ type CampaignServiceClient interface {
 	//
 	// Errors: a malformed recipient gets an error answer and the stream goes on. A message with
 	// more than 1,000 recipients, a first message without a target or a later one with a target
-	// ends the stream with INVALID_ARGUMENT; a message over 4 MiB with RESOURCE_EXHAUSTED, as does
+	// ends the stream with INVALID_ARGUMENT; a message over 1 MiB with RESOURCE_EXHAUSTED, as does
 	// a client that leaves answers unread for more than 60 seconds.
 	StreamCheckConsent(ctx context.Context, opts ...grpc.CallOption) (CampaignService_StreamCheckConsentClient, error)
 	// WatchConsentChanges streams the tenant's consent events in the order they were committed,
@@ -208,7 +208,7 @@ type CampaignServiceServer interface {
 	//
 	// Errors: a malformed recipient gets an error answer and the stream goes on. A message with
 	// more than 1,000 recipients, a first message without a target or a later one with a target
-	// ends the stream with INVALID_ARGUMENT; a message over 4 MiB with RESOURCE_EXHAUSTED, as does
+	// ends the stream with INVALID_ARGUMENT; a message over 1 MiB with RESOURCE_EXHAUSTED, as does
 	// a client that leaves answers unread for more than 60 seconds.
 	StreamCheckConsent(CampaignService_StreamCheckConsentServer) error
 	// WatchConsentChanges streams the tenant's consent events in the order they were committed,

@@ -66,7 +66,7 @@ class CampaignService(Protocol):
 
         Errors: a malformed recipient gets an error answer and the stream goes on. A message with
         more than 1,000 recipients, a first message without a target or a later one with a target
-        ends the stream with INVALID_ARGUMENT; a message over 4 MiB with RESOURCE_EXHAUSTED, as does
+        ends the stream with INVALID_ARGUMENT; a message over 1 MiB with RESOURCE_EXHAUSTED, as does
         a client that leaves answers unread for more than 60 seconds.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
@@ -272,7 +272,7 @@ class CampaignServiceClient(ConnectClient):
 
         Errors: a malformed recipient gets an error answer and the stream goes on. A message with
         more than 1,000 recipients, a first message without a target or a later one with a target
-        ends the stream with INVALID_ARGUMENT; a message over 4 MiB with RESOURCE_EXHAUSTED, as does
+        ends the stream with INVALID_ARGUMENT; a message over 1 MiB with RESOURCE_EXHAUSTED, as does
         a client that leaves answers unread for more than 60 seconds.
         """
         return self.execute_bidi_stream(
@@ -412,7 +412,7 @@ class CampaignServiceSync(Protocol):
 
         Errors: a malformed recipient gets an error answer and the stream goes on. A message with
         more than 1,000 recipients, a first message without a target or a later one with a target
-        ends the stream with INVALID_ARGUMENT; a message over 4 MiB with RESOURCE_EXHAUSTED, as does
+        ends the stream with INVALID_ARGUMENT; a message over 1 MiB with RESOURCE_EXHAUSTED, as does
         a client that leaves answers unread for more than 60 seconds.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
@@ -616,7 +616,7 @@ class CampaignServiceClientSync(ConnectClientSync):
 
         Errors: a malformed recipient gets an error answer and the stream goes on. A message with
         more than 1,000 recipients, a first message without a target or a later one with a target
-        ends the stream with INVALID_ARGUMENT; a message over 4 MiB with RESOURCE_EXHAUSTED, as does
+        ends the stream with INVALID_ARGUMENT; a message over 1 MiB with RESOURCE_EXHAUSTED, as does
         a client that leaves answers unread for more than 60 seconds.
         """
         return self.execute_bidi_stream(

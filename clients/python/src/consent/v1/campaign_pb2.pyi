@@ -381,7 +381,10 @@ class WatchConsentChangesResponse(_message.Message):
     """Pass it back to resume after the last change of this message."""
     @_builtins.property
     def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConsentChange]:
-        """In position order; empty in a heartbeat (sent when nothing changed for a while)."""
+        """In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+        send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+        for a while.
+        """
 
     def __init__(
         self,

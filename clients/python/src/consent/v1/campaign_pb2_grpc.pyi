@@ -55,7 +55,7 @@ class CampaignServiceStub:
 
     Errors: a malformed recipient gets an error answer and the stream goes on. A message with
     more than 1,000 recipients, a first message without a target or a later one with a target
-    ends the stream with INVALID_ARGUMENT; a message over 4 MiB with RESOURCE_EXHAUSTED, as does
+    ends the stream with INVALID_ARGUMENT; a message over 1 MiB with RESOURCE_EXHAUSTED, as does
     a client that leaves answers unread for more than 60 seconds.
     """
     WatchConsentChanges: _grpc.UnaryStreamMultiCallable[_campaign_pb2.WatchConsentChangesRequest, _campaign_pb2.WatchConsentChangesResponse]
@@ -118,7 +118,7 @@ class CampaignServiceAsyncStub(CampaignServiceStub):
 
     Errors: a malformed recipient gets an error answer and the stream goes on. A message with
     more than 1,000 recipients, a first message without a target or a later one with a target
-    ends the stream with INVALID_ARGUMENT; a message over 4 MiB with RESOURCE_EXHAUSTED, as does
+    ends the stream with INVALID_ARGUMENT; a message over 1 MiB with RESOURCE_EXHAUSTED, as does
     a client that leaves answers unread for more than 60 seconds.
     """
     WatchConsentChanges: _aio.UnaryStreamMultiCallable[_campaign_pb2.WatchConsentChangesRequest, _campaign_pb2.WatchConsentChangesResponse]  # type: ignore[assignment]
@@ -190,7 +190,7 @@ class CampaignServiceServicer(metaclass=_abc_1.ABCMeta):
 
         Errors: a malformed recipient gets an error answer and the stream goes on. A message with
         more than 1,000 recipients, a first message without a target or a later one with a target
-        ends the stream with INVALID_ARGUMENT; a message over 4 MiB with RESOURCE_EXHAUSTED, as does
+        ends the stream with INVALID_ARGUMENT; a message over 1 MiB with RESOURCE_EXHAUSTED, as does
         a client that leaves answers unread for more than 60 seconds.
         """
 

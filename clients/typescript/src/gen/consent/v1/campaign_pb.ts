@@ -376,7 +376,9 @@ export const BlockChangeSchema: GenMessage<BlockChange> = /*@__PURE__*/
  */
 export type WatchConsentChangesResponse = Message<"consent.v1.WatchConsentChangesResponse"> & {
   /**
-   * In position order; empty in a heartbeat (sent when nothing changed for a while).
+   * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+   * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+   * for a while.
    *
    * @generated from field: repeated consent.v1.ConsentChange changes = 1;
    */
@@ -624,7 +626,7 @@ export const CampaignService: GenService<{
    *
    * Errors: a malformed recipient gets an error answer and the stream goes on. A message with
    * more than 1,000 recipients, a first message without a target or a later one with a target
-   * ends the stream with INVALID_ARGUMENT; a message over 4 MiB with RESOURCE_EXHAUSTED, as does
+   * ends the stream with INVALID_ARGUMENT; a message over 1 MiB with RESOURCE_EXHAUSTED, as does
    * a client that leaves answers unread for more than 60 seconds.
    *
    * @generated from rpc consent.v1.CampaignService.StreamCheckConsent

@@ -259,7 +259,7 @@ public final class CampaignServiceGrpc {
      * slow reader slows the sender instead of filling the server.
      * Errors: a malformed recipient gets an error answer and the stream goes on. A message with
      * more than 1,000 recipients, a first message without a target or a later one with a target
-     * ends the stream with INVALID_ARGUMENT; a message over 4 MiB with RESOURCE_EXHAUSTED, as does
+     * ends the stream with INVALID_ARGUMENT; a message over 1 MiB with RESOURCE_EXHAUSTED, as does
      * a client that leaves answers unread for more than 60 seconds.
      * </pre>
      */
@@ -406,7 +406,7 @@ public final class CampaignServiceGrpc {
      * slow reader slows the sender instead of filling the server.
      * Errors: a malformed recipient gets an error answer and the stream goes on. A message with
      * more than 1,000 recipients, a first message without a target or a later one with a target
-     * ends the stream with INVALID_ARGUMENT; a message over 4 MiB with RESOURCE_EXHAUSTED, as does
+     * ends the stream with INVALID_ARGUMENT; a message over 1 MiB with RESOURCE_EXHAUSTED, as does
      * a client that leaves answers unread for more than 60 seconds.
      * </pre>
      */

@@ -50,7 +50,9 @@ private static final long serialVersionUID = 0L;
   private java.util.List<consentd.client.consent.v1.ConsentChange> changes_;
   /**
    * <pre>
-   * In position order; empty in a heartbeat (sent when nothing changed for a while).
+   * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+   * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+   * for a while.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -61,7 +63,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * In position order; empty in a heartbeat (sent when nothing changed for a while).
+   * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+   * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+   * for a while.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -73,7 +77,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * In position order; empty in a heartbeat (sent when nothing changed for a while).
+   * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+   * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+   * for a while.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -84,7 +90,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * In position order; empty in a heartbeat (sent when nothing changed for a while).
+   * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+   * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+   * for a while.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -95,7 +103,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * In position order; empty in a heartbeat (sent when nothing changed for a while).
+   * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+   * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+   * for a while.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -563,7 +573,9 @@ private static final long serialVersionUID = 0L;
 
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -577,7 +589,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -591,7 +605,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -605,7 +621,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -626,7 +644,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -644,7 +664,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -664,7 +686,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -685,7 +709,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -703,7 +729,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -721,7 +749,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -740,7 +770,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -757,7 +789,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -774,7 +808,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -785,7 +821,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -799,7 +837,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -814,7 +854,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -825,7 +867,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -837,7 +881,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * In position order; empty in a heartbeat (sent when nothing changed for a while).
+     * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+     * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+     * for a while.
      * </pre>
      *
      * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>

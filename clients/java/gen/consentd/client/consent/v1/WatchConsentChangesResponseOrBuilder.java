@@ -9,7 +9,9 @@ public interface WatchConsentChangesResponseOrBuilder extends
 
   /**
    * <pre>
-   * In position order; empty in a heartbeat (sent when nothing changed for a while).
+   * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+   * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+   * for a while.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -18,7 +20,9 @@ public interface WatchConsentChangesResponseOrBuilder extends
       getChangesList();
   /**
    * <pre>
-   * In position order; empty in a heartbeat (sent when nothing changed for a while).
+   * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+   * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+   * for a while.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -26,7 +30,9 @@ public interface WatchConsentChangesResponseOrBuilder extends
   consentd.client.consent.v1.ConsentChange getChanges(int index);
   /**
    * <pre>
-   * In position order; empty in a heartbeat (sent when nothing changed for a while).
+   * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+   * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+   * for a while.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -34,7 +40,9 @@ public interface WatchConsentChangesResponseOrBuilder extends
   int getChangesCount();
   /**
    * <pre>
-   * In position order; empty in a heartbeat (sent when nothing changed for a while).
+   * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+   * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+   * for a while.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
@@ -43,7 +51,9 @@ public interface WatchConsentChangesResponseOrBuilder extends
       getChangesOrBuilderList();
   /**
    * <pre>
-   * In position order; empty in a heartbeat (sent when nothing changed for a while).
+   * In position order; empty in a heartbeat: sent at once when the watch starts with nothing to
+   * send (its cursor is where `from_now` started: keep it to resume), then when nothing changed
+   * for a while.
    * </pre>
    *
    * <code>repeated .consent.v1.ConsentChange changes = 1 [json_name = "changes"];</code>
