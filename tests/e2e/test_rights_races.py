@@ -127,21 +127,20 @@ async def test_a_legal_hold_reason_is_one_line(
     assert kept.settings.legal_hold_reason == "case 12"
 
 
-async def test_a_code_for_a_refused_request_says_it_is_closed(
-    stubs: Stubs, channel: grpc.aio.Channel
-) -> None:
-    """Probe DO: a code asked for a request refused before anyone verified it was told "the
-    identity of this request is verified already"."""
-    rights = rights_pb2_grpc.RightsServiceStub(channel)
-    await put_purpose(stubs, "newsletter")
-    await record(
-        stubs, types_pb2.SubjectIdentity(email="closed@example.fr"), grant(target("newsletter"))
-    )
+async def _refused_then_resent(
+    rights: rights_pb2_grpc.RightsServiceStub, stubs: Stubs, *, verified: bool
+) -> grpc.aio.AioRpcError:
+    """An erase request refused (its identity verified first, or not), then a code asked for."""
     submitted = await rights.SubmitRightsRequest(
         rights_pb2.SubmitRightsRequestRequest(kind=ERASE, subject=by_email("closed@example.fr")),
         metadata=stubs.metadata,
     )
     request_id = submitted.request.request_id
+    if verified:
+        await rights.ConfirmIdentity(
+            rights_pb2.ConfirmIdentityRequest(request_id=request_id, attested_by="desk"),
+            metadata=stubs.metadata,
+        )
     await rights.RefuseRightsRequest(
         rights_pb2.RefuseRightsRequestRequest(request_id=request_id, reason="unfounded"),
         metadata=stubs.metadata,
@@ -153,27 +152,20 @@ async def test_a_code_for_a_refused_request_says_it_is_closed(
             ),
             metadata=stubs.metadata,
         )
-    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert raised.value.details() == "this request is refused (closed): no code is needed for it"
-    # Verified, then refused: closed too, not "verified already" (probe DQ).
-    other = await rights.SubmitRightsRequest(
-        rights_pb2.SubmitRightsRequestRequest(kind=ERASE, subject=by_email("closed@example.fr")),
-        metadata=stubs.metadata,
+    return raised.value
+
+
+async def test_a_code_for_a_refused_request_says_it_is_closed(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """Probe DO: a code asked for a request refused before anyone verified it was told "the
+    identity of this request is verified already"; so was one verified, then refused (DQ)."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    await record(
+        stubs, types_pb2.SubjectIdentity(email="closed@example.fr"), grant(target("newsletter"))
     )
-    verified = other.request.request_id
-    await rights.ConfirmIdentity(
-        rights_pb2.ConfirmIdentityRequest(request_id=verified, attested_by="desk"),
-        metadata=stubs.metadata,
-    )
-    await rights.RefuseRightsRequest(
-        rights_pb2.RefuseRightsRequestRequest(request_id=verified, reason="unfounded"),
-        metadata=stubs.metadata,
-    )
-    with pytest.raises(grpc.aio.AioRpcError) as again:
-        await rights.ResendVerificationCode(
-            rights_pb2.ResendVerificationCodeRequest(
-                request_id=verified, send_code_to=rights_pb2.CONTACT_KIND_EMAIL
-            ),
-            metadata=stubs.metadata,
-        )
-    assert again.value.details() == "this request is refused (closed): no code is needed for it"
+    for verified in (False, True):
+        error = await _refused_then_resent(rights, stubs, verified=verified)
+        assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert error.details() == "this request is refused (closed): no code is needed for it"
