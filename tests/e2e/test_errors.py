@@ -448,3 +448,10 @@ async def test_an_enum_left_unset_is_told_the_names_a_caller_writes(stubs: Stubs
     assert str(error.details()).endswith(
         "is required and must be one of: PARTY_SCOPE_FIRST_PARTY, PARTY_SCOPE_PARTNERS"
     )
+    # Given, but not one this field takes: not "required" (probe DU).
+    request.choices[0].target.scope = types_pb2.PARTY_SCOPE_FIRST_PARTY
+    request.choices[0].state = types_pb2.CONSENT_STATE_WITHDRAWN
+    error = await _fails(stubs.consent.RecordConsent(request, metadata=stubs.metadata))
+    assert error.details() == (
+        "choices[0].state: must be one of: CONSENT_STATE_GRANTED, CONSENT_STATE_REFUSED"
+    )

@@ -82,7 +82,9 @@ MAX_EVIDENCE = 1024
 def enum_in(table: Mapping[Any, E], value: int, field: str) -> E:
     """The domain value of a proto enum; raises InvalidInput when unspecified or unknown."""
     if value not in table:
-        raise InvalidInput(field, f"is required and must be one of: {wire_names(table)}")
+        # A value given but not taken here is not "required" (probe DU).
+        what = "is required and must be" if not value else "must be"
+        raise InvalidInput(field, f"{what} one of: {wire_names(table)}")
     return table[value]
 
 
