@@ -252,3 +252,43 @@ async def test_an_earlier_holders_own_stop_is_taken_back_target_by_target(
     await record(stubs, address, grant(NEWSLETTER))
     await crm.consent.RecordConsent(_sync(address, grant(NEWSLETTER)), metadata=crm.metadata)
     assert (await check(stubs, by_email(email), NEWSLETTER)).decision == ALLOW
+
+
+async def test_an_earlier_holders_own_sms_stop_says_nothing_of_calls(
+    stubs: Stubs, channel: grpc.aio.Channel, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """Probe DU: a STOP to texts the earlier holder of a number sent themselves closed its
+    calls target by target too, though they never refused a call: on the STOP's channel target
+    by target, on the number's other channels the holder's "yes" to anything takes it back."""
+    number, sms, call = "+33612340077", types_pb2.CHANNEL_SMS, types_pb2.CHANNEL_VOICE_CALL
+    for purpose in ("newsletter", "offers"):
+        await put_purpose(stubs, purpose)
+    made = await record(
+        stubs, types_pb2.SubjectIdentity(phone=number), grant(target("newsletter", sms))
+    )
+    stop = consent_pb2.WithdrawConsentRequest(
+        subject=types_pb2.SubjectRef(phone=number), all=True, channel=sms,
+        source=types_pb2.SOURCE_PORTAL,
+    )  # fmt: skip
+    await stubs.consent.WithdrawConsent(stop, metadata=stubs.metadata)
+    await rights_pb2_grpc.RightsServiceStub(channel).RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=types_pb2.SubjectRef(subject_id=made.subject_id),
+            kind=rights_pb2.CONTACT_KIND_PHONE,
+            value="+33612340078",
+        ),
+        metadata=stubs.metadata,
+    )
+    holder = types_pb2.SubjectIdentity(phone=number)
+    await record(stubs, holder, grant(target("newsletter", sms)))  # the new holder, in person
+    crm = await _crm(stubs, admin, tenant)
+    calls = await crm.consent.RecordConsent(
+        _sync(holder, grant(target("newsletter", call))), metadata=crm.metadata
+    )
+    assert [e.target.channel for e in calls.events] == [call]
+    refused = await fails(
+        crm.consent.RecordConsent(
+            _sync(holder, grant(target("offers", sms))), metadata=crm.metadata
+        )
+    )
+    assert error_info(refused).reason == "OBJECTION_IN_FORCE"

@@ -97,8 +97,14 @@ async def without_closed_grants(
         still = closure.targets - back
         targets |= still
         channels = reached([digest[0]])
-        if closure.whole and (closure.per_target or not any(t.channel in channels for t in back)):
-            rules.append((channels, back if closure.per_target else frozenset()))
+        # On a STOP's channels its holder sent themselves: target by target (probe DS); on the
+        # others, the holder's "yes" to anything on them takes it back.
+        own = channels if Channel.ALL in closure.per_target else channels & closure.per_target
+        if closure.whole and own:
+            rules.append((own, back))
+        if closure.whole and not any(t.channel in channels for t in back):
+            rules.append((channels - own, frozenset()))
+        if closure.whole and (own or not any(t.channel in channels for t in back)):
             shut.append(closure._replace(targets=still))
         elif still:
             shut.append(Closed(closure.reason, closure.at, still, whole=False))

@@ -28,15 +28,16 @@ class Closed(NamedTuple):
     on it (rule 2). `reason` is ERASED or OBJECTED, `at` when it was erased or left. `targets`:
     those left by a holder whose own latest word on each was a refusal or withdrawal (migration
     0048), closed each until the holder's own "yes" to it; `whole`: closed to every target its
-    channels reach too (False: only `targets`, `reason` OBJECTED); `per_target`: that whole
-    closure is taken back target by target (a STOP its holder sent themselves, as their own
-    STOP would be), not by the holder's "yes" to any target on those channels."""
+    channels reach too (False: only `targets`, `reason` OBJECTED); `per_target`: the channels
+    (Channel.ALL: every one) on which that whole closure is taken back target by target (a STOP
+    its holder sent themselves, as their own STOP would be), not by the holder's "yes" to any
+    target on those channels."""
 
     reason: BlockKind
     at: datetime
     targets: frozenset[Target] = frozenset()
     whole: bool = True
-    per_target: bool = False
+    per_target: frozenset[Channel] = frozenset()
 
 
 def merged(was: Closed | None, closed: Closed) -> Closed:
@@ -48,7 +49,7 @@ def merged(was: Closed | None, closed: Closed) -> Closed:
     wholes = [c.reason for c in (was, closed) if c.whole]
     erased = BlockKind.ERASED in wholes
     reason = BlockKind.ERASED if erased else BlockKind.OBJECTED
-    targets, per_target = was.targets | closed.targets, was.per_target or closed.per_target
+    targets, per_target = was.targets | closed.targets, was.per_target | closed.per_target
     return Closed(reason, max(was.at, closed.at), targets, bool(wholes), per_target)
 
 

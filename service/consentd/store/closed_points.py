@@ -44,16 +44,16 @@ GROUP BY h.kind, h.digest, n.purpose_id, n.channel, n.scope
 UNION ALL
 -- Left by a holder who had withdrawn everything themselves (in person: a STOP of their own):
 -- taken back target by target, as their own STOP would be (probe DS).
-SELECT h.kind, h.digest, 'stopped', max(h.held_until), NULL, NULL, NULL
+-- On its channel only (an SMS STOP says nothing of calls; probe DU).
+SELECT h.kind, h.digest, 'stopped', max(h.held_until), NULL, e.channel, NULL
 FROM left_ h
-WHERE EXISTS (
-    SELECT FROM consent_events e
-    WHERE e.tenant_id = h.tenant_id AND e.subject_id = h.subject_id AND e.purpose_id = '*'
-      AND e.state = 'withdrawn' AND e.recorded_at <= h.held_until
-      AND e.source IN ('portal', 'banner', 'support')
-      AND (e.channel = '*' OR (h.kind, e.channel) IN (
-        ('email', 'email'), ('phone', 'sms'), ('phone', 'voice_call'))))
-GROUP BY h.kind, h.digest
+JOIN consent_events e
+  ON e.tenant_id = h.tenant_id AND e.subject_id = h.subject_id AND e.purpose_id = '*'
+ AND e.state = 'withdrawn' AND e.recorded_at <= h.held_until
+ AND e.source IN ('portal', 'banner', 'support')
+ AND (e.channel = '*' OR (h.kind, e.channel) IN (
+   ('email', 'email'), ('phone', 'sms'), ('phone', 'voice_call')))
+GROUP BY h.kind, h.digest, e.channel
 UNION ALL
 -- Left by a holder whose objection was in force then, or who had withdrawn everything (of every
 -- channel or of one the contact point reaches: a STOP) by then.
@@ -92,7 +92,7 @@ async def closed_points(
 def _closed_of(m: Any) -> Closed:
     """One row of _CLOSED."""
     if m["reason"] == "stopped":
-        return Closed(BlockKind.OBJECTED, m["at"], per_target=True)
+        return Closed(BlockKind.OBJECTED, m["at"], per_target=frozenset({Channel(m["channel"])}))
     if m["reason"] != "refused":
         return Closed(BlockKind(m["reason"]), m["at"])
     target = Target(m["purpose_id"], Channel(m["channel"]), PartyScope(m["scope"]))
