@@ -1,8 +1,7 @@
 """A private PostgreSQL run from the system binaries as our child, for ``consentd serve``
 (persistent cluster) and the tests (``ephemeral=True``). As root ``initdb`` and ``postgres``
 (never Python) run as the ``postgres`` system user (PostgreSQL refuses root), owner of the data
-dir. The server has its own session: a Ctrl-C reaches only us; the caller decides when to stop.
-"""
+dir. The server has its own session: a Ctrl-C reaches only us; the caller decides when to stop."""
 
 from __future__ import annotations
 
@@ -160,9 +159,10 @@ class EmbeddedPostgres:
 
     def restart(self, timeout: float = 30.0) -> None:
         """Start again on the same port after the server exited on its own (crash recovery
-        replays its WAL), so that the URLs handed out stay valid. Raises as start() does."""
+        replays its WAL): the URLs handed out stay valid. Raises as start() does."""
         port, fixed = self._port, self._fixed_port
         self.stop()
+        kill_leftovers(self.data_dir)  # frozen children of it ran on beside the new one
         self._fixed_port = port
         try:
             self.start(timeout)
