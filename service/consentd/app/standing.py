@@ -270,8 +270,9 @@ def alone_for_blocks(
     if not isinstance(command, RecordConsent):
         return False
     closed = latest_closure(c for d, c in read.closed.items() if d in named)
+    systems = systems_grant(command)
     # Whose targets an earlier holder's own "no" closed: the one-call path reads which.
-    refused = systems_grant(command) and any(d in read.refusing for d in named)
+    refused = systems and any(d in read.refusing for d in named)
     if known is None:
         refuse_systems_return(command, closed)
         return refused
@@ -283,7 +284,6 @@ def alone_for_blocks(
     # cannot tell (its source says PORTAL): alone, it reads the objection under the subject's
     # lock (raced by an objection, 9 of 40 were written after it; probe Z).
     granted = any(c.state is ConsentState.GRANTED for c in command.choices)
-    systems = systems_grant(command)
     unvouched = systems and command.source in PERSON_SOURCES
     # A system's grant for a subject holding such a contact point besides the named ones: the
     # one-call path reads whether its holder came back (a grant naming the subject by its

@@ -100,11 +100,12 @@ async def without_closed_grants(
         # On a STOP's channels its holder sent themselves: target by target (probe DS); on the
         # others, the holder's "yes" to anything on them takes it back.
         own = channels if Channel.ALL in closure.per_target else channels & closure.per_target
+        open_ = any(t.channel in channels for t in back)  # the rest taken back by any "yes"
         if closure.whole and own:
             rules.append((own, back))
-        if closure.whole and not any(t.channel in channels for t in back):
+        if closure.whole and not open_:
             rules.append((channels - own, frozenset()))
-        if closure.whole and (own or not any(t.channel in channels for t in back)):
+        if closure.whole and (own or not open_):
             shut.append(closure._replace(targets=still))
         elif still:
             shut.append(Closed(closure.reason, closure.at, still, whole=False))
@@ -159,13 +160,12 @@ async def came_back(uow: UnitOfWork, subject_id: UUID, closed: datetime) -> froz
     the portal, a banner or support decided after it. A closure of every target takes it back
     on a channel that contact point reaches (a grant for their phone took back an erased
     address, probe BN; one sent late with a decided_at from before they held it says nothing
-    of it). A refusal
-    or withdrawal (the objector clicking "unsubscribe" in an old newsletter let the next CRM
-    grant through; probe S), a system's fact, a rights request or another identifier linked is
-    not the person taking it back. Nor is a grant in person from a caller that does not speak
-    for the person (attested False): a plain write key's PORTAL grant for the holder's phone,
-    then a CRM grant for the erased address, reopened it (probe Y; events from before
-    migration 0033 are trusted on their source, as they were)."""
+    of it). A refusal or withdrawal (the objector clicking "unsubscribe" in an old newsletter
+    let the next CRM grant through; probe S), a system's fact, a rights request or another
+    identifier linked is not the person taking it back. Nor is a grant in person from a
+    caller that does not speak for the person (attested False): a plain write key's PORTAL
+    grant for the holder's phone, then a CRM grant for the erased address, reopened it (probe
+    Y; events from before migration 0033 are trusted on their source, as they were)."""
     return frozenset(
         word.target
         for word in await uow.consents.persons_words(subject_id)

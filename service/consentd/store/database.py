@@ -142,9 +142,9 @@ def _sqlstate(error: BaseException) -> object:
 
 
 # The SQLSTATEs each kind but UNAVAILABLE (a class prefix) stands for.
-_KINDS = dict.fromkeys(_DEADLINE_STATES, DEADLINE) | dict.fromkeys(_CONFLICT_STATES, CONFLICT)
-_KINDS |= {PURGED_STATE: PURGED, ERASED_STATE: ERASED, OBJECTED_STATE: OBJECTED}
-_KINDS[STOPPED_STATE] = STOPPED
+_KINDS = dict.fromkeys(_DEADLINE_STATES, DEADLINE) | dict.fromkeys(_CONFLICT_STATES, CONFLICT) | {
+    PURGED_STATE: PURGED, ERASED_STATE: ERASED, OBJECTED_STATE: OBJECTED, STOPPED_STATE: STOPPED
+}  # fmt: skip
 
 
 def _state_kind(error: BaseException) -> str | None:

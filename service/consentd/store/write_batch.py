@@ -11,7 +11,7 @@ from itertools import chain
 from typing import Any
 
 from consentd.app.ports import IdentifiersTaken, PartQuery, PartRead, PartWrite
-from consentd.domain.contact_points import Closed
+from consentd.domain.contact_points import Closed, merged
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import ConsentEvent
 from consentd.domain.rights import BlockKind
@@ -63,8 +63,7 @@ def _take(part: PartRead, row: Any) -> None:
             part.refusing.add(key)
             return
         closed = Closed(BlockKind(row["o_reason"]), row["o_objected"])
-        if key not in part.closed or closed.reason is BlockKind.ERASED:
-            part.closed[key] = closed
+        part.closed[key] = merged(part.closed.get(key), closed)
     elif row["o_kind"] is not None and row["o_reason"] is not None:
         part.holding_closed.add(row["o_subject"])
     elif row["o_kind"] is not None:
