@@ -9,13 +9,12 @@ import binascii
 import os
 import secrets
 from pathlib import Path
-from uuid import UUID
 
 import structlog
 
 from consentd.config import ConfigError, Settings
 from consentd.domain.audit import CheckpointSigner
-from consentd.store.key_check import opens, runtime_sample, stored_data
+from consentd.store.key_check import Stored, keep_check, proven, runtime_sample, stored_data
 
 log = structlog.get_logger("consentd")
 
@@ -42,7 +41,8 @@ async def local_keys(settings: Settings, home: Path, owner: str) -> tuple[bytes,
     key = settings.secret_key or local_secret(key_path)
     audit_key = settings.audit_signing_key or local_secret(audit_path)
     where = "CONSENTD_SECRET_KEY" if settings.secret_key else str(key_path)
-    _check_secret(key, stored.sample, where, restore)
+    if _check_secret(key, stored, where, restore):
+        await keep_check(owner, key)
     tell_signing_key(audit_key, stored.signed_by)
     return key, audit_key
 
@@ -51,21 +51,24 @@ async def check_given_keys(url: str, secret: bytes, audit_key: bytes) -> None:
     """local_keys' checks for a database consentd does not run, read through the runtime role
     (`url`): a wrong CONSENTD_SECRET_KEY served beside the data, finding nobody (embedded mode
     refuses it). Raises ConfigError."""
-    sample, signed_by = await runtime_sample(url)
-    _check_secret(
-        secret, sample, "CONSENTD_SECRET_KEY", "set the secret this database was written with"
-    )
-    tell_signing_key(audit_key, signed_by)
+    stored = await runtime_sample(url)
+    restore = "set the secret this database was written with"
+    if _check_secret(secret, stored, "CONSENTD_SECRET_KEY", restore):
+        await keep_check(url, secret)
+    tell_signing_key(audit_key, stored.signed_by)
 
 
-def _check_secret(
-    key: bytes, sample: tuple[UUID, UUID, bytes] | None, where: str, restore: str
-) -> None:
-    if sample is not None and not opens(key, sample):
+def _check_secret(key: bytes, stored: Stored, where: str, restore: str) -> bool:
+    """Whether the secret was proven the data's (then every tenant keeps its check, migration
+    0050: with every subject erased, no data key is left to try it on; probe DU). Raises
+    ConfigError when it is not the data's."""
+    verdict = proven(key, stored)
+    if verdict is False:
         raise ConfigError(
             f"{where} does not open the data's keys: it is not the secret this database was "
             f"written with; {restore}"
         )
+    return bool(verdict)
 
 
 def tell_signing_key(audit_key: bytes, signed_by: str | None) -> None:

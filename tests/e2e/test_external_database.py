@@ -12,14 +12,18 @@ from pathlib import Path
 from uuid import uuid4
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from structlog.testing import capture_logs
 
-from consentd.bootstrap import App
+from consentd.bootstrap import App, bootstrap
+from consentd.config import Settings
 from consentd.domain.audit import CheckpointSigner
 from consentd.key_files import tell_signing_key
 from consentd.postgres.embedded import EmbeddedPostgres
-from tests.integration.helpers import NEWSLETTER, catalogue, email, grant
+from consentd.store.database import migrate
+from tests.conftest import TEST_SECRET, TestClock
+from tests.integration.helpers import NEWSLETTER, catalogue, email, grant, principal
 
 SECRET = base64.b64encode(bytes(range(32))).decode()
 SIGNING_KEY = base64.b64encode(bytes(range(32, 64))).decode()
@@ -181,6 +185,61 @@ async def test_a_secret_that_does_not_open_an_external_databases_data_is_refused
     assert refused.returncode == 2, refused.stderr
     assert "CONSENTD_SECRET_KEY does not open the data's keys" in refused.stderr
     assert "serving" not in refused.stderr
+
+
+async def test_a_wrong_secret_is_refused_once_every_subject_is_erased(
+    postgres: EmbeddedPostgres, database_url: str, clock: TestClock
+) -> None:
+    """Probe DU: the start tried the secret on a stored data key only; once every subject was
+    erased none was left, a wrong CONSENTD_SECRET_KEY started, and a system's grant made an
+    erased address contactable again (its suppression digest keyed under the right secret).
+    An erasure keeps the tenant's secret check as it destroys a key the secret opens, and a
+    start that proved the secret gives every tenant without one its check (migration 0050)."""
+    name = f"ext_{uuid4().hex[:8]}"
+    postgres.create_database(name)
+    owner = postgres.url(name)
+    await migrate(owner)
+    runtime = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    app = bootstrap(Settings(), runtime, TEST_SECRET, clock, owner_url=owner)
+    try:
+        assert app.admin is not None
+        kept, gone, _ = [await app.admin.create_tenant(s) for s in ("kept", "gone", "idle")]
+        for tenant in (kept, gone):
+            await catalogue(app, tenant)
+            await grant(app, tenant, email(f"{tenant.slug}@example.com"), targets=(NEWSLETTER,))
+        await app.rights.erase(principal(gone), email("gone@example.com"), "dpo")
+        assert await _checked(owner) == {"gone"}  # kept by the erasure
+
+        env = {
+            "DATABASE_URL": runtime.replace("postgresql+asyncpg://", "postgresql://"),
+            "CONSENTD_MIGRATION_DATABASE_URL": owner,
+            "CONSENTD_SECRET_KEY": SECRET,
+            "CONSENTD_AUDIT_SIGNING_KEY": SIGNING_KEY,
+        }
+        listed = await asyncio.to_thread(_run, env, "tenants", "list")
+        assert listed.returncode == 0, listed.stderr
+        assert await _checked(owner) == {"kept", "gone", "idle"}  # the secret opened a key
+
+        await app.rights.erase(principal(kept), email("kept@example.com"), "dpo")
+        wrong = {**env, "CONSENTD_SECRET_KEY": base64.b64encode(bytes(range(1, 33))).decode()}
+        refused = await asyncio.to_thread(_run, wrong, "tenants", "list")
+        assert refused.returncode == 2, refused.stderr
+        assert "CONSENTD_SECRET_KEY does not open the data's keys" in refused.stderr
+        again = await asyncio.to_thread(_run, env, "tenants", "list")
+        assert again.returncode == 0, again.stderr
+    finally:
+        await app.aclose()
+
+
+async def _checked(owner: str) -> set[str]:
+    """The slugs of the tenants that keep a secret check (read as the owner, a superuser)."""
+    engine = create_async_engine(owner)
+    try:
+        async with engine.connect() as conn:
+            query = "SELECT slug FROM tenants JOIN tenant_secret_checks USING (tenant_id)"
+            return set((await conn.execute(sa.text(query))).scalars())
+    finally:
+        await engine.dispose()
 
 
 def test_a_signing_key_other_than_the_heads_one_is_told() -> None:

@@ -11,11 +11,13 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from consentd.app.blocking import after_its_facts, subject_record
+from consentd.app.keys import SubjectKeys
 from consentd.app.ports import UnitOfWork
 from consentd.app.request_log import close_with_erasure
 from consentd.domain.audit import Action
 from consentd.domain.model import ALL, ConsentEvent, ConsentState
 from consentd.domain.rights import BlockKind
+from consentd.domain.tenancy import Principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,8 @@ async def erase_subject(
     actor: str,
     request_id: UUID | None,
     *,
-    by: str,
+    by: Principal,
+    keys: SubjectKeys,
 ) -> Erasure:
     """Erase inside the caller's unit of work: suppress and unlink the identifiers, mark every
     current consent erased, destroy the data key, stamp the subject, audit it. The subject's
@@ -77,7 +80,8 @@ async def erase_subject(
     cookie_counts, visitors = await uow.cookies.erase_subject(subject_id)
     await uow.cookie_purge.add_counts(cookie_counts)
     await uow.rights.forget_replays([str(subject_id), *visitors])
-    await uow.rights.destroy_key(subject_id)
+    check = await keys.vouched(uow, by.tenant_id, subject_id)  # kept by the tenant (0050)
+    await uow.rights.destroy_key(subject_id, check, now)
     await uow.requests.forget_attestations(subject_id)
     requests_closed = await close_with_erasure(uow, subject_id, request_id, now)
     erased_at = await uow.rights.mark_erased(subject_id, now)
@@ -94,7 +98,7 @@ async def erase_subject(
         "requests_closed": requests_closed,
         # Who erased: the actor was kept only on the ERASED events (none without consents).
         "actor": actor,
-        "by": by,
+        "by": by.caller,
     }
     uow.audit.record(subject_record(Action.SUBJECT_ERASED, subject_id, now, payload))
     return Erasure(subject_id, erased_at, len(suppressed), len(erased_events))

@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 from consentd.app.ports import UnitOfWork
-from consentd.domain.sealing import Keyring, SubjectKey
+from consentd.domain.sealing import Keyring, SealError, SubjectKey
 
 
 class SubjectKeys:
@@ -45,3 +45,16 @@ class SubjectKeys:
         """The subject's key, or None once it was destroyed (erased) or never made."""
         wrapped = await uow.rights.wrapped_key(subject_id)
         return self._keyring.unwrap(tenant_id, subject_id, wrapped) if wrapped else None
+
+    async def vouched(self, uow: UnitOfWork, tenant_id: UUID, subject_id: UUID) -> bytes | None:
+        """The secret's check (domain/sealing.secret_check) when the secret opens the subject's
+        stored key, else None: an erasure keeps it as it destroys that key, so that a start can
+        still tell a wrong secret once every subject is erased (probe DU, migration 0050)."""
+        wrapped = await uow.rights.wrapped_key(subject_id)
+        if wrapped is None:
+            return None
+        try:
+            self._keyring.unwrap(tenant_id, subject_id, wrapped)
+        except SealError:
+            return None
+        return self._keyring.check

@@ -62,7 +62,7 @@ class RightsRequestUseCases:
         self._uow = uow
         self._subjects = SubjectResolver(hasher, keys)
         self._codes = Codes(hasher, keys, notifier)
-        self._clock = clock
+        self._clock, self._keys = clock, keys
 
     def now(self) -> datetime:
         """The use cases' clock (whether a request is overdue is read against it)."""
@@ -222,7 +222,7 @@ class RightsRequestUseCases:
             done = request.done(now, outcome)
             if request.kind is RequestKind.ERASE:
                 await erase_subject(
-                    uow, request.subject_id, now, actor, request_id, by=principal.caller
+                    uow, request.subject_id, now, actor, request_id, by=principal, keys=self._keys
                 )
             elif (block := _BLOCKS.get(request.kind)) is not None:
                 await block_subject(

@@ -73,11 +73,11 @@ class RightsUseCases:
                 return await _erased_before(uow, self._subjects, principal.tenant_id, selector)
             subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
             # Erased already: when, and no second entry (probe CF: the log showed two erasures).
-            erased, by = await uow.rights.erased_at(subject_id), principal.caller
+            erased, keys = await uow.rights.erased_at(subject_id), self._keys
             erasure = (
                 Erasure(subject_id, erased, 0, 0)
                 if erased
-                else await erase_subject(uow, subject_id, now, actor, None, by=by)
+                else await erase_subject(uow, subject_id, now, actor, None, by=principal, keys=keys)
             )
             await uow.commit(erasure)
         return erasure

@@ -66,6 +66,12 @@ class SubjectKey:
         return _open(self._key, sealed, _aad(self.tenant_id, self.subject_id, label)).decode()
 
 
+def secret_check(secret: bytes) -> bytes:
+    """A keyed digest of a fixed text under the service secret: what a start compares the
+    secret with once no subject's data key is left to open (migration 0050)."""
+    return hmac.new(secret, b"consentd secret check", hashlib.sha256).digest()
+
+
 class Keyring:
     """Makes, wraps and unwraps subjects' data keys under the service secret."""
 
@@ -74,6 +80,7 @@ class Keyring:
             raise ValueError("the service secret must be at least 32 bytes")
         self._secret = secret
         self._wrapping: dict[UUID, bytes] = {}  # per tenant: derived once (an import makes many)
+        self.check = secret_check(secret)
 
     def _wrapping_key(self, tenant_id: UUID) -> bytes:
         key = self._wrapping.get(tenant_id)

@@ -8,13 +8,15 @@ tenant's rows; an owner under row-level security sees none, and nothing is check
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from consentd.domain.sealing import Keyring, SealError
+from consentd.domain.sealing import Keyring, SealError, secret_check
 
 _SAMPLE = sa.text("SELECT tenant_id, subject_id, wrapped_key FROM subject_keys LIMIT 1")
 # Keyed under the secret: every look-up digest, and the suppression entries erasures leave (an
@@ -26,20 +28,32 @@ _SIGNED = sa.text(
     "SELECT EXISTS (SELECT 1 FROM audit_tree_heads) OR EXISTS (SELECT 1 FROM audit_checkpoints)"
 )
 
+_CHECK = sa.text("SELECT digest FROM tenant_secret_checks LIMIT 1")
 _LATEST_SIGNER = sa.text("SELECT key_id FROM audit_tree_heads ORDER BY signed_at DESC LIMIT 1")
+
+# The key goes; the tenant's secret check stays (migration 0050), made from the first erasure
+# whose subject's key the secret opened.
+DESTROY_KEY = """
+WITH gone AS (DELETE FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2 RETURNING 1),
+kept AS (
+    INSERT INTO tenant_secret_checks (tenant_id, digest, made_at) SELECT $1, $3, $4
+    WHERE $3::bytea IS NOT NULL ON CONFLICT (tenant_id) DO NOTHING)
+SELECT count(*) > 0 AS destroyed FROM gone
+"""
 
 
 @dataclass(frozen=True, slots=True)
 class Stored:
     """What the database holds that the key files must open: one stored data key (tenant,
-    subject, wrapped) to try the secret on; whether any digest is keyed under it; whether tree
-    heads or checkpoints were signed."""
+    subject, wrapped) and one tenant's secret check to try the secret on; whether any digest is
+    keyed under it; whether tree heads or checkpoints were signed."""
 
     sample: tuple[UUID, UUID, bytes] | None
     keyed: bool
     signed: bool
     # The key id the latest tree head was signed with.
     signed_by: str | None = None
+    check: bytes | None = None
 
 
 async def stored_data(owner_url: str) -> Stored:
@@ -47,18 +61,28 @@ async def stored_data(owner_url: str) -> Stored:
     try:
         async with engine.connect() as conn:
             row = (await conn.execute(_SAMPLE)).first()
+            check = (await conn.execute(_CHECK)).scalar()
             keyed = bool((await conn.execute(_KEYED)).scalar())
             signed = bool((await conn.execute(_SIGNED)).scalar())
             signed_by = (await conn.execute(_LATEST_SIGNER)).scalar()
     finally:
         await engine.dispose()
     sample = (row[0], row[1], bytes(row[2])) if row is not None else None
-    return Stored(sample, keyed or sample is not None, signed, signed_by)
+    check = bytes(check) if check is not None else None
+    keyed = keyed or sample is not None or check is not None
+    return Stored(sample, keyed, signed, signed_by, check)
 
 
-def opens(secret: bytes, sample: tuple[UUID, UUID, bytes]) -> bool:
-    """Whether `secret` unwraps the stored data key."""
-    tenant_id, subject_id, wrapped = sample
+def proven(secret: bytes, stored: Stored) -> bool | None:
+    """Whether `secret` is the data's: it unwraps the stored data key and matches the secret
+    check (those found); None when neither is there to try."""
+    if stored.sample is None and stored.check is None:
+        return None
+    if stored.check is not None and not hmac.compare_digest(stored.check, secret_check(secret)):
+        return False
+    if stored.sample is None:
+        return True
+    tenant_id, subject_id, wrapped = stored.sample
     try:
         Keyring(secret).unwrap(tenant_id, subject_id, wrapped)
     except SealError:
@@ -66,15 +90,16 @@ def opens(secret: bytes, sample: tuple[UUID, UUID, bytes]) -> bool:
     return True
 
 
-# As the runtime role, under row-level security: one tenant's stored data key, and the key id
-# its latest tree head was signed with (migration 0049 walks the tenants in the database).
+# As the runtime role, under row-level security: one tenant's stored data key and secret check,
+# and the key id its latest tree head was signed with (migrations 0049, 0050 walk the tenants).
 _RUNTIME_SAMPLE = sa.text("SELECT * FROM consentd_key_sample()")
+_MARK = sa.text("SELECT consentd_secret_mark(:digest, :at)")
 
 
-async def runtime_sample(url: str) -> tuple[tuple[UUID, UUID, bytes] | None, str | None]:
+async def runtime_sample(url: str) -> Stored:
     """Through the runtime role (an external database, whose owner consentd may not be given):
-    one stored data key of the first tenant that has one, and the key id of that tenant's latest
-    signed tree head (None when none is found)."""
+    the data key and secret check of the first tenant that has either, and the key id of that
+    tenant's latest signed tree head (`keyed` and `signed` are not read)."""
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
@@ -82,5 +107,19 @@ async def runtime_sample(url: str) -> tuple[tuple[UUID, UUID, bytes] | None, str
     finally:
         await engine.dispose()
     if row is None:
-        return None, None
-    return (row[0], row[1], bytes(row[2])), row[3]
+        return Stored(None, False, False)
+    sample = (row[0], row[1], bytes(row[2])) if row[1] is not None else None
+    return Stored(sample, True, False, row[3], bytes(row[4]) if row[4] is not None else None)
+
+
+async def keep_check(url: str, secret: bytes) -> int:
+    """Once the secret is proven: every tenant without a secret check gets it (how many did).
+    `url` the runtime role's, or the embedded superuser's."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            at = datetime.now(UTC)
+            marked = await conn.execute(_MARK, {"digest": secret_check(secret), "at": at})
+    finally:
+        await engine.dispose()
+    return int(marked.scalar() or 0)

@@ -18,12 +18,12 @@ from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import BlockKind, BlockRecord, ContactChange, StoredIdentifier
 from consentd.store import closed_points as points
 from consentd.store.driver import Driver, affected
+from consentd.store.key_check import DESTROY_KEY
 from consentd.store.tables import (
     contact_changes,
     contact_point_holdings,
     subject_blocks,
     subject_identifiers,
-    subject_keys,
     subjects,
     suppressions,
 )
@@ -81,14 +81,10 @@ class SqlRights:
         self._keys[subject_id] = stored
         return stored
 
-    async def destroy_key(self, subject_id: UUID) -> bool:
+    async def destroy_key(self, subject_id: UUID, check: bytes | None, now: datetime) -> bool:
         self._keys.pop(subject_id, None)
-        result = await self._conn.execute(
-            subject_keys.delete().where(
-                subject_keys.c.tenant_id == self._tenant, subject_keys.c.subject_id == subject_id
-            )
-        )
-        return bool(result.rowcount)
+        row = await self._raw.fetchrow(DESTROY_KEY, self._tenant, subject_id, check, now)
+        return bool(row and row["destroyed"])
 
     # Identifiers ---------------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ from consentd.store.tables.tenancy import (
     api_keys,
     idempotency_keys,
     tenant_retention,
+    tenant_secret_checks,
     tenants,
     token_issuers,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "target_columns",
     "tenant_fk",
     "tenant_retention",
+    "tenant_secret_checks",
     "tenants",
     "token_issuers",
 ]

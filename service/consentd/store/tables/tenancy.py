@@ -20,6 +20,18 @@ tenants = sa.Table(
 )
 
 
+# A keyed digest of a fixed text under the service secret (domain/sealing.secret_check), kept
+# when every subject is erased: what a start checks the secret against once no data key is left
+# (migration 0050). Not personal data; the tenant purge keeps it.
+tenant_secret_checks = sa.Table(
+    "tenant_secret_checks",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), tenant_fk(), primary_key=True),
+    sa.Column("digest", BYTEA, nullable=False),
+    sa.Column("made_at", TZ, nullable=False),
+    sa.CheckConstraint("octet_length(digest) = 32", name="digest_length"),
+)
+
 tenant_retention = sa.Table(
     "tenant_retention",
     metadata,
