@@ -140,6 +140,43 @@ async def test_erasure_deletes_the_subjects_cookie_choices_after_exporting_them(
     assert (await app.audit.verify(tenant)).ok
 
 
+async def test_erasure_keeps_another_persons_choices_made_on_the_same_browser(
+    app: App, tenant: Tenant
+) -> None:
+    """Probe DX: on a shared browser, X logged in and refused, then Y logged in and chose; the
+    erasure of Y deleted X's refusal too (every choice of the visitor linked to Y), and X's
+    export and the browser's state lost it. Only Y's choices and the visitor's unattributed
+    ones go; the visitor, still named by X's choices, is unlinked instead of deleted."""
+    who = principal(tenant)
+    await catalogue(app, tenant)
+    visitor = uuid4().hex
+    anonymous = RecordCookieChoice(visitor, ChoiceMethod.ACCEPT_ALL, policy_revision=1)
+    await app.cookies.record_cookie_choice(who, anonymous)
+    for person, method in (("x", ChoiceMethod.REFUSE_ALL), ("y", ChoiceMethod.ACCEPT_ALL)):
+        await app.cookies.link_visitor(who, visitor, email(f"{person}@example.fr"))
+        choice = RecordCookieChoice(visitor_id=visitor, method=method, policy_revision=1)
+        await app.cookies.record_cookie_choice(who, choice)
+
+    await app.rights.erase(who, email("y@example.fr"), "dpo")
+    document = await app.rights.export(who, email("x@example.fr"))
+    # X's refusal and the choice before any log-in, which X's link attributed to X.
+    assert [c["method"] for c in document["cookie_choices"]] == ["accept_all", "refuse_all"]
+    state = await app.cookies.get_cookie_choice(who, visitor)
+    assert state.choice is not None
+    assert state.choice.method is ChoiceMethod.REFUSE_ALL
+    async with owner(app).connect() as conn:
+        linked = await conn.execute(
+            sa.select(cookie_visitors.c.subject_id).where(
+                cookie_visitors.c.tenant_id == tenant.tenant_id,
+                cookie_visitors.c.visitor_id == visitor,
+            )
+        )
+        assert linked.scalar_one() is None
+    erased = [p for a, _, p in await _entries(app, tenant) if a == "subject.erased"]
+    assert (erased[0]["cookie_choices_deleted"], erased[0]["cookie_visitors_deleted"]) == (1, 0)
+    assert (await app.audit.verify(tenant)).ok
+
+
 async def test_a_cookie_purge_that_deletes_is_one_audit_entry(
     app: App, tenant: Tenant, clock: TestClock
 ) -> None:

@@ -248,28 +248,34 @@ class SqlCookies:
         return result.rowcount
 
     async def erase_subject(self, subject_id: UUID) -> tuple[MonthlyCounts, list[str]]:
-        """Delete the subject's choices and its visitors (with their unlinked choices); returns
-        the deleted choices counted per (month recorded, method), and the visitor ids they and
-        the deleted visitors named."""
+        """Delete the subject's choices, the unattributed choices of the visitors linked to it,
+        and those visitors (unlinked instead while another person's choices name them: a
+        shared browser, probe DX); returns the deleted choices counted per (month recorded,
+        method), and the visitor ids they and the deleted visitors named that nobody's
+        choices name any more."""
+        t = self._tenant
         visitors = sa.select(_V.c.visitor_id).where(
-            _V.c.tenant_id == self._tenant, _V.c.subject_id == subject_id
+            _V.c.tenant_id == t, _V.c.subject_id == subject_id
         )
         month = sa.func.date_trunc("month", sa.func.timezone("UTC", _CH.c.recorded_at))
+        theirs = sa.and_(_CH.c.subject_id.is_(None), _CH.c.visitor_id.in_(visitors))
         deleted = (
             await self._conn.execute(
                 sa.delete(_CH)
-                .where(
-                    _CH.c.tenant_id == self._tenant,
-                    sa.or_(_CH.c.subject_id == subject_id, _CH.c.visitor_id.in_(visitors)),
-                )
+                .where(_CH.c.tenant_id == t, sa.or_(_CH.c.subject_id == subject_id, theirs))
                 .returning(sa.cast(month, sa.Date), _CH.c.method, _CH.c.visitor_id)
             )
         ).all()
         counts = Counter((day, ChoiceMethod(method)) for day, method, _ in deleted)
+        named = sa.exists().where(_CH.c.tenant_id == t, _CH.c.visitor_id == _V.c.visitor_id)
+        mine = (_V.c.tenant_id == t, _V.c.subject_id == subject_id)
         gone = await self._conn.execute(
-            sa.delete(_V)
-            .where(_V.c.tenant_id == self._tenant, _V.c.subject_id == subject_id)
-            .returning(_V.c.visitor_id)
+            sa.delete(_V).where(*mine, ~named).returning(_V.c.visitor_id)
         )
-        named = {visitor for *_, visitor in deleted} | set(gone.scalars())
-        return counts, sorted(v for v in named if v)
+        shared = await self._conn.execute(
+            sa.update(_V).where(*mine).values(subject_id=None).returning(_V.c.visitor_id)
+        )
+        named_ids = ({visitor for *_, visitor in deleted} | set(gone.scalars())) - set(
+            shared.scalars()
+        )
+        return counts, sorted(v for v in named_ids if v)
