@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -28,7 +28,8 @@ from consentd.app.cookie_choices import RecordCookieChoice
 from consentd.app.cookie_purge import PurgeReport
 from consentd.app.retention import LOCK_NAME
 from consentd.bootstrap import App, derived_signing_key
-from consentd.domain.cookies import ChoiceMethod
+from consentd.domain.cookie_policy import DEFAULT_POLICY
+from consentd.domain.cookies import ChoiceMethod, ChoiceStatus
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import ProcessingRole
 from consentd.domain.months import add_months
@@ -97,6 +98,30 @@ async def test_purge_deletes_expired_choices_only_and_keeps_counts(
     )
     again = await purge(app)
     assert next(t for t in again.tenants if t.tenant_slug == tenant.slug).visitors_deleted == 0
+
+
+async def test_a_shortened_period_counts_for_the_choices_made_before_it(
+    app: App, tenant: Tenant, clock: TestClock
+) -> None:
+    """Probe DX: a tenant that shortened its periods (acceptance 6 months, refusal 3) still
+    read a 12-month acceptance made the day before VALID seven months on, and a 6-month
+    refusal VALID four months on; a period counts for every choice from the time it is put."""
+    principal = Principal(tenant, "test")
+    clock.pinned = T0
+    accepted = await choose(app, tenant, ChoiceMethod.ACCEPT_ALL)
+    refused = await choose(app, tenant, ChoiceMethod.REFUSE_ALL)
+    shorter = replace(DEFAULT_POLICY, acceptance_validity_months=6, refusal_validity_months=3)
+    await app.cookies.put_cookie_policy(principal, shorter)
+    for visitor, months in ((accepted, 6), (refused, 3)):
+        clock.pinned = add_months(T0, months) - timedelta(seconds=1)
+        before = await app.cookies.get_cookie_choice(principal, visitor)
+        clock.pinned = add_months(T0, months)
+        after = await app.cookies.get_cookie_choice(principal, visitor)
+        assert (before.status, after.status) == (ChoiceStatus.VALID, ChoiceStatus.EXPIRED)
+        assert after.choice is not None
+        assert after.choice.expires_at == add_months(T0, months)
+        assert before.consent_mode["analytics_storage"] == ("granted" if months == 6 else "denied")
+        assert after.consent_mode["analytics_storage"] == "denied"
 
 
 async def test_purge_is_idempotent(app: App, tenant: Tenant, clock: TestClock) -> None:

@@ -3,7 +3,7 @@ app/grouped_cookies.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from consentd.app.commands import SubjectSelector
@@ -14,6 +14,7 @@ from consentd.domain.cookies import (
     CookieChoice,
     choice_status,
     consent_mode,
+    expiry,
 )
 
 
@@ -49,6 +50,12 @@ class CookieAnswer:
 
 
 def answer(policy: CookiePolicy, choice: CookieChoice | None, now: datetime) -> CookieAnswer:
+    """A period the tenant shortened since the choice was made counts for it too: a 12-month
+    acceptance read VALID seven months on under a 6-month policy (probe DX). The stored
+    choice, its proof, keeps the expiry it was given."""
+    if choice is not None:
+        ends = expiry(policy, choice.granted, choice.refused, choice.recorded_at, None)
+        choice = replace(choice, expires_at=ends) if ends < choice.expires_at else choice
     status = choice_status(choice, policy.revision, now)
     granted = choice.granted if choice is not None and status is ChoiceStatus.VALID else None
     return CookieAnswer(status, choice, consent_mode(policy, granted), policy.revision)
