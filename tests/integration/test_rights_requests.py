@@ -254,6 +254,17 @@ async def test_extension_once_before_due_and_the_overdue_list(
     await app.requests.start(who, late)
     answered = await app.requests.complete(who, late, "ported", "dpo")
     assert (answered.is_overdue(clock()), answered.closed_late) == (False, True)
+    # Probe DX: the person's copy left out how they were verified, the first due date once
+    # extended, and lateness.
+    document = await app.rights.export(who, email("o1@example.fr"))
+    entries = {UUID(r["request_id"]): r for r in document["rights_requests"]}
+    assert {k: entries[extended][k] for k in ("due_at", "first_due_at")} == {
+        "due_at": "2027-04-28T10:00:00.000000Z",
+        "first_due_at": "2027-02-28T10:00:00.000000Z",
+    }
+    assert entries[extended]["identity_verified_by"] == "operator"
+    assert entries[extended]["person_told_of_extension_at"] == "2027-02-20T10:00:00.000000Z"
+    assert (entries[late]["closed_late"], entries[refused]["closed_late"]) == (True, False)
 
 
 async def test_an_unverified_request_is_due_from_receipt_and_listed_overdue(

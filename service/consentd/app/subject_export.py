@@ -151,9 +151,15 @@ def _request(request: RightsRequest) -> dict[str, Any]:
         "state": request.state.value,
         "received_at": stamp(request.received_at),
         "identity_verified_at": _time(request.verified_at),
+        # How, by its method's name (a code, an operator): probe DX found the facts below
+        # held on the request and left out of the person's copy.
+        "identity_verified_by": request.verification_method.partition(":")[0] or None,
         "due_at": _time(request.effective_due_at),
+        "first_due_at": _time(request.due_at),
         "extension_reason": request.extension_reason or None,
+        "person_told_of_extension_at": _time(request.person_told_at),
         "closed_at": _time(request.closed_at),
+        "closed_late": request.closed_late,
         "outcome": request.outcome or None,
     }
 
