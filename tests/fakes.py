@@ -65,6 +65,9 @@ class FakeSubjects:
     async def create(self, subject_id: UUID, now: datetime) -> None:
         self._d.subjects[subject_id] = now
 
+    async def lock_points(self, digests: Sequence[Digest]) -> None:
+        """Nothing runs beside a fake's writer."""
+
     async def delete_unreferenced(self, subject_id: UUID) -> None:
         self._d.subjects.pop(subject_id, None)
 

@@ -4,14 +4,21 @@ twice and never hand out a notice version twice."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime
+from uuid import uuid4
 
 import sqlalchemy as sa
 
 from consentd.app.commands import Choice, ListHistory, RecordConsent, WithdrawConsent
 from consentd.app.consents import Written
 from consentd.bootstrap import App
-from consentd.domain.identifiers import normalise_email
+from consentd.domain.identifiers import (
+    Identifier,
+    IdentifierHasher,
+    IdentifierKind,
+    normalise_email,
+)
 from consentd.domain.model import (
     Channel,
     ConsentState,
@@ -24,7 +31,8 @@ from consentd.domain.model import (
 )
 from consentd.domain.tenancy import Principal, Scope, Tenant
 from consentd.store.tables import subject_identifiers, subjects
-from tests.conftest import owner
+from consentd.store.uow import SqlUnitOfWork
+from tests.conftest import TEST_SECRET, owner
 
 NEWSLETTER = Target("newsletter", Channel.EMAIL, PartyScope.FIRST_PARTY)
 SETUP = Target("setup", Channel.EMAIL, PartyScope.FIRST_PARTY)
@@ -112,6 +120,38 @@ async def test_concurrent_first_records_create_one_subject(app: App, tenant: Ten
     assert len({r.subject_id for r in results}) == 1
     assert await _count(app, tenant, subjects) == 1
     assert await _count(app, tenant, subject_identifiers) == 1
+
+
+async def test_a_first_record_naming_a_contact_point_another_writer_is_linking_joins_it(
+    app: App, tenant: Tenant
+) -> None:
+    """Probe DV: three first records of one new person at once, naming e-mail and id, e-mail
+    and phone, phone and id, split the contact points between their new subjects, and one or
+    two were refused IDENTIFIERS_OF_TWO_SUBJECTS (FAILED_PRECONDITION: do not retry; a "no"
+    lost; 4 rounds in 30 over gRPC), while a retry one at a time was taken. Here one writer
+    holds phone and e-mail linked to its new subject, uncommitted, as a record of id and phone
+    starts: it waits, and joins that subject instead of making its own and failing."""
+    principal = _principal(tenant)
+    await _purposes(app, principal, "newsletter")
+    mail = normalise_email("pair@example.fr")
+    tel = Identifier(IdentifierKind.PHONE, "+33612340000")
+    crm = Identifier(IdentifierKind.EXTERNAL_ID, "crm-pair")
+    hasher = IdentifierHasher(TEST_SECRET)
+    now, first = datetime.now(UTC), uuid4()
+    async with SqlUnitOfWork(app.engine, tenant.tenant_id) as other:
+        points = [(i.kind, hasher.digest(tenant.tenant_id, i)) for i in (mail, tel)]
+        await other.subjects.lock_points(points)  # as a writer of both, new, would
+        await other.subjects.create(first, now)
+        for point in points:
+            assert await other.subjects.attach(first, point, now) == first
+        record = replace(_grant("x@example.fr", NEWSLETTER), identifiers=(crm, tel))
+        racing = asyncio.create_task(app.consents.record_consent(principal, record))
+        await asyncio.sleep(0.5)  # it reads no owner, then waits on the phone
+        assert not racing.done()
+        await other.commit()
+    assert (await racing).subject_id == first
+    assert await _count(app, tenant, subjects) == 1
+    assert await _count(app, tenant, subject_identifiers) == 3
 
 
 async def test_concurrent_withdrawals_by_new_contact_point_create_one_subject(

@@ -50,7 +50,10 @@ class SubjectResolver:
         """The one subject the identifiers name, linking any new ones; a new subject if none.
 
         Raises FailedPrecondition when they name different subjects. Safe against a concurrent
-        creation: identifiers are linked with ON CONFLICT and the winner's subject is kept.
+        creation: identifiers are linked with ON CONFLICT and the winner's subject is kept; with
+        several, some new, the writers take each one's lock and read their owners again (three
+        first writes of one person naming two of e-mail, phone and id each split them between
+        three new subjects: IDENTIFIERS_OF_TWO_SUBJECTS, FAILED_PRECONDITION; probe DV).
         """
         named = sorted(
             (((i.kind, self._hasher.digest(tenant_id, i)), i) for i in identifiers),
@@ -58,6 +61,9 @@ class SubjectResolver:
         )
         digests = [digest for digest, _ in named]
         linked = await uow.subjects.owners(digests)
+        if len(named) > 1 and len(linked) < len(named):
+            await uow.subjects.lock_points(digests)
+            linked = await uow.subjects.owners(digests)
         if not linked and len(named) == 1:
             made = await self._create_linked(uow, tenant_id, named[0], now)
             if made is not None:

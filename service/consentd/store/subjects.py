@@ -23,6 +23,14 @@ SELECT i.kind, i.digest, i.subject_id, k.wrapped_key FROM subject_identifiers i
 LEFT JOIN subject_keys k ON k.tenant_id = i.tenant_id AND k.subject_id = i.subject_id
 WHERE i.tenant_id = $1 AND (i.kind, i.digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
 """
+# Per (tenant, kind, digest), in one order (app/subjects.py: writers linking several new contact
+# points to new subjects split them between their subjects, probe DV).
+_LOCK_POINTS = """
+SELECT pg_advisory_xact_lock(k)
+FROM (SELECT DISTINCT ('x' || substr(md5($1::uuid::text || kind || encode(digest, 'hex')), 1, 16))
+    ::bit(64)::bigint AS k FROM unnest($2::text[], $3::bytea[]) AS p(kind, digest)) AS keys
+ORDER BY k
+"""
 _CREATE = "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)"
 # Linking an identifier opens its holding (store/tables/subjects.py) in the same statement.
 _ATTACH = """
@@ -138,6 +146,10 @@ class SqlSubjects:
         )
         self._keys.update((s.subject_id, s.wrapped_key) for s in created)
         return len(rows)
+
+    async def lock_points(self, digests: Sequence[Digest]) -> None:
+        kinds = [kind.value for kind, _ in digests]
+        await self._raw.execute(_LOCK_POINTS, self._tenant, kinds, [d for _, d in digests])
 
     async def attach(
         self, subject_id: UUID, digest: Digest, now: datetime, sealed: bytes | None = None

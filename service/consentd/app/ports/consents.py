@@ -82,6 +82,11 @@ class SubjectRepository(Protocol):
 
     async def create(self, subject_id: UUID, now: datetime) -> None: ...
 
+    async def lock_points(self, digests: Sequence[Digest]) -> None:
+        """Hold a transaction lock per contact point (in one order, so that two writers cannot
+        deadlock): writers linking the same new ones to new subjects run one after the other."""
+        ...
+
     async def delete_unreferenced(self, subject_id: UUID) -> None:
         """Drop a subject row that no identifier or event refers to (a lost creation race)."""
         ...
