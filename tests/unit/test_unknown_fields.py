@@ -7,7 +7,7 @@ from __future__ import annotations
 import tracemalloc
 
 import pytest
-from consent.v1 import campaign_pb2, cookies_pb2
+from consent.v1 import audit_pb2, campaign_pb2, consent_pb2, cookies_pb2
 
 from consentd.api.unknown_fields import MOST_NAMED, reject_unknown_fields
 from consentd.api.validation import decode
@@ -75,3 +75,14 @@ def test_a_message_without_unknown_fields_passes() -> None:
     request = campaign_pb2.BatchCheckConsentRequest()
     request.recipients.add(email="a@example.fr")
     reject_unknown_fields(request)
+
+
+def test_a_page_size_past_its_column_is_told_its_own_methods_limit() -> None:
+    """Probe DV: ListBreachSubjects' page size past the column was told the others' 500, where
+    it takes 5,000; the others keep theirs."""
+    breach = audit_pb2.ListBreachSubjectsRequest(page_size=2**32 - 1).SerializeToString()
+    said = _refusal(audit_pb2.ListBreachSubjectsRequest, breach)
+    assert said == "page_size: must be between 1 and 5000 (0 or unset: 1000)"
+    history = consent_pb2.ListConsentHistoryRequest(page_size=2**32 - 1).SerializeToString()
+    said = _refusal(consent_pb2.ListConsentHistoryRequest, history)
+    assert said.startswith("page_size: must be between 1 and 500 ")

@@ -4,6 +4,7 @@ anything runs) they are refused with their own limit, the answer a smaller exces
 
 from __future__ import annotations
 
+from consentd.app.audit import MAX_BREACH_PAGE
 from consentd.app.commands import MAX_PAGE_SIZE
 from consentd.app.requests import MAX_DUE_WITHIN_DAYS
 from consentd.domain.cookie_policy import DEFAULT_REFUSAL_MONTHS, MAX_REVISION
@@ -13,8 +14,13 @@ from consentd.domain.rights import MAX_EXTENSION_MONTHS
 MAX_VALIDITY_DAYS = 3660
 MAX_CHANGES = 1000
 
+# By field name, or by `Message.field` for one whose limit is not the others' (read first).
 FIELD_LIMITS = {
     "page_size": f"must be between 1 and {MAX_PAGE_SIZE} (0 or unset: the method's default)",
+    # Probe DV: told the others' 500, where 5,000 is taken.
+    "ListBreachSubjectsRequest.page_size": (
+        f"must be between 1 and {MAX_BREACH_PAGE} (0 or unset: 1000)"
+    ),
     "max_validity_days": f"must be at most {MAX_VALIDITY_DAYS}",
     "max_changes": f"must be between 1 and {MAX_CHANGES} (0 or unset: 500)",
     # The cookie policy's (domain/cookie_policy.py): 2**31 was told "at most 2147483647".

@@ -68,7 +68,8 @@ def check_ranges(message: Message, path: str = "") -> None:
             limit = _INT32_MAX if descriptor.type in _32_BIT else _INT64_MAX
             values = value if descriptor.is_repeated else (value,)
             if any(not -limit - 1 <= item <= limit for item in values):
-                own = FIELD_LIMITS.get(descriptor.name)
+                own = FIELD_LIMITS.get(f"{message.DESCRIPTOR.name}.{descriptor.name}")
+                own = own or FIELD_LIMITS.get(descriptor.name)
                 raise InvalidInput(name, own or f"must be at most {limit}")
         elif descriptor.enum_type is not None:
             _check_enum(descriptor.enum_type, descriptor, value, name)

@@ -26,6 +26,7 @@ from consentd.domain.tenancy import Tenant
 
 BATCH = 2_000
 _TOUCHED = "breach-subjects"
+MAX_BREACH_PAGE = 5_000  # subjects a page of ListBreachSubjects lists at most (default 1,000)
 PRUNED = "retention pruned the part of the log's Merkle tree this needs"
 # Fact problems reported per kind (a tampered table could hold millions).
 FACT_PROBLEMS = 100
@@ -189,7 +190,7 @@ class AuditUseCases:
         return scopes
 
     async def breach_subjects(
-        self, tenant: Tenant, window: Window, size: int, token: str, *, most: int = 5_000
+        self, tenant: Tenant, window: Window, size: int, token: str, *, most: int = MAX_BREACH_PAGE
     ) -> Page[TouchedSubject]:
         """A page of the subjects the window touched, by id, `most` at most. Each page reads
         the whole window again (about 0.8 s for 30,000 subjects here): the command line takes
