@@ -36,6 +36,7 @@ from consentd.bootstrap import App, derived_signing_key
 from consentd.deadline_watch import say_deadlines
 from consentd.domain.canonical import canonical
 from consentd.domain.months import add_months
+from consentd.domain.rights import WORDS_ERASED
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import audit_entries, audit_queue
 from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer, owner
@@ -856,10 +857,13 @@ async def test_an_erase_request_done_keeps_no_words_of_the_operator(
     stubs: Stubs, dpo: RightsStubs
 ) -> None:
     """Probe DM: the operator's attestation ("checked ID card no ...") stayed on the erase
-    request that erased the person: the row was written after the erasure scrubbed it."""
+    request that erased the person: the row was written after the erasure scrubbed it. Probe
+    DX: the reason of an extension and the outcomes ("erased Jeanne Dupont"), on it and on the
+    person's earlier requests, stayed in clear too."""
     await put_purpose(stubs, "newsletter")
     person = types_pb2.SubjectIdentity(email="idcard@example.fr")
     await record(stubs, person, grant(target("newsletter")))
+    earlier = await _answered(dpo, rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, "sent to J. Dupont")
     submitted = await dpo.rights.SubmitRightsRequest(
         rights_pb2.SubmitRightsRequestRequest(
             kind=rights_pb2.RIGHTS_REQUEST_KIND_ERASE, subject=by_email("idcard@example.fr")
@@ -874,12 +878,18 @@ async def test_an_erase_request_done_keeps_no_words_of_the_operator(
         metadata=dpo.metadata,
     )
     assert confirmed.request.verification_method.startswith("operator:Paul")
+    await dpo.rights.ExtendRightsRequest(
+        rights_pb2.ExtendRightsRequestRequest(
+            request_id=request_id, months=1, reason="Mme Dupont sent three", person_told=True
+        ),
+        metadata=dpo.metadata,
+    )
     await dpo.rights.StartRightsRequest(
         rights_pb2.StartRightsRequestRequest(request_id=request_id), metadata=dpo.metadata
     )
     done = await dpo.rights.CompleteRightsRequest(
         rights_pb2.CompleteRightsRequestRequest(
-            request_id=request_id, outcome="erased on request", actor="dpo"
+            request_id=request_id, outcome="erased Jeanne Dupont", actor="dpo"
         ),
         metadata=dpo.metadata,
     )
@@ -890,3 +900,31 @@ async def test_an_erase_request_done_keeps_no_words_of_the_operator(
         "operator",
         "operator",
     )
+    for said in (done.request, got.request):
+        assert (said.extension_reason, said.outcome) == (WORDS_ERASED, WORDS_ERASED)
+    before = await dpo.rights.GetRightsRequest(
+        rights_pb2.GetRightsRequestRequest(request_id=earlier), metadata=dpo.metadata
+    )
+    assert (before.request.verification_method, before.request.outcome) == (
+        "operator",
+        WORDS_ERASED,
+    )
+
+
+async def _answered(
+    dpo: RightsStubs, kind: rights_pb2.RightsRequestKind.ValueType, said: str
+) -> str:
+    """A request of idcard@'s filed, attested, started and done with `said`: its id."""
+    rights, metadata = dpo.rights, dpo.metadata
+    submitted = await rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(kind=kind, subject=by_email("idcard@example.fr")),
+        metadata=metadata,
+    )
+    request_id = submitted.request.request_id
+    attest = rights_pb2.ConfirmIdentityRequest(request_id=request_id, attested_by="Paul, ID")
+    await rights.ConfirmIdentity(attest, metadata=metadata)
+    start = rights_pb2.StartRightsRequestRequest(request_id=request_id)
+    await rights.StartRightsRequest(start, metadata=metadata)
+    done = rights_pb2.CompleteRightsRequestRequest(request_id=request_id, outcome=said, actor="dpo")
+    await rights.CompleteRightsRequest(done, metadata=metadata)
+    return request_id

@@ -82,7 +82,7 @@ async def erase_subject(
     await uow.rights.forget_replays([str(subject_id), *visitors])
     check = await keys.vouched(uow, by.tenant_id, subject_id)  # kept by the tenant (0050)
     await uow.rights.destroy_key(subject_id, check, now)
-    await uow.requests.forget_attestations(subject_id)
+    await uow.requests.forget_words(subject_id)
     requests_closed = await close_with_erasure(uow, subject_id, request_id, now)
     erased_at = await uow.rights.mark_erased(subject_id, now)
     kinds: dict[str, int] = {}

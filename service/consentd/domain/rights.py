@@ -29,6 +29,9 @@ CODE_TTL = timedelta(hours=24)
 MAX_CODE_ATTEMPTS = 5
 # The verification method of an operator's attestation: `operator:<their words>`.
 ATTESTED = "operator"
+# What an erasure leaves of an operator's words on the person's requests (the reason of an
+# extension, an outcome): they may name the person (probe DX: "erased Jeanne Dupont").
+WORDS_ERASED = "(erased with the person)"
 TOO_MANY_CODES = "too many wrong codes for this request: an operator must attest the identity"
 
 
@@ -207,12 +210,20 @@ class RightsRequest:
 
     def done(self, now: datetime, outcome: str) -> RightsRequest:
         """Done. An erase request done erases the person in the same transaction, and the
-        operator's words on how they verified them go with them (store forget_attestations):
-        this row, written after, kept them (probe DM: an ID card number)."""
+        operator's words on them go with them (store forget_words): this row, written after,
+        kept them (probe DM: an ID card number; DX: a name in the outcome)."""
         done = replace(self._move(RequestState.DONE, now), outcome=outcome)
-        if self.kind is RequestKind.ERASE and done.verification_method.startswith(f"{ATTESTED}:"):
-            return replace(done, verification_method=ATTESTED)
-        return done
+        return done.without_words() if self.kind is RequestKind.ERASE else done
+
+    def without_words(self) -> RightsRequest:
+        """What stays of the request once the person is erased: how the identity was verified
+        by the method's name, WORDS_ERASED for an extension's reason and an outcome."""
+        return replace(
+            self,
+            verification_method=self.verification_method.partition(":")[0],
+            extension_reason=WORDS_ERASED if self.extension_reason else "",
+            outcome=WORDS_ERASED if self.outcome else "",
+        )
 
     def refused(self, now: datetime, reason: str) -> RightsRequest:
         if not reason.strip():

@@ -10,7 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from consentd.domain.rights import ATTESTED, OPEN_STATES, RequestKind, RequestState, RightsRequest
+from consentd.domain.rights import (
+    OPEN_STATES,
+    WORDS_ERASED,
+    RequestKind,
+    RequestState,
+    RightsRequest,
+)
 from consentd.store.tables import rights_requests
 
 _R = rights_requests
@@ -97,17 +103,22 @@ class SqlRequests:
         )
         return bool(done.rowcount)
 
-    async def forget_attestations(self, subject_id: UUID) -> None:
-        """The operator's words on how they verified the person (their papers, a birth date)
-        go with the person: `operator` stays (probe AP: they outlived the erasure)."""
+    async def forget_words(self, subject_id: UUID) -> None:
+        """The operator's words on the person go with them (probe AP: their papers, a birth
+        date; DX: a name in an outcome or an extension's reason): as without_words says."""
+        said = (_R.c.verification_method, _R.c.extension_reason, _R.c.outcome)
         await self._conn.execute(
             _R.update()
             .where(
                 _R.c.tenant_id == self._tenant,
                 _R.c.subject_id == subject_id,
-                _R.c.verification_method.startswith(f"{ATTESTED}:"),
+                sa.or_(said[0].contains(":"), said[1] != "", said[2] != ""),
             )
-            .values(verification_method=ATTESTED)
+            .values(
+                verification_method=sa.func.split_part(said[0], ":", 1),
+                extension_reason=sa.case((said[1] != "", WORDS_ERASED), else_=""),
+                outcome=sa.case((said[2] != "", WORDS_ERASED), else_=""),
+            )
         )
 
     async def of_subject(self, subject_id: UUID) -> list[RightsRequest]:

@@ -125,9 +125,9 @@ class RequestRepository(Protocol):
         """The person told of `request`'s latest decision at `at`, unless it moved on since."""
         ...
 
-    async def forget_attestations(self, subject_id: UUID) -> None:
-        """An erasure: the operator's words on how they verified the person go, `operator`
-        stays."""
+    async def forget_words(self, subject_id: UUID) -> None:
+        """An erasure: the operator's words on the person's requests go (how they verified
+        them, why a request was extended, its outcome), as RightsRequest.without_words says."""
         ...
 
     async def of_subject(self, subject_id: UUID) -> list[RightsRequest]: ...

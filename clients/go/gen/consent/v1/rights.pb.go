@@ -215,10 +215,12 @@ type RightsRequest struct {
 	// when the request is received, verified or not.
 	DueAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
 	// The due date after the one extension, when extended.
-	ExtendedDueAt   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=extended_due_at,json=extendedDueAt,proto3" json:"extended_due_at,omitempty"`
+	ExtendedDueAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=extended_due_at,json=extendedDueAt,proto3" json:"extended_due_at,omitempty"`
+	// Why it was extended; `(erased with the person)` once the person is erased (it may name them).
 	ExtensionReason string                 `protobuf:"bytes,9,opt,name=extension_reason,json=extensionReason,proto3" json:"extension_reason,omitempty"`
 	ClosedAt        *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=closed_at,json=closedAt,proto3" json:"closed_at,omitempty"`
-	// What was done, or why it was refused.
+	// What was done, or why it was refused; `(erased with the person)` once the person is erased,
+	// an erase request's own from its completion (it may name them).
 	Outcome string `protobuf:"bytes,11,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	// `one_time_code`, `portal_token` or `operator:<their words>` (`operator` once the person is
 	// erased).

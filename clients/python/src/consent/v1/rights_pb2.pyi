@@ -120,8 +120,11 @@ class RightsRequest(_message.Message):
     kind: Global___RightsRequestKind.ValueType
     state: Global___RightsRequestState.ValueType
     extension_reason: _builtins.str
+    """Why it was extended; `(erased with the person)` once the person is erased (it may name them)."""
     outcome: _builtins.str
-    """What was done, or why it was refused."""
+    """What was done, or why it was refused; `(erased with the person)` once the person is erased,
+    an erase request's own from its completion (it may name them).
+    """
     verification_method: _builtins.str
     """`one_time_code`, `portal_token` or `operator:<their words>` (`operator` once the person is
     erased).

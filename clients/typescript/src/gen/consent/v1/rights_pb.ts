@@ -68,6 +68,8 @@ export type RightsRequest = Message<"consent.v1.RightsRequest"> & {
   extendedDueAt?: Timestamp | undefined;
 
   /**
+   * Why it was extended; `(erased with the person)` once the person is erased (it may name them).
+   *
    * @generated from field: string extension_reason = 9;
    */
   extensionReason: string;
@@ -78,7 +80,8 @@ export type RightsRequest = Message<"consent.v1.RightsRequest"> & {
   closedAt?: Timestamp | undefined;
 
   /**
-   * What was done, or why it was refused.
+   * What was done, or why it was refused; `(erased with the person)` once the person is erased,
+   * an erase request's own from its completion (it may name them).
    *
    * @generated from field: string outcome = 11;
    */

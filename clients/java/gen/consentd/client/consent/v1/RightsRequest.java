@@ -311,6 +311,10 @@ private static final long serialVersionUID = 0L;
   @SuppressWarnings("serial")
   private volatile java.lang.Object extensionReason_ = "";
   /**
+   * <pre>
+   * Why it was extended; `(erased with the person)` once the person is erased (it may name them).
+   * </pre>
+   *
    * <code>string extension_reason = 9 [json_name = "extensionReason"];</code>
    * @return The extensionReason.
    */
@@ -328,6 +332,10 @@ private static final long serialVersionUID = 0L;
     }
   }
   /**
+   * <pre>
+   * Why it was extended; `(erased with the person)` once the person is erased (it may name them).
+   * </pre>
+   *
    * <code>string extension_reason = 9 [json_name = "extensionReason"];</code>
    * @return The bytes for extensionReason.
    */
@@ -377,7 +385,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object outcome_ = "";
   /**
    * <pre>
-   * What was done, or why it was refused.
+   * What was done, or why it was refused; `(erased with the person)` once the person is erased,
+   * an erase request's own from its completion (it may name them).
    * </pre>
    *
    * <code>string outcome = 11 [json_name = "outcome"];</code>
@@ -398,7 +407,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * What was done, or why it was refused.
+   * What was done, or why it was refused; `(erased with the person)` once the person is erased,
+   * an erase request's own from its completion (it may name them).
    * </pre>
    *
    * <code>string outcome = 11 [json_name = "outcome"];</code>
@@ -2189,6 +2199,10 @@ private static final long serialVersionUID = 0L;
 
     private java.lang.Object extensionReason_ = "";
     /**
+     * <pre>
+     * Why it was extended; `(erased with the person)` once the person is erased (it may name them).
+     * </pre>
+     *
      * <code>string extension_reason = 9 [json_name = "extensionReason"];</code>
      * @return The extensionReason.
      */
@@ -2205,6 +2219,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Why it was extended; `(erased with the person)` once the person is erased (it may name them).
+     * </pre>
+     *
      * <code>string extension_reason = 9 [json_name = "extensionReason"];</code>
      * @return The bytes for extensionReason.
      */
@@ -2222,6 +2240,10 @@ private static final long serialVersionUID = 0L;
       }
     }
     /**
+     * <pre>
+     * Why it was extended; `(erased with the person)` once the person is erased (it may name them).
+     * </pre>
+     *
      * <code>string extension_reason = 9 [json_name = "extensionReason"];</code>
      * @param value The extensionReason to set.
      * @return This builder for chaining.
@@ -2235,6 +2257,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Why it was extended; `(erased with the person)` once the person is erased (it may name them).
+     * </pre>
+     *
      * <code>string extension_reason = 9 [json_name = "extensionReason"];</code>
      * @return This builder for chaining.
      */
@@ -2245,6 +2271,10 @@ private static final long serialVersionUID = 0L;
       return this;
     }
     /**
+     * <pre>
+     * Why it was extended; `(erased with the person)` once the person is erased (it may name them).
+     * </pre>
+     *
      * <code>string extension_reason = 9 [json_name = "extensionReason"];</code>
      * @param value The bytes for extensionReason to set.
      * @return This builder for chaining.
@@ -2381,7 +2411,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object outcome_ = "";
     /**
      * <pre>
-     * What was done, or why it was refused.
+     * What was done, or why it was refused; `(erased with the person)` once the person is erased,
+     * an erase request's own from its completion (it may name them).
      * </pre>
      *
      * <code>string outcome = 11 [json_name = "outcome"];</code>
@@ -2401,7 +2432,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was done, or why it was refused.
+     * What was done, or why it was refused; `(erased with the person)` once the person is erased,
+     * an erase request's own from its completion (it may name them).
      * </pre>
      *
      * <code>string outcome = 11 [json_name = "outcome"];</code>
@@ -2422,7 +2454,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was done, or why it was refused.
+     * What was done, or why it was refused; `(erased with the person)` once the person is erased,
+     * an erase request's own from its completion (it may name them).
      * </pre>
      *
      * <code>string outcome = 11 [json_name = "outcome"];</code>
@@ -2439,7 +2472,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was done, or why it was refused.
+     * What was done, or why it was refused; `(erased with the person)` once the person is erased,
+     * an erase request's own from its completion (it may name them).
      * </pre>
      *
      * <code>string outcome = 11 [json_name = "outcome"];</code>
@@ -2453,7 +2487,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What was done, or why it was refused.
+     * What was done, or why it was refused; `(erased with the person)` once the person is erased,
+     * an erase request's own from its completion (it may name them).
      * </pre>
      *
      * <code>string outcome = 11 [json_name = "outcome"];</code>

@@ -153,11 +153,19 @@ public interface RightsRequestOrBuilder extends
   com.google.protobuf.TimestampOrBuilder getExtendedDueAtOrBuilder();
 
   /**
+   * <pre>
+   * Why it was extended; `(erased with the person)` once the person is erased (it may name them).
+   * </pre>
+   *
    * <code>string extension_reason = 9 [json_name = "extensionReason"];</code>
    * @return The extensionReason.
    */
   java.lang.String getExtensionReason();
   /**
+   * <pre>
+   * Why it was extended; `(erased with the person)` once the person is erased (it may name them).
+   * </pre>
+   *
    * <code>string extension_reason = 9 [json_name = "extensionReason"];</code>
    * @return The bytes for extensionReason.
    */
@@ -181,7 +189,8 @@ public interface RightsRequestOrBuilder extends
 
   /**
    * <pre>
-   * What was done, or why it was refused.
+   * What was done, or why it was refused; `(erased with the person)` once the person is erased,
+   * an erase request's own from its completion (it may name them).
    * </pre>
    *
    * <code>string outcome = 11 [json_name = "outcome"];</code>
@@ -190,7 +199,8 @@ public interface RightsRequestOrBuilder extends
   java.lang.String getOutcome();
   /**
    * <pre>
-   * What was done, or why it was refused.
+   * What was done, or why it was refused; `(erased with the person)` once the person is erased,
+   * an erase request's own from its completion (it may name them).
    * </pre>
    *
    * <code>string outcome = 11 [json_name = "outcome"];</code>
