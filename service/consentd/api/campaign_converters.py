@@ -218,7 +218,7 @@ def _external(change: FeedChange, provenance: bool) -> str:
     return change.external_id if provenance else ""
 
 
-def suppression_out(page: list[Suppressed]) -> pb.ExportSuppressionListResponse:
+def suppression_out(page: list[Suppressed], token: str) -> pb.ExportSuppressionListResponse:
     entries = [
         pb.SuppressionEntry(
             digest=s.digest,
@@ -230,7 +230,7 @@ def suppression_out(page: list[Suppressed]) -> pb.ExportSuppressionListResponse:
         )
         for s in page
     ]
-    return pb.ExportSuppressionListResponse(entries=entries)
+    return pb.ExportSuppressionListResponse(entries=entries, resume_token=token)
 
 
 def contact_points_in(

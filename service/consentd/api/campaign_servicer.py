@@ -125,8 +125,9 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         self, request: pb.ExportSuppressionListRequest, context: Context
     ) -> AsyncIterator[pb.ExportSuppressionListResponse]:
         target = conv.suppression_in(request)
-        async for page in self._campaign.suppression_list(principal(), target):
-            yield conv.suppression_out(page)
+        pages = self._campaign.suppression_stream(principal(), target, request.resume_token)
+        async for page, token in pages:
+            yield conv.suppression_out(page, token)
 
     async def HashContactPoints(
         self, request: pb.HashContactPointsRequest, context: Context

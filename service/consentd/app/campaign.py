@@ -177,6 +177,13 @@ class CampaignUseCases:
         (app/suppressions.py)."""
         return self._suppressions.entries(principal, target)
 
+    def suppression_stream(
+        self, principal: Principal, target: Target, token: str
+    ) -> AsyncIterator[tuple[list[Suppressed], str]]:
+        """suppression_list() with each page's resume token (`token`: go on after its page).
+        Raises InvalidInput for a token of another list, or not one of ours."""
+        return self._suppressions.resumable(principal, target, token)
+
     def suppression_pages(
         self, principal: Principal, target: Target, start: ExportCursor | None = None
     ) -> AsyncIterator[tuple[list[Suppressed], ExportCursor]]:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from consentd.app.checks import Checker
+from consentd.app.paging import decode_token, encode_token
 from consentd.app.ports import Clock, ReadUnitOfWorkFactory
 from consentd.domain.decision import DO_NOT_CONTACT
 from consentd.domain.errors import InvalidInput
@@ -24,6 +26,8 @@ _CONTACT_KIND = {
     Channel.VOICE_CALL: IdentifierKind.PHONE,
 }
 _EPOCH = datetime.min.replace(tzinfo=UTC)
+_RESUME = "suppressions"
+_NOT_OURS = "is not a resume_token of this target's suppression list"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,27 @@ class SuppressionList:
         async for page, _ in self.pages(principal, target):
             if page:
                 yield page
+
+    async def resumable(
+        self, principal: Principal, target: Target, token: str
+    ) -> AsyncIterator[tuple[list[Suppressed], str]]:
+        """entries() with each page's resume token; `token` (one of those): go on after its
+        page. A stream cut off had to start over, a CLI export could resume (probe DT).
+        Raises InvalidInput for a token of another list, or not one of ours."""
+        tenant, scope = (
+            principal.tenant_id,
+            f"{target.purpose}|{target.channel.value}|{target.scope.value}",
+        )
+        cursor = decode_token(_RESUME, token, "resume_token", scope, tenant=tenant)
+        async for page, at in self.pages(principal, target, _export_cursor(cursor)):
+            if page:
+                subject, digest = str(at.after_subject or ""), (at.after_digest or b"").hex()
+                yield (
+                    page,
+                    encode_token(
+                        _RESUME, [at.subjects_done, subject, digest], scope, tenant=tenant
+                    ),
+                )
 
     async def pages(
         self, principal: Principal, target: Target, start: ExportCursor | None = None
@@ -153,3 +178,19 @@ class SuppressionList:
             for digest, result in zip(digests, results, strict=True)
             if result.verdict.reason in DO_NOT_CONTACT
         ]
+
+
+def _export_cursor(value: Any) -> ExportCursor | None:
+    """A resume token's cursor: [subjects done, last subject id or "", last digest in hex or
+    ""]. Raises InvalidInput for anything else (a token is base64 JSON: anyone can forge one)."""
+    if value is None:
+        return None
+    try:
+        done, subject, digest = value
+        if not (isinstance(done, bool) and isinstance(subject, str) and isinstance(digest, str)):
+            raise TypeError
+        return ExportCursor(
+            done, UUID(subject) if subject else None, bytes.fromhex(digest) if digest else None
+        )
+    except (TypeError, ValueError):
+        raise InvalidInput("resume_token", _NOT_OURS) from None

@@ -405,6 +405,13 @@ class ExportSuppressionListRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TARGET_FIELD_NUMBER: _builtins.int
+    RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    resume_token: _builtins.str
+    """Empty: from the start. The `resume_token` of the last message kept from a stream of the
+    same target that broke off (a deploy, a network fault): the list goes on after it instead
+    of starting over. Each page is read as it stands when it is read: a contact point whose
+    state changed meanwhile is in the page read after the change, or in none.
+    """
     @_builtins.property
     def target(self) -> _types_pb2.ConsentTarget:
         """The campaign's purpose, channel and party scope. The channel is EMAIL, SMS or VOICE_CALL."""
@@ -413,10 +420,11 @@ class ExportSuppressionListRequest(_message.Message):
         self,
         *,
         target: _types_pb2.ConsentTarget | None = ...,
+        resume_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["target", b"target"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["target", b"target"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["resume_token", b"resume_token", "target", b"target"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -471,18 +479,24 @@ class ExportSuppressionListResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ENTRIES_FIELD_NUMBER: _builtins.int
+    RESUME_TOKEN_FIELD_NUMBER: _builtins.int
+    resume_token: _builtins.str
+    """Where this message ends: give it as the request's `resume_token` to go on after it."""
     @_builtins.property
     def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___SuppressionEntry]:
-        """The contact points of up to 1,000 subjects per message, ordered by subject id."""
+        """The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+        erasures left (no subject) by digest.
+        """
 
     def __init__(
         self,
         *,
         entries: _abc.Iterable[Global___SuppressionEntry] | None = ...,
+        resume_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "resume_token", b"resume_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

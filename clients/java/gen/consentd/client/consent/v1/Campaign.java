@@ -150,43 +150,44 @@ public final class Campaign {
       "2\032.google.protobuf.TimestampR\002at\"j\n\033Watc" +
       "hConsentChangesResponse\0223\n\007changes\030\001 \003(\013" +
       "2\031.consent.v1.ConsentChangeR\007changes\022\026\n\006" +
-      "cursor\030\002 \001(\tR\006cursor\"Q\n\034ExportSuppressio" +
+      "cursor\030\002 \001(\tR\006cursor\"t\n\034ExportSuppressio" +
       "nListRequest\0221\n\006target\030\001 \001(\0132\031.consent.v" +
-      "1.ConsentTargetR\006target\"\326\001\n\020SuppressionE" +
-      "ntry\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001" +
-      "(\tR\004kind\022\035\n\nsubject_id\030\003 \001(\tR\tsubjectId\022" +
-      "*\n\006reason\030\004 \001(\0162\022.consent.v1.ReasonR\006rea" +
-      "son\022\031\n\010event_id\030\005 \001(\tR\007eventId\0220\n\005since\030" +
-      "\006 \001(\0132\032.google.protobuf.TimestampR\005since" +
-      "\"W\n\035ExportSuppressionListResponse\0226\n\007ent" +
-      "ries\030\001 \003(\0132\034.consent.v1.SuppressionEntry" +
-      "R\007entries\"Y\n\030HashContactPointsRequest\022=\n" +
-      "\016contact_points\030\001 \003(\0132\026.consent.v1.Subje" +
-      "ctRefR\rcontactPoints\"p\n\020ContactPointHash" +
-      "\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\tR\004" +
-      "kind\0220\n\005error\030\003 \001(\0132\032.consent.v1.Recipie" +
-      "ntErrorR\005error\"Q\n\031HashContactPointsRespo" +
-      "nse\0224\n\006hashes\030\001 \003(\0132\034.consent.v1.Contact" +
-      "PointHashR\006hashes*]\n\tBlockKind\022\032\n\026BLOCK_" +
-      "KIND_UNSPECIFIED\020\000\022\030\n\024BLOCK_KIND_OBJECTI" +
-      "ON\020\001\022\032\n\026BLOCK_KIND_RESTRICTION\020\0022\261\004\n\017Cam" +
-      "paignService\022e\n\021BatchCheckConsent\022$.cons" +
-      "ent.v1.BatchCheckConsentRequest\032%.consen" +
-      "t.v1.BatchCheckConsentResponse\"\003\220\002\001\022l\n\022S" +
-      "treamCheckConsent\022%.consent.v1.StreamChe" +
-      "ckConsentRequest\032&.consent.v1.StreamChec" +
-      "kConsentResponse\"\003\220\002\001(\0010\001\022m\n\023WatchConsen" +
-      "tChanges\022&.consent.v1.WatchConsentChange" +
-      "sRequest\032\'.consent.v1.WatchConsentChange" +
-      "sResponse\"\003\220\002\0010\001\022s\n\025ExportSuppressionLis" +
-      "t\022(.consent.v1.ExportSuppressionListRequ" +
-      "est\032).consent.v1.ExportSuppressionListRe" +
-      "sponse\"\003\220\002\0010\001\022e\n\021HashContactPoints\022$.con" +
-      "sent.v1.HashContactPointsRequest\032%.conse" +
-      "nt.v1.HashContactPointsResponse\"\003\220\002\001BL\n\032" +
-      "consentd.client.consent.v1P\001Z,consentd/c" +
-      "lients/go/gen/consent/v1;consentv1b\006prot" +
-      "o3"
+      "1.ConsentTargetR\006target\022!\n\014resume_token\030" +
+      "\002 \001(\tR\013resumeToken\"\326\001\n\020SuppressionEntry\022" +
+      "\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\tR\004k" +
+      "ind\022\035\n\nsubject_id\030\003 \001(\tR\tsubjectId\022*\n\006re" +
+      "ason\030\004 \001(\0162\022.consent.v1.ReasonR\006reason\022\031" +
+      "\n\010event_id\030\005 \001(\tR\007eventId\0220\n\005since\030\006 \001(\013" +
+      "2\032.google.protobuf.TimestampR\005since\"z\n\035E" +
+      "xportSuppressionListResponse\0226\n\007entries\030" +
+      "\001 \003(\0132\034.consent.v1.SuppressionEntryR\007ent" +
+      "ries\022!\n\014resume_token\030\002 \001(\tR\013resumeToken\"" +
+      "Y\n\030HashContactPointsRequest\022=\n\016contact_p" +
+      "oints\030\001 \003(\0132\026.consent.v1.SubjectRefR\rcon" +
+      "tactPoints\"p\n\020ContactPointHash\022\026\n\006digest" +
+      "\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\tR\004kind\0220\n\005er" +
+      "ror\030\003 \001(\0132\032.consent.v1.RecipientErrorR\005e" +
+      "rror\"Q\n\031HashContactPointsResponse\0224\n\006has" +
+      "hes\030\001 \003(\0132\034.consent.v1.ContactPointHashR" +
+      "\006hashes*]\n\tBlockKind\022\032\n\026BLOCK_KIND_UNSPE" +
+      "CIFIED\020\000\022\030\n\024BLOCK_KIND_OBJECTION\020\001\022\032\n\026BL" +
+      "OCK_KIND_RESTRICTION\020\0022\261\004\n\017CampaignServi" +
+      "ce\022e\n\021BatchCheckConsent\022$.consent.v1.Bat" +
+      "chCheckConsentRequest\032%.consent.v1.Batch" +
+      "CheckConsentResponse\"\003\220\002\001\022l\n\022StreamCheck" +
+      "Consent\022%.consent.v1.StreamCheckConsentR" +
+      "equest\032&.consent.v1.StreamCheckConsentRe" +
+      "sponse\"\003\220\002\001(\0010\001\022m\n\023WatchConsentChanges\022&" +
+      ".consent.v1.WatchConsentChangesRequest\032\'" +
+      ".consent.v1.WatchConsentChangesResponse\"" +
+      "\003\220\002\0010\001\022s\n\025ExportSuppressionList\022(.consen" +
+      "t.v1.ExportSuppressionListRequest\032).cons" +
+      "ent.v1.ExportSuppressionListResponse\"\003\220\002" +
+      "\0010\001\022e\n\021HashContactPoints\022$.consent.v1.Ha" +
+      "shContactPointsRequest\032%.consent.v1.Hash" +
+      "ContactPointsResponse\"\003\220\002\001BL\n\032consentd.c" +
+      "lient.consent.v1P\001Z,consentd/clients/go/" +
+      "gen/consent/v1;consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -260,7 +261,7 @@ public final class Campaign {
     internal_static_consent_v1_ExportSuppressionListRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ExportSuppressionListRequest_descriptor,
-        new java.lang.String[] { "Target", });
+        new java.lang.String[] { "Target", "ResumeToken", });
     internal_static_consent_v1_SuppressionEntry_descriptor =
       getDescriptor().getMessageTypes().get(11);
     internal_static_consent_v1_SuppressionEntry_fieldAccessorTable = new
@@ -272,7 +273,7 @@ public final class Campaign {
     internal_static_consent_v1_ExportSuppressionListResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ExportSuppressionListResponse_descriptor,
-        new java.lang.String[] { "Entries", });
+        new java.lang.String[] { "Entries", "ResumeToken", });
     internal_static_consent_v1_HashContactPointsRequest_descriptor =
       getDescriptor().getMessageTypes().get(13);
     internal_static_consent_v1_HashContactPointsRequest_fieldAccessorTable = new

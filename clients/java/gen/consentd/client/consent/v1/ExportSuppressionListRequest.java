@@ -16,6 +16,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private ExportSuppressionListRequest() {
+    resumeToken_ = "";
   }
 
   @java.lang.Override
@@ -81,6 +82,59 @@ private static final long serialVersionUID = 0L;
     return target_ == null ? consentd.client.consent.v1.ConsentTarget.getDefaultInstance() : target_;
   }
 
+  public static final int RESUME_TOKEN_FIELD_NUMBER = 2;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object resumeToken_ = "";
+  /**
+   * <pre>
+   * Empty: from the start. The `resume_token` of the last message kept from a stream of the
+   * same target that broke off (a deploy, a network fault): the list goes on after it instead
+   * of starting over. Each page is read as it stands when it is read: a contact point whose
+   * state changed meanwhile is in the page read after the change, or in none.
+   * </pre>
+   *
+   * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+   * @return The resumeToken.
+   */
+  @java.lang.Override
+  public java.lang.String getResumeToken() {
+    java.lang.Object ref = resumeToken_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      resumeToken_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Empty: from the start. The `resume_token` of the last message kept from a stream of the
+   * same target that broke off (a deploy, a network fault): the list goes on after it instead
+   * of starting over. Each page is read as it stands when it is read: a contact point whose
+   * state changed meanwhile is in the page read after the change, or in none.
+   * </pre>
+   *
+   * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+   * @return The bytes for resumeToken.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getResumeTokenBytes() {
+    java.lang.Object ref = resumeToken_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      resumeToken_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -98,6 +152,9 @@ private static final long serialVersionUID = 0L;
     if (target_ != null) {
       output.writeMessage(1, getTarget());
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(resumeToken_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 2, resumeToken_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -110,6 +167,9 @@ private static final long serialVersionUID = 0L;
     if (target_ != null) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(1, getTarget());
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(resumeToken_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(2, resumeToken_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -131,6 +191,8 @@ private static final long serialVersionUID = 0L;
       if (!getTarget()
           .equals(other.getTarget())) return false;
     }
+    if (!getResumeToken()
+        .equals(other.getResumeToken())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -146,6 +208,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + TARGET_FIELD_NUMBER;
       hash = (53 * hash) + getTarget().hashCode();
     }
+    hash = (37 * hash) + RESUME_TOKEN_FIELD_NUMBER;
+    hash = (53 * hash) + getResumeToken().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -280,6 +344,7 @@ private static final long serialVersionUID = 0L;
         targetBuilder_.dispose();
         targetBuilder_ = null;
       }
+      resumeToken_ = "";
       return this;
     }
 
@@ -317,6 +382,9 @@ private static final long serialVersionUID = 0L;
         result.target_ = targetBuilder_ == null
             ? target_
             : targetBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000002) != 0)) {
+        result.resumeToken_ = resumeToken_;
       }
     }
 
@@ -367,6 +435,11 @@ private static final long serialVersionUID = 0L;
       if (other.hasTarget()) {
         mergeTarget(other.getTarget());
       }
+      if (!other.getResumeToken().isEmpty()) {
+        resumeToken_ = other.resumeToken_;
+        bitField0_ |= 0x00000002;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -400,6 +473,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 10
+            case 18: {
+              resumeToken_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000002;
+              break;
+            } // case 18
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -570,6 +648,113 @@ private static final long serialVersionUID = 0L;
         target_ = null;
       }
       return targetBuilder_;
+    }
+
+    private java.lang.Object resumeToken_ = "";
+    /**
+     * <pre>
+     * Empty: from the start. The `resume_token` of the last message kept from a stream of the
+     * same target that broke off (a deploy, a network fault): the list goes on after it instead
+     * of starting over. Each page is read as it stands when it is read: a contact point whose
+     * state changed meanwhile is in the page read after the change, or in none.
+     * </pre>
+     *
+     * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+     * @return The resumeToken.
+     */
+    public java.lang.String getResumeToken() {
+      java.lang.Object ref = resumeToken_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        resumeToken_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Empty: from the start. The `resume_token` of the last message kept from a stream of the
+     * same target that broke off (a deploy, a network fault): the list goes on after it instead
+     * of starting over. Each page is read as it stands when it is read: a contact point whose
+     * state changed meanwhile is in the page read after the change, or in none.
+     * </pre>
+     *
+     * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+     * @return The bytes for resumeToken.
+     */
+    public com.google.protobuf.ByteString
+        getResumeTokenBytes() {
+      java.lang.Object ref = resumeToken_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        resumeToken_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Empty: from the start. The `resume_token` of the last message kept from a stream of the
+     * same target that broke off (a deploy, a network fault): the list goes on after it instead
+     * of starting over. Each page is read as it stands when it is read: a contact point whose
+     * state changed meanwhile is in the page read after the change, or in none.
+     * </pre>
+     *
+     * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+     * @param value The resumeToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setResumeToken(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      resumeToken_ = value;
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Empty: from the start. The `resume_token` of the last message kept from a stream of the
+     * same target that broke off (a deploy, a network fault): the list goes on after it instead
+     * of starting over. Each page is read as it stands when it is read: a contact point whose
+     * state changed meanwhile is in the page read after the change, or in none.
+     * </pre>
+     *
+     * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearResumeToken() {
+      resumeToken_ = getDefaultInstance().getResumeToken();
+      bitField0_ = (bitField0_ & ~0x00000002);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Empty: from the start. The `resume_token` of the last message kept from a stream of the
+     * same target that broke off (a deploy, a network fault): the list goes on after it instead
+     * of starting over. Each page is read as it stands when it is read: a contact point whose
+     * state changed meanwhile is in the page read after the change, or in none.
+     * </pre>
+     *
+     * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+     * @param value The bytes for resumeToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setResumeTokenBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      resumeToken_ = value;
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

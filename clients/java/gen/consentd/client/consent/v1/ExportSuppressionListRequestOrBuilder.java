@@ -33,4 +33,30 @@ public interface ExportSuppressionListRequestOrBuilder extends
    * <code>.consent.v1.ConsentTarget target = 1 [json_name = "target"];</code>
    */
   consentd.client.consent.v1.ConsentTargetOrBuilder getTargetOrBuilder();
+
+  /**
+   * <pre>
+   * Empty: from the start. The `resume_token` of the last message kept from a stream of the
+   * same target that broke off (a deploy, a network fault): the list goes on after it instead
+   * of starting over. Each page is read as it stands when it is read: a contact point whose
+   * state changed meanwhile is in the page read after the change, or in none.
+   * </pre>
+   *
+   * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+   * @return The resumeToken.
+   */
+  java.lang.String getResumeToken();
+  /**
+   * <pre>
+   * Empty: from the start. The `resume_token` of the last message kept from a stream of the
+   * same target that broke off (a deploy, a network fault): the list goes on after it instead
+   * of starting over. Each page is read as it stands when it is read: a contact point whose
+   * state changed meanwhile is in the page read after the change, or in none.
+   * </pre>
+   *
+   * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+   * @return The bytes for resumeToken.
+   */
+  com.google.protobuf.ByteString
+      getResumeTokenBytes();
 }

@@ -17,6 +17,7 @@ private static final long serialVersionUID = 0L;
   }
   private ExportSuppressionListResponse() {
     entries_ = java.util.Collections.emptyList();
+    resumeToken_ = "";
   }
 
   @java.lang.Override
@@ -49,7 +50,8 @@ private static final long serialVersionUID = 0L;
   private java.util.List<consentd.client.consent.v1.SuppressionEntry> entries_;
   /**
    * <pre>
-   * The contact points of up to 1,000 subjects per message, ordered by subject id.
+   * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+   * erasures left (no subject) by digest.
    * </pre>
    *
    * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -60,7 +62,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The contact points of up to 1,000 subjects per message, ordered by subject id.
+   * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+   * erasures left (no subject) by digest.
    * </pre>
    *
    * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -72,7 +75,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The contact points of up to 1,000 subjects per message, ordered by subject id.
+   * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+   * erasures left (no subject) by digest.
    * </pre>
    *
    * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -83,7 +87,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The contact points of up to 1,000 subjects per message, ordered by subject id.
+   * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+   * erasures left (no subject) by digest.
    * </pre>
    *
    * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -94,7 +99,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The contact points of up to 1,000 subjects per message, ordered by subject id.
+   * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+   * erasures left (no subject) by digest.
    * </pre>
    *
    * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -103,6 +109,53 @@ private static final long serialVersionUID = 0L;
   public consentd.client.consent.v1.SuppressionEntryOrBuilder getEntriesOrBuilder(
       int index) {
     return entries_.get(index);
+  }
+
+  public static final int RESUME_TOKEN_FIELD_NUMBER = 2;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object resumeToken_ = "";
+  /**
+   * <pre>
+   * Where this message ends: give it as the request's `resume_token` to go on after it.
+   * </pre>
+   *
+   * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+   * @return The resumeToken.
+   */
+  @java.lang.Override
+  public java.lang.String getResumeToken() {
+    java.lang.Object ref = resumeToken_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      resumeToken_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Where this message ends: give it as the request's `resume_token` to go on after it.
+   * </pre>
+   *
+   * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+   * @return The bytes for resumeToken.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getResumeTokenBytes() {
+    java.lang.Object ref = resumeToken_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      resumeToken_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
   }
 
   private byte memoizedIsInitialized = -1;
@@ -122,6 +175,9 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < entries_.size(); i++) {
       output.writeMessage(1, entries_.get(i));
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(resumeToken_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 2, resumeToken_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -134,6 +190,9 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < entries_.size(); i++) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(1, entries_.get(i));
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(resumeToken_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(2, resumeToken_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -152,6 +211,8 @@ private static final long serialVersionUID = 0L;
 
     if (!getEntriesList()
         .equals(other.getEntriesList())) return false;
+    if (!getResumeToken()
+        .equals(other.getResumeToken())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -167,6 +228,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + ENTRIES_FIELD_NUMBER;
       hash = (53 * hash) + getEntriesList().hashCode();
     }
+    hash = (37 * hash) + RESUME_TOKEN_FIELD_NUMBER;
+    hash = (53 * hash) + getResumeToken().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -303,6 +366,7 @@ private static final long serialVersionUID = 0L;
         entriesBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000001);
+      resumeToken_ = "";
       return this;
     }
 
@@ -349,6 +413,9 @@ private static final long serialVersionUID = 0L;
 
     private void buildPartial0(consentd.client.consent.v1.ExportSuppressionListResponse result) {
       int from_bitField0_ = bitField0_;
+      if (((from_bitField0_ & 0x00000002) != 0)) {
+        result.resumeToken_ = resumeToken_;
+      }
     }
 
     @java.lang.Override
@@ -421,6 +488,11 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
+      if (!other.getResumeToken().isEmpty()) {
+        resumeToken_ = other.resumeToken_;
+        bitField0_ |= 0x00000002;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -460,6 +532,11 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 10
+            case 18: {
+              resumeToken_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000002;
+              break;
+            } // case 18
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -491,7 +568,8 @@ private static final long serialVersionUID = 0L;
 
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -505,7 +583,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -519,7 +598,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -533,7 +613,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -554,7 +635,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -572,7 +654,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -592,7 +675,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -613,7 +697,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -631,7 +716,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -649,7 +735,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -668,7 +755,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -685,7 +773,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -702,7 +791,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -713,7 +803,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -727,7 +818,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -742,7 +834,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -753,7 +846,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -765,7 +859,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The contact points of up to 1,000 subjects per message, ordered by subject id.
+     * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+     * erasures left (no subject) by digest.
      * </pre>
      *
      * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -787,6 +882,98 @@ private static final long serialVersionUID = 0L;
         entries_ = null;
       }
       return entriesBuilder_;
+    }
+
+    private java.lang.Object resumeToken_ = "";
+    /**
+     * <pre>
+     * Where this message ends: give it as the request's `resume_token` to go on after it.
+     * </pre>
+     *
+     * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+     * @return The resumeToken.
+     */
+    public java.lang.String getResumeToken() {
+      java.lang.Object ref = resumeToken_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        resumeToken_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Where this message ends: give it as the request's `resume_token` to go on after it.
+     * </pre>
+     *
+     * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+     * @return The bytes for resumeToken.
+     */
+    public com.google.protobuf.ByteString
+        getResumeTokenBytes() {
+      java.lang.Object ref = resumeToken_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        resumeToken_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Where this message ends: give it as the request's `resume_token` to go on after it.
+     * </pre>
+     *
+     * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+     * @param value The resumeToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setResumeToken(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      resumeToken_ = value;
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Where this message ends: give it as the request's `resume_token` to go on after it.
+     * </pre>
+     *
+     * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearResumeToken() {
+      resumeToken_ = getDefaultInstance().getResumeToken();
+      bitField0_ = (bitField0_ & ~0x00000002);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Where this message ends: give it as the request's `resume_token` to go on after it.
+     * </pre>
+     *
+     * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+     * @param value The bytes for resumeToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setResumeTokenBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      resumeToken_ = value;
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -9,7 +9,8 @@ public interface ExportSuppressionListResponseOrBuilder extends
 
   /**
    * <pre>
-   * The contact points of up to 1,000 subjects per message, ordered by subject id.
+   * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+   * erasures left (no subject) by digest.
    * </pre>
    *
    * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -18,7 +19,8 @@ public interface ExportSuppressionListResponseOrBuilder extends
       getEntriesList();
   /**
    * <pre>
-   * The contact points of up to 1,000 subjects per message, ordered by subject id.
+   * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+   * erasures left (no subject) by digest.
    * </pre>
    *
    * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -26,7 +28,8 @@ public interface ExportSuppressionListResponseOrBuilder extends
   consentd.client.consent.v1.SuppressionEntry getEntries(int index);
   /**
    * <pre>
-   * The contact points of up to 1,000 subjects per message, ordered by subject id.
+   * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+   * erasures left (no subject) by digest.
    * </pre>
    *
    * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -34,7 +37,8 @@ public interface ExportSuppressionListResponseOrBuilder extends
   int getEntriesCount();
   /**
    * <pre>
-   * The contact points of up to 1,000 subjects per message, ordered by subject id.
+   * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+   * erasures left (no subject) by digest.
    * </pre>
    *
    * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
@@ -43,11 +47,32 @@ public interface ExportSuppressionListResponseOrBuilder extends
       getEntriesOrBuilderList();
   /**
    * <pre>
-   * The contact points of up to 1,000 subjects per message, ordered by subject id.
+   * The contact points of up to 1,000 subjects per message, ordered by subject id, then those
+   * erasures left (no subject) by digest.
    * </pre>
    *
    * <code>repeated .consent.v1.SuppressionEntry entries = 1 [json_name = "entries"];</code>
    */
   consentd.client.consent.v1.SuppressionEntryOrBuilder getEntriesOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * Where this message ends: give it as the request's `resume_token` to go on after it.
+   * </pre>
+   *
+   * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+   * @return The resumeToken.
+   */
+  java.lang.String getResumeToken();
+  /**
+   * <pre>
+   * Where this message ends: give it as the request's `resume_token` to go on after it.
+   * </pre>
+   *
+   * <code>string resume_token = 2 [json_name = "resumeToken"];</code>
+   * @return The bytes for resumeToken.
+   */
+  com.google.protobuf.ByteString
+      getResumeTokenBytes();
 }
