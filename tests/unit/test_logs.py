@@ -7,6 +7,7 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import structlog
@@ -14,7 +15,10 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext
 from structlog.testing import capture_logs
 
+import consentd
 from consentd.logs import configure_logging, rpc_line
+from consentd.store.connections import create_engine
+from consentd.store.driver import quiet_engine
 
 FIELDS = {
     "method": "/consent.v1.ConsentService/CheckConsent",
@@ -174,3 +178,19 @@ def test_a_lost_databases_pool_noise_is_not_written(capsys: pytest.CaptureFixtur
     pool.warning("something else")
     events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert [e["event"] for e in events] == ["something else"]
+
+
+def test_no_engine_prints_its_statements_values() -> None:
+    """Probe DW: a write failing through SQLAlchemy logged `[parameters: (...)]`: its replay
+    answer, the caller's key id, the idempotency key. Every engine hides them: the pools', and
+    the one-off ones (start checks, migrations, clock); none is made any other way."""
+    url = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    for engine in (create_engine(url, 1), quiet_engine(url)):
+        assert engine.sync_engine.hide_parameters
+    service = Path(consentd.__file__).parent
+    makers = [
+        str(path.relative_to(service))
+        for path in service.rglob("*.py")
+        if "create_async_engine(" in path.read_text(encoding="utf-8")
+    ]
+    assert makers == ["store/driver.py"]

@@ -10,13 +10,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consentd.store.database import (
     DEFAULT_DB_TIMEOUT,
     connect_args,
     database_not_answering,
 )
+from consentd.store.driver import quiet_engine
 
 
 def create_engine(url: str, pool_size: int, ceiling: float = DEFAULT_DB_TIMEOUT) -> AsyncEngine:
@@ -25,7 +26,7 @@ def create_engine(url: str, pool_size: int, ceiling: float = DEFAULT_DB_TIMEOUT)
     that was a new connection — authentication, type introspection — every few calls, about
     170 in 20 s of the write benchmark.) A pooled connection PostgreSQL closed (a restart, a
     failover) is replaced when checked out, before a call uses it: see `_replace_closed`."""
-    engine = create_async_engine(
+    engine = quiet_engine(
         url,
         pool_size=2 * pool_size,
         max_overflow=0,

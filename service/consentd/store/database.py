@@ -15,10 +15,11 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.config import UnsafeRuntimeRole
 from consentd.domain.errors import ConsentError
+from consentd.store.driver import quiet_engine
 from consentd.telemetry import PoolUsage
 
 # The repository's migrations/ folder; a deployment that installs the package elsewhere sets
@@ -216,7 +217,7 @@ async def migrate(url: str, migrations_dir: Path | None = None, revision: str = 
 
 async def _revision(url: str) -> str | None:
     """The database's alembic revision; None before the first migration."""
-    engine = create_async_engine(url)
+    engine = quiet_engine(url)
     try:
         async with engine.connect() as conn:
             if (await conn.execute(sa.text("SELECT to_regclass('alembic_version')"))).scalar():
@@ -240,7 +241,7 @@ async def newest_fact(owner: str | AsyncEngine) -> datetime | None:
     """When the newest audit-log entry of any tenant was recorded (None: none yet). As the
     owner (its URL, or its engine kept open): row-level security shows the runtime role no
     tenant's rows here."""
-    engine = create_async_engine(owner) if isinstance(owner, str) else owner
+    engine = quiet_engine(owner) if isinstance(owner, str) else owner
     try:
         async with engine.connect() as conn:
             newest: datetime | None = (await conn.execute(sa.text(_NEWEST))).scalar()
@@ -253,7 +254,7 @@ async def newest_fact(owner: str | AsyncEngine) -> datetime | None:
 async def provision_runtime_role(owner_url: str, password: str) -> str:
     """Let the runtime role log in with `password` (embedded mode and tests, where we own the
     cluster); returns the runtime role's URL. Migrations must have created the role."""
-    engine = create_async_engine(owner_url)
+    engine = quiet_engine(owner_url)
     try:
         async with engine.begin() as conn:
             # A password cannot be a bind parameter in ALTER ROLE; quote it as a literal.

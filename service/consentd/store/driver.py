@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, cast
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 class Driver(Protocol):
@@ -33,3 +33,10 @@ async def driver_of(conn: AsyncConnection) -> Driver:
 def affected(status: str) -> int:
     """The rows a statement changed, from its command tag ("UPDATE 3", "INSERT 0 3")."""
     return int(status.rsplit(maxsplit=1)[-1])
+
+
+def quiet_engine(url: str, **options: Any) -> AsyncEngine:
+    """An engine whose errors never print their statement's values (SQLAlchemy puts them in the
+    exception text, which the log carries: a failing write printed its replay answer, the
+    caller's key id and idempotency key; probe DW). Every engine of the service is one."""
+    return create_async_engine(url, hide_parameters=True, **options)

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from consentd.domain.sealing import Keyring, SealError, secret_check
+from consentd.store.driver import quiet_engine
 
 _SAMPLE = sa.text("SELECT tenant_id, subject_id, wrapped_key FROM subject_keys LIMIT 1")
 # Keyed under the secret: every look-up digest, and the suppression entries erasures leave (an
@@ -57,7 +57,7 @@ class Stored:
 
 
 async def stored_data(owner_url: str) -> Stored:
-    engine = create_async_engine(owner_url)
+    engine = quiet_engine(owner_url)
     try:
         async with engine.connect() as conn:
             row = (await conn.execute(_SAMPLE)).first()
@@ -100,7 +100,7 @@ async def runtime_sample(url: str) -> Stored:
     """Through the runtime role (an external database, whose owner consentd may not be given):
     the data key and secret check of the first tenant that has either, and the key id of that
     tenant's latest signed tree head (`keyed` and `signed` are not read)."""
-    engine = create_async_engine(url)
+    engine = quiet_engine(url)
     try:
         async with engine.begin() as conn:
             row = (await conn.execute(_RUNTIME_SAMPLE)).first()
@@ -115,7 +115,7 @@ async def runtime_sample(url: str) -> Stored:
 async def keep_check(url: str, secret: bytes) -> int:
     """Once the secret is proven: every tenant without a secret check gets it (how many did).
     `url` the runtime role's, or the embedded superuser's."""
-    engine = create_async_engine(url)
+    engine = quiet_engine(url)
     try:
         async with engine.begin() as conn:
             at = datetime.now(UTC)
