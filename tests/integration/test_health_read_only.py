@@ -111,3 +111,24 @@ async def test_calls_failing_while_no_new_connection_opens_is_not_serving(
     finally:
         await admin.execute(f"DROP ROLE IF EXISTS {role}")
         await admin.close()
+
+
+async def test_calls_meeting_a_file_the_database_cannot_use_is_not_serving(
+    postgres: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe DW: its data files made unreadable to PostgreSQL, every write failed (INTERNAL
+    then) while health said SERVING: its probe reads no file. A call that met the database
+    short of a resource (class 53, 58; a file it may not open) makes it NOT_SERVING, reached;
+    SERVING once no call met it lately."""
+    monkeypatch.setattr(outages, "_failed_at", [float("-inf")])
+    monkeypatch.setattr(outages, "_short_at", [float("-inf")])
+    denied = asyncpg.exceptions.InsufficientPrivilegeError(
+        'could not open file "base/16384/16537_vm": Permission denied'
+    )
+    outages.outage_answer(denied)
+    status, reached, events = await _followed(postgres.url("postgres"))
+    assert (status, events) == (NOT_SERVING, ["database_short_of_resources"])
+    reached.check()
+    monkeypatch.setattr(outages, "_short_at", [float("-inf")])
+    status, _, events = await _followed(postgres.url("postgres"))
+    assert (status, events) == (SERVING, ["database_reachable"])

@@ -13,6 +13,13 @@ from consentd.api import outages
 from consentd.api.calls import failure_of
 
 
+@pytest.fixture(autouse=True)
+def _kept_to_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What these calls mark for health (a failure, a shortage) stays in the test."""
+    monkeypatch.setattr(outages, "_failed_at", [float("-inf")])
+    monkeypatch.setattr(outages, "_short_at", [float("-inf")])
+
+
 def _wrapped(error: Exception) -> sa.exc.DBAPIError:
     """As SQLAlchemy raises it: the driver's error as `orig`."""
     return sa.exc.DBAPIError("INSERT ...", None, error)
@@ -52,6 +59,15 @@ def test_a_full_disk_is_unavailable_saying_so_and_warned_once_a_while(
                 'could not write init file "base/16384/pg_internal.init.123"'
             ),
             "it is out of disk space, SQLSTATE 53100",
+            "database_short_of_resources",
+        ),
+        # A data file it may no longer open (42501 from the system, not a GRANT): INTERNAL,
+        # health SERVING (probe DW).
+        (
+            asyncpg.exceptions.InsufficientPrivilegeError(
+                'could not open file "base/16384/16537_vm": Permission denied'
+            ),
+            "it met a system error (I/O), SQLSTATE 58030",
             "database_short_of_resources",
         ),
     ],
@@ -154,3 +170,17 @@ def test_a_call_refused_while_the_database_is_lost_is_no_lost_connection(
     assert failure is not None
     assert failure.code == grpc.StatusCode.UNAVAILABLE
     assert [e for e in logs if e["event"] == "database_connection_lost"] == []
+
+
+def test_a_grants_refusal_is_no_shortage_and_a_shortage_is_remembered_for_health(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """42501 from a GRANT is the role's configuration, answered as before (not a retry); a
+    shortage a call met marks the database short for health (api/health.py), which reads no
+    file of its own."""
+    monkeypatch.setattr(outages, "_short_at", [float("-inf")])
+    grant = asyncpg.exceptions.InsufficientPrivilegeError("permission denied for table x")
+    assert failure_of(_wrapped(grant)) is None
+    assert not outages.short_lately(60)
+    failure_of(_wrapped(asyncpg.exceptions.DiskFullError("no space")))
+    assert outages.short_lately(60)

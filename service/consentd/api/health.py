@@ -15,7 +15,7 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from consentd.api.calls import SHUTTING_DOWN
-from consentd.api.outages import DatabaseLost, failed_lately
+from consentd.api.outages import DatabaseLost, failed_lately, short_lately
 from consentd.store.probe import DISK_FULL, READ_ONLY
 
 log = structlog.get_logger("consentd.health")
@@ -159,6 +159,8 @@ async def follow_database(
             now = found if found in (READ_ONLY, DISK_FULL) else "serving"
             if now == "serving" and (state == REFUSING or failed_lately(FAILED_WITHIN)):
                 now = await _connects(probe)
+            if now == "serving" and short_lately(FAILED_WITHIN):
+                now = SHORT  # writes fail for a file it cannot write or open (probe DW)
             if now != state:
                 if now == "serving":
                     log.info("database_reachable")
@@ -176,6 +178,7 @@ async def follow_database(
 # fails, until one opens again. Without failing calls none is opened: the pools' connections,
 # opened already, serve whatever another client takes.
 REFUSING = "refuses_connections"
+SHORT = "short_of_resources"
 FAILED_WITHIN = 2 * PROBE_INTERVAL + PROBE_TIMEOUT
 
 

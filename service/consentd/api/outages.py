@@ -96,6 +96,8 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
     if outage is None or outage[0] is not grpc.StatusCode.UNAVAILABLE:
         return outage
     state = shortage_of(error)
+    if state is not None:
+        _short_at[0] = time.monotonic()  # health leaves the balancer (api/health.py)
     if state is None:
         if not isinstance(error, DatabaseLost):  # the probe said `database_lost` already
             _warn_lost(error)
@@ -111,8 +113,10 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
 
 _timed_out_warned = [-SHORTAGE_WARNING_SECONDS]
 _lost_warned = [-SHORTAGE_WARNING_SECONDS]
-# When a call last failed for the database (unavailable, or no answer in time).
+# When a call last failed for the database (unavailable, or no answer in time); and for its
+# shortage of a resource (class 53, 58: a full disk, a file it may not open).
 _failed_at = [float("-inf")]
+_short_at = [float("-inf")]
 
 
 def _due(last: list[float]) -> bool:
@@ -127,6 +131,12 @@ def _due(last: list[float]) -> bool:
 def failed_lately(within: float) -> bool:
     """Whether a call failed for the database in the last `within` seconds."""
     return time.monotonic() - _failed_at[0] <= within
+
+
+def short_lately(within: float) -> bool:
+    """Whether a call failed for the database's shortage of a resource in the last `within`
+    seconds (its own probe, `SELECT 1` on an open connection, reads no file: probe DW)."""
+    return time.monotonic() - _short_at[0] <= within
 
 
 def _warn_lost(error: BaseException) -> None:

@@ -27,16 +27,14 @@ from consentd.telemetry import PoolUsage
 DEFAULT_MIGRATIONS_DIR = Path(__file__).resolve().parents[3] / "migrations"
 
 
-# The longest any one statement, lock wait or connection attempt may take when no setting says
-# otherwise (CONSENTD_DB_TIMEOUT_SECONDS): PostgreSQL hung or a lock held never holds a call
-# longer than this, whatever the caller's deadline.
+# The longest any statement, lock wait or connection attempt may take unless a setting says
+# (CONSENTD_DB_TIMEOUT_SECONDS): a hung PostgreSQL or a held lock holds no call longer than this.
 DEFAULT_DB_TIMEOUT = 5.0
 
 
 def connect_args(application: str, ceiling: float) -> dict[str, Any]:
-    """asyncpg's connection arguments: a connection attempt and every statement are bounded on
-    the client (PostgreSQL stopped answers nothing, so its own timeouts cannot help), and on the
-    server (statement_timeout, lock_timeout: the backend stops waiting too)."""
+    """asyncpg's connection arguments: a connection attempt and every statement bounded on the
+    client (a stopped PostgreSQL answers nothing) and the server (the backend stops waiting)."""
     milliseconds = str(max(1, int(ceiling * 1000)))
     return {
         "timeout": ceiling,
@@ -70,9 +68,8 @@ _CONFLICT_STATES = ("40P01", "40001")
 # SQLSTATEs of a database that cannot serve now (class 08: connection exceptions; 57P01-03:
 # shutting down, crashed, starting; class 53, insufficient resources: a full disk (53100), out
 # of memory, too many connections; class 58, system errors: an I/O error writing a file; 25006:
-# a write reached a node still read-only — a standby being promoted, seen in tests/ha's
-# failovers) and of a wait cut short. A full disk answered INTERNAL, which no client retries:
-# a withdrawal refused then was lost unless retried by hand.
+# a write reached a node still read-only: a standby being promoted, in tests/ha's failovers) and
+# of a wait cut short. INTERNAL for a full disk was a withdrawal lost unless retried by hand.
 READ_ONLY_STATE = "25006"  # read_only_sql_transaction
 _UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53", "58", READ_ONLY_STATE)
 _DEADLINE_STATES = ("57014", "55P03")
@@ -129,17 +126,20 @@ def database_not_answering(error: BaseException) -> bool:
     return outage_of(error) in (UNAVAILABLE, DEADLINE)
 
 
-# A full disk as PostgreSQL says it when a new session cannot write its relation cache file
-# (SQLSTATE XX000, "could not write init file"): every call on a fresh connection failed INTERNAL
-# with a traceback each (probe BJ). Read as the full disk it is.
-_DISK_FULL = ("could not write init file", "No space left on device")
+# PostgreSQL's words for a file it cannot use, read as the class 53/58 state they stand for: a
+# new session's full disk (XX000: INTERNAL, a traceback per call; probe BJ), a data file it may
+# no longer open (42501 "...: Permission denied", a GRANT's says "for"; INTERNAL, probe DW).
+_FILE_ERRORS = (
+    ("XX000", "could not write init file", "53100"),
+    ("XX000", "No space left on device", "53100"),
+    ("42501", ": Permission denied", "58030"),
+)
 
 
 def _sqlstate(error: BaseException) -> object:
     state = getattr(error, "sqlstate", None)
-    if state == "XX000" and any(words in str(error) for words in _DISK_FULL):
-        return "53100"
-    return state
+    said = str(error) if state in ("XX000", "42501") else ""
+    return next((read for s, words, read in _FILE_ERRORS if s == state and words in said), state)
 
 
 # The SQLSTATEs each kind but UNAVAILABLE (a class prefix) stands for.
