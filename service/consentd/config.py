@@ -60,12 +60,10 @@ class Settings:
     rate_limit_per_second: float = 2000.0
     rate_limit_burst: float = 4000.0
     tenant_writers: int = 32
-    # Concurrent RecordConsent, WithdrawConsent and RecordCookieChoice calls of a tenant sharing one
-    # transaction, at most (1: none).
-    write_batch: int = 64
+    write_batch: int = 64  # a tenant's concurrent writes sharing one transaction (1: none)
     embedded_postgres: bool = True  # false (the container image): DATABASE_URL is required
-    # The embedded cluster's extra server settings (name=value), after its sizing.
-    embedded_pg_settings: tuple[str, ...] = ()
+    embedded_pg_settings: tuple[str, ...] = ()  # its extra server settings, after its sizing
+    embedded_pg_port: int | None = None  # its port on 127.0.0.1 (None: a free one each start)
     # Prometheus text on http://<address>/metrics; None (CONSENTD_METRICS_ADDRESS=off): no port.
     metrics_address: str | None = "127.0.0.1:9464"
     # Where spans go (OTLP over gRPC); None: no exporter, spans are not recorded.
@@ -125,6 +123,7 @@ class Settings:
             purge_batch_size=_whole(env, "CONSENTD_PURGE_BATCH_SIZE", 1000, high=100_000),
             embedded_postgres=_flag(env, "CONSENTD_EMBEDDED_POSTGRES", default=True),
             embedded_pg_settings=_pg_settings(env),
+            embedded_pg_port=_whole(env, "CONSENTD_EMBEDDED_POSTGRES_PORT", 0, high=65535) or None,
             metrics_address=_metrics_address(env),
             otlp_endpoint=_otlp_endpoint(env),
             **_mail(env),

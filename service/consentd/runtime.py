@@ -104,7 +104,7 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
     home = _home(settings)
     needed = processes * connections_per_process(settings) + 10
     given = (f"max_connections={max(100, needed)}", *settings.embedded_pg_settings)
-    embedded = EmbeddedPostgres(home / "postgres", settings=given)
+    embedded = EmbeddedPostgres(home / "postgres", port=settings.embedded_pg_port, settings=given)
     started = not embedded.attach(found=_orphan_found)
     if embedded.stopped_orphan is not None:
         log.warning(

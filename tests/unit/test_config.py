@@ -47,6 +47,7 @@ def test_every_variable_is_read() -> None:
             "CONSENTD_EVENT_LOOP": "asyncio",
             "CONSENTD_AUDIT_SIGNING_KEY": key,
             "CONSENTD_AUDIT_CHECKPOINT_EVERY": "50",
+            "CONSENTD_EMBEDDED_POSTGRES_PORT": "55432",
         }
     )
     assert settings.database_url == "postgresql+asyncpg://u:p@db/consentd"
@@ -62,6 +63,8 @@ def test_every_variable_is_read() -> None:
     assert (settings.reuse_port, settings.event_loop) == (True, "asyncio")
     assert settings.audit_signing_key == bytes(range(32))
     assert settings.audit_checkpoint_every == 50
+    # Probes DV, DW: an operator given a port range could not keep the embedded one in it.
+    assert (settings.embedded_pg_port, Settings.from_env({}).embedded_pg_port) == (55432, None)
 
 
 @pytest.mark.parametrize(
@@ -89,6 +92,7 @@ def test_every_variable_is_read() -> None:
         ("CONSENTD_DB_POOL_SIZE", "0.5", "must be a whole number"),
         ("CONSENTD_PURGE_BATCH_SIZE", "2.5", "must be a whole number"),
         ("CONSENTD_SMTP_PORT", "99999", "whole number of at most 65535"),
+        ("CONSENTD_EMBEDDED_POSTGRES_PORT", "70000", "whole number of at most 65535"),
         ("CONSENTD_CONFIRMATION_DAYS", "100000000", "whole number of at most 90"),
         # Past any sensible value: an OverflowError traceback (1e308) or PostgreSQL's refusal of
         # the statement_timeout or max_connections they became, after it had started (probe W).
