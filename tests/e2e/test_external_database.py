@@ -12,6 +12,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import sqlalchemy as sa
+from alembic import command as alembic
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from structlog.testing import capture_logs
@@ -21,7 +22,7 @@ from consentd.config import Settings
 from consentd.domain.audit import CheckpointSigner
 from consentd.key_files import tell_signing_key
 from consentd.postgres.embedded import EmbeddedPostgres
-from consentd.store.database import migrate
+from consentd.store.database import alembic_config, migrate
 from tests.conftest import TEST_SECRET, TestClock
 from tests.integration.helpers import NEWSLETTER, catalogue, email, grant, principal
 
@@ -229,6 +230,31 @@ async def test_a_wrong_secret_is_refused_once_every_subject_is_erased(
         assert again.returncode == 0, again.stderr
     finally:
         await app.aclose()
+
+
+async def test_serve_on_a_schema_older_than_its_own_says_to_migrate(
+    postgres: EmbeddedPostgres, database_url: str
+) -> None:
+    """Given the runtime role's URL alone (no migration on start), on a database an older
+    release migrated: the start's check of the secret met a function the schema does not have
+    yet and died with its traceback. It says to migrate, exit 2."""
+    name = f"ext_{uuid4().hex[:8]}"
+    postgres.create_database(name)
+    await asyncio.to_thread(alembic.upgrade, alembic_config(postgres.url(name)), "0048")
+    runtime = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    env = {
+        "DATABASE_URL": runtime.replace("postgresql+asyncpg://", "postgresql://"),
+        "CONSENTD_MIGRATION_DATABASE_URL": "",
+        "CONSENTD_SECRET_KEY": SECRET,
+        "CONSENTD_AUDIT_SIGNING_KEY": SIGNING_KEY,
+        "CONSENTD_GRPC_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_METRICS_ADDRESS": "off",
+    }
+    refused = await asyncio.to_thread(_run, env, "serve")
+    assert refused.returncode == 2, refused.stderr
+    assert "schema is older than this consentd's: migrate it first" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 async def _checked(owner: str) -> set[str]:

@@ -14,9 +14,14 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import sqlalchemy as sa
+import structlog
 
+from consentd.config import ConfigError
 from consentd.domain.sealing import Keyring, SealError, secret_check
+from consentd.store.database import sqlstate_of
 from consentd.store.driver import quiet_engine
+
+log = structlog.get_logger("consentd")
 
 _SAMPLE = sa.text("SELECT tenant_id, subject_id, wrapped_key FROM subject_keys LIMIT 1")
 # Keyed under the secret: every look-up digest, and the suppression entries erasures leave (an
@@ -100,12 +105,22 @@ async def runtime_sample(url: str) -> Stored:
     """Through the runtime role (an external database, whose owner consentd may not be given):
     the data key and secret check of the first tenant that has either, and the key id of that
     tenant's latest signed tree head (`keyed` and `signed` are not read)."""
-    engine = quiet_engine(url)
+    engine, behind = quiet_engine(url), False
     try:
         async with engine.begin() as conn:
             row = (await conn.execute(_RUNTIME_SAMPLE)).first()
+    except sa.exc.ProgrammingError as error:
+        if sqlstate_of(error) != "42883":  # undefined_function: before migration 0049
+            raise
+        row, behind = None, True
     finally:
         await engine.dispose()
+    # Before 0050 (serve given the runtime role's URL alone runs no migration).
+    if behind or (row is not None and len(row) < 5):
+        raise ConfigError(
+            "the database's schema is older than this consentd's: migrate it first (`consentd "
+            "migrate` with CONSENTD_MIGRATION_DATABASE_URL, the owner's URL; docs/operations.md)"
+        )
     if row is None:
         return Stored(None, False, False)
     sample = (row[0], row[1], bytes(row[2])) if row[1] is not None else None
@@ -120,6 +135,9 @@ async def keep_check(url: str, secret: bytes) -> int:
         async with engine.begin() as conn:
             at = datetime.now(UTC)
             marked = await conn.execute(_MARK, {"digest": secret_check(secret), "at": at})
+            return int(marked.scalar() or 0)
+    except sa.exc.DBAPIError as error:  # a read-only node (a standby being promoted): next start
+        log.warning("secret_check_not_kept", sqlstate=sqlstate_of(error))
+        return 0
     finally:
         await engine.dispose()
-    return int(marked.scalar() or 0)
