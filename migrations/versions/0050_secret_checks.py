@@ -7,7 +7,8 @@ again (its suppression digest, keyed under the right secret, no longer matched; 
 tenant now keeps `tenant_secret_checks.digest`, a keyed digest of a fixed text under the secret
 (domain/sealing.secret_check), written once the secret is proven: at a start whose check opened
 a data key (for every tenant, `consentd_secret_mark`), and by an erasure whose subject's key it
-opened. `consentd_key_sample()` returns it beside the data key, so a start checks either.
+opened. `consentd_secret_check()` returns the first tenant's, so a start checks the secret on
+it and on 0049's data key sample (left as it was: the release before reads it).
 
 Not personal data, and kept by the tenant purge: a purged tenant's data is gone, and the digest
 says nothing of anyone. Isolation as every tenant table (0002): ENABLE + FORCE ROW LEVEL
@@ -30,7 +31,7 @@ depends_on: str | Sequence[str] | None = None
 RUNTIME_ROLE = "consentd_app"
 CURRENT_TENANT = "consentd_current_tenant()"
 TABLE = "tenant_secret_checks"
-SAMPLE_SIGNATURE = "consentd_key_sample()"
+CHECK_SIGNATURE = "consentd_secret_check()"
 MARK_SIGNATURE = "consentd_secret_mark(bytea, timestamptz)"
 
 CREATE = f"""
@@ -45,32 +46,24 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 )
 """
 
-# One tenant's stored data key (when it has one) and secret check (when it has one), the first
-# tenant with either, with the key id of its latest signed tree head.
-SAMPLE = """
-CREATE FUNCTION consentd_key_sample() RETURNS TABLE (
-    tenant_id uuid, subject_id uuid, wrapped_key bytea, signed_by text, secret_check bytea
-) LANGUAGE plpgsql VOLATILE SECURITY INVOKER AS $$
-#variable_conflict use_column
+# The first tenant's secret check found, walking the tenants as 0049's consentd_key_sample does
+# (which stays as it was: a release before this one reads it at start, and a rollback to it
+# crash-looped on a tenant with a check and no key; probe DY).
+CHECK = """
+CREATE OR REPLACE FUNCTION consentd_secret_check() RETURNS bytea
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER AS $$
 DECLARE
     t uuid;
+    found bytea;
 BEGIN
     FOR t IN SELECT consentd_tenant_ids() LOOP
         PERFORM set_config('consentd.tenant_id', t::text, true);
-        RETURN QUERY
-        SELECT t, k.subject_id, k.wrapped_key, (
-            SELECT h.key_id FROM audit_tree_heads h
-            WHERE h.tenant_id = t ORDER BY h.tree_size DESC LIMIT 1), c.digest
-        FROM (SELECT 1) AS one
-        LEFT JOIN LATERAL (
-            SELECT s.subject_id, s.wrapped_key FROM subject_keys s WHERE s.tenant_id = t LIMIT 1
-        ) AS k ON true
-        LEFT JOIN tenant_secret_checks c ON c.tenant_id = t
-        WHERE k.subject_id IS NOT NULL OR c.digest IS NOT NULL;
-        IF FOUND THEN
-            RETURN;
+        SELECT c.digest INTO found FROM tenant_secret_checks c WHERE c.tenant_id = t;
+        IF found IS NOT NULL THEN
+            RETURN found;
         END IF;
     END LOOP;
+    RETURN NULL;
 END
 $$
 """
@@ -97,30 +90,6 @@ END
 $$
 """
 
-# 0049's, for the downgrade.
-SAMPLE_0049 = """
-CREATE FUNCTION consentd_key_sample() RETURNS TABLE (
-    tenant_id uuid, subject_id uuid, wrapped_key bytea, signed_by text
-) LANGUAGE plpgsql VOLATILE SECURITY INVOKER AS $$
-#variable_conflict use_column
-DECLARE
-    t uuid;
-BEGIN
-    FOR t IN SELECT consentd_tenant_ids() LOOP
-        PERFORM set_config('consentd.tenant_id', t::text, true);
-        RETURN QUERY
-        SELECT k.tenant_id, k.subject_id, k.wrapped_key, (
-            SELECT h.key_id FROM audit_tree_heads h
-            WHERE h.tenant_id = t ORDER BY h.tree_size DESC LIMIT 1)
-        FROM subject_keys k WHERE k.tenant_id = t LIMIT 1;
-        IF FOUND THEN
-            RETURN;
-        END IF;
-    END LOOP;
-END
-$$
-"""
-
 
 def _function(text: str, signature: str) -> None:
     op.execute(text)
@@ -140,13 +109,11 @@ def upgrade() -> None:
         f"USING (tenant_id = {CURRENT_TENANT}) WITH CHECK (tenant_id = {CURRENT_TENANT})"
     )
     op.execute(f"GRANT SELECT, INSERT ON {TABLE} TO {RUNTIME_ROLE}")
-    op.execute(f"DROP FUNCTION IF EXISTS {SAMPLE_SIGNATURE}")  # its columns change
-    _function(SAMPLE, SAMPLE_SIGNATURE)
+    _function(CHECK, CHECK_SIGNATURE)
     _function(MARK, MARK_SIGNATURE)
 
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {MARK_SIGNATURE}")
-    op.execute(f"DROP FUNCTION {SAMPLE_SIGNATURE}")
-    _function(SAMPLE_0049, SAMPLE_SIGNATURE)
+    op.execute(f"DROP FUNCTION {CHECK_SIGNATURE}")
     op.execute(f"DROP TABLE {TABLE}")

@@ -228,6 +228,15 @@ async def test_a_wrong_secret_is_refused_once_every_subject_is_erased(
         assert "CONSENTD_SECRET_KEY does not open the data's keys" in refused.stderr
         again = await asyncio.to_thread(_run, env, "tenants", "list")
         assert again.returncode == 0, again.stderr
+        # What the release before reads at start stays as it was: no key, no row (probe DY: a
+        # row for a tenant with a check alone crash-looped its rollback).
+        engine = create_async_engine(runtime)
+        try:
+            async with engine.begin() as conn:
+                rows = (await conn.execute(sa.text("SELECT * FROM consentd_key_sample()"))).all()
+        finally:
+            await engine.dispose()
+        assert rows == []
     finally:
         await app.aclose()
 

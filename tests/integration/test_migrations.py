@@ -194,13 +194,13 @@ async def test_a_schema_a_newer_release_left_is_named_not_a_traceback(fresh_url:
             await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0999'"))
         with pytest.raises(SchemaAhead, match=r"schema \(0999\) is newer than this consentd's"):
             await migrate(fresh_url)
-        # A known revision (0049: the revisions before it created consentd_key_sample with
-        # the result type 0050 changed, and cannot run again over it; 0036 for consentd_check).
+        # A known revision (0036: the revisions before it created consentd_check with the
+        # result type 0039 changed, and cannot run again over it).
         async with engine.begin() as conn:
-            await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0049'"))
+            await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0036'"))
         await migrate(fresh_url)
         async with engine.connect() as conn:
             now = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
-        assert now != "0049"
+        assert now != "0036"
     finally:
         await engine.dispose()

@@ -95,36 +95,38 @@ def proven(secret: bytes, stored: Stored) -> bool | None:
     return True
 
 
-# As the runtime role, under row-level security: one tenant's stored data key and secret check,
-# and the key id its latest tree head was signed with (migrations 0049, 0050 walk the tenants).
+# As the runtime role, under row-level security: one tenant's stored data key and the key id its
+# latest tree head was signed with (0049), and one tenant's secret check (0050): each walks the
+# tenants.
 _RUNTIME_SAMPLE = sa.text("SELECT * FROM consentd_key_sample()")
+_RUNTIME_CHECK = sa.text("SELECT consentd_secret_check()")
 _MARK = sa.text("SELECT consentd_secret_mark(:digest, :at)")
 
 
 async def runtime_sample(url: str) -> Stored:
     """Through the runtime role (an external database, whose owner consentd may not be given):
-    the data key and secret check of the first tenant that has either, and the key id of that
-    tenant's latest signed tree head (`keyed` and `signed` are not read)."""
-    engine, behind = quiet_engine(url), False
+    the data key of the first tenant that has one, the key id of that tenant's latest signed
+    tree head, and the first tenant's secret check (`keyed` and `signed` are not read)."""
+    engine = quiet_engine(url)
     try:
         async with engine.begin() as conn:
             row = (await conn.execute(_RUNTIME_SAMPLE)).first()
+            check = (await conn.execute(_RUNTIME_CHECK)).scalar()
     except sa.exc.ProgrammingError as error:
-        if sqlstate_of(error) != "42883":  # undefined_function: before migration 0049
+        if sqlstate_of(error) != "42883":  # undefined_function: before migration 0049 or 0050
             raise
-        row, behind = None, True
-    finally:
-        await engine.dispose()
-    # Before 0050 (serve given the runtime role's URL alone runs no migration).
-    if behind or (row is not None and len(row) < 5):
+        # serve given the runtime role's URL alone runs no migration: it said "the database
+        # refused: function ... does not exist", exit 1
         raise ConfigError(
             "the database's schema is older than this consentd's: migrate it first (`consentd "
             "migrate` with CONSENTD_MIGRATION_DATABASE_URL, the owner's URL; docs/operations.md)"
-        )
+        ) from None
+    finally:
+        await engine.dispose()
+    check = bytes(check) if check is not None else None
     if row is None:
-        return Stored(None, False, False)
-    sample = (row[0], row[1], bytes(row[2])) if row[1] is not None else None
-    return Stored(sample, True, False, row[3], bytes(row[4]) if row[4] is not None else None)
+        return Stored(None, check is not None, False, None, check)
+    return Stored((row[0], row[1], bytes(row[2])), True, False, row[3], check)
 
 
 async def keep_check(url: str, secret: bytes) -> int:
