@@ -389,3 +389,30 @@ async def test_an_erasure_leaves_no_answer_to_replay(
     assert not [a for a in answers if granted.subject_id.encode() in a or visitor.encode() in a]
     again = await stubs.consent.RecordConsent(other, metadata=_keyed(stubs, "another-person"))
     assert again == kept
+
+
+async def test_an_erasure_keeps_the_answers_of_another_person_on_the_same_browser(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """Probe DY: a browser linked to A, then to B, B's keyed cookie choice; erasing A wiped
+    every stored answer naming the visitor, and B's retry was told B was erased. Only the
+    answers of a visitor nobody is known by any more go."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    visitor = uuid4().hex
+    choice = cookies_pb2.RecordCookieChoiceRequest(
+        visitor_id=visitor,
+        method=cookies_pb2.COOKIE_CHOICE_METHOD_REFUSE_ALL,
+        policy_revision=1,
+    )
+    for person in ("a-shared@example.fr", "b-shared@example.fr"):
+        link = cookies_pb2.LinkVisitorRequest(visitor_id=visitor, subject=by_email(person))
+        await stubs.cookies.LinkVisitor(link, metadata=stubs.metadata)
+        first = await stubs.cookies.RecordCookieChoice(
+            choice, metadata=_keyed(stubs, f"shared-{person}")
+        )
+    erase = rights_pb2.EraseSubjectRequest(subject=by_email("a-shared@example.fr"), actor="dpo")
+    await rights.EraseSubject(erase, metadata=stubs.metadata)
+    again = await stubs.cookies.RecordCookieChoice(
+        choice, metadata=_keyed(stubs, "shared-b-shared@example.fr")
+    )
+    assert again == first

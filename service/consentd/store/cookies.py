@@ -251,8 +251,8 @@ class SqlCookies:
         """Delete the subject's choices, the unattributed choices of the visitors linked to it,
         and those visitors (unlinked instead while another person's choices name them: a
         shared browser, probe DX); returns the deleted choices counted per (month recorded,
-        method), and the visitor ids they and the deleted visitors named that nobody's
-        choices name any more."""
+        method), and the visitor ids they and the deleted visitors named that are known no
+        more."""
         t = self._tenant
         visitors = sa.select(_V.c.visitor_id).where(
             _V.c.tenant_id == t, _V.c.subject_id == subject_id
@@ -267,15 +267,15 @@ class SqlCookies:
             )
         ).all()
         counts = Counter((day, ChoiceMethod(method)) for day, method, _ in deleted)
-        named = sa.exists().where(_CH.c.tenant_id == t, _CH.c.visitor_id == _V.c.visitor_id)
+        chosen = sa.exists().where(_CH.c.tenant_id == t, _CH.c.visitor_id == _V.c.visitor_id)
         mine = (_V.c.tenant_id == t, _V.c.subject_id == subject_id)
         gone = await self._conn.execute(
-            sa.delete(_V).where(*mine, ~named).returning(_V.c.visitor_id)
+            sa.delete(_V).where(*mine, ~chosen).returning(_V.c.visitor_id)
         )
-        shared = await self._conn.execute(
-            sa.update(_V).where(*mine).values(subject_id=None).returning(_V.c.visitor_id)
-        )
-        named_ids = ({visitor for *_, visitor in deleted} | set(gone.scalars())) - set(
-            shared.scalars()
-        )
-        return counts, sorted(v for v in named_ids if v)
+        await self._conn.execute(sa.update(_V).where(*mine).values(subject_id=None))
+        named: set[str] = {visitor for *_, visitor in deleted} | set(gone.scalars())
+        # A visitor still known (another person's choices name it, or it is linked to them
+        # now): their replays name it too, and were answered "erased" (probe DY).
+        kept = sa.select(_V.c.visitor_id).where(_V.c.tenant_id == t, _V.c.visitor_id.in_(named))
+        named -= set((await self._conn.execute(kept)).scalars()) if named else set()
+        return counts, sorted(v for v in named if v)
