@@ -132,3 +132,39 @@ async def test_calls_meeting_a_file_the_database_cannot_use_is_not_serving(
     monkeypatch.setattr(outages, "_short_at", [float("-inf")])
     status, _, events = await _followed(postgres.url("postgres"))
     assert (status, events) == (SERVING, ["database_reachable"])
+
+
+async def test_refusing_connections_ends_once_calls_are_served_again(
+    postgres: EmbeddedPostgres, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe DY: at a role's connection limit, the pools holding every slot it may use, a burst
+    of calls failed and health went NOT_SERVING, and stayed so for good while every later call
+    was served: each probe tried a new connection, refused by that same limit. It is SERVING
+    again once no call failed lately, though a new connection still cannot open."""
+    monkeypatch.setattr(outages, "_failed_at", [float("-inf")])
+    monkeypatch.setattr(outages, "_short_at", [float("-inf")])
+    role = f"one_{uuid4().hex[:8]}"
+    admin = await asyncpg.connect(postgres.url("postgres", driver="postgresql"))
+    try:
+        await admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw' CONNECTION LIMIT 1")
+        url = postgres.url("postgres").replace(
+            postgres.url("postgres").split("@")[0], f"postgresql+asyncpg://{role}:pw"
+        )
+        health, probe = Health(()), DatabaseProbe(url, 2.0)
+        task = asyncio.create_task(follow_database(health, probe, Reachability()))
+        try:
+            await asyncio.sleep(0.6)
+            outages.outage_answer(ConnectionResetError("a call's connection was closed"))
+            await asyncio.sleep(1.0)
+            assert health.status == NOT_SERVING
+            monkeypatch.setattr(outages, "_failed_at", [float("-inf")])  # calls served since
+            await asyncio.sleep(1.0)
+            assert health.status == SERVING
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await probe.close()
+    finally:
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")
+        await admin.close()

@@ -157,7 +157,10 @@ async def follow_database(
             # still served, checks answer (probe AM: health said SERVING while each write
             # answered UNAVAILABLE; probe BJ, a full disk).
             now = found if found in (READ_ONLY, DISK_FULL) else "serving"
-            if now == "serving" and (state == REFUSING or failed_lately(FAILED_WITHIN)):
+            # A new connection only while calls fail: once in REFUSING, trying one at every
+            # probe kept it NOT_SERVING for good while a role's connection limit was the
+            # pools' own and every call was served (probe DY).
+            if now == "serving" and failed_lately(FAILED_WITHIN):
                 now = await _connects(probe)
             if now == "serving" and short_lately(FAILED_WITHIN):
                 now = SHORT  # writes fail for a file it cannot write or open (probe DW)
@@ -175,8 +178,8 @@ async def follow_database(
 # Calls failed for the database while the probe's own connection answers: the pools may be
 # unable to open one (every slot taken, a postmaster that accepts nothing, 5 s per call; health
 # said SERVING throughout, probe BP). Then a new connection is tried, and NOT_SERVING while it
-# fails, until one opens again. Without failing calls none is opened: the pools' connections,
-# opened already, serve whatever another client takes.
+# fails, until one opens again or no call failed for FAILED_WITHIN. Without failing calls none
+# is opened: the pools' connections, opened already, serve whatever another client takes.
 REFUSING = "refuses_connections"
 SHORT = "short_of_resources"
 FAILED_WITHIN = 2 * PROBE_INTERVAL + PROBE_TIMEOUT
