@@ -25,10 +25,13 @@ WHERE i.tenant_id = $1 AND (i.kind, i.digest) IN (SELECT * FROM unnest($2::text[
 """
 # Per (tenant, kind, digest), in one order (app/subjects.py: writers linking several new contact
 # points to new subjects split them between their subjects, probe DV).
-_LOCK_POINTS = """
+# The grouped path's batches take them too, for the subjects they make with several contact
+# points (store/write_batch.py): one tenant per contact point ($1).
+LOCK_POINTS = """
 SELECT pg_advisory_xact_lock(k)
-FROM (SELECT DISTINCT ('x' || substr(md5($1::uuid::text || kind || encode(digest, 'hex')), 1, 16))
-    ::bit(64)::bigint AS k FROM unnest($2::text[], $3::bytea[]) AS p(kind, digest)) AS keys
+FROM (SELECT DISTINCT ('x' || substr(md5(t::text || kind || encode(digest, 'hex')), 1, 16))
+    ::bit(64)::bigint AS k FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS p(t, kind, digest))
+    AS keys
 ORDER BY k
 """
 _CREATE = "INSERT INTO subjects (tenant_id, subject_id, created_at) VALUES ($1, $2, $3)"
@@ -149,7 +152,8 @@ class SqlSubjects:
 
     async def lock_points(self, digests: Sequence[Digest]) -> None:
         kinds = [kind.value for kind, _ in digests]
-        await self._raw.execute(_LOCK_POINTS, self._tenant, kinds, [d for _, d in digests])
+        tenants = [self._tenant] * len(digests)
+        await self._raw.execute(LOCK_POINTS, tenants, kinds, [d for _, d in digests])
 
     async def attach(
         self, subject_id: UUID, digest: Digest, now: datetime, sealed: bytes | None = None

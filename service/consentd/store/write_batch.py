@@ -18,6 +18,7 @@ from consentd.domain.rights import BlockKind
 from consentd.store.catalog import purpose_of
 from consentd.store.consents import event_columns, event_of
 from consentd.store.driver import Driver
+from consentd.store.subjects import LOCK_POINTS
 
 _READS = "SELECT * FROM consentd_batch_reads($1, $2, $3, $4, $5, $6)"
 _WRITES = """
@@ -92,6 +93,23 @@ async def write_parts(raw: Driver, parts: Sequence[PartWrite], now: datetime) ->
     # decided_at never comes here (app/grouped_writes.py runs it alone): the events' decided_at
     # are written by SqlConsents.append only.
     columns = [list(c) for c in zip(*events, strict=True)] if events else [[]] * 18
+    # A subject made with several contact points: their locks first, as the one-call path takes
+    # them (app/subjects.py); one linking them beside the batch found one taken by it and was
+    # refused IDENTIFIERS_OF_TWO_SUBJECTS (probe DY).
+    several = [
+        (p.tenant_id, d)
+        for p in parts
+        for s in p.created
+        if len(s.identifiers) > 1
+        for d, _ in s.identifiers
+    ]
+    if several:
+        await raw.execute(
+            LOCK_POINTS,
+            [t for t, _ in several],
+            [k.value for _, (k, _) in several],
+            [v for _, (_, v) in several],
+        )
     try:
         rows = await raw.fetch(
             _WRITES,
