@@ -50,33 +50,48 @@ _BY = {
 }
 
 
+def _both(fr: str, en: str) -> str:
+    """A sentence in French, then in English marked as such (a screen reader read the English
+    with a French voice: probe EA)."""
+    return f'{fr} / <span lang="en">{en}</span>'
+
+
 def _ask(opened: Opened) -> str:
     what = html.escape(opened.name)
     fr, en = _BY.get(opened.link.target.channel, ("", ""))
+    # The channel named: "Stop receiving X?" read as X stopped everywhere, an e-mail link's page
+    # stopping it by e-mail only (probe EA).
     return (
-        f"<p>Ne plus recevoir « {what} » ? / Stop receiving “{what}”?</p>"
-        '<form method="post"><button type="submit">Me désabonner / Unsubscribe</button></form>'
-        f"<p>Ou ne plus rien recevoir {fr} ? / Or nothing more {en}?</p>"
+        f"<p>{_both(f'Ne plus recevoir « {what} » {fr} ?', f'Stop receiving “{what}” {en}?')}</p>"
+        f'<form method="post"><button type="submit">{_both("Me désabonner", "Unsubscribe")}'
+        "</button></form>"
+        f"<p>{_both(f'Ou ne plus rien recevoir {fr} ?', f'Or nothing more {en}?')}</p>"
         '<form method="post"><input type="hidden" name="stop" value="channel">'
-        f'<button type="submit">Plus rien {fr} / Nothing more {en}</button></form>'
+        f'<button type="submit">{_both(f"Plus rien {fr}", f"Nothing more {en}")}</button></form>'
     )
 
 
 def _done(opened: Opened, whole_channel: bool) -> str:
     what = html.escape(opened.name)
+    fr, en = _BY.get(opened.link.target.channel, ("", ""))
     if whole_channel:
-        fr, en = _BY.get(opened.link.target.channel, ("", ""))
-        return f"<p>C'est fait : vous ne recevrez plus rien {fr}. / Done: nothing more {en}.</p>"
-    return (
-        f"<p>C'est fait : vous ne recevrez plus « {what} ». / Done: you will not receive "
-        f"“{what}” any more.</p>"
-    )
+        said = (f"C'est fait : vous ne recevrez plus rien {fr}.", f"Done: nothing more {en}.")
+    else:
+        said = (
+            f"C'est fait : vous ne recevrez plus « {what} » {fr}.",
+            f"Done: you will not receive “{what}” {en} any more.",
+        )
+    return f"<p>{_both(*said)}</p>"
 
 
-_INVALID = "<p>Ce lien n'est pas valable. / This link is not valid.</p>"
+_INVALID = "<p>" + _both("Ce lien n'est pas valable.", "This link is not valid.") + "</p>"
 _LATER = (
-    "<p>Le service est momentanément indisponible : réessayez dans un instant. / The service is "
-    "unavailable for a moment: try again shortly.</p>"
+    "<p>"
+    + _both(
+        "Le service est momentanément indisponible : réessayez dans un instant.",
+        "The service is unavailable for a moment: try again shortly.",
+    )
+    + "</p>"
 )
 
 
@@ -86,7 +101,7 @@ def _page(body: str) -> bytes:
         f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{title}</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
         f'<body style="font-family:sans-serif;max-width:40em;margin:2em auto">'
-        f"<h1>{html.escape(title)}</h1>{body}</body></html>"
+        f'<h1>Désabonnement / <span lang="en">Unsubscribe</span></h1>{body}</body></html>'
     ).encode()
 
 
