@@ -330,3 +330,28 @@ async def test_a_persons_withdrawal_over_a_systems_is_recorded(
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await stubs.consent.RecordConsent(crm, metadata=stubs.metadata)
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_a_portal_withdrawal_is_the_persons_whatever_source_it_names(
+    stubs: Stubs, portal: Portal, people: People
+) -> None:
+    """Probe EA: a portal token's withdrawal naming SOURCE_IMPORT was recorded as a system's
+    "no", and a CRM's grant then undid it (ALLOW). A portal token is the person: SOURCE_PORTAL,
+    and the CRM's grant is refused."""
+    jeanne = _as(stubs, portal.token(JEANNE))
+    news = target("newsletter")
+    mine = await jeanne.consent.WithdrawConsent(
+        consent_pb2.WithdrawConsentRequest(
+            subject=_ref(JEANNE), targets=[news], source=types_pb2.SOURCE_IMPORT, actor="sync"
+        ),
+        metadata=jeanne.metadata,
+    )
+    assert [e.source for e in mine.events] == [types_pb2.SOURCE_PORTAL]
+    crm = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(external_id=JEANNE),
+        choices=[grant(news)],
+        source=types_pb2.SOURCE_API,
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stubs.consent.RecordConsent(crm, metadata=stubs.metadata)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION

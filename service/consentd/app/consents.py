@@ -47,7 +47,7 @@ from consentd.app.subjects import SubjectResolver
 from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
 from consentd.domain.identifiers import IdentifierHasher
-from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Target, everything_on
+from consentd.domain.model import ConsentEvent, ConsentState, Purpose, Source, Target, everything_on
 from consentd.domain.tenancy import Principal
 
 _HISTORY = "history"
@@ -185,9 +185,13 @@ class ConsentUseCases:
     ) -> Written:
         """Withdraw the targets, or everything (an "all" fact plus each current grant).
 
-        A contact point not yet known becomes a subject so the opt-out is kept.
-        Raises NotFound for an unknown subject id or purpose.
+        A contact point not yet known becomes a subject so the opt-out is kept. A portal token
+        is the person: theirs is SOURCE_PORTAL whatever it names (probe EA: SOURCE_IMPORT made it
+        a system's "no", which a CRM's grant then undid). Raises NotFound for an unknown subject
+        id or purpose.
         """
+        if principal.subject is not None:
+            command = replace(command, source=Source.PORTAL)
         return await self._grouped.write(principal, command, once)
 
     async def _withdraw_one(
