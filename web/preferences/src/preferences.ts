@@ -107,6 +107,8 @@ async function act(work: () => Promise<string>): Promise<void> {
     await refresh();
     say(message);
   } catch (error) {
+    // The last success said beside the failure read as if it had worked (probe EA).
+    byId("status").textContent = "";
     byId("error").textContent = problem(error);
   } finally {
     delete document.body.dataset.busy;
