@@ -8,8 +8,8 @@ import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from consentd.store.driver import quiet_engine
 from consentd.store.tables import metadata
 
 config = context.config
@@ -29,7 +29,7 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_online() -> None:
-    engine = create_async_engine(_url(), hide_parameters=True)  # no values in logs
+    engine = quiet_engine(_url())  # no values in logs; TLS settings read by asyncpg
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

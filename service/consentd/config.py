@@ -237,15 +237,16 @@ def _slug(env: Mapping[str, str], name: str, default: str) -> str:
 
 
 def _database_url(env: Mapping[str, str], name: str) -> str | None:
-    """A PostgreSQL URL for asyncpg: the usual postgresql:// and postgres:// forms are taken
-    as postgresql+asyncpg:// (they asked SQLAlchemy for psycopg, which is not installed)."""
+    """A PostgreSQL URL for asyncpg (postgresql:// and postgres:// asked SQLAlchemy for psycopg,
+    not installed), its query only TLS settings (config_values.tls_query)."""
     url = env.get(name) or None
     if url is None:
         return None
     scheme, sep, rest = url.partition("://")
     if not sep or scheme not in ("postgresql", "postgres", "postgresql+asyncpg"):
         raise ConfigError(f"{name} must be a postgresql:// URL")
-    return f"postgresql+asyncpg://{rest}"
+    where, _, query = rest.partition("?")
+    return f"postgresql+asyncpg://{where}{config_values.tls_query(name, query)}"
 
 
 _PG_SETTING = re.compile(r"[A-Za-z][A-Za-z0-9_.]*=[^\s=][^\s]*")

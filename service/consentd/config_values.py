@@ -4,6 +4,7 @@ heavy imports, as `consentd health` reads the settings too."""
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,3 +117,29 @@ def sms_gateway(env: Mapping[str, str]) -> SmsGateway | None:
             " digits, or a number in E.164 (+33...)"
         )
     return SmsGateway(url, sender, env.get("CONSENTD_SMS_GATEWAY_TOKEN", ""))
+
+
+# What a database URL's query may set: TLS, read by asyncpg's DSN parser (`ssl` is taken for
+# `sslmode`). Anything else was sent to PostgreSQL as a setting it refused at every connection
+# (health NOT_SERVING for good), or crashed the start (`sslmode` handed to connect(); probe EB).
+TLS_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+TLS_FILES = ("sslrootcert", "sslcert", "sslkey", "sslcrl")
+
+
+def tls_query(name: str, query: str) -> str:
+    """`?sslmode=...&sslrootcert=...` as given (`ssl=` read as `sslmode=`), or "" when none.
+    Raises ConfigError naming what the URL may set."""
+    if not query:
+        return ""
+    taken = []
+    for given, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        key = "sslmode" if given == "ssl" else given
+        if key == "sslmode" and value not in TLS_MODES:
+            raise ConfigError(f"{name}: sslmode must be one of {', '.join(TLS_MODES)}")
+        if key != "sslmode" and key not in TLS_FILES:
+            raise ConfigError(
+                f"{name}: {key!r} is not taken in the URL (only sslmode and "
+                f"{', '.join(TLS_FILES)}: TLS to the database)"
+            )
+        taken.append((key, value))
+    return "?" + urllib.parse.urlencode(taken)

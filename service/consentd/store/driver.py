@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, cast
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
@@ -38,5 +39,18 @@ def affected(status: str) -> int:
 def quiet_engine(url: str, **options: Any) -> AsyncEngine:
     """An engine whose errors never print their statement's values (SQLAlchemy puts them in the
     exception text, which the log carries: a failing write printed its replay answer, the
-    caller's key id and idempotency key; probe DW). Every engine of the service is one."""
-    return create_async_engine(url, hide_parameters=True, **options)
+    caller's key id and idempotency key; probe DW). Every engine of the service is one.
+
+    A URL with TLS settings (`?sslmode=require`, config.py) connects through asyncpg's own DSN
+    parser: SQLAlchemy passed them to connect() as arguments, and `sslmode` there crashed the
+    start (probe EB)."""
+    base, query, _ = url.partition("?")
+    if not query:
+        return create_async_engine(url, hide_parameters=True, **options)
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    given = options.pop("connect_args", {})
+
+    async def connect() -> Any:
+        return await asyncpg.connect(dsn, **given)
+
+    return create_async_engine(base, hide_parameters=True, async_creator=connect, **options)
