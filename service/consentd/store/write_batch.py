@@ -93,23 +93,7 @@ async def write_parts(raw: Driver, parts: Sequence[PartWrite], now: datetime) ->
     # decided_at never comes here (app/grouped_writes.py runs it alone): the events' decided_at
     # are written by SqlConsents.append only.
     columns = [list(c) for c in zip(*events, strict=True)] if events else [[]] * 18
-    # A subject made with several contact points: their locks first, as the one-call path takes
-    # them (app/subjects.py); one linking them beside the batch found one taken by it and was
-    # refused IDENTIFIERS_OF_TWO_SUBJECTS (probe DY).
-    several = [
-        (p.tenant_id, d)
-        for p in parts
-        for s in p.created
-        if len(s.identifiers) > 1
-        for d, _ in s.identifiers
-    ]
-    if several:
-        await raw.execute(
-            LOCK_POINTS,
-            [t for t, _ in several],
-            [k.value for _, (k, _) in several],
-            [v for _, (_, v) in several],
-        )
+    await _lock_several(raw, parts)
     try:
         rows = await raw.fetch(
             _WRITES,
@@ -131,3 +115,19 @@ async def write_parts(raw: Driver, parts: Sequence[PartWrite], now: datetime) ->
             raise IdentifiersTaken from error
         raise
     return [event_of(row) for row in rows]
+
+
+async def _lock_several(raw: Driver, parts: Sequence[PartWrite]) -> None:
+    """The locks of the contact points of each subject made with several, as the one-call path
+    takes them (app/subjects.py): one linking them beside the batch found one taken by it and
+    was refused IDENTIFIERS_OF_TWO_SUBJECTS (probe DY)."""
+    several = [
+        (p.tenant_id, d)
+        for p in parts
+        for s in p.created
+        if len(s.identifiers) > 1
+        for d, _ in s.identifiers
+    ]
+    if several:
+        tenants, kinds = [t for t, _ in several], [k.value for _, (k, _) in several]
+        await raw.execute(LOCK_POINTS, tenants, kinds, [v for _, (_, v) in several])
