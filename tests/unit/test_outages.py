@@ -70,6 +70,15 @@ def test_a_full_disk_is_unavailable_saying_so_and_warned_once_a_while(
             "it met a system error (I/O), SQLSTATE 58030",
             "database_short_of_resources",
         ),
+        # The runtime role's password rotated under the pools: each new connection INTERNAL,
+        # health SERVING (probe EB).
+        (
+            asyncpg.exceptions.InvalidPasswordError(
+                'password authentication failed for user "consentd_app"'
+            ),
+            "it refused consentd's login, SQLSTATE 28P01",
+            "database_login_refused",
+        ),
     ],
 )
 def test_each_shortage_says_which(

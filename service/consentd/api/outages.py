@@ -43,12 +43,16 @@ SHORTAGES = {
     "53400": "it reached a configured limit",
     "53": "it is short of a resource",
     "58": "it met a system error (I/O)",
+    # A password rotated under the pools: each new connection failed INTERNAL (probe EB).
+    "28": "it refused consentd's login",
 }
 # A read-only database takes no write however long one retries here (probe AP).
 READ_ONLY_MESSAGE = (
     "the database takes no write now (it is read-only: a standby, or in read-only mode, "
     "SQLSTATE 25006); retry on another replica, or once the primary is back"
 )
+# The warning each says, for the operator.
+_EVENTS = {READ_ONLY_STATE[:2]: "database_read_only", "28": "database_login_refused"}
 SHORTAGE_MESSAGE = "the database cannot serve this call now ({}, SQLSTATE {}); retry shortly"
 DEADLINE_MESSAGE = "the database did not answer in time"
 OBJECTED_MESSAGE = (
@@ -103,7 +107,7 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
             _warn_lost(error)
         return outage
     if _due(_warned):
-        event = "database_read_only" if state == READ_ONLY_STATE else "database_short_of_resources"
+        event = _EVENTS.get(state[:2], "database_short_of_resources")
         log.warning(event, sqlstate=state, error=type(error).__name__)
     if state == READ_ONLY_STATE:
         return grpc.StatusCode.UNAVAILABLE, READ_ONLY_MESSAGE, ""

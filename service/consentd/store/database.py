@@ -71,8 +71,11 @@ _CONFLICT_STATES = ("40P01", "40001")
 # a write reached a node still read-only: a standby being promoted, in tests/ha's failovers) and
 # of a wait cut short. INTERNAL for a full disk was a withdrawal lost unless retried by hand.
 READ_ONLY_STATE = "25006"  # read_only_sql_transaction
-_UNAVAILABLE_STATES = ("08", "57P01", "57P02", "57P03", "53", "58", READ_ONLY_STATE)
+_UNAVAILABLE_STATES = ("08", "28", "57P01", "57P02", "57P03", "53", "58", READ_ONLY_STATE)
 _DEADLINE_STATES = ("57014", "55P03")
+# What an operator must fix (shortage_of): a login refused (class 28: a password rotated under
+# the pools), a resource short, an I/O error, a read-only node.
+_SHORT = ("28", "53", "58", READ_ONLY_STATE)
 
 
 def outage_of(error: BaseException) -> str | None:
@@ -88,10 +91,7 @@ def shortage_of(error: BaseException) -> str | None:
     class 53 (a full disk, memory, connections) or 58 (an I/O error); or that it is read-only
     (25006: a standby, or default_transaction_read_only) — what an operator must fix."""
     states = (_sqlstate(e) for e in _chain(error))
-    return next(
-        (s for s in states if isinstance(s, str) and s.startswith(("53", "58", READ_ONLY_STATE))),
-        None,
-    )
+    return next((s for s in states if isinstance(s, str) and s.startswith(_SHORT)), None)
 
 
 def timed_out_state(error: BaseException) -> str | None:
