@@ -28,6 +28,7 @@ from consentd.store.database import (
     migrate,
     provision_runtime_role,
 )
+from consentd.store.driver import quiet_engine
 from consentd.telemetry import Telemetry, Tracing
 from consentd.wiring.store import connections_per_process
 
@@ -92,6 +93,15 @@ async def _given_database(settings: Settings, url: str) -> Database:
     owner = settings.migration_database_url
     if owner and settings.migrate_on_start:
         await _migrated(owner, settings)
+    elif settings.migrate_on_start:  # serving pods run without the owner's URL (probe EB)
+        log.info("migrations_not_run", hint="no CONSENTD_MIGRATION_DATABASE_URL: run them with it")
+    # The role first: the key check reads through it, and a restore that lost its GRANTs said
+    # "the database refused: permission denied" there, naming the URLs (probe EB).
+    checked = quiet_engine(url)
+    try:
+        await check_runtime_role(checked)
+    finally:
+        await checked.dispose()
     await check_given_keys(url, settings.secret_key, settings.audit_signing_key)
     return Database(url, owner, settings.secret_key, settings.audit_signing_key)
 

@@ -291,3 +291,33 @@ def test_a_signing_key_other_than_the_heads_one_is_told() -> None:
     assert [(e["event"], e["signed_by"], e["key_id"]) for e in logs] == [
         ("audit_signing_key_changed", "0123456789abcdef", signer.key_id)
     ]
+
+
+async def test_serve_on_a_role_that_lost_its_grants_names_them(
+    owner_url: str, database_url: str
+) -> None:
+    """Probe EB: a restore made before the runtime role existed drops the dump's GRANTs; the
+    start's key check read through that role first and said "the database refused: permission
+    denied", naming the URLs (exit 1). The role is checked first: its grants are named, exit 2."""
+    name = f"bare_{uuid4().hex[:8]}"
+    engine = create_async_engine(owner_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f"CREATE ROLE {name} LOGIN PASSWORD 'pw'"))
+        bare = make_url(database_url).set(username=name, password="pw")
+        env = {
+            "DATABASE_URL": bare.render_as_string(hide_password=False),
+            "CONSENTD_MIGRATION_DATABASE_URL": "",
+            "CONSENTD_SECRET_KEY": SECRET,
+            "CONSENTD_AUDIT_SIGNING_KEY": SIGNING_KEY,
+            "CONSENTD_GRPC_ADDRESS": "127.0.0.1:0",
+            "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
+            "CONSENTD_METRICS_ADDRESS": "off",
+        }
+        refused = await asyncio.to_thread(_run, env, "serve")
+        assert refused.returncode == 2, refused.stderr
+        assert "has not been granted the tables" in refused.stderr
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text(f"DROP ROLE IF EXISTS {name}"))
+        await engine.dispose()

@@ -4,6 +4,7 @@ it said SERVING and answered every call INTERNAL, withdrawals included."""
 
 from __future__ import annotations
 
+import asyncio
 from uuid import uuid4
 
 import pytest
@@ -12,7 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from consentd.config import UnsafeRuntimeRole
-from consentd.store.database import check_runtime_role
+from consentd.postgres.embedded import EmbeddedPostgres
+from consentd.store.database import check_runtime_role, migrate
 
 
 async def test_the_runtime_role_passes(database_url: str) -> None:
@@ -39,4 +41,49 @@ async def test_a_role_without_the_grants_is_refused(owner_url: str) -> None:
     finally:
         async with owner.begin() as conn:
             await conn.execute(sa.text(f"DROP ROLE {name}"))
+        await owner.dispose()
+
+
+async def test_a_member_of_the_owner_or_of_a_superuser_is_refused(
+    postgres: EmbeddedPostgres,
+) -> None:
+    """Probe EB: a login role that is a member of the tables' owner passed the check (it owns
+    no table itself), served, and could turn row-level security off; one that is a member of a
+    superuser too. Roles held count as its own."""
+    suffix = uuid4().hex[:8]
+    # A database of its own: a table of another owner in the shared one is seen by other tests.
+    await asyncio.to_thread(postgres.create_database, f"members_{suffix}")
+    owner_url = postgres.url(f"members_{suffix}")
+    await migrate(owner_url)
+    holder, table = f"holder_{suffix}", f"zz_owned_{suffix}"
+    via_owner, via_super = f"member_{suffix}", f"super_member_{suffix}"
+    owner = create_async_engine(owner_url)
+    try:
+        async with owner.begin() as conn:
+            await conn.execute(sa.text(f"CREATE ROLE {holder} NOLOGIN"))
+            await conn.execute(sa.text(f"CREATE TABLE public.{table} (x int)"))
+            await conn.execute(sa.text(f"ALTER TABLE public.{table} OWNER TO {holder}"))
+            await conn.execute(
+                sa.text(
+                    f"CREATE ROLE {via_owner} LOGIN PASSWORD 'pw' IN ROLE {holder}, consentd_app"
+                )
+            )
+            await conn.execute(
+                sa.text(
+                    f"CREATE ROLE {via_super} LOGIN PASSWORD 'pw' "
+                    "IN ROLE current_user, consentd_app"
+                )
+            )
+        for name in (via_owner, via_super):
+            member = create_async_engine(make_url(owner_url).set(username=name, password="pw"))
+            try:
+                with pytest.raises(UnsafeRuntimeRole, match="owning no table"):
+                    await check_runtime_role(member)
+            finally:
+                await member.dispose()
+    finally:
+        async with owner.begin() as conn:
+            await conn.execute(sa.text(f"DROP TABLE IF EXISTS public.{table}"))
+            for name in (via_owner, via_super, holder):
+                await conn.execute(sa.text(f"DROP ROLE IF EXISTS {name}"))
         await owner.dispose()

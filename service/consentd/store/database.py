@@ -272,17 +272,17 @@ async def provision_runtime_role(owner_url: str, password: str) -> str:
 
 
 async def check_runtime_role(engine: AsyncEngine) -> None:
-    """Refuse to serve as a superuser, a BYPASSRLS role, or the owner of any table; or as a role
-    without the grants the migrations give it: restored onto a server where the role did not
-    exist yet, the dump's GRANTs failed, and serve said SERVING and answered every call
-    INTERNAL, withdrawals included."""
+    """Refuse to serve as a superuser, a BYPASSRLS role, or the owner of any table; or without
+    the grants the migrations give (restored onto a server where the role did not exist yet, the
+    dump's GRANTs failed: serve said SERVING and answered every call INTERNAL)."""
     query = sa.text(
-        "SELECT r.rolsuper OR r.rolbypassrls AS unsafe, "
-        "(SELECT count(*) FROM pg_tables t WHERE t.tableowner = current_user "
+        # Or through a role it is a member of (probe EB: the owner's member served, RLS off).
+        "SELECT EXISTS (SELECT FROM pg_roles s WHERE (s.rolsuper OR s.rolbypassrls) "
+        " AND pg_has_role(current_user, s.oid, 'MEMBER')) AS unsafe, "
+        "(SELECT count(*) FROM pg_tables t WHERE pg_has_role(current_user, t.tableowner, 'MEMBER') "
         " AND t.schemaname = 'public') AS owned, "
         "has_table_privilege('consent_events', 'INSERT') "
         " AND has_table_privilege('subjects', 'SELECT') AS granted "
-        "FROM pg_roles r WHERE r.rolname = current_user"
     )
     async with engine.connect() as conn:
         unsafe, owned, granted = (await conn.execute(query)).one()
