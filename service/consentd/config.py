@@ -171,8 +171,8 @@ def _secret(value: str | None) -> bytes | None:
     if not value:
         return None
     try:
-        key = base64.b64decode(value, validate=True)
-    except binascii.Error:
+        key = base64.b64decode(value.strip(), validate=True)  # a Secret made from a file ends
+    except binascii.Error:  # in a line break (probe EB)
         raise ConfigError("CONSENTD_SECRET_KEY must be base64 (32 random bytes or more)") from None
     if len(key) < 32:
         raise ConfigError("CONSENTD_SECRET_KEY must decode to at least 32 bytes")
@@ -184,7 +184,7 @@ def _signing_key(value: str | None) -> bytes | None:
     if not value:
         return None
     try:
-        key = base64.b64decode(value, validate=True)
+        key = base64.b64decode(value.strip(), validate=True)
     except binascii.Error:
         raise ConfigError(f"{name} must be base64 of a 32-byte Ed25519 seed") from None
     if len(key) != 32:

@@ -250,3 +250,13 @@ def test_a_relay_in_clear_is_one_on_this_host() -> None:
         Settings.from_env(remote)
     assert Settings.from_env({**remote, "CONSENTD_SMTP_HOST": "127.0.0.1"}).smtp_tls == "none"
     assert Settings.from_env({**remote, "CONSENTD_SMTP_TLS": "starttls"}).smtp_tls == "starttls"
+
+
+def test_a_key_with_a_line_break_around_it_is_taken() -> None:
+    """Probe EB: a Kubernetes Secret made from a file (`base64 > f`) ends in a line break, and
+    was refused "must be base64"."""
+    key = base64.b64encode(bytes(range(32))).decode()
+    settings = Settings.from_env(
+        {"CONSENTD_SECRET_KEY": f"{key}\n", "CONSENTD_AUDIT_SIGNING_KEY": f" {key}\r\n"}
+    )
+    assert settings.secret_key == settings.audit_signing_key == bytes(range(32))
