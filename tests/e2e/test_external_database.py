@@ -137,6 +137,12 @@ def test_a_database_that_cannot_be_reached_is_a_message_not_a_traceback() -> Non
         assert "consentd: the database refused: " in refused.stderr
         assert "Traceback" not in refused.stderr
         assert "hunter2" not in refused.stderr
+    # A host name that does not resolve named no setting: "the host refused" (probe EB).
+    nowhere = "postgresql://consentd_app:hunter2@no-such-host.invalid:5432/none"
+    refused = _run({**env, "DATABASE_URL": nowhere, "CONSENTD_MIGRATION_DATABASE_URL": ""}, "serve")
+    assert refused.returncode == 1, refused.stderr
+    assert "consentd: the database refused: " in refused.stderr
+    assert "check DATABASE_URL" in refused.stderr
 
 
 def test_the_owners_url_without_the_runtime_url_is_refused(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import argparse
 import asyncio
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -140,7 +141,11 @@ def _unreachable(error: BaseException) -> str | None:
         if isinstance(seen, OSError) or module.startswith("asyncpg"):
             line = str(seen).splitlines()[0] if str(seen) else type(seen).__name__
             where = "the database" if module.startswith("asyncpg") else "the host"
-            if isinstance(seen, ConnectionError | TimeoutError) or "onnect" in line:
+            # A host name that does not resolve read "the host refused" (probe EB).
+            if (
+                isinstance(seen, ConnectionError | TimeoutError | socket.gaierror)
+                or "onnect" in line
+            ):
                 where = "the database"
             elif isinstance(seen, OSError) and seen.filename:
                 # Which folder, and where it comes from: a read-only data folder said only
