@@ -94,7 +94,10 @@ async def _given_database(settings: Settings, url: str) -> Database:
     if owner and settings.migrate_on_start:
         await _migrated(owner, settings)
     elif settings.migrate_on_start:  # serving pods run without the owner's URL (probe EB)
-        log.info("migrations_not_run", hint="no CONSENTD_MIGRATION_DATABASE_URL: run them with it")
+        log.info(
+            "migrations_not_run",
+            hint="no CONSENTD_MIGRATION_DATABASE_URL: `consentd migrate` runs them with it",
+        )
     # The role first: the key check reads through it, and a restore that lost its GRANTs said
     # "the database refused: permission denied" there, naming the URLs (probe EB).
     checked = quiet_engine(url)
