@@ -22,6 +22,7 @@ from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from consentd.postgres.host import default_data_dir
 from consentd.postgres.watch import keep_attached, keep_running
 from consentd.serving import serve_until_signalled, stop_on_signals
+from consentd.store import schema
 from consentd.store.database import (
     SchemaAhead,
     check_runtime_role,
@@ -97,6 +98,12 @@ async def _given_database(settings: Settings, url: str) -> Database:
         log.info(
             "migrations_not_run",
             hint="no CONSENTD_MIGRATION_DATABASE_URL: `consentd migrate` runs them with it",
+        )
+    if (revisions := await schema.behind(url, settings.migrations_dir)) is not None:
+        raise ConfigError(
+            f"the database's schema ({revisions[0]}) is older than this consentd's "
+            f"({revisions[1]}): run `consentd migrate` with the owner's URL first "
+            "(CONSENTD_MIGRATION_DATABASE_URL; docs/operations.md, Upgrades)"
         )
     # The role first: the key check reads through it, and a restore that lost its GRANTs said
     # "the database refused: permission denied" there, naming the URLs (probe EB).

@@ -270,6 +270,30 @@ async def test_serve_on_a_schema_older_than_its_own_says_to_migrate(
     assert refused.returncode == 2, refused.stderr
     assert "schema is older than this consentd's: migrate it first" in refused.stderr
     assert "Traceback" not in refused.stderr
+    # From 0051 the runtime role reads the revision: one migration behind (probe EB: serve
+    # started, and an erasure answered INTERNAL on a table the next migration adds) is named.
+    await migrate(postgres.url(name))
+    latest = await _revision_of(postgres.url(name))
+    await _revision_of(postgres.url(name), set_to="0050")
+    refused = await asyncio.to_thread(_run, env, "serve")
+    assert refused.returncode == 2, refused.stderr
+    assert f"schema (0050) is older than this consentd's ({latest}): run `consentd migrate`" in (
+        refused.stderr
+    )
+
+
+async def _revision_of(owner: str, set_to: str | None = None) -> str:
+    """The database's alembic revision (set to `set_to` first when given)."""
+    engine = create_async_engine(owner)
+    try:
+        async with engine.begin() as conn:
+            if set_to is not None:
+                update = sa.text("UPDATE alembic_version SET version_num = :v")
+                await conn.execute(update, {"v": set_to})
+            found = await conn.execute(sa.text("SELECT version_num FROM alembic_version"))
+            return str(found.scalar_one())
+    finally:
+        await engine.dispose()
 
 
 async def _checked(owner: str) -> set[str]:
