@@ -41,6 +41,19 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _runtime_only(url: str, secret: str = SECRET) -> dict[str, str]:
+    """serve's environment given the runtime role's URL alone (no owner's URL, no ports)."""
+    return {
+        "DATABASE_URL": url.replace("postgresql+asyncpg://", "postgresql://"),
+        "CONSENTD_MIGRATION_DATABASE_URL": "",
+        "CONSENTD_SECRET_KEY": secret,
+        "CONSENTD_AUDIT_SIGNING_KEY": SIGNING_KEY,
+        "CONSENTD_GRPC_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_METRICS_ADDRESS": "off",
+    }
+
+
 async def test_migrate_and_admin_commands_use_the_owner_url(
     postgres: EmbeddedPostgres, database_url: str
 ) -> None:
@@ -179,15 +192,7 @@ async def test_a_secret_that_does_not_open_an_external_databases_data_is_refused
     sealed = await app.admin.create_tenant(f"sealed-{uuid4().hex[:12]}")
     await catalogue(app, sealed)
     await grant(app, sealed, email("sealed@example.com"), targets=(NEWSLETTER,))
-    env = {
-        "DATABASE_URL": database_url.replace("postgresql+asyncpg://", "postgresql://"),
-        "CONSENTD_MIGRATION_DATABASE_URL": "",
-        "CONSENTD_SECRET_KEY": base64.b64encode(bytes(range(1, 33))).decode(),
-        "CONSENTD_AUDIT_SIGNING_KEY": SIGNING_KEY,
-        "CONSENTD_GRPC_ADDRESS": "127.0.0.1:0",
-        "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
-        "CONSENTD_METRICS_ADDRESS": "off",
-    }
+    env = _runtime_only(database_url, base64.b64encode(bytes(range(1, 33))).decode())
     refused = await asyncio.to_thread(_run, env, "serve")
     assert refused.returncode == 2, refused.stderr
     assert "CONSENTD_SECRET_KEY does not open the data's keys" in refused.stderr
@@ -257,15 +262,7 @@ async def test_serve_on_a_schema_older_than_its_own_says_to_migrate(
     postgres.create_database(name)
     await asyncio.to_thread(alembic.upgrade, alembic_config(postgres.url(name)), "0048")
     runtime = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    env = {
-        "DATABASE_URL": runtime.replace("postgresql+asyncpg://", "postgresql://"),
-        "CONSENTD_MIGRATION_DATABASE_URL": "",
-        "CONSENTD_SECRET_KEY": SECRET,
-        "CONSENTD_AUDIT_SIGNING_KEY": SIGNING_KEY,
-        "CONSENTD_GRPC_ADDRESS": "127.0.0.1:0",
-        "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
-        "CONSENTD_METRICS_ADDRESS": "off",
-    }
+    env = _runtime_only(runtime)
     refused = await asyncio.to_thread(_run, env, "serve")
     assert refused.returncode == 2, refused.stderr
     assert "schema is older than this consentd's: migrate it first" in refused.stderr
@@ -335,15 +332,7 @@ async def test_serve_on_a_role_that_lost_its_grants_names_them(
         async with engine.begin() as conn:
             await conn.execute(sa.text(f"CREATE ROLE {name} LOGIN PASSWORD 'pw'"))
         bare = make_url(database_url).set(username=name, password="pw")
-        env = {
-            "DATABASE_URL": bare.render_as_string(hide_password=False),
-            "CONSENTD_MIGRATION_DATABASE_URL": "",
-            "CONSENTD_SECRET_KEY": SECRET,
-            "CONSENTD_AUDIT_SIGNING_KEY": SIGNING_KEY,
-            "CONSENTD_GRPC_ADDRESS": "127.0.0.1:0",
-            "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
-            "CONSENTD_METRICS_ADDRESS": "off",
-        }
+        env = _runtime_only(bare.render_as_string(hide_password=False))
         refused = await asyncio.to_thread(_run, env, "serve")
         assert refused.returncode == 2, refused.stderr
         assert "has not been granted the tables" in refused.stderr

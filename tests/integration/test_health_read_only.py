@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import asyncpg
@@ -34,6 +36,22 @@ async def _followed(url: str, disk: Path | None = None) -> tuple[int, Reachabili
             await task
     await probe.close()
     return health.status, reached, [e["event"] for e in logs]
+
+
+@contextlib.asynccontextmanager
+async def _one_connection_role(postgres: EmbeddedPostgres) -> AsyncIterator[tuple[Any, str, str]]:
+    """A role allowed one connection (the probe's): the superuser's connection and its URL."""
+    role = f"one_{uuid4().hex[:8]}"
+    admin = await asyncpg.connect(postgres.url("postgres", driver="postgresql"))
+    try:
+        await admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw' CONNECTION LIMIT 1")
+        url = postgres.url("postgres").replace(
+            postgres.url("postgres").split("@")[0], f"postgresql+asyncpg://{role}:pw"
+        )
+        yield admin, role, url
+    finally:
+        await admin.execute(f"DROP ROLE IF EXISTS {role}")
+        await admin.close()
 
 
 async def test_a_read_only_database_is_not_serving_but_reached(postgres: EmbeddedPostgres) -> None:
@@ -91,13 +109,7 @@ async def test_calls_failing_while_no_new_connection_opens_is_not_serving(
     while none opens (here: a role allowed one connection, the probe's), the gate still lets
     calls through; SERVING once one opens. Without failing calls none is tried."""
     monkeypatch.setattr(outages, "_failed_at", [float("-inf")])  # another test's call failed
-    role = f"one_{uuid4().hex[:8]}"
-    admin = await asyncpg.connect(postgres.url("postgres", driver="postgresql"))
-    try:
-        await admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw' CONNECTION LIMIT 1")
-        url = postgres.url("postgres").replace(
-            postgres.url("postgres").split("@")[0], f"postgresql+asyncpg://{role}:pw"
-        )
+    async with _one_connection_role(postgres) as (admin, role, url):
         status, _, events = await _followed(url)
         assert (status, events) == (SERVING, ["database_reachable"])  # nothing failed
         outages.outage_answer(ConnectionResetError("a call's connection was closed"))
@@ -108,9 +120,6 @@ async def test_calls_failing_while_no_new_connection_opens_is_not_serving(
         outages.outage_answer(ConnectionResetError("a call's connection was closed"))
         status, _, events = await _followed(url)
         assert (status, events) == (SERVING, ["database_reachable"])
-    finally:
-        await admin.execute(f"DROP ROLE IF EXISTS {role}")
-        await admin.close()
 
 
 async def test_calls_meeting_a_file_the_database_cannot_use_is_not_serving(
@@ -145,13 +154,7 @@ async def test_refusing_connections_ends_once_calls_are_served_again(
     again once no call failed lately, though a new connection still cannot open."""
     monkeypatch.setattr(outages, "_failed_at", [float("-inf")])
     monkeypatch.setattr(outages, "_short_at", [float("-inf")])
-    role = f"one_{uuid4().hex[:8]}"
-    admin = await asyncpg.connect(postgres.url("postgres", driver="postgresql"))
-    try:
-        await admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw' CONNECTION LIMIT 1")
-        url = postgres.url("postgres").replace(
-            postgres.url("postgres").split("@")[0], f"postgresql+asyncpg://{role}:pw"
-        )
+    async with _one_connection_role(postgres) as (_, _, url):
         health, probe = Health(()), DatabaseProbe(url, 2.0)
         task = asyncio.create_task(follow_database(health, probe, Reachability()))
         try:
@@ -167,6 +170,3 @@ async def test_refusing_connections_ends_once_calls_are_served_again(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await probe.close()
-    finally:
-        await admin.execute(f"DROP ROLE IF EXISTS {role}")
-        await admin.close()
