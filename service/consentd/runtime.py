@@ -23,13 +23,9 @@ from consentd.postgres.host import default_data_dir
 from consentd.postgres.watch import keep_attached, keep_running
 from consentd.serving import serve_until_signalled, stop_on_signals
 from consentd.store import schema
-from consentd.store.database import (
-    SchemaAhead,
-    check_runtime_role,
-    migrate,
-    provision_runtime_role,
-)
+from consentd.store.database import SchemaAhead, migrate, provision_runtime_role
 from consentd.store.driver import quiet_engine
+from consentd.store.runtime_role import check_runtime_role
 from consentd.telemetry import Telemetry, Tracing
 from consentd.wiring.store import connections_per_process
 

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from consentd.config import UnsafeRuntimeRole
 from consentd.postgres.embedded import EmbeddedPostgres
-from consentd.store.database import check_runtime_role, migrate
+from consentd.store.database import migrate, provision_runtime_role
+from consentd.store.runtime_role import check_runtime_role
 
 
 async def test_the_runtime_role_passes(database_url: str) -> None:
@@ -74,13 +75,30 @@ async def test_a_member_of_the_owner_or_of_a_superuser_is_refused(
                     "IN ROLE current_user, consentd_app"
                 )
             )
-        for name in (via_owner, via_super):
+        # Each refusal says why (probe EB: the same line for every cause).
+        for name, why in (
+            (via_owner, f"it owns tables, or is a member of their owner ({table})"),
+            (via_super, "(superuser or BYPASSRLS)"),
+        ):
             member = create_async_engine(make_url(owner_url).set(username=name, password="pw"))
             try:
-                with pytest.raises(UnsafeRuntimeRole, match="owning no table"):
+                with pytest.raises(UnsafeRuntimeRole, match="owning no table") as refused:
                     await check_runtime_role(member)
+                assert why in str(refused.value)
             finally:
                 await member.dispose()
+        # A grant lost on one table (probe EB: `purposes`; serve said SERVING, every check was
+        # INTERNAL): named.
+        async with owner.begin() as conn:
+            await conn.execute(sa.text(f"DROP TABLE public.{table}"))
+            await conn.execute(sa.text("REVOKE SELECT ON purposes FROM consentd_app"))
+        runtime = await provision_runtime_role(owner_url, "members-password")
+        partial = create_async_engine(runtime)
+        try:
+            with pytest.raises(UnsafeRuntimeRole, match=r"not been granted the tables \(purposes;"):
+                await check_runtime_role(partial)
+        finally:
+            await partial.dispose()
     finally:
         async with owner.begin() as conn:
             await conn.execute(sa.text(f"DROP TABLE IF EXISTS public.{table}"))

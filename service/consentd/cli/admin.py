@@ -22,7 +22,8 @@ from consentd.domain.canonical import stamp
 from consentd.domain.errors import InvalidInput
 from consentd.domain.model import ProcessingRole
 from consentd.runtime import database
-from consentd.store.database import check_runtime_role, migrate
+from consentd.store.database import migrate
+from consentd.store.runtime_role import check_runtime_role
 
 
 async def with_app(settings: Settings, work: Callable[[App], Awaitable[int]], why: str) -> int:

@@ -17,7 +17,6 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consentd.config import UnsafeRuntimeRole
 from consentd.domain.errors import ConsentError
 from consentd.store.driver import quiet_engine
 from consentd.telemetry import PoolUsage
@@ -269,32 +268,3 @@ async def provision_runtime_role(owner_url: str, password: str) -> str:
         .set(username=RUNTIME_ROLE, password=password)
         .render_as_string(hide_password=False)
     )
-
-
-async def check_runtime_role(engine: AsyncEngine) -> None:
-    """Refuse to serve as a superuser, a BYPASSRLS role, or the owner of any table; or without
-    the grants the migrations give (restored onto a server where the role did not exist yet, the
-    dump's GRANTs failed: serve said SERVING and answered every call INTERNAL)."""
-    query = sa.text(
-        # Or through a role it is a member of (probe EB: the owner's member served, RLS off).
-        "SELECT EXISTS (SELECT FROM pg_roles s WHERE (s.rolsuper OR s.rolbypassrls) "
-        " AND pg_has_role(current_user, s.oid, 'MEMBER')) AS unsafe, "
-        "(SELECT count(*) FROM pg_tables t WHERE pg_has_role(current_user, t.tableowner, 'MEMBER') "
-        " AND t.schemaname = 'public') AS owned, "
-        "has_table_privilege('consent_events', 'INSERT') "
-        " AND has_table_privilege('subjects', 'SELECT') AS granted "
-    )
-    async with engine.connect() as conn:
-        unsafe, owned, granted = (await conn.execute(query)).one()
-    if unsafe or owned:
-        raise UnsafeRuntimeRole(
-            "DATABASE_URL must connect as the runtime role (e.g. consentd_app): not a superuser, "
-            "not BYPASSRLS, owning no table; give migrations the owner's URL in "
-            "CONSENTD_MIGRATION_DATABASE_URL"
-        )
-    if not granted:
-        raise UnsafeRuntimeRole(
-            "the runtime role has not been granted the tables (a restore onto a server where "
-            "the role did not exist yet drops the dump's GRANTs): create the role, then restore "
-            "again (docs/operations.md, Backups)"
-        )
