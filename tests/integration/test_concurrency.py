@@ -8,11 +8,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from uuid import uuid4
 
+import pytest
 import sqlalchemy as sa
 
-from consentd.app.commands import Choice, ListHistory, RecordConsent, WithdrawConsent
+from consentd.app.commands import CheckConsent, Choice, ListHistory, RecordConsent, WithdrawConsent
 from consentd.app.consents import Written
 from consentd.bootstrap import App
+from consentd.domain.errors import FailedPrecondition
 from consentd.domain.identifiers import (
     Identifier,
     IdentifierHasher,
@@ -122,15 +124,18 @@ async def test_concurrent_first_records_create_one_subject(app: App, tenant: Ten
     assert await _count(app, tenant, subject_identifiers) == 1
 
 
+@pytest.mark.parametrize("locked", [True, False], ids=["several", "one-each"])
 async def test_a_first_record_naming_a_contact_point_another_writer_is_linking_joins_it(
-    app: App, tenant: Tenant
+    app: App, tenant: Tenant, locked: bool
 ) -> None:
     """Probe DV: three first records of one new person at once, naming e-mail and id, e-mail
     and phone, phone and id, split the contact points between their new subjects, and one or
     two were refused IDENTIFIERS_OF_TWO_SUBJECTS (FAILED_PRECONDITION: do not retry; a "no"
     lost; 4 rounds in 30 over gRPC), while a retry one at a time was taken. Here one writer
     holds phone and e-mail linked to its new subject, uncommitted, as a record of id and phone
-    starts: it waits, and joins that subject instead of making its own and failing."""
+    starts: it waits, and joins that subject instead of making its own and failing. Probe ED:
+    the same when that writer took no lock (first writes of one contact point each, as a STOP
+    and a sign-up): the record, refused, reads again and joins."""
     principal = _principal(tenant)
     await _purposes(app, principal, "newsletter")
     mail = normalise_email("pair@example.fr")
@@ -140,7 +145,8 @@ async def test_a_first_record_naming_a_contact_point_another_writer_is_linking_j
     now, first = datetime.now(UTC), uuid4()
     async with SqlUnitOfWork(app.engine, tenant.tenant_id) as other:
         points = [(i.kind, hasher.digest(tenant.tenant_id, i)) for i in (mail, tel)]
-        await other.subjects.lock_points(points)  # as a writer of both, new, would
+        if locked:
+            await other.subjects.lock_points(points)  # as a writer of both, new, would
         await other.subjects.create(first, now)
         for point in points:
             assert await other.subjects.attach(first, point, now) == first
@@ -152,6 +158,39 @@ async def test_a_first_record_naming_a_contact_point_another_writer_is_linking_j
     assert (await racing).subject_id == first
     assert await _count(app, tenant, subjects) == 1
     assert await _count(app, tenant, subject_identifiers) == 3
+
+
+async def test_a_record_whose_new_contact_point_another_writer_links_is_refused_not_split(
+    app: App, tenant: Tenant
+) -> None:
+    """Probe ED: the person withdrew by e-mail X in person; a CRM record of {id E, X} read X's
+    subject, and E was linked meanwhile by another first write (which takes no lock); the
+    record "joined" that other subject, left X where it was, and its grant made a check by E
+    ALLOW beside the person's "no". It reads again and is refused as in sequence (two people),
+    nothing kept."""
+    principal = _principal(tenant)
+    await _purposes(app, principal, "newsletter")
+    await app.consents.withdraw_consent(
+        principal, replace(_withdraw("said-no@example.fr", NEWSLETTER), source=Source.PORTAL)
+    )
+    crm = Identifier(IdentifierKind.EXTERNAL_ID, "crm-said-no")
+    hasher = IdentifierHasher(TEST_SECRET)
+    now, other_subject = datetime.now(UTC), uuid4()
+    async with SqlUnitOfWork(app.engine, tenant.tenant_id) as other:
+        await other.subjects.create(other_subject, now)
+        digest = (crm.kind, hasher.digest(tenant.tenant_id, crm))
+        assert await other.subjects.attach(other_subject, digest, now) == other_subject
+        both = (crm, normalise_email("said-no@example.fr"))
+        record = replace(_grant("x@example.fr", NEWSLETTER), identifiers=both)
+        racing = asyncio.create_task(app.consents.record_consent(principal, record))
+        await asyncio.sleep(0.5)  # it read the e-mail's owner, and waits on the id
+        assert not racing.done()
+        await other.commit()
+    with pytest.raises(FailedPrecondition) as refused:
+        await racing
+    assert refused.value.code == "IDENTIFIERS_OF_TWO_SUBJECTS"
+    answer = await app.consents.check_consent(principal, CheckConsent(crm, NEWSLETTER))
+    assert not answer.verdict.allowed
 
 
 async def test_concurrent_withdrawals_by_new_contact_point_create_one_subject(

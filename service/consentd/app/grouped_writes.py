@@ -59,7 +59,7 @@ from consentd.app.ports import (
 )
 from consentd.app.recording import Written, choice_events, require_notices, require_purposes
 from consentd.app.standing import alone_for_blocks
-from consentd.app.subjects import CONFLICT
+from consentd.app.subjects import CONFLICT, LinkRaced
 from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS
 from consentd.domain.errors import ConsentError, FailedPrecondition
@@ -116,7 +116,10 @@ class GroupedWrites(GroupCommit[Job, Written]):
         return await self.submit(principal.tenant_id, (principal, command), once)
 
     async def _one(self, job: Job, once: Once | None) -> Written:
-        return await self._write_one(*job, once)
+        try:
+            return await self._write_one(*job, once)
+        except LinkRaced:  # nothing was kept: read the owners again (probe ED)
+            return await self._write_one(*job, once)
 
     async def _together(self, _key: UUID, jobs: list[Job]) -> list[Outcome]:
         """The batch in one transaction, tenant after tenant (admitted in tenant id order, as

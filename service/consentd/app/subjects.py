@@ -16,6 +16,14 @@ from consentd.domain.rights import BlockKind
 from consentd.domain.sealing import SubjectKey
 from consentd.domain.tenancy import Principal
 
+
+class LinkRaced(FailedPrecondition):
+    """A contact point of the call was linked by another write between the read of its owners
+    and its own link (a first write of one contact point takes no lock): the call runs again
+    once (app/grouped_writes.py), reading what that write committed, as in sequence. A second
+    race answers as a conflict."""
+
+
 CONFLICT = (
     "the identifiers given belong to different subjects (the person was recorded twice, e.g. "
     "once by email and once by phone, or a STOP came from a number nobody knew): send each "
@@ -117,8 +125,12 @@ class SubjectResolver:
             sealed = key.seal(identifier.kind.value, identifier.value)
             owner = await uow.subjects.attach(chosen, digest, now, sealed)
             if owner != chosen:
-                if chosen != subject_id or index != 0:
-                    raise FailedPrecondition(CONFLICT, code="IDENTIFIERS_OF_TWO_SUBJECTS")
+                # Linked by another write since the owners were read. Only a subject made here
+                # joins it, on its first link; else nothing is kept (probe ED: a subject held
+                # one of the call's contact points, joining left it there, and a CRM's grant
+                # landed beside the person's "no") and the call reads again (LinkRaced).
+                if not created or chosen != subject_id or index != 0:
+                    raise LinkRaced(CONFLICT, code="IDENTIFIERS_OF_TWO_SUBJECTS")
                 chosen = owner  # another request created this subject first: join it
         if chosen != subject_id:
             await uow.subjects.delete_unreferenced(subject_id)
