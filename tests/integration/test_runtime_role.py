@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from consentd.config import UnsafeRuntimeRole
 from consentd.postgres.embedded import EmbeddedPostgres
-from consentd.store.database import migrate, provision_runtime_role
+from consentd.store.database import migrate
 from consentd.store.runtime_role import check_runtime_role
 
 
@@ -46,7 +46,7 @@ async def test_a_role_without_the_grants_is_refused(owner_url: str) -> None:
 
 
 async def test_a_member_of_the_owner_or_of_a_superuser_is_refused(
-    postgres: EmbeddedPostgres,
+    postgres: EmbeddedPostgres, database_url: str
 ) -> None:
     """Probe EB: a login role that is a member of the tables' owner passed the check (it owns
     no table itself), served, and could turn row-level security off; one that is a member of a
@@ -92,8 +92,9 @@ async def test_a_member_of_the_owner_or_of_a_superuser_is_refused(
         async with owner.begin() as conn:
             await conn.execute(sa.text(f"DROP TABLE public.{table}"))
             await conn.execute(sa.text("REVOKE SELECT ON purposes FROM consentd_app"))
-        runtime = await provision_runtime_role(owner_url, "members-password")
-        partial = create_async_engine(runtime)
+        # The runtime role (cluster-wide, its password the session's: setting another broke
+        # every other test's logins) in this database.
+        partial = create_async_engine(make_url(database_url).set(database=f"members_{suffix}"))
         try:
             with pytest.raises(UnsafeRuntimeRole, match=r"not been granted the tables \(purposes;"):
                 await check_runtime_role(partial)
