@@ -3,6 +3,7 @@ heavy imports, as `consentd health` reads the settings too."""
 
 from __future__ import annotations
 
+import os
 import re
 import urllib.parse
 from collections.abc import Mapping
@@ -119,27 +120,39 @@ def sms_gateway(env: Mapping[str, str]) -> SmsGateway | None:
     return SmsGateway(url, sender, env.get("CONSENTD_SMS_GATEWAY_TOKEN", ""))
 
 
-# What a database URL's query may set: TLS, read by asyncpg's DSN parser (`ssl` is taken for
-# `sslmode`). Anything else was sent to PostgreSQL as a setting it refused at every connection
-# (health NOT_SERVING for good), or crashed the start (`sslmode` handed to connect(); probe EB).
+# What a database URL's query may set, read by asyncpg's DSN parser: TLS (`ssl` is taken for
+# `sslmode`, `true`/`false` for require/disable), and the hosts of a multi-host URL with the
+# session it must reach (operations.md: `?host=n0:5432&host=n1:5432&target_session_attrs=
+# read-write`). Anything else was sent to PostgreSQL as a setting it refused at every
+# connection (health NOT_SERVING for good), or crashed the start (probe EB).
 TLS_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 TLS_FILES = ("sslrootcert", "sslcert", "sslkey", "sslcrl")
+_HOSTS = ("host", "port", "target_session_attrs")
+_SSL_WORDS = {"true": "require", "false": "disable"}
 
 
 def tls_query(name: str, query: str) -> str:
-    """`?sslmode=...&sslrootcert=...` as given (`ssl=` read as `sslmode=`), or "" when none.
-    Raises ConfigError naming what the URL may set."""
+    """The query as given (`ssl=` read as `sslmode=`), or "" when none; each key once, each TLS
+    file readable. Raises ConfigError naming what the URL may set."""
     if not query:
         return ""
-    taken = []
-    for given, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
-        key = "sslmode" if given == "ssl" else given
+    taken: list[tuple[str, str]] = []
+    for pair in query.split("&"):
+        given, _, raw = pair.partition("=")
+        # Unquoted as libpq does: a "+" stays a "+" (parse_qsl read it as a space; probe EC).
+        key, value = urllib.parse.unquote(given), urllib.parse.unquote(raw)
+        if key == "ssl":
+            key, value = "sslmode", _SSL_WORDS.get(value, value)
         if key == "sslmode" and value not in TLS_MODES:
-            raise ConfigError(f"{name}: sslmode must be one of {', '.join(TLS_MODES)}")
-        if key != "sslmode" and key not in TLS_FILES:
+            raise ConfigError(f"{name}: {given} must be one of {', '.join(TLS_MODES)}")
+        if key not in ("sslmode", *TLS_FILES, *_HOSTS):
             raise ConfigError(
                 f"{name}: {key!r} is not taken in the URL (only sslmode and "
-                f"{', '.join(TLS_FILES)}: TLS to the database)"
+                f"{', '.join(TLS_FILES)}: TLS to the database; {', '.join(_HOSTS)}: its hosts)"
             )
+        if key != "host" and key in dict(taken):
+            raise ConfigError(f"{name}: {key} is given twice")
+        if key in TLS_FILES and (os.path.isdir(value) or not os.access(value, os.R_OK)):
+            raise ConfigError(f"{name}: {key} {value!r} is not a file consentd can read")
         taken.append((key, value))
-    return "?" + urllib.parse.urlencode(taken)
+    return "?" + "&".join(f"{k}={urllib.parse.quote(v, safe='/:,')}" for k, v in taken)

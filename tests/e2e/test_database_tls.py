@@ -116,14 +116,31 @@ async def test_serve_connects_over_tls_when_the_url_asks(
         assert all(row["ssl"] for row in sessions)
 
 
-def test_a_database_url_may_set_only_tls() -> None:
-    """Anything else in the query is refused at start, naming what is taken."""
+def test_a_database_url_may_set_only_tls_and_its_hosts(tmp_path: Path) -> None:
+    """Anything else in the query is refused at start, naming what is taken; the multi-host
+    form operations.md gives is taken (probe EC: refused after TLS came); `ssl=true` reads as
+    require; a "+" in a path stays one; a key given twice and a TLS file consentd cannot read
+    are refused at start (exit 2), not at the first connection."""
     base = "postgresql://u:p@db/consentd"
-    taken = Settings.from_env({"DATABASE_URL": f"{base}?ssl=verify-full&sslrootcert=/ca.pem"})
+    ca = tmp_path / "c+a.pem"
+    ca.write_text("not checked here")
+    taken = Settings.from_env({"DATABASE_URL": f"{base}?ssl=verify-full&sslrootcert={ca}"})
     assert taken.database_url == (
-        "postgresql+asyncpg://u:p@db/consentd?sslmode=verify-full&sslrootcert=%2Fca.pem"
+        f"postgresql+asyncpg://u:p@db/consentd?sslmode=verify-full&sslrootcert={tmp_path}/c%2Ba.pem"
     )
-    with pytest.raises(ConfigError, match="'application_name' is not taken in the URL"):
-        Settings.from_env({"DATABASE_URL": f"{base}?application_name=x"})
-    with pytest.raises(ConfigError, match="sslmode must be one of disable"):
-        Settings.from_env({"DATABASE_URL": f"{base}?sslmode=on"})
+    hosts = "?host=n0:5432&host=n1:5432&target_session_attrs=read-write&ssl=true"
+    multi = Settings.from_env({"DATABASE_URL": f"postgresql://u:p@/consentd{hosts}"})
+    assert multi.database_url == (
+        "postgresql+asyncpg://u:p@/consentd"
+        "?host=n0:5432&host=n1:5432&target_session_attrs=read-write&sslmode=require"
+    )
+    for query, said in (
+        ("application_name=x", "'application_name' is not taken in the URL"),
+        ("sslmode=on", "sslmode must be one of disable"),
+        ("ssl=on", "ssl must be one of disable"),
+        ("sslmode=require&sslmode=disable", "sslmode is given twice"),
+        ("sslrootcert=/nonexistent/ca.pem", "is not a file consentd can read"),
+        (f"sslrootcert={tmp_path}", "is not a file consentd can read"),
+    ):
+        with pytest.raises(ConfigError, match=said):
+            Settings.from_env({"DATABASE_URL": f"{base}?{query}"})
