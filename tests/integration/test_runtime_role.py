@@ -75,10 +75,19 @@ async def test_a_member_of_the_owner_or_of_a_superuser_is_refused(
                     "IN ROLE current_user, consentd_app"
                 )
             )
+        # Before PostgreSQL 16, CREATEROLE grants itself the owner (probe EC).
+        creates = f"creates_{suffix}"
+        async with owner.begin() as conn:
+            await conn.execute(
+                sa.text(
+                    f"CREATE ROLE {creates} LOGIN PASSWORD 'pw' CREATEROLE IN ROLE consentd_app"
+                )
+            )
         # Each refusal says why (probe EB: the same line for every cause).
         for name, why in (
             (via_owner, f"it owns tables, or is a member of their owner ({table})"),
             (via_super, "(superuser or BYPASSRLS)"),
+            (creates, f"{creates} may CREATEROLE"),
         ):
             member = create_async_engine(make_url(owner_url).set(username=name, password="pw"))
             try:
@@ -103,6 +112,6 @@ async def test_a_member_of_the_owner_or_of_a_superuser_is_refused(
     finally:
         async with owner.begin() as conn:
             await conn.execute(sa.text(f"DROP TABLE IF EXISTS public.{table}"))
-            for name in (via_owner, via_super, holder):
+            for name in (via_owner, via_super, holder, f"creates_{suffix}"):
                 await conn.execute(sa.text(f"DROP ROLE IF EXISTS {name}"))
         await owner.dispose()

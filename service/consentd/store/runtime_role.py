@@ -19,6 +19,11 @@ SELECT r.rolsuper AS superuser, r.rolbypassrls AS bypass,
   (SELECT string_agg(s.rolname, ', ' ORDER BY s.rolname) FROM pg_roles s
    WHERE (s.rolsuper OR s.rolbypassrls) AND s.oid <> r.oid
      AND pg_has_role(current_user, s.oid, 'MEMBER')) AS through,
+  -- Before PostgreSQL 16, CREATEROLE grants itself any role but a superuser: the owner too
+  -- (probe EC).
+  (SELECT string_agg(s.rolname, ', ' ORDER BY s.rolname) FROM pg_roles s
+   WHERE s.rolcreaterole AND pg_has_role(current_user, s.oid, 'MEMBER')
+     AND current_setting('server_version_num')::int < 160000) AS creates_roles,
   (SELECT string_agg(t.tablename, ', ' ORDER BY t.tablename) FROM pg_tables t
    WHERE t.schemaname = 'public' AND pg_has_role(current_user, t.tableowner, 'MEMBER')) AS owned,
   (SELECT string_agg(c.relname, ', ' ORDER BY c.relname) FROM pg_class c
@@ -39,6 +44,9 @@ async def check_runtime_role(engine: AsyncEngine) -> None:
         "it is a superuser" if found.superuser else "",
         "it has BYPASSRLS" if found.bypass else "",
         f"it is a member of {found.through} (superuser or BYPASSRLS)" if found.through else "",
+        f"{found.creates_roles} may CREATEROLE (it can grant itself the owner)"
+        if found.creates_roles
+        else "",
         f"it owns tables, or is a member of their owner ({_few(found.owned)})"
         if found.owned
         else "",
@@ -46,7 +54,8 @@ async def check_runtime_role(engine: AsyncEngine) -> None:
     if any(why):
         raise UnsafeRuntimeRole(
             "DATABASE_URL must connect as the runtime role (e.g. consentd_app): not a superuser, "
-            "not BYPASSRLS, owning no table, nor a member of a role that is or does; "
+            "not BYPASSRLS, owning no table, nor a member of a role that is or does, no "
+            "CREATEROLE (before PostgreSQL 16); "
             f"{'; '.join(w for w in why if w)}. Give migrations the owner's URL in "
             "CONSENTD_MIGRATION_DATABASE_URL"
         )
