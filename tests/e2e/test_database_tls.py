@@ -5,10 +5,13 @@ as a setting it refused at every connection)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,6 +117,35 @@ async def test_serve_connects_over_tls_when_the_url_asks(
             await admin.close()
         assert sessions
         assert all(row["ssl"] for row in sessions)
+
+
+async def test_a_server_certificate_the_url_does_not_trust_is_said_so(
+    tls_postgres: EmbeddedPostgres, tmp_path: Path
+) -> None:
+    """Probe EC: verify-full against a CA that did not sign the server's certificate said "the
+    host refused: [SSL: CERTIFICATE_VERIFY_FAILED]": it is consentd refusing the server. The
+    line says a TLS certificate was refused and which settings name the files."""
+    other_ca, _ = _self_signed(tmp_path)
+    owner = tls_postgres.url("consentd_tls")
+    await migrate(owner)
+    runtime = await provision_runtime_role(owner, "tls-runtime-password")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{runtime}?sslmode=verify-full&sslrootcert={other_ca}",
+        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
+        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(bytes(range(32, 64))).decode(),
+        "CONSENTD_GRPC_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_METRICS_ADDRESS": "off",
+    }
+    refused = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "consentd", "serve"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 1, refused.stderr
+    assert "the database's TLS certificate or a TLS file was refused" in refused.stderr
+    assert "sslrootcert" in refused.stderr
 
 
 def test_a_database_url_may_set_only_tls_and_its_hosts(tmp_path: Path) -> None:

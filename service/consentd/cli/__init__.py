@@ -8,6 +8,7 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -137,6 +138,13 @@ def _unreachable(error: BaseException) -> str | None:
     read-only data folder): its first line, never the URL. None for anything else."""
     seen: BaseException | None = error
     while seen is not None:
+        if isinstance(seen, ssl.SSLError):  # it is consentd refusing the server (probe EC)
+            line = str(seen).splitlines()[0] if str(seen) else type(seen).__name__
+            return (
+                f"the database's TLS certificate or a TLS file was refused: {line} (check "
+                "sslrootcert, sslcert, sslkey in DATABASE_URL and CONSENTD_MIGRATION_DATABASE_URL"
+                ", or PGSSLROOTCERT)"
+            )
         module = type(seen).__module__
         if isinstance(seen, OSError) or module.startswith("asyncpg"):
             line = str(seen).splitlines()[0] if str(seen) else type(seen).__name__
