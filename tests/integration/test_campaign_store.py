@@ -194,7 +194,11 @@ async def test_an_export_stream_goes_on_after_any_pages_resume_token(
     campaign, tid = _campaign(app, FeedTiming(suppression_page=2)), tenant.tenant_id
 
     whole = [page async for page in campaign.suppression_stream(principal, NEWSLETTER, "")]
-    assert [len(page) for page, _ in whole] == [2, 2, 1, 1]
+    # Pages of 2 subjects; the erased one's holds nothing (its page is shorter, wherever its
+    # random id puts it); then its lone entry.
+    assert sum(len(page) for page, _ in whole) == 6
+    assert all(page for page, _ in whole)
+    assert len(whole) == 4
     assert [e.subject_id is None for e in whole[-1][0]] == [True]
     for index, (_, token) in enumerate(whole):
         rest = [p async for p, _ in campaign.suppression_stream(principal, NEWSLETTER, token)]
