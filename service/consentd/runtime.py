@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 
 from consentd.bootstrap import App, bootstrap
 from consentd.clock_check import check_clock
@@ -23,7 +24,13 @@ from consentd.postgres.host import default_data_dir
 from consentd.postgres.watch import keep_attached, keep_running
 from consentd.serving import serve_until_signalled, stop_on_signals
 from consentd.store import schema
-from consentd.store.database import SchemaAhead, migrate, provision_runtime_role
+from consentd.store.database import (
+    READ_ONLY_STATE,
+    SchemaAhead,
+    migrate,
+    provision_runtime_role,
+    sqlstate_of,
+)
 from consentd.store.driver import quiet_engine
 from consentd.store.runtime_role import check_runtime_role
 from consentd.telemetry import Telemetry, Tracing
@@ -260,6 +267,13 @@ async def prepare(app: App, db: Database) -> None:
     --workers N` does it in the supervisor, once, and each worker again (all idempotent)."""
     await check_runtime_role(app.engine)
     if app.admin is not None:
-        await app.admin.create_tenant(app.settings.default_tenant)
+        try:
+            await app.admin.create_tenant(app.settings.default_tenant)
+        except DBAPIError as error:
+            if sqlstate_of(error) != READ_ONLY_STATE:
+                raise
+            # A read-only database (a standby, default_transaction_read_only) serves reads,
+            # health NOT_SERVING; its start with the owner's URL stopped, exit 1 (probe EC).
+            log.warning("default_tenant_not_created", reason="the database is read-only")
     if db.home is not None:
         await _local_admin_key(app, db.home, app.settings.default_tenant)

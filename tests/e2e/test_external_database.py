@@ -340,3 +340,42 @@ async def test_serve_on_a_role_that_lost_its_grants_names_them(
         async with engine.begin() as conn:
             await conn.execute(sa.text(f"DROP ROLE IF EXISTS {name}"))
         await engine.dispose()
+
+
+async def test_serve_with_the_owners_url_on_a_read_only_database_serves_reads(
+    postgres: EmbeddedPostgres, database_url: str
+) -> None:
+    """Probe EC: a read-only database (a standby, default_transaction_read_only) stopped a
+    start given the owner's URL, "the database refused: cannot execute INSERT" (creating the
+    default tenant), exit 1; with the runtime role's URL alone it served. It serves (reads;
+    health says NOT_SERVING) and warns that the default tenant was not created."""
+    name = f"ro_{uuid4().hex[:8]}"
+    postgres.create_database(name)
+    owner = postgres.url(name)
+    await migrate(owner)
+    engine = create_async_engine(owner)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
+            )
+    finally:
+        await engine.dispose()
+    runtime = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    env = {**os.environ, **_runtime_only(runtime), "CONSENTD_MIGRATION_DATABASE_URL": owner}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "consentd", "serve", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    said: list[str] = []
+    try:
+        assert child.stderr is not None
+        async with asyncio.timeout(60):
+            while not any('"serving"' in line for line in said):
+                line = (await child.stderr.readline()).decode()
+                assert line, f"serve ended: {''.join(said)}"
+                said.append(line)
+        assert any("default_tenant_not_created" in line for line in said), said
+    finally:
+        child.terminate()
+        await child.wait()

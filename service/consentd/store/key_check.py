@@ -113,6 +113,12 @@ async def runtime_sample(url: str) -> Stored:
             row = (await conn.execute(_RUNTIME_SAMPLE)).first()
             check = (await conn.execute(_RUNTIME_CHECK)).scalar()
     except sa.exc.ProgrammingError as error:
+        if sqlstate_of(error) == "42501":  # a grant lost (probe EC: "the database refused")
+            raise ConfigError(
+                "the runtime role has not been granted what the start reads (permission "
+                "denied): a restore onto a server where the role did not exist yet drops the "
+                "dump's GRANTs; create the role, then restore again (docs/operations.md, Backups)"
+            ) from None
         if sqlstate_of(error) != "42883":  # undefined_function: before migration 0049 or 0050
             raise
         # serve given the runtime role's URL alone runs no migration: it said "the database
