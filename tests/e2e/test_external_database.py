@@ -379,3 +379,27 @@ async def test_serve_with_the_owners_url_on_a_read_only_database_serves_reads(
     finally:
         child.terminate()
         await child.wait()
+
+
+async def test_a_start_missing_one_function_grant_names_it(
+    postgres: EmbeddedPostgres, database_url: str
+) -> None:
+    """Probe EC: the runtime role lacking only the start's own read (a function's EXECUTE) was
+    told "the database refused: permission denied ... check host, port, user, password", exit
+    1. It is told its grants, exit 2."""
+    name = f"fn_{uuid4().hex[:8]}"
+    postgres.create_database(name)
+    owner = postgres.url(name)
+    await migrate(owner)
+    engine = create_async_engine(owner)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text("REVOKE EXECUTE ON FUNCTION consentd_secret_check() FROM consentd_app")
+            )
+    finally:
+        await engine.dispose()
+    runtime = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    refused = await asyncio.to_thread(_run, _runtime_only(runtime), "serve")
+    assert refused.returncode == 2, refused.stderr
+    assert "has not been granted what the start reads" in refused.stderr
