@@ -350,18 +350,8 @@ async def test_serve_with_the_owners_url_on_a_read_only_database_serves_reads(
     default tenant), exit 1; with the runtime role's URL alone it served. It serves (reads;
     health says NOT_SERVING) and warns that the default tenant was not created."""
     name = f"ro_{uuid4().hex[:8]}"
-    postgres.create_database(name)
-    owner = postgres.url(name)
-    await migrate(owner)
-    engine = create_async_engine(owner)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(
-                sa.text(f"ALTER DATABASE {name} SET default_transaction_read_only = on")
-            )
-    finally:
-        await engine.dispose()
-    runtime = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    read_only = f"ALTER DATABASE {name} SET default_transaction_read_only = on"
+    owner, runtime = await _migrated_with(postgres, database_url, name, read_only)
     env = {**os.environ, **_runtime_only(runtime), "CONSENTD_MIGRATION_DATABASE_URL": owner}
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "consentd", "serve", env=env,
@@ -387,19 +377,26 @@ async def test_a_start_missing_one_function_grant_names_it(
     """Probe EC: the runtime role lacking only the start's own read (a function's EXECUTE) was
     told "the database refused: permission denied ... check host, port, user, password", exit
     1. It is told its grants, exit 2."""
-    name = f"fn_{uuid4().hex[:8]}"
+    revoke = "REVOKE EXECUTE ON FUNCTION consentd_secret_check() FROM consentd_app"
+    _, runtime = await _migrated_with(postgres, database_url, f"fn_{uuid4().hex[:8]}", revoke)
+    refused = await asyncio.to_thread(_run, _runtime_only(runtime), "serve")
+    assert refused.returncode == 2, refused.stderr
+    assert "has not been granted what the start reads" in refused.stderr
+
+
+async def _migrated_with(
+    postgres: EmbeddedPostgres, database_url: str, name: str, statement: str
+) -> tuple[str, str]:
+    """A database of its own, migrated, then `statement` run as its owner: the owner's and the
+    runtime role's URLs."""
     postgres.create_database(name)
     owner = postgres.url(name)
     await migrate(owner)
     engine = create_async_engine(owner)
     try:
         async with engine.begin() as conn:
-            await conn.execute(
-                sa.text("REVOKE EXECUTE ON FUNCTION consentd_secret_check() FROM consentd_app")
-            )
+            await conn.execute(sa.text(statement))
     finally:
         await engine.dispose()
     runtime = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    refused = await asyncio.to_thread(_run, _runtime_only(runtime), "serve")
-    assert refused.returncode == 2, refused.stderr
-    assert "has not been granted what the start reads" in refused.stderr
+    return owner, runtime
