@@ -43,17 +43,12 @@ def transition(request: RightsRequest, before: RightsRequest | None, now: dateti
         "to": request.state.value,
         "due_at": stamp(request.effective_due_at) if request.effective_due_at else None,
         "extended": request.extended_due_at is not None,
-        **_verification(request.verification_method),
+        # The method's name only, never the operator's own words ("operator:saw the ID card of
+        # ..."): the log cannot be edited nor erased, and those words may name the person (probe
+        # AO); an unkeyed digest of them could be guessed (probe AP).
+        "verification": request.verified_by or None,
     }
     return AuditRecord(Action.REQUEST_TRANSITIONED, now, payload, request.subject_id)
-
-
-def _verification(method: str) -> dict[str, str | None]:
-    """How the identity was verified: the method's name only, never the operator's own words
-    ("operator:saw the ID card of ..."): the log cannot be edited nor erased, and those words
-    may name the person (probe AO); an unkeyed digest of them could be guessed (probe AP). The
-    request keeps them until the person is erased."""
-    return {"verification": method.partition(":")[0] or None}
 
 
 async def open_request(

@@ -153,7 +153,7 @@ def _request(request: RightsRequest) -> dict[str, Any]:
         "identity_verified_at": _time(request.verified_at),
         # How, by its method's name (a code, an operator): probe DX found the facts below
         # held on the request and left out of the person's copy.
-        "identity_verified_by": request.verification_method.partition(":")[0] or None,
+        "identity_verified_by": request.verified_by or None,
         "due_at": _time(request.effective_due_at),
         "first_due_at": _time(request.due_at),
         "extension_reason": request.extension_reason or None,

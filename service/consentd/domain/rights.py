@@ -215,12 +215,18 @@ class RightsRequest:
         done = replace(self._move(RequestState.DONE, now), outcome=outcome)
         return done.without_words() if self.kind is RequestKind.ERASE else done
 
+    @property
+    def verified_by(self) -> str:
+        """How the identity was verified, by the method's name only (`operator`, never the
+        operator's words after it); "" while unverified."""
+        return self.verification_method.partition(":")[0]
+
     def without_words(self) -> RightsRequest:
         """What stays of the request once the person is erased: how the identity was verified
         by the method's name, WORDS_ERASED for an extension's reason and an outcome."""
         return replace(
             self,
-            verification_method=self.verification_method.partition(":")[0],
+            verification_method=self.verified_by,
             extension_reason=WORDS_ERASED if self.extension_reason else "",
             outcome=WORDS_ERASED if self.outcome else "",
         )
