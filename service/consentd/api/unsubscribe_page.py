@@ -56,18 +56,24 @@ def _both(fr: str, en: str) -> str:
     return f'{fr} / <span lang="en">{en}</span>'
 
 
+def _said(fr: str, en: str) -> str:
+    """_both() as a paragraph."""
+    return f"<p>{_both(fr, en)}</p>"
+
+
 def _ask(opened: Opened) -> str:
     what = html.escape(opened.name)
     fr, en = _BY.get(opened.link.target.channel, ("", ""))
     # The channel named: "Stop receiving X?" read as X stopped everywhere, an e-mail link's page
     # stopping it by e-mail only (probe EA).
+    unsubscribe = _both("Me désabonner", "Unsubscribe")
+    nothing_more = _both(f"Plus rien {fr}", f"Nothing more {en}")
     return (
-        f"<p>{_both(f'Ne plus recevoir « {what} » {fr} ?', f'Stop receiving “{what}” {en}?')}</p>"
-        f'<form method="post"><button type="submit">{_both("Me désabonner", "Unsubscribe")}'
-        "</button></form>"
-        f"<p>{_both(f'Ou ne plus rien recevoir {fr} ?', f'Or nothing more {en}?')}</p>"
-        '<form method="post"><input type="hidden" name="stop" value="channel">'
-        f'<button type="submit">{_both(f"Plus rien {fr}", f"Nothing more {en}")}</button></form>'
+        _said(f"Ne plus recevoir « {what} » {fr} ?", f"Stop receiving “{what}” {en}?")
+        + f'<form method="post"><button type="submit">{unsubscribe}</button></form>'
+        + _said(f"Ou ne plus rien recevoir {fr} ?", f"Or nothing more {en}?")
+        + '<form method="post"><input type="hidden" name="stop" value="channel">'
+        + f'<button type="submit">{nothing_more}</button></form>'
     )
 
 
@@ -81,17 +87,13 @@ def _done(opened: Opened, whole_channel: bool) -> str:
             f"C'est fait : vous ne recevrez plus « {what} » {fr}.",
             f"Done: you will not receive “{what}” {en} any more.",
         )
-    return f"<p>{_both(*said)}</p>"
+    return _said(*said)
 
 
-_INVALID = "<p>" + _both("Ce lien n'est pas valable.", "This link is not valid.") + "</p>"
-_LATER = (
-    "<p>"
-    + _both(
-        "Le service est momentanément indisponible : réessayez dans un instant.",
-        "The service is unavailable for a moment: try again shortly.",
-    )
-    + "</p>"
+_INVALID = _said("Ce lien n'est pas valable.", "This link is not valid.")
+_LATER = _said(
+    "Le service est momentanément indisponible : réessayez dans un instant.",
+    "The service is unavailable for a moment: try again shortly.",
 )
 
 
