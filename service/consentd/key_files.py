@@ -11,9 +11,11 @@ import secrets
 from pathlib import Path
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.config import ConfigError, Settings
 from consentd.domain.audit import CheckpointSigner
+from consentd.store.driver import quiet_engine
 from consentd.store.key_check import Stored, keep_check, proven, runtime_sample, stored_data
 
 log = structlog.get_logger("consentd")
@@ -25,6 +27,14 @@ async def local_keys(settings: Settings, home: Path, owner: str) -> tuple[bytes,
     lost and made anew served beside the data: nobody was found by email or phone, and a
     withdrawal acknowledged then was forgotten once the right key was back. Raises ConfigError
     for a file missing beside such data, a damaged one, or a secret that does not open it."""
+    engine = quiet_engine(owner)
+    try:
+        return await _local_keys(settings, home, engine)
+    finally:
+        await engine.dispose()
+
+
+async def _local_keys(settings: Settings, home: Path, owner: AsyncEngine) -> tuple[bytes, bytes]:
     stored = await stored_data(owner)
     key_path, audit_path = home / "secret.key", home / "audit-signing.key"
     restore = "restore the file from your backup (see docs/operations.md)"
@@ -47,14 +57,14 @@ async def local_keys(settings: Settings, home: Path, owner: str) -> tuple[bytes,
     return key, audit_key
 
 
-async def check_given_keys(url: str, secret: bytes, audit_key: bytes) -> None:
-    """local_keys' checks for a database consentd does not run, read through the runtime role
-    (`url`): a wrong CONSENTD_SECRET_KEY served beside the data, finding nobody (embedded mode
-    refuses it). Raises ConfigError."""
-    stored = await runtime_sample(url)
+async def check_given_keys(runtime: AsyncEngine, secret: bytes, audit_key: bytes) -> None:
+    """local_keys' checks for a database consentd does not run, read through the runtime role:
+    a wrong CONSENTD_SECRET_KEY served beside the data, finding nobody (embedded mode refuses
+    it). Raises ConfigError."""
+    stored = await runtime_sample(runtime)
     restore = "set the secret this database was written with"
     if _check_secret(secret, stored, "CONSENTD_SECRET_KEY", restore):
-        await keep_check(url, secret)
+        await keep_check(runtime, secret)
     tell_signing_key(audit_key, stored.signed_by)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import structlog
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.bootstrap import App, bootstrap
 from consentd.clock_check import check_clock
@@ -102,7 +103,22 @@ async def _given_database(settings: Settings, url: str) -> Database:
             "migrations_not_run",
             hint="no CONSENTD_MIGRATION_DATABASE_URL: `consentd migrate` runs them with it",
         )
-    if (revisions := await schema.behind(url, settings.migrations_dir)) is not None:
+    # One connection for the start's checks, through the runtime role.
+    runtime = quiet_engine(url)
+    try:
+        keys = (settings.secret_key, settings.audit_signing_key)
+        await _checked(runtime, keys, settings.migrations_dir)
+    finally:
+        await runtime.dispose()
+    return Database(url, owner, settings.secret_key, settings.audit_signing_key)
+
+
+async def _checked(
+    runtime: AsyncEngine, keys: tuple[bytes, bytes], migrations_dir: Path | None
+) -> None:
+    """A given database's checks before serving: its schema, the role, the keys (the service
+    secret, the audit signing seed)."""
+    if (revisions := await schema.behind(runtime, migrations_dir)) is not None:
         raise ConfigError(
             f"the database's schema ({revisions[0]}) is older than this consentd's "
             f"({revisions[1]}): run `consentd migrate` with the owner's URL first "
@@ -110,13 +126,8 @@ async def _given_database(settings: Settings, url: str) -> Database:
         )
     # The role first: the key check reads through it, and a restore that lost its GRANTs said
     # "the database refused: permission denied" there, naming the URLs (probe EB).
-    checked = quiet_engine(url)
-    try:
-        await check_runtime_role(checked)
-    finally:
-        await checked.dispose()
-    await check_given_keys(url, settings.secret_key, settings.audit_signing_key)
-    return Database(url, owner, settings.secret_key, settings.audit_signing_key)
+    await check_runtime_role(runtime)
+    await check_given_keys(runtime, *keys)
 
 
 @contextlib.asynccontextmanager

@@ -15,11 +15,11 @@ from uuid import UUID
 
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.config import ConfigError
 from consentd.domain.sealing import Keyring, SealError, secret_check
 from consentd.store.database import sqlstate_of
-from consentd.store.driver import quiet_engine
 
 log = structlog.get_logger("consentd")
 
@@ -61,17 +61,14 @@ class Stored:
     check: bytes | None = None
 
 
-async def stored_data(owner_url: str) -> Stored:
-    engine = quiet_engine(owner_url)
-    try:
-        async with engine.connect() as conn:
-            row = (await conn.execute(_SAMPLE)).first()
-            check = (await conn.execute(_CHECK)).scalar()
-            keyed = bool((await conn.execute(_KEYED)).scalar())
-            signed = bool((await conn.execute(_SIGNED)).scalar())
-            signed_by = (await conn.execute(_LATEST_SIGNER)).scalar()
-    finally:
-        await engine.dispose()
+async def stored_data(engine: AsyncEngine) -> Stored:
+    """Read as the owner (`engine`: the embedded superuser's)."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(_SAMPLE)).first()
+        check = (await conn.execute(_CHECK)).scalar()
+        keyed = bool((await conn.execute(_KEYED)).scalar())
+        signed = bool((await conn.execute(_SIGNED)).scalar())
+        signed_by = (await conn.execute(_LATEST_SIGNER)).scalar()
     sample = (row[0], row[1], bytes(row[2])) if row is not None else None
     check = bytes(check) if check is not None else None
     keyed = keyed or sample is not None or check is not None
@@ -103,11 +100,10 @@ _RUNTIME_CHECK = sa.text("SELECT consentd_secret_check()")
 _MARK = sa.text("SELECT consentd_secret_mark(:digest, :at)")
 
 
-async def runtime_sample(url: str) -> Stored:
+async def runtime_sample(engine: AsyncEngine) -> Stored:
     """Through the runtime role (an external database, whose owner consentd may not be given):
     the data key of the first tenant that has one, the key id of that tenant's latest signed
     tree head, and the first tenant's secret check (`keyed` and `signed` are not read)."""
-    engine = quiet_engine(url)
     try:
         async with engine.begin() as conn:
             row = (await conn.execute(_RUNTIME_SAMPLE)).first()
@@ -127,18 +123,15 @@ async def runtime_sample(url: str) -> Stored:
             "the database's schema is older than this consentd's: migrate it first (`consentd "
             "migrate` with CONSENTD_MIGRATION_DATABASE_URL, the owner's URL; docs/operations.md)"
         ) from None
-    finally:
-        await engine.dispose()
     check = bytes(check) if check is not None else None
     if row is None:
         return Stored(None, check is not None, False, None, check)
     return Stored((row[0], row[1], bytes(row[2])), True, False, row[3], check)
 
 
-async def keep_check(url: str, secret: bytes) -> int:
+async def keep_check(engine: AsyncEngine, secret: bytes) -> int:
     """Once the secret is proven: every tenant without a secret check gets it (how many did).
-    `url` the runtime role's, or the embedded superuser's."""
-    engine = quiet_engine(url)
+    `engine` the runtime role's, or the embedded superuser's."""
     try:
         async with engine.begin() as conn:
             at = datetime.now(UTC)
@@ -147,5 +140,3 @@ async def keep_check(url: str, secret: bytes) -> int:
     except sa.exc.DBAPIError as error:  # a read-only node (a standby being promoted): next start
         log.warning("secret_check_not_kept", sqlstate=sqlstate_of(error))
         return 0
-    finally:
-        await engine.dispose()

@@ -9,27 +9,24 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.store.database import alembic_config
-from consentd.store.driver import quiet_engine
 
 _REVISION = sa.text("SELECT version_num FROM alembic_version")
 
 
-async def behind(url: str, migrations_dir: Path | None = None) -> tuple[str, str] | None:
+async def behind(engine: AsyncEngine, migrations_dir: Path | None = None) -> tuple[str, str] | None:
     """(the database's revision, this code's latest) when the database stands at an earlier
     revision this code knows; None at the latest, at one it does not know (a newer release's:
     `schema_ahead`), or when the runtime role may not read it (a schema before 0051, whose
     older functions the key check finds missing instead: store/key_check.py)."""
-    engine = quiet_engine(url)
     try:
         async with engine.connect() as conn:
             current = (await conn.execute(_REVISION)).scalar()
     except sa.exc.DBAPIError:
         return None
-    finally:
-        await engine.dispose()
-    scripts = ScriptDirectory.from_config(alembic_config(url, migrations_dir))
+    scripts = ScriptDirectory.from_config(alembic_config("", migrations_dir))
     latest = scripts.get_current_head()
     if current is None or latest is None or current == latest:
         return None
