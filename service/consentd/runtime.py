@@ -28,6 +28,7 @@ from consentd.store import schema
 from consentd.store.database import (
     READ_ONLY_STATE,
     SchemaAhead,
+    ahead_message,
     migrate,
     provision_runtime_role,
     sqlstate_of,
@@ -118,12 +119,15 @@ async def _checked(
 ) -> None:
     """A given database's checks before serving: its schema, the role, the keys (the service
     secret, the audit signing seed)."""
-    if (revisions := await schema.behind(runtime, migrations_dir)) is not None:
+    found = await schema.standing(runtime, migrations_dir)
+    if found.behind:
         raise ConfigError(
-            f"the database's schema ({revisions[0]}) is older than this consentd's "
-            f"({revisions[1]}): run `consentd migrate` with the owner's URL first "
+            f"the database's schema ({found.current}) is older than this consentd's "
+            f"({found.latest}): run `consentd migrate` with the owner's URL first "
             "(CONSENTD_MIGRATION_DATABASE_URL; docs/operations.md, Upgrades)"
         )
+    if found.ahead and found.current is not None:  # probe EC: said only by the owner's path
+        log.warning("schema_ahead", detail=ahead_message(found.current, found.latest))
     # The role first: the key check reads through it, and a restore that lost its GRANTs said
     # "the database refused: permission denied" there, naming the URLs (probe EB).
     await check_runtime_role(runtime)

@@ -277,6 +277,11 @@ async def test_serve_on_a_schema_older_than_its_own_says_to_migrate(
     assert f"schema (0050) is older than this consentd's ({latest}): run `consentd migrate`" in (
         refused.stderr
     )
+    # A newer release's revision (a rollback) is served as it is, and said (probe EC: only the
+    # owner's path said it).
+    await _revision_of(postgres.url(name), set_to="9999_newer")
+    said = await _log_until_serving(env)
+    assert any("schema_ahead" in line and "9999_newer" in line for line in said), said
 
 
 async def _revision_of(owner: str, set_to: str | None = None) -> str:
@@ -352,9 +357,16 @@ async def test_serve_with_the_owners_url_on_a_read_only_database_serves_reads(
     name = f"ro_{uuid4().hex[:8]}"
     read_only = f"ALTER DATABASE {name} SET default_transaction_read_only = on"
     owner, runtime = await _migrated_with(postgres, database_url, name, read_only)
-    env = {**os.environ, **_runtime_only(runtime), "CONSENTD_MIGRATION_DATABASE_URL": owner}
+    said = await _log_until_serving(
+        {**_runtime_only(runtime), "CONSENTD_MIGRATION_DATABASE_URL": owner}
+    )
+    assert any("default_tenant_not_created" in line for line in said), said
+
+
+async def _log_until_serving(env: dict[str, str]) -> list[str]:
+    """serve's log lines up to `serving`; then it is stopped."""
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "consentd", "serve", env=env,
+        sys.executable, "-m", "consentd", "serve", env={**os.environ, **env},
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     said: list[str] = []
@@ -365,7 +377,7 @@ async def test_serve_with_the_owners_url_on_a_read_only_database_serves_reads(
                 line = (await child.stderr.readline()).decode()
                 assert line, f"serve ended: {''.join(said)}"
                 said.append(line)
-        assert any("default_tenant_not_created" in line for line in said), said
+        return said
     finally:
         child.terminate()
         await child.wait()

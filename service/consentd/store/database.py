@@ -198,6 +198,14 @@ class SchemaAhead(ConsentError):
     """The database was migrated by a newer consentd than this one (a rollback)."""
 
 
+def ahead_message(current: str, latest: str | None) -> str:
+    return (
+        f"the database's schema ({current}) is newer than this consentd's (latest {latest}): "
+        "a newer release migrated it. Run that release, or this one on it unmigrated (a "
+        "rollback keeps the schema)"
+    )
+
+
 async def migrate(url: str, migrations_dir: Path | None = None, revision: str = "head") -> None:
     """Upgrade the database to `revision`. Alembic's async env runs its own loop: use a thread.
     Raises SchemaAhead when the database's revision is one this consentd does not know (alembic
@@ -206,11 +214,7 @@ async def migrate(url: str, migrations_dir: Path | None = None, revision: str = 
     scripts = ScriptDirectory.from_config(config)
     current = await _revision(url)
     if current is not None and current not in {r.revision for r in scripts.walk_revisions()}:
-        raise SchemaAhead(
-            f"the database's schema ({current}) is newer than this consentd's (latest "
-            f"{scripts.get_current_head()}): a newer release migrated it. Run that release, or "
-            "this one on it unmigrated (a rollback keeps the schema)"
-        )
+        raise SchemaAhead(ahead_message(current, scripts.get_current_head()))
     await asyncio.to_thread(command.upgrade, config, revision)
 
 

@@ -4,6 +4,7 @@ role read the revision)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -16,22 +17,38 @@ from consentd.store.database import alembic_config
 _REVISION = sa.text("SELECT version_num FROM alembic_version")
 
 
-async def behind(engine: AsyncEngine, migrations_dir: Path | None = None) -> tuple[str, str] | None:
-    """(the database's revision, this code's latest) when the database stands at an earlier
-    revision this code knows; None at the latest, at one it does not know (a newer release's:
-    `schema_ahead`), or when the runtime role may not read it (a schema before 0051, whose
-    older functions the key check finds missing instead: store/key_check.py)."""
+@dataclass(frozen=True)
+class Standing:
+    """The database's revision beside this code's latest. `current` None: not readable by the
+    runtime role (a schema before 0051, whose older functions the key check finds missing
+    instead: store/key_check.py) or never migrated."""
+
+    current: str | None
+    latest: str | None
+    known: bool  # a revision this code's migrations hold
+
+    @property
+    def behind(self) -> bool:
+        return self.known and self.current != self.latest
+
+    @property
+    def ahead(self) -> bool:
+        """A newer release's revision (a rollback: served as it is, `schema_ahead`)."""
+        return self.current is not None and not self.known
+
+
+async def standing(engine: AsyncEngine, migrations_dir: Path | None = None) -> Standing:
+    scripts = ScriptDirectory.from_config(alembic_config("", migrations_dir))
+    latest = scripts.get_current_head()
     try:
         async with engine.connect() as conn:
             current = (await conn.execute(_REVISION)).scalar()
     except sa.exc.DBAPIError:
-        return None
-    scripts = ScriptDirectory.from_config(alembic_config("", migrations_dir))
-    latest = scripts.get_current_head()
-    if current is None or latest is None or current == latest:
-        return None
+        return Standing(None, latest, known=False)
+    if current is None:
+        return Standing(None, latest, known=False)
     try:
         scripts.get_revision(current)
     except CommandError:
-        return None
-    return current, latest
+        return Standing(current, latest, known=False)
+    return Standing(current, latest, known=True)
