@@ -24,7 +24,8 @@ const withKey: Interceptor = (next) => (request) => {
 };
 const transport = createConnectTransport({
   baseUrl: location.origin,
-  useHttpGet: true,
+  // POST, not Connect's GET: a GET carries the visitor id (an online identifier) in the URL,
+  // which proxies and CDNs log.
   interceptors: [withKey],
 });
 const cookies = createClient(CookieService, transport);
