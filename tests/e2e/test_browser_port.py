@@ -576,6 +576,9 @@ async def test_demo_page_and_unknown_paths(http_port: int) -> None:
     for path in ("/demo/../pyproject.toml", "/etc/passwd", "/demo/src/banner.ts"):
         status, headers, _ = await http(http_port, path, method="GET")
         assert (status, headers.get("x-content-type-options")) == (404, "nosniff")
+    # Every page's browser asks for an icon: no content, kept a day (probe EA: a 404 each time).
+    status, headers, body = await http(http_port, "/favicon.ico", method="GET")
+    assert (status, body, headers["cache-control"]) == (204, b"", "public, max-age=86400")
 
 
 async def test_demo_mode_key_is_publishable_and_made_once(

@@ -63,6 +63,10 @@ class Pages:
         self._preferences = preferences
 
     async def serve(self, scope: Scope, send: Send, path: str) -> None:
+        if path == "/favicon.ico" and scope["method"] in ("GET", "HEAD"):
+            # Every page's browser asks for one: none, kept a day (a 404 at each page, probe EA).
+            await respond(send, 204, headers=[(b"cache-control", b"public, max-age=86400")])
+            return
         if self._preferences is not None and path in ("/preferences", *PREFERENCES_FILES):
             await self._preference_file(scope, send, path, self._preferences)
             return
