@@ -23,7 +23,11 @@ from consent.v1 import (
 )
 from grpc import aio
 
-from consentd_client.interceptors import AsyncStreamCredentials, AsyncUnaryPolicy, PolicyInterceptor
+from consentd_client.interceptors import (
+    AsyncUnaryPolicy,
+    PolicyInterceptor,
+    async_stream_credentials,
+)
 from consentd_client.policy import CallPolicy, RetryPolicy
 
 Options = Sequence[tuple[str, str | int]]
@@ -110,7 +114,7 @@ class AsyncClient:
         self.policy = CallPolicy(api_key, timeout, retry or RetryPolicy(), idempotency_keys)
         chain: list[aio.ClientInterceptor] = [
             AsyncUnaryPolicy(self.policy, sleep=sleep or asyncio.sleep, rng=rng),
-            AsyncStreamCredentials(self.policy),
+            *async_stream_credentials(self.policy),
             *interceptors,
         ]
         self.channel = (

@@ -210,13 +210,11 @@ class AsyncUnaryPolicy(_AsyncBase, aio.UnaryUnaryClientInterceptor):
             await self._sleep(wait)
 
 
-class AsyncStreamCredentials(
-    _AsyncBase,
-    aio.UnaryStreamClientInterceptor,
-    aio.StreamUnaryClientInterceptor,
-    aio.StreamStreamClientInterceptor,
-):
-    """Credentials for the streaming calls of an asyncio channel (no deadline, no retry)."""
+class AsyncUnaryStreamCredentials(_AsyncBase, aio.UnaryStreamClientInterceptor):
+    """Credentials for the server-streaming calls of an asyncio channel (no deadline, no retry).
+    One class per kind of call: grpc.aio files an interceptor under the first kind it is (one
+    object of all three kinds never saw a bidirectional call: StreamCheckConsent went without
+    its key, probe FC)."""
 
     async def intercept_unary_stream(
         self,
@@ -227,6 +225,10 @@ class AsyncStreamCredentials(
         request: Req,
     ) -> AsyncIterator[Resp] | aio.UnaryStreamCall[Req, Resp]:
         return await continuation(self._credentials(client_call_details), request)
+
+
+class AsyncStreamUnaryCredentials(_AsyncBase, aio.StreamUnaryClientInterceptor):
+    """Credentials for the client-streaming calls of an asyncio channel."""
 
     async def intercept_stream_unary(
         self,
@@ -239,6 +241,10 @@ class AsyncStreamCredentials(
     ) -> aio.StreamUnaryCall[Req, Resp]:
         return await continuation(self._credentials(client_call_details), request_iterator)
 
+
+class AsyncStreamStreamCredentials(_AsyncBase, aio.StreamStreamClientInterceptor):
+    """Credentials for the bidirectional calls of an asyncio channel (StreamCheckConsent)."""
+
     async def intercept_stream_stream(
         self,
         continuation: Callable[
@@ -249,3 +255,12 @@ class AsyncStreamCredentials(
         request_iterator: AsyncIterable[Req] | Iterable[Req],
     ) -> AsyncIterator[Resp] | aio.StreamStreamCall[Req, Resp]:
         return await continuation(self._credentials(client_call_details), request_iterator)
+
+
+def async_stream_credentials(policy: CallPolicy) -> list[aio.ClientInterceptor]:
+    """One interceptor per kind of streaming call, each giving the policy's credentials."""
+    return [
+        AsyncUnaryStreamCredentials(policy),
+        AsyncStreamUnaryCredentials(policy),
+        AsyncStreamStreamCredentials(policy),
+    ]
