@@ -157,16 +157,19 @@ def in_contract(service: str, method: str | None = None) -> bool:
 
 async def refuse_unserved(scope: Scope, send: Send, service: str) -> None:
     """A service of the contract this port does not serve (CampaignService, ...), or none of
-    it: UNIMPLEMENTED in the call's protocol (it was a bare 404 "not found")."""
+    it: UNIMPLEMENTED in the call's protocol (it was a bare 404 "not found"). Over Connect, a
+    served method refused here is 501 as Connect's table has it (RightsService.EraseSubject
+    was, CampaignService's 404: probe FC); a path naming nothing in the contract stays 404."""
     kind = media_type(header(scope, b"content-type") or "")
     message = f"{service} is not served on the browser port: call it on the gRPC port"
+    status = 501
     if not in_contract(service):  # it sent the caller to the gRPC port for a service nowhere
-        message = f"there is no service {service}"
+        message, status = f"there is no service {service}", 404
     if is_grpc_web(kind):
         await grpc_web_status(send, kind, grpc.StatusCode.UNIMPLEMENTED, message)
         return
     body = json.dumps({"code": "unimplemented", "message": message}).encode()
-    await respond(send, 404, body, [(b"content-type", b"application/json")])
+    await respond(send, status, body, [(b"content-type", b"application/json")])
 
 
 async def grpc_web_status(send: Send, kind: str, code: grpc.StatusCode, message: str) -> None:
