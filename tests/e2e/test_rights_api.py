@@ -340,6 +340,19 @@ async def test_a_rights_request_from_receipt_to_done(stubs: Stubs, dpo: RightsSt
         metadata=dpo.metadata,
     )
     assert await _code(empty) == grpc.StatusCode.INVALID_ARGUMENT  # what was done is required
+    # Done only once the person's data was handed over (probe FD: closed with nothing given).
+    complete = rights_pb2.CompleteRightsRequestRequest(
+        request_id=request_id, outcome="x", actor="d"
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as unanswered:
+        await dpo.rights.CompleteRightsRequest(complete, metadata=dpo.metadata)
+    assert unanswered.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "a portability request is answered by the person's data" in str(
+        unanswered.value.details()
+    )
+    await dpo.rights.ExportSubject(
+        rights_pb2.ExportSubjectRequest(subject=by_email("lea@example.fr")), metadata=dpo.metadata
+    )
     done = await dpo.rights.CompleteRightsRequest(
         rights_pb2.CompleteRightsRequestRequest(
             request_id=request_id, outcome="sent, called 06 12 34 56 78", actor="lea@example.fr"
@@ -925,6 +938,7 @@ async def _answered(
     await rights.ConfirmIdentity(attest, metadata=metadata)
     start = rights_pb2.StartRightsRequestRequest(request_id=request_id)
     await rights.StartRightsRequest(start, metadata=metadata)
+    await _export(dpo, by_email("idcard@example.fr"))  # what answers it
     done = rights_pb2.CompleteRightsRequestRequest(request_id=request_id, outcome=said, actor="dpo")
     await rights.CompleteRightsRequest(done, metadata=metadata)
     return request_id

@@ -4,6 +4,7 @@ by one-time code, deadlines, the one extension, overdue lists, and an audit entr
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -15,6 +16,7 @@ from structlog.testing import capture_logs
 from consentd.app.commands import CheckConsent
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
+from consentd.domain.canonical import canonical
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import Reason
@@ -252,6 +254,7 @@ async def test_extension_once_before_due_and_the_overdue_list(
     # Probe CD: one answered late read overdue false once closed; it says it was late.
     assert refused_only.items[0].closed_late is False
     await app.requests.start(who, late)
+    await app.rights.export(who, email("o1@example.fr"))  # what answers it
     answered = await app.requests.complete(who, late, "ported", "dpo")
     assert (answered.is_overdue(clock()), answered.closed_late) == (False, True)
     # Probe DX: the person's copy left out how they were verified, the first due date once
@@ -265,6 +268,44 @@ async def test_extension_once_before_due_and_the_overdue_list(
     assert entries[extended]["identity_verified_by"] == "operator"
     assert entries[extended]["person_told_of_extension_at"] == "2027-02-20T10:00:00.000000Z"
     assert (entries[late]["closed_late"], entries[refused]["closed_late"]) == (True, False)
+
+
+async def test_an_access_request_is_done_only_once_the_person_was_exported(
+    rights_app: App, tenant: Tenant, clock: TestClock
+) -> None:
+    """Probe FD: an access or portability request was closed done with nothing handed over, on
+    time in the log. An export made before it was received does not answer it; one made after
+    does, and the completion's log entry names that export's digest."""
+    app, who = rights_app, principal(tenant)
+    clock.pinned = T0
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("asked@example.fr"))
+    await app.rights.export(who, email("asked@example.fr"))  # before the request: not its answer
+    clock.pinned = T0 + timedelta(days=1)
+    submitted = await app.requests.submit(who, RequestKind.ACCESS, email("asked@example.fr"), None)
+    request_id = submitted.request.request_id
+    await app.requests.attest_identity(who, request_id, "dpo")
+    await app.requests.start(who, request_id)
+    unanswered = r"an access request .*\(ExportSubject\)"
+    with pytest.raises(FailedPrecondition, match=unanswered) as refused:
+        await app.requests.complete(who, request_id, "sent", "dpo")
+    assert refused.value.code == "NOT_EXPORTED"
+    clock.pinned = T0 + timedelta(days=2)
+    document = await app.rights.export(who, email("asked@example.fr"))
+    done = await app.requests.complete(who, request_id, "sent", "dpo")
+    assert done.state is RequestState.DONE
+    await app.sequencer.drain(tenant.tenant_id)
+    async with owner(app).connect() as conn:
+        logged = await conn.execute(
+            sa.select(audit_entries.c.payload).where(
+                audit_entries.c.tenant_id == tenant.tenant_id,
+                audit_entries.c.action == "rights_request.transitioned",
+                audit_entries.c.payload["request_id"].astext == str(request_id),
+                audit_entries.c.payload["to"].astext == "done",
+            )
+        )
+        (payload,) = logged.scalars()
+    assert payload["export_sha256"] == hashlib.sha256(canonical(document)).hexdigest()
 
 
 async def test_an_unverified_request_is_due_from_receipt_and_listed_overdue(

@@ -33,8 +33,14 @@ async def locked(uow: UnitOfWork, request_id: UUID) -> RightsRequest:
     return request
 
 
-def transition(request: RightsRequest, before: RightsRequest | None, now: datetime) -> AuditRecord:
-    """The audit entry of a request's move from `before` (None: received)."""
+def transition(
+    request: RightsRequest,
+    before: RightsRequest | None,
+    now: datetime,
+    answer: str | None = None,
+) -> AuditRecord:
+    """The audit entry of a request's move from `before` (None: received); `answer`: the digest
+    of the export that answered an access or portability request."""
     payload = {
         "request_id": str(request.request_id),
         "subject_id": str(request.subject_id),
@@ -48,7 +54,46 @@ def transition(request: RightsRequest, before: RightsRequest | None, now: dateti
         # AO); an unkeyed digest of them could be guessed (probe AP).
         "verification": request.verified_by or None,
     }
+    if answer is not None:
+        payload["export_sha256"] = answer
     return AuditRecord(Action.REQUEST_TRANSITIONED, now, payload, request.subject_id)
+
+
+async def saved(
+    uow: UnitOfWork,
+    before: RightsRequest,
+    after: RightsRequest,
+    now: datetime,
+    answer: str | None = None,
+) -> None:
+    """`after` stored and logged, and the unit of work committed; a move that changes nothing
+    (told again) writes nothing."""
+    if after is not before:
+        await uow.requests.save(after)
+        uow.audit.record(transition(after, before, now, answer))
+    await uow.commit(after)
+
+
+# The requests answered by handing the person their data: done only once it was handed over.
+_ANSWERED_BY_EXPORT = frozenset({RequestKind.ACCESS, RequestKind.PORT})
+_NAMES = {RequestKind.ACCESS: "an access request", RequestKind.PORT: "a portability request"}
+
+
+async def export_answering(uow: UnitOfWork, request: RightsRequest) -> str | None:
+    """The digest of the export that answers an access or portability request (None for other
+    kinds). Raises FailedPrecondition when the subject was not exported since it was received
+    (probe FD: such a request was closed done with nothing handed over, on time in the log)."""
+    if request.kind not in _ANSWERED_BY_EXPORT:
+        return None
+    answer = await uow.audit.exported_since(request.subject_id, request.received_at)
+    if answer is None:
+        raise FailedPrecondition(
+            f"{_NAMES[request.kind]} is answered by the person's data: export it "
+            "(ExportSubject) and give it to them, then complete the request (no export of this "
+            f"subject since the request was received, {stamp(request.received_at)})",
+            code="NOT_EXPORTED",
+        )
+    return answer
 
 
 async def open_request(

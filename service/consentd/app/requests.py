@@ -21,7 +21,7 @@ from consentd.app.erasure import erase_subject
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import Page, decode_token, encode_token, id_cursor, page_size
-from consentd.app.ports import Clock, Notifier, UnitOfWork, UnitOfWorkFactory
+from consentd.app.ports import Clock, Notifier, UnitOfWorkFactory
 from consentd.app.request_codes import Codes
 from consentd.app.request_log import held, locked, open_request, transition, unknown_request
 from consentd.app.subjects import SubjectResolver
@@ -168,7 +168,7 @@ class RightsRequestUseCases:
                 await uow.commit_refusal()  # the try counts, under a key or not
                 raise InvalidInput("code", "does not match the code sent")
             verified = request.verified(now, "one_time_code")
-            await self._save(uow, request, verified, now)
+            await request_log.saved(uow, request, verified, now)
         return verified
 
     async def attest_identity(
@@ -220,6 +220,7 @@ class RightsRequestUseCases:
         async with self._uow(principal.tenant_id, once) as uow:
             request = await locked(uow, request_id)
             done = request.done(now, outcome)
+            answer = await request_log.export_answering(uow, request)
             if request.kind is RequestKind.ERASE:
                 await erase_subject(
                     uow, request.subject_id, now, actor, request_id, by=principal, keys=self._keys
@@ -228,7 +229,7 @@ class RightsRequestUseCases:
                 await block_subject(
                     uow, request.subject_id, block, self._clock, request_id, by=principal.caller
                 )
-            await self._save(uow, request, done, now)
+            await request_log.saved(uow, request, done, now, answer)
         return done
 
     async def _apply(
@@ -247,21 +248,13 @@ class RightsRequestUseCases:
             moved = move(request, now)
             tell = tell and moved.person_told_at is None
             to = await self._codes.reachable(uow, tenant_id, request.subject_id) if tell else None
-            await self._save(uow, request, moved, now)
+            await request_log.saved(uow, request, moved, now)
         if to is not None:
             if await self._codes.tell(principal, moved, to):
                 return await request_log.told(self._uow, tenant_id, moved, self._clock())
         elif tell:
             self._codes.untold(principal, moved)
         return moved
-
-    async def _save(
-        self, uow: UnitOfWork, before: RightsRequest, after: RightsRequest, now: datetime
-    ) -> None:
-        if after is not before:  # a move that changes nothing (told again) writes nothing
-            await uow.requests.save(after)
-            uow.audit.record(transition(after, before, now))
-        await uow.commit(after)
 
     async def get(self, principal: Principal, request_id: UUID) -> RightsRequest:
         async with self._uow(principal.tenant_id) as uow:

@@ -37,6 +37,16 @@ from consentd.store.tables import audit_checkpoints, audit_entries, audit_heads
 _E = audit_entries
 _H = audit_heads
 _K = audit_checkpoints
+# A subject's exports (ExportSubject's `subject.exported` entries), in the log or still queued.
+_EXPORTED_SINCE = """
+SELECT payload->>'document_sha256' FROM (
+    SELECT recorded_at, payload FROM audit_entries WHERE tenant_id = $1 AND subject_id = $2
+        AND action = 'subject.exported' AND recorded_at >= $3
+    UNION ALL
+    SELECT recorded_at, payload FROM audit_queue WHERE tenant_id = $1 AND subject_id = $2
+        AND action = 'subject.exported' AND recorded_at >= $3
+) e ORDER BY recorded_at DESC LIMIT 1
+"""
 
 # Head lock for checkpoints of the head (the sequencer takes the same lock, see sequencer.py).
 _LOCK_HEAD = """
@@ -134,6 +144,11 @@ class SqlAudit:
                 [canonical(r.payload).decode() for r in pending],
             )
         self.queued = self.queued or bool(pending or choices)
+
+    async def exported_since(self, subject_id: UUID, since: datetime) -> str | None:
+        """The digest of the subject's latest export at or after `since` (chained or queued)."""
+        found = await self._raw.fetchrow(_EXPORTED_SINCE, self._tenant, subject_id, since)
+        return None if found is None else str(found[0])
 
     async def _lock_head(self) -> tuple[int, bytes]:
         row = await self._raw.fetchrow(_LOCK_HEAD, self._tenant, GENESIS)

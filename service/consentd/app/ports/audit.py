@@ -73,6 +73,10 @@ class AuditRepository(Protocol):
 
     async def head(self) -> Head | None: ...
 
+    async def exported_since(self, subject_id: UUID, since: datetime) -> str | None:
+        """The digest of the subject's latest export at or after `since` (None: none)."""
+        ...
+
     async def entries(self, after_seq: int, limit: int) -> list[AuditEntry]: ...
 
     async def prunable(self, before: datetime) -> list[int]:

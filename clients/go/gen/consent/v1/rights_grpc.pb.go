@@ -62,7 +62,9 @@ type RightsServiceClient interface {
 	// deadline runs from receipt). The person is told by e-mail, with the reason.
 	ExtendRightsRequest(ctx context.Context, in *ExtendRightsRequestRequest, opts ...grpc.CallOption) (*ExtendRightsRequestResponse, error)
 	// CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-	// carried out in the same transaction.
+	// carried out in the same transaction. An access or portability request is done only once the
+	// subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+	// `NOT_EXPORTED` before; its audit entry names that export's digest.
 	CompleteRightsRequest(ctx context.Context, in *CompleteRightsRequestRequest, opts ...grpc.CallOption) (*CompleteRightsRequestResponse, error)
 	// RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
 	// e-mail, with their right to complain to the supervisory authority.
@@ -270,7 +272,9 @@ type RightsServiceServer interface {
 	// deadline runs from receipt). The person is told by e-mail, with the reason.
 	ExtendRightsRequest(context.Context, *ExtendRightsRequestRequest) (*ExtendRightsRequestResponse, error)
 	// CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-	// carried out in the same transaction.
+	// carried out in the same transaction. An access or portability request is done only once the
+	// subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+	// `NOT_EXPORTED` before; its audit entry names that export's digest.
 	CompleteRightsRequest(context.Context, *CompleteRightsRequestRequest) (*CompleteRightsRequestResponse, error)
 	// RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
 	// e-mail, with their right to complain to the supervisory authority.

@@ -133,7 +133,9 @@ class RightsService(Protocol):
     async def complete_rights_request(self, request: CompleteRightsRequestRequest, ctx: RequestContext[CompleteRightsRequestRequest, CompleteRightsRequestResponse], /) -> CompleteRightsRequestResponse:
         """
         CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-        carried out in the same transaction.
+        carried out in the same transaction. An access or portability request is done only once the
+        subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+        `NOT_EXPORTED` before; its audit entry names that export's digest.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -653,7 +655,9 @@ class RightsServiceClient(ConnectClient):
     ) -> CompleteRightsRequestResponse:
         """
         CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-        carried out in the same transaction.
+        carried out in the same transaction. An access or portability request is done only once the
+        subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+        `NOT_EXPORTED` before; its audit entry names that export's digest.
         """
         return await self.execute_unary(
             request=request,
@@ -863,7 +867,9 @@ class RightsServiceSync(Protocol):
     def complete_rights_request(self, request: CompleteRightsRequestRequest, ctx: RequestContext[CompleteRightsRequestRequest, CompleteRightsRequestResponse], /) -> CompleteRightsRequestResponse:
         """
         CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-        carried out in the same transaction.
+        carried out in the same transaction. An access or portability request is done only once the
+        subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+        `NOT_EXPORTED` before; its audit entry names that export's digest.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1381,7 +1387,9 @@ class RightsServiceClientSync(ConnectClientSync):
     ) -> CompleteRightsRequestResponse:
         """
         CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-        carried out in the same transaction.
+        carried out in the same transaction. An access or portability request is done only once the
+        subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+        `NOT_EXPORTED` before; its audit entry names that export's digest.
         """
         return self.execute_unary(
             request=request,

@@ -222,7 +222,9 @@ class RightsServiceServicer:
 
     def CompleteRightsRequest(self, request, context):
         """CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-        carried out in the same transaction.
+        carried out in the same transaction. An access or portability request is done only once the
+        subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+        `NOT_EXPORTED` before; its audit entry names that export's digest.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -94,7 +94,9 @@ class RightsServiceStub:
     """
     CompleteRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.CompleteRightsRequestRequest, _rights_pb2.CompleteRightsRequestResponse]
     """CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-    carried out in the same transaction.
+    carried out in the same transaction. An access or portability request is done only once the
+    subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+    `NOT_EXPORTED` before; its audit entry names that export's digest.
     """
     RefuseRightsRequest: _grpc.UnaryUnaryMultiCallable[_rights_pb2.RefuseRightsRequestRequest, _rights_pb2.RefuseRightsRequestResponse]
     """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
@@ -177,7 +179,9 @@ class RightsServiceAsyncStub(RightsServiceStub):
     """
     CompleteRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.CompleteRightsRequestRequest, _rights_pb2.CompleteRightsRequestResponse]  # type: ignore[assignment]
     """CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-    carried out in the same transaction.
+    carried out in the same transaction. An access or portability request is done only once the
+    subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+    `NOT_EXPORTED` before; its audit entry names that export's digest.
     """
     RefuseRightsRequest: _aio.UnaryUnaryMultiCallable[_rights_pb2.RefuseRightsRequestRequest, _rights_pb2.RefuseRightsRequestResponse]  # type: ignore[assignment]
     """RefuseRightsRequest closes a request as REFUSED, with the reason told to the person by
@@ -323,7 +327,9 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_rights_pb2.CompleteRightsRequestResponse, _abc.Awaitable[_rights_pb2.CompleteRightsRequestResponse]]:
         """CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-        carried out in the same transaction.
+        carried out in the same transaction. An access or portability request is done only once the
+        subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+        `NOT_EXPORTED` before; its audit entry names that export's digest.
         """
 
     @_abc_1.abstractmethod

@@ -1117,7 +1117,9 @@ export const RightsService: GenService<{
   },
   /**
    * CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-   * carried out in the same transaction.
+   * carried out in the same transaction. An access or portability request is done only once the
+   * subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+   * `NOT_EXPORTED` before; its audit entry names that export's digest.
    *
    * @generated from rpc consent.v1.RightsService.CompleteRightsRequest
    */

@@ -676,7 +676,9 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-     * carried out in the same transaction.
+     * carried out in the same transaction. An access or portability request is done only once the
+     * subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+     * `NOT_EXPORTED` before; its audit entry names that export's digest.
      * </pre>
      */
     public void completeRightsRequest(consentd.client.consent.v1.CompleteRightsRequestRequest request,
@@ -995,7 +997,9 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-     * carried out in the same transaction.
+     * carried out in the same transaction. An access or portability request is done only once the
+     * subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+     * `NOT_EXPORTED` before; its audit entry names that export's digest.
      * </pre>
      */
     public void completeRightsRequest(consentd.client.consent.v1.CompleteRightsRequestRequest request,
@@ -1199,7 +1203,9 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-     * carried out in the same transaction.
+     * carried out in the same transaction. An access or portability request is done only once the
+     * subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+     * `NOT_EXPORTED` before; its audit entry names that export's digest.
      * </pre>
      */
     public consentd.client.consent.v1.CompleteRightsRequestResponse completeRightsRequest(consentd.client.consent.v1.CompleteRightsRequestRequest request) {
@@ -1408,7 +1414,9 @@ public final class RightsServiceGrpc {
     /**
      * <pre>
      * CompleteRightsRequest marks an in-progress request DONE; erase, restrict and object requests are
-     * carried out in the same transaction.
+     * carried out in the same transaction. An access or portability request is done only once the
+     * subject was exported (ExportSubject) after it was received: FAILED_PRECONDITION
+     * `NOT_EXPORTED` before; its audit entry names that export's digest.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.CompleteRightsRequestResponse> completeRightsRequest(
