@@ -13,7 +13,7 @@ import grpc
 import pytest
 from consent.v1 import campaign_pb2, campaign_pb2_grpc, cookies_pb2
 
-from consentd.api.calls import RECHECK_SECONDS
+from consentd.api.streams import RECHECK_SECONDS
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
 from consentd.domain.tenancy import Scope, Tenant

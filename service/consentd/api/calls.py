@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import itertools
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -191,77 +191,6 @@ class StreamEnded(Exception):
     def __init__(self, failure: Failure) -> None:
         super().__init__(failure.message)
         self.failure = failure
-
-
-# How often an open stream checks its credential again (the README promises 5 s at most).
-RECHECK_SECONDS = 4.0
-
-
-class Streams:
-    """Every open stream of a server: each ends at once (UNAVAILABLE) when close() is called
-    (the server is draining) and re-checks its credential every RECHECK_SECONDS, ending with
-    UNAUTHENTICATED once the key is revoked or expired."""
-
-    def __init__(self, recheck_seconds: float = RECHECK_SECONDS) -> None:
-        self._closing = asyncio.Event()
-        self._every = recheck_seconds
-
-    def close(self) -> None:
-        self._closing.set()
-
-    @contextlib.asynccontextmanager
-    async def watched(self, recheck: Callable[[], Awaitable[object]]) -> AsyncIterator[None]:
-        """The block runs until it ends, or until the server drains or `recheck` (the
-        credential looked up again) raises a domain error: then StreamEnded is raised in it."""
-        if self._closing.is_set():
-            raise StreamEnded(Failure(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN))
-        task = asyncio.current_task()
-        assert task is not None
-        ended: list[Failure] = []
-        watcher = asyncio.create_task(self._watch(task, recheck, ended))
-        try:
-            yield
-        except asyncio.CancelledError:
-            if ended and task.uncancel() == 0:
-                raise StreamEnded(ended[0]) from None
-            raise
-        except Exception:
-            # Cancelled mid-statement, the driver may raise its own error instead (a connection
-            # closed under the query): the stream still ended for the watcher's reason (probe
-            # AM: the change feed was told "the database is unavailable" at shutdown), or, with
-            # none, because the caller left: cancelled (13 of 30 feeds a client closed were
-            # logged and counted UNAVAILABLE, a database outage to whoever watches; probe BQ).
-            if task.cancelling():
-                if not ended:
-                    raise asyncio.CancelledError from None
-                task.uncancel()
-                raise StreamEnded(ended[0]) from None
-            raise
-        finally:
-            watcher.cancel()
-
-    async def _watch(
-        self,
-        task: asyncio.Task[Any],
-        recheck: Callable[[], Awaitable[object]],
-        ended: list[Failure],
-    ) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._every):
-                    await self._closing.wait()
-            if self._closing.is_set():
-                ended.append(Failure(grpc.StatusCode.UNAVAILABLE, SHUTTING_DOWN))
-                task.cancel()
-                return
-            try:
-                await recheck()
-            except ConsentError as error:
-                ended.append(failure_of(error) or Failure(grpc.StatusCode.UNAUTHENTICATED, ""))
-                task.cancel()
-                return
-            except Exception:  # noqa: BLE001, S112 - the database is down: the stream's own reads say so
-                continue
 
 
 # Set by the browser port's gate when it counts a call itself; a call refused before it ran

@@ -16,7 +16,6 @@ from consentd.api.calls import (
     SHUTTING_DOWN,
     UNKNOWN_METHOD,
     Call,
-    Streams,
     count_refused,
     metadata_of,
 )
@@ -30,6 +29,7 @@ from consentd.api.handler_kinds import (
     remade,
     request_type,
 )
+from consentd.api.streams import Streams
 from consentd.api.validation import decode
 from consentd.domain.errors import PermissionDenied
 from consentd.domain.tenancy import Principal
@@ -180,9 +180,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     request = _decoded(request, shape.request)
                 else:
                     request = decode(shape.request, await read_one(request))
-                async with self.streams.watched(lambda: self._gate.recheck(metadata)):
+                async with self.streams.watched(lambda: self._gate.recheck(metadata)) as watch:
                     async for response in behaviour(request, context):
-                        yield response
+                        with watch.handing_over():
+                            yield response
             except BaseException as exc:  # noqa: BLE001 - every failure becomes a status
                 request = None  # as in _unary: the abort's traceback holds this frame
                 await _abort(call, context, exc)
