@@ -8,6 +8,7 @@ import asyncio
 import structlog
 
 from consentd.app.retention import FAILED, RetentionJob
+from consentd.store.database import outage_of, shortage_of, sqlstate_of
 from consentd.telemetry import Telemetry
 
 log = structlog.get_logger("consentd")
@@ -15,6 +16,9 @@ log = structlog.get_logger("consentd")
 # The first scheduled purge waits this long after start (or the interval, when shorter), so a
 # service restarted more often than the interval still purges.
 FIRST_PURGE_DELAY = 60.0
+# A failed run is tried again this soon (or at the interval, when shorter): one database blip
+# at the wrong moment skipped a whole day of retention (probe FB).
+RETRY_DELAY = 300.0
 
 
 async def purge_periodically(
@@ -22,7 +26,8 @@ async def purge_periodically(
 ) -> None:
     """Run the retention job (cookie choices past their expiry, the audit log's 12 months,
     tenants whose contract ended) every `interval` seconds until cancelled. A failed run is
-    logged and the next one tries again; a run skipped because another replica (or a
+    logged (a database outage as a warning, without a traceback) and tried again within
+    RETRY_DELAY; a run skipped because another replica (or a
     `consentd retention run` / `consentd purge`) holds the lock is normal. Each run is a span
     (its statements are its children) and counts in consentd_purge_runs_total and
     consentd_purged_rows_total."""
@@ -51,6 +56,13 @@ async def purge_periodically(
                 for tenant in report.tenants:
                     if tenant.status == FAILED:
                         log.error("purge_failed", tenant=tenant.tenant, error=tenant.notes)
+                if failed:
+                    delay = min(interval, RETRY_DELAY)
             except Exception as error:  # the server must outlive a failed purge, or its report
                 telemetry.metrics.purge("failed")
-                log.error("purge_failed", exc_info=error)
+                delay = min(interval, RETRY_DELAY)
+                if outage_of(error) is None and shortage_of(error) is None:
+                    log.error("purge_failed", retry_in_seconds=delay, exc_info=error)
+                else:  # the database's state, said by its own lines: no traceback
+                    state = sqlstate_of(error) or type(error).__name__
+                    log.warning("purge_failed", retry_in_seconds=delay, database=state)
