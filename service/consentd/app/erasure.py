@@ -15,7 +15,7 @@ from consentd.app.keys import SubjectKeys
 from consentd.app.ports import UnitOfWork
 from consentd.app.request_log import close_with_erasure
 from consentd.domain.audit import Action
-from consentd.domain.model import ALL, ConsentEvent, ConsentState
+from consentd.domain.model import ALL, ConsentEvent, ConsentState, Source
 from consentd.domain.rights import BlockKind
 from consentd.domain.tenancy import Principal
 
@@ -29,9 +29,12 @@ class Erasure:
 
 
 def _erased_events(
-    current: Sequence[ConsentEvent], actor: str, now: datetime
+    current: Sequence[ConsentEvent], actor: str, now: datetime, by: Principal
 ) -> list[ConsentEvent]:
-    """An ERASED event for each current consent (but "everything" and those erased already)."""
+    """An ERASED event for each current consent (but "everything" and those erased already),
+    from the erasure's own source: the person's portal, or an operator acting for them (it
+    claimed the replaced fact's: an erasure a DPO carried out read "portal", probe FD)."""
+    source = Source.PORTAL if by.subject is not None else Source.SUPPORT
     return [
         ConsentEvent(
             event_id=uuid4(),
@@ -41,7 +44,7 @@ def _erased_events(
             state=ConsentState.ERASED,
             notice_id=None,
             notice_version=None,
-            source=e.source,
+            source=source,
             actor=actor,
             processing_role=e.processing_role,
             recorded_at=now,
@@ -73,7 +76,7 @@ async def erase_subject(
     removed = await uow.rights.detach(subject_id, None, now)
     suppressed = [(i.kind, i.digest) for i in removed] + former
     await uow.rights.suppress(suppressed, BlockKind.ERASED, now)
-    erased_events = _erased_events(await uow.consents.current(subject_id), actor, now)
+    erased_events = _erased_events(await uow.consents.current(subject_id), actor, now, by)
     await uow.consents.append(erased_events, now)
     # Cookie choices name the person through the visitor: they go (only counts stay, as in the
     # cookie purge), with the visitors linked to the subject.
