@@ -44,7 +44,11 @@ def recipients_in(
     numbered from `start` (a stream's recipients are numbered across its messages, as its
     answers' `index` is)."""
     if len(messages) > MAX_BATCH:
-        raise InvalidInput(field, f"must hold at most {MAX_BATCH} items per message")
+        raise InvalidInput(
+            field,
+            f"must hold at most {MAX_BATCH} recipients in one message: a longer list goes in "
+            "several calls, or in several messages of StreamCheckConsent",
+        )
     found: list[Recipient] = []
     for index, message in enumerate(messages, start=start):
         try:
