@@ -122,7 +122,7 @@ async def _open_ports(app: App, demo: str | None) -> Listening:
             f"cannot listen on {settings.http_address} (CONSENTD_HTTP_ADDRESS): {error.strerror}"
         ) from None
     await server.start()
-    return Listening(server, http, _metrics_server(app), grpc_port, http_port)
+    return Listening(server, http, await _metrics_server(app), grpc_port, http_port)
 
 
 def _announce(settings: Settings, listening: Listening) -> None:
@@ -192,7 +192,7 @@ async def _drain(app: App, listening: Listening, background: Background) -> None
         # sweep (or another process's) integrates them.
         log.warning("final_sweep_failed", error=type(failure).__name__)
     if listening.metrics is not None:
-        await asyncio.to_thread(listening.metrics.close)
+        await listening.metrics.close()
 
 
 def drain_budget(grace: float) -> tuple[float, float]:
@@ -202,14 +202,14 @@ def drain_budget(grace: float) -> tuple[float, float]:
     return grace - last, last
 
 
-def _metrics_server(app: App) -> MetricsServer | None:
+async def _metrics_server(app: App) -> MetricsServer | None:
     """The metrics port, unless disabled. A port that cannot be bound is logged, not fatal:
     consent answers matter more than their metrics."""
     address = app.settings.metrics_address
     if address is None:
         return None
     try:
-        return MetricsServer(app.telemetry.metrics.registry, address)
+        return await MetricsServer.start(app.telemetry.metrics.registry, address)
     except OSError as error:
         log.error("metrics_unavailable", address=address, error=error.strerror)
         return None

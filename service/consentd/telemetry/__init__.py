@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from consentd.telemetry.metrics import Metrics, MetricsServer, PoolUsage
+from consentd.telemetry.metrics import Metrics, PoolUsage
+from consentd.telemetry.metrics_port import MetricsServer
 from consentd.telemetry.tracing import Rpc, Tracing
 
 __all__ = ["Metrics", "MetricsServer", "PoolUsage", "Rpc", "Telemetry", "Tracing"]

@@ -18,7 +18,6 @@ from prometheus_client import (
     ProcessCollector,
 )
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
-from prometheus_client.exposition import start_http_server
 from prometheus_client.registry import Collector
 
 from consentd.app.checks import CheckResult
@@ -185,19 +184,3 @@ class Metrics:
         self.purge_runs.labels(outcome).inc()
         for category, rows in (deleted or {}).items():
             self.purged.labels(category).inc(rows)
-
-
-class MetricsServer:
-    """Prometheus text on http://<address>/metrics, from a thread of prometheus_client's."""
-
-    def __init__(self, registry: CollectorRegistry, address: str) -> None:
-        host, _, port = address.rpartition(":")
-        self._server, self._thread = start_http_server(
-            int(port), addr=host.strip("[]"), registry=registry
-        )
-        self.port: int = self._server.server_port
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)

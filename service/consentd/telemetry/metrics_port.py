@@ -1,0 +1,87 @@
+"""The metrics port: Prometheus text at /metrics, from the event loop, with the browser port's
+kind of bounds. prometheus_client's own server gave every connection a thread and held it for
+ever: 3,000 idle connections held 3,000 threads and file descriptors, taken from the budget the
+ports and PostgreSQL share (probe FA), and a half-sent head was never closed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+log = structlog.get_logger("consentd")
+
+# A request head must arrive whole within this (a scrape sends it at once), at most this long.
+HEAD_SECONDS = 5.0
+MAX_HEAD_BYTES = 8 * 1024
+# Connections held at once: a Prometheus or two, and an operator's curl. The next is closed.
+MAX_CONNECTIONS = 16
+# How long an answer may take to be read, and a close to finish.
+WRITE_SECONDS = 10.0
+
+
+class MetricsServer:
+    """Prometheus text on http://<address>/metrics, one request a connection (GET or HEAD);
+    another path is 404, another method 405."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._registry = registry
+        self._open = 0
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    @classmethod
+    async def start(cls, registry: CollectorRegistry, address: str) -> MetricsServer:
+        """Listening on `address` (host:port; port 0 picks one). Raises OSError."""
+        host, _, port = address.rpartition(":")
+        metrics = cls(registry)
+        metrics._server = await asyncio.start_server(
+            metrics._serve, host.strip("[]"), int(port), limit=MAX_HEAD_BYTES
+        )
+        metrics.port = int(metrics._server.sockets[0].getsockname()[1])
+        return metrics
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(WRITE_SECONDS):
+                    await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._open >= MAX_CONNECTIONS:
+            writer.transport.abort()
+            return
+        self._open += 1
+        try:
+            async with asyncio.timeout(HEAD_SECONDS):
+                head = await reader.readuntil(b"\r\n\r\n")
+            status, body = await self._answer(head)
+            async with asyncio.timeout(WRITE_SECONDS):
+                writer.write(_response(status, body, head.startswith(b"HEAD ")))
+                writer.close()  # after the answer is sent: the client reads it whole
+                await writer.wait_closed()
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
+            writer.transport.abort()  # a slow, oversized or vanished client
+        finally:
+            self._open -= 1
+
+    async def _answer(self, head: bytes) -> tuple[str, bytes]:
+        method, _, rest = head.partition(b" ")
+        path = rest.split(b" ", 1)[0].split(b"?", 1)[0]
+        if method not in (b"GET", b"HEAD"):
+            return "405 Method Not Allowed", b"GET /metrics\n"
+        if path != b"/metrics":
+            return "404 Not Found", b"not found: the metrics are at /metrics\n"
+        return "200 OK", await asyncio.to_thread(generate_latest, self._registry)
+
+
+def _response(status: str, body: bytes, head_only: bool) -> bytes:
+    kind = CONTENT_TYPE_LATEST if status.startswith("200") else "text/plain; charset=utf-8"
+    lines = (
+        f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\nCache-Control: no-store\r\n\r\n"
+    )
+    return lines.encode() + (b"" if head_only else body)

@@ -1,0 +1,72 @@
+"""The metrics port holds few connections and none for long (probe FA: prometheus_client's
+threaded server gave 3,000 idle connections 3,000 threads and file descriptors, and never closed
+a half-sent head), answers /metrics only, and its scrape is Prometheus text."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter
+
+from consentd.telemetry import metrics_port
+from consentd.telemetry.metrics_port import MetricsServer
+
+
+async def _get(port: int, path: str, method: str = "GET") -> tuple[bytes, bytes]:
+    """The status line and body of one request."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(f"{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return head.split(b"\r\n", 1)[0], body
+
+
+async def _closed(reader: asyncio.StreamReader) -> bool:
+    try:
+        return await asyncio.wait_for(reader.read(), 5) == b""
+    except ConnectionResetError:
+        return True
+
+
+async def test_a_scrape_and_the_paths_that_are_not_one() -> None:
+    registry = CollectorRegistry()
+    Counter("consentd_probe", "a counter", registry=registry).inc(3)
+    server = await MetricsServer.start(registry, "127.0.0.1:0")
+    try:
+        status, body = await _get(server.port, "/metrics?x=1")
+        assert status == b"HTTP/1.1 200 OK"
+        assert b"consentd_probe_total 3.0" in body
+        assert await _get(server.port, "/metrics", "HEAD") == (b"HTTP/1.1 200 OK", b"")
+        for path in ("/", "/debug", "/../etc/passwd", "/metrics%00"):
+            assert (await _get(server.port, path))[0] == b"HTTP/1.1 404 Not Found"
+        assert (await _get(server.port, "/metrics", "POST"))[0].startswith(b"HTTP/1.1 405")
+    finally:
+        await server.close()
+
+
+async def test_idle_and_half_sent_connections_are_bounded_and_closed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(metrics_port, "HEAD_SECONDS", 0.5)
+    server = await MetricsServer.start(CollectorRegistry(), "127.0.0.1:0")
+    try:
+        held = [
+            await asyncio.open_connection("127.0.0.1", server.port)
+            for _ in range(metrics_port.MAX_CONNECTIONS)
+        ]
+        held[0][1].write(b"GET /metr")  # a head that never ends
+        # One past the bound is closed at once; a scrape is refused meanwhile, not queued.
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        assert await _closed(reader)
+        writer.close()
+        started = time.monotonic()
+        assert all([await _closed(r) for r, _ in held])  # each closed after HEAD_SECONDS
+        assert time.monotonic() - started < 3
+        assert (await _get(server.port, "/metrics"))[0] == b"HTTP/1.1 200 OK"
+        for _, writer in held:
+            writer.close()
+    finally:
+        await server.close()
