@@ -20,6 +20,7 @@ from consentd.config import ConfigError, Settings
 from consentd.deadline_watch import watch_deadlines
 from consentd.jobs.retention import purge_periodically
 from consentd.telemetry import MetricsServer
+from consentd.wiring.store import database_state
 
 log = structlog.get_logger("consentd")
 # How often the audit sequencer looks for queued entries no wake-up announced (other processes'
@@ -153,7 +154,9 @@ def _start_background_work(app: App) -> Background:
     purging = None
     if settings.purge_interval_seconds and app.retention is not None:
         interval = settings.purge_interval_seconds
-        purging = asyncio.create_task(purge_periodically(app.retention, interval, app.telemetry))
+        purging = asyncio.create_task(
+            purge_periodically(app.retention, interval, app.telemetry, database_state)
+        )
     elif settings.purge_interval_seconds:
         # Row-level security shows the runtime role one tenant at a time: listing them is the
         # owner's. Without its URL, run `consentd purge` as a job that has it.

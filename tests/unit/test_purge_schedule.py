@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 
 from consentd.app.retention import RetentionReport
 from consentd.jobs import retention as scheduled
+from consentd.wiring.store import database_state
 
 
 class _FirstRunMeetsAnOutage:
@@ -39,7 +40,8 @@ async def test_a_run_that_met_an_outage_is_said_in_a_line_and_tried_again_soon(
     monkeypatch.setattr(scheduled, "RETRY_DELAY", 0.05)
     job = _FirstRunMeetsAnOutage()
     with capture_logs() as logs:
-        task = asyncio.create_task(scheduled.purge_periodically(job, 3600.0))  # type: ignore[arg-type]
+        scheduling = scheduled.purge_periodically(job, 3600.0, None, database_state)  # type: ignore[arg-type]
+        task = asyncio.create_task(scheduling)
         try:
             async with asyncio.timeout(10):  # not a day
                 await job.again.wait()

@@ -4,11 +4,11 @@ CONSENTD_PURGE_INTERVAL_SECONDS (the job itself is consentd.app.retention.Retent
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import structlog
 
 from consentd.app.retention import FAILED, RetentionJob
-from consentd.store.database import outage_of, shortage_of, sqlstate_of
 from consentd.telemetry import Telemetry
 
 log = structlog.get_logger("consentd")
@@ -22,12 +22,15 @@ RETRY_DELAY = 300.0
 
 
 async def purge_periodically(
-    retention: RetentionJob, interval: float, telemetry: Telemetry | None = None
+    retention: RetentionJob,
+    interval: float,
+    telemetry: Telemetry | None = None,
+    database_state: Callable[[BaseException], str | None] = lambda _: None,
 ) -> None:
     """Run the retention job (cookie choices past their expiry, the audit log's 12 months,
     tenants whose contract ended) every `interval` seconds until cancelled. A failed run is
-    logged (a database outage as a warning, without a traceback) and tried again within
-    RETRY_DELAY; a run skipped because another replica (or a
+    logged (one `database_state` names, an outage, as a warning without a traceback) and tried
+    again within RETRY_DELAY; a run skipped because another replica (or a
     `consentd retention run` / `consentd purge`) holds the lock is normal. Each run is a span
     (its statements are its children) and counts in consentd_purge_runs_total and
     consentd_purged_rows_total."""
@@ -61,8 +64,7 @@ async def purge_periodically(
             except Exception as error:  # the server must outlive a failed purge, or its report
                 telemetry.metrics.purge("failed")
                 delay = min(interval, RETRY_DELAY)
-                if outage_of(error) is None and shortage_of(error) is None:
+                if (state := database_state(error)) is None:
                     log.error("purge_failed", retry_in_seconds=delay, exc_info=error)
                 else:  # the database's state, said by its own lines: no traceback
-                    state = sqlstate_of(error) or type(error).__name__
                     log.warning("purge_failed", retry_in_seconds=delay, database=state)

@@ -16,7 +16,7 @@ from consentd.domain.audit import CheckpointSigner
 from consentd.jobs.sequencer import PARALLEL, Sequencer
 from consentd.store.admin import SqlAdmin
 from consentd.store.connections import create_engine
-from consentd.store.database import outage_of, pool_usage
+from consentd.store.database import outage_of, pool_usage, shortage_of, sqlstate_of
 from consentd.store.reads import ReadPool, ReadUnitOfWork
 from consentd.store.sequencer import SqlSequencer
 from consentd.store.uow import SqlUnitOfWork
@@ -143,3 +143,11 @@ def build_store(
 def _unavailable(error: BaseException) -> bool:
     """The database's unavailability (store/database.outage_of), not a defect."""
     return outage_of(error) is not None
+
+
+def database_state(error: BaseException) -> str | None:
+    """The SQLSTATE (or the error's kind) when `error` is the database's state: unavailable, or
+    short of a resource (store/database.py); None for anything else (a defect)."""
+    if outage_of(error) is None and shortage_of(error) is None:
+        return None
+    return sqlstate_of(error) or type(error).__name__
