@@ -122,6 +122,10 @@ def _undecodable(descriptor: Descriptor, data: bytes, path: str) -> tuple[str, s
             number, wire = key >> 3, key & 7
             field = descriptor.fields_by_number.get(number)
             name = (f"{path}.{field.name}" if path else field.name) if field else here
+            # Field number 0 is never one: read on, a later byte blamed a field (probe FA).
+            if number == 0 or wire not in (0, 1, 2, 5):
+                why = "field number 0" if number == 0 else "unknown wire type"
+                return name, f"is not valid protobuf ({why})"
             if wire == 0:
                 _, position = varint(data, position)
             elif wire in (1, 5):
@@ -134,8 +138,6 @@ def _undecodable(descriptor: Descriptor, data: bytes, path: str) -> tuple[str, s
                 bad = _bad_bytes(field, chunk, name)
                 if bad is not None:
                     return bad
-            else:
-                return name, "is not valid protobuf (unknown wire type)"
             if position > len(data):
                 return name, "is truncated"
     except IndexError:
