@@ -441,6 +441,10 @@ def test_migrate_needs_only_the_owner_url(owner_url: str) -> None:
     code, output = _consentd(env, "migrate")
     assert code == 0, output
     assert "database at the latest schema" in output
+    # Run again, it says it had nothing to do (probe EB: one line whatever it applied).
+    code, again = _consentd(env, "migrate")
+    assert code == 0, again
+    assert "): nothing to migrate" in again
 
 
 def test_a_data_folder_the_host_refuses_is_one_line_naming_it(tmp_path: Path) -> None:

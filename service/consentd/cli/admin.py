@@ -124,14 +124,21 @@ async def run_migrations(settings: Settings) -> None:
     """Upgrade to the latest schema as the owner, whatever CONSENTD_MIGRATE_ON_START says. With
     the owner's URL alone (a migration Job) nothing else is needed: no runtime URL, no keys."""
     if settings.migration_database_url:
-        await migrate(settings.migration_database_url, settings.migrations_dir)
-        print("database at the latest schema")
+        _migrated(*await migrate(settings.migration_database_url, settings.migrations_dir))
         return
     async with database(settings) as db:
         if db.owner_url is None:
             raise ConfigError("set CONSENTD_MIGRATION_DATABASE_URL (the owner's URL) to migrate")
-        await migrate(db.owner_url, settings.migrations_dir)
-    print("database at the latest schema")
+        _migrated(*await migrate(db.owner_url, settings.migrations_dir))
+
+
+def _migrated(before: str | None, after: str | None) -> None:
+    """What `consentd migrate` did (it said the same line whether it applied ten migrations or
+    none: probe EB)."""
+    if before == after:
+        print(f"database at the latest schema ({after}): nothing to migrate")
+    else:
+        print(f"database at the latest schema: migrated from {before or 'empty'} to {after}")
 
 
 def admin_action(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:

@@ -206,16 +206,20 @@ def ahead_message(current: str, latest: str | None) -> str:
     )
 
 
-async def migrate(url: str, migrations_dir: Path | None = None, revision: str = "head") -> None:
-    """Upgrade the database to `revision`. Alembic's async env runs its own loop: use a thread.
-    Raises SchemaAhead when the database's revision is one this consentd does not know (alembic
-    raised "Can't locate revision" as a traceback, from serve and every command)."""
+async def migrate(
+    url: str, migrations_dir: Path | None = None, revision: str = "head"
+) -> tuple[str | None, str | None]:
+    """Upgrade the database to `revision`: its revisions before and after. Alembic's async env
+    runs its own loop: use a thread. Raises SchemaAhead when the database's revision is one
+    this consentd does not know (alembic raised "Can't locate revision" as a traceback, from
+    serve and every command)."""
     config = alembic_config(url, migrations_dir)
     scripts = ScriptDirectory.from_config(config)
     current = await _revision(url)
     if current is not None and current not in {r.revision for r in scripts.walk_revisions()}:
         raise SchemaAhead(ahead_message(current, scripts.get_current_head()))
     await asyncio.to_thread(command.upgrade, config, revision)
+    return current, await _revision(url)
 
 
 async def _revision(url: str) -> str | None:
