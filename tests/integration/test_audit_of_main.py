@@ -137,6 +137,12 @@ async def test_erasure_deletes_the_subjects_cookie_choices_after_exporting_them(
         assert sum((await uow.cookie_purge.counts()).values()) == 2
     erased = [p for a, _, p in await _entries(app, tenant) if a == "subject.erased"]
     assert (erased[0]["cookie_choices_deleted"], erased[0]["cookie_visitors_deleted"]) == (2, 1)
+    assert len(erased[0]["cookie_choices_erased"]) == 2
+    assert (await app.audit.verify(tenant)).ok
+    # The page sends the same visitor id again (probe FI: the erased choices then read as
+    # deleted by hand, `audit verify` failed on a tenant nobody tampered with).
+    again = RecordCookieChoice(visitor, ChoiceMethod.REFUSE_ALL, policy_revision=1)
+    await app.cookies.record_cookie_choice(who, again)
     assert (await app.audit.verify(tenant)).ok
 
 
@@ -175,6 +181,39 @@ async def test_erasure_keeps_another_persons_choices_made_on_the_same_browser(
     erased = [p for a, _, p in await _entries(app, tenant) if a == "subject.erased"]
     assert (erased[0]["cookie_choices_deleted"], erased[0]["cookie_visitors_deleted"]) == (1, 0)
     assert (await app.audit.verify(tenant)).ok
+
+
+async def test_an_erasure_on_a_shared_browser_verifies(app: App, tenant: Tenant) -> None:
+    """Probe FI: a choice before any log-in, another person's choice on the browser, then the
+    browser linked to the person erased: the erasure deleted the first choice and kept the
+    visitor (the other person's choice names it), and `audit verify` read the deleted choice as
+    tampering. The erasure's entry names the choices it deleted; verify is ok, and still finds
+    a choice deleted by hand."""
+    who = principal(tenant)
+    await catalogue(app, tenant)
+    for person in ("a", "b"):
+        await grant(app, tenant, email(f"{person}@example.fr"))
+    visitor = uuid4().hex
+    before = RecordCookieChoice(visitor, ChoiceMethod.ACCEPT_ALL, policy_revision=1)
+    await app.cookies.record_cookie_choice(who, before)
+    theirs = RecordCookieChoice(
+        visitor, ChoiceMethod.REFUSE_ALL, policy_revision=1, subject=email("b@example.fr")
+    )
+    kept = await app.cookies.record_cookie_choice(who, theirs)
+    await app.cookies.link_visitor(who, visitor, email("a@example.fr"))
+    await app.rights.erase(who, email("a@example.fr"), "dpo")
+    assert (await app.audit.verify(tenant)).ok
+    async with owner(app).begin() as conn:  # as the owner, by hand
+        await conn.execute(
+            sa.delete(cookie_choices).where(
+                cookie_choices.c.tenant_id == tenant.tenant_id,
+                cookie_choices.c.choice_id == kept.choice.choice_id,
+            )
+        )
+    report = await app.audit.verify(tenant)
+    assert [(p.table, p.problem) for p in report.facts.problems] == [
+        ("cookie_choices", "its log entry has no choice (deleted?)")
+    ]
 
 
 async def test_a_cookie_purge_that_deletes_is_one_audit_entry(

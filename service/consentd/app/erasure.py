@@ -80,9 +80,9 @@ async def erase_subject(
     await uow.consents.append(erased_events, now)
     # Cookie choices name the person through the visitor: they go (only counts stay, as in the
     # cookie purge), with the visitors linked to the subject.
-    cookie_counts, visitors = await uow.cookies.erase_subject(subject_id)
-    await uow.cookie_purge.add_counts(cookie_counts)
-    await uow.rights.forget_replays([str(subject_id), *visitors])
+    cookies = await uow.cookies.erase_subject(subject_id)
+    await uow.cookie_purge.add_counts(cookies.counts)
+    await uow.rights.forget_replays([str(subject_id), *cookies.visitors])
     check = await keys.vouched(uow, by.tenant_id, subject_id)  # kept by the tenant (0050)
     await uow.rights.destroy_key(subject_id, check, now)
     await uow.requests.forget_words(subject_id)
@@ -95,8 +95,10 @@ async def erase_subject(
         "identifiers_suppressed": kinds,
         "former_contact_points_suppressed": len(former),
         "events_erased": [str(e.event_id) for e in erased_events],
-        "cookie_choices_deleted": sum(cookie_counts.values()),
-        "cookie_visitors_deleted": len(visitors),
+        "cookie_choices_deleted": sum(cookies.counts.values()),
+        # Which: `audit verify` tells them from choices deleted by hand (probe FI).
+        "cookie_choices_erased": [str(c) for c in cookies.choices],
+        "cookie_visitors_deleted": len(cookies.visitors),
         "request_id": str(request_id) if request_id else None,
         "requests_closed": requests_closed,
         # Who erased: the actor was kept only on the ERASED events (none without consents).

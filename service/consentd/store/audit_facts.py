@@ -214,6 +214,10 @@ WHERE NOT EXISTS (
   AND NOT EXISTS (
     SELECT 1 FROM subjects s
     WHERE s.tenant_id = $1 AND s.subject_id = l.subject_id AND s.erased_at IS NOT NULL
+) AND NOT EXISTS (  -- an erasure that names it (a visitor's choice, kept or made again)
+    SELECT 1 FROM audit_entries x
+    WHERE x.tenant_id = $1 AND x.seq > l.seq AND x.action = 'subject.erased'
+      AND x.payload->'cookie_choices_erased' ? l.fact_id::text
 ) AND NOT (
     -- erased with a visitor linked after the choice: the visitor went with it
     EXISTS (SELECT 1 FROM audit_entries x

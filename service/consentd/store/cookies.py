@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from consentd.app.ports import MonthlyCounts
+from consentd.app.ports import ErasedCookies
 from consentd.domain.cookie_policy import CookieCategory, CookiePolicy
 from consentd.domain.cookies import ChoiceMethod, CookieChoice
 from consentd.domain.tcf import decode_tc_string
@@ -247,7 +247,7 @@ class SqlCookies:
         )
         return result.rowcount
 
-    async def erase_subject(self, subject_id: UUID) -> tuple[MonthlyCounts, list[str]]:
+    async def erase_subject(self, subject_id: UUID) -> ErasedCookies:
         """Delete the subject's choices, the unattributed choices of the visitors linked to it,
         and those visitors (unlinked instead while another person's choices name them: a
         shared browser, probe DX); returns the deleted choices counted per (month recorded,
@@ -263,19 +263,20 @@ class SqlCookies:
             await self._conn.execute(
                 sa.delete(_CH)
                 .where(_CH.c.tenant_id == t, sa.or_(_CH.c.subject_id == subject_id, theirs))
-                .returning(sa.cast(month, sa.Date), _CH.c.method, _CH.c.visitor_id)
+                .returning(sa.cast(month, sa.Date), _CH.c.method, _CH.c.visitor_id, _CH.c.choice_id)
             )
         ).all()
-        counts = Counter((day, ChoiceMethod(method)) for day, method, _ in deleted)
+        counts = Counter((day, ChoiceMethod(method)) for day, method, *_ in deleted)
         chosen = sa.exists().where(_CH.c.tenant_id == t, _CH.c.visitor_id == _V.c.visitor_id)
         mine = (_V.c.tenant_id == t, _V.c.subject_id == subject_id)
         gone = await self._conn.execute(
             sa.delete(_V).where(*mine, ~chosen).returning(_V.c.visitor_id)
         )
         await self._conn.execute(sa.update(_V).where(*mine).values(subject_id=None))
-        named: set[str] = {visitor for *_, visitor in deleted} | set(gone.scalars())
+        named: set[str] = {visitor for _, _, visitor, _ in deleted} | set(gone.scalars())
         # A visitor still known (another person's choices name it, or it is linked to them
         # now): their replays name it too, and were answered "erased" (probe DY).
         kept = sa.select(_V.c.visitor_id).where(_V.c.tenant_id == t, _V.c.visitor_id.in_(named))
         named -= set((await self._conn.execute(kept)).scalars()) if named else set()
-        return counts, sorted(v for v in named if v)
+        choices = sorted(choice for *_, choice in deleted)
+        return ErasedCookies(counts, sorted(v for v in named if v), choices)

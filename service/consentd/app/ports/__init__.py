@@ -19,7 +19,12 @@ from consentd.app.ports.consents import (
     NewSubject,
     SubjectRepository,
 )
-from consentd.app.ports.cookies import CookiePurgeRepository, CookieRepository, MonthlyCounts
+from consentd.app.ports.cookies import (
+    CookiePurgeRepository,
+    CookieRepository,
+    ErasedCookies,
+    MonthlyCounts,
+)
 from consentd.app.ports.rights import (
     BreachRepository,
     Notifier,
@@ -60,6 +65,7 @@ __all__ = [
     "CookiePurgeRepository",
     "CookieRepository",
     "Digest",
+    "ErasedCookies",
     "FeedChange",
     "IdentifiersTaken",
     "Integrated",

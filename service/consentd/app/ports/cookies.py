@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 from consentd.domain.cookie_policy import CookiePolicy
@@ -53,13 +53,22 @@ class CookieRepository(Protocol):
         """Attribute the visitor's choices that have no subject; returns how many."""
         ...
 
-    async def erase_subject(self, subject_id: UUID) -> tuple[MonthlyCounts, list[str]]:
-        """Delete the subject's choices and visitors: (choices per month and method, the visitor
-        ids they named)."""
+    async def erase_subject(self, subject_id: UUID) -> ErasedCookies:
+        """Delete the subject's choices and visitors."""
         ...
 
 
 MonthlyCounts = Mapping[tuple[date, ChoiceMethod], int]
+
+
+class ErasedCookies(NamedTuple):
+    """What an erasure deleted of cookies: the choices counted per (month recorded, method),
+    the visitor ids known no more, and the choices' ids (its audit entry names them: `audit
+    verify` tells them from choices deleted by hand; probe FI)."""
+
+    counts: MonthlyCounts
+    visitors: list[str]
+    choices: list[UUID]
 
 
 class CookiePurgeRepository(Protocol):
