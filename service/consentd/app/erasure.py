@@ -96,8 +96,7 @@ async def erase_subject(
         "former_contact_points_suppressed": len(former),
         "events_erased": [str(e.event_id) for e in erased_events],
         "cookie_choices_deleted": sum(cookies.counts.values()),
-        # Which: `audit verify` tells them from choices deleted by hand (probe FI).
-        "cookie_choices_erased": [str(c) for c in cookies.choices],
+        "cookie_choices_erased": [str(c) for c in cookies.choices],  # for audit verify (FI)
         "cookie_visitors_deleted": len(cookies.visitors),
         "request_id": str(request_id) if request_id else None,
         "requests_closed": requests_closed,
