@@ -5,6 +5,9 @@ checks it for actual requests)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Awaitable, Callable
+
 from consentd.api.asgi import Message, Scope, Send, header, respond
 from consentd.api.browser_gate import BrowserRequest
 from consentd.api.calls import IDEMPOTENCY_KEY
@@ -55,13 +58,23 @@ async def answer_preflight(
     )
 
 
-def exposing_to_origin(send: Send, state: BrowserRequest) -> Send:
+def exposing_to_origin(
+    send: Send,
+    state: BrowserRequest,
+    allowed: Callable[[], Awaitable[frozenset[str]]] | None = None,
+) -> Send:
     """`send`, adding CORS headers to the response start when the interceptor admitted the
-    request's origin (state.cors_allowed, read when the response starts)."""
+    request's origin (state.cors_allowed, read when the response starts), or, for a refusal
+    before it ran (a body that does not decode, an unknown field, a content type), when the
+    origin is one of those `allowed`: the page read "Failed to fetch" (probe FH)."""
     origin = state.origin
 
     async def cors_send(message: Message) -> None:
-        if message["type"] == "http.response.start" and state.cors_allowed and origin:
+        start = message["type"] == "http.response.start"
+        if start and not state.cors_allowed and allowed and origin and not state.same_origin:
+            with contextlib.suppress(Exception):  # the database gone: the answer still goes
+                state.cors_allowed = origin in await allowed()
+        if start and state.cors_allowed and origin:
             headers = list(message.get("headers", []))
             headers += [
                 (b"access-control-allow-origin", origin.encode()),

@@ -205,7 +205,8 @@ class BrowserApp:
         response when the interceptor admitted the origin."""
         token = browser_request.set(state)
         try:
-            await app(scope, receive, exposing_to_origin(send, state))
+            allowed = lambda: path_origins(self._cookies, state.path_tenant, self._exists)  # noqa: E731
+            await app(scope, receive, exposing_to_origin(send, state, allowed))
         finally:
             browser_request.reset(token)
 
