@@ -69,6 +69,16 @@ try {
   );
   await say("keyboard", { order, unnamed });
 
+  // A mistyped code is said to be one, not a person whose data was erased (probe FH).
+  const code = page.locator('#consents tr[data-purpose="offers"] input');
+  const good = await code.inputValue();
+  await code.fill("ABCD-1234-WRONG");
+  await page.click('#consents tr[data-purpose="offers"] button.confirm');
+  await page.waitForFunction(() => document.querySelector("#error").textContent !== "", null, { timeout: 15000 });
+  await idle();
+  await say("mistyped", await state());
+  await code.fill(good);
+
   await page.click('#consents tr[data-purpose="offers"] button.confirm');
   await rowState("offers", "EMAIL", "GRANTED");
   await idle();

@@ -193,6 +193,8 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     assert keyboard["order"][:3] == ["lang-fr", "lang-en", "SUMMARY"]
     assert keyboard["unnamed"] == 0
 
+    mistyped = await browser.step("mistyped")
+    assert mistyped["error"] == "Ce code n'est pas valable : vérifiez le code reçu par e-mail."
     await browser.step("confirmed")
     allowed = await _jeanne(stubs, "offers")
     assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)

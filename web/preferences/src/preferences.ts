@@ -86,20 +86,27 @@ function say(message: string): void {
 
 // What the person reads when a call fails: words of their language, never the client's English
 // error text (an expired link showed "ConnectError: [unauthenticated] ...").
-function problem(error: unknown): string {
+// What an action's refusals mean to the person when they differ from the page's (a mistyped
+// confirmation code is not a person whose data was erased; probe FH).
+type Meanings = Partial<Record<Code, string>>;
+
+function problem(error: unknown, meanings: Meanings = {}): string {
   const code = ConnectError.from(error).code;
-  const known: Partial<Record<Code, string>> = {
+  const known: Meanings = {
     [Code.Unauthenticated]: t().expired,
     [Code.PermissionDenied]: t().forbidden,
     [Code.NotFound]: t().notFound,
     [Code.ResourceExhausted]: t().busy,
     [Code.Unavailable]: t().unavailable,
     [Code.DeadlineExceeded]: t().unavailable,
+    ...meanings,
   };
-  return known[code] ?? t().failed.replace("{code}", Code[code]);
+  // The status's name stays out of the person's words; support reads it on the element.
+  byId("error").dataset.code = Code[code];
+  return known[code] ?? t().failed;
 }
 
-async function act(work: () => Promise<string>): Promise<void> {
+async function act(work: () => Promise<string>, meanings: Meanings = {}): Promise<void> {
   byId("error").textContent = "";
   document.body.dataset.busy = "true";
   try {
@@ -109,7 +116,7 @@ async function act(work: () => Promise<string>): Promise<void> {
   } catch (error) {
     // The last success said beside the failure read as if it had worked (probe EA).
     byId("status").textContent = "";
-    byId("error").textContent = problem(error);
+    byId("error").textContent = problem(error, meanings);
   } finally {
     delete document.body.dataset.busy;
   }
@@ -133,7 +140,7 @@ function confirm(code: string, what: string): Promise<void> {
     const answer = await consents.confirmConsent({ token: code.trim() });
     // No event: the person said no since the link was sent (withdrew, objected): nothing granted.
     return (answer.events.length ? t().confirmed : t().notConfirmed).replace("{what}", what);
-  });
+  }, { [Code.NotFound]: t().badCode, [Code.FailedPrecondition]: t().usedCode });
 }
 
 // The version the person was shown; after a withdrawal (which shows none), the purpose's latest.
