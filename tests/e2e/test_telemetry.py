@@ -181,7 +181,7 @@ async def test_a_callers_traceparent_is_the_parent_of_the_rpc_span(
     )
     await put_purpose(traced_stubs, "newsletter")
     await traced_stubs.consent.CheckConsent(request, metadata=metadata)
-    (span,) = [s for s in _finished(spans) if s.name.endswith("/CheckConsent")]
+    (span,) = [s for s in await _server_spans(spans) if s.name.endswith("/CheckConsent")]
     assert span.context is not None
     assert span.parent is not None
     assert format(span.context.trace_id, "032x") == trace_id
