@@ -69,6 +69,16 @@ try {
   );
   await say("keyboard", { order, unnamed });
 
+  // A phone's width: nothing to scroll sideways (probe FH: the tables made the page 500 px wide).
+  await page.setViewportSize({ width: 320, height: 700 });
+  const narrow = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+    labels: [...document.querySelectorAll("#consents tbody td")].map((td) => td.dataset.label),
+  }));
+  await page.setViewportSize({ width: 1100, height: 900 });
+  await say("narrow", narrow);
+
   // A mistyped code is said to be one, not a person whose data was erased (probe FH).
   const code = page.locator('#consents tr[data-purpose="offers"] input');
   const good = await code.inputValue();

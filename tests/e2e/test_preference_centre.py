@@ -193,6 +193,9 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     assert keyboard["order"][:3] == ["lang-fr", "lang-en", "SUMMARY"]
     assert keyboard["unnamed"] == 0
 
+    narrow = await browser.step("narrow")
+    assert narrow["scroll"] <= narrow["client"] == 320, narrow
+    assert narrow["labels"][:5] == ["Finalité", "Canal", "État", "Depuis le", "Action"], narrow
     mistyped = await browser.step("mistyped")
     assert mistyped["error"] == "Ce code n'est pas valable : vérifiez le code reçu par e-mail."
     await browser.step("confirmed")
@@ -261,7 +264,8 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     # Framed by another origin of the site in the same tab: the kept token is not used.
     framed = await browser.step("framed")
     assert (framed["ready"], framed["rows"]) == ("error", 0)
-    assert framed["error"].startswith("Ouvrez cette page depuis votre espace client")
+    # In English: the person chose it above, and the tab keeps it (probe FH: lost on reload).
+    assert framed["error"].startswith("Open this page from your customer portal")
 
     other_person = await browser.step("other-person")
     assert (other_person["rows"], other_person["error"]) == (["newsletter"], "")

@@ -25,6 +25,7 @@ import {
 import { TEXTS, type Language } from "./texts";
 
 const STORED = "consentd_portal_token";
+const LANGUAGE = "consentd_portal_language"; // kept for a reload (the fragment is gone by then)
 const fragment = new URLSearchParams(location.hash.slice(1));
 // In a frame, only the token its own URL carries: a page of another origin framing this one in
 // the same tab found the token kept for a reload, and one click over it filed an erasure
@@ -33,7 +34,9 @@ const fragment = new URLSearchParams(location.hash.slice(1));
 const framed = window.top !== window.self;
 const token = fragment.get("token") ?? (framed ? "" : sessionStorage.getItem(STORED)) ?? "";
 const confirmCode = fragment.get("confirm") ?? "";
-let language: Language = (fragment.get("lang") ?? navigator.language).startsWith("en") ? "en" : "fr";
+const asked = fragment.get("lang") ?? sessionStorage.getItem(LANGUAGE) ?? navigator.language;
+let language: Language = asked.startsWith("en") ? "en" : "fr";
+if (fragment.has("lang")) sessionStorage.setItem(LANGUAGE, language);
 if (fragment.has("token") && !framed) sessionStorage.setItem(STORED, token);
 if ((fragment.has("token") || fragment.has("confirm")) && !framed) {
   history.replaceState(null, "", location.pathname); // token and code leave the address bar
@@ -173,6 +176,14 @@ function actionsOf(row: CurrentConsent, index: number): HTMLElement {
   return cell;
 }
 
+// Each cell named by its column's header, shown above it on a phone's width (index.html).
+function labelCells(table: HTMLElement): void {
+  const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent ?? "");
+  for (const row of table.querySelectorAll("tbody tr")) {
+    [...row.children].forEach((cell, at) => ((cell as HTMLElement).dataset.label = heads[at] ?? ""));
+  }
+}
+
 function cells(row: HTMLTableRowElement, values: (string | Node | null)[]): void {
   for (const value of values) {
     const cell = document.createElement("td");
@@ -217,6 +228,7 @@ function showConsents(rows: CurrentConsent[], decisions: TargetDecision[]): void
       tr.append(actionsOf(row, index));
       body.append(tr);
     });
+  labelCells(byId("consents"));
   byId("no-consents").hidden = body.children.length > 0;
   // Always open: "withdraw everything" is also the person's objection to what needs no consent
   // (legitimate interest), which this list does not show (GDPR art. 21(2)).
@@ -236,6 +248,7 @@ function showHistory(events: ConsentEvent[]): void {
     cells(tr, [when(event.recordedAt), purpose, channel, stateName(event.state), sourceName(event.source)]);
     body.append(tr);
   }
+  labelCells(byId("history"));
 }
 
 async function loadCatalog(rows: CurrentConsent[]): Promise<void> {
@@ -259,6 +272,7 @@ async function refresh(): Promise<void> {
 
 function translate(): void {
   document.documentElement.lang = language;
+  for (const choice of ["fr", "en"]) byId(`lang-${choice}`).setAttribute("aria-pressed", String(choice === language));
   document.title = t().title;
   for (const node of document.querySelectorAll<HTMLElement>("[data-i18n]")) {
     node.textContent = t()[node.dataset.i18n as keyof ReturnType<typeof t>] as string;
@@ -301,6 +315,7 @@ async function start(): Promise<void> {
   for (const choice of ["fr", "en"] as const) {
     byId(`lang-${choice}`).addEventListener("click", () => {
       language = choice;
+      sessionStorage.setItem(LANGUAGE, choice);
       translate();
       void act(async () => t().loaded); // rows and dates again, in the new language
     });
