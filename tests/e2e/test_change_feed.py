@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
+from sqlalchemy.ext.asyncio import create_async_engine
 from structlog.testing import capture_logs
 
 from consentd.app.admin import AdminUseCases
@@ -218,6 +220,49 @@ async def test_feed_refuses_bad_cursors(
         await anext(aiter(call))
     assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (failure.value.details() or "").startswith(field)
+
+
+async def test_a_cursor_of_a_feed_restored_from_an_earlier_backup_is_refused(
+    stubs: Stubs, campaign: Campaign, tenant: Tenant, owner_url: str
+) -> None:
+    """Probe FG: a consumer at position 5, the database restored from a backup taken at 2, new
+    writes at 3, 4, 5...: the consumer's cursor was taken and the changes up to 5 (withdrawals
+    among them) were never sent to it. A cursor knows the change at its position: it is refused
+    once another change is there, naming the restore, as it is while the feed is behind it."""
+    await _write_some(stubs)
+    call = _watch(campaign, stubs)
+    _, cursor = await _collect(call, 5)
+    call.cancel()
+    engine = create_async_engine(owner_url)
+    try:  # the restore, as the owner: positions 3 to 5 gone, the head back at 2
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            where = {"t": tenant.tenant_id}
+            await conn.execute(
+                sa.text("DELETE FROM consent_changes WHERE tenant_id = :t AND position > 2"), where
+            )
+            await conn.execute(
+                sa.text("UPDATE consent_change_heads SET last_position = 2 WHERE tenant_id = :t"),
+                where,
+            )
+    finally:
+        await engine.dispose()
+    for writes in (0, 3):  # behind the cursor, then past it with other changes
+        for n in range(writes):
+            await withdraw(stubs, by_email(f"new{n}@example.fr"), NEWSLETTER)
+        resumed = _watch(campaign, stubs, cursor=cursor)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await anext(aiter(resumed))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "restored from an earlier backup" in (refused.value.details() or "")
+    # A cursor taken before it (at 1) is still good: the feed holds the same change there.
+    first = _watch(campaign, stubs, max_changes=1)
+    early = (await anext(aiter(first))).cursor
+    first.cancel()
+    again = _watch(campaign, stubs, cursor=early)
+    rest, _ = await _collect(again, 4)
+    again.cancel()
+    assert [c.position for c in rest] == [2, 3, 4, 5]
 
 
 async def test_a_check_key_gets_the_events_without_their_free_text(

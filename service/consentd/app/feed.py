@@ -12,7 +12,7 @@ from uuid import UUID
 from consentd.app.changes import ChangeHub
 from consentd.app.keys import SubjectKeys
 from consentd.app.paging import decode_token, encode_token
-from consentd.app.ports import FeedChange, LogSequencer, ReadUnitOfWorkFactory
+from consentd.app.ports import FeedChange, LogSequencer, ReadUnitOfWorkFactory, feed_mark
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.sealing import SealError
@@ -56,7 +56,7 @@ class ChangeFeed:
         page as a heartbeat when idle. Never ends by itself. Raises InvalidInput for a cursor
         that is not one of ours or is ahead of the feed."""
         tenant = principal.tenant_id
-        position = await self._start(tenant, cursor, from_now)
+        position, mark = await self._start(tenant, cursor, from_now)
         # Idle from the start: an empty page at once, carrying the cursor to resume from (a
         # `from_now` watch had none until its first change or 15 s; probe DT).
         sent = float("-inf")
@@ -66,12 +66,12 @@ class ChangeFeed:
                 changes = self._opened(tenant, await uow.campaign.changes_after(position, limit))
             if changes:
                 self._hub.release(tenant, ticket)
-                position = changes[-1].position
-                yield ChangePage(changes, encode_token(_CHANGES, position, tenant=tenant))
+                position, mark = changes[-1].position, _mark(changes[-1])
+                yield ChangePage(changes, _cursor(position, mark, tenant))
                 sent = time.monotonic()
                 continue
             if time.monotonic() - sent >= self._heartbeat_seconds:
-                yield ChangePage([], encode_token(_CHANGES, position, tenant=tenant))
+                yield ChangePage([], _cursor(position, mark, tenant))
                 sent = time.monotonic()
             await self._hub.wait(tenant, ticket, self._poll_seconds)
 
@@ -91,33 +91,64 @@ class ChangeFeed:
             for c in changes
         ]
 
-    async def _start(self, tenant: UUID, cursor: str, from_now: bool) -> int:
-        """The position a watch starts after: the cursor's, else the head (`from_now`) or 0."""
-        position = _cursor_position(cursor, tenant)
-        if from_now and position is not None:
+    async def _start(self, tenant: UUID, cursor: str, from_now: bool) -> tuple[int, str | None]:
+        """The position a watch starts after (the cursor's, else the head (`from_now`) or 0)
+        and the mark of the change there."""
+        found = _cursor_position(cursor, tenant)
+        if from_now and found is not None:
             raise InvalidInput("from_now", "must be false when a cursor is given")
         if self._sequencer is not None:
             # Writes acknowledged before the watch began are in the feed it starts from.
             await self._sequencer.drain(tenant)
         async with self._reads(tenant) as uow:
             head = await uow.campaign.last_position()
-        if position is None:
-            return head if from_now else 0
-        if position > head:
-            raise InvalidInput("cursor", "is ahead of this tenant's feed")
-        return position
+            position, mark = found or (head if from_now else 0, None)
+            if position > head:
+                raise InvalidInput("cursor", f"is ahead of this tenant's feed ({RESTORED})")
+            here = await uow.campaign.fact_at(position) if position else None
+        if mark is not None and here != mark:
+            raise InvalidInput("cursor", f"names a change this feed does not hold ({RESTORED})")
+        return position, here
 
 
-def _cursor_position(cursor: str, tenant: UUID) -> int | None:
+# Why a consumer's cursor may name what the feed does not hold: a restore (probe FG: resumed
+# on a database restored from an earlier backup, it skipped the withdrawals made since).
+RESTORED = (
+    "the database was restored from an earlier backup?): changes after it may be ones this "
+    "consumer never saw; read the feed again from the start (no cursor), or re-sync and watch "
+    "from_now"
+)
+
+
+def _cursor(position: int, mark: str | None, tenant: UUID) -> str:
+    """A cursor at `position`, knowing the change there by its mark (none at 0)."""
+    return encode_token(_CHANGES, [position, mark] if mark else position, tenant=tenant)
+
+
+def _mark(change: FeedChange) -> str:
+    if change.event is not None:
+        return feed_mark(change.event.event_id)
+    assert change.block is not None  # the store sets exactly one
+    return feed_mark(change.block.block_id, change.block.lifted)
+
+
+def _cursor_position(cursor: str, tenant: UUID) -> tuple[int, str | None] | None:
     """None for no cursor; a cursor holds a position (a forged `null` read from the start,
     probe AH) of this tenant's feed (another tenant's was a position here; cursors from before
-    they named their tenant are still taken: consumers keep them)."""
-    position = decode_token(_CHANGES, cursor, "cursor", tenant=tenant, unscoped=True)
-    if cursor and not (
-        isinstance(position, int) and not isinstance(position, bool) and 0 <= position < 2**63
+    they named their tenant are still taken: consumers keep them), with the mark of the change
+    there (cursors from before marks hold the position alone)."""
+    held = decode_token(_CHANGES, cursor, "cursor", tenant=tenant, unscoped=True)
+    if not cursor:
+        return None
+    position, mark = held if isinstance(held, list) and len(held) == 2 else (held, None)
+    if not (
+        isinstance(position, int)
+        and not isinstance(position, bool)
+        and 0 <= position < 2**63
+        and (mark is None or isinstance(mark, str))
     ):
         raise InvalidInput("cursor", "is not a cursor issued by this feed")
-    return int(position) if cursor else None
+    return int(position), mark
 
 
 def _subject(change: FeedChange) -> UUID:

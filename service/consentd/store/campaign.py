@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from consentd.app.ports import BlockChange, CheckBatch, CheckKey, CheckRow, FeedChange
+from consentd.app.ports import BlockChange, CheckBatch, CheckKey, CheckRow, FeedChange, feed_mark
 from consentd.domain.contact_points import PriorHolding
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import (
@@ -57,6 +57,10 @@ ORDER BY c.position
 LIMIT $3
 """
 _HEAD = "SELECT last_position FROM consent_change_heads WHERE tenant_id = $1"
+_AT = (
+    "SELECT event_id, block_id, block_lifted FROM consent_changes "
+    "WHERE tenant_id = $1 AND position = $2"
+)
 
 # Candidates in subject order after $5, $7 subjects at most: those a check may answer with a
 # suppressing DENY (domain/contact_points.py): their latest applicable fact is a refusal,
@@ -233,6 +237,15 @@ class SqlCampaign:
     async def last_position(self) -> int:
         rows = await self._fetch(_HEAD, self._tenant)
         return int(rows[0]["last_position"]) if rows else 0
+
+    async def fact_at(self, position: int) -> str | None:
+        rows = await self._fetch(_AT, self._tenant, position)
+        if not rows:
+            return None
+        row = rows[0]
+        if row["event_id"] is not None:
+            return feed_mark(row["event_id"])
+        return feed_mark(row["block_id"], row["block_lifted"])
 
     async def suppression_candidates(
         self, target: Target, kind: IdentifierKind, after: UUID | None, limit: int, at: datetime

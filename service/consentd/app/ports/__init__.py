@@ -18,6 +18,7 @@ from consentd.app.ports.consents import (
     FeedChange,
     NewSubject,
     SubjectRepository,
+    feed_mark,
 )
 from consentd.app.ports.cookies import (
     CookiePurgeRepository,
@@ -88,4 +89,5 @@ __all__ = [
     "TenantList",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "feed_mark",
 ]

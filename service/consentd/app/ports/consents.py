@@ -64,6 +64,13 @@ class FeedChange:
     sealed_external: tuple[bytes, bytes] | None = None
 
 
+def feed_mark(fact_id: UUID, lifted: bool | None = None) -> str:
+    """What a feed cursor keeps of the change at its position, to know it again: the start of
+    its fact's id (a block's, and whether lifted: a block is two changes). A database restored
+    from an earlier backup holds other changes at the positions a consumer saw (probe FG)."""
+    return fact_id.hex[:12] + ("-lifted" if lifted else "")
+
+
 @dataclass(frozen=True, slots=True)
 class NewSubject:
     """A subject to create with its wrapped data key and its identifiers (digest, sealed value)."""
@@ -181,6 +188,10 @@ class CampaignRepository(Protocol):
 
     async def last_position(self) -> int:
         """The position of the tenant's last committed change (0 when none)."""
+        ...
+
+    async def fact_at(self, position: int) -> str | None:
+        """The mark of the change at `position` (feed_mark of its fact); None when none is."""
         ...
 
     async def suppression_candidates(

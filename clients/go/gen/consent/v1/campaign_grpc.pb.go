@@ -39,7 +39,9 @@ type CampaignServiceClient interface {
 	// WatchConsentChanges streams the tenant's consent events in the order they were committed,
 	// from a cursor, then follows new ones as they commit (live tailing). Each change has a
 	// position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
-	// last response it processed gets every later change exactly once. Objections and
+	// last response it processed gets every later change exactly once; a cursor the feed no longer
+	// matches (the database restored from an earlier backup) is INVALID_ARGUMENT saying so: read the
+	// feed again from the start. Objections and
 	// restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
 	// so it carries every fact of a subject that decides its checks; what the catalogue decides (a
 	// notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
@@ -214,7 +216,9 @@ type CampaignServiceServer interface {
 	// WatchConsentChanges streams the tenant's consent events in the order they were committed,
 	// from a cursor, then follows new ones as they commit (live tailing). Each change has a
 	// position: 1, 2, 3... per tenant, with no gap. A client that reconnects with the cursor of the
-	// last response it processed gets every later change exactly once. Objections and
+	// last response it processed gets every later change exactly once; a cursor the feed no longer
+	// matches (the database restored from an earlier backup) is INVALID_ARGUMENT saying so: read the
+	// feed again from the start. Objections and
 	// restrictions of processing (RightsService) are on it too, as blocks (`ConsentChange.block`),
 	// so it carries every fact of a subject that decides its checks; what the catalogue decides (a
 	// notice that asks for consent again, a purpose's lawful basis) is read from CatalogService.
