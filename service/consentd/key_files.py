@@ -82,14 +82,15 @@ def _check_secret(key: bytes, stored: Stored, where: str, restore: str) -> bool:
 
 
 def tell_signing_key(audit_key: bytes, signed_by: str | None) -> None:
-    """A signing key other than the one the latest tree heads were signed with: a rotation
+    """A signing key other than the one the log was last signed with (a tree head or a
+    checkpoint): a rotation
     (docs/operations.md, Keys) or a mistake, which `audit verify` later reads as a bad
     signature (probe DN: accepted without a word)."""
     key_id = CheckpointSigner(audit_key).key_id
     if signed_by is not None and signed_by != key_id:
         log.warning(
             "audit_signing_key_changed", signed_by=signed_by, key_id=key_id,
-            hint="the audit log's latest tree heads were signed with another key: older "
+            hint="the audit log was last signed with another key: older "
             "checkpoints no longer verify with this one; if this is not a planned rotation "
             "(docs/operations.md, Keys), restore the key",
         )  # fmt: skip

@@ -325,6 +325,39 @@ def test_a_signing_key_other_than_the_heads_one_is_told() -> None:
     ]
 
 
+async def test_a_log_signed_by_checkpoints_alone_is_compared_with_the_signing_key(
+    postgres: EmbeddedPostgres, database_url: str, clock: TestClock
+) -> None:
+    """Probe FG: the start compared CONSENTD_AUDIT_SIGNING_KEY with the latest tree head only; a
+    tenant signed by `consentd audit checkpoint` alone (below the tree heads' interval) was
+    served with another key without a word, and the checkpoint then signed with it failed
+    `audit verify` under either key. The latest checkpoint counts too (migration 0052), for the
+    runtime role's start as for the owner's."""
+    name = f"sig_{uuid4().hex[:8]}"
+    postgres.create_database(name)
+    owner = postgres.url(name)
+    await migrate(owner)
+    runtime = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    signing = base64.b64decode(SIGNING_KEY)
+    app = bootstrap(Settings(), runtime, TEST_SECRET, clock, owner_url=owner, audit_key=signing)
+    try:
+        assert app.admin is not None
+        tenant = await app.admin.create_tenant("signed")
+        await catalogue(app, tenant)
+        await grant(app, tenant, email("signed@example.com"), targets=(NEWSLETTER,))
+        assert await app.audit.checkpoint(tenant) is not None
+    finally:
+        await app.aclose()
+    other = base64.b64encode(bytes(range(64, 96))).decode()
+    env = {**_runtime_only(runtime), "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode()}
+    said = await _log_until_serving({**env, "CONSENTD_AUDIT_SIGNING_KEY": other})
+    changed = [line for line in said if "audit_signing_key_changed" in line]
+    assert len(changed) == 1, said
+    assert CheckpointSigner(signing).key_id in changed[0]
+    said = await _log_until_serving(env)  # its own key: nothing said
+    assert not [line for line in said if "audit_signing_key_changed" in line], said
+
+
 async def test_serve_on_a_role_that_lost_its_grants_names_them(
     owner_url: str, database_url: str
 ) -> None:

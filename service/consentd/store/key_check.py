@@ -34,7 +34,12 @@ _SIGNED = sa.text(
 )
 
 _CHECK = sa.text("SELECT digest FROM tenant_secret_checks LIMIT 1")
-_LATEST_SIGNER = sa.text("SELECT key_id FROM audit_tree_heads ORDER BY signed_at DESC LIMIT 1")
+# The latest signature's key, a tree head's or a checkpoint's (a tenant signed by `consentd audit
+# checkpoint` alone was served with another key without a word; probe FG).
+_LATEST_SIGNER = sa.text(
+    "SELECT key_id FROM (SELECT key_id, signed_at FROM audit_tree_heads UNION ALL "
+    "SELECT key_id, signed_at FROM audit_checkpoints) s ORDER BY signed_at DESC LIMIT 1"
+)
 
 # The key goes; the tenant's secret check stays (migration 0050), made from the first erasure
 # whose subject's key the secret opened.
@@ -97,17 +102,20 @@ def proven(secret: bytes, stored: Stored) -> bool | None:
 # tenants.
 _RUNTIME_SAMPLE = sa.text("SELECT * FROM consentd_key_sample()")
 _RUNTIME_CHECK = sa.text("SELECT consentd_secret_check()")
+_RUNTIME_SIGNER = sa.text("SELECT consentd_latest_signer()")  # migration 0052
 _MARK = sa.text("SELECT consentd_secret_mark(:digest, :at)")
 
 
 async def runtime_sample(engine: AsyncEngine) -> Stored:
     """Through the runtime role (an external database, whose owner consentd may not be given):
-    the data key of the first tenant that has one, the key id of that tenant's latest signed
-    tree head, and the first tenant's secret check (`keyed` and `signed` are not read)."""
+    the data key of the first tenant that has one, the key id of the log's latest signature
+    (a tree head or a checkpoint, any tenant's), and the first tenant's secret check (`keyed`
+    and `signed` are not read)."""
     try:
         async with engine.begin() as conn:
             row = (await conn.execute(_RUNTIME_SAMPLE)).first()
             check = (await conn.execute(_RUNTIME_CHECK)).scalar()
+            signer = (await conn.execute(_RUNTIME_SIGNER)).scalar()
     except sa.exc.ProgrammingError as error:
         if sqlstate_of(error) == "42501":  # a grant lost (probe EC: "the database refused")
             raise ConfigError(
@@ -125,8 +133,8 @@ async def runtime_sample(engine: AsyncEngine) -> Stored:
         ) from None
     check = bytes(check) if check is not None else None
     if row is None:
-        return Stored(None, check is not None, False, None, check)
-    return Stored((row[0], row[1], bytes(row[2])), True, False, row[3], check)
+        return Stored(None, check is not None, False, signer, check)
+    return Stored((row[0], row[1], bytes(row[2])), True, False, signer, check)
 
 
 async def keep_check(engine: AsyncEngine, secret: bytes) -> int:
