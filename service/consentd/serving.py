@@ -66,7 +66,7 @@ async def serve_until_signalled(app: App, demo: str | None, stop: StopEvent | No
         return
     listening = await _open_ports(app, demo)
     _tune_garbage_collector()
-    _announce(app.settings, listening)
+    _announce(app.settings, listening, tenant=app.settings.default_tenant if app.admin else None)
     background = _start_background_work(app)
     await stop.wait()
     # Which signal (probe BP: a SIGHUP from a logrotate or ExecReload stopped it, unexplained).
@@ -126,8 +126,9 @@ async def _open_ports(app: App, demo: str | None) -> Listening:
     return Listening(server, http, await _metrics_server(app), grpc_port, http_port)
 
 
-def _announce(settings: Settings, listening: Listening) -> None:
-    """The one "serving" line: where each port listens."""
+def _announce(settings: Settings, listening: Listening, *, tenant: str | None) -> None:
+    """The one "serving" line: where each port listens, and the default tenant when made (only
+    with the owner's URL: serving pods have the runtime role's alone)."""
     host = settings.grpc_address.rsplit(":", 1)[0]
     http_host = settings.http_address.rsplit(":", 1)[0]
     metrics_host = (settings.metrics_address or "").rsplit(":", 1)[0]
@@ -140,7 +141,7 @@ def _announce(settings: Settings, listening: Listening) -> None:
         metrics=f"{metrics_host}:{metrics.port}" if metrics else None,
         traces=settings.otlp_endpoint,
         demo=f"http://{http_host}:{http_port}/demo/" if settings.demo else None,
-        tenant=settings.default_tenant,
+        tenant=tenant,
     )
 
 
