@@ -173,8 +173,7 @@ def normalise_phone(raw: str, default_region: str, field: str = "phone") -> Iden
 
 
 def normalise_external_id(raw: str, field: str = "external_id") -> Identifier:
-    """1 to 256 printable characters, at least one of them visible, no space at either end, kept
-    as given.
+    """1 to 256 printable characters, at least one of them visible, kept as given.
 
     Raises InvalidInput when empty or too long; when it holds a control, format (zero-width,
     bidi, BOM), separator other than the ASCII space, or unassigned character (the caller's
@@ -194,11 +193,6 @@ def normalise_external_id(raw: str, field: str = "external_id") -> Identifier:
     # An id that shows nothing names nobody: every caller that sent one would share a subject.
     if not has_visible(raw):
         raise InvalidInput(field, f"must not be blank: it needs {VISIBLE}")
-    # "ext-1 " and "ext-1" look the same in every CRM's screen and would be two subjects (a "no"
-    # under one, NO_RECORD under the other: probe FC). Refused, not trimmed: an id already kept
-    # with its spaces stays a refusal the caller sees, never a silent other subject.
-    if raw != raw.strip(" "):
-        raise InvalidInput(field, "must not start or end with a space: send it trimmed")
     return Identifier(IdentifierKind.EXTERNAL_ID, raw)
 
 
