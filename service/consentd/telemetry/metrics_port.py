@@ -16,7 +16,9 @@ log = structlog.get_logger("consentd")
 # A request head must arrive whole within this (a scrape sends it at once), at most this long.
 HEAD_SECONDS = 5.0
 MAX_HEAD_BYTES = 8 * 1024
-# Connections held at once: a Prometheus or two, and an operator's curl. The next is closed.
+# Connections held at once: a Prometheus or two, and an operator's curl. Past it, the one that
+# has waited longest for its request is closed to make room (16 idle sockets refused every
+# scrape while they were held; probe FE).
 MAX_CONNECTIONS = 16
 # How long an answer may take to be read, and a close to finish.
 WRITE_SECONDS = 10.0
@@ -28,7 +30,9 @@ class MetricsServer:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._registry = registry
-        self._open = 0
+        # Each open connection, oldest first, and whether its request is still awaited.
+        self._open: dict[asyncio.StreamWriter, bool] = {}
+        self._answering: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
         self.port = 0
 
@@ -44,6 +48,10 @@ class MetricsServer:
         return metrics
 
     async def close(self) -> None:
+        for writer in list(self._open):  # asyncio's close leaves them to be cancelled, noisily
+            writer.transport.abort()
+        if self._answering:  # each ends at once, its connection gone
+            await asyncio.wait(self._answering, timeout=WRITE_SECONDS)
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(TimeoutError):
@@ -51,22 +59,31 @@ class MetricsServer:
                     await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if self._open >= MAX_CONNECTIONS:
-            writer.transport.abort()
-            return
-        self._open += 1
+        if len(self._open) >= MAX_CONNECTIONS:
+            waiting = next((w for w, awaited in self._open.items() if awaited), None)
+            if waiting is None:  # every one being answered: this one waits for none of them
+                writer.transport.abort()
+                return
+            waiting.transport.abort()
+            self._open.pop(waiting, None)
+        self._open[writer] = True
+        task = asyncio.current_task()
+        assert task is not None
+        self._answering.add(task)
         try:
             async with asyncio.timeout(HEAD_SECONDS):
                 head = await reader.readuntil(b"\r\n\r\n")
+            self._open[writer] = False
             status, body = await self._answer(head)
             async with asyncio.timeout(WRITE_SECONDS):
                 writer.write(_response(status, body, head.startswith(b"HEAD ")))
                 writer.close()  # after the answer is sent: the client reads it whole
                 await writer.wait_closed()
         except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
-            writer.transport.abort()  # a slow, oversized or vanished client
+            writer.transport.abort()  # a slow, oversized, vanished or evicted client
         finally:
-            self._open -= 1
+            self._open.pop(writer, None)
+            self._answering.discard(task)
 
     async def _answer(self, head: bytes) -> tuple[str, bytes]:
         method, _, rest = head.partition(b" ")
