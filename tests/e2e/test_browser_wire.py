@@ -221,6 +221,17 @@ async def test_a_service_not_served_here_is_unimplemented_in_the_calls_protocol(
     error = json.loads(body)
     assert (status, error["code"]) == (501, "unimplemented"), body
     assert "call it on the gRPC port" in error["message"]
+    # A method CampaignService does not have is nowhere: 404, as on a service served here.
+    status, _, body = await post(
+        http_port,
+        "/consent.v1.CampaignService/NoSuchMethod",
+        b"{}",
+        {"Content-Type": "application/json", **auth(page_key)},
+    )
+    assert (status, json.loads(body)) == (
+        404,
+        {"code": "unimplemented", "message": "consent.v1.CampaignService has no such method"},
+    )
     erase = "/consent.v1.RightsService/EraseSubject"  # a service the port serves in part
     status, _, body = await post(
         http_port, erase, b"{}", {"Content-Type": "application/json", **auth(admin_key)}

@@ -71,7 +71,7 @@ class Authenticate(Protocol):
 # credential, so the URL names the tenant whose allowed origins answer it).
 TENANT_PREFIX = re.compile(r"/t/([^/]{1,64})(/.*)")
 # A method of a consent.v1 service this port does not serve (answered UNIMPLEMENTED).
-_SERVICE_PATH = re.compile(r"/(consent\.v1\.[A-Za-z]{1,64})/[A-Za-z]{1,64}\Z")
+_SERVICE_PATH = re.compile(r"/(consent\.v1\.[A-Za-z]{1,64})/([A-Za-z]{1,64})\Z")
 
 
 class BrowserApp:
@@ -151,7 +151,7 @@ class BrowserApp:
             await self._unsubscribe.serve(scope, receive, send, path[len(UNSUBSCRIBE) :])
         elif (service := _SERVICE_PATH.match(path)) is not None and scope["method"] == "POST":
             await discard_body(receive)
-            await refuse_unserved(scope, send, service.group(1))
+            await refuse_unserved(scope, send, service.group(1), service.group(2))
             self._count(path, grpc.StatusCode.UNIMPLEMENTED)
         elif tenant is None:
             await self._pages.serve(scope, send, path)

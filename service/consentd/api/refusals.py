@@ -155,7 +155,7 @@ def in_contract(service: str, method: str | None = None) -> bool:
     return True
 
 
-async def refuse_unserved(scope: Scope, send: Send, service: str) -> None:
+async def refuse_unserved(scope: Scope, send: Send, service: str, method: str) -> None:
     """A service of the contract this port does not serve (CampaignService, ...), or none of
     it: UNIMPLEMENTED in the call's protocol (it was a bare 404 "not found"). Over Connect, a
     served method refused here is 501 as Connect's table has it (RightsService.EraseSubject
@@ -165,6 +165,8 @@ async def refuse_unserved(scope: Scope, send: Send, service: str) -> None:
     status = 501
     if not in_contract(service):  # it sent the caller to the gRPC port for a service nowhere
         message, status = f"there is no service {service}", 404
+    elif not in_contract(service, method):  # nor for a method nowhere (probe FE)
+        message, status = f"{service} has no such method", 404
     if is_grpc_web(kind):
         await grpc_web_status(send, kind, grpc.StatusCode.UNIMPLEMENTED, message)
         return
