@@ -53,7 +53,18 @@ async def test_a_run_that_met_an_outage_is_said_in_a_line_and_tried_again_soon(
         {
             "event": "purge_failed",
             "log_level": "warning",
-            "retry_in_seconds": 0.05,
+            "failures": 1,
             "database": "57P03",
         }
     ]
+
+
+@pytest.mark.parametrize(
+    ("failures", "delay"), [(1, 300.0), (2, 600.0), (3, 1200.0), (9, 76800.0), (10, 86400.0)]
+)
+def test_failed_runs_are_tried_again_ever_later_up_to_the_interval(
+    failures: int, delay: float
+) -> None:
+    """Probe FE: a run failing every time (a defect, not an outage) was tried again, traceback
+    and all, every 5 minutes for ever."""
+    assert scheduled._retry_delay(86400.0, failures) == delay
