@@ -57,7 +57,7 @@ def _retry_delay(interval: float, failures: int) -> float:
     """RETRY_DELAY after a first failure, twice as long after each next one (a defect failing
     every run repeated its traceback and a whole pass every 5 minutes; probe FE), never more
     than the interval."""
-    return min(interval, RETRY_DELAY * 2 ** min(failures - 1, 16))
+    return min(interval, RETRY_DELAY * float(2 ** min(failures - 1, 16)))
 
 
 def _said(report: RetentionReport, telemetry: Telemetry) -> bool:
