@@ -83,6 +83,13 @@ try {
   await page.waitForFunction(() => document.getElementById("choice")?.textContent?.startsWith("CUSTOM"));
   await say("custom", await state());
   await page.screenshot({ path: `${shots}/3-custom.png` });
+
+  // A browser sending Global Privacy Control, a new visitor: its refusal is recorded, no banner.
+  await context.clearCookies();
+  await page.addInitScript(() =>
+    Object.defineProperty(Navigator.prototype, "globalPrivacyControl", { get: () => true }),
+  );
+  await say("gpc", await load());
 } finally {
   await context.close();
 }

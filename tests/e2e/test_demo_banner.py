@@ -162,3 +162,11 @@ async def test_banner_records_choices_and_comes_back_only_after_expiry(
     assert list(native.choice.granted_categories) == ["analytics", "necessary"]
     assert native.consent_mode["analytics_storage"] == "granted"
     assert native.consent_mode["ad_storage"] == "denied"
+
+    # Probe FH: a browser sending GPC was shown the same banner; its refusal is recorded.
+    gpc = await browser.step("gpc")
+    assert (gpc["status"], gpc["banner"], gpc["error"]) == ("VALID", False, "")
+    assert gpc["visitor"] != visitor
+    native = await stored(stubs, gpc["visitor"])
+    assert (native.choice.method, native.choice.gpc) == (pb.COOKIE_CHOICE_METHOD_GPC, True)
+    assert native.consent_mode["ad_storage"] == "denied"

@@ -53,6 +53,16 @@ function visitorId(): string {
 
 let policy: CookiePolicy | undefined;
 const visitor = visitorId();
+// Global Privacy Control: the browser's standing "do not sell or share" (navigator's, as the
+// request's Sec-GPC header says it to the server too).
+const gpc = (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl === true;
+// The person's words for a failure (the client library's are English and a developer's).
+const FAILED = "Le service de consentement ne répond pas : réessayez dans un instant.";
+
+function failed(error: unknown): void {
+  byId("error").textContent = FAILED;
+  byId("error").dataset.detail = String(error); // for the developer's console, not the person
+}
 
 function show(answer: GetCookieChoiceResponse | RecordCookieChoiceResponse): void {
   const status = byId("status");
@@ -76,7 +86,6 @@ function show(answer: GetCookieChoiceResponse | RecordCookieChoiceResponse): voi
 async function record(method: CookieChoiceMethod, granted: string[] = []): Promise<void> {
   byId("error").textContent = "";
   try {
-    const gpc = (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl === true;
     show(
       await cookies.recordCookieChoice({
         visitorId: visitor,
@@ -87,8 +96,9 @@ async function record(method: CookieChoiceMethod, granted: string[] = []): Promi
         pageUrl: location.href,
       }),
     );
+    byId("reopen").focus(); // the banner is gone: focus stays near it, not on the page's start
   } catch (error) {
-    byId("error").textContent = String(error);
+    failed(error);
   }
 }
 
@@ -118,12 +128,17 @@ async function start(): Promise<void> {
   });
   byId("reopen").addEventListener("click", () => {
     byId("banner").hidden = false;
+    byId("accept-all").focus();
   });
   try {
     policy = (await cookies.getCookiePolicy({})).policy;
-    show(await cookies.getCookieChoice({ visitorId: visitor }));
+    const answer = await cookies.getCookieChoice({ visitorId: visitor });
+    // A browser sending GPC has said no already: its refusal is recorded, no banner asks it
+    // (it may still change its mind through "Modifier mes choix").
+    if (gpc && answer.status !== CookieChoiceStatus.VALID) await record(CookieChoiceMethod.GPC);
+    else show(answer);
   } catch (error) {
-    byId("error").textContent = String(error);
+    failed(error);
     document.body.dataset.ready = "error";
   }
 }
