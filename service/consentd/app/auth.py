@@ -230,7 +230,9 @@ class CredentialAuthenticator:
             subject = normalise_external_id(str(verified["sub"]), "sub")
             expires = _numeric_date(verified["exp"])
             issued = _numeric_date(verified["iat"]) if "iat" in verified else None
-        except (jwt.PyJWTError, InvalidInput, ValueError, OverflowError) as error:
+        except InvalidInput:  # the `sub` is no external id (blank, too long, a control char)
+            raise refused("sub_not_an_external_id") from None
+        except (jwt.PyJWTError, ValueError, OverflowError) as error:
             raise refused(type(error).__name__) from None
         # A portal token is short-lived by design: at most 24 hours from when it was issued
         # (a token of 30 days was good in its last day) or, without `iat`, from now.
