@@ -230,12 +230,10 @@ class CredentialAuthenticator:
             subject = normalise_external_id(str(verified["sub"]), "sub")
             expires = _numeric_date(verified["exp"])
             issued = _numeric_date(verified["iat"]) if "iat" in verified else None
-        except InvalidInput:  # the `sub` is no external id (blank, too long, a control char)
-            raise refused("sub_not_an_external_id") from None
-        except (jwt.PyJWTError, ValueError, OverflowError) as error:
-            raise refused(type(error).__name__) from None
-        # A portal token is short-lived by design: at most 24 hours from when it was issued
-        # (a token of 30 days was good in its last day) or, without `iat`, from now.
+        except (jwt.PyJWTError, InvalidInput, ValueError, OverflowError) as error:
+            why = "sub_not_an_external_id" if isinstance(error, InvalidInput) else None
+            raise refused(why or type(error).__name__) from None
+        # At most 24 h from `iat` or, without, from now (30 days was good in its last day).
         if expires - (issued or self._clock()) > MAX_TOKEN_LIFETIME:
             raise refused("lifetime_over_24_hours")
         digest = hashlib.sha256(subject.value.encode()).hexdigest()[:16]
