@@ -34,6 +34,35 @@ def test_a_header_with_unknown_or_missing_columns_is_refused(tmp_path: Path) -> 
     assert any("needs one of the columns email, phone, external_id, cal_id" in e for e in errors)
 
 
+def test_a_file_without_a_header_says_so_and_echoes_no_value(tmp_path: Path) -> None:
+    """Probe FL: a file whose first line is a row printed the person's e-mail as an unknown
+    column's name; so did a header with another delimiter."""
+    row = "jeanne.dupont@ex.org,newsletter,email,granted,2026-01-01T00:00:00Z\n"
+    for text in (row, row.replace(",", ";")):
+        errors, rows = _read(tmp_path, text)
+        assert rows == 0
+        assert errors == [
+            "line 1: is not a header: the first line names the columns, comma-separated "
+            "(email, phone, external_id, cal_id, purpose, channel, state, recorded_at, scope, "
+            "source, notice_version, evidence)"
+        ], errors
+        assert not any("jeanne" in e for e in errors)
+    errors, _ = _read(tmp_path, "email,purpose,channel,state,recorded_at,x@y.fr\n")
+    assert errors[0].startswith("line 1, column #6: unknown column"), errors
+
+
+def test_an_external_id_is_read_as_the_cell_holds_it(tmp_path: Path) -> None:
+    """Probe FL: the import trimmed an external id the API keeps as given: a padded id's
+    history went to another subject than the CRM's API calls."""
+    path = tmp_path / "f.csv"
+    path.write_text(
+        "external_id,purpose,channel,state,recorded_at\n"
+        '"ext-1 ",n,email,granted,2026-01-01T00:00:00Z\n'
+    )
+    (row,) = read_csv(path, "FR", NOW).rows
+    assert row.identifier.value == "ext-1 "
+
+
 def test_rows_are_read_with_their_own_line_numbers(tmp_path: Path) -> None:
     """A quoted field spanning two lines moves the next row's line number; defaults apply (scope
     first_party, source import); phone numbers are read in the region; the BOM is ignored."""

@@ -115,9 +115,22 @@ def _first_bad_line(path: Path) -> int:
 
 
 def _header_errors(header: list[str]) -> list[RowError]:
+    if not any(name in REQUIRED for name in header):
+        # No column known: the first line is a row, or another delimiter (probe FL: its values,
+        # a person's e-mail, were printed as the unknown columns' names).
+        return [
+            RowError(
+                1,
+                "",
+                "is not a header: the first line names the columns, comma-separated "
+                f"({', '.join(COLUMNS)})",
+            )
+        ]
     errors = [
-        RowError(1, name, f"unknown column (known: {', '.join(COLUMNS)})")
-        for name in header
+        RowError(1, f"#{at}", f"unknown column (known: {', '.join(COLUMNS)})")
+        if "@" in name or any(c.isdigit() for c in name)  # a value, not a column's name
+        else RowError(1, name, f"unknown column (known: {', '.join(COLUMNS)})")
+        for at, name in enumerate(header, start=1)
         if name not in COLUMNS
     ]
     errors += [
@@ -154,7 +167,13 @@ class _Rows:
             value[at] for at in self._columns
         )
         found = len(errors)
-        given = [(kind, value[at]) for kind, at in self._identifiers if value[at]]
+        # An external id as given, spaces and all, as the API keeps it (trimmed here, a padded
+        # id's history went to another subject than its API calls; probe FL).
+        given = [
+            (kind, fields[at] if kind == "external_id" else value[at])
+            for kind, at in self._identifiers
+            if value[at]
+        ]
         identifier = None
         if len(given) != 1:
             errors.append(RowError(line, "", f"give exactly one of {', '.join(IDENTIFIERS)}"))
