@@ -214,6 +214,22 @@ async def test_an_erasure_on_a_shared_browser_verifies(app: App, tenant: Tenant)
     assert [(p.table, p.problem) for p in report.facts.problems] == [
         ("cookie_choices", "its log entry has no choice (deleted?)")
     ]
+    # Probe FJ: with its visitor deleted too, any later erasure excused it.
+    stranger = uuid4().hex
+    alone = RecordCookieChoice(stranger, ChoiceMethod.ACCEPT_ALL, policy_revision=1)
+    lone = await app.cookies.record_cookie_choice(who, alone)
+    await grant(app, tenant, email("c@example.fr"))
+    await app.rights.erase(who, email("c@example.fr"), "dpo")
+    async with owner(app).begin() as conn:
+        for table, column, value in (
+            (cookie_choices, cookie_choices.c.choice_id, lone.choice.choice_id),
+            (cookie_visitors, cookie_visitors.c.visitor_id, stranger),
+        ):
+            await conn.execute(
+                sa.delete(table).where(table.c.tenant_id == tenant.tenant_id, column == value)
+            )
+    report = await app.audit.verify(tenant)
+    assert len(report.facts.problems) == 2, report.facts.problems
 
 
 async def test_a_cookie_purge_that_deletes_is_one_audit_entry(

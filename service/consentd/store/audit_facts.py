@@ -219,9 +219,12 @@ WHERE NOT EXISTS (
     WHERE x.tenant_id = $1 AND x.seq > l.seq AND x.action = 'subject.erased'
       AND x.payload->'cookie_choices_erased' ? l.fact_id::text
 ) AND NOT (
-    -- erased with a visitor linked after the choice: the visitor went with it
+    -- erased with a visitor linked after the choice, the visitor gone with it: a guess kept
+    -- for erasures logged before they listed their choices (any later erasure let the owner
+    -- delete a choice and its visitor unseen; probe FJ)
     EXISTS (SELECT 1 FROM audit_entries x
-            WHERE x.tenant_id = $1 AND x.seq > l.seq AND x.action = 'subject.erased')
+            WHERE x.tenant_id = $1 AND x.seq > l.seq AND x.action = 'subject.erased'
+              AND NOT x.payload ? 'cookie_choices_erased')
     AND NOT EXISTS (SELECT 1 FROM cookie_visitors v WHERE v.tenant_id = $1
                     AND encode(sha256(convert_to(v.visitor_id, 'UTF8')), 'hex')
                         = l.payload->>'visitor_sha256')
