@@ -227,12 +227,15 @@ async def test_a_cursor_of_a_feed_restored_from_an_earlier_backup_is_refused(
 ) -> None:
     """Probe FG: a consumer at position 5, the database restored from a backup taken at 2, new
     writes at 3, 4, 5...: the consumer's cursor was taken and the changes up to 5 (withdrawals
-    among them) were never sent to it. A cursor knows the change at its position: it is refused
-    once another change is there, naming the restore, as it is while the feed is behind it."""
+    among them) were never sent to it; a watch open across the restore went on past them (FJ).
+    A cursor knows the change at its position: it is refused once another change is there,
+    naming the restore, as it is while the feed is behind it; an open watch ends so."""
     await _write_some(stubs)
     call = _watch(campaign, stubs)
     _, cursor = await _collect(call, 5)
     call.cancel()
+    live = _watch(campaign, stubs, cursor=cursor)  # open across the restore (probe FJ)
+    assert list((await anext(aiter(live))).changes) == []  # its first heartbeat
     engine = create_async_engine(owner_url)
     try:  # the restore, as the owner: positions 3 to 5 gone, the head back at 2
         async with engine.begin() as conn:
@@ -247,9 +250,13 @@ async def test_a_cursor_of_a_feed_restored_from_an_earlier_backup_is_refused(
             )
     finally:
         await engine.dispose()
-    for writes in (0, 3):  # behind the cursor, then past it with other changes
+    for writes in (0, 4):  # behind the cursor, then past it with other changes
         for n in range(writes):
             await withdraw(stubs, by_email(f"new{n}@example.fr"), NEWSLETTER)
+        if writes:  # the open watch ends rather than sending the new 6 as the one after its 5
+            with pytest.raises(grpc.aio.AioRpcError) as ended:
+                await asyncio.wait_for(_collect(live, 1), 10)
+            assert ended.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         resumed = _watch(campaign, stubs, cursor=cursor)
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await anext(aiter(resumed))
@@ -260,9 +267,9 @@ async def test_a_cursor_of_a_feed_restored_from_an_earlier_backup_is_refused(
     early = (await anext(aiter(first))).cursor
     first.cancel()
     again = _watch(campaign, stubs, cursor=early)
-    rest, _ = await _collect(again, 4)
+    rest, _ = await _collect(again, 5)
     again.cancel()
-    assert [c.position for c in rest] == [2, 3, 4, 5]
+    assert [c.position for c in rest] == [2, 3, 4, 5, 6]
 
 
 async def test_a_check_key_gets_the_events_without_their_free_text(

@@ -64,6 +64,9 @@ class ChangeFeed:
             ticket = self._hub.ticket(tenant)
             async with self._reads(tenant) as uow:
                 changes = self._opened(tenant, await uow.campaign.changes_after(position, limit))
+                # Restored under an open watch (probe FJ): the change it stands on is another.
+                if changes and mark is not None and await uow.campaign.fact_at(position) != mark:
+                    raise InvalidInput("cursor", f"{ANOTHER} {RESTORED}")
             if changes:
                 self._hub.release(tenant, ticket)
                 position, mark = changes[-1].position, _mark(changes[-1])
@@ -104,20 +107,21 @@ class ChangeFeed:
             head = await uow.campaign.last_position()
             position, mark = found or (head if from_now else 0, None)
             if position > head:
-                raise InvalidInput("cursor", f"is ahead of this tenant's feed ({RESTORED})")
+                raise InvalidInput("cursor", f"is ahead of this tenant's feed: {RESTORED}")
             here = await uow.campaign.fact_at(position) if position else None
         if mark is not None and here != mark:
-            raise InvalidInput("cursor", f"names a change this feed does not hold ({RESTORED})")
+            raise InvalidInput("cursor", f"{ANOTHER} {RESTORED}")
         return position, here
 
 
 # Why a consumer's cursor may name what the feed does not hold: a restore (probe FG: resumed
 # on a database restored from an earlier backup, it skipped the withdrawals made since).
 RESTORED = (
-    "the database was restored from an earlier backup?): changes after it may be ones this "
-    "consumer never saw; read the feed again from the start (no cursor), or re-sync and watch "
+    "was the database restored from an earlier backup? The changes after it may be ones this "
+    "consumer never saw: read the feed again from the start (no cursor), or re-sync and watch "
     "from_now"
 )
+ANOTHER = "names a change this feed no longer holds at its position:"
 
 
 def _cursor(position: int, mark: str | None, tenant: UUID) -> str:
