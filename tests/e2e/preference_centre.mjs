@@ -193,6 +193,16 @@ try {
     });
     await fresh.screenshot({ path: `${shots}/5-${step}.png`, fullPage: true });
   }
+
+  // JavaScript off: the page says it needs it, and shows no control that does nothing.
+  const bare = await context.browser().newContext({ locale: "fr-FR", javaScriptEnabled: false });
+  const plain = await bare.newPage();
+  await plain.goto(otherPersonUrl);
+  await say("nojs", {
+    shown: await plain.$$eval("button, input, h2", (els) => els.filter((e) => e.offsetParent !== null).length),
+    text: (await plain.textContent("body")).replace(/\s+/g, " ").trim(),
+  });
+  await bare.close();
 } finally {
   await browser.close();
 }

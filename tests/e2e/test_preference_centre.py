@@ -274,3 +274,7 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     # In the person's words, not the client's English error text.
     expired = await browser.step("expired")
     assert expired["error"].startswith("Ce lien a expiré"), expired
+    # Probes FH, FJ: without JavaScript, empty headings and seven nameless buttons.
+    nojs = await browser.step("nojs")
+    assert nojs["shown"] == 0, nojs
+    assert nojs["text"].startswith("Cette page a besoin de JavaScript"), nojs

@@ -143,7 +143,12 @@ function confirm(code: string, what: string): Promise<void> {
     const answer = await consents.confirmConsent({ token: code.trim() });
     // No event: the person said no since the link was sent (withdrew, objected): nothing granted.
     return (answer.events.length ? t().confirmed : t().notConfirmed).replace("{what}", what);
-  }, { [Code.NotFound]: t().badCode, [Code.FailedPrecondition]: t().usedCode });
+  }, {
+    // Malformed (empty, a space inside, a character no code has) or unknown: not a valid code.
+    [Code.InvalidArgument]: t().badCode,
+    [Code.NotFound]: t().badCode,
+    [Code.FailedPrecondition]: t().usedCode,
+  });
 }
 
 // The version the person was shown; after a withdrawal (which shows none), the purpose's latest.
@@ -311,6 +316,7 @@ async function download(): Promise<void> {
 }
 
 async function start(): Promise<void> {
+  byId("page").hidden = false; // without JavaScript it stays hidden: the <noscript> says why
   translate();
   for (const choice of ["fr", "en"] as const) {
     byId(`lang-${choice}`).addEventListener("click", () => {
