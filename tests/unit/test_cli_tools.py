@@ -51,6 +51,16 @@ def test_a_file_without_a_header_says_so_and_echoes_no_value(tmp_path: Path) -> 
     assert errors[0].startswith("line 1, column #6: unknown column"), errors
 
 
+def test_a_time_with_a_nul_after_it_is_refused(tmp_path: Path) -> None:
+    """Probe FL: `...00:00Z` followed by a NUL was imported (fromisoformat let it pass)."""
+    errors, rows = _read(
+        tmp_path,
+        "email,purpose,channel,state,recorded_at\n"
+        "a@b.fr,n,email,granted,2026-01-01T00:00:00Z\x00\n",
+    )
+    assert (errors, rows) == (["line 2, column recorded_at: must be an ISO 8601 time"], 0)
+
+
 def test_an_external_id_is_read_as_the_cell_holds_it(tmp_path: Path) -> None:
     """Probe FL: the import trimmed an external id the API keeps as given: a padded id's
     history went to another subject than the CRM's API calls."""

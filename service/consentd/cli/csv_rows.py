@@ -233,6 +233,8 @@ def _time(raw: str, now: datetime, line: int, errors: list[RowError]) -> datetim
         errors.append(RowError(line, "recorded_at", "is empty (a row with fewer fields?)"))
         return None
     try:
+        if not raw.isprintable():  # fromisoformat let a NUL after the zone pass (probe FL)
+            raise ValueError(raw)
         moment = datetime.fromisoformat(raw)
     except ValueError:
         errors.append(RowError(line, "recorded_at", "must be an ISO 8601 time"))
