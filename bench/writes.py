@@ -184,13 +184,14 @@ def _connect_preflight(url: str, key: str) -> None:
 # One durable single-row INSERT per transaction, rows as wide as the service's; in a schema of
 # their own (consentd refuses to start while the runtime role lacks SELECT on a public table).
 PLAIN_TABLES = {"plain_events": "consent_events", "plain_cookies": "cookie_choices"}
-_PLAIN_EVENT = """INSERT INTO bench.plain_events (tenant_id, event_id, subject_id, purpose_id, channel,
- scope, state, source, actor, processing_role, recorded_at, evidence_reference, evidence_sealed)
+_PLAIN_EVENT = """INSERT INTO bench.plain_events (tenant_id, event_id, subject_id, purpose_id,
+ channel, scope, state, source, actor, processing_role, recorded_at, evidence_reference,
+ evidence_sealed)
  VALUES ('{tenant}', gen_random_uuid(), gen_random_uuid(), 'newsletter', 'email', 'first_party',
  'granted', 'api', '', 'processor', now(), '', sha384(random()::text::bytea));
 """
-_PLAIN_COOKIE = """INSERT INTO bench.plain_cookies (tenant_id, choice_id, visitor_id, method, granted,
- refused, policy_revision, gpc, recorded_at, expires_at, page_url, ip_digest, ua_digest)
+_PLAIN_COOKIE = """INSERT INTO bench.plain_cookies (tenant_id, choice_id, visitor_id, method,
+ granted, refused, policy_revision, gpc, recorded_at, expires_at, page_url, ip_digest, ua_digest)
  VALUES ('{tenant}', gen_random_uuid(), md5(random()::text), 'custom', '{{necessary,analytics}}',
  '{{}}', 1, false, now(), now() + interval '6 months', 'https://www.example.fr/produits',
  sha256(random()::text::bytea), sha256(random()::text::bytea));

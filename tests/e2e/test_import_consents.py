@@ -385,50 +385,50 @@ async def test_a_no_at_the_same_instant_as_a_yes_is_never_dropped(
     assert (await _verify(_env(database_url, owner_url), tenant.slug)).returncode == 0
 
 
-async def test_a_no_in_the_second_of_a_yes_and_the_last_no_of_an_instant_are_kept(
+async def test_the_files_last_no_of_an_instant_counts_whatever_the_batch_size(
     app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
 ) -> None:
-    """Probe FL: a withdrawal rounded to the second (10:00:00) was dropped for the grant on
-    record at 10:00:00.5, and the person ALLOWed, though a "no" is never dropped for a "yes" of
-    its second; and a withdrawal on record, then the file's refusal and withdrawal of that
-    instant, left refused or withdrawn depending on --batch-size."""
+    """Probe FL: a withdrawal on record, then the file's refusal and withdrawal of that instant,
+    left refused or withdrawn depending on --batch-size (the last row read as the one on
+    record). Probe FM: a refusal on record, then the file's older withdrawal (superseded) and
+    that refusal again: imported twice in one batch, not in two."""
     await catalogue(app, tenant)
     env = _env(database_url, owner_url)
-    first = tmp_path / "crm-yes.csv"
+    t, later = "2025-03-01T10:00:00Z", "2025-03-01T10:00:05Z"
+    first = tmp_path / "on-record.csv"
     first.write_text(
         HEADER
-        + "s@example.com,newsletter,email,granted,2025-03-01T10:00:00.500Z,,\n"
-        + "t@example.com,newsletter,email,withdrawn,2025-03-01T10:00:00Z,,\n"
+        + f"t@example.com,newsletter,email,withdrawn,{t},,\n"
+        + f"u@example.com,newsletter,email,refused,{later},,\n"
     )
-    assert (await _import(env, first, tenant.slug)).returncode == 0
-    later = tmp_path / "crm-no.csv"
-    t = "2025-03-01T10:00:00Z"
-    later.write_text(
+    second = tmp_path / "crm.csv"
+    second.write_text(
         HEADER
-        + f"s@example.com,newsletter,email,withdrawn,{t},,\n"
-        + "s@example.com,offers,sms,granted,2025-03-01T10:00:00.900Z,,\n"
-        + "s@example.com,offers,sms,refused,2025-03-01T10:00:00.100Z,,\n"
         + f"t@example.com,newsletter,email,refused,{t},,\n"
         + f"t@example.com,newsletter,email,withdrawn,{t},,\n"
+        + f"u@example.com,newsletter,email,withdrawn,{t},,\n"
+        + f"u@example.com,newsletter,email,refused,{later},,\n"
     )
-    done = await _import(env, later, tenant.slug, "--batch-size", "1")
-    assert done.returncode == 0, done.stderr
-    assert await _state(app, tenant, "s@example.com") == {
-        "newsletter": ConsentState.WITHDRAWN,
-        "offers": ConsentState.REFUSED,
-    }
-    assert await _state(app, tenant, "t@example.com") == {"newsletter": ConsentState.WITHDRAWN}
-    # The same file in one batch (another tenant) ends the same way.
-    other = await app.admin.create_tenant(f"t-{uuid4().hex[:12]}") if app.admin else tenant
-    await catalogue(app, other)
-    assert (await _import(env, first, other.slug)).returncode == 0
-    assert (await _import(env, later, other.slug, "--batch-size", "100")).returncode == 0
-    assert await _state(app, other, "t@example.com") == {"newsletter": ConsentState.WITHDRAWN}
-    assert await _state(app, other, "s@example.com") == {
-        "newsletter": ConsentState.WITHDRAWN,
-        "offers": ConsentState.REFUSED,
-    }
-    assert (await _verify(env, tenant.slug)).returncode == 0
+    events = "SELECT count(*) FROM consent_events WHERE tenant_id = :t"
+    counts = []
+    for size in ("1", "100"):
+        target = tenant if size == "1" else await _fresh_tenant(app)
+        assert (await _import(env, first, target.slug)).returncode == 0
+        done = await _import(env, second, target.slug, "--batch-size", size)
+        assert done.returncode == 0, done.stderr
+        assert "2 imported, 2 superseded" in done.stdout, (size, done.stdout)
+        assert await _state(app, target, "t@example.com") == {"newsletter": ConsentState.WITHDRAWN}
+        assert await _state(app, target, "u@example.com") == {"newsletter": ConsentState.REFUSED}
+        counts.append(await _count(app, target, events))
+        assert (await _verify(env, target.slug)).returncode == 0
+    assert counts == [4, 4]
+
+
+async def _fresh_tenant(app: App) -> Tenant:
+    assert app.admin is not None
+    made = await app.admin.create_tenant(f"t-{uuid4().hex[:12]}")
+    await catalogue(app, made)
+    return made
 
 
 async def test_the_same_no_from_an_edited_or_re_encoded_file_is_not_imported_twice(

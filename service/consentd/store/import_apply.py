@@ -3,7 +3,7 @@ the rows not superseded appended as events in file order, their log entries queu
 per key projected."""
 
 # A row is superseded by a newer decision for its target (or an "all" one), on record or in
-# an earlier row, or by one of the same instant when it is a grant: a no in a yes's second (CRM
+# an earlier row, or by one of the same instant when it is a grant: a no at a yes's instant (CRM
 # exports round their times) is kept, appended after it; a grant while the person objects, or
 # under their withdrawal of everything, too (only they lift those). The rest is appended in file
 # order.
@@ -16,15 +16,16 @@ WITH staged AS (
            c.scope) IN ((s.purpose_id, s.channel, s.scope), ('*', '*', '*'), ('*', s.channel, '*')))
     ) AS latest,
     -- The same fact again, on record or the row before: an edited file repeated every no. On
-    -- record only while no other "no" came before it in the batch (a withdrawal on record, then
-    -- the file's refusal and withdrawal of that instant: the last was read as the one on record,
-    -- the result depended on --batch-size; probe FL).
+    -- record only while no other "no" of that instant came before it in the batch (a withdrawal
+    -- on record, then the file's refusal and withdrawal of that instant: the last was read as
+    -- the one on record, the result depended on --batch-size; probe FL).
     (lag(s.state) OVER w, lag(s.recorded_at) OVER w) IS NOT DISTINCT FROM (s.state, s.recorded_at)
     OR (EXISTS (SELECT 1 FROM current_consents c WHERE c.tenant_id = $1
         AND c.subject_id = s.subject_id AND c.state = s.state AND c.updated_at = s.recorded_at
         AND (c.purpose_id, c.channel, c.scope) = (s.purpose_id, s.channel, s.scope))
       AND s.state = ALL (coalesce(array_agg(s.state) FILTER (WHERE s.state <> 'granted')
-        OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), '{}'))) AS again,
+        OVER (PARTITION BY s.subject_id, s.purpose_id, s.channel, s.scope, s.recorded_at
+              ORDER BY s.line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), '{}'))) AS again,
     s.state = 'granted' AND (EXISTS (SELECT 1 FROM subject_blocks b WHERE b.tenant_id = $1
         AND b.subject_id = s.subject_id AND b.kind = 'objected' AND b.lifted_at IS NULL)
       -- Or under a withdrawal of everything (a STOP) with no grant of the target since (0037),
@@ -46,10 +47,7 @@ WITH staged AS (
     SELECT $1, gen_random_uuid(), subject_id, purpose_id, channel, scope, state, notice_id,
         notice_version, source, $2, $3, recorded_at, valid_until, evidence_reference
     FROM staged
-    -- A "no" in the second of the latest "yes" is kept (CRM exports round their times, probe
-    -- FL: one at 10:00:00 was dropped for a grant at 10:00:00.5).
-    WHERE (latest IS NULL OR latest < recorded_at
-           OR (state <> 'granted' AND recorded_at >= date_trunc('second', latest)))
+    WHERE (latest IS NULL OR latest < recorded_at OR (latest = recorded_at AND state <> 'granted'))
       AND NOT again AND NOT objected
     ORDER BY line
     RETURNING *
