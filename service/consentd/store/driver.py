@@ -45,12 +45,21 @@ def quiet_engine(url: str, **options: Any) -> AsyncEngine:
     parser: SQLAlchemy passed them to connect() as arguments, and `sslmode` there crashed the
     start (probe EB)."""
     base, query, _ = url.partition("?")
+    given = in_utc(options.pop("connect_args", {}))
     if not query:
-        return create_async_engine(url, hide_parameters=True, **options)
+        return create_async_engine(url, hide_parameters=True, connect_args=given, **options)
     dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    given = options.pop("connect_args", {})
 
     async def connect() -> Any:
         return await asyncpg.connect(dsn, **given)
 
     return create_async_engine(base, hide_parameters=True, async_creator=connect, **options)
+
+
+def in_utc(connect_args: dict[str, Any]) -> dict[str, Any]:
+    """asyncpg's connection arguments with the session's time zone UTC: the database's guards
+    count "one month after the contract ended" and "12 months" with calendar intervals, which
+    PostgreSQL adds in the session's zone, and the service counts them in UTC (probe FO: on a
+    server in Europe/Paris a tenant was marked purged, then its purge refused as not due)."""
+    settings = {**connect_args.get("server_settings", {}), "timezone": "UTC"}
+    return {**connect_args, "server_settings": settings}

@@ -21,7 +21,7 @@ import asyncpg
 from consentd.store.campaign import SqlCampaign
 from consentd.store.connections import discards_connection
 from consentd.store.database import DEFAULT_DB_TIMEOUT, connect_args, database_not_answering
-from consentd.store.driver import Driver
+from consentd.store.driver import Driver, in_utc
 from consentd.telemetry import PoolUsage
 
 # Only a UUID's own text is formatted into this (str(UUID) is hex and dashes).
@@ -65,7 +65,7 @@ class ReadPool:
                         min_size=1,
                         max_size=self._size,
                         reset=_release,
-                        **connect_args(self._application, self._ceiling),
+                        **in_utc(connect_args(self._application, self._ceiling)),
                     )
         return await self._pool.acquire(timeout=self._ceiling)
 
