@@ -156,6 +156,38 @@ async def test_watchers_poll_for_other_processes_and_send_heartbeats(
     await pages.aclose()
 
 
+async def test_a_watch_whose_feed_falls_behind_it_ends_at_its_next_heartbeat(
+    app: App, tenant: Tenant
+) -> None:
+    """Probe FM: a watch open across a restore (the feed's head put back below its position)
+    stayed silent until new writes passed it, the withdrawals below it never sent. It ends
+    INVALID_ARGUMENT, naming the restore, at its next heartbeat."""
+    principal = _principal(tenant)
+    await app.catalog.put_purpose(principal, Purpose("newsletter", LawfulBasis.CONSENT))
+    for n in range(3):
+        await app.consents.record_consent(principal, _grant(f"r{n}@example.fr"))
+    campaign = _campaign(app, FeedTiming(poll_seconds=0.05, heartbeat_seconds=0.2))
+    pages = campaign.watch_changes(principal, "", from_now=False, limit=10)
+    page = await asyncio.wait_for(anext(pages), 5)
+    while len(page.changes) < 3:
+        page = await asyncio.wait_for(anext(pages), 5)
+    async with owner(app).begin() as conn:  # the restore, as the owner
+        await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        where = {"t": tenant.tenant_id}
+        await conn.execute(
+            sa.text("DELETE FROM consent_changes WHERE tenant_id = :t AND position > 1"), where
+        )
+        await conn.execute(
+            sa.text("UPDATE consent_change_heads SET last_position = 1 WHERE tenant_id = :t"),
+            where,
+        )
+    with pytest.raises(InvalidInput, match="restored from an earlier backup"):
+        async with asyncio.timeout(5):
+            while True:
+                await anext(pages)
+    await pages.aclose()
+
+
 async def test_export_pages_through_subjects(app: App, tenant: Tenant) -> None:
     """With 2 subjects a page, 5 suppressed subjects come in pages of 2, 2 and 1, each subject
     once, in subject order; subjects allowed in between are skipped."""

@@ -62,10 +62,13 @@ class ChangeFeed:
         sent = float("-inf")
         while True:
             ticket = self._hub.ticket(tenant)
+            beat = time.monotonic() - sent >= self._heartbeat_seconds
             async with self._reads(tenant) as uow:
                 changes = self._opened(tenant, await uow.campaign.changes_after(position, limit))
-                # Restored under an open watch (probe FJ): the change it stands on is another.
-                if changes and mark is not None and await uow.campaign.fact_at(position) != mark:
+                # Restored under an open watch (probe FJ): the change it stands on is another,
+                # or none while the feed is behind it (probe FM: silent until it passed).
+                moved = (changes or beat) and mark is not None
+                if moved and await uow.campaign.fact_at(position) != mark:
                     raise InvalidInput("cursor", f"{ANOTHER} {RESTORED}")
             if changes:
                 self._hub.release(tenant, ticket)
@@ -73,7 +76,7 @@ class ChangeFeed:
                 yield ChangePage(changes, _cursor(position, mark, tenant))
                 sent = time.monotonic()
                 continue
-            if time.monotonic() - sent >= self._heartbeat_seconds:
+            if beat:
                 yield ChangePage([], _cursor(position, mark, tenant))
                 sent = time.monotonic()
             await self._hub.wait(tenant, ticket, self._poll_seconds)
