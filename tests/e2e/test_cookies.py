@@ -433,7 +433,7 @@ async def test_a_page_key_does_not_learn_whom_a_visitor_is_linked_to(
 ) -> None:
     """The publishable key (cookies:write alone) sits in every page: with it, anyone who knew a
     visitor id read the subject id that visitor was linked to. The page gets its choice
-    without it; a back-office key still sees it."""
+    without it, and so does a consent:check key; a key that may link visitors sees it."""
     key, _ = await admin.issue_key(tenant.slug, [Scope.COOKIES.value], name="shop page")
     page = replace(stubs, metadata=bearer(key.token))
     phone = visitor()
@@ -449,6 +449,12 @@ async def test_a_page_key_does_not_learn_whom_a_visitor_is_linked_to(
     again = await record(page, visitor_id=phone, method=REFUSE)
     assert again.choice.subject_id == ""
     assert not (await get(page, visitor())).HasField("choice")  # none: still none
+    # Nor a campaign tool's key (probe FN: consent:check turned a visitor into a person).
+    check, _ = await admin.issue_key(tenant.slug, [Scope.CHECK.value], name="campaign tool")
+    tool = replace(stubs, metadata=bearer(check.token))
+    assert (await get(tool, phone)).choice.subject_id == ""
+    writer, _ = await admin.issue_key(tenant.slug, [Scope.WRITE.value], name="crm")
+    assert (await get(replace(stubs, metadata=bearer(writer.token)), phone)).choice.subject_id
 
 
 async def test_each_revision_of_the_policy_stays_provable_in_the_audit_log(

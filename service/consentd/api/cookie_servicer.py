@@ -84,8 +84,10 @@ _Answer = TypeVar("_Answer", pb.RecordCookieChoiceResponse, pb.GetCookieChoiceRe
 
 
 def _for_the_page(answer: _Answer) -> _Answer:
-    """Without the subject id for a publishable key (cookies:write alone, which sits in web
-    pages): anyone who knew a visitor id read whom that visitor was linked to."""
-    if answer.HasField("choice") and principal().scopes <= {Scope.COOKIES}:
+    """The subject id only for a caller that may link visitors and list a person's choices
+    (consent:write, admin): a publishable key sits in web pages (anyone who knew a visitor id
+    read whom it was linked to), and a campaign tool's consent:check key turned a browsing
+    visitor into a person (probe FN)."""
+    if answer.HasField("choice") and not principal().scopes & {Scope.WRITE, Scope.ADMIN}:
         answer.choice.subject_id = ""
     return answer
