@@ -49,6 +49,11 @@ def test_a_file_without_a_header_says_so_and_echoes_no_value(tmp_path: Path) -> 
         assert not any("jeanne" in e for e in errors)
     errors, _ = _read(tmp_path, "email,purpose,channel,state,recorded_at,x@y.fr\n")
     assert errors[0].startswith("line 1, column #6: unknown column"), errors
+    # Probe FM: a row holding a column's name (`channel`) passed for a header, its values shown.
+    errors, _ = _read(tmp_path, "CUST-JEANDUPONT,imp,channel,granted,2024-03-01T10:00:00Z\n")
+    assert not any("JEAN" in e for e in errors), errors
+    errors, _ = _read(tmp_path, "emial,purpose,channel,state,recorded_at\n")
+    assert errors[0].startswith("line 1, column emial: unknown column"), errors
 
 
 def test_a_time_with_a_nul_after_it_is_refused(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,22 +115,19 @@ def _first_bad_line(path: Path) -> int:
     return 1
 
 
+# What a misspelt column's name looks like (lower case, `_`), as opposed to a row's value.
+_NAME = re.compile(r"[a-z_]{1,32}")
+
+
 def _header_errors(header: list[str]) -> list[RowError]:
+    known = ", ".join(COLUMNS)
     if not any(name in REQUIRED for name in header):
         # No column known: the first line is a row, or another delimiter (probe FL: its values,
         # a person's e-mail, were printed as the unknown columns' names).
-        return [
-            RowError(
-                1,
-                "",
-                "is not a header: the first line names the columns, comma-separated "
-                f"({', '.join(COLUMNS)})",
-            )
-        ]
+        return [RowError(1, "", f"is not a header: {_HEADER}")]
     errors = [
-        RowError(1, f"#{at}", f"unknown column (known: {', '.join(COLUMNS)})")
-        if "@" in name or any(c.isdigit() for c in name)  # a value, not a column's name
-        else RowError(1, name, f"unknown column (known: {', '.join(COLUMNS)})")
+        # By its name only when it reads as one: a row's value (an id, a name) is never echoed.
+        RowError(1, name if _NAME.fullmatch(name) else f"#{at}", f"unknown column ({known})")
         for at, name in enumerate(header, start=1)
         if name not in COLUMNS
     ]
