@@ -1,7 +1,7 @@
 // The demo cookie banner: plain TypeScript, no framework. It keeps a random first-party visitor
 // id, asks consentd whether the stored choice still holds, and shows the banner only when it does
 // not (none, expired, or made on an older policy revision). Bundled by esbuild (make setup).
-import { createClient, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import {
   CookieChoiceMethod,
@@ -56,11 +56,15 @@ const visitor = visitorId();
 // Global Privacy Control: the browser's standing "do not sell or share" (navigator's, as the
 // request's Sec-GPC header says it to the server too).
 const gpc = (navigator as Navigator & { globalPrivacyControl?: boolean }).globalPrivacyControl === true;
-// The person's words for a failure (the client library's are English and a developer's).
-const FAILED = "Le service de consentement ne répond pas : réessayez dans un instant.";
+// The person's words for a failure (the client library's are English and a developer's): the
+// service down, or the call refused (a revoked key read as an outage; probe FM).
+const DOWN = "Le service de consentement ne répond pas : réessayez dans un instant.";
+const REFUSED = "Votre choix n'a pas pu être enregistré : rechargez la page, puis réessayez.";
 
 function failed(error: unknown): void {
-  byId("error").textContent = FAILED;
+  const code = ConnectError.from(error).code;
+  const down = [Code.Unavailable, Code.DeadlineExceeded, Code.Unknown, Code.Internal];
+  byId("error").textContent = down.includes(code) ? DOWN : REFUSED;
   byId("error").dataset.detail = String(error); // for the developer's console, not the person
 }
 
