@@ -204,7 +204,7 @@ def test_readme_curl_connect_json_post_works(
 ) -> None:
     """The README's curl commands (Connect JSON over HTTP/1.1, with a cookies:write key made by
     `consentd keys create`) run as written against `consentd serve`: the POST stores an
-    acceptance valid 12 months, the GET reads it back VALID; without the key it is 401."""
+    acceptance valid 12 months, the read gives it back VALID; without the key it is 401."""
     child, port, http_port = served.child, served.port, served.http_port
     script = _readme_curl_block().replace("127.0.0.1:8080", f"127.0.0.1:{http_port}")
     done = subprocess.run(

@@ -59,7 +59,7 @@ IMPORT_COLUMNS = """columns (a header row; any order; an unknown column is refus
   recorded_at                  ISO 8601 with a zone: when the person decided (not in the future)
   source                       portal, banner, api, import (default) or support
   notice_version               the notice version shown (required when the purpose has a
-                               notice; empty for a withdrawal)
+                               notice; may be empty for a refusal or a withdrawal)
   evidence                     a reference to the proof kept elsewhere (optional)
 a row older than what is on record for its target is counted "superseded" and not written.
 """
