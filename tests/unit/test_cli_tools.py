@@ -25,11 +25,11 @@ def _read(tmp_path: Path, text: str) -> tuple[list[str], int]:
 
 
 def test_a_header_with_unknown_or_missing_columns_is_refused(tmp_path: Path) -> None:
-    """Line 1 errors name the unknown column, each missing required one, and the absent
-    identifier column; no row is read."""
+    """Line 1 errors name the unknown column by position (and what it may mean), each missing
+    required one, and the absent identifier column; no row is read."""
     errors, rows = _read(tmp_path, "mail,purpose,channel\nx,y,z\n")
     assert rows == 0
-    assert "line 1, column mail: unknown column" in errors[0]
+    assert errors[0].startswith("line 1, column #1: unknown column, email? (known: "), errors
     assert "line 1, column state: required column missing" in errors
     assert any("needs one of the columns email, phone, external_id, cal_id" in e for e in errors)
 
@@ -53,7 +53,9 @@ def test_a_file_without_a_header_says_so_and_echoes_no_value(tmp_path: Path) -> 
     errors, _ = _read(tmp_path, "CUST-JEANDUPONT,imp,channel,granted,2024-03-01T10:00:00Z\n")
     assert not any("JEAN" in e for e in errors), errors
     errors, _ = _read(tmp_path, "emial,purpose,channel,state,recorded_at\n")
-    assert errors[0].startswith("line 1, column emial: unknown column"), errors
+    assert errors[0].startswith("line 1, column #1: unknown column, email? (known:"), errors
+    errors, _ = _read(tmp_path, "jdupont,channel,email,granted,2024-01-01T10:00:00Z\n")
+    assert not any("jdupont" in e or "granted" in e.split("(known")[0] for e in errors), errors
 
 
 def test_a_time_with_a_nul_after_it_is_refused(tmp_path: Path) -> None:

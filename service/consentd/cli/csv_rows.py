@@ -6,9 +6,9 @@ data)."""
 from __future__ import annotations
 
 import csv
+import difflib
 import functools
 import hashlib
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,8 +115,9 @@ def _first_bad_line(path: Path) -> int:
     return 1
 
 
-# What a misspelt column's name looks like (lower case, `_`), as opposed to a row's value.
-_NAME = re.compile(r"[a-z_]{1,32}")
+def _meant(name: str) -> str:
+    close = difflib.get_close_matches(name.lower(), COLUMNS, n=1, cutoff=0.75)
+    return f", {close[0]}?" if close else ""
 
 
 def _header_errors(header: list[str]) -> list[RowError]:
@@ -126,8 +127,9 @@ def _header_errors(header: list[str]) -> list[RowError]:
         # a person's e-mail, were printed as the unknown columns' names).
         return [RowError(1, "", f"is not a header: {_HEADER}")]
     errors = [
-        # By its name only when it reads as one: a row's value (an id, a name) is never echoed.
-        RowError(1, name if _NAME.fullmatch(name) else f"#{at}", f"unknown column ({known})")
+        # By its position, never its text (a row's value, an id or a name, read as a header was
+        # printed; probes FL, FM, FP), with the column it may be a misspelling of.
+        RowError(1, f"#{at}", f"unknown column{_meant(name)} (known: {known})")
         for at, name in enumerate(header, start=1)
         if name not in COLUMNS
     ]

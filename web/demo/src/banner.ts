@@ -60,11 +60,12 @@ const gpc = (navigator as Navigator & { globalPrivacyControl?: boolean }).global
 // service down, or the call refused (a revoked key read as an outage; probe FM).
 const DOWN = "Le service de consentement ne répond pas : réessayez dans un instant.";
 const REFUSED = "Votre choix n'a pas pu être enregistré : rechargez la page, puis réessayez.";
+const UNREAD = "Vos choix de cookies n'ont pas pu être lus : rechargez la page."; // none made yet
 
-function failed(error: unknown): void {
+function failed(error: unknown, reading = false): void {
   const code = ConnectError.from(error).code;
   const down = [Code.Unavailable, Code.DeadlineExceeded, Code.Unknown, Code.Internal];
-  byId("error").textContent = down.includes(code) ? DOWN : REFUSED;
+  byId("error").textContent = down.includes(code) ? DOWN : reading ? UNREAD : REFUSED;
   byId("error").dataset.detail = String(error); // for the developer's console, not the person
 }
 
@@ -142,7 +143,7 @@ async function start(): Promise<void> {
     if (gpc && answer.status !== CookieChoiceStatus.VALID) await record(CookieChoiceMethod.GPC);
     else show(answer);
   } catch (error) {
-    failed(error);
+    failed(error, true);
     document.body.dataset.ready = "error";
   }
 }
