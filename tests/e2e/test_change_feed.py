@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-import sqlalchemy as sa
 from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
 from sqlalchemy.ext.asyncio import create_async_engine
 from structlog.testing import capture_logs
@@ -29,6 +28,7 @@ from tests.e2e.helpers import (
     target,
     withdraw,
 )
+from tests.integration.helpers import restore_feed_to
 
 Campaign = campaign_pb2_grpc.CampaignServiceStub
 Response = campaign_pb2.WatchConsentChangesResponse
@@ -237,17 +237,8 @@ async def test_a_cursor_of_a_feed_restored_from_an_earlier_backup_is_refused(
     live = _watch(campaign, stubs, cursor=cursor)  # open across the restore (probe FJ)
     assert list((await anext(aiter(live))).changes) == []  # its first heartbeat
     engine = create_async_engine(owner_url)
-    try:  # the restore, as the owner: positions 3 to 5 gone, the head back at 2
-        async with engine.begin() as conn:
-            await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-            where = {"t": tenant.tenant_id}
-            await conn.execute(
-                sa.text("DELETE FROM consent_changes WHERE tenant_id = :t AND position > 2"), where
-            )
-            await conn.execute(
-                sa.text("UPDATE consent_change_heads SET last_position = 2 WHERE tenant_id = :t"),
-                where,
-            )
+    try:  # positions 3 to 5 gone, the head back at 2
+        await restore_feed_to(engine, tenant.tenant_id, 2)
     finally:
         await engine.dispose()
     for writes in (0, 4):  # behind the cursor, then past it with other changes

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.app.commands import Choice, Evidence, RecordConsent, WithdrawConsent
 from consentd.app.consents import Written
@@ -95,4 +97,19 @@ async def ended_long_ago(app: App, tenant: Tenant, ended: datetime) -> None:
                 "WHERE tenant_id = CAST(:t AS uuid)"
             ),
             tenant_id,
+        )
+
+
+async def restore_feed_to(engine: AsyncEngine, tenant_id: UUID, position: int) -> None:
+    """What a restore from an earlier backup leaves of a tenant's change feed, done as the owner
+    (`engine`, a superuser): the changes after `position` gone, the head back at it."""
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        where = {"t": tenant_id, "p": position}
+        await conn.execute(
+            sa.text("DELETE FROM consent_changes WHERE tenant_id = :t AND position > :p"), where
+        )
+        await conn.execute(
+            sa.text("UPDATE consent_change_heads SET last_position = :p WHERE tenant_id = :t"),
+            where,
         )

@@ -34,6 +34,7 @@ from consentd.domain.tenancy import Principal, Scope, Tenant
 from consentd.store.tables import consent_changes, consent_events
 from consentd.store.uow import SqlUnitOfWork
 from tests.conftest import TEST_SECRET, owner
+from tests.integration.helpers import restore_feed_to
 
 NEWSLETTER = Target("newsletter", Channel.EMAIL, PartyScope.FIRST_PARTY)
 
@@ -172,16 +173,7 @@ async def test_a_watch_whose_feed_falls_behind_it_ends_at_its_next_heartbeat(
     page = await asyncio.wait_for(anext(pages), 5)
     while len(page.changes) < 3:
         page = await asyncio.wait_for(anext(pages), 5)
-    async with owner(app).begin() as conn:  # the restore, as the owner
-        await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
-        where = {"t": tenant.tenant_id}
-        await conn.execute(
-            sa.text("DELETE FROM consent_changes WHERE tenant_id = :t AND position > 1"), where
-        )
-        await conn.execute(
-            sa.text("UPDATE consent_change_heads SET last_position = 1 WHERE tenant_id = :t"),
-            where,
-        )
+    await restore_feed_to(owner(app), tenant.tenant_id, 1)
     with pytest.raises(InvalidInput, match="restored from an earlier backup"):
         await asyncio.wait_for(_drain(pages), 5)
     await pages.aclose()
