@@ -408,6 +408,13 @@ async def test_the_files_last_no_of_an_instant_counts_whatever_the_batch_size(
         + f"t@example.com,newsletter,email,withdrawn,{t},,\n"
         + f"u@example.com,newsletter,email,withdrawn,{t},,\n"
         + f"u@example.com,newsletter,email,refused,{later},,\n"
+        # Probe FP: a fact repeated with a grant, or an older row, between: twice in one batch.
+        + f"v@example.com,newsletter,email,withdrawn,{t},,\n"
+        + f"v@example.com,newsletter,email,granted,{t},,\n"
+        + f"v@example.com,newsletter,email,withdrawn,{t},,\n"
+        + f"v@example.com,offers,sms,refused,{later},,\n"
+        + f"v@example.com,offers,sms,refused,{t},,\n"
+        + f"v@example.com,offers,sms,refused,{later},,\n"
     )
     events = "SELECT count(*) FROM consent_events WHERE tenant_id = :t"
     counts = []
@@ -416,12 +423,16 @@ async def test_the_files_last_no_of_an_instant_counts_whatever_the_batch_size(
         assert (await _import(env, first, target.slug)).returncode == 0
         done = await _import(env, second, target.slug, "--batch-size", size)
         assert done.returncode == 0, done.stderr
-        assert "2 imported, 2 superseded" in done.stdout, (size, done.stdout)
+        assert "4 imported, 6 superseded" in done.stdout, (size, done.stdout)
         assert await _state(app, target, "t@example.com") == {"newsletter": ConsentState.WITHDRAWN}
         assert await _state(app, target, "u@example.com") == {"newsletter": ConsentState.REFUSED}
+        assert await _state(app, target, "v@example.com") == {
+            "newsletter": ConsentState.WITHDRAWN,
+            "offers": ConsentState.REFUSED,
+        }
         counts.append(await _count(app, target, events))
         assert (await _verify(env, target.slug)).returncode == 0
-    assert counts == [4, 4]
+    assert counts == [6, 6]
 
 
 async def _fresh_tenant(app: App) -> Tenant:

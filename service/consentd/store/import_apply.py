@@ -15,17 +15,17 @@ WITH staged AS (
          WHERE c.tenant_id = $1 AND c.subject_id = s.subject_id AND (c.purpose_id, c.channel,
            c.scope) IN ((s.purpose_id, s.channel, s.scope), ('*', '*', '*'), ('*', s.channel, '*')))
     ) AS latest,
-    -- The same fact again, on record or the row before: an edited file repeated every no. On
-    -- record only while no other "no" of that instant came before it in the batch (a withdrawal
-    -- on record, then the file's refusal and withdrawal of that instant: the last was read as
-    -- the one on record, the result depended on --batch-size; probe FL).
+    -- The same fact again (an edited file repeated every no): the row before; the last earlier
+    -- "no" of that instant in the batch (a grant or an older row between them: imported twice
+    -- in one batch, once in two; probe FP); or the one on record, unless another "no" of that
+    -- instant came before it in the batch (a withdrawal on record, then the file's refusal and
+    -- withdrawal of that instant: the last was read as the one on record; probe FL).
     (lag(s.state) OVER w, lag(s.recorded_at) OVER w) IS NOT DISTINCT FROM (s.state, s.recorded_at)
-    OR (EXISTS (SELECT 1 FROM current_consents c WHERE c.tenant_id = $1
+    AS repeated,
+    coalesce(array_agg(s.state) FILTER (WHERE s.state <> 'granted') OVER same, '{}') AS nos,
+    EXISTS (SELECT 1 FROM current_consents c WHERE c.tenant_id = $1
         AND c.subject_id = s.subject_id AND c.state = s.state AND c.updated_at = s.recorded_at
-        AND (c.purpose_id, c.channel, c.scope) = (s.purpose_id, s.channel, s.scope))
-      AND s.state = ALL (coalesce(array_agg(s.state) FILTER (WHERE s.state <> 'granted')
-        OVER (PARTITION BY s.subject_id, s.purpose_id, s.channel, s.scope, s.recorded_at
-              ORDER BY s.line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), '{}'))) AS again,
+        AND (c.purpose_id, c.channel, c.scope) = (s.purpose_id, s.channel, s.scope)) AS on_record,
     s.state = 'granted' AND (EXISTS (SELECT 1 FROM subject_blocks b WHERE b.tenant_id = $1
         AND b.subject_id = s.subject_id AND b.kind = 'objected' AND b.lifted_at IS NULL)
       -- Or under a withdrawal of everything (a STOP) with no grant of the target since (0037),
@@ -37,7 +37,9 @@ WITH staged AS (
           OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), false)
     ) AS objected
     FROM import_stage s
-    WINDOW w AS (PARTITION BY s.subject_id, s.purpose_id, s.channel, s.scope ORDER BY s.line)
+    WINDOW w AS (PARTITION BY s.subject_id, s.purpose_id, s.channel, s.scope ORDER BY s.line),
+        same AS (PARTITION BY s.subject_id, s.purpose_id, s.channel, s.scope, s.recorded_at
+                 ORDER BY s.line ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
 ), inserted AS (
     INSERT INTO consent_events (
         tenant_id, event_id, subject_id, purpose_id, channel, scope, state, notice_id,
@@ -48,7 +50,9 @@ WITH staged AS (
         notice_version, source, $2, $3, recorded_at, valid_until, evidence_reference
     FROM staged
     WHERE (latest IS NULL OR latest < recorded_at OR (latest = recorded_at AND state <> 'granted'))
-      AND NOT again AND NOT objected
+      AND NOT (repeated OR coalesce(nos[cardinality(nos)] = state, false)
+               OR (on_record AND state = ALL (nos)))
+      AND NOT objected
     ORDER BY line
     RETURNING *
 ), queued AS (
