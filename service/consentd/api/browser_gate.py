@@ -81,15 +81,9 @@ class BrowserGate:
 
     async def _admit(self, method: str, headers: Mapping[str, str], request: Any) -> Principal:
         state = browser_request.get(None) or BrowserRequest(None, None, same_origin=True)
-        try:
-            principal = await self._gate.admit(method, headers, request, tenant=state.path_tenant)
-        except PermissionDenied:  # readable by a page of an allowed origin (a missing scope)
-            if state.origin and not state.same_origin:
-                allowed = await path_origins(
-                    self._cookies, state.path_tenant, self._gate.tenant_exists
-                )
-                state.cors_allowed = state.origin in allowed
-            raise
+        # A refusal is readable by a page of an allowed origin: api/cors.exposing_to_origin
+        # looks the path's tenant's origins up when the answer starts.
+        principal = await self._gate.admit(method, headers, request, tenant=state.path_tenant)
         if state.origin and not state.same_origin:
             if principal.scopes - PAGE_SCOPES:
                 raise PermissionDenied(

@@ -59,19 +59,18 @@ async def answer_preflight(
 
 
 def exposing_to_origin(
-    send: Send,
-    state: BrowserRequest,
-    allowed: Callable[[], Awaitable[frozenset[str]]] | None = None,
+    send: Send, state: BrowserRequest, allowed: Callable[[], Awaitable[frozenset[str]]]
 ) -> Send:
     """`send`, adding CORS headers to the response start when the interceptor admitted the
-    request's origin (state.cors_allowed, read when the response starts), or, for a refusal
-    before it ran (a body that does not decode, an unknown field, a content type), when the
-    origin is one of those `allowed`: the page read "Failed to fetch" (probe FH)."""
+    request's origin (state.cors_allowed, read when the response starts), or, for any refusal
+    (a revoked key, a missing scope, a body that does not decode, an unknown field, before the
+    interceptor ran or in it), when the origin is one of those `allowed`: the page of an
+    allowed origin read "Failed to fetch" (probes BR, FH)."""
     origin = state.origin
 
     async def cors_send(message: Message) -> None:
         start = message["type"] == "http.response.start"
-        if start and not state.cors_allowed and allowed and origin and not state.same_origin:
+        if start and not state.cors_allowed and origin and not state.same_origin:
             with contextlib.suppress(Exception):  # the database gone: the answer still goes
                 state.cors_allowed = origin in await allowed()
         if start and state.cors_allowed and origin:

@@ -134,14 +134,14 @@ class BrowserApp:
             # Only `/<service>/<name>` reaches a Connect app: `.../RecordCookieChoice/../
             # PutCookiePolicy` was routed to PutCookiePolicy, its scopes unchecked (probe BQ).
             await discard_body(receive)
-            exposed = await self._exposing(send, tenant, origin)
+            exposed = self._exposing(send, tenant, origin)
             no_such = (UNIMPLEMENTED, f"{app.path[1:]} has no such method")
             await refuse_unread(scope, exposed, no_such)
             self._count(path, UNIMPLEMENTED)
         elif app is not None and (refusal := await self._refusal(scope, path, tenant)) is not None:
             # Answered before its body is read, and the connection closed after: waiting for
             # the body held a caller without a key 30 s, one that never sent it (probe O).
-            exposed = await self._exposing(send, tenant, origin)
+            exposed = self._exposing(send, tenant, origin)
             await refuse_unread(scope, closing(exposed), refusal)
             self._count(path, refusal[0])
         elif app is not None:
@@ -158,12 +158,15 @@ class BrowserApp:
         else:
             await respond(send, 404, b"not found")
 
-    async def _exposing(self, send: Send, tenant: str | None, origin: str | None) -> Send:
+    def _exposing(self, send: Send, tenant: str | None, origin: str | None) -> Send:
         """`send`, its answer readable by a page of an allowed origin (a revoked key read as
         "Failed to fetch"; a path naming no method too, probe BR)."""
         exposed = BrowserRequest(tenant, origin, same_origin=False)
-        exposed.cors_allowed = origin in await path_origins(self._cookies, tenant, self._exists)
-        return exposing_to_origin(send, exposed)
+        return exposing_to_origin(send, exposed, self._origins(tenant))
+
+    def _origins(self, tenant: str | None) -> Callable[[], Awaitable[frozenset[str]]]:
+        """The origins the path's tenant allows, read when an answer starts."""
+        return lambda: path_origins(self._cookies, tenant, self._exists)
 
     def _count(self, path: str, code: grpc.StatusCode) -> None:
         """A call refused here, before the gate (see api/calls.count_refused)."""
@@ -202,11 +205,12 @@ class BrowserApp:
         self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, state: BrowserRequest
     ) -> None:
         """Run the Connect app with `state` visible to its interceptor; add CORS headers to the
-        response when the interceptor admitted the origin."""
+        response when the interceptor admitted the origin, or, for a refusal, when the path's
+        tenant allows it."""
         token = browser_request.set(state)
         try:
-            allowed = lambda: path_origins(self._cookies, state.path_tenant, self._exists)  # noqa: E731
-            await app(scope, receive, exposing_to_origin(send, state, allowed))
+            exposed = exposing_to_origin(send, state, self._origins(state.path_tenant))
+            await app(scope, receive, exposed)
         finally:
             browser_request.reset(token)
 
