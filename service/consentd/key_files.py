@@ -83,9 +83,8 @@ def _check_secret(key: bytes, stored: Stored, where: str, restore: str) -> bool:
 
 def tell_signing_key(audit_key: bytes, signed_by: str | None) -> None:
     """A signing key other than the one the log was last signed with (a tree head or a
-    checkpoint): a rotation
-    (docs/operations.md, Keys) or a mistake, which `audit verify` later reads as a bad
-    signature (probe DN: accepted without a word)."""
+    checkpoint): a rotation (docs/operations.md, Keys) or a mistake, which `audit verify` later
+    reads as a bad signature (probe DN: accepted without a word)."""
     key_id = CheckpointSigner(audit_key).key_id
     if signed_by is not None and signed_by != key_id:
         log.warning(

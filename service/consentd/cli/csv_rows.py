@@ -123,8 +123,8 @@ def _meant(name: str) -> str:
 def _header_errors(header: list[str]) -> list[RowError]:
     known = ", ".join(COLUMNS)
     if not any(name in REQUIRED for name in header):
-        # No column known: the first line is a row, or another delimiter (probe FL: its values,
-        # a person's e-mail, were printed as the unknown columns' names).
+        # No required column: the first line is a row, or another delimiter (probe FL: its
+        # values, a person's e-mail, were printed as the unknown columns' names).
         return [RowError(1, "", f"is not a header: {_HEADER}")]
     errors = [
         # By its position, never its text (a row's value, an id or a name, read as a header was

@@ -32,9 +32,8 @@ async def purge_periodically(
     logged (one `database_state` names, an outage, as a warning without a traceback) and tried
     again after RETRY_DELAY, then twice as long each time (up to the interval); a run skipped
     because another replica (or a `consentd retention run` / `consentd purge`) holds the lock
-    is normal. Each run is a span
-    (its statements are its children) and counts in consentd_purge_runs_total and
-    consentd_purged_rows_total."""
+    is normal. Each run is a span (its statements are its children) and counts in
+    consentd_purge_runs_total and consentd_purged_rows_total."""
     telemetry = telemetry or Telemetry()
     delay, failures = min(interval, FIRST_PURGE_DELAY), 0
     while True:
