@@ -22,6 +22,7 @@ from consent.v1 import (
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from consentd.api.http import HttpServer
 from consentd.app import auth
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import bootstrap
@@ -31,6 +32,7 @@ from consentd.domain.tenancy import Scope, Tenant
 from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer
 from tests.e2e.helpers import put_purpose, target
 from tests.e2e.security_helpers import issue
+from tests.e2e.test_browser_port import SHOP, allow_origin, http, prefix, record_body
 
 RATE = 5.0
 BURST = 5.0
@@ -58,6 +60,44 @@ async def limited(database_url: str, clock: TestClock) -> AsyncIterator[Stubs]:
     finally:
         await server.stop(grace=1)
         await application.aclose()
+
+
+@pytest.fixture
+async def limited_browser(database_url: str, clock: TestClock) -> AsyncIterator[int]:
+    """The browser port of a second app on the same database, allowing 5 calls a second per
+    tenant."""
+    settings = Settings(rate_limit_per_second=RATE, rate_limit_burst=BURST, db_pool_size=5)
+    application = bootstrap(settings, database_url, TEST_SECRET, clock)
+    server = HttpServer(application.browser_app(), grace=1)
+    port = await server.start("127.0.0.1:0")
+    try:
+        yield port
+    finally:
+        await server.stop()
+        await application.aclose()
+
+
+async def test_a_call_refused_for_its_origin_spends_no_token(
+    limited_browser: int, stubs: Stubs, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """Probe FN: a page of another origin calling with the tenant's page key was refused for
+    its origin only after it took a token of the key's bucket, so it spent the allowance of
+    the tenant's own pages (and was told RESOURCE_EXHAUSTED once it had). Now every such call
+    is PERMISSION_DENIED and the allowed page is served after them."""
+    await allow_origin(stubs, SHOP)
+    page = (await admin.issue_key(tenant.slug, [Scope.COOKIES.value], name="page"))[0].token
+    path = f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice"
+    for _ in range(int(BURST) * 2):
+        status, _, body = await http(
+            limited_browser, path, record_body(uuid4().hex),
+            {"Authorization": f"Bearer {page}", "Origin": "https://evil.example"},
+        )  # fmt: skip
+        assert status == 403, body
+    status, _, body = await http(
+        limited_browser, path, record_body(uuid4().hex),
+        {"Authorization": f"Bearer {page}", "Origin": SHOP},
+    )  # fmt: skip
+    assert status == 200, body
 
 
 def _check(stubs: Stubs, metadata: Any, email: str) -> Any:

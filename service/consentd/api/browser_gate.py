@@ -83,7 +83,7 @@ class BrowserGate:
         state = browser_request.get(None) or BrowserRequest(None, None, same_origin=True)
         # A refusal is readable by a page of an allowed origin: api/cors.exposing_to_origin
         # looks the path's tenant's origins up when the answer starts.
-        principal = await self._gate.admit(method, headers, request, tenant=state.path_tenant)
+        principal = await self._gate.identify(method, headers, tenant=state.path_tenant)
         if state.origin and not state.same_origin:
             if principal.scopes - PAGE_SCOPES:
                 raise PermissionDenied(
@@ -96,6 +96,7 @@ class BrowserGate:
                     "(add it to CookiePolicy.allowed_origins)"
                 )
             state.cors_allowed = True
+        self._gate.accept(method, principal, request)
         return principal
 
 

@@ -56,17 +56,30 @@ class Gate:
         `tenant`, the tenant id a browser URL names, is not the credential's),
         PermissionDenied, ResourceExhausted or InvalidInput (a field the contract does not
         define)."""
+        principal = await self.identify(method, metadata, tenant=tenant)
+        self.accept(method, principal, request)
+        return principal
+
+    async def identify(
+        self, method: str, metadata: Mapping[str, str], *, tenant: str | None = None
+    ) -> Principal:
+        """admit's first half: the caller, authenticated and authorized for `method`; nothing
+        spent yet (the browser port checks the page's origin between the halves: a call it
+        refuses takes no token of the tenant's rate limit, probe FN)."""
         self.reachability.check()
         principal = await self._auth.authenticate(metadata)
         if tenant is not None and tenant != str(principal.tenant_id):
             raise Unauthenticated()
         authorize(method, principal)
+        return principal
+
+    def accept(self, method: str, principal: Principal, request: Message | None) -> None:
+        """admit's second half: the rate limit's token, then the request's fields."""
         if method not in NEVER_LIMITED:
             self._limiter.take_for(principal)
         if request is not None:
             reject_unknown_fields(request)
             check_ranges(request)
-        return principal
 
     async def tenant_exists(self, tenant_id: UUID) -> bool:
         """Whether a tenant of that id exists (a list cached by the authenticator): a browser
