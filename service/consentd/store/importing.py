@@ -1,14 +1,16 @@
 """The import store: one transaction per batch of `consentd import consents` (app/importing.py).
 
 Rows are streamed with COPY into a temporary staging table (one per connection, emptied at each
-commit), then applied with set-based statements: the events not superseded appended in file
-order, the latest per key projected, each one's log entry queued (0009's writers' format). New
-subjects are made as grouped writes make them (store/subjects.py CREATE_LINKED); the batch's
-others are locked before the apply (store/consents.py's lock), as every writer does."""
+commit), then applied with set-based statements, round by round (import_apply.py): the events
+not superseded appended in file order for each subject, projected, each one's log entry queued
+(0009's writers' format). New subjects are made as grouped writes make them (store/subjects.py
+CREATE_LINKED); the batch's others are locked before the apply (store/consents.py's lock), as
+every writer does."""
 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -35,11 +37,13 @@ CREATE TEMPORARY TABLE IF NOT EXISTS import_stage (
     line integer NOT NULL, subject_id uuid NOT NULL,
     purpose_id text NOT NULL, channel text NOT NULL, scope text NOT NULL, state text NOT NULL,
     notice_id text, notice_version integer, source text NOT NULL,
-    recorded_at timestamptz NOT NULL, valid_until timestamptz, evidence_reference text NOT NULL
+    recorded_at timestamptz NOT NULL, valid_until timestamptz, evidence_reference text NOT NULL,
+    round integer NOT NULL
 ) ON COMMIT DELETE ROWS
 """
-# A staged event's fields, in order (the enums are str: COPY takes them as their values).
-_STAGE_COLUMNS = StagedEvent._fields
+# A staged event's fields, in order (the enums are str: COPY takes them as their values), then
+# its round (import_apply.py: the k-th row of its subject in the batch).
+_STAGE_COLUMNS = (*StagedEvent._fields, "round")
 
 # CREATE_LINKED answering with the identifiers another writer linked first (usually none).
 _LINKED_ALL = "SELECT kind, digest, subject_id FROM linked\n"
@@ -182,14 +186,21 @@ class SqlImportBatch:
         self, events: Sequence[StagedEvent], actor: str, role: str, at: datetime
     ) -> int:
         await self._raw.execute(_STAGE)
+        rows = Counter[UUID]()  # each subject's rows so far: a row's round
+        staged = []
+        for event in events:
+            rows[event.subject_id] += 1
+            staged.append((*event, rows[event.subject_id]))
         await self._raw.copy_records_to_table(
-            "import_stage", records=events, columns=_STAGE_COLUMNS
+            "import_stage", records=staged, columns=_STAGE_COLUMNS
         )
         # Only subjects others may write need their lock: nobody else sees one made here yet.
-        subjects = sorted({e.subject_id for e in events}.difference(self._made))
+        subjects = sorted(set(rows).difference(self._made))
         if subjects:
             await self._raw.execute(_LOCK_SUBJECTS, self._tenant, subjects)
-        imported: int = await self._raw.fetchval(APPLY, self._tenant, actor, role, at)
+        imported = 0
+        for round_ in range(1, max(rows.values()) + 1):
+            imported += await self._raw.fetchval(APPLY, self._tenant, actor, role, at, round_)
         self.queued = self.queued or imported > 0
         return imported
 
