@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import grpc
 import pytest
@@ -16,6 +17,7 @@ from grpc_status import rpc_status
 
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
+from consentd.domain.breach import Window
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Scope, Tenant
@@ -59,3 +61,21 @@ async def test_a_purged_tenants_callers_are_refused_checks_included(
     with pytest.raises(FailedPrecondition, match="purged"):
         await admin.issue_key(tenant.slug, [Scope.ADMIN.value])
     assert [t.purged for t in await admin.tenants() if t.slug == tenant.slug] == [True]
+
+
+async def test_breach_scoping_lists_a_purged_tenant_and_scopes_the_others(
+    app: App, stubs: Stubs, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """Probe GD: once one tenant was purged, `consentd breach scope` (all tenants) failed
+    with "the database refused" and scoped none, 48 hours from a notice. The purged one is
+    listed as such, the others counted."""
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, types_pb2.SubjectIdentity(email="scoped@example.fr"), grant(NEWSLETTER))
+    gone = await admin.create_tenant(f"gone-{uuid4().hex[:12]}")
+    await _mark_purged(app, gone)
+    every = {t.slug: t for t in await admin.tenants()}
+    window = Window(datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1))
+    scopes = await app.audit.scope_breach([every[gone.slug], every[tenant.slug]], window)
+    assert [(s.tenant_slug, s.purged) for s in scopes] == [(gone.slug, True), (tenant.slug, False)]
+    assert scopes[0].subjects_touched == 0
+    assert scopes[1].subjects_touched >= 1

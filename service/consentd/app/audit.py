@@ -181,9 +181,13 @@ class AuditUseCases:
 
     async def scope_breach(self, tenants: Sequence[Tenant], window: Window) -> list[TenantScope]:
         """Per tenant (one unit of work each): subjects touched and held, and rows touched per
-        data category, in the window."""
+        data category, in the window; a purged tenant as such, with nothing counted (every unit
+        of work of it is refused: the first one purged stopped the report for all; probe GD)."""
         scopes = []
         for tenant in tenants:
+            if tenant.purged:
+                scopes.append(TenantScope(tenant.slug, 0, 0, purged=True))
+                continue
             async with self._uow(tenant.tenant_id) as uow:
                 touched, held, categories = await uow.breach.scope(window)
             scopes.append(TenantScope(tenant.slug, touched, held, categories))

@@ -31,6 +31,8 @@ class TenantScope:
     subjects_held: int
     # Rows touched per category; categories with none are left out.
     categories: dict[str, int] = field(default_factory=dict)
+    # Its data was purged (its contract ended): nothing is left to count.
+    purged: bool = False
 
 
 @dataclass(frozen=True, slots=True)
