@@ -308,6 +308,43 @@ async def test_an_access_request_is_done_only_once_the_person_was_exported(
     assert payload["export_sha256"] == hashlib.sha256(canonical(document)).hexdigest()
 
 
+async def test_an_erasure_waits_for_the_persons_verified_access_request_to_be_answered(
+    rights_app: App, tenant: Tenant, clock: TestClock
+) -> None:
+    """Probe GD: an erasure closed the person's verified access request done with nothing
+    handed over (nothing could be afterwards). It is refused, nothing erased, until the person
+    was exported; the access request is then done naming that export."""
+    app, who = rights_app, principal(tenant)
+    clock.pinned = T0
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("both@example.fr"))
+    ids = {}
+    for kind in (RequestKind.ACCESS, RequestKind.ERASE):
+        submitted = await app.requests.submit(who, kind, email("both@example.fr"), None)
+        ids[kind] = submitted.request.request_id
+        await app.requests.attest_identity(who, ids[kind], "dpo")
+    await app.requests.start(who, ids[RequestKind.ERASE])
+    with pytest.raises(FailedPrecondition, match=r"an access request .*ExportSubject") as refused:
+        await app.requests.complete(who, ids[RequestKind.ERASE], "erased", "dpo")
+    assert refused.value.code == "ACCESS_UNANSWERED"
+    assert (await app.rights.export(who, email("both@example.fr"))).get("subject")
+    await app.requests.complete(who, ids[RequestKind.ERASE], "erased", "dpo")
+    access = await app.requests.get(who, ids[RequestKind.ACCESS])
+    assert access.state is RequestState.DONE
+    await app.sequencer.drain(tenant.tenant_id)
+    async with owner(app).connect() as conn:
+        logged = await conn.execute(
+            sa.select(audit_entries.c.payload).where(
+                audit_entries.c.tenant_id == tenant.tenant_id,
+                audit_entries.c.payload["request_id"].astext == str(ids[RequestKind.ACCESS]),
+                audit_entries.c.payload["to"].astext == "done",
+            )
+        )
+        (payload,) = logged.scalars()
+    assert len(payload["export_sha256"]) == 64
+    assert (await app.audit.verify(tenant)).ok
+
+
 async def test_an_unverified_request_is_due_from_receipt_and_listed_overdue(
     rights_app: App, tenant: Tenant, clock: TestClock
 ) -> None:

@@ -157,12 +157,32 @@ async def close_with_erasure(
         if found.request_id == erasing or found.state not in OPEN_STATES:
             continue
         request = await locked(uow, found.request_id)
+        answer = await _answered_before_erasure(uow, request)
         for step in _closing(request, now, why):
-            uow.audit.record(transition(step, request, now))
+            done = step.state is RequestState.DONE
+            uow.audit.record(transition(step, request, now, answer if done else None))
             request = step
         await uow.requests.save(request)
         closed += 1
     return closed
+
+
+async def _answered_before_erasure(uow: UnitOfWork, request: RightsRequest) -> str | None:
+    """The export answering a verified access or portability request, which an erasure would
+    close done. Raises FailedPrecondition when there is none: the erasure would leave the
+    person's right of access unanswered for good (probe GD: closed with nothing handed over).
+    A request whose identity was never shown is refused by the erasure (nothing is given)."""
+    if request.state is RequestState.RECEIVED:
+        return None
+    try:
+        return await export_answering(uow, request)
+    except FailedPrecondition:
+        raise FailedPrecondition(
+            f"{_NAMES[request.kind]} of this person ({request.request_id}) is open: export "
+            "the person (ExportSubject), give it to them and complete it, or refuse it, "
+            "before erasing (nothing could be handed over afterwards)",
+            code="ACCESS_UNANSWERED",
+        ) from None
 
 
 def _closing(request: RightsRequest, now: datetime, why: str) -> list[RightsRequest]:
