@@ -173,3 +173,20 @@ async def test_a_reflection_message_that_does_not_decode_is_invalid_argument(
         ]
         names = [s.name for s in answers[0].list_services_response.service]
         assert "consent.v1.ConsentService" in names
+
+
+async def test_reflection_is_served_as_v1_too(grpc_port: int) -> None:
+    """Probe FQ: buf curl and grpcurl ask grpc.reflection.v1 first, which was not served (an
+    unknown method logged and counted per call); it answers as v1alpha does (one protocol)."""
+    method = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+    asked = reflection_pb2.ServerReflectionRequest(
+        file_containing_symbol="consent.v1.ConsentService"
+    ).SerializeToString()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        answers = [
+            reflection_pb2.ServerReflectionResponse.FromString(a)
+            async for a in channel.stream_stream(method)(iter([asked]))
+        ]
+    described = answers[0].file_descriptor_response.file_descriptor_proto
+    assert described, answers[0]
+    assert any(b"ConsentService" in file for file in described)
