@@ -354,25 +354,35 @@ async def test_cli_verify_names_the_first_bad_entry(
     assert (report["ok"], report["bad_seq"]) == (False, 6)
 
 
+_RIGHTS_TAMPERING = {
+    "state": "UPDATE rights_requests SET state = 'refused', closed_at = now() WHERE {mine}",
+    # Probe GA: verified ok. The deadline of GDPR art. 12(3), its receipt, the row itself.
+    "due date": "UPDATE rights_requests SET due_at = due_at + interval '60 days' WHERE {mine}",
+    "receipt": "UPDATE rights_requests SET received_at = received_at + interval '20 days', "
+    "due_at = due_at + interval '20 days' WHERE {mine}",
+    "deleted": "DELETE FROM rights_requests WHERE {mine}",
+}
+
+
+@pytest.mark.parametrize("tampering", _RIGHTS_TAMPERING)
 async def test_a_rights_request_that_is_not_its_latest_transition_is_named(
-    app: App, tenant: Tenant
+    app: App, tenant: Tenant, tampering: str
 ) -> None:
-    """A submitted request verifies; once the owner moves its row to `done` behind the log's
-    back, verify names the request (the latest transition entry says otherwise)."""
+    """A submitted and verified request verifies; once the owner changes its row behind the
+    log's back (its state, its due date, its receipt) or deletes it, verify names it."""
     await catalogue(app, tenant)
     await grant(app, tenant, email("r@example.fr"))
     submitted = await app.requests.submit(
         principal(tenant), RequestKind.ACCESS, email("r@example.fr"), None
     )
     request_id = submitted.request.request_id
+    await app.requests.attest_identity(principal(tenant), request_id, "dpo")
     assert (await app.audit.verify(tenant)).ok
+    mine = "tenant_id = :t AND request_id = :r"
     async with owner(app).begin() as conn:
         await _as_superuser(conn)
         await conn.execute(
-            sa.text(
-                "UPDATE rights_requests SET state = 'refused', closed_at = now() "
-                "WHERE tenant_id = :t AND request_id = :r"
-            ),
+            sa.text(_RIGHTS_TAMPERING[tampering].format(mine=mine)),
             {"t": tenant.tenant_id, "r": request_id},
         )
     report = await app.audit.verify(tenant)

@@ -8,13 +8,18 @@ from __future__ import annotations
 from consentd.store.audit_carry import AS_LOGGED, PRUNED
 
 # A rights request's row is its latest transition: the latest `rights_request.transitioned`
-# entry of the request must say its state, kind, subject and whether it was extended.
+# entry of the request must say its state, kind, subject, whether it was extended and its due
+# date (then in force: the first or the extended one), and its receipt entry its receipt time;
+# an entry must have its row (probe GA: a request deleted, or its dates moved, verified ok).
 RIGHTS = f"""
 WITH {PRUNED}, {AS_LOGGED}, latest AS (
     SELECT DISTINCT ON (a.payload->>'request_id') a.payload->>'request_id' AS request_id,
         a.seq, a.payload
     FROM as_logged a WHERE a.action = 'rights_request.transitioned'
     ORDER BY a.payload->>'request_id', a.seq DESC
+), receipts AS (
+    SELECT a.payload->>'request_id' AS request_id, a.recorded_at FROM as_logged a
+    WHERE a.action = 'rights_request.transitioned' AND a.payload->>'from' IS NULL
 )
 SELECT 'rights_requests' AS fact_table, r.request_id AS fact_id, l.seq,
     CASE WHEN l.seq IS NULL THEN 'is not in the log'
@@ -29,7 +34,17 @@ WHERE r.tenant_id = $1
     ELSE (l.payload->>'to', l.payload->>'kind', l.payload->>'subject_id',
           (l.payload->>'extended')::boolean)
          IS DISTINCT FROM (r.state, r.kind, r.subject_id::text, r.extended_due_at IS NOT NULL)
+      OR (l.payload->>'due_at')::timestamptz
+         NOT IN (r.due_at, coalesce(r.extended_due_at, r.due_at))
+      OR EXISTS (SELECT 1 FROM receipts c WHERE c.request_id = r.request_id::text
+                 AND c.recorded_at IS DISTINCT FROM r.received_at)
   END
+UNION ALL
+SELECT 'rights_requests', l.request_id::uuid, l.seq, 'its log entry has no request (deleted?)'
+FROM latest l
+WHERE NOT EXISTS (
+    SELECT 1 FROM rights_requests r WHERE r.tenant_id = $1 AND r.request_id::text = l.request_id
+)
 """  # noqa: S608 - only this module's constants are interpolated, no input
 
 
