@@ -22,6 +22,7 @@ import pytest
 from consent.v1 import catalog_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from consentd.api.grpc_options import HANDSHAKE_MS
 from consentd.domain.catalog import MAX_NOTICE_CONTENT
 from tests.conftest import Stubs
 
@@ -189,3 +190,21 @@ async def test_the_largest_message_the_contract_takes_fits_and_one_over_1_mib_do
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stubs.catalog.PublishNotice(over, metadata=stubs.metadata)
     assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_a_connection_that_does_not_finish_its_handshake_is_closed(grpc_port: int) -> None:
+    """Probe GC: connections that sent nothing, HTTP/2's preface alone, or it and settings
+    without acknowledging the server's were held 60 s each (grpc's defaults): 170 new ones a
+    second, no key needed, kept the port full. They are closed within HANDSHAKE_MS."""
+    started = time.monotonic()
+    held = []
+    try:
+        for sent in (b"", PREFACE[:24], PREFACE):
+            sock = socket.create_connection(("127.0.0.1", grpc_port), timeout=5)
+            sock.sendall(sent)
+            held.append(sock)
+        assert _still_open(held, 0, seconds=HANDSHAKE_MS / 1000 + 10) == 0
+        assert time.monotonic() - started < 30
+    finally:
+        for sock in held:
+            sock.close()

@@ -23,6 +23,11 @@ IDLE_CONNECTION_MS = 10 * 60 * 1000
 # DD, DH); at 100, a client with 128 in flight on one channel lost 25 (probe DK). Each waits
 # READ_SECONDS at most for its message (api/handler_kinds.py).
 MAX_STREAMS_PER_CONNECTION = 250
+# A connection must send HTTP/2's preface and settings, and acknowledge the server's, within
+# this (grpc's defaults held a connection that sent nothing for 60 s to 2 minutes: 170 new
+# idle connections a second, no key needed, kept the port full and every client out; probe
+# GC). Every HTTP/2 client does it at once.
+HANDSHAKE_MS = 10_000
 
 
 def grpc_connection_limit() -> int:
@@ -43,6 +48,8 @@ def grpc_options(*, reuse_port: bool) -> list[tuple[str, int]]:
         # (clients reconnect on their own); one connection may not open streams without end.
         ("grpc.max_allowed_incoming_connections", grpc_connection_limit()),
         ("grpc.max_connection_idle_ms", IDLE_CONNECTION_MS),
+        ("grpc.server_handshake_timeout_ms", HANDSHAKE_MS),
+        ("grpc.http2.settings_timeout", HANDSHAKE_MS),
         ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
         # What a call not read yet may send ahead (HTTP/2's stream window), and no window grown
         # past it: grpc advertised 4 MiB a stream, so one connection's 100 calls held 400 MiB of
