@@ -10,12 +10,15 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
 from consentd.api.http import HttpServer
 from consentd.api.http_guard import ConnectionGuard
+from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
+from consentd.domain.tenancy import Scope
 
 ATTEMPTS = 30
 HEAD = b"POST /consent.v1.CookieService/RecordCookieChoice HTTP/1.1\r\nHost: x\r\n"
@@ -298,3 +301,46 @@ async def test_a_request_in_progress_at_shutdown_is_answered_with_connection_clo
     await stopping
     assert answer.startswith(b"HTTP/1.1 200 ")
     assert b"connection: close" in answer.lower()
+
+
+@pytest.mark.parametrize("by", ["its deadline", "a new connection"])
+async def test_a_client_that_reads_nothing_it_is_sent_is_dropped(
+    app: App, admin: AdminUseCases, by: str
+) -> None:
+    """Probe GC: a client that asked for answers and never read them held its connection for
+    ever (only reading had deadlines, and the guard could not close it to make room): 100 of
+    them, no key, filled the port. It is dropped once its buffers stayed full write_seconds,
+    or sooner when the port is full and it has waited longest."""
+    demo = await admin.create_tenant(f"demo-{uuid4().hex[:12]}")
+    key, _ = await admin.issue_key(demo.slug, [Scope.COOKIES.value], name="demo page")
+    deadline = 1 if by == "its deadline" else 60
+    guard = ConnectionGuard(1, head_seconds=60, write_seconds=deadline)
+    server = HttpServer(app.browser_app(demo_key=key.token), grace=1, guard=guard)
+    port = await server.start("127.0.0.1:0")
+    asked = 20  # of a 280 KB script: megabytes no buffer holds
+    sock, others = socket.socket(), []
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(b"GET /demo/banner.js HTTP/1.1\r\nHost: x\r\n\r\n" * asked)
+        await asyncio.sleep(3)  # reading nothing
+        if by == "a new connection":
+            others = [await _connect(port) for _ in range(2)]
+        sock.setblocking(False)
+        received = await _read_all(sock, within=10)
+    finally:
+        sock.close()
+        for _, writer in others:
+            _close(writer)
+        await server.stop()
+    assert 0 < received.count(b"HTTP/1.1 200 ") < asked
+
+
+async def _read_all(sock: socket.socket, within: float) -> bytes:
+    """What the server sent until it closed the connection (or reset it), `within` seconds."""
+    loop, got = asyncio.get_running_loop(), bytearray()
+    with contextlib.suppress(ConnectionResetError, TimeoutError):
+        async with asyncio.timeout(within):
+            while chunk := await loop.sock_recv(sock, 65536):
+                got += chunk
+    return bytes(got)

@@ -21,6 +21,10 @@ log = structlog.get_logger("consentd.http")
 
 HEAD_SECONDS = 10.0
 BODY_SECONDS = 30.0
+# How long a client may leave what it is sent unread (the connection's buffers full) before the
+# connection is dropped: one that never read held it for ever (probe GC: 100 of them, no key,
+# filled the port).
+WRITE_SECONDS = 30.0
 # The largest request head (request line and headers) read: h11's own default.
 MAX_HEAD_BYTES = 16 * 1024
 # How long a refused connection is still read (and discarded) before it is closed: closing a
@@ -65,8 +69,8 @@ class Waiting(Protocol):
 
 class ConnectionGuard:
     """What the connections of one port share: how many may be open, and those waiting for
-    their client's bytes (a request head, or a body), the longest-waiting first (the first
-    closed when the port is full)."""
+    their client (its bytes: a request head, or a body; or to read what it is sent), the
+    longest-waiting first (the first closed when the port is full)."""
 
     def __init__(
         self,
@@ -74,11 +78,13 @@ class ConnectionGuard:
         *,
         head_seconds: float = HEAD_SECONDS,
         body_seconds: float = BODY_SECONDS,
+        write_seconds: float = WRITE_SECONDS,
     ) -> None:
         """`limit`: the most connections open at once (default_connection_limit() when None)."""
         self.limit = limit or default_connection_limit()
         self.head_seconds = head_seconds
         self.body_seconds = body_seconds
+        self.write_seconds = write_seconds
         self.waiting: OrderedDict[Waiting, None] = OrderedDict()
         self.refused = 0
         self._logged_at = 0.0

@@ -12,9 +12,10 @@ from typing import Any
 
 from uvicorn.config import Config
 from uvicorn.protocols.http.flow_control import CLOSE_HEADER
-from uvicorn.protocols.http.h11_impl import H11Protocol, RequestResponseCycle
+from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
+from consentd.api.http_cycles import Lingering, WholeRequestCycle
 from consentd.api.http_guard import LINGER_SECONDS, MAX_HEAD_BYTES, ConnectionGuard, refusal
 from consentd.api.unsubscribe_page import PREFIX as UNSUBSCRIBE
 
@@ -50,6 +51,7 @@ class GuardedH11Protocol(H11Protocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self._deadline: asyncio.TimerHandle | None = None
+        self._stall: asyncio.TimerHandle | None = None  # set while the client reads nothing
         self._phase = Phase.HEAD
         self._head_bytes = 0
         self._line_seen = False
@@ -57,7 +59,7 @@ class GuardedH11Protocol(H11Protocol):
         self._stopping = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(_Lingering(transport, self))  # type: ignore[arg-type]
+        super().connection_made(Lingering(transport, self))  # type: ignore[arg-type]
         if not self.guard.make_room(len(self.connections)):
             transport.abort()
             return
@@ -65,6 +67,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._unstall()
         self.guard.waiting.pop(self, None)
         super().connection_lost(exc)
 
@@ -85,7 +88,7 @@ class GuardedH11Protocol(H11Protocol):
             self._head_received()
         elif self._phase is Phase.BODY and not self.cycle.more_body:
             self._phase = Phase.APP
-            self.guard.waiting.pop(self, None)
+            self._served()
             self._disarm()
 
     def eof_received(self) -> bool | None:  # type: ignore[override]
@@ -127,6 +130,40 @@ class GuardedH11Protocol(H11Protocol):
             # closes once it is written (self.headers is the list its scope holds)
             self.headers.append(CLOSE_HEADER)
 
+    def pause_writing(self) -> None:
+        """The client leaves what it is sent unread (its buffers are full): it may for
+        write_seconds, and is evictable meanwhile (probe GC: one that never read held its
+        connection for ever, out of the guard's reach)."""
+        super().pause_writing()
+        if self._stall is None and not self.transport.is_closing():
+            self.guard.waiting[self] = None
+            self._stall = self.loop.call_later(self.guard.write_seconds, self._drop)
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._unstall()
+        if self._phase in (Phase.APP, Phase.DONE):
+            self._served()
+
+    def _served(self) -> None:
+        """Its request is in: it waits on its client no more, unless its client reads nothing
+        (a pipelined request is taken while an answer before it is still unread)."""
+        if self._stall is None:
+            self.guard.waiting.pop(self, None)
+
+    def _unstall(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _drop(self) -> None:
+        """Dropped, what it was sent unread: closing would wait for the client to read it."""
+        self._stall = None
+        self._disarm()
+        self.guard.waiting.pop(self, None)
+        self._phase = Phase.DONE
+        self.transport.abort()
+
     def send_400_response(self, msg: str) -> None:
         """h11 refused the bytes: a head too large (431, or 414 when the request line alone is)
         or not HTTP."""
@@ -137,6 +174,9 @@ class GuardedH11Protocol(H11Protocol):
 
     def close_waiting(self) -> None:
         """Closed to make room for a new connection: it waited longest for its client."""
+        if self._stall is not None:
+            self._drop()
+            return
         self._disarm()
         if self._phase is Phase.BODY:
             self._abandon_request()
@@ -158,7 +198,7 @@ class GuardedH11Protocol(H11Protocol):
     def _head_received(self) -> None:
         if self.scope["path"].startswith(UNSUBSCRIBE):  # before the app's first receive
             self.cycle.__class__ = WholeRequestCycle
-        self.guard.waiting.pop(self, None)
+        self._served()
         self._disarm()
         if self._head_bytes > MAX_HEAD_BYTES and self._head_size() > MAX_HEAD_BYTES:
             # Read whole in one piece, so h11 never held an incomplete head that large.
@@ -251,45 +291,3 @@ class GuardedH11Protocol(H11Protocol):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
-
-
-class _Lingering:
-    """The connection's transport as uvicorn's request cycle holds it: closing it while the
-    request's body is still on the way lingers instead (what uvicorn does when the client said
-    `connection: close` and the app answered before reading the body: a 401, 405, 415 or a
-    passed deadline). Closing at once made the kernel reset the connection when the rest of the
-    body arrived, and the client lost the answer (urllib sends a body apart from the head)."""
-
-    def __init__(self, transport: asyncio.Transport, protocol: GuardedH11Protocol) -> None:
-        self._transport = transport
-        self._protocol = protocol
-
-    def close(self) -> None:
-        if self._protocol.body_arriving():
-            self._protocol.linger()
-        else:
-            self._transport.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
-
-
-class WholeRequestCycle(RequestResponseCycle):
-    """uvicorn's request cycle, handing the app a request whose body arrived whole even when
-    the client went away since: uvicorn answered `http.disconnect` with the body in hand, and
-    an unsubscribe form followed at once by a reset (a proxy aborting its upstream, a mail
-    client's SO_LINGER 0) was taken as cut off, the click lost (probe DK). The unsubscribe
-    link's only: the person's word, which no answer needs to reach; a Connect call handed
-    over so was cancelled by connectrpc at its next await, committed or not (probe DL)."""
-
-    handed = False  # the whole body went to the app already
-
-    async def receive(self) -> Any:
-        if self.disconnected and not self.more_body and not self.handed:
-            self.handed = True
-            body, self.body = bytes(self.body), bytearray()
-            return {"type": "http.request", "body": body, "more_body": False}
-        message = await super().receive()
-        if message["type"] == "http.request" and not message.get("more_body"):
-            self.handed = True
-        return message
