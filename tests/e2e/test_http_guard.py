@@ -344,3 +344,31 @@ async def _read_all(sock: socket.socket, within: float) -> bytes:
             while chunk := await loop.sock_recv(sock, 65536):
                 got += chunk
     return bytes(got)
+
+
+async def test_a_client_that_reads_slowly_keeps_its_connection(
+    app: App, admin: AdminUseCases
+) -> None:
+    """A slow network (64 KB every 0.1 s, a TCP segment on loopback) keeps the server's buffers
+    full for longer than write_seconds but reads some every time: it keeps its connection."""
+    demo = await admin.create_tenant(f"demo-{uuid4().hex[:12]}")
+    key, _ = await admin.issue_key(demo.slug, [Scope.COOKIES.value], name="demo page")
+    guard = ConnectionGuard(8, head_seconds=60, write_seconds=2)
+    server = HttpServer(app.browser_app(demo_key=key.token), grace=1, guard=guard)
+    port = await server.start("127.0.0.1:0")
+    sock = socket.socket()
+    loop, got = asyncio.get_running_loop(), 0
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 128 * 1024)
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(b"GET /demo/banner.js HTTP/1.1\r\nHost: x\r\n\r\n" * 40)
+        sock.setblocking(False)
+        for _ in range(60):  # 6 s
+            await asyncio.sleep(0.1)
+            got += len(await asyncio.wait_for(loop.sock_recv(sock, 64 * 1024), 2))
+        # Still served: the rest comes as fast as it is read (a dropped one resets).
+        got += len(await _read_all(sock, within=3))
+    finally:
+        sock.close()
+        await server.stop()
+    assert got > 1_000_000

@@ -5,6 +5,11 @@ hands the unsubscribe page a body that arrived whole."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import socket
+import struct
+import termios
 from typing import Any, Protocol
 
 from uvicorn.protocols.http.h11_impl import RequestResponseCycle
@@ -58,3 +63,35 @@ class WholeRequestCycle(RequestResponseCycle):
         if message["type"] == "http.request" and not message.get("more_body"):
             self.handed = True
         return message
+
+
+def abandon(cycle: RequestResponseCycle) -> None:
+    """The app reads a disconnect, and its answer, if any, is dropped: ours goes instead.
+    Whole or not, its body is not handed over (WholeRequestCycle): a request refused 400 (sized
+    and chunked) or 431 was carried out all the same (probe DL)."""
+    if isinstance(cycle, WholeRequestCycle):
+        cycle.handed = True
+    cycle.disconnected = True
+    cycle.message_event.set()
+
+
+def unsent(transport: asyncio.Transport) -> int:
+    """The bytes written to `transport` its client has not read yet: asyncio's buffer, and the
+    kernel's (TIOCOUTQ), which takes megabytes on loopback before asyncio holds any."""
+    held = transport.get_write_buffer_size()
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+            held += struct.unpack("i", queued)[0]
+    return held
+
+
+def reset(transport: asyncio.Transport) -> None:
+    """Closed with a reset, what is unsent discarded: a plain close leaves the kernel sending it
+    to a client that reads nothing (megabytes a connection, held after the descriptor)."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()

@@ -15,7 +15,7 @@ from uvicorn.protocols.http.flow_control import CLOSE_HEADER
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
-from consentd.api.http_cycles import Lingering, WholeRequestCycle
+from consentd.api.http_cycles import Lingering, WholeRequestCycle, abandon, reset, unsent
 from consentd.api.http_guard import LINGER_SECONDS, MAX_HEAD_BYTES, ConnectionGuard, refusal
 from consentd.api.unsubscribe_page import PREFIX as UNSUBSCRIBE
 
@@ -132,12 +132,23 @@ class GuardedH11Protocol(H11Protocol):
 
     def pause_writing(self) -> None:
         """The client leaves what it is sent unread (its buffers are full): it may for
-        write_seconds, and is evictable meanwhile (probe GC: one that never read held its
-        connection for ever, out of the guard's reach)."""
+        write_seconds without reading any of it, and is evictable meanwhile (probe GC: one
+        that never read held its connection for ever, out of the guard's reach)."""
         super().pause_writing()
         if self._stall is None and not self.transport.is_closing():
             self.guard.waiting[self] = None
-            self._stall = self.loop.call_later(self.guard.write_seconds, self._drop)
+            self._watch_stall()
+
+    def _watch_stall(self) -> None:
+        unread = unsent(self.transport)
+        self._stall = self.loop.call_later(self.guard.write_seconds, self._stalled, unread)
+
+    def _stalled(self, unread: int) -> None:
+        """A client that read some of `unread` meanwhile (slowly) has another write_seconds."""
+        if unsent(self.transport) < unread:
+            self._watch_stall()
+        else:
+            self._drop()
 
     def resume_writing(self) -> None:
         super().resume_writing()
@@ -146,8 +157,7 @@ class GuardedH11Protocol(H11Protocol):
             self._served()
 
     def _served(self) -> None:
-        """Its request is in: it waits on its client no more, unless its client reads nothing
-        (a pipelined request is taken while an answer before it is still unread)."""
+        # The request is in: not waiting on its client, unless that reads nothing (pipelined)
         if self._stall is None:
             self.guard.waiting.pop(self, None)
 
@@ -156,13 +166,12 @@ class GuardedH11Protocol(H11Protocol):
             self._stall.cancel()
             self._stall = None
 
-    def _drop(self) -> None:
-        """Dropped, what it was sent unread: closing would wait for the client to read it."""
+    def _drop(self) -> None:  # closing would wait for the client to read what is unread
         self._stall = None
         self._disarm()
         self.guard.waiting.pop(self, None)
         self._phase = Phase.DONE
-        self.transport.abort()
+        reset(self.transport)
 
     def send_400_response(self, msg: str) -> None:
         """h11 refused the bytes: a head too large (431, or 414 when the request line alone is)
@@ -179,7 +188,7 @@ class GuardedH11Protocol(H11Protocol):
             return
         self._disarm()
         if self._phase is Phase.BODY:
-            self._abandon_request()
+            abandon(self.cycle)
         self._phase = Phase.DONE
         self.transport.close()
 
@@ -202,12 +211,12 @@ class GuardedH11Protocol(H11Protocol):
         self._disarm()
         if self._head_bytes > MAX_HEAD_BYTES and self._head_size() > MAX_HEAD_BYTES:
             # Read whole in one piece, so h11 never held an incomplete head that large.
-            self._abandon_request()
+            abandon(self.cycle)
             target = len(self.scope["raw_path"]) + len(self.scope["query_string"])
             self._refuse_head_size(line_too_long=target > MAX_HEAD_BYTES)
         elif self._sized_and_chunked():
             # Two framings: a proxy in front may read another request into it (smuggling).
-            self._abandon_request()
+            abandon(self.cycle)
             self._refuse(400, "a request may not carry both Content-Length and Transfer-Encoding")
         elif self.cycle.more_body:
             self._phase = Phase.BODY
@@ -230,7 +239,7 @@ class GuardedH11Protocol(H11Protocol):
         self._deadline = None
         if self._phase is Phase.BODY:
             started = self.cycle.response_started
-            self._abandon_request()
+            abandon(self.cycle)
             if started:
                 self._phase = Phase.DONE
                 self.transport.close()
@@ -244,15 +253,6 @@ class GuardedH11Protocol(H11Protocol):
             self._phase = Phase.DONE
             self.guard.waiting.pop(self, None)
             self.transport.close()
-
-    def _abandon_request(self) -> None:
-        """The app reads a disconnect, and its answer, if any, is dropped: ours goes instead.
-        Whole or not, its body is not handed over (WholeRequestCycle): a request refused 400
-        (sized and chunked) or 431 was carried out all the same (probe DL)."""
-        if isinstance(self.cycle, WholeRequestCycle):
-            self.cycle.handed = True
-        self.cycle.disconnected = True
-        self.cycle.message_event.set()
 
     def _refuse_head_size(self, *, line_too_long: bool) -> None:
         if line_too_long:
