@@ -427,3 +427,60 @@ async def test_the_merkle_tree_is_recomputed_against_its_signed_heads_and_stored
     assert "root" in report.problem
     assert report.bad_seq is not None
     assert report.bad_seq >= size
+
+
+_BACKDATED_GRANT = """
+WITH grant_ AS (
+    SELECT * FROM consent_events WHERE tenant_id = :t AND subject_id = :s AND state = 'granted'
+        AND purpose_id = 'newsletter'
+), forged AS (
+    INSERT INTO consent_events (tenant_id, event_id, subject_id, purpose_id, channel, scope,
+        state, notice_id, notice_version, source, actor, processing_role, recorded_at,
+        valid_until, evidence_reference)
+    SELECT tenant_id, gen_random_uuid(), subject_id, purpose_id, channel, scope, state,
+        notice_id, notice_version, source, actor, processing_role,
+        recorded_at - interval '30 days', valid_until, evidence_reference
+    FROM grant_ RETURNING *
+), current_ AS (
+    UPDATE current_consents c SET state = f.state, event_id = f.event_id,
+        sequence = f.sequence, updated_at = f.recorded_at
+    FROM forged f WHERE c.tenant_id = f.tenant_id AND c.subject_id = f.subject_id
+        AND (c.purpose_id, c.channel, c.scope) = (f.purpose_id, f.channel, f.scope)
+)
+INSERT INTO audit_queue (tenant_id, action, recorded_at, subject_id, fact_id, payload)
+SELECT tenant_id, 'consent.recorded', CASE WHEN :entry_now THEN now() ELSE recorded_at END,
+    subject_id, event_id, consentd_event_payload(f::consent_events)
+FROM forged f
+"""
+
+
+@pytest.mark.parametrize("entry_dated", ["as the grant", "now"])
+async def test_a_backdated_grant_written_around_the_service_is_named(
+    app: App, tenant: Tenant, entry_dated: str
+) -> None:
+    """Probe GA: as the runtime role (no trigger to get around), a grant dated a month back
+    appended after the person's withdrawal, made current and queued for the log: the check
+    said ALLOW and verify ok. Its entry dated as the grant breaks the chain (an entry an hour
+    or more before one logged earlier); dated now, the projection names it (a key's latest
+    event older than one before it)."""
+    await catalogue(app, tenant)
+    written = await grant(app, tenant, email("late@example.fr"))
+    subject_id = written.events[0].subject_id
+    await withdraw(app, tenant, email("late@example.fr"), NEWSLETTER)
+    assert (await app.audit.verify(tenant)).ok
+    async with owner(app).begin() as conn:
+        await conn.execute(
+            sa.text(_BACKDATED_GRANT),
+            {"t": tenant.tenant_id, "s": subject_id, "entry_now": entry_dated == "now"},
+        )
+    await app.sequencer.drain(tenant.tenant_id)
+    report = await app.audit.verify(tenant)
+    assert not report.ok
+    if entry_dated == "now":
+        assert report.bad_seq is None
+        assert [p.problem for p in report.facts.problems] == [
+            "its latest event is dated before an earlier one of its key (backdated?)"
+        ]
+    else:
+        assert report.bad_seq is not None
+        assert "backdated?" in report.problem

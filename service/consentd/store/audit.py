@@ -27,10 +27,12 @@ from consentd.domain.audit import (
     Payload,
 )
 from consentd.domain.canonical import canonical
+from consentd.domain.errors import FailedPrecondition
 from consentd.domain.merkle import Tree
 from consentd.domain.proofs import FactCheck, TreeHead
 from consentd.store import audit_carry, audit_tree
 from consentd.store.audit_facts import check_facts
+from consentd.store.audit_pins import check_pins
 from consentd.store.driver import Driver
 from consentd.store.tables import audit_checkpoints, audit_entries, audit_heads
 
@@ -174,7 +176,14 @@ class SqlAudit:
     async def proof_entry(
         self, seq: int, fact_id: UUID | None
     ) -> tuple[AuditEntry, Payload | None] | None:
-        """Entry `seq` (or the entry of `fact_id`), and its fact's content as it stands now."""
+        """Entry `seq` (or the entry of `fact_id`), and its fact's content as it stands now,
+        rebuilt by the pinned functions (FailedPrecondition when one was changed)."""
+        if changed := await check_pins(self._raw):
+            raise FailedPrecondition(
+                f"{changed[0].problem}: no fact can be proven through it; run consentd audit "
+                "verify",
+                code="FUNCTION_CHANGED",
+            )
         row = await audit_tree.entry_row(self._raw, self._tenant, seq, fact_id)
         if row is None:
             return None

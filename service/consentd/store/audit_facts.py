@@ -23,6 +23,7 @@ from uuid import UUID
 
 from consentd.domain.proofs import FactCheck, FactProblem
 from consentd.store.audit_carry import AS_LOGGED, CARRIED, PRUNED
+from consentd.store.audit_pins import check_pins
 from consentd.store.audit_rights import ERASURES, RIGHTS
 from consentd.store.deadlines import remaining_milliseconds
 from consentd.store.driver import Driver
@@ -169,22 +170,31 @@ SELECT 'consent_changes', o.fact_id, o.seq, 'is on the change feed before a chan
 FROM ordered o WHERE o.position < o.before
 """  # noqa: S608 - only this module's constants are interpolated, no input
 
+# The projection is each key's latest event, which is also its newest: writers append an event
+# only when it is not older than the key's latest (a write dated before it is superseded), so
+# one that is was written around them (probe GA: a grant dated a month back, appended after a
+# withdrawal as the runtime role, answered ALLOW and verified ok).
 _PROJECTION = """
-WITH latest AS (
-    SELECT DISTINCT ON (subject_id, purpose_id, channel, scope) *
+WITH keyed AS (
+    SELECT *, max(recorded_at) OVER (PARTITION BY subject_id, purpose_id, channel, scope)
+        AS newest
     FROM consent_events WHERE tenant_id = $1
+), latest AS (
+    SELECT DISTINCT ON (subject_id, purpose_id, channel, scope) * FROM keyed
     ORDER BY subject_id, purpose_id, channel, scope, sequence DESC
 )
 SELECT 'current_consents' AS fact_table, coalesce(c.event_id, l.event_id) AS fact_id,
     NULL::bigint AS seq,
     CASE WHEN l.event_id IS NULL THEN 'has no event of its key'
          WHEN c.event_id IS NULL THEN 'is missing the latest event of its key'
+         WHEN l.recorded_at < l.newest
+         THEN 'its latest event is dated before an earlier one of its key (backdated?)'
          ELSE 'differs from the latest event of its key' END AS problem
 FROM latest l
 FULL JOIN (SELECT * FROM current_consents WHERE tenant_id = $1) c
     ON (c.subject_id, c.purpose_id, c.channel, c.scope)
      = (l.subject_id, l.purpose_id, l.channel, l.scope)
-WHERE c.event_id IS NULL OR l.event_id IS NULL
+WHERE c.event_id IS NULL OR l.event_id IS NULL OR l.recorded_at < l.newest
    OR (c.state, c.event_id, c.sequence, c.notice_version, c.valid_until, c.updated_at)
       IS DISTINCT FROM
       (l.state, l.event_id, l.sequence, l.notice_version, l.valid_until, l.recorded_at)
@@ -259,7 +269,7 @@ async def check_facts(raw: Driver, tenant_id: UUID, limit: int) -> FactCheck:
     wait = remaining_milliseconds() or int(LONG_READ_SECONDS * 1000)
     seconds = wait / 1000
     await raw.execute(_LONG, str(wait), timeout=seconds)  # this transaction's statements only
-    problems: list[FactProblem] = []
+    problems = await check_pins(raw)
     for query in _CHECKS:
         rows = await raw.fetch(query, tenant_id, limit, timeout=seconds)
         problems += [
