@@ -231,6 +231,51 @@ async def test_a_consistency_proof_links_an_older_signed_head_to_the_current_one
     )
 
 
+@pytest.fixture(scope="module")
+def consistency_verifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The third Python block of docs/audit.md: the documented consistency check."""
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL)
+    path = tmp_path_factory.mktemp("verifier") / "verify_consistency.py"
+    path.write_text(blocks[2])
+    assert "def consistent(" in blocks[2]
+    return path
+
+
+async def test_the_documented_consistency_check_passes_every_kept_size_and_fails_forgeries(
+    stubs: Stubs, tenant: Tenant, cli_env: dict[str, str], consistency_verifier: Path
+) -> None:
+    """Probe GA: the docs named RFC 9162 and no code. The page's block checks the proof from
+    every size the tenant's log had to its size now (powers of two included), and refuses a
+    kept root of another log, a path altered, and the new head of another tenant."""
+    await _writes(stubs)
+    await withdraw(stubs, by_email("bob@example.fr"), SMS)
+    now = json.loads((await _cli(cli_env, "prove", "--tenant", tenant.slug, "--first", "1")).stdout)
+    size = now["second"]["tree_size"]
+    assert size >= 5
+    for first in range(1, size + 1):
+        cli = await _cli(cli_env, "prove", "--tenant", tenant.slug, "--first", str(first))
+        document = json.loads(cli.stdout)
+        kept = {
+            "KEPT_SIZE": str(first),
+            "KEPT_ROOT": document["first"]["root_hash"],  # in real use: the head you kept
+            "TRUSTED_KEY": document["public_key"],
+            "TENANT_ID": str(tenant.tenant_id),
+        }
+        done = _verify(consistency_verifier, document, kept)
+        assert done.returncode == 0, (first, done.stdout + done.stderr)
+        assert done.stdout.startswith(f"CONSISTENT: size {size} extends your {first}")
+        other_root = {**kept, "KEPT_ROOT": "00" * 32}
+        assert _verify(consistency_verifier, document, other_root).returncode != 0
+        if document["consistency_path"]:
+            altered = {
+                **document,
+                "consistency_path": ["00" * 32, *document["consistency_path"][1:]],
+            }
+            assert _verify(consistency_verifier, altered, kept).returncode != 0
+    other_tenant = {**kept, "TENANT_ID": str(uuid4())}
+    assert _verify(consistency_verifier, document, other_tenant).returncode != 0
+
+
 async def test_a_consistency_proof_past_the_log_names_the_field_sent(
     stubs: Stubs, audit: audit_pb2_grpc.AuditServiceStub
 ) -> None:
