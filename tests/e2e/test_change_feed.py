@@ -15,6 +15,7 @@ from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
 from sqlalchemy.ext.asyncio import create_async_engine
 from structlog.testing import capture_logs
 
+from consentd.api import campaign_servicer
 from consentd.app.admin import AdminUseCases
 from consentd.domain.tenancy import Tenant
 from tests.conftest import Stubs, bearer
@@ -313,3 +314,27 @@ async def test_a_feed_the_client_closes_is_cancelled_not_a_database_outage(
     ]
     assert codes, entries
     assert "UNAVAILABLE" not in codes, codes
+
+
+async def test_a_tenant_holds_a_bounded_number_of_feeds_open(
+    stubs: Stubs, campaign: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe GC: a consent:check key opened 1,500 feeds, each reading the database twice a
+    second: another tenant's checks took 30 to 50 times as long. Past MAX_FEEDS_PER_TENANT
+    (3 here) a feed is RESOURCE_EXHAUSTED saying so; one closed makes room."""
+    monkeypatch.setattr(campaign_servicer, "MAX_FEEDS_PER_TENANT", 3)
+    await _write_some(stubs)
+    open_ = [_watch(campaign, stubs, from_now=True) for _ in range(3)]
+    for call in open_:
+        await asyncio.wait_for(call.read(), 5)
+    refused = _watch(campaign, stubs, from_now=True)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await asyncio.wait_for(refused.read(), 5)
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "3 change feeds open" in str(raised.value.details())
+    open_.pop().cancel()
+    await asyncio.sleep(0.3)  # the server sees the cancel
+    again = _watch(campaign, stubs, from_now=True)
+    assert isinstance(await asyncio.wait_for(again.read(), 5), Response)
+    for call in [*open_, again]:
+        call.cancel()

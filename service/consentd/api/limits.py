@@ -13,6 +13,8 @@ from consentd.domain.rights import MAX_EXTENSION_MONTHS
 
 MAX_VALIDITY_DAYS = 3660
 MAX_CHANGES = 1000
+# Change feeds (WatchConsentChanges) a tenant may hold open on one server (api/campaign_servicer).
+MAX_FEEDS_PER_TENANT = 32
 
 # By field name, or by `Message.field` for one whose limit is not the others' (read first).
 FIELD_LIMITS = {
