@@ -21,7 +21,7 @@ from consentd.app.commands import Choice, RecordConsent
 from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.audit import AuditRecord, chain
 from consentd.domain.errors import InvalidInput
-from consentd.domain.model import ConsentState, Source
+from consentd.domain.model import ConsentState, Notice, Source
 from consentd.domain.rights import RequestKind
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import audit_entries, audit_heads, audit_tree_heads
@@ -484,3 +484,58 @@ async def test_a_backdated_grant_written_around_the_service_is_named(
     else:
         assert report.bad_seq is not None
         assert "backdated?" in report.problem
+
+
+_NOW = datetime.now(UTC)
+_CATALOGUE_TAMPERING = {
+    # Probe GA: every never-asked person's DENY became ALLOW, and verify said ok.
+    "lawful basis": (
+        "UPDATE purposes SET lawful_basis = 'legitimate_interest' "
+        "WHERE tenant_id = :t AND purpose_id = 'newsletter'",
+        "purpose newsletter differs from its latest log entry",
+    ),
+    "display name": (
+        "UPDATE purposes SET display_name = 'Autre chose' "
+        "WHERE tenant_id = :t AND purpose_id = 'offers'",
+        "purpose offers differs from its latest log entry",
+    ),
+    "purpose deleted": (
+        "DELETE FROM purposes WHERE tenant_id = :t AND purpose_id = 'b2b'",
+        "purpose b2b: its log entry has no purpose (deleted?)",
+    ),
+    "notice text": (
+        "UPDATE notices SET content = 'Nous pouvons tout faire.' WHERE tenant_id = :t",
+        "notice privacy version 1: its text is not the one its digest names (edited?)",
+    ),
+    "notice text and digest": (
+        "UPDATE notices SET content = 'Tout.', content_sha256 = "
+        "encode(sha256(convert_to('Tout.', 'UTF8')), 'hex') WHERE tenant_id = :t",
+        "notice privacy version 1 differs from its log entry",
+    ),
+    "notice deleted": (
+        "DELETE FROM notices WHERE tenant_id = :t",
+        "notice privacy version 1: its log entry has no notice (deleted?)",
+    ),
+}
+
+
+@pytest.mark.parametrize("tampering", _CATALOGUE_TAMPERING)
+async def test_a_catalogue_changed_behind_the_log_is_named(
+    app: App, tenant: Tenant, tampering: str
+) -> None:
+    """Probe GA: the owner set a purpose's lawful basis to legitimate interest (DENY became
+    ALLOW for everyone never asked), rewrote a notice's text, deleted a purpose: verify ok.
+    Each row is compared with its latest log entry, a notice's text with its digest."""
+    await catalogue(app, tenant)
+    notice = Notice("privacy", 0, "Avis", "fr-FR", "Nous ne vendons rien.", "", False, _NOW)
+    await app.catalog.publish_notice(principal(tenant), notice)
+    assert (await app.audit.verify(tenant)).ok
+    statement, problem = _CATALOGUE_TAMPERING[tampering]
+    async with owner(app).begin() as conn:
+        await _as_superuser(conn)
+        await conn.execute(sa.text(statement), {"t": tenant.tenant_id})
+    report = await app.audit.verify(tenant)
+    assert not report.ok
+    assert report.bad_seq is None
+    table = "notices" if problem.startswith("notice") else "purposes"
+    assert [(p.table, p.problem) for p in report.facts.problems] == [(table, problem)]

@@ -60,6 +60,8 @@ class CatalogUseCases:
                 "notice_id": saved.notice_id,
                 "max_validity_days": saved.max_validity_days,
                 "requires_confirmation": saved.requires_confirmation,
+                "display_name": saved.display_name,
+                "description": saved.description,
                 "created": created,
             }
             uow.audit.record(AuditRecord(Action.PURPOSE_PUT, now, payload))
@@ -107,6 +109,8 @@ class CatalogUseCases:
                 "version": stored.version,
                 "content_sha256": stored.content_sha256,
                 "requires_reconsent": stored.requires_reconsent,
+                "title": stored.title,
+                "language": stored.language,
             }
             uow.audit.record(AuditRecord(Action.NOTICE_PUBLISHED, stamped.published_at, payload))
             await uow.commit(stored)

@@ -23,6 +23,7 @@ from uuid import UUID
 
 from consentd.domain.proofs import FactCheck, FactProblem
 from consentd.store.audit_carry import AS_LOGGED, CARRIED, PRUNED
+from consentd.store.audit_catalog import NOTICES, PURPOSES
 from consentd.store.audit_pins import check_pins
 from consentd.store.audit_rights import ERASURES, RIGHTS
 from consentd.store.deadlines import remaining_milliseconds
@@ -252,7 +253,18 @@ SELECT (SELECT count(*) FROM consent_events WHERE tenant_id = $1)
 
 _CHECKS = tuple(
     f"SELECT * FROM ({query}) AS p ORDER BY 2 LIMIT $2"  # noqa: S608 - constants only
-    for query in (_EVENTS, _DUPLICATES, _BLOCKS, _FEED, _PROJECTION, _COOKIES, RIGHTS, ERASURES)
+    for query in (
+        _EVENTS,
+        _DUPLICATES,
+        _BLOCKS,
+        _FEED,
+        _PROJECTION,
+        _COOKIES,
+        RIGHTS,
+        ERASURES,
+        PURPOSES,
+        NOTICES,
+    )
 )
 
 
