@@ -28,14 +28,15 @@ from consentd.domain.tenancy import Tenant
 from tests.conftest import bearer
 from tests.e2e.security_helpers import register_portal
 
-CHECK, WRITE, COOKIES, SELF, ADMIN = (
+CHECK, WRITE, COOKIES, SELF, ADMIN, SUPPORT = (
     "consent:check",
     "consent:write",
     "cookies:write",
     "subject:self",
     "admin",
+    "rights:support",
 )
-ALL_SCOPES = frozenset({CHECK, WRITE, COOKIES, SELF, ADMIN})
+ALL_SCOPES = frozenset({CHECK, WRITE, COOKIES, SELF, ADMIN, SUPPORT})
 CONSENT = "/consent.v1.ConsentService/"
 CATALOG = "/consent.v1.CatalogService/"
 COOKIES_SERVICE = "/consent.v1.CookieService/"
@@ -71,19 +72,19 @@ EXPECTED: dict[str, frozenset[str]] = {
     # Rights, audit and retention: admin; a person exports and files a request for itself.
     f"{RIGHTS}ExportSubject": frozenset({SELF, ADMIN}),
     f"{RIGHTS}EraseSubject": frozenset({ADMIN}),
-    f"{RIGHTS}RestrictProcessing": frozenset({ADMIN}),
-    f"{RIGHTS}RecordObjection": frozenset({ADMIN}),
+    f"{RIGHTS}RestrictProcessing": frozenset({SUPPORT, ADMIN}),
+    f"{RIGHTS}RecordObjection": frozenset({SUPPORT, ADMIN}),
     f"{RIGHTS}RectifyContact": frozenset({ADMIN}),
-    f"{RIGHTS}SubmitRightsRequest": frozenset({SELF, ADMIN}),
-    f"{RIGHTS}ResendVerificationCode": frozenset({ADMIN}),
-    f"{RIGHTS}ConfirmIdentity": frozenset({ADMIN}),
+    f"{RIGHTS}SubmitRightsRequest": frozenset({SELF, SUPPORT, ADMIN}),
+    f"{RIGHTS}ResendVerificationCode": frozenset({SUPPORT, ADMIN}),
+    f"{RIGHTS}ConfirmIdentity": frozenset({SUPPORT, ADMIN}),
     f"{RIGHTS}StartRightsRequest": frozenset({ADMIN}),
     f"{RIGHTS}ExtendRightsRequest": frozenset({ADMIN}),
-    f"{RIGHTS}RecordPersonTold": frozenset({ADMIN}),
+    f"{RIGHTS}RecordPersonTold": frozenset({SUPPORT, ADMIN}),
     f"{RIGHTS}CompleteRightsRequest": frozenset({ADMIN}),
     f"{RIGHTS}RefuseRightsRequest": frozenset({ADMIN}),
-    f"{RIGHTS}GetRightsRequest": frozenset({ADMIN}),
-    f"{RIGHTS}ListRightsRequests": frozenset({ADMIN}),
+    f"{RIGHTS}GetRightsRequest": frozenset({SUPPORT, ADMIN}),
+    f"{RIGHTS}ListRightsRequests": frozenset({SUPPORT, ADMIN}),
     f"{AUDIT}VerifyAuditChain": frozenset({ADMIN}),
     f"{AUDIT}CreateAuditCheckpoint": frozenset({ADMIN}),
     f"{AUDIT}ListAuditCheckpoints": frozenset({ADMIN}),
@@ -187,7 +188,7 @@ async def _drain(call: Any) -> None:
 async def callers(admin: AdminUseCases, tenant: Tenant) -> dict[str, Any]:
     """Metadata of one caller per scope: API keys, and a portal token for subject:self."""
     found: dict[str, Any] = {}
-    for scope in (CHECK, WRITE, COOKIES, ADMIN):
+    for scope in (CHECK, WRITE, COOKIES, ADMIN, SUPPORT):
         key, _ = await admin.issue_key(tenant.slug, [scope], name=f"matrix {scope}")
         found[scope] = bearer(key.token)
     portal = await register_portal(admin, tenant)

@@ -6,14 +6,15 @@ from __future__ import annotations
 from consentd.domain.errors import PermissionDenied
 from consentd.domain.tenancy import Principal, Scope
 
-CHECK, WRITE, COOKIES, SELF, ADMIN = (
+CHECK, WRITE, COOKIES, SELF, ADMIN, SUPPORT = (
     Scope.CHECK,
     Scope.WRITE,
     Scope.COOKIES,
     Scope.SELF,
     Scope.ADMIN,
+    Scope.SUPPORT,
 )
-CATALOG_READERS = frozenset({CHECK, WRITE, COOKIES, SELF, ADMIN})
+CATALOG_READERS = frozenset({CHECK, WRITE, COOKIES, SELF, ADMIN, SUPPORT})
 
 ALLOWED: dict[str, frozenset[Scope]] = {
     "/consent.v1.ConsentService/RecordConsent": frozenset({WRITE, ADMIN}),
@@ -46,22 +47,26 @@ ALLOWED: dict[str, frozenset[Scope]] = {
     "/consent.v1.CookieService/GetCookiePolicy": CATALOG_READERS,
     # Rights, audit and retention are the data protection officer's (admin). A portal token
     # (subject:self) may export its own data and file its own rights request; the use cases
-    # guard it to its own subject (app/subjects.py guard).
+    # guard it to its own subject (app/subjects.py guard). A support desk (rights:support) files
+    # a caller's request, checks their identity, records their objection or restriction at
+    # once and reads where requests stand (probe GG: it needed admin, which also erases
+    # anyone, rewrites the catalogue and lifts legal holds); erasing, exporting and deciding a
+    # request stay admin's.
     "/consent.v1.RightsService/ExportSubject": frozenset({SELF, ADMIN}),
     "/consent.v1.RightsService/EraseSubject": frozenset({ADMIN}),
-    "/consent.v1.RightsService/RestrictProcessing": frozenset({ADMIN}),
-    "/consent.v1.RightsService/RecordObjection": frozenset({ADMIN}),
+    "/consent.v1.RightsService/RestrictProcessing": frozenset({SUPPORT, ADMIN}),
+    "/consent.v1.RightsService/RecordObjection": frozenset({SUPPORT, ADMIN}),
     "/consent.v1.RightsService/RectifyContact": frozenset({ADMIN}),
-    "/consent.v1.RightsService/SubmitRightsRequest": frozenset({SELF, ADMIN}),
-    "/consent.v1.RightsService/ResendVerificationCode": frozenset({ADMIN}),
-    "/consent.v1.RightsService/ConfirmIdentity": frozenset({ADMIN}),
+    "/consent.v1.RightsService/SubmitRightsRequest": frozenset({SELF, SUPPORT, ADMIN}),
+    "/consent.v1.RightsService/ResendVerificationCode": frozenset({SUPPORT, ADMIN}),
+    "/consent.v1.RightsService/ConfirmIdentity": frozenset({SUPPORT, ADMIN}),
     "/consent.v1.RightsService/StartRightsRequest": frozenset({ADMIN}),
     "/consent.v1.RightsService/ExtendRightsRequest": frozenset({ADMIN}),
-    "/consent.v1.RightsService/RecordPersonTold": frozenset({ADMIN}),
+    "/consent.v1.RightsService/RecordPersonTold": frozenset({SUPPORT, ADMIN}),
     "/consent.v1.RightsService/CompleteRightsRequest": frozenset({ADMIN}),
     "/consent.v1.RightsService/RefuseRightsRequest": frozenset({ADMIN}),
-    "/consent.v1.RightsService/GetRightsRequest": frozenset({ADMIN}),
-    "/consent.v1.RightsService/ListRightsRequests": frozenset({ADMIN}),
+    "/consent.v1.RightsService/GetRightsRequest": frozenset({SUPPORT, ADMIN}),
+    "/consent.v1.RightsService/ListRightsRequests": frozenset({SUPPORT, ADMIN}),
     "/consent.v1.AuditService/VerifyAuditChain": frozenset({ADMIN}),
     "/consent.v1.AuditService/CreateAuditCheckpoint": frozenset({ADMIN}),
     "/consent.v1.AuditService/ListAuditCheckpoints": frozenset({ADMIN}),

@@ -19,6 +19,10 @@ class Scope(enum.StrEnum):
     COOKIES = "cookies:write"  # web frontends: cookie choices only
     SELF = "subject:self"  # the portal acting for one person (signed token)
     ADMIN = "admin"  # the tenant's operators: catalogue, rights, audit
+    # A support desk taking a person's rights by phone: files their requests, checks who they
+    # are, records their objection or restriction at once, reads the requests' state; never
+    # erases, exports nor decides a request (admin's), nor changes the catalogue.
+    SUPPORT = "rights:support"
     # With consent:write: the key speaks for the person (a portal backend, a support desk that
     # identified the caller), so its grants in person (PORTAL, BANNER, SUPPORT) may lift the
     # person's objection or take back a contact point closed to systems (app/standing.py).
