@@ -361,6 +361,11 @@ _RIGHTS_TAMPERING = {
     "receipt": "UPDATE rights_requests SET received_at = received_at + interval '20 days', "
     "due_at = due_at + interval '20 days' WHERE {mine}",
     "deleted": "DELETE FROM rights_requests WHERE {mine}",
+    # Probe GE: an extension the person was not told of: its date moved, a told time forged.
+    "extended date": "UPDATE rights_requests SET extended_due_at = extended_due_at "
+    "+ interval '60 days' WHERE {mine}",
+    "told time": "UPDATE rights_requests SET person_told_at = received_at + interval '1 hour' "
+    "WHERE {mine}",
 }
 
 
@@ -377,6 +382,8 @@ async def test_a_rights_request_that_is_not_its_latest_transition_is_named(
     )
     request_id = submitted.request.request_id
     await app.requests.attest_identity(principal(tenant), request_id, "dpo")
+    if tampering in ("extended date", "told time"):
+        await app.requests.extend(principal(tenant), request_id, 1, "many records")
     assert (await app.audit.verify(tenant)).ok
     mine = "tenant_id = :t AND request_id = :r"
     async with owner(app).begin() as conn:

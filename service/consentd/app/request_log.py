@@ -49,6 +49,10 @@ def transition(
         "to": request.state.value,
         "due_at": stamp(request.effective_due_at) if request.effective_due_at else None,
         "extended": request.extended_due_at is not None,
+        # What the due date in force depends on, for audit verify (probe GE: an extended date
+        # moved, or a told time forged, verified ok while the person was not told).
+        "extended_due_at": _stamp(request.extended_due_at),
+        "person_told_at": _stamp(request.person_told_at),
         # The method's name only, never the operator's own words ("operator:saw the ID card of
         # ..."): the log cannot be edited nor erased, and those words may name the person (probe
         # AO); an unkeyed digest of them could be guessed (probe AP).
@@ -57,6 +61,10 @@ def transition(
     if answer is not None:
         payload["export_sha256"] = answer
     return AuditRecord(Action.REQUEST_TRANSITIONED, now, payload, request.subject_id)
+
+
+def _stamp(moment: datetime | None) -> str | None:
+    return stamp(moment) if moment is not None else None
 
 
 async def saved(
@@ -132,6 +140,8 @@ async def told(
     try:
         async with uows(tenant_id) as uow:
             recorded = await uow.requests.told(request, at)
+            if recorded:
+                uow.audit.record(transition(replace(request, person_told_at=at), request, at))
             await uow.commit()
     except Exception as error:  # noqa: BLE001 - the decision is committed and sent
         log.warning(

@@ -9,7 +9,9 @@ from consentd.store.audit_carry import AS_LOGGED, PRUNED
 
 # A rights request's row is its latest transition: the latest `rights_request.transitioned`
 # entry of the request must say its state, kind, subject, whether it was extended and its due
-# date (then in force: the first or the extended one), and its receipt entry its receipt time;
+# date (then in force: the first or the extended one), since this version its extended date and
+# when the person was told (which decides the one in force), and its receipt entry its receipt
+# time;
 # an entry must have its row (probe GA: a request deleted, or its dates moved, verified ok).
 RIGHTS = f"""
 WITH {PRUNED}, {AS_LOGGED}, latest AS (
@@ -36,6 +38,10 @@ WHERE r.tenant_id = $1
          IS DISTINCT FROM (r.state, r.kind, r.subject_id::text, r.extended_due_at IS NOT NULL)
       OR (l.payload->>'due_at')::timestamptz
          NOT IN (r.due_at, coalesce(r.extended_due_at, r.due_at))
+      OR (l.payload ? 'extended_due_at'
+          AND (l.payload->>'extended_due_at')::timestamptz IS DISTINCT FROM r.extended_due_at)
+      OR (l.payload ? 'person_told_at'
+          AND (l.payload->>'person_told_at')::timestamptz IS DISTINCT FROM r.person_told_at)
       OR EXISTS (SELECT 1 FROM receipts c WHERE c.request_id = r.request_id::text
                  AND c.recorded_at IS DISTINCT FROM r.received_at)
   END
