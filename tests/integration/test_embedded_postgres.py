@@ -15,10 +15,12 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from sqlalchemy.engine import make_url
 
 from consentd.postgres import embedded, tuning
 from consentd.postgres.cluster import children_of
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from consentd.store.database import provision_runtime_role
 
 pytestmark = pytest.mark.integration
 
@@ -273,3 +275,19 @@ def test_a_size_the_kernel_refuses_starts_with_postgresqls_defaults(
     shown = _sizes(pg)
     assert shown == ["128MB", "1GB", "7MB"]
     assert pg.settings == ("work_mem=7MB",)
+
+
+async def test_commands_starting_at_once_all_let_the_runtime_role_in(
+    owner_url: str, database_url: str
+) -> None:
+    """Probe GE: every embedded-mode command sets the runtime role's password at start; six at
+    once failed one run in 18 with "tuple concurrently updated" (and the statement, password
+    included, went to PostgreSQL's log). They take their turn now. (The password is the one
+    the test session's runtime role has: nothing changes for the other tests.)"""
+    password = make_url(database_url).password
+    assert password is not None
+    for _ in range(5):
+        urls = await asyncio.gather(
+            *(provision_runtime_role(owner_url, password) for _ in range(8))
+        )
+        assert set(urls) == {urls[0]}

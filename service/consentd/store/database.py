@@ -236,6 +236,8 @@ async def _revision(url: str) -> str | None:
 
 
 RUNTIME_ROLE = "consentd_app"
+# The advisory lock that orders provision_runtime_role's ALTER ROLE across processes.
+_ROLE_LOCK = 0x636F6E73656E7464  # "consentd"
 # The newest entry of each tenant's audit log: when this host's clock is behind it, every fact
 # written now would be stamped before facts already recorded.
 _NEWEST = (
@@ -264,6 +266,10 @@ async def provision_runtime_role(owner_url: str, password: str) -> str:
     engine = quiet_engine(owner_url)
     try:
         async with engine.begin() as conn:
+            # One at a time: every embedded-mode command runs this at start, and two at once
+            # failed "tuple concurrently updated" (probe GE: a cron'd verify beside an import),
+            # the statement, password included, then in PostgreSQL's log.
+            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ROLE_LOCK})
             # A password cannot be a bind parameter in ALTER ROLE; quote it as a literal.
             literal = "'" + password.replace("'", "''") + "'"
             # Never in a span (db.statement would carry the password), whatever is traced.
