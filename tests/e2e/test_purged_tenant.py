@@ -5,6 +5,12 @@ they were gone; a key made for it afterwards worked (probes P and R)."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
@@ -16,12 +22,12 @@ from consent.v1 import types_pb2
 from grpc_status import rpc_status
 
 from consentd.app.admin import AdminUseCases
-from consentd.bootstrap import App
+from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.breach import Window
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Scope, Tenant
-from tests.conftest import Stubs, bearer, owner
+from tests.conftest import TEST_SECRET, Stubs, bearer, owner
 from tests.e2e.helpers import ALLOW, by_email, check, grant, put_purpose, record, target
 from tests.e2e.security_helpers import fails, issue
 
@@ -79,3 +85,41 @@ async def test_breach_scoping_lists_a_purged_tenant_and_scopes_the_others(
     assert [(s.tenant_slug, s.purged) for s in scopes] == [(gone.slug, True), (tenant.slug, False)]
     assert scopes[0].subjects_touched == 0
     assert scopes[1].subjects_touched >= 1
+
+
+async def test_breach_commands_name_a_purged_tenant_as_such(
+    app: App, admin: AdminUseCases, database_url: str, owner_url: str
+) -> None:
+    """Probe GE: `consentd breach subjects --tenant <purged>` wrote a CSV header, then failed
+    with "the database refused ... check DATABASE_URL". It says the tenant was purged, and
+    writes nothing; `breach scope` lists it purged."""
+    gone = await admin.create_tenant(f"gone-{uuid4().hex[:12]}")
+    await _mark_purged(app, gone)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
+        "CONSENTD_MIGRATE_ON_START": "false",
+        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
+        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
+    }
+    now = datetime.now(UTC)
+    window = ["--since", (now - timedelta(hours=1)).isoformat()]
+    window += ["--until", (now + timedelta(hours=1)).isoformat(), "--tenant", gone.slug]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "consentd", "breach", *args, *window]
+        return subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    listed = await asyncio.to_thread(run, "subjects")
+    assert (listed.returncode, listed.stdout) == (1, "")
+    assert f"tenant {gone.slug} was purged" in listed.stderr
+    assert "DATABASE_URL" not in listed.stderr
+    scoped = await asyncio.to_thread(run, "scope")
+    assert scoped.returncode == 0, scoped.stderr
+    assert json.loads(scoped.stdout)["tenants"] == [
+        {"tenant_slug": gone.slug, "subjects_touched": 0, "subjects_held": 0,
+         "categories": {}, "purged": True}
+    ]  # fmt: skip

@@ -108,6 +108,13 @@ async def breach_subjects(app: App, args: argparse.Namespace) -> int:
     """Every subject the window touched, a page at a time, as CSV on stdout (ids only)."""
     assert app.admin is not None
     tenant = await app.admin.tenant(args.tenant)
+    if tenant.purged:  # every read of it is refused: said as such, before any line (probe GE)
+        print(
+            f"consentd: tenant {tenant.slug} was purged (its contract ended): nothing is left "
+            "to list; what a window before the purge touched is gone",
+            file=sys.stderr,
+        )
+        return 1
     window, token = Window(args.since, args.until), ""
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(("subject_id", "erased_at", "categories"))
