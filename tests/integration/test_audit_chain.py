@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from consentd.app.commands import Choice, RecordConsent
 from consentd.bootstrap import App, derived_signing_key
 from consentd.domain.audit import AuditRecord, chain
-from consentd.domain.errors import InvalidInput
+from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.model import ConsentState, Notice, Source
 from consentd.domain.rights import RequestKind
 from consentd.domain.tenancy import Tenant
@@ -546,3 +546,18 @@ async def test_a_catalogue_changed_behind_the_log_is_named(
     assert report.bad_seq is None
     table = "notices" if problem.startswith("notice") else "purposes"
     assert [(p.table, p.problem) for p in report.facts.problems] == [(table, problem)]
+
+
+async def test_a_proof_over_deleted_entries_says_they_are_missing(app: App, tenant: Tenant) -> None:
+    """Probe GA: with an entry deleted by the owner, a consistency proof was refused as if
+    retention had pruned what it needs, which an auditor is told is normal. It says entries
+    are missing."""
+    await _build_chain(app, tenant)
+    await app.sequencer.drain(tenant.tenant_id)
+    size = (await app.audit.tree_head(tenant)).tree_size
+    async with owner(app).begin() as conn:
+        await _as_superuser(conn)
+        await conn.execute(_E.delete().where(_E.c.tenant_id == tenant.tenant_id, _E.c.seq == 3))
+    with pytest.raises(FailedPrecondition, match="entries are missing") as refused:
+        await app.audit.prove_consistency(tenant, 2, size)
+    assert refused.value.code == "ENTRIES_MISSING"

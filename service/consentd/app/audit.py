@@ -108,6 +108,12 @@ class AuditUseCases:
         tree = await uow.audit.tree(size)
         if tree is None:
             raise FailedPrecondition(PRUNED)
+        if tree.size < size:  # never retention's doing: it keeps the range of what it prunes
+            raise FailedPrecondition(
+                f"the log holds {tree.size} of the {size} entries this needs: entries are "
+                "missing (deleted?); run consentd audit verify",
+                code="ENTRIES_MISSING",
+            )
         return tree
 
     async def prove_inclusion(
