@@ -5,18 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from uuid import UUID
 
 from consentd.domain.audit import FORMAT, GENESIS, AuditEntry, Checkpoint, CheckpointSigner, Head
 from consentd.domain.merkle import Frontier
 from consentd.domain.proofs import NO_FACTS, FactCheck, TreeHead
-
-# How far an entry's time may be before an entry logged before it: writers' queued entries are
-# integrated in the order they were queued, a few milliseconds apart, and hosts' clocks differ a
-# little. Further back, the entry was written with a time of its writer's choosing (probe GA: a
-# grant queued as the runtime role, dated a month before, verified ok).
-BACKDATED = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +55,6 @@ class ChainVerifier:
         self._prev: bytes | None = GENESIS
         self._checked = 0
         self._format = 1  # entries written since 0009 are format 2; never back to 1
-        self._newest: datetime | None = None  # the latest time of the entries checked
         self._verified_checkpoints = 0
         self._bad: tuple[int, str] | None = None
         if self._head.pruned_through:
@@ -106,9 +98,6 @@ class ChainVerifier:
             self._fail(seq, "its prev_hash is not the hash of the entry before it")
         elif entry.format not in (1, FORMAT) or entry.expected_hash() != entry.entry_hash:
             self._fail(seq, "its content does not match its hash")
-        elif self._newest is not None and entry.recorded_at < self._newest - BACKDATED:
-            before = self._newest - entry.recorded_at
-            self._fail(seq, f"is dated {before} before an entry logged earlier (backdated?)")
         elif seq in self._checkpoints:
             checkpoint = self._checkpoints[seq]
             if checkpoint.entry_hash != entry.entry_hash:
@@ -123,7 +112,6 @@ class ChainVerifier:
             elif signed is not None and not self._signer.verifies(signed):
                 self._fail(seq, f"the signed tree head of size {seq} has a bad signature")
         self._prev = entry.entry_hash
-        self._newest = max(self._newest or entry.recorded_at, entry.recorded_at)
         self._format = max(self._format, entry.format)
         self._expected_seq = seq + 1
         self._checked += 1
