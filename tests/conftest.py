@@ -4,6 +4,7 @@ free port of 127.0.0.1."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import tempfile
@@ -22,7 +23,7 @@ from consentd.api.http import HttpServer
 from consentd.app.admin import AdminUseCases
 from consentd.app.auth import AUTHORIZATION
 from consentd.app.idempotency import IdempotencyKey, Once, Replayed
-from consentd.bootstrap import App, bootstrap
+from consentd.bootstrap import App, bootstrap, derived_signing_key
 from consentd.config import Settings
 from consentd.domain.tenancy import Scope, Tenant
 from consentd.postgres.embedded import EmbeddedPostgres
@@ -151,6 +152,18 @@ def owner(app: App) -> AsyncEngine:
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
     return ((AUTHORIZATION, f"Bearer {token}"),)
+
+
+def command_env(database_url: str, owner_url: str) -> dict[str, str]:
+    """The environment of a `consentd` command on the test database, as an operator runs one."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
+        "CONSENTD_MIGRATE_ON_START": "false",
+        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
+        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
+    }
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ they were gone; a key made for it afterwards worked (probes P and R)."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -22,12 +20,12 @@ from consent.v1 import types_pb2
 from grpc_status import rpc_status
 
 from consentd.app.admin import AdminUseCases
-from consentd.bootstrap import App, derived_signing_key
+from consentd.bootstrap import App
 from consentd.domain.breach import Window
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Scope, Tenant
-from tests.conftest import TEST_SECRET, Stubs, bearer, owner
+from tests.conftest import Stubs, bearer, command_env, owner
 from tests.e2e.helpers import ALLOW, by_email, check, grant, put_purpose, record, target
 from tests.e2e.security_helpers import fails, issue
 
@@ -95,14 +93,7 @@ async def test_breach_commands_name_a_purged_tenant_as_such(
     writes nothing; `breach scope` lists it purged."""
     gone = await admin.create_tenant(f"gone-{uuid4().hex[:12]}")
     await _mark_purged(app, gone)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
-        "CONSENTD_MIGRATE_ON_START": "false",
-        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
-        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
-    }
+    env = command_env(database_url, owner_url)
     now = datetime.now(UTC)
     window = ["--since", (now - timedelta(hours=1)).isoformat()]
     window += ["--until", (now + timedelta(hours=1)).isoformat(), "--tenant", gone.slug]

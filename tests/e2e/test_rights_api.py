@@ -4,10 +4,8 @@ tools would call them."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -32,14 +30,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from structlog.testing import capture_logs
 
 from consentd.app.admin import AdminUseCases
-from consentd.bootstrap import App, derived_signing_key
+from consentd.bootstrap import App
 from consentd.deadline_watch import say_deadlines
 from consentd.domain.canonical import canonical
 from consentd.domain.months import add_months
 from consentd.domain.rights import WORDS_ERASED
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import audit_entries, audit_queue
-from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer, owner
+from tests.conftest import Stubs, TestClock, bearer, command_env, owner
 from tests.e2e.helpers import (
     ALLOW,
     DENY,
@@ -613,14 +611,7 @@ async def test_cli_checkpoint_and_breach_scope(
     `consentd breach subjects` which subjects, as CSV."""
     person = await _person(stubs)
     slug = tenant.slug
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
-        "CONSENTD_MIGRATE_ON_START": "false",
-        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
-        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
-    }
+    env = command_env(database_url, owner_url)
 
     def run(*args: str) -> dict[str, Any]:
         argv = [sys.executable, "-m", "consentd", *args]

@@ -4,9 +4,7 @@ concurrency, append-only, and every direct edit by a superuser is detected."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 import random
 import subprocess
 import sys
@@ -18,14 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.app.commands import Choice, RecordConsent
-from consentd.bootstrap import App, derived_signing_key
+from consentd.bootstrap import App
 from consentd.domain.audit import AuditRecord, chain
 from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.model import ConsentState, Notice, Source
 from consentd.domain.rights import RequestKind
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import audit_entries, audit_heads, audit_tree_heads
-from tests.conftest import TEST_SECRET, owner
+from tests.conftest import command_env, owner
 from tests.integration.helpers import (
     B2B,
     NEWSLETTER,
@@ -327,14 +325,7 @@ async def test_cli_verify_names_the_first_bad_entry(
     """`consentd audit verify --tenant` exits 0 on a sound chain, and 1 naming the first bad
     entry once a row is deleted."""
     await _build_chain(app, tenant)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
-        "CONSENTD_MIGRATE_ON_START": "false",
-        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
-        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
-    }
+    env = command_env(database_url, owner_url)
     argv = [sys.executable, "-m", "consentd", "audit", "verify", "--tenant", tenant.slug]
 
     def run() -> subprocess.CompletedProcess[str]:

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -294,6 +295,12 @@ async def test_an_access_request_is_done_only_once_the_person_was_exported(
     document = await app.rights.export(who, email("asked@example.fr"))
     done = await app.requests.complete(who, request_id, "sent", "dpo")
     assert done.state is RequestState.DONE
+    payload = await _done_entry(app, tenant, request_id)
+    assert payload["export_sha256"] == hashlib.sha256(canonical(document)).hexdigest()
+
+
+async def _done_entry(app: App, tenant: Tenant, request_id: UUID) -> dict[str, Any]:
+    """The payload of the log entry that closed the request done."""
     await app.sequencer.drain(tenant.tenant_id)
     async with owner(app).connect() as conn:
         logged = await conn.execute(
@@ -305,7 +312,7 @@ async def test_an_access_request_is_done_only_once_the_person_was_exported(
             )
         )
         (payload,) = logged.scalars()
-    assert payload["export_sha256"] == hashlib.sha256(canonical(document)).hexdigest()
+    return dict(payload)
 
 
 async def test_an_erasure_waits_for_the_persons_verified_access_request_to_be_answered(
@@ -331,17 +338,7 @@ async def test_an_erasure_waits_for_the_persons_verified_access_request_to_be_an
     await app.requests.complete(who, ids[RequestKind.ERASE], "erased", "dpo")
     access = await app.requests.get(who, ids[RequestKind.ACCESS])
     assert access.state is RequestState.DONE
-    await app.sequencer.drain(tenant.tenant_id)
-    async with owner(app).connect() as conn:
-        logged = await conn.execute(
-            sa.select(audit_entries.c.payload).where(
-                audit_entries.c.tenant_id == tenant.tenant_id,
-                audit_entries.c.payload["request_id"].astext == str(ids[RequestKind.ACCESS]),
-                audit_entries.c.payload["to"].astext == "done",
-            )
-        )
-        (payload,) = logged.scalars()
-    assert len(payload["export_sha256"]) == 64
+    assert len((await _done_entry(app, tenant, ids[RequestKind.ACCESS]))["export_sha256"]) == 64
     assert (await app.audit.verify(tenant)).ok
 
 
