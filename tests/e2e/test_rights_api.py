@@ -8,6 +8,7 @@ import hashlib
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -35,7 +36,7 @@ from consentd.deadline_watch import say_deadlines
 from consentd.domain.canonical import canonical
 from consentd.domain.months import add_months
 from consentd.domain.rights import WORDS_ERASED
-from consentd.domain.tenancy import Tenant
+from consentd.domain.tenancy import Scope, Tenant
 from consentd.store.tables import audit_entries, audit_queue
 from tests.conftest import Stubs, TestClock, bearer, command_env, owner
 from tests.e2e.helpers import (
@@ -933,3 +934,75 @@ async def _answered(
     done = rights_pb2.CompleteRightsRequestRequest(request_id=request_id, outcome=said, actor="dpo")
     await rights.CompleteRightsRequest(done, metadata=metadata)
     return request_id
+
+
+async def test_a_support_desk_takes_a_persons_rights_by_phone_without_admin(
+    admin: AdminUseCases,
+    tenant: Tenant,
+    channel: grpc.aio.Channel,
+    stubs: Stubs,
+    dpo: RightsStubs,
+) -> None:
+    """Probe GG: a support desk needed an admin key (which also erases anyone, rewrites the
+    catalogue, lifts legal holds) to file a caller's request or record their objection, and
+    could not list one person's requests. A rights:support key files, identifies, objects and
+    lists that person's requests (by contact point or id; one nobody holds lists nothing), and
+    is refused erasing and exporting."""
+    await _person(stubs)
+    key, _ = await admin.issue_key(tenant.slug, [Scope.SUPPORT.value], name="support desk")
+    support = RightsStubs(channel, replace(stubs, metadata=bearer(key.token)))
+    filed = await support.rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ERASE, subject=by_email("lea@example.fr")
+        ),
+        metadata=support.metadata,
+    )
+    request_id = filed.request.request_id
+    await support.rights.ConfirmIdentity(
+        rights_pb2.ConfirmIdentityRequest(request_id=request_id, attested_by="agent 12"),
+        metadata=support.metadata,
+    )
+    await support.rights.RestrictProcessing(
+        rights_pb2.RestrictProcessingRequest(subject=by_email("lea@example.fr")),
+        metadata=support.metadata,
+    )
+    await support.rights.RecordObjection(
+        rights_pb2.RecordObjectionRequest(subject=by_email("lea@example.fr")),
+        metadata=support.metadata,
+    )
+    await dpo.rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_ACCESS, subject=by_email("someone@example.fr")
+        ),
+        metadata=dpo.metadata,
+    )
+
+    async def listed(subject: types_pb2.SubjectRef) -> list[str]:
+        answer = await support.rights.ListRightsRequests(
+            rights_pb2.ListRightsRequestsRequest(subject=subject), metadata=support.metadata
+        )
+        return [r.request_id for r in answer.requests]
+
+    assert await listed(by_email("lea@example.fr")) == [request_id]
+    assert await listed(types_pb2.SubjectRef(subject_id=filed.request.subject_id)) == [request_id]
+    assert await listed(by_email("nobody@example.fr")) == []
+    for refused in (
+        support.rights.EraseSubject(
+            rights_pb2.EraseSubjectRequest(subject=by_email("lea@example.fr"), actor="agent"),
+            metadata=support.metadata,
+        ),
+        support.rights.ExportSubject(
+            rights_pb2.ExportSubjectRequest(subject=by_email("lea@example.fr")),
+            metadata=support.metadata,
+        ),
+        support.rights.CompleteRightsRequest(
+            rights_pb2.CompleteRightsRequestRequest(request_id=request_id, outcome="x", actor="a"),
+            metadata=support.metadata,
+        ),
+        # Probe GH: it lifted a restriction (the DPO's: the person is told first).
+        support.rights.RestrictProcessing(
+            rights_pb2.RestrictProcessingRequest(subject=by_email("lea@example.fr"), lift=True),
+            metadata=support.metadata,
+        ),
+    ):
+        assert await _code(refused) == grpc.StatusCode.PERMISSION_DENIED

@@ -272,22 +272,27 @@ class RightsRequestUseCases:
         token: str,
         *,
         due_within_days: int = 0,
+        subject: SubjectSelector | None = None,
     ) -> Page[RightsRequest]:
         """Requests by id; `overdue_only`: open ones past their due date now; `due_within_days`
-        (1 to 90): open ones due within that many days. Raises InvalidInput."""
+        (1 to 90): open ones due within that many days; `subject`: that person's only (none
+        when it names nobody). Raises InvalidInput."""
         limit = page_size(size, 100, MAX_PAGE_SIZE)
         if not 0 <= due_within_days <= MAX_DUE_WITHIN_DAYS:
             raise InvalidInput("due_within_days", f"must be 1 to {MAX_DUE_WITHIN_DAYS} (or unset)")
-        scope = f"{overdue_only}|{state.value if state else ''}|{due_within_days}"
         tenant = principal.tenant_id
-        # A request id (a forged "\ud800" was INTERNAL, a forged "zzz" ended the list; probe V).
-        cursor = id_cursor(decode_token(_REQUESTS, token, scope=scope, tenant=tenant))
-        after = str(cursor) if cursor is not None else None
         now = self._clock()
         ahead = timedelta(0) if overdue_only else timedelta(days=due_within_days)
         due_before = now + ahead if overdue_only or due_within_days else None
         async with self._uow(tenant) as uow:
-            items = await uow.requests.listed(due_before, state, after, limit + 1)
+            whose = await self._subjects.find(uow, tenant, subject) if subject else None
+            if subject is not None and whose is None:
+                return Page([], "")
+            scope = f"{overdue_only}|{state.value if state else ''}|{due_within_days}|{whose or ''}"
+            # A request id (a forged "\ud800" was INTERNAL, a forged "zzz" ended the list; V).
+            cursor = id_cursor(decode_token(_REQUESTS, token, scope=scope, tenant=tenant))
+            after = str(cursor) if cursor is not None else None
+            items = await uow.requests.listed(due_before, state, after, limit + 1, whose)
         more, items = len(items) > limit, items[:limit]
         last = str(items[-1].request_id) if more else None
         return Page(items, encode_token(_REQUESTS, last, scope, tenant=tenant) if last else "")

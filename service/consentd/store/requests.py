@@ -130,10 +130,18 @@ class SqlRequests:
         return [_request(m) for m in (await self._conn.execute(query)).mappings()]
 
     async def listed(
-        self, due_before: datetime | None, state: RequestState | None, after: str | None, limit: int
+        self,
+        due_before: datetime | None,
+        state: RequestState | None,
+        after: str | None,
+        limit: int,
+        subject_id: UUID | None = None,
     ) -> list[RightsRequest]:
-        """Requests by id; only those open and due (extended due date) before `due_before`."""
+        """Requests by id; only those open and due (extended due date) before `due_before`;
+        `subject_id`'s only."""
         query = sa.select(_R).where(_R.c.tenant_id == self._tenant)
+        if subject_id is not None:
+            query = query.where(_R.c.subject_id == subject_id)
         if state is not None:
             query = query.where(_R.c.state == state.value)
         if due_before is not None:

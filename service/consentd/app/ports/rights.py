@@ -133,7 +133,12 @@ class RequestRepository(Protocol):
     async def of_subject(self, subject_id: UUID) -> list[RightsRequest]: ...
 
     async def listed(
-        self, overdue_at: datetime | None, state: RequestState | None, after: str | None, limit: int
+        self,
+        overdue_at: datetime | None,
+        state: RequestState | None,
+        after: str | None,
+        limit: int,
+        subject_id: UUID | None = None,
     ) -> list[RightsRequest]: ...
 
 

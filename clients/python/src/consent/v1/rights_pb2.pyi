@@ -856,6 +856,7 @@ class ListRightsRequestsRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     DUE_WITHIN_DAYS_FIELD_NUMBER: _builtins.int
+    SUBJECT_FIELD_NUMBER: _builtins.int
     overdue_only: _builtins.bool
     """Only open requests past their (extended) due date."""
     state: Global___RightsRequestState.ValueType
@@ -870,6 +871,12 @@ class ListRightsRequestsRequest(_message.Message):
     """Only open requests due within this many days from now, late ones included (1 to 90): what
     must be answered this week, before it is late.
     """
+    @_builtins.property
+    def subject(self) -> _types_pb2.SubjectRef:
+        """Only this person's requests, when set (support answering "where is my request?"). A contact
+        point nobody holds lists nothing; an erased person's requests are found by subject id.
+        """
+
     def __init__(
         self,
         *,
@@ -878,10 +885,11 @@ class ListRightsRequestsRequest(_message.Message):
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
         due_within_days: _builtins.int = ...,
+        subject: _types_pb2.SubjectRef | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["subject", b"subject"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_within_days", b"due_within_days", "overdue_only", b"overdue_only", "page_size", b"page_size", "page_token", b"page_token", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_within_days", b"due_within_days", "overdue_only", b"overdue_only", "page_size", b"page_size", "page_token", b"page_token", "state", b"state", "subject", b"subject"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -166,6 +166,47 @@ private static final long serialVersionUID = 0L;
     return dueWithinDays_;
   }
 
+  public static final int SUBJECT_FIELD_NUMBER = 6;
+  private consentd.client.consent.v1.SubjectRef subject_;
+  /**
+   * <pre>
+   * Only this person's requests, when set (support answering "where is my request?"). A contact
+   * point nobody holds lists nothing; an erased person's requests are found by subject id.
+   * </pre>
+   *
+   * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+   * @return Whether the subject field is set.
+   */
+  @java.lang.Override
+  public boolean hasSubject() {
+    return subject_ != null;
+  }
+  /**
+   * <pre>
+   * Only this person's requests, when set (support answering "where is my request?"). A contact
+   * point nobody holds lists nothing; an erased person's requests are found by subject id.
+   * </pre>
+   *
+   * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+   * @return The subject.
+   */
+  @java.lang.Override
+  public consentd.client.consent.v1.SubjectRef getSubject() {
+    return subject_ == null ? consentd.client.consent.v1.SubjectRef.getDefaultInstance() : subject_;
+  }
+  /**
+   * <pre>
+   * Only this person's requests, when set (support answering "where is my request?"). A contact
+   * point nobody holds lists nothing; an erased person's requests are found by subject id.
+   * </pre>
+   *
+   * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+   */
+  @java.lang.Override
+  public consentd.client.consent.v1.SubjectRefOrBuilder getSubjectOrBuilder() {
+    return subject_ == null ? consentd.client.consent.v1.SubjectRef.getDefaultInstance() : subject_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -195,6 +236,9 @@ private static final long serialVersionUID = 0L;
     if (dueWithinDays_ != 0) {
       output.writeUInt32(5, dueWithinDays_);
     }
+    if (subject_ != null) {
+      output.writeMessage(6, getSubject());
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -223,6 +267,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeUInt32Size(5, dueWithinDays_);
     }
+    if (subject_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(6, getSubject());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -247,6 +295,11 @@ private static final long serialVersionUID = 0L;
         .equals(other.getPageToken())) return false;
     if (getDueWithinDays()
         != other.getDueWithinDays()) return false;
+    if (hasSubject() != other.hasSubject()) return false;
+    if (hasSubject()) {
+      if (!getSubject()
+          .equals(other.getSubject())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -269,6 +322,10 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getPageToken().hashCode();
     hash = (37 * hash) + DUE_WITHIN_DAYS_FIELD_NUMBER;
     hash = (53 * hash) + getDueWithinDays();
+    if (hasSubject()) {
+      hash = (37 * hash) + SUBJECT_FIELD_NUMBER;
+      hash = (53 * hash) + getSubject().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -403,6 +460,11 @@ private static final long serialVersionUID = 0L;
       pageSize_ = 0;
       pageToken_ = "";
       dueWithinDays_ = 0;
+      subject_ = null;
+      if (subjectBuilder_ != null) {
+        subjectBuilder_.dispose();
+        subjectBuilder_ = null;
+      }
       return this;
     }
 
@@ -450,6 +512,11 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000010) != 0)) {
         result.dueWithinDays_ = dueWithinDays_;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.subject_ = subjectBuilder_ == null
+            ? subject_
+            : subjectBuilder_.build();
       }
     }
 
@@ -514,6 +581,9 @@ private static final long serialVersionUID = 0L;
       if (other.getDueWithinDays() != 0) {
         setDueWithinDays(other.getDueWithinDays());
       }
+      if (other.hasSubject()) {
+        mergeSubject(other.getSubject());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -565,6 +635,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000010;
               break;
             } // case 40
+            case 50: {
+              input.readMessage(
+                  getSubjectFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 50
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -885,6 +962,170 @@ private static final long serialVersionUID = 0L;
       dueWithinDays_ = 0;
       onChanged();
       return this;
+    }
+
+    private consentd.client.consent.v1.SubjectRef subject_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        consentd.client.consent.v1.SubjectRef, consentd.client.consent.v1.SubjectRef.Builder, consentd.client.consent.v1.SubjectRefOrBuilder> subjectBuilder_;
+    /**
+     * <pre>
+     * Only this person's requests, when set (support answering "where is my request?"). A contact
+     * point nobody holds lists nothing; an erased person's requests are found by subject id.
+     * </pre>
+     *
+     * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+     * @return Whether the subject field is set.
+     */
+    public boolean hasSubject() {
+      return ((bitField0_ & 0x00000020) != 0);
+    }
+    /**
+     * <pre>
+     * Only this person's requests, when set (support answering "where is my request?"). A contact
+     * point nobody holds lists nothing; an erased person's requests are found by subject id.
+     * </pre>
+     *
+     * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+     * @return The subject.
+     */
+    public consentd.client.consent.v1.SubjectRef getSubject() {
+      if (subjectBuilder_ == null) {
+        return subject_ == null ? consentd.client.consent.v1.SubjectRef.getDefaultInstance() : subject_;
+      } else {
+        return subjectBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Only this person's requests, when set (support answering "where is my request?"). A contact
+     * point nobody holds lists nothing; an erased person's requests are found by subject id.
+     * </pre>
+     *
+     * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+     */
+    public Builder setSubject(consentd.client.consent.v1.SubjectRef value) {
+      if (subjectBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        subject_ = value;
+      } else {
+        subjectBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only this person's requests, when set (support answering "where is my request?"). A contact
+     * point nobody holds lists nothing; an erased person's requests are found by subject id.
+     * </pre>
+     *
+     * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+     */
+    public Builder setSubject(
+        consentd.client.consent.v1.SubjectRef.Builder builderForValue) {
+      if (subjectBuilder_ == null) {
+        subject_ = builderForValue.build();
+      } else {
+        subjectBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only this person's requests, when set (support answering "where is my request?"). A contact
+     * point nobody holds lists nothing; an erased person's requests are found by subject id.
+     * </pre>
+     *
+     * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+     */
+    public Builder mergeSubject(consentd.client.consent.v1.SubjectRef value) {
+      if (subjectBuilder_ == null) {
+        if (((bitField0_ & 0x00000020) != 0) &&
+          subject_ != null &&
+          subject_ != consentd.client.consent.v1.SubjectRef.getDefaultInstance()) {
+          getSubjectBuilder().mergeFrom(value);
+        } else {
+          subject_ = value;
+        }
+      } else {
+        subjectBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only this person's requests, when set (support answering "where is my request?"). A contact
+     * point nobody holds lists nothing; an erased person's requests are found by subject id.
+     * </pre>
+     *
+     * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+     */
+    public Builder clearSubject() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      subject_ = null;
+      if (subjectBuilder_ != null) {
+        subjectBuilder_.dispose();
+        subjectBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Only this person's requests, when set (support answering "where is my request?"). A contact
+     * point nobody holds lists nothing; an erased person's requests are found by subject id.
+     * </pre>
+     *
+     * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+     */
+    public consentd.client.consent.v1.SubjectRef.Builder getSubjectBuilder() {
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return getSubjectFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Only this person's requests, when set (support answering "where is my request?"). A contact
+     * point nobody holds lists nothing; an erased person's requests are found by subject id.
+     * </pre>
+     *
+     * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+     */
+    public consentd.client.consent.v1.SubjectRefOrBuilder getSubjectOrBuilder() {
+      if (subjectBuilder_ != null) {
+        return subjectBuilder_.getMessageOrBuilder();
+      } else {
+        return subject_ == null ?
+            consentd.client.consent.v1.SubjectRef.getDefaultInstance() : subject_;
+      }
+    }
+    /**
+     * <pre>
+     * Only this person's requests, when set (support answering "where is my request?"). A contact
+     * point nobody holds lists nothing; an erased person's requests are found by subject id.
+     * </pre>
+     *
+     * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        consentd.client.consent.v1.SubjectRef, consentd.client.consent.v1.SubjectRef.Builder, consentd.client.consent.v1.SubjectRefOrBuilder> 
+        getSubjectFieldBuilder() {
+      if (subjectBuilder_ == null) {
+        subjectBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            consentd.client.consent.v1.SubjectRef, consentd.client.consent.v1.SubjectRef.Builder, consentd.client.consent.v1.SubjectRefOrBuilder>(
+                getSubject(),
+                getParentForChildren(),
+                isClean());
+        subject_ = null;
+      }
+      return subjectBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

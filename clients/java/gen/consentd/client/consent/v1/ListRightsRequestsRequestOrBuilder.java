@@ -78,4 +78,34 @@ public interface ListRightsRequestsRequestOrBuilder extends
    * @return The dueWithinDays.
    */
   int getDueWithinDays();
+
+  /**
+   * <pre>
+   * Only this person's requests, when set (support answering "where is my request?"). A contact
+   * point nobody holds lists nothing; an erased person's requests are found by subject id.
+   * </pre>
+   *
+   * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+   * @return Whether the subject field is set.
+   */
+  boolean hasSubject();
+  /**
+   * <pre>
+   * Only this person's requests, when set (support answering "where is my request?"). A contact
+   * point nobody holds lists nothing; an erased person's requests are found by subject id.
+   * </pre>
+   *
+   * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+   * @return The subject.
+   */
+  consentd.client.consent.v1.SubjectRef getSubject();
+  /**
+   * <pre>
+   * Only this person's requests, when set (support answering "where is my request?"). A contact
+   * point nobody holds lists nothing; an erased person's requests are found by subject id.
+   * </pre>
+   *
+   * <code>.consent.v1.SubjectRef subject = 6 [json_name = "subject"];</code>
+   */
+  consentd.client.consent.v1.SubjectRefOrBuilder getSubjectOrBuilder();
 }

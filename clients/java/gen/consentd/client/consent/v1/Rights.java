@@ -268,72 +268,73 @@ public final class Rights {
       "sRequestRequest\022\035\n\nrequest_id\030\001 \001(\tR\treq" +
       "uestId\"O\n\030GetRightsRequestResponse\0223\n\007re" +
       "quest\030\001 \001(\0132\031.consent.v1.RightsRequestR\007" +
-      "request\"\330\001\n\031ListRightsRequestsRequest\022!\n" +
+      "request\"\212\002\n\031ListRightsRequestsRequest\022!\n" +
       "\014overdue_only\030\001 \001(\010R\013overdueOnly\0224\n\005stat" +
       "e\030\002 \001(\0162\036.consent.v1.RightsRequestStateR" +
       "\005state\022\033\n\tpage_size\030\003 \001(\rR\010pageSize\022\035\n\np" +
       "age_token\030\004 \001(\tR\tpageToken\022&\n\017due_within" +
-      "_days\030\005 \001(\rR\rdueWithinDays\"{\n\032ListRights" +
-      "RequestsResponse\0225\n\010requests\030\001 \003(\0132\031.con" +
-      "sent.v1.RightsRequestR\010requests\022&\n\017next_" +
-      "page_token\030\002 \001(\tR\rnextPageToken*\370\001\n\021Righ" +
-      "tsRequestKind\022#\n\037RIGHTS_REQUEST_KIND_UNS" +
-      "PECIFIED\020\000\022\036\n\032RIGHTS_REQUEST_KIND_ACCESS" +
-      "\020\001\022\037\n\033RIGHTS_REQUEST_KIND_RECTIFY\020\002\022\035\n\031R" +
-      "IGHTS_REQUEST_KIND_ERASE\020\003\022 \n\034RIGHTS_REQ" +
-      "UEST_KIND_RESTRICT\020\004\022\036\n\032RIGHTS_REQUEST_K" +
-      "IND_OBJECT\020\005\022\034\n\030RIGHTS_REQUEST_KIND_PORT" +
-      "\020\006*\360\001\n\022RightsRequestState\022$\n RIGHTS_REQU" +
-      "EST_STATE_UNSPECIFIED\020\000\022!\n\035RIGHTS_REQUES" +
-      "T_STATE_RECEIVED\020\001\022*\n&RIGHTS_REQUEST_STA" +
-      "TE_IDENTITY_VERIFIED\020\002\022$\n RIGHTS_REQUEST" +
-      "_STATE_IN_PROGRESS\020\003\022\035\n\031RIGHTS_REQUEST_S" +
-      "TATE_DONE\020\004\022 \n\034RIGHTS_REQUEST_STATE_REFU" +
-      "SED\020\005*\222\001\n\013ContactKind\022\034\n\030CONTACT_KIND_UN" +
-      "SPECIFIED\020\000\022\026\n\022CONTACT_KIND_EMAIL\020\001\022\026\n\022C" +
-      "ONTACT_KIND_PHONE\020\002\022\034\n\030CONTACT_KIND_EXTE" +
-      "RNAL_ID\020\003\022\027\n\023CONTACT_KIND_CAL_ID\020\0042\360\013\n\rR" +
-      "ightsService\022Y\n\rExportSubject\022 .consent." +
-      "v1.ExportSubjectRequest\032!.consent.v1.Exp" +
-      "ortSubjectResponse\"\003\220\002\001\022V\n\014EraseSubject\022" +
-      "\037.consent.v1.EraseSubjectRequest\032 .conse" +
-      "nt.v1.EraseSubjectResponse\"\003\220\002\002\022h\n\022Restr" +
-      "ictProcessing\022%.consent.v1.RestrictProce" +
-      "ssingRequest\032&.consent.v1.RestrictProces" +
-      "singResponse\"\003\220\002\002\022_\n\017RecordObjection\022\".c" +
-      "onsent.v1.RecordObjectionRequest\032#.conse" +
-      "nt.v1.RecordObjectionResponse\"\003\220\002\002\022W\n\016Re" +
-      "ctifyContact\022!.consent.v1.RectifyContact" +
-      "Request\032\".consent.v1.RectifyContactRespo" +
-      "nse\022f\n\023SubmitRightsRequest\022&.consent.v1." +
-      "SubmitRightsRequestRequest\032\'.consent.v1." +
-      "SubmitRightsRequestResponse\022o\n\026ResendVer" +
-      "ificationCode\022).consent.v1.ResendVerific" +
-      "ationCodeRequest\032*.consent.v1.ResendVeri" +
-      "ficationCodeResponse\022Z\n\017ConfirmIdentity\022" +
-      "\".consent.v1.ConfirmIdentityRequest\032#.co" +
-      "nsent.v1.ConfirmIdentityResponse\022c\n\022Star" +
-      "tRightsRequest\022%.consent.v1.StartRightsR" +
-      "equestRequest\032&.consent.v1.StartRightsRe" +
-      "questResponse\022f\n\023ExtendRightsRequest\022&.c" +
-      "onsent.v1.ExtendRightsRequestRequest\032\'.c" +
-      "onsent.v1.ExtendRightsRequestResponse\022l\n" +
-      "\025CompleteRightsRequest\022(.consent.v1.Comp" +
-      "leteRightsRequestRequest\032).consent.v1.Co" +
-      "mpleteRightsRequestResponse\022f\n\023RefuseRig" +
-      "htsRequest\022&.consent.v1.RefuseRightsRequ" +
-      "estRequest\032\'.consent.v1.RefuseRightsRequ" +
-      "estResponse\022b\n\020RecordPersonTold\022#.consen" +
-      "t.v1.RecordPersonToldRequest\032$.consent.v" +
-      "1.RecordPersonToldResponse\"\003\220\002\002\022b\n\020GetRi" +
-      "ghtsRequest\022#.consent.v1.GetRightsReques" +
-      "tRequest\032$.consent.v1.GetRightsRequestRe" +
-      "sponse\"\003\220\002\001\022h\n\022ListRightsRequests\022%.cons" +
-      "ent.v1.ListRightsRequestsRequest\032&.conse" +
-      "nt.v1.ListRightsRequestsResponse\"\003\220\002\001BL\n" +
-      "\032consentd.client.consent.v1P\001Z,consentd/" +
-      "clients/go/gen/consent/v1;consentv1b\006pro" +
-      "to3"
+      "_days\030\005 \001(\rR\rdueWithinDays\0220\n\007subject\030\006 " +
+      "\001(\0132\026.consent.v1.SubjectRefR\007subject\"{\n\032" +
+      "ListRightsRequestsResponse\0225\n\010requests\030\001" +
+      " \003(\0132\031.consent.v1.RightsRequestR\010request" +
+      "s\022&\n\017next_page_token\030\002 \001(\tR\rnextPageToke" +
+      "n*\370\001\n\021RightsRequestKind\022#\n\037RIGHTS_REQUES" +
+      "T_KIND_UNSPECIFIED\020\000\022\036\n\032RIGHTS_REQUEST_K" +
+      "IND_ACCESS\020\001\022\037\n\033RIGHTS_REQUEST_KIND_RECT" +
+      "IFY\020\002\022\035\n\031RIGHTS_REQUEST_KIND_ERASE\020\003\022 \n\034" +
+      "RIGHTS_REQUEST_KIND_RESTRICT\020\004\022\036\n\032RIGHTS" +
+      "_REQUEST_KIND_OBJECT\020\005\022\034\n\030RIGHTS_REQUEST" +
+      "_KIND_PORT\020\006*\360\001\n\022RightsRequestState\022$\n R" +
+      "IGHTS_REQUEST_STATE_UNSPECIFIED\020\000\022!\n\035RIG" +
+      "HTS_REQUEST_STATE_RECEIVED\020\001\022*\n&RIGHTS_R" +
+      "EQUEST_STATE_IDENTITY_VERIFIED\020\002\022$\n RIGH" +
+      "TS_REQUEST_STATE_IN_PROGRESS\020\003\022\035\n\031RIGHTS" +
+      "_REQUEST_STATE_DONE\020\004\022 \n\034RIGHTS_REQUEST_" +
+      "STATE_REFUSED\020\005*\222\001\n\013ContactKind\022\034\n\030CONTA" +
+      "CT_KIND_UNSPECIFIED\020\000\022\026\n\022CONTACT_KIND_EM" +
+      "AIL\020\001\022\026\n\022CONTACT_KIND_PHONE\020\002\022\034\n\030CONTACT" +
+      "_KIND_EXTERNAL_ID\020\003\022\027\n\023CONTACT_KIND_CAL_" +
+      "ID\020\0042\360\013\n\rRightsService\022Y\n\rExportSubject\022" +
+      " .consent.v1.ExportSubjectRequest\032!.cons" +
+      "ent.v1.ExportSubjectResponse\"\003\220\002\001\022V\n\014Era" +
+      "seSubject\022\037.consent.v1.EraseSubjectReque" +
+      "st\032 .consent.v1.EraseSubjectResponse\"\003\220\002" +
+      "\002\022h\n\022RestrictProcessing\022%.consent.v1.Res" +
+      "trictProcessingRequest\032&.consent.v1.Rest" +
+      "rictProcessingResponse\"\003\220\002\002\022_\n\017RecordObj" +
+      "ection\022\".consent.v1.RecordObjectionReque" +
+      "st\032#.consent.v1.RecordObjectionResponse\"" +
+      "\003\220\002\002\022W\n\016RectifyContact\022!.consent.v1.Rect" +
+      "ifyContactRequest\032\".consent.v1.RectifyCo" +
+      "ntactResponse\022f\n\023SubmitRightsRequest\022&.c" +
+      "onsent.v1.SubmitRightsRequestRequest\032\'.c" +
+      "onsent.v1.SubmitRightsRequestResponse\022o\n" +
+      "\026ResendVerificationCode\022).consent.v1.Res" +
+      "endVerificationCodeRequest\032*.consent.v1." +
+      "ResendVerificationCodeResponse\022Z\n\017Confir" +
+      "mIdentity\022\".consent.v1.ConfirmIdentityRe" +
+      "quest\032#.consent.v1.ConfirmIdentityRespon" +
+      "se\022c\n\022StartRightsRequest\022%.consent.v1.St" +
+      "artRightsRequestRequest\032&.consent.v1.Sta" +
+      "rtRightsRequestResponse\022f\n\023ExtendRightsR" +
+      "equest\022&.consent.v1.ExtendRightsRequestR" +
+      "equest\032\'.consent.v1.ExtendRightsRequestR" +
+      "esponse\022l\n\025CompleteRightsRequest\022(.conse" +
+      "nt.v1.CompleteRightsRequestRequest\032).con" +
+      "sent.v1.CompleteRightsRequestResponse\022f\n" +
+      "\023RefuseRightsRequest\022&.consent.v1.Refuse" +
+      "RightsRequestRequest\032\'.consent.v1.Refuse" +
+      "RightsRequestResponse\022b\n\020RecordPersonTol" +
+      "d\022#.consent.v1.RecordPersonToldRequest\032$" +
+      ".consent.v1.RecordPersonToldResponse\"\003\220\002" +
+      "\002\022b\n\020GetRightsRequest\022#.consent.v1.GetRi" +
+      "ghtsRequestRequest\032$.consent.v1.GetRight" +
+      "sRequestResponse\"\003\220\002\001\022h\n\022ListRightsReque" +
+      "sts\022%.consent.v1.ListRightsRequestsReque" +
+      "st\032&.consent.v1.ListRightsRequestsRespon" +
+      "se\"\003\220\002\001BL\n\032consentd.client.consent.v1P\001Z" +
+      ",consentd/clients/go/gen/consent/v1;cons" +
+      "entv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -520,7 +521,7 @@ public final class Rights {
     internal_static_consent_v1_ListRightsRequestsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_ListRightsRequestsRequest_descriptor,
-        new java.lang.String[] { "OverdueOnly", "State", "PageSize", "PageToken", "DueWithinDays", });
+        new java.lang.String[] { "OverdueOnly", "State", "PageSize", "PageToken", "DueWithinDays", "Subject", });
     internal_static_consent_v1_ListRightsRequestsResponse_descriptor =
       getDescriptor().getMessageTypes().get(30);
     internal_static_consent_v1_ListRightsRequestsResponse_fieldAccessorTable = new
