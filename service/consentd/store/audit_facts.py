@@ -281,7 +281,7 @@ async def check_facts(raw: Driver, tenant_id: UUID, limit: int) -> FactCheck:
     wait = remaining_milliseconds() or int(LONG_READ_SECONDS * 1000)
     seconds = wait / 1000
     await raw.execute(_LONG, str(wait), timeout=seconds)  # this transaction's statements only
-    problems = await check_pins(raw)
+    problems = await check_pins(raw, timeout=seconds)
     for query in _CHECKS:
         rows = await raw.fetch(query, tenant_id, limit, timeout=seconds)
         problems += [

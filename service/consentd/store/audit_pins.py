@@ -43,11 +43,11 @@ def digest(row: tuple[object, ...]) -> str:
     return hashlib.sha256(repr(tuple(row[2:])).encode()).hexdigest()
 
 
-async def check_pins(raw: Driver) -> list[FactProblem]:
+async def check_pins(raw: Driver, timeout: float | None = None) -> list[FactProblem]:  # noqa: ASYNC109 - the driver's per-statement bound
     """What is wrong with the pinned functions (an empty list: nothing); sets the search_path
-    of the transaction it runs in first."""
-    schema = (await raw.fetchrow(_SEARCH_PATH))[0]
-    rows = await raw.fetch(_DEFINITIONS, list(PINNED))
+    of the transaction it runs in first. `timeout`: each statement's, when not the driver's."""
+    schema = (await raw.fetchrow(_SEARCH_PATH, timeout=timeout))[0]
+    rows = await raw.fetch(_DEFINITIONS, list(PINNED), timeout=timeout)
     problems = []
     for name, pinned in PINNED.items():
         found = [tuple(r) for r in rows if r[0] == name]
