@@ -285,7 +285,7 @@ class RightsRequestUseCases:
         ahead = timedelta(0) if overdue_only else timedelta(days=due_within_days)
         due_before = now + ahead if overdue_only or due_within_days else None
         async with self._uow(tenant) as uow:
-            whose = await self._subjects.find(uow, tenant, subject) if subject else None
+            whose = await self._subjects.find(uow, tenant, subject) if subject is not None else None
             if subject is not None and whose is None:
                 return Page([], "")
             scope = f"{overdue_only}|{state.value if state else ''}|{due_within_days}|{whose or ''}"

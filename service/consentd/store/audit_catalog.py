@@ -26,6 +26,12 @@ _NOTICE_FIELDS = {
 }
 
 
+# When the tenant's log began (its first entry kept).
+_LOG_BEGAN = (
+    "(SELECT a.recorded_at FROM audit_entries a WHERE a.tenant_id = $1 ORDER BY a.seq LIMIT 1)"
+)
+
+
 def _differs(fields: dict[str, str]) -> str:
     """An entry that logged a field says what the row holds."""
     return " OR ".join(
@@ -52,8 +58,10 @@ WHERE NOT EXISTS (
     SELECT 1 FROM audit_queue q WHERE q.tenant_id = $1 AND q.action = 'catalog.purpose_put'
     AND q.payload->>'purpose' = coalesce(p.purpose_id, l.purpose_id)
 ) AND CASE WHEN l.seq IS NULL
-    -- Put before retention pruned the log up to a checkpoint: its entry may have gone with it.
+    -- Put before retention pruned the log up to a checkpoint, or before the log began (an
+    -- early release's catalogue): its entry may have gone with it, or never been.
     THEN NOT EXISTS (SELECT 1 FROM pruned r WHERE p.updated_at <= r.until)
+        AND p.updated_at >= {_LOG_BEGAN}
     ELSE p.purpose_id IS NULL OR {_differs(_PURPOSE_FIELDS)} END
 """  # noqa: S608 - only this module's constants are interpolated, no input
 
@@ -78,6 +86,7 @@ WHERE NOT EXISTS (
     AND q.payload->>'notice_id' = coalesce(n.notice_id, l.notice_id)
 ) AND CASE WHEN l.seq IS NULL
     THEN NOT EXISTS (SELECT 1 FROM pruned r WHERE n.published_at <= r.until)
+        AND n.published_at >= {_LOG_BEGAN}
     ELSE n.notice_id IS NULL
         OR n.content_sha256 <> encode(sha256(convert_to(n.content, 'UTF8')), 'hex')
         OR {_differs(_NOTICE_FIELDS)} END
