@@ -190,3 +190,23 @@ async def test_reflection_is_served_as_v1_too(grpc_port: int) -> None:
     described = answers[0].file_descriptor_response.file_descriptor_proto
     assert described, answers[0]
     assert any(b"ConsentService" in file for file in described)
+    # Listed and described too (probe GE: served, not listed; `describe` of it failed).
+    asked_v1 = [
+        reflection_pb2.ServerReflectionRequest(list_services=""),
+        reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="grpc.reflection.v1.ServerReflection"
+        ),
+    ]
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        listed, v1 = [
+            reflection_pb2.ServerReflectionResponse.FromString(a)
+            async for a in channel.stream_stream(method)(
+                iter(m.SerializeToString() for m in asked_v1)
+            )
+        ]
+    assert "grpc.reflection.v1.ServerReflection" in {
+        s.name for s in listed.list_services_response.service
+    }
+    assert any(
+        b"grpc.reflection.v1" in f for f in v1.file_descriptor_response.file_descriptor_proto
+    )

@@ -24,6 +24,7 @@ from consent.v1 import (
     rights_pb2,
     rights_pb2_grpc,
 )
+from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
@@ -92,8 +93,10 @@ REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
 
 
 def serve_reflection(server: grpc.aio.Server) -> None:
-    """What reflection.enable_server_reflection does for a grpc.aio server, under both names."""
-    names = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME)
+    """What reflection.enable_server_reflection does for a grpc.aio server, under both names,
+    both listed and described (probe GE: v1 was served, not listed, and `describe` of it failed)."""
+    _describe_v1()
+    names = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME, REFLECTION_V1)
     servicer = reflection.aio.ReflectionServicer(names)
     reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
     info = grpc.stream_stream_rpc_method_handler(
@@ -105,6 +108,30 @@ def serve_reflection(server: grpc.aio.Server) -> None:
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler(REFLECTION_V1, handlers),)
     )
+
+
+def _describe_v1() -> None:
+    """grpc/reflection/v1/reflection.proto in the default pool: v1alpha's file renamed."""
+    pool = descriptor_pool.Default()
+    with contextlib.suppress(KeyError):
+        pool.FindFileByName(_V1_FILE)
+        return
+    described = descriptor_pb2.FileDescriptorProto()
+    reflection_pb2.DESCRIPTOR.CopyToProto(described)
+    described.name, described.package = _V1_FILE, "grpc.reflection.v1"
+    described.ClearField("options")  # v1alpha's: deprecated, its Java and Go packages
+    for message in described.message_type:
+        for field in message.field:
+            if field.type_name:  # a message field's (assigning one marks it set)
+                field.type_name = field.type_name.replace(_V1ALPHA, _V1)
+    for method in described.service[0].method:
+        method.input_type = method.input_type.replace(_V1ALPHA, _V1)
+        method.output_type = method.output_type.replace(_V1ALPHA, _V1)
+    pool.Add(described)
+
+
+_V1_FILE = "grpc/reflection/v1/reflection.proto"
+_V1ALPHA, _V1 = ".grpc.reflection.v1alpha.", ".grpc.reflection.v1."
 
 
 class Server:
