@@ -986,6 +986,25 @@ async def test_a_support_desk_takes_a_persons_rights_by_phone_without_admin(
     assert await listed(by_email("lea@example.fr")) == [request_id]
     assert await listed(types_pb2.SubjectRef(subject_id=filed.request.subject_id)) == [request_id]
     assert await listed(by_email("nobody@example.fr")) == []
+    # A page token is its person's list's only, a person nobody holds included (probe GI).
+    await support.rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_OBJECT, subject=by_email("lea@example.fr")
+        ),
+        metadata=support.metadata,
+    )
+    first = await support.rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(subject=by_email("lea@example.fr"), page_size=1),
+        metadata=support.metadata,
+    )
+    assert first.next_page_token
+    elsewhere = support.rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(
+            subject=by_email("nobody@example.fr"), page_token=first.next_page_token
+        ),
+        metadata=support.metadata,
+    )
+    assert await _code(elsewhere) == grpc.StatusCode.INVALID_ARGUMENT
     for refused in (
         support.rights.EraseSubject(
             rights_pb2.EraseSubjectRequest(subject=by_email("lea@example.fr"), actor="agent"),

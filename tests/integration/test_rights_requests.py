@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from structlog.testing import capture_logs
 
+from consentd.app import request_log
 from consentd.app.commands import CheckConsent
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
@@ -24,6 +25,7 @@ from consentd.domain.model import Reason
 from consentd.domain.rights import RequestKind, RequestState, RightsRequest
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import audit_entries
+from consentd.store.uow import SqlUnitOfWork
 from tests.conftest import TEST_SECRET, TestClock, owner
 from tests.integration.helpers import NEWSLETTER, catalogue, email, grant, phone, principal
 
@@ -463,3 +465,36 @@ async def test_a_request_from_someone_nobody_recorded_is_kept(
     assert submitted.request.request_id in {r.request_id for r in listed.items}
     with pytest.raises(NotFound):
         await app.requests.submit(who, RequestKind.ACCESS, UUID(int=7), None)
+
+
+async def test_an_e_mail_sent_before_the_operator_told_the_person_records_nothing_over_it(
+    rights_app: App, tenant: Tenant, clock: TestClock, notifier: RecordingNotifier
+) -> None:
+    """Probe GI: a replica's e-mailed "told" of an extension, landing after an operator's
+    RecordPersonTold, rewrote the told time the log had (verify named the request), or logged
+    a second one. The operator's stands: the e-mail's records nothing, verify stays ok."""
+    app, who = rights_app, principal(tenant)
+    clock.pinned = T0
+    await catalogue(app, tenant)
+    await grant(app, tenant, phone("+33612345699"))
+    submitted = await app.requests.submit(who, RequestKind.ACCESS, phone("+33612345699"), None)
+    request_id = submitted.request.request_id
+    await app.requests.attest_identity(who, request_id, "dpo")
+    clock.pinned = T0 + timedelta(days=2)
+    notifier.texts_phones = False  # as without an SMS gateway: nobody tells them but us
+    try:
+        extended = await app.requests.extend(who, request_id, 1, "many records")
+    finally:
+        notifier.texts_phones = True
+    assert extended.person_told_at is None
+    clock.pinned = T0 + timedelta(days=3)
+    told = await app.requests.told(who, request_id)
+    assert told.person_told_at == T0 + timedelta(days=3)
+
+    def uows(tenant_id: UUID) -> SqlUnitOfWork:
+        return SqlUnitOfWork(app.engine, tenant_id)
+
+    late = await request_log.told(uows, tenant.tenant_id, extended, T0 + timedelta(days=4))
+    assert late.person_told_at is None  # not recorded
+    assert (await app.requests.get(who, request_id)).person_told_at == T0 + timedelta(days=3)
+    assert (await app.audit.verify(tenant)).ok

@@ -286,12 +286,12 @@ class RightsRequestUseCases:
         due_before = now + ahead if overdue_only or due_within_days else None
         async with self._uow(tenant) as uow:
             whose = await self._subjects.find(uow, tenant, subject) if subject is not None else None
-            if subject is not None and whose is None:
-                return Page([], "")
             scope = f"{overdue_only}|{state.value if state else ''}|{due_within_days}|{whose or ''}"
             # A request id (a forged "\ud800" was INTERNAL, a forged "zzz" ended the list; V).
             cursor = id_cursor(decode_token(_REQUESTS, token, scope=scope, tenant=tenant))
             after = str(cursor) if cursor is not None else None
+            if subject is not None and whose is None:
+                return Page([], "")  # nobody holds it (the token checked first: probe GI)
             items = await uow.requests.listed(due_before, state, after, limit + 1, whose)
         more, items = len(items) > limit, items[:limit]
         last = str(items[-1].request_id) if more else None

@@ -91,13 +91,15 @@ class SqlRequests:
 
     async def told(self, request: RightsRequest, at: datetime) -> bool:
         """Record that the person was told of `request`'s latest decision, unless the request
-        moved on meanwhile (its told time is then the newer decision's). Whether it was."""
+        moved on meanwhile (its told time is then the newer decision's) or they were told of
+        it already (an operator's RecordPersonTold stands: probe GI). Whether it was."""
         done = await self._conn.execute(
             _R.update()
             .where(
                 _R.c.tenant_id == self._tenant,
                 _R.c.request_id == request.request_id,
                 _R.c.updated_at == request.updated_at,
+                _R.c.person_told_at.is_(None),
             )
             .values(person_told_at=at)
         )
