@@ -1005,6 +1005,16 @@ async def test_a_support_desk_takes_a_persons_rights_by_phone_without_admin(
         metadata=support.metadata,
     )
     assert await _code(elsewhere) == grpc.StatusCode.INVALID_ARGUMENT
+    unfiltered = await support.rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(page_size=1), metadata=support.metadata
+    )
+    nobodys = support.rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(
+            subject=by_email("nobody@example.fr"), page_token=unfiltered.next_page_token
+        ),
+        metadata=support.metadata,
+    )
+    assert await _code(nobodys) == grpc.StatusCode.INVALID_ARGUMENT  # GJ: it was OK, empty
     for refused in (
         support.rights.EraseSubject(
             rights_pb2.EraseSubjectRequest(subject=by_email("lea@example.fr"), actor="agent"),

@@ -493,6 +493,13 @@ _CATALOGUE_TAMPERING = {
         "WHERE tenant_id = :t AND purpose_id = 'offers'",
         "purpose offers differs from its latest log entry",
     ),
+    # Probe GJ: dated before the log began, it escaped (and answered ALLOW).
+    "purpose inserted, backdated": (
+        "INSERT INTO purposes (tenant_id, purpose_id, display_name, description, lawful_basis, "
+        "max_validity_days, requires_confirmation, created_at, updated_at) VALUES (:t, "
+        "'forged', '', '', 'legitimate_interest', 365, false, '2020-01-01', '2020-01-01')",
+        "purpose forged is not in the log",
+    ),
     "purpose deleted": (
         "DELETE FROM purposes WHERE tenant_id = :t AND purpose_id = 'b2b'",
         "purpose b2b: its log entry has no purpose (deleted?)",

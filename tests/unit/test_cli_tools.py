@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from consentd.cli import _unreachable
 from consentd.cli.csv_rows import read_csv
 from consentd.cli.parser import parser
 from consentd.cli.progress import Progress
@@ -238,3 +239,11 @@ def test_a_header_that_is_not_csv_and_a_short_row_say_what_is_wrong(tmp_path: Pa
         ["line 2, column recorded_at: is empty (a row with fewer fields?)"],
         0,
     )
+
+
+def test_a_closed_output_is_not_called_a_database_failure() -> None:
+    """Probe GJ: `consentd audit prove ... | head -c 10` said "the database refused: [Errno 32]
+    Broken pipe (check DATABASE_URL ...)"."""
+    said = _unreachable(BrokenPipeError(32, "Broken pipe"))
+    assert said == "the output was closed before the command finished writing"
+    assert "database" not in (_unreachable(BrokenPipeError(32, "Broken pipe")) or "")

@@ -142,6 +142,8 @@ async def told(
             recorded = await uow.requests.told(request, at)
             if recorded:
                 uow.audit.record(transition(replace(request, person_told_at=at), request, at))
+            # Told meanwhile another way (RecordPersonTold): the answer says when (probe GJ).
+            now_held = None if recorded else await uow.requests.get(request.request_id)
             await uow.commit()
     except Exception as error:  # noqa: BLE001 - the decision is committed and sent
         log.warning(
@@ -150,7 +152,9 @@ async def told(
             error=type(error).__name__,
         )
         return request
-    return replace(request, person_told_at=at) if recorded else request
+    if not recorded:
+        return now_held or request
+    return replace(request, person_told_at=at)
 
 
 async def close_with_erasure(

@@ -286,7 +286,9 @@ class RightsRequestUseCases:
         due_before = now + ahead if overdue_only or due_within_days else None
         async with self._uow(tenant) as uow:
             whose = await self._subjects.find(uow, tenant, subject) if subject is not None else None
-            scope = f"{overdue_only}|{state.value if state else ''}|{due_within_days}|{whose or ''}"
+            # Whose list: nobody's (a subject nobody holds) is not the unfiltered list (GJ).
+            named = (whose or "nobody") if subject is not None else ""
+            scope = f"{overdue_only}|{state.value if state else ''}|{due_within_days}|{named}"
             # A request id (a forged "\ud800" was INTERNAL, a forged "zzz" ended the list; V).
             cursor = id_cursor(decode_token(_REQUESTS, token, scope=scope, tenant=tenant))
             after = str(cursor) if cursor is not None else None

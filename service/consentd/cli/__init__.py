@@ -146,6 +146,9 @@ def _unreachable(error: BaseException) -> str | None:
                 ", or PGSSLROOTCERT)"
             )
         module = type(seen).__module__
+        if isinstance(seen, BrokenPipeError) and not module.startswith("asyncpg"):
+            # The command's output was closed (`| head`): not the database (probe GJ).
+            return "the output was closed before the command finished writing"
         if isinstance(seen, OSError) or module.startswith("asyncpg"):
             line = str(seen).splitlines()[0] if str(seen) else type(seen).__name__
             where = "the database" if module.startswith("asyncpg") else "the host"
