@@ -5,7 +5,6 @@ caught by both `consentd audit verify` and the VerifyAuditChain RPC."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import os
 import re
@@ -23,10 +22,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from consentd.app.admin import AdminUseCases
-from consentd.bootstrap import App, derived_signing_key
+from consentd.bootstrap import App
 from consentd.domain.merkle import verify_consistency
 from consentd.domain.tenancy import Tenant
-from tests.conftest import TEST_SECRET, Stubs, bearer, owner
+from tests.conftest import Stubs, bearer, command_env, owner
 from tests.e2e.helpers import by_email, check, grant, put_purpose, record, target, withdraw
 from tests.e2e.security_helpers import register_portal
 
@@ -98,14 +97,7 @@ def _signed(response: audit_pb2.ProveAuditInclusionResponse) -> bool:
 
 @pytest.fixture
 def cli_env(database_url: str, owner_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CONSENTD_MIGRATION_DATABASE_URL": owner_url,
-        "CONSENTD_MIGRATE_ON_START": "false",
-        "CONSENTD_SECRET_KEY": base64.b64encode(TEST_SECRET).decode(),
-        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(derived_signing_key(TEST_SECRET)).decode(),
-    }
+    return command_env(database_url, owner_url)
 
 
 async def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
