@@ -106,7 +106,8 @@ async def test_breach_commands_name_a_purged_tenant_as_such(
 
     listed = await asyncio.to_thread(run, "subjects")
     assert (listed.returncode, listed.stdout) == (1, "")
-    assert f"tenant {gone.slug} was purged" in listed.stderr
+    assert f"tenant {gone.tenant_id} was purged at " in listed.stderr
+    assert listed.stderr.rstrip().endswith("its contract ended, nothing more is kept")
     assert "DATABASE_URL" not in listed.stderr
     scoped = await asyncio.to_thread(run, "scope")
     assert scoped.returncode == 0, scoped.stderr

@@ -138,6 +138,8 @@ def _unreachable(error: BaseException) -> str | None:
     read-only data folder): its first line, never the URL. None for anything else."""
     seen: BaseException | None = error
     while seen is not None:
+        if (said := _not_the_database(seen)) is not None:
+            return said
         if isinstance(seen, ssl.SSLError):  # it is consentd refusing the server (probe EC)
             line = str(seen).splitlines()[0] if str(seen) else type(seen).__name__
             return (
@@ -146,9 +148,6 @@ def _unreachable(error: BaseException) -> str | None:
                 ", or PGSSLROOTCERT)"
             )
         module = type(seen).__module__
-        if isinstance(seen, BrokenPipeError) and not module.startswith("asyncpg"):
-            # The command's output was closed (`| head`): not the database (probe GJ).
-            return "the output was closed before the command finished writing"
         if isinstance(seen, OSError) or module.startswith("asyncpg"):
             line = str(seen).splitlines()[0] if str(seen) else type(seen).__name__
             where = "the database" if module.startswith("asyncpg") else "the host"
@@ -170,4 +169,17 @@ def _unreachable(error: BaseException) -> str | None:
             # Which settings to look at (probe DN: "[Errno 111] Connection refused" alone).
             return f"the database refused: {line} ({_DATABASE_HINT})"
         seen = seen.__cause__ or getattr(seen, "orig", None)
+    return None
+
+
+def _not_the_database(seen: BaseException) -> str | None:
+    """What only looks like a database failure: a purged tenant (its guard's SQLSTATE; every
+    command on one said "the database refused ... check DATABASE_URL", probe GE), the command's
+    output closed (`| head`; a BrokenPipeError is a ConnectionError, probe GJ)."""
+    from consentd.store.database import PURGED_STATE  # noqa: PLC0415 - only errors pay for it
+
+    if getattr(seen, "sqlstate", None) == PURGED_STATE:
+        return f"{str(seen).splitlines()[0]}: its contract ended, nothing more is kept"
+    if isinstance(seen, BrokenPipeError):
+        return "the output was closed before the command finished writing"
     return None
