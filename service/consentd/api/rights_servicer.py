@@ -16,9 +16,8 @@ from consentd.api.context import once, principal
 from consentd.api.converters import actor_in, enum_in, subject_ref_in
 from consentd.app.requests import RightsRequestUseCases, Submitted
 from consentd.app.rights import RightsUseCases
-from consentd.domain.errors import InvalidInput, PermissionDenied
+from consentd.domain.errors import InvalidInput
 from consentd.domain.rights import RightsRequest
-from consentd.domain.tenancy import Scope
 
 Context = grpc.aio.ServicerContext[Any, Any]
 R = TypeVar("R", bound=Message)
@@ -58,13 +57,8 @@ class RightsServicer(rights_pb2_grpc.RightsServiceServicer):
         self, request: pb.RestrictProcessingRequest, context: Context
     ) -> pb.RestrictProcessingResponse:
         subject = subject_ref_in(request.subject, "subject", self._region)
-        caller = principal()
-        if request.lift and Scope.ADMIN not in caller.scopes:
-            # A support desk records a restriction; lifting one undoes the person's right (they
-            # are told first, art. 18(3)): the DPO's (probe GH).
-            raise PermissionDenied("lifting a restriction needs a key with scope admin")
         keyed = once(_restricted)
-        return _restricted(await self._rights.restrict(caller, subject, request.lift, keyed))
+        return _restricted(await self._rights.restrict(principal(), subject, request.lift, keyed))
 
     async def RecordObjection(
         self, request: pb.RecordObjectionRequest, context: Context

@@ -26,11 +26,11 @@ from consentd.app.subject_export import ExportSection, export_document, read_rec
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action
 from consentd.domain.canonical import canonical
-from consentd.domain.errors import FailedPrecondition, NotFound
+from consentd.domain.errors import FailedPrecondition, NotFound, PermissionDenied
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 from consentd.domain.rights import BlockKind, ContactChange
 from consentd.domain.sealing import SubjectKey
-from consentd.domain.tenancy import Principal
+from consentd.domain.tenancy import Principal, Scope
 
 # RectifyContact giving a contact point another subject holds (a STOP from a number nobody knew,
 # the CRM's customer by external id: probe BO).
@@ -89,7 +89,11 @@ class RightsUseCases:
         lift: bool = False,
         once: Once | None = None,
     ) -> UUID:
-        """Put a restriction of processing in force (or lift it). Raises NotFound."""
+        """Put a restriction of processing in force (or lift it: an admin's, PermissionDenied
+        for others: a support desk records one, lifting it undoes the person's right, who is
+        told first, art. 18(3); probe GH). Raises NotFound."""
+        if lift and Scope.ADMIN not in principal.scopes:
+            raise PermissionDenied("lifting a restriction needs a key with scope admin")
         now = self._clock()
         async with self._uow(principal.tenant_id, once) as uow:
             subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
