@@ -11,7 +11,7 @@ import structlog
 
 from consentd.app.ports import UnitOfWork, UnitOfWorkFactory
 from consentd.domain.audit import Action, AuditRecord
-from consentd.domain.canonical import stamp
+from consentd.domain.canonical import stamp, stamp_or_none
 from consentd.domain.errors import FailedPrecondition, NotFound
 from consentd.domain.rights import OPEN_STATES, RequestKind, RequestState, RightsRequest
 
@@ -47,12 +47,12 @@ def transition(
         "kind": request.kind.value,
         "from": before.state.value if before else None,
         "to": request.state.value,
-        "due_at": stamp(request.effective_due_at) if request.effective_due_at else None,
+        "due_at": stamp_or_none(request.effective_due_at),
         "extended": request.extended_due_at is not None,
         # What the due date in force depends on, for audit verify (probe GE: an extended date
         # moved, or a told time forged, verified ok while the person was not told).
-        "extended_due_at": _stamp(request.extended_due_at),
-        "person_told_at": _stamp(request.person_told_at),
+        "extended_due_at": stamp_or_none(request.extended_due_at),
+        "person_told_at": stamp_or_none(request.person_told_at),
         # The method's name only, never the operator's own words ("operator:saw the ID card of
         # ..."): the log cannot be edited nor erased, and those words may name the person (probe
         # AO); an unkeyed digest of them could be guessed (probe AP).
@@ -61,10 +61,6 @@ def transition(
     if answer is not None:
         payload["export_sha256"] = answer
     return AuditRecord(Action.REQUEST_TRANSITIONED, now, payload, request.subject_id)
-
-
-def _stamp(moment: datetime | None) -> str | None:
-    return stamp(moment) if moment is not None else None
 
 
 async def saved(
@@ -139,11 +135,10 @@ async def told(
     logged: the person was told, the request stands."""
     try:
         async with uows(tenant_id) as uow:
-            recorded = await uow.requests.told(request, at)
-            if recorded:
+            if await uow.requests.told(request, at):
                 uow.audit.record(transition(replace(request, person_told_at=at), request, at))
-            # Told meanwhile another way (RecordPersonTold): the answer says when (probe GJ).
-            now_held = None if recorded else await uow.requests.get(request.request_id)
+            # As it stands: told now, or meanwhile another way (RecordPersonTold; probe GJ).
+            held = await uow.requests.get(request.request_id)
             await uow.commit()
     except Exception as error:  # noqa: BLE001 - the decision is committed and sent
         log.warning(
@@ -152,9 +147,7 @@ async def told(
             error=type(error).__name__,
         )
         return request
-    if not recorded:
-        return now_held or request
-    return replace(request, person_told_at=at)
+    return held or request
 
 
 async def close_with_erasure(

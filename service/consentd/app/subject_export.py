@@ -13,7 +13,7 @@ from uuid import UUID
 
 from consentd.app.evidence import open_evidence
 from consentd.app.ports import UnitOfWork
-from consentd.domain.canonical import stamp
+from consentd.domain.canonical import stamp, stamp_or_none
 from consentd.domain.model import ConsentEvent
 from consentd.domain.rights import BlockRecord, ContactChange, RightsRequest, StoredIdentifier
 from consentd.domain.sealing import SubjectKey
@@ -75,8 +75,8 @@ def export_document(
         "controller_or_processor": principal.tenant.processing_role.value,
         "subject": {
             "subject_id": str(subject_id),
-            "created_at": _time(records.created_at),
-            "erased_at": _time(records.erased_at),
+            "created_at": stamp_or_none(records.created_at),
+            "erased_at": stamp_or_none(records.erased_at),
         },
         "identity": [_identity(i, key) for i in records.identifiers],
         "contact_history": [_contact_change(c, key) for c in records.contacts],
@@ -126,8 +126,8 @@ def _event(event: ConsentEvent, key: SubjectKey | None) -> dict[str, Any]:
         "recorded_at": stamp(event.recorded_at),
         # When the person decided, for a record sent later with its decided_at (migration
         # 0040); null: as recorded.
-        "decided_at": _time(event.decided_at),
-        "valid_until": _time(event.valid_until),
+        "decided_at": stamp_or_none(event.decided_at),
+        "valid_until": stamp_or_none(event.valid_until),
         "evidence": {
             "reference": event.evidence_reference,
             **(open_evidence(key, event.evidence_sealed) or {}),
@@ -139,7 +139,7 @@ def _block(block: BlockRecord) -> dict[str, Any]:
     return {
         "kind": block.kind.value,
         "since": stamp(block.since),
-        "lifted_at": _time(block.lifted_at),
+        "lifted_at": stamp_or_none(block.lifted_at),
         "request_id": str(block.request_id) if block.request_id else None,
     }
 
@@ -150,15 +150,15 @@ def _request(request: RightsRequest) -> dict[str, Any]:
         "kind": request.kind.value,
         "state": request.state.value,
         "received_at": stamp(request.received_at),
-        "identity_verified_at": _time(request.verified_at),
+        "identity_verified_at": stamp_or_none(request.verified_at),
         # How, by its method's name (a code, an operator): probe DX found the facts below
         # held on the request and left out of the person's copy.
         "identity_verified_by": request.verified_by or None,
-        "due_at": _time(request.effective_due_at),
-        "first_due_at": _time(request.due_at),
+        "due_at": stamp_or_none(request.effective_due_at),
+        "first_due_at": stamp_or_none(request.due_at),
         "extension_reason": request.extension_reason or None,
-        "person_told_of_extension_at": _time(request.person_told_at),
-        "closed_at": _time(request.closed_at),
+        "person_told_of_extension_at": stamp_or_none(request.person_told_at),
+        "closed_at": stamp_or_none(request.closed_at),
         "closed_late": request.closed_late,
         "outcome": request.outcome or None,
     }
@@ -169,7 +169,3 @@ def _open(key: SubjectKey | None, label: str, sealed: bytes | None) -> str | Non
     if key is None or sealed is None:
         return None
     return key.open(label, sealed)
-
-
-def _time(value: datetime | None) -> str | None:
-    return stamp(value) if value else None

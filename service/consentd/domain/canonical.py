@@ -25,6 +25,11 @@ def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def stamp_or_none(moment: datetime | None) -> str | None:
+    """stamp() of a time that may be unset."""
+    return stamp(moment) if moment is not None else None
+
+
 def canonical(value: Any) -> bytes:
     """Sorted keys, no spaces, UTF-8 (not \\u escapes): `json.dumps(value, sort_keys=True,
     separators=(",", ":"), ensure_ascii=False).encode()`, which is the definition. orjson writes
