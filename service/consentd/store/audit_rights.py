@@ -10,9 +10,9 @@ from consentd.store.audit_carry import AS_LOGGED, PRUNED
 # A rights request's row is its latest transition: the latest `rights_request.transitioned`
 # entry of the request must say its state, kind, subject, whether it was extended and its due
 # date (then in force: the first or the extended one), since this version its extended date and
-# when the person was told (which decides the one in force), and its receipt entry its receipt
-# time;
-# an entry must have its row (probe GA: a request deleted, or its dates moved, verified ok).
+# when the person was told (which decides the one in force); its receipt entry its receipt
+# time; and an entry must have its row (probe GA: a request deleted, or its dates moved,
+# verified ok).
 RIGHTS = f"""
 WITH {PRUNED}, {AS_LOGGED}, latest AS (
     SELECT DISTINCT ON (a.payload->>'request_id') a.payload->>'request_id' AS request_id,
