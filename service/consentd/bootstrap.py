@@ -36,7 +36,8 @@ from consentd.app.cookies import CookieUseCases
 from consentd.app.importing import ConsentImports
 from consentd.app.ports import Clock, Notifier
 from consentd.app.requests import RightsRequestUseCases
-from consentd.app.retention import RetentionJob, RetentionSettingsUseCases
+from consentd.app.retention import RetentionJob
+from consentd.app.retention_settings import RetentionSettingsUseCases
 from consentd.app.rights import RightsUseCases
 from consentd.app.unsubscribe import Unsubscribes
 from consentd.config import ConfigError, Settings
@@ -243,7 +244,7 @@ def bootstrap(
         tally=telemetry.metrics.decided,
     )
     api = build_api(settings, store, use_cases, clock, telemetry)
-    jobs = build_owner_jobs(settings, store, clock)
+    jobs = build_owner_jobs(settings, store, clock, secret_key)
     return assemble(
         settings,
         database_url=database_url,

@@ -136,6 +136,28 @@ async def test_an_empty_retention_put_is_invalid_and_keeps_the_legal_hold(
     assert got.settings.storage_extension
 
 
+@pytest.mark.parametrize("months", [1, 11, 121, 10_000])
+async def test_an_inactive_subject_limit_out_of_range_is_invalid_and_keeps_the_one_set(
+    channel: grpc.aio.Channel, stubs: Stubs, months: int
+) -> None:
+    """inactive_subject_months is 0 (never) or 12 to 120 (a month would erase people between
+    two campaigns): INVALID_ARGUMENT naming the field and the range; the stored one stays."""
+    retention = retention_pb2_grpc.RetentionServiceStub(channel)
+    kept = retention_pb2.RetentionSettings(inactive_subject_months=36)
+    await retention.PutRetentionSettings(
+        retention_pb2.PutRetentionSettingsRequest(settings=kept), metadata=stubs.metadata
+    )
+    wrong = retention_pb2.RetentionSettings(inactive_subject_months=months)
+    put = retention.PutRetentionSettings(
+        retention_pb2.PutRetentionSettingsRequest(settings=wrong), metadata=stubs.metadata
+    )
+    assert "from 12 to 120" in await _invalid(put, "settings.inactive_subject_months")
+    got = await retention.GetRetentionSettings(
+        retention_pb2.GetRetentionSettingsRequest(), metadata=stubs.metadata
+    )
+    assert got.settings.inactive_subject_months == 36
+
+
 async def test_an_empty_cookie_policy_put_is_invalid_and_keeps_the_origins(stubs: Stubs) -> None:
     """PutCookiePolicy without `policy` would drop the allowed origins and reset the periods:
     INVALID_ARGUMENT naming `policy`, the stored policy unchanged."""

@@ -10,11 +10,16 @@ from consent.v1 import retention_pb2_grpc
 
 from consentd.api.context import once, principal
 from consentd.api.converters import required_in, time_in, time_out
-from consentd.app.retention import RetentionSettingsUseCases
+from consentd.app.retention_settings import RetentionSettingsUseCases
 from consentd.domain.catalog import check_text
 from consentd.domain.errors import InvalidInput
 from consentd.domain.free_text import without_contacts
-from consentd.domain.retention import TenantRetention, purge_due_at
+from consentd.domain.retention import (
+    INACTIVE_MONTHS_MAX,
+    INACTIVE_MONTHS_MIN,
+    TenantRetention,
+    purge_due_at,
+)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -59,7 +64,18 @@ def settings_in(request: pb.PutRetentionSettingsRequest) -> TenantRetention:
         legal_hold=message.legal_hold,
         legal_hold_reason=reason if message.legal_hold else "",
         storage_extension=message.storage_extension,
+        inactive_subject_months=_inactive_months(message.inactive_subject_months),
     )
+
+
+def _inactive_months(months: int) -> int:
+    if months and not INACTIVE_MONTHS_MIN <= months <= INACTIVE_MONTHS_MAX:
+        raise InvalidInput(
+            "settings.inactive_subject_months",
+            f"must be 0 (never) or from {INACTIVE_MONTHS_MIN} to {INACTIVE_MONTHS_MAX} "
+            f"months; got {months}",
+        )
+    return months
 
 
 LAST_YEAR = 9999
@@ -71,6 +87,7 @@ def settings_out(settings: TenantRetention) -> pb.RetentionSettings:
         legal_hold=settings.legal_hold,
         legal_hold_reason=settings.legal_hold_reason,
         storage_extension=settings.storage_extension,
+        inactive_subject_months=settings.inactive_subject_months,
         purged_at=time_out(settings.purged_at),
         purge_due_at=time_out(purge_due_at(settings)),
     )

@@ -5,6 +5,7 @@ one audit entry."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,10 +66,12 @@ async def erase_subject(
     *,
     by: Principal,
     keys: SubjectKeys,
+    reason: str | None = None,
 ) -> Erasure:
     """Erase inside the caller's unit of work: suppress and unlink the identifiers, mark every
     current consent erased, destroy the data key, stamp the subject, audit it. The subject's
-    write lock first: a write waiting on it is refused once this commits (migration 0019)."""
+    write lock first: a write waiting on it is refused once this commits (migration 0019).
+    `reason`, logged, says why when it was not the person's request."""
     await uow.consents.lock_subject(subject_id)
     now = await after_its_facts(uow, subject_id, now)
     # Its earlier addresses too: a CRM's stale copy of one made a new subject, ALLOW (probe X).
@@ -88,11 +91,8 @@ async def erase_subject(
     await uow.requests.forget_words(subject_id)
     requests_closed = await close_with_erasure(uow, subject_id, request_id, now)
     erased_at = await uow.rights.mark_erased(subject_id, now)
-    kinds: dict[str, int] = {}
-    for identifier in removed:
-        kinds[identifier.kind.value] = kinds.get(identifier.kind.value, 0) + 1
     payload = {
-        "identifiers_suppressed": kinds,
+        "identifiers_suppressed": dict(Counter(i.kind.value for i in removed)),
         "former_contact_points_suppressed": len(former),
         "events_erased": [str(e.event_id) for e in erased_events],
         "cookie_choices_deleted": sum(cookies.counts.values()),
@@ -103,6 +103,7 @@ async def erase_subject(
         # Who erased: the actor was kept only on the ERASED events (none without consents).
         "actor": actor,
         "by": by.caller,
+        **({"reason": reason} if reason else {}),  # no person asked (app/inactive_subjects.py)
     }
     uow.audit.record(subject_record(Action.SUBJECT_ERASED, subject_id, now, payload))
     return Erasure(subject_id, erased_at, len(suppressed), len(erased_events))

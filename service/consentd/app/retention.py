@@ -10,7 +10,8 @@ tenant, in units of work of one tenant each:
 2. otherwise the audit log keeps 12 months: whole segments up to a signed checkpoint older than
    that go (verification then starts from the oldest kept checkpoint), and the head is signed;
 3. categories stored by other parts are handed their cut-off through registered purgers: cookie
-   choices (app/cookie_purge.py, each choice's own expiry), recordings (no store here: a hook);
+   choices (app/cookie_purge.py, each choice's own expiry), recordings (no store here: a hook),
+   subjects nobody heard from in the tenant's inactive_subject_months (app/inactive_subjects.py);
 4. the answers idempotent writes stored for replay go once their key expired (24 h), legal hold
    or not: a replay cache, not a record (the events and the audit chain are).
 
@@ -33,11 +34,9 @@ from typing import Protocol
 
 import structlog
 
-from consentd.app.idempotency import Once
-from consentd.app.ports import Clock, JobUnitOfWorkFactory, TenantList, UnitOfWorkFactory
+from consentd.app.ports import Clock, JobUnitOfWorkFactory, TenantList
 from consentd.app.request_log import open_requests_note
 from consentd.domain.audit import Action, AuditRecord, CheckpointSigner
-from consentd.domain.canonical import stamp
 from consentd.domain.retention import (
     CLOCK_MARGIN,
     Category,
@@ -53,6 +52,7 @@ LOCK_NAME = "consentd.retention"
 AUDIT_ENTRIES = "audit_entries"
 REPLAYS = "idempotency_keys"
 FAILED = "failed"
+PURGED_CATEGORIES = (Category.COOKIE_CHOICES, Category.RECORDINGS, Category.INACTIVE_SUBJECTS)
 
 
 class CategoryPurger(Protocol):
@@ -158,7 +158,7 @@ class RetentionJob:
         if settings.legal_hold:
             report.notes.append(f"legal hold: {settings.legal_hold_reason}")
         await self._prune_audit(tenant, settings, dry_run, report)
-        for category in (Category.COOKIE_CHOICES, Category.RECORDINGS):
+        for category in PURGED_CATEGORIES:
             limit = cutoff(category, settings, now)
             purger = self._purgers.get(category)
             if purger is None:
@@ -267,34 +267,3 @@ class RetentionJob:
             uow.audit.record(AuditRecord(Action.RETENTION_PURGED, now, payload))
             await uow.retention.mark_purged(now)
             await uow.commit()
-
-
-class RetentionSettingsUseCases:
-    """A tenant's contract end, legal hold and storage extension (audited)."""
-
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow = uow
-        self._clock = clock
-
-    async def get(self, tenant: Tenant) -> TenantRetention:
-        async with self._uow(tenant.tenant_id) as uow:
-            return await uow.retention.settings()
-
-    async def put(
-        self, tenant: Tenant, settings: TenantRetention, once: Once | None = None
-    ) -> TenantRetention:
-        now = self._clock()
-        async with self._uow(tenant.tenant_id, once) as uow:
-            held = (await uow.retention.settings()).legal_hold
-            stored = await uow.retention.put_settings(settings, now)
-            if held and not stored.legal_hold:  # a put is whole: a partial one lifted it unseen
-                log.warning("legal_hold_lifted", tenant=tenant.slug)
-            ended = stored.contract_ended_at
-            payload = {
-                "contract_ended_at": stamp(ended) if ended else None,
-                "legal_hold": stored.legal_hold,
-                "storage_extension": stored.storage_extension,
-            }
-            uow.audit.record(AuditRecord(Action.RETENTION_SETTINGS_PUT, now, payload))
-            await uow.commit(stored)
-        return stored

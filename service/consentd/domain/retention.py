@@ -4,7 +4,10 @@
 - cookie choices: as the cookie rules say (12 months at most; issue #3 owns them);
 - call recordings: 90 days, 6 months with the tenant's storage extension;
 - everything else of a tenant: the contract's length, then one month (reversibility), unless the
-  tenant is under a legal hold.
+  tenant is under a legal hold;
+- a subject nobody heard from (no consent event, rights request, objection or restriction,
+  contact change, confirmation or linked cookie choice) in the tenant's `inactive_subject_months`,
+  when it set one: erased as an erasure does (app/inactive_subjects.py).
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ COOKIE_CHOICE_MONTHS = 12
 RECORDING_DAYS = 90
 RECORDING_EXTENDED_MONTHS = 6
 AFTER_CONTRACT_MONTHS = 1
+# The bounds of a tenant's inactive_subject_months (0: never): the CNIL's reference for prospects
+# is 36; under a year would erase people between two yearly campaigns, over ten is no limit.
+INACTIVE_MONTHS_MIN = 12
+INACTIVE_MONTHS_MAX = 120
 
 
 class Category(enum.StrEnum):
@@ -33,6 +40,7 @@ class Category(enum.StrEnum):
     COOKIE_CHOICES = "cookie_choices"
     RECORDINGS = "recordings"
     TENANT_DATA = "tenant_data"
+    INACTIVE_SUBJECTS = "inactive_subjects"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,7 @@ class TenantRetention:
     updated_at: datetime | None = None
     # When the current contract_ended_at was set: an end set in the past still leaves a month.
     contract_end_recorded_at: datetime | None = None
+    inactive_subject_months: int = 0
 
 
 def cutoff(category: Category, settings: TenantRetention, now: datetime) -> datetime | None:
@@ -56,15 +65,15 @@ def cutoff(category: Category, settings: TenantRetention, now: datetime) -> date
     """
     if settings.legal_hold:
         return None
-    if category is Category.USAGE_LOGS:
-        return add_months(now, -USAGE_LOG_MONTHS)
-    if category is Category.COOKIE_CHOICES:
-        return add_months(now, -COOKIE_CHOICE_MONTHS)
-    if category is Category.RECORDINGS:
-        if settings.storage_extension:
-            return add_months(now, -RECORDING_EXTENDED_MONTHS)
+    if category is Category.RECORDINGS and not settings.storage_extension:
         return now - timedelta(days=RECORDING_DAYS)
-    return None
+    months = {
+        Category.USAGE_LOGS: USAGE_LOG_MONTHS,
+        Category.COOKIE_CHOICES: COOKIE_CHOICE_MONTHS,
+        Category.RECORDINGS: RECORDING_EXTENDED_MONTHS,
+        Category.INACTIVE_SUBJECTS: settings.inactive_subject_months,  # 0: never
+    }.get(category, 0)
+    return add_months(now, -months) if months else None
 
 
 def tenant_purge_due(settings: TenantRetention, now: datetime) -> bool:

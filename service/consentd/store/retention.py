@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.domain.retention import TenantRetention
+from consentd.store.driver import driver_of
 from consentd.store.tables import (
     api_keys,
     consent_change_heads,
@@ -42,6 +43,29 @@ from consentd.store.tables import (
 )
 
 _T = tenant_retention
+# Subjects nobody heard from since $2 (app/inactive_subjects.py): not erased, made before it, and
+# nothing of theirs since (consent events, rights requests, blocks, contact changes,
+# confirmations, linked cookie choices); none with a request open or a restriction in force.
+_INACTIVE = """
+SELECT s.subject_id FROM subjects s
+WHERE s.tenant_id = $1 AND s.erased_at IS NULL AND s.created_at < $2
+  AND ($3::uuid IS NULL OR s.subject_id > $3) AND ($5::uuid IS NULL OR s.subject_id = $5)
+  AND NOT EXISTS (SELECT 1 FROM consent_events e WHERE e.tenant_id = $1
+      AND e.subject_id = s.subject_id AND e.recorded_at >= $2)
+  AND NOT EXISTS (SELECT 1 FROM rights_requests r WHERE r.tenant_id = $1
+      AND r.subject_id = s.subject_id
+      AND (r.updated_at >= $2 OR r.received_at >= $2 OR r.state NOT IN ('done', 'refused')))
+  AND NOT EXISTS (SELECT 1 FROM subject_blocks b WHERE b.tenant_id = $1
+      AND b.subject_id = s.subject_id AND (b.since >= $2 OR b.lifted_at >= $2
+          OR (b.kind = 'restricted' AND b.lifted_at IS NULL)))
+  AND NOT EXISTS (SELECT 1 FROM contact_changes c WHERE c.tenant_id = $1
+      AND c.subject_id = s.subject_id AND c.changed_at >= $2)
+  AND NOT EXISTS (SELECT 1 FROM consent_confirmations f WHERE f.tenant_id = $1
+      AND f.subject_id = s.subject_id AND (f.created_at >= $2 OR f.confirmed_at >= $2))
+  AND NOT EXISTS (SELECT 1 FROM cookie_choices k WHERE k.tenant_id = $1
+      AND k.subject_id = s.subject_id AND k.recorded_at >= $2)
+ORDER BY s.subject_id LIMIT $4
+"""
 _K = idempotency_keys
 # A tenant's tables in the order their rows can go (children first): the list of migration
 # 0005's consentd_purge_tenant_rows, the one way the runtime role deletes them. It checks the
@@ -105,6 +129,7 @@ class SqlRetention:
             purged_at=row["purged_at"],
             updated_at=row["updated_at"],
             contract_end_recorded_at=row["contract_end_recorded_at"],
+            inactive_subject_months=row["inactive_subject_months"],
         )
 
     async def put_settings(self, settings: TenantRetention, now: datetime) -> TenantRetention:
@@ -113,6 +138,7 @@ class SqlRetention:
             "legal_hold": settings.legal_hold,
             "legal_hold_reason": settings.legal_hold_reason,
             "storage_extension": settings.storage_extension,
+            "inactive_subject_months": settings.inactive_subject_months,
             "updated_at": now,
         }
         recorded = now if settings.contract_ended_at is not None else None
@@ -170,6 +196,13 @@ class SqlRetention:
             _K.delete().where(*self._expired(now), sa.tuple_(_K.c.caller, _K.c.key).in_(batch))
         )
         return int(deleted.rowcount)
+
+    async def inactive_subjects(
+        self, before: datetime, after: UUID | None, limit: int, subject_id: UUID | None = None
+    ) -> list[UUID]:
+        driver = await driver_of(self._conn)
+        rows = await driver.fetch(_INACTIVE, self._tenant, before, after, limit, subject_id)
+        return [row["subject_id"] for row in rows]
 
     def _expired(self, now: datetime) -> tuple[sa.ColumnElement[bool], ...]:
         return (_K.c.tenant_id == self._tenant, _K.c.expires_at <= now)

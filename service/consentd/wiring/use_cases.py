@@ -21,10 +21,12 @@ from consentd.app.cookie_purge import CookiePurge
 from consentd.app.cookies import CookieExport, CookieUseCases
 from consentd.app.group_commit import Grouping
 from consentd.app.importing import ConsentImports
+from consentd.app.inactive_subjects import InactiveSubjects
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, Notifier
 from consentd.app.requests import RightsRequestUseCases
-from consentd.app.retention import RetentionJob, RetentionSettingsUseCases
+from consentd.app.retention import CategoryPurger, RetentionJob
+from consentd.app.retention_settings import RetentionSettingsUseCases
 from consentd.app.rights import RightsUseCases
 from consentd.app.subject_export import ExportSection
 from consentd.app.unsubscribe import UnsubscribeLinks, Unsubscribes
@@ -175,15 +177,24 @@ def build_campaign(
     )
 
 
-def build_owner_jobs(settings: Settings, store: Store, clock: Clock) -> OwnerJobs:
+def build_owner_jobs(
+    settings: Settings, store: Store, clock: Clock, secret_key: bytes
+) -> OwnerJobs:
     """None of them without the owner's URL. The jobs list tenants as the owner; each tenant's
     work runs in units of work of the runtime role (row-level security holds), one tenant at a
-    time, under one lock."""
+    time, under one lock. `secret_key`: the erasure of inactive subjects keeps the secret's
+    check as it destroys their data keys (app/keys.py)."""
     if store.admin is None:
         return OwnerJobs()
     lock = AdvisoryLock(store.engine)
     # Purge jobs work on every tenant, purged ones included (0011's guard is the API's).
     cookie_purge = CookiePurge(store.purging, store.admin, lock, clock, settings.purge_batch_size)
-    purgers = {Category.COOKIE_CHOICES: cookie_purge}
+    inactive = InactiveSubjects(
+        store.purging, SubjectKeys(Keyring(secret_key)), clock, settings.purge_batch_size
+    )
+    purgers: dict[Category, CategoryPurger] = {
+        Category.COOKIE_CHOICES: cookie_purge,
+        Category.INACTIVE_SUBJECTS: inactive,
+    }
     retention = RetentionJob(store.purging, store.admin, store.signer, clock, lock, purgers=purgers)
     return OwnerJobs(AdminUseCases(store.admin, clock), retention, cookie_purge)

@@ -169,6 +169,14 @@ class RetentionRepository(Protocol):
         """Delete up to `limit` of them; how many went."""
         ...
 
+    async def inactive_subjects(
+        self, before: datetime, after: UUID | None, limit: int, subject_id: UUID | None = None
+    ) -> list[UUID]:
+        """Up to `limit` subjects (by id, after `after`; or only `subject_id`) not erased that
+        nobody heard from since `before` and that have no rights request open nor restriction
+        in force."""
+        ...
+
 
 class BreachRepository(Protocol):
     async def scope(self, window: Window) -> tuple[int, int, dict[str, int]]:

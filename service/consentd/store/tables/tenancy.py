@@ -44,7 +44,15 @@ tenant_retention = sa.Table(
     sa.Column("updated_at", TZ, nullable=False),
     # When the current contract_ended_at was set (0027): the purge waits a month after it too.
     sa.Column("contract_end_recorded_at", TZ),
+    # Subjects nobody heard from in this many months are erased by the job; 0: never (0054).
+    sa.Column(
+        "inactive_subject_months", sa.SmallInteger, nullable=False, server_default=sa.text("0")
+    ),
     sa.CheckConstraint("NOT legal_hold OR legal_hold_reason <> ''", name="hold_has_reason"),
+    sa.CheckConstraint(
+        "inactive_subject_months = 0 OR inactive_subject_months BETWEEN 12 AND 120",
+        name="inactive_subject_months",
+    ),
 )
 
 

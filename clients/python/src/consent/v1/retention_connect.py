@@ -41,7 +41,8 @@ class RetentionService(Protocol):
     """
     RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
     contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-    storage extension. The job itself runs as `consentd retention run`.
+    storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+    `consentd retention run`.
     """
     async def get_retention_settings(self, request: GetRetentionSettingsRequest, ctx: RequestContext[GetRetentionSettingsRequest, GetRetentionSettingsResponse], /) -> GetRetentionSettingsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
@@ -107,7 +108,8 @@ class RetentionServiceClient(ConnectClient):
     """
     RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
     contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-    storage extension. The job itself runs as `consentd retention run`.
+    storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+    `consentd retention run`.
     """
     def __init__(
         self,
@@ -185,7 +187,8 @@ class RetentionServiceSync(Protocol):
     """
     RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
     contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-    storage extension. The job itself runs as `consentd retention run`.
+    storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+    `consentd retention run`.
     """
     def get_retention_settings(self, request: GetRetentionSettingsRequest, ctx: RequestContext[GetRetentionSettingsRequest, GetRetentionSettingsResponse], /) -> GetRetentionSettingsResponse:
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
@@ -249,7 +252,8 @@ class RetentionServiceClientSync(ConnectClientSync):
     """
     RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
     contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-    storage extension. The job itself runs as `consentd retention run`.
+    storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+    `consentd retention run`.
     """
     def __init__(
         self,

@@ -27,6 +27,7 @@ class RetentionSettings(_message.Message):
     STORAGE_EXTENSION_FIELD_NUMBER: _builtins.int
     PURGED_AT_FIELD_NUMBER: _builtins.int
     PURGE_DUE_AT_FIELD_NUMBER: _builtins.int
+    INACTIVE_SUBJECT_MONTHS_FIELD_NUMBER: _builtins.int
     legal_hold: _builtins.bool
     legal_hold_reason: _builtins.str
     """Required with a legal hold; dropped without one (a read-modify-write that lifts the hold may
@@ -34,6 +35,16 @@ class RetentionSettings(_message.Message):
     """
     storage_extension: _builtins.bool
     """Recordings kept 6 months instead of 90 days."""
+    inactive_subject_months: _builtins.int
+    """Subjects nobody heard from in this many months are erased by the retention job, as
+    EraseSubject does: their identifiers stay as suppression entries (a check for them is DENY
+    `erased`, an opt-out stays honoured) and their history stays pseudonymous. Heard from: a
+    consent event (a grant, withdrawal or expiry recorded for them; not a check), a rights
+    request filed or moved, an objection or restriction, a contact-point change, a double
+    opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
+    with a rights request open or a restriction in force, and every subject under a legal
+    hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+    """
     @_builtins.property
     def contract_ended_at(self) -> _timestamp_pb2.Timestamp:
         """Unset while the contract runs."""
@@ -58,10 +69,11 @@ class RetentionSettings(_message.Message):
         storage_extension: _builtins.bool = ...,
         purged_at: _timestamp_pb2.Timestamp | None = ...,
         purge_due_at: _timestamp_pb2.Timestamp | None = ...,
+        inactive_subject_months: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["contract_ended_at", b"contract_ended_at", "purge_due_at", b"purge_due_at", "purged_at", b"purged_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_ended_at", b"contract_ended_at", "legal_hold", b"legal_hold", "legal_hold_reason", b"legal_hold_reason", "purge_due_at", b"purge_due_at", "purged_at", b"purged_at", "storage_extension", b"storage_extension"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_ended_at", b"contract_ended_at", "inactive_subject_months", b"inactive_subject_months", "legal_hold", b"legal_hold", "legal_hold_reason", b"legal_hold_reason", "purge_due_at", b"purge_due_at", "purged_at", b"purged_at", "storage_extension", b"storage_extension"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

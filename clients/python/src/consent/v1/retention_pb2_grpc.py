@@ -28,7 +28,8 @@ if _version_not_supported:
 class RetentionServiceStub:
     """RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
     contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-    storage extension. The job itself runs as `consentd retention run`.
+    storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+    `consentd retention run`.
     """
 
     def __init__(self, channel):
@@ -52,7 +53,8 @@ class RetentionServiceStub:
 class RetentionServiceServicer:
     """RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
     contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-    storage extension. The job itself runs as `consentd retention run`.
+    storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+    `consentd retention run`.
     """
 
     def GetRetentionSettings(self, request, context):
@@ -94,7 +96,8 @@ def add_RetentionServiceServicer_to_server(servicer, server):
 class RetentionService:
     """RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
     contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-    storage extension. The job itself runs as `consentd retention run`.
+    storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+    `consentd retention run`.
     """
 
     @staticmethod

@@ -29,7 +29,8 @@ GRPC_VERSION: str
 class RetentionServiceStub:
     """RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
     contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-    storage extension. The job itself runs as `consentd retention run`.
+    storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+    `consentd retention run`.
     """
 
     @_typing.overload
@@ -47,7 +48,8 @@ class RetentionServiceStub:
 class RetentionServiceAsyncStub(RetentionServiceStub):
     """RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
     contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-    storage extension. The job itself runs as `consentd retention run`.
+    storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+    `consentd retention run`.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -61,7 +63,8 @@ class RetentionServiceAsyncStub(RetentionServiceStub):
 class RetentionServiceServicer(metaclass=_abc_1.ABCMeta):
     """RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
     contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-    storage extension. The job itself runs as `consentd retention run`.
+    storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+    `consentd retention run`.
     """
 
     @_abc_1.abstractmethod

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file consent/v1/retention.proto.
  */
 export const file_consent_v1_retention: GenFile = /*@__PURE__*/
-  fileDesc("Chpjb25zZW50L3YxL3JldGVudGlvbi5wcm90bxIKY29uc2VudC52MSL1AQoRUmV0ZW50aW9uU2V0dGluZ3MSNQoRY29udHJhY3RfZW5kZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmxlZ2FsX2hvbGQYAiABKAgSGQoRbGVnYWxfaG9sZF9yZWFzb24YAyABKAkSGQoRc3RvcmFnZV9leHRlbnNpb24YBCABKAgSLQoJcHVyZ2VkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxwdXJnZV9kdWVfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIh0KG0dldFJldGVudGlvblNldHRpbmdzUmVxdWVzdCJPChxHZXRSZXRlbnRpb25TZXR0aW5nc1Jlc3BvbnNlEi8KCHNldHRpbmdzGAEgASgLMh0uY29uc2VudC52MS5SZXRlbnRpb25TZXR0aW5ncyJOChtQdXRSZXRlbnRpb25TZXR0aW5nc1JlcXVlc3QSLwoIc2V0dGluZ3MYASABKAsyHS5jb25zZW50LnYxLlJldGVudGlvblNldHRpbmdzIk8KHFB1dFJldGVudGlvblNldHRpbmdzUmVzcG9uc2USLwoIc2V0dGluZ3MYASABKAsyHS5jb25zZW50LnYxLlJldGVudGlvblNldHRpbmdzMvIBChBSZXRlbnRpb25TZXJ2aWNlEm4KFEdldFJldGVudGlvblNldHRpbmdzEicuY29uc2VudC52MS5HZXRSZXRlbnRpb25TZXR0aW5nc1JlcXVlc3QaKC5jb25zZW50LnYxLkdldFJldGVudGlvblNldHRpbmdzUmVzcG9uc2UiA5ACARJuChRQdXRSZXRlbnRpb25TZXR0aW5ncxInLmNvbnNlbnQudjEuUHV0UmV0ZW50aW9uU2V0dGluZ3NSZXF1ZXN0GiguY29uc2VudC52MS5QdXRSZXRlbnRpb25TZXR0aW5nc1Jlc3BvbnNlIgOQAgJCTAoaY29uc2VudGQuY2xpZW50LmNvbnNlbnQudjFQAVosY29uc2VudGQvY2xpZW50cy9nby9nZW4vY29uc2VudC92MTtjb25zZW50djFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Chpjb25zZW50L3YxL3JldGVudGlvbi5wcm90bxIKY29uc2VudC52MSKWAgoRUmV0ZW50aW9uU2V0dGluZ3MSNQoRY29udHJhY3RfZW5kZWRfYXQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmxlZ2FsX2hvbGQYAiABKAgSGQoRbGVnYWxfaG9sZF9yZWFzb24YAyABKAkSGQoRc3RvcmFnZV9leHRlbnNpb24YBCABKAgSLQoJcHVyZ2VkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxwdXJnZV9kdWVfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh8KF2luYWN0aXZlX3N1YmplY3RfbW9udGhzGAcgASgNIh0KG0dldFJldGVudGlvblNldHRpbmdzUmVxdWVzdCJPChxHZXRSZXRlbnRpb25TZXR0aW5nc1Jlc3BvbnNlEi8KCHNldHRpbmdzGAEgASgLMh0uY29uc2VudC52MS5SZXRlbnRpb25TZXR0aW5ncyJOChtQdXRSZXRlbnRpb25TZXR0aW5nc1JlcXVlc3QSLwoIc2V0dGluZ3MYASABKAsyHS5jb25zZW50LnYxLlJldGVudGlvblNldHRpbmdzIk8KHFB1dFJldGVudGlvblNldHRpbmdzUmVzcG9uc2USLwoIc2V0dGluZ3MYASABKAsyHS5jb25zZW50LnYxLlJldGVudGlvblNldHRpbmdzMvIBChBSZXRlbnRpb25TZXJ2aWNlEm4KFEdldFJldGVudGlvblNldHRpbmdzEicuY29uc2VudC52MS5HZXRSZXRlbnRpb25TZXR0aW5nc1JlcXVlc3QaKC5jb25zZW50LnYxLkdldFJldGVudGlvblNldHRpbmdzUmVzcG9uc2UiA5ACARJuChRQdXRSZXRlbnRpb25TZXR0aW5ncxInLmNvbnNlbnQudjEuUHV0UmV0ZW50aW9uU2V0dGluZ3NSZXF1ZXN0GiguY29uc2VudC52MS5QdXRSZXRlbnRpb25TZXR0aW5nc1Jlc3BvbnNlIgOQAgJCTAoaY29uc2VudGQuY2xpZW50LmNvbnNlbnQudjFQAVosY29uc2VudGQvY2xpZW50cy9nby9nZW4vY29uc2VudC92MTtjb25zZW50djFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * @generated from message consent.v1.RetentionSettings
@@ -60,6 +60,20 @@ export type RetentionSettings = Message<"consent.v1.RetentionSettings"> & {
    * @generated from field: google.protobuf.Timestamp purge_due_at = 6;
    */
   purgeDueAt?: Timestamp | undefined;
+
+  /**
+   * Subjects nobody heard from in this many months are erased by the retention job, as
+   * EraseSubject does: their identifiers stay as suppression entries (a check for them is DENY
+   * `erased`, an opt-out stays honoured) and their history stays pseudonymous. Heard from: a
+   * consent event (a grant, withdrawal or expiry recorded for them; not a check), a rights
+   * request filed or moved, an objection or restriction, a contact-point change, a double
+   * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
+   * with a rights request open or a restriction in force, and every subject under a legal
+   * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+   *
+   * @generated from field: uint32 inactive_subject_months = 7;
+   */
+  inactiveSubjectMonths: number;
 };
 
 /**
@@ -136,7 +150,8 @@ export const PutRetentionSettingsResponseSchema: GenMessage<PutRetentionSettings
 /**
  * RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
  * contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
- * storage extension. The job itself runs as `consentd retention run`.
+ * storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+ * `consentd retention run`.
  *
  * @generated from service consent.v1.RetentionService
  */

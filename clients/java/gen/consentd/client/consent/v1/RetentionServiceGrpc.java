@@ -6,7 +6,8 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * <pre>
  * RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
  * contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
- * storage extension. The job itself runs as `consentd retention run`.
+ * storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+ * `consentd retention run`.
  * </pre>
  */
 @javax.annotation.Generated(
@@ -132,7 +133,8 @@ public final class RetentionServiceGrpc {
    * <pre>
    * RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
    * contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-   * storage extension. The job itself runs as `consentd retention run`.
+   * storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+   * `consentd retention run`.
    * </pre>
    */
   public static abstract class RetentionServiceImplBase implements io.grpc.BindableService {
@@ -180,7 +182,8 @@ public final class RetentionServiceGrpc {
    * <pre>
    * RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
    * contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-   * storage extension. The job itself runs as `consentd retention run`.
+   * storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+   * `consentd retention run`.
    * </pre>
    */
   public static final class RetentionServiceStub extends io.grpc.stub.AbstractAsyncStub<RetentionServiceStub> {
@@ -221,7 +224,8 @@ public final class RetentionServiceGrpc {
    * <pre>
    * RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
    * contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-   * storage extension. The job itself runs as `consentd retention run`.
+   * storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+   * `consentd retention run`.
    * </pre>
    */
   public static final class RetentionServiceBlockingStub extends io.grpc.stub.AbstractBlockingStub<RetentionServiceBlockingStub> {
@@ -260,7 +264,8 @@ public final class RetentionServiceGrpc {
    * <pre>
    * RetentionService keeps the facts retention depends on for the caller's tenant: the end of its
    * contract (all its data goes one month later), a legal hold (nothing goes) and the recordings'
-   * storage extension. The job itself runs as `consentd retention run`.
+   * storage extension, and how long a subject nobody heard from is kept. The job itself runs as
+   * `consentd retention run`.
    * </pre>
    */
   public static final class RetentionServiceFutureStub extends io.grpc.stub.AbstractFutureStub<RetentionServiceFutureStub> {

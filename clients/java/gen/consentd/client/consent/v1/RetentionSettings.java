@@ -239,6 +239,28 @@ private static final long serialVersionUID = 0L;
     return purgeDueAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : purgeDueAt_;
   }
 
+  public static final int INACTIVE_SUBJECT_MONTHS_FIELD_NUMBER = 7;
+  private int inactiveSubjectMonths_ = 0;
+  /**
+   * <pre>
+   * Subjects nobody heard from in this many months are erased by the retention job, as
+   * EraseSubject does: their identifiers stay as suppression entries (a check for them is DENY
+   * `erased`, an opt-out stays honoured) and their history stays pseudonymous. Heard from: a
+   * consent event (a grant, withdrawal or expiry recorded for them; not a check), a rights
+   * request filed or moved, an objection or restriction, a contact-point change, a double
+   * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
+   * with a rights request open or a restriction in force, and every subject under a legal
+   * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+   * </pre>
+   *
+   * <code>uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
+   * @return The inactiveSubjectMonths.
+   */
+  @java.lang.Override
+  public int getInactiveSubjectMonths() {
+    return inactiveSubjectMonths_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -271,6 +293,9 @@ private static final long serialVersionUID = 0L;
     if (purgeDueAt_ != null) {
       output.writeMessage(6, getPurgeDueAt());
     }
+    if (inactiveSubjectMonths_ != 0) {
+      output.writeUInt32(7, inactiveSubjectMonths_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -302,6 +327,10 @@ private static final long serialVersionUID = 0L;
     if (purgeDueAt_ != null) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(6, getPurgeDueAt());
+    }
+    if (inactiveSubjectMonths_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(7, inactiveSubjectMonths_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -339,6 +368,8 @@ private static final long serialVersionUID = 0L;
       if (!getPurgeDueAt()
           .equals(other.getPurgeDueAt())) return false;
     }
+    if (getInactiveSubjectMonths()
+        != other.getInactiveSubjectMonths()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -370,6 +401,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + PURGE_DUE_AT_FIELD_NUMBER;
       hash = (53 * hash) + getPurgeDueAt().hashCode();
     }
+    hash = (37 * hash) + INACTIVE_SUBJECT_MONTHS_FIELD_NUMBER;
+    hash = (53 * hash) + getInactiveSubjectMonths();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -517,6 +550,7 @@ private static final long serialVersionUID = 0L;
         purgeDueAtBuilder_.dispose();
         purgeDueAtBuilder_ = null;
       }
+      inactiveSubjectMonths_ = 0;
       return this;
     }
 
@@ -573,6 +607,9 @@ private static final long serialVersionUID = 0L;
         result.purgeDueAt_ = purgeDueAtBuilder_ == null
             ? purgeDueAt_
             : purgeDueAtBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.inactiveSubjectMonths_ = inactiveSubjectMonths_;
       }
     }
 
@@ -640,6 +677,9 @@ private static final long serialVersionUID = 0L;
       if (other.hasPurgeDueAt()) {
         mergePurgeDueAt(other.getPurgeDueAt());
       }
+      if (other.getInactiveSubjectMonths() != 0) {
+        setInactiveSubjectMonths(other.getInactiveSubjectMonths());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -702,6 +742,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000020;
               break;
             } // case 50
+            case 56: {
+              inactiveSubjectMonths_ = input.readUInt32();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 56
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1373,6 +1418,71 @@ private static final long serialVersionUID = 0L;
         purgeDueAt_ = null;
       }
       return purgeDueAtBuilder_;
+    }
+
+    private int inactiveSubjectMonths_ ;
+    /**
+     * <pre>
+     * Subjects nobody heard from in this many months are erased by the retention job, as
+     * EraseSubject does: their identifiers stay as suppression entries (a check for them is DENY
+     * `erased`, an opt-out stays honoured) and their history stays pseudonymous. Heard from: a
+     * consent event (a grant, withdrawal or expiry recorded for them; not a check), a rights
+     * request filed or moved, an objection or restriction, a contact-point change, a double
+     * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
+     * with a rights request open or a restriction in force, and every subject under a legal
+     * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+     * </pre>
+     *
+     * <code>uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
+     * @return The inactiveSubjectMonths.
+     */
+    @java.lang.Override
+    public int getInactiveSubjectMonths() {
+      return inactiveSubjectMonths_;
+    }
+    /**
+     * <pre>
+     * Subjects nobody heard from in this many months are erased by the retention job, as
+     * EraseSubject does: their identifiers stay as suppression entries (a check for them is DENY
+     * `erased`, an opt-out stays honoured) and their history stays pseudonymous. Heard from: a
+     * consent event (a grant, withdrawal or expiry recorded for them; not a check), a rights
+     * request filed or moved, an objection or restriction, a contact-point change, a double
+     * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
+     * with a rights request open or a restriction in force, and every subject under a legal
+     * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+     * </pre>
+     *
+     * <code>uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
+     * @param value The inactiveSubjectMonths to set.
+     * @return This builder for chaining.
+     */
+    public Builder setInactiveSubjectMonths(int value) {
+      
+      inactiveSubjectMonths_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Subjects nobody heard from in this many months are erased by the retention job, as
+     * EraseSubject does: their identifiers stay as suppression entries (a check for them is DENY
+     * `erased`, an opt-out stays honoured) and their history stays pseudonymous. Heard from: a
+     * consent event (a grant, withdrawal or expiry recorded for them; not a check), a rights
+     * request filed or moved, an objection or restriction, a contact-point change, a double
+     * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
+     * with a rights request open or a restriction in force, and every subject under a legal
+     * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+     * </pre>
+     *
+     * <code>uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearInactiveSubjectMonths() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      inactiveSubjectMonths_ = 0;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(
