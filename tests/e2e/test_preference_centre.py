@@ -75,8 +75,8 @@ async def page_port(mailing_app: App) -> AsyncIterator[int]:
 
 
 async def _people(stubs: Stubs) -> None:
-    """Jeanne: newsletter by email and SMS (with a notice), offers pending confirmation; Paul:
-    newsletter by SMS."""
+    """Jeanne: newsletter by email and SMS (with a notice), offers and surveys pending
+    confirmation (one mail); Paul: newsletter by SMS."""
     notice = await stubs.catalog.PublishNotice(
         catalog_pb2.PublishNoticeRequest(
             notice_id="newsletter-notice", title="Lettre", language="fr", content=NOTICE_TEXT
@@ -96,6 +96,12 @@ async def _people(stubs: Stubs) -> None:
             lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
             requires_confirmation=True,
         ),
+        catalog_pb2.Purpose(
+            purpose_id="surveys",
+            display_name="Sondages",
+            lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
+            requires_confirmation=True,
+        ),
     ):
         await stubs.catalog.PutPurpose(
             catalog_pb2.PutPurposeRequest(purpose=purpose), metadata=stubs.metadata
@@ -108,6 +114,7 @@ async def _people(stubs: Stubs) -> None:
         grant(target("newsletter", types_pb2.CHANNEL_EMAIL), version),
         grant(target("newsletter", types_pb2.CHANNEL_SMS), version),
         grant(target("offers")),
+        grant(target("surveys")),  # the same mail's code confirms both
     )
     paul = types_pb2.SubjectIdentity(external_id=PAUL, email="paul.preferences@example.fr")
     await record(stubs, paul, grant(target("newsletter", types_pb2.CHANNEL_SMS), version))
@@ -185,9 +192,10 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
         ("newsletter", "EMAIL", "GRANTED"),
         ("newsletter", "SMS", "GRANTED"),
         ("offers", "EMAIL", "PENDING"),
+        ("surveys", "EMAIL", "PENDING"),
     ]
     assert loaded["notices"] == [NOTICE_TEXT, NOTICE_TEXT]
-    assert len(loaded["history"]) == 3
+    assert len(loaded["history"]) == 4
 
     keyboard = await browser.step("keyboard")
     assert keyboard["order"][:3] == ["lang-fr", "lang-en", "SUMMARY"]
@@ -198,9 +206,14 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     assert narrow["labels"][:5] == ["Finalité", "Canal", "État", "Depuis le", "Action"], narrow
     mistyped = await browser.step("mistyped")
     assert mistyped["error"] == "Ce code n'est pas valable : vérifiez le code reçu par e-mail."
-    await browser.step("confirmed")
-    allowed = await _jeanne(stubs, "offers")
-    assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
+    confirmed = await browser.step("confirmed")
+    for purpose in ("offers", "surveys"):
+        allowed = await _jeanne(stubs, purpose)
+        assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
+    # What the code confirmed, both rows, not only the one clicked (probe HD).
+    assert confirmed["status"] == (
+        "Merci, votre accord est confirmé : Offres produits — E-mail, Sondages — E-mail."
+    ), confirmed
 
     withdrawn = await browser.step("withdrawn-one")
     assert withdrawn["focused"] == "status"  # the outcome is announced where focus went
@@ -258,7 +271,7 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
 
     english = await browser.step("english")
     assert english["title"] == "My contact preferences"
-    assert english["states"] == ["Withdrawn"] * 4  # three targets and the stop of SMS
+    assert english["states"] == ["Withdrawn"] * 5  # four targets and the stop of SMS
     assert english["status"] == "Your preferences are up to date."
 
     # Framed by another origin of the site in the same tab: the kept token is not used.

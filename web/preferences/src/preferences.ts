@@ -142,7 +142,10 @@ function confirm(code: string, what: string): Promise<void> {
   return act(async () => {
     const answer = await consents.confirmConsent({ token: code.trim() });
     // No event: the person said no since the link was sent (withdrew, objected): nothing granted.
-    return (answer.events.length ? t().confirmed : t().notConfirmed).replace("{what}", what);
+    if (!answer.events.length) return t().notConfirmed.replace("{what}", what);
+    // What the code confirmed, not the row clicked: one code may cover other rows (probe HD).
+    const confirmed = answer.events.map((e) => `${purposeName(e.target?.purpose ?? "")} — ${channelName(e.target?.channel ?? 0)}`);
+    return t().confirmed.replace("{what}", [...new Set(confirmed)].sort().join(", "));
   }, {
     // Malformed (empty, a space inside, a character no code has) or unknown: not a valid code.
     [Code.InvalidArgument]: t().badCode,
