@@ -120,23 +120,33 @@ async def test_the_address_kept_is_the_requests_not_the_pages(
     app: App, http_port: int, tenant: Tenant, page_key: str
 ) -> None:
     """Anyone holding the publishable key could record a choice "from" any address (probe AE):
-    the browser port keeps the address the request came from, whatever the page says; every
-    answer says nosniff."""
+    the browser port keeps the address and the user agent the request came with, whatever the
+    page says (probe HD: a portal withdrawal kept the body's user agent); every answer says
+    nosniff and no-store (an answer names a person: no cache keeps it, probe HD)."""
     visitor_id = uuid4().hex
     path = f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice"
     status, headers, body = await http(
-        http_port, path, record_body(visitor_id, ipAddress="8.8.8.8"), auth(page_key)
+        http_port,
+        path,
+        record_body(visitor_id, ipAddress="8.8.8.8", userAgent="forged-UA"),
+        auth(page_key, **{"User-Agent": "real-UA/1.0"}),
     )
     assert status == 200, body
-    assert headers["x-content-type-options"] == "nosniff"
+    assert (headers["x-content-type-options"], headers["cache-control"]) == ("nosniff", "no-store")
     async with owner(app).connect() as conn:
-        digest = await conn.scalar(
-            sa.select(cookie_choices.c.ip_digest).where(cookie_choices.c.visitor_id == visitor_id)
-        )
+        row = (
+            await conn.execute(
+                sa.select(cookie_choices.c.ip_digest, cookie_choices.c.ua_digest).where(
+                    cookie_choices.c.visitor_id == visitor_id
+                )
+            )
+        ).one()
     hasher = IdentifierHasher(TEST_SECRET)
-    assert digest == hasher.keyed(tenant.tenant_id, "ip", truncate_ip("127.0.0.1"))
+    assert row.ip_digest == hasher.keyed(tenant.tenant_id, "ip", truncate_ip("127.0.0.1"))
+    assert row.ua_digest == hasher.keyed(tenant.tenant_id, "ua", "real-UA/1.0")
     refused = await http(http_port, path, record_body(visitor_id), {})
     assert (refused[0], refused[1]["x-content-type-options"]) == (401, "nosniff")
+    assert refused[1]["cache-control"] == "no-store"
 
 
 async def test_the_browsers_gpc_header_is_recorded_with_the_choice(

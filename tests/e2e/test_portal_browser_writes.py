@@ -10,7 +10,7 @@ import asyncio
 import json
 
 import grpc
-from consent.v1 import catalog_pb2, consent_pb2, types_pb2
+from consent.v1 import catalog_pb2, consent_pb2, rights_pb2, rights_pb2_grpc, types_pb2
 
 from consentd.app.admin import AdminUseCases
 from consentd.domain.tenancy import Tenant
@@ -110,3 +110,35 @@ async def test_two_clicks_on_one_link_confirm_once(
         types_pb2.CONSENT_STATE_GRANTED,
         types_pb2.CONSENT_STATE_PENDING,
     ]
+
+
+async def test_a_portal_withdrawal_keeps_the_browsers_user_agent_not_the_pages(
+    http_port: int,
+    tenant: Tenant,
+    stubs: Stubs,
+    admin: AdminUseCases,
+    channel: grpc.aio.Channel,
+) -> None:
+    """The evidence of a person's withdrawal on the browser port is the request's user agent
+    and address: a page's body claimed "forged-UA" and it was kept (probe HD)."""
+    await put_purpose(stubs, "newsletter")
+    await record(
+        stubs, types_pb2.SubjectIdentity(external_id="crm-eva"), grant(target("newsletter"))
+    )
+    await allow_origin(stubs, SHOP)
+    portal = await register_portal(admin, tenant)
+    body = {
+        **_withdraw_body("crm-eva"),
+        "evidence": {"ipAddress": "9.9.9.9", "userAgent": "forged-UA"},
+    }
+    headers = auth(portal.token("crm-eva"), Origin=SHOP, **{"User-Agent": "real-UA/1.0"})
+    status, _, answer = await http(http_port, f"{prefix(tenant)}{WITHDRAW}", body, headers)
+    assert status == 200, answer
+    exported = await rights_pb2_grpc.RightsServiceStub(channel).ExportSubject(
+        rights_pb2.ExportSubjectRequest(subject=types_pb2.SubjectRef(external_id="crm-eva")),
+        metadata=stubs.metadata,
+    )
+    history = json.loads(exported.document_json)["consent_history"]
+    (withdrawal,) = (e for e in history if e["state"] == "withdrawn")
+    assert withdrawal["evidence"]["user_agent"] == "real-UA/1.0"
+    assert withdrawal["evidence"]["ip_address"] == "127.0.0.1"

@@ -42,17 +42,24 @@ async def lifespan(receive: Receive, send: Send) -> None:
 
 
 NOSNIFF = (b"x-content-type-options", b"nosniff")
+# An answer names a person (an export, their consents, a check): no cache keeps it, a shared
+# one least of all (Connect GET answers had no Cache-Control, probe HD). Static files set
+# their own.
+NO_STORE = (b"cache-control", b"no-store")
 
 
-def with_nosniff(send: Send) -> Send:
-    """`send`, adding `X-Content-Type-Options: nosniff` to every answer that lacks it (a browser
-    never reads one as a page or a script; a 404 and a refused preflight had none, probe AF)."""
+def with_safe_headers(send: Send) -> Send:
+    """`send`, adding `X-Content-Type-Options: nosniff` (a browser never reads an answer as a
+    page or a script; a 404 and a refused preflight had none, probe AF) and `Cache-Control:
+    no-store` to every answer that lacks them."""
 
     async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             headers = list(message.get("headers", []))
-            if all(name != NOSNIFF[0] for name, _ in headers):
-                message = {**message, "headers": [*headers, NOSNIFF]}
+            names = {name.lower() for name, _ in headers}
+            added = [header for header in (NOSNIFF, NO_STORE) if header[0] not in names]
+            if added:
+                message = {**message, "headers": [*headers, *added]}
         await send(message)
 
     return sending

@@ -58,10 +58,15 @@ def peer_address(ctx: RequestContext[Any, Any]) -> str:
     return ctx.client_address.rsplit(":", 1)[0].strip("[]") if ctx.client_address else ""
 
 
+def request_user_agent(ctx: RequestContext[Any, Any]) -> str:
+    """The user agent the browser sent, whatever the page's body says: a page could claim any
+    as the evidence of a person's choice (probe HD), as it could an address."""
+    return ctx.request_headers.get("user-agent", "")[:MAX_USER_AGENT]
+
+
 class CookieConnect(CookieService):
-    """CookieService over Connect: the gRPC servicer, with the visitor's user agent taken from
-    the HTTP request when the page did not send one, and its address always (only hashes are
-    stored)."""
+    """CookieService over Connect: the gRPC servicer, with the visitor's user agent and
+    address taken from the HTTP request (only hashes are stored)."""
 
     def __init__(self, servicer: CookieServicer) -> None:
         self._servicer = servicer
@@ -69,8 +74,7 @@ class CookieConnect(CookieService):
     async def record_cookie_choice(
         self, request: cookies_pb2.RecordCookieChoiceRequest, ctx: RequestContext[Any, Any], /
     ) -> cookies_pb2.RecordCookieChoiceResponse:
-        if not request.user_agent:
-            request.user_agent = ctx.request_headers.get("user-agent", "")[:MAX_USER_AGENT]
+        request.user_agent = request_user_agent(ctx)
         request.ip_address = peer_address(ctx)
         # The browser's Global Privacy Control header is part of the proof, sent by the page
         # or not (the visitor's explicit choice still decides: the EU reads it as a signal).

@@ -19,13 +19,18 @@ from consent.v1.catalog_connect import CatalogService, CatalogServiceASGIApplica
 from consent.v1.consent_connect import ConsentServiceASGIApplication
 from consent.v1.rights_connect import RightsService, RightsServiceASGIApplication
 
-from consentd.api.browser import NO_GRPC_CONTEXT, ConsentConnect, connect_options, peer_address
+from consentd.api.browser import (
+    NO_GRPC_CONTEXT,
+    ConsentConnect,
+    connect_options,
+    peer_address,
+    request_user_agent,
+)
 from consentd.api.browser_gate import BrowserGate
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.connect_wire import BrowserService
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.rights_servicer import RightsServicer
-from consentd.domain.cookies import MAX_USER_AGENT
 
 
 @dataclass(frozen=True)
@@ -36,12 +41,10 @@ class PortalServicers:
 
 
 def _evidence(message: Any, ctx: RequestContext[Any, Any]) -> None:
-    """The browser's user agent when the page sent none, and its address always, as evidence
-    (only sealed or hashed by the use cases, never stored in clear)."""
-    evidence = message.evidence
-    if not evidence.user_agent:
-        evidence.user_agent = ctx.request_headers.get("user-agent", "")[:MAX_USER_AGENT]
-    evidence.ip_address = peer_address(ctx)
+    """The browser's user agent and address as evidence, whatever the page's body says (only
+    sealed or hashed by the use cases, never stored in clear)."""
+    message.evidence.user_agent = request_user_agent(ctx)
+    message.evidence.ip_address = peer_address(ctx)
 
 
 class PortalConsentConnect(ConsentConnect):

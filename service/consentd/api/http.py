@@ -25,7 +25,7 @@ from consentd.api.asgi import (
     header,
     lifespan,
     respond,
-    with_nosniff,
+    with_safe_headers,
 )
 from consentd.api.browser import MAX_BROWSER_MESSAGE
 from consentd.api.browser_gate import BrowserRequest, browser_request, path_origins
@@ -106,7 +106,7 @@ class BrowserApp:
         if scope["type"] == "lifespan":
             await lifespan(receive, send)
             return
-        send = with_nosniff(send)
+        send = with_safe_headers(send)
         if scope["type"] != "http" or await two_origins_refused(scope, send):
             return
         started = Started(send)
