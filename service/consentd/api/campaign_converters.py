@@ -240,7 +240,11 @@ def suppression_out(page: list[Suppressed], token: str) -> pb.ExportSuppressionL
 def contact_points_in(
     request: pb.HashContactPointsRequest, phone_region: str
 ) -> list[Identifier | InvalidInput]:
-    """Each contact point normalised, or the InvalidInput that says what is wrong with it."""
+    """Each contact point normalised, or the InvalidInput that says what is wrong with it.
+    The list is counted first: 65,000 phone numbers were each parsed before the refusal, and
+    four such calls held the event loop 22 s (probe HB)."""
+    if not 1 <= len(request.contact_points) <= MAX_BATCH:
+        raise InvalidInput("contact_points", f"must hold 1 to {MAX_BATCH} items")
     found: list[Identifier | InvalidInput] = []
     for index, message in enumerate(request.contact_points):
         field = f"contact_points[{index}]"
