@@ -24,9 +24,7 @@ from consent.v1 import (
     rights_pb2,
     rights_pb2_grpc,
 )
-from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_health.v1 import health, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 from consentd.api.audit_servicer import AuditServicer
 from consentd.api.campaign_servicer import CampaignServicer
@@ -44,6 +42,7 @@ from consentd.api.health import (
     stop_following,
 )
 from consentd.api.interceptors import ServiceInterceptor
+from consentd.api.reflection import serve_reflection
 from consentd.api.retention_servicer import RetentionServicer
 from consentd.api.rights_servicer import RightsServicer
 
@@ -86,54 +85,6 @@ class GenericOnly:
         """Not kept: the generic handler registered beside them answers the same methods."""
 
 
-# grpc.reflection.v1, the name buf curl and grpcurl ask first (grpcio-reflection serves only
-# v1alpha: each of their calls logged an unknown method first; probe FQ). v1 is v1alpha's
-# protocol under a new package name: the same fields, numbers and wire format.
-REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
-
-
-def serve_reflection(server: grpc.aio.Server) -> None:
-    """What reflection.enable_server_reflection does for a grpc.aio server, under both names,
-    both listed and described (probe GE: v1 was served, not listed, and `describe` of it failed)."""
-    _describe_v1()
-    names = (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME, REFLECTION_V1)
-    servicer = reflection.aio.ReflectionServicer(names)
-    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
-    info = grpc.stream_stream_rpc_method_handler(
-        servicer.ServerReflectionInfo,
-        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
-        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
-    )
-    handlers = {"ServerReflectionInfo": info}
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(REFLECTION_V1, handlers),)
-    )
-
-
-def _describe_v1() -> None:
-    """grpc/reflection/v1/reflection.proto in the default pool: v1alpha's file renamed."""
-    pool = descriptor_pool.Default()
-    with contextlib.suppress(KeyError):
-        pool.FindFileByName(_V1_FILE)
-        return
-    described = descriptor_pb2.FileDescriptorProto()
-    reflection_pb2.DESCRIPTOR.CopyToProto(described)
-    described.name, described.package = _V1_FILE, "grpc.reflection.v1"
-    described.ClearField("options")  # v1alpha's: deprecated, its Java and Go packages
-    for message in described.message_type:
-        for field in message.field:
-            if field.type_name:  # a message field's (assigning one marks it set)
-                field.type_name = field.type_name.replace(_V1ALPHA, _V1)
-    for method in described.service[0].method:
-        method.input_type = method.input_type.replace(_V1ALPHA, _V1)
-        method.output_type = method.output_type.replace(_V1ALPHA, _V1)
-    pool.Add(described)
-
-
-_V1_FILE = "grpc/reflection/v1/reflection.proto"
-_V1ALPHA, _V1 = ".grpc.reflection.v1alpha.", ".grpc.reflection.v1."
-
-
 class Server:
     """Owns the grpc.aio server and its health status, which follows the database."""
 
@@ -162,7 +113,7 @@ class Server:
         for register in registrations:
             register(generic)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, generic)
-        serve_reflection(generic)
+        serve_reflection(generic, (*SERVICE_NAMES, health.SERVICE_NAME))
 
     def bind(self, address: str) -> int:
         """Listen on `address` (host:port, port 0 for any); returns the port."""
