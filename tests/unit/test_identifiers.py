@@ -122,6 +122,9 @@ def test_phone_becomes_e164(raw: str, region: str) -> None:
         ("+999 1234 5678", "FR"),
         ("06 12 34 56 78", ""),
         ("06 12 34 56 78", "ZZ"),
+        ("\x00+33612345678", "FR"),
+        ("+33612345678\x00", "FR"),
+        ("+336123\n45678", "FR"),
     ],
     ids=[
         "empty",
@@ -131,6 +134,9 @@ def test_phone_becomes_e164(raw: str, region: str) -> None:
         "unknown-country-code",
         "national-without-region",
         "national-unknown-region",
+        "leading-nul",
+        "trailing-nul",
+        "line-break",
     ],
 )
 def test_invalid_phone_is_refused_naming_the_field(raw: str, region: str) -> None:

@@ -176,8 +176,9 @@ def _refuse_loose_enums(document: dict[str, Any], descriptor: Descriptor) -> Non
     """Raises InvalidInput for a field given twice in one object, under its JSON name and its
     proto name (json_format took the last: a proxy checking `visitorId` saw another value than
     the one stored; probe AN), and for an enum value that is not one of its names or a 32-bit
-    integer: json_format read 4294967297, 1.5 and " 1" as 1 (CHANNEL_EMAIL; probe V), where the
-    native port's varint is exact. Unknown keys are left to json_format (then named)."""
+    integer: json_format read 4294967297, 1.5 and " 1" as 1 (CHANNEL_EMAIL; probe V). The
+    native port's parser keeps an over-long enum varint's low 32 bits, as protobuf does (a
+    client's encoder never sends one; probe HB). Unknown keys are left to json_format."""
     given: set[tuple[str, int]] = set()
     for _, path, _, field, value in _walk(document, descriptor, ""):
         if field is None:

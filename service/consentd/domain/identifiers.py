@@ -153,6 +153,10 @@ def normalise_phone(raw: str, default_region: str, field: str = "phone") -> Iden
     drop the extension and make them one. Raises InvalidInput."""
     if len(raw) > MAX_RAW_PHONE:
         raise InvalidInput(field, f"not a phone number (longer than {MAX_RAW_PHONE} characters)")
+    if any(unicodedata.category(c) == "Cc" for c in raw):
+        # NUL or a line break is no typography; phonenumbers dropped them (probe HB), emails
+        # refuse them.
+        raise InvalidInput(field, "contains a control character (NUL, a line break): not a number")
     raw = _plain_phone(raw)
     if default_region == "FR":
         raw = _french_international(raw) or raw
