@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from consentd.postgres.cluster import children_of
+from consentd.postgres.host import find_bindir, server_user
 from tests.e2e.test_processes import _collect, _folder, _free_port, _running, _server, _serving
 
 
@@ -102,6 +103,50 @@ async def test_a_postmaster_killed_with_its_children_frozen_is_restarted() -> No
         shutil.rmtree(data, ignore_errors=True)
 
 
+async def test_a_dbas_pg_ctl_restart_is_taken_over_not_fatal() -> None:
+    """A DBA's `pg_ctl restart -m fast` on the embedded cluster: its postmaster (not serve's
+    child) held the data dir, every restart of serve's failed "in use", and serve exited 1
+    with its database answering, leaving that one running (probe HA). It is stopped as an
+    orphan is at start, serve's own starts on the same port, and serve keeps serving."""
+    data = _folder()
+    env = _env(data)
+    log = data / "pg_ctl.log"
+    try:
+        async with _server(env) as serve:
+            await _serving(_grpc_port(env), serve)
+            old, port = _postmaster(data)
+            pg_ctl = str(find_bindir() / "pg_ctl")
+            argv = [pg_ctl, "restart", "-m", "fast", "-D", str(data / "postgres"), "-l", str(log)]
+            user = server_user()
+            if user is not None:  # as root, the cluster's user runs it, as serve's own
+                log.touch()
+                os.chown(log, user.pw_uid, user.pw_gid)
+                argv = ["runuser", "-u", user.pw_name, "--", *argv]
+            dba = await asyncio.create_subprocess_exec(
+                *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+            )
+            await asyncio.wait_for(dba.wait(), 60)
+            new, new_port = await _new_postmaster(data, old)
+            assert new_port == port
+            for _ in range(150):  # serve notices, stops the DBA's, starts its own
+                await asyncio.sleep(0.1)
+                assert serve.returncode is None, "serve exited"
+                current, _ = (
+                    _postmaster(data) if (data / "postgres/postmaster.pid").exists() else (new, 0)
+                )
+                if current not in (old, new) and _running({current}):
+                    break
+            else:
+                raise AssertionError("serve did not take the cluster over")
+            await _serving(_grpc_port(env), serve)
+            assert _running({new}) == [], "the DBA's postmaster was left running"
+            serve.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(serve.wait(), 60) == 0
+        assert _running({current}) == []
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
 async def test_a_postmaster_that_cannot_restart_makes_serve_exit_1() -> None:
     """Its port is taken while serve is stopped: the restart fails, serve says why and exits 1
     (a supervisor restarts it), rather than living on with no database."""
@@ -171,9 +216,9 @@ async def test_the_orphan_postmaster_of_a_killed_serve_is_replaced_and_stopped()
 
 async def test_sigterm_with_the_embedded_postgres_frozen_exits_within_its_bounds() -> None:
     """SIGTERM while the embedded PostgreSQL is frozen (SIGSTOP, postmaster and children):
-    the drain takes the grace, the fast shutdown the grace again (5 s at least), then the
-    cluster is killed and serve exits; the next serve recovers it. It waited 30 s, and a
-    frozen cluster's children never went."""
+    the drain takes the grace, then the cluster is woken (SIGCONT) and stopped, and serve
+    exits; the next serve starts it. It waited 30 s, and a frozen cluster's children never
+    went; then it waited the stop's whole bound and killed it (probe HA)."""
     data = _folder()
     env = {**_env(data), "CONSENTD_SHUTDOWN_GRACE_SECONDS": "2"}
     try:
@@ -191,6 +236,11 @@ async def test_sigterm_with_the_embedded_postgres_frozen_exits_within_its_bounds
                     os.killpg(pid, signal.SIGCONT)
         print(f"serve exited {took:.2f} s after SIGTERM")
         assert code == 0
+        assert serve.stderr is not None
+        said = (await serve.stderr.read()).decode(errors="replace")
+        # Woken (SIGCONT) and stopped, not waited on for its whole bound then killed (probe HA).
+        assert "embedded_postgres_stopped" in said
+        assert "embedded_postgres_killed" not in said
         # Drain, pools, the stop's bound, the exit, and slack for a loaded CI machine: the point
         # is that serve ends, not how fast.
         assert took < 2 + 1 + 5 + 3 + 4, took

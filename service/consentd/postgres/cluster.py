@@ -126,6 +126,16 @@ def _run_initdb(cluster: Cluster, pwfile: str, deadline: float) -> None:
         raise EmbeddedPostgresError(f"initdb of {data_dir} failed: {err}")
 
 
+def fast_shutdown(postmaster: int) -> None:
+    """SIGINT (fast shutdown) to a postmaster, woken first with its children (SIGCONT): one
+    stopped with SIGSTOP never acted on it, and serve's SIGTERM waited the stop's whole bound
+    to kill it (probe HA)."""
+    for pid in (postmaster, *children_of(postmaster)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGCONT)
+    os.kill(postmaster, signal.SIGINT)
+
+
 def kill_cluster(postmaster: int) -> None:
     """SIGKILL a postmaster and every child of it. Each child is in a session of its own
     (PostgreSQL calls setsid): killing the postmaster's group left frozen backends holding the

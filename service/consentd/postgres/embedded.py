@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from urllib.parse import quote
 
 from consentd.postgres.cluster import (
     Cluster,
+    fast_shutdown,
     initdb,
     kill_cluster,
     kill_leftovers,
@@ -175,7 +175,7 @@ class EmbeddedPostgres:
         needs); whether it was killed. Then an ephemeral cluster's files go. Safe twice."""
         proc, self._proc, killed = self._proc, None, False
         if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
+            fast_shutdown(proc.pid)
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:

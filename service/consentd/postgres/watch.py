@@ -30,6 +30,10 @@ async def keep_running(embedded: EmbeddedPostgres, failures: list[str], every: f
             continue
         log.error("embedded_postgres_exited", status=status)
         failed = await _restart(embedded)
+        if failed == ATTACHED:  # another consentd process started it meanwhile: watch that one
+            log.warning("embedded_postgres_attached", pid=postmaster_pid(embedded.data_dir))
+            await keep_attached(embedded, failures, every)
+            return
         if failed is not None:
             failures.append(failed)
             log.error("embedded_postgres_restart_failed", error=failed)
@@ -41,14 +45,23 @@ async def _restart(embedded: EmbeddedPostgres) -> str | None:
     """Restart it, RESTART_ATTEMPTS times at most; on a full disk, for as long as it stays
     full: a supervisor restarting serve meets the same disk (probe DB: PostgreSQL stopped on a
     full disk, three tries failed and serve exited, to crash-loop), so serve stays up, not
-    serving, and starts it once there is room. None once it serves, else why not."""
+    serving, and starts it once there is room; when another postmaster runs in the data dir,
+    attaches to it (ATTACHED) if another consentd process runs it, else stops it and starts
+    again. None once it serves, else why not."""
     attempt = 0
     while True:
         failed = await _restarted(embedded)
         if failed is None:
             log.warning("embedded_postgres_restarted", port=embedded.port)
             return None
-        if NO_ROOM in failed:
+        if IN_USE in failed:
+            # Another postmaster runs in the data dir: a DBA's `pg_ctl restart` (serve exited 1
+            # while its database answered, and left that one running; probe HA). One of
+            # another consentd process is attached to; any other is stopped, as at start, and
+            # this one started at once (its data, config and port are the same).
+            if await asyncio.to_thread(embedded.attach, _found):
+                return ATTACHED
+        elif NO_ROOM in failed:
             if attempt % DISK_SAID_EVERY == 0:
                 log.warning("embedded_postgres_waiting_for_disk", error=failed)
             attempt += 1
@@ -85,6 +98,16 @@ async def keep_attached(embedded: EmbeddedPostgres, failures: list[str], every: 
         log.error("embedded_postgres_restart_failed", error=failed)
         os.kill(os.getpid(), signal.SIGTERM)
         return
+
+
+# What _restart answers when another consentd process's cluster runs in the data dir.
+ATTACHED = "attached"
+# What a start says when a postmaster still runs in the data dir (host.remove_stale_pid).
+IN_USE = " is in use by postgres pid "
+
+
+def _found(pid: int) -> None:
+    log.warning("embedded_postgres_orphan_found", pid=pid)
 
 
 # A restart that fails is tried again (killed again while recovering, a full disk freed) before
