@@ -4,9 +4,15 @@ statement_timeout being a 32-bit count of milliseconds (probe O)."""
 
 from __future__ import annotations
 
+import grpc
+import pytest
+import sqlalchemy as sa
 from consent.v1 import catalog_pb2, consent_pb2, types_pb2
 
-from tests.conftest import Stubs
+from consentd.bootstrap import App
+from consentd.domain.tenancy import Tenant
+from consentd.store.tables import tenants
+from tests.conftest import Stubs, owner
 from tests.e2e.helpers import by_email, grant, put_purpose, record, target
 
 DAYS = 86400
@@ -28,3 +34,44 @@ async def test_reads_with_a_deadline_of_weeks_are_answered(stubs: Stubs) -> None
             timeout=timeout,
         )
         assert len(consents.consents) == 1, days
+
+
+async def test_a_write_waiting_on_a_lock_past_the_callers_deadline_is_answered_as_one(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """A DBA's transaction holding the tenant's row: a write with a 2 s deadline waited on it,
+    grpc's own deadline cancelled the call first (logged CANCELLED, no warning; the caller read
+    grpc's "Deadline Exceeded"). The statements' bound ends a little earlier: the server
+    answers DEADLINE_EXCEEDED in its own words, and logs the database wait (probe HA)."""
+    await put_purpose(stubs, "newsletter")
+    identity = types_pb2.SubjectIdentity(email="waits-on-a-lock@example.fr")
+    async with owner(app).connect() as conn, conn.begin():
+        await conn.execute(
+            sa.text("SELECT set_config('consentd.tenant_id', :t, true)"),
+            {"t": str(tenant.tenant_id)},
+        )
+        await conn.execute(
+            sa.select(tenants.c.tenant_id)
+            .where(tenants.c.tenant_id == tenant.tenant_id)
+            .with_for_update()
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stubs.consent.RecordConsent(
+                consent_pb2.RecordConsentRequest(
+                    subject=identity,
+                    choices=[grant(target("newsletter"))],
+                    source=types_pb2.SOURCE_API,
+                    actor="crm",
+                ),
+                metadata=stubs.metadata,
+                timeout=2.0,
+            )
+    assert refused.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert "the database did not answer in time" in str(refused.value.details())
+    consents = await stubs.consent.GetSubjectConsents(
+        consent_pb2.GetSubjectConsentsRequest(subject=by_email("waits-on-a-lock@example.fr")),
+        metadata=stubs.metadata,
+    )
+    # Whole or not at all: the group commit it joined may go on once the lock goes (a write
+    # answered DEADLINE_EXCEEDED may have committed: retry it with its idempotency key).
+    assert len(consents.consents) <= 1

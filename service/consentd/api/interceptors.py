@@ -33,7 +33,7 @@ from consentd.api.streams import Streams
 from consentd.api.validation import decode
 from consentd.domain.errors import PermissionDenied
 from consentd.domain.tenancy import Principal
-from consentd.store.deadlines import set_call_deadline
+from consentd.store.deadlines import set_call_deadline, statements_bound
 from consentd.telemetry import Telemetry
 
 if TYPE_CHECKING:
@@ -148,10 +148,12 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     async with self.streams.watched(lambda: self._gate.recheck(metadata)):
                         return await behaviour(message, context)
                 # Bounded by the caller's deadline: past it nobody reads the answer, and every
-                # statement still waiting is cancelled (DEADLINE_EXCEEDED).
-                remaining = context.time_remaining()
-                set_call_deadline(remaining)
-                async with asyncio.timeout(remaining):
+                # statement still waiting is cancelled (DEADLINE_EXCEEDED). The bound ends a
+                # little before it, so that a wait (a statement, a group commit's) is answered
+                # and logged as one (grpc cancelled it first: CANCELLED, no warning; probe HA).
+                bound = statements_bound(context.time_remaining())
+                set_call_deadline(bound)
+                async with asyncio.timeout(bound):
                     return await self._gate.unary(
                         method, metadata, principal, message, lambda: behaviour(message, context)
                     )

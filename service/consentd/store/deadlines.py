@@ -20,6 +20,18 @@ def set_call_deadline(seconds: float | None) -> None:
     _call_deadline.set(None if seconds is None else loop_time + seconds)
 
 
+# What a call's statements leave of its deadline: a tenth, at most half a second.
+MARGIN_SHARE = 0.1
+MARGIN_MOST = 0.5
+
+
+def statements_bound(seconds: float | None) -> float | None:
+    """The bound of a call's statements within a caller's deadline of `seconds`: a little less,
+    so that the database's timeout, not grpc's cancellation, ends a wait (then answered
+    DEADLINE_EXCEEDED "the database did not answer in time" and logged as such)."""
+    return None if seconds is None else seconds - min(seconds * MARGIN_SHARE, MARGIN_MOST)
+
+
 def clear_call_deadline() -> None:
     """No call deadline in this context: only the connection's ceiling bounds its statements."""
     _call_deadline.set(None)
