@@ -16,12 +16,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 import structlog
 from alembic import command
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from structlog.testing import capture_logs
 
 from consentd.app.admin import AdminUseCases
 from consentd.app.cookie_choices import RecordCookieChoice
@@ -33,7 +35,9 @@ from consentd.domain.cookies import ChoiceMethod, ChoiceStatus
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import ProcessingRole
 from consentd.domain.months import add_months
+from consentd.domain.retention import Category
 from consentd.domain.tenancy import Principal, Tenant
+from consentd.jobs import retention as scheduled
 from consentd.jobs.retention import purge_periodically
 from consentd.logs import configure_logging
 from consentd.postgres.embedded import EmbeddedPostgres
@@ -41,6 +45,7 @@ from consentd.store.database import alembic_config
 from consentd.store.locks import AdvisoryLock
 from consentd.store.tables import tenant_retention, tenants
 from consentd.store.uow import SqlUnitOfWork
+from consentd.telemetry import Telemetry
 from tests.conftest import TEST_SECRET, TestClock, owner
 from tests.integration.helpers import catalogue, email, ended_long_ago, grant
 from tests.unit.test_logs import restore_logging  # noqa: F401 (a fixture)
@@ -490,3 +495,35 @@ async def test_a_job_clock_ahead_of_the_database_purges_nothing_and_says_so(
     assert report[first.slug].status == "kept", report[first.slug]
     assert report[second.slug].status == "purged", report[second.slug]
     clock.pinned = None
+
+
+class _DiskFull:
+    """A category whose purge meets a full disk (what PostgreSQL raises: SQLSTATE 53100)."""
+
+    async def purge(self, tenant: Tenant, cutoff: datetime | None, dry_run: bool) -> int:
+        raise asyncpg.DiskFullError('could not extend file "base/16384/16816"')
+
+
+async def test_a_tenant_that_met_the_databases_state_is_said_as_such(
+    app: App, admin: AdminUseCases, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tenant's run that met a full disk was reported and logged at error level with
+    SQLAlchemy's whole text, as a defect (probe HA); the run-level path said the database's
+    state. Now the tenant's note and its warning name the SQLSTATE."""
+    tenant = await admin.create_tenant(f"disk-full-{uuid4().hex[:8]}")
+    assert app.retention is not None
+    monkeypatch.setitem(app.retention._purgers, Category.RECORDINGS, _DiskFull())
+    report = await app.retention.run()
+    (mine,) = (t for t in report.tenants if t.tenant == tenant.slug)
+    assert (mine.status, mine.database, mine.notes) == ("failed", "53100", ["database: 53100"])
+    with capture_logs() as logs:
+        assert scheduled._said(report, Telemetry())
+    said = [line for line in logs if line.get("tenant") == tenant.slug]
+    assert said == [
+        {
+            "event": "purge_failed",
+            "log_level": "warning",
+            "tenant": tenant.slug,
+            "database": "53100",
+        }
+    ]

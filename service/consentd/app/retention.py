@@ -74,6 +74,8 @@ class TenantReport:
     status: str
     deleted: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # A failure that was the database's state (its SQLSTATE), not a defect: said as such.
+    database: str = ""
 
     def add(self, what: str, count: int) -> None:
         if count:
@@ -98,6 +100,7 @@ class RetentionJob:
         lock: JobLock,
         *,
         purgers: Mapping[Category, CategoryPurger] | None = None,
+        database_state: Callable[[BaseException], str | None] = lambda _: None,
     ) -> None:
         self._uow = uow
         self._tenants = tenants
@@ -105,6 +108,7 @@ class RetentionJob:
         self._clock = clock
         self._lock = lock
         self._purgers = dict(purgers or {})
+        self._database_state = database_state
 
     async def run(
         self,
@@ -137,6 +141,10 @@ class RetentionJob:
         try:
             return await self._tenant(tenant, dry_run, batch_size, pause)
         except Exception as error:  # noqa: BLE001 - reported; the next run tries again
+            if state := self._database_state(error):  # a full disk read as a defect (probe HA)
+                return TenantReport(
+                    tenant.slug, FAILED, notes=[f"database: {state}"], database=state
+                )
             return TenantReport(tenant.slug, FAILED, notes=[f"{type(error).__name__}: {error}"])
 
     async def _tenant(

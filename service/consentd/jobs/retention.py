@@ -73,6 +73,8 @@ def _said(report: RetentionReport, telemetry: Telemetry) -> bool:
         failed=failed,
     )  # fmt: skip
     for tenant in report.tenants:
-        if tenant.status == FAILED:
+        if tenant.status == FAILED and tenant.database:  # its state, by its own lines
+            log.warning("purge_failed", tenant=tenant.tenant, database=tenant.database)
+        elif tenant.status == FAILED:
             log.error("purge_failed", tenant=tenant.tenant, error=tenant.notes)
     return bool(failed)

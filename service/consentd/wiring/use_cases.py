@@ -40,7 +40,7 @@ from consentd.store.database import database_not_answering
 from consentd.store.importing import SqlImportStore
 from consentd.store.locks import AdvisoryLock
 from consentd.store.uow import batch_context
-from consentd.wiring.store import Store
+from consentd.wiring.store import Store, database_state
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,5 +196,8 @@ def build_owner_jobs(
         Category.COOKIE_CHOICES: cookie_purge,
         Category.INACTIVE_SUBJECTS: inactive,
     }
-    retention = RetentionJob(store.purging, store.admin, store.signer, clock, lock, purgers=purgers)
+    retention = RetentionJob(
+        store.purging, store.admin, store.signer, clock, lock,
+        purgers=purgers, database_state=database_state,
+    )  # fmt: skip
     return OwnerJobs(AdminUseCases(store.admin, clock), retention, cookie_purge)
