@@ -231,7 +231,8 @@ async def test_a_systems_grant_does_not_lift_a_stop_only_the_person_does(
     error = await fails(_synced(stubs, email, grant(target("newsletter", SMS)), key=key))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_info(error).reason == "STOP_IN_FORCE"
-    assert "withdrew everything on this channel" in (error.details() or "")
+    # Who recorded the stop, not "the person withdrew" (the gateway did, for them; probe HC).
+    assert "everything on this channel was withdrawn (source api)" in (error.details() or "")
     assert await _answers(stubs, email, target("newsletter", SMS)) == [WITHDRAWN]
     mail = await _synced(stubs, email, grant(target("newsletter", EMAIL)), key=_then(key, "mail"))
     assert len(mail.events) == 1
@@ -344,7 +345,7 @@ async def test_a_stop_everywhere_is_lifted_by_the_person_only_too(stubs: Stubs) 
         metadata=stubs.metadata,
     )
     error = await fails(_synced(stubs, email, grant(target("newsletter"))))
-    assert "withdrew everything on every channel" in (error.details() or "")
+    assert "everything on every channel was withdrawn (source portal)" in (error.details() or "")
 
 
 @pytest.mark.parametrize("key", ["", "mixed-1"], ids=["grouped", "one-call"])

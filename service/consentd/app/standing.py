@@ -76,14 +76,16 @@ def refuse_grant_over_stop(
         if choice.state is not ConsentState.GRANTED or no is None or asked:
             continue
         if no.target.is_all:
+            # Who recorded it (a system's withdrawal of everything counts as the person's STOP):
+            # "the person withdrew" sent a CRM team looking for a STOP nobody sent (probe HC).
             where = "every channel" if no.target.channel is Channel.ALL else "this channel"
-            what = f"withdrew everything on {where}"
+            what = f"everything on {where} was withdrawn (source {no.source.value})"
         else:
             how = "refused" if no.state is ConsentState.REFUSED else "withdrew"
-            what = f"{how} this themselves ({no.source.value})"
+            what = f"the person {how} this themselves ({no.source.value})"
         raise FailedPrecondition(
-            f"the person {what} on {stamp(no.recorded_at)}: a grant from a system does not "
-            f"lift it; only the person does ({IN_PERSON})",
+            f"{what} on {stamp(no.recorded_at)}: a grant from a system does not lift it; only "
+            f"the person does ({IN_PERSON})",
             code="STOP_IN_FORCE",
         )
 

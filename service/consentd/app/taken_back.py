@@ -45,8 +45,9 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
         )
     if closed.reason is BlockKind.ERASED:
         raise FailedPrecondition(
-            f"this contact point was erased on {stamp(closed.at)} at the person's request: a "
-            "grant from a system does not bring the person back; only the person does "
+            f"this contact point was erased on {stamp(closed.at)} (at the person's request, or "
+            "by the tenant's retention of inactive subjects): a grant from a system does not "
+            "bring the person back; only the person does "
             f"({IN_PERSON})",
             code="CONTACT_POINT_ERASED",
         )
