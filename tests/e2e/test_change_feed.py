@@ -223,6 +223,29 @@ async def test_feed_refuses_bad_cursors(
     assert (failure.value.details() or "").startswith(field)
 
 
+async def test_a_cursor_with_its_tag_cut_off_is_refused_as_altered(
+    stubs: Stubs, campaign: Campaign
+) -> None:
+    """A cursor with a mark but no tag (its tenant tag cut off: cursors named their tenant
+    before they held marks, so none was ever issued so) was taken as an older one, then
+    refused naming a restore, sending an integrator chasing a backup (probe HC). It is refused
+    as altered."""
+    await _write_some(stubs)
+    call = _watch(campaign, stubs)
+    _, cursor = await _collect(call, 2)
+    call.cancel()
+    held = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    assert isinstance(held["c"], list), "a cursor holds a mark"
+    untagged = _token(held["c"])
+    refused = _watch(campaign, stubs, cursor=untagged)
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await anext(aiter(refused))
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = failure.value.details() or ""
+    assert "was altered" in details
+    assert "restored" not in details
+
+
 async def test_a_cursor_of_a_feed_restored_from_an_earlier_backup_is_refused(
     stubs: Stubs, campaign: Campaign, tenant: Tenant, owner_url: str
 ) -> None:

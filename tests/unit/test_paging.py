@@ -170,3 +170,21 @@ def test_a_token_whose_cursor_was_altered_is_refused() -> None:
     assert decode_token("changes", older, "cursor", tenant=T, unscoped=True) == 42
     with pytest.raises(InvalidInput, match="or was altered"):
         decode_token("changes", older, "cursor", tenant=T)  # a list's page token: refused
+
+
+@pytest.mark.parametrize("spoil", ["{}==", "{}=", "{}!", "{}\n", "!{}", "{}.{}"])
+def test_a_token_has_one_spelling(spoil: str) -> None:
+    """Padding added, or a character outside the URL-safe alphabet, were read past: a token
+    has the one spelling it was issued in (probe HC)."""
+    token = encode_token("history", 42, tenant=T)
+    with pytest.raises(InvalidInput):
+        decode_token("history", spoil.replace("{}", token), tenant=T)
+
+
+def test_a_feed_cursor_is_refused_in_the_feeds_words() -> None:
+    """Not a cursor: said as the feed says it (it read "not a page token issued for this
+    list" or "not a cursor issued by this feed" depending on what was wrong; probe HC)."""
+    history = encode_token("history", 42, tenant=T)
+    with pytest.raises(InvalidInput) as caught:
+        decode_token("changes", history, "cursor", tenant=T, unscoped=True)
+    assert caught.value.reason == "is not a cursor issued by this feed"

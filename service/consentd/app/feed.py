@@ -11,7 +11,7 @@ from uuid import UUID
 
 from consentd.app.changes import ChangeHub
 from consentd.app.keys import SubjectKeys
-from consentd.app.paging import decode_token, encode_token
+from consentd.app.paging import ANOTHER_LIST, decode_token, encode_token, tagged
 from consentd.app.ports import FeedChange, LogSequencer, ReadUnitOfWorkFactory, feed_mark
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import IdentifierKind
@@ -125,6 +125,7 @@ RESTORED = (
     "from_now"
 )
 ANOTHER = "names a change this feed no longer holds at its position:"
+NOT_A_CURSOR = "is not a cursor issued by this feed"
 
 
 def _cursor(position: int, mark: str | None, tenant: UUID) -> str:
@@ -148,13 +149,18 @@ def _cursor_position(cursor: str, tenant: UUID) -> tuple[int, str | None] | None
     if not cursor:
         return None
     position, mark = held if isinstance(held, list) and len(held) == 2 else (held, None)
+    if mark is not None and not tagged(cursor):
+        # Cursors named their tenant before they held a mark: one with a mark and no tag was
+        # altered (its tag cut off), not kept from an older release; it read as a restore
+        # (probe HC).
+        raise InvalidInput("cursor", ANOTHER_LIST)
     if not (
         isinstance(position, int)
         and not isinstance(position, bool)
         and 0 <= position < 2**63
         and (mark is None or isinstance(mark, str))
     ):
-        raise InvalidInput("cursor", "is not a cursor issued by this feed")
+        raise InvalidInput("cursor", NOT_A_CURSOR)
     return int(position), mark
 
 

@@ -86,9 +86,20 @@ def _tag(scope: str, tenant: UUID, cursor: Any = _NO_CURSOR) -> str:
 
 
 def _decoded(token: str) -> dict[str, Any]:
-    raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii"))
+    """A token's object, from its one spelling: unpadded URL-safe base64, nothing else in it
+    (padding added, or characters outside the alphabet, were read past; probe HC). Raises
+    ValueError (binascii.Error is one)."""
+    if "=" in token:
+        raise ValueError("padded")
+    padded = (token + "=" * (-len(token) % 4)).encode("ascii")
+    raw = base64.b64decode(padded, altchars=b"-_", validate=True)
     payload: dict[str, Any] = json.loads(raw, object_pairs_hook=_once_each)
     return payload
+
+
+def tagged(token: str) -> bool:
+    """Whether a token (decoded once already) names the list and tenant it was issued for."""
+    return "s" in _decoded(token)
 
 
 def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -112,7 +123,13 @@ def _cursor(kind: str, token: str, field: str) -> Any:
             payload = None
     # A null cursor is none this service issues (it restarted the list; probe BI).
     if not isinstance(payload, dict) or payload.get("k") != kind or payload.get("c") is None:
-        raise InvalidInput(field, "is not a page token issued for this list")
+        # The change feed's in its own words (the same refusal read two ways; probe HC).
+        what = (
+            "a cursor issued by this feed"
+            if kind == "changes"
+            else "a page token issued for this list"
+        )
+        raise InvalidInput(field, f"is not {what}")
     return payload["c"]
 
 
