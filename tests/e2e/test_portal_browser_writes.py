@@ -142,3 +142,52 @@ async def test_a_portal_withdrawal_keeps_the_browsers_user_agent_not_the_pages(
     (withdrawal,) = (e for e in history if e["state"] == "withdrawn")
     assert withdrawal["evidence"]["user_agent"] == "real-UA/1.0"
     assert withdrawal["evidence"]["ip_address"] == "127.0.0.1"
+
+
+async def test_a_link_still_valid_after_the_erasure_finds_nobody_and_makes_nobody(
+    http_port: int,
+    tenant: Tenant,
+    stubs: Stubs,
+    admin: AdminUseCases,
+    channel: grpc.aio.Channel,
+) -> None:
+    """The person erased, their portal link still valid: a withdrawal of everything made a new
+    subject holding their external id again, and an erasure request filed a new request for
+    it; the page read "no consent recorded" with every button on (probe HD). Each call is
+    NOT_FOUND (SUBJECT_ERASED), which the page says as "we no longer hold data in your name",
+    and nothing is made."""
+    await put_purpose(stubs, "newsletter")
+    person = types_pb2.SubjectRef(external_id="crm-carol")
+    await record(
+        stubs, types_pb2.SubjectIdentity(external_id="crm-carol"), grant(target("newsletter"))
+    )
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await rights.EraseSubject(
+        rights_pb2.EraseSubjectRequest(subject=person), metadata=stubs.metadata
+    )
+    await allow_origin(stubs, SHOP)
+    headers = auth((await register_portal(admin, tenant)).token("crm-carol"), Origin=SHOP)
+    calls = (
+        (
+            WITHDRAW,
+            {"subject": {"externalId": "crm-carol"}, "all": True, "source": "SOURCE_PORTAL"},
+        ),
+        (
+            "/consent.v1.RightsService/SubmitRightsRequest",
+            {"subject": {"externalId": "crm-carol"}, "kind": "RIGHTS_REQUEST_KIND_ERASE"},
+        ),
+        ("/consent.v1.ConsentService/GetSubjectConsents", {"subject": {"externalId": "crm-carol"}}),
+    )
+    for method, body in calls:
+        status, _, answer = await http(http_port, f"{prefix(tenant)}{method}", body, headers)
+        refused = json.loads(answer)
+        assert (status, refused["code"]) == (404, "not_found"), (method, answer)
+        assert "erased on" in refused["message"], method
+    listed = await rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(), metadata=stubs.metadata
+    )
+    assert list(listed.requests) == []
+    held = await stubs.consent.GetSubjectConsents(
+        consent_pb2.GetSubjectConsentsRequest(subject=person), metadata=stubs.metadata
+    )
+    assert (held.subject_id, list(held.consents)) == ("", [])

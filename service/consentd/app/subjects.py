@@ -193,9 +193,21 @@ class SubjectResolver:
     async def guard(self, uow: UnitOfWork, principal: Principal, selector: SubjectSelector) -> None:
         """A portal caller may name only its own subject, by identifier or by id.
 
-        Raises PermissionDenied otherwise, before anything about the other subject is read."""
+        Raises PermissionDenied otherwise, before anything about the other subject is read;
+        NotFound (SUBJECT_ERASED) when the person was erased and nobody holds their contact
+        point since: a link still valid made them anew (a withdrawal, a request; probe HD)."""
         own = principal.subject
-        if own is None or selector == own:
+        if own is None:
+            return
+        if selector == own:
+            tenant_id = principal.tenant_id
+            if await self.find(uow, tenant_id, own) is None and (
+                erased := await self.erased_at(uow, tenant_id, own)
+            ):
+                raise NotFound(
+                    f"nothing is held about this person any more: erased on {stamp(erased)}",
+                    code="SUBJECT_ERASED",
+                )
             return
         if (
             isinstance(selector, UUID)
