@@ -137,8 +137,15 @@ try {
   await say("withdrawn-all", await state());
   await page.screenshot({ path: `${shots}/3-withdrawn-all.png`, fullPage: true });
 
-  // Erasure is asked for, then confirmed with a second button (it cannot be undone).
+  // A restriction of processing, one of the rights the policy lists (probe HD: only export and
+  // erasure were offered).
   const rightsSection = () => page.$eval("#rights-title", (h) => h.parentElement.dataset.requested ?? "");
+  await page.click("#request-restriction");
+  await page.waitForFunction(() => document.querySelector("#rights-title").parentElement.dataset.requested === "RESTRICT", null, { timeout: 15000 });
+  await idle();
+  await say("restriction-requested", { requested: await rightsSection(), ...(await state()) });
+
+  // Erasure is asked for, then confirmed with a second button (it cannot be undone).
   await page.click("#request-erasure");
   await say("erasure-asked", {
     requested: await rightsSection(),

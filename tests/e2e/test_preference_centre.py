@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -253,21 +254,33 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     ):
         assert (await _jeanne(stubs, purpose, channel)).decision == DENY
 
+    # A restriction asked for: filed, its answer due in a month that may be extended, shown to
+    # the minute (probe HD: "at the latest", to the second).
+    restricted = await browser.step("restriction-requested")
+    assert (restricted["requested"], restricted["error"]) == ("RESTRICT", "")
+    assert "prolongé de deux mois au plus" in restricted["status"], restricted
+    assert re.search(r"d'ici le \d\d/\d\d/\d{4} \d\d:\d\d ;", restricted["status"]), restricted
+    listed = await rights.ListRightsRequests(
+        rights_pb2.ListRightsRequestsRequest(), metadata=stubs.metadata
+    )
+    filed = sorted([rights_pb2.RIGHTS_REQUEST_KIND_PORT, rights_pb2.RIGHTS_REQUEST_KIND_RESTRICT])
+    assert sorted(r.kind for r in listed.requests) == filed
+
     # Erasure asked for: nothing filed until the second button confirms it.
     asked = await browser.step("erasure-asked")
-    assert (asked["requested"], asked["confirmShown"]) == ("PORT", True)
+    assert (asked["requested"], asked["confirmShown"]) == ("RESTRICT", True)
     assert asked["focused"] == "confirm-erasure"
     listed = await rights.ListRightsRequests(
         rights_pb2.ListRightsRequestsRequest(), metadata=stubs.metadata
     )
-    assert [r.kind for r in listed.requests] == [rights_pb2.RIGHTS_REQUEST_KIND_PORT]
+    assert sorted(r.kind for r in listed.requests) == filed
     erasure = await browser.step("erasure-requested")
     assert (erasure["requested"], erasure["error"]) == ("ERASE", "")
     listed = await rights.ListRightsRequests(
         rights_pb2.ListRightsRequestsRequest(), metadata=stubs.metadata
     )
     kinds = sorted(r.kind for r in listed.requests)
-    assert kinds == [rights_pb2.RIGHTS_REQUEST_KIND_ERASE, rights_pb2.RIGHTS_REQUEST_KIND_PORT]
+    assert kinds == sorted([*filed, rights_pb2.RIGHTS_REQUEST_KIND_ERASE])
 
     english = await browser.step("english")
     assert english["title"] == "My contact preferences"

@@ -75,7 +75,8 @@ function byId<T extends HTMLElement>(id: string): T {
 }
 const t = () => TEXTS[language];
 const when = (stamp?: { seconds: bigint }) =>
-  stamp ? new Date(Number(stamp.seconds) * 1000).toLocaleString(language === "fr" ? "fr-FR" : "en-GB") : "—";
+  // In the person's own time zone, to the minute (seconds read as noise; probe HD).
+  stamp ? new Date(Number(stamp.seconds) * 1000).toLocaleString(language === "fr" ? "fr-FR" : "en-GB", { dateStyle: "short", timeStyle: "short" }) : "—";
 const purposeName = (id: string) => (id === "*" ? t().all : purposes.get(id)?.displayName || id);
 const channelName = (c: Channel) => (c ? t().channels[Channel[c] as keyof ReturnType<typeof t>["channels"]] : t().all);
 const stateName = (s: ConsentState) => t().states[ConsentState[s] as keyof ReturnType<typeof t>["states"]] ?? "";
@@ -346,6 +347,8 @@ async function start(): Promise<void> {
   }
   byId("download-data").addEventListener("click", () => void download());
   byId("request-export").addEventListener("click", () => void request(RightsRequestKind.PORT));
+  byId("request-rectification").addEventListener("click", () => void request(RightsRequestKind.RECTIFY));
+  byId("request-restriction").addEventListener("click", () => void request(RightsRequestKind.RESTRICT));
   // Erasure cannot be undone: asked for, then confirmed with a second button shown below it.
   byId("request-erasure").addEventListener("click", () => {
     byId("erasure-confirm").hidden = false;
