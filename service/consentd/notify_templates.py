@@ -3,7 +3,9 @@ images, no tracking). Each function returns (subject, body)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from consentd.domain.rights import CODE_TTL
 
 _CONFIRMATION = {
     "fr": (
@@ -68,6 +70,7 @@ _CODE = {
         "Bonjour,\n\n"
         "Pour vérifier votre identité dans le cadre de votre demande concernant vos données "
         "personnelles (référence {reference}), saisissez ce code : {code}\n\n"
+        "Il est valable {hours} heures ; cinq essais erronés bloquent la demande.\n\n"
         "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n",
     ),
     "en": (
@@ -75,6 +78,7 @@ _CODE = {
         "Hello,\n\n"
         "To verify your identity for your request about your personal data (reference "
         "{reference}), enter this code: {code}\n\n"
+        "It is valid for {hours} hours; five wrong tries lock the request.\n\n"
         "If you did not make this request, please ignore this message.\n",
     ),
 }
@@ -106,7 +110,8 @@ def code_text(language: str, tenant: str, code: str, reference: str) -> tuple[st
     """`reference`: the request's, as the preference centre and the DPO show it (the first 8
     characters of its id): six requests mailed six identical messages."""
     subject, body = _CODE.get(language, _CODE["fr"])
-    return subject.format(tenant=tenant), body.format(code=code, reference=reference)
+    hours = CODE_TTL // timedelta(hours=1)  # how long it serves (probe HD: the mail said not)
+    return subject.format(tenant=tenant), body.format(code=code, reference=reference, hours=hours)
 
 
 _DECISION = {

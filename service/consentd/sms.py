@@ -13,23 +13,24 @@ number, the code or the gateway's answer.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from uuid import UUID
 
 import httpx
 
 from consentd.config_values import SmsGateway
 from consentd.domain.identifiers import Identifier, IdentifierKind
-from consentd.domain.rights import RequestState, RightsRequest
+from consentd.domain.rights import CODE_TTL, RequestState, RightsRequest
 from consentd.domain.tenancy import Tenant
 
 # The send happens inside the call, after its commit (as SMTP_TIMEOUT).
 SMS_TIMEOUT = 10.0
 
 _CODE = {
-    "fr": "{tenant} : votre code de vérification est {code} (demande {reference}). Si vous "
-    "n'êtes pas à l'origine de cette demande, ignorez ce message.",
-    "en": "{tenant}: your verification code is {code} (request {reference}). If you did not "
-    "make this request, please ignore this message.",
+    "fr": "{tenant} : votre code de vérification est {code} (demande {reference}, valable "
+    "{hours} h). Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.",
+    "en": "{tenant}: your verification code is {code} (request {reference}, valid {hours} h). "
+    "If you did not make this request, please ignore this message.",
 }
 _DECISION = {
     "fr": {
@@ -63,7 +64,10 @@ class SmsNotifier:
 
     async def send_code(self, tenant: Tenant, request_id: UUID, to: Identifier, code: str) -> None:
         reference = str(request_id)[:8]
-        text = _CODE[self._language].format(tenant=tenant.name, code=code, reference=reference)
+        hours = CODE_TTL // timedelta(hours=1)
+        text = _CODE[self._language].format(
+            tenant=tenant.name, code=code, reference=reference, hours=hours
+        )
         await self._send(to, text, str(request_id))
 
     async def send_decision(self, tenant: Tenant, request: RightsRequest, to: Identifier) -> None:

@@ -111,6 +111,7 @@ async def test_a_person_known_by_phone_only_verifies_and_is_told_by_text(
     assert headers["authorization"] == f"Bearer {TOKEN}"
     assert (message["from"], message["reference"]) == (SENDER, submitted.request.request_id)
     assert submitted.request.request_id[:8] in text
+    assert "valable 24 h" in text, text  # how long it serves (probe HD: the text said not)
     code = CODE.search(text)
     assert code is not None, text
     request_id = submitted.request.request_id

@@ -33,7 +33,7 @@ from consentd.domain.model import (
     Source,
     Target,
 )
-from consentd.notify_templates import confirmation_text
+from consentd.notify_templates import code_text, confirmation_text
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 TARGET = Target("newsletter", Channel.EMAIL, PartyScope.FIRST_PARTY)
@@ -146,3 +146,15 @@ def test_the_message_names_what_works_once_a_link_or_a_code() -> None:
     assert "Ce lien ne sert qu'une fois" in with_link
     assert "This code works once" in with_code
     assert "link" not in with_code
+
+
+@pytest.mark.parametrize(
+    ("language", "says"), [("fr", "valable 24 heures"), ("en", "valid for 24 hours")]
+)
+def test_a_verification_code_mail_says_how_long_it_serves(language: str, says: str) -> None:
+    """The identity code's mail said neither its validity nor the tries it allows (probe HD)."""
+    subject, body = code_text(language, "Acme", "123456", "abcd1234")
+    assert "Acme" in subject
+    assert "123456" in body
+    assert "abcd1234" in body
+    assert says in body
