@@ -1,5 +1,5 @@
-"""Whether this host's clock is behind the facts already recorded: said at start, and again
-every minute while serving."""
+"""Whether this host's clock is behind the facts already recorded, or ahead of the database's:
+said at start, and again every minute while serving."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.domain.canonical import stamp
-from consentd.store.database import newest_fact
+from consentd.store.database import clock_facts
 
 log = structlog.get_logger("consentd")
 
@@ -26,8 +26,27 @@ async def check_clock(owner_url: str | AsyncEngine, now: datetime) -> timedelta 
     logged as an error: what this host writes is dated before facts already recorded (a host
     two years behind stamped a withdrawal before the grant it withdrew, and a later import of
     an older grant undid it). Not a refusal to start: after a clock that ran ahead is set
-    right, its facts stay ahead until time catches up, and opt-outs must still be taken."""
-    return _behind(now, await newest_fact(owner_url))
+    right, its facts stay ahead until time catches up, and opt-outs must still be taken. A
+    clock ahead of the database's is said too (_ahead)."""
+    newest, database_now = await clock_facts(owner_url)
+    _ahead(now, database_now)
+    return _behind(now, newest)
+
+
+def _ahead(now: datetime, database_now: datetime) -> timedelta | None:
+    """How far `now` is ahead of the database's clock, when more than the tolerance; logged as
+    an error: nothing said it while serving a day ahead, and every fact was dated a day on (a
+    cookie refusal valid a day past its months, an access request due a day past the month;
+    probe HG). The database's clock is the one its guards read (retention refuses to run)."""
+    if now - database_now <= CLOCK_TOLERANCE:
+        return None
+    log.error(
+        "clock_ahead_of_database", now=stamp(now), database_now=stamp(database_now),
+        ahead_seconds=round((now - database_now).total_seconds()),
+        hint="set this host's clock right (NTP): facts written now are dated in the future, "
+        "stretching cookie validity and rights deadlines; the retention job refuses to run",
+    )  # fmt: skip
+    return now - database_now
 
 
 def _behind(now: datetime, newest: datetime | None) -> timedelta | None:
@@ -59,9 +78,10 @@ async def watch_clock(
     first = True
     while True:
         with contextlib.suppress(Exception):  # the database lost: health and the calls say so
-            newest = await newest_fact(owner)
+            newest, database_now = await clock_facts(owner)
             seen = max(filter(None, (newest, seen)), default=None)
             if not first:  # at start, runtime's check_clock has just said it
                 _behind(clock(), seen)
+                _ahead(clock(), database_now)
             first = False
         await asyncio.sleep(every)

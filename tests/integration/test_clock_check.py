@@ -143,3 +143,26 @@ async def test_the_persons_grant_after_a_clock_step_lifts_their_objection(
     await grant(app, tenant, who, targets=(NEWSLETTER,))  # the person, through the portal
     (lifted,) = await unary(app, tenant, [who], NEWSLETTER, None)
     assert lifted.decision is Decision.ALLOW, lifted
+
+
+async def test_a_clock_ahead_of_the_databases_is_said_at_start_and_while_serving(
+    app: App, tenant: Tenant, owner_url: str
+) -> None:
+    """Probe HG: a host a day ahead of PostgreSQL served on with nothing said, every fact dated
+    a day on (a cookie refusal valid a day too long, an access request due a day late); only
+    the retention job refused. Its clock is compared with the database's: an error at start
+    and every minute; a few seconds ahead (an NTP step) is not one."""
+    await app.catalog.put_purpose(principal(tenant), Purpose("newsletter", LawfulBasis.CONSENT))
+    ahead = datetime.now(UTC) + timedelta(days=1)
+    with capture_logs() as logs:
+        await check_clock(owner_url, datetime.now(UTC) + CLOCK_TOLERANCE / 2)
+        assert not [e for e in logs if e["event"] == "clock_ahead_of_database"]
+        await check_clock(owner_url, ahead)
+        assert app.owner_engine is not None
+        watching = asyncio.create_task(watch_clock(app.owner_engine, 0.05, lambda: ahead))
+        await asyncio.sleep(1)
+        watching.cancel()
+    said = [e for e in logs if e["event"] == "clock_ahead_of_database"]
+    assert len(said) >= 3, said
+    assert {e["log_level"] for e in said} == {"error"}
+    assert all(86_000 <= e["ahead_seconds"] <= 86_400 for e in said)

@@ -22,10 +22,10 @@ async def test_a_write_dated_by_the_clock_behind_does_not_silence_the_watch(
     behind = real - timedelta(hours=2)
     reads = iter([real] + [behind] * 1000)  # then the newest entry is the host's own write
 
-    async def newest(owner: Any) -> datetime:
-        return next(reads)
+    async def newest(owner: Any) -> tuple[datetime, datetime]:
+        return next(reads), real
 
-    monkeypatch.setattr(clock_check, "newest_fact", newest)
+    monkeypatch.setattr(clock_check, "clock_facts", newest)
     with capture_logs() as logs:
         watching = asyncio.create_task(clock_check.watch_clock(object(), 0.01, lambda: behind))  # type: ignore[arg-type]
         await asyncio.sleep(0.3)

@@ -17,7 +17,9 @@ CHECK, WRITE, COOKIES, SELF, ADMIN, SUPPORT = (
 CATALOG_READERS = frozenset({CHECK, WRITE, COOKIES, SELF, ADMIN, SUPPORT})
 
 ALLOWED: dict[str, frozenset[Scope]] = {
-    "/consent.v1.ConsentService/RecordConsent": frozenset({WRITE, ADMIN}),
+    # A portal token (SELF): the person's own grant or refusal, for itself alone (opting back
+    # in from the preference centre; app/consents.py).
+    "/consent.v1.ConsentService/RecordConsent": frozenset({WRITE, SELF, ADMIN}),
     "/consent.v1.ConsentService/WithdrawConsent": frozenset({WRITE, SELF, ADMIN}),
     "/consent.v1.ConsentService/CheckConsent": frozenset({CHECK, WRITE, ADMIN}),
     "/consent.v1.ConsentService/GetSubjectConsents": frozenset({CHECK, WRITE, SELF, ADMIN}),

@@ -1,5 +1,6 @@
 """What the preference centre needs on the browser port, beside api/browser.py's reads: a
-person's own writes (WithdrawConsent, ConfirmConsent, SubmitRightsRequest and ExportSubject)
+person's own writes (RecordConsent, WithdrawConsent, ConfirmConsent, SubmitRightsRequest and
+ExportSubject)
 and the catalogue (purpose names, notice texts), over Connect.
 
 The same servicers behind the same BrowserGate: scopes (api/authorization.py: a portal token,
@@ -48,7 +49,14 @@ def _evidence(message: Any, ctx: RequestContext[Any, Any]) -> None:
 
 
 class PortalConsentConnect(ConsentConnect):
-    """ConsentService's reads, plus the person's withdrawal and confirmation."""
+    """ConsentService's reads, plus the person's grant (opting back in), withdrawal and
+    confirmation."""
+
+    async def record_consent(
+        self, request: consent_pb2.RecordConsentRequest, ctx: RequestContext[Any, Any], /
+    ) -> consent_pb2.RecordConsentResponse:
+        _evidence(request, ctx)
+        return await self._servicer.RecordConsent(request, NO_GRPC_CONTEXT)
 
     async def withdraw_consent(
         self, request: consent_pb2.WithdrawConsentRequest, ctx: RequestContext[Any, Any], /
@@ -106,7 +114,7 @@ def portal_apps(
     gate: BrowserGate, services: list[BrowserService], servicers: PortalServicers
 ) -> list[BrowserService]:
     """`services` (api/browser.py connect_apps) with ConsentService's app replaced by one that
-    also withdraws and confirms, and the catalogue and rights apps added."""
+    also records, withdraws and confirms, and the catalogue and rights apps added."""
     common = connect_options(gate)
     kept = [s for s in services if not isinstance(s.app, ConsentServiceASGIApplication)]
     return [

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from consentd.domain.canonical import stamp
 from consentd.domain.decision import PERSON_SOURCES
-from consentd.domain.errors import InvalidInput
+from consentd.domain.errors import InvalidInput, PermissionDenied
 from consentd.domain.identifiers import Identifier
 from consentd.domain.model import Channel, ConsentState, ProcessingRole, Source, Target
 
@@ -60,6 +60,17 @@ class RecordConsent:
         """The person's own word: a source in person (domain/decision.PERSON_SOURCES) from a
         caller that speaks for them; anything else is a system's."""
         return self.source in PERSON_SOURCES and self.vouched
+
+    def by_its_person(self, own: Identifier) -> RecordConsent:
+        """The record a portal token (subject:self) makes for its person: naming them alone, as
+        the token does (linking another address from a page would let anyone holding the link
+        attach theirs), now, from the portal. Raises PermissionDenied."""
+        if self.identifiers != (own,):
+            raise PermissionDenied(
+                "a portal token may record only for its own subject, named as the token names "
+                "it (its external id), alone"
+            )
+        return replace(self, source=Source.PORTAL, recorded_at=None)
 
     def without_grants(
         self, dropped: Callable[[Choice], bool]

@@ -110,11 +110,10 @@ class ConsentUseCases:
     async def record_consent(
         self, principal: Principal, command: RecordConsent, once: Once | None = None
     ) -> Written:
-        """Append a grant or refusal per choice, creating the subject when new.
-
-        Raises InvalidInput (bad notice version or validity), NotFound (purpose),
-        FailedPrecondition (identifiers of two subjects).
-        """
+        """Append a grant or refusal per choice, creating the subject when new. Raises
+        InvalidInput (bad notice version or validity), NotFound (purpose), FailedPrecondition
+        (identifiers of two subjects), PermissionDenied (a portal token naming anyone else)."""
+        command = command.by_its_person(principal.subject) if principal.subject else command
         command = replace(command, vouched=principal.vouches)
         return await self._grouped.write(principal, command, once)
 

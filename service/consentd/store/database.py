@@ -247,17 +247,22 @@ _NEWEST = (
 
 
 async def newest_fact(owner: str | AsyncEngine) -> datetime | None:
-    """When the newest audit-log entry of any tenant was recorded (None: none yet). As the
+    """When the newest audit-log entry of any tenant was recorded (None: none yet)."""
+    return (await clock_facts(owner))[0]
+
+
+async def clock_facts(owner: str | AsyncEngine) -> tuple[datetime | None, datetime]:
+    """The newest audit-log entry's time (None: none yet) and the database's own clock. As the
     owner (its URL, or its engine kept open): row-level security shows the runtime role no
     tenant's rows here."""
     engine = quiet_engine(owner) if isinstance(owner, str) else owner
     try:
         async with engine.connect() as conn:
-            newest: datetime | None = (await conn.execute(sa.text(_NEWEST))).scalar()
+            row = (await conn.execute(sa.text(f"SELECT ({_NEWEST}), clock_timestamp()"))).one()
     finally:
         if isinstance(owner, str):
             await engine.dispose()
-    return newest
+    return row[0], row[1]
 
 
 async def provision_runtime_role(owner_url: str, password: str) -> str:
