@@ -103,6 +103,16 @@ try {
   await say("withdrawn-one", { ...(await state()), focused });
   await page.screenshot({ path: `${shots}/2-withdrawn-one.png`, fullPage: true });
 
+  // Opting back in (probe GG: the page could only take consent back), then out again.
+  const newsletterByMail = '#consents tr[data-purpose="newsletter"][data-channel="EMAIL"]';
+  await page.click(`${newsletterByMail} button.grant`);
+  await rowState("newsletter", "EMAIL", "GRANTED");
+  await idle();
+  await say("granted-again", await state());
+  await page.click(`${newsletterByMail} button.withdraw`);
+  await rowState("newsletter", "EMAIL", "WITHDRAWN");
+  await idle();
+
   await page.click("#request-export");
   await page.waitForSelector("section[data-requested]", { timeout: 15000 });
   await idle();

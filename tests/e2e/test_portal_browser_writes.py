@@ -15,7 +15,7 @@ from consent.v1 import catalog_pb2, consent_pb2, rights_pb2, rights_pb2_grpc, ty
 from consentd.app.admin import AdminUseCases
 from consentd.domain.tenancy import Tenant
 from tests.conftest import Stubs
-from tests.e2e.helpers import ALLOW, DENY, check, grant, put_purpose, record, target
+from tests.e2e.helpers import ALLOW, DENY, check, grant, put_purpose, record, target, withdraw
 from tests.e2e.mailbox import Mailbox, token_of
 from tests.e2e.security_helpers import register_portal
 from tests.e2e.test_browser_port import SHOP, allow_origin, auth, http, prefix
@@ -191,3 +191,43 @@ async def test_a_link_still_valid_after_the_erasure_finds_nobody_and_makes_nobod
         consent_pb2.GetSubjectConsentsRequest(subject=person), metadata=stubs.metadata
     )
     assert (held.subject_id, list(held.consents)) == ("", [])
+
+
+async def test_a_portal_token_opts_its_own_person_back_in_and_no_one_else(
+    http_port: int, tenant: Tenant, stubs: Stubs, admin: AdminUseCases
+) -> None:
+    """The preference centre could only take consent back (probe GG). A portal token records
+    its person's grant, named as the token names them: in person (source portal, whatever the
+    body says), so it lifts their own withdrawal; naming another person, or adding an address
+    to their record, is refused and writes nothing."""
+    await put_purpose(stubs, "newsletter")
+    ana = types_pb2.SubjectRef(external_id="crm-ana-again")
+    await record(
+        stubs, types_pb2.SubjectIdentity(external_id="crm-ana-again"), grant(target("newsletter"))
+    )
+    await withdraw(stubs, ana, target("newsletter"))
+    await allow_origin(stubs, SHOP)
+    headers = auth((await register_portal(admin, tenant)).token("crm-ana-again"), Origin=SHOP)
+    path = f"{prefix(tenant)}/consent.v1.ConsentService/RecordConsent"
+    newsletter = {
+        "purpose": "newsletter",
+        "channel": "CHANNEL_EMAIL",
+        "scope": "PARTY_SCOPE_FIRST_PARTY",
+    }
+    choice = {"target": newsletter, "state": "CONSENT_STATE_GRANTED"}
+    for subject in (
+        {"externalId": "crm-bob-again"},
+        {"externalId": "crm-ana-again", "email": "attacker@example.fr"},
+        {"email": "ana@example.fr"},
+    ):
+        body = {"subject": subject, "choices": [choice], "source": "SOURCE_API", "actor": "self"}
+        status, _, answer = await http(http_port, path, body, headers)
+        assert (status, json.loads(answer)["code"]) == (403, "permission_denied"), subject
+        assert (await check(stubs, ana, target("newsletter"))).decision == DENY
+    body = {"subject": {"externalId": "crm-ana-again"}, "choices": [choice], "source": "SOURCE_API"}
+    status, _, answer = await http(http_port, path, body, headers)
+    assert status == 200, answer
+    allowed = await check(stubs, ana, target("newsletter"))
+    assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
+    (event,) = json.loads(answer)["events"]
+    assert event["source"] == "SOURCE_PORTAL"

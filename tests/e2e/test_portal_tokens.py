@@ -205,11 +205,13 @@ async def test_portal_cannot_touch_another_person(
 async def test_portal_cannot_record_or_change_the_catalogue(
     stubs: Stubs, portal: Portal, people: People
 ) -> None:
-    """A portal token may not RecordConsent (even for its own person) nor PutPurpose."""
+    """A portal token may not RecordConsent for anyone but its own person named as the token
+    names them (it opts them back in: the preference centre), nor PutPurpose."""
     jeanne = _as(stubs, portal.token(JEANNE))
-    own = types_pb2.SubjectIdentity(external_id=JEANNE)
+    own_and_more = types_pb2.SubjectIdentity(external_id=JEANNE, email="other@example.fr")
     calls = [
-        record(jeanne, own, grant(target("newsletter"))),
+        record(jeanne, own_and_more, grant(target("newsletter"))),
+        record(jeanne, types_pb2.SubjectIdentity(external_id=PAUL), grant(target("newsletter"))),
         put_purpose(jeanne, "hijack"),
         jeanne.catalog.PublishNotice(
             catalog_pb2.PublishNoticeRequest(notice_id="n", content="x"), metadata=jeanne.metadata

@@ -223,6 +223,18 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     assert (await _jeanne(stubs, "newsletter", types_pb2.CHANNEL_SMS)).decision == ALLOW
     assert withdrawn["history"][0] == "WITHDRAWN"
 
+    # The person opts back in from the page, to the notice it shows: the person's own grant,
+    # the check ALLOW at once (the page could only take consent back; probe GG).
+    again = await browser.step("granted-again")
+    assert again["status"] == (
+        "C'est noté, vous acceptez à nouveau : Lettre d'information — E-mail."
+    ), again
+    allowed = await _jeanne(stubs, "newsletter")
+    assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
+    regranted = await history(stubs, types_pb2.SubjectRef(external_id=JEANNE), page_size=1)
+    assert regranted.events[0].source == types_pb2.SOURCE_PORTAL
+    assert regranted.events[0].notice_version > 0  # the text the page showed
+
     requested = await browser.step("export-requested")
     assert requested["error"] == ""
     # The person's data at once, the document ExportSubject answers (they could only file a

@@ -45,7 +45,7 @@ AUDIT = "/consent.v1.AuditService/"
 RETENTION = "/consent.v1.RetentionService/"
 CAMPAIGN = "/consent.v1.CampaignService/"
 EXPECTED: dict[str, frozenset[str]] = {
-    f"{CONSENT}RecordConsent": frozenset({WRITE, ADMIN}),
+    f"{CONSENT}RecordConsent": frozenset({WRITE, SELF, ADMIN}),  # SELF: for itself alone
     f"{CONSENT}WithdrawConsent": frozenset({WRITE, SELF, ADMIN}),
     f"{CONSENT}CheckConsent": frozenset({CHECK, WRITE, ADMIN}),
     f"{CONSENT}GetSubjectConsents": frozenset({CHECK, WRITE, SELF, ADMIN}),

@@ -29,8 +29,9 @@ from consentd.api.browser import (
 )
 from consentd.api.browser_gate import BrowserGate
 from consentd.api.catalog_servicer import CatalogServicer
-from consentd.api.connect_wire import BrowserService
+from consentd.api.connect_wire import BrowserService, not_served
 from consentd.api.consent_servicer import ConsentServicer
+from consentd.api.context import principal
 from consentd.api.rights_servicer import RightsServicer
 
 
@@ -55,6 +56,8 @@ class PortalConsentConnect(ConsentConnect):
     async def record_consent(
         self, request: consent_pb2.RecordConsentRequest, ctx: RequestContext[Any, Any], /
     ) -> consent_pb2.RecordConsentResponse:
+        if principal().subject is None:  # a person's own grant; systems record on gRPC
+            raise not_served(ctx)
         _evidence(request, ctx)
         return await self._servicer.RecordConsent(request, NO_GRPC_CONTEXT)
 

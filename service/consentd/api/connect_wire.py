@@ -153,6 +153,11 @@ def _deadline(found: re.Match[str], ctx: RequestContext[Any, Any]) -> ConnectErr
 
 
 def _not_served(found: re.Match[str], ctx: RequestContext[Any, Any]) -> ConnectError:
+    return not_served(ctx)
+
+
+def not_served(ctx: RequestContext[Any, Any]) -> ConnectError:
+    """UNIMPLEMENTED for a method the browser port does not serve (to this caller)."""
     method = f"{ctx.method.service_name}/{ctx.method.name}"
     message = f"{method} is not served on the browser port: call it on the gRPC port"
     return _failure(grpc.StatusCode.UNIMPLEMENTED, message)

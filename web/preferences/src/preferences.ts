@@ -1,6 +1,6 @@
 // The preference centre: a person's consents by purpose and channel with the notice they were
-// shown, one-click withdrawal (one or everything), their history, confirming a pending opt-in,
-// and export or erasure requests. The portal opens it with the person's portal token
+// shown, one-click withdrawal (one or everything) and opting back in, their history, confirming
+// a pending opt-in, and their rights requests. The portal opens it with the person's portal token
 // (subject:self) in the URL fragment — `#token=<jwt>[&confirm=<code>][&lang=en]` — which never
 // reaches a server log; the page keeps it for this tab only. Bundled by esbuild (make setup).
 import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
@@ -139,6 +139,22 @@ function withdraw(target: ConsentTarget): Promise<void> {
   });
 }
 
+// The person opts back in (the portal token records for its own person alone), to the notice
+// the page shows them: the purpose's latest. A purpose asking for a double opt-in mails a code.
+function grantAgain(target: ConsentTarget): Promise<void> {
+  return act(async () => {
+    const notice = latestNotice.get(purposes.get(target.purpose)?.noticeId ?? "");
+    const answer = await consents.recordConsent({
+      subject: { externalId: subject.ref.value },
+      choices: [{ target, state: ConsentState.GRANTED, noticeVersion: notice?.version ?? 0 }],
+      source: Source.PORTAL,
+      actor: "self",
+    });
+    const what = `${purposeName(target.purpose)} — ${channelName(target.channel)}`;
+    return (answer.confirmation ? t().grantPending : t().granted).replace("{what}", what);
+  });
+}
+
 function confirm(code: string, what: string): Promise<void> {
   return act(async () => {
     const answer = await consents.confirmConsent({ token: code.trim() });
@@ -177,6 +193,11 @@ function actionsOf(row: CurrentConsent, index: number): HTMLElement {
     const label = Object.assign(document.createElement("label"), { htmlFor: id, textContent: t().confirmCode });
     const input = Object.assign(document.createElement("input"), { id, value: confirmCode, autocomplete: "one-time-code" });
     cell.append(label, input, button(t().confirm, () => void confirm(input.value, what), { className: "confirm" }));
+  }
+  const again = [ConsentState.WITHDRAWN, ConsentState.REFUSED, ConsentState.EXPIRED].includes(row.state);
+  if (again && target.purpose && target.purpose !== "*") { // not a STOP (every purpose)
+    const label = `${t().grantAgain}${language === "fr" ? " : " : ": "}${what}`;
+    cell.append(button(t().grantAgain, () => void grantAgain(target), { className: "grant secondary", ariaLabel: label }));
   }
   if (row.state === ConsentState.GRANTED || row.state === ConsentState.PENDING) {
     const label = `${t().withdraw}${language === "fr" ? " : " : ": "}${what}`; // French spacing in French only
