@@ -183,3 +183,33 @@ async def test_a_flood_of_refused_calls_writes_a_count_not_a_line_each(
     assert len(lines) < flood
     assert {e["code"] for e in dropped} == {"UNAUTHENTICATED"}
     assert len(lines) + sum(e["count"] for e in dropped) == flood + 1
+
+
+async def test_a_flood_of_unknown_methods_without_a_key_writes_a_count_not_a_line_each(
+    channel: grpc.aio.Channel,
+) -> None:
+    """Probe HF: 4,600 calls of a method that does not exist, without a credential, wrote 4,600
+    lines (UNIMPLEMENTED was outside the budget, as PERMISSION_DENIED with a page's public key
+    was). Every code but OK has it."""
+    unknown = channel.unary_unary(
+        "/consent.v1.NopeService/Nothing",
+        request_serializer=lambda b: b,
+        response_deserializer=lambda b: b,
+    )
+    flood = 3 * PER_SECOND
+
+    async def refused() -> None:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await unknown(b"")
+        assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+    with capture_logs() as entries:
+        await asyncio.gather(*(refused() for _ in range(flood)))
+        await asyncio.sleep(1.1)
+        await refused()
+        await asyncio.sleep(0.2)
+    lines = [e for e in entries if e.get("event") == "rpc" and e["code"] == "UNIMPLEMENTED"]
+    dropped = [e for e in entries if e.get("event") == "rpc_lines_dropped"]
+    assert len(lines) < flood
+    assert {e["code"] for e in dropped} == {"UNIMPLEMENTED"}
+    assert len(lines) + sum(e["count"] for e in dropped) == flood + 1
