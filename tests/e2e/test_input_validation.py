@@ -158,6 +158,25 @@ async def test_an_inactive_subject_limit_out_of_range_is_invalid_and_keeps_the_o
     assert got.settings.inactive_subject_months == 36
 
 
+async def test_a_put_without_the_inactive_subject_limit_keeps_it(
+    channel: grpc.aio.Channel, stubs: Stubs
+) -> None:
+    """A put from a client that does not know inactive_subject_months (an older one sends no
+    field 7) turned it off unseen (probe HE): absent, it is kept; 0 sent turns it off."""
+    retention = retention_pb2_grpc.RetentionServiceStub(channel)
+
+    async def put(settings: retention_pb2.RetentionSettings) -> int:
+        answer = await retention.PutRetentionSettings(
+            retention_pb2.PutRetentionSettingsRequest(settings=settings), metadata=stubs.metadata
+        )
+        return answer.settings.inactive_subject_months
+
+    assert await put(retention_pb2.RetentionSettings(inactive_subject_months=36)) == 36
+    older = retention_pb2.RetentionSettings(legal_hold=True, legal_hold_reason="dossier 12")
+    assert await put(older) == 36
+    assert await put(retention_pb2.RetentionSettings(inactive_subject_months=0)) == 0
+
+
 async def test_an_empty_cookie_policy_put_is_invalid_and_keeps_the_origins(stubs: Stubs) -> None:
     """PutCookiePolicy without `policy` would drop the allowed origins and reset the periods:
     INVALID_ARGUMENT naming `policy`, the stored policy unchanged."""

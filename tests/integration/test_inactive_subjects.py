@@ -16,14 +16,14 @@ from consentd.bootstrap import App
 from consentd.domain.cookie_policy import DEFAULT_POLICY
 from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.model import Decision, Reason
-from consentd.domain.retention import TenantRetention
+from consentd.domain.retention import Category, TenantRetention, cutoff
 from consentd.domain.rights import RequestKind
 from consentd.domain.tenancy import Tenant
 from tests.conftest import TestClock
 from tests.integration.helpers import NEWSLETTER, catalogue, email, grant, principal
 
 GONE = ("silent", "objector")
-KEPT = ("recent", "requester", "restricted", "cookie")
+KEPT = ("recent", "requester", "restricted", "cookie", "signed-in")
 
 
 async def _people(app: App, tenant: Tenant, clock: TestClock) -> None:
@@ -38,7 +38,14 @@ async def _people(app: App, tenant: Tenant, clock: TestClock) -> None:
     await app.rights.object(who, email("objector@example.fr"))
     await app.rights.restrict(who, email("restricted@example.fr"))
     await app.requests.submit(who, RequestKind.ACCESS, email("requester@example.fr"), None)
+    # An old choice, its visitor linked to the person at a recent sign-in (probe HE: the link
+    # did not count, and the person was erased that night).
+    old_visitor = f"visitor-{uuid4().hex[:12]}"
+    await app.cookies.record_cookie_choice(
+        who, RecordCookieChoice(old_visitor, ChoiceMethod.ACCEPT_ALL, 1)
+    )
     clock.pinned = now - timedelta(days=60)
+    await app.cookies.link_visitor(who, old_visitor, email("signed-in@example.fr"))
     await grant(app, tenant, email("recent@example.fr"))
     visitor = f"visitor-{uuid4().hex[:12]}"
     await app.cookies.record_cookie_choice(
@@ -84,3 +91,25 @@ async def test_the_job_erases_whom_nobody_heard_from(
     for tenant in tenants.values():
         await app.sequencer.drain(tenant.tenant_id)
         assert (await app.audit.verify(tenant)).ok
+
+
+async def test_a_legal_hold_set_during_a_run_stops_its_erasures(
+    app: App, admin: AdminUseCases, clock: TestClock
+) -> None:
+    """Probe HE: the run read the settings once; a legal hold put while it ran stopped nothing
+    (2,781 people erased after it, their data keys destroyed). Each erasure reads them again
+    under a share lock: the run that began before the hold erases nobody after it."""
+    tenant = await admin.create_tenant(f"inactive-hold-{uuid4().hex[:8]}")
+    await _people(app, tenant, clock)
+    await app.retention_settings.put(tenant, TenantRetention(inactive_subject_months=12))
+    began = datetime.now(UTC)
+    limit = cutoff(Category.INACTIVE_SUBJECTS, await app.retention_settings.get(tenant), began)
+    held = TenantRetention(inactive_subject_months=12, legal_hold=True, legal_hold_reason="litige")
+    await app.retention_settings.put(tenant, held)
+    assert app.retention is not None
+    inactive = app.retention._purgers[Category.INACTIVE_SUBJECTS]
+    assert await inactive.purge(tenant, limit, False) == 0
+    for name in GONE:
+        assert (await _decision(app, tenant, name))[1] is not Reason.ERASED, name
+    await app.retention_settings.put(tenant, TenantRetention(inactive_subject_months=12))
+    assert await inactive.purge(tenant, limit, False) == len(GONE)

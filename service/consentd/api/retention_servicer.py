@@ -64,7 +64,9 @@ def settings_in(request: pb.PutRetentionSettingsRequest) -> TenantRetention:
         legal_hold=message.legal_hold,
         legal_hold_reason=reason if message.legal_hold else "",
         storage_extension=message.storage_extension,
-        inactive_subject_months=_inactive_months(message.inactive_subject_months),
+        inactive_subject_months=_inactive_months(message.inactive_subject_months)
+        if message.HasField("inactive_subject_months")
+        else None,
     )
 
 

@@ -150,6 +150,9 @@ class CookieUseCases:
             subject_id = await self._subject(uow, principal.tenant_id, subject, now)
             assert subject_id is not None  # a selector always resolves or raises
             await uow.cookies.touch_visitor(visitor_id, subject_id, now)
+            # A sign-in is the person heard from (its visitor row goes 30 days after its last
+            # choice, and they were erased as inactive; probe HE).
+            await uow.subjects.heard_from(subject_id, now)
             linked = await uow.cookies.link_choices(visitor_id, subject_id)
             payload = {"choices_linked": linked}
             uow.audit.record(AuditRecord(Action.VISITOR_LINKED, now, payload, subject_id))

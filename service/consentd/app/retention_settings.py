@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import structlog
 
 from consentd.app.idempotency import Once
@@ -30,9 +32,14 @@ class RetentionSettingsUseCases:
     ) -> TenantRetention:
         now = self._clock()
         async with self._uow(tenant.tenant_id, once) as uow:
-            held = (await uow.retention.settings()).legal_hold
+            before = await uow.retention.settings()
+            if settings.inactive_subject_months is None:  # not sent: kept (an older client)
+                kept = before.inactive_subject_months
+                settings = replace(settings, inactive_subject_months=kept)
             stored = await uow.retention.put_settings(settings, now)
-            if held and not stored.legal_hold:  # a put is whole: a partial one lifted it unseen
+            if (
+                before.legal_hold and not stored.legal_hold
+            ):  # a put is whole: a partial one lifted it unseen
                 log.warning("legal_hold_lifted", tenant=tenant.slug)
             ended = stored.contract_ended_at
             payload = {

@@ -160,8 +160,8 @@ class SubjectResolver:
             erased = await self.erased_at(uow, tenant_id, selector)
             if erased is not None:
                 raise FailedPrecondition(
-                    f"this {selector.kind.value} was erased on {stamp(erased)} at the "
-                    "person's request: a visitor or a cookie choice does not bring them back",
+                    f"this {selector.kind.value} was erased on {stamp(erased)}: a visitor or "
+                    "a cookie choice does not bring the person back",
                     code="CONTACT_POINT_ERASED",
                 )
             return await self.find_or_create(uow, tenant_id, [selector], now)

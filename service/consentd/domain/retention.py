@@ -55,7 +55,8 @@ class TenantRetention:
     updated_at: datetime | None = None
     # When the current contract_ended_at was set: an end set in the past still leaves a month.
     contract_end_recorded_at: datetime | None = None
-    inactive_subject_months: int = 0
+    # 0: never; None in a put: keep the one in force (a client from before it sends none).
+    inactive_subject_months: int | None = 0
 
 
 def cutoff(category: Category, settings: TenantRetention, now: datetime) -> datetime | None:
@@ -71,7 +72,7 @@ def cutoff(category: Category, settings: TenantRetention, now: datetime) -> date
         Category.USAGE_LOGS: USAGE_LOG_MONTHS,
         Category.COOKIE_CHOICES: COOKIE_CHOICE_MONTHS,
         Category.RECORDINGS: RECORDING_EXTENDED_MONTHS,
-        Category.INACTIVE_SUBJECTS: settings.inactive_subject_months,  # 0: never
+        Category.INACTIVE_SUBJECTS: settings.inactive_subject_months or 0,  # 0: never
     }.get(category, 0)
     return add_months(now, -months) if months else None
 

@@ -45,10 +45,12 @@ from consentd.store.tables import (
 _T = tenant_retention
 # Subjects nobody heard from since $2 (app/inactive_subjects.py): not erased, made before it, and
 # nothing of theirs since (consent events, rights requests, blocks, contact changes,
-# confirmations, linked cookie choices); none with a request open or a restriction in force.
+# confirmations, linked cookie choices, a visitor linked to them seen: a sign-in's LinkVisitor,
+# probe HE); none with a request open or a restriction in force.
 _INACTIVE = """
 SELECT s.subject_id FROM subjects s
 WHERE s.tenant_id = $1 AND s.erased_at IS NULL AND s.created_at < $2
+  AND (s.last_heard_at IS NULL OR s.last_heard_at < $2)
   AND ($3::uuid IS NULL OR s.subject_id > $3) AND ($5::uuid IS NULL OR s.subject_id = $5)
   AND NOT EXISTS (SELECT 1 FROM consent_events e WHERE e.tenant_id = $1
       AND e.subject_id = s.subject_id AND e.recorded_at >= $2)
@@ -64,6 +66,8 @@ WHERE s.tenant_id = $1 AND s.erased_at IS NULL AND s.created_at < $2
       AND f.subject_id = s.subject_id AND (f.created_at >= $2 OR f.confirmed_at >= $2))
   AND NOT EXISTS (SELECT 1 FROM cookie_choices k WHERE k.tenant_id = $1
       AND k.subject_id = s.subject_id AND k.recorded_at >= $2)
+  AND NOT EXISTS (SELECT 1 FROM cookie_visitors v WHERE v.tenant_id = $1
+      AND v.subject_id = s.subject_id AND v.last_seen_at >= $2)
 ORDER BY s.subject_id LIMIT $4
 """
 _K = idempotency_keys
@@ -113,12 +117,11 @@ class SqlRetention:
         found: datetime = now.scalar_one()
         return found
 
-    async def settings(self) -> TenantRetention:
-        row = (
-            (await self._conn.execute(sa.select(_T).where(_T.c.tenant_id == self._tenant)))
-            .mappings()
-            .first()
-        )
+    async def settings(self, *, held: bool = False) -> TenantRetention:
+        query = sa.select(_T).where(_T.c.tenant_id == self._tenant)
+        if held:  # a put waits for this transaction, and this one for a put under way
+            query = query.with_for_update(read=True)
+        row = (await self._conn.execute(query)).mappings().first()
         if row is None:
             return TenantRetention()
         return TenantRetention(

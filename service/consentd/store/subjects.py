@@ -101,6 +101,14 @@ class SqlSubjects:
         )
         return (await self._conn.execute(query)).first() is not None
 
+    async def heard_from(self, subject_id: UUID, now: datetime) -> None:
+        heard = sa.func.greatest(subjects.c.last_heard_at, now)  # NULLs ignored
+        await self._conn.execute(
+            subjects.update()
+            .where(subjects.c.tenant_id == self._tenant, subjects.c.subject_id == subject_id)
+            .values(last_heard_at=heard)
+        )
+
     async def create(self, subject_id: UUID, now: datetime) -> None:
         await self._raw.execute(_CREATE, self._tenant, subject_id, now)
 

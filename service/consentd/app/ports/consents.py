@@ -87,6 +87,11 @@ class SubjectRepository(Protocol):
 
     async def exists(self, subject_id: UUID) -> bool: ...
 
+    async def heard_from(self, subject_id: UUID, now: datetime) -> None:
+        """The person was heard from at `now` by a path that keeps no row dated then (a
+        sign-in): the retention of inactive subjects counts it."""
+        ...
+
     async def create(self, subject_id: UUID, now: datetime) -> None: ...
 
     async def lock_points(self, digests: Sequence[Digest]) -> None:

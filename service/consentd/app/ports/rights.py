@@ -143,7 +143,9 @@ class RequestRepository(Protocol):
 
 
 class RetentionRepository(Protocol):
-    async def settings(self) -> TenantRetention: ...
+    async def settings(self, *, held: bool = False) -> TenantRetention:
+        """`held`: locked against a put until the transaction ends (and after one under way)."""
+        ...
 
     async def database_now(self) -> datetime:
         """The database's clock (its guards on purges and prunes read it)."""

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63onsent/v1/retention.proto\x12\nconsent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x82\x03\n\x11RetentionSettings\x12\x46\n\x11\x63ontract_ended_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0f\x63ontractEndedAt\x12\x1d\n\nlegal_hold\x18\x02 \x01(\x08R\tlegalHold\x12*\n\x11legal_hold_reason\x18\x03 \x01(\tR\x0flegalHoldReason\x12+\n\x11storage_extension\x18\x04 \x01(\x08R\x10storageExtension\x12\x37\n\tpurged_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08purgedAt\x12<\n\x0cpurge_due_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\npurgeDueAt\x12\x36\n\x17inactive_subject_months\x18\x07 \x01(\rR\x15inactiveSubjectMonths\"\x1d\n\x1bGetRetentionSettingsRequest\"Y\n\x1cGetRetentionSettingsResponse\x12\x39\n\x08settings\x18\x01 \x01(\x0b\x32\x1d.consent.v1.RetentionSettingsR\x08settings\"X\n\x1bPutRetentionSettingsRequest\x12\x39\n\x08settings\x18\x01 \x01(\x0b\x32\x1d.consent.v1.RetentionSettingsR\x08settings\"Y\n\x1cPutRetentionSettingsResponse\x12\x39\n\x08settings\x18\x01 \x01(\x0b\x32\x1d.consent.v1.RetentionSettingsR\x08settings2\xf2\x01\n\x10RetentionService\x12n\n\x14GetRetentionSettings\x12\'.consent.v1.GetRetentionSettingsRequest\x1a(.consent.v1.GetRetentionSettingsResponse\"\x03\x90\x02\x01\x12n\n\x14PutRetentionSettings\x12\'.consent.v1.PutRetentionSettingsRequest\x1a(.consent.v1.PutRetentionSettingsResponse\"\x03\x90\x02\x02\x42L\n\x1a\x63onsentd.client.consent.v1P\x01Z,consentd/clients/go/gen/consent/v1;consentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63onsent/v1/retention.proto\x12\nconsent.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa3\x03\n\x11RetentionSettings\x12\x46\n\x11\x63ontract_ended_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0f\x63ontractEndedAt\x12\x1d\n\nlegal_hold\x18\x02 \x01(\x08R\tlegalHold\x12*\n\x11legal_hold_reason\x18\x03 \x01(\tR\x0flegalHoldReason\x12+\n\x11storage_extension\x18\x04 \x01(\x08R\x10storageExtension\x12\x37\n\tpurged_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x08purgedAt\x12<\n\x0cpurge_due_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\npurgeDueAt\x12;\n\x17inactive_subject_months\x18\x07 \x01(\rH\x00R\x15inactiveSubjectMonths\x88\x01\x01\x42\x1a\n\x18_inactive_subject_months\"\x1d\n\x1bGetRetentionSettingsRequest\"Y\n\x1cGetRetentionSettingsResponse\x12\x39\n\x08settings\x18\x01 \x01(\x0b\x32\x1d.consent.v1.RetentionSettingsR\x08settings\"X\n\x1bPutRetentionSettingsRequest\x12\x39\n\x08settings\x18\x01 \x01(\x0b\x32\x1d.consent.v1.RetentionSettingsR\x08settings\"Y\n\x1cPutRetentionSettingsResponse\x12\x39\n\x08settings\x18\x01 \x01(\x0b\x32\x1d.consent.v1.RetentionSettingsR\x08settings2\xf2\x01\n\x10RetentionService\x12n\n\x14GetRetentionSettings\x12\'.consent.v1.GetRetentionSettingsRequest\x1a(.consent.v1.GetRetentionSettingsResponse\"\x03\x90\x02\x01\x12n\n\x14PutRetentionSettings\x12\'.consent.v1.PutRetentionSettingsRequest\x1a(.consent.v1.PutRetentionSettingsResponse\"\x03\x90\x02\x02\x42L\n\x1a\x63onsentd.client.consent.v1P\x01Z,consentd/clients/go/gen/consent/v1;consentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,15 +38,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RETENTIONSERVICE'].methods_by_name['PutRetentionSettings']._loaded_options = None
   _globals['_RETENTIONSERVICE'].methods_by_name['PutRetentionSettings']._serialized_options = b'\220\002\002'
   _globals['_RETENTIONSETTINGS']._serialized_start=76
-  _globals['_RETENTIONSETTINGS']._serialized_end=462
-  _globals['_GETRETENTIONSETTINGSREQUEST']._serialized_start=464
-  _globals['_GETRETENTIONSETTINGSREQUEST']._serialized_end=493
-  _globals['_GETRETENTIONSETTINGSRESPONSE']._serialized_start=495
-  _globals['_GETRETENTIONSETTINGSRESPONSE']._serialized_end=584
-  _globals['_PUTRETENTIONSETTINGSREQUEST']._serialized_start=586
-  _globals['_PUTRETENTIONSETTINGSREQUEST']._serialized_end=674
-  _globals['_PUTRETENTIONSETTINGSRESPONSE']._serialized_start=676
-  _globals['_PUTRETENTIONSETTINGSRESPONSE']._serialized_end=765
-  _globals['_RETENTIONSERVICE']._serialized_start=768
-  _globals['_RETENTIONSERVICE']._serialized_end=1010
+  _globals['_RETENTIONSETTINGS']._serialized_end=495
+  _globals['_GETRETENTIONSETTINGSREQUEST']._serialized_start=497
+  _globals['_GETRETENTIONSETTINGSREQUEST']._serialized_end=526
+  _globals['_GETRETENTIONSETTINGSRESPONSE']._serialized_start=528
+  _globals['_GETRETENTIONSETTINGSRESPONSE']._serialized_end=617
+  _globals['_PUTRETENTIONSETTINGSREQUEST']._serialized_start=619
+  _globals['_PUTRETENTIONSETTINGSREQUEST']._serialized_end=707
+  _globals['_PUTRETENTIONSETTINGSRESPONSE']._serialized_start=709
+  _globals['_PUTRETENTIONSETTINGSRESPONSE']._serialized_end=798
+  _globals['_RETENTIONSERVICE']._serialized_start=801
+  _globals['_RETENTIONSERVICE']._serialized_end=1043
 # @@protoc_insertion_point(module_scope)

@@ -44,6 +44,8 @@ class RetentionSettings(_message.Message):
     opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
     with a rights request open or a restriction in force, and every subject under a legal
     hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+    Unlike the other settings, a put without it keeps the one in force (a client from before
+    it would turn it off unseen); send 0 to turn it off.
     """
     @_builtins.property
     def contract_ended_at(self) -> _timestamp_pb2.Timestamp:
@@ -69,13 +71,15 @@ class RetentionSettings(_message.Message):
         storage_extension: _builtins.bool = ...,
         purged_at: _timestamp_pb2.Timestamp | None = ...,
         purge_due_at: _timestamp_pb2.Timestamp | None = ...,
-        inactive_subject_months: _builtins.int = ...,
+        inactive_subject_months: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["contract_ended_at", b"contract_ended_at", "purge_due_at", b"purge_due_at", "purged_at", b"purged_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_inactive_subject_months", b"_inactive_subject_months", "contract_ended_at", b"contract_ended_at", "inactive_subject_months", b"inactive_subject_months", "purge_due_at", b"purge_due_at", "purged_at", b"purged_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["contract_ended_at", b"contract_ended_at", "inactive_subject_months", b"inactive_subject_months", "legal_hold", b"legal_hold", "legal_hold_reason", b"legal_hold_reason", "purge_due_at", b"purge_due_at", "purged_at", b"purged_at", "storage_extension", b"storage_extension"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_inactive_subject_months", b"_inactive_subject_months", "contract_ended_at", b"contract_ended_at", "inactive_subject_months", b"inactive_subject_months", "legal_hold", b"legal_hold", "legal_hold_reason", b"legal_hold_reason", "purge_due_at", b"purge_due_at", "purged_at", b"purged_at", "storage_extension", b"storage_extension"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__inactive_subject_months: _TypeAlias = _typing.Literal["inactive_subject_months"]  # noqa: Y015
+    _WhichOneofArgType__inactive_subject_months: _TypeAlias = _typing.Literal["_inactive_subject_months", b"_inactive_subject_months"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__inactive_subject_months) -> _WhichOneofReturnType__inactive_subject_months | None: ...
 
 Global___RetentionSettings: _TypeAlias = RetentionSettings  # noqa: Y015
 

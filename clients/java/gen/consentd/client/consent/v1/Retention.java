@@ -49,7 +49,7 @@ public final class Retention {
   static {
     java.lang.String[] descriptorData = {
       "\n\032consent/v1/retention.proto\022\nconsent.v1" +
-      "\032\037google/protobuf/timestamp.proto\"\202\003\n\021Re" +
+      "\032\037google/protobuf/timestamp.proto\"\243\003\n\021Re" +
       "tentionSettings\022F\n\021contract_ended_at\030\001 \001" +
       "(\0132\032.google.protobuf.TimestampR\017contract" +
       "EndedAt\022\035\n\nlegal_hold\030\002 \001(\010R\tlegalHold\022*" +
@@ -58,24 +58,25 @@ public final class Retention {
       "tension\0227\n\tpurged_at\030\005 \001(\0132\032.google.prot" +
       "obuf.TimestampR\010purgedAt\022<\n\014purge_due_at" +
       "\030\006 \001(\0132\032.google.protobuf.TimestampR\npurg" +
-      "eDueAt\0226\n\027inactive_subject_months\030\007 \001(\rR" +
-      "\025inactiveSubjectMonths\"\035\n\033GetRetentionSe" +
-      "ttingsRequest\"Y\n\034GetRetentionSettingsRes" +
-      "ponse\0229\n\010settings\030\001 \001(\0132\035.consent.v1.Ret" +
-      "entionSettingsR\010settings\"X\n\033PutRetention" +
-      "SettingsRequest\0229\n\010settings\030\001 \001(\0132\035.cons" +
-      "ent.v1.RetentionSettingsR\010settings\"Y\n\034Pu" +
-      "tRetentionSettingsResponse\0229\n\010settings\030\001" +
-      " \001(\0132\035.consent.v1.RetentionSettingsR\010set" +
-      "tings2\362\001\n\020RetentionService\022n\n\024GetRetenti" +
-      "onSettings\022\'.consent.v1.GetRetentionSett" +
-      "ingsRequest\032(.consent.v1.GetRetentionSet" +
-      "tingsResponse\"\003\220\002\001\022n\n\024PutRetentionSettin" +
-      "gs\022\'.consent.v1.PutRetentionSettingsRequ" +
-      "est\032(.consent.v1.PutRetentionSettingsRes" +
-      "ponse\"\003\220\002\002BL\n\032consentd.client.consent.v1" +
-      "P\001Z,consentd/clients/go/gen/consent/v1;c" +
-      "onsentv1b\006proto3"
+      "eDueAt\022;\n\027inactive_subject_months\030\007 \001(\rH" +
+      "\000R\025inactiveSubjectMonths\210\001\001B\032\n\030_inactive" +
+      "_subject_months\"\035\n\033GetRetentionSettingsR" +
+      "equest\"Y\n\034GetRetentionSettingsResponse\0229" +
+      "\n\010settings\030\001 \001(\0132\035.consent.v1.RetentionS" +
+      "ettingsR\010settings\"X\n\033PutRetentionSetting" +
+      "sRequest\0229\n\010settings\030\001 \001(\0132\035.consent.v1." +
+      "RetentionSettingsR\010settings\"Y\n\034PutRetent" +
+      "ionSettingsResponse\0229\n\010settings\030\001 \001(\0132\035." +
+      "consent.v1.RetentionSettingsR\010settings2\362" +
+      "\001\n\020RetentionService\022n\n\024GetRetentionSetti" +
+      "ngs\022\'.consent.v1.GetRetentionSettingsReq" +
+      "uest\032(.consent.v1.GetRetentionSettingsRe" +
+      "sponse\"\003\220\002\001\022n\n\024PutRetentionSettings\022\'.co" +
+      "nsent.v1.PutRetentionSettingsRequest\032(.c" +
+      "onsent.v1.PutRetentionSettingsResponse\"\003" +
+      "\220\002\002BL\n\032consentd.client.consent.v1P\001Z,con" +
+      "sentd/clients/go/gen/consent/v1;consentv" +
+      "1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -87,7 +88,7 @@ public final class Retention {
     internal_static_consent_v1_RetentionSettings_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_RetentionSettings_descriptor,
-        new java.lang.String[] { "ContractEndedAt", "LegalHold", "LegalHoldReason", "StorageExtension", "PurgedAt", "PurgeDueAt", "InactiveSubjectMonths", });
+        new java.lang.String[] { "ContractEndedAt", "LegalHold", "LegalHoldReason", "StorageExtension", "PurgedAt", "PurgeDueAt", "InactiveSubjectMonths", "InactiveSubjectMonths", });
     internal_static_consent_v1_GetRetentionSettingsRequest_descriptor =
       getDescriptor().getMessageTypes().get(1);
     internal_static_consent_v1_GetRetentionSettingsRequest_fieldAccessorTable = new

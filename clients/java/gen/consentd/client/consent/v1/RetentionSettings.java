@@ -44,6 +44,7 @@ private static final long serialVersionUID = 0L;
             consentd.client.consent.v1.RetentionSettings.class, consentd.client.consent.v1.RetentionSettings.Builder.class);
   }
 
+  private int bitField0_;
   public static final int CONTRACT_ENDED_AT_FIELD_NUMBER = 1;
   private com.google.protobuf.Timestamp contractEndedAt_;
   /**
@@ -251,9 +252,32 @@ private static final long serialVersionUID = 0L;
    * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
    * with a rights request open or a restriction in force, and every subject under a legal
    * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+   * Unlike the other settings, a put without it keeps the one in force (a client from before
+   * it would turn it off unseen); send 0 to turn it off.
    * </pre>
    *
-   * <code>uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
+   * <code>optional uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
+   * @return Whether the inactiveSubjectMonths field is set.
+   */
+  @java.lang.Override
+  public boolean hasInactiveSubjectMonths() {
+    return ((bitField0_ & 0x00000001) != 0);
+  }
+  /**
+   * <pre>
+   * Subjects nobody heard from in this many months are erased by the retention job, as
+   * EraseSubject does: their identifiers stay as suppression entries (a check for them is DENY
+   * `erased`, an opt-out stays honoured) and their history stays pseudonymous. Heard from: a
+   * consent event (a grant, withdrawal or expiry recorded for them; not a check), a rights
+   * request filed or moved, an objection or restriction, a contact-point change, a double
+   * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
+   * with a rights request open or a restriction in force, and every subject under a legal
+   * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+   * Unlike the other settings, a put without it keeps the one in force (a client from before
+   * it would turn it off unseen); send 0 to turn it off.
+   * </pre>
+   *
+   * <code>optional uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
    * @return The inactiveSubjectMonths.
    */
   @java.lang.Override
@@ -293,7 +317,7 @@ private static final long serialVersionUID = 0L;
     if (purgeDueAt_ != null) {
       output.writeMessage(6, getPurgeDueAt());
     }
-    if (inactiveSubjectMonths_ != 0) {
+    if (((bitField0_ & 0x00000001) != 0)) {
       output.writeUInt32(7, inactiveSubjectMonths_);
     }
     getUnknownFields().writeTo(output);
@@ -328,7 +352,7 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(6, getPurgeDueAt());
     }
-    if (inactiveSubjectMonths_ != 0) {
+    if (((bitField0_ & 0x00000001) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeUInt32Size(7, inactiveSubjectMonths_);
     }
@@ -368,8 +392,11 @@ private static final long serialVersionUID = 0L;
       if (!getPurgeDueAt()
           .equals(other.getPurgeDueAt())) return false;
     }
-    if (getInactiveSubjectMonths()
-        != other.getInactiveSubjectMonths()) return false;
+    if (hasInactiveSubjectMonths() != other.hasInactiveSubjectMonths()) return false;
+    if (hasInactiveSubjectMonths()) {
+      if (getInactiveSubjectMonths()
+          != other.getInactiveSubjectMonths()) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -401,8 +428,10 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + PURGE_DUE_AT_FIELD_NUMBER;
       hash = (53 * hash) + getPurgeDueAt().hashCode();
     }
-    hash = (37 * hash) + INACTIVE_SUBJECT_MONTHS_FIELD_NUMBER;
-    hash = (53 * hash) + getInactiveSubjectMonths();
+    if (hasInactiveSubjectMonths()) {
+      hash = (37 * hash) + INACTIVE_SUBJECT_MONTHS_FIELD_NUMBER;
+      hash = (53 * hash) + getInactiveSubjectMonths();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -608,9 +637,12 @@ private static final long serialVersionUID = 0L;
             ? purgeDueAt_
             : purgeDueAtBuilder_.build();
       }
+      int to_bitField0_ = 0;
       if (((from_bitField0_ & 0x00000040) != 0)) {
         result.inactiveSubjectMonths_ = inactiveSubjectMonths_;
+        to_bitField0_ |= 0x00000001;
       }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -677,7 +709,7 @@ private static final long serialVersionUID = 0L;
       if (other.hasPurgeDueAt()) {
         mergePurgeDueAt(other.getPurgeDueAt());
       }
-      if (other.getInactiveSubjectMonths() != 0) {
+      if (other.hasInactiveSubjectMonths()) {
         setInactiveSubjectMonths(other.getInactiveSubjectMonths());
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -1431,9 +1463,32 @@ private static final long serialVersionUID = 0L;
      * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
      * with a rights request open or a restriction in force, and every subject under a legal
      * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+     * Unlike the other settings, a put without it keeps the one in force (a client from before
+     * it would turn it off unseen); send 0 to turn it off.
      * </pre>
      *
-     * <code>uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
+     * <code>optional uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
+     * @return Whether the inactiveSubjectMonths field is set.
+     */
+    @java.lang.Override
+    public boolean hasInactiveSubjectMonths() {
+      return ((bitField0_ & 0x00000040) != 0);
+    }
+    /**
+     * <pre>
+     * Subjects nobody heard from in this many months are erased by the retention job, as
+     * EraseSubject does: their identifiers stay as suppression entries (a check for them is DENY
+     * `erased`, an opt-out stays honoured) and their history stays pseudonymous. Heard from: a
+     * consent event (a grant, withdrawal or expiry recorded for them; not a check), a rights
+     * request filed or moved, an objection or restriction, a contact-point change, a double
+     * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
+     * with a rights request open or a restriction in force, and every subject under a legal
+     * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+     * Unlike the other settings, a put without it keeps the one in force (a client from before
+     * it would turn it off unseen); send 0 to turn it off.
+     * </pre>
+     *
+     * <code>optional uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
      * @return The inactiveSubjectMonths.
      */
     @java.lang.Override
@@ -1450,9 +1505,11 @@ private static final long serialVersionUID = 0L;
      * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
      * with a rights request open or a restriction in force, and every subject under a legal
      * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+     * Unlike the other settings, a put without it keeps the one in force (a client from before
+     * it would turn it off unseen); send 0 to turn it off.
      * </pre>
      *
-     * <code>uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
+     * <code>optional uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
      * @param value The inactiveSubjectMonths to set.
      * @return This builder for chaining.
      */
@@ -1473,9 +1530,11 @@ private static final long serialVersionUID = 0L;
      * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
      * with a rights request open or a restriction in force, and every subject under a legal
      * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+     * Unlike the other settings, a put without it keeps the one in force (a client from before
+     * it would turn it off unseen); send 0 to turn it off.
      * </pre>
      *
-     * <code>uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
+     * <code>optional uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
      * @return This builder for chaining.
      */
     public Builder clearInactiveSubjectMonths() {

@@ -142,9 +142,29 @@ public interface RetentionSettingsOrBuilder extends
    * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
    * with a rights request open or a restriction in force, and every subject under a legal
    * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+   * Unlike the other settings, a put without it keeps the one in force (a client from before
+   * it would turn it off unseen); send 0 to turn it off.
    * </pre>
    *
-   * <code>uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
+   * <code>optional uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
+   * @return Whether the inactiveSubjectMonths field is set.
+   */
+  boolean hasInactiveSubjectMonths();
+  /**
+   * <pre>
+   * Subjects nobody heard from in this many months are erased by the retention job, as
+   * EraseSubject does: their identifiers stay as suppression entries (a check for them is DENY
+   * `erased`, an opt-out stays honoured) and their history stays pseudonymous. Heard from: a
+   * consent event (a grant, withdrawal or expiry recorded for them; not a check), a rights
+   * request filed or moved, an objection or restriction, a contact-point change, a double
+   * opt-in confirmation, a cookie choice linked to them. Kept whatever their age: a subject
+   * with a rights request open or a restriction in force, and every subject under a legal
+   * hold. 0 (the default): never. Else 12 to 120; the CNIL's reference for prospects is 36.
+   * Unlike the other settings, a put without it keeps the one in force (a client from before
+   * it would turn it off unseen); send 0 to turn it off.
+   * </pre>
+   *
+   * <code>optional uint32 inactive_subject_months = 7 [json_name = "inactiveSubjectMonths"];</code>
    * @return The inactiveSubjectMonths.
    */
   int getInactiveSubjectMonths();
