@@ -22,7 +22,7 @@ from consentd.config import Settings
 from consentd.logs import configure_logging
 from consentd.telemetry import Telemetry, Tracing
 from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer
-from tests.e2e.helpers import check, grant, put_purpose, record, target
+from tests.e2e.helpers import by_email, check, grant, put_purpose, record, target
 from tests.e2e.test_browser_port import _send, auth, http
 
 EMAIL = "Personal.Address@Example.fr"
@@ -190,10 +190,18 @@ async def test_a_callers_traceparent_is_the_parent_of_the_rpc_span(
 
 async def test_metrics_count_rpcs_and_decisions(traced: App, traced_stubs: Stubs) -> None:
     """The registry has the RPC's duration by method and code, the decisions by reason, and
-    the pools' connections."""
+    the pools' connections. Reading a person's consents decides nothing: GetSubjectConsents
+    (which says what checks would answer) counted a decision per row (probe HF)."""
     await put_purpose(traced_stubs, "newsletter")
     await check(traced_stubs, types_pb2.SubjectRef(email="nobody@example.fr"), target("newsletter"))
+    granted = types_pb2.SubjectIdentity(email="granted@example.fr")
+    await record(traced_stubs, granted, grant(target("newsletter")))
+    await traced_stubs.consent.GetSubjectConsents(
+        consent_pb2.GetSubjectConsentsRequest(subject=by_email("granted@example.fr")),
+        metadata=traced_stubs.metadata,
+    )
     text = generate_latest(traced.telemetry.metrics.registry).decode()
+    assert 'consentd_decisions_total{decision="allow"' not in text
     method = "/consent.v1.ConsentService/CheckConsent"
     assert f'consentd_rpc_duration_seconds_count{{code="OK",method="{method}"}} 1.0' in text
     assert 'consentd_decisions_total{decision="deny",reason="no_record"} 1.0' in text

@@ -86,11 +86,18 @@ class Checker:
         return basis, [a for a in answers if not isinstance(a, Exception)]
 
     async def decide_each(
-        self, tenant_id: UUID, target: Target, as_of: datetime | None, keys: Sequence[CheckKey]
+        self,
+        tenant_id: UUID,
+        target: Target,
+        as_of: datetime | None,
+        keys: Sequence[CheckKey],
+        *,
+        counted: bool = True,
     ) -> tuple[LawfulBasis, list[CheckResult | Exception]]:
         """Like decide(), with the error of a recipient whose answer failed in its place: the
         unary checks coalesced with it still get theirs (one person's stored row that broke
-        the rule made every check coalesced with it INTERNAL)."""
+        the rule made every check coalesced with it INTERNAL). `counted`: a check's answers
+        (the decisions metric), not a read of what checks would answer."""
         # As CheckConsent decides (app/consents.py on main before the fast path): the same
         # facts, notice floor and blocks, at `as_of` or now, through the same decide(), with
         # the contact point's earlier holders (domain/contact_points.py).
@@ -125,7 +132,7 @@ class Checker:
                 results.append(error)
                 continue
             results.append(CheckResult(ruling.verdict, subject_id, basis, ruling.since))
-        if self._tally is not None:
+        if self._tally is not None and counted:
             self._tally([r for r in results if not isinstance(r, Exception)])
         return basis, results
 
@@ -154,7 +161,12 @@ class Checker:
             if target.purpose == ALL:
                 return None
             try:
-                answer = (await self.decide_each(tenant_id, target, None, [subject_id]))[1][0]
+                # Not a check: the decisions metric counts checks (portal reads inflated it;
+                # probe HF).
+                decided = await self.decide_each(
+                    tenant_id, target, None, [subject_id], counted=False
+                )
+                answer = decided[1][0]
             except NotFound:
                 return None
             return None if isinstance(answer, Exception) else answer
