@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
+from uuid import uuid4
 
 import grpc
 import pytest
@@ -20,6 +21,7 @@ from consentd.domain.tenancy import Tenant
 from consentd.logs import configure_logging
 from tests.conftest import Stubs, bearer
 from tests.e2e.helpers import check, grant, put_purpose, record, target
+from tests.e2e.test_browser_port import auth, http, prefix, record_body
 
 EMAIL = "Personal.Address@Example.fr"
 PHONE = "+33612345678"
@@ -213,3 +215,32 @@ async def test_a_flood_of_unknown_methods_without_a_key_writes_a_count_not_a_lin
     assert len(lines) < flood
     assert {e["code"] for e in dropped} == {"UNIMPLEMENTED"}
     assert len(lines) + sum(e["count"] for e in dropped) == flood + 1
+
+
+@pytest.mark.parametrize(
+    ("method", "origin"),
+    [
+        ("CatalogService/PutPurpose", ""),
+        ("CatalogService/PutPurpose", "https://not-allowed.example"),
+        ("CookieService/RecordCookieChoice", "https://not-allowed.example"),
+    ],
+)
+async def test_a_browser_call_out_of_the_keys_scopes_names_its_tenant(
+    http_port: int, admin: AdminUseCases, tenant: Tenant, method: str, origin: str
+) -> None:
+    """The same on the browser port, with a page's public key calling an admin method, or from
+    an origin the tenant does not allow: the line said tenant "" (probe HF), so an operator
+    could not tell whose public key was misused."""
+    key, _ = await admin.issue_key(tenant.slug, ["cookies:write"], name="banner")
+    path = f"{prefix(tenant)}/consent.v1.{method}"
+    headers = auth(key.token, **({"Origin": origin} if origin else {}))
+    body = record_body(uuid4().hex)
+    with capture_logs() as entries:
+        status, _, _ = await http(http_port, path, body, headers)
+        for _ in range(200):
+            if any(e.get("event") == "rpc" for e in entries):
+                break
+            await asyncio.sleep(0.01)
+    assert status == 403
+    (line,) = [e for e in entries if e.get("event") == "rpc"]
+    assert (line["code"], line["tenant"]) == ("PERMISSION_DENIED", tenant.slug)

@@ -72,6 +72,8 @@ class BrowserGate:
             call.code = grpc_status(error.code)
             raise
         except BaseException as error:
+            if isinstance(error, PermissionDenied):  # the key is known: its tenant (probe HF)
+                call.tenant = error.tenant
             failure = call.fail(error)
             if failure is None:
                 raise
@@ -84,6 +86,17 @@ class BrowserGate:
         # A refusal is readable by a page of an allowed origin: api/cors.exposing_to_origin
         # looks the path's tenant's origins up when the answer starts.
         principal = await self._gate.identify(method, headers, tenant=state.path_tenant)
+        try:
+            await self._page_admitted(state, principal)
+        except PermissionDenied as denied:
+            denied.tenant = principal.tenant.slug
+            raise
+        self._gate.accept(method, principal, request)
+        return principal
+
+    async def _page_admitted(self, state: BrowserRequest, principal: Principal) -> None:
+        """A cross-origin page's call: a page credential, from one of the tenant's origins.
+        Raises PermissionDenied."""
         if state.origin and not state.same_origin:
             if principal.scopes - PAGE_SCOPES:
                 raise PermissionDenied(
@@ -96,8 +109,6 @@ class BrowserGate:
                     "(add it to CookiePolicy.allowed_origins)"
                 )
             state.cors_allowed = True
-        self._gate.accept(method, principal, request)
-        return principal
 
 
 async def path_origins(

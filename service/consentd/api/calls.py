@@ -209,11 +209,13 @@ def count_refused(
     metadata: Mapping[str, str],
     code: grpc.StatusCode,
     protocol: str = "browser",
+    *,
+    tenant: str = "",
 ) -> None:
     """One `rpc` line and duration sample for a call refused before the gate ran: on the
     browser port (no credential, a body that does not decode: "every RPC of both ports" counted
     them only on the gRPC port, so a flood of bad keys on the public port was invisible), and on
     either port while the server drains (UNAVAILABLE, shutting down)."""
     call = Call(method, telemetry, metadata, protocol)
-    call.code = code
+    call.code, call.tenant = code, tenant
     call.finish()

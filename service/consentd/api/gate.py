@@ -70,7 +70,7 @@ class Gate:
         principal = await self._auth.authenticate(metadata)
         if tenant is not None and tenant != str(principal.tenant_id):
             raise Unauthenticated()
-        authorize(method, principal)
+        _authorized(method, principal)
         return principal
 
     def accept(self, method: str, principal: Principal, request: Message | None) -> None:
@@ -104,12 +104,7 @@ class Gate:
             raise Unauthenticated()
         if method is None:
             return
-        try:
-            authorize(method, principal)
-        except PermissionDenied as denied:
-            # Its `rpc` line names the tenant: the key is known (probe AO: it said "").
-            denied.tenant = principal.tenant.slug
-            raise
+        _authorized(method, principal)
 
     async def recheck(self, metadata: Mapping[str, str]) -> None:
         """The credential of an open stream, looked up again (no cache): Unauthenticated once
@@ -151,3 +146,13 @@ class Gate:
                 return await behaviour()
         except Replayed as replay:
             return described.response.FromString(replay.response)
+
+
+def _authorized(method: str, principal: Principal) -> None:
+    """authorize(), its refusal naming the tenant in its `rpc` line: the key is known (probe AO:
+    it said ""; the browser port's, probe HF)."""
+    try:
+        authorize(method, principal)
+    except PermissionDenied as denied:
+        denied.tenant = principal.tenant.slug
+        raise

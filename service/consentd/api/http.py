@@ -54,7 +54,7 @@ from consentd.api.refusals import (
 from consentd.api.unsubscribe_page import PREFIX as UNSUBSCRIBE
 from consentd.api.unsubscribe_page import UnsubscribePage
 from consentd.app.cookies import CookieUseCases
-from consentd.domain.errors import Unauthenticated
+from consentd.domain.errors import PermissionDenied, Unauthenticated
 from consentd.telemetry import Telemetry
 
 
@@ -138,12 +138,13 @@ class BrowserApp:
             no_such = (UNIMPLEMENTED, f"{app.path[1:]} has no such method")
             await refuse_unread(scope, exposed, no_such)
             self._count(path, UNIMPLEMENTED)
-        elif app is not None and (refusal := await self._refusal(scope, path, tenant)) is not None:
+        elif app is not None and (refused := await self._refusal(scope, path, tenant)) is not None:
             # Answered before its body is read, and the connection closed after: waiting for
             # the body held a caller without a key 30 s, one that never sent it (probe O).
+            refusal, whose = refused
             exposed = self._exposing(send, tenant, origin)
             await refuse_unread(scope, closing(exposed), refusal)
-            self._count(path, refusal[0])
+            self._count(path, refusal[0], whose)
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)
@@ -168,17 +169,18 @@ class BrowserApp:
         """The origins the path's tenant allows, read when an answer starts."""
         return lambda: path_origins(self._cookies, tenant, self._exists)
 
-    def _count(self, path: str, code: grpc.StatusCode) -> None:
+    def _count(self, path: str, code: grpc.StatusCode, tenant: str = "") -> None:
         """A call refused here, before the gate (see api/calls.count_refused)."""
         if self._telemetry is not None:
             method = path if _is_method(path) else UNKNOWN_METHOD
-            count_refused(method, self._telemetry, {}, code)
+            count_refused(method, self._telemetry, {}, code, tenant=tenant)
 
     async def _refusal(
         self, scope: Scope, method: str, tenant: str | None
-    ) -> tuple[grpc.StatusCode, str] | None:
+    ) -> tuple[tuple[grpc.StatusCode, str], str] | None:
         """Why the call is refused (its credential, the URL's tenant, its scopes), before its
-        body is read; None when it is not.
+        body is read, and whose key it was when known (its tenant, for the `rpc` line: a page's
+        public key calling an admin method said "", probe HF); None when it is not.
         Not only UNAUTHENTICATED: with the look-ups' allowance spent or the database gone, the
         body of a caller without a valid key was read and decoded, its errors answered (probe
         BC). A bug is left to the gate's answer (INTERNAL, logged with its id)."""
@@ -190,15 +192,16 @@ class BrowserApp:
             named = method if _is_method(method) else None
             await self._authenticate(named, metadata_of(pairs), tenant=tenant)
         except Unauthenticated:
-            return UNAUTHENTICATED
+            return UNAUTHENTICATED, ""
         except Exception as error:  # noqa: BLE001 - whatever a caller can act on is answered
             failure = failure_of(error)
-            return None if failure is None else (failure.code, failure.message)
+            whose = error.tenant if isinstance(error, PermissionDenied) else ""
+            return None if failure is None else ((failure.code, failure.message), whose)
         declared = header(scope, b"content-length") or ""
         if declared.isdigit() and int(declared) > MAX_BROWSER_BODY:
             # Refused from its head: a key's body declared too large was waited for 30 s when
             # it did not come (probe CC), where a chunked one was refused at once.
-            return TOO_LARGE
+            return TOO_LARGE, ""
         return None
 
     async def _call(
