@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.store.request_deadlines import open_deadlines
+from consentd.telemetry.metrics import Metrics
 
 log = structlog.get_logger("consentd")
 
@@ -24,21 +25,26 @@ async def watch_deadlines(
     owner: AsyncEngine,
     every: float = DEADLINE_WATCH_SECONDS,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    metrics: Metrics | None = None,
 ) -> None:
     """Until cancelled: per tenant, a warning `rights_requests_overdue` while open requests are
     past their deadline, else an info `rights_requests_due_soon` for those due within DUE_SOON
-    (counts and the tenant's slug only)."""
+    (counts and the tenant's slug only); the totals in `metrics`
+    (consentd_rights_requests_open)."""
     while True:
         try:
-            await say_deadlines(owner, clock())
+            await say_deadlines(owner, clock(), metrics)
         except Exception as error:  # noqa: BLE001 - said, and tried again next time
             # A query that fails for good (a permission, the schema) was never seen (probe BT).
             log.warning("rights_deadlines_unread", error=type(error).__name__)
         await asyncio.sleep(every)
 
 
-async def say_deadlines(owner: AsyncEngine, now: datetime) -> None:
-    for found in await open_deadlines(owner, now, DUE_SOON):
+async def say_deadlines(owner: AsyncEngine, now: datetime, metrics: Metrics | None = None) -> None:
+    deadlines = await open_deadlines(owner, now, DUE_SOON)
+    if metrics is not None:
+        metrics.deadlines(sum(f.overdue for f in deadlines), sum(f.due_soon for f in deadlines))
+    for found in deadlines:
         if found.overdue:
             log.warning(
                 "rights_requests_overdue",

@@ -166,7 +166,8 @@ def _start_background_work(app: App) -> Background:
     # their deadline, every quarter hour (both need the owner, as at start).
     owner = app.owner_engine
     clock = asyncio.create_task(watch_clock(owner)) if owner else None
-    deadlines = asyncio.create_task(watch_deadlines(owner)) if owner else None
+    metrics = app.telemetry.metrics
+    deadlines = asyncio.create_task(watch_deadlines(owner, metrics=metrics)) if owner else None
     return Background(sweeping, purging, clock, deadlines)
 
 

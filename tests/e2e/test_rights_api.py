@@ -38,6 +38,7 @@ from consentd.domain.months import add_months
 from consentd.domain.rights import WORDS_ERASED
 from consentd.domain.tenancy import Scope, Tenant
 from consentd.store.tables import audit_entries, audit_queue
+from consentd.telemetry.metrics import Metrics
 from tests.conftest import Stubs, TestClock, bearer, command_env, owner
 from tests.e2e.helpers import (
     ALLOW,
@@ -845,8 +846,16 @@ async def test_requests_near_or_past_their_deadline_are_said_in_the_log(
         metadata=dpo.metadata,
     )
     now = datetime.now(UTC)
+    metrics = Metrics()
     with capture_logs() as logs:
-        await say_deadlines(owner(app), now + timedelta(days=40))
+        await say_deadlines(owner(app), now + timedelta(days=40), metrics)
+        # ...and a series to alert on: the log was the only signal (probe HG). Of every tenant
+        # (the tests' other tenants share the database): at least this one's two.
+        overdue = metrics.registry.get_sample_value(
+            "consentd_rights_requests_open", {"deadline": "overdue"}
+        )
+        assert overdue is not None
+        assert overdue >= 2
         await say_deadlines(owner(app), now + timedelta(days=25))
         await say_deadlines(owner(app), now)
     mine = [e for e in logs if e.get("tenant") == tenant.slug]

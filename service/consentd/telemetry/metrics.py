@@ -130,6 +130,7 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         self._decided: dict[Reason, Any] = {}
+        self._rights: dict[str, Any] = {}
         self._serving: list[Callable[[], bool]] = [lambda: False]
         Gauge(
             "consentd_serving",
@@ -137,6 +138,22 @@ class Metrics:
             "not full), 0 otherwise (starting, draining, the database lost)",
             registry=self.registry,
         ).set_function(lambda: float(self._serving[0]()))
+
+    def deadlines(self, overdue: int, due_soon: int) -> None:
+        """Open rights requests of every tenant past their deadline and due within 7 days, as
+        the deadline watch read them: a log line every quarter hour was the only signal, no
+        series to alert on (probe HG)."""
+        gauge = self._rights.get("gauge")
+        if gauge is None:
+            gauge = self._rights["gauge"] = Gauge(
+                "consentd_rights_requests_open",
+                "Open rights requests of every tenant past their deadline (deadline=overdue) or "
+                "due within 7 days (deadline=due_soon), as last read (every 15 minutes)",
+                ["deadline"],
+                registry=self.registry,
+            )
+        gauge.labels("overdue").set(overdue)
+        gauge.labels("due_soon").set(due_soon)
 
     def watch_health(self, read: Callable[[], bool]) -> None:
         """`read()`: whether health answers SERVING. The metrics said nothing of a database
