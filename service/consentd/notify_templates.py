@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from consentd.domain.rights import CODE_TTL
+from consentd.domain.rights import CODE_TTL, LEGAL_ZONE
 
 _CONFIRMATION = {
     "fr": (
@@ -13,7 +13,7 @@ _CONFIRMATION = {
         "Bonjour,\n\n"
         "Vous avez accepté de recevoir de la part de {tenant} : {purposes}.\n"
         "Pour confirmer cet accord, {action}\n\n"
-        "{once} et expire le {expires} (UTC). Sans confirmation, rien "
+        "{once} et expire le {expires}. Sans confirmation, rien "
         "ne vous sera envoyé.\n"
         "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message.\n",
         "ouvrez ce lien :\n{link}",
@@ -25,7 +25,7 @@ _CONFIRMATION = {
         "Hello,\n\n"
         "You agreed to receive from {tenant}: {purposes}.\n"
         "To confirm, {action}\n\n"
-        "{once} and expires on {expires} (UTC). Until you confirm, nothing "
+        "{once} and expires on {expires}. Until you confirm, nothing "
         "will be sent to you.\n"
         "If you did not ask for this, please ignore this message.\n",
         "open this link:\n{link}",
@@ -56,6 +56,15 @@ CHANNEL_WORDS = {
         "*": "on every channel",
     },
 }
+
+
+def local_time(moment: datetime, language: str) -> str:
+    """A time as the person reads it: in Paris, where the deadlines are counted, saying so (in
+    UTC, 28 February 23:30 was already 1 March there; probe HG)."""
+    local = moment.astimezone(LEGAL_ZONE)
+    if language == "en":
+        return local.strftime("%Y-%m-%d %H:%M (Paris time)")
+    return local.strftime("%d/%m/%Y à %H:%M (heure de Paris)")
 
 
 def purpose_named(language: str, name: str, channel: str) -> str:
@@ -102,7 +111,7 @@ def confirmation_text(
         purposes=", ".join(purpose_named(language, name, channel) for name, channel in purposes),
         action=action,
         once=once[0] if link else once[1],
-        expires=expires_at.strftime("%Y-%m-%d %H:%M"),
+        expires=local_time(expires_at, language),
     )
 
 
@@ -120,7 +129,7 @@ _DECISION = {
             "Votre demande (référence {reference}) – délai prolongé – {tenant}",
             "Bonjour,\n\n"
             "Le délai de réponse à votre demande concernant vos données personnelles (référence "
-            "{reference}) est prolongé jusqu'au {due} (UTC), pour la raison suivante : "
+            "{reference}) est prolongé jusqu'au {due}, pour la raison suivante : "
             "{reason}\n",
         ),
         "refused": (
@@ -137,7 +146,7 @@ _DECISION = {
             "Your request (reference {reference}) – deadline extended – {tenant}",
             "Hello,\n\n"
             "The deadline to answer your request about your personal data (reference "
-            "{reference}) is extended to {due} (UTC), for this reason: {reason}\n",
+            "{reference}) is extended to {due}, for this reason: {reason}\n",
         ),
         "refused": (
             "Your request (reference {reference}) – {tenant}",
@@ -157,7 +166,7 @@ def decision_text(
     """What a rights request's extension or refusal tells the person (GDPR art. 12(3) and
     12(4): the reasons, and for a refusal the right to complain); `what`: extended, refused."""
     subject, body = _DECISION.get(language, _DECISION["fr"])[what]
-    when = due.strftime("%Y-%m-%d %H:%M") if due else ""
+    when = local_time(due, language) if due else ""
     return subject.format(tenant=tenant, reference=reference), body.format(
         reference=reference, reason=reason, due=when
     )

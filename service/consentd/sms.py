@@ -22,6 +22,7 @@ from consentd.config_values import SmsGateway
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.rights import CODE_TTL, RequestState, RightsRequest
 from consentd.domain.tenancy import Tenant
+from consentd.notify_templates import local_time
 
 # The send happens inside the call, after its commit (as SMTP_TIMEOUT).
 SMS_TIMEOUT = 10.0
@@ -35,13 +36,13 @@ _CODE = {
 _DECISION = {
     "fr": {
         "extended": "{tenant} : le délai de réponse à votre demande {reference} est prolongé "
-        "jusqu'au {due} (UTC). Motif : {reason}",
+        "jusqu'au {due}. Motif : {reason}",
         "refused": "{tenant} : votre demande {reference} ne peut pas être satisfaite. Motif : "
         "{reason}. Vous pouvez saisir la CNIL et former un recours juridictionnel.",
     },
     "en": {
-        "extended": "{tenant}: the answer to your request {reference} is extended until {due} "
-        "(UTC). Reason: {reason}",
+        "extended": "{tenant}: the answer to your request {reference} is extended until {due}. "
+        "Reason: {reason}",
         "refused": "{tenant}: your request {reference} cannot be met. Reason: {reason}. You may "
         "complain to the CNIL (the supervisory authority) and seek a judicial remedy.",
     },
@@ -72,7 +73,7 @@ class SmsNotifier:
 
     async def send_decision(self, tenant: Tenant, request: RightsRequest, to: Identifier) -> None:
         what = "refused" if request.state is RequestState.REFUSED else "extended"
-        due = request.extended_due_at.strftime("%Y-%m-%d %H:%M") if request.extended_due_at else ""
+        due = local_time(request.extended_due_at, self._language) if request.extended_due_at else ""
         text = _DECISION[self._language][what].format(
             tenant=tenant.name,
             reference=str(request.request_id)[:8],

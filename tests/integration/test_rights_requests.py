@@ -239,7 +239,8 @@ async def test_extension_once_before_due_and_the_overdue_list(
     late, extended, refused = ids
     clock.pinned = T0 + timedelta(days=20)
     stretched = await app.requests.extend(who, extended, 2, "several requests at once")
-    assert stretched.extended_due_at == datetime(2027, 4, 28, 10, 0, tzinfo=UTC)
+    # 11:00 in Paris on 28 February, 11:00 there on 28 April: summer time by then (9:00 UTC).
+    assert stretched.extended_due_at == datetime(2027, 4, 28, 9, 0, tzinfo=UTC)
     with pytest.raises(FailedPrecondition, match="one extension"):
         await app.requests.extend(who, extended, 1, "again")
     await app.requests.refuse(who, refused, "manifestly unfounded")
@@ -265,7 +266,7 @@ async def test_extension_once_before_due_and_the_overdue_list(
     document = await app.rights.export(who, email("o1@example.fr"))
     entries = {UUID(r["request_id"]): r for r in document["rights_requests"]}
     assert {k: entries[extended][k] for k in ("due_at", "first_due_at")} == {
-        "due_at": "2027-04-28T10:00:00.000000Z",
+        "due_at": "2027-04-28T09:00:00.000000Z",
         "first_due_at": "2027-02-28T10:00:00.000000Z",
     }
     assert entries[extended]["identity_verified_by"] == "operator"

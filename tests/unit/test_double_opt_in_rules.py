@@ -33,7 +33,7 @@ from consentd.domain.model import (
     Source,
     Target,
 )
-from consentd.notify_templates import code_text, confirmation_text
+from consentd.notify_templates import code_text, confirmation_text, decision_text
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 TARGET = Target("newsletter", Channel.EMAIL, PartyScope.FIRST_PARTY)
@@ -158,3 +158,19 @@ def test_a_verification_code_mail_says_how_long_it_serves(language: str, says: s
     assert "123456" in body
     assert "abcd1234" in body
     assert says in body
+
+
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [("fr", "01/03/2027 à 00:30 (heure de Paris)"), ("en", "2027-03-01 00:30 (Paris time)")],
+)
+def test_times_in_messages_are_read_in_paris(language: str, says: str) -> None:
+    """A mail said "2027-02-28 23:30 (UTC)" for what was already 1 March in Paris, where the
+    deadlines are counted (probe HG)."""
+    due = datetime(2027, 2, 28, 23, 30, tzinfo=UTC)
+    _, body = decision_text(language, "Acme", "extended", reference="ab", reason="r", due=due)
+    assert says in body
+    _, mail = confirmation_text(
+        language, "Acme", purposes=(("Lettre", "email"),), link="", token="t", expires_at=due
+    )
+    assert says in mail

@@ -11,7 +11,14 @@ import pytest
 
 from consentd.domain.confirmations import check_token
 from consentd.domain.errors import FailedPrecondition, InvalidInput
-from consentd.domain.rights import RequestKind, RequestState, RightsRequest, add_months
+from consentd.domain.rights import (
+    LEGAL_ZONE,
+    RequestKind,
+    RequestState,
+    RightsRequest,
+    add_months,
+    due_after,
+)
 
 T0 = datetime(2027, 1, 31, 9, 30, tzinfo=UTC)
 
@@ -40,6 +47,33 @@ def test_add_months_keeps_day_and_time_or_the_months_last_day(
 
 def _received(at: datetime = T0) -> RightsRequest:
     return RightsRequest.received(uuid4(), uuid4(), RequestKind.ERASE, at)
+
+
+@pytest.mark.parametrize(
+    ("received", "due"),
+    [
+        # 01:00 in Paris on 31 May: due 30 June there (in UTC it fell on 1 July in Paris).
+        (datetime(2027, 5, 30, 23, 0, tzinfo=UTC), datetime(2027, 6, 29, 23, 0, tzinfo=UTC)),
+        # 00:30 in Paris on 31 January: due 28 February 00:30 there.
+        (datetime(2027, 1, 30, 23, 30, tzinfo=UTC), datetime(2027, 2, 27, 23, 30, tzinfo=UTC)),
+        # Noon in Paris on 20 March (winter time) -> noon on 20 April (summer time): 10:00 UTC.
+        (datetime(2027, 3, 20, 11, 0, tzinfo=UTC), datetime(2027, 4, 20, 10, 0, tzinfo=UTC)),
+        # Noon on 20 October (summer) -> noon on 20 November (winter): 11:00 UTC.
+        (datetime(2027, 10, 20, 10, 0, tzinfo=UTC), datetime(2027, 11, 20, 11, 0, tzinfo=UTC)),
+    ],
+    ids=["may31-paris", "jan31-paris", "into-summer-time", "into-winter-time"],
+)
+def test_the_month_is_counted_in_paris(received: datetime, due: datetime) -> None:
+    """Counted in UTC, a receipt just after midnight in Paris was due a day late there, and one
+    across a change of summer time an hour late (probe HG): the same day and time in Paris."""
+    request = RightsRequest.received(uuid4(), uuid4(), RequestKind.ACCESS, received)
+    assert request.due_at == due
+    assert request.due_at.tzinfo == UTC
+    extended = request.extended(received, 2, "complex")
+    assert extended.extended_due_at is not None
+    assert (
+        extended.extended_due_at.astimezone(LEGAL_ZONE).time() == due.astimezone(LEGAL_ZONE).time()
+    )
 
 
 def test_due_date_is_one_month_after_receipt_and_verification_does_not_move_it() -> None:
@@ -101,7 +135,7 @@ def test_one_extension_of_one_or_two_months_before_the_first_due_date(months: in
     verified = _received().verified(T0, "one_time_code")
     extended = verified.extended(T0 + timedelta(days=5), months, "complex request")
     assert extended.due_at == verified.due_at
-    assert extended.extended_due_at == add_months(verified.due_at or T0, months)
+    assert extended.extended_due_at == due_after(verified.due_at or T0, months)
     assert extended.extension_reason == "complex request"
     with pytest.raises(FailedPrecondition, match="one extension only"):
         extended.extended(T0 + timedelta(days=6), 1, "again")
@@ -134,7 +168,7 @@ def test_a_request_awaiting_verification_can_be_extended() -> None:
     extension survives the verification."""
     received = _received()
     extended = received.extended(T0 + timedelta(days=5), 2, "identity documents awaited", told=True)
-    assert extended.extended_due_at == add_months(received.due_at or T0, 2)
+    assert extended.extended_due_at == due_after(received.due_at or T0, 2)
     verified = extended.verified(T0 + timedelta(days=6), "document")
     assert verified.effective_due_at == extended.extended_due_at
 

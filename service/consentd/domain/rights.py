@@ -15,8 +15,9 @@ from __future__ import annotations
 import calendar
 import enum
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.identifiers import IdentifierKind
@@ -120,6 +121,19 @@ def add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=day)
 
 
+# Where the months of a rights request's deadline are counted: the policy's, French law's and
+# the CNIL's. Counted in UTC, a receipt at 01:00 in Paris on 31 May was due on 1 July there,
+# and one across a change of summer time an hour late (probe HG).
+LEGAL_ZONE = ZoneInfo("Europe/Paris")
+
+
+def due_after(moment: datetime, months: int) -> datetime:
+    """`months` calendar months after `moment`, the same day and time in Paris (the month's last
+    day if it is short); in UTC."""
+    local = add_months(moment.astimezone(LEGAL_ZONE), months)
+    return local.astimezone(UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class RightsRequest:
     request_id: UUID
@@ -154,7 +168,7 @@ class RightsRequest:
             RequestState.RECEIVED,
             now,
             now,
-            due_at=add_months(now, 1),
+            due_at=due_after(now, 1),
         )
 
     @property
@@ -199,7 +213,7 @@ class RightsRequest:
         return replace(
             moved,
             verified_at=now,
-            due_at=self.due_at or add_months(self.received_at, 1),
+            due_at=self.due_at or due_after(self.received_at, 1),
             verification_method=method,
             code_digest=None,
             code_expires_at=None,
@@ -270,7 +284,7 @@ class RightsRequest:
             raise FailedPrecondition("an extension is only possible before the first due date")
         return replace(
             self,
-            extended_due_at=add_months(self.due_at, months),
+            extended_due_at=due_after(self.due_at, months),
             extension_reason=reason,
             updated_at=now,
             person_told_at=now if told else None,
