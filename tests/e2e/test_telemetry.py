@@ -294,3 +294,20 @@ async def test_grpc_calls_to_no_method_are_counted_as_unknown(traced: App, admin
     assert len(counted) == 1, text
     assert counted[0].endswith(" 3.0"), counted
     assert "Nope" not in text
+
+
+async def test_an_idle_process_exports_no_trace_of_its_polls(
+    traced: App, traced_stubs: Stubs, spans: InMemorySpanExporter
+) -> None:
+    """Probe HF: an idle process exported 8 traces a second, one span each: the health probe's
+    round trip and the audit sequencer's poll of the queues. Neither is traced; a sweep that
+    finds nothing leaves nothing."""
+    spans.clear()
+    for _ in range(3):
+        await traced.sequencer.sweep()
+    await asyncio.sleep(1.2)  # the health probe runs twice a second while the server serves
+    statements = [
+        str((s.attributes or {}).get("db.statement", "")) for s in spans.get_finished_spans()
+    ]
+    assert not [s for s in statements if "consentd_queued_tenants" in s], statements
+    assert not [s for s in statements if "transaction_read_only" in s], statements
