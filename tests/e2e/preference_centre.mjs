@@ -207,6 +207,8 @@ try {
       rows: await fresh.$$eval("#consents tbody tr", (rows) => rows.map((r) => r.dataset.purpose)),
       history: await fresh.$$eval("#history tbody tr", (rows) => rows.length),
       error: await fresh.textContent("#error"),
+      enabled: await fresh.$$eval("main button:not([lang])", (els) => els.filter((e) => !e.disabled).length),
+      kept: await fresh.evaluate(() => sessionStorage.getItem("consentd_portal_token") !== null),
     });
     await fresh.screenshot({ path: `${shots}/5-${step}.png`, fullPage: true });
   }

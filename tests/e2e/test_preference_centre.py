@@ -312,6 +312,9 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     # In the person's words, not the client's English error text.
     expired = await browser.step("expired")
     assert expired["error"].startswith("Ce lien a expiré"), expired
+    # No button offers to act, and the dead token is not kept for a reload (probe HD).
+    assert (expired["enabled"], expired["kept"]) == (0, False), expired
+    assert other_person["enabled"] > 0
     # Probes FH, FJ: without JavaScript, empty headings and seven nameless buttons.
     nojs = await browser.step("nojs")
     assert nojs["shown"] == 0, nojs

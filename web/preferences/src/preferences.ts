@@ -382,6 +382,7 @@ async function start(): Promise<void> {
   if (!token) {
     byId("error").textContent = t().noToken;
     document.body.dataset.ready = "error";
+    disableActions();
     return;
   }
   try {
@@ -393,6 +394,18 @@ async function start(): Promise<void> {
     byId("status").textContent = "";
     byId("error").textContent = problem(error);
     document.body.dataset.ready = "error";
+    // Nothing on the page can act for anyone (an expired link, a person erased): no button
+    // offers to, and a dead token is not kept for a reload (probe HD).
+    disableActions();
+    if ([Code.Unauthenticated, Code.NotFound].includes(ConnectError.from(error).code)) {
+      sessionStorage.removeItem(STORED);
+    }
+  }
+}
+
+function disableActions(): void {
+  for (const action of document.querySelectorAll<HTMLButtonElement>("main button:not([lang])")) {
+    action.disabled = true;
   }
 }
 
