@@ -6,15 +6,19 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
 # gRPC fork handlers off in every process started from here (see service/consentd/__init__.py).
 export GRPC_ENABLE_FORK_SUPPORT := false
 
-.PHONY: help setup run demo test lint typecheck proto gen gen-check pytest fuzz bench clean proto-baseline clients ha-test
+.PHONY: help setup service-setup run demo test lint typecheck proto gen gen-check pytest fuzz bench clean proto-baseline clients ha-test
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-setup: $(VENV)/.installed node_modules/.installed web/demo/dist/banner.js web/preferences/dist/preferences.js ## install everything the service and tests need
-	@tools/ensure-postgres
+setup: service-setup ## install everything the service and tests need
 	@tools/ensure-client-toolchains
 	@tools/ensure-test-tools
+
+# What running the service needs, and no more: `make run` pulled Go, a JDK and Chromium (the
+# tests' and the client examples' tools) before it would serve (probe HI).
+service-setup: $(VENV)/.installed node_modules/.installed web/demo/dist/banner.js web/preferences/dist/preferences.js ## install what the service alone needs (make run)
+	@tools/ensure-postgres
 
 # Debian ships venv's ensurepip apart, in python3-venv: installed with it when missing.
 $(VENV)/.installed: pyproject.toml clients/python/pyproject.toml
@@ -35,10 +39,10 @@ web/demo/dist/banner.js: node_modules/.installed web/demo/src/banner.ts $(wildca
 web/preferences/dist/preferences.js: node_modules/.installed $(wildcard web/preferences/src/*.ts) $(wildcard clients/typescript/src/*.ts clients/typescript/src/gen/consent/v1/*.ts)
 	esbuild web/preferences/src/preferences.ts --bundle --format=iife --target=es2022 --outfile=$@ --log-level=warning
 
-run: setup ## run the service on its embedded PostgreSQL (gRPC :50051, browsers :8080)
+run: service-setup ## run the service on its embedded PostgreSQL (gRPC :50051, browsers :8080)
 	$(BIN)/consentd serve
 
-demo: setup ## run the service with the demo cookie banner at http://127.0.0.1:8080/demo/
+demo: service-setup ## run the service with the demo cookie banner at http://127.0.0.1:8080/demo/
 	CONSENTD_DEMO=true $(BIN)/consentd serve
 
 test: setup lint typecheck proto pytest ## everything CI checks
