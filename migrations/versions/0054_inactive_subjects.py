@@ -30,12 +30,7 @@ def upgrade() -> None:
         "CHECK (inactive_subject_months = 0 OR inactive_subject_months BETWEEN 12 AND 120)"
     )
     op.execute("GRANT UPDATE (inactive_subject_months) ON tenant_retention TO consentd_app")
-    # When the person was last heard from by a path that leaves no row of its own dated then (a
-    # sign-in linking their browser: the visitor row goes 30 days after its last choice).
-    op.execute("ALTER TABLE subjects ADD COLUMN IF NOT EXISTS last_heard_at timestamptz")
-    op.execute("GRANT UPDATE (last_heard_at) ON subjects TO consentd_app")
 
 
 def downgrade() -> None:
-    op.drop_column("subjects", "last_heard_at")
     op.drop_column("tenant_retention", "inactive_subject_months")

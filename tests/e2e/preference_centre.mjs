@@ -144,7 +144,10 @@ try {
     { timeout: 15000 },
   );
   await idle();
-  await say("withdrawn-all", await state());
+  const grantable = await page.$$eval("#consents tbody tr", (rows) =>
+    rows.filter((r) => r.querySelector("button.grant")).map((r) => `${r.dataset.purpose}/${r.dataset.channel}`),
+  );
+  await say("withdrawn-all", { ...(await state()), grantable });
   await page.screenshot({ path: `${shots}/3-withdrawn-all.png`, fullPage: true });
 
   // A restriction of processing, one of the rights the policy lists (probe HD: only export and

@@ -195,7 +195,7 @@ async def test_feed_under_concurrent_writes_has_no_gap_and_no_repeat(
 
 
 def _token(cursor: object) -> str:
-    raw = json.dumps({"k": "changes", "c": cursor}).encode()
+    raw = json.dumps({"k": "changes", "c": cursor}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

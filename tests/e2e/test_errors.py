@@ -59,7 +59,7 @@ def _record(subject: types_pb2.SubjectIdentity, *choices: consent_pb2.ConsentCho
 
 
 def _token(kind: str, cursor: object) -> str:
-    raw = json.dumps({"k": kind, "c": cursor}).encode()
+    raw = json.dumps({"k": kind, "c": cursor}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

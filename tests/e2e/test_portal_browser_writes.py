@@ -167,7 +167,19 @@ async def test_a_link_still_valid_after_the_erasure_finds_nobody_and_makes_nobod
     )
     await allow_origin(stubs, SHOP)
     headers = auth((await register_portal(admin, tenant)).token("crm-carol"), Origin=SHOP)
+    newsletter = {
+        "purpose": "newsletter",
+        "channel": "CHANNEL_EMAIL",
+        "scope": "PARTY_SCOPE_FIRST_PARTY",
+    }
+    regrant = {
+        "subject": {"externalId": "crm-carol"},
+        "choices": [{"target": newsletter, "state": "CONSENT_STATE_GRANTED"}],
+        "source": "SOURCE_PORTAL",
+    }
     calls = (
+        # "Accepter à nouveau" on a page loaded before the erasure made them anew (probe HH).
+        ("/consent.v1.ConsentService/RecordConsent", regrant),
         (
             WITHDRAW,
             {"subject": {"externalId": "crm-carol"}, "all": True, "source": "SOURCE_PORTAL"},

@@ -260,6 +260,10 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
 
     everything = await browser.step("withdrawn-all")
     assert {r["state"] for r in everything["rows"]} == {"WITHDRAWN"}
+    # Opting back in is offered where it can work: not for the double opt-in purposes (the
+    # code goes to an address a portal grant does not name; the click failed for good, probe
+    # HH), nor for the stop of SMS.
+    assert sorted(everything["grantable"]) == ["newsletter/EMAIL", "newsletter/SMS"], everything
     for purpose, channel in (
         ("newsletter", types_pb2.CHANNEL_SMS),
         ("offers", types_pb2.CHANNEL_EMAIL),

@@ -166,7 +166,7 @@ def test_a_token_whose_cursor_was_altered_is_refused() -> None:
     with pytest.raises(InvalidInput, match="or was altered"):
         decode_token("history", _token(body), scope="subject-a|", tenant=T)
     tag = hashlib.sha256(f"{T}\x00".encode()).hexdigest()[:16]
-    older = _token(json.dumps({"k": "changes", "c": 42, "s": tag}).encode())
+    older = _token(json.dumps({"k": "changes", "c": 42, "s": tag}, separators=(",", ":")).encode())
     assert decode_token("changes", older, "cursor", tenant=T, unscoped=True) == 42
     with pytest.raises(InvalidInput, match="or was altered"):
         decode_token("changes", older, "cursor", tenant=T)  # a list's page token: refused
@@ -188,3 +188,22 @@ def test_a_feed_cursor_is_refused_in_the_feeds_words() -> None:
     with pytest.raises(InvalidInput) as caught:
         decode_token("changes", history, "cursor", tenant=T, unscoped=True)
     assert caught.value.reason == "is not a cursor issued by this feed"
+
+
+def test_a_token_spelled_another_way_is_refused() -> None:
+    """The standard base64 alphabet, spaces or escapes in the JSON, an extra key: each read as
+    the same token (probe HH)."""
+    token = encode_token("history", "préférences?>>", tenant=T)
+    raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    assert decode_token("history", token, tenant=T) == "préférences?>>"
+    standard = base64.b64encode(raw).decode().rstrip("=")
+    assert standard != token  # the cursor's bytes give `+` or `/` in the standard alphabet
+    payload = json.loads(raw)
+    for spelling in (
+        standard,
+        _token(json.dumps(payload).encode()),
+        _token(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()),
+        _token(json.dumps({**payload, "x": 1}, separators=(",", ":")).encode()),
+    ):
+        with pytest.raises(InvalidInput):
+            decode_token("history", spelling, tenant=T)

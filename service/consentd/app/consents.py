@@ -111,9 +111,11 @@ class ConsentUseCases:
         self, principal: Principal, command: RecordConsent, once: Once | None = None
     ) -> Written:
         """Append a grant or refusal per choice, creating the subject when new. Raises
-        InvalidInput (bad notice version or validity), NotFound (purpose), FailedPrecondition
-        (identifiers of two subjects), PermissionDenied (a portal token naming anyone else)."""
-        command = command.by_its_person(principal.subject) if principal.subject else command
+        InvalidInput, NotFound (purpose; an erased portal person), FailedPrecondition."""
+        if principal.subject is not None:  # a portal token: its person, not erased (probe HH)
+            async with self._uow(principal.tenant_id) as uow:
+                await self._subjects.guard(uow, principal, principal.subject)
+            command = command.by_its_person(principal.subject)
         command = replace(command, vouched=principal.vouches)
         return await self._grouped.write(principal, command, once)
 

@@ -7,6 +7,7 @@ import binascii
 import contextlib
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -86,15 +87,22 @@ def _tag(scope: str, tenant: UUID, cursor: Any = _NO_CURSOR) -> str:
 
 
 def _decoded(token: str) -> dict[str, Any]:
-    """A token's object, from its one spelling: unpadded URL-safe base64, nothing else in it
-    (padding added, or characters outside the alphabet, were read past; probe HC). Raises
-    ValueError (binascii.Error is one)."""
-    if "=" in token:
-        raise ValueError("padded")
-    padded = (token + "=" * (-len(token) % 4)).encode("ascii")
-    raw = base64.b64decode(padded, altchars=b"-_", validate=True)
-    payload: dict[str, Any] = json.loads(raw, object_pairs_hook=_once_each)
+    """A token's object, from the one spelling encode_token gives it: unpadded URL-safe
+    base64 of compact JSON (padding, `+` or `/`, spaces or escapes in the JSON, an extra key:
+    each was read as the same token; probes HC, HH). Raises ValueError."""
+    if not _URL_SAFE.fullmatch(token):
+        raise ValueError("not unpadded URL-safe base64")
+    raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii"))
+    payload = json.loads(raw, object_pairs_hook=_once_each)
+    if not isinstance(payload, dict) or set(payload) - _KEYS:
+        raise ValueError("not a token's object")
+    if json.dumps(payload, separators=(",", ":")).encode() != raw:
+        raise ValueError("not the JSON this service writes")
     return payload
+
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9_-]*")
+_KEYS = frozenset({"k", "c", "s"})
 
 
 def tagged(token: str) -> bool:

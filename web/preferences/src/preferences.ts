@@ -140,7 +140,7 @@ function withdraw(target: ConsentTarget): Promise<void> {
 }
 
 // The person opts back in (the portal token records for its own person alone), to the notice
-// the page shows them: the purpose's latest. A purpose asking for a double opt-in mails a code.
+// the page shows them: the purpose's latest.
 function grantAgain(target: ConsentTarget): Promise<void> {
   return act(async () => {
     const notice = latestNotice.get(purposes.get(target.purpose)?.noticeId ?? "");
@@ -195,7 +195,10 @@ function actionsOf(row: CurrentConsent, index: number): HTMLElement {
     cell.append(label, input, button(t().confirm, () => void confirm(input.value, what), { className: "confirm" }));
   }
   const again = [ConsentState.WITHDRAWN, ConsentState.REFUSED, ConsentState.EXPIRED].includes(row.state);
-  if (again && target.purpose && target.purpose !== "*") { // not a STOP (every purpose)
+  // Not for a STOP (every purpose), nor for a purpose asking for a double opt-in: its code goes
+  // to an address the page does not know (the click failed for good; probe HH).
+  const confirming = purposes.get(target.purpose)?.requiresConfirmation ?? true;
+  if (again && target.purpose && target.purpose !== "*" && !confirming) {
     const label = `${t().grantAgain}${language === "fr" ? " : " : ": "}${what}`;
     cell.append(button(t().grantAgain, () => void grantAgain(target), { className: "grant secondary", ariaLabel: label }));
   }

@@ -17,7 +17,7 @@ subjects = sa.Table(
     # Set when the subject was erased: its key is destroyed, its history stays (pseudonymous).
     sa.Column("erased_at", TZ),
     # When the person was last heard from by a path that keeps no row dated then (a sign-in's
-    # LinkVisitor): the retention of inactive subjects reads it (0054).
+    # LinkVisitor): the retention of inactive subjects reads it (0055).
     sa.Column("last_heard_at", TZ),
 )
 
