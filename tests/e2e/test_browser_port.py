@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
+import grpc
 import pytest
 import sqlalchemy as sa
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from connectrpc.protocol import ProtocolType
 from consent.v1 import cookies_pb2 as pb
+from consent.v1 import rights_pb2, rights_pb2_grpc, types_pb2
 from consent.v1.cookies_connect import CookieServiceClient
 
 from consentd.app.admin import AdminUseCases
@@ -32,6 +34,8 @@ from consentd.domain.tenancy import Scope, Tenant
 from consentd.runtime import DEMO_KEY_FILE, demo_key
 from consentd.store.tables import cookie_choices
 from tests.conftest import TEST_SECRET, Stubs, owner
+from tests.e2e.helpers import ALLOW, DENY, check, put_purpose
+from tests.e2e.helpers import target as target_of
 
 SHOP = "https://shop.example.fr"
 Reply = tuple[int, dict[str, str], bytes]
@@ -555,25 +559,58 @@ async def test_idempotency_key_over_connect(
     assert (status, json.loads(body)["code"]) == (400, "invalid_argument")
 
 
-async def test_consent_writes_stay_on_native_grpc(
-    http_port: int, tenant: Tenant, stubs: Stubs, page_key: str
+async def test_a_servers_key_records_and_withdraws_over_connect_json(
+    http_port: int,
+    tenant: Tenant,
+    stubs: Stubs,
+    admin: AdminUseCases,
+    *,
+    page_key: str,
+    channel: grpc.aio.Channel,
 ) -> None:
-    """ConsentService reads answer on the browser port (to a key whose scopes allow them: not a
-    page key); its writes are unimplemented there."""
+    """A form's backend that does not speak gRPC could check over JSON but not record the
+    sign-up (probe HI). ConsentService's writes are served on the browser port, under the
+    same scopes: a page key may not; a consent:write key from a server records, keeping the
+    person's address and browser it relays as evidence; from a page (it says its Origin) the
+    request's own are kept instead."""
+    await put_purpose(stubs, "newsletter")
     base = f"{prefix(tenant)}/consent.v1.ConsentService"
-    admin = dict(stubs.metadata)
+    form, _ = await admin.issue_key(tenant.slug, ["consent:write"], name="signup form")
     target = {
         "purpose": "newsletter",
         "channel": "CHANNEL_EMAIL",
         "scope": "PARTY_SCOPE_FIRST_PARTY",
     }
-    check = {"subject": {"email": "a@example.fr"}, "target": target}
-    status, _, body = await http(http_port, f"{base}/CheckConsent", check, auth(page_key))
+    signup = {
+        "subject": {"email": "form@example.fr"},
+        "choices": [{"target": target, "state": "CONSENT_STATE_GRANTED"}],
+        "source": "SOURCE_API",
+        "actor": "signup-form",
+        "evidence": {"ipAddress": "203.0.113.9", "userAgent": "Firefox/140", "reference": "f-1"},
+    }
+    status, _, body = await http(http_port, f"{base}/RecordConsent", signup, auth(page_key))
     assert (status, json.loads(body)["code"]) == (403, "permission_denied")
-    status, _, body = await http(http_port, f"{base}/CheckConsent", check, admin)
-    assert (status, json.loads(body)["code"]) == (404, "not_found")
-    status, _, body = await http(http_port, f"{base}/RecordConsent", {}, admin)
-    assert json.loads(body)["code"] == "unimplemented"
+    status, _, body = await http(http_port, f"{base}/RecordConsent", signup, auth(form.token))
+    assert status == 200, body
+    ref = types_pb2.SubjectRef(email="form@example.fr")
+    assert (await check(stubs, ref, target_of("newsletter"))).decision == ALLOW
+    withdrawal = {
+        "subject": {"email": "form@example.fr"},
+        "targets": [target],
+        "source": "SOURCE_API",
+        "actor": "signup-form",
+        "evidence": {"ipAddress": "203.0.113.10"},
+    }
+    headers = auth(form.token, Origin=f"http://127.0.0.1:{http_port}")  # its own page
+    status, _, body = await http(http_port, f"{base}/WithdrawConsent", withdrawal, headers)
+    assert status == 200, body
+    assert (await check(stubs, ref, target_of("newsletter"))).decision == DENY
+    exported = await rights_pb2_grpc.RightsServiceStub(channel).ExportSubject(
+        rights_pb2.ExportSubjectRequest(subject=ref), metadata=stubs.metadata
+    )
+    history = json.loads(exported.document_json)["consent_history"]
+    evidence = {e["state"]: e["evidence"]["ip_address"] for e in history}
+    assert evidence == {"granted": "203.0.113.9", "withdrawn": "127.0.0.1"}
 
 
 async def test_demo_page_and_unknown_paths(http_port: int) -> None:

@@ -549,13 +549,13 @@ async def test_a_bad_protocol_version_is_refused_without_echoing_it(
 async def test_a_method_not_served_here_is_unimplemented_in_our_words(
     http_port: int, tenant: Tenant, admin_key: str
 ) -> None:
-    """ConsentService's writes are unimplemented on the browser port, saying where to call
+    """The catalogue's writes are unimplemented on the browser port, saying where to call
     them, never the generated "Not implemented"."""
-    path = f"{prefix(tenant)}/consent.v1.ConsentService/RecordConsent"
+    path = f"{prefix(tenant)}/consent.v1.CatalogService/PutPurpose"
     assert await connect_answer(http_port, path, b"{}", auth(admin_key)) == (
         501,
         "unimplemented",
-        "consent.v1.ConsentService/RecordConsent is not served on the browser port: call it on "
+        "consent.v1.CatalogService/PutPurpose is not served on the browser port: call it on "
         "the gRPC port",
     )
 

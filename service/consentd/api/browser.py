@@ -44,6 +44,7 @@ from consentd.api.browser_gate import BrowserGate
 from consentd.api.connect_codecs import CODECS, COMPRESSIONS
 from consentd.api.connect_wire import BrowserService, WireErrors
 from consentd.api.consent_servicer import ConsentServicer
+from consentd.api.context import principal
 from consentd.api.cookie_servicer import CookieServicer
 from consentd.domain.cookies import MAX_USER_AGENT
 
@@ -111,12 +112,42 @@ class CookieConnect(CookieService):
 NO_GRPC_CONTEXT = cast("grpc.aio.ServicerContext[Any, Any]", None)
 
 
+def browser_evidence(message: Any, ctx: RequestContext[Any, Any]) -> None:
+    """A page's call (it says its Origin) or a portal token's: the browser's user agent and
+    address as evidence, whatever the body says (a page could claim any; probe HD). A server's
+    call keeps the evidence it relays, the person's (a form's backend: probe HI)."""
+    if ctx.request_headers.get("origin") is None and principal().subject is None:
+        return
+    message.evidence.user_agent = request_user_agent(ctx)
+    message.evidence.ip_address = peer_address(ctx)
+
+
 class ConsentConnect(ConsentService):
-    """ConsentService's read and check RPCs over Connect; the writes stay on native gRPC and
-    answer UNIMPLEMENTED here (the generated defaults)."""
+    """ConsentService over Connect, for pages (a portal token: the person's own words) and for
+    servers that do not speak gRPC (a form's backend records a sign-up as JSON: probe HI);
+    every scope rule of the gRPC port holds, and a page on another origin holds a page
+    credential only (api/browser_gate.py)."""
 
     def __init__(self, servicer: ConsentServicer) -> None:
         self._servicer = servicer
+
+    async def record_consent(
+        self, request: consent_pb2.RecordConsentRequest, ctx: RequestContext[Any, Any], /
+    ) -> consent_pb2.RecordConsentResponse:
+        browser_evidence(request, ctx)
+        return await self._servicer.RecordConsent(request, NO_GRPC_CONTEXT)
+
+    async def withdraw_consent(
+        self, request: consent_pb2.WithdrawConsentRequest, ctx: RequestContext[Any, Any], /
+    ) -> consent_pb2.WithdrawConsentResponse:
+        browser_evidence(request, ctx)
+        return await self._servicer.WithdrawConsent(request, NO_GRPC_CONTEXT)
+
+    async def confirm_consent(
+        self, request: consent_pb2.ConfirmConsentRequest, ctx: RequestContext[Any, Any], /
+    ) -> consent_pb2.ConfirmConsentResponse:
+        browser_evidence(request, ctx)
+        return await self._servicer.ConfirmConsent(request, NO_GRPC_CONTEXT)
 
     async def check_consent(
         self, request: consent_pb2.CheckConsentRequest, ctx: RequestContext[Any, Any], /

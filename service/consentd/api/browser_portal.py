@@ -1,11 +1,11 @@
-"""What the preference centre needs on the browser port, beside api/browser.py's reads: a
-person's own writes (RecordConsent, WithdrawConsent, ConfirmConsent, SubmitRightsRequest and
-ExportSubject)
-and the catalogue (purpose names, notice texts), over Connect.
+"""What the preference centre needs on the browser port, beside api/browser.py's
+ConsentService and CookieService: a person's own rights requests and export
+(SubmitRightsRequest, ExportSubject) and the catalogue (purpose names, notice texts), over
+Connect.
 
 The same servicers behind the same BrowserGate: scopes (api/authorization.py: a portal token,
-`subject:self`, may withdraw, confirm and file only for its own person, guarded by the use
-cases), origins (a cross-origin page only with the tenant's allowed origins and a page
+`subject:self`, may record, withdraw, confirm and file only for its own person, guarded by the
+use cases), origins (a cross-origin page only with the tenant's allowed origins and a page
 credential), rate limits and idempotency keys apply exactly as on the native port.
 """
 
@@ -15,63 +15,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectrpc.request import RequestContext
-from consent.v1 import catalog_pb2, consent_pb2, rights_pb2
+from consent.v1 import catalog_pb2, rights_pb2
 from consent.v1.catalog_connect import CatalogService, CatalogServiceASGIApplication
-from consent.v1.consent_connect import ConsentServiceASGIApplication
 from consent.v1.rights_connect import RightsService, RightsServiceASGIApplication
 
-from consentd.api.browser import (
-    NO_GRPC_CONTEXT,
-    ConsentConnect,
-    connect_options,
-    peer_address,
-    request_user_agent,
-)
+from consentd.api.browser import NO_GRPC_CONTEXT, connect_options
 from consentd.api.browser_gate import BrowserGate
 from consentd.api.catalog_servicer import CatalogServicer
-from consentd.api.connect_wire import BrowserService, not_served
-from consentd.api.consent_servicer import ConsentServicer
-from consentd.api.context import principal
+from consentd.api.connect_wire import BrowserService
 from consentd.api.rights_servicer import RightsServicer
 
 
 @dataclass(frozen=True)
 class PortalServicers:
-    consents: ConsentServicer
     catalog: CatalogServicer
     rights: RightsServicer
-
-
-def _evidence(message: Any, ctx: RequestContext[Any, Any]) -> None:
-    """The browser's user agent and address as evidence, whatever the page's body says (only
-    sealed or hashed by the use cases, never stored in clear)."""
-    message.evidence.user_agent = request_user_agent(ctx)
-    message.evidence.ip_address = peer_address(ctx)
-
-
-class PortalConsentConnect(ConsentConnect):
-    """ConsentService's reads, plus the person's grant (opting back in), withdrawal and
-    confirmation."""
-
-    async def record_consent(
-        self, request: consent_pb2.RecordConsentRequest, ctx: RequestContext[Any, Any], /
-    ) -> consent_pb2.RecordConsentResponse:
-        if principal().subject is None:  # a person's own grant; systems record on gRPC
-            raise not_served(ctx)
-        _evidence(request, ctx)
-        return await self._servicer.RecordConsent(request, NO_GRPC_CONTEXT)
-
-    async def withdraw_consent(
-        self, request: consent_pb2.WithdrawConsentRequest, ctx: RequestContext[Any, Any], /
-    ) -> consent_pb2.WithdrawConsentResponse:
-        _evidence(request, ctx)
-        return await self._servicer.WithdrawConsent(request, NO_GRPC_CONTEXT)
-
-    async def confirm_consent(
-        self, request: consent_pb2.ConfirmConsentRequest, ctx: RequestContext[Any, Any], /
-    ) -> consent_pb2.ConfirmConsentResponse:
-        _evidence(request, ctx)
-        return await self._servicer.ConfirmConsent(request, NO_GRPC_CONTEXT)
 
 
 class CatalogConnect(CatalogService):
@@ -116,15 +74,10 @@ class RightsConnect(RightsService):
 def portal_apps(
     gate: BrowserGate, services: list[BrowserService], servicers: PortalServicers
 ) -> list[BrowserService]:
-    """`services` (api/browser.py connect_apps) with ConsentService's app replaced by one that
-    also records, withdraws and confirms, and the catalogue and rights apps added."""
+    """`services` (api/browser.py connect_apps) with the catalogue and rights apps added."""
     common = connect_options(gate)
-    kept = [s for s in services if not isinstance(s.app, ConsentServiceASGIApplication)]
     return [
-        *kept,
-        BrowserService(
-            ConsentServiceASGIApplication(PortalConsentConnect(servicers.consents), **common)
-        ),
+        *services,
         BrowserService(CatalogServiceASGIApplication(CatalogConnect(servicers.catalog), **common)),
         BrowserService(RightsServiceASGIApplication(RightsConnect(servicers.rights), **common)),
     ]

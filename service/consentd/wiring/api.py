@@ -99,7 +99,7 @@ def build_api(
         cookie_servicer=cookie_servicer,
         registrations=registrations,
         interceptors=[ServiceInterceptor(gate, telemetry)],
-        portal=PortalServicers(consent_servicer, catalog_servicer, rights_servicer),
+        portal=PortalServicers(catalog_servicer, rights_servicer),
     )
 
 
