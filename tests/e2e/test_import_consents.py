@@ -1023,3 +1023,25 @@ async def test_grants_on_a_version_below_the_re_consent_floor_are_counted_apart(
     assert done.returncode == 0, done.stderr
     assert "2 imported" in done.stdout
     assert "1 grant row(s) name a notice version below" in done.stdout
+
+
+async def test_a_grant_without_the_notice_version_its_purpose_shows_says_it_is_missing(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """A file without a notice_version column, for a purpose that shows a notice: each row read
+    "must be a published version of notice ...", as if one were given and wrong (probe HI)."""
+    who = principal(tenant)
+    notice = Notice("news", 1, "Lettre", "fr", "texte", "", False, datetime.now(UTC))
+    await app.catalog.publish_notice(who, notice)
+    await app.catalog.put_purpose(who, Purpose("news", LawfulBasis.CONSENT, notice_id="news"))
+    path = tmp_path / "no-version.csv"
+    path.write_text(
+        "email,purpose,channel,state,recorded_at\n"
+        f"a@example.com,news,email,granted,{datetime.now(UTC).isoformat()}\n"
+    )
+    checked = await _import(_env(database_url, owner_url), path, tenant.slug, "--check")
+    assert checked.returncode == 1
+    assert (
+        "line 2, column notice_version: is required for the published notice 'news'"
+        in checked.stderr
+    ), checked.stderr

@@ -1,7 +1,5 @@
 """Reading a consent CSV for `consentd import consents`: every row checked before any is written.
-
-Errors name the line and the column and say what is wrong, never the value (it is personal
-data)."""
+Errors name the line and the column and say what is wrong, never the value (personal data)."""
 
 from __future__ import annotations
 
@@ -286,7 +284,9 @@ def against(
         elif purpose.notice_id is not None and row.notice_version not in versions.get(
             purpose.notice_id, set()
         ):
-            notice = f"must be a published version of notice {purpose.notice_id!r}"
+            # A missing version said as missing (it read "must be a published version"; HI).
+            head = "is required for" if row.notice_version is None else "must be a version of"
+            notice = f"{head} the published notice {purpose.notice_id!r} (the one shown)"
             errors.append(RowError(row.line, "notice_version", notice))
         elif _unconfirmed(row, purpose):
             errors.append(RowError(row.line, "evidence", CONFIRMED_ELSEWHERE))
