@@ -6,6 +6,7 @@ legal hold, keeps everyone; the log still verifies."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -113,3 +114,21 @@ async def test_a_legal_hold_set_during_a_run_stops_its_erasures(
         assert (await _decision(app, tenant, name))[1] is not Reason.ERASED, name
     await app.retention_settings.put(tenant, TenantRetention(inactive_subject_months=12))
     assert await inactive.purge(tenant, limit, False) == len(GONE)
+
+
+async def test_a_put_without_the_months_never_puts_back_a_stale_value(
+    app: App, admin: AdminUseCases
+) -> None:
+    """Probe HK: a put without inactive_subject_months read the settings unlocked and put the
+    months it had read back; racing a put of 0 (the DPO turning erasures off), it turned them
+    on again in 3 rounds of 10, every put answered OK. The read is locked until the put ends."""
+    tenant = await admin.create_tenant(f"inactive-race-{uuid4().hex[:8]}")
+    for _ in range(8):
+        await app.retention_settings.put(tenant, TenantRetention(inactive_subject_months=12))
+        others = [
+            TenantRetention(storage_extension=bool(i % 2), inactive_subject_months=None)
+            for i in range(6)
+        ]
+        puts = [TenantRetention(inactive_subject_months=0), *others]
+        await asyncio.gather(*(app.retention_settings.put(tenant, p) for p in puts))
+        assert (await app.retention_settings.get(tenant)).inactive_subject_months == 0

@@ -124,7 +124,6 @@ class GroupedWrites(GroupCommit[Job, Written]):
     async def _together(self, _key: UUID, jobs: list[Job]) -> list[Outcome]:
         """The batch in one transaction, tenant after tenant (admitted in tenant id order, as
         every batch does), then what it left, alone."""
-        now = self._clock()
         parts: dict[UUID, list[int]] = {}
         for index, (principal, _) in enumerate(jobs):
             parts.setdefault(principal.tenant_id, []).append(index)
@@ -134,6 +133,10 @@ class GroupedWrites(GroupCommit[Job, Written]):
                 await held.enter_async_context(self._writers(tenant_id))
             # One tenant refused (purged) or a failed start: every call alone, each its answer.
             uow = await before_commit(held.enter_async_context(self._uow(tenants[0])))
+            # Stamped once the batch holds its writers and its transaction: stamped before it
+            # waited for them, a grant committed after an objection was dated before it, and
+            # checks said OBJECTED while the feed said granted last (probe HK).
+            now = self._clock()
             mine = [(t, [jobs[i] for i in parts[t]]) for t in tenants]
             batches, written = await before_commit(self._write(uow, mine, now))
             await uow.commit()

@@ -32,7 +32,9 @@ class RetentionSettingsUseCases:
     ) -> TenantRetention:
         now = self._clock()
         async with self._uow(tenant.tenant_id, once) as uow:
-            before = await uow.retention.settings()
+            # Locked until the put commits: two puts at once, one without the months, put the
+            # months it read before the other's commit back (3 rounds in 10; probe HK).
+            before = await uow.retention.settings(to_put=True)
             if settings.inactive_subject_months is None:  # not sent: kept (an older client)
                 kept = before.inactive_subject_months
                 settings = replace(settings, inactive_subject_months=kept)

@@ -117,9 +117,11 @@ class SqlRetention:
         found: datetime = now.scalar_one()
         return found
 
-    async def settings(self, *, held: bool = False) -> TenantRetention:
+    async def settings(self, *, held: bool = False, to_put: bool = False) -> TenantRetention:
         query = sa.select(_T).where(_T.c.tenant_id == self._tenant)
-        if held:  # a put waits for this transaction, and this one for a put under way
+        if to_put:  # read to be put: another put waits (a lost update turned erasures back on)
+            query = query.with_for_update()
+        elif held:  # a put waits for this transaction, and this one for a put under way
             query = query.with_for_update(read=True)
         row = (await self._conn.execute(query)).mappings().first()
         if row is None:

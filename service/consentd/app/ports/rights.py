@@ -143,8 +143,9 @@ class RequestRepository(Protocol):
 
 
 class RetentionRepository(Protocol):
-    async def settings(self, *, held: bool = False) -> TenantRetention:
-        """`held`: locked against a put until the transaction ends (and after one under way)."""
+    async def settings(self, *, held: bool = False, to_put: bool = False) -> TenantRetention:
+        """`held`: locked against a put until the transaction ends (and after one under way);
+        `to_put`: locked against another put as well (read, then put whole)."""
         ...
 
     async def database_now(self) -> datetime:
