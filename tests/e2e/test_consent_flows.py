@@ -144,7 +144,7 @@ def _token(cursor: str, scope: str, tenant: Tenant, *, covered: bool = True) -> 
     text = f"{tenant.tenant_id}\x00{scope}" + (f'\x00"{cursor}"' if covered else "")
     tag = hashlib.sha256(text.encode()).hexdigest()[:16]
     body = {"k": "history", "c": cursor, "s": tag}
-    raw = json.dumps(body).encode()
+    raw = json.dumps(body, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

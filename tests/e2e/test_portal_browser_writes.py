@@ -243,3 +243,51 @@ async def test_a_portal_token_opts_its_own_person_back_in_and_no_one_else(
     assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
     (event,) = json.loads(answer)["events"]
     assert event["source"] == "SOURCE_PORTAL"
+
+
+async def test_a_portal_grant_racing_the_erasure_never_makes_the_person_anew(
+    http_port: int,
+    tenant: Tenant,
+    stubs: Stubs,
+    admin: AdminUseCases,
+    channel: grpc.aio.Channel,
+) -> None:
+    """Probe HJ: the erased person's check ran in a transaction of its own, before the write:
+    a grant racing the erasure passed it, then found nobody holding the external id and made a
+    new subject (16 people in 18). The check runs in the write's transaction, under the lock
+    the erasure takes: each grant lands on the person before the erasure (then erased with
+    them) or is NOT_FOUND after it; nobody holds the id afterwards."""
+    await put_purpose(stubs, "newsletter")
+    await allow_origin(stubs, SHOP)
+    portal = await register_portal(admin, tenant)
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    path = f"{prefix(tenant)}/consent.v1.ConsentService/RecordConsent"
+    newsletter = {
+        "purpose": "newsletter",
+        "channel": "CHANNEL_EMAIL",
+        "scope": "PARTY_SCOPE_FIRST_PARTY",
+    }
+    for n in range(5):
+        person = f"crm-racer-{n}"
+        ref = types_pb2.SubjectRef(external_id=person)
+        await record(
+            stubs, types_pb2.SubjectIdentity(external_id=person), grant(target("newsletter"))
+        )
+        headers = auth(portal.token(person), Origin=SHOP)
+        body = {
+            "subject": {"externalId": person},
+            "choices": [{"target": newsletter, "state": "CONSENT_STATE_GRANTED"}],
+            "source": "SOURCE_PORTAL",
+        }
+        erasure = rights.EraseSubject(
+            rights_pb2.EraseSubjectRequest(subject=ref), metadata=stubs.metadata
+        )
+        grants = [http(http_port, path, body, headers) for _ in range(8)]
+        answers = await asyncio.gather(erasure, *grants)
+        assert all(status in (200, 400, 404) for status, _, _ in answers[1:]), answers[1:]
+        held = await stubs.consent.GetSubjectConsents(
+            consent_pb2.GetSubjectConsentsRequest(subject=ref), metadata=stubs.metadata
+        )
+        assert held.subject_id == "", (person, held)
+        denied = await check(stubs, ref, target("newsletter"))
+        assert (denied.decision, denied.reason) == (DENY, consent_pb2.REASON_ERASED), person

@@ -430,10 +430,10 @@ RIGHTS_PRIVILEGES = {
     "audit_checkpoints": ({"SELECT", "INSERT"}, set()),
     "tenant_retention": ({"SELECT", "INSERT"}, {
         "contract_ended_at", "legal_hold", "legal_hold_reason", "storage_extension", "purged_at",
-        "updated_at", "contract_end_recorded_at",
+        "updated_at", "contract_end_recorded_at", "inactive_subject_months",
     }),
     "subject_identifiers": ({"SELECT", "INSERT", "DELETE"}, set()),
-    "subjects": ({"SELECT", "INSERT", "DELETE"}, {"erased_at"}),
+    "subjects": ({"SELECT", "INSERT", "DELETE"}, {"erased_at", "last_heard_at"}),
 }  # fmt: skip
 # Issue #7's change feed (0006): the outbox is only appended to; the head moves.
 CAMPAIGN_PRIVILEGES = {

@@ -112,11 +112,9 @@ class ConsentUseCases:
     ) -> Written:
         """Append a grant or refusal per choice, creating the subject when new. Raises
         InvalidInput, NotFound (purpose; an erased portal person), FailedPrecondition."""
-        if principal.subject is not None:  # a portal token: its person, not erased (probe HH)
-            async with self._uow(principal.tenant_id) as uow:
-                await self._subjects.guard(uow, principal, principal.subject)
-            command = command.by_its_person(principal.subject)
         command = replace(command, vouched=principal.vouches)
+        if principal.subject is not None:  # its person, alone, not erased (probes HH, HJ)
+            return await self._record_one(principal, command.by_its_person(principal.subject), once)
         return await self._grouped.write(principal, command, once)
 
     async def _write_one(
@@ -135,6 +133,8 @@ class ConsentUseCases:
         command = settle_decided(command, now)
         tenant = principal.tenant_id
         async with self._writers(tenant), self._uow(tenant, once) as uow:
+            if principal.subject is not None:  # under the lock an erasure takes (probe HJ)
+                await self._subjects.refuse_erased(uow, tenant, principal.subject)
             named = [c.target.purpose for c in command.choices]
             purposes = await purposes_named(uow, named, "choices")
             await check_notices(uow, command.choices, purposes)

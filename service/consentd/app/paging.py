@@ -93,6 +93,8 @@ def _decoded(token: str) -> dict[str, Any]:
     if not _URL_SAFE.fullmatch(token):
         raise ValueError("not unpadded URL-safe base64")
     raw = base64.urlsafe_b64decode((token + "=" * (-len(token) % 4)).encode("ascii"))
+    if base64.urlsafe_b64encode(raw).rstrip(b"=") != token.encode("ascii"):
+        raise ValueError("unused bits set")  # its last character spelled two ways (probe HJ)
     payload = json.loads(raw, object_pairs_hook=_once_each)
     if not isinstance(payload, dict) or set(payload) - _KEYS:
         raise ValueError("not a token's object")

@@ -174,6 +174,19 @@ class SubjectResolver:
             )
         return found
 
+    async def refuse_erased(self, uow: UnitOfWork, tenant_id: UUID, own: Identifier) -> None:
+        """NotFound (SUBJECT_ERASED) when the person a portal token names was erased and nobody
+        holds their contact point since; their subject held under its write lock otherwise, so
+        that an erasure under way ends first (a grant racing one made them anew; probe HJ)."""
+        found = await self.find(uow, tenant_id, own)
+        if found is not None:
+            await uow.consents.lock_subject(found)
+            erased = await uow.rights.erased_at(found)
+        else:
+            erased = await self.erased_at(uow, tenant_id, own)
+        if erased is not None:
+            raise _erased_person(erased)
+
     async def kept(
         self, uow: UnitOfWork, tenant_id: UUID, selector: SubjectSelector, now: datetime
     ) -> UUID:
@@ -204,10 +217,7 @@ class SubjectResolver:
             if await self.find(uow, tenant_id, own) is None and (
                 erased := await self.erased_at(uow, tenant_id, own)
             ):
-                raise NotFound(
-                    f"nothing is held about this person any more: erased on {stamp(erased)}",
-                    code="SUBJECT_ERASED",
-                )
+                raise _erased_person(erased)
             return
         if (
             isinstance(selector, UUID)
@@ -215,3 +225,10 @@ class SubjectResolver:
         ):
             return
         raise PermissionDenied("a portal token may act only for its own subject")
+
+
+def _erased_person(erased: datetime) -> NotFound:
+    return NotFound(
+        f"nothing is held about this person any more: erased on {stamp(erased)}",
+        code="SUBJECT_ERASED",
+    )

@@ -121,6 +121,8 @@ async function act(work: () => Promise<string>, meanings: Meanings = {}): Promis
     // The last success said beside the failure read as if it had worked (probe EA).
     byId("status").textContent = "";
     byId("error").textContent = problem(error, meanings);
+    // The link expired, or the person was erased, while the page was open (probe HJ).
+    if (ConnectError.from(error).code === Code.Unauthenticated) deadLink();
   } finally {
     delete document.body.dataset.busy;
   }
@@ -400,10 +402,14 @@ async function start(): Promise<void> {
     // Nothing on the page can act for anyone (an expired link, a person erased): no button
     // offers to, and a dead token is not kept for a reload (probe HD).
     disableActions();
-    if ([Code.Unauthenticated, Code.NotFound].includes(ConnectError.from(error).code)) {
-      sessionStorage.removeItem(STORED);
-    }
+    if ([Code.Unauthenticated, Code.NotFound].includes(ConnectError.from(error).code)) deadLink();
   }
+}
+
+// Nothing on the page can act any more: no button offers to, and the token is not kept.
+function deadLink(): void {
+  disableActions();
+  sessionStorage.removeItem(STORED);
 }
 
 function disableActions(): void {
