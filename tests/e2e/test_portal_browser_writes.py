@@ -21,18 +21,17 @@ from tests.e2e.security_helpers import register_portal
 from tests.e2e.test_browser_port import SHOP, allow_origin, auth, http, prefix
 
 WITHDRAW = "/consent.v1.ConsentService/WithdrawConsent"
+NEWSLETTER = {
+    "purpose": "newsletter",
+    "channel": "CHANNEL_EMAIL",
+    "scope": "PARTY_SCOPE_FIRST_PARTY",
+}
 
 
 def _withdraw_body(external_id: str) -> dict[str, object]:
     return {
         "subject": {"externalId": external_id},
-        "targets": [
-            {
-                "purpose": "newsletter",
-                "channel": "CHANNEL_EMAIL",
-                "scope": "PARTY_SCOPE_FIRST_PARTY",
-            }
-        ],
+        "targets": [NEWSLETTER],
         "source": "SOURCE_PORTAL",
         "actor": "self",
     }
@@ -167,14 +166,9 @@ async def test_a_link_still_valid_after_the_erasure_finds_nobody_and_makes_nobod
     )
     await allow_origin(stubs, SHOP)
     headers = auth((await register_portal(admin, tenant)).token("crm-carol"), Origin=SHOP)
-    newsletter = {
-        "purpose": "newsletter",
-        "channel": "CHANNEL_EMAIL",
-        "scope": "PARTY_SCOPE_FIRST_PARTY",
-    }
     regrant = {
         "subject": {"externalId": "crm-carol"},
-        "choices": [{"target": newsletter, "state": "CONSENT_STATE_GRANTED"}],
+        "choices": [{"target": NEWSLETTER, "state": "CONSENT_STATE_GRANTED"}],
         "source": "SOURCE_PORTAL",
     }
     calls = (
@@ -221,12 +215,7 @@ async def test_a_portal_token_opts_its_own_person_back_in_and_no_one_else(
     await allow_origin(stubs, SHOP)
     headers = auth((await register_portal(admin, tenant)).token("crm-ana-again"), Origin=SHOP)
     path = f"{prefix(tenant)}/consent.v1.ConsentService/RecordConsent"
-    newsletter = {
-        "purpose": "newsletter",
-        "channel": "CHANNEL_EMAIL",
-        "scope": "PARTY_SCOPE_FIRST_PARTY",
-    }
-    choice = {"target": newsletter, "state": "CONSENT_STATE_GRANTED"}
+    choice = {"target": NEWSLETTER, "state": "CONSENT_STATE_GRANTED"}
     for subject in (
         {"externalId": "crm-bob-again"},
         {"externalId": "crm-ana-again", "email": "attacker@example.fr"},
@@ -262,11 +251,6 @@ async def test_a_portal_grant_racing_the_erasure_never_makes_the_person_anew(
     portal = await register_portal(admin, tenant)
     rights = rights_pb2_grpc.RightsServiceStub(channel)
     path = f"{prefix(tenant)}/consent.v1.ConsentService/RecordConsent"
-    newsletter = {
-        "purpose": "newsletter",
-        "channel": "CHANNEL_EMAIL",
-        "scope": "PARTY_SCOPE_FIRST_PARTY",
-    }
     for n in range(5):
         person = f"crm-racer-{n}"
         ref = types_pb2.SubjectRef(external_id=person)
@@ -276,7 +260,7 @@ async def test_a_portal_grant_racing_the_erasure_never_makes_the_person_anew(
         headers = auth(portal.token(person), Origin=SHOP)
         body = {
             "subject": {"externalId": person},
-            "choices": [{"target": newsletter, "state": "CONSENT_STATE_GRANTED"}],
+            "choices": [{"target": NEWSLETTER, "state": "CONSENT_STATE_GRANTED"}],
             "source": "SOURCE_PORTAL",
         }
         erasure = rights.EraseSubject(
