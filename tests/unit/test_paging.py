@@ -10,6 +10,7 @@ from uuid import uuid4
 
 import pytest
 
+from consentd.app.feed import _cursor_position
 from consentd.app.paging import decode_token, encode_token, id_cursor, page_size, require_scope
 from consentd.domain.errors import InvalidInput
 
@@ -185,9 +186,10 @@ def test_a_feed_cursor_is_refused_in_the_feeds_words() -> None:
     """Not a cursor: said as the feed says it (it read "not a page token issued for this
     list" or "not a cursor issued by this feed" depending on what was wrong; probe HC)."""
     history = encode_token("history", 42, tenant=T)
-    with pytest.raises(InvalidInput) as caught:
-        decode_token("changes", history, "cursor", tenant=T, unscoped=True)
-    assert caught.value.reason == "is not a cursor issued by this feed"
+    for cursor in (history, "garbage!"):
+        with pytest.raises(InvalidInput) as caught:
+            _cursor_position(cursor, T)
+        assert caught.value.reason == "is not a cursor issued by this feed"
 
 
 def test_a_token_spelled_another_way_is_refused() -> None:

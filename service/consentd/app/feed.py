@@ -145,7 +145,11 @@ def _cursor_position(cursor: str, tenant: UUID) -> tuple[int, str | None] | None
     probe AH) of this tenant's feed (another tenant's was a position here; cursors from before
     they named their tenant are still taken: consumers keep them), with the mark of the change
     there (cursors from before marks hold the position alone)."""
-    held = decode_token(_CHANGES, cursor, "cursor", tenant=tenant, unscoped=True)
+    # Not a cursor: said in the feed's words (it read "not a page token" or "not a cursor"
+    # depending on what was wrong; probe HC).
+    held = decode_token(
+        _CHANGES, cursor, "cursor", tenant=tenant, unscoped=True, refusal=NOT_A_CURSOR
+    )
     if not cursor:
         return None
     position, mark = held if isinstance(held, list) and len(held) == 2 else (held, None)

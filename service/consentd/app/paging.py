@@ -34,6 +34,9 @@ def encode_token(kind: str, cursor: Any, scope: str = "", *, tenant: UUID) -> st
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
+UNKNOWN_PAGE = "is not a page token issued for this list"
+
+
 def decode_token(
     kind: str,
     token: str,
@@ -42,12 +45,14 @@ def decode_token(
     *,
     tenant: UUID,
     unscoped: bool = False,
+    refusal: str = UNKNOWN_PAGE,
 ) -> Any:
     """The cursor inside a token of this kind issued for the tenant's list `scope` names
     (None: checked later with require_scope, once the list is known); None for an empty token.
     `unscoped`: a token from before tokens named their tenant, or their cursor, is taken too
-    (the change feed's cursors, which consumers keep). Raises InvalidInput."""
-    cursor = _cursor(kind, token, field)
+    (the change feed's cursors, which consumers keep). Raises InvalidInput (`refusal` for
+    what is no token of this kind)."""
+    cursor = _cursor(kind, token, field, refusal)
     if scope is not None and not (unscoped and token and "s" not in _decoded(token)):
         require_scope(token, scope, field, tenant=tenant, older=unscoped)
     return cursor
@@ -121,7 +126,7 @@ def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _cursor(kind: str, token: str, field: str) -> Any:
+def _cursor(kind: str, token: str, field: str, refusal: str) -> Any:
     """The cursor inside a token of this kind; None for an empty token. Raises InvalidInput."""
     if not token:
         return None
@@ -133,13 +138,7 @@ def _cursor(kind: str, token: str, field: str) -> Any:
             payload = None
     # A null cursor is none this service issues (it restarted the list; probe BI).
     if not isinstance(payload, dict) or payload.get("k") != kind or payload.get("c") is None:
-        # The change feed's in its own words (the same refusal read two ways; probe HC).
-        what = (
-            "a cursor issued by this feed"
-            if kind == "changes"
-            else "a page token issued for this list"
-        )
-        raise InvalidInput(field, f"is not {what}")
+        raise InvalidInput(field, refusal)
     return payload["c"]
 
 
