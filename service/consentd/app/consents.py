@@ -134,7 +134,7 @@ class ConsentUseCases:
         tenant = principal.tenant_id
         async with self._writers(tenant), self._uow(tenant, once) as uow:
             if principal.subject is not None:  # under the lock an erasure takes (probe HJ)
-                await self._subjects.refuse_erased(uow, tenant, principal.subject)
+                await self._subjects.refuse_erased(uow, tenant, principal.subject, hold=True)
             named = [c.target.purpose for c in command.choices]
             purposes = await purposes_named(uow, named, "choices")
             await check_notices(uow, command.choices, purposes)

@@ -168,7 +168,7 @@ def id_cursor(value: Any, field: str = "page_token") -> UUID | None:
     if isinstance(value, str):
         with contextlib.suppress(ValueError):
             return UUID(value)
-    raise InvalidInput(field, "is not a page token issued for this list")
+    raise InvalidInput(field, UNKNOWN_PAGE)
 
 
 def page_size(requested: int, default: int, maximum: int, field: str = "page_size") -> int:

@@ -174,16 +174,21 @@ class SubjectResolver:
             )
         return found
 
-    async def refuse_erased(self, uow: UnitOfWork, tenant_id: UUID, own: Identifier) -> None:
+    async def refuse_erased(
+        self, uow: UnitOfWork, tenant_id: UUID, own: Identifier, *, hold: bool = False
+    ) -> None:
         """NotFound (SUBJECT_ERASED) when the person a portal token names was erased and nobody
-        holds their contact point since; their subject held under its write lock otherwise, so
-        that an erasure under way ends first (a grant racing one made them anew; probe HJ)."""
+        holds their contact point since (a link still valid made them anew; probe HD). `hold`
+        (a write): their subject held under its write lock, so that an erasure under way ends
+        first and is seen (a grant racing one made them anew; probe HJ)."""
         found = await self.find(uow, tenant_id, own)
-        if found is not None:
+        if found is None:
+            erased = await self.erased_at(uow, tenant_id, own)
+        elif hold:
             await uow.consents.lock_subject(found)
             erased = await uow.rights.erased_at(found)
         else:
-            erased = await self.erased_at(uow, tenant_id, own)
+            return
         if erased is not None:
             raise _erased_person(erased)
 
@@ -207,17 +212,12 @@ class SubjectResolver:
         """A portal caller may name only its own subject, by identifier or by id.
 
         Raises PermissionDenied otherwise, before anything about the other subject is read;
-        NotFound (SUBJECT_ERASED) when the person was erased and nobody holds their contact
-        point since: a link still valid made them anew (a withdrawal, a request; probe HD)."""
+        NotFound (SUBJECT_ERASED) for a person erased (refuse_erased)."""
         own = principal.subject
         if own is None:
             return
         if selector == own:
-            tenant_id = principal.tenant_id
-            if await self.find(uow, tenant_id, own) is None and (
-                erased := await self.erased_at(uow, tenant_id, own)
-            ):
-                raise _erased_person(erased)
+            await self.refuse_erased(uow, principal.tenant_id, own)
             return
         if (
             isinstance(selector, UUID)
