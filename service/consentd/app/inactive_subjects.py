@@ -78,7 +78,7 @@ class InactiveSubjects:
         """1 when erased, 0 when heard from since the batch, STOPPED when the settings no
         longer let it (a legal hold, the setting off or longer)."""
         async with self._uow(tenant.tenant_id) as uow:
-            settings = await uow.retention.settings(held=True)
+            settings = await uow.retention.settings(lock="share")
             now = self._clock()
             limit = cutoff_of(Category.INACTIVE_SUBJECTS, settings, now)
             if limit is None:

@@ -17,7 +17,8 @@ log = structlog.get_logger("consentd.retention")
 
 
 class RetentionSettingsUseCases:
-    """A tenant's contract end, legal hold and storage extension (audited)."""
+    """A tenant's contract end, legal hold, storage extension and inactive-subject limit
+    (audited)."""
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
@@ -34,14 +35,13 @@ class RetentionSettingsUseCases:
         async with self._uow(tenant.tenant_id, once) as uow:
             # Locked until the put commits: two puts at once, one without the months, put the
             # months it read before the other's commit back (3 rounds in 10; probe HK).
-            before = await uow.retention.settings(to_put=True)
+            before = await uow.retention.settings(lock="update")
             if settings.inactive_subject_months is None:  # not sent: kept (an older client)
                 kept = before.inactive_subject_months
                 settings = replace(settings, inactive_subject_months=kept)
             stored = await uow.retention.put_settings(settings, now)
-            if (
-                before.legal_hold and not stored.legal_hold
-            ):  # a put is whole: a partial one lifted it unseen
+            # A put is whole: a partial one lifted a hold unseen.
+            if before.legal_hold and not stored.legal_hold:
                 log.warning("legal_hold_lifted", tenant=tenant.slug)
             ended = stored.contract_ended_at
             payload = {

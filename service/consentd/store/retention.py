@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from consentd.app.ports.rights import SettingsLock
 from consentd.domain.retention import TenantRetention
 from consentd.store.driver import driver_of
 from consentd.store.tables import (
@@ -117,12 +118,10 @@ class SqlRetention:
         found: datetime = now.scalar_one()
         return found
 
-    async def settings(self, *, held: bool = False, to_put: bool = False) -> TenantRetention:
+    async def settings(self, *, lock: SettingsLock | None = None) -> TenantRetention:
         query = sa.select(_T).where(_T.c.tenant_id == self._tenant)
-        if to_put:  # read to be put: another put waits (a lost update turned erasures back on)
-            query = query.with_for_update()
-        elif held:  # a put waits for this transaction, and this one for a put under way
-            query = query.with_for_update(read=True)
+        if lock is not None:  # held until the transaction ends (app/ports/rights.py)
+            query = query.with_for_update(read=lock == "share")
         row = (await self._conn.execute(query)).mappings().first()
         if row is None:
             return TenantRetention()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 from uuid import UUID
 
 from consentd.app.ports._base import Digest
@@ -142,10 +142,14 @@ class RequestRepository(Protocol):
     ) -> list[RightsRequest]: ...
 
 
+# How a read of the retention settings holds them until its transaction ends.
+SettingsLock = Literal["share", "update"]
+
+
 class RetentionRepository(Protocol):
-    async def settings(self, *, held: bool = False, to_put: bool = False) -> TenantRetention:
-        """`held`: locked against a put until the transaction ends (and after one under way);
-        `to_put`: locked against another put as well (read, then put whole)."""
+    async def settings(self, *, lock: SettingsLock | None = None) -> TenantRetention:
+        """`lock` "share": no put commits until the transaction ends (and one under way first);
+        "update": no other reader that locks either (read, then put whole)."""
         ...
 
     async def database_now(self) -> datetime:
