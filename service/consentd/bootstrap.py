@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from consentd.api.browser import connect_apps
 from consentd.api.browser_gate import BrowserGate
 from consentd.api.browser_portal import PortalServicers, portal_apps
+from consentd.api.confirm_page import ConfirmPage
 from consentd.api.consent_servicer import ConsentServicer
 from consentd.api.cookie_servicer import CookieServicer
 from consentd.api.gate import Gate
@@ -30,6 +31,7 @@ from consentd.app.audit import AuditUseCases
 from consentd.app.campaign import CampaignUseCases
 from consentd.app.catalog import CatalogUseCases
 from consentd.app.changes import ChangeHub
+from consentd.app.confirmation_links import ConfirmationLinks
 from consentd.app.consents import ConsentUseCases
 from consentd.app.cookie_purge import CookiePurge
 from consentd.app.cookies import CookieUseCases
@@ -86,8 +88,8 @@ class App:
     sequencer: Sequencer
     imports: ConsentImports
     unsubscribes: Unsubscribes
-    # With the owner's URL only: administration, and the jobs that span tenants (they list
-    # them as the owner): the retention job and its cookie category alone (`consentd purge`).
+    confirmation_links: ConfirmationLinks
+    # With the owner's URL only: administration and the jobs that span tenants (OwnerJobs).
     admin: AdminUseCases | None = None
     retention: RetentionJob | None = None
     cookie_purge: CookiePurge | None = None
@@ -106,9 +108,7 @@ class App:
             self.registrations,
             list(self.interceptors),
             self.settings.reuse_port,
-            probe=DatabaseProbe(
-                self.database_url, self.settings.db_timeout_seconds, disk=self.disk
-            ),
+            probe=DatabaseProbe(self.database_url, self.settings.db_timeout_seconds, self.disk),
             reachability=self.gate.reachability,
         )
         self.telemetry.metrics.watch_health(lambda: server.health.status == SERVING)
@@ -131,7 +131,7 @@ class App:
             authenticate=self.gate.admit_unread,
             tenant_exists=self.gate.tenant_exists,
             telemetry=self.telemetry,
-            unsubscribe=UnsubscribePage(self.unsubscribes),
+            links=(UnsubscribePage(self.unsubscribes), ConfirmPage(self.confirmation_links)),
         )
 
     async def aclose(self, within: float = CLOSE_SECONDS) -> None:
@@ -288,6 +288,7 @@ def assemble(
         sequencer=store.sequencer,
         imports=use_cases.imports,
         unsubscribes=use_cases.unsubscribes,
+        confirmation_links=use_cases.confirmation_links,
         admin=jobs.admin,
         retention=jobs.retention,
         cookie_purge=jobs.cookie_purge,

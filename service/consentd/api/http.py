@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import re
 import socket
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
@@ -38,6 +38,7 @@ from consentd.api.cors import (
 )
 from consentd.api.http_guard import ConnectionGuard
 from consentd.api.http_protocol import guarded_protocol
+from consentd.api.link_pages import LinkPage, page_for
 from consentd.api.pages import DemoPage, Pages
 from consentd.api.refusals import (
     UNAUTHENTICATED,
@@ -51,8 +52,6 @@ from consentd.api.refusals import (
     refuse_unread,
     refuse_unserved,
 )
-from consentd.api.unsubscribe_page import PREFIX as UNSUBSCRIBE
-from consentd.api.unsubscribe_page import UnsubscribePage
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.errors import PermissionDenied, Unauthenticated
 from consentd.telemetry import Telemetry
@@ -88,19 +87,19 @@ class BrowserApp:
         *,
         tenant_exists: Callable[[UUID], Awaitable[bool]],
         telemetry: Telemetry | None = None,
-        unsubscribe: UnsubscribePage | None = None,
+        links: Sequence[LinkPage] = (),
     ) -> None:
         """`authenticate`: the credential, tenant and scope check run before a body is read (a
         caller without a valid credential, or calling a method its scopes do not allow, never
         reaches the decoder); the Gate admits the call afterwards.
-        `telemetry` counts the calls refused here."""
+        `telemetry` counts the calls refused here; `links`, the pages a message's link opens."""
         self._services = {f"{app.path}/": app for app in services}
         self._cookies = cookies
         self._pages = Pages(demo, preferences)
         self._authenticate = authenticate
         self._exists = tenant_exists
         self._telemetry = telemetry
-        self._unsubscribe = unsubscribe
+        self._links = links
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -148,8 +147,8 @@ class BrowserApp:
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)
-        elif tenant is None and path.startswith(UNSUBSCRIBE) and self._unsubscribe is not None:
-            await self._unsubscribe.serve(scope, receive, send, path[len(UNSUBSCRIBE) :])
+        elif tenant is None and (page := page_for(self._links, path)) is not None:
+            await page.serve(scope, receive, send, path[len(page.prefix) :])
         elif (service := _SERVICE_PATH.match(path)) is not None and scope["method"] == "POST":
             await discard_body(receive)
             await refuse_unserved(scope, send, service.group(1), service.group(2))

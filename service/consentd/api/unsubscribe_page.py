@@ -12,11 +12,20 @@ import urllib.parse
 import structlog
 
 from consentd.api.asgi import Receive, Scope, Send, header, respond
+from consentd.api.link_pages import (
+    BY,
+    INVALID,
+    LATER,
+    METHODS,
+    NOT_ALLOWED,
+    answer,
+    both,
+    page,
+    said,
+)
+from consentd.api.link_pages import evidence as link_evidence
 from consentd.api.refusals import DISCARDED_BODY_LIMIT, closing, small_body
-from consentd.app.commands import Evidence
 from consentd.app.unsubscribe import Followed, Opened, Unsubscribes
-from consentd.domain.cookies import MAX_USER_AGENT
-from consentd.domain.model import Channel
 from consentd.store.database import ERASED, OBJECTED, PURGED, outage_of
 
 log = structlog.get_logger("consentd.unsubscribe")
@@ -24,54 +33,20 @@ log = structlog.get_logger("consentd.unsubscribe")
 # restricted person erased since: every POST was 503 "try again", for ever; probe AK).
 _GONE = frozenset({ERASED, OBJECTED, PURGED})
 PREFIX = "/unsubscribe/"
-HEADERS = [
-    (b"content-type", b"text/html; charset=utf-8"),
-    (b"cache-control", b"no-store"),
-    (
-        b"content-security-policy",
-        b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-        b"frame-ancestors 'none'",
-    ),
-    (b"referrer-policy", b"no-referrer"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-]
-
-
-# How each channel is named on the page (French / English).
-_BY = {
-    Channel.EMAIL: ("par e-mail", "by e-mail"),
-    Channel.SMS: ("par SMS", "by text message"),
-    Channel.VOICE_CALL: ("par téléphone", "by phone"),
-    Channel.CHAT: ("par messagerie", "by chat"),
-    Channel.SOCIAL: ("sur les réseaux sociaux", "on social networks"),
-    Channel.POSTAL: ("par courrier", "by post"),
-    Channel.PUSH: ("par notification", "by push notification"),
-}
-
-
-def _both(fr: str, en: str) -> str:
-    """A sentence in French, then in English marked as such (a screen reader read the English
-    with a French voice: probe EA)."""
-    return f'{fr} / <span lang="en">{en}</span>'
-
-
-def _said(fr: str, en: str) -> str:
-    """_both() as a paragraph."""
-    return f"<p>{_both(fr, en)}</p>"
+_TITLE = ("Désabonnement", "Unsubscribe")
 
 
 def _ask(opened: Opened) -> str:
     what = html.escape(opened.name)
-    fr, en = _BY.get(opened.link.target.channel, ("", ""))
+    fr, en = BY.get(opened.link.target.channel, ("", ""))
     # The channel named: "Stop receiving X?" read as X stopped everywhere, an e-mail link's page
     # stopping it by e-mail only (probe EA).
-    unsubscribe = _both("Me désabonner", "Unsubscribe")
-    nothing_more = _both(f"Plus rien {fr}", f"Nothing more {en}")
+    unsubscribe = both("Me désabonner", "Unsubscribe")
+    nothing_more = both(f"Plus rien {fr}", f"Nothing more {en}")
     return (
-        _said(f"Ne plus recevoir « {what} » {fr} ?", f"Stop receiving “{what}” {en}?")
+        said(f"Ne plus recevoir « {what} » {fr} ?", f"Stop receiving “{what}” {en}?")
         + f'<form method="post"><button type="submit">{unsubscribe}</button></form>'
-        + _said(f"Ou ne plus rien recevoir {fr} ?", f"Or nothing more {en}?")
+        + said(f"Ou ne plus rien recevoir {fr} ?", f"Or nothing more {en}?")
         + '<form method="post"><input type="hidden" name="stop" value="channel">'
         + f'<button type="submit">{nothing_more}</button></form>'
     )
@@ -79,42 +54,27 @@ def _ask(opened: Opened) -> str:
 
 def _done(opened: Opened, whole_channel: bool) -> str:
     what = html.escape(opened.name)
-    fr, en = _BY.get(opened.link.target.channel, ("", ""))
+    fr, en = BY.get(opened.link.target.channel, ("", ""))
     if whole_channel:
-        said = (f"C'est fait : vous ne recevrez plus rien {fr}.", f"Done: nothing more {en}.")
+        words = (f"C'est fait : vous ne recevrez plus rien {fr}.", f"Done: nothing more {en}.")
     else:
-        said = (
+        words = (
             f"C'est fait : vous ne recevrez plus « {what} » {fr}.",
             f"Done: you will not receive “{what}” {en} any more.",
         )
-    return _said(*said)
-
-
-_INVALID = _said("Ce lien n'est pas valable.", "This link is not valid.")
-_LATER = _said(
-    "Le service est momentanément indisponible : réessayez dans un instant.",
-    "The service is unavailable for a moment: try again shortly.",
-)
-
-
-def _page(body: str) -> bytes:
-    title = "Désabonnement / Unsubscribe"
-    return (
-        f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{title}</title>'
-        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
-        f'<body style="font-family:sans-serif;max-width:40em;margin:2em auto">'
-        f'<h1>Désabonnement / <span lang="en">Unsubscribe</span></h1>{body}</body></html>'
-    ).encode()
+    return said(*words)
 
 
 class UnsubscribePage:
+    prefix = PREFIX
+
     def __init__(self, unsubscribes: Unsubscribes) -> None:
         self._unsubscribes = unsubscribes
 
-    async def serve(self, scope: Scope, receive: Receive, send: Send, token: str) -> None:
+    async def serve(self, scope: Scope, receive: Receive, send: Send, rest: str) -> None:
         method = scope["method"]
-        if method not in ("GET", "HEAD", "POST"):
-            await respond(send, 405, b"", [(b"allow", b"GET, HEAD, POST")])
+        if method not in METHODS:
+            await respond(send, 405, b"", NOT_ALLOWED)
             return
         # The link is read before the body: a POST of a link this service did not make, with a
         # Content-Length and no body, waited 30 s for a 408 (probe BQ); it is answered at once,
@@ -123,7 +83,7 @@ class UnsubscribePage:
         whole_channel = False
         opened: Opened | None = None
         try:
-            opened = await self._unsubscribes.opened(token)
+            opened = await self._unsubscribes.opened(rest)
             if opened is not None and method == "POST":
                 asks = await _asks_whole_channel(receive) if _readable(scope) else False
                 if asks is None:
@@ -132,7 +92,7 @@ class UnsubscribePage:
                     log.info("unsubscribe_link_followed", outcome="cut_off")
                     return
                 whole_channel = asks
-                evidence = _evidence(scope)
+                evidence = link_evidence(scope, "unsubscribe link")
                 followed = await self._unsubscribes.follow(
                     opened, evidence, whole_channel=whole_channel
                 )
@@ -141,16 +101,16 @@ class UnsubscribePage:
         except Exception as error:  # noqa: BLE001 - the database down: say so, the link stays good
             if opened is None or outage_of(error) not in _GONE:
                 log.warning("unsubscribe_failed", error=type(error).__name__)
-                await _answer(send, method, 503, _LATER, [*HEADERS, (b"retry-after", b"5")])
+                await answer(send, method, 503, page(_TITLE, LATER), [(b"retry-after", b"5")])
                 return
             # Refused by the database: erased, objected or purged since (after a restriction
             # the check by id said restricted, and every POST was 503 "try again"; probe AK).
             log.info("unsubscribe_link_followed", outcome=Followed.ALREADY.value)
         if opened is None:
-            await _answer(send, method, 404, _INVALID, HEADERS)
+            await answer(send, method, 404, page(_TITLE, INVALID))
             return
-        page = _done(opened, whole_channel) if method == "POST" else _ask(opened)
-        await _answer(send, method, 200, page, HEADERS)
+        body = _done(opened, whole_channel) if method == "POST" else _ask(opened)
+        await answer(send, method, 200, page(_TITLE, body))
 
 
 def _readable(scope: Scope) -> bool:
@@ -172,16 +132,3 @@ async def _asks_whole_channel(receive: Receive) -> bool | None:
     # `stop=chan%6eel` stopped only the link's purpose (probe BG).
     fields = urllib.parse.parse_qsl(body.decode("latin-1"))
     return any(k.strip().lower() == "stop" and v.strip().lower() == "channel" for k, v in fields)
-
-
-def _evidence(scope: Scope) -> Evidence:
-    """The request's own address and user agent, kept (sealed) with the withdrawal."""
-    client = scope.get("client")
-    agent = (header(scope, b"user-agent") or "")[:MAX_USER_AGENT]
-    return Evidence(client[0] if client else "", agent, "unsubscribe link")
-
-
-async def _answer(
-    send: Send, method: str, status: int, body: str, headers: list[tuple[bytes, bytes]]
-) -> None:
-    await respond(send, status, _page(body) if method != "HEAD" else b"", headers)

@@ -42,6 +42,7 @@ from consentd.domain.confirmations import (
     DEFAULT_PENDING_DAYS,
     Confirmation,
     Delivery,
+    confirm_link,
     language_of,
     new_token,
     pending_until,
@@ -55,7 +56,6 @@ from consentd.domain.tenancy import Principal
 from consentd.domain.validity import valid_until
 
 log = structlog.get_logger("consentd.confirmations")
-TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - where the link takes the token, not a secret
 _GRANTED = ConsentState.GRANTED
 
 
@@ -142,7 +142,7 @@ class DoubleOptIn:
             principal.tenant,
             contact,
             token,
-            self._link.replace(TOKEN_PLACEHOLDER, token) if self._link else "",
+            confirm_link(self._link, principal.tenant_id, token),
             confirmation.language,
             tuple(dict.fromkeys(_named(pending, purposes))),
             confirmation.expires_at,

@@ -22,9 +22,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from consentd.app.catalog import CatalogUseCases
 from consentd.app.checks import CheckResult
 from consentd.app.commands import CheckConsent, Evidence, WithdrawConsent
-from consentd.app.confirmations import TOKEN_PLACEHOLDER
 from consentd.app.consents import ConsentUseCases
 from consentd.app.ports import TenantDirectory
+from consentd.domain.confirmations import TOKEN_PLACEHOLDER
 from consentd.domain.decision import persons_word, standing_stop
 from consentd.domain.errors import ConsentError
 from consentd.domain.identifiers import Identifier, IdentifierKind

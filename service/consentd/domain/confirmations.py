@@ -22,6 +22,10 @@ LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
 MAX_TOKEN = 128
 _TOKEN_BYTES = 32
+# Where a confirming page's URL (CONSENTD_CONFIRM_URL) takes the token, and the tenant's id
+# (consentd's own page: /confirm/{tenant}/{token}).
+TOKEN_PLACEHOLDER = "{token}"  # noqa: S105 - a place in a URL, not a secret
+TENANT_PLACEHOLDER = "{tenant}"
 # What new_token() makes (URL-safe base64, no padding): anything else is no token of ours.
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
@@ -29,6 +33,12 @@ _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 def new_token() -> str:
     """A 256-bit random token, URL-safe (it travels in a link)."""
     return base64.urlsafe_b64encode(secrets.token_bytes(_TOKEN_BYTES)).rstrip(b"=").decode()
+
+
+def confirm_link(template: str, tenant_id: UUID, token: str) -> str:
+    """The link a message carries (empty: none, the token is typed in)."""
+    link = template.replace(TENANT_PLACEHOLDER, str(tenant_id))
+    return link.replace(TOKEN_PLACEHOLDER, token) if template else ""
 
 
 def check_token(token: str, field: str = "token") -> str:

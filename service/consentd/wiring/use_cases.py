@@ -15,6 +15,7 @@ from consentd.app.catalog import CatalogUseCases
 from consentd.app.changes import ChangeHub
 from consentd.app.checks import Tally
 from consentd.app.confirmation_export import ConfirmationExport
+from consentd.app.confirmation_links import ConfirmationLinks
 from consentd.app.confirmations import DoubleOptIn
 from consentd.app.consents import ConsentUseCases
 from consentd.app.cookie_purge import CookiePurge
@@ -58,6 +59,7 @@ class UseCases:
     retention_settings: RetentionSettingsUseCases
     imports: ConsentImports
     unsubscribes: Unsubscribes
+    confirmation_links: ConfirmationLinks
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,16 +103,9 @@ def build_use_cases(
     writers = TenantWriters(settings.tenant_writers)
     grouping = Grouping(settings.write_batch, batch_context, database_not_answering)
     consents = ConsentUseCases(
-        uow,
-        hasher,
-        clock,
-        keys,
-        store.reads,
-        writers=writers,
-        tally=tally,
-        double_opt_in=double_opt_in,
-        grouping=grouping,
-    )
+        uow, hasher, clock, keys, store.reads,
+        writers=writers, tally=tally, double_opt_in=double_opt_in, grouping=grouping,
+    )  # fmt: skip
     catalog = CatalogUseCases(uow, clock)
     return UseCases(
         consents=consents,
@@ -126,6 +121,9 @@ def build_use_cases(
         retention_settings=RetentionSettingsUseCases(uow, clock),
         imports=build_imports(store, hasher, keyring, clock),
         unsubscribes=build_unsubscribes(settings, store, secret_key, consents, catalog),
+        confirmation_links=ConfirmationLinks(
+            uow, clock, SqlCallerDirectory(store.engine), double_opt_in
+        ),
     )
 
 

@@ -1,0 +1,105 @@
+"""`/confirm/<tenant id>/<token>` on the browser port: the page a double opt-in message links to
+when CONSENTD_CONFIRM_URL points here (`https://consent.example.fr/confirm/{tenant}/{token}`),
+for people with no portal token (a newsletter sign-up). GET shows what the link confirms and a
+button, and changes nothing (mail scanners follow links); POST confirms, as ConfirmConsent with
+the token does (app/confirmation_links.py). No key: the token is the credential."""
+
+from __future__ import annotations
+
+import html
+
+import structlog
+
+from consentd.api.asgi import Receive, Scope, Send, respond
+from consentd.api.link_pages import (
+    BY,
+    INVALID,
+    LATER,
+    METHODS,
+    NOT_ALLOWED,
+    answer,
+    both,
+    evidence,
+    page,
+    said,
+)
+from consentd.api.refusals import closing
+from consentd.app.confirmation_links import ConfirmationLinks, Opening, Standing
+from consentd.domain.model import Channel
+
+log = structlog.get_logger("consentd.confirm_page")
+PREFIX = "/confirm/"
+_TITLE = ("Confirmation", "Confirmation")
+_ENDED = {
+    Standing.CONFIRMED: said(
+        "C'est confirmé, merci. Vous pouvez retirer ce consentement à tout moment.",
+        "Confirmed, thank you. You can withdraw this consent at any time.",
+    ),
+    Standing.USED: said("Ce lien a déjà été utilisé.", "This link was used already."),
+    Standing.SUPERSEDED: said(
+        "Un lien plus récent vous a été envoyé : suivez le dernier reçu.",
+        "A newer link was sent to you: follow the latest one.",
+    ),
+    Standing.EXPIRED: said(
+        "Ce lien a expiré : rien n'a été confirmé. Inscrivez-vous à nouveau pour en recevoir un.",
+        "This link has expired: nothing was confirmed. Sign up again to get a new one.",
+    ),
+    Standing.ENDED: said(
+        "Ce lien ne peut plus rien confirmer : votre choix a changé depuis son envoi.",
+        "This link can no longer confirm anything: your choice changed since it was sent.",
+    ),
+}
+
+
+def _named(name: str, channel: Channel) -> tuple[str, str]:
+    what = html.escape(name)
+    fr, en = BY.get(channel, ("", ""))
+    return f"« {what} » {fr}".rstrip(), f"“{what}” {en}".rstrip()
+
+
+def _ask(opening: Opening) -> str:
+    named = [_named(name, channel) for name, channel in opening.asks]
+    items = "".join(f"<li>{both(fr, en)}</li>" for fr, en in named)
+    confirm = both("Je confirme", "I confirm")
+    return (
+        said("Confirmez-vous vouloir recevoir :", "Do you confirm you wish to receive:")
+        + f"<ul>{items}</ul>"
+        + f'<form method="post"><button type="submit">{confirm}</button></form>'
+        + said(
+            "Sinon, ignorez ce message : rien ne sera envoyé.",
+            "If not, ignore this message: nothing will be sent.",
+        )
+    )
+
+
+class ConfirmPage:
+    prefix = PREFIX
+
+    def __init__(self, links: ConfirmationLinks) -> None:
+        self._links = links
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, rest: str) -> None:
+        method = scope["method"]
+        if method not in METHODS:
+            await respond(send, 405, b"", NOT_ALLOWED)
+            return
+        # The button's form says nothing: it is not read (nor waited for), and the connection
+        # is closed after the answer.
+        send = closing(send) if method == "POST" else send
+        tenant, _, token = rest.partition("/")
+        try:
+            opening = await self._links.opened(tenant, token)
+            standing = opening.standing if opening is not None else None
+            if opening is not None and standing is Standing.USABLE and method == "POST":
+                standing = await self._links.follow(opening, evidence(scope, "confirmation link"))
+                # What an operator counts (never the token nor the person).
+                log.info("confirmation_link_followed", outcome=standing.value)
+        except Exception as error:  # noqa: BLE001 - the database down: say so, the link stays good
+            log.warning("confirmation_page_failed", error=type(error).__name__)
+            await answer(send, method, 503, page(_TITLE, LATER), [(b"retry-after", b"5")])
+            return
+        if opening is None or standing is None:
+            await answer(send, method, 404, page(_TITLE, INVALID))
+            return
+        body = _ask(opening) if standing is Standing.USABLE else _ENDED[standing]
+        await answer(send, method, 200, page(_TITLE, body))

@@ -1,0 +1,99 @@
+"""What the pages a link in a message opens share (api/unsubscribe_page.py,
+api/confirm_page.py): their headers (no cache, no script, no framing, no referrer), bilingual
+sentences, how a channel is named, the page around a body, and the evidence a click leaves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from consentd.api.asgi import Receive, Scope, Send, header, respond
+from consentd.app.commands import Evidence
+from consentd.domain.cookies import MAX_USER_AGENT
+from consentd.domain.model import Channel
+
+HEADERS = [
+    (b"content-type", b"text/html; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+        b"frame-ancestors 'none'",
+    ),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+]
+# What GET, HEAD and POST (the only methods of these pages) answer to any other.
+METHODS = ("GET", "HEAD", "POST")
+NOT_ALLOWED = [(b"allow", b"GET, HEAD, POST")]
+
+# How each channel is named on the page (French / English).
+BY = {
+    Channel.EMAIL: ("par e-mail", "by e-mail"),
+    Channel.SMS: ("par SMS", "by text message"),
+    Channel.VOICE_CALL: ("par téléphone", "by phone"),
+    Channel.CHAT: ("par messagerie", "by chat"),
+    Channel.SOCIAL: ("sur les réseaux sociaux", "on social networks"),
+    Channel.POSTAL: ("par courrier", "by post"),
+    Channel.PUSH: ("par notification", "by push notification"),
+}
+
+
+def both(fr: str, en: str) -> str:
+    """A sentence in French, then in English marked as such (a screen reader read the English
+    with a French voice: probe EA)."""
+    return f'{fr} / <span lang="en">{en}</span>'
+
+
+def said(fr: str, en: str) -> str:
+    """both() as a paragraph."""
+    return f"<p>{both(fr, en)}</p>"
+
+
+INVALID = said("Ce lien n'est pas valable.", "This link is not valid.")
+LATER = said(
+    "Le service est momentanément indisponible : réessayez dans un instant.",
+    "The service is unavailable for a moment: try again shortly.",
+)
+
+
+def page(title: tuple[str, str], body: str) -> bytes:
+    """The whole page: `title` in French and English, then `body`."""
+    fr, en = title
+    return (
+        f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{fr} / {en}</title>'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
+        f'<body style="font-family:sans-serif;max-width:40em;margin:2em auto">'
+        f"<h1>{both(fr, en)}</h1>{body}</body></html>"
+    ).encode()
+
+
+async def answer(
+    send: Send,
+    method: str,
+    status: int,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """The page (none for HEAD) with HEADERS and `headers`."""
+    await respond(send, status, body if method != "HEAD" else b"", [*HEADERS, *(headers or ())])
+
+
+def evidence(scope: Scope, label: str) -> Evidence:
+    """The request's own address and user agent, kept (sealed) with what the click wrote."""
+    client = scope.get("client")
+    agent = (header(scope, b"user-agent") or "")[:MAX_USER_AGENT]
+    return Evidence(client[0] if client else "", agent, label)
+
+
+class LinkPage(Protocol):
+    """A page under `prefix` (`/unsubscribe/`, `/confirm/`), handed the path's rest."""
+
+    prefix: str
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, rest: str) -> None: ...
+
+
+def page_for(pages: Sequence[LinkPage], path: str) -> LinkPage | None:
+    return next((p for p in pages if path.startswith(p.prefix)), None)
