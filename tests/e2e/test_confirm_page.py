@@ -123,6 +123,7 @@ async def test_the_page_asks_on_get_and_confirms_once_on_post(
     # What it confirms, its name escaped, with its channel; the button posts.
     assert "« La &lt;lettre&gt; d&#x27;Odile » par e-mail" in page
     assert 'method="post"' in page
+    assert f"Messages de {tenant.name}" in page  # whose messages these are
     pending = await check(stubs, by_email(address), NEWSLETTER)
     assert (pending.decision, pending.reason) == (DENY, PENDING)  # opening wrote nothing
 

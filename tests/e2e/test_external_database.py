@@ -85,7 +85,7 @@ async def test_migrate_and_admin_commands_use_the_owner_url(
     created = _run(env, "tenants", "create", "acme", "--role", "controller")
     assert created.returncode == 0, created.stderr
     assert created.stdout.startswith("tenant acme ")
-    assert created.stdout.strip().endswith(" controller")
+    assert created.stdout.strip().endswith(' controller "acme"')  # the role, the name
     # Again: the same role or none is the same tenant; another role is refused (it used to print
     # the tenant as it stood, exit 0, and the operator believed it a processor).
     for role in ((), ("--role", "controller")):

@@ -63,7 +63,7 @@ async def _batch(channel: grpc.aio.Channel, stubs: Stubs, *emails: str) -> list[
 
 
 async def test_a_link_asks_on_get_and_withdraws_once_on_post(
-    app: App, stubs: Stubs, channel: grpc.aio.Channel, http_port: int
+    app: App, stubs: Stubs, channel: grpc.aio.Channel, http_port: int, tenant: Tenant
 ) -> None:
     await put_purpose(stubs, "newsletter")
     await record(stubs, types_pb2.SubjectIdentity(email="reader@example.fr"), grant(NEWSLETTER))
@@ -81,6 +81,8 @@ async def test_a_link_asks_on_get_and_withdraws_once_on_post(
     # page did not say "by e-mail", read as the list stopped everywhere); English marked.
     assert "Ne plus recevoir « newsletter » par e-mail ?" in page
     assert '<span lang="en">Stop receiving “newsletter” by e-mail?</span>' in page
+    # Whose messages these are (a page naming no company looked like phishing; probe IC).
+    assert f'Messages de {tenant.name} / <span lang="en">Messages from {tenant.name}' in page
     assert (await check(stubs, by_email("reader@example.fr"), NEWSLETTER)).decision == ALLOW
 
     status, page = await asyncio.to_thread(_call, link, ONE_CLICK)

@@ -1,13 +1,18 @@
-"""A tenant's name heads the mails sent in its name: one line."""
+"""A tenant's name heads the mails sent in its name: one line, changed by a rename only."""
 
 from __future__ import annotations
 
 from uuid import uuid4
 
 import pytest
+import sqlalchemy as sa
 
 from consentd.app.admin import AdminUseCases
-from consentd.domain.errors import InvalidInput
+from consentd.bootstrap import App
+from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
+from consentd.store.tables import audit_entries
+from consentd.store.uow import set_tenant
+from tests.conftest import owner
 
 
 @pytest.mark.parametrize("name", ["Evil\r\nBcc: victim@example.fr", "Acme\u202egnp.exe"])
@@ -20,3 +25,38 @@ async def test_a_tenant_name_with_a_line_break_or_a_bidi_control_is_refused(
         await admin.create_tenant(f"t-{uuid4().hex[:12]}", name)
     made = await admin.create_tenant(f"t-{uuid4().hex[:12]}", "Acme Télécom")
     assert made.name == "Acme Télécom"
+
+
+async def test_a_name_is_changed_by_rename_not_dropped_by_create(
+    admin: AdminUseCases, app: App
+) -> None:
+    """`tenants create acme --name X` on an existing tenant exited 0 and changed nothing: its
+    mails stayed headed by the slug (probe IC). A different name is refused with the command
+    that renames; the same name, or none, is the idempotent create; a rename is audited."""
+    slug = f"t-{uuid4().hex[:12]}"
+    made = await admin.create_tenant(slug)
+    assert made.name == slug
+    assert (await admin.create_tenant(slug)).name == slug
+    with pytest.raises(FailedPrecondition, match=f"tenants rename {slug} NAME"):
+        await admin.create_tenant(slug, "Acmetel SAS")
+    assert (await admin.tenant(slug)).name == slug
+
+    renamed = await admin.rename_tenant(slug, "Acmetel SAS")
+    assert (renamed.tenant_id, renamed.name) == (made.tenant_id, "Acmetel SAS")
+    assert (await admin.create_tenant(slug, "Acmetel SAS")).name == "Acmetel SAS"
+    await admin.rename_tenant(slug, "Acmetel SAS")  # the same name: nothing more audited
+    for wrong in ("", "Evil\r\nBcc: x@example.fr"):
+        with pytest.raises(InvalidInput):
+            await admin.rename_tenant(slug, wrong)
+    with pytest.raises(NotFound):
+        await admin.rename_tenant(f"t-{uuid4().hex[:12]}", "Nobody")
+
+    await app.sequencer.drain(made.tenant_id)  # the entries are queued; it integrates them
+    async with owner(app).connect() as conn:
+        await set_tenant(conn, made.tenant_id)
+        query = sa.select(audit_entries.c.payload).where(
+            audit_entries.c.tenant_id == made.tenant_id,
+            audit_entries.c.action == "tenant.renamed",
+        )
+        payloads = (await conn.execute(query)).scalars().all()
+    assert payloads == [{"name": "Acmetel SAS"}]

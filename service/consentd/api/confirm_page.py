@@ -102,4 +102,4 @@ class ConfirmPage:
             await answer(send, method, 404, page(_TITLE, INVALID))
             return
         body = _ask(opening) if standing is Standing.USABLE else _ENDED[standing]
-        await answer(send, method, 200, page(_TITLE, body))
+        await answer(send, method, 200, page(_TITLE, body, opening.principal.tenant.name))

@@ -4,6 +4,7 @@ sentences, how a channel is named, the page around a body, and the evidence a cl
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -58,14 +59,17 @@ LATER = said(
 )
 
 
-def page(title: tuple[str, str], body: str) -> bytes:
-    """The whole page: `title` in French and English, then `body`."""
+def page(title: tuple[str, str], body: str, sender: str = "") -> bytes:
+    """The whole page: `title` in French and English, whose messages these are (`sender`, the
+    tenant's name: a page naming no company looked like phishing), then `body`."""
     fr, en = title
+    named = html.escape(sender)
+    whose = said(f"Messages de {named}", f"Messages from {named}") if sender else ""
     return (
         f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{fr} / {en}</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
         f'<body style="font-family:sans-serif;max-width:40em;margin:2em auto">'
-        f"<h1>{both(fr, en)}</h1>{body}</body></html>"
+        f"<h1>{both(fr, en)}</h1>{whose}{body}</body></html>"
     ).encode()
 
 

@@ -110,7 +110,7 @@ class UnsubscribePage:
             await answer(send, method, 404, page(_TITLE, INVALID))
             return
         body = _done(opened, whole_channel) if method == "POST" else _ask(opened)
-        await answer(send, method, 200, page(_TITLE, body))
+        await answer(send, method, 200, page(_TITLE, body, opened.principal.tenant.name))
 
 
 def _readable(scope: Scope) -> bool:

@@ -43,7 +43,23 @@ class AdminUseCases:
                 f"tenant {slug!r} exists as a {made.processing_role.value}; a tenant's role "
                 "never changes"
             )
+        if name and made.name != tenant.name:
+            # A name given to an existing tenant was dropped without a word, its mails still
+            # headed by the slug (probe IC).
+            raise FailedPrecondition(
+                f"tenant {slug!r} exists, named {made.name!r}: `consentd tenants rename "
+                f"{slug} NAME` renames it"
+            )
         return await self.tenant(slug)  # with whether it was purged (an existing one may be)
+
+    async def rename_tenant(self, slug: str, name: str) -> Tenant:
+        """Set the name that heads the tenant's mails and pages (audited). Raises InvalidInput
+        for an empty or multi-line name, NotFound, FailedPrecondition for a purged tenant."""
+        named = check_text("name", name, 200, required=True, one_line=True)
+        tenant = await self.tenant(slug)
+        refuse_purged(tenant)
+        await self._repo.rename_tenant(tenant.tenant_id, named, self._clock())
+        return await self.tenant(slug)
 
     async def tenant(self, slug: str) -> Tenant:
         found = await self._repo.tenant_by_slug(slug)

@@ -21,6 +21,7 @@ from consentd.domain.breach import Window
 from consentd.domain.canonical import stamp
 from consentd.domain.errors import InvalidInput
 from consentd.domain.model import ProcessingRole
+from consentd.domain.tenancy import Tenant
 from consentd.runtime import database
 from consentd.store.database import migrate
 from consentd.store.runtime_role import check_runtime_role
@@ -153,16 +154,8 @@ def admin_action(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
 
 
 async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
-    if args.command == "tenants" and args.action == "list":
-        for known in await admin.tenants():  # the slugs `audit verify --tenant` names, daily
-            purged = " purged" if known.purged else ""
-            print(f"tenant {known.slug} {known.tenant_id} {known.processing_role.value}{purged}")
-    elif args.command == "tenants":
-        tenant = await admin.create_tenant(
-            args.slug, args.name, ProcessingRole(args.role) if args.role else None
-        )
-        purged = " (purged: its contract ended, its callers are refused)" if tenant.purged else ""
-        print(f"tenant {tenant.slug} {tenant.tenant_id} {tenant.processing_role.value}{purged}")
+    if args.command == "tenants":
+        await _tenants(admin, args)
     elif args.command == "issuers" and args.action == "list":
         for issuer in await admin.issuers(args.slug):
             print(f"{issuer.issuer} audience={issuer.audience}")
@@ -219,3 +212,23 @@ async def purge(app: App) -> int:
         )
     print(f"purge done: {report.choices_deleted} choices, {report.visitors_deleted} visitors")
     return 0
+
+
+async def _tenants(admin: AdminUseCases, args: argparse.Namespace) -> None:
+    if args.action == "list":
+        for known in await admin.tenants():  # the slugs `audit verify --tenant` names, daily
+            print(_tenant_line(known) + (" purged" if known.purged else ""))
+        return
+    if args.action == "rename":
+        tenant = await admin.rename_tenant(args.slug, args.name)
+    else:
+        role = ProcessingRole(args.role) if args.role else None
+        tenant = await admin.create_tenant(args.slug, args.name, role)
+    purged = " (purged: its contract ended, its callers are refused)" if tenant.purged else ""
+    print(_tenant_line(tenant) + purged)
+
+
+def _tenant_line(tenant: Tenant) -> str:
+    """`tenant <slug> <id> <role> "<name>"`: the name its mails and pages show, quoted."""
+    name = json.dumps(tenant.name, ensure_ascii=False)
+    return f"tenant {tenant.slug} {tenant.tenant_id} {tenant.processing_role.value} {name}"

@@ -36,12 +36,21 @@ def _days(text: str) -> int:
 
 def _tenants(commands: Commands) -> None:
     tenants = command(
-        commands, "tenants", "manage tenants", "  consentd tenants create acme --role controller\n"
+        commands,
+        "tenants",
+        "manage tenants",
+        "  consentd tenants create acme --role controller --name 'Acme SAS'\n"
+        "  consentd tenants rename acme 'Acme Télécom SAS'\n",
     ).add_subparsers(dest="action", required=True)
-    tenants.add_parser("list", help="every tenant: slug, id, processing role")
+    tenants.add_parser("list", help="every tenant: slug, id, processing role, name")
+    rename = tenants.add_parser("rename", help="set the name its mails and pages show")
+    rename.add_argument("slug")
+    rename.add_argument("name")
     create = tenants.add_parser("create", help="create a tenant (idempotent)")
     create.add_argument("slug", help="a-z, 0-9 and '-', starting with a letter")
-    create.add_argument("--name", default="")
+    create.add_argument(
+        "--name", default="", help="the name its mails and pages show (default: the slug)"
+    )
     create.add_argument(
         "--role",
         choices=[r.value for r in ProcessingRole],

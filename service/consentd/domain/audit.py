@@ -12,8 +12,7 @@ hash every column of their row, as the leaf of an RFC 9162 Merkle tree (see doma
 
 so the chain and the tree share the entry's hash. The canonical encoding is UTF-8 JSON with
 sorted keys, no spaces, times as `YYYY-MM-DDTHH:MM:SS.ffffffZ` and hashes as lowercase hex.
-Payloads never hold personal data (ids, targets, states, counts, and SHA-256 digests of free
-text), so erasing a person never breaks a chain.
+Payloads hold no personal data (ids, targets, states, counts, SHA-256 digests of free text).
 
 A checkpoint is an Ed25519 signature over (tenant, seq, hash(seq), time): published outside the
 database it proves the chain up to `seq`, and once the entries up to a checkpoint have gone (the
@@ -52,6 +51,7 @@ class Action:
     PURPOSE_PUT = "catalog.purpose_put"
     NOTICE_PUBLISHED = "catalog.notice_published"
     TENANT_CREATED = "tenant.created"
+    TENANT_RENAMED = "tenant.renamed"  # the name its messages and pages show
     SUBJECT_ERASED = "subject.erased"
     SUBJECT_RESTRICTED = "subject.restricted"
     RESTRICTION_LIFTED = "subject.restriction_lifted"

@@ -76,6 +76,20 @@ class SqlAdmin:
         assert found is not None  # inserted, or there already; tenants are never deleted
         return found
 
+    async def rename_tenant(self, tenant_id: UUID, name: str, now: datetime) -> bool:
+        """Set the name its messages and pages show; False when it was that already."""
+        async with self._in_tenant(tenant_id) as conn:
+            renamed = await conn.execute(
+                sa.update(tenants)
+                .where(tenants.c.tenant_id == tenant_id, tenants.c.name != name)
+                .values(name=name)
+            )
+            if not renamed.rowcount:
+                return False
+            record = AuditRecord(Action.TENANT_RENAMED, now, {"name": name})
+            await self._audit(conn, tenant_id, record)
+        return True
+
     async def insert_key(self, tenant_id: UUID, key: StoredKey) -> None:
         async with self._in_tenant(tenant_id) as conn:
             await conn.execute(

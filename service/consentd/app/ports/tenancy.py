@@ -50,6 +50,10 @@ class AdminRepository(Protocol):
         """Create the tenant, or return the existing one with that slug."""
         ...
 
+    async def rename_tenant(self, tenant_id: UUID, name: str, now: datetime) -> bool:
+        """Set its name; False when it had that name already."""
+        ...
+
     async def insert_key(self, tenant_id: UUID, key: StoredKey) -> None: ...
 
     async def revoke_key(self, tenant_id: UUID, key_id: str, now: datetime) -> bool:
