@@ -357,6 +357,16 @@ _RIGHTS_TAMPERING = {
     "+ interval '60 days' WHERE {mine}",
     "told time": "UPDATE rights_requests SET person_told_at = received_at + interval '1 hour' "
     "WHERE {mine}",
+    # Probe ID: a request closed late, its close moved before its due date (closed_late false),
+    # when and how its identity was verified, the first due date of an extended one.
+    "closed time": "UPDATE rights_requests SET closed_at = closed_at - interval '3 days' "
+    "WHERE {mine}",
+    "verified time": "UPDATE rights_requests SET verified_at = verified_at - interval '5 days' "
+    "WHERE {mine}",
+    "verification method": "UPDATE rights_requests SET verification_method = 'one_time_code' "
+    "WHERE {mine}",
+    "first due date": "UPDATE rights_requests SET due_at = due_at - interval '20 days' "
+    "WHERE {mine}",
 }
 
 
@@ -373,8 +383,12 @@ async def test_a_rights_request_that_is_not_its_latest_transition_is_named(
     )
     request_id = submitted.request.request_id
     await app.requests.attest_identity(principal(tenant), request_id, "dpo")
-    if tampering in ("extended date", "told time"):
+    if tampering in ("extended date", "told time", "first due date"):
         await app.requests.extend(principal(tenant), request_id, 1, "many records")
+    if tampering == "first due date":  # told: the extended date is the one in force
+        await app.requests.told(principal(tenant), request_id)
+    if tampering == "closed time":
+        await app.requests.refuse(principal(tenant), request_id, "manifestly unfounded")
     assert (await app.audit.verify(tenant)).ok
     mine = "tenant_id = :t AND request_id = :r"
     async with owner(app).begin() as conn:
@@ -418,7 +432,12 @@ async def test_the_merkle_tree_is_recomputed_against_its_signed_heads_and_stored
             await conn.execute(
                 audit_heads.update().where(mine).values(tree_frontier=bytes(len(frontier)))
             )
-    if where == "frontier":  # noticed once the next write's root comes from it
+    if where == "frontier":
+        # Noticed at once (probe ID: it verified ok until consentd had signed a tree head
+        # built on it), and still once the next write's root comes from it.
+        early = await app.audit.verify(tenant)
+        assert (early.ok, early.bad_seq) == (False, size)
+        assert "frontier" in early.problem
         await _build_chain(app, tenant)
     report = await app.audit.verify(tenant)
     assert not report.ok

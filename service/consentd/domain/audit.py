@@ -115,9 +115,7 @@ class AuditEntry:
 
     def leaf_input(self) -> bytes:
         """The bytes the Merkle leaf hashes: the whole row (format 2), or the format-1 hash."""
-        if self.format != FORMAT:
-            return self.entry_hash
-        return leaf_input(
+        return self.entry_hash if self.format != FORMAT else leaf_input(
             self.tenant_id, self.seq, self.prev_hash, at=self.recorded_at, action=self.action,
             subject_id=self.subject_id, fact_id=self.fact_id, payload=self.payload,
         )  # fmt: skip
@@ -296,5 +294,6 @@ class Head:
     last_seq: int
     last_hash: bytes
     pruned_through: int
-    # The Merkle root of entries 1..last_seq (None for a head that predates 0009 and was pruned).
+    # The Merkle root of 1..last_seq, and its frontier (None: a head pruned before 0009).
     root_hash: bytes | None = None
+    frontier: bytes | None = None

@@ -128,6 +128,10 @@ class ChainVerifier:
             self._fail(last, "its hash differs from the head's")
         elif self._tree is not None and head.root_hash not in (None, self._tree.root()):
             self._fail(last, "the head's stored Merkle root is not the entries' root")
+        elif self._tree is not None and head.frontier not in (None, self._tree.packed()):
+            # The next root is built on it: edited, it verified ok until consentd had signed a
+            # tree head of the owner's making (probe ID).
+            self._fail(last, "the head's stored Merkle frontier is not the entries' tree")
         beyond = [s for s in (*self._checkpoints, *self._tree_heads) if s > head.last_seq]
         if beyond:
             self._fail(min(beyond), "a checkpoint or tree head names an entry that does not exist")

@@ -163,7 +163,11 @@ class SqlAudit:
         if row is None:
             return None
         m = row._mapping
-        return Head(m["last_seq"], m["last_hash"], m["pruned_through"], m["root_hash"])
+        frontier = m["tree_frontier"]
+        return Head(
+            m["last_seq"], m["last_hash"], m["pruned_through"], m["root_hash"],
+            bytes(frontier) if frontier is not None else None,
+        )  # fmt: skip
 
     async def facts(self, limit: int) -> FactCheck:
         """The fact tables recomputed against the log (store/audit_facts.py)."""

@@ -10,9 +10,12 @@ from consentd.store.audit_carry import AS_LOGGED, PRUNED
 # A rights request's row is its latest transition: the latest `rights_request.transitioned`
 # entry of the request must say its state, kind, subject, whether it was extended and its due
 # date (then in force: the first or the extended one), since this version its extended date and
-# when the person was told (which decides the one in force); its receipt entry its receipt
-# time; and an entry must have its row (probe GA: a request deleted, or its dates moved,
-# verified ok).
+# when the person was told (which decides the one in force), and how the identity was verified;
+# its receipt entry its receipt time and first due date; its verification entry when it was
+# verified; the entry that closed it when it was closed (probe ID: a close a year late moved
+# before its due date verified ok, closed_late false); and an entry must have its row (probe
+# GA: a request deleted, or its dates moved, verified ok). Its outcome and the operator's words
+# are not in the log (they may name the person): not compared.
 RIGHTS = f"""
 WITH {PRUNED}, {AS_LOGGED}, latest AS (
     SELECT DISTINCT ON (a.payload->>'request_id') a.payload->>'request_id' AS request_id,
@@ -20,8 +23,12 @@ WITH {PRUNED}, {AS_LOGGED}, latest AS (
     FROM as_logged a WHERE a.action = 'rights_request.transitioned'
     ORDER BY a.payload->>'request_id', a.seq DESC
 ), receipts AS (
-    SELECT a.payload->>'request_id' AS request_id, a.recorded_at FROM as_logged a
+    SELECT a.payload->>'request_id' AS request_id, a.recorded_at, a.payload FROM as_logged a
     WHERE a.action = 'rights_request.transitioned' AND a.payload->>'from' IS NULL
+), moves AS (  -- the entries that moved a request to another state (not a told, an extension)
+    SELECT a.payload->>'request_id' AS request_id, a.payload->>'to' AS state, a.recorded_at
+    FROM as_logged a WHERE a.action = 'rights_request.transitioned'
+      AND a.payload->>'from' IS DISTINCT FROM a.payload->>'to'
 )
 SELECT 'rights_requests' AS fact_table, r.request_id AS fact_id, l.seq,
     CASE WHEN l.seq IS NULL THEN 'is not in the log'
@@ -43,7 +50,15 @@ WHERE r.tenant_id = $1
       OR (l.payload ? 'person_told_at'
           AND (l.payload->>'person_told_at')::timestamptz IS DISTINCT FROM r.person_told_at)
       OR EXISTS (SELECT 1 FROM receipts c WHERE c.request_id = r.request_id::text
-                 AND c.recorded_at IS DISTINCT FROM r.received_at)
+                 AND (c.recorded_at IS DISTINCT FROM r.received_at
+                      OR (c.payload->>'due_at')::timestamptz IS DISTINCT FROM r.due_at))
+      OR EXISTS (SELECT 1 FROM moves m WHERE m.request_id = r.request_id::text
+                 AND CASE WHEN m.state = 'identity_verified'
+                          THEN m.recorded_at IS DISTINCT FROM r.verified_at
+                          WHEN m.state IN ('done', 'refused')
+                          THEN m.recorded_at IS DISTINCT FROM r.closed_at END)
+      OR (l.payload ? 'verification' AND l.payload->>'verification'
+          IS DISTINCT FROM nullif(split_part(r.verification_method, ':', 1), ''))
   END
 UNION ALL
 SELECT 'rights_requests', l.request_id::uuid, l.seq, 'its log entry has no request (deleted?)'
@@ -56,11 +71,12 @@ WHERE NOT EXISTS (
 
 ERASURES = f"""
 WITH {AS_LOGGED}, erased AS (
-    SELECT a.seq, a.subject_id FROM as_logged a WHERE a.action = 'subject.erased'
+    SELECT a.seq, a.subject_id, a.recorded_at FROM as_logged a WHERE a.action = 'subject.erased'
 )
 SELECT 'subjects' AS fact_table, e.subject_id AS fact_id, e.seq,
     CASE WHEN s.subject_id IS NULL THEN 'its erasure entry has no subject (deleted?)'
-         ELSE 'is not erased, though its log entry says it was' END AS problem
+         WHEN s.erased_at IS NULL THEN 'is not erased, though its log entry says it was'
+         ELSE 'its erasure time differs from its log entry' END AS problem
 FROM erased e LEFT JOIN subjects s ON s.tenant_id = $1 AND s.subject_id = e.subject_id
-WHERE s.erased_at IS NULL
+WHERE s.erased_at IS DISTINCT FROM e.recorded_at
 """  # noqa: S608 - only this module's constants are interpolated, no input
