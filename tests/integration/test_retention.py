@@ -444,3 +444,21 @@ async def test_the_standing_words_stay_provable_after_their_segment_was_pruned(
         if value is None:
             assert [(p.table, p.fact_id) for p in report.facts.problems] == [("subjects", erased)]
     assert report.ok
+    # Probe ID: the erasure's time moved (what a breach scope reports), and a contact point it
+    # suppressed deleted (a system's grant then made the erased person ALLOW), verified ok.
+    for value in (at - timedelta(days=300), at):
+        async with owner(app).begin() as conn:
+            await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            await conn.execute(sa.text(undo), {"s": erased, "at": value})
+        report = await app.audit.verify(tenant)
+        if value != at:
+            assert [(p.table, p.fact_id) for p in report.facts.problems] == [("subjects", erased)]
+    assert report.ok
+    async with owner(app).begin() as conn:
+        await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        await conn.execute(
+            sa.text("DELETE FROM suppressions WHERE tenant_id = :t AND reason = 'erased'"),
+            {"t": tenant.tenant_id},
+        )
+    report = await app.audit.verify(tenant)
+    assert [(p.table, p.fact_id) for p in report.facts.problems] == [("suppressions", erased)]

@@ -14,6 +14,7 @@ from uuid import UUID, uuid4
 from consentd.app.blocking import after_its_facts, subject_record
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import UnitOfWork
+from consentd.app.ports._base import Digest
 from consentd.app.request_log import close_with_erasure
 from consentd.domain.audit import Action
 from consentd.domain.model import ALL, ConsentEvent, ConsentState, Source
@@ -57,6 +58,13 @@ def _erased_events(
     ]
 
 
+def _points(suppressed: list[Digest]) -> list[str]:
+    """The contact points an erasure suppressed, as `kind:digest` (the keyed digests the
+    suppression list holds and exports): audit verify names one gone from the list (probe ID:
+    deleted as the owner, a system's grant made the erased person ALLOW, verify ok)."""
+    return sorted({f"{kind.value}:{digest.hex()}" for kind, digest in suppressed})
+
+
 async def erase_subject(
     uow: UnitOfWork,
     subject_id: UUID,
@@ -81,8 +89,7 @@ async def erase_subject(
     await uow.rights.suppress(suppressed, BlockKind.ERASED, now)
     erased_events = _erased_events(await uow.consents.current(subject_id), actor, now, by)
     await uow.consents.append(erased_events, now)
-    # Cookie choices name the person through the visitor: they go (only counts stay, as in the
-    # cookie purge), with the visitors linked to the subject.
+    # Cookie choices name the person through their visitor: they go (counts stay), visitors too.
     cookies = await uow.cookies.erase_subject(subject_id)
     await uow.cookie_purge.add_counts(cookies.counts)
     await uow.rights.forget_replays([str(subject_id), *cookies.visitors])
@@ -94,6 +101,7 @@ async def erase_subject(
     payload = {
         "identifiers_suppressed": dict(Counter(i.kind.value for i in removed)),
         "former_contact_points_suppressed": len(former),
+        "suppressed": _points(suppressed),  # which, for audit verify
         "events_erased": [str(e.event_id) for e in erased_events],
         "cookie_choices_deleted": sum(cookies.counts.values()),
         "cookie_choices_erased": [str(c) for c in cookies.choices],  # for audit verify (FI)

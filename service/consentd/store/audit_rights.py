@@ -80,3 +80,20 @@ SELECT 'subjects' AS fact_table, e.subject_id AS fact_id, e.seq,
 FROM erased e LEFT JOIN subjects s ON s.tenant_id = $1 AND s.subject_id = e.subject_id
 WHERE s.erased_at IS DISTINCT FROM e.recorded_at
 """  # noqa: S608 - only this module's constants are interpolated, no input
+
+
+# The contact points an erasure suppressed stay suppressed (the suppression list is never
+# shortened): deleted, a system's grant made the erased person ALLOW again (probe ID).
+# Erasures logged before they listed them are not compared.
+SUPPRESSIONS = f"""
+WITH {AS_LOGGED}
+SELECT DISTINCT 'suppressions' AS fact_table, a.subject_id AS fact_id, a.seq,
+    'a contact point its erasure suppressed is not suppressed (deleted?)' AS problem
+FROM as_logged a CROSS JOIN LATERAL jsonb_array_elements_text(a.payload->'suppressed') x(point)
+WHERE a.action = 'subject.erased'
+  AND NOT EXISTS (
+    SELECT 1 FROM suppressions s WHERE s.tenant_id = $1
+    AND s.kind = split_part(x.point, ':', 1)
+    AND s.digest = decode(split_part(x.point, ':', 2), 'hex')
+  )
+"""  # noqa: S608 - only this module's constants are interpolated, no input
