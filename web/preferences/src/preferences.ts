@@ -81,6 +81,13 @@ const purposeName = (id: string) => (id === "*" ? t().all : purposes.get(id)?.di
 const channelName = (c: Channel) => (c ? t().channels[Channel[c] as keyof ReturnType<typeof t>["channels"]] : t().all);
 const stateName = (s: ConsentState) => t().states[ConsentState[s] as keyof ReturnType<typeof t>["states"]] ?? "";
 const sourceName = (s: Source) => t().sources[Source[s] as keyof ReturnType<typeof t>["sources"]] ?? "";
+// A link followed from a message says so: an unsubscribe read "Espace client" (probe IC).
+const origin = (e: ConsentEvent) =>
+  e.actor === "unsubscribe link"
+    ? t().links.unsubscribe
+    : e.evidenceReference.startsWith("confirmation:")
+      ? t().links.confirmation
+      : sourceName(e.source);
 
 function say(message: string): void {
   const status = byId("status");
@@ -280,7 +287,7 @@ function showHistory(events: ConsentEvent[]): void {
     const purpose = event.appliesToAll ? t().all : purposeName(target.purpose);
     // "Everything" names its channel when it is one channel's (a STOP to a text message).
     const channel = channelName(target.channel);
-    cells(tr, [when(event.recordedAt), purpose, channel, stateName(event.state), sourceName(event.source)]);
+    cells(tr, [when(event.recordedAt), purpose, channel, stateName(event.state), origin(event)]);
     body.append(tr);
   }
   labelCells(byId("history"));

@@ -57,6 +57,8 @@ const FR = {
   states: { GRANTED: "Accepté", REFUSED: "Refusé", WITHDRAWN: "Retiré", EXPIRED: "Expiré", ERASED: "Effacé", PENDING: "En attente de confirmation" },
   channels: { EMAIL: "E-mail", SMS: "SMS", VOICE_CALL: "Appel", CHAT: "Chat", SOCIAL: "Réseaux sociaux", POSTAL: "Courrier", PUSH: "Notification" },
   sources: { PORTAL: "Espace client", BANNER: "Bannière", API: "Application", IMPORT: "Import", SUPPORT: "Conseiller" },
+  // What the person followed from a message (shown instead of "Espace client").
+  links: { unsubscribe: "Lien de désinscription", confirmation: "Lien de confirmation" },
   all: "Tout",
   caveats: {
     outdated: "le texte a changé : votre accord doit être renouvelé pour compter",
@@ -125,6 +127,7 @@ const EN: Texts = {
   states: { GRANTED: "Granted", REFUSED: "Refused", WITHDRAWN: "Withdrawn", EXPIRED: "Expired", ERASED: "Erased", PENDING: "Waiting for confirmation" },
   channels: { EMAIL: "Email", SMS: "SMS", VOICE_CALL: "Phone call", CHAT: "Chat", SOCIAL: "Social media", POSTAL: "Post", PUSH: "Push notification" },
   sources: { PORTAL: "Customer portal", BANNER: "Banner", API: "Application", IMPORT: "Import", SUPPORT: "Agent" },
+  links: { unsubscribe: "Unsubscribe link", confirmation: "Confirmation link" },
   all: "Everything",
 };
 
