@@ -170,7 +170,7 @@ class RetentionJob:
             limit = cutoff(category, settings, now)
             purger = self._purgers.get(category)
             if purger is None:
-                report.notes.append(f"{category.value}: nothing stored here (no purger registered)")
+                report.notes.append(f"{category.value}: consentd stores none (nothing to delete)")
             else:
                 report.add(category.value, await purger.purge(tenant, limit, dry_run))
         report.add(REPLAYS, await self._sweep_replays(tenant, dry_run, batch_size))
