@@ -6,7 +6,7 @@ from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from consentd.app.commands import Choice, Evidence, RecordConsent, WithdrawConsent
 from consentd.app.consents import Written
@@ -28,6 +28,7 @@ from consentd.domain.model import (
 )
 from consentd.domain.retention import TenantRetention
 from consentd.domain.tenancy import Principal, Scope, Tenant
+from consentd.postgres.embedded import EmbeddedPostgres
 
 NEWSLETTER = Target("newsletter", Channel.EMAIL, PartyScope.FIRST_PARTY)
 SMS_OFFERS = Target("offers", Channel.SMS, PartyScope.FIRST_PARTY)
@@ -113,3 +114,15 @@ async def restore_feed_to(engine: AsyncEngine, tenant_id: UUID, position: int) -
             sa.text("UPDATE consent_change_heads SET last_position = :p WHERE tenant_id = :t"),
             where,
         )
+
+
+async def as_superuser(postgres: EmbeddedPostgres, *statements: str) -> None:
+    """Run `statements` as the cluster's superuser, each in its own transaction (CREATE
+    DATABASE, roles)."""
+    engine = create_async_engine(postgres.url("postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(sa.text(statement))
+    finally:
+        await engine.dispose()

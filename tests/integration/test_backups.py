@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from consentd.postgres.embedded import EmbeddedPostgres, find_bindir
 from consentd.store.database import migrate
+from tests.integration.helpers import as_superuser
 
 
 def _tool(
@@ -29,16 +30,6 @@ def _tool(
     )
 
 
-async def _superuser(postgres: EmbeddedPostgres, *statements: str) -> None:
-    engine = create_async_engine(postgres.url("postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(sa.text(statement))
-    finally:
-        await engine.dispose()
-
-
 async def test_only_a_bypassrls_role_dumps_the_rows_and_the_owner_restores_them(
     postgres: EmbeddedPostgres, tmp_path: Path
 ) -> None:
@@ -47,7 +38,7 @@ async def test_only_a_bypassrls_role_dumps_the_rows_and_the_owner_restores_them(
     rows, and that dump restores (as the owner) with the rows and FORCE in place."""
     tag = uuid4().hex[:8]
     owner, backup, db, copy = f"own_{tag}", f"bak_{tag}", f"bk_{tag}", f"rs_{tag}"
-    await _superuser(
+    await as_superuser(
         postgres,
         f"CREATE ROLE {owner} LOGIN PASSWORD 'owner-pw' NOSUPERUSER CREATEROLE",
         f"CREATE DATABASE {db} OWNER {owner}",
@@ -102,4 +93,4 @@ async def test_only_a_bypassrls_role_dumps_the_rows_and_the_owner_restores_them(
         "WHERE c.relname = 'purposes'",
     )  # fmt: skip
     assert check.stdout.split() == ["1|t"], check.stdout + check.stderr
-    await _superuser(postgres, f"DROP DATABASE {db}", f"DROP DATABASE {copy}")
+    await as_superuser(postgres, f"DROP DATABASE {db}", f"DROP DATABASE {copy}")

@@ -10,9 +10,7 @@ from datetime import timedelta
 from uuid import uuid4
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
@@ -21,17 +19,14 @@ from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import clock_facts, migrate
 from consentd.store.request_deadlines import open_deadlines
 from tests.conftest import TEST_SECRET, TestClock
-from tests.integration.helpers import NEWSLETTER, catalogue, email, grant, principal
-
-
-async def _as_superuser(postgres: EmbeddedPostgres, *statements: str) -> None:
-    engine = create_async_engine(postgres.url("postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            for statement in statements:
-                await conn.execute(sa.text(statement))
-    finally:
-        await engine.dispose()
+from tests.integration.helpers import (
+    NEWSLETTER,
+    as_superuser,
+    catalogue,
+    email,
+    grant,
+    principal,
+)
 
 
 @pytest.fixture
@@ -42,7 +37,7 @@ async def plain_owner(
     superuser, no BYPASSRLS), and that owner's URL."""
     tag = uuid4().hex[:8]
     role, name = f"own_{tag}", f"ow_{tag}"
-    await _as_superuser(
+    await as_superuser(
         postgres,
         f"CREATE ROLE {role} LOGIN PASSWORD 'owner-pw' NOSUPERUSER CREATEROLE",
         f"CREATE DATABASE {name} OWNER {role}",
@@ -55,7 +50,7 @@ async def plain_owner(
         yield app, owner_url
     finally:
         await app.aclose()
-        await _as_superuser(postgres, f"DROP DATABASE {name} WITH (FORCE)")
+        await as_superuser(postgres, f"DROP DATABASE {name} WITH (FORCE)")
 
 
 async def test_the_clock_and_deadline_watches_see_every_tenant(
