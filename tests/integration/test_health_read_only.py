@@ -170,3 +170,23 @@ async def test_refusing_connections_ends_once_calls_are_served_again(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             await probe.close()
+
+
+async def test_a_probe_refused_a_connection_slot_says_its_sqlstate(
+    postgres: EmbeddedPostgres,
+) -> None:
+    """Probe IA: every slot taken read as a generic `database_lost`; the warning names the
+    SQLSTATE (53300), what the operator has to fix."""
+    async with _one_connection_role(postgres) as (admin, role, url):
+        await admin.execute(f"ALTER ROLE {role} CONNECTION LIMIT 0")
+        health, probe = Health(()), DatabaseProbe(url, 2.0)
+        with capture_logs() as logs:
+            task = asyncio.create_task(follow_database(health, probe, Reachability()))
+            await asyncio.sleep(1.0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await probe.close()
+    assert health.status == NOT_SERVING
+    lost = [e for e in logs if e["event"] == "database_lost"]
+    assert [e["sqlstate"] for e in lost] == ["53300"]

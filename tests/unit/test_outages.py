@@ -193,3 +193,14 @@ def test_a_grants_refusal_is_no_shortage_and_a_shortage_is_remembered_for_health
     assert not outages.short_lately(60)
     failure_of(_wrapped(asyncpg.exceptions.DiskFullError("no space")))
     assert outages.short_lately(60)
+
+
+def test_a_read_only_database_is_not_remembered_as_short_of_resources() -> None:
+    """Probe IA: once a read-only spell ended, health said `database_short_of_resources` and
+    stayed out of the balancer 2 s more; read-only is the health probe's own finding."""
+    read_only = asyncpg.exceptions.ReadOnlySQLTransactionError("read-only transaction")
+    failure = failure_of(_wrapped(read_only))
+    assert failure is not None
+    assert failure.code == grpc.StatusCode.UNAVAILABLE
+    assert "read-only" in failure.message
+    assert not outages.short_lately(60)

@@ -16,6 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from consentd.api.calls import SHUTTING_DOWN
 from consentd.api.outages import DatabaseLost, failed_lately, short_lately
+from consentd.store.database import sqlstate_of
 from consentd.store.probe import DISK_FULL, READ_ONLY
 
 log = structlog.get_logger("consentd.health")
@@ -147,7 +148,10 @@ async def follow_database(
                 found = await probe()
         except Exception as error:  # noqa: BLE001 - any failure of the probe is "not serving"
             if state != "lost":
-                log.warning("database_lost", error=type(error).__name__)
+                # With its SQLSTATE: no connection slot free (53300) read as a generic loss.
+                log.warning(
+                    "database_lost", error=type(error).__name__, sqlstate=sqlstate_of(error)
+                )
             state = "lost"
             health.set(NOT_SERVING)
             reached.failed()

@@ -100,8 +100,10 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
     if outage is None or outage[0] is not grpc.StatusCode.UNAVAILABLE:
         return outage
     state = shortage_of(error)
-    if state is not None:
-        _short_at[0] = time.monotonic()  # health leaves the balancer (api/health.py)
+    if state is not None and state != READ_ONLY_STATE:
+        # Health leaves the balancer (api/health.py); read-only is its probe's own finding (a
+        # read-only spell ended with `database_short_of_resources`, 2 s more out; probe IA).
+        _short_at[0] = time.monotonic()
     if state is None:
         if not isinstance(error, DatabaseLost):  # the probe said `database_lost` already
             _warn_lost(error)
