@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -13,6 +14,7 @@ import grpc
 from google.protobuf.message import Message
 
 from consentd.api.calls import (
+    ADMITTING,
     SHUTTING_DOWN,
     UNKNOWN_METHOD,
     Call,
@@ -89,8 +91,15 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         # so a caller without a key pinned 4 MiB a call, and one that never finished its message
         # was never answered (probe O). Refused by a handler that reads nothing.
         metadata = metadata_of(handler_call_details.invocation_metadata)
+        ADMITTING.set(started := time.perf_counter())
         try:
             await self._gate.admit_unread(method, metadata)
+        except asyncio.CancelledError:
+            # The caller went (its deadline passed) while its credential was looked up: no
+            # `rpc` line nor metric said so (probe IA).
+            cancelled = grpc.StatusCode.CANCELLED
+            count_refused(method, self._telemetry, metadata, cancelled, "grpc", started=started)
+            raise
         except Exception as error:  # noqa: BLE001 - every failure becomes a status
             return _refused(wrapped, method, self._telemetry, metadata, error)
         return wrapped
