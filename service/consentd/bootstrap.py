@@ -119,6 +119,7 @@ class App:
         and gRPC-Web; with `demo_key` (a cookies:write key; CONSENTD_DEMO only) it also serves
         the demo page, that key written into it. Raises ConfigError when the demo is not built."""
         demo = demo_page(self.settings, demo_key)
+        confirm = ConfirmPage(self.confirmation_links, self.gate.tenant_exists)
         gate = BrowserGate(self.gate, self.cookies, self.telemetry)
         services = connect_apps(gate, self.cookie_servicer, self.consent_servicer)
         if self.portal is not None:
@@ -131,7 +132,7 @@ class App:
             authenticate=self.gate.admit_unread,
             tenant_exists=self.gate.tenant_exists,
             telemetry=self.telemetry,
-            links=(UnsubscribePage(self.unsubscribes), ConfirmPage(self.confirmation_links)),
+            links=(UnsubscribePage(self.unsubscribes), confirm),
         )
 
     async def aclose(self, within: float = CLOSE_SECONDS) -> None:

@@ -17,7 +17,8 @@ from uuid import uuid4
 
 import grpc
 import pytest
-from consent.v1 import catalog_pb2, consent_pb2, types_pb2
+from consent.v1 import catalog_pb2, consent_pb2, rights_pb2, rights_pb2_grpc, types_pb2
+from structlog.testing import capture_logs
 
 from consentd.api.http import HttpServer
 from consentd.bootstrap import App, bootstrap
@@ -180,7 +181,7 @@ async def test_an_expired_link_or_one_after_a_no_confirms_nothing(
     ports: tuple[grpc.aio.Channel, int],
     clock: TestClock,
 ) -> None:
-    stubs, _ = signed_up
+    stubs, tenant = signed_up
     late, late_link = await _sign_up(stubs, mail, ports[1])
     changed, changed_link = await _sign_up(stubs, mail, ports[1])
     await withdraw(stubs, by_email(changed), NEWSLETTER)
@@ -191,10 +192,32 @@ async def test_an_expired_link_or_one_after_a_no_confirms_nothing(
 
     clock.pinned = datetime.now(UTC) + timedelta(days=7, minutes=1)
     try:
-        for method in ("GET", "POST"):
-            status, page = await asyncio.to_thread(_call, late_link, method, _BODY[method])
-            assert (status, "Ce lien a expiré" in page) == (200, True)
+        with capture_logs() as logs:
+            for method in ("GET", "POST"):
+                status, page = await asyncio.to_thread(_call, late_link, method, _BODY[method])
+                assert (status, "Ce lien a expiré" in page) == (200, True)
+        # Every click is counted, with its tenant (probe IE: only a usable link's were).
+        followed = [e for e in logs if e["event"] == "confirmation_link_followed"]
+        assert [(e["outcome"], e["tenant"]) for e in followed] == [("expired", tenant.slug)]
         lapsed = await check(stubs, by_email(late), NEWSLETTER)
         assert (lapsed.decision, lapsed.reason) == (DENY, consent_pb2.REASON_EXPIRED)
     finally:
         clock.pinned = None
+
+
+async def test_a_link_overtaken_by_an_objection_offers_nothing_and_is_not_used(
+    signed_up: tuple[Stubs, Tenant], mail: tuple[Mailbox, int], ports: tuple[grpc.aio.Channel, int]
+) -> None:
+    """Probe IE: after an objection the page still offered "Je confirme", the click answered
+    "can no longer confirm" and marked the link used ("already used" after). The page judges
+    as the click does: nothing offered, nothing marked, the same answer every time."""
+    stubs, _ = signed_up
+    address, link = await _sign_up(stubs, mail, ports[1])
+    rights = rights_pb2_grpc.RightsServiceStub(ports[0])
+    objection = rights_pb2.RecordObjectionRequest(subject=by_email(address))
+    await rights.RecordObjection(objection, metadata=stubs.metadata)
+    for method in ("GET", "POST", "GET", "POST"):
+        status, page = await asyncio.to_thread(_call, link, method, _BODY[method])
+        assert (status, "ne peut plus rien confirmer" in page) == (200, True), method
+        assert 'method="post"' not in page
+    assert (await check(stubs, by_email(address), NEWSLETTER)).decision == DENY

@@ -7,6 +7,8 @@ the token does (app/confirmation_links.py). No key: the token is the credential.
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
+from uuid import UUID
 
 import structlog
 
@@ -29,6 +31,7 @@ from consentd.domain.model import Channel
 
 log = structlog.get_logger("consentd.confirm_page")
 PREFIX = "/confirm/"
+_LABEL = "confirmation link"
 _TITLE = ("Confirmation", "Confirmation")
 _ENDED = {
     Standing.CONFIRMED: said(
@@ -45,8 +48,8 @@ _ENDED = {
         "This link has expired: nothing was confirmed. Sign up again to get a new one.",
     ),
     Standing.ENDED: said(
-        "Ce lien ne peut plus rien confirmer : votre choix a changé depuis son envoi.",
-        "This link can no longer confirm anything: your choice changed since it was sent.",
+        "Ce lien ne peut plus rien confirmer : un refus ou un changement enregistré l'emporte.",
+        "This link can no longer confirm anything: a refusal or a change on record prevails.",
     ),
 }
 
@@ -75,8 +78,13 @@ def _ask(opening: Opening) -> str:
 class ConfirmPage:
     prefix = PREFIX
 
-    def __init__(self, links: ConfirmationLinks) -> None:
+    def __init__(
+        self, links: ConfirmationLinks, tenant_exists: Callable[[UUID], Awaitable[bool]]
+    ) -> None:
+        """`tenant_exists`: the gate's cached look-up (a made-up tenant id cost database
+        transactions at every request, with no key; probe IE)."""
         self._links = links
+        self._exists = tenant_exists
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, rest: str) -> None:
         method = scope["method"]
@@ -88,12 +96,15 @@ class ConfirmPage:
         send = closing(send) if method == "POST" else send
         tenant, _, token = rest.partition("/")
         try:
-            opening = await self._links.opened(tenant, token)
+            tenant_id = await self._known(tenant)
+            opening = await self._links.opened(tenant_id, token) if tenant_id else None
             standing = opening.standing if opening is not None else None
-            if opening is not None and standing is Standing.USABLE and method == "POST":
-                standing = await self._links.follow(opening, evidence(scope, "confirmation link"))
-                # What an operator counts (never the token nor the person).
-                log.info("confirmation_link_followed", outcome=standing.value)
+            if opening is not None and standing is not None and method == "POST":
+                if standing is Standing.USABLE:
+                    standing = await self._links.follow(opening, evidence(scope, _LABEL))
+                # What an operator counts, every click (never the token nor the person).
+                whose = opening.principal.tenant.slug
+                log.info("confirmation_link_followed", outcome=standing.value, tenant=whose)
         except Exception as error:  # noqa: BLE001 - the database down: say so, the link stays good
             log.warning("confirmation_page_failed", error=type(error).__name__)
             await answer(send, method, 503, page(_TITLE, LATER), [(b"retry-after", b"5")])
@@ -103,3 +114,12 @@ class ConfirmPage:
             return
         body = _ask(opening) if standing is Standing.USABLE else _ENDED[standing]
         await answer(send, method, 200, page(_TITLE, body, opening.principal.tenant.name))
+
+    async def _known(self, tenant: str) -> UUID | None:
+        """The tenant's id when the path names one of ours, in its one spelling (upper case,
+        braces or no dashes were the same link)."""
+        try:
+            tenant_id = UUID(tenant)
+        except ValueError:
+            return None
+        return tenant_id if str(tenant_id) == tenant and await self._exists(tenant_id) else None

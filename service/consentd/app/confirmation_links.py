@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from consentd.app.commands import Evidence
-from consentd.app.confirmation_rules import still_pending
+from consentd.app.confirmation_rules import (
+    asked_until,
+    refuse_if_changed,
+    said_no_since,
+    still_pending,
+)
 from consentd.app.confirmations import DoubleOptIn
-from consentd.app.ports import Clock, TenantDirectory, UnitOfWorkFactory
-from consentd.domain.confirmations import check_token, token_digest
+from consentd.app.ports import Clock, TenantDirectory, UnitOfWork, UnitOfWorkFactory
+from consentd.domain.confirmations import Confirmation, check_token, token_digest
 from consentd.domain.errors import ConsentError, FailedPrecondition, InvalidInput
-from consentd.domain.model import Channel
+from consentd.domain.model import Channel, ConsentEvent
 from consentd.domain.tenancy import Principal, Scope
 
 ACTOR = "confirmation-link"
@@ -68,17 +74,15 @@ class ConfirmationLinks:
         self._tenants = tenants
         self._double_opt_in = double_opt_in
 
-    async def opened(self, tenant: str, token: str) -> Opening | None:
-        """The link's confirmation, read and left as it is; None for a path that names no
-        tenant of ours or no token of its confirmations."""
+    async def opened(self, tenant_id: UUID, token: str) -> Opening | None:
+        """The link's confirmation and what following it would do now, read and left as it
+        is; None for no tenant of ours or no token of its confirmations."""
         try:
-            tenant_id, token = UUID(tenant), check_token(token)
-        except (ValueError, InvalidInput):
+            token = check_token(token)
+        except InvalidInput:
             return None
-        # One spelling of the tenant (braces, upper case, no dashes were the same link).
-        if str(tenant_id) != tenant or (found := await self._tenants.tenant(tenant_id)) is None:
-            return None
-        if found.purged:
+        found = await self._tenants.tenant(tenant_id)
+        if found is None or found.purged:
             return None
         principal = Principal(found, ACTOR, frozenset({Scope.WRITE}))
         async with self._uow(tenant_id) as uow:
@@ -86,9 +90,7 @@ class ConfirmationLinks:
             if confirmation is None:
                 return None
             try:
-                confirmation.check_usable(self._clock())
-                current = await uow.consents.current(confirmation.subject_id)
-                still = still_pending(confirmation, current)
+                still = await _still_asked(uow, confirmation, self._clock())
             except FailedPrecondition as refusal:
                 return Opening(principal, token, (), _ended(refusal))
             purposes = await uow.catalog.purposes(sorted({e.target.purpose for e in still}))
@@ -109,3 +111,19 @@ class ConfirmationLinks:
         except ConsentError as refusal:  # used, expired, the person erased or said no since
             return _ended(refusal)
         return Standing.CONFIRMED if confirmed.events else Standing.ENDED
+
+
+async def _still_asked(
+    uow: UnitOfWork, confirmation: Confirmation, now: datetime
+) -> list[ConsentEvent]:
+    """What following the link would grant now, judged as DoubleOptIn.confirm judges it (the
+    page offered a button on a link the click then refused, after an objection or a
+    rectification; probe IE); none when the person said no since. Raises FailedPrecondition
+    (used, expired, superseded, the person erased or the address rectified)."""
+    confirmation.check_usable(now)
+    await refuse_if_changed(uow, confirmation)
+    still = still_pending(confirmation, await uow.consents.current(confirmation.subject_id))
+    if not still or await said_no_since(uow, confirmation):
+        return []
+    asked = asked_until(confirmation, still, now)
+    return [e for e in still if e.event_id in asked]
