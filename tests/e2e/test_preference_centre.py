@@ -84,6 +84,15 @@ async def _people(stubs: Stubs) -> None:
         ),
         metadata=stubs.metadata,
     )
+    # The English text, a version of its own (a language is one): the French page shows and
+    # grants to the French one (probe IC: it granted to the latest, English, and called it the
+    # text presented).
+    await stubs.catalog.PublishNotice(
+        catalog_pb2.PublishNoticeRequest(
+            notice_id="newsletter-notice", title="Newsletter", language="en", content="In English."
+        ),
+        metadata=stubs.metadata,
+    )
     for purpose in (
         catalog_pb2.Purpose(
             purpose_id="newsletter",
@@ -233,7 +242,7 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
     regranted = await history(stubs, types_pb2.SubjectRef(external_id=JEANNE), page_size=1)
     assert regranted.events[0].source == types_pb2.SOURCE_PORTAL
-    assert regranted.events[0].notice_version > 0  # the text the page showed
+    assert regranted.events[0].notice_version == 1  # the text the page showed, in French
 
     requested = await browser.step("export-requested")
     assert requested["error"] == ""

@@ -148,11 +148,20 @@ function withdraw(target: ConsentTarget): Promise<void> {
   });
 }
 
+// The text the page shows for a purpose without one of its own: its notice's latest version in
+// the page's language, else its latest. A language is a version of its own: the French page
+// granted to the English version and called it the text presented (probe IC).
+function inForce(purpose: string): Notice | undefined {
+  const noticeId = purposes.get(purpose)?.noticeId ?? "";
+  const mine = [...notices.values()].filter((n) => n.noticeId === noticeId && n.language.toLowerCase().startsWith(language));
+  return mine.sort((a, b) => b.version - a.version)[0] ?? latestNotice.get(noticeId);
+}
+
 // The person opts back in (the portal token records for its own person alone), to the notice
-// the page shows them: the purpose's latest.
+// the page shows them (inForce).
 function grantAgain(target: ConsentTarget): Promise<void> {
   return act(async () => {
-    const notice = latestNotice.get(purposes.get(target.purpose)?.noticeId ?? "");
+    const notice = inForce(target.purpose);
     const answer = await consents.recordConsent({
       subject: { externalId: subject.ref.value },
       choices: [{ target, state: ConsentState.GRANTED, noticeVersion: notice?.version ?? 0 }],
@@ -180,13 +189,14 @@ function confirm(code: string, what: string): Promise<void> {
   });
 }
 
-// The version the person was shown; after a withdrawal (which shows none), the purpose's latest.
+// The version the person was shown; after a withdrawal (which shows none), the text in force.
 function noticeOf(row: CurrentConsent): HTMLElement | null {
-  const latest = latestNotice.get(purposes.get(row.target?.purpose ?? "")?.noticeId ?? "");
-  const notice = row.noticeId ? notices.get(`${row.noticeId}@${row.noticeVersion}`) : latest;
+  const shown = row.noticeId ? notices.get(`${row.noticeId}@${row.noticeVersion}`) : undefined;
+  const notice = shown ?? (row.noticeId ? undefined : inForce(row.target?.purpose ?? ""));
   if (!notice) return null;
   const details = document.createElement("details");
-  const summary = Object.assign(document.createElement("summary"), { textContent: `${t().notice} (v${notice.version})` });
+  const label = shown ? t().notice : t().currentNotice;
+  const summary = Object.assign(document.createElement("summary"), { textContent: `${label} (v${notice.version})` });
   const text = Object.assign(document.createElement("div"), { className: "notice", textContent: notice.content });
   text.lang = notice.language;
   details.append(summary, text);

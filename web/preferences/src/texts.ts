@@ -19,6 +19,8 @@ const FR = {
   confirm: "Confirmer",
   confirmCode: "Code de confirmation reçu par e-mail",
   notice: "Texte présenté",
+  // A row without a text of its own (a withdrawal): the text in force, in the page's language.
+  currentNotice: "Texte en vigueur",
   history: "Historique",
   historyCaption: "Tous vos choix, du plus récent au plus ancien",
   date: "Date",
@@ -85,6 +87,7 @@ const EN: Texts = {
   confirm: "Confirm",
   confirmCode: "Confirmation code received by email",
   notice: "Text shown",
+  currentNotice: "Text in force",
   history: "History",
   historyCaption: "All your choices, newest first",
   date: "Date",
