@@ -95,11 +95,27 @@ async def test_cookie_choices_links_and_policies_are_audited(app: App, tenant: T
     assert choice["choice_id"] == str(answer.choice.choice_id)
     assert (choice["method"], choice["policy_revision"]) == ("accept_all", 1)
     assert entries[-1][1] == subject_id
-    assert link == {"choices_linked": 1}
+    # The visitor as its choices' entries name it (a digest), for audit verify.
+    assert link == {"choices_linked": 1, "visitor_sha256": choice["visitor_sha256"]}
     text = json.dumps([p for _, _, p in entries])
     assert visitor not in text
     assert "shop.example" not in text
     assert (await app.audit.verify(tenant)).ok
+    # Probe ID: the choice given to another person, or taken from this one, verified ok.
+    other = await app.cookies.link_visitor(who, uuid4().hex, email("other@example.fr"))
+    mine = "tenant_id = :t AND choice_id = :c"
+    for person in (other[0], None, subject_id):
+        async with owner(app).begin() as conn:
+            await conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            await conn.execute(
+                sa.text(f"UPDATE cookie_choices SET subject_id = :s WHERE {mine}"),  # noqa: S608
+                {"s": person, "t": tenant.tenant_id, "c": answer.choice.choice_id},
+            )
+        report = await app.audit.verify(tenant)
+        named = [(p.table, p.fact_id) for p in report.facts.problems]
+        assert named == (
+            [] if person == subject_id else [("cookie_choices", answer.choice.choice_id)]
+        )
 
 
 async def test_erasure_deletes_the_subjects_cookie_choices_after_exporting_them(

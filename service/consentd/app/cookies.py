@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import replace
 from datetime import datetime
@@ -154,7 +155,10 @@ class CookieUseCases:
             # choice, and they were erased as inactive; probe HE).
             await uow.subjects.heard_from(subject_id, now)
             linked = await uow.cookies.link_choices(visitor_id, subject_id)
-            payload = {"choices_linked": linked}
+            # Which visitor, as its choices' entries name it: audit verify compares the
+            # choices' person with it (probe ID: a choice given to another person verified ok).
+            visitor = hashlib.sha256(visitor_id.encode()).hexdigest()
+            payload = {"choices_linked": linked, "visitor_sha256": visitor}
             uow.audit.record(AuditRecord(Action.VISITOR_LINKED, now, payload, subject_id))
             await uow.commit((subject_id, linked))
         return subject_id, linked

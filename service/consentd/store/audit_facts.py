@@ -25,7 +25,7 @@ from consentd.domain.proofs import FactCheck, FactProblem
 from consentd.store.audit_carry import AS_LOGGED, CARRIED, PRUNED
 from consentd.store.audit_catalog import NOTICES, PURPOSES
 from consentd.store.audit_pins import check_pins
-from consentd.store.audit_rights import ERASURES, RIGHTS, SUPPRESSIONS
+from consentd.store.audit_rights import COOKIE_SUBJECTS, ERASURES, RIGHTS, SUPPRESSIONS
 from consentd.store.deadlines import remaining_milliseconds
 from consentd.store.driver import Driver
 
@@ -260,6 +260,7 @@ _CHECKS = tuple(
         _FEED,
         _PROJECTION,
         _COOKIES,
+        COOKIE_SUBJECTS,
         RIGHTS,
         ERASURES,
         SUPPRESSIONS,

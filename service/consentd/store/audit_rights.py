@@ -97,3 +97,31 @@ WHERE a.action = 'subject.erased'
     AND s.digest = decode(split_part(x.point, ':', 2), 'hex')
   )
 """  # noqa: S608 - only this module's constants are interpolated, no input
+
+
+# A cookie choice's person is its entry's, or else the one its visitor was first linked to
+# after it (LinkVisitor attributes a visitor's unattributed choices; its entry names the
+# visitor since this version): edited as the owner, a choice given to another person (their
+# export, their erasure) or taken from one verified ok (probe ID). Not compared while a link
+# is queued, nor past a link logged before its entries named the visitor.
+COOKIE_SUBJECTS = """
+WITH links AS (
+    SELECT a.seq, a.subject_id, a.payload->>'visitor_sha256' AS visitor FROM audit_entries a
+    WHERE a.tenant_id = $1 AND a.action = 'cookies.visitor_linked'
+), chosen AS (
+    SELECT a.seq, a.fact_id, a.subject_id, a.payload->>'visitor_sha256' AS visitor
+    FROM audit_entries a
+    WHERE a.tenant_id = $1 AND a.format = 2 AND a.action = 'cookies.choice_recorded'
+)
+SELECT 'cookie_choices' AS fact_table, c.choice_id AS fact_id, l.seq,
+    'its person differs from its log entries (its own, or its visitor''s link)' AS problem
+FROM cookie_choices c JOIN chosen l ON l.fact_id = c.choice_id
+WHERE c.tenant_id = $1
+  AND NOT EXISTS (SELECT 1 FROM audit_queue q
+                  WHERE q.tenant_id = $1 AND q.action = 'cookies.visitor_linked')
+  AND NOT EXISTS (SELECT 1 FROM links k WHERE k.seq > l.seq AND k.visitor IS NULL)
+  AND c.subject_id IS DISTINCT FROM coalesce(l.subject_id, (
+    SELECT k.subject_id FROM links k WHERE k.visitor = l.visitor AND k.seq > l.seq
+    ORDER BY k.seq LIMIT 1
+  ))
+"""
