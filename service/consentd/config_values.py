@@ -54,12 +54,6 @@ def link(value: str, name: str) -> str:
             f"{name} must be an http(s) URL containing {{token}}, "
             "e.g. https://example.fr/page?t={token}"
         )
-    if "/confirm/{token}" in value:
-        # consentd's own page without the tenant: every link mailed was 404 (probe IE).
-        raise ConfigError(
-            f"{name} points at consentd's confirmation page without the tenant: "
-            "https://<browser port's address>/confirm/{tenant}/{token}"
-        )
     return value
 
 

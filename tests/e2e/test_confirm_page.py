@@ -8,6 +8,7 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import urllib.error
 import urllib.request
@@ -136,6 +137,16 @@ async def test_the_page_asks_on_get_and_confirms_once_on_post(
     (granted,) = [e for e in events if e.state == types_pb2.CONSENT_STATE_GRANTED]
     assert granted.source == types_pb2.SOURCE_PORTAL  # the person's own click
     assert granted.evidence_reference.startswith("confirmation:")
+    # Its sealed evidence says consentd's own page saw the click (probe IH: it read as a
+    # server's ConfirmConsent asserting an address and a browser).
+    rights = rights_pb2_grpc.RightsServiceStub(ports[0])
+    exported = await rights.ExportSubject(
+        rights_pb2.ExportSubjectRequest(subject=by_email(address)), metadata=stubs.metadata
+    )
+    (mine,) = (
+        e for e in json.loads(exported.document_json)["consent_history"] if e["state"] == "granted"
+    )
+    assert mine["evidence"]["via"] == "confirmation link"
 
     # Followed again (a second click, a scanner's POST): said so, nothing more written.
     for method in ("POST", "GET"):

@@ -5,6 +5,7 @@ counts stay) and the export lists them first."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -265,4 +266,26 @@ async def test_a_cookie_purge_that_deletes_is_one_audit_entry(
     purged = [p for a, _, p in await _entries(app, tenant) if a == "cookies.purged"]
     assert len(purged) == 1
     assert (purged[0]["choices_deleted"], purged[0]["visitors_deleted"]) == (1, 1)
+    assert (await app.audit.verify(tenant)).ok
+
+
+async def test_erasures_at_once_log_one_entry_and_verify(app: App, tenant: Tenant) -> None:
+    """Probe IH: four EraseSubject at once each read "not erased" before the subject's lock,
+    each logged an entry at its own time; the subject kept the first, and verify called the
+    untouched log tampered. One entry, the same answer to each, and verify ok."""
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("raced@example.fr"))
+    who = principal(tenant)
+    erasures = await asyncio.gather(
+        *(app.rights.erase(who, email("raced@example.fr"), "dpo") for _ in range(4))
+    )
+    assert len({(e.subject_id, e.erased_at) for e in erasures}) == 1
+    await app.sequencer.drain(tenant.tenant_id)
+    async with owner(app).connect() as conn:
+        query = sa.select(sa.func.count()).where(
+            audit_entries.c.tenant_id == tenant.tenant_id,
+            audit_entries.c.action == "subject.erased",
+            audit_entries.c.subject_id == erasures[0].subject_id,
+        )
+        assert (await conn.execute(query)).scalar_one() == 1
     assert (await app.audit.verify(tenant)).ok

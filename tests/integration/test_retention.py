@@ -444,6 +444,19 @@ async def test_the_standing_words_stay_provable_after_their_segment_was_pruned(
         if value is None:
             assert [(p.table, p.fact_id) for p in report.facts.problems] == [("subjects", erased)]
     assert report.ok
+    # Probe IH: once a log was pruned, its Merkle tree was not recomputed at all: an edited
+    # frontier (the base of the next signed root) went unseen again.
+    frontier = "UPDATE audit_heads SET tree_frontier = :f WHERE tenant_id = :t"
+    async with owner(app).connect() as conn:
+        query = sa.text("SELECT tree_frontier FROM audit_heads WHERE tenant_id = :t")
+        kept = (await conn.execute(query, {"t": tenant.tenant_id})).scalar_one()
+    for value in (bytes(len(kept)), kept):
+        async with owner(app).begin() as conn:
+            await conn.execute(sa.text(frontier), {"f": value, "t": tenant.tenant_id})
+        report = await app.audit.verify(tenant)
+        assert report.ok is (value == kept), report.problem
+        if value != kept:
+            assert "frontier" in report.problem
     # Probe ID: the erasure's time moved (what a breach scope reports), and a contact point it
     # suppressed deleted (a system's grant then made the erased person ALLOW), verified ok.
     for value in (at - timedelta(days=300), at):

@@ -18,11 +18,12 @@ def test_the_same_error_logs_its_traceback_once_every_ten_seconds(
 ) -> None:
     monkeypatch.setattr(calls, "_traced_at", {})
     telemetry = Telemetry()
+    failures = []
     with capture_logs() as logs:
-        failures = [
-            Call("/consent.v1.ConsentService/RecordConsent", telemetry, {}, "grpc").fail(error)
-            for error in (LookupError("a"), LookupError("b"), KeyError("c"))
-        ]
+        for error in (LookupError("a"), LookupError("b"), KeyError("c")):
+            call = Call("/consent.v1.ConsentService/RecordConsent", telemetry, {}, "grpc")
+            failures.append(call.fail(error))
+            call.finish()  # its span is current until then
     assert {f.code for f in failures if f} == {grpc.StatusCode.INTERNAL}
     failed = [e for e in logs if e["event"] == "rpc_failed"]
     assert [("exc_info" in e, e.get("error")) for e in failed] == [

@@ -223,6 +223,8 @@ class DoubleOptIn:
             "confirmed_at": stamp(now),
             "confirmation_channel": confirmation.channel.value,
             "confirmation_id": str(confirmation.confirmation_id),
+            # How it was followed ("confirmation link": consentd's own page saw the click).
+            **({"via": evidence.reference} if evidence.reference else {}),
         }
         sealed = key.seal(EVIDENCE_LABEL, json.dumps(document, sort_keys=True))
         theirs = confirmation.address_proven is not False

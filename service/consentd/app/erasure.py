@@ -79,8 +79,26 @@ async def erase_subject(
     """Erase inside the caller's unit of work: suppress and unlink the identifiers, mark every
     current consent erased, destroy the data key, stamp the subject, audit it. The subject's
     write lock first: a write waiting on it is refused once this commits (migration 0019).
-    `reason`, logged, says why when it was not the person's request."""
+    Erased already (a call racing this one, the retention job): when, and nothing written (two
+    EraseSubject at once wrote an entry each, at its own time; probe IH). `reason`, logged,
+    says why when it was not the person's request."""
     await uow.consents.lock_subject(subject_id)
+    if (erased := await uow.rights.erased_at(subject_id)) is not None:
+        return Erasure(subject_id, erased, 0, 0)
+    return await _erased(uow, subject_id, now, actor, request_id, by=by, keys=keys, reason=reason)
+
+
+async def _erased(
+    uow: UnitOfWork,
+    subject_id: UUID,
+    now: datetime,
+    actor: str,
+    request_id: UUID | None,
+    *,
+    by: Principal,
+    keys: SubjectKeys,
+    reason: str | None,
+) -> Erasure:
     now = await after_its_facts(uow, subject_id, now)
     # Its earlier addresses too: a CRM's stale copy of one made a new subject, ALLOW (probe X).
     former = await uow.rights.former_contact_points(subject_id)

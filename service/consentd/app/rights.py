@@ -72,12 +72,11 @@ class RightsUseCases:
             if subject_id is None and isinstance(selector, Identifier):
                 return await _erased_before(uow, self._subjects, principal.tenant_id, selector)
             subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
-            # Erased already: when, and no second entry (probe CF: the log showed two erasures).
-            erased, keys = await uow.rights.erased_at(subject_id), self._keys
-            erasure = (
-                Erasure(subject_id, erased, 0, 0)
-                if erased
-                else await erase_subject(uow, subject_id, now, actor, None, by=principal, keys=keys)
+            # Erased already: when, and no second entry (probe CF: the log showed two erasures),
+            # read under the subject's lock (probe IH: two calls at once wrote one each).
+            keys = self._keys
+            erasure = await erase_subject(
+                uow, subject_id, now, actor, None, by=principal, keys=keys
             )
             await uow.commit(erasure)
         return erasure

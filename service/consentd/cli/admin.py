@@ -217,7 +217,7 @@ async def purge(app: App) -> int:
 async def _tenants(admin: AdminUseCases, args: argparse.Namespace) -> None:
     if args.action == "list":
         for known in await admin.tenants():  # the slugs `audit verify --tenant` names, daily
-            print(_tenant_line(known) + (" purged" if known.purged else ""))
+            print(_tenant_line(known, " purged" if known.purged else ""))
         return
     if args.action == "rename":
         tenant = await admin.rename_tenant(args.slug, args.name)
@@ -225,10 +225,11 @@ async def _tenants(admin: AdminUseCases, args: argparse.Namespace) -> None:
         role = ProcessingRole(args.role) if args.role else None
         tenant = await admin.create_tenant(args.slug, args.name, role)
     purged = " (purged: its contract ended, its callers are refused)" if tenant.purged else ""
-    print(_tenant_line(tenant) + purged)
+    print(_tenant_line(tenant, purged))
 
 
-def _tenant_line(tenant: Tenant) -> str:
-    """`tenant <slug> <id> <role> "<name>"`: the name its mails and pages show, quoted."""
+def _tenant_line(tenant: Tenant, note: str = "") -> str:
+    """`tenant <slug> <id> <role>[ purged] "<name>"`: the name its mails and pages show,
+    quoted, last (the fields before it keep their places)."""
     name = json.dumps(tenant.name, ensure_ascii=False)
-    return f"tenant {tenant.slug} {tenant.tenant_id} {tenant.processing_role.value} {name}"
+    return f"tenant {tenant.slug} {tenant.tenant_id} {tenant.processing_role.value}{note} {name}"

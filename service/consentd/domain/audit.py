@@ -12,7 +12,7 @@ hash every column of their row, as the leaf of an RFC 9162 Merkle tree (see doma
 
 so the chain and the tree share the entry's hash. The canonical encoding is UTF-8 JSON with
 sorted keys, no spaces, times as `YYYY-MM-DDTHH:MM:SS.ffffffZ` and hashes as lowercase hex.
-Payloads hold no personal data (ids, targets, states, counts, SHA-256 digests of free text).
+Payloads name people by pseudonymous ids only (subject ids; an erasure's keyed digests).
 
 A checkpoint is an Ed25519 signature over (tenant, seq, hash(seq), time): published outside the
 database it proves the chain up to `seq`, and once the entries up to a checkpoint have gone (the
@@ -297,3 +297,4 @@ class Head:
     # The Merkle root of 1..last_seq, and its frontier (None: a head pruned before 0009).
     root_hash: bytes | None = None
     frontier: bytes | None = None
+    pruned_frontier: bytes | None = None  # the pruned entries' compact range (retention)

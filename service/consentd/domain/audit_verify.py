@@ -46,8 +46,9 @@ class ChainVerifier:
         self._tree_heads = {h.tree_size: h for h in tree_heads}
         # The Merkle tree recomputed from the leaves, against every signed tree head kept and
         # the head's stored root (edited, they verified: a root of one's choosing got signed).
-        # From the first entry only: a pruned log's tree starts from its stored prefix.
-        self._tree = Frontier(0, []) if not (head and head.pruned_through) else None
+        # A pruned log's tree starts from the pruned entries' compact range (it was not
+        # checked at all once a log was pruned: an edited frontier went unseen again; probe IH).
+        self._tree: Frontier | None = None
         self._head = head or Head(0, GENESIS, 0)
         self._checkpoints = {c.seq: c for c in checkpoints}
         self._signer = signer
@@ -57,6 +58,10 @@ class ChainVerifier:
         self._format = 1  # entries written since 0009 are format 2; never back to 1
         self._verified_checkpoints = 0
         self._bad: tuple[int, str] | None = None
+        try:
+            self._tree = _first_tree(head)
+        except ValueError:
+            self._fail(self._expected_seq, "the pruned entries' stored frontier does not fit")
         if self._head.pruned_through:
             anchor = self._checkpoints.get(self._head.pruned_through)
             if anchor is None:
@@ -145,3 +150,14 @@ class ChainVerifier:
             bad_seq=bad_seq,
             problem=problem,
         )
+
+
+def _first_tree(head: Head | None) -> Frontier | None:
+    """The tree the entries kept are appended to: empty, or the pruned entries' compact range
+    (None when retention kept none: pruned before migration 0009). Raises ValueError when the
+    range does not fit the pruned entries' count."""
+    if not (head and head.pruned_through):
+        return Frontier(0, [])
+    if head.pruned_frontier is None:
+        return None
+    return Frontier.of(head.pruned_through, head.pruned_frontier)

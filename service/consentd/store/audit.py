@@ -163,10 +163,11 @@ class SqlAudit:
         if row is None:
             return None
         m = row._mapping
-        frontier = m["tree_frontier"]
+        frontier, pruned = m["tree_frontier"], m["pruned_frontier"]
         return Head(
             m["last_seq"], m["last_hash"], m["pruned_through"], m["root_hash"],
             bytes(frontier) if frontier is not None else None,
+            bytes(pruned) if pruned is not None else None,
         )  # fmt: skip
 
     async def facts(self, limit: int) -> FactCheck:

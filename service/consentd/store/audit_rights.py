@@ -51,7 +51,8 @@ WHERE r.tenant_id = $1
           AND (l.payload->>'person_told_at')::timestamptz IS DISTINCT FROM r.person_told_at)
       OR EXISTS (SELECT 1 FROM receipts c WHERE c.request_id = r.request_id::text
                  AND (c.recorded_at IS DISTINCT FROM r.received_at
-                      OR (c.payload->>'due_at')::timestamptz IS DISTINCT FROM r.due_at))
+                      -- null before 0012 (its due date came with the identity check)
+                      OR (c.payload->>'due_at')::timestamptz <> r.due_at))
       OR EXISTS (SELECT 1 FROM moves m WHERE m.request_id = r.request_id::text
                  AND CASE WHEN m.state = 'identity_verified'
                           THEN m.recorded_at IS DISTINCT FROM r.verified_at
@@ -70,15 +71,16 @@ WHERE NOT EXISTS (
 
 
 ERASURES = f"""
-WITH {AS_LOGGED}, erased AS (
-    SELECT a.seq, a.subject_id, a.recorded_at FROM as_logged a WHERE a.action = 'subject.erased'
+WITH {AS_LOGGED}, erased AS (  -- erasures racing each other once logged one entry each
+    SELECT a.subject_id, min(a.seq) AS seq, array_agg(a.recorded_at) AS times FROM as_logged a
+    WHERE a.action = 'subject.erased' GROUP BY a.subject_id
 )
 SELECT 'subjects' AS fact_table, e.subject_id AS fact_id, e.seq,
     CASE WHEN s.subject_id IS NULL THEN 'its erasure entry has no subject (deleted?)'
          WHEN s.erased_at IS NULL THEN 'is not erased, though its log entry says it was'
-         ELSE 'its erasure time differs from its log entry' END AS problem
+         ELSE 'its erasure time differs from its log entries' END AS problem
 FROM erased e LEFT JOIN subjects s ON s.tenant_id = $1 AND s.subject_id = e.subject_id
-WHERE s.erased_at IS DISTINCT FROM e.recorded_at
+WHERE s.erased_at IS NULL OR s.erased_at <> ALL (e.times)
 """  # noqa: S608 - only this module's constants are interpolated, no input
 
 
