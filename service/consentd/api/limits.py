@@ -19,6 +19,17 @@ MAX_FEEDS_PER_TENANT = 32
 # By field name, or by `Message.field` for one whose limit is not the others' (read first).
 FIELD_LIMITS = {
     "page_size": f"must be between 1 and {MAX_PAGE_SIZE} (0 or unset: the method's default)",
+    # Each list's own default, as a smaller excess is told it (probe IB: 501 was told "0 or
+    # unset: 50", 2**32 - 1 "the method's default").
+    **{
+        f"{request}.page_size": f"must be between 1 and {MAX_PAGE_SIZE} (0 or unset: {default})"
+        for request, default in (
+            ("ListPurposesRequest", 100),
+            ("ListNoticesRequest", 100),
+            ("ListConsentHistoryRequest", 50),
+            ("ListRightsRequestsRequest", 100),
+        )
+    },
     # Probe DV: told the others' 500, where 5,000 is taken.
     "ListBreachSubjectsRequest.page_size": (
         f"must be between 1 and {MAX_BREACH_PAGE} (0 or unset: 1000)"

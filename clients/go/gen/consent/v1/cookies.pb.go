@@ -1204,7 +1204,8 @@ type CookiePolicy struct {
 	// The categories besides `necessary` (at most 20). Default: analytics, marketing,
 	// personalisation.
 	Categories []*CookieCategory `protobuf:"bytes,1,rep,name=categories,proto3" json:"categories,omitempty"`
-	// The current policy revision (1 or more, never lowered); 0 keeps the current one.
+	// The current policy revision (1 to 1,000,000, never lowered, raised by at most 1,000 at a
+	// time); 0 keeps the current one.
 	Revision uint32 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
 	// How long a refusal holds, in calendar months: 1 to 12; 0 means the default, 6.
 	RefusalValidityMonths uint32 `protobuf:"varint,3,opt,name=refusal_validity_months,json=refusalValidityMonths,proto3" json:"refusal_validity_months,omitempty"`
@@ -1216,8 +1217,8 @@ type CookiePolicy struct {
 	ConsentMode []*ConsentModeMapping `protobuf:"bytes,5,rep,name=consent_mode,json=consentMode,proto3" json:"consent_mode,omitempty"`
 	// Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
 	// scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-	// its Origin: lower case, an international domain in IDNA form, no default port. A page
-	// served by consentd itself needs none.
+	// its Origin: lower case, an international domain in IDNA form, no default port; an origin
+	// given twice is kept once. A page served by consentd itself needs none.
 	AllowedOrigins []string               `protobuf:"bytes,6,rep,name=allowed_origins,json=allowedOrigins,proto3" json:"allowed_origins,omitempty"`
 	UpdatedAt      *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 }

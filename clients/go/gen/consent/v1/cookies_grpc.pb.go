@@ -32,6 +32,8 @@ type CookieServiceClient interface {
 	ListCookieChoices(ctx context.Context, in *ListCookieChoicesRequest, opts ...grpc.CallOption) (*ListCookieChoicesResponse, error)
 	// LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
 	// visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+	// Linked again to another subject (another person logs in on the same browser), the
+	// visitor's later choices are theirs; the choices already attributed stay with whom they are.
 	// Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
 	// page key could attribute anyone's visits to any email).
 	LinkVisitor(ctx context.Context, in *LinkVisitorRequest, opts ...grpc.CallOption) (*LinkVisitorResponse, error)
@@ -126,6 +128,8 @@ type CookieServiceServer interface {
 	ListCookieChoices(context.Context, *ListCookieChoicesRequest) (*ListCookieChoicesResponse, error)
 	// LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
 	// visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+	// Linked again to another subject (another person logs in on the same browser), the
+	// visitor's later choices are theirs; the choices already attributed stay with whom they are.
 	// Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
 	// page key could attribute anyone's visits to any email).
 	LinkVisitor(context.Context, *LinkVisitorRequest) (*LinkVisitorResponse, error)

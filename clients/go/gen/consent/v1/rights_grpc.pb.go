@@ -25,7 +25,8 @@ type RightsServiceClient interface {
 	// EraseSubject destroys the subject's data key (every sealed personal field becomes
 	// unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
 	// later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-	// Idempotent: again by subject id it answers as the first time; again by an email or phone
+	// Idempotent: again by subject id it answers the same subject and erasure time (with zero
+	// counts: this call suppressed and appended nothing); again by an email or phone
 	// that was erased and nobody holds since, OK with when it was erased and no subject id (the
 	// link from the contact point to the subject went with the erasure).
 	EraseSubject(ctx context.Context, in *EraseSubjectRequest, opts ...grpc.CallOption) (*EraseSubjectResponse, error)
@@ -235,7 +236,8 @@ type RightsServiceServer interface {
 	// EraseSubject destroys the subject's data key (every sealed personal field becomes
 	// unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
 	// later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-	// Idempotent: again by subject id it answers as the first time; again by an email or phone
+	// Idempotent: again by subject id it answers the same subject and erasure time (with zero
+	// counts: this call suppressed and appended nothing); again by an email or phone
 	// that was erased and nobody holds since, OK with when it was erased and no subject id (the
 	// link from the contact point to the subject went with the erasure).
 	EraseSubject(context.Context, *EraseSubjectRequest) (*EraseSubjectResponse, error)

@@ -83,6 +83,8 @@ class CookieService(Protocol):
         """
         LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
         visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+        Linked again to another subject (another person logs in on the same browser), the
+        visitor's later choices are theirs; the choices already attributed stay with whom they are.
         Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
         page key could attribute anyone's visits to any email).
         """
@@ -328,6 +330,8 @@ class CookieServiceClient(ConnectClient):
         """
         LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
         visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+        Linked again to another subject (another person logs in on the same browser), the
+        visitor's later choices are theirs; the choices already attributed stay with whom they are.
         Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
         page key could attribute anyone's visits to any email).
         """
@@ -443,6 +447,8 @@ class CookieServiceSync(Protocol):
         """
         LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
         visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+        Linked again to another subject (another person logs in on the same browser), the
+        visitor's later choices are theirs; the choices already attributed stay with whom they are.
         Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
         page key could attribute anyone's visits to any email).
         """
@@ -686,6 +692,8 @@ class CookieServiceClientSync(ConnectClientSync):
         """
         LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
         visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+        Linked again to another subject (another person logs in on the same browser), the
+        visitor's later choices are theirs; the choices already attributed stay with whom they are.
         Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
         page key could attribute anyone's visits to any email).
         """

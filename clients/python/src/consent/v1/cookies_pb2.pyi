@@ -620,7 +620,9 @@ class CookiePolicy(_message.Message):
     ALLOWED_ORIGINS_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     revision: _builtins.int
-    """The current policy revision (1 or more, never lowered); 0 keeps the current one."""
+    """The current policy revision (1 to 1,000,000, never lowered, raised by at most 1,000 at a
+    time); 0 keeps the current one.
+    """
     refusal_validity_months: _builtins.int
     """How long a refusal holds, in calendar months: 1 to 12; 0 means the default, 6."""
     acceptance_validity_months: _builtins.int
@@ -642,8 +644,8 @@ class CookiePolicy(_message.Message):
     def allowed_origins(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
         scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-        its Origin: lower case, an international domain in IDNA form, no default port. A page
-        served by consentd itself needs none.
+        its Origin: lower case, an international domain in IDNA form, no default port; an origin
+        given twice is kept once. A page served by consentd itself needs none.
         """
 
     @_builtins.property

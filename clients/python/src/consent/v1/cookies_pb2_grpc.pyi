@@ -66,6 +66,8 @@ class CookieServiceStub:
     LinkVisitor: _grpc.UnaryUnaryMultiCallable[_cookies_pb2.LinkVisitorRequest, _cookies_pb2.LinkVisitorResponse]
     """LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
     visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+    Linked again to another subject (another person logs in on the same browser), the
+    visitor's later choices are theirs; the choices already attributed stay with whom they are.
     Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
     page key could attribute anyone's visits to any email).
     """
@@ -118,6 +120,8 @@ class CookieServiceAsyncStub(CookieServiceStub):
     LinkVisitor: _aio.UnaryUnaryMultiCallable[_cookies_pb2.LinkVisitorRequest, _cookies_pb2.LinkVisitorResponse]  # type: ignore[assignment]
     """LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
     visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+    Linked again to another subject (another person logs in on the same browser), the
+    visitor's later choices are theirs; the choices already attributed stay with whom they are.
     Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
     page key could attribute anyone's visits to any email).
     """
@@ -191,6 +195,8 @@ class CookieServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_cookies_pb2.LinkVisitorResponse, _abc.Awaitable[_cookies_pb2.LinkVisitorResponse]]:
         """LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
         visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+        Linked again to another subject (another person logs in on the same browser), the
+        visitor's later choices are theirs; the choices already attributed stay with whom they are.
         Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
         page key could attribute anyone's visits to any email).
         """

@@ -49,7 +49,8 @@ class RightsServiceStub:
     """EraseSubject destroys the subject's data key (every sealed personal field becomes
     unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
     later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-    Idempotent: again by subject id it answers as the first time; again by an email or phone
+    Idempotent: again by subject id it answers the same subject and erasure time (with zero
+    counts: this call suppressed and appended nothing); again by an email or phone
     that was erased and nobody holds since, OK with when it was erased and no subject id (the
     link from the contact point to the subject went with the erasure).
     """
@@ -134,7 +135,8 @@ class RightsServiceAsyncStub(RightsServiceStub):
     """EraseSubject destroys the subject's data key (every sealed personal field becomes
     unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
     later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-    Idempotent: again by subject id it answers as the first time; again by an email or phone
+    Idempotent: again by subject id it answers the same subject and erasure time (with zero
+    counts: this call suppressed and appended nothing); again by an email or phone
     that was erased and nobody holds since, OK with when it was erased and no subject id (the
     link from the contact point to the subject went with the erasure).
     """
@@ -228,7 +230,8 @@ class RightsServiceServicer(metaclass=_abc_1.ABCMeta):
         """EraseSubject destroys the subject's data key (every sealed personal field becomes
         unreadable), unlinks its identifiers and keeps their keyed hashes as suppression entries: a
         later check for the same email or phone is DENY `erased`. History stays, pseudonymous.
-        Idempotent: again by subject id it answers as the first time; again by an email or phone
+        Idempotent: again by subject id it answers the same subject and erasure time (with zero
+        counts: this call suppressed and appended nothing); again by an email or phone
         that was erased and nobody holds since, OK with when it was erased and no subject id (the
         link from the contact point to the subject went with the erasure).
         """

@@ -586,7 +586,8 @@ export type CookiePolicy = Message<"consent.v1.CookiePolicy"> & {
   categories: CookieCategory[];
 
   /**
-   * The current policy revision (1 or more, never lowered); 0 keeps the current one.
+   * The current policy revision (1 to 1,000,000, never lowered, raised by at most 1,000 at a
+   * time); 0 keeps the current one.
    *
    * @generated from field: uint32 revision = 2;
    */
@@ -618,8 +619,8 @@ export type CookiePolicy = Message<"consent.v1.CookiePolicy"> & {
   /**
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
    * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-   * its Origin: lower case, an international domain in IDNA form, no default port. A page
-   * served by consentd itself needs none.
+   * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+   * given twice is kept once. A page served by consentd itself needs none.
    *
    * @generated from field: repeated string allowed_origins = 6;
    */
@@ -855,6 +856,8 @@ export const CookieService: GenService<{
   /**
    * LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
    * visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+   * Linked again to another subject (another person logs in on the same browser), the
+   * visitor's later choices are theirs; the choices already attributed stay with whom they are.
    * Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
    * page key could attribute anyone's visits to any email).
    *

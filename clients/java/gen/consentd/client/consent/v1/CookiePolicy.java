@@ -120,7 +120,8 @@ private static final long serialVersionUID = 0L;
   private int revision_ = 0;
   /**
    * <pre>
-   * The current policy revision (1 or more, never lowered); 0 keeps the current one.
+   * The current policy revision (1 to 1,000,000, never lowered, raised by at most 1,000 at a
+   * time); 0 keeps the current one.
    * </pre>
    *
    * <code>uint32 revision = 2 [json_name = "revision"];</code>
@@ -239,8 +240,8 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
    * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-   * its Origin: lower case, an international domain in IDNA form, no default port. A page
-   * served by consentd itself needs none.
+   * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+   * given twice is kept once. A page served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -254,8 +255,8 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
    * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-   * its Origin: lower case, an international domain in IDNA form, no default port. A page
-   * served by consentd itself needs none.
+   * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+   * given twice is kept once. A page served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -268,8 +269,8 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
    * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-   * its Origin: lower case, an international domain in IDNA form, no default port. A page
-   * served by consentd itself needs none.
+   * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+   * given twice is kept once. A page served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -283,8 +284,8 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
    * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-   * its Origin: lower case, an international domain in IDNA form, no default port. A page
-   * served by consentd itself needs none.
+   * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+   * given twice is kept once. A page served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1244,7 +1245,8 @@ private static final long serialVersionUID = 0L;
     private int revision_ ;
     /**
      * <pre>
-     * The current policy revision (1 or more, never lowered); 0 keeps the current one.
+     * The current policy revision (1 to 1,000,000, never lowered, raised by at most 1,000 at a
+     * time); 0 keeps the current one.
      * </pre>
      *
      * <code>uint32 revision = 2 [json_name = "revision"];</code>
@@ -1256,7 +1258,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The current policy revision (1 or more, never lowered); 0 keeps the current one.
+     * The current policy revision (1 to 1,000,000, never lowered, raised by at most 1,000 at a
+     * time); 0 keeps the current one.
      * </pre>
      *
      * <code>uint32 revision = 2 [json_name = "revision"];</code>
@@ -1272,7 +1275,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The current policy revision (1 or more, never lowered); 0 keeps the current one.
+     * The current policy revision (1 to 1,000,000, never lowered, raised by at most 1,000 at a
+     * time); 0 keeps the current one.
      * </pre>
      *
      * <code>uint32 revision = 2 [json_name = "revision"];</code>
@@ -1732,8 +1736,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
      * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-     * its Origin: lower case, an international domain in IDNA form, no default port. A page
-     * served by consentd itself needs none.
+     * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+     * given twice is kept once. A page served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1747,8 +1751,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
      * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-     * its Origin: lower case, an international domain in IDNA form, no default port. A page
-     * served by consentd itself needs none.
+     * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+     * given twice is kept once. A page served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1761,8 +1765,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
      * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-     * its Origin: lower case, an international domain in IDNA form, no default port. A page
-     * served by consentd itself needs none.
+     * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+     * given twice is kept once. A page served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1776,8 +1780,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
      * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-     * its Origin: lower case, an international domain in IDNA form, no default port. A page
-     * served by consentd itself needs none.
+     * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+     * given twice is kept once. A page served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1792,8 +1796,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
      * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-     * its Origin: lower case, an international domain in IDNA form, no default port. A page
-     * served by consentd itself needs none.
+     * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+     * given twice is kept once. A page served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1813,8 +1817,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
      * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-     * its Origin: lower case, an international domain in IDNA form, no default port. A page
-     * served by consentd itself needs none.
+     * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+     * given twice is kept once. A page served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1833,8 +1837,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
      * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-     * its Origin: lower case, an international domain in IDNA form, no default port. A page
-     * served by consentd itself needs none.
+     * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+     * given twice is kept once. A page served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1853,8 +1857,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
      * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-     * its Origin: lower case, an international domain in IDNA form, no default port. A page
-     * served by consentd itself needs none.
+     * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+     * given twice is kept once. A page served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -1870,8 +1874,8 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
      * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-     * its Origin: lower case, an international domain in IDNA form, no default port. A page
-     * served by consentd itself needs none.
+     * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+     * given twice is kept once. A page served by consentd itself needs none.
      * </pre>
      *
      * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>

@@ -58,7 +58,8 @@ public interface CookiePolicyOrBuilder extends
 
   /**
    * <pre>
-   * The current policy revision (1 or more, never lowered); 0 keeps the current one.
+   * The current policy revision (1 to 1,000,000, never lowered, raised by at most 1,000 at a
+   * time); 0 keeps the current one.
    * </pre>
    *
    * <code>uint32 revision = 2 [json_name = "revision"];</code>
@@ -144,8 +145,8 @@ public interface CookiePolicyOrBuilder extends
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
    * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-   * its Origin: lower case, an international domain in IDNA form, no default port. A page
-   * served by consentd itself needs none.
+   * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+   * given twice is kept once. A page served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -157,8 +158,8 @@ public interface CookiePolicyOrBuilder extends
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
    * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-   * its Origin: lower case, an international domain in IDNA form, no default port. A page
-   * served by consentd itself needs none.
+   * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+   * given twice is kept once. A page served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -169,8 +170,8 @@ public interface CookiePolicyOrBuilder extends
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
    * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-   * its Origin: lower case, an international domain in IDNA form, no default port. A page
-   * served by consentd itself needs none.
+   * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+   * given twice is kept once. A page served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>
@@ -182,8 +183,8 @@ public interface CookiePolicyOrBuilder extends
    * <pre>
    * Browser origins allowed to call the browser port for this tenant (`https://www.example.fr`,
    * scheme://host[:port], at most 50), matched exactly; no wildcards. Stored as a browser sends
-   * its Origin: lower case, an international domain in IDNA form, no default port. A page
-   * served by consentd itself needs none.
+   * its Origin: lower case, an international domain in IDNA form, no default port; an origin
+   * given twice is kept once. A page served by consentd itself needs none.
    * </pre>
    *
    * <code>repeated string allowed_origins = 6 [json_name = "allowedOrigins"];</code>

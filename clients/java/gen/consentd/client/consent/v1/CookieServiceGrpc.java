@@ -323,6 +323,8 @@ public final class CookieServiceGrpc {
      * <pre>
      * LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
      * visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+     * Linked again to another subject (another person logs in on the same browser), the
+     * visitor's later choices are theirs; the choices already attributed stay with whom they are.
      * Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
      * page key could attribute anyone's visits to any email).
      * </pre>
@@ -476,6 +478,8 @@ public final class CookieServiceGrpc {
      * <pre>
      * LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
      * visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+     * Linked again to another subject (another person logs in on the same browser), the
+     * visitor's later choices are theirs; the choices already attributed stay with whom they are.
      * Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
      * page key could attribute anyone's visits to any email).
      * </pre>
@@ -582,6 +586,8 @@ public final class CookieServiceGrpc {
      * <pre>
      * LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
      * visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+     * Linked again to another subject (another person logs in on the same browser), the
+     * visitor's later choices are theirs; the choices already attributed stay with whom they are.
      * Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
      * page key could attribute anyone's visits to any email).
      * </pre>
@@ -688,6 +694,8 @@ public final class CookieServiceGrpc {
      * <pre>
      * LinkVisitor links a visitor to a subject (for example when the visitor logs in): the
      * visitor's earlier choices that had no subject, and its later ones, are attributed to it.
+     * Linked again to another subject (another person logs in on the same browser), the
+     * visitor's later choices are theirs; the choices already attributed stay with whom they are.
      * Scopes: consent:write, admin: the site's server calls it once the person has logged in (a
      * page key could attribute anyone's visits to any email).
      * </pre>
