@@ -5,17 +5,21 @@ it left no line and no metric at all (probe IA)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import json
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from consent.v1 import consent_pb2, types_pb2
 from structlog.testing import capture_logs
 
+from consentd.api.http import HttpServer
 from consentd.bootstrap import App
-from tests.conftest import Stubs
+from tests.conftest import Stubs, owner
 from tests.e2e.helpers import check, put_purpose, target
+from tests.e2e.test_browser_port import auth, http
 
 CHECK = "/consent.v1.ConsentService/CheckConsent"
 SLOW = 0.5
@@ -60,3 +64,70 @@ async def test_a_caller_gone_during_its_admission_is_counted(stubs: Stubs) -> No
     (line,) = _lines(entries)
     assert line["code"] == "CANCELLED"
     assert line["duration_ms"] >= 50
+
+
+@pytest.fixture
+async def slow_browser_port(app: App, slow_admission: None) -> AsyncIterator[int]:
+    """A browser port built on the slowed gate (the shared one holds the gate's method)."""
+    server = HttpServer(app.browser_app(), grace=1)
+    port = await server.start("127.0.0.1:0")
+    yield port
+    await server.stop()
+
+
+async def test_the_browser_port_counts_the_admission_and_holds_the_callers_timeout(
+    stubs: Stubs, admin_key: str, slow_browser_port: int
+) -> None:
+    """Probe IF: on the browser port a 5 s look-up was logged as 0.01 ms, and a caller asking
+    800 ms (Connect-Timeout-Ms) was answered after 5 s."""
+    await put_purpose(stubs, "newsletter")
+    path = "/consent.v1.ConsentService/CheckConsent"
+    body = {
+        "subject": {"email": "admitted@example.fr"},
+        "target": {
+            "purpose": "newsletter",
+            "channel": "CHANNEL_EMAIL",
+            "scope": "PARTY_SCOPE_FIRST_PARTY",
+        },
+    }
+    with capture_logs() as entries:
+        status, _, said = await http(slow_browser_port, path, body, auth(admin_key))
+        _, _, answer = await http(
+            slow_browser_port, path, body, auth(admin_key, **{"Connect-Timeout-Ms": "200"})
+        )
+    assert status == 200, said
+    assert json.loads(answer)["code"] == "deadline_exceeded", answer
+    lines = _lines(entries)
+    assert [line["code"] for line in lines] == ["OK", "DEADLINE_EXCEEDED"]
+    assert lines[0]["duration_ms"] >= SLOW * 1000
+    assert 150 <= lines[1]["duration_ms"] < SLOW * 1000
+
+
+async def test_a_browser_callers_timeout_bounds_its_statements(
+    app: App, stubs: Stubs, admin_key: str, http_port: int
+) -> None:
+    """Probe IF: a check waiting on a lock past its Connect-Timeout-Ms was answered by
+    connectrpc and logged CANCELLED, with no warning; its statements now end a little before
+    the caller's timeout, answered and logged DEADLINE_EXCEEDED as on the gRPC port."""
+    await put_purpose(stubs, "newsletter")
+    path = "/consent.v1.ConsentService/CheckConsent"
+    body = {
+        "subject": {"email": "locked@example.fr"},
+        "target": {
+            "purpose": "newsletter",
+            "channel": "CHANNEL_EMAIL",
+            "scope": "PARTY_SCOPE_FIRST_PARTY",
+        },
+    }
+    async with owner(app).connect() as conn:
+        await conn.execute(sa.text("LOCK TABLE current_consents IN ACCESS EXCLUSIVE MODE"))
+        with capture_logs() as entries:
+            status, _, answer = await http(
+                http_port, path, body, auth(admin_key, **{"Connect-Timeout-Ms": "800"})
+            )
+        await conn.rollback()
+    said = json.loads(answer)
+    assert (status, said["code"]) == (504, "deadline_exceeded"), answer
+    assert said["message"] == "the database did not answer in time"
+    (line,) = _lines(entries)
+    assert line["code"] == "DEADLINE_EXCEEDED"

@@ -22,6 +22,7 @@ from uuid import uuid4
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from structlog.testing import capture_logs
 
 from consentd.app.cookie_choices import RecordCookieChoice
 from consentd.app.retention import FAILED, LOCK_NAME
@@ -178,7 +179,11 @@ async def test_dry_run_reports_and_changes_nothing(world: World) -> None:
     """The dry run names what would go per tenant and category; every row is still there."""
     app = world.app
     before = {t.slug: await _counts(app, t) for t in (world.active, world.ended, world.held)}
-    report = await app.retention.run(dry_run=True)
+    with capture_logs() as logs:
+        report = await app.retention.run(dry_run=True)
+    # The warning names whose requests (probe IF: a run over tenants could not tell).
+    warned = [e for e in logs if e["event"] == "purge_deletes_open_rights_requests"]
+    assert [(e["tenant"], e["open"]) for e in warned] == [("b-ended", 1)]
     by_slug = {t.tenant: t for t in report.tenants}
     assert by_slug["a-active"].status == "kept"
     assert by_slug["a-active"].deleted == {"audit_entries": world.old_checkpoint}

@@ -3,6 +3,7 @@ tenant prefix and the page's origin, with error mapping and one log line per cal
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
@@ -20,6 +21,7 @@ from consentd.api.gate import Gate
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.errors import ConsentError, PermissionDenied
 from consentd.domain.tenancy import Principal, Scope
+from consentd.store.deadlines import set_call_deadline, statements_bound
 from consentd.telemetry import Telemetry
 
 # What a credential sent from another origin may carry: it is readable by the page's scripts.
@@ -65,9 +67,16 @@ class BrowserGate:
             principal = await self._admit(method, headers, request)
             call.tenant = principal.tenant.slug
             set_principal(principal)
-            return await self._gate.unary(
-                method, headers, principal, request, lambda: call_next(request, ctx)
-            )
+            # The caller's timeout bounds its statements a little before it, as on the gRPC
+            # port: a wait is answered and logged DEADLINE_EXCEEDED, warned, not CANCELLED by
+            # connectrpc (probe IF).
+            remaining = ctx.timeout_ms
+            bound = statements_bound(remaining / 1000 if remaining is not None else None)
+            set_call_deadline(bound)
+            async with asyncio.timeout(bound):
+                return await self._gate.unary(
+                    method, headers, principal, request, lambda: call_next(request, ctx)
+                )
         except ConnectError as error:
             call.code = grpc_status(error.code)
             raise

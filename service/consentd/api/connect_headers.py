@@ -126,3 +126,18 @@ def binary_get_in_base64(scope: Scope) -> Scope:
     raw = given.get("message", "").encode("latin-1")
     given.update(base64="1", message=base64.urlsafe_b64encode(raw).decode().rstrip("="))
     return {**scope, "query_string": urllib.parse.urlencode(given).encode()}
+
+
+_UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
+
+
+def timeout_seconds(scope: Scope) -> tuple[float | None, str]:
+    """The call's own timeout in seconds (Connect's connect-timeout-ms, gRPC-Web's
+    grpc-timeout) and the header's name; None when it gives none, or one of the wrong form
+    (refused later, by its rule)."""
+    if (given := header(scope, b"connect-timeout-ms")) and given.isdigit():
+        return int(given) / 1000, "connect-timeout-ms"
+    given = header(scope, b"grpc-timeout") or ""
+    if re.fullmatch("[0-9]{1,8}[HMSmun]", given):
+        return int(given[:-1]) * _UNITS[given[-1]], "grpc-timeout"
+    return None, ""

@@ -226,7 +226,7 @@ def still_unverified(request: RightsRequest) -> None:
 _COUNTED = 10_000
 
 
-async def open_requests_note(uow: UnitOfWork, now: datetime) -> str | None:
+async def open_requests_note(uow: UnitOfWork, now: datetime, tenant: str = "") -> str | None:
     """What a tenant purge says of the rights requests it deletes still open, None when there
     are none (probe DM: it deleted overdue ones without a word to the DPO)."""
     far = datetime.max.replace(tzinfo=now.tzinfo)
@@ -234,7 +234,7 @@ async def open_requests_note(uow: UnitOfWork, now: datetime) -> str | None:
     if not found:
         return None
     late = sum(1 for r in found if r.effective_due_at is not None and r.effective_due_at < now)
-    log.warning("purge_deletes_open_rights_requests", open=len(found), overdue=late)
+    log.warning("purge_deletes_open_rights_requests", tenant=tenant, open=len(found), overdue=late)
     return (
         f"rights requests: {len(found)} still open ({late} past their due date) deleted with the "
         "tenant's data; answer them from a copy kept before the purge where the law asks"

@@ -228,7 +228,7 @@ class RetentionJob:
         then on: migration 0011), then delete its rows in batches and close its audit chain."""
         report = TenantReport(tenant.slug, status)
         async with self._uow(tenant.tenant_id) as uow:
-            if (note := await open_requests_note(uow, self._clock())) is not None:
+            if (note := await open_requests_note(uow, self._clock(), tenant.slug)) is not None:
                 report.notes.append(note)
         if not dry_run:
             async with self._uow(tenant.tenant_id) as uow:
