@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.domain.model import ProcessingRole
 from consentd.domain.tenancy import Scope, StoredKey, Tenant, TokenIssuer
+from consentd.store.connections import connected
 from consentd.store.tables import api_keys, tenant_retention, tenants, token_issuers
 from consentd.store.uow import enter_tenant
 
@@ -74,7 +75,7 @@ class SqlCallerDirectory:
         return tenant_of(row) if row else None
 
     async def key_ids(self, tenant_id: UUID) -> frozenset[str]:
-        async with self._engine.connect() as conn:
+        async with connected(self._engine) as conn:
             await enter_tenant(conn, tenant_id)
             query = sa.select(api_keys.c.key_id).where(api_keys.c.tenant_id == tenant_id)
             ids = frozenset((await conn.execute(query)).scalars())
@@ -82,7 +83,7 @@ class SqlCallerDirectory:
         return ids
 
     async def tenant_ids(self) -> frozenset[UUID]:
-        async with self._engine.connect() as conn:
+        async with connected(self._engine) as conn:
             found = await conn.execute(sa.text("SELECT t FROM consentd_tenant_ids() AS t"))
             ids = frozenset(found.scalars())
             await conn.rollback()
@@ -91,7 +92,10 @@ class SqlCallerDirectory:
     async def _one(
         self, tenant_id: UUID, query: sa.Select[tuple[object, ...]]
     ) -> sa.RowMapping | None:
-        async with self._engine.connect() as conn:
+        # A look-up cancelled (its caller gone) or timed out drops its connection at once:
+        # SQLAlchemy's own close waited up to 2 s on a frozen database, and the call's
+        # CANCELLED line came that late, its duration with it (probe IF).
+        async with connected(self._engine) as conn:
             await enter_tenant(conn, tenant_id)
             row = (await conn.execute(query)).mappings().first()
             await conn.rollback()
