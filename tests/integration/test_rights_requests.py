@@ -499,3 +499,31 @@ async def test_an_e_mail_sent_before_the_operator_told_the_person_records_nothin
     assert late.person_told_at == T0 + timedelta(days=3)  # the operator's, said as such (GJ)
     assert (await app.requests.get(who, request_id)).person_told_at == T0 + timedelta(days=3)
     assert (await app.audit.verify(tenant)).ok
+
+
+async def test_an_objection_request_stops_marketing_once_verified(
+    rights_app: App, tenant: Tenant
+) -> None:
+    """Probe IK: an objection request filed and verified, never completed, left every check
+    ALLOW (a grant, a legitimate interest) for a year. Direct marketing stops on the objection
+    (art. 21(3)): in force once the identity is verified, one objection entry, the completion
+    adding none."""
+    app, who = rights_app, principal(tenant)
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("olga@example.fr"))
+    submitted = await app.requests.submit(who, RequestKind.OBJECT, email("olga@example.fr"), None)
+    request_id = submitted.request.request_id
+    asked = CheckConsent(email("olga@example.fr"), NEWSLETTER)
+    assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.GRANTED
+    await app.requests.attest_identity(who, request_id, "dpo")
+    assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.OBJECTED
+    await app.requests.start(who, request_id)
+    await app.requests.complete(who, request_id, "objection recorded", "dpo")
+    await app.sequencer.drain(tenant.tenant_id)
+    async with owner(app).connect() as conn:
+        query = sa.select(sa.func.count()).where(
+            audit_entries.c.tenant_id == tenant.tenant_id,
+            audit_entries.c.action == "subject.objected",
+        )
+        assert (await conn.execute(query)).scalar_one() == 1
+    assert (await app.audit.verify(tenant)).ok

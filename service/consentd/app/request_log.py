@@ -9,11 +9,18 @@ from uuid import UUID
 
 import structlog
 
+from consentd.app.blocking import block_subject
 from consentd.app.ports import UnitOfWork, UnitOfWorkFactory
 from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.canonical import stamp, stamp_or_none
 from consentd.domain.errors import FailedPrecondition, NotFound
-from consentd.domain.rights import OPEN_STATES, RequestKind, RequestState, RightsRequest
+from consentd.domain.rights import (
+    OPEN_STATES,
+    BlockKind,
+    RequestKind,
+    RequestState,
+    RightsRequest,
+)
 
 log = structlog.get_logger("consentd.rights")
 
@@ -75,7 +82,26 @@ async def saved(
     if after is not before:
         await uow.requests.save(after)
         uow.audit.record(transition(after, before, now, answer))
+        await objection_once_verified(uow, before, after, now)
     await uow.commit(after)
+
+
+async def objection_once_verified(
+    uow: UnitOfWork, before: RightsRequest, after: RightsRequest, now: datetime
+) -> None:
+    """An objection request puts the objection in force once the person's identity is verified,
+    not at its completion: direct marketing stops on the objection (GDPR art. 21(3)), and a
+    verified request left open let every check answer ALLOW for a year (probe IK)."""
+    verified = RequestState.IDENTITY_VERIFIED
+    if (
+        after.kind is RequestKind.OBJECT
+        and after.state is verified
+        and before.state is not verified
+    ):
+        by = f"rights request {str(after.request_id)[:8]}"
+        await block_subject(
+            uow, after.subject_id, BlockKind.OBJECTED, lambda: now, after.request_id, by=by
+        )
 
 
 # The requests answered by handing the person their data: done only once it was handed over.
@@ -208,6 +234,7 @@ async def verified_by_token(
     verified = request.verified(now, "portal_token")
     await uow.requests.save(verified)
     uow.audit.record(transition(verified, request, now))
+    await objection_once_verified(uow, request, verified, now)
     return verified
 
 
