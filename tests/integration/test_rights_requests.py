@@ -187,7 +187,7 @@ async def test_codes_expire_and_five_wrong_tries_in_all_lock_the_request(
 async def test_an_erasure_closes_the_persons_other_requests(
     rights_app: App, tenant: Tenant, clock: TestClock
 ) -> None:
-    """Probe CD: the person's access, objection and rectification requests stayed open after
+    """Probe CD: the person's rectification, objection and restriction requests stayed open after
     their erasure, went overdue and were warned about every quarter hour, for ever. The
     erasure closes them in its transaction, each saying why: done once verified, refused
     before (no identity was ever shown); every move logged, the chain verifies."""
@@ -195,7 +195,7 @@ async def test_an_erasure_closes_the_persons_other_requests(
     clock.pinned = T0
     await catalogue(app, tenant)
     await grant(app, tenant, email("z@example.fr"))
-    kinds = (RequestKind.ACCESS, RequestKind.OBJECT, RequestKind.RECTIFY, RequestKind.ERASE)
+    kinds = (RequestKind.RECTIFY, RequestKind.OBJECT, RequestKind.RESTRICT, RequestKind.ERASE)
     ids = {}
     for kind in kinds:
         submitted = await app.requests.submit(who, kind, email("z@example.fr"), None)
@@ -338,6 +338,12 @@ async def test_an_erasure_waits_for_the_persons_verified_access_request_to_be_an
         await app.requests.complete(who, ids[RequestKind.ERASE], "erased", "dpo")
     assert refused.value.code == "ACCESS_UNANSWERED"
     assert (await app.rights.export(who, email("both@example.fr"))).get("subject")
+    # Probe IK: one not verified yet was refused by the erasure, the person never told.
+    port = await app.requests.submit(who, RequestKind.PORT, email("both@example.fr"), None)
+    with pytest.raises(FailedPrecondition, match="identity not verified yet") as unverified:
+        await app.requests.complete(who, ids[RequestKind.ERASE], "erased", "dpo")
+    assert unverified.value.code == "ACCESS_UNANSWERED"
+    await app.requests.refuse(who, port.request.request_id, "identity not shown")
     await app.requests.complete(who, ids[RequestKind.ERASE], "erased", "dpo")
     access = await app.requests.get(who, ids[RequestKind.ACCESS])
     assert access.state is RequestState.DONE

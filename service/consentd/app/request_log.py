@@ -203,10 +203,19 @@ async def close_with_erasure(
 async def _answered_before_erasure(uow: UnitOfWork, request: RightsRequest) -> str | None:
     """The export answering a verified access or portability request, which an erasure would
     close done. Raises FailedPrecondition when there is none: the erasure would leave the
-    person's right of access unanswered for good (probe GD: closed with nothing handed over).
-    A request whose identity was never shown is refused by the erasure (nothing is given)."""
-    if request.state is RequestState.RECEIVED:
+    person's right of access unanswered for good (probe GD: closed with nothing handed over);
+    and for one not verified yet: the erasure refused it without a word to the person or the
+    DPO (probe IK: the same person had proved who they were that day for the erasure). Any
+    other request is closed by the erasure."""
+    if request.kind not in _ANSWERED_BY_EXPORT:
         return None
+    if request.state is RequestState.RECEIVED:
+        raise FailedPrecondition(
+            f"{_NAMES[request.kind]} of this person ({request.request_id}) is open, its "
+            "identity not verified yet: verify and answer it, or refuse it (the person is told "
+            "why), before erasing",
+            code="ACCESS_UNANSWERED",
+        )
     try:
         return await export_answering(uow, request)
     except FailedPrecondition:
