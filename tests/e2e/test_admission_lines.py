@@ -131,3 +131,27 @@ async def test_a_browser_callers_timeout_bounds_its_statements(
     assert said["message"] == "the database did not answer in time"
     (line,) = _lines(entries)
     assert line["code"] == "DEADLINE_EXCEEDED"
+
+
+@pytest.mark.parametrize(
+    ("given", "status"),
+    [
+        ("9" * 400, 400),
+        ("12345678901", 400),
+        # Not UTF-8: dropped, as every such header is (api/connect_headers.py), the call served.
+        ("\u00b2", 200),
+    ],
+)
+async def test_a_malformed_timeout_is_never_internal(
+    admin_key: str, http_port: int, given: str, status: int
+) -> None:
+    """Probe IJ: 400 digits, or a superscript digit, answered 500 with a traceback (str.isdigit
+    took them); a timeout of the wrong form is the caller's error, as 11 digits always was."""
+    path = "/consent.v1.CookieService/GetCookieChoice"
+    headers = auth(admin_key, **{"Connect-Timeout-Ms": given})
+    answered, _, answer = await http(
+        http_port, path, {"visitorId": "vis-abcdefghijklmnop"}, headers
+    )
+    assert answered == status, answer
+    if status == 400:
+        assert json.loads(answer)["code"] == "invalid_argument", answer

@@ -462,6 +462,20 @@ async def test_the_standing_words_stay_provable_after_their_segment_was_pruned(
         assert report.ok is (value == kept), report.problem
         if value != kept:
             assert "frontier" in report.problem
+    # Probe IJ: the pruned entries' range set to NULL (as a log pruned before 0009 has) made
+    # verify skip the tree, and a forged root was signed.
+    pruned = "UPDATE audit_heads SET pruned_frontier = :f WHERE tenant_id = :t"
+    async with owner(app).connect() as conn:
+        query = sa.text("SELECT pruned_frontier FROM audit_heads WHERE tenant_id = :t")
+        range_kept = (await conn.execute(query, {"t": tenant.tenant_id})).scalar_one()
+    assert range_kept is not None
+    for value in (None, range_kept):
+        async with owner(app).begin() as conn:
+            await conn.execute(sa.text(pruned), {"f": value, "t": tenant.tenant_id})
+        report = await app.audit.verify(tenant)
+        assert report.ok is (value is not None), report.problem
+        if value is None:
+            assert "frontier is missing" in report.problem
     # Probe ID: the erasure's time moved (what a breach scope reports), and a contact point it
     # suppressed deleted (a system's grant then made the erased person ALLOW), verified ok.
     for value in (at - timedelta(days=300), at):

@@ -20,6 +20,7 @@ from consentd.domain.audit import (
     chain,
 )
 from consentd.domain.audit_verify import ChainVerifier
+from consentd.domain.merkle import Frontier
 
 TENANT = uuid4()
 T0 = datetime(2027, 5, 1, 12, 0, tzinfo=UTC)
@@ -108,9 +109,15 @@ def test_a_checkpoint_signature_verifies_and_anchors_a_pruned_chain() -> None:
     entries = build(10)
     checkpoint = SIGNER.sign(TENANT, 4, entries[3].entry_hash, T0)
     assert SIGNER.verifies(checkpoint)
-    head = Head(10, entries[-1].entry_hash, 4)
+    pruned = Frontier(0, [])
+    for entry in entries[:4]:
+        pruned.append(entry.leaf_hash())
+    head = Head(10, entries[-1].entry_hash, 4, pruned_frontier=pruned.packed())
     report = verify(entries[4:], head, [checkpoint])
     assert (report.ok, report.first_seq, report.entries_checked) == (True, 5, 6)
+    # Without the pruned entries' range the tree cannot be recomputed: said (probe IJ).
+    missing = verify(entries[4:], Head(10, entries[-1].entry_hash, 4), [checkpoint])
+    assert (missing.ok, missing.bad_seq) == (False, 5)
 
 
 def test_a_forged_or_foreign_checkpoint_fails() -> None:

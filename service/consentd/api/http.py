@@ -191,11 +191,12 @@ class BrowserApp:
         # The call counts from here, and its own timeout holds here too (probe IF: a 5 s look-up
         # was logged as 0.01 ms, an 800 ms caller answered after 5 s).
         ADMITTING.set(time.perf_counter())
+        seconds, timeout_header = timeout_seconds(scope)
+        bound = asyncio.timeout(seconds)
         try:
             # A name the contract does not have: the credential only (the app answers it).
             named = method if _is_method(method) else None
-            seconds, timeout_header = timeout_seconds(scope)
-            async with asyncio.timeout(seconds) as bound:
+            async with bound:
                 await self._authenticate(named, metadata_of(pairs), tenant=tenant)
         except Unauthenticated:
             return UNAUTHENTICATED, ""

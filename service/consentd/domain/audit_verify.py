@@ -58,10 +58,6 @@ class ChainVerifier:
         self._format = 1  # entries written since 0009 are format 2; never back to 1
         self._verified_checkpoints = 0
         self._bad: tuple[int, str] | None = None
-        try:
-            self._tree = _first_tree(head)
-        except ValueError:
-            self._fail(self._expected_seq, "the pruned entries' stored frontier does not fit")
         if self._head.pruned_through:
             anchor = self._checkpoints.get(self._head.pruned_through)
             if anchor is None:
@@ -70,6 +66,11 @@ class ChainVerifier:
                 self._fail(anchor.seq, "the anchoring checkpoint's signature does not verify")
             else:
                 self._prev = anchor.entry_hash
+        try:
+            self._tree = _first_tree(head)
+        except ValueError:
+            missing = "the pruned entries' stored frontier is missing or does not fit"
+            self._fail(self._expected_seq, missing)
 
     @property
     def failed(self) -> bool:
@@ -152,12 +153,11 @@ class ChainVerifier:
         )
 
 
-def _first_tree(head: Head | None) -> Frontier | None:
-    """The tree the entries kept are appended to: empty, or the pruned entries' compact range
-    (None when retention kept none: pruned before migration 0009). Raises ValueError when the
-    range does not fit the pruned entries' count."""
+def _first_tree(head: Head | None) -> Frontier:
+    """The tree the entries kept are appended to: empty, or the pruned entries' compact range.
+    Raises ValueError when that range is missing (set to NULL as the owner, a forged root
+    verified and was signed; probe IJ: only a log pruned before migration 0009 has none) or
+    does not fit the pruned entries' count."""
     if not (head and head.pruned_through):
         return Frontier(0, [])
-    if head.pruned_frontier is None:
-        return None
-    return Frontier.of(head.pruned_through, head.pruned_frontier)
+    return Frontier.of(head.pruned_through, head.pruned_frontier or b"")
