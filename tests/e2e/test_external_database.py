@@ -102,6 +102,12 @@ async def test_migrate_and_admin_commands_use_the_owner_url(
     issued = _run(env, "keys", "create", "acme", "--scope", "consent:write")
     assert issued.returncode == 0, issued.stderr
     assert "shown once" in issued.stderr
+    assert "consent:attest counts only" not in issued.stderr
+    # Probe IK: attest without a write scope was taken without a word.
+    scopes = ("--scope", "rights:support", "--scope", "consent:attest")
+    support = _run(env, "keys", "create", "acme", *scopes)
+    assert support.returncode == 0, support.stderr
+    assert "consent:attest counts only on writes" in support.stderr
 
 
 def test_serve_refuses_a_superuser_connection(postgres: EmbeddedPostgres) -> None:

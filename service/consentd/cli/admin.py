@@ -21,7 +21,7 @@ from consentd.domain.breach import Window
 from consentd.domain.canonical import stamp
 from consentd.domain.errors import InvalidInput
 from consentd.domain.model import ProcessingRole
-from consentd.domain.tenancy import Tenant
+from consentd.domain.tenancy import Scope, Tenant
 from consentd.runtime import database
 from consentd.store.database import migrate
 from consentd.store.runtime_role import check_runtime_role
@@ -178,6 +178,13 @@ async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
         print(f"key_id {stored.key_id} scopes {','.join(sorted(stored.scopes))}")
         print(f"key {key.token}")
         print("(shown once: store it now; consentd keeps only its SHA-256)", file=sys.stderr)
+        if Scope.ATTEST in stored.scopes and not stored.scopes & {Scope.WRITE, Scope.ADMIN}:
+            # Probe IK: accepted without a word, read as letting a support desk record a STOP.
+            print(
+                "note: consent:attest counts only on writes, which this key cannot make "
+                "(add --scope consent:write)",
+                file=sys.stderr,
+            )
     elif args.action == "list":
         for k in await admin.keys(args.slug):
             state = "revoked" if k.revoked_at else "live"
