@@ -51,7 +51,7 @@ async def say_deadlines(owner: AsyncEngine, now: datetime, metrics: Metrics | No
                 tenant=found.tenant,
                 overdue=found.overdue,
                 due_within_7_days=found.due_soon,
-                hint="RightsService.ListRightsRequests with overdue_only, then answer or extend",
+                hint="RightsService.ListRightsRequests with overdue_only, then answer or refuse",
             )
         else:
             log.info(
