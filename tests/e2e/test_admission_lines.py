@@ -38,6 +38,16 @@ def slow_admission(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app.gate, "admit_unread", slowly)
 
 
+def _check_of(address: str) -> dict[str, Any]:
+    """A CheckConsent request of the newsletter by e-mail, as Connect JSON."""
+    target = {
+        "purpose": "newsletter",
+        "channel": "CHANNEL_EMAIL",
+        "scope": "PARTY_SCOPE_FIRST_PARTY",
+    }
+    return {"subject": {"email": address}, "target": target}
+
+
 def _lines(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in entries if e.get("event") == "rpc" and e.get("method") == CHECK]
 
@@ -81,15 +91,7 @@ async def test_the_browser_port_counts_the_admission_and_holds_the_callers_timeo
     """Probe IF: on the browser port a 5 s look-up was logged as 0.01 ms, and a caller asking
     800 ms (Connect-Timeout-Ms) was answered after 5 s."""
     await put_purpose(stubs, "newsletter")
-    path = "/consent.v1.ConsentService/CheckConsent"
-    body = {
-        "subject": {"email": "admitted@example.fr"},
-        "target": {
-            "purpose": "newsletter",
-            "channel": "CHANNEL_EMAIL",
-            "scope": "PARTY_SCOPE_FIRST_PARTY",
-        },
-    }
+    path, body = "/consent.v1.ConsentService/CheckConsent", _check_of("admitted@example.fr")
     with capture_logs() as entries:
         status, _, said = await http(slow_browser_port, path, body, auth(admin_key))
         _, _, answer = await http(
@@ -110,15 +112,7 @@ async def test_a_browser_callers_timeout_bounds_its_statements(
     connectrpc and logged CANCELLED, with no warning; its statements now end a little before
     the caller's timeout, answered and logged DEADLINE_EXCEEDED as on the gRPC port."""
     await put_purpose(stubs, "newsletter")
-    path = "/consent.v1.ConsentService/CheckConsent"
-    body = {
-        "subject": {"email": "locked@example.fr"},
-        "target": {
-            "purpose": "newsletter",
-            "channel": "CHANNEL_EMAIL",
-            "scope": "PARTY_SCOPE_FIRST_PARTY",
-        },
-    }
+    path, body = "/consent.v1.ConsentService/CheckConsent", _check_of("locked@example.fr")
     async with owner(app).connect() as conn:
         await conn.execute(sa.text("LOCK TABLE current_consents IN ACCESS EXCLUSIVE MODE"))
         with capture_logs() as entries:
