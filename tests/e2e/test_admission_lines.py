@@ -149,3 +149,12 @@ async def test_a_malformed_timeout_is_never_internal(
     assert answered == status, answer
     if status == 400:
         assert json.loads(answer)["code"] == "invalid_argument", answer
+
+
+async def test_only_the_protocols_own_timeout_header_counts(admin_key: str, http_port: int) -> None:
+    """Probe IL: a Connect call with a stray `grpc-timeout: 1n` was answered deadline_exceeded
+    (the other protocol's header bounded its key's look-up); connectrpc ignores it, so do we."""
+    path, body = "/consent.v1.CookieService/GetCookieChoice", {"visitorId": "vis-abcdefghijklmnop"}
+    headers = auth(admin_key, **{"grpc-timeout": "1n"})
+    status, _, answer = await http(http_port, path, body, headers)
+    assert status == 200, answer

@@ -23,11 +23,19 @@ from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.model import Reason
 from consentd.domain.rights import RequestKind, RequestState, RightsRequest
-from consentd.domain.tenancy import Tenant
+from consentd.domain.tenancy import Principal, Scope, Tenant
 from consentd.store.tables import audit_entries
 from consentd.store.uow import SqlUnitOfWork
 from tests.conftest import TEST_SECRET, TestClock, owner
-from tests.integration.helpers import NEWSLETTER, catalogue, email, grant, phone, principal
+from tests.integration.helpers import (
+    NEWSLETTER,
+    catalogue,
+    email,
+    external,
+    grant,
+    phone,
+    principal,
+)
 
 T0 = datetime(2027, 1, 31, 10, 0, tzinfo=UTC)
 
@@ -523,8 +531,12 @@ async def test_an_objection_request_stops_marketing_once_verified(
     assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.GRANTED
     await app.requests.attest_identity(who, request_id, "dpo")
     assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.OBJECTED
+    # The person grants again in person; closing the request does not put the objection back
+    # over their word (probe IL: it did).
+    await grant(app, tenant, email("olga@example.fr"))
     await app.requests.start(who, request_id)
     await app.requests.complete(who, request_id, "objection recorded", "dpo")
+    assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.GRANTED
     await app.sequencer.drain(tenant.tenant_id)
     async with owner(app).connect() as conn:
         query = sa.select(sa.func.count()).where(
@@ -532,4 +544,24 @@ async def test_an_objection_request_stops_marketing_once_verified(
             audit_entries.c.action == "subject.objected",
         )
         assert (await conn.execute(query)).scalar_one() == 1
+    assert (await app.audit.verify(tenant)).ok
+
+
+async def test_an_objection_filed_again_through_the_portal_is_in_force_again(
+    rights_app: App, tenant: Tenant
+) -> None:
+    """Probe IL: the person objected through the portal, granted again, then objected anew:
+    answered with the open request, the check stayed ALLOW until the DPO closed it."""
+    app, who = rights_app, principal(tenant)
+    await catalogue(app, tenant)
+    await grant(app, tenant, external("cust-nine"), email("nine@example.fr"))
+    portal = Principal(tenant, "portal", frozenset({Scope.SELF}), subject=external("cust-nine"))
+    asked = CheckConsent(external("cust-nine"), NEWSLETTER)
+    first = await app.requests.submit(portal, RequestKind.OBJECT, external("cust-nine"), None)
+    assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.OBJECTED
+    await grant(app, tenant, external("cust-nine"))
+    assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.GRANTED
+    again = await app.requests.submit(portal, RequestKind.OBJECT, external("cust-nine"), None)
+    assert again.request.request_id == first.request.request_id
+    assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.OBJECTED
     assert (await app.audit.verify(tenant)).ok

@@ -132,13 +132,14 @@ _UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
 
 
 def timeout_seconds(scope: Scope) -> tuple[float | None, str]:
-    """The call's own timeout in seconds (Connect's connect-timeout-ms, gRPC-Web's
-    grpc-timeout) and the header's name; None when it gives none, or one of the wrong form
-    (refused later, by its rule)."""
+    """The call's own timeout in seconds and the header's name: its protocol's only (Connect's
+    connect-timeout-ms, gRPC-Web's grpc-timeout; the other one's bounded the key's look-up,
+    probe IL); None when it gives none, or one of the wrong form (refused later, by its rule)."""
+    if is_grpc_web(header(scope, b"content-type") or ""):
+        given = header(scope, b"grpc-timeout") or ""
+        if re.fullmatch("[0-9]{1,8}[HMSmun]", given):
+            return int(given[:-1]) * _UNITS[given[-1]], "grpc-timeout"
     # ASCII digits, at most 10 (str.isdigit took "²" and 400 digits: a traceback; probe IJ).
-    if re.fullmatch("[0-9]{1,10}", given := header(scope, b"connect-timeout-ms") or ""):
+    elif re.fullmatch("[0-9]{1,10}", given := header(scope, b"connect-timeout-ms") or ""):
         return int(given) / 1000, "connect-timeout-ms"
-    given = header(scope, b"grpc-timeout") or ""
-    if re.fullmatch("[0-9]{1,8}[HMSmun]", given):
-        return int(given[:-1]) * _UNITS[given[-1]], "grpc-timeout"
     return None, ""

@@ -91,17 +91,37 @@ async def objection_once_verified(
 ) -> None:
     """An objection request puts the objection in force once the person's identity is verified,
     not at its completion: direct marketing stops on the objection (GDPR art. 21(3)), and a
-    verified request left open let every check answer ALLOW for a year (probe IK)."""
-    verified = RequestState.IDENTITY_VERIFIED
-    if (
-        after.kind is RequestKind.OBJECT
-        and after.state is verified
-        and before.state is not verified
-    ):
-        by = f"rights request {str(after.request_id)[:8]}"
-        await block_subject(
-            uow, after.subject_id, BlockKind.OBJECTED, lambda: now, after.request_id, by=by
-        )
+    verified request left open let every check answer ALLOW for a year (probe IK). Its
+    completion adds one only for a request verified before this was so: completing it after the
+    person granted again in person put the objection back over their word (probe IL)."""
+    if after.kind is not RequestKind.OBJECT or after.state is before.state:
+        return
+    if after.state is RequestState.DONE:
+        history = await uow.rights.block_history(after.subject_id)
+        if any(b.request_id == after.request_id for b in history):
+            return
+    elif after.state is not RequestState.IDENTITY_VERIFIED:
+        return
+    await _objected(uow, after, now)
+
+
+async def _objected(uow: UnitOfWork, request: RightsRequest, now: datetime) -> None:
+    by = f"rights request {str(request.request_id)[:8]}"
+    objected = BlockKind.OBJECTED
+    await block_subject(uow, request.subject_id, objected, lambda: now, request.request_id, by=by)
+
+
+async def filed_again_by_token(
+    uow: UnitOfWork, pending: RightsRequest, now: datetime
+) -> RightsRequest:
+    """The person's open request, filed again through the portal: verified by the token when it
+    was not; an objection in force again when it was (they granted again in person since, then
+    objected anew: it stayed ALLOW until the DPO closed it; probe IL)."""
+    if pending.state is RequestState.RECEIVED:
+        return await verified_by_token(uow, pending, now)
+    if pending.kind is RequestKind.OBJECT:
+        await _objected(uow, pending, now)
+    return pending
 
 
 # The requests answered by handing the person their data: done only once it was handed over.

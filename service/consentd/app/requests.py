@@ -41,7 +41,8 @@ _REQUESTS = "rights_requests"
 MAX_DUE_WITHIN_DAYS = 90  # the widest "due within" window a list takes (due within 1-3 months)
 _Move = Callable[[RightsRequest, datetime], RightsRequest]
 # The requests whose completion puts a block in force.
-_BLOCKS = {RequestKind.RESTRICT: BlockKind.RESTRICTED, RequestKind.OBJECT: BlockKind.OBJECTED}
+# What completing a request puts in force (an objection is once verified: request_log.py).
+_BLOCKS = {RequestKind.RESTRICT: BlockKind.RESTRICTED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +96,7 @@ class RightsRequestUseCases:
                 # One filed otherwise (an operator, a code never entered) is verified by the
                 # token now: it was answered as it stood, RECEIVED (probe DO).
                 pending = await locked(uow, pending.request_id)
-                if pending.state is RequestState.RECEIVED:
-                    pending = await request_log.verified_by_token(uow, pending, now)
+                pending = await request_log.filed_again_by_token(uow, pending, now)
                 await uow.commit(Submitted(pending, False))
                 return Submitted(pending, False)
             request = RightsRequest.received(uuid4(), subject_id, kind, now)
