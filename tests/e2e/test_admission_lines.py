@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 import grpc
 import pytest
 import sqlalchemy as sa
-from consent.v1 import consent_pb2, types_pb2
+from consent.v1 import consent_pb2, cookies_pb2, types_pb2
 from structlog.testing import capture_logs
 
 from consentd.api.http import HttpServer
@@ -20,6 +21,7 @@ from consentd.bootstrap import App
 from tests.conftest import Stubs, owner
 from tests.e2e.helpers import check, put_purpose, target
 from tests.e2e.test_browser_port import auth, http
+from tests.e2e.test_browser_wire import frame, grpc_web_reply, post
 
 CHECK = "/consent.v1.ConsentService/CheckConsent"
 SLOW = 0.5
@@ -158,3 +160,22 @@ async def test_only_the_protocols_own_timeout_header_counts(admin_key: str, http
     headers = auth(admin_key, **{"grpc-timeout": "1n"})
     status, _, answer = await http(http_port, path, body, headers)
     assert status == 200, answer
+
+
+async def test_a_grpc_web_timeout_bounds_the_look_up_whatever_the_media_types_case(
+    admin_key: str, slow_browser_port: int
+) -> None:
+    """Probe IM: `Application/gRPC-Web+proto` (a media type is case-insensitive) lost its
+    grpc-timeout during the key's look-up and waited the database's ceiling."""
+    message = cookies_pb2.GetCookieChoiceRequest(visitor_id="vis-abcdefghijklmnop")
+    headers = auth(
+        admin_key, **{"Content-Type": "Application/gRPC-Web+proto", "grpc-timeout": "200m"}
+    )
+    started = time.perf_counter()
+    status, answer, reply = await post(
+        slow_browser_port, "/consent.v1.CookieService/GetCookieChoice",
+        frame(message.SerializeToString()), headers,
+    )  # fmt: skip
+    _, trailers = grpc_web_reply(answer, reply)
+    assert (status, trailers["grpc-status"]) == (200, "4"), trailers
+    assert time.perf_counter() - started < SLOW

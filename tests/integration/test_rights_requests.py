@@ -565,3 +565,34 @@ async def test_an_objection_filed_again_through_the_portal_is_in_force_again(
     assert again.request.request_id == first.request.request_id
     assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.OBJECTED
     assert (await app.audit.verify(tenant)).ok
+
+
+async def test_completing_an_objection_request_over_a_standing_one_adds_nothing(
+    rights_app: App, tenant: Tenant
+) -> None:
+    """Probe IM: verified while an objection stood (a direct one, or another request's), the
+    request got no block of its own, and its completion put the objection back over the grant
+    the person gave again since. Its own block at verification, named by its caller."""
+    app, who = rights_app, principal(tenant)
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("twice@example.fr"))
+    await app.rights.object(who, email("twice@example.fr"))
+    asked = CheckConsent(email("twice@example.fr"), NEWSLETTER)
+    filed = await app.requests.submit(who, RequestKind.OBJECT, email("twice@example.fr"), None)
+    request_id = filed.request.request_id
+    await app.requests.attest_identity(who, request_id, "dpo")
+    await grant(app, tenant, email("twice@example.fr"))
+    assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.GRANTED
+    await app.requests.start(who, request_id)
+    await app.requests.complete(who, request_id, "objection recorded", "dpo")
+    assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.GRANTED
+    await app.sequencer.drain(tenant.tenant_id)
+    async with owner(app).connect() as conn:
+        query = sa.select(audit_entries.c.payload).where(
+            audit_entries.c.tenant_id == tenant.tenant_id,
+            audit_entries.c.action == "subject.objected",
+        )
+        payloads = (await conn.execute(query)).scalars().all()
+    mine = [p for p in payloads if p["request_id"] == str(request_id)]
+    assert [p["by"] for p in mine] == [who.caller]  # who attested, as a direct objection says
+    assert (await app.audit.verify(tenant)).ok

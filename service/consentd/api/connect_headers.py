@@ -46,7 +46,9 @@ def without_malformed_headers(scope: Scope) -> tuple[Scope, InvalidInput | None]
     """The request without the headers of its protocol that are malformed (and the refusal of
     the first one) and without any header whose value is not UTF-8."""
     rules = (
-        GRPC_WEB_HEADERS if is_grpc_web(header(scope, b"content-type") or "") else CONNECT_HEADERS
+        GRPC_WEB_HEADERS
+        if is_grpc_web((header(scope, b"content-type") or "").lower())
+        else CONNECT_HEADERS
     )
     # A value that is not UTF-8 (a Latin-1 user agent, a cookie another site set) is dropped:
     # connectrpc decodes every header as UTF-8 and answered 500 with the codec's error text.
@@ -135,7 +137,8 @@ def timeout_seconds(scope: Scope) -> tuple[float | None, str]:
     """The call's own timeout in seconds and the header's name: its protocol's only (Connect's
     connect-timeout-ms, gRPC-Web's grpc-timeout; the other one's bounded the key's look-up,
     probe IL); None when it gives none, or one of the wrong form (refused later, by its rule)."""
-    if is_grpc_web(header(scope, b"content-type") or ""):
+    # A media type is case-insensitive (`Application/gRPC-Web+proto` is gRPC-Web; probe IM).
+    if is_grpc_web((header(scope, b"content-type") or "").lower()):
         given = header(scope, b"grpc-timeout") or ""
         if re.fullmatch("[0-9]{1,8}[HMSmun]", given):
             return int(given[:-1]) * _UNITS[given[-1]], "grpc-timeout"

@@ -37,6 +37,7 @@ async def block_subject(
     request_id: UUID | None,
     *,
     by: str,
+    again: bool = False,
 ) -> None:
     """Put a restriction or objection in force (audited unless it already was). The subject's
     write lock first, and the block's time read once it is held: a grant committed while this
@@ -49,7 +50,7 @@ async def block_subject(
     await refuse_erased(uow, subject_id, _VERBS[kind])
     current = await uow.consents.current(subject_id)
     blocks = await uow.rights.block_history(subject_id)
-    if kind is BlockKind.OBJECTED and _objection_stands(current, blocks):
+    if kind is BlockKind.OBJECTED and not again and _objection_stands(current, blocks):
         return
     now = _after(clock(), current, blocks)
     block = await uow.rights.add_block(subject_id, kind, now, request_id)

@@ -76,51 +76,55 @@ async def saved(
     after: RightsRequest,
     now: datetime,
     answer: str | None = None,
+    *,
+    by: str = "",
 ) -> None:
-    """`after` stored and logged, and the unit of work committed; a move that changes nothing
-    (told again) writes nothing."""
+    """`after` stored and logged (`by`: the caller, of an objection it puts in force), and the
+    unit of work committed; a move that changes nothing (told again) writes nothing."""
     if after is not before:
         await uow.requests.save(after)
         uow.audit.record(transition(after, before, now, answer))
-        await objection_once_verified(uow, before, after, now)
+        await objection_once_verified(uow, before, after, now, by)
     await uow.commit(after)
 
 
 async def objection_once_verified(
-    uow: UnitOfWork, before: RightsRequest, after: RightsRequest, now: datetime
+    uow: UnitOfWork, before: RightsRequest, after: RightsRequest, now: datetime, by: str = ""
 ) -> None:
-    """An objection request puts the objection in force once the person's identity is verified,
-    not at its completion: direct marketing stops on the objection (GDPR art. 21(3)), and a
-    verified request left open let every check answer ALLOW for a year (probe IK). Its
-    completion adds one only for a request verified before this was so: completing it after the
-    person granted again in person put the objection back over their word (probe IL)."""
+    """An objection request's objection is in force once the identity is verified (art. 21(3);
+    left open, a verified request answered ALLOW for a year: probe IK), a block of its own even
+    when one stands: its completion adds one only for a request verified before this was so,
+    never over a grant the person gave again since (probes IL, IM)."""
     if after.kind is not RequestKind.OBJECT or after.state is before.state:
         return
-    if after.state is RequestState.DONE:
+    if after.state is RequestState.IDENTITY_VERIFIED:
+        await _objected(uow, after, now, by, again=True)
+    elif after.state is RequestState.DONE:
         history = await uow.rights.block_history(after.subject_id)
-        if any(b.request_id == after.request_id for b in history):
-            return
-    elif after.state is not RequestState.IDENTITY_VERIFIED:
-        return
-    await _objected(uow, after, now)
+        if not any(b.request_id == after.request_id for b in history):
+            await _objected(uow, after, now, by)
 
 
-async def _objected(uow: UnitOfWork, request: RightsRequest, now: datetime) -> None:
-    by = f"rights request {str(request.request_id)[:8]}"
-    objected = BlockKind.OBJECTED
-    await block_subject(uow, request.subject_id, objected, lambda: now, request.request_id, by=by)
+async def _objected(
+    uow: UnitOfWork, request: RightsRequest, now: datetime, by: str, *, again: bool = False
+) -> None:
+    """The request's objection in force (`again`: a block of its own even when one stands)."""
+    by, objected = by or f"rights request {str(request.request_id)[:8]}", BlockKind.OBJECTED
+    at, again_ = lambda: now, again
+    await block_subject(
+        uow, request.subject_id, objected, at, request.request_id, by=by, again=again_
+    )
 
 
 async def filed_again_by_token(
-    uow: UnitOfWork, pending: RightsRequest, now: datetime
+    uow: UnitOfWork, pending: RightsRequest, now: datetime, by: str = ""
 ) -> RightsRequest:
-    """The person's open request, filed again through the portal: verified by the token when it
-    was not; an objection in force again when it was (they granted again in person since, then
-    objected anew: it stayed ALLOW until the DPO closed it; probe IL)."""
+    """The person's open request filed again through the portal: verified by the token, or its
+    objection in force again (granted again since, they objected anew: it stayed ALLOW; IL)."""
     if pending.state is RequestState.RECEIVED:
-        return await verified_by_token(uow, pending, now)
+        return await verified_by_token(uow, pending, now, by)
     if pending.kind is RequestKind.OBJECT:
-        await _objected(uow, pending, now)
+        await _objected(uow, pending, now, by)
     return pending
 
 
@@ -222,11 +226,9 @@ async def close_with_erasure(
 
 async def _answered_before_erasure(uow: UnitOfWork, request: RightsRequest) -> str | None:
     """The export answering a verified access or portability request, which an erasure would
-    close done. Raises FailedPrecondition when there is none: the erasure would leave the
-    person's right of access unanswered for good (probe GD: closed with nothing handed over);
-    and for one not verified yet: the erasure refused it without a word to the person or the
-    DPO (probe IK: the same person had proved who they were that day for the erasure). Any
-    other request is closed by the erasure."""
+    close done. Raises FailedPrecondition when there is none (GD: closed with nothing handed
+    over) and for one not verified yet (IK: refused without a word to the person nor the DPO).
+    Any other request is closed by the erasure."""
     if request.kind not in _ANSWERED_BY_EXPORT:
         return None
     if request.state is RequestState.RECEIVED:
@@ -257,13 +259,13 @@ def _closing(request: RightsRequest, now: datetime, why: str) -> list[RightsRequ
 
 
 async def verified_by_token(
-    uow: UnitOfWork, request: RightsRequest, now: datetime
+    uow: UnitOfWork, request: RightsRequest, now: datetime, by: str = ""
 ) -> RightsRequest:
     """The request verified by the person's portal token, saved and logged."""
     verified = request.verified(now, "portal_token")
     await uow.requests.save(verified)
     uow.audit.record(transition(verified, request, now))
-    await objection_once_verified(uow, request, verified, now)
+    await objection_once_verified(uow, request, verified, now, by)
     return verified
 
 

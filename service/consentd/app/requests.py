@@ -1,10 +1,9 @@
 """Rights requests: received -> identity verified -> in progress -> done / refused. The identity
 is verified by a one-time code sent through the Notifier port to the subject's own contact point
-(only a keyed hash of it kept; 24 hours, five wrong tries), or attested by an operator. The
-one-month clock starts at the acknowledged receipt, the identity check does not stop it
-(domain/rights.py: the month-end rule); one extension of up to two months, with a reason, before
-the first due date. Completing an erase, restrict or object request performs it in the same
-transaction. Every transition is an audit entry."""
+(a keyed hash kept; 24 hours, five wrong tries), or attested by an operator. The one-month clock
+starts at the acknowledged receipt (domain/rights.py: the month-end rule); one extension of up to
+two months, with a reason, before the first due date. An objection is in force once verified,
+an erasure or restriction at completion. Every transition is an audit entry."""
 
 from __future__ import annotations
 
@@ -41,7 +40,6 @@ _REQUESTS = "rights_requests"
 MAX_DUE_WITHIN_DAYS = 90  # the widest "due within" window a list takes (due within 1-3 months)
 _Move = Callable[[RightsRequest, datetime], RightsRequest]
 # The requests whose completion puts a block in force.
-# What completing a request puts in force (an objection is once verified: request_log.py).
 _BLOCKS = {RequestKind.RESTRICT: BlockKind.RESTRICTED}
 
 
@@ -90,13 +88,13 @@ class RightsRequestUseCases:
             await held(uow, subject_id)
             now = self._clock()
             # Filed through the tenant's portal, whose token names the person: verified by it (a
-            # code they had nowhere to enter left it RECEIVED; three clicks made three requests).
+            # code they had nowhere to enter left it RECEIVED; three clicks made three requests);
+            # one filed otherwise is verified by the token now (it stayed RECEIVED; probe DO).
             portal = principal.subject is not None
             if portal and (pending := await open_request(uow, subject_id, kind)) is not None:
-                # One filed otherwise (an operator, a code never entered) is verified by the
-                # token now: it was answered as it stood, RECEIVED (probe DO).
                 pending = await locked(uow, pending.request_id)
-                pending = await request_log.filed_again_by_token(uow, pending, now)
+                by = principal.caller
+                pending = await request_log.filed_again_by_token(uow, pending, now, by)
                 await uow.commit(Submitted(pending, False))
                 return Submitted(pending, False)
             request = RightsRequest.received(uuid4(), subject_id, kind, now)
@@ -109,7 +107,8 @@ class RightsRequestUseCases:
             uow.audit.record(transition(request, None, now))
             submitted = Submitted(request, False)
             if portal:
-                submitted = Submitted(await request_log.verified_by_token(uow, request, now), False)
+                verified = await request_log.verified_by_token(uow, request, now, principal.caller)
+                submitted = Submitted(verified, False)
             await uow.commit(submitted)
         if portal or contact is None or code is None:
             return submitted
@@ -168,7 +167,7 @@ class RightsRequestUseCases:
                 await uow.commit_refusal()  # the try counts, under a key or not
                 raise InvalidInput("code", "does not match the code sent")
             verified = request.verified(now, "one_time_code")
-            await request_log.saved(uow, request, verified, now)
+            await request_log.saved(uow, request, verified, now, by=principal.caller)
         return verified
 
     async def attest_identity(
@@ -229,7 +228,7 @@ class RightsRequestUseCases:
                 await block_subject(
                     uow, request.subject_id, block, self._clock, request_id, by=principal.caller
                 )
-            await request_log.saved(uow, request, done, now, answer)
+            await request_log.saved(uow, request, done, now, answer, by=principal.caller)
         return done
 
     async def _apply(
@@ -248,7 +247,7 @@ class RightsRequestUseCases:
             moved = move(request, now)
             tell = tell and moved.person_told_at is None
             to = await self._codes.reachable(uow, tenant_id, request.subject_id) if tell else None
-            await request_log.saved(uow, request, moved, now)
+            await request_log.saved(uow, request, moved, now, by=principal.caller)
         if to is not None:
             if await self._codes.tell(principal, moved, to):
                 return await request_log.told(self._uow, tenant_id, moved, self._clock())
