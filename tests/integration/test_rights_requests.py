@@ -596,3 +596,23 @@ async def test_completing_an_objection_request_over_a_standing_one_adds_nothing(
     mine = [p for p in payloads if p["request_id"] == str(request_id)]
     assert [p["by"] for p in mine] == [who.caller]  # who attested, as a direct objection says
     assert (await app.audit.verify(tenant)).ok
+
+
+async def test_an_objection_request_filed_before_the_persons_grant_does_not_void_it(
+    rights_app: App, tenant: Tenant
+) -> None:
+    """Probe IN: the person filed an objection request, then granted again in person; its
+    verification afterwards put an objection over that grant (and over a newer double opt-in,
+    whose confirmation then granted nothing). Their later word stands: nothing is put in force."""
+    app, who = rights_app, principal(tenant)
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("later@example.fr"))
+    filed = await app.requests.submit(who, RequestKind.OBJECT, email("later@example.fr"), None)
+    await grant(app, tenant, email("later@example.fr"))  # in person, after filing
+    await app.requests.attest_identity(who, filed.request.request_id, "dpo")
+    asked = CheckConsent(email("later@example.fr"), NEWSLETTER)
+    assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.GRANTED
+    await app.requests.start(who, filed.request.request_id)
+    await app.requests.complete(who, filed.request.request_id, "superseded", "dpo")
+    assert (await app.consents.check_consent(who, asked)).verdict.reason is Reason.GRANTED
+    assert (await app.audit.verify(tenant)).ok

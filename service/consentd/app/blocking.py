@@ -11,6 +11,7 @@ from uuid import UUID
 
 from consentd.app.ports import Clock, UnitOfWork
 from consentd.domain.audit import Action, AuditRecord
+from consentd.domain.decision import PERSON_SOURCES, persons_word
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.model import ConsentEvent, ConsentState
 from consentd.domain.rights import BlockKind, BlockRecord
@@ -112,3 +113,18 @@ async def objected_since(uow: UnitOfWork, subject_id: UUID) -> datetime | None:
     blocks = await uow.rights.block_history(subject_id)
     times = [b.since for b in blocks if b.kind is BlockKind.OBJECTED and b.lifted_at is None]
     return max(times, default=None)
+
+
+async def spoken_since(uow: UnitOfWork, subject_id: UUID, since: datetime) -> bool:
+    """Whether the person gave their own word for a purpose after `since`: a grant in person
+    (or confirmed), or an ask they put in person (a double opt-in pending). An objection request
+    filed before it is older than that word: put in force at its verification, it voided the
+    person's later grant or confirmation (probe IN)."""
+    for fact in await uow.consents.current(subject_id):
+        if fact.recorded_at <= since:
+            continue
+        if fact.state is ConsentState.GRANTED and persons_word(fact):
+            return True
+        if fact.state is ConsentState.PENDING and fact.source in PERSON_SOURCES:
+            return True
+    return False

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import structlog
 
-from consentd.app.blocking import block_subject
+from consentd.app.blocking import block_subject, spoken_since
 from consentd.app.ports import UnitOfWork, UnitOfWorkFactory
 from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.canonical import stamp, stamp_or_none
@@ -93,9 +93,11 @@ async def objection_once_verified(
 ) -> None:
     """An objection request's objection is in force once the identity is verified (art. 21(3);
     left open, a verified request answered ALLOW for a year: probe IK), a block of its own even
-    when one stands: its completion adds one only for a request verified before this was so,
-    never over a grant the person gave again since (probes IL, IM)."""
+    when one stands: its completion adds one only for a request verified before this was so;
+    never over the person's own word given since they filed it (probes IL, IM, IN)."""
     if after.kind is not RequestKind.OBJECT or after.state is before.state:
+        return
+    if await spoken_since(uow, after.subject_id, after.received_at):
         return
     if after.state is RequestState.IDENTITY_VERIFIED:
         await _objected(uow, after, now, by, again=True)
@@ -110,10 +112,8 @@ async def _objected(
 ) -> None:
     """The request's objection in force (`again`: a block of its own even when one stands)."""
     by, objected = by or f"rights request {str(request.request_id)[:8]}", BlockKind.OBJECTED
-    at, again_ = lambda: now, again
-    await block_subject(
-        uow, request.subject_id, objected, at, request.request_id, by=by, again=again_
-    )
+    subject, at = request.subject_id, lambda: now
+    await block_subject(uow, subject, objected, at, request.request_id, by=by, again=again)
 
 
 async def filed_again_by_token(
