@@ -194,9 +194,6 @@ def connect_apps(
 # No message this port reads takes more (gRPC-Web's text mode: base64, 4 bytes for 3, and its
 # 5-byte frame).
 MAX_BROWSER_BODY = MAX_BROWSER_MESSAGE * 4 // 3 + 64
-# What a call past its own timeout is told (connectrpc's words replaced: api/connect_wire.py).
-CALLER_TIMEOUT = "the call took longer than its {} allows"
-DEADLINE_EXCEEDED = grpc.StatusCode.DEADLINE_EXCEEDED
 TOO_LARGE = (
     grpc.StatusCode.RESOURCE_EXHAUSTED,
     f"request: the body is larger than any message this port reads ({MAX_BROWSER_MESSAGE} bytes)",

@@ -12,20 +12,18 @@ from uuid import UUID
 
 import structlog
 
-from consentd.api.asgi import Receive, Scope, Send, respond
+from consentd.api.asgi import Receive, Scope, Send
 from consentd.api.link_pages import (
     BY,
     INVALID,
     LATER,
-    METHODS,
-    NOT_ALLOWED,
+    admitted,
     answer,
     both,
     evidence,
     page,
     said,
 )
-from consentd.api.refusals import closing
 from consentd.app.confirmation_links import ConfirmationLinks, Opening, Standing
 from consentd.domain.model import Channel
 
@@ -88,12 +86,10 @@ class ConfirmPage:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, rest: str) -> None:
         method = scope["method"]
-        if method not in METHODS:
-            await respond(send, 405, b"", NOT_ALLOWED)
+        # The button's form says nothing: it is not read (nor waited for).
+        if (admitted_send := await admitted(method, send)) is None:
             return
-        # The button's form says nothing: it is not read (nor waited for), and the connection
-        # is closed after the answer.
-        send = closing(send) if method == "POST" else send
+        send = admitted_send
         tenant, _, token = rest.partition("/")
         try:
             tenant_id = await self._known(tenant)

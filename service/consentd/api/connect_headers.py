@@ -130,6 +130,9 @@ def binary_get_in_base64(scope: Scope) -> Scope:
     return {**scope, "query_string": urllib.parse.urlencode(given).encode()}
 
 
+# What a call past its own timeout is told, naming the header that set it (connectrpc's words
+# replaced; api/connect_wire.py, api/http.py).
+CALLER_TIMEOUT = "the call took longer than its {} allows"
 _UNITS = {"H": 3600.0, "M": 60.0, "S": 1.0, "m": 1e-3, "u": 1e-6, "n": 1e-9}
 
 

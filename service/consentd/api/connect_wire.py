@@ -37,6 +37,7 @@ from consentd.api.calls import COUNTED, Failure, count_refused, metadata_of
 from consentd.api.connect_codecs import COMPRESSIONS
 from consentd.api.connect_errors import connect_error, failure_error, grpc_status
 from consentd.api.connect_headers import (
+    CALLER_TIMEOUT,
     binary_get_in_base64,
     malformed_get_message,
     without_malformed_headers,
@@ -148,8 +149,7 @@ def _unknown_compression(found: re.Match[str], ctx: RequestContext[Any, Any]) ->
 
 def _deadline(found: re.Match[str], ctx: RequestContext[Any, Any]) -> ConnectError:
     name = "grpc-timeout" if _grpc_web(ctx) else "connect-timeout-ms"
-    message = f"the call took longer than its {name} allows"
-    return _failure(grpc.StatusCode.DEADLINE_EXCEEDED, message)
+    return _failure(grpc.StatusCode.DEADLINE_EXCEEDED, CALLER_TIMEOUT.format(name))
 
 
 def _not_served(found: re.Match[str], ctx: RequestContext[Any, Any]) -> ConnectError:

@@ -28,10 +28,10 @@ from consentd.api.asgi import (
     respond,
     with_safe_headers,
 )
-from consentd.api.browser import CALLER_TIMEOUT, DEADLINE_EXCEEDED, MAX_BROWSER_BODY, TOO_LARGE
+from consentd.api.browser import MAX_BROWSER_BODY, TOO_LARGE
 from consentd.api.browser_gate import BrowserRequest, browser_request, path_origins
 from consentd.api.calls import ADMITTING, UNKNOWN_METHOD, count_refused, failure_of, metadata_of
-from consentd.api.connect_headers import timeout_seconds
+from consentd.api.connect_headers import CALLER_TIMEOUT, timeout_seconds
 from consentd.api.cors import (
     answer_preflight,
     exposing_to_origin,
@@ -191,7 +191,7 @@ class BrowserApp:
         # The call counts from here, and its own timeout holds here too (probe IF: a 5 s look-up
         # was logged as 0.01 ms, an 800 ms caller answered after 5 s).
         ADMITTING.set(time.perf_counter())
-        seconds, timeout_header = timeout_seconds(scope)
+        seconds, named_by = timeout_seconds(scope)
         bound = asyncio.timeout(seconds)
         try:
             # A name the contract does not have: the credential only (the app answers it).
@@ -202,7 +202,7 @@ class BrowserApp:
             return UNAUTHENTICATED, ""
         except Exception as error:  # noqa: BLE001 - whatever a caller can act on is answered
             if bound.expired():
-                return (DEADLINE_EXCEEDED, CALLER_TIMEOUT.format(timeout_header)), ""
+                return (grpc.StatusCode.DEADLINE_EXCEEDED, CALLER_TIMEOUT.format(named_by)), ""
             failure = failure_of(error)
             whose = error.tenant if isinstance(error, PermissionDenied) else ""
             return None if failure is None else ((failure.code, failure.message), whose)

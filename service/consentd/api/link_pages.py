@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from consentd.api.asgi import Receive, Scope, Send, header, respond
+from consentd.api.refusals import closing
 from consentd.app.commands import Evidence
 from consentd.domain.cookies import MAX_USER_AGENT
 from consentd.domain.model import Channel
@@ -25,9 +26,6 @@ HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
 ]
-# What GET, HEAD and POST (the only methods of these pages) answer to any other.
-METHODS = ("GET", "HEAD", "POST")
-NOT_ALLOWED = [(b"allow", b"GET, HEAD, POST")]
 
 # How each channel is named on the page (French / English).
 BY = {
@@ -71,6 +69,17 @@ def page(title: tuple[str, str], body: str, sender: str = "") -> bytes:
         f'<body style="font-family:sans-serif;max-width:40em;margin:2em auto">'
         f"<h1>{both(fr, en)}</h1>{whose}{body}</body></html>"
     ).encode()
+
+
+async def admitted(method: str, send: Send) -> Send | None:
+    """`send` for a GET, HEAD or POST (the only methods of these pages), a POST's closing the
+    connection after its answer: the link is read before the body, which is not waited for (a
+    POST of a made-up link with a Content-Length and no body waited 30 s for a 408; probe BQ).
+    None once any other method was answered 405."""
+    if method not in ("GET", "HEAD", "POST"):
+        await respond(send, 405, b"", [(b"allow", b"GET, HEAD, POST")])
+        return None
+    return closing(send) if method == "POST" else send
 
 
 async def answer(

@@ -11,20 +11,19 @@ import urllib.parse
 
 import structlog
 
-from consentd.api.asgi import Receive, Scope, Send, header, respond
+from consentd.api.asgi import Receive, Scope, Send, header
 from consentd.api.link_pages import (
     BY,
     INVALID,
     LATER,
-    METHODS,
-    NOT_ALLOWED,
+    admitted,
     answer,
     both,
     page,
     said,
 )
 from consentd.api.link_pages import evidence as link_evidence
-from consentd.api.refusals import DISCARDED_BODY_LIMIT, closing, small_body
+from consentd.api.refusals import DISCARDED_BODY_LIMIT, small_body
 from consentd.app.unsubscribe import Followed, Opened, Unsubscribes
 from consentd.store.database import ERASED, OBJECTED, PURGED, outage_of
 
@@ -73,13 +72,9 @@ class UnsubscribePage:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, rest: str) -> None:
         method = scope["method"]
-        if method not in METHODS:
-            await respond(send, 405, b"", NOT_ALLOWED)
+        if (admitted_send := await admitted(method, send)) is None:
             return
-        # The link is read before the body: a POST of a link this service did not make, with a
-        # Content-Length and no body, waited 30 s for a 408 (probe BQ); it is answered at once,
-        # the connection closed after.
-        send = closing(send) if method == "POST" else send
+        send = admitted_send
         whole_channel = False
         opened: Opened | None = None
         try:

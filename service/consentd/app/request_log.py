@@ -77,7 +77,7 @@ async def saved(
     now: datetime,
     answer: str | None = None,
     *,
-    by: str = "",
+    by: str,
 ) -> None:
     """`after` stored and logged (`by`: the caller, of an objection it puts in force), and the
     unit of work committed; a move that changes nothing (told again) writes nothing."""
@@ -89,7 +89,7 @@ async def saved(
 
 
 async def objection_once_verified(
-    uow: UnitOfWork, before: RightsRequest, after: RightsRequest, now: datetime, by: str = ""
+    uow: UnitOfWork, before: RightsRequest, after: RightsRequest, now: datetime, by: str
 ) -> None:
     """An objection request's objection is in force once the identity is verified (art. 21(3);
     left open, a verified request answered ALLOW for a year: probe IK), a block of its own even
@@ -97,27 +97,28 @@ async def objection_once_verified(
     never over the person's own word given since they filed it (probes IL, IM, IN)."""
     if after.kind is not RequestKind.OBJECT or after.state is before.state:
         return
-    if await spoken_since(uow, after.subject_id, after.received_at):
-        return
-    if after.state is RequestState.IDENTITY_VERIFIED:
-        await _objected(uow, after, now, by, again=True)
-    elif after.state is RequestState.DONE:
+    verified = after.state is RequestState.IDENTITY_VERIFIED
+    if after.state is RequestState.DONE:
         history = await uow.rights.block_history(after.subject_id)
-        if not any(b.request_id == after.request_id for b in history):
-            await _objected(uow, after, now, by)
+        if any(b.request_id == after.request_id for b in history):
+            return
+    elif not verified:
+        return
+    if not await spoken_since(uow, after.subject_id, after.received_at):
+        await _objected(uow, after, now, by, again=verified)
 
 
 async def _objected(
     uow: UnitOfWork, request: RightsRequest, now: datetime, by: str, *, again: bool = False
 ) -> None:
     """The request's objection in force (`again`: a block of its own even when one stands)."""
-    by, objected = by or f"rights request {str(request.request_id)[:8]}", BlockKind.OBJECTED
     subject, at = request.subject_id, lambda: now
+    objected = BlockKind.OBJECTED
     await block_subject(uow, subject, objected, at, request.request_id, by=by, again=again)
 
 
 async def filed_again_by_token(
-    uow: UnitOfWork, pending: RightsRequest, now: datetime, by: str = ""
+    uow: UnitOfWork, pending: RightsRequest, now: datetime, by: str
 ) -> RightsRequest:
     """The person's open request filed again through the portal: verified by the token, or its
     objection in force again (granted again since, they objected anew: it stayed ALLOW; IL)."""
@@ -259,7 +260,7 @@ def _closing(request: RightsRequest, now: datetime, why: str) -> list[RightsRequ
 
 
 async def verified_by_token(
-    uow: UnitOfWork, request: RightsRequest, now: datetime, by: str = ""
+    uow: UnitOfWork, request: RightsRequest, now: datetime, by: str
 ) -> RightsRequest:
     """The request verified by the person's portal token, saved and logged."""
     verified = request.verified(now, "portal_token")

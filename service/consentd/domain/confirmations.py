@@ -37,8 +37,9 @@ def new_token() -> str:
 
 def confirm_link(template: str, tenant_id: UUID, token: str) -> str:
     """The link a message carries (empty: none, the token is typed in)."""
-    link = template.replace(TENANT_PLACEHOLDER, str(tenant_id))
-    return link.replace(TOKEN_PLACEHOLDER, token) if template else ""
+    if not template:
+        return ""
+    return template.replace(TENANT_PLACEHOLDER, str(tenant_id)).replace(TOKEN_PLACEHOLDER, token)
 
 
 def check_token(token: str, field: str = "token") -> str:
