@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import phonenumbers
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,7 +41,7 @@ from consentd.app.retention import RetentionJob
 from consentd.app.retention_settings import RetentionSettingsUseCases
 from consentd.app.rights import RightsUseCases
 from consentd.app.unsubscribe import Unsubscribes
-from consentd.config import ConfigError, Settings
+from consentd.config import Settings
 from consentd.domain.audit import CheckpointSigner
 from consentd.jobs.sequencer import Sequencer
 from consentd.notifiers import ByChannel, LogNotifier, SmtpNotifier, SmtpRelay
@@ -53,7 +52,14 @@ from consentd.store.reads import ReadPool
 from consentd.telemetry import Telemetry
 from consentd.wiring.api import Api, build_api, demo_page, preferences_dir
 from consentd.wiring.store import Store, build_store
-from consentd.wiring.use_cases import OwnerJobs, UseCases, build_owner_jobs, build_use_cases
+from consentd.wiring.use_cases import (
+    OwnerJobs,
+    UseCases,
+    Webhooks,
+    build_owner_jobs,
+    build_use_cases,
+    known_region,
+)  # fmt: skip
 
 log = structlog.get_logger("consentd")
 # How long closing a pool may wait for PostgreSQL at exit.
@@ -89,6 +95,7 @@ class App:
     imports: ConsentImports
     unsubscribes: Unsubscribes
     confirmation_links: ConfirmationLinks
+    webhooks: Webhooks
     # With the owner's URL only: administration and the jobs that span tenants (OwnerJobs).
     admin: AdminUseCases | None = None
     retention: RetentionJob | None = None
@@ -196,17 +203,6 @@ def notifier_of(settings: Settings) -> Notifier:
     return ByChannel(email, SmsNotifier(settings.sms_gateway, settings.notify_language))
 
 
-def known_region(region: str) -> None:
-    """ZZ served, and then refused every national number as invalid: refused here, where
-    libphonenumber is loaded (config.py checks only the shape), and by every command before it
-    starts anything (an embedded PostgreSQL was started and stopped first; probe BD)."""
-    if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise ConfigError(
-            f"CONSENTD_PHONE_REGION {region!r} is no region libphonenumber knows "
-            "(an ISO 3166 code, e.g. FR)"
-        )
-
-
 def bootstrap(
     settings: Settings,
     database_url: str,
@@ -290,6 +286,7 @@ def assemble(
         imports=use_cases.imports,
         unsubscribes=use_cases.unsubscribes,
         confirmation_links=use_cases.confirmation_links,
+        webhooks=use_cases.webhooks,
         admin=jobs.admin,
         retention=jobs.retention,
         cookie_purge=jobs.cookie_purge,

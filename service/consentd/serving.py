@@ -49,9 +49,10 @@ class Background:
     purging: asyncio.Task[None] | None
     clock: asyncio.Task[None] | None = None
     deadlines: asyncio.Task[None] | None = None
+    webhooks: asyncio.Task[None] | None = None
 
     def jobs(self) -> list[asyncio.Task[None]]:
-        found = (self.sweeping, self.purging, self.clock, self.deadlines)
+        found = (self.sweeping, self.purging, self.clock, self.deadlines, self.webhooks)
         return [t for t in found if t is not None]
 
 
@@ -146,8 +147,8 @@ def _announce(settings: Settings, listening: Listening, *, tenant: str | None) -
 
 
 def _start_background_work(app: App) -> Background:
-    """The audit sweep; the retention job on its schedule and the clock watch when the owner's
-    URL is known."""
+    """The audit sweep and the webhooks' delivery; the retention job on its schedule and the
+    clock watch when the owner's URL is known."""
     settings = app.settings
     # Integrates what other processes queued, or a killed one left behind (and, at start, what
     # this process's predecessor did).
@@ -168,7 +169,10 @@ def _start_background_work(app: App) -> Background:
     clock = asyncio.create_task(watch_clock(owner)) if owner else None
     metrics = app.telemetry.metrics
     deadlines = asyncio.create_task(watch_deadlines(owner, metrics=metrics)) if owner else None
-    return Background(sweeping, purging, clock, deadlines)
+    # Every process pushes the feed to the tenants' webhooks; a lease per webhook keeps one at a
+    # time delivering to it (webhook_delivery.py).
+    webhooks = asyncio.create_task(app.webhooks.delivery.run())
+    return Background(sweeping, purging, clock, deadlines, webhooks)
 
 
 async def _drain(app: App, listening: Listening, background: Background) -> None:

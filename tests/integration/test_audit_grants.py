@@ -33,6 +33,7 @@ TENANT_TABLES = (
     "tenant_retention",
     "audit_queue",
     "audit_tree_heads",
+    "webhooks",
 )
 
 
@@ -110,7 +111,7 @@ async def test_every_new_tenant_table_forces_row_level_security(app: App) -> Non
         for name, enabled, forced, policy in rows:
             found.setdefault(name, (enabled, forced, set()))[2].add(policy)
     # The owner reads heads, entries and requests across tenants (0056: its watches).
-    owner_reads = {"audit_heads", "audit_entries", "rights_requests"}
+    owner_reads = {"audit_heads", "audit_entries", "rights_requests", "webhooks"}
     assert found == {
         name: (
             True,

@@ -169,6 +169,10 @@ class CampaignUseCases:
         that is not one of ours or is ahead of the feed (app/feed.py)."""
         return self._feed.watch(principal, cursor, from_now, limit)
 
+    def feed(self) -> ChangeFeed:
+        """The tenant feeds, read by consentd itself (webhooks: no caller, no scope)."""
+        return self._feed
+
     def suppression_list(
         self, principal: Principal, target: Target
     ) -> AsyncIterator[list[Suppressed]]:

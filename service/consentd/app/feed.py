@@ -81,6 +81,21 @@ class ChangeFeed:
                 sent = time.monotonic()
             await self._hub.wait(tenant, ticket, self._poll_seconds)
 
+    async def page(self, tenant: UUID, cursor: str, limit: int) -> ChangePage:
+        """One read: the changes after the cursor (none yet: an empty page at it). Raises
+        InvalidInput as watch() does (a webhook's delivery, docs/webhooks.md)."""
+        position, mark = await self._start(tenant, cursor, False)
+        async with self._reads(tenant) as uow:
+            changes = self._opened(tenant, await uow.campaign.changes_after(position, limit))
+        if changes:
+            position, mark = changes[-1].position, _mark(changes[-1])
+        return ChangePage(changes, _cursor(position, mark, tenant))
+
+    async def head(self, tenant: UUID) -> str:
+        """The cursor of the feed's last change: what a watch `from_now` starts after."""
+        position, mark = await self._start(tenant, "", True)
+        return _cursor(position, mark, tenant)
+
     def _opened(self, tenant: UUID, changes: list[FeedChange]) -> list[FeedChange]:
         """The changes with their subjects' external ids opened, their sealed form dropped (a
         CRM joins a STOP by phone to its own records by it; probe BF)."""

@@ -34,9 +34,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911 - one per command
-    from consentd.bootstrap import known_region  # noqa: PLC0415
     from consentd.cli.admin import admin_action, proof_work, purge, run_migrations, with_app  # noqa: PLC0415
     from consentd.runtime import read_local_key, serve  # noqa: PLC0415
+    from consentd.wiring.use_cases import known_region  # noqa: PLC0415
 
     known_region(settings.phone_region)
     if args.command == "serve":
@@ -61,6 +61,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911 
 
         return asyncio.run(
             with_app(settings, lambda app: export_suppressions(app, args), "it finds the tenant")
+        )
+    elif args.command == "webhooks":
+        from consentd.cli.webhooks import webhooks  # noqa: PLC0415
+
+        return asyncio.run(
+            with_app(settings, lambda app: webhooks(app, args), "it finds the tenant")
         )
     elif args.command == "import":
         from consentd.cli.importing import import_consents  # noqa: PLC0415

@@ -1,4 +1,4 @@
-"""The tenancy commands of the argparse tree: `tenants`, `keys` and `issuers`."""
+"""The tenancy commands of the argparse tree: `tenants`, `keys`, `issuers` and `webhooks`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def add_tenancy(commands: Commands) -> None:
     _tenants(commands)
     _keys(commands)
     _issuers(commands)
+    _webhooks(commands)
 
 
 def _days(text: str) -> int:
@@ -103,3 +104,37 @@ def _issuers(commands: Commands) -> None:
     remove = issuers.add_parser("remove", help="stop trusting an issuer (within 5 s)")
     remove.add_argument("slug")
     remove.add_argument("--issuer", required=True)
+
+
+def _webhooks(commands: Commands) -> None:
+    hooks = command(
+        commands,
+        "webhooks",
+        "push the change feed to a tenant's HTTPS endpoint",
+        "  consentd webhooks add acme https://crm.acme.example/consent-hook\n"
+        "  consentd webhooks list acme\n"
+        "  consentd webhooks rewind acme 5b0c...e1 --from-start\n",
+    ).add_subparsers(dest="action", required=True)
+    add = hooks.add_parser("add", help="a webhook; prints its id and signing secret")
+    add.add_argument("slug")
+    add.add_argument("url", help="https:// (http:// only to this machine's loopback)")
+    add.add_argument(
+        "--from-start",
+        action="store_true",
+        help="deliver the whole feed first (default: the changes committed from now on)",
+    )
+    hooks.add_parser("list", help="a tenant's webhooks and how delivery stands").add_argument(
+        "slug"
+    )
+    for action, words in (
+        ("remove", "stop delivering to it (within 10 s)"),
+        ("secret", "print its signing secret again"),
+        ("rewind", "deliver again from the feed's start or its last change"),
+    ):
+        one = hooks.add_parser(action, help=words)
+        one.add_argument("slug")
+        one.add_argument("webhook_id")
+    rewind = hooks.choices["rewind"]
+    start = rewind.add_mutually_exclusive_group(required=True)
+    start.add_argument("--from-start", action="store_true")
+    start.add_argument("--from-now", action="store_true")

@@ -8,6 +8,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+import phonenumbers
+
 from consentd.app.admin import AdminUseCases
 from consentd.app.audit import AuditUseCases
 from consentd.app.campaign import CampaignUseCases
@@ -31,8 +33,9 @@ from consentd.app.retention_settings import RetentionSettingsUseCases
 from consentd.app.rights import RightsUseCases
 from consentd.app.subject_export import ExportSection
 from consentd.app.unsubscribe import UnsubscribeLinks, Unsubscribes
+from consentd.app.webhooks import WebhookAdmin
 from consentd.app.writers import TenantWriters
-from consentd.config import Settings
+from consentd.config import ConfigError, Settings
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.retention import Category
 from consentd.domain.sealing import Keyring
@@ -41,6 +44,8 @@ from consentd.store.database import database_not_answering
 from consentd.store.importing import SqlImportStore
 from consentd.store.locks import AdvisoryLock
 from consentd.store.uow import batch_context
+from consentd.store.webhooks import SqlWebhooks
+from consentd.webhook_delivery import WebhookDelivery
 from consentd.wiring.store import Store, database_state
 
 
@@ -60,6 +65,15 @@ class UseCases:
     imports: ConsentImports
     unsubscribes: Unsubscribes
     confirmation_links: ConfirmationLinks
+    webhooks: Webhooks
+
+
+@dataclass(frozen=True, slots=True)
+class Webhooks:
+    """The operator's commands, and the delivery every serving process runs."""
+
+    admin: WebhookAdmin
+    delivery: WebhookDelivery
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +121,13 @@ def build_use_cases(
         writers=writers, tally=tally, double_opt_in=double_opt_in, grouping=grouping,
     )  # fmt: skip
     catalog = CatalogUseCases(uow, clock)
+    campaign = build_campaign(
+        settings, store, hub=hub, hasher=hasher, clock=clock, tally=tally, keys=keys
+    )
     return UseCases(
         consents=consents,
         double_opt_in=double_opt_in,
-        campaign=build_campaign(
-            settings, store, hub=hub, hasher=hasher, clock=clock, tally=tally, keys=keys
-        ),
+        campaign=campaign,
         catalog=catalog,
         cookies=CookieUseCases(uow, hasher, clock, keys, grouping),
         rights=RightsUseCases(uow, hasher, keys, clock, sections=_EXPORT_SECTIONS),
@@ -124,6 +139,19 @@ def build_use_cases(
         confirmation_links=ConfirmationLinks(
             uow, clock, SqlCallerDirectory(store.engine), double_opt_in
         ),
+        webhooks=build_webhooks(store, campaign, hub, secret_key, clock),
+    )
+
+
+def build_webhooks(
+    store: Store, campaign: CampaignUseCases, hub: ChangeHub, secret_key: bytes, clock: Clock
+) -> Webhooks:
+    """Both read the feed as consentd itself (no caller), under the runtime role."""
+    webhooks = SqlWebhooks(store.engine)
+    feed = campaign.feed()
+    return Webhooks(
+        WebhookAdmin(webhooks, feed, secret_key, clock),
+        WebhookDelivery(webhooks, feed, hub, secret_key, clock),
     )
 
 
@@ -199,3 +227,14 @@ def build_owner_jobs(
         purgers=purgers, database_state=database_state,
     )  # fmt: skip
     return OwnerJobs(AdminUseCases(store.admin, clock), retention, cookie_purge)
+
+
+def known_region(region: str) -> None:
+    """ZZ served, and then refused every national number as invalid: refused here, where
+    libphonenumber is loaded (config.py checks only the shape), and by every command before it
+    starts anything (an embedded PostgreSQL was started and stopped first; probe BD)."""
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(
+            f"CONSENTD_PHONE_REGION {region!r} is no region libphonenumber knows "
+            "(an ISO 3166 code, e.g. FR)"
+        )

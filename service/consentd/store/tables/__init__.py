@@ -67,6 +67,7 @@ from consentd.store.tables.tenancy import (
     tenant_secret_checks,
     tenants,
     token_issuers,
+    webhooks,
 )
 
 __all__ = [
@@ -124,4 +125,5 @@ __all__ = [
     "tenant_secret_checks",
     "tenants",
     "token_issuers",
+    "webhooks",
 ]

@@ -100,3 +100,30 @@ idempotency_keys = sa.Table(
     sa.CheckConstraint("char_length(key) BETWEEN 1 AND 255", name="key_length"),
     sa.Index("ix_idempotency_keys_expires", "tenant_id", "expires_at"),
 )
+
+
+# A tenant's endpoint the change feed is pushed to, and where delivery stands (0057): the
+# signing secret is derived from the service secret and `salt`, never stored.
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), tenant_fk(), primary_key=True),
+    sa.Column("webhook_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("salt", BYTEA, nullable=False),
+    sa.Column("created_at", TZ, nullable=False),
+    sa.Column("removed_at", TZ),
+    sa.Column("generation", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("cursor", sa.Text, nullable=False, server_default=sa.text("''")),
+    sa.Column("delivered_position", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("delivered_at", TZ),
+    sa.Column("failures", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("next_attempt_at", TZ, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("leased_by", UUID(as_uuid=True)),
+    sa.Column("leased_until", TZ),
+    sa.CheckConstraint("char_length(url) BETWEEN 8 AND 2048", name="url_length"),
+    sa.CheckConstraint("octet_length(salt) = 32", name="salt_length"),
+    sa.CheckConstraint("char_length(cursor) <= 512", name="cursor_length"),
+    sa.CheckConstraint("char_length(last_error) <= 300", name="error_length"),
+)

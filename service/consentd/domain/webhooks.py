@@ -1,0 +1,119 @@
+"""Webhooks: a tenant's endpoint the change feed is pushed to, signed as Standard Webhooks.
+
+Each delivery is one POST of a page of the feed (the JSON of a WatchConsentChangesResponse),
+with the headers of the Standard Webhooks specification: `webhook-id` (the same for every
+attempt of one page: a receiver drops a page it already took), `webhook-timestamp` (Unix
+seconds) and `webhook-signature` (`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`),
+under the webhook's secret `whsec_<base64>`. The secret is derived from the service secret and
+a salt the row keeps, so a database dump does not hold it (docs/webhooks.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import urllib.parse
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from consentd.domain.errors import InvalidInput
+
+MAX_URL = 2048
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
+# After n failures in a row the next attempt waits FIRST_RETRY * 2^(n-1), LAST_RETRY at most:
+# a receiver back after an outage hears of the withdrawals it missed within minutes.
+FIRST_RETRY = timedelta(seconds=5)
+LAST_RETRY = timedelta(minutes=5)
+_LOOPBACK_NAMES = {"localhost"}
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """One endpoint of one tenant, and where its delivery stands."""
+
+    tenant_id: UUID
+    webhook_id: UUID
+    url: str
+    salt: bytes
+    created_at: datetime
+    next_attempt_at: datetime
+    removed_at: datetime | None = None
+    generation: int = 0
+    cursor: str = ""
+    delivered_position: int = 0
+    delivered_at: datetime | None = None
+    failures: int = 0
+    last_error: str | None = None
+
+
+def checked_url(url: str) -> str:
+    """The URL as given, when consentd may post to it: https, or http to this machine's
+    loopback (a relay beside the service); no user or password in it (they would be shown by
+    `webhooks list` and kept in the database: use the signature to authenticate consentd).
+    Raises InvalidInput."""
+    if not url or len(url) > MAX_URL or not url.isascii() or not url.isprintable():
+        raise InvalidInput("url", f"must be a printable ASCII URL of at most {MAX_URL} chars")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as error:
+        raise InvalidInput("url", f"is not a URL: {error}") from None
+    if " " in url:
+        raise InvalidInput("url", "must not hold spaces (percent-encode them)")
+    if parts.scheme not in ("https", "http") or not host:
+        raise InvalidInput("url", "must be an https:// URL with a host")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidInput("url", "must not hold a user or password: the signature authenticates")
+    if parts.fragment:
+        raise InvalidInput("url", "must not have a #fragment (it is never sent)")
+    if parts.scheme == "http" and not _loopback(host):
+        raise InvalidInput("url", "must be https:// (http:// only to 127.0.0.1, ::1 or localhost)")
+    return url
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def origin(url: str) -> str:
+    """Scheme, host and port: what logs and the audit log name (a path or query may hold a
+    receiver's token)."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def signing_key(service_secret: bytes, tenant_id: UUID, webhook_id: UUID, salt: bytes) -> bytes:
+    """The webhook's 32-byte secret: the service secret's, for this tenant, webhook and salt."""
+    message = b"consentd webhook secret|" + tenant_id.bytes + webhook_id.bytes + salt
+    return hmac.new(service_secret, message, hashlib.sha256).digest()
+
+
+def secret_text(key: bytes) -> str:
+    return SECRET_PREFIX + base64.b64encode(key).decode()
+
+
+def signature(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header's value (Standard Webhooks, version 1)."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def message_id(webhook_id: UUID, generation: int, first: int, last: int) -> str:
+    """The same for every attempt of one page: positions `first` to `last` of the feed, read
+    from the `generation`th start (a rewind starts another)."""
+    return f"{webhook_id}.{generation}.{first}-{last}"
+
+
+def retry_after(failures: int) -> timedelta:
+    """How long after its `failures`th failure in a row a webhook is tried again."""
+    doubled: timedelta = FIRST_RETRY * (2 ** min(max(failures - 1, 0), 16))
+    return min(doubled, LAST_RETRY)

@@ -1,0 +1,204 @@
+"""Webhooks in PostgreSQL (migration 0057), as the runtime role inside one tenant.
+
+Each call is one transaction of its tenant, guarded (a purged tenant's is refused, CDP01). A
+change an operator makes (add, remove, rewind) is audited in the same transaction. A serving
+process delivers to a webhook while it holds its lease; its delivery columns change only under
+that lease and the generation it read (a rewind meanwhile starts a new one: the stale
+delivery's cursor is not written over it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from consentd.domain.audit import AuditRecord
+from consentd.domain.webhooks import Webhook, origin
+from consentd.store.audit import SqlAudit
+from consentd.store.driver import driver_of
+from consentd.store.uow import enter_tenant
+
+_ACTIVE = sa.text("SELECT tenant_id, webhook_id FROM consentd_webhooks()")
+_ADD = sa.text(
+    "INSERT INTO webhooks (tenant_id, webhook_id, url, salt, created_at, cursor, "
+    "next_attempt_at) VALUES (:tenant, :webhook, :url, :salt, :now, :cursor, :now)"
+)
+_LIST = sa.text(
+    "SELECT tenant_id, webhook_id, url, salt, created_at, next_attempt_at, removed_at, "
+    "generation, cursor, delivered_position, delivered_at, failures, last_error "
+    "FROM webhooks WHERE tenant_id = :tenant "
+    "ORDER BY removed_at IS NOT NULL, created_at, webhook_id"
+)
+_REMOVE = sa.text(
+    "UPDATE webhooks SET removed_at = :now, leased_by = NULL, leased_until = NULL "
+    "WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL"
+)
+_REWIND = sa.text(
+    "UPDATE webhooks SET generation = generation + 1, cursor = :cursor, delivered_position = 0, "
+    "failures = 0, last_error = NULL, next_attempt_at = :now "
+    "WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL"
+)
+# Taken when free, expired, or already this holder's (renewed); never a removed one's.
+_CLAIM = sa.text(
+    "UPDATE webhooks SET leased_by = :holder, leased_until = :until "
+    "WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL "
+    "AND (true OR leased_by = :holder OR leased_until IS NULL OR leased_until <= :now) "
+    "RETURNING tenant_id, webhook_id, url, salt, created_at, next_attempt_at, removed_at, "
+    "generation, cursor, delivered_position, delivered_at, failures, last_error"
+)
+# Delivery columns change only under the lease and the generation read.
+_DELIVERED = sa.text(
+    "UPDATE webhooks SET cursor = :cursor, delivered_position = :position, "
+    "delivered_at = :now, failures = 0, last_error = NULL, next_attempt_at = :now "
+    "WHERE tenant_id = :tenant AND webhook_id = :webhook AND leased_by = :holder "
+    "AND generation = :generation AND removed_at IS NULL"
+)
+_FAILED = sa.text(
+    "UPDATE webhooks SET failures = failures + 1, last_error = :error, next_attempt_at = :next "
+    "WHERE tenant_id = :tenant AND webhook_id = :webhook AND leased_by = :holder "
+    "AND generation = :generation AND removed_at IS NULL"
+)
+_RELEASE = sa.text(
+    "UPDATE webhooks SET leased_by = NULL, leased_until = NULL "
+    "WHERE tenant_id = :tenant AND webhook_id = :webhook AND leased_by = :holder"
+)
+
+
+def _webhook(m: Any) -> Webhook:
+    fields: dict[str, Any] = dict(m)
+    return Webhook(**{**fields, "salt": bytes(fields["salt"])})
+
+
+class SqlWebhooks:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @asynccontextmanager
+    async def _tenant(self, tenant_id: UUID) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.connect() as conn:
+            await enter_tenant(conn, tenant_id, guarded=True)
+            yield conn
+            await conn.commit()
+
+    async def _audit(self, conn: AsyncConnection, tenant_id: UUID, record: AuditRecord) -> None:
+        audit = SqlAudit(conn, await driver_of(conn), tenant_id)
+        audit.record(record)
+        await audit.flush()
+
+    async def active(self) -> list[tuple[UUID, UUID]]:
+        """Every webhook not removed, of every tenant."""
+        async with self._engine.connect() as conn:
+            return [(t, w) for t, w in (await conn.execute(_ACTIVE)).all()]
+
+    async def add(self, webhook: Webhook) -> None:
+        tenant = webhook.tenant_id
+        async with self._tenant(tenant) as conn:
+            await conn.execute(
+                _ADD,
+                {
+                    "tenant": tenant,
+                    "webhook": webhook.webhook_id,
+                    "url": webhook.url,
+                    "salt": webhook.salt,
+                    "now": webhook.created_at,
+                    "cursor": webhook.cursor,
+                },
+            )
+            payload = {
+                "webhook_id": str(webhook.webhook_id),
+                "origin": origin(webhook.url),
+                "from_start": not webhook.cursor,
+            }
+            added = AuditRecord("webhook.added", webhook.created_at, payload)
+            await self._audit(conn, tenant, added)
+
+    async def listed(self, tenant_id: UUID) -> list[Webhook]:
+        """The tenant's webhooks, the removed ones last."""
+        async with self._tenant(tenant_id) as conn:
+            rows = (await conn.execute(_LIST, {"tenant": tenant_id})).mappings().all()
+        return [_webhook(m) for m in rows]
+
+    async def remove(self, tenant_id: UUID, webhook_id: UUID, now: datetime) -> bool:
+        """False when there is no such webhook, or it was removed already."""
+        return await self._change(_REMOVE, "webhook.removed", tenant_id, webhook_id, now)
+
+    async def rewind(self, tenant_id: UUID, webhook_id: UUID, cursor: str, now: datetime) -> bool:
+        """Deliver again from `cursor` ("" for the feed's start). False: no such live webhook."""
+        return await self._change(
+            _REWIND, "webhook.rewound", tenant_id, webhook_id, now, cursor=cursor
+        )
+
+    async def _change(
+        self, statement: sa.TextClause, action: str, tenant_id: UUID, webhook_id: UUID,
+        now: datetime, **more: Any,
+    ) -> bool:  # fmt: skip
+        async with self._tenant(tenant_id) as conn:
+            done = await conn.execute(
+                statement, {"tenant": tenant_id, "webhook": webhook_id, "now": now, **more}
+            )
+            if not done.rowcount:
+                return False
+            payload = {"webhook_id": str(webhook_id)}
+            if "cursor" in more:
+                payload["from_start"] = "yes" if not more["cursor"] else "no"
+            await self._audit(conn, tenant_id, AuditRecord(action, now, payload))
+        return True
+
+    async def claim(
+        self, tenant_id: UUID, webhook_id: UUID, holder: UUID, now: datetime, until: datetime
+    ) -> Webhook | None:
+        """The webhook, leased to `holder` until `until`; None while another holds it (or it
+        is removed)."""
+        async with self._tenant(tenant_id) as conn:
+            found = await conn.execute(
+                _CLAIM,
+                {
+                    "tenant": tenant_id,
+                    "webhook": webhook_id,
+                    "holder": holder,
+                    "now": now,
+                    "until": until,
+                },
+            )
+            row = found.mappings().first()
+        return _webhook(row) if row is not None else None
+
+    async def delivered(
+        self, webhook: Webhook, holder: UUID, cursor: str, position: int, now: datetime
+    ) -> bool:
+        """Acknowledged through `position`: the next delivery goes on after `cursor`."""
+        return await self._held(
+            _DELIVERED, webhook, holder, cursor=cursor, position=position, now=now
+        )
+
+    async def failed(self, webhook: Webhook, holder: UUID, error: str, retry: datetime) -> bool:
+        return await self._held(_FAILED, webhook, holder, error=error[:300], next=retry)
+
+    async def _held(
+        self, statement: sa.TextClause, webhook: Webhook, holder: UUID, **values: Any
+    ) -> bool:
+        tenant = webhook.tenant_id
+        async with self._tenant(tenant) as conn:
+            done = await conn.execute(
+                statement,
+                {
+                    "tenant": tenant,
+                    "webhook": webhook.webhook_id,
+                    "holder": holder,
+                    "generation": webhook.generation,
+                    **values,
+                },
+            )
+        return bool(done.rowcount)
+
+    async def release(self, tenant_id: UUID, webhook_id: UUID, holder: UUID) -> None:
+        async with self._tenant(tenant_id) as conn:
+            await conn.execute(
+                _RELEASE, {"tenant": tenant_id, "webhook": webhook_id, "holder": holder}
+            )

@@ -1,0 +1,210 @@
+"""Pushing each tenant's change feed to its webhooks (docs/webhooks.md).
+
+Every serving process runs one WebhookDelivery: it lists the live webhooks every
+`list_seconds` and keeps one task per webhook. A task delivers only while it holds the
+webhook's lease in the database (LEASE, renewed at every attempt), so with several processes
+or replicas one of them delivers, in feed order, one page at a time: it POSTs the page, and
+only once the receiver answered 2xx does the webhook's cursor move past it (at least once: a
+receiver drops a page whose `webhook-id` it took already). A failure is retried after
+5 s, 10 s, 20 s ... 5 min; nothing is skipped. A caught-up webhook hears of a change committed
+in this process at once (the change hub) and of others' within `poll_seconds`.
+
+Logs name the tenant, the webhook id and the receiver's status or the error's kind, never the
+URL (its path or query may hold a token) nor anything of the changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+import httpx
+import orjson
+import structlog
+from google.protobuf import json_format
+
+from consentd.api.campaign_converters import changes_out
+from consentd.app.changes import ChangeHub
+from consentd.app.feed import ChangeFeed, ChangePage
+from consentd.domain.errors import InvalidInput
+from consentd.domain.webhooks import (
+    Webhook,
+    message_id,
+    retry_after,
+    signature,
+    signing_key,
+)
+from consentd.store.database import PURGED_STATE, sqlstate_of
+from consentd.store.webhooks import SqlWebhooks
+
+log = structlog.get_logger("consentd")
+
+LEASE = timedelta(seconds=30)
+# One POST and its answer, the whole exchange (a receiver trickling its answer is cut off).
+POST_SECONDS = 10.0
+PAGE = 100
+LIST_SECONDS = 10.0
+POLL_SECONDS = 1.0
+# After a database error, or while another process holds the lease.
+AWAY_SECONDS = 5.0
+_RELEASE_SECONDS = 0.5
+
+
+class WebhookDelivery:
+    def __init__(
+        self,
+        store: SqlWebhooks,
+        feed: ChangeFeed,
+        hub: ChangeHub,
+        secret: bytes,
+        clock: Callable[[], datetime],
+        *,
+        list_seconds: float = LIST_SECONDS,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self._store = store
+        self._feed = feed
+        self._hub = hub
+        self._secret = secret
+        self._clock = clock
+        self._list_seconds = list_seconds
+        self._poll_seconds = poll_seconds
+        self._holder = uuid4()
+        self._tasks: dict[tuple[UUID, UUID], asyncio.Task[None]] = {}
+
+    async def run(self) -> None:
+        """Until cancelled. On cancel, each task ends and gives its lease back (0.5 s at most:
+        an unreleased lease only delays the next process by LEASE)."""
+        client = httpx.AsyncClient(follow_redirects=False, timeout=POST_SECONDS)
+        try:
+            while True:
+                await self._follow(client)
+                await asyncio.sleep(self._list_seconds)
+        finally:
+            for task in self._tasks.values():
+                task.cancel()
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+            self._tasks.clear()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(_RELEASE_SECONDS):
+                    await client.aclose()
+
+    async def _follow(self, client: httpx.AsyncClient) -> None:
+        """A task for each live webhook; none for a removed one."""
+        try:
+            live = set(await self._store.active())
+        except Exception as error:  # noqa: BLE001 - the database is away: keep what runs
+            log.warning("webhooks_not_listed", error=type(error).__name__)
+            return
+        for key in [k for k in self._tasks if k not in live]:
+            self._tasks.pop(key).cancel()
+        for key in live - self._tasks.keys():
+            self._tasks[key] = asyncio.create_task(self._deliver_to(client, *key))
+
+    async def _deliver_to(self, client: httpx.AsyncClient, tenant: UUID, webhook: UUID) -> None:
+        try:
+            while True:
+                ticket = self._hub.ticket(tenant)
+                wait, on_change = await self._attempt(client, tenant, webhook)
+                if wait and on_change:
+                    await self._hub.wait(tenant, ticket, wait)
+                    continue
+                self._hub.release(tenant, ticket)
+                await asyncio.sleep(wait)
+        finally:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(_RELEASE_SECONDS):
+                    await self._store.release(tenant, webhook, self._holder)
+
+    async def _attempt(
+        self, client: httpx.AsyncClient, tenant: UUID, webhook_id: UUID
+    ) -> tuple[float, bool]:
+        """One step: (seconds to wait before the next, whether a change ends the wait)."""
+        now = self._clock()
+        try:
+            webhook = await self._store.claim(tenant, webhook_id, self._holder, now, now + LEASE)
+            if webhook is None:  # another process delivers (or it was just removed)
+                return AWAY_SECONDS, False
+            if webhook.next_attempt_at > now:
+                return (webhook.next_attempt_at - now).total_seconds(), False
+            try:
+                page = await self._feed.page(tenant, webhook.cursor, PAGE)
+            except InvalidInput as refusal:  # its cursor is not in the feed (restored)
+                await self._failed(webhook, f"the feed refused its cursor: {refusal.message}")
+                return 0.0, False
+        except Exception as error:  # noqa: BLE001 - the database is away: try again later
+            purged = sqlstate_of(error) == PURGED_STATE
+            if not purged:
+                log.warning("webhook_not_read", tenant=str(tenant), error=type(error).__name__)
+            return (LEASE.total_seconds() * 10 if purged else AWAY_SECONDS), False
+        if not page.changes:
+            return self._poll_seconds, True
+        return await self._post(client, webhook, page)
+
+    async def _post(
+        self, client: httpx.AsyncClient, webhook: Webhook, page: ChangePage
+    ) -> tuple[float, bool]:
+        first, last = page.changes[0].position, page.changes[-1].position
+        mid = message_id(webhook.webhook_id, webhook.generation, first, last)
+        body = orjson.dumps(json_format.MessageToDict(changes_out(page, provenance=True)))
+        stamp = int(self._clock().timestamp())
+        key = signing_key(self._secret, webhook.tenant_id, webhook.webhook_id, webhook.salt)
+        headers = {
+            "content-type": "application/json",
+            "user-agent": "consentd-webhooks/1",
+            "webhook-id": mid,
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": signature(key, mid, stamp, body),
+        }
+        started = time.monotonic()
+        error = await _send(client, webhook.url, body, headers)
+        took = round((time.monotonic() - started) * 1000)
+        ids = {"tenant": str(webhook.tenant_id), "webhook": str(webhook.webhook_id)}
+        if error is not None:
+            await self._failed(webhook, error, ms=took)
+            return 0.0, False
+        log.info("webhook_delivered", **ids, changes=len(page.changes), last=last, ms=took)
+        with contextlib.suppress(Exception):  # not written: the page goes again (at least once)
+            await self._store.delivered(webhook, self._holder, page.cursor, last, self._clock())
+        return 0.0, False
+
+    async def _failed(self, webhook: Webhook, error: str, **more: object) -> None:
+        failures = webhook.failures + 1
+        retry = retry_after(failures)
+        log.warning(
+            "webhook_failed",
+            tenant=str(webhook.tenant_id),
+            webhook=str(webhook.webhook_id),
+            error=error,
+            failures=failures,
+            retry_seconds=retry.total_seconds(),
+            **more,
+        )
+        with contextlib.suppress(Exception):
+            await self._store.failed(webhook, self._holder, error, self._clock() + retry)
+
+
+async def _send(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+) -> str | None:
+    """None when the receiver answered 2xx; else what went wrong, in words without the URL
+    (its answer's body is never read)."""
+    try:
+        async with (
+            asyncio.timeout(POST_SECONDS),
+            client.stream("POST", url, content=body, headers=headers) as response,
+        ):
+            status = response.status_code
+    except TimeoutError:
+        return f"no answer within {POST_SECONDS:g} s"
+    except (httpx.HTTPError, OSError) as error:
+        return f"not delivered: {type(error).__name__}"
+    if 200 <= status < 300:
+        return None
+    if 300 <= status < 400:
+        return f"answered HTTP {status} (redirects are not followed: give the final URL)"
+    return f"answered HTTP {status}"

@@ -1,0 +1,295 @@
+"""Webhooks: the change feed pushed to a tenant's endpoint, a real HTTP receiver on loopback.
+
+Every change reaches the receiver once taken, in feed order, signed as Standard Webhooks; a
+page the receiver refused is sent again with the same `webhook-id` until taken; two delivering
+processes never send one page twice; a removed webhook gets nothing more; a rewind delivers
+again; `consentd webhooks` manages them; a serving process stopped while a receiver hangs
+stops within its grace."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+
+import pytest
+from consent.v1 import types_pb2
+from structlog.testing import capture_logs
+
+from consentd.app.changes import ChangeHub
+from consentd.bootstrap import App
+from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
+from consentd.domain.tenancy import Tenant
+from consentd.domain.webhooks import Webhook
+from consentd.store.webhooks import SqlWebhooks
+from consentd.webhook_delivery import WebhookDelivery
+from tests.conftest import TEST_SECRET, Stubs, TestClock, command_env
+from tests.e2e.helpers import by_email, grant, put_purpose, record, target, withdraw
+from tests.e2e.receiver import Receiver, receiver, verified
+from tests.e2e.test_import_consents import _consentd
+from tests.e2e.test_processes import _free_port, _serving
+
+NEWSLETTER = target("newsletter")
+
+
+@pytest.fixture
+def hook() -> Iterator[Receiver]:
+    with receiver() as state:
+        yield state
+
+
+@asynccontextmanager
+async def _delivering(
+    app: App, clock: TestClock, count: int = 1
+) -> AsyncIterator[list[WebhookDelivery]]:
+    """`count` deliveries as `count` serving processes run them (a lease each), looking for
+    webhooks every 0.2 s; every webhook of the database removed at the end (another file's
+    serving processes would deliver to receivers long gone)."""
+    store = SqlWebhooks(app.engine)
+    made = [
+        WebhookDelivery(
+            store,
+            app.campaign.feed(),
+            ChangeHub(),
+            TEST_SECRET,
+            clock,
+            list_seconds=0.2,
+            poll_seconds=0.2,
+        )
+        for _ in range(count)
+    ]
+    tasks = [asyncio.create_task(d.run()) for d in made]
+    try:
+        yield made
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for tenant_id, webhook_id in await store.active():
+            with contextlib.suppress(Exception):
+                await store.remove(tenant_id, webhook_id, clock())
+
+
+async def _write(stubs: Stubs, n: int) -> None:
+    """`n` events: grants of n people, one call each."""
+    for i in range(n):
+        await record(stubs, types_pb2.SubjectIdentity(email=f"p{i}@example.fr"), grant(NEWSLETTER))
+
+
+async def _first_failure(app: App, tenant: Tenant) -> Webhook:
+    """The tenant's one webhook once it failed (10 s at most)."""
+    for _ in range(100):
+        [listed] = await app.webhooks.admin.listed(tenant)
+        if listed.failures:
+            return listed
+        await asyncio.sleep(0.1)
+    raise AssertionError("no failure within 10 s")
+
+
+async def _waited(hook: Receiver, count: int, seconds: float = 20) -> list[int]:
+    return await asyncio.to_thread(hook.wait_for, count, seconds)
+
+
+async def test_changes_reach_the_receiver_signed_and_in_feed_order(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, hook: Receiver
+) -> None:
+    await put_purpose(stubs, "newsletter")
+    await _write(stubs, 1)  # before the webhook: not sent (it starts from now)
+    webhook = await app.webhooks.admin.add(tenant, hook.url, from_start=False)
+    secret = app.webhooks.admin.secret_of(webhook)
+    async with _delivering(app, clock):
+        await _write(stubs, 3)
+        await withdraw(stubs, by_email("p0@example.fr"), NEWSLETTER)
+        positions = await _waited(hook, 4)
+    assert positions == [2, 3, 4, 5]
+    taken = hook.taken()
+    assert all(verified(secret, d) for d in taken)
+    assert not verified("whsec_" + "A" * 44, taken[0])
+    assert all(d.headers["webhook-id"].startswith(f"{webhook.webhook_id}.0.") for d in taken)
+    assert all(abs(int(d.headers["webhook-timestamp"]) - time.time()) < 60 for d in taken)
+    last = [c for d in taken for c in d.document["changes"]][-1]
+    assert last["event"]["state"] == "CONSENT_STATE_WITHDRAWN"
+    assert taken[-1].document["cursor"]
+    [listed] = await app.webhooks.admin.listed(tenant)
+    assert (listed.delivered_position, listed.failures, listed.last_error) == (5, 0, None)
+    assert (await app.audit.verify(tenant)).ok  # its `webhook.added` entry among the facts'
+
+
+async def test_a_refused_page_goes_again_with_its_id_until_taken(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, hook: Receiver
+) -> None:
+    await put_purpose(stubs, "newsletter")
+    await app.webhooks.admin.add(tenant, hook.url, from_start=True)
+    hook.answers = [500, 503]
+    with capture_logs() as logs:
+        async with _delivering(app, clock):
+            await _write(stubs, 2)
+            positions = await _waited(hook, 2, seconds=40)
+    assert positions == [1, 2]
+    refused = [d for d in hook.received if d.headers["x-answered"] != "2xx"]
+    assert [d.headers["x-answered"] for d in refused] == ["500", "503"]
+    # The page taken at last is the one refused, and carries its id (a receiver dedupes by it).
+    first_taken = hook.taken()[0]
+    assert refused[0].headers["webhook-id"] in {
+        d.headers["webhook-id"] for d in hook.received if d.positions[:1] == [1]
+    }
+    assert first_taken.positions[0] == 1
+    failed = [e for e in logs if e["event"] == "webhook_failed"]
+    assert [e["error"] for e in failed] == ["answered HTTP 500", "answered HTTP 503"]
+    assert all("127.0.0.1" not in str(e) and "token" not in str(e) for e in logs)
+
+
+async def test_a_receiver_that_does_not_answer_is_not_waited_for_past_the_timeout(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, *, hook: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr("consentd.webhook_delivery.POST_SECONDS", 0.5)
+    await put_purpose(stubs, "newsletter")
+    await app.webhooks.admin.add(tenant, hook.url, from_start=True)
+    hook.hang.set()
+    async with _delivering(app, clock):
+        await _write(stubs, 1)
+        listed = await _first_failure(app, tenant)
+        assert listed.last_error == "no answer within 0.5 s"
+        hook.hang.clear()
+        assert await _waited(hook, 1, seconds=30) == [1]
+
+
+async def test_two_processes_deliver_each_page_once_in_order(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, hook: Receiver
+) -> None:
+    await put_purpose(stubs, "newsletter")
+    await app.webhooks.admin.add(tenant, hook.url, from_start=True)
+    async with _delivering(app, clock, count=2):
+        for _ in range(4):
+            await _write(stubs, 5)
+            await asyncio.sleep(0.1)
+        positions = await _waited(hook, 20)
+        await asyncio.sleep(1)  # a duplicate would come now
+    assert hook.positions() == list(range(1, 21)) == positions
+
+
+async def test_a_removed_webhook_gets_nothing_more_and_a_rewind_sends_again(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, hook: Receiver
+) -> None:
+    await put_purpose(stubs, "newsletter")
+    admin = app.webhooks.admin
+    webhook = await admin.add(tenant, hook.url, from_start=True)
+    async with _delivering(app, clock):
+        await _write(stubs, 2)
+        assert await _waited(hook, 2) == [1, 2]
+        await admin.rewind(tenant, str(webhook.webhook_id), from_start=True)
+        assert await _waited(hook, 4) == [1, 2, 1, 2]
+        assert hook.taken()[-1].headers["webhook-id"].startswith(f"{webhook.webhook_id}.1.")
+        await admin.rewind(tenant, str(webhook.webhook_id), from_start=False)
+        await _write(stubs, 1)
+        assert await _waited(hook, 5) == [1, 2, 1, 2, 3]
+        await admin.remove(tenant, str(webhook.webhook_id))
+        await _write(stubs, 1)
+        await asyncio.sleep(1.5)
+    assert hook.positions() == [1, 2, 1, 2, 3]
+    with pytest.raises(NotFound):
+        await admin.remove(tenant, str(webhook.webhook_id))
+    with pytest.raises(NotFound):
+        await admin.rewind(tenant, str(webhook.webhook_id), from_start=True)
+    [removed] = await admin.listed(tenant)
+    assert removed.removed_at is not None
+
+
+async def test_add_refuses_what_it_cannot_deliver_to(app: App, tenant: Tenant) -> None:
+    admin = app.webhooks.admin
+    for url in (
+        "http://crm.example.com/hook",
+        "https://user:pw@crm.example.com/hook",
+        "ftp://crm.example.com/",
+        "https:///nohost",
+        "https://crm.example.com/h#frag",
+        "https://crm.example.com:99999/",
+        "https://crm.exámple.com/",
+        "",
+    ):
+        with pytest.raises(InvalidInput):
+            await admin.add(tenant, url, from_start=False)
+    await admin.add(tenant, "https://crm.example.com/hook", from_start=False)
+    with pytest.raises(FailedPrecondition, match="already"):
+        await admin.add(tenant, "https://crm.example.com/hook", from_start=False)
+    with pytest.raises(InvalidInput, match="UUID"):
+        await admin.remove(tenant, "not-an-id")
+    for n in range(9):
+        await admin.add(tenant, f"https://crm.example.com/hook{n}", from_start=False)
+    with pytest.raises(FailedPrecondition, match="remove one first"):
+        await admin.add(tenant, "https://crm.example.com/more", from_start=False)
+    for webhook in await admin.listed(tenant):
+        await admin.remove(tenant, str(webhook.webhook_id))
+
+
+async def test_the_command_adds_lists_and_shows_the_secret_again(
+    database_url: str, owner_url: str, tenant: Tenant
+) -> None:
+    env = command_env(database_url, owner_url)
+    added = await _consentd(env, "webhooks", "add", tenant.slug, "https://crm.example.com/h?t=1")
+    assert added.returncode == 0, added.stderr
+    webhook_id = added.stdout.split()[1]
+    secret = added.stdout.split("secret ")[1].strip()
+    assert secret.startswith("whsec_")
+    again = await _consentd(env, "webhooks", "secret", tenant.slug, webhook_id)
+    assert again.stdout.strip() == f"secret {secret}"
+    listed = await _consentd(env, "webhooks", "list", tenant.slug)
+    assert webhook_id in listed.stdout
+    assert "whsec_" not in listed.stdout
+    assert '"state": "ok"' in listed.stdout
+    bad = await _consentd(env, "webhooks", "add", tenant.slug, "http://crm.example.com/")
+    assert bad.returncode != 0
+    assert "https://" in bad.stderr
+    gone = await _consentd(env, "webhooks", "remove", tenant.slug, webhook_id)
+    assert gone.returncode == 0
+    twice = await _consentd(env, "webhooks", "remove", tenant.slug, webhook_id)
+    assert twice.returncode != 0
+    assert "no webhook" in twice.stderr
+
+
+async def test_serve_delivers_and_stops_within_its_grace_while_a_receiver_hangs(
+    database_url: str, owner_url: str, app: App, *, tenant: Tenant, stubs: Stubs, hook: Receiver
+) -> None:
+    await put_purpose(stubs, "newsletter")
+    await app.webhooks.admin.add(tenant, hook.url, from_start=True)
+    port = _free_port()
+    env = {
+        **command_env(database_url, owner_url),
+        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "CONSENTD_HTTP_ADDRESS": "127.0.0.1:0",
+        "CONSENTD_PURGE_INTERVAL_SECONDS": "0",
+        "CONSENTD_SHUTDOWN_GRACE_SECONDS": "4",
+    }
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "consentd", "serve", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        await _serving(port, child)
+        await _write(stubs, 1)
+        assert await _waited(hook, 1, seconds=30) == [1]
+        hook.hang.set()
+        await _write(stubs, 1)
+        await asyncio.to_thread(hook.wait_for_attempts, 2)
+        assert hook.received[-1].headers["x-answered"] == "none"
+        started = time.monotonic()
+        child.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(child.wait(), 30) == 0
+        assert time.monotonic() - started < 6
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+        hook.hang.clear()
+        for webhook in await app.webhooks.admin.listed(tenant):
+            with contextlib.suppress(NotFound):
+                await app.webhooks.admin.remove(tenant, str(webhook.webhook_id))
+    assert child.stderr is not None
+    log = (await child.stderr.read()).decode()
+    assert "webhook_delivered" in log
+    assert f"127.0.0.1:{hook.port}" not in log

@@ -1,0 +1,89 @@
+"""Webhook signatures as the Standard Webhooks specification makes them (its own example), the
+URLs consentd posts to, and the retry schedule."""
+
+from __future__ import annotations
+
+import base64
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+
+from consentd.domain.errors import InvalidInput
+from consentd.domain.webhooks import (
+    checked_url,
+    message_id,
+    origin,
+    retry_after,
+    secret_text,
+    signature,
+    signing_key,
+)
+
+
+def test_the_signature_is_the_specifications_example() -> None:
+    """The example of the Standard Webhooks specification: any receiver library checks it."""
+    key = base64.b64decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+    made = signature(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
+    assert made == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_each_webhook_has_its_own_secret_from_the_service_secret() -> None:
+    tenant, hook = UUID(int=1), UUID(int=2)
+    one = signing_key(b"s" * 32, tenant, hook, b"a" * 32)
+    assert one == signing_key(b"s" * 32, tenant, hook, b"a" * 32)
+    assert one != signing_key(b"t" * 32, tenant, hook, b"a" * 32)
+    assert one != signing_key(b"s" * 32, tenant, hook, b"b" * 32)
+    assert one != signing_key(b"s" * 32, tenant, UUID(int=3), b"a" * 32)
+    assert secret_text(one).startswith("whsec_")
+    assert base64.b64decode(secret_text(one)[6:]) == one
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://crm.example.com/hook",
+        "https://crm.example.com:8443/hook?token=x",
+        "http://127.0.0.1:9000/hook",
+        "http://[::1]:9000/",
+        "http://localhost/hook",
+    ],
+)
+def test_urls_consentd_posts_to(url: str) -> None:
+    assert checked_url(url) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://crm.example.com/", "https://"),
+        ("http://10.0.0.1/", "https://"),
+        ("https://u:p@crm.example.com/", "user or password"),
+        ("https://crm.example.com/#x", "fragment"),
+        ("https://crm.example.com:70000/", "not a URL"),
+        ("https://crm.example.com/a b", "spaces"),
+        ("ftp://crm.example.com/", "https://"),
+        ("https:///path", "https://"),
+        ("https://crm.example.com/\n", "printable"),
+        ("https://é.example/", "ASCII"),
+        ("https://x.example/" + "a" * 2048, "2048"),
+        ("", "ASCII"),
+    ],
+)
+def test_urls_refused_with_why(url: str, said: str) -> None:
+    with pytest.raises(InvalidInput, match=said):
+        checked_url(url)
+
+
+def test_logs_name_the_origin_only() -> None:
+    assert origin("https://crm.example.com:8443/h?token=secret") == "https://crm.example.com:8443"
+
+
+def test_retries_double_from_5_seconds_to_5_minutes() -> None:
+    waits = [retry_after(n).total_seconds() for n in range(1, 10)]
+    assert waits == [5, 10, 20, 40, 80, 160, 300, 300, 300]
+    assert retry_after(10_000) == timedelta(minutes=5)
+
+
+def test_a_pages_id_names_the_webhook_the_start_and_the_positions() -> None:
+    assert message_id(UUID(int=7), 2, 10, 19) == f"{UUID(int=7)}.2.10-19"
