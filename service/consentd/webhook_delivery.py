@@ -129,8 +129,8 @@ class WebhookDelivery:
             webhook = await self._store.claim(tenant, webhook_id, self._holder, now, now + LEASE)
             if webhook is None:  # another process delivers (or it was just removed)
                 return AWAY_SECONDS, False
-            if webhook.next_attempt_at > now:
-                return (webhook.next_attempt_at - now).total_seconds(), False
+            if webhook.next_attempt_at > now:  # looked at again meanwhile: a rewind is at once
+                return min((webhook.next_attempt_at - now).total_seconds(), AWAY_SECONDS), False
             try:
                 page = await self._feed.page(tenant, webhook.cursor, PAGE)
             except InvalidInput as refusal:  # its cursor is not in the feed (restored)

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import pytest
+import sqlalchemy as sa
 from consent.v1 import types_pb2
 from structlog.testing import capture_logs
 
@@ -27,7 +28,7 @@ from consentd.domain.tenancy import Tenant
 from consentd.domain.webhooks import Webhook
 from consentd.store.webhooks import SqlWebhooks
 from consentd.webhook_delivery import WebhookDelivery
-from tests.conftest import TEST_SECRET, Stubs, TestClock, command_env
+from tests.conftest import TEST_SECRET, Stubs, TestClock, command_env, owner
 from tests.e2e.helpers import by_email, grant, put_purpose, record, target, withdraw
 from tests.e2e.receiver import Receiver, receiver, verified
 from tests.e2e.test_import_consents import _consentd
@@ -198,6 +199,27 @@ async def test_a_removed_webhook_gets_nothing_more_and_a_rewind_sends_again(
         await admin.rewind(tenant, str(webhook.webhook_id), from_start=True)
     [removed] = await admin.listed(tenant)
     assert removed.removed_at is not None
+
+
+async def test_an_idle_webhook_is_polled_without_writing_its_row(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, hook: Receiver
+) -> None:
+    """Its lease is renewed when a third of it is left, not at every poll (a write and a flush
+    to disk per webhook and second)."""
+    await put_purpose(stubs, "newsletter")
+    await app.webhooks.admin.add(tenant, hook.url, from_start=True)
+    query = sa.text("SELECT leased_until, xmin::text FROM webhooks WHERE tenant_id = :t")
+    async with _delivering(app, clock):
+        await _write(stubs, 1)
+        await _waited(hook, 1)
+        await asyncio.sleep(0.5)
+        async with owner(app).connect() as conn:
+            before = (await conn.execute(query, {"t": tenant.tenant_id})).one()
+        await asyncio.sleep(2)  # ten polls
+        async with owner(app).connect() as conn:
+            after = (await conn.execute(query, {"t": tenant.tenant_id})).one()
+    assert before[0] is not None
+    assert before == after
 
 
 async def test_add_refuses_what_it_cannot_deliver_to(app: App, tenant: Tenant) -> None:

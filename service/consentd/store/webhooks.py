@@ -44,13 +44,21 @@ _REWIND = sa.text(
     "failures = 0, last_error = NULL, next_attempt_at = :now "
     "WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL"
 )
-# Taken when free, expired, or already this holder's (renewed); never a removed one's.
+# Taken when free or expired, renewed when less than a third of this holder's lease is left
+# (else the row is only read: a delivery polling an idle feed every second writes nothing, and
+# its transaction commits without a flush to disk); never a removed one's.
 _CLAIM = sa.text(
-    "UPDATE webhooks SET leased_by = :holder, leased_until = :until "
+    "WITH taken AS (UPDATE webhooks SET leased_by = :holder, leased_until = :until "
     "WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL "
-    "AND (true OR leased_by = :holder OR leased_until IS NULL OR leased_until <= :now) "
+    "AND (leased_until IS NULL OR leased_until <= :now "
+    "OR (leased_by = :holder AND leased_until < :renew)) "
     "RETURNING tenant_id, webhook_id, url, salt, created_at, next_attempt_at, removed_at, "
-    "generation, cursor, delivered_position, delivered_at, failures, last_error"
+    "generation, cursor, delivered_position, delivered_at, failures, last_error) "
+    "SELECT * FROM taken UNION ALL "
+    "SELECT tenant_id, webhook_id, url, salt, created_at, next_attempt_at, removed_at, "
+    "generation, cursor, delivered_position, delivered_at, failures, last_error "
+    "FROM webhooks WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL "
+    "AND leased_by = :holder AND leased_until >= :renew AND leased_until > :now"
 )
 # Delivery columns change only under the lease and the generation read.
 _DELIVERED = sa.text(
@@ -153,8 +161,8 @@ class SqlWebhooks:
     async def claim(
         self, tenant_id: UUID, webhook_id: UUID, holder: UUID, now: datetime, until: datetime
     ) -> Webhook | None:
-        """The webhook, leased to `holder` until `until`; None while another holds it (or it
-        is removed)."""
+        """The webhook, leased to `holder` until `until` (or still, when most of its lease is
+        left); None while another holds it (or it is removed)."""
         async with self._tenant(tenant_id) as conn:
             found = await conn.execute(
                 _CLAIM,
@@ -164,6 +172,7 @@ class SqlWebhooks:
                     "holder": holder,
                     "now": now,
                     "until": until,
+                    "renew": until - (until - now) * 2 / 3,
                 },
             )
             row = found.mappings().first()
