@@ -171,7 +171,7 @@ def _start_background_work(app: App) -> Background:
     deadlines = asyncio.create_task(watch_deadlines(owner, metrics=metrics)) if owner else None
     # Every process pushes the feed to the tenants' webhooks; a lease per webhook keeps one at a
     # time delivering to it (webhook_delivery.py).
-    webhooks = asyncio.create_task(app.webhooks.delivery.run())
+    webhooks = asyncio.create_task(app.webhooks.delivery.run(app.telemetry.metrics))
     return Background(sweeping, purging, clock, deadlines, webhooks)
 
 

@@ -26,6 +26,7 @@ import httpx
 import orjson
 import structlog
 from google.protobuf import json_format
+from prometheus_client import Counter
 
 from consentd.api.campaign_converters import changes_out
 from consentd.app.changes import ChangeHub
@@ -40,6 +41,7 @@ from consentd.domain.webhooks import (
 )
 from consentd.store.database import PURGED_STATE, sqlstate_of
 from consentd.store.webhooks import SqlWebhooks
+from consentd.telemetry.metrics import Metrics
 
 log = structlog.get_logger("consentd")
 
@@ -75,10 +77,13 @@ class WebhookDelivery:
         self._poll_seconds = poll_seconds
         self._holder = uuid4()
         self._tasks: dict[tuple[UUID, UUID], asyncio.Task[None]] = {}
+        self._posts: Counter | None = None
 
-    async def run(self) -> None:
-        """Until cancelled. On cancel, each task ends and gives its lease back (0.5 s at most:
-        an unreleased lease only delays the next process by LEASE)."""
+    async def run(self, metrics: Metrics | None = None) -> None:
+        """Until cancelled, counting its posts in `metrics`. On cancel, each task ends and gives
+        its lease back (0.5 s at most: an unreleased lease only delays the next process by
+        LEASE)."""
+        self._posts = metrics.webhook_posts if metrics is not None else None
         client = httpx.AsyncClient(follow_redirects=False, timeout=POST_SECONDS)
         try:
             while True:
@@ -164,6 +169,8 @@ class WebhookDelivery:
         error = await _send(client, webhook.url, body, headers)
         took = round((time.monotonic() - started) * 1000)
         ids = {"tenant": str(webhook.tenant_id), "webhook": str(webhook.webhook_id)}
+        if self._posts is not None:
+            self._posts.labels("failed" if error else "delivered").inc()
         if error is not None:
             await self._failed(webhook, error, ms=took)
             return 0.0, False

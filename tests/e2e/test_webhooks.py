@@ -63,7 +63,7 @@ async def _delivering(
         )
         for _ in range(count)
     ]
-    tasks = [asyncio.create_task(d.run()) for d in made]
+    tasks = [asyncio.create_task(d.run(app.telemetry.metrics)) for d in made]
     try:
         yield made
     finally:
@@ -139,6 +139,10 @@ async def test_a_refused_page_goes_again_with_its_id_until_taken(
         d.headers["webhook-id"] for d in hook.received if d.positions[:1] == [1]
     }
     assert first_taken.positions[0] == 1
+    registry = app.telemetry.metrics.registry
+    failures = registry.get_sample_value("consentd_webhook_posts_total", {"outcome": "failed"})
+    assert failures is not None
+    assert failures >= 2
     failed = [e for e in logs if e["event"] == "webhook_failed"]
     assert [e["error"] for e in failed] == ["answered HTTP 500", "answered HTTP 503"]
     assert all("127.0.0.1" not in str(e) and "token" not in str(e) for e in logs)

@@ -124,6 +124,15 @@ class Metrics:
             ["category"],
             registry=self.registry,
         )
+        self.webhook_posts = Counter(
+            "consentd_webhook_posts",
+            "Pages of the change feed posted to webhooks, by outcome (delivered: answered 2xx; "
+            "failed: anything else, sent again later)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for outcome in ("delivered", "failed"):  # present at 0 from the start, for rate()
+            self.webhook_posts.labels(outcome)
         self._pools = _Pools()
         self.registry.register(self._pools)
         # CPU, memory, open files and the Python version, as every Prometheus client serves.
