@@ -111,6 +111,7 @@ async def _populate(app: App, admin: AdminUseCases, tenant: Tenant) -> None:
     )
     await admin.issue_key(tenant.slug, [Scope.CHECK.value], name="isolation")
     await admin.put_issuer(tenant.slug, "https://portal.example", "consentd", _public_pem())
+    await app.webhooks.admin.add(tenant, "https://crm.example/hook", from_start=False)
 
     method = "/consent.v1.ConsentService/RecordConsent"
     key = IdempotencyKey("isolation-test", "once", method, bytes(32), datetime.now(UTC))
@@ -460,7 +461,15 @@ SECURITY_DEFINER = {
     "consentd_mark_tenant_purged",
     "consentd_queued_tenants",  # 0009: tenant ids with queued audit rows, nothing else
     "consentd_tenant_ids",  # 0025: the ids of the tenants, nothing else (app/auth.py)
+    "consentd_webhooks",  # 0057: tenant and webhook ids of the live webhooks, nothing else
 }
+# Webhooks (0057): added and removed (never deleted), their delivery columns moved.
+WEBHOOK_PRIVILEGES = {
+    "webhooks": ({"SELECT", "INSERT"}, {
+        "generation", "cursor", "delivered_position", "delivered_at", "failures",
+        "next_attempt_at", "last_error", "leased_by", "leased_until", "removed_at",
+    }),
+}  # fmt: skip
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
 
@@ -472,8 +481,16 @@ TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFEREN
         CAMPAIGN_PRIVILEGES,
         IMPORT_PRIVILEGES,
         AUDIT_LOG_PRIVILEGES,
+        WEBHOOK_PRIVILEGES,
     ],
-    ids=["cookies-0004", "rights-0005", "campaign-0006", "imports-0007", "audit-log-0009"],
+    ids=[
+        "cookies-0004",
+        "rights-0005",
+        "campaign-0006",
+        "imports-0007",
+        "audit-log-0009",
+        "webhooks-0057",
+    ],
 )
 async def test_runtime_privileges_on_cookie_and_rights_tables(
     app: App, expected: dict[str, tuple[set[str], set[str]]]
