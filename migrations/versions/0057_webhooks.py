@@ -4,7 +4,8 @@ Why: a CRM or campaign tool had to hold a WatchConsentChanges stream open to hea
 withdrawal; the consent platforms it is compared with (OneTrust, Didomi, fides) push changes to
 an endpoint instead. A `webhooks` row is one endpoint of one tenant: its URL, the salt its
 signing secret is derived from with the service secret (the secret itself is never stored), the
-feed cursor after the last change it acknowledged, its failures and next attempt, and the
+feed cursor after the last change it acknowledged (and its position), the last position of the
+page being sent (a retry sends that same page again), its failures and next attempt, and the
 lease of the serving process that delivers to it (one at a time, whatever the replicas).
 
 Isolation as every tenant table (0002): ENABLE + FORCE ROW LEVEL SECURITY and the
@@ -44,6 +45,7 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     generation integer NOT NULL DEFAULT 0,
     cursor text NOT NULL DEFAULT '',
     delivered_position bigint NOT NULL DEFAULT 0,
+    attempted_through bigint NOT NULL DEFAULT 0,
     delivered_at timestamptz,
     failures integer NOT NULL DEFAULT 0,
     next_attempt_at timestamptz NOT NULL,
@@ -70,7 +72,8 @@ $$
 """
 
 _DELIVERY = (
-    "generation, cursor, delivered_position, delivered_at, failures, next_attempt_at, "
+    "generation, cursor, delivered_position, attempted_through, delivered_at, failures, "
+    "next_attempt_at, "
     "last_error, leased_by, leased_until, removed_at"
 )
 

@@ -30,7 +30,7 @@ from prometheus_client import Counter
 
 from consentd.api.campaign_converters import changes_out
 from consentd.app.changes import ChangeHub
-from consentd.app.feed import ChangeFeed, ChangePage
+from consentd.app.feed import ChangeFeed, ChangePage, mark_of
 from consentd.domain.errors import InvalidInput
 from consentd.domain.webhooks import (
     Webhook,
@@ -105,8 +105,8 @@ class WebhookDelivery:
         except Exception as error:  # noqa: BLE001 - the database is away: keep what runs
             log.warning("webhooks_not_listed", error=type(error).__name__)
             return
-        for key in [k for k in self._tasks if k not in live]:
-            self._tasks.pop(key).cancel()
+        for key in [k for k in self._tasks if k not in live or self._tasks[k].done()]:
+            self._tasks.pop(key).cancel()  # removed (or ended: started again below)
         for key in live - self._tasks.keys():
             self._tasks[key] = asyncio.create_task(self._deliver_to(client, *key))
 
@@ -114,7 +114,14 @@ class WebhookDelivery:
         try:
             while True:
                 ticket = self._hub.ticket(tenant)
-                wait, on_change = await self._attempt(client, tenant, webhook)
+                try:
+                    wait, on_change = await self._attempt(client, tenant, webhook)
+                except Exception as error:  # noqa: BLE001 - a defect of ours: said, tried again
+                    log.error(
+                        "webhook_delivery_error", tenant=str(tenant), webhook=str(webhook),
+                        error=type(error).__name__,
+                    )  # fmt: skip
+                    wait, on_change = AWAY_SECONDS, False
                 if wait and on_change:
                     await self._hub.wait(tenant, ticket, wait)
                     continue
@@ -137,7 +144,7 @@ class WebhookDelivery:
             if webhook.next_attempt_at > now:  # looked at again meanwhile: a rewind is at once
                 return min((webhook.next_attempt_at - now).total_seconds(), AWAY_SECONDS), False
             try:
-                page = await self._feed.page(tenant, webhook.cursor, PAGE)
+                page = await self._feed.page(tenant, webhook.cursor, _page_size(webhook))
             except InvalidInput as refusal:  # its cursor is not in the feed (restored)
                 await self._failed(webhook, f"the feed refused its cursor: {refusal.message}")
                 return 0.0, False
@@ -154,7 +161,10 @@ class WebhookDelivery:
         self, client: httpx.AsyncClient, webhook: Webhook, page: ChangePage
     ) -> tuple[float, bool]:
         first, last = page.changes[0].position, page.changes[-1].position
-        mid = message_id(webhook.webhook_id, webhook.generation, first, last)
+        if last != webhook.attempted_through and not await self._attempting(webhook, last):
+            return AWAY_SECONDS, False
+        mark = mark_of(page.changes[-1])
+        mid = message_id(webhook.webhook_id, webhook.generation, first, last, mark)
         body = orjson.dumps(json_format.MessageToDict(changes_out(page, provenance=True)))
         stamp = int(self._clock().timestamp())
         key = signing_key(self._secret, webhook.tenant_id, webhook.webhook_id, webhook.salt)
@@ -178,6 +188,17 @@ class WebhookDelivery:
         with contextlib.suppress(Exception):  # not written: the page goes again (at least once)
             await self._store.delivered(webhook, self._holder, page.cursor, last, self._clock())
         return 0.0, False
+
+    async def _attempting(self, webhook: Webhook, last: int) -> bool:
+        """Whether the page ending at `last` was noted as the one being sent (not: rewound or
+        taken over meanwhile, or the database away; looked at again)."""
+        try:
+            return await self._store.attempting(webhook, self._holder, last)
+        except Exception as error:  # noqa: BLE001 - the database is away: try again later
+            log.warning(
+                "webhook_not_read", tenant=str(webhook.tenant_id), error=type(error).__name__
+            )
+            return False
 
     async def _failed(self, webhook: Webhook, error: str, **more: object) -> None:
         failures = webhook.failures + 1
@@ -208,10 +229,17 @@ async def _send(
             status = response.status_code
     except TimeoutError:
         return f"no answer within {POST_SECONDS:g} s"
-    except (httpx.HTTPError, OSError) as error:
+    except Exception as error:  # noqa: BLE001 - any transport error is the receiver's failure
         return f"not delivered: {type(error).__name__}"
     if 200 <= status < 300:
         return None
     if 300 <= status < 400:
         return f"answered HTTP {status} (redirects are not followed: give the final URL)"
     return f"answered HTTP {status}"
+
+
+def _page_size(webhook: Webhook) -> int:
+    """A page being sent again is the same page (its id with it): up to the position it ended
+    at, even when more changes came since."""
+    pending = webhook.attempted_through - webhook.delivered_position
+    return min(pending, PAGE) if pending > 0 else PAGE

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from consent.v1 import types_pb2
 from structlog.testing import capture_logs
 
+from consentd import webhook_delivery
 from consentd.app.changes import ChangeHub
 from consentd.bootstrap import App
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
@@ -120,25 +121,27 @@ async def test_changes_reach_the_receiver_signed_and_in_feed_order(
     assert (await app.audit.verify(tenant)).ok  # its `webhook.added` entry among the facts'
 
 
-async def test_a_refused_page_goes_again_with_its_id_until_taken(
+async def test_a_refused_page_goes_again_as_it_was_until_taken(
     app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, hook: Receiver
 ) -> None:
+    """The page refused is sent again whole and alone, under its id, though more changes came
+    meanwhile (they follow in the next page): a receiver that took it but answered 500 drops it
+    by its id (it grew, under another id, with each attempt; probe JA)."""
     await put_purpose(stubs, "newsletter")
     await app.webhooks.admin.add(tenant, hook.url, from_start=True)
     hook.answers = [500, 503]
     with capture_logs() as logs:
         async with _delivering(app, clock):
+            await _write(stubs, 1)
+            await _first_failure(app, tenant)
             await _write(stubs, 2)
-            positions = await _waited(hook, 2, seconds=40)
-    assert positions == [1, 2]
-    refused = [d for d in hook.received if d.headers["x-answered"] != "2xx"]
-    assert [d.headers["x-answered"] for d in refused] == ["500", "503"]
-    # The page taken at last is the one refused, and carries its id (a receiver dedupes by it).
-    first_taken = hook.taken()[0]
-    assert refused[0].headers["webhook-id"] in {
-        d.headers["webhook-id"] for d in hook.received if d.positions[:1] == [1]
-    }
-    assert first_taken.positions[0] == 1
+            positions = await _waited(hook, 3, seconds=40)
+    assert positions == [1, 2, 3]
+    first = [d for d in hook.received if d.positions[:1] == [1]]
+    assert [d.headers["x-answered"] for d in first] == ["500", "503", "2xx"]
+    assert {d.headers["webhook-id"] for d in first} == {first[0].headers["webhook-id"]}
+    assert {d.body for d in first} == {first[0].body}
+    assert hook.taken()[-1].positions == [2, 3]
     registry = app.telemetry.metrics.registry
     failures = registry.get_sample_value("consentd_webhook_posts_total", {"outcome": "failed"})
     assert failures is not None
@@ -146,6 +149,47 @@ async def test_a_refused_page_goes_again_with_its_id_until_taken(
     failed = [e for e in logs if e["event"] == "webhook_failed"]
     assert [e["error"] for e in failed] == ["answered HTTP 500", "answered HTTP 503"]
     assert all("127.0.0.1" not in str(e) and "token" not in str(e) for e in logs)
+
+
+async def test_a_pages_id_names_its_last_change(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, hook: Receiver
+) -> None:
+    """A database restored from an earlier backup holds other changes at positions already
+    sent (the webhook's cursor is restored with it): the id carries the last change's mark,
+    so such a page is no page the receiver took (probe JA)."""
+    await put_purpose(stubs, "newsletter")
+    await app.webhooks.admin.add(tenant, hook.url, from_start=True)
+    async with _delivering(app, clock):
+        await _write(stubs, 1)
+        await _waited(hook, 1)
+    [taken] = hook.taken()
+    event_id = taken.document["changes"][0]["event"]["eventId"]
+    assert taken.headers["webhook-id"].endswith(f".1-1.{event_id.replace('-', '')[:12]}")
+
+
+async def test_a_delivery_that_fails_in_consentd_is_said_and_tried_again(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, *, hook: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """An error of consentd's own while delivering (here: signing) is logged and the webhook
+    tried again; its task ended silently, and nothing was ever delivered again (probe JA)."""
+    real, calls = webhook_delivery.signing_key, []
+
+    def failing_once(*args: object) -> bytes:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("a defect")
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(webhook_delivery, "signing_key", failing_once)
+    monkeypatch.setattr(webhook_delivery, "AWAY_SECONDS", 0.2)
+    await put_purpose(stubs, "newsletter")
+    await app.webhooks.admin.add(tenant, hook.url, from_start=True)
+    with capture_logs() as logs:
+        async with _delivering(app, clock):
+            await _write(stubs, 1)
+            assert await _waited(hook, 1) == [1]
+    assert [e["error"] for e in logs if e["event"] == "webhook_delivery_error"] == ["RuntimeError"]
 
 
 async def test_a_receiver_that_does_not_answer_is_not_waited_for_past_the_timeout(
@@ -203,6 +247,8 @@ async def test_a_removed_webhook_gets_nothing_more_and_a_rewind_sends_again(
         await admin.rewind(tenant, str(webhook.webhook_id), from_start=True)
     [removed] = await admin.listed(tenant)
     assert removed.removed_at is not None
+    with pytest.raises(NotFound, match="removed"):
+        await admin.find(tenant, str(webhook.webhook_id))  # its secret is not shown again
 
 
 async def test_an_idle_webhook_is_polled_without_writing_its_row(
@@ -241,8 +287,9 @@ async def test_add_refuses_what_it_cannot_deliver_to(app: App, tenant: Tenant) -
         with pytest.raises(InvalidInput):
             await admin.add(tenant, url, from_start=False)
     await admin.add(tenant, "https://crm.example.com/hook", from_start=False)
-    with pytest.raises(FailedPrecondition, match="already"):
-        await admin.add(tenant, "https://crm.example.com/hook", from_start=False)
+    for same in ("https://crm.example.com/hook", "HTTPS://CRM.example.com:443/hook"):
+        with pytest.raises(FailedPrecondition, match="already"):
+            await admin.add(tenant, same, from_start=False)
     with pytest.raises(InvalidInput, match="UUID"):
         await admin.remove(tenant, "not-an-id")
     for n in range(9):

@@ -12,6 +12,7 @@ import pytest
 from consentd.domain.errors import InvalidInput
 from consentd.domain.webhooks import (
     checked_url,
+    endpoint,
     message_id,
     origin,
     retry_after,
@@ -68,6 +69,12 @@ def test_urls_consentd_posts_to(url: str) -> None:
         ("https://é.example/", "ASCII"),
         ("https://x.example/" + "a" * 2048, "2048"),
         ("", "ASCII"),
+        # Taken by the URL parser, refused by the client that posts (probe JA: its delivery
+        # died silently).
+        ("https://xn--a.com/hook", "can post to"),
+        ("https://xn--zz-.com/", "can post to"),
+        ("https://[::1]x/", "URL"),
+        ("https://[v1.x]/", "URL"),
     ],
 )
 def test_urls_refused_with_why(url: str, said: str) -> None:
@@ -86,4 +93,11 @@ def test_retries_double_from_5_seconds_to_5_minutes() -> None:
 
 
 def test_a_pages_id_names_the_webhook_the_start_and_the_positions() -> None:
-    assert message_id(UUID(int=7), 2, 10, 19) == f"{UUID(int=7)}.2.10-19"
+    assert message_id(UUID(int=7), 2, 10, 19, "0a1b") == f"{UUID(int=7)}.2.10-19.0a1b"
+
+
+def test_one_receiver_written_two_ways_is_one_endpoint() -> None:
+    assert endpoint("HTTP://127.0.0.1:80/h?t=1") == endpoint("http://127.0.0.1/h?t=1")
+    assert endpoint("https://CRM.example.com:443/h") == endpoint("https://crm.example.com/h")
+    assert endpoint("https://crm.example.com/h") != endpoint("https://crm.example.com/h2")
+    assert endpoint("https://crm.example.com/h") != endpoint("https://crm.example.com:8443/h")

@@ -72,7 +72,7 @@ class ChangeFeed:
                     raise InvalidInput("cursor", f"{ANOTHER} {RESTORED}")
             if changes:
                 self._hub.release(tenant, ticket)
-                position, mark = changes[-1].position, _mark(changes[-1])
+                position, mark = changes[-1].position, mark_of(changes[-1])
                 yield ChangePage(changes, _cursor(position, mark, tenant))
                 sent = time.monotonic()
                 continue
@@ -88,13 +88,13 @@ class ChangeFeed:
         async with self._reads(tenant) as uow:
             changes = self._opened(tenant, await uow.campaign.changes_after(position, limit))
         if changes:
-            position, mark = changes[-1].position, _mark(changes[-1])
+            position, mark = changes[-1].position, mark_of(changes[-1])
         return ChangePage(changes, _cursor(position, mark, tenant))
 
-    async def head(self, tenant: UUID) -> str:
-        """The cursor of the feed's last change: what a watch `from_now` starts after."""
+    async def head(self, tenant: UUID) -> tuple[int, str]:
+        """The feed's last position and its cursor: what a watch `from_now` starts after."""
         position, mark = await self._start(tenant, "", True)
-        return _cursor(position, mark, tenant)
+        return position, _cursor(position, mark, tenant)
 
     def _opened(self, tenant: UUID, changes: list[FeedChange]) -> list[FeedChange]:
         """The changes with their subjects' external ids opened, their sealed form dropped (a
@@ -148,7 +148,8 @@ def _cursor(position: int, mark: str | None, tenant: UUID) -> str:
     return encode_token(_CHANGES, [position, mark] if mark else position, tenant=tenant)
 
 
-def _mark(change: FeedChange) -> str:
+def mark_of(change: FeedChange) -> str:
+    """What a cursor (and a webhook's page id) keeps of a change to know it again."""
     if change.event is not None:
         return feed_mark(change.event.event_id)
     assert change.block is not None  # the store sets exactly one

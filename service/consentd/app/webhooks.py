@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 from consentd.app.feed import ChangeFeed
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.tenancy import Tenant
-from consentd.domain.webhooks import Webhook, checked_url, secret_text, signing_key
+from consentd.domain.webhooks import Webhook, checked_url, endpoint, secret_text, signing_key
 
 # Live webhooks per tenant: each is a serving task and a POST per page of changes.
 MAX_WEBHOOKS = 10
@@ -23,7 +23,7 @@ class WebhookStore(Protocol):
     async def listed(self, tenant_id: UUID) -> list[Webhook]: ...
     async def remove(self, tenant_id: UUID, webhook_id: UUID, now: datetime) -> bool: ...
     async def rewind(
-        self, tenant_id: UUID, webhook_id: UUID, cursor: str, now: datetime
+        self, tenant_id: UUID, webhook_id: UUID, start: tuple[int, str], now: datetime
     ) -> bool: ...
 
 
@@ -56,11 +56,15 @@ class WebhookAdmin:
             raise FailedPrecondition(
                 f"tenant {tenant.slug!r} has {MAX_WEBHOOKS} webhooks: remove one first"
             )
-        if any(w.url == url for w in held):
+        if any(endpoint(w.url) == endpoint(url) for w in held):
+            # Compared as the client sends them: HTTP:// or :443 written out is the same one.
             raise FailedPrecondition(f"tenant {tenant.slug!r} has a webhook to this URL already")
-        cursor = "" if from_start else await self._feed.head(tenant.tenant_id)
+        position, cursor = await self._start(tenant, from_start)
         now = self._clock()
-        webhook = Webhook(tenant.tenant_id, uuid4(), url, os.urandom(32), now, now, cursor=cursor)
+        webhook = Webhook(
+            tenant.tenant_id, uuid4(), url, os.urandom(32), now, now,
+            cursor=cursor, delivered_position=position,
+        )  # fmt: skip
         await self._store.add(webhook)
         return webhook
 
@@ -69,12 +73,12 @@ class WebhookAdmin:
         return await self._store.listed(tenant.tenant_id)
 
     async def find(self, tenant: Tenant, webhook_id: str) -> Webhook:
-        """Raises InvalidInput (not an id), NotFound."""
+        """A webhook not removed. Raises InvalidInput (not an id), NotFound."""
         wanted = _id(webhook_id)
         for webhook in await self.listed(tenant):
-            if webhook.webhook_id == wanted:
+            if webhook.webhook_id == wanted and webhook.removed_at is None:
                 return webhook
-        raise NotFound(f"no webhook {webhook_id} of tenant {tenant.slug!r}")
+        raise NotFound(f"no webhook {webhook_id} of tenant {tenant.slug!r} (removed?)")
 
     async def remove(self, tenant: Tenant, webhook_id: str) -> None:
         """Stops its deliveries within seconds. Raises NotFound (none, or removed already)."""
@@ -87,9 +91,13 @@ class WebhookAdmin:
         not delivered): after a restore from backup, or to re-sync a receiver. Its failures
         are forgotten and it is tried at once. Raises NotFound."""
         _live(tenant)
-        cursor = "" if from_start else await self._feed.head(tenant.tenant_id)
-        if not await self._store.rewind(tenant.tenant_id, _id(webhook_id), cursor, self._clock()):
+        start = await self._start(tenant, from_start)
+        if not await self._store.rewind(tenant.tenant_id, _id(webhook_id), start, self._clock()):
             raise NotFound(f"no webhook {webhook_id} of tenant {tenant.slug!r} (removed?)")
+
+    async def _start(self, tenant: Tenant, from_start: bool) -> tuple[int, str]:
+        """Where delivery starts: the feed's start, or its last change (position, cursor)."""
+        return (0, "") if from_start else await self._feed.head(tenant.tenant_id)
 
 
 def _live(tenant: Tenant) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+import httpx
+
 from consentd.domain.errors import InvalidInput
 
 MAX_URL = 2048
@@ -28,6 +30,7 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 FIRST_RETRY = timedelta(seconds=5)
 LAST_RETRY = timedelta(minutes=5)
 _LOOPBACK_NAMES = {"localhost"}
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +46,10 @@ class Webhook:
     removed_at: datetime | None = None
     generation: int = 0
     cursor: str = ""
+    # The position the cursor stands at (what was taken), and the last position of the page
+    # being sent (a retry sends that same page again, under the same id).
     delivered_position: int = 0
+    attempted_through: int = 0
     delivered_at: datetime | None = None
     failures: int = 0
     last_error: str | None = None
@@ -72,7 +78,19 @@ def checked_url(url: str) -> str:
         raise InvalidInput("url", "must not have a #fragment (it is never sent)")
     if parts.scheme == "http" and not _loopback(host):
         raise InvalidInput("url", "must be https:// (http:// only to 127.0.0.1, ::1 or localhost)")
+    try:  # what the delivery's client will make of it (an A-label that is no IDNA, ...)
+        httpx.Request("POST", url)
+    except (httpx.InvalidURL, ValueError) as error:
+        raise InvalidInput("url", f"is not a URL consentd can post to: {error}") from None
     return url
+
+
+def endpoint(url: str) -> tuple[str, str, int, bytes]:
+    """What two URLs of one receiver share: scheme and host in lower case, the port (the
+    default one when none is written), path and query as given."""
+    parsed = httpx.URL(url)
+    port = parsed.port or _DEFAULT_PORTS.get(parsed.scheme, 0)
+    return parsed.scheme, parsed.host, port, parsed.raw_path
 
 
 def _loopback(host: str) -> bool:
@@ -107,10 +125,12 @@ def signature(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def message_id(webhook_id: UUID, generation: int, first: int, last: int) -> str:
+def message_id(webhook_id: UUID, generation: int, first: int, last: int, mark: str) -> str:
     """The same for every attempt of one page: positions `first` to `last` of the feed, read
-    from the `generation`th start (a rewind starts another)."""
-    return f"{webhook_id}.{generation}.{first}-{last}"
+    from the `generation`th start (a rewind starts another), the last change known by `mark`
+    (its fact's id: a database restored from an earlier backup holds other changes at the
+    positions sent since, which must not read as pages already taken)."""
+    return f"{webhook_id}.{generation}.{first}-{last}.{mark}"
 
 
 def retry_after(failures: int) -> timedelta:

@@ -27,11 +27,13 @@ from consentd.store.uow import enter_tenant
 _ACTIVE = sa.text("SELECT tenant_id, webhook_id FROM consentd_webhooks()")
 _ADD = sa.text(
     "INSERT INTO webhooks (tenant_id, webhook_id, url, salt, created_at, cursor, "
-    "next_attempt_at) VALUES (:tenant, :webhook, :url, :salt, :now, :cursor, :now)"
+    "delivered_position, next_attempt_at) "
+    "VALUES (:tenant, :webhook, :url, :salt, :now, :cursor, :position, :now)"
 )
 _LIST = sa.text(
     "SELECT tenant_id, webhook_id, url, salt, created_at, next_attempt_at, removed_at, "
-    "generation, cursor, delivered_position, delivered_at, failures, last_error "
+    "generation, cursor, delivered_position, attempted_through, delivered_at, failures, "
+    "last_error "
     "FROM webhooks WHERE tenant_id = :tenant "
     "ORDER BY removed_at IS NOT NULL, created_at, webhook_id"
 )
@@ -40,8 +42,9 @@ _REMOVE = sa.text(
     "WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL"
 )
 _REWIND = sa.text(
-    "UPDATE webhooks SET generation = generation + 1, cursor = :cursor, delivered_position = 0, "
-    "failures = 0, last_error = NULL, next_attempt_at = :now "
+    "UPDATE webhooks SET generation = generation + 1, cursor = :cursor, "
+    "delivered_position = :position, attempted_through = 0, failures = 0, last_error = NULL, "
+    "next_attempt_at = :now "
     "WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL"
 )
 # Taken when free or expired, renewed when less than a third of this holder's lease is left
@@ -53,10 +56,12 @@ _CLAIM = sa.text(
     "AND (leased_until IS NULL OR leased_until <= :now "
     "OR (leased_by = :holder AND leased_until < :renew)) "
     "RETURNING tenant_id, webhook_id, url, salt, created_at, next_attempt_at, removed_at, "
-    "generation, cursor, delivered_position, delivered_at, failures, last_error) "
+    "generation, cursor, delivered_position, attempted_through, delivered_at, failures, "
+    "last_error) "
     "SELECT * FROM taken UNION ALL "
     "SELECT tenant_id, webhook_id, url, salt, created_at, next_attempt_at, removed_at, "
-    "generation, cursor, delivered_position, delivered_at, failures, last_error "
+    "generation, cursor, delivered_position, attempted_through, delivered_at, failures, "
+    "last_error "
     "FROM webhooks WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL "
     "AND leased_by = :holder AND leased_until >= :renew AND leased_until > :now"
 )
@@ -69,6 +74,11 @@ _DELIVERED = sa.text(
 )
 _FAILED = sa.text(
     "UPDATE webhooks SET failures = failures + 1, last_error = :error, next_attempt_at = :next "
+    "WHERE tenant_id = :tenant AND webhook_id = :webhook AND leased_by = :holder "
+    "AND generation = :generation AND removed_at IS NULL"
+)
+_ATTEMPTING = sa.text(
+    "UPDATE webhooks SET attempted_through = :through "
     "WHERE tenant_id = :tenant AND webhook_id = :webhook AND leased_by = :holder "
     "AND generation = :generation AND removed_at IS NULL"
 )
@@ -116,6 +126,7 @@ class SqlWebhooks:
                     "salt": webhook.salt,
                     "now": webhook.created_at,
                     "cursor": webhook.cursor,
+                    "position": webhook.delivered_position,
                 },
             )
             payload = {
@@ -136,11 +147,16 @@ class SqlWebhooks:
         """False when there is no such webhook, or it was removed already."""
         return await self._change(_REMOVE, "webhook.removed", tenant_id, webhook_id, now)
 
-    async def rewind(self, tenant_id: UUID, webhook_id: UUID, cursor: str, now: datetime) -> bool:
-        """Deliver again from `cursor` ("" for the feed's start). False: no such live webhook."""
+    async def rewind(
+        self, tenant_id: UUID, webhook_id: UUID, start: tuple[int, str], now: datetime
+    ) -> bool:
+        """Deliver again after `start` (position and cursor; 0 and "" for the feed's start).
+        False: no such live webhook."""
+        position, cursor = start
         return await self._change(
-            _REWIND, "webhook.rewound", tenant_id, webhook_id, now, cursor=cursor
-        )
+            _REWIND, "webhook.rewound", tenant_id, webhook_id, now, cursor=cursor,
+            position=position,
+        )  # fmt: skip
 
     async def _change(
         self, statement: sa.TextClause, action: str, tenant_id: UUID, webhook_id: UUID,
@@ -152,9 +168,9 @@ class SqlWebhooks:
             )
             if not done.rowcount:
                 return False
-            payload = {"webhook_id": str(webhook_id)}
+            payload: dict[str, object] = {"webhook_id": str(webhook_id)}
             if "cursor" in more:
-                payload["from_start"] = "yes" if not more["cursor"] else "no"
+                payload["from_start"] = not more["cursor"]
             await self._audit(conn, tenant_id, AuditRecord(action, now, payload))
         return True
 
@@ -185,6 +201,10 @@ class SqlWebhooks:
         return await self._held(
             _DELIVERED, webhook, holder, cursor=cursor, position=position, now=now
         )
+
+    async def attempting(self, webhook: Webhook, holder: UUID, through: int) -> bool:
+        """The page being sent ends at `through`: sent again as it is until taken."""
+        return await self._held(_ATTEMPTING, webhook, holder, through=through)
 
     async def failed(self, webhook: Webhook, holder: UUID, error: str, retry: datetime) -> bool:
         return await self._held(_FAILED, webhook, holder, error=error[:300], next=retry)

@@ -116,6 +116,7 @@ webhooks = sa.Table(
     sa.Column("generation", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("cursor", sa.Text, nullable=False, server_default=sa.text("''")),
     sa.Column("delivered_position", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("attempted_through", sa.BigInteger, nullable=False, server_default=sa.text("0")),
     sa.Column("delivered_at", TZ),
     sa.Column("failures", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("next_attempt_at", TZ, nullable=False),
