@@ -279,13 +279,19 @@ async def test_erasures_at_once_log_one_entry_and_verify(app: App, tenant: Tenan
     erasures = await asyncio.gather(
         *(app.rights.erase(who, email("raced@example.fr"), "dpo") for _ in range(4))
     )
-    assert len({(e.subject_id, e.erased_at) for e in erasures}) == 1
+    # One time for all; a call that looked the address up after the first had committed finds
+    # it erased before, and answers as a retry by address does: no subject id (the full suite
+    # once ran it so).
+    assert len({e.erased_at for e in erasures}) == 1
+    ids = {e.subject_id for e in erasures}
+    assert len(ids - {None}) == 1
+    erased = next(i for i in ids if i is not None)
     await app.sequencer.drain(tenant.tenant_id)
     async with owner(app).connect() as conn:
         query = sa.select(sa.func.count()).where(
             audit_entries.c.tenant_id == tenant.tenant_id,
             audit_entries.c.action == "subject.erased",
-            audit_entries.c.subject_id == erasures[0].subject_id,
+            audit_entries.c.subject_id == erased,
         )
         assert (await conn.execute(query)).scalar_one() == 1
     assert (await app.audit.verify(tenant)).ok

@@ -466,8 +466,8 @@ SECURITY_DEFINER = {
 # Webhooks (0057): added and removed (never deleted), their delivery columns moved.
 WEBHOOK_PRIVILEGES = {
     "webhooks": ({"SELECT", "INSERT"}, {
-        "generation", "cursor", "delivered_position", "delivered_at", "failures",
-        "next_attempt_at", "last_error", "leased_by", "leased_until", "removed_at",
+        "generation", "cursor", "delivered_position", "attempted_through", "delivered_at",
+        "failures", "next_attempt_at", "last_error", "leased_by", "leased_until", "removed_at",
     }),
 }  # fmt: skip
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
