@@ -168,15 +168,8 @@ class WebhookDelivery:
         body = orjson.dumps(json_format.MessageToDict(changes_out(page, provenance=True)))
         stamp = int(self._clock().timestamp())
         key = signing_key(self._secret, webhook.tenant_id, webhook.webhook_id, webhook.salt)
-        headers = {
-            "content-type": "application/json",
-            "user-agent": "consentd-webhooks/1",
-            "webhook-id": mid,
-            "webhook-timestamp": str(stamp),
-            "webhook-signature": signature(key, mid, stamp, body),
-        }
         started = time.monotonic()
-        error = await _send(client, webhook.url, body, headers)
+        error = await _send(client, webhook.url, body, _headers(key, mid, stamp, body))
         took = round((time.monotonic() - started) * 1000)
         ids = {"tenant": str(webhook.tenant_id), "webhook": str(webhook.webhook_id)}
         if self._posts is not None:
@@ -188,6 +181,20 @@ class WebhookDelivery:
         with contextlib.suppress(Exception):  # not written: the page goes again (at least once)
             await self._store.delivered(webhook, self._holder, page.cursor, last, self._clock())
         return 0.0, False
+
+    async def ping(self, webhook: Webhook) -> str | None:
+        """Post a signed page without changes (`webhook-id` `<webhook id>.test.<random>`), as
+        `consentd webhooks test` does: None when the receiver answered 2xx, else what went
+        wrong. Changes nothing of the webhook's delivery."""
+        mid = f"{webhook.webhook_id}.test.{uuid4().hex[:12]}"
+        body = b'{"changes":[]}'
+        stamp = int(self._clock().timestamp())
+        key = signing_key(self._secret, webhook.tenant_id, webhook.webhook_id, webhook.salt)
+        async with httpx.AsyncClient(follow_redirects=False, timeout=POST_SECONDS) as client:
+            error = await _send(client, webhook.url, body, _headers(key, mid, stamp, body))
+        log.info("webhook_tested", tenant=str(webhook.tenant_id), webhook=str(webhook.webhook_id),
+                 error=error)  # fmt: skip
+        return error
 
     async def _attempting(self, webhook: Webhook, last: int) -> bool:
         """Whether the page ending at `last` was noted as the one being sent (not: rewound or
@@ -243,3 +250,13 @@ def _page_size(webhook: Webhook) -> int:
     at, even when more changes came since."""
     pending = webhook.attempted_through - webhook.delivered_position
     return min(pending, PAGE) if pending > 0 else PAGE
+
+
+def _headers(key: bytes, message: str, stamp: int, body: bytes) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "user-agent": "consentd-webhooks/1",
+        "webhook-id": message,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": signature(key, message, stamp, body),
+    }

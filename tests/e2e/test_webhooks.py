@@ -325,6 +325,31 @@ async def test_the_command_adds_lists_and_shows_the_secret_again(
     assert "no webhook" in twice.stderr
 
 
+async def test_the_test_command_posts_a_signed_empty_page(
+    database_url: str, owner_url: str, tenant: Tenant, hook: Receiver
+) -> None:
+    """`webhooks test`: the receiver gets a page without changes, signed with the webhook's
+    secret; exit 0 on 2xx, 1 with the status otherwise; the delivery is untouched."""
+    env = command_env(database_url, owner_url)
+    added = await _consentd(env, "webhooks", "add", tenant.slug, hook.url)
+    webhook_id, secret = added.stdout.split()[1], added.stdout.split("secret ")[1].strip()
+    tested = await _consentd(env, "webhooks", "test", tenant.slug, webhook_id)
+    assert (tested.returncode, tested.stdout.strip()) == (0, f"webhook {webhook_id}: answered 2xx")
+    [ping] = hook.received
+    assert ping.document == {"changes": []}
+    assert verified(secret, ping)
+    assert ping.headers["webhook-id"].startswith(f"{webhook_id}.test.")
+    hook.answers = [410]
+    refused = await _consentd(env, "webhooks", "test", tenant.slug, webhook_id)
+    assert (refused.returncode, refused.stdout.strip()) == (
+        1,
+        f"webhook {webhook_id}: answered HTTP 410",
+    )
+    listed = await _consentd(env, "webhooks", "list", tenant.slug)
+    assert '"failures": 0' in listed.stdout
+    await _consentd(env, "webhooks", "remove", tenant.slug, webhook_id)
+
+
 async def test_serve_delivers_and_stops_within_its_grace_while_a_receiver_hangs(
     database_url: str, owner_url: str, app: App, *, tenant: Tenant, stubs: Stubs, hook: Receiver
 ) -> None:

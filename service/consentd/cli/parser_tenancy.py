@@ -113,6 +113,7 @@ def _webhooks(commands: Commands) -> None:
         "push the change feed to a tenant's HTTPS endpoint",
         "  consentd webhooks add acme https://crm.acme.example/consent-hook\n"
         "  consentd webhooks list acme\n"
+        "  consentd webhooks test acme 5b0c...e1\n"
         "  consentd webhooks rewind acme 5b0c...e1 --from-start\n",
     ).add_subparsers(dest="action", required=True)
     add = hooks.add_parser("add", help="a webhook; prints its id and signing secret")
@@ -129,6 +130,7 @@ def _webhooks(commands: Commands) -> None:
     for action, words in (
         ("remove", "stop delivering to it (within 10 s)"),
         ("secret", "print its signing secret again"),
+        ("test", "post a signed page without changes; exit 1 unless answered 2xx"),
         ("rewind", "deliver again from the feed's start or its last change"),
     ):
         one = hooks.add_parser(action, help=words)

@@ -30,6 +30,10 @@ async def webhooks(app: App, args: argparse.Namespace) -> int:
         print(f"webhook {args.webhook_id} removed")
     elif args.action == "secret":
         print(f"secret {hooks.secret_of(await hooks.find(tenant, args.webhook_id))}")
+    elif args.action == "test":
+        error = await app.webhooks.delivery.ping(await hooks.find(tenant, args.webhook_id))
+        print(f"webhook {args.webhook_id}: {error or 'answered 2xx'}")
+        return 1 if error else 0
     else:
         await hooks.rewind(tenant, args.webhook_id, from_start=args.from_start)
         start = "the feed's start" if args.from_start else "its last change"
