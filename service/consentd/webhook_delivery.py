@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -237,7 +238,7 @@ async def _send(
     except TimeoutError:
         return f"no answer within {POST_SECONDS:g} s"
     except Exception as error:  # noqa: BLE001 - any transport error is the receiver's failure
-        return f"not delivered: {type(error).__name__}"
+        return f"not delivered: {type(error).__name__}{_why(error)}"
     if 200 <= status < 300:
         return None
     if 300 <= status < 400:
@@ -260,3 +261,18 @@ def _headers(key: bytes, message: str, stamp: int, body: bytes) -> dict[str, str
         "webhook-timestamp": str(stamp),
         "webhook-signature": signature(key, message, stamp, body),
     }
+
+
+def _why(error: BaseException) -> str:
+    """What a connection error was, in words that name no host (a DNS failure read as any
+    other ConnectError; probe JB)."""
+    seen: BaseException | None = error
+    for _ in range(8):  # a chain is short; never follow a cycle
+        if seen is None:
+            break
+        if isinstance(seen, socket.gaierror):
+            return " (the host name did not resolve)"
+        if isinstance(seen, ConnectionRefusedError):
+            return " (connection refused)"
+        seen = seen.__cause__ or seen.__context__
+    return ""

@@ -300,6 +300,26 @@ async def test_add_refuses_what_it_cannot_deliver_to(app: App, tenant: Tenant) -
         await admin.remove(tenant, str(webhook.webhook_id))
 
 
+async def test_adds_at_once_keep_one_per_url_and_ten_per_tenant(app: App, tenant: Tenant) -> None:
+    """Probe JB: four adds of one URL at once made three webhooks (the same changes three times
+    under three ids); eight adds at once went past the limit."""
+    admin = app.webhooks.admin
+    same = await asyncio.gather(
+        *(admin.add(tenant, "https://race.example/hook", from_start=False) for _ in range(4)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, Webhook) for r in same) == 1
+    assert all(isinstance(r, (Webhook, FailedPrecondition)) for r in same)
+    many = await asyncio.gather(
+        *(admin.add(tenant, f"https://race.example/{n}", from_start=False) for n in range(12)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, Webhook) for r in many) == 9
+    assert len([w for w in await admin.listed(tenant) if w.removed_at is None]) == 10
+    for webhook in await admin.listed(tenant):
+        await admin.remove(tenant, str(webhook.webhook_id))
+
+
 async def test_the_command_adds_lists_and_shows_the_secret_again(
     database_url: str, owner_url: str, tenant: Tenant
 ) -> None:

@@ -4,6 +4,7 @@ URLs consentd posts to, and the retry schedule."""
 from __future__ import annotations
 
 import base64
+import socket
 from datetime import timedelta
 from uuid import UUID
 
@@ -20,6 +21,7 @@ from consentd.domain.webhooks import (
     signature,
     signing_key,
 )
+from consentd.webhook_delivery import _why
 
 
 def test_the_signature_is_the_specifications_example() -> None:
@@ -101,3 +103,25 @@ def test_one_receiver_written_two_ways_is_one_endpoint() -> None:
     assert endpoint("https://CRM.example.com:443/h") == endpoint("https://crm.example.com/h")
     assert endpoint("https://crm.example.com/h") != endpoint("https://crm.example.com/h2")
     assert endpoint("https://crm.example.com/h") != endpoint("https://crm.example.com:8443/h")
+    # Probe JB: a trailing dot, an empty query, a percent-encoded letter.
+    for same in (
+        "https://crm.example.com./h",
+        "https://crm.example.com/h?",
+        "https://crm.example.com/%68",
+    ):
+        assert endpoint(same) == endpoint("https://crm.example.com/h")
+
+
+def test_a_connection_error_says_why_without_the_host() -> None:
+    def chained(cause: BaseException) -> Exception:
+        error = ConnectionError("All connection attempts failed")
+        error.__cause__ = cause
+        return error
+
+    assert _why(chained(socket.gaierror(-2, "Name or service not known"))) == (
+        " (the host name did not resolve)"
+    )
+    assert _why(chained(ConnectionRefusedError(111, "refused"))) == " (connection refused)"
+    looped = ValueError("a")
+    looped.__context__ = looped
+    assert _why(looped) == ""

@@ -12,14 +12,14 @@ from uuid import UUID, uuid4
 from consentd.app.feed import ChangeFeed
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.tenancy import Tenant
-from consentd.domain.webhooks import Webhook, checked_url, endpoint, secret_text, signing_key
+from consentd.domain.webhooks import Webhook, checked_url, secret_text, signing_key
 
 # Live webhooks per tenant: each is a serving task and a POST per page of changes.
 MAX_WEBHOOKS = 10
 
 
 class WebhookStore(Protocol):
-    async def add(self, webhook: Webhook) -> None: ...
+    async def add(self, webhook: Webhook, most: int) -> str: ...
     async def listed(self, tenant_id: UUID) -> list[Webhook]: ...
     async def remove(self, tenant_id: UUID, webhook_id: UUID, now: datetime) -> bool: ...
     async def rewind(
@@ -51,21 +51,20 @@ class WebhookAdmin:
         webhooks)."""
         checked_url(url)
         _live(tenant)
-        held = [w for w in await self._store.listed(tenant.tenant_id) if w.removed_at is None]
-        if len(held) >= MAX_WEBHOOKS:
-            raise FailedPrecondition(
-                f"tenant {tenant.slug!r} has {MAX_WEBHOOKS} webhooks: remove one first"
-            )
-        if any(endpoint(w.url) == endpoint(url) for w in held):
-            # Compared as the client sends them: HTTP:// or :443 written out is the same one.
-            raise FailedPrecondition(f"tenant {tenant.slug!r} has a webhook to this URL already")
         position, cursor = await self._start(tenant, from_start)
         now = self._clock()
         webhook = Webhook(
             tenant.tenant_id, uuid4(), url, os.urandom(32), now, now,
             cursor=cursor, delivered_position=position,
         )  # fmt: skip
-        await self._store.add(webhook)
+        added = await self._store.add(webhook, MAX_WEBHOOKS)
+        if added == "twin":
+            # Compared as the client sends them: HTTP:// or :443 written out is the same one.
+            raise FailedPrecondition(f"tenant {tenant.slug!r} has a webhook to this URL already")
+        if added == "full":
+            raise FailedPrecondition(
+                f"tenant {tenant.slug!r} has {MAX_WEBHOOKS} webhooks: remove one first"
+            )
         return webhook
 
     async def listed(self, tenant: Tenant) -> list[Webhook]:

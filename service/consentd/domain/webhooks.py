@@ -90,7 +90,9 @@ def endpoint(url: str) -> tuple[str, str, int, bytes]:
     default one when none is written), path and query as given."""
     parsed = httpx.URL(url)
     port = parsed.port or _DEFAULT_PORTS.get(parsed.scheme, 0)
-    return parsed.scheme, parsed.host, port, parsed.raw_path
+    # `host.` is the host; an empty query is none; %70 is p (what servers route by).
+    path = urllib.parse.unquote_to_bytes(parsed.raw_path.removesuffix(b"?"))
+    return parsed.scheme, parsed.host.rstrip("."), port, path
 
 
 def _loopback(host: str) -> bool:

@@ -19,12 +19,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consentd.domain.audit import AuditRecord
-from consentd.domain.webhooks import Webhook, origin
+from consentd.domain.webhooks import Webhook, endpoint, origin
 from consentd.store.audit import SqlAudit
 from consentd.store.driver import driver_of
 from consentd.store.uow import enter_tenant
 
 _ACTIVE = sa.text("SELECT tenant_id, webhook_id FROM consentd_webhooks()")
+# A tenant's adds one at a time (for this transaction), and what they read.
+_LOCK = sa.text(
+    "SELECT pg_advisory_xact_lock(hashtextextended('consentd.webhooks.' || :tenant, 0))"
+)
+_LIVE_URLS = sa.text("SELECT url FROM webhooks WHERE tenant_id = :tenant AND removed_at IS NULL")
 _ADD = sa.text(
     "INSERT INTO webhooks (tenant_id, webhook_id, url, salt, created_at, cursor, "
     "delivered_position, next_attempt_at) "
@@ -114,9 +119,18 @@ class SqlWebhooks:
         async with self._engine.connect() as conn:
             return [(t, w) for t, w in (await conn.execute(_ACTIVE)).all()]
 
-    async def add(self, webhook: Webhook) -> None:
+    async def add(self, webhook: Webhook, most: int) -> str:
+        """ "added"; or, the tenant's webhooks read under its lock (adds at once each saw
+        room and no twin; probe JB), "full" with `most` live, "twin" with one to its
+        endpoint."""
         tenant = webhook.tenant_id
         async with self._tenant(tenant) as conn:
+            await conn.execute(_LOCK, {"tenant": str(tenant)})
+            live = (await conn.execute(_LIVE_URLS, {"tenant": tenant})).scalars().all()
+            if any(endpoint(url) == endpoint(webhook.url) for url in live):
+                return "twin"
+            if len(live) >= most:
+                return "full"
             await conn.execute(
                 _ADD,
                 {
@@ -136,6 +150,7 @@ class SqlWebhooks:
             }
             added = AuditRecord("webhook.added", webhook.created_at, payload)
             await self._audit(conn, tenant, added)
+        return "added"
 
     async def listed(self, tenant_id: UUID) -> list[Webhook]:
         """The tenant's webhooks, the removed ones last."""
