@@ -228,6 +228,45 @@ async def test_a_serve_attached_to_another_process_postgres_takes_it_over_when_i
         shutil.rmtree(data, ignore_errors=True)
 
 
+async def test_a_command_leaves_alone_a_postgres_an_attached_serve_uses() -> None:
+    """Probe JB: serve A started the embedded PostgreSQL and serve B attached to it; A killed
+    with -9 left it running (init's child) while B served on it. An admin command took it for
+    an orphan a killed consentd left and stopped it under B (its calls UNAVAILABLE), then told
+    the operator to kill the one B started again. The command now uses it, and B serves on."""
+    data = _folder()
+    first, second = _free_port(), _free_port()
+
+    def env(port: int) -> dict[str, str]:
+        return {
+            **os.environ,
+            "CONSENTD_DATA_DIR": str(data),
+            "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+            "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
+            "CONSENTD_METRICS_ADDRESS": "off",
+            "CONSENTD_LOG_FORMAT": "json",
+        }
+
+    try:
+        async with _server(env(first)) as owner:
+            await _serving(first, owner, within=90)
+            async with _server(env(second)) as attached:
+                await _serving(second, attached)
+                postmaster = (data / "postgres" / "postmaster.pid").read_text().split()[0]
+                owner.kill()
+                await owner.wait()
+                code, out = await asyncio.to_thread(_consentd, env(0), "tenants", "list")
+                assert code == 0, out
+                assert "orphan" not in out
+                assert (data / "postgres" / "postmaster.pid").read_text().split()[0] == postmaster
+                assert _running([int(postmaster)]) == [int(postmaster)]
+                await _serving(second, attached, within=5)
+    finally:
+        for pid in _running_with(str(data)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(data, ignore_errors=True)
+
+
 async def test_sighup_drains_and_stops_the_postgres_it_started() -> None:
     """A terminal closed on a foreground `serve` sends SIGHUP: it died at once (exit 129, no
     `stopping`) and left its PostgreSQL running, orphaned. SIGHUP now stops it as SIGTERM does."""

@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
@@ -157,6 +159,26 @@ def children_of(pid: int) -> list[int]:
             if int(fields[1]) == pid:
                 found.append(int(stat.parent.name))
     return found
+
+
+def still_serving(postmaster: int, within: float = 1.0) -> bool:
+    """Whether a client is still connected to the postmaster `within` seconds: a backend
+    titled with its client's address (`postgres: user db 127.0.0.1(5432) idle`, `[local]`).
+    A killed consentd's backends end as they read its closed connections, at once."""
+    deadline = time.monotonic() + within
+    while True:
+        titles = []
+        for pid in children_of(postmaster):
+            with contextlib.suppress(OSError):
+                titles.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+        if not any(_CLIENT.search(title) for title in titles):
+            return False
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.05)
+
+
+_CLIENT = re.compile(rb"^postgres: .*(\(\d+\)|\[local\])")
 
 
 def kill_leftovers(data_dir: Path) -> list[int]:

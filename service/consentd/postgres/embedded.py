@@ -25,6 +25,7 @@ from consentd.postgres.cluster import (
     remove_cluster,
     run_as,
     socket_dir,
+    still_serving,
 )
 from consentd.postgres.host import (
     EmbeddedPostgresError,
@@ -43,15 +44,15 @@ from consentd.postgres.tuning import EPHEMERAL, NO_SHARED_MEMORY, available_memo
 
 __all__ = ["EmbeddedPostgres", "EmbeddedPostgresError", "find_bindir"]
 
+
 _DB_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _PORT_TAKEN = "Address already in use"
 _CRASH_LEFTOVERS = ("pre-existing shared memory block", "lock file")
 
 
 class EmbeddedPostgres:
-    """A cluster in ``data_dir`` served on 127.0.0.1 by a ``postgres`` child process.
-
-    Beside the data dir: ``<data_dir>.password`` (0600, the superuser's password) and
+    """A cluster in ``data_dir`` served on 127.0.0.1 by a ``postgres`` child process. Beside
+    the data dir: ``<data_dir>.password`` (0600, the superuser's password) and
     ``<data_dir>.log`` (the server's output)."""
 
     def __init__(
@@ -63,11 +64,11 @@ class EmbeddedPostgres:
         superuser: str = "consentd",
         settings: tuple[str, ...] = (),
     ) -> None:
-        """ephemeral=True: fsync, synchronous_commit and full_page_writes off; the data
-        dir, password and log files are deleted on stop(); else sized to the memory
-        (postgres/tuning.py). `settings` (name=value) come last. port None: a free port on
-        127.0.0.1 is picked at each start. Raises EmbeddedPostgresError if find_bindir()
-        does, or if we are root and there is no `postgres` user."""
+        """ephemeral=True: fsync, synchronous_commit and full_page_writes off; the data dir,
+        password and log files are deleted on stop(); else sized to the memory (tuning.py).
+        `settings` (name=value) come last. port None: a free port on 127.0.0.1 is picked at
+        each start. Raises EmbeddedPostgresError if find_bindir() does, or if we are root and
+        there is no `postgres` user."""
         self.data_dir = Path(data_dir).absolute()
         self.ephemeral, self.superuser = ephemeral, superuser
         self._base = EPHEMERAL if ephemeral else sized(available_memory(), self.data_dir)
@@ -93,8 +94,7 @@ class EmbeddedPostgres:
 
     @property
     def settings(self) -> tuple[str, ...]:
-        """What postgres starts with (`-c`): the sizing or the ephemeral settings, then those
-        given."""
+        """What postgres starts with (`-c`): the sizing or ephemeral settings, then those given."""
         return (*self._base, *self._given)
 
     @property
@@ -104,20 +104,18 @@ class EmbeddedPostgres:
         return proc.pid if proc is not None and proc.poll() is None else None
 
     def url(self, database: str = "postgres", driver: str = "postgresql+asyncpg") -> str:
-        """The superuser's URL over TCP (parts URL-quoted); EmbeddedPostgresError before
-        start()."""
+        """The superuser's URL over TCP (parts quoted); EmbeddedPostgresError before start()."""
         if self._password is None:
             raise EmbeddedPostgresError("no password yet: call start() first")
         auth = f"{quote(self.superuser, safe='')}:{quote(self._password, safe='')}"
         return f"{driver}://{auth}@127.0.0.1:{self.port}/{quote(database, safe='')}"
 
     def start(self, timeout: float = 30.0) -> None:
-        """initdb if there is no PG_VERSION, drop a stale postmaster.pid, start postgres
-        and wait until it accepts connections. Idempotent while running.
-
-        Raises EmbeddedPostgresError if initdb fails (with its stderr), if a live
-        postmaster holds the data dir, or if postgres exits during start-up or is not
-        ready in `timeout` seconds (with its log's tail). On failure stop() is called."""
+        """initdb if there is no PG_VERSION, drop a stale postmaster.pid, start postgres and
+        wait until it accepts connections. Idempotent while running. Raises
+        EmbeddedPostgresError if initdb fails (with its stderr), if a live postmaster holds the
+        data dir, or if postgres exits during start-up or is not ready in `timeout` seconds
+        (with its log's tail). On failure stop() is called."""
         if self.pid is not None:
             return
         deadline = time.monotonic() + timeout
@@ -132,17 +130,19 @@ class EmbeddedPostgres:
             self.stop()
             raise
 
-    def attach(self, found: Callable[[int], object] = lambda pid: None) -> bool:
+    def attach(
+        self, found: Callable[[int], object] = lambda pid: None, shared: bool = True
+    ) -> bool:
         """Use a cluster another process of ours already runs in this data dir, without owning
         it (stop() will leave it running). True when attached; False when none is running (an
-        orphan a killed consentd left is stopped, `found(pid)` told first)."""
-        running = postmaster_of(self.data_dir)
-        if running is None:
+        orphan a killed consentd left is stopped, `found(pid)` told; with `shared`, not while
+        a client uses it: a serve attached to it before)."""
+        if (running := postmaster_of(self.data_dir)) is None:
             return False
         pid, port = running
-        if not parent_is_consentd(pid):
-            # Its consentd was killed: stop it, so that start() runs one that is ours (up to
-            # 30 s for a frozen one: said first, the wait was silent; probe CB).
+        if not parent_is_consentd(pid) and not (shared and still_serving(pid)):
+            # Its consentd was killed, none attached serves on it (probe JB): stop it, so that
+            # start() runs ours (up to 30 s for a frozen one: said first; probe CB).
             found(pid)
             self.orphan_killed = stop_orphan(pid, self.data_dir, kill=kill_cluster)
             self.stopped_orphan = pid
@@ -159,7 +159,7 @@ class EmbeddedPostgres:
 
     def restart(self, timeout: float = 30.0) -> None:
         """Start again on the same port after the server exited on its own (crash recovery
-        replays its WAL): the URLs handed out stay valid. Raises as start() does."""
+        replays its WAL): the URLs given stay valid. Raises as start() does."""
         port, fixed = self._port, self._fixed_port
         self.stop()
         kill_leftovers(self.data_dir)  # frozen children of it ran on beside the new one
@@ -256,8 +256,8 @@ class EmbeddedPostgres:
                 raise EmbeddedPostgresError(msg + tail)
 
     def _spawn(self) -> int:
-        """Start postgres as our child, output appended to the log; return the log offset.
-        Its unix socket lives in <data_dir>/run."""
+        """Start postgres as our child (output to the log, socket in <data_dir>/run); return
+        the log offset."""
         self._sockets = socket_dir(self.data_dir, self._user)
         argv = [self._bin("postgres"), "-D", str(self.data_dir), "-k", self._sockets]
         argv += ["-p", str(self.port), "-c", "listen_addresses=127.0.0.1"]
@@ -277,8 +277,8 @@ class EmbeddedPostgres:
         return str(self._bindir / name)
 
     def _wait_ready(self, offset: int, deadline: float) -> str | None:
-        """None once the server accepts connections; its log's tail if it exited first.
-        Raises EmbeddedPostgresError (with the tail) when the deadline passes."""
+        """None once the server accepts connections; its log's tail if it exited first. Raises
+        EmbeddedPostgresError (with the tail) when the deadline passes."""
         while seconds_left(deadline) > 0:
             if self.pid is None:
                 self._proc = None

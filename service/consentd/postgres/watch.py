@@ -59,7 +59,8 @@ async def _restart(embedded: EmbeddedPostgres) -> str | None:
             # while its database answered, and left that one running; probe HA). One of
             # another consentd process is attached to; any other is stopped, as at start, and
             # this one started at once (its data, config and port are the same).
-            if await asyncio.to_thread(embedded.attach, _found):
+            # Its clients are this serve's own pools, reconnected: not a reason to keep it.
+            if await asyncio.to_thread(embedded.attach, _found, False):
                 return ATTACHED
         elif NO_ROOM in failed:
             if attempt % DISK_SAID_EVERY == 0:
