@@ -179,8 +179,8 @@ class WebhookDelivery:
             await self._failed(webhook, error, ms=took)
             return 0.0, False
         log.info("webhook_delivered", **ids, changes=len(page.changes), last=last, ms=took)
-        with contextlib.suppress(Exception):  # not written: the page goes again (at least once)
-            await self._store.delivered(webhook, self._holder, page.cursor, last, self._clock())
+        taken = self._store.delivered(webhook, self._holder, page.cursor, last, self._clock())
+        await _written(asyncio.ensure_future(taken))
         return 0.0, False
 
     async def ping(self, webhook: Webhook) -> str | None:
@@ -276,3 +276,19 @@ def _why(error: BaseException) -> str:
             return " (connection refused)"
         seen = seen.__cause__ or seen.__context__
     return ""
+
+
+async def _written(write: asyncio.Future[bool]) -> None:
+    """Wait for the cursor's write after a 2xx; a stop meanwhile (SIGTERM cancels the delivery
+    first thing) lets it end, RELEASE_SECONDS at most, before going: cut, the next start sent
+    that page again (probe JC). Not written (the database away): the page goes again."""
+    try:
+        await asyncio.shield(write)
+    except asyncio.CancelledError:
+        await asyncio.wait([write], timeout=_RELEASE_SECONDS)
+        raise
+    except Exception:  # noqa: BLE001, S110 - at least once: the page is sent again
+        pass
+    finally:
+        if write.done() and not write.cancelled():
+            write.exception()  # retrieved: never "exception was never retrieved"

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -249,6 +250,28 @@ async def test_a_removed_webhook_gets_nothing_more_and_a_rewind_sends_again(
     assert removed.removed_at is not None
     with pytest.raises(NotFound, match="removed"):
         await admin.find(tenant, str(webhook.webhook_id))  # its secret is not shown again
+
+
+async def test_a_stop_right_after_a_2xx_still_moves_the_cursor(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, *, hook: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Probe JC: SIGTERM cancels the delivery first thing; a cancel between the receiver's 2xx
+    and the cursor's write left the cursor behind, and the next start sent that page again."""
+    real = SqlWebhooks.delivered
+
+    async def slow(self: SqlWebhooks, *args: Any) -> bool:
+        await asyncio.sleep(0.3)
+        return await real(self, *args)
+
+    monkeypatch.setattr(SqlWebhooks, "delivered", slow)
+    await put_purpose(stubs, "newsletter")
+    await app.webhooks.admin.add(tenant, hook.url, from_start=True)
+    async with _delivering(app, clock):
+        await _write(stubs, 1)
+        await _waited(hook, 1)  # answered 2xx; the cursor's write is under way: stop now
+    [listed] = await app.webhooks.admin.listed(tenant)
+    assert listed.delivered_position == 1
 
 
 async def test_an_idle_webhook_is_polled_without_writing_its_row(

@@ -23,6 +23,7 @@ EXAMPLES = """examples:
   consentd keys revoke acme 6xw2kq4ebq7s3p2a
   consentd issuers put acme --issuer https://portal.acme.example --audience consentd \\
       --public-key portal-es256.pub.pem       # trust the portal's subject:self tokens
+  consentd webhooks add acme https://crm.acme.example/hook   # push the change feed there
   consentd import consents crm.csv --tenant acme --check   # validate only, report bad rows
   consentd import consents crm.csv --tenant acme           # import; rerun resumes after a kill
   consentd export suppressions --tenant acme --purpose newsletter --channel email \\
