@@ -21,7 +21,7 @@ from consentd.config import ConfigError, Settings
 from consentd.domain.tenancy import Scope
 from consentd.key_files import check_given_keys, local_keys, local_secret
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
-from consentd.postgres.host import default_data_dir
+from consentd.postgres.host import default_data_dir, parent_is_consentd, postmaster_of
 from consentd.postgres.watch import keep_attached, keep_running
 from consentd.serving import serve_until_signalled, stop_on_signals
 from consentd.store import schema
@@ -134,6 +134,19 @@ async def _checked(
     await check_given_keys(runtime, *keys)
 
 
+async def _attached_or_started(embedded: EmbeddedPostgres) -> bool:
+    """Attach to the cluster another consentd process runs (False), else start it (True)."""
+    started = not embedded.attach(found=_orphan_found)
+    if (orphan := embedded.stopped_orphan) is not None:
+        log.warning("embedded_postgres_orphan_stopped", pid=orphan, killed=embedded.orphan_killed)
+    if started:
+        await asyncio.to_thread(embedded.start)
+    elif (running := postmaster_of(embedded.data_dir)) and not parent_is_consentd(running[0]):
+        # A killed consentd's a client still uses (probe JD): replaced once none holds it.
+        log.warning("embedded_postgres_leftover_in_use", pid=running[0])
+    return started
+
+
 @contextlib.asynccontextmanager
 async def _embedded_database(settings: Settings, processes: int) -> AsyncIterator[Database]:
     """The private PostgreSQL in the data folder: attached to, or started, watched (restarted
@@ -143,14 +156,7 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
     needed = processes * connections_per_process(settings) + 10
     given = (f"max_connections={max(100, needed)}", *settings.embedded_pg_settings)
     embedded = EmbeddedPostgres(home / "postgres", port=settings.embedded_pg_port, settings=given)
-    started = not embedded.attach(found=_orphan_found)
-    if embedded.stopped_orphan is not None:
-        log.warning(
-            "embedded_postgres_orphan_stopped", pid=embedded.stopped_orphan,
-            killed=embedded.orphan_killed,
-        )  # fmt: skip
-    if started:
-        await asyncio.to_thread(embedded.start)
+    started = await _attached_or_started(embedded)
     failures: list[str] = []
     watch = keep_running if started else keep_attached
     watching = asyncio.create_task(watch(embedded, failures, POSTGRES_WATCH_SECONDS))

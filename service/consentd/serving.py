@@ -177,14 +177,20 @@ def _start_background_work(app: App) -> Background:
 
 async def _drain(app: App, listening: Listening, background: Background) -> None:
     """The periodic sweep and the purge stop (a purge's transaction rolls back; its next run
-    goes on); in-flight calls finish within the grace less the last second; in that second one
-    last pass integrates what the last writes queued, before the pools close; the metrics port
-    closes."""
+    goes on); in-flight calls and webhook posts finish within the grace less the last second;
+    in that second one last pass integrates what the last writes queued, before the pools
+    close; the metrics port closes."""
     calls, last = drain_budget(app.settings.shutdown_grace_seconds)
     jobs = background.jobs()
+    # A page being posted to a webhook ends as a call does, within the calls' budget: cut at
+    # SIGTERM, every rolling restart sent it again (probe JD). The rest stops at once.
+    app.webhooks.delivery.stop()
     for job in jobs:
-        job.cancel()
-    await asyncio.gather(listening.server.stop(calls), listening.http.stop())
+        if job is not background.webhooks:
+            job.cancel()
+    await asyncio.gather(
+        listening.server.stop(calls), listening.http.stop(), _ended(background.webhooks, calls)
+    )
     # Neither the jobs' end nor the last sweep is waited for past the budget: a task cancelled
     # in the middle of a statement to a database that does not answer can take seconds to end
     # (asyncpg waits for its cancel request, SQLAlchemy for a graceful close).
@@ -202,6 +208,13 @@ async def _drain(app: App, listening: Listening, background: Background) -> None
         log.warning("final_sweep_failed", error=type(failure).__name__)
     if listening.metrics is not None:
         await listening.metrics.close()
+
+
+async def _ended(job: asyncio.Task[None] | None, within: float) -> None:
+    """The job's end, cancelled after `within` seconds."""
+    if job is not None:
+        await asyncio.wait([job], timeout=within)
+        job.cancel()
 
 
 def drain_budget(grace: float) -> tuple[float, float]:

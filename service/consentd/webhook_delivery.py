@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -37,18 +36,16 @@ from consentd.domain.webhooks import (
     Webhook,
     message_id,
     retry_after,
-    signature,
     signing_key,
 )
 from consentd.store.database import PURGED_STATE, sqlstate_of
 from consentd.store.webhooks import SqlWebhooks
 from consentd.telemetry.metrics import Metrics
+from consentd.webhook_posts import POST_SECONDS, headers_for, send, written
 
 log = structlog.get_logger("consentd")
 
 LEASE = timedelta(seconds=30)
-# One POST and its answer, the whole exchange (a receiver trickling its answer is cut off).
-POST_SECONDS = 10.0
 PAGE = 100
 LIST_SECONDS = 10.0
 POLL_SECONDS = 1.0
@@ -79,6 +76,9 @@ class WebhookDelivery:
         self._holder = uuid4()
         self._tasks: dict[tuple[UUID, UUID], asyncio.Task[None]] = {}
         self._posts: Counter | None = None
+        # stop(): the tasks posting a page (left to end), and the flag the others end on.
+        self._posting: set[tuple[UUID, UUID]] = set()
+        self._stopping = asyncio.Event()
 
     async def run(self, metrics: Metrics | None = None) -> None:
         """Until cancelled, counting its posts in `metrics`. On cancel, each task ends and gives
@@ -87,9 +87,12 @@ class WebhookDelivery:
         self._posts = metrics.webhook_posts if metrics is not None else None
         client = httpx.AsyncClient(follow_redirects=False, timeout=POST_SECONDS)
         try:
-            while True:
+            while not self._stopping.is_set():
                 await self._follow(client)
-                await asyncio.sleep(self._list_seconds)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._list_seconds):
+                        await self._stopping.wait()
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
         finally:
             for task in self._tasks.values():
                 task.cancel()
@@ -98,6 +101,15 @@ class WebhookDelivery:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(_RELEASE_SECONDS):
                     await client.aclose()
+
+    def stop(self) -> None:
+        """Stop delivering: a webhook between pages at once; one whose page is being posted
+        once the receiver answered (POST_SECONDS at most) and its cursor is written. run()
+        then returns."""
+        self._stopping.set()
+        for key, task in self._tasks.items():
+            if key not in self._posting:
+                task.cancel()
 
     async def _follow(self, client: httpx.AsyncClient) -> None:
         """A task for each live webhook; none for a removed one."""
@@ -113,7 +125,7 @@ class WebhookDelivery:
 
     async def _deliver_to(self, client: httpx.AsyncClient, tenant: UUID, webhook: UUID) -> None:
         try:
-            while True:
+            while not self._stopping.is_set():
                 ticket = self._hub.ticket(tenant)
                 try:
                     wait, on_change = await self._attempt(client, tenant, webhook)
@@ -156,7 +168,12 @@ class WebhookDelivery:
             return (LEASE.total_seconds() * 10 if purged else AWAY_SECONDS), False
         if not page.changes:
             return self._poll_seconds, True
-        return await self._post(client, webhook, page)
+        key = (tenant, webhook_id)
+        self._posting.add(key)
+        try:
+            return await self._post(client, webhook, page)
+        finally:
+            self._posting.discard(key)
 
     async def _post(
         self, client: httpx.AsyncClient, webhook: Webhook, page: ChangePage
@@ -170,7 +187,7 @@ class WebhookDelivery:
         stamp = int(self._clock().timestamp())
         key = signing_key(self._secret, webhook.tenant_id, webhook.webhook_id, webhook.salt)
         started = time.monotonic()
-        error = await _send(client, webhook.url, body, _headers(key, mid, stamp, body))
+        error = await send(client, webhook.url, body, headers_for(key, mid, stamp, body))
         took = round((time.monotonic() - started) * 1000)
         ids = {"tenant": str(webhook.tenant_id), "webhook": str(webhook.webhook_id)}
         if self._posts is not None:
@@ -180,7 +197,7 @@ class WebhookDelivery:
             return 0.0, False
         log.info("webhook_delivered", **ids, changes=len(page.changes), last=last, ms=took)
         taken = self._store.delivered(webhook, self._holder, page.cursor, last, self._clock())
-        await _written(asyncio.ensure_future(taken))
+        await written(asyncio.ensure_future(taken))
         return 0.0, False
 
     async def ping(self, webhook: Webhook) -> str | None:
@@ -192,7 +209,7 @@ class WebhookDelivery:
         stamp = int(self._clock().timestamp())
         key = signing_key(self._secret, webhook.tenant_id, webhook.webhook_id, webhook.salt)
         async with httpx.AsyncClient(follow_redirects=False, timeout=POST_SECONDS) as client:
-            error = await _send(client, webhook.url, body, _headers(key, mid, stamp, body))
+            error = await send(client, webhook.url, body, headers_for(key, mid, stamp, body))
         log.info("webhook_tested", tenant=str(webhook.tenant_id), webhook=str(webhook.webhook_id),
                  error=error)  # fmt: skip
         return error
@@ -224,71 +241,8 @@ class WebhookDelivery:
             await self._store.failed(webhook, self._holder, error, self._clock() + retry)
 
 
-async def _send(
-    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
-) -> str | None:
-    """None when the receiver answered 2xx; else what went wrong, in words without the URL
-    (its answer's body is never read)."""
-    try:
-        async with (
-            asyncio.timeout(POST_SECONDS),
-            client.stream("POST", url, content=body, headers=headers) as response,
-        ):
-            status = response.status_code
-    except TimeoutError:
-        return f"no answer within {POST_SECONDS:g} s"
-    except Exception as error:  # noqa: BLE001 - any transport error is the receiver's failure
-        return f"not delivered: {type(error).__name__}{_why(error)}"
-    if 200 <= status < 300:
-        return None
-    if 300 <= status < 400:
-        return f"answered HTTP {status} (redirects are not followed: give the final URL)"
-    return f"answered HTTP {status}"
-
-
 def _page_size(webhook: Webhook) -> int:
     """A page being sent again is the same page (its id with it): up to the position it ended
     at, even when more changes came since."""
     pending = webhook.attempted_through - webhook.delivered_position
     return min(pending, PAGE) if pending > 0 else PAGE
-
-
-def _headers(key: bytes, message: str, stamp: int, body: bytes) -> dict[str, str]:
-    return {
-        "content-type": "application/json",
-        "user-agent": "consentd-webhooks/1",
-        "webhook-id": message,
-        "webhook-timestamp": str(stamp),
-        "webhook-signature": signature(key, message, stamp, body),
-    }
-
-
-def _why(error: BaseException) -> str:
-    """What a connection error was, in words that name no host (a DNS failure read as any
-    other ConnectError; probe JB)."""
-    seen: BaseException | None = error
-    for _ in range(8):  # a chain is short; never follow a cycle
-        if seen is None:
-            break
-        if isinstance(seen, socket.gaierror):
-            return " (the host name did not resolve)"
-        if isinstance(seen, ConnectionRefusedError):
-            return " (connection refused)"
-        seen = seen.__cause__ or seen.__context__
-    return ""
-
-
-async def _written(write: asyncio.Future[bool]) -> None:
-    """Wait for the cursor's write after a 2xx; a stop meanwhile (SIGTERM cancels the delivery
-    first thing) lets it end, RELEASE_SECONDS at most, before going: cut, the next start sent
-    that page again (probe JC). Not written (the database away): the page goes again."""
-    try:
-        await asyncio.shield(write)
-    except asyncio.CancelledError:
-        await asyncio.wait([write], timeout=_RELEASE_SECONDS)
-        raise
-    except Exception:  # noqa: BLE001, S110 - at least once: the page is sent again
-        pass
-    finally:
-        if write.done() and not write.cancelled():
-            write.exception()  # retrieved: never "exception was never retrieved"

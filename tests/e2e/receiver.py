@@ -39,6 +39,7 @@ class Receiver:
     answers: list[int] = field(default_factory=list)
     received: list[Delivery] = field(default_factory=list)
     hang: threading.Event = field(default_factory=threading.Event)
+    delay: float = 0.0  # seconds before each answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -96,6 +97,7 @@ def receiver() -> Iterator[Receiver]:
                 while state.hang.is_set() and time.monotonic() < deadline:
                     time.sleep(0.05)
                 return
+            time.sleep(state.delay)
             with state.lock:
                 status = state.answers.pop(0) if state.answers else 204
                 headers["x-answered"] = "2xx" if 200 <= status < 300 else str(status)

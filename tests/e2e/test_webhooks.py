@@ -48,7 +48,7 @@ def hook() -> Iterator[Receiver]:
 @asynccontextmanager
 async def _delivering(
     app: App, clock: TestClock, count: int = 1
-) -> AsyncIterator[list[WebhookDelivery]]:
+) -> AsyncIterator[list[tuple[WebhookDelivery, asyncio.Task[None]]]]:
     """`count` deliveries as `count` serving processes run them (a lease each), looking for
     webhooks every 0.2 s; every webhook of the database removed at the end (another file's
     serving processes would deliver to receivers long gone)."""
@@ -67,7 +67,7 @@ async def _delivering(
     ]
     tasks = [asyncio.create_task(d.run(app.telemetry.metrics)) for d in made]
     try:
-        yield made
+        yield list(zip(made, tasks, strict=True))
     finally:
         for task in tasks:
             task.cancel()
@@ -198,6 +198,7 @@ async def test_a_receiver_that_does_not_answer_is_not_waited_for_past_the_timeou
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     monkeypatch.setattr("consentd.webhook_delivery.POST_SECONDS", 0.5)
+    monkeypatch.setattr("consentd.webhook_posts.POST_SECONDS", 0.5)
     await put_purpose(stubs, "newsletter")
     await app.webhooks.admin.add(tenant, hook.url, from_start=True)
     hook.hang.set()
@@ -270,6 +271,28 @@ async def test_a_stop_right_after_a_2xx_still_moves_the_cursor(
     async with _delivering(app, clock):
         await _write(stubs, 1)
         await _waited(hook, 1)  # answered 2xx; the cursor's write is under way: stop now
+    [listed] = await app.webhooks.admin.listed(tenant)
+    assert listed.delivered_position == 1
+
+
+async def test_a_stop_lets_the_page_being_posted_end(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, hook: Receiver
+) -> None:
+    """Probe JD: a stop (SIGTERM's drain) cancelled a post waiting for a receiver that answers
+    in 0.2 s; every rolling restart sent that page again. stop() lets it end, and run() ends
+    by itself once it has."""
+    await put_purpose(stubs, "newsletter")
+    await app.webhooks.admin.add(tenant, hook.url, from_start=True)
+    hook.delay = 0.5
+    async with _delivering(app, clock) as [(delivery, task)]:
+        await _write(stubs, 1)
+        for _ in range(200):  # the POST is on its way
+            if delivery._posting:  # the moment to stop at
+                break
+            await asyncio.sleep(0.01)
+        delivery.stop()
+        await asyncio.wait_for(task, 5)  # ended by itself, not cancelled
+    assert hook.positions() == [1]
     [listed] = await app.webhooks.admin.listed(tenant)
     assert listed.delivered_position == 1
 

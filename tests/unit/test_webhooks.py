@@ -21,7 +21,7 @@ from consentd.domain.webhooks import (
     signature,
     signing_key,
 )
-from consentd.webhook_delivery import _why
+from consentd.webhook_posts import why as _why
 
 
 def test_the_signature_is_the_specifications_example() -> None:
@@ -110,6 +110,11 @@ def test_one_receiver_written_two_ways_is_one_endpoint() -> None:
         "https://crm.example.com/%68",
     ):
         assert endpoint(same) == endpoint("https://crm.example.com/h")
+    # Probe JD: reserved characters encoded are other URLs.
+    assert endpoint("https://crm.example/h%2Fook") != endpoint("https://crm.example/h/ook")
+    assert endpoint("https://crm.example/h?a=%26") != endpoint("https://crm.example/h?a=&")
+    assert endpoint("https://crm.example/h?t=a%2Bb") != endpoint("https://crm.example/h?t=a+b")
+    assert endpoint("https://crm.example/%7euser") == endpoint("https://crm.example/~user")
 
 
 def test_a_connection_error_says_why_without_the_host() -> None:

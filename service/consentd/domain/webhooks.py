@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import ipaddress
+import re
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -90,9 +91,16 @@ def endpoint(url: str) -> tuple[str, str, int, bytes]:
     default one when none is written), path and query as given."""
     parsed = httpx.URL(url)
     port = parsed.port or _DEFAULT_PORTS.get(parsed.scheme, 0)
-    # `host.` is the host; an empty query is none; %70 is p (what servers route by).
-    path = urllib.parse.unquote_to_bytes(parsed.raw_path.removesuffix(b"?"))
+    # `host.` is the host; an empty query is none; %70 is p, but %2F is no / (RFC 3986 6.2.2).
+    path = _UNRESERVED.sub(_decoded, parsed.raw_path.removesuffix(b"?"))
     return parsed.scheme, parsed.host.rstrip("."), port, path
+
+
+_UNRESERVED = re.compile(rb"%(4[1-9A-F]|5[0-9A]|6[1-9A-F]|7[0-9A]|3[0-9]|2D|2E|5F|7E)", re.I)
+
+
+def _decoded(escape: re.Match[bytes]) -> bytes:
+    return bytes([int(escape[1], 16)])
 
 
 def _loopback(host: str) -> bool:

@@ -161,24 +161,40 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def still_serving(postmaster: int, within: float = 1.0) -> bool:
-    """Whether a client is still connected to the postmaster `within` seconds: a backend
-    titled with its client's address (`postgres: user db 127.0.0.1(5432) idle`, `[local]`).
-    A killed consentd's backends end as they read its closed connections, at once."""
+def still_serving(postmaster: int, port: int, within: float = 1.0) -> bool:
+    """Whether a client still holds a connection to the postmaster `within` seconds: a backend
+    titled with its client's address (`postgres: user db 127.0.0.1(40312) idle`) whose client
+    end is still open on this host (a killed consentd's, or psql's, is closed at once though
+    its backend may run on in a statement; probe JD), or a `[local]` one."""
     deadline = time.monotonic() + within
     while True:
-        titles = []
+        clients = set()
         for pid in children_of(postmaster):
             with contextlib.suppress(OSError):
-                titles.append(Path(f"/proc/{pid}/cmdline").read_bytes())
-        if not any(_CLIENT.search(title) for title in titles):
+                if found := _CLIENT.search(Path(f"/proc/{pid}/cmdline").read_bytes()):
+                    clients.add(int(found[1]) if found[1] else -1)
+        if not clients - _closed_ends(port, clients):
             return False
         if time.monotonic() >= deadline:
             return True
         time.sleep(0.05)
 
 
-_CLIENT = re.compile(rb"^postgres: .*(\(\d+\)|\[local\])")
+_CLIENT = re.compile(rb"^postgres: \S+ \S+ (?:\S+\((\d+)\)|\[local\])")
+
+
+def _closed_ends(port: int, clients: set[int]) -> set[int]:
+    """Those of the clients' ports (-1: a unix socket, never) with no open TCP connection to
+    `port` on this host (/proc/net/tcp and tcp6: local port, remote port, state 01)."""
+    open_ends = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                local, remote, state = fields[1], fields[2], fields[3]
+                if state == "01" and int(remote.rsplit(":", 1)[1], 16) == port:
+                    open_ends.add(int(local.rsplit(":", 1)[1], 16))
+    return {c for c in clients if c != -1 and c not in open_ends}
 
 
 def kill_leftovers(data_dir: Path) -> list[int]:

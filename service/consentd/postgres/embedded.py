@@ -140,7 +140,7 @@ class EmbeddedPostgres:
         if (running := postmaster_of(self.data_dir)) is None:
             return False
         pid, port = running
-        if not parent_is_consentd(pid) and not (shared and still_serving(pid)):
+        if not parent_is_consentd(pid) and not (shared and still_serving(pid, port)):
             # Its consentd was killed, none attached serves on it (probe JB): stop it, so that
             # start() runs ours (up to 30 s for a frozen one: said first; probe CB).
             found(pid)

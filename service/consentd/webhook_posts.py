@@ -1,0 +1,89 @@
+"""One POST to a webhook's receiver, and what webhook_delivery.py needs around it: the signed
+headers, the words for what went wrong (never the URL), and the cursor's write after a 2xx."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+
+import httpx
+
+from consentd.domain.webhooks import signature
+
+# One POST and its answer, the whole exchange (a receiver trickling its answer is cut off).
+POST_SECONDS = 10.0
+# How long a stop waits for the cursor's write after a 2xx.
+WRITE_SECONDS = 0.5
+
+
+async def send(
+    client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
+) -> str | None:
+    """None when the receiver answered 2xx; else what went wrong, in words without the URL
+    (its answer's body is never read)."""
+    try:
+        async with (
+            asyncio.timeout(POST_SECONDS),
+            client.stream("POST", url, content=body, headers=headers) as response,
+        ):
+            status = response.status_code
+    except TimeoutError:
+        return f"no answer within {POST_SECONDS:g} s"
+    except Exception as error:  # noqa: BLE001 - any transport error is the receiver's failure
+        return f"not delivered: {type(error).__name__}{why(error)}"
+    if 200 <= status < 300:
+        return None
+    if 300 <= status < 400:
+        return f"answered HTTP {status} (redirects are not followed: give the final URL)"
+    return f"answered HTTP {status}"
+
+
+def headers_for(key: bytes, message: str, stamp: int, body: bytes) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "user-agent": "consentd-webhooks/1",
+        "webhook-id": message,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": signature(key, message, stamp, body),
+    }
+
+
+def why(error: BaseException) -> str:
+    """What a connection error was, in words that name no host (a DNS failure read as any
+    other ConnectError; probe JB)."""
+    seen: BaseException | None = error
+    for _ in range(8):  # a chain is short; never follow a cycle
+        if seen is None:
+            break
+        if isinstance(seen, socket.gaierror):
+            return " (the host name did not resolve)"
+        if isinstance(seen, ConnectionRefusedError):
+            return " (connection refused)"
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return " (TLS: its certificate is not trusted, or not for this host)"
+        if isinstance(seen, ssl.SSLError):
+            return " (TLS handshake failed)"
+        seen = seen.__cause__ or seen.__context__
+    return ""
+
+
+async def written(write: asyncio.Future[bool]) -> None:
+    """Wait for the cursor's write after a 2xx; a stop meanwhile (SIGTERM cancels the delivery
+    first thing) lets it end, WRITE_SECONDS at most, before going: cut, the next start sent
+    that page again (probe JC). Not written (the database away): the page goes again."""
+    write.add_done_callback(retrieved)  # its error, even once nobody waits for it
+    try:
+        await asyncio.shield(write)
+    except asyncio.CancelledError:
+        await asyncio.wait([write], timeout=WRITE_SECONDS)
+        raise
+    except Exception:  # noqa: BLE001, S110 - at least once: the page is sent again
+        pass
+
+
+def retrieved(write: asyncio.Future[bool]) -> None:
+    """A write that failed after its waiter left (the database frozen at a stop) logged an
+    error-level "Task exception was never retrieved" (probe JD)."""
+    if not write.cancelled():
+        write.exception()
