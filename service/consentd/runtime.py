@@ -142,8 +142,8 @@ async def _attached_or_started(embedded: EmbeddedPostgres) -> bool:
     if started:
         await asyncio.to_thread(embedded.start)
     elif (running := postmaster_of(embedded.data_dir)) and not parent_is_consentd(running[0]):
-        # A killed consentd's a client still uses (probe JD): replaced once none holds it.
-        log.warning("embedded_postgres_leftover_in_use", pid=running[0])
+        hint = "a client (another serve, a psql) holds it: a start once none does replaces it"
+        log.warning("embedded_postgres_leftover_in_use", pid=running[0], hint=hint)
     return started
 
 

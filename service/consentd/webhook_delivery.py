@@ -41,7 +41,14 @@ from consentd.domain.webhooks import (
 from consentd.store.database import PURGED_STATE, sqlstate_of
 from consentd.store.webhooks import SqlWebhooks
 from consentd.telemetry.metrics import Metrics
-from consentd.webhook_posts import POST_SECONDS, headers_for, send, written
+from consentd.webhook_posts import (
+    POST_SECONDS,
+    WRITE_SECONDS,
+    headers_for,
+    retrieved,
+    send,
+    written,
+)
 
 log = structlog.get_logger("consentd")
 
@@ -187,9 +194,13 @@ class WebhookDelivery:
         stamp = int(self._clock().timestamp())
         key = signing_key(self._secret, webhook.tenant_id, webhook.webhook_id, webhook.salt)
         started = time.monotonic()
-        error = await send(client, webhook.url, body, headers_for(key, mid, stamp, body))
-        took = round((time.monotonic() - started) * 1000)
         ids = {"tenant": str(webhook.tenant_id), "webhook": str(webhook.webhook_id)}
+        try:
+            error = await send(client, webhook.url, body, headers_for(key, mid, stamp, body))
+        except asyncio.CancelledError:  # a stop's grace ran out before the receiver answered
+            await self._cut(webhook, ids)
+            raise
+        took = round((time.monotonic() - started) * 1000)
         if self._posts is not None:
             self._posts.labels("failed" if error else "delivered").inc()
         if error is not None:
@@ -213,6 +224,17 @@ class WebhookDelivery:
         log.info("webhook_tested", tenant=str(webhook.tenant_id), webhook=str(webhook.webhook_id),
                  error=error)  # fmt: skip
         return error
+
+    async def _cut(self, webhook: Webhook, ids: dict[str, str]) -> None:
+        """Said, and counted as a failure (the next start waits its retry), when a stop cut a
+        POST: a receiver that never answers showed no failure, its page sent at every start
+        (probe JE)."""
+        log.warning("webhook_post_cut_at_stop", **ids)
+        error = "no answer before the server stopped (its shutdown grace)"
+        retry = self._clock() + retry_after(webhook.failures + 1)
+        failed = asyncio.ensure_future(self._store.failed(webhook, self._holder, error, retry))
+        failed.add_done_callback(retrieved)
+        await asyncio.wait([failed], timeout=WRITE_SECONDS)  # the database may not answer
 
     async def _attempting(self, webhook: Webhook, last: int) -> bool:
         """Whether the page ending at `last` was noted as the one being sent (not: rewound or

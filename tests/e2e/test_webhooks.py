@@ -457,3 +457,10 @@ async def test_serve_delivers_and_stops_within_its_grace_while_a_receiver_hangs(
     log = (await child.stderr.read()).decode()
     assert "webhook_delivered" in log
     assert f"127.0.0.1:{hook.port}" not in log
+    # Cut by the stop's grace: said, and counted (probe JE: it read "ok", sent at every start).
+    assert "webhook_post_cut_at_stop" in log
+    [cut] = await app.webhooks.admin.listed(tenant)
+    assert (cut.failures, cut.last_error) == (
+        1,
+        "no answer before the server stopped (its shutdown grace)",
+    )

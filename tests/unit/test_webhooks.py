@@ -77,6 +77,8 @@ def test_urls_consentd_posts_to(url: str) -> None:
         ("https://xn--zz-.com/", "can post to"),
         ("https://[::1]x/", "URL"),
         ("https://[v1.x]/", "URL"),
+        ("https://crm.example.com/%zz", "hex digits"),
+        ("https://crm.example.com/%", "hex digits"),
     ],
 )
 def test_urls_refused_with_why(url: str, said: str) -> None:
@@ -115,6 +117,7 @@ def test_one_receiver_written_two_ways_is_one_endpoint() -> None:
     assert endpoint("https://crm.example/h?a=%26") != endpoint("https://crm.example/h?a=&")
     assert endpoint("https://crm.example/h?t=a%2Bb") != endpoint("https://crm.example/h?t=a+b")
     assert endpoint("https://crm.example/%7euser") == endpoint("https://crm.example/~user")
+    assert endpoint("https://crm.example/a%2fb") == endpoint("https://crm.example/a%2Fb")
 
 
 def test_a_connection_error_says_why_without_the_host() -> None:

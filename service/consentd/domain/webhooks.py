@@ -75,6 +75,8 @@ def checked_url(url: str) -> str:
         raise InvalidInput("url", "must be an https:// URL with a host")
     if parts.username is not None or parts.password is not None:
         raise InvalidInput("url", "must not hold a user or password: the signature authenticates")
+    if re.search(r"%(?![0-9A-Fa-f]{2})", url):
+        raise InvalidInput("url", "has a % not followed by two hex digits")
     if parts.fragment:
         raise InvalidInput("url", "must not have a #fragment (it is never sent)")
     if parts.scheme == "http" and not _loopback(host):
@@ -92,15 +94,18 @@ def endpoint(url: str) -> tuple[str, str, int, bytes]:
     parsed = httpx.URL(url)
     port = parsed.port or _DEFAULT_PORTS.get(parsed.scheme, 0)
     # `host.` is the host; an empty query is none; %70 is p, but %2F is no / (RFC 3986 6.2.2).
-    path = _UNRESERVED.sub(_decoded, parsed.raw_path.removesuffix(b"?"))
+    path = _ESCAPE.sub(_normal, parsed.raw_path.removesuffix(b"?"))
     return parsed.scheme, parsed.host.rstrip("."), port, path
 
 
-_UNRESERVED = re.compile(rb"%(4[1-9A-F]|5[0-9A]|6[1-9A-F]|7[0-9A]|3[0-9]|2D|2E|5F|7E)", re.I)
+_ESCAPE = re.compile(rb"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
-def _decoded(escape: re.Match[bytes]) -> bytes:
-    return bytes([int(escape[1], 16)])
+def _normal(escape: re.Match[bytes]) -> bytes:
+    """An unreserved character decoded, any other escape in upper case (%2f is %2F)."""
+    code = int(escape[1], 16)
+    return bytes([code]) if code in _UNRESERVED else b"%" + escape[1].upper()
 
 
 def _loopback(host: str) -> bool:

@@ -28,7 +28,8 @@ async def keep_running(embedded: EmbeddedPostgres, failures: list[str], every: f
         status = embedded.exit_status
         if status is None:
             continue
-        log.error("embedded_postgres_exited", status=status)
+        # 0: stopped on request (a DBA's `pg_ctl stop|restart`), not a crash (probe JE).
+        (log.warning if status == 0 else log.error)("embedded_postgres_exited", status=status)
         failed = await _restart(embedded)
         if failed == ATTACHED:  # another consentd process started it meanwhile: watch that one
             log.warning("embedded_postgres_attached", pid=postmaster_pid(embedded.data_dir))
@@ -62,6 +63,9 @@ async def _restart(embedded: EmbeddedPostgres) -> str | None:
             # Its clients are this serve's own pools, reconnected: not a reason to keep it.
             if await asyncio.to_thread(embedded.attach, _found, False):
                 return ATTACHED
+            attempt += 1  # stopped just now: started again at once, its "in use" not said
+            if attempt < RESTART_ATTEMPTS:
+                continue
         elif NO_ROOM in failed:
             if attempt % DISK_SAID_EVERY == 0:
                 log.warning("embedded_postgres_waiting_for_disk", error=failed)
