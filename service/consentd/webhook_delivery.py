@@ -229,9 +229,15 @@ class WebhookDelivery:
         """Said, and counted as a failure (the next start waits its retry), when a stop cut a
         POST: a receiver that never answers showed no failure, its page sent at every start
         (probe JE)."""
-        log.warning("webhook_post_cut_at_stop", **ids)
-        error = "no answer before the server stopped (its shutdown grace)"
-        retry = self._clock() + retry_after(webhook.failures + 1)
+        failures, wait = webhook.failures + 1, retry_after(webhook.failures + 1)
+        log.warning(
+            "webhook_post_cut_at_stop", **ids, failures=failures,
+            retry_seconds=wait.total_seconds(),
+        )  # fmt: skip
+        if self._posts is not None:
+            self._posts.labels("failed").inc()
+        error = "no answer before the server stopped (its shutdown grace, less its last second)"
+        retry = self._clock() + wait
         failed = asyncio.ensure_future(self._store.failed(webhook, self._holder, error, retry))
         failed.add_done_callback(retrieved)
         await asyncio.wait([failed], timeout=WRITE_SECONDS)  # the database may not answer
