@@ -192,14 +192,7 @@ async def test_a_serve_attached_to_another_process_postgres_takes_it_over_when_i
     first, second = _free_port(), _free_port()
 
     def env(port: int) -> dict[str, str]:
-        return {
-            **os.environ,
-            "CONSENTD_DATA_DIR": str(data),
-            "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
-            "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
-            "CONSENTD_METRICS_ADDRESS": "off",
-            "CONSENTD_LOG_FORMAT": "json",
-        }
+        return _embedded_env(data, port)
 
     try:
         async with _server(env(first)) as owner:
@@ -237,14 +230,7 @@ async def test_a_command_leaves_alone_a_postgres_an_attached_serve_uses() -> Non
     first, second = _free_port(), _free_port()
 
     def env(port: int) -> dict[str, str]:
-        return {
-            **os.environ,
-            "CONSENTD_DATA_DIR": str(data),
-            "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
-            "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
-            "CONSENTD_METRICS_ADDRESS": "off",
-            "CONSENTD_LOG_FORMAT": "json",
-        }
+        return _embedded_env(data, port)
 
     try:
         async with _server(env(first)) as owner:
@@ -335,6 +321,18 @@ async def test_workers_stop_with_a_supervisor_killed_and_a_new_serve_takes_over(
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         shutil.rmtree(data, ignore_errors=True)
+
+
+def _embedded_env(data: Path, port: int) -> dict[str, str]:
+    """A serve (or command) on the embedded PostgreSQL in `data`, gRPC on `port`."""
+    return {
+        **os.environ,
+        "CONSENTD_DATA_DIR": str(data),
+        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "CONSENTD_METRICS_ADDRESS": "off",
+        "CONSENTD_LOG_FORMAT": "json",
+    }
 
 
 def _folder() -> Path:
