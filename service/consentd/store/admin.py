@@ -20,6 +20,19 @@ from consentd.store.tables import api_keys, tenant_retention, tenants, token_iss
 from consentd.store.uow import enter_tenant, set_tenant
 
 
+async def queue_now(
+    conn: AsyncConnection,
+    tenant_id: UUID,
+    record: AuditRecord,
+    signer: CheckpointSigner | None = None,
+    every: int = 0,
+) -> None:
+    """`record` queued in `conn`'s transaction: an administrative change audited with it."""
+    audit = SqlAudit(conn, await driver_of(conn), tenant_id, signer, every)
+    audit.record(record)
+    await audit.flush()
+
+
 class SqlAdmin:
     """Each change is audited in its own transaction: the tenant's chain gets an entry (never a
     secret: key ids, scopes and names only) committed together with the change."""
@@ -32,9 +45,7 @@ class SqlAdmin:
         self._every = every
 
     async def _audit(self, conn: AsyncConnection, tenant_id: UUID, record: AuditRecord) -> None:
-        audit = SqlAudit(conn, await driver_of(conn), tenant_id, self._signer, self._every)
-        audit.record(record)
-        await audit.flush()
+        await queue_now(conn, tenant_id, record, self._signer, self._every)
 
     async def tenant_by_slug(self, slug: str) -> Tenant | None:
         """Across tenants: the `owner_lookup` policy allows it to the owner, not to the runtime."""

@@ -20,8 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consentd.domain.audit import AuditRecord
 from consentd.domain.webhooks import Webhook, endpoint, origin
-from consentd.store.audit import SqlAudit
-from consentd.store.driver import driver_of
+from consentd.store.admin import queue_now
 from consentd.store.uow import enter_tenant
 
 _ACTIVE = sa.text("SELECT tenant_id, webhook_id FROM consentd_webhooks()")
@@ -109,11 +108,6 @@ class SqlWebhooks:
             yield conn
             await conn.commit()
 
-    async def _audit(self, conn: AsyncConnection, tenant_id: UUID, record: AuditRecord) -> None:
-        audit = SqlAudit(conn, await driver_of(conn), tenant_id)
-        audit.record(record)
-        await audit.flush()
-
     async def active(self) -> list[tuple[UUID, UUID]]:
         """Every webhook not removed, of every tenant."""
         async with self._engine.connect() as conn:
@@ -149,7 +143,7 @@ class SqlWebhooks:
                 "from_start": not webhook.cursor,
             }
             added = AuditRecord("webhook.added", webhook.created_at, payload)
-            await self._audit(conn, tenant, added)
+            await queue_now(conn, tenant, added)
         return "added"
 
     async def listed(self, tenant_id: UUID) -> list[Webhook]:
@@ -160,7 +154,7 @@ class SqlWebhooks:
 
     async def remove(self, tenant_id: UUID, webhook_id: UUID, now: datetime) -> bool:
         """False when there is no such webhook, or it was removed already."""
-        return await self._change(_REMOVE, "webhook.removed", tenant_id, webhook_id, now)
+        return await self._change(_REMOVE, "webhook.removed", tenant_id, webhook_id, now, said={})
 
     async def rewind(
         self, tenant_id: UUID, webhook_id: UUID, start: tuple[int, str], now: datetime
@@ -169,24 +163,23 @@ class SqlWebhooks:
         False: no such live webhook."""
         position, cursor = start
         return await self._change(
-            _REWIND, "webhook.rewound", tenant_id, webhook_id, now, cursor=cursor,
-            position=position,
+            _REWIND, "webhook.rewound", tenant_id, webhook_id, now, said={"from_start": not cursor},
+            cursor=cursor, position=position,
         )  # fmt: skip
 
     async def _change(
         self, statement: sa.TextClause, action: str, tenant_id: UUID, webhook_id: UUID,
-        now: datetime, **more: Any,
+        now: datetime, *, said: dict[str, object], **more: Any,
     ) -> bool:  # fmt: skip
+        """`statement` on the webhook, audited as `action` with `said` when it changed it."""
         async with self._tenant(tenant_id) as conn:
             done = await conn.execute(
                 statement, {"tenant": tenant_id, "webhook": webhook_id, "now": now, **more}
             )
             if not done.rowcount:
                 return False
-            payload: dict[str, object] = {"webhook_id": str(webhook_id)}
-            if "cursor" in more:
-                payload["from_start"] = not more["cursor"]
-            await self._audit(conn, tenant_id, AuditRecord(action, now, payload))
+            payload = {"webhook_id": str(webhook_id), **said}
+            await queue_now(conn, tenant_id, AuditRecord(action, now, payload))
         return True
 
     async def claim(
