@@ -191,14 +191,11 @@ class WebhookDelivery:
         mark = mark_of(page.changes[-1])
         mid = message_id(webhook.webhook_id, webhook.generation, first, last, mark)
         body = orjson.dumps(json_format.MessageToDict(changes_out(page, provenance=True)))
-        stamp = int(self._clock().timestamp())
-        key = signing_key(self._secret, webhook.tenant_id, webhook.webhook_id, webhook.salt)
         started = time.monotonic()
-        ids = {"tenant": str(webhook.tenant_id), "webhook": str(webhook.webhook_id)}
         try:
-            error = await send(client, webhook.url, body, headers_for(key, mid, stamp, body))
+            error = await send(client, webhook.url, body, self._signed(webhook, mid, body))
         except asyncio.CancelledError:  # a stop's grace ran out before the receiver answered
-            await self._cut(webhook, ids)
+            await self._cut(webhook)
             raise
         took = round((time.monotonic() - started) * 1000)
         if self._posts is not None:
@@ -206,7 +203,9 @@ class WebhookDelivery:
         if error is not None:
             await self._failed(webhook, error, ms=took)
             return 0.0, False
-        log.info("webhook_delivered", **ids, changes=len(page.changes), last=last, ms=took)
+        log.info(
+            "webhook_delivered", **_ids(webhook), changes=len(page.changes), last=last, ms=took
+        )
         taken = self._store.delivered(webhook, self._holder, page.cursor, last, self._clock())
         await written(asyncio.ensure_future(taken))
         return 0.0, False
@@ -217,27 +216,24 @@ class WebhookDelivery:
         wrong. Changes nothing of the webhook's delivery."""
         mid = f"{webhook.webhook_id}.test.{uuid4().hex[:12]}"
         body = b'{"changes":[]}'
-        stamp = int(self._clock().timestamp())
-        key = signing_key(self._secret, webhook.tenant_id, webhook.webhook_id, webhook.salt)
         async with httpx.AsyncClient(follow_redirects=False, timeout=POST_SECONDS) as client:
-            error = await send(client, webhook.url, body, headers_for(key, mid, stamp, body))
-        log.info("webhook_tested", tenant=str(webhook.tenant_id), webhook=str(webhook.webhook_id),
-                 error=error)  # fmt: skip
+            error = await send(client, webhook.url, body, self._signed(webhook, mid, body))
+        log.info("webhook_tested", **_ids(webhook), error=error)
         return error
 
-    async def _cut(self, webhook: Webhook, ids: dict[str, str]) -> None:
+    def _signed(self, webhook: Webhook, message: str, body: bytes) -> dict[str, str]:
+        """The headers of a POST of `body`, signed now with the webhook's secret."""
+        key = signing_key(self._secret, webhook.tenant_id, webhook.webhook_id, webhook.salt)
+        return headers_for(key, message, int(self._clock().timestamp()), body)
+
+    async def _cut(self, webhook: Webhook) -> None:
         """Said, and counted as a failure (the next start waits its retry), when a stop cut a
         POST: a receiver that never answers showed no failure, its page sent at every start
         (probe JE)."""
-        failures, wait = webhook.failures + 1, retry_after(webhook.failures + 1)
-        log.warning(
-            "webhook_post_cut_at_stop", **ids, failures=failures,
-            retry_seconds=wait.total_seconds(),
-        )  # fmt: skip
         if self._posts is not None:
             self._posts.labels("failed").inc()
         error = "no answer before the server stopped (its shutdown grace, less its last second)"
-        retry = self._clock() + wait
+        retry = self._retry(webhook, "webhook_post_cut_at_stop", error)
         failed = asyncio.ensure_future(self._store.failed(webhook, self._holder, error, retry))
         failed.add_done_callback(retrieved)
         await asyncio.wait([failed], timeout=WRITE_SECONDS)  # the database may not answer
@@ -254,19 +250,19 @@ class WebhookDelivery:
             return False
 
     async def _failed(self, webhook: Webhook, error: str, **more: object) -> None:
-        failures = webhook.failures + 1
-        retry = retry_after(failures)
-        log.warning(
-            "webhook_failed",
-            tenant=str(webhook.tenant_id),
-            webhook=str(webhook.webhook_id),
-            error=error,
-            failures=failures,
-            retry_seconds=retry.total_seconds(),
-            **more,
-        )
+        retry = self._retry(webhook, "webhook_failed", error, **more)
         with contextlib.suppress(Exception):
-            await self._store.failed(webhook, self._holder, error, self._clock() + retry)
+            await self._store.failed(webhook, self._holder, error, retry)
+
+    def _retry(self, webhook: Webhook, event: str, error: str, **more: object) -> datetime:
+        """When a webhook that just failed is tried again; the failure said as `event`."""
+        failures = webhook.failures + 1
+        wait = retry_after(failures)
+        log.warning(
+            event, **_ids(webhook), error=error, failures=failures,
+            retry_seconds=wait.total_seconds(), **more,
+        )  # fmt: skip
+        return self._clock() + wait
 
 
 def _page_size(webhook: Webhook) -> int:
@@ -274,3 +270,8 @@ def _page_size(webhook: Webhook) -> int:
     at, even when more changes came since."""
     pending = webhook.attempted_through - webhook.delivered_position
     return min(pending, PAGE) if pending > 0 else PAGE
+
+
+def _ids(webhook: Webhook) -> dict[str, str]:
+    """What a log line names a webhook by (never its URL)."""
+    return {"tenant": str(webhook.tenant_id), "webhook": str(webhook.webhook_id)}
