@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
@@ -161,23 +160,17 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def still_serving(postmaster: int, port: int, within: float = 1.0) -> bool:
-    """Whether a client still holds a connection to the postmaster `within` seconds: a backend
-    titled with its client's address (`postgres: user db 127.0.0.1(40312) idle`) whose client
-    end is still open on this host (a killed consentd's, or psql's, is closed at once though
-    its backend may run on in a statement; probe JD), or a `[local]` one."""
-    deadline = time.monotonic() + within
-    while True:
-        clients = set()
-        for pid in children_of(postmaster):
-            with contextlib.suppress(OSError):
-                if found := _CLIENT.search(Path(f"/proc/{pid}/cmdline").read_bytes()):
-                    clients.add(int(found[1]) if found[1] else -1)
-        if not clients - _closed_ends(port, clients):
-            return False
-        if time.monotonic() >= deadline:
-            return True
-        time.sleep(0.05)
+def still_serving(postmaster: int, port: int) -> bool:
+    """Whether a client holds a connection to the postmaster: a backend titled with its
+    client's address (`postgres: user db 127.0.0.1(40312) idle`) whose client end is still open
+    on this host (a killed consentd's, or psql's, closed as it died though its backend may run
+    on in a statement; probe JD), or a `[local]` one."""
+    clients = set()
+    for pid in children_of(postmaster):
+        with contextlib.suppress(OSError):
+            if found := _CLIENT.search(Path(f"/proc/{pid}/cmdline").read_bytes()):
+                clients.add(int(found[1]) if found[1] else -1)
+    return bool(clients - _closed_ends(port, clients))
 
 
 _CLIENT = re.compile(rb"^postgres: \S+ \S+ (?:\S+\((\d+)\)|\[local\])")
