@@ -216,6 +216,31 @@ try {
     await fresh.screenshot({ path: `${shots}/5-${step}.png`, fullPage: true });
   }
 
+  // Opting in to what the person was never asked: Paul has the newsletter by SMS on record
+  // (probe KC: a purpose added to the catalogue later was out of the person's reach).
+  const paul = await other.newPage();
+  await paul.goto(otherPersonUrl);
+  await paul.waitForSelector("body[data-ready]", { timeout: 15000 });
+  const offers = () =>
+    paul.$$eval("#offers tbody tr", (rows) =>
+      rows.flatMap((r) => [...r.querySelectorAll("button.offer")].map((b) => `${r.dataset.purpose}/${b.dataset.channel}`)),
+    );
+  await say("offers", {
+    offers: await offers(),
+    shown: await paul.isVisible("#offers"),
+    labels: await paul.$$eval("#offers button.offer", (els) => els.map((e) => e.getAttribute("aria-label"))),
+    notices: await paul.$$eval("#offers details .notice", (n) => n.map((x) => x.textContent)),
+  });
+  await paul.click('#offers tr[data-purpose="newsletter"] button[data-channel="EMAIL"]');
+  await paul.waitForFunction(
+    () => document.querySelector('#consents tr[data-purpose="newsletter"][data-channel="EMAIL"]')?.dataset.state === "GRANTED",
+    null,
+    { timeout: 15000 },
+  );
+  await paul.waitForFunction(() => !document.body.dataset.busy, null, { timeout: 15000 });
+  await say("opted-in", { offers: await offers(), status: await paul.textContent("#status"), error: await paul.textContent("#error") });
+  await paul.screenshot({ path: `${shots}/6-opted-in.png`, fullPage: true });
+
   // JavaScript off: the page says it needs it, and shows no control that does nothing.
   const bare = await context.browser().newContext({ locale: "fr-FR", javaScriptEnabled: false });
   const plain = await bare.newPage();

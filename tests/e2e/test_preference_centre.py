@@ -106,6 +106,19 @@ async def _people(stubs: Stubs) -> None:
             lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
             requires_confirmation=True,
         ),
+        # Never asked of anyone: the page offers it (probe KC: out of the person's reach).
+        catalog_pb2.Purpose(
+            purpose_id="research",
+            display_name="Études",
+            description="Deux questionnaires par an.",
+            lawful_basis=types_pb2.LAWFUL_BASIS_CONSENT,
+        ),
+        # Needs no consent: not offered (objecting to it is "withdraw everything").
+        catalog_pb2.Purpose(
+            purpose_id="service-info",
+            display_name="Informations de service",
+            lawful_basis=types_pb2.LAWFUL_BASIS_LEGITIMATE_INTEREST,
+        ),
         catalog_pb2.Purpose(
             purpose_id="surveys",
             display_name="Sondages",
@@ -328,7 +341,37 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     # No button offers to act, and the dead token is not kept for a reload (probe HD).
     assert (expired["enabled"], expired["kept"]) == (0, False), expired
     assert other_person["enabled"] > 0
+    await _opt_in(browser, stubs)
     # Probes FH, FJ: without JavaScript, empty headings and seven nameless buttons.
     nojs = await browser.step("nojs")
     assert nojs["shown"] == 0, nojs
     assert nojs["text"].startswith("Cette page a besoin de JavaScript"), nojs
+
+
+async def _opt_in(browser: Driver, stubs: Stubs) -> None:
+    """Paul opts in to a purpose on a channel he was never asked about: offered are the consent
+    purposes a portal grant can record (not a double opt-in's, not a legitimate interest's), on
+    each channel he has made no choice on; the grant is his, to the French text shown."""
+    offers = await browser.step("offers")
+    assert offers["shown"], offers
+    assert sorted(offers["offers"]) == [
+        "newsletter/EMAIL",
+        "newsletter/VOICE_CALL",
+        "research/EMAIL",
+        "research/SMS",
+        "research/VOICE_CALL",
+    ], offers
+    assert "Accepter : Études — SMS" in offers["labels"], offers
+    assert offers["notices"] == [NOTICE_TEXT], offers
+    paul = types_pb2.SubjectRef(external_id=PAUL)
+    assert (await check(stubs, paul, target("newsletter"))).decision == DENY
+    opted = await browser.step("opted-in")
+    assert (opted["status"], opted["error"]) == (
+        "C'est noté, vous acceptez : Lettre d'information — E-mail.",
+        "",
+    ), opted
+    assert "newsletter/EMAIL" not in opted["offers"]
+    allowed = await check(stubs, paul, target("newsletter"))
+    assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
+    event = (await history(stubs, paul, page_size=1)).events[0]
+    assert (event.source, event.notice_version) == (types_pb2.SOURCE_PORTAL, 1)

@@ -11,6 +11,8 @@ import {
   ConsentService,
   ConsentState,
   Decision,
+  LawfulBasis,
+  PartyScope,
   Reason,
   RightsRequestKind,
   RightsService,
@@ -157,9 +159,9 @@ function inForce(purpose: string): Notice | undefined {
   return mine.sort((a, b) => b.version - a.version)[0] ?? latestNotice.get(noticeId);
 }
 
-// The person opts back in (the portal token records for its own person alone), to the notice
-// the page shows them (inForce).
-function grantAgain(target: ConsentTarget): Promise<void> {
+// The person opts in (the portal token records for its own person alone), to the notice the
+// page shows them (inForce): again after a withdrawal, or for the first time (an offer).
+function grant(target: ConsentTarget, first = false): Promise<void> {
   return act(async () => {
     const notice = inForce(target.purpose);
     const answer = await consents.recordConsent({
@@ -169,7 +171,7 @@ function grantAgain(target: ConsentTarget): Promise<void> {
       actor: "self",
     });
     const what = `${purposeName(target.purpose)} — ${channelName(target.channel)}`;
-    return (answer.confirmation ? t().grantPending : t().granted).replace("{what}", what);
+    return (answer.confirmation ? t().grantPending : first ? t().grantedNew : t().granted).replace("{what}", what);
   });
 }
 
@@ -194,8 +196,11 @@ function noticeOf(row: CurrentConsent): HTMLElement | null {
   const shown = row.noticeId ? notices.get(`${row.noticeId}@${row.noticeVersion}`) : undefined;
   const notice = shown ?? (row.noticeId ? undefined : inForce(row.target?.purpose ?? ""));
   if (!notice) return null;
+  return noticeDetails(notice, shown ? t().notice : t().currentNotice);
+}
+
+function noticeDetails(notice: Notice, label: string): HTMLElement {
   const details = document.createElement("details");
-  const label = shown ? t().notice : t().currentNotice;
   const summary = Object.assign(document.createElement("summary"), { textContent: `${label} (v${notice.version})` });
   const text = Object.assign(document.createElement("div"), { className: "notice", textContent: notice.content });
   text.lang = notice.language;
@@ -219,7 +224,7 @@ function actionsOf(row: CurrentConsent, index: number): HTMLElement {
   const confirming = purposes.get(target.purpose)?.requiresConfirmation ?? true;
   if (again && target.purpose && target.purpose !== "*" && !confirming) {
     const label = `${t().grantAgain}${language === "fr" ? " : " : ": "}${what}`;
-    cell.append(button(t().grantAgain, () => void grantAgain(target), { className: "grant secondary", ariaLabel: label }));
+    cell.append(button(t().grantAgain, () => void grant(target), { className: "grant secondary", ariaLabel: label }));
   }
   if (row.state === ConsentState.GRANTED || row.state === ConsentState.PENDING) {
     const label = `${t().withdraw}${language === "fr" ? " : " : ": "}${what}`; // French spacing in French only
@@ -305,20 +310,65 @@ function showHistory(events: ConsentEvent[]): void {
 
 async function loadCatalog(rows: CurrentConsent[]): Promise<void> {
   const listed = await catalog.listPurposes({ pageSize: 500 });
+  purposes.clear();
   for (const purpose of listed.purposes) purposes.set(purpose.purposeId, purpose);
-  const shown = rows.map((r) => r.noticeId || purposes.get(r.target?.purpose ?? "")?.noticeId);
-  for (const noticeId of new Set(shown.filter((id): id is string => Boolean(id)))) {
-    for (const notice of (await catalog.listNotices({ noticeId, pageSize: 500 })).notices) {
-      notices.set(`${notice.noticeId}@${notice.version}`, notice);
-      if (notice.version >= (latestNotice.get(noticeId)?.version ?? 0)) latestNotice.set(noticeId, notice);
-    }
+  // The texts of the rows shown, and of the purposes offered (each offer shows its text).
+  const shown = [...rows.map((r) => r.noticeId || purposes.get(r.target?.purpose ?? "")?.noticeId), ...offered().map((p) => p.noticeId)];
+  const ids = [...new Set(shown.filter((id): id is string => Boolean(id)))];
+  const lists = await Promise.all(ids.map((noticeId) => catalog.listNotices({ noticeId, pageSize: 500 })));
+  for (const notice of lists.flatMap((l) => l.notices)) {
+    notices.set(`${notice.noticeId}@${notice.version}`, notice);
+    if (notice.version >= (latestNotice.get(notice.noticeId)?.version ?? 0)) latestNotice.set(notice.noticeId, notice);
   }
+}
+
+// What the page offers to opt in to: the purposes that ask for consent and whose grant the page
+// can record (a double opt-in's code goes to an address a portal grant does not name), on the
+// channels the page can stop. Without it a person could only opt back in to what they had once
+// been asked (a purpose added to the catalogue later was out of their reach).
+const OFFERED_CHANNELS = [Channel.EMAIL, Channel.SMS, Channel.VOICE_CALL];
+const offered = () =>
+  [...purposes.values()].filter((p) => p.lawfulBasis === LawfulBasis.CONSENT && !p.requiresConfirmation);
+
+// One row per purpose with a button per channel the person has made no choice on yet (a
+// withdrawal or a refusal is a choice: its row above offers to opt in again).
+function showOffers(rows: CurrentConsent[]): void {
+  const key = (purpose: string, channel: Channel) => `${purpose}/${channel}`;
+  const recorded = new Set(
+    rows.filter((r) => !r.appliesToAll && r.target?.scope === PartyScope.FIRST_PARTY).map((r) => key(r.target!.purpose, r.target!.channel)),
+  );
+  const body = byId("offers").querySelector("tbody")!;
+  body.replaceChildren();
+  for (const purpose of offered()) {
+    const open = OFFERED_CHANNELS.filter((channel) => !recorded.has(key(purpose.purposeId, channel)));
+    if (!open.length) continue;
+    const tr = document.createElement("tr");
+    tr.dataset.purpose = purpose.purposeId;
+    const name = document.createElement("div");
+    name.append(purposeName(purpose.purposeId));
+    if (purpose.description) name.append(Object.assign(document.createElement("p"), { className: "description", textContent: purpose.description }));
+    const notice = inForce(purpose.purposeId);
+    if (notice) name.append(noticeDetails(notice, t().currentNotice));
+    const choices = document.createElement("td");
+    for (const channel of open) {
+      const target = { purpose: purpose.purposeId, channel, scope: PartyScope.FIRST_PARTY } as ConsentTarget;
+      const label = `${t().optIn}${language === "fr" ? " : " : ": "}${purposeName(purpose.purposeId)} — ${channelName(channel)}`;
+      choices.append(button(channelName(channel), () => void grant(target, true), { className: "offer secondary", ariaLabel: label }));
+      choices.lastElementChild!.setAttribute("data-channel", Channel[channel]);
+    }
+    cells(tr, [name]);
+    tr.append(choices);
+    body.append(tr);
+  }
+  labelCells(byId("offers"));
+  byId("offers-section").hidden = body.children.length === 0;
 }
 
 async function refresh(): Promise<void> {
   const current = await consents.getSubjectConsents({ subject });
   await loadCatalog(current.consents);
   showConsents(current.consents, current.decisions);
+  showOffers(current.consents);
   showHistory((await consents.listConsentHistory({ subject, pageSize: 100 })).events);
 }
 
