@@ -222,9 +222,14 @@ class WebhookDelivery:
         return error
 
     def _signed(self, webhook: Webhook, message: str, body: bytes) -> dict[str, str]:
-        """The headers of a POST of `body`, signed now with the webhook's secret."""
-        key = signing_key(self._secret, webhook.tenant_id, webhook.webhook_id, webhook.salt)
-        return headers_for(key, message, int(self._clock().timestamp()), body)
+        """The headers of a POST of `body`, signed now with the webhook's secret (and the one
+        before a rotation, until its overlap ends)."""
+        now = self._clock()
+        keys = [
+            signing_key(self._secret, webhook.tenant_id, webhook.webhook_id, salt)
+            for salt in webhook.salts(now)
+        ]
+        return headers_for(keys, message, int(now.timestamp()), body)
 
     async def _cut(self, webhook: Webhook) -> None:
         """Said, and counted as a failure (the next start waits its retry), when a stop cut a

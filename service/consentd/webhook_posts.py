@@ -39,13 +39,13 @@ async def send(
     return f"answered HTTP {status}"
 
 
-def headers_for(key: bytes, message: str, stamp: int, body: bytes) -> dict[str, str]:
+def headers_for(keys: list[bytes], message: str, stamp: int, body: bytes) -> dict[str, str]:
     return {
         "content-type": "application/json",
         "user-agent": "consentd-webhooks/1",
         "webhook-id": message,
         "webhook-timestamp": str(stamp),
-        "webhook-signature": signature(key, message, stamp, body),
+        "webhook-signature": signature(keys, message, stamp, body),
     }
 
 

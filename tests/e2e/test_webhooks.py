@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -318,6 +319,45 @@ async def test_an_idle_webhook_is_polled_without_writing_its_row(
     assert before == after
 
 
+async def test_a_rotated_secret_signs_beside_the_new_one_until_its_overlap_ends(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, hook: Receiver
+) -> None:
+    """A rotation signs each delivery with the new secret and the one before (a receiver with
+    either takes it) for the overlap; with none, at once with the new one alone. The webhook,
+    its id and its place in the feed stay (rotating meant removing it and adding another)."""
+    admin = app.webhooks.admin
+    await put_purpose(stubs, "newsletter")
+    webhook = await admin.add(tenant, hook.url, from_start=False)
+    first = admin.secret_of(webhook)
+    async with _delivering(app, clock):
+        await _write(stubs, 1)
+        await _waited(hook, 1)
+        rotated = await admin.rotate(tenant, str(webhook.webhook_id), timedelta(hours=1))
+        second = admin.secret_of(rotated)
+        await _write(stubs, 1)
+        await _waited(hook, 2)
+        # A leaked secret: no overlap; this one also ends the overlap of the one before.
+        third = admin.secret_of(await admin.rotate(tenant, str(webhook.webhook_id), timedelta(0)))
+        await _write(stubs, 1)
+        positions = await _waited(hook, 3)
+    assert positions == [1, 2, 3]
+    assert len({first, second, third}) == 3
+    one, two, three = hook.taken()
+    assert [verified(s, one) for s in (first, second, third)] == [True, False, False]
+    assert [verified(s, two) for s in (first, second, third)] == [True, True, False]
+    assert [verified(s, three) for s in (first, second, third)] == [False, False, True]
+    assert len(two.headers["webhook-signature"].split(" ")) == 2
+    assert rotated.previous_until is not None
+    assert rotated.rotated_at is not None
+    assert rotated.previous_until - rotated.rotated_at == timedelta(hours=1)
+    assert rotated.webhook_id == webhook.webhook_id
+    with pytest.raises(InvalidInput, match="0 to 720 hours"):
+        await admin.rotate(tenant, str(webhook.webhook_id), timedelta(days=31))
+    with pytest.raises(NotFound):  # removed (by _delivering's end)
+        await admin.rotate(tenant, str(webhook.webhook_id))
+    assert (await app.audit.verify(tenant)).ok  # its `webhook.rotated` entries among the facts'
+
+
 async def test_add_refuses_what_it_cannot_deliver_to(app: App, tenant: Tenant) -> None:
     admin = app.webhooks.admin
     for url in (
@@ -377,10 +417,23 @@ async def test_the_command_adds_lists_and_shows_the_secret_again(
     assert secret.startswith("whsec_")
     again = await _consentd(env, "webhooks", "secret", tenant.slug, webhook_id)
     assert again.stdout.strip() == f"secret {secret}"
+    rotated = await _consentd(env, "webhooks", "rotate", tenant.slug, webhook_id)
+    assert rotated.returncode == 0, rotated.stderr
+    new_secret = rotated.stdout.split("secret ")[1].strip()
+    assert new_secret.startswith("whsec_")
+    assert new_secret != secret
+    assert "the secret before it signs too until" in rotated.stderr
+    again = await _consentd(env, "webhooks", "secret", tenant.slug, webhook_id)
+    assert again.stdout.strip() == f"secret {new_secret}"
+    too_long = await _consentd(
+        env, "webhooks", "rotate", tenant.slug, webhook_id, "--overlap-hours", "721"
+    )
+    assert (too_long.returncode, "0 to 720 hours" in too_long.stderr) == (2, True)
     listed = await _consentd(env, "webhooks", "list", tenant.slug)
     assert webhook_id in listed.stdout
     assert "whsec_" not in listed.stdout
     assert '"state": "ok"' in listed.stdout
+    assert '"previous_secret_until": "' in listed.stdout
     bad = await _consentd(env, "webhooks", "add", tenant.slug, "http://crm.example.com/")
     assert bad.returncode != 0
     assert "https://" in bad.stderr

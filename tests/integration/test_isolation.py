@@ -463,11 +463,13 @@ SECURITY_DEFINER = {
     "consentd_tenant_ids",  # 0025: the ids of the tenants, nothing else (app/auth.py)
     "consentd_webhooks",  # 0057: tenant and webhook ids of the live webhooks, nothing else
 }
-# Webhooks (0057): added and removed (never deleted), their delivery columns moved.
+# Webhooks (0057): added and removed (never deleted), their delivery columns moved; their
+# signing secret's salts rotated (0058).
 WEBHOOK_PRIVILEGES = {
     "webhooks": ({"SELECT", "INSERT"}, {
         "generation", "cursor", "delivered_position", "attempted_through", "delivered_at",
         "failures", "next_attempt_at", "last_error", "leased_by", "leased_until", "removed_at",
+        "salt", "previous_salt", "previous_until", "rotated_at",
     }),
 }  # fmt: skip
 TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")

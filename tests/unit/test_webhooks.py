@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import base64
 import socket
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
 
 from consentd.domain.errors import InvalidInput
 from consentd.domain.webhooks import (
+    Webhook,
     checked_url,
     endpoint,
     message_id,
@@ -27,8 +29,23 @@ from consentd.webhook_posts import why as _why
 def test_the_signature_is_the_specifications_example() -> None:
     """The example of the Standard Webhooks specification: any receiver library checks it."""
     key = base64.b64decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
-    made = signature(key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
+    made = signature([key], "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, b'{"test": 2432232314}')
     assert made == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+
+def test_a_rotation_signs_with_both_secrets_until_its_overlap_ends() -> None:
+    """Standard Webhooks: several signatures, space-separated; a receiver with either secret
+    finds its own."""
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    hook = Webhook(
+        UUID(int=1), UUID(int=2), "https://h.example/x", b"n" * 32, now, now,
+        previous_salt=b"o" * 32, previous_until=now + timedelta(hours=1),
+    )  # fmt: skip
+    assert hook.salts(now) == [b"n" * 32, b"o" * 32]
+    assert hook.salts(now + timedelta(hours=1)) == [b"n" * 32]
+    assert replace(hook, previous_salt=None, previous_until=None).salts(now) == [b"n" * 32]
+    both = signature([b"k" * 32, b"l" * 32], "m", 1, b"{}").split(" ")
+    assert both == [signature([b"k" * 32], "m", 1, b"{}"), signature([b"l" * 32], "m", 1, b"{}")]
 
 
 def test_each_webhook_has_its_own_secret_from_the_service_secret() -> None:

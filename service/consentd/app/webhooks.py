@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID, uuid4
 
@@ -16,6 +16,10 @@ from consentd.domain.webhooks import Webhook, checked_url, secret_text, signing_
 
 # Live webhooks per tenant: each is a serving task and a POST per page of changes.
 MAX_WEBHOOKS = 10
+# How long a rotated secret may still sign: the receiver's time to switch, no longer (a month
+# is more than any deployment's; a leaked secret is rotated with none).
+MAX_OVERLAP = timedelta(days=30)
+DEFAULT_OVERLAP = timedelta(hours=24)
 
 
 class WebhookStore(Protocol):
@@ -24,6 +28,9 @@ class WebhookStore(Protocol):
     async def remove(self, tenant_id: UUID, webhook_id: UUID, now: datetime) -> bool: ...
     async def rewind(
         self, tenant_id: UUID, webhook_id: UUID, start: tuple[int, str], now: datetime
+    ) -> bool: ...
+    async def rotate(
+        self, tenant_id: UUID, webhook_id: UUID, salt: bytes, until: datetime, now: datetime
     ) -> bool: ...
 
 
@@ -93,6 +100,24 @@ class WebhookAdmin:
         start = await self._start(tenant, from_start)
         if not await self._store.rewind(tenant.tenant_id, _id(webhook_id), start, self._clock()):
             raise NotFound(f"no webhook {webhook_id} of tenant {tenant.slug!r} (removed?)")
+
+    async def rotate(
+        self, tenant: Tenant, webhook_id: str, overlap: timedelta = DEFAULT_OVERLAP
+    ) -> Webhook:
+        """A new signing secret, used from the next POST on; deliveries are signed with the
+        one before too for `overlap` (0: at once no longer, for a secret that leaked). A
+        rotation within another's overlap ends that one: two secrets sign at most. Raises
+        InvalidInput (the overlap), NotFound."""
+        if not timedelta(0) <= overlap <= MAX_OVERLAP:
+            raise InvalidInput("overlap", f"must be 0 to {MAX_OVERLAP.days * 24} hours")
+        _live(tenant)
+        now = self._clock()
+        wanted = _id(webhook_id)
+        if not await self._store.rotate(
+            tenant.tenant_id, wanted, os.urandom(32), now + overlap, now
+        ):
+            raise NotFound(f"no webhook {webhook_id} of tenant {tenant.slug!r} (removed?)")
+        return await self.find(tenant, webhook_id)
 
     async def _start(self, tenant: Tenant, from_start: bool) -> tuple[int, str]:
         """Where delivery starts: the feed's start, or its last change (position, cursor)."""

@@ -13,6 +13,7 @@ SCOPES = [s.value for s in Scope if s is not Scope.SELF]
 # The longest a key may be issued for (ten years): beyond it a date overflows, and a key meant
 # to expire should not outlive its purpose.
 MAX_KEY_DAYS = 3650
+MAX_OVERLAP_HOURS = 720  # a rotated webhook secret's, as app/webhooks.py MAX_OVERLAP
 
 
 def add_tenancy(commands: Commands) -> None:
@@ -33,6 +34,17 @@ def _days(text: str) -> int:
     if not 1 <= days <= MAX_KEY_DAYS:
         raise argparse.ArgumentTypeError(f"must be 1 to {MAX_KEY_DAYS} days")
     return days
+
+
+def _overlap(text: str) -> float:
+    """A rotation's overlap in hours: 0 to 720 (30 days)."""
+    try:
+        hours = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of hours, got {text!r}") from None
+    if not 0 <= hours <= MAX_OVERLAP_HOURS:  # NaN too
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_OVERLAP_HOURS} hours")
+    return hours
 
 
 def _tenants(commands: Commands) -> None:
@@ -114,6 +126,7 @@ def _webhooks(commands: Commands) -> None:
         "  consentd webhooks add acme https://crm.acme.example/consent-hook\n"
         "  consentd webhooks list acme\n"
         "  consentd webhooks test acme 5b0c...e1\n"
+        "  consentd webhooks rotate acme 5b0c...e1 --overlap-hours 48\n"
         "  consentd webhooks rewind acme 5b0c...e1 --from-start\n",
     ).add_subparsers(dest="action", required=True)
     add = hooks.add_parser("add", help="a webhook; prints its id and signing secret")
@@ -130,12 +143,20 @@ def _webhooks(commands: Commands) -> None:
     for action, words in (
         ("remove", "stop delivering to it (within 10 s)"),
         ("secret", "print its signing secret again"),
+        ("rotate", "a new signing secret; the one before signs too for --overlap-hours"),
         ("test", "post a signed page without changes; exit 1 unless answered 2xx"),
         ("rewind", "deliver again from the feed's start or its last change"),
     ):
         one = hooks.add_parser(action, help=words)
         one.add_argument("slug")
         one.add_argument("webhook_id")
+    hooks.choices["rotate"].add_argument(
+        "--overlap-hours",
+        type=_overlap,
+        default=24,
+        help="how long deliveries are signed with the secret before too (default 24, at most "
+        f"{MAX_OVERLAP_HOURS}; 0 when it leaked)",
+    )
     rewind = hooks.choices["rewind"]
     start = rewind.add_mutually_exclusive_group(required=True)
     start.add_argument("--from-start", action="store_true")

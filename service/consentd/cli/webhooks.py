@@ -1,11 +1,12 @@
-"""`consentd webhooks add|list|remove|secret|rewind`: a tenant's endpoints the change feed is
-pushed to (docs/webhooks.md)."""
+"""`consentd webhooks add|list|remove|secret|rotate|test|rewind`: a tenant's endpoints the
+change feed is pushed to (docs/webhooks.md)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from datetime import timedelta
 
 from consentd.bootstrap import App
 from consentd.domain.canonical import stamp
@@ -30,6 +31,12 @@ async def webhooks(app: App, args: argparse.Namespace) -> int:
         print(f"webhook {args.webhook_id} removed")
     elif args.action == "secret":
         print(f"secret {hooks.secret_of(await hooks.find(tenant, args.webhook_id))}")
+    elif args.action == "rotate":
+        rotated = await hooks.rotate(tenant, args.webhook_id, timedelta(hours=args.overlap_hours))
+        print(f"secret {hooks.secret_of(rotated)}")
+        until = rotated.previous_until
+        overlap = f"signs too until {stamp(until)}" if until and args.overlap_hours else ""
+        print(f"(the secret before it {overlap or 'no longer signs'})", file=sys.stderr)
     elif args.action == "test":
         error = await app.webhooks.delivery.ping(await hooks.find(tenant, args.webhook_id))
         print(f"webhook {args.webhook_id}: {error or 'answered 2xx'}")
@@ -53,4 +60,7 @@ def _described(webhook: Webhook) -> dict[str, object]:
         "failures": webhook.failures,
         "last_error": webhook.last_error,
         "next_attempt_at": None if webhook.removed_at else stamp(webhook.next_attempt_at),
+        "rotated_at": stamp(webhook.rotated_at) if webhook.rotated_at else None,
+        # While a rotation's overlap lasts, deliveries carry the secret before's signature too.
+        "previous_secret_until": stamp(webhook.previous_until) if webhook.previous_until else None,
     }

@@ -54,6 +54,18 @@ class Webhook:
     delivered_at: datetime | None = None
     failures: int = 0
     last_error: str | None = None
+    # A rotation's salt before it, still signed with until `previous_until` (both or neither).
+    previous_salt: bytes | None = None
+    previous_until: datetime | None = None
+    rotated_at: datetime | None = None
+
+    def salts(self, now: datetime) -> list[bytes]:
+        """The salts of the secrets a delivery at `now` is signed with: the current one, and
+        the one before a rotation until its overlap ends."""
+        before = self.previous_salt
+        if before is None or self.previous_until is None or now >= self.previous_until:
+            return [self.salt]
+        return [self.salt, before]
 
 
 def checked_url(url: str) -> str:
@@ -134,10 +146,14 @@ def secret_text(key: bytes) -> str:
     return SECRET_PREFIX + base64.b64encode(key).decode()
 
 
-def signature(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
-    """The `webhook-signature` header's value (Standard Webhooks, version 1)."""
+def signature(keys: list[bytes], message_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header's value (Standard Webhooks, version 1): one `v1,`
+    signature per key, separated by spaces (during a rotation's overlap, two)."""
     signed = f"{message_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return " ".join(
+        "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+        for key in keys
+    )
 
 
 def message_id(webhook_id: UUID, generation: int, first: int, last: int, mark: str) -> str:

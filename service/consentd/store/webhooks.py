@@ -34,10 +34,14 @@ _ADD = sa.text(
     "delivered_position, next_attempt_at) "
     "VALUES (:tenant, :webhook, :url, :salt, :now, :cursor, :position, :now)"
 )
-_LIST = sa.text(
-    "SELECT tenant_id, webhook_id, url, salt, created_at, next_attempt_at, removed_at, "
+# What a Webhook holds.
+_COLUMNS = (
+    "tenant_id, webhook_id, url, salt, created_at, next_attempt_at, removed_at, "
     "generation, cursor, delivered_position, attempted_through, delivered_at, failures, "
-    "last_error "
+    "last_error, previous_salt, previous_until, rotated_at"
+)
+_LIST = sa.text(
+    f"SELECT {_COLUMNS} "  # noqa: S608 - only this module's constant, no input
     "FROM webhooks WHERE tenant_id = :tenant "
     "ORDER BY removed_at IS NOT NULL, created_at, webhook_id"
 )
@@ -51,21 +55,24 @@ _REWIND = sa.text(
     "next_attempt_at = :now "
     "WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL"
 )
+# A new salt; the one before signs too until :until (a rotation within another's overlap
+# drops the oldest: two signatures at most).
+_ROTATE = sa.text(
+    "UPDATE webhooks SET previous_salt = salt, previous_until = :until, salt = :salt, "
+    "rotated_at = :now "
+    "WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL"
+)
 # Taken when free or expired, renewed when less than a third of this holder's lease is left
 # (else the row is only read: a delivery polling an idle feed every second writes nothing, and
 # its transaction commits without a flush to disk); never a removed one's.
 _CLAIM = sa.text(
-    "WITH taken AS (UPDATE webhooks SET leased_by = :holder, leased_until = :until "
+    "WITH taken AS (UPDATE webhooks SET leased_by = :holder, leased_until = :until "  # noqa: S608
     "WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL "
     "AND (leased_until IS NULL OR leased_until <= :now "
     "OR (leased_by = :holder AND leased_until < :renew)) "
-    "RETURNING tenant_id, webhook_id, url, salt, created_at, next_attempt_at, removed_at, "
-    "generation, cursor, delivered_position, attempted_through, delivered_at, failures, "
-    "last_error) "
+    f"RETURNING {_COLUMNS}) "
     "SELECT * FROM taken UNION ALL "
-    "SELECT tenant_id, webhook_id, url, salt, created_at, next_attempt_at, removed_at, "
-    "generation, cursor, delivered_position, attempted_through, delivered_at, failures, "
-    "last_error "
+    f"SELECT {_COLUMNS} "
     "FROM webhooks WHERE tenant_id = :tenant AND webhook_id = :webhook AND removed_at IS NULL "
     "AND leased_by = :holder AND leased_until >= :renew AND leased_until > :now"
 )
@@ -94,7 +101,10 @@ _RELEASE = sa.text(
 
 def _webhook(m: Any) -> Webhook:
     fields: dict[str, Any] = dict(m)
-    return Webhook(**{**fields, "salt": bytes(fields["salt"])})
+    before = fields["previous_salt"]
+    return Webhook(
+        **{**fields, "salt": bytes(fields["salt"]), "previous_salt": before and bytes(before)}
+    )
 
 
 class SqlWebhooks:
@@ -165,6 +175,16 @@ class SqlWebhooks:
         return await self._change(
             _REWIND, "webhook.rewound", tenant_id, webhook_id, now, said={"from_start": not cursor},
             cursor=cursor, position=position,
+        )  # fmt: skip
+
+    async def rotate(
+        self, tenant_id: UUID, webhook_id: UUID, salt: bytes, until: datetime, now: datetime
+    ) -> bool:
+        """A new salt; the current one signs too until `until`. False: no such live webhook."""
+        overlap = max((until - now).total_seconds(), 0)
+        return await self._change(
+            _ROTATE, "webhook.rotated", tenant_id, webhook_id, now,
+            said={"overlap_seconds": int(overlap)}, salt=salt, until=until,
         )  # fmt: skip
 
     async def _change(

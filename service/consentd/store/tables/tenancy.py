@@ -123,8 +123,17 @@ webhooks = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("leased_by", UUID(as_uuid=True)),
     sa.Column("leased_until", TZ),
+    # A rotation (0058): the salt before it, still signed with until `previous_until`.
+    sa.Column("previous_salt", BYTEA),
+    sa.Column("previous_until", TZ),
+    sa.Column("rotated_at", TZ),
     sa.CheckConstraint("char_length(url) BETWEEN 8 AND 2048", name="url_length"),
     sa.CheckConstraint("octet_length(salt) = 32", name="salt_length"),
     sa.CheckConstraint("char_length(cursor) <= 512", name="cursor_length"),
     sa.CheckConstraint("char_length(last_error) <= 300", name="error_length"),
+    sa.CheckConstraint(
+        "(previous_salt IS NULL) = (previous_until IS NULL) "
+        "AND (previous_salt IS NULL OR octet_length(previous_salt) = 32)",
+        name="previous_salt",
+    ),
 )
