@@ -241,6 +241,20 @@ try {
   await say("opted-in", { offers: await offers(), status: await paul.textContent("#status"), error: await paul.textContent("#error") });
   await paul.screenshot({ path: `${shots}/6-opted-in.png`, fullPage: true });
 
+  // A new text that asks everyone again (published by the test meanwhile): the grants to the
+  // old one no longer count, and the page offers to accept the new one (probe KC).
+  await paul.reload();
+  await paul.waitForSelector("body[data-ready]", { timeout: 15000 });
+  const byMail = '#consents tr[data-purpose="newsletter"][data-channel="EMAIL"]';
+  await say("outdated", {
+    caveats: await paul.$$eval("#consents tr[data-caveat]", (rows) => rows.map((r) => `${r.dataset.channel}/${r.dataset.caveat}`)),
+    buttons: await paul.$$eval("#consents button.grant", (els) => els.map((e) => e.textContent)),
+  });
+  await paul.click(`${byMail} button.grant`);
+  await paul.waitForFunction((row) => !document.querySelector(`${row} button.grant`), byMail, { timeout: 15000 });
+  await paul.waitForFunction(() => !document.body.dataset.busy, null, { timeout: 15000 });
+  await say("renewed", { status: await paul.textContent("#status"), error: await paul.textContent("#error") });
+
   // JavaScript off: the page says it needs it, and shows no control that does nothing.
   const bare = await context.browser().newContext({ locale: "fr-FR", javaScriptEnabled: false });
   const plain = await bare.newPage();

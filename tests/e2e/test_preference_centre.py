@@ -375,3 +375,26 @@ async def _opt_in(browser: Driver, stubs: Stubs) -> None:
     assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
     event = (await history(stubs, paul, page_size=1)).events[0]
     assert (event.source, event.notice_version) == (types_pb2.SOURCE_PORTAL, 1)
+
+    # A new French text asking everyone again: Paul's grants to the old one stop counting; the
+    # page says so and offers to accept the new text (it offered only "withdraw"; probe KC).
+    renewal = await stubs.catalog.PublishNotice(
+        catalog_pb2.PublishNoticeRequest(
+            notice_id="newsletter-notice",
+            title="Lettre",
+            language="fr",
+            content="Nous vous écrivons deux fois par mois.",
+            requires_reconsent=True,
+        ),
+        metadata=stubs.metadata,
+    )
+    assert (await check(stubs, paul, target("newsletter"))).decision == DENY
+    outdated = await browser.step("outdated")
+    assert sorted(outdated["caveats"]) == ["EMAIL/NOTICE_OUTDATED", "SMS/NOTICE_OUTDATED"]
+    assert outdated["buttons"] == ["Accepter le nouveau texte"] * 2, outdated
+    renewed = await browser.step("renewed")
+    assert renewed["error"] == "", renewed
+    allowed = await check(stubs, paul, target("newsletter"))
+    assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
+    event = (await history(stubs, paul, page_size=1)).events[0]
+    assert event.notice_version == renewal.notice.version

@@ -208,7 +208,7 @@ function noticeDetails(notice: Notice, label: string): HTMLElement {
   return details;
 }
 
-function actionsOf(row: CurrentConsent, index: number): HTMLElement {
+function actionsOf(row: CurrentConsent, index: number, decision?: TargetDecision): HTMLElement {
   const cell = document.createElement("td");
   const target = row.target!;
   const what = `${purposeName(target.purpose)} — ${channelName(target.channel)}`;
@@ -218,13 +218,17 @@ function actionsOf(row: CurrentConsent, index: number): HTMLElement {
     const input = Object.assign(document.createElement("input"), { id, value: confirmCode, autocomplete: "one-time-code" });
     cell.append(label, input, button(t().confirm, () => void confirm(input.value, what), { className: "confirm" }));
   }
-  const again = [ConsentState.WITHDRAWN, ConsentState.REFUSED, ConsentState.EXPIRED].includes(row.state);
+  // A grant to a text since replaced by one asking everyone again no longer counts: the
+  // person accepts the new text here (probe KC: the row said so and offered only "withdraw").
+  const outdated = decision?.decision === Decision.DENY && decision.reason === Reason.NOTICE_OUTDATED;
+  const again = [ConsentState.WITHDRAWN, ConsentState.REFUSED, ConsentState.EXPIRED].includes(row.state) || outdated;
   // Not for a STOP (every purpose), nor for a purpose asking for a double opt-in: its code goes
   // to an address the page does not know (the click failed for good; probe HH).
   const confirming = purposes.get(target.purpose)?.requiresConfirmation ?? true;
   if (again && target.purpose && target.purpose !== "*" && !confirming) {
-    const label = `${t().grantAgain}${language === "fr" ? " : " : ": "}${what}`;
-    cell.append(button(t().grantAgain, () => void grant(target), { className: "grant secondary", ariaLabel: label }));
+    const words = outdated ? t().acceptNewText : t().grantAgain;
+    const label = `${words}${language === "fr" ? " : " : ": "}${what}`;
+    cell.append(button(words, () => void grant(target), { className: "grant secondary", ariaLabel: label }));
   }
   if (row.state === ConsentState.GRANTED || row.state === ConsentState.PENDING) {
     const label = `${t().withdraw}${language === "fr" ? " : " : ": "}${what}`; // French spacing in French only
@@ -282,7 +286,7 @@ function showConsents(rows: CurrentConsent[], decisions: TargetDecision[]): void
         state.append(Object.assign(document.createElement("small"), { className: "caveat", textContent: ` — ${caveat}` }));
       }
       cells(tr, [purpose, channelName(target.channel), state, when(row.updatedAt)]);
-      tr.append(actionsOf(row, index));
+      tr.append(actionsOf(row, index, decision));
       body.append(tr);
     });
   labelCells(byId("consents"));
