@@ -710,6 +710,28 @@ async def test_a_value_of_the_wrong_type_is_named_by_its_proto_field_name(
     await _has_no_choice(http_port, tenant, page_key, visitor)
 
 
+@pytest.mark.parametrize("offset", ["+99:99", "+25:00", "-24:00", "+05:60"])
+async def test_a_time_with_an_impossible_utc_offset_is_refused(
+    http_port: int, tenant: Tenant, page_key: str, offset: str
+) -> None:
+    """Probe KA: json_format took any two-digit offset and stored the time shifted by days (a
+    typo backdated a cookie choice's expiry, or a consent's decision time); RFC 3339 offsets
+    run from -23:59 to +23:59."""
+    visitor = uuid4().hex
+    body = json.dumps(record_body(visitor, expiresAt=f"2030-01-01T00:00:00{offset}")).encode()
+    message = await connect_error(http_port, f"{prefix(tenant)}{RECORD}", body, auth(page_key))
+    assert message == "expires_at: has a UTC offset out of range (RFC 3339: -23:59 to +23:59, or Z)"
+    await _has_no_choice(http_port, tenant, page_key, visitor)
+    body = json.dumps(record_body(visitor, expiresAt="2030-01-01T00:00:00+23:59")).encode()
+    status, _, answer = await post(
+        http_port,
+        f"{prefix(tenant)}{RECORD}",
+        body,
+        {"Content-Type": "application/json", **auth(page_key)},
+    )
+    assert status == 200, answer
+
+
 async def test_a_bug_before_any_answer_is_an_internal_error_quoting_its_id(
     http_port: int, tenant: Tenant, page_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,6 +5,7 @@ with INVALID_ARGUMENT in our words (connectrpc would quote the exception it caug
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any, TypeVar, cast
 
@@ -187,6 +188,8 @@ def _refuse_loose_enums(document: dict[str, Any], descriptor: Descriptor) -> Non
             name = f"{path}.{field.name}" if path else field.name
             raise InvalidInput(name, _TWICE.format(field.json_name, field.name))
         given.add((path, field.number))
+        if value is not None and field.message_type is not None:
+            _refuse_bad_offsets(field, path, value)
         if value is None or field.enum_type is None:
             continue
         if field.enum_type.full_name == "google.protobuf.NullValue":
@@ -195,6 +198,22 @@ def _refuse_loose_enums(document: dict[str, Any], descriptor: Descriptor) -> Non
         for where, item in _items(field, name, value):
             if not _enum_value(item, field):
                 raise InvalidInput(where, _LOOSE_ENUM)
+
+
+# An RFC 3339 time's numeric UTC offset; json_format took any two digits (+99:99, +25:00) and
+# stored the time shifted by days (a typo backdated legal evidence; probe KA).
+_OFFSET = re.compile(r"[+-](\d\d):(\d\d)\Z")
+_BAD_OFFSET = "has a UTC offset out of range (RFC 3339: -23:59 to +23:59, or Z)"
+
+
+def _refuse_bad_offsets(field: FieldDescriptor, path: str, value: Any) -> None:
+    if field.message_type is None or field.message_type.full_name != "google.protobuf.Timestamp":
+        return
+    name = f"{path}.{field.name}" if path else field.name
+    for where, item in _items(field, name, value):
+        offset = _OFFSET.search(item) if isinstance(item, str) else None
+        if offset and (int(offset[1]) > 23 or int(offset[2]) > 59):
+            raise InvalidInput(where, _BAD_OFFSET)
 
 
 def _enum_value(item: Any, field: FieldDescriptor) -> bool:
