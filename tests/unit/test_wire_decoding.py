@@ -4,7 +4,7 @@ when the wire format says nothing about a field."""
 from __future__ import annotations
 
 import pytest
-from consent.v1 import cookies_pb2
+from consent.v1 import audit_pb2, cookies_pb2
 
 from consentd.api.validation import decode
 from consentd.domain.errors import InvalidInput
@@ -25,3 +25,17 @@ def test_a_truncated_string_names_its_field() -> None:
     with pytest.raises(InvalidInput) as refused:
         decode(cookies_pb2.RecordCookieChoiceRequest, b"\x0a\x10abc")  # visitor_id, 16 of 3
     assert (refused.value.field, refused.value.reason) == ("visitor_id", "is truncated")
+
+
+@pytest.mark.parametrize(
+    "message_class", [audit_pb2.VerifyAuditChainRequest, cookies_pb2.RecordCookieChoiceRequest]
+)
+def test_a_field_number_zero_is_said_alike_by_every_method(message_class: type) -> None:
+    """Probe KA: a request message without fields decoded `\\x02\\x00` (an unknown field 0) and
+    said "has fields this API does not accept (numbers [0])"; every other method said this."""
+    with pytest.raises(InvalidInput) as refused:
+        decode(message_class, b"\x02\x00")
+    assert (refused.value.field, refused.value.reason) == (
+        "request",
+        "is not valid protobuf (field number 0)",
+    )

@@ -52,6 +52,8 @@ def _name_unknown_fields(message: Message, path: str, budget: list[int]) -> None
     """Raises InvalidInput naming the first (sub)message found that carries unknown fields,
     while `budget` lasts."""
     numbers = _unknown_numbers(message, budget)
+    if 0 in numbers:  # no field has number 0: said as the parse of any other message says it
+        raise InvalidInput(path or "request", "is not valid protobuf (field number 0)")
     if numbers:
         raise InvalidInput(
             path or "request", f"has fields this API does not accept (numbers {numbers})"
