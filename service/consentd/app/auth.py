@@ -7,15 +7,22 @@ import asyncio
 import hashlib
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 from uuid import UUID
 
 import jwt
 
 from consentd.app.ports import CallerDirectory, Clock
 from consentd.app.throttle import TokenBuckets
-from consentd.app.token_refusals import refused
+from consentd.app.token_refusals import (
+    TENANT_CLAIM,
+    TOKEN_ALGORITHMS,
+    numeric_date,
+    refused,
+    tenant_and_issuer,
+    unverified_claims,
+)
 from consentd.domain.errors import FailedPrecondition, InvalidInput, Unauthenticated
 from consentd.domain.identifiers import normalise_external_id
 from consentd.domain.keys import digest_matches, parse_api_key
@@ -25,8 +32,6 @@ Issuer = tuple[Tenant, TokenIssuer]  # a tenant's trusted issuer, as the directo
 K = TypeVar("K")
 V = TypeVar("V")
 AUTHORIZATION = "authorization"
-TOKEN_ALGORITHMS = ["ES256", "RS256"]
-TENANT_CLAIM = "tid"
 # How long a verified credential is trusted without a new look-up: revocation takes effect
 # within this many seconds.
 CACHE_SECONDS = 5.0
@@ -210,8 +215,8 @@ class CredentialAuthenticator:
     async def _portal_token(
         self, credential: str, charge: bool
     ) -> tuple[Principal, datetime | None]:
-        claims = _unverified_claims(credential)
-        tenant_id, issuer_name = _tenant_and_issuer(claims)
+        claims = unverified_claims(credential)
+        tenant_id, issuer_name = tenant_and_issuer(claims)
         found = await self._issuer(tenant_id, issuer_name, charge)
         if found is None:
             raise refused("no_such_issuer_for_tid")
@@ -228,8 +233,8 @@ class CredentialAuthenticator:
                 leeway=30,
             )
             subject = normalise_external_id(str(verified["sub"]), "sub")
-            expires = _numeric_date(verified["exp"])
-            issued = _numeric_date(verified["iat"]) if "iat" in verified else None
+            expires = numeric_date(verified["exp"])
+            issued = numeric_date(verified["iat"]) if "iat" in verified else None
         except (jwt.PyJWTError, InvalidInput, ValueError, OverflowError) as error:
             why = "sub_not_an_external_id" if isinstance(error, InvalidInput) else None
             raise refused(why or type(error).__name__) from None
@@ -257,44 +262,3 @@ def refuse_purged(tenant: Tenant) -> None:
     purpose after it (probes P and R). Raises FailedPrecondition."""
     if tenant.purged:
         raise FailedPrecondition(PURGED_MESSAGE, code="TENANT_PURGED")
-
-
-def _numeric_date(value: Any) -> datetime:
-    """A JWT NumericDate (RFC 7519: a JSON number of seconds); a string or a boolean is not one.
-    Raises ValueError."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("not a NumericDate")
-    # Within 1970-9999: the C library refuses some values outside with OSError, which read as
-    # a lost database (probe AN: a signed token with iat = -2**63 answered UNAVAILABLE).
-    if not 0 <= value < _AFTER_9999:
-        raise ValueError("a NumericDate outside 1970-9999")
-    return datetime.fromtimestamp(value, UTC)
-
-
-_AFTER_9999 = 253_402_300_800  # 10000-01-01T00:00:00Z
-
-
-def _unverified_claims(credential: str) -> dict[str, Any]:
-    """Claims read only to find the tenant and issuer whose key then verifies the token."""
-    try:
-        if jwt.get_unverified_header(credential).get("alg") not in TOKEN_ALGORITHMS:
-            raise refused("algorithm_not_es256_or_rs256")
-        claims: dict[str, Any] = jwt.decode(credential, options={"verify_signature": False})
-    except jwt.PyJWTError as error:
-        raise refused(type(error).__name__) from None
-    return claims
-
-
-def _tenant_and_issuer(claims: dict[str, Any]) -> tuple[UUID, str]:
-    if TENANT_CLAIM not in claims or "iss" not in claims:
-        raise refused("no_tid_or_iss_claim")
-    tid = claims[TENANT_CLAIM]
-    try:
-        tenant = UUID(tid) if isinstance(tid, str) else None
-    except ValueError:
-        tenant = None
-    # One spelling, the canonical one (lowercase, hyphenated): "{...}", "urn:uuid:...", upper
-    # case and undashed forms were taken too (probe AN), several tokens for one claim.
-    if tenant is None or str(tenant) != tid:
-        raise refused("tid_not_the_tenant_uuid")
-    return tenant, str(claims["iss"])
