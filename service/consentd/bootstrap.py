@@ -36,6 +36,7 @@ from consentd.app.cookie_purge import CookiePurge
 from consentd.app.cookies import CookieUseCases
 from consentd.app.importing import ConsentImports
 from consentd.app.ports import Clock, Notifier
+from consentd.app.preference_links import PreferenceLinks
 from consentd.app.requests import RightsRequestUseCases
 from consentd.app.retention import RetentionJob
 from consentd.app.retention_settings import RetentionSettingsUseCases
@@ -96,6 +97,7 @@ class App:
     unsubscribes: Unsubscribes
     confirmation_links: ConfirmationLinks
     webhooks: Webhooks
+    preference_links: PreferenceLinks
     # With the owner's URL only: administration and the jobs that span tenants (OwnerJobs).
     admin: AdminUseCases | None = None
     retention: RetentionJob | None = None
@@ -287,6 +289,7 @@ def assemble(
         unsubscribes=use_cases.unsubscribes,
         confirmation_links=use_cases.confirmation_links,
         webhooks=use_cases.webhooks,
+        preference_links=use_cases.preference_links,
         admin=jobs.admin,
         retention=jobs.retention,
         cookie_purge=jobs.cookie_purge,

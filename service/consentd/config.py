@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from consentd import config_values
-from consentd.config_values import ConfigError, folder, link, migrations, region
+from consentd.config_values import ConfigError, folder, migrations, region
 from consentd.domain.slugs import SLUG, SLUG_RULE
 
 __all__ = ["ConfigError", "Settings", "UnsafeRuntimeRole"]
@@ -81,6 +81,8 @@ class Settings:
     # The page that confirms a double opt-in, with {token} where the token goes ("" : none).
     confirm_url: str = ""
     unsubscribe_url: str = ""
+    preferences_url: str = ""  # the preference centre's, with {token}: links in check answers
+    preference_link_days: int = 7
     confirmation_days: int = 7
     # The preference centre page on the browser port (/preferences/), off unless set.
     preferences: bool = False
@@ -145,10 +147,8 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
         "smtp_tls": config_values.smtp_tls(env, host),
         "sms_gateway": config_values.sms_gateway(env),
         "notify_language": _choice(env, "CONSENTD_NOTIFY_LANGUAGE", ("fr", "en"), "fr"),
-        "confirm_url": link(env.get("CONSENTD_CONFIRM_URL", ""), "CONSENTD_CONFIRM_URL"),
-        "unsubscribe_url": link(
-            env.get("CONSENTD_UNSUBSCRIBE_URL", ""), "CONSENTD_UNSUBSCRIBE_URL"
-        ),
+        **config_values.page_urls(env),
+        "preference_link_days": _whole(env, "CONSENTD_PREFERENCE_LINK_DAYS", 7, high=30),
         # Bounded: 100,000,000 started, then every double opt-in grant was INTERNAL (overflow).
         "confirmation_days": _whole(env, "CONSENTD_CONFIRMATION_DAYS", 7, high=90),
         "preferences": _flag(env, "CONSENTD_PREFERENCES", default=False),

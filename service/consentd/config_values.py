@@ -57,6 +57,17 @@ def link(value: str, name: str) -> str:
     return value
 
 
+def page_urls(env: Mapping[str, str]) -> dict[str, str]:
+    """CONSENTD_CONFIRM_URL, CONSENTD_UNSUBSCRIBE_URL and CONSENTD_PREFERENCES_URL: the pages a
+    message links to, each with {token}."""
+    return {
+        f"{page}_url": link(
+            env.get(f"CONSENTD_{page.upper()}_URL", ""), f"CONSENTD_{page.upper()}_URL"
+        )
+        for page in ("confirm", "unsubscribe", "preferences")
+    }
+
+
 @dataclass(frozen=True)
 class SmsGateway:
     """The operator's HTTP gateway for text messages (sms.py): its URL, the sender shown on the

@@ -2,13 +2,13 @@
 // playwright-core). Run by tests/e2e/test_preference_centre.py, which checks every step over
 // native gRPC: prints one JSON line per step, then waits for a line on stdin to go on.
 // Arguments: <page url of the person> <url of another person> <url of another tenant>
-// <url with an expired token> <shots>.
+// <url with an expired token> <url of a preference link (p1.) of a person known by e-mail> <shots>.
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
-const [personUrl, otherPersonUrl, otherTenantUrl, expiredUrl, shots] = process.argv.slice(2);
+const [personUrl, otherPersonUrl, otherTenantUrl, expiredUrl, linkUrl, shots] = process.argv.slice(2);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const say = async (step, fields) => {
   console.log(JSON.stringify({ step, ...fields }));
@@ -254,6 +254,22 @@ try {
   await paul.waitForFunction((row) => !document.querySelector(`${row} button.grant`), byMail, { timeout: 15000 });
   await paul.waitForFunction(() => !document.body.dataset.busy, null, { timeout: 15000 });
   await say("renewed", { status: await paul.textContent("#status"), error: await paul.textContent("#error") });
+
+  // A preference link consentd made for a person known by e-mail alone (no portal knows them):
+  // the page names them as the link does, and their opting in is recorded for that address.
+  const marie = await other.newPage();
+  await marie.goto(linkUrl);
+  await marie.waitForSelector("body[data-ready]", { timeout: 15000 });
+  const marieRows = () =>
+    marie.$$eval("#consents tbody tr", (rows) => rows.map((r) => `${r.dataset.purpose}/${r.dataset.channel}/${r.dataset.state}`));
+  await say("by-link", { rows: await marieRows(), error: await marie.textContent("#error") });
+  await marie.click('#offers tr[data-purpose="research"] button[data-channel="EMAIL"]');
+  await marie.waitForFunction(
+    () => document.querySelector('#consents tr[data-purpose="research"][data-channel="EMAIL"]')?.dataset.state === "GRANTED",
+    null,
+    { timeout: 15000 },
+  );
+  await say("link-opted-in", { rows: await marieRows(), error: await marie.textContent("#error") });
 
   // JavaScript off: the page says it needs it, and shows no control that does nothing.
   const bare = await context.browser().newContext({ locale: "fr-FR", javaScriptEnabled: false });

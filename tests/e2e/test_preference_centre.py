@@ -23,6 +23,7 @@ from consent.v1 import catalog_pb2, consent_pb2, rights_pb2, rights_pb2_grpc, ty
 from consentd.api.http import HttpServer
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
+from consentd.domain.identifiers import normalise_email
 from tests.conftest import Stubs
 from tests.e2e.helpers import ALLOW, DENY, check, grant, history, record, target
 from tests.e2e.mailbox import Mailbox, new_tenant, token_of
@@ -35,6 +36,7 @@ STEP_TIMEOUT = 60
 # Jeanne's portal id has an accent: the page read the token's UTF-8 payload as Latin-1.
 JEANNE, PAUL = "crm-jeanne-élodie", "crm-paul"
 JEANNE_EMAIL = "jeanne.preferences@example.fr"
+MARIE = "marie.preferences@example.fr"
 NOTICE_TEXT = "Nous vous écrivons une fois par mois."
 
 
@@ -141,6 +143,9 @@ async def _people(stubs: Stubs) -> None:
     )
     paul = types_pb2.SubjectIdentity(external_id=PAUL, email="paul.preferences@example.fr")
     await record(stubs, paul, grant(target("newsletter", types_pb2.CHANNEL_SMS), version))
+    # Known by her e-mail address alone: reached by a preference link, not a portal token.
+    marie = types_pb2.SubjectIdentity(email=MARIE)
+    await record(stubs, marie, grant(target("newsletter", types_pb2.CHANNEL_SMS), version))
 
 
 def _shots() -> Path:
@@ -193,6 +198,7 @@ async def test_preference_centre_end_to_end(
         f"{base}{portal.token(PAUL)}",
         f"{base}{other_portal.token(JEANNE)}",
         f"{base}{portal.token(JEANNE, exp=int(time.time()) - 3600)}",
+        f"{base}{mailing_app.preference_links.token(tenant.tenant_id, normalise_email(MARIE))[0]}",
     ]
     process = await _browser(urls)
     try:
@@ -342,6 +348,15 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     assert (expired["enabled"], expired["kept"]) == (0, False), expired
     assert other_person["enabled"] > 0
     await _opt_in(browser, stubs)
+    # A preference link (consentd's own, `p1.`) of a person no portal knows (probe KC).
+    by_link = await browser.step("by-link")
+    assert (by_link["rows"], by_link["error"]) == (["newsletter/SMS/GRANTED"], ""), by_link
+    opted = await browser.step("link-opted-in")
+    assert "research/EMAIL/GRANTED" in opted["rows"], opted
+    marie = types_pb2.SubjectRef(email=MARIE)
+    allowed = await check(stubs, marie, target("research"))
+    assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
+    assert (await history(stubs, marie, page_size=1)).events[0].source == types_pb2.SOURCE_PORTAL
     # Probes FH, FJ: without JavaScript, empty headings and seven nameless buttons.
     nojs = await browser.step("nojs")
     assert nojs["shown"] == 0, nojs

@@ -23,6 +23,7 @@ from consentd.app.campaign import MAX_BATCH, AnswerChunk, Hashed, Recipient
 from consentd.app.checks import Decided
 from consentd.app.feed import ChangePage
 from consentd.app.ports import FeedChange
+from consentd.app.preference_links import PreferenceLinks
 from consentd.app.suppressions import Suppressed
 from consentd.app.unsubscribe import UnsubscribeLinks
 from consentd.domain.errors import InvalidInput
@@ -167,6 +168,25 @@ def add_unsubscribe_links(
         if named is not None:
             out.unsubscribe_token = token = links.token(tenant_id, named, target)
             out.unsubscribe_url = links.url(token)
+
+
+def add_preference_links(
+    answers: Any,
+    decided: Decided,
+    recipients: Sequence[Recipient],
+    *,
+    links: PreferenceLinks,
+    tenant_id: UUID,
+) -> None:
+    """Every ALLOW answer of a recipient named by an identifier gets its preference centre
+    link (app/preference_links.py): it names the person as the recipient does (a subject id
+    names nobody the page can act for)."""
+    for out, answer, recipient in zip(answers, decided.answers, recipients, strict=True):
+        if isinstance(answer, InvalidInput) or answer.verdict.decision is not Decision.ALLOW:
+            continue
+        if isinstance(recipient, Identifier):
+            out.preference_token = token = links.token(tenant_id, recipient)[0]
+            out.preference_url = links.url(token)
 
 
 def stream_out(chunk: AnswerChunk) -> pb.StreamCheckConsentResponse:

@@ -6,7 +6,7 @@ import asyncio
 import collections
 import contextlib
 from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import grpc
@@ -18,13 +18,24 @@ from consentd.api.authorization import reads_history
 from consentd.api.context import principal
 from consentd.api.limits import MAX_CHANGES, MAX_FEEDS_PER_TENANT
 from consentd.app.campaign import CampaignUseCases, Recipient
+from consentd.app.checks import Decided
 from consentd.app.paging import page_size
+from consentd.app.preference_links import PreferenceLinks
 from consentd.app.unsubscribe import UnsubscribeLinks
 from consentd.domain.errors import ResourceExhausted
+from consentd.domain.model import Target
 from consentd.domain.tenancy import Principal
 from consentd.store.database import database_not_answering
 
 Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class _Asked(NamedTuple):
+    """The links a check request asked for its ALLOW answers, and the target checked."""
+
+    unsubscribe: bool
+    preferences: bool
+    target: Target
 
 
 class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
@@ -34,9 +45,11 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         phone_region: str,
         unread_seconds: float = 60.0,
         links: UnsubscribeLinks | None = None,
+        preferences: PreferenceLinks | None = None,
     ) -> None:
         self._campaign = campaign
         self._links = links
+        self._preferences = preferences
         self._region = phone_region
         self._unread_seconds = unread_seconds
         self._feeds: collections.Counter[UUID] = collections.Counter()  # open, per tenant
@@ -48,12 +61,24 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         caller = principal()
         decided = await self._campaign.check_batch(caller, target, as_of, recipients)
         response = conv.batch_out(decided)
-        if request.unsubscribe_links and self._links is not None:
-            links, tenant = self._links, caller.tenant_id
-            conv.add_unsubscribe_links(
-                response.answers, decided, recipients, links=links, tenant_id=tenant, target=target
-            )
+        asked = _Asked(request.unsubscribe_links, request.preference_links, target)
+        self._add_links(asked, response.answers, decided, recipients)
         return response
+
+    def _add_links(
+        self, asked: _Asked, answers: Any, decided: Decided, recipients: Sequence[Recipient]
+    ) -> None:
+        """The links the request asked for, in its ALLOW answers."""
+        tenant = principal().tenant_id
+        if asked.unsubscribe and self._links is not None:
+            conv.add_unsubscribe_links(
+                answers, decided, recipients, links=self._links, tenant_id=tenant,
+                target=asked.target,
+            )  # fmt: skip
+        if asked.preferences and self._preferences is not None:
+            conv.add_preference_links(
+                answers, decided, recipients, links=self._preferences, tenant_id=tenant
+            )
 
     async def StreamCheckConsent(  # type: ignore[override] # answers with context.write()
         self, request_iterator: AsyncIterator[pb.StreamCheckConsentRequest], context: Context
@@ -62,7 +87,7 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         if first is None:
             return
         target, as_of = conv.stream_start(first)
-        links = self._links if first.unsubscribe_links else None
+        asked = _Asked(first.unsubscribe_links, first.preference_links, target)
         # The recipients of the chunks read, oldest first: answered in the order they were read
         # (a link names a contact point nobody has recorded by the recipient itself).
         read: collections.deque[Sequence[Recipient]] = collections.deque()
@@ -73,17 +98,7 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         async with contextlib.aclosing(answers):
             async for chunk in answers:
                 response = conv.stream_out(chunk)
-                recipients = read.popleft()
-                if links is not None:
-                    tenant = caller.tenant_id
-                    conv.add_unsubscribe_links(
-                        response.answers,
-                        chunk.decided,
-                        recipients,
-                        links=links,
-                        tenant_id=tenant,
-                        target=target,
-                    )
+                self._add_links(asked, response.answers, chunk.decided, read.popleft())
                 await self._write(context, response)
 
     async def _write(self, context: Context, response: pb.StreamCheckConsentResponse) -> None:

@@ -14,6 +14,8 @@ from uuid import UUID
 import jwt
 
 from consentd.app.ports import CallerDirectory, Clock
+from consentd.app.preference_links import PREFIX as LINK_PREFIX
+from consentd.app.preference_links import PreferenceLinks
 from consentd.app.throttle import TokenBuckets
 from consentd.app.token_refusals import (
     TENANT_CLAIM,
@@ -78,9 +80,12 @@ class Authenticator(Protocol):
 class CredentialAuthenticator:
     """API keys and portal tokens, verified against the tenant's stored keys and issuers."""
 
-    def __init__(self, directory: CallerDirectory, clock: Clock) -> None:
+    def __init__(
+        self, directory: CallerDirectory, clock: Clock, links: PreferenceLinks | None = None
+    ) -> None:
         self._directory = directory
         self._clock = clock
+        self._links = links  # preference links (p1.), when this service makes them
         # fingerprint -> (monotonic deadline, principal); refused credentials apart, so a flood
         # of them never pushes a known caller out
         self._cache: dict[bytes, tuple[float, Principal]] = {}
@@ -116,6 +121,8 @@ class CredentialAuthenticator:
         try:
             if credential.startswith("ck_"):
                 principal, valid_until = await self._api_key(credential, charge)
+            elif credential.startswith(LINK_PREFIX):
+                principal, valid_until = await self._link(credential, charge)
             else:
                 principal, valid_until = await self._portal_token(credential, charge)
         except Unauthenticated:
@@ -184,6 +191,24 @@ class CredentialAuthenticator:
         refuse_purged(tenant)
         principal = Principal(tenant=tenant, caller=f"key:{stored.key_id}", scopes=stored.scopes)
         return principal, stored.expires_at
+
+    async def _link(self, credential: str, charge: bool) -> tuple[Principal, datetime | None]:
+        """A preference link (app/preference_links.py): its person's subject:self, as a
+        portal token's. Checked before any look-up: a made-up one costs none."""
+        if self._links is None:
+            raise refused("link_not_served")
+        tenant_id, person, expires = self._links.opened(credential)
+        if charge:
+            await self._spend(tenant_id, tenant_id)
+        tenant = await self._directory.tenant(tenant_id)
+        if tenant is None:
+            raise refused("link_tenant_gone")
+        refuse_purged(tenant)
+        digest = hashlib.sha256(f"{person.kind}:{person.value}".encode()).hexdigest()[:16]
+        principal = Principal(
+            tenant=tenant, caller=f"link:{digest}", scopes=frozenset({Scope.SELF}), subject=person
+        )
+        return principal, expires
 
     async def _listed(self, tenant_id: UUID, key_id: str) -> bool | None:
         """Whether the tenant has a key of that id, from its list read again on a miss at most

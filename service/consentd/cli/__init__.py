@@ -68,6 +68,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911 
         return asyncio.run(
             with_app(settings, lambda app: webhooks(app, args), "it finds the tenant")
         )
+    elif args.command == "preference-link":
+        from consentd.cli.preference_link import preference_link  # noqa: PLC0415
+
+        return asyncio.run(
+            with_app(settings, lambda app: preference_link(app, args), "it finds the tenant")
+        )
     elif args.command == "import":
         from consentd.cli.importing import import_consents  # noqa: PLC0415
 

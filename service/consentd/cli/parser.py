@@ -24,6 +24,7 @@ EXAMPLES = """examples:
   consentd issuers put acme --issuer https://portal.acme.example --audience consentd \\
       --public-key portal-es256.pub.pem       # trust the portal's subject:self tokens
   consentd webhooks add acme https://crm.acme.example/hook   # push the change feed there
+  consentd preference-link acme --email jeanne@example.fr     # her preference centre, 7 days
   consentd import consents crm.csv --tenant acme --check   # validate only, report bad rows
   consentd import consents crm.csv --tenant acme           # import; rerun resumes after a kill
   consentd export suppressions --tenant acme --purpose newsletter --channel email \\

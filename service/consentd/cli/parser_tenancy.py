@@ -1,4 +1,5 @@
-"""The tenancy commands of the argparse tree: `tenants`, `keys`, `issuers` and `webhooks`."""
+"""The tenancy commands of the argparse tree: `tenants`, `keys`, `issuers`, `webhooks` and
+`preference-link`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ SCOPES = [s.value for s in Scope if s is not Scope.SELF]
 # The longest a key may be issued for (ten years): beyond it a date overflows, and a key meant
 # to expire should not outlive its purpose.
 MAX_KEY_DAYS = 3650
+MAX_LINK_DAYS = 30  # a preference link's, as app/preference_links.py MAX_DAYS
 MAX_OVERLAP_HOURS = 720  # a rotated webhook secret's, as app/webhooks.py MAX_OVERLAP
 
 
@@ -22,6 +24,7 @@ def add_tenancy(commands: Commands) -> None:
     _keys(commands)
     _issuers(commands)
     _webhooks(commands)
+    _preference_link(commands)
 
 
 def _days(text: str) -> int:
@@ -161,3 +164,33 @@ def _webhooks(commands: Commands) -> None:
     start = rewind.add_mutually_exclusive_group(required=True)
     start.add_argument("--from-start", action="store_true")
     start.add_argument("--from-now", action="store_true")
+
+
+def _preference_link(commands: Commands) -> None:
+    link = command(
+        commands,
+        "preference-link",
+        "a link to the preference centre for one person (their own, for a message to them)",
+        "  consentd preference-link acme --email jeanne@example.fr\n"
+        "  consentd preference-link acme --external-id crm-1234 --days 1\n",
+    )
+    link.add_argument("slug")
+    person = link.add_mutually_exclusive_group(required=True)
+    for kind in ("email", "phone", "external_id", "cal_id"):
+        person.add_argument(f"--{kind.replace('_', '-')}", dest=kind)
+    link.add_argument(
+        "--days",
+        type=_link_days,
+        default=7,
+        help=f"how long it acts for the person (1 to {MAX_LINK_DAYS}; default 7)",
+    )
+
+
+def _link_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number of days, got {text!r}") from None
+    if not 1 <= days <= MAX_LINK_DAYS:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_LINK_DAYS} days")
+    return days

@@ -32,6 +32,7 @@ from consentd.api.server import (
 )
 from consentd.app.auth import CredentialAuthenticator
 from consentd.app.ports import Clock
+from consentd.app.preference_links import PreferenceLinks
 from consentd.config import ConfigError, Settings
 from consentd.store.callers import SqlCallerDirectory
 from consentd.telemetry import Telemetry
@@ -61,10 +62,12 @@ class Api:
     portal: PortalServicers
 
 
-def build_gate(settings: Settings, store: Store, clock: Clock) -> Gate:
+def build_gate(
+    settings: Settings, store: Store, clock: Clock, links: PreferenceLinks | None = None
+) -> Gate:
     """Callers' credentials are read as the runtime role."""
     return Gate(
-        CredentialAuthenticator(SqlCallerDirectory(store.engine), clock),
+        CredentialAuthenticator(SqlCallerDirectory(store.engine), clock, links),
         TenantRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
         clock,
         methods(),
@@ -76,7 +79,7 @@ def build_api(
 ) -> Api:
     """One servicer per service, each registered with the gRPC server behind one interceptor
     (the Gate, traces and metrics); the browser port reuses some of them."""
-    gate = build_gate(settings, store, clock)
+    gate = build_gate(settings, store, clock, use_cases.preference_links)
     region = settings.phone_region
     consent_servicer = ConsentServicer(use_cases.consents, region, use_cases.double_opt_in)
     catalog_servicer = CatalogServicer(use_cases.catalog)
@@ -90,7 +93,12 @@ def build_api(
         audit_service(AuditServicer(use_cases.audit)),
         retention_service(RetentionServicer(use_cases.retention_settings)),
         campaign_service(
-            CampaignServicer(use_cases.campaign, region, links=use_cases.unsubscribes.links)
+            CampaignServicer(
+                use_cases.campaign,
+                region,
+                links=use_cases.unsubscribes.links,
+                preferences=use_cases.preference_links,
+            )
         ),
     ]
     return Api(

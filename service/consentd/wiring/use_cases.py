@@ -27,6 +27,7 @@ from consentd.app.importing import ConsentImports
 from consentd.app.inactive_subjects import InactiveSubjects
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Clock, Notifier
+from consentd.app.preference_links import PreferenceLinks
 from consentd.app.requests import RightsRequestUseCases
 from consentd.app.retention import CategoryPurger, RetentionJob
 from consentd.app.retention_settings import RetentionSettingsUseCases
@@ -66,6 +67,7 @@ class UseCases:
     unsubscribes: Unsubscribes
     confirmation_links: ConfirmationLinks
     webhooks: Webhooks
+    preference_links: PreferenceLinks
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +142,13 @@ def build_use_cases(
             uow, clock, SqlCallerDirectory(store.engine), double_opt_in
         ),
         webhooks=build_webhooks(store, campaign, hub, secret_key, clock),
+        preference_links=build_preference_links(settings, secret_key, clock),
+    )
+
+
+def build_preference_links(settings: Settings, secret_key: bytes, clock: Clock) -> PreferenceLinks:
+    return PreferenceLinks(
+        secret_key, clock, settings.preferences_url, settings.preference_link_days
     )
 
 

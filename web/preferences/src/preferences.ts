@@ -53,18 +53,25 @@ const consents = createClient(ConsentService, transport);
 const catalog = createClient(CatalogService, transport);
 const rights = createClient(RightsService, transport);
 
-// The person is the token's subject (its `sub`, the portal's own id for them).
-function subjectOf(jwt: string): string {
+// The person is the token's subject: a portal token's `sub` is the portal's own id for them; a
+// preference link consentd made (`p1.`, a campaign's message) names them as the campaign did,
+// by `kind` (an e-mail address, a phone number, an external id or a CAL id) and `sub`.
+type Named = "externalId" | "email" | "phone" | "calId";
+const KINDS: Record<string, Named> = { external_id: "externalId", email: "email", phone: "phone", cal_id: "calId" };
+
+function subjectOf(credential: string): { case: Named; value: string } {
   try {
-    const body = jwt.split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
+    const body = credential.split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
     // atob gives one character per byte: the payload is UTF-8 (an id with accents, `élodie`).
     const bytes = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
-    return String(JSON.parse(new TextDecoder().decode(bytes)).sub ?? "");
+    const claims = JSON.parse(new TextDecoder().decode(bytes));
+    const kind = credential.startsWith("p1.") ? KINDS[String(claims.kind)] : "externalId";
+    return { case: kind ?? "externalId", value: String(claims.sub ?? "") };
   } catch {
-    return "";
+    return { case: "externalId", value: "" };
   }
 }
-const subject = { ref: { case: "externalId" as const, value: subjectOf(token) } };
+const subject = { ref: subjectOf(token) };
 
 const purposes = new Map<string, Purpose>();
 const notices = new Map<string, Notice>();
@@ -165,7 +172,7 @@ function grant(target: ConsentTarget, first = false): Promise<void> {
   return act(async () => {
     const notice = inForce(target.purpose);
     const answer = await consents.recordConsent({
-      subject: { externalId: subject.ref.value },
+      subject: { [subject.ref.case]: subject.ref.value },
       choices: [{ target, state: ConsentState.GRANTED, noticeVersion: notice?.version ?? 0 }],
       source: Source.PORTAL,
       actor: "self",

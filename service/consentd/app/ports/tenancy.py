@@ -17,6 +17,10 @@ class CallerDirectory(Protocol):
 
     async def issuer(self, tenant_id: UUID, issuer: str) -> tuple[Tenant, TokenIssuer] | None: ...
 
+    async def tenant(self, tenant_id: UUID) -> Tenant | None:
+        """The tenant of this id (purged marked), read inside it; None for none."""
+        ...
+
     async def key_ids(self, tenant_id: UUID) -> frozenset[str]:
         """The ids of the tenant's API keys (revoked and expired ones too)."""
         ...

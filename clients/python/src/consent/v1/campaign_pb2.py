@@ -27,7 +27,7 @@ from consent.v1 import types_pb2 as consent_dot_v1_dot_types__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63onsent/v1/campaign.proto\x12\nconsent.v1\x1a\x18\x63onsent/v1/consent.proto\x1a\x16\x63onsent/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"@\n\x0eRecipientError\x12\x14\n\x05\x66ield\x18\x01 \x01(\tR\x05\x66ield\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\"\x80\x03\n\x0b\x43heckAnswer\x12\x14\n\x05index\x18\x01 \x01(\x04R\x05index\x12\x30\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0e\x32\x14.consent.v1.DecisionR\x08\x64\x65\x63ision\x12*\n\x06reason\x18\x03 \x01(\x0e\x32\x12.consent.v1.ReasonR\x06reason\x12\x19\n\x08\x65vent_id\x18\x04 \x01(\tR\x07\x65ventId\x12;\n\x0bvalid_until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nvalidUntil\x12\x1d\n\nsubject_id\x18\x06 \x01(\tR\tsubjectId\x12\x30\n\x05\x65rror\x18\x07 \x01(\x0b\x32\x1a.consent.v1.RecipientErrorR\x05\x65rror\x12+\n\x11unsubscribe_token\x18\x08 \x01(\tR\x10unsubscribeToken\x12\'\n\x0funsubscribe_url\x18\t \x01(\tR\x0eunsubscribeUrl\"\xe3\x01\n\x18\x42\x61tchCheckConsentRequest\x12\x31\n\x06target\x18\x01 \x01(\x0b\x32\x19.consent.v1.ConsentTargetR\x06target\x12\x36\n\nrecipients\x18\x02 \x03(\x0b\x32\x16.consent.v1.SubjectRefR\nrecipients\x12/\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04\x61sOf\x12+\n\x11unsubscribe_links\x18\x04 \x01(\x08R\x10unsubscribeLinks\"\x8a\x01\n\x19\x42\x61tchCheckConsentResponse\x12\x31\n\x07\x61nswers\x18\x01 \x03(\x0b\x32\x17.consent.v1.CheckAnswerR\x07\x61nswers\x12:\n\x0clawful_basis\x18\x02 \x01(\x0e\x32\x17.consent.v1.LawfulBasisR\x0blawfulBasis\"\xe4\x01\n\x19StreamCheckConsentRequest\x12\x31\n\x06target\x18\x01 \x01(\x0b\x32\x19.consent.v1.ConsentTargetR\x06target\x12/\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04\x61sOf\x12\x36\n\nrecipients\x18\x03 \x03(\x0b\x32\x16.consent.v1.SubjectRefR\nrecipients\x12+\n\x11unsubscribe_links\x18\x04 \x01(\x08R\x10unsubscribeLinks\"\x8b\x01\n\x1aStreamCheckConsentResponse\x12\x31\n\x07\x61nswers\x18\x01 \x03(\x0b\x32\x17.consent.v1.CheckAnswerR\x07\x61nswers\x12:\n\x0clawful_basis\x18\x02 \x01(\x0e\x32\x17.consent.v1.LawfulBasisR\x0blawfulBasis\"p\n\x1aWatchConsentChangesRequest\x12\x16\n\x06\x63ursor\x18\x01 \x01(\tR\x06\x63ursor\x12\x19\n\x08\x66rom_now\x18\x02 \x01(\x08R\x07\x66romNow\x12\x1f\n\x0bmax_changes\x18\x03 \x01(\rR\nmaxChanges\"\xab\x01\n\rConsentChange\x12\x1a\n\x08position\x18\x01 \x01(\x04R\x08position\x12.\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x18.consent.v1.ConsentEventR\x05\x65vent\x12-\n\x05\x62lock\x18\x03 \x01(\x0b\x32\x17.consent.v1.BlockChangeR\x05\x62lock\x12\x1f\n\x0b\x65xternal_id\x18\x04 \x01(\tR\nexternalId\"\xb6\x01\n\x0b\x42lockChange\x12\x19\n\x08\x62lock_id\x18\x01 \x01(\tR\x07\x62lockId\x12\x1d\n\nsubject_id\x18\x02 \x01(\tR\tsubjectId\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x15.consent.v1.BlockKindR\x04kind\x12\x16\n\x06lifted\x18\x04 \x01(\x08R\x06lifted\x12*\n\x02\x61t\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x02\x61t\"j\n\x1bWatchConsentChangesResponse\x12\x33\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x19.consent.v1.ConsentChangeR\x07\x63hanges\x12\x16\n\x06\x63ursor\x18\x02 \x01(\tR\x06\x63ursor\"t\n\x1c\x45xportSuppressionListRequest\x12\x31\n\x06target\x18\x01 \x01(\x0b\x32\x19.consent.v1.ConsentTargetR\x06target\x12!\n\x0cresume_token\x18\x02 \x01(\tR\x0bresumeToken\"\xd6\x01\n\x10SuppressionEntry\x12\x16\n\x06\x64igest\x18\x01 \x01(\x0cR\x06\x64igest\x12\x12\n\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1d\n\nsubject_id\x18\x03 \x01(\tR\tsubjectId\x12*\n\x06reason\x18\x04 \x01(\x0e\x32\x12.consent.v1.ReasonR\x06reason\x12\x19\n\x08\x65vent_id\x18\x05 \x01(\tR\x07\x65ventId\x12\x30\n\x05since\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05since\"z\n\x1d\x45xportSuppressionListResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.consent.v1.SuppressionEntryR\x07\x65ntries\x12!\n\x0cresume_token\x18\x02 \x01(\tR\x0bresumeToken\"Y\n\x18HashContactPointsRequest\x12=\n\x0e\x63ontact_points\x18\x01 \x03(\x0b\x32\x16.consent.v1.SubjectRefR\rcontactPoints\"p\n\x10\x43ontactPointHash\x12\x16\n\x06\x64igest\x18\x01 \x01(\x0cR\x06\x64igest\x12\x12\n\x04kind\x18\x02 \x01(\tR\x04kind\x12\x30\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x1a.consent.v1.RecipientErrorR\x05\x65rror\"Q\n\x19HashContactPointsResponse\x12\x34\n\x06hashes\x18\x01 \x03(\x0b\x32\x1c.consent.v1.ContactPointHashR\x06hashes*]\n\tBlockKind\x12\x1a\n\x16\x42LOCK_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x42LOCK_KIND_OBJECTION\x10\x01\x12\x1a\n\x16\x42LOCK_KIND_RESTRICTION\x10\x02\x32\xb1\x04\n\x0f\x43\x61mpaignService\x12\x65\n\x11\x42\x61tchCheckConsent\x12$.consent.v1.BatchCheckConsentRequest\x1a%.consent.v1.BatchCheckConsentResponse\"\x03\x90\x02\x01\x12l\n\x12StreamCheckConsent\x12%.consent.v1.StreamCheckConsentRequest\x1a&.consent.v1.StreamCheckConsentResponse\"\x03\x90\x02\x01(\x01\x30\x01\x12m\n\x13WatchConsentChanges\x12&.consent.v1.WatchConsentChangesRequest\x1a\'.consent.v1.WatchConsentChangesResponse\"\x03\x90\x02\x01\x30\x01\x12s\n\x15\x45xportSuppressionList\x12(.consent.v1.ExportSuppressionListRequest\x1a).consent.v1.ExportSuppressionListResponse\"\x03\x90\x02\x01\x30\x01\x12\x65\n\x11HashContactPoints\x12$.consent.v1.HashContactPointsRequest\x1a%.consent.v1.HashContactPointsResponse\"\x03\x90\x02\x01\x42L\n\x1a\x63onsentd.client.consent.v1P\x01Z,consentd/clients/go/gen/consent/v1;consentv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x63onsent/v1/campaign.proto\x12\nconsent.v1\x1a\x18\x63onsent/v1/consent.proto\x1a\x16\x63onsent/v1/types.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"@\n\x0eRecipientError\x12\x14\n\x05\x66ield\x18\x01 \x01(\tR\x05\x66ield\x12\x18\n\x07message\x18\x02 \x01(\tR\x07message\"\xd2\x03\n\x0b\x43heckAnswer\x12\x14\n\x05index\x18\x01 \x01(\x04R\x05index\x12\x30\n\x08\x64\x65\x63ision\x18\x02 \x01(\x0e\x32\x14.consent.v1.DecisionR\x08\x64\x65\x63ision\x12*\n\x06reason\x18\x03 \x01(\x0e\x32\x12.consent.v1.ReasonR\x06reason\x12\x19\n\x08\x65vent_id\x18\x04 \x01(\tR\x07\x65ventId\x12;\n\x0bvalid_until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nvalidUntil\x12\x1d\n\nsubject_id\x18\x06 \x01(\tR\tsubjectId\x12\x30\n\x05\x65rror\x18\x07 \x01(\x0b\x32\x1a.consent.v1.RecipientErrorR\x05\x65rror\x12+\n\x11unsubscribe_token\x18\x08 \x01(\tR\x10unsubscribeToken\x12\'\n\x0funsubscribe_url\x18\t \x01(\tR\x0eunsubscribeUrl\x12)\n\x10preference_token\x18\n \x01(\tR\x0fpreferenceToken\x12%\n\x0epreference_url\x18\x0b \x01(\tR\rpreferenceUrl\"\x8e\x02\n\x18\x42\x61tchCheckConsentRequest\x12\x31\n\x06target\x18\x01 \x01(\x0b\x32\x19.consent.v1.ConsentTargetR\x06target\x12\x36\n\nrecipients\x18\x02 \x03(\x0b\x32\x16.consent.v1.SubjectRefR\nrecipients\x12/\n\x05\x61s_of\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04\x61sOf\x12+\n\x11unsubscribe_links\x18\x04 \x01(\x08R\x10unsubscribeLinks\x12)\n\x10preference_links\x18\x05 \x01(\x08R\x0fpreferenceLinks\"\x8a\x01\n\x19\x42\x61tchCheckConsentResponse\x12\x31\n\x07\x61nswers\x18\x01 \x03(\x0b\x32\x17.consent.v1.CheckAnswerR\x07\x61nswers\x12:\n\x0clawful_basis\x18\x02 \x01(\x0e\x32\x17.consent.v1.LawfulBasisR\x0blawfulBasis\"\x8f\x02\n\x19StreamCheckConsentRequest\x12\x31\n\x06target\x18\x01 \x01(\x0b\x32\x19.consent.v1.ConsentTargetR\x06target\x12/\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x04\x61sOf\x12\x36\n\nrecipients\x18\x03 \x03(\x0b\x32\x16.consent.v1.SubjectRefR\nrecipients\x12+\n\x11unsubscribe_links\x18\x04 \x01(\x08R\x10unsubscribeLinks\x12)\n\x10preference_links\x18\x05 \x01(\x08R\x0fpreferenceLinks\"\x8b\x01\n\x1aStreamCheckConsentResponse\x12\x31\n\x07\x61nswers\x18\x01 \x03(\x0b\x32\x17.consent.v1.CheckAnswerR\x07\x61nswers\x12:\n\x0clawful_basis\x18\x02 \x01(\x0e\x32\x17.consent.v1.LawfulBasisR\x0blawfulBasis\"p\n\x1aWatchConsentChangesRequest\x12\x16\n\x06\x63ursor\x18\x01 \x01(\tR\x06\x63ursor\x12\x19\n\x08\x66rom_now\x18\x02 \x01(\x08R\x07\x66romNow\x12\x1f\n\x0bmax_changes\x18\x03 \x01(\rR\nmaxChanges\"\xab\x01\n\rConsentChange\x12\x1a\n\x08position\x18\x01 \x01(\x04R\x08position\x12.\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x18.consent.v1.ConsentEventR\x05\x65vent\x12-\n\x05\x62lock\x18\x03 \x01(\x0b\x32\x17.consent.v1.BlockChangeR\x05\x62lock\x12\x1f\n\x0b\x65xternal_id\x18\x04 \x01(\tR\nexternalId\"\xb6\x01\n\x0b\x42lockChange\x12\x19\n\x08\x62lock_id\x18\x01 \x01(\tR\x07\x62lockId\x12\x1d\n\nsubject_id\x18\x02 \x01(\tR\tsubjectId\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x15.consent.v1.BlockKindR\x04kind\x12\x16\n\x06lifted\x18\x04 \x01(\x08R\x06lifted\x12*\n\x02\x61t\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x02\x61t\"j\n\x1bWatchConsentChangesResponse\x12\x33\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x19.consent.v1.ConsentChangeR\x07\x63hanges\x12\x16\n\x06\x63ursor\x18\x02 \x01(\tR\x06\x63ursor\"t\n\x1c\x45xportSuppressionListRequest\x12\x31\n\x06target\x18\x01 \x01(\x0b\x32\x19.consent.v1.ConsentTargetR\x06target\x12!\n\x0cresume_token\x18\x02 \x01(\tR\x0bresumeToken\"\xd6\x01\n\x10SuppressionEntry\x12\x16\n\x06\x64igest\x18\x01 \x01(\x0cR\x06\x64igest\x12\x12\n\x04kind\x18\x02 \x01(\tR\x04kind\x12\x1d\n\nsubject_id\x18\x03 \x01(\tR\tsubjectId\x12*\n\x06reason\x18\x04 \x01(\x0e\x32\x12.consent.v1.ReasonR\x06reason\x12\x19\n\x08\x65vent_id\x18\x05 \x01(\tR\x07\x65ventId\x12\x30\n\x05since\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x05since\"z\n\x1d\x45xportSuppressionListResponse\x12\x36\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.consent.v1.SuppressionEntryR\x07\x65ntries\x12!\n\x0cresume_token\x18\x02 \x01(\tR\x0bresumeToken\"Y\n\x18HashContactPointsRequest\x12=\n\x0e\x63ontact_points\x18\x01 \x03(\x0b\x32\x16.consent.v1.SubjectRefR\rcontactPoints\"p\n\x10\x43ontactPointHash\x12\x16\n\x06\x64igest\x18\x01 \x01(\x0cR\x06\x64igest\x12\x12\n\x04kind\x18\x02 \x01(\tR\x04kind\x12\x30\n\x05\x65rror\x18\x03 \x01(\x0b\x32\x1a.consent.v1.RecipientErrorR\x05\x65rror\"Q\n\x19HashContactPointsResponse\x12\x34\n\x06hashes\x18\x01 \x03(\x0b\x32\x1c.consent.v1.ContactPointHashR\x06hashes*]\n\tBlockKind\x12\x1a\n\x16\x42LOCK_KIND_UNSPECIFIED\x10\x00\x12\x18\n\x14\x42LOCK_KIND_OBJECTION\x10\x01\x12\x1a\n\x16\x42LOCK_KIND_RESTRICTION\x10\x02\x32\xb1\x04\n\x0f\x43\x61mpaignService\x12\x65\n\x11\x42\x61tchCheckConsent\x12$.consent.v1.BatchCheckConsentRequest\x1a%.consent.v1.BatchCheckConsentResponse\"\x03\x90\x02\x01\x12l\n\x12StreamCheckConsent\x12%.consent.v1.StreamCheckConsentRequest\x1a&.consent.v1.StreamCheckConsentResponse\"\x03\x90\x02\x01(\x01\x30\x01\x12m\n\x13WatchConsentChanges\x12&.consent.v1.WatchConsentChangesRequest\x1a\'.consent.v1.WatchConsentChangesResponse\"\x03\x90\x02\x01\x30\x01\x12s\n\x15\x45xportSuppressionList\x12(.consent.v1.ExportSuppressionListRequest\x1a).consent.v1.ExportSuppressionListResponse\"\x03\x90\x02\x01\x30\x01\x12\x65\n\x11HashContactPoints\x12$.consent.v1.HashContactPointsRequest\x1a%.consent.v1.HashContactPointsResponse\"\x03\x90\x02\x01\x42L\n\x1a\x63onsentd.client.consent.v1P\x01Z,consentd/clients/go/gen/consent/v1;consentv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,40 +45,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CAMPAIGNSERVICE'].methods_by_name['ExportSuppressionList']._serialized_options = b'\220\002\001'
   _globals['_CAMPAIGNSERVICE'].methods_by_name['HashContactPoints']._loaded_options = None
   _globals['_CAMPAIGNSERVICE'].methods_by_name['HashContactPoints']._serialized_options = b'\220\002\001'
-  _globals['_BLOCKKIND']._serialized_start=2649
-  _globals['_BLOCKKIND']._serialized_end=2742
+  _globals['_BLOCKKIND']._serialized_start=2817
+  _globals['_BLOCKKIND']._serialized_end=2910
   _globals['_RECIPIENTERROR']._serialized_start=124
   _globals['_RECIPIENTERROR']._serialized_end=188
   _globals['_CHECKANSWER']._serialized_start=191
-  _globals['_CHECKANSWER']._serialized_end=575
-  _globals['_BATCHCHECKCONSENTREQUEST']._serialized_start=578
-  _globals['_BATCHCHECKCONSENTREQUEST']._serialized_end=805
-  _globals['_BATCHCHECKCONSENTRESPONSE']._serialized_start=808
-  _globals['_BATCHCHECKCONSENTRESPONSE']._serialized_end=946
-  _globals['_STREAMCHECKCONSENTREQUEST']._serialized_start=949
-  _globals['_STREAMCHECKCONSENTREQUEST']._serialized_end=1177
-  _globals['_STREAMCHECKCONSENTRESPONSE']._serialized_start=1180
-  _globals['_STREAMCHECKCONSENTRESPONSE']._serialized_end=1319
-  _globals['_WATCHCONSENTCHANGESREQUEST']._serialized_start=1321
-  _globals['_WATCHCONSENTCHANGESREQUEST']._serialized_end=1433
-  _globals['_CONSENTCHANGE']._serialized_start=1436
-  _globals['_CONSENTCHANGE']._serialized_end=1607
-  _globals['_BLOCKCHANGE']._serialized_start=1610
-  _globals['_BLOCKCHANGE']._serialized_end=1792
-  _globals['_WATCHCONSENTCHANGESRESPONSE']._serialized_start=1794
-  _globals['_WATCHCONSENTCHANGESRESPONSE']._serialized_end=1900
-  _globals['_EXPORTSUPPRESSIONLISTREQUEST']._serialized_start=1902
-  _globals['_EXPORTSUPPRESSIONLISTREQUEST']._serialized_end=2018
-  _globals['_SUPPRESSIONENTRY']._serialized_start=2021
-  _globals['_SUPPRESSIONENTRY']._serialized_end=2235
-  _globals['_EXPORTSUPPRESSIONLISTRESPONSE']._serialized_start=2237
-  _globals['_EXPORTSUPPRESSIONLISTRESPONSE']._serialized_end=2359
-  _globals['_HASHCONTACTPOINTSREQUEST']._serialized_start=2361
-  _globals['_HASHCONTACTPOINTSREQUEST']._serialized_end=2450
-  _globals['_CONTACTPOINTHASH']._serialized_start=2452
-  _globals['_CONTACTPOINTHASH']._serialized_end=2564
-  _globals['_HASHCONTACTPOINTSRESPONSE']._serialized_start=2566
-  _globals['_HASHCONTACTPOINTSRESPONSE']._serialized_end=2647
-  _globals['_CAMPAIGNSERVICE']._serialized_start=2745
-  _globals['_CAMPAIGNSERVICE']._serialized_end=3306
+  _globals['_CHECKANSWER']._serialized_end=657
+  _globals['_BATCHCHECKCONSENTREQUEST']._serialized_start=660
+  _globals['_BATCHCHECKCONSENTREQUEST']._serialized_end=930
+  _globals['_BATCHCHECKCONSENTRESPONSE']._serialized_start=933
+  _globals['_BATCHCHECKCONSENTRESPONSE']._serialized_end=1071
+  _globals['_STREAMCHECKCONSENTREQUEST']._serialized_start=1074
+  _globals['_STREAMCHECKCONSENTREQUEST']._serialized_end=1345
+  _globals['_STREAMCHECKCONSENTRESPONSE']._serialized_start=1348
+  _globals['_STREAMCHECKCONSENTRESPONSE']._serialized_end=1487
+  _globals['_WATCHCONSENTCHANGESREQUEST']._serialized_start=1489
+  _globals['_WATCHCONSENTCHANGESREQUEST']._serialized_end=1601
+  _globals['_CONSENTCHANGE']._serialized_start=1604
+  _globals['_CONSENTCHANGE']._serialized_end=1775
+  _globals['_BLOCKCHANGE']._serialized_start=1778
+  _globals['_BLOCKCHANGE']._serialized_end=1960
+  _globals['_WATCHCONSENTCHANGESRESPONSE']._serialized_start=1962
+  _globals['_WATCHCONSENTCHANGESRESPONSE']._serialized_end=2068
+  _globals['_EXPORTSUPPRESSIONLISTREQUEST']._serialized_start=2070
+  _globals['_EXPORTSUPPRESSIONLISTREQUEST']._serialized_end=2186
+  _globals['_SUPPRESSIONENTRY']._serialized_start=2189
+  _globals['_SUPPRESSIONENTRY']._serialized_end=2403
+  _globals['_EXPORTSUPPRESSIONLISTRESPONSE']._serialized_start=2405
+  _globals['_EXPORTSUPPRESSIONLISTRESPONSE']._serialized_end=2527
+  _globals['_HASHCONTACTPOINTSREQUEST']._serialized_start=2529
+  _globals['_HASHCONTACTPOINTSREQUEST']._serialized_end=2618
+  _globals['_CONTACTPOINTHASH']._serialized_start=2620
+  _globals['_CONTACTPOINTHASH']._serialized_end=2732
+  _globals['_HASHCONTACTPOINTSRESPONSE']._serialized_start=2734
+  _globals['_HASHCONTACTPOINTSRESPONSE']._serialized_end=2815
+  _globals['_CAMPAIGNSERVICE']._serialized_start=2913
+  _globals['_CAMPAIGNSERVICE']._serialized_end=3474
 # @@protoc_insertion_point(module_scope)

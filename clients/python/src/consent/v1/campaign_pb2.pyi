@@ -88,6 +88,8 @@ class CheckAnswer(_message.Message):
     ERROR_FIELD_NUMBER: _builtins.int
     UNSUBSCRIBE_TOKEN_FIELD_NUMBER: _builtins.int
     UNSUBSCRIBE_URL_FIELD_NUMBER: _builtins.int
+    PREFERENCE_TOKEN_FIELD_NUMBER: _builtins.int
+    PREFERENCE_URL_FIELD_NUMBER: _builtins.int
     index: _builtins.int
     """Position of the recipient in the whole list (across every message of a stream), from 0."""
     decision: _consent_pb2.Decision.ValueType
@@ -106,6 +108,15 @@ class CheckAnswer(_message.Message):
     (CONSENTD_UNSUBSCRIBE_URL). Put the link in the message and in its List-Unsubscribe header.
     """
     unsubscribe_url: _builtins.str
+    preference_token: _builtins.str
+    """With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
+    an external id (not by subject_id): a token that opens the preference centre as that person
+    (`/preferences/#token=<token>`: their consents, withdrawals, opting in, their data and rights
+    requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
+    when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
+    person as the recipient does: treat it as the person's data, like the message it goes in.
+    """
+    preference_url: _builtins.str
     @_builtins.property
     def valid_until(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -124,10 +135,12 @@ class CheckAnswer(_message.Message):
         error: Global___RecipientError | None = ...,
         unsubscribe_token: _builtins.str = ...,
         unsubscribe_url: _builtins.str = ...,
+        preference_token: _builtins.str = ...,
+        preference_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "error", b"error", "event_id", b"event_id", "index", b"index", "reason", b"reason", "subject_id", b"subject_id", "unsubscribe_token", b"unsubscribe_token", "unsubscribe_url", b"unsubscribe_url", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "error", b"error", "event_id", b"event_id", "index", b"index", "preference_token", b"preference_token", "preference_url", b"preference_url", "reason", b"reason", "subject_id", b"subject_id", "unsubscribe_token", b"unsubscribe_token", "unsubscribe_url", b"unsubscribe_url", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -141,8 +154,13 @@ class BatchCheckConsentRequest(_message.Message):
     RECIPIENTS_FIELD_NUMBER: _builtins.int
     AS_OF_FIELD_NUMBER: _builtins.int
     UNSUBSCRIBE_LINKS_FIELD_NUMBER: _builtins.int
+    PREFERENCE_LINKS_FIELD_NUMBER: _builtins.int
     unsubscribe_links: _builtins.bool
     """Give every ALLOW answer its unsubscribe link (CheckAnswer.unsubscribe_token / _url)."""
+    preference_links: _builtins.bool
+    """Give every ALLOW answer of a recipient named by a contact point or an external id its
+    preference centre link (CheckAnswer.preference_token / _url).
+    """
     @_builtins.property
     def target(self) -> _types_pb2.ConsentTarget: ...
     @_builtins.property
@@ -160,10 +178,11 @@ class BatchCheckConsentRequest(_message.Message):
         recipients: _abc.Iterable[_types_pb2.SubjectRef] | None = ...,
         as_of: _timestamp_pb2.Timestamp | None = ...,
         unsubscribe_links: _builtins.bool = ...,
+        preference_links: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "target", b"target"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "recipients", b"recipients", "target", b"target", "unsubscribe_links", b"unsubscribe_links"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "preference_links", b"preference_links", "recipients", b"recipients", "target", b"target", "unsubscribe_links", b"unsubscribe_links"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -202,10 +221,13 @@ class StreamCheckConsentRequest(_message.Message):
     AS_OF_FIELD_NUMBER: _builtins.int
     RECIPIENTS_FIELD_NUMBER: _builtins.int
     UNSUBSCRIBE_LINKS_FIELD_NUMBER: _builtins.int
+    PREFERENCE_LINKS_FIELD_NUMBER: _builtins.int
     unsubscribe_links: _builtins.bool
     """Optional, first message only: give every ALLOW answer its unsubscribe link, as
     BatchCheckConsentRequest.unsubscribe_links does.
     """
+    preference_links: _builtins.bool
+    """Optional, first message only: as BatchCheckConsentRequest.preference_links."""
     @_builtins.property
     def target(self) -> _types_pb2.ConsentTarget:
         """Required in the first message, must be unset in the others."""
@@ -225,10 +247,11 @@ class StreamCheckConsentRequest(_message.Message):
         as_of: _timestamp_pb2.Timestamp | None = ...,
         recipients: _abc.Iterable[_types_pb2.SubjectRef] | None = ...,
         unsubscribe_links: _builtins.bool = ...,
+        preference_links: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "target", b"target"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "recipients", b"recipients", "target", b"target", "unsubscribe_links", b"unsubscribe_links"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "preference_links", b"preference_links", "recipients", b"recipients", "target", b"target", "unsubscribe_links", b"unsubscribe_links"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -184,6 +184,22 @@ private static final long serialVersionUID = 0L;
     return unsubscribeLinks_;
   }
 
+  public static final int PREFERENCE_LINKS_FIELD_NUMBER = 5;
+  private boolean preferenceLinks_ = false;
+  /**
+   * <pre>
+   * Give every ALLOW answer of a recipient named by a contact point or an external id its
+   * preference centre link (CheckAnswer.preference_token / _url).
+   * </pre>
+   *
+   * <code>bool preference_links = 5 [json_name = "preferenceLinks"];</code>
+   * @return The preferenceLinks.
+   */
+  @java.lang.Override
+  public boolean getPreferenceLinks() {
+    return preferenceLinks_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -210,6 +226,9 @@ private static final long serialVersionUID = 0L;
     if (unsubscribeLinks_ != false) {
       output.writeBool(4, unsubscribeLinks_);
     }
+    if (preferenceLinks_ != false) {
+      output.writeBool(5, preferenceLinks_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -234,6 +253,10 @@ private static final long serialVersionUID = 0L;
     if (unsubscribeLinks_ != false) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(4, unsubscribeLinks_);
+    }
+    if (preferenceLinks_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(5, preferenceLinks_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -264,6 +287,8 @@ private static final long serialVersionUID = 0L;
     }
     if (getUnsubscribeLinks()
         != other.getUnsubscribeLinks()) return false;
+    if (getPreferenceLinks()
+        != other.getPreferenceLinks()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -290,6 +315,9 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + UNSUBSCRIBE_LINKS_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getUnsubscribeLinks());
+    hash = (37 * hash) + PREFERENCE_LINKS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getPreferenceLinks());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -437,6 +465,7 @@ private static final long serialVersionUID = 0L;
         asOfBuilder_ = null;
       }
       unsubscribeLinks_ = false;
+      preferenceLinks_ = false;
       return this;
     }
 
@@ -495,6 +524,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.unsubscribeLinks_ = unsubscribeLinks_;
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.preferenceLinks_ = preferenceLinks_;
       }
     }
 
@@ -577,6 +609,9 @@ private static final long serialVersionUID = 0L;
       if (other.getUnsubscribeLinks() != false) {
         setUnsubscribeLinks(other.getUnsubscribeLinks());
       }
+      if (other.getPreferenceLinks() != false) {
+        setPreferenceLinks(other.getPreferenceLinks());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -635,6 +670,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 32
+            case 40: {
+              preferenceLinks_ = input.readBool();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 40
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1278,6 +1318,53 @@ private static final long serialVersionUID = 0L;
     public Builder clearUnsubscribeLinks() {
       bitField0_ = (bitField0_ & ~0x00000008);
       unsubscribeLinks_ = false;
+      onChanged();
+      return this;
+    }
+
+    private boolean preferenceLinks_ ;
+    /**
+     * <pre>
+     * Give every ALLOW answer of a recipient named by a contact point or an external id its
+     * preference centre link (CheckAnswer.preference_token / _url).
+     * </pre>
+     *
+     * <code>bool preference_links = 5 [json_name = "preferenceLinks"];</code>
+     * @return The preferenceLinks.
+     */
+    @java.lang.Override
+    public boolean getPreferenceLinks() {
+      return preferenceLinks_;
+    }
+    /**
+     * <pre>
+     * Give every ALLOW answer of a recipient named by a contact point or an external id its
+     * preference centre link (CheckAnswer.preference_token / _url).
+     * </pre>
+     *
+     * <code>bool preference_links = 5 [json_name = "preferenceLinks"];</code>
+     * @param value The preferenceLinks to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPreferenceLinks(boolean value) {
+      
+      preferenceLinks_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Give every ALLOW answer of a recipient named by a contact point or an external id its
+     * preference centre link (CheckAnswer.preference_token / _url).
+     * </pre>
+     *
+     * <code>bool preference_links = 5 [json_name = "preferenceLinks"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPreferenceLinks() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      preferenceLinks_ = false;
       onChanged();
       return this;
     }

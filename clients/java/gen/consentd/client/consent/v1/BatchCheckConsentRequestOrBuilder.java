@@ -102,4 +102,15 @@ public interface BatchCheckConsentRequestOrBuilder extends
    * @return The unsubscribeLinks.
    */
   boolean getUnsubscribeLinks();
+
+  /**
+   * <pre>
+   * Give every ALLOW answer of a recipient named by a contact point or an external id its
+   * preference centre link (CheckAnswer.preference_token / _url).
+   * </pre>
+   *
+   * <code>bool preference_links = 5 [json_name = "preferenceLinks"];</code>
+   * @return The preferenceLinks.
+   */
+  boolean getPreferenceLinks();
 }

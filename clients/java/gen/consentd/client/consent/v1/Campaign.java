@@ -107,7 +107,7 @@ public final class Campaign {
       "\030consent/v1/consent.proto\032\026consent/v1/ty" +
       "pes.proto\032\037google/protobuf/timestamp.pro" +
       "to\"@\n\016RecipientError\022\024\n\005field\030\001 \001(\tR\005fie" +
-      "ld\022\030\n\007message\030\002 \001(\tR\007message\"\200\003\n\013CheckAn" +
+      "ld\022\030\n\007message\030\002 \001(\tR\007message\"\322\003\n\013CheckAn" +
       "swer\022\024\n\005index\030\001 \001(\004R\005index\0220\n\010decision\030\002" +
       " \001(\0162\024.consent.v1.DecisionR\010decision\022*\n\006" +
       "reason\030\003 \001(\0162\022.consent.v1.ReasonR\006reason" +
@@ -117,77 +117,81 @@ public final class Campaign {
       "0\n\005error\030\007 \001(\0132\032.consent.v1.RecipientErr" +
       "orR\005error\022+\n\021unsubscribe_token\030\010 \001(\tR\020un" +
       "subscribeToken\022\'\n\017unsubscribe_url\030\t \001(\tR" +
-      "\016unsubscribeUrl\"\343\001\n\030BatchCheckConsentReq" +
-      "uest\0221\n\006target\030\001 \001(\0132\031.consent.v1.Consen" +
-      "tTargetR\006target\0226\n\nrecipients\030\002 \003(\0132\026.co" +
-      "nsent.v1.SubjectRefR\nrecipients\022/\n\005as_of" +
-      "\030\003 \001(\0132\032.google.protobuf.TimestampR\004asOf" +
-      "\022+\n\021unsubscribe_links\030\004 \001(\010R\020unsubscribe" +
-      "Links\"\212\001\n\031BatchCheckConsentResponse\0221\n\007a" +
-      "nswers\030\001 \003(\0132\027.consent.v1.CheckAnswerR\007a" +
-      "nswers\022:\n\014lawful_basis\030\002 \001(\0162\027.consent.v" +
-      "1.LawfulBasisR\013lawfulBasis\"\344\001\n\031StreamChe" +
-      "ckConsentRequest\0221\n\006target\030\001 \001(\0132\031.conse" +
-      "nt.v1.ConsentTargetR\006target\022/\n\005as_of\030\002 \001" +
-      "(\0132\032.google.protobuf.TimestampR\004asOf\0226\n\n" +
-      "recipients\030\003 \003(\0132\026.consent.v1.SubjectRef" +
-      "R\nrecipients\022+\n\021unsubscribe_links\030\004 \001(\010R" +
-      "\020unsubscribeLinks\"\213\001\n\032StreamCheckConsent" +
-      "Response\0221\n\007answers\030\001 \003(\0132\027.consent.v1.C" +
-      "heckAnswerR\007answers\022:\n\014lawful_basis\030\002 \001(" +
-      "\0162\027.consent.v1.LawfulBasisR\013lawfulBasis\"" +
-      "p\n\032WatchConsentChangesRequest\022\026\n\006cursor\030" +
-      "\001 \001(\tR\006cursor\022\031\n\010from_now\030\002 \001(\010R\007fromNow" +
-      "\022\037\n\013max_changes\030\003 \001(\rR\nmaxChanges\"\253\001\n\rCo" +
-      "nsentChange\022\032\n\010position\030\001 \001(\004R\010position\022" +
-      ".\n\005event\030\002 \001(\0132\030.consent.v1.ConsentEvent" +
-      "R\005event\022-\n\005block\030\003 \001(\0132\027.consent.v1.Bloc" +
-      "kChangeR\005block\022\037\n\013external_id\030\004 \001(\tR\next" +
-      "ernalId\"\266\001\n\013BlockChange\022\031\n\010block_id\030\001 \001(" +
-      "\tR\007blockId\022\035\n\nsubject_id\030\002 \001(\tR\tsubjectI" +
-      "d\022)\n\004kind\030\003 \001(\0162\025.consent.v1.BlockKindR\004" +
-      "kind\022\026\n\006lifted\030\004 \001(\010R\006lifted\022*\n\002at\030\005 \001(\013" +
-      "2\032.google.protobuf.TimestampR\002at\"j\n\033Watc" +
-      "hConsentChangesResponse\0223\n\007changes\030\001 \003(\013" +
-      "2\031.consent.v1.ConsentChangeR\007changes\022\026\n\006" +
-      "cursor\030\002 \001(\tR\006cursor\"t\n\034ExportSuppressio" +
-      "nListRequest\0221\n\006target\030\001 \001(\0132\031.consent.v" +
-      "1.ConsentTargetR\006target\022!\n\014resume_token\030" +
-      "\002 \001(\tR\013resumeToken\"\326\001\n\020SuppressionEntry\022" +
-      "\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\tR\004k" +
-      "ind\022\035\n\nsubject_id\030\003 \001(\tR\tsubjectId\022*\n\006re" +
-      "ason\030\004 \001(\0162\022.consent.v1.ReasonR\006reason\022\031" +
-      "\n\010event_id\030\005 \001(\tR\007eventId\0220\n\005since\030\006 \001(\013" +
-      "2\032.google.protobuf.TimestampR\005since\"z\n\035E" +
-      "xportSuppressionListResponse\0226\n\007entries\030" +
-      "\001 \003(\0132\034.consent.v1.SuppressionEntryR\007ent" +
-      "ries\022!\n\014resume_token\030\002 \001(\tR\013resumeToken\"" +
-      "Y\n\030HashContactPointsRequest\022=\n\016contact_p" +
-      "oints\030\001 \003(\0132\026.consent.v1.SubjectRefR\rcon" +
-      "tactPoints\"p\n\020ContactPointHash\022\026\n\006digest" +
-      "\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\tR\004kind\0220\n\005er" +
-      "ror\030\003 \001(\0132\032.consent.v1.RecipientErrorR\005e" +
-      "rror\"Q\n\031HashContactPointsResponse\0224\n\006has" +
-      "hes\030\001 \003(\0132\034.consent.v1.ContactPointHashR" +
-      "\006hashes*]\n\tBlockKind\022\032\n\026BLOCK_KIND_UNSPE" +
-      "CIFIED\020\000\022\030\n\024BLOCK_KIND_OBJECTION\020\001\022\032\n\026BL" +
-      "OCK_KIND_RESTRICTION\020\0022\261\004\n\017CampaignServi" +
-      "ce\022e\n\021BatchCheckConsent\022$.consent.v1.Bat" +
-      "chCheckConsentRequest\032%.consent.v1.Batch" +
-      "CheckConsentResponse\"\003\220\002\001\022l\n\022StreamCheck" +
-      "Consent\022%.consent.v1.StreamCheckConsentR" +
-      "equest\032&.consent.v1.StreamCheckConsentRe" +
-      "sponse\"\003\220\002\001(\0010\001\022m\n\023WatchConsentChanges\022&" +
-      ".consent.v1.WatchConsentChangesRequest\032\'" +
-      ".consent.v1.WatchConsentChangesResponse\"" +
-      "\003\220\002\0010\001\022s\n\025ExportSuppressionList\022(.consen" +
-      "t.v1.ExportSuppressionListRequest\032).cons" +
-      "ent.v1.ExportSuppressionListResponse\"\003\220\002" +
-      "\0010\001\022e\n\021HashContactPoints\022$.consent.v1.Ha" +
-      "shContactPointsRequest\032%.consent.v1.Hash" +
-      "ContactPointsResponse\"\003\220\002\001BL\n\032consentd.c" +
-      "lient.consent.v1P\001Z,consentd/clients/go/" +
-      "gen/consent/v1;consentv1b\006proto3"
+      "\016unsubscribeUrl\022)\n\020preference_token\030\n \001(" +
+      "\tR\017preferenceToken\022%\n\016preference_url\030\013 \001" +
+      "(\tR\rpreferenceUrl\"\216\002\n\030BatchCheckConsentR" +
+      "equest\0221\n\006target\030\001 \001(\0132\031.consent.v1.Cons" +
+      "entTargetR\006target\0226\n\nrecipients\030\002 \003(\0132\026." +
+      "consent.v1.SubjectRefR\nrecipients\022/\n\005as_" +
+      "of\030\003 \001(\0132\032.google.protobuf.TimestampR\004as" +
+      "Of\022+\n\021unsubscribe_links\030\004 \001(\010R\020unsubscri" +
+      "beLinks\022)\n\020preference_links\030\005 \001(\010R\017prefe" +
+      "renceLinks\"\212\001\n\031BatchCheckConsentResponse" +
+      "\0221\n\007answers\030\001 \003(\0132\027.consent.v1.CheckAnsw" +
+      "erR\007answers\022:\n\014lawful_basis\030\002 \001(\0162\027.cons" +
+      "ent.v1.LawfulBasisR\013lawfulBasis\"\217\002\n\031Stre" +
+      "amCheckConsentRequest\0221\n\006target\030\001 \001(\0132\031." +
+      "consent.v1.ConsentTargetR\006target\022/\n\005as_o" +
+      "f\030\002 \001(\0132\032.google.protobuf.TimestampR\004asO" +
+      "f\0226\n\nrecipients\030\003 \003(\0132\026.consent.v1.Subje" +
+      "ctRefR\nrecipients\022+\n\021unsubscribe_links\030\004" +
+      " \001(\010R\020unsubscribeLinks\022)\n\020preference_lin" +
+      "ks\030\005 \001(\010R\017preferenceLinks\"\213\001\n\032StreamChec" +
+      "kConsentResponse\0221\n\007answers\030\001 \003(\0132\027.cons" +
+      "ent.v1.CheckAnswerR\007answers\022:\n\014lawful_ba" +
+      "sis\030\002 \001(\0162\027.consent.v1.LawfulBasisR\013lawf" +
+      "ulBasis\"p\n\032WatchConsentChangesRequest\022\026\n" +
+      "\006cursor\030\001 \001(\tR\006cursor\022\031\n\010from_now\030\002 \001(\010R" +
+      "\007fromNow\022\037\n\013max_changes\030\003 \001(\rR\nmaxChange" +
+      "s\"\253\001\n\rConsentChange\022\032\n\010position\030\001 \001(\004R\010p" +
+      "osition\022.\n\005event\030\002 \001(\0132\030.consent.v1.Cons" +
+      "entEventR\005event\022-\n\005block\030\003 \001(\0132\027.consent" +
+      ".v1.BlockChangeR\005block\022\037\n\013external_id\030\004 " +
+      "\001(\tR\nexternalId\"\266\001\n\013BlockChange\022\031\n\010block" +
+      "_id\030\001 \001(\tR\007blockId\022\035\n\nsubject_id\030\002 \001(\tR\t" +
+      "subjectId\022)\n\004kind\030\003 \001(\0162\025.consent.v1.Blo" +
+      "ckKindR\004kind\022\026\n\006lifted\030\004 \001(\010R\006lifted\022*\n\002" +
+      "at\030\005 \001(\0132\032.google.protobuf.TimestampR\002at" +
+      "\"j\n\033WatchConsentChangesResponse\0223\n\007chang" +
+      "es\030\001 \003(\0132\031.consent.v1.ConsentChangeR\007cha" +
+      "nges\022\026\n\006cursor\030\002 \001(\tR\006cursor\"t\n\034ExportSu" +
+      "ppressionListRequest\0221\n\006target\030\001 \001(\0132\031.c" +
+      "onsent.v1.ConsentTargetR\006target\022!\n\014resum" +
+      "e_token\030\002 \001(\tR\013resumeToken\"\326\001\n\020Suppressi" +
+      "onEntry\022\026\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030" +
+      "\002 \001(\tR\004kind\022\035\n\nsubject_id\030\003 \001(\tR\tsubject" +
+      "Id\022*\n\006reason\030\004 \001(\0162\022.consent.v1.ReasonR\006" +
+      "reason\022\031\n\010event_id\030\005 \001(\tR\007eventId\0220\n\005sin" +
+      "ce\030\006 \001(\0132\032.google.protobuf.TimestampR\005si" +
+      "nce\"z\n\035ExportSuppressionListResponse\0226\n\007" +
+      "entries\030\001 \003(\0132\034.consent.v1.SuppressionEn" +
+      "tryR\007entries\022!\n\014resume_token\030\002 \001(\tR\013resu" +
+      "meToken\"Y\n\030HashContactPointsRequest\022=\n\016c" +
+      "ontact_points\030\001 \003(\0132\026.consent.v1.Subject" +
+      "RefR\rcontactPoints\"p\n\020ContactPointHash\022\026" +
+      "\n\006digest\030\001 \001(\014R\006digest\022\022\n\004kind\030\002 \001(\tR\004ki" +
+      "nd\0220\n\005error\030\003 \001(\0132\032.consent.v1.Recipient" +
+      "ErrorR\005error\"Q\n\031HashContactPointsRespons" +
+      "e\0224\n\006hashes\030\001 \003(\0132\034.consent.v1.ContactPo" +
+      "intHashR\006hashes*]\n\tBlockKind\022\032\n\026BLOCK_KI" +
+      "ND_UNSPECIFIED\020\000\022\030\n\024BLOCK_KIND_OBJECTION" +
+      "\020\001\022\032\n\026BLOCK_KIND_RESTRICTION\020\0022\261\004\n\017Campa" +
+      "ignService\022e\n\021BatchCheckConsent\022$.consen" +
+      "t.v1.BatchCheckConsentRequest\032%.consent." +
+      "v1.BatchCheckConsentResponse\"\003\220\002\001\022l\n\022Str" +
+      "eamCheckConsent\022%.consent.v1.StreamCheck" +
+      "ConsentRequest\032&.consent.v1.StreamCheckC" +
+      "onsentResponse\"\003\220\002\001(\0010\001\022m\n\023WatchConsentC" +
+      "hanges\022&.consent.v1.WatchConsentChangesR" +
+      "equest\032\'.consent.v1.WatchConsentChangesR" +
+      "esponse\"\003\220\002\0010\001\022s\n\025ExportSuppressionList\022" +
+      "(.consent.v1.ExportSuppressionListReques" +
+      "t\032).consent.v1.ExportSuppressionListResp" +
+      "onse\"\003\220\002\0010\001\022e\n\021HashContactPoints\022$.conse" +
+      "nt.v1.HashContactPointsRequest\032%.consent" +
+      ".v1.HashContactPointsResponse\"\003\220\002\001BL\n\032co" +
+      "nsentd.client.consent.v1P\001Z,consentd/cli" +
+      "ents/go/gen/consent/v1;consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -207,13 +211,13 @@ public final class Campaign {
     internal_static_consent_v1_CheckAnswer_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_CheckAnswer_descriptor,
-        new java.lang.String[] { "Index", "Decision", "Reason", "EventId", "ValidUntil", "SubjectId", "Error", "UnsubscribeToken", "UnsubscribeUrl", });
+        new java.lang.String[] { "Index", "Decision", "Reason", "EventId", "ValidUntil", "SubjectId", "Error", "UnsubscribeToken", "UnsubscribeUrl", "PreferenceToken", "PreferenceUrl", });
     internal_static_consent_v1_BatchCheckConsentRequest_descriptor =
       getDescriptor().getMessageTypes().get(2);
     internal_static_consent_v1_BatchCheckConsentRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_BatchCheckConsentRequest_descriptor,
-        new java.lang.String[] { "Target", "Recipients", "AsOf", "UnsubscribeLinks", });
+        new java.lang.String[] { "Target", "Recipients", "AsOf", "UnsubscribeLinks", "PreferenceLinks", });
     internal_static_consent_v1_BatchCheckConsentResponse_descriptor =
       getDescriptor().getMessageTypes().get(3);
     internal_static_consent_v1_BatchCheckConsentResponse_fieldAccessorTable = new
@@ -225,7 +229,7 @@ public final class Campaign {
     internal_static_consent_v1_StreamCheckConsentRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_StreamCheckConsentRequest_descriptor,
-        new java.lang.String[] { "Target", "AsOf", "Recipients", "UnsubscribeLinks", });
+        new java.lang.String[] { "Target", "AsOf", "Recipients", "UnsubscribeLinks", "PreferenceLinks", });
     internal_static_consent_v1_StreamCheckConsentResponse_descriptor =
       getDescriptor().getMessageTypes().get(5);
     internal_static_consent_v1_StreamCheckConsentResponse_fieldAccessorTable = new

@@ -26,6 +26,8 @@ private static final long serialVersionUID = 0L;
     subjectId_ = "";
     unsubscribeToken_ = "";
     unsubscribeUrl_ = "";
+    preferenceToken_ = "";
+    preferenceUrl_ = "";
   }
 
   @java.lang.Override
@@ -366,6 +368,102 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int PREFERENCE_TOKEN_FIELD_NUMBER = 10;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object preferenceToken_ = "";
+  /**
+   * <pre>
+   * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
+   * an external id (not by subject_id): a token that opens the preference centre as that person
+   * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
+   * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
+   * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
+   * person as the recipient does: treat it as the person's data, like the message it goes in.
+   * </pre>
+   *
+   * <code>string preference_token = 10 [json_name = "preferenceToken"];</code>
+   * @return The preferenceToken.
+   */
+  @java.lang.Override
+  public java.lang.String getPreferenceToken() {
+    java.lang.Object ref = preferenceToken_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      preferenceToken_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
+   * an external id (not by subject_id): a token that opens the preference centre as that person
+   * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
+   * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
+   * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
+   * person as the recipient does: treat it as the person's data, like the message it goes in.
+   * </pre>
+   *
+   * <code>string preference_token = 10 [json_name = "preferenceToken"];</code>
+   * @return The bytes for preferenceToken.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getPreferenceTokenBytes() {
+    java.lang.Object ref = preferenceToken_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      preferenceToken_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int PREFERENCE_URL_FIELD_NUMBER = 11;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object preferenceUrl_ = "";
+  /**
+   * <code>string preference_url = 11 [json_name = "preferenceUrl"];</code>
+   * @return The preferenceUrl.
+   */
+  @java.lang.Override
+  public java.lang.String getPreferenceUrl() {
+    java.lang.Object ref = preferenceUrl_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      preferenceUrl_ = s;
+      return s;
+    }
+  }
+  /**
+   * <code>string preference_url = 11 [json_name = "preferenceUrl"];</code>
+   * @return The bytes for preferenceUrl.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getPreferenceUrlBytes() {
+    java.lang.Object ref = preferenceUrl_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      preferenceUrl_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -406,6 +504,12 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(unsubscribeUrl_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 9, unsubscribeUrl_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(preferenceToken_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 10, preferenceToken_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(preferenceUrl_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 11, preferenceUrl_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -448,6 +552,12 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(unsubscribeUrl_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(9, unsubscribeUrl_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(preferenceToken_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(10, preferenceToken_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(preferenceUrl_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(11, preferenceUrl_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -485,6 +595,10 @@ private static final long serialVersionUID = 0L;
         .equals(other.getUnsubscribeToken())) return false;
     if (!getUnsubscribeUrl()
         .equals(other.getUnsubscribeUrl())) return false;
+    if (!getPreferenceToken()
+        .equals(other.getPreferenceToken())) return false;
+    if (!getPreferenceUrl()
+        .equals(other.getPreferenceUrl())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -519,6 +633,10 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getUnsubscribeToken().hashCode();
     hash = (37 * hash) + UNSUBSCRIBE_URL_FIELD_NUMBER;
     hash = (53 * hash) + getUnsubscribeUrl().hashCode();
+    hash = (37 * hash) + PREFERENCE_TOKEN_FIELD_NUMBER;
+    hash = (53 * hash) + getPreferenceToken().hashCode();
+    hash = (37 * hash) + PREFERENCE_URL_FIELD_NUMBER;
+    hash = (53 * hash) + getPreferenceUrl().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -669,6 +787,8 @@ private static final long serialVersionUID = 0L;
       }
       unsubscribeToken_ = "";
       unsubscribeUrl_ = "";
+      preferenceToken_ = "";
+      preferenceUrl_ = "";
       return this;
     }
 
@@ -732,6 +852,12 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000100) != 0)) {
         result.unsubscribeUrl_ = unsubscribeUrl_;
+      }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.preferenceToken_ = preferenceToken_;
+      }
+      if (((from_bitField0_ & 0x00000400) != 0)) {
+        result.preferenceUrl_ = preferenceUrl_;
       }
     }
 
@@ -814,6 +940,16 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000100;
         onChanged();
       }
+      if (!other.getPreferenceToken().isEmpty()) {
+        preferenceToken_ = other.preferenceToken_;
+        bitField0_ |= 0x00000200;
+        onChanged();
+      }
+      if (!other.getPreferenceUrl().isEmpty()) {
+        preferenceUrl_ = other.preferenceUrl_;
+        bitField0_ |= 0x00000400;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -889,6 +1025,16 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000100;
               break;
             } // case 74
+            case 82: {
+              preferenceToken_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 82
+            case 90: {
+              preferenceUrl_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000400;
+              break;
+            } // case 90
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1719,6 +1865,195 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       unsubscribeUrl_ = value;
       bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object preferenceToken_ = "";
+    /**
+     * <pre>
+     * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
+     * an external id (not by subject_id): a token that opens the preference centre as that person
+     * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
+     * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
+     * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
+     * person as the recipient does: treat it as the person's data, like the message it goes in.
+     * </pre>
+     *
+     * <code>string preference_token = 10 [json_name = "preferenceToken"];</code>
+     * @return The preferenceToken.
+     */
+    public java.lang.String getPreferenceToken() {
+      java.lang.Object ref = preferenceToken_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        preferenceToken_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
+     * an external id (not by subject_id): a token that opens the preference centre as that person
+     * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
+     * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
+     * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
+     * person as the recipient does: treat it as the person's data, like the message it goes in.
+     * </pre>
+     *
+     * <code>string preference_token = 10 [json_name = "preferenceToken"];</code>
+     * @return The bytes for preferenceToken.
+     */
+    public com.google.protobuf.ByteString
+        getPreferenceTokenBytes() {
+      java.lang.Object ref = preferenceToken_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        preferenceToken_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
+     * an external id (not by subject_id): a token that opens the preference centre as that person
+     * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
+     * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
+     * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
+     * person as the recipient does: treat it as the person's data, like the message it goes in.
+     * </pre>
+     *
+     * <code>string preference_token = 10 [json_name = "preferenceToken"];</code>
+     * @param value The preferenceToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPreferenceToken(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      preferenceToken_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
+     * an external id (not by subject_id): a token that opens the preference centre as that person
+     * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
+     * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
+     * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
+     * person as the recipient does: treat it as the person's data, like the message it goes in.
+     * </pre>
+     *
+     * <code>string preference_token = 10 [json_name = "preferenceToken"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPreferenceToken() {
+      preferenceToken_ = getDefaultInstance().getPreferenceToken();
+      bitField0_ = (bitField0_ & ~0x00000200);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
+     * an external id (not by subject_id): a token that opens the preference centre as that person
+     * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
+     * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
+     * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
+     * person as the recipient does: treat it as the person's data, like the message it goes in.
+     * </pre>
+     *
+     * <code>string preference_token = 10 [json_name = "preferenceToken"];</code>
+     * @param value The bytes for preferenceToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPreferenceTokenBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      preferenceToken_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object preferenceUrl_ = "";
+    /**
+     * <code>string preference_url = 11 [json_name = "preferenceUrl"];</code>
+     * @return The preferenceUrl.
+     */
+    public java.lang.String getPreferenceUrl() {
+      java.lang.Object ref = preferenceUrl_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        preferenceUrl_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <code>string preference_url = 11 [json_name = "preferenceUrl"];</code>
+     * @return The bytes for preferenceUrl.
+     */
+    public com.google.protobuf.ByteString
+        getPreferenceUrlBytes() {
+      java.lang.Object ref = preferenceUrl_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        preferenceUrl_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <code>string preference_url = 11 [json_name = "preferenceUrl"];</code>
+     * @param value The preferenceUrl to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPreferenceUrl(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      preferenceUrl_ = value;
+      bitField0_ |= 0x00000400;
+      onChanged();
+      return this;
+    }
+    /**
+     * <code>string preference_url = 11 [json_name = "preferenceUrl"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPreferenceUrl() {
+      preferenceUrl_ = getDefaultInstance().getPreferenceUrl();
+      bitField0_ = (bitField0_ & ~0x00000400);
+      onChanged();
+      return this;
+    }
+    /**
+     * <code>string preference_url = 11 [json_name = "preferenceUrl"];</code>
+     * @param value The bytes for preferenceUrl to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPreferenceUrlBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      preferenceUrl_ = value;
+      bitField0_ |= 0x00000400;
       onChanged();
       return this;
     }

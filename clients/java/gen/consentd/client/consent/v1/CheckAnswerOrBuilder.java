@@ -170,4 +170,46 @@ public interface CheckAnswerOrBuilder extends
    */
   com.google.protobuf.ByteString
       getUnsubscribeUrlBytes();
+
+  /**
+   * <pre>
+   * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
+   * an external id (not by subject_id): a token that opens the preference centre as that person
+   * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
+   * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
+   * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
+   * person as the recipient does: treat it as the person's data, like the message it goes in.
+   * </pre>
+   *
+   * <code>string preference_token = 10 [json_name = "preferenceToken"];</code>
+   * @return The preferenceToken.
+   */
+  java.lang.String getPreferenceToken();
+  /**
+   * <pre>
+   * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
+   * an external id (not by subject_id): a token that opens the preference centre as that person
+   * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
+   * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
+   * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
+   * person as the recipient does: treat it as the person's data, like the message it goes in.
+   * </pre>
+   *
+   * <code>string preference_token = 10 [json_name = "preferenceToken"];</code>
+   * @return The bytes for preferenceToken.
+   */
+  com.google.protobuf.ByteString
+      getPreferenceTokenBytes();
+
+  /**
+   * <code>string preference_url = 11 [json_name = "preferenceUrl"];</code>
+   * @return The preferenceUrl.
+   */
+  java.lang.String getPreferenceUrl();
+  /**
+   * <code>string preference_url = 11 [json_name = "preferenceUrl"];</code>
+   * @return The bytes for preferenceUrl.
+   */
+  com.google.protobuf.ByteString
+      getPreferenceUrlBytes();
 }

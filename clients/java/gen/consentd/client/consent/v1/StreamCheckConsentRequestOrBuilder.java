@@ -115,4 +115,14 @@ public interface StreamCheckConsentRequestOrBuilder extends
    * @return The unsubscribeLinks.
    */
   boolean getUnsubscribeLinks();
+
+  /**
+   * <pre>
+   * Optional, first message only: as BatchCheckConsentRequest.preference_links.
+   * </pre>
+   *
+   * <code>bool preference_links = 5 [json_name = "preferenceLinks"];</code>
+   * @return The preferenceLinks.
+   */
+  boolean getPreferenceLinks();
 }

@@ -1,0 +1,106 @@
+"""Preference links: the preference centre opened from a message, for people no portal knows.
+
+A portal token needs an identity provider of the tenant's own and the person's external id: a
+subscriber known by an e-mail address or a phone number alone could not reach the page (probe
+KC; the consent platforms it is compared with send a "manage my preferences" link). consentd
+makes these links itself, under a key of their own derived from the service secret:
+
+    p1.<payload>.<mac>
+
+`payload` is base64url JSON `{"tid": tenant id, "kind": "email" | "phone" | "external_id" |
+"cal_id", "sub": the identifier, normalised, "exp": Unix seconds}`: the person as the campaign
+names them (the page reads who it is for, as it reads a portal token's `sub`); `mac` is the
+base64url HMAC-SHA256 of `p1.<payload>`. A link acts for that person as a portal token does
+(subject:self) until `exp`, on every replica; nobody can make one for someone else or change
+its person or time. A link is not revoked one by one: the person's erasure ends what it can do
+(NOT_FOUND), a new service secret ends every link; keep lifetimes short (7 days by default, 30
+at most).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from consentd.app.ports import Clock
+from consentd.app.token_refusals import refused
+from consentd.domain.confirmations import TOKEN_PLACEHOLDER
+from consentd.domain.identifiers import Identifier, IdentifierKind
+
+PREFIX = "p1."
+DEFAULT_DAYS = 7
+MAX_DAYS = 30
+# Our links are about 150 to 600 characters (an identifier is 256 at most); more is not one.
+MAX_LINK = 1024
+_AFTER_9999 = 253_402_300_800
+
+
+class PreferenceLinks:
+    def __init__(
+        self, secret: bytes, clock: Clock, url_template: str = "", days: int = DEFAULT_DAYS
+    ) -> None:
+        self._key = hmac.new(secret, b"consentd preference links", hashlib.sha256).digest()
+        self._clock = clock
+        self._template = url_template
+        self.lifetime = timedelta(days=days)
+
+    @property
+    def serves_urls(self) -> bool:
+        """Whether a page's address is configured (CONSENTD_PREFERENCES_URL)."""
+        return bool(self._template)
+
+    def token(
+        self, tenant_id: UUID, person: Identifier, lifetime: timedelta | None = None
+    ) -> tuple[str, datetime]:
+        """A link's token for `person` of the tenant, and when it expires (`lifetime` from now,
+        or the configured one)."""
+        expires = int((self._clock() + (lifetime or self.lifetime)).timestamp())
+        claims = {"tid": str(tenant_id), "kind": person.kind.value, "sub": person.value}
+        encoded = json.dumps({**claims, "exp": expires}, separators=(",", ":"), ensure_ascii=False)
+        signed = PREFIX + _b64(encoded.encode())
+        return f"{signed}.{_b64(self._mac(signed))}", datetime.fromtimestamp(expires, UTC)
+
+    def url(self, token: str) -> str:
+        """The page's address with the token in it ("" when no address is configured)."""
+        return self._template.replace(TOKEN_PLACEHOLDER, token) if self._template else ""
+
+    def opened(self, credential: str) -> tuple[UUID, Identifier, datetime]:
+        """The tenant, person and expiry of a link this service made and that is still valid.
+        Raises Unauthenticated (said as `portal_token_refused` with `link_*` reasons)."""
+        signed, _, mac = credential.rpartition(".")
+        if len(credential) > MAX_LINK or not signed.startswith(PREFIX):
+            raise refused("link_malformed")
+        try:
+            given = _unb64(mac)
+        except ValueError:
+            raise refused("link_malformed") from None
+        if not hmac.compare_digest(self._mac(signed), given):
+            raise refused("link_signature")
+        claims = json.loads(_unb64(signed.removeprefix(PREFIX)))  # ours: the mac says so
+        expires = datetime.fromtimestamp(min(max(claims["exp"], 0), _AFTER_9999), UTC)
+        if self._clock() >= expires:
+            raise refused("link_expired")
+        person = Identifier(IdentifierKind(claims["kind"]), claims["sub"])
+        return UUID(claims["tid"]), person, expires
+
+    def _mac(self, signed: str) -> bytes:
+        return hmac.new(self._key, signed.encode(), hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    """Raises ValueError for anything but unpadded base64url."""
+    if not text or "=" in text:
+        raise ValueError("not base64url")
+    try:  # validate: a character outside the alphabet is refused, not skipped
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except binascii.Error:
+        raise ValueError("not base64url") from None

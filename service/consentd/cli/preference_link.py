@@ -1,0 +1,27 @@
+"""`consentd preference-link`: a link to the preference centre acting for one person, for a
+message of the tenant's own (app/preference_links.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+
+from consentd.bootstrap import App
+from consentd.domain.canonical import stamp
+from consentd.domain.identifiers import normalise
+
+KINDS = ("email", "phone", "external_id", "cal_id")
+
+
+async def preference_link(app: App, args: argparse.Namespace) -> int:
+    assert app.admin is not None
+    tenant = await app.admin.tenant(args.slug)
+    kind = next(k for k in KINDS if getattr(args, k) is not None)
+    person = normalise(kind, getattr(args, k := kind), app.settings.phone_region, f"--{k}")
+    links = app.preference_links
+    token, expires = links.token(tenant.tenant_id, person, timedelta(days=args.days))
+    print(links.url(token) or token)
+    where = "" if links.serves_urls else " (set CONSENTD_PREFERENCES_URL to print the link)"
+    print(f"(valid until {stamp(expires)}{where})", file=sys.stderr)
+    return 0

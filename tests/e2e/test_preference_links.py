@@ -1,0 +1,162 @@
+"""Preference links: a campaign's check answers carry, for each ALLOW recipient named by a
+contact point or an external id, a token that acts for that person as a portal token does
+(subject:self) until it expires; nobody can make one for someone else, change its person or
+stretch its time, and `consentd preference-link` makes one for a message of the tenant's own."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from datetime import timedelta
+
+import grpc
+from consent.v1 import campaign_pb2, campaign_pb2_grpc, rights_pb2, rights_pb2_grpc, types_pb2
+
+from consentd.app.preference_links import PreferenceLinks
+from consentd.bootstrap import App
+from consentd.domain.identifiers import normalise_email
+from consentd.domain.tenancy import Tenant
+from tests.conftest import Stubs, TestClock, bearer, command_env
+from tests.e2e.helpers import by_email, by_id, current, grant, put_purpose, record, target, withdraw
+from tests.e2e.security_helpers import fails
+from tests.e2e.test_import_consents import _consentd
+
+NEWSLETTER = target("newsletter")
+JEANNE = "Jeanne.Links@Example.fr"  # as a campaign names her: the link holds it normalised
+
+
+async def _answers(
+    channel: grpc.aio.Channel, stubs: Stubs, *recipients: types_pb2.SubjectRef
+) -> list[campaign_pb2.CheckAnswer]:
+    request = campaign_pb2.BatchCheckConsentRequest(
+        target=NEWSLETTER, recipients=recipients, preference_links=True
+    )
+    campaign = campaign_pb2_grpc.CampaignServiceStub(channel)
+    return list((await campaign.BatchCheckConsent(request, metadata=stubs.metadata)).answers)
+
+
+async def _jeanne(stubs: Stubs) -> str:
+    """Jeanne, known by her e-mail address alone, granted the newsletter: her subject id."""
+    await put_purpose(stubs, "newsletter")
+    written = await record(stubs, types_pb2.SubjectIdentity(email=JEANNE), grant(NEWSLETTER))
+    return written.subject_id
+
+
+async def test_an_allow_answer_carries_a_link_acting_for_its_person_alone(
+    channel: grpc.aio.Channel, stubs: Stubs
+) -> None:
+    """The link reads and withdraws the person's consents, files their request, and nobody
+    else's; a recipient named by subject id, or answered DENY, gets none."""
+    jeanne_id = await _jeanne(stubs)
+    paul = types_pb2.SubjectIdentity(email="paul.links@example.fr")
+    paul_id = (await record(stubs, paul, grant(NEWSLETTER))).subject_id
+    answers = await _answers(
+        channel, stubs, by_email(JEANNE), by_id(paul_id), by_email("nobody@example.fr")
+    )
+    token = answers[0].preference_token
+    assert token.startswith("p1.")
+    assert answers[0].preference_url == ""  # no CONSENTD_PREFERENCES_URL: the token alone
+    assert [a.preference_token for a in answers[1:]] == ["", ""]  # by subject id; DENY
+    claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert (claims["kind"], claims["sub"]) == ("email", "jeanne.links@example.fr")
+    link = replace(stubs, metadata=bearer(token))
+    for ref in (by_email(JEANNE), by_id(jeanne_id)):
+        assert (await current(link, ref)).subject_id == jeanne_id
+    denied = await fails(current(link, by_id(paul_id)))
+    assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+    denied = await fails(withdraw(link, by_email("paul.links@example.fr"), NEWSLETTER))
+    assert denied.code() == grpc.StatusCode.PERMISSION_DENIED
+    # Her own grant, as the page records it (named as the link names her); then withdrawn.
+    again = await record(link, types_pb2.SubjectIdentity(email=JEANNE), grant(target("newsletter")))
+    assert again.subject_id == jeanne_id
+    withdrawn = await withdraw(link, by_email(JEANNE), NEWSLETTER)
+    assert withdrawn.events[0].source == types_pb2.SOURCE_PORTAL
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    filed = await rights.SubmitRightsRequest(
+        rights_pb2.SubmitRightsRequestRequest(
+            kind=rights_pb2.RIGHTS_REQUEST_KIND_PORT, subject=by_email(JEANNE)
+        ),
+        metadata=link.metadata,
+    )
+    assert filed.request.state == rights_pb2.RIGHTS_REQUEST_STATE_IDENTITY_VERIFIED
+    # A link may not change the catalogue or check anyone: subject:self only.
+    refused = await fails(_answers(channel, link, by_email(JEANNE)))
+    assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def _forged(token: str, **claims: object) -> str:
+    """The token with its claims changed, its mac kept."""
+    _, payload, mac = token.split(".")
+    body = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    changed = base64.urlsafe_b64encode(json.dumps({**body, **claims}).encode()).rstrip(b"=")
+    return f"p1.{changed.decode()}.{mac}"
+
+
+async def test_a_link_changed_expired_or_of_another_secret_is_unauthenticated(
+    app: App, tenant: Tenant, stubs: Stubs, clock: TestClock
+) -> None:
+    await _jeanne(stubs)
+    links = app.preference_links
+    jeanne = normalise_email(JEANNE)
+    token, expires = links.token(tenant.tenant_id, jeanne)
+    assert expires - clock() <= timedelta(days=7)
+    other_secret = PreferenceLinks(b"x" * 32, clock).token(tenant.tenant_id, jeanne)[0]
+    expired = links.token(tenant.tenant_id, jeanne, timedelta(seconds=-1))[0]
+    _, payload, mac = token.split(".")
+    for bad in (
+        _forged(token, sub="paul.links@example.fr"),
+        _forged(token, exp=4_000_000_000),
+        _forged(token, tid="00000000-0000-0000-0000-000000000001"),
+        f"p1.{payload}.{mac[:-2]}",
+        f"p1.{payload}.{mac}!",
+        f"p1.{payload}.{mac[:5]}*{mac[6:]}",  # a character base64url has not: not skipped
+        other_secret,
+        expired,
+        "p1." + "A" * 2000,
+    ):
+        refused = await fails(current(replace(stubs, metadata=bearer(bad)), by_email(JEANNE)))
+        assert refused.code() == grpc.StatusCode.UNAUTHENTICATED, bad
+    assert (await current(replace(stubs, metadata=bearer(token)), by_email(JEANNE))).consents
+
+
+async def test_a_link_of_a_person_erased_is_not_found(
+    channel: grpc.aio.Channel, stubs: Stubs, app: App, tenant: Tenant
+) -> None:
+    """A link cannot be revoked one by one: the person's erasure ends what it can do."""
+    await _jeanne(stubs)
+    token = app.preference_links.token(tenant.tenant_id, normalise_email(JEANNE))[0]
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    request = rights_pb2.EraseSubjectRequest(subject=by_email(JEANNE), actor="dpo")
+    await rights.EraseSubject(request, metadata=stubs.metadata)
+    gone = await fails(current(replace(stubs, metadata=bearer(token)), by_email(JEANNE)))
+    assert gone.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_the_command_prints_a_link_for_one_person(
+    database_url: str, owner_url: str, tenant: Tenant, stubs: Stubs
+) -> None:
+    await _jeanne(stubs)
+    env = command_env(database_url, owner_url)
+    made = await _consentd(env, "preference-link", tenant.slug, "--email", JEANNE, "--days", "1")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    assert token.startswith("p1.")
+    assert "valid until" in made.stderr
+    assert "CONSENTD_PREFERENCES_URL" in made.stderr
+    link = replace(stubs, metadata=bearer(token))
+    assert (await current(link, by_email(JEANNE))).consents
+    with_url = {
+        **env,
+        "CONSENTD_PREFERENCES_URL": "https://consent.example.fr/preferences/#token={token}",
+    }
+    made = await _consentd(with_url, "preference-link", tenant.slug, "--email", JEANNE)
+    assert made.stdout.startswith("https://consent.example.fr/preferences/#token=p1."), made
+    too_long = await _consentd(
+        env, "preference-link", tenant.slug, "--email", JEANNE, "--days", "31"
+    )
+    assert too_long.returncode == 2
+    bad = await _consentd(env, "preference-link", tenant.slug, "--email", "not an address")
+    assert bad.returncode != 0
+    assert "--email" in bad.stderr
+    assert "not an address" not in bad.stderr + bad.stdout  # never the value

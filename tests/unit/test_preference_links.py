@@ -1,0 +1,38 @@
+"""Preference links (app/preference_links.py): what a token holds, its page's address, and
+that only this service's secret opens it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import pytest
+
+from consentd.app.preference_links import PreferenceLinks
+from consentd.domain.errors import Unauthenticated
+from consentd.domain.identifiers import normalise_email, normalise_external_id
+
+NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
+TENANT = UUID(int=7)
+
+
+def _links(secret: bytes = b"s" * 32, url: str = "") -> PreferenceLinks:
+    return PreferenceLinks(secret, lambda: NOW, url, days=7)
+
+
+def test_a_token_opens_as_its_tenant_person_and_expiry() -> None:
+    person = normalise_external_id("crm-élodie")
+    token, expires = _links().token(TENANT, person)
+    assert expires == NOW + timedelta(days=7)
+    assert _links().opened(token) == (TENANT, person, expires)
+    with pytest.raises(Unauthenticated):
+        _links(b"t" * 32).opened(token)
+
+
+def test_the_url_is_the_template_with_the_token() -> None:
+    links = _links(url="https://consent.example.fr/preferences/#token={token}")
+    token, _ = links.token(TENANT, normalise_email("a@example.fr"), timedelta(hours=1))
+    assert links.url(token) == f"https://consent.example.fr/preferences/#token={token}"
+    assert links.serves_urls
+    assert not _links().serves_urls
+    assert _links().url(token) == ""
