@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import grpc
+import pytest
 from consent.v1 import campaign_pb2, campaign_pb2_grpc, rights_pb2, rights_pb2_grpc, types_pb2
 
 from consentd.app.preference_links import PreferenceLinks
@@ -160,3 +161,25 @@ async def test_the_command_prints_a_link_for_one_person(
     assert bad.returncode != 0
     assert "--email" in bad.stderr
     assert "not an address" not in bad.stderr + bad.stdout  # never the value
+
+
+async def test_a_stream_asked_in_its_first_message_carries_the_links(
+    channel: grpc.aio.Channel, stubs: Stubs
+) -> None:
+    await _jeanne(stubs)
+    campaign = campaign_pb2_grpc.CampaignServiceStub(channel)
+    first = campaign_pb2.StreamCheckConsentRequest(
+        target=NEWSLETTER, recipients=[by_email(JEANNE)], preference_links=True
+    )
+    second = campaign_pb2.StreamCheckConsentRequest(recipients=[by_email(JEANNE)])
+    answers = [a async for r in campaign.StreamCheckConsent(iter([first, second]),
+               metadata=stubs.metadata) for a in r.answers]  # fmt: skip
+    assert [a.preference_token[:3] for a in answers] == ["p1.", "p1."]
+    assert [a.unsubscribe_token for a in answers] == ["", ""]  # not asked
+    late = campaign_pb2.StreamCheckConsentRequest(preference_links=True)
+    call = campaign.StreamCheckConsent(iter([first, late]), metadata=stubs.metadata)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        async for _ in call:
+            pass
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert str(raised.value.details()).startswith("preference_links: only the first message")

@@ -112,10 +112,9 @@ async def stream_chunks(
             raise InvalidInput("target", "only the first message of the stream names the target")
         if message.HasField("as_of"):
             raise InvalidInput("as_of", "only the first message of the stream names the moment")
-        if message.unsubscribe_links:
-            raise InvalidInput(
-                "unsubscribe_links", "only the first message of the stream asks for the links"
-            )
+        for links in ("unsubscribe_links", "preference_links"):
+            if getattr(message, links):
+                raise InvalidInput(links, "only the first message of the stream asks for the links")
         yield recipients_in(message.recipients, "recipients", phone_region, seen)
         seen += len(message.recipients)
 
