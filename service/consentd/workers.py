@@ -47,9 +47,30 @@ def _nth_port(address: str, index: int) -> str:
     return f"{host}:{int(port) + index}" if int(port) else address
 
 
+def _metrics_ports_apart(settings: Settings, workers: int) -> None:
+    """The workers' metrics ports (the metrics port + 0 to N-1) clear of every other port set:
+    one falling on the embedded PostgreSQL's left a worker without metrics, said by one error
+    line (probe KB)."""
+    if settings.metrics_address is None or _nth_port(settings.metrics_address, 0).endswith(":0"):
+        return
+    first = int(settings.metrics_address.rsplit(":", 1)[1])
+    others = {
+        "CONSENTD_GRPC_ADDRESS": int(settings.grpc_address.rsplit(":", 1)[1]),
+        "CONSENTD_HTTP_ADDRESS": int(settings.http_address.rsplit(":", 1)[1]),
+        "CONSENTD_EMBEDDED_POSTGRES_PORT": settings.embedded_pg_port or 0,
+    }
+    for name, port in others.items():
+        if first <= port < first + workers:
+            raise ConfigError(
+                f"--workers {workers} serves metrics on ports {first} to {first + workers - 1} "
+                f"(CONSENTD_METRICS_ADDRESS's + 0 to {workers - 1}): {name} uses {port}"
+            )
+
+
 async def _supervise(settings: Settings, workers: int) -> int:
     _fixed_port(settings.grpc_address, "CONSENTD_GRPC_ADDRESS")
     _fixed_port(settings.http_address, "CONSENTD_HTTP_ADDRESS")
+    _metrics_ports_apart(settings, workers)
     supervised = functools.partial(_with_parent, os.getpid())
     stop = stop_on_signals()
     async with database(settings, processes=workers) as db:

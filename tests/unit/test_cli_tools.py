@@ -12,8 +12,9 @@ from consentd.cli import _unreachable
 from consentd.cli.csv_rows import read_csv
 from consentd.cli.parser import parser
 from consentd.cli.progress import Progress
+from consentd.config import ConfigError, Settings
 from consentd.domain.model import ConsentState, Source
-from consentd.workers import _nth_port
+from consentd.workers import _metrics_ports_apart, _nth_port
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -175,6 +176,23 @@ def test_each_worker_gets_its_own_metrics_port() -> None:
         "127.0.0.1:9466",
     ]
     assert _nth_port("[::1]:0", 1) == "[::1]:0"
+
+
+def test_workers_metrics_ports_must_miss_every_other_port() -> None:
+    """Probe KB: worker 1's metrics port (the metrics port + 1) was the embedded PostgreSQL's:
+    it served without metrics, said by one error line. Refused at start, naming both."""
+    env = {
+        "CONSENTD_METRICS_ADDRESS": "127.0.0.1:51203",
+        "CONSENTD_EMBEDDED_POSTGRES_PORT": "51204",
+    }
+    settings = Settings.from_env(env)
+    _metrics_ports_apart(settings, 1)
+    with pytest.raises(ConfigError, match="CONSENTD_EMBEDDED_POSTGRES_PORT uses 51204"):
+        _metrics_ports_apart(settings, 2)
+    grpc = Settings.from_env({**env, "CONSENTD_GRPC_ADDRESS": "127.0.0.1:51205"})
+    with pytest.raises(ConfigError, match="ports 51203 to 51205"):
+        _metrics_ports_apart(grpc, 3)
+    _metrics_ports_apart(Settings.from_env({"CONSENTD_METRICS_ADDRESS": "off"}), 8)
 
 
 @pytest.mark.parametrize(
