@@ -210,11 +210,11 @@ async def test_an_enum_that_is_not_a_name_or_an_int32_is_invalid_argument_and_st
 async def test_a_service_not_served_here_is_unimplemented_in_the_calls_protocol(
     http_port: int, tenant: Tenant, page_key: str, admin_key: str
 ) -> None:
-    """CampaignService (served on the gRPC port only) on the browser port: Connect's
+    """AuditService (served on the gRPC port only) on the browser port: Connect's
     `unimplemented` (501 as Connect's table has it, JSON: probe FC saw 404 here and 501 for
     RightsService.EraseSubject) or gRPC-Web's status 12, naming the gRPC port. It was a bare
     404 "not found" whatever the protocol; a service that exists nowhere is 404."""
-    path = "/consent.v1.CampaignService/BatchCheckConsent"
+    path = "/consent.v1.AuditService/VerifyAuditChain"
     status, _, body = await post(
         http_port, path, b"{}", {"Content-Type": "application/json", **auth(page_key)}
     )
@@ -232,11 +232,16 @@ async def test_a_service_not_served_here_is_unimplemented_in_the_calls_protocol(
         404,
         {"code": "unimplemented", "message": "consent.v1.CampaignService has no such method"},
     )
-    erase = "/consent.v1.RightsService/EraseSubject"  # a service the port serves in part
-    status, _, body = await post(
-        http_port, erase, b"{}", {"Content-Type": "application/json", **auth(admin_key)}
-    )
-    assert (status, json.loads(body)["code"]) == (501, "unimplemented"), body
+    # Services the port serves in part: their other methods are sent to the gRPC port.
+    for elsewhere in (
+        "/consent.v1.RightsService/EraseSubject",
+        "/consent.v1.CampaignService/ExportSuppressionList",
+    ):
+        status, _, body = await post(
+            http_port, elsewhere, b"{}", {"Content-Type": "application/json", **auth(admin_key)}
+        )
+        assert (status, json.loads(body)["code"]) == (501, "unimplemented"), body
+        assert "call it on the gRPC port" in json.loads(body)["message"], body
     # A service that exists nowhere was sent to the gRPC port too.
     status, _, body = await post(
         http_port,

@@ -5,22 +5,26 @@ stretch its time, and `consentd preference-link` makes one for a message of the 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import grpc
 import pytest
 from consent.v1 import campaign_pb2, campaign_pb2_grpc, rights_pb2, rights_pb2_grpc, types_pb2
 
+from consentd.app.admin import AdminUseCases
 from consentd.app.preference_links import PreferenceLinks
 from consentd.bootstrap import App
 from consentd.domain.identifiers import normalise_email
-from consentd.domain.tenancy import Tenant
+from consentd.domain.tenancy import Scope, Tenant
 from tests.conftest import Stubs, TestClock, bearer, command_env
 from tests.e2e.helpers import by_email, by_id, current, grant, put_purpose, record, target, withdraw
 from tests.e2e.security_helpers import fails
+from tests.e2e.test_browser_wire import _send
 from tests.e2e.test_import_consents import _consentd
 
 NEWSLETTER = target("newsletter")
@@ -183,3 +187,49 @@ async def test_a_stream_asked_in_its_first_message_carries_the_links(
             pass
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert str(raised.value.details()).startswith("preference_links: only the first message")
+
+
+async def test_a_list_is_checked_over_connect_json_with_its_links(
+    http_port: int, admin: AdminUseCases, tenant: Tenant, stubs: Stubs
+) -> None:
+    """A server that does not speak gRPC (an e-mail service, an integration platform) checks a
+    list over Connect JSON with a consent:check key: one call, answers in order, with the
+    links asked (it could only call CheckConsent once per recipient; probe KC). A page key is
+    refused, as on the gRPC port; the streams stay on the gRPC port."""
+    await _jeanne(stubs)
+    key, _ = await admin.issue_key(tenant.slug, [Scope.CHECK.value], name="esp")
+    body = {
+        "target": {
+            "purpose": "newsletter",
+            "channel": "CHANNEL_EMAIL",
+            "scope": "PARTY_SCOPE_FIRST_PARTY",
+        },
+        "recipients": [{"email": JEANNE}, {"email": "nobody@example.fr"}, {"email": "bad"}],
+        "preferenceLinks": True,
+        "unsubscribeLinks": True,
+    }
+    status, answer = await _connect(http_port, "BatchCheckConsent", body, key.token)
+    assert status == 200, answer
+    first, second, third = answer["answers"]
+    assert (first["decision"], second["decision"]) == ("DECISION_ALLOW", "DECISION_DENY")
+    assert first["preferenceToken"].startswith("p1.")
+    assert first["unsubscribeToken"].startswith("u1.")
+    assert "error" in third
+    page, _ = await admin.issue_key(tenant.slug, [Scope.COOKIES.value], name="page")
+    status, refused = await _connect(http_port, "BatchCheckConsent", body, page.token)
+    assert (status, refused["code"]) == (403, "permission_denied"), refused
+    status, hashed = await _connect(
+        http_port, "HashContactPoints", {"contactPoints": [{"email": JEANNE}]}, key.token
+    )
+    assert status == 200, hashed
+    status, streamed = await _connect(http_port, "StreamCheckConsent", body, key.token)
+    assert (status, streamed["code"]) == (501, "unimplemented"), streamed
+
+
+async def _connect(port: int, method: str, body: object, key: str) -> tuple[int, Any]:
+    url = f"http://127.0.0.1:{port}/consent.v1.CampaignService/{method}"
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {key}"}
+    status, _, answer = await asyncio.to_thread(
+        _send, url, json.dumps(body).encode(), headers, "POST"
+    )
+    return status, json.loads(answer)

@@ -247,7 +247,7 @@ async def test_browser_port_refusals_before_the_gate_are_counted(
     try:
         refused = await http(port, check, {"subject": {}}, {"Authorization": "Bearer junk"})
         made_up = await http(port, "/consent.v1.ConsentService/NoSuchMethod", {}, {})
-        elsewhere = await http(port, "/consent.v1.CampaignService/BatchCheckConsent", {}, {})
+        elsewhere = await http(port, "/consent.v1.AuditService/VerifyAuditChain", {}, {})
         status, _, _ = await asyncio.to_thread(
             _send,
             f"http://127.0.0.1:{port}{check}",
@@ -262,7 +262,7 @@ async def test_browser_port_refusals_before_the_gate_are_counted(
     assert f'code="UNAUTHENTICATED",method="{check}"' in text
     assert 'code="UNAUTHENTICATED",method="unknown"' in text
     assert f'code="INVALID_ARGUMENT",method="{check}"' in text
-    served_elsewhere = 'code="UNIMPLEMENTED",method="/consent.v1.CampaignService/BatchCheckConsent"'
+    served_elsewhere = 'code="UNIMPLEMENTED",method="/consent.v1.AuditService/VerifyAuditChain"'
     assert served_elsewhere in text
     assert "NoSuchMethod" not in text
 

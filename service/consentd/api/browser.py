@@ -181,13 +181,10 @@ def connect_apps(
     gate: BrowserGate, cookies: CookieServicer, consents: ConsentServicer
 ) -> list[BrowserService]:
     """One connectrpc ASGI app per service, each behind the gate."""
+    cookie, consent = CookieConnect(cookies), ConsentConnect(consents)
     return [
-        BrowserService(
-            CookieServiceASGIApplication(CookieConnect(cookies), **connect_options(gate))
-        ),
-        BrowserService(
-            ConsentServiceASGIApplication(ConsentConnect(consents), **connect_options(gate))
-        ),
+        BrowserService(CookieServiceASGIApplication(cookie, **connect_options(gate)), cookie),
+        BrowserService(ConsentServiceASGIApplication(consent, **connect_options(gate)), consent),
     ]
 
 

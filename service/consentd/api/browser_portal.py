@@ -1,7 +1,7 @@
 """What the preference centre needs on the browser port, beside api/browser.py's
 ConsentService and CookieService: a person's own rights requests and export
 (SubmitRightsRequest, ExportSubject) and the catalogue (purpose names, notice texts), over
-Connect.
+Connect; and a list's checks (BatchCheckConsent) for servers that do not speak gRPC.
 
 The same servicers behind the same BrowserGate: scopes (api/authorization.py: a portal token,
 `subject:self`, may record, withdraw, confirm and file only for its own person, guarded by the
@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from connectrpc.request import RequestContext
-from consent.v1 import catalog_pb2, rights_pb2
+from consent.v1 import campaign_pb2, catalog_pb2, rights_pb2
+from consent.v1.campaign_connect import CampaignService, CampaignServiceASGIApplication
 from consent.v1.catalog_connect import CatalogService, CatalogServiceASGIApplication
 from consent.v1.rights_connect import RightsService, RightsServiceASGIApplication
 
 from consentd.api.browser import NO_GRPC_CONTEXT, connect_options
 from consentd.api.browser_gate import BrowserGate
+from consentd.api.campaign_servicer import CampaignServicer
 from consentd.api.catalog_servicer import CatalogServicer
 from consentd.api.connect_wire import BrowserService
 from consentd.api.rights_servicer import RightsServicer
@@ -30,6 +32,29 @@ from consentd.api.rights_servicer import RightsServicer
 class PortalServicers:
     catalog: CatalogServicer
     rights: RightsServicer
+    campaign: CampaignServicer
+
+
+class CampaignConnect(CampaignService):
+    """BatchCheckConsent (and HashContactPoints) over Connect, for servers that do not speak
+    gRPC (an e-mail service's or an integration platform's HTTP call, a key of their own): one
+    call per list of up to 1,000 recipients, where they could only call CheckConsent once per
+    recipient (probe KC).
+    The streams (StreamCheckConsent, the change feed, the suppression list) stay on the gRPC
+    port; so do page credentials (the scopes of api/authorization.py hold)."""
+
+    def __init__(self, servicer: CampaignServicer) -> None:
+        self._servicer = servicer
+
+    async def batch_check_consent(
+        self, request: campaign_pb2.BatchCheckConsentRequest, ctx: RequestContext[Any, Any], /
+    ) -> campaign_pb2.BatchCheckConsentResponse:
+        return await self._servicer.BatchCheckConsent(request, NO_GRPC_CONTEXT)
+
+    async def hash_contact_points(
+        self, request: campaign_pb2.HashContactPointsRequest, ctx: RequestContext[Any, Any], /
+    ) -> campaign_pb2.HashContactPointsResponse:
+        return await self._servicer.HashContactPoints(request, NO_GRPC_CONTEXT)
 
 
 class CatalogConnect(CatalogService):
@@ -76,8 +101,12 @@ def portal_apps(
 ) -> list[BrowserService]:
     """`services` (api/browser.py connect_apps) with the catalogue and rights apps added."""
     common = connect_options(gate)
+    catalog = CatalogConnect(servicers.catalog)
+    rights = RightsConnect(servicers.rights)
+    campaign = CampaignConnect(servicers.campaign)
     return [
         *services,
-        BrowserService(CatalogServiceASGIApplication(CatalogConnect(servicers.catalog), **common)),
-        BrowserService(RightsServiceASGIApplication(RightsConnect(servicers.rights), **common)),
+        BrowserService(CatalogServiceASGIApplication(catalog, **common), catalog),
+        BrowserService(RightsServiceASGIApplication(rights, **common), rights),
+        BrowserService(CampaignServiceASGIApplication(campaign, **common), campaign),
     ]

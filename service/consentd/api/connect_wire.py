@@ -31,6 +31,7 @@ from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from connectrpc.request import RequestContext
 from connectrpc.server import ConnectASGIApplication
+from google.protobuf import descriptor_pool
 
 from consentd.api.asgi import Receive, Scope, Send, header
 from consentd.api.calls import COUNTED, Failure, count_refused, metadata_of
@@ -222,9 +223,16 @@ class BrowserService:
     gRPC-Web's text form translated to the binary form; a malformed header taken off the
     request and refused (WireErrors) before connectrpc parses it."""
 
-    def __init__(self, app: ConnectASGIApplication[Any]) -> None:
+    def __init__(self, app: ConnectASGIApplication[Any], served_by: object = None) -> None:
         self.app = app
         self.path = app.path
+        # The methods `served_by` (the app's implementation) leaves to the gRPC port: routed
+        # as an unserved service's (a stream's path answered 415 with no body; probe KC).
+        self.unserved = _left_out(app.path, served_by) if served_by is not None else frozenset()
+
+    def serves(self, path: str, prefix: str) -> bool:
+        """Whether a call of `path` is this app's: under its `prefix`, a method it serves."""
+        return path.startswith(prefix) and path not in self.unserved
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -253,6 +261,24 @@ class BrowserService:
             await self.app(scope, receive, explaining_refusals(self.path, kind, send))
         finally:
             _refused.reset(token)
+
+
+def _left_out(path: str, implementation: object) -> frozenset[str]:
+    """The paths of the service's methods the implementation does not define (the generated
+    Protocol's own answer UNIMPLEMENTED)."""
+    own = {name for k in type(implementation).__mro__ if _ours(k) for name in vars(k)}
+    methods = descriptor_pool.Default().FindServiceByName(path.strip("/")).methods
+    return frozenset(f"{path}/{m.name}" for m in methods if _snake(m.name) not in own)
+
+
+def _snake(name: str) -> str:
+    """BatchCheckConsent -> batch_check_consent, as the generated Protocol names it."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _ours(kind: type) -> bool:
+    module = kind.__module__
+    return not module.endswith("_connect") and module not in ("typing", "builtins")
 
 
 def _with_media_type(scope: Scope) -> Scope:

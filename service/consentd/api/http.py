@@ -123,7 +123,7 @@ class BrowserApp:
         if match := TENANT_PREFIX.fullmatch(path):
             tenant, path = match.group(1), match.group(2)
             scope = {**scope, "path": path, "raw_path": path.encode(), "root_path": ""}
-        app = next((a for p, a in self._services.items() if path.startswith(p)), None)
+        app = next((a for p, a in self._services.items() if a.serves(path, p)), None)
         origin = header(scope, b"origin")
         if app is not None and scope["method"] == "OPTIONS":
             allowed = await path_origins(self._cookies, tenant, self._exists)

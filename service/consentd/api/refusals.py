@@ -161,7 +161,7 @@ async def refuse_unserved(scope: Scope, send: Send, service: str, method: str) -
     served method refused here is 501 as Connect's table has it (RightsService.EraseSubject
     was, CampaignService's 404: probe FC); a path naming nothing in the contract stays 404."""
     kind = media_type(header(scope, b"content-type") or "")
-    message = f"{service} is not served on the browser port: call it on the gRPC port"
+    message = f"{service}/{method} is not served on the browser port: call it on the gRPC port"
     status = 501
     if not in_contract(service):  # it sent the caller to the gRPC port for a service nowhere
         message, status = f"there is no service {service}", 404

@@ -85,6 +85,10 @@ def build_api(
     catalog_servicer = CatalogServicer(use_cases.catalog)
     rights_servicer = RightsServicer(use_cases.rights, use_cases.requests, region)
     cookie_servicer = CookieServicer(use_cases.cookies, region)
+    campaign_servicer = CampaignServicer(
+        use_cases.campaign, region, links=use_cases.unsubscribes.links,
+        preferences=use_cases.preference_links,
+    )  # fmt: skip
     registrations = [
         consent_service(consent_servicer),
         catalog_service(catalog_servicer),
@@ -92,14 +96,7 @@ def build_api(
         rights_service(rights_servicer),
         audit_service(AuditServicer(use_cases.audit)),
         retention_service(RetentionServicer(use_cases.retention_settings)),
-        campaign_service(
-            CampaignServicer(
-                use_cases.campaign,
-                region,
-                links=use_cases.unsubscribes.links,
-                preferences=use_cases.preference_links,
-            )
-        ),
+        campaign_service(campaign_servicer),
     ]
     return Api(
         gate=gate,
@@ -107,7 +104,7 @@ def build_api(
         cookie_servicer=cookie_servicer,
         registrations=registrations,
         interceptors=[ServiceInterceptor(gate, telemetry)],
-        portal=PortalServicers(catalog_servicer, rights_servicer),
+        portal=PortalServicers(catalog_servicer, rights_servicer, campaign_servicer),
     )
 
 
