@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
+import time
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import grpc
 import pytest
+import sqlalchemy as sa
 from consent.v1 import campaign_pb2, campaign_pb2_grpc, rights_pb2, rights_pb2_grpc, types_pb2
 
 from consentd.app.admin import AdminUseCases
@@ -21,8 +24,19 @@ from consentd.app.preference_links import PreferenceLinks
 from consentd.bootstrap import App
 from consentd.domain.identifiers import normalise_email
 from consentd.domain.tenancy import Scope, Tenant
-from tests.conftest import Stubs, TestClock, bearer, command_env
-from tests.e2e.helpers import by_email, by_id, current, grant, put_purpose, record, target, withdraw
+from consentd.store.tables import audit_entries, audit_queue
+from tests.conftest import Stubs, TestClock, bearer, command_env, owner
+from tests.e2e.helpers import (
+    ALLOW,
+    by_email,
+    by_id,
+    current,
+    grant,
+    put_purpose,
+    record,
+    target,
+    withdraw,
+)
 from tests.e2e.security_helpers import fails
 from tests.e2e.test_browser_wire import _send
 from tests.e2e.test_import_consents import _consentd
@@ -109,7 +123,12 @@ async def test_a_link_changed_expired_or_of_another_secret_is_unauthenticated(
     other_secret = PreferenceLinks(b"x" * 32, clock).token(tenant.tenant_id, jeanne)[0]
     expired = links.token(tenant.tenant_id, jeanne, timedelta(seconds=-1))[0]
     _, payload, mac = token.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    # The mac's last character holds 2 unused bits: its neighbour decodes to the same bytes.
+    same_bytes = mac[:-1] + alphabet[alphabet.index(mac[-1]) ^ 1]
     for bad in (
+        f"p1.{payload}.{same_bytes}",  # one spelling per link (probe LA)
+        f"p1.{payload}.{mac.replace('-', '+').replace('_', '/')}" if set(mac) & set("-_") else "x",
         _forged(token, sub="paul.links@example.fr"),
         _forged(token, exp=4_000_000_000),
         _forged(token, tid="00000000-0000-0000-0000-000000000001"),
@@ -189,6 +208,61 @@ async def test_a_stream_asked_in_its_first_message_carries_the_links(
     assert str(raised.value.details()).startswith("preference_links: only the first message")
 
 
+async def test_only_a_key_that_speaks_for_people_gets_links_and_only_for_now(
+    channel: grpc.aio.Channel, app: App, admin: AdminUseCases, tenant: Tenant, stubs: Stubs
+) -> None:
+    """Probe LA: a consent:check key got links, which read the person's history and export
+    and recorded grants in their name (lifting their own withdrawal); an `as_of` before an
+    objection gave a fresh link whose grant lifted it; a prospect nobody recorded got a link
+    that made them, with a grant. A link acts as its person: consent:attest or admin only,
+    answers of now only, known people only."""
+    jeanne_id = await _jeanne(stubs)
+    check, _ = await admin.issue_key(tenant.slug, [Scope.CHECK.value], name="checks")
+    refused = await fails(
+        _answers(channel, replace(stubs, metadata=bearer(check.token)), by_email(JEANNE))
+    )
+    assert refused.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "consent:attest" in str(refused.details())
+    campaign = campaign_pb2_grpc.CampaignServiceStub(channel)
+    past = campaign_pb2.BatchCheckConsentRequest(
+        target=NEWSLETTER, recipients=[by_email(JEANNE)], preference_links=True
+    )
+    past.as_of.FromSeconds(int(time.time()) - 60)
+    refused = await fails(campaign.BatchCheckConsent(past, metadata=stubs.metadata))
+    assert refused.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert str(refused.details()).startswith("preference_links: is for answers of now")
+    # A legitimate interest: a prospect nobody recorded is ALLOW, and gets no link.
+    await put_purpose(stubs, "service-news", basis=types_pb2.LAWFUL_BASIS_LEGITIMATE_INTEREST)
+    interest = campaign_pb2.BatchCheckConsentRequest(
+        target=target("service-news"),
+        recipients=[by_email("prospect.links@example.fr"), by_email(JEANNE)],
+        preference_links=True,
+    )
+    answers = (await campaign.BatchCheckConsent(interest, metadata=stubs.metadata)).answers
+    assert [a.decision for a in answers] == [ALLOW] * 2
+    assert [bool(a.preference_token) for a in answers] == [False, True]
+    # The link's caller in the audit log is keyed: no hash of the address to search.
+    link = replace(stubs, metadata=bearer(answers[1].preference_token))
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    export = rights_pb2.ExportSubjectRequest(subject=by_id(jeanne_id))
+    await rights.ExportSubject(export, metadata=link.metadata)
+    plain = hashlib.sha256(f"email:{JEANNE.lower()}".encode()).hexdigest()[:16]
+    async with owner(app).connect() as conn:
+        logged = await conn.execute(
+            sa.select(audit_queue.c.payload)
+            .where(audit_queue.c.tenant_id == tenant.tenant_id)
+            .where(audit_queue.c.action == "subject.exported")
+            .union_all(
+                sa.select(audit_entries.c.payload)
+                .where(audit_entries.c.tenant_id == tenant.tenant_id)
+                .where(audit_entries.c.action == "subject.exported")
+            )
+        )
+        (payload,) = logged.scalars()
+    assert payload["by"].startswith("link:")
+    assert payload["by"] != f"link:{plain}"
+
+
 async def test_a_list_is_checked_over_connect_json_with_its_links(
     http_port: int, admin: AdminUseCases, tenant: Tenant, stubs: Stubs
 ) -> None:
@@ -197,7 +271,8 @@ async def test_a_list_is_checked_over_connect_json_with_its_links(
     links asked (it could only call CheckConsent once per recipient; probe KC). A page key is
     refused, as on the gRPC port; the streams stay on the gRPC port."""
     await _jeanne(stubs)
-    key, _ = await admin.issue_key(tenant.slug, [Scope.CHECK.value], name="esp")
+    scopes = [Scope.CHECK.value, Scope.ATTEST.value]  # links act as the person: attest
+    key, _ = await admin.issue_key(tenant.slug, scopes, name="esp")
     body = {
         "target": {
             "purpose": "newsletter",

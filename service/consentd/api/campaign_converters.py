@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
 from consent.v1 import campaign_pb2 as pb
 from consent.v1 import types_pb2
 
+from consentd.api.campaign_links import may_link
 from consentd.api.consent_converters import DECISIONS, REASONS
 from consentd.api.converters import (
     BASES,
@@ -23,13 +23,12 @@ from consentd.app.campaign import MAX_BATCH, AnswerChunk, Hashed, Recipient
 from consentd.app.checks import Decided
 from consentd.app.feed import ChangePage
 from consentd.app.ports import FeedChange
-from consentd.app.preference_links import PreferenceLinks
 from consentd.app.suppressions import Suppressed
-from consentd.app.unsubscribe import UnsubscribeLinks
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, normalise, normalise_email
-from consentd.domain.model import Decision, Target
+from consentd.domain.model import Target
 from consentd.domain.rights import BlockKind
+from consentd.domain.tenancy import Principal
 
 # Reverse maps, built once: these run for every recipient of a list.
 _DECISION = {member: number for number, member in DECISIONS.items()}
@@ -82,20 +81,22 @@ def _as_of(message: pb.BatchCheckConsentRequest | pb.StreamCheckConsentRequest) 
 
 
 def batch_in(
-    request: pb.BatchCheckConsentRequest, phone_region: str
+    request: pb.BatchCheckConsentRequest, phone_region: str, caller: Principal
 ) -> tuple[Target, datetime | None, list[Recipient]]:
-    return (
-        target_in(request.target, "target"),
-        _as_of(request),
-        recipients_in(request.recipients, "recipients", phone_region),
-    )
+    target, as_of = target_in(request.target, "target"), _as_of(request)
+    may_link(request.preference_links, as_of, caller)
+    return target, as_of, recipients_in(request.recipients, "recipients", phone_region)
 
 
-def stream_start(request: pb.StreamCheckConsentRequest) -> tuple[Target, datetime | None]:
+def stream_start(
+    request: pb.StreamCheckConsentRequest, caller: Principal
+) -> tuple[Target, datetime | None]:
     """The campaign named by the first message of a stream."""
     if not request.HasField("target"):
         raise InvalidInput("target", "is required in the first message of the stream")
-    return target_in(request.target, "target"), _as_of(request)
+    target, as_of = target_in(request.target, "target"), _as_of(request)
+    may_link(request.preference_links, as_of, caller)
+    return target, as_of
 
 
 async def stream_chunks(
@@ -146,46 +147,6 @@ def batch_out(decided: Decided) -> pb.BatchCheckConsentResponse:
     response = pb.BatchCheckConsentResponse(lawful_basis=_BASIS[decided.lawful_basis])
     _fill(response.answers, 0, decided)
     return response
-
-
-def add_unsubscribe_links(
-    answers: Any,
-    decided: Decided,
-    recipients: Sequence[Recipient],
-    *,
-    links: UnsubscribeLinks,
-    tenant_id: UUID,
-    target: Target,
-) -> None:
-    """Every ALLOW answer gets its unsubscribe link (app/unsubscribe.py): a known subject's, or
-    a contact point's nobody has recorded (a prospect under legitimate interest: its message
-    must offer a way to object too, CPCE L34-5; probe BF)."""
-    for out, answer, recipient in zip(answers, decided.answers, recipients, strict=True):
-        if isinstance(answer, InvalidInput) or answer.verdict.decision is not Decision.ALLOW:
-            continue
-        named = answer.subject_id or (recipient if isinstance(recipient, Identifier) else None)
-        if named is not None:
-            out.unsubscribe_token = token = links.token(tenant_id, named, target)
-            out.unsubscribe_url = links.url(token)
-
-
-def add_preference_links(
-    answers: Any,
-    decided: Decided,
-    recipients: Sequence[Recipient],
-    *,
-    links: PreferenceLinks,
-    tenant_id: UUID,
-) -> None:
-    """Every ALLOW answer of a recipient named by an identifier gets its preference centre
-    link (app/preference_links.py): it names the person as the recipient does (a subject id
-    names nobody the page can act for)."""
-    for out, answer, recipient in zip(answers, decided.answers, recipients, strict=True):
-        if isinstance(answer, InvalidInput) or answer.verdict.decision is not Decision.ALLOW:
-            continue
-        if isinstance(recipient, Identifier):
-            out.preference_token = token = links.token(tenant_id, recipient)[0]
-            out.preference_url = links.url(token)
 
 
 def stream_out(chunk: AnswerChunk) -> pb.StreamCheckConsentResponse:

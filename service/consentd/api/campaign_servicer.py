@@ -15,6 +15,7 @@ from consent.v1 import campaign_pb2_grpc
 
 from consentd.api import campaign_converters as conv
 from consentd.api.authorization import reads_history
+from consentd.api.campaign_links import add_preference_links, add_unsubscribe_links
 from consentd.api.context import principal
 from consentd.api.limits import MAX_CHANGES, MAX_FEEDS_PER_TENANT
 from consentd.app.campaign import CampaignUseCases, Recipient
@@ -57,8 +58,8 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     async def BatchCheckConsent(
         self, request: pb.BatchCheckConsentRequest, context: Context
     ) -> pb.BatchCheckConsentResponse:
-        target, as_of, recipients = conv.batch_in(request, self._region)
         caller = principal()
+        target, as_of, recipients = conv.batch_in(request, self._region, caller)
         decided = await self._campaign.check_batch(caller, target, as_of, recipients)
         response = conv.batch_out(decided)
         asked = _Asked(request.unsubscribe_links, request.preference_links, target)
@@ -71,12 +72,12 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         """The links the request asked for, in its ALLOW answers."""
         tenant = principal().tenant_id
         if asked.unsubscribe and self._links is not None:
-            conv.add_unsubscribe_links(
+            add_unsubscribe_links(
                 answers, decided, recipients, links=self._links, tenant_id=tenant,
                 target=asked.target,
             )  # fmt: skip
         if asked.preferences and self._preferences is not None:
-            conv.add_preference_links(
+            add_preference_links(
                 answers, decided, recipients, links=self._preferences, tenant_id=tenant
             )
 
@@ -86,7 +87,7 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         first = await anext(aiter(request_iterator), None)
         if first is None:
             return
-        target, as_of = conv.stream_start(first)
+        target, as_of = conv.stream_start(first, principal())
         asked = _Asked(first.unsubscribe_links, first.preference_links, target)
         # The recipients of the chunks read, oldest first: answered in the order they were read
         # (a link names a contact point nobody has recorded by the recipient itself).

@@ -204,11 +204,17 @@ class CredentialAuthenticator:
         if tenant is None:
             raise refused("link_tenant_gone")
         refuse_purged(tenant)
-        digest = hashlib.sha256(f"{person.kind}:{person.value}".encode()).hexdigest()[:16]
+        caller = f"link:{self._pseudonym(f'{person.kind}:{person.value}')}"
         principal = Principal(
-            tenant=tenant, caller=f"link:{digest}", scopes=frozenset({Scope.SELF}), subject=person
+            tenant=tenant, caller=caller, scopes=frozenset({Scope.SELF}), subject=person
         )
         return principal, expires
+
+    def _pseudonym(self, text: str) -> str:
+        """A person's name as a caller: keyed when this service makes links (always, served)."""
+        if self._links is not None:
+            return self._links.pseudonym(text)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     async def _listed(self, tenant_id: UUID, key_id: str) -> bool | None:
         """Whether the tenant has a key of that id, from its list read again on a miss at most
@@ -266,8 +272,7 @@ class CredentialAuthenticator:
         # At most 24 h from `iat` or, without, from now (30 days was good in its last day).
         if expires - (issued or self._clock()) > MAX_TOKEN_LIFETIME:
             raise refused("lifetime_over_24_hours")
-        digest = hashlib.sha256(subject.value.encode()).hexdigest()[:16]
-        caller = f"token:{issuer.issuer}:{digest}"
+        caller = f"token:{issuer.issuer}:{self._pseudonym(subject.value)}"
         principal = Principal(
             tenant=tenant, caller=caller, scopes=frozenset({Scope.SELF}), subject=subject
         )

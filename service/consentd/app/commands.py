@@ -67,8 +67,8 @@ class RecordConsent:
         attach theirs), now, from the portal. Raises PermissionDenied."""
         if self.identifiers != (own,):
             raise PermissionDenied(
-                "a portal token may record only for its own subject, named as the token names "
-                "it (its external id), alone"
+                "a portal token or preference link may record only for its own subject, named "
+                f"as it names them ({own.kind.value.replace('_', ' ')}), alone"
             )
         return replace(self, source=Source.PORTAL, recorded_at=None)
 

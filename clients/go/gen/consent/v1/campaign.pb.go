@@ -157,8 +157,8 @@ type CheckAnswer struct {
 	// (CONSENTD_UNSUBSCRIBE_URL). Put the link in the message and in its List-Unsubscribe header.
 	UnsubscribeToken string `protobuf:"bytes,8,opt,name=unsubscribe_token,json=unsubscribeToken,proto3" json:"unsubscribe_token,omitempty"`
 	UnsubscribeUrl   string `protobuf:"bytes,9,opt,name=unsubscribe_url,json=unsubscribeUrl,proto3" json:"unsubscribe_url,omitempty"`
-	// With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
-	// an external id (not by subject_id): a token that opens the preference centre as that person
+	// With `preference_links` asked, for an ALLOW answer of a known person named by a contact point
+	// or an external id (not by subject_id): a token that opens the preference centre as that person
 	// (`/preferences/#token=<token>`: their consents, withdrawals, opting in, their data and rights
 	// requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
 	// when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
@@ -288,8 +288,10 @@ type BatchCheckConsentRequest struct {
 	AsOf *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	// Give every ALLOW answer its unsubscribe link (CheckAnswer.unsubscribe_token / _url).
 	UnsubscribeLinks bool `protobuf:"varint,4,opt,name=unsubscribe_links,json=unsubscribeLinks,proto3" json:"unsubscribe_links,omitempty"`
-	// Give every ALLOW answer of a recipient named by a contact point or an external id its
-	// preference centre link (CheckAnswer.preference_token / _url).
+	// Give every ALLOW answer of a known person named by a contact point or an external id their
+	// preference centre link (CheckAnswer.preference_token / _url). A link acts as its person: only
+	// a key holding consent:attest (or admin) may ask (PERMISSION_DENIED otherwise), and not with
+	// `as_of` (INVALID_ARGUMENT).
 	PreferenceLinks bool `protobuf:"varint,5,opt,name=preference_links,json=preferenceLinks,proto3" json:"preference_links,omitempty"`
 }
 

@@ -109,8 +109,8 @@ class CheckAnswer(_message.Message):
     """
     unsubscribe_url: _builtins.str
     preference_token: _builtins.str
-    """With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
-    an external id (not by subject_id): a token that opens the preference centre as that person
+    """With `preference_links` asked, for an ALLOW answer of a known person named by a contact point
+    or an external id (not by subject_id): a token that opens the preference centre as that person
     (`/preferences/#token=<token>`: their consents, withdrawals, opting in, their data and rights
     requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
     when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
@@ -158,8 +158,10 @@ class BatchCheckConsentRequest(_message.Message):
     unsubscribe_links: _builtins.bool
     """Give every ALLOW answer its unsubscribe link (CheckAnswer.unsubscribe_token / _url)."""
     preference_links: _builtins.bool
-    """Give every ALLOW answer of a recipient named by a contact point or an external id its
-    preference centre link (CheckAnswer.preference_token / _url).
+    """Give every ALLOW answer of a known person named by a contact point or an external id their
+    preference centre link (CheckAnswer.preference_token / _url). A link acts as its person: only
+    a key holding consent:attest (or admin) may ask (PERMISSION_DENIED otherwise), and not with
+    `as_of` (INVALID_ARGUMENT).
     """
     @_builtins.property
     def target(self) -> _types_pb2.ConsentTarget: ...

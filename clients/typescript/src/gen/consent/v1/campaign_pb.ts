@@ -113,8 +113,8 @@ export type CheckAnswer = Message<"consent.v1.CheckAnswer"> & {
   unsubscribeUrl: string;
 
   /**
-   * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
-   * an external id (not by subject_id): a token that opens the preference centre as that person
+   * With `preference_links` asked, for an ALLOW answer of a known person named by a contact point
+   * or an external id (not by subject_id): a token that opens the preference centre as that person
    * (`/preferences/#token=<token>`: their consents, withdrawals, opting in, their data and rights
    * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
    * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
@@ -168,8 +168,10 @@ export type BatchCheckConsentRequest = Message<"consent.v1.BatchCheckConsentRequ
   unsubscribeLinks: boolean;
 
   /**
-   * Give every ALLOW answer of a recipient named by a contact point or an external id its
-   * preference centre link (CheckAnswer.preference_token / _url).
+   * Give every ALLOW answer of a known person named by a contact point or an external id their
+   * preference centre link (CheckAnswer.preference_token / _url). A link acts as its person: only
+   * a key holding consent:attest (or admin) may ask (PERMISSION_DENIED otherwise), and not with
+   * `as_of` (INVALID_ARGUMENT).
    *
    * @generated from field: bool preference_links = 5;
    */

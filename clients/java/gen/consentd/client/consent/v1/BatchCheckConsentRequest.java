@@ -188,8 +188,10 @@ private static final long serialVersionUID = 0L;
   private boolean preferenceLinks_ = false;
   /**
    * <pre>
-   * Give every ALLOW answer of a recipient named by a contact point or an external id its
-   * preference centre link (CheckAnswer.preference_token / _url).
+   * Give every ALLOW answer of a known person named by a contact point or an external id their
+   * preference centre link (CheckAnswer.preference_token / _url). A link acts as its person: only
+   * a key holding consent:attest (or admin) may ask (PERMISSION_DENIED otherwise), and not with
+   * `as_of` (INVALID_ARGUMENT).
    * </pre>
    *
    * <code>bool preference_links = 5 [json_name = "preferenceLinks"];</code>
@@ -1325,8 +1327,10 @@ private static final long serialVersionUID = 0L;
     private boolean preferenceLinks_ ;
     /**
      * <pre>
-     * Give every ALLOW answer of a recipient named by a contact point or an external id its
-     * preference centre link (CheckAnswer.preference_token / _url).
+     * Give every ALLOW answer of a known person named by a contact point or an external id their
+     * preference centre link (CheckAnswer.preference_token / _url). A link acts as its person: only
+     * a key holding consent:attest (or admin) may ask (PERMISSION_DENIED otherwise), and not with
+     * `as_of` (INVALID_ARGUMENT).
      * </pre>
      *
      * <code>bool preference_links = 5 [json_name = "preferenceLinks"];</code>
@@ -1338,8 +1342,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Give every ALLOW answer of a recipient named by a contact point or an external id its
-     * preference centre link (CheckAnswer.preference_token / _url).
+     * Give every ALLOW answer of a known person named by a contact point or an external id their
+     * preference centre link (CheckAnswer.preference_token / _url). A link acts as its person: only
+     * a key holding consent:attest (or admin) may ask (PERMISSION_DENIED otherwise), and not with
+     * `as_of` (INVALID_ARGUMENT).
      * </pre>
      *
      * <code>bool preference_links = 5 [json_name = "preferenceLinks"];</code>
@@ -1355,8 +1361,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Give every ALLOW answer of a recipient named by a contact point or an external id its
-     * preference centre link (CheckAnswer.preference_token / _url).
+     * Give every ALLOW answer of a known person named by a contact point or an external id their
+     * preference centre link (CheckAnswer.preference_token / _url). A link acts as its person: only
+     * a key holding consent:attest (or admin) may ask (PERMISSION_DENIED otherwise), and not with
+     * `as_of` (INVALID_ARGUMENT).
      * </pre>
      *
      * <code>bool preference_links = 5 [json_name = "preferenceLinks"];</code>

@@ -105,8 +105,10 @@ public interface BatchCheckConsentRequestOrBuilder extends
 
   /**
    * <pre>
-   * Give every ALLOW answer of a recipient named by a contact point or an external id its
-   * preference centre link (CheckAnswer.preference_token / _url).
+   * Give every ALLOW answer of a known person named by a contact point or an external id their
+   * preference centre link (CheckAnswer.preference_token / _url). A link acts as its person: only
+   * a key holding consent:attest (or admin) may ask (PERMISSION_DENIED otherwise), and not with
+   * `as_of` (INVALID_ARGUMENT).
    * </pre>
    *
    * <code>bool preference_links = 5 [json_name = "preferenceLinks"];</code>

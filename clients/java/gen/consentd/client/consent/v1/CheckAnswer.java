@@ -373,8 +373,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object preferenceToken_ = "";
   /**
    * <pre>
-   * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
-   * an external id (not by subject_id): a token that opens the preference centre as that person
+   * With `preference_links` asked, for an ALLOW answer of a known person named by a contact point
+   * or an external id (not by subject_id): a token that opens the preference centre as that person
    * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
    * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
    * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
@@ -399,8 +399,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
-   * an external id (not by subject_id): a token that opens the preference centre as that person
+   * With `preference_links` asked, for an ALLOW answer of a known person named by a contact point
+   * or an external id (not by subject_id): a token that opens the preference centre as that person
    * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
    * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
    * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
@@ -1872,8 +1872,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object preferenceToken_ = "";
     /**
      * <pre>
-     * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
-     * an external id (not by subject_id): a token that opens the preference centre as that person
+     * With `preference_links` asked, for an ALLOW answer of a known person named by a contact point
+     * or an external id (not by subject_id): a token that opens the preference centre as that person
      * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
      * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
      * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
@@ -1897,8 +1897,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
-     * an external id (not by subject_id): a token that opens the preference centre as that person
+     * With `preference_links` asked, for an ALLOW answer of a known person named by a contact point
+     * or an external id (not by subject_id): a token that opens the preference centre as that person
      * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
      * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
      * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
@@ -1923,8 +1923,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
-     * an external id (not by subject_id): a token that opens the preference centre as that person
+     * With `preference_links` asked, for an ALLOW answer of a known person named by a contact point
+     * or an external id (not by subject_id): a token that opens the preference centre as that person
      * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
      * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
      * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
@@ -1945,8 +1945,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
-     * an external id (not by subject_id): a token that opens the preference centre as that person
+     * With `preference_links` asked, for an ALLOW answer of a known person named by a contact point
+     * or an external id (not by subject_id): a token that opens the preference centre as that person
      * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
      * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
      * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
@@ -1964,8 +1964,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
-     * an external id (not by subject_id): a token that opens the preference centre as that person
+     * With `preference_links` asked, for an ALLOW answer of a known person named by a contact point
+     * or an external id (not by subject_id): a token that opens the preference centre as that person
      * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
      * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
      * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the

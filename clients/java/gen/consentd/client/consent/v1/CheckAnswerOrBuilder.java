@@ -173,8 +173,8 @@ public interface CheckAnswerOrBuilder extends
 
   /**
    * <pre>
-   * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
-   * an external id (not by subject_id): a token that opens the preference centre as that person
+   * With `preference_links` asked, for an ALLOW answer of a known person named by a contact point
+   * or an external id (not by subject_id): a token that opens the preference centre as that person
    * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
    * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
    * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
@@ -187,8 +187,8 @@ public interface CheckAnswerOrBuilder extends
   java.lang.String getPreferenceToken();
   /**
    * <pre>
-   * With `preference_links` asked, for an ALLOW answer of a recipient named by a contact point or
-   * an external id (not by subject_id): a token that opens the preference centre as that person
+   * With `preference_links` asked, for an ALLOW answer of a known person named by a contact point
+   * or an external id (not by subject_id): a token that opens the preference centre as that person
    * (`/preferences/#token=&lt;token&gt;`: their consents, withdrawals, opting in, their data and rights
    * requests) until it expires (CONSENTD_PREFERENCE_LINK_DAYS, 7 by default); and the link itself
    * when the server knows the page's public address (CONSENTD_PREFERENCES_URL). It names the
