@@ -23,6 +23,7 @@ from consentd.api.gate import Gate
 from consentd.api.health import SERVING
 from consentd.api.http import BrowserApp
 from consentd.api.interceptors import ServiceInterceptor
+from consentd.api.link_request_page import LinkRequestPage
 from consentd.api.server import Registration, Server
 from consentd.api.unsubscribe_page import UnsubscribePage
 from consentd.app.admin import AdminUseCases
@@ -35,6 +36,7 @@ from consentd.app.consents import ConsentUseCases
 from consentd.app.cookie_purge import CookiePurge
 from consentd.app.cookies import CookieUseCases
 from consentd.app.importing import ConsentImports
+from consentd.app.link_requests import LinkRequests
 from consentd.app.ports import Clock, Notifier
 from consentd.app.preference_links import PreferenceLinks
 from consentd.app.requests import RightsRequestUseCases
@@ -45,8 +47,7 @@ from consentd.app.unsubscribe import Unsubscribes
 from consentd.config import Settings
 from consentd.domain.audit import CheckpointSigner
 from consentd.jobs.sequencer import Sequencer
-from consentd.notifiers import ByChannel, LogNotifier, SmtpNotifier, SmtpRelay
-from consentd.sms import SmsNotifier
+from consentd.notifiers import notifier_of
 from consentd.store.connections import terminate_connections
 from consentd.store.probe import DatabaseProbe
 from consentd.store.reads import ReadPool
@@ -98,6 +99,7 @@ class App:
     confirmation_links: ConfirmationLinks
     webhooks: Webhooks
     preference_links: PreferenceLinks
+    link_requests: LinkRequests
     # With the owner's URL only: administration and the jobs that span tenants (OwnerJobs).
     admin: AdminUseCases | None = None
     retention: RetentionJob | None = None
@@ -141,8 +143,15 @@ class App:
             authenticate=self.gate.admit_unread,
             tenant_exists=self.gate.tenant_exists,
             telemetry=self.telemetry,
-            links=(UnsubscribePage(self.unsubscribes), confirm),
+            links=(UnsubscribePage(self.unsubscribes), confirm, *self._link_request_page()),
         )
+
+    def _link_request_page(self) -> list[LinkRequestPage]:
+        """The page mailing a person their link: with the preference centre, when a link can
+        reach anyone (its address set, an SMTP relay)."""
+        if not (self.settings.preferences and self.link_requests.served):
+            return []
+        return [LinkRequestPage(self.link_requests, self.gate.tenant_exists)]
 
     async def aclose(self, within: float = CLOSE_SECONDS) -> None:
         """Release the pools, one after the other (SQLAlchemy's pools lock a thread mutex: two
@@ -184,25 +193,6 @@ def derived_signing_key(secret_key: bytes) -> bytes:
     """An Ed25519 seed derived from the service secret, for callers that give no signing key
     (tests, tools). Deployments set CONSENTD_AUDIT_SIGNING_KEY (runtime.py insists)."""
     return hmac.new(secret_key, b"consentd audit signing key", hashlib.sha256).digest()
-
-
-def notifier_of(settings: Settings) -> Notifier:
-    """Email through the configured SMTP relay, texts through the SMS gateway; without them,
-    messages are only logged."""
-    email: SmtpNotifier | LogNotifier = LogNotifier()
-    if settings.smtp_host is not None:
-        relay = SmtpRelay(
-            settings.smtp_host,
-            settings.smtp_port,
-            settings.smtp_sender,
-            settings.smtp_username,
-            settings.smtp_password,
-            settings.smtp_tls,
-        )
-        email = SmtpNotifier(relay, settings.notify_language)
-    if settings.sms_gateway is None:
-        return email
-    return ByChannel(email, SmsNotifier(settings.sms_gateway, settings.notify_language))
 
 
 def bootstrap(
@@ -290,6 +280,7 @@ def assemble(
         confirmation_links=use_cases.confirmation_links,
         webhooks=use_cases.webhooks,
         preference_links=use_cases.preference_links,
+        link_requests=use_cases.link_requests,
         admin=jobs.admin,
         retention=jobs.retention,
         cookie_purge=jobs.cookie_purge,

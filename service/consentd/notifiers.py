@@ -19,12 +19,13 @@ from uuid import UUID
 import aiosmtplib
 import structlog
 
-from consentd.app.ports import ConfirmationMessage
+from consentd.app.ports import ConfirmationMessage, Notifier
+from consentd.config import Settings
 from consentd.domain.confirmations import DEFAULT_LANGUAGE
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.rights import RequestState, RightsRequest
 from consentd.domain.tenancy import Tenant
-from consentd.notify_templates import code_text, confirmation_text, decision_text
+from consentd.notify_templates import code_text, confirmation_text, decision_text, link_text
 from consentd.sms import SmsNotifier
 
 log = structlog.get_logger("consentd.notify")
@@ -76,6 +77,11 @@ class LogNotifier:
             language=message.language,
             delivered=False,
         )
+
+    async def send_link(
+        self, tenant: Tenant, contact: Identifier, url: str, expires: datetime
+    ) -> None:
+        log.info("preference_link_sent", tenant=tenant.slug, delivered=False)
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,17 @@ class SmtpNotifier:
             delivered=True,
         )
 
+    async def send_link(
+        self, tenant: Tenant, contact: Identifier, url: str, expires: datetime
+    ) -> None:
+        """A person's preference link, which they asked for by their address (never logged)."""
+        if contact.kind is not IdentifierKind.EMAIL:
+            await self._fallback.send_link(tenant, contact, url, expires)
+            return
+        subject, body = link_text(self._language, tenant.name, url, expires)
+        await self._send(contact.value, subject, body)
+        log.info("preference_link_sent", tenant=tenant.slug, delivered=True)
+
     async def _send(self, address: str, subject: str, body: str) -> None:
         email = EmailMessage()
         email["From"] = self._relay.sender
@@ -207,3 +224,27 @@ class ByChannel:
 
     async def send_confirmation(self, message: ConfirmationMessage) -> None:
         await self._email.send_confirmation(message)
+
+    async def send_link(
+        self, tenant: Tenant, contact: Identifier, url: str, expires: datetime
+    ) -> None:
+        await self._email.send_link(tenant, contact, url, expires)
+
+
+def notifier_of(settings: Settings) -> Notifier:
+    """Email through the configured SMTP relay, texts through the SMS gateway; without them,
+    messages are only logged."""
+    email: SmtpNotifier | LogNotifier = LogNotifier()
+    if settings.smtp_host is not None:
+        relay = SmtpRelay(
+            settings.smtp_host,
+            settings.smtp_port,
+            settings.smtp_sender,
+            settings.smtp_username,
+            settings.smtp_password,
+            settings.smtp_tls,
+        )
+        email = SmtpNotifier(relay, settings.notify_language)
+    if settings.sms_gateway is None:
+        return email
+    return ByChannel(email, SmsNotifier(settings.sms_gateway, settings.notify_language))

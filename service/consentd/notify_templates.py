@@ -170,3 +170,29 @@ def decision_text(
     return subject.format(tenant=tenant, reference=reference), body.format(
         reference=reference, reason=reason, due=when
     )
+
+
+_LINK = {
+    "fr": (
+        "Vos préférences de contact – {tenant}",
+        "Bonjour,\n\n"
+        "Vous avez demandé à gérer vos préférences de contact auprès de {tenant}. Ouvrez ce lien "
+        ":\n{link}\n\n"
+        "Il vous est personnel (ne le transférez pas) et reste valable jusqu'au {expires}.\n"
+        "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : rien ne change.\n",
+    ),
+    "en": (
+        "Your contact preferences – {tenant}",
+        "Hello,\n\n"
+        "You asked to manage your contact preferences with {tenant}. Open this link:\n{link}\n\n"
+        "It is yours alone (do not forward it) and works until {expires}.\n"
+        "If you did not ask for this, please ignore this message: nothing changes.\n",
+    ),
+}
+
+
+def link_text(language: str, tenant: str, link: str, expires: datetime) -> tuple[str, str]:
+    """The message carrying a person's preference link, which they asked for on the page."""
+    subject, body = _LINK.get(language, _LINK["fr"])
+    when = local_time(expires, language)
+    return subject.format(tenant=tenant), body.format(tenant=tenant, link=link, expires=when)

@@ -2,13 +2,14 @@
 // playwright-core). Run by tests/e2e/test_preference_centre.py, which checks every step over
 // native gRPC: prints one JSON line per step, then waits for a line on stdin to go on.
 // Arguments: <page url of the person> <url of another person> <url of another tenant>
-// <url with an expired token> <url of a preference link (p1.) of a person known by e-mail> <shots>.
+// <url with an expired token> <url of a preference link (p1.) of a person known by e-mail>
+// <url without a token, naming the tenant> <shots>.
 import { readFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
-const [personUrl, otherPersonUrl, otherTenantUrl, expiredUrl, linkUrl, shots] = process.argv.slice(2);
+const [personUrl, otherPersonUrl, otherTenantUrl, expiredUrl, linkUrl, askUrl, shots] = process.argv.slice(2);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const say = async (step, fields) => {
   console.log(JSON.stringify({ step, ...fields }));
@@ -270,6 +271,15 @@ try {
     { timeout: 15000 },
   );
   await say("link-opted-in", { rows: await marieRows(), error: await marie.textContent("#error") });
+
+  // No token, the tenant named: the page offers to mail the person their link.
+  const asking = await other.newPage();
+  await asking.goto(askUrl);
+  await asking.waitForSelector("body[data-ready]", { timeout: 15000 });
+  await say("ask-link", {
+    href: await asking.$eval("#ask-link", (a) => a.getAttribute("href")).catch(() => ""),
+    error: await asking.textContent("#error"),
+  });
 
   // JavaScript off: the page says it needs it, and shows no control that does nothing.
   const bare = await context.browser().newContext({ locale: "fr-FR", javaScriptEnabled: false });

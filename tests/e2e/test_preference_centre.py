@@ -199,10 +199,12 @@ async def test_preference_centre_end_to_end(
         f"{base}{other_portal.token(JEANNE)}",
         f"{base}{portal.token(JEANNE, exp=int(time.time()) - 3600)}",
         f"{base}{mailing_app.preference_links.token(tenant.tenant_id, normalise_email(MARIE))[0]}",
+        f"http://127.0.0.1:{page_port}/preferences/#tenant={tenant.tenant_id}",
     ]
     process = await _browser(urls)
     try:
-        await _walk(Driver(process), stubs, rights_pb2_grpc.RightsServiceStub(mailing_channel))
+        rights = rights_pb2_grpc.RightsServiceStub(mailing_channel)
+        await _walk(Driver(process), stubs, rights, str(tenant.tenant_id))
         assert process.stdin is not None
         process.stdin.close()
         assert await asyncio.wait_for(process.wait(), STEP_TIMEOUT) == 0
@@ -212,7 +214,9 @@ async def test_preference_centre_end_to_end(
             await process.wait()
 
 
-async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsServiceStub) -> None:
+async def _walk(
+    browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsServiceStub, tenant_id: str
+) -> None:
     loaded = await browser.step("loaded")
     assert loaded["errors"] == []
     assert loaded["error"] == ""
@@ -357,6 +361,9 @@ async def _walk(browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsSer
     allowed = await check(stubs, marie, target("research"))
     assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
     assert (await history(stubs, marie, page_size=1)).events[0].source == types_pb2.SOURCE_PORTAL
+    # Without a token, a page naming its tenant offers to mail the person their link.
+    asked = await browser.step("ask-link")
+    assert asked["href"] == f"/preferences/link/{tenant_id}", asked
     # Probes FH, FJ: without JavaScript, empty headings and seven nameless buttons.
     nojs = await browser.step("nojs")
     assert nojs["shown"] == 0, nojs

@@ -28,3 +28,7 @@ class TokenBuckets:
             wait = (1 - tokens) / self._rate
             raise ResourceExhausted(wait) if message is None else ResourceExhausted(wait, message)
         self._buckets[key] = (tokens - 1, now)
+
+    def __len__(self) -> int:
+        """How many keys have a bucket."""
+        return len(self._buckets)

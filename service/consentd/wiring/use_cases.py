@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 
@@ -26,6 +27,7 @@ from consentd.app.group_commit import Grouping
 from consentd.app.importing import ConsentImports
 from consentd.app.inactive_subjects import InactiveSubjects
 from consentd.app.keys import SubjectKeys
+from consentd.app.link_requests import LinkRequests
 from consentd.app.ports import Clock, Notifier
 from consentd.app.preference_links import PreferenceLinks
 from consentd.app.requests import RightsRequestUseCases
@@ -68,6 +70,7 @@ class UseCases:
     confirmation_links: ConfirmationLinks
     webhooks: Webhooks
     preference_links: PreferenceLinks
+    link_requests: LinkRequests
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +110,8 @@ def build_use_cases(
 ) -> UseCases:
     """Identifiers are hashed and subjects' data sealed with keys of `secret_key`; `notifier`
     sends the confirmation and rights-request emails; `tally` counts the decisions of checks."""
-    hasher = IdentifierHasher(secret_key)
-    keyring = Keyring(secret_key)
-    keys = SubjectKeys(keyring)
-    uow = store.unit_of_work
+    hasher, keyring = IdentifierHasher(secret_key), Keyring(secret_key)
+    keys, uow = SubjectKeys(keyring), store.unit_of_work
     double_opt_in = DoubleOptIn(
         uow, clock, keys, hasher, notifier,
         link=settings.confirm_url, pending_days=settings.confirmation_days,
@@ -142,14 +143,27 @@ def build_use_cases(
             uow, clock, SqlCallerDirectory(store.engine), double_opt_in
         ),
         webhooks=build_webhooks(store, campaign, hub, secret_key, clock),
-        preference_links=build_preference_links(settings, secret_key, clock),
+        **build_preference_links(
+            settings, store, secret_key, clock=clock, consents=consents, notifier=notifier
+        ),
     )
 
 
-def build_preference_links(settings: Settings, secret_key: bytes, clock: Clock) -> PreferenceLinks:
-    return PreferenceLinks(
+def build_preference_links(
+    settings: Settings,
+    store: Store,
+    secret_key: bytes,
+    *,
+    clock: Clock,
+    consents: ConsentUseCases,
+    notifier: Notifier,
+) -> dict[str, Any]:
+    """The links (PreferenceLinks), and the page's mailing of them (LinkRequests)."""
+    links = PreferenceLinks(
         secret_key, clock, settings.preferences_url, settings.preference_link_days
     )
+    requests = LinkRequests(links, consents, notifier, SqlCallerDirectory(store.engine))
+    return {"preference_links": links, "link_requests": requests}
 
 
 def build_webhooks(

@@ -464,6 +464,15 @@ async function start(): Promise<void> {
   });
   if (!token) {
     byId("error").textContent = t().noToken;
+    // A tenant's site links here with its id (`#tenant=<id>`): the person may ask for their
+    // link by e-mail (/preferences/link/<id>, served when consentd mails links).
+    const tenant = fragment.get("tenant") ?? "";
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(tenant)) {
+      const ask = Object.assign(document.createElement("a"), { id: "ask-link", href: `/preferences/link/${tenant}`, textContent: t().askLink });
+      const paragraph = document.createElement("p");
+      paragraph.append(ask);
+      byId("error").after(paragraph);
+    }
     document.body.dataset.ready = "error";
     disableActions();
     return;

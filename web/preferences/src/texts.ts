@@ -54,6 +54,7 @@ const FR = {
   notConfirmed: "Rien à confirmer : vous avez refusé ou retiré votre accord depuis l'envoi de ce lien ({what}).",
   requested: "Demande enregistrée (référence {id}), réponse prévue d'ici le {due} ; ce délai peut être prolongé de deux mois au plus si la demande est complexe, et nous vous en dirions alors la raison.",
   noToken: "Ouvrez cette page depuis votre espace client.",
+  askLink: "Recevoir par e-mail le lien vers mes préférences",
   expired: "Ce lien a expiré ou n'est plus valable : rouvrez cette page depuis votre espace client.",
   forbidden: "Cette page ne peut pas agir pour cette personne : rouvrez-la depuis votre espace client.",
   notFound: "Nous ne détenons plus de données à votre nom (elles ont peut-être été effacées).",
@@ -127,6 +128,7 @@ const EN: Texts = {
   notConfirmed: "Nothing to confirm: you refused or withdrew since this link was sent ({what}).",
   requested: "Request received (reference {id}), to be answered by {due}; this may be extended by two months at most for a complex request, and we would tell you why.",
   noToken: "Open this page from your customer portal.",
+  askLink: "Get the link to my preferences by e-mail",
   caveats: {
     outdated: "the text changed: your consent must be given again to count",
     paused: "paused at your request (objection or restriction)",

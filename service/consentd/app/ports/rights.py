@@ -217,3 +217,9 @@ class Notifier(Protocol):
         ...
 
     async def send_confirmation(self, message: ConfirmationMessage) -> None: ...
+
+    async def send_link(
+        self, tenant: Tenant, contact: Identifier, url: str, expires: datetime
+    ) -> None:
+        """A person's preference link (app/link_requests.py), to the address they gave."""
+        ...

@@ -1,0 +1,133 @@
+"""A person with no link at hand asks the page of their tenant for it
+(`/preferences/link/<tenant id>`): a known person gets it by e-mail, through a real SMTP
+server; an unknown address is answered alike and mailed nothing; one address gets one mail
+in ten minutes however often it is asked; a client asking too often is 429; the page names no
+address in the log."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from uuid import uuid4
+
+import grpc
+import pytest
+from consent.v1 import types_pb2
+from structlog.testing import capture_logs
+
+from consentd.api.http import HttpServer
+from consentd.bootstrap import App, bootstrap
+from consentd.config import Settings
+from tests.conftest import TEST_SECRET, TestClock, bearer
+from tests.e2e.helpers import by_email, current, grant, put_purpose, record, target
+from tests.e2e.mailbox import Mailbox, body_of, new_tenant
+from tests.e2e.test_browser_wire import _send
+
+JEANNE = "jeanne.asks@example.fr"
+PAGE = "https://consent.example.fr/preferences/#token={token}"
+LINK_IN_MAIL = re.compile(r"#token=(p1\.[A-Za-z0-9_.-]+)")
+
+
+@pytest.fixture(scope="module")
+async def asking_app(
+    mail: tuple[Mailbox, int], database_url: str, owner_url: str, clock: TestClock
+) -> AsyncIterator[App]:
+    settings = Settings(
+        smtp_host="127.0.0.1",
+        smtp_port=mail[1],
+        smtp_sender="consent@consentd.example",
+        smtp_tls="none",
+        preferences=True,
+        preferences_url=PAGE,
+    )
+    application = bootstrap(settings, database_url, TEST_SECRET, clock, owner_url=owner_url)
+    yield application
+    await application.aclose()
+
+
+@pytest.fixture(scope="module")
+async def asking_channel(asking_app: App) -> AsyncIterator[grpc.aio.Channel]:
+    server = asking_app.server()
+    port = server.bind("127.0.0.1:0")
+    await server.start()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield channel
+    await server.stop(grace=1)
+
+
+@pytest.fixture
+async def asking_port(asking_app: App) -> AsyncIterator[int]:
+    server = HttpServer(asking_app.browser_app(), grace=1)
+    port = await server.start("127.0.0.1:0")
+    yield port
+    await server.stop()
+
+
+async def _ask(port: int, tenant: str, form: bytes | None) -> tuple[int, str]:
+    url = f"http://127.0.0.1:{port}/preferences/link/{tenant}"
+    headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
+    status, _, body = await asyncio.to_thread(
+        _send, url, form, headers, "POST" if form is not None else "GET"
+    )
+    return status, body.decode()
+
+
+async def test_a_known_person_gets_their_link_by_mail_and_nobody_learns_who_is_known(
+    asking_app: App,
+    asking_channel: grpc.aio.Channel,
+    mail: tuple[Mailbox, int],
+    asking_port: int,
+) -> None:
+    mailbox = mail[0]
+    stubs, tenant = await new_tenant(asking_app, asking_channel)
+    await put_purpose(stubs, "newsletter")
+    await record(stubs, types_pb2.SubjectIdentity(email=JEANNE), grant(target("newsletter")))
+    tenant_id = str(tenant.tenant_id)
+    status, form = await _ask(asking_port, tenant_id, None)
+    assert status == 200
+    assert 'name="email"' in form
+    with capture_logs() as logs:
+        known = await _ask(asking_port, tenant_id, b"email=Jeanne.Asks%40example.fr")
+        unknown = await _ask(asking_port, tenant_id, b"email=nobody.asks%40example.fr")
+        (message,) = await mailbox.wait_for(JEANNE)
+        again = await _ask(asking_port, tenant_id, b"email=jeanne.asks%40example.fr")
+        await asyncio.sleep(0.5)
+    # The same words, known or not (no oracle of who is a customer); one mail per address.
+    assert known[0] == unknown[0] == again[0] == 200
+    assert known[1] == unknown[1] == again[1]
+    assert "Si cette adresse est connue" in known[1]
+    assert [m["To"] for m in mailbox.messages].count(JEANNE) == 1
+    assert not [m for m in mailbox.messages if m["To"] == "nobody.asks@example.fr"]
+    outcomes = [line["outcome"] for line in logs if line["event"] == "preference_link_asked"]
+    assert sorted(outcomes) == ["sent", "sent_lately", "unknown"]
+    assert JEANNE not in str(logs)
+    # The link in the mail acts for Jeanne, and for her alone.
+    found = LINK_IN_MAIL.search(body_of(message))
+    assert found, body_of(message)
+    link = replace(stubs, metadata=bearer(found.group(1)))
+    assert (await current(link, by_email(JEANNE))).consents
+    assert "consent.example.fr/preferences/#token=p1." in body_of(message)
+
+
+async def test_the_page_refuses_what_it_cannot_serve(
+    asking_app: App, asking_channel: grpc.aio.Channel, asking_port: int
+) -> None:
+    _, tenant = await new_tenant(asking_app, asking_channel)
+    tenant_id = str(tenant.tenant_id)
+    assert (await _ask(asking_port, str(uuid4()), None))[0] == 404
+    assert (await _ask(asking_port, tenant_id.upper(), None))[0] == 404
+    status, body = await _ask(asking_port, tenant_id, b"email=not-an-address")
+    assert status == 400
+    assert "pas valable" in body
+    assert "not-an-address" not in body
+    statuses = [(await _ask(asking_port, tenant_id, b"email=x%40example.fr"))[0] for _ in range(12)]
+    assert 429 in statuses  # ten asks a minute per client address
+
+
+async def test_no_page_without_a_relay_or_an_address(app: App, http_port: int) -> None:
+    """Without an SMTP relay nor CONSENTD_PREFERENCES_URL a link reaches nobody: no page."""
+    assert not app.link_requests.served
+    status, _ = await _ask(http_port, str(uuid4()), None)
+    assert status == 404
