@@ -4,6 +4,8 @@ through a real SMTP server of the tests (tests/e2e/mailbox.py)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 import grpc
 import pytest
@@ -26,32 +28,48 @@ def mail() -> Iterator[tuple[Mailbox, int]]:
         yield server
 
 
-@pytest.fixture(scope="module")
-async def mailing_app(
-    mail: tuple[Mailbox, int], database_url: str, owner_url: str, clock: TestClock
+@asynccontextmanager
+async def mailing_service(
+    mail: tuple[Mailbox, int], database_url: str, owner_url: str, clock: TestClock, **more: Any
 ) -> AsyncIterator[App]:
-    """The service, sending mail through the test's SMTP server (no TLS on 127.0.0.1)."""
+    """The service, sending mail through the test's SMTP server (no TLS on 127.0.0.1), the
+    preference centre on; `more` settings."""
     settings = Settings(
         smtp_host="127.0.0.1",
         smtp_port=mail[1],
         smtp_sender="consent@consentd.example",
         smtp_tls="none",
-        confirm_url=LINK,
         preferences=True,
+        **more,
     )
     application = bootstrap(settings, database_url, TEST_SECRET, clock, owner_url=owner_url)
     yield application
     await application.aclose()
 
 
-@pytest.fixture(scope="module")
-async def mailing_channel(mailing_app: App) -> AsyncIterator[grpc.aio.Channel]:
-    server = mailing_app.server()
+@asynccontextmanager
+async def served_channel(app: App) -> AsyncIterator[grpc.aio.Channel]:
+    """A channel to the app's own gRPC server on a free port."""
+    server = app.server()
     port = server.bind("127.0.0.1:0")
     await server.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         yield channel
     await server.stop(grace=1)
+
+
+@pytest.fixture(scope="module")
+async def mailing_app(
+    mail: tuple[Mailbox, int], database_url: str, owner_url: str, clock: TestClock
+) -> AsyncIterator[App]:
+    async with mailing_service(mail, database_url, owner_url, clock, confirm_url=LINK) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+async def mailing_channel(mailing_app: App) -> AsyncIterator[grpc.aio.Channel]:
+    async with served_channel(mailing_app) as channel:
+        yield channel
 
 
 @pytest.fixture

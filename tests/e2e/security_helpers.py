@@ -23,7 +23,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
 from consentd.domain.tenancy import Tenant
-from consentd.store.tables import consent_events, current_consents, subject_identifiers, subjects
+from consentd.store.tables import (
+    audit_entries,
+    audit_queue,
+    consent_events,
+    current_consents,
+    subject_identifiers,
+    subjects,
+)
 from tests.conftest import owner
 
 DETAILS_KEY = "grpc-status-details-bin"
@@ -162,3 +169,19 @@ async def row_counts(app: App, tenant_id: UUID) -> dict[str, int]:
             query = sa.select(sa.func.count()).where(table.c.tenant_id == tenant_id)
             counts[table.name] = (await conn.execute(query)).scalar_one()
     return counts
+
+
+async def logged_payloads(app: App, tenant: Tenant, action: str) -> list[dict[str, Any]]:
+    """The payloads of the tenant's audit records of `action`, queued or integrated."""
+    async with owner(app).connect() as conn:
+        logged = await conn.execute(
+            sa.select(audit_queue.c.payload)
+            .where(audit_queue.c.tenant_id == tenant.tenant_id)
+            .where(audit_queue.c.action == action)
+            .union_all(
+                sa.select(audit_entries.c.payload)
+                .where(audit_entries.c.tenant_id == tenant.tenant_id)
+                .where(audit_entries.c.action == action)
+            )
+        )
+        return list(logged.scalars())

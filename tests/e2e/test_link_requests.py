@@ -18,9 +18,9 @@ from consent.v1 import types_pb2
 from structlog.testing import capture_logs
 
 from consentd.api.http import HttpServer
-from consentd.bootstrap import App, bootstrap
-from consentd.config import Settings
-from tests.conftest import TEST_SECRET, TestClock, bearer
+from consentd.bootstrap import App
+from tests.conftest import TestClock, bearer
+from tests.e2e.conftest import mailing_service, served_channel
 from tests.e2e.helpers import by_email, current, grant, put_purpose, record, target
 from tests.e2e.mailbox import Mailbox, body_of, new_tenant
 from tests.e2e.test_browser_wire import _send
@@ -34,27 +34,14 @@ LINK_IN_MAIL = re.compile(r"#token=(p1\.[A-Za-z0-9_.-]+)")
 async def asking_app(
     mail: tuple[Mailbox, int], database_url: str, owner_url: str, clock: TestClock
 ) -> AsyncIterator[App]:
-    settings = Settings(
-        smtp_host="127.0.0.1",
-        smtp_port=mail[1],
-        smtp_sender="consent@consentd.example",
-        smtp_tls="none",
-        preferences=True,
-        preferences_url=PAGE,
-    )
-    application = bootstrap(settings, database_url, TEST_SECRET, clock, owner_url=owner_url)
-    yield application
-    await application.aclose()
+    async with mailing_service(mail, database_url, owner_url, clock, preferences_url=PAGE) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
 async def asking_channel(asking_app: App) -> AsyncIterator[grpc.aio.Channel]:
-    server = asking_app.server()
-    port = server.bind("127.0.0.1:0")
-    await server.start()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+    async with served_channel(asking_app) as channel:
         yield channel
-    await server.stop(grace=1)
 
 
 @pytest.fixture

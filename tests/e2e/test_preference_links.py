@@ -16,7 +16,6 @@ from typing import Any
 
 import grpc
 import pytest
-import sqlalchemy as sa
 from consent.v1 import campaign_pb2, campaign_pb2_grpc, rights_pb2, rights_pb2_grpc, types_pb2
 
 from consentd.app.admin import AdminUseCases
@@ -24,8 +23,7 @@ from consentd.app.preference_links import PreferenceLinks
 from consentd.bootstrap import App
 from consentd.domain.identifiers import normalise_email
 from consentd.domain.tenancy import Scope, Tenant
-from consentd.store.tables import audit_entries, audit_queue
-from tests.conftest import Stubs, TestClock, bearer, command_env, owner
+from tests.conftest import Stubs, TestClock, bearer, command_env
 from tests.e2e.helpers import (
     ALLOW,
     by_email,
@@ -37,7 +35,7 @@ from tests.e2e.helpers import (
     target,
     withdraw,
 )
-from tests.e2e.security_helpers import fails
+from tests.e2e.security_helpers import fails, logged_payloads
 from tests.e2e.test_browser_wire import _send
 from tests.e2e.test_import_consents import _consentd
 
@@ -247,18 +245,7 @@ async def test_only_a_key_that_speaks_for_people_gets_links_and_only_for_now(
     export = rights_pb2.ExportSubjectRequest(subject=by_id(jeanne_id))
     await rights.ExportSubject(export, metadata=link.metadata)
     plain = hashlib.sha256(f"email:{JEANNE.lower()}".encode()).hexdigest()[:16]
-    async with owner(app).connect() as conn:
-        logged = await conn.execute(
-            sa.select(audit_queue.c.payload)
-            .where(audit_queue.c.tenant_id == tenant.tenant_id)
-            .where(audit_queue.c.action == "subject.exported")
-            .union_all(
-                sa.select(audit_entries.c.payload)
-                .where(audit_entries.c.tenant_id == tenant.tenant_id)
-                .where(audit_entries.c.action == "subject.exported")
-            )
-        )
-        (payload,) = logged.scalars()
+    (payload,) = await logged_payloads(app, tenant, "subject.exported")
     assert payload["by"].startswith("link:")
     assert payload["by"] != f"link:{plain}"
 

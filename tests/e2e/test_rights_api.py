@@ -53,7 +53,7 @@ from tests.e2e.helpers import (
     stamp,
     target,
 )
-from tests.e2e.security_helpers import register_portal
+from tests.e2e.security_helpers import logged_payloads, register_portal
 
 PERSON = types_pb2.SubjectIdentity(email="Lea@Example.fr", phone="+33622334455")
 
@@ -111,18 +111,7 @@ async def test_export_shows_identity_history_and_the_processing_role(
     assert document["current_consents"][0]["state"] == "granted"
     assert document["rights_requests"] == []
     # Probe CD: an access answered left no trace. Its digest is logged, never its content.
-    async with owner(app).connect() as conn:
-        logged = await conn.execute(
-            sa.select(audit_queue.c.payload)
-            .where(audit_queue.c.tenant_id == tenant.tenant_id)
-            .where(audit_queue.c.action == "subject.exported")
-            .union_all(
-                sa.select(audit_entries.c.payload)
-                .where(audit_entries.c.tenant_id == tenant.tenant_id)
-                .where(audit_entries.c.action == "subject.exported")
-            )
-        )
-        (payload,) = logged.scalars()
+    (payload,) = await logged_payloads(app, tenant, "subject.exported")
     digest = hashlib.sha256(canonical(document)).hexdigest()
     assert (payload["document_sha256"], payload["subject_id"]) == (digest, subject_id)
     assert "lea@example.fr" not in json.dumps(payload)

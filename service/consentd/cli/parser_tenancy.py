@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 
 from consentd.cli.arguments import Commands, command
@@ -27,15 +28,15 @@ def add_tenancy(commands: Commands) -> None:
     _preference_link(commands)
 
 
-def _days(text: str) -> int:
-    """A key's lifetime in days: 0 or less would make a key that never expires (or one born
-    expired), so it is refused, as are more than MAX_KEY_DAYS."""
+def _days(text: str, most: int = MAX_KEY_DAYS) -> int:
+    """A lifetime in days (a key's, by default): 0 or less would make a key that never expires
+    (or one born expired), so it is refused, as are more than `most`."""
     try:
         days = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"a whole number of days, got {text!r}") from None
-    if not 1 <= days <= MAX_KEY_DAYS:
-        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_KEY_DAYS} days")
+    if not 1 <= days <= most:
+        raise argparse.ArgumentTypeError(f"must be 1 to {most} days")
     return days
 
 
@@ -180,17 +181,7 @@ def _preference_link(commands: Commands) -> None:
         person.add_argument(f"--{kind.replace('_', '-')}", dest=kind)
     link.add_argument(
         "--days",
-        type=_link_days,
+        type=functools.partial(_days, most=MAX_LINK_DAYS),
         default=7,
         help=f"how long it acts for the person (1 to {MAX_LINK_DAYS}; default 7)",
     )
-
-
-def _link_days(text: str) -> int:
-    try:
-        days = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a whole number of days, got {text!r}") from None
-    if not 1 <= days <= MAX_LINK_DAYS:
-        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_LINK_DAYS} days")
-    return days
