@@ -178,6 +178,7 @@ class SmtpNotifier:
         relay = self._relay
         await aiosmtplib.send(
             email,
+            recipients=[address],  # this one mailbox, whatever a parser makes of the header
             hostname=relay.host,
             port=relay.port,
             username=relay.username or None,

@@ -213,6 +213,7 @@ try {
       error: await fresh.textContent("#error"),
       enabled: await fresh.$$eval("main button:not([lang])", (els) => els.filter((e) => !e.disabled).length),
       kept: await fresh.evaluate(() => sessionStorage.getItem("consentd_portal_token") !== null),
+      ask: await fresh.$eval("#ask-link", (a) => a.getAttribute("href")).catch(() => ""),
     });
     await fresh.screenshot({ path: `${shots}/5-${step}.png`, fullPage: true });
   }

@@ -235,15 +235,15 @@ async def test_a_flood_of_unknown_methods_without_a_key_writes_a_count_not_a_lin
 @pytest.mark.parametrize(
     ("method", "origin"),
     [
-        ("CatalogService/PutPurpose", ""),
-        ("CatalogService/PutPurpose", "https://not-allowed.example"),
+        ("ConsentService/RecordConsent", ""),
+        ("ConsentService/RecordConsent", "https://not-allowed.example"),
         ("CookieService/RecordCookieChoice", "https://not-allowed.example"),
     ],
 )
 async def test_a_browser_call_out_of_the_keys_scopes_names_its_tenant(
     http_port: int, admin: AdminUseCases, tenant: Tenant, method: str, origin: str
 ) -> None:
-    """The same on the browser port, with a page's public key calling an admin method, or from
+    """The same on the browser port, with a page's public key calling a system's method, or from
     an origin the tenant does not allow: the line said tenant "" (probe HF), so an operator
     could not tell whose public key was misused."""
     key, _ = await admin.issue_key(tenant.slug, ["cookies:write"], name="banner")

@@ -350,6 +350,9 @@ async def _walk(
     assert expired["error"].startswith("Ce lien a expiré"), expired
     # No button offers to act, and the dead token is not kept for a reload (probe HD).
     assert (expired["enabled"], expired["kept"]) == (0, False), expired
+    # ... and the page mailing a new link is offered (probe MA: only without a token).
+    assert expired["ask"] == f"/preferences/link/{tenant_id}", expired
+    assert other_person["ask"] == ""
     assert other_person["enabled"] > 0
     await _opt_in(browser, stubs)
     # A preference link (consentd's own, `p1.`) of a person no portal knows (probe KC).

@@ -420,3 +420,17 @@ def test_a_cal_id_and_an_external_id_of_one_spelling_are_two_identities() -> Non
     assert hasher.digest(TENANT_A, normalise_cal_id("A1")) != hasher.digest(
         TENANT_A, normalise_external_id("A1")
     )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["x,victim@example.org", "bob(c)@example.org", '"bob"@example.org', "a<b>@example.org",
+     "a;b@example.org", "a:b@example.org", "a[b]@example.org", "a\\b@example.org"],
+)  # fmt: skip
+def test_an_address_a_message_would_read_as_another_mailbox_is_refused(raw: str) -> None:
+    """Probe MA: `x,victim@...` was mailed to `x` and `victim@...`, `bob(c)@...` and
+    `"bob"@...` to bob's mailbox: each a person of its own in consentd, whose confirmation,
+    code or preference link reached another person."""
+    with pytest.raises(InvalidInput, match="must not hold"):
+        normalise_email(raw)
+    assert normalise_email("o'brien+news@example.org").value == "o'brien+news@example.org"

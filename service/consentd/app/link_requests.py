@@ -70,8 +70,10 @@ class LinkRequests:
         """One ask of the tenant's page from `client` (its address). Raises ResourceExhausted."""
         if len(self._tenants) >= REMEMBERED or len(self._clients) >= REMEMBERED:
             self._tenants, self._clients = _buckets(TENANT_ASKS), _buckets(CLIENT_ASKS)
-        self._tenants.take(tenant.tenant_id, BUSY)
+        # The client's first: one refused spends nothing of the tenant's (a client asking
+        # once a second kept its tenant's page at 429 for everyone; probe MA).
         self._clients.take(client, BUSY)
+        self._tenants.take(tenant.tenant_id, BUSY)
 
     def ask(self, tenant: Tenant, address: Identifier) -> None:
         """Mails the person their link, later (the caller's answer does not wait for it), when
@@ -84,11 +86,11 @@ class LinkRequests:
         if len(self._sent) >= REMEMBERED:
             self._sent.clear()
         self._sent[digest] = now
-        task = asyncio.create_task(self._send(tenant, address))
+        task = asyncio.create_task(self._send(tenant, address, digest))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _send(self, tenant: Tenant, address: Identifier) -> None:
+    async def _send(self, tenant: Tenant, address: Identifier, digest: str) -> None:
         person = Principal(tenant, "link-request", frozenset({Scope.SELF}), subject=address)
         try:
             subject_id, _ = await self._consents.subject_consents(person, address)
@@ -102,6 +104,7 @@ class LinkRequests:
             log.info("preference_link_asked", tenant=tenant.slug, outcome=type(refused).__name__)
         except Exception as error:  # noqa: BLE001 - the relay or the database: said, not raised
             log.warning("preference_link_failed", tenant=tenant.slug, error=type(error).__name__)
+            self._sent.pop(digest, None)  # nothing went: the person may ask again at once
 
 
 def _buckets(per_minute: float) -> TokenBuckets:

@@ -68,6 +68,8 @@ def normalise_email(raw: str, field: str = "email") -> Identifier:
     # Unicode category isprintable() refuses (Cc, Zs, Zl, Zp).
     if not at or not local or not domain or "@" in local or not text.isprintable() or " " in text:
         raise InvalidInput(field, "not an email address (expected local@domain)")
+    if not _SPECIALS.isdisjoint(local):
+        raise InvalidInput(field, _SPECIALS_REFUSED)
     ascii_domain = _plain_domain(domain) or _idna_domain(domain, field)
     # A trailing dot (fully qualified form) would give the same mailbox a second identity.
     if ascii_domain.endswith("."):
@@ -78,6 +80,16 @@ def normalise_email(raw: str, field: str = "email") -> Identifier:
     if len(address) > MAX_EMAIL:
         raise InvalidInput(field, f"email longer than {MAX_EMAIL} characters")
     return Identifier(IdentifierKind.EMAIL, address)
+
+
+# What a mailbox's own name never holds unquoted (RFC 5321 Dot-string): a message's `To` read
+# `x,victim@example.org` as two recipients and `bob(c)@example.org` as bob's (a comment), so a
+# confirmation, a code or a preference link of one identity reached another mailbox (probe MA).
+_SPECIALS = frozenset('(),:;<>[]\\"')
+_SPECIALS_REFUSED = (
+    'the part before @ must not hold ( ) , : ; < > [ ] \\ or " (give the address without '
+    "quotes or comments, as the mailbox is named)"
+)
 
 
 def _plain_domain(domain: str) -> str | None:

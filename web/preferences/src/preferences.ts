@@ -59,17 +59,21 @@ const rights = createClient(RightsService, transport);
 type Named = "externalId" | "email" | "phone" | "calId";
 const KINDS: Record<string, Named> = { external_id: "externalId", email: "email", phone: "phone", cal_id: "calId" };
 
-function subjectOf(credential: string): { case: Named; value: string } {
+function claimsOf(credential: string): Record<string, unknown> {
   try {
     const body = credential.split(".")[1].replaceAll("-", "+").replaceAll("_", "/");
     // atob gives one character per byte: the payload is UTF-8 (an id with accents, `élodie`).
     const bytes = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
-    const claims = JSON.parse(new TextDecoder().decode(bytes));
-    const kind = credential.startsWith("p1.") ? KINDS[String(claims.kind)] : "externalId";
-    return { case: kind ?? "externalId", value: String(claims.sub ?? "") };
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
-    return { case: "externalId", value: "" };
+    return {};
   }
+}
+const claimOf = (credential: string, name: string) => String(claimsOf(credential)[name] ?? "");
+
+function subjectOf(credential: string): { case: Named; value: string } {
+  const kind = credential.startsWith("p1.") ? KINDS[claimOf(credential, "kind")] : "externalId";
+  return { case: kind ?? "externalId", value: claimOf(credential, "sub") };
 }
 const subject = { ref: subjectOf(token) };
 
@@ -464,15 +468,8 @@ async function start(): Promise<void> {
   });
   if (!token) {
     byId("error").textContent = t().noToken;
-    // A tenant's site links here with its id (`#tenant=<id>`): the person may ask for their
-    // link by e-mail (/preferences/link/<id>, served when consentd mails links).
-    const tenant = fragment.get("tenant") ?? "";
-    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(tenant)) {
-      const ask = Object.assign(document.createElement("a"), { id: "ask-link", href: `/preferences/link/${tenant}`, textContent: t().askLink });
-      const paragraph = document.createElement("p");
-      paragraph.append(ask);
-      byId("error").after(paragraph);
-    }
+    // A tenant's site links here with its id (`#tenant=<id>`): the person may ask for their link.
+    offerAskLink(fragment.get("tenant") ?? "");
     document.body.dataset.ready = "error";
     disableActions();
     return;
@@ -490,7 +487,20 @@ async function start(): Promise<void> {
     // offers to, and a dead token is not kept for a reload (probe HD).
     disableActions();
     if ([Code.Unauthenticated, Code.NotFound].includes(ConnectError.from(error).code)) deadLink();
+    // An expired link (the main reason to come without a good one): its tenant's page mails a
+    // new one (probe MA).
+    if (ConnectError.from(error).code === Code.Unauthenticated) offerAskLink(claimOf(token, "tid"));
   }
+}
+
+// The page that mails a person their link (/preferences/link/<tenant id>, served when consentd
+// mails links), offered when the page has no good token.
+function offerAskLink(tenant: string): void {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(tenant) || document.getElementById("ask-link")) return;
+  const ask = Object.assign(document.createElement("a"), { id: "ask-link", href: `/preferences/link/${tenant}`, textContent: t().askLink });
+  const paragraph = document.createElement("p");
+  paragraph.append(ask);
+  byId("error").after(paragraph);
 }
 
 // Nothing on the page can act any more: no button offers to, and the token is not kept.

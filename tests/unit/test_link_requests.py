@@ -1,0 +1,71 @@
+"""The page's mailing of preference links (app/link_requests.py): its limits spend nothing of a
+tenant's for a client refused, and a send that failed lets the person ask again at once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from structlog.testing import capture_logs
+
+from consentd.app.link_requests import LinkRequests
+from consentd.app.preference_links import PreferenceLinks
+from consentd.domain.errors import ResourceExhausted
+from consentd.domain.identifiers import IdentifierKind, normalise_email
+from consentd.domain.model import ProcessingRole
+from consentd.domain.tenancy import Tenant
+
+TENANT = Tenant(uuid4(), "acme", ProcessingRole.PROCESSOR, "Acme")
+
+
+class _Known:
+    async def subject_consents(self, principal: Any, subject: Any) -> tuple[UUID, list[Any]]:
+        return uuid4(), []
+
+
+class _Relay:
+    def __init__(self) -> None:
+        self.fail = True
+        self.sent: list[str] = []
+
+    def delivers(self, kind: IdentifierKind) -> bool:
+        return True
+
+    async def send_link(self, tenant: Tenant, contact: Any, url: str, expires: datetime) -> None:
+        if self.fail:
+            raise ConnectionError("relay down")
+        self.sent.append(url)
+
+
+def _requests(relay: _Relay) -> LinkRequests:
+    links = PreferenceLinks(b"s" * 32, lambda: datetime.now(UTC), "https://x/#token={token}")
+    return LinkRequests(links, _Known(), relay, directory=None)  # type: ignore[arg-type]
+
+
+def test_a_client_refused_spends_nothing_of_its_tenants_asks() -> None:
+    """Probe MA: one client asking once a second kept its tenant's page at 429 for all."""
+    requests = _requests(_Relay())
+    for _ in range(10):
+        requests.admit(TENANT, "203.0.113.7")
+    for _ in range(60):
+        with pytest.raises(ResourceExhausted):
+            requests.admit(TENANT, "203.0.113.7")
+    requests.admit(TENANT, "198.51.100.1")  # another client of the tenant is still served
+
+
+async def test_a_send_that_failed_lets_the_person_ask_again() -> None:
+    relay = _Relay()
+    requests = _requests(relay)
+    address = normalise_email("jeanne@example.fr")
+    with capture_logs() as logs:
+        requests.ask(TENANT, address)
+        await asyncio.sleep(0.05)
+        relay.fail = False
+        requests.ask(TENANT, address)
+        await asyncio.sleep(0.05)
+    assert len(relay.sent) == 1
+    events = [e.get("outcome", e["event"]) for e in logs]
+    assert events == ["preference_link_failed", "sent"]
