@@ -284,6 +284,8 @@ async def test_a_list_is_checked_over_connect_json_with_its_links(
         http_port, "HashContactPoints", {"contactPoints": [{"email": JEANNE}]}, key.token
     )
     assert status == 200, hashed
+    status, summary = await _connect(http_port, "SummarizeConsents", {}, key.token)
+    assert (status, summary["tallies"][0]["subjects"]) == (200, "1"), summary
     status, streamed = await _connect(http_port, "StreamCheckConsent", body, key.token)
     assert (status, streamed["code"]) == (501, "unimplemented"), streamed
 

@@ -57,6 +57,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     f"{CAMPAIGN}WatchConsentChanges": frozenset({CHECK, WRITE, ADMIN}),
     f"{CAMPAIGN}ExportSuppressionList": frozenset({CHECK, WRITE, ADMIN}),
     f"{CAMPAIGN}HashContactPoints": frozenset({CHECK, WRITE, ADMIN}),
+    f"{CAMPAIGN}SummarizeConsents": frozenset({CHECK, WRITE, ADMIN}),
     f"{CATALOG}PutPurpose": frozenset({ADMIN}),
     f"{CATALOG}PublishNotice": frozenset({ADMIN}),
     f"{CATALOG}GetPurpose": ALL_SCOPES,

@@ -33,6 +33,8 @@ ALLOWED: dict[str, frozenset[Scope]] = {
     "/consent.v1.CampaignService/WatchConsentChanges": frozenset({CHECK, WRITE, ADMIN}),
     "/consent.v1.CampaignService/ExportSuppressionList": frozenset({CHECK, WRITE, ADMIN}),
     "/consent.v1.CampaignService/HashContactPoints": frozenset({CHECK, WRITE, ADMIN}),
+    # Counts of people per target and state, no person in them.
+    "/consent.v1.CampaignService/SummarizeConsents": frozenset({CHECK, WRITE, ADMIN}),
     "/consent.v1.CatalogService/PutPurpose": frozenset({ADMIN}),
     "/consent.v1.CatalogService/PublishNotice": frozenset({ADMIN}),
     "/consent.v1.CatalogService/GetPurpose": CATALOG_READERS,

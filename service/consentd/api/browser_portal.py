@@ -51,6 +51,11 @@ class CampaignConnect(CampaignService):
     ) -> campaign_pb2.BatchCheckConsentResponse:
         return await self._servicer.BatchCheckConsent(request, NO_GRPC_CONTEXT)
 
+    async def summarize_consents(
+        self, request: campaign_pb2.SummarizeConsentsRequest, ctx: RequestContext[Any, Any], /
+    ) -> campaign_pb2.SummarizeConsentsResponse:
+        return await self._servicer.SummarizeConsents(request, NO_GRPC_CONTEXT)
+
     async def hash_contact_points(
         self, request: campaign_pb2.HashContactPointsRequest, ctx: RequestContext[Any, Any], /
     ) -> campaign_pb2.HashContactPointsResponse:

@@ -13,16 +13,19 @@ from consentd.api.campaign_links import may_link
 from consentd.api.consent_converters import DECISIONS, REASONS
 from consentd.api.converters import (
     BASES,
+    STATES,
+    enum_out,
     event_out,
     subject_ref_in,
     target_in,
+    target_out,
     time_in,
     time_out,
 )
 from consentd.app.campaign import MAX_BATCH, AnswerChunk, Hashed, Recipient
 from consentd.app.checks import Decided
 from consentd.app.feed import ChangePage
-from consentd.app.ports import FeedChange
+from consentd.app.ports import ConsentTally, FeedChange
 from consentd.app.suppressions import Suppressed
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, normalise, normalise_email
@@ -253,3 +256,16 @@ def hashes_out(hashes: Sequence[Hashed | InvalidInput]) -> pb.HashContactPointsR
             for h in hashes
         ]
     )
+
+
+def tallies_out(tallies: Sequence[ConsentTally], at: datetime) -> pb.SummarizeConsentsResponse:
+    response = pb.SummarizeConsentsResponse(
+        tallies=[
+            pb.ConsentTally(
+                target=target_out(t.target), state=enum_out(STATES, t.state), subjects=t.subjects
+            )
+            for t in tallies
+        ]
+    )
+    response.as_of.FromDatetime(at)
+    return response

@@ -23,6 +23,7 @@ from consentd.app.checks import Decided
 from consentd.app.paging import page_size
 from consentd.app.preference_links import PreferenceLinks
 from consentd.app.unsubscribe import UnsubscribeLinks
+from consentd.domain.catalog import check_key
 from consentd.domain.errors import ResourceExhausted
 from consentd.domain.model import Target
 from consentd.domain.tenancy import Principal
@@ -101,6 +102,13 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
                 response = conv.stream_out(chunk)
                 self._add_links(asked, response.answers, chunk.decided, read.popleft())
                 await self._write(context, response)
+
+    async def SummarizeConsents(
+        self, request: pb.SummarizeConsentsRequest, context: Context
+    ) -> pb.SummarizeConsentsResponse:
+        purpose = check_key("purpose", request.purpose) if request.purpose else None
+        tallies, at = await self._campaign.tallies(principal(), purpose)
+        return conv.tallies_out(tallies, at)
 
     async def _write(self, context: Context, response: pb.StreamCheckConsentResponse) -> None:
         """Send, or give up on a client that leaves its answers unread (flow control holds the

@@ -16,7 +16,7 @@ from consentd.app.checks import Checker, Decided, Tally, check_as_of
 from consentd.app.commands import SubjectSelector
 from consentd.app.feed import ChangeFeed, ChangePage
 from consentd.app.keys import SubjectKeys
-from consentd.app.ports import Clock, LogSequencer, ReadUnitOfWorkFactory
+from consentd.app.ports import Clock, ConsentTally, LogSequencer, ReadUnitOfWorkFactory
 from consentd.app.suppressions import SUPPRESSION_PAGE, ExportCursor, Suppressed, SuppressionList
 from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
@@ -84,6 +84,15 @@ class CampaignUseCases:
             reads, hub, timing.poll_seconds, timing.heartbeat_seconds, sequencer, keys=keys
         )
         self._suppressions = SuppressionList(reads, hasher, clock, timing.suppression_page)
+        self._reads = reads
+
+    async def tallies(
+        self, principal: Principal, purpose: str | None
+    ) -> tuple[list[ConsentTally], datetime]:
+        """How many people hold each state of each target (of `purpose` alone), and when."""
+        now = self._clock()
+        async with self._reads(principal.tenant_id) as uow:
+            return await uow.campaign.tallies(purpose, now), now
 
     async def check_batch(
         self,

@@ -11,7 +11,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from consentd.app.ports import BlockChange, CheckBatch, CheckKey, CheckRow, FeedChange, feed_mark
+from consentd.app.ports import (
+    BlockChange,
+    CheckBatch,
+    CheckKey,
+    CheckRow,
+    ConsentTally,
+    FeedChange,
+    feed_mark,
+)
 from consentd.domain.contact_points import PriorHolding
 from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.model import (
@@ -57,6 +65,14 @@ ORDER BY c.position
 LIMIT $3
 """
 _HEAD = "SELECT last_position FROM consent_change_heads WHERE tenant_id = $1"
+# People per target and state ($2: one purpose, or NULL for all); a grant past its validity at
+# $3 is expired, as checks answer it.
+_TALLIES = (
+    "SELECT purpose_id, channel, scope, CASE WHEN state = 'granted' AND valid_until <= $3 "
+    "THEN 'expired' ELSE state END AS tallied, count(*) AS subjects FROM current_consents "
+    "WHERE tenant_id = $1 AND ($2::text IS NULL OR purpose_id = $2) "
+    "GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+)
 _AT = (
     "SELECT event_id, block_id, block_lifted FROM consent_changes "
     "WHERE tenant_id = $1 AND position = $2"
@@ -254,6 +270,10 @@ class SqlCampaign:
         first = after or _FIRST_SUBJECT
         rows = await self._fetch(_CANDIDATES, *args, first, kind.value, limit, at)
         return [(m["subject_id"], m["digest"]) for m in rows]
+
+    async def tallies(self, purpose: str | None, at: datetime) -> list[ConsentTally]:
+        rows = await self._fetch(_TALLIES, self._tenant, purpose, at)
+        return [ConsentTally(target_of(m), STATES[m["tallied"]], m["subjects"]) for m in rows]
 
     async def unheld_contact_points(
         self, kind: IdentifierKind, after: bytes | None, limit: int

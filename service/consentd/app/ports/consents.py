@@ -13,7 +13,7 @@ from consentd.app.ports._base import CheckKey, Digest
 from consentd.domain.confirmations import Confirmation
 from consentd.domain.contact_points import PriorHolding
 from consentd.domain.identifiers import Identifier, IdentifierKind
-from consentd.domain.model import ConsentEvent, ConsentFact, Notice, Purpose, Target
+from consentd.domain.model import ConsentEvent, ConsentFact, ConsentState, Notice, Purpose, Target
 from consentd.domain.rights import Block, BlockKind
 from consentd.domain.tenancy import Tenant
 
@@ -179,6 +179,14 @@ class CatalogRepository(Protocol):
     ) -> list[Notice]: ...
 
 
+class ConsentTally(NamedTuple):
+    """How many subjects hold `state` for a target (an "everything" one too)."""
+
+    target: Target
+    state: ConsentState
+    subjects: int
+
+
 class CampaignRepository(Protocol):
     async def check(
         self, target: Target, keys: Sequence[CheckKey], as_of: datetime | None, at: datetime
@@ -214,6 +222,11 @@ class CampaignRepository(Protocol):
     ) -> list[bytes]:
         """Up to `limit` digests of `kind` after `after` (in digest order) that nobody holds now
         but that were held before or are suppressed."""
+        ...
+
+    async def tallies(self, purpose: str | None, at: datetime) -> list[ConsentTally]:
+        """How many subjects hold each state of each target (of `purpose` alone when given),
+        a grant past its validity at `at` counted as expired; in target, then state order."""
         ...
 
 

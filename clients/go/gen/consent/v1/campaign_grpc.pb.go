@@ -67,6 +67,12 @@ type CampaignServiceClient interface {
 	// ExportSuppressionList exports them, so a sending tool can remove suppressed recipients from a
 	// list without consentd's key. A malformed contact point gets an error of its own.
 	HashContactPoints(ctx context.Context, in *HashContactPointsRequest, opts ...grpc.CallOption) (*HashContactPointsResponse, error)
+	// SummarizeConsents counts the tenant's people by target and current state: how many granted,
+	// refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+	// expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+	// whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+	// versions count there).
+	SummarizeConsents(ctx context.Context, in *SummarizeConsentsRequest, opts ...grpc.CallOption) (*SummarizeConsentsResponse, error)
 }
 
 type campaignServiceClient struct {
@@ -190,6 +196,15 @@ func (c *campaignServiceClient) HashContactPoints(ctx context.Context, in *HashC
 	return out, nil
 }
 
+func (c *campaignServiceClient) SummarizeConsents(ctx context.Context, in *SummarizeConsentsRequest, opts ...grpc.CallOption) (*SummarizeConsentsResponse, error) {
+	out := new(SummarizeConsentsResponse)
+	err := c.cc.Invoke(ctx, "/consent.v1.CampaignService/SummarizeConsents", in, out, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CampaignServiceServer is the server API for CampaignService service.
 // All implementations must embed UnimplementedCampaignServiceServer
 // for forward compatibility
@@ -244,6 +259,12 @@ type CampaignServiceServer interface {
 	// ExportSuppressionList exports them, so a sending tool can remove suppressed recipients from a
 	// list without consentd's key. A malformed contact point gets an error of its own.
 	HashContactPoints(context.Context, *HashContactPointsRequest) (*HashContactPointsResponse, error)
+	// SummarizeConsents counts the tenant's people by target and current state: how many granted,
+	// refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+	// expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+	// whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+	// versions count there).
+	SummarizeConsents(context.Context, *SummarizeConsentsRequest) (*SummarizeConsentsResponse, error)
 	mustEmbedUnimplementedCampaignServiceServer()
 }
 
@@ -265,6 +286,9 @@ func (UnimplementedCampaignServiceServer) ExportSuppressionList(*ExportSuppressi
 }
 func (UnimplementedCampaignServiceServer) HashContactPoints(context.Context, *HashContactPointsRequest) (*HashContactPointsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method HashContactPoints not implemented")
+}
+func (UnimplementedCampaignServiceServer) SummarizeConsents(context.Context, *SummarizeConsentsRequest) (*SummarizeConsentsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SummarizeConsents not implemented")
 }
 func (UnimplementedCampaignServiceServer) mustEmbedUnimplementedCampaignServiceServer() {}
 
@@ -383,6 +407,24 @@ func _CampaignService_HashContactPoints_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CampaignService_SummarizeConsents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SummarizeConsentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CampaignServiceServer).SummarizeConsents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: "/consent.v1.CampaignService/SummarizeConsents",
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CampaignServiceServer).SummarizeConsents(ctx, req.(*SummarizeConsentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 var _CampaignService_serviceDesc = grpc.ServiceDesc{
 	ServiceName: "consent.v1.CampaignService",
 	HandlerType: (*CampaignServiceServer)(nil),
@@ -394,6 +436,10 @@ var _CampaignService_serviceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "HashContactPoints",
 			Handler:    _CampaignService_HashContactPoints_Handler,
+		},
+		{
+			MethodName: "SummarizeConsents",
+			Handler:    _CampaignService_SummarizeConsents_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

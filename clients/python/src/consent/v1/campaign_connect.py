@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, ConnectWSGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint, EndpointSync
 from pyqwest import Client, SyncClient
 
-from .campaign_pb2 import BatchCheckConsentRequest, BatchCheckConsentResponse, ExportSuppressionListRequest, ExportSuppressionListResponse, HashContactPointsRequest, HashContactPointsResponse, StreamCheckConsentRequest, StreamCheckConsentResponse, WatchConsentChangesRequest, WatchConsentChangesResponse
+from .campaign_pb2 import BatchCheckConsentRequest, BatchCheckConsentResponse, ExportSuppressionListRequest, ExportSuppressionListResponse, HashContactPointsRequest, HashContactPointsResponse, StreamCheckConsentRequest, StreamCheckConsentResponse, SummarizeConsentsRequest, SummarizeConsentsResponse, WatchConsentChangesRequest, WatchConsentChangesResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping
@@ -114,6 +114,16 @@ class CampaignService(Protocol):
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
+    async def summarize_consents(self, request: SummarizeConsentsRequest, ctx: RequestContext[SummarizeConsentsRequest, SummarizeConsentsResponse], /) -> SummarizeConsentsResponse:
+        """
+        SummarizeConsents counts the tenant's people by target and current state: how many granted,
+        refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+        expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+        whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+        versions count there).
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
 
 class CampaignServiceASGIApplication(ConnectASGIApplication[CampaignService]):
     def __init__(
@@ -182,6 +192,17 @@ class CampaignServiceASGIApplication(ConnectASGIApplication[CampaignService]):
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.hash_contact_points,
+                ),
+                "/consent.v1.CampaignService/SummarizeConsents": Endpoint.unary(
+                    method=MethodInfo(
+                        name="SummarizeConsents",
+                        service_name="consent.v1.CampaignService",
+                        input=SummarizeConsentsRequest,
+                        output=SummarizeConsentsResponse,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.summarize_consents,
                 ),
             },
             interceptors=interceptors,
@@ -386,6 +407,35 @@ class CampaignServiceClient(ConnectClient):
             timeout_ms=timeout_ms,
             use_get=use_get,
         )
+    async def summarize_consents(
+        self,
+        request: SummarizeConsentsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+        use_get: bool = False,
+    ) -> SummarizeConsentsResponse:
+        """
+        SummarizeConsents counts the tenant's people by target and current state: how many granted,
+        refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+        expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+        whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+        versions count there).
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="SummarizeConsents",
+                service_name="consent.v1.CampaignService",
+                input=SummarizeConsentsRequest,
+                output=SummarizeConsentsResponse,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+            use_get=use_get,
+        )
 
 class CampaignServiceSync(Protocol):
     """
@@ -464,6 +514,16 @@ class CampaignServiceSync(Protocol):
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
+    def summarize_consents(self, request: SummarizeConsentsRequest, ctx: RequestContext[SummarizeConsentsRequest, SummarizeConsentsResponse], /) -> SummarizeConsentsResponse:
+        """
+        SummarizeConsents counts the tenant's people by target and current state: how many granted,
+        refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+        expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+        whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+        versions count there).
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
 
 class CampaignServiceWSGIApplication(ConnectWSGIApplication):
     def __init__(
@@ -530,6 +590,17 @@ class CampaignServiceWSGIApplication(ConnectWSGIApplication):
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.hash_contact_points,
+                ),
+                "/consent.v1.CampaignService/SummarizeConsents": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="SummarizeConsents",
+                        service_name="consent.v1.CampaignService",
+                        input=SummarizeConsentsRequest,
+                        output=SummarizeConsentsResponse,
+                        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.summarize_consents,
                 ),
             },
             interceptors=interceptors,
@@ -727,6 +798,35 @@ class CampaignServiceClientSync(ConnectClientSync):
                 service_name="consent.v1.CampaignService",
                 input=HashContactPointsRequest,
                 output=HashContactPointsResponse,
+                idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+            use_get=use_get,
+        )
+    def summarize_consents(
+        self,
+        request: SummarizeConsentsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+        use_get: bool = False,
+    ) -> SummarizeConsentsResponse:
+        """
+        SummarizeConsents counts the tenant's people by target and current state: how many granted,
+        refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+        expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+        whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+        versions count there).
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="SummarizeConsents",
+                service_name="consent.v1.CampaignService",
+                input=SummarizeConsentsRequest,
+                output=SummarizeConsentsResponse,
                 idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
                 stream_type=StreamType.UNARY,
             ),

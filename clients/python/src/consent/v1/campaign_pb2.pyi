@@ -598,3 +598,81 @@ class HashContactPointsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___HashContactPointsResponse: _TypeAlias = HashContactPointsResponse  # noqa: Y015
+
+@_typing.final
+class SummarizeConsentsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PURPOSE_FIELD_NUMBER: _builtins.int
+    purpose: _builtins.str
+    """Only this purpose, when set (a purpose nobody has a state for counts nothing)."""
+    def __init__(
+        self,
+        *,
+        purpose: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["purpose", b"purpose"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SummarizeConsentsRequest: _TypeAlias = SummarizeConsentsRequest  # noqa: Y015
+
+@_typing.final
+class ConsentTally(_message.Message):
+    """ConsentTally is how many people hold one state for one target."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARGET_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SUBJECTS_FIELD_NUMBER: _builtins.int
+    state: _types_pb2.ConsentState.ValueType
+    subjects: _builtins.int
+    @_builtins.property
+    def target(self) -> _types_pb2.ConsentTarget:
+        """A "withdraw everything" (of every channel, or of one) has no purpose."""
+
+    def __init__(
+        self,
+        *,
+        target: _types_pb2.ConsentTarget | None = ...,
+        state: _types_pb2.ConsentState.ValueType = ...,
+        subjects: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["target", b"target"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["state", b"state", "subjects", b"subjects", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConsentTally: _TypeAlias = ConsentTally  # noqa: Y015
+
+@_typing.final
+class SummarizeConsentsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TALLIES_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tallies(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConsentTally]:
+        """In target order (purpose, channel, scope), then state."""
+
+    @_builtins.property
+    def as_of(self) -> _timestamp_pb2.Timestamp:
+        """When the states were read (a grant past its validity then counts as expired)."""
+
+    def __init__(
+        self,
+        *,
+        tallies: _abc.Iterable[Global___ConsentTally] | None = ...,
+        as_of: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "tallies", b"tallies"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SummarizeConsentsResponse: _TypeAlias = SummarizeConsentsResponse  # noqa: Y015

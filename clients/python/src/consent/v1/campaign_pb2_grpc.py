@@ -63,6 +63,11 @@ class CampaignServiceStub:
                 request_serializer=consent_dot_v1_dot_campaign__pb2.HashContactPointsRequest.SerializeToString,
                 response_deserializer=consent_dot_v1_dot_campaign__pb2.HashContactPointsResponse.FromString,
                 _registered_method=True)
+        self.SummarizeConsents = channel.unary_unary(
+                '/consent.v1.CampaignService/SummarizeConsents',
+                request_serializer=consent_dot_v1_dot_campaign__pb2.SummarizeConsentsRequest.SerializeToString,
+                response_deserializer=consent_dot_v1_dot_campaign__pb2.SummarizeConsentsResponse.FromString,
+                _registered_method=True)
 
 
 class CampaignServiceServicer:
@@ -147,6 +152,17 @@ class CampaignServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SummarizeConsents(self, request, context):
+        """SummarizeConsents counts the tenant's people by target and current state: how many granted,
+        refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+        expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+        whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+        versions count there).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CampaignServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -174,6 +190,11 @@ def add_CampaignServiceServicer_to_server(servicer, server):
                     servicer.HashContactPoints,
                     request_deserializer=consent_dot_v1_dot_campaign__pb2.HashContactPointsRequest.FromString,
                     response_serializer=consent_dot_v1_dot_campaign__pb2.HashContactPointsResponse.SerializeToString,
+            ),
+            'SummarizeConsents': grpc.unary_unary_rpc_method_handler(
+                    servicer.SummarizeConsents,
+                    request_deserializer=consent_dot_v1_dot_campaign__pb2.SummarizeConsentsRequest.FromString,
+                    response_serializer=consent_dot_v1_dot_campaign__pb2.SummarizeConsentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -315,6 +336,33 @@ class CampaignService:
             '/consent.v1.CampaignService/HashContactPoints',
             consent_dot_v1_dot_campaign__pb2.HashContactPointsRequest.SerializeToString,
             consent_dot_v1_dot_campaign__pb2.HashContactPointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SummarizeConsents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/consent.v1.CampaignService/SummarizeConsents',
+            consent_dot_v1_dot_campaign__pb2.SummarizeConsentsRequest.SerializeToString,
+            consent_dot_v1_dot_campaign__pb2.SummarizeConsentsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -92,6 +92,13 @@ class CampaignServiceStub:
     ExportSuppressionList exports them, so a sending tool can remove suppressed recipients from a
     list without consentd's key. A malformed contact point gets an error of its own.
     """
+    SummarizeConsents: _grpc.UnaryUnaryMultiCallable[_campaign_pb2.SummarizeConsentsRequest, _campaign_pb2.SummarizeConsentsResponse]
+    """SummarizeConsents counts the tenant's people by target and current state: how many granted,
+    refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+    expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+    whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+    versions count there).
+    """
 
 @_typing.type_check_only
 class CampaignServiceAsyncStub(CampaignServiceStub):
@@ -156,6 +163,13 @@ class CampaignServiceAsyncStub(CampaignServiceStub):
     """HashContactPoints gives the keyed hashes of 1 to 1,000 e-mail addresses or phone numbers, as
     ExportSuppressionList exports them, so a sending tool can remove suppressed recipients from a
     list without consentd's key. A malformed contact point gets an error of its own.
+    """
+    SummarizeConsents: _aio.UnaryUnaryMultiCallable[_campaign_pb2.SummarizeConsentsRequest, _campaign_pb2.SummarizeConsentsResponse]  # type: ignore[assignment]
+    """SummarizeConsents counts the tenant's people by target and current state: how many granted,
+    refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+    expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+    whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+    versions count there).
     """
 
 class CampaignServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -248,6 +262,19 @@ class CampaignServiceServicer(metaclass=_abc_1.ABCMeta):
         """HashContactPoints gives the keyed hashes of 1 to 1,000 e-mail addresses or phone numbers, as
         ExportSuppressionList exports them, so a sending tool can remove suppressed recipients from a
         list without consentd's key. A malformed contact point gets an error of its own.
+        """
+
+    @_abc_1.abstractmethod
+    def SummarizeConsents(
+        self,
+        request: _campaign_pb2.SummarizeConsentsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_campaign_pb2.SummarizeConsentsResponse, _abc.Awaitable[_campaign_pb2.SummarizeConsentsResponse]]:
+        """SummarizeConsents counts the tenant's people by target and current state: how many granted,
+        refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+        expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+        whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+        versions count there).
         """
 
 def add_CampaignServiceServicer_to_server(servicer: CampaignServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -6,7 +6,7 @@ import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobu
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Decision, Reason } from "./consent_pb";
 import { file_consent_v1_consent } from "./consent_pb";
-import type { ConsentEvent, ConsentTarget, LawfulBasis, SubjectRef } from "./types_pb";
+import type { ConsentEvent, ConsentState, ConsentTarget, LawfulBasis, SubjectRef } from "./types_pb";
 import { file_consent_v1_types } from "./types_pb";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file consent/v1/campaign.proto.
  */
 export const file_consent_v1_campaign: GenFile = /*@__PURE__*/
-  fileDesc("Chljb25zZW50L3YxL2NhbXBhaWduLnByb3RvEgpjb25zZW50LnYxIjAKDlJlY2lwaWVudEVycm9yEg0KBWZpZWxkGAEgASgJEg8KB21lc3NhZ2UYAiABKAki0AIKC0NoZWNrQW5zd2VyEg0KBWluZGV4GAEgASgEEiYKCGRlY2lzaW9uGAIgASgOMhQuY29uc2VudC52MS5EZWNpc2lvbhIiCgZyZWFzb24YAyABKA4yEi5jb25zZW50LnYxLlJlYXNvbhIQCghldmVudF9pZBgEIAEoCRIvCgt2YWxpZF91bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKc3ViamVjdF9pZBgGIAEoCRIpCgVlcnJvchgHIAEoCzIaLmNvbnNlbnQudjEuUmVjaXBpZW50RXJyb3ISGQoRdW5zdWJzY3JpYmVfdG9rZW4YCCABKAkSFwoPdW5zdWJzY3JpYmVfdXJsGAkgASgJEhgKEHByZWZlcmVuY2VfdG9rZW4YCiABKAkSFgoOcHJlZmVyZW5jZV91cmwYCyABKAki0QEKGEJhdGNoQ2hlY2tDb25zZW50UmVxdWVzdBIpCgZ0YXJnZXQYASABKAsyGS5jb25zZW50LnYxLkNvbnNlbnRUYXJnZXQSKgoKcmVjaXBpZW50cxgCIAMoCzIWLmNvbnNlbnQudjEuU3ViamVjdFJlZhIpCgVhc19vZhgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRdW5zdWJzY3JpYmVfbGlua3MYBCABKAgSGAoQcHJlZmVyZW5jZV9saW5rcxgFIAEoCCJ0ChlCYXRjaENoZWNrQ29uc2VudFJlc3BvbnNlEigKB2Fuc3dlcnMYASADKAsyFy5jb25zZW50LnYxLkNoZWNrQW5zd2VyEi0KDGxhd2Z1bF9iYXNpcxgCIAEoDjIXLmNvbnNlbnQudjEuTGF3ZnVsQmFzaXMi0gEKGVN0cmVhbUNoZWNrQ29uc2VudFJlcXVlc3QSKQoGdGFyZ2V0GAEgASgLMhkuY29uc2VudC52MS5Db25zZW50VGFyZ2V0EikKBWFzX29mGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgpyZWNpcGllbnRzGAMgAygLMhYuY29uc2VudC52MS5TdWJqZWN0UmVmEhkKEXVuc3Vic2NyaWJlX2xpbmtzGAQgASgIEhgKEHByZWZlcmVuY2VfbGlua3MYBSABKAgidQoaU3RyZWFtQ2hlY2tDb25zZW50UmVzcG9uc2USKAoHYW5zd2VycxgBIAMoCzIXLmNvbnNlbnQudjEuQ2hlY2tBbnN3ZXISLQoMbGF3ZnVsX2Jhc2lzGAIgASgOMhcuY29uc2VudC52MS5MYXdmdWxCYXNpcyJTChpXYXRjaENvbnNlbnRDaGFuZ2VzUmVxdWVzdBIOCgZjdXJzb3IYASABKAkSEAoIZnJvbV9ub3cYAiABKAgSEwoLbWF4X2NoYW5nZXMYAyABKA0ihwEKDUNvbnNlbnRDaGFuZ2USEAoIcG9zaXRpb24YASABKAQSJwoFZXZlbnQYAiABKAsyGC5jb25zZW50LnYxLkNvbnNlbnRFdmVudBImCgVibG9jaxgDIAEoCzIXLmNvbnNlbnQudjEuQmxvY2tDaGFuZ2USEwoLZXh0ZXJuYWxfaWQYBCABKAkikAEKC0Jsb2NrQ2hhbmdlEhAKCGJsb2NrX2lkGAEgASgJEhIKCnN1YmplY3RfaWQYAiABKAkSIwoEa2luZBgDIAEoDjIVLmNvbnNlbnQudjEuQmxvY2tLaW5kEg4KBmxpZnRlZBgEIAEoCBImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWQobV2F0Y2hDb25zZW50Q2hhbmdlc1Jlc3BvbnNlEioKB2NoYW5nZXMYASADKAsyGS5jb25zZW50LnYxLkNvbnNlbnRDaGFuZ2USDgoGY3Vyc29yGAIgASgJIl8KHEV4cG9ydFN1cHByZXNzaW9uTGlzdFJlcXVlc3QSKQoGdGFyZ2V0GAEgASgLMhkuY29uc2VudC52MS5Db25zZW50VGFyZ2V0EhQKDHJlc3VtZV90b2tlbhgCIAEoCSKlAQoQU3VwcHJlc3Npb25FbnRyeRIOCgZkaWdlc3QYASABKAwSDAoEa2luZBgCIAEoCRISCgpzdWJqZWN0X2lkGAMgASgJEiIKBnJlYXNvbhgEIAEoDjISLmNvbnNlbnQudjEuUmVhc29uEhAKCGV2ZW50X2lkGAUgASgJEikKBXNpbmNlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJkCh1FeHBvcnRTdXBwcmVzc2lvbkxpc3RSZXNwb25zZRItCgdlbnRyaWVzGAEgAygLMhwuY29uc2VudC52MS5TdXBwcmVzc2lvbkVudHJ5EhQKDHJlc3VtZV90b2tlbhgCIAEoCSJKChhIYXNoQ29udGFjdFBvaW50c1JlcXVlc3QSLgoOY29udGFjdF9wb2ludHMYASADKAsyFi5jb25zZW50LnYxLlN1YmplY3RSZWYiWwoQQ29udGFjdFBvaW50SGFzaBIOCgZkaWdlc3QYASABKAwSDAoEa2luZBgCIAEoCRIpCgVlcnJvchgDIAEoCzIaLmNvbnNlbnQudjEuUmVjaXBpZW50RXJyb3IiSQoZSGFzaENvbnRhY3RQb2ludHNSZXNwb25zZRIsCgZoYXNoZXMYASADKAsyHC5jb25zZW50LnYxLkNvbnRhY3RQb2ludEhhc2gqXQoJQmxvY2tLaW5kEhoKFkJMT0NLX0tJTkRfVU5TUEVDSUZJRUQQABIYChRCTE9DS19LSU5EX09CSkVDVElPThABEhoKFkJMT0NLX0tJTkRfUkVTVFJJQ1RJT04QAjKxBAoPQ2FtcGFpZ25TZXJ2aWNlEmUKEUJhdGNoQ2hlY2tDb25zZW50EiQuY29uc2VudC52MS5CYXRjaENoZWNrQ29uc2VudFJlcXVlc3QaJS5jb25zZW50LnYxLkJhdGNoQ2hlY2tDb25zZW50UmVzcG9uc2UiA5ACARJsChJTdHJlYW1DaGVja0NvbnNlbnQSJS5jb25zZW50LnYxLlN0cmVhbUNoZWNrQ29uc2VudFJlcXVlc3QaJi5jb25zZW50LnYxLlN0cmVhbUNoZWNrQ29uc2VudFJlc3BvbnNlIgOQAgEoATABEm0KE1dhdGNoQ29uc2VudENoYW5nZXMSJi5jb25zZW50LnYxLldhdGNoQ29uc2VudENoYW5nZXNSZXF1ZXN0GicuY29uc2VudC52MS5XYXRjaENvbnNlbnRDaGFuZ2VzUmVzcG9uc2UiA5ACATABEnMKFUV4cG9ydFN1cHByZXNzaW9uTGlzdBIoLmNvbnNlbnQudjEuRXhwb3J0U3VwcHJlc3Npb25MaXN0UmVxdWVzdBopLmNvbnNlbnQudjEuRXhwb3J0U3VwcHJlc3Npb25MaXN0UmVzcG9uc2UiA5ACATABEmUKEUhhc2hDb250YWN0UG9pbnRzEiQuY29uc2VudC52MS5IYXNoQ29udGFjdFBvaW50c1JlcXVlc3QaJS5jb25zZW50LnYxLkhhc2hDb250YWN0UG9pbnRzUmVzcG9uc2UiA5ACAUJMChpjb25zZW50ZC5jbGllbnQuY29uc2VudC52MVABWixjb25zZW50ZC9jbGllbnRzL2dvL2dlbi9jb25zZW50L3YxO2NvbnNlbnR2MWIGcHJvdG8z", [file_consent_v1_consent, file_consent_v1_types, file_google_protobuf_timestamp]);
+  fileDesc("Chljb25zZW50L3YxL2NhbXBhaWduLnByb3RvEgpjb25zZW50LnYxIjAKDlJlY2lwaWVudEVycm9yEg0KBWZpZWxkGAEgASgJEg8KB21lc3NhZ2UYAiABKAki0AIKC0NoZWNrQW5zd2VyEg0KBWluZGV4GAEgASgEEiYKCGRlY2lzaW9uGAIgASgOMhQuY29uc2VudC52MS5EZWNpc2lvbhIiCgZyZWFzb24YAyABKA4yEi5jb25zZW50LnYxLlJlYXNvbhIQCghldmVudF9pZBgEIAEoCRIvCgt2YWxpZF91bnRpbBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKc3ViamVjdF9pZBgGIAEoCRIpCgVlcnJvchgHIAEoCzIaLmNvbnNlbnQudjEuUmVjaXBpZW50RXJyb3ISGQoRdW5zdWJzY3JpYmVfdG9rZW4YCCABKAkSFwoPdW5zdWJzY3JpYmVfdXJsGAkgASgJEhgKEHByZWZlcmVuY2VfdG9rZW4YCiABKAkSFgoOcHJlZmVyZW5jZV91cmwYCyABKAki0QEKGEJhdGNoQ2hlY2tDb25zZW50UmVxdWVzdBIpCgZ0YXJnZXQYASABKAsyGS5jb25zZW50LnYxLkNvbnNlbnRUYXJnZXQSKgoKcmVjaXBpZW50cxgCIAMoCzIWLmNvbnNlbnQudjEuU3ViamVjdFJlZhIpCgVhc19vZhgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGQoRdW5zdWJzY3JpYmVfbGlua3MYBCABKAgSGAoQcHJlZmVyZW5jZV9saW5rcxgFIAEoCCJ0ChlCYXRjaENoZWNrQ29uc2VudFJlc3BvbnNlEigKB2Fuc3dlcnMYASADKAsyFy5jb25zZW50LnYxLkNoZWNrQW5zd2VyEi0KDGxhd2Z1bF9iYXNpcxgCIAEoDjIXLmNvbnNlbnQudjEuTGF3ZnVsQmFzaXMi0gEKGVN0cmVhbUNoZWNrQ29uc2VudFJlcXVlc3QSKQoGdGFyZ2V0GAEgASgLMhkuY29uc2VudC52MS5Db25zZW50VGFyZ2V0EikKBWFzX29mGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIqCgpyZWNpcGllbnRzGAMgAygLMhYuY29uc2VudC52MS5TdWJqZWN0UmVmEhkKEXVuc3Vic2NyaWJlX2xpbmtzGAQgASgIEhgKEHByZWZlcmVuY2VfbGlua3MYBSABKAgidQoaU3RyZWFtQ2hlY2tDb25zZW50UmVzcG9uc2USKAoHYW5zd2VycxgBIAMoCzIXLmNvbnNlbnQudjEuQ2hlY2tBbnN3ZXISLQoMbGF3ZnVsX2Jhc2lzGAIgASgOMhcuY29uc2VudC52MS5MYXdmdWxCYXNpcyJTChpXYXRjaENvbnNlbnRDaGFuZ2VzUmVxdWVzdBIOCgZjdXJzb3IYASABKAkSEAoIZnJvbV9ub3cYAiABKAgSEwoLbWF4X2NoYW5nZXMYAyABKA0ihwEKDUNvbnNlbnRDaGFuZ2USEAoIcG9zaXRpb24YASABKAQSJwoFZXZlbnQYAiABKAsyGC5jb25zZW50LnYxLkNvbnNlbnRFdmVudBImCgVibG9jaxgDIAEoCzIXLmNvbnNlbnQudjEuQmxvY2tDaGFuZ2USEwoLZXh0ZXJuYWxfaWQYBCABKAkikAEKC0Jsb2NrQ2hhbmdlEhAKCGJsb2NrX2lkGAEgASgJEhIKCnN1YmplY3RfaWQYAiABKAkSIwoEa2luZBgDIAEoDjIVLmNvbnNlbnQudjEuQmxvY2tLaW5kEg4KBmxpZnRlZBgEIAEoCBImCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiWQobV2F0Y2hDb25zZW50Q2hhbmdlc1Jlc3BvbnNlEioKB2NoYW5nZXMYASADKAsyGS5jb25zZW50LnYxLkNvbnNlbnRDaGFuZ2USDgoGY3Vyc29yGAIgASgJIl8KHEV4cG9ydFN1cHByZXNzaW9uTGlzdFJlcXVlc3QSKQoGdGFyZ2V0GAEgASgLMhkuY29uc2VudC52MS5Db25zZW50VGFyZ2V0EhQKDHJlc3VtZV90b2tlbhgCIAEoCSKlAQoQU3VwcHJlc3Npb25FbnRyeRIOCgZkaWdlc3QYASABKAwSDAoEa2luZBgCIAEoCRISCgpzdWJqZWN0X2lkGAMgASgJEiIKBnJlYXNvbhgEIAEoDjISLmNvbnNlbnQudjEuUmVhc29uEhAKCGV2ZW50X2lkGAUgASgJEikKBXNpbmNlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJkCh1FeHBvcnRTdXBwcmVzc2lvbkxpc3RSZXNwb25zZRItCgdlbnRyaWVzGAEgAygLMhwuY29uc2VudC52MS5TdXBwcmVzc2lvbkVudHJ5EhQKDHJlc3VtZV90b2tlbhgCIAEoCSJKChhIYXNoQ29udGFjdFBvaW50c1JlcXVlc3QSLgoOY29udGFjdF9wb2ludHMYASADKAsyFi5jb25zZW50LnYxLlN1YmplY3RSZWYiWwoQQ29udGFjdFBvaW50SGFzaBIOCgZkaWdlc3QYASABKAwSDAoEa2luZBgCIAEoCRIpCgVlcnJvchgDIAEoCzIaLmNvbnNlbnQudjEuUmVjaXBpZW50RXJyb3IiSQoZSGFzaENvbnRhY3RQb2ludHNSZXNwb25zZRIsCgZoYXNoZXMYASADKAsyHC5jb25zZW50LnYxLkNvbnRhY3RQb2ludEhhc2giKwoYU3VtbWFyaXplQ29uc2VudHNSZXF1ZXN0Eg8KB3B1cnBvc2UYASABKAkidAoMQ29uc2VudFRhbGx5EikKBnRhcmdldBgBIAEoCzIZLmNvbnNlbnQudjEuQ29uc2VudFRhcmdldBInCgVzdGF0ZRgCIAEoDjIYLmNvbnNlbnQudjEuQ29uc2VudFN0YXRlEhAKCHN1YmplY3RzGAMgASgEInEKGVN1bW1hcml6ZUNvbnNlbnRzUmVzcG9uc2USKQoHdGFsbGllcxgBIAMoCzIYLmNvbnNlbnQudjEuQ29uc2VudFRhbGx5EikKBWFzX29mGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCpdCglCbG9ja0tpbmQSGgoWQkxPQ0tfS0lORF9VTlNQRUNJRklFRBAAEhgKFEJMT0NLX0tJTkRfT0JKRUNUSU9OEAESGgoWQkxPQ0tfS0lORF9SRVNUUklDVElPThACMpgFCg9DYW1wYWlnblNlcnZpY2USZQoRQmF0Y2hDaGVja0NvbnNlbnQSJC5jb25zZW50LnYxLkJhdGNoQ2hlY2tDb25zZW50UmVxdWVzdBolLmNvbnNlbnQudjEuQmF0Y2hDaGVja0NvbnNlbnRSZXNwb25zZSIDkAIBEmwKElN0cmVhbUNoZWNrQ29uc2VudBIlLmNvbnNlbnQudjEuU3RyZWFtQ2hlY2tDb25zZW50UmVxdWVzdBomLmNvbnNlbnQudjEuU3RyZWFtQ2hlY2tDb25zZW50UmVzcG9uc2UiA5ACASgBMAESbQoTV2F0Y2hDb25zZW50Q2hhbmdlcxImLmNvbnNlbnQudjEuV2F0Y2hDb25zZW50Q2hhbmdlc1JlcXVlc3QaJy5jb25zZW50LnYxLldhdGNoQ29uc2VudENoYW5nZXNSZXNwb25zZSIDkAIBMAEScwoVRXhwb3J0U3VwcHJlc3Npb25MaXN0EiguY29uc2VudC52MS5FeHBvcnRTdXBwcmVzc2lvbkxpc3RSZXF1ZXN0GikuY29uc2VudC52MS5FeHBvcnRTdXBwcmVzc2lvbkxpc3RSZXNwb25zZSIDkAIBMAESZQoRSGFzaENvbnRhY3RQb2ludHMSJC5jb25zZW50LnYxLkhhc2hDb250YWN0UG9pbnRzUmVxdWVzdBolLmNvbnNlbnQudjEuSGFzaENvbnRhY3RQb2ludHNSZXNwb25zZSIDkAIBEmUKEVN1bW1hcml6ZUNvbnNlbnRzEiQuY29uc2VudC52MS5TdW1tYXJpemVDb25zZW50c1JlcXVlc3QaJS5jb25zZW50LnYxLlN1bW1hcml6ZUNvbnNlbnRzUmVzcG9uc2UiA5ACAUJMChpjb25zZW50ZC5jbGllbnQuY29uc2VudC52MVABWixjb25zZW50ZC9jbGllbnRzL2dvL2dlbi9jb25zZW50L3YxO2NvbnNlbnR2MWIGcHJvdG8z", [file_consent_v1_consent, file_consent_v1_types, file_google_protobuf_timestamp]);
 
 /**
  * RecipientError says why one recipient of a list could not be checked.
@@ -612,6 +612,82 @@ export const HashContactPointsResponseSchema: GenMessage<HashContactPointsRespon
   messageDesc(file_consent_v1_campaign, 15);
 
 /**
+ * @generated from message consent.v1.SummarizeConsentsRequest
+ */
+export type SummarizeConsentsRequest = Message<"consent.v1.SummarizeConsentsRequest"> & {
+  /**
+   * Only this purpose, when set (a purpose nobody has a state for counts nothing).
+   *
+   * @generated from field: string purpose = 1;
+   */
+  purpose: string;
+};
+
+/**
+ * Describes the message consent.v1.SummarizeConsentsRequest.
+ * Use `create(SummarizeConsentsRequestSchema)` to create a new message.
+ */
+export const SummarizeConsentsRequestSchema: GenMessage<SummarizeConsentsRequest> = /*@__PURE__*/
+  messageDesc(file_consent_v1_campaign, 16);
+
+/**
+ * ConsentTally is how many people hold one state for one target.
+ *
+ * @generated from message consent.v1.ConsentTally
+ */
+export type ConsentTally = Message<"consent.v1.ConsentTally"> & {
+  /**
+   * A "withdraw everything" (of every channel, or of one) has no purpose.
+   *
+   * @generated from field: consent.v1.ConsentTarget target = 1;
+   */
+  target?: ConsentTarget | undefined;
+
+  /**
+   * @generated from field: consent.v1.ConsentState state = 2;
+   */
+  state: ConsentState;
+
+  /**
+   * @generated from field: uint64 subjects = 3;
+   */
+  subjects: bigint;
+};
+
+/**
+ * Describes the message consent.v1.ConsentTally.
+ * Use `create(ConsentTallySchema)` to create a new message.
+ */
+export const ConsentTallySchema: GenMessage<ConsentTally> = /*@__PURE__*/
+  messageDesc(file_consent_v1_campaign, 17);
+
+/**
+ * @generated from message consent.v1.SummarizeConsentsResponse
+ */
+export type SummarizeConsentsResponse = Message<"consent.v1.SummarizeConsentsResponse"> & {
+  /**
+   * In target order (purpose, channel, scope), then state.
+   *
+   * @generated from field: repeated consent.v1.ConsentTally tallies = 1;
+   */
+  tallies: ConsentTally[];
+
+  /**
+   * When the states were read (a grant past its validity then counts as expired).
+   *
+   * @generated from field: google.protobuf.Timestamp as_of = 2;
+   */
+  asOf?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message consent.v1.SummarizeConsentsResponse.
+ * Use `create(SummarizeConsentsResponseSchema)` to create a new message.
+ */
+export const SummarizeConsentsResponseSchema: GenMessage<SummarizeConsentsResponse> = /*@__PURE__*/
+  messageDesc(file_consent_v1_campaign, 18);
+
+/**
  * BlockKind is what a block stops.
  *
  * @generated from enum consent.v1.BlockKind
@@ -742,6 +818,20 @@ export const CampaignService: GenService<{
     methodKind: "unary";
     input: typeof HashContactPointsRequestSchema;
     output: typeof HashContactPointsResponseSchema;
+  },
+  /**
+   * SummarizeConsents counts the tenant's people by target and current state: how many granted,
+   * refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+   * expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+   * whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+   * versions count there).
+   *
+   * @generated from rpc consent.v1.CampaignService.SummarizeConsents
+   */
+  summarizeConsents: {
+    methodKind: "unary";
+    input: typeof SummarizeConsentsRequestSchema;
+    output: typeof SummarizeConsentsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_consent_v1_campaign, 0);

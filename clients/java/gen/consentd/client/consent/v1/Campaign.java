@@ -94,6 +94,21 @@ public final class Campaign {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_consent_v1_HashContactPointsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_SummarizeConsentsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_SummarizeConsentsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_ConsentTally_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_ConsentTally_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_consent_v1_SummarizeConsentsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_consent_v1_SummarizeConsentsResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -173,25 +188,36 @@ public final class Campaign {
       "nd\0220\n\005error\030\003 \001(\0132\032.consent.v1.Recipient" +
       "ErrorR\005error\"Q\n\031HashContactPointsRespons" +
       "e\0224\n\006hashes\030\001 \003(\0132\034.consent.v1.ContactPo" +
-      "intHashR\006hashes*]\n\tBlockKind\022\032\n\026BLOCK_KI" +
-      "ND_UNSPECIFIED\020\000\022\030\n\024BLOCK_KIND_OBJECTION" +
-      "\020\001\022\032\n\026BLOCK_KIND_RESTRICTION\020\0022\261\004\n\017Campa" +
-      "ignService\022e\n\021BatchCheckConsent\022$.consen" +
-      "t.v1.BatchCheckConsentRequest\032%.consent." +
-      "v1.BatchCheckConsentResponse\"\003\220\002\001\022l\n\022Str" +
-      "eamCheckConsent\022%.consent.v1.StreamCheck" +
-      "ConsentRequest\032&.consent.v1.StreamCheckC" +
-      "onsentResponse\"\003\220\002\001(\0010\001\022m\n\023WatchConsentC" +
-      "hanges\022&.consent.v1.WatchConsentChangesR" +
-      "equest\032\'.consent.v1.WatchConsentChangesR" +
-      "esponse\"\003\220\002\0010\001\022s\n\025ExportSuppressionList\022" +
-      "(.consent.v1.ExportSuppressionListReques" +
-      "t\032).consent.v1.ExportSuppressionListResp" +
-      "onse\"\003\220\002\0010\001\022e\n\021HashContactPoints\022$.conse" +
-      "nt.v1.HashContactPointsRequest\032%.consent" +
-      ".v1.HashContactPointsResponse\"\003\220\002\001BL\n\032co" +
-      "nsentd.client.consent.v1P\001Z,consentd/cli" +
-      "ents/go/gen/consent/v1;consentv1b\006proto3"
+      "intHashR\006hashes\"4\n\030SummarizeConsentsRequ" +
+      "est\022\030\n\007purpose\030\001 \001(\tR\007purpose\"\215\001\n\014Consen" +
+      "tTally\0221\n\006target\030\001 \001(\0132\031.consent.v1.Cons" +
+      "entTargetR\006target\022.\n\005state\030\002 \001(\0162\030.conse" +
+      "nt.v1.ConsentStateR\005state\022\032\n\010subjects\030\003 " +
+      "\001(\004R\010subjects\"\200\001\n\031SummarizeConsentsRespo" +
+      "nse\0222\n\007tallies\030\001 \003(\0132\030.consent.v1.Consen" +
+      "tTallyR\007tallies\022/\n\005as_of\030\002 \001(\0132\032.google." +
+      "protobuf.TimestampR\004asOf*]\n\tBlockKind\022\032\n" +
+      "\026BLOCK_KIND_UNSPECIFIED\020\000\022\030\n\024BLOCK_KIND_" +
+      "OBJECTION\020\001\022\032\n\026BLOCK_KIND_RESTRICTION\020\0022" +
+      "\230\005\n\017CampaignService\022e\n\021BatchCheckConsent" +
+      "\022$.consent.v1.BatchCheckConsentRequest\032%" +
+      ".consent.v1.BatchCheckConsentResponse\"\003\220" +
+      "\002\001\022l\n\022StreamCheckConsent\022%.consent.v1.St" +
+      "reamCheckConsentRequest\032&.consent.v1.Str" +
+      "eamCheckConsentResponse\"\003\220\002\001(\0010\001\022m\n\023Watc" +
+      "hConsentChanges\022&.consent.v1.WatchConsen" +
+      "tChangesRequest\032\'.consent.v1.WatchConsen" +
+      "tChangesResponse\"\003\220\002\0010\001\022s\n\025ExportSuppres" +
+      "sionList\022(.consent.v1.ExportSuppressionL" +
+      "istRequest\032).consent.v1.ExportSuppressio" +
+      "nListResponse\"\003\220\002\0010\001\022e\n\021HashContactPoint" +
+      "s\022$.consent.v1.HashContactPointsRequest\032" +
+      "%.consent.v1.HashContactPointsResponse\"\003" +
+      "\220\002\001\022e\n\021SummarizeConsents\022$.consent.v1.Su" +
+      "mmarizeConsentsRequest\032%.consent.v1.Summ" +
+      "arizeConsentsResponse\"\003\220\002\001BL\n\032consentd.c" +
+      "lient.consent.v1P\001Z,consentd/clients/go/" +
+      "gen/consent/v1;consentv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -296,6 +322,24 @@ public final class Campaign {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_consent_v1_HashContactPointsResponse_descriptor,
         new java.lang.String[] { "Hashes", });
+    internal_static_consent_v1_SummarizeConsentsRequest_descriptor =
+      getDescriptor().getMessageTypes().get(16);
+    internal_static_consent_v1_SummarizeConsentsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_SummarizeConsentsRequest_descriptor,
+        new java.lang.String[] { "Purpose", });
+    internal_static_consent_v1_ConsentTally_descriptor =
+      getDescriptor().getMessageTypes().get(17);
+    internal_static_consent_v1_ConsentTally_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_ConsentTally_descriptor,
+        new java.lang.String[] { "Target", "State", "Subjects", });
+    internal_static_consent_v1_SummarizeConsentsResponse_descriptor =
+      getDescriptor().getMessageTypes().get(18);
+    internal_static_consent_v1_SummarizeConsentsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_consent_v1_SummarizeConsentsResponse_descriptor,
+        new java.lang.String[] { "Tallies", "AsOf", });
     consentd.client.consent.v1.Consent.getDescriptor();
     consentd.client.consent.v1.Types.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();

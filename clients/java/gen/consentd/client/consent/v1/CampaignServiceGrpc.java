@@ -181,6 +181,38 @@ public final class CampaignServiceGrpc {
     return getHashContactPointsMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<consentd.client.consent.v1.SummarizeConsentsRequest,
+      consentd.client.consent.v1.SummarizeConsentsResponse> getSummarizeConsentsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "SummarizeConsents",
+      requestType = consentd.client.consent.v1.SummarizeConsentsRequest.class,
+      responseType = consentd.client.consent.v1.SummarizeConsentsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<consentd.client.consent.v1.SummarizeConsentsRequest,
+      consentd.client.consent.v1.SummarizeConsentsResponse> getSummarizeConsentsMethod() {
+    io.grpc.MethodDescriptor<consentd.client.consent.v1.SummarizeConsentsRequest, consentd.client.consent.v1.SummarizeConsentsResponse> getSummarizeConsentsMethod;
+    if ((getSummarizeConsentsMethod = CampaignServiceGrpc.getSummarizeConsentsMethod) == null) {
+      synchronized (CampaignServiceGrpc.class) {
+        if ((getSummarizeConsentsMethod = CampaignServiceGrpc.getSummarizeConsentsMethod) == null) {
+          CampaignServiceGrpc.getSummarizeConsentsMethod = getSummarizeConsentsMethod =
+              io.grpc.MethodDescriptor.<consentd.client.consent.v1.SummarizeConsentsRequest, consentd.client.consent.v1.SummarizeConsentsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "SummarizeConsents"))
+              .setSafe(true)
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.SummarizeConsentsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  consentd.client.consent.v1.SummarizeConsentsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CampaignServiceMethodDescriptorSupplier("SummarizeConsents"))
+              .build();
+        }
+      }
+    }
+    return getSummarizeConsentsMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -322,6 +354,20 @@ public final class CampaignServiceGrpc {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getHashContactPointsMethod(), responseObserver);
     }
 
+    /**
+     * <pre>
+     * SummarizeConsents counts the tenant's people by target and current state: how many granted,
+     * refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+     * expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+     * whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+     * versions count there).
+     * </pre>
+     */
+    public void summarizeConsents(consentd.client.consent.v1.SummarizeConsentsRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.SummarizeConsentsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getSummarizeConsentsMethod(), responseObserver);
+    }
+
     @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
       return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
           .addMethod(
@@ -359,6 +405,13 @@ public final class CampaignServiceGrpc {
                 consentd.client.consent.v1.HashContactPointsRequest,
                 consentd.client.consent.v1.HashContactPointsResponse>(
                   this, METHODID_HASH_CONTACT_POINTS)))
+          .addMethod(
+            getSummarizeConsentsMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                consentd.client.consent.v1.SummarizeConsentsRequest,
+                consentd.client.consent.v1.SummarizeConsentsResponse>(
+                  this, METHODID_SUMMARIZE_CONSENTS)))
           .build();
     }
   }
@@ -474,6 +527,21 @@ public final class CampaignServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getHashContactPointsMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * SummarizeConsents counts the tenant's people by target and current state: how many granted,
+     * refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+     * expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+     * whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+     * versions count there).
+     * </pre>
+     */
+    public void summarizeConsents(consentd.client.consent.v1.SummarizeConsentsRequest request,
+        io.grpc.stub.StreamObserver<consentd.client.consent.v1.SummarizeConsentsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getSummarizeConsentsMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -563,6 +631,20 @@ public final class CampaignServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getHashContactPointsMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * SummarizeConsents counts the tenant's people by target and current state: how many granted,
+     * refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+     * expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+     * whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+     * versions count there).
+     * </pre>
+     */
+    public consentd.client.consent.v1.SummarizeConsentsResponse summarizeConsents(consentd.client.consent.v1.SummarizeConsentsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getSummarizeConsentsMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -610,13 +692,29 @@ public final class CampaignServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getHashContactPointsMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * SummarizeConsents counts the tenant's people by target and current state: how many granted,
+     * refused, withdrew, are pending confirmation, lapsed (a grant past its validity counts as
+     * expired) or were erased, per purpose, channel and scope. Aggregates only, for a dashboard:
+     * whether each person may be contacted is CheckConsent's answer (blocks, objections and notice
+     * versions count there).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<consentd.client.consent.v1.SummarizeConsentsResponse> summarizeConsents(
+        consentd.client.consent.v1.SummarizeConsentsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getSummarizeConsentsMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_BATCH_CHECK_CONSENT = 0;
   private static final int METHODID_WATCH_CONSENT_CHANGES = 1;
   private static final int METHODID_EXPORT_SUPPRESSION_LIST = 2;
   private static final int METHODID_HASH_CONTACT_POINTS = 3;
-  private static final int METHODID_STREAM_CHECK_CONSENT = 4;
+  private static final int METHODID_SUMMARIZE_CONSENTS = 4;
+  private static final int METHODID_STREAM_CHECK_CONSENT = 5;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -650,6 +748,10 @@ public final class CampaignServiceGrpc {
         case METHODID_HASH_CONTACT_POINTS:
           serviceImpl.hashContactPoints((consentd.client.consent.v1.HashContactPointsRequest) request,
               (io.grpc.stub.StreamObserver<consentd.client.consent.v1.HashContactPointsResponse>) responseObserver);
+          break;
+        case METHODID_SUMMARIZE_CONSENTS:
+          serviceImpl.summarizeConsents((consentd.client.consent.v1.SummarizeConsentsRequest) request,
+              (io.grpc.stub.StreamObserver<consentd.client.consent.v1.SummarizeConsentsResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -720,6 +822,7 @@ public final class CampaignServiceGrpc {
               .addMethod(getWatchConsentChangesMethod())
               .addMethod(getExportSuppressionListMethod())
               .addMethod(getHashContactPointsMethod())
+              .addMethod(getSummarizeConsentsMethod())
               .build();
         }
       }
