@@ -47,10 +47,10 @@ def _nth_port(address: str, index: int) -> str:
     return f"{host}:{int(port) + index}" if int(port) else address
 
 
-def _metrics_ports_apart(settings: Settings, workers: int) -> None:
-    """The workers' metrics ports (the metrics port + 0 to N-1) clear of every other port set:
-    one falling on the embedded PostgreSQL's left a worker without metrics, said by one error
-    line (probe KB)."""
+def metrics_ports_apart(settings: Settings, workers: int = 1) -> None:
+    """The metrics ports (the metrics port + 0 to N-1 with `--workers N`) clear of every other
+    port set: one falling on the embedded PostgreSQL's or the process's own left it without
+    metrics, said by one error line (probes KB, NA). Raises ConfigError."""
     if settings.metrics_address is None or _nth_port(settings.metrics_address, 0).endswith(":0"):
         return
     first = int(settings.metrics_address.rsplit(":", 1)[1])
@@ -59,18 +59,20 @@ def _metrics_ports_apart(settings: Settings, workers: int) -> None:
         "CONSENTD_HTTP_ADDRESS": int(settings.http_address.rsplit(":", 1)[1]),
         "CONSENTD_EMBEDDED_POSTGRES_PORT": settings.embedded_pg_port or 0,
     }
+    ports = (
+        f"port {first} (CONSENTD_METRICS_ADDRESS)"
+        if workers == 1
+        else f"ports {first} to {first + workers - 1} (CONSENTD_METRICS_ADDRESS's + 0 to "
+        f"{workers - 1}, one per worker)"
+    )
     for name, port in others.items():
         if first <= port < first + workers:
-            raise ConfigError(
-                f"--workers {workers} serves metrics on ports {first} to {first + workers - 1} "
-                f"(CONSENTD_METRICS_ADDRESS's + 0 to {workers - 1}): {name} uses {port}"
-            )
+            raise ConfigError(f"metrics would be served on {ports}: {name} uses {port}")
 
 
 async def _supervise(settings: Settings, workers: int) -> int:
     _fixed_port(settings.grpc_address, "CONSENTD_GRPC_ADDRESS")
     _fixed_port(settings.http_address, "CONSENTD_HTTP_ADDRESS")
-    _metrics_ports_apart(settings, workers)
     supervised = functools.partial(_with_parent, os.getpid())
     stop = stop_on_signals()
     async with database(settings, processes=workers) as db:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -647,3 +649,63 @@ async def test_demo_mode_key_is_publishable_and_made_once(
     assert first.split("_")[2] == stored.key_id
     with pytest.raises(ConfigError, match="CONSENTD_MIGRATION_DATABASE_URL"):
         await demo_key(replace(app, admin=None), None, tenant.slug)
+
+
+def _head_only(port: int, path: str, headers: str = "") -> tuple[bytes, float]:
+    """A POST saying Content-Length: 100 whose body never comes: what the server answers
+    within 5 s (b"" when it waits for the body), and how long it took."""
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+            f"Content-Type: application/json\r\n{headers}\r\n".encode()
+        )
+        try:
+            return sock.recv(65536), time.monotonic() - started
+        except TimeoutError:
+            return b"", time.monotonic() - started
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "RightsService/EraseSubject",  # a service served in part
+        "CampaignService/StreamCheckConsent",  # a stream of a service served in part
+        "AuditService/VerifyAuditChain",  # a service not served here at all
+    ],
+)
+async def test_a_method_left_to_the_grpc_port_is_refused_from_the_head(
+    http_port: int, tenant: Tenant, stubs: Stubs, admin_key: str, method: str
+) -> None:
+    """Probe NA: a method a partly served service leaves to the gRPC port waited 30 s for the
+    body of a caller without a key, then answered 408; a page of an allowed origin could not
+    read its 501 nor preflight it; a GET of it was a plain-text 404. Each is answered from the
+    request's head (a keyless caller's 401 first, as every method's), readable by the origin."""
+    await allow_origin(stubs, SHOP)
+    path = f"{prefix(tenant)}/consent.v1.{method}"
+    keyless, took = await asyncio.to_thread(_head_only, http_port, path)
+    assert took < 4, (keyless, took)
+    keyed, took = await asyncio.to_thread(
+        _head_only, http_port, path, f"Authorization: Bearer {admin_key}\r\n"
+    )
+    assert took < 4, (keyed, took)
+    assert keyed.startswith(b"HTTP/1.1 501 "), keyed
+    if not method.startswith("AuditService"):  # the contract's other services are named
+        assert keyless.startswith(b"HTTP/1.1 401 "), keyless
+        asked = {
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        }
+        status, headers, _ = await http(
+            http_port, path, headers={"Origin": SHOP, **asked}, method="OPTIONS"
+        )
+        assert (status, headers.get("access-control-allow-origin")) == (204, SHOP)
+    status, headers, body = await http(http_port, path, {}, {"Origin": SHOP, **auth(admin_key)})
+    assert (status, json.loads(body)["code"]) == (501, "unimplemented"), body
+    assert json.loads(body)["message"] == (
+        f"consent.v1.{method} is not served on the browser port: call it on the gRPC port"
+    )
+    assert headers.get("access-control-allow-origin") == SHOP  # the page reads why
+    url = f"{prefix(tenant)}/consent.v1.{method}?encoding=json&message=%7B%7D"
+    status, _, body = await http(http_port, url, headers=auth(admin_key), method="GET")
+    assert (status, json.loads(body)["code"]) == (501, "unimplemented"), body

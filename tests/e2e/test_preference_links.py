@@ -178,6 +178,10 @@ async def test_the_command_prints_a_link_for_one_person(
         env, "preference-link", tenant.slug, "--email", JEANNE, "--days", "31"
     )
     assert too_long.returncode == 2
+    # Nobody on record by that address (probe NA: the link made them, with a grant).
+    nobody = await _consentd(env, "preference-link", tenant.slug, "--email", "nobody@example.fr")
+    assert (nobody.returncode, nobody.stdout) == (1, ""), nobody
+    assert "no person of tenant" in nobody.stderr
     bad = await _consentd(env, "preference-link", tenant.slug, "--email", "not an address")
     assert bad.returncode != 0
     assert "--email" in bad.stderr

@@ -250,6 +250,5 @@ async def test_a_refusal_names_the_scopes_that_would_do(
         await unary(_minimal(RPCS[path].input_type), metadata=callers[WRITE])
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert raised.value.details() == (
-        "the caller's scopes do not allow RectifyContact (a key, or a portal token for "
-        "subject:self, with one of: admin)"
+        "the caller's scopes do not allow RectifyContact (a key with one of: admin)"
     )

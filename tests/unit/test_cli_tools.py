@@ -14,7 +14,7 @@ from consentd.cli.parser import parser
 from consentd.cli.progress import Progress
 from consentd.config import ConfigError, Settings
 from consentd.domain.model import ConsentState, Source
-from consentd.workers import _metrics_ports_apart, _nth_port
+from consentd.workers import _nth_port, metrics_ports_apart
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
@@ -186,13 +186,17 @@ def test_workers_metrics_ports_must_miss_every_other_port() -> None:
         "CONSENTD_EMBEDDED_POSTGRES_PORT": "51204",
     }
     settings = Settings.from_env(env)
-    _metrics_ports_apart(settings, 1)
+    metrics_ports_apart(settings, 1)
     with pytest.raises(ConfigError, match="CONSENTD_EMBEDDED_POSTGRES_PORT uses 51204"):
-        _metrics_ports_apart(settings, 2)
+        metrics_ports_apart(settings, 2)
+    # One process too: its metrics on its own browser port (probe NA).
+    own = Settings.from_env({**env, "CONSENTD_HTTP_ADDRESS": "127.0.0.1:51203"})
+    with pytest.raises(ConfigError, match=r"on port 51203 .*CONSENTD_HTTP_ADDRESS uses 51203"):
+        metrics_ports_apart(own)
     grpc = Settings.from_env({**env, "CONSENTD_GRPC_ADDRESS": "127.0.0.1:51205"})
     with pytest.raises(ConfigError, match="ports 51203 to 51205"):
-        _metrics_ports_apart(grpc, 3)
-    _metrics_ports_apart(Settings.from_env({"CONSENTD_METRICS_ADDRESS": "off"}), 8)
+        metrics_ports_apart(grpc, 3)
+    metrics_ports_apart(Settings.from_env({"CONSENTD_METRICS_ADDRESS": "off"}), 8)
 
 
 @pytest.mark.parametrize(

@@ -91,9 +91,12 @@ def authorize(method: str, principal: Principal) -> None:
         # Which scopes would (probe DF: support's key, write + attest, was refused
         # RectifyContact with no word of the admin scope it needs).
         needs = ", ".join(sorted(allowed)) or "none: not served"
+        # A portal token (or link) is named only where one may call (probe NA: SummarizeConsents
+        # suggested one could).
+        who = "a key, or a portal token for subject:self," if SELF in allowed else "a key"
         raise PermissionDenied(
-            f"the caller's scopes do not allow {method.rsplit('/', 1)[-1]} (a key, or a portal "
-            f"token for subject:self, with one of: {needs})"
+            f"the caller's scopes do not allow {method.rsplit('/', 1)[-1]} ({who} with one of: "
+            f"{needs})"
         )
 
 

@@ -226,13 +226,10 @@ class BrowserService:
     def __init__(self, app: ConnectASGIApplication[Any], served_by: object = None) -> None:
         self.app = app
         self.path = app.path
-        # The methods `served_by` (the app's implementation) leaves to the gRPC port: routed
-        # as an unserved service's (a stream's path answered 415 with no body; probe KC).
+        # The methods `served_by` (the app's implementation) leaves to the gRPC port, refused
+        # from the request's head once it is admitted (a stream's path answered 415 with no
+        # body; probe KC).
         self.unserved = _left_out(app.path, served_by) if served_by is not None else frozenset()
-
-    def serves(self, path: str, prefix: str) -> bool:
-        """Whether a call of `path` is this app's: under its `prefix`, a method it serves."""
-        return path.startswith(prefix) and path not in self.unserved
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

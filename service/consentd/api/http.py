@@ -48,7 +48,7 @@ from consentd.api.refusals import (
     answer_internal,
     closing,
     discard_body,
-    in_contract,
+    is_method,
     is_native_grpc,
     refuse_native_grpc,
     refuse_unread,
@@ -123,7 +123,7 @@ class BrowserApp:
         if match := TENANT_PREFIX.fullmatch(path):
             tenant, path = match.group(1), match.group(2)
             scope = {**scope, "path": path, "raw_path": path.encode(), "root_path": ""}
-        app = next((a for p, a in self._services.items() if a.serves(path, p)), None)
+        app = next((a for p, a in self._services.items() if path.startswith(p)), None)
         origin = header(scope, b"origin")
         if app is not None and scope["method"] == "OPTIONS":
             allowed = await path_origins(self._cookies, tenant, self._exists)
@@ -146,14 +146,19 @@ class BrowserApp:
             exposed = self._exposing(send, tenant, origin)
             await refuse_unread(scope, closing(exposed), refusal)
             self._count(path, refusal[0], whose)
+        elif app is not None and path in app.unserved:  # left to the gRPC port: from the head,
+            exposed = closing(self._exposing(send, tenant, origin))  # readable by the origin
+            await refuse_unserved(scope, exposed, *path[1:].rsplit("/", 1))
+            self._count(path, UNIMPLEMENTED)
         elif app is not None:
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))
             await self._call(app, scope, receive, send, state=state)
         elif tenant is None and (page := page_for(self._links, path)) is not None:
             await page.serve(scope, receive, send, path[len(page.prefix) :])
-        elif (service := _SERVICE_PATH.match(path)) is not None and scope["method"] == "POST":
-            await discard_body(receive)
-            await refuse_unserved(scope, send, service.group(1), service.group(2))
+        elif (service := _SERVICE_PATH.match(path)) and scope["method"] in ("POST", "GET"):
+            # From the head, the connection closed after (a body never sent held it 30 s).
+            exposed = closing(self._exposing(send, tenant, origin))
+            await refuse_unserved(scope, exposed, service.group(1), service.group(2))
             self._count(path, grpc.StatusCode.UNIMPLEMENTED)
         elif tenant is None:
             await self._pages.serve(scope, send, path)
@@ -173,7 +178,7 @@ class BrowserApp:
     def _count(self, path: str, code: grpc.StatusCode, tenant: str = "") -> None:
         """A call refused here, before the gate (see api/calls.count_refused)."""
         if self._telemetry is not None:
-            method = path if _is_method(path) else UNKNOWN_METHOD
+            method = path if is_method(path) else UNKNOWN_METHOD
             count_refused(method, self._telemetry, {}, code, tenant=tenant, started=ADMITTING.get())
 
     async def _refusal(
@@ -195,7 +200,7 @@ class BrowserApp:
         bound = asyncio.timeout(seconds)
         try:
             # A name the contract does not have: the credential only (the app answers it).
-            named = method if _is_method(method) else None
+            named = method if is_method(method) else None
             async with bound:
                 await self._authenticate(named, metadata_of(pairs), tenant=tenant)
         except Unauthenticated:
@@ -225,11 +230,6 @@ class BrowserApp:
             await app(scope, receive, exposed)
         finally:
             browser_request.reset(token)
-
-
-def _is_method(path: str) -> bool:
-    service, _, method = path.strip("/").rpartition("/")
-    return in_contract(service, method)
 
 
 class _Uvicorn(uvicorn.Server):

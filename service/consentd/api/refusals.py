@@ -144,6 +144,12 @@ async def refuse_unread(scope: Scope, send: Send, refusal: tuple[grpc.StatusCode
     await respond(send, status, body, [(b"content-type", b"application/json")])
 
 
+def is_method(path: str) -> bool:
+    """Whether `/<service>/<method>` names a method of the contract."""
+    service, _, method = path.strip("/").rpartition("/")
+    return in_contract(service, method)
+
+
 def in_contract(service: str, method: str | None = None) -> bool:
     """Whether the contract has this service (and this method of it, when named)."""
     try:
@@ -155,13 +161,16 @@ def in_contract(service: str, method: str | None = None) -> bool:
     return True
 
 
+ELSEWHERE = "is not served on the browser port: call it on the gRPC port"
+
+
 async def refuse_unserved(scope: Scope, send: Send, service: str, method: str) -> None:
     """A service of the contract this port does not serve (CampaignService, ...), or none of
     it: UNIMPLEMENTED in the call's protocol (it was a bare 404 "not found"). Over Connect, a
     served method refused here is 501 as Connect's table has it (RightsService.EraseSubject
     was, CampaignService's 404: probe FC); a path naming nothing in the contract stays 404."""
     kind = media_type(header(scope, b"content-type") or "")
-    message = f"{service}/{method} is not served on the browser port: call it on the gRPC port"
+    message = f"{service}/{method} {ELSEWHERE}"
     status = 501
     if not in_contract(service):  # it sent the caller to the gRPC port for a service nowhere
         message, status = f"there is no service {service}", 404

@@ -30,6 +30,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from consentd.cli.health import probe_health  # noqa: PLC0415
 
         return asyncio.run(probe_health(args.address or settings.grpc_address))
+    if args.command == "serve":  # its metrics ports clear of its others, before anything starts
+        from consentd.workers import metrics_ports_apart  # noqa: PLC0415
+
+        metrics_ports_apart(settings, args.workers)
     return _run(args, settings)
 
 

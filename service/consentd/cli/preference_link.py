@@ -10,6 +10,7 @@ from datetime import timedelta
 from consentd.bootstrap import App
 from consentd.domain.canonical import stamp
 from consentd.domain.identifiers import normalise
+from consentd.domain.tenancy import Principal, Scope
 
 KINDS = ("email", "phone", "external_id", "cal_id")
 
@@ -19,6 +20,14 @@ async def preference_link(app: App, args: argparse.Namespace) -> int:
     tenant = await app.admin.tenant(args.slug)
     kind = next(k for k in KINDS if getattr(args, k) is not None)
     person = normalise(kind, getattr(args, k := kind), app.settings.phone_region, f"--{k}")
+    # A known person only (probe NA: a link for an address nobody held made them, with a grant
+    # in their name; one of a person erased acts for nobody). NotFound when erased.
+    own = Principal(tenant, "cli", frozenset({Scope.SELF}), subject=person)
+    if (await app.consents.subject_consents(own, person))[0] is None:
+        named = k.replace("_", " ")
+        print(f"no person of tenant {tenant.slug!r} is known by this {named}: record their "
+              "consent first (a link acts for a person on record)", file=sys.stderr)  # fmt: skip
+        return 1
     links = app.preference_links
     token, expires = links.token(tenant.tenant_id, person, timedelta(days=args.days))
     print(links.url(token) or token)
