@@ -125,7 +125,8 @@ class BrowserApp:
             scope = {**scope, "path": path, "raw_path": path.encode(), "root_path": ""}
         app = next((a for p, a in self._services.items() if path.startswith(p)), None)
         origin = header(scope, b"origin")
-        if app is not None and scope["method"] == "OPTIONS":
+        # Any service of the contract is preflighted (AuditService's was a bare 404: probe OA).
+        if (app or _SERVICE_PATH.match(path)) and scope["method"] == "OPTIONS":
             allowed = await path_origins(self._cookies, tenant, self._exists)
             await answer_preflight(scope, send, origin, allowed)
         elif app is not None and is_native_grpc(scope):

@@ -25,8 +25,9 @@ async def preference_link(app: App, args: argparse.Namespace) -> int:
     own = Principal(tenant, "cli", frozenset({Scope.SELF}), subject=person)
     if (await app.consents.subject_consents(own, person))[0] is None:
         named = k.replace("_", " ")
-        print(f"no person of tenant {tenant.slug!r} is known by this {named}: record their "
-              "consent first (a link acts for a person on record)", file=sys.stderr)  # fmt: skip
+        print(f"consentd: no person of tenant {tenant.slug!r} is known by this {named}: "
+              "record their consent first (a link acts for a person on record)",
+              file=sys.stderr)  # fmt: skip
         return 1
     links = app.preference_links
     token, expires = links.token(tenant.tenant_id, person, timedelta(days=args.days))
