@@ -272,6 +272,16 @@ try {
     { timeout: 15000 },
   );
   await say("link-opted-in", { rows: await marieRows(), error: await marie.textContent("#error") });
+  // Named by her e-mail address, she may ask for a double opt-in purpose: its code is mailed to her.
+  await marie.click('#offers tr[data-purpose="offers"] button[data-channel="EMAIL"]');
+  await marie.waitForFunction(
+    () => document.querySelector('#consents tr[data-purpose="offers"][data-channel="EMAIL"]')?.dataset.state === "PENDING",
+    null,
+    { timeout: 15000 },
+  );
+  // Its outcome said (the opt-in before it may still be saying its own when the row changes).
+  await marie.waitForFunction(() => document.querySelector("#status").textContent.includes("Offres"), null, { timeout: 15000 });
+  await say("link-pending", { rows: await marieRows(), status: await marie.textContent("#status") });
 
   // No token, the tenant named: the page offers to mail the person their link.
   const asking = await other.newPage();

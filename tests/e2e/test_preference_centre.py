@@ -204,7 +204,7 @@ async def test_preference_centre_end_to_end(
     process = await _browser(urls)
     try:
         rights = rights_pb2_grpc.RightsServiceStub(mailing_channel)
-        await _walk(Driver(process), stubs, rights, str(tenant.tenant_id))
+        await _walk(Driver(process), stubs, rights, str(tenant.tenant_id), mail[0])
         assert process.stdin is not None
         process.stdin.close()
         assert await asyncio.wait_for(process.wait(), STEP_TIMEOUT) == 0
@@ -215,7 +215,11 @@ async def test_preference_centre_end_to_end(
 
 
 async def _walk(
-    browser: Driver, stubs: Stubs, rights: rights_pb2_grpc.RightsServiceStub, tenant_id: str
+    browser: Driver,
+    stubs: Stubs,
+    rights: rights_pb2_grpc.RightsServiceStub,
+    tenant_id: str,
+    mailbox: Mailbox,
 ) -> None:
     loaded = await browser.step("loaded")
     assert loaded["errors"] == []
@@ -364,6 +368,13 @@ async def _walk(
     allowed = await check(stubs, marie, target("research"))
     assert (allowed.decision, allowed.reason) == (ALLOW, consent_pb2.REASON_GRANTED)
     assert (await history(stubs, marie, page_size=1)).events[0].source == types_pb2.SOURCE_PORTAL
+    # A double opt-in purpose, offered to a person the page names by e-mail: pending, and the
+    # code mailed to her (a portal token's person, named by external id, is not offered one).
+    pending = await browser.step("link-pending")
+    assert "offers/EMAIL/PENDING" in pending["rows"], pending
+    assert pending["status"].startswith("Presque fini"), pending
+    (mailed,) = await mailbox.wait_for(MARIE)
+    assert token_of(mailed)
     # Without a token, a page naming its tenant offers to mail the person their link.
     asked = await browser.step("ask-link")
     assert asked["href"] == f"/preferences/link/{tenant_id}", asked

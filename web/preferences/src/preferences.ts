@@ -233,10 +233,11 @@ function actionsOf(row: CurrentConsent, index: number, decision?: TargetDecision
   // person accepts the new text here (probe KC: the row said so and offered only "withdraw").
   const outdated = decision?.decision === Decision.DENY && decision.reason === Reason.NOTICE_OUTDATED;
   const again = [ConsentState.WITHDRAWN, ConsentState.REFUSED, ConsentState.EXPIRED].includes(row.state) || outdated;
-  // Not for a STOP (every purpose), nor for a purpose asking for a double opt-in: its code goes
-  // to an address the page does not know (the click failed for good; probe HH).
-  const confirming = purposes.get(target.purpose)?.requiresConfirmation ?? true;
-  if (again && target.purpose && target.purpose !== "*" && !confirming) {
+  // Not for a STOP (every purpose), nor for a purpose asking for a double opt-in unless the
+  // page names the person by their e-mail address: its code goes to an address the grant names
+  // (by a portal token's external id, the click failed for good; probe HH).
+  const known = purposes.get(target.purpose);
+  if (again && target.purpose && target.purpose !== "*" && known && recordable(known)) {
     const words = outdated ? t().acceptNewText : t().grantAgain;
     const label = `${words}${language === "fr" ? " : " : ": "}${what}`;
     cell.append(button(words, () => void grant(target), { className: "grant secondary", ariaLabel: label }));
@@ -338,12 +339,16 @@ async function loadCatalog(rows: CurrentConsent[]): Promise<void> {
 }
 
 // What the page offers to opt in to: the purposes that ask for consent and whose grant the page
-// can record (a double opt-in's code goes to an address a portal grant does not name), on the
-// channels the page can stop. Without it a person could only opt back in to what they had once
-// been asked (a purpose added to the catalogue later was out of their reach).
+// can record, on the channels the page can stop. Without it a person could only opt back in to
+// what they had once been asked (a purpose added to the catalogue later was out of their reach).
 const OFFERED_CHANNELS = [Channel.EMAIL, Channel.SMS, Channel.VOICE_CALL];
-const offered = () =>
-  [...purposes.values()].filter((p) => p.lawfulBasis === LawfulBasis.CONSENT && !p.requiresConfirmation);
+const offered = () => [...purposes.values()].filter((p) => p.lawfulBasis === LawfulBasis.CONSENT && recordable(p));
+
+// A double opt-in's code goes to the address the grant names: only a page naming the person by
+// their e-mail address (a preference link mailed to them) can ask for one.
+function recordable(purpose: Purpose): boolean {
+  return !purpose.requiresConfirmation || subject.ref.case === "email";
+}
 
 // One row per purpose with a button per channel the person has made no choice on yet (a
 // withdrawal or a refusal is a choice: its row above offers to opt in again).
