@@ -19,8 +19,6 @@ at most).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import json
@@ -28,16 +26,15 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from consentd.app.ports import Clock
-from consentd.app.token_refusals import refused
+from consentd.app.token_refusals import numeric_date, refused
+from consentd.domain.canonical import b64url, unb64url
 from consentd.domain.confirmations import TOKEN_PLACEHOLDER
 from consentd.domain.identifiers import Identifier, IdentifierKind
 
 PREFIX = "p1."
-DEFAULT_DAYS = 7
-MAX_DAYS = 30
+DEFAULT_DAYS = 7  # CONSENTD_PREFERENCE_LINK_DAYS's default; 30 at most (config.py)
 # Our links are about 150 to 600 characters (an identifier is 256 at most); more is not one.
 MAX_LINK = 1024
-_AFTER_9999 = 253_402_300_800
 
 
 class PreferenceLinks:
@@ -62,8 +59,8 @@ class PreferenceLinks:
         expires = int((self._clock() + (lifetime or self.lifetime)).timestamp())
         claims = {"tid": str(tenant_id), "kind": person.kind.value, "sub": person.value}
         encoded = json.dumps({**claims, "exp": expires}, separators=(",", ":"), ensure_ascii=False)
-        signed = PREFIX + _b64(encoded.encode())
-        return f"{signed}.{_b64(self._mac(signed))}", datetime.fromtimestamp(expires, UTC)
+        signed = PREFIX + b64url(encoded.encode())
+        return f"{signed}.{b64url(self._mac(signed))}", datetime.fromtimestamp(expires, UTC)
 
     def url(self, token: str) -> str:
         """The page's address with the token in it ("" when no address is configured)."""
@@ -77,10 +74,10 @@ class PreferenceLinks:
             raise refused("link_malformed")
         # Compared as written: one spelling per link (the other base64 alphabet, or another
         # last character with the same bits, passed a check of the decoded bytes; probe LA).
-        if not hmac.compare_digest(_b64(self._mac(signed)), mac):
+        if not hmac.compare_digest(b64url(self._mac(signed)), mac):
             raise refused("link_signature")
-        claims = json.loads(_unb64(signed.removeprefix(PREFIX)))  # ours: the mac says so
-        expires = datetime.fromtimestamp(min(max(claims["exp"], 0), _AFTER_9999), UTC)
+        claims = json.loads(unb64url(signed.removeprefix(PREFIX)))  # ours: the mac says so
+        expires = numeric_date(claims["exp"])
         if self._clock() >= expires:
             raise refused("link_expired")
         person = Identifier(IdentifierKind(claims["kind"]), claims["sub"])
@@ -94,17 +91,3 @@ class PreferenceLinks:
 
     def _mac(self, signed: str) -> bytes:
         return hmac.new(self._key, signed.encode(), hashlib.sha256).digest()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    """Raises ValueError for anything but unpadded base64url."""
-    if not text or "=" in text:
-        raise ValueError("not base64url")
-    try:  # validate: a character outside the alphabet is refused, not skipped
-        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
-    except binascii.Error:
-        raise ValueError("not base64url") from None

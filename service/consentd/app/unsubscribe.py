@@ -7,7 +7,6 @@ expires (a link in an old message must still work) and can only ever withdraw.""
 from __future__ import annotations
 
 import asyncio
-import base64
 import binascii
 import hashlib
 import hmac
@@ -24,6 +23,7 @@ from consentd.app.checks import CheckResult
 from consentd.app.commands import CheckConsent, Evidence, WithdrawConsent
 from consentd.app.consents import ConsentUseCases
 from consentd.app.ports import TenantDirectory
+from consentd.domain.canonical import b64url, unb64url
 from consentd.domain.confirmations import TOKEN_PLACEHOLDER
 from consentd.domain.decision import persons_word, standing_stop
 from consentd.domain.errors import ConsentError
@@ -90,9 +90,9 @@ class UnsubscribeLinks:
             nonce = os.urandom(_NONCE)
             plain = "\x1f".join((subject.kind.value, subject.value, *fields)).encode()
             sealed = self._sealing.encrypt(nonce, plain, tenant_id.bytes)
-            return f"{_SEALED_PREFIX}{_b64(tenant_id.bytes + nonce + sealed)}"
+            return f"{_SEALED_PREFIX}{b64url(tenant_id.bytes + nonce + sealed)}"
         payload = tenant_id.bytes + subject.bytes + "\x1f".join(fields).encode()
-        return f"{_PREFIX}{_b64(payload)}.{_b64(self._mac(payload))}"
+        return f"{_PREFIX}{b64url(payload)}.{b64url(self._mac(payload))}"
 
     def url(self, token: str) -> str:
         return self._template.replace(TOKEN_PLACEHOLDER, token) if self._template else ""
@@ -105,10 +105,10 @@ class UnsubscribeLinks:
             return None
         body, mac = token[len(_PREFIX) :].split(".")
         try:
-            payload, given = _unb64(body), _unb64(mac)
+            payload, given = unb64url(body), unb64url(mac)
             # One spelling per token: padding, the other alphabet and spare bits were taken as
             # the same token (probe AI), which a list of leaked tokens would miss.
-            if (_b64(payload), _b64(given)) != (body, mac):
+            if (b64url(payload), b64url(given)) != (body, mac):
                 return None
             if not hmac.compare_digest(given, self._mac(payload)):
                 return None
@@ -120,8 +120,8 @@ class UnsubscribeLinks:
 
     def _opened_sealed(self, body: str) -> Link | None:
         try:
-            raw = _unb64(body)
-            if _b64(raw) != body or len(raw) < 16 + _NONCE:
+            raw = unb64url(body)
+            if b64url(raw) != body or len(raw) < 16 + _NONCE:
                 return None
             tenant, nonce, sealed = raw[:16], raw[16 : 16 + _NONCE], raw[16 + _NONCE :]
             plain = self._sealing.decrypt(nonce, sealed, tenant).decode()
@@ -249,11 +249,3 @@ class _Held:
 
 # The answers that are the person's "no" already: nothing more to record.
 STANDING_NO = frozenset({Reason.WITHDRAWN, Reason.REFUSED, Reason.OBJECTED, Reason.ERASED})
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -15,7 +15,7 @@ SCOPES = [s.value for s in Scope if s is not Scope.SELF]
 # The longest a key may be issued for (ten years): beyond it a date overflows, and a key meant
 # to expire should not outlive its purpose.
 MAX_KEY_DAYS = 3650
-MAX_LINK_DAYS = 30  # a preference link's, as app/preference_links.py MAX_DAYS
+MAX_LINK_DAYS = 30  # a preference link's, as CONSENTD_PREFERENCE_LINK_DAYS's (config.py)
 MAX_OVERLAP_HOURS = 720  # a rotated webhook secret's, as app/webhooks.py MAX_OVERLAP
 
 

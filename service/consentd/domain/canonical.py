@@ -3,6 +3,7 @@ heads. UTF-8 JSON with sorted keys and no spaces, times as `YYYY-MM-DDTHH:MM:SS.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -62,3 +63,13 @@ def check_json(value: Any, where: str) -> None:
             check_json(item, f"{where}.{key}")
         return
     raise TypeError(f"audit payload value at {where} is a {type(value).__name__}")
+
+
+def b64url(raw: bytes) -> str:
+    """Unpadded base64url, as the links' tokens spell their parts."""
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def unb64url(text: str) -> bytes:
+    """What b64url() spelled."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
