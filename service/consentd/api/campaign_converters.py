@@ -9,7 +9,6 @@ from typing import Any
 from consent.v1 import campaign_pb2 as pb
 from consent.v1 import types_pb2
 
-from consentd.api.campaign_links import may_link
 from consentd.api.consent_converters import DECISIONS, REASONS
 from consentd.api.converters import (
     BASES,
@@ -31,7 +30,6 @@ from consentd.domain.errors import InvalidInput
 from consentd.domain.identifiers import Identifier, normalise, normalise_email
 from consentd.domain.model import Target
 from consentd.domain.rights import BlockKind
-from consentd.domain.tenancy import Principal
 
 # Reverse maps, built once: these run for every recipient of a list.
 _DECISION = {member: number for number, member in DECISIONS.items()}
@@ -84,22 +82,20 @@ def _as_of(message: pb.BatchCheckConsentRequest | pb.StreamCheckConsentRequest) 
 
 
 def batch_in(
-    request: pb.BatchCheckConsentRequest, phone_region: str, caller: Principal
+    request: pb.BatchCheckConsentRequest, phone_region: str
 ) -> tuple[Target, datetime | None, list[Recipient]]:
-    target, as_of = target_in(request.target, "target"), _as_of(request)
-    may_link(request.preference_links, as_of, caller)
-    return target, as_of, recipients_in(request.recipients, "recipients", phone_region)
+    return (
+        target_in(request.target, "target"),
+        _as_of(request),
+        recipients_in(request.recipients, "recipients", phone_region),
+    )
 
 
-def stream_start(
-    request: pb.StreamCheckConsentRequest, caller: Principal
-) -> tuple[Target, datetime | None]:
+def stream_start(request: pb.StreamCheckConsentRequest) -> tuple[Target, datetime | None]:
     """The campaign named by the first message of a stream."""
     if not request.HasField("target"):
         raise InvalidInput("target", "is required in the first message of the stream")
-    target, as_of = target_in(request.target, "target"), _as_of(request)
-    may_link(request.preference_links, as_of, caller)
-    return target, as_of
+    return target_in(request.target, "target"), _as_of(request)
 
 
 async def stream_chunks(

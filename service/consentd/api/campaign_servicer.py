@@ -15,7 +15,7 @@ from consent.v1 import campaign_pb2_grpc
 
 from consentd.api import campaign_converters as conv
 from consentd.api.authorization import reads_history
-from consentd.api.campaign_links import add_preference_links, add_unsubscribe_links
+from consentd.api.campaign_links import add_preference_links, add_unsubscribe_links, may_link
 from consentd.api.context import principal
 from consentd.api.limits import MAX_CHANGES, MAX_FEEDS_PER_TENANT
 from consentd.app.campaign import CampaignUseCases, Recipient
@@ -59,8 +59,9 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     async def BatchCheckConsent(
         self, request: pb.BatchCheckConsentRequest, context: Context
     ) -> pb.BatchCheckConsentResponse:
+        target, as_of, recipients = conv.batch_in(request, self._region)
         caller = principal()
-        target, as_of, recipients = conv.batch_in(request, self._region, caller)
+        may_link(request.preference_links, as_of, caller)
         decided = await self._campaign.check_batch(caller, target, as_of, recipients)
         response = conv.batch_out(decided)
         asked = _Asked(request.unsubscribe_links, request.preference_links, target)
@@ -88,7 +89,8 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         first = await anext(aiter(request_iterator), None)
         if first is None:
             return
-        target, as_of = conv.stream_start(first, principal())
+        target, as_of = conv.stream_start(first)
+        may_link(first.preference_links, as_of, principal())
         asked = _Asked(first.unsubscribe_links, first.preference_links, target)
         # The recipients of the chunks read, oldest first: answered in the order they were read
         # (a link names a contact point nobody has recorded by the recipient itself).
