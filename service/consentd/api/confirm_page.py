@@ -23,6 +23,7 @@ from consentd.api.link_pages import (
     evidence,
     page,
     said,
+    tenant_named,
 )
 from consentd.app.confirmation_links import ConfirmationLinks, Opening, Standing
 from consentd.domain.model import Channel
@@ -92,7 +93,7 @@ class ConfirmPage:
         send = admitted_send
         tenant, _, token = rest.partition("/")
         try:
-            tenant_id = await self._known(tenant)
+            tenant_id = await tenant_named(tenant, self._exists)
             opening = await self._links.opened(tenant_id, token) if tenant_id else None
             standing = opening.standing if opening is not None else None
             if opening is not None and standing is not None and method == "POST":
@@ -110,12 +111,3 @@ class ConfirmPage:
             return
         body = _ask(opening) if standing is Standing.USABLE else _ENDED[standing]
         await answer(send, method, 200, page(_TITLE, body, opening.principal.tenant.name))
-
-    async def _known(self, tenant: str) -> UUID | None:
-        """The tenant's id when the path names one of ours, in its one spelling (upper case,
-        braces or no dashes were the same link)."""
-        try:
-            tenant_id = UUID(tenant)
-        except ValueError:
-            return None
-        return tenant_id if str(tenant_id) == tenant and await self._exists(tenant_id) else None

@@ -7,15 +7,23 @@ SMTP relay. No key: the mailbox is the proof, as a double opt-in's."""
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 import structlog
 
-from consentd.api.asgi import Receive, Scope, Send, header
-from consentd.api.link_pages import INVALID, LATER, admitted, answer, both, page, said
-from consentd.api.refusals import DISCARDED_BODY_LIMIT, small_body
+from consentd.api.asgi import Receive, Scope, Send
+from consentd.api.link_pages import (
+    INVALID,
+    LATER,
+    admitted,
+    answer,
+    both,
+    form_fields,
+    page,
+    said,
+    tenant_named,
+)
 from consentd.app.link_requests import LinkRequests
 from consentd.domain.errors import InvalidInput, ResourceExhausted
 from consentd.domain.identifiers import normalise_email
@@ -91,11 +99,7 @@ class LinkRequestPage:
 
     async def _asked(self, scope: Scope, receive: Receive, tenant: Tenant) -> tuple[int, str]:
         """The answer to a POST of the form: the same for a known address or not."""
-        declared = header(scope, b"content-length") or "0"
-        # No form of ours is larger: one declared so is not waited for (it has no address).
-        small = not declared.isdigit() or int(declared) <= DISCARDED_BODY_LIMIT
-        form = await small_body(receive) if small else None
-        fields = dict(urllib.parse.parse_qsl(form.decode("latin-1"))) if form else {}
+        fields = dict(await form_fields(scope, receive) or ())  # cut off or too large: none
         client = scope.get("client")
         try:
             self._requests.admit(tenant, client[0] if client else "")
@@ -109,10 +113,5 @@ class LinkRequestPage:
 
     async def _tenant(self, rest: str) -> Tenant | None:
         """The tenant the path names, in its one spelling, not purged."""
-        try:
-            tenant_id = UUID(rest)
-        except ValueError:
-            return None
-        if str(tenant_id) != rest or not await self._exists(tenant_id):
-            return None
-        return await self._requests.tenant(tenant_id)
+        tenant_id = await tenant_named(rest, self._exists)
+        return await self._requests.tenant(tenant_id) if tenant_id else None

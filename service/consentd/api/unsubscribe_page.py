@@ -7,11 +7,10 @@ purpose on the link's channel. No key: the token is the credential."""
 from __future__ import annotations
 
 import html
-import urllib.parse
 
 import structlog
 
-from consentd.api.asgi import Receive, Scope, Send, header
+from consentd.api.asgi import Receive, Scope, Send
 from consentd.api.link_pages import (
     BY,
     INVALID,
@@ -19,11 +18,11 @@ from consentd.api.link_pages import (
     admitted,
     answer,
     both,
+    form_fields,
     page,
     said,
 )
 from consentd.api.link_pages import evidence as link_evidence
-from consentd.api.refusals import DISCARDED_BODY_LIMIT, small_body
 from consentd.app.unsubscribe import Followed, Opened, Unsubscribes
 from consentd.store.database import ERASED, OBJECTED, PURGED, outage_of
 
@@ -80,13 +79,15 @@ class UnsubscribePage:
         try:
             opened = await self._unsubscribes.opened(rest)
             if opened is not None and method == "POST":
-                asks = await _asks_whole_channel(receive) if _readable(scope) else False
-                if asks is None:
+                # A form too large for ours asks nothing more: the link's own purpose, the
+                # minimal "no" (the token is in every mail; probe CE).
+                fields = await form_fields(scope, receive)
+                if fields is None:
                     # Cut off: the client was answered 408 or went away. Nothing is written
                     # (it was withdrawn under a 408; probe DD); the link stays good.
                     log.info("unsubscribe_link_followed", outcome="cut_off")
                     return
-                whole_channel = asks
+                whole_channel = _asks_whole_channel(fields)
                 evidence = link_evidence(scope, "unsubscribe link")
                 followed = await self._unsubscribes.follow(
                     opened, evidence, whole_channel=whole_channel
@@ -108,22 +109,8 @@ class UnsubscribePage:
         await answer(send, method, 200, page(_TITLE, body, opened.principal.tenant.name))
 
 
-def _readable(scope: Scope) -> bool:
-    """Whether the form is read: one declared over DISCARDED_BODY_LIMIT (no form of ours is)
-    is not waited for, and the link's own purpose is withdrawn, the minimal "no" (probe CE: a
-    1 GB Content-Length held the link 30 s for a 408; the token is in every mail)."""
-    declared = header(scope, b"content-length") or "0"
-    return not declared.isdigit() or int(declared) <= DISCARDED_BODY_LIMIT
-
-
-async def _asks_whole_channel(receive: Receive) -> bool | None:
-    """Whether a POST's form is the second button's (`stop=channel`), from the body's first
-    64 KiB (a mail client's one-click POST is `List-Unsubscribe=One-Click`: the link's own
-    purpose); None when the body was cut off (small_body)."""
-    body = await small_body(receive)
-    if body is None:
-        return None
-    # Decoded as a form (percent-escapes, any case, blanks around): `STOP=CHANNEL` or
-    # `stop=chan%6eel` stopped only the link's purpose (probe BG).
-    fields = urllib.parse.parse_qsl(body.decode("latin-1"))
+def _asks_whole_channel(fields: list[tuple[str, str]]) -> bool:
+    """Whether a POST's form is the second button's (`stop=channel`; a mail client's one-click
+    POST is `List-Unsubscribe=One-Click`: the link's own purpose). Any case, blanks around:
+    `STOP=CHANNEL` or `stop=chan%6eel` stopped only the link's purpose (probe BG)."""
     return any(k.strip().lower() == "stop" and v.strip().lower() == "channel" for k, v in fields)
