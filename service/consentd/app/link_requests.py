@@ -90,11 +90,16 @@ class LinkRequests:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def on_record(self, tenant: Tenant, person: Identifier) -> bool:
+        """Whether a person of the tenant holds the identifier: a link is for them alone (one
+        for an identifier nobody holds would make them, with a grant in their name). Raises
+        NotFound for a person erased."""
+        own = Principal(tenant, "preference link", frozenset({Scope.SELF}), subject=person)
+        return (await self._consents.subject_consents(own, person))[0] is not None
+
     async def _send(self, tenant: Tenant, address: Identifier, digest: str) -> None:
-        person = Principal(tenant, "link-request", frozenset({Scope.SELF}), subject=address)
         try:
-            subject_id, _ = await self._consents.subject_consents(person, address)
-            if subject_id is None:
+            if not await self.on_record(tenant, address):
                 log.info("preference_link_asked", tenant=tenant.slug, outcome="unknown")
                 return
             token, expires = self._links.token(tenant.tenant_id, address)

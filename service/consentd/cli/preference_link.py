@@ -10,7 +10,6 @@ from datetime import timedelta
 from consentd.bootstrap import App
 from consentd.domain.canonical import stamp
 from consentd.domain.identifiers import normalise
-from consentd.domain.tenancy import Principal, Scope
 
 KINDS = ("email", "phone", "external_id", "cal_id")
 
@@ -19,12 +18,11 @@ async def preference_link(app: App, args: argparse.Namespace) -> int:
     assert app.admin is not None
     tenant = await app.admin.tenant(args.slug)
     kind = next(k for k in KINDS if getattr(args, k) is not None)
-    person = normalise(kind, getattr(args, k := kind), app.settings.phone_region, f"--{k}")
-    # A known person only (probe NA: a link for an address nobody held made them, with a grant
-    # in their name; one of a person erased acts for nobody). NotFound when erased.
-    own = Principal(tenant, "cli", frozenset({Scope.SELF}), subject=person)
-    if (await app.consents.subject_consents(own, person))[0] is None:
-        named = k.replace("_", " ")
+    option = f"--{kind.replace('_', '-')}"  # as the command names it
+    person = normalise(kind, getattr(args, kind), app.settings.phone_region, option)
+    # A person on record only (probe NA); NotFound when erased.
+    if not await app.link_requests.on_record(tenant, person):
+        named = kind.replace("_", " ")
         print(f"consentd: no person of tenant {tenant.slug!r} is known by this {named}: "
               "record their consent first (a link acts for a person on record)",
               file=sys.stderr)  # fmt: skip
