@@ -80,12 +80,10 @@ class Authenticator(Protocol):
 class CredentialAuthenticator:
     """API keys and portal tokens, verified against the tenant's stored keys and issuers."""
 
-    def __init__(
-        self, directory: CallerDirectory, clock: Clock, links: PreferenceLinks | None = None
-    ) -> None:
+    def __init__(self, directory: CallerDirectory, clock: Clock, links: PreferenceLinks) -> None:
         self._directory = directory
         self._clock = clock
-        self._links = links  # preference links (p1.), when this service makes them
+        self._links = links  # preference links (p1.) this service makes, and callers' pseudonyms
         # fingerprint -> (monotonic deadline, principal); refused credentials apart, so a flood
         # of them never pushes a known caller out
         self._cache: dict[bytes, tuple[float, Principal]] = {}
@@ -195,8 +193,6 @@ class CredentialAuthenticator:
     async def _link(self, credential: str, charge: bool) -> tuple[Principal, datetime | None]:
         """A preference link (app/preference_links.py): its person's subject:self, as a
         portal token's. Checked before any look-up: a made-up one costs none."""
-        if self._links is None:
-            raise refused("link_not_served")
         tenant_id, person, expires = self._links.opened(credential)
         if charge:
             await self._spend(tenant_id, tenant_id)
@@ -204,17 +200,11 @@ class CredentialAuthenticator:
         if tenant is None:
             raise refused("link_tenant_gone")
         refuse_purged(tenant)
-        caller = f"link:{self._pseudonym(f'{person.kind}:{person.value}')}"
+        caller = f"link:{self._links.pseudonym(f'{person.kind}:{person.value}')}"
         principal = Principal(
             tenant=tenant, caller=caller, scopes=frozenset({Scope.SELF}), subject=person
         )
         return principal, expires
-
-    def _pseudonym(self, text: str) -> str:
-        """A person's name as a caller: keyed when this service makes links (always, served)."""
-        if self._links is not None:
-            return self._links.pseudonym(text)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     async def _listed(self, tenant_id: UUID, key_id: str) -> bool | None:
         """Whether the tenant has a key of that id, from its list read again on a miss at most
@@ -272,7 +262,7 @@ class CredentialAuthenticator:
         # At most 24 h from `iat` or, without, from now (30 days was good in its last day).
         if expires - (issued or self._clock()) > MAX_TOKEN_LIFETIME:
             raise refused("lifetime_over_24_hours")
-        caller = f"token:{issuer.issuer}:{self._pseudonym(subject.value)}"
+        caller = f"token:{issuer.issuer}:{self._links.pseudonym(subject.value)}"
         principal = Principal(
             tenant=tenant, caller=caller, scopes=frozenset({Scope.SELF}), subject=subject
         )

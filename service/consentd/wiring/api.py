@@ -62,9 +62,7 @@ class Api:
     portal: PortalServicers
 
 
-def build_gate(
-    settings: Settings, store: Store, clock: Clock, links: PreferenceLinks | None = None
-) -> Gate:
+def build_gate(settings: Settings, store: Store, clock: Clock, links: PreferenceLinks) -> Gate:
     """Callers' credentials are read as the runtime role."""
     return Gate(
         CredentialAuthenticator(SqlCallerDirectory(store.engine), clock, links),
