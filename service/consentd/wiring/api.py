@@ -77,7 +77,7 @@ def build_api(
 ) -> Api:
     """One servicer per service, each registered with the gRPC server behind one interceptor
     (the Gate, traces and metrics); the browser port reuses some of them."""
-    gate = build_gate(settings, store, clock, use_cases.preference_links)
+    gate = build_gate(settings, store, clock, use_cases.preferences.links)
     region = settings.phone_region
     consent_servicer = ConsentServicer(use_cases.consents, region, use_cases.double_opt_in)
     catalog_servicer = CatalogServicer(use_cases.catalog)
@@ -85,7 +85,7 @@ def build_api(
     cookie_servicer = CookieServicer(use_cases.cookies, region)
     campaign_servicer = CampaignServicer(
         use_cases.campaign, region, links=use_cases.unsubscribes.links,
-        preferences=use_cases.preference_links,
+        preferences=use_cases.preferences.links,
     )  # fmt: skip
     registrations = [
         consent_service(consent_servicer),

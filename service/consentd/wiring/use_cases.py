@@ -7,7 +7,6 @@ import asyncio
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any
 
 import phonenumbers
 
@@ -69,8 +68,15 @@ class UseCases:
     unsubscribes: Unsubscribes
     confirmation_links: ConfirmationLinks
     webhooks: Webhooks
-    preference_links: PreferenceLinks
-    link_requests: LinkRequests
+    preferences: PreferenceLinkUses
+
+
+@dataclass(frozen=True, slots=True)
+class PreferenceLinkUses:
+    """The links to the preference centre, and the page's mailing of them."""
+
+    links: PreferenceLinks
+    requests: LinkRequests
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +149,7 @@ def build_use_cases(
             uow, clock, SqlCallerDirectory(store.engine), double_opt_in
         ),
         webhooks=build_webhooks(store, campaign, hub, secret_key, clock),
-        **build_preference_links(
+        preferences=build_preference_links(
             settings, store, secret_key, clock=clock, consents=consents, notifier=notifier
         ),
     )
@@ -157,13 +163,12 @@ def build_preference_links(
     clock: Clock,
     consents: ConsentUseCases,
     notifier: Notifier,
-) -> dict[str, Any]:
-    """The links (PreferenceLinks), and the page's mailing of them (LinkRequests)."""
+) -> PreferenceLinkUses:
     links = PreferenceLinks(
         secret_key, clock, settings.preferences_url, settings.preference_link_days
     )
     requests = LinkRequests(links, consents, notifier, SqlCallerDirectory(store.engine))
-    return {"preference_links": links, "link_requests": requests}
+    return PreferenceLinkUses(links, requests)
 
 
 def build_webhooks(
