@@ -89,8 +89,8 @@ class Gate:
 
     async def admit_unread(
         self, method: str | None, metadata: Mapping[str, str], *, tenant: str | None = None
-    ) -> None:
-        """The credential, and the method in its scopes (PermissionDenied), before the
+    ) -> Principal:
+        """The credential's principal, and the method in its scopes (PermissionDenied), before the
         request's message is read: what both ports check for every call (the public cookie
         key held calls to methods it may not call, their message still to come, probe U; the
         browser port decoded the body of an admin method sent with the page key, and answered
@@ -102,9 +102,9 @@ class Gate:
         principal = self._auth.cached(metadata) or await self._auth.authenticate(metadata)
         if tenant is not None and tenant != str(principal.tenant_id):
             raise Unauthenticated()
-        if method is None:
-            return
-        _authorized(method, principal)
+        if method is not None:
+            _authorized(method, principal)
+        return principal
 
     async def recheck(self, metadata: Mapping[str, str]) -> None:
         """The credential of an open stream, looked up again (no cache): Unauthenticated once

@@ -8,10 +8,9 @@ import asyncio
 import contextlib
 import re
 import socket
-import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 import grpc
@@ -28,22 +27,24 @@ from consentd.api.asgi import (
     respond,
     with_safe_headers,
 )
-from consentd.api.browser import MAX_BROWSER_BODY, TOO_LARGE
-from consentd.api.browser_gate import BrowserRequest, browser_request, path_origins
-from consentd.api.calls import ADMITTING, UNKNOWN_METHOD, count_refused, failure_of, metadata_of
-from consentd.api.connect_headers import CALLER_TIMEOUT, timeout_seconds
+from consentd.api.browser_gate import (
+    BrowserRequest,
+    browser_request,
+    path_origins,
+)
+from consentd.api.calls import ADMITTING, UNKNOWN_METHOD, count_refused
 from consentd.api.cors import (
     answer_preflight,
     exposing_to_origin,
     is_same_origin,
     two_origins_refused,
 )
+from consentd.api.head_refusals import Authenticate, head_refusal
 from consentd.api.http_guard import ConnectionGuard
 from consentd.api.http_protocol import guarded_protocol
 from consentd.api.link_pages import LinkPage, page_for
 from consentd.api.pages import DemoPage, Pages
 from consentd.api.refusals import (
-    UNAUTHENTICATED,
     UNIMPLEMENTED,
     answer_internal,
     closing,
@@ -55,18 +56,7 @@ from consentd.api.refusals import (
     refuse_unserved,
 )
 from consentd.app.cookies import CookieUseCases
-from consentd.domain.errors import PermissionDenied, Unauthenticated
 from consentd.telemetry import Telemetry
-
-
-class Authenticate(Protocol):
-    """Gate.admit_unread: the credential, the URL's tenant and the method (None: a name the
-    contract does not have) in its scopes."""
-
-    def __call__(
-        self, method: str | None, metadata: Mapping[str, str], *, tenant: str | None = None
-    ) -> Awaitable[None]: ...
-
 
 # `/t/<tenant id>/<service>/<method>`: the tenant of a cross-origin page (a preflight carries no
 # credential, so the URL names the tenant whose allowed origins answer it).
@@ -140,7 +130,7 @@ class BrowserApp:
             no_such = (UNIMPLEMENTED, f"{app.path[1:]} has no such method")
             await refuse_unread(scope, exposed, no_such)
             self._count(path, UNIMPLEMENTED)
-        elif app is not None and (refused := await self._refusal(scope, path, tenant)) is not None:
+        elif app is not None and (refused := await self._refused(scope, path, tenant)) is not None:
             # Answered before its body is read, and the connection closed after: waiting for
             # the body held a caller without a key 30 s, one that never sent it (probe O).
             refusal, whose = refused
@@ -166,6 +156,13 @@ class BrowserApp:
         else:
             await respond(send, 404, b"not found")
 
+    async def _refused(
+        self, scope: Scope, method: str, tenant: str | None
+    ) -> tuple[tuple[grpc.StatusCode, str], str] | None:
+        if self._authenticate is None:
+            return None
+        return await head_refusal(self._authenticate, self._cookies, scope, method, tenant)
+
     def _exposing(self, send: Send, tenant: str | None, origin: str | None) -> Send:
         """`send`, its answer readable by a page of an allowed origin (a revoked key read as
         "Failed to fetch"; a path naming no method too, probe BR)."""
@@ -181,43 +178,6 @@ class BrowserApp:
         if self._telemetry is not None:
             method = path if is_method(path) else UNKNOWN_METHOD
             count_refused(method, self._telemetry, {}, code, tenant=tenant, started=ADMITTING.get())
-
-    async def _refusal(
-        self, scope: Scope, method: str, tenant: str | None
-    ) -> tuple[tuple[grpc.StatusCode, str], str] | None:
-        """Why the call is refused (its credential, the URL's tenant, its scopes), before its
-        body is read, and whose key it was when known (its tenant, for the `rpc` line: a page's
-        public key calling an admin method said "", probe HF); None when it is not.
-        Not only UNAUTHENTICATED: with the look-ups' allowance spent or the database gone, the
-        body of a caller without a valid key was read and decoded, its errors answered (probe
-        BC). A bug is left to the gate's answer (INTERNAL, logged with its id)."""
-        if self._authenticate is None:
-            return None
-        pairs = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", ())]
-        # The call counts from here, and its own timeout holds here too (probe IF: a 5 s look-up
-        # was logged as 0.01 ms, an 800 ms caller answered after 5 s).
-        ADMITTING.set(time.perf_counter())
-        seconds, named_by = timeout_seconds(scope)
-        bound = asyncio.timeout(seconds)
-        try:
-            # A name the contract does not have: the credential only (the app answers it).
-            named = method if is_method(method) else None
-            async with bound:
-                await self._authenticate(named, metadata_of(pairs), tenant=tenant)
-        except Unauthenticated:
-            return UNAUTHENTICATED, ""
-        except Exception as error:  # noqa: BLE001 - whatever a caller can act on is answered
-            if bound.expired():
-                return (grpc.StatusCode.DEADLINE_EXCEEDED, CALLER_TIMEOUT.format(named_by)), ""
-            failure = failure_of(error)
-            whose = error.tenant if isinstance(error, PermissionDenied) else ""
-            return None if failure is None else ((failure.code, failure.message), whose)
-        declared = header(scope, b"content-length") or ""
-        if declared.isdigit() and int(declared) > MAX_BROWSER_BODY:
-            # Refused from its head: a key's body declared too large was waited for 30 s when
-            # it did not come (probe CC), where a chunked one was refused at once.
-            return TOO_LARGE, ""
-        return None
 
     async def _call(
         self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, *, state: BrowserRequest
