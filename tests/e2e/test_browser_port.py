@@ -732,6 +732,7 @@ async def test_a_page_refused_its_origin_or_key_is_answered_from_the_head(
     http_port: int,
     tenant: Tenant,
     stubs: Stubs,
+    *,
     page_key: str,
     admin_key: str,
     method: str,
