@@ -49,11 +49,32 @@ def test_a_client_refused_spends_nothing_of_its_tenants_asks() -> None:
     """Probe MA: one client asking once a second kept its tenant's page at 429 for all."""
     requests = _requests(_Relay())
     for _ in range(10):
-        requests.admit(TENANT, "203.0.113.7")
+        requests.admit_client("203.0.113.7")
+        requests.admit(TENANT)
     for _ in range(60):
         with pytest.raises(ResourceExhausted):
-            requests.admit(TENANT, "203.0.113.7")
-    requests.admit(TENANT, "198.51.100.1")  # another client of the tenant is still served
+            requests.admit_client("203.0.113.7")
+    requests.admit_client("198.51.100.1")  # another client of the tenant is still served
+    requests.admit(TENANT)
+
+
+async def test_past_the_tenants_mails_an_ask_is_dropped_and_may_come_again() -> None:
+    """Probe PA: six clients asking for any address kept the tenant's page at 429 for all. The
+    tenant's bound counts mails sent to people on record; past it a mail is dropped (logged
+    `tenant_busy`), the address not remembered as sent: its person may ask again."""
+    relay = _Relay()
+    relay.fail = False
+    requests = _requests(relay)
+    with capture_logs() as logs:
+        for n in range(61):
+            requests.ask(TENANT, normalise_email(f"p{n}@example.fr"))
+        await asyncio.sleep(0.1)
+    assert len(relay.sent) == 60
+    assert [e["outcome"] for e in logs].count("tenant_busy") == 1
+    with capture_logs() as logs:
+        requests.ask(TENANT, normalise_email("p60@example.fr"))  # not "sent_lately"
+        await asyncio.sleep(0.05)
+    assert [e["outcome"] for e in logs] == ["tenant_busy"]
 
 
 async def test_a_send_that_failed_lets_the_person_ask_again() -> None:
@@ -69,3 +90,19 @@ async def test_a_send_that_failed_lets_the_person_ask_again() -> None:
     assert len(relay.sent) == 1
     events = [e.get("outcome", e["event"]) for e in logs]
     assert events == ["preference_link_failed", "sent"]
+
+
+async def test_the_pages_tenant_is_read_once_in_a_while() -> None:
+    """Probe PA: each GET of the public page was a query (~1,100 a second from one client)."""
+    reads: list[UUID] = []
+
+    class _Directory:
+        async def tenant(self, tenant_id: UUID) -> Tenant:
+            reads.append(tenant_id)
+            return TENANT
+
+    links = PreferenceLinks(b"s" * 32, lambda: datetime.now(UTC), "https://x/#token={token}")
+    requests = LinkRequests(links, _Known(), _Relay(), _Directory())  # type: ignore[arg-type]
+    for _ in range(100):
+        assert await requests.tenant(TENANT.tenant_id) == TENANT
+    assert reads == [TENANT.tenant_id]

@@ -9,6 +9,7 @@ from uuid import UUID
 import pytest
 
 from consentd.app.preference_links import PreferenceLinks
+from consentd.domain.canonical import b64url
 from consentd.domain.errors import Unauthenticated
 from consentd.domain.identifiers import normalise_email, normalise_external_id
 
@@ -36,3 +37,26 @@ def test_the_url_is_the_template_with_the_token() -> None:
     assert links.serves_urls
     assert not _links().serves_urls
     assert _links().url(token) == ""
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"tid":"00000000-0000-0000-0000-000000000007","kind":"email","sub":"a@b.fr","exp":"1"}',
+        b'{"tid":"00000000-0000-0000-0000-000000000007","kind":"email","sub":"a@b.fr","exp":1e30}',
+        b'{"tid":"00000000-0000-0000-0000-000000000007","kind":"email","exp":1900000000}',
+        b'{"tid":"00000000-0000-0000-0000-000000000007","kind":"fax","sub":"1","exp":1900000000}',
+        b'{"tid":"acme","kind":"email","sub":"a@b.fr","exp":1900000000}',
+        b'{"tid":"00000000-0000-0000-0000-000000000007","kind":"email","sub":7,"exp":1900000000}',
+        b"[1, 2]",
+        b"\xff\xfe",
+    ],
+)
+def test_a_signed_payload_not_of_our_form_is_refused_not_internal(payload: bytes) -> None:
+    """Probe PA: a payload signed with the secret but not of the form (another build's, a
+    secret shared) was INTERNAL with a traceback; it is UNAUTHENTICATED, `link_malformed`."""
+    links = _links()
+    signed = "p1." + b64url(payload)
+    token = f"{signed}.{b64url(links._mac(signed))}"
+    with pytest.raises(Unauthenticated):
+        links.opened(token)

@@ -102,8 +102,9 @@ class LinkRequestPage:
         fields = dict(await form_fields(scope, receive) or ())  # cut off or too large: none
         client = scope.get("client")
         try:
-            self._requests.admit(tenant, client[0] if client else "")
+            self._requests.admit_client(client[0] if client else "")
             address = normalise_email(fields.get("email", "").strip())
+            self._requests.admit(tenant)  # a made-up address spends nothing of the tenant's
         except ResourceExhausted:
             return 429, _BUSY
         except InvalidInput:

@@ -5,8 +5,11 @@ opt-in's; the answer is the same whether the address is known or not (no oracle 
 customer), and it comes before any look-up (nor one in its timing).
 
 Bounded, per process: one message per address in ADDRESS_SECONDS (the same address asked ten
-times gets one mail: nobody can flood a person's mailbox from the page), TENANT_ASKS asks a
-minute per tenant and CLIENT_ASKS per client address (more are RESOURCE_EXHAUSTED, said 429)."""
+times gets one mail: nobody can flood a person's mailbox from the page); CLIENT_ASKS asks a
+minute per client address and TENANT_ASKS per tenant, of well-formed addresses (more are
+RESOURCE_EXHAUSTED, said 429: they bound the look-ups); TENANT_MAILS mails a minute per tenant,
+counted when one goes to a known person (past them a mail is dropped, logged `tenant_busy`: six
+clients asking for made-up addresses kept a tenant's page at 429 for everyone; probe PA)."""
 
 from __future__ import annotations
 
@@ -20,14 +23,16 @@ from consentd.app.consents import ConsentUseCases
 from consentd.app.ports import Notifier, TenantDirectory
 from consentd.app.preference_links import PreferenceLinks
 from consentd.app.throttle import TokenBuckets
-from consentd.domain.errors import ConsentError
+from consentd.domain.errors import ConsentError, ResourceExhausted
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.tenancy import Principal, Scope, Tenant
 
 log = structlog.get_logger("consentd.link_requests")
 ADDRESS_SECONDS = 600.0
-TENANT_ASKS = 60.0  # a minute, per tenant
+TENANT_ASKS = 600.0  # a minute, per tenant
+TENANT_MAILS = 60.0  # a minute, per tenant
 CLIENT_ASKS = 10.0  # a minute, per client address
+TENANT_SECONDS = 30.0  # a tenant's name and state, read again after
 # Remembered addresses and clients at most (then forgotten all at once: the limits are a
 # brake on abuse, not a ledger).
 REMEMBERED = 100_000
@@ -47,6 +52,10 @@ class LinkRequests:
         self._notifier = notifier
         self._directory = directory
         self._tenants, self._clients = _buckets(TENANT_ASKS), _buckets(CLIENT_ASKS)
+        self._mails = _buckets(TENANT_MAILS)
+        # tenant id -> (monotonic time read, the tenant): the page is public and its address
+        # too (each GET was a query, ~1,100 a second from one client; probe PA).
+        self._known: dict[UUID, tuple[float, Tenant | None]] = {}
         self._sent: dict[str, float] = {}  # a keyed digest of (tenant, address) -> when
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -62,17 +71,29 @@ class LinkRequests:
         return self._links.lifetime.days
 
     async def tenant(self, tenant_id: UUID) -> Tenant | None:
-        """The tenant whose page this is; None for none, or one purged."""
-        found = await self._directory.tenant(tenant_id)
+        """The tenant whose page this is; None for none, or one purged. Read again after
+        TENANT_SECONDS (`tenant_id` is one of the tenants there are: api/link_pages.py)."""
+        now = time.monotonic()
+        cached = self._known.get(tenant_id)
+        if cached is None or now - cached[0] >= TENANT_SECONDS:
+            found = await self._directory.tenant(tenant_id)
+            if len(self._known) >= REMEMBERED:
+                self._known.clear()
+            cached = self._known[tenant_id] = (now, found)
+        found = cached[1]
         return found if found is not None and not found.purged else None
 
-    def admit(self, tenant: Tenant, client: str) -> None:
-        """One ask of the tenant's page from `client` (its address). Raises ResourceExhausted."""
-        if len(self._tenants) >= REMEMBERED or len(self._clients) >= REMEMBERED:
-            self._tenants, self._clients = _buckets(TENANT_ASKS), _buckets(CLIENT_ASKS)
-        # The client's first: one refused spends nothing of the tenant's (a client asking
-        # once a second kept its tenant's page at 429 for everyone; probe MA).
+    def admit_client(self, client: str) -> None:
+        """One ask from `client` (its address), before its address is read. The client's first:
+        one refused spends nothing of the tenant's (probe MA). Raises ResourceExhausted."""
+        if len(self._clients) >= REMEMBERED:
+            self._clients = _buckets(CLIENT_ASKS)
         self._clients.take(client, BUSY)
+
+    def admit(self, tenant: Tenant) -> None:
+        """One ask of a well-formed address of the tenant's page. Raises ResourceExhausted."""
+        if len(self._tenants) >= REMEMBERED:
+            self._tenants, self._mails = _buckets(TENANT_ASKS), _buckets(TENANT_MAILS)
         self._tenants.take(tenant.tenant_id, BUSY)
 
     def ask(self, tenant: Tenant, address: Identifier) -> None:
@@ -101,6 +122,12 @@ class LinkRequests:
         try:
             if not await self.on_record(tenant, address):
                 log.info("preference_link_asked", tenant=tenant.slug, outcome="unknown")
+                return
+            try:
+                self._mails.take(tenant.tenant_id)
+            except ResourceExhausted:
+                log.warning("preference_link_asked", tenant=tenant.slug, outcome="tenant_busy")
+                self._sent.pop(digest, None)  # none went: the person may ask again
                 return
             token, expires = self._links.token(tenant.tenant_id, address)
             await self._notifier.send_link(tenant, address, self._links.url(token), expires)

@@ -224,7 +224,7 @@ class SubjectResolver:
             and await self.find(uow, principal.tenant_id, own) == selector
         ):
             return
-        raise PermissionDenied("a portal token may act only for its own subject")
+        raise PermissionDenied("a portal token or preference link may act only for its own subject")
 
 
 def _erased_person(erased: datetime) -> NotFound:
