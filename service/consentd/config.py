@@ -98,7 +98,7 @@ class Settings:
             migration_database_url=_database_url(env, "CONSENTD_MIGRATION_DATABASE_URL"),
             grpc_address=_address(env, "CONSENTD_GRPC_ADDRESS", cls.grpc_address),
             http_address=_address(env, "CONSENTD_HTTP_ADDRESS", cls.http_address),
-            data_dir=folder("CONSENTD_DATA_DIR", data_dir) if data_dir else None,
+            data_dir=None if data_dir is None else folder("CONSENTD_DATA_DIR", data_dir),
             secret_key=_secret(env.get("CONSENTD_SECRET_KEY")),
             default_tenant=_slug(env, "CONSENTD_DEFAULT_TENANT", cls.default_tenant),
             phone_region=region(env.get("CONSENTD_PHONE_REGION", cls.phone_region)),

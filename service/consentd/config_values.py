@@ -40,7 +40,11 @@ def migrations(value: str) -> Path | None:
 
 
 def folder(name: str, value: str) -> Path:
-    """A folder, or a path where one can be made: not a file."""
+    """A folder, or a path where one can be made: not a file, nor empty (an empty
+    CONSENTD_DATA_DIR, a `${VAR}` of a manifest expanded to nothing, ran on the default folder:
+    another instance's data and keys; probe PB)."""
+    if not value.strip():
+        raise ConfigError(f"{name} is set but empty: name a folder, or unset it for the default")
     path = Path(value)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"{name} must name a folder, and {value!r} is a file")

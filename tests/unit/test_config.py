@@ -83,6 +83,8 @@ def test_every_variable_is_read() -> None:
         ("CONSENTD_LOG_FORMAT", "xml", "must be one of auto, json, console"),
         ("CONSENTD_GRPC_ADDRESS", "not-an-address", "must be host:port"),
         ("CONSENTD_DATA_DIR", __file__, "must name a folder"),
+        ("CONSENTD_DATA_DIR", "", "is set but empty"),  # probe PB: ran on the default folder
+        ("CONSENTD_DATA_DIR", "  ", "is set but empty"),
         # A probe: nan and inf ended in tracebacks (some after PostgreSQL had started), 0.5
         # connections a pool of 0 (SERVING, every check INTERNAL), a port past 65535 accepted.
         ("CONSENTD_DB_POOL_SIZE", "nan", "must be a finite number"),

@@ -4,6 +4,7 @@ of the tenant, or a portal token (JWT, ES256 or RS256) that acts for one subject
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import time
 from collections.abc import Mapping
@@ -93,7 +94,7 @@ class CredentialAuthenticator:
         self._known: set[bytes] = set()
         self._tenants: set[UUID] = set()  # tenants a credential was valid for
         self._existing: tuple[float, frozenset[UUID]] = (-LIST_SECONDS, frozenset())
-        self._listing = asyncio.Lock()
+        self._listing: asyncio.Future[None] | None = None  # the list's read under way
         self._lookups = TokenBuckets(LOOKUPS_PER_SECOND, LOOKUP_BURST)
         # tenant -> (monotonic time read, its key ids); (tenant, issuer) -> (deadline, found)
         self._key_ids: dict[UUID, tuple[float, frozenset[str]]] = {}
@@ -158,11 +159,24 @@ class CredentialAuthenticator:
         if tenant_id in self._tenants:
             return True
         if tenant_id not in self._existing[1] and self._stale():
-            # One read at a time: made-up ids arriving together each read the list (probe BE).
-            async with self._listing:
-                if self._stale():
-                    self._existing = (time.monotonic(), await self._directory.tenant_ids())
+            # One read at a time, its outcome everyone's: made-up ids arriving together each
+            # read the list (probe BE); callers queued behind a lock each waited a database
+            # that did not answer its whole timeout again, N callers N x 5 s (probe PB).
+            if self._listing is None:  # bounded by the statements' ceiling, no caller's
+                read = self._read_tenant_ids()
+                loop = asyncio.get_running_loop()
+                self._listing = loop.create_task(read, context=contextvars.Context())
+                self._listing.add_done_callback(self._read_done)
+            await asyncio.shield(self._listing)  # a caller gone leaves the read to the others
         return tenant_id in self._existing[1]
+
+    async def _read_tenant_ids(self) -> None:
+        self._existing = (time.monotonic(), await self._directory.tenant_ids())
+
+    def _read_done(self, read: asyncio.Future[None]) -> None:
+        self._listing = None
+        if not read.cancelled():
+            read.exception()  # its callers have it (none left: nobody to tell)
 
     def _stale(self) -> bool:
         return time.monotonic() - self._existing[0] >= LIST_SECONDS
