@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from consentd.rights_desk import RightsDesk
 from consentd.store.request_deadlines import open_deadlines
 from consentd.telemetry.metrics import Metrics
 
@@ -26,17 +27,23 @@ async def watch_deadlines(
     every: float = DEADLINE_WATCH_SECONDS,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     metrics: Metrics | None = None,
+    desk: RightsDesk | None = None,
 ) -> None:
     """Until cancelled: per tenant, a warning `rights_requests_overdue` while open requests are
     past their deadline, else an info `rights_requests_due_soon` for those due within DUE_SOON
     (counts and the tenant's slug only); the totals in `metrics`
-    (consentd_rights_requests_open)."""
+    (consentd_rights_requests_open); the tenants' rights desks' digests due (rights_desk.py)."""
     while True:
         try:
             await say_deadlines(owner, clock(), metrics)
         except Exception as error:  # noqa: BLE001 - said, and tried again next time
             # A query that fails for good (a permission, the schema) was never seen (probe BT).
             log.warning("rights_deadlines_unread", error=type(error).__name__)
+        if desk is not None:
+            try:
+                await desk.send_due()
+            except Exception as error:  # noqa: BLE001 - said, and tried again next time
+                log.warning("rights_digests_unsent", error=type(error).__name__)
         await asyncio.sleep(every)
 
 

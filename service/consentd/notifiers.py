@@ -83,6 +83,9 @@ class LogNotifier:
     ) -> None:
         log.info("preference_link_sent", tenant=tenant.slug, delivered=False)
 
+    async def send_to_desk(self, tenant: Tenant, address: str, subject: str, body: str) -> None:
+        log.info("rights_digest_sent", tenant=tenant.slug, delivered=False)
+
 
 @dataclass(frozen=True)
 class SmtpRelay:
@@ -166,6 +169,10 @@ class SmtpNotifier:
         await self._send(contact.value, subject, body)
         log.info("preference_link_sent", tenant=tenant.slug, delivered=True)
 
+    async def send_to_desk(self, tenant: Tenant, address: str, subject: str, body: str) -> None:
+        await self._send(address, subject, body)
+        log.info("rights_digest_sent", tenant=tenant.slug, delivered=True)
+
     async def _send(self, address: str, subject: str, body: str) -> None:
         email = EmailMessage()
         email["From"] = self._relay.sender
@@ -230,6 +237,9 @@ class ByChannel:
         self, tenant: Tenant, contact: Identifier, url: str, expires: datetime
     ) -> None:
         await self._email.send_link(tenant, contact, url, expires)
+
+    async def send_to_desk(self, tenant: Tenant, address: str, subject: str, body: str) -> None:
+        await self._email.send_to_desk(tenant, address, subject, body)
 
 
 def notifier_of(settings: Settings) -> Notifier:

@@ -19,6 +19,8 @@ from consentd.clock_check import watch_clock
 from consentd.config import ConfigError, Settings
 from consentd.deadline_watch import watch_deadlines
 from consentd.jobs.retention import purge_periodically
+from consentd.notifiers import notifier_of
+from consentd.rights_desk import RightsDesk
 from consentd.telemetry import MetricsServer
 from consentd.wiring.store import database_state
 
@@ -168,7 +170,10 @@ def _start_background_work(app: App) -> Background:
     owner = app.owner_engine
     clock = asyncio.create_task(watch_clock(owner)) if owner else None
     metrics = app.telemetry.metrics
-    deadlines = asyncio.create_task(watch_deadlines(owner, metrics=metrics)) if owner else None
+    deadlines = None
+    if owner is not None:
+        desk = RightsDesk(owner, notifier_of(settings), settings.notify_language)
+        deadlines = asyncio.create_task(watch_deadlines(owner, metrics=metrics, desk=desk))
     # Every process pushes the feed to the tenants' webhooks; a lease per webhook keeps one at a
     # time delivering to it (webhook_delivery.py).
     webhooks = asyncio.create_task(app.webhooks.delivery.run(app.telemetry.metrics))

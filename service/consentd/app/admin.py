@@ -14,6 +14,7 @@ from consentd.app.ports import AdminRepository, Clock
 from consentd.domain.catalog import check_text
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.free_text import without_contacts
+from consentd.domain.identifiers import normalise_email
 from consentd.domain.keys import ApiKey, new_api_key
 from consentd.domain.model import ProcessingRole
 from consentd.domain.slugs import SLUG, SLUG_RULE
@@ -60,6 +61,19 @@ class AdminUseCases:
         refuse_purged(tenant)
         await self._repo.rename_tenant(tenant.tenant_id, named, self._clock())
         return await self.tenant(slug)
+
+    async def set_rights_desk(self, slug: str, address: str | None) -> str | None:
+        """Set the address mailed a daily digest of the tenant's rights requests to answer
+        (rights_desk.py), or remove it (None); audited. Returns the address as kept. Raises
+        InvalidInput for an address that is not one, NotFound, FailedPrecondition (purged)."""
+        tenant = await self.tenant(slug)
+        refuse_purged(tenant)
+        kept = normalise_email(address).value if address is not None else None
+        await self._repo.set_rights_desk(tenant.tenant_id, kept, self._clock())
+        return kept
+
+    async def rights_desk(self, slug: str) -> str | None:
+        return await self._repo.rights_desk((await self.tenant(slug)).tenant_id)
 
     async def tenant(self, slug: str) -> Tenant:
         found = await self._repo.tenant_by_slug(slug)

@@ -226,6 +226,9 @@ async def _tenants(admin: AdminUseCases, args: argparse.Namespace) -> None:
         for known in await admin.tenants():  # the slugs `audit verify --tenant` names, daily
             print(_tenant_line(known, " purged" if known.purged else ""))
         return
+    if args.action == "rights-desk":
+        await _rights_desk(admin, args)
+        return
     if args.action == "rename":
         tenant = await admin.rename_tenant(args.slug, args.name)
     else:
@@ -233,6 +236,22 @@ async def _tenants(admin: AdminUseCases, args: argparse.Namespace) -> None:
         tenant = await admin.create_tenant(args.slug, args.name, role)
     purged = " (purged: its contract ended, its callers are refused)" if tenant.purged else ""
     print(_tenant_line(tenant, purged))
+
+
+async def _rights_desk(admin: AdminUseCases, args: argparse.Namespace) -> None:
+    """Set, remove or show the tenant's rights desk (rights_desk.py)."""
+    if args.off and args.address:
+        raise InvalidInput("address", "give an address or --off, not both")
+    if args.off or args.address:
+        kept = await admin.set_rights_desk(args.slug, None if args.off else args.address)
+    else:
+        kept = await admin.rights_desk(args.slug)
+    if kept is None:
+        print(f"{args.slug}: no rights desk (no digest is mailed)")
+        return
+    print(f"{args.slug}: rights desk {kept}, mailed each day after 08:00 Paris time when a request")
+    print("  is late, due within 7 days or new (by a serving process with the owner's URL and an")
+    print("  SMTP relay: CONSENTD_SMTP_HOST)")
 
 
 def _tenant_line(tenant: Tenant, note: str = "") -> str:

@@ -57,12 +57,21 @@ def _tenants(commands: Commands) -> None:
         "tenants",
         "manage tenants",
         "  consentd tenants create acme --role controller --name 'Acme SAS'\n"
-        "  consentd tenants rename acme 'Acme Télécom SAS'\n",
+        "  consentd tenants rename acme 'Acme Télécom SAS'\n"
+        "  consentd tenants rights-desk acme dpo@acme.example   # a daily digest of requests\n",
     ).add_subparsers(dest="action", required=True)
     tenants.add_parser("list", help="every tenant: slug, id, processing role, name")
     rename = tenants.add_parser("rename", help="set the name its mails and pages show")
     rename.add_argument("slug")
     rename.add_argument("name")
+    desk = tenants.add_parser(
+        "rights-desk",
+        help="the address mailed each morning the rights requests to answer (late, due within "
+        "7 days, new); without ADDRESS, show it",
+    )
+    desk.add_argument("slug")
+    desk.add_argument("address", nargs="?", help="an e-mail address (the DPO's, a team's)")
+    desk.add_argument("--off", action="store_true", help="mail no digest any more")
     create = tenants.add_parser("create", help="create a tenant (idempotent)")
     create.add_argument("slug", help="a-z, 0-9 and '-', starting with a letter")
     create.add_argument(

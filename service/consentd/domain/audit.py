@@ -52,6 +52,7 @@ class Action:
     NOTICE_PUBLISHED = "catalog.notice_published"
     TENANT_CREATED = "tenant.created"
     TENANT_RENAMED = "tenant.renamed"  # the name its messages and pages show
+    RIGHTS_DESK_SET = "tenant.rights_desk_set"  # its rights desk's address (a digest of it)
     SUBJECT_ERASED = "subject.erased"
     SUBJECT_RESTRICTED = "subject.restricted"
     RESTRICTION_LIFTED = "subject.restriction_lifted"

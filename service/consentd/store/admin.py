@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
@@ -100,6 +101,30 @@ class SqlAdmin:
             record = AuditRecord(Action.TENANT_RENAMED, now, {"name": name})
             await self._audit(conn, tenant_id, record)
         return True
+
+    async def set_rights_desk(self, tenant_id: UUID, address: str | None, now: datetime) -> bool:
+        """Set (None: remove) the address mailed the rights requests' digest; False when it
+        was that already. Audited with the address's digest, never the address."""
+        async with self._in_tenant(tenant_id) as conn:
+            changed = await conn.execute(
+                sa.update(tenants)
+                .where(
+                    tenants.c.tenant_id == tenant_id,
+                    tenants.c.rights_desk.is_distinct_from(address),
+                )
+                .values(rights_desk=address, rights_digest_at=None)
+            )
+            if not changed.rowcount:
+                return False
+            digest = hashlib.sha256(address.encode()).hexdigest() if address else None
+            record = AuditRecord(Action.RIGHTS_DESK_SET, now, {"address_sha256": digest})
+            await self._audit(conn, tenant_id, record)
+        return True
+
+    async def rights_desk(self, tenant_id: UUID) -> str | None:
+        query = sa.select(tenants.c.rights_desk).where(tenants.c.tenant_id == tenant_id)
+        async with self._engine.connect() as conn:
+            return (await conn.execute(query)).scalar_one_or_none()
 
     async def insert_key(self, tenant_id: UUID, key: StoredKey) -> None:
         async with self._in_tenant(tenant_id) as conn:

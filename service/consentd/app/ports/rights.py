@@ -223,3 +223,7 @@ class Notifier(Protocol):
     ) -> None:
         """A person's preference link (app/link_requests.py), to the address they gave."""
         ...
+
+    async def send_to_desk(self, tenant: Tenant, address: str, subject: str, body: str) -> None:
+        """A message to the tenant's rights desk (rights_desk.py): its daily digest."""
+        ...

@@ -15,8 +15,15 @@ tenants = sa.Table(
     sa.Column("name", sa.Text, nullable=False),
     sa.Column("processing_role", sa.Text, nullable=False),
     sa.Column("created_at", TZ, nullable=False),
+    # Migration 0059: the address mailed a daily digest of the rights requests to answer, and
+    # when the last one was taken (rights_desk.py).
+    sa.Column("rights_desk", sa.Text),
+    sa.Column("rights_digest_at", TZ),
     sa.CheckConstraint("slug ~ '^[a-z][a-z0-9-]{0,62}$'", name="slug_format"),
     sa.CheckConstraint(f"processing_role IN {ROLES}", name="processing_role"),
+    sa.CheckConstraint(
+        "rights_desk IS NULL OR length(rights_desk) BETWEEN 3 AND 320", name="rights_desk"
+    ),
 )
 
 
