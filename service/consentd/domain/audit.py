@@ -15,9 +15,8 @@ sorted keys, no spaces, times as `YYYY-MM-DDTHH:MM:SS.ffffffZ` and hashes as low
 Payloads name people by pseudonymous ids only (subject ids; an erasure's keyed digests).
 
 A checkpoint is an Ed25519 signature over (tenant, seq, hash(seq), time): published outside the
-database it proves the chain up to `seq`, and once the entries up to a checkpoint have gone (the
-log retention), verification starts from it.
-"""
+database it proves the chain up to `seq`, and once the entries up to it have gone (the log
+retention), verification starts from it."""
 
 from __future__ import annotations
 
@@ -52,7 +51,7 @@ class Action:
     NOTICE_PUBLISHED = "catalog.notice_published"
     TENANT_CREATED = "tenant.created"
     TENANT_RENAMED = "tenant.renamed"  # the name its messages and pages show
-    RIGHTS_DESK_SET = "tenant.rights_desk_set"  # its rights desk's address (a digest of it)
+    RIGHTS_DESK_SET = "tenant.rights_desk_set"  # its rights desk (the address's digest)
     SUBJECT_ERASED = "subject.erased"
     SUBJECT_RESTRICTED = "subject.restricted"
     RESTRICTION_LIFTED = "subject.restriction_lifted"
