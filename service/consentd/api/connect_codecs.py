@@ -167,10 +167,9 @@ def _utf8(text: str) -> bool:
 
 _INT32 = range(-(2**31), 2**31)
 _TWICE = "is given twice in one object (as {} and as {}): send it once"
-_LOOSE_ENUM = (
-    "has a value of the wrong type or out of range (an enum value is one of its names or a "
-    "32-bit integer)"
-)
+# The names listed (not UNSPECIFIED): "EMAIL" for "CHANNEL_EMAIL" said only "out of range", where
+# a value left out listed them (probe QC).
+_LOOSE_ENUM = "has a value of the wrong type or out of range: one of {} (or a 32-bit integer)"
 
 
 def _refuse_loose_enums(document: dict[str, Any], descriptor: Descriptor) -> None:
@@ -197,7 +196,8 @@ def _refuse_loose_enums(document: dict[str, Any], descriptor: Descriptor) -> Non
         name = f"{path}.{field.name}" if path else field.name
         for where, item in _items(field, name, value):
             if not _enum_value(item, field):
-                raise InvalidInput(where, _LOOSE_ENUM)
+                names = [v.name for v in field.enum_type.values if v.number != 0]
+                raise InvalidInput(where, _LOOSE_ENUM.format(", ".join(names)))
 
 
 # An RFC 3339 time's numeric UTC offset; json_format took any two digits (+99:99, +25:00) and

@@ -96,15 +96,15 @@ def record_in(request: pb.RecordConsentRequest, phone_region: str) -> RecordCons
 def withdraw_in(request: pb.WithdrawConsentRequest, phone_region: str) -> WithdrawConsent:
     if request.all and request.targets:
         raise InvalidInput("targets", "must be empty when all is set")
-    if not request.all:
-        _counted(request.targets, "targets")
-    targets = [target_in(t, f"targets[{i}]") for i, t in enumerate(request.targets)]
-    if request.channel and not request.all:
-        raise InvalidInput(
+    if request.channel and not request.all:  # before the targets: an SMS STOP without all
+        raise InvalidInput(  # was told "targets: must hold 1 to 50 items" (probe QC)
             "channel",
             "is only read with all (every purpose on that channel): set all, or name the "
             "targets without it",
         )
+    if not request.all:
+        _counted(request.targets, "targets")
+    targets = [target_in(t, f"targets[{i}]") for i, t in enumerate(request.targets)]
     return WithdrawConsent(
         subject=subject_ref_in(request.subject, "subject", phone_region),
         targets=() if request.all else _distinct(targets, "targets"),

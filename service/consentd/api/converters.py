@@ -109,6 +109,8 @@ def target_in(message: pb.ConsentTarget, field: str) -> Target:
     wire = (message.purpose, message.channel, message.scope)
     target = _TARGETS.get(wire)
     if target is None:
+        if wire == ("", 0, 0):  # not "target.purpose: must be 1 to 64 characters" (probe QC)
+            raise InvalidInput(field, "is required: set its purpose, channel and scope")
         target = Target(
             check_key(f"{field}.purpose", message.purpose),
             enum_in(CHANNELS, message.channel, f"{field}.channel"),
