@@ -16,6 +16,7 @@ import pytest
 from consent.v1 import campaign_pb2, campaign_pb2_grpc, consent_pb2, types_pb2
 from structlog.testing import capture_logs
 
+from consentd.api import campaign_servicer
 from consentd.api.campaign_servicer import CampaignServicer
 from consentd.api.interceptors import ServiceInterceptor
 from consentd.api.server import Server, campaign_service
@@ -267,6 +268,39 @@ async def test_idle_streams_do_not_hold_back_the_others(stubs: Stubs, campaign: 
     finally:
         for call in idle:
             call.cancel()
+
+
+async def test_a_tenant_holds_a_bounded_number_of_quiet_check_streams(
+    stubs: Stubs, campaign: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe QB: one key held 4,800 streams that sent their target and went quiet, for good
+    (20-36 KB each, never given back). Past MAX_CHECK_STREAMS_PER_TENANT (3 here) a stream is
+    RESOURCE_EXHAUSTED saying so; one that sends nothing for STREAM_IDLE_SECONDS (0.5 s here)
+    ends INVALID_ARGUMENT saying why, which makes room."""
+    monkeypatch.setattr(campaign_servicer, "MAX_CHECK_STREAMS_PER_TENANT", 3)
+    monkeypatch.setattr(campaign_servicer, "STREAM_IDLE_SECONDS", 0.5)
+    await _people(stubs)
+    quiet = [campaign.StreamCheckConsent(metadata=stubs.metadata) for _ in range(3)]
+    for call in quiet:
+        await call.write(_chunk(first=True))
+    await asyncio.sleep(0.2)  # each is open on the server, waiting for a chunk
+    refused = campaign.StreamCheckConsent(metadata=stubs.metadata)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await asyncio.wait_for(refused.read(), 5)
+    assert raised.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "3 check streams open" in str(raised.value.details())
+    for call in quiet:
+        await asyncio.wait_for(call.read(), 5)  # the target's answer (its lawful basis)
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
+            await asyncio.wait_for(call.read(), 5)
+        assert ended.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "no message for 0.5 s" in str(ended.value.details())
+    async with asyncio.timeout(10):
+        responses, error = await _stream(
+            campaign, stubs, [_chunk(first=True), _chunk(*_emails("ana@example.fr"))]
+        )
+    assert error is None
+    assert len([a for r in responses for a in r.answers]) == 1
 
 
 async def test_stream_limits_end_it_with_a_clear_status(stubs: Stubs, campaign: Campaign) -> None:

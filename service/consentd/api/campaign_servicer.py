@@ -17,14 +17,19 @@ from consentd.api import campaign_converters as conv
 from consentd.api.authorization import reads_history
 from consentd.api.campaign_links import add_preference_links, add_unsubscribe_links, may_link
 from consentd.api.context import principal
-from consentd.api.limits import MAX_CHANGES, MAX_FEEDS_PER_TENANT
+from consentd.api.limits import (
+    MAX_CHANGES,
+    MAX_CHECK_STREAMS_PER_TENANT,
+    MAX_FEEDS_PER_TENANT,
+    STREAM_IDLE_SECONDS,
+)
 from consentd.app.campaign import CampaignUseCases, Recipient
 from consentd.app.checks import Decided
 from consentd.app.paging import page_size
 from consentd.app.preference_links import PreferenceLinks
 from consentd.app.unsubscribe import UnsubscribeLinks
 from consentd.domain.catalog import check_key
-from consentd.domain.errors import ResourceExhausted
+from consentd.domain.errors import InvalidInput, ResourceExhausted
 from consentd.domain.model import Target
 from consentd.domain.tenancy import Principal
 from consentd.store.database import database_not_answering
@@ -55,6 +60,7 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         self._region = phone_region
         self._unread_seconds = unread_seconds
         self._feeds: collections.Counter[UUID] = collections.Counter()  # open, per tenant
+        self._checks: collections.Counter[UUID] = collections.Counter()  # StreamCheckConsent's
 
     async def BatchCheckConsent(
         self, request: pb.BatchCheckConsentRequest, context: Context
@@ -86,7 +92,14 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     async def StreamCheckConsent(  # type: ignore[override] # answers with context.write()
         self, request_iterator: AsyncIterator[pb.StreamCheckConsentRequest], context: Context
     ) -> None:
-        first = await anext(aiter(request_iterator), None)
+        tenant = principal().tenant_id
+        with self._open(self._checks, tenant, MAX_CHECK_STREAMS_PER_TENANT, _CHECKS):
+            await self._stream_checks(_idle_bounded(request_iterator), context)
+
+    async def _stream_checks(
+        self, request_iterator: AsyncIterator[pb.StreamCheckConsentRequest], context: Context
+    ) -> None:
+        first = await anext(request_iterator, None)
         if first is None:
             return
         target, as_of = conv.stream_start(first)
@@ -132,27 +145,30 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     ) -> AsyncIterator[pb.WatchConsentChangesResponse]:
         limit = page_size(request.max_changes, 500, MAX_CHANGES, "max_changes")
         caller = principal()
-        with self._feed_of(caller.tenant_id):
+        # MAX_FEEDS_PER_TENANT at most: each reads the database twice a second (a consent:check
+        # key's 1,500 feeds slowed another tenant's checks 30 to 50 times; probe GC).
+        with self._open(self._feeds, caller.tenant_id, MAX_FEEDS_PER_TENANT, _FEEDS):
             async for response in self._watch(caller, request, limit):
                 yield response
 
     @contextlib.contextmanager
-    def _feed_of(self, tenant_id: UUID) -> Iterator[None]:
-        """One more feed of the tenant open in this process, MAX_FEEDS_PER_TENANT at most (each
-        reads the database twice a second: a consent:check key's 1,500 feeds slowed another
-        tenant's checks 30 to 50 times; probe GC)."""
-        if self._feeds[tenant_id] >= MAX_FEEDS_PER_TENANT:
+    def _open(
+        self, streams: collections.Counter[UUID], tenant: UUID, most: int, what: tuple[str, str]
+    ) -> Iterator[None]:
+        """One more stream of the tenant open in this process (`streams`: of one kind, `what`
+        it is and how to do with fewer), `most` at most: past them, RESOURCE_EXHAUSTED."""
+        if streams[tenant] >= most:
             raise ResourceExhausted(
-                message=f"this tenant has {MAX_FEEDS_PER_TENANT} change feeds open on this "
-                "server: close one first (one consumer needs one feed, resumed from its cursor)"
+                message=f"this tenant has {most} {what[0]} open on this server: close one "
+                f"first ({what[1]})"
             )
-        self._feeds[tenant_id] += 1
+        streams[tenant] += 1
         try:
             yield
         finally:
-            self._feeds[tenant_id] -= 1
-            if not self._feeds[tenant_id]:
-                del self._feeds[tenant_id]
+            streams[tenant] -= 1
+            if not streams[tenant]:
+                del streams[tenant]
 
     async def _watch(
         self, caller: Principal, request: pb.WatchConsentChangesRequest, limit: int
@@ -188,6 +204,29 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
     ) -> pb.HashContactPointsResponse:
         contact_points = conv.contact_points_in(request, self._region)
         return conv.hashes_out(self._campaign.hash_contact_points(principal(), contact_points))
+
+
+_FEEDS = ("change feeds", "one consumer needs one feed, resumed from its cursor")
+_CHECKS = ("check streams", "one stream checks a whole campaign, chunk by chunk")
+IDLE = (
+    "no message for {:g} s: the stream was closed (send the next chunk sooner, or open a "
+    "stream when there are recipients to check)"
+)
+
+
+async def _idle_bounded(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    """`requests`, each awaited STREAM_IDLE_SECONDS at most (a quiet stream was held for good:
+    probe QB). Raises InvalidInput past them."""
+    iterator = aiter(requests)
+    while True:
+        try:
+            async with asyncio.timeout(STREAM_IDLE_SECONDS):
+                message = await anext(iterator)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise InvalidInput("request", IDLE.format(STREAM_IDLE_SECONDS)) from None
+        yield message
 
 
 def _consume(write: asyncio.Future[None]) -> None:

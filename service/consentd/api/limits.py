@@ -15,6 +15,10 @@ MAX_VALIDITY_DAYS = 3660
 MAX_CHANGES = 1000
 # Change feeds (WatchConsentChanges) a tenant may hold open on one server (api/campaign_servicer).
 MAX_FEEDS_PER_TENANT = 32
+# StreamCheckConsent calls a tenant may hold open on one server, and how long one may wait for
+# its caller's next message: one key held 4,800 quiet streams for good, 20-36 KB each (probe QB).
+MAX_CHECK_STREAMS_PER_TENANT = 64
+STREAM_IDLE_SECONDS = 120.0
 
 # By field name, or by `Message.field` for one whose limit is not the others' (read first).
 FIELD_LIMITS = {
