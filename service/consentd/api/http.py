@@ -45,12 +45,14 @@ from consentd.api.http_protocol import guarded_protocol
 from consentd.api.link_pages import LinkPage, page_for
 from consentd.api.pages import DemoPage, Pages
 from consentd.api.refusals import (
+    NOT_A_TENANT_ID,
     UNIMPLEMENTED,
     answer_internal,
     closing,
     discard_body,
     is_method,
     is_native_grpc,
+    is_tenant_id,
     refuse_native_grpc,
     refuse_unread,
     refuse_unserved,
@@ -113,6 +115,9 @@ class BrowserApp:
         if match := TENANT_PREFIX.fullmatch(path):
             tenant, path = match.group(1), match.group(2)
             scope = {**scope, "path": path, "raw_path": path.encode(), "root_path": ""}
+            if not is_tenant_id(tenant):  # a slug: a preflight "origin not allowed" (QC)
+                await refuse_unread(scope, closing(send), NOT_A_TENANT_ID)
+                return
         app = next((a for p, a in self._services.items() if path.startswith(p)), None)
         origin = header(scope, b"origin")
         # Any service of the contract is preflighted (AuditService's was a bare 404: probe OA).

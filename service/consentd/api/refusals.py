@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from uuid import UUID
 
 import grpc
 from google.protobuf import descriptor_pool
@@ -117,6 +118,7 @@ def closing(send: Send) -> Send:
 # The HTTP status of Connect's error codes a credential is refused with (the Connect protocol's
 # table); anything else is a 500.
 _HTTP_STATUS = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
     grpc.StatusCode.UNAUTHENTICATED: 401,
     grpc.StatusCode.PERMISSION_DENIED: 403,
     # No such method: connectrpc's own answer to a path it does not route.
@@ -127,6 +129,21 @@ _HTTP_STATUS = {
 }
 UNAUTHENTICATED = (grpc.StatusCode.UNAUTHENTICATED, Unauthenticated().message)
 UNIMPLEMENTED = grpc.StatusCode.UNIMPLEMENTED
+# `/t/<slug>/...`: its preflight was told "origin not allowed" and its call "missing or invalid
+# credentials", without CORS headers, for an allowed origin and a valid key (probe QC).
+NOT_A_TENANT_ID = (
+    grpc.StatusCode.INVALID_ARGUMENT,
+    "the path's /t/<tenant id>/ takes the tenant's id, a UUID in lower case as `consentd "
+    "tenants list` prints it, not its slug",
+)
+
+
+def is_tenant_id(text: str) -> bool:
+    """Whether `text` is a tenant id in its one spelling (a lower-case hyphenated UUID)."""
+    try:
+        return str(UUID(text)) == text
+    except ValueError:
+        return False
 
 
 async def refuse_unread(scope: Scope, send: Send, refusal: tuple[grpc.StatusCode, str]) -> None:
