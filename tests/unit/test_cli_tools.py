@@ -83,12 +83,15 @@ def test_an_external_id_is_read_as_the_cell_holds_it(tmp_path: Path) -> None:
 
 
 def test_rows_are_read_with_their_own_line_numbers(tmp_path: Path) -> None:
-    """A quoted field spanning two lines moves the next row's line number; defaults apply (scope
-    first_party, source import); phone numbers are read in the region; the BOM is ignored."""
+    """A quoted field spanning two lines moves the next row's line number, and its row is named
+    by its first line (its last, before: probe QA); defaults apply (scope first_party, source
+    import); phone numbers are read in the region; the BOM is ignored; a line of blanks is no
+    row; the header is read in any case."""
     text = (
-        "\ufeffphone,purpose,channel,state,recorded_at,evidence\n"
+        "\ufeffPhone, Purpose ,channel,STATE,recorded_at,evidence\n"
         '06 12 34 56 78,news,sms,granted,2026-01-01T00:00:00Z,"two\nlines"\n'
         "06 12 34 56 79,news,sms,withdrawn,2026-01-01T00:00:00Z,\n"
+        "   ,  \n"
         "06 12 34 56 79,news,sms,granted,2027-01-01T00:00:00Z,\n"
         "06 12 34 56 79,news,sms,granted,2026-01-01T00:00:00Z,,extra\n"
     )
@@ -96,9 +99,9 @@ def test_rows_are_read_with_their_own_line_numbers(tmp_path: Path) -> None:
     path.write_text(text)
     parsed = read_csv(path, "FR", NOW)
     assert [str(e) for e in parsed.errors] == [
-        "line 3, column evidence: at most 512 printable characters",
-        "line 5, column recorded_at: is in the future",
-        "line 6: more fields than the header has columns",
+        "line 2, column evidence: on one line, printable characters only",
+        "line 6, column recorded_at: is in the future",
+        "line 7: more fields than the header has columns",
     ]
     (row,) = parsed.rows
     assert (row.line, row.identifier.value, row.state, row.source) == (

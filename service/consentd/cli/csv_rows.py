@@ -4,7 +4,6 @@ Errors name the line and the column and say what is wrong, never the value (pers
 from __future__ import annotations
 
 import csv
-import difflib
 import functools
 import hashlib
 from collections.abc import Iterable, Iterator
@@ -14,31 +13,25 @@ from pathlib import Path
 from typing import TypeVar
 
 from consentd.app.ports.imports import ImportRow as Row
+from consentd.cli.csv_header import (
+    COLUMNS,
+    IDENTIFIERS,
+    OPTIONAL,
+    REQUIRED,
+    RowError,
+    first_bad_line,
+    header_of,
+)
 from consentd.domain.canonical import EARLIEST
 from consentd.domain.errors import InvalidInput
 from consentd.domain.free_text import without_contacts
 from consentd.domain.identifiers import Identifier, normalise
 from consentd.domain.model import Channel, ConsentState, PartyScope, Purpose, Source, Target
 
-IDENTIFIERS = ("email", "phone", "external_id", "cal_id")
-REQUIRED = ("purpose", "channel", "state", "recorded_at")
-OPTIONAL = ("scope", "source", "notice_version", "evidence")
-COLUMNS = (*IDENTIFIERS, *REQUIRED, *OPTIONAL)
 # The states a file may give, by value.
 STATES = {s.value: s for s in (ConsentState.GRANTED, ConsentState.REFUSED, ConsentState.WITHDRAWN)}
 MAX_EVIDENCE = 512
 E = TypeVar("E", Channel, PartyScope, ConsentState, Source)
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    line: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,77 +61,24 @@ def iter_rows(
     `errors` instead."""
     with path.open(encoding="utf-8-sig", newline="") as source:
         reader = csv.reader(source, strict=True)
-        try:
-            header = [name.strip() for name in next(reader, [])]
-        except UnicodeDecodeError:
-            errors.append(RowError(_first_bad_line(path), "", "the file is not UTF-8"))
-            return
-        except csv.Error as error:  # a JSON Lines file, say: a traceback (probe BS)
-            errors.append(RowError(1, "", f"the header is not valid CSV ({error}): {_HEADER}"))
-            return
-        if not header:
-            errors.append(RowError(1, "", f"the file is empty (columns: {', '.join(COLUMNS)})"))
-            return
-        found = _header_errors(header)
-        if found:
-            errors.extend(found)
+        header = header_of(reader, path, errors)
+        if header is None:
             return
         parse = _Rows(header, phone_region, now)
         read = 1  # lines read: a bad record starts on the next one
         try:
             for fields in reader:
-                if fields:  # a blank line is no row (nor an error)
-                    row = parse(reader.line_num, fields, errors)
+                # A blank line is no row (nor a line of blanks: five errors, QA); a row is
+                # named by its first line (a quoted value over several was by its last, QA).
+                if any(field.strip() for field in fields):
+                    row = parse(read + 1, fields, errors)
                     if row is not None:
                         yield row
                 read = reader.line_num
         except csv.Error as error:
             errors.append(RowError(read + 1, "", f"not valid CSV ({error})"))
         except UnicodeDecodeError:
-            errors.append(RowError(_first_bad_line(path), "", "the file is not UTF-8"))
-
-
-_HEADER = f"the first line names the columns, comma-separated ({', '.join(COLUMNS)})"
-
-
-def _first_bad_line(path: Path) -> int:
-    """The line (as an editor counts them) of the first byte that is not UTF-8: the decoder
-    reads ahead in blocks, so its error named line 1, or the line the block began after."""
-    with path.open("rb") as source:
-        for number, line in enumerate(source, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return 1
-
-
-def _meant(name: str) -> str:
-    close = difflib.get_close_matches(name.lower(), COLUMNS, n=1, cutoff=0.75)
-    return f", {close[0]}?" if close else ""
-
-
-def _header_errors(header: list[str]) -> list[RowError]:
-    known = ", ".join(COLUMNS)
-    if not any(name in REQUIRED for name in header):
-        # No required column: the first line is a row, or another delimiter (probe FL: its
-        # values, a person's e-mail, were printed as the unknown columns' names).
-        return [RowError(1, "", f"is not a header: {_HEADER}")]
-    errors = [
-        # By its position, never its text (a row's value, an id or a name, read as a header was
-        # printed; probes FL, FM, FP), with the column it may be a misspelling of.
-        RowError(1, f"#{at}", f"unknown column{_meant(name)} (known: {known})")
-        for at, name in enumerate(header, start=1)
-        if name not in COLUMNS
-    ]
-    errors += [
-        RowError(1, name, "required column missing") for name in REQUIRED if name not in header
-    ]
-    if not any(name in header for name in IDENTIFIERS):
-        errors.append(RowError(1, "", f"needs one of the columns {', '.join(IDENTIFIERS)}"))
-    if len(set(header)) != len(header):
-        errors.append(RowError(1, "", "a column is named twice"))
-    return errors
+            errors.append(RowError(first_bad_line(path), "", "the file is not UTF-8"))
 
 
 class _Rows:
@@ -186,9 +126,9 @@ class _Rows:
         recorded_at = _time(time, self._now, line, errors)
         version = _version(version_, line, errors)
         if len(evidence) > MAX_EVIDENCE or not evidence.isprintable():
-            errors.append(
-                RowError(line, "evidence", f"at most {MAX_EVIDENCE} printable characters")
-            )
+            # Which: a 16-character reference over two lines was told "at most 512" (QA).
+            why = "on one line" if len(evidence) <= MAX_EVIDENCE else f"at most {MAX_EVIDENCE}"
+            errors.append(RowError(line, "evidence", f"{why}, printable characters only"))
         if not purpose:
             errors.append(RowError(line, "purpose", "required"))
         if len(errors) > found:

@@ -17,13 +17,14 @@ from uuid import UUID
 
 from consentd.app.ports.imports import ImportCheckpoint, ImportFile, ImportRow
 from consentd.bootstrap import App, utc_now
-from consentd.cli.csv_rows import RowError, against, file_digest, iter_rows
+from consentd.cli.csv_header import RowError
+from consentd.cli.csv_rows import against, file_digest, iter_rows
 from consentd.cli.progress import Progress
 from consentd.domain.canonical import stamp
 from consentd.domain.errors import ConsentError
 from consentd.domain.model import ConsentState
 from consentd.domain.tenancy import Principal, Scope
-from consentd.store.database import outage_of
+from consentd.store.database import DEADLINE, outage_of
 from consentd.store.imports import analyze_imported
 
 MAX_ERRORS_SHOWN = 50
@@ -67,11 +68,9 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
         print(f"consentd import: {error.message}", file=sys.stderr)
         return 1
     except Exception as error:
-        if outage_of(error) is None:
+        if (outage := outage_of(error)) is None:
             raise
-        # The database went away mid-way (the serve that ran the embedded one stopped, a
-        # restart): said as a closed connection's rollback before (probe DN).
-        print(f"consentd import: {_INTERRUPTED}", file=sys.stderr)
+        print(f"consentd import: {_stopped(outage, app)}", file=sys.stderr)
         return 1
     if checkpoint.imported and app.owner_engine is not None:
         await analyze_imported(app.owner_engine)
@@ -88,6 +87,15 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _stopped(outage: str, app: App) -> str:
+    """Why the import stopped mid-way: the database went away (the serve that ran the embedded
+    one stopped, a restart: said as a closed connection's rollback before, probe DN), or a
+    statement outlived its timeout (said as the former, and a running database restarted: QA)."""
+    if outage == DEADLINE:
+        return _TIMED_OUT.format(app.settings.db_timeout_seconds)
+    return _INTERRUPTED
+
+
 def _tune_garbage_collector() -> None:
     """As `serve` does (serving.py): what start-up built is left out of every collection, and
     the youngest objects are collected less often; an import allocates objects by the million
@@ -97,6 +105,11 @@ def _tune_garbage_collector() -> None:
     gc.set_threshold(20_000, 20, 20)
 
 
+_TIMED_OUT = (
+    "a batch's statement outlived CONSENTD_DB_TIMEOUT_SECONDS ({:g} s): the database is busy or "
+    "short of resources; the batches committed so far are kept; run the same command again to "
+    "resume (a smaller --batch-size, or a longer CONSENTD_DB_TIMEOUT_SECONDS, if it comes back)"
+)
 _INTERRUPTED = (
     "the database stopped answering mid-way (stopped, restarted, or unreachable): the batches "
     "committed so far are kept; run the same command again once it is back to resume"

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consentd.app.ports import ChangeSignal, Digest, UnitOfWorkFactory
@@ -208,6 +209,14 @@ class SqlImportBatch:
         await advance(self._conn, self._tenant, self._source.digest, checkpoint, at)
 
 
+# A batch's statements planned for any tenant, not for this one: a new tenant's first import,
+# its rows not yet in the planner's statistics (one row expected, so a scan of all its
+# identifiers was as cheap as a look-up), outlived the statement timeout past 70,000 people,
+# rerun after rerun, until autovacuum's analyze came round (probe QA). The plan for a tenant of
+# average size looks each contact point up by its key.
+_GENERIC_PLANS = sa.text("SET LOCAL plan_cache_mode = force_generic_plan")
+
+
 class SqlImportStore:
     def __init__(
         self,
@@ -232,6 +241,7 @@ class SqlImportStore:
         try:
             async with self._engine.connect() as conn:
                 await enter_tenant(conn, tenant_id)
+                await conn.execute(_GENERIC_PLANS)
                 batch = SqlImportBatch(conn, await driver_of(conn), tenant_id, source, turn)
                 yield batch
                 await conn.commit()
