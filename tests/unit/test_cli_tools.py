@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from consentd.cli import _unreachable
-from consentd.cli.csv_rows import read_csv
+from consentd.cli.arguments import time_zone
+from consentd.cli.csv_header import RowError
+from consentd.cli.csv_rows import iter_rows, read_csv
 from consentd.cli.parser import parser
 from consentd.cli.progress import Progress
 from consentd.config import ConfigError, Settings
@@ -272,3 +275,23 @@ def test_a_closed_output_is_not_called_a_database_failure() -> None:
     said = _unreachable(BrokenPipeError(32, "Broken pipe"))
     assert said == "the output was closed before the command finished writing"
     assert "database" not in (_unreachable(BrokenPipeError(32, "Broken pipe")) or "")
+
+
+def test_times_without_an_offset_are_read_in_the_zone_given(tmp_path: Path) -> None:
+    """CRM exports write local time: refused without --timezone (saying so), read in the zone
+    given with it (Paris in winter: UTC+1); a time with its own offset keeps it."""
+    path = tmp_path / "local.csv"
+    path.write_text(
+        "email,purpose,channel,state,recorded_at\n"
+        "a@example.fr,news,email,granted,2026-01-05 10:00:00\n"
+        "b@example.fr,news,email,granted,2026-01-05T10:00:00+00:00\n"
+    )
+    refused: list[RowError] = []
+    assert [r.line for r in iter_rows(path, "FR", NOW, refused)] == [3]
+    assert [str(e) for e in refused] == [
+        "line 2, column recorded_at: needs a time zone (e.g. Z or +02:00, or --timezone)"
+    ]
+    read = list(iter_rows(path, "FR", NOW, [], time_zone("Europe/Paris")))
+    assert [r.recorded_at.astimezone(UTC).hour for r in read] == [9, 10]
+    with pytest.raises(argparse.ArgumentTypeError, match="IANA time zone"):
+        time_zone("Mars/Olympus")

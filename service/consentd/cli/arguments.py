@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeAlias
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The sub-parsers of a parser (a string: argparse's class is generic for type checkers only).
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -69,3 +70,13 @@ def seconds(text: str) -> float:
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError("must be 0 or more seconds")
     return value
+
+
+def time_zone(text: str) -> ZoneInfo:
+    """An IANA time zone (argparse type): Europe/Paris, UTC."""
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"must be an IANA time zone such as Europe/Paris or UTC, not {text!r}"
+        ) from None

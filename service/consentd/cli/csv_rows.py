@@ -8,7 +8,7 @@ import functools
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TypeVar
 
@@ -55,16 +55,16 @@ def file_digest(path: Path) -> str:
 
 
 def iter_rows(
-    path: Path, phone_region: str, now: datetime, errors: list[RowError]
+    path: Path, phone_region: str, now: datetime, errors: list[RowError], zone: tzinfo | None = None
 ) -> Iterator[Row]:
     """The valid rows, read as a stream (memory stays flat); each bad one is appended to
-    `errors` instead."""
+    `errors` instead. `zone`: where a time without an offset was written (none: refused)."""
     with path.open(encoding="utf-8-sig", newline="") as source:
         reader = csv.reader(source, strict=True)
         header = header_of(reader, path, errors)
         if header is None:
             return
-        parse = _Rows(header, phone_region, now)
+        parse = _Rows(header, phone_region, now, zone)
         read = 1  # lines read: a bad record starts on the next one
         try:
             for fields in reader:
@@ -85,7 +85,7 @@ class _Rows:
     """Reads the rows under one header: each column found by its position, and the targets
     the rows repeat made once (a file of a million rows names a handful)."""
 
-    def __init__(self, header: list[str], region: str, now: datetime) -> None:
+    def __init__(self, header: list[str], region: str, now: datetime, zone: tzinfo | None) -> None:
         self._width = len(header)
         # An absent column reads the empty field put after the row's own.
         at = {name: header.index(name) if name in header else len(header) for name in COLUMNS}
@@ -93,6 +93,7 @@ class _Rows:
         self._columns = tuple(at[name] for name in (*REQUIRED, *OPTIONAL))
         self._region = region
         self._now = now
+        self._zone = zone
         self._targets: dict[tuple[str, Channel, PartyScope], Target] = {}
 
     def __call__(self, line: int, fields: list[str], errors: list[RowError]) -> Row | None:
@@ -123,7 +124,7 @@ class _Rows:
         if state is None:  # one message for every other value, known to consentd or not
             errors.append(RowError(line, "state", "must be granted, refused or withdrawn"))
         source = _member(Source, source_ or "import", line, "source", errors)
-        recorded_at = _time(time, self._now, line, errors)
+        recorded_at = _time(time, self._now, line, errors, self._zone)
         version = _version(version_, line, errors)
         if len(evidence) > MAX_EVIDENCE or not evidence.isprintable():
             # Which: a 16-character reference over two lines was told "at most 512" (QA).
@@ -166,7 +167,9 @@ def _member(kind: type[E], raw: str, line: int, column: str, errors: list[RowErr
     return member
 
 
-def _time(raw: str, now: datetime, line: int, errors: list[RowError]) -> datetime | None:
+def _time(
+    raw: str, now: datetime, line: int, errors: list[RowError], zone: tzinfo | None
+) -> datetime | None:
     if not raw:  # a short row too (fewer fields than the header): it read "must be ISO 8601"
         errors.append(RowError(line, "recorded_at", "is empty (a row with fewer fields?)"))
         return None
@@ -177,8 +180,12 @@ def _time(raw: str, now: datetime, line: int, errors: list[RowError]) -> datetim
     except ValueError:
         errors.append(RowError(line, "recorded_at", "must be an ISO 8601 time"))
         return None
+    if moment.tzinfo is None and zone is not None:  # --timezone: CRM exports write local time
+        moment = moment.replace(tzinfo=zone)
     if moment.tzinfo is None:
-        errors.append(RowError(line, "recorded_at", "needs a time zone (e.g. Z or +02:00)"))
+        errors.append(
+            RowError(line, "recorded_at", "needs a time zone (e.g. Z or +02:00, or --timezone)")
+        )
         return None
     if moment > now:
         errors.append(RowError(line, "recorded_at", "is in the future"))

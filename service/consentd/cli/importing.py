@@ -12,7 +12,6 @@ import gc
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 from uuid import UUID
 
 from consentd.app.ports.imports import ImportCheckpoint, ImportFile, ImportRow
@@ -47,7 +46,7 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     _tune_garbage_collector()
     now = utc_now()
     region = app.settings.phone_region
-    checked = await _checked_rows(app, tenant.tenant_id, args.file, region, now)
+    checked = await _checked_rows(app, tenant.tenant_id, args, now)
     if checked is None:
         return 1
     count, outdated = checked
@@ -60,7 +59,8 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     principal = Principal(tenant, f"cli:import:{source.digest[:12]}", frozenset({Scope.ADMIN}))
 
     def rows(after: int) -> Iterator[ImportRow]:
-        return (row for row in iter_rows(args.file, region, now, []) if row.line > after)
+        read = iter_rows(args.file, region, now, [], args.timezone)
+        return (row for row in read if row.line > after)
 
     try:
         checkpoint = await _run(app, principal, source, rows, args)
@@ -125,7 +125,7 @@ _OUTDATED = (
 
 
 async def _checked_rows(
-    app: App, tenant_id: UUID, path: Path, region: str, now: datetime
+    app: App, tenant_id: UUID, args: argparse.Namespace, now: datetime
 ) -> tuple[int, int] | None:
     """The number of rows, and of grants on a version below its notice's re-consent floor,
     when every row is valid against the catalogue; None (errors printed) when any is not."""
@@ -133,7 +133,8 @@ async def _checked_rows(
     floors = await app.imports.floors(tenant_id, sorted(versions))
     errors: list[RowError] = []
     count = outdated = 0
-    for row in iter_rows(path, region, now, errors):
+    region = app.settings.phone_region
+    for row in iter_rows(args.file, region, now, errors, args.timezone):
         count += 1
         errors += against((row,), purposes, versions)
         purpose = purposes.get(row.target.purpose)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from consentd.cli.arguments import Commands, command, positive, workers
+from consentd.cli.arguments import Commands, command, positive, time_zone, workers
 from consentd.cli.parser_audit import add_audit, add_breach
 from consentd.cli.parser_retention import add_purge, add_retention
 from consentd.cli.parser_tenancy import add_tenancy
@@ -58,7 +58,7 @@ IMPORT_COLUMNS = """columns (a header row; any order; an unknown column is refus
   channel                      email, sms, voice_call, chat, social, postal, push
   scope                        first_party (default) or partners
   state                        granted, refused or withdrawn
-  recorded_at                  ISO 8601 with a zone: when the person decided (not in the future)
+  recorded_at                  ISO 8601 with a zone (or --timezone): when the person decided
   source                       portal, banner, api, import (default) or support
   notice_version               the notice version shown (required when the purpose has a
                                notice; may be empty for a refusal or a withdrawal)
@@ -179,3 +179,9 @@ def _imports(commands: Commands) -> None:
         "--check", action="store_true", help="validate every row and stop (write nothing)"
     )
     consents.add_argument("--actor", default="consentd import", help="the events' actor")
+    consents.add_argument(
+        "--timezone",
+        type=time_zone,
+        help="read recorded_at without an offset in this IANA zone (e.g. Europe/Paris: CRM "
+        "exports write local time); without it such a time is refused",
+    )
