@@ -301,3 +301,31 @@ async def _connect(port: int, method: str, body: object, key: str) -> tuple[int,
         _send, url, json.dumps(body).encode(), headers, "POST"
     )
     return status, json.loads(answer)
+
+
+async def test_the_command_revokes_a_persons_links_made_so_far(
+    database_url: str, owner_url: str, app: App, tenant: Tenant, stubs: Stubs
+) -> None:
+    """A link forwarded, or kept by a mail gateway, acted for its person until it expired:
+    `--revoke` refuses the person's links made until then (UNAUTHENTICATED), audited by the
+    links' caller name (never the address); a link made after works, another person's too."""
+    await _jeanne(stubs)
+    await record(stubs, types_pb2.SubjectIdentity(email="paul.links@example.fr"), grant(NEWSLETTER))
+    links = app.preference_links
+    # Not used before the revocation: a credential found valid is trusted 5 s (app/auth.py).
+    before = links.token(tenant.tenant_id, normalise_email(JEANNE))[0]
+    paul = links.token(tenant.tenant_id, normalise_email("paul.links@example.fr"))[0]
+    env = command_env(database_url, owner_url)
+    revoked = await _consentd(env, "preference-link", tenant.slug, "--email", JEANNE, "--revoke")
+    assert revoked.returncode == 0, revoked.stderr
+    assert "are refused" in revoked.stdout
+    assert JEANNE.lower() not in revoked.stdout.lower()
+    refused = await fails(current(replace(stubs, metadata=bearer(before)), by_email(JEANNE)))
+    assert refused.code() == grpc.StatusCode.UNAUTHENTICATED
+    after = links.token(tenant.tenant_id, normalise_email(JEANNE))[0]
+    assert (await current(replace(stubs, metadata=bearer(after)), by_email(JEANNE))).consents
+    other = replace(stubs, metadata=bearer(paul))
+    assert (await current(other, by_email("paul.links@example.fr"))).consents
+    entries = await logged_payloads(app, tenant, "preference_link.revoked")
+    assert [e["caller"] for e in entries] == [links.caller(normalise_email(JEANNE))]
+    assert JEANNE.lower() not in json.dumps(entries)

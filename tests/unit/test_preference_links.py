@@ -3,6 +3,7 @@ that only this service's secret opens it."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -25,7 +26,7 @@ def test_a_token_opens_as_its_tenant_person_and_expiry() -> None:
     person = normalise_external_id("crm-élodie")
     token, expires = _links().token(TENANT, person)
     assert expires == NOW + timedelta(days=7)
-    assert _links().opened(token) == (TENANT, person, expires)
+    assert _links().opened(token) == (TENANT, person, expires, NOW)  # made now: its `iat`
     with pytest.raises(Unauthenticated):
         _links(b"t" * 32).opened(token)
 
@@ -60,3 +61,14 @@ def test_a_signed_payload_not_of_our_form_is_refused_not_internal(payload: bytes
     token = f"{signed}.{b64url(links._mac(signed))}"
     with pytest.raises(Unauthenticated):
         links.opened(token)
+
+
+def test_a_link_made_before_iat_counts_as_made_its_longest_lifetime_before_it_expires() -> None:
+    """Links made before they carried `iat`: a revocation refuses them if one made as early as
+    a link can be (30 days before its expiry) would be refused."""
+    links = _links()
+    expires = int((NOW + timedelta(days=1)).timestamp())
+    claims = {"tid": str(TENANT), "kind": "email", "sub": "a@b.fr", "exp": expires}
+    signed = "p1." + b64url(json.dumps(claims).encode())
+    opened = links.opened(f"{signed}.{b64url(links._mac(signed))}")
+    assert opened.issued == opened.expires - timedelta(days=30)

@@ -72,6 +72,13 @@ class AdminUseCases:
         await self._repo.set_rights_desk(tenant.tenant_id, kept, self._clock())
         return kept
 
+    async def revoke_links(self, tenant: Tenant, caller: str) -> datetime:
+        """Refuse the preference links of the person named `caller` (their links' caller
+        name) made until now (audited); when."""
+        now = self._clock()
+        await self._repo.revoke_links(tenant.tenant_id, caller, now)
+        return now
+
     async def rights_desk(self, slug: str) -> str | None:
         return await self._repo.rights_desk((await self.tenant(slug)).tenant_id)
 

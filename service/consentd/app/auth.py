@@ -207,18 +207,18 @@ class CredentialAuthenticator:
     async def _link(self, credential: str, charge: bool) -> tuple[Principal, datetime | None]:
         """A preference link (app/preference_links.py): its person's subject:self, as a
         portal token's. Checked before any look-up: a made-up one costs none."""
-        tenant_id, person, expires = self._links.opened(credential)
+        link = self._links.opened(credential)
         if charge:
-            await self._spend(tenant_id, tenant_id)
-        tenant = await self._directory.tenant(tenant_id)
+            await self._spend(link.tenant_id, link.tenant_id)
+        caller = self._links.caller(link.person)
+        tenant, revoked = await self._directory.link_holder(link.tenant_id, caller) or (None, None)
         if tenant is None:
             raise refused("link_tenant_gone")
         refuse_purged(tenant)
-        caller = f"link:{self._links.pseudonym(f'{person.kind}:{person.value}')}"
-        principal = Principal(
-            tenant=tenant, caller=caller, scopes=frozenset({Scope.SELF}), subject=person
-        )
-        return principal, expires
+        if revoked is not None and link.issued <= revoked:  # `preference-link --revoke`
+            raise refused("link_revoked")
+        self_scope = frozenset({Scope.SELF})
+        return Principal(tenant, caller, self_scope, subject=link.person), link.expires
 
     async def _listed(self, tenant_id: UUID, key_id: str) -> bool | None:
         """Whether the tenant has a key of that id, from its list read again on a miss at most

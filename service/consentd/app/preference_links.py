@@ -8,13 +8,14 @@ makes these links itself, under a key of their own derived from the service secr
     p1.<payload>.<mac>
 
 `payload` is base64url JSON `{"tid": tenant id, "kind": "email" | "phone" | "external_id" |
-"cal_id", "sub": the identifier, normalised, "exp": Unix seconds}`: the person as the campaign
-names them (the page reads who it is for, as it reads a portal token's `sub`); `mac` is the
+"cal_id", "sub": the identifier, normalised, "iat", "exp": Unix seconds}`: the person as the
+campaign names them (the page reads who it is for, as it reads a portal token's `sub`); `mac` is the
 base64url HMAC-SHA256 of `p1.<payload>`. A link acts for that person as a portal token does
 (subject:self) until `exp`, on every replica; nobody can make one for someone else or change
-its person or time. A link is not revoked one by one: the person's erasure ends what it can do
-(NOT_FOUND), a new service secret ends every link; keep lifetimes short (7 days by default, 30
-at most).
+its person or time. `consentd preference-link ... --revoke` refuses the person's links made
+until then (a link made before `iat` existed counts as made MAX_DAYS before it expires); the
+person's erasure ends what a link can do (NOT_FOUND), a new service secret ends every link; keep
+lifetimes short (7 days by default, 30 at most).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 from uuid import UUID
 
 from consentd.app.ports import Clock
@@ -32,9 +34,17 @@ from consentd.domain.confirmations import TOKEN_PLACEHOLDER
 from consentd.domain.identifiers import Identifier, IdentifierKind
 
 PREFIX = "p1."
-DEFAULT_DAYS = 7  # CONSENTD_PREFERENCE_LINK_DAYS's default; 30 at most (config.py)
+DEFAULT_DAYS = 7  # CONSENTD_PREFERENCE_LINK_DAYS's default; MAX_DAYS at most (config.py)
+MAX_DAYS = 30
 # Our links are about 150 to 600 characters (an identifier is 256 at most); more is not one.
 MAX_LINK = 1024
+
+
+class Opened(NamedTuple):
+    tenant_id: UUID
+    person: Identifier
+    expires: datetime
+    issued: datetime  # its `iat` (a link made before it: MAX_DAYS before it expires)
 
 
 class PreferenceLinks:
@@ -56,9 +66,12 @@ class PreferenceLinks:
     ) -> tuple[str, datetime]:
         """A link's token for `person` of the tenant, and when it expires (`lifetime` from now,
         or the configured one)."""
-        expires = int((self._clock() + (lifetime or self.lifetime)).timestamp())
+        now = self._clock()
+        expires = int((now + (lifetime or self.lifetime)).timestamp())
         claims = {"tid": str(tenant_id), "kind": person.kind.value, "sub": person.value}
-        encoded = json.dumps({**claims, "exp": expires}, separators=(",", ":"), ensure_ascii=False)
+        # `iat` to the millisecond: a link made the second a revocation was is not refused.
+        times = {"iat": round(now.timestamp(), 3), "exp": expires}
+        encoded = json.dumps({**claims, **times}, separators=(",", ":"), ensure_ascii=False)
         signed = PREFIX + b64url(encoded.encode())
         return f"{signed}.{b64url(self._mac(signed))}", datetime.fromtimestamp(expires, UTC)
 
@@ -66,9 +79,9 @@ class PreferenceLinks:
         """The page's address with the token in it ("" when no address is configured)."""
         return self._template.replace(TOKEN_PLACEHOLDER, token) if self._template else ""
 
-    def opened(self, credential: str) -> tuple[UUID, Identifier, datetime]:
-        """The tenant, person and expiry of a link this service made and that is still valid.
-        Raises Unauthenticated (said as `portal_token_refused` with `link_*` reasons)."""
+    def opened(self, credential: str) -> Opened:
+        """The tenant, person, expiry and making time of a link this service made and that is
+        still valid. Raises Unauthenticated (said as `portal_token_refused`, `link_*` reasons)."""
         signed, _, mac = credential.rpartition(".")
         if len(credential) > MAX_LINK or not signed.startswith(PREFIX) or not credential.isascii():
             raise refused("link_malformed")
@@ -84,11 +97,17 @@ class PreferenceLinks:
                 raise TypeError("sub")
             person = Identifier(IdentifierKind(claims["kind"]), claims["sub"])
             tenant_id = UUID(claims["tid"])
+            made = claims.get("iat")
+            issued = numeric_date(made) if made is not None else expires - timedelta(MAX_DAYS)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
             raise refused("link_malformed") from None
         if self._clock() >= expires:
             raise refused("link_expired")
-        return tenant_id, person, expires
+        return Opened(tenant_id, person, expires, issued)
+
+    def caller(self, person: Identifier) -> str:
+        """The caller name of a link's person in logs and audit entries: `link:<pseudonym>`."""
+        return f"link:{self.pseudonym(f'{person.kind}:{person.value}')}"
 
     def pseudonym(self, text: str) -> str:
         """A caller's name in logs and audit entries for a person named by `text`: keyed, so

@@ -182,7 +182,8 @@ def _preference_link(commands: Commands) -> None:
         "preference-link",
         "a link to the preference centre for one person (their own, for a message to them)",
         "  consentd preference-link acme --email jeanne@example.fr\n"
-        "  consentd preference-link acme --external-id crm-1234 --days 1\n",
+        "  consentd preference-link acme --external-id crm-1234 --days 1\n"
+        "  consentd preference-link acme --email jeanne@example.fr --revoke  # links made so far\n",
     )
     link.add_argument("slug")
     person = link.add_mutually_exclusive_group(required=True)
@@ -193,4 +194,10 @@ def _preference_link(commands: Commands) -> None:
         type=functools.partial(_days, most=MAX_LINK_DAYS),
         default=7,
         help=f"how long it acts for the person (1 to {MAX_LINK_DAYS}; default 7)",
+    )
+    link.add_argument(
+        "--revoke",
+        action="store_true",
+        help="refuse the person's links made until now (one forwarded, or kept by a mail "
+        "gateway), instead of making one",
     )

@@ -28,6 +28,10 @@ async def preference_link(app: App, args: argparse.Namespace) -> int:
               file=sys.stderr)  # fmt: skip
         return 1
     links = app.preference_links
+    if args.revoke:  # a link forwarded, or kept by a mail gateway: the person's links end
+        when = await app.admin.revoke_links(tenant, links.caller(person))
+        print(f"links of this person made until {stamp(when)} are refused (one made now works)")
+        return 0
     token, expires = links.token(tenant.tenant_id, person, timedelta(days=args.days))
     print(links.url(token) or token)
     where = "" if links.serves_urls else " (set CONSENTD_PREFERENCES_URL to print the link)"

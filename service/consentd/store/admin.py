@@ -17,7 +17,13 @@ from consentd.domain.tenancy import StoredKey, Tenant, TokenIssuer
 from consentd.store.audit import SqlAudit
 from consentd.store.callers import key_of, tenant_of
 from consentd.store.driver import driver_of
-from consentd.store.tables import api_keys, tenant_retention, tenants, token_issuers
+from consentd.store.tables import (
+    api_keys,
+    preference_link_revocations,
+    tenant_retention,
+    tenants,
+    token_issuers,
+)
 from consentd.store.uow import enter_tenant, set_tenant
 
 
@@ -120,6 +126,20 @@ class SqlAdmin:
             record = AuditRecord(Action.RIGHTS_DESK_SET, now, {"address_sha256": digest})
             await self._audit(conn, tenant_id, record)
         return True
+
+    async def revoke_links(self, tenant_id: UUID, caller: str, now: datetime) -> None:
+        """Refuse the links of the person named `caller` made until `now` (audited)."""
+        r = preference_link_revocations
+        async with self._in_tenant(tenant_id) as conn:
+            await conn.execute(
+                insert(r)
+                .values(tenant_id=tenant_id, caller=caller, revoked_at=now)
+                .on_conflict_do_update(index_elements=[r.c.tenant_id, r.c.caller], set_={
+                    "revoked_at": sa.func.greatest(r.c.revoked_at, now)
+                })
+            )  # fmt: skip
+            record = AuditRecord("preference_link.revoked", now, {"caller": caller})
+            await self._audit(conn, tenant_id, record)
 
     async def rights_desk(self, tenant_id: UUID) -> str | None:
         query = sa.select(tenants.c.rights_desk).where(tenants.c.tenant_id == tenant_id)

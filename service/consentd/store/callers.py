@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -10,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from consentd.domain.model import ProcessingRole
 from consentd.domain.tenancy import Scope, StoredKey, Tenant, TokenIssuer
 from consentd.store.connections import connected
-from consentd.store.tables import api_keys, tenant_retention, tenants, token_issuers
+from consentd.store.tables import (
+    api_keys,
+    preference_link_revocations,
+    tenant_retention,
+    tenants,
+    token_issuers,
+)
 from consentd.store.uow import enter_tenant
 
 
@@ -73,6 +80,17 @@ class SqlCallerDirectory:
         query = _with_purge(sa.select(tenants).where(tenants.c.tenant_id == tenant_id))
         row = await self._one(tenant_id, query)
         return tenant_of(row) if row else None
+
+    async def link_holder(
+        self, tenant_id: UUID, caller: str
+    ) -> tuple[Tenant, datetime | None] | None:
+        r = preference_link_revocations
+        query = _with_purge(sa.select(tenants).where(tenants.c.tenant_id == tenant_id))
+        query = query.add_columns(r.c.revoked_at).outerjoin(
+            r, sa.and_(r.c.tenant_id == tenants.c.tenant_id, r.c.caller == caller)
+        )
+        row = await self._one(tenant_id, query)
+        return (tenant_of(row), row["revoked_at"]) if row else None
 
     async def key_ids(self, tenant_id: UUID) -> frozenset[str]:
         async with connected(self._engine) as conn:

@@ -21,6 +21,13 @@ class CallerDirectory(Protocol):
         """The tenant of this id (purged marked), read inside it; None for none."""
         ...
 
+    async def link_holder(
+        self, tenant_id: UUID, caller: str
+    ) -> tuple[Tenant, datetime | None] | None:
+        """The tenant (purged marked) and when the links of the person named `caller` were last
+        revoked (None: never), read inside it; None for no tenant."""
+        ...
+
     async def key_ids(self, tenant_id: UUID) -> frozenset[str]:
         """The ids of the tenant's API keys (revoked and expired ones too)."""
         ...
@@ -63,6 +70,10 @@ class AdminRepository(Protocol):
         ...
 
     async def rights_desk(self, tenant_id: UUID) -> str | None: ...
+
+    async def revoke_links(self, tenant_id: UUID, caller: str, now: datetime) -> None:
+        """Refuse the preference links of the person named `caller` made until `now`."""
+        ...
 
     async def insert_key(self, tenant_id: UUID, key: StoredKey) -> None: ...
 

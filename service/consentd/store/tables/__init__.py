@@ -63,6 +63,7 @@ from consentd.store.tables.subjects import (
 from consentd.store.tables.tenancy import (
     api_keys,
     idempotency_keys,
+    preference_link_revocations,
     tenant_retention,
     tenant_secret_checks,
     tenants,
@@ -109,6 +110,7 @@ __all__ = [
     "metadata",
     "notice_heads",
     "notices",
+    "preference_link_revocations",
     "purge_runs",
     "purposes",
     "rights_requests",

@@ -144,3 +144,15 @@ webhooks = sa.Table(
         name="previous_salt",
     ),
 )
+
+
+# A person's preference links made until `revoked_at` are refused (0060): the person named by
+# the caller name links give them (`link:<keyed digest>`), never the identifier.
+preference_link_revocations = sa.Table(
+    "preference_link_revocations",
+    metadata,
+    sa.Column("tenant_id", UUID(as_uuid=True), tenant_fk(), primary_key=True),
+    sa.Column("caller", sa.Text, primary_key=True),
+    sa.Column("revoked_at", TZ, nullable=False),
+    sa.CheckConstraint("caller ~ '^link:[0-9a-f]{16}$'", name="caller"),
+)
