@@ -64,7 +64,10 @@ async def take_digest(
         await enter_tenant(conn, tenant_id)
         row = (
             await conn.execute(
-                sa.select(tenants).where(tenants.c.tenant_id == tenant_id).with_for_update()
+                # NO KEY: the writes' foreign key checks (KEY SHARE) on the row go on meanwhile
+                sa.select(tenants)
+                .where(tenants.c.tenant_id == tenant_id)
+                .with_for_update(key_share=True)
             )
         ).mappings().first()  # fmt: skip
         taken_before = row["rights_digest_at"] if row else None
