@@ -9,7 +9,8 @@ late, by reference, kind, state and due date (never a person's contact point).
 `rights_digest_at` is when the last digest was taken: by an UPDATE of a tenant whose last was
 before the day's hour (08:00, Europe/Paris), so one replica sends it however many run; put
 back when the relay refused (the next watch tries again). Read and written by the owner, as the deadline watch
-reads the requests of every tenant.
+reads the requests of every tenant; the runtime role clears both when it purges the tenant (the
+address is often a named person's: the purge keeps nothing of the tenant's).
 
 Revision ID: 0059
 Revises: 0058
@@ -25,6 +26,7 @@ down_revision: str | None = "0058"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+RUNTIME_ROLE = "consentd_app"
 TABLE = "tenants"
 
 
@@ -37,9 +39,11 @@ def upgrade() -> None:
         f"ALTER TABLE {TABLE} ADD CONSTRAINT ck_tenants_rights_desk CHECK "
         "(rights_desk IS NULL OR length(rights_desk) BETWEEN 3 AND 320)"
     )
+    op.execute(f"GRANT UPDATE (rights_desk, rights_digest_at) ON {TABLE} TO {RUNTIME_ROLE}")
 
 
 def downgrade() -> None:
+    op.execute(f"REVOKE UPDATE (rights_desk, rights_digest_at) ON {TABLE} FROM {RUNTIME_ROLE}")
     op.execute(f"ALTER TABLE {TABLE} DROP CONSTRAINT IF EXISTS ck_tenants_rights_desk")
     for column in ("rights_digest_at", "rights_desk"):
         op.execute(f"ALTER TABLE {TABLE} DROP COLUMN IF EXISTS {column}")

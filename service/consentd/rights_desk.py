@@ -89,8 +89,8 @@ def digest_since(now: datetime) -> datetime:
 
 def digest_text(language: str, digest: Digest, now: datetime) -> tuple[str, str]:
     subject, body, line, late, cut = _TEXT.get(language, _TEXT["fr"])
-    lines = [_line(language, line, late, entry, now) for entry in digest.lines]
-    if len(lines) >= DIGEST_LINES:
+    lines = [_line(language, line, late, entry, now) for entry in digest.lines[:DIGEST_LINES]]
+    if len(digest.lines) > DIGEST_LINES:  # one more was read: there are more
         lines.append(cut.format(shown=DIGEST_LINES))
     name = digest.tenant.name
     return subject.format(tenant=name), body.format(
@@ -145,8 +145,16 @@ class RightsDesk:
             try:
                 await self._notifier.send_to_desk(digest.tenant, digest.address, subject, body)
             except Exception as error:  # noqa: BLE001 - the relay: said, tried at the next pass
-                log.warning("rights_digest_failed", tenant=slug, error=type(error).__name__)
-                await give_back(self._owner, digest)
+                # The relay's reply code, never its text (it may quote the address); a
+                # permanent refusal (5xx) is tried again tomorrow, not every quarter hour (RA).
+                code = getattr(error, "code", None)
+                permanent = isinstance(code, int) and 500 <= code < 600
+                log.warning(
+                    "rights_digest_failed", tenant=slug, error=type(error).__name__,
+                    smtp_code=code, retried="tomorrow" if permanent else "next pass",
+                )  # fmt: skip
+                if not permanent:
+                    await give_back(self._owner, digest)
                 continue
             sent += 1
         return sent

@@ -14,9 +14,11 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from consent.v1 import consent_pb2, rights_pb2, rights_pb2_grpc, types_pb2
+from structlog.testing import capture_logs
 
+from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
-from consentd.domain.errors import InvalidInput
+from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.rights import LEGAL_ZONE
 from consentd.domain.tenancy import Tenant
 from consentd.notifiers import SmtpNotifier, SmtpRelay
@@ -25,6 +27,7 @@ from consentd.store.tables import audit_entries
 from tests.conftest import Stubs, owner
 from tests.e2e.helpers import by_email, grant, put_purpose, target
 from tests.e2e.mailbox import Mailbox, body_of, smtp_server
+from tests.integration.helpers import ended_long_ago
 
 
 @pytest.fixture
@@ -118,9 +121,12 @@ async def test_no_mail_when_nothing_is_to_answer_and_none_once_removed(
     mailbox, port = relay
     desk = f"dpo-{uuid4().hex[:8]}@acme.example"
     await app.admin.set_rights_desk(tenant.slug, desk)
-    now = _paris(datetime.now(UTC), 10)
-    await _desk(app, port, now).send_due()
+    tomorrow = datetime.now(UTC) + timedelta(days=1)  # the first digest: the next 08:00 on
+    with capture_logs() as logs:
+        await _desk(app, port, tomorrow).send_due()
     assert _to(mailbox, desk) == []  # no request: nothing to say
+    skipped = [e for e in logs if e.get("tenant") == tenant.slug]
+    assert [e["event"] for e in skipped] == ["rights_digest_skipped"]
     assert await app.admin.rights_desk(tenant.slug) == desk
     await app.admin.set_rights_desk(tenant.slug, None)
     assert await app.admin.rights_desk(tenant.slug) is None
@@ -132,9 +138,12 @@ async def test_a_relay_that_refused_leaves_the_digest_for_the_next_pass(
     assert app.admin is not None
     mailbox, port = relay
     desk = f"dpo-{uuid4().hex[:8]}@acme.example"
-    await _requests(channel, stubs, f"paul-{uuid4().hex[:8]}@example.fr")
     await app.admin.set_rights_desk(tenant.slug, desk)
-    at = datetime.now(UTC) + timedelta(hours=12)  # new ones: received within the last day
+    await _requests(channel, stubs, f"paul-{uuid4().hex[:8]}@example.fr")
+    # Set at 03:00 it waits for 08:00 (it mailed at once, then again at 08:00: probe RA).
+    await _desk(app, port, datetime.now(UTC)).send_due()
+    assert _to(mailbox, desk) == []
+    at = datetime.now(UTC) + timedelta(days=1)  # new ones: received since the desk was set
     with smtp_server() as (_, closed):
         pass  # a port nothing listens on any more
     await _desk(app, closed, at).send_due()
@@ -144,7 +153,28 @@ async def test_a_relay_that_refused_leaves_the_digest_for_the_next_pass(
     assert "- reçues depuis le récapitulatif précédent : 2" in body_of(message)
 
 
+async def test_a_purge_forgets_the_desk_and_off_works_on_a_purged_tenant(
+    app: App, admin: AdminUseCases, relay: tuple[Mailbox, int]
+) -> None:
+    """Probe RA: a purged tenant kept its desk's address (often a named person's) for good,
+    and `--off` was refused ("this tenant's data was purged")."""
+    assert app.admin is not None
+    assert app.retention is not None
+    gone = await admin.create_tenant(f"t-{uuid4().hex[:12]}")
+    await app.admin.set_rights_desk(gone.slug, "dpo.gone@acme.example")
+    await ended_long_ago(app, gone, datetime.now(UTC) - timedelta(days=90))
+    await app.retention.run()
+    assert (await admin.tenant(gone.slug)).purged
+    assert await app.admin.rights_desk(gone.slug) is None
+    assert await app.admin.set_rights_desk(gone.slug, None) is None  # --off: nothing to refuse
+    with pytest.raises(FailedPrecondition):
+        await app.admin.set_rights_desk(gone.slug, "dpo.back@acme.example")
+
+
 async def test_an_address_that_is_not_one_is_refused(app: App, tenant: Tenant) -> None:
     assert app.admin is not None
+    # A relay without SMTPUTF8 refused the digest at every pass (probe RA).
+    with pytest.raises(InvalidInput, match="ASCII"):
+        await app.admin.set_rights_desk(tenant.slug, "jösé@exämple.fr")
     with pytest.raises(InvalidInput):
         await app.admin.set_rights_desk(tenant.slug, "dpo at acme")

@@ -67,8 +67,12 @@ class AdminUseCases:
         (rights_desk.py), or remove it (None); audited. Returns the address as kept. Raises
         InvalidInput for an address that is not one, NotFound, FailedPrecondition (purged)."""
         tenant = await self.tenant(slug)
-        refuse_purged(tenant)
+        if address is not None:  # removing it works on a purged tenant too (probe RA)
+            refuse_purged(tenant)
         kept = normalise_email(address).value if address is not None else None
+        if kept is not None and not kept.isascii():
+            # A relay without SMTPUTF8 refused it at every pass, the digest never sent (RA).
+            raise InvalidInput("address", "the part before @ must be ASCII for a rights desk")
         await self._repo.set_rights_desk(tenant.tenant_id, kept, self._clock())
         return kept
 

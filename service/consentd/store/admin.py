@@ -118,7 +118,9 @@ class SqlAdmin:
                     tenants.c.tenant_id == tenant_id,
                     tenants.c.rights_desk.is_distinct_from(address),
                 )
-                .values(rights_desk=address, rights_digest_at=None)
+                # The first digest at the next 08:00, as every other (not at once, whatever
+                # the hour: probe RA).
+                .values(rights_desk=address, rights_digest_at=now)
             )
             if not changed.rowcount:
                 return False

@@ -40,6 +40,7 @@ from consentd.store.tables import (
     subjects,
     suppressions,
     tenant_retention,
+    tenants,
     token_issuers,
 )
 
@@ -169,6 +170,12 @@ class SqlRetention:
         tenant in flight has ended; from its commit on, every new one is refused (0011)."""
         marked = sa.func.consentd_mark_tenant_purged(self._tenant, now)
         await self._conn.execute(sa.select(marked))
+        # Its rights desk's address too (often a named person's; probe RA: kept for good).
+        await self._conn.execute(
+            sa.update(tenants)
+            .where(tenants.c.tenant_id == self._tenant)
+            .values(rights_desk=None, rights_digest_at=None)
+        )
 
     def purge_order(self) -> list[str]:
         # Plain strings: a table's name is SQLAlchemy's quoted_name, which the JSON log line of

@@ -107,7 +107,7 @@ async def _digest(
         sa.select(_R.c.request_id, _R.c.kind, _R.c.state, _R.c.received_at, EFFECTIVE_DUE)
         .where(mine, sa.or_(near, new))
         .order_by(EFFECTIVE_DUE.nulls_last(), _R.c.received_at)
-        .limit(DIGEST_LINES)
+        .limit(DIGEST_LINES + 1)  # one more: whether there are more than are shown
     )
     lines = [DeskLine(*values) for values in (await conn.execute(listed)).all()]
     return Digest(
