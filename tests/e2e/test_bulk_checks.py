@@ -276,7 +276,7 @@ async def test_a_tenant_holds_a_bounded_number_of_quiet_check_streams(
     """Probe QB: one key held 4,800 streams that sent their target and went quiet, for good
     (20-36 KB each, never given back). Past MAX_CHECK_STREAMS_PER_TENANT (3 here) a stream is
     RESOURCE_EXHAUSTED saying so; one that sends nothing for STREAM_IDLE_SECONDS (0.5 s here)
-    ends INVALID_ARGUMENT saying why, which makes room."""
+    ends RESOURCE_EXHAUSTED too, saying why, which makes room."""
     monkeypatch.setattr(campaign_servicer, "MAX_CHECK_STREAMS_PER_TENANT", 3)
     monkeypatch.setattr(campaign_servicer, "STREAM_IDLE_SECONDS", 0.5)
     await _people(stubs)
@@ -293,7 +293,7 @@ async def test_a_tenant_holds_a_bounded_number_of_quiet_check_streams(
         await asyncio.wait_for(call.read(), 5)  # the target's answer (its lawful basis)
         with pytest.raises(grpc.aio.AioRpcError) as ended:
             await asyncio.wait_for(call.read(), 5)
-        assert ended.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert ended.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
         assert "no message for 0.5 s" in str(ended.value.details())
     async with asyncio.timeout(10):
         responses, error = await _stream(
@@ -301,6 +301,33 @@ async def test_a_tenant_holds_a_bounded_number_of_quiet_check_streams(
         )
     assert error is None
     assert len([a for r in responses for a in r.answers]) == 1
+
+
+async def test_a_caller_waiting_for_a_slow_answer_is_not_idle(
+    app: App, stubs: Stubs, campaign: Campaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe RA: the idle clock ran while the server was still deciding the chunk the caller
+    waited for before sending the next: a busy server cut its patient callers. It counts only
+    while the stream has nothing left to answer (1 s to decide, idle bound 0.5 s here)."""
+    monkeypatch.setattr(campaign_servicer, "STREAM_IDLE_SECONDS", 0.5)
+    checker = app.campaign._checker
+    decide = checker.decide_items
+
+    async def slowly(*args: Any) -> Any:
+        await asyncio.sleep(1.0)
+        return await decide(*args)
+
+    monkeypatch.setattr(checker, "decide_items", slowly)
+    await _people(stubs)
+    call = campaign.StreamCheckConsent(metadata=stubs.metadata)
+    await call.write(_chunk(first=True))
+    await asyncio.wait_for(call.read(), 5)  # the target's answer
+    for email in ("ana@example.fr", "ana@example.fr"):
+        await call.write(_chunk(*_emails(email)))
+        answer = await asyncio.wait_for(call.read(), 5)  # waited for before the next
+        assert len(answer.answers) == 1
+    await call.done_writing()
+    assert await call.code() == grpc.StatusCode.OK
 
 
 async def test_stream_limits_end_it_with_a_clear_status(stubs: Stubs, campaign: Campaign) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -29,7 +29,7 @@ from consentd.app.paging import page_size
 from consentd.app.preference_links import PreferenceLinks
 from consentd.app.unsubscribe import UnsubscribeLinks
 from consentd.domain.catalog import check_key
-from consentd.domain.errors import InvalidInput, ResourceExhausted
+from consentd.domain.errors import ResourceExhausted
 from consentd.domain.model import Target
 from consentd.domain.tenancy import Principal
 from consentd.store.database import database_not_answering
@@ -93,11 +93,18 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         self, request_iterator: AsyncIterator[pb.StreamCheckConsentRequest], context: Context
     ) -> None:
         tenant = principal().tenant_id
+        # The recipients of the chunks read, oldest first: answered in the order they were read
+        # (a link names a contact point nobody has recorded by the recipient itself).
+        read: collections.deque[Sequence[Recipient]] = collections.deque()
         with self._open(self._checks, tenant, MAX_CHECK_STREAMS_PER_TENANT, _CHECKS):
-            await self._stream_checks(_idle_bounded(request_iterator), context)
+            requests = _idle_bounded(request_iterator, lambda: bool(read))
+            await self._stream_checks(requests, context, read)
 
     async def _stream_checks(
-        self, request_iterator: AsyncIterator[pb.StreamCheckConsentRequest], context: Context
+        self,
+        request_iterator: AsyncIterator[pb.StreamCheckConsentRequest],
+        context: Context,
+        read: collections.deque[Sequence[Recipient]],
     ) -> None:
         first = await anext(request_iterator, None)
         if first is None:
@@ -105,9 +112,6 @@ class CampaignServicer(campaign_pb2_grpc.CampaignServiceServicer):
         target, as_of = conv.stream_start(first)
         may_link(first.preference_links, as_of, principal())
         asked = _Asked(first.unsubscribe_links, first.preference_links, target)
-        # The recipients of the chunks read, oldest first: answered in the order they were read
-        # (a link names a contact point nobody has recorded by the recipient itself).
-        read: collections.deque[Sequence[Recipient]] = collections.deque()
         chunks = _kept(conv.stream_chunks(first, request_iterator, self._region), read)
         # aclosing: when a write gives up, stop reading and deciding before the call ends.
         caller = principal()
@@ -214,18 +218,26 @@ IDLE = (
 )
 
 
-async def _idle_bounded(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    """`requests`, each awaited STREAM_IDLE_SECONDS at most (a quiet stream was held for good:
-    probe QB). Raises InvalidInput past them."""
+async def _idle_bounded(
+    requests: AsyncIterator[Any], busy: Callable[[], bool]
+) -> AsyncIterator[Any]:
+    """`requests`, each awaited STREAM_IDLE_SECONDS at most while the stream has nothing left
+    to answer (`busy`: chunks read and not answered yet, which a caller waits for before
+    sending the next: the server's own delay is not the caller's silence). A quiet stream was
+    held for good (probe QB). Raises ResourceExhausted past them."""
     iterator = aiter(requests)
     while True:
+        waiting = asyncio.ensure_future(anext(iterator))
         try:
-            async with asyncio.timeout(STREAM_IDLE_SECONDS):
-                message = await anext(iterator)
+            while not (await asyncio.wait({waiting}, timeout=STREAM_IDLE_SECONDS))[0]:
+                if not busy():
+                    raise ResourceExhausted(message=IDLE.format(STREAM_IDLE_SECONDS))
+        finally:
+            waiting.cancel()  # done: nothing; else the call ends (or this reader is closed)
+        try:
+            message = waiting.result()
         except StopAsyncIteration:
             return
-        except TimeoutError:
-            raise InvalidInput("request", IDLE.format(STREAM_IDLE_SECONDS)) from None
         yield message
 
 
