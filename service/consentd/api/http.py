@@ -116,7 +116,7 @@ class BrowserApp:
             tenant, path = match.group(1), match.group(2)
             scope = {**scope, "path": path, "raw_path": path.encode(), "root_path": ""}
             if not is_tenant_id(tenant):  # a slug: a preflight "origin not allowed" (QC)
-                await refuse_unread(scope, closing(send), NOT_A_TENANT_ID)
+                await self._not_a_tenant_id(scope, send)
                 return
         app = next((a for p, a in self._services.items() if path.startswith(p)), None)
         origin = header(scope, b"origin")
@@ -167,6 +167,18 @@ class BrowserApp:
         if self._authenticate is None:
             return None
         return await head_refusal(self._authenticate, self._cookies, scope, method, tenant)
+
+    async def _not_a_tenant_id(self, scope: Scope, send: Send) -> None:
+        """A `/t/<slug>/...` path: said to the page whatever its origin (a fixed text, nothing
+        of a tenant), its preflight let through so the call reads why (it read "CORS error",
+        the 400 without CORS headers; probe RA)."""
+        origin = header(scope, b"origin")
+        if scope["method"] == "OPTIONS":
+            await answer_preflight(scope, send, origin, frozenset({origin or ""}))
+            return
+        state = BrowserRequest(None, origin, same_origin=False)
+        anyone = exposing_to_origin(send, state, lambda: _as_awaitable(frozenset({origin})))
+        await refuse_unread(scope, closing(anyone), NOT_A_TENANT_ID)
 
     def _exposing(self, send: Send, tenant: str | None, origin: str | None) -> Send:
         """`send`, its answer readable by a page of an allowed origin (a revoked key read as
@@ -262,3 +274,7 @@ class HttpServer:
         self._server.should_exit = True
         await self._task
         self._server = self._task = None
+
+
+async def _as_awaitable(origins: frozenset[str | None]) -> frozenset[str]:
+    return frozenset(o for o in origins if o)
