@@ -7,6 +7,7 @@ import io
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from consentd.cli import _unreachable
@@ -295,3 +296,18 @@ def test_times_without_an_offset_are_read_in_the_zone_given(tmp_path: Path) -> N
     assert [r.recorded_at.astimezone(UTC).hour for r in read] == [9, 10]
     with pytest.raises(argparse.ArgumentTypeError, match="IANA time zone"):
         time_zone("Mars/Olympus")
+
+
+def test_a_statement_that_timed_out_is_not_said_as_a_database_that_refused() -> None:
+    """Probe RB: an export whose statement outlived its timeout said "the database refused:
+    TimeoutError (check DATABASE_URL ...)", a database that ran."""
+    said = _unreachable(TimeoutError())
+    assert said is not None
+    assert said.startswith("the database did not answer in time: a statement (the database is")
+    cancelled = asyncpg.exceptions.QueryCanceledError(
+        "canceling statement due to statement timeout"
+    )
+    said = _unreachable(cancelled)
+    assert said is not None
+    assert said.startswith("a statement outlived CONSENTD_DB_TIMEOUT_SECONDS")
+    assert "DATABASE_URL" not in said

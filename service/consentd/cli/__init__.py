@@ -148,6 +148,12 @@ _DATABASE_HINT = (
 )
 
 
+_SLOW = (
+    "the database is busy or the query slow; run the command again (an export or import "
+    "resumes), or give it longer"
+)
+
+
 def _unreachable(error: BaseException) -> str | None:
     """What to tell an operator of a database that cannot be reached or refuses the connection
     (a refused port, a wrong password, a missing database) or of a file the host refuses (a
@@ -192,10 +198,21 @@ def _not_the_database(seen: BaseException) -> str | None:
     """What only looks like a database failure: a purged tenant (its guard's SQLSTATE; every
     command on one said "the database refused ... check DATABASE_URL", probe GE), the command's
     output closed (`| head`; a BrokenPipeError is a ConnectionError, probe GJ)."""
-    from consentd.store.database import PURGED_STATE  # noqa: PLC0415 - only errors pay for it
+    from consentd.store.database import (  # noqa: PLC0415 - only errors pay for it
+        PURGED_STATE,
+        timed_out_state,
+    )
 
     if getattr(seen, "sqlstate", None) == PURGED_STATE:
         return f"{str(seen).splitlines()[0]}: its contract ended, nothing more is kept"
+    # A timeout read "the database refused ... check DATABASE_URL", a database that ran (RB).
+    if timed_out_state(seen) is not None:
+        return f"a statement outlived CONSENTD_DB_TIMEOUT_SECONDS: {_SLOW}"
+    if isinstance(seen, TimeoutError):  # a statement, or a connection that never opened
+        return (
+            f"the database did not answer in time: a statement ({_SLOW}), or the connection "
+            f"({_DATABASE_HINT})"
+        )
     if isinstance(seen, BrokenPipeError):
         return "the output was closed before the command finished writing"
     return None

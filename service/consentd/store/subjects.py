@@ -18,10 +18,23 @@ from consentd.store.tables import consent_events, subject_identifiers, subject_k
 # (prepared once per connection) rather than Core statements built and compiled per call.
 # With each owner's data key: a batch of writes to known subjects needs every key, and a
 # look-up per subject was a round trip per call inside the batch's transaction.
+# One look-up per contact point asked (LIMIT 1: each is a primary key; the limit keeps the
+# planner from merging the subqueries into a join), and one key per subject found. As a join, a
+# tenant the planner's statistics do not know yet ("one row": a new tenant grown by an import
+# stopped mid-way, or by a sync, before autovacuum's analyze) was planned as all its identifiers
+# times all its keys: every call naming a person by e-mail outlived the statement timeout
+# (probe RB). Whatever the statistics, this stays one pass per contact point at worst.
 _OWNERS = """
-SELECT i.kind, i.digest, i.subject_id, k.wrapped_key FROM subject_identifiers i
-LEFT JOIN subject_keys k ON k.tenant_id = i.tenant_id AND k.subject_id = i.subject_id
-WHERE i.tenant_id = $1 AND (i.kind, i.digest) IN (SELECT * FROM unnest($2::text[], $3::bytea[]))
+SELECT p.kind, p.digest, i.subject_id, k.wrapped_key
+FROM (SELECT DISTINCT * FROM unnest($2::text[], $3::bytea[])) AS p(kind, digest)
+CROSS JOIN LATERAL (
+    SELECT s.subject_id FROM subject_identifiers s
+    WHERE s.tenant_id = $1 AND s.kind = p.kind AND s.digest = p.digest LIMIT 1
+) AS i
+LEFT JOIN LATERAL (
+    SELECT w.wrapped_key FROM subject_keys w
+    WHERE w.tenant_id = $1 AND w.subject_id = i.subject_id LIMIT 1
+) AS k ON true
 """
 # Per (tenant, kind, digest), in one order (app/subjects.py: writers linking several new contact
 # points to new subjects split them between their subjects, probe DV).
