@@ -6,8 +6,11 @@ addresses clicked, could not be ended except by the person's erasure or a new se
 which ends every link of every tenant. `consentd preference-link acme --email X --revoke`
 refuses that person's links made until then (a link made after works).
 
-A row names the person by the caller name links give them in logs and audit entries
-(`link:<keyed digest>`, never the identifier) and keeps when their links were last revoked.
+A row names whose links it refuses: `subject:<subject id>`, every link of one person's, whatever
+identifier it names them by (a campaign makes them per e-mail, phone or external id); or
+`link:<keyed digest>`, the caller name links give in logs and audit entries, for the links
+naming one identifier, never the identifier itself (one nobody holds any more, after a
+rectification); and when they were last revoked.
 Isolation as every tenant table (0002): ENABLE + FORCE ROW LEVEL SECURITY, `tenant_isolation`,
 `owner_read` as 0056. The runtime role reads the rows (a link's look-up); the owner writes them
 (the command runs with the owner's URL, as the other administration).
@@ -38,7 +41,8 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
     CONSTRAINT pk_preference_link_revocations PRIMARY KEY (tenant_id, caller),
     CONSTRAINT fk_preference_link_revocations_tenant_id_tenants FOREIGN KEY (tenant_id)
         REFERENCES tenants (tenant_id) ON DELETE RESTRICT,
-    CONSTRAINT ck_preference_link_revocations_caller CHECK (caller ~ '^link:[0-9a-f]{{16}}$')
+    CONSTRAINT ck_preference_link_revocations_caller
+        CHECK (caller ~ '^(link:[0-9a-f]{{16}}|subject:[0-9a-f-]{{36}})$')
 )
 """
 

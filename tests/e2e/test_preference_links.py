@@ -21,7 +21,7 @@ from consent.v1 import campaign_pb2, campaign_pb2_grpc, rights_pb2, rights_pb2_g
 from consentd.app.admin import AdminUseCases
 from consentd.app.preference_links import PreferenceLinks
 from consentd.bootstrap import App
-from consentd.domain.identifiers import normalise_email
+from consentd.domain.identifiers import normalise, normalise_email, normalise_external_id
 from consentd.domain.tenancy import Scope, Tenant
 from tests.conftest import Stubs, TestClock, bearer, command_env
 from tests.e2e.helpers import (
@@ -307,25 +307,61 @@ async def test_the_command_revokes_a_persons_links_made_so_far(
     database_url: str, owner_url: str, app: App, tenant: Tenant, stubs: Stubs
 ) -> None:
     """A link forwarded, or kept by a mail gateway, acted for its person until it expired:
-    `--revoke` refuses the person's links made until then (UNAUTHENTICATED), audited by the
-    links' caller name (never the address); a link made after works, another person's too."""
-    await _jeanne(stubs)
+    `--revoke` refuses the person's links made until then (UNAUTHENTICATED), whatever
+    identifier they name them by (probe SB: the phone's and external id's links of one person
+    went on), audited with the subject and the links' caller names (never the address); a
+    link made after works, another person's too."""
+    await put_purpose(stubs, "newsletter")
+    jeanne = types_pb2.SubjectIdentity(email=JEANNE, phone="+33612345678", external_id="crm-j")
+    await record(stubs, jeanne, grant(NEWSLETTER))
     await record(stubs, types_pb2.SubjectIdentity(email="paul.links@example.fr"), grant(NEWSLETTER))
     links = app.preference_links
     # Not used before the revocation: a credential found valid is trusted 5 s (app/auth.py).
-    before = links.token(tenant.tenant_id, normalise_email(JEANNE))[0]
+    identities = [
+        normalise_email(JEANNE),
+        normalise("phone", "+33612345678", "FR", "phone"),
+        normalise_external_id("crm-j"),
+    ]
+    before = [links.token(tenant.tenant_id, who)[0] for who in identities]
     paul = links.token(tenant.tenant_id, normalise_email("paul.links@example.fr"))[0]
     env = command_env(database_url, owner_url)
     revoked = await _consentd(env, "preference-link", tenant.slug, "--email", JEANNE, "--revoke")
     assert revoked.returncode == 0, revoked.stderr
-    assert "are refused" in revoked.stdout
+    assert "of this person, by any identifier," in revoked.stdout
     assert JEANNE.lower() not in revoked.stdout.lower()
-    refused = await fails(current(replace(stubs, metadata=bearer(before)), by_email(JEANNE)))
-    assert refused.code() == grpc.StatusCode.UNAUTHENTICATED
+    for token in before:
+        refused = await fails(current(replace(stubs, metadata=bearer(token)), by_email(JEANNE)))
+        assert refused.code() == grpc.StatusCode.UNAUTHENTICATED
     after = links.token(tenant.tenant_id, normalise_email(JEANNE))[0]
     assert (await current(replace(stubs, metadata=bearer(after)), by_email(JEANNE))).consents
     other = replace(stubs, metadata=bearer(paul))
     assert (await current(other, by_email("paul.links@example.fr"))).consents
     entries = await logged_payloads(app, tenant, "preference_link.revoked")
-    assert [e["caller"] for e in entries] == [links.caller(normalise_email(JEANNE))]
+    assert len(entries) == 1
+    assert entries[0]["callers"][0] == links.caller(normalise_email(JEANNE))
+    assert entries[0]["callers"][1].startswith("subject:")
     assert JEANNE.lower() not in json.dumps(entries)
+
+
+async def test_a_link_of_an_address_nobody_holds_any_more_can_be_revoked(
+    channel: grpc.aio.Channel, database_url: str, owner_url: str, app: App, tenant: Tenant,
+    *, stubs: Stubs,
+) -> None:  # fmt: skip
+    """Probe SB: after a rectification, the old address's link could not be revoked (exit 1,
+    "no person ... is known"): it is, by the identifier."""
+    await _jeanne(stubs)
+    old = app.preference_links.token(tenant.tenant_id, normalise_email(JEANNE))[0]
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    moved = rights_pb2.RectifyContactRequest(
+        subject=by_email(JEANNE),
+        kind=rights_pb2.CONTACT_KIND_EMAIL,
+        value="jeanne.new@example.fr",
+        actor="support",
+    )
+    await rights.RectifyContact(moved, metadata=stubs.metadata)
+    env = command_env(database_url, owner_url)
+    revoked = await _consentd(env, "preference-link", tenant.slug, "--email", JEANNE, "--revoke")
+    assert revoked.returncode == 0, revoked.stderr
+    assert "naming this identifier" in revoked.stdout
+    refused = await fails(current(replace(stubs, metadata=bearer(old)), by_email(JEANNE)))
+    assert refused.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -72,3 +72,21 @@ def test_a_link_made_before_iat_counts_as_made_its_longest_lifetime_before_it_ex
     signed = "p1." + b64url(json.dumps(claims).encode())
     opened = links.opened(f"{signed}.{b64url(links._mac(signed))}")
     assert opened.issued == opened.expires - timedelta(days=30)
+
+
+def test_a_link_is_bounded_as_any_input_even_signed() -> None:
+    """Probe SB: an `iat` after now (a link that outlived every revocation), a lifetime past 30
+    days, a tenant id spelled otherwise were taken from a link signed with the secret."""
+    links = _links()
+    now, day = int(NOW.timestamp()), 86_400
+    for claims in (
+        {"tid": str(TENANT), "iat": now + day, "exp": now + 2 * day},
+        {"tid": str(TENANT), "iat": now - day, "exp": now + 40 * day},
+        {"tid": str(TENANT).replace("-", ""), "iat": now, "exp": now + day},
+    ):
+        payload = {"kind": "email", "sub": "a@b.fr", **claims}
+        signed = "p1." + b64url(json.dumps(payload).encode())
+        with pytest.raises(Unauthenticated):
+            links.opened(f"{signed}.{b64url(links._mac(signed))}")
+    made = links.token(TENANT, normalise_email("a@b.fr"))[0]
+    assert links.opened(made).issued == NOW

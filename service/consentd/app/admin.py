@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -76,11 +76,13 @@ class AdminUseCases:
         await self._repo.set_rights_desk(tenant.tenant_id, kept, self._clock())
         return kept
 
-    async def revoke_links(self, tenant: Tenant, caller: str) -> datetime:
-        """Refuse the preference links of the person named `caller` (their links' caller
-        name) made until now (audited); when."""
+    async def revoke_links(
+        self, tenant: Tenant, callers: Sequence[str], subject_id: UUID | None
+    ) -> datetime:
+        """Refuse the preference links `callers` name (`link:...` of an identifier,
+        `subject:...` of a person) made until now (audited); when."""
         now = self._clock()
-        await self._repo.revoke_links(tenant.tenant_id, caller, now)
+        await self._repo.revoke_links(tenant.tenant_id, callers, subject_id, now)
         return now
 
     async def rights_desk(self, slug: str) -> str | None:

@@ -210,15 +210,16 @@ class CredentialAuthenticator:
         link = self._links.opened(credential)
         if charge:
             await self._spend(link.tenant_id, link.tenant_id)
-        caller = self._links.caller(link.person)
-        tenant, revoked = await self._directory.link_holder(link.tenant_id, caller) or (None, None)
+        caller, person = self._links.caller(link.person), link.person
+        digest = self._links.digest(link.tenant_id, person)
+        found = await self._directory.link_holder(link.tenant_id, caller, person.kind, digest)
+        tenant, revoked = found or (None, None)
         if tenant is None:
             raise refused("link_tenant_gone")
         refuse_purged(tenant)
         if revoked is not None and link.issued <= revoked:  # `preference-link --revoke`
             raise refused("link_revoked")
-        self_scope = frozenset({Scope.SELF})
-        return Principal(tenant, caller, self_scope, subject=link.person), link.expires
+        return Principal(tenant, caller, frozenset({Scope.SELF}), subject=person), link.expires
 
     async def _listed(self, tenant_id: UUID, key_id: str) -> bool | None:
         """Whether the tenant has a key of that id, from its list read again on a miss at most

@@ -23,7 +23,7 @@ from consentd.app.consents import ConsentUseCases
 from consentd.app.ports import Notifier, TenantDirectory
 from consentd.app.preference_links import PreferenceLinks
 from consentd.app.throttle import TokenBuckets
-from consentd.domain.errors import ConsentError, ResourceExhausted
+from consentd.domain.errors import ConsentError, NotFound, ResourceExhausted
 from consentd.domain.identifiers import Identifier, IdentifierKind
 from consentd.domain.tenancy import Principal, Scope, Tenant
 
@@ -110,6 +110,14 @@ class LinkRequests:
         task = asyncio.create_task(self._send(tenant, address, digest))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def holder(self, tenant: Tenant, person: Identifier) -> UUID | None:
+        """The subject holding the identifier; None for nobody (or a person erased)."""
+        own = Principal(tenant, "preference link", frozenset({Scope.SELF}), subject=person)
+        try:
+            return (await self._consents.subject_consents(own, person))[0]
+        except NotFound:
+            return None
 
     async def on_record(self, tenant: Tenant, person: Identifier) -> bool:
         """Whether a person of the tenant holds the identifier: a link is for them alone (one

@@ -31,11 +31,13 @@ from consentd.app.ports import Clock
 from consentd.app.token_refusals import numeric_date, refused
 from consentd.domain.canonical import b64url, unb64url
 from consentd.domain.confirmations import TOKEN_PLACEHOLDER
-from consentd.domain.identifiers import Identifier, IdentifierKind
+from consentd.domain.identifiers import Identifier, IdentifierHasher, IdentifierKind
 
 PREFIX = "p1."
 DEFAULT_DAYS = 7  # CONSENTD_PREFERENCE_LINK_DAYS's default; MAX_DAYS at most (config.py)
 MAX_DAYS = 30
+LONGEST = timedelta(days=MAX_DAYS, minutes=1)
+SKEW = timedelta(minutes=5)  # a replica's clock ahead of this one's
 # Our links are about 150 to 600 characters (an identifier is 256 at most); more is not one.
 MAX_LINK = 1024
 
@@ -52,6 +54,7 @@ class PreferenceLinks:
         self, secret: bytes, clock: Clock, url_template: str = "", days: int = DEFAULT_DAYS
     ) -> None:
         self._key = hmac.new(secret, b"consentd preference links", hashlib.sha256).digest()
+        self._hasher = IdentifierHasher(secret)  # the service's own (the same secret)
         self._clock = clock
         self._template = url_template
         self.lifetime = timedelta(days=days)
@@ -69,8 +72,9 @@ class PreferenceLinks:
         now = self._clock()
         expires = int((now + (lifetime or self.lifetime)).timestamp())
         claims = {"tid": str(tenant_id), "kind": person.kind.value, "sub": person.value}
-        # `iat` to the millisecond: a link made the second a revocation was is not refused.
-        times = {"iat": round(now.timestamp(), 3), "exp": expires}
+        # `iat` to the microsecond, as a revocation's time: a link made the same second is not
+        # refused, one made the instant before is (probe SB: rounded to the millisecond).
+        times = {"iat": round(now.timestamp(), 6), "exp": expires}
         encoded = json.dumps({**claims, **times}, separators=(",", ":"), ensure_ascii=False)
         signed = PREFIX + b64url(encoded.encode())
         return f"{signed}.{b64url(self._mac(signed))}", datetime.fromtimestamp(expires, UTC)
@@ -101,9 +105,18 @@ class PreferenceLinks:
             issued = numeric_date(made) if made is not None else expires - timedelta(MAX_DAYS)
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
             raise refused("link_malformed") from None
-        if self._clock() >= expires:
+        now = self._clock()
+        # Ours, yet bounded as any input (probe SB): one spelling of the tenant, made in the
+        # past (a link made "later" outlived every revocation), living MAX_DAYS at most.
+        if claims["tid"] != str(tenant_id) or issued > now + SKEW or expires - issued > LONGEST:
+            raise refused("link_malformed")
+        if now >= expires:
             raise refused("link_expired")
         return Opened(tenant_id, person, expires, issued)
+
+    def digest(self, tenant_id: UUID, person: Identifier) -> bytes:
+        """The keyed digest the tenant's identifiers are stored by (domain/identifiers.py)."""
+        return self._hasher.digest(tenant_id, person)
 
     def caller(self, person: Identifier) -> str:
         """The caller name of a link's person in logs and audit entries: `link:<pseudonym>`."""

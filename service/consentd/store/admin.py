@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
@@ -129,18 +130,23 @@ class SqlAdmin:
             await self._audit(conn, tenant_id, record)
         return True
 
-    async def revoke_links(self, tenant_id: UUID, caller: str, now: datetime) -> None:
-        """Refuse the links of the person named `caller` made until `now` (audited)."""
+    async def revoke_links(
+        self, tenant_id: UUID, callers: Sequence[str], subject_id: UUID | None, now: datetime
+    ) -> None:
+        """Refuse the links `callers` name made until `now` (audited)."""
         r = preference_link_revocations
         async with self._in_tenant(tenant_id) as conn:
+            rows = [{"tenant_id": tenant_id, "caller": c, "revoked_at": now} for c in callers]
             await conn.execute(
                 insert(r)
-                .values(tenant_id=tenant_id, caller=caller, revoked_at=now)
-                .on_conflict_do_update(index_elements=[r.c.tenant_id, r.c.caller], set_={
-                    "revoked_at": sa.func.greatest(r.c.revoked_at, now)
-                })
-            )  # fmt: skip
-            record = AuditRecord("preference_link.revoked", now, {"caller": caller})
+                .values(rows)
+                .on_conflict_do_update(
+                    index_elements=[r.c.tenant_id, r.c.caller],
+                    set_={"revoked_at": sa.func.greatest(r.c.revoked_at, now)},
+                )
+            )
+            payload = {"callers": list(callers)}
+            record = AuditRecord("preference_link.revoked", now, payload, subject_id=subject_id)
             await self._audit(conn, tenant_id, record)
 
     async def rights_desk(self, tenant_id: UUID) -> str | None:

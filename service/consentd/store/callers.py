@@ -14,6 +14,7 @@ from consentd.store.connections import connected
 from consentd.store.tables import (
     api_keys,
     preference_link_revocations,
+    subject_identifiers,
     tenant_retention,
     tenants,
     token_issuers,
@@ -82,14 +83,18 @@ class SqlCallerDirectory:
         return tenant_of(row) if row else None
 
     async def link_holder(
-        self, tenant_id: UUID, caller: str
+        self, tenant_id: UUID, caller: str, kind: str, digest: bytes
     ) -> tuple[Tenant, datetime | None] | None:
-        r = preference_link_revocations
-        query = _with_purge(sa.select(tenants).where(tenants.c.tenant_id == tenant_id))
-        query = query.add_columns(r.c.revoked_at).outerjoin(
-            r, sa.and_(r.c.tenant_id == tenants.c.tenant_id, r.c.caller == caller)
+        r, i = preference_link_revocations, subject_identifiers
+        holder = sa.select(i.c.subject_id).where(
+            i.c.tenant_id == tenant_id, i.c.kind == kind, i.c.digest == digest
         )
-        row = await self._one(tenant_id, query)
+        person = sa.literal("subject:") + sa.cast(holder.scalar_subquery(), sa.Text)
+        revoked = sa.select(sa.func.max(r.c.revoked_at)).where(
+            r.c.tenant_id == tenant_id, r.c.caller.in_([sa.literal(caller), person])
+        )
+        query = _with_purge(sa.select(tenants).where(tenants.c.tenant_id == tenant_id))
+        row = await self._one(tenant_id, query.add_columns(revoked.label("revoked_at")))
         return (tenant_of(row), row["revoked_at"]) if row else None
 
     async def key_ids(self, tenant_id: UUID) -> frozenset[str]:

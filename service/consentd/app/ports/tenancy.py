@@ -3,6 +3,7 @@ unit of work's own: app/idempotency.py.)"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -22,10 +23,11 @@ class CallerDirectory(Protocol):
         ...
 
     async def link_holder(
-        self, tenant_id: UUID, caller: str
+        self, tenant_id: UUID, caller: str, kind: str, digest: bytes
     ) -> tuple[Tenant, datetime | None] | None:
-        """The tenant (purged marked) and when the links of the person named `caller` were last
-        revoked (None: never), read inside it; None for no tenant."""
+        """The tenant (purged marked) and when links of the identifier named `caller` (keyed
+        `digest` of its `kind`), or of the person holding it, were last revoked (None: never),
+        read inside it; None for no tenant."""
         ...
 
     async def key_ids(self, tenant_id: UUID) -> frozenset[str]:
@@ -71,8 +73,11 @@ class AdminRepository(Protocol):
 
     async def rights_desk(self, tenant_id: UUID) -> str | None: ...
 
-    async def revoke_links(self, tenant_id: UUID, caller: str, now: datetime) -> None:
-        """Refuse the preference links of the person named `caller` made until `now`."""
+    async def revoke_links(
+        self, tenant_id: UUID, callers: Sequence[str], subject_id: UUID | None, now: datetime
+    ) -> None:
+        """Refuse the preference links `callers` name (`link:...`, `subject:...`) made until
+        `now`; audited, with the person's subject id when known."""
         ...
 
     async def insert_key(self, tenant_id: UUID, key: StoredKey) -> None: ...

@@ -146,13 +146,13 @@ webhooks = sa.Table(
 )
 
 
-# A person's preference links made until `revoked_at` are refused (0060): the person named by
-# the caller name links give them (`link:<keyed digest>`), never the identifier.
+# Preference links made until `revoked_at` are refused (0060): a person's (`subject:<id>`), or
+# those naming one identifier (their caller name `link:<keyed digest>`, never the identifier).
 preference_link_revocations = sa.Table(
     "preference_link_revocations",
     metadata,
     sa.Column("tenant_id", UUID(as_uuid=True), tenant_fk(), primary_key=True),
     sa.Column("caller", sa.Text, primary_key=True),
     sa.Column("revoked_at", TZ, nullable=False),
-    sa.CheckConstraint("caller ~ '^link:[0-9a-f]{16}$'", name="caller"),
+    sa.CheckConstraint("caller ~ '^(link:[0-9a-f]{16}|subject:[0-9a-f-]{36})$'", name="caller"),
 )
