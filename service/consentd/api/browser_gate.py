@@ -20,7 +20,7 @@ from consentd.api.context import set_principal
 from consentd.api.gate import Gate
 from consentd.app.cookies import CookieUseCases
 from consentd.domain.errors import ConsentError, PermissionDenied
-from consentd.domain.tenancy import Principal, Scope
+from consentd.domain.tenancy import Principal, Scope, tenant_id_of
 from consentd.store.deadlines import set_call_deadline, statements_bound
 from consentd.telemetry import Telemetry
 
@@ -136,8 +136,8 @@ async def path_origins(
     canonical spelling, the one the call itself is admitted on (upper case, braces or `urn:uuid:`
     passed the preflight and the call was refused without CORS headers; probe BK)."""
     allowed: frozenset[str] = frozenset()
-    with contextlib.suppress(ConsentError, ValueError, TypeError):
-        tenant_id = UUID(str(tenant))
-        if str(tenant_id) == tenant and await exists(tenant_id):
+    tenant_id = tenant_id_of(tenant)
+    with contextlib.suppress(ConsentError):
+        if tenant_id is not None and await exists(tenant_id):
             allowed = await cookies.allowed_origins(tenant_id)
     return allowed

@@ -52,12 +52,12 @@ from consentd.api.refusals import (
     discard_body,
     is_method,
     is_native_grpc,
-    is_tenant_id,
     refuse_native_grpc,
     refuse_unread,
     refuse_unserved,
 )
 from consentd.app.cookies import CookieUseCases
+from consentd.domain.tenancy import tenant_id_of
 from consentd.telemetry import Telemetry
 
 # `/t/<tenant id>/<service>/<method>`: the tenant of a cross-origin page (a preflight carries no
@@ -115,7 +115,7 @@ class BrowserApp:
         if match := TENANT_PREFIX.fullmatch(path):
             tenant, path = match.group(1), match.group(2)
             scope = {**scope, "path": path, "raw_path": path.encode(), "root_path": ""}
-            if not is_tenant_id(tenant):  # a slug: a preflight "origin not allowed" (QC)
+            if tenant_id_of(tenant) is None:  # a slug: preflight "origin not allowed" (QC)
                 await self._not_a_tenant_id(scope, send)
                 return
         app = next((a for p, a in self._services.items() if path.startswith(p)), None)

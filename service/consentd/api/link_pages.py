@@ -15,6 +15,7 @@ from consentd.api.refusals import DISCARDED_BODY_LIMIT, closing, small_body
 from consentd.app.commands import Evidence
 from consentd.domain.cookies import MAX_USER_AGENT
 from consentd.domain.model import Channel
+from consentd.domain.tenancy import tenant_id_of
 
 HEADERS = [
     (b"content-type", b"text/html; charset=utf-8"),
@@ -130,8 +131,5 @@ async def tenant_named(text: str, exists: Callable[[UUID], Awaitable[bool]]) -> 
     """The tenant a link's path names, in its one spelling (upper case, braces or no dashes
     were the same link), when it exists (`exists`: the gate's cached look-up, a made-up id
     costs no transaction; probe IE)."""
-    try:
-        tenant_id = UUID(text)
-    except ValueError:
-        return None
-    return tenant_id if str(tenant_id) == text and await exists(tenant_id) else None
+    tenant_id = tenant_id_of(text)
+    return tenant_id if tenant_id is not None and await exists(tenant_id) else None

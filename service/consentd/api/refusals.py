@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from uuid import UUID
 
 import grpc
 from google.protobuf import descriptor_pool
@@ -136,14 +135,6 @@ NOT_A_TENANT_ID = (
     "the path's /t/<tenant id>/ takes the tenant's id, a UUID in lower case as `consentd "
     "tenants list` prints it, not its slug",
 )
-
-
-def is_tenant_id(text: str) -> bool:
-    """Whether `text` is a tenant id in its one spelling (a lower-case hyphenated UUID)."""
-    try:
-        return str(UUID(text)) == text
-    except ValueError:
-        return False
 
 
 async def refuse_unread(scope: Scope, send: Send, refusal: tuple[grpc.StatusCode, str]) -> None:

@@ -15,6 +15,7 @@ import jwt
 import structlog
 
 from consentd.domain.errors import Unauthenticated
+from consentd.domain.tenancy import tenant_id_of
 
 log = structlog.get_logger("consentd.auth")
 SAID_EVERY_SECONDS = 1.0
@@ -62,13 +63,9 @@ def unverified_claims(credential: str) -> dict[str, Any]:
 def tenant_and_issuer(claims: dict[str, Any]) -> tuple[UUID, str]:
     if TENANT_CLAIM not in claims or "iss" not in claims:
         raise refused("no_tid_or_iss_claim")
-    tid = claims[TENANT_CLAIM]
-    try:
-        tenant = UUID(tid) if isinstance(tid, str) else None
-    except ValueError:
-        tenant = None
     # One spelling, the canonical one (lowercase, hyphenated): "{...}", "urn:uuid:...", upper
     # case and undashed forms were taken too (probe AN), several tokens for one claim.
-    if tenant is None or str(tenant) != tid:
+    tenant = tenant_id_of(claims[TENANT_CLAIM])
+    if tenant is None:
         raise refused("tid_not_the_tenant_uuid")
     return tenant, str(claims["iss"])

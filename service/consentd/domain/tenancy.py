@@ -11,6 +11,19 @@ from consentd.domain.identifiers import Identifier
 from consentd.domain.model import ProcessingRole
 
 
+def tenant_id_of(text: object) -> UUID | None:
+    """The tenant id `text` spells in its one spelling, lower case and hyphenated (a URL's, a
+    token's claim); None for anything else (upper case, braces, `urn:uuid:`, no dashes made
+    several spellings of one id: probes AN, BK, IE)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        tenant_id = UUID(text)
+    except ValueError:
+        return None
+    return tenant_id if str(tenant_id) == text else None
+
+
 class Scope(enum.StrEnum):
     """What a caller may do. Each RPC requires one of a few scopes; no scope, no access."""
 
