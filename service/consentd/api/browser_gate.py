@@ -95,11 +95,7 @@ class BrowserGate:
         # A refusal is readable by a page of an allowed origin: api/cors.exposing_to_origin
         # looks the path's tenant's origins up when the answer starts.
         principal = await self._gate.identify(method, headers, tenant=state.path_tenant)
-        try:
-            await self._page_admitted(state, principal)
-        except PermissionDenied as denied:
-            denied.tenant = principal.tenant.slug
-            raise
+        await self._page_admitted(state, principal)
         self._gate.accept(method, principal, request)
         return principal
 
@@ -112,19 +108,24 @@ async def page_admitted(
     cookies: CookieUseCases, state: BrowserRequest, principal: Principal
 ) -> None:
     """A cross-origin page's call: a page credential, from one of the tenant's origins.
-    Raises PermissionDenied. Checked from the request's head too (api/http.py): a call from
-    an origin the tenant does not allow waited 30 s for a body never sent (session 34)."""
-    if state.origin and not state.same_origin:
-        if principal.scopes - PAGE_SCOPES:
-            raise PermissionDenied(
-                "a credential sent from a web page is public: use a key with scope "
-                "cookies:write only"
-            )
-        if state.origin not in await cookies.allowed_origins(principal.tenant_id):
-            raise PermissionDenied(
-                f"origin {state.origin} is not allowed for this tenant "
-                "(add it to CookiePolicy.allowed_origins)"
-            )
+    Raises PermissionDenied naming the key's tenant (for the `rpc` line: probe HF). Checked
+    from the request's head too (api/http.py): a call from an origin the tenant does not allow
+    waited 30 s for a body never sent (session 34)."""
+    if not state.origin or state.same_origin:
+        return
+    denied = None
+    if principal.scopes - PAGE_SCOPES:
+        denied = PermissionDenied(
+            "a credential sent from a web page is public: use a key with scope cookies:write only"
+        )
+    elif state.origin not in await cookies.allowed_origins(principal.tenant_id):
+        denied = PermissionDenied(
+            f"origin {state.origin} is not allowed for this tenant "
+            "(add it to CookiePolicy.allowed_origins)"
+        )
+    if denied is not None:
+        denied.tenant = principal.tenant.slug
+        raise denied
 
 
 async def path_origins(

@@ -57,11 +57,7 @@ async def head_refusal(
             principal = await authenticate(named, metadata_of(pairs), tenant=tenant)
             origin = header(scope, b"origin")
             state = BrowserRequest(tenant, origin, same_origin=is_same_origin(scope, origin))
-            try:
-                await page_admitted(cookies, state, principal)
-            except PermissionDenied as denied:
-                denied.tenant = principal.tenant.slug
-                raise
+            await page_admitted(cookies, state, principal)
     except Unauthenticated:
         return UNAUTHENTICATED, ""
     except Exception as error:  # noqa: BLE001 - whatever a caller can act on is answered

@@ -176,8 +176,8 @@ class BrowserApp:
         if scope["method"] == "OPTIONS":
             await answer_preflight(scope, send, origin, frozenset({origin or ""}))
             return
-        state = BrowserRequest(None, origin, same_origin=False)
-        anyone = exposing_to_origin(send, state, lambda: _as_awaitable(frozenset({origin})))
+        state = BrowserRequest(None, origin, same_origin=False, cors_allowed=True)
+        anyone = exposing_to_origin(send, state, self._origins(None))  # allowed: not asked
         await refuse_unread(scope, closing(anyone), NOT_A_TENANT_ID)
 
     def _exposing(self, send: Send, tenant: str | None, origin: str | None) -> Send:
@@ -274,7 +274,3 @@ class HttpServer:
         self._server.should_exit = True
         await self._task
         self._server = self._task = None
-
-
-async def _as_awaitable(origins: frozenset[str | None]) -> frozenset[str]:
-    return frozenset(o for o in origins if o)
