@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from consentd.rights_desk import RightsDesk
+from consentd.rights_desk import DUE_SOON, RightsDesk
 from consentd.store.request_deadlines import open_deadlines
 from consentd.telemetry.metrics import Metrics
 
 log = structlog.get_logger("consentd")
 
 DEADLINE_WATCH_SECONDS = 900.0
-# How near a deadline is said ahead of it.
-DUE_SOON = timedelta(days=7)
 
 
 async def watch_deadlines(

@@ -32,7 +32,7 @@ from consentd.store.rights_desk import (
 
 log = structlog.get_logger("consentd.rights_desk")
 DIGEST_HOUR = 8  # Paris time
-DUE_SOON = timedelta(days=7)
+DUE_SOON = timedelta(days=7)  # how near a deadline is said ahead of it (the log's too)
 
 _KINDS = {
     "fr": {"access": "accès", "rectify": "rectification", "erase": "effacement",
@@ -88,7 +88,8 @@ def digest_since(now: datetime) -> datetime:
 
 
 def digest_text(language: str, digest: Digest, now: datetime) -> tuple[str, str]:
-    subject, body, line, late, cut = _TEXT.get(language, _TEXT["fr"])
+    language = language if language in _TEXT else "fr"
+    subject, body, line, late, cut = _TEXT[language]
     lines = [_line(language, line, late, entry, now) for entry in digest.lines[:DIGEST_LINES]]
     if len(digest.lines) > DIGEST_LINES:  # one more was read: there are more
         lines.append(cut.format(shown=DIGEST_LINES))
@@ -105,8 +106,8 @@ def _line(language: str, line: str, late: str, entry: DeskLine, now: datetime) -
     closed = entry.state in ("done", "refused")
     return line.format(
         id=entry.request_id,
-        kind=_KINDS[language if language in _KINDS else "fr"].get(entry.kind, entry.kind),
-        state=_STATES[language if language in _STATES else "fr"].get(entry.state, entry.state),
+        kind=_KINDS[language].get(entry.kind, entry.kind),
+        state=_STATES[language].get(entry.state, entry.state),
         received=entry.received_at.astimezone(LEGAL_ZONE).strftime(day),
         due=due,
         late=late if entry.due_at and entry.due_at < now and not closed else "",

@@ -113,7 +113,7 @@ async def _populate(app: App, admin: AdminUseCases, tenant: Tenant) -> None:
     await admin.put_issuer(tenant.slug, "https://portal.example", "consentd", _public_pem())
     await app.webhooks.admin.add(tenant, "https://crm.example/hook", from_start=False)
     person = normalise_external_id(f"crm-{tenant.slug}", "external_id")
-    await admin.revoke_links(tenant, [app.preference_links.caller(person)], None)
+    await admin.revoke_links(tenant, app.preference_links.caller(person), None)
 
     method = "/consent.v1.ConsentService/RecordConsent"
     key = IdempotencyKey("isolation-test", "once", method, bytes(32), datetime.now(UTC))

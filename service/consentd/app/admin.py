@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -76,13 +76,11 @@ class AdminUseCases:
         await self._repo.set_rights_desk(tenant.tenant_id, kept, self._clock())
         return kept
 
-    async def revoke_links(
-        self, tenant: Tenant, callers: Sequence[str], subject_id: UUID | None
-    ) -> datetime:
-        """Refuse the preference links `callers` name (`link:...` of an identifier,
-        `subject:...` of a person) made until now (audited); when."""
+    async def revoke_links(self, tenant: Tenant, caller: str, subject_id: UUID | None) -> datetime:
+        """Refuse the preference links of an identifier (`caller`: their caller name) and of its
+        holder `subject_id` by any identifier, made until now (audited); when."""
         now = self._clock()
-        await self._repo.revoke_links(tenant.tenant_id, callers, subject_id, now)
+        await self._repo.revoke_links(tenant.tenant_id, caller, subject_id, now)
         return now
 
     async def rights_desk(self, slug: str) -> str | None:

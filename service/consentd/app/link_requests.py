@@ -113,9 +113,8 @@ class LinkRequests:
 
     async def holder(self, tenant: Tenant, person: Identifier) -> UUID | None:
         """The subject holding the identifier; None for nobody (or a person erased)."""
-        own = Principal(tenant, "preference link", frozenset({Scope.SELF}), subject=person)
         try:
-            return (await self._consents.subject_consents(own, person))[0]
+            return await self._subject(tenant, person)
         except NotFound:
             return None
 
@@ -123,8 +122,11 @@ class LinkRequests:
         """Whether a person of the tenant holds the identifier: a link is for them alone (one
         for an identifier nobody holds would make them, with a grant in their name). Raises
         NotFound for a person erased."""
+        return await self._subject(tenant, person) is not None
+
+    async def _subject(self, tenant: Tenant, person: Identifier) -> UUID | None:
         own = Principal(tenant, "preference link", frozenset({Scope.SELF}), subject=person)
-        return (await self._consents.subject_consents(own, person))[0] is not None
+        return (await self._consents.subject_consents(own, person))[0]
 
     async def _send(self, tenant: Tenant, address: Identifier, digest: str) -> None:
         try:

@@ -44,10 +44,7 @@ async def _revoke(app: App, tenant: Tenant, person: Identifier) -> int:
     of `person` itself (one nobody holds any more, after a rectification, is revoked too)."""
     assert app.admin is not None
     subject_id = await app.link_requests.holder(tenant, person)
-    callers = [app.preference_links.caller(person)]
-    if subject_id is not None:
-        callers.append(f"subject:{subject_id}")
-    when = await app.admin.revoke_links(tenant, callers, subject_id)
+    when = await app.admin.revoke_links(tenant, app.preference_links.caller(person), subject_id)
     whose = "of this person, by any identifier," if subject_id else "naming this identifier"
     print(f"links {whose} made until {stamp(when)} are refused (one made now works)")
     return 0

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
@@ -16,7 +15,7 @@ from consentd.domain.audit import Action, AuditRecord, CheckpointSigner
 from consentd.domain.canonical import stamp
 from consentd.domain.tenancy import StoredKey, Tenant, TokenIssuer
 from consentd.store.audit import SqlAudit
-from consentd.store.callers import key_of, tenant_of
+from consentd.store.callers import REVOKED_PERSON, key_of, tenant_of
 from consentd.store.driver import driver_of
 from consentd.store.tables import (
     api_keys,
@@ -131,10 +130,12 @@ class SqlAdmin:
         return True
 
     async def revoke_links(
-        self, tenant_id: UUID, callers: Sequence[str], subject_id: UUID | None, now: datetime
+        self, tenant_id: UUID, caller: str, subject_id: UUID | None, now: datetime
     ) -> None:
-        """Refuse the links `callers` name made until `now` (audited)."""
+        """Refuse the links naming the identifier whose links' caller name is `caller`, and
+        those of its holder `subject_id` by any identifier, made until `now` (audited)."""
         r = preference_link_revocations
+        callers = [caller, *([f"{REVOKED_PERSON}{subject_id}"] if subject_id else [])]
         async with self._in_tenant(tenant_id) as conn:
             rows = [{"tenant_id": tenant_id, "caller": c, "revoked_at": now} for c in callers]
             await conn.execute(
@@ -145,7 +146,7 @@ class SqlAdmin:
                     set_={"revoked_at": sa.func.greatest(r.c.revoked_at, now)},
                 )
             )
-            payload = {"callers": list(callers)}
+            payload = {"callers": callers}
             record = AuditRecord("preference_link.revoked", now, payload, subject_id=subject_id)
             await self._audit(conn, tenant_id, record)
 

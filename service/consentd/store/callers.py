@@ -21,6 +21,10 @@ from consentd.store.tables import (
 )
 from consentd.store.uow import enter_tenant
 
+# A revocation of every preference link of one person (`subject:<subject id>`, migration 0060),
+# beside those of one identifier (its links' caller name, `link:<keyed digest>`).
+REVOKED_PERSON = "subject:"
+
 
 def tenant_of(m: sa.RowMapping) -> Tenant:
     role = ProcessingRole(m["processing_role"])
@@ -89,7 +93,7 @@ class SqlCallerDirectory:
         holder = sa.select(i.c.subject_id).where(
             i.c.tenant_id == tenant_id, i.c.kind == kind, i.c.digest == digest
         )
-        person = sa.literal("subject:") + sa.cast(holder.scalar_subquery(), sa.Text)
+        person = sa.literal(REVOKED_PERSON) + sa.cast(holder.scalar_subquery(), sa.Text)
         revoked = sa.select(sa.func.max(r.c.revoked_at)).where(
             r.c.tenant_id == tenant_id, r.c.caller.in_([sa.literal(caller), person])
         )

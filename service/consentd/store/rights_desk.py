@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from consentd.domain.tenancy import Tenant
 from consentd.store.callers import tenant_of
 from consentd.store.requests import EFFECTIVE_DUE, IS_OPEN
-from consentd.store.tables import rights_requests, tenant_retention, tenants
+from consentd.store.tables import rights_requests, tenants
 from consentd.store.uow import enter_tenant
 
 _R = rights_requests
@@ -59,7 +59,7 @@ async def take_digest(
     owner: AsyncEngine, tenant_id: UUID, since: datetime, now: datetime, soon: timedelta
 ) -> Digest | None:
     """The tenant's digest, its time moved to `now` in the same transaction; None when another
-    replica took it since `since`, the desk was removed or the tenant purged."""
+    replica took it since `since`, or the desk was removed (a purge removes it)."""
     async with owner.connect() as conn:
         await enter_tenant(conn, tenant_id)
         row = (
@@ -72,11 +72,6 @@ async def take_digest(
         ).mappings().first()  # fmt: skip
         taken_before = row["rights_digest_at"] if row else None
         if row is None or row["rights_desk"] is None or (taken_before and taken_before >= since):
-            return None
-        purged = sa.select(tenant_retention.c.purged_at).where(
-            tenant_retention.c.tenant_id == tenant_id
-        )
-        if (await conn.execute(purged)).scalar_one_or_none() is not None:
             return None
         await conn.execute(
             sa.update(tenants).where(tenants.c.tenant_id == tenant_id).values(rights_digest_at=now)

@@ -3,7 +3,6 @@ unit of work's own: app/idempotency.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -74,10 +73,11 @@ class AdminRepository(Protocol):
     async def rights_desk(self, tenant_id: UUID) -> str | None: ...
 
     async def revoke_links(
-        self, tenant_id: UUID, callers: Sequence[str], subject_id: UUID | None, now: datetime
+        self, tenant_id: UUID, caller: str, subject_id: UUID | None, now: datetime
     ) -> None:
-        """Refuse the preference links `callers` name (`link:...`, `subject:...`) made until
-        `now`; audited, with the person's subject id when known."""
+        """Refuse the preference links naming the identifier whose links' caller name is
+        `caller`, and those of its holder `subject_id` (any identifier), made until `now`;
+        audited on the subject."""
         ...
 
     async def insert_key(self, tenant_id: UUID, key: StoredKey) -> None: ...
