@@ -24,7 +24,7 @@ from consentd.domain.model import ProcessingRole
 from consentd.domain.tenancy import Scope, Tenant
 from consentd.runtime import database
 from consentd.store.database import migrate
-from consentd.store.imports import analyze_imported
+from consentd.store.imports import refresh_statistics
 from consentd.store.runtime_role import check_runtime_role
 
 
@@ -59,7 +59,7 @@ def proof_work(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
             # Fresh planner statistics first (the owner's): a tenant they did not know yet was
             # planned as loops over whole tables, 62,000 facts past 300 s, 3 s after (SA).
             if app.owner_engine is not None:
-                await analyze_imported(app.owner_engine)
+                await refresh_statistics(app.owner_engine)
             report = await app.audit.verify(tenant)
             print_json({"tenant": tenant.slug, **asdict(report)})
             return 0 if report.ok else 1

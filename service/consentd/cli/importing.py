@@ -26,7 +26,7 @@ from consentd.domain.errors import ConsentError
 from consentd.domain.model import ConsentState
 from consentd.domain.tenancy import Principal, Scope
 from consentd.store.database import DEADLINE, outage_of
-from consentd.store.imports import analyze_imported
+from consentd.store.imports import refresh_statistics
 
 MAX_ERRORS_SHOWN = 50
 
@@ -97,7 +97,7 @@ async def _analyzed(app: App) -> None:
         return
     with contextlib.suppress(Exception):
         async with asyncio.timeout(ANALYZE_SECONDS):
-            await analyze_imported(app.owner_engine)
+            await refresh_statistics(app.owner_engine)
 
 
 ANALYZE_SECONDS = 60.0

@@ -86,10 +86,11 @@ ANALYZED = (
 )
 
 
-async def analyze_imported(owner: AsyncEngine) -> None:
-    """Fresh planner statistics for what an import filled (as the owner: ANALYZE needs it):
-    right after 30,000 rows the suppression list's query ran on stale ones and timed out for
-    a minute and a half, until autovacuum's analyze came round."""
+async def refresh_statistics(owner: AsyncEngine) -> None:
+    """Fresh planner statistics for the tables a tenant's people fill (as the owner: ANALYZE
+    needs it), after an import or before `audit verify`: right after 30,000 rows the
+    suppression list's query ran on stale ones and timed out for a minute and a half, until
+    autovacuum's analyze came round."""
     async with owner.connect() as conn:
         await conn.execute(sa.text(f"ANALYZE {', '.join(ANALYZED)}"))
         await conn.commit()
