@@ -1,5 +1,5 @@
-"""Whether this host's clock is behind the facts already recorded, or ahead of the database's:
-said at start, and again every minute while serving."""
+"""Whether this host's clock is behind the facts already recorded or the database's clock, or
+ahead of the database's: said at start, and again every minute while serving."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,7 +31,7 @@ async def check_clock(owner_url: str | AsyncEngine, now: datetime) -> timedelta 
     clock ahead of the database's is said too (_ahead)."""
     newest, database_now = await clock_facts(owner_url)
     _ahead(now, database_now)
-    return _behind(now, newest)
+    return _behind(now, newest, database_now)
 
 
 def _ahead(now: datetime, database_now: datetime) -> timedelta | None:
@@ -49,39 +50,54 @@ def _ahead(now: datetime, database_now: datetime) -> timedelta | None:
     return now - database_now
 
 
-def _behind(now: datetime, newest: datetime | None) -> timedelta | None:
-    if newest is None or newest - now <= CLOCK_TOLERANCE:
+def _behind(now: datetime, newest: datetime | None, database_now: datetime) -> timedelta | None:
+    """How far `now` is behind the newest fact or the database's clock, the further, when more
+    than the tolerance: only the newest fact was compared, so a host behind with a log still
+    empty (or written by it) was never told (probe TB)."""
+    reference = max(filter(None, (newest, database_now)))
+    if reference - now <= CLOCK_TOLERANCE:
         return None
     log.error(
-        "clock_behind_database", now=stamp(now), newest_fact=stamp(newest),
-        behind_seconds=round((newest - now).total_seconds()),
+        "clock_behind_database", now=stamp(now), newest_fact=newest and stamp(newest),
+        database_now=stamp(database_now), behind_seconds=round((reference - now).total_seconds()),
         hint="set this host's clock right (NTP): facts written now are dated before others",
     )  # fmt: skip
-    return newest - now
+    return reference - now
 
 
 # How often a serving process checks its clock against the newest fact again.
 CLOCK_WATCH_SECONDS = 60.0
 
 
+class ClockGauge(Protocol):
+    def clock_offset(self, seconds: float) -> None: ...
+
+
 async def watch_clock(
-    owner: AsyncEngine,
+    runtime: AsyncEngine,
+    owner: AsyncEngine | None,
     every: float = CLOCK_WATCH_SECONDS,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    gauge: ClockGauge | None = None,
 ) -> None:
-    """Until cancelled: the clock against the newest fact every `every` seconds, so a clock set
-    back while serving (or never set right) is said again and again, not once at start (probe
-    AC: one line, then a day of facts dated before the ones they followed). Against the newest
-    fact read since it started: the log's newest entry is this host's own once it wrote (dated
-    by the writer's clock), and one write silenced the check (probe AF)."""
+    """Until cancelled: the clock against the database's and the newest fact every `every`
+    seconds, so a clock set back while serving (or never set right) is said again and again,
+    not once at start (probe AC). Against the newest fact read since it started: the log's
+    newest entry is this host's own once it wrote (dated by the writer's clock), and one write
+    silenced the check (probe AF). The facts need the owner (row-level security); without its
+    URL the database's clock alone, through `runtime` (a serving pod's clock was never watched,
+    probe TB). `gauge` gets this host's offset from the database's clock each time."""
     seen: datetime | None = None
     first = True
     while True:
         with contextlib.suppress(Exception):  # the database lost: health and the calls say so
-            newest, database_now = await clock_facts(owner)
+            newest, database_now = await clock_facts(owner or runtime)
             seen = max(filter(None, (newest, seen)), default=None)
+            now = clock()
+            if gauge is not None:
+                gauge.clock_offset((now - database_now).total_seconds())
             if not first:  # at start, runtime's check_clock has just said it
-                _behind(clock(), seen)
-                _ahead(clock(), database_now)
+                _behind(now, seen, database_now)
+                _ahead(now, database_now)
             first = False
         await asyncio.sleep(every)

@@ -149,8 +149,8 @@ def _announce(settings: Settings, listening: Listening, *, tenant: str | None) -
 
 
 def _start_background_work(app: App) -> Background:
-    """The audit sweep and the webhooks' delivery; the retention job on its schedule and the
-    clock watch when the owner's URL is known."""
+    """The audit sweep, the clock watch and the webhooks' delivery; the retention job on its
+    schedule and the deadline watch when the owner's URL is known."""
     settings = app.settings
     # Integrates what other processes queued, or a killed one left behind (and, at start, what
     # this process's predecessor did).
@@ -165,11 +165,12 @@ def _start_background_work(app: App) -> Background:
         # Row-level security shows the runtime role one tenant at a time: listing them is the
         # owner's. Without its URL, run `consentd purge` as a job that has it.
         log.warning("purge_not_scheduled", reason="CONSENTD_MIGRATION_DATABASE_URL is not set")
-    # The clock against the newest fact, again every minute, and rights requests near or past
-    # their deadline, every quarter hour (both need the owner, as at start).
+    # The clock against the database's and the newest fact (the owner's, when known), again
+    # every minute, and rights requests near or past their deadline, every quarter hour (the
+    # owner's, as at start).
     owner = app.owner_engine
-    clock = asyncio.create_task(watch_clock(owner)) if owner else None
     metrics = app.telemetry.metrics
+    clock = asyncio.create_task(watch_clock(app.engine, owner, gauge=metrics))
     deadlines = None
     if owner is not None:
         desk = RightsDesk(owner, notifier_of(settings), settings.notify_language)

@@ -69,7 +69,7 @@ async def test_the_clock_and_deadline_watches_see_every_tenant(
 
     newest, now = await clock_facts(owner_url)
     assert newest is not None  # None: the clock alarm could never fire
-    assert abs(newest - now) < timedelta(minutes=5)
+    assert newest > now - timedelta(minutes=5)  # ours at least (tests may date facts ahead)
 
     due = submitted.request.due_at
     assert due is not None

@@ -23,11 +23,12 @@ async def test_a_write_dated_by_the_clock_behind_does_not_silence_the_watch(
     reads = iter([real] + [behind] * 1000)  # then the newest entry is the host's own write
 
     async def newest(owner: Any) -> tuple[datetime, datetime]:
-        return next(reads), real
+        return next(reads), behind  # the database agrees: the facts alone tell
 
     monkeypatch.setattr(clock_check, "clock_facts", newest)
     with capture_logs() as logs:
-        watching = asyncio.create_task(clock_check.watch_clock(object(), 0.01, lambda: behind))  # type: ignore[arg-type]
+        watch = clock_check.watch_clock(object(), None, 0.01, lambda: behind)  # type: ignore[arg-type]
+        watching = asyncio.create_task(watch)
         await asyncio.sleep(0.3)
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -238,12 +238,16 @@ async def _revision(url: str) -> str | None:
 RUNTIME_ROLE = "consentd_app"
 # The advisory lock that orders provision_runtime_role's ALTER ROLE across processes.
 _ROLE_LOCK = 0x636F6E73656E7464  # "consentd"
-# The newest entry of each tenant's audit log: when this host's clock is behind it, every fact
-# written now would be stamped before facts already recorded.
-_NEWEST = (
-    "SELECT max(e.recorded_at) FROM audit_heads h JOIN audit_entries e "
-    "ON e.tenant_id = h.tenant_id AND e.seq = h.last_seq"
-)
+# The newest time among the last entries of each tenant's audit log: when this host's clock is
+# behind it, every fact written now would be stamped before facts already recorded. Not the
+# last entry's alone: one written by a clock behind (later entry, older time) hid the facts a
+# clock ahead had dated a year on, and the alarm went silent after a restart (probe TB).
+_NEWEST = """
+SELECT max(recent.at) FROM audit_heads h CROSS JOIN LATERAL (
+    SELECT e.recorded_at AS at FROM audit_entries e
+    WHERE e.tenant_id = h.tenant_id AND e.seq <= h.last_seq ORDER BY e.seq DESC LIMIT 100
+) recent
+"""
 
 
 async def newest_fact(owner: str | AsyncEngine) -> datetime | None:
@@ -254,7 +258,7 @@ async def newest_fact(owner: str | AsyncEngine) -> datetime | None:
 async def clock_facts(owner: str | AsyncEngine) -> tuple[datetime | None, datetime]:
     """The newest audit-log entry's time (None: none yet) and the database's own clock. As the
     owner (its URL, or its engine kept open): row-level security shows the runtime role no
-    tenant's rows here."""
+    tenant's rows here (as it, the clock alone: None and the database's time)."""
     engine = quiet_engine(owner) if isinstance(owner, str) else owner
     try:
         async with engine.connect() as conn:

@@ -139,7 +139,7 @@ class Metrics:
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
         self._decided: dict[Reason, Any] = {}
-        self._rights: dict[str, Any] = {}
+        self._lazy: dict[str, Any] = {}  # series that appear at their first reading
         self._serving: list[Callable[[], bool]] = [lambda: False]
         Gauge(
             "consentd_serving",
@@ -152,9 +152,9 @@ class Metrics:
         """Open rights requests of every tenant past their deadline and due within 7 days, as
         the deadline watch read them: a log line every quarter hour was the only signal, no
         series to alert on (probe HG)."""
-        gauge = self._rights.get("gauge")
+        gauge = self._lazy.get("rights")
         if gauge is None:
-            gauge = self._rights["gauge"] = Gauge(
+            gauge = self._lazy["rights"] = Gauge(
                 "consentd_rights_requests_open",
                 "Open rights requests of every tenant past their deadline (deadline=overdue) or "
                 "due within 7 days (deadline=due_soon), as last read (every 15 minutes)",
@@ -163,6 +163,19 @@ class Metrics:
             )
         gauge.labels("overdue").set(overdue)
         gauge.labels("due_soon").set(due_soon)
+
+    def clock_offset(self, seconds: float) -> None:
+        """This host's clock less the database's, as the clock watch read it (every minute):
+        the log's error was the only signal of a host off by a year (probe TB)."""
+        gauge = self._lazy.get("clock")
+        if gauge is None:
+            gauge = self._lazy["clock"] = Gauge(
+                "consentd_clock_offset_seconds",
+                "This host's clock less PostgreSQL's, in seconds, as last read (every minute): "
+                "facts are dated by the host's clock; alert past a few seconds either way",
+                registry=self.registry,
+            )
+        gauge.set(seconds)
 
     def watch_health(self, read: Callable[[], bool]) -> None:
         """`read()`: whether health answers SERVING. The metrics said nothing of a database
