@@ -5,6 +5,7 @@ are not."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Generator
@@ -235,3 +236,35 @@ def test_the_blocking_client_retries_reads_the_same_way() -> None:
             )
         assert raised.value.code() == grpc.StatusCode.UNAVAILABLE  # type: ignore[attr-defined]
     assert len(waits) == 2
+
+
+async def test_more_calls_at_once_than_a_connection_takes_wait_in_the_client(
+    grpc_port: int, admin_key: str
+) -> None:
+    """Probe TD: the server takes 250 calls in flight on a connection and refuses the rest
+    (REFUSED_STREAM, UNAVAILABLE), which grpc's client sends anyway: 400 checks at once
+    through one client lost a tenth of them, retries included, and a second client of the
+    same process (the withdrawals') shared that connection. The client keeps 200 on the wire
+    and has a connection of its own."""
+    address = f"127.0.0.1:{grpc_port}"
+    async with (
+        AsyncClient(address, api_key=admin_key) as checks,
+        AsyncClient(address, api_key=admin_key) as writes,
+    ):
+        await _put_newsletter(checks)
+        ask = consent_pb2.CheckConsentRequest(subject=by_email(EMAIL), target=NEWSLETTER)
+
+        async def checking() -> list[int]:
+            return [(await checks.consent.CheckConsent(ask)).decision for _ in range(5)]
+
+        async def withdrawing() -> None:
+            for n in range(20):
+                stop = consent_pb2.WithdrawConsentRequest(
+                    subject=by_email(f"many-{n}@example.fr"), all=True,
+                    source=types_pb2.SOURCE_API, actor="client test",
+                )  # fmt: skip
+                await writes.consent.WithdrawConsent(stop)
+
+        answers = await asyncio.gather(withdrawing(), *(checking() for _ in range(400)))
+    assert sum(len(a) for a in answers[1:]) == 2_000  # none refused (it would raise)
+    assert checks.channel is not writes.channel

@@ -33,12 +33,22 @@ from consentd_client.policy import CallPolicy, RetryPolicy
 Options = Sequence[tuple[str, str | int]]
 
 
+def _own_connection(options: Options) -> Options:
+    """A client's own connection: grpc shares one between the channels of a process to the
+    same address, so a client kept for withdrawals queued behind another's checks, and past
+    the server's 250 calls in flight a connection's calls are refused (probe TD)."""
+    if any(name == "grpc.use_local_subchannel_pool" for name, _ in options):
+        return options
+    return (*options, ("grpc.use_local_subchannel_pool", 1))
+
+
 class Client:
     """A blocking client: `with Client("host:50051", api_key=...) as c: c.consent.X(...)`.
 
     `credentials` makes the channel TLS (grpc.ssl_channel_credentials()); without them it is
     plaintext, for a server on localhost or behind a TLS-terminating proxy. `interceptors` run
-    after the policy, once per attempt."""
+    after the policy, once per attempt. Each client has a connection of its own; at most
+    `max_in_flight` of its unary calls are on it at once, the others wait in the client."""
 
     def __init__(
         self,
@@ -49,6 +59,7 @@ class Client:
         timeout: float | None = 10.0,
         retry: RetryPolicy | None = None,
         idempotency_keys: bool = True,
+        max_in_flight: int = 200,
         options: Options = (),
         interceptors: Sequence[
             grpc.UnaryUnaryClientInterceptor
@@ -59,7 +70,10 @@ class Client:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.policy = CallPolicy(api_key, timeout, retry or RetryPolicy(), idempotency_keys)
+        self.policy = CallPolicy(
+            api_key, timeout, retry or RetryPolicy(), idempotency_keys, max_in_flight
+        )
+        options = _own_connection(options)
         raw = (
             grpc.secure_channel(target, credentials, options)
             if credentials is not None
@@ -106,12 +120,16 @@ class AsyncClient:
         timeout: float | None = 10.0,
         retry: RetryPolicy | None = None,
         idempotency_keys: bool = True,
+        max_in_flight: int = 200,
         options: Options = (),
         interceptors: Sequence[aio.ClientInterceptor] = (),
         sleep: Callable[[float], Awaitable[None]] | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self.policy = CallPolicy(api_key, timeout, retry or RetryPolicy(), idempotency_keys)
+        self.policy = CallPolicy(
+            api_key, timeout, retry or RetryPolicy(), idempotency_keys, max_in_flight
+        )
+        options = _own_connection(options)
         chain: list[aio.ClientInterceptor] = [
             AsyncUnaryPolicy(self.policy, sleep=sleep or asyncio.sleep, rng=rng),
             *async_stream_credentials(self.policy),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ class PolicyInterceptor(
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
         self._clock = clock
+        self._slots = threading.BoundedSemaphore(policy.max_in_flight)
 
     def _details(
         self, details: grpc.ClientCallDetails, metadata: Any, timeout: float | None
@@ -117,9 +119,11 @@ class PolicyInterceptor(
         )
         retrier = Retrier(self._policy, prepared, self._rng, self._clock)
         while True:
-            details = self._details(client_call_details, prepared.metadata, retrier.remaining())
-            call = continuation(details, request)
-            wait = retrier.pause(call.code())
+            with self._slots:  # see CallPolicy.max_in_flight
+                details = self._details(client_call_details, prepared.metadata, retrier.remaining())
+                call = continuation(details, request)
+                code = call.code()
+            wait = retrier.pause(code)
             if wait is None:
                 return call
             self._sleep(wait)
@@ -165,6 +169,7 @@ class _AsyncBase:
         self._sleep = sleep
         self._rng = rng or random.Random()  # noqa: S311 (jitter, not secrets)
         self._clock = clock
+        self._slots = asyncio.Semaphore(policy.max_in_flight)
 
     def _details(
         self,
@@ -202,9 +207,11 @@ class AsyncUnaryPolicy(_AsyncBase, aio.UnaryUnaryClientInterceptor):
         )
         retrier = Retrier(self._policy, prepared, self._rng, self._clock)
         while True:
-            details = self._details(client_call_details, prepared.metadata, retrier.remaining())
-            call = await continuation(details, request)
-            wait = retrier.pause(await call.code())
+            async with self._slots:  # see CallPolicy.max_in_flight
+                details = self._details(client_call_details, prepared.metadata, retrier.remaining())
+                call = await continuation(details, request)
+                code = await call.code()
+            wait = retrier.pause(code)
             if wait is None:
                 return call
             await self._sleep(wait)

@@ -117,6 +117,15 @@ class CallPolicy:
     timeout: float | None = 10.0  # seconds, for a unary call that names no deadline of its own
     retry: RetryPolicy = RetryPolicy()
     idempotency_keys: bool = True  # give every write a fresh key (one per call, kept by retries)
+    # Unary calls on the wire at once; more wait in the client for a slot (within their
+    # deadline). The server takes 250 calls in flight on a connection and refuses more
+    # (REFUSED_STREAM), and grpc's client sends them anyway: 400 checks at once through one
+    # client lost a tenth of them, retries included (probe TD). Streams are not counted.
+    max_in_flight: int = 200
+
+    def __post_init__(self) -> None:
+        if self.max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
 
     def prepare(
         self, method: str, metadata: Iterable[tuple[str, str | bytes]] | None, timeout: float | None
