@@ -5,6 +5,7 @@ keep theirs. A real `consentd serve` (embedded mode) with its file descriptor li
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 import shutil
@@ -22,9 +23,10 @@ import pytest
 from consent.v1 import catalog_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from consentd.api.grpc_options import HANDSHAKE_MS
+from consentd.api.grpc_options import HANDSHAKE_MS, MAX_METADATA_BYTES
 from consentd.domain.catalog import MAX_NOTICE_CONTENT
 from tests.conftest import Stubs
+from tests.e2e.raw_http2 import answered_within, call_head
 
 FD_LIMIT = 1024  # the gRPC port then holds 512 connections at most (api/server.py)
 HELD = 900
@@ -208,3 +210,25 @@ def test_a_connection_that_does_not_finish_its_handshake_is_closed(grpc_port: in
     finally:
         for sock in held:
             sock.close()
+
+
+async def test_a_calls_metadata_is_bounded_as_the_browser_ports_head(
+    grpc_port: int, admin_key: str
+) -> None:
+    """Probe TC: a call's metadata of up to 12 MiB reached the call, which then waited for its
+    message: 80 calls of one connection, each with an 8 MiB header, held 2 GB. grpc bounds it
+    (16 KiB, advertised) only once the client acknowledged the server's settings; a head sent
+    before that is refused by the interceptor, before the credential is looked up. Within the
+    bound the call waits for its message as any."""
+    assert _settings(grpc_port).get(0x6) == MAX_METADATA_BYTES
+    method, key = (
+        "/consent.v1.CatalogService/ListPurposes",
+        ("authorization", f"Bearer {admin_key}"),
+    )
+    fits = call_head(method, [key, ("x-fits", "a" * (MAX_METADATA_BYTES // 2))])
+    big = call_head(method, [key, ("x-big", "a" * 1024 * 1024)])
+    for acknowledged in (False, True):  # a thread: the server answers on this event loop
+        held = asyncio.to_thread(answered_within, grpc_port, fits, 2, acknowledged=acknowledged)
+        assert await held == "held"
+        refused = asyncio.to_thread(answered_within, grpc_port, big, 2, acknowledged=acknowledged)
+        assert await refused == "answered", acknowledged

@@ -23,9 +23,10 @@ import structlog
 
 from consentd.api.call_lines import BUDGET
 from consentd.api.errors import details_of, status_of
+from consentd.api.grpc_options import MAX_METADATA_BYTES
 from consentd.api.outages import outage_answer
 from consentd.app.auth import AUTHORIZATION
-from consentd.domain.errors import ConsentError
+from consentd.domain.errors import ConsentError, ResourceExhausted
 from consentd.logs import rpc_line
 from consentd.store.database import UNAVAILABLE, outage_of
 from consentd.telemetry import Telemetry
@@ -192,6 +193,19 @@ def metadata_of(pairs: Iterable[tuple[str, str | bytes]] | None) -> dict[str, st
             continue
         metadata[key] = _REFUSED.get(key, value) if key in metadata else value
     return metadata
+
+
+def oversized_head(pairs: Iterable[tuple[str, str | bytes]] | None) -> ResourceExhausted | None:
+    """The refusal of a call whose metadata is over the port's bound, counted as HTTP/2 counts
+    a header list (32 bytes an entry besides its name and value). grpc enforces its own only
+    once the client acknowledged the server's settings: a head sent before that, 8 MiB of one
+    header, reached the call, which then waited for its message (probe TC: 80 such calls of
+    one connection held 2 GB)."""
+    size = sum(len(key) + len(value) + 32 for key, value in pairs or ())
+    if size <= MAX_METADATA_BYTES:
+        return None
+    bound = MAX_METADATA_BYTES // 1024
+    return ResourceExhausted(message=f"metadata: is over {bound} KiB; send less of it")
 
 
 # What two `authorization` entries become: no scheme, so never a valid credential.

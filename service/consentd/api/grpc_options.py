@@ -3,7 +3,7 @@ connections, compression. Each is a bound a hostile client met before it was set
 
 from __future__ import annotations
 
-from consentd.api.http_guard import descriptor_share
+from consentd.api.http_guard import MAX_HEAD_BYTES, descriptor_share
 
 # The largest message a caller may send: the largest the contract takes is a notice's text
 # (200,000 characters, 800 KB at most) or 1,000 recipients of a bulk check (~270 KB). At 4 MiB,
@@ -23,6 +23,11 @@ IDLE_CONNECTION_MS = 10 * 60 * 1000
 # DD, DH); at 100, a client with 128 in flight on one channel lost 25 (probe DK). Each waits
 # READ_SECONDS at most for its message (api/handler_kinds.py).
 MAX_STREAMS_PER_CONNECTION = 250
+# A call's metadata (its request head) at most, as the browser port's head: grpc's own bound
+# was a soft 8 KiB enforced by chance and a hard one past 12 MiB, parsed before the caller is
+# known; 80 calls of one connection, each holding an 8 MiB header while its message never
+# came, held 2 GB (probe TC). Advertised as HTTP/2's SETTINGS_MAX_HEADER_LIST_SIZE.
+MAX_METADATA_BYTES = MAX_HEAD_BYTES
 # A connection must send HTTP/2's preface and settings, and acknowledge the server's, within
 # this (grpc's defaults held a connection that sent nothing for 60 s to 2 minutes: 170 new
 # idle connections a second, no key needed, kept the port full and every client out; probe
@@ -51,6 +56,8 @@ def grpc_options(*, reuse_port: bool) -> list[tuple[str, int]]:
         ("grpc.server_handshake_timeout_ms", HANDSHAKE_MS),
         ("grpc.http2.settings_timeout", HANDSHAKE_MS),
         ("grpc.max_concurrent_streams", MAX_STREAMS_PER_CONNECTION),
+        ("grpc.max_metadata_size", MAX_METADATA_BYTES),
+        ("grpc.absolute_max_metadata_size", MAX_METADATA_BYTES),
         # What a call not read yet may send ahead (HTTP/2's stream window), and no window grown
         # past it: grpc advertised 4 MiB a stream, so one connection's 100 calls held 400 MiB of
         # messages that never ended (probe DH).

@@ -20,6 +20,7 @@ from consentd.api.calls import (
     Call,
     count_refused,
     metadata_of,
+    oversized_head,
 )
 from consentd.api.context import set_principal
 from consentd.api.errors import DETAILS_KEY
@@ -87,12 +88,15 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return wrapped
         if wrapped is None:
             return None
-        # The credential before grpc reads the request: a unary handler gets its message whole,
-        # so a caller without a key pinned 4 MiB a call, and one that never finished its message
-        # was never answered (probe O). Refused by a handler that reads nothing.
+        # The metadata's size and the credential before grpc reads the request: a unary handler
+        # gets its message whole, so a caller without a key pinned 4 MiB a call, and one that
+        # never finished its message was never answered (probe O). Refused by a handler that
+        # reads nothing.
         metadata = metadata_of(handler_call_details.invocation_metadata)
         ADMITTING.set(started := time.perf_counter())
         try:
+            if oversized := oversized_head(handler_call_details.invocation_metadata):
+                raise oversized
             await self._gate.admit_unread(method, metadata)
         except asyncio.CancelledError:
             # The caller went (its deadline passed) while its credential was looked up: no
