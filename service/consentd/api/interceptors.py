@@ -15,9 +15,11 @@ from google.protobuf.message import Message
 
 from consentd.api.calls import (
     ADMITTING,
+    OVERSIZED_HEAD,
     SHUTTING_DOWN,
     UNKNOWN_METHOD,
     Call,
+    collect_soon,
     count_refused,
     metadata_of,
     oversized_head,
@@ -34,7 +36,7 @@ from consentd.api.handler_kinds import (
 )
 from consentd.api.streams import Streams
 from consentd.api.validation import decode
-from consentd.domain.errors import PermissionDenied
+from consentd.domain.errors import PermissionDenied, ResourceExhausted
 from consentd.domain.tenancy import Principal
 from consentd.store.deadlines import set_call_deadline, statements_bound
 from consentd.telemetry import Telemetry
@@ -92,11 +94,15 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         # gets its message whole, so a caller without a key pinned 4 MiB a call, and one that
         # never finished its message was never answered (probe O). Refused by a handler that
         # reads nothing.
-        metadata = metadata_of(handler_call_details.invocation_metadata)
+        # None of an oversized head is kept for the refusal: grpc holds an aborted call in a
+        # cycle only a full collection frees (see _abort), and 8 MiB a call stayed with it.
+        oversized = oversized_head(handler_call_details.invocation_metadata)
+        metadata = {} if oversized else metadata_of(handler_call_details.invocation_metadata)
         ADMITTING.set(started := time.perf_counter())
         try:
-            if oversized := oversized_head(handler_call_details.invocation_metadata):
-                raise oversized
+            if oversized:
+                collect_soon()
+                raise ResourceExhausted(message=OVERSIZED_HEAD)
             await self._gate.admit_unread(method, metadata)
         except asyncio.CancelledError:
             # The caller went (its deadline passed) while its credential was looked up: no
