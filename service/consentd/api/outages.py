@@ -23,6 +23,7 @@ from consentd.store.database import (
     sqlstate_of,
     timed_out_state,
 )
+from consentd.store.deadlines import call_deadline_spent
 
 log = structlog.get_logger("consentd.rpc")
 
@@ -55,6 +56,11 @@ READ_ONLY_MESSAGE = (
 _EVENTS = {READ_ONLY_STATE[:2]: "database_read_only", "28": "database_login_refused"}
 SHORTAGE_MESSAGE = "the database cannot serve this call now ({}, SQLSTATE {}); retry shortly"
 DEADLINE_MESSAGE = "the database did not answer in time"
+# A statement cut by the call's own deadline: the database may be slow (a lock held), or the
+# deadline too short (1 ms was told only "the database did not answer in time"; probe TC).
+CALL_DEADLINE_MESSAGE = (
+    f"{DEADLINE_MESSAGE}: not within the call's deadline (give the call more time, or retry)"
+)
 OBJECTED_MESSAGE = (
     "the person objected (before or while this call ran): a grant from a system does not lift "
     "an objection; nothing was written"
@@ -93,10 +99,13 @@ def outage_answer(error: BaseException) -> tuple[grpc.StatusCode, str, str] | No
     UNAVAILABLE (probe AC): it says what it is, and warns the operator with its SQLSTATE."""
     kind = outage_of(error) or ""
     outage = OUTAGES.get(kind)
+    if kind == DEADLINE and call_deadline_spent():
+        _warn_timed_out(error, "call_deadline")  # no new connection for health: not lost
+        return grpc.StatusCode.DEADLINE_EXCEEDED, CALL_DEADLINE_MESSAGE, ""
     if kind in (DEADLINE, UNAVAILABLE):
         _failed_at[0] = time.monotonic()  # health tries a new connection (api/health.py)
     if kind == DEADLINE:
-        _warn_timed_out(error)
+        _warn_timed_out(error, "database")
     if outage is None or outage[0] is not grpc.StatusCode.UNAVAILABLE:
         return outage
     state = shortage_of(error)
@@ -159,11 +168,12 @@ def _warn_lost(error: BaseException) -> None:
     )
 
 
-def _warn_timed_out(error: BaseException) -> None:
+def _warn_timed_out(error: BaseException, bound: str) -> None:
     """A statement that did not finish in time (the database's timeout, a lock not granted, or
     the service's own bound) warns the operator, once every SHORTAGE_WARNING_SECONDS: calls
     answered DEADLINE_EXCEEDED while another session held a lock, and the log said nothing
-    (probe AM)."""
+    (probe AM). `bound`: what it met, `call_deadline` (the caller's) or `database` (the
+    ceiling, CONSENTD_DB_TIMEOUT_SECONDS)."""
     if not _due(_timed_out_warned):
         return
     # Without a SQLSTATE when the service's own bound fired first (probe AS: a held lock gave
@@ -171,5 +181,6 @@ def _warn_timed_out(error: BaseException) -> None:
     log.warning(
         "database_statement_timed_out",
         sqlstate=timed_out_state(error) or "",
+        bound=bound,
         hint="a lock held by another session, a database too busy, or a caller deadline too short",
     )

@@ -37,6 +37,17 @@ def statements_bound(seconds: float | None) -> float | None:
     return seconds - min(max(seconds * MARGIN_SHARE, MARGIN_LEAST), MARGIN_MOST)
 
 
+def call_deadline_spent() -> bool:
+    """Whether the current call's own deadline, not the database, is what a statement that
+    timed out met: the call has one and at most the statements' margin of it is left (a 1 ms
+    deadline was answered "the database did not answer in time" and warned the operator of a
+    slow database; probe TC)."""
+    deadline = _call_deadline.get()
+    if deadline is None:
+        return False
+    return deadline - asyncio.get_running_loop().time() <= MARGIN_MOST
+
+
 def clear_call_deadline() -> None:
     """No call deadline in this context: only the connection's ceiling bounds its statements."""
     _call_deadline.set(None)
