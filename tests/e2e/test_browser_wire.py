@@ -297,6 +297,35 @@ async def test_a_body_that_does_not_decompress_is_invalid_argument_in_our_words(
     assert (trailers["grpc-status"], trailers["grpc-message"]) == ("3", not_gzip)
 
 
+async def test_a_compression_is_named_in_any_case_and_in_the_unary_calls_header(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """Probe TC: `Content-Encoding: GZIP` was 501 (content-codings are case-insensitive), and a
+    unary call naming gzip in the streaming calls' header had its body read as JSON, "is not
+    valid JSON: send it in UTF-8"."""
+    path = f"{prefix(tenant)}{RECORD}"
+    body = gzip.compress(json.dumps(record_body(uuid4().hex)).encode())
+    shouted = {"Content-Type": "application/json", **auth(page_key, **{"Content-Encoding": "GZIP"})}
+    status, _, answer = await post(http_port, path, body, shouted)
+    assert status == 200, answer
+    streaming = auth(page_key, **{"Connect-Content-Encoding": "gzip"})
+    said = await connect_error(http_port, path, body, streaming)
+    assert said.startswith("connect-content-encoding: is for streaming calls"), said
+
+
+async def test_a_method_path_percent_encoded_is_not_routed_to_the_method(
+    http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """Probe TC: `/consent.v1.CookieService%2FRecordCookieChoice` reached RecordCookieChoice,
+    past a proxy's rule on the path: a call is routed by the path as sent."""
+    encoded = f"{prefix(tenant)}{RECORD.replace('Service/', 'Service%2F')}"
+    body = json.dumps(record_body(uuid4().hex)).encode()
+    status, _, answer = await post(
+        http_port, encoded, body, {"Content-Type": "application/json", **auth(page_key)}
+    )
+    assert status == 404, answer  # no such method
+
+
 async def test_malformed_timeout_headers_are_refused_in_our_words(
     http_port: int, tenant: Tenant, page_key: str
 ) -> None:

@@ -52,8 +52,12 @@ def without_malformed_headers(scope: Scope) -> tuple[Scope, InvalidInput | None]
     )
     # A value that is not UTF-8 (a Latin-1 user agent, a cookie another site set) is dropped:
     # connectrpc decodes every header as UTF-8 and answered 500 with the codec's error text.
-    headers = [(key, value) for key, value in scope.get("headers", ()) if _utf8(value)]
-    refused: InvalidInput | None = None
+    headers = [
+        (key, value.lower() if key in _CASELESS else value)
+        for key, value in scope.get("headers", ())
+        if _utf8(value)
+    ]
+    refused = _unary_stream_encoding(scope)
     for rule in rules:
         values = [value.decode("latin-1") for key, value in headers if key == rule.name]
         if all(rule.form.fullmatch(value) for value in values):
@@ -62,6 +66,31 @@ def without_malformed_headers(scope: Scope) -> tuple[Scope, InvalidInput | None]
         if refused is None:
             refused = InvalidInput(rule.name.decode(), rule.reason)
     return {**scope, "headers": headers}, refused
+
+
+# Content-codings are case-insensitive (RFC 9110 8.4.1): `GZIP` was answered 501.
+_CASELESS = frozenset(
+    {
+        b"content-encoding",
+        b"connect-content-encoding",
+        b"grpc-encoding",
+        b"accept-encoding",
+        b"connect-accept-encoding",
+        b"grpc-accept-encoding",
+    }
+)
+
+
+def _unary_stream_encoding(scope: Scope) -> InvalidInput | None:
+    """A unary Connect call naming its compression in the streaming calls' header only: its
+    gzip body was read as JSON, "request: is not valid JSON" (probe TC)."""
+    kind = (header(scope, b"content-type") or "").lower().split(";")[0].strip()
+    if kind not in ("application/json", "application/proto"):
+        return None
+    if header(scope, b"connect-content-encoding") is None or header(scope, b"content-encoding"):
+        return None
+    reason = "is for streaming calls: a unary call names its body's compression in content-encoding"
+    return InvalidInput("connect-content-encoding", reason)
 
 
 def _utf8(value: bytes) -> bool:

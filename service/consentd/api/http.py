@@ -67,6 +67,17 @@ TENANT_PREFIX = re.compile(r"/t/([^/]{1,64})(/.*)")
 _SERVICE_PATH = re.compile(r"/(consent\.v1\.[A-Za-z]{1,64})/([A-Za-z]{1,64})\Z")
 
 
+def _routed_path(scope: Scope) -> str:
+    """The path a call is routed by: as sent when it percent-encodes a method's (the server
+    decodes `%2F`, and `/consent.v1.ConsentService%2FCheckConsent` reached CheckConsent past a
+    proxy's rule on its path; probe TC), else as decoded."""
+    path: str = scope["path"]
+    raw = scope.get("raw_path") or b""
+    if b"%" in raw and "consent.v1." in path:
+        return raw.decode("latin-1")
+    return path
+
+
 class BrowserApp:
     """Routes `/[t/<tenant id>/]<service>/<method>` to the Connect apps, answers CORS preflights
     from the tenant's allowed origins, and serves the demo banner page when `demo` is given."""
@@ -111,7 +122,7 @@ class BrowserApp:
             await answer_internal(send, error)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path, tenant = scope["path"], None
+        path, tenant = _routed_path(scope), None
         if match := TENANT_PREFIX.fullmatch(path):
             tenant, path = match.group(1), match.group(2)
             scope = {**scope, "path": path, "raw_path": path.encode(), "root_path": ""}
