@@ -148,34 +148,34 @@ class Metrics:
             registry=self.registry,
         ).set_function(lambda: float(self._serving[0]()))
 
+    def _lazy_gauge(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Any:
+        """A gauge registered at its first reading (absent until then, not a made-up 0)."""
+        gauge = self._lazy.get(name)
+        if gauge is None:
+            gauge = self._lazy[name] = Gauge(name, documentation, labels, registry=self.registry)
+        return gauge
+
     def deadlines(self, overdue: int, due_soon: int) -> None:
         """Open rights requests of every tenant past their deadline and due within 7 days, as
         the deadline watch read them: a log line every quarter hour was the only signal, no
         series to alert on (probe HG)."""
-        gauge = self._lazy.get("rights")
-        if gauge is None:
-            gauge = self._lazy["rights"] = Gauge(
-                "consentd_rights_requests_open",
-                "Open rights requests of every tenant past their deadline (deadline=overdue) or "
-                "due within 7 days (deadline=due_soon), as last read (every 15 minutes)",
-                ["deadline"],
-                registry=self.registry,
-            )
+        gauge = self._lazy_gauge(
+            "consentd_rights_requests_open",
+            "Open rights requests of every tenant past their deadline (deadline=overdue) or "
+            "due within 7 days (deadline=due_soon), as last read (every 15 minutes)",
+            ["deadline"],
+        )
         gauge.labels("overdue").set(overdue)
         gauge.labels("due_soon").set(due_soon)
 
     def clock_offset(self, seconds: float) -> None:
         """This host's clock less the database's, as the clock watch read it (every minute):
         the log's error was the only signal of a host off by a year (probe TB)."""
-        gauge = self._lazy.get("clock")
-        if gauge is None:
-            gauge = self._lazy["clock"] = Gauge(
-                "consentd_clock_offset_seconds",
-                "This host's clock less PostgreSQL's, in seconds, as last read (every minute): "
-                "facts are dated by the host's clock; alert past a few seconds either way",
-                registry=self.registry,
-            )
-        gauge.set(seconds)
+        self._lazy_gauge(
+            "consentd_clock_offset_seconds",
+            "This host's clock less PostgreSQL's, in seconds, as last read (every minute): "
+            "facts are dated by the host's clock; alert past a few seconds either way",
+        ).set(seconds)
 
     def watch_health(self, read: Callable[[], bool]) -> None:
         """`read()`: whether health answers SERVING. The metrics said nothing of a database
