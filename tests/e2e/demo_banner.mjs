@@ -45,6 +45,8 @@ try {
       banner: await page.isVisible("#banner"),
       visitor: await page.textContent("#visitor"),
       error: await page.textContent("#error"),
+      cookies: await page.evaluate(() => document.cookie),
+      purposes: await page.$$eval("#purposes li", (items) => items.map((item) => item.textContent)),
       errors,
     };
   }
@@ -77,11 +79,13 @@ try {
   await say("refused", await settle("VALID"));
 
   await page.click("#reopen");
-  await page.click("#customize");
+  await page.focus("#customize");
+  await page.keyboard.press("Enter");
+  const focused = await page.evaluate(() => document.activeElement?.getAttribute("name"));
   await page.check("#custom input[name=analytics]");
   await page.click("#save-custom");
   await page.waitForFunction(() => document.getElementById("choice")?.textContent?.startsWith("CUSTOM"));
-  await say("custom", await state());
+  await say("custom", { ...(await state()), focused });
   await page.screenshot({ path: `${shots}/3-custom.png` });
 
   // A browser sending Global Privacy Control, a new visitor: its refusal is recorded, no banner.

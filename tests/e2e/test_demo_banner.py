@@ -125,10 +125,15 @@ async def test_banner_records_choices_and_comes_back_only_after_expiry(
     first = await browser.step("first-visit")
     assert (first["status"], first["banner"]) == ("NONE", True)
     assert first["refuse"] == first["accept"]
+    # Probe UB: what each kind of cookie is for, before any button; nothing stored before a
+    # choice (the visitor id was written at the first load).
+    assert "Mesure d'audience : Statistiques de fréquentation." in first["purposes"], first
+    assert first["cookies"] == ""
     visitor = first["visitor"]
 
     accepted = await browser.step("accepted")
     assert (accepted["status"], accepted["banner"], accepted["error"]) == ("VALID", False, "")
+    assert accepted["cookies"] == f"consentd_visitor={visitor}"
     native = await stored(stubs, visitor)
     assert native.status == pb.COOKIE_CHOICE_STATUS_VALID
     assert native.choice.method == pb.COOKIE_CHOICE_METHOD_ACCEPT_ALL
@@ -157,6 +162,7 @@ async def test_banner_records_choices_and_comes_back_only_after_expiry(
 
     custom = await browser.step("custom")
     assert custom["errors"] == []
+    assert custom["focused"] == "analytics"  # "Personnaliser" by keyboard lands on the options
     native = await stored(stubs, visitor)
     assert native.choice.method == pb.COOKIE_CHOICE_METHOD_CUSTOM
     assert list(native.choice.granted_categories) == ["analytics", "necessary"]

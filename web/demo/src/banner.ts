@@ -45,13 +45,20 @@ function byId<T extends HTMLElement>(id: string): T {
 function visitorId(): string {
   const kept = document.cookie.split("; ").find((c) => c.startsWith(`${VISITOR_COOKIE}=`));
   if (kept) return kept.slice(VISITOR_COOKIE.length + 1);
-  const fresh = crypto.randomUUID().replaceAll("-", "");
-  // A necessary cookie: it only lets the server find this browser's choice again.
-  document.cookie = `${VISITOR_COOKIE}=${fresh}; Max-Age=${60 * 60 * 24 * 396}; Path=/; SameSite=Lax`;
-  return fresh;
+  return crypto.randomUUID().replaceAll("-", "");
 }
 
+// Written once a choice is recorded, not at the first visit (nothing is stored in the browser
+// before a choice; probe UB): it only lets the server find this browser's choice again.
+function keepVisitor(): void {
+  const secure = location.protocol === "https:" ? "; Secure" : "";
+  document.cookie = `${VISITOR_COOKIE}=${visitor}; Max-Age=${60 * 60 * 24 * 396}; Path=/; SameSite=Lax${secure}`;
+}
+
+// Each call's bound: a service that does not answer is said, not a page left loading (probe UB).
+const CALL = { timeoutMs: 8000 };
 let policy: CookiePolicy | undefined;
+let granted: string[] = []; // the stored choice's categories: "Personnaliser" starts from them
 const visitor = visitorId();
 // Global Privacy Control: the browser's standing "do not sell or share" (navigator's, as the
 // request's Sec-GPC header says it to the server too).
@@ -82,44 +89,68 @@ function show(answer: GetCookieChoiceResponse | RecordCookieChoiceResponse): voi
     : "—";
   byId("consent-mode").textContent = JSON.stringify(answer.consentMode);
   const valid = answer.status === CookieChoiceStatus.VALID;
+  granted = valid ? (choice?.grantedCategories ?? []) : [];
   byId("banner").hidden = valid;
-  if (!valid) byId("banner-text").textContent = REASONS[answer.status] ?? "";
+  if (!valid) byId("banner-reason").textContent = REASONS[answer.status] ?? "";
   // What a real page would do with the answer: gtag("consent", "update", answer.consentMode);
   document.body.dataset.ready = "true";
 }
 
-async function record(method: CookieChoiceMethod, granted: string[] = []): Promise<void> {
+async function record(method: CookieChoiceMethod, chosen: string[] = []): Promise<void> {
   byId("error").textContent = "";
   try {
     show(
-      await cookies.recordCookieChoice({
-        visitorId: visitor,
-        method,
-        grantedCategories: granted,
-        policyRevision: policy?.revision ?? 1,
-        gpc,
-        pageUrl: location.href,
-      }),
+      await cookies.recordCookieChoice(
+        {
+          visitorId: visitor,
+          method,
+          grantedCategories: chosen,
+          policyRevision: policy?.revision ?? 1,
+          gpc,
+          // The page, not its query or fragment: an e-mail in a link's query left the browser.
+          pageUrl: location.origin + location.pathname,
+        },
+        CALL,
+      ),
     );
+    keepVisitor();
     byId("reopen").focus(); // the banner is gone: focus stays near it, not on the page's start
   } catch (error) {
     failed(error);
   }
 }
 
+function described(category: CookiePolicy["categories"][number]): string {
+  const name = category.displayName || category.categoryId;
+  return category.description ? `${name} : ${category.description}` : name;
+}
+
+// What each kind of cookie is for, on the banner's first screen, from the tenant's policy.
+function purposes(): void {
+  const list = byId("purposes");
+  list.replaceChildren();
+  for (const category of policy?.categories ?? []) {
+    const item = document.createElement("li");
+    item.textContent = described(category);
+    list.append(item);
+  }
+}
+
 function customForm(): void {
   const form = byId("custom");
-  form.replaceChildren();
+  form.querySelectorAll("label").forEach((label) => label.remove());
   for (const category of policy?.categories ?? []) {
     const label = document.createElement("label");
     const box = document.createElement("input");
     box.type = "checkbox";
     box.name = category.categoryId;
-    label.append(box, ` ${category.displayName || category.categoryId}`);
+    box.checked = granted.includes(category.categoryId); // as stored; none before a choice
+    label.append(box, ` ${described(category)}`);
     form.append(label);
   }
   form.hidden = false;
   byId("save-custom").hidden = false;
+  form.querySelector<HTMLInputElement>("input")?.focus(); // keyboard users land on the options
 }
 
 async function start(): Promise<void> {
@@ -132,12 +163,14 @@ async function start(): Promise<void> {
     void record(CookieChoiceMethod.CUSTOM, ticked.map((box) => box.name));
   });
   byId("reopen").addEventListener("click", () => {
+    byId("banner-reason").textContent = "Modifiez votre choix :";
     byId("banner").hidden = false;
     byId("accept-all").focus();
   });
   try {
-    policy = (await cookies.getCookiePolicy({})).policy;
-    const answer = await cookies.getCookieChoice({ visitorId: visitor });
+    policy = (await cookies.getCookiePolicy({}, CALL)).policy;
+    purposes();
+    const answer = await cookies.getCookieChoice({ visitorId: visitor }, CALL);
     // A browser sending GPC has said no already: its refusal is recorded, no banner asks it
     // (it may still change its mind through "Modifier mes choix").
     if (gpc && answer.status !== CookieChoiceStatus.VALID) await record(CookieChoiceMethod.GPC);
