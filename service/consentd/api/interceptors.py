@@ -73,36 +73,25 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         self.arrived += 1
         if self.refusing and not method.startswith(OPEN_PREFIXES):
             return await self._refusal(continuation, handler_call_details)
-        if method in self._wrapped:
-            wrapped = self._wrapped[method]
-        else:
-            handler = await continuation(handler_call_details)
-            if handler is None:  # no such method: UNIMPLEMENTED, counted as observability.md says
-                metadata = metadata_of(handler_call_details.invocation_metadata)
-                unknown = grpc.StatusCode.UNIMPLEMENTED
-                count_refused(UNKNOWN_METHOD, self._telemetry, metadata, unknown, "grpc")
-                return None
-            if method.startswith(OPEN_PREFIXES):
-                self._wrapped[method] = wrapped = read_once(handler)
-            else:
-                self._wrapped[method] = wrapped = self._wrap(method, handler)
-        if method.startswith(OPEN_PREFIXES):
-            return wrapped
+        wrapped = await self._resolved(continuation, handler_call_details)
         if wrapped is None:
             return None
-        # The metadata's size and the credential before grpc reads the request: a unary handler
-        # gets its message whole, so a caller without a key pinned 4 MiB a call, and one that
-        # never finished its message was never answered (probe O). Refused by a handler that
-        # reads nothing.
-        # None of an oversized head is kept for the refusal: grpc holds an aborted call in a
-        # cycle only a full collection frees (see _abort), and 8 MiB a call stayed with it.
-        oversized = oversized_head(handler_call_details.invocation_metadata)
-        metadata = {} if oversized else metadata_of(handler_call_details.invocation_metadata)
+        # The metadata's size before anything else, health and reflection included (probe UA:
+        # their calls, no key needed, held 8 MiB heads sent before the settings' acknowledgement
+        # until grpc's settings timeout, 3 GB a wave). None of it is kept for the refusal: grpc
+        # holds an aborted call in a cycle only a full collection frees (see _abort).
+        if oversized_head(handler_call_details.invocation_metadata):
+            collect_soon()
+            refusal = ResourceExhausted(message=OVERSIZED_HEAD)
+            return _refused(wrapped, method, self._telemetry, {}, refusal)
+        if method.startswith(OPEN_PREFIXES):
+            return wrapped
+        # The credential before grpc reads the request: a unary handler gets its message whole,
+        # so a caller without a key pinned 4 MiB a call, and one that never finished its message
+        # was never answered (probe O). Refused by a handler that reads nothing.
+        metadata = metadata_of(handler_call_details.invocation_metadata)
         ADMITTING.set(started := time.perf_counter())
         try:
-            if oversized:
-                collect_soon()
-                raise ResourceExhausted(message=OVERSIZED_HEAD)
             await self._gate.admit_unread(method, metadata)
         except asyncio.CancelledError:
             # The caller went (its deadline passed) while its credential was looked up: no
@@ -112,6 +101,28 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             raise
         except Exception as error:  # noqa: BLE001 - every failure becomes a status
             return _refused(wrapped, method, self._telemetry, metadata, error)
+        return wrapped
+
+    async def _resolved(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler | None:
+        """The method's handler as served (wrapped once, then cached); None for a method the
+        server does not have, counted as observability.md says (UNIMPLEMENTED)."""
+        method = handler_call_details.method
+        if method in self._wrapped:
+            return self._wrapped[method]
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            metadata = metadata_of(handler_call_details.invocation_metadata)
+            unknown = grpc.StatusCode.UNIMPLEMENTED
+            count_refused(UNKNOWN_METHOD, self._telemetry, metadata, unknown, "grpc")
+            return None
+        if method.startswith(OPEN_PREFIXES):
+            self._wrapped[method] = wrapped = read_once(handler)
+        else:
+            self._wrapped[method] = wrapped = self._wrap(method, handler)
         return wrapped
 
     async def _refusal(
