@@ -24,9 +24,10 @@ from consentd.api.http import HttpServer
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
 from consentd.domain.identifiers import normalise_email
-from tests.conftest import Stubs
+from tests.conftest import Stubs, TestClock
+from tests.e2e.conftest import mailing_service
 from tests.e2e.helpers import ALLOW, DENY, check, grant, history, record, target
-from tests.e2e.mailbox import Mailbox, new_tenant, token_of
+from tests.e2e.mailbox import LINK, Mailbox, new_tenant, token_of
 from tests.e2e.security_helpers import register_portal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +67,22 @@ class Driver:
                 assert report["step"] == name, report
                 self.waiting = True
                 return report
+
+
+PAGE = "https://consent.example.fr/preferences/#token={token}"
+
+
+@pytest.fixture(scope="module")
+async def mailing_app(
+    mail: tuple[Mailbox, int], database_url: str, owner_url: str, clock: TestClock
+) -> AsyncIterator[App]:
+    """The mailing app (tests/e2e/conftest.py) whose links have a page's address too: the
+    page that mails a person their link is served, so the preference centre offers it (it
+    offered it unserved too, answered "not found"; probe UB)."""
+    async with mailing_service(
+        mail, database_url, owner_url, clock, confirm_url=LINK, preferences_url=PAGE
+    ) as app:
+        yield app
 
 
 @pytest.fixture

@@ -474,7 +474,7 @@ async function start(): Promise<void> {
   if (!token) {
     byId("error").textContent = t().noToken;
     // A tenant's site links here with its id (`#tenant=<id>`): the person may ask for their link.
-    offerAskLink(fragment.get("tenant") ?? "");
+    await offerAskLink(fragment.get("tenant") ?? "");
     document.body.dataset.ready = "error";
     disableActions();
     return;
@@ -487,22 +487,26 @@ async function start(): Promise<void> {
   } catch (error) {
     byId("status").textContent = "";
     byId("error").textContent = problem(error);
-    document.body.dataset.ready = "error";
     // Nothing on the page can act for anyone (an expired link, a person erased): no button
     // offers to, and a dead token is not kept for a reload (probe HD).
     disableActions();
     if ([Code.Unauthenticated, Code.NotFound].includes(ConnectError.from(error).code)) deadLink();
     // An expired link (the main reason to come without a good one): its tenant's page mails a
     // new one (probe MA).
-    if (ConnectError.from(error).code === Code.Unauthenticated) offerAskLink(claimOf(token, "tid"));
+    if (ConnectError.from(error).code === Code.Unauthenticated) await offerAskLink(claimOf(token, "tid"));
+    document.body.dataset.ready = "error";
   }
 }
 
 // The page that mails a person their link (/preferences/link/<tenant id>, served when consentd
-// mails links), offered when the page has no good token.
-function offerAskLink(tenant: string): void {
+// mails links), offered when the page has no good token, and only when it is served (without
+// a mail relay it was offered anyway, and answered a bare "not found"; probe UB).
+async function offerAskLink(tenant: string): Promise<void> {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(tenant) || document.getElementById("ask-link")) return;
-  const ask = Object.assign(document.createElement("a"), { id: "ask-link", href: `/preferences/link/${tenant}`, textContent: t().askLink });
+  const href = `/preferences/link/${tenant}`;
+  const served = await fetch(href, { credentials: "omit" }).then((answer) => answer.ok, () => false);
+  if (!served || document.getElementById("ask-link")) return;
+  const ask = Object.assign(document.createElement("a"), { id: "ask-link", href, textContent: t().askLink });
   const paragraph = document.createElement("p");
   paragraph.append(ask);
   byId("error").after(paragraph);
