@@ -38,14 +38,16 @@ def _ahead(now: datetime, database_now: datetime) -> timedelta | None:
     """How far `now` is ahead of the database's clock, when more than the tolerance; logged as
     an error: nothing said it while serving a day ahead, and every fact was dated a day on (a
     cookie refusal valid a day past its months, an access request due a day past the month;
-    probe HG). The database's clock is the one its guards read (retention refuses to run)."""
+    probe HG). The database's clock is the one its guards read (retention refuses to run past
+    an hour ahead, app/retention.py)."""
     if now - database_now <= CLOCK_TOLERANCE:
         return None
     log.error(
         "clock_ahead_of_database", now=stamp(now), database_now=stamp(database_now),
         ahead_seconds=round((now - database_now).total_seconds()),
         hint="set this host's clock right (NTP): facts written now are dated in the future, "
-        "stretching cookie validity and rights deadlines; the retention job refuses to run",
+        "stretching cookie validity and rights deadlines; past an hour ahead the retention job "
+        "refuses to run",
     )  # fmt: skip
     return now - database_now
 

@@ -67,8 +67,7 @@ async def database(settings: Settings, processes: int = 1) -> AsyncIterator[Data
     connections for `processes` server processes."""
     if settings.database_url:
         given = await _given_database(settings, settings.database_url)
-        # As the runtime role, the database's clock alone: the facts need the owner.
-        await check_clock(given.owner_url or given.url, datetime.now(UTC))
+        await check_clock(given.owner_url or given.url, datetime.now(UTC))  # runtime: clock only
         yield given
         return
     if not settings.embedded_postgres:
@@ -97,8 +96,8 @@ async def _given_database(settings: Settings, url: str) -> Database:
         # someone who does not trust the database.
         raise ConfigError("CONSENTD_AUDIT_SIGNING_KEY is required when DATABASE_URL is set")
     owner = settings.migration_database_url
-    if owner and settings.migrate_on_start:
-        await _migrated(owner, settings)
+    if owner and settings.migrate_on_start:  # _checked says a schema ahead (said twice: UC)
+        await _migrated(owner, settings, say=False)
     elif settings.migrate_on_start:  # serving pods run without the owner's URL (probe EB)
         log.info(
             "migrations_not_run",
@@ -199,13 +198,14 @@ def _orphan_found(pid: int) -> None:
     )  # fmt: skip
 
 
-async def _migrated(owner: str, settings: Settings) -> None:
+async def _migrated(owner: str, settings: Settings, *, say: bool = True) -> None:
     """Migrated to this release's schema; a schema a newer release left is served as it is (a
-    rollback: "the schema stays", docs/operations.md), said once in the log."""
+    rollback: "the schema stays", docs/operations.md), said once in the log (`say`)."""
     try:
         await migrate(owner, settings.migrations_dir)
     except SchemaAhead as ahead:
-        log.warning("schema_ahead", detail=ahead.message)
+        if say:
+            log.warning("schema_ahead", detail=ahead.message)
 
 
 async def _local_admin_key(app: App, home: Path, slug: str) -> None:

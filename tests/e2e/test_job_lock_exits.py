@@ -34,3 +34,7 @@ async def test_a_job_that_finds_the_lock_held_exits_3(
         "purge skipped: another purge or retention run holds the lock",
     ), purged.stderr
     assert retained.returncode == 3, retained.stderr
+    # Said as purge says it (its JSON alone said so; probe UC), stdout staying JSON.
+    assert "retention run skipped: another purge or retention run holds the lock" in (
+        retained.stderr
+    )

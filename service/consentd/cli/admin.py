@@ -83,7 +83,8 @@ def proof_work(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
                 progress=progress.update,
             )
         print_json({**asdict(report), "ran_at": stamp(report.ran_at)})
-        if report.locked_out:
+        if report.locked_out:  # said as `consentd purge` says it (only the JSON did; probe UC)
+            print(SKIPPED.format("retention run"), file=sys.stderr)
             return 3
         return 1 if any(t.status == FAILED for t in report.tenants) else 0
 
@@ -201,6 +202,10 @@ async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
         print(f"key {args.key_id} revoked")
 
 
+# Said when the retention job's lock is held by another run (exit 3).
+SKIPPED = "{} skipped: another purge or retention run holds the lock"
+
+
 async def purge(app: App) -> int:
     """The cookie category of retention for every tenant: the tenant list is the owner's to
     read, each tenant's deletes run as the runtime role inside that tenant (row-level security
@@ -210,7 +215,7 @@ async def purge(app: App) -> int:
     with Progress("purge", unit="tenants") as progress:
         report = await app.cookie_purge.run(progress=progress.update)
     if report.skipped:  # as `retention run`'s (exit 0 read as done to cron; probe QA)
-        print("purge skipped: another purge or retention run holds the lock")
+        print(SKIPPED.format("purge"))
         return 3
     for done in report.tenants:
         print(
