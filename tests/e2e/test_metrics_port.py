@@ -10,7 +10,7 @@ import time
 import pytest
 from prometheus_client import CollectorRegistry, Counter
 
-from consentd.telemetry import metrics_port
+from consentd.telemetry import metrics, metrics_port
 from consentd.telemetry.metrics_port import MetricsServer
 
 
@@ -32,6 +32,7 @@ async def _closed(reader: asyncio.StreamReader) -> bool:
 
 
 async def test_a_scrape_and_the_paths_that_are_not_one() -> None:
+    assert metrics.Metrics  # consentd's metrics module imported: its settings hold
     registry = CollectorRegistry()
     Counter("consentd_probe", "a counter", registry=registry).inc(3)
     server = await MetricsServer.start(registry, "127.0.0.1:0")
@@ -39,6 +40,7 @@ async def test_a_scrape_and_the_paths_that_are_not_one() -> None:
         status, body = await _get(server.port, "/metrics?x=1")
         assert status == b"HTTP/1.1 200 OK"
         assert b"consentd_probe_total 3.0" in body
+        assert b"_created" not in body  # no undocumented twin per counter (probe UC)
         assert await _get(server.port, "/metrics", "HEAD") == (b"HTTP/1.1 200 OK", b"")
         for path in ("/", "/debug", "/../etc/passwd", "/metrics%00"):
             assert (await _get(server.port, path))[0] == b"HTTP/1.1 404 Not Found"
