@@ -88,6 +88,16 @@ try {
   await say("custom", { ...(await state()), focused });
   await page.screenshot({ path: `${shots}/3-custom.png` });
 
+  // Refused after a custom choice, then reopened: the options closed, and rebuilt as stored.
+  await page.click("#reopen");
+  await page.click("#refuse-all");
+  await page.waitForFunction(() => document.getElementById("choice")?.textContent?.startsWith("REFUSE_ALL"));
+  await page.click("#reopen");
+  const optionsOpen = await page.isVisible("#custom");
+  await page.click("#customize");
+  const ticked = await page.$$eval("#custom input:checked", (boxes) => boxes.map((box) => box.name));
+  await say("reopened", { optionsOpen, ticked });
+
   // A browser sending Global Privacy Control, a new visitor: its refusal is recorded, no banner.
   await context.clearCookies();
   await page.addInitScript(() =>

@@ -169,6 +169,11 @@ async def test_banner_records_choices_and_comes_back_only_after_expiry(
     assert native.consent_mode["analytics_storage"] == "granted"
     assert native.consent_mode["ad_storage"] == "denied"
 
+    # Probe VB: reopened after refusing all, the custom options still showed analytics ticked,
+    # and one click granted it again.
+    reopened = await browser.step("reopened")
+    assert (reopened["optionsOpen"], reopened["ticked"]) == (False, [])
+
     # Probe FH: a browser sending GPC was shown the same banner; its refusal is recorded.
     gpc = await browser.step("gpc")
     assert (gpc["status"], gpc["banner"], gpc["error"]) == ("VALID", False, "")

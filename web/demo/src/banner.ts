@@ -72,8 +72,25 @@ const UNREAD = "Vos choix de cookies n'ont pas pu être lus : rechargez la page.
 function failed(error: unknown, reading = false): void {
   const code = ConnectError.from(error).code;
   const down = [Code.Unavailable, Code.DeadlineExceeded, Code.Unknown, Code.Internal];
-  byId("error").textContent = down.includes(code) ? DOWN : reading ? UNREAD : REFUSED;
+  const said = down.includes(code) ? DOWN : reading ? UNREAD : REFUSED;
+  byId("error").textContent = said;
   byId("error").dataset.detail = String(error); // for the developer's console, not the person
+  byId("banner-error").textContent = said; // in sight over the page's (probe VB)
+}
+
+// The options closed: "Personnaliser" builds them again from the stored choice (left open, a
+// category just refused stayed ticked and one click granted it; probe VB).
+function closeOptions(): void {
+  byId("custom").hidden = true;
+  byId("save-custom").hidden = true;
+}
+
+// The policy, read again when its first reading failed: a choice is never recorded against a
+// revision made up (it stored revision 1 while the policy was at 2; probe VB).
+async function loadPolicy(): Promise<CookiePolicy | undefined> {
+  policy ??= (await cookies.getCookiePolicy({}, CALL)).policy;
+  purposes();
+  return policy;
 }
 
 function show(answer: GetCookieChoiceResponse | RecordCookieChoiceResponse): void {
@@ -98,14 +115,16 @@ function show(answer: GetCookieChoiceResponse | RecordCookieChoiceResponse): voi
 
 async function record(method: CookieChoiceMethod, chosen: string[] = []): Promise<void> {
   byId("error").textContent = "";
+  byId("banner-error").textContent = "";
   try {
+    await loadPolicy();
     show(
       await cookies.recordCookieChoice(
         {
           visitorId: visitor,
           method,
           grantedCategories: chosen,
-          policyRevision: policy?.revision ?? 1,
+          policyRevision: policy?.revision ?? 0, // loadPolicy() read it
           gpc,
           // The page, not its query or fragment: an e-mail in a link's query left the browser.
           pageUrl: location.origin + location.pathname,
@@ -114,6 +133,7 @@ async function record(method: CookieChoiceMethod, chosen: string[] = []): Promis
       ),
     );
     keepVisitor();
+    closeOptions();
     byId("reopen").focus(); // the banner is gone: focus stays near it, not on the page's start
   } catch (error) {
     failed(error);
@@ -157,19 +177,21 @@ async function start(): Promise<void> {
   byId("visitor").textContent = visitor;
   byId("accept-all").addEventListener("click", () => void record(CookieChoiceMethod.ACCEPT_ALL));
   byId("refuse-all").addEventListener("click", () => void record(CookieChoiceMethod.REFUSE_ALL));
-  byId("customize").addEventListener("click", customForm);
+  byId("customize").addEventListener("click", () => {
+    loadPolicy().then(customForm, (error: unknown) => failed(error, true));
+  });
   byId("save-custom").addEventListener("click", () => {
     const ticked = [...byId("custom").querySelectorAll<HTMLInputElement>("input:checked")];
     void record(CookieChoiceMethod.CUSTOM, ticked.map((box) => box.name));
   });
   byId("reopen").addEventListener("click", () => {
     byId("banner-reason").textContent = "Modifiez votre choix :";
+    closeOptions();
     byId("banner").hidden = false;
     byId("accept-all").focus();
   });
   try {
-    policy = (await cookies.getCookiePolicy({}, CALL)).policy;
-    purposes();
+    await loadPolicy();
     const answer = await cookies.getCookieChoice({ visitorId: visitor }, CALL);
     // A browser sending GPC has said no already: its refusal is recorded, no banner asks it
     // (it may still change its mind through "Modifier mes choix").
