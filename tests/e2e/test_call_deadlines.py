@@ -8,8 +8,10 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from consent.v1 import catalog_pb2, consent_pb2, types_pb2
+from structlog.testing import capture_logs
 
-from consentd.api.outages import CALL_DEADLINE_MESSAGE
+from consentd.api import outages
+from consentd.api.outages import CALL_DEADLINE_MESSAGE, DEADLINE_MESSAGE
 from consentd.bootstrap import App
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import tenants
@@ -76,3 +78,38 @@ async def test_a_write_waiting_on_a_lock_past_the_callers_deadline_is_answered_a
     # Whole or not at all: the group commit it joined may go on once the lock goes (a write
     # answered DEADLINE_EXCEEDED may have committed: retry it with its idempotency key).
     assert len(consents.consents) <= 1
+
+
+async def test_the_ceiling_and_a_callers_deadline_are_told_apart_and_each_warned(
+    app: App, stubs: Stubs, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe VA: a call with 5.8 s ended by the 5 s ceiling was told to give itself more time,
+    and a short deadline's warning (`bound: call_deadline`) hid the ceiling's for 10 s: the
+    operator read a DBA's lock as the callers' doing."""
+    fresh = {bound: [float("-inf")] for bound in outages._timed_out_warned}
+    monkeypatch.setattr(outages, "_timed_out_warned", fresh)
+    await put_purpose(stubs, "newsletter")
+    identity = types_pb2.SubjectIdentity(email="ceiling-or-caller@example.fr")
+    ask = consent_pb2.RecordConsentRequest(
+        subject=identity, choices=[grant(target("newsletter"))], source=types_pb2.SOURCE_API,
+        actor="crm",
+    )  # fmt: skip
+    async with owner(app).connect() as conn, conn.begin():
+        await conn.execute(
+            sa.text("SELECT set_config('consentd.tenant_id', :t, true)"),
+            {"t": str(tenant.tenant_id)},
+        )
+        await conn.execute(
+            sa.select(tenants.c.tenant_id)
+            .where(tenants.c.tenant_id == tenant.tenant_id)
+            .with_for_update()
+        )
+        told = []
+        with capture_logs() as entries:
+            for timeout in (1.0, 5.8):  # the caller's bound, then the ceiling's (5 s) first
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await stubs.consent.RecordConsent(ask, metadata=stubs.metadata, timeout=timeout)
+                told.append(refused.value.details())
+    assert told == [CALL_DEADLINE_MESSAGE, DEADLINE_MESSAGE]
+    warned = [e["bound"] for e in entries if e["event"] == "database_statement_timed_out"]
+    assert warned == ["call_deadline", "database"]

@@ -111,7 +111,8 @@ def test_a_statement_the_database_cut_short_warns_once_a_while(
 ) -> None:
     """Calls answered DEADLINE_EXCEEDED while another session held a lock, and the log said
     nothing (probe AM): the operator is told, at most once every 10 s."""
-    monkeypatch.setattr(outages, "_timed_out_warned", [-outages.SHORTAGE_WARNING_SECONDS])
+    fresh = {bound: [-outages.SHORTAGE_WARNING_SECONDS] for bound in outages._timed_out_warned}
+    monkeypatch.setattr(outages, "_timed_out_warned", fresh)
     with capture_logs() as logs:
         answers = [
             failure_of(_wrapped(asyncpg.exceptions.QueryCanceledError("statement timeout")))
@@ -142,7 +143,8 @@ def test_a_read_only_database_says_where_to_retry(monkeypatch: pytest.MonkeyPatc
 def test_a_timeout_of_the_services_own_bound_warns_too(monkeypatch: pytest.MonkeyPatch) -> None:
     """The client-side bound fired before PostgreSQL's: no SQLSTATE, a warning all the same
     (probe AS: a held lock gave DEADLINE_EXCEEDED for 20 s and nothing at warning level)."""
-    monkeypatch.setattr(outages, "_timed_out_warned", [-outages.SHORTAGE_WARNING_SECONDS])
+    fresh = {bound: [-outages.SHORTAGE_WARNING_SECONDS] for bound in outages._timed_out_warned}
+    monkeypatch.setattr(outages, "_timed_out_warned", fresh)
     with capture_logs() as logs:
         failure = failure_of(_wrapped(TimeoutError()))
     assert failure is not None

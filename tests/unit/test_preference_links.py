@@ -9,6 +9,7 @@ from uuid import UUID
 
 import pytest
 
+from consentd.app import preference_links
 from consentd.app.preference_links import PreferenceLinks
 from consentd.domain.canonical import b64url
 from consentd.domain.errors import Unauthenticated
@@ -90,3 +91,22 @@ def test_a_link_is_bounded_as_any_input_even_signed() -> None:
             links.opened(f"{signed}.{b64url(links._mac(signed))}")
     made = links.token(TENANT, normalise_email("a@b.fr"))[0]
     assert links.opened(made).issued == NOW
+
+
+def test_a_link_made_by_a_clock_ahead_is_said_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Probe VA: a link made on a host 10 minutes ahead was refused on the others as
+    `link_malformed`, which sent the operator away from the clock."""
+    later = NOW + timedelta(minutes=10)
+    ahead = PreferenceLinks(b"s" * 32, lambda: later, "", days=7).token(
+        TENANT, normalise_email("a@b.fr")
+    )[0]
+    reasons: list[str] = []
+
+    def said(reason: str) -> Unauthenticated:
+        reasons.append(reason)
+        return Unauthenticated()
+
+    monkeypatch.setattr(preference_links, "refused", said)
+    with pytest.raises(Unauthenticated):
+        _links().opened(ahead)
+    assert reasons == ["link_made_ahead"]

@@ -109,8 +109,10 @@ class PreferenceLinks:
         now = self._clock()
         # Ours, yet bounded as any input (probe SB): one spelling of the tenant, made in the
         # past (a link made "later" outlived every revocation), living MAX_DAYS at most.
-        if tenant_id is None or issued > now + SKEW or expires - issued > LONGEST:
+        if tenant_id is None or expires - issued > LONGEST:
             raise refused("link_malformed")
+        if issued > now + SKEW:  # made by a host whose clock ran ahead (said as such: probe VA)
+            raise refused("link_made_ahead")
         if now >= expires:
             raise refused("link_expired")
         return Opened(tenant_id, person, expires, issued)
