@@ -104,6 +104,11 @@ from consentd.domain.free_text import without_contacts
         ("ip192.168.1.10", "ip(ip)"),
         ("ips 10.0.0.1-10.0.0.9", "ips (ip)-(ip)"),
         ("tel.06.12.34.56.78", "tel.(phone)"),
+        # Probe VC: a CRM's hexadecimal reference lost a run of its digits; a number glued to a
+        # word, or two numbers glued together, are still numbers.
+        ("c368765d9b0612345678a1378ac59066", "c368765d9b0612345678a1378ac59066"),
+        ("ref=c368765d9b0612345678a1378ac59066;", "ref=c368765d9b0612345678a1378ac59066;"),
+        ("appel0612345678 puis0698765432", "appel(phone) puis(phone)"),
     ],
 )
 def test_free_text_keeps_no_address_or_number(raw: str, kept: str) -> None:

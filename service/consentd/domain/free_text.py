@@ -48,6 +48,8 @@ def _an_id(text: str, start: int, end: int) -> bool:
     grouped unlike a phone number (after its first group, one longer than two digits). Probe
     AM: actors `w0-100-856242` were stored as "w(phone)"; probe AP: `Tel0612345678` and
     `tel-06-12-34-56-78` are numbers all the same."""
+    if _in_a_token(text, start, end):
+        return True
     before = text[max(0, start - 2) : start]
     after = text[end : end + 2]
     glued = (before[-1:].isalpha() or (before[-1:] in "-." and before[:1].isalnum())) or (
@@ -58,6 +60,27 @@ def _an_id(text: str, start: int, end: int) -> bool:
 
 
 _DIGITS = re.compile(r"\d+")
+_TOKEN = re.compile(r"[0-9A-Za-z]+")
+# A run of letters and digits this long is a key, a hash or an id, not a number written down.
+_TOKEN_LENGTH = 16
+
+
+def _in_a_token(text: str, start: int, end: int) -> bool:
+    """Whether the digits at [start, end) lie inside one run of letters and digits of at least
+    _TOKEN_LENGTH characters with letters on both sides of them, or that is hexadecimal: a CRM's
+    reference `c368765d9b0612345678a1378ac59066` was stored as `c368765d9b(phone)a1378...`
+    (probe VC), and nobody found their event by it again. `Tel0612345678` stays a number."""
+    for token in _TOKEN.finditer(text):
+        if token.start() <= start and end <= token.end():
+            word = token.group()
+            if len(word) < _TOKEN_LENGTH:
+                return False
+            hexadecimal = all(c in string.hexdigits for c in word) and not word.isdigit()
+            flanked = text[start - 1 : start].isalpha() and text[end : end + 1].isalpha()
+            return hexadecimal or (flanked and token.start() < start and end < token.end())
+    return False
+
+
 # Addresses written so that robots miss them, whole: a local part, an "at", a domain whose
 # labels are joined by dots, ending in a top-level domain. Marked ones ("[at]", "{arobase}",
 # " @ ", and "[dot]", "(point)", " dot " or ".") end in any label of letters; spelled ones

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
@@ -217,3 +218,26 @@ def _works_in(process: Path, data_dir: Path) -> bool:
         return titled and Path(os.readlink(process / "cwd")) == data_dir
     except OSError:
         return False
+
+
+# What PostgreSQL says while it recovers or starts, and how long a command waits for it.
+_RECOVERING = ("not yet accepting connections", "the database system is starting up")
+RECOVERY_SECONDS = 120.0
+
+
+def run_once_ready(argv: list[str], given: bytes, env: dict[str, str]) -> str | None:
+    """Run a client command (psql) with `given` on its stdin; None once it succeeds, else its
+    stderr. A cluster another consentd process restarted may still be recovering: waited for,
+    RECOVERY_SECONDS at most (a server started then exited 1 "not yet accepting connections";
+    probe VC)."""
+    deadline = time.monotonic() + RECOVERY_SECONDS
+    while True:
+        done = subprocess.run(
+            argv, check=False, input=given, capture_output=True, env=env, timeout=60
+        )
+        if done.returncode == 0:
+            return None
+        err = done.stderr.decode(errors="replace").strip()
+        if not any(words in err for words in _RECOVERING) or time.monotonic() > deadline:
+            return err
+        time.sleep(0.5)

@@ -24,6 +24,7 @@ from consentd.postgres.cluster import (
     prepare_dirs,
     remove_cluster,
     run_as,
+    run_once_ready,
     socket_dir,
     still_serving,
 )
@@ -202,12 +203,8 @@ class EmbeddedPostgres:
         argv = [self._bin("psql"), "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1"]
         argv += ["-h", "127.0.0.1", "-p", str(self.port), "-U", self.superuser]
         env = clean_env(PGPASSWORD=self._password or "", PGCONNECT_TIMEOUT="10")
-        done = subprocess.run(
-            [*argv, "-d", "postgres"], check=False, input=sql.encode(),
-            capture_output=True, env=env, timeout=60,
-        )  # fmt: skip
-        if done.returncode != 0:
-            err = done.stderr.decode(errors="replace").strip()
+        err = run_once_ready([*argv, "-d", "postgres"], sql.encode(), env)
+        if err is not None:
             raise EmbeddedPostgresError(f"creating database {name} failed: {err}")
 
     def __enter__(self) -> Self:

@@ -26,7 +26,7 @@ from consentd.domain.model import Decision, Reason
 
 # No `<counter>_created` series beside each counter: undocumented gauges an operator's
 # dashboards met as noise (probe UC).
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client leaves it untyped
 
 # Seconds; from a cached check (~0.5 ms) to a slow export page.
 RPC_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
