@@ -4,6 +4,9 @@ statement_timeout being a 32-bit count of milliseconds (probe O)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 import grpc
 import pytest
 import sqlalchemy as sa
@@ -39,15 +42,9 @@ async def test_reads_with_a_deadline_of_weeks_are_answered(stubs: Stubs) -> None
         assert len(consents.consents) == 1, days
 
 
-async def test_a_write_waiting_on_a_lock_past_the_callers_deadline_is_answered_as_one(
-    app: App, stubs: Stubs, tenant: Tenant
-) -> None:
-    """A DBA's transaction holding the tenant's row: a write with a 2 s deadline waited on it,
-    grpc's own deadline cancelled the call first (logged CANCELLED, no warning; the caller read
-    grpc's "Deadline Exceeded"). The statements' bound ends a little earlier: the server
-    answers DEADLINE_EXCEEDED in its own words, and logs the database wait (probe HA)."""
-    await put_purpose(stubs, "newsletter")
-    identity = types_pb2.SubjectIdentity(email="waits-on-a-lock@example.fr")
+@contextlib.asynccontextmanager
+async def _tenant_row_held(app: App, tenant: Tenant) -> AsyncIterator[None]:
+    """A DBA's transaction holding the tenant's row, as long as the block runs."""
     async with owner(app).connect() as conn, conn.begin():
         await conn.execute(
             sa.text("SELECT set_config('consentd.tenant_id', :t, true)"),
@@ -58,6 +55,19 @@ async def test_a_write_waiting_on_a_lock_past_the_callers_deadline_is_answered_a
             .where(tenants.c.tenant_id == tenant.tenant_id)
             .with_for_update()
         )
+        yield
+
+
+async def test_a_write_waiting_on_a_lock_past_the_callers_deadline_is_answered_as_one(
+    app: App, stubs: Stubs, tenant: Tenant
+) -> None:
+    """A DBA's transaction holding the tenant's row: a write with a 2 s deadline waited on it,
+    grpc's own deadline cancelled the call first (logged CANCELLED, no warning; the caller read
+    grpc's "Deadline Exceeded"). The statements' bound ends a little earlier: the server
+    answers DEADLINE_EXCEEDED in its own words, and logs the database wait (probe HA)."""
+    await put_purpose(stubs, "newsletter")
+    identity = types_pb2.SubjectIdentity(email="waits-on-a-lock@example.fr")
+    async with _tenant_row_held(app, tenant):
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await stubs.consent.RecordConsent(
                 consent_pb2.RecordConsentRequest(
@@ -94,16 +104,7 @@ async def test_the_ceiling_and_a_callers_deadline_are_told_apart_and_each_warned
         subject=identity, choices=[grant(target("newsletter"))], source=types_pb2.SOURCE_API,
         actor="crm",
     )  # fmt: skip
-    async with owner(app).connect() as conn, conn.begin():
-        await conn.execute(
-            sa.text("SELECT set_config('consentd.tenant_id', :t, true)"),
-            {"t": str(tenant.tenant_id)},
-        )
-        await conn.execute(
-            sa.select(tenants.c.tenant_id)
-            .where(tenants.c.tenant_id == tenant.tenant_id)
-            .with_for_update()
-        )
+    async with _tenant_row_held(app, tenant):
         told = []
         with capture_logs() as entries:
             for timeout in (1.0, 5.8):  # the caller's bound, then the ceiling's (5 s) first
