@@ -164,8 +164,9 @@ async def test_a_watch_whose_feed_falls_behind_it_ends_at_its_next_heartbeat(
     """Probe FM: a watch open across a restore (the feed's head put back below its position)
     stayed silent until new writes passed it, the withdrawals below it never sent. It ends
     INVALID_ARGUMENT, naming the restore, at its next heartbeat."""
-    # Bounded as a whole: a full run once hung here for good with the event loop idle (session
-    # 34, not reproduced in isolation); the timeout's traceback names the step that waited.
+    # Bounded as a whole: full runs hung here until this bound (sessions 34 and 36): the three
+    # changes came in two pages, and the loop waited for one page holding all three, taking
+    # heartbeats for ever. It counts the changes of every page now.
     async with asyncio.timeout(60):
         principal = _principal(tenant)
         await app.catalog.put_purpose(principal, Purpose("newsletter", LawfulBasis.CONSENT))
@@ -173,9 +174,9 @@ async def test_a_watch_whose_feed_falls_behind_it_ends_at_its_next_heartbeat(
             await app.consents.record_consent(principal, _grant(f"r{n}@example.fr"))
         campaign = _campaign(app, FeedTiming(poll_seconds=0.05, heartbeat_seconds=0.2))
         pages = campaign.watch_changes(principal, "", from_now=False, limit=10)
-        page = await asyncio.wait_for(anext(pages), 5)
-        while len(page.changes) < 3:
-            page = await asyncio.wait_for(anext(pages), 5)
+        seen = 0
+        while seen < 3:
+            seen += len((await asyncio.wait_for(anext(pages), 5)).changes)
         await restore_feed_to(owner(app), tenant.tenant_id, 1)
         with pytest.raises(InvalidInput, match="restored from an earlier backup"):
             await asyncio.wait_for(_drain(pages), 5)
