@@ -132,6 +132,13 @@ _timed_out_warned = {
     "call_deadline": [-SHORTAGE_WARNING_SECONDS],
     "database": [-SHORTAGE_WARNING_SECONDS],
 }
+# What each bound met says to the operator (the ceiling's hint named callers' deadlines too).
+_TIMED_OUT_HINTS = {
+    "call_deadline": "a caller's deadline too short, or a lock held by another session, or a "
+    "database too busy, within it",
+    "database": "a lock held by another session, or a database too busy "
+    "(CONSENTD_DB_TIMEOUT_SECONDS bounds every statement)",
+}
 _lost_warned = [-SHORTAGE_WARNING_SECONDS]
 # When a call last failed for the database (unavailable, or no answer in time); and for its
 # shortage of a resource (class 53, 58: a full disk, a file it may not open).
@@ -187,5 +194,5 @@ def _warn_timed_out(error: BaseException, bound: str) -> None:
         "database_statement_timed_out",
         sqlstate=timed_out_state(error) or "",
         bound=bound,
-        hint="a lock held by another session, a database too busy, or a caller deadline too short",
+        hint=_TIMED_OUT_HINTS[bound],
     )

@@ -88,8 +88,10 @@ function closeOptions(): void {
 // The policy, read again when its first reading failed: a choice is never recorded against a
 // revision made up (it stored revision 1 while the policy was at 2; probe VB).
 async function loadPolicy(): Promise<CookiePolicy | undefined> {
-  policy ??= (await cookies.getCookiePolicy({}, CALL)).policy;
-  purposes();
+  if (policy === undefined) {
+    policy = (await cookies.getCookiePolicy({}, CALL)).policy;
+    purposes(); // once, as read
+  }
   return policy;
 }
 
