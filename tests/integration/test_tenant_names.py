@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
+from consentd.domain.tenancy import Scope
 from consentd.store.tables import audit_entries
 from consentd.store.uow import set_tenant
 from tests.conftest import owner
@@ -60,3 +61,15 @@ async def test_a_name_is_changed_by_rename_not_dropped_by_create(
         )
         payloads = (await conn.execute(query)).scalars().all()
     assert payloads == [{"name": "Acmetel SAS"}]
+
+
+async def test_a_key_name_is_one_line(admin: AdminUseCases) -> None:
+    """A key's name is shown as it is in `keys list` and its audit entry: a line break or a
+    bidi control in it was stored (probe WC)."""
+    made = await admin.create_tenant(f"t-{uuid4().hex[:12]}")
+    for name in ("ci\nroot", "ci\u202eyek"):
+        with pytest.raises(InvalidInput, match=r"one line|format characters") as raised:
+            await admin.issue_key(made.slug, [Scope.CHECK.value], name=name)
+        assert raised.value.field == "name"
+    _, stored = await admin.issue_key(made.slug, [Scope.CHECK.value], name="CRM sync (prod)")
+    assert stored.name == "CRM sync (prod)"

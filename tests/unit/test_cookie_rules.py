@@ -355,6 +355,19 @@ def test_settle_policy_fills_defaults_and_checks_every_field() -> None:
         assert raised.value.field == field, policy
 
 
+@pytest.mark.parametrize("name", ["x\u202ey", "x\ny", "x\u200by", "   "], ids=repr)
+def test_a_category_name_is_one_visible_line(name: str) -> None:
+    """A category's name is what the banner shows a visitor: as a purpose's, one line without
+    bidi or zero-width characters, and not blank (each was stored; probe WC). Its description
+    keeps line breaks."""
+    category = CookieCategory("stats", name, "Mesure\nd'audience")
+    with pytest.raises(InvalidInput) as raised:
+        settle_policy(CookiePolicy(categories=(category,)), None)
+    assert raised.value.field == "policy.categories[0].display_name"
+    kept = settle_policy(CookiePolicy(categories=(replace(category, display_name="Stats"),)), None)
+    assert kept.categories[0].description == "Mesure\nd'audience"
+
+
 def test_origins_are_stored_as_a_browser_sends_them() -> None:
     """Origins are matched exactly against the Origin header, so they are stored as browsers
     send it: `https://shop.example.fr:443` and `https://bücher.example` were stored as typed and

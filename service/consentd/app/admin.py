@@ -108,7 +108,7 @@ class AdminUseCases:
         stored = StoredKey(
             # A key's name is in `keys list` and its audit entry for good: no address kept.
             key.key_id,
-            without_contacts(check_text("name", name, 200)),
+            without_contacts(check_text("name", name, 200, one_line=True)),
             granted,
             key.digest,
             now,

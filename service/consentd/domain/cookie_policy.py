@@ -176,7 +176,9 @@ def _categories(policy: CookiePolicy, name: str) -> tuple[CookieCategory, ...]:
         if category.category_id in seen:
             raise InvalidInput(f"{where}.category_id", "appears twice")
         seen.add(category.category_id)
-        check_text(f"{where}.display_name", category.display_name, 200)
+        # What the banner shows a visitor: one line, no bidi or zero-width character (as a
+        # purpose's name; "x\u202ey" and a blank name were stored, probe WC).
+        check_text(f"{where}.display_name", category.display_name, 200, one_line=True)
         check_text(f"{where}.description", category.description)
     return policy.categories
 
