@@ -67,6 +67,9 @@ def test_each_webhook_has_its_own_secret_from_the_service_secret() -> None:
         "http://127.0.0.1:9000/hook",
         "http://[::1]:9000/",
         "http://localhost/hook",
+        "https://10.0.0.1/hook",  # a receiver inside the company
+        "https://[fd00::1]/hook",
+        "https://metadata.example.com/hook",
     ],
 )
 def test_urls_consentd_posts_to(url: str) -> None:
@@ -96,6 +99,14 @@ def test_urls_consentd_posts_to(url: str) -> None:
         ("https://[v1.x]/", "URL"),
         ("https://crm.example.com/%zz", "hex digits"),
         ("https://crm.example.com/%", "hex digits"),
+        # No receiver there: a cloud's instance metadata, multicast, reserved (probe WB).
+        ("https://169.254.169.254/latest/meta-data", "instance metadata"),
+        ("https://[::ffff:169.254.169.254]/", "link-local"),
+        ("https://[fe80::1]/", "link-local"),
+        ("https://METADATA.google.internal./computeMetadata/", "instance metadata"),
+        ("https://224.0.0.1/", "multicast"),
+        ("https://240.0.0.1/", "reserved"),
+        ("https://0.0.0.0/", "unspecified"),
     ],
 )
 def test_urls_refused_with_why(url: str, said: str) -> None:

@@ -31,6 +31,8 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 FIRST_RETRY = timedelta(seconds=5)
 LAST_RETRY = timedelta(minutes=5)
 _LOOPBACK_NAMES = {"localhost"}
+# Names clouds give their instance metadata service (at 169.254.169.254 or fd00:ec2::254).
+_METADATA_NAMES = {"metadata", "metadata.google.internal", "metadata.goog", "instance-data"}
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
@@ -93,6 +95,12 @@ def checked_url(url: str) -> str:
         raise InvalidInput("url", "must not have a #fragment (it is never sent)")
     if parts.scheme == "http" and not _loopback(host):
         raise InvalidInput("url", "must be https:// (http:// only to 127.0.0.1, ::1 or localhost)")
+    if _no_receiver(host):
+        raise InvalidInput(
+            "url",
+            "names a link-local, multicast, reserved or unspecified address, or a cloud's "
+            "instance metadata: no webhook receiver lives there",
+        )
     try:  # what the delivery's client will make of it (an A-label that is no IDNA, ...)
         httpx.Request("POST", url)
     except (httpx.InvalidURL, ValueError) as error:
@@ -127,6 +135,28 @@ def _loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _no_receiver(host: str) -> bool:
+    """Where an operator pasting a URL a customer gave must not send consentd (probe WB: 169.254
+    and metadata.google.internal were taken, and connected to): instance metadata (link-local),
+    multicast, reserved and unspecified addresses, in any spelling. Private networks and loopback
+    stay allowed: a receiver inside the company, a relay beside the service."""
+    name = host.lower().rstrip(".")
+    if name in _METADATA_NAMES:
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not address.is_loopback and (
+        address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
 
 
 def origin(url: str) -> str:
