@@ -725,7 +725,6 @@ async def test_a_header_that_is_not_utf8_is_left_out_not_a_500(
     [
         ({"policyRevision": -1}, "policy_revision"),
         ({"policyRevision": 1.5}, "policy_revision"),
-        ({"expiresAt": "10000-01-01T00:00:00Z"}, "expires_at"),
         ({"subject": {"subjectId": 5}}, "subject.subject_id"),
         ({"subject": {"subject_id": 5}}, "subject.subject_id"),
     ],
@@ -741,6 +740,24 @@ async def test_a_value_of_the_wrong_type_is_named_by_its_proto_field_name(
     body = json.dumps(record_body(visitor, **extra)).encode()
     message = await connect_error(http_port, f"{prefix(tenant)}{RECORD}", body, auth(page_key))
     assert message == f"{field}: has a value of the wrong type or out of range", message
+    await _has_no_choice(http_port, tenant, page_key, visitor)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["10000-01-01T00:00:00Z", "2030-12-31T23:59:60Z", "2030-01-01T10:00:00", "2030-01-01", 5],
+    ids=repr,
+)
+async def test_a_time_not_written_as_rfc_3339_is_told_how_to_write_it(
+    http_port: int, tenant: Tenant, page_key: str, written: object
+) -> None:
+    """A year 10000, a leap second, a time without its offset, a date alone and a number were
+    all "has a value of the wrong type or out of range" (probe WC): the message now shows the
+    form json_format reads."""
+    visitor = uuid4().hex
+    body = json.dumps(record_body(visitor, expiresAt=written)).encode()
+    message = await connect_error(http_port, f"{prefix(tenant)}{RECORD}", body, auth(page_key))
+    assert message.startswith("expires_at: must be an RFC 3339 time such as 20"), message
     await _has_no_choice(http_port, tenant, page_key, visitor)
 
 

@@ -36,6 +36,7 @@ def json_error(text: str, descriptor: Descriptor) -> InvalidInput:
     quotes the key given: `expiresAt`, probe CA), with a reason of ours."""
     names: list[str] = []
     holder: Descriptor | None = descriptor
+    found: FieldDescriptor | None = None
     for key in FAILED_FIELD.findall(text):
         found = json_fields(holder).get(key) if holder is not None else None
         names.append(found.name if found is not None else key)
@@ -47,7 +48,18 @@ def json_error(text: str, descriptor: Descriptor) -> InvalidInput:
         return InvalidInput(field, "must not hold null in a list")
     if field == "request":
         return InvalidInput(field, "does not match the contract")
+    inner = found.message_type if found is not None else None
+    if inner is not None and inner.full_name in _WRITTEN_AS:
+        return InvalidInput(field, _WRITTEN_AS[inner.full_name])
     return InvalidInput(field, "has a value of the wrong type or out of range")
+
+
+# What a well-known type's JSON value is told to look like (a leap second, a time without its
+# offset and a year 10000 were all "the wrong type or out of range", probe WC).
+_WRITTEN_AS = {
+    "google.protobuf.Timestamp": "must be an RFC 3339 time such as 2026-01-31T09:30:00Z: "
+    "seconds 00-59, at most 9 fractional digits, Z or an offset, years 0001-9999",
+}
 
 
 FAILED_FIELD = re.compile(r"Failed to parse (\w+) field")
