@@ -6,6 +6,7 @@ subject holding it again, and naming the erased subject's id linked to it."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import grpc
@@ -16,7 +17,17 @@ from consent.v1 import consent_pb2, cookies_pb2, rights_pb2, rights_pb2_grpc, ty
 from consentd.bootstrap import App
 from consentd.domain.tenancy import Tenant
 from tests.conftest import Stubs, owner
-from tests.e2e.helpers import by_email, by_id, check, error_info, grant, put_purpose, record, target
+from tests.e2e.helpers import (
+    by_email,
+    by_id,
+    check,
+    error_info,
+    grant,
+    put_purpose,
+    record,
+    target,
+    withdraw,
+)
 
 EMAIL = "erased-person@example.fr"
 NEWSLETTER = target("newsletter")
@@ -113,6 +124,36 @@ async def test_an_erasure_closes_the_addresses_the_person_held_before(
     )
     theirs = await check(stubs, by_email(passed_on), NEWSLETTER)
     assert (theirs.decision, theirs.subject_id) == (consent_pb2.DECISION_ALLOW, other.subject_id)
+
+
+async def test_no_check_names_an_erased_persons_event(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """Withdrawn, moved to a new address, erased: a check of the old address said WITHDRAWN
+    naming her withdrawal's event, and `as_of` before the erasure named the event that
+    decided; the event's inclusion proof holds her subject id, which ExportSubject opens
+    (probe WA). Neither names an event (nor the subject) of an erased or earlier holder."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    old, new = f"was-{uuid4().hex[:8]}@example.fr", f"is-{uuid4().hex[:8]}@example.fr"
+    written = await record(stubs, types_pb2.SubjectIdentity(email=old), grant(NEWSLETTER))
+    await withdraw(stubs, by_email(old), NEWSLETTER)
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=by_id(written.subject_id), kind=rights_pb2.CONTACT_KIND_EMAIL, value=new
+        ),
+        metadata=stubs.metadata,
+    )
+    before = await check(stubs, by_email(old), NEWSLETTER)
+    assert (before.reason, before.event_id) == (consent_pb2.REASON_WITHDRAWN, "")
+    moment = datetime.now(UTC)
+    erased = await _erase(rights, stubs, by_email(new))
+    for address, as_of in ((old, None), (new, None), (old, moment), (new, moment)):
+        answer = await check(stubs, by_email(address), NEWSLETTER, as_of)
+        assert answer.decision == consent_pb2.DECISION_DENY, (address, as_of)
+        assert (answer.event_id, answer.subject_id) == ("", ""), (address, as_of, answer)
+    by_subject = await check(stubs, by_id(erased.subject_id), NEWSLETTER, moment)
+    assert by_subject.event_id  # named by its id: nothing is linked that was not
 
 
 async def test_a_link_racing_an_erasure_never_lands_on_the_erased_subject(

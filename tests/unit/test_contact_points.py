@@ -37,15 +37,14 @@ def _answer(purpose: Purpose, facts: list[ConsentFact], priors: list[PriorHoldin
 
 
 def test_an_earlier_holders_withdrawal_stays_on_the_contact_point() -> None:
-    """Withdrawn by the person who held it: DENY withdrawn for nobody, with their event."""
+    """Withdrawn by the person who held it: DENY withdrawn for nobody, since their withdrawal,
+    without naming it: the event is another person's, and its id led to their subject id and
+    record, an erased person's too (probe WA)."""
     withdrawn = _fact(ConsentState.WITHDRAWN, 1, 2)
     prior = PriorHolding(T0 + timedelta(minutes=5), withdrawn)
     ruling = decide_contact_point(CONSENT, [], NOW, priors=[prior])
     assert ruling.verdict.decision is Decision.DENY
-    assert (ruling.verdict.reason, ruling.verdict.event_id) == (
-        Reason.WITHDRAWN,
-        withdrawn.event_id,
-    )
+    assert (ruling.verdict.reason, ruling.verdict.event_id) == (Reason.WITHDRAWN, None)
     assert ruling.since == withdrawn.recorded_at
 
 

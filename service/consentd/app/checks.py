@@ -10,8 +10,8 @@ from typing import NamedTuple
 from uuid import UUID
 
 from consentd.app.commands import SubjectSelector
-from consentd.app.ports import CheckKey, Clock, ReadUnitOfWorkFactory
-from consentd.domain.contact_points import decide_contact_point
+from consentd.app.ports import CheckKey, CheckRow, Clock, ReadUnitOfWorkFactory
+from consentd.domain.contact_points import Ruling, decide_contact_point
 from consentd.domain.errors import InvalidInput, NotFound
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.model import ALL, LawfulBasis, Target, Verdict
@@ -52,6 +52,26 @@ def check_as_of(as_of: datetime | None, now: datetime) -> None:
     """Raises InvalidInput for an as_of in the future."""
     if as_of is not None and as_of > now:
         raise InvalidInput("as_of", "must not be in the future (leave it unset for now)")
+
+
+def _told(
+    key: CheckKey,
+    row: CheckRow,
+    ruling: Ruling,
+    at: datetime,
+    basis: LawfulBasis,
+) -> CheckResult:
+    """The answer as told to whoever asked by `key`. An erased person's past is still answered
+    (`as_of` before the erasure proves what a send then relied on, docs/contact-points.md),
+    but never with their subject id nor their event to whoever named a contact point: both
+    led to the whole pseudonymous record (ExportSubject; an event through its inclusion
+    proof's leaf, probe WA) that the erasure unlinked from their addresses. The holder at `at`
+    is the one erased when an erasure of the contact point came after `at`; one that came
+    before left it to a new holder (granted again since), who is named."""
+    erased = any(b.kind is BlockKind.ERASED and b.since > at for b in row.blocks)
+    if erased and not isinstance(key, UUID):
+        return CheckResult(ruling.verdict._replace(event_id=None), None, basis, ruling.since)
+    return CheckResult(ruling.verdict, row.subject_id, basis, ruling.since)
 
 
 class Checker:
@@ -109,14 +129,6 @@ class Checker:
         basis = batch.purpose.lawful_basis
         results: list[CheckResult | Exception] = []
         for key, row in zip(keys, batch.rows, strict=True):
-            # An erased person's past is still answered (`as_of` before the erasure proves what
-            # a send then relied on, docs/contact-points.md), but never with their subject id
-            # to whoever named a contact point: it led to the whole pseudonymous record
-            # (ExportSubject) that the erasure unlinked from their addresses. The holder at `at`
-            # is the one erased when an erasure of the contact point came after `at`; one that
-            # came before left it to a new holder (granted again since), who is named.
-            erased = any(b.kind is BlockKind.ERASED and b.since > at for b in row.blocks)
-            subject_id = None if erased and not isinstance(key, UUID) else row.subject_id
             try:
                 ruling = decide_contact_point(
                     batch.purpose,
@@ -131,7 +143,7 @@ class Checker:
             except Exception as error:  # noqa: BLE001 - raised again in that caller's own task
                 results.append(error)
                 continue
-            results.append(CheckResult(ruling.verdict, subject_id, basis, ruling.since))
+            results.append(_told(key, row, ruling, at, basis))
         if self._tally is not None and counted:
             self._tally([r for r in results if not isinstance(r, Exception)])
         return basis, results

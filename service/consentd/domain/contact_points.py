@@ -109,7 +109,10 @@ def carried(purpose: Purpose, prior: PriorHolding) -> Ruling | None:
     ruling = rule(purpose, facts, prior.ended_at, None, blocks)
     if ruling.verdict.reason not in SUPPRESSING:
         return None
-    return Ruling(ruling.verdict, ruling.since or prior.ended_at)
+    # Said without the event: it is another person's (an earlier holder's), and its id led
+    # to their subject id (the feed, an inclusion proof's leaf) and so to their whole record,
+    # an erased person's included (probe WA: the address rectified away before the erasure).
+    return Ruling(ruling.verdict._replace(event_id=None), ruling.since or prior.ended_at)
 
 
 def decide_contact_point(
