@@ -156,6 +156,27 @@ async def test_no_check_names_an_erased_persons_event(
     assert by_subject.event_id  # named by its id: nothing is linked that was not
 
 
+async def test_erasures_at_once_by_address_tell_the_id_to_the_one_that_erased(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """Six EraseSubject of one person at once, by address: those that found her before the
+    first committed answered with her subject id as it had (probe WA), though a repeat by
+    address is told when, never who, or NOT_FOUND (looked her up a second time, unlinked by
+    then). Exactly one erased and names her; every one says when."""
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    await put_purpose(stubs, "newsletter")
+    for round_ in range(5):
+        address = f"erased-at-once-{round_}-{uuid4().hex[:6]}@example.fr"
+        written = await record(stubs, types_pb2.SubjectIdentity(email=address), grant(NEWSLETTER))
+        answers = await asyncio.gather(
+            *(_erase(rights, stubs, by_email(address)) for _ in range(6))
+        )
+        named = [a for a in answers if a.subject_id]
+        assert [a.subject_id for a in named] == [written.subject_id], answers
+        assert named[0].identifiers_suppressed == 1
+        assert {a.erased_at.ToDatetime() for a in answers} == {named[0].erased_at.ToDatetime()}
+
+
 async def test_a_link_racing_an_erasure_never_lands_on_the_erased_subject(
     app: App, stubs: Stubs, channel: grpc.aio.Channel, tenant: Tenant
 ) -> None:

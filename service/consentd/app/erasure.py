@@ -29,6 +29,7 @@ class Erasure:
     erased_at: datetime
     identifiers_suppressed: int
     events_appended: int
+    again: bool = False  # erased before this call (nothing written)
 
 
 def _erased_events(
@@ -85,7 +86,7 @@ async def erase_subject(
     says why when it was not the person's request."""
     await uow.consents.lock_subject(subject_id)
     if (erased := await uow.rights.erased_at(subject_id)) is not None:
-        return Erasure(subject_id, erased, 0, 0)
+        return Erasure(subject_id, erased, 0, 0, again=True)
     return await _erased(uow, subject_id, now, actor, request_id, by=by, keys=keys, reason=reason)
 
 

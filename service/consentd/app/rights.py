@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -71,7 +72,8 @@ class RightsUseCases:
             subject_id = await self._subjects.find(uow, principal.tenant_id, selector)
             if subject_id is None and isinstance(selector, Identifier):
                 return await _erased_before(uow, self._subjects, principal.tenant_id, selector)
-            subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
+            if subject_id is None:  # (found once: a racing erasure unlinked it since, probe WA)
+                subject_id = await self._subjects.require(uow, principal.tenant_id, selector)
             # Erased already: when, and no second entry (probe CF: the log showed two erasures),
             # read under the subject's lock (probe IH: two calls at once wrote one each).
             keys = self._keys
@@ -79,6 +81,10 @@ class RightsUseCases:
                 uow, subject_id, now, actor, None, by=principal, keys=keys
             )
             await uow.commit(erasure)
+        if erasure.again and isinstance(selector, Identifier):
+            # Found by its contact point before a racing erasure committed: answered as any
+            # repeat by contact point, without the id the erasure unlinked (probe WA).
+            return replace(erasure, subject_id=None)
         return erasure
 
     async def restrict(
