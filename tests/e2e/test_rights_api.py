@@ -375,10 +375,19 @@ async def test_a_rights_request_from_receipt_to_done(stubs: Stubs, dpo: RightsSt
         metadata=dpo.metadata,
     )
     assert refused.request.state == rights_pb2.RIGHTS_REQUEST_STATE_REFUSED
-    bad_id = dpo.rights.GetRightsRequest(
-        rights_pb2.GetRightsRequestRequest(request_id="nope"), metadata=dpo.metadata
-    )
-    assert await _code(bad_id) == grpc.StatusCode.INVALID_ARGUMENT
+    # Not as consentd wrote it (uuid.UUID took the urn, braces and a full-width digit, which
+    # found the request: probe WA); its 32 hex digits, in upper case, are the same id.
+    written = refused.request.request_id
+    for bad in ("nope", f"urn:uuid:{written}", f"{{{written}}}", "\uff16" + written[1:]):
+        bad_id = dpo.rights.GetRightsRequest(
+            rights_pb2.GetRightsRequestRequest(request_id=bad), metadata=dpo.metadata
+        )
+        assert await _code(bad_id) == grpc.StatusCode.INVALID_ARGUMENT, bad
+    for same in (written.upper(), written.replace("-", "")):
+        got = await dpo.rights.GetRightsRequest(
+            rights_pb2.GetRightsRequestRequest(request_id=same), metadata=dpo.metadata
+        )
+        assert got.request.request_id == written
     no_contact = dpo.rights.ResendVerificationCode(
         rights_pb2.ResendVerificationCodeRequest(request_id=request_id), metadata=dpo.metadata
     )

@@ -18,6 +18,7 @@ from consentd.domain.breach import Window
 from consentd.domain.errors import InvalidInput, PermissionDenied
 from consentd.domain.proofs import TreeHead
 from consentd.domain.tenancy import Tenant
+from consentd.domain.uuids import uuid_in
 
 Context = grpc.aio.ServicerContext[Any, Any]
 # Over the API a breach is scoped per tenant: an API key belongs to one tenant, and no scope
@@ -60,7 +61,7 @@ def report_out(report: VerifyReport) -> pb.VerifyAuditChainResponse:
 
 def fact_id_in(value: str) -> UUID:
     try:
-        return UUID(value)
+        return uuid_in(value)
     except ValueError:
         raise InvalidInput("fact_id", "must be a consent event or cookie choice id") from None
 

@@ -9,7 +9,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
-from uuid import UUID
 
 from consent.v1 import types_pb2 as pb
 from google.protobuf.message import Message
@@ -32,6 +31,7 @@ from consentd.domain.model import (
     Source,
     Target,
 )
+from consentd.domain.uuids import uuid_in
 
 E = TypeVar("E", bound=Enum)
 
@@ -146,7 +146,7 @@ def subject_ref_in(message: pb.SubjectRef, field: str, phone_region: str) -> Sub
     inner = f"{field}.{which}"
     if which == "subject_id":
         try:
-            return UUID(value)
+            return uuid_in(value)
         except ValueError:
             raise InvalidInput(inner, "must be a UUID issued by consentd") from None
     return normalise(which, value, phone_region, inner)

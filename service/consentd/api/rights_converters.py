@@ -18,6 +18,7 @@ from consentd.domain.errors import InvalidInput
 from consentd.domain.free_text import without_contacts
 from consentd.domain.identifiers import Identifier, IdentifierKind, normalise
 from consentd.domain.rights import RequestKind, RequestState, RightsRequest
+from consentd.domain.uuids import uuid_in
 
 KINDS = {
     pb.RIGHTS_REQUEST_KIND_ACCESS: RequestKind.ACCESS,
@@ -48,7 +49,7 @@ CODE_CONTACTS = {
 
 def request_id_in(value: str, field: str = "request_id") -> UUID:
     try:
-        return UUID(value)
+        return uuid_in(value)
     except ValueError:
         raise InvalidInput(field, "must be a request id (a UUID) issued by consentd") from None
 

@@ -12,6 +12,7 @@ from uuid import UUID, uuid4
 from consentd.app.feed import ChangeFeed
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
 from consentd.domain.tenancy import Tenant
+from consentd.domain.uuids import uuid_in
 from consentd.domain.webhooks import Webhook, checked_url, secret_text, signing_key
 
 # Live webhooks per tenant: each is a serving task and a POST per page of changes.
@@ -131,6 +132,6 @@ def _live(tenant: Tenant) -> None:
 
 def _id(text: str) -> UUID:
     try:
-        return UUID(text)
+        return uuid_in(text)
     except ValueError:
         raise InvalidInput("webhook_id", "must be a webhook id (a UUID)") from None
