@@ -52,6 +52,7 @@ from tests.e2e.helpers import (
     record,
     stamp,
     target,
+    withdraw,
 )
 from tests.e2e.security_helpers import logged_payloads, register_portal
 
@@ -115,6 +116,19 @@ async def test_export_shows_identity_history_and_the_processing_role(
     digest = hashlib.sha256(canonical(document)).hexdigest()
     assert (payload["document_sha256"], payload["subject_id"]) == (digest, subject_id)
     assert "lea@example.fr" not in json.dumps(payload)
+
+
+async def test_an_event_recorded_without_ip_or_user_agent_exports_them_empty(
+    stubs: Stubs, dpo: RightsStubs
+) -> None:
+    """subject-export.md: `ip_address` / `user_agent` are "" when none was given; a
+    withdrawal's evidence held its reference alone (probe WA), its keys missing."""
+    await _person(stubs)
+    await withdraw(stubs, by_email("lea@example.fr"), target("newsletter"))
+    document = await _export(dpo, by_email("lea@example.fr"))
+    withdrawn = document["consent_history"][-1]
+    assert withdrawn["state"] == "withdrawn"
+    assert withdrawn["evidence"] == {"reference": "", "ip_address": "", "user_agent": ""}
 
 
 async def test_erase_then_checks_deny_and_the_chain_verifies(

@@ -136,7 +136,8 @@ async def test_erased_person_is_in_no_form_in_a_dump_and_still_denied(
     assert [e["state"] for e in history] == ["granted", "granted", "erased", "erased"]
     # The erasure's own source (an operator's), not the replaced grant's (probe FD).
     assert [e["source"] for e in history] == ["portal", "portal", "support", "support"]
-    assert "ip_address" not in history[0]["evidence"]
+    # Null once the key is gone, as every personal value; "" (none given) while it exists.
+    assert history[0]["evidence"] == {"reference": "form-7", "ip_address": None, "user_agent": None}
     assert (await app.audit.verify(tenant)).ok
 
 

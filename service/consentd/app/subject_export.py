@@ -128,11 +128,16 @@ def _event(event: ConsentEvent, key: SubjectKey | None) -> dict[str, Any]:
         # 0040); null: as recorded.
         "decided_at": stamp_or_none(event.decided_at),
         "valid_until": stamp_or_none(event.valid_until),
-        "evidence": {
-            "reference": event.evidence_reference,
-            **(open_evidence(key, event.evidence_sealed) or {}),
-        },
+        "evidence": {"reference": event.evidence_reference, **_sealed(key, event)},
     }
+
+
+def _sealed(key: SubjectKey | None, event: ConsentEvent) -> dict[str, str | None]:
+    """The IP address and user agent: "" when none was given (a withdrawal's, an import row's:
+    the keys were left out, probe WA), null once the person's key is destroyed."""
+    if key is None:
+        return {"ip_address": None, "user_agent": None}
+    return {"ip_address": "", "user_agent": "", **(open_evidence(key, event.evidence_sealed) or {})}
 
 
 def _block(block: BlockRecord) -> dict[str, Any]:
