@@ -67,10 +67,15 @@ def _told(
     led to the whole pseudonymous record (ExportSubject; an event through its inclusion
     proof's leaf, probe WA) that the erasure unlinked from their addresses. The holder at `at`
     is the one erased when an erasure of the contact point came after `at`; one that came
-    before left it to a new holder (granted again since), who is named."""
+    before left it to a new holder (granted again since), who is named. A DENY that is not the
+    named holder's own (an earlier holder's, an erasure's entry) has no time either: its
+    instant matched the erased subject's change in the feed (the suppression list's `since`,
+    probe XA)."""
     erased = any(b.kind is BlockKind.ERASED and b.since > at for b in row.blocks)
     if erased and not isinstance(key, UUID):
-        return CheckResult(ruling.verdict._replace(event_id=None), None, basis, ruling.since)
+        return CheckResult(ruling.verdict._replace(event_id=None), None, basis, None)
+    if ruling.carried or row.subject_id is None:
+        return CheckResult(ruling.verdict, row.subject_id, basis, None)
     return CheckResult(ruling.verdict, row.subject_id, basis, ruling.since)
 
 

@@ -9,7 +9,6 @@ from uuid import UUID, uuid4
 from consentd.app.commands import SubjectSelector
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import Digest, NewSubject, UnitOfWork
-from consentd.domain.canonical import stamp
 from consentd.domain.errors import FailedPrecondition, NotFound, PermissionDenied
 from consentd.domain.identifiers import Identifier, IdentifierHasher
 from consentd.domain.rights import BlockKind
@@ -160,7 +159,9 @@ class SubjectResolver:
             erased = await self.erased_at(uow, tenant_id, selector)
             if erased is not None:
                 raise FailedPrecondition(
-                    f"this {selector.kind.value} was erased on {stamp(erased)}: a visitor or "
+                    # No time: the erasure's instant matched the subject's in the change
+                    # feed (probe XA).
+                    f"this {selector.kind.value} was erased: a visitor or "
                     "a cookie choice does not bring the person back",
                     code="CONTACT_POINT_ERASED",
                 )
@@ -229,6 +230,7 @@ class SubjectResolver:
 
 def _erased_person(erased: datetime) -> NotFound:
     return NotFound(
-        f"nothing is held about this person any more: erased on {stamp(erased)}",
+        # The day only (its holder is the person): the instant named their subject (XA).
+        f"nothing is held about this person any more: erased on {erased:%Y-%m-%d}",
         code="SUBJECT_ERASED",
     )

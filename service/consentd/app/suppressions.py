@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +25,6 @@ _CONTACT_KIND = {
     Channel.SMS: IdentifierKind.PHONE,
     Channel.VOICE_CALL: IdentifierKind.PHONE,
 }
-_EPOCH = datetime.min.replace(tzinfo=UTC)
 _RESUME = "suppressions"
 _NOT_OURS = "is not a resume_token of this target's suppression list"
 
@@ -43,14 +42,15 @@ class ExportCursor:
 @dataclass(frozen=True, slots=True)
 class Suppressed:
     """A contact point not to contact; `subject_id` and `event_id` are None for the entry an
-    erasure leaves (no link to the person is kept)."""
+    erasure leaves (no link to the person is kept), and `since` is None when the DENY is not
+    the named holder's own (an erasure's, an earlier holder's: its instant was a link too)."""
 
     digest: bytes
     kind: IdentifierKind
     subject_id: UUID | None
     reason: Reason
     event_id: UUID | None
-    since: datetime
+    since: datetime | None
 
 
 class SuppressionList:
@@ -173,7 +173,7 @@ class SuppressionList:
                 result.subject_id,
                 result.verdict.reason,
                 result.verdict.event_id,
-                result.since or _EPOCH,
+                result.since,
             )
             for digest, result in zip(digests, results, strict=True)
             if result.verdict.reason in DO_NOT_CONTACT

@@ -11,7 +11,6 @@ from uuid import UUID
 
 from consentd.app.commands import RecordConsent
 from consentd.app.ports import Digest, UnitOfWork
-from consentd.domain.canonical import stamp
 from consentd.domain.contact_points import Closed, reached
 from consentd.domain.decision import PERSON_SOURCES
 from consentd.domain.errors import FailedPrecondition
@@ -30,7 +29,9 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
     (`closed`; None: it is not): erased at the person's request (they objected, had themselves
     erased, and the next CRM sync's grant made a new subject and a check ALLOW), or left by a
     holder who objected (RectifyContact: their "no" stays on the old address). Only the person
-    does (a grant through the portal, a banner or support). Raises FailedPrecondition."""
+    does (a grant through the portal, a banner or support). Raises FailedPrecondition, saying
+    no time: the instant of another person's erasure or objection matched their subject's in
+    the change feed (probe XA)."""
     if closed is None or not systems_grant(command):
         return
     if not closed.whole:
@@ -38,21 +39,21 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
         # caller's business, and all of them overflowed the status's 16 KiB (probe DQ).
         asked = {c.target for c in command.choices if c.state is ConsentState.GRANTED}
         raise FailedPrecondition(
-            f"the person who held this contact point until {stamp(closed.at)} said no to "
+            "the person who held this contact point before said no to "
             f"{_named(closed.targets & asked)} themselves, and that stays on it: a grant from "
             f"a system does not lift it; only the person who holds it now does ({IN_PERSON})",
             code="STOP_IN_FORCE",
         )
     if closed.reason is BlockKind.ERASED:
         raise FailedPrecondition(
-            f"this contact point was erased on {stamp(closed.at)} (at the person's request, or "
+            "this contact point was erased (at the person's request, or "
             "by the tenant's retention of inactive subjects): a grant from a system does not "
             "bring the person back; only the person does "
             f"({IN_PERSON})",
             code="CONTACT_POINT_ERASED",
         )
     raise FailedPrecondition(
-        f"the person who held this contact point until {stamp(closed.at)} objected (or withdrew "
+        "the person who held this contact point before objected (or withdrew "
         "everything on its channel: a STOP), and that stays on it: a grant from a system does "
         "not lift it; only the person who "
         f"holds it now does ({IN_PERSON})",

@@ -30,7 +30,8 @@ HEADER = "kind,digest,reason,since,subject_id,event_id\n"
 def _line(entry: Suppressed) -> str:
     return (
         f"{entry.kind.value},{entry.digest.hex()},{entry.reason.value},"
-        f"{entry.since.isoformat()},{entry.subject_id or ''},{entry.event_id or ''}\n"
+        f"{entry.since.isoformat() if entry.since else ''},{entry.subject_id or ''},"
+        f"{entry.event_id or ''}\n"
     )
 
 
