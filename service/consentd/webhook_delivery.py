@@ -58,6 +58,10 @@ LIST_SECONDS = 10.0
 POLL_SECONDS = 1.0
 # After a database error, or while another process holds the lease.
 AWAY_SECONDS = 5.0
+# POSTs in flight at once, all tenants' (ten webhooks each at most). One waiting for its place
+# is not timed meanwhile: 120 webhooks hanging 9 s on httpx's 100 connections made other
+# tenants' pages wait inside their 10 s, and receivers answering in 9 s failed (probe XC).
+POSTS_AT_ONCE = 256
 _RELEASE_SECONDS = 0.5
 
 
@@ -72,6 +76,7 @@ class WebhookDelivery:
         *,
         list_seconds: float = LIST_SECONDS,
         poll_seconds: float = POLL_SECONDS,
+        posts_at_once: int = POSTS_AT_ONCE,
     ) -> None:
         self._store = store
         self._feed = feed
@@ -80,6 +85,8 @@ class WebhookDelivery:
         self._clock = clock
         self._list_seconds = list_seconds
         self._poll_seconds = poll_seconds
+        self._posts_at_once = posts_at_once
+        self._places = asyncio.Semaphore(posts_at_once)
         self._holder = uuid4()
         self._tasks: dict[tuple[UUID, UUID], asyncio.Task[None]] = {}
         self._posts: Counter | None = None
@@ -92,7 +99,8 @@ class WebhookDelivery:
         its lease back (0.5 s at most: an unreleased lease only delays the next process by
         LEASE)."""
         self._posts = metrics.webhook_posts if metrics is not None else None
-        client = httpx.AsyncClient(follow_redirects=False, timeout=POST_SECONDS)
+        limits = httpx.Limits(max_connections=self._posts_at_once, max_keepalive_connections=32)
+        client = httpx.AsyncClient(follow_redirects=False, timeout=POST_SECONDS, limits=limits)
         try:
             while not self._stopping.is_set():
                 await self._follow(client)
@@ -176,11 +184,12 @@ class WebhookDelivery:
         if not page.changes:
             return self._poll_seconds, True
         key = (tenant, webhook_id)
-        self._posting.add(key)
-        try:
-            return await self._post(client, webhook, page)
-        finally:
-            self._posting.discard(key)
+        async with self._places:  # (a stop meanwhile cancels it: not posting yet)
+            self._posting.add(key)
+            try:
+                return await self._post(client, webhook, page)
+            finally:
+                self._posting.discard(key)
 
     async def _post(
         self, client: httpx.AsyncClient, webhook: Webhook, page: ChangePage
@@ -193,15 +202,15 @@ class WebhookDelivery:
         body = orjson.dumps(json_format.MessageToDict(changes_out(page, provenance=True)))
         started = time.monotonic()
         try:
-            error = await send(client, webhook.url, body, self._signed(webhook, mid, body))
+            failed = await send(client, webhook.url, body, self._signed(webhook, mid, body))
         except asyncio.CancelledError:  # a stop's grace ran out before the receiver answered
             await self._cut(webhook)
             raise
         took = round((time.monotonic() - started) * 1000)
         if self._posts is not None:
-            self._posts.labels("failed" if error else "delivered").inc()
-        if error is not None:
-            await self._failed(webhook, error, ms=took)
+            self._posts.labels("failed" if failed else "delivered").inc()
+        if failed is not None:
+            await self._failed(webhook, failed.error, failed.asked, ms=took)
             return 0.0, False
         log.info(
             "webhook_delivered", **_ids(webhook), changes=len(page.changes), last=last, ms=took
@@ -217,7 +226,8 @@ class WebhookDelivery:
         mid = f"{webhook.webhook_id}.test.{uuid4().hex[:12]}"
         body = b'{"changes":[]}'
         async with httpx.AsyncClient(follow_redirects=False, timeout=POST_SECONDS) as client:
-            error = await send(client, webhook.url, body, self._signed(webhook, mid, body))
+            failed = await send(client, webhook.url, body, self._signed(webhook, mid, body))
+        error = failed.error if failed is not None else None
         log.info("webhook_tested", **_ids(webhook), error=error)
         return error
 
@@ -238,7 +248,7 @@ class WebhookDelivery:
         if self._posts is not None:
             self._posts.labels("failed").inc()
         error = "no answer before the server stopped (its shutdown grace, less its last second)"
-        retry = self._retry(webhook, "webhook_post_cut_at_stop", error)
+        retry = self._retry(webhook, "webhook_post_cut_at_stop", error, None)
         failed = asyncio.ensure_future(self._store.failed(webhook, self._holder, error, retry))
         failed.add_done_callback(retrieved)
         await asyncio.wait([failed], timeout=WRITE_SECONDS)  # the database may not answer
@@ -254,15 +264,20 @@ class WebhookDelivery:
             )
             return False
 
-    async def _failed(self, webhook: Webhook, error: str, **more: object) -> None:
-        retry = self._retry(webhook, "webhook_failed", error, **more)
+    async def _failed(
+        self, webhook: Webhook, error: str, asked: timedelta | None = None, **more: object
+    ) -> None:
+        retry = self._retry(webhook, "webhook_failed", error, asked, **more)
         with contextlib.suppress(Exception):
             await self._store.failed(webhook, self._holder, error, retry)
 
-    def _retry(self, webhook: Webhook, event: str, error: str, **more: object) -> datetime:
-        """When a webhook that just failed is tried again; the failure said as `event`."""
+    def _retry(
+        self, webhook: Webhook, event: str, error: str, asked: timedelta | None, **more: object
+    ) -> datetime:
+        """When a webhook that just failed is tried again (its backoff, or later when the
+        receiver `asked` so); the failure said as `event`."""
         failures = webhook.failures + 1
-        wait = retry_after(failures)
+        wait = max(retry_after(failures), asked or timedelta(0))
         log.warning(
             event, **_ids(webhook), error=error, failures=failures,
             retry_seconds=wait.total_seconds(), **more,

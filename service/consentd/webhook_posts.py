@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import NamedTuple
 
 import httpx
 
@@ -15,28 +18,54 @@ from consentd.domain.webhooks import signature
 POST_SECONDS = 10.0
 # How long a stop waits for the cursor's write after a 2xx.
 WRITE_SECONDS = 0.5
+# A receiver's Retry-After (with 429 or 503) is honoured up to this long.
+ASKED_AT_MOST = timedelta(hours=1)
+
+
+class Failed(NamedTuple):
+    """What went wrong, in words without the URL; and how long the receiver asked to be left
+    alone (Retry-After with a 429 or 503), if it did."""
+
+    error: str
+    asked: timedelta | None = None
 
 
 async def send(
     client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
-) -> str | None:
-    """None when the receiver answered 2xx; else what went wrong, in words without the URL
-    (its answer's body is never read)."""
+) -> Failed | None:
+    """None when the receiver answered 2xx; else what went wrong (its answer's body is never
+    read)."""
     try:
         async with (
             asyncio.timeout(POST_SECONDS),
             client.stream("POST", url, content=body, headers=headers) as response,
         ):
             status = response.status_code
+            asked = response.headers.get("retry-after") if status in (429, 503) else None
     except TimeoutError:
-        return f"no answer within {POST_SECONDS:g} s"
+        return Failed(f"no answer within {POST_SECONDS:g} s")
     except Exception as error:  # noqa: BLE001 - any transport error is the receiver's failure
-        return f"not delivered: {type(error).__name__}{why(error)}"
+        return Failed(f"not delivered: {type(error).__name__}{why(error)}")
     if 200 <= status < 300:
         return None
     if 300 <= status < 400:
-        return f"answered HTTP {status} (redirects are not followed: give the final URL)"
-    return f"answered HTTP {status}"
+        return Failed(f"answered HTTP {status} (redirects are not followed: give the final URL)")
+    return Failed(f"answered HTTP {status}", asked_wait(asked, datetime.now(UTC)))
+
+
+def asked_wait(value: str | None, now: datetime) -> timedelta | None:
+    """A Retry-After header's wait (seconds, or an HTTP date), ASKED_AT_MOST at most; None for
+    none, one in the past, or one that does not parse (a 429's Retry-After: 120 was retried
+    5 s later, probe XC)."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit():
+        wait = timedelta(seconds=int(value[:7]))
+    else:
+        try:
+            wait = parsedate_to_datetime(value) - now
+        except (TypeError, ValueError):
+            return None
+    return min(wait, ASKED_AT_MOST) if wait > timedelta(0) else None
 
 
 def headers_for(keys: list[bytes], message: str, stamp: int, body: bytes) -> dict[str, str]:

@@ -40,6 +40,7 @@ class Receiver:
     received: list[Delivery] = field(default_factory=list)
     hang: threading.Event = field(default_factory=threading.Event)
     delay: float = 0.0  # seconds before each answer
+    retry_after: str = ""  # sent with a 429 or 503 answer when set
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -103,6 +104,8 @@ def receiver() -> Iterator[Receiver]:
                 headers["x-answered"] = "2xx" if 200 <= status < 300 else str(status)
                 state.received.append(Delivery(headers, body))
             self.send_response(status)
+            if state.retry_after and status in (429, 503):
+                self.send_header("retry-after", state.retry_after)
             self.send_header("content-length", "0")
             self.end_headers()
 

@@ -48,7 +48,7 @@ def hook() -> Iterator[Receiver]:
 
 @asynccontextmanager
 async def _delivering(
-    app: App, clock: TestClock, count: int = 1
+    app: App, clock: TestClock, count: int = 1, **options: Any
 ) -> AsyncIterator[list[tuple[WebhookDelivery, asyncio.Task[None]]]]:
     """`count` deliveries as `count` serving processes run them (a lease each), looking for
     webhooks every 0.2 s; every webhook of the database removed at the end (another file's
@@ -63,6 +63,7 @@ async def _delivering(
             clock,
             list_seconds=0.2,
             poll_seconds=0.2,
+            **options,
         )
         for _ in range(count)
     ]
@@ -209,6 +210,42 @@ async def test_a_receiver_that_does_not_answer_is_not_waited_for_past_the_timeou
         assert listed.last_error == "no answer within 0.5 s"
         hook.hang.clear()
         assert await _waited(hook, 1, seconds=30) == [1]
+
+
+async def test_a_post_waiting_for_its_place_is_not_timed_while_it_waits(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, *, hook: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """Probe XC: 120 webhooks hanging 9 s held httpx's 100 connections; the other tenants'
+    pages waited for one inside their 10 s, and receivers answering in 9 s were failed. Two
+    webhooks, one place, a receiver taking 0.35 s of a 0.5 s bound: each POST waits for the
+    other's, and neither fails."""
+    monkeypatch.setattr("consentd.webhook_posts.POST_SECONDS", 0.5)
+    await put_purpose(stubs, "newsletter")
+    await app.webhooks.admin.add(tenant, hook.url, from_start=True)
+    await app.webhooks.admin.add(tenant, f"{hook.url}&second=1", from_start=True)
+    hook.delay = 0.35
+    async with _delivering(app, clock, posts_at_once=1):
+        for n in range(3):
+            await _write(stubs, 1)
+            await asyncio.to_thread(hook.wait_for_attempts, 2 * (n + 1), 20)
+        listed = await app.webhooks.admin.listed(tenant)
+        assert [w.failures for w in listed] == [0, 0], [w.last_error for w in listed]
+
+
+async def test_a_receivers_retry_after_is_honoured(
+    app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, *, hook: Receiver
+) -> None:
+    """A 429 with Retry-After: 120 was tried again 5 s later, and 10 s, 20 s... (probe XC):
+    the next attempt is when the receiver asked (an hour at most), or the backoff if later."""
+    await put_purpose(stubs, "newsletter")
+    await app.webhooks.admin.add(tenant, hook.url, from_start=True)
+    hook.answers, hook.retry_after = [429], "120"
+    async with _delivering(app, clock):
+        await _write(stubs, 1)
+        listed = await _first_failure(app, tenant)
+    assert listed.last_error == "answered HTTP 429"
+    assert listed.next_attempt_at - clock() >= timedelta(seconds=119)
 
 
 async def test_two_processes_deliver_each_page_once_in_order(

@@ -23,6 +23,7 @@ from consentd.domain.webhooks import (
     signature,
     signing_key,
 )
+from consentd.webhook_posts import asked_wait
 from consentd.webhook_posts import why as _why
 
 
@@ -161,3 +162,26 @@ def test_a_connection_error_says_why_without_the_host() -> None:
     looped = ValueError("a")
     looped.__context__ = looped
     assert _why(looped) == ""
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120),
+        (" 30 ", 30),
+        ("99999999", 3600),  # an hour at most
+        ("Mon, 07 Dec 2026 12:02:00 GMT", 120),  # an HTTP date
+        ("Mon, 07 Dec 2026 11:00:00 GMT", None),  # in the past
+        ("Mon, 07 Dec 2026 12:02:00", None),  # no zone
+        ("0", None),
+        ("-5", None),
+        ("\uff11\uff12", None),  # full-width digits
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_a_retry_after_header_is_read_as_a_wait(header: str | None, seconds: int | None) -> None:
+    now = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+    wait = asked_wait(header, now)
+    assert (wait.total_seconds() if wait else None) == seconds
