@@ -14,6 +14,7 @@ import gc
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from pathlib import Path
 from uuid import UUID
 
 from consentd.app.ports.imports import ImportCheckpoint, ImportFile, ImportRow
@@ -22,7 +23,7 @@ from consentd.cli.csv_header import RowError
 from consentd.cli.csv_rows import against, file_digest, iter_rows
 from consentd.cli.progress import Progress
 from consentd.domain.canonical import stamp
-from consentd.domain.errors import ConsentError
+from consentd.domain.errors import ConsentError, FailedPrecondition
 from consentd.domain.model import ConsentState
 from consentd.domain.tenancy import Principal, Scope
 from consentd.store.database import DEADLINE, outage_of
@@ -48,6 +49,7 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     _tune_garbage_collector()
     now = utc_now()
     region = app.settings.phone_region
+    identity = _identity(args.file)
     checked = await _checked_rows(app, tenant.tenant_id, args, now)
     if checked is None:
         return 1
@@ -58,11 +60,15 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
         print(f"{count} rows valid; nothing written (--check)")
         return 0
     source = ImportFile(file_digest(args.file), args.file.name, count)
+    if _identity(args.file) != identity:
+        print(f"consentd import: {_CHANGED}; nothing imported", file=sys.stderr)
+        return 1
     principal = Principal(tenant, f"cli:import:{source.digest[:12]}", frozenset({Scope.ADMIN}))
 
     def rows(after: int) -> Iterator[ImportRow]:
-        read = iter_rows(args.file, region, now, [], args.timezone)
-        return (row for row in read if row.line > after)
+        errors: list[RowError] = []
+        read = iter_rows(args.file, region, now, errors, args.timezone)
+        return _as_checked(args.file, identity, count, read, errors=errors, after=after)
 
     try:
         checkpoint = await _run(app, principal, source, rows, args)
@@ -86,6 +92,44 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
         f"through line {checkpoint.last_line}{again}"
     )
     return 0
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    """What changes when the file is written to or replaced: device, inode, size, mtime."""
+    found = path.stat()
+    return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
+
+
+def _as_checked(
+    path: Path,
+    identity: tuple[int, int, int, int],
+    count: int,
+    read: Iterator[ImportRow],
+    *,
+    errors: list[RowError],
+    after: int,
+) -> Iterator[ImportRow]:
+    """The rows after line `after` as the first pass checked them: before each, the file is
+    the one checked, every row so far read as valid, and at the end there were `count`. A CRM
+    export landing on the same path mid-way had rows that were never checked imported, or half
+    the file dropped and the import said done, exit 0 (probe XB). Raises FailedPrecondition:
+    the batch being filled is not written, nor is the import marked done."""
+    seen = 0
+    for row in read:
+        if errors or _identity(path) != identity:
+            raise FailedPrecondition(f"{_CHANGED}; the rows before line {row.line} are imported")
+        seen += 1
+        if row.line > after:
+            yield row
+    if errors or seen != count or _identity(path) != identity:
+        raise FailedPrecondition(f"{_CHANGED}; the rows it holds now are not all imported")
+
+
+_CHANGED = (
+    "the file changed since it was checked (written to, or replaced: an export landing on the "
+    "same path?); put back the file that was checked and run the same command to resume, or "
+    "import the new one once it is complete (a row imported before is not imported twice)"
+)
 
 
 async def _analyzed(app: App) -> None:

@@ -1,0 +1,73 @@
+"""An import whose file changes under it (a CRM export landing on the same path mid-way, probe
+XB): rows that were never checked were imported, or half the file was dropped and the import
+said done, exit 0. It stops, exit 1, saying the file changed: the batches written hold only
+rows of the file that was checked, and the import is not marked done."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from consentd.bootstrap import App
+from consentd.domain.tenancy import Tenant
+from tests.e2e.test_import_consents import HEADER, _count, _env, _import
+from tests.integration.helpers import catalogue
+
+TOTAL = 4000
+IMPORTED = "SELECT coalesce(max(imported), 0) FROM consent_imports WHERE tenant_id = :t"
+
+
+def _rows(prefix: str, email: str = "{n}@example.com") -> list[str]:
+    return [
+        f"{email.format(n=f'{prefix}{n}')},newsletter,email,granted,2025-01-02T10:00:00Z,,"
+        f"{prefix}-{n}"
+        for n in range(TOTAL)
+    ]
+
+
+@pytest.mark.parametrize("then", ["unchecked", "invalid"])
+async def test_an_import_whose_file_changes_mid_way_stops_and_is_not_done(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path, *, then: str
+) -> None:
+    await catalogue(app, tenant)
+    path = tmp_path / "crm.csv"
+    first = _rows("old")
+    path.write_text(HEADER + "\n".join(first) + "\n")
+    env = _env(database_url, owner_url)
+    argv = [sys.executable, "-m", "consentd", "import", "consents", str(path)]
+    child = await asyncio.create_subprocess_exec(
+        *argv, "--tenant", tenant.slug, "--batch-size", "10", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while await _count(app, tenant, IMPORTED) < 100:
+            assert child.returncode is None, "the import ended before the file changed"
+            assert time.monotonic() < deadline, "the import did not get going in 120 s"
+            await asyncio.sleep(0.02)
+        # Written in place: the first half as it was, the second half another export's.
+        late = _rows("new") if then == "unchecked" else _rows("bad", "{n}-at-example.com")
+        path.write_text(HEADER + "\n".join(first[: TOTAL // 2] + late[TOTAL // 2 :]) + "\n")
+        _, err = await asyncio.wait_for(child.communicate(), 120)
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    assert child.returncode == 1, err.decode()
+    assert "the file changed since it was checked" in err.decode()
+    done = "SELECT count(*) FROM consent_imports WHERE tenant_id = :t AND completed_at IS NOT NULL"
+    assert await _count(app, tenant, done) == 0
+    written = "SELECT count(*) FROM consent_events WHERE tenant_id = :t"
+    ours = f"{written} AND evidence_reference LIKE 'old-%'"
+    assert await _count(app, tenant, written) == await _count(app, tenant, ours) > 0
+    assert await _count(app, tenant, written) == await _count(app, tenant, IMPORTED)
+
+    # The file put back as it was checked: the same command resumes and ends.
+    path.write_text(HEADER + "\n".join(first) + "\n")
+    rerun = await _import(env, path, tenant.slug)
+    assert rerun.returncode == 0, rerun.stderr
+    assert await _count(app, tenant, written) == TOTAL
