@@ -44,12 +44,10 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     assert app.admin is not None
     tenant = await app.admin.tenant(args.tenant)
     if not args.file.is_file():
-        print(f"consentd import: no file {args.file}", file=sys.stderr)
-        return 1
+        return _said(f"no file {args.file}")
     _tune_garbage_collector()
     now = utc_now()
-    region = app.settings.phone_region
-    identity = _identity(args.file)
+    region, identity = app.settings.phone_region, _identity(args.file)
     checked = await _checked_rows(app, tenant.tenant_id, args, now)
     if checked is None:
         return 1
@@ -60,9 +58,8 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
         print(f"{count} rows valid; nothing written (--check)")
         return 0
     source = ImportFile(file_digest(args.file), args.file.name, count)
-    if _identity(args.file) != identity:
-        print(f"consentd import: {_CHANGED}; nothing imported", file=sys.stderr)
-        return 1
+    if _identity(args.file) != identity:  # while it was checked, or digested
+        return _said(f"{_CHANGED}; nothing imported")
     principal = Principal(tenant, f"cli:import:{source.digest[:12]}", frozenset({Scope.ADMIN}))
 
     def rows(after: int) -> Iterator[ImportRow]:
@@ -76,9 +73,9 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
         said = error.message if isinstance(error, ConsentError) else _stopped(error, app)
         if said is None:
             raise
-        print(f"consentd import: {said}", file=sys.stderr)
+        failed = _said(said)  # said first: the analyze may take a while
         await _analyzed(app)
-        return 1
+        return failed
     if checkpoint.imported:
         await _analyzed(app)
     done = checkpoint.completed_at
@@ -92,6 +89,11 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
         f"through line {checkpoint.last_line}{again}"
     )
     return 0
+
+
+def _said(problem: str) -> int:
+    print(f"consentd import: {problem}", file=sys.stderr)
+    return 1
 
 
 def _identity(path: Path) -> tuple[int, int, int, int]:
