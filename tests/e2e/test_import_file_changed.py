@@ -6,6 +6,7 @@ rows of the file that was checked, and the import is not marked done."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import time
 from pathlib import Path
@@ -68,6 +69,48 @@ async def test_an_import_whose_file_changes_mid_way_stops_and_is_not_done(
 
     # The file put back as it was checked: the same command resumes and ends.
     path.write_text(HEADER + "\n".join(first) + "\n")
+    rerun = await _import(env, path, tenant.slug)
+    assert rerun.returncode == 0, rerun.stderr
+    assert await _count(app, tenant, written) == TOTAL
+
+
+async def test_sigterm_at_any_moment_of_an_import_ends_it_as_terminated(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Probe XB: SIGTERM raised KeyboardInterrupt at whatever line ran: lost in the event loop's
+    callbacks (the import went on to the end, exit 0), or breaking a database connection (exit
+    1, "the database stopped answering"). At each of several moments, checking the file or
+    writing batches, it ends "terminated", exit 143, keeping whole batches; then it resumes."""
+    await catalogue(app, tenant)
+    path = tmp_path / "crm.csv"
+    path.write_text(HEADER + "\n".join(_rows("old")) + "\n")
+    env = _env(database_url, owner_url)
+    argv = [sys.executable, "-m", "consentd", "import", "consents", str(path)]
+    written = "SELECT count(*) FROM consent_events WHERE tenant_id = :t"
+    for moved in (0, 1, 50, 400):  # 0: before the first batch (startup, or the check)
+        child = await asyncio.create_subprocess_exec(
+            *argv, "--tenant", tenant.slug, "--batch-size", "10", env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            start = await _count(app, tenant, IMPORTED)
+            deadline = time.monotonic() + 120
+            while moved and await _count(app, tenant, IMPORTED) < start + moved:
+                assert child.returncode is None, "the import ended before its SIGTERM"
+                assert time.monotonic() < deadline, "the import did not get going in 120 s"
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0 if moved else 1.0)
+            child.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(child.communicate(), 30)
+        finally:
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+        assert (child.returncode, err.decode().strip().splitlines()[-1]) == (
+            143,
+            "consentd: terminated",
+        ), err.decode()
+        assert await _count(app, tenant, written) == await _count(app, tenant, IMPORTED)
     rerun = await _import(env, path, tenant.slug)
     assert rerun.returncode == 0, rerun.stderr
     assert await _count(app, tenant, written) == TOTAL

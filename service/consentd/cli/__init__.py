@@ -100,14 +100,18 @@ def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] 
     return factory
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM to a command (serve has its own): ended as Ctrl-C ends it, what it started
-    stopped (a job runner's SIGTERM left the embedded PostgreSQL of an import running; probe
-    BM)."""
+_TERMINATED: list[int] = []
 
 
 def _terminated(signum: int, frame: object) -> None:
-    raise Terminated
+    """SIGTERM to a command (serve has its own): ended as Ctrl-C ends it, what it started
+    stopped (a job runner's SIGTERM left the embedded PostgreSQL of an import running; probe
+    BM). By Ctrl-C's own way: asyncio's runner cancels the command's task and its cleanup runs
+    (KeyboardInterrupt raised here, at whatever line ran, was lost in the loop's callbacks,
+    the import going on to the end, or broke a database connection and was told as the
+    database gone, exit 1; probe XB)."""
+    _TERMINATED.append(signum)
+    signal.raise_signal(signal.SIGINT)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,10 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     except EmbeddedPostgresError as error:
         print(f"consentd: embedded PostgreSQL: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt as stopped:  # Ctrl-C: what was committed stays (an import resumes)
-        why = "terminated" if isinstance(stopped, Terminated) else "interrupted"
-        print(f"consentd: {why}", file=sys.stderr)
-        return 143 if isinstance(stopped, Terminated) else 130
+    except KeyboardInterrupt:  # Ctrl-C: what was committed stays (an import resumes)
+        print(f"consentd: {'terminated' if _TERMINATED else 'interrupted'}", file=sys.stderr)
+        return 143 if _TERMINATED else 130
     except Exception as error:
         said = _unreachable(error)
         if said is None:

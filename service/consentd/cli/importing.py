@@ -201,6 +201,8 @@ async def _checked_rows(
     region = app.settings.phone_region
     for row in iter_rows(args.file, region, now, errors, args.timezone):
         count += 1
+        if count % 5000 == 0:  # a SIGTERM (or Ctrl-C) cancels the command at an await
+            await asyncio.sleep(0)
         errors += against((row,), purposes, versions)
         purpose = purposes.get(row.target.purpose)
         floor = floors.get(purpose.notice_id or "", 0) if purpose else 0
