@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from consentd.app.admin import AdminUseCases
@@ -169,11 +170,7 @@ async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
         await admin.remove_issuer(args.slug, args.issuer)
         print(f"issuer {args.issuer} no longer trusted for {args.slug}")
     elif args.command == "issuers":
-        try:
-            pem = args.public_key.read_text()
-        except (OSError, UnicodeDecodeError) as error:  # missing, a folder, not text
-            reason = getattr(error, "strerror", None) or "not a PEM text file"
-            raise InvalidInput("--public-key", f"cannot read {args.public_key}: {reason}") from None
+        pem = _pem(args.public_key)
         await admin.put_issuer(args.slug, args.issuer, args.audience, pem)
         print(f"issuer {args.issuer} trusted for {args.slug}")
     elif args.action == "create":
@@ -269,3 +266,23 @@ def _tenant_line(tenant: Tenant, note: str = "") -> str:
     quoted, last (the fields before it keep their places)."""
     name = json.dumps(tenant.name, ensure_ascii=False)
     return f"tenant {tenant.slug} {tenant.tenant_id} {tenant.processing_role.value}{note} {name}"
+
+
+# A PEM public key is a few hundred bytes; /dev/zero was read whole (23 GB, the host's OOM
+# killer; probe XB).
+MAX_PEM_BYTES = 64 * 1024
+
+
+def _pem(path: Path) -> str:
+    """The PEM text of `--public-key`, MAX_PEM_BYTES at most. Raises InvalidInput."""
+    try:
+        with path.open("rb") as source:
+            raw = source.read(MAX_PEM_BYTES + 1)
+        if len(raw) > MAX_PEM_BYTES:
+            raise InvalidInput(
+                "--public-key", f"{path} is over {MAX_PEM_BYTES // 1024} KiB: not a public key"
+            )
+        return raw.decode()
+    except (OSError, UnicodeDecodeError) as error:  # missing, a folder, not text
+        reason = getattr(error, "strerror", None) or "not a PEM text file"
+        raise InvalidInput("--public-key", f"cannot read {path}: {reason}") from None
