@@ -394,7 +394,8 @@ async def test_cli_refuses_out_of_range_positions_and_unreadable_key_files(
             subprocess.run, argv, env=cli_env, capture_output=True, text=True, timeout=120
         )
         assert done.returncode == 1, done.stderr
-        assert words in done.stderr and str(key) in done.stderr, done.stderr
+        assert f"{key}" in done.stderr, done.stderr
+        assert words in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
 
 
