@@ -20,7 +20,7 @@ from consentd.cli.proofs import proof_document
 from consentd.config import ConfigError, Settings
 from consentd.domain.breach import Window
 from consentd.domain.canonical import stamp
-from consentd.domain.errors import InvalidInput
+from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.model import ProcessingRole
 from consentd.domain.tenancy import Scope, Tenant
 from consentd.runtime import database
@@ -178,8 +178,15 @@ async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
             utc_now() + timedelta(days=args.expires_days) if args.expires_days is not None else None
         )
         key, stored = await admin.issue_key(args.slug, args.scope, args.name, expires)
-        print(f"key_id {stored.key_id} scopes {','.join(sorted(stored.scopes))}")
-        print(f"key {key.token}")
+        try:
+            print(f"key_id {stored.key_id} scopes {','.join(sorted(stored.scopes))}")
+            print(f"key {key.token}", flush=True)
+        except OSError as error:  # a full disk, a closed pipe: nobody holds it (probe XB)
+            await admin.revoke_key(args.slug, stored.key_id)
+            raise FailedPrecondition(
+                f"the new key could not be written out ({error.strerror or error}): it was "
+                f"revoked at once ({stored.key_id}); run the command again with a writable output"
+            ) from None
         print("(shown once: store it now; consentd keeps only its SHA-256)", file=sys.stderr)
         if Scope.ATTEST in stored.scopes and not stored.scopes & {Scope.WRITE, Scope.ADMIN}:
             # Probe IK: accepted without a word, read as letting a support desk record a STOP.

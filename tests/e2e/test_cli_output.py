@@ -1,0 +1,34 @@
+"""A command whose output cannot be written (a full disk, a closed pipe) after it made a secret:
+`keys create > /dev/full` left a live key whose token nobody held (probe XB)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+
+from consentd.app.admin import AdminUseCases
+from consentd.domain.tenancy import Tenant
+from tests.conftest import command_env
+
+
+def _into_a_full_disk(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    with open("/dev/full", "w") as full:  # a device, written by the child
+        return subprocess.run(
+            argv, env=env, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120, check=False
+        )
+
+
+async def test_a_key_whose_token_could_not_be_written_is_revoked(
+    database_url: str, owner_url: str, tenant: Tenant, admin: AdminUseCases
+) -> None:
+    env = command_env(database_url, owner_url)
+    argv = [sys.executable, "-m", "consentd", "keys", "create", tenant.slug]
+    argv += ["--scope", "consent:check", "--name", "to-a-full-disk"]
+    done = await asyncio.to_thread(_into_a_full_disk, argv, env)
+    assert done.returncode == 1, done.stderr
+    assert "could not be written out" in done.stderr, done.stderr
+    assert "it was revoked at once" in done.stderr, done.stderr
+    made = [k for k in await admin.keys(tenant.slug) if k.name == "to-a-full-disk"]
+    assert len(made) == 1
+    assert made[0].revoked_at is not None
