@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 import time
 from typing import Any, BinaryIO
@@ -71,13 +72,18 @@ def rpc_line(**fields: Any) -> None:
     structlog.get_logger("consentd.rpc").info("rpc", **fields)
 
 
+def _colours() -> bool:
+    """Colour on a terminal unless NO_COLOR is set (no-color.org) or TERM is dumb (probe XB)."""
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
 def configure_logging(level: str, fmt: str) -> None:
     """`fmt` is json, console or auto (console on a terminal, JSON otherwise)."""
     console = fmt == "console" or (fmt == "auto" and sys.stderr.isatty())
     renderer: structlog.typing.Processor
     factory: structlog.PrintLoggerFactory | structlog.BytesLoggerFactory
     if console:
-        renderer = structlog.dev.ConsoleRenderer()
+        renderer = structlog.dev.ConsoleRenderer(colors=_colours())
         factory = structlog.PrintLoggerFactory(sys.stderr)
     else:
         # orjson straight to bytes: half the cost of json + print for the line every RPC writes.
@@ -117,7 +123,7 @@ def _route_standard_logging(threshold: int, console: bool) -> None:
         add_timestamp,
     ]
     renderer: structlog.typing.Processor = (
-        structlog.dev.ConsoleRenderer()
+        structlog.dev.ConsoleRenderer(colors=_colours())
         if console
         else structlog.processors.JSONRenderer(serializer=_json_text)
     )

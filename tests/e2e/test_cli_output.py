@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+from uuid import uuid4
 
 from consentd.app.admin import AdminUseCases
 from consentd.domain.tenancy import Tenant
@@ -32,3 +33,19 @@ async def test_a_key_whose_token_could_not_be_written_is_revoked(
     made = [k for k in await admin.keys(tenant.slug) if k.name == "to-a-full-disk"]
     assert len(made) == 1
     assert made[0].revoked_at is not None
+
+
+async def test_a_name_an_ascii_only_output_cannot_show_is_escaped(
+    database_url: str, owner_url: str, admin: AdminUseCases
+) -> None:
+    """`tenants list` on an ASCII-only output (PYTHONIOENCODING=ascii, LC_ALL=C on an older
+    Python) died of a UnicodeEncodeError on "Acme Télécom SAS", a traceback (probe XB)."""
+    slug = f"t-{uuid4().hex[:12]}"
+    await admin.create_tenant(slug, "Acme Télécom SAS")
+    env = {**command_env(database_url, owner_url), "PYTHONIOENCODING": "ascii"}
+    argv = [sys.executable, "-m", "consentd", "tenants", "list"]
+    done = await asyncio.to_thread(
+        subprocess.run, argv, env=env, capture_output=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert b"Acme T\\xe9l\\xe9com SAS" in done.stdout

@@ -116,6 +116,19 @@ async def test_an_existing_file_or_another_exports_checkpoint_is_refused(
     assert out.read_text() == "someone else's file\n"
 
 
+async def test_an_output_that_is_no_file_is_told_so(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """`--out /dev/full` and `--out` a folder were told "exists; remove it to export again":
+    to remove a device node, as root (probe XB)."""
+    env = _env(database_url, owner_url)
+    for out in (Path("/dev/full"), tmp_path):
+        done = await asyncio.to_thread(_export, env, tenant.slug, out)
+        assert done.returncode == 1, done.stderr
+        assert f"{out} is not a file: give the path of a new file" in done.stderr
+    assert Path("/dev/full").exists()
+
+
 async def test_an_output_in_a_missing_folder_is_an_error_not_a_traceback(
     app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
 ) -> None:

@@ -90,6 +90,8 @@ def _prepare(out: Path, checkpoint: Path, what: str) -> tuple[ExportCursor | Non
         with out.open("r+b") as file:
             file.truncate(offset)  # drop the page past the checkpoint
         return _resumed(document), max(rows, 0)
+    if out.exists() and not out.is_file() and not out.is_symlink():  # /dev/full, a folder
+        raise _Refused(f"{out} is not a file: give the path of a new file")
     if out.exists() or out.is_symlink():
         raise _Refused(f"{out} exists; remove it to export again")
     # O_EXCL: never through a symbolic link (a dangling one was followed to its target).
