@@ -126,7 +126,7 @@ async def test_an_output_that_is_no_file_is_told_so(
         done = await asyncio.to_thread(_export, env, tenant.slug, out)
         assert done.returncode == 1, done.stderr
         assert f"{out} is not a file: give the path of a new file" in done.stderr
-    assert Path("/dev/full").exists()
+    assert await asyncio.to_thread(Path("/dev/full").is_char_device)
 
 
 async def test_an_output_in_a_missing_folder_is_an_error_not_a_traceback(
