@@ -643,6 +643,9 @@ async def test_cli_checkpoint_and_breach_scope(
     window += ["--until", (now + timedelta(hours=1)).isoformat(), "--tenant", slug]
     scope = await asyncio.to_thread(run, "breach", "scope", *window)
     assert scope["tenants"][0]["subjects_touched"] == 1
+    # Named twice, counted once (it was listed twice, and totals summed it twice: probe XB).
+    twice = await asyncio.to_thread(run, "breach", "scope", *window, "--tenant", slug)
+    assert twice["tenants"] == scope["tenants"]
     listed = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "consentd", "breach", "subjects", *window],

@@ -99,7 +99,7 @@ def proof_work(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
 async def breach_scope(app: App, args: argparse.Namespace) -> int:
     """Per tenant (all by default): subjects touched and held, rows per category, as JSON."""
     assert app.admin is not None
-    names = args.tenant
+    names = list(dict.fromkeys(args.tenant))  # named twice: counted once (probe XB)
     tenants = [await app.admin.tenant(slug) for slug in names] or await app.admin.tenants()
     scopes = await app.audit.scope_breach(tenants, Window(args.since, args.until))
     print_json(
