@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from http.client import HTTPConnection
 from typing import Any
 
 import grpc
@@ -240,14 +241,20 @@ async def test_browser_port_refusals_before_the_gate_are_counted(
     """On the browser port, a call without a valid credential and a body that does not decode
     were refused before the gate ran: no `rpc` sample, no duration, invisible to monitoring
     ("every RPC of both ports"; the gRPC port counted both). Each is counted with its code; a
-    made-up method is counted as `unknown`, not as a label of its own."""
+    made-up method is counted as `unknown`, not as a label of its own, with a key or without
+    (with one, connectrpc's own 404 was not counted), and so are a tenant's slug where its id
+    goes and a second Origin header (probe YB)."""
     server = HttpServer(traced.browser_app(), grace=1)
     port = await server.start("127.0.0.1:0")
     check = "/consent.v1.ConsentService/CheckConsent"
+    made_up_path = "/consent.v1.ConsentService/NoSuchMethod"
     try:
         refused = await http(port, check, {"subject": {}}, {"Authorization": "Bearer junk"})
-        made_up = await http(port, "/consent.v1.ConsentService/NoSuchMethod", {}, {})
+        made_up = await http(port, made_up_path, {}, {})
+        keyed = await http(port, made_up_path, {}, auth(admin_key))
         elsewhere = await http(port, "/consent.v1.AuditService/VerifyAuditChain", {}, {})
+        slug = await http(port, f"/t/acme{check}", {}, auth(admin_key))
+        origins = await asyncio.to_thread(_two_origins, port, check)
         status, _, _ = await asyncio.to_thread(
             _send,
             f"http://127.0.0.1:{port}{check}",
@@ -257,14 +264,40 @@ async def test_browser_port_refusals_before_the_gate_are_counted(
         )
     finally:
         await server.stop()
-    assert (refused[0], made_up[0], elsewhere[0], status) == (401, 401, 501, 400)
+    assert (refused[0], made_up[0], keyed[0], elsewhere[0]) == (401, 404, 404, 501)
+    assert (slug[0], origins, status) == (400, 400, 400)
     text = generate_latest(traced.telemetry.metrics.registry).decode()
     assert f'code="UNAUTHENTICATED",method="{check}"' in text
-    assert 'code="UNAUTHENTICATED",method="unknown"' in text
-    assert f'code="INVALID_ARGUMENT",method="{check}"' in text
+    assert _counted(text, "UNIMPLEMENTED", "unknown") == 2
+    assert _counted(text, "INVALID_ARGUMENT", check) == 3  # the body, the slug, two origins
     served_elsewhere = 'code="UNIMPLEMENTED",method="/consent.v1.AuditService/VerifyAuditChain"'
     assert served_elsewhere in text
     assert "NoSuchMethod" not in text
+
+
+def _two_origins(port: int, path: str) -> int:
+    """The status of a POST carrying Origin twice (as a proxy appending one sends it)."""
+    connection = HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.putrequest("POST", path)
+        for origin in ("https://a.example", "https://b.example"):
+            connection.putheader("Origin", origin)
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", "2")
+        connection.endheaders(b"{}")
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def _counted(text: str, code: str, method: str) -> float:
+    """The calls of this code and method in the duration histogram's count."""
+    label = f'code="{code}",method="{method}"'
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("consentd_rpc_duration_seconds_count") and label in line
+    )
 
 
 @pytest.mark.usefixtures("json_logs")

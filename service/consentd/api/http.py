@@ -111,7 +111,10 @@ class BrowserApp:
             await lifespan(receive, send)
             return
         send = with_safe_headers(send)
-        if scope["type"] != "http" or await two_origins_refused(scope, send):
+        if scope["type"] != "http":
+            return
+        if await two_origins_refused(scope, send):  # counted, as every refusal (probe YB)
+            self._count(_routed_path(scope), grpc.StatusCode.INVALID_ARGUMENT)
             return
         started = Started(send)
         try:
@@ -138,9 +141,11 @@ class BrowserApp:
         elif app is not None and is_native_grpc(scope):
             await discard_body(receive)
             await refuse_native_grpc(send)
-        elif app is not None and not _SERVICE_PATH.match(path):
+        elif app is not None and not (_SERVICE_PATH.match(path) and is_method(path)):
             # Only `/<service>/<name>` reaches a Connect app: `.../RecordCookieChoice/../
             # PutCookiePolicy` was routed to PutCookiePolicy, its scopes unchecked (probe BQ).
+            # A method the contract does not have is told so, key or not, as the gRPC port
+            # does (with a key, connectrpc's own 404 went uncounted; probe YB).
             await discard_body(receive)
             exposed = self._exposing(send, tenant, origin)
             no_such = (UNIMPLEMENTED, f"{app.path[1:]} has no such method")
@@ -190,6 +195,7 @@ class BrowserApp:
         state = BrowserRequest(None, origin, same_origin=False, cors_allowed=True)
         anyone = exposing_to_origin(send, state, self._origins(None))  # allowed: not asked
         await refuse_unread(scope, closing(anyone), NOT_A_TENANT_ID)
+        self._count(scope["path"], NOT_A_TENANT_ID[0])
 
     def _exposing(self, send: Send, tenant: str | None, origin: str | None) -> Send:
         """`send`, its answer readable by a page of an allowed origin (a revoked key read as

@@ -11,8 +11,9 @@ import signal
 import socket
 import ssl
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from typing import Any, TypeVar
 
 import structlog
 
@@ -24,6 +25,8 @@ from consentd.logs import configure_logging
 from consentd.postgres.host import EmbeddedPostgresError
 
 __all__ = ["main"]
+
+T = TypeVar("T")
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,39 +57,37 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:  # noqa: PLR0911 
     elif args.command == "local-key":
         print(read_local_key(settings))
     elif args.command == "migrate":
-        asyncio.run(run_migrations(settings))
+        _command(run_migrations(settings))
     elif args.command == "purge":
         if args.batch_size is not None:  # from 1 (cli/arguments.py positive)
             settings = replace(settings, purge_batch_size=args.batch_size)
-        return asyncio.run(with_app(settings, purge, "the purge lists tenants"))
+        return _command(with_app(settings, purge, "the purge lists tenants"))
     elif args.command in ("audit", "retention", "breach"):
-        return asyncio.run(with_app(settings, proof_work(args), "this command lists tenants"))
+        return _command(with_app(settings, proof_work(args), "this command lists tenants"))
     elif args.command == "export":
         from consentd.cli.exporting import export_suppressions  # noqa: PLC0415
 
-        return asyncio.run(
+        return _command(
             with_app(settings, lambda app: export_suppressions(app, args), "it finds the tenant")
         )
     elif args.command == "webhooks":
         from consentd.cli.webhooks import webhooks  # noqa: PLC0415
 
-        return asyncio.run(
-            with_app(settings, lambda app: webhooks(app, args), "it finds the tenant")
-        )
+        return _command(with_app(settings, lambda app: webhooks(app, args), "it finds the tenant"))
     elif args.command == "preference-link":
         from consentd.cli.preference_link import preference_link  # noqa: PLC0415
 
-        return asyncio.run(
+        return _command(
             with_app(settings, lambda app: preference_link(app, args), "it finds the tenant")
         )
     elif args.command == "import":
         from consentd.cli.importing import import_consents  # noqa: PLC0415
 
-        return asyncio.run(
+        return _command(
             with_app(settings, lambda app: import_consents(app, args), "it finds the tenant")
         )
     else:
-        return asyncio.run(with_app(settings, admin_action(args), "for admin commands"))
+        return _command(with_app(settings, admin_action(args), "for admin commands"))
     return 0
 
 
@@ -102,17 +103,34 @@ def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] 
 
 
 _TERMINATED: list[int] = []
+_COMMAND: list[asyncio.Task[Any]] = []  # the running command's task
+
+
+def _command(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, the command's task known to SIGTERM's handler."""
+
+    async def tracked() -> T:
+        _COMMAND[:] = [task] if (task := asyncio.current_task()) else []
+        return await main
+
+    return asyncio.run(tracked())
 
 
 def _terminated(signum: int, frame: object) -> None:
     """SIGTERM to a command (serve has its own): ended as Ctrl-C ends it, what it started
     stopped (a job runner's SIGTERM left the embedded PostgreSQL of an import running; probe
-    BM). By Ctrl-C's own way: asyncio's runner cancels the command's task and its cleanup runs
-    (KeyboardInterrupt raised here, at whatever line ran, was lost in the loop's callbacks,
-    the import going on to the end, or broke a database connection and was told as the
-    database gone, exit 1; probe XB)."""
+    BM), by Ctrl-C's own way: the command's task is cancelled and its cleanup runs.
+    KeyboardInterrupt raised here, at whatever line ran, was lost in the loop's callbacks (the
+    import went on to the end), crashed the process, or broke a database connection and was
+    told as the database gone (probe XB); a SIGINT raised instead was ignored by a command
+    started in the background, which inherits SIGINT ignored (probe YA). Outside a command's
+    loop, or a second time, it is raised at once."""
     _TERMINATED.append(signum)
-    signal.raise_signal(signal.SIGINT)
+    task = _COMMAND[0] if _COMMAND else None
+    if task is None or task.done() or len(_TERMINATED) > 1:
+        raise KeyboardInterrupt
+    task.cancel()
+    task.get_loop().call_soon_threadsafe(lambda: None)  # wakes a loop waiting in select()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     except EmbeddedPostgresError as error:
         print(f"consentd: embedded PostgreSQL: {error}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:  # Ctrl-C: what was committed stays (an import resumes)
+    except (KeyboardInterrupt, asyncio.CancelledError) as stopped:  # Ctrl-C, SIGTERM: what
+        if isinstance(stopped, asyncio.CancelledError) and not _TERMINATED:  # was committed
+            raise  # stays (an import resumes)
         print(f"consentd: {'terminated' if _TERMINATED else 'interrupted'}", file=sys.stderr)
         return 143 if _TERMINATED else 130
     except Exception as error:
