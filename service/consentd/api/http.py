@@ -132,8 +132,7 @@ class BrowserApp:
             if tenant_id_of(tenant) is None:  # a slug: preflight "origin not allowed" (QC)
                 await self._not_a_tenant_id(scope, send)
                 return
-        app = next((a for p, a in self._services.items() if path.startswith(p)), None)
-        origin = header(scope, b"origin")
+        app, origin = self._app_of(path), header(scope, b"origin")
         # Any service of the contract is preflighted (AuditService's was a bare 404: probe OA).
         if (app or _SERVICE_PATH.match(path)) and scope["method"] == "OPTIONS":
             allowed = await path_origins(self._cookies, tenant, self._exists)
@@ -142,10 +141,9 @@ class BrowserApp:
             await discard_body(receive)
             await refuse_native_grpc(send)
         elif app is not None and not (_SERVICE_PATH.match(path) and is_method(path)):
-            # Only `/<service>/<name>` reaches a Connect app: `.../RecordCookieChoice/../
-            # PutCookiePolicy` was routed to PutCookiePolicy, its scopes unchecked (probe BQ).
-            # A method the contract does not have is told so, key or not, as the gRPC port
-            # does (with a key, connectrpc's own 404 went uncounted; probe YB).
+            # Only a method of the contract reaches a Connect app (`.../RecordCookieChoice/../
+            # PutCookiePolicy` reached PutCookiePolicy, probe BQ; with a key, connectrpc's own
+            # 404 for no method went uncounted, YB), key or not, as on the gRPC port.
             await discard_body(receive)
             exposed = self._exposing(send, tenant, origin)
             no_such = (UNIMPLEMENTED, f"{app.path[1:]} has no such method")
@@ -176,6 +174,9 @@ class BrowserApp:
             await self._pages.serve(scope, send, path)
         else:
             await respond(send, 404, b"not found")
+
+    def _app_of(self, path: str) -> Any:
+        return next((a for p, a in self._services.items() if path.startswith(p)), None)
 
     async def _refused(
         self, scope: Scope, method: str, tenant: str | None
