@@ -71,6 +71,9 @@ def test_each_webhook_has_its_own_secret_from_the_service_secret() -> None:
         "https://10.0.0.1/hook",  # a receiver inside the company
         "https://[fd00::1]/hook",
         "https://metadata.example.com/hook",
+        "https://2130706433:8443/hook",  # 127.0.0.1 as one number: loopback stays allowed
+        "https://0x7f.1/hook",
+        "https://123.example/hook",
     ],
 )
 def test_urls_consentd_posts_to(url: str) -> None:
@@ -108,6 +111,17 @@ def test_urls_consentd_posts_to(url: str) -> None:
         ("https://224.0.0.1/", "multicast"),
         ("https://240.0.0.1/", "reserved"),
         ("https://0.0.0.0/", "unspecified"),
+        # The same, spelt as resolvers read it (probe YA), and other clouds' metadata.
+        ("https://2852039166/hook", "instance metadata"),
+        ("https://0xa9fea9fe/hook", "instance metadata"),
+        ("https://0xa9.0xfe.0xa9.0xfe/hook", "instance metadata"),
+        ("https://169.254.43518/hook", "instance metadata"),
+        ("https://169.16689662/hook", "instance metadata"),
+        ("https://[2002:a9fe:a9fe::]/", "instance metadata"),
+        ("https://[fd00:ec2::254]/", "instance metadata"),
+        ("https://100.100.100.200/", "instance metadata"),
+        ("https://192.0.0.192/", "instance metadata"),
+        ("https://instance-data.ec2.internal/", "instance metadata"),
     ],
 )
 def test_urls_refused_with_why(url: str, said: str) -> None:

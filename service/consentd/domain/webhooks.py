@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import ipaddress
 import re
+import socket
 import urllib.parse
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,7 +33,20 @@ FIRST_RETRY = timedelta(seconds=5)
 LAST_RETRY = timedelta(minutes=5)
 _LOOPBACK_NAMES = {"localhost"}
 # Names clouds give their instance metadata service (at 169.254.169.254 or fd00:ec2::254).
-_METADATA_NAMES = {"metadata", "metadata.google.internal", "metadata.goog", "instance-data"}
+_METADATA_NAMES = {
+    "metadata",
+    "metadata.google.internal",
+    "metadata.goog",
+    "metadata.azure.internal",
+    "instance-data",
+    "instance-data.ec2.internal",
+}
+# Metadata services outside link-local: AWS over IPv6, Alibaba Cloud, Oracle's former one.
+_METADATA_ADDRESSES = {
+    ipaddress.ip_address("fd00:ec2::254"),
+    ipaddress.ip_address("100.100.100.200"),
+    ipaddress.ip_address("192.0.0.192"),
+}
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
@@ -145,18 +159,35 @@ def _no_receiver(host: str) -> bool:
     name = host.lower().rstrip(".")
     if name in _METADATA_NAMES:
         return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
+    address = _address(name)
+    if address is None:
         return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return not address.is_loopback and (
-        address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
+    if isinstance(address, ipaddress.IPv6Address):
+        address = address.ipv4_mapped or address.sixtofour or address
+    return address in _METADATA_ADDRESSES or (
+        not address.is_loopback
+        and (
+            address.is_link_local
+            or address.is_multicast
+            or address.is_reserved
+            or address.is_unspecified
+        )
     )
+
+
+def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a URL's host names, in any spelling a resolver takes: 2852039166,
+    0xa9fea9fe and 169.254.43518 are 169.254.169.254 to getaddrinfo (probe YA)."""
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        pass
+    if not re.fullmatch(r"(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}", name):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(name))
+    except OSError:
+        return None
 
 
 def origin(url: str) -> str:
