@@ -59,7 +59,8 @@ def asked_wait(value: str | None, now: datetime) -> timedelta | None:
     5 s later, probe XC)."""
     value = (value or "").strip()
     if value.isascii() and value.isdigit():
-        wait = timedelta(seconds=int(value[:7]))
+        digits = value.lstrip("0") or "0"  # 0005 is 5 s (probe YA); 5,000 digits no error
+        wait = timedelta(seconds=int(digits) if len(digits) <= 8 else 10**8)
     else:
         try:
             wait = parsedate_to_datetime(value) - now

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from uuid import uuid4
@@ -49,3 +50,24 @@ async def test_a_name_an_ascii_only_output_cannot_show_is_escaped(
     )
     assert done.returncode == 0, done.stderr
     assert b"Acme T\\xe9l\\xe9com SAS" in done.stdout
+
+
+async def test_a_key_is_not_made_for_a_closed_stdout(
+    database_url: str, owner_url: str, tenant: Tenant, admin: AdminUseCases
+) -> None:
+    """`keys create ... >&-`: Python's print() wrote nowhere, exit 0, and the key was live with
+    a token nobody had (probe YA). Refused before the key is made."""
+    env = command_env(database_url, owner_url)
+    argv = [sys.executable, "-m", "consentd", "keys", "create", tenant.slug]
+    argv += ["--scope", "consent:check", "--name", "to-nowhere"]
+    done = await asyncio.to_thread(_with_stdout_closed, argv, env)
+    assert done.returncode == 1, done.stderr
+    assert "stdout is closed: the new key would be shown to nobody" in done.stderr
+    assert [k for k in await admin.keys(tenant.slug) if k.name == "to-nowhere"] == []
+
+
+def _with_stdout_closed(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, env=env, stderr=subprocess.PIPE, text=True, timeout=120, check=False,
+        preexec_fn=lambda: os.close(1),
+    )  # fmt: skip

@@ -122,7 +122,7 @@ async def test_an_output_that_is_no_file_is_told_so(
     """`--out /dev/full` and `--out` a folder were told "exists; remove it to export again":
     to remove a device node, as root (probe XB)."""
     env = _env(database_url, owner_url)
-    for out in (Path("/dev/full"), tmp_path):
+    for out in (Path("/dev/full"), Path("/dev/stdout"), tmp_path):  # /dev/stdout: a link (YA)
         done = await asyncio.to_thread(_export, env, tenant.slug, out)
         assert done.returncode == 1, done.stderr
         assert f"{out} is not a file: give the path of a new file" in done.stderr

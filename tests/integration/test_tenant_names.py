@@ -6,6 +6,8 @@ from uuid import uuid4
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
@@ -73,3 +75,20 @@ async def test_a_key_name_is_one_line(admin: AdminUseCases) -> None:
         assert raised.value.field == "name"
     _, stored = await admin.issue_key(made.slug, [Scope.CHECK.value], name="CRM sync (prod)")
     assert stored.name == "CRM sync (prod)"
+
+
+async def test_an_issuers_name_and_audience_are_one_line(admin: AdminUseCases) -> None:
+    """`issuers list` printed a forged second line from an issuer holding a line break and a
+    bidi control (probe YA)."""
+    made = await admin.create_tenant(f"t-{uuid4().hex[:12]}")
+    pem = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    for issuer, audience in (("https://idp.example/\u202eevil", "aud"), ("https://i", "a\r\nx")):
+        with pytest.raises(InvalidInput, match=r"one line|format characters"):
+            await admin.put_issuer(made.slug, issuer, audience, pem)
+    await admin.put_issuer(made.slug, "https://idp.example", "consentd", pem)
+    assert [i.issuer for i in await admin.issuers(made.slug)] == ["https://idp.example"]

@@ -184,6 +184,8 @@ def test_a_connection_error_says_why_without_the_host() -> None:
         ("120", 120),
         (" 30 ", 30),
         ("99999999", 3600),  # an hour at most
+        ("0000000005", 5),
+        ("9" * 5000, 3600),
         ("Mon, 07 Dec 2026 12:02:00 GMT", 120),  # an HTTP date
         ("Mon, 07 Dec 2026 11:00:00 GMT", None),  # in the past
         ("Mon, 07 Dec 2026 12:02:00", None),  # no zone

@@ -147,8 +147,8 @@ class AdminUseCases:
         tenant = await self.tenant(slug)
         refuse_purged(tenant)
         record = TokenIssuer(
-            check_text("issuer", issuer, 500, required=True),
-            check_text("audience", audience, 500, required=True),
+            check_text("issuer", issuer, 500, required=True, one_line=True),
+            check_text("audience", audience, 500, required=True, one_line=True),
             public_key_pem,
         )
         await self._repo.put_issuer(tenant.tenant_id, record, self._clock())

@@ -177,6 +177,8 @@ async def _administer(admin: AdminUseCases, args: argparse.Namespace) -> None:
         expires = (
             utc_now() + timedelta(days=args.expires_days) if args.expires_days is not None else None
         )
+        if sys.stdout is None:  # started with stdout closed (>&-): print() wrote nowhere (YA)
+            raise FailedPrecondition("stdout is closed: the new key would be shown to nobody")
         key, stored = await admin.issue_key(args.slug, args.scope, args.name, expires)
         try:
             print(f"key_id {stored.key_id} scopes {','.join(sorted(stored.scopes))}")

@@ -90,7 +90,7 @@ def _prepare(out: Path, checkpoint: Path, what: str) -> tuple[ExportCursor | Non
         with out.open("r+b") as file:
             file.truncate(offset)  # drop the page past the checkpoint
         return _resumed(document), max(rows, 0)
-    if out.exists() and not out.is_file() and not out.is_symlink():  # /dev/full, a folder
+    if out.exists() and not out.is_file():  # /dev/full, /dev/stdout, a folder (XB, YA)
         raise _Refused(f"{out} is not a file: give the path of a new file")
     if out.exists() or out.is_symlink():
         raise _Refused(f"{out} exists; remove it to export again")
