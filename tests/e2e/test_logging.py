@@ -196,9 +196,14 @@ async def test_a_flood_of_refused_calls_writes_a_count_not_a_line_each(
         await refused()  # the next second's first call says what the last one dropped
         await asyncio.sleep(0.2)
     lines = [e for e in entries if e.get("event") == "rpc" and e["code"] == "UNAUTHENTICATED"]
-    dropped = [e for e in entries if e.get("event") == "rpc_lines_dropped"]
+    # (Another code's count may come too: one an earlier test of this process dropped.)
+    dropped = [
+        e
+        for e in entries
+        if e.get("event") == "rpc_lines_dropped" and e["code"] == "UNAUTHENTICATED"
+    ]
     assert len(lines) < flood
-    assert {e["code"] for e in dropped} == {"UNAUTHENTICATED"}
+    assert dropped
     assert len(lines) + sum(e["count"] for e in dropped) == flood + 1
 
 
