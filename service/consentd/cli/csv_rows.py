@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 import functools
 import hashlib
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from consentd.app.ports.imports import ImportRow as Row
 from consentd.cli.csv_header import (
@@ -54,12 +55,39 @@ def file_digest(path: Path) -> str:
         return hashlib.file_digest(source, "sha256").hexdigest()
 
 
+class _Hashing(io.RawIOBase):
+    """A file's bytes as they are read, each also given to `digest`."""
+
+    def __init__(self, raw: BinaryIO, digest: Any) -> None:
+        self._raw, self._digest = raw, digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        size = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        if size:
+            self._digest.update(memoryview(buffer)[:size])
+        return int(size or 0)
+
+
 def iter_rows(
-    path: Path, phone_region: str, now: datetime, errors: list[RowError], zone: tzinfo | None = None
+    path: Path,
+    phone_region: str,
+    now: datetime,
+    errors: list[RowError],
+    zone: tzinfo | None = None,
+    *,
+    digest: Any = None,
 ) -> Iterator[Row]:
     """The valid rows, read as a stream (memory stays flat); each bad one is appended to
-    `errors` instead. `zone`: where a time without an offset was written (none: refused)."""
-    with path.open(encoding="utf-8-sig", newline="") as source:
+    `errors` instead. `zone`: where a time without an offset was written (none: refused).
+    `digest` (a hashlib object), when given, is fed every byte read: the digest of exactly the
+    bytes these rows came from (a file changed between a pass and a digest read apart passed
+    unseen, same size and time put back; probe YA)."""
+    with path.open("rb") as raw:
+        hashed = io.BufferedReader(_Hashing(raw, digest)) if digest is not None else raw
+        source = io.TextIOWrapper(hashed, encoding="utf-8-sig", newline="")
         reader = csv.reader(source, strict=True)
         header = header_of(reader, path, errors)
         if header is None:

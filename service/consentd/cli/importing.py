@@ -11,16 +11,18 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import hashlib
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from consentd.app.ports.imports import ImportCheckpoint, ImportFile, ImportRow
 from consentd.bootstrap import App, utc_now
 from consentd.cli.csv_header import RowError
-from consentd.cli.csv_rows import against, file_digest, iter_rows
+from consentd.cli.csv_rows import against, iter_rows
 from consentd.cli.progress import Progress
 from consentd.domain.canonical import stamp
 from consentd.domain.errors import ConsentError, FailedPrecondition
@@ -48,7 +50,8 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     _tune_garbage_collector()
     now = utc_now()
     region, identity = app.settings.phone_region, _identity(args.file)
-    checked = await _checked_rows(app, tenant.tenant_id, args, now)
+    digest = hashlib.sha256()  # of the bytes the check read: the import's identity
+    checked = await _checked_rows(app, tenant.tenant_id, args, now, digest)
     if checked is None:
         return 1
     count, outdated = checked
@@ -57,15 +60,17 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     if args.check:
         print(f"{count} rows valid; nothing written (--check)")
         return 0
-    source = ImportFile(file_digest(args.file), args.file.name, count)
-    if _identity(args.file) != identity:  # while it was checked, or digested
+    source = ImportFile(digest.hexdigest(), args.file.name, count)
+    if _identity(args.file) != identity:  # while it was checked
         return _said(f"{_CHANGED}; nothing imported")
     principal = Principal(tenant, f"cli:import:{source.digest[:12]}", frozenset({Scope.ADMIN}))
+    as_checked = _Checked(args.file, identity, count, source.digest)
 
     def rows(after: int) -> Iterator[ImportRow]:
         errors: list[RowError] = []
-        read = iter_rows(args.file, region, now, errors, args.timezone)
-        return _as_checked(args.file, identity, count, read, errors=errors, after=after)
+        again = hashlib.sha256()
+        read = iter_rows(args.file, region, now, errors, args.timezone, digest=again)
+        return _as_checked(as_checked, read, errors=errors, digest=again, after=after)
 
     try:
         checkpoint = await _run(app, principal, source, rows, args)
@@ -78,17 +83,21 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
         return failed
     if checkpoint.imported:
         await _analyzed(app)
+    print(_summary(checkpoint, source, tenant.slug, now))
+    return 0
+
+
+def _summary(checkpoint: ImportCheckpoint, source: ImportFile, slug: str, now: datetime) -> str:
     done = checkpoint.completed_at
     # A rerun of a file imported before said "N imported" as if it had imported them again.
     again = (
         f" (imported before, at {stamp(done)}: nothing written now)" if done and done < now else ""
     )
-    print(
-        f"import {source.digest[:12]} of {args.file.name} into {tenant.slug}: "
+    return (
+        f"import {source.digest[:12]} of {source.name} into {slug}: "
         f"{checkpoint.imported} imported, {checkpoint.superseded} superseded, "
         f"through line {checkpoint.last_line}{again}"
     )
-    return 0
 
 
 def _said(problem: str) -> int:
@@ -102,28 +111,37 @@ def _identity(path: Path) -> tuple[int, int, int, int]:
     return found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns
 
 
+class _Checked(NamedTuple):
+    """The file as the first pass checked it."""
+
+    path: Path
+    identity: tuple[int, int, int, int]
+    rows: int
+    digest: str
+
+
 def _as_checked(
-    path: Path,
-    identity: tuple[int, int, int, int],
-    count: int,
+    checked: _Checked,
     read: Iterator[ImportRow],
     *,
     errors: list[RowError],
+    digest: Any,
     after: int,
 ) -> Iterator[ImportRow]:
     """The rows after line `after` as the first pass checked them: before each, the file is
-    the one checked, every row so far read as valid, and at the end there were `count`. A CRM
-    export landing on the same path mid-way had rows that were never checked imported, or half
-    the file dropped and the import said done, exit 0 (probe XB). Raises FailedPrecondition:
-    the batch being filled is not written, nor is the import marked done."""
+    the one checked, every row so far read as valid; at the end there were as many, and the
+    bytes read are the ones checked (same size and time put back: probe YA). A CRM export
+    landing on the same path mid-way had rows that were never checked imported, or half the
+    file dropped and the import said done, exit 0 (probe XB). Raises FailedPrecondition: the
+    batch being filled is not written, nor is the import marked done."""
     seen = 0
     for row in read:
-        if errors or _identity(path) != identity:
+        if errors or _identity(checked.path) != checked.identity:
             raise FailedPrecondition(f"{_CHANGED}; the rows before line {row.line} are imported")
         seen += 1
         if row.line > after:
             yield row
-    if errors or seen != count or _identity(path) != identity:
+    if errors or seen != checked.rows or digest.hexdigest() != checked.digest:
         raise FailedPrecondition(f"{_CHANGED}; the rows it holds now are not all imported")
 
 
@@ -190,7 +208,7 @@ _OUTDATED = (
 
 
 async def _checked_rows(
-    app: App, tenant_id: UUID, args: argparse.Namespace, now: datetime
+    app: App, tenant_id: UUID, args: argparse.Namespace, now: datetime, digest: Any
 ) -> tuple[int, int] | None:
     """The number of rows, and of grants on a version below its notice's re-consent floor,
     when every row is valid against the catalogue; None (errors printed) when any is not."""
@@ -199,7 +217,7 @@ async def _checked_rows(
     errors: list[RowError] = []
     count = outdated = 0
     region = app.settings.phone_region
-    for row in iter_rows(args.file, region, now, errors, args.timezone):
+    for row in iter_rows(args.file, region, now, errors, args.timezone, digest=digest):
         count += 1
         if count % 5000 == 0:  # a SIGTERM (or Ctrl-C) cancels the command at an await
             await asyncio.sleep(0)
