@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TypeVar
 
 from consentd.app.ports.imports import ImportRow as Row
 from consentd.cli.csv_header import (
@@ -23,6 +23,7 @@ from consentd.cli.csv_header import (
     first_bad_line,
     header_of,
 )
+from consentd.cli.file_blocks import BlockHashes, HashedBlocks
 from consentd.domain.canonical import EARLIEST
 from consentd.domain.errors import InvalidInput
 from consentd.domain.free_text import without_contacts
@@ -55,22 +56,6 @@ def file_digest(path: Path) -> str:
         return hashlib.file_digest(source, "sha256").hexdigest()
 
 
-class _Hashing(io.RawIOBase):
-    """A file's bytes as they are read, each also given to `digest`."""
-
-    def __init__(self, raw: BinaryIO, digest: Any) -> None:
-        self._raw, self._digest = raw, digest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        size = self._raw.readinto(buffer)  # type: ignore[attr-defined]
-        if size:
-            self._digest.update(memoryview(buffer)[:size])
-        return int(size or 0)
-
-
 def iter_rows(
     path: Path,
     phone_region: str,
@@ -78,15 +63,15 @@ def iter_rows(
     errors: list[RowError],
     zone: tzinfo | None = None,
     *,
-    digest: Any = None,
+    hashes: BlockHashes | None = None,
 ) -> Iterator[Row]:
     """The valid rows, read as a stream (memory stays flat); each bad one is appended to
     `errors` instead. `zone`: where a time without an offset was written (none: refused).
-    `digest` (a hashlib object), when given, is fed every byte read: the digest of exactly the
-    bytes these rows came from (a file changed between a pass and a digest read apart passed
-    unseen, same size and time put back; probe YA)."""
+    `hashes`, when given: the file read through HashedBlocks (cli/file_blocks.py), so the
+    rows come from exactly the bytes hashed, or checked (a file changed between a pass and a
+    digest read apart passed unseen, same size and time put back; probes YA, ZA)."""
     with path.open("rb") as raw:
-        hashed = io.BufferedReader(_Hashing(raw, digest)) if digest is not None else raw
+        hashed = io.BufferedReader(HashedBlocks(raw, hashes)) if hashes is not None else raw
         source = io.TextIOWrapper(hashed, encoding="utf-8-sig", newline="")
         reader = csv.reader(source, strict=True)
         header = header_of(reader, path, errors)

@@ -11,18 +11,18 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import hashlib
 import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from uuid import UUID
 
 from consentd.app.ports.imports import ImportCheckpoint, ImportFile, ImportRow
 from consentd.bootstrap import App, utc_now
 from consentd.cli.csv_header import RowError
 from consentd.cli.csv_rows import against, iter_rows
+from consentd.cli.file_blocks import BlockHashes, FileChanged
 from consentd.cli.progress import Progress
 from consentd.domain.canonical import stamp
 from consentd.domain.errors import ConsentError, FailedPrecondition
@@ -50,8 +50,8 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     _tune_garbage_collector()
     now = utc_now()
     region, identity = app.settings.phone_region, _identity(args.file)
-    digest = hashlib.sha256()  # of the bytes the check read: the import's identity
-    checked = await _checked_rows(app, tenant.tenant_id, args, now, digest)
+    hashes = BlockHashes()  # of the bytes the check read: the import's identity
+    checked = await _checked_rows(app, tenant.tenant_id, args, now, hashes)
     if checked is None:
         return 1
     count, outdated = checked
@@ -60,17 +60,17 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     if args.check:
         print(f"{count} rows valid; nothing written (--check)")
         return 0
-    source = ImportFile(digest.hexdigest(), args.file.name, count)
+    source = ImportFile(hashes.whole.hexdigest(), args.file.name, count)
     if _identity(args.file) != identity:  # while it was checked
         return _said(f"{_CHANGED}; nothing imported")
     principal = Principal(tenant, f"cli:import:{source.digest[:12]}", frozenset({Scope.ADMIN}))
-    as_checked = _Checked(args.file, identity, count, source.digest)
+    as_checked = _Checked(args.file, identity, count)
 
     def rows(after: int) -> Iterator[ImportRow]:
         errors: list[RowError] = []
-        again = hashlib.sha256()
-        read = iter_rows(args.file, region, now, errors, args.timezone, digest=again)
-        return _as_checked(as_checked, read, errors=errors, digest=again, after=after)
+        again = BlockHashes(expected=hashes.blocks)
+        read = iter_rows(args.file, region, now, errors, args.timezone, hashes=again)
+        return _as_checked(as_checked, read, errors=errors, after=after)
 
     try:
         checkpoint = await _run(app, principal, source, rows, args)
@@ -117,32 +117,29 @@ class _Checked(NamedTuple):
     path: Path
     identity: tuple[int, int, int, int]
     rows: int
-    digest: str
 
 
 def _as_checked(
-    checked: _Checked,
-    read: Iterator[ImportRow],
-    *,
-    errors: list[RowError],
-    digest: Any,
-    after: int,
+    checked: _Checked, read: Iterator[ImportRow], *, errors: list[RowError], after: int
 ) -> Iterator[ImportRow]:
-    """The rows after line `after` as the first pass checked them: before each, the file is
-    the one checked, every row so far read as valid; at the end there were as many, and the
-    bytes read are the ones checked (same size and time put back: probe YA). A CRM export
-    landing on the same path mid-way had rows that were never checked imported, or half the
-    file dropped and the import said done, exit 0 (probe XB). Raises FailedPrecondition: the
-    batch being filled is not written, nor is the import marked done."""
+    """The rows after line `after` as the first pass checked them: read from blocks that hash
+    as they did then (cli/file_blocks.py: same size and time put back, probes YA, ZA), the file
+    the same one, every row so far valid, and as many at the end. A CRM export landing on the
+    same path mid-way had rows that were never checked imported, or half the file dropped and
+    the import said done, exit 0 (probe XB). Raises FailedPrecondition: the batches being
+    filled or in flight are not written, nor is the import marked done."""
     seen = 0
-    for row in read:
-        if errors or _identity(checked.path) != checked.identity:
-            raise FailedPrecondition(f"{_CHANGED}; the rows before line {row.line} are imported")
-        seen += 1
-        if row.line > after:
-            yield row
-    if errors or seen != checked.rows or digest.hexdigest() != checked.digest:
-        raise FailedPrecondition(f"{_CHANGED}; the rows it holds now are not all imported")
+    try:
+        for row in read:
+            if errors or _identity(checked.path) != checked.identity:
+                raise FileChanged
+            seen += 1
+            if row.line > after:
+                yield row
+    except FileChanged:
+        raise FailedPrecondition(f"{_CHANGED}; the batches written before are kept") from None
+    if errors or seen != checked.rows:
+        raise FailedPrecondition(f"{_CHANGED}; the batches written before are kept")
 
 
 _CHANGED = (
@@ -208,7 +205,7 @@ _OUTDATED = (
 
 
 async def _checked_rows(
-    app: App, tenant_id: UUID, args: argparse.Namespace, now: datetime, digest: Any
+    app: App, tenant_id: UUID, args: argparse.Namespace, now: datetime, hashes: BlockHashes
 ) -> tuple[int, int] | None:
     """The number of rows, and of grants on a version below its notice's re-consent floor,
     when every row is valid against the catalogue; None (errors printed) when any is not."""
@@ -217,7 +214,7 @@ async def _checked_rows(
     errors: list[RowError] = []
     count = outdated = 0
     region = app.settings.phone_region
-    for row in iter_rows(args.file, region, now, errors, args.timezone, digest=digest):
+    for row in iter_rows(args.file, region, now, errors, args.timezone, hashes=hashes):
         count += 1
         if count % 5000 == 0:  # a SIGTERM (or Ctrl-C) cancels the command at an await
             await asyncio.sleep(0)
