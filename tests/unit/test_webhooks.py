@@ -119,6 +119,8 @@ def test_urls_consentd_posts_to(url: str) -> None:
         ("https://169.16689662/hook", "instance metadata"),
         ("https://[2002:a9fe:a9fe::]/", "instance metadata"),
         ("https://[fd00:ec2::254]/", "instance metadata"),
+        ("https://[fd00:ec2::254%25eth0]/h", "instance metadata"),
+        ("https://[2001::5601:5601]/h", "instance metadata"),  # Teredo of 169.254.169.254
         ("https://100.100.100.200/", "instance metadata"),
         ("https://192.0.0.192/", "instance metadata"),
         ("https://instance-data.ec2.internal/", "instance metadata"),

@@ -162,8 +162,9 @@ def _no_receiver(host: str) -> bool:
     address = _address(name)
     if address is None:
         return False
-    if isinstance(address, ipaddress.IPv6Address):
-        address = address.ipv4_mapped or address.sixtofour or address
+    if isinstance(address, ipaddress.IPv6Address):  # an IPv4 inside (Teredo's client too)
+        teredo = address.teredo[1] if address.teredo else None
+        address = address.ipv4_mapped or address.sixtofour or teredo or address
     return address in _METADATA_ADDRESSES or (
         not address.is_loopback
         and (
@@ -179,7 +180,7 @@ def _address(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The address a URL's host names, in any spelling a resolver takes: 2852039166,
     0xa9fea9fe and 169.254.43518 are 169.254.169.254 to getaddrinfo (probe YA)."""
     try:
-        return ipaddress.ip_address(name)
+        return ipaddress.ip_address(name.split("%", 1)[0])  # fd00:ec2::254%eth0: its zone off
     except ValueError:
         pass
     if not re.fullmatch(r"(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}", name):
