@@ -135,6 +135,20 @@ async def test_an_erasure_closes_the_addresses_the_person_held_before(
     assert (theirs.decision, theirs.subject_id) == (consent_pb2.DECISION_ALLOW, other.subject_id)
 
 
+async def _withdrawn_then_moved(
+    rights: rights_pb2_grpc.RightsServiceStub, stubs: Stubs, old: str, new: str
+) -> None:
+    """A person granted at `old`, withdrew, and moved to `new` (RectifyContact)."""
+    written = await record(stubs, types_pb2.SubjectIdentity(email=old), grant(NEWSLETTER))
+    await withdraw(stubs, by_email(old), NEWSLETTER)
+    await rights.RectifyContact(
+        rights_pb2.RectifyContactRequest(
+            subject=by_id(written.subject_id), kind=rights_pb2.CONTACT_KIND_EMAIL, value=new
+        ),
+        metadata=stubs.metadata,
+    )
+
+
 async def test_no_check_names_an_erased_persons_event(
     stubs: Stubs, channel: grpc.aio.Channel
 ) -> None:
@@ -145,14 +159,7 @@ async def test_no_check_names_an_erased_persons_event(
     rights = rights_pb2_grpc.RightsServiceStub(channel)
     await put_purpose(stubs, "newsletter")
     old, new = f"was-{uuid4().hex[:8]}@example.fr", f"is-{uuid4().hex[:8]}@example.fr"
-    written = await record(stubs, types_pb2.SubjectIdentity(email=old), grant(NEWSLETTER))
-    await withdraw(stubs, by_email(old), NEWSLETTER)
-    await rights.RectifyContact(
-        rights_pb2.RectifyContactRequest(
-            subject=by_id(written.subject_id), kind=rights_pb2.CONTACT_KIND_EMAIL, value=new
-        ),
-        metadata=stubs.metadata,
-    )
+    await _withdrawn_then_moved(rights, stubs, old, new)
     before = await check(stubs, by_email(old), NEWSLETTER)
     assert (before.reason, before.event_id) == (consent_pb2.REASON_WITHDRAWN, "")
     moment = datetime.now(UTC)
@@ -177,14 +184,7 @@ async def test_nothing_said_of_an_erased_person_by_address_carries_an_instant(
     campaign = campaign_pb2_grpc.CampaignServiceStub(channel)
     await put_purpose(stubs, "newsletter")
     old, new, live = (f"{n}-{uuid4().hex[:8]}@example.fr" for n in ("left", "erased", "live"))
-    written = await record(stubs, types_pb2.SubjectIdentity(email=old), grant(NEWSLETTER))
-    await withdraw(stubs, by_email(old), NEWSLETTER)
-    await rights.RectifyContact(
-        rights_pb2.RectifyContactRequest(
-            subject=by_id(written.subject_id), kind=rights_pb2.CONTACT_KIND_EMAIL, value=new
-        ),
-        metadata=stubs.metadata,
-    )
+    await _withdrawn_then_moved(rights, stubs, old, new)
     await _erase(rights, stubs, by_email(new))
     await record(stubs, types_pb2.SubjectIdentity(email=live), grant(NEWSLETTER))
     kept = await withdraw(stubs, by_email(live), NEWSLETTER)

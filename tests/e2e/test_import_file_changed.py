@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,23 +42,9 @@ async def test_an_import_whose_file_changes_mid_way_stops_and_is_not_done(
     first = _rows("old")
     path.write_text(HEADER + "\n".join(first) + "\n")
     env = _env(database_url, owner_url)
-    argv = [sys.executable, "-m", "consentd", "import", "consents", str(path)]
-    child = await asyncio.create_subprocess_exec(
-        *argv, "--tenant", tenant.slug, "--batch-size", "10", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while await _count(app, tenant, IMPORTED) < 100:
-            assert child.returncode is None, "the import ended before the file changed"
-            assert time.monotonic() < deadline, "the import did not get going in 120 s"
-            await asyncio.sleep(0.02)
-        await asyncio.to_thread(_changed, path, first, then)
-        _, err = await asyncio.wait_for(child.communicate(), 120)
-    finally:
-        if child.returncode is None:
-            child.kill()
-            await child.wait()
+    child, err = await _changed_mid_way(
+        app, tenant, env, path, batch=10, after=100, change=lambda: _changed(path, first, then)
+    )
     assert child.returncode == 1, err.decode()
     assert "the file changed since it was checked" in err.decode()
     done = "SELECT count(*) FROM consent_imports WHERE tenant_id = :t AND completed_at IS NOT NULL"
@@ -72,6 +59,37 @@ async def test_an_import_whose_file_changes_mid_way_stops_and_is_not_done(
     rerun = await _import(env, path, tenant.slug)
     assert rerun.returncode == 0, rerun.stderr
     assert await _count(app, tenant, written) == TOTAL
+
+
+async def _changed_mid_way(
+    app: App,
+    tenant: Tenant,
+    env: dict[str, str],
+    path: Path,
+    *,
+    batch: int,
+    after: int,
+    change: Callable[[], None],
+) -> tuple[asyncio.subprocess.Process, bytes]:
+    """The import of `path` run, `change` made once it wrote `after` rows; it and its stderr."""
+    argv = [sys.executable, "-m", "consentd", "import", "consents", str(path)]
+    child = await asyncio.create_subprocess_exec(
+        *argv, "--tenant", tenant.slug, "--batch-size", str(batch), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while await _count(app, tenant, IMPORTED) < after:
+            assert child.returncode is None, "the import ended before the file changed"
+            assert time.monotonic() < deadline, "the import did not get going in 120 s"
+            await asyncio.sleep(0.02)
+        await asyncio.to_thread(change)
+        _, err = await asyncio.wait_for(child.communicate(), 120)
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    return child, err
 
 
 def _changed(path: Path, first: list[str], then: str) -> None:
@@ -95,23 +113,9 @@ async def test_a_file_changed_in_place_with_its_size_and_time_put_back_writes_no
     ]
     path.write_text(HEADER + "\n".join(granted) + "\n")
     env = _env(database_url, owner_url)
-    argv = [sys.executable, "-m", "consentd", "import", "consents", str(path)]
-    child = await asyncio.create_subprocess_exec(
-        *argv, "--tenant", tenant.slug, "--batch-size", "500", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while await _count(app, tenant, IMPORTED) < 500:
-            assert child.returncode is None, "the import ended before the file changed"
-            assert time.monotonic() < deadline, "the import did not get going in 120 s"
-            await asyncio.sleep(0.02)
-        await asyncio.to_thread(_refusals_in_place, path)
-        _, err = await asyncio.wait_for(child.communicate(), 120)
-    finally:
-        if child.returncode is None:
-            child.kill()
-            await child.wait()
+    child, err = await _changed_mid_way(
+        app, tenant, env, path, batch=500, after=500, change=lambda: _refusals_in_place(path)
+    )
     assert child.returncode == 1, err.decode()
     assert "the file changed since it was checked" in err.decode()
     refused = "SELECT count(*) FROM consent_events WHERE tenant_id = :t AND state = 'refused'"
