@@ -37,15 +37,18 @@ def _answer(purpose: Purpose, facts: list[ConsentFact], priors: list[PriorHoldin
 
 
 def test_an_earlier_holders_withdrawal_stays_on_the_contact_point() -> None:
-    """Withdrawn by the person who held it: DENY withdrawn for nobody, since their withdrawal,
-    without naming it: the event is another person's, and its id led to their subject id and
-    record, an erased person's too (probe WA)."""
+    """Withdrawn by the person who held it: DENY withdrawn for nobody, with their event, marked
+    as carried from another person (a check tells it without the event: probe WA)."""
     withdrawn = _fact(ConsentState.WITHDRAWN, 1, 2)
     prior = PriorHolding(T0 + timedelta(minutes=5), withdrawn)
     ruling = decide_contact_point(CONSENT, [], NOW, priors=[prior])
     assert ruling.verdict.decision is Decision.DENY
-    assert (ruling.verdict.reason, ruling.verdict.event_id) == (Reason.WITHDRAWN, None)
+    assert (ruling.verdict.reason, ruling.verdict.event_id) == (
+        Reason.WITHDRAWN,
+        withdrawn.event_id,
+    )
     assert ruling.since == withdrawn.recorded_at
+    assert ruling.carried
 
 
 def test_an_earlier_holders_grant_does_not_follow_the_address() -> None:

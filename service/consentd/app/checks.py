@@ -74,8 +74,8 @@ def _told(
     erased = any(b.kind is BlockKind.ERASED and b.since > at for b in row.blocks)
     if erased and not isinstance(key, UUID):
         return CheckResult(ruling.verdict._replace(event_id=None), None, basis, None)
-    if ruling.carried or row.subject_id is None:
-        return CheckResult(ruling.verdict, row.subject_id, basis, None)
+    if ruling.carried or row.subject_id is None:  # an earlier holder's event: theirs (WA)
+        return CheckResult(ruling.verdict._replace(event_id=None), row.subject_id, basis, None)
     return CheckResult(ruling.verdict, row.subject_id, basis, ruling.since)
 
 

@@ -77,7 +77,8 @@ class Ruling(NamedTuple):
 
     verdict: Verdict
     since: datetime | None
-    # Decided by an earlier holder's DENY: another person's, said without its event or time.
+    # Decided by an earlier holder's DENY: another person's (app/checks.py tells it without
+    # its event or time).
     carried: bool = False
 
 
@@ -111,10 +112,7 @@ def carried(purpose: Purpose, prior: PriorHolding) -> Ruling | None:
     ruling = rule(purpose, facts, prior.ended_at, None, blocks)
     if ruling.verdict.reason not in SUPPRESSING:
         return None
-    # Said without the event: it is another person's (an earlier holder's), and its id led
-    # to their subject id (the feed, an inclusion proof's leaf) and so to their whole record,
-    # an erased person's included (probe WA: the address rectified away before the erasure).
-    return Ruling(ruling.verdict._replace(event_id=None), ruling.since or prior.ended_at, True)
+    return Ruling(ruling.verdict, ruling.since or prior.ended_at, carried=True)
 
 
 def decide_contact_point(
