@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 import grpc
@@ -44,17 +44,34 @@ LOST_AFTER = 2.0
 
 class Reachability:
     """Since when the database probe fails (follow_database says), and whether that is long
-    enough for the gate to refuse calls at once."""
+    enough for the gate to refuse calls at once; `when_lost` callbacks are called then (once
+    per outage), e.g. to refuse the calls queued inside the process."""
 
     def __init__(self) -> None:
         self._failing_since: float | None = None
+        self._lost: list[Callable[[], object]] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def when_lost(self, callback: Callable[[], object]) -> None:
+        self._lost.append(callback)
 
     def answered(self) -> None:
         self._failing_since = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def failed(self) -> None:
         if self._failing_since is None:
             self._failing_since = time.monotonic()
+            if self._lost:
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_later(LOST_AFTER, self._now_lost)
+
+    def _now_lost(self) -> None:
+        self._timer = None
+        for callback in self._lost:
+            callback()
 
     def check(self) -> None:
         """Raises DatabaseLost when the probe has failed for LOST_AFTER seconds and more."""

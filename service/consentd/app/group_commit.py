@@ -6,8 +6,9 @@ run wait for the next one (app/coalescing.py, paced like checks: the next batch 
 as the last took, 10 ms at most), which writes them in one transaction. A lone call runs
 alone, through the one-call path. A batch rolled back before its commit (`Undone`: a race it
 lost, a value the database refused) runs every call alone, so each gets its own answer and
-nothing is written twice, unless the database is not answering (every call gets that); a
-failed commit fails every call of the batch (it may have committed).
+nothing is written twice, unless the database is not answering (every call gets that, and
+so do the calls waiting for the next batch); a failed commit fails every call of the batch (it
+may have committed).
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class GroupCommit(Generic[J, R]):
             max_per_key=per_tenant,
             pace_limit=0.01,
             context=grouping.context,
+            hopeless=grouping.hopeless,
         )
 
     async def submit(self, tenant_id: UUID, job: J, once: Once | None = None) -> R:
@@ -93,6 +95,11 @@ class GroupCommit(Generic[J, R]):
         return outcome
 
     async def _run(self, key: UUID, jobs: list[J]) -> list[R | Exception]:
+        """Raises the database's failure when it did not answer (`Grouping.hopeless`): every
+        call of the batch gets it, and so do the calls waiting for the key's next batch (the
+        Coalescer's `hopeless`), rather than each batch meeting it in turn (100 writes in
+        flight when PostgreSQL froze were answered a ceiling apart; probe PA)."""
+        lost: Exception | None = None
         if len(jobs) > 1:
             try:
                 return await self._together(key, jobs)
@@ -101,8 +108,14 @@ class GroupCommit(Generic[J, R]):
                 # flight answered after 3 ceilings; probe N). Otherwise each alone, its answer.
                 cause = undone.__cause__
                 if isinstance(cause, Exception) and self._grouping.hopeless(cause):
-                    return [cause] * len(jobs)
-        return list(await asyncio.gather(*(self._alone(job) for job in jobs)))
+                    lost = cause
+        if lost is not None:
+            raise lost
+        outcomes = list(await asyncio.gather(*(self._alone(job) for job in jobs)))
+        alone = outcomes[0]
+        if len(outcomes) == 1 and isinstance(alone, Exception) and self._grouping.hopeless(alone):
+            raise alone
+        return outcomes
 
     async def _alone(self, job: J) -> R | Exception:
         try:

@@ -5,6 +5,7 @@ interceptor; and the browser port's own pages (the demo, the preference centre).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from consentd.api.audit_servicer import AuditServicer
@@ -16,6 +17,7 @@ from consentd.api.cookie_servicer import CookieServicer
 from consentd.api.gate import Gate
 from consentd.api.interceptors import ServiceInterceptor
 from consentd.api.methods import methods
+from consentd.api.outages import DatabaseLost
 from consentd.api.pages import DemoPage
 from consentd.api.ratelimit import TenantRateLimiter
 from consentd.api.retention_servicer import RetentionServicer
@@ -78,6 +80,9 @@ def build_api(
     """One servicer per service, each registered with the gRPC server behind one interceptor
     (the Gate, traces and metrics); the browser port reuses some of them."""
     gate = build_gate(settings, store, clock, use_cases.preferences.links)
+    # Writes queued in the process when the database is lost are refused then, not each after
+    # its turn and the database's ceiling (probe PA).
+    gate.reachability.when_lost(partial(use_cases.writers.refuse_waiting, DatabaseLost))
     region = settings.phone_region
     consent_servicer = ConsentServicer(use_cases.consents, region, use_cases.double_opt_in)
     catalog_servicer = CatalogServicer(use_cases.catalog)

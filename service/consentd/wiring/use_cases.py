@@ -69,6 +69,8 @@ class UseCases:
     confirmation_links: ConfirmationLinks
     webhooks: Webhooks
     preferences: PreferenceLinkUses
+    # Consent writes' admission per tenant (refused while queued once the database is lost).
+    writers: TenantWriters
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,7 @@ def build_use_cases(
         preferences=build_preference_links(
             settings, store, secret_key, clock=clock, consents=consents, notifier=notifier
         ),
+        writers=writers,
     )
 
 
