@@ -22,7 +22,7 @@ from consentd.domain.tenancy import Scope
 from consentd.key_files import check_given_keys, local_keys, local_secret
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from consentd.postgres.host import default_data_dir, parent_is_consentd, postmaster_of
-from consentd.postgres.watch import keep_attached, keep_running
+from consentd.postgres.watch import created, keep_attached, keep_running
 from consentd.serving import serve_until_signalled, stop_on_signals
 from consentd.store import schema
 from consentd.store.database import (
@@ -160,7 +160,7 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
     watch = keep_running if started else keep_attached
     watching = asyncio.create_task(watch(embedded, failures, POSTGRES_WATCH_SECONDS))
     try:
-        await asyncio.to_thread(embedded.create_database, "consentd")
+        await created(embedded, "consentd")
         owner = embedded.url("consentd")
         await _migrated(owner, settings)
         runtime = await provision_runtime_role(

@@ -310,3 +310,48 @@ async def test_sigterm_to_a_command_stops_the_postgres_it_started() -> None:
         assert _running({pid}) == []
     finally:
         shutil.rmtree(data, ignore_errors=True)
+
+
+def _ignoring_sigint() -> None:
+    """As a shell's `&` or a job runner starts a command: SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+async def test_a_command_on_a_frozen_cluster_stops_at_once_on_sigterm() -> None:
+    """A CLI command run while the embedded PostgreSQL is frozen waits for it in a psql (up to
+    its 10 s connection timeout); SIGTERM ended the command only once that psql gave up, 4 to
+    8 s later (probe PA). The psql is killed with the command: "terminated", 143, at once."""
+    data = _folder()
+    env = _env(data)
+    frozen: list[int] = []
+    try:
+        async with _server(env) as serve:
+            await _serving(_grpc_port(env), serve)
+            postmaster, _ = _postmaster(data)
+            frozen = [postmaster, *children_of(postmaster)]
+            for pid in frozen:
+                os.kill(pid, signal.SIGSTOP)
+            command = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "consentd", "tenants", "list", env=env,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                preexec_fn=_ignoring_sigint,
+            )  # fmt: skip
+            await asyncio.sleep(3)  # past its start-up: waiting on the frozen cluster
+            assert command.returncode is None, "the command ended before its SIGTERM"
+            signalled = time.monotonic()
+            command.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(command.communicate(), 15)
+            took = time.monotonic() - signalled
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+            frozen = []
+            assert command.returncode == 143, err.decode()
+            assert err.decode().strip().splitlines()[-1] == "consentd: terminated"
+            assert took < 2, f"{took:.1f} s after SIGTERM"
+            serve.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(serve.wait(), 60) == 0
+    finally:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        shutil.rmtree(data, ignore_errors=True)

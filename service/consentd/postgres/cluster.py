@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,19 +226,52 @@ _RECOVERING = ("not yet accepting connections", "the database system is starting
 RECOVERY_SECONDS = 120.0
 
 
-def run_once_ready(argv: list[str], given: bytes, env: dict[str, str]) -> str | None:
+def run_once_ready(
+    argv: list[str], given: bytes, env: dict[str, str], stop: threading.Event | None = None
+) -> str | None:
     """Run a client command (psql) with `given` on its stdin; None once it succeeds, else its
     stderr. A cluster another consentd process restarted may still be recovering: waited for,
     RECOVERY_SECONDS at most (a server started then exited 1 "not yet accepting connections";
-    probe VC)."""
+    probe VC). `stop` set (the caller was cancelled: a signal) kills the command at once: a
+    CLI command's SIGTERM waited for psql's 10 s connection timeout on a frozen cluster (PA)."""
     deadline = time.monotonic() + RECOVERY_SECONDS
     while True:
-        done = subprocess.run(
-            argv, check=False, input=given, capture_output=True, env=env, timeout=60
-        )
-        if done.returncode == 0:
+        code, err = _run(argv, given, env, stop)
+        if code == 0:
             return None
-        err = done.stderr.decode(errors="replace").strip()
         if not any(words in err for words in _RECOVERING) or time.monotonic() > deadline:
             return err
-        time.sleep(0.5)
+        if stop is not None and stop.wait(0.5):
+            return "stopped"
+
+
+def _run(
+    argv: list[str], given: bytes, env: dict[str, str], stop: threading.Event | None
+) -> tuple[int, str]:
+    """The command's exit code and stderr; killed after 60 s or once `stop` is set."""
+    pipe = subprocess.PIPE
+    with subprocess.Popen(argv, stdin=pipe, stdout=pipe, stderr=pipe, env=env) as child:
+        ends = time.monotonic() + 60
+        data: bytes | None = given
+        while True:
+            try:
+                _, err = child.communicate(data, timeout=0.2)
+                return child.returncode, err.decode(errors="replace").strip()
+            except subprocess.TimeoutExpired:
+                data = None  # sent already
+                if (stop is not None and stop.is_set()) or time.monotonic() > ends:
+                    child.kill()
+                    child.communicate()
+                    return -9, "stopped" if stop is not None and stop.is_set() else "timed out"
+
+
+def failed(what: str, said: str) -> str:
+    """`what` failed, as `said` by the client; its connection timeout in an operator's words
+    ("creating database consentd failed: ... timeout expired" was said of a cluster that
+    existed, frozen; probe PA)."""
+    if "timeout expired" not in said:
+        return f"{what} failed: {said}"
+    return (
+        "PostgreSQL did not answer within 10 s (frozen, overloaded or still starting; its log "
+        f"is in the data folder): retry once it answers ({said})"
+    )

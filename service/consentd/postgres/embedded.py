@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from urllib.parse import quote
 
 from consentd.postgres.cluster import (
     Cluster,
+    failed,
     fast_shutdown,
     initdb,
     kill_cluster,
@@ -188,8 +190,8 @@ class EmbeddedPostgres:
         self._port = self._fixed_port
         return killed
 
-    def create_database(self, name: str) -> None:
-        """CREATE DATABASE name unless it exists, with `psql` over TCP as superuser.
+    def create_database(self, name: str, stop: threading.Event | None = None) -> None:
+        """CREATE DATABASE name unless it exists, with `psql` over TCP (killed once `stop` is set).
 
         Raises EmbeddedPostgresError if name does not match ^[a-z_][a-z0-9_]{0,62}$ or
         psql fails (with its stderr)."""
@@ -203,9 +205,9 @@ class EmbeddedPostgres:
         argv = [self._bin("psql"), "-X", "-q", "-w", "-v", "ON_ERROR_STOP=1"]
         argv += ["-h", "127.0.0.1", "-p", str(self.port), "-U", self.superuser]
         env = clean_env(PGPASSWORD=self._password or "", PGCONNECT_TIMEOUT="10")
-        err = run_once_ready([*argv, "-d", "postgres"], sql.encode(), env)
+        err = run_once_ready([*argv, "-d", "postgres"], sql.encode(), env, stop)
         if err is not None:
-            raise EmbeddedPostgresError(f"creating database {name} failed: {err}")
+            raise EmbeddedPostgresError(failed(f"creating database {name}", err))
 
     def __enter__(self) -> Self:
         self.start()

@@ -1,7 +1,8 @@
 """Watching the embedded PostgreSQL: the one serve started is restarted on its port when it
 exits on its own (once there is room, on a full disk), and serve stopped (exit 1) when it
 cannot be; the one another consentd
-process started (serve attached to it) is started here when that process stops it."""
+process started (serve attached to it) is started here when that process stops it. And its
+database made, by a psql that a signal stops at once."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import threading
 
 import structlog
 
@@ -155,3 +157,14 @@ def _headline(error: str) -> str:
     cause = [line for line in fatal if not any(a in line for a in _CONNECTION_ANSWERS)]
     panic = [line for line in lines[1:] if "PANIC" in line]
     return f"{lines[0]} {(panic or cause or fatal or [''])[0]}".strip()
+
+
+async def created(embedded: EmbeddedPostgres, name: str) -> None:
+    """The database made unless it exists; its psql killed when this is cancelled (a CLI
+    command's SIGTERM waited for the thread: psql's 10 s on a frozen cluster; probe PA)."""
+    stop = threading.Event()
+    try:
+        await asyncio.to_thread(embedded.create_database, name, stop)
+    except asyncio.CancelledError:
+        stop.set()
+        raise
