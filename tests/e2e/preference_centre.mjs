@@ -196,6 +196,23 @@ try {
     rows: await frame.$$eval("#consents tbody tr", (rows) => rows.length),
     error: await frame.textContent("#error"),
   });
+  // The same page opens it in a popup (which gets a copy of the tab's sessionStorage), then
+  // sends the tab itself there: neither is the person's return to the page (probe QB).
+  const [popup] = await Promise.all([
+    context.waitForEvent("page"),
+    page.evaluate((url) => void window.open(url), target),
+  ]);
+  await popup.waitForSelector("body[data-ready]", { timeout: 15000 });
+  const seen = async (tab) => ({
+    ready: await tab.$eval("body", (b) => b.dataset.ready),
+    rows: await tab.$$eval("#consents tbody tr", (rows) => rows.length),
+    opener: await tab.evaluate(() => window.opener !== null),
+  });
+  const opened = await seen(popup);
+  await popup.close();
+  await page.goto(target);
+  await page.waitForSelector("body[data-ready]", { timeout: 15000 });
+  await say("opened-elsewhere", { popup: opened, sent: await seen(page) });
   framer.close();
 
   const other = await context.browser().newContext({ locale: "fr-FR" });

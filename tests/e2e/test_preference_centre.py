@@ -361,6 +361,10 @@ async def _walk(
     assert (framed["ready"], framed["rows"]) == ("error", 0)
     # In English: the person chose it above, and the tab keeps it (probe FH: lost on reload).
     assert framed["error"].startswith("Open this page from your customer portal")
+    # Opened from that page in a popup, or the tab sent there: not the person's page either.
+    elsewhere = await browser.step("opened-elsewhere")
+    assert elsewhere["popup"] == {"ready": "error", "rows": 0, "opener": False}, elsewhere
+    assert (elsewhere["sent"]["ready"], elsewhere["sent"]["rows"]) == ("error", 0), elsewhere
 
     other_person = await browser.step("other-person")
     assert (other_person["rows"], other_person["error"]) == (["newsletter"], "")

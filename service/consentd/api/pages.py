@@ -22,9 +22,12 @@ PREFERENCES_FILES = {
     "/preferences/": ("index.html", "text/html; charset=utf-8"),
     "/preferences/preferences.js": ("dist/preferences.js", "text/javascript; charset=utf-8"),
 }
-# Framing is the portal's choice (it embeds the page); the page itself loads nothing else.
+# Framing is the portal's choice (it embeds the page); the page itself loads nothing else. A
+# page of another origin that opens it in a popup keeps no hold on it (no `window.opener`, no
+# navigating it later; probe QB).
 PREFERENCES_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; style-src 'self' 'unsafe-inline'"),
+    (b"cross-origin-opener-policy", b"same-origin"),
     (b"referrer-policy", b"no-referrer"),
     (b"x-content-type-options", b"nosniff"),
 ]

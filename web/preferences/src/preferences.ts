@@ -34,7 +34,14 @@ const fragment = new URLSearchParams(location.hash.slice(1));
 // request (clickjacking, probe AE). The portal that embeds the page gives it the token; the
 // frame's URL is in no address bar, so the token stays there for a reload of the frame.
 const framed = window.top !== window.self;
-const token = fragment.get("token") ?? (framed ? "" : sessionStorage.getItem(STORED)) ?? "";
+// And only when this tab comes back to the page (a reload, back or forward): a page of another
+// origin that opened it in a popup (which gets a copy of the tab's sessionStorage) or sent this
+// tab to it found the token too, the page as the person's, unframed, one click from a grant or
+// a withdrawal of everything (probe QB).
+const arrival = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
+const returned = arrival?.type === "reload" || arrival?.type === "back_forward";
+const kept = framed || !returned ? "" : sessionStorage.getItem(STORED);
+const token = fragment.get("token") ?? kept ?? "";
 const confirmCode = fragment.get("confirm") ?? "";
 const asked = fragment.get("lang") ?? sessionStorage.getItem(LANGUAGE) ?? navigator.language;
 let language: Language = asked.startsWith("en") ? "en" : "fr";
