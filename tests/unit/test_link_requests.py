@@ -11,7 +11,8 @@ from uuid import UUID, uuid4
 import pytest
 from structlog.testing import capture_logs
 
-from consentd.app.link_requests import LinkRequests
+from consentd.app import link_requests
+from consentd.app.link_requests import LinkRequests, client_network
 from consentd.app.preference_links import PreferenceLinks
 from consentd.domain.errors import ResourceExhausted
 from consentd.domain.identifiers import IdentifierKind, normalise_email
@@ -106,3 +107,42 @@ async def test_the_pages_tenant_is_read_once_in_a_while() -> None:
     for _ in range(100):
         assert await requests.tenant(TENANT.tenant_id) == TENANT
     assert reads == [TENANT.tenant_id]
+
+
+def test_a_clients_ipv6_network_counts_as_one_client() -> None:
+    """One host holds a whole IPv6 /64: counted by address, it asked without end (and 70 such
+    addresses shut the tenant's page for everyone; probe QB). IPv4, mapped or not, by address."""
+    requests = _requests(_Relay())
+    for n in range(10):
+        requests.admit_client(f"2001:db8:1:2::{n + 1:x}")
+    with pytest.raises(ResourceExhausted):
+        requests.admit_client("2001:db8:1:2:ffff::9")
+    requests.admit_client("2001:db8:1:3::1")  # the next /64: another client
+    assert client_network("::ffff:203.0.113.7") == client_network("203.0.113.7") == "203.0.113.7"
+    assert client_network("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64"
+    assert client_network("") == ""  # no address known (a socket without one)
+
+
+async def test_a_full_memory_of_mailed_addresses_forgets_only_the_old_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Forgotten all at once past REMEMBERED, asks spread over a few tenants' pages could mail
+    an address again within minutes (probe QB). Those asked more than ADDRESS_SECONDS ago go;
+    when every one is recent, a new ask mails nobody (logged), and a recent one stays known."""
+    monkeypatch.setattr(link_requests, "REMEMBERED", 3)
+    relay = _Relay()
+    relay.fail = False
+    requests = _requests(relay)
+    for n in range(3):
+        requests.ask(TENANT, normalise_email(f"p{n}@example.fr"))
+    await asyncio.sleep(0.05)
+    with capture_logs() as logs:
+        requests.ask(TENANT, normalise_email("p3@example.fr"))  # all recent: not mailed
+        requests.ask(TENANT, normalise_email("p0@example.fr"))  # still known as sent lately
+        await asyncio.sleep(0.05)
+    assert [e["outcome"] for e in logs] == ["too_many", "sent_lately"]
+    assert len(relay.sent) == 3
+    monkeypatch.setattr(link_requests, "ADDRESS_SECONDS", 0.01)
+    requests.ask(TENANT, normalise_email("p3@example.fr"))  # the old ones go: mailed
+    await asyncio.sleep(0.05)
+    assert len(relay.sent) == 4

@@ -6,14 +6,16 @@ customer), and it comes before any look-up (nor one in its timing).
 
 Bounded, per process: one message per address in ADDRESS_SECONDS (the same address asked ten
 times gets one mail: nobody can flood a person's mailbox from the page); CLIENT_ASKS asks a
-minute per client address and TENANT_ASKS per tenant, of well-formed addresses (more are
-RESOURCE_EXHAUSTED, said 429: they bound the look-ups); TENANT_MAILS mails a minute per tenant,
+minute per client address (an IPv6 address's /64) and TENANT_ASKS per tenant, of well-formed
+addresses (more are RESOURCE_EXHAUSTED, said 429: they bound the look-ups); TENANT_MAILS mails a
+minute per tenant,
 counted when one goes to a known person (past them a mail is dropped, logged `tenant_busy`: six
 clients asking for made-up addresses kept a tenant's page at 429 for everyone; probe PA)."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from uuid import UUID
 
@@ -88,7 +90,7 @@ class LinkRequests:
         one refused spends nothing of the tenant's (probe MA). Raises ResourceExhausted."""
         if len(self._clients) >= REMEMBERED:
             self._clients = _buckets(CLIENT_ASKS)
-        self._clients.take(client, BUSY)
+        self._clients.take(client_network(client), BUSY)
 
     def admit(self, tenant: Tenant) -> None:
         """One ask of a well-formed address of the tenant's page. Raises ResourceExhausted."""
@@ -105,7 +107,12 @@ class LinkRequests:
             log.info("preference_link_asked", tenant=tenant.slug, outcome="sent_lately")
             return
         if len(self._sent) >= REMEMBERED:
-            self._sent.clear()
+            # Those asked long enough ago go; forgetting all at once let asks spread over a
+            # few tenants' pages mail an address again within minutes (probe QB).
+            self._sent = {d: at for d, at in self._sent.items() if now - at < ADDRESS_SECONDS}
+            if len(self._sent) >= REMEMBERED:
+                log.warning("preference_link_asked", tenant=tenant.slug, outcome="too_many")
+                return
         self._sent[digest] = now
         task = asyncio.create_task(self._send(tenant, address, digest))
         self._tasks.add(task)
@@ -147,6 +154,20 @@ class LinkRequests:
         except Exception as error:  # noqa: BLE001 - the relay or the database: said, not raised
             log.warning("preference_link_failed", tenant=tenant.slug, error=type(error).__name__)
             self._sent.pop(digest, None)  # nothing went: the person may ask again at once
+
+
+def client_network(client: str) -> str:
+    """The bucket of a client address: an IPv6 address's /64 (one host holds a whole /64:
+    counted by address, one machine asked without end; probe QB), any other as it is."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def _buckets(per_minute: float) -> TokenBuckets:
