@@ -45,7 +45,7 @@ from consentd.app.retention_settings import RetentionSettingsUseCases
 from consentd.app.rights import RightsUseCases
 from consentd.app.unsubscribe import Unsubscribes
 from consentd.config import Settings
-from consentd.domain.audit import CheckpointSigner
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.jobs.sequencer import Sequencer
 from consentd.notifiers import notifier_of
 from consentd.store.connections import terminate_connections
@@ -213,7 +213,9 @@ def bootstrap(
     the jobs that span them. `audit_key` is the checkpoint signing seed. `telemetry` (traces
     and metrics) defaults to no exporter and a registry nobody serves; the App closes it."""
     known_region(settings.phone_region)
-    signer = CheckpointSigner(audit_key or derived_signing_key(secret_key))
+    signer = CheckpointSigner(
+        audit_key or derived_signing_key(secret_key), settings.audit_retired_keys
+    )
     # Writers queue audit entries; the sequencer chains them into the log and the feed, then
     # wakes the feed's watchers (hub).
     hub = ChangeHub()

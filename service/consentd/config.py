@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from consentd import config_values
-from consentd.config_values import ConfigError, folder, migrations, region
+from consentd.config_values import (
+    ConfigError,
+    folder,
+    migrations,
+    region,
+    retired_keys,
+    signing_key,
+)
 from consentd.domain.slugs import SLUG, SLUG_RULE
 
 __all__ = ["ConfigError", "Settings", "UnsafeRuntimeRole"]
@@ -53,6 +60,8 @@ class Settings:
     reuse_port: bool = False
     event_loop: str = "uvloop"
     audit_signing_key: bytes | None = None
+    # The public halves of the keys it replaced (their heads and checkpoints still verify).
+    audit_retired_keys: tuple[bytes, ...] = ()
     audit_checkpoint_every: int = 1000
     demo: bool = False
     purge_interval_seconds: float = 86400.0
@@ -116,7 +125,8 @@ class Settings:
             migrations_dir=migrations(env.get("CONSENTD_MIGRATIONS_DIR", "")),
             reuse_port=_flag(env, "CONSENTD_REUSE_PORT", default=False),
             event_loop=_choice(env, "CONSENTD_EVENT_LOOP", ("uvloop", "asyncio"), "uvloop"),
-            audit_signing_key=_signing_key(env.get("CONSENTD_AUDIT_SIGNING_KEY")),
+            audit_signing_key=signing_key(env.get("CONSENTD_AUDIT_SIGNING_KEY")),
+            audit_retired_keys=retired_keys(env.get("CONSENTD_AUDIT_RETIRED_KEYS", "")),
             audit_checkpoint_every=_whole(env, "CONSENTD_AUDIT_CHECKPOINT_EVERY", 1000, high=10**9),
             demo=_flag(env, "CONSENTD_DEMO", default=False),
             purge_interval_seconds=_number(
@@ -176,19 +186,6 @@ def _secret(value: str | None) -> bytes | None:
         raise ConfigError("CONSENTD_SECRET_KEY must be base64 (32 random bytes or more)") from None
     if len(key) < 32:
         raise ConfigError("CONSENTD_SECRET_KEY must decode to at least 32 bytes")
-    return key
-
-
-def _signing_key(value: str | None) -> bytes | None:
-    name = "CONSENTD_AUDIT_SIGNING_KEY"
-    if not value:
-        return None
-    try:
-        key = base64.b64decode(value.strip(), validate=True)
-    except binascii.Error:
-        raise ConfigError(f"{name} must be base64 of a 32-byte Ed25519 seed") from None
-    if len(key) != 32:
-        raise ConfigError(f"{name} must decode to exactly 32 bytes (an Ed25519 seed)")
     return key
 
 

@@ -3,6 +3,8 @@ heavy imports, as `consentd health` reads the settings too."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import urllib.parse
@@ -171,3 +173,31 @@ def tls_query(name: str, query: str) -> str:
             raise ConfigError(f"{name}: {key} {value!r} is not a file consentd can read")
         taken.append((key, value))
     return "?" + "&".join(f"{k}={urllib.parse.quote(v, safe='/:,')}" for k, v in taken)
+
+
+def signing_key(value: str | None) -> bytes | None:
+    """CONSENTD_AUDIT_SIGNING_KEY: base64 of a 32-byte Ed25519 seed."""
+    name = "CONSENTD_AUDIT_SIGNING_KEY"
+    if not value:
+        return None
+    try:
+        key = base64.b64decode(value.strip(), validate=True)
+    except binascii.Error:
+        raise ConfigError(f"{name} must be base64 of a 32-byte Ed25519 seed") from None
+    if len(key) != 32:
+        raise ConfigError(f"{name} must decode to exactly 32 bytes (an Ed25519 seed)")
+    return key
+
+
+def retired_keys(value: str) -> tuple[bytes, ...]:
+    """CONSENTD_AUDIT_RETIRED_KEYS: the public keys of earlier signing keys, as
+    `consentd audit checkpoint` printed them (64 hex digits each), separated by commas."""
+    keys = []
+    for word in filter(None, (w.strip() for w in value.split(","))):
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", word):
+            raise ConfigError(
+                "CONSENTD_AUDIT_RETIRED_KEYS must list Ed25519 public keys, 64 hex digits each "
+                "(the `public_key` of an old proof), separated by commas"
+            )
+        keys.append(bytes.fromhex(word))
+    return tuple(keys)

@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.config import ConfigError, Settings
-from consentd.domain.audit import CheckpointSigner
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.store.driver import quiet_engine
 from consentd.store.key_check import Stored, keep_check, proven, runtime_sample, stored_data
 
@@ -53,11 +53,13 @@ async def _local_keys(settings: Settings, home: Path, owner: AsyncEngine) -> tup
     where = "CONSENTD_SECRET_KEY" if settings.secret_key else str(key_path)
     if _check_secret(key, stored, where, restore):
         await keep_check(owner, key)
-    tell_signing_key(audit_key, stored.signed_by)
+    tell_signing_key(audit_key, stored.signed_by, settings.audit_retired_keys)
     return key, audit_key
 
 
-async def check_given_keys(runtime: AsyncEngine, secret: bytes, audit_key: bytes) -> None:
+async def check_given_keys(
+    runtime: AsyncEngine, secret: bytes, audit_key: bytes, retired: tuple[bytes, ...] = ()
+) -> None:
     """local_keys' checks for a database consentd does not run, read through the runtime role:
     a wrong CONSENTD_SECRET_KEY served beside the data, finding nobody (embedded mode refuses
     it). Raises ConfigError."""
@@ -65,7 +67,7 @@ async def check_given_keys(runtime: AsyncEngine, secret: bytes, audit_key: bytes
     restore = "set the secret this database was written with"
     if _check_secret(secret, stored, "CONSENTD_SECRET_KEY", restore):
         await keep_check(runtime, secret)
-    tell_signing_key(audit_key, stored.signed_by)
+    tell_signing_key(audit_key, stored.signed_by, retired)
 
 
 def _check_secret(key: bytes, stored: Stored, where: str, restore: str) -> bool:
@@ -81,17 +83,21 @@ def _check_secret(key: bytes, stored: Stored, where: str, restore: str) -> bool:
     return bool(verdict)
 
 
-def tell_signing_key(audit_key: bytes, signed_by: str | None) -> None:
+def tell_signing_key(
+    audit_key: bytes, signed_by: str | None, retired: tuple[bytes, ...] = ()
+) -> None:
     """A signing key other than the one the log was last signed with (a tree head or a
-    checkpoint): a rotation (docs/operations.md, Keys) or a mistake, which `audit verify` later
-    reads as a bad signature (probe DN: accepted without a word)."""
-    key_id = CheckpointSigner(audit_key).key_id
-    if signed_by is not None and signed_by != key_id:
+    checkpoint), and not a retired one named in CONSENTD_AUDIT_RETIRED_KEYS: a rotation not
+    finished (docs/operations.md, Keys) or a mistake, which `audit verify` later names (probe
+    DN: accepted without a word)."""
+    signer = CheckpointSigner(audit_key, retired)
+    if signed_by is not None and not signer.knows(signed_by):
         log.warning(
-            "audit_signing_key_changed", signed_by=signed_by, key_id=key_id,
-            hint="the audit log was last signed with another key: older "
-            "checkpoints no longer verify with this one; if this is not a planned rotation "
-            "(docs/operations.md, Keys), restore the key",
+            "audit_signing_key_changed", signed_by=signed_by, key_id=signer.key_id,
+            hint="the audit log was last signed with another key, not listed in "
+            "CONSENTD_AUDIT_RETIRED_KEYS: what it signed cannot be verified; if this is a "
+            "rotation, list the old key's public half there (docs/operations.md, Keys), "
+            "else restore the key",
         )  # fmt: skip
 
 

@@ -106,7 +106,7 @@ async def _given_database(settings: Settings, url: str) -> Database:
     # One connection for the start's checks, through the runtime role.
     runtime = quiet_engine(url)
     try:
-        keys = (settings.secret_key, settings.audit_signing_key)
+        keys = (settings.secret_key, settings.audit_signing_key, settings.audit_retired_keys)
         await _checked(runtime, keys, settings.migrations_dir)
     finally:
         await runtime.dispose()
@@ -114,7 +114,7 @@ async def _given_database(settings: Settings, url: str) -> Database:
 
 
 async def _checked(
-    runtime: AsyncEngine, keys: tuple[bytes, bytes], migrations_dir: Path | None
+    runtime: AsyncEngine, keys: tuple[bytes, bytes, tuple[bytes, ...]], migrations_dir: Path | None
 ) -> None:
     """A given database's checks before serving: its schema, the role, the keys (the service
     secret, the audit signing seed)."""

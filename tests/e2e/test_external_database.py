@@ -19,7 +19,7 @@ from structlog.testing import capture_logs
 
 from consentd.bootstrap import App, bootstrap
 from consentd.config import Settings
-from consentd.domain.audit import CheckpointSigner
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.key_files import tell_signing_key
 from consentd.postgres.embedded import EmbeddedPostgres
 from consentd.store.database import alembic_config, migrate

@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from consentd.bootstrap import App
-from consentd.domain.audit import AuditRecord, CheckpointSigner
+from consentd.domain.audit import AuditRecord
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.domain.tenancy import Tenant
 from consentd.store.audit import SqlAudit
 from consentd.store.database import RUNTIME_ROLE

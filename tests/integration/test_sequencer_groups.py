@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
-from consentd.domain.audit import AuditRecord, CheckpointSigner
+from consentd.domain.audit import AuditRecord
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.domain.tenancy import Tenant
 from consentd.store.sequencer import SqlSequencer
 from consentd.store.uow import SqlUnitOfWork

@@ -15,10 +15,10 @@ from consentd.domain.audit import (
     GENESIS,
     AuditEntry,
     AuditRecord,
-    CheckpointSigner,
     Head,
     chain,
 )
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.domain.audit_verify import ChainVerifier
 from consentd.domain.merkle import Frontier
 
@@ -154,3 +154,39 @@ def test_the_proof_document_carries_what_a_verifier_needs() -> None:
     assert bytes.fromhex(proof["public_key"]) == SIGNER.public_key
     with pytest.raises(ValueError, match="32 bytes"):
         CheckpointSigner(b"short")
+
+
+def test_heads_signed_before_a_rotation_verify_under_the_retired_key() -> None:
+    """Tree heads signed by the key before a rotation: with its public half retired they
+    verify; without it the check goes on to the end, names an edit further on first, and
+    otherwise says which key signed what (it said "bad signature" at the first head and
+    checked nothing after it: later edits went unnamed; probe QC)."""
+    entries = build(8)
+    old, new = CheckpointSigner(bytes(32)), CheckpointSigner(bytes(range(1, 33)))
+    tree = Frontier(0, [])
+    heads = []
+    for entry in entries:
+        tree.append(entry.leaf_hash())
+        if entry.seq in (2, 6):
+            heads.append(old.sign_tree(TENANT, entry.seq, tree.root(), T0))
+    head = Head(8, entries[-1].entry_hash, 0)
+
+    def checked(signer: CheckpointSigner, chain: list[AuditEntry]):  # type: ignore[no-untyped-def]
+        verifier = ChainVerifier(TENANT, head, (), signer, heads)
+        verifier.feed(chain)
+        return verifier.finish()
+
+    unknown = checked(new, entries)
+    assert (unknown.ok, unknown.bad_seq, unknown.entries_checked) == (False, 2, 8)
+    assert f"signed by key {old.key_id}, neither this key ({new.key_id})" in unknown.problem
+    edited = [*entries[:4], replace(entries[4], action="consent.withdrawn"), *entries[5:]]
+    assert checked(new, edited).bad_seq == 5  # the edit, not the head signed before it
+    rotated = CheckpointSigner(bytes(range(1, 33)), retired=[old.public_key])
+    assert checked(rotated, entries).ok
+    assert rotated.public_key_of(old.key_id) == old.public_key
+    forged = replace(heads[1], signature=bytes(64))
+    verifier = ChainVerifier(TENANT, head, (), rotated, [heads[0], forged])
+    verifier.feed(entries)
+    report = verifier.finish()
+    assert (report.ok, report.bad_seq) == (False, 6)
+    assert "bad signature" in report.problem

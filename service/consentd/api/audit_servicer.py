@@ -105,7 +105,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     ) -> pb.GetAuditTreeHeadResponse:
         head = await self._audit.tree_head(principal().tenant, request.tree_size)
         return pb.GetAuditTreeHeadResponse(
-            head=tree_head_out(head), public_key=self._audit.public_key.hex()
+            head=tree_head_out(head), public_key=self._audit.public_key_of(head.key_id).hex()
         )
 
     async def ProveAuditInclusion(
@@ -123,7 +123,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             leaf_input=proof.leaf_input.hex(),
             audit_path=[node.hex() for node in proof.path],
             head=tree_head_out(proof.head),
-            public_key=self._audit.public_key.hex(),
+            public_key=self._audit.public_key_of(proof.head.key_id).hex(),
         )
 
     async def ProveAuditConsistency(
@@ -136,7 +136,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             first=tree_head_out(proof.first),
             second=tree_head_out(proof.second),
             consistency_path=[node.hex() for node in proof.path],
-            public_key=self._audit.public_key.hex(),
+            public_key=self._audit.public_key_of(proof.second.key_id).hex(),
         )
 
     async def ScopeBreach(

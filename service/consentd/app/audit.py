@@ -17,7 +17,8 @@ from consentd.app.ports import (
     UnitOfWorkFactory,
 )
 from consentd.domain import merkle
-from consentd.domain.audit import Checkpoint, CheckpointSigner, Head
+from consentd.domain.audit import Checkpoint, Head
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.domain.audit_verify import ChainVerifier, VerifyReport
 from consentd.domain.breach import TenantScope, TouchedSubject, Window
 from consentd.domain.errors import FailedPrecondition, InvalidInput, NotFound
@@ -50,6 +51,12 @@ class AuditUseCases:
     @property
     def public_key(self) -> bytes:
         return self._signer.public_key
+
+    def public_key_of(self, key_id: str) -> bytes:
+        """The public key that signed as `key_id` (a retired one, CONSENTD_AUDIT_RETIRED_KEYS),
+        else the current key: a proof of a head signed before a rotation named the new key,
+        and failed the documented check (probe QC)."""
+        return self._signer.public_key_of(key_id)
 
     async def verify(self, tenant: Tenant) -> VerifyReport:
         """Recompute the tenant's chain from its start (or retention's anchoring checkpoint),

@@ -36,7 +36,8 @@ import structlog
 
 from consentd.app.ports import Clock, JobUnitOfWorkFactory, TenantList
 from consentd.app.request_log import open_requests_note
-from consentd.domain.audit import Action, AuditRecord, CheckpointSigner
+from consentd.domain.audit import Action, AuditRecord
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.domain.retention import (
     CLOCK_MARGIN,
     Category,

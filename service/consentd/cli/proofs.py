@@ -12,12 +12,15 @@ from typing import Any
 
 from consentd.bootstrap import App
 from consentd.domain.canonical import stamp
-from consentd.domain.proofs import TreeHead
+from consentd.domain.proofs import InclusionProof, TreeHead
 from consentd.domain.tenancy import Tenant
 
 
-def head_document(head: TreeHead) -> dict[str, Any]:
+def head_document(head: TreeHead, public_key: bytes | None = None) -> dict[str, Any]:
+    """The head as printed; with the key that signed it, when given."""
+    key = {"public_key": public_key.hex()} if public_key is not None else {}
     return {
+        **key,
         "tree_size": head.tree_size,
         "root_hash": head.root_hash.hex(),
         "signed_at": stamp(head.signed_at),
@@ -28,41 +31,39 @@ def head_document(head: TreeHead) -> dict[str, Any]:
 
 
 async def proof_document(app: App, tenant: Tenant, args: argparse.Namespace) -> dict[str, Any]:
-    """The tree head, or an inclusion or consistency proof, as `args` ask."""
-    key = app.audit.public_key.hex()
-    base = {"tenant": tenant.slug, "public_key": key}
+    """The tree head, or an inclusion or consistency proof, as `args` ask. `public_key`: the
+    key that signed the head (a retired one for a head signed before a rotation)."""
+
+    def base(head: TreeHead) -> dict[str, Any]:
+        return {"tenant": tenant.slug, "public_key": app.audit.public_key_of(head.key_id).hex()}
+
     if args.action == "tree-head":
         head = await app.audit.tree_head(tenant, args.tree_size)
-        return {**base, "format": "consentd-audit-tree-head/1", "head": head_document(head)}
+        return {**base(head), "format": "consentd-audit-tree-head/1", "head": head_document(head)}
     if args.action == "evidence":
         head, proofs = await app.audit.evidence(tenant, args.subject, args.tree_size)
         return {
-            **base,
+            **base(head),
             "format": "consentd-audit-evidence/1",
             "subject_id": str(args.subject),
             "head": head_document(head),
-            "entries": [
-                {
-                    "seq": proof.seq,
-                    "leaf_index": proof.seq - 1,
-                    "leaf_input": proof.leaf_input.hex(),
-                    "audit_path": [node.hex() for node in proof.path],
-                }
-                for proof in proofs
-            ],
+            "entries": [_path(proof) for proof in proofs],
         }
     if args.first is not None:
         consistency = await app.audit.prove_consistency(tenant, args.first, args.tree_size)
+        first, second = consistency.first, consistency.second
+        # The first head's own key when another key signed it (before a rotation).
+        older = app.audit.public_key_of(first.key_id) if first.key_id != second.key_id else None
         return {
-            **base,
+            **base(second),
             "format": "consentd-audit-consistency/1",
-            "first": head_document(consistency.first),
+            "first": head_document(first, older),
             "second": head_document(consistency.second),
             "consistency_path": [node.hex() for node in consistency.path],
         }
     proof = await app.audit.prove_inclusion(tenant, args.seq or 0, args.fact, args.tree_size)
     return {
-        **base,
+        **base(proof.head),
         "format": "consentd-audit-inclusion/1",
         "seq": proof.seq,
         "leaf_index": proof.seq - 1,
@@ -71,4 +72,13 @@ async def proof_document(app: App, tenant: Tenant, args: argparse.Namespace) -> 
         "audit_path": [node.hex() for node in proof.path],
         "root_hash": proof.head.root_hash.hex(),
         "head": head_document(proof.head),
+    }
+
+
+def _path(proof: InclusionProof) -> dict[str, Any]:
+    return {
+        "seq": proof.seq,
+        "leaf_index": proof.seq - 1,
+        "leaf_input": proof.leaf_input.hex(),
+        "audit_path": [node.hex() for node in proof.path],
     }

@@ -27,12 +27,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
 from consentd.domain.canonical import canonical, check_json, stamp
-from consentd.domain.proofs import TreeHead, tree_head_message
 
 GENESIS = bytes(32)
 Payload = Mapping[str, Any]
@@ -255,36 +250,6 @@ def checkpoint_message(
             "key": key_id,
         }
     )
-
-
-class CheckpointSigner:
-    """Ed25519 signing of checkpoints; the key never enters the database."""
-
-    def __init__(self, seed: bytes) -> None:
-        if len(seed) != 32:
-            raise ValueError("the audit signing key must be 32 bytes (an Ed25519 seed)")
-        self._key = Ed25519PrivateKey.from_private_bytes(seed)
-        self.public_key = self._key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        self.key_id = hashlib.sha256(self.public_key).hexdigest()[:16]
-
-    def sign(self, tenant_id: UUID, seq: int, digest: bytes, at: datetime) -> Checkpoint:
-        message = checkpoint_message(tenant_id, seq, digest, at, self.key_id)
-        return Checkpoint(tenant_id, seq, digest, at, self.key_id, self._key.sign(message))
-
-    def sign_tree(self, tenant_id: UUID, size: int, root: bytes, at: datetime) -> TreeHead:
-        message = tree_head_message(tenant_id, size, root, at, self.key_id)
-        return TreeHead(tenant_id, size, root, at, self.key_id, self._key.sign(message))
-
-    def verifies(self, signed: Checkpoint | TreeHead) -> bool:
-        """True when this key signed the checkpoint or tree head as it stands."""
-        if signed.key_id != self.key_id:
-            return False
-        public = Ed25519PublicKey.from_public_bytes(self.public_key)
-        try:
-            public.verify(signed.signature, signed.message())
-        except InvalidSignature:
-            return False
-        return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from consentd.domain.audit import Action, AuditRecord, CheckpointSigner
+from consentd.domain.audit import Action, AuditRecord
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.domain.canonical import stamp
 from consentd.domain.tenancy import StoredKey, Tenant, TokenIssuer
 from consentd.store.audit import SqlAudit

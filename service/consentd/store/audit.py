@@ -22,10 +22,10 @@ from consentd.domain.audit import (
     AuditEntry,
     AuditRecord,
     Checkpoint,
-    CheckpointSigner,
     Head,
     Payload,
 )
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.domain.canonical import canonical
 from consentd.domain.errors import FailedPrecondition
 from consentd.domain.merkle import Tree

@@ -26,7 +26,8 @@ from opentelemetry.instrumentation.utils import suppress_instrumentation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.app.ports import Integrated
-from consentd.domain.audit import GENESIS, AuditEntry, CheckpointSigner, chained
+from consentd.domain.audit import GENESIS, AuditEntry, chained
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.domain.merkle import Frontier
 from consentd.store.audit_tree import leaves
 from consentd.store.connections import connected, terminate_connections

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from consentd.app.idempotency import NO_ANSWER, Once
 from consentd.app.ports import ChangeSignal, PartQuery, PartRead, PartWrite
-from consentd.domain.audit import CheckpointSigner
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.domain.model import ConsentEvent
 from consentd.store.audit import SqlAudit
 from consentd.store.breach import SqlBreach

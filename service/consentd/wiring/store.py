@@ -12,7 +12,7 @@ from consentd.app.changes import ChangeHub
 from consentd.app.idempotency import Once
 from consentd.app.ports import Clock
 from consentd.config import Settings
-from consentd.domain.audit import CheckpointSigner
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.jobs.sequencer import PARALLEL, Sequencer
 from consentd.store.admin import SqlAdmin
 from consentd.store.connections import create_engine

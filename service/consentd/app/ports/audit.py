@@ -12,10 +12,10 @@ from consentd.domain.audit import (
     AuditEntry,
     AuditRecord,
     Checkpoint,
-    CheckpointSigner,
     Head,
     Payload,
 )
+from consentd.domain.audit_signer import CheckpointSigner
 from consentd.domain.merkle import Tree
 from consentd.domain.proofs import FactCheck, TreeHead
 
