@@ -16,14 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentd.app.commands import Choice, RecordConsent
-from consentd.bootstrap import App
+from consentd.bootstrap import App, bootstrap
+from consentd.config import Settings
 from consentd.domain.audit import AuditRecord, chain
 from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.model import ConsentState, Notice, Source
 from consentd.domain.rights import RequestKind
 from consentd.domain.tenancy import Tenant
 from consentd.store.tables import audit_entries, audit_heads, audit_tree_heads
-from tests.conftest import command_env, owner
+from tests.conftest import TEST_SECRET, TestClock, command_env, owner
 from tests.integration.helpers import (
     B2B,
     NEWSLETTER,
@@ -574,3 +575,48 @@ async def test_a_proof_over_deleted_entries_says_they_are_missing(app: App, tena
     with pytest.raises(FailedPrecondition, match="entries are missing") as refused:
         await app.audit.prove_consistency(tenant, 2, size)
     assert refused.value.code == "ENTRIES_MISSING"
+
+
+async def test_a_rotated_signing_key_verifies_with_the_old_one_retired(
+    database_url: str, owner_url: str, app: App, tenant: Tenant, clock: TestClock
+) -> None:
+    """After a rotation, `audit verify` said "bad signature" at the first head signed before
+    it and checked nothing after it: an edit further on went unnamed (probe QC). With the old
+    key's public half retired, the log verifies and a proof of an old head gives that key;
+    without it, the whole log is checked and the old head named last, after any edit."""
+    await _build_chain(app, tenant)
+    old_key = app.audit.public_key
+    head = await app.audit.tree_head(tenant, 0)
+    new_seed = bytes(range(7, 39))
+    rotated = bootstrap(
+        Settings(audit_retired_keys=(old_key,)), database_url, TEST_SECRET, clock,
+        owner_url=owner_url, audit_key=new_seed,
+    )  # fmt: skip
+    unknown = bootstrap(
+        Settings(), database_url, TEST_SECRET, clock, owner_url=owner_url, audit_key=new_seed
+    )
+    try:
+        report = await rotated.audit.verify(tenant)
+        assert report.ok, report
+        proof = await rotated.audit.prove_inclusion(tenant, 3, None, head.tree_size)
+        assert proof.head.key_id == head.key_id
+        assert rotated.audit.public_key_of(proof.head.key_id) == old_key != rotated.audit.public_key
+        said = await unknown.audit.verify(tenant)
+        assert (said.ok, said.bad_seq, said.entries_checked) == (
+            False,
+            head.tree_size,
+            head.tree_size,
+        )
+        assert "neither this key" in said.problem
+        async with owner(app).begin() as conn:
+            await _as_superuser(conn)
+            await conn.execute(
+                _E.update()
+                .where(_E.c.tenant_id == tenant.tenant_id, _E.c.seq == 2)
+                .values(action="consent.withdrawn")
+            )
+        edited = await unknown.audit.verify(tenant)
+        assert (edited.ok, edited.bad_seq) == (False, 2), edited  # the edit, not the head
+    finally:
+        await rotated.aclose()
+        await unknown.aclose()
