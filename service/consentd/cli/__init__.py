@@ -111,6 +111,9 @@ def _command(main: Coroutine[Any, Any, T]) -> T:
 
     async def tracked() -> T:
         _COMMAND[:] = [task] if (task := asyncio.current_task()) else []
+        if _TERMINATED:  # SIGTERM came while the command was starting
+            main.close()
+            raise asyncio.CancelledError
         return await main
 
     return asyncio.run(tracked())
@@ -124,11 +127,16 @@ def _terminated(signum: int, frame: object) -> None:
     import went on to the end), crashed the process, or broke a database connection and was
     told as the database gone (probe XB); a SIGINT raised instead was ignored by a command
     started in the background, which inherits SIGINT ignored (probe YA). Outside a command's
-    loop, or a second time, it is raised at once."""
+    loop, the command's task is cancelled as it starts; after it, the command ends as it
+    would. Raised at once only a second time: a KeyboardInterrupt raised while Python ran a
+    string of code (a dataclass being made, as modules load) made the process end by SIGINT
+    (-2) after it said "terminated" (the interpreter remembers it went through there)."""
     _TERMINATED.append(signum)
-    task = _COMMAND[0] if _COMMAND else None
-    if task is None or task.done() or len(_TERMINATED) > 1:
+    if len(_TERMINATED) > 1:
         raise KeyboardInterrupt
+    task = _COMMAND[0] if _COMMAND else None
+    if task is None or task.done():
+        return
     task.cancel()
     task.get_loop().call_soon_threadsafe(lambda: None)  # wakes a loop waiting in select()
 
