@@ -4,6 +4,7 @@ withdrawals still go through and another tenant's checks are not starved."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -98,6 +99,26 @@ async def test_a_call_refused_for_its_origin_spends_no_token(
         {"Authorization": f"Bearer {page}", "Origin": SHOP},
     )  # fmt: skip
     assert status == 200, body
+
+
+async def test_a_429_says_when_to_come_back_in_a_header(
+    limited_browser: int, stubs: Stubs, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """Probe QD: the browser port's 429 had no `Retry-After`, only Connect's RetryInfo detail
+    (a millisecond): HTTP clients and proxies read the header, in whole seconds."""
+    await allow_origin(stubs, SHOP)
+    page = (await admin.issue_key(tenant.slug, [Scope.COOKIES.value], name="page"))[0].token
+    path = f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice"
+    sent = {"Authorization": f"Bearer {page}", "Origin": SHOP}
+    replies = [
+        await http(limited_browser, path, record_body(uuid4().hex), sent)
+        for _ in range(int(BURST) * 2)
+    ]
+    refused = [(headers, body) for status, headers, body in replies if status == 429]
+    assert refused, [status for status, _, _ in replies]
+    for headers, body in refused:
+        assert json.loads(body)["code"] == "resource_exhausted"
+        assert headers.get("retry-after") == "1", headers
 
 
 def _check(stubs: Stubs, metadata: Any, email: str) -> Any:

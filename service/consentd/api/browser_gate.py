@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from consentd.api.connect_errors import failure_error, grpc_status
 from consentd.api.context import set_principal
 from consentd.api.gate import Gate
 from consentd.app.cookies import CookieUseCases
-from consentd.domain.errors import ConsentError, PermissionDenied
+from consentd.domain.errors import ConsentError, PermissionDenied, ResourceExhausted
 from consentd.domain.tenancy import Principal, Scope, tenant_id_of
 from consentd.store.deadlines import set_call_deadline, statements_bound
 from consentd.telemetry import Telemetry
@@ -83,6 +84,11 @@ class BrowserGate:
         except BaseException as error:
             if isinstance(error, PermissionDenied):  # the key is known: its tenant (probe HF)
                 call.tenant = error.tenant
+            if isinstance(error, ResourceExhausted) and error.retry_after is not None:
+                # What HTTP clients and proxies read (the RetryInfo detail is Connect's own);
+                # whole seconds, one at least (probe QD: a 429 said nothing of when).
+                wait = max(1, math.ceil(error.retry_after))
+                ctx.response_headers["retry-after"] = str(wait)
             failure = call.fail(error)
             if failure is None:
                 raise
