@@ -145,15 +145,18 @@ class Server:
         self.health.close()
         for interceptor in self._ours():
             interceptor.streams.close()
-        await stop_following(self._following)
-        self._following = None
-        if self._probe is not None:
-            await self._probe.close()
         await self._settle(min(SETTLE_SECONDS, grace / 2))
         await self._refuse_new_calls()
         # What is left of the grace: grpc's own grace counted from here let a drain last the
         # settle and the refusals longer than the operator's grace.
         await self.grpc.stop(max(0.0, deadline - loop.time()))
+        # The probe follows the database until the calls are done (health stays NOT_SERVING):
+        # a database lost while they drain still refuses the writes queued in the process
+        # (stopped first, they waited out the grace for grpc's "Cancelling all calls"; QA).
+        await stop_following(self._following)
+        self._following = None
+        if self._probe is not None:
+            await self._probe.close()
 
     async def _refuse_new_calls(self) -> None:
         """From now on calls are answered UNAVAILABLE (not run: a client retries them). What
