@@ -135,16 +135,23 @@ async def test_revocation_takes_effect_within_seconds(
 
     await admin.revoke_key(tenant.slug, stored.key_id)
     revoked_at = time.monotonic()
-    while True:
-        try:
-            await _list_purposes(stubs, bearer(key.token))
-        except grpc.aio.AioRpcError as error:
-            answer = answer_of(error)
-            break
-        waited = time.monotonic() - revoked_at
-        assert waited < REVOCATION_DEADLINE, f"revoked key still accepted after {waited:.1f} s"
-        await asyncio.sleep(0.25)
+    with capture_logs() as logs:
+        while True:
+            try:
+                await _list_purposes(stubs, bearer(key.token))
+            except grpc.aio.AioRpcError as error:
+                answer = answer_of(error)
+                break
+            waited = time.monotonic() - revoked_at
+            assert waited < REVOCATION_DEADLINE, f"revoked key still accepted after {waited:.1f} s"
+            await asyncio.sleep(0.25)
     assert answer == refused
+    # The operator is told which key is still used, never its secret (probe QD).
+    said = [e for e in logs if e["event"] == "api_key_refused"]
+    assert [(e["key_id"], e["reason"], e["tenant"]) for e in said] == [
+        (stored.key_id, "revoked", tenant.slug)
+    ], logs
+    assert key.secret not in repr(logs)
     await _list_purposes(stubs, bearer(successor))
     revoked = next(k for k in await admin.keys(tenant.slug) if k.key_id == stored.key_id)
     assert revoked.revoked_at is not None

@@ -21,6 +21,7 @@ from consentd.app.throttle import TokenBuckets
 from consentd.app.token_refusals import (
     TENANT_CLAIM,
     TOKEN_ALGORITHMS,
+    key_refused,
     numeric_date,
     refused,
     tenant_and_issuer,
@@ -196,10 +197,10 @@ class CredentialAuthenticator:
         if found is None:
             raise Unauthenticated()
         tenant, stored = found
-        if not digest_matches(key.secret, stored.secret_sha256) or not stored.usable_at(
-            self._clock()
-        ):
+        if not digest_matches(key.secret, stored.secret_sha256):
             raise Unauthenticated()
+        if not stored.usable_at(now := self._clock()):
+            raise key_refused(tenant.slug, stored, now)
         refuse_purged(tenant)
         principal = Principal(tenant=tenant, caller=f"key:{stored.key_id}", scopes=stored.scopes)
         return principal, stored.expires_at

@@ -15,7 +15,7 @@ import jwt
 import structlog
 
 from consentd.domain.errors import Unauthenticated
-from consentd.domain.tenancy import tenant_id_of
+from consentd.domain.tenancy import StoredKey, tenant_id_of
 
 log = structlog.get_logger("consentd.auth")
 SAID_EVERY_SECONDS = 1.0
@@ -31,6 +31,23 @@ def refused(reason: str) -> Unauthenticated:
     if now - _said.get(reason, -SAID_EVERY_SECONDS) >= SAID_EVERY_SECONDS:
         _said[reason] = now
         log.info("portal_token_refused", reason=reason)
+    return Unauthenticated()
+
+
+def key_refused(tenant: str, key: StoredKey, now: datetime) -> Unauthenticated:
+    """The error to raise for an API key presented whole (its secret matched) after it was
+    revoked or expired, logged as `api_key_refused` with the tenant and the key's id (never
+    its secret), once a second per key at most: only the tenant was named, or nothing, so an
+    operator rotating keys could not find what still used the old one (probe QD)."""
+    key_id, revoked = key.key_id, key.revoked_at is not None and key.revoked_at <= now
+    said = f"key:{key_id}"
+    moment = time.monotonic()
+    if moment - _said.get(said, -SAID_EVERY_SECONDS) >= SAID_EVERY_SECONDS:
+        if len(_said) > 10_000:
+            _said.clear()
+        _said[said] = moment
+        reason = "revoked" if revoked else "expired"
+        log.warning("api_key_refused", tenant=tenant, key_id=key_id, reason=reason)
     return Unauthenticated()
 
 
