@@ -26,7 +26,7 @@ from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.tenancy import Scope, Tenant
 from consentd.store.tables import cookie_choices
 from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer, owner
-from tests.unit.test_tcf import BITFIELD
+from tests.unit.test_tcf import BITFIELD, Writer
 
 T0 = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
 ACCEPT = pb.COOKIE_CHOICE_METHOD_ACCEPT_ALL
@@ -484,3 +484,30 @@ async def test_each_revision_of_the_policy_stays_provable_in_the_audit_log(
         content = {k: v for k, v in payload.items() if k != "content_sha256"}
         text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         assert payload["content_sha256"] == hashlib.sha256(text.encode()).hexdigest()
+
+
+def _refusing_tc_string() -> str:
+    """A TC string that consents to nothing: no purpose, no vendor, no special feature."""
+    moment = 17_800_000_000  # deciseconds: 2026-05-29
+    w = Writer().put(6, 2).put(36, moment).put(36, moment).put(12, 300).put(12, 4).put(6, 1)
+    w.letters("FR").put(12, 150).put(6, 5).put(1, 0).put(1, 0).put(12, 0)
+    w.put(24, 0).put(24, 0).put(1, 0).letters("FR")
+    return w.put(16, 0).put(1, 0).put(16, 0).put(1, 0).put(12, 0).encoded()
+
+
+@pytest.mark.parametrize("method", [REFUSE, pb.COOKIE_CHOICE_METHOD_GPC])
+async def test_a_refusal_cannot_carry_a_tc_string_that_consents(stubs: Stubs, method: int) -> None:
+    """Probe RD: a REFUSE_ALL was stored beside a TC string consenting to purposes 1-10 and 576
+    vendors, which vendors read instead of consentd's method. Refused, nothing stored; a TC
+    string consenting to nothing is taken."""
+    visitor_id, gpc = visitor(), method == pb.COOKIE_CHOICE_METHOD_GPC
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await record(stubs, visitor_id=visitor_id, method=method, gpc=gpc, tcf_string=BITFIELD)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violation(raised.value) == "tcf_string"
+    assert (await get(stubs, visitor_id)).status == NONE
+    answer = await record(
+        stubs, visitor_id=visitor_id, method=method, gpc=gpc, tcf_string=_refusing_tc_string()
+    )
+    assert list(answer.choice.tcf.purposes_consent) == []
+    assert answer.choice.tcf.vendor_consent_count == 0

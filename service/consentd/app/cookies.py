@@ -29,13 +29,14 @@ from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.canonical import stamp
 from consentd.domain.cookie_policy import DEFAULT_POLICY, CookiePolicy, policy_record, settle_policy
 from consentd.domain.cookies import (
+    ChoiceMethod,
     CookieChoice,
     expiry,
     settle_categories,
 )
 from consentd.domain.errors import InvalidInput, PermissionDenied
 from consentd.domain.identifiers import IdentifierHasher
-from consentd.domain.tcf import decode_tc_string
+from consentd.domain.tcf import consents_to_anything, decode_tc_string
 from consentd.domain.tenancy import Principal, Scope
 
 _HISTORY = "cookie_choices"
@@ -212,6 +213,14 @@ class CookieUseCases:
         """The choice to store under `policy` (no subject yet). Raises InvalidInput naming the
         field (unknown category or revision, malformed TCF string, expiry in the past)."""
         _check_revision(command.policy_revision, policy.revision)
+        tcf = decode_tc_string(command.tcf_string) if command.tcf_string else None
+        if tcf is not None and command.method in _REFUSALS and consents_to_anything(tcf):
+            raise InvalidInput(
+                "tcf_string",
+                "a refusal of every category (REFUSE_ALL, GPC) cannot carry a TC string that "
+                "consents to a purpose, a vendor or a special feature: the CMP must encode the "
+                "refusal",
+            )
         granted, refused = settle_categories(
             policy, command.method, command.granted, command.refused, command.gpc
         )
@@ -228,7 +237,7 @@ class CookieUseCases:
             expires_at=expiry(policy, granted, refused, now, command.expires_at),
             page_url=command.page_url,
             tcf_string=command.tcf_string,
-            tcf=decode_tc_string(command.tcf_string) if command.tcf_string else None,
+            tcf=tcf,
             ip_digest=self._digest(tenant_id, "ip", command.ip_network),
             ua_digest=self._digest(tenant_id, "ua", command.user_agent),
         )
@@ -267,6 +276,10 @@ class CookieExport:
             }
             for c in reversed(found)
         ]
+
+
+# Choices that refuse every category but the necessary ones: no TC string may consent.
+_REFUSALS = (ChoiceMethod.REFUSE_ALL, ChoiceMethod.GPC)
 
 
 def _check_revision(given: int, current: int) -> None:

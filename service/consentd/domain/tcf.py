@@ -183,3 +183,11 @@ def _after_restrictions(bits: _Bits) -> frozenset[int]:
         bits.take(2, "PubRestrictionEntry.RestrictionType")
         bits.ranges("PubRestrictionEntry", 0xFFFF)
     return interests
+
+
+def consents_to_anything(core: TcfCore) -> bool:
+    """Whether the string consents to a purpose, a vendor or a special feature: what a
+    refusal of every category must not carry (vendors read the string, not consentd's method:
+    a REFUSE_ALL stored beside a string consenting to purposes 1-10 and 576 vendors; probe
+    RD)."""
+    return bool(core.purposes_consent or core.vendor_consents or core.special_feature_opt_ins)
