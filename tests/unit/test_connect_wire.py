@@ -54,7 +54,8 @@ async def test_an_error_quoting_a_caught_exception_is_replaced_by_ours() -> None
     ours = await replaced(quoted, CONNECT)
     assert ours.code is Code.INVALID_ARGUMENT
     assert ours.message == (
-        "request: cannot be read: it is not in the encoding and compression the call names"
+        "request: cannot be read: it is not a valid message in the encoding and compression "
+        "the call names"
     )
     assert ours.details[0].type_name == "google.rpc.BadRequest"
 

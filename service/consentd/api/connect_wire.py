@@ -55,7 +55,9 @@ from consentd.api.refusals import (
 from consentd.domain.errors import InvalidInput, ResourceExhausted
 from consentd.telemetry import Telemetry
 
-UNREADABLE = "cannot be read: it is not in the encoding and compression the call names"
+UNREADABLE = (
+    "cannot be read: it is not a valid message in the encoding and compression the call names"
+)
 ENCODINGS = (*(compression.name() for compression in COMPRESSIONS), "identity")
 
 # The refusal of a malformed header, from BrowserService to WireErrors.on_start.
