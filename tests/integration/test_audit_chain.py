@@ -601,6 +601,7 @@ async def test_a_rotated_signing_key_verifies_with_the_old_one_retired(
         proof = await rotated.audit.prove_inclusion(tenant, 3, None, head.tree_size)
         assert proof.head.key_id == head.key_id
         assert rotated.audit.public_key_of(proof.head.key_id) == old_key != rotated.audit.public_key
+        assert unknown.audit.public_key_of(head.key_id) is None  # not the current key
         said = await unknown.audit.verify(tenant)
         assert (said.ok, said.bad_seq, said.entries_checked) == (
             False,

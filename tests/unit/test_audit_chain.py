@@ -184,6 +184,7 @@ def test_heads_signed_before_a_rotation_verify_under_the_retired_key() -> None:
     rotated = CheckpointSigner(bytes(range(1, 33)), retired=[old.public_key])
     assert checked(rotated, entries).ok
     assert rotated.public_key_of(old.key_id) == old.public_key
+    assert new.public_key_of(old.key_id) is None  # never the current key for another's head
     forged = replace(heads[1], signature=bytes(64))
     verifier = ChainVerifier(TENANT, head, (), rotated, [heads[0], forged])
     verifier.feed(entries)

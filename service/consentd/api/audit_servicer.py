@@ -66,6 +66,11 @@ def fact_id_in(value: str) -> UUID:
         raise InvalidInput("fact_id", "must be a consent event or cookie choice id") from None
 
 
+def _hex(public_key: bytes | None) -> str:
+    """A head's key as proofs give it: "" for a key neither current nor retired here."""
+    return public_key.hex() if public_key is not None else ""
+
+
 def tree_head_out(head: TreeHead) -> pb.AuditTreeHead:
     return pb.AuditTreeHead(
         tree_size=head.tree_size,
@@ -105,7 +110,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
     ) -> pb.GetAuditTreeHeadResponse:
         head = await self._audit.tree_head(principal().tenant, request.tree_size)
         return pb.GetAuditTreeHeadResponse(
-            head=tree_head_out(head), public_key=self._audit.public_key_of(head.key_id).hex()
+            head=tree_head_out(head), public_key=_hex(self._audit.public_key_of(head.key_id))
         )
 
     async def ProveAuditInclusion(
@@ -123,7 +128,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             leaf_input=proof.leaf_input.hex(),
             audit_path=[node.hex() for node in proof.path],
             head=tree_head_out(proof.head),
-            public_key=self._audit.public_key_of(proof.head.key_id).hex(),
+            public_key=_hex(self._audit.public_key_of(proof.head.key_id)),
         )
 
     async def ProveAuditConsistency(
@@ -136,7 +141,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             first=tree_head_out(proof.first),
             second=tree_head_out(proof.second),
             consistency_path=[node.hex() for node in proof.path],
-            public_key=self._audit.public_key_of(proof.second.key_id).hex(),
+            public_key=_hex(self._audit.public_key_of(proof.second.key_id)),
         )
 
     async def ScopeBreach(

@@ -52,10 +52,10 @@ class AuditUseCases:
     def public_key(self) -> bytes:
         return self._signer.public_key
 
-    def public_key_of(self, key_id: str) -> bytes:
-        """The public key that signed as `key_id` (a retired one, CONSENTD_AUDIT_RETIRED_KEYS),
-        else the current key: a proof of a head signed before a rotation named the new key,
-        and failed the documented check (probe QC)."""
+    def public_key_of(self, key_id: str) -> bytes | None:
+        """The public key that signed as `key_id` (the current one or one retired,
+        CONSENTD_AUDIT_RETIRED_KEYS); None when it is neither: a proof of a head signed before
+        a rotation named the new key, and failed the documented check (probe QC)."""
         return self._signer.public_key_of(key_id)
 
     async def verify(self, tenant: Tenant) -> VerifyReport:

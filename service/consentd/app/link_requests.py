@@ -158,11 +158,13 @@ class LinkRequests:
 
 def client_network(client: str) -> str:
     """The bucket of a client address: an IPv6 address's /64 (one host holds a whole /64:
-    counted by address, one machine asked without end; probe QB), any other as it is."""
+    counted by address, one machine asked without end; probe QB), an IPv4 one as it is."""
     try:
         address = ipaddress.ip_address(client)
     except ValueError:
-        return client
+        # Not an address (a proxy passing what the client wrote): one bucket for all, never
+        # the text itself (15 KB each, one bucket per text; probe RA).
+        return "?"
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)

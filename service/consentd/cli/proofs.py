@@ -16,11 +16,8 @@ from consentd.domain.proofs import InclusionProof, TreeHead
 from consentd.domain.tenancy import Tenant
 
 
-def head_document(head: TreeHead, public_key: bytes | None = None) -> dict[str, Any]:
-    """The head as printed; with the key that signed it, when given."""
-    key = {"public_key": public_key.hex()} if public_key is not None else {}
+def head_document(head: TreeHead) -> dict[str, Any]:
     return {
-        **key,
         "tree_size": head.tree_size,
         "root_hash": head.root_hash.hex(),
         "signed_at": stamp(head.signed_at),
@@ -35,7 +32,7 @@ async def proof_document(app: App, tenant: Tenant, args: argparse.Namespace) -> 
     key that signed the head (a retired one for a head signed before a rotation)."""
 
     def base(head: TreeHead) -> dict[str, Any]:
-        return {"tenant": tenant.slug, "public_key": app.audit.public_key_of(head.key_id).hex()}
+        return {"tenant": tenant.slug, "public_key": _hex(app.audit.public_key_of(head.key_id))}
 
     if args.action == "tree-head":
         head = await app.audit.tree_head(tenant, args.tree_size)
@@ -53,11 +50,11 @@ async def proof_document(app: App, tenant: Tenant, args: argparse.Namespace) -> 
         consistency = await app.audit.prove_consistency(tenant, args.first, args.tree_size)
         first, second = consistency.first, consistency.second
         # The first head's own key when another key signed it (before a rotation).
-        older = app.audit.public_key_of(first.key_id) if first.key_id != second.key_id else None
+        own = {"public_key": _hex(app.audit.public_key_of(first.key_id))}
         return {
             **base(second),
             "format": "consentd-audit-consistency/1",
-            "first": head_document(first, older),
+            "first": {**head_document(first), **(own if first.key_id != second.key_id else {})},
             "second": head_document(consistency.second),
             "consistency_path": [node.hex() for node in consistency.path],
         }
@@ -82,3 +79,9 @@ def _path(proof: InclusionProof) -> dict[str, Any]:
         "leaf_input": proof.leaf_input.hex(),
         "audit_path": [node.hex() for node in proof.path],
     }
+
+
+def _hex(public_key: bytes | None) -> str | None:
+    """A head's key as printed: null for a key neither current nor retired here (set
+    CONSENTD_AUDIT_RETIRED_KEYS for this command too)."""
+    return public_key.hex() if public_key is not None else None

@@ -47,9 +47,10 @@ class CheckpointSigner:
         """Whether `key_id` is this key or one of the retired ones."""
         return key_id in self._public
 
-    def public_key_of(self, key_id: str) -> bytes:
-        """The public key that signs as `key_id`: a retired one, else the current key."""
-        return self._public.get(key_id, self.public_key)
+    def public_key_of(self, key_id: str) -> bytes | None:
+        """The public key that signs as `key_id` (this one or a retired one); None for a key
+        not known here (the current key was named, for a head it did not sign; probe RA)."""
+        return self._public.get(key_id)
 
     def verifies(self, signed: Checkpoint | TreeHead) -> bool:
         """True when the key it names (this one or a retired one) signed it as it stands."""

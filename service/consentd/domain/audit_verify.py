@@ -100,8 +100,9 @@ class ChainVerifier:
             self._unknown = (
                 seq,
                 f"the {what} {seq} is signed by key {key_id}, neither this key "
-                f"({self._signer.key_id}) nor one in CONSENTD_AUDIT_RETIRED_KEYS: list the "
-                "retired key's public half there to check it (docs/operations.md, Keys)",
+                f"({self._signer.key_id}) nor one in CONSENTD_AUDIT_RETIRED_KEYS: if it is a "
+                "key you retired, list its public half there (docs/operations.md, Keys); a key "
+                "id you never used means the head was not signed by consentd",
             )
         return True
 
