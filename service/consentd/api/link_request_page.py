@@ -95,7 +95,8 @@ class LinkRequestPage:
             await answer(send, method, 200, page(_TITLE, _ASK + _FORM, tenant.name))
             return
         status, body = await self._asked(scope, receive, tenant)
-        await answer(send, method, status, page(_TITLE, body, tenant.name))
+        later = [(b"retry-after", b"60")] if status == 429 else []  # the limits are a minute's
+        await answer(send, method, status, page(_TITLE, body, tenant.name), later)
 
     async def _asked(self, scope: Scope, receive: Receive, tenant: Tenant) -> tuple[int, str]:
         """The answer to a POST of the form: the same for a known address or not."""
