@@ -495,11 +495,12 @@ def _refusing_tc_string() -> str:
     return w.put(16, 0).put(1, 0).put(16, 0).put(1, 0).put(12, 0).encoded()
 
 
-@pytest.mark.parametrize("method", [REFUSE, pb.COOKIE_CHOICE_METHOD_GPC])
+@pytest.mark.parametrize("method", [REFUSE, pb.COOKIE_CHOICE_METHOD_GPC, CUSTOM])
 async def test_a_refusal_cannot_carry_a_tc_string_that_consents(stubs: Stubs, method: int) -> None:
     """Probe RD: a REFUSE_ALL was stored beside a TC string consenting to purposes 1-10 and 576
     vendors, which vendors read instead of consentd's method. Refused, nothing stored; a TC
-    string consenting to nothing is taken."""
+    string consenting to nothing is taken. A CUSTOM choice granting nothing but `necessary` is
+    a refusal too (probe SA: it got round the check)."""
     visitor_id, gpc = visitor(), method == pb.COOKIE_CHOICE_METHOD_GPC
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await record(stubs, visitor_id=visitor_id, method=method, gpc=gpc, tcf_string=BITFIELD)

@@ -27,7 +27,13 @@ from consentd.app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from consentd.app.subjects import SubjectResolver
 from consentd.domain.audit import Action, AuditRecord
 from consentd.domain.canonical import stamp
-from consentd.domain.cookie_policy import DEFAULT_POLICY, CookiePolicy, policy_record, settle_policy
+from consentd.domain.cookie_policy import (
+    DEFAULT_POLICY,
+    NECESSARY,
+    CookiePolicy,
+    policy_record,
+    settle_policy,
+)
 from consentd.domain.cookies import (
     ChoiceMethod,
     CookieChoice,
@@ -214,16 +220,17 @@ class CookieUseCases:
         field (unknown category or revision, malformed TCF string, expiry in the past)."""
         _check_revision(command.policy_revision, policy.revision)
         tcf = decode_tc_string(command.tcf_string) if command.tcf_string else None
-        if tcf is not None and command.method in _REFUSALS and consents_to_anything(tcf):
-            raise InvalidInput(
-                "tcf_string",
-                "a refusal of every category (REFUSE_ALL, GPC) cannot carry a TC string that "
-                "consents to a purpose, a vendor or a special feature: the CMP must encode the "
-                "refusal",
-            )
         granted, refused = settle_categories(
             policy, command.method, command.granted, command.refused, command.gpc
         )
+        # REFUSE_ALL, GPC, or a CUSTOM choice granting nothing but `necessary` (probe SA).
+        refusal = command.method in _REFUSALS or (refused and set(granted) <= {NECESSARY})
+        if tcf is not None and refusal and consents_to_anything(tcf):
+            raise InvalidInput(
+                "tcf_string",
+                "a refusal of every category cannot carry a TC string that consents to a "
+                "purpose, a vendor or a special feature: the CMP must encode the refusal",
+            )
         return CookieChoice(
             choice_id=uuid4(),
             visitor_id=command.visitor_id,
