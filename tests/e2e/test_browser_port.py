@@ -155,6 +155,30 @@ async def test_the_address_kept_is_the_requests_not_the_pages(
     assert refused[1]["cache-control"] == "no-store"
 
 
+async def test_a_proxy_that_names_no_address_leaves_none_kept(
+    app: App, http_port: int, tenant: Tenant, page_key: str
+) -> None:
+    """A trusted proxy writing `X-Forwarded-For: unknown` (Squid's forwarded_for off, an RFC
+    7239 obfuscated id): every choice was refused "ip_address: is not an IPv4 or IPv6
+    address", a field the page never sent (probe SA). Recorded, with no address kept."""
+    path = f"{prefix(tenant)}/consent.v1.CookieService/RecordCookieChoice"
+    for said in ("unknown", "_hidden"):
+        visitor_id = uuid4().hex
+        status, _, body = await http(
+            http_port, path, record_body(visitor_id), auth(page_key, **{"X-Forwarded-For": said})
+        )
+        assert status == 200, body
+        async with owner(app).connect() as conn:
+            digest = (
+                await conn.execute(
+                    sa.select(cookie_choices.c.ip_digest).where(
+                        cookie_choices.c.visitor_id == visitor_id
+                    )
+                )
+            ).scalar_one()
+        assert digest is None
+
+
 async def test_the_browsers_gpc_header_is_recorded_with_the_choice(
     http_port: int, stubs: Stubs, tenant: Tenant, page_key: str
 ) -> None:

@@ -32,6 +32,7 @@ preference centre's methods.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any, cast
 
 import grpc
@@ -55,8 +56,14 @@ MAX_BROWSER_MESSAGE = 64 * 1024
 def peer_address(ctx: RequestContext[Any, Any]) -> str:
     """The address the request came from, kept as evidence on the browser port whatever the page
     says: anyone holding the publishable key could record a choice "from" any address (probe
-    AE). Empty when the server does not know it."""
-    return ctx.client_address.rsplit(":", 1)[0].strip("[]") if ctx.client_address else ""
+    AE). Empty when the server does not know it, or when a proxy wrote no address there
+    (`unknown`, an obfuscated id: every choice was refused "ip_address: is not an IPv4 or IPv6
+    address", a field the page never sent; probe SA)."""
+    host = ctx.client_address.rsplit(":", 1)[0].strip("[]") if ctx.client_address else ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return ""
 
 
 def request_user_agent(ctx: RequestContext[Any, Any]) -> str:

@@ -88,9 +88,12 @@ class LinkRequests:
     def admit_client(self, client: str) -> None:
         """One ask from `client` (its address), before its address is read. The client's first:
         one refused spends nothing of the tenant's (probe MA). Raises ResourceExhausted."""
+        network = client_network(client)
+        if network is None:  # no address known: the tenant's limits alone (probe SA)
+            return
         if len(self._clients) >= REMEMBERED:
             self._clients = _buckets(CLIENT_ASKS)
-        self._clients.take(client_network(client), BUSY)
+        self._clients.take(network, BUSY)
 
     def admit(self, tenant: Tenant) -> None:
         """One ask of a well-formed address of the tenant's page. Raises ResourceExhausted."""
@@ -156,15 +159,16 @@ class LinkRequests:
             self._sent.pop(digest, None)  # nothing went: the person may ask again at once
 
 
-def client_network(client: str) -> str:
+def client_network(client: str) -> str | None:
     """The bucket of a client address: an IPv6 address's /64 (one host holds a whole /64:
-    counted by address, one machine asked without end; probe QB), an IPv4 one as it is."""
+    counted by address, one machine asked without end; probe QB), an IPv4 one as it is; None
+    for no address: a proxy writing `unknown` or what the client wrote (one bucket per text
+    held 15 KB each, probe RA; one bucket for all let one visitor hold the page at 429 for
+    everyone behind such a proxy, probe SA). The tenant's limits still bound those."""
     try:
         address = ipaddress.ip_address(client)
     except ValueError:
-        # Not an address (a proxy passing what the client wrote): one bucket for all, never
-        # the text itself (15 KB each, one bucket per text; probe RA).
-        return "?"
+        return None
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)
