@@ -78,3 +78,57 @@ def test_a_blocking_call_waiting_for_a_place_ends_at_its_deadline() -> None:
     release.set()
     slow.join(5)
     interceptor.intercept_unary_unary(continuation, _details(1), 0)  # type: ignore[arg-type]
+
+
+RETRYING = CallPolicy(timeout=None, max_in_flight=1)
+WRITE = "/consent.v1.ConsentService/RecordConsent"
+
+
+class _Ended:
+    def __init__(self, code: grpc.StatusCode) -> None:
+        self._code = code
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+
+async def test_a_last_unavailable_after_a_deadline_gives_the_deadline() -> None:
+    """Probe SC: a write under its key ended DEADLINE_EXCEEDED once (it had committed), then
+    UNAVAILABLE while the database was away: the caller was told "retry shortly", of a write
+    that was done. The attempt that may have been done is the answer; without one, the last."""
+    codes = [grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE]
+    details = aio.ClientCallDetails(WRITE, None, aio.Metadata(), None, None)
+
+    def blocking(details: Any, request: Any) -> _Ended:
+        seen.append(1)
+        return _Ended(codes[min(len(seen) - 1, len(codes) - 1)])
+
+    seen: list[int] = []
+    interceptor = PolicyInterceptor(RETRYING, sleep=lambda _: None)
+    answer = interceptor.intercept_unary_unary(blocking, details, 0)  # type: ignore[arg-type]
+    assert answer.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert len(seen) == RETRYING.retry.max_attempts
+
+    class Async:
+        def __init__(self, code: grpc.StatusCode) -> None:
+            self._code = code
+
+        async def code(self) -> grpc.StatusCode:
+            return self._code
+
+    tried: list[int] = []
+
+    async def later(details: Any, request: Any) -> Async:
+        tried.append(1)
+        return Async(codes[min(len(tried) - 1, 1)])
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    asynchronous = AsyncUnaryPolicy(RETRYING, sleep=no_wait)
+    told = await asynchronous.intercept_unary_unary(later, details, 0)
+    assert await told.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[union-attr]
+    only = [grpc.StatusCode.UNAVAILABLE]
+    codes[:] = only
+    seen.clear()
+    assert interceptor.intercept_unary_unary(blocking, details, 0).code() == only[0]  # type: ignore[arg-type]

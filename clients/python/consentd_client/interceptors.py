@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import grpc
 from grpc import aio
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
+T = TypeVar("T")
 
 
 def method_name(method: str | bytes) -> str:
@@ -67,6 +68,21 @@ class Retrier:
         self._clock = clock
         self._deadline = None if prepared.timeout is None else clock() + prepared.timeout
         self.attempt = 1
+        self._unsure: Any = None  # an attempt that ended DEADLINE_EXCEEDED: maybe done
+
+    def tried(self, call: Any, code: grpc.StatusCode) -> None:
+        """An attempt that is tried again."""
+        if code is grpc.StatusCode.DEADLINE_EXCEEDED:
+            self._unsure = call
+
+    def told(self, call: T, code: grpc.StatusCode) -> T:
+        """The call given back: a last UNAVAILABLE (nothing done) after an attempt that ended
+        DEADLINE_EXCEEDED (it may have been done) gives that attempt, so a caller never reads
+        "retry" of a write that was done (one was, under its key, and the caller was told
+        UNAVAILABLE; probe SC)."""
+        if code is grpc.StatusCode.UNAVAILABLE and self._unsure is not None:
+            return cast(T, self._unsure)
+        return call
 
     def remaining(self) -> float | None:
         """Seconds left of the call's deadline, for the next attempt."""
@@ -145,7 +161,8 @@ class PolicyInterceptor(
                 self._slots.release()
             wait = retrier.pause(code)
             if wait is None:
-                return call
+                return retrier.told(call, code)
+            retrier.tried(call, code)
             self._sleep(wait)
 
     def _credentials(self, details: grpc.ClientCallDetails) -> _Details:
@@ -240,7 +257,8 @@ class AsyncUnaryPolicy(_AsyncBase, aio.UnaryUnaryClientInterceptor):
                 self._slots.release()
             wait = retrier.pause(code)
             if wait is None:
-                return call
+                return retrier.told(call, code)
+            retrier.tried(call, code)
             await self._sleep(wait)
 
 
