@@ -278,7 +278,7 @@ def test_no_categories_means_the_default_ones_and_revisions_have_a_ceiling() -> 
             settle_policy(CookiePolicy(categories=(), revision=too_high), settled)
     near = replace(settled, revision=MAX_REVISION - 5)
     assert settle_policy(CookiePolicy((), revision=MAX_REVISION), near).revision == MAX_REVISION
-    legacy = replace(settled, revision=2**31 - 1)
+    legacy = replace(settle_policy(CookiePolicy(()), None), revision=2**31 - 1)
     assert settle_policy(CookiePolicy((), revision=0), legacy).revision == 2**31 - 1
     assert settle_policy(CookiePolicy((), revision=2**31 - 1), legacy).revision == 2**31 - 1
 
@@ -305,7 +305,8 @@ def test_settle_policy_fills_defaults_and_checks_every_field() -> None:
     assert (settled.revision, settled.refusal_validity_months) == (1, 6)
     assert settled.acceptance_validity_months == 12
     assert dict(settled.consent_mode)["analytics_storage"] == ("analytics",)
-    kept = settle_policy(CookiePolicy(categories=(), revision=0), replace(settled, revision=4))
+    same = CookiePolicy(categories=(CookieCategory("analytics"),), revision=0)
+    kept = settle_policy(same, replace(settled, revision=4))
     assert kept.revision == 4
     bad_cases = [
         (CookiePolicy(categories=(), revision=3), "policy.revision"),
@@ -441,3 +442,26 @@ def test_the_default_consent_mode_maps_the_policys_own_categories_only() -> None
         ("security_storage", ("necessary",)),
     )
     assert settle_policy(CookiePolicy(()), None).consent_mode == DEFAULT_CONSENT_MODE
+
+
+def test_a_put_that_keeps_the_revision_keeps_the_choices_visitors_made_among() -> None:
+    """Probe RD: a category added, or a Consent Mode signal remapped, at the same revision: the
+    visitors who chose before were never asked of it, or their choice now grants something
+    else, and nobody was asked again. Such a put must raise the revision; texts, periods and
+    origins may change within one."""
+    current = settle_policy(CookiePolicy(categories=(), revision=3), None)
+    social = CookieCategory("social", "Réseaux sociaux")
+    added = CookiePolicy(categories=(*current.categories, social), revision=3)
+    with pytest.raises(InvalidInput, match=r"policy\.revision: .*raise the revision \(to 4\)"):
+        settle_policy(added, current)
+    assert settle_policy(replace(added, revision=4), current).revision == 4
+    remapped = CookiePolicy(
+        categories=(), revision=3, consent_mode=(("ad_storage", ("analytics",)),)
+    )
+    with pytest.raises(InvalidInput, match=r"policy\.revision"):
+        settle_policy(remapped, current)
+    renamed = tuple(replace(c, display_name=c.display_name + " !") for c in current.categories)
+    kept = settle_policy(
+        CookiePolicy(categories=renamed, revision=3, refusal_validity_months=3), current
+    )
+    assert (kept.revision, kept.refusal_validity_months) == (3, 3)

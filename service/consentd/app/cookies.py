@@ -31,13 +31,13 @@ from consentd.domain.cookie_policy import (
     DEFAULT_POLICY,
     NECESSARY,
     CookiePolicy,
-    policy_record,
     settle_policy,
 )
 from consentd.domain.cookies import (
     ChoiceMethod,
     CookieChoice,
     expiry,
+    policy_record,
     settle_categories,
 )
 from consentd.domain.errors import InvalidInput, PermissionDenied

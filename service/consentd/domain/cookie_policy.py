@@ -3,17 +3,14 @@ mapping and the browser origins allowed to call. Defaults apply until a tenant p
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import idna
 
-from consentd.domain.canonical import canonical
 from consentd.domain.catalog import check_key, check_text
 from consentd.domain.errors import InvalidInput
 from consentd.domain.months import MAX_MONTHS
@@ -246,7 +243,7 @@ def settle_policy(policy: CookiePolicy, current: CookiePolicy | None) -> CookieP
         )
     )
     categories = _categories(policy, "policy.categories")
-    return CookiePolicy(
+    settled = CookiePolicy(
         categories=categories,
         revision=revision,
         refusal_validity_months=_months(
@@ -261,27 +258,29 @@ def settle_policy(policy: CookiePolicy, current: CookiePolicy | None) -> CookieP
         allowed_origins=origins,
         updated_at=policy.updated_at,
     )
+    if current is not None and revision == current.revision:
+        _same_choices(settled.categories, settled.consent_mode, current)
+    return settled
+
+
+def _same_choices(
+    categories: tuple[CookieCategory, ...],
+    mapping: tuple[tuple[str, tuple[str, ...]], ...],
+    current: CookiePolicy,
+) -> None:
+    """A put that keeps the revision keeps what visitors chose among: the same categories, the
+    same Consent Mode signals for them. A category added at the same revision was never asked
+    of anyone who chose before, and a signal remapped changed what their choice grants (probe
+    RD). Raises InvalidInput (policy.revision)."""
+    same = frozenset(c.category_id for c in categories) == current.category_ids
+    if not same or dict(mapping) != dict(current.consent_mode):
+        raise InvalidInput(
+            "policy.revision",
+            f"the categories or their Consent Mode signals changed: raise the revision (to "
+            f"{current.revision + 1}) so that every visitor is asked again",
+        )
 
 
 def _quoted(value: str) -> str:
     """A caller's value in a message: JSON-quoted (escapes, not a Python repr), 64 at most."""
     return json.dumps(value[:64])
-
-
-def policy_record(policy: CookiePolicy) -> dict[str, Any]:
-    """A policy's whole content as its audit entry keeps it, with the SHA-256 of its canonical
-    form: what the banner said at each revision stays provable after the next put overwrote it
-    (the entry kept only the category ids; peer comparison)."""
-    content = {
-        "revision": policy.revision,
-        "refusal_validity_months": policy.refusal_validity_months,
-        "acceptance_validity_months": policy.acceptance_validity_months,
-        "categories": [
-            {"category_id": c.category_id, "display_name": c.display_name,
-             "description": c.description}
-            for c in policy.categories
-        ],
-        "consent_mode": {signal: list(needs) for signal, needs in policy.consent_mode},
-        "allowed_origins": list(policy.allowed_origins),
-    }  # fmt: skip
-    return {**content, "content_sha256": hashlib.sha256(canonical(content)).hexdigest()}

@@ -12,15 +12,18 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import ipaddress
 import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
+from consentd.domain.canonical import canonical
 from consentd.domain.catalog import check_ip_address, check_text, code_point
 from consentd.domain.cookie_policy import DEFAULT_CONSENT_MODE, NECESSARY, SIGNALS, CookiePolicy
 from consentd.domain.errors import InvalidInput
@@ -270,3 +273,22 @@ def _quoted(value: str) -> str:
 
 
 _KEY_FORM = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+
+
+def policy_record(policy: CookiePolicy) -> dict[str, Any]:
+    """A policy's whole content as its audit entry keeps it, with the SHA-256 of its canonical
+    form: what the banner said at each revision stays provable after the next put overwrote it
+    (the entry kept only the category ids; peer comparison)."""
+    content = {
+        "revision": policy.revision,
+        "refusal_validity_months": policy.refusal_validity_months,
+        "acceptance_validity_months": policy.acceptance_validity_months,
+        "categories": [
+            {"category_id": c.category_id, "display_name": c.display_name,
+             "description": c.description}
+            for c in policy.categories
+        ],
+        "consent_mode": {signal: list(needs) for signal, needs in policy.consent_mode},
+        "allowed_origins": list(policy.allowed_origins),
+    }  # fmt: skip
+    return {**content, "content_sha256": hashlib.sha256(canonical(content)).hexdigest()}
