@@ -379,6 +379,8 @@ async def test_cross_origin_calls_are_checked_before_anything_runs(
     assert status == 200
     assert headers["access-control-allow-origin"] == SHOP
     assert "grpc-status-details-bin" in headers["access-control-expose-headers"]
+    # A page reads when to come back from a 429 (probe SA: sent, yet hidden from it).
+    assert "retry-after" in headers["access-control-expose-headers"]
     admin_key = dict(stubs.metadata)["authorization"].removeprefix("Bearer ")
     for visitor_id, headers_sent, readable in (
         (evil_visitor, auth(page_key, Origin="https://evil.example"), False),

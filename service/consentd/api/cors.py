@@ -27,7 +27,7 @@ ALLOWED_HEADERS = (
     "traceparent",
     "tracestate",
 )
-EXPOSED_HEADERS = "grpc-status, grpc-message, grpc-status-details-bin"
+EXPOSED_HEADERS = "grpc-status, grpc-message, grpc-status-details-bin, retry-after"
 PREFLIGHT_MAX_AGE = "300"
 
 
