@@ -17,6 +17,7 @@ from pathlib import Path
 
 from consentd.postgres.cluster import children_of
 from consentd.postgres.host import find_bindir, server_user
+from tests.e2e.faults import signal_all
 from tests.e2e.test_processes import _collect, _folder, _free_port, _running, _server, _serving
 
 
@@ -329,8 +330,7 @@ async def test_a_command_on_a_frozen_cluster_stops_at_once_on_sigterm() -> None:
             await _serving(_grpc_port(env), serve)
             postmaster, _ = _postmaster(data)
             frozen = [postmaster, *children_of(postmaster)]
-            for pid in frozen:
-                os.kill(pid, signal.SIGSTOP)
+            signal_all(frozen, signal.SIGSTOP)
             command = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "consentd", "tenants", "list", env=env,
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
@@ -342,8 +342,7 @@ async def test_a_command_on_a_frozen_cluster_stops_at_once_on_sigterm() -> None:
             command.send_signal(signal.SIGTERM)
             _, err = await asyncio.wait_for(command.communicate(), 15)
             took = time.monotonic() - signalled
-            for pid in frozen:
-                os.kill(pid, signal.SIGCONT)
+            signal_all(frozen, signal.SIGCONT)
             frozen = []
             assert command.returncode == 143, err.decode()
             assert err.decode().strip().splitlines()[-1] == "consentd: terminated"
@@ -351,7 +350,5 @@ async def test_a_command_on_a_frozen_cluster_stops_at_once_on_sigterm() -> None:
             serve.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(serve.wait(), 60) == 0
     finally:
-        for pid in frozen:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGCONT)
+        signal_all(frozen, signal.SIGCONT)
         shutil.rmtree(data, ignore_errors=True)

@@ -27,11 +27,20 @@ _said: dict[str, float] = {}
 def refused(reason: str) -> Unauthenticated:
     """The error to raise for a portal token refused for `reason` (a fixed word of ours, or
     PyJWT's exception class name), logged as `portal_token_refused` once a second at most."""
-    now = time.monotonic()
-    if now - _said.get(reason, -SAID_EVERY_SECONDS) >= SAID_EVERY_SECONDS:
-        _said[reason] = now
+    if _due(reason):
         log.info("portal_token_refused", reason=reason)
     return Unauthenticated()
+
+
+def _due(said: str) -> bool:
+    """Whether `said` was not logged within SAID_EVERY_SECONDS (then it is, from now)."""
+    moment = time.monotonic()
+    if moment - _said.get(said, -SAID_EVERY_SECONDS) < SAID_EVERY_SECONDS:
+        return False
+    if len(_said) > 10_000:  # one a key: keys refused once each are forgotten
+        _said.clear()
+    _said[said] = moment
+    return True
 
 
 def key_refused(tenant: str, key: StoredKey, now: datetime) -> Unauthenticated:
@@ -39,15 +48,10 @@ def key_refused(tenant: str, key: StoredKey, now: datetime) -> Unauthenticated:
     revoked or expired, logged as `api_key_refused` with the tenant and the key's id (never
     its secret), once a second per key at most: only the tenant was named, or nothing, so an
     operator rotating keys could not find what still used the old one (probe QD)."""
-    key_id, revoked = key.key_id, key.revoked_at is not None and key.revoked_at <= now
-    said = f"key:{key_id}"
-    moment = time.monotonic()
-    if moment - _said.get(said, -SAID_EVERY_SECONDS) >= SAID_EVERY_SECONDS:
-        if len(_said) > 10_000:
-            _said.clear()
-        _said[said] = moment
+    if _due(f"key:{key.key_id}"):
+        revoked = key.revoked_at is not None and key.revoked_at <= now
         reason = "revoked" if revoked else "expired"
-        log.warning("api_key_refused", tenant=tenant, key_id=key_id, reason=reason)
+        log.warning("api_key_refused", tenant=tenant, key_id=key.key_id, reason=reason)
     return Unauthenticated()
 
 

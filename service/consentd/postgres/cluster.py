@@ -259,10 +259,11 @@ def _run(
                 return child.returncode, err.decode(errors="replace").strip()
             except subprocess.TimeoutExpired:
                 data = None  # sent already
-                if (stop is not None and stop.is_set()) or time.monotonic() > ends:
+                stopped = stop is not None and stop.is_set()
+                if stopped or time.monotonic() > ends:
                     child.kill()
                     child.communicate()
-                    return -9, "stopped" if stop is not None and stop.is_set() else "timed out"
+                    return -9, "stopped" if stopped else "timed out"
 
 
 def failed(what: str, said: str) -> str:
