@@ -819,3 +819,38 @@ async def test_a_customer_back_on_a_number_keeps_the_grant_they_gave_with_it(
         stubs.consent.RecordConsent(_crm(customer, grant(sms)), metadata=stubs.metadata)
     )
     assert error_info(refused).reason == "OBJECTION_IN_FORCE"
+
+
+@pytest.mark.parametrize("key", ["", "relayed-1"], ids=["grouped", "one-call"])
+async def test_a_relayed_objection_to_a_legitimate_interest_purpose_stands_against_a_sync(
+    stubs: Stubs, key: str
+) -> None:
+    """Probe RD (session 38): a CRM relayed a prospect's "stop" (a withdrawal of a
+    legitimate-interest purpose, SOURCE_API): checks said `objected`, and the same CRM's next
+    nightly sync granting it made them ALLOW again. A "no" to such a purpose is an objection
+    (GDPR art. 21), whoever records it: the sync's grant is refused (STOP_IN_FORCE, naming the
+    source), dropped beside a choice that is recorded, and the person lifts it in person. A
+    consent purpose's own "no" from a system stays the system's to correct."""
+    await put_purpose(stubs, "prospecting", LEGITIMATE_INTEREST)
+    await put_purpose(stubs, "newsletter")
+    email = f"relayed-{key or 'grouped'}@example.fr"
+    prospecting, news = target("prospecting", EMAIL), target("newsletter", EMAIL)
+    await _synced(stubs, email, grant(prospecting), grant(news), key=_then(key, "0"))
+    await stubs.consent.WithdrawConsent(
+        consent_pb2.WithdrawConsentRequest(
+            subject=by_email(email), targets=[prospecting, news], source=types_pb2.SOURCE_API
+        ),
+        metadata=stubs.metadata,
+    )
+    assert await _answers(stubs, email, prospecting) == [OBJECTED]
+    error = await fails(_synced(stubs, email, grant(prospecting), key=key))
+    assert (error.code(), error_info(error).reason) == (FAILED, "STOP_IN_FORCE")
+    assert "an objection to this purpose was recorded (source api)" in (error.details() or "")
+    mixed = await _synced(stubs, email, grant(prospecting), grant(news), key=_then(key, "mixed"))
+    assert [e.target.purpose for e in mixed.events] == ["newsletter"]
+    assert list(mixed.superseded) == [prospecting]
+    assert await _answers(stubs, email, prospecting, news) == [OBJECTED, GRANTED]
+    await record(stubs, types_pb2.SubjectIdentity(email=email), grant(prospecting))
+    again = await _synced(stubs, email, grant(prospecting), key=_then(key, "again"))
+    assert len(again.events) == 1
+    assert await _answers(stubs, email, prospecting) == [INTEREST]

@@ -39,6 +39,7 @@ from consentd.store.importing import SqlImportBatch
 from consentd.store.uow import enter_tenant
 from tests.conftest import TEST_SECRET, owner
 from tests.integration.helpers import (
+    B2B,
     NEWSLETTER,
     SMS_OFFERS,
     catalogue,
@@ -803,6 +804,34 @@ async def test_an_imported_grant_dated_after_an_objection_does_not_lift_it(
         principal(tenant), CheckConsent(email("objector@example.com"), NEWSLETTER)
     )
     assert check.verdict.decision is Decision.DENY
+
+
+async def test_an_imported_grant_does_not_lift_a_relayed_objection(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """A system's withdrawal of a legitimate-interest purpose is the person's objection to it
+    (migration 0063): a CRM file granting it afterwards is superseded, as a sync's grant is
+    refused; a consent purpose's system "no" the file may still lift."""
+    await catalogue(app, tenant)
+    address = email("relayed@example.com")
+    await grant(app, tenant, address, targets=(NEWSLETTER, B2B))
+    relayed = WithdrawConsent(address, (NEWSLETTER, B2B), False, Source.API, actor="crm")
+    await app.consents.withdraw_consent(principal(tenant), relayed)
+    later = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    await asyncio.sleep(1.1)
+    rows = [
+        f"relayed@example.com,b2b,email,granted,{later},,crm",
+        f"relayed@example.com,newsletter,email,granted,{later},,crm",
+    ]
+    path = tmp_path / "relayed.csv"
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "1 imported, 1 superseded" in done.stdout
+    assert await _state(app, tenant, "relayed@example.com") == {
+        "b2b": ConsentState.WITHDRAWN,
+        "newsletter": ConsentState.GRANTED,
+    }
 
 
 async def test_a_files_grant_for_an_address_an_objector_left_is_superseded(

@@ -44,6 +44,7 @@ from uuid import UUID, uuid4
 from consentd.app.commands import RecordConsent, WithdrawConsent
 from consentd.app.evidence import event_stamp
 from consentd.app.group_commit import GroupCommit, Grouping, Undone, before_commit
+from consentd.app.grouped_blocks import alone_for_blocks
 from consentd.app.idempotency import Once
 from consentd.app.keys import SubjectKeys
 from consentd.app.ports import (
@@ -58,7 +59,6 @@ from consentd.app.ports import (
     UnitOfWorkFactory,
 )
 from consentd.app.recording import Written, choice_events, require_notices, require_purposes
-from consentd.app.standing import alone_for_blocks
 from consentd.app.subjects import CONFLICT, LinkRaced
 from consentd.app.writers import TenantWriters
 from consentd.domain.confirmations import DEFAULT_PENDING_DAYS

@@ -11,7 +11,7 @@ from typing import NamedTuple
 from uuid import UUID
 
 from consentd.app.blocking import objected_since
-from consentd.app.commands import RecordConsent, WithdrawConsent
+from consentd.app.commands import RecordConsent
 from consentd.app.confirmation_rules import NOTHING_NAMED, Named, asked_of_the_person
 from consentd.app.late_choices import (
     lapsed_grants,
@@ -20,25 +20,23 @@ from consentd.app.late_choices import (
     superseded_grants,
     taken_over_grants,
 )
-from consentd.app.ports import Digest, UnitOfWork
-from consentd.app.ports.batches import PartRead
+from consentd.app.ports import UnitOfWork
 from consentd.app.subjects import SubjectResolver
 from consentd.app.taken_back import (
     IN_PERSON,
     latest_closure,
-    refuse_systems_return,
     systems_grant,
     without_closed_grants,
     without_held_closed_grants,
 )
 from consentd.domain.canonical import stamp
-from consentd.domain.decision import PERSON_SOURCES, persons_no, standing_stop
+from consentd.domain.decision import PERSON_SOURCES, objection_to, persons_no, standing_stop
 from consentd.domain.errors import FailedPrecondition
-from consentd.domain.identifiers import Identifier
 from consentd.domain.model import (
     Channel,
     ConsentEvent,
     ConsentState,
+    LawfulBasis,
     Purpose,
     Target,
 )
@@ -75,7 +73,9 @@ def refuse_grant_over_stop(
         asked = choice.target.purpose in confirming
         if choice.state is not ConsentState.GRANTED or no is None or asked:
             continue
-        if no.target.is_all:
+        if no.source not in PERSON_SOURCES and not no.target.is_all:
+            what = f"an objection to this purpose was recorded (source {no.source.value})"
+        elif no.target.is_all:
             # Who recorded it (a system's withdrawal of everything counts as the person's STOP):
             # "the person withdrew" sent a CRM team looking for a STOP nobody sent (probe HC).
             where = "every channel" if no.target.channel is Channel.ALL else "this channel"
@@ -91,15 +91,17 @@ def refuse_grant_over_stop(
 
 
 class Said(NamedTuple):
-    """A subject's current facts, and the person's latest word on each target (persons_words)."""
+    """A subject's current facts, the person's latest word on each target (persons_words), and
+    the tenant's legitimate-interest purposes (a "no" to one is an objection: objection_to)."""
 
     current: Sequence[ConsentEvent] = ()
     words: Sequence[ConsentEvent] = ()
+    objecting: frozenset[str] = frozenset()
 
 
-async def said_by(uow: UnitOfWork, subject_id: UUID) -> Said:
+async def said_by(uow: UnitOfWork, subject_id: UUID, objecting: frozenset[str]) -> Said:
     current = await uow.consents.current(subject_id)
-    return Said(current, await uow.consents.persons_words(subject_id))
+    return Said(current, await uow.consents.persons_words(subject_id), objecting)
 
 
 def standing_no(target: Target, said: Said) -> ConsentEvent | None:
@@ -108,11 +110,16 @@ def standing_no(target: Target, said: Said) -> ConsentEvent | None:
     refusal or withdrawal of it, their latest word on it (`words`, persons_words;
     domain/decision.persons_no) whatever a system wrote since: a CRM's nightly grant made a
     check ALLOW a second after the person unsubscribed (probe CD), and a CRM's own "no" then
-    "yes" did the same (probe CE). Migration 0046's consentd_stop_stands says the same for the
+    "yes" did the same (probe CE), or an objection to a legitimate-interest purpose, whoever
+    relayed it (objection_to). Migration 0063's consentd_stop_stands says the same for the
     append function and the import."""
     # A stop is lifted by the person's grant of the target after it, current or not (probe
     # CG: bounce handling's "no" replaced it and the stop stood again; migration 0046).
-    return standing_stop(target, [*said.current, *said.words]) or persons_no(target, said.words)
+    return (
+        standing_stop(target, [*said.current, *said.words])
+        or persons_no(target, said.words)
+        or objection_to(target, said.current, said.objecting)
+    )
 
 
 class Standing(NamedTuple):
@@ -144,8 +151,11 @@ async def standing(
     the person's lifts (after_objection)."""
     command, lapsed = lapsed_grants(command, purposes, now)
     confirming = frozenset(p for p, v in purposes.items() if v.requires_confirmation)
+    objecting = frozenset(
+        p for p, v in purposes.items() if v.lawful_basis is LawfulBasis.LEGITIMATE_INTEREST
+    )
     found = await _standing(
-        uow, subjects, tenant_id, command, now, confirming=confirming, named=named
+        uow, subjects, tenant_id, command, now, bases=(confirming, objecting), named=named
     )
     return found._replace(dropped=lapsed + found.dropped)
 
@@ -157,9 +167,10 @@ async def _standing(
     command: RecordConsent,
     now: datetime,
     *,
-    confirming: frozenset[str],
+    bases: tuple[frozenset[str], frozenset[str]],
     named: Named,
 ) -> Standing:
+    confirming, objecting = bases  # asked by double opt-in; resting on legitimate interest
     granted = any(c.state is ConsentState.GRANTED for c in command.choices)
     if command.recorded_at is None and not systems_grant(command):
         found = await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
@@ -179,10 +190,9 @@ async def _standing(
     gone += shut + held_shut
     stale: tuple[Target, ...] = ()
     if command.recorded_at is not None:
-        # The subject's lock before its facts are read: a withdrawal committing meanwhile was
-        # read as absent, and this older grant, appended after it, won (8 of 60 races).
+        # The lock before the facts: a withdrawal committing meanwhile was lost (8 of 60 races).
         await uow.consents.lock_subject(subject_id)
-        said = await said_by(uow, subject_id)
+        said = await said_by(uow, subject_id, objecting)
         objected = await objected_since(uow, subject_id)
         command, stale = superseded_grants(command, said.current, objected)
         command, taken = await taken_over_grants(uow, command, subject_id, digests)
@@ -193,7 +203,7 @@ async def _standing(
             # The lock first: an objection committing meanwhile was read as absent, and the
             # grant, stamped before it, was written after it (probe Y; migration 0032).
             await uow.consents.lock_subject(subject_id)
-            said = await said_by(uow, subject_id)
+            said = await said_by(uow, subject_id, objecting)
         objected = await objected_since(uow, subject_id)
     # What is left of a system's grants (a decided_at before the objection dropped them).
     ids = (tenant_id, subject_id)
@@ -257,44 +267,3 @@ def after_objection(objected: datetime | None, now: datetime) -> datetime:
     stepped back; the person's new grant, stamped at the clock's time, came before it and
     never counted (probe S)."""
     return now if objected is None or objected < now else objected + timedelta(microseconds=1)
-
-
-def alone_for_blocks(
-    command: RecordConsent | WithdrawConsent,
-    known: UUID | None,
-    named: dict[Digest, Identifier],
-    read: PartRead,
-) -> bool:
-    """Raises for a grant a system may not make (an objection in force, a closed contact point
-    nobody holds); True when whether it may turns on the holder having come back in person
-    since it was closed, which the one-call path reads (came_back). For the grouped path
-    (app/grouped_writes.py), from what its batch read."""
-    if not isinstance(command, RecordConsent):
-        return False
-    closed = latest_closure(c for d, c in read.closed.items() if d in named)
-    systems = systems_grant(command)
-    # Whose targets an earlier holder's own "no" closed: the one-call path reads which.
-    refused = systems and any(d in read.refusing for d in named)
-    if known is None:
-        refuse_systems_return(command, closed)
-        return refused
-    objected = read.objections.get(known)
-    if all(c.state is ConsentState.GRANTED for c in command.choices):
-        refuse_grant_over_objection(command, objected)  # else alone: its "no" is recorded
-    # The person granting over their objection: stamped after it, alone (after_objection). A
-    # grant in person from a caller that does not vouch is a system's that the append function
-    # cannot tell (its source says PORTAL): alone, it reads the objection under the subject's
-    # lock (raced by an objection, 9 of 40 were written after it; probe Z).
-    granted = any(c.state is ConsentState.GRANTED for c in command.choices)
-    unvouched = systems and command.source in PERSON_SOURCES
-    # A system's grant for a subject holding such a contact point besides the named ones: the
-    # one-call path reads whether its holder came back (a grant naming the subject by its
-    # external id took an erased address back; probe BI).
-    closing = systems and known in read.holding_closed
-    return (
-        (closed is not None and systems)
-        or (objected is not None and granted)
-        or unvouched
-        or closing
-        or refused
-    )
