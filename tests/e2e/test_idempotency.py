@@ -4,6 +4,7 @@ caller; a retry gets the first response, a different request under the same key 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -387,8 +388,49 @@ async def test_an_erasure_leaves_no_answer_to_replay(
         ).scalars()
         answers = list(stored)
     assert not [a for a in answers if granted.subject_id.encode() in a or visitor.encode() in a]
+    # Nor is their request's fingerprint kept (it names them; probe TC).
+    assert await _fingerprints(app, "grant-then-erased", "visit-then-erased") == [b"", b""]
     again = await stubs.consent.RecordConsent(other, metadata=_keyed(stubs, "another-person"))
     assert again == kept
+
+
+async def _fingerprints(app: App, *keys: str) -> list[bytes]:
+    async with owner(app).connect() as conn:
+        found = await conn.execute(
+            sa.select(idempotency_keys.c.request_sha256)
+            .where(idempotency_keys.c.key.in_(keys))
+            .order_by(idempotency_keys.c.key)
+        )
+        return [bytes(f) for f in found.scalars()]
+
+
+async def test_a_requests_fingerprint_is_keyed_and_an_unkeyed_one_still_replays(
+    stubs: Stubs, app: App
+) -> None:
+    """Probe TC: the stored fingerprint was a plain SHA-256 of the request, which names the
+    person: from a dump, a phone number came back by trying the numbering plan (0.4 s). It is
+    an HMAC under a key of the service secret; a key stored before (a plain SHA-256, within its
+    24 h across an upgrade) still replays its answer."""
+    request = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(phone="+33611223344"),
+        choices=[grant(target("newsletter", types_pb2.CHANNEL_SMS))],
+        source=types_pb2.SOURCE_API,
+    )
+    first = await stubs.consent.RecordConsent(request, metadata=_keyed(stubs, "phone-once"))
+    method = "/consent.v1.ConsentService/RecordConsent"
+    plain = hashlib.sha256(
+        method.encode() + b"\0" + request.SerializeToString(deterministic=True)
+    ).digest()
+    [stored] = await _fingerprints(app, "phone-once")
+    assert (len(stored), stored == plain) == (32, False)
+    async with owner(app).begin() as conn:
+        await conn.execute(
+            idempotency_keys.update()
+            .where(idempotency_keys.c.key == "phone-once")
+            .values(request_sha256=plain)
+        )
+    again = await stubs.consent.RecordConsent(request, metadata=_keyed(stubs, "phone-once"))
+    assert again == first
 
 
 async def test_an_erasure_keeps_the_answers_of_another_person_on_the_same_browser(

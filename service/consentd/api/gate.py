@@ -18,7 +18,7 @@ from consentd.api.ratelimit import TenantRateLimiter
 from consentd.api.unknown_fields import reject_unknown_fields
 from consentd.api.validation import check_ranges
 from consentd.app.auth import Authenticator
-from consentd.app.idempotency import IdempotencyKey, Replayed
+from consentd.app.idempotency import IdempotencyKey, Replayed, request_fingerprint
 from consentd.app.ports import Clock
 from consentd.domain.errors import InvalidInput, PermissionDenied, Unauthenticated
 from consentd.domain.tenancy import Principal
@@ -35,7 +35,11 @@ class Gate:
         limiter: TenantRateLimiter,
         clock: Clock,
         methods: Mapping[str, Method],
+        *,
+        fingerprints: bytes,
     ) -> None:
+        """`fingerprints`: the key of idempotent writes' request fingerprints (fingerprint_key)."""
+        self._fingerprints = fingerprints
         self._auth = authenticator
         self._limiter = limiter
         self._clock = clock
@@ -137,10 +141,10 @@ class Gate:
                 f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters, "
                 "neither starting nor ending with a space",
             )
-        fingerprint = hashlib.sha256(
-            method.encode() + b"\0" + request.SerializeToString(deterministic=True)
-        )
-        claim = IdempotencyKey(principal.caller, key, method, fingerprint.digest(), self._clock())
+        body = request.SerializeToString(deterministic=True)
+        fingerprint = request_fingerprint(self._fingerprints, method, body)
+        earlier = hashlib.sha256(method.encode() + b"\0" + body).digest()
+        claim = IdempotencyKey(principal.caller, key, method, fingerprint, self._clock(), earlier)
         try:
             with keyed(claim):
                 return await behaviour()

@@ -47,12 +47,14 @@ class SqlIdempotency:
         if (await self._conn.execute(claimed)).first() is not None:
             return
         stored = (await self._conn.execute(sa.select(_K).where(*where))).mappings().one()
-        if stored["method"] != key.method or stored["request_sha256"] != key.request_sha256:
-            raise InvalidInput("idempotency-key", "was already used with a different request")
-        if stored["response"] == ERASED_ANSWER:
+        if stored["response"] == ERASED_ANSWER and stored["method"] == key.method:
+            # Its fingerprint went with the person (rights.forget_replays).
             raise FailedPrecondition(
                 "the person this write named was erased after it: nothing is replayed or written"
             )
+        asked = stored["request_sha256"]
+        if stored["method"] != key.method or asked not in (key.request_sha256, key.earlier_sha256):
+            raise InvalidInput("idempotency-key", "was already used with a different request")
         raise Replayed(stored["response"])
 
     async def complete(self, key: IdempotencyKey, response: bytes) -> None:

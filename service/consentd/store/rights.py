@@ -35,7 +35,7 @@ _C, _H = contact_changes, contact_point_holdings
 # On every write's path (sealing identifiers and evidence): prepared plain SQL, as the other
 # hot statements (store/driver.py).
 _FORGET = """
-UPDATE idempotency_keys SET response = $3
+UPDATE idempotency_keys SET response = $3, request_sha256 = '\\x'::bytea
 WHERE tenant_id = $1
   AND EXISTS (SELECT FROM unnest($2::bytea[]) AS n WHERE position(n IN response) > 0)
 """
@@ -125,7 +125,8 @@ class SqlRights:
     async def forget_replays(self, names: Sequence[str]) -> int:
         # A scan of the tenant's replay cache (24 h of keyed writes); the answers are protobuf,
         # whose strings are stored as their UTF-8 bytes. The keys stay, answering that the
-        # person was erased (a retry that ran again would write the person anew).
+        # person was erased (a retry that ran again would write the person anew); their
+        # request's fingerprint goes too (it names the person: probe TC).
         needles = [n.encode() for n in names]
         gone = await self._raw.execute(_FORGET, self._tenant, needles, ERASED_ANSWER)
         return affected(gone)

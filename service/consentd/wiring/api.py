@@ -34,7 +34,6 @@ from consentd.api.server import (
 )
 from consentd.app.auth import CredentialAuthenticator
 from consentd.app.ports import Clock
-from consentd.app.preference_links import PreferenceLinks
 from consentd.config import ConfigError, Settings
 from consentd.store.callers import SqlCallerDirectory
 from consentd.telemetry import Telemetry
@@ -64,13 +63,15 @@ class Api:
     portal: PortalServicers
 
 
-def build_gate(settings: Settings, store: Store, clock: Clock, links: PreferenceLinks) -> Gate:
+def build_gate(settings: Settings, store: Store, clock: Clock, use_cases: UseCases) -> Gate:
     """Callers' credentials are read as the runtime role."""
+    links = use_cases.preferences.links
     return Gate(
         CredentialAuthenticator(SqlCallerDirectory(store.engine), clock, links),
         TenantRateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
         clock,
         methods(),
+        fingerprints=use_cases.fingerprints,
     )
 
 
@@ -79,7 +80,7 @@ def build_api(
 ) -> Api:
     """One servicer per service, each registered with the gRPC server behind one interceptor
     (the Gate, traces and metrics); the browser port reuses some of them."""
-    gate = build_gate(settings, store, clock, use_cases.preferences.links)
+    gate = build_gate(settings, store, clock, use_cases)
     # Writes queued in the process when the database is lost are refused then, not each after
     # its turn and the database's ceiling (probe PA).
     gate.reachability.when_lost(partial(use_cases.writers.refuse_waiting, DatabaseLost))

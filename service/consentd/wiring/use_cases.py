@@ -23,6 +23,7 @@ from consentd.app.consents import ConsentUseCases
 from consentd.app.cookie_purge import CookiePurge
 from consentd.app.cookies import CookieExport, CookieUseCases
 from consentd.app.group_commit import Grouping
+from consentd.app.idempotency import fingerprint_key
 from consentd.app.importing import ConsentImports
 from consentd.app.inactive_subjects import InactiveSubjects
 from consentd.app.keys import SubjectKeys
@@ -71,6 +72,8 @@ class UseCases:
     preferences: PreferenceLinkUses
     # Consent writes' admission per tenant (refused while queued once the database is lost).
     writers: TenantWriters
+    # The key of idempotent writes' request fingerprints (app/idempotency.fingerprint_key).
+    fingerprints: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +124,8 @@ def build_use_cases(
     hasher, keyring = IdentifierHasher(secret_key), Keyring(secret_key)
     keys, uow = SubjectKeys(keyring), store.unit_of_work
     double_opt_in = DoubleOptIn(
-        uow, clock, keys, hasher, notifier,
-        link=settings.confirm_url, pending_days=settings.confirmation_days,
-        language=settings.notify_language,
+        uow, clock, keys, hasher, notifier, link=settings.confirm_url,
+        pending_days=settings.confirmation_days, language=settings.notify_language,
     )  # fmt: skip
     writers = TenantWriters(settings.tenant_writers)
     grouping = Grouping(settings.write_batch, batch_context, database_not_answering)
@@ -155,6 +157,7 @@ def build_use_cases(
             settings, store, secret_key, clock=clock, consents=consents, notifier=notifier
         ),
         writers=writers,
+        fingerprints=fingerprint_key(secret_key),
     )
 
 
