@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from consentd.bootstrap import App, bootstrap
 from consentd.clock_check import check_clock
 from consentd.config import ConfigError, Settings
-from consentd.domain.tenancy import Scope
 from consentd.key_files import check_given_keys, local_keys, local_secret
+from consentd.local_tokens import LOCAL_KEY_FILE, demo_key, local_admin_key
 from consentd.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 from consentd.postgres.host import default_data_dir, parent_is_consentd, postmaster_of
 from consentd.postgres.watch import created, keep_attached, keep_running
@@ -39,10 +38,8 @@ from consentd.telemetry import Telemetry, Tracing
 from consentd.wiring.store import connections_per_process
 
 log = structlog.get_logger("consentd")
-LOCAL_KEY_FILE = "local-admin.key"
 # How often serve looks whether the embedded PostgreSQL it started still runs.
 POSTGRES_WATCH_SECONDS = 1.0
-DEMO_KEY_FILE = "demo-cookies.key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +51,7 @@ class Database:
     home: Path | None = None  # the embedded mode's folder
     # Why the embedded PostgreSQL could not be kept running, once it could not.
     failures: list[str] = field(default_factory=list)
+    schema_before: str | None = None  # before this open migrated it (embedded mode)
 
 
 def _home(settings: Settings) -> Path:
@@ -162,7 +160,7 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
     try:
         await created(embedded, "consentd")
         owner = embedded.url("consentd")
-        await _migrated(owner, settings)
+        before = await _migrated(owner, settings)
         runtime = await provision_runtime_role(
             owner, local_secret(home / "app.password", text=True).decode()
         )
@@ -171,7 +169,7 @@ async def _embedded_database(settings: Settings, processes: int) -> AsyncIterato
             "embedded_postgres", data_dir=str(embedded.data_dir), port=embedded.port,
             started=started,
         )  # fmt: skip
-        yield Database(runtime, owner, key, audit_key, home, failures)
+        yield Database(runtime, owner, key, audit_key, home, failures, before)
     finally:
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -198,53 +196,18 @@ def _orphan_found(pid: int) -> None:
     )  # fmt: skip
 
 
-async def _migrated(owner: str, settings: Settings, *, say: bool = True) -> None:
-    """Migrated to this release's schema; a schema a newer release left is served as it is (a
-    rollback: "the schema stays", docs/operations.md), said once in the log (`say`)."""
+async def _migrated(owner: str, settings: Settings, *, say: bool = True) -> str | None:
+    """Migrated to this release's schema, logged (probe TB); the revision before. A newer
+    release's schema is served as it is (a rollback, docs/operations.md), said once (`say`)."""
     try:
-        await migrate(owner, settings.migrations_dir)
+        before, after = await migrate(owner, settings.migrations_dir)
     except SchemaAhead as ahead:
         if say:
             log.warning("schema_ahead", detail=ahead.message)
-
-
-async def _local_admin_key(app: App, home: Path, slug: str) -> None:
-    """Embedded mode: an admin key for the default tenant, written once to a 0600 file, so a
-    newcomer can call the service (`consentd local-key` prints it). Never logged."""
-    path = home / LOCAL_KEY_FILE
-    if path.exists() or app.admin is None:
-        return
-    key, _ = await app.admin.issue_key(
-        slug, [Scope.ADMIN.value], name="local admin (embedded mode)"
-    )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(key.token + "\n")
-    log.info("local_admin_key_written", path=str(path))
-
-
-async def demo_key(app: App, home: Path | None, slug: str) -> str:
-    """CONSENTD_DEMO only: a publishable key (scope cookies:write, nothing else) of the default
-    tenant for the demo page, which carries it in its HTML like any page would. Embedded mode
-    makes it once into a 0600 file beside the data; with DATABASE_URL a new one is issued at each
-    start (that needs the owner's URL). Never logged."""
-    path = home / DEMO_KEY_FILE if home is not None else None
-    if path is not None and path.exists():
-        return path.read_text().strip()
-    if app.admin is None:
-        raise ConfigError(
-            "CONSENTD_DEMO issues a cookies:write key for the demo page: "
-            "set CONSENTD_MIGRATION_DATABASE_URL (the owner's URL)"
-        )
-    key, stored = await app.admin.issue_key(
-        slug, [Scope.COOKIES.value], name="demo page (CONSENTD_DEMO)"
-    )
-    if path is not None:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(key.token + "\n")
-    log.info("demo_key_issued", key_id=stored.key_id, tenant=slug)
-    return key.token
+        return None
+    if before != after:
+        log.info("schema_migrated", from_revision=before or "empty", to_revision=after)
+    return before
 
 
 def read_local_key(settings: Settings) -> str:
@@ -297,4 +260,4 @@ async def prepare(app: App, db: Database) -> None:
             # health NOT_SERVING; its start with the owner's URL stopped, exit 1 (probe EC).
             log.warning("default_tenant_not_created", reason="the database is read-only")
     if db.home is not None:
-        await _local_admin_key(app, db.home, app.settings.default_tenant)
+        await local_admin_key(app, db.home, app.settings.default_tenant)

@@ -33,7 +33,7 @@ from consentd.config import ConfigError
 from consentd.domain.cookies import truncate_ip
 from consentd.domain.identifiers import IdentifierHasher
 from consentd.domain.tenancy import Scope, Tenant
-from consentd.runtime import DEMO_KEY_FILE, demo_key
+from consentd.local_tokens import DEMO_KEY_FILE, demo_key
 from consentd.store.tables import cookie_choices
 from tests.conftest import TEST_SECRET, Stubs, owner
 from tests.e2e.helpers import ALLOW, DENY, check, put_purpose

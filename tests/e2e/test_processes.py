@@ -484,6 +484,31 @@ def test_migrate_needs_only_the_owner_url(owner_url: str) -> None:
     assert "): nothing to migrate" in again
 
 
+def test_migrate_in_embedded_mode_says_what_the_open_applied() -> None:
+    """Probe TB: an embedded data folder is migrated by whatever command opens it, so
+    `consentd migrate` found it at the latest schema and said "nothing to migrate" right after
+    applying every migration, and no log line said a migration ran. It says what the open
+    applied, logged `schema_migrated`; run again, nothing."""
+    data = _folder()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("CONSENTD_")},
+        "CONSENTD_DATA_DIR": str(data),
+    }
+    try:
+        code, output = _consentd(env, "migrate")
+        again = _consentd(env, "migrate")
+    finally:
+        running = _running_with(str(data))
+        shutil.rmtree(data, ignore_errors=True)
+    assert code == 0, output
+    assert "database at the latest schema: migrated from empty to " in output
+    assert "schema_migrated" in output
+    assert again[0] == 0, again[1]
+    assert "): nothing to migrate" in again[1]
+    assert "schema_migrated" not in again[1]
+    assert running == []
+
+
 def test_a_data_folder_the_host_refuses_is_one_line_naming_it(tmp_path: Path) -> None:
     """A data folder that cannot be made (here under a file; read-only or immutable alike) said
     only "the host refused: [Errno ...]" (probe W): the line names the path and the variable."""

@@ -139,7 +139,9 @@ async def run_migrations(settings: Settings) -> None:
     async with database(settings) as db:
         if db.owner_url is None:
             raise ConfigError("set CONSENTD_MIGRATION_DATABASE_URL (the owner's URL) to migrate")
-        _migrated(*await migrate(db.owner_url, settings.migrations_dir))
+        before, after = await migrate(db.owner_url, settings.migrations_dir)
+        # Embedded, the open migrated already: what it found (it said "nothing", probe TB).
+        _migrated(db.schema_before if db.home is not None else before, after)
 
 
 def _migrated(before: str | None, after: str | None) -> None:
