@@ -77,8 +77,7 @@ class Settings:
     metrics_address: str | None = "127.0.0.1:9464"
     # Where spans go (OTLP over gRPC); None: no exporter, spans are not recorded.
     otlp_endpoint: str | None = None
-    # Email (docs/double-opt-in.md): the SMTP relay for double opt-in confirmations and
-    # rights-request codes; None: they are only logged (LogNotifier).
+    # The SMTP relay of confirmations and rights codes; None: only logged (docs/double-opt-in.md).
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_sender: str = ""
@@ -147,7 +146,11 @@ def _mail(env: Mapping[str, str]) -> dict[str, Any]:
     host = env.get("CONSENTD_SMTP_HOST") or None
     sender = env.get("CONSENTD_SMTP_FROM", "")
     if host and "@" not in sender:
-        raise ConfigError("CONSENTD_SMTP_FROM (an address) is required with CONSENTD_SMTP_HOST")
+        said = "is required" if not sender else "must be an address (name@domain)"
+        raise ConfigError(f"CONSENTD_SMTP_FROM {said} with CONSENTD_SMTP_HOST")
+    for name in ("CONSENTD_SMTP_USERNAME", "CONSENTD_SMTP_PASSWORD"):  # no mail would go (TB)
+        if env.get(name) and not host:
+            raise ConfigError(f"{name} is set without CONSENTD_SMTP_HOST")
     return {
         "smtp_host": host,
         "smtp_port": _whole(env, "CONSENTD_SMTP_PORT", 587, high=65535),

@@ -131,8 +131,8 @@ def sms_gateway(env: Mapping[str, str]) -> SmsGateway | None:
     sender = env.get("CONSENTD_SMS_SENDER", "")
     if not _SENDER.fullmatch(sender):
         raise ConfigError(
-            "CONSENTD_SMS_SENDER is required with CONSENTD_SMS_GATEWAY_URL: 1 to 11 letters and"
-            " digits, or a number in E.164 (+33...)"
+            f"CONSENTD_SMS_SENDER {'must be' if sender else 'is required with SMS, as'}"
+            " 1 to 11 letters and digits, or a number in E.164 (+33...)"
         )
     return SmsGateway(url, sender, env.get("CONSENTD_SMS_GATEWAY_TOKEN", ""))
 

@@ -228,7 +228,7 @@ def test_an_sms_gateway_is_https_or_on_this_host_with_a_sender() -> None:
         ({"CONSENTD_SMS_GATEWAY_URL": "http://sms.example/send"}, "must be https"),
         ({"CONSENTD_SMS_GATEWAY_URL": "ftp://127.0.0.1/x"}, "an http"),
         ({"CONSENTD_SMS_SENDER": ""}, "CONSENTD_SMS_SENDER is required"),
-        ({"CONSENTD_SMS_SENDER": "TWELVE-CHARS"}, "CONSENTD_SMS_SENDER is required"),
+        ({"CONSENTD_SMS_SENDER": "TWELVE-CHARS"}, "CONSENTD_SMS_SENDER must be 1 to 11"),
         ({"CONSENTD_SMS_GATEWAY_URL": "http://127.0.0.1:99999/sms"}, "an http"),
         ({"CONSENTD_SMS_GATEWAY_URL": "http://127.0.0.1/sms\r\nX: y"}, "control characters"),
         # A sender or a token without a gateway was taken silently: no text would ever go.
@@ -262,3 +262,22 @@ def test_a_key_with_a_line_break_around_it_is_taken() -> None:
         {"CONSENTD_SECRET_KEY": f"{key}\n", "CONSENTD_AUDIT_SIGNING_KEY": f" {key}\r\n"}
     )
     assert settings.secret_key == settings.audit_signing_key == bytes(range(32))
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ({"CONSENTD_SMTP_HOST": "relay.local"}, "CONSENTD_SMTP_FROM is required"),
+        (
+            {"CONSENTD_SMTP_HOST": "relay.local", "CONSENTD_SMTP_FROM": "nobody"},
+            r"CONSENTD_SMTP_FROM must be an address \(name@domain\)",
+        ),
+        ({"CONSENTD_SMTP_PASSWORD": "x"}, "CONSENTD_SMTP_PASSWORD is set without"),
+        ({"CONSENTD_SMTP_USERNAME": "x"}, "CONSENTD_SMTP_USERNAME is set without"),
+    ],
+)
+def test_the_mail_relays_settings_say_what_is_wrong(given: dict[str, str], says: str) -> None:
+    """Probe TB: an invalid CONSENTD_SMTP_FROM was told it is "required" although set, and
+    credentials without a relay were taken silently."""
+    with pytest.raises(ConfigError, match=says):
+        Settings.from_env(given)
