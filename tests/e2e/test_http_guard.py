@@ -372,3 +372,23 @@ async def test_a_client_that_reads_slowly_keeps_its_connection(
         sock.close()
         await server.stop()
     assert got > 1_000_000
+
+
+async def test_a_malformed_chunk_before_a_refusal_logs_no_traceback(
+    port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Probe TA: a keyless POST whose chunked body is malformed: the HTTP layer answers 400 and
+    closes, then the refusal (written before the body is read) met the closed transport, and
+    each such request logged an "Exception in ASGI application" traceback an anonymous client
+    could repeat at will. The 400 stands, nothing is logged."""
+    for _ in range(3):
+        reader, writer = await _connect(port)
+        writer.write(
+            b"POST /consent.v1.ConsentService/CheckConsent HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nZZ;x\r\n"
+        )
+        answer = await _answer(reader)
+        _close(writer)
+        assert answer.startswith(b"HTTP/1.1 400 ")
+    await asyncio.sleep(0.2)
+    assert [r for r in caplog.records if r.exc_info or "Exception in ASGI" in r.getMessage()] == []

@@ -75,3 +75,9 @@ class Started:
     async def __call__(self, message: Message) -> None:
         self.started = self.started or message["type"] == "http.response.start"
         await self._send(message)
+
+
+def closed_by_the_server(error: Exception) -> bool:
+    """Whether `error` is the HTTP layer's: it answered a malformed body (a bad chunk) 400 and
+    closed the connection while the app wrote its answer."""
+    return isinstance(error, RuntimeError) and "after write_eof" in str(error)

@@ -22,6 +22,7 @@ from consentd.api.asgi import (
     Scope,
     Send,
     Started,
+    closed_by_the_server,
     header,
     lifespan,
     respond,
@@ -120,6 +121,10 @@ class BrowserApp:
         try:
             await self._route(scope, receive, started)
         except Exception as error:
+            if closed_by_the_server(error):
+                # A malformed body (a bad chunk): the HTTP layer answered 400 and closed while
+                # the app wrote: each logged a traceback a keyless client could repeat (TA).
+                return
             if started.started:
                 raise
             await answer_internal(send, error)
