@@ -242,6 +242,31 @@ async def test_native_grpc_write_then_connect_get_read(
         assert json.loads(body)["message"] == "connect: must be v1"
 
 
+@pytest.mark.parametrize(
+    ("method", "message"),
+    [
+        ("ConsentService/CheckConsent", {"subject": {"email": "in-a-url@example.fr"}}),
+        ("RightsService/ExportSubject", {"subject": {"phone": "+33612345678"}}),
+        ("ConsentService/ListConsentHistory", {"subject": {"subjectId": str(uuid4())}}),
+    ],
+)
+async def test_a_get_naming_a_person_is_refused_for_a_post(
+    http_port: int, admin_key: str, method: str, message: dict[str, Any]
+) -> None:
+    """Probe TA: a Connect GET of CheckConsent or ExportSubject answered 200: the address went
+    into the URL, which every proxy in front of the port writes to its access log. A method
+    whose request names a person takes no GET (400 saying to POST it); GetCookieChoice's still
+    works (above)."""
+    query = urllib.parse.urlencode({"encoding": "json", "message": json.dumps(message)})
+    path = f"/consent.v1.{method}?{query}"
+    status, _, body = await http(http_port, path, headers=auth(admin_key), method="GET")
+    assert status == 400, body
+    said = json.loads(body)
+    assert said["code"] == "invalid_argument"
+    assert said["message"].startswith("GET: is not taken for this method: its request names")
+    assert "send it by POST" in said["message"]
+
+
 async def test_grpc_web_through_the_connect_python_client(
     http_port: int, tenant: Tenant, page_key: str
 ) -> None:

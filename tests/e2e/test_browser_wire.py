@@ -13,14 +13,14 @@ import urllib.parse
 from uuid import uuid4
 
 import pytest
-from consent.v1 import consent_pb2, types_pb2
+from consent.v1 import catalog_pb2
 from consent.v1 import cookies_pb2 as pb
 from structlog.testing import capture_logs
 
 from consentd.app.admin import AdminUseCases
 from consentd.domain.tenancy import Scope, Tenant
 from tests.conftest import Stubs
-from tests.e2e.helpers import DENY, put_purpose
+from tests.e2e.helpers import put_purpose
 from tests.e2e.test_browser_port import Reply, _send, auth, prefix, record_body
 
 RECORD = "/consent.v1.CookieService/RecordCookieChoice"
@@ -810,23 +810,17 @@ async def test_a_get_of_a_binary_message_is_any_bytes(
     http_port: int, tenant: Tenant, admin_key: str, stubs: Stubs
 ) -> None:
     """Probe CE: a Connect GET with `encoding=proto` and no base64 (legal: the message
-    percent-escaped) was refused "is not valid UTF-8" once its bytes were not (a field longer
-    than 127 bytes: its length's varint), and connectrpc read the escapes as UTF-8 text (the
-    message arrived cut). Only a JSON message must be UTF-8; a binary one is served."""
-    request = consent_pb2.CheckConsentRequest(
-        subject=types_pb2.SubjectRef(email=f"a@{'b' * 60}.{'c' * 60}.example.fr"),
-        target=types_pb2.ConsentTarget(
-            purpose="newsletter",
-            channel=types_pb2.CHANNEL_EMAIL,
-            scope=types_pb2.PARTY_SCOPE_FIRST_PARTY,
-        ),
-    ).SerializeToString()
+    percent-escaped) was refused "is not valid UTF-8" once its bytes were not (a varint past
+    127), and connectrpc read the escapes as UTF-8 text (the message arrived cut). Only a JSON
+    message must be UTF-8; a binary one is served. (A GET of a method naming a person is
+    refused whatever its encoding: test_browser_port.py.)"""
+    request = catalog_pb2.ListPurposesRequest(page_size=200).SerializeToString()
     with pytest.raises(UnicodeDecodeError):
         request.decode()
     await put_purpose(stubs, "newsletter")
     query = f"?encoding=proto&message={urllib.parse.quote(request)}"
-    url = f"http://127.0.0.1:{http_port}{prefix(tenant)}/consent.v1.ConsentService/CheckConsent"
+    url = f"http://127.0.0.1:{http_port}{prefix(tenant)}/consent.v1.CatalogService/ListPurposes"
     status, _, body = await asyncio.to_thread(_send, url + query, None, auth(admin_key), "GET")
     assert status == 200, body
-    answer = consent_pb2.CheckConsentResponse.FromString(body)
-    assert (answer.decision, answer.reason) == (DENY, consent_pb2.REASON_NO_RECORD)
+    answer = catalog_pb2.ListPurposesResponse.FromString(body)
+    assert "newsletter" in [p.purpose_id for p in answer.purposes]

@@ -7,6 +7,10 @@ import base64
 import re
 import urllib.parse
 from dataclasses import dataclass
+from functools import cache
+
+from google.protobuf import descriptor_pool
+from google.protobuf.descriptor import Descriptor
 
 from consentd.api.asgi import Scope, header
 from consentd.api.refusals import is_grpc_web
@@ -112,6 +116,8 @@ def malformed_get_message(scope: Scope) -> InvalidInput | None:
     refused for a field it never had; probe O)."""
     if scope.get("method") != "GET":
         return None
+    if names_a_person(*scope.get("path", "").rsplit("/", 2)[-2:]):
+        return InvalidInput("GET", PERSON_IN_URL)
     query = urllib.parse.parse_qs(
         scope.get("query_string", b"").decode("latin-1"),
         keep_blank_values=True,
@@ -178,3 +184,32 @@ def timeout_seconds(scope: Scope) -> tuple[float | None, str]:
     elif re.fullmatch("[0-9]{1,10}", given := header(scope, b"connect-timeout-ms") or ""):
         return int(given) / 1000, "connect-timeout-ms"
     return None, ""
+
+
+PERSON_IN_URL = (
+    "is not taken for this method: its request names a person (an e-mail, a phone, an id) and "
+    "a GET puts it in the URL, which proxies and browsers keep in their logs and history; send "
+    "it by POST"
+)
+# The messages that name a person: every contact point a request carries is in one (probe TA:
+# a Connect GET of CheckConsent or ExportSubject put an address in a proxy's access log).
+_PERSON = frozenset({"consent.v1.SubjectRef", "consent.v1.SubjectIdentity"})
+
+
+@cache
+def names_a_person(service: str, method: str) -> bool:
+    """Whether the method's request can name a person (holds a SubjectRef or a
+    SubjectIdentity, at any depth)."""
+    try:
+        found = descriptor_pool.Default().FindServiceByName(service).FindMethodByName(method)
+    except (KeyError, AttributeError):
+        return False
+    return found is not None and _holds_a_person(found.input_type, set())
+
+
+def _holds_a_person(message: Descriptor, seen: set[str]) -> bool:
+    if message.full_name in _PERSON:
+        return True
+    seen.add(message.full_name)
+    kinds = (f.message_type for f in message.fields if f.message_type is not None)
+    return any(k.full_name not in seen and _holds_a_person(k, seen) for k in kinds)
