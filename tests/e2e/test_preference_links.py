@@ -18,6 +18,7 @@ import grpc
 import pytest
 from consent.v1 import campaign_pb2, campaign_pb2_grpc, rights_pb2, rights_pb2_grpc, types_pb2
 
+from consentd.app import auth
 from consentd.app.admin import AdminUseCases
 from consentd.app.preference_links import PreferenceLinks
 from consentd.bootstrap import App
@@ -143,9 +144,15 @@ async def test_a_link_changed_expired_or_of_another_secret_is_unauthenticated(
 
 
 async def test_a_link_of_a_person_erased_is_not_found(
-    channel: grpc.aio.Channel, stubs: Stubs, app: App, tenant: Tenant
+    channel: grpc.aio.Channel,
+    stubs: Stubs,
+    app: App,
+    tenant: Tenant,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A link cannot be revoked one by one: the person's erasure ends what it can do."""
+    """The person's erasure ends what their links can do, and a link made before it does not
+    act for whoever holds the address next."""
+    monkeypatch.setattr(auth, "CACHE_SECONDS", 0.0)  # a credential found valid: trusted 5 s
     await _jeanne(stubs)
     token = app.preference_links.token(tenant.tenant_id, normalise_email(JEANNE))[0]
     rights = rights_pb2_grpc.RightsServiceStub(channel)
@@ -153,6 +160,14 @@ async def test_a_link_of_a_person_erased_is_not_found(
     await rights.EraseSubject(request, metadata=stubs.metadata)
     gone = await fails(current(replace(stubs, metadata=bearer(token)), by_email(JEANNE)))
     assert gone.code() == grpc.StatusCode.NOT_FOUND
+    # Probe TC: once someone holds the address again, the link made before the erasure acted
+    # for them (their consents, their export). Refused: the address changed hands since.
+    await _jeanne(stubs)
+    assert (await current(stubs, by_email(JEANNE))).consents
+    taken = await fails(current(replace(stubs, metadata=bearer(token)), by_email(JEANNE)))
+    assert taken.code() == grpc.StatusCode.UNAUTHENTICATED
+    fresh = app.preference_links.token(tenant.tenant_id, normalise_email(JEANNE))[0]
+    assert (await current(replace(stubs, metadata=bearer(fresh)), by_email(JEANNE))).consents
 
 
 async def test_the_command_prints_a_link_for_one_person(

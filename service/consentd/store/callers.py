@@ -13,6 +13,7 @@ from consentd.domain.tenancy import Scope, StoredKey, Tenant, TokenIssuer
 from consentd.store.connections import connected
 from consentd.store.tables import (
     api_keys,
+    contact_point_holdings,
     preference_link_revocations,
     subject_identifiers,
     tenant_retention,
@@ -97,6 +98,15 @@ class SqlCallerDirectory:
         revoked = sa.select(sa.func.max(r.c.revoked_at)).where(
             r.c.tenant_id == tenant_id, r.c.caller.in_([sa.literal(caller), person])
         )
+        # Once another holds the contact point, a holding of it that ended (an erasure, a
+        # rectification away) revokes the links made before: one mailed before an erasure
+        # acted for whoever held the address next (probe TC).
+        h = contact_point_holdings
+        point = (h.c.tenant_id == tenant_id, h.c.kind == kind, h.c.digest == digest)
+        ended = sa.select(sa.func.max(h.c.held_until)).where(*point).scalar_subquery()
+        held = sa.exists().where(*point, h.c.held_until.is_(None))
+        passed_on = sa.case((held, ended), else_=sa.null())
+        revoked = sa.select(sa.func.greatest(revoked.scalar_subquery(), passed_on))
         query = _with_purge(sa.select(tenants).where(tenants.c.tenant_id == tenant_id))
         row = await self._one(tenant_id, query.add_columns(revoked.label("revoked_at")))
         return (tenant_of(row), row["revoked_at"]) if row else None
