@@ -82,6 +82,26 @@ def violation(error: grpc.aio.AioRpcError) -> str:
     return field
 
 
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("https://shop.example.fr/tel/+33612345101/", "https://shop.example.fr/tel/(phone)/"),
+        ("https://shop.example.fr/p/%2B33612345101", "https://shop.example.fr/p/(phone)"),
+        ("https://shop.example.fr/from/203.0.113.77/", "https://shop.example.fr/from/(ip)/"),
+        ("https://shop.example.fr/2026/12/07/news", "https://shop.example.fr/2026/12/07/news"),
+        ("https://shop.example.fr/sku/w0-100-856242", "https://shop.example.fr/sku/w0-100-856242"),
+    ],
+)
+async def test_a_page_urls_phone_numbers_and_ips_are_not_kept(
+    stubs: Stubs, url: str, kept: str
+) -> None:
+    """Probe TA: only e-mail addresses were taken out of a page URL's path: a phone number or
+    an IP address in it was stored in clear, returned by the API, and outlived the erasure.
+    Dates and ids stay."""
+    answer = await record(stubs, visitor_id=visitor(), page_url=url)
+    assert answer.choice.page_url == kept
+
+
 async def test_accept_all_is_stored_and_read_back_valid(stubs: Stubs, clock: TestClock) -> None:
     """Accept all: every category granted, 12 calendar months, every Consent Mode signal granted;
     the same answer comes back from GetCookieChoice."""

@@ -3,6 +3,8 @@ the domain, and InvalidInput names it."""
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from consent.v1 import cookies_pb2 as pb
 
 from consentd.api.converters import (
@@ -28,6 +30,7 @@ from consentd.domain.cookies import (
     truncate_ip,
 )
 from consentd.domain.errors import InvalidInput
+from consentd.domain.free_text import without_contacts
 from consentd.domain.tcf import MAX_TC_STRING, TcfCore
 
 METHODS = {
@@ -73,13 +76,26 @@ def record_in(request: pb.RecordCookieChoiceRequest, phone_region: str) -> Recor
         refused=_names(list(request.refused_categories), "refused_categories"),
         gpc=request.gpc,
         tcf_string=tcf,
-        page_url=check_page_url(request.page_url),
+        page_url=_without_contacts_in_path(check_page_url(request.page_url), phone_region),
         user_agent=check_text("user_agent", request.user_agent, MAX_USER_AGENT, one_line=True),
         ip_network=truncate_ip(request.ip_address) if request.ip_address else "",
         expires_at=time_in(request.expires_at, "expires_at")
         if request.HasField("expires_at")
         else None,
     )
+
+
+def _without_contacts_in_path(url: str, region: str) -> str:
+    """The page's URL with the phone numbers and IP addresses of its path (percent-decoded)
+    replaced by markers, as its e-mail addresses are (check_page_url): `/tel/+33612345101/`
+    was kept in clear, beyond the erasure (probe TA)."""
+    scheme, _, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    if not slash or sum(c.isdigit() for c in path) < 7:
+        return url
+    plain = unquote(path)
+    scrubbed = without_contacts(plain, region)
+    return url if scrubbed == plain else f"{scheme}://{host}/{scrubbed}"
 
 
 def tcf_out(core: TcfCore | None) -> pb.TcfCore | None:
