@@ -532,3 +532,16 @@ async def test_a_refusal_cannot_carry_a_tc_string_that_consents(stubs: Stubs, me
     )
     assert list(answer.choice.tcf.purposes_consent) == []
     assert answer.choice.tcf.vendor_consent_count == 0
+    # Probe UF: segments after a refusing core were read unchecked: a second core consenting to
+    # everything (what vendors read), or a publisher segment consenting to purposes 1-4.
+    publisher = Writer().put(3, 3).put(24, 0b1111 << 20).put(24, 0).put(6, 0).encoded()
+    for tail in (BITFIELD, publisher):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await record(
+                stubs,
+                visitor_id=visitor(),
+                method=method,
+                gpc=gpc,
+                tcf_string=f"{_refusing_tc_string()}.{tail}",
+            )
+        assert violation(raised.value) == "tcf_string"

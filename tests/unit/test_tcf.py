@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from consentd.domain.errors import InvalidInput
-from consentd.domain.tcf import MAX_TC_STRING, decode_tc_string
+from consentd.domain.tcf import MAX_TC_STRING, decode_tc_string, publisher_consents
 
 # Two strings with independently published decodings (bit-field and range vendor encodings).
 BITFIELD = "CLcVDxRMWfGmWAVAHCENAXCkAKDAADnAABRgA5mdfCKZuYJez-NQm0TBMYA4oCAAGQYIAAAAAAEAIAEgAA"
@@ -163,3 +163,32 @@ def test_malformed_strings_name_the_field(value: str, names: str) -> None:
         decode_tc_string(value)
     assert raised.value.field == "tcf_string"
     assert names in raised.value.reason
+
+
+def _segment(kind: int, *fields: tuple[int, int]) -> str:
+    w = Writer().put(3, kind)
+    for width, value in fields:
+        w.put(width, value)
+    return w.encoded()
+
+
+def test_segments_after_the_core_are_of_a_known_type_each_once() -> None:
+    """Probe UF: only the core was read; a second core after a refusing one (what IAB's
+    decoder, as vendors read it, takes as consent to every purpose) or a publisher segment's
+    consents passed. A disclosed-vendors segment and a publisher segment are taken, its
+    consents (standard, then custom numbered from 25) returned; another type, or one twice,
+    is refused naming the segment."""
+    disclosed = _segment(1, (16, 3), (1, 0), (3, 0b101))
+    publisher = _segment(3, (24, 0b1001 << 20), (24, 0), (6, 2), (2, 0b01), (2, 0))
+    assert publisher_consents(f"{BITFIELD}.{disclosed}") == frozenset()
+    assert publisher_consents(f"{BITFIELD}.{disclosed}.{publisher}") == {1, 4, 26}
+    for tail, says in (
+        (BITFIELD, "TCF segment 1 has SegmentType 0"),
+        (f"{publisher}.{publisher}", "TCF segment 2 has SegmentType 3"),
+        (_segment(5), "TCF segment 1 has SegmentType 5"),
+        (_segment(3, (8, 0)), "TCF segment 1 ends inside PubPurposesConsent"),
+    ):
+        with pytest.raises(InvalidInput, match=says):
+            publisher_consents(f"{BITFIELD}.{tail}")
+    # A string stored before is read as it was: only the core is decoded.
+    assert decode_tc_string(f"{BITFIELD}.{BITFIELD}").cmp_id == decode_tc_string(BITFIELD).cmp_id

@@ -42,7 +42,7 @@ from consentd.domain.cookies import (
 )
 from consentd.domain.errors import InvalidInput, PermissionDenied
 from consentd.domain.identifiers import IdentifierHasher
-from consentd.domain.tcf import consents_to_anything, decode_tc_string
+from consentd.domain.tcf import consents_to_anything, decode_tc_string, publisher_consents
 from consentd.domain.tenancy import Principal, Scope
 
 _HISTORY = "cookie_choices"
@@ -225,11 +225,12 @@ class CookieUseCases:
         )
         # REFUSE_ALL, GPC, or a CUSTOM choice granting nothing but `necessary` (probe SA).
         refusal = command.method in _REFUSALS or (refused and set(granted) <= {NECESSARY})
-        if tcf is not None and refusal and consents_to_anything(tcf):
+        publisher = publisher_consents(command.tcf_string) if tcf is not None else frozenset()
+        if tcf is not None and refusal and (consents_to_anything(tcf) or publisher):
             raise InvalidInput(
                 "tcf_string",
-                "a refusal of every category cannot carry a TC string that consents to a "
-                "purpose, a vendor or a special feature: the CMP must encode the refusal",
+                "a refusal of every category cannot carry a TC string that consents to a purpose"
+                " (the publisher's too), a vendor or a special feature: the CMP must encode it",
             )
         return CookieChoice(
             choice_id=uuid4(),

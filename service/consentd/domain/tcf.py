@@ -61,7 +61,8 @@ class TcfCore:
 class _Bits:
     """A cursor over the bits of one segment; reading past the end is a malformed string."""
 
-    def __init__(self, data: bytes, field: str) -> None:
+    def __init__(self, data: bytes, field: str, segment: str = "core segment") -> None:
+        self._segment = segment
         self._value = int.from_bytes(data, "big")
         self._size = len(data) * 8
         self._at = 0
@@ -70,7 +71,8 @@ class _Bits:
     def take(self, width: int, name: str) -> int:
         if self._at + width > self._size:
             raise InvalidInput(
-                self._field, f"TCF core segment ends inside {name} (bit {self._at} of {self._size})"
+                self._field,
+                f"TCF {self._segment} ends inside {name} (bit {self._at} of {self._size})",
             )
         shift = self._size - self._at - width
         self._at += width
@@ -183,6 +185,40 @@ def _after_restrictions(bits: _Bits) -> frozenset[int]:
         bits.take(2, "PubRestrictionEntry.RestrictionType")
         bits.ranges("PubRestrictionEntry", 0xFFFF)
     return interests
+
+
+# The segments that may follow the core (TCF v2.2: disclosed vendors, allowed vendors,
+# publisher TC), each once.
+_SEGMENT_TYPES = {1: "disclosed vendors", 2: "allowed vendors", 3: "publisher TC"}
+
+
+def publisher_consents(value: str, field: str = "tcf_string") -> frozenset[int]:
+    """The purposes the string's publisher TC segment consents to (standard ones, then custom
+    ones numbered from 25), after checking every segment that follows the core has a type a
+    TC string allows, once: a second core after a refusing one was stored as the refusal's
+    proof, and IAB's decoder, as vendors read it, found consent to purposes 1-10, a vendor and
+    both special features (probe UF). Only for a string being recorded: one stored earlier is
+    read as it was (decode_tc_string). Raises InvalidInput naming `field`."""
+    found: frozenset[int] = frozenset()
+    seen: set[int] = set()
+    for index, segment in enumerate(value.split(".")[1:], start=1):
+        bits = _Bits(_segment_bytes(segment, index, field), field, f"segment {index}")
+        kind = bits.take(3, "SegmentType")
+        if kind not in _SEGMENT_TYPES or kind in seen:
+            allowed = ", ".join(f"{k} ({n})" for k, n in _SEGMENT_TYPES.items())
+            raise InvalidInput(
+                field,
+                f"TCF segment {index} has SegmentType {kind}: after the core come only "
+                f"segments of type {allowed}, each once",
+            )
+        seen.add(kind)
+        if kind == 3:
+            standard = bits.ids(24, "PubPurposesConsent")
+            bits.take(24, "PubPurposesLITransparency")
+            custom = bits.take(6, "NumCustomPurposes")
+            mine = bits.ids(custom, "CustomPurposesConsent") if custom else ()
+            found = frozenset(standard) | {24 + i for i in mine}
+    return found
 
 
 def consents_to_anything(core: TcfCore) -> bool:
