@@ -98,6 +98,14 @@ try {
   const ticked = await page.$$eval("#custom input:checked", (boxes) => boxes.map((box) => box.name));
   await say("reopened", { optionsOpen, ticked });
 
+  // The test raised the policy's revision meanwhile: this tab read the old one. Its next click
+  // is answered REVISION_OUTDATED; the banner reads the new policy, and the click after is a
+  // choice on it (probe UF: it asked again and again at the old revision).
+  await page.click("#accept-all");
+  await settle("REVISION_OUTDATED");
+  await page.click("#accept-all");
+  await say("stale-tab", await settle("VALID"));
+
   // A browser sending Global Privacy Control, a new visitor: its refusal is recorded, no banner.
   await context.clearCookies();
   await page.addInitScript(() =>

@@ -174,6 +174,25 @@ async def test_banner_records_choices_and_comes_back_only_after_expiry(
     reopened = await browser.step("reopened")
     assert (reopened["optionsOpen"], reopened["ticked"]) == (False, [])
 
+    # Probe UF: the policy changes while the tab is open; the tab's next click is told
+    # REVISION_OUTDATED, and its click after that is a choice on the new revision (it asked
+    # again and again at the old one until a reload).
+    read = await stubs.cookies.GetCookiePolicy(pb.GetCookiePolicyRequest(), metadata=stubs.metadata)
+    policy = pb.CookiePolicy()
+    policy.CopyFrom(read.policy)
+    policy.revision += 1
+    policy.ClearField("updated_at")
+    await stubs.cookies.PutCookiePolicy(
+        pb.PutCookiePolicyRequest(policy=policy), metadata=stubs.metadata
+    )
+    stale = await browser.step("stale-tab")
+    assert (stale["status"], stale["banner"], stale["errors"]) == ("VALID", False, [])
+    native = await stored(stubs, visitor)
+    assert (native.choice.method, native.choice.policy_revision) == (
+        pb.COOKIE_CHOICE_METHOD_ACCEPT_ALL,
+        policy.revision,
+    )
+
     # Probe FH: a browser sending GPC was shown the same banner; its refusal is recorded.
     gpc = await browser.step("gpc")
     assert (gpc["status"], gpc["banner"], gpc["error"]) == ("VALID", False, "")

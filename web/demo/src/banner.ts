@@ -111,6 +111,12 @@ function show(answer: GetCookieChoiceResponse | RecordCookieChoiceResponse): voi
   granted = valid ? (choice?.grantedCategories ?? []) : [];
   byId("banner").hidden = valid;
   if (!valid) byId("banner-reason").textContent = REASONS[answer.status] ?? "";
+  if (answer.status === CookieChoiceStatus.REVISION_OUTDATED) {
+    // The policy changed since this tab read it: read it again, so that the next click is a
+    // choice on the new one (a stale tab asked again and again at the old revision; probe UF).
+    policy = undefined;
+    loadPolicy().catch((error: unknown) => failed(error, true));
+  }
   // What a real page would do with the answer: gtag("consent", "update", answer.consentMode);
   document.body.dataset.ready = "true";
 }
