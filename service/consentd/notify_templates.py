@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from consentd.domain.rights import CODE_TTL, LEGAL_ZONE
+from consentd.domain.months import LEGAL_ZONE
+from consentd.domain.rights import CODE_TTL
 
 _CONFIRMATION = {
     "fr": (

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from consentd.app.ports import Notifier
 from consentd.domain.identifiers import IdentifierKind
-from consentd.domain.rights import LEGAL_ZONE
+from consentd.domain.months import LEGAL_ZONE
 from consentd.notify_templates import local_time
 from consentd.store.rights_desk import (
     DIGEST_LINES,

@@ -19,7 +19,7 @@ from structlog.testing import capture_logs
 from consentd.app.admin import AdminUseCases
 from consentd.bootstrap import App
 from consentd.domain.errors import FailedPrecondition, InvalidInput
-from consentd.domain.rights import LEGAL_ZONE
+from consentd.domain.months import LEGAL_ZONE
 from consentd.domain.tenancy import Tenant
 from consentd.notifiers import SmtpNotifier, SmtpRelay
 from consentd.rights_desk import RightsDesk

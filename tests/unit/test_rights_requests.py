@@ -11,14 +11,9 @@ import pytest
 
 from consentd.domain.confirmations import check_token
 from consentd.domain.errors import FailedPrecondition, InvalidInput
-from consentd.domain.rights import (
-    LEGAL_ZONE,
-    RequestKind,
-    RequestState,
-    RightsRequest,
-    add_months,
-    due_after,
-)
+from consentd.domain.months import LEGAL_ZONE, due_after
+from consentd.domain.months import local_months as add_months
+from consentd.domain.rights import RequestKind, RequestState, RightsRequest
 
 T0 = datetime(2027, 1, 31, 9, 30, tzinfo=UTC)
 

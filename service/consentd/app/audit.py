@@ -109,12 +109,12 @@ class AuditUseCases:
         try:
             return (await self._tree(uow, size)).root()
         except ValueError:
-            raise FailedPrecondition(PRUNED) from None
+            raise FailedPrecondition(PRUNED, code="ENTRIES_PRUNED") from None
 
     async def _tree(self, uow: UnitOfWork, size: int) -> merkle.Tree:
         tree = await uow.audit.tree(size)
         if tree is None:
-            raise FailedPrecondition(PRUNED)
+            raise FailedPrecondition(PRUNED, code="ENTRIES_PRUNED")
         if tree.size < size:  # never retention's doing: it keeps the range of what it prunes
             raise FailedPrecondition(
                 f"the log holds {tree.size} of the {size} entries this needs: entries are "
@@ -177,7 +177,7 @@ class AuditUseCases:
         try:
             path = tree.consistency_path(first)
         except ValueError:
-            raise FailedPrecondition(PRUNED) from None
+            raise FailedPrecondition(PRUNED, code="ENTRIES_PRUNED") from None
         return ConsistencyProof(old, new, tuple(path))
 
     async def checkpoint(self, tenant: Tenant, once: Once | None = None) -> Checkpoint | None:

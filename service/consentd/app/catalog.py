@@ -45,13 +45,15 @@ class CatalogUseCases:
                 raise FailedPrecondition(
                     f"purpose {purpose.purpose_id!r} is bound to notice {before.notice_id!r}, "
                     "which never changes (send it again with its other fields); publish a new "
-                    "version of that notice, or create a new purpose for another notice"
+                    "version of that notice, or create a new purpose for another notice",
+                    code="NOTICE_FIXED",
                 )
             stored = await uow.catalog.put_purpose(purpose, now)
             if stored is None:
                 raise FailedPrecondition(
                     f"purpose {purpose.purpose_id!r} exists with another lawful basis, which never "
-                    "changes; create a new purpose instead"
+                    "changes; create a new purpose instead",
+                    code="LAWFUL_BASIS_FIXED",
                 )
             saved, created = stored
             payload = {

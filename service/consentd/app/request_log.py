@@ -270,17 +270,6 @@ async def verified_by_token(
     return verified
 
 
-def still_unverified(request: RightsRequest) -> None:
-    """Raises FailedPrecondition unless the request waits for its identity to be verified: a
-    refused or done request was said "verified already" (probes DO, DQ)."""
-    if request.state is RequestState.RECEIVED:
-        return
-    if request.state in (RequestState.DONE, RequestState.REFUSED):
-        state = request.state.value
-        raise FailedPrecondition(f"this request is {state} (closed): no code is needed for it")
-    raise FailedPrecondition("the identity of this request is verified already")
-
-
 # Open requests counted at most, for the purge's note.
 _COUNTED = 10_000
 

@@ -131,9 +131,9 @@ class RightsRequestUseCases:
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
             request = await locked(uow, request_id)
-            request_log.still_unverified(request)
+            request.require_unverified()
             if request.code_attempts >= MAX_CODE_ATTEMPTS:
-                raise FailedPrecondition(TOO_MANY_CODES)
+                raise FailedPrecondition(TOO_MANY_CODES, code="TOO_MANY_CODES")
             contact = await self._codes.contact(uow, tenant_id, request.subject_id, send_code_to)
             if contact is None:
                 return False
@@ -154,15 +154,9 @@ class RightsRequestUseCases:
         tenant_id = principal.tenant_id
         async with self._uow(tenant_id, once) as uow:
             request = await locked(uow, request_id)
-            request_log.still_unverified(request)
-            if request.code_digest is None or request.code_expires_at is None:
-                raise FailedPrecondition("no code was sent for this request")
-            if now > request.code_expires_at:
-                raise FailedPrecondition("the code has expired: ask for a new one")
-            if request.code_attempts >= MAX_CODE_ATTEMPTS:
-                raise FailedPrecondition(TOO_MANY_CODES)
+            sent = request.code_to_check(now)
             expected = self._codes.digest(tenant_id, request_id, code)
-            if not hmac.compare_digest(expected, request.code_digest):
+            if not hmac.compare_digest(expected, sent):
                 await uow.requests.save(replace(request, code_attempts=request.code_attempts + 1))
                 await uow.commit_refusal()  # the try counts, under a key or not
                 raise InvalidInput("code", "does not match the code sent")

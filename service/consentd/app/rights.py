@@ -222,8 +222,12 @@ async def _replace(
     if isinstance(value, Identifier) and digest is not None and not held:
         sealed = key.seal(kind.value, value.value)
         if await uow.subjects.attach(subject_id, digest, now, sealed) != subject_id:
-            raise FailedPrecondition(f"this {kind.value} {_HELD_BY_ANOTHER}")
+            raise FailedPrecondition(
+                f"this {kind.value} {_HELD_BY_ANOTHER}", code="HELD_BY_ANOTHER_SUBJECT"
+            )
         changes.append(ContactChange(uuid4(), kind, "added", sealed, now, actor))
     elif not removed and not held:
-        raise FailedPrecondition(f"the subject holds no {kind.value}: nothing to remove")
+        raise FailedPrecondition(
+            f"the subject holds no {kind.value}: nothing to remove", code="NOTHING_TO_REMOVE"
+        )
     return changes

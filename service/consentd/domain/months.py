@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 MAX_MONTHS = 12
 
@@ -35,3 +36,25 @@ def add_months(moment: datetime, months: int) -> datetime:
     year, month = utc.year + index // 12, index % 12 + 1
     day = min(utc.day, calendar.monthrange(year, month)[1])
     return utc.replace(year=year, month=month, day=day)
+
+
+def local_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` calendar months later (or earlier) in `moment`'s own
+    zone; the month's last day if it is short."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+# Where the months of a rights request's deadline are counted: the policy's, French law's and
+# the CNIL's. Counted in UTC, a receipt at 01:00 in Paris on 31 May was due on 1 July there,
+# and one across a change of summer time an hour late (probe HG).
+LEGAL_ZONE = ZoneInfo("Europe/Paris")
+
+
+def due_after(moment: datetime, months: int) -> datetime:
+    """`months` calendar months after `moment`, the same day and time in Paris (the month's last
+    day if it is short); in UTC."""
+    local = local_months(moment.astimezone(LEGAL_ZONE), months)
+    return local.astimezone(UTC)

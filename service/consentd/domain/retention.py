@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from consentd.domain.canonical import stamp
 from consentd.domain.errors import FailedPrecondition
-from consentd.domain.rights import add_months
+from consentd.domain.months import local_months as add_months
 
 # How far the retention job's clock may be from the database's, whose guards read their own:
 # decisions are made this much on the safe side, and a clock further ahead is refused.

@@ -2,25 +2,22 @@
 
 Deadline rule (GDPR art. 12(3); the privacy policy's "dans un délai d'un mois à compter de la
 confirmation de réception de votre demande"): a request is due one calendar month after its
-receipt, which the service acknowledges when it records the request, at the same time of day.
-Checking the requester's identity does not stop the clock: an unverified request falls due (and
-overdue) like any other. When that month
-has no such day (31 January + 1 month), the deadline is the last day of the month (28 or 29
-February). One extension of one or two further months is allowed, with a reason, and only before
-the first deadline has passed; it is counted from the first deadline by the same rule.
+receipt, which the service acknowledges when it records the request, at the same time of day
+in Paris (domain/months.due_after). Checking the requester's identity does not stop the clock.
+One extension of one or two further months is allowed, with a reason, and only before the first
+deadline has passed; it is counted from the first deadline by the same rule.
 """
 
 from __future__ import annotations
 
-import calendar
 import enum
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from consentd.domain.errors import FailedPrecondition, InvalidInput
 from consentd.domain.identifiers import IdentifierKind
+from consentd.domain.months import due_after
 
 MAX_EXTENSION_MONTHS = 2
 CODE_TTL = timedelta(hours=24)
@@ -28,11 +25,11 @@ CODE_TTL = timedelta(hours=24)
 # giving five more tries let a 6-digit code be guessed by asking again and again); then an
 # operator attests the identity.
 MAX_CODE_ATTEMPTS = 5
-# The verification method of an operator's attestation: `operator:<their words>`.
-ATTESTED = "operator"
+ATTESTED = "operator"  # an operator's attestation's method: `operator:<their words>`
 # What an erasure leaves of an operator's words on the person's requests (the reason of an
 # extension, an outcome): they may name the person (probe DX: "erased Jeanne Dupont").
 WORDS_ERASED = "(erased with the person)"
+CODE_EXPIRED = "the code has expired: ask for a new one"
 TOO_MANY_CODES = "too many wrong codes for this request: an operator must attest the identity"
 
 
@@ -113,27 +110,6 @@ class BlockRecord:
     request_id: UUID | None
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    """Same day and time `months` calendar months later; the month's last day if it is short."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-# Where the months of a rights request's deadline are counted: the policy's, French law's and
-# the CNIL's. Counted in UTC, a receipt at 01:00 in Paris on 31 May was due on 1 July there,
-# and one across a change of summer time an hour late (probe HG).
-LEGAL_ZONE = ZoneInfo("Europe/Paris")
-
-
-def due_after(moment: datetime, months: int) -> datetime:
-    """`months` calendar months after `moment`, the same day and time in Paris (the month's last
-    day if it is short); in UTC."""
-    local = add_months(moment.astimezone(LEGAL_ZONE), months)
-    return local.astimezone(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class RightsRequest:
     request_id: UUID
@@ -192,15 +168,40 @@ class RightsRequest:
 
     def _move(self, to: RequestState, now: datetime) -> RightsRequest:
         if to is self.state:
-            raise FailedPrecondition(f"the request is {to.value} already: nothing to change")
+            raise FailedPrecondition(
+                f"the request is {to.value} already: nothing to change", code="ALREADY_IN_STATE"
+            )
         if to not in _NEXT[self.state]:
             step = _STEP.get(self.state)
             then = f": {step}" if step and to is not RequestState.IDENTITY_VERIFIED else ""
             raise FailedPrecondition(
-                f"a request that is {self.state.value} cannot become {to.value}{then}"
+                f"a request that is {self.state.value} cannot become {to.value}{then}",
+                code="TRANSITION_NOT_ALLOWED",
             )
         closed = now if to in (RequestState.DONE, RequestState.REFUSED) else None
         return replace(self, state=to, updated_at=now, closed_at=closed)
+
+    def require_unverified(self) -> None:
+        """Raises FailedPrecondition unless the request waits for its identity (DO, DQ)."""
+        if self.state is RequestState.RECEIVED:
+            return
+        if self.state in (RequestState.DONE, RequestState.REFUSED):
+            raise FailedPrecondition(
+                f"this request is {self.state.value} (closed): no code is needed for it",
+                code="REQUEST_CLOSED",
+            )
+        raise FailedPrecondition("the identity is verified already", code="ALREADY_VERIFIED")
+
+    def code_to_check(self, now: datetime) -> bytes:
+        """The digest of the code sent, while a code may be tried. Raises FailedPrecondition."""
+        self.require_unverified()
+        if self.code_digest is None or self.code_expires_at is None:
+            raise FailedPrecondition("no code was sent for this request", code="NO_CODE_SENT")
+        if now > self.code_expires_at:
+            raise FailedPrecondition(CODE_EXPIRED, code="CODE_EXPIRED")
+        if self.code_attempts >= MAX_CODE_ATTEMPTS:
+            raise FailedPrecondition(TOO_MANY_CODES, code="TOO_MANY_CODES")
+        return self.code_digest
 
     def attested(self, now: datetime, words: str) -> RightsRequest:
         """Identity confirmed by an operator, in their words (kept until the person is erased,
@@ -256,7 +257,8 @@ class RightsRequest:
         is nothing to tell."""
         if self.extended_due_at is None and self.state is not RequestState.REFUSED:
             raise FailedPrecondition(
-                "the request was neither extended nor refused: there is nothing to tell"
+                "the request was neither extended nor refused: there is nothing to tell",
+                code="NOTHING_TO_TELL",
             )
         if self.person_told_at is not None:
             return self
@@ -277,11 +279,18 @@ class RightsRequest:
         if not reason.strip():
             raise InvalidInput("reason", "is required: the person must be told why")
         if self.state not in OPEN_STATES:
-            raise FailedPrecondition(f"a request that is {self.state.value} cannot be extended")
+            raise FailedPrecondition(
+                f"a request that is {self.state.value} cannot be extended",
+                code="TRANSITION_NOT_ALLOWED",
+            )
         if self.extended_due_at is not None:
-            raise FailedPrecondition("the request was extended already: one extension only")
+            raise FailedPrecondition(
+                "the request was extended already: one extension only", code="ALREADY_EXTENDED"
+            )
         if self.due_at is None or now > self.due_at:
-            raise FailedPrecondition("an extension is only possible before the first due date")
+            raise FailedPrecondition(
+                "an extension is only possible before the first due date", code="PAST_DUE"
+            )
         return replace(
             self,
             extended_due_at=due_after(self.due_at, months),

@@ -50,7 +50,8 @@ class SqlIdempotency:
         if stored["response"] == ERASED_ANSWER and stored["method"] == key.method:
             # Its fingerprint went with the person (rights.forget_replays).
             raise FailedPrecondition(
-                "the person this write named was erased after it: nothing is replayed or written"
+                "the person this write named was erased after it: nothing is replayed or written",
+                code="SUBJECT_ERASED",
             )
         asked = stored["request_sha256"]
         if stored["method"] != key.method or asked not in (key.request_sha256, key.earlier_sha256):
