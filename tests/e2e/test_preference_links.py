@@ -170,6 +170,28 @@ async def test_a_link_of_a_person_erased_is_not_found(
     assert (await current(replace(stubs, metadata=bearer(fresh)), by_email(JEANNE))).consents
 
 
+async def test_a_link_stays_its_persons_when_their_address_comes_back_to_them(
+    channel: grpc.aio.Channel, stubs: Stubs, app: App, tenant: Tenant
+) -> None:
+    """Probe UA: a person rectified away from their address and back to it (a typo fixed, then
+    undone) lost their link: an ended holding revoked it whoever held the address since. Only
+    another's holding revokes it."""
+    subject_id = await _jeanne(stubs)
+    token = app.preference_links.token(tenant.tenant_id, normalise_email(JEANNE))[0]
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    for address in ("jeanne.typo@example.fr", JEANNE):
+        await rights.RectifyContact(
+            rights_pb2.RectifyContactRequest(
+                subject=by_id(subject_id),
+                kind=rights_pb2.CONTACT_KIND_EMAIL,
+                value=address,
+                actor="support",
+            ),
+            metadata=stubs.metadata,
+        )
+    assert (await current(replace(stubs, metadata=bearer(token)), by_email(JEANNE))).consents
+
+
 async def test_the_command_prints_a_link_for_one_person(
     database_url: str, owner_url: str, tenant: Tenant, stubs: Stubs
 ) -> None:

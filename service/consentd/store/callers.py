@@ -103,9 +103,13 @@ class SqlCallerDirectory:
         # acted for whoever held the address next (probe TC).
         h = contact_point_holdings
         point = (h.c.tenant_id == tenant_id, h.c.kind == kind, h.c.digest == digest)
-        ended = sa.select(sa.func.max(h.c.held_until)).where(*point).scalar_subquery()
-        held = sa.exists().where(*point, h.c.held_until.is_(None))
-        passed_on = sa.case((held, ended), else_=sa.null())
+        now_held = sa.select(h.c.subject_id).where(*point, h.c.held_until.is_(None))
+        # Another's holding that ended: the same person's (rectified away and back) is none.
+        passed_on = (
+            sa.select(sa.func.max(h.c.held_until))
+            .where(*point, h.c.subject_id != now_held.scalar_subquery())
+            .scalar_subquery()
+        )
         revoked = sa.select(sa.func.greatest(revoked.scalar_subquery(), passed_on))
         query = _with_purge(sa.select(tenants).where(tenants.c.tenant_id == tenant_id))
         row = await self._one(tenant_id, query.add_columns(revoked.label("revoked_at")))
