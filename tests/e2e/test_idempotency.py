@@ -394,6 +394,45 @@ async def test_an_erasure_leaves_no_answer_to_replay(
     assert again == kept
 
 
+async def test_an_erasure_keeps_the_answers_of_others_that_spell_its_visitor_id(
+    stubs: Stubs, channel: grpc.aio.Channel
+) -> None:
+    """Probe UA: a browser's visitor id is its own text: `weekly_newsletter` erased, as a
+    substring, the stored answers of everyone granting a purpose of that name, and their
+    retries were told their person was erased. Only the visitor's own choice's answer goes."""
+    await put_purpose(stubs, "weekly_newsletter")
+    others = []
+    for n in range(3):
+        request = consent_pb2.RecordConsentRequest(
+            subject=types_pb2.SubjectIdentity(email=f"reader-{n}@example.fr"),
+            choices=[grant(target("weekly_newsletter"))],
+            source=types_pb2.SOURCE_API,
+        )
+        key = f"reader-{n}"
+        others.append(
+            (request, key, await stubs.consent.RecordConsent(request, metadata=_keyed(stubs, key)))
+        )
+    choice = cookies_pb2.RecordCookieChoiceRequest(
+        visitor_id="weekly_newsletter",
+        method=cookies_pb2.COOKIE_CHOICE_METHOD_ACCEPT_ALL,
+        policy_revision=1,
+    )
+    await stubs.cookies.RecordCookieChoice(choice, metadata=_keyed(stubs, "the-visitor"))
+    await stubs.cookies.LinkVisitor(
+        cookies_pb2.LinkVisitorRequest(visitor_id="weekly_newsletter", subject=by_email(EMAIL)),
+        metadata=stubs.metadata,
+    )
+    rights = rights_pb2_grpc.RightsServiceStub(channel)
+    erase = rights_pb2.EraseSubjectRequest(subject=by_email(EMAIL), actor="dpo")
+    await rights.EraseSubject(erase, metadata=stubs.metadata)
+    for request, key, first in others:
+        assert await stubs.consent.RecordConsent(request, metadata=_keyed(stubs, key)) == first
+    error = await fails(
+        stubs.cookies.RecordCookieChoice(choice, metadata=_keyed(stubs, "the-visitor"))
+    )
+    assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
 async def _fingerprints(app: App, *keys: str) -> list[bytes]:
     async with owner(app).connect() as conn:
         found = await conn.execute(

@@ -112,7 +112,7 @@ async def _erased(
     # Cookie choices name the person through their visitor: they go (counts stay), visitors too.
     cookies = await uow.cookies.erase_subject(subject_id)
     await uow.cookie_purge.add_counts(cookies.counts)
-    await uow.rights.forget_replays([str(subject_id), *cookies.visitors])
+    await uow.rights.forget_replays(subject_id, cookies.visitors)
     check = await keys.vouched(uow, by.tenant_id, subject_id)  # kept by the tenant (0050)
     await uow.rights.destroy_key(subject_id, check, now)
     await uow.requests.forget_words(subject_id)

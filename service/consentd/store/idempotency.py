@@ -63,3 +63,19 @@ class SqlIdempotency:
 
     async def release(self, key: IdempotencyKey) -> None:
         await self._conn.execute(_K.delete().where(*self._where(key)))
+
+
+# What an erasure leaves of the stored answers naming the person (store/rights.py).
+FORGET = """
+UPDATE idempotency_keys SET response = $4, request_sha256 = '\\x'::bytea
+WHERE tenant_id = $1 AND (position($2 IN response) > 0
+  OR (method = '/consent.v1.CookieService/RecordCookieChoice'
+    AND EXISTS (SELECT FROM unnest($3::bytea[]) AS n WHERE position(n IN response) > 0)))
+"""
+
+
+def visitor_field(visitor_id: str) -> bytes:
+    """CookieChoice.visitor_id (field 2, length-delimited) as protobuf writes it: a visitor
+    id is 16 to 64 ASCII characters, so its length is one byte."""
+    value = visitor_id.encode()
+    return b"\x12" + bytes([len(value)]) + value

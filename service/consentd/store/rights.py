@@ -18,6 +18,7 @@ from consentd.domain.identifiers import IdentifierKind
 from consentd.domain.rights import BlockKind, BlockRecord, ContactChange, StoredIdentifier
 from consentd.store import closed_points as points
 from consentd.store.driver import Driver, affected
+from consentd.store.idempotency import FORGET, visitor_field
 from consentd.store.key_check import DESTROY_KEY
 from consentd.store.tables import (
     contact_changes,
@@ -34,11 +35,6 @@ _C, _H = contact_changes, contact_point_holdings
 
 # On every write's path (sealing identifiers and evidence): prepared plain SQL, as the other
 # hot statements (store/driver.py).
-_FORGET = """
-UPDATE idempotency_keys SET response = $3, request_sha256 = '\\x'::bytea
-WHERE tenant_id = $1
-  AND EXISTS (SELECT FROM unnest($2::bytea[]) AS n WHERE position(n IN response) > 0)
-"""
 _FIND_KEY = "SELECT wrapped_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2"
 _STORE_KEY = """
 INSERT INTO subject_keys (tenant_id, subject_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)
@@ -122,13 +118,17 @@ class SqlRights:
 
     # Subjects ------------------------------------------------------------------------------
 
-    async def forget_replays(self, names: Sequence[str]) -> int:
+    async def forget_replays(self, subject_id: UUID, visitors: Sequence[str]) -> int:
         # A scan of the tenant's replay cache (24 h of keyed writes); the answers are protobuf,
         # whose strings are stored as their UTF-8 bytes. The keys stay, answering that the
         # person was erased (a retry that ran again would write the person anew); their
-        # request's fingerprint goes too (it names the person: probe TC).
-        needles = [n.encode() for n in names]
-        gone = await self._raw.execute(_FORGET, self._tenant, needles, ERASED_ANSWER)
+        # request's fingerprint goes too (it names the person: probe TC). A visitor id is the
+        # browser's text: found as a choice's `visitor_id` field in a choice's answer only (as
+        # any substring, `weekly_newsletter` erased the answers of everyone granting a purpose
+        # of that name; probe UA).
+        fields = [visitor_field(v) for v in visitors]
+        said = str(subject_id).encode()
+        gone = await self._raw.execute(FORGET, self._tenant, said, fields, ERASED_ANSWER)
         return affected(gone)
 
     async def mark_erased(self, subject_id: UUID, now: datetime) -> datetime:

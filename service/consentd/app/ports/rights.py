@@ -48,10 +48,10 @@ class RightsRepository(Protocol):
 
     async def mark_erased(self, subject_id: UUID, now: datetime) -> datetime: ...
 
-    async def forget_replays(self, names: Sequence[str]) -> int:
-        """Replace the answers stored for idempotent replay that contain any of `names` (a
-        subject id, visitor ids) by app/idempotency.ERASED_ANSWER: a replay after an erasure
-        handed back erased data."""
+    async def forget_replays(self, subject_id: UUID, visitors: Sequence[str]) -> int:
+        """Replace the answers stored for idempotent replay that name the subject (its id), or
+        one of `visitors` as a cookie choice's visitor, by app/idempotency.ERASED_ANSWER: a
+        replay after an erasure handed back erased data."""
         ...
 
     async def erased_at(self, subject_id: UUID) -> datetime | None: ...
