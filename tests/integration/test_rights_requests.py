@@ -81,7 +81,9 @@ async def rights_app(
     await application.aclose()
 
 
-async def _transitions(app: App, tenant: Tenant) -> list[tuple[str | None, str]]:
+async def _transitions(
+    app: App, tenant: Tenant, by: str | None = None
+) -> list[tuple[str | None, str]]:
     await app.sequencer.drain(tenant.tenant_id)  # the entries are queued; integrate them first
     async with owner(app).connect() as conn:
         rows = await conn.execute(
@@ -92,7 +94,10 @@ async def _transitions(app: App, tenant: Tenant) -> list[tuple[str | None, str]]
             )
             .order_by(audit_entries.c.seq)
         )
-        return [(p["from"], p["to"]) for (p,) in rows]
+        payloads = [p for (p,) in rows]
+    # Who moved each request (probe VA: the log could not say who attested or refused).
+    assert by is None or all(p.get("by") == by for p in payloads), payloads
+    return [(p["from"], p["to"]) for p in payloads]
 
 
 async def test_erase_request_from_code_to_done(
@@ -116,9 +121,11 @@ async def test_erase_request_from_code_to_done(
     code = notifier.code_for(request_id)
 
     clock.pinned = T0
-    with pytest.raises(InvalidInput, match="does not match"):
+    with capture_logs() as logged, pytest.raises(InvalidInput, match=r"\(4 tries left\)"):
         await app.requests.confirm_identity(who, request_id, _wrong(notifier, request_id))
     assert (await app.requests.get(who, request_id)).code_attempts == 1
+    wrong = [e for e in logged if e["event"] == "rights_code_wrong"]
+    assert [(e["request_id"], e["tries"]) for e in wrong] == [(str(request_id), 1)]
     verified = await app.requests.confirm_identity(who, request_id, code)
     assert verified.state is RequestState.IDENTITY_VERIFIED
     assert verified.due_at == datetime(2027, 2, 28, 7, 0, tzinfo=UTC)  # from receipt, T0 - 3 h
@@ -132,7 +139,7 @@ async def test_erase_request_from_code_to_done(
     assert (done.state, done.closed_at) == (RequestState.DONE, T0)
     check = await app.consents.check_consent(who, CheckConsent(email("mia@example.fr"), NEWSLETTER))
     assert check.verdict.reason is Reason.ERASED
-    assert await _transitions(app, tenant) == [
+    assert await _transitions(app, tenant, by="test") == [
         (None, "received"),
         ("received", "identity_verified"),
         ("identity_verified", "in_progress"),

@@ -45,9 +45,12 @@ def transition(
     before: RightsRequest | None,
     now: datetime,
     answer: str | None = None,
+    *,
+    by: str | None = None,
 ) -> AuditRecord:
     """The audit entry of a request's move from `before` (None: received); `answer`: the digest
-    of the export that answered an access or portability request."""
+    of the export that answered an access or portability request; `by`: the caller who moved
+    it (`key:<id>`, `link:<pseudonym>`: the log could not say who attested or refused; VA)."""
     payload = {
         "request_id": str(request.request_id),
         "subject_id": str(request.subject_id),
@@ -67,6 +70,8 @@ def transition(
     }
     if answer is not None:
         payload["export_sha256"] = answer
+    if by is not None:
+        payload["by"] = by
     return AuditRecord(Action.REQUEST_TRANSITIONED, now, payload, request.subject_id)
 
 
@@ -83,7 +88,7 @@ async def saved(
     unit of work committed; a move that changes nothing (told again) writes nothing."""
     if after is not before:
         await uow.requests.save(after)
-        uow.audit.record(transition(after, before, now, answer))
+        uow.audit.record(transition(after, before, now, answer, by=by))
         await objection_once_verified(uow, before, after, now, by)
     await uow.commit(after)
 
@@ -265,7 +270,7 @@ async def verified_by_token(
     """The request verified by the person's portal token, saved and logged."""
     verified = request.verified(now, "portal_token")
     await uow.requests.save(verified)
-    uow.audit.record(transition(verified, request, now))
+    uow.audit.record(transition(verified, request, now, by=by))
     await objection_once_verified(uow, request, verified, now, by)
     return verified
 

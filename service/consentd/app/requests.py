@@ -104,7 +104,7 @@ class RightsRequestUseCases:
             if contact is not None:
                 code, request = self._codes.issue(tenant_id, request, now)
             await uow.requests.add(request)
-            uow.audit.record(transition(request, None, now))
+            uow.audit.record(transition(request, None, now, by=principal.caller))
             submitted = Submitted(request, False)
             if portal:
                 verified = await request_log.verified_by_token(uow, request, now, principal.caller)
@@ -157,9 +157,15 @@ class RightsRequestUseCases:
             sent = request.code_to_check(now)
             expected = self._codes.digest(tenant_id, request_id, code)
             if not hmac.compare_digest(expected, sent):
-                await uow.requests.save(replace(request, code_attempts=request.code_attempts + 1))
+                tries = request.code_attempts + 1
+                await uow.requests.save(replace(request, code_attempts=tries))
                 await uow.commit_refusal()  # the try counts, under a key or not
-                raise InvalidInput("code", "does not match the code sent")
+                # Seen by the operator: codes guessed at left no trace (probe VA).
+                request_log.log.warning(
+                    "rights_code_wrong", request_id=str(request_id), tries=tries
+                )
+                left = max(MAX_CODE_ATTEMPTS - tries, 0)
+                raise InvalidInput("code", f"does not match the code sent ({left} tries left)")
             verified = request.verified(now, "one_time_code")
             await request_log.saved(uow, request, verified, now, by=principal.caller)
         return verified
