@@ -42,9 +42,9 @@ from consentd.store.database import PURGED_STATE, sqlstate_of
 from consentd.store.webhooks import SqlWebhooks
 from consentd.telemetry.metrics import Metrics
 from consentd.webhook_posts import (
-    POST_SECONDS,
     WRITE_SECONDS,
     headers_for,
+    posting_client,
     retrieved,
     send,
     written,
@@ -100,7 +100,7 @@ class WebhookDelivery:
         LEASE)."""
         self._posts = metrics.webhook_posts if metrics is not None else None
         limits = httpx.Limits(max_connections=self._posts_at_once, max_keepalive_connections=32)
-        client = httpx.AsyncClient(follow_redirects=False, timeout=POST_SECONDS, limits=limits)
+        client = posting_client(limits)
         try:
             while not self._stopping.is_set():
                 await self._follow(client)
@@ -225,7 +225,7 @@ class WebhookDelivery:
         wrong. Changes nothing of the webhook's delivery."""
         mid = f"{webhook.webhook_id}.test.{uuid4().hex[:12]}"
         body = b'{"changes":[]}'
-        async with httpx.AsyncClient(follow_redirects=False, timeout=POST_SECONDS) as client:
+        async with posting_client() as client:
             failed = await send(client, webhook.url, body, self._signed(webhook, mid, body))
         error = failed.error if failed is not None else None
         log.info("webhook_tested", **_ids(webhook), error=error)

@@ -30,6 +30,21 @@ class Failed(NamedTuple):
     asked: timedelta | None = None
 
 
+def posting_client(limits: httpx.Limits | None = None) -> httpx.AsyncClient:
+    """The HTTP client of webhook POSTs: redirects not followed, and no proxy from the
+    environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY sent every page, loopback `http://` ones
+    included, to the proxy in clear; probe VE), while SSL_CERT_FILE / SSL_CERT_DIR still name
+    the roots receivers' certificates are checked against."""
+    tls = httpx.create_ssl_context(trust_env=True)
+    return httpx.AsyncClient(
+        follow_redirects=False,
+        timeout=POST_SECONDS,
+        limits=limits or httpx.Limits(),
+        trust_env=False,
+        verify=tls,
+    )
+
+
 async def send(
     client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]
 ) -> Failed | None:

@@ -4,12 +4,12 @@ The supervisor owns the database: it starts the embedded PostgreSQL once (or tak
 DATABASE_URL), migrates, makes the default tenant and the local admin key, then starts N
 `consentd serve` children pointed at that database with CONSENTD_REUSE_PORT=true, so the kernel
 spreads new connections across them (SO_REUSEPORT). A stop signal to the supervisor is passed
-on to every child; it waits for them (each drains its calls within the grace), then stops the
-PostgreSQL it started. A child that dies on its own is replaced (the others serve meanwhile); one
-that keeps dying (five replacements within a minute) stops the others and the supervisor exits 1
-for the orchestrator (systemd, Kubernetes) to restart the whole.
-Only the first child runs the scheduled retention job (the job's lock would keep the others
-out anyway). Worker i serves its metrics on the metrics port + i."""
+on to every child; it waits for them (each drains its calls within the grace; one still running
+15 s past it is killed), then stops the PostgreSQL it started. A child that dies on its own is
+replaced (the others serve meanwhile); one that keeps dying (five replacements within a minute)
+stops the others and the supervisor exits 1 for the orchestrator (systemd, Kubernetes) to
+restart the whole. Only the first child runs the scheduled retention job (the job's lock would
+keep the others out anyway). Worker i serves its metrics on the metrics port + i."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ async def _supervise(settings: Settings, workers: int) -> int:
 
         children = await _start_all(workers, start, stop)
         log.info("workers_started", workers=len(children), pids=[c.pid for c in children])
-        code = await _watch(children, start, stop)
+        code = await _watch(children, start, stop, bound=settings.shutdown_grace_seconds + 15)
     # The embedded PostgreSQL could not be restarted: the supervisor stopped everything.
     return 1 if db.failures else code
 
@@ -157,10 +157,14 @@ async def _watch(
     children: list[asyncio.subprocess.Process],
     start: Callable[[int], Awaitable[asyncio.subprocess.Process]],
     stop: asyncio.Event,
+    *,
+    bound: float,
 ) -> int:
     """Until SIGTERM, replacing a child that dies on its own (its port's other workers serve
-    meanwhile: one killed worker stopped the whole service); then SIGTERM to every child. 1
-    after a crash loop, 2 when a child refused its configuration, else 0."""
+    meanwhile: one killed worker stopped the whole service); then SIGTERM to every child, and
+    SIGKILL to one still running `bound` seconds later (frozen or stuck: the supervisor waited
+    for it for ever, PostgreSQL with it; probe VF). 1 after a crash loop, 2 when a child
+    refused its configuration, else 0."""
     loop = asyncio.get_running_loop()
     exits = [asyncio.create_task(c.wait()) for c in children]
     stopping = asyncio.create_task(stop.wait())
@@ -190,6 +194,12 @@ async def _watch(
         if child.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 child.send_signal(signal.SIGTERM)
+    _, late = await asyncio.wait(exits, timeout=bound)
+    for index, waiting in enumerate(exits):
+        if waiting in late:
+            log.warning("worker_killed", pid=children[index].pid, after_seconds=bound)
+            with contextlib.suppress(ProcessLookupError):
+                children[index].kill()
     codes = await asyncio.gather(*exits)
     stopping.cancel()
     log.info("workers_stopped", codes=list(codes))

@@ -183,6 +183,46 @@ async def test_serve_with_workers_starts_one_postgres_and_stops_everything_on_si
         shutil.rmtree(data, ignore_errors=True)
 
 
+async def test_a_frozen_worker_is_killed_once_past_the_grace_and_everything_stops() -> None:
+    """Probe VF: a worker frozen (SIGSTOP; any worker stuck where its stop never runs) kept the
+    supervisor waiting for ever after SIGTERM, a second SIGTERM or SIGINT too, its PostgreSQL
+    with it. It is killed 15 s past the grace (`worker_killed`), then everything stops."""
+    data = _folder()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "CONSENTD_DATA_DIR": str(data),
+        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
+        "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
+        "CONSENTD_METRICS_ADDRESS": "off",
+        "CONSENTD_LOG_FORMAT": "json",
+        "CONSENTD_SHUTDOWN_GRACE_SECONDS": "1",
+    }
+    try:
+        async with _server(env, "--workers", "2") as supervisor:
+            assert supervisor.stderr is not None
+            lines: list[str] = []
+            reading = asyncio.create_task(_collect(supervisor.stderr, lines))
+            await _serving(port, supervisor, within=90)
+            for _ in range(450):
+                if sum('"event":"serving"' in line for line in lines) == 2:
+                    break
+                await asyncio.sleep(0.2)
+            workers = _children(supervisor.pid)
+            assert len(workers) == 2, (workers, lines[-20:])
+            os.kill(workers[0], signal.SIGSTOP)
+            supervisor.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(supervisor.wait(), 60) == 0
+            await asyncio.wait_for(reading, 30)
+            log = "".join(lines)
+        assert '"event":"worker_killed"' in log, log[-2000:]
+        assert '"event":"embedded_postgres_stopped"' in log
+        assert _running({supervisor.pid, *workers}) == []
+        assert _running_with(str(data)) == [], "a process still uses the data folder"
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
 async def test_a_serve_attached_to_another_process_postgres_takes_it_over_when_it_stops() -> None:
     """A second `serve` on one data dir (or one started while an import ran the embedded
     PostgreSQL) attaches to the cluster the other process started; when that process stopped

@@ -199,7 +199,6 @@ async def test_a_receiver_that_does_not_answer_is_not_waited_for_past_the_timeou
     app: App, clock: TestClock, tenant: Tenant, stubs: Stubs, *, hook: Receiver,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
-    monkeypatch.setattr("consentd.webhook_delivery.POST_SECONDS", 0.5)
     monkeypatch.setattr("consentd.webhook_posts.POST_SECONDS", 0.5)
     await put_purpose(stubs, "newsletter")
     await app.webhooks.admin.add(tenant, hook.url, from_start=True)
@@ -486,11 +485,17 @@ async def test_the_test_command_posts_a_signed_empty_page(
     database_url: str, owner_url: str, tenant: Tenant, hook: Receiver
 ) -> None:
     """`webhooks test`: the receiver gets a page without changes, signed with the webhook's
-    secret; exit 0 on 2xx, 1 with the status otherwise; the delivery is untouched."""
+    secret; exit 0 on 2xx, 1 with the status otherwise; the delivery is untouched. A proxy
+    named by the environment is not used (probe VE: the page went to it, in clear)."""
     env = command_env(database_url, owner_url)
     added = await _consentd(env, "webhooks", "add", tenant.slug, hook.url)
     webhook_id, secret = added.stdout.split()[1], added.stdout.split("secret ")[1].strip()
-    tested = await _consentd(env, "webhooks", "test", tenant.slug, webhook_id)
+    with receiver() as proxy:
+        through = f"http://127.0.0.1:{proxy.port}"
+        proxied = {k: v for k, v in env.items() if k.lower() != "no_proxy"}
+        proxied.update(HTTP_PROXY=through, HTTPS_PROXY=through, ALL_PROXY=through)
+        tested = await _consentd(proxied, "webhooks", "test", tenant.slug, webhook_id)
+        assert proxy.received == []
     assert (tested.returncode, tested.stdout.strip()) == (0, f"webhook {webhook_id}: answered 2xx")
     [ping] = hook.received
     assert ping.document == {"changes": []}
