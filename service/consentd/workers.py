@@ -190,6 +190,17 @@ async def _watch(
             children[index] = await start(index)
             exits[index] = asyncio.create_task(children[index].wait())
             log.warning("worker_replaced", index=index, pid=children[index].pid)
+    codes = await _stopped(children, exits, bound)
+    stopping.cancel()
+    log.info("workers_stopped", codes=list(codes))
+    return CONFIGURATION_ERROR if refused else 1 if looping else 0
+
+
+async def _stopped(
+    children: list[asyncio.subprocess.Process], exits: list[asyncio.Task[int]], bound: float
+) -> list[int]:
+    """SIGTERM to every child still running, SIGKILL to one still running `bound` seconds
+    later; their exit codes."""
     for child in children:
         if child.returncode is None:
             with contextlib.suppress(ProcessLookupError):
@@ -200,7 +211,4 @@ async def _watch(
             log.warning("worker_killed", pid=children[index].pid, after_seconds=bound)
             with contextlib.suppress(ProcessLookupError):
                 children[index].kill()
-    codes = await asyncio.gather(*exits)
-    stopping.cancel()
-    log.info("workers_stopped", codes=list(codes))
-    return CONFIGURATION_ERROR if refused else 1 if looping else 0
+    return list(await asyncio.gather(*exits))
