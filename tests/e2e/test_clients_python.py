@@ -18,7 +18,7 @@ from grpc import aio
 
 from consentd.bootstrap import App
 from consentd.domain.tenancy import Tenant
-from consentd_client import IDEMPOTENCY_KEY, AsyncClient, Client, RetryPolicy
+from consentd_client import IDEMPOTENCY_KEY, AsyncClient, Client, RetryPolicy, details
 from tests.e2e.client_examples import ROOT, run_example, stored_states
 from tests.e2e.helpers import by_email, grant, target
 
@@ -164,6 +164,33 @@ async def test_an_unkeyed_write_is_not_retried(grpc_port: int, admin_key: str) -
         assert raised.value.code() == grpc.StatusCode.UNAVAILABLE
         assert lossy.keys == [None]
         assert len(await _history(client)) == 1
+
+
+async def test_an_errors_details_are_read_by_the_client(grpc_port: int, admin_key: str) -> None:
+    """Probe UC: the docs tell callers to branch on ErrorInfo.reason, but the client gave no way
+    to read it (google.rpc was not even installed with it). `details()` gives the reason, its
+    metadata and BadRequest's field, from a blocking or an asyncio call."""
+    async with AsyncClient(f"127.0.0.1:{grpc_port}", api_key=admin_key) as client:
+        with pytest.raises(aio.AioRpcError) as raised:
+            await client.consent.CheckConsent(
+                consent_pb2.CheckConsentRequest(
+                    subject=types_pb2.SubjectRef(email="reader@example.fr"),
+                    target=target("no-such-purpose"),
+                )
+            )
+        said = details(raised.value)
+        assert (said.code, said.reason) == (grpc.StatusCode.NOT_FOUND, "PURPOSE_NOT_FOUND")
+
+    def blocking_call() -> grpc.RpcError:
+        with Client(f"127.0.0.1:{grpc_port}", api_key=admin_key) as blocking:
+            with pytest.raises(grpc.RpcError) as refused:
+                blocking.consent.CheckConsent(consent_pb2.CheckConsentRequest())
+            return refused.value
+
+    bad = details(await asyncio.to_thread(blocking_call))  # the server runs in this loop
+    assert (bad.code, bad.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ARGUMENT")
+    assert bad.metadata["field"] == bad.violations[0][0]
+    assert bad.retry_after is None
 
 
 async def test_calls_without_the_key_are_refused(grpc_port: int) -> None:

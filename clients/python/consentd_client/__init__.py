@@ -9,6 +9,7 @@ for a write, a fresh `idempotency-key`; a call failing UNAVAILABLE is retried wi
 backoff and jitter when repeating it is safe (a read, an idempotent method, a keyed write)."""
 
 from consentd_client.client import AsyncClient, Client
+from consentd_client.errors import ErrorDetails, details
 from consentd_client.policy import (
     AUTHORIZATION,
     IDEMPOTENCY_KEY,
@@ -26,5 +27,7 @@ __all__ = [
     "CallPolicy",
     "Client",
     "Effect",
+    "ErrorDetails",
     "RetryPolicy",
+    "details",
 ]

@@ -1,0 +1,71 @@
+"""What a failed call says beyond its status: the `google.rpc.Status` details consentd puts in
+the `grpc-status-details-bin` trailer (docs/consents.md: every error carries an ErrorInfo whose
+`reason` a caller branches on, `RetryInfo` with RATE_LIMITED, `BadRequest` naming the field).
+
+    from consentd_client import details
+    try:
+        client.consent.RecordConsent(request)
+    except grpc.RpcError as error:
+        said = details(error)
+        if said.reason == "STOP_IN_FORCE": ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+
+DETAILS = "grpc-status-details-bin"
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorDetails:
+    """A failed call's status and details: `reason` (ErrorInfo's, "" when none was sent),
+    `metadata` (ErrorInfo's: `field` for INVALID_ARGUMENT), `retry_after` (RetryInfo's delay),
+    `violations` (BadRequest's field and description pairs)."""
+
+    code: grpc.StatusCode
+    message: str
+    reason: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    retry_after: timedelta | None = None
+    violations: tuple[tuple[str, str], ...] = ()
+
+
+def details(error: grpc.RpcError) -> ErrorDetails:
+    """The details of a failed call (of `Client` or `AsyncClient`: grpc.RpcError and
+    grpc.aio.AioRpcError alike)."""
+    call: Any = error
+    found = ErrorDetails(call.code(), call.details() or "")
+    raw = _trailer(call.trailing_metadata() or ())
+    if raw is None:
+        return found
+    status = status_pb2.Status.FromString(raw)
+    reason, metadata, retry = "", dict[str, str](), None
+    violations: list[tuple[str, str]] = []
+    for packed in status.details:
+        if packed.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            packed.Unpack(info)
+            reason, metadata = info.reason, dict(info.metadata)
+        elif packed.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            asked = error_details_pb2.RetryInfo()
+            packed.Unpack(asked)
+            retry = asked.retry_delay.ToTimedelta()
+        elif packed.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            packed.Unpack(bad)
+            violations.extend((v.field, v.description) for v in bad.field_violations)
+    return ErrorDetails(found.code, found.message, reason, metadata, retry, tuple(violations))
+
+
+def _trailer(trailers: Iterable[Any]) -> bytes | None:
+    for key, value in trailers:
+        if key == DETAILS:
+            return bytes(value)
+    return None
