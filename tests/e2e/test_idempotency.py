@@ -418,10 +418,20 @@ async def test_an_erasure_keeps_the_answers_of_others_that_spell_its_visitor_id(
         policy_revision=1,
     )
     await stubs.cookies.RecordCookieChoice(choice, metadata=_keyed(stubs, "the-visitor"))
-    await stubs.cookies.LinkVisitor(
+    linked = await stubs.cookies.LinkVisitor(
         cookies_pb2.LinkVisitorRequest(visitor_id="weekly_newsletter", subject=by_email(EMAIL)),
         metadata=stubs.metadata,
     )
+    # Probe WA: the erased person's id written by another caller within text (an actor) named
+    # nobody; its answer was erased too. (A field that is exactly the id is taken as theirs.)
+    naming = consent_pb2.RecordConsentRequest(
+        subject=types_pb2.SubjectIdentity(email="someone-else@example.fr"),
+        choices=[grant(target("weekly_newsletter"))],
+        source=types_pb2.SOURCE_API,
+        actor=f"crm sync for {linked.subject_id}",
+    )
+    first = await stubs.consent.RecordConsent(naming, metadata=_keyed(stubs, "actor-names-id"))
+    others.append((naming, "actor-names-id", first))
     rights = rights_pb2_grpc.RightsServiceStub(channel)
     erase = rights_pb2.EraseSubjectRequest(subject=by_email(EMAIL), actor="dpo")
     await rights.EraseSubject(erase, metadata=stubs.metadata)

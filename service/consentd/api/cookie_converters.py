@@ -3,7 +3,7 @@ the domain, and InvalidInput names it."""
 
 from __future__ import annotations
 
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from consent.v1 import cookies_pb2 as pb
 
@@ -88,14 +88,21 @@ def record_in(request: pb.RecordCookieChoiceRequest, phone_region: str) -> Recor
 def _without_contacts_in_path(url: str, region: str) -> str:
     """The page's URL with the phone numbers and IP addresses of its path (percent-decoded)
     replaced by markers, as its e-mail addresses are (check_page_url): `/tel/+33612345101/`
-    was kept in clear, beyond the erasure (probe TA)."""
+    was kept in clear, beyond the erasure (probe TA). The path is then percent-encoded again:
+    stored decoded, `%0D%0A` or `%3F` came back as a line break or a query (probe WA)."""
     scheme, _, rest = url.partition("://")
     host, slash, path = rest.partition("/")
-    if not slash or sum(c.isdigit() for c in path) < 7:
+    if not slash or not any(c.isdigit() or c == ":" for c in path):
         return url
     plain = unquote(path)
     scrubbed = without_contacts(plain, region)
-    return url if scrubbed == plain else f"{scheme}://{host}/{scrubbed}"
+    if scrubbed == plain:
+        return url
+    return f"{scheme}://{host}/{quote(scrubbed, safe=_PATH_SAFE)}"
+
+
+# What a path keeps unescaped (RFC 3986 pchar and "/"): the markers' parentheses among them.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 def tcf_out(core: TcfCore | None) -> pb.TcfCore | None:

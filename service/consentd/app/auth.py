@@ -131,7 +131,7 @@ class CredentialAuthenticator:
             self._known.discard(fingerprint)
             _remember(self._refused, fingerprint, time.monotonic() + REFUSED_SECONDS)
             raise
-        ttl = CACHE_SECONDS
+        ttl = 0.0 if credential.startswith(LINK_PREFIX) else CACHE_SECONDS  # a link: each time
         if valid_until is not None:
             ttl = min(ttl, (valid_until - self._clock()).total_seconds())
         if ttl > 0:

@@ -217,6 +217,7 @@ def publisher_consents(value: str, field: str = "tcf_string") -> frozenset[int]:
             bits.take(24, "PubPurposesLITransparency")
             custom = bits.take(6, "NumCustomPurposes")
             mine = bits.ids(custom, "CustomPurposesConsent") if custom else ()
+            bits.take(custom, "CustomPurposesLITransparency")  # whole, as the rest
             found = frozenset(standard) | {24 + i for i in mine}
     return found
 

@@ -30,6 +30,7 @@ from consentd.store.tables import (
 )
 
 _I, _B, _S = subject_identifiers, subject_blocks, suppressions
+_WHOLE_ID = bytes([36])  # a protobuf string field's length byte before a UUID's 36 characters
 _C, _H = contact_changes, contact_point_holdings
 
 
@@ -125,9 +126,10 @@ class SqlRights:
         # request's fingerprint goes too (it names the person: probe TC). A visitor id is the
         # browser's text: found as a choice's `visitor_id` field in a choice's answer only (as
         # any substring, `weekly_newsletter` erased the answers of everyone granting a purpose
-        # of that name; probe UA).
+        # of that name; probe UA). The subject's id as a whole string field (its length, 36, then
+        # its text): an actor or a page URL holding it named nobody (probe WA).
         fields = [visitor_field(v) for v in visitors]
-        said = str(subject_id).encode()
+        said = _WHOLE_ID + str(subject_id).encode()
         gone = await self._raw.execute(FORGET, self._tenant, said, fields, ERASED_ANSWER)
         return affected(gone)
 
