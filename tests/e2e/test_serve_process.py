@@ -123,6 +123,8 @@ def served() -> Iterator[Served]:
         if child.poll() is None:
             child.kill()
             child.wait()
+        if child.stderr is not None:  # left open by a failed test, a later one's GC warned
+            child.stderr.close()
         shutil.rmtree(data, ignore_errors=True)
 
 

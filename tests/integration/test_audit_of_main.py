@@ -19,7 +19,7 @@ from consentd.bootstrap import App
 from consentd.domain.cookie_policy import DEFAULT_POLICY
 from consentd.domain.cookies import ChoiceMethod
 from consentd.domain.tenancy import Scope, Tenant
-from consentd.store.tables import audit_entries, cookie_choices, cookie_visitors
+from consentd.store.tables import audit_entries, cookie_choices, cookie_visitors, subjects
 from consentd.store.uow import SqlUnitOfWork
 from tests.conftest import TestClock, owner
 from tests.integration.helpers import catalogue, email, grant, principal
@@ -247,6 +247,40 @@ async def test_an_erasure_on_a_shared_browser_verifies(app: App, tenant: Tenant)
             )
     report = await app.audit.verify(tenant)
     assert len(report.facts.problems) == 2, report.facts.problems
+
+
+async def test_a_choice_deleted_under_a_person_marked_erased_by_hand_is_named(
+    app: App, tenant: Tenant
+) -> None:
+    """Probe WB: a choice naming a person deleted as the owner, and the person's row marked
+    erased (`erased_at`, no erasure made nor logged): verify read it as the erasure's doing.
+    Only an erasure logged (or queued) after the choice explains it."""
+    who = principal(tenant)
+    await catalogue(app, tenant)
+    await grant(app, tenant, email("d@example.fr"))
+    named = RecordCookieChoice(
+        uuid4().hex, ChoiceMethod.ACCEPT_ALL, policy_revision=1, subject=email("d@example.fr")
+    )
+    choice = (await app.cookies.record_cookie_choice(who, named)).choice
+    assert (await app.audit.verify(tenant)).ok
+    async with owner(app).begin() as conn:
+        await conn.execute(
+            sa.delete(cookie_choices).where(
+                cookie_choices.c.tenant_id == tenant.tenant_id,
+                cookie_choices.c.choice_id == choice.choice_id,
+            )
+        )
+        await conn.execute(
+            sa.update(subjects)
+            .where(
+                subjects.c.tenant_id == tenant.tenant_id, subjects.c.subject_id == choice.subject_id
+            )
+            .values(erased_at=sa.func.now())
+        )
+    report = await app.audit.verify(tenant)
+    assert ("cookie_choices", "its log entry has no choice (deleted?)") in [
+        (p.table, p.problem) for p in report.facts.problems
+    ]
 
 
 async def test_a_cookie_purge_that_deletes_is_one_audit_entry(
