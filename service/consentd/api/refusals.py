@@ -13,6 +13,7 @@ from google.protobuf import descriptor_pool
 from consentd.api.asgi import Message, Receive, Scope, Send, header, respond
 from consentd.api.calls import INTERNAL_MESSAGE, log_safely, new_request_id
 from consentd.api.connect_codecs import CODECS
+from consentd.api.errors import connect_json, details_header
 from consentd.api.grpc_web_text import BINARY, TEXT
 from consentd.domain.errors import Unauthenticated
 
@@ -147,9 +148,10 @@ async def refuse_unread(scope: Scope, send: Send, refusal: tuple[grpc.StatusCode
     if is_grpc_web(kind):
         await grpc_web_status(send, kind, code, message)
         return
-    body = json.dumps({"code": code.name.lower(), "message": message}).encode()
     status = _HTTP_STATUS.get(code, 500)
-    await respond(send, status, body, [(b"content-type", b"application/json")])
+    await respond(
+        send, status, connect_json(code, message), [(b"content-type", b"application/json")]
+    )
 
 
 def is_method(path: str) -> bool:
@@ -187,7 +189,7 @@ async def refuse_unserved(scope: Scope, send: Send, service: str, method: str) -
     if is_grpc_web(kind):
         await grpc_web_status(send, kind, grpc.StatusCode.UNIMPLEMENTED, message)
         return
-    body = json.dumps({"code": "unimplemented", "message": message}).encode()
+    body = connect_json(grpc.StatusCode.UNIMPLEMENTED, message)
     await respond(send, status, body, [(b"content-type", b"application/json")])
 
 
@@ -199,6 +201,7 @@ async def grpc_web_status(send: Send, kind: str, code: grpc.StatusCode, message:
         (b"content-type", answered.encode()),
         (b"grpc-status", str(code.value[0]).encode()),
         (b"grpc-message", message.encode()),
+        (b"grpc-status-details-bin", details_header(code, message)),
     ]
     await respond(send, 200, headers=headers)
 
