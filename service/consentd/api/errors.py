@@ -67,27 +67,27 @@ def _code_number(code: grpc.StatusCode) -> int:
     return number
 
 
-def status_only(code: grpc.StatusCode, message: str) -> bytes:
-    """A serialized google.rpc.Status with its ErrorInfo (the status's name) for an answer
-    written before any servicer ran (api/refusals.py): "every error carries an ErrorInfo"."""
-    item = any_pb2.Any()
-    item.Pack(error_details_pb2.ErrorInfo(reason=code.name, domain=DOMAIN))
-    status = status_pb2.Status(code=_code_number(code), message=message, details=[item])
-    serialized: bytes = status.SerializeToString()
-    return serialized
+# An answer written before any servicer ran (api/refusals.py) carries the ErrorInfo every error
+# carries, its reason the status's name (a refusal from the request's head had none; UC, VA).
 
 
 def connect_json(code: grpc.StatusCode, message: str) -> bytes:
-    """A Connect error's JSON body with the ErrorInfo every error carries (a refusal written
-    from the request's head had none; probes UC, VA)."""
-    info = status_pb2.Status.FromString(status_only(code, message)).details
-    details = [{"type": "google.rpc.ErrorInfo", "value": _raw_b64(i.value)} for i in info]
+    """A Connect error's JSON body."""
+    info = _raw_b64(_info(code).SerializeToString())
+    details = [{"type": "google.rpc.ErrorInfo", "value": info}]
     return json.dumps({"code": code.name.lower(), "message": message, "details": details}).encode()
 
 
 def details_header(code: grpc.StatusCode, message: str) -> bytes:
-    """gRPC-Web's `grpc-status-details-bin` for the same status."""
-    return _raw_b64(status_only(code, message)).encode()
+    """gRPC-Web's `grpc-status-details-bin`: the serialized google.rpc.Status."""
+    item = any_pb2.Any()
+    item.Pack(_info(code))
+    status = status_pb2.Status(code=_code_number(code), message=message, details=[item])
+    return _raw_b64(status.SerializeToString()).encode()
+
+
+def _info(code: grpc.StatusCode) -> error_details_pb2.ErrorInfo:
+    return error_details_pb2.ErrorInfo(reason=code.name, domain=DOMAIN)
 
 
 def _raw_b64(value: bytes) -> str:

@@ -148,10 +148,8 @@ async def refuse_unread(scope: Scope, send: Send, refusal: tuple[grpc.StatusCode
     if is_grpc_web(kind):
         await grpc_web_status(send, kind, code, message)
         return
-    status = _HTTP_STATUS.get(code, 500)
-    await respond(
-        send, status, connect_json(code, message), [(b"content-type", b"application/json")]
-    )
+    body, status = connect_json(code, message), _HTTP_STATUS.get(code, 500)
+    await respond(send, status, body, [(b"content-type", b"application/json")])
 
 
 def is_method(path: str) -> bool:

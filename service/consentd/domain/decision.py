@@ -171,7 +171,7 @@ def standing_stop(target: Target, facts: Iterable[ConsentEvent]) -> ConsentEvent
 
 # Where the person speaks for themselves (not a system of the tenant's).
 PERSON_SOURCES = (Source.PORTAL, Source.BANNER, Source.SUPPORT)
-NOS = (ConsentState.REFUSED, ConsentState.WITHDRAWN)
+_NOS = (ConsentState.REFUSED, ConsentState.WITHDRAWN)
 
 
 def persons_word(fact: ConsentEvent) -> bool:
@@ -185,7 +185,7 @@ def persons_word(fact: ConsentEvent) -> bool:
         return True
     if fact.source not in PERSON_SOURCES:
         return False
-    return fact.state in NOS or (fact.state is ConsentState.GRANTED and fact.attested is not False)
+    return fact.state in _NOS or (fact.state is ConsentState.GRANTED and fact.attested is not False)
 
 
 def persons_no(target: Target, words: Iterable[ConsentEvent]) -> ConsentEvent | None:
@@ -194,7 +194,7 @@ def persons_no(target: Target, words: Iterable[ConsentEvent]) -> ConsentEvent | 
     system wrote since (a CRM's own "no" then "yes" lifted it; probe CE)."""
     mine = [w for w in words if w.target == target and persons_word(w)]
     latest = max(mine, key=lambda w: w.sequence, default=None)
-    return latest if latest is not None and latest.state in NOS else None
+    return latest if latest is not None and latest.state in _NOS else None
 
 
 def objection_to(
@@ -208,4 +208,4 @@ def objection_to(
     if target.purpose not in objecting:
         return None
     fact = next((f for f in current if f.target == target), None)
-    return fact if fact is not None and fact.state in NOS else None
+    return fact if fact is not None and fact.state in _NOS else None
