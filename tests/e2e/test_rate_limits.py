@@ -30,6 +30,7 @@ from consentd.bootstrap import bootstrap
 from consentd.config import Settings
 from consentd.domain.keys import new_api_key
 from consentd.domain.tenancy import Scope, Tenant
+from consentd_client import AsyncClient, Client, RetryPolicy, details
 from tests.conftest import TEST_SECRET, Stubs, TestClock, bearer
 from tests.e2e.helpers import put_purpose, target
 from tests.e2e.security_helpers import issue
@@ -43,7 +44,7 @@ OTHER_CHECKS = 4  # within the other tenant's burst
 
 
 @pytest.fixture
-async def limited(database_url: str, clock: TestClock) -> AsyncIterator[Stubs]:
+async def limited_port(database_url: str, clock: TestClock) -> AsyncIterator[int]:
     """A second server, on the same database, allowing 5 calls a second per tenant."""
     settings = Settings(rate_limit_per_second=RATE, rate_limit_burst=BURST, db_pool_size=5)
     application = bootstrap(settings, database_url, TEST_SECRET, clock)
@@ -51,16 +52,21 @@ async def limited(database_url: str, clock: TestClock) -> AsyncIterator[Stubs]:
     port = server.bind("127.0.0.1:0")
     await server.start()
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            yield Stubs(
-                consent_pb2_grpc.ConsentServiceStub(channel),
-                catalog_pb2_grpc.CatalogServiceStub(channel),
-                (),
-                cookies_pb2_grpc.CookieServiceStub(channel),
-            )
+        yield port
     finally:
         await server.stop(grace=1)
         await application.aclose()
+
+
+@pytest.fixture
+async def limited(limited_port: int) -> AsyncIterator[Stubs]:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{limited_port}") as channel:
+        yield Stubs(
+            consent_pb2_grpc.ConsentServiceStub(channel),
+            catalog_pb2_grpc.CatalogServiceStub(channel),
+            (),
+            cookies_pb2_grpc.CookieServiceStub(channel),
+        )
 
 
 @pytest.fixture
@@ -339,3 +345,53 @@ async def test_made_up_tenants_do_not_lock_out_a_tenant_after_a_restart(
         await application.aclose()
     assert grpc.StatusCode.RESOURCE_EXHAUSTED in flood, flood
     assert withdrawn == [grpc.StatusCode.NOT_FOUND], withdrawn  # served: no such purpose yet
+
+
+def _client_checks(port: int, token: str, retry: RetryPolicy, count: int) -> list[Any]:
+    """`count` checks in a row through the blocking consentd_client: answers or errors."""
+    found: list[Any] = []
+    with Client(f"127.0.0.1:{port}", api_key=token, timeout=30.0, retry=retry) as client:
+        for i in range(count):
+            request = consent_pb2.CheckConsentRequest(
+                subject=types_pb2.SubjectRef(email=f"b{i}@example.fr"), target=target("newsletter")
+            )
+            try:
+                found.append(client.consent.CheckConsent(request))
+            except grpc.RpcError as error:
+                found.append(error)
+    return found
+
+
+async def test_the_python_client_waits_as_a_rate_limit_asks(
+    limited_port: int, stubs: Stubs, admin: AdminUseCases, tenant: Tenant
+) -> None:
+    """Session 40: consentd_client retried UNAVAILABLE but gave a rate limit's
+    RESOURCE_EXHAUSTED straight back, though its RetryInfo says when to come back and nothing
+    was done: a nightly sync past the tenant's rate failed on the first refusal. Now a refused
+    call is tried again after the wait asked (within the deadline and `rate_limited_wait`);
+    with `rate_limited_wait=0` the refusal is the caller's, as before."""
+    await put_purpose(stubs, "newsletter")
+    token = await issue(admin, tenant, Scope.CHECK.value)
+    patient = RetryPolicy(max_attempts=40)
+    async with AsyncClient(
+        f"127.0.0.1:{limited_port}", api_key=token, timeout=30.0, retry=patient
+    ) as client:
+        answers = await asyncio.gather(
+            *(
+                client.consent.CheckConsent(
+                    consent_pb2.CheckConsentRequest(
+                        subject=types_pb2.SubjectRef(email=f"a{i}@example.fr"),
+                        target=target("newsletter"),
+                    )
+                )
+                for i in range(int(BURST) * 3)
+            )
+        )
+    assert {a.decision for a in answers} == {consent_pb2.DECISION_DENY}
+    served = await asyncio.to_thread(_client_checks, limited_port, token, patient, int(BURST) * 2)
+    assert [type(a) for a in served] == [consent_pb2.CheckConsentResponse] * int(BURST) * 2
+    impatient = RetryPolicy(rate_limited_wait=0)
+    told = await asyncio.to_thread(_client_checks, limited_port, token, impatient, int(BURST) * 2)
+    refused = [a for a in told if isinstance(a, grpc.RpcError)]
+    assert refused, "no call of the burst was limited"
+    assert {details(r).reason for r in refused} == {"RATE_LIMITED"}

@@ -4,9 +4,11 @@ API key as bearer metadata, the default deadline, and backoff with full jitter."
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import grpc
 import pytest
+from google.rpc import error_details_pb2, status_pb2
 
 from consentd_client import IDEMPOTENCY_KEY, CallPolicy, Effect, RetryPolicy
 from consentd_client.interceptors import Retrier
@@ -74,7 +76,12 @@ def test_backoff_grows_exponentially_to_its_cap_with_full_jitter() -> None:
 
 @pytest.mark.parametrize(
     "arguments",
-    [{"max_attempts": 0}, {"initial_backoff": 2.0, "max_backoff": 1.0}, {"multiplier": 0.5}],
+    [
+        {"max_attempts": 0},
+        {"initial_backoff": 2.0, "max_backoff": 1.0},
+        {"multiplier": 0.5},
+        {"rate_limited_wait": -1.0},
+    ],
 )
 def test_a_nonsensical_retry_policy_is_refused(arguments: dict[str, float]) -> None:
     """Misconfiguration fails at construction, not at the first outage."""
@@ -100,3 +107,31 @@ def test_unavailable_and_the_servers_deadline_are_retried_by_default() -> None:
     now[0] = 10.0  # the call's own deadline
     assert retrier.pause(grpc.StatusCode.DEADLINE_EXCEEDED) is None
     assert retrier.pause(grpc.StatusCode.PERMISSION_DENIED) is None
+
+
+def _asking(seconds: float) -> tuple[tuple[str, bytes], ...]:
+    """Trailers of a rate limit's refusal asking `seconds` of wait."""
+    asked = error_details_pb2.RetryInfo()
+    asked.retry_delay.FromTimedelta(timedelta(seconds=seconds))
+    status = status_pb2.Status(code=grpc.StatusCode.RESOURCE_EXHAUSTED.value[0])
+    status.details.add().Pack(asked)
+    return (("grpc-status-details-bin", status.SerializeToString()),)
+
+
+def test_a_rate_limit_is_waited_out_as_the_server_asks() -> None:
+    """RESOURCE_EXHAUSTED with a RetryInfo is tried again after the wait asked (and at most as
+    much jitter); without one (too much at once), or asking longer than rate_limited_wait, or
+    past the deadline, it is the caller's; garbage trailers are no RetryInfo."""
+    now = [0.0]
+    policy = CallPolicy(timeout=10.0)
+    prepared = policy.prepare(CHECK, None, None)
+    retrier = Retrier(policy, prepared, random.Random(1), lambda: now[0])  # noqa: S311
+    refused = grpc.StatusCode.RESOURCE_EXHAUSTED
+    wait = retrier.pause(refused, _asking(0.5))
+    assert wait is not None
+    assert 0.5 <= wait <= 1.0
+    assert retrier.pause(refused) is None
+    assert retrier.pause(refused, (("grpc-status-details-bin", b"\xff\xff"),)) is None
+    assert retrier.pause(refused, _asking(6.0)) is None
+    now[0] = 9.5
+    assert retrier.pause(refused, _asking(1.0)) is None

@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 
 DETAILS = "grpc-status-details-bin"
@@ -68,4 +69,21 @@ def _trailer(trailers: Iterable[Any]) -> bytes | None:
     for key, value in trailers:
         if key == DETAILS:
             return bytes(value)
+    return None
+
+
+def asked_wait(trailers: Iterable[Any]) -> float | None:
+    """Seconds the server asked the caller to wait (a RetryInfo in `trailers`), or None."""
+    raw = _trailer(trailers)
+    if raw is None:
+        return None
+    try:
+        status = status_pb2.Status.FromString(raw)
+    except DecodeError:
+        return None
+    for packed in status.details:
+        if packed.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            asked = error_details_pb2.RetryInfo()
+            packed.Unpack(asked)
+            return float(asked.retry_delay.ToTimedelta().total_seconds())
     return None

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import grpc
 from grpc import aio
 
+from consentd_client.errors import asked_wait
 from consentd_client.policy import CallPolicy, Prepared
 
 if TYPE_CHECKING:
@@ -55,6 +56,15 @@ def queued_too_long() -> aio.AioRpcError:
     )
 
 
+_REFUSED = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def _refusal_trailers(code: grpc.StatusCode, call: Any) -> Iterable[Any]:
+    """A blocking call's trailing metadata when it was refused RESOURCE_EXHAUSTED (a rate
+    limit's RetryInfo is there), else none read."""
+    return (call.trailing_metadata() or ()) if code is _REFUSED else ()
+
+
 class Retrier:
     """The attempt loop's arithmetic, shared by both interceptors: when to stop, how long to
     wait, how much of the deadline is left."""
@@ -88,15 +98,19 @@ class Retrier:
         """Seconds left of the call's deadline, for the next attempt."""
         return None if self._deadline is None else max(self._deadline - self._clock(), 0.0)
 
-    def pause(self, code: grpc.StatusCode) -> float | None:
-        """Seconds to wait before another attempt, or None when this outcome is final."""
-        if (
-            not self._prepared.retryable
-            or code not in self._retry.retry_on
-            or self.attempt >= self._retry.max_attempts
-        ):
+    def pause(self, code: grpc.StatusCode, trailers: Iterable[Any] = ()) -> float | None:
+        """Seconds to wait before another attempt, or None when this outcome is final.
+        `trailers`: the attempt's trailing metadata (a rate limit's RetryInfo)."""
+        if not self._prepared.retryable or self.attempt >= self._retry.max_attempts:
             return None
-        wait = self._retry.backoff(self.attempt, self._rng)
+        if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+            wait = self._retry.after_refusal(asked_wait(trailers), self._rng)
+        elif code in self._retry.retry_on:
+            wait = self._retry.backoff(self.attempt, self._rng)
+        else:
+            wait = None
+        if wait is None:
+            return None
         if self._deadline is not None and self._clock() + wait >= self._deadline:
             return None
         self.attempt += 1
@@ -159,7 +173,7 @@ class PolicyInterceptor(
                 code = call.code()
             finally:
                 self._slots.release()
-            wait = retrier.pause(code)
+            wait = retrier.pause(code, _refusal_trailers(code, call))
             if wait is None:
                 return retrier.told(call, code)
             retrier.tried(call, code)
@@ -255,7 +269,8 @@ class AsyncUnaryPolicy(_AsyncBase, aio.UnaryUnaryClientInterceptor):
                 code = await call.code()
             finally:
                 self._slots.release()
-            wait = retrier.pause(code)
+            trailers = await call.trailing_metadata() if code is _REFUSED else ()
+            wait = retrier.pause(code, trailers or ())
             if wait is None:
                 return retrier.told(call, code)
             retrier.tried(call, code)

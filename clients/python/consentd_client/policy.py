@@ -83,18 +83,32 @@ class RetryPolicy:
     retry_on: frozenset[grpc.StatusCode] = frozenset(
         {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
     )
+    # RESOURCE_EXHAUSTED with a RetryInfo (reason RATE_LIMITED: the tenant's rate, nothing was
+    # done) is retried after the wait the server asks, when it asks at most this many seconds
+    # and the call's deadline leaves time; 0: never.
+    rate_limited_wait: float = 5.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if not 0 <= self.initial_backoff <= self.max_backoff or self.multiplier < 1:
             raise ValueError("need 0 <= initial_backoff <= max_backoff and multiplier >= 1")
+        if self.rate_limited_wait < 0:
+            raise ValueError("rate_limited_wait must be at least 0")
 
     def backoff(self, retry: int, rng: random.Random) -> float:
         """Seconds to wait before retry number `retry` (1 for the second attempt): uniform in
         [0, min(max_backoff, initial_backoff * multiplier ** (retry - 1))]."""
         ceiling = min(self.max_backoff, self.initial_backoff * self.multiplier ** (retry - 1))
         return rng.uniform(0, ceiling)
+
+    def after_refusal(self, asked: float | None, rng: random.Random) -> float | None:
+        """Seconds to wait before trying a call refused RESOURCE_EXHAUSTED again: the wait the
+        server asked (`asked`, RetryInfo's) and a little jitter, so clients refused together do
+        not come back together; None when it asked none or longer than `rate_limited_wait`."""
+        if asked is None or asked > self.rate_limited_wait:
+            return None
+        return asked + rng.uniform(0, max(asked, self.initial_backoff))
 
 
 NO_RETRY = RetryPolicy(max_attempts=1)
