@@ -83,10 +83,11 @@ async def world(
     assert app.admin is not None
     now = datetime.now(UTC)
     made = {}
+    # Made 430 days ago too: a prune keeps every entry after the first younger than a year.
+    clock.pinned = now - timedelta(days=430)
     for slug in ("a-active", "b-ended", "c-held"):
         made[slug] = await app.admin.create_tenant(slug)
     active, ended, held = made["a-active"], made["b-ended"], made["c-held"]
-    clock.pinned = now - timedelta(days=430)
     await catalogue(app, active)
     await grant(app, active, email("old@example.fr"))
     await _standing_words(app, active)

@@ -224,16 +224,18 @@ class SqlAudit:
         return [_entry(m) for m in (await self._conn.execute(query)).mappings()]
 
     async def prunable(self, before: datetime) -> list[int]:
-        """Seqs of checkpoints past the pruned part whose entry is older than `before`."""
+        """Seqs of checkpoints past the pruned part whose entries are all older than `before`:
+        before the first younger one (a host's clock set back signs a checkpoint dated before
+        entries it covers; migration 0064)."""
         head = sa.select(_H.c.pruned_through).where(_H.c.tenant_id == self._tenant)
+        pruned = sa.func.coalesce(head.scalar_subquery(), 0)
+        young = sa.select(sa.func.min(_E.c.seq)).where(
+            _E.c.tenant_id == self._tenant, _E.c.seq > pruned, _E.c.recorded_at >= before
+        )
         query = (
             sa.select(_K.c.seq)
-            .join(_E, sa.and_(_E.c.tenant_id == _K.c.tenant_id, _E.c.seq == _K.c.seq))
-            .where(
-                _K.c.tenant_id == self._tenant,
-                _K.c.seq > sa.func.coalesce(head.scalar_subquery(), 0),
-                _E.c.recorded_at < before,
-            )
+            .where(_K.c.tenant_id == self._tenant, _K.c.seq > pruned)
+            .where(_K.c.seq < sa.func.coalesce(young.scalar_subquery(), _K.c.seq + 1))
             .order_by(_K.c.seq)
         )
         return [int(seq) for seq in (await self._conn.execute(query)).scalars()]
