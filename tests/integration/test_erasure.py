@@ -12,10 +12,10 @@ from urllib.parse import unquote, urlparse
 import pytest
 import sqlalchemy as sa
 
-from consentd.app.commands import CheckConsent, Evidence, WithdrawConsent
+from consentd.app.commands import CheckConsent, Choice, Evidence, RecordConsent, WithdrawConsent
 from consentd.bootstrap import App
 from consentd.domain.errors import FailedPrecondition
-from consentd.domain.model import Decision, Reason, Source, Target
+from consentd.domain.model import ConsentState, Decision, Reason, Source, Target
 from consentd.domain.tenancy import Tenant
 from consentd.postgres.embedded import EmbeddedPostgres, find_bindir
 from consentd.store.database import ERASED, outage_of
@@ -239,3 +239,44 @@ async def test_an_erasure_waits_for_a_write_in_flight_and_a_write_waiting_on_it_
     async with owner(app).connect() as conn:
         states = (await conn.execute(sa.text(events), values)).scalars().all()
     assert states == ["withdrawn"]  # the opt-out alone: nothing written after the erasure
+
+
+async def test_a_systems_grant_racing_an_erasure_never_brings_the_address_back(
+    app: App, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Probe XC: a CRM's grant naming an address and a new phone, racing EraseSubject of the
+    address's holder: when the erasure committed after the grant read the closed contact points
+    and before it resolved its subject, the address read as nobody's and not suppressed, a new
+    subject took it with the grant, and checks by it said ALLOW (9 of 300 races). The erasure
+    is committed at exactly that point here (a hook on the real resolver, before it runs): the
+    grant is refused CONTACT_POINT_ERASED and nothing of it stays."""
+    await catalogue(app, tenant)
+    address = email("erased-meanwhile@example.fr")
+    await grant(app, tenant, address, targets=(NEWSLETTER,))
+    resolver = app.consents._subjects
+    resolve = resolver.find_or_create
+    erased: list[object] = []
+
+    async def erase_first(*args: object, **kwargs: object) -> object:
+        if not erased:
+            erased.append(await app.rights.erase(principal(tenant), address, "dpo"))
+        return await resolve(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(resolver, "find_or_create", erase_first)
+    crm = RecordConsent(
+        identifiers=(address, phone("06 98 76 54 32")),
+        choices=(Choice(NEWSLETTER, ConsentState.GRANTED),),
+        source=Source.API,
+        actor="crm",
+    )
+    with pytest.raises(FailedPrecondition) as refused:
+        await app.consents.record_consent(principal(tenant), crm)
+    assert refused.value.code == "CONTACT_POINT_ERASED"
+    assert erased
+    assert await _check(app, tenant, address, NEWSLETTER) == (Decision.DENY, Reason.ERASED)
+    held = (
+        "SELECT count(*) FROM subject_identifiers i JOIN subjects s USING (tenant_id, subject_id) "
+        "WHERE i.tenant_id = :t AND s.erased_at IS NULL"
+    )
+    async with owner(app).connect() as conn:
+        assert (await conn.execute(sa.text(held), {"t": tenant.tenant_id})).scalar_one() == 0
