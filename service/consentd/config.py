@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,7 +117,8 @@ class Settings:
             bulk_concurrency=_whole(env, "CONSENTD_BULK_CONCURRENCY", 4, high=64),
             migrate_on_start=_flag(env, "CONSENTD_MIGRATE_ON_START", default=True),
             rate_limit_per_second=_number(env, "CONSENTD_RATE_LIMIT", 2000.0),
-            rate_limit_burst=_number(env, "CONSENTD_RATE_BURST", 4000.0),
+            # 1 at least: 0.5 refused every call, health SERVING (probe XD).
+            rate_limit_burst=_number(env, "CONSENTD_RATE_BURST", 4000.0, low=1.0),
             tenant_writers=_whole(env, "CONSENTD_TENANT_WRITERS", 32, high=1024),
             write_batch=_whole(env, "CONSENTD_WRITE_BATCH", 64, high=10_000),
             migrations_dir=migrations(env.get("CONSENTD_MIGRATIONS_DIR", "")),
@@ -133,7 +133,7 @@ class Settings:
             ),
             purge_batch_size=_whole(env, "CONSENTD_PURGE_BATCH_SIZE", 1000, high=100_000),
             embedded_postgres=_flag(env, "CONSENTD_EMBEDDED_POSTGRES", default=True),
-            embedded_pg_settings=_pg_settings(env),
+            embedded_pg_settings=config_values.pg_settings(env),
             embedded_pg_port=_whole(env, "CONSENTD_EMBEDDED_POSTGRES_PORT", 0, high=65535) or None,
             metrics_address=_metrics_address(env),
             otlp_endpoint=_otlp_endpoint(env),
@@ -198,6 +198,7 @@ def _number(
     default: float,
     *,
     zero: bool = False,
+    low: float = 0.0,
     high: float | None = None,
 ) -> float:
     """A positive number (or 0 when `zero` allows it: "off"), at most `high` (1e308 for the
@@ -213,6 +214,8 @@ def _number(
         raise ConfigError(f"{name} must be a finite number, got {raw!r}")
     if value < 0 or (value == 0 and not zero):
         raise ConfigError(f"{name} must be positive" + (" or 0" if zero else ""))
+    if value < low:
+        raise ConfigError(f"{name} must be at least {low:g}, got {raw!r}")
     if high is not None and value > high:
         most = int(high) if high.is_integer() else high
         raise ConfigError(f"{name} must be at most {most}, got {raw!r}")
@@ -247,19 +250,6 @@ def _database_url(env: Mapping[str, str], name: str) -> str | None:
         raise ConfigError(f"{name} must be a postgresql:// URL")
     where, _, query = rest.partition("?")
     return f"postgresql+asyncpg://{where}{config_values.tls_query(name, query)}"
-
-
-_PG_SETTING = re.compile(r"[A-Za-z][A-Za-z0-9_.]*=[^\s=][^\s]*")
-
-
-def _pg_settings(env: Mapping[str, str]) -> tuple[str, ...]:
-    """`name=value` PostgreSQL settings separated by spaces (postgres/tuning.py)."""
-    settings = tuple(env.get("CONSENTD_EMBEDDED_PG_SETTINGS", "").split())
-    for setting in settings:
-        if not _PG_SETTING.fullmatch(setting):
-            msg = f"{setting!r} is not name=value (a PostgreSQL setting)"
-            raise ConfigError(f"CONSENTD_EMBEDDED_PG_SETTINGS: {msg}")
-    return settings
 
 
 def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:

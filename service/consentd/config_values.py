@@ -201,3 +201,16 @@ def retired_keys(value: str) -> tuple[bytes, ...]:
             )
         keys.append(bytes.fromhex(word))
     return tuple(keys)
+
+
+_PG_SETTING = re.compile(r"[A-Za-z][A-Za-z0-9_.]*=[^\s=][^\s]*")
+
+
+def pg_settings(env: Mapping[str, str]) -> tuple[str, ...]:
+    """`name=value` PostgreSQL settings separated by spaces (postgres/tuning.py)."""
+    settings = tuple(env.get("CONSENTD_EMBEDDED_PG_SETTINGS", "").split())
+    for setting in settings:
+        if not _PG_SETTING.fullmatch(setting):
+            msg = f"{setting!r} is not name=value (a PostgreSQL setting)"
+            raise ConfigError(f"CONSENTD_EMBEDDED_PG_SETTINGS: {msg}")
+    return settings

@@ -635,8 +635,18 @@ async def test_an_unknown_method_or_http_verb_is_unimplemented_in_our_words(
         {"Content-Type": "application/json", **auth(admin_key)},
         "PUT",
     )
-    assert (status, headers["allow"]) == (405, "GET, POST")
+    # Its request names a person: POST only (probe XD: `GET, POST`, then GET refused).
+    assert (status, headers["allow"]) == (405, "POST")
     assert json.loads(body)["code"] == "unimplemented"
+    assert "takes POST only" in json.loads(body)["message"]
+    status, headers, body = await asyncio.to_thread(
+        _send,
+        f"http://127.0.0.1:{http_port}{prefix(tenant)}/consent.v1.CatalogService/ListPurposes",
+        b"{}",
+        {"Content-Type": "application/json", **auth(admin_key)},
+        "PUT",
+    )
+    assert (status, headers["allow"]) == (405, "GET, POST")
     assert "take POST" in json.loads(body)["message"]
     status, headers, body = await post(
         http_port,

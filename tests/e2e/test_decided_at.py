@@ -139,6 +139,8 @@ async def test_decided_at_in_the_future_is_refused_beyond_clock_skew(stubs: Stub
         await _synced(stubs, "ahead@example.fr", ahead, grant(NEWSLETTER))
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "decided_at" in str(raised.value.details())
+    # The tolerance told (probe XD: "must not be in the future" for 4 minutes taken as now).
+    assert "more than 5 minutes ahead of the server's clock" in str(raised.value.details())
     assert (await check(stubs, by_email("ahead@example.fr"), NEWSLETTER)).reason == (
         consent_pb2.REASON_NO_RECORD
     )

@@ -91,6 +91,8 @@ def test_every_variable_is_read() -> None:
         ("CONSENTD_SHUTDOWN_GRACE_SECONDS", "inf", "must be a finite number"),
         ("CONSENTD_DB_TIMEOUT_SECONDS", "nan", "must be a finite number"),
         ("CONSENTD_RATE_LIMIT", "nan", "must be a finite number"),
+        # Probe XD: a burst of 0.5 refused every call but withdrawals, health SERVING.
+        ("CONSENTD_RATE_BURST", "0.5", "must be at least 1"),
         ("CONSENTD_DB_POOL_SIZE", "0.5", "must be a whole number"),
         ("CONSENTD_PURGE_BATCH_SIZE", "2.5", "must be a whole number"),
         ("CONSENTD_SMTP_PORT", "99999", "whole number of at most 65535"),

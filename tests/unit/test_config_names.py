@@ -32,6 +32,7 @@ def test_a_name_consentd_does_not_read_is_told_with_what_was_meant() -> None:
         "CONSENTD_ZZZ": "nothing like it",
         "CONSENTD_MIGRATION_URL": "x",
         "CONSENTD_DATABSE_URL": "x",
+        "CONSENTD_RATELIMIT": "5",  # probe XD: words run together meant nothing
         "DATABASE_URL_X": "not ours",
     }
     env = Reading(given)
@@ -43,5 +44,6 @@ def test_a_name_consentd_does_not_read_is_told_with_what_was_meant() -> None:
         ("CONSENTD_GRPC_ADRESS", "CONSENTD_GRPC_ADDRESS"),
         ("CONSENTD_GRPC_PORT", "CONSENTD_GRPC_ADDRESS"),
         ("CONSENTD_MIGRATION_URL", "CONSENTD_MIGRATION_DATABASE_URL"),
+        ("CONSENTD_RATELIMIT", "CONSENTD_RATE_LIMIT"),
         ("CONSENTD_ZZZ", ""),
     ]

@@ -41,6 +41,7 @@ from consentd.api.connect_headers import (
     CALLER_TIMEOUT,
     binary_get_in_base64,
     malformed_get_message,
+    names_a_person,
     without_malformed_headers,
 )
 from consentd.api.grpc_web_text import as_binary, is_text
@@ -257,7 +258,9 @@ class BrowserService:
         token = _refused.set(refused)
         kind = header(scope, b"content-type") or ""
         try:
-            await self.app(scope, receive, explaining_refusals(self.path, kind, send))
+            post_only = names_a_person(*scope.get("path", "").rsplit("/", 2)[-2:])
+            answering = explaining_refusals(self.path, kind, send, post_only=post_only)
+            await self.app(scope, receive, answering)
         finally:
             _refused.reset(token)
 

@@ -230,11 +230,13 @@ async def refuse_unsupported_media_type(send: Send, reason: bytes) -> None:
     await respond(send, 415, reason, headers)
 
 
-def explaining_refusals(service: str, kind: str, send: Send) -> Send:
+def explaining_refusals(service: str, kind: str, send: Send, *, post_only: bool = False) -> Send:
     """`send`, answering in our words where connectrpc answers a method the service does not
     have (404) or an HTTP method it does not take (405) with an empty body: UNIMPLEMENTED and
     why, in the form the call was sent in (`kind`, its media type): gRPC-Web's status headers,
-    or Connect's JSON error. A 404 with a body (a servicer's NOT_FOUND) goes as it is."""
+    or Connect's JSON error. A 404 with a body (a servicer's NOT_FOUND) goes as it is.
+    `post_only`: the method takes no GET (its request names a person), whatever connectrpc's
+    `Allow` says (probe XD: `GET, POST`, then GET refused)."""
     held: list[Message] = []
 
     async def sending(message: Message) -> None:
@@ -246,32 +248,35 @@ def explaining_refusals(service: str, kind: str, send: Send) -> Send:
                 await send(start)
                 await send(message)
             else:
-                await _send_unimplemented(send, start, service, kind)
+                await _send_unimplemented(send, start, service, kind, post_only)
         else:
             await send(message)
 
     return sending
 
 
-async def _send_unimplemented(send: Send, start: Message, service: str, kind: str) -> None:
-    text = _unimplemented(service, start["status"])
+async def _send_unimplemented(
+    send: Send, start: Message, service: str, kind: str, post_only: bool
+) -> None:
+    text = _unimplemented(service, start["status"], post_only)
     if is_grpc_web(kind):
         await grpc_web_status(send, kind, grpc.StatusCode.UNIMPLEMENTED, text)
         return
     body = json.dumps({"code": "unimplemented", "message": text}).encode()
-    kept = [
-        (k, v)
-        for k, v in start.get("headers", ())
-        if k.lower() not in (b"content-type", b"content-length")
-    ]
+    dropped = (b"content-type", b"content-length", *((b"allow",) if post_only else ()))
+    kept = [(k, v) for k, v in start.get("headers", ()) if k.lower() not in dropped]
+    if post_only and start["status"] == 405:
+        kept.append((b"allow", b"POST"))
     await respond(send, start["status"], body, [*kept, (b"content-type", b"application/json")])
 
 
-def _unimplemented(service: str, status: int) -> str:
+def _unimplemented(service: str, status: int, post_only: bool) -> str:
     """What a 404 or a 405 says (the path as sent is never echoed)."""
     name = service.strip("/")
     if status == 404:
         return f"{name} has no such method"
+    if post_only:
+        return "this method takes POST only (its request can name a person)"
     return f"the methods of {name} take POST (GET for those without side effects)"
 
 

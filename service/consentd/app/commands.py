@@ -125,7 +125,8 @@ def settle_decided(command: RecordConsent, now: datetime) -> RecordConsent:
     if at - now > DECIDED_SKEW:
         raise InvalidInput(
             "decided_at",
-            f"must not be in the future (it is {stamp(at)}, the server's clock {stamp(now)}); "
-            "leave it unset for now",
+            f"must not be more than {DECIDED_SKEW.seconds // 60} minutes ahead of the server's "
+            f"clock (it is {stamp(at)}, "
+            f"the server's {stamp(now)}); leave it unset for now",
         )
     return replace(command, recorded_at=None)

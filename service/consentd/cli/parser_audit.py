@@ -47,7 +47,7 @@ def add_breach(commands: Commands) -> None:
     breach = command(
         commands,
         "breach",
-        "breach scoping for the 48-hour notice",
+        "breach scoping for the 48-hour notice to clients (the policy's; GDPR art. 33)",
         "  consentd breach scope --since 2026-03-01T00:00:00Z --until 2026-03-02T00:00:00Z "
         "--tenant acme\n"
         "  consentd breach subjects --since 2026-03-01T00:00:00Z --until 2026-03-02T00:00:00Z "
