@@ -551,3 +551,48 @@ async def test_a_refusal_cannot_carry_a_tc_string_that_consents(stubs: Stubs, me
                 tcf_string=f"{_refusing_tc_string()}.{tail}",
             )
         assert violation(raised.value) == "tcf_string"
+
+
+def _advertising_tc_string(day: int = 17_800_000_000) -> str:
+    """A TC string consenting to purposes 1-4 (storage and advertising), no vendor, last
+    updated at `day` (deciseconds)."""
+    w = Writer().put(6, 2).put(36, day).put(36, day).put(12, 300).put(12, 4).put(6, 1)
+    w.letters("FR").put(12, 150).put(6, 5).put(1, 0).put(1, 0).put(12, 0)
+    w.put(24, 0b1111 << 20).put(24, 0).put(1, 0).letters("FR")
+    return w.put(16, 0).put(1, 0).put(16, 0).put(1, 0).put(12, 0).encoded()
+
+
+async def test_a_tc_string_cannot_consent_to_advertising_the_choice_refuses(
+    stubs: Stubs,
+) -> None:
+    """Probe YC: a CUSTOM choice granting `analytics` and refusing `marketing` (Consent Mode:
+    ad_storage denied) was stored VALID beside a TC string consenting to the advertising
+    purposes, which TCF vendors read: the proof contradicted itself. Refused, nothing stored;
+    granting `marketing` the same string is taken. A string last updated after today (a CMP's
+    clock) is refused too."""
+    visitor_id = visitor()
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await record(
+            stubs,
+            visitor_id=visitor_id,
+            method=CUSTOM,
+            granted_categories=["analytics"],
+            refused_categories=["marketing"],
+            tcf_string=_advertising_tc_string(),
+        )
+    assert violation(raised.value) == "tcf_string"
+    assert "advertising purpose(s) 2, 3, 4" in str(raised.value.details())
+    assert (await get(stubs, visitor_id)).status == NONE
+    answer = await record(
+        stubs,
+        visitor_id=visitor_id,
+        method=CUSTOM,
+        granted_categories=["analytics", "marketing"],
+        tcf_string=_advertising_tc_string(),
+    )
+    assert list(answer.choice.tcf.purposes_consent) == [1, 2, 3, 4]
+    ahead = int((datetime.now(UTC) + timedelta(days=3)).timestamp() * 10)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await record(stubs, visitor_id=visitor(), tcf_string=_advertising_tc_string(ahead))
+    assert violation(raised.value) == "tcf_string"
+    assert "after today" in str(raised.value.details())

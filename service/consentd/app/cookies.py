@@ -34,15 +34,17 @@ from consentd.domain.cookie_policy import (
     settle_policy,
 )
 from consentd.domain.cookies import (
+    GRANTED,
     ChoiceMethod,
     CookieChoice,
+    consent_mode,
     expiry,
     policy_record,
     settle_categories,
 )
 from consentd.domain.errors import InvalidInput, PermissionDenied
 from consentd.domain.identifiers import IdentifierHasher
-from consentd.domain.tcf import consents_to_anything, decode_tc_string, publisher_consents
+from consentd.domain.tcf import decode_tc_string, publisher_consents, said_otherwise
 from consentd.domain.tenancy import Principal, Scope
 
 _HISTORY = "cookie_choices"
@@ -225,13 +227,11 @@ class CookieUseCases:
         )
         # REFUSE_ALL, GPC, or a CUSTOM choice granting nothing but `necessary` (probe SA).
         refusal = command.method in _REFUSALS or (refused and set(granted) <= {NECESSARY})
-        publisher = publisher_consents(command.tcf_string) if tcf is not None else frozenset()
-        if tcf is not None and refusal and (consents_to_anything(tcf) or publisher):
-            raise InvalidInput(
-                "tcf_string",
-                "a refusal of every category cannot carry a TC string that consents to a purpose"
-                " (the publisher's too), a vendor or a special feature: the CMP must encode it",
-            )
+        if tcf is not None:
+            publisher = publisher_consents(command.tcf_string)
+            ads = consent_mode(policy, granted)["ad_storage"] == GRANTED
+            if said := said_otherwise(tcf, publisher, refusal=refusal, advertising=ads, now=now):
+                raise InvalidInput("tcf_string", said)
         return CookieChoice(
             choice_id=uuid4(),
             visitor_id=command.visitor_id,

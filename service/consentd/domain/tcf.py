@@ -222,6 +222,42 @@ def publisher_consents(value: str, field: str = "tcf_string") -> frozenset[int]:
     return found
 
 
+# TCF v2.2's advertising purposes: limited data to select ads (2), a profile for personalised
+# ads (3), such a profile used to select them (4).
+ADVERTISING = frozenset({2, 3, 4})
+_AHEAD = timedelta(days=1)  # TCF 2.2 keeps days only: LastUpdated is today's midnight
+
+
+def said_otherwise(
+    core: TcfCore, publisher: frozenset[int], *, refusal: bool, advertising: bool, now: datetime
+) -> str | None:
+    """Why the string says other than the choice it would be stored with, or None: a refusal of
+    every category consenting to anything (probe RD); a choice granting no category that
+    stores for advertising (Consent Mode's ad_storage denied) consenting to an advertising
+    purpose, its publisher's too (probe YC: CUSTOM refusing `publicite` beside purposes 1-10,
+    stored VALID, the proof contradicting itself); a string last updated after today. One
+    last updated long ago is taken (a CMP may keep a choice it made; the 12 months of the
+    choice's own expiry are what the banner reads)."""
+    if refusal and (consents_to_anything(core) or publisher):
+        return (
+            "a refusal of every category cannot carry a TC string that consents to a purpose"
+            " (the publisher's too), a vendor or a special feature: the CMP must encode it"
+        )
+    ads = sorted((set(core.purposes_consent) | publisher) & ADVERTISING)
+    if ads and not advertising:
+        return (
+            f"the TC string consents to advertising purpose(s) {', '.join(map(str, ads))} while"
+            " the choice grants no category that stores for advertising (ad_storage denied):"
+            " the CMP must encode the choice made"
+        )
+    if core.last_updated > now + _AHEAD:
+        return (
+            f"the TC string was last updated on {core.last_updated.date().isoformat()}, after"
+            " today: its CMP's clock is wrong"
+        )
+    return None
+
+
 def consents_to_anything(core: TcfCore) -> bool:
     """Whether the string consents to a purpose, a vendor or a special feature: what a
     refusal of every category must not carry (vendors read the string, not consentd's method:
