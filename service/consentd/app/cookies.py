@@ -32,12 +32,11 @@ from consentd.domain.cookie_policy import (
     NECESSARY,
     CookiePolicy,
     settle_policy,
+    stores_for_advertising,
 )
 from consentd.domain.cookies import (
-    GRANTED,
     ChoiceMethod,
     CookieChoice,
-    consent_mode,
     expiry,
     policy_record,
     settle_categories,
@@ -229,7 +228,7 @@ class CookieUseCases:
         refusal = command.method in _REFUSALS or (refused and set(granted) <= {NECESSARY})
         if tcf is not None:
             publisher = publisher_consents(command.tcf_string)
-            ads = consent_mode(policy, granted)["ad_storage"] == GRANTED
+            ads = stores_for_advertising(policy, granted)
             if said := said_otherwise(tcf, publisher, refusal=refusal, advertising=ads, now=now):
                 raise InvalidInput("tcf_string", said)
         return CookieChoice(

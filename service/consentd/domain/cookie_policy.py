@@ -284,3 +284,11 @@ def _same_choices(
 def _quoted(value: str) -> str:
     """A caller's value in a message: JSON-quoted (escapes, not a Python repr), 64 at most."""
     return json.dumps(value[:64])
+
+
+def stores_for_advertising(policy: CookiePolicy, granted: tuple[str, ...]) -> bool:
+    """Whether the granted categories let Consent Mode's `ad_storage` be granted (as
+    cookies.consent_mode reads it); True when the policy maps no category to it (it does not
+    say which category is advertising)."""
+    needs = dict(policy.consent_mode or DEFAULT_CONSENT_MODE).get("ad_storage")
+    return needs is None or set(needs) <= (set(granted) & policy.category_ids) | {NECESSARY}
