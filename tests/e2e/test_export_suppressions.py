@@ -216,3 +216,39 @@ async def test_an_export_killed_before_its_first_page_resumes(
     done = await asyncio.to_thread(_export, env, tenant.slug, out)
     assert done.returncode == 0, done.stderr
     assert out.read_text() == whole.read_text()
+
+
+async def test_links_planted_beside_the_output_are_never_written_through(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Probe YD: in a folder others may write to, a link planted at `F.csv.cursor.tmp` made the
+    export (run as root) replace its target with the cursor; a link at `F.csv` with a planted
+    cursor beside it made it cut its target to the cursor's offset, append the list to it and
+    chmod it 0600. Each is refused now, and the victims are untouched; a hard link too."""
+    await _people(app, tenant)
+    env = _env(database_url, owner_url)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("IMPORTANT DATA\n")
+    victim.chmod(0o644)
+    first = tmp_path / "s1.csv"
+    tmp_path.joinpath("s1.csv.cursor.tmp").symlink_to(victim)
+    done = await asyncio.to_thread(_export, env, tenant.slug, first)
+    assert done.returncode == 0, done.stderr
+    assert first.read_text().startswith(HEADER)
+    what = f"{tenant.slug}/newsletter/email/first_party"
+    cursor = json.dumps(
+        {"export": what, "offset": 5, "rows": 0, "subjects_done": False, "after_subject": None,
+         "after_digest": None}
+    )  # fmt: skip
+    for planted in ("symlink", "hardlink"):
+        out = tmp_path / f"{planted}.csv"
+        if planted == "symlink":
+            out.symlink_to(victim)
+        else:
+            out.hardlink_to(victim)
+        out.with_name(f"{planted}.csv.cursor").write_text(cursor)
+        done = await asyncio.to_thread(_export, env, tenant.slug, out)
+        assert done.returncode == 1, done.stderr
+        assert "Traceback" not in done.stderr
+    assert victim.read_text() == "IMPORTANT DATA\n"
+    assert victim.stat().st_mode & 0o777 == 0o644

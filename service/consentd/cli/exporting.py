@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
@@ -35,20 +36,36 @@ def _line(entry: Suppressed) -> str:
     )
 
 
-def _private(path: Path) -> Path:
-    """`path`, made readable by its owner only when new: an export holds keyed hashes and
-    subject ids (pseudonymous personal data), not for every user of the machine."""
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
-    return path
-
-
 def _write_atomically(path: Path, document: dict[str, Any]) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with _private(temporary).open("w", encoding="utf-8") as out:
-        json.dump(document, out)
-        out.flush()
-        os.fsync(out.fileno())
-    temporary.replace(path)
+    """`path` replaced by `document` at once, through a new file of a name nobody could have
+    planted (mkstemp: O_EXCL, readable by its owner only: an export holds keyed hashes and
+    subject ids). A fixed `.tmp` name was followed when a link was planted there, and root
+    overwrote the link's target (probe YD)."""
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(document, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)  # a link at `path` is replaced, not followed
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _own_file(path: Path, flags: int) -> int:
+    """A descriptor of `path`, never through a symbolic link nor of a file linked elsewhere
+    too (a planted link made root truncate, append to and chmod its target; probe YD)."""
+    try:
+        fd = os.open(path, flags | os.O_NOFOLLOW)
+    except OSError as error:
+        if path.is_symlink():
+            raise _Refused(f"{path} is a symbolic link: give the path of a file") from None
+        raise error from None
+    if os.fstat(fd).st_nlink != 1:
+        os.close(fd)
+        raise _Refused(f"{path} has other names (hard links): remove it to export again")
+    return fd
 
 
 def _cursor_document(what: str, offset: int, rows: int, cursor: ExportCursor) -> dict[str, Any]:
@@ -77,18 +94,23 @@ class _Refused(Exception):
 def _prepare(out: Path, checkpoint: Path, what: str) -> tuple[ExportCursor | None, int]:
     """Where to start: resume after the checkpoint (the file cut back to its length), or a new
     file with its header. Raises _Refused."""
+    if checkpoint.is_symlink():
+        raise _Refused(f"{checkpoint} is a symbolic link: remove it to export again")
     if checkpoint.exists():
         document = _document(checkpoint)
         if document.get("export") != what:
             raise _Refused(f"{checkpoint} belongs to the export {document.get('export')}")
         offset, rows = document.get("offset"), document.get("rows")
-        size = out.stat().st_size if out.is_file() else -1
+        size = out.lstat().st_size if out.is_file() and not out.is_symlink() else -1
         # Not trusted blindly: an offset past the file padded it with NULs, rows were invented.
         if not (isinstance(offset, int) and isinstance(rows, int) and 0 < offset <= size):
             raise _Refused(f"{checkpoint} does not match {out}: remove both to export again")
-        out.chmod(0o600)
-        with out.open("r+b") as file:
-            file.truncate(offset)  # drop the page past the checkpoint
+        fd = _own_file(out, os.O_RDWR)
+        try:
+            os.fchmod(fd, 0o600)
+            os.ftruncate(fd, offset)  # drop the page past the checkpoint
+        finally:
+            os.close(fd)
         return _resumed(document), max(rows, 0)
     if out.exists() and not out.is_file():  # /dev/full, /dev/stdout, a folder (XB, YA)
         raise _Refused(f"{out} is not a file: give the path of a new file")
@@ -142,6 +164,7 @@ async def export_suppressions(app: App, args: argparse.Namespace) -> int:
     checkpoint = out.with_name(out.name + ".cursor")
     try:
         start, rows = _prepare(out, checkpoint, what)
+        appending = os.fdopen(_own_file(out, os.O_WRONLY | os.O_APPEND), "a")
     except _Refused as refused:
         print(f"consentd export: {refused}", file=sys.stderr)
         return 1
@@ -154,7 +177,7 @@ async def export_suppressions(app: App, args: argparse.Namespace) -> int:
     pages = app.campaign.suppression_pages(principal, target, start)
     state = _Checkpoint(checkpoint, what, rows)
     try:
-        with Progress("suppression list", unit="rows") as progress, open(out, "a") as file:  # noqa: ASYNC230 - a CLI, one file
+        with Progress("suppression list", unit="rows") as progress, appending as file:
             progress.update(rows)
             async for page, cursor in pages:
                 state.append(file, page, cursor)
