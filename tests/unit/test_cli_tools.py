@@ -311,3 +311,18 @@ def test_a_statement_that_timed_out_is_not_said_as_a_database_that_refused() -> 
     assert said is not None
     assert said.startswith("a statement outlived CONSENTD_DB_TIMEOUT_SECONDS")
     assert "DATABASE_URL" not in said
+
+
+def test_an_imports_actor_is_held_to_what_the_api_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    """Probe YD: `import consents --actor` was stored as given (an address, a phone number, a
+    line break, terminal escapes, 100,000 characters), outliving an erasure in every event's
+    history. It is what the API takes of an actor: one line of at most 128 characters, its
+    contact points replaced by markers."""
+    base = ["import", "consents", "x.csv", "--tenant", "acme"]
+    named = parser().parse_args([*base, "--actor", "agent Jean jean.dupont@corp.fr 06 12 34 56 78"])
+    assert named.actor == "agent Jean (email) (phone)"
+    assert parser().parse_args(base).actor == "consentd import"
+    for bad in ("two\nlines", "red \x1b[31m", "x" * 129, "evil \u202e"):
+        with pytest.raises(SystemExit):
+            parser().parse_args([*base, "--actor", bad])
+        assert "--actor" in capsys.readouterr().err

@@ -19,7 +19,7 @@ from consentd.app.commands import Evidence, SubjectSelector
 from consentd.domain.canonical import EARLIEST, LATEST
 from consentd.domain.catalog import check_ip_address, check_key, check_text
 from consentd.domain.errors import InvalidInput
-from consentd.domain.free_text import without_contacts
+from consentd.domain.free_text import actor_text, without_contacts
 from consentd.domain.identifiers import Identifier, normalise
 from consentd.domain.model import (
     Channel,
@@ -74,7 +74,6 @@ ROLES = {
     pb.PROCESSING_ROLE_CONTROLLER: ProcessingRole.CONTROLLER,
     pb.PROCESSING_ROLE_PROCESSOR: ProcessingRole.PROCESSOR,
 }
-MAX_ACTOR = 128
 MAX_REFERENCE = 512
 MAX_EVIDENCE = 1024
 
@@ -194,9 +193,8 @@ def evidence_in(message: pb.Evidence, field: str) -> Evidence:
 
 
 def actor_in(value: str, field: str = "actor") -> str:
-    """Who did it (an agent id, `self`, a system or operator name): one line of text, any
-    e-mail address or phone number in it replaced by a marker (it outlives an erasure)."""
-    return without_contacts(check_text(field, value, MAX_ACTOR, one_line=True))
+    """Who did it: one line, contact points replaced by markers (free_text.actor_text)."""
+    return actor_text(value, field)
 
 
 def time_in(message: Timestamp, field: str) -> datetime:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from consentd.cli.arguments import Commands, command, positive, time_zone, workers
+from consentd.cli.arguments import Commands, actor, command, positive, time_zone, workers
 from consentd.cli.parser_audit import add_audit, add_breach
 from consentd.cli.parser_retention import add_purge, add_retention
 from consentd.cli.parser_tenancy import add_tenancy
@@ -178,7 +178,9 @@ def _imports(commands: Commands) -> None:
     consents.add_argument(
         "--check", action="store_true", help="validate every row and stop (write nothing)"
     )
-    consents.add_argument("--actor", default="consentd import", help="the events' actor")
+    consents.add_argument(
+        "--actor", type=actor, default="consentd import", help="the events' actor (one line)"
+    )
     consents.add_argument(
         "--timezone",
         type=time_zone,

@@ -10,9 +10,11 @@ import string
 
 import phonenumbers
 
+from consentd.domain.catalog import check_text
 from consentd.domain.cookies import EMAIL_MARKER, without_emails
 
 PHONE_MARKER = "(phone)"
+MAX_ACTOR = 128
 # One character for one (offsets stay those of the text): the spaces of French typography,
 # slashes (06/12/34/56/78), and other separators people write between digit groups (underscore,
 # middle dot, comma, tab, line break; probe Y), read as spaces by the phone matcher.
@@ -21,6 +23,13 @@ _SPACES = str.maketrans(dict.fromkeys("\u00a0\u202f\u2007\u2009/_\u00b7,\t\n\r",
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
 # Fewer digits than this cannot hold a phone number: most actors and reasons skip the matcher.
 _FEWEST_DIGITS = 8
+
+
+def actor_text(value: str, field: str = "actor") -> str:
+    """Who did it (an agent id, `self`, a system or operator name): one line of at most
+    MAX_ACTOR characters, any e-mail address or phone number in it replaced by a marker (it
+    outlives an erasure). Raises InvalidInput."""
+    return without_contacts(check_text(field, value, MAX_ACTOR, one_line=True))
 
 
 def without_contacts(value: str, region: str = "FR") -> str:
