@@ -334,6 +334,18 @@ def test_emails_with_extra_at_or_control_characters_are_refused(raw: str) -> Non
         normalise_email(raw)
 
 
+def test_a_mailbox_mixing_look_alike_alphabets_is_refused() -> None:
+    """Probe YD: `jane@example.fr` with a Cyrillic a (U+0430) was imported as a second
+    person, shown as jane: a refusal imported for one never reached the other. A part before
+    @ mixing Latin, Cyrillic or Greek letters is refused; one alphabet, accents and digits
+    stay."""
+    for look_alike in ("j\u0430ne@example.fr", "p\u0430ypal@example.com", "\u03bfscar@x.fr"):
+        with pytest.raises(InvalidInput, match="look alike"):
+            normalise_email(look_alike)
+    for fine in ("élodie.ça@exemple.fr", "иван@пример.рф", "ελένη2@example.gr", "a1@x.fr"):
+        assert normalise_email(fine).value
+
+
 @pytest.mark.parametrize(
     "domain",
     [
