@@ -298,6 +298,29 @@ def test_times_without_an_offset_are_read_in_the_zone_given(tmp_path: Path) -> N
         time_zone("Mars/Olympus")
 
 
+def test_a_local_time_the_clock_skipped_or_repeated_is_refused(tmp_path: Path) -> None:
+    """Probe YD: 02:30 on the night Paris goes to summer time (no such time) was read as 01:30Z
+    silently, and 02:30 on the night it goes back (twice) as its first: a "no" given in the
+    repeated hour came before a "yes" given earlier in it. Each is refused, naming the line;
+    with its offset it is taken."""
+    path = tmp_path / "changes.csv"
+    path.write_text(
+        "email,purpose,channel,state,recorded_at\n"
+        "a@example.fr,news,email,granted,2026-03-29 02:30:00\n"
+        "b@example.fr,news,email,granted,2025-10-26 02:30:00\n"
+        "c@example.fr,news,email,granted,2025-10-26 02:30:00+01:00\n"
+    )
+    refused: list[RowError] = []
+    read = list(iter_rows(path, "FR", NOW, refused, time_zone("Europe/Paris")))
+    assert [r.line for r in read] == [4]
+    assert [str(e) for e in refused] == [
+        "line 2, column recorded_at: does not exist in Europe/Paris (the clock went forward): "
+        "give it with its offset",
+        "line 3, column recorded_at: happened twice in Europe/Paris (the clock went back): "
+        "give it with its offset",
+    ]
+
+
 def test_a_statement_that_timed_out_is_not_said_as_a_database_that_refused() -> None:
     """Probe RB: an export whose statement outlived its timeout said "the database refused:
     TimeoutError (check DATABASE_URL ...)", a database that ran."""

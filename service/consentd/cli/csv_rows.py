@@ -9,7 +9,7 @@ import hashlib
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TypeVar
 
@@ -194,7 +194,10 @@ def _time(
         errors.append(RowError(line, "recorded_at", "must be an ISO 8601 time"))
         return None
     if moment.tzinfo is None and zone is not None:  # --timezone: CRM exports write local time
-        moment = moment.replace(tzinfo=zone)
+        moment, odd = _local(moment, zone)
+        if odd:
+            errors.append(RowError(line, "recorded_at", f"{odd}: give it with its offset"))
+            return None
     if moment.tzinfo is None:
         errors.append(
             RowError(line, "recorded_at", "needs a time zone (e.g. Z or +02:00, or --timezone)")
@@ -204,6 +207,18 @@ def _time(
         errors.append(RowError(line, "recorded_at", "is in the future"))
         return None
     return moment
+
+
+def _local(naive: datetime, zone: tzinfo) -> tuple[datetime, str]:
+    """`naive` read in `zone`, and what is odd about it there: a time the clock skipped or went
+    through twice when it changed (read as one of them, a "no" given in the repeated hour
+    came before the "yes" given earlier; probe YD)."""
+    early, late = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
+    if early.utcoffset() == late.utcoffset():
+        return early, ""
+    if early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        return early, f"does not exist in {zone} (the clock went forward)"
+    return early, f"happened twice in {zone} (the clock went back)"
 
 
 def _version(raw: str, line: int, errors: list[RowError]) -> int | None:
