@@ -5,6 +5,7 @@ caught by both `consentd audit verify` and the VerifyAuditChain RPC."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import re
@@ -453,3 +454,31 @@ async def test_an_evidence_pack_proves_every_entry_about_one_person(
     assert proven == [events["granted"], events["sms"], events["withdrawn"]]
     nobody = await _cli(cli_env, "evidence", "--tenant", tenant.slug, "--subject", str(uuid4()))
     assert (nobody.returncode, "holds nothing about subject" in nobody.stderr) == (1, True)
+
+
+async def test_a_checkpoint_signed_before_a_rotation_is_shown_with_its_own_key(
+    app: App, stubs: Stubs, tenant: Tenant, database_url: str, owner_url: str
+) -> None:
+    """Probe YB: after the signing key changed (a rotation, a restore), `consentd audit
+    checkpoint` with nothing new to sign handed out the head's checkpoint, signed by the old
+    key, with the new key's `public_key`: its signature failed for anyone who trusted the
+    document. It names the key that signed it (retired here), and the signature verifies."""
+    await put_purpose(stubs, "newsletter")
+    old = await app.audit.checkpoint(tenant)
+    assert old is not None
+    seed = os.urandom(32)
+    env = {
+        **command_env(database_url, owner_url),
+        "CONSENTD_AUDIT_SIGNING_KEY": base64.b64encode(seed).decode(),
+        "CONSENTD_AUDIT_RETIRED_KEYS": app.audit.public_key.hex(),
+    }
+    argv = [sys.executable, "-m", "consentd", "audit", "checkpoint", "--tenant", tenant.slug]
+    done = await asyncio.to_thread(
+        subprocess.run, argv, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert (shown["seq"], shown["key"]) == (old.seq, old.key_id)
+    assert shown["public_key"] == app.audit.public_key.hex()
+    key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(shown["public_key"]))
+    key.verify(bytes.fromhex(shown["signature"]), shown["signed_message"].encode())

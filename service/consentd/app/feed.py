@@ -136,8 +136,9 @@ class ChangeFeed:
 # on a database restored from an earlier backup, it skipped the withdrawals made since).
 RESTORED = (
     "was the database restored from an earlier backup? The changes after it may be ones this "
-    "consumer never saw: read the feed again from the start (no cursor), or re-sync and watch "
-    "from_now"
+    "consumer never saw: first keep the changes it holds past the backup (they may be the only "
+    "copy of withdrawals and erasures to replay; docs/operations.md, Backups), then read the "
+    "feed again from the start (no cursor), or re-sync and watch from_now"
 )
 ANOTHER = "names a change this feed no longer holds at its position:"
 NOT_A_CURSOR = "is not a cursor issued by this feed"

@@ -67,9 +67,10 @@ def proof_work(args: argparse.Namespace) -> Callable[[App], Awaitable[int]]:
         if args.action in ("tree-head", "prove", "evidence"):
             print_json(await proof_document(app, tenant, args))
             return 0
-        checkpoint = await app.audit.checkpoint(tenant)
+        # Under the key that signed it, not the current one (probe YB: after a rotation).
+        made = await app.audit.checkpoint(tenant)
         print_json(
-            checkpoint.proof(app.audit.public_key) if checkpoint else {"tenant": tenant.slug}
+            made.proof(app.audit.public_key_of(made.key_id)) if made else {"tenant": tenant.slug}
         )
         return 0
 

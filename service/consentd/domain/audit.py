@@ -222,8 +222,9 @@ class Checkpoint:
             self.tenant_id, self.seq, self.entry_hash, self.signed_at, self.key_id
         )
 
-    def proof(self, public_key: bytes) -> dict[str, Any]:
-        """The JSON document to publish: verifiable with any Ed25519 implementation."""
+    def proof(self, public_key: bytes | None) -> dict[str, Any]:
+        """The JSON document to publish: verifiable with any Ed25519 implementation.
+        `public_key`: the one of the key that signed it (`key_id`'s), None when unknown."""
         return {
             "format": "consentd-audit-checkpoint/1",
             "tenant": str(self.tenant_id),
@@ -233,7 +234,7 @@ class Checkpoint:
             "key": self.key_id,
             "signed_message": self.message().decode(),
             "signature": self.signature.hex(),
-            "public_key": public_key.hex(),
+            "public_key": public_key.hex() if public_key is not None else None,
         }
 
 
