@@ -15,6 +15,7 @@ from consentd.cli import _SLOW, _settings_for, _unreachable
 from consentd.cli.arguments import time_zone
 from consentd.cli.csv_header import RowError
 from consentd.cli.csv_rows import iter_rows, read_csv
+from consentd.cli.importing import _stopped
 from consentd.cli.parser import parser
 from consentd.cli.progress import Progress
 from consentd.config import ConfigError, Settings
@@ -365,3 +366,16 @@ def test_a_breach_report_may_take_longer_than_a_call() -> None:
     verify = parser().parse_args(["audit", "verify", "--tenant", "acme"])
     assert _settings_for(verify, settings).db_timeout_seconds == settings.db_timeout_seconds
     assert "CONSENTD_DB_TIMEOUT_SECONDS" in _SLOW
+
+
+def test_an_import_stopped_by_a_full_disk_says_so() -> None:
+    """Probe YE: an import on a full disk (SQLSTATE 53100 at its first insert) was told "the
+    database stopped answering mid-way (stopped, restarted, or unreachable)" while PostgreSQL
+    ran the whole time. It names the shortage; a lost connection is still said as before."""
+    full = asyncpg.exceptions.DiskFullError("could not extend file: No space left on device")
+    said = _stopped(full, None)  # type: ignore[arg-type]
+    assert said is not None
+    assert "out of disk space, SQLSTATE 53100" in said
+    lost = _stopped(asyncpg.exceptions.ConnectionDoesNotExistError("closed"), None)  # type: ignore[arg-type]
+    assert lost is not None
+    assert "stopped answering mid-way" in lost

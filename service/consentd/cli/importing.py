@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 from uuid import UUID
 
+from consentd.api.outages import SHORTAGES
 from consentd.app.ports.imports import ImportCheckpoint, ImportFile, ImportRow
 from consentd.bootstrap import App, utc_now
 from consentd.cli.csv_header import RowError
@@ -28,7 +29,7 @@ from consentd.domain.canonical import stamp
 from consentd.domain.errors import ConsentError, FailedPrecondition
 from consentd.domain.model import ConsentState
 from consentd.domain.tenancy import Principal, Scope
-from consentd.store.database import DEADLINE, outage_of
+from consentd.store.database import DEADLINE, outage_of, shortage_of
 from consentd.store.imports import refresh_statistics
 
 MAX_ERRORS_SHOWN = 50
@@ -173,6 +174,9 @@ def _stopped(error: Exception, app: App) -> str | None:
         return None
     if outage == DEADLINE:
         return _TIMED_OUT.format(app.settings.db_timeout_seconds)
+    if (state := shortage_of(error)) is not None:  # a full disk read as a restart (probe YE)
+        words = SHORTAGES.get(state) or SHORTAGES.get(state[:2], "it is short of a resource")
+        return _SHORT.format(words, state)
     return _INTERRUPTED
 
 
@@ -189,6 +193,10 @@ _TIMED_OUT = (
     "a batch's statement outlived CONSENTD_DB_TIMEOUT_SECONDS ({:g} s): the database is busy or "
     "short of resources; the batches committed so far are kept; run the same command again to "
     "resume (a smaller --batch-size, or a longer CONSENTD_DB_TIMEOUT_SECONDS, if it comes back)"
+)
+_SHORT = (
+    "the database cannot take the import now ({}, SQLSTATE {}): the batches committed so far "
+    "are kept; fix that, then run the same command again to resume"
 )
 _INTERRUPTED = (
     "the database stopped answering mid-way (stopped, restarted, or unreachable): the batches "
