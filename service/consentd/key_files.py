@@ -110,6 +110,7 @@ def local_secret(path: Path, text: bool = False) -> bytes:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as out:
             out.write(base64.b64encode(secrets.token_bytes(32)).decode())
+    warn_if_open(path)
     value = path.read_text().strip()
     if text:
         return value.encode()
@@ -122,3 +123,15 @@ def local_secret(path: Path, text: bool = False) -> bytes:
             f"{path} is damaged (not the base64 of a 32-byte key): restore it from your backup"
         )
     return raw
+
+
+def warn_if_open(path: Path) -> None:
+    """A warning when others than its owner may read or write a key file: made 0600, a copy
+    made 0644 (or a folder opened) was taken without a word, and every local user could read
+    the service secret, the audit signing seed or the admin key (probe YE)."""
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        log.warning(
+            "key_file_open_to_others", file=str(path), mode=f"{mode:04o}",
+            hint=f"only its owner should read it: chmod 600 {path}",
+        )  # fmt: skip

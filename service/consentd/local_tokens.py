@@ -11,6 +11,7 @@ import structlog
 from consentd.bootstrap import App
 from consentd.config import ConfigError
 from consentd.domain.tenancy import Scope
+from consentd.key_files import warn_if_open
 
 log = structlog.get_logger("consentd")
 LOCAL_KEY_FILE = "local-admin.key"
@@ -21,6 +22,8 @@ async def local_admin_key(app: App, home: Path, slug: str) -> None:
     """Embedded mode: an admin key for the default tenant, written once to a 0600 file, so a
     newcomer can call the service (`consentd local-key` prints it). Never logged."""
     path = home / LOCAL_KEY_FILE
+    if path.exists():
+        warn_if_open(path)
     if path.exists() or app.admin is None:
         return
     key, _ = await app.admin.issue_key(
