@@ -62,8 +62,33 @@ async def test_a_key_is_not_made_for_a_closed_stdout(
     argv += ["--scope", "consent:check", "--name", "to-nowhere"]
     done = await asyncio.to_thread(_with_stdout_closed, argv, env)
     assert done.returncode == 1, done.stderr
-    assert "stdout is closed: the new key would be shown to nobody" in done.stderr
+    assert "standard output is closed (>&-)" in done.stderr
     assert [k for k in await admin.keys(tenant.slug) if k.name == "to-nowhere"] == []
+
+
+async def test_no_command_answers_to_a_closed_stdout(
+    database_url: str, owner_url: str, tenant: Tenant
+) -> None:
+    """Probe YE: `webhooks add ... >&-` made the webhook and lost its secret, and `tenants
+    list`, `audit tree-head` or a retention run exited 0 with their answer written nowhere.
+    Every command that answers on stdout refuses a closed one before doing anything."""
+    env = command_env(database_url, owner_url)
+    for command in (
+        ("webhooks", "add", tenant.slug, "https://hooks.example/x"),
+        ("tenants", "list"),
+        ("audit", "tree-head", "--tenant", tenant.slug),
+    ):
+        argv = [sys.executable, "-m", "consentd", *command]
+        done = await asyncio.to_thread(_with_stdout_closed, argv, env)
+        assert done.returncode == 1, done.stderr
+        assert "standard output is closed (>&-)" in done.stderr
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "consentd", "webhooks", "list", tenant.slug],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert "hooks.example" not in listed.stdout, listed.stdout
 
 
 def _with_stdout_closed(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -20,7 +20,7 @@ import structlog
 from consentd.cli.parser import parser
 from consentd.config import ConfigError, Settings, UnsafeRuntimeRole
 from consentd.config_names import Reading
-from consentd.domain.errors import ConsentError
+from consentd.domain.errors import ConsentError, FailedPrecondition
 from consentd.logs import configure_logging
 from consentd.postgres.host import EmbeddedPostgresError
 
@@ -148,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "serve":
         signal.signal(signal.SIGTERM, _terminated)
     try:
+        if sys.stdout is None and args.command not in _SILENT:  # started with >&- (probe YE)
+            raise FailedPrecondition(_NO_OUTPUT)
         env = Reading(os.environ)
         settings = Settings.from_env(env)
         configure_logging(settings.log_level, settings.log_format)
@@ -174,6 +176,15 @@ def main(argv: list[str] | None = None) -> int:
             raise  # a defect: its traceback (logs.py writes it as one JSON line)
         print(f"consentd: {said}", file=sys.stderr)
         return 1
+
+
+# Commands whose exit status says it all: the others write their answer to stdout, and with
+# it closed they did their work and exited 0 with the answer lost (a webhook's secret).
+_SILENT = ("serve", "health", "migrate")
+_NO_OUTPUT = (
+    "standard output is closed (>&-): this command's answer would go nowhere; give it a file "
+    "or a pipe (> /dev/null to drop it)"
+)
 
 
 _DATABASE_HINT = (
