@@ -160,12 +160,23 @@ try {
   await say("restriction-requested", { requested: await rightsSection(), ...(await state()) });
 
   // Erasure is asked for, then confirmed with a second button (it cannot be undone).
+  // Focus on the warning: two presses of Enter filed it (probe ZD); Escape closes it.
   await page.click("#request-erasure");
+  const confirmShown = await page.isVisible("#confirm-erasure");
+  const onWarning = await page.evaluate(() => document.activeElement?.id);
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Enter");
+  await idle();
+  const afterEnters = await rightsSection();
+  await page.keyboard.press("Escape");
   await say("erasure-asked", {
-    requested: await rightsSection(),
-    confirmShown: await page.isVisible("#confirm-erasure"),
-    focused: await page.evaluate(() => document.activeElement?.id),
+    requested: afterEnters,
+    confirmShown,
+    focused: onWarning,
+    closedByEscape: !(await page.isVisible("#confirm-erasure")),
+    focusBack: await page.evaluate(() => document.activeElement?.id),
   });
+  await page.click("#request-erasure");
   await page.click("#confirm-erasure");
   await page.waitForFunction(() => document.querySelector("#rights-title").parentElement.dataset.requested === "ERASE", null, { timeout: 15000 });
   await idle();

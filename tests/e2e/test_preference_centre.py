@@ -338,7 +338,8 @@ async def _walk(
     # Erasure asked for: nothing filed until the second button confirms it.
     asked = await browser.step("erasure-asked")
     assert (asked["requested"], asked["confirmShown"]) == ("RESTRICT", True)
-    assert asked["focused"] == "confirm-erasure"
+    assert asked["focused"] == "erasure-warning"  # Enter twice filed nothing (probe ZD)
+    assert (asked["closedByEscape"], asked["focusBack"]) == (True, "request-erasure")
     listed = await rights.ListRightsRequests(
         rights_pb2.ListRightsRequestsRequest(), metadata=stubs.metadata
     )

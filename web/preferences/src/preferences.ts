@@ -470,9 +470,19 @@ async function start(): Promise<void> {
   byId("request-rectification").addEventListener("click", () => void request(RightsRequestKind.RECTIFY));
   byId("request-restriction").addEventListener("click", () => void request(RightsRequestKind.RESTRICT));
   // Erasure cannot be undone: asked for, then confirmed with a second button shown below it.
+  // Focus goes to the warning, not to that button: two presses of Enter filed the request
+  // (probe ZD); Cancel or Escape closes it and gives focus back.
+  const closeErasure = (): void => {
+    byId("erasure-confirm").hidden = true;
+    byId("request-erasure").focus();
+  };
   byId("request-erasure").addEventListener("click", () => {
     byId("erasure-confirm").hidden = false;
-    byId("confirm-erasure").focus();
+    byId("erasure-warning").focus();
+  });
+  byId("cancel-erasure").addEventListener("click", closeErasure);
+  byId("erasure-confirm").addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closeErasure();
   });
   byId("confirm-erasure").addEventListener("click", () => {
     byId("erasure-confirm").hidden = true;
