@@ -109,11 +109,17 @@ async def test_sms_export_carries_phone_hashes(stubs: Stubs, campaign: Campaign)
 async def test_export_refuses_what_has_no_list(
     stubs: Stubs, campaign: Campaign, to: types_pb2.ConsentTarget, code: grpc.StatusCode
 ) -> None:
-    """A channel without contact points or an unknown purpose has no suppression list."""
+    """A channel without contact points or an unknown purpose has no suppression list. A
+    channel refused names the three that have one (an unset one was told every channel, then
+    CHAT was refused; probe ZB)."""
     await put_purpose(stubs, "newsletter")
     with pytest.raises(grpc.aio.AioRpcError) as failure:
         await _export(campaign, stubs, to)
     assert failure.value.code() == code
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        said = failure.value.details() or ""
+        assert "CHANNEL_EMAIL, CHANNEL_SMS or CHANNEL_VOICE_CALL" in said, said
+        assert "CHANNEL_CHAT" not in said
 
 
 async def test_hashes_name_the_bad_contact_points(stubs: Stubs, campaign: Campaign) -> None:

@@ -154,7 +154,16 @@ def stream_out(chunk: AnswerChunk) -> pb.StreamCheckConsentResponse:
     return response
 
 
+# The channels whose contact points a suppression list names (app/suppressions.py).
+_LISTED = (types_pb2.CHANNEL_EMAIL, types_pb2.CHANNEL_SMS, types_pb2.CHANNEL_VOICE_CALL)
+
+
 def suppression_in(request: pb.ExportSuppressionListRequest) -> Target:
+    """The list's target; its channel one with contact points (an unset one was told every
+    channel was allowed, then CHAT refused; probe ZB)."""
+    if request.target.channel not in _LISTED:
+        reason = "is required and must be CHANNEL_EMAIL, CHANNEL_SMS or CHANNEL_VOICE_CALL"
+        raise InvalidInput("target.channel", f"{reason}: no other has a contact point")
     return target_in(request.target, "target")
 
 
