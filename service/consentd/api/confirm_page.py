@@ -17,6 +17,8 @@ from consentd.api.link_pages import (
     BY,
     INVALID,
     LATER,
+    NOT_VALID,
+    UNAVAILABLE,
     admitted,
     answer,
     both,
@@ -32,6 +34,7 @@ log = structlog.get_logger("consentd.confirm_page")
 PREFIX = "/confirm/"
 _LABEL = "confirmation link"
 _TITLE = ("Confirmation", "Confirmation")
+_DOWN = page(_TITLE, LATER, state=UNAVAILABLE)
 _ENDED = {
     Standing.CONFIRMED: said(
         "C'est confirmé, merci. Vous pouvez retirer ce consentement à tout moment.",
@@ -104,10 +107,10 @@ class ConfirmPage:
                 log.info("confirmation_link_followed", outcome=standing.value, tenant=whose)
         except Exception as error:  # noqa: BLE001 - the database down: say so, the link stays good
             log.warning("confirmation_page_failed", error=type(error).__name__)
-            await answer(send, method, 503, page(_TITLE, LATER), [(b"retry-after", b"5")])
+            await answer(send, method, 503, _DOWN, [(b"retry-after", b"5")])
             return
         if opening is None or standing is None:
-            await answer(send, method, 404, page(_TITLE, INVALID))
+            await answer(send, method, 404, page(_TITLE, INVALID, state=NOT_VALID))
             return
         body = _ask(opening) if standing is Standing.USABLE else _ENDED[standing]
         await answer(send, method, 200, page(_TITLE, body, opening.principal.tenant.name))

@@ -60,14 +60,19 @@ LATER = said(
 )
 
 
-def page(title: tuple[str, str], body: str, sender: str = "") -> bytes:
+def page(
+    title: tuple[str, str], body: str, sender: str = "", state: tuple[str, str] | None = None
+) -> bytes:
     """The whole page: `title` in French and English, whose messages these are (`sender`, the
-    tenant's name: a page naming no company looked like phishing), then `body`."""
+    tenant's name: a page naming no company looked like phishing), then `body`. `state`: what
+    the window's title says before it (a link not valid, the service down: every state had
+    the same title; probe ZD)."""
     fr, en = title
     named = html.escape(sender)
     whose = said(f"Messages de {named}", f"Messages from {named}") if sender else ""
+    shown = f"{state[0]} – {fr} / {state[1]} – {en}" if state else f"{fr} / {en}"
     return (
-        f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{fr} / {en}</title>'
+        f'<!doctype html><html lang="fr"><head><meta charset="utf-8"><title>{shown}</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
         f'<body style="font-family:sans-serif;max-width:40em;margin:2em auto">'
         f"<h1>{both(fr, en)}</h1>{whose}{body}</body></html>"
@@ -133,3 +138,8 @@ async def tenant_named(text: str, exists: Callable[[UUID], Awaitable[bool]]) -> 
     costs no transaction; probe IE)."""
     tenant_id = tenant_id_of(text)
     return tenant_id if tenant_id is not None and await exists(tenant_id) else None
+
+
+# What a window's title says of a link page's state (page()'s `state`).
+UNAVAILABLE = ("Service indisponible", "Service unavailable")
+NOT_VALID = ("Lien non valable", "Link not valid")

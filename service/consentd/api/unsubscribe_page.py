@@ -15,6 +15,8 @@ from consentd.api.link_pages import (
     BY,
     INVALID,
     LATER,
+    NOT_VALID,
+    UNAVAILABLE,
     admitted,
     answer,
     both,
@@ -32,6 +34,7 @@ log = structlog.get_logger("consentd.unsubscribe")
 _GONE = frozenset({ERASED, OBJECTED, PURGED})
 PREFIX = "/unsubscribe/"
 _TITLE = ("Désabonnement", "Unsubscribe")
+_DOWN = page(_TITLE, LATER, state=UNAVAILABLE)
 
 
 def _ask(opened: Opened) -> str:
@@ -97,13 +100,13 @@ class UnsubscribePage:
         except Exception as error:  # noqa: BLE001 - the database down: say so, the link stays good
             if opened is None or outage_of(error) not in _GONE:
                 log.warning("unsubscribe_failed", error=type(error).__name__)
-                await answer(send, method, 503, page(_TITLE, LATER), [(b"retry-after", b"5")])
+                await answer(send, method, 503, _DOWN, [(b"retry-after", b"5")])
                 return
             # Refused by the database: erased, objected or purged since (after a restriction
             # the check by id said restricted, and every POST was 503 "try again"; probe AK).
             log.info("unsubscribe_link_followed", outcome=Followed.ALREADY.value)
         if opened is None:
-            await answer(send, method, 404, page(_TITLE, INVALID))
+            await answer(send, method, 404, page(_TITLE, INVALID, state=NOT_VALID))
             return
         body = _done(opened, whole_channel) if method == "POST" else _ask(opened)
         await answer(send, method, 200, page(_TITLE, body, opened.principal.tenant.name))
