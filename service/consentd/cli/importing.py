@@ -46,8 +46,9 @@ async def import_consents(app: App, args: argparse.Namespace) -> int:
     """0 when every row is imported (or superseded), 1 when the file has bad rows."""
     assert app.admin is not None
     tenant = await app.admin.tenant(args.tenant)
-    if not args.file.is_file():
-        return _said(f"no file {args.file}")
+    if not args.file.is_file():  # a folder, a device or a FIFO read as "no file" (probe YD)
+        there = args.file.exists()
+        return _said(f"{args.file} is not a regular file" if there else f"no file {args.file}")
     _tune_garbage_collector()
     now = utc_now()
     region, identity = app.settings.phone_region, _identity(args.file)
