@@ -21,7 +21,7 @@ from consentd.deadline_watch import watch_deadlines
 from consentd.jobs.retention import purge_periodically
 from consentd.notifiers import notifier_of
 from consentd.rights_desk import RightsDesk
-from consentd.telemetry import MetricsServer
+from consentd.telemetry import MetricsPort
 from consentd.wiring.store import database_state
 
 log = structlog.get_logger("consentd")
@@ -38,7 +38,7 @@ class Listening:
 
     server: Server
     http: HttpServer
-    metrics: MetricsServer | None
+    metrics: MetricsPort | None
     grpc_port: int
     http_port: int
 
@@ -136,7 +136,7 @@ def _announce(settings: Settings, listening: Listening, *, tenant: str | None) -
     http_host = settings.http_address.rsplit(":", 1)[0]
     metrics_host = (settings.metrics_address or "").rsplit(":", 1)[0]
     http_port = listening.http_port
-    metrics = listening.metrics
+    metrics = listening.metrics.server if listening.metrics else None
     log.info(
         "serving",
         grpc=f"{host}:{listening.grpc_port}",
@@ -230,17 +230,14 @@ def drain_budget(grace: float) -> tuple[float, float]:
     return grace - last, last
 
 
-async def _metrics_server(app: App) -> MetricsServer | None:
-    """The metrics port, unless disabled. A port that cannot be bound is logged, not fatal:
-    consent answers matter more than their metrics."""
+async def _metrics_server(app: App) -> MetricsPort | None:
+    """The metrics port, unless disabled (a port held is tried again: MetricsPort)."""
     address = app.settings.metrics_address
     if address is None:
         return None
-    try:
-        return await MetricsServer.start(app.telemetry.metrics.registry, address)
-    except OSError as error:
-        log.error("metrics_unavailable", address=address, error=error.strerror)
-        return None
+    port = MetricsPort(app.telemetry.metrics.registry, address)
+    await port.open()
+    return port
 
 
 def _tune_garbage_collector() -> None:

@@ -82,3 +82,32 @@ async def test_idle_and_half_sent_connections_are_bounded_and_closed(
     assert all([await _closed(r) for r, _ in idle])
     for _, writer in idle:
         writer.close()
+
+
+async def test_a_port_held_at_start_is_bound_once_it_is_free(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Probe ZC: a serve started while its predecessor still drained on the metrics port
+    logged `metrics_unavailable` once and never had a metrics port, `consentd_serving`
+    included. The port is tried again until it is free, then served."""
+    monkeypatch.setattr(metrics_port, "RETRY_SECONDS", 0.05)
+    registry = CollectorRegistry()
+    Counter("consentd_probe", "a counter", registry=registry).inc()
+    held = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = held.sockets[0].getsockname()[1]
+    opened = metrics_port.MetricsPort(registry, f"127.0.0.1:{port}")
+    await opened.open()
+    try:
+        assert opened.server is None
+        held.close()
+        await held.wait_closed()
+        for _ in range(100):
+            if opened.server is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert opened.server is not None
+        status, body = await _get(port, "/metrics")
+        assert status == b"HTTP/1.1 200 OK"
+        assert b"consentd_probe_total 1.0" in body
+    finally:
+        await opened.close()

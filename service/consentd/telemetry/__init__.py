@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from consentd.telemetry.metrics import Metrics, PoolUsage
-from consentd.telemetry.metrics_port import MetricsServer
+from consentd.telemetry.metrics_port import MetricsPort, MetricsServer
 from consentd.telemetry.tracing import Rpc, Tracing
 
-__all__ = ["Metrics", "MetricsServer", "PoolUsage", "Rpc", "Telemetry", "Tracing"]
+__all__ = ["Metrics", "MetricsPort", "MetricsServer", "PoolUsage", "Rpc", "Telemetry", "Tracing"]
 
 
 class Telemetry:

@@ -81,6 +81,8 @@ class MetricsServer:
                 await writer.wait_closed()
         except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
             writer.transport.abort()  # a slow, oversized, vanished or evicted client
+        except RuntimeError:  # its connection closed under it at shutdown (uvloop: "handler
+            writer.transport.abort()  # is closed"), an error traceback in the log (probe ZC)
         finally:
             self._open.pop(writer, None)
             self._answering.discard(task)
@@ -102,3 +104,47 @@ def _response(status: str, body: bytes, head_only: bool) -> bytes:
         "Connection: close\r\nCache-Control: no-store\r\n\r\n"
     )
     return lines.encode() + (b"" if head_only else body)
+
+
+# A port held at start (a predecessor still draining on it: up to its grace) is tried again
+# this often, this many times: it was given up at once, and the instance had no metrics, its
+# `consentd_serving` included, for its whole life (probe ZC).
+RETRY_SECONDS = 5.0
+RETRIES = 24
+
+
+class MetricsPort:
+    """The metrics port of a serve: its server once bound (`server`, None until then)."""
+
+    def __init__(self, registry: CollectorRegistry, address: str) -> None:
+        self._registry = registry
+        self._address = address
+        self.server: MetricsServer | None = None
+        self._again: asyncio.Task[None] | None = None
+
+    async def open(self) -> None:
+        """Bound now, or tried again in the background (a port held is logged, not fatal:
+        consent answers matter more than their metrics)."""
+        try:
+            self.server = await MetricsServer.start(self._registry, self._address)
+        except OSError as error:
+            log.error("metrics_unavailable", address=self._address, error=error.strerror,
+                      retry_seconds=RETRY_SECONDS)  # fmt: skip
+            self._again = asyncio.create_task(self._retried())
+
+    async def _retried(self) -> None:
+        for _ in range(RETRIES):
+            await asyncio.sleep(RETRY_SECONDS)
+            with contextlib.suppress(OSError):
+                self.server = await MetricsServer.start(self._registry, self._address)
+                log.info("metrics_bound", address=self._address)
+                return
+        log.error("metrics_given_up", address=self._address, tries=RETRIES + 1)
+
+    async def close(self) -> None:
+        if self._again is not None:
+            self._again.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._again
+        if self.server is not None:
+            await self.server.close()
