@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import subprocess
+from dataclasses import replace
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from consentd.app.commands import CheckConsent, Choice, Evidence, RecordConsent, WithdrawConsent
 from consentd.bootstrap import App
 from consentd.domain.errors import FailedPrecondition
-from consentd.domain.model import ConsentState, Decision, Reason, Source, Target
+from consentd.domain.model import Channel, ConsentState, Decision, Reason, Source, Target
 from consentd.domain.tenancy import Tenant
 from consentd.postgres.embedded import EmbeddedPostgres, find_bindir
 from consentd.store.database import ERASED, outage_of
@@ -280,3 +281,34 @@ async def test_a_systems_grant_racing_an_erasure_never_brings_the_address_back(
     )
     async with owner(app).connect() as conn:
         assert (await conn.execute(sa.text(held), {"t": tenant.tenant_id})).scalar_one() == 0
+
+
+async def test_a_systems_grant_naming_an_erased_address_and_a_new_phone_brings_no_one_back(
+    app: App, tenant: Tenant
+) -> None:
+    """Probe ZA, with no race: after an erasure, a CRM's grant naming the erased address and
+    a phone nobody knew (e-mail and SMS granted) dropped the e-mail grant only: the SMS one made
+    a new subject holding the erased address again, and a check by the phone said ALLOW. The
+    erased person named with nobody known besides gets none of a system's grants; a refusal
+    sent with them is kept (a "no" is never lost)."""
+    await catalogue(app, tenant)
+    address = email("erased-then-synced@example.fr")
+    await grant(app, tenant, address, targets=(NEWSLETTER,))
+    await app.rights.erase(principal(tenant), address, "dpo")
+    mobile = phone("06 11 22 33 44")
+    sms = Target("newsletter", Channel.SMS, NEWSLETTER.scope)
+    crm = RecordConsent(
+        identifiers=(address, mobile),
+        choices=(Choice(NEWSLETTER, ConsentState.GRANTED), Choice(sms, ConsentState.GRANTED)),
+        source=Source.API,
+        actor="crm",
+    )
+    with pytest.raises(FailedPrecondition) as refused:
+        await app.consents.record_consent(principal(tenant), crm)
+    assert refused.value.code == "CONTACT_POINT_ERASED"
+    assert await _check(app, tenant, mobile, sms) == (Decision.DENY, Reason.NO_RECORD)
+    mixed = replace(crm, choices=(*crm.choices, Choice(SMS_OFFERS, ConsentState.REFUSED)))
+    written = await app.consents.record_consent(principal(tenant), mixed)
+    assert [e.state for e in written.events] == [ConsentState.REFUSED]
+    assert set(written.superseded) == {NEWSLETTER, sms}
+    assert (await _check(app, tenant, mobile, sms))[0] == Decision.DENY

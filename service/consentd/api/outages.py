@@ -71,8 +71,9 @@ STOPPED_MESSAGE = (
     "nothing was written"
 )
 ERASED_MESSAGE = (
-    "the person was erased (before or while this call ran): nothing was written; a write naming "
-    "their contact point again records it for a new subject"
+    "the person was erased (before or while this call ran): nothing was written; a refusal or "
+    "withdrawal naming their contact point again is recorded (for a new subject), a grant from "
+    "a system is not: only the person comes back"
 )
 CONFLICT_MESSAGE = (
     "another call changing the same records at the same moment conflicted with this one; "

@@ -10,7 +10,7 @@ from consentd.app.commands import RecordConsent, WithdrawConsent
 from consentd.app.ports import Digest
 from consentd.app.ports.batches import PartRead
 from consentd.app.standing import refuse_grant_over_objection
-from consentd.app.taken_back import latest_closure, refuse_systems_return, systems_grant
+from consentd.app.taken_back import latest_closure, systems_grant
 from consentd.domain.decision import PERSON_SOURCES
 from consentd.domain.identifiers import Identifier
 from consentd.domain.model import ConsentState
@@ -22,10 +22,10 @@ def alone_for_blocks(
     named: dict[Digest, Identifier],
     read: PartRead,
 ) -> bool:
-    """Raises for a grant a system may not make (an objection in force, a closed contact point
-    nobody holds); True when whether it may turns on the holder having come back in person
-    since it was closed, which the one-call path reads (came_back). For the grouped path
-    (app/grouped_writes.py), from what its batch read."""
+    """Raises for a grant a system may not make over an objection in force; True when whether
+    it may turns on a closed contact point (nobody holds it, or its holder came back in person
+    since it was closed), which the one-call path reads (came_back, and which grants drop).
+    For the grouped path (app/grouped_writes.py), from what its batch read."""
     if not isinstance(command, RecordConsent):
         return False
     closed = latest_closure(c for d, c in read.closed.items() if d in named)
@@ -33,8 +33,10 @@ def alone_for_blocks(
     # Whose targets an earlier holder's own "no" closed: the one-call path reads which.
     refused = systems and any(d in read.refusing for d in named)
     if known is None:
-        refuse_systems_return(command, closed)
-        return refused
+        # A closed contact point nobody holds: alone, where a refusal beside the grants is
+        # kept and which grants drop is read whole (taken_back; here the whole call was
+        # refused, its refusals with it).
+        return refused or (closed is not None and systems)
     objected = read.objections.get(known)
     if all(c.state is ConsentState.GRANTED for c in command.choices):
         refuse_grant_over_objection(command, objected)  # else alone: its "no" is recorded

@@ -123,6 +123,29 @@ async def without_closed_grants(
     return left, blocked
 
 
+async def without_an_erased_persons_grants(
+    uow: UnitOfWork,
+    command: RecordConsent,
+    closures: Mapping[Digest, Closed],
+    subject_id: UUID,
+    now: datetime,
+) -> tuple[RecordConsent, tuple[Target, ...]]:
+    """The command without any of a system's grants when it names a contact point erased that
+    nobody holds since and nobody known besides (its subject made by this call, `now`): the
+    erased person named again, on no channel brought back (a new phone's SMS grant beside the
+    erased address made a new subject holding it, ALLOW by the phone; probe ZA, with no race).
+    Its refusals stand. Raises (refuse_systems_return) when nothing else is left."""
+    erased = [c for c in closures.values() if c.whole and c.reason is BlockKind.ERASED]
+    if not erased or not systems_grant(command):
+        return command, ()
+    if await uow.rights.subject_created_at(subject_id) != now:
+        return command, ()  # someone known is named: their grants on other channels stand
+    left, blocked = command.without_grants(lambda c: True)
+    if not left.choices:
+        refuse_systems_return(command, latest_closure(erased))
+    return left, blocked
+
+
 async def _back(
     uow: UnitOfWork, holding: tuple[UUID, datetime] | None, closure: Closed
 ) -> frozenset[Target]:
