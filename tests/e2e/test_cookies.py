@@ -596,3 +596,26 @@ async def test_a_tc_string_cannot_consent_to_advertising_the_choice_refuses(
         await record(stubs, visitor_id=visitor(), tcf_string=_advertising_tc_string(ahead))
     assert violation(raised.value) == "tcf_string"
     assert "after today" in str(raised.value.details())
+
+
+async def test_a_first_policy_after_choices_under_the_defaults_must_raise_the_revision(
+    stubs: Stubs,
+) -> None:
+    """Probe ZA: a visitor refused `marketing` under the default policy (revision 1); the
+    tenant's first PutCookiePolicy, still revision 1, mapped the advertising signals to
+    `analytics`: the same choice read ad_storage granted, VALID, never asked again. Once choices
+    were made under the defaults, the first put is held to them: the same categories and
+    signals at revision 1, or a higher revision (the choices then REVISION_OUTDATED)."""
+    chosen = visitor()
+    await record(stubs, visitor_id=chosen, method=CUSTOM, granted_categories=["analytics"])
+    remapped = [
+        pb.ConsentModeMapping(signal=signal, categories=["analytics"])
+        for signal in ("ad_storage", "ad_user_data", "ad_personalization", "analytics_storage")
+    ]
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await put_policy(stubs, revision=1, consent_mode=remapped)
+    assert violation(raised.value) == "policy.revision"
+    read = await get(stubs, chosen)
+    assert (read.status, read.consent_mode["ad_storage"]) == (VALID, "denied")
+    await put_policy(stubs, revision=2, consent_mode=remapped)
+    assert (await get(stubs, chosen)).status == OUTDATED

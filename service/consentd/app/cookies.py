@@ -47,13 +47,10 @@ from consentd.domain.tcf import decode_tc_string, publisher_consents, said_other
 from consentd.domain.tenancy import Principal, Scope
 
 _HISTORY = "cookie_choices"
-# How long a process trusts its copy of a tenant's allowed origins (a put in this process
-# refreshes it at once; other replicas see it within this many seconds).
+# How long a process trusts its copy of a tenant's allowed origins (a put here: at once).
 ORIGINS_TTL_SECONDS = 5.0
-# Who may attribute a choice to a person: keys kept on servers, never a page's public key.
-NAMES_SUBJECTS = frozenset({Scope.WRITE, Scope.ADMIN})
-# Preflights name any tenant id they like: the cache is bounded (cleared when full).
-ORIGINS_CACHE_ENTRIES = 10_000
+NAMES_SUBJECTS = frozenset({Scope.WRITE, Scope.ADMIN})  # server keys, never a page's
+ORIGINS_CACHE_ENTRIES = 10_000  # preflights name any tenant id: bounded (cleared when full)
 
 
 class CookieUseCases:
@@ -174,11 +171,14 @@ class CookieUseCases:
     async def put_cookie_policy(
         self, principal: Principal, policy: CookiePolicy, once: Once | None = None
     ) -> CookiePolicy:
-        """Replace the tenant's policy (defaults for zero values). Raises InvalidInput naming the
-        field, also when the revision would go down (even through a concurrent put)."""
+        """Replace the tenant's policy (defaults for zero values); the first one held to the
+        default once choices were made under it (a remap at revision 1 turned refusals of
+        advertising into grants; probe ZA). Raises InvalidInput naming the field."""
         now = self._clock()
         async with self._uow(principal.tenant_id, once) as uow:
             current = await uow.cookies.policy(for_update=True)
+            if current is None and await uow.cookies.choices_made():
+                current = DEFAULT_POLICY
             settled = settle_policy(policy, current)
             stored = await uow.cookies.put_policy(replace(settled, updated_at=now), now)
             if stored is None:

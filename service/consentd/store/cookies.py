@@ -122,6 +122,9 @@ _LATEST = (
 )
 
 
+_ANY_CHOICE = "SELECT 1 FROM cookie_choices WHERE tenant_id = $1 LIMIT 1"
+
+
 class SqlCookies:
     def __init__(self, conn: AsyncConnection, raw: Driver, tenant_id: UUID) -> None:
         self._conn = conn
@@ -145,6 +148,10 @@ class SqlCookies:
             allowed_origins=tuple(row["allowed_origins"]),
             updated_at=row["updated_at"],
         )
+
+    async def choices_made(self) -> bool:
+        """Whether the tenant has recorded any cookie choice."""
+        return bool(await self._raw.fetchrow(_ANY_CHOICE, self._tenant))
 
     async def put_policy(self, policy: CookiePolicy, now: datetime) -> CookiePolicy | None:
         values = {

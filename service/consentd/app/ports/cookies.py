@@ -12,6 +12,8 @@ from consentd.domain.cookies import ChoiceMethod, CookieChoice
 
 
 class CookieRepository(Protocol):
+    async def choices_made(self) -> bool: ...
+
     async def policy(self, *, for_update: bool = False) -> CookiePolicy | None:
         """The tenant's stored policy; None while it uses the defaults."""
         ...
