@@ -619,3 +619,36 @@ async def test_a_first_policy_after_choices_under_the_defaults_must_raise_the_re
     assert (read.status, read.consent_mode["ad_storage"]) == (VALID, "denied")
     await put_policy(stubs, revision=2, consent_mode=remapped)
     assert (await get(stubs, chosen)).status == OUTDATED
+
+
+async def test_advertising_purposes_need_every_advertising_signal_the_policy_maps(
+    stubs: Stubs,
+) -> None:
+    """Probe ZA: with ad_storage mapped to `analytics` and ad_personalization to `marketing`,
+    a choice of `analytics` alone beside a TC string consenting to purposes 3 and 4
+    (personalised advertising) was taken: only ad_storage was read. Every advertising signal
+    the policy maps counts."""
+    await put_policy(
+        stubs,
+        consent_mode=[
+            pb.ConsentModeMapping(signal="ad_storage", categories=["analytics"]),
+            pb.ConsentModeMapping(signal="ad_personalization", categories=["marketing"]),
+        ],
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await record(
+            stubs,
+            visitor_id=visitor(),
+            method=CUSTOM,
+            granted_categories=["analytics"],
+            tcf_string=_advertising_tc_string(),
+        )
+    assert violation(raised.value) == "tcf_string"
+    taken = await record(
+        stubs,
+        visitor_id=visitor(),
+        method=CUSTOM,
+        granted_categories=["analytics", "marketing"],
+        tcf_string=_advertising_tc_string(),
+    )
+    assert taken.choice.tcf.purposes_consent

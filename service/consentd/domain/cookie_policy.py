@@ -287,8 +287,13 @@ def _quoted(value: str) -> str:
 
 
 def stores_for_advertising(policy: CookiePolicy, granted: tuple[str, ...]) -> bool:
-    """Whether the granted categories let Consent Mode's `ad_storage` be granted (as
-    cookies.consent_mode reads it); True when the policy maps no category to it (it does not
-    say which category is advertising)."""
-    needs = dict(policy.consent_mode or DEFAULT_CONSENT_MODE).get("ad_storage")
-    return needs is None or set(needs) <= (set(granted) & policy.category_ids) | {NECESSARY}
+    """Whether the granted categories let every advertising signal of Consent Mode the policy
+    maps be granted (ad_storage, ad_user_data, ad_personalization, as cookies.consent_mode
+    reads them: only ad_storage was, and purposes 3-4 passed with ad_personalization denied;
+    probe ZA); True when it maps none (it does not say which category is advertising)."""
+    mapping = dict(policy.consent_mode or DEFAULT_CONSENT_MODE)
+    have = (set(granted) & policy.category_ids) | {NECESSARY}
+    return all(set(mapping.get(signal, ())) <= have for signal in _ADVERTISING_SIGNALS)
+
+
+_ADVERTISING_SIGNALS = ("ad_storage", "ad_user_data", "ad_personalization")

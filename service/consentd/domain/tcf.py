@@ -225,7 +225,6 @@ def publisher_consents(value: str, field: str = "tcf_string") -> frozenset[int]:
 # TCF v2.2's advertising purposes: limited data to select ads (2), a profile for personalised
 # ads (3), such a profile used to select them (4).
 ADVERTISING = frozenset({2, 3, 4})
-_AHEAD = timedelta(days=1)  # TCF 2.2 keeps days only: LastUpdated is today's midnight
 
 
 def said_otherwise(
@@ -247,12 +246,14 @@ def said_otherwise(
     if ads and not advertising:
         return (
             f"the TC string consents to advertising purpose(s) {', '.join(map(str, ads))} while"
-            " the choice grants no category that stores for advertising (ad_storage denied):"
-            " the CMP must encode the choice made"
+            " the choice grants no category that stores for advertising (an advertising signal"
+            " of Consent Mode denied): the CMP must encode the choice made"
         )
-    if core.last_updated > now + _AHEAD:
+    # UTC days (TCF 2.2 keeps the day only): one after today's is a CMP's clock wrong.
+    ahead = max(core.created, core.last_updated)
+    if ahead.astimezone(UTC).date() > now.astimezone(UTC).date():
         return (
-            f"the TC string was last updated on {core.last_updated.date().isoformat()}, after"
+            f"the TC string was made or last updated on {ahead.date().isoformat()}, after"
             " today: its CMP's clock is wrong"
         )
     return None
