@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -34,6 +35,26 @@ async def test_a_key_whose_token_could_not_be_written_is_revoked(
     made = [k for k in await admin.keys(tenant.slug) if k.name == "to-a-full-disk"]
     assert len(made) == 1
     assert made[0].revoked_at is not None
+
+
+async def test_a_webhook_whose_secret_could_not_be_written_is_removed(
+    database_url: str, owner_url: str, tenant: Tenant
+) -> None:
+    """Probe ZA: `webhooks add ... > /dev/full` said "the host refused" and left the webhook
+    pushing the feed, signed with a secret nobody saw. It is removed at once, as a key is."""
+    env = command_env(database_url, owner_url)
+    argv = [sys.executable, "-m", "consentd", "webhooks", "add", tenant.slug]
+    done = await asyncio.to_thread(_into_a_full_disk, [*argv, "https://full.example/x"], env)
+    assert done.returncode == 1, done.stderr
+    assert "it was removed at once" in done.stderr, done.stderr
+    listed = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "consentd", "webhooks", "list", tenant.slug],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    [made] = [json.loads(line) for line in listed.stdout.splitlines() if "full.example" in line]
+    assert made["state"] == "removed"
 
 
 async def test_a_name_an_ascii_only_output_cannot_show_is_escaped(

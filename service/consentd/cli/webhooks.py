@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from consentd.bootstrap import App
 from consentd.domain.canonical import stamp
+from consentd.domain.errors import FailedPrecondition
 from consentd.domain.webhooks import Webhook
 
 
@@ -19,8 +20,15 @@ async def webhooks(app: App, args: argparse.Namespace) -> int:
     tenant = await app.admin.tenant(args.slug)
     if args.action == "add":
         made = await hooks.add(tenant, args.url, from_start=args.from_start)
-        print(f"webhook {made.webhook_id}")
-        print(f"secret {hooks.secret_of(made)}")
+        try:
+            print(f"webhook {made.webhook_id}")
+            print(f"secret {hooks.secret_of(made)}", flush=True)
+        except OSError as error:  # a full disk, a closed pipe: nobody has its id (probe ZA)
+            await hooks.remove(tenant, str(made.webhook_id))
+            raise FailedPrecondition(
+                f"the new webhook could not be written out ({error.strerror or error}): it was "
+                "removed at once; run the command again with a writable output"
+            ) from None
         print("(derived from the service secret: `consentd webhooks secret` shows it again)",
               file=sys.stderr)  # fmt: skip
     elif args.action == "list":
