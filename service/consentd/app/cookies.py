@@ -225,7 +225,7 @@ class CookieUseCases:
             policy, command.method, command.granted, command.refused, command.gpc
         )
         # REFUSE_ALL, GPC, or a CUSTOM choice granting nothing but `necessary` (probe SA).
-        refusal = command.method in _REFUSALS or (refused and set(granted) <= {NECESSARY})
+        refusal = command.method in _REFUSALS or bool(refused and set(granted) <= {NECESSARY})
         if tcf is not None:
             publisher = publisher_consents(command.tcf_string)
             ads = stores_for_advertising(policy, granted)

@@ -188,8 +188,8 @@ async def _standing(
     command, shut = await without_closed_grants(uow, command, closures)
     earlier = await late_holder(uow, digests, command)  # a late "no" is theirs
     subject_id = earlier or await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
-    command, closed = await _still_closed(uow, command, subject_id, digests, closures, now=now)
-    gone += shut + closed
+    command, shut_too = await _still_closed(uow, command, subject_id, digests, closures, now=now)
+    gone += shut + shut_too
     stale: tuple[Target, ...] = ()
     if command.recorded_at is not None:
         # The lock before the facts: a withdrawal committing meanwhile was lost (8 of 60 races).

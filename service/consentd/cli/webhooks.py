@@ -23,10 +23,10 @@ async def webhooks(app: App, args: argparse.Namespace) -> int:
         try:
             print(f"webhook {made.webhook_id}")
             print(f"secret {hooks.secret_of(made)}", flush=True)
-        except OSError as error:  # a full disk, a closed pipe: nobody has its id (probe ZA)
+        except OSError as failure:  # a full disk, a closed pipe: nobody has its id (probe ZA)
             await hooks.remove(tenant, str(made.webhook_id))
             raise FailedPrecondition(
-                f"the new webhook could not be written out ({error.strerror or error}): it was "
+                f"the new webhook could not be written out ({failure.strerror or failure}): it was "
                 "removed at once; run the command again with a writable output"
             ) from None
         print("(derived from the service secret: `consentd webhooks secret` shows it again)",

@@ -19,6 +19,7 @@ import phonenumbers
 
 from consentd.domain.catalog import VISIBLE, code_point, has_visible
 from consentd.domain.errors import InvalidInput
+from consentd.domain.look_alikes import looks_like_another
 
 MAX_EXTERNAL_ID = 256
 MAX_CAL_ID = 64
@@ -70,9 +71,9 @@ def normalise_email(raw: str, field: str = "email") -> Identifier:
         raise InvalidInput(field, "not an email address (expected local@domain)")
     if not _SPECIALS.isdisjoint(local):
         raise InvalidInput(field, _SPECIALS_REFUSED)
-    if not local.isascii() and len(_scripts(local)) > 1:
-        mixed = "the part before @ mixes Latin, Cyrillic or Greek letters, which look alike"
-        raise InvalidInput(field, f"{mixed}: give the address as the mailbox is written")
+    if not local.isascii() and looks_like_another(local):
+        mixed = "mixes alphabets whose letters look alike, or holds full-width or styled letters"
+        raise InvalidInput(field, f"the part before @ {mixed}: give it as the mailbox is written")
     ascii_domain = _plain_domain(domain) or _idna_domain(domain, field)
     # A trailing dot (fully qualified form) would give the same mailbox a second identity.
     if ascii_domain.endswith("."):
@@ -93,16 +94,6 @@ _SPECIALS_REFUSED = (
     'the part before @ must not hold ( ) , : ; < > [ ] \\ or " (give the address without '
     "quotes or comments, as the mailbox is named)"
 )
-
-
-# Alphabets whose letters look alike: an address mixing them is a look-alike of another
-# (jane@ with a Cyrillic a, U+0430, was imported as a second person, shown as jane; probe YD).
-_LOOK_ALIKE = frozenset({"LATIN", "CYRILLIC", "GREEK"})
-
-
-def _scripts(local: str) -> set[str]:
-    named = (unicodedata.name(c, "").partition(" ")[0] for c in local if c.isalpha())
-    return {script for script in named if script in _LOOK_ALIKE}
 
 
 def _plain_domain(domain: str) -> str | None:
