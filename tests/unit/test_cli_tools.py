@@ -379,3 +379,13 @@ def test_an_import_stopped_by_a_full_disk_says_so() -> None:
     lost = _stopped(asyncpg.exceptions.ConnectionDoesNotExistError("closed"), None)  # type: ignore[arg-type]
     assert lost is not None
     assert "stopped answering mid-way" in lost
+
+
+def test_a_health_probe_of_no_address_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """Probe YE: `health --address ""` probed the default address and said SERVING; a port
+    past 65535 read as UNAVAILABLE. Both are usage errors now; a good address is taken."""
+    for bad in ("", "127.0.0.1:99999", "nohost", ":50051"):
+        with pytest.raises(SystemExit):
+            parser().parse_args(["health", "--address", bad])
+        assert "host:port" in capsys.readouterr().err
+    assert parser().parse_args(["health", "--address", "[::1]:50051"]).address == "[::1]:50051"

@@ -93,3 +93,12 @@ def actor(text: str) -> str:
         return actor_text(text, "--actor")
     except InvalidInput as error:
         raise argparse.ArgumentTypeError(error.reason) from None
+
+
+def host_port(text: str) -> str:
+    """host:port of a server to probe (argparse type): an empty one probed the default address
+    and a port past 65535 read as UNAVAILABLE (probe YE)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be host:port (port 1 to 65535), not {text!r}")
+    return text

@@ -7,7 +7,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from consentd.cli.arguments import Commands, actor, command, positive, time_zone, workers
+from consentd.cli.arguments import (
+    Commands,
+    actor,
+    command,
+    host_port,
+    positive,
+    time_zone,
+    workers,
+)
 from consentd.cli.parser_audit import add_audit, add_breach
 from consentd.cli.parser_retention import add_purge, add_retention
 from consentd.cli.parser_tenancy import add_tenancy
@@ -152,7 +160,7 @@ def _serving(commands: Commands) -> None:
         "  consentd health\n  consentd health --address 10.0.0.7:50051\n",
     )
     health.add_argument(
-        "--address", default=None, help="host:port (default: CONSENTD_GRPC_ADDRESS)"
+        "--address", type=host_port, default=None, help="host:port (default: CONSENTD_GRPC_ADDRESS)"
     )
 
 
