@@ -242,6 +242,8 @@ try {
       enabled: await fresh.$$eval("main button:not([lang])", (els) => els.filter((e) => !e.disabled).length),
       kept: await fresh.evaluate(() => sessionStorage.getItem("consentd_portal_token") !== null),
       ask: await fresh.$eval("#ask-link", (a) => a.getAttribute("href")).catch(() => ""),
+      sectionsShown: await fresh.$$eval("main section", (els) => els.filter((e) => !e.hidden).length),
+      focused: await fresh.evaluate(() => document.activeElement?.id ?? ""),
     });
     await fresh.screenshot({ path: `${shots}/5-${step}.png`, fullPage: true });
   }

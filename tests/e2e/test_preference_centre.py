@@ -376,6 +376,9 @@ async def _walk(
     assert expired["error"].startswith("Ce lien a expiré"), expired
     # No button offers to act, and the dead token is not kept for a reload (probe HD).
     assert (expired["enabled"], expired["kept"]) == (0, False), expired
+    # Nor any empty table, and the error has the focus (probe ZD: a dead page read as working).
+    assert (expired["sectionsShown"], expired["focused"]) == (0, "error"), expired
+    assert other_person["sectionsShown"] > 0
     # ... and the page mailing a new link is offered (probe MA: only without a token).
     assert expired["ask"] == f"/preferences/link/{tenant_id}", expired
     assert other_person["ask"] == ""

@@ -539,6 +539,13 @@ function disableActions(): void {
   for (const action of document.querySelectorAll<HTMLButtonElement>("main button:not([lang])")) {
     action.disabled = true;
   }
+  // Nothing to show nor do: empty tables, greyed buttons and the intro's promise read as a
+  // page that works (probe ZD); the error, focused, is what a screen reader reads.
+  for (const section of document.querySelectorAll<HTMLElement>("main section")) section.hidden = true;
+  byId("intro").hidden = true;
+  const error = byId("error");
+  error.tabIndex = -1;
+  error.focus();
 }
 
 void start();
