@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 from uuid import uuid4
 
 from consentd.app.admin import AdminUseCases
@@ -47,14 +48,19 @@ async def test_a_webhook_whose_secret_could_not_be_written_is_removed(
     done = await asyncio.to_thread(_into_a_full_disk, [*argv, "https://full.example/x"], env)
     assert done.returncode == 1, done.stderr
     assert "it was removed at once" in done.stderr, done.stderr
+    [made] = [w for w in await _webhooks(env, tenant.slug) if "full.example" in w["url"]]
+    assert made["state"] == "removed"
+
+
+async def _webhooks(env: dict[str, str], slug: str) -> list[dict[str, Any]]:
+    """`consentd webhooks list SLUG`, read."""
     listed = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "consentd", "webhooks", "list", tenant.slug],
+        [sys.executable, "-m", "consentd", "webhooks", "list", slug],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert listed.returncode == 0, listed.stderr
-    [made] = [json.loads(line) for line in listed.stdout.splitlines() if "full.example" in line]
-    assert made["state"] == "removed"
+    return [json.loads(line) for line in listed.stdout.splitlines()]
 
 
 async def test_a_name_an_ascii_only_output_cannot_show_is_escaped(
@@ -103,13 +109,7 @@ async def test_no_command_answers_to_a_closed_stdout(
         done = await asyncio.to_thread(_with_stdout_closed, argv, env)
         assert done.returncode == 1, done.stderr
         assert "standard output is closed (>&-)" in done.stderr
-    listed = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "consentd", "webhooks", "list", tenant.slug],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert listed.returncode == 0, listed.stderr
-    assert "hooks.example" not in listed.stdout, listed.stdout
+    assert [w for w in await _webhooks(env, tenant.slug) if "hooks.example" in w["url"]] == []
 
 
 def _with_stdout_closed(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
