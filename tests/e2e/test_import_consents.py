@@ -17,7 +17,7 @@ from uuid import uuid4
 
 import sqlalchemy as sa
 
-from consentd.app.commands import CheckConsent, WithdrawConsent
+from consentd.app.commands import CheckConsent, Choice, RecordConsent, WithdrawConsent
 from consentd.app.ports.imports import ImportFile, NewSubject, StagedEvent
 from consentd.bootstrap import App
 from consentd.domain.breach import Window
@@ -1074,3 +1074,30 @@ async def test_a_grant_without_the_notice_version_its_purpose_shows_says_it_is_m
         "line 2, column notice_version: is required for the published notice 'news'"
         in checked.stderr
     ), checked.stderr
+
+
+async def test_a_file_granting_by_a_phone_born_with_an_erased_address_brings_no_one_back(
+    app: App, tenant: Tenant, database_url: str, owner_url: str, tmp_path: Path
+) -> None:
+    """Probe ZE: a system's "no" naming an erased address and a new phone made a subject
+    holding both; a file granting by the phone alone then imported the grants ("2 imported")
+    and checks by the erased address said ALLOW. Those rows are superseded now."""
+    await catalogue(app, tenant)
+    address, mobile = email("erased-import@example.fr"), phone("+33611223344")
+    await grant(app, tenant, address, targets=(NEWSLETTER,))
+    await app.rights.erase(principal(tenant), address, "dpo")
+    no = RecordConsent(
+        (address, mobile), (Choice(B2B, ConsentState.REFUSED),), source=Source.API, actor="crm"
+    )
+    await app.consents.record_consent(principal(tenant), no)
+    path = tmp_path / "by-phone.csv"
+    path.write_text(
+        "phone,purpose,channel,state,recorded_at\n"
+        f"{mobile.value},offers,sms,granted,{datetime.now(UTC).isoformat()}\n"
+    )
+    done = await _import(_env(database_url, owner_url), path, tenant.slug)
+    assert done.returncode == 0, done.stderr
+    assert "0 imported" in done.stdout, done.stdout
+    for who in (mobile, address):
+        check = await app.consents.check_consent(principal(tenant), CheckConsent(who, SMS_OFFERS))
+        assert check.verdict.decision is Decision.DENY, who

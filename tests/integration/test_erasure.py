@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from consentd.app.commands import CheckConsent, Choice, Evidence, RecordConsent, WithdrawConsent
 from consentd.bootstrap import App
 from consentd.domain.errors import FailedPrecondition
+from consentd.domain.identifiers import Identifier
 from consentd.domain.model import Channel, ConsentState, Decision, Reason, Source, Target
 from consentd.domain.tenancy import Tenant
 from consentd.postgres.embedded import EmbeddedPostgres, find_bindir
@@ -312,3 +313,32 @@ async def test_a_systems_grant_naming_an_erased_address_and_a_new_phone_brings_n
     assert [e.state for e in written.events] == [ConsentState.REFUSED]
     assert set(written.superseded) == {NEWSLETTER, sms}
     assert (await _check(app, tenant, mobile, sms))[0] == Decision.DENY
+
+
+async def test_a_no_naming_an_erased_address_then_a_grant_by_its_new_phone_brings_no_one_back(
+    app: App, tenant: Tenant
+) -> None:
+    """Probe ZE: a system's "no" naming the erased address and a new phone (recorded: a "no" is
+    never lost) made a subject holding both; the same system's grant by the phone alone then
+    went through, and a check by the erased address said ALLOW. A subject made with an erased
+    contact point gets no system's grant until the person grants in person; then it does."""
+    await catalogue(app, tenant)
+    address, mobile = email("erased-twice@example.fr"), phone("06 55 44 33 22")
+    await grant(app, tenant, address, targets=(NEWSLETTER,))
+    await app.rights.erase(principal(tenant), address, "dpo")
+    sms = Target("newsletter", Channel.SMS, NEWSLETTER.scope)
+
+    def crm(*who: Identifier, state: ConsentState, target: Target) -> RecordConsent:
+        return RecordConsent(who, (Choice(target, state),), source=Source.API, actor="crm")
+
+    no = crm(address, mobile, state=ConsentState.REFUSED, target=SMS_OFFERS)
+    assert (await app.consents.record_consent(principal(tenant), no)).events
+    yes = crm(mobile, state=ConsentState.GRANTED, target=sms)
+    with pytest.raises(FailedPrecondition) as refused:
+        await app.consents.record_consent(principal(tenant), yes)
+    assert refused.value.code == "CONTACT_POINT_ERASED"
+    assert (await _check(app, tenant, mobile, sms))[0] == Decision.DENY
+    assert (await _check(app, tenant, address, sms))[0] == Decision.DENY
+    await grant(app, tenant, mobile, targets=(SMS_OFFERS,))  # the person, in person
+    await app.consents.record_consent(principal(tenant), yes)
+    assert await _check(app, tenant, mobile, sms) == (Decision.ALLOW, Reason.GRANTED)

@@ -198,12 +198,15 @@ async def _without_held_closed(
         if s is not None and row.state is ConsentState.GRANTED
     }  # fmt: skip
     held = await tx.held_closures(sorted(granted)) if granted else {}
+    # The erased person named again: no grant on any channel (taken_back; probe ZE).
+    reborn = await tx.born_erased(sorted(held)) if held else set()
     return [
         None
         if s in held
         and row.state is ConsentState.GRANTED
         and (
-            row.target.channel in reached(kind for (kind, _), c in held[s].items() if c.whole)
+            s in reborn
+            or row.target.channel in reached(kind for (kind, _), c in held[s].items() if c.whole)
             or any(_refused(row, c) for c in held[s].values())
         )
         else s

@@ -188,7 +188,7 @@ async def _standing(
     command, shut = await without_closed_grants(uow, command, closures)
     earlier = await late_holder(uow, digests, command)  # a late "no" is theirs
     subject_id = earlier or await subjects.find_or_create(uow, tenant_id, command.identifiers, now)
-    command, shut_too = await _still_closed(uow, command, subject_id, digests, closures, now=now)
+    command, shut_too = await _still_closed(uow, command, subject_id, digests, closures)
     gone += shut + shut_too
     stale: tuple[Target, ...] = ()
     if command.recorded_at is not None:
@@ -220,24 +220,21 @@ async def _still_closed(
     subject_id: UUID,
     digests: Sequence[Digest],
     read: Mapping[Digest, Closed],
-    *,
-    now: datetime,
 ) -> tuple[RecordConsent, tuple[Target, ...]]:
     """The command without a system's grants to a contact point closed since `read` was read,
     read again under the subject's write lock (an erasure takes it first: one committing
     between that read and find_or_create left the address unlinked and, as read,
     unsuppressed, and a new subject took it with the grant, ALLOW for an erased person; probe
-    XC, 9 of 300 races), nor any when the subject is new beside an erased one, nor to one
-    it holds closed (without_held_closed_grants). Raises as without_closed_grants does."""
+    XC, 9 of 300 races), nor any when the subject was made with an erased one
+    (without_an_erased_persons_grants), nor to one it holds closed (without_held_closed_grants).
+    Raises as without_closed_grants does."""
     meanwhile: tuple[Target, ...] = ()
     if systems_grant(command):
         await uow.consents.lock_subject(subject_id)
         closures = await uow.rights.closed_contact_points(digests)
         if closures != read:
             command, meanwhile = await without_closed_grants(uow, command, closures)
-        command, alone = await without_an_erased_persons_grants(
-            uow, command, closures, subject_id, now
-        )
+        command, alone = await without_an_erased_persons_grants(uow, command, subject_id)
         meanwhile += alone
     command, held = await without_held_closed_grants(uow, command, subject_id, digests)
     return command, meanwhile + held

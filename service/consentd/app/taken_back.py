@@ -124,25 +124,35 @@ async def without_closed_grants(
 
 
 async def without_an_erased_persons_grants(
-    uow: UnitOfWork,
-    command: RecordConsent,
-    closures: Mapping[Digest, Closed],
-    subject_id: UUID,
-    now: datetime,
+    uow: UnitOfWork, command: RecordConsent, subject_id: UUID
 ) -> tuple[RecordConsent, tuple[Target, ...]]:
-    """The command without any of a system's grants when it names a contact point erased that
-    nobody holds since and nobody known besides (its subject made by this call, `now`): the
-    erased person named again, on no channel brought back (a new phone's SMS grant beside the
-    erased address made a new subject holding it, ALLOW by the phone; probe ZA, with no race).
-    Its refusals stand. Raises (refuse_systems_return) when nothing else is left."""
-    erased = [c for c in closures.values() if c.whole and c.reason is BlockKind.ERASED]
-    if not erased or not systems_grant(command):
+    """The command without any of a system's grants when its subject was made holding a
+    contact point erased before (by this call, or by a system's "no" naming it since) and has
+    not come back in person: the erased person named again, on no channel brought back. Only
+    the erased point's channels dropped, so a new phone's SMS grant beside the erased address
+    made a new subject holding it, ALLOW by the phone (probe ZA); and a "no" naming both first,
+    then a grant by the phone alone, did the same in two calls (probe ZE). A subject known
+    before the erasure, given the address since, keeps its grants on other channels. Its
+    refusals stand. Raises (refuse_systems_return) when nothing else is left."""
+    if not systems_grant(command):
         return command, ()
-    if await uow.rights.subject_created_at(subject_id) != now:
-        return command, ()  # someone known is named: their grants on other channels stand
+    held = await uow.rights.held_closures(subject_id)
+    erased = {d: c for d, c in held.items() if c.whole and c.reason is BlockKind.ERASED}
+    made = await uow.rights.subject_created_at(subject_id) if erased else None
+    if made is None:
+        return command, ()
+    holdings = await uow.rights.holdings({d: c.at for d, c in erased.items()})
+    born_with = [
+        c
+        for d, c in erased.items()
+        if (h := holdings.get(d)) and h[0] == subject_id and h[1] <= made
+    ]
+    latest = latest_closure(born_with)
+    if latest is None or await came_back(uow, subject_id, latest.at):
+        return command, ()
     left, blocked = command.without_grants(lambda c: True)
     if not left.choices:
-        refuse_systems_return(command, latest_closure(erased))
+        refuse_systems_return(command, latest)
     return left, blocked
 
 

@@ -90,6 +90,11 @@ class ImportBatch(Protocol):
         contact points, why and since when."""
         ...
 
+    async def born_erased(self, subject_ids: Sequence[UUID]) -> set[UUID]:
+        """Those of these subjects made holding a contact point erased before, who have not
+        granted in person since."""
+        ...
+
     async def add_subjects(
         self, subjects: Sequence[NewSubject], at: datetime
     ) -> dict[Digest, UUID]:
