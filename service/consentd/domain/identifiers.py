@@ -19,7 +19,7 @@ import phonenumbers
 
 from consentd.domain.catalog import VISIBLE, code_point, has_visible
 from consentd.domain.errors import InvalidInput
-from consentd.domain.look_alikes import looks_like_another
+from consentd.domain.look_alikes import looks_like_another, mixes_alphabets
 
 MAX_EXTERNAL_ID = 256
 MAX_CAL_ID = 64
@@ -74,6 +74,8 @@ def normalise_email(raw: str, field: str = "email") -> Identifier:
     if not local.isascii() and looks_like_another(local):
         mixed = "mixes alphabets whose letters look alike, or holds full-width or styled letters"
         raise InvalidInput(field, f"the part before @ {mixed}: give it as the mailbox is written")
+    if not domain.isascii() and any(mixes_alphabets(label) for label in domain.split(".")):
+        raise InvalidInput(field, "a label of the domain mixes alphabets whose letters look alike")
     ascii_domain = _plain_domain(domain) or _idna_domain(domain, field)
     # A trailing dot (fully qualified form) would give the same mailbox a second identity.
     if ascii_domain.endswith("."):
