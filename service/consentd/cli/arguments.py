@@ -100,5 +100,5 @@ def host_port(text: str) -> str:
     and a port past 65535 read as UNAVAILABLE (probe YE)."""
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"must be host:port (port 1 to 65535), not {text!r}")
+        raise argparse.ArgumentTypeError(f"{text!r} is not host:port (port 1 to 65535)")
     return text
