@@ -149,7 +149,7 @@ class Metrics:
         Gauge(
             "consentd_serving",
             "1 while gRPC health answers SERVING (the database reachable and writable, its disk "
-            "not full), 0 otherwise (starting, draining, the database lost)",
+            "not full), 0 otherwise (draining, the database lost; starting: the port is closed)",
             registry=self.registry,
         ).set_function(lambda: float(self._serving[0]()))
 
