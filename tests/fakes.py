@@ -171,6 +171,9 @@ class FakeRights:
     async def held_closures(self, subject_id: UUID) -> dict[Any, Any]:
         return {}  # nor do they hold any
 
+    async def born_erased(self, subject_id: UUID) -> bool:
+        return False  # nothing is ever erased here
+
     async def taken_over(self, s: UUID, at: datetime, named: Any) -> set[Any]:
         return set()  # nor did any change hands
 

@@ -45,13 +45,7 @@ def refuse_systems_return(command: RecordConsent, closed: Closed | None) -> None
             code="STOP_IN_FORCE",
         )
     if closed.reason is BlockKind.ERASED:
-        raise FailedPrecondition(
-            "this contact point was erased (at the person's request, or "
-            "by the tenant's retention of inactive subjects): a grant from a system does not "
-            "bring the person back; only the person does "
-            f"({IN_PERSON})",
-            code="CONTACT_POINT_ERASED",
-        )
+        raise _erased_point()
     raise FailedPrecondition(
         "the person who held this contact point before objected (or withdrew "
         "everything on its channel: a STOP), and that stays on it: a grant from a system does "
@@ -127,33 +121,25 @@ async def without_an_erased_persons_grants(
     uow: UnitOfWork, command: RecordConsent, subject_id: UUID
 ) -> tuple[RecordConsent, tuple[Target, ...]]:
     """The command without any of a system's grants when its subject was made holding a
-    contact point erased before (by this call, or by a system's "no" naming it since) and has
-    not come back in person: the erased person named again, on no channel brought back. Only
-    the erased point's channels dropped, so a new phone's SMS grant beside the erased address
-    made a new subject holding it, ALLOW by the phone (probe ZA); and a "no" naming both first,
-    then a grant by the phone alone, did the same in two calls (probe ZE). A subject known
-    before the erasure, given the address since, keeps its grants on other channels. Its
-    refusals stand. Raises (refuse_systems_return) when nothing else is left."""
-    if not systems_grant(command):
-        return command, ()
-    held = await uow.rights.held_closures(subject_id)
-    erased = {d: c for d, c in held.items() if c.whole and c.reason is BlockKind.ERASED}
-    made = await uow.rights.subject_created_at(subject_id) if erased else None
-    if made is None:
-        return command, ()
-    holdings = await uow.rights.holdings({d: c.at for d, c in erased.items()})
-    born_with = [
-        c
-        for d, c in erased.items()
-        if (h := holdings.get(d)) and h[0] == subject_id and h[1] <= made
-    ]
-    latest = latest_closure(born_with)
-    if latest is None or await came_back(uow, subject_id, latest.at):
+    contact point erased before and has not come back in person (store/reborn.py): the erased
+    person named again, on no channel brought back, where without_closed_grants drops only the
+    erased point's channels. A subject known before the erasure, given the address since,
+    keeps its grants on other channels. Its refusals stand. Raises when nothing else is left."""
+    if not systems_grant(command) or not await uow.rights.born_erased(subject_id):
         return command, ()
     left, blocked = command.without_grants(lambda c: True)
     if not left.choices:
-        refuse_systems_return(command, latest)
+        raise _erased_point()
     return left, blocked
+
+
+def _erased_point() -> FailedPrecondition:
+    return FailedPrecondition(
+        "this contact point was erased (at the person's request, or "
+        "by the tenant's retention of inactive subjects): a grant from a system does not "
+        f"bring the person back; only the person does ({IN_PERSON})",
+        code="CONTACT_POINT_ERASED",
+    )
 
 
 async def _back(

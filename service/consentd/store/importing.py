@@ -30,24 +30,9 @@ from consentd.store.consents import _LOCK_SUBJECTS
 from consentd.store.driver import driver_of
 from consentd.store.import_apply import APPLY
 from consentd.store.imports import advance, claim
+from consentd.store.reborn import born_erased
 from consentd.store.subjects import _OWNERS, CREATE_LINKED
 from consentd.store.uow import enter_tenant
-
-# Subjects made holding a contact point erased before (a system's "no" naming it since), who
-# have not granted in person since: the erased person named again (app/taken_back.py
-# without_an_erased_persons_grants; probe ZE: a "no" by API naming it and a new phone, then a
-# file granting by the phone alone, made checks by the erased address ALLOW).
-_BORN_ERASED = """
-SELECT DISTINCT h.subject_id FROM contact_point_holdings h
-JOIN subjects s ON s.tenant_id = h.tenant_id AND s.subject_id = h.subject_id
-JOIN suppressions p ON p.tenant_id = h.tenant_id AND p.kind = h.kind AND p.digest = h.digest
-WHERE h.tenant_id = $1 AND h.subject_id = ANY($2::uuid[]) AND h.held_until IS NULL
-  AND p.reason = 'erased' AND h.held_from <= s.created_at AND s.created_at >= p.created_at
-  AND NOT EXISTS (
-    SELECT 1 FROM consent_events e WHERE e.tenant_id = h.tenant_id
-      AND e.subject_id = h.subject_id AND e.state = 'granted' AND e.attested IS NOT FALSE
-      AND e.source IN ('portal', 'banner', 'support') AND e.recorded_at > p.created_at)
-"""
 
 _STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS import_stage (
@@ -155,8 +140,7 @@ class SqlImportBatch:
         return await held_closures(self._raw, self._tenant, subject_ids)
 
     async def born_erased(self, subject_ids: Sequence[UUID]) -> set[UUID]:
-        rows = await self._raw.fetch(_BORN_ERASED, self._tenant, list(subject_ids))
-        return {r["subject_id"] for r in rows}
+        return await born_erased(self._raw, self._tenant, subject_ids)
 
     async def _owners(self, digests: Sequence[Digest]) -> dict[Digest, UUID]:
         if not digests:

@@ -20,6 +20,7 @@ from consentd.store import closed_points as points
 from consentd.store.driver import Driver, affected
 from consentd.store.idempotency import FORGET, visitor_field
 from consentd.store.key_check import DESTROY_KEY
+from consentd.store.reborn import born_erased
 from consentd.store.tables import (
     contact_changes,
     contact_point_holdings,
@@ -154,6 +155,9 @@ class SqlRights:
 
     async def held_closures(self, s: UUID) -> dict[Digest, Closed]:
         return (await points.held_closures(self._raw, self._tenant, [s])).get(s, {})
+
+    async def born_erased(self, s: UUID) -> bool:
+        return s in await born_erased(self._raw, self._tenant, [s])
 
     async def former_contact_points(self, subject_id: UUID) -> list[Digest]:
         return await points.former_points(self._raw, self._tenant, subject_id)

@@ -67,6 +67,10 @@ class RightsRepository(Protocol):
     async def held_closures(self, subject_id: UUID) -> dict[Digest, Closed]:
         """closed_contact_points of the contact points the subject holds."""
 
+    async def born_erased(self, subject_id: UUID) -> bool:
+        """Whether the subject was made holding a contact point erased before, and has not
+        granted in person since (the erased person named again)."""
+
     async def handed_over(self, digests: Sequence[Digest], decided: datetime) -> datetime | None:
         """When one of these contact points last left a subject that holds none of them now
         (an earlier holder); None when none changed hands, or when the subject holding them now
