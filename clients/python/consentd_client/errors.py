@@ -42,11 +42,24 @@ def details(error: grpc.RpcError) -> ErrorDetails:
     """The details of a failed call (of `Client` or `AsyncClient`: grpc.RpcError and
     grpc.aio.AioRpcError alike)."""
     call: Any = error
-    found = ErrorDetails(call.code(), call.details() or "")
-    raw = _trailer(call.trailing_metadata() or ())
-    if raw is None:
-        return found
-    status = status_pb2.Status.FromString(raw)
+    return _read(call.code(), call.details() or "", call.trailing_metadata() or ())
+
+
+def asked_wait(trailers: Iterable[Any]) -> float | None:
+    """Seconds the server asked the caller to wait (a RetryInfo in `trailers`), or None."""
+    asked = _read(grpc.StatusCode.RESOURCE_EXHAUSTED, "", trailers).retry_after
+    return None if asked is None else asked.total_seconds()
+
+
+def _read(code: grpc.StatusCode, message: str, trailers: Iterable[Any]) -> ErrorDetails:
+    """The details in `trailers` (none when absent or not a google.rpc.Status)."""
+    raw = next((bytes(value) for key, value in trailers if key == DETAILS), None)
+    try:
+        status = status_pb2.Status.FromString(raw) if raw is not None else None
+    except DecodeError:
+        status = None
+    if status is None:
+        return ErrorDetails(code, message)
     reason, metadata, retry = "", dict[str, str](), None
     violations: list[tuple[str, str]] = []
     for packed in status.details:
@@ -62,28 +75,4 @@ def details(error: grpc.RpcError) -> ErrorDetails:
             bad = error_details_pb2.BadRequest()
             packed.Unpack(bad)
             violations.extend((v.field, v.description) for v in bad.field_violations)
-    return ErrorDetails(found.code, found.message, reason, metadata, retry, tuple(violations))
-
-
-def _trailer(trailers: Iterable[Any]) -> bytes | None:
-    for key, value in trailers:
-        if key == DETAILS:
-            return bytes(value)
-    return None
-
-
-def asked_wait(trailers: Iterable[Any]) -> float | None:
-    """Seconds the server asked the caller to wait (a RetryInfo in `trailers`), or None."""
-    raw = _trailer(trailers)
-    if raw is None:
-        return None
-    try:
-        status = status_pb2.Status.FromString(raw)
-    except DecodeError:
-        return None
-    for packed in status.details:
-        if packed.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-            asked = error_details_pb2.RetryInfo()
-            packed.Unpack(asked)
-            return float(asked.retry_delay.ToTimedelta().total_seconds())
-    return None
+    return ErrorDetails(code, message, reason, metadata, retry, tuple(violations))

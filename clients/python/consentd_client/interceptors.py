@@ -103,7 +103,7 @@ class Retrier:
         `trailers`: the attempt's trailing metadata (a rate limit's RetryInfo)."""
         if not self._prepared.retryable or self.attempt >= self._retry.max_attempts:
             return None
-        if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        if code is _REFUSED:
             wait = self._retry.after_refusal(asked_wait(trailers), self._rng)
         elif code in self._retry.retry_on:
             wait = self._retry.backoff(self.attempt, self._rng)

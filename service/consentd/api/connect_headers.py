@@ -7,7 +7,7 @@ import base64
 import re
 import urllib.parse
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import Descriptor
@@ -196,7 +196,7 @@ PERSON_IN_URL = (
 _PERSON = frozenset({"consent.v1.SubjectRef", "consent.v1.SubjectIdentity"})
 
 
-@cache
+@lru_cache(maxsize=1024)  # bounded: every call of the browser port asks, naming any method
 def names_a_person(service: str, method: str) -> bool:
     """Whether the method's request can name a person (holds a SubjectRef or a
     SubjectIdentity, at any depth)."""

@@ -231,12 +231,12 @@ def said_otherwise(
     core: TcfCore, publisher: frozenset[int], *, refusal: bool, advertising: bool, now: datetime
 ) -> str | None:
     """Why the string says other than the choice it would be stored with, or None: a refusal of
-    every category consenting to anything (probe RD); a choice granting no category that
-    stores for advertising (Consent Mode's ad_storage denied) consenting to an advertising
-    purpose, its publisher's too (probe YC: CUSTOM refusing `publicite` beside purposes 1-10,
-    stored VALID, the proof contradicting itself); a string last updated after today. One
-    last updated long ago is taken (a CMP may keep a choice it made; the 12 months of the
-    choice's own expiry are what the banner reads)."""
+    every category consenting to anything (probe RD); a choice leaving an advertising signal
+    of Consent Mode denied (`advertising` False: cookie_policy.stores_for_advertising)
+    consenting to an advertising purpose, its publisher's too (probe YC: CUSTOM refusing
+    `publicite` beside purposes 1-10, stored VALID, the proof contradicting itself); a string
+    made or last updated after today. One last updated long ago is taken (a CMP may keep a
+    choice it made; the 12 months of the choice's own expiry are what the banner reads)."""
     if refusal and (consents_to_anything(core) or publisher):
         return (
             "a refusal of every category cannot carry a TC string that consents to a purpose"
