@@ -264,8 +264,7 @@ def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
 def _address(env: Mapping[str, str], name: str, default: str) -> str:
     """host:port with a numeric port (0 picks a free one)."""
     value = env.get(name, default)
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
+    if not config_values.host_port(value):
         raise ConfigError(f"{name} must be host:port, got {value!r}")
     return value
 

@@ -214,3 +214,10 @@ def pg_settings(env: Mapping[str, str]) -> tuple[str, ...]:
             msg = f"{setting!r} is not name=value (a PostgreSQL setting)"
             raise ConfigError(f"CONSENTD_EMBEDDED_PG_SETTINGS: {msg}")
     return settings
+
+
+def host_port(value: str, *, lowest: int = 0) -> bool:
+    """Whether `value` is host:port with a numeric port from `lowest` to 65535 (0: a free one
+    picked, for a listening address; a server to reach needs 1 at least)."""
+    host, sep, port = value.rpartition(":")
+    return bool(sep and host and port.isdigit() and lowest <= int(port) <= 65535)

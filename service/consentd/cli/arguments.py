@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from consentd import config_values
 from consentd.domain.errors import InvalidInput
 from consentd.domain.free_text import actor_text
 
@@ -98,7 +99,6 @@ def actor(text: str) -> str:
 def host_port(text: str) -> str:
     """host:port of a server to probe (argparse type): an empty one probed the default address
     and a port past 65535 read as UNAVAILABLE (probe YE)."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) <= 65535:
+    if not config_values.host_port(text, lowest=1):
         raise argparse.ArgumentTypeError(f"{text!r} is not host:port (port 1 to 65535)")
     return text

@@ -58,10 +58,10 @@ def _own_file(path: Path, flags: int) -> int:
     too (a planted link made root truncate, append to and chmod its target; probe YD)."""
     try:
         fd = os.open(path, flags | os.O_NOFOLLOW)
-    except OSError as error:
+    except OSError:
         if path.is_symlink():
             raise _Refused(f"{path} is a symbolic link: give the path of a file") from None
-        raise error from None
+        raise
     if os.fstat(fd).st_nlink != 1:
         os.close(fd)
         raise _Refused(f"{path} has other names (hard links): remove it to export again")
