@@ -24,7 +24,8 @@ async def local_admin_key(app: App, home: Path, slug: str) -> None:
     path = home / LOCAL_KEY_FILE
     if path.exists():
         warn_if_open(path)
-    if path.exists() or app.admin is None:
+        return
+    if app.admin is None:
         return
     key, _ = await app.admin.issue_key(
         slug, [Scope.ADMIN.value], name="local admin (embedded mode)"

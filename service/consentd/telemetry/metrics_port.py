@@ -79,10 +79,13 @@ class MetricsServer:
                 writer.write(_response(status, body, head.startswith(b"HEAD ")))
                 writer.close()  # after the answer is sent: the client reads it whole
                 await writer.wait_closed()
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
-            writer.transport.abort()  # a slow, oversized, vanished or evicted client
-        except RuntimeError:  # its connection closed under it at shutdown (uvloop: "handler
-            writer.transport.abort()  # is closed"), an error traceback in the log (probe ZC)
+        # A slow, oversized, vanished or evicted client; or (RuntimeError, uvloop's "handler
+        # is closed") its connection closed under it at shutdown: a traceback (probe ZC).
+        except (
+            TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError,
+            RuntimeError,
+        ):  # fmt: skip
+            writer.transport.abort()
         finally:
             self._open.pop(writer, None)
             self._answering.discard(task)
