@@ -189,15 +189,7 @@ async def test_a_frozen_worker_is_killed_once_past_the_grace_and_everything_stop
     with it. It is killed 15 s past the grace (`worker_killed`), then everything stops."""
     data = _folder()
     port = _free_port()
-    env = {
-        **os.environ,
-        "CONSENTD_DATA_DIR": str(data),
-        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
-        "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
-        "CONSENTD_METRICS_ADDRESS": "off",
-        "CONSENTD_LOG_FORMAT": "json",
-        "CONSENTD_SHUTDOWN_GRACE_SECONDS": "1",
-    }
+    env = {**_embedded_env(data, port), "CONSENTD_SHUTDOWN_GRACE_SECONDS": "1"}
     try:
         async with _server(env, "--workers", "2") as supervisor:
             assert supervisor.stderr is not None
@@ -298,14 +290,7 @@ async def test_sighup_drains_and_stops_the_postgres_it_started() -> None:
     `stopping`) and left its PostgreSQL running, orphaned. SIGHUP now stops it as SIGTERM does."""
     data = _folder()
     port = _free_port()
-    env = {
-        **os.environ,
-        "CONSENTD_DATA_DIR": str(data),
-        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
-        "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
-        "CONSENTD_METRICS_ADDRESS": "off",
-        "CONSENTD_LOG_FORMAT": "json",
-    }
+    env = _embedded_env(data, port)
     try:
         async with _server(env) as served:
             assert served.stderr is not None
@@ -327,14 +312,7 @@ async def test_workers_stop_with_a_supervisor_killed_and_a_new_serve_takes_over(
     their supervisor, and the next serve serves."""
     data = _folder()
     port = _free_port()
-    env = {
-        **os.environ,
-        "CONSENTD_DATA_DIR": str(data),
-        "CONSENTD_GRPC_ADDRESS": f"127.0.0.1:{port}",
-        "CONSENTD_HTTP_ADDRESS": f"127.0.0.1:{_free_port()}",
-        "CONSENTD_METRICS_ADDRESS": "off",
-        "CONSENTD_LOG_FORMAT": "json",
-    }
+    env = _embedded_env(data, port)
     try:
         async with _server(env, "--workers", "2") as supervisor:
             await _serving(port, supervisor, within=90)
