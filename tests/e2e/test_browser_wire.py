@@ -628,24 +628,18 @@ async def test_an_unknown_method_or_http_verb_is_unimplemented_in_our_words(
         "code": "unimplemented",
         "message": "consent.v1.ConsentService has no such method",
     }
-    status, headers, body = await asyncio.to_thread(
-        _send,
-        f"http://127.0.0.1:{http_port}{service}/CheckConsent",
-        b"{}",
-        {"Content-Type": "application/json", **auth(admin_key)},
-        "PUT",
-    )
+
+    def put(path: str) -> Reply:
+        sent = {"Content-Type": "application/json", **auth(admin_key)}
+        return _send(f"http://127.0.0.1:{http_port}{path}", b"{}", sent, "PUT")
+
+    status, headers, body = await asyncio.to_thread(put, f"{service}/CheckConsent")
     # Its request names a person: POST only (probe XD: `GET, POST`, then GET refused).
     assert (status, headers["allow"]) == (405, "POST")
     assert json.loads(body)["code"] == "unimplemented"
     assert "takes POST only" in json.loads(body)["message"]
-    status, headers, body = await asyncio.to_thread(
-        _send,
-        f"http://127.0.0.1:{http_port}{prefix(tenant)}/consent.v1.CatalogService/ListPurposes",
-        b"{}",
-        {"Content-Type": "application/json", **auth(admin_key)},
-        "PUT",
-    )
+    listing = f"{prefix(tenant)}/consent.v1.CatalogService/ListPurposes"
+    status, headers, body = await asyncio.to_thread(put, listing)
     assert (status, headers["allow"]) == (405, "GET, POST")
     assert "take POST" in json.loads(body)["message"]
     status, headers, body = await post(
